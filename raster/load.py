@@ -1,0 +1,274 @@
+"""Load STAC Items onto one analysis grid as a lazy Dataset in physical units.
+
+Plan first, then read: the grid, the chunks and the per-scene scale/offset all come from the
+Items' metadata (``proj`` and ``raster:bands``), so building the Dataset reads no pixel; odc-stac
+turns each (band, scene, chunk) into one windowed read with per-band resampling (nearest for
+QA and classes, bilinear for continuous bands unless told otherwise).
+
+Every variable of the result is float32 in physical units (reflectance, K, W m-2 sr-1 um-1,
+or the integer codes of QA/class bands) with NaN where the file holds its fill value, and CF
+attributes (``units``, ``long_name``, ``standard_name`` where one exists).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import odc.stac
+import pystac
+import xarray as xr
+from affine import Affine
+from odc.geo import xy_
+from odc.geo.geobox import GeoBox
+
+from raster.bands import BandSpec, band_table
+from tiles.errors import BandMissingError, GridError, IlotsWarning, MetadataError
+from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
+
+__all__ = ["item_geobox", "load_items"]
+
+_LOG = logging.getLogger(__name__)
+_LOG.addHandler(logging.NullHandler())
+
+OnError = Literal["raise", "skip"]
+
+
+def load_items(
+    items: Sequence[pystac.Item],
+    bands: Sequence[str],
+    *,
+    geobox: GeoBox | None = None,
+    crs: Any = None,
+    resolution: float | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    resampling: str | Mapping[str, str] | None = None,
+    on_error: OnError = "raise",
+) -> xr.Dataset:
+    """Load items onto one grid as a lazy ``(time, y, x)`` Dataset in physical units.
+
+    Parameters
+    ----------
+    items
+        STAC Items following the contract of :mod:`raster.sources` (one per scene).
+    bands
+        Common band names to load (``red``, ``nir08``, ``lwir11``, ``qa_pixel`` ...).
+    geobox
+        The analysis grid. Default: a single scene, or scenes sharing one grid, load on their
+        own grid (no resampling); otherwise ``crs``/``resolution`` define the grid.
+    crs
+        Grid CRS when ``geobox`` is not given; default the UTM zone of the scenes' centre.
+    resolution
+        Pixel size in CRS units when ``geobox`` is not given; default the finest pixel of the
+        requested bands.
+    chunk
+        Chunk edge in pixels, rounded up to a multiple of 512.
+    resampling
+        One method for all continuous bands (``"bilinear"``, ``"average"``, ``"cubic"``...) or
+        a mapping per band. QA and class bands always use ``"nearest"`` unless the mapping
+        names them.
+    on_error
+        ``"raise"`` (default) stops on an unreadable file; ``"skip"`` warns and leaves that
+        scene's pixels NaN.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy (Dask-backed) float32 variables with dimensions ``(time, y, x)``, sorted by time,
+        with coordinates ``product_id`` and ``platform`` along ``time``.
+
+    Raises
+    ------
+    BandMissingError
+        If an item lacks a requested band.
+    GridError
+        If no grid can be derived (no items, or mixed CRSs with no resolution).
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if not items:
+        raise GridError("no scene to load: the list of items is empty")
+    if not bands:
+        raise ValueError("no band requested; name at least one common band (e.g. 'red')")
+    items = sorted(items, key=lambda it: (it.datetime, it.id))
+    bands = list(dict.fromkeys(bands))
+    _require_bands(items, bands)
+    grid = geobox if geobox is not None else _default_geobox(items, bands, crs, resolution)
+    specs = {b: _band_spec(items[0], b) for b in bands}
+
+    raw = odc.stac.load(
+        items,
+        bands=bands,
+        geobox=grid,
+        chunks=aligned_chunks(grid, chunk),
+        resampling=_resampling(specs, resampling),
+        groupby="id",
+        preserve_original_order=True,
+        fail_on_error=on_error == "raise",
+    )
+    if on_error == "skip":
+        _LOG.info("unreadable files will be skipped and leave NaN (on_error='skip')")
+    out = xr.Dataset(
+        {b: _to_physical(raw[b], items, b, specs[b]) for b in bands},
+        coords={
+            "product_id": ("time", [it.id for it in items]),
+            "platform": ("time", [str(it.properties.get("platform", "")) for it in items]),
+        },
+    )
+    out = out.assign_coords(_thermal_constants(items, bands))
+    out.attrs["source_products"] = ", ".join(it.id for it in items)
+    return out
+
+
+def item_geobox(item: pystac.Item, band: str) -> GeoBox:
+    """Return the native grid of one asset of an item (from its ``proj`` fields).
+
+    Raises
+    ------
+    MetadataError
+        If the asset lacks ``proj:shape``/``proj:transform``/CRS.
+    """
+    asset = _asset(item, band)
+    fields = asset.extra_fields
+    shape = fields.get("proj:shape")
+    transform = fields.get("proj:transform")
+    crs = fields.get("proj:code") or fields.get("proj:epsg") or item.properties.get("proj:code")
+    if isinstance(crs, int):
+        crs = f"EPSG:{crs}"
+    if crs is None:
+        crs = item.properties.get("proj:epsg") and f"EPSG:{item.properties['proj:epsg']}"
+    if not shape or not transform or not crs:
+        raise MetadataError(
+            f"asset {band!r} of {item.id} has no proj:shape/proj:transform/proj:code; "
+            "build the item with raster.sources.open_product so the grid comes from the file"
+        )
+    return GeoBox(tuple(shape), Affine(*transform[:6]), crs)
+
+
+def _asset(item: pystac.Item, band: str) -> pystac.Asset:
+    try:
+        return item.assets[band]
+    except KeyError:
+        raise BandMissingError(
+            f"band {band!r} is missing from product {item.id}; it has: "
+            f"{', '.join(sorted(item.assets)) or 'no band'}"
+        ) from None
+
+
+def _require_bands(items: Sequence[pystac.Item], bands: Sequence[str]) -> None:
+    for item in items:
+        for band in bands:
+            _asset(item, band)
+
+
+def _band_spec(item: pystac.Item, band: str) -> BandSpec | None:
+    product_type = item.properties.get("ilots:product_type")
+    if product_type is None:
+        return None
+    return band_table(product_type).get(band)
+
+
+def _default_geobox(
+    items: Sequence[pystac.Item], bands: Sequence[str], crs: Any, resolution: float | None
+) -> GeoBox:
+    grids = [item_geobox(it, b) for it in items for b in bands]
+    if crs is None and resolution is None and all(g == grids[0] for g in grids):
+        return grids[0]
+    one_crs = len({str(g.crs) for g in grids}) == 1
+    if resolution is None and not one_crs and crs is None:
+        raise GridError(
+            "the scenes are in different CRSs; give the grid resolution (and optionally its "
+            "CRS) so they can be loaded onto one grid"
+        )
+    finest = min(grids, key=lambda g: min(abs(r) for r in g.resolution.xy))
+    if resolution is None:
+        resolution = min(abs(r) for r in finest.resolution.xy)
+    if crs is None and one_crs:
+        # Same CRS: keep the scenes' own pixel alignment so nothing shifts by a sub-pixel.
+        union = grids[0].extent
+        for g in grids[1:]:
+            union = union.union(g.extent)
+        x0, y0 = finest.affine.c, finest.affine.f
+        anchor = xy_((x0 / resolution) % 1.0, (-y0 / resolution) % 1.0)
+        return GeoBox.from_geopolygon(union, resolution=resolution, anchor=anchor)
+    union = None
+    for g in grids:
+        footprint = g.extent.to_crs("EPSG:4326")
+        union = footprint if union is None else union.union(footprint)
+    return analysis_geobox(union, resolution, crs)
+
+
+def _resampling(
+    specs: Mapping[str, BandSpec | None], resampling: str | Mapping[str, str] | None
+) -> dict[str, str]:
+    chosen = {}
+    for band, spec in specs.items():
+        categorical = spec is not None and spec.is_categorical
+        default = "nearest" if categorical else "bilinear"
+        if isinstance(resampling, Mapping):
+            chosen[band] = resampling.get(band, default)
+        elif resampling is not None and not categorical:
+            chosen[band] = resampling
+        else:
+            chosen[band] = default
+    return chosen
+
+
+def _raster_band(item: pystac.Item, band: str, spec: BandSpec | None) -> tuple[float, float, Any]:
+    fields = (item.assets[band].extra_fields.get("raster:bands") or [{}])[0]
+    scale, offset = fields.get("scale"), fields.get("offset")
+    nodata = fields.get("nodata", spec.nodata if spec else None)
+    if scale is None or offset is None:
+        if spec is None:
+            raise MetadataError(
+                f"band {band!r} of {item.id} has no raster:bands scale/offset and no known "
+                "product type; build the item with raster.sources.open_product"
+            )
+        warnings.warn(
+            f"{item.id} {band}: no scale/offset in the metadata, using the "
+            f"{item.properties.get('ilots:product_type')} defaults {spec.scale}/{spec.offset}",
+            IlotsWarning,
+            stacklevel=4,
+        )
+        scale = spec.scale if scale is None else scale
+        offset = spec.offset if offset is None else offset
+    return float(scale), float(offset), nodata
+
+
+def _to_physical(
+    raw: xr.DataArray, items: Sequence[pystac.Item], band: str, spec: BandSpec | None
+) -> xr.DataArray:
+    params = [_raster_band(it, band, spec) for it in items]
+    scale = xr.DataArray(np.array([p[0] for p in params], dtype="float32"), dims="time")
+    offset = xr.DataArray(np.array([p[1] for p in params], dtype="float32"), dims="time")
+    nodata = [p[2] for p in params]
+    physical = raw.astype("float32") * scale + offset
+    if any(v is not None for v in nodata):
+        fill = xr.DataArray(
+            np.array([np.nan if v is None else v for v in nodata], dtype="float64"), dims="time"
+        )
+        physical = physical.where(raw != fill)
+    attrs: dict[str, Any] = {"units": spec.unit if spec else "1"}
+    if spec is not None:
+        attrs["long_name"] = spec.long_name
+        if spec.standard_name:
+            attrs["standard_name"] = spec.standard_name
+        if spec.kind == "temperature":
+            attrs["comment"] = "land surface (skin) temperature, not air temperature"
+    physical = physical.rename(band)
+    physical.attrs = attrs
+    return physical
+
+
+def _thermal_constants(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, Any]:
+    coords: dict[str, Any] = {}
+    for band in bands:
+        k1 = [it.assets[band].extra_fields.get("ilots:k1") for it in items]
+        k2 = [it.assets[band].extra_fields.get("ilots:k2") for it in items]
+        if all(v is not None for v in k1 + k2):
+            coords[f"k1_{band}"] = ("time", np.array(k1, dtype="float64"))
+            coords[f"k2_{band}"] = ("time", np.array(k2, dtype="float64"))
+    return coords

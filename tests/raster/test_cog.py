@@ -1,0 +1,75 @@
+import os
+
+import dask.array as da
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from rasterio.transform import from_origin
+
+from raster.cog import write_cog
+
+
+def _grid(values, crs="EPSG:32631"):
+    ny, nx = values.shape
+    transform = from_origin(600000, 5400000, 30, 30)
+    x = transform.c + 30 * (np.arange(nx) + 0.5)
+    y = transform.f - 30 * (np.arange(ny) + 0.5)
+    arr = xr.DataArray(values, dims=("y", "x"), coords={"y": y, "x": x})
+    return arr.rio.write_crs(crs).assign_attrs(units="K", long_name="land surface temperature")
+
+
+def _expected(ny=1100, nx=900):
+    rng = np.random.default_rng(0)
+    values = (290 + 20 * rng.random((ny, nx))).astype("float32")
+    values[:50, :70] = np.nan
+    return values
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_cog_roundtrip_with_tags_and_overviews(tmp_path, lazy):
+    values = _expected()
+    data = da.from_array(values, chunks=(512, 512)) if lazy else values
+    target = tmp_path / "lst.tif"
+    result = write_cog(_grid(data), target, tags={"method": "test"})
+    assert result == target
+    with rasterio.open(target) as src:
+        assert src.driver == "GTiff"
+        assert src.crs.to_epsg() == 32631
+        assert np.isnan(src.nodata)
+        assert src.dtypes[0] == "float32"
+        assert src.block_shapes[0] == (512, 512)
+        assert src.overviews(1), "a COG of this size needs internal overviews"
+        assert src.tags()["units"] == "K"
+        assert src.tags()["method"] == "test"
+        assert src.units == ("K",)
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        np.testing.assert_array_equal(src.read(1), values)
+    assert sorted(os.listdir(tmp_path)) == ["lst.tif"], "no scratch file may be left behind"
+
+
+def test_cog_lazy_writes_nothing_until_computed(tmp_path):
+    target = tmp_path / "lst.tif"
+    task = write_cog(_grid(da.from_array(_expected(), chunks=512)), target, compute=False)
+    assert not target.exists()
+    task.compute()
+    assert target.exists()
+
+
+def test_cog_failure_leaves_no_file(tmp_path):
+    def boom(block):
+        raise RuntimeError("simulated crash while computing")
+
+    values = da.from_array(_expected(), chunks=512).map_blocks(boom, dtype="float32")
+    target = tmp_path / "lst.tif"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        write_cog(_grid(values), target)
+    assert not target.exists()
+
+
+def test_cog_rejects_missing_crs_and_3d(tmp_path):
+    values = xr.DataArray(np.zeros((4, 4), "float32"), dims=("y", "x"))
+    with pytest.raises(ValueError, match="no CRS"):
+        write_cog(values, tmp_path / "a.tif")
+    with pytest.raises(ValueError, match="2-D"):
+        write_cog(values.expand_dims(time=2), tmp_path / "a.tif")

@@ -1,0 +1,69 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from odc.geo.geom import BoundingBox, box
+
+from tiles.errors import GridError
+from tiles.grid import aligned_chunks, analysis_geobox, utm_crs_for
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "epsg"),
+    [
+        (2.35, 48.85, 32631),  # Paris: zone 31N
+        (-1.55, 47.22, 32630),  # Nantes: zone 30N
+        (7.26, 43.70, 32632),  # Nice: zone 32N
+        (-75.0, 2.0, 32618),  # the real Colombian test scene
+        (55.45, -20.88, 32740),  # La Réunion: zone 40S
+        (180.0, 10.0, 32660),
+    ],
+)
+def test_utm_zone_of_known_places(lon, lat, epsg):
+    assert utm_crs_for(lon, lat).epsg == epsg
+
+
+@pytest.mark.parametrize(("lon", "lat"), [(200.0, 10.0), (2.0, 85.0), (2.0, -81.0)])
+def test_utm_zone_outside_domain_is_an_error(lon, lat):
+    with pytest.raises(GridError, match="UTM"):
+        utm_crs_for(lon, lat)
+
+
+def test_analysis_geobox_defaults_to_utm_and_aligns_edges():
+    gbox = analysis_geobox((2.25, 48.81, 2.42, 48.90), resolution=30)
+    assert gbox.crs.epsg == 32631
+    a = gbox.affine
+    assert a.a == 30 and a.e == -30
+    assert a.c % 30 == 0 and a.f % 30 == 0
+    # The grid covers the whole box: each corner of the box lies inside the grid's extent.
+    corners = box(2.25, 48.81, 2.42, 48.90, "EPSG:4326").to_crs(gbox.crs)
+    assert gbox.extent.contains(corners)
+
+
+def test_analysis_geobox_explicit_crs():
+    area = BoundingBox(650000, 6850000, 660000, 6860000, crs="EPSG:2154")
+    gbox = analysis_geobox(area, resolution=10, crs="EPSG:2154")
+    assert gbox.shape.yx == (1000, 1000)
+    assert gbox.affine.c == 650000 and gbox.affine.f == 6860000
+
+
+@pytest.mark.parametrize("bad", [0, -10, None])
+def test_bad_resolution(bad):
+    with pytest.raises(GridError, match="resolution"):
+        analysis_geobox((2.25, 48.81, 2.42, 48.90), resolution=bad)
+
+
+def test_bad_bbox_order():
+    with pytest.raises(GridError, match="west < east"):
+        analysis_geobox((2.42, 48.81, 2.25, 48.90), resolution=30)
+
+
+@given(chunk=st.integers(1, 10_000), ny=st.integers(1, 9000), nx=st.integers(1, 9000))
+def test_aligned_chunks_are_block_multiples_or_whole_axis(chunk, ny, nx):
+    gbox = analysis_geobox(
+        BoundingBox(0, 0, nx * 10, ny * 10, crs="EPSG:32631"), resolution=10, crs="EPSG:32631"
+    )
+    chunks = aligned_chunks(gbox, chunk)
+    for axis, size in (("y", ny), ("x", nx)):
+        assert chunks[axis] == size or chunks[axis] % 512 == 0
+        assert chunks[axis] <= size
+        assert chunks[axis] >= min(chunk, size)

@@ -1,0 +1,27 @@
+"""Space: analysis grids, processing tiles, chunking, and the ilots exceptions."""
+
+from tiles.errors import (
+    BandMissingError,
+    CRSError,
+    GridError,
+    IlotsError,
+    IlotsWarning,
+    MetadataError,
+    ProductError,
+    ReadError,
+    UnrecognisedProductError,
+    UnsupportedProductError,
+)
+
+__all__ = [
+    "BandMissingError",
+    "CRSError",
+    "GridError",
+    "IlotsError",
+    "IlotsWarning",
+    "MetadataError",
+    "ProductError",
+    "ReadError",
+    "UnrecognisedProductError",
+    "UnsupportedProductError",
+]

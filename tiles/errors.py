@@ -1,0 +1,65 @@
+"""The exceptions of ilots.
+
+Every error ilots raises on bad input derives from :class:`IlotsError`, so a caller (and the
+CLI) can catch them all in one place. The root lives in :mod:`tiles`, the lowest package, so
+that ``raster``, ``tiles`` and ``pipelines`` share it without breaking the dependency direction
+(``pipelines -> raster -> tiles``). Messages are one line: what is wrong, then how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BandMissingError",
+    "CRSError",
+    "GridError",
+    "IlotsError",
+    "IlotsWarning",
+    "MetadataError",
+    "ProductError",
+    "ReadError",
+    "UnrecognisedProductError",
+    "UnsupportedProductError",
+]
+
+
+class IlotsError(Exception):
+    """Root of every error ilots raises about its inputs or configuration."""
+
+
+class ProductError(IlotsError):
+    """A satellite product cannot be used as given."""
+
+
+class UnrecognisedProductError(ProductError):
+    """A path is not a product layout ilots knows; the message lists the known layouts."""
+
+
+class MetadataError(ProductError):
+    """A product's metadata file (MTL, MTD_MSIL2A.xml, STAC item) is missing a needed field."""
+
+
+class BandMissingError(ProductError, KeyError):
+    """A band needed for a computation is absent from a product or dataset."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsupportedProductError(ProductError):
+    """The product exists but cannot give what was asked (e.g. LST from an L2SR product)."""
+
+
+class ReadError(IlotsError):
+    """A raster file is corrupt, truncated or unreadable."""
+
+
+class CRSError(IlotsError):
+    """A coordinate reference system is missing or does not match."""
+
+
+class GridError(IlotsError):
+    """An analysis grid cannot be built from the inputs given."""
+
+
+class IlotsWarning(UserWarning):
+    """A documented warning: the run goes on, but a user should know (fallback, repair, skip)."""

@@ -1,0 +1,128 @@
+"""The analysis grid: CRS, pixel size, extent, and chunks aligned to it.
+
+An analysis grid is an :class:`odc.geo.geobox.GeoBox`. By default its CRS is the UTM zone of
+the area's centre (science.md §6.2: statistics are computed in the raster's UTM zone, never
+in a warped Lambert-93 copy), its pixel edges sit on whole multiples of the resolution (so
+grids built for neighbouring areas line up), and Dask chunks are whole multiples of a block
+size so that every chunk maps to whole blocks of the output COG.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from odc.geo import CRS
+from odc.geo.geobox import GeoBox
+from odc.geo.geom import BoundingBox, Geometry
+
+from tiles.errors import GridError
+
+__all__ = ["DEFAULT_CHUNK", "aligned_chunks", "analysis_geobox", "utm_crs_for"]
+
+#: Default chunk edge in pixels (a multiple of the 512-pixel COG block).
+DEFAULT_CHUNK = 2048
+
+
+def utm_crs_for(lon: float, lat: float) -> CRS:
+    """Return the WGS 84 / UTM CRS whose zone contains a point.
+
+    Parameters
+    ----------
+    lon, lat
+        Longitude and latitude in degrees (EPSG:4326).
+
+    Returns
+    -------
+    The ``EPSG:326zz`` (north) or ``EPSG:327zz`` (south) CRS.
+
+    Raises
+    ------
+    GridError
+        If the coordinates are not valid longitudes/latitudes.
+    """
+    if not (-180.0 <= lon <= 180.0 and -80.0 <= lat <= 84.0):
+        raise GridError(
+            f"({lon}, {lat}) is not a longitude/latitude inside the UTM domain; "
+            "give the area in EPSG:4326 degrees or set the grid CRS explicitly"
+        )
+    zone = min(math.floor((lon + 180.0) / 6.0) + 1, 60)
+    return CRS(f"EPSG:{(32600 if lat >= 0 else 32700) + zone}")
+
+
+def analysis_geobox(
+    area: Geometry | BoundingBox | Sequence[float],
+    resolution: float,
+    crs: str | int | CRS | None = None,
+) -> GeoBox:
+    """Build the analysis grid covering an area.
+
+    Parameters
+    ----------
+    area
+        A geometry with a CRS, a bounding box with a CRS, or ``(west, south, east, north)``
+        in EPSG:4326 degrees.
+    resolution
+        Pixel size in units of the grid CRS (metres for UTM).
+    crs
+        Grid CRS; default the UTM zone of the area's centre.
+
+    Returns
+    -------
+    A north-up GeoBox whose pixel edges are whole multiples of ``resolution``.
+
+    Raises
+    ------
+    GridError
+        If the resolution is not positive or the area is empty.
+    """
+    if not resolution or resolution <= 0:
+        raise GridError(f"grid resolution must be a positive number of metres, got {resolution!r}")
+    geom = _as_geometry(area)
+    if geom.is_empty or geom.area == 0:
+        raise GridError("the area of interest is empty; give a bounding box or polygon with area")
+    if crs is None:
+        centre = geom.to_crs("EPSG:4326").centroid
+        crs = utm_crs_for(centre.coords[0][0], centre.coords[0][1])
+    return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor="edge")
+
+
+def aligned_chunks(geobox: GeoBox, chunk: int = DEFAULT_CHUNK, block: int = 512) -> dict[str, int]:
+    """Chunk sizes for a grid: square, a multiple of ``block``, never larger than needed.
+
+    Parameters
+    ----------
+    geobox
+        The grid to chunk.
+    chunk
+        Wanted chunk edge in pixels; rounded up to a multiple of ``block``.
+    block
+        Block edge of the output files (COG tiles).
+
+    Returns
+    -------
+    ``{"y": ny, "x": nx}`` for ``odc.stac.load(chunks=...)`` and ``xarray.Dataset.chunk``.
+    """
+    if chunk <= 0 or block <= 0:
+        raise GridError(f"chunk and block sizes must be positive, got {chunk} and {block}")
+    edge = int(math.ceil(chunk / block) * block)
+    ny, nx = geobox.shape.yx
+    return {"y": min(edge, ny), "x": min(edge, nx)}
+
+
+def _as_geometry(area: Geometry | BoundingBox | Sequence[float]) -> Geometry:
+    if isinstance(area, Geometry):
+        if area.crs is None:
+            raise GridError("the area geometry has no CRS; set one (e.g. EPSG:4326)")
+        return area
+    if isinstance(area, BoundingBox):
+        if area.crs is None:
+            raise GridError("the area bounding box has no CRS; set one (e.g. EPSG:4326)")
+        return area.polygon
+    values = tuple(float(v) for v in area)
+    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
+        raise GridError(
+            f"a bounding box is (west, south, east, north) with west < east and south < north, "
+            f"got {values}"
+        )
+    return BoundingBox(*values, crs="EPSG:4326").polygon
