@@ -26,7 +26,8 @@ from odc.geo import xy_
 from odc.geo.geobox import GeoBox
 
 from raster.bands import BandSpec, band_table
-from tiles.errors import BandMissingError, GridError, IlotsWarning, MetadataError
+from raster.sources import require_bands
+from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
 __all__ = ["item_geobox", "load_items"]
@@ -95,7 +96,8 @@ def load_items(
         raise ValueError("no band requested; name at least one common band (e.g. 'red')")
     items = sorted(items, key=lambda it: (it.datetime, it.id))
     bands = list(dict.fromkeys(bands))
-    _require_bands(items, bands)
+    for item in items:
+        require_bands(item, bands)
     grid = geobox if geobox is not None else _default_geobox(items, bands, crs, resolution)
     specs = {b: _band_spec(items[0], b) for b in bands}
 
@@ -131,37 +133,19 @@ def item_geobox(item: pystac.Item, band: str) -> GeoBox:
     MetadataError
         If the asset lacks ``proj:shape``/``proj:transform``/CRS.
     """
-    asset = _asset(item, band)
-    fields = asset.extra_fields
+    require_bands(item, [band])
+    fields = {**item.properties, **item.assets[band].extra_fields}
     shape = fields.get("proj:shape")
     transform = fields.get("proj:transform")
-    crs = fields.get("proj:code") or fields.get("proj:epsg") or item.properties.get("proj:code")
+    crs = fields.get("proj:code") or fields.get("proj:wkt2") or fields.get("proj:epsg")
     if isinstance(crs, int):
         crs = f"EPSG:{crs}"
-    if crs is None:
-        crs = item.properties.get("proj:epsg") and f"EPSG:{item.properties['proj:epsg']}"
     if not shape or not transform or not crs:
         raise MetadataError(
             f"asset {band!r} of {item.id} has no proj:shape/proj:transform/proj:code; "
             "build the item with raster.sources.open_product so the grid comes from the file"
         )
     return GeoBox(tuple(shape), Affine(*transform[:6]), crs)
-
-
-def _asset(item: pystac.Item, band: str) -> pystac.Asset:
-    try:
-        return item.assets[band]
-    except KeyError:
-        raise BandMissingError(
-            f"band {band!r} is missing from product {item.id}; it has: "
-            f"{', '.join(sorted(item.assets)) or 'no band'}"
-        ) from None
-
-
-def _require_bands(items: Sequence[pystac.Item], bands: Sequence[str]) -> None:
-    for item in items:
-        for band in bands:
-            _asset(item, band)
 
 
 def _band_spec(item: pystac.Item, band: str) -> BandSpec | None:

@@ -16,6 +16,7 @@ __all__ = [
     "IlotsWarning",
     "MetadataError",
     "ProductError",
+    "ProductNotFoundError",
     "ReadError",
     "UnrecognisedProductError",
     "UnsupportedProductError",
@@ -28,6 +29,10 @@ class IlotsError(Exception):
 
 class ProductError(IlotsError):
     """A satellite product cannot be used as given."""
+
+
+class ProductNotFoundError(ProductError, FileNotFoundError):
+    """A product path does not exist."""
 
 
 class UnrecognisedProductError(ProductError):

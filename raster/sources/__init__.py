@@ -1,0 +1,62 @@
+"""Product metadata: every input product becomes a :class:`pystac.Item`.
+
+Whatever the user points ilots at (a Landsat product folder, one of its ``_MTL`` files, the
+``.tar`` as downloaded from USGS, a Sentinel-2 SAFE folder, an Earth Search or Planetary
+Computer item JSON), :func:`open_product` returns one STAC Item with the same shape, and
+:func:`raster.load.load_items` loads any list of such Items onto one grid.
+
+The Item contract
+-----------------
+Properties
+    ``datetime`` (acquisition, UTC), ``platform`` (``landsat-8``, ``landsat-9``,
+    ``sentinel-2a`` ...), ``ilots:product_type`` (one of :data:`raster.bands.PRODUCT_TYPES`),
+    ``ilots:processing_level`` (``L2SP``, ``L2SR``, ``L1TP``, ``L2A`` ...), ``ilots:source``
+    (the path that was read), ``eo:cloud_cover`` and ``view:sun_elevation`` where known,
+    ``landsat:wrs_path`` / ``landsat:wrs_row`` / ``landsat:collection_number`` for Landsat,
+    ``s2:processing_baseline`` (string ``"04.00"``) and ``s2:mgrs_tile`` for Sentinel-2.
+Geometry
+    The footprint in EPSG:4326 (the reference band's bounds, transformed), and its bbox.
+Assets
+    Keyed by *common band name* (:mod:`raster.bands`). Each has ``href`` (absolute local path,
+    a GDAL ``/vsitar/`` path, or a URL), ``proj:code`` / ``proj:shape`` / ``proj:transform``
+    read from the file header when the file is local (never from the MTL, whose grid may
+    not be the file's), and ``raster:bands`` with one entry giving ``data_type``, ``nodata``,
+    ``scale``, ``offset`` and ``unit`` such that ``physical = DN * scale + offset``. For Landsat
+    Level-1 reflective bands the scale and offset already include the division by
+    ``sin(SUN_ELEVATION)``; Level-1 thermal bands are radiance and carry ``ilots:k1`` and
+    ``ilots:k2`` (the scene's K1/K2 from the MTL). Sentinel-2 offsets follow the processing
+    baseline (``-0.1`` from 04.00 on), never the date.
+"""
+
+from __future__ import annotations
+
+from raster.sources.assets import RasterHeader, read_header, require_bands
+from raster.sources.landsat import landsat_item
+from raster.sources.landsat_build import BandScaling, band_scaling
+from raster.sources.mtl import LandsatMetadata, landsat_metadata, parse_mtl, read_mtl
+from raster.sources.product import RECOGNISED_LAYOUTS, open_product, open_products
+from raster.sources.sentinel2 import sentinel2_item
+from raster.sources.sentinel2_safe import read_mtd_msil2a
+from raster.sources.sentinel2_scaling import boa_scaling, parse_baseline
+from tiles.errors import ProductNotFoundError
+
+__all__ = [
+    "RECOGNISED_LAYOUTS",
+    "BandScaling",
+    "LandsatMetadata",
+    "ProductNotFoundError",
+    "RasterHeader",
+    "band_scaling",
+    "boa_scaling",
+    "landsat_item",
+    "landsat_metadata",
+    "open_product",
+    "open_products",
+    "parse_baseline",
+    "parse_mtl",
+    "read_header",
+    "read_mtd_msil2a",
+    "read_mtl",
+    "require_bands",
+    "sentinel2_item",
+]

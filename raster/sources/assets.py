@@ -1,0 +1,443 @@
+"""Build STAC assets and items from raster file headers.
+
+The product readers (:mod:`.landsat`, :mod:`.sentinel2`) decide *which* files make a product
+and *how* their values scale; this module turns each file into a :class:`pystac.Asset` whose
+grid (``proj:code`` / ``proj:shape`` / ``proj:transform``) is read from the file header with
+rasterio — metadata only, no pixel is read — because product metadata may describe a grid the
+file does not have (``../shared/data`` holds downsampled rasters whose MTL still says 30 m).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import pystac
+import rasterio
+from pyproj import CRS, Transformer
+from pystac.extensions.projection import ProjectionExtension
+from pystac.extensions.raster import DataType, RasterBand, RasterExtension
+from rasterio.errors import RasterioError
+
+from raster.bands import BandSpec
+from tiles.errors import BandMissingError, MetadataError, ReadError
+
+__all__ = [
+    "RasterHeader",
+    "RemotePolicy",
+    "band_asset",
+    "footprint",
+    "is_remote",
+    "load_json",
+    "local_file",
+    "local_twin",
+    "new_item",
+    "parse_datetime",
+    "read_header",
+    "reference_header",
+    "remote_proj",
+    "require_bands",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+_MEDIA_TYPES = {
+    ".tif": pystac.MediaType.GEOTIFF,
+    ".tiff": pystac.MediaType.GEOTIFF,
+    ".jp2": pystac.MediaType.JPEG2000,
+}
+
+
+#: What to do with item-JSON band assets whose file is not beside the JSON: ``"auto"`` keeps
+#: their URLs only when no band file is local, ``"keep"`` always, ``"drop"`` never.
+RemotePolicy = Literal["auto", "keep", "drop"]
+
+
+@dataclass(frozen=True)
+class RasterHeader:
+    """What the header of one raster file says about its grid and encoding.
+
+    Parameters
+    ----------
+    href
+        The path that was opened (local path or GDAL ``/vsi...`` path).
+    crs_code
+        ``"EPSG:n"`` when the CRS has an EPSG code, else ``None``.
+    crs_wkt
+        The CRS as WKT2 (always set).
+    shape
+        ``(rows, cols)``.
+    transform
+        The six affine coefficients ``(a, b, c, d, e, f)``.
+    dtype
+        Data type of band 1.
+    nodata
+        Nodata value of band 1 in the file, or ``None`` when the file has no tag.
+    bounds
+        ``(left, bottom, right, top)`` in the file CRS.
+    driver
+        GDAL driver short name.
+    """
+
+    href: str
+    crs_code: str | None
+    crs_wkt: str
+    shape: tuple[int, int]
+    transform: tuple[float, float, float, float, float, float]
+    dtype: str
+    nodata: float | None
+    bounds: tuple[float, float, float, float]
+    driver: str
+
+    def __post_init__(self) -> None:
+        if self.shape[0] <= 0 or self.shape[1] <= 0:
+            raise ValueError(f"{self.href}: raster shape {self.shape} is empty")
+        if len(self.transform) != 6:
+            raise ValueError(f"{self.href}: transform needs 6 coefficients")
+
+
+def is_remote(href: str) -> bool:
+    """Whether ``href`` is a URL (``https://``, ``s3://`` ...) rather than a local/GDAL path."""
+    scheme = urlparse(href).scheme
+    return len(scheme) > 1 and scheme != "file"
+
+
+def _check_blocks(src: rasterio.DatasetReader, file_size: int | None) -> None:
+    """Raise if a GeoTIFF's last block lies past the end of the file (a truncated download)."""
+    if src.driver != "GTiff" or file_size is None:
+        return
+    rows, cols = src.block_shapes[0]
+    last_row = (src.height - 1) // rows
+    last_col = (src.width - 1) // cols
+    offset = src.get_tag_item(f"BLOCK_OFFSET_{last_col}_{last_row}", "TIFF", bidx=1)
+    size = src.get_tag_item(f"BLOCK_SIZE_{last_col}_{last_row}", "TIFF", bidx=1)
+    if offset and size and int(offset) + int(size) > file_size:
+        raise ReadError(
+            f"{src.name}: file is truncated ({file_size} bytes, data runs to "
+            f"{int(offset) + int(size)}); download the product again"
+        )
+
+
+def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:
+    """Open a raster's header (no pixel read) and return its grid and encoding.
+
+    Parameters
+    ----------
+    href
+        Local path or GDAL path (``/vsitar/...``).
+    file_size
+        Size in bytes of the file, when known; a GeoTIFF whose last block ends past it is
+        reported as truncated. Local files are measured when this is ``None``.
+
+    Returns
+    -------
+    RasterHeader
+
+    Raises
+    ------
+    ReadError
+        If the file cannot be opened as a raster, is truncated, or has no CRS.
+    """
+    if file_size is None and not href.startswith("/vsi") and os.path.isfile(href):
+        file_size = os.path.getsize(href)
+    try:
+        with rasterio.open(href) as src:
+            _check_blocks(src, file_size)
+            if src.crs is None:
+                raise ReadError(f"{href}: raster has no CRS; ilots needs georeferenced files")
+            epsg = src.crs.to_epsg()
+            crs_wkt = src.crs.to_wkt()
+            transform = tuple(float(v) for v in tuple(src.transform)[:6])
+            return RasterHeader(
+                href=href,
+                crs_code=f"EPSG:{epsg}" if epsg else None,
+                crs_wkt=crs_wkt,
+                shape=(src.height, src.width),
+                transform=transform,  # type: ignore[arg-type]
+                dtype=str(src.dtypes[0]),
+                nodata=src.nodata,
+                bounds=tuple(src.bounds),  # type: ignore[arg-type]
+                driver=src.driver,
+            )
+    except ReadError:
+        raise
+    except (RasterioError, OSError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ReadError(
+            f"{href}: cannot open raster ({reason}); the file is corrupt or incomplete, "
+            "download it again"
+        ) from err
+
+
+def _media_type(href: str) -> str | None:
+    path = urlparse(href).path if is_remote(href) else href
+    return _MEDIA_TYPES.get(Path(path).suffix.lower())
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
+
+
+def band_asset(
+    href: str,
+    spec: BandSpec,
+    *,
+    scale: float,
+    offset: float,
+    header: RasterHeader | None = None,
+    proj: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> pystac.Asset:
+    """Build the asset of one band, as the item contract (:mod:`raster.sources`) describes.
+
+    Parameters
+    ----------
+    href
+        Where the file is: absolute path, ``/vsitar/`` path or URL.
+    spec
+        The band's :class:`~raster.bands.BandSpec` (name, default nodata, dtype, unit).
+    scale, offset
+        ``physical = DN * scale + offset`` for this product.
+    header
+        The file header (:func:`read_header`); gives ``proj:*``, the data type and, when the
+        band table has no nodata, the nodata value. ``None`` for a remote file.
+    proj
+        For a remote file, ``proj:code`` / ``proj:shape`` / ``proj:transform`` taken from the
+        item metadata (ignored when ``header`` is given).
+    extra
+        More asset fields (``ilots:k1`` ...).
+
+    Returns
+    -------
+    pystac.Asset
+    """
+    nodata = spec.nodata
+    data_type = spec.dtype
+    if header is not None:
+        data_type = header.dtype
+        if nodata is None:
+            nodata = _finite(header.nodata)
+        elif header.nodata is not None and header.nodata != nodata:
+            logger.debug(
+                "%s: file nodata %s, band table says %s; using the table",
+                href,
+                header.nodata,
+                nodata,
+            )
+    asset = pystac.Asset(
+        href=href,
+        title=f"{spec.long_name or spec.name} ({spec.file_key})",
+        media_type=_media_type(href),
+        roles=["data"],
+        extra_fields={"ilots:file_key": spec.file_key, **dict(extra or {})},
+    )
+    prj = ProjectionExtension.ext(asset, add_if_missing=False)
+    if header is not None:
+        prj.apply(
+            code=header.crs_code,
+            wkt2=None if header.crs_code else header.crs_wkt,
+            shape=list(header.shape),
+            transform=list(header.transform),
+        )
+    elif proj:
+        prj.apply(
+            code=proj.get("proj:code"),
+            shape=list(proj["proj:shape"]) if proj.get("proj:shape") else None,
+            transform=list(proj["proj:transform"])[:6] if proj.get("proj:transform") else None,
+        )
+    band = RasterBand.create(
+        nodata=nodata,
+        data_type=DataType(data_type),
+        scale=float(scale),
+        offset=float(offset),
+        unit=spec.unit,
+    )
+    RasterExtension.ext(asset, add_if_missing=False).bands = [band]
+    return asset
+
+
+def reference_header(
+    headers: Mapping[str, RasterHeader], preferred: Sequence[str]
+) -> RasterHeader | None:
+    """Return the header of the first ``preferred`` band present, else of any band, else None."""
+    for band in preferred:
+        if band in headers:
+            return headers[band]
+    return next(iter(headers.values()), None)
+
+
+def footprint(header: RasterHeader, *, densify: int = 21) -> tuple[dict[str, Any], list[float]]:
+    """Return the file's bounds as an EPSG:4326 polygon (edges densified) and its bbox.
+
+    Parameters
+    ----------
+    header
+        The reference band's header.
+    densify
+        Points per edge, so that curved edges of a UTM tile stay close in lon/lat.
+
+    Returns
+    -------
+    ``(geometry, bbox)`` as GeoJSON dict and ``[west, south, east, north]``.
+    """
+    left, bottom, right, top = header.bounds
+    n = max(densify, 2)
+    xs: list[float] = []
+    ys: list[float] = []
+    edges = [
+        ((left, top), (right, top)),
+        ((right, top), (right, bottom)),
+        ((right, bottom), (left, bottom)),
+        ((left, bottom), (left, top)),
+    ]
+    for (x0, y0), (x1, y1) in edges:
+        for i in range(n - 1):
+            t = i / (n - 1)
+            xs.append(x0 + (x1 - x0) * t)
+            ys.append(y0 + (y1 - y0) * t)
+    crs = CRS.from_user_input(header.crs_code or header.crs_wkt)
+    to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lons, lats = to_wgs84.transform(xs, ys)
+    ring = [[float(x), float(y)] for x, y in zip(lons, lats, strict=True)]
+    ring.append(ring[0])
+    bbox = [min(lons), min(lats), max(lons), max(lats)]
+    return {"type": "Polygon", "coordinates": [ring]}, [float(v) for v in bbox]
+
+
+def new_item(
+    item_id: str,
+    *,
+    geometry: dict[str, Any] | None,
+    bbox: Sequence[float] | None,
+    acquired: datetime,
+    properties: Mapping[str, Any],
+    assets: Mapping[str, pystac.Asset],
+) -> pystac.Item:
+    """Assemble an item, dropping ``None`` properties.
+
+    Parameters
+    ----------
+    item_id
+        Product identifier.
+    geometry, bbox
+        Footprint in EPSG:4326.
+    acquired
+        Acquisition time (timezone-aware, UTC).
+    properties
+        Item properties besides ``datetime``.
+    assets
+        Assets keyed by common band name.
+
+    Returns
+    -------
+    pystac.Item
+    """
+    if acquired.tzinfo is None:
+        raise ValueError(f"{item_id}: acquisition time must be timezone-aware")
+    item = pystac.Item(
+        id=item_id,
+        geometry=geometry,
+        bbox=list(bbox) if bbox is not None else None,
+        datetime=acquired,
+        properties={k: v for k, v in properties.items() if v is not None},
+    )
+    for key, asset in assets.items():
+        item.add_asset(key, asset)
+    ProjectionExtension.add_to(item)
+    RasterExtension.add_to(item)
+    return item
+
+
+def parse_datetime(text: str, *, source: str) -> datetime:
+    """Parse a STAC ``datetime`` (ISO 8601, or a bare date as old USGS items have) as UTC."""
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise MetadataError(f"{source}: datetime {text!r} is not ISO 8601") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def remote_proj(asset: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """``proj:code``/``proj:shape``/``proj:transform`` of an asset, item values as fallback."""
+
+    def pick(key: str) -> Any:
+        return asset.get(key, properties.get(key))
+
+    code = pick("proj:code")
+    epsg = pick("proj:epsg")
+    if code is None and epsg is not None:
+        code = f"EPSG:{int(epsg)}"
+    return {
+        "proj:code": code,
+        "proj:shape": pick("proj:shape"),
+        "proj:transform": pick("proj:transform"),
+    }
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    """Read a JSON file, with a :class:`MetadataError` when it is not valid JSON."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise MetadataError(f"{path}: not valid JSON ({err}); is the file complete?") from err
+    if not isinstance(data, dict):
+        raise MetadataError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def local_file(href: str, folder: Path) -> Path | None:
+    """Return the local file an item href names, resolved against the item's ``folder``.
+
+    A relative href is taken relative to ``folder`` (as STAC says), an absolute or
+    ``file://`` one as is; a URL, or a path that does not exist, falls back to
+    :func:`local_twin` (a file of the same name in ``folder``).
+    """
+    if not is_remote(href):
+        path = Path(urlparse(href).path if href.startswith("file:") else href)
+        path = path if path.is_absolute() else folder / path
+        if path.is_file():
+            return path.resolve()
+    return local_twin(href, folder)
+
+
+def local_twin(href: str, folder: Path) -> Path | None:
+    """Return the file named like ``href``'s last path part in ``folder``, if it exists."""
+    name = Path(urlparse(href).path if is_remote(href) else href).name
+    candidate = folder / name
+    return candidate.resolve() if name and candidate.is_file() else None
+
+
+def require_bands(item: pystac.Item, bands: Iterable[str]) -> None:
+    """Check that an item has an asset for every band asked for.
+
+    Parameters
+    ----------
+    item
+        An item from :func:`raster.sources.open_product`.
+    bands
+        Common band names (``red``, ``nir08``, ``lwir11`` ...).
+
+    Raises
+    ------
+    BandMissingError
+        Naming the first missing band, the product and the bands it has.
+    """
+    present = sorted(k for k, a in item.assets.items() if "data" in (a.roles or []))
+    for band in bands:
+        if band not in item.assets:
+            raise BandMissingError(
+                f"band {band!r} is missing from product {item.id} "
+                f"(it has: {', '.join(present) or 'no bands'}); add its file to the product "
+                "folder or choose a computation that does not need it"
+            )

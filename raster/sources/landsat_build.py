@@ -1,0 +1,352 @@
+"""Landsat 8/9 item building: from a parsed MTL and a way to find the files, one STAC item.
+
+The MTL says which files make the product and how each scales; the files' own headers say
+their grid. Collection 2 Level-2 bands take ``REFLECTANCE_MULT/ADD_BAND_n`` and
+``TEMPERATURE_MULT/ADD_BAND_ST_B10`` from the MTL (falling back to the documented constants
+with an :class:`~tiles.errors.IlotsWarning`); Level-1 (Collection 1 and 2) reflective bands
+fold the division by ``sin(SUN_ELEVATION)`` into scale and offset, and thermal bands carry the
+radiance scaling plus the scene's ``K1``/``K2`` (science.md §1.2, §2.1).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pystac
+
+from raster.bands import BandSpec, band_table
+from raster.sources.assets import (
+    RasterHeader,
+    band_asset,
+    footprint,
+    new_item,
+    read_header,
+    reference_header,
+)
+from raster.sources.mtl import LandsatMetadata, mtl_value
+from tiles.errors import IlotsWarning, MetadataError, UnsupportedProductError
+
+__all__ = [
+    "LANDSAT_PRODUCT_ID",
+    "BandScaling",
+    "Locator",
+    "band_scaling",
+    "check_spacecraft",
+    "landsat_item_from_metadata",
+    "landsat_product_type",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: A Landsat Collection 1/2 product identifier, split into its fields.
+LANDSAT_PRODUCT_ID = re.compile(
+    r"(?P<sensor>L[COTEM])(?P<satellite>0\d)_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_"
+    r"(?P<path>\d{3})(?P<row>\d{3})_(?P<acquired>\d{8})_(?P<processed>\d{8})_"
+    r"(?P<collection>\d{2})_(?P<category>T1|T2|RT)"
+)
+
+_SUPPORTED_SPACECRAFT = ("LANDSAT_8", "LANDSAT_9")
+_REFERENCE_BANDS = ("red", "nir08", "lwir11", "green", "blue")
+
+# Where each collection keeps the Level-1 scaling groups.
+_L1_RESCALING = ("LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING")
+_L1_THERMAL = ("LEVEL1_THERMAL_CONSTANTS", "TIRS_THERMAL_CONSTANTS")
+_L2_SR = "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"
+_L2_ST = "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"
+
+
+@dataclass(frozen=True)
+class BandScaling:
+    """How one band's DN become physical values in one product.
+
+    Parameters
+    ----------
+    scale, offset
+        ``physical = DN * scale + offset``.
+    extra
+        Extra asset fields (``ilots:k1`` / ``ilots:k2`` for Level-1 thermal bands,
+        ``ilots:empty`` for the ST bands of an L2SR product).
+    from_metadata
+        ``False`` when the product's metadata lacked the values and the band table's
+        defaults were used.
+    """
+
+    scale: float
+    offset: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    from_metadata: bool = True
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale) and math.isfinite(self.offset)) or self.scale == 0:
+            raise ValueError(f"invalid band scaling: scale={self.scale}, offset={self.offset}")
+
+
+def landsat_product_type(collection: int, processing_level: str, *, source: str = "") -> str:
+    """Return the :data:`raster.bands.PRODUCT_TYPES` entry of a Landsat product.
+
+    Raises
+    ------
+    UnsupportedProductError
+        For combinations ilots has no band table for (e.g. Collection 1 Level-2).
+    """
+    level = processing_level.upper()
+    if level.startswith("L2") and collection == 2:
+        return "landsat-c2-l2"
+    if level.startswith("L1") and collection in (1, 2):
+        return f"landsat-c{collection}-l1"
+    raise UnsupportedProductError(
+        f"{source}: Landsat collection {collection} {processing_level} is not supported; "
+        "use Collection 2 Level-2, or Level-1 of Collection 1 or 2"
+    )
+
+
+def check_spacecraft(spacecraft: str, product_id: str) -> None:
+    """Raise :class:`UnsupportedProductError` unless the spacecraft is Landsat 8 or 9."""
+    if spacecraft.upper() not in _SUPPORTED_SPACECRAFT:
+        raise UnsupportedProductError(
+            f"{product_id}: {spacecraft} is not supported; ilots reads Landsat 8/9 OLI/TIRS "
+            "(and Sentinel-2 L2A) products"
+        )
+
+
+def _number(group: Mapping[str, Any], key: str, group_name: str, source: str) -> float:
+    value = mtl_value(group, key, group_name=group_name, source=source)
+    if not isinstance(value, int | float):
+        raise MetadataError(f"{source}: {key} = {value!r} in {group_name} is not a number")
+    return float(value)
+
+
+def _level2_scaling(meta: LandsatMetadata, spec: BandSpec) -> BandScaling:
+    key = spec.file_key
+    if key.startswith("SR_B"):
+        group_name, mult_key, add_key = (
+            _L2_SR,
+            f"REFLECTANCE_MULT_BAND_{key[4:]}",
+            f"REFLECTANCE_ADD_BAND_{key[4:]}",
+        )
+    elif key == "ST_B10":
+        group_name, mult_key, add_key = (
+            _L2_ST,
+            "TEMPERATURE_MULT_BAND_ST_B10",
+            "TEMPERATURE_ADD_BAND_ST_B10",
+        )
+    else:  # ST_QA, ST_EMIS, QA bands...: documented constants, not in the MTL
+        return BandScaling(spec.scale, spec.offset)
+    try:
+        group = meta.group(group_name)
+        return BandScaling(
+            _number(group, mult_key, group_name, meta.source),
+            _number(group, add_key, group_name, meta.source),
+        )
+    except MetadataError as err:
+        logger.debug("%s", err)
+        return BandScaling(spec.scale, spec.offset, from_metadata=False)
+
+
+def _named_group(meta: LandsatMetadata, names: tuple[str, ...]) -> tuple[str, Mapping[str, Any]]:
+    """Return the first group of ``names`` present, with its name."""
+    group = meta.group(*names)
+    root = next(iter(meta.mtl.values()))
+    return next(n for n in names if root.get(n) is group), group
+
+
+def _level1_scaling(meta: LandsatMetadata, spec: BandSpec) -> BandScaling:
+    key = spec.file_key
+    if spec.kind == "bitfield":
+        return BandScaling(1.0, 0.0)
+    band = key[1:]  # "B4" -> "4"
+    rescaling_name, rescaling = _named_group(meta, _L1_RESCALING)
+    if spec.kind == "reflectance":
+        if meta.sun_elevation is None:
+            raise MetadataError(
+                f"{meta.source}: SUN_ELEVATION is missing from IMAGE_ATTRIBUTES; Level-1 "
+                "reflectance needs it"
+            )
+        sin_sun = math.sin(math.radians(meta.sun_elevation))
+        if sin_sun <= 0:
+            raise UnsupportedProductError(
+                f"{meta.product_id}: sun elevation {meta.sun_elevation} deg is at or below the "
+                "horizon; TOA reflectance is undefined for night scenes"
+            )
+        mult = _number(rescaling, f"REFLECTANCE_MULT_BAND_{band}", rescaling_name, meta.source)
+        add = _number(rescaling, f"REFLECTANCE_ADD_BAND_{band}", rescaling_name, meta.source)
+        return BandScaling(mult / sin_sun, add / sin_sun)
+    # thermal radiance, with the scene's K1/K2
+    thermal_name, thermal = _named_group(meta, _L1_THERMAL)
+    return BandScaling(
+        _number(rescaling, f"RADIANCE_MULT_BAND_{band}", rescaling_name, meta.source),
+        _number(rescaling, f"RADIANCE_ADD_BAND_{band}", rescaling_name, meta.source),
+        extra={
+            "ilots:k1": _number(thermal, f"K1_CONSTANT_BAND_{band}", thermal_name, meta.source),
+            "ilots:k2": _number(thermal, f"K2_CONSTANT_BAND_{band}", thermal_name, meta.source),
+        },
+    )
+
+
+def band_scaling(meta: LandsatMetadata, spec: BandSpec) -> BandScaling:
+    """Scale, offset and extra fields of one band of a product, from its MTL.
+
+    Parameters
+    ----------
+    meta
+        The product's MTL (:func:`~raster.sources.mtl.landsat_metadata`).
+    spec
+        The band, from the product type's band table.
+
+    Returns
+    -------
+    BandScaling
+        For Level-2, ``from_metadata`` is ``False`` when the MTL lacked the band's
+        ``..._MULT_...``/``..._ADD_...`` values and the band table's defaults were used.
+
+    Raises
+    ------
+    MetadataError
+        For Level-1, when the rescaling or thermal-constant group, a key, or
+        ``SUN_ELEVATION`` is missing (there is no safe default for those).
+    """
+    product_type = landsat_product_type(meta.collection, meta.processing_level, source=meta.source)
+    if product_type == "landsat-c2-l2":
+        scaling = _level2_scaling(meta, spec)
+        if meta.processing_level.upper() == "L2SR" and spec.file_key.startswith("ST_"):
+            return BandScaling(
+                scaling.scale, scaling.offset, {"ilots:empty": True}, from_metadata=True
+            )
+        return scaling
+    return _level1_scaling(meta, spec)
+
+
+def _properties(meta: LandsatMetadata, product_type: str) -> dict[str, Any]:
+    match = LANDSAT_PRODUCT_ID.fullmatch(meta.product_id)
+    return {
+        "platform": meta.platform,
+        "constellation": "landsat",
+        "instruments": [s.lower() for s in meta.sensor.split("_")],
+        "ilots:product_type": product_type,
+        "ilots:processing_level": meta.processing_level,
+        "eo:cloud_cover": meta.cloud_cover,
+        "view:sun_elevation": meta.sun_elevation,
+        "view:sun_azimuth": meta.sun_azimuth,
+        "landsat:wrs_path": f"{meta.wrs_path:03d}",
+        "landsat:wrs_row": f"{meta.wrs_row:03d}",
+        "landsat:collection_number": f"{meta.collection:02d}",
+        "landsat:collection_category": match["category"] if match else None,
+    }
+
+
+def _mtl_footprint(meta: LandsatMetadata) -> tuple[dict[str, Any] | None, list[float] | None]:
+    """Footprint from the MTL corner coordinates (used only when no band file is at hand)."""
+    try:
+        group = meta.group("PROJECTION_ATTRIBUTES", "PRODUCT_METADATA")
+        corners = [
+            (float(group[f"CORNER_{c}_LON_PRODUCT"]), float(group[f"CORNER_{c}_LAT_PRODUCT"]))
+            for c in ("UL", "UR", "LR", "LL")
+        ]
+    except (MetadataError, KeyError, TypeError, ValueError):
+        return None, None
+    ring = [list(c) for c in corners] + [list(corners[0])]
+    lons, lats = zip(*corners, strict=True)
+    return {"type": "Polygon", "coordinates": [ring]}, [min(lons), min(lats), max(lons), max(lats)]
+
+
+#: ``file name -> (href, size in bytes or None)``, or ``None`` when the file is absent.
+Locator = Callable[[str], tuple[str, int | None] | None]
+
+
+def landsat_item_from_metadata(
+    meta: LandsatMetadata,
+    locate: Locator,
+    *,
+    source: str,
+    metadata_href: str,
+) -> pystac.Item:
+    """Build the item of a product from its MTL and a way to find its files.
+
+    Parameters
+    ----------
+    meta
+        The parsed MTL.
+    locate
+        ``file name -> (href, size in bytes or None)``, or ``None`` when the file is absent
+        (absent files are left out of the item).
+    source
+        The path the user gave (``ilots:source``).
+    metadata_href
+        Where the MTL was read (``ilots:metadata``).
+
+    Returns
+    -------
+    pystac.Item
+
+    Raises
+    ------
+    UnsupportedProductError, MetadataError, ReadError
+    """
+    check_spacecraft(meta.spacecraft, meta.product_id)
+    product_type = landsat_product_type(meta.collection, meta.processing_level, source=meta.source)
+    table = band_table(product_type)
+    by_file_key = {spec.file_key: spec for spec in table.values()}
+    assets: dict[str, pystac.Asset] = {}
+    headers: dict[str, RasterHeader] = {}
+    defaulted: list[str] = []
+    for file_key, file_name in meta.files.items():
+        spec = by_file_key.get(file_key)
+        if spec is None:
+            continue
+        found = locate(file_name)
+        if found is None:
+            logger.debug(
+                "%s: %s is listed in the MTL but absent; not added", meta.product_id, file_name
+            )
+            continue
+        href, size = found
+        scaling = band_scaling(meta, spec)
+        if not scaling.from_metadata:
+            defaulted.append(spec.name)
+        header = read_header(href, file_size=size)
+        headers[spec.name] = header
+        assets[spec.name] = band_asset(
+            href,
+            spec,
+            scale=scaling.scale,
+            offset=scaling.offset,
+            header=header,
+            extra=scaling.extra,
+        )
+    if defaulted:
+        warnings.warn(
+            f"{meta.product_id}: MTL {meta.source} has no scale/offset for "
+            f"{', '.join(defaulted)}; using the Collection 2 defaults from raster.bands",
+            IlotsWarning,
+            stacklevel=3,
+        )
+    reference = reference_header(headers, _REFERENCE_BANDS)
+    if reference is not None:
+        geometry, bbox = footprint(reference)
+    else:
+        warnings.warn(
+            f"{meta.product_id}: no band file of the product was found beside {metadata_href}; "
+            "the item has metadata only",
+            IlotsWarning,
+            stacklevel=3,
+        )
+        geometry, bbox = _mtl_footprint(meta)
+    properties = _properties(meta, product_type)
+    properties["ilots:source"] = source
+    properties["ilots:metadata"] = metadata_href
+    ordered = {k: assets[k] for k in table if k in assets}
+    return new_item(
+        meta.product_id,
+        geometry=geometry,
+        bbox=bbox,
+        acquired=meta.acquired,
+        properties=properties,
+        assets=ordered,
+    )

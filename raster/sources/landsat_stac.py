@@ -1,0 +1,290 @@
+"""Landsat STAC item JSONs (USGS, Planetary Computer, odc-stac style) → ilots items.
+
+A USGS item sits beside the product in a downloaded folder (``..._SR_stac.json`` and
+``..._ST_stac.json``) while its hrefs point to USGS servers. When the product's MTL is beside
+the JSON, the item is built from the MTL and the local files exactly as for the folder, so
+every layout of one product gives the same assets. Otherwise the JSON is all there is: assets
+are mapped to local files of the same name where those exist, scale/offset come from the
+item's ``raster:bands`` (or the band table's defaults, with a warning), and the grid of remote
+files is taken from the item's projection fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pystac
+
+from raster.bands import BandSpec, band_table
+from raster.sources.assets import (
+    RasterHeader,
+    RemotePolicy,
+    band_asset,
+    footprint,
+    load_json,
+    local_file,
+    local_twin,
+    new_item,
+    parse_datetime,
+    read_header,
+    reference_header,
+    remote_proj,
+)
+from raster.sources.landsat_build import (
+    LANDSAT_PRODUCT_ID,
+    band_scaling,
+    check_spacecraft,
+    landsat_item_from_metadata,
+    landsat_product_type,
+)
+from raster.sources.mtl import MTL_SUFFIXES, landsat_metadata, read_mtl
+from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
+
+__all__ = [
+    "landsat_item_from_mtl",
+    "landsat_item_from_stac",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+_FILE_BAND = re.compile(LANDSAT_PRODUCT_ID.pattern + r"_(?P<band>.+)\.tiff?", re.IGNORECASE)
+_SIBLING = {"_SR_stac.json": "_ST_stac.json", "_ST_stac.json": "_SR_stac.json"}
+_REFERENCE_BANDS = ("red", "nir08", "lwir11", "green", "blue")
+
+
+def landsat_item_from_mtl(mtl_path: Path, *, source: str) -> pystac.Item:
+    """Build the item of a product from its local MTL and the files beside it."""
+    mtl_path = mtl_path.resolve()
+    meta = landsat_metadata(read_mtl(mtl_path), source=str(mtl_path))
+    folder = mtl_path.parent
+
+    def locate(name: str) -> tuple[str, int | None] | None:
+        path = folder / name
+        return (str(path), None) if path.is_file() else None
+
+    return landsat_item_from_metadata(meta, locate, source=source, metadata_href=str(mtl_path))
+
+
+def _product_id(data: Mapping[str, Any], source: str) -> re.Match[str]:
+    item_id = str(data.get("id", ""))
+    match = LANDSAT_PRODUCT_ID.match(item_id)
+    if match is None:
+        raise UnrecognisedProductError(
+            f"{source}: item id {item_id!r} is not a Landsat product id (LC08_L2SP_...)"
+        )
+    return match
+
+
+def _local_mtl(data: Mapping[str, Any], folder: Path, product_id: str) -> Path | None:
+    for suffix in MTL_SUFFIXES:
+        candidate = folder / f"{product_id}{suffix}"
+        if candidate.is_file():
+            return candidate
+    for asset in data.get("assets", {}).values():
+        href = str(asset.get("href", ""))
+        if href.endswith(MTL_SUFFIXES):
+            twin = local_twin(href, folder)
+            if twin is not None:
+                return twin
+    return None
+
+
+def _band_of(key: str, href: str, table: Mapping[str, BandSpec]) -> BandSpec | None:
+    """Return the band an item asset holds: from the file name, else from the asset key."""
+    by_file_key = {spec.file_key: spec for spec in table.values()}
+    name = href.rstrip("/").rsplit("/", 1)[-1]
+    match = _FILE_BAND.fullmatch(name)
+    if match and match["band"].upper() in by_file_key:
+        return by_file_key[match["band"].upper()]
+    stem = key.rsplit(".", 1)[0] if key.upper().endswith((".TIF", ".TIFF")) else key
+    return by_file_key.get(stem.upper()) or table.get(key)
+
+
+def _assets_of(path: Path, data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Return the JSON's assets, plus those of its USGS SR/ST sibling beside it."""
+    assets = dict(data.get("assets", {}))
+    for suffix, other in _SIBLING.items():
+        if path.name.endswith(suffix):
+            sibling = path.with_name(path.name[: -len(suffix)] + other)
+            if sibling.is_file():
+                sibling_data = load_json(sibling)
+                if sibling_data.get("id") == data.get("id"):
+                    for key, value in sibling_data.get("assets", {}).items():
+                        assets.setdefault(key, value)
+    return assets
+
+
+def _scaling(asset: Mapping[str, Any], spec: BandSpec) -> tuple[float, float, bool]:
+    bands = asset.get("raster:bands") or [{}]
+    band = bands[0] if isinstance(bands[0], Mapping) else {}
+    if spec.kind in ("reflectance", "temperature") and "scale" not in band:
+        return spec.scale, spec.offset, False
+    return float(band.get("scale", spec.scale)), float(band.get("offset", spec.offset)), True
+
+
+def _properties(
+    data: Mapping[str, Any], match: re.Match[str], product_type: str, source: str
+) -> dict[str, Any]:
+    props = data.get("properties", {})
+    platform = str(
+        props.get("platform") or props.get("eo:platform") or f"landsat_{int(match['satellite'])}"
+    )
+    instruments = props.get("instruments") or str(props.get("eo:instrument", "OLI_TIRS")).split("_")
+    return {
+        "platform": platform.lower().replace("_", "-"),
+        "constellation": "landsat",
+        "instruments": [str(i).lower() for i in instruments],
+        "ilots:product_type": product_type,
+        "ilots:processing_level": match["level"],
+        "eo:cloud_cover": props.get("eo:cloud_cover"),
+        "view:sun_elevation": props.get("view:sun_elevation", props.get("eo:sun_elevation")),
+        "view:sun_azimuth": props.get("view:sun_azimuth", props.get("eo:sun_azimuth")),
+        "landsat:wrs_path": match["path"],
+        "landsat:wrs_row": match["row"],
+        "landsat:collection_number": match["collection"],
+        "landsat:collection_category": match["category"],
+        "ilots:source": source,
+        "ilots:metadata": source,
+    }
+
+
+def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -> pystac.Item:
+    """Build an ilots item from a Landsat STAC item JSON.
+
+    Parameters
+    ----------
+    path
+        The item JSON (USGS ``_SR_stac.json``/``_ST_stac.json``, any STAC version; Planetary
+        Computer or odc-stac style).
+    remote
+        What to do with band assets whose file is not beside the JSON: ``"auto"`` keeps their
+        URLs only when no band file is local (a remote item; a local product then has exactly
+        the bands on disk, as its folder would), ``"keep"`` always keeps them, ``"drop"``
+        never does.
+
+    Returns
+    -------
+    pystac.Item
+        When the product's MTL is beside the JSON, the same item as for the product folder
+        (plus, with ``remote="keep"``, the remote-only bands).
+
+    Raises
+    ------
+    UnrecognisedProductError
+        If the JSON is not a Landsat item.
+    UnsupportedProductError
+        For Landsat 4–7 or a Level-1 item without its MTL (its scaling needs the MTL).
+    MetadataError, ReadError
+    """
+    if remote not in ("auto", "keep", "drop"):
+        raise ValueError(f"remote must be 'auto', 'keep' or 'drop', not {remote!r}")
+    path = Path(path).resolve()
+    source = str(path)
+    data = load_json(path)
+    if data.get("type") != "Feature" or not isinstance(data.get("assets"), Mapping):
+        raise UnrecognisedProductError(f"{source} is not a STAC item (no Feature with assets)")
+    match = _product_id(data, source)
+    product_id = match.group(0)
+    props = data.get("properties", {})
+    platform = str(
+        props.get("platform") or props.get("eo:platform") or f"LANDSAT_{int(match['satellite'])}"
+    )
+    check_spacecraft(platform.upper().replace("-", "_"), product_id)
+    product_type = landsat_product_type(int(match["collection"]), match["level"], source=source)
+    table = band_table(product_type)
+    folder = path.parent
+    assets_json = _assets_of(path, data)
+
+    mtl_path = _local_mtl(data, folder, product_id)
+    if mtl_path is not None:
+        item = landsat_item_from_mtl(mtl_path, source=source)
+        if remote == "keep":
+            meta = landsat_metadata(read_mtl(mtl_path), source=str(mtl_path))
+            for key, asset in assets_json.items():
+                spec = _band_of(key, str(asset.get("href", "")), table)
+                if spec is None or spec.name in item.assets:
+                    continue
+                scaling = band_scaling(meta, spec)
+                item.add_asset(
+                    spec.name,
+                    band_asset(
+                        str(asset["href"]),
+                        spec,
+                        scale=scaling.scale,
+                        offset=scaling.offset,
+                        proj=remote_proj(asset, props),
+                        extra=scaling.extra,
+                    ),
+                )
+        return item
+    if not product_type.endswith("l2"):
+        raise MetadataError(
+            f"{source}: a Level-1 item needs the product's MTL beside it (for SUN_ELEVATION, "
+            "K1/K2); put the _MTL file in the same folder"
+        )
+
+    found: dict[str, tuple[BandSpec, Mapping[str, Any], Path | None]] = {}
+    for key, asset in assets_json.items():
+        href = str(asset.get("href", ""))
+        spec = _band_of(key, href, table)
+        if spec is None or spec.name in found:
+            continue
+        found[spec.name] = (spec, asset, local_file(href, folder))
+    any_local = any(local is not None for _, _, local in found.values())
+    keep_remote = remote == "keep" or (remote == "auto" and not any_local)
+
+    assets: dict[str, pystac.Asset] = {}
+    headers: dict[str, RasterHeader] = {}
+    defaulted: list[str] = []
+    for name, (spec, asset, local) in found.items():
+        scale, offset, from_item = _scaling(asset, spec)
+        if not from_item:
+            defaulted.append(name)
+        extra = (
+            {"ilots:empty": True}
+            if match["level"] == "L2SR" and spec.file_key.startswith("ST_")
+            else None
+        )
+        if local is not None:
+            header = read_header(str(local))
+            headers[name] = header
+            assets[name] = band_asset(
+                str(local), spec, scale=scale, offset=offset, header=header, extra=extra
+            )
+        elif keep_remote:
+            assets[name] = band_asset(
+                str(asset["href"]),
+                spec,
+                scale=scale,
+                offset=offset,
+                proj=remote_proj(asset, props),
+                extra=extra,
+            )
+    if defaulted:
+        warnings.warn(
+            f"{product_id}: item {source} gives no scale/offset for {', '.join(defaulted)} "
+            "and its MTL is not beside it; using the Collection 2 defaults from raster.bands",
+            IlotsWarning,
+            stacklevel=2,
+        )
+    reference = reference_header(headers, _REFERENCE_BANDS)
+    if reference is not None:
+        geometry, bbox = footprint(reference)
+    else:
+        geometry, bbox = data.get("geometry"), data.get("bbox")
+    acquired = parse_datetime(props.get("datetime", ""), source=source)
+    ordered = {k: assets[k] for k in table if k in assets}
+    return new_item(
+        product_id,
+        geometry=geometry,
+        bbox=bbox,
+        acquired=acquired,
+        properties=_properties(data, match, product_type, source),
+        assets=ordered,
+    )

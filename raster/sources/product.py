@@ -1,0 +1,167 @@
+"""One entry point for every product layout: :func:`open_product` and :func:`open_products`."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import pystac
+
+from raster.sources.assets import load_json
+from raster.sources.landsat import find_mtl, is_tar, landsat_item
+from raster.sources.landsat_build import LANDSAT_PRODUCT_ID
+from raster.sources.mtl import MTL_SUFFIXES
+from raster.sources.sentinel2 import is_safe, sentinel2_item
+from raster.sources.sentinel2_stac import find_item_json, is_sentinel2_item
+from tiles.errors import (
+    IlotsError,
+    IlotsWarning,
+    ProductNotFoundError,
+    UnrecognisedProductError,
+    UnsupportedProductError,
+)
+
+__all__ = ["RECOGNISED_LAYOUTS", "open_product", "open_products"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: What :func:`open_product` recognises, as listed in its error message.
+RECOGNISED_LAYOUTS = (
+    "a Landsat 8/9 product folder",
+    "its _MTL.txt/.json/.xml",
+    "the USGS .tar",
+    "a Landsat STAC item JSON (USGS, Planetary Computer)",
+    "a Sentinel-2 L2A .SAFE folder or its MTD_MSIL2A.xml",
+    "an Earth Search COG folder with its item JSON",
+    "a Sentinel-2 L2A item JSON (Earth Search, Planetary Computer)",
+)
+
+
+def _unrecognised(path: Path, why: str = "") -> UnrecognisedProductError:
+    reason = f" ({why})" if why else ""
+    return UnrecognisedProductError(
+        f"{path} is not a product ilots recognises{reason}; expected "
+        + "; ".join(RECOGNISED_LAYOUTS)
+    )
+
+
+def _is_landsat_json(data: dict[str, Any]) -> bool:
+    return (
+        data.get("type") == "Feature" and LANDSAT_PRODUCT_ID.match(str(data.get("id"))) is not None
+    )
+
+
+def _open_json(path: Path) -> pystac.Item:
+    data = load_json(path)
+    if _is_landsat_json(data):
+        return landsat_item(path)
+    if is_sentinel2_item(data):
+        return sentinel2_item(path)
+    raise _unrecognised(path, "a JSON that is neither a Landsat nor a Sentinel-2 STAC item")
+
+
+def _open_folder(path: Path) -> pystac.Item:
+    if is_safe(path):
+        return sentinel2_item(path)
+    if (path / "MTD_MSIL1C.xml").is_file():
+        raise UnsupportedProductError(f"{path} is a Sentinel-2 L1C product; ilots reads L2A")
+    if find_mtl(path) is not None:
+        return landsat_item(path)
+    if find_item_json(path) is not None:
+        return sentinel2_item(path)
+    stac_jsons = sorted(path.glob("*_stac.json"))
+    if stac_jsons:
+        return landsat_item(stac_jsons[0])
+    inner = [p.name for p in sorted(path.iterdir()) if p.is_dir() and _has_product(p)]
+    if inner:
+        raise _unrecognised(
+            path,
+            f"it holds {len(inner)} product folders: give them one by one or use open_products",
+        )
+    raise _unrecognised(path, "no MTL, MTD_MSIL2A.xml or item JSON inside")
+
+
+def _has_product(folder: Path) -> bool:
+    return is_safe(folder) or any(folder.glob("*_MTL.*")) or any(folder.glob("*.json"))
+
+
+def open_product(path: str | Path) -> pystac.Item:
+    """Read any supported product into one STAC item (the contract in :mod:`raster.sources`).
+
+    Parameters
+    ----------
+    path
+        A Landsat 8/9 product folder, one of its ``_MTL`` files, the USGS ``.tar``, a Landsat
+        STAC item JSON; a Sentinel-2 L2A ``.SAFE`` folder or its ``MTD_MSIL2A.xml``, an Earth
+        Search COG folder, or a Sentinel-2 item JSON.
+
+    Returns
+    -------
+    pystac.Item
+
+    Raises
+    ------
+    ProductNotFoundError
+        If ``path`` does not exist.
+    UnrecognisedProductError
+        If ``path`` is none of the layouts above; the message lists them.
+    UnsupportedProductError, MetadataError, ReadError
+        From the readers.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ProductNotFoundError(f"{path} does not exist; check the product path")
+    if path.is_dir():
+        return _open_folder(path)
+    name = path.name
+    if name.endswith(MTL_SUFFIXES):
+        return landsat_item(path)
+    if is_tar(path):
+        return landsat_item(path)
+    if is_safe(path):
+        return sentinel2_item(path)
+    if path.suffix.lower() == ".json":
+        return _open_json(path)
+    raise _unrecognised(path)
+
+
+def open_products(
+    paths: Iterable[str | Path], *, on_error: Literal["raise", "skip"] = "raise"
+) -> list[pystac.Item]:
+    """Read many products, in order.
+
+    Parameters
+    ----------
+    paths
+        Product paths, as for :func:`open_product`.
+    on_error
+        ``"raise"`` stops at the first bad product; ``"skip"`` warns
+        (:class:`~tiles.errors.IlotsWarning`) and goes on without it.
+
+    Returns
+    -------
+    list of pystac.Item
+        The items of the products that could be read.
+
+    Raises
+    ------
+    ValueError
+        If ``on_error`` is not ``"raise"`` or ``"skip"``.
+    IlotsError
+        The first product error, when ``on_error="raise"``.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+    items: list[pystac.Item] = []
+    for path in paths:
+        try:
+            items.append(open_product(path))
+        except IlotsError as err:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"skipping product {path}: {err}", IlotsWarning, stacklevel=2)
+    return items

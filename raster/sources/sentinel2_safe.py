@@ -1,0 +1,361 @@
+"""Sentinel-2 L2A ``.SAFE`` folders → STAC items.
+
+``MTD_MSIL2A.xml`` gives the processing baseline, ``BOA_QUANTIFICATION_VALUE``, the per-band
+``BOA_ADD_OFFSET``, ``PRODUCT_START_TIME``, ``SPACECRAFT_NAME`` and the cloud cover; the band
+files are the JPEG 2000 images under ``GRANULE/*/IMG_DATA/R10m|R20m|R60m`` (named like
+``T31UDQ_20230615T105031_B04_10m.jp2``), of which the finest resolution of each band is used.
+The granule's ``MTD_TL.xml``, when present, gives the mean sun angle.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+
+import pystac
+
+from raster.bands import SENTINEL2_L2A
+from raster.sources.assets import (
+    RasterHeader,
+    band_asset,
+    footprint,
+    new_item,
+    read_header,
+    reference_header,
+)
+from raster.sources.sentinel2_scaling import (
+    DEFAULT_QUANTIFICATION,
+    OFFSET_BASELINE,
+    boa_scaling,
+    format_baseline,
+    parse_baseline,
+)
+from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
+
+__all__ = [
+    "MTD_NAME",
+    "SafeMetadata",
+    "read_mtd_msil2a",
+    "safe_band_files",
+    "sentinel2_item_from_safe",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Product metadata file of an L2A SAFE.
+MTD_NAME = "MTD_MSIL2A.xml"
+#: ``band_id`` order of ``BOA_ADD_OFFSET`` when ``Spectral_Information`` is absent.
+_BAND_IDS = (
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+)
+_JP2 = re.compile(
+    r"(?:L2A_)?T(?P<tile>\d{2}[A-Z]{3})_(?P<time>\d{8}T\d{6})_(?P<band>B\d[\dA]|SCL)_"
+    r"(?P<res>\d{2})m\.jp2",
+    re.IGNORECASE,
+)
+_TILE = re.compile(r"_T(\d{2}[A-Z]{3})_")
+_REFERENCE_BANDS = ("red", "nir", "green", "blue", "nir08")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _iter(root: ET.Element, name: str) -> Iterator[ET.Element]:
+    return (el for el in root.iter() if _local(el.tag) == name)
+
+
+def _text(root: ET.Element, name: str) -> str | None:
+    element = next(_iter(root, name), None)
+    return element.text.strip() if element is not None and element.text else None
+
+
+def _band_id(physical: str) -> str:
+    """``B1`` → ``B01``; ``B8A`` stays."""
+    digits = physical.upper().lstrip("B")
+    return f"B{int(digits):02d}" if digits.isdigit() else f"B{digits}"
+
+
+@dataclass(frozen=True)
+class SafeMetadata:
+    """What ``MTD_MSIL2A.xml`` says that ilots uses.
+
+    Parameters
+    ----------
+    product_uri
+        ``PRODUCT_URI`` (``S2B_MSIL2A_..._T31UDQ_....SAFE``), or the folder name.
+    baseline
+        ``PROCESSING_BASELINE`` as ``"NN.NN"``.
+    start_time
+        ``PRODUCT_START_TIME``, UTC.
+    spacecraft
+        ``SPACECRAFT_NAME`` (``Sentinel-2B``).
+    cloud_cover
+        ``Cloud_Coverage_Assessment`` in percent, if given.
+    quantification
+        ``BOA_QUANTIFICATION_VALUE``.
+    boa_add_offsets
+        ``BOA_ADD_OFFSET`` per band id (``B04`` → ``-1000``); empty before baseline 04.00.
+    source
+        The file read.
+    """
+
+    product_uri: str
+    baseline: str
+    start_time: datetime
+    spacecraft: str
+    cloud_cover: float | None
+    quantification: float
+    boa_add_offsets: Mapping[str, float] = field(default_factory=dict)
+    source: str = MTD_NAME
+
+    def __post_init__(self) -> None:
+        parse_baseline(self.baseline)
+        if not self.quantification > 0:
+            raise ValueError(f"{self.source}: quantification must be positive")
+        object.__setattr__(self, "boa_add_offsets", MappingProxyType(dict(self.boa_add_offsets)))
+
+    @property
+    def product_id(self) -> str:
+        """The product name without ``.SAFE``."""
+        return self.product_uri.removesuffix(".SAFE")
+
+    @property
+    def mgrs_tile(self) -> str | None:
+        """MGRS tile (``31UDQ``) from the product name."""
+        match = _TILE.search(self.product_uri)
+        return match[1] if match else None
+
+
+def _time(text: str | None, name: str, source: str) -> datetime:
+    if not text:
+        raise MetadataError(f"{source}: {name} is missing; use the complete {MTD_NAME}")
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MetadataError(f"{source}: {name} {text!r} is not an ISO 8601 time") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_mtd_msil2a(path: str | Path) -> SafeMetadata:
+    """Read an L2A product's ``MTD_MSIL2A.xml``.
+
+    Parameters
+    ----------
+    path
+        The XML file.
+
+    Returns
+    -------
+    SafeMetadata
+
+    Raises
+    ------
+    MetadataError
+        If the file cannot be parsed or lacks the baseline or the start time.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as err:
+        raise MetadataError(f"{source}: cannot parse XML ({err}); is the file complete?") from err
+    baseline = _text(root, "PROCESSING_BASELINE")
+    if baseline is None:
+        raise MetadataError(f"{source}: PROCESSING_BASELINE is missing; it decides the BOA offset")
+    quantification_text = _text(root, "BOA_QUANTIFICATION_VALUE")
+    if quantification_text is None:
+        warnings.warn(
+            f"{source}: BOA_QUANTIFICATION_VALUE is missing; using {DEFAULT_QUANTIFICATION:g}",
+            IlotsWarning,
+            stacklevel=2,
+        )
+    physical = {
+        el.get("bandId"): _band_id(el.get("physicalBand", ""))
+        for el in _iter(root, "Spectral_Information")
+        if el.get("bandId") is not None
+    }
+    offsets: dict[str, float] = {}
+    for el in _iter(root, "BOA_ADD_OFFSET"):
+        band_id = el.get("band_id", "")
+        name = physical.get(band_id) or (
+            _BAND_IDS[int(band_id)] if band_id.isdigit() and int(band_id) < len(_BAND_IDS) else None
+        )
+        if name is None or not el.text:
+            raise MetadataError(f"{source}: BOA_ADD_OFFSET band_id={band_id!r} is not a band")
+        offsets[name] = float(el.text)
+    cloud = _text(root, "Cloud_Coverage_Assessment")
+    try:
+        return SafeMetadata(
+            product_uri=_text(root, "PRODUCT_URI") or path.parent.name,
+            baseline=format_baseline(baseline),
+            start_time=_time(_text(root, "PRODUCT_START_TIME"), "PRODUCT_START_TIME", source),
+            spacecraft=_text(root, "SPACECRAFT_NAME") or "",
+            cloud_cover=float(cloud) if cloud else None,
+            quantification=float(quantification_text or DEFAULT_QUANTIFICATION),
+            boa_add_offsets=offsets,
+            source=source,
+        )
+    except ValueError as err:
+        raise MetadataError(f"{source}: {err}") from err
+
+
+def safe_band_files(safe: Path) -> dict[str, tuple[Path, int]]:
+    """Return the finest-resolution JPEG 2000 file of each band of a SAFE.
+
+    Returns
+    -------
+    Band id (``B04``, ``B8A``, ``SCL``) → ``(path, resolution in metres)``.
+
+    Raises
+    ------
+    UnrecognisedProductError
+        If the SAFE holds more than one tile (old multi-granule products).
+    """
+    best: dict[str, tuple[Path, int]] = {}
+    tiles: set[str] = set()
+    for path in sorted(safe.glob("GRANULE/*/IMG_DATA/R*m/*.jp2")):
+        match = _JP2.fullmatch(path.name)
+        if match is None:
+            continue
+        tiles.add(match["tile"].upper())
+        band, res = match["band"].upper(), int(match["res"])
+        if band not in best or res < best[band][1]:
+            best[band] = (path, res)
+    if len(tiles) > 1:
+        raise UnrecognisedProductError(
+            f"{safe} holds {len(tiles)} tiles ({', '.join(sorted(tiles))}); ilots reads "
+            "single-tile L2A products (processing baseline 02.04 and later)"
+        )
+    return best
+
+
+def _sun_elevation(safe: Path) -> float | None:
+    for tile_xml in sorted(safe.glob("GRANULE/*/MTD_TL.xml")):
+        try:
+            root = ET.parse(tile_xml).getroot()
+        except ET.ParseError:
+            logger.warning("%s: cannot parse; sun elevation unknown", tile_xml)
+            return None
+        angle = next(_iter(root, "Mean_Sun_Angle"), None)
+        zenith = _text(angle, "ZENITH_ANGLE") if angle is not None else None
+        return 90.0 - float(zenith) if zenith else None
+    return None
+
+
+def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
+    """Build the item of a Sentinel-2 L2A SAFE folder.
+
+    Parameters
+    ----------
+    path
+        The ``.SAFE`` folder or its ``MTD_MSIL2A.xml``.
+
+    Returns
+    -------
+    pystac.Item
+        Assets keyed by common band name (``B08`` → ``nir``, ``B8A`` → ``nir08``,
+        ``SCL`` → ``scl``), each at the finest resolution present, with the baseline's
+        scale and offset.
+
+    Raises
+    ------
+    UnrecognisedProductError
+        If there is no ``MTD_MSIL2A.xml``.
+    MetadataError, ReadError
+    """
+    path = Path(path).resolve()
+    safe = path.parent if path.is_file() else path
+    mtd = safe / MTD_NAME
+    if not mtd.is_file():
+        raise UnrecognisedProductError(f"{safe} has no {MTD_NAME}; is it a Sentinel-2 L2A SAFE?")
+    meta = read_mtd_msil2a(mtd)
+    by_file_key = {spec.file_key: spec for spec in SENTINEL2_L2A.values()}
+    after_offset = parse_baseline(meta.baseline) >= OFFSET_BASELINE
+    missing_offset: list[str] = []
+    assets: dict[str, pystac.Asset] = {}
+    headers: dict[str, RasterHeader] = {}
+    band_files = safe_band_files(safe)
+    tile = meta.mgrs_tile
+    for file, _res in band_files.values():
+        match = _JP2.fullmatch(file.name)
+        tile = tile or (match["tile"].upper() if match else None)
+    for band_id, (file, _res) in band_files.items():
+        spec = by_file_key.get(band_id)
+        if spec is None:
+            continue
+        if spec.kind == "reflectance":
+            add = meta.boa_add_offsets.get(band_id)
+            if after_offset and add is None:
+                missing_offset.append(band_id)
+            elif not after_offset and add:
+                logger.warning(
+                    "%s: BOA_ADD_OFFSET %s for %s before baseline 04.00 ignored", mtd, add, band_id
+                )
+            scale, offset = boa_scaling(
+                meta.baseline, quantification=meta.quantification, boa_add_offset=add
+            )
+        else:
+            scale, offset = spec.scale, spec.offset
+        header = read_header(str(file))
+        headers[spec.name] = header
+        assets[spec.name] = band_asset(str(file), spec, scale=scale, offset=offset, header=header)
+    if missing_offset:
+        warnings.warn(
+            f"{meta.product_id}: baseline {meta.baseline} but {mtd} has no BOA_ADD_OFFSET for "
+            f"{', '.join(missing_offset)}; using -1000",
+            IlotsWarning,
+            stacklevel=2,
+        )
+    reference = reference_header(headers, _REFERENCE_BANDS)
+    geometry, bbox = footprint(reference) if reference is not None else (None, None)
+    if reference is None:
+        warnings.warn(
+            f"{meta.product_id}: no band file found under {safe / 'GRANULE'}; the "
+            "item has metadata only",
+            IlotsWarning,
+            stacklevel=2,
+        )
+    properties = {
+        "platform": meta.spacecraft.lower() or None,
+        "constellation": "sentinel-2",
+        "instruments": ["msi"],
+        "ilots:product_type": "sentinel-2-l2a",
+        "ilots:processing_level": "L2A",
+        "ilots:source": str(path),
+        "ilots:metadata": str(mtd),
+        "eo:cloud_cover": meta.cloud_cover,
+        "view:sun_elevation": _sun_elevation(safe),
+        "s2:processing_baseline": meta.baseline,
+        "s2:mgrs_tile": tile,
+        "s2:product_uri": meta.product_uri,
+    }
+    ordered = {k: assets[k] for k in SENTINEL2_L2A if k in assets}
+    return new_item(
+        meta.product_id,
+        geometry=geometry,
+        bbox=bbox,
+        acquired=meta.start_time,
+        properties=properties,
+        assets=ordered,
+    )

@@ -1,0 +1,139 @@
+"""Tests of the product dispatcher: open_product, open_products, and the error messages."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pystac
+import pytest
+
+from raster.sources import (
+    RECOGNISED_LAYOUTS,
+    ProductNotFoundError,
+    open_product,
+    open_products,
+)
+from tiles.errors import (
+    IlotsError,
+    IlotsWarning,
+    UnrecognisedProductError,
+    UnsupportedProductError,
+)
+
+T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
+T2 = "landsat_c2l2/LC08_L2SP_001062_20201031_20201106_02_T2"
+C1 = "landsat_l1/LC08_L1TP_016037_20170813_20170814_01_RT"
+ES_FOLDER = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("relative", "product_type"),
+    [
+        (T1, "landsat-c2-l2"),
+        (f"{T1}/LC08_L2SP_008059_20191201_20200825_02_T1_MTL.json", "landsat-c2-l2"),
+        (f"{T1}/LC08_L2SP_008059_20191201_20200825_02_T1_ST_stac.json", "landsat-c2-l2"),
+        (C1, "landsat-c1-l1"),
+        (ES_FOLDER, "sentinel-2-l2a"),
+        (f"{ES_FOLDER}/S2A_29RKH_20200219_0_L2A.json", "sentinel-2-l2a"),
+    ],
+)
+def test_open_product_recognises_layouts(real_data: Path, relative: str, product_type: str) -> None:
+    item = open_product(real_data / relative)
+    assert isinstance(item, pystac.Item)
+    assert item.properties["ilots:product_type"] == product_type
+    # every item is plain JSON and loads back
+    again = pystac.Item.from_dict(json.loads(json.dumps(item.to_dict())))
+    assert set(again.assets) == set(item.assets)
+    for asset in item.assets.values():
+        d = asset.to_dict()
+        assert {"proj:code", "proj:shape", "proj:transform", "raster:bands"} <= set(d)
+        assert {"data_type", "scale", "offset", "unit"} <= set(d["raster:bands"][0])
+
+
+def test_unrecognised_folder_lists_layouts(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(UnrecognisedProductError) as info:
+        open_product(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "_MTL" in message and "MTD_MSIL2A.xml" in message and ".tar" in message
+    assert all(layout in message for layout in RECOGNISED_LAYOUTS)
+
+
+def test_unrecognised_file(tmp_path: Path) -> None:
+    path = tmp_path / "scene.zip"
+    path.write_bytes(b"PK")
+    with pytest.raises(UnrecognisedProductError, match=r"scene\.zip"):
+        open_product(path)
+    other = tmp_path / "catalog.json"
+    other.write_text(json.dumps({"type": "Catalog", "id": "x"}))
+    with pytest.raises(UnrecognisedProductError, match="neither a Landsat nor a Sentinel-2"):
+        open_product(other)
+
+
+@pytest.mark.realdata
+def test_folder_of_products_says_so(real_data: Path) -> None:
+    with pytest.raises(UnrecognisedProductError, match="2 product folders"):
+        open_product(real_data / "landsat_c2l2")
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    missing = tmp_path / "LC08_nothing"
+    with pytest.raises(ProductNotFoundError, match="does not exist") as info:
+        open_product(missing)
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, IlotsError)
+
+
+@pytest.mark.realdata
+def test_open_products_skip_and_raise(real_data: Path, tmp_path: Path) -> None:
+    paths = [real_data / T1, tmp_path / "missing", tmp_path, real_data / T2]
+    with pytest.warns(IlotsWarning, match="skipping product") as record:
+        items = open_products(paths, on_error="skip")
+    assert [item.id for item in items] == [Path(T1).name, Path(T2).name]
+    assert len([w for w in record if issubclass(w.category, IlotsWarning)]) == 2
+    with pytest.raises(ProductNotFoundError):
+        open_products(paths)
+    with pytest.raises(ValueError, match="on_error"):
+        open_products(paths, on_error="ignore")  # type: ignore[arg-type]
+
+
+@pytest.mark.realdata
+def test_items_load_lazily_with_odc_stac(real_data: Path, no_compute: None) -> None:
+    """The proj fields are what odc-stac reads: the load plan uses the file grid."""
+    odc_stac = pytest.importorskip("odc.stac")
+    item = open_product(real_data / T1)
+    ds = odc_stac.load([item], bands=["red", "qa_pixel"], chunks={})
+    assert ds["red"].shape[-2:] == (512, 512)
+    assert ds.odc.geobox.resolution.x == pytest.approx(444.78515625)
+
+
+@pytest.mark.realdata
+def test_open_product_reads_a_usgs_tar(real_data: Path, tmp_path: Path) -> None:
+    product = real_data / T2
+    tar_path = tmp_path / f"{product.name}.tar"
+    with tarfile.open(tar_path, "w") as archive:
+        for file in sorted(product.iterdir()):
+            archive.add(file, arcname=file.name)
+    item = open_product(tar_path)
+    assert item.id == product.name
+    assert all(a.href.startswith(f"/vsitar/{tar_path}/") for a in item.assets.values())
+
+
+def test_tar_without_mtl_is_unrecognised(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("not a product")
+    tar_path = tmp_path / "something.tar"
+    with tarfile.open(tar_path, "w") as archive:
+        archive.add(tmp_path / "readme.txt", arcname="readme.txt")
+    with pytest.raises(UnrecognisedProductError, match="_MTL"):
+        open_product(tar_path)
+
+
+def test_sentinel2_l1c_is_unsupported(tmp_path: Path) -> None:
+    safe = tmp_path / "S2B_MSIL1C_20230615T105031_N0509_R051_T31UDQ_20230615T123456.SAFE"
+    safe.mkdir()
+    (safe / "MTD_MSIL1C.xml").write_text("<x/>")
+    with pytest.raises(UnsupportedProductError, match="L1C"):
+        open_product(safe)

@@ -1,0 +1,409 @@
+"""Tests of Sentinel-2 L2A products → STAC items: the offset rule, SAFE, Earth Search, PC."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from raster.sources import boa_scaling, open_product, parse_baseline, sentinel2_item
+from raster.sources.sentinel2_safe import read_mtd_msil2a
+from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
+
+ES_FOLDER = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+ES_V0 = "stac_items/odc-stac/S2A_28QCH_20200714_0_L2A.json"
+PC_ITEM = "stac_items/odc-stac/S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json"
+
+# --- the baseline rule (science.md §3.2, test vectors §9.2 S2-1..S2-3) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "dn", "baseline", "expected"),
+    [("S2-1", 1500, "03.01", 0.15), ("S2-2", 1500, "04.00", 0.05), ("S2-3", 1000, "05.10", 0.0)],
+)
+def test_science_vectors(case: str, dn: int, baseline: str, expected: float) -> None:
+    scale, offset = boa_scaling(baseline, boa_add_offset=-1000)
+    assert dn * scale + offset == pytest.approx(expected, rel=1e-9, abs=1e-12), case
+
+
+def test_offset_is_exactly_minus_one_tenth_from_baseline_4() -> None:
+    assert boa_scaling("04.00") == (1e-4, -0.1)
+    assert boa_scaling("05.10", boa_add_offset=-1000.0) == (1e-4, -0.1)
+    assert boa_scaling("03.01") == (1e-4, 0.0)
+    assert boa_scaling("02.14", boa_add_offset=-1000.0) == (1e-4, 0.0)  # baseline decides
+    assert boa_scaling("05.10", offset_applied=True) == (1e-4, 0.0)
+
+
+def test_baselines_compare_as_versions() -> None:
+    # "4.00" > "10.00" as strings; as versions 10.00 is later
+    assert parse_baseline("10.00") > parse_baseline("4.00")
+    assert boa_scaling("10.00")[1] == -0.1
+    assert boa_scaling("4.00")[1] == -0.1
+    assert boa_scaling("3.99")[1] == 0.0
+    assert parse_baseline("N0500") == (5, 0)
+    with pytest.raises(MetadataError, match="baseline"):
+        parse_baseline("2022-01-25")
+
+
+# --- a synthetic SAFE in the real layout ----------------------------------------------------
+
+TILE = "31UDQ"
+SENSING = "20230615T105031"
+GRANULE = "L2A_T31UDQ_A041234_20230615T105307"
+BAND_IDS = [
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+]
+
+
+def _mtd(baseline: str, start: str, offsets: dict[int, int] | None) -> str:
+    spectral = "\n".join(
+        f'          <Spectral_Information bandId="{i}" physicalBand="{b.replace("B0", "B")}">'
+        f"<RESOLUTION>10</RESOLUTION></Spectral_Information>"
+        for i, b in enumerate(BAND_IDS)
+    )
+    offset_xml = ""
+    if offsets is not None:
+        offset_xml = (
+            "        <BOA_ADD_OFFSET_VALUES_LIST>\n"
+            + "\n".join(
+                f'          <BOA_ADD_OFFSET band_id="{i}">{v}</BOA_ADD_OFFSET>'
+                for i, v in offsets.items()
+            )
+            + "\n        </BOA_ADD_OFFSET_VALUES_LIST>\n"
+        )
+    nbase = baseline.replace(".", "")
+    return f"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <n1:General_Info>
+    <Product_Info>
+      <PRODUCT_START_TIME>{start}</PRODUCT_START_TIME>
+      <PRODUCT_STOP_TIME>{start}</PRODUCT_STOP_TIME>
+      <PRODUCT_URI>S2B_MSIL2A_{SENSING}_N{nbase}_R051_T{TILE}_20230615T123456.SAFE</PRODUCT_URI>
+      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
+      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
+      <PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE>
+      <GENERATION_TIME>2023-06-15T12:34:56.000000Z</GENERATION_TIME>
+      <Datatake datatakeIdentifier="GS2B_{SENSING}_032756_N{baseline}">
+        <SPACECRAFT_NAME>Sentinel-2B</SPACECRAFT_NAME>
+        <DATATAKE_TYPE>INS-NOBS</DATATAKE_TYPE>
+        <DATATAKE_SENSING_START>{start}</DATATAKE_SENSING_START>
+        <SENSING_ORBIT_NUMBER>51</SENSING_ORBIT_NUMBER>
+        <SENSING_ORBIT_DIRECTION>DESCENDING</SENSING_ORBIT_DIRECTION>
+      </Datatake>
+    </Product_Info>
+    <Product_Image_Characteristics>
+      <Special_Values><SPECIAL_VALUE_TEXT>NODATA</SPECIAL_VALUE_TEXT>
+        <SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>
+      <Special_Values><SPECIAL_VALUE_TEXT>SATURATED</SPECIAL_VALUE_TEXT>
+        <SPECIAL_VALUE_INDEX>65535</SPECIAL_VALUE_INDEX></Special_Values>
+      <QUANTIFICATION_VALUES_LIST>
+        <BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>
+        <AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE>
+        <WVP_QUANTIFICATION_VALUE unit="cm">1000.0</WVP_QUANTIFICATION_VALUE>
+      </QUANTIFICATION_VALUES_LIST>
+{offset_xml}      <Spectral_Information_List>
+{spectral}
+      </Spectral_Information_List>
+    </Product_Image_Characteristics>
+  </n1:General_Info>
+  <n1:Quality_Indicators_Info>
+    <Cloud_Coverage_Assessment>12.5</Cloud_Coverage_Assessment>
+  </n1:Quality_Indicators_Info>
+</n1:Level-2A_User_Product>
+"""
+
+
+MTD_TL = """<?xml version="1.0" encoding="UTF-8"?>
+<n1:Level-2A_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd">
+  <n1:Geometric_Info><Tile_Angles><Mean_Sun_Angle>
+    <ZENITH_ANGLE unit="deg">30.5</ZENITH_ANGLE><AZIMUTH_ANGLE unit="deg">150.0</AZIMUTH_ANGLE>
+  </Mean_Sun_Angle></Tile_Angles></n1:Geometric_Info>
+</n1:Level-2A_Tile_ID>
+"""
+
+# (band id, resolution): B04 at three resolutions, SCL at two, to test "finest wins"
+FILES = [
+    ("B04", 10),
+    ("B04", 20),
+    ("B04", 60),
+    ("B08", 10),
+    ("B8A", 20),
+    ("B11", 20),
+    ("SCL", 20),
+    ("SCL", 60),
+    ("TCI", 10),
+    ("AOT", 20),
+]
+
+
+def _write_jp2(path: Path, res: int, dtype: str) -> None:
+    size = 60 // res * 2
+    with rasterio.open(
+        path,
+        "w",
+        driver="JP2OpenJPEG",
+        width=size,
+        height=size,
+        count=1,
+        dtype=dtype,
+        crs="EPSG:32631",
+        transform=Affine(res, 0.0, 399960.0, 0.0, -res, 5500020.0),
+        REVERSIBLE="YES",
+        QUALITY=100,
+    ) as dst:
+        dst.write(np.full((size, size), 4 if dtype == "uint8" else 1500, dtype=dtype), 1)
+
+
+def make_safe(
+    root: Path,
+    *,
+    baseline: str = "05.10",
+    start: str = "2023-06-15T10:50:31.024Z",
+    offsets: dict[int, int] | None = None,
+) -> Path:
+    """Write a tiny L2A SAFE (real folder structure, real MTD layout) under ``root``."""
+    nbase = baseline.replace(".", "")
+    safe = root / f"S2B_MSIL2A_{SENSING}_N{nbase}_R051_T{TILE}_20230615T123456.SAFE"
+    if offsets is None:
+        offsets = {i: -1000 for i in range(13)}
+    (safe / "GRANULE" / GRANULE / "IMG_DATA").mkdir(parents=True)
+    (safe / "MTD_MSIL2A.xml").write_text(_mtd(baseline, start, offsets or None))
+    (safe / "GRANULE" / GRANULE / "MTD_TL.xml").write_text(MTD_TL)
+    for band, res in FILES:
+        folder = safe / "GRANULE" / GRANULE / "IMG_DATA" / f"R{res}m"
+        folder.mkdir(exist_ok=True)
+        dtype = "uint8" if band in ("SCL", "TCI") else "uint16"
+        _write_jp2(folder / f"T{TILE}_{SENSING}_{band}_{res}m.jp2", res, dtype)
+    return safe
+
+
+def _band(item, key: str) -> dict:
+    return item.assets[key].to_dict()["raster:bands"][0]
+
+
+def _proj(item, key: str) -> tuple:
+    d = item.assets[key].to_dict()
+    return d["proj:code"], tuple(d["proj:shape"]), tuple(d["proj:transform"])
+
+
+def _file_proj(path: str) -> tuple:
+    with rasterio.open(path) as src:
+        return (
+            f"EPSG:{src.crs.to_epsg()}",
+            (src.height, src.width),
+            tuple(float(v) for v in tuple(src.transform)[:6]),
+        )
+
+
+def test_synthetic_safe_baseline_05_10(tmp_path: Path) -> None:
+    safe = make_safe(tmp_path)
+    item = sentinel2_item(safe)
+    assert set(item.assets) == {"red", "nir", "nir08", "swir16", "scl"}
+    for key in ("red", "nir", "nir08", "swir16"):
+        band = _band(item, key)
+        assert (band["scale"], band["offset"]) == (1e-4, -0.1), key
+        assert band["nodata"] == 0
+    assert (_band(item, "scl")["scale"], _band(item, "scl")["offset"]) == (1.0, 0.0)
+    assert item.assets["red"].href.endswith("_B04_10m.jp2")
+    assert item.assets["scl"].href.endswith("_SCL_20m.jp2")
+    assert item.assets["red"].media_type == "image/jp2"
+    for key in item.assets:
+        assert _proj(item, key) == _file_proj(item.assets[key].href)
+    props = item.properties
+    assert props["s2:processing_baseline"] == "05.10"
+    assert props["s2:mgrs_tile"] == TILE
+    assert props["platform"] == "sentinel-2b"
+    assert props["ilots:product_type"] == "sentinel-2-l2a"
+    assert props["ilots:processing_level"] == "L2A"
+    assert props["eo:cloud_cover"] == 12.5
+    assert props["view:sun_elevation"] == pytest.approx(59.5)
+    assert item.datetime.isoformat() == "2023-06-15T10:50:31.024000+00:00"
+    assert item.id.endswith("_20230615T123456")
+    # one DN through the item's own numbers: DN 1500 -> 0.05
+    assert 1500 * _band(item, "red")["scale"] + _band(item, "red")["offset"] == pytest.approx(0.05)
+
+
+def test_safe_offset_follows_baseline_not_date(tmp_path: Path) -> None:
+    reprocessed = make_safe(tmp_path / "a", baseline="05.00", start="2018-05-01T10:00:00.000Z")
+    assert _band(sentinel2_item(reprocessed), "red")["offset"] == -0.1
+    old = make_safe(tmp_path / "b", baseline="03.01", start="2023-06-15T10:50:31.024Z", offsets={})
+    assert _band(sentinel2_item(old), "red")["offset"] == 0.0
+
+
+def test_safe_missing_offset_for_a_band_warns(tmp_path: Path) -> None:
+    offsets = {i: -1000 for i in range(13) if i != 3}  # no B04
+    safe = make_safe(tmp_path, offsets=offsets)
+    with pytest.warns(IlotsWarning, match="B04"):
+        item = sentinel2_item(safe / "MTD_MSIL2A.xml")
+    assert _band(item, "red")["offset"] == -0.1
+
+
+def test_safe_reads_offsets_per_band(tmp_path: Path) -> None:
+    meta = read_mtd_msil2a(make_safe(tmp_path, offsets={3: -1000, 8: -900}) / "MTD_MSIL2A.xml")
+    assert dict(meta.boa_add_offsets) == {"B04": -1000.0, "B8A": -900.0}
+    assert meta.quantification == 10000.0
+
+
+def test_safe_without_baseline_is_a_metadata_error(tmp_path: Path) -> None:
+    safe = make_safe(tmp_path)
+    mtd = safe / "MTD_MSIL2A.xml"
+    mtd.write_text(mtd.read_text().replace("<PROCESSING_BASELINE>05.10</PROCESSING_BASELINE>", ""))
+    with pytest.raises(MetadataError, match="PROCESSING_BASELINE"):
+        sentinel2_item(safe)
+
+
+def test_open_product_recognises_safe(tmp_path: Path) -> None:
+    safe = make_safe(tmp_path)
+    assert open_product(safe).properties["ilots:product_type"] == "sentinel-2-l2a"
+    assert open_product(safe / "MTD_MSIL2A.xml").id == open_product(safe).id
+
+
+# --- real Earth Search COG folder, real item JSONs ------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_earth_search_folder(real_data: Path) -> None:
+    folder = real_data / ES_FOLDER
+    item = open_product(folder)
+    assert set(item.assets) == {"red", "nir", "scl"}
+    for key in ("red", "nir"):
+        assert (_band(item, key)["scale"], _band(item, key)["offset"]) == (1e-4, 0.0)
+    # the grid is the file's (100 m, downsampled), not the item JSON's 10 m
+    assert _proj(item, "red") == _file_proj(str(folder / "B04.tif"))
+    assert _proj(item, "red")[1] == (1098, 1098)
+    assert _proj(item, "scl") == _file_proj(str(folder / "SCL.tif"))
+    assert item.properties["s2:processing_baseline"] == "02.14"
+    assert item.properties["s2:mgrs_tile"] == "29RKH"
+    assert item.properties["platform"] == "sentinel-2a"
+    json_item = sentinel2_item(folder / "S2A_29RKH_20200219_0_L2A.json")
+    assert json_item.assets["red"].href == item.assets["red"].href
+
+
+def _es_variant(real_data: Path, tmp_path: Path, **props: object) -> Path:
+    data = json.loads((real_data / ES_FOLDER / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    data["properties"].update(props)
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _set_offsets(path: Path, offset: float) -> None:
+    data = json.loads(path.read_text())
+    for asset in data["assets"].values():
+        for band in asset.get("raster:bands", []):
+            if band.get("scale") == 0.0001:
+                band["offset"] = offset
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.realdata
+def test_offset_already_applied_by_earth_search(real_data: Path, tmp_path: Path) -> None:
+    path = _es_variant(
+        real_data,
+        tmp_path,
+        **{"s2:processing_baseline": "05.00", "earthsearch:boa_offset_applied": True},
+    )
+    _set_offsets(path, -0.1)
+    with pytest.warns(IlotsWarning, match="boa_offset_applied=true.*using offset 0"):
+        item = sentinel2_item(path)
+    assert _band(item, "red")["offset"] == 0.0
+    assert item.properties["ilots:boa_offset_applied"] is True
+    assert item.assets["red"].href.startswith("https://")  # remote: no file beside the JSON
+    assert _proj(item, "red") == (
+        "EPSG:32629",
+        (10980, 10980),
+        (10.0, 0.0, 199980.0, 0.0, -10.0, 2800020.0),
+    )
+
+
+@pytest.mark.realdata
+def test_item_offset_disagreeing_with_baseline(real_data: Path, tmp_path: Path) -> None:
+    path = _es_variant(real_data, tmp_path, **{"s2:processing_baseline": "04.00"})
+    with pytest.warns(IlotsWarning, match="baseline 04.00; using offset -0.1"):
+        item = sentinel2_item(path)
+    assert _band(item, "red")["offset"] == -0.1
+    # and a pre-04.00 item declaring -0.1 keeps 0
+    path = _es_variant(real_data, tmp_path)
+    _set_offsets(path, -0.1)
+    with pytest.warns(IlotsWarning, match="using offset 0"):
+        assert _band(sentinel2_item(path), "red")["offset"] == 0.0
+
+
+@pytest.mark.realdata
+def test_planetary_computer_item(real_data: Path) -> None:
+    item = open_product(real_data / PC_ITEM)
+    assert {"red", "nir", "nir08", "swir16", "swir22", "scl"} <= set(item.assets)
+    assert item.assets["nir"].href.endswith("_B08_10m.tif")
+    assert item.assets["nir08"].href.endswith("_B8A_20m.tif")
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (1e-4, 0.0)
+    assert _proj(item, "red") == (
+        "EPSG:32606",
+        (10980, 10980),
+        (10.0, 0.0, 399960.0, 0.0, -10.0, 6800040.0),
+    )
+    assert item.properties["s2:processing_baseline"] == "02.12"
+    assert item.properties["s2:mgrs_tile"] == "06VVN"
+    assert item.properties["platform"] == "sentinel-2b"
+    assert item.properties["view:sun_elevation"] == pytest.approx(90 - 37.9128805424161)
+    assert math.isclose(item.properties["eo:cloud_cover"], 0.314306)
+
+
+@pytest.mark.realdata
+def test_earth_search_v0_baseline_from_product_id(real_data: Path) -> None:
+    item = open_product(real_data / ES_V0)
+    assert item.properties["s2:processing_baseline"] == "02.14"
+    assert item.properties["s2:mgrs_tile"] == "28QCH"
+    assert _band(item, "red")["offset"] == 0.0
+
+
+def test_folder_without_item_json_is_unrecognised(tmp_path: Path) -> None:
+    (tmp_path / "B04.tif").write_bytes(b"")
+    with pytest.raises(UnrecognisedProductError, match="item JSON"):
+        sentinel2_item(tmp_path)
+
+
+@pytest.mark.realdata
+def test_relative_hrefs_resolve_against_the_json(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = json.loads((real_data / ES_FOLDER / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    data["assets"]["red"]["href"] = "./B04.tif"
+    folder = tmp_path / "product"
+    folder.mkdir()
+    with rasterio.open(
+        folder / "B04.tif",
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="uint16",
+        crs="EPSG:32629",
+        nodata=0,
+        transform=Affine(100.0, 0.0, 199980.0, 0.0, -100.0, 2800020.0),
+    ) as dst:
+        dst.write(np.ones((4, 4), dtype="uint16"), 1)
+    (folder / "item.json").write_text(json.dumps(data))
+    monkeypatch.chdir(tmp_path)  # the href is relative to the JSON, not to the working dir
+    item = sentinel2_item(folder / "item.json")
+    assert set(item.assets) == {"red"}  # a local product keeps only its local bands
+    assert Path(item.assets["red"].href) == (folder / "B04.tif").resolve()
+    assert _proj(item, "red")[1] == (4, 4)
