@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import odc.stac
 import pystac
+import rioxarray  # noqa: F401  (registers .rio on the results)
 import xarray as xr
 from affine import Affine
 from odc.geo import xy_
@@ -112,7 +113,7 @@ def load_items(
         fail_on_error=on_error == "raise",
     )
     if on_error == "skip":
-        _LOG.info("unreadable files will be skipped and leave NaN (on_error='skip')")
+        _warn_on_skipped_reads()
     out = xr.Dataset(
         {b: _to_physical(raw[b], items, b, specs[b]) for b in bands},
         coords={
@@ -123,6 +124,25 @@ def load_items(
     out = out.assign_coords(_thermal_constants(items, bands))
     out.attrs["source_products"] = ", ".join(it.id for it in items)
     return out
+
+
+class _SkippedReadWarner(logging.Handler):
+    """Turn odc-loader's "ignoring read failure" log records into :class:`IlotsWarning`."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            warnings.warn(
+                f"skipped an unreadable file, its pixels are NaN (on_error='skip'): "
+                f"{record.getMessage()}",
+                IlotsWarning,
+                stacklevel=2,
+            )
+
+
+def _warn_on_skipped_reads() -> None:
+    reader_log = logging.getLogger("odc.loader._rio")
+    if not any(isinstance(h, _SkippedReadWarner) for h in reader_log.handlers):
+        reader_log.addHandler(_SkippedReadWarner())
 
 
 def item_geobox(item: pystac.Item, band: str) -> GeoBox:
@@ -176,7 +196,7 @@ def _default_geobox(
         for g in grids[1:]:
             union = union.union(g.extent)
         x0, y0 = finest.affine.c, finest.affine.f
-        anchor = xy_((x0 / resolution) % 1.0, (-y0 / resolution) % 1.0)
+        anchor = xy_((x0 / resolution) % 1.0, (y0 / resolution) % 1.0)
         return GeoBox.from_geopolygon(union, resolution=resolution, anchor=anchor)
     union = None
     for g in grids:

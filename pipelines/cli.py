@@ -1,0 +1,195 @@
+"""The ``ilots`` command line: a thin layer over the Python API.
+
+Only this module configures logging handlers and progress display. Every command exits
+non-zero with a one-line reason when its input is bad (any :class:`~tiles.errors.IlotsError`,
+a missing file, a bad option).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tiles.errors import IlotsError, IlotsWarning
+
+__all__ = ["main"]
+
+_LOG = logging.getLogger("ilots")
+
+
+def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn input errors into one line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (IlotsError, FileNotFoundError, ValueError) as err:
+            raise click.ClickException(f"{type(err).__name__}: {err}") from err
+
+    return wrapper
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """One line per warning, without the source line: users read these, not developers."""
+    click.echo(f"warning: {message}", err=True)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # ilots' own warnings always show; the libraries' deprecation chatter only with -vv.
+    warnings.simplefilter("default" if verbose >= 2 else "ignore")
+    warnings.simplefilter("always", IlotsWarning)
+    warnings.showwarning = _show_warning
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ilots")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Urban heat islands and land cover from Landsat 8/9 and Sentinel-2, per IRIS and QPV."""
+    _setup_logging(verbose)
+
+
+@main.command("lst")
+@click.argument("product", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output COG (float32, kelvin, masked pixels as nodata).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "l2", "single-band", "single-channel"]),
+    default="auto",
+    show_default=True,
+    help="l2: USGS ST_B10; single-band / single-channel: Level-1 thermal route. "
+    "auto picks l2 for Level-2 products and single-band for Level-1.",
+)
+@click.option(
+    "--mask",
+    "mask_preset",
+    type=click.Choice(["default", "gee", "strict"]),
+    default="default",
+    show_default=True,
+    help="QA_PIXEL preset: default rejects fill, dilated cloud, cirrus, cloud, "
+    "shadow, snow; gee keeps snow; strict adds cloud confidence >= medium.",
+)
+@click.option("--keep-water", is_flag=True, help="Keep water pixels (masked by default).")
+@click.option(
+    "--st-qa-max",
+    type=float,
+    default=None,
+    help="Reject pixels whose ST_QA uncertainty exceeds this many kelvin (L2).",
+)
+@click.option(
+    "--dilate",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Grow the cloud mask by this many pixels.",
+)
+@click.option(
+    "--water-vapour",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Atmospheric water vapour in g/cm2 (single-channel method).",
+)
+@_friendly_errors
+def lst_command(
+    product: Path,
+    out: Path,
+    method: str,
+    mask_preset: str,
+    keep_water: bool,
+    st_qa_max: float | None,
+    dilate: int,
+    water_vapour: float,
+) -> None:
+    """Land surface temperature (K) of one Landsat PRODUCT as a COG.
+
+    PRODUCT is a product folder, one of its _MTL files (.txt, .json, .xml), the USGS .tar or a
+    STAC item JSON. The COG stays on the product's own grid (no reprojection).
+    """
+    from pipelines.product import product_lst, write_product_raster
+
+    result = product_lst(
+        product,
+        method=method,
+        mask=mask_preset,
+        keep_water=keep_water,
+        st_qa_max_k=st_qa_max,
+        dilate_px=dilate,
+        water_vapour=water_vapour,
+    )
+    path = write_product_raster(result, out)
+    click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
+
+
+@main.command("indices")
+@click.argument("product", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--index",
+    "index_names",
+    default="ndvi",
+    show_default=True,
+    help="Comma-separated indices: ndvi, ndbi, mndwi, ndwi, savi, ibi, ui, albedo.",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder; one COG per index, named <index>.tif.",
+)
+@click.option(
+    "--mask",
+    "mask_preset",
+    default="default",
+    show_default=True,
+    help="Cloud mask preset (QA_PIXEL for Landsat, SCL for Sentinel-2); 'none' keeps every pixel.",
+)
+@_friendly_errors
+def indices_command(product: Path, index_names: str, out: Path, mask_preset: str) -> None:
+    """Spectral indices of one Landsat or Sentinel-2 PRODUCT, one COG each."""
+    from pipelines.product import product_indices, write_product_raster
+
+    names = [n.strip().lower() for n in index_names.split(",") if n.strip()]
+    result = product_indices(product, names, mask=mask_preset)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        path = write_product_raster(result[name], out / f"{name}.tif")
+        click.echo(f"wrote {path}")
+
+
+@main.command("demo")
+@click.option(
+    "--out",
+    "out",
+    default="ilots-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the synthetic products and the outputs.",
+)
+@_friendly_errors
+def demo_command(out: Path) -> None:
+    """Synthesise a small city in real product formats and process it."""
+    from pipelines.demo import run_demo
+
+    report = run_demo(out, echo=click.echo)
+    click.echo(report)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

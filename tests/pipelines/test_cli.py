@@ -1,0 +1,216 @@
+"""The ``ilots lst`` and ``ilots indices`` commands on real products, and their errors.
+
+Expected values are computed here, independently: QA bits decoded with plain integer
+arithmetic, scale/offset and K1/K2 typed in from the product metadata (science.md §1.2, §2.1).
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from pipelines.cli import main
+
+T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
+T2 = "landsat_c2l2/LC08_L2SP_001062_20201031_20201106_02_T2"
+C1 = "landsat_l1/LC08_L1TP_016037_20170813_20170814_01_RT"
+S2 = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _band(folder, suffix):
+    (path,) = folder.glob(f"*_{suffix}.TIF")
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def test_lst_level2_real_scene(real_data, tmp_path):
+    out = tmp_path / "lst.tif"
+    result = _run("lst", real_data / T1, "--out", out)
+    assert result.exit_code == 0, result.output
+    qa = _band(real_data / T1, "QA_PIXEL").astype(np.int64)
+    st = _band(real_data / T1, "ST_B10").astype(np.float64)
+    # Default preset: reject bits 0-5; water (bit 7) excluded from LST; ST fill is DN 0.
+    keep = ((qa & 0b111111) == 0) & ((qa >> 7) & 1 == 0) & (st != 0)
+    with rasterio.open(out) as src:
+        lst = src.read(1)
+        tags = src.tags()
+        assert src.dtypes[0] == "float32" and np.isnan(src.nodata)
+        assert src.crs.to_epsg() == 32618
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    assert tags["units"] == "K"
+    assert tags["source_product"] == (real_data / T1).name
+    assert "ST_B10" in tags["method"]
+    assert tags["long_name"] == "land surface temperature"
+    np.testing.assert_array_equal(np.isfinite(lst), keep)
+    np.testing.assert_allclose(lst[keep], st[keep] * 0.00341802 + 149.0, rtol=1e-6)
+    p5, p95 = np.percentile(lst[keep], [5, 95])
+    assert 296.0 <= p5 and p95 <= 313.5, (p5, p95)
+    assert f"({keep.sum()} valid pixels)" in result.output
+
+
+def test_lst_same_from_folder_mtl_json_and_tar(real_data, tmp_path):
+    import tarfile
+
+    tar_path = tmp_path / "scene.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for f in (real_data / T1).iterdir():
+            tar.add(f, arcname=f.name)
+    outputs = []
+    mtl = next((real_data / T1).glob("*_MTL.json"))
+    for i, source in enumerate([real_data / T1, mtl, tar_path]):
+        out = tmp_path / f"lst{i}.tif"
+        assert _run("lst", source, "--out", out).exit_code == 0
+        with rasterio.open(out) as src:
+            outputs.append(src.read(1))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], outputs[2])
+
+
+def test_lst_almost_all_cloud_runs_and_warns(real_data, tmp_path):
+    out = tmp_path / "lst.tif"
+    result = _run("lst", real_data / T2, "--out", out)
+    assert result.exit_code == 0, result.output
+    # Its ~62 "clear" pixels all carry the shadow bit (value 23888), so the default mask
+    # keeps none of them: science.md pitfall 4.
+    qa = _band(real_data / T2, "QA_PIXEL").astype(np.int64)
+    assert ((qa & 0b111111) == 0).sum() == 0
+    assert (qa == 23888).sum() > 0
+    assert "no valid pixel" in result.output
+    with rasterio.open(out) as src:
+        assert np.isnan(src.read(1)).all()
+
+
+def _mtl_number(text, key):
+    return float(re.search(rf"{key} = ([-0-9.Ee+]+)", text).group(1))
+
+
+def test_level1_collection1_brightness_temperature(real_data):
+    from raster.load import load_items
+    from raster.sources import open_product
+    from raster.thermal import brightness_temperature
+
+    folder = real_data / C1
+    text = next(folder.glob("*_MTL.txt")).read_text()
+    ml, al = _mtl_number(text, "RADIANCE_MULT_BAND_10"), _mtl_number(text, "RADIANCE_ADD_BAND_10")
+    k1, k2 = _mtl_number(text, "K1_CONSTANT_BAND_10"), _mtl_number(text, "K2_CONSTANT_BAND_10")
+    assert (k1, k2) == (774.8853, 1321.0789)
+    dn = _band(folder, "B10").astype(np.float64)
+    expected = np.where(dn > 0, k2 / np.log(k1 / (ml * dn + al) + 1), np.nan)
+
+    ds = load_items([open_product(folder)], ["lwir11"]).isel(time=0)
+    bt = brightness_temperature(ds.lwir11.values, float(ds.k1_lwir11), float(ds.k2_lwir11))
+    np.testing.assert_allclose(bt, expected, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("method", ["single-band", "single-channel"])
+def test_lst_level1_real_scene(real_data, tmp_path, method):
+    out = tmp_path / "lst.tif"
+    result = _run("lst", real_data / C1, "--method", method, "--out", out)
+    assert result.exit_code == 0, result.output
+    bqa = _band(real_data / C1, "BQA").astype(np.int64)
+    with rasterio.open(out) as src:
+        lst = src.read(1)
+        assert src.tags()["method"] == method
+    valid = np.isfinite(lst)
+    assert valid.sum() > 10_000
+    assert not valid[bqa == 1].any(), "fill pixels must be nodata"
+    assert not valid[(bqa >> 4) & 1 == 1].any(), "cloud pixels must be nodata"
+    # A clear August afternoon in South Carolina: land surface between 280 and 330 K.
+    assert 280 < np.percentile(lst[valid], 5) and np.percentile(lst[valid], 95) < 330
+
+
+def test_indices_sentinel2_real(real_data, tmp_path):
+    result = _run("indices", real_data / S2, "--index", "ndvi", "--mask", "none", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    with rasterio.open(real_data / S2 / "B04.tif") as src:
+        red = src.read(1).astype(np.float64)
+    with rasterio.open(real_data / S2 / "B08.tif") as src:
+        nir = src.read(1).astype(np.float64)
+    # Processing baseline 02.14: no BOA offset, reflectance = DN / 10000.
+    red_r, nir_r = red / 1e4, nir / 1e4
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where((red > 0) & (nir > 0), (nir_r - red_r) / (nir_r + red_r), np.nan)
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        ndvi = src.read(1)
+    np.testing.assert_allclose(ndvi, expected, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def test_indices_sentinel2_scl_mask(real_data, tmp_path):
+    assert _run("indices", real_data / S2, "--index", "ndvi", "--out", tmp_path).exit_code == 0
+    with rasterio.open(real_data / S2 / "SCL.tif") as src:
+        scl = src.read(1)
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        ndvi = src.read(1)
+    # SCL is 200 m, the bands 100 m on the same origin: nearest resampling replicates 2 x 2.
+    scl_100 = np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)[: ndvi.shape[0], : ndvi.shape[1]]
+    keep = np.isin(scl_100, [4, 5])
+    assert not np.isfinite(ndvi[~keep]).any()
+    assert np.isfinite(ndvi[keep]).mean() > 0.99
+
+
+def test_indices_landsat_several(real_data, tmp_path):
+    result = _run("indices", real_data / T1, "--index", "ndvi,savi", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        ndvi = src.read(1)
+    assert (tmp_path / "savi.tif").exists()
+    valid = np.isfinite(ndvi)
+    # Data README: NDVI on clear land 0.65-0.86 in this scene.
+    assert 0.6 < np.percentile(ndvi[valid], 5) and np.percentile(ndvi[valid], 95) < 0.9
+
+
+def _assert_one_line_error(result, *fragments):
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.output
+    message = errors[0]
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_error_l2sr_product(real_data, tmp_path):
+    item = real_data / "stac_items/odc-stac/LC08_L2SR_081119_20200101_20200823_02_T2.json"
+    result = _run("lst", item, "--out", tmp_path / "x.tif")
+    _assert_one_line_error(result, "L2SR", "L2SP")
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_error_unrecognised_folder(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a product")
+    result = _run("lst", tmp_path, "--out", tmp_path / "x.tif")
+    _assert_one_line_error(result, "not a product ilots recognises", "_MTL", "SAFE")
+
+
+def test_error_missing_band(real_data, tmp_path):
+    result = _run("indices", real_data / T1, "--index", "ndbi", "--out", tmp_path)
+    _assert_one_line_error(result, "swir16", (real_data / T1).name)
+
+
+def test_error_unknown_index(real_data, tmp_path):
+    result = _run("indices", real_data / T1, "--index", "ndxx", "--out", tmp_path)
+    _assert_one_line_error(result, "ndxx", "ndvi")
+
+
+def test_error_corrupt_tiff_names_the_file(real_data, tmp_path):
+    copy = tmp_path / (real_data / T1).name
+    shutil.copytree(real_data / T1, copy)
+    (st,) = copy.glob("*_ST_B10.TIF")
+    st.write_bytes(st.read_bytes()[:4000])
+    result = _run("lst", copy, "--out", tmp_path / "x.tif")
+    _assert_one_line_error(result, "ST_B10.TIF")
+
+
+def test_python_dash_m_and_help():
+    done = subprocess.run([sys.executable, "-m", "pipelines", "--help"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    for command in ("lst", "indices", "demo"):
+        assert command in done.stdout

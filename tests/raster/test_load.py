@@ -1,0 +1,228 @@
+"""Loading items onto a grid: physical units, laziness, file opens, multi-scene, errors.
+
+Expected values are computed here from the files with rasterio and the literal scale/offset
+of the product metadata (science.md §1.2), never from the loader.
+"""
+
+import datetime as dt
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from raster.load import load_items
+from raster.sources import open_product
+from raster.synthetic import (
+    encode_qa_pixel,
+    kelvin_to_st_dn,
+    reflectance_to_dn_landsat,
+    toa_reflectance_to_dn_landsat,
+    write_landsat_c2l1,
+    write_landsat_c2l2,
+)
+from tests.conftest import raise_if_dask_computes
+from tiles.errors import BandMissingError, GridError, IlotsWarning
+
+T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
+
+
+def _read(folder, suffix):
+    (path,) = folder.glob(f"*_{suffix}.TIF")
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+@pytest.fixture
+def t1(real_data):
+    return real_data / T1
+
+
+def test_real_l2_in_physical_units(t1):
+    ds = load_items([open_product(t1)], ["red", "lwir11", "st_qa", "qa_pixel"])
+    out = ds.isel(time=0).compute()
+    for band, suffix, scale, offset, fill in [
+        ("red", "SR_B4", 2.75e-05, -0.2, 0),
+        ("lwir11", "ST_B10", 0.00341802, 149.0, 0),
+        ("st_qa", "ST_QA", 0.01, 0.0, -9999),
+        ("qa_pixel", "QA_PIXEL", 1.0, 0.0, 1),
+    ]:
+        dn = _read(t1, suffix).astype("float64")
+        expected = np.where(dn == fill, np.nan, dn * scale + offset)
+        assert out[band].dtype == np.float32
+        np.testing.assert_allclose(out[band].values, expected, rtol=2e-7, atol=1e-6)
+    assert out.lwir11.attrs["units"] == "K"
+    assert out.lwir11.attrs["standard_name"] == "surface_temperature"
+    assert "not air temperature" in out.lwir11.attrs["comment"]
+    assert out.red.attrs["units"] == "1"
+    assert ds.product_id.values.tolist() == [t1.name]
+    assert ds.rio.crs.to_epsg() == 32618
+
+
+def test_native_grid_is_the_file_grid(t1):
+    ds = load_items([open_product(t1)], ["red"])
+    with rasterio.open(next(t1.glob("*_SR_B4.TIF"))) as src:
+        assert ds.red.shape[1:] == src.shape
+        assert tuple(ds.rio.transform())[:6] == tuple(src.transform)[:6]
+
+
+def test_building_the_graph_reads_nothing_and_compute_opens_each_file_once(t1, monkeypatch):
+    from raster.indices import compute_index
+    from raster.quality import landsat_clear_mask
+    from raster.thermal import surface_temperature_l2
+
+    opened = []
+    real_open = rasterio.open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    item = open_product(t1)  # reads headers only
+    monkeypatch.setattr(rasterio, "open", counting_open)
+    with raise_if_dask_computes():
+        ds = load_items([item], ["red", "nir08", "lwir11", "qa_pixel"]).isel(time=0)
+        clear = landsat_clear_mask(ds)
+        ndvi = compute_index(ds, "ndvi").where(clear)
+        lst = surface_temperature_l2(ds, mask=clear)
+    assert opened == [], "building the graph opened files"
+    import dask
+
+    dask.compute(ndvi, lst)
+    assert sorted(opened) == sorted(str(a.href) for a in item.assets.values()
+                                    if a.href.endswith(("SR_B4.TIF", "SR_B5.TIF", "ST_B10.TIF",
+                                                        "QA_PIXEL.TIF")))
+
+
+def test_numpy_and_dask_backed_give_identical_results(t1):
+    from raster.indices import compute_index
+    from raster.quality import landsat_clear_mask
+    from raster.thermal import surface_temperature_l2
+
+    lazy = load_items([open_product(t1)], ["red", "nir08", "lwir11", "qa_pixel"], chunk=128)
+    eager = lazy.compute()
+    assert lazy.red.data.chunks[1] == (512,)  # rounded up to a whole 512 block
+
+    def chain(ds):
+        clear = landsat_clear_mask(ds)
+        return compute_index(ds, "ndvi").where(clear), surface_temperature_l2(ds, mask=clear)
+
+    for a, b in zip(chain(lazy), chain(eager), strict=True):
+        np.testing.assert_array_equal(a.compute().values, b.values)
+
+
+def _l2_product(tmp_path, platform, date, origin, size=32, tag=0):
+    rng = np.random.default_rng(tag)
+    red = reflectance_to_dn_landsat(np.full((size, size), 0.1) + 0.01 * rng.random((size, size)))
+    lst = kelvin_to_st_dn(np.full((size, size), 300.0 + tag))
+    qa = np.broadcast_to(encode_qa_pixel(), (size, size))
+    return write_landsat_c2l2(
+        tmp_path, bands={"red": red, "lwir11": lst, "qa_pixel": qa}, crs=32631,
+        transform=from_origin(*origin, 30, 30), platform=platform, path=199, row=26, date=date,
+    )  # fmt: skip
+
+
+def test_multi_scene_sorted_by_time_on_union_grid(tmp_path):
+    late = _l2_product(tmp_path, "landsat-9", dt.date(2023, 7, 20), (600000, 5400000), tag=2)
+    early = _l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600480, 5399520), tag=1)
+    ds = load_items([open_product(late), open_product(early)], ["lwir11"])
+    assert ds.platform.values.tolist() == ["landsat-8", "landsat-9"]
+    assert ds.sizes["y"] == 32 + 16 and ds.sizes["x"] == 32 + 16
+    assert ds.rio.transform().c == 600000 and ds.rio.transform().f == 5400000
+    values = ds.lwir11.compute().values
+    # Each scene covers its own 32 x 32 block of the 48 x 48 union; the rest is NaN.
+    np.testing.assert_allclose(values[0, 16:, 16:], 301.0, atol=2e-3)
+    assert np.isnan(values[0, :16, :]).all()
+    np.testing.assert_allclose(values[1, :32, :32], 302.0, atol=2e-3)
+    assert np.isnan(values[1, 32:, :]).all()
+
+
+def test_explicit_grid_resampling_keeps_qa_codes(tmp_path):
+    product = _l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600000, 5400000))
+    ds = load_items([open_product(product)], ["lwir11", "qa_pixel"], resolution=20,
+                    crs="EPSG:2154")  # fmt: skip
+    assert ds.rio.crs.to_epsg() == 2154
+    qa = ds.qa_pixel.compute().values
+    assert set(np.unique(qa[np.isfinite(qa)])) <= {21824.0}, "QA must be resampled by nearest"
+
+
+def test_level1_per_scene_thermal_constants(tmp_path):
+    products = []
+    for platform, day in (("landsat-8", 10), ("landsat-9", 18)):
+        size = 16
+        bands = {
+            "red": toa_reflectance_to_dn_landsat(np.full((size, size), 0.1), sun_elevation=60),
+            "nir08": toa_reflectance_to_dn_landsat(np.full((size, size), 0.3), sun_elevation=60),
+            "lwir11": np.full((size, size), 30000, dtype="uint16"),
+            "qa_pixel": np.broadcast_to(encode_qa_pixel(), (size, size)),
+        }
+        products.append(write_landsat_c2l1(
+            tmp_path, bands=bands, crs=32631, transform=from_origin(600000, 5400000, 30, 30),
+            platform=platform, path=199, row=26, date=dt.date(2023, 7, day), sun_elevation=60,
+        ))  # fmt: skip
+    ds = load_items([open_product(p) for p in products], ["lwir11"])
+    # science.md §2.1: L8 B10 K1 774.8853, L9 B10 K1 799.0284; radiance = ML * DN + AL.
+    np.testing.assert_allclose(ds.k1_lwir11.values, [774.8853, 799.0284])
+    np.testing.assert_allclose(ds.k2_lwir11.values, [1321.0789, 1329.2405])
+    radiance = ds.lwir11.compute().values[:, 0, 0]
+    np.testing.assert_allclose(radiance, [3.342e-4 * 30000 + 0.1, 3.8e-4 * 30000 + 0.1], rtol=1e-6)
+
+
+def test_missing_band_names_band_and_product(t1):
+    with pytest.raises(BandMissingError, match=r"swir16.*LC08_L2SP_008059") as info:
+        load_items([open_product(t1)], ["red", "swir16"])
+    assert "\n" not in str(info.value)
+
+
+def test_no_items_and_no_bands(t1):
+    with pytest.raises(GridError, match="empty"):
+        load_items([], ["red"])
+    with pytest.raises(ValueError, match="no band"):
+        load_items([open_product(t1)], [])
+
+
+def test_mixed_crs_needs_a_resolution(tmp_path):
+    a = _l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600000, 5400000))
+    b = write_landsat_c2l2(
+        tmp_path, bands={"lwir11": kelvin_to_st_dn(np.full((8, 8), 300.0))}, crs=32630,
+        transform=from_origin(300000, 5400000, 30, 30), platform="landsat-8", path=200, row=26,
+        date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+    with pytest.raises(GridError, match="different CRSs"):
+        load_items([open_product(a), open_product(b)], ["lwir11"])
+    ds = load_items([open_product(a), open_product(b)], ["lwir11"], resolution=30)
+    assert ds.rio.crs.to_epsg() in (32630, 32631)
+
+
+def test_on_error_skip_warns_and_goes_on(tmp_path):
+    good = _l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600000, 5400000), tag=1)
+    bad = _l2_product(tmp_path, "landsat-9", dt.date(2023, 7, 20), (600000, 5400000), tag=2)
+    items = [open_product(good), open_product(bad)]
+    # The file goes bad after planning (e.g. a network share dropped it).
+    (st_file,) = bad.glob("*_ST_B10.TIF")
+    shutil.copy(next(bad.glob("*_MTL.txt")), st_file)
+    with pytest.raises(rasterio.errors.RasterioError):
+        load_items(items, ["lwir11"]).compute()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = load_items(items, ["lwir11"], on_error="skip").lwir11.compute().values
+    assert any(issubclass(w.category, IlotsWarning) and "skipped" in str(w.message)
+               for w in caught)  # fmt: skip
+    np.testing.assert_allclose(values[0], 301.0, atol=2e-3)
+    assert np.isnan(values[1]).all()
+
+
+def test_mixed_resolutions_keep_the_finest_grid_and_its_alignment(real_data):
+    # Sentinel-2: B04 at 100 m and SCL at 200 m share an origin that is not a multiple of 200.
+    folder = real_data / "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+    ds = load_items([open_product(folder)], ["red", "scl"])
+    with rasterio.open(folder / "B04.tif") as src:
+        assert ds.red.shape[1:] == src.shape
+        assert tuple(ds.rio.transform())[:6] == tuple(src.transform)[:6]
+    with rasterio.open(folder / "SCL.tif") as src:
+        scl = src.read(1).astype("float64")
+    np.testing.assert_array_equal(
+        ds.scl.isel(time=0).values, np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)
+    )
