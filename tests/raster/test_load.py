@@ -91,9 +91,11 @@ def test_building_the_graph_reads_nothing_and_compute_opens_each_file_once(t1, m
     import dask
 
     dask.compute(ndvi, lst)
-    assert sorted(opened) == sorted(str(a.href) for a in item.assets.values()
-                                    if a.href.endswith(("SR_B4.TIF", "SR_B5.TIF", "ST_B10.TIF",
-                                                        "QA_PIXEL.TIF")))
+    assert sorted(opened) == sorted(
+        str(a.href)
+        for a in item.assets.values()
+        if a.href.endswith(("SR_B4.TIF", "SR_B5.TIF", "ST_B10.TIF", "QA_PIXEL.TIF"))
+    )
 
 
 def test_numpy_and_dask_backed_give_identical_results(t1):
