@@ -16,12 +16,11 @@ from typing import Literal
 
 import numpy as np
 import pystac
-import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 
 from raster.cog import write_cog
 from raster.indices import INDICES, compute_indices, index_names
-from raster.load import item_geobox, load_items
+from raster.load import load_items
 from raster.quality import (
     bqa_clear_mask,
     landsat_clear_mask,
@@ -122,12 +121,7 @@ def product_lst(
     lst.attrs.update(
         {"source_product": item.id, "ilots_mask": mask, "ilots_keep_water": str(keep_water)}
     )
-    return lst.rio.write_crs(_item_crs(item))
-
-
-def _item_crs(item: pystac.Item) -> str:
-    """Return the CRS of an item's grid (kernels may drop the ``spatial_ref`` attributes)."""
-    return str(item_geobox(item, next(iter(item.assets))).crs)
+    return lst
 
 
 def _single_scene(ds: xr.Dataset) -> xr.Dataset:
@@ -246,7 +240,7 @@ def product_indices(
         out = out.where(clear)
     for name in names:
         out[name].attrs.update({"source_product": item.id, "ilots_mask": mask})
-    return out.rio.write_crs(ds.rio.crs)
+    return out
 
 
 def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from raster._lift import lift
 from raster.bands import band_table
 from tiles.errors import BandMissingError, ProductError
 
@@ -597,13 +598,7 @@ def compute_index(ds: xr.Dataset, name: str, **params: Any) -> xr.DataArray:
     bands = _select_bands(ds, spec)
     call = _Call(spec.kernel, tuple(bands), dict(params))
     call(*[np.array([0.1])] * len(bands))  # a bad parameter raises now, not at compute time
-    out = xr.apply_ufunc(
-        call,
-        *bands.values(),
-        dask="parallelized",
-        output_dtypes=[np.float32],
-        keep_attrs=False,
-    )
+    out = lift(call, *bands.values(), dtype=np.float32)
     return out.rename(spec.name).assign_attrs(_attrs(spec, bands, params))
 
 

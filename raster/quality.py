@@ -52,6 +52,7 @@ import numpy as np
 import xarray as xr
 from skimage.morphology import dilation, disk
 
+from raster._lift import lift
 from tiles.errors import BandMissingError
 
 __all__ = [
@@ -843,14 +844,7 @@ def _band(ds: xr.Dataset, name: str, hint: str) -> xr.DataArray:
 
 
 def _lift(kernel: Callable[..., np.ndarray], *arrays: xr.DataArray, **kwargs: Any) -> xr.DataArray:
-    return xr.apply_ufunc(
-        kernel,
-        *arrays,
-        kwargs=kwargs,
-        dask="parallelized",
-        output_dtypes=[bool],
-        keep_attrs=False,
-    )
+    return lift(kernel, *arrays, dtype=bool, kwargs=kwargs)
 
 
 def _dilate_da(reject: xr.DataArray, radius_px: int) -> xr.DataArray:

@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from raster._lift import lift
 from raster.indices import ndvi as _ndvi_kernel
 from tiles.errors import BandMissingError, IlotsWarning, MetadataError, ProductError
 
@@ -946,14 +947,7 @@ def _lift(kernel: Any, *args: Any, dtype: DTypeLike = np.float32, **kwargs: Any)
     ``dtype`` is passed to the kernel and declared as the Dask output type; intermediate
     steps use float64 so that only the final result is rounded to float32.
     """
-    return xr.apply_ufunc(
-        kernel,
-        *args,
-        kwargs={**kwargs, "dtype": dtype},
-        dask="parallelized",
-        output_dtypes=[np.dtype(dtype)],
-        keep_attrs=False,
-    )
+    return lift(kernel, *args, dtype=dtype, kwargs={**kwargs, "dtype": dtype})
 
 
 def _lst_attrs(**extra: Any) -> dict[str, Any]:

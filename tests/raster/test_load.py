@@ -113,6 +113,7 @@ def test_numpy_and_dask_backed_give_identical_results(t1):
 
     for a, b in zip(chain(lazy), chain(eager), strict=True):
         np.testing.assert_array_equal(a.compute().values, b.values)
+        assert a.rio.crs == b.rio.crs == lazy.rio.crs, "kernels must keep the CRS coordinate"
 
 
 def _l2_product(tmp_path, platform, date, origin, size=32, tag=0):
