@@ -7,6 +7,7 @@ pixel, and leaves computing to the writer, so each input file is read once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import warnings
@@ -19,12 +20,13 @@ import pystac
 import xarray as xr
 
 from raster.cog import write_cog
+from raster.compute import compute_into_memory
 from raster.indices import INDICES, compute_indices, index_names
 from raster.load import load_items
 from raster.quality import (
     bqa_clear_mask,
     landsat_clear_mask,
-    landsat_water_mask,
+    qa_pixel_preset,
     sentinel2_clear_mask,
 )
 from raster.sources import open_product
@@ -131,10 +133,9 @@ def _single_scene(ds: xr.Dataset) -> xr.Dataset:
 def _landsat_mask(
     ds: xr.Dataset, mask: str, dilate_px: int, keep_water: bool, **thresholds: float | None
 ) -> xr.DataArray:
-    clear = landsat_clear_mask(ds, preset=mask, dilate_px=dilate_px, **thresholds)
-    if not keep_water:
-        clear = clear & ~landsat_water_mask(ds)
-    return clear
+    """QA_PIXEL preset, with water rejected in the same pass unless it is kept."""
+    spec = dataclasses.replace(qa_pixel_preset(mask), keep_water=keep_water)
+    return landsat_clear_mask(ds, preset=spec, dilate_px=dilate_px, **thresholds)
 
 
 def _lst_level2(
@@ -174,9 +175,7 @@ def _lst_level1(
             )
         clear = bqa_clear_mask(ds)
     else:
-        clear = landsat_clear_mask(ds, preset=mask, dilate_px=dilate_px)
-        if not keep_water:
-            clear = clear & ~landsat_water_mask(ds)
+        clear = _landsat_mask(ds, mask, dilate_px, keep_water)
     lst = lst_level1(ds, method=method, water_vapour=water_vapour).where(clear)
     return lst
 
@@ -248,7 +247,7 @@ def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Pa
 
     The count of valid pixels is stored in ``data.attrs["valid_pixels"]`` and in the COG tags.
     """
-    values = data.compute()
+    (values,) = compute_into_memory(data)
     valid = int(np.isfinite(values.values).sum())
     if valid == 0:
         warnings.warn(

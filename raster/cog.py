@@ -78,7 +78,8 @@ def write_cog(
         tiled=True,
         blockxsize=_BLOCK,
         blockysize=_BLOCK,
-        compress="deflate",
+        compress="none",  # scratch only: compressing it too would double the work
+        bigtiff="IF_SAFER",
         lock=threading.Lock(),
         compute=False,
     )
@@ -110,6 +111,7 @@ def _finalise(
             blocksize=_BLOCK,
             overview_resampling=resampling.upper(),
             bigtiff="IF_SAFER",
+            num_threads="ALL_CPUS",
         )
         os.replace(staging, target)
     finally:

@@ -68,22 +68,27 @@ BONAFONI_S2_COEFFICIENTS: tuple[float, ...] = (0.2266, 0.1236, 0.1573, 0.3417, 0
 # --------------------------------------------------------------------------------------------
 
 
-def _reflectance(x: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Return ``x`` as float64 (a new array if a cast is needed); refuse integer arrays."""
+def _reflectance(x: ArrayLike, name: str, *, convert: bool = True) -> NDArray[np.float64]:
+    """Return ``x`` as float64 (a new array if a cast is needed); refuse integer arrays.
+
+    With ``convert=False`` only the check is done and ``x`` comes back as an array unchanged.
+    """
     arr = np.asarray(x)
     if arr.ndim > 0 and arr.dtype.kind in "iub":
         raise TypeError(
             f"{name} is a {arr.dtype} array, which looks like raw DN; indices need reflectance "
             "floats: apply the band scale/offset first (raster.bands)"
         )
-    return arr.astype(np.float64, copy=False)
+    return arr.astype(np.float64, copy=False) if convert else arr
 
 
 def _divide(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``num / den`` with NaN (not ±inf, no warning) where ``den`` is 0."""
+    """``num / den`` in a new array, NaN (not ±inf, no warning) where ``den`` is 0."""
+    out = np.empty(np.broadcast(num, den).shape, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.divide(num, den)
-    return np.where(den == 0, np.nan, out)
+        np.divide(num, den, out=out)
+    np.copyto(out, np.nan, where=den == 0)
+    return out
 
 
 def _finish(values: NDArray[np.float64], dtype: DTypeLike) -> NDArray[np.floating]:
@@ -92,18 +97,27 @@ def _finish(values: NDArray[np.float64], dtype: DTypeLike) -> NDArray[np.floatin
     if dt.kind != "f":
         raise ValueError(f"dtype must be a floating type, got {dt}")
     with np.errstate(over="ignore", invalid="ignore"):
-        out = np.array(values, dtype=dt)
-    out[~np.isfinite(out)] = np.nan
+        out = np.asarray(values).astype(dt)
+    np.copyto(out, np.nan, where=~np.isfinite(out))
     return out
 
 
 def _normalized_difference(
     a: ArrayLike, b: ArrayLike, names: tuple[str, str], dtype: DTypeLike
 ) -> NDArray[np.floating]:
-    """Return ``(a - b) / (a + b)``, NaN where ``a + b == 0``."""
-    a64, b64 = _reflectance(a, names[0]), _reflectance(b, names[1])
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _finish(_divide(a64 - b64, a64 + b64), dtype)
+    """Return ``(a - b) / (a + b)``, NaN where ``a + b == 0``.
+
+    The arithmetic is float64 (the ufuncs cast on the fly, so float32 inputs are never
+    copied whole), and only the result is rounded to ``dtype``.
+    """
+    _reflectance(a, names[0], convert=False)
+    _reflectance(b, names[1], convert=False)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        num = np.asarray(np.subtract(a, b, dtype=np.float64))
+        den = np.add(a, b, dtype=np.float64)
+        np.divide(num, den, out=num)
+    np.copyto(num, np.nan, where=den == 0)
+    return _finish(num, dtype)
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,12 +26,13 @@ from affine import Affine
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
 
+from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.sources import require_bands
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
-__all__ = ["item_geobox", "load_items"]
+__all__ = ["dn_to_physical", "item_geobox", "load_items"]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -248,13 +249,10 @@ def _to_physical(
     params = [_raster_band(it, band, spec) for it in items]
     scale = xr.DataArray(np.array([p[0] for p in params], dtype="float32"), dims="time")
     offset = xr.DataArray(np.array([p[1] for p in params], dtype="float32"), dims="time")
-    nodata = [p[2] for p in params]
-    physical = raw.astype("float32") * scale + offset
-    if any(v is not None for v in nodata):
-        fill = xr.DataArray(
-            np.array([np.nan if v is None else v for v in nodata], dtype="float64"), dims="time"
-        )
-        physical = physical.where(raw != fill)
+    fill = xr.DataArray(
+        np.array([np.nan if p[2] is None else p[2] for p in params], dtype="float64"), dims="time"
+    )
+    physical = lift(dn_to_physical, raw, scale, offset, fill, dtype=np.float32)
     attrs: dict[str, Any] = {"units": spec.unit if spec else "1"}
     if spec is not None:
         attrs["long_name"] = spec.long_name
@@ -265,6 +263,29 @@ def _to_physical(
     physical = physical.rename(band)
     physical.attrs = attrs
     return physical
+
+
+def dn_to_physical(
+    dn: np.ndarray, scale: np.ndarray, offset: np.ndarray, fill: np.ndarray
+) -> np.ndarray:
+    """Return ``dn * scale + offset`` as float32, NaN where ``dn == fill``, in one pass.
+
+    Parameters
+    ----------
+    dn
+        Stored values (any numeric dtype).
+    scale, offset, fill
+        Broadcastable to ``dn`` (e.g. one value per scene); ``fill`` NaN means no fill value.
+
+    Returns
+    -------
+    A new float32 array; ``dn`` is not modified.
+    """
+    out = dn.astype(np.float32)
+    out *= np.asarray(scale, dtype=np.float32)
+    out += np.asarray(offset, dtype=np.float32)
+    np.copyto(out, np.float32(np.nan), where=dn == fill)
+    return out
 
 
 def _thermal_constants(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, Any]:

@@ -400,15 +400,19 @@ def _bitfield(values: Any, what: str, max_value: int = 0xFFFF) -> tuple[np.ndarr
         return arr.astype(np.uint16), np.zeros(arr.shape, dtype=bool)
     if np.issubdtype(arr.dtype, np.floating):
         missing = np.isnan(arr)
-        filled = np.where(missing, 0.0, arr)
-        bad = (filled < 0) | (filled > max_value) | (filled != np.floor(filled))
+        with np.errstate(invalid="ignore"):
+            codes = arr.astype(np.uint16)
+        # A value survives the round trip only if it is a whole number in 0..65535.
+        bad = (codes != arr) | (codes > max_value)
+        bad &= ~missing
         if bad.any():
-            example = filled[bad].flat[0]
+            example = arr[bad].flat[0]
             raise ValueError(
                 f"{what} holds {example!r}, not a whole number in 0..{max_value}; "
                 "load QA and class bands with nearest-neighbour resampling"
             )
-        return filled.astype(np.uint16), missing
+        codes[missing] = 0
+        return codes, missing
     raise ValueError(f"{what} must be an integer or float array; got dtype {arr.dtype}")
 
 
