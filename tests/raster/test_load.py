@@ -229,3 +229,34 @@ def test_mixed_resolutions_keep_the_finest_grid_and_its_alignment(real_data):
     np.testing.assert_array_equal(
         ds.scl.isel(time=0).values, np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)
     )
+
+
+@pytest.mark.parametrize(
+    ("writer", "baseline", "boa_offset_applied", "expected"),
+    [
+        # science.md S2-1 / S2-2 / S2-3: DN 1500 -> 0.15 before 04.00, 0.05 from 04.00 on;
+        # DN 1000 -> 0.0 at 05.10.
+        ("safe", "03.01", False, (0.15, 0.0)),
+        ("safe", "05.10", False, (0.05, -0.1)),
+        ("earthsearch", "04.00", False, (0.05, -0.1)),
+        ("earthsearch", "02.14", False, (0.15, 0.0)),
+    ],
+)
+def test_sentinel2_offset_follows_processing_baseline(
+    tmp_path, writer, baseline, boa_offset_applied, expected
+):
+    from raster.synthetic import write_sentinel2_earthsearch, write_sentinel2_safe
+
+    dn = np.full((8, 8), 1500, dtype="uint16")
+    dn[0, 0] = 1000
+    dn[0, 1] = 0  # NO_DATA
+    write = write_sentinel2_safe if writer == "safe" else write_sentinel2_earthsearch
+    path = write(
+        tmp_path, bands={"red": dn}, tile="31TCJ", datetime="2023-07-14T10:56:21Z",
+        crs=32631, transform=from_origin(360000, 4836000, 10, 10), processing_baseline=baseline,
+    )  # fmt: skip
+    red = load_items([open_product(path)], ["red"]).red.isel(time=0).values
+    rho, dn1000 = expected
+    np.testing.assert_allclose(red[1:, :], rho, atol=1e-7)
+    np.testing.assert_allclose(red[0, 0], 0.1 + dn1000, atol=1e-7)
+    assert np.isnan(red[0, 1])
