@@ -59,6 +59,14 @@ def main(verbose: int) -> None:
     _setup_logging(verbose)
 
 
+def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Show a progress bar (default: when the terminal is interactive).",
+    )(func)
+
+
 @main.command("lst")
 @click.argument("product", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -93,8 +101,14 @@ def main(verbose: int) -> None:
     help="Reject pixels whose ST_QA uncertainty exceeds this many kelvin (L2).",
 )
 @click.option(
+    "--cdist-min",
+    type=float,
+    default=None,
+    help="Reject pixels closer than this many km to a cloud (ST_CDIST, L2).",
+)
+@click.option(
     "--dilate",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="Grow the cloud mask by this many pixels.",
@@ -106,6 +120,7 @@ def main(verbose: int) -> None:
     show_default=True,
     help="Atmospheric water vapour in g/cm2 (single-channel method).",
 )
+@_progress_option
 @_friendly_errors
 def lst_command(
     product: Path,
@@ -114,26 +129,29 @@ def lst_command(
     mask_preset: str,
     keep_water: bool,
     st_qa_max: float | None,
+    cdist_min: float | None,
     dilate: int,
     water_vapour: float,
+    progress: bool | None,
 ) -> None:
     """Land surface temperature (K) of one Landsat PRODUCT as a COG.
 
     PRODUCT is a product folder, one of its _MTL files (.txt, .json, .xml), the USGS .tar or a
     STAC item JSON. The COG stays on the product's own grid (no reprojection).
     """
-    from pipelines.product import product_lst, write_product_raster
+    from pipelines.product import MaskOptions, product_lst, write_product_raster
+    from pipelines.progress import dask_progress
 
-    result = product_lst(
-        product,
-        method=method,
-        mask=mask_preset,
-        keep_water=keep_water,
-        st_qa_max_k=st_qa_max,
+    options = MaskOptions(
+        preset=mask_preset,
+        keep_water=keep_water or None,
         dilate_px=dilate,
-        water_vapour=water_vapour,
+        st_qa_max_k=st_qa_max,
+        cdist_min_km=cdist_min,
     )
-    path = write_product_raster(result, out)
+    result = product_lst(product, method=method, mask=options, water_vapour=water_vapour)
+    with dask_progress("land surface temperature", progress):
+        path = write_product_raster(result, out)
     click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
 
 
@@ -144,7 +162,8 @@ def lst_command(
     "index_names",
     default="ndvi",
     show_default=True,
-    help="Comma-separated indices: ndvi, ndbi, mndwi, ndwi, savi, ibi, ui, albedo.",
+    help="Comma-separated indices: ndvi, ndbi, mndwi, ndwi, savi, ibi, ui, "
+    "albedo_liang (Landsat), albedo_s2 (Sentinel-2).",
 )
 @click.option(
     "--out",
@@ -158,18 +177,24 @@ def lst_command(
     "mask_preset",
     default="default",
     show_default=True,
-    help="Cloud mask preset (QA_PIXEL for Landsat, SCL for Sentinel-2); 'none' keeps every pixel.",
+    help="Cloud mask preset: QA_PIXEL default/gee/strict for Landsat, SCL "
+    "default/conservative/permissive for Sentinel-2; 'none' keeps every pixel.",
 )
+@_progress_option
 @_friendly_errors
-def indices_command(product: Path, index_names: str, out: Path, mask_preset: str) -> None:
+def indices_command(
+    product: Path, index_names: str, out: Path, mask_preset: str, progress: bool | None
+) -> None:
     """Spectral indices of one Landsat or Sentinel-2 PRODUCT, one COG each."""
-    from pipelines.product import product_indices, write_product_raster
+    from pipelines.product import MaskOptions, product_indices, write_product_raster
+    from pipelines.progress import dask_progress
 
     names = [n.strip().lower() for n in index_names.split(",") if n.strip()]
-    result = product_indices(product, names, mask=mask_preset)
+    result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
-        path = write_product_raster(result[name], out / f"{name}.tif")
+        with dask_progress(name, progress):
+            path = write_product_raster(result[name], out / f"{name}.tif")
         click.echo(f"wrote {path}")
 
 

@@ -11,7 +11,8 @@ import dataclasses
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ from raster.compute import compute_into_memory
 from raster.indices import INDICES, compute_indices, index_names
 from raster.load import load_items
 from raster.quality import (
+    RADSAT_BITS,
     bqa_clear_mask,
     landsat_clear_mask,
     qa_pixel_preset,
@@ -33,7 +35,7 @@ from raster.sources import open_product
 from raster.thermal import lst_level1, surface_temperature_l2
 from tiles.errors import BandMissingError, IlotsWarning, UnsupportedProductError
 
-__all__ = ["product_indices", "product_lst", "write_product_raster"]
+__all__ = ["MaskOptions", "product_indices", "product_lst", "write_product_raster"]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -41,14 +43,101 @@ _LOG.addHandler(logging.NullHandler())
 LstMethod = Literal["auto", "l2", "single-band", "single-channel"]
 
 
+@dataclass(frozen=True)
+class MaskOptions:
+    """Which pixels a single-product flow keeps.
+
+    Parameters
+    ----------
+    preset
+        QA_PIXEL preset for Landsat (:data:`raster.quality.QA_PIXEL_PRESETS`), SCL preset for
+        Sentinel-2, or ``"none"`` to keep every pixel. Collection 1 BQA has fixed rules.
+    keep_water
+        Keep water pixels (Landsat QA bit 7). ``None``: the flow's default, masked for LST
+        (water LST is not urban LST), kept for indices (MNDWI and NDWI need water).
+    dilate_px
+        Grow the cloud mask by this many pixels.
+    st_qa_max_k
+        Reject pixels whose ST_QA uncertainty (K) is larger (Landsat Level-2).
+    cdist_min_km
+        Reject pixels closer than this to a cloud (ST_CDIST, Landsat Level-2).
+    """
+
+    preset: str = "default"
+    keep_water: bool | None = None
+    dilate_px: int = 0
+    st_qa_max_k: float | None = None
+    cdist_min_km: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.dilate_px < 0:
+            raise ValueError(f"dilate_px must be >= 0, got {self.dilate_px}")
+
+    def extra_bands(self) -> list[str]:
+        """Level-2 QA bands these thresholds need besides the QA band."""
+        return [b for b, v in (("st_qa", self.st_qa_max_k), ("st_cdist", self.cdist_min_km))
+                if v is not None]  # fmt: skip
+
+
+def _clear_mask(
+    item: pystac.Item,
+    ds: xr.Dataset,
+    options: MaskOptions,
+    used: Iterable[str],
+    *,
+    keep_water: bool,
+) -> xr.DataArray | None:
+    """Build the keep-mask of a loaded single-scene dataset (``None`` for preset "none")."""
+    if options.preset == "none":
+        return None
+    product_type = item.properties["ilots:product_type"]
+    if product_type == "sentinel-2-l2a":
+        return sentinel2_clear_mask(ds, preset=options.preset, dilate_px=options.dilate_px)
+    if "bqa" in ds:
+        if options.preset != "default" or options.dilate_px:
+            warnings.warn(
+                f"{item.id} is Collection 1: its BQA has fixed rules, so the mask preset "
+                f"{options.preset!r} and the dilation are not applied",
+                IlotsWarning,
+                stacklevel=3,
+            )
+        return bqa_clear_mask(ds)
+    if options.keep_water is not None:
+        keep_water = options.keep_water
+    spec = dataclasses.replace(qa_pixel_preset(options.preset), keep_water=keep_water)
+    saturated = [b for b in used if b in RADSAT_BITS] if "qa_radsat" in ds else []
+    return landsat_clear_mask(
+        ds,
+        preset=spec,
+        radsat_bands=saturated or None,
+        st_qa_max_k=options.st_qa_max_k,
+        cdist_min_km=options.cdist_min_km,
+        dilate_px=options.dilate_px,
+    )
+
+
+def _qa_bands(item: pystac.Item, options: MaskOptions) -> list[str]:
+    if options.preset == "none":
+        return []
+    product_type = item.properties["ilots:product_type"]
+    if product_type == "sentinel-2-l2a":
+        return ["scl"]
+    if product_type == "landsat-c1-l1":
+        return ["bqa"]
+    radsat = ["qa_radsat"] if "qa_radsat" in item.assets else []
+    return ["qa_pixel", *radsat, *options.extra_bands()]
+
+
+def _load_scene(item: pystac.Item, bands: Sequence[str], chunk: int) -> xr.Dataset:
+    ds = load_items([item], list(dict.fromkeys(bands)), chunk=chunk)
+    return ds.isel(time=0)
+
+
 def product_lst(
     product: str | os.PathLike[str] | pystac.Item,
     *,
     method: LstMethod = "auto",
-    mask: str = "default",
-    keep_water: bool = False,
-    st_qa_max_k: float | None = None,
-    dilate_px: int = 0,
+    mask: MaskOptions | None = None,
     water_vapour: float = 2.0,
     chunk: int = 2048,
 ) -> xr.DataArray:
@@ -63,14 +152,7 @@ def product_lst(
         ``"l2"`` (USGS ST_B10), ``"single-band"`` or ``"single-channel"`` (Level-1 route), or
         ``"auto"``: ``l2`` for Level-2 products, ``single-band`` for Level-1.
     mask
-        QA_PIXEL preset (:data:`raster.quality.QA_PIXEL_PRESETS`); Collection 1 BQA uses its
-        own fixed rules.
-    keep_water
-        Keep water pixels (QA bit 7); masked by default since water LST is not urban LST.
-    st_qa_max_k
-        Reject pixels whose ST_QA uncertainty exceeds this (Level-2 only).
-    dilate_px
-        Grow the cloud mask by this many pixels.
+        Pixels to keep; default :class:`MaskOptions` (clouds and water masked).
     water_vapour
         Column water vapour (g cm-2) for the single-channel method.
     chunk
@@ -79,16 +161,42 @@ def product_lst(
     Returns
     -------
     xarray.DataArray
-        Lazy 2-D float32 LST with NaN on masked pixels; attrs name the method and source, and
-        ``valid_pixels`` is filled in when the array is written by :func:`write_product_raster`.
+        Lazy 2-D float32 LST with NaN on masked pixels; attrs name the method and source.
 
     Raises
     ------
     UnsupportedProductError
-        For an L2SR product (no surface temperature) or a Sentinel-2 product.
+        For an L2SR product (no surface temperature), a Sentinel-2 product, or a method that
+        does not fit the product level.
     """
+    options = mask or MaskOptions()
     item = product if isinstance(product, pystac.Item) else open_product(product)
     product_type = item.properties["ilots:product_type"]
+    method = _lst_method(item, product_type, method)
+    if method == "l2":
+        ds = _load_scene(item, ["lwir11", *_qa_bands(item, options)], chunk)
+        clear = _clear_mask(item, ds, options, ["lwir11"], keep_water=False)
+        lst = surface_temperature_l2(ds, mask=clear)
+        lst.attrs["method"] = (
+            "USGS Collection 2 Level-2 ST_B10 (single-channel, ASTER GED emissivity)"
+        )
+    else:
+        used = ["lwir11", "red", "nir08"]
+        ds = _load_scene(item, used + _qa_bands(item, options), chunk)
+        lst = lst_level1(ds, method=method, water_vapour=water_vapour)
+        clear = _clear_mask(item, ds, options, used, keep_water=False)
+        lst = lst if clear is None else lst.where(clear)
+    lst.attrs.update(
+        {
+            "source_product": item.id,
+            "ilots_mask": options.preset,
+            "ilots_keep_water": str(bool(options.keep_water)),
+        }
+    )
+    return lst
+
+
+def _lst_method(item: pystac.Item, product_type: str, method: str) -> str:
     level = item.properties.get("ilots:processing_level", "")
     if product_type == "sentinel-2-l2a":
         raise UnsupportedProductError(
@@ -97,94 +205,33 @@ def product_lst(
         )
     if method == "auto":
         method = "l2" if product_type == "landsat-c2-l2" else "single-band"
-    if method == "l2":
-        if product_type != "landsat-c2-l2":
-            raise UnsupportedProductError(
-                f"{item.id} is a Level-1 product; use --method single-band or single-channel"
-            )
-        if level == "L2SR" or "lwir11" not in item.assets:
-            raise UnsupportedProductError(
-                f"{item.id} is {level or 'a Level-2 product'} without surface temperature "
-                "(L2SR: reflectance only); download the L2SP product, or the Level-1 product "
-                "with --method single-band"
-            )
-        lst = _lst_level2(item, mask, st_qa_max_k, dilate_px, keep_water, chunk)
-    elif method in ("single-band", "single-channel"):
-        if product_type == "landsat-c2-l2":
-            raise UnsupportedProductError(
-                f"{item.id} is a Level-2 product; the {method} method needs Level-1 radiance "
-                "(use --method l2, the USGS surface temperature)"
-            )
-        lst = _lst_level1(item, method, mask, dilate_px, keep_water, water_vapour, chunk)
-    else:
+    if method not in ("l2", "single-band", "single-channel"):
         raise ValueError(
             f"unknown LST method {method!r}; use auto, l2, single-band or single-channel"
         )
-    lst.attrs.update(
-        {"source_product": item.id, "ilots_mask": mask, "ilots_keep_water": str(keep_water)}
-    )
-    return lst
-
-
-def _single_scene(ds: xr.Dataset) -> xr.Dataset:
-    return ds.isel(time=0, drop=False).squeeze(drop=True)
-
-
-def _landsat_mask(
-    ds: xr.Dataset, mask: str, dilate_px: int, keep_water: bool, **thresholds: float | None
-) -> xr.DataArray:
-    """QA_PIXEL preset, with water rejected in the same pass unless it is kept."""
-    spec = dataclasses.replace(qa_pixel_preset(mask), keep_water=keep_water)
-    return landsat_clear_mask(ds, preset=spec, dilate_px=dilate_px, **thresholds)
-
-
-def _lst_level2(
-    item: pystac.Item,
-    mask: str,
-    st_qa_max_k: float | None,
-    dilate_px: int,
-    keep_water: bool,
-    chunk: int,
-) -> xr.DataArray:
-    bands = ["lwir11", "qa_pixel"] + (["st_qa"] if st_qa_max_k is not None else [])
-    ds = _single_scene(load_items([item], bands, chunk=chunk))
-    clear = _landsat_mask(ds, mask, dilate_px, keep_water, st_qa_max_k=st_qa_max_k)
-    lst = surface_temperature_l2(ds, mask=clear)
-    lst.attrs["method"] = "USGS Collection 2 Level-2 ST_B10 (single-channel, ASTER GED emissivity)"
-    return lst
-
-
-def _lst_level1(
-    item: pystac.Item,
-    method: str,
-    mask: str,
-    dilate_px: int,
-    keep_water: bool,
-    water_vapour: float,
-    chunk: int,
-) -> xr.DataArray:
-    qa_band = "bqa" if "bqa" in item.assets else "qa_pixel"
-    ds = _single_scene(load_items([item], ["lwir11", "red", "nir08", qa_band], chunk=chunk))
-    if qa_band == "bqa":
-        if mask != "default" or dilate_px:
-            warnings.warn(
-                f"{item.id} is Collection 1: its BQA uses fixed rules, so --mask {mask} and "
-                "--dilate are not applied",
-                IlotsWarning,
-                stacklevel=3,
-            )
-        clear = bqa_clear_mask(ds)
-    else:
-        clear = _landsat_mask(ds, mask, dilate_px, keep_water)
-    lst = lst_level1(ds, method=method, water_vapour=water_vapour).where(clear)
-    return lst
+    if method == "l2" and product_type != "landsat-c2-l2":
+        raise UnsupportedProductError(
+            f"{item.id} is a Level-1 product; use --method single-band or single-channel"
+        )
+    if method == "l2" and (level == "L2SR" or "lwir11" not in item.assets):
+        raise UnsupportedProductError(
+            f"{item.id} is {level or 'a Level-2 product'} without surface temperature "
+            "(L2SR: reflectance only); download the L2SP product, or the Level-1 product "
+            "with --method single-band"
+        )
+    if method != "l2" and product_type == "landsat-c2-l2":
+        raise UnsupportedProductError(
+            f"{item.id} is a Level-2 product; the {method} method needs Level-1 radiance "
+            "(use --method l2, the USGS surface temperature)"
+        )
+    return method
 
 
 def product_indices(
     product: str | os.PathLike[str] | pystac.Item,
     names: Sequence[str],
     *,
-    mask: str = "default",
+    mask: MaskOptions | None = None,
     chunk: int = 2048,
 ) -> xr.Dataset:
     """Spectral indices of one Landsat or Sentinel-2 product on its own grid, lazily.
@@ -196,8 +243,9 @@ def product_indices(
     names
         Index names (:func:`raster.indices.index_names`).
     mask
-        Cloud-mask preset: a QA_PIXEL preset for Landsat, an SCL preset for Sentinel-2, or
-        ``"none"`` to keep every pixel.
+        Pixels to keep; default :class:`MaskOptions` (clouds masked, water kept: water
+        indices such as MNDWI need it). Saturated pixels of the bands an index uses are
+        masked when the product has QA_RADSAT.
     chunk
         Dask chunk edge in pixels.
 
@@ -206,6 +254,7 @@ def product_indices(
     xarray.Dataset
         One lazy float32 variable per index, NaN where masked or undefined.
     """
+    options = mask or MaskOptions()
     unknown = [n for n in names if n not in INDICES]
     if unknown or not names:
         raise ValueError(
@@ -213,8 +262,7 @@ def product_indices(
             f"{', '.join(index_names())}"
         )
     item = product if isinstance(product, pystac.Item) else open_product(product)
-    product_type = item.properties["ilots:product_type"]
-    bands: list[str] = []
+    used: list[str] = []
     for name in names:
         chosen = INDICES[name].resolve(item.assets)
         if chosen is None:
@@ -223,22 +271,14 @@ def product_indices(
                 f"index {name} needs the bands {needed}; product {item.id} "
                 f"has {', '.join(sorted(item.assets))}"
             )
-        bands.extend(chosen.values())
-    qa = {"sentinel-2-l2a": "scl", "landsat-c1-l1": "bqa"}.get(product_type, "qa_pixel")
-    if mask != "none":
-        bands.append(qa)
-    ds = _single_scene(load_items([item], bands, chunk=chunk))
+        used.extend(chosen.values())
+    ds = _load_scene(item, used + _qa_bands(item, options), chunk)
     out = compute_indices(ds, names)
-    if mask != "none":
-        if qa == "scl":
-            clear = sentinel2_clear_mask(ds, preset=mask)
-        elif qa == "bqa":
-            clear = bqa_clear_mask(ds)
-        else:
-            clear = landsat_clear_mask(ds, preset=mask)
+    clear = _clear_mask(item, ds, options, used, keep_water=True)
+    if clear is not None:
         out = out.where(clear)
     for name in names:
-        out[name].attrs.update({"source_product": item.id, "ilots_mask": mask})
+        out[name].attrs.update({"source_product": item.id, "ilots_mask": options.preset})
     return out
 
 

@@ -1,0 +1,107 @@
+"""Single-product flows on synthetic products: which pixels each mask option keeps."""
+
+import datetime as dt
+
+import dask.array as da
+import numpy as np
+import pytest
+from rasterio.transform import from_origin
+
+from pipelines.product import MaskOptions, product_indices, product_lst
+from pipelines.progress import dask_progress
+from raster.synthetic import (
+    encode_qa_pixel,
+    kelvin_to_st_dn,
+    reflectance_to_dn_landsat,
+    write_landsat_c2l2,
+)
+from tiles.errors import BandMissingError
+
+N = 16
+
+
+@pytest.fixture
+def product(tmp_path):
+    qa = np.full((N, N), encode_qa_pixel(), dtype="uint16")
+    qa[0, :4] = encode_qa_pixel(cloud=True)
+    qa[1, :4] = encode_qa_pixel(water=True)
+    radsat = np.zeros((N, N), dtype="uint16")
+    radsat[5, 5] = 1 << 3  # red (B4) saturated
+    radsat[6, 6] = 1 << 6  # SWIR 2 (B7) saturated: not used by NDVI or LST
+    st_qa = np.full((N, N), 150, dtype="int16")  # 1.5 K
+    st_qa[8, 8] = 450  # 4.5 K
+    cdist = np.full((N, N), 500, dtype="int16")  # 5 km from a cloud
+    cdist[9, 9] = 50  # 0.5 km
+    bands = {
+        "red": reflectance_to_dn_landsat(np.full((N, N), 0.05)),
+        "nir08": reflectance_to_dn_landsat(np.full((N, N), 0.45)),
+        "lwir11": kelvin_to_st_dn(np.full((N, N), 300.0)),
+        "qa_pixel": qa,
+        "qa_radsat": radsat,
+        "st_qa": st_qa,
+        "st_cdist": cdist,
+    }
+    return write_landsat_c2l2(
+        tmp_path, bands=bands, crs=32631, transform=from_origin(600000, 5400000, 30, 30),
+        platform="landsat-8", path=199, row=26, date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+
+
+def _kept(arr):
+    return set(zip(*np.nonzero(~np.isfinite(arr.values)), strict=True))
+
+
+CLOUD = {(0, c) for c in range(4)}
+WATER = {(1, c) for c in range(4)}
+
+
+def test_lst_masks_cloud_and_water_by_default(product):
+    lst = product_lst(product)
+    assert _kept(lst) == CLOUD | WATER
+    np.testing.assert_allclose(np.nanmean(lst.values), 300.0, atol=2e-3)
+
+
+def test_lst_thresholds_on_uncertainty_and_cloud_distance(product):
+    lst = product_lst(product, mask=MaskOptions(st_qa_max_k=2.0, cdist_min_km=1.0))
+    assert _kept(lst) == CLOUD | WATER | {(8, 8), (9, 9)}
+
+
+def test_indices_mask_saturated_bands_they_use_and_keep_water(product):
+    ndvi = product_indices(product, ["ndvi"])["ndvi"]
+    assert _kept(ndvi) == CLOUD | {(5, 5)}
+    np.testing.assert_allclose(np.nanmean(ndvi.values), 0.4 / 0.5, rtol=1e-4)
+
+
+def test_water_can_be_kept_for_lst_and_masked_for_indices(product):
+    assert _kept(product_lst(product, mask=MaskOptions(keep_water=True))) == CLOUD
+    ndvi = product_indices(product, ["ndvi"], mask=MaskOptions(keep_water=False))["ndvi"]
+    assert _kept(ndvi) == CLOUD | WATER | {(5, 5)}
+
+
+def test_indices_without_mask(product):
+    ndvi = product_indices(product, ["ndvi"], mask=MaskOptions(preset="none"))["ndvi"]
+    assert np.isfinite(ndvi.values).all()
+
+
+def test_threshold_needing_an_absent_band(tmp_path):
+    folder = write_landsat_c2l2(
+        tmp_path, bands={"lwir11": kelvin_to_st_dn(np.full((N, N), 300.0)),
+                         "qa_pixel": np.full((N, N), encode_qa_pixel(), dtype="uint16")},
+        crs=32631, transform=from_origin(600000, 5400000, 30, 30), platform="landsat-8",
+        path=199, row=26, date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+    with pytest.raises(BandMissingError, match="st_qa"):
+        product_lst(folder, mask=MaskOptions(st_qa_max_k=2.0))
+
+
+def test_bad_mask_options():
+    with pytest.raises(ValueError, match="dilate_px"):
+        MaskOptions(dilate_px=-1)
+
+
+def test_progress_bar_follows_a_computation(capsys):
+    with dask_progress("test", enabled=True):
+        total = da.ones(100, chunks=10).sum().compute()
+    assert total == 100
+    with dask_progress("test", enabled=False):
+        assert da.ones(4, chunks=2).sum().compute() == 4
