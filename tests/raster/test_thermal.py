@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
 import warnings
-import xml.etree.ElementTree as ET
 
 import dask.array as da
 import numpy as np
 import pytest
 import xarray as xr
 
-from raster.bands import LANDSAT_C2_L2
+from raster.bands import LANDSAT_C2_L2, band_table
 from raster.indices import ndvi
+from raster.sources import LandsatMetadata, band_scaling, landsat_metadata, parse_mtl, read_mtl
 from raster.thermal import (
     DU2015_CWV_COEFFICIENTS,
     L8_B10,
@@ -191,48 +191,72 @@ def test_per_scene_constants_broadcast():
     check(out[1], brightness_temperature(10.126, L9_B10.k1, L9_B10.k2, dtype=F64))
 
 
+# The constants of a scene come from its MTL through raster.sources, as for a Level-1 item.
+
+_THERMAL_BANDS = {10: "lwir11", 11: "lwir12"}
+
+
+def _mtl_constants(meta: LandsatMetadata, band: int = 10) -> ThermalConstants:
+    """K1, K2, ML, AL of TIRS band ``band`` as raster.sources gives them to a Level-1 item.
+
+    A Level-2 MTL repeats the Level-1 groups: it is read as its Level-1 counterpart, whose
+    thermal asset carries the radiance scaling and ``ilots:k1``/``ilots:k2``.
+    """
+    level1 = dataclasses.replace(meta, processing_level="L1TP")
+    spec = band_table(f"landsat-c{meta.collection}-l1")[_THERMAL_BANDS[band]]
+    scaling = band_scaling(level1, spec)
+    return ThermalConstants(
+        k1=scaling.extra["ilots:k1"],
+        k2=scaling.extra["ilots:k2"],
+        mult=scaling.scale,
+        add=scaling.offset,
+    )
+
+
+def _level1_meta(rescaling: dict[str, str], thermal: dict[str, str]) -> LandsatMetadata:
+    """A minimal Collection 2 Level-1 ``_MTL.json`` (string values) with these two groups."""
+    mtl = {
+        "LANDSAT_METADATA_FILE": {
+            "PRODUCT_CONTENTS": {
+                "LANDSAT_PRODUCT_ID": "LC09_L1TP_010065_20220129_20220129_02_T1",
+                "PROCESSING_LEVEL": "L1TP",
+                "COLLECTION_NUMBER": "02",
+            },
+            "IMAGE_ATTRIBUTES": {
+                "SPACECRAFT_ID": "LANDSAT_9",
+                "SENSOR_ID": "OLI_TIRS",
+                "WRS_PATH": "10",
+                "WRS_ROW": "65",
+                "DATE_ACQUIRED": "2022-01-29",
+            },
+            "LEVEL1_RADIOMETRIC_RESCALING": rescaling,
+            "LEVEL1_THERMAL_CONSTANTS": thermal,
+        }
+    }
+    return landsat_metadata(parse_mtl(json.dumps(mtl), "json"))
+
+
 def test_thermal_constants_validation():
     with pytest.raises(ValueError, match="k1"):
         ThermalConstants(k1=0.0, k2=1321.0, mult=3e-4, add=0.1)
+    rescaling = {"RADIANCE_MULT_BAND_10": "1", "RADIANCE_ADD_BAND_10": "0"}
     with pytest.raises(MetadataError, match="K1_CONSTANT_BAND_10"):
-        ThermalConstants.from_mtl({"K2_CONSTANT_BAND_10": "1"})
+        _mtl_constants(_level1_meta(rescaling, {"K2_CONSTANT_BAND_10": "1"}))
     with pytest.raises(MetadataError, match="not a number"):
-        ThermalConstants.from_mtl(
-            {
-                "K1_CONSTANT_BAND_10": "x",
-                "K2_CONSTANT_BAND_10": "1",
-                "RADIANCE_MULT_BAND_10": "1",
-                "RADIANCE_ADD_BAND_10": "0",
-            }
+        _mtl_constants(
+            _level1_meta(rescaling, {"K1_CONSTANT_BAND_10": "x", "K2_CONSTANT_BAND_10": "1"})
         )
 
 
 def test_thermal_constants_from_nested_mtl():
-    mtl = {
-        "LANDSAT_METADATA_FILE": {
-            "LEVEL1_RADIOMETRIC_RESCALING": {
-                "RADIANCE_MULT_BAND_10": "3.8000E-04",
-                "RADIANCE_ADD_BAND_10": "0.10000",
-            },
-            "LEVEL1_THERMAL_CONSTANTS": {
-                "K1_CONSTANT_BAND_10": "799.0284",
-                "K2_CONSTANT_BAND_10": "1329.2405",
-            },
-        }
-    }
-    assert ThermalConstants.from_mtl(mtl) == L9_B10
+    meta = _level1_meta(
+        {"RADIANCE_MULT_BAND_10": "3.8000E-04", "RADIANCE_ADD_BAND_10": "0.10000"},
+        {"K1_CONSTANT_BAND_10": "799.0284", "K2_CONSTANT_BAND_10": "1329.2405"},
+    )
+    assert _mtl_constants(meta) == L9_B10
 
 
 # real MTLs: read the constants per scene and check §9.3 to 1e-6 K
-
-
-def _mtl_xml(path):
-    return {el.tag: el.text for el in ET.parse(path).getroot().iter()}
-
-
-def _mtl_txt(path):
-    pattern = re.compile(r'^\s*(\w+)\s*=\s*"?([^"]*?)"?\s*$')
-    return dict(m.groups() for line in path.read_text().splitlines() if (m := pattern.match(line)))
 
 
 @pytest.mark.realdata
@@ -242,7 +266,7 @@ def test_constants_from_real_l9_mtl(real_data):
     )
     if not path.exists():
         pytest.skip(f"{path.name} not in the real-data folder")
-    constants = ThermalConstants.from_mtl(_mtl_xml(path), band=10)
+    constants = _mtl_constants(landsat_metadata(read_mtl(path)), band=10)
     assert constants == L9_B10
     bt = constants.brightness_temperature(constants.radiance(30000, dtype=F64), dtype=F64)
     np.testing.assert_allclose(bt, 312.3700349470, atol=1e-6)
@@ -253,20 +277,17 @@ def test_constants_from_real_l8_mtls(real_data):
     l1 = real_data / "landsat_l1/LC08_L1TP_016037_20170813_20170814_01_RT"
     l2 = real_data / "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
     sources = [
-        (l1 / "LC08_L1TP_016037_20170813_20170814_01_RT_MTL.txt", _mtl_txt),
-        (
-            l2 / "LC08_L2SP_008059_20191201_20200825_02_T1_MTL.json",
-            lambda p: json.loads(p.read_text()),
-        ),
+        l1 / "LC08_L1TP_016037_20170813_20170814_01_RT_MTL.txt",
+        l2 / "LC08_L2SP_008059_20191201_20200825_02_T1_MTL.json",
     ]
-    for path, parse in sources:
+    for path in sources:
         if not path.exists():
             pytest.skip(f"{path.name} not in the real-data folder")
         for band, reference, bt_expected in (
             (10, L8_B10, 303.6549920662),
             (11, L8_B11, 309.4642268398),
         ):
-            constants = ThermalConstants.from_mtl(parse(path), band=band)
+            constants = _mtl_constants(landsat_metadata(read_mtl(path)), band=band)
             assert constants == reference
             bt = constants.brightness_temperature(constants.radiance(30000, dtype=F64), dtype=F64)
             np.testing.assert_allclose(bt, bt_expected, atol=1e-6)

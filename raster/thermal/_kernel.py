@@ -1,0 +1,37 @@
+"""Shared helpers of the thermal kernels: float64 inputs, float results, unit checks.
+
+Every kernel of :mod:`raster.thermal` computes in float64 and returns a new float array with
+NaN, never ±inf, where an input is NaN or out of its physical domain (science.md §2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+
+def _f64(x: ArrayLike) -> NDArray[np.float64]:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _finish(values: ArrayLike, dtype: DTypeLike) -> NDArray[np.floating]:
+    """Cast to ``dtype`` (a float type) in a new array and turn non-finite values into NaN."""
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise ValueError(f"dtype must be a floating type, got {dt}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.array(values, dtype=dt)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+_WAVELENGTH_HINT = ": give the wavelength in micrometres (10.895 for TIRS B10), not metres"
+_RHO_HINT = ": give h*c/k_B in micrometre-kelvin (14388), not m*K"
+
+
+def _check_scalar(name: str, value: Any, low: float, high: float, hint: str = "") -> None:
+    """Raise ``ValueError`` if a scalar parameter lies outside ``[low, high]``."""
+    if np.ndim(value) == 0 and not low <= float(value) <= high:
+        raise ValueError(f"{name}={value} is outside [{low}, {high}]{hint}")
