@@ -173,6 +173,12 @@ def decode_qa_pixel(qa: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _qa_pixel_data(qa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """QA_PIXEL codes, and the pixels that hold data (neither NaN nor fill, bit 0)."""
+    codes, missing = _bitfield(qa, "QA_PIXEL")
+    return codes, ~missing & ((codes & 1) == 0)
+
+
 def _qa_pixel_reasons(codes: np.ndarray, spec: QAPixelMask) -> np.ndarray:
     """Pixels rejected by the spec's bits (other than fill) and confidences."""
     cloud_bits = spec.reject_value & ~1
@@ -200,8 +206,8 @@ def qa_pixel_clear(qa: np.ndarray, spec: str | QAPixelMask = "default") -> np.nd
         threshold and, unless ``spec.keep_water``, the water bit is unset.
     """
     spec = qa_pixel_preset(spec)
-    codes, missing = _bitfield(qa, "QA_PIXEL")
-    keep = ~missing & ((codes & 1) == 0) & ~_qa_pixel_reasons(codes, spec)
+    codes, data = _qa_pixel_data(qa)
+    keep = data & ~_qa_pixel_reasons(codes, spec)
     if not spec.keep_water:
         keep &= (codes & (1 << QA_PIXEL_BITS["water"])) == 0
     return keep
@@ -226,8 +232,8 @@ def qa_pixel_cloudy(qa: np.ndarray, spec: str | QAPixelMask = "default") -> np.n
         Boolean, True = rejected because of cloud, shadow, cirrus, snow or a confidence.
     """
     spec = qa_pixel_preset(spec)
-    codes, missing = _bitfield(qa, "QA_PIXEL")
-    return ~missing & ((codes & 1) == 0) & _qa_pixel_reasons(codes, spec)
+    codes, data = _qa_pixel_data(qa)
+    return data & _qa_pixel_reasons(codes, spec)
 
 
 def qa_pixel_water(qa: np.ndarray) -> np.ndarray:
@@ -243,5 +249,5 @@ def qa_pixel_water(qa: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Boolean, True = water. Combine with :func:`qa_pixel_clear` for clear water.
     """
-    codes, missing = _bitfield(qa, "QA_PIXEL")
-    return ~missing & ((codes & 1) == 0) & ((codes & (1 << QA_PIXEL_BITS["water"])) != 0)
+    codes, data = _qa_pixel_data(qa)
+    return data & ((codes & (1 << QA_PIXEL_BITS["water"])) != 0)

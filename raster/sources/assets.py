@@ -13,8 +13,8 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -31,11 +31,15 @@ from raster.bands import BandSpec
 from tiles.errors import BandMissingError, MetadataError, ReadError
 
 __all__ = [
+    "ItemAssets",
+    "JsonBand",
     "RasterHeader",
     "RemotePolicy",
     "band_asset",
     "footprint",
     "is_remote",
+    "json_bands",
+    "keeps_remote",
     "load_json",
     "local_file",
     "local_twin",
@@ -315,6 +319,92 @@ def footprint(header: RasterHeader, *, densify: int = 21) -> tuple[dict[str, Any
     return {"type": "Polygon", "coordinates": [ring]}, [float(v) for v in bbox]
 
 
+@dataclass
+class ItemAssets:
+    """The band assets of an item being built, with the headers of the files read for them.
+
+    The product readers decide which files make the product and how each band scales; this
+    reads the files' headers, builds the assets and gives the footprint and the assets in
+    band-table order.
+
+    Parameters
+    ----------
+    assets
+        Assets keyed by common band name.
+    headers
+        Headers of the files read, keyed like ``assets``.
+    """
+
+    assets: dict[str, pystac.Asset] = field(default_factory=dict)
+    headers: dict[str, RasterHeader] = field(default_factory=dict)
+
+    def add_file(
+        self,
+        href: str,
+        spec: BandSpec,
+        *,
+        scale: float,
+        offset: float,
+        extra: Mapping[str, Any] | None = None,
+        file_size: int | None = None,
+    ) -> None:
+        """Read a band file's header (:func:`read_header`) and add its asset (:func:`band_asset`).
+
+        Raises
+        ------
+        ReadError
+            If the file cannot be opened as a raster, is truncated, or has no CRS.
+        """
+        header = read_header(href, file_size=file_size)
+        self.headers[spec.name] = header
+        self.assets[spec.name] = band_asset(
+            href, spec, scale=scale, offset=offset, header=header, extra=extra
+        )
+
+    def add_json_band(
+        self,
+        band: JsonBand,
+        *,
+        scale: float,
+        offset: float,
+        keep_remote: bool,
+        properties: Mapping[str, Any],
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Add a band of an item JSON: its local file, else its URL when ``keep_remote``.
+
+        The asset of a remote file takes its grid from the JSON (:func:`remote_proj`, with the
+        item ``properties`` as fallback); without ``keep_remote`` such a band is left out.
+        """
+        if band.local is not None:
+            self.add_file(str(band.local), band.spec, scale=scale, offset=offset, extra=extra)
+        elif keep_remote:
+            self.assets[band.spec.name] = band_asset(
+                str(band.asset["href"]),
+                band.spec,
+                scale=scale,
+                offset=offset,
+                proj=remote_proj(band.asset, properties),
+                extra=extra,
+            )
+
+    def reference_footprint(
+        self, preferred: Sequence[str]
+    ) -> tuple[dict[str, Any], list[float]] | None:
+        """Return the footprint of the first ``preferred`` band file read, else of any file.
+
+        Returns
+        -------
+        ``(geometry, bbox)``, or ``None`` when no file was read.
+        """
+        reference = reference_header(self.headers, preferred)
+        return None if reference is None else footprint(reference)
+
+    def ordered(self, names: Iterable[str]) -> dict[str, pystac.Asset]:
+        """Return the assets in the order of ``names`` (a band table), skipping absent ones."""
+        return {name: self.assets[name] for name in names if name in self.assets}
+
+
 def new_item(
     item_id: str,
     *,
@@ -416,6 +506,62 @@ def local_twin(href: str, folder: Path) -> Path | None:
     name = Path(urlparse(href).path if is_remote(href) else href).name
     candidate = folder / name
     return candidate.resolve() if name and candidate.is_file() else None
+
+
+@dataclass(frozen=True)
+class JsonBand:
+    """A band asset of an item JSON.
+
+    Parameters
+    ----------
+    spec
+        The band it holds.
+    asset
+        The asset as the JSON gives it.
+    local
+        The local file it names (:func:`local_file`), if there is one.
+    """
+
+    spec: BandSpec
+    asset: Mapping[str, Any]
+    local: Path | None
+
+
+def json_bands(
+    assets: Mapping[str, Mapping[str, Any]],
+    band_of: Callable[[str, str], BandSpec | None],
+    folder: Path,
+) -> dict[str, JsonBand]:
+    """Return the band assets of an item JSON keyed by common band name.
+
+    Parameters
+    ----------
+    assets
+        The JSON's assets.
+    band_of
+        ``(asset key, href) -> band``, or ``None`` for an asset that is not a band.
+    folder
+        The JSON's folder, against which hrefs are resolved to local files.
+
+    Returns
+    -------
+    dict
+        One :class:`JsonBand` per band, from the first asset that holds it.
+    """
+    found: dict[str, JsonBand] = {}
+    for key, asset in assets.items():
+        href = str(asset.get("href", ""))
+        spec = band_of(key, href)
+        if spec is None or spec.name in found:
+            continue
+        found[spec.name] = JsonBand(spec, asset, local_file(href, folder))
+    return found
+
+
+def keeps_remote(remote: RemotePolicy, bands: Mapping[str, JsonBand]) -> bool:
+    """Whether band assets without a local file keep their URL under the ``remote`` policy."""
+    any_local = any(band.local is not None for band in bands.values())
+    return remote == "keep" or (remote == "auto" and not any_local)
 
 
 def require_bands(item: pystac.Item, bands: Iterable[str]) -> None:

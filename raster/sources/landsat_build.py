@@ -21,14 +21,7 @@ from typing import Any
 import pystac
 
 from raster.bands import BandSpec, band_table
-from raster.sources.assets import (
-    RasterHeader,
-    band_asset,
-    footprint,
-    new_item,
-    read_header,
-    reference_header,
-)
+from raster.sources.assets import ItemAssets, new_item
 from raster.sources.mtl import LandsatMetadata, mtl_value
 from tiles.errors import IlotsWarning, MetadataError, UnsupportedProductError
 
@@ -293,8 +286,7 @@ def landsat_item_from_metadata(
     product_type = landsat_product_type(meta.collection, meta.processing_level, source=meta.source)
     table = band_table(product_type)
     by_file_key = {spec.file_key: spec for spec in table.values()}
-    assets: dict[str, pystac.Asset] = {}
-    headers: dict[str, RasterHeader] = {}
+    built = ItemAssets()
     defaulted: list[str] = []
     for file_key, file_name in meta.files.items():
         spec = by_file_key.get(file_key)
@@ -310,15 +302,13 @@ def landsat_item_from_metadata(
         scaling = band_scaling(meta, spec)
         if not scaling.from_metadata:
             defaulted.append(spec.name)
-        header = read_header(href, file_size=size)
-        headers[spec.name] = header
-        assets[spec.name] = band_asset(
+        built.add_file(
             href,
             spec,
             scale=scaling.scale,
             offset=scaling.offset,
-            header=header,
             extra=scaling.extra,
+            file_size=size,
         )
     if defaulted:
         warnings.warn(
@@ -327,9 +317,9 @@ def landsat_item_from_metadata(
             IlotsWarning,
             stacklevel=3,
         )
-    reference = reference_header(headers, _REFERENCE_BANDS)
-    if reference is not None:
-        geometry, bbox = footprint(reference)
+    located = built.reference_footprint(_REFERENCE_BANDS)
+    if located is not None:
+        geometry, bbox = located
     else:
         warnings.warn(
             f"{meta.product_id}: no band file of the product was found beside {metadata_href}; "
@@ -341,12 +331,11 @@ def landsat_item_from_metadata(
     properties = _properties(meta, product_type)
     properties["ilots:source"] = source
     properties["ilots:metadata"] = metadata_href
-    ordered = {k: assets[k] for k in table if k in assets}
     return new_item(
         meta.product_id,
         geometry=geometry,
         bbox=bbox,
         acquired=meta.acquired,
         properties=properties,
-        assets=ordered,
+        assets=built.ordered(table),
     )

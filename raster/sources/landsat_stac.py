@@ -22,17 +22,15 @@ import pystac
 
 from raster.bands import BandSpec, band_table
 from raster.sources.assets import (
-    RasterHeader,
+    ItemAssets,
     RemotePolicy,
     band_asset,
-    footprint,
+    json_bands,
+    keeps_remote,
     load_json,
-    local_file,
     local_twin,
     new_item,
     parse_datetime,
-    read_header,
-    reference_header,
     remote_proj,
 )
 from raster.sources.landsat_build import (
@@ -229,43 +227,27 @@ def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -
             "K1/K2); put the _MTL file in the same folder"
         )
 
-    found: dict[str, tuple[BandSpec, Mapping[str, Any], Path | None]] = {}
-    for key, asset in assets_json.items():
-        href = str(asset.get("href", ""))
-        spec = _band_of(key, href, table)
-        if spec is None or spec.name in found:
-            continue
-        found[spec.name] = (spec, asset, local_file(href, folder))
-    any_local = any(local is not None for _, _, local in found.values())
-    keep_remote = remote == "keep" or (remote == "auto" and not any_local)
-
-    assets: dict[str, pystac.Asset] = {}
-    headers: dict[str, RasterHeader] = {}
+    found = json_bands(assets_json, lambda key, href: _band_of(key, href, table), folder)
+    keep_remote = keeps_remote(remote, found)
+    built = ItemAssets()
     defaulted: list[str] = []
-    for name, (spec, asset, local) in found.items():
-        scale, offset, from_item = _scaling(asset, spec)
+    for name, band in found.items():
+        scale, offset, from_item = _scaling(band.asset, band.spec)
         if not from_item:
             defaulted.append(name)
         extra = (
             {"ilots:empty": True}
-            if match["level"] == "L2SR" and spec.file_key.startswith("ST_")
+            if match["level"] == "L2SR" and band.spec.file_key.startswith("ST_")
             else None
         )
-        if local is not None:
-            header = read_header(str(local))
-            headers[name] = header
-            assets[name] = band_asset(
-                str(local), spec, scale=scale, offset=offset, header=header, extra=extra
-            )
-        elif keep_remote:
-            assets[name] = band_asset(
-                str(asset["href"]),
-                spec,
-                scale=scale,
-                offset=offset,
-                proj=remote_proj(asset, props),
-                extra=extra,
-            )
+        built.add_json_band(
+            band,
+            scale=scale,
+            offset=offset,
+            keep_remote=keep_remote,
+            properties=props,
+            extra=extra,
+        )
     if defaulted:
         warnings.warn(
             f"{product_id}: item {source} gives no scale/offset for {', '.join(defaulted)} "
@@ -273,18 +255,14 @@ def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -
             IlotsWarning,
             stacklevel=2,
         )
-    reference = reference_header(headers, _REFERENCE_BANDS)
-    if reference is not None:
-        geometry, bbox = footprint(reference)
-    else:
-        geometry, bbox = data.get("geometry"), data.get("bbox")
+    located = built.reference_footprint(_REFERENCE_BANDS)
+    geometry, bbox = located or (data.get("geometry"), data.get("bbox"))
     acquired = parse_datetime(props.get("datetime", ""), source=source)
-    ordered = {k: assets[k] for k in table if k in assets}
     return new_item(
         product_id,
         geometry=geometry,
         bbox=bbox,
         acquired=acquired,
         properties=_properties(data, match, product_type, source),
-        assets=ordered,
+        assets=built.ordered(table),
     )

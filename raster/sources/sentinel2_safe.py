@@ -22,14 +22,7 @@ from types import MappingProxyType
 import pystac
 
 from raster.bands import SENTINEL2_L2A
-from raster.sources.assets import (
-    RasterHeader,
-    band_asset,
-    footprint,
-    new_item,
-    read_header,
-    reference_header,
-)
+from raster.sources.assets import ItemAssets, new_item
 from raster.sources.sentinel2_scaling import (
     DEFAULT_QUANTIFICATION,
     OFFSET_BASELINE,
@@ -293,8 +286,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
     by_file_key = {spec.file_key: spec for spec in SENTINEL2_L2A.values()}
     after_offset = parse_baseline(meta.baseline) >= OFFSET_BASELINE
     missing_offset: list[str] = []
-    assets: dict[str, pystac.Asset] = {}
-    headers: dict[str, RasterHeader] = {}
+    built = ItemAssets()
     band_files = safe_band_files(safe)
     tile = meta.mgrs_tile
     for file, _res in band_files.values():
@@ -317,9 +309,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
             )
         else:
             scale, offset = spec.scale, spec.offset
-        header = read_header(str(file))
-        headers[spec.name] = header
-        assets[spec.name] = band_asset(str(file), spec, scale=scale, offset=offset, header=header)
+        built.add_file(str(file), spec, scale=scale, offset=offset)
     if missing_offset:
         warnings.warn(
             f"{meta.product_id}: baseline {meta.baseline} but {mtd} has no BOA_ADD_OFFSET for "
@@ -327,9 +317,9 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
             IlotsWarning,
             stacklevel=2,
         )
-    reference = reference_header(headers, _REFERENCE_BANDS)
-    geometry, bbox = footprint(reference) if reference is not None else (None, None)
-    if reference is None:
+    located = built.reference_footprint(_REFERENCE_BANDS)
+    geometry, bbox = located or (None, None)
+    if located is None:
         warnings.warn(
             f"{meta.product_id}: no band file found under {safe / 'GRANULE'}; the "
             "item has metadata only",
@@ -350,12 +340,11 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
         "s2:mgrs_tile": tile,
         "s2:product_uri": meta.product_uri,
     }
-    ordered = {k: assets[k] for k in SENTINEL2_L2A if k in assets}
     return new_item(
         meta.product_id,
         geometry=geometry,
         bbox=bbox,
         acquired=meta.start_time,
         properties=properties,
-        assets=ordered,
+        assets=built.ordered(SENTINEL2_L2A),
     )

@@ -20,17 +20,13 @@ import pystac
 
 from raster.bands import SENTINEL2_L2A, BandSpec
 from raster.sources.assets import (
-    RasterHeader,
+    ItemAssets,
     RemotePolicy,
-    band_asset,
-    footprint,
+    json_bands,
+    keeps_remote,
     load_json,
-    local_file,
     new_item,
     parse_datetime,
-    read_header,
-    reference_header,
-    remote_proj,
 )
 from raster.sources.sentinel2_scaling import (
     baseline_from_product_id,
@@ -187,25 +183,15 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
     baseline = _baseline(data, str(path))
     flag_key = next((k for k in _OFFSET_FLAGS if k in props), None)
     applied = bool(props.get(flag_key)) if flag_key else False
-    folder = path.parent
 
-    found_bands: dict[str, tuple[BandSpec, Mapping[str, Any], Path | None]] = {}
-    for key, asset in data.get("assets", {}).items():
-        href = str(asset.get("href", ""))
-        spec = _band_of(key, href)
-        if spec is None or spec.name in found_bands:
-            continue
-        local = local_file(href, folder)
-        found_bands[spec.name] = (spec, asset, local)
-    any_local = any(local is not None for _, _, local in found_bands.values())
-    keep_remote = remote == "keep" or (remote == "auto" and not any_local)
-
-    assets: dict[str, pystac.Asset] = {}
-    headers: dict[str, RasterHeader] = {}
+    found_bands = json_bands(data.get("assets", {}), _band_of, path.parent)
+    keep_remote = keeps_remote(remote, found_bands)
+    built = ItemAssets()
     disagree: list[str] = []
     rule_offset = 0.0
-    for name, (spec, asset, local) in found_bands.items():
-        bands = asset.get("raster:bands") or [{}]
+    for name, band in found_bands.items():
+        spec = band.spec
+        bands = band.asset.get("raster:bands") or [{}]
         declared = bands[0] if isinstance(bands[0], Mapping) else {}
         if spec.kind == "reflectance":
             scale, offset = boa_scaling(baseline, offset_applied=applied)
@@ -216,14 +202,9 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
                 disagree.append(f"{name} ({float(declared['offset']):g})")
         else:
             scale, offset = spec.scale, spec.offset
-        if local is not None:
-            header = read_header(str(local))
-            headers[name] = header
-            assets[name] = band_asset(str(local), spec, scale=scale, offset=offset, header=header)
-        elif keep_remote:
-            assets[name] = band_asset(
-                str(asset["href"]), spec, scale=scale, offset=offset, proj=remote_proj(asset, props)
-            )
+        built.add_json_band(
+            band, scale=scale, offset=offset, keep_remote=keep_remote, properties=props
+        )
     if disagree:
         why = f"processing baseline {baseline}"
         if applied:
@@ -234,11 +215,8 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
             IlotsWarning,
             stacklevel=2,
         )
-    reference = reference_header(headers, _REFERENCE_BANDS)
-    if reference is not None:
-        geometry, bbox = footprint(reference)
-    else:
-        geometry, bbox = data.get("geometry"), data.get("bbox")
+    located = built.reference_footprint(_REFERENCE_BANDS)
+    geometry, bbox = located or (data.get("geometry"), data.get("bbox"))
     platform = str(props.get("platform", "")).lower().replace(" ", "-") or None
     properties = {
         "platform": platform,
@@ -256,12 +234,11 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         "ilots:boa_offset_applied": applied if flag_key else None,
     }
     acquired = parse_datetime(props.get("datetime", ""), source=str(path))
-    ordered = {k: assets[k] for k in SENTINEL2_L2A if k in assets}
     return new_item(
         item_id,
         geometry=geometry,
         bbox=bbox,
         acquired=acquired,
         properties=properties,
-        assets=ordered,
+        assets=built.ordered(SENTINEL2_L2A),
     )

@@ -27,6 +27,7 @@ from rasterio.crs import CRS
 from rasterio.warp import transform as warp_transform
 from rasterio.windows import Window
 
+from raster.bands import BandSpec
 from tiles.errors import IlotsError
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_dn_array",
+    "choose_bands",
     "staged_directory",
     "write_geotiff",
     "write_raster_copy",
@@ -139,6 +141,45 @@ def check_dn_array(array: Any, dtype: str, name: str) -> np.ndarray:
                 f"band {name!r}: values {lo}..{hi} do not fit {dtype} ({info.min}..{info.max})"
             )
     return arr
+
+
+def choose_bands(
+    table: Mapping[str, BandSpec], bands: Mapping[str, Any]
+) -> dict[str, tuple[BandSpec, np.ndarray]]:
+    """Match the caller's band arrays to the specs of a band table, checking each array.
+
+    Parameters
+    ----------
+    table
+        The product's band table, keyed by common band name.
+    bands
+        The caller's arrays, keyed by common band name (``red``) or file key (``SR_B4``,
+        ``B04``; any case).
+
+    Returns
+    -------
+    ``{file_key: (spec, array)}`` in the order given; the arrays as :func:`check_dn_array`
+    returns them.
+
+    Raises
+    ------
+    SyntheticProductError
+        On an unknown key, a band given twice (under both names), no band at all, or an array
+        :func:`check_dn_array` refuses.
+    """
+    by_file_key = {s.file_key.upper(): s for s in table.values()}
+    chosen: dict[str, tuple[BandSpec, np.ndarray]] = {}
+    for key, array in bands.items():
+        spec = table.get(key) or by_file_key.get(str(key).upper())
+        if spec is None:
+            names = ", ".join(sorted(table))
+            raise SyntheticProductError(f"unknown band {key!r}; expected one of {names}")
+        if spec.file_key in chosen:
+            raise SyntheticProductError(f"band {spec.file_key} given twice (as {key!r})")
+        chosen[spec.file_key] = (spec, check_dn_array(array, spec.dtype, key))
+    if not chosen:
+        raise SyntheticProductError("bands is empty; give at least one band array")
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from raster.synthetic._write import (
     SyntheticProductError,
     UtmGrid,
     atomic_write_text,
-    check_dn_array,
+    choose_bands,
     staged_directory,
     write_geotiff,
 )
@@ -377,18 +377,7 @@ def _resolve_bands(
     if kind == "l1":
         table["qa_radsat"] = _QA_RADSAT_L1
     contents = L2_CONTENTS if kind == "l2" else L1_CONTENTS
-    by_file_key = {s.file_key.upper(): s for s in table.values()}
-    chosen: dict[str, tuple[BandSpec, np.ndarray]] = {}
-    for key, array in bands.items():
-        spec = table.get(key) or by_file_key.get(str(key).upper())
-        if spec is None:
-            names = ", ".join(sorted(table))
-            raise SyntheticProductError(f"unknown band {key!r}; expected one of {names}")
-        if spec.file_key in chosen:
-            raise SyntheticProductError(f"band {spec.file_key} given twice (as {key!r})")
-        chosen[spec.file_key] = (spec, check_dn_array(array, spec.dtype, key))
-    if not chosen:
-        raise SyntheticProductError("bands is empty; give at least one band array")
+    chosen = choose_bands(table, bands)
     return [(chosen[k][0], suffix, chosen[k][1]) for k, suffix in contents if k in chosen]
 
 

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 from affine import Affine
 
-from raster.bands import SENTINEL2_L2A, BandSpec
+from raster.bands import SENTINEL2_L2A
 from raster.synthetic._sentinel2_meta import (
     BANDS,
     BY_KEY,
@@ -52,7 +52,7 @@ from raster.synthetic._write import (
     SyntheticProductError,
     UtmGrid,
     atomic_write_text,
-    check_dn_array,
+    choose_bands,
     staged_directory,
     write_raster_copy,
 )
@@ -156,18 +156,7 @@ def _prepare(
             f"{sun_elevation} and {sun_azimuth}"
         )
 
-    by_file_key = {s.file_key.upper(): s for s in SENTINEL2_L2A.values()}
-    chosen: dict[str, tuple[BandSpec, np.ndarray]] = {}
-    for key, array in bands.items():
-        spec = SENTINEL2_L2A.get(key) or by_file_key.get(str(key).upper())
-        if spec is None:
-            names = ", ".join(sorted(SENTINEL2_L2A))
-            raise SyntheticProductError(f"unknown band {key!r}; expected one of {names}")
-        if spec.file_key in chosen:
-            raise SyntheticProductError(f"band {spec.file_key} given twice (as {key!r})")
-        chosen[spec.file_key] = (spec, check_dn_array(array, spec.dtype, key))
-    if not chosen:
-        raise SyntheticProductError("bands is empty; give at least one band array")
+    chosen = choose_bands(SENTINEL2_L2A, bands)
 
     if shape is None:
         tens = [arr.shape for k, (_, arr) in chosen.items() if BY_KEY[k].resolution == 10]

@@ -15,6 +15,16 @@ from raster.thermal._kernel import _f64, _finish
 from raster.thermal.constants import DU2015_CWV_COEFFICIENTS, JM2014_SPLIT_WINDOW
 
 
+def _coefficients(
+    values: Sequence[float], count: int, *, names: str, method: str
+) -> tuple[float, ...]:
+    """Return ``values`` as floats, refusing any other number than ``count`` of them."""
+    coefs = tuple(float(v) for v in values)
+    if len(coefs) != count:
+        raise ValueError(f"{method} needs {count} coefficients {names}, got {len(coefs)}")
+    return coefs
+
+
 def lst_split_window_jm2014(
     t10: ArrayLike,
     t11: ArrayLike,
@@ -49,9 +59,7 @@ def lst_split_window_jm2014(
     numpy.ndarray
         LST in K.
     """
-    c = tuple(float(v) for v in coefficients)
-    if len(c) != 7:
-        raise ValueError(f"split-window needs 7 coefficients c0..c6, got {len(c)}")
+    c = _coefficients(coefficients, 7, names="c0..c6", method="split-window")
     a, b, e10, e11, wv = _f64(t10), _f64(t11), _f64(eps10), _f64(eps11), _f64(w)
     with np.errstate(invalid="ignore", over="ignore"):
         dt = a - b
@@ -102,9 +110,7 @@ def lst_split_window_du2015(
     numpy.ndarray
         LST in K.
     """
-    b = tuple(float(v) for v in coefficients)
-    if len(b) != 8:
-        raise ValueError(f"Du 2015 split-window needs 8 coefficients b0..b7, got {len(b)}")
+    b = _coefficients(coefficients, 8, names="b0..b7", method="Du 2015 split-window")
     if b2_epsilon_power not in (1, 2):
         raise ValueError(f"b2_epsilon_power must be 1 or 2, got {b2_epsilon_power}")
     ti, tj, e10, e11 = _f64(t10), _f64(t11), _f64(eps10), _f64(eps11)
