@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
+from raster._floats import finish_float as _finish
 from raster._lift import lift
 from raster.bands import band_table
 from tiles.errors import BandMissingError, ProductError
@@ -88,17 +89,6 @@ def _divide(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.fl
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(num, den, out=out)
     np.copyto(out, np.nan, where=den == 0)
-    return out
-
-
-def _finish(values: NDArray[np.float64], dtype: DTypeLike) -> NDArray[np.floating]:
-    """Cast to ``dtype`` (a float type) and turn any non-finite value into NaN."""
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise ValueError(f"dtype must be a floating type, got {dt}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = np.asarray(values).astype(dt)
-    np.copyto(out, np.nan, where=~np.isfinite(out))
     return out
 
 

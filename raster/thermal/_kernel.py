@@ -9,22 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, NDArray
+
+from raster._floats import finish_float as _finish  # noqa: F401  (used by the kernels)
 
 
 def _f64(x: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(x, dtype=np.float64)
-
-
-def _finish(values: ArrayLike, dtype: DTypeLike) -> NDArray[np.floating]:
-    """Cast to ``dtype`` (a float type) in a new array and turn non-finite values into NaN."""
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise ValueError(f"dtype must be a floating type, got {dt}")
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = np.array(values, dtype=dt)
-    out[~np.isfinite(out)] = np.nan
-    return out
 
 
 _WAVELENGTH_HINT = ": give the wavelength in micrometres (10.895 for TIRS B10), not metres"
