@@ -63,7 +63,9 @@ def load_items(
         The analysis grid. Default: a single scene, or scenes sharing one grid, load on their
         own grid (no resampling); otherwise ``crs``/``resolution`` define the grid.
     crs
-        Grid CRS when ``geobox`` is not given; default the UTM zone of the scenes' centre.
+        Grid CRS when ``geobox`` is not given. Default: the scenes' own CRS when they share
+        one (keeping their pixel alignment, so nothing is resampled needlessly), else the UTM
+        zone of the centre of their union.
     resolution
         Pixel size in CRS units when ``geobox`` is not given; default the finest pixel of the
         requested bands.
