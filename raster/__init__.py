@@ -16,6 +16,7 @@ from raster.quality import (
 )
 from raster.sources import open_product, open_products
 from raster.thermal import lst_level1, surface_temperature_l2
+from raster.zonal import zonal_stats, zone_coverage
 
 __all__ = [
     "bqa_clear_mask",
@@ -33,4 +34,6 @@ __all__ = [
     "sentinel2_water_mask",
     "surface_temperature_l2",
     "write_cog",
+    "zonal_stats",
+    "zone_coverage",
 ]

@@ -12,6 +12,7 @@ from tiles.errors import (
     ReadError,
     UnrecognisedProductError,
     UnsupportedProductError,
+    ZonesError,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "ReadError",
     "UnrecognisedProductError",
     "UnsupportedProductError",
+    "ZonesError",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "ReadError",
     "UnrecognisedProductError",
     "UnsupportedProductError",
+    "ZonesError",
 ]
 
 
@@ -64,6 +65,10 @@ class CRSError(IlotsError):
 
 class GridError(IlotsError):
     """An analysis grid cannot be built from the inputs given."""
+
+
+class ZonesError(IlotsError):
+    """A zone layer cannot be used as given (missing, null or duplicated ids; no geometry)."""
 
 
 class IlotsWarning(UserWarning):

@@ -1,0 +1,223 @@
+"""``zonal_stats``: plan the chunks, compute mergeable partials per chunk, finalise per zone.
+
+The coverage of the zones on the raster grid is computed once (or read from its cache); each
+Dask chunk of every layer becomes one task that reads its pixels once and returns the partial
+aggregates of every layer of that chunk; partials merge in a balanced tree; statistics are
+derived at the end. NumPy-backed inputs run the same kernels on the whole array.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import dask
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from dask.delayed import Delayed
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import ODCExtension  # noqa: F401  (registers .odc)
+
+from raster.zonal.coverage import Method, ZoneCoverage, zone_coverage
+from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
+from raster.zonal.statistics import Statistic, parse_statistics
+from raster.zonal.zones import prepare_zones
+from tiles.errors import CRSError, GridError
+
+__all__ = ["raster_geobox", "zonal_stats"]
+
+_LOG = logging.getLogger(__name__)
+_LOG.addHandler(logging.NullHandler())
+
+
+def zonal_stats(
+    values: xr.DataArray | xr.Dataset,
+    zones: gpd.GeoDataFrame,
+    *,
+    id: str,
+    stats: str | Iterable[str] = ("mean", "count"),
+    method: Method = "exact",
+    all_touched: bool = False,
+    weights: xr.DataArray | None = None,
+    coverage: ZoneCoverage | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    compute: bool = True,
+) -> pd.DataFrame | Delayed:
+    """Statistics of raster layers per zone, weighted by the exact covered fraction of pixels.
+
+    Parameters
+    ----------
+    values
+        A 2-D ``(y, x)`` DataArray, a 3-D one with a leading band dimension, or a Dataset of
+        2-D variables; NumPy- or Dask-backed; NaN is no data. Must carry its CRS.
+    zones
+        The zones; reprojected to the raster CRS if needed (the raster never is).
+    id
+        Name of the zone id column (unique, non-null).
+    stats
+        Statistic names (see :mod:`raster.zonal.statistics`), a list or ``"mean,p90"``.
+    method
+        ``"exact"`` (coverage fractions) or ``"centre"`` (pixel centres, rasterstats' rule).
+    all_touched
+        With ``method="centre"``: every pixel a zone touches counts wholly.
+    weights
+        Weight raster on the same grid, for ``weighted_mean``/``weighted_sum``.
+    coverage
+        A precomputed :class:`ZoneCoverage` of these zones on this grid (skips its build).
+    cache_dir
+        Folder in which coverages are cached between runs.
+    compute
+        Return the table (default), or a :class:`dask.delayed.Delayed` that computes it:
+        building it reads no pixel, so it can join a larger graph.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone in input order: the id column, then one column per statistic
+        (``<layer>_<stat>`` when there are several layers). Zones that cover no valid pixel
+        have ``count`` 0 and NaN statistics.
+    """
+    layers = _layers(values)
+    geobox = raster_geobox(next(iter(layers.values())))
+    specs = parse_statistics(stats)
+    needs = Needs.of(specs)
+    if needs.weighted:
+        if weights is None:
+            raise ValueError("weighted_mean / weighted_sum need a weight raster: weights=...")
+        _same_grid(weights, geobox, "the weight raster")
+    if coverage is None:
+        prepared = prepare_zones(zones, id=id, crs=geobox.crs.to_wkt())
+        coverage = zone_coverage(prepared, geobox, method=method, all_touched=all_touched,
+                                 cache_dir=cache_dir)  # fmt: skip
+    _check_coverage(coverage, geobox)
+    parts = _reduce(layers, weights, coverage, needs)
+    table = dask.delayed(_table, pure=False)(parts, list(layers), specs, coverage, id)
+    return table.compute() if compute else table
+
+
+def _table(
+    parts: Sequence[Partials],
+    names: Sequence[str | None],
+    specs: Sequence[Statistic],
+    coverage: ZoneCoverage,
+    id_column: str,
+) -> pd.DataFrame:
+    covered = coverage.covered()
+    columns: dict[str, Any] = {id_column: coverage.ids}
+    single = len(names) == 1 and names[0] is None
+    for name, part in zip(names, parts, strict=True):
+        for column, data in finalise(part, specs, covered, coverage.cell_area).items():
+            columns[column if single else f"{name}_{column}"] = data
+    return pd.DataFrame(columns)
+
+
+def raster_geobox(data: xr.DataArray) -> GeoBox:
+    """Return the grid of a raster layer, with a clear error when it has no CRS."""
+    gbox = data.odc.geobox
+    if gbox is None or gbox.crs is None:
+        raise CRSError(
+            "the raster has no CRS; set one (e.g. da.rio.write_crs('EPSG:32631')) so the zones "
+            "can be brought to it"
+        )
+    return gbox
+
+
+def _layers(values: xr.DataArray | xr.Dataset) -> dict[str | None, xr.DataArray]:
+    if isinstance(values, xr.Dataset):
+        if not values.data_vars:
+            raise ValueError("the Dataset has no variable to summarise")
+        layers = {str(k): v for k, v in values.data_vars.items()}
+    elif isinstance(values, xr.DataArray):
+        if values.ndim == 2:
+            layers = {None: values}
+        elif values.ndim == 3:
+            band = values.dims[0]
+            names = [str(v) for v in values[band].values] if band in values.coords else []
+            if not names or any(n.isdigit() for n in names):
+                names = [f"b{i + 1}" for i in range(values.shape[0])]
+            layers = {n: values.isel({band: i}) for i, n in enumerate(names)}
+        else:
+            raise ValueError(f"values must be 2-D (y, x) or 3-D (band, y, x); got {values.dims}")
+    else:
+        raise TypeError(f"values must be an xarray DataArray or Dataset, got {type(values)}")
+    for name, layer in layers.items():
+        if layer.ndim != 2:
+            raise ValueError(f"layer {name or ''} must be 2-D (y, x); got dims {layer.dims}")
+    return layers
+
+
+def _same_grid(data: xr.DataArray, geobox: GeoBox, what: str) -> None:
+    other = raster_geobox(data)
+    if other.shape != geobox.shape or not other.affine.almost_equals(geobox.affine):
+        raise GridError(
+            f"{what} is not on the grid of the values ({other.shape.yx} vs {geobox.shape.yx}); "
+            "resample it onto the same grid first"
+        )
+
+
+def _check_coverage(coverage: ZoneCoverage, geobox: GeoBox) -> None:
+    if coverage.shape != tuple(geobox.shape.yx) or not np.allclose(
+        coverage.transform, tuple(geobox.affine)[:6]
+    ):
+        raise GridError(
+            "the coverage was computed for another grid; rebuild it with "
+            "raster.zonal.zone_coverage for this raster"
+        )
+
+
+def _chunk_task(
+    blocks: Sequence[np.ndarray],
+    weight_block: np.ndarray | None,
+    window: Any,
+    n_zones: int,
+    needs: Needs,
+) -> list[Partials]:
+    return [chunk_partials(b, window, n_zones, needs, weight_block) for b in blocks]
+
+
+def _merge_task(*parts: list[Partials]) -> list[Partials]:
+    return [merge_all(column) for column in zip(*parts, strict=True)]
+
+
+def _reduce(
+    layers: Mapping[str | None, xr.DataArray],
+    weights: xr.DataArray | None,
+    coverage: ZoneCoverage,
+    needs: Needs,
+) -> Delayed:
+    """Build a Delayed list of merged partials, one per layer, in layer order."""
+    arrays = [layer.data for layer in layers.values()]
+    wdata = weights.data if (weights is not None and needs.weighted) else None
+    n = coverage.n_zones
+    lazy = any(isinstance(a, da.Array) for a in [*arrays, wdata])
+    if not lazy:
+        window = coverage.window(slice(None), slice(None))
+        blocks = [np.asarray(a) for a in arrays]
+        return dask.delayed(_chunk_task, pure=False)(blocks, wdata, window, n, needs)
+    dask_arrays = [da.asarray(a) for a in arrays]
+    chunks = dask_arrays[0].chunks
+    dask_arrays = [a.rechunk(chunks) for a in dask_arrays]
+    wdask = None if wdata is None else da.asarray(wdata).rechunk(chunks)
+    row_edges = np.cumsum((0, *chunks[0]))
+    col_edges = np.cumsum((0, *chunks[1]))
+    tasks = []
+    for i in range(len(chunks[0])):
+        for j in range(len(chunks[1])):
+            window = coverage.window(slice(row_edges[i], row_edges[i + 1]),
+                                     slice(col_edges[j], col_edges[j + 1]))  # fmt: skip
+            if not (window.labels >= 0).any() and window.rows.size == 0:
+                continue  # no zone touches this chunk: never read it
+            blocks = [a.blocks[i, j] for a in dask_arrays]
+            wblock = None if wdask is None else wdask.blocks[i, j]
+            tasks.append(dask.delayed(_chunk_task, pure=False)(blocks, wblock, window, n, needs))
+    if not tasks:
+        return dask.delayed([Partials.empty(n, needs) for _ in layers])
+    while len(tasks) > 1:
+        tasks = [dask.delayed(_merge_task, pure=False)(*tasks[k : k + 8])
+                 for k in range(0, len(tasks), 8)]  # fmt: skip
+    return tasks[0]

@@ -1,0 +1,186 @@
+"""``ilots zonal`` end to end, and the real-data oracles of issue #3.
+
+Real inputs: the Landsat ST_B10 of the T1 scene with zones drawn in its UTM zone, and the real
+Paris IRIS (EPSG:4326) over a synthetic raster in Lambert-93. exactextract is the oracle.
+"""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from click.testing import CliRunner
+from exactextract import exact_extract
+from rasterio.transform import from_origin
+
+from pipelines.cli import main
+
+ST_B10 = (
+    "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1/"
+    "LC08_L2SP_008059_20191201_20200825_02_T1_ST_B10.TIF"
+)
+
+
+def _run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _voronoi_zones(bounds, crs, n, seed=0):
+    rng = np.random.default_rng(seed)
+    left, bottom, right, top = bounds
+    points = shapely.points(rng.uniform(left, right, n), rng.uniform(bottom, top, n))
+    frame = shapely.box(left, bottom, right, top)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points),
+                                                       extend_to=frame))  # fmt: skip
+    ids = [f"Z{i:03d}" for i in range(len(cells))]
+    return gpd.GeoDataFrame({"zid": ids}, geometry=shapely.intersection(cells, frame), crs=crs)
+
+
+def _compare(ours, theirs, pairs):
+    for a, b in pairs.items():
+        np.testing.assert_allclose(ours[a].to_numpy(float), theirs[b].to_numpy(float),
+                                   rtol=1e-6, equal_nan=True, err_msg=a)  # fmt: skip
+
+
+def test_real_landsat_st_b10_against_exactextract(real_data, tmp_path):
+    raster = real_data / ST_B10
+    with rasterio.open(raster) as src:
+        zones = _voronoi_zones(src.bounds, src.crs, 40)
+    zones_path = tmp_path / "zones.gpkg"
+    zones.to_file(zones_path)
+    out = tmp_path / "stats.csv"
+    stats = "mean,std,count,min,max,median,p90"
+    result = _run("zonal", raster, zones_path, "--id", "zid", "--stats", stats, "--out", out)
+    assert result.exit_code == 0, result.output
+    ours = pd.read_csv(out)
+    assert list(ours.columns) == ["zid", "mean", "stdev", "count", "min", "max", "median", "p90"]
+    theirs = exact_extract(str(raster), zones, ["mean", "stdev", "count", "min", "max",
+                                                "median", "quantile(q=0.9)"],
+                           include_cols=["zid"], output="pandas")  # fmt: skip
+    assert ours["zid"].tolist() == theirs["zid"].tolist()
+    _compare(ours, theirs, {"mean": "mean", "stdev": "stdev", "count": "count", "min": "min",
+                            "max": "max"})  # fmt: skip
+    # Quantiles: this uint16 raster is full of tied values, where exactextract's result
+    # depends on its unstable sort (and it casts them to the raster's integer type). Oracle:
+    # the pinned definition (ties ordered by coverage) written out plainly below, on
+    # exactextract's own cell values and coverage fractions.
+    _check_quantiles(ours, raster, zones, {0.5: "median", 0.9: "p90"})
+
+
+def _check_quantiles(ours, raster, zones, columns):
+    cells = exact_extract(str(raster), zones, ["values", "coverage"], output="pandas")
+    for k in range(len(zones)):
+        x, w = np.asarray(cells["values"][k], float), np.asarray(cells["coverage"][k], float)
+        keep = (w > 0) & np.isfinite(x)
+        for q, column in columns.items():
+            if not keep.any():
+                assert np.isnan(ours[column][k])
+                continue
+            expected = _pinned_quantile(x[keep], w[keep], q)
+            assert ours[column][k] == pytest.approx(expected, rel=1e-9), (k, column)
+
+
+def _pinned_quantile(x, w, q):
+    """exactextract's weighted quantile, ties ordered by weight, written as plainly as possible."""
+    pairs = sorted(zip(x.tolist(), w.tolist(), strict=True))
+    n = len(pairs)
+    s, cum = [], 0.0
+    for k, (_, wk) in enumerate(pairs):
+        s.append(0.0 if k == 0 else k * wk + (n - 1) * cum)
+        cum += wk
+    target = q * cum * (n - 1)
+    right = next((k for k in range(n) if s[k] > target), n)
+    if right == 0:
+        return pairs[0][0]
+    if right == n:
+        return pairs[-1][0]
+    left = right - 1
+    x0, x1 = pairs[left][0], pairs[right][0]
+    return x0 + (target - s[left]) * (x1 - x0) / (s[right] - s[left])
+
+
+def test_real_paris_iris_over_lambert93_raster(real_data, tmp_path):
+    iris = gpd.read_file(real_data / "iris/paris_iris_disp_med19_climbing_paris.geojson")
+    iris = iris[["CODE_IRIS", "geometry"]].iloc[:400]
+    l93 = iris.to_crs(2154)
+    left, bottom, right, top = l93.total_bounds
+    res = 50.0
+    nx, ny = int((right - left) // res) + 3, int((top - bottom) // res) + 3
+    transform = from_origin(left - res, top + res, res, res)
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    values = (300 + 5 * np.sin(xx / 17.0) + 3 * np.cos(yy / 11.0)).astype("float32")
+    raster = tmp_path / "lst_l93.tif"
+    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
+                       dtype="float32", crs="EPSG:2154", transform=transform, tiled=True,
+                       blockxsize=256, blockysize=256) as dst:  # fmt: skip
+        dst.write(values, 1)
+    zones_path = tmp_path / "iris.geojson"
+    iris.to_file(zones_path)  # EPSG:4326, as published: ilots reprojects the zones
+    out = tmp_path / "iris.parquet"
+    result = _run("zonal", raster, zones_path, "--id", "CODE_IRIS", "--stats", "mean,count,p90",
+                  "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ours = pd.read_parquet(out)
+    assert ours["CODE_IRIS"].tolist() == iris["CODE_IRIS"].tolist()
+    assert ours["CODE_IRIS"].str.len().eq(9).all()
+    valid = shapely.make_valid(l93.geometry.to_numpy())
+    valid_zones = gpd.GeoDataFrame(geometry=valid, crs=2154)
+    theirs = exact_extract(str(raster), valid_zones, ["mean", "count"], output="pandas")
+    _compare(ours, theirs, {"mean": "mean", "count": "count"})
+    _check_quantiles(ours, raster, valid_zones, {0.9: "p90"})
+
+
+def test_gpkg_output_has_geometry_and_multiband_names(tmp_path):
+    ny, nx = 40, 50
+    transform = from_origin(600000, 5400000, 30, 30)
+    raster = tmp_path / "two.tif"
+    with rasterio.open(
+        raster,
+        "w",
+        driver="GTiff",
+        width=nx,
+        height=ny,
+        count=2,
+        dtype="float32",
+        crs="EPSG:32631",
+        transform=transform,
+    ) as dst:
+        dst.write(np.stack([np.full((ny, nx), 1.0), np.full((ny, nx), 2.0)]).astype("float32"))
+    zones = _voronoi_zones((600000, 5400000 - ny * 30, 600000 + nx * 30, 5400000), 32631, 5)
+    zones.to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "out.gpkg"
+    assert _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean",
+                "--out", out).exit_code == 0  # fmt: skip
+    got = gpd.read_file(out)
+    assert list(got.columns) == ["zid", "b1_mean", "b2_mean", "geometry"]
+    np.testing.assert_allclose(got["b1_mean"], 1.0)
+    np.testing.assert_allclose(got["b2_mean"], 2.0)
+    assert got.crs.to_epsg() == 32631
+    one = tmp_path / "one.csv"
+    assert _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--band", "2",
+                "--stats", "mean", "--out", one).exit_code == 0  # fmt: skip
+    np.testing.assert_allclose(pd.read_csv(one)["mean"], 2.0)
+
+
+def test_zonal_cli_errors(tmp_path):
+    ny, nx = 10, 10
+    raster = tmp_path / "r.tif"
+    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
+                       dtype="float32", crs="EPSG:32631",
+                       transform=from_origin(600000, 5400000, 30, 30)) as dst:  # fmt: skip
+        dst.write(np.ones((1, ny, nx), "float32"))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones = pd.concat([zones, zones.iloc[:1]])
+    zones.to_file(tmp_path / "dup.gpkg")
+    for args, fragment in [
+        (("--id", "zid", "--out", tmp_path / "a.csv"), "not unique"),
+        (("--id", "missing", "--out", tmp_path / "a.csv"), "columns found"),
+        (("--id", "zid", "--stats", "mode", "--out", tmp_path / "a.csv"), "unknown statistic"),
+        (("--id", "zid", "--out", tmp_path / "a.xlsx"), ".csv, .parquet, .gpkg"),
+    ]:
+        result = _run("zonal", raster, tmp_path / "dup.gpkg", *args)
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1 and fragment in errors[0], result.output
+    assert not (tmp_path / "a.csv").exists()
