@@ -324,3 +324,44 @@ def test_empty_and_collection_geometries_keep_their_rows(scene):
     assert got["count"].iloc[0] == 0
     assert got["mean"].iloc[1] == pytest.approx(got["mean"].iloc[2], rel=1e-12)
     assert got["count"].iloc[1] == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
+def test_schedulers_agree(scene, scheduler):
+    import dask
+
+    values, _, _, zones = scene
+    stats = ["count", "mean", "stdev", "min", "max", "p90"]
+    reference = zonal_stats(grid_array(values), zones, id="zid", stats=stats)
+    lazy = grid_array(values, (20, 30))
+    if scheduler == "distributed":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster):  # fmt: skip
+            got = zonal_stats(lazy, zones, id="zid", stats=stats)
+    else:
+        with dask.config.set(scheduler=scheduler):
+            got = zonal_stats(lazy, zones, id="zid", stats=stats)
+    pd.testing.assert_frame_equal(reference, got, rtol=1e-10, atol=0)
+
+
+def test_coverage_cache_is_reused_and_keyed(scene, tmp_path, monkeypatch):
+    from raster.zonal import coverage as coverage_module
+
+    values, _, _, zones = scene
+    first = zonal_stats(grid_array(values), zones, id="zid", stats=["mean"], cache_dir=tmp_path)
+    cached = sorted(tmp_path.glob("coverage-*.npz"))
+    assert len(cached) == 1
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the cached coverage should have been read")
+
+    monkeypatch.setattr(coverage_module, "_exact_cells", no_rebuild)
+    again = zonal_stats(grid_array(values), zones, id="zid", stats=["mean"], cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(first, again)
+    monkeypatch.undo()
+    moved = zones.copy()
+    moved["geometry"] = moved.translate(30.0, 0.0)
+    zonal_stats(grid_array(values), moved, id="zid", stats=["mean"], cache_dir=tmp_path)
+    assert len(sorted(tmp_path.glob("coverage-*.npz"))) == 2, "other zones, other cache entry"
