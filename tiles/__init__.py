@@ -2,10 +2,12 @@
 
 from tiles.errors import (
     BandMissingError,
+    CensusError,
     CRSError,
     GridError,
     IlotsError,
     IlotsWarning,
+    InequalityError,
     MetadataError,
     ProductError,
     ProductNotFoundError,
@@ -18,9 +20,11 @@ from tiles.errors import (
 __all__ = [
     "BandMissingError",
     "CRSError",
+    "CensusError",
     "GridError",
     "IlotsError",
     "IlotsWarning",
+    "InequalityError",
     "MetadataError",
     "ProductError",
     "ProductNotFoundError",

@@ -11,9 +11,11 @@ from __future__ import annotations
 __all__ = [
     "BandMissingError",
     "CRSError",
+    "CensusError",
     "GridError",
     "IlotsError",
     "IlotsWarning",
+    "InequalityError",
     "MetadataError",
     "ProductError",
     "ProductNotFoundError",
@@ -69,6 +71,14 @@ class GridError(IlotsError):
 
 class ZonesError(IlotsError):
     """A zone layer cannot be used as given (missing, null or duplicated ids; no geometry)."""
+
+
+class CensusError(IlotsError):
+    """A census table (Filosofi, population) or a join of tables cannot be used as given."""
+
+
+class InequalityError(IlotsError):
+    """An inequality statistic cannot be computed from the table given (missing column, no data)."""
 
 
 class IlotsWarning(UserWarning):

@@ -1,0 +1,45 @@
+"""Census inputs: IRIS and QPV layers, Filosofi income, population, joins, IRIS x QPV.
+
+Every reader returns a normalised (Geo)DataFrame and the list of its warnings (also emitted
+as :class:`~tiles.errors.IlotsWarning`), and raises one-line :class:`~tiles.errors.IlotsError`
+subclasses on unusable input.
+
+Public API
+----------
+``read_iris(source, *, layer=None) -> (GeoDataFrame, warnings)``
+    (:mod:`.iris`) IGN Contours IRIS, any millésime and format: ``code_iris`` (9 characters),
+    ``nom_iris``, ``insee_com``, ``typ_iris``, ``nom_com``, other columns, ``geometry``.
+``read_qpv(source, *, layer=None) -> (GeoDataFrame, warnings)``
+    (:mod:`.qpv`) ANCT QPV, 2015 or 2024 geography: ``code_qp``, ``nom_qp``, ``insee_com``,
+    ``nom_com``, ``generation``, other columns, ``geometry`` (invalid polygons repaired).
+``read_filosofi(source, *, level="iris", sheet=None) -> (DataFrame, FilosofiMeta, warnings)``
+    (:mod:`.filosofi`) INSEE Filosofi CSV or XLSX: year suffix removed (``disp_med``), year
+    in the metadata, secret markers as NaN and counted.
+``read_population(source, *, column=None, sheet=None) -> (DataFrame, PopulationMeta, warnings)``
+    (:mod:`.population`) ``code_iris`` and ``population`` from an INSEE census table or an
+    IRIS layer's ``P18_POP``-style column.
+``join_tables(left, right, on="code_iris", how="left") -> (DataFrame, JoinReport)``
+    (:mod:`.joins`) A one-to-one join that reports every unmatched code.
+``iris_qpv_overlay(iris, qpv, *, threshold=0.5, crs="EPSG:2154") -> DataFrame``
+    (:mod:`.overlay`) Per IRIS: ``qpv_share``, ``in_qpv``, ``code_qp_main``.
+"""
+
+from pipelines.census.filosofi import FILOSOFI_ALIASES, FilosofiMeta, read_filosofi
+from pipelines.census.iris import read_iris
+from pipelines.census.joins import JoinReport, join_tables
+from pipelines.census.overlay import iris_qpv_overlay
+from pipelines.census.population import PopulationMeta, read_population
+from pipelines.census.qpv import read_qpv
+
+__all__ = [
+    "FILOSOFI_ALIASES",
+    "FilosofiMeta",
+    "JoinReport",
+    "PopulationMeta",
+    "iris_qpv_overlay",
+    "join_tables",
+    "read_filosofi",
+    "read_iris",
+    "read_population",
+    "read_qpv",
+]

@@ -1,0 +1,399 @@
+"""INSEE Filosofi income tables by IRIS or by QPV, with normalised column names.
+
+:func:`read_filosofi` reads the INSEE CSV (``;`` or ``,``, decimal comma or point, detected)
+or XLSX (header row found below INSEE's title rows) and returns one row per IRIS or QPV.
+
+Column names
+------------
+INSEE suffixes every indicator with the two-digit year (science.md §8.3). The suffix is
+removed and the name lower-cased; the year goes to :attr:`FilosofiMeta.year`:
+
+==========================================  =====================  ==========================
+published name                              normalised             note
+==========================================  =====================  ==========================
+``IRIS``                                    ``code_iris``          9-character text
+``CODE_QP`` / ``code_qp`` / ``CODGEO``      ``code_qp``            QPV-level tables
+``DISP_MED18`` … ``DISP_MED21``             ``disp_med``           median niveau de vie
+``DISP_TP6021``                             ``disp_tp60``          poverty rate at 60 %
+``DISP_D121`` … ``DISP_D921``               ``disp_d1`` … ``disp_d9``
+``DISP_Q121``, ``DISP_Q321``, ``DISP_GI21`` ``disp_q1``, ``disp_q3``, ``disp_gi``
+``DISP_S80S2021``                           ``disp_s80s20``        last two digits = year
+``DEC_MED21`` …                             ``dec_med`` …          declared income files
+``DISP_MED_A21``, ``DISP_TP60_A21``         ``disp_med``, ``disp_tp60``   INSEE QPV tables
+``disp_q2`` (hackaviz)                      ``disp_med``           Q2 is the median
+``tp60`` (hackaviz)                         ``disp_tp60``
+``disp_d1``, ``disp_d9`` (hackaviz)         ``disp_d1``, ``disp_d9``
+``decuc_q2``, ``decuc_d1``, ``decuc_d9``    ``dec_med``, ``dec_d1``, ``dec_d9``
+any other column                            lower-cased
+==========================================  =====================  ==========================
+
+The hackaviz names carry no year: :attr:`FilosofiMeta.year` is then None (with a warning).
+Indicators of several years in one table are an error.
+
+Values
+------
+Indicator columns become float64. The secret markers ``nd``, ``ns``, ``s``, ``so`` and empty
+cells become NaN, never 0, and are counted per column (one warning lists the counts; another
+names the columns that are entirely secret). A cell that is neither a number nor a marker in
+an indicator column is an error. Other columns become float64 when every cell is a number or
+a marker, except code and label columns (``COM``, ``LIBCOM``, ``DEP`` ..., or any column with
+a leading zero such as ``01004``), which stay text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from pipelines.census._layers import checked_codes
+from pipelines.census._messages import WarningLog, examples
+from pipelines.census.codes import IRIS, QPV, CodeFormat
+from pipelines.census.fields import find_column
+from pipelines.census.tables import (
+    TableSource,
+    bad_values_error,
+    parse_numbers,
+    read_table,
+)
+from tiles.errors import CensusError
+
+__all__ = [
+    "FILOSOFI_ALIASES",
+    "FilosofiMeta",
+    "indicator_name",
+    "read_filosofi",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+Level = Literal["iris", "qpv"]
+
+#: Key column names by level, in order of preference (case-insensitive).
+KEYS: dict[str, tuple[str, ...]] = {
+    "iris": ("IRIS", "CODE_IRIS", "DCOMIRIS", "CODGEO"),
+    "qpv": ("CODE_QP", "CODE_QPV", "QP", "CODGEO"),
+}
+_KEY_NAME = {"iris": "code_iris", "qpv": "code_qp"}
+_KEY_FORMAT: dict[str, CodeFormat] = {"iris": IRIS, "qpv": QPV}
+
+#: Names without a year (hackaviz 2021 QPV export) and their normalised names.
+FILOSOFI_ALIASES: dict[str, str] = {
+    "disp_q2": "disp_med",
+    "tp60": "disp_tp60",
+    "disp_d1": "disp_d1",
+    "disp_d9": "disp_d9",
+    "decuc_q2": "dec_med",
+    "decuc_d1": "dec_d1",
+    "decuc_d9": "dec_d9",
+}
+
+#: ``DISP_MED21``, ``DISP_TP6021``, ``DISP_S80S2021``, ``DISP_MED_A21``, ``DEC_MED21``.
+_INDICATOR = re.compile(r"(DISP|DEC)_([A-Z0-9]+(?:_[A-Z0-9]+)*?)(?:_A)?(\d{2})", re.IGNORECASE)
+#: Code and label columns of INSEE tables: kept as text even when they look numeric.
+_TEXT_COLUMNS = re.compile(
+    r"(lib|nom).*|com|dep|reg|arr|epci|ept|uu\d*|codgeo|libgeo|triris|grd_quart|typ_iris"
+    r"|lab_iris|modif_iris|depcom|insee_com|code_com(mune)?|code_dep(artement)?|code_reg(ion)?",
+    re.IGNORECASE,
+)
+_LEADING_ZERO = re.compile(r"0\d")
+
+
+@dataclass(frozen=True)
+class FilosofiMeta:
+    """What :func:`read_filosofi` found in a Filosofi table.
+
+    Parameters
+    ----------
+    level
+        ``"iris"`` or ``"qpv"``.
+    year
+        The income year from the column suffixes (e.g. 2018 for ``DISP_MED18``); None when
+        the names carry no year.
+    source
+        The path read (``"<DataFrame>"`` for a DataFrame).
+    key
+        The key column as named in the file (e.g. ``"IRIS"``).
+    n_rows
+        Rows read (one per IRIS or QPV).
+    columns
+        ``(published name, normalised name)`` for every column, in order.
+    missing
+        ``(normalised column, count)`` of secret or empty cells set to NaN, for every
+        numeric column that has some.
+    markers
+        ``(marker, count)`` over all numeric columns (``""`` for empty cells).
+    separator
+        The CSV separator; None for XLSX or a DataFrame.
+    decimal
+        ``","`` if a decimal comma was found, else ``"."``.
+    header_row
+        0-based line or row of the column names (0 for a plain CSV; about 5 for INSEE XLSX).
+    sheet
+        The XLSX sheet read, else None.
+    """
+
+    level: str
+    year: int | None
+    source: str
+    key: str
+    n_rows: int
+    columns: tuple[tuple[str, str], ...]
+    missing: tuple[tuple[str, int], ...]
+    markers: tuple[tuple[str, int], ...]
+    separator: str | None
+    decimal: str
+    header_row: int
+    sheet: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.level not in KEYS:
+            raise ValueError(f"level must be 'iris' or 'qpv', got {self.level!r}")
+        if self.decimal not in (",", "."):
+            raise ValueError(f"decimal must be ',' or '.', got {self.decimal!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the metadata as plain JSON-ready types."""
+        return {
+            "level": self.level,
+            "year": self.year,
+            "source": self.source,
+            "key": self.key,
+            "n_rows": self.n_rows,
+            "columns": dict(self.columns),
+            "missing": dict(self.missing),
+            "markers": dict(self.markers),
+            "separator": self.separator,
+            "decimal": self.decimal,
+            "header_row": self.header_row,
+            "sheet": self.sheet,
+        }
+
+
+def indicator_name(column: str) -> tuple[str, int | None] | None:
+    """Normalised name and year of a Filosofi indicator column, or None for other columns.
+
+    Examples
+    --------
+    >>> indicator_name("DISP_TP6018")
+    ('disp_tp60', 2018)
+    >>> indicator_name("DISP_MED_A21")
+    ('disp_med', 2021)
+    >>> indicator_name("disp_q2")
+    ('disp_med', None)
+    >>> indicator_name("LIBIRIS") is None
+    True
+    """
+    name = column.strip()
+    match = _INDICATOR.fullmatch(name)
+    if match:
+        prefix, stem, year = match.groups()
+        return f"{prefix.lower()}_{stem.lower()}", 2000 + int(year)
+    alias = FILOSOFI_ALIASES.get(name.lower())
+    return (alias, None) if alias else None
+
+
+def read_filosofi(
+    source: TableSource,
+    *,
+    level: Level = "iris",
+    sheet: str | int | None = None,
+) -> tuple[pd.DataFrame, FilosofiMeta, list[str]]:
+    """Read a Filosofi table by IRIS or by QPV.
+
+    Parameters
+    ----------
+    source
+        Path of the INSEE CSV or XLSX (or a re-saved copy), or a DataFrame already read.
+    level
+        ``"iris"`` (key ``IRIS`` → ``code_iris``) or ``"qpv"`` (key ``CODE_QP`` →
+        ``code_qp``).
+    sheet
+        XLSX sheet; by default the first sheet holding the key column.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per IRIS or QPV, RangeIndex: the key (text), then the other columns in file
+        order with normalised names (see the module documentation), indicators as float64
+        with NaN for secret values.
+    meta : FilosofiMeta
+        Year, columns mapping, counts of secret values, separator, decimal mark, header row.
+    warnings : list of str
+        Every warning raised (also emitted as :class:`~tiles.errors.IlotsWarning`).
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not ``"iris"`` or ``"qpv"``.
+    FileNotFoundError
+        If the path does not exist.
+    tiles.errors.CensusError
+        If no key column is found, keys are missing, malformed or duplicated, indicators of
+        several years are mixed, two columns normalise to the same name, or an indicator
+        cell is neither a number nor a secret marker.
+    """
+    if level not in KEYS:
+        raise ValueError(f"level must be 'iris' or 'qpv', got {level!r}")
+    raw = read_table(source, key_variants=KEYS[level], sheet=sheet, what="Filosofi table")
+    frame = raw.frame
+    log = WarningLog(f"Filosofi table {raw.source}")
+    key = find_column(frame.columns, KEYS[level], error=CensusError, what="key")
+    if key is None:  # a DataFrame given directly
+        raise CensusError(
+            f"no {level.upper()} key column in the Filosofi table: expected one of "
+            f"{', '.join(KEYS[level])}; columns found: {list(map(str, frame.columns))}"
+        )
+
+    years = _single_year(frame.columns, log)
+    names = _normalised_names(frame.columns, key, level)
+    codes = _keys(frame[key], level, key, log)
+
+    data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}
+    missing: dict[str, int] = {}
+    markers: Counter[str] = Counter()
+    decimal = "."
+    for column in frame.columns:
+        if column == key:
+            continue
+        name = names[column]
+        values = frame[column]
+        if indicator_name(str(column)) is not None or _numeric_column(column, values):
+            parsed = parse_numbers(values)
+            if parsed.bad.any():
+                raise bad_values_error(column, values, parsed.bad)
+            data[name] = parsed.values
+            if parsed.missing:
+                missing[name] = parsed.missing
+                markers.update(parsed.markers)
+            if parsed.decimal == ",":
+                decimal = ","
+        else:
+            data[name] = values
+    table = pd.DataFrame(data).reset_index(drop=True)
+    _warn_missing(table, missing, markers, log)
+
+    meta = FilosofiMeta(
+        level=level,
+        year=years,
+        source=raw.source,
+        key=str(key),
+        n_rows=len(table),
+        columns=tuple((str(c), names[c]) for c in frame.columns),
+        missing=tuple(missing.items()),
+        markers=tuple((m, markers[m]) for m in ("", "nd", "ns", "s", "so") if markers[m]),
+        separator=raw.separator,
+        decimal=decimal,
+        header_row=raw.header_row,
+        sheet=raw.sheet,
+    )
+    logger.info(
+        "Filosofi %s table: %d rows, year %s, %d numeric columns with secret values",
+        level, len(table), years, len(missing),
+    )  # fmt: skip
+    return table, meta, log.emit()
+
+
+def _normalised_names(columns: pd.Index, key: Hashable, level: str) -> dict[Hashable, str]:
+    """Map every column to its normalised name; two columns on one name is an error."""
+    names: dict[Hashable, str] = {}
+    for column in columns:
+        if column == key:
+            names[column] = _KEY_NAME[level]
+            continue
+        found = indicator_name(str(column))
+        names[column] = found[0] if found else str(column).strip().lower()
+    counts = Counter(names.values())
+    clash = {n for n, c in counts.items() if c > 1}
+    if clash:
+        pairs = [f"{c} -> {n}" for c, n in names.items() if n in clash]
+        raise CensusError(
+            f"several columns normalise to the same name ({examples(pairs, 6)}); keep one "
+            "year and one source per table"
+        )
+    return names
+
+
+def _single_year(columns: pd.Index, log: WarningLog) -> int | None:
+    """Return the one year of the indicators; None (with a warning) if no name has one."""
+    by_year: dict[int, list[str]] = {}
+    indicators = 0
+    for column in columns:
+        found = indicator_name(str(column))
+        if found is None:
+            continue
+        indicators += 1
+        if found[1] is not None:
+            by_year.setdefault(found[1], []).append(str(column))
+    if len(by_year) > 1:
+        parts = [f"{year} ({examples(cols, 2)})" for year, cols in sorted(by_year.items())]
+        raise CensusError(
+            f"the Filosofi table mixes indicator years: {'; '.join(parts)}; read one "
+            "millésime at a time and join them explicitly"
+        )
+    if not by_year:
+        log.add(
+            "no two-digit year suffix in the indicator names (e.g. DISP_MED21); "
+            f"{'the year is unknown' if indicators else 'no Filosofi indicator found'} "
+            "(meta.year is None): check the source's documentation"
+        )
+        return None
+    return next(iter(by_year))
+
+
+def _keys(values: pd.Series, level: str, column: Hashable, log: WarningLog) -> pd.Series:
+    """Return the normalised key codes, checked unique."""
+    codes = checked_codes(values, _KEY_FORMAT[level], column, log, level.upper(), error=CensusError)
+    duplicated = codes.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        shown = pd.unique(codes[duplicated])
+        raise CensusError(
+            f"{len(shown)} codes in key column {column!r} appear more than once "
+            f"({int(duplicated.sum())} rows), e.g. {examples(shown)}; a Filosofi table has "
+            "one row per IRIS or QPV"
+        )
+    return codes
+
+
+def _numeric_column(column: Hashable, values: pd.Series) -> bool:
+    """Whether a non-indicator column is numeric (every cell a number or a marker)."""
+    if _TEXT_COLUMNS.fullmatch(str(column).strip()):
+        return False
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return True
+    parsed = parse_numbers(values)
+    if parsed.bad.any() or parsed.missing == len(values):
+        return False
+    text = values[~np.isnan(parsed.values.to_numpy())].astype(str).str.strip()
+    return not text.str.match(_LEADING_ZERO).any()
+
+
+def _warn_missing(
+    table: pd.DataFrame, missing: dict[str, int], markers: Counter[str], log: WarningLog
+) -> None:
+    """One warning with the secret-value counts per column; one for all-secret columns."""
+    if not missing:
+        return
+    counts = ", ".join(f"{name} {count}" for name, count in missing.items())
+    seen = ", ".join(
+        f"{'empty' if m == '' else repr(m)} {markers[m]}" for m in ("", "nd", "ns", "s", "so")
+        if markers[m]
+    )  # fmt: skip
+    log.add(
+        f"secret or missing values (nd/ns/s/so/empty) set to NaN, never 0, in "
+        f"{len(missing)} columns: {counts} (cells by marker: {seen})"
+    )
+    n = len(table)
+    entirely = [name for name, count in missing.items() if count == n and n > 0]
+    if entirely:
+        log.add(
+            f"{len(entirely)} columns are entirely secret or empty ({n} of {n} rows), all "
+            f"NaN: {', '.join(entirely)}"
+        )

@@ -1,0 +1,169 @@
+"""IRIS x QPV: the share of each IRIS's area inside the QPV, and its main QPV.
+
+QPV boundaries do not follow IRIS boundaries (science.md §7.6), so an IRIS is classed as QPV
+when at least ``threshold`` of its area lies inside the union of the QPV polygons. The
+default, 50 %, is the rule of science.md §7.6, marked **[U]** there: a parameter, not a
+constant. INSEE's own QPV/IRIS correspondence is not used (not reached).
+
+Areas are computed in a projected CRS, by default Lambert-93 (EPSG:2154, the IGN CRS of
+metropolitan France). Lambert-93 is conformal, not equal-area, but its areal scale factor
+varies by well under 0.1 % across one IRIS, so it cancels in the *ratio* of an area inside
+the IRIS to the IRIS's area. For overseas departments pass their local UTM CRS (e.g.
+EPSG:2975 for La Réunion); EPSG:3035 (LAEA Europe, equal-area) also works for metropolitan
+France. Geometries are repaired after reprojection (:func:`raster.zonal.prepare_zones`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from pipelines.census._messages import WarningLog
+from raster.zonal.zones import prepare_zones
+from tiles.errors import CRSError
+
+__all__ = ["DEFAULT_AREA_CRS", "DEFAULT_THRESHOLD", "iris_qpv_overlay"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Lambert-93: the projected CRS areas are measured in for metropolitan France.
+DEFAULT_AREA_CRS = "EPSG:2154"
+#: Share of an IRIS's area inside QPV from which the IRIS counts as QPV (science.md §7.6 [U]).
+DEFAULT_THRESHOLD = 0.5
+
+
+def iris_qpv_overlay(
+    iris: gpd.GeoDataFrame,
+    qpv: gpd.GeoDataFrame,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    crs: Any = DEFAULT_AREA_CRS,
+    iris_id: str = "code_iris",
+    qpv_id: str = "code_qp",
+) -> pd.DataFrame:
+    """For each IRIS, the share of its area inside QPV and the QPV it overlaps most.
+
+    Parameters
+    ----------
+    iris
+        IRIS polygons with a CRS and an ``iris_id`` column (as from
+        :func:`~pipelines.census.read_iris`). Never modified.
+    qpv
+        QPV polygons with a CRS and a ``qpv_id`` column (as from
+        :func:`~pipelines.census.read_qpv`). Never modified. Overlapping QPV count once.
+    threshold
+        An IRIS is ``in_qpv`` when ``qpv_share >= threshold``; in (0, 1], default 0.5.
+    crs
+        Projected CRS the areas are computed in (default EPSG:2154, Lambert-93).
+    iris_id, qpv_id
+        The code columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per IRIS in input order, RangeIndex, columns:
+
+        * ``code_iris`` (named ``iris_id``);
+        * ``iris_area_m2``: the IRIS area in ``crs``;
+        * ``qpv_area_m2``: the part of it inside the union of the QPV;
+        * ``qpv_share``: their ratio in [0, 1] (NaN for an IRIS without area);
+        * ``in_qpv``: ``qpv_share >= threshold`` (False where the share is NaN);
+        * ``code_qp_main``: the QPV with the largest overlap (None when there is none;
+          ties go to the first QPV in ``qpv`` order). Even a sliver sets it: read it
+          together with ``qpv_share``.
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is not in (0, 1].
+    tiles.errors.CRSError
+        If a layer has no CRS, ``crs`` is unreadable or not projected, or a polygon falls
+        outside its area of use.
+    tiles.errors.ZonesError
+        If an id column is missing or holds missing or duplicated codes.
+
+    Warns
+    -----
+    tiles.errors.IlotsWarning
+        For geometries repaired after reprojection and IRIS without area.
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    target = _projected_crs(crs)
+    log = WarningLog("IRIS x QPV overlay")
+    iris_zones = log.call(prepare_zones, iris, id=iris_id, crs=target)
+    qpv_zones = log.call(prepare_zones, qpv, id=qpv_id, crs=target)
+    iris_geoms = np.asarray(iris_zones.geometry, dtype=object)
+    qpv_geoms = np.asarray(qpv_zones.geometry, dtype=object)
+
+    iris_area = shapely.area(iris_geoms)
+    inside = np.zeros(len(iris_geoms))
+    main = np.full(len(iris_geoms), None, dtype=object)
+    tree = shapely.STRtree(qpv_geoms)
+    pairs = tree.query(iris_geoms, predicate="intersects")  # (2, n) IRIS index, QPV index
+    if pairs.shape[1]:
+        i_idx, q_idx = pairs
+        areas = shapely.area(shapely.intersection(iris_geoms[i_idx], qpv_geoms[q_idx]))
+        keep = areas > 0  # touching only
+        i_idx, q_idx, areas = i_idx[keep], q_idx[keep], areas[keep]
+        order = np.lexsort((q_idx, -areas, i_idx))  # per IRIS: largest area, then QPV order
+        i_sorted, q_sorted = i_idx[order], q_idx[order]
+        first = np.ones(len(i_sorted), dtype=bool)
+        first[1:] = i_sorted[1:] != i_sorted[:-1]
+        main[i_sorted[first]] = np.asarray(qpv_zones.ids, dtype=object)[q_sorted[first]]
+        counts = np.bincount(i_idx, minlength=len(iris_geoms))
+        np.add.at(inside, i_idx, areas)
+        for i in np.flatnonzero(counts > 1):  # overlapping QPV must count once
+            hits = q_idx[i_idx == i]
+            union = shapely.union_all(qpv_geoms[hits])
+            inside[i] = shapely.area(shapely.intersection(iris_geoms[i], union))
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(iris_area > 0, np.minimum(inside / iris_area, 1.0), np.nan)
+    no_area = ~(iris_area > 0)
+    if no_area.any():
+        log.add(
+            f"{int(no_area.sum())} IRIS have no area: qpv_share is NaN and in_qpv False for them"
+        )
+    in_qpv = np.zeros(len(share), dtype=bool)
+    in_qpv[~no_area] = share[~no_area] >= threshold
+    out = pd.DataFrame(
+        {
+            iris_id: pd.Series(list(iris_zones.ids)),
+            "iris_area_m2": iris_area,
+            "qpv_area_m2": inside,
+            "qpv_share": share,
+            "in_qpv": in_qpv,
+            "code_qp_main": pd.Series(list(main), dtype=object),
+        }
+    )
+    logger.info(
+        "IRIS x QPV: %d of %d IRIS have at least %.0f %% of their area in QPV",
+        int(in_qpv.sum()), len(out), 100 * threshold,
+    )  # fmt: skip
+    log.emit()
+    return out
+
+
+def _projected_crs(crs: Any) -> pyproj.CRS:
+    """Return the area CRS as a pyproj CRS; refuse a geographic CRS."""
+    if crs is None:
+        raise CRSError("the area CRS is None; pass a projected CRS such as 'EPSG:2154'")
+    try:
+        out = pyproj.CRS.from_user_input(crs)
+    except (PyprojCRSError, TypeError, ValueError) as err:
+        raise CRSError(f"cannot read the area CRS {crs!r}; pass e.g. 'EPSG:2154'") from err
+    if not out.is_projected:
+        raise CRSError(
+            f"the area CRS {out.name} is not projected: areas in degrees are meaningless; "
+            "pass 'EPSG:2154' (metropolitan France) or the local UTM CRS overseas"
+        )
+    return out

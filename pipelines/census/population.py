@@ -1,0 +1,205 @@
+"""Population by IRIS: INSEE census tables, or a population column already on the IRIS layer.
+
+INSEE's census tables by IRIS (``base-ic-evol-struct-pop-2021``) key rows by ``IRIS`` and
+name the total population ``P21_POP`` (``P`` + two-digit census year + ``_POP``). IRIS
+layers prepared by others often carry the same column (``P18_POP`` in the Paris file).
+:func:`read_population` accepts both and returns ``code_iris`` and ``population`` (float64:
+INSEE census counts are weighted estimates, not integers), the year in the metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipelines.census._layers import checked_codes
+from pipelines.census._messages import WarningLog, examples
+from pipelines.census.codes import IRIS
+from pipelines.census.fields import IRIS_CODE, describe_columns, find_column
+from pipelines.census.tables import TableSource, bad_values_error, parse_numbers, read_table
+from tiles.errors import CensusError
+
+__all__ = ["PopulationMeta", "read_population"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: ``P21_POP``: total population of census year 2021 (not ``P21_POP0014`` and the like).
+_POPULATION = re.compile(r"P(\d{2})_POP", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PopulationMeta:
+    """What :func:`read_population` found.
+
+    Parameters
+    ----------
+    year
+        The census year from the column name (2018 for ``P18_POP``); None if it has none.
+    column
+        The population column as named in the source.
+    source
+        The path read, or ``"<DataFrame>"``.
+    key
+        The IRIS code column as named in the source.
+    n_rows
+        Rows read.
+    missing
+        Population cells that were secret or empty (set to NaN).
+    """
+
+    year: int | None
+    column: str
+    source: str
+    key: str
+    n_rows: int
+    missing: int = 0
+
+    def __post_init__(self) -> None:
+        if self.missing < 0 or self.n_rows < 0:
+            raise ValueError("n_rows and missing must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the metadata as plain JSON-ready types."""
+        return {
+            "year": self.year,
+            "column": self.column,
+            "source": self.source,
+            "key": self.key,
+            "n_rows": self.n_rows,
+            "missing": self.missing,
+        }
+
+
+def read_population(
+    source: TableSource,
+    *,
+    column: str | None = None,
+    sheet: str | int | None = None,
+) -> tuple[pd.DataFrame, PopulationMeta, list[str]]:
+    """Read population by IRIS from an INSEE table or an IRIS layer.
+
+    Parameters
+    ----------
+    source
+        Path of an INSEE census CSV or XLSX by IRIS, or a (Geo)DataFrame holding an IRIS
+        code column and a population column (e.g. the IRIS layer from
+        :func:`~pipelines.census.read_iris`). Never modified.
+    column
+        The population column (case-insensitive). By default the one column named like
+        ``P21_POP``, else a column named ``population``.
+    sheet
+        XLSX sheet; by default the first holding an IRIS key column.
+
+    Returns
+    -------
+    population : pandas.DataFrame
+        ``code_iris`` (9-character text) and ``population`` (float64, NaN where secret or
+        empty), one row per IRIS in source order, RangeIndex.
+    meta : PopulationMeta
+        Year, columns used, source, counts.
+    warnings : list of str
+        Every warning raised (also emitted as :class:`~tiles.errors.IlotsWarning`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist.
+    tiles.errors.CensusError
+        If no IRIS code or population column is found (the message lists the columns),
+        several population years are present and ``column`` is not given, codes are
+        missing, malformed or duplicated, or a population is negative or not a number.
+    """
+    keys = (*IRIS_CODE,)
+    raw = read_table(source, key_variants=keys, sheet=sheet, what="population table")
+    frame = raw.frame
+    log = WarningLog(f"population table {raw.source}")
+    key = find_column(frame.columns, keys, error=CensusError, what="IRIS code")
+    if key is None:
+        raise CensusError(
+            f"no IRIS code column in the population table: expected one of "
+            f"{', '.join(keys)}; columns found: {describe_columns(list(frame.columns))}"
+        )
+    pop_column, year = _population_column(frame.columns, column, exclude=key)
+
+    codes = checked_codes(frame[key], IRIS, key, log, "IRIS", error=CensusError)
+    duplicated = codes.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        shown = pd.unique(codes[duplicated])
+        raise CensusError(
+            f"{len(shown)} IRIS codes in column {key!r} appear more than once "
+            f"({int(duplicated.sum())} rows), e.g. {examples(shown)}; keep one row per IRIS"
+        )
+    values = frame[pop_column]
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        population = values.astype("float64")
+        missing = int(population.isna().sum())
+    else:
+        parsed = parse_numbers(values)
+        if parsed.bad.any():
+            raise bad_values_error(pop_column, values, parsed.bad)
+        population, missing = parsed.values, parsed.missing
+    negative = (population < 0).to_numpy()
+    if negative.any():
+        raise CensusError(
+            f"{int(negative.sum())} populations in column {pop_column!r} are negative, e.g. "
+            f"IRIS {examples(codes[negative].tolist())}; check the column"
+        )
+    if missing:
+        log.add(
+            f"{missing} of {len(frame)} populations in column {pop_column!r} are secret or "
+            "empty: set to NaN, never 0"
+        )
+    out = pd.DataFrame(
+        {
+            "code_iris": pd.Series(codes.tolist()),
+            "population": population.to_numpy(dtype="float64"),
+        }
+    )
+    meta = PopulationMeta(
+        year=year,
+        column=str(pop_column),
+        source=raw.source,
+        key=str(key),
+        n_rows=len(out),
+        missing=missing,
+    )
+    logger.info("population: %d IRIS from column %s, year %s", len(out), pop_column, year)
+    return out, meta, log.emit()
+
+
+def _population_column(
+    columns: pd.Index, column: str | None, *, exclude: Hashable
+) -> tuple[Hashable, int | None]:
+    """Return the population column and its census year."""
+    names = [c for c in columns if c != exclude]
+    if column is not None:
+        found = find_column(names, (column,), error=CensusError, what="population")
+        if found is None:
+            raise CensusError(
+                f"population column {column!r} not found; columns found: "
+                f"{describe_columns(list(columns))}"
+            )
+        match = _POPULATION.fullmatch(str(found).strip())
+        return found, 2000 + int(match.group(1)) if match else None
+    matches = [(c, _POPULATION.fullmatch(str(c).strip())) for c in names]
+    found_years = [(c, 2000 + int(m.group(1))) for c, m in matches if m]
+    if len(found_years) == 1:
+        return found_years[0]
+    if len(found_years) > 1:
+        raise CensusError(
+            f"several population columns ({', '.join(str(c) for c, _ in found_years)}); "
+            "choose one with column='P21_POP'"
+        )
+    found = find_column(names, ("population",), error=CensusError, what="population")
+    if found is not None:
+        return found, None
+    raise CensusError(
+        "no population column: expected a column named like P21_POP (or 'population', or "
+        f"pass column=...); columns found: {describe_columns(list(columns))}"
+    )

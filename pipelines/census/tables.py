@@ -1,0 +1,351 @@
+"""INSEE tables as published: CSV or XLSX, header row found, numbers parsed, markers counted.
+
+INSEE ships the same table as ``;``-separated CSV with a decimal comma (science.md pitfall 14)
+and as XLSX whose first five or so rows are a title and human-readable labels above the row of
+column codes. Third parties re-save them with ``,`` and a decimal point. This module reads any
+of these into one shape:
+
+* :func:`read_table` finds the separator, the encoding (UTF-8, else Windows-1252) and the
+  header row (the row among the first 50 holding the key column, e.g. ``IRIS``; when several
+  do, the one with the most code-like names such as ``DISP_MED21``) and returns every cell as
+  read, with no type guessing.
+* :func:`parse_numbers` turns one column into floats: the secret markers ``nd``, ``ns``,
+  ``s``, ``so`` and empty cells become NaN and are counted (never 0); a decimal comma is
+  detected per column; spaces inside numbers (thousands separators) are removed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.census._messages import examples
+from pipelines.census.fields import describe_columns
+from tiles.errors import CensusError
+
+__all__ = [
+    "MARKERS",
+    "ParsedNumbers",
+    "RawTable",
+    "TableSource",
+    "bad_values_error",
+    "is_number_column",
+    "parse_numbers",
+    "read_table",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+TableSource = str | os.PathLike[str] | pd.DataFrame
+
+#: INSEE markers of a value not published (science.md §8.3): non diffusable, non
+#: significatif, secret, sans objet. Empty cells count as missing too.
+MARKERS = ("nd", "ns", "s", "so")
+
+#: How many lines (CSV) or rows (XLSX) are searched for the header row.
+_HEADER_SEARCH = 50
+_SEPARATORS = (";", "\t", ",")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+")
+_POINT_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_EXCEL = (".xlsx", ".xlsm", ".xls")
+
+
+@dataclass(frozen=True, eq=False)
+class RawTable:
+    """A table as read: one header row, every cell as the file gave it.
+
+    Parameters
+    ----------
+    frame
+        The cells (text for CSV; text, numbers or NaN for XLSX), RangeIndex.
+    source
+        The path read, or ``"<DataFrame>"``.
+    separator
+        The CSV separator, None for XLSX or a DataFrame.
+    header_row
+        0-based line (CSV) or row (XLSX) of the column names.
+    sheet
+        The XLSX sheet read, None otherwise.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    separator: str | None
+    header_row: int
+    sheet: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ParsedNumbers:
+    """One column parsed by :func:`parse_numbers`.
+
+    Parameters
+    ----------
+    values
+        float64 values, NaN where a marker or an empty cell was.
+    markers
+        How many cells held each marker (``""`` for empty cells).
+    decimal
+        ``","`` if the column used a decimal comma, else ``"."``.
+    bad
+        Mask of cells that are neither numbers nor markers (their value is NaN).
+    """
+
+    values: pd.Series
+    markers: dict[str, int]
+    decimal: str
+    bad: np.ndarray
+
+    @property
+    def missing(self) -> int:
+        """How many cells were markers or empty."""
+        return sum(self.markers.values())
+
+
+def read_table(
+    source: TableSource,
+    *,
+    key_variants: Sequence[str],
+    sheet: str | int | None = None,
+    what: str = "table",
+) -> RawTable:
+    """Read a CSV or XLSX census table, finding its header row by the key column.
+
+    Parameters
+    ----------
+    source
+        Path of a ``.csv`` (any other suffix is read as delimited text) or ``.xlsx`` file,
+        or a DataFrame already read (used as is: its columns are the header).
+    key_variants
+        Accepted names of the key column (case-insensitive), e.g. ``("IRIS", "CODE_IRIS")``.
+    sheet
+        XLSX sheet name or index; by default the first sheet that has the key column.
+    what
+        What the table is, for messages.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist.
+    tiles.errors.CensusError
+        If the file cannot be read or no header row with the key column is found among the
+        first 50 lines (the message shows the first line read).
+    """
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        frame.columns = [str(c).strip() if isinstance(c, str) else c for c in frame.columns]
+        return RawTable(frame.reset_index(drop=True), "<DataFrame>", None, 0)
+    if not isinstance(source, str | os.PathLike):
+        raise TypeError(f"the {what} must be a path or a DataFrame, got {type(source).__name__}")
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    if path.suffix.lower() in _EXCEL:
+        return _read_excel(path, key_variants, sheet, what)
+    return _read_delimited(path, key_variants, what)
+
+
+def parse_numbers(values: pd.Series) -> ParsedNumbers:
+    """Parse one column into float64, counting markers; never turns a marker into 0.
+
+    Parameters
+    ----------
+    values
+        Text cells (a CSV read as text) or a mix of numbers and text (XLSX). Never modified.
+
+    Returns
+    -------
+    ParsedNumbers
+        Floats, marker counts, the decimal mark used and the mask of unparsable cells.
+
+    Raises
+    ------
+    tiles.errors.CensusError
+        If the column mixes decimal commas and decimal points.
+    """
+    text = _as_text(values)
+    lowered = text.str.lower()
+    is_marker = lowered.isin(("", *MARKERS)).to_numpy()
+    counts = Counter(lowered[is_marker].tolist())
+    rest = text[~is_marker].str.replace(_SPACES, "", regex=True)
+    comma = rest.str.fullmatch(_COMMA_DECIMAL).to_numpy(dtype=bool)
+    point = rest.str.fullmatch(_POINT_DECIMAL).to_numpy(dtype=bool)
+    decimal = "."
+    if comma.any():
+        if point.any():
+            raise CensusError(
+                f"column {values.name!r} mixes decimal commas (e.g. {rest[comma].iloc[0]!r}) "
+                f"and decimal points (e.g. {rest[point].iloc[0]!r}); fix the file's export"
+            )
+        rest = rest.str.replace(",", ".", regex=False)
+        decimal = ","
+    numbers = pd.to_numeric(rest, errors="coerce").astype("float64")
+    out = pd.Series(np.nan, index=values.index, name=values.name, dtype="float64")
+    out[~is_marker] = numbers.to_numpy()
+    bad = np.zeros(len(values), dtype=bool)
+    bad[~is_marker] = numbers.isna().to_numpy()
+    markers = {m: counts[m] for m in ("", *MARKERS) if counts[m]}
+    return ParsedNumbers(values=out, markers=markers, decimal=decimal, bad=bad)
+
+
+def is_number_column(values: pd.Series) -> bool:
+    """Whether every non-marker cell is a number (and at least one is)."""
+    parsed = parse_numbers(values)
+    return not parsed.bad.any() and parsed.missing < len(values)
+
+
+def bad_values_error(column: Hashable, values: pd.Series, bad: np.ndarray) -> CensusError:
+    """Return a CensusError naming cells that are neither numbers nor secret markers."""
+    shown = pd.unique(values[bad].astype(str))
+    return CensusError(
+        f"{int(bad.sum())} cells of column {column!r} are neither numbers nor the secret "
+        f"markers nd/ns/s/so, e.g. {examples(shown.tolist())}; fix them or drop the column"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _read_delimited(path: Path, key_variants: Sequence[str], what: str) -> RawTable:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+        logger.info("%s is not UTF-8: read as Windows-1252", path)
+    lines = text.splitlines()[:_HEADER_SEARCH]
+    keys = {k.lower() for k in key_variants}
+    best: tuple[int, int, str] | None = None  # (score, -line, separator)
+    for number, line in enumerate(lines):
+        for separator in _SEPARATORS:
+            cells = [c.strip().strip('"').strip() for c in line.split(separator)]
+            if not any(c.lower() in keys for c in cells):
+                continue
+            score = sum(bool(_IDENTIFIER.fullmatch(c)) for c in cells)
+            if best is None or score >= best[0]:
+                best = (score, number, separator)
+            break  # the first separator that shows the key on this line
+    if best is None:
+        first = lines[0][:80] if lines else ""
+        raise CensusError(
+            f"no header with a key column ({', '.join(key_variants)}) in the first "
+            f"{_HEADER_SEARCH} lines of the {what} {path}; first line: {first!r}"
+        )
+    _, header_row, separator = best
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            skiprows=header_row,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, ValueError) as err:
+        reason = str(err).splitlines()[0]
+        raise CensusError(f"cannot read the {what} {path}: {reason}") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    logger.info("read %d rows from %s (separator %r, header line %d)", len(frame), path,
+                separator, header_row)  # fmt: skip
+    return RawTable(_drop_empty_rows(frame), str(path), separator, header_row)
+
+
+def _read_excel(
+    path: Path, key_variants: Sequence[str], sheet: str | int | None, what: str
+) -> RawTable:
+    try:
+        sheets = pd.read_excel(
+            path, sheet_name=None if sheet is None else sheet, header=None, dtype=object
+        )
+    except ImportError as err:
+        raise CensusError(
+            f"reading the XLSX {what} {path} needs openpyxl: pip install openpyxl "
+            "(or export the sheet to CSV)"
+        ) from err
+    except (ValueError, KeyError, OSError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CensusError(f"cannot read the {what} {path}: {reason}") from err
+    if isinstance(sheets, pd.DataFrame):
+        sheets = {sheet: sheets}
+    keys = {k.lower() for k in key_variants}
+    for name, grid in sheets.items():
+        header_row = _header_row(grid.head(_HEADER_SEARCH), keys)
+        if header_row is None:
+            continue
+        names = [_header_name(v, i) for i, v in enumerate(grid.iloc[header_row].tolist())]
+        frame = grid.iloc[header_row + 1 :].reset_index(drop=True)
+        frame.columns = names
+        unnamed = [c for c in names if c.startswith("_unnamed_")]
+        empty = [c for c in unnamed if frame[c].isna().all()]
+        frame = frame.drop(columns=empty)
+        logger.info("read %d rows from %s, sheet %r (header row %d)", len(frame), path, name,
+                    header_row)  # fmt: skip
+        return RawTable(_drop_empty_rows(frame), str(path), None, header_row, str(name))
+    raise CensusError(
+        f"no header row with a key column ({', '.join(key_variants)}) in the first "
+        f"{_HEADER_SEARCH} rows of any sheet of the {what} {path} "
+        f"(sheets: {describe_columns(list(sheets))}); pass sheet= or check the file"
+    )
+
+
+def _header_row(grid: pd.DataFrame, keys: set[str]) -> int | None:
+    """Return the row with a key name and the most code-like names (later wins ties)."""
+    best: tuple[int, int] | None = None
+    for number, row in enumerate(grid.itertuples(index=False)):
+        cells = [str(v).strip() for v in row if isinstance(v, str)]
+        if not any(c.lower() in keys for c in cells):
+            continue
+        score = sum(bool(_IDENTIFIER.fullmatch(c)) for c in cells)
+        if best is None or score >= best[0]:
+            best = (score, number)
+    return None if best is None else best[1]
+
+
+def _header_name(value: Any, position: int) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return f"_unnamed_{position}"
+    return str(value)
+
+
+def _drop_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop rows whose every cell is empty (trailing lines of a spreadsheet)."""
+    if frame.empty:
+        return frame
+    empty = np.ones(len(frame), dtype=bool)
+    for column in frame.columns:
+        empty &= _as_text(frame[column]).eq("").to_numpy()
+    return frame[~empty].reset_index(drop=True) if empty.any() else frame
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Return the stripped text of every cell (missing: ``""``; numbers: their repr)."""
+    if pd.api.types.is_string_dtype(values) and not values.isna().any():
+        return values.astype(str).str.strip()
+    return pd.Series(
+        [_cell_text(v) for v in values.tolist()], index=values.index, dtype=object
+    ).astype(str)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else repr(float(value))
+    return str(value).strip()

@@ -1,0 +1,262 @@
+"""read_filosofi: separators, decimal comma, XLSX header rows, markers, names, real files.
+
+Expected values are written in the test files by hand or counted on the raw CSV with plain
+pandas, never taken from read_filosofi.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.census import FilosofiMeta, read_filosofi
+from pipelines.census.filosofi import indicator_name
+from tests.pipelines.census.helpers import call_quiet, one_line
+from tiles import CensusError, IlotsWarning
+
+MARKERS = {"", "nd", "ns", "s", "so"}
+
+
+def write(tmp_path, text: str, name: str = "filo.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("DISP_MED18", ("disp_med", 2018)),
+        ("DISP_TP6021", ("disp_tp60", 2021)),
+        ("DISP_D121", ("disp_d1", 2021)),
+        ("DISP_S80S2021", ("disp_s80s20", 2021)),
+        ("DEC_MED19", ("dec_med", 2019)),
+        ("DISP_MED_A21", ("disp_med", 2021)),
+        ("DISP_TP60_A21", ("disp_tp60", 2021)),
+        ("disp_q2", ("disp_med", None)),
+        ("tp60", ("disp_tp60", None)),
+        ("decuc_q2", ("dec_med", None)),
+        ("LIBIRIS", None),
+        ("IRIS", None),
+    ],
+)
+def test_indicator_names(column, expected):
+    assert indicator_name(column) == expected
+
+
+def test_semicolon_decimal_comma_and_markers(tmp_path):
+    path = write(
+        tmp_path,
+        "IRIS;LIBIRIS;COM;DISP_TP6021;DISP_MED21;DISP_GI21\r\n"
+        "010040101;Centre;01004;20,1;19 300;0,242\r\n"
+        "751010101;Louvre;75101;nd;25000;s\r\n"
+        "2A0040101;Ajaccio;2A004;ns;so;0,3\r\n"
+        "751010102;Halles;75101;;21500,5;S\r\n",
+    )
+    table, meta, warns = call_quiet(read_filosofi, path)[0]
+    assert list(table.columns) == [
+        "code_iris",
+        "libiris",
+        "com",
+        "disp_tp60",
+        "disp_med",
+        "disp_gi",
+    ]
+    assert table["code_iris"].tolist() == ["010040101", "751010101", "2A0040101", "751010102"]
+    assert table["com"].tolist() == ["01004", "75101", "2A004", "75101"]  # text, zero kept
+    np.testing.assert_array_equal(table["disp_tp60"], [20.1, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(table["disp_med"], [19300.0, 25000.0, np.nan, 21500.5])
+    np.testing.assert_array_equal(table["disp_gi"], [0.242, np.nan, 0.3, np.nan])
+    assert (table.select_dtypes("number") != 0).all().all()  # no marker became 0
+    assert meta.year == 2021 and meta.decimal == "," and meta.separator == ";"
+    assert dict(meta.missing) == {"disp_tp60": 3, "disp_med": 1, "disp_gi": 2}
+    assert dict(meta.markers) == {"": 1, "nd": 1, "ns": 1, "s": 2, "so": 1}
+    assert len(warns) == 1
+    assert "disp_tp60 3, disp_med 1, disp_gi 2" in warns[0] and "never 0" in warns[0]
+
+
+def test_comma_separator_point_decimal(tmp_path):
+    path = write(tmp_path, 'IRIS,DISP_MED18,DISP_TP6018\n"751010101",21000.5,12.5\n751010102,,s\n')
+    table, meta, _ = call_quiet(read_filosofi, path)[0]
+    assert meta.separator == "," and meta.decimal == "." and meta.year == 2018
+    assert table["code_iris"].tolist() == ["751010101", "751010102"]
+    np.testing.assert_array_equal(table["disp_med"], [21000.5, np.nan])
+
+
+def test_codes_stored_as_numbers_in_a_csv(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED18\n10040101;19300\n751010101;25000\n")
+    with pytest.warns(IlotsWarning, match="leading zeros restored"):
+        table, _, warns = read_filosofi(path)
+    assert table["code_iris"].tolist() == ["010040101", "751010101"]
+    assert any("10040101 -> '010040101'" in w for w in warns)
+
+
+def test_latin1_file(tmp_path):
+    path = write(
+        tmp_path, "IRIS;LIBIRIS;DISP_MED18\n910490101;Évry Centre;18000\n", encoding="cp1252"
+    )
+    table, _, _ = read_filosofi(path)
+    assert table["libiris"].tolist() == ["Évry Centre"]
+
+
+def test_all_secret_column_is_all_nan_with_a_warning(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED21;DISP_D121\n751010101;25000;s\n751010102;21000;nd\n")
+    (table, meta, warns), emitted = call_quiet(read_filosofi, path)
+    assert emitted == warns
+    assert len(warns) == 2 and "disp_d1 2" in warns[0] and "entirely secret" in warns[1]
+    assert table["disp_d1"].isna().all() and table["disp_d1"].dtype == np.float64
+    assert dict(meta.missing) == {"disp_d1": 2}
+    assert any("disp_d1" in w and "2 of 2 rows" in w for w in warns)
+
+
+@pytest.mark.parametrize("other", ["DISP_MED21", "DISP_D121"])
+def test_mixed_years_is_an_error(tmp_path, other):
+    path = write(tmp_path, f"IRIS;DISP_MED18;{other}\n751010101;1;2\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "2018 (" in text and "2021 (" in text
+
+
+def test_two_columns_on_one_name(tmp_path):
+    path = write(tmp_path, "CODE_QP;DISP_MED_A21;disp_med21\nQP093028;1;2\n")
+    with pytest.raises(CensusError, match="same name"):
+        read_filosofi(path, level="qpv")
+
+
+def test_duplicate_codes(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n751010101;2\n")
+    with pytest.raises(CensusError, match="'751010101'"):
+        read_filosofi(path)
+
+
+def test_no_key_column(tmp_path):
+    path = write(tmp_path, "CODE;DISP_MED18\n751010101;1\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert "IRIS" in one_line(err) and "CODE;DISP_MED18" in one_line(err)
+
+
+def test_unparsable_indicator_cell(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED18\n751010101;12abc\n751010102;n.d.\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert "'12abc'" in one_line(err) and "'n.d.'" in one_line(err)
+
+
+def test_mixed_decimal_marks_in_one_column(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_GI18\n751010101;0,25\n751010102;0.3\n")
+    with pytest.raises(CensusError, match="mixes decimal commas"):
+        read_filosofi(path)
+
+
+def test_level_validated(tmp_path):
+    with pytest.raises(ValueError, match="level"):
+        read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"), level="commune")
+
+
+def test_insee_qpv_level_names(tmp_path):
+    path = write(tmp_path, "CODE_QP;LIB_QP;DISP_MED_A21;DISP_TP60_A21\nQP093028;Cité;11890;42,3\n")
+    table, meta, warns = read_filosofi(path, level="qpv")
+    assert list(table.columns) == ["code_qp", "lib_qp", "disp_med", "disp_tp60"]
+    assert table.loc[0, "disp_med"] == 11890.0 and table.loc[0, "disp_tp60"] == 42.3
+    assert meta.year == 2021 and meta.level == "qpv" and warns == []
+
+
+def _insee_like_workbook(path):
+    """An XLSX laid out like INSEE's: a doc sheet, then title rows, labels, codes, data."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    doc = book.active
+    doc.title = "Documentation"
+    doc.append(["Revenus, pauvreté et niveau de vie en 2021 (Iris)"])
+    doc.append(["Variable", "Libellé"])
+    sheet = book.create_sheet("IRIS")
+    sheet.append(["Revenus, pauvreté et niveau de vie en 2021 (Iris)"])
+    sheet.append(["Base de données Filosofi"])
+    sheet.append([])
+    sheet.append(["Source : Insee-DGFiP-Cnaf-Cnav-CCMSA, Fichier localisé social et fiscal"])
+    sheet.append(["IRIS", "Libellé de l'IRIS", "Commune", "Médiane (€)", "Taux de pauvreté (%)"])
+    sheet.append(["IRIS", "LIBIRIS", "COM", "DISP_MED21", "DISP_TP6021"])
+    sheet.append([10040101, "Centre", "01004", 19300, 20.1])  # code stored as a number
+    sheet.append(["2A0040101", "Ajaccio", "2A004", 21000.5, "s"])
+    sheet.append(["751010101", "Louvre", "75101", "nd", "ns"])
+    book.save(path)
+
+
+def test_xlsx_with_insee_header_rows(tmp_path):
+    path = tmp_path / "BASE_TD_FILO_IRIS_2021_DISP.xlsx"
+    _insee_like_workbook(path)
+    table, meta, warns = call_quiet(read_filosofi, path)[0]
+    assert meta.header_row == 5 and meta.sheet == "IRIS" and meta.separator is None
+    assert meta.year == 2021
+    assert list(table.columns) == ["code_iris", "libiris", "com", "disp_med", "disp_tp60"]
+    assert table["code_iris"].tolist() == ["010040101", "2A0040101", "751010101"]
+    assert table["com"].tolist() == ["01004", "2A004", "75101"]
+    np.testing.assert_array_equal(table["disp_med"], [19300.0, 21000.5, np.nan])
+    np.testing.assert_array_equal(table["disp_tp60"], [20.1, np.nan, np.nan])
+    assert dict(meta.markers) == {"nd": 1, "ns": 1, "s": 1}
+    assert any("leading zeros restored" in w for w in warns)
+
+
+def test_dataframe_source():
+    raw = pd.DataFrame({"iris": [10040101, 751010101], "DISP_MED19": [19300, None]})
+    table, meta, warns = call_quiet(read_filosofi, raw)[0]
+    assert table["code_iris"].tolist() == ["010040101", "751010101"]
+    np.testing.assert_array_equal(table["disp_med"], [19300.0, np.nan])
+    assert meta.year == 2019 and meta.source == "<DataFrame>"
+    assert raw["iris"].tolist() == [10040101, 751010101]  # caller untouched
+    assert len(warns) == 2
+
+
+def test_meta_is_frozen_and_serialisable(tmp_path):
+    _, meta, _ = read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"))
+    assert isinstance(meta, FilosofiMeta)
+    with pytest.raises(AttributeError):
+        meta.year = 2021  # type: ignore[misc]
+    assert meta.to_dict()["columns"] == {"IRIS": "code_iris", "DISP_MED18": "disp_med"}
+
+
+# --------------------------------------------------------------------------------------------
+# real data
+
+
+@pytest.mark.realdata
+def test_real_filosofi_2018_markers_counted(real_data):
+    path = real_data / "filosofi" / "BASE_TD_FILO_DISP_IRIS_2018_france.csv"
+    raw = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    table, meta, warns = call_quiet(read_filosofi, path)[0]
+    assert len(table) == len(raw) == 12_395
+    assert meta.year == 2018 and meta.separator == ";" and meta.header_row == 0
+    assert table["code_iris"].tolist() == raw["IRIS"].tolist()
+    expected = {}
+    for column in raw.columns[1:]:
+        n = int(raw[column].str.strip().str.lower().isin(MARKERS).sum())
+        if n:
+            expected[column[:-2].lower()] = n
+    assert dict(meta.missing) == expected
+    assert expected["disp_tp60"] == 2881  # the secret poverty rates
+    # values: NaN exactly where the raw cell is a marker, else the raw number
+    is_marker = raw["DISP_TP6018"].str.strip().str.lower().isin(MARKERS).to_numpy()
+    np.testing.assert_array_equal(table["disp_tp60"].isna().to_numpy(), is_marker)
+    raw_values = raw.loc[~is_marker, "DISP_TP6018"].astype(float).to_numpy()
+    np.testing.assert_array_equal(table.loc[~is_marker, "disp_tp60"].to_numpy(), raw_values)
+    assert len(warns) == 1 and "disp_tp60 2881" in warns[0]
+
+
+@pytest.mark.realdata
+def test_real_hackaviz_qpv_table(real_data):
+    path = real_data / "qpv" / "occitanie_qp_indicateurs_hackaviz2021.csv"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table, meta, warns = call_quiet(read_filosofi, path, level="qpv")[0]
+    assert len(table) == 105 and meta.year is None
+    assert any("year is unknown" in w for w in warns)
+    assert table["code_qp"].tolist() == raw["code_qp"].tolist()
+    np.testing.assert_array_equal(table["disp_med"], raw["disp_q2"].astype(float))
+    np.testing.assert_array_equal(table["disp_tp60"], raw["tp60"].astype(float))
+    assert table["pop_mun"].sum() == sum(int(v) for v in raw["pop_mun"])
+    assert dict(meta.missing)["part_chomprinc"] == int((raw["part_chomprinc"] == "").sum())
+    assert not math.isnan(table["disp_med"].sum())

@@ -1,0 +1,182 @@
+"""join_tables: matched and unmatched counts, numeric codes, errors, real Paris and Occitanie."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.census import JoinReport, join_tables, read_filosofi, read_iris, read_qpv
+from tests.pipelines.census.helpers import call_quiet, layer, one_line
+from tiles import CensusError, IlotsWarning
+
+
+def left_right():
+    left = pd.DataFrame({"code_iris": ["751010101", "751010102", "010020101"], "lst": [1, 2, 3]})
+    right = pd.DataFrame(
+        {"code_iris": ["010020101", "751010101", "999990000"], "disp_med": [10.0, 20.0, 30.0]}
+    )
+    return left, right
+
+
+def test_left_join_reports_both_sides():
+    left, right = left_right()
+    (joined, report), emitted = call_quiet(join_tables, left, right)
+    assert joined["code_iris"].tolist() == left["code_iris"].tolist()  # left order kept
+    np.testing.assert_array_equal(joined["disp_med"], [20.0, np.nan, 10.0])
+    assert report.matched == 2
+    assert (report.unmatched_left, report.unmatched_right) == (1, 1)
+    assert report.examples_left == ("751010102",)
+    assert report.examples_right == ("999990000",)
+    assert report.n_rows == 3 and (report.n_left, report.n_right) == (3, 3)
+    assert len(emitted) == 2 and list(report.warnings) == emitted
+    assert "kept with missing values" in emitted[0] and "dropped (how='left')" in emitted[1]
+
+
+@pytest.mark.parametrize(("how", "rows"), [("inner", 2), ("outer", 4), ("right", 3)])
+def test_other_join_types(how, rows):
+    left, right = left_right()
+    (joined, report), _ = call_quiet(join_tables, left, right, how=how)
+    assert len(joined) == rows == report.n_rows
+    assert report.matched == 2
+
+
+def test_codes_stored_as_numbers_on_one_side():
+    left = pd.DataFrame({"code_iris": ["010020101", "751010101"]})
+    right = pd.DataFrame({"code_iris": [10020101, 751010101], "x": [1.0, 2.0]})
+    with pytest.warns(IlotsWarning, match="leading zeros restored"):
+        joined, report = join_tables(left, right)
+    assert report.matched == 2 and report.unmatched_left == 0
+    assert joined["x"].tolist() == [1.0, 2.0]
+    assert right["code_iris"].tolist() == [10020101, 751010101]  # caller untouched
+
+
+def test_unknown_key_numbers_padded_to_the_text_width():
+    left = pd.DataFrame({"code_dep": ["01", "75"]})
+    right = pd.DataFrame({"code_dep": [1, 75], "n": [3, 4]})
+    (joined, report), warns = call_quiet(join_tables, left, right, on="code_dep")
+    assert report.matched == 2 and joined["n"].tolist() == [3, 4]
+    assert len(warns) == 1
+
+
+def test_different_key_names():
+    left = pd.DataFrame({"code_qp": ["QP093028"], "a": [1]})
+    right = pd.DataFrame({"CODE_QP": ["qp093028"], "b": [2]})
+    joined, report = join_tables(left, right, on=("code_qp", "CODE_QP"))
+    assert list(joined.columns) == ["code_qp", "a", "b"] and report.matched == 1
+
+
+def test_missing_join_column_lists_columns():
+    left, right = left_right()
+    with pytest.raises(CensusError) as err:
+        join_tables(left, right.rename(columns={"code_iris": "IRIS"}))
+    text = one_line(err)
+    assert "right table" in text and "'IRIS'" in text and "'disp_med'" in text
+
+
+def test_near_miss_column_name_hinted():
+    left, right = left_right()
+    with pytest.raises(CensusError, match="did you mean 'CODE_IRIS'"):
+        join_tables(left.rename(columns={"code_iris": "CODE_IRIS"}), right)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_duplicate_codes_on_either_side(side):
+    left, right = left_right()
+    frame = left if side == "left" else right
+    frame.loc[len(frame)] = frame.iloc[0]
+    with pytest.raises(CensusError) as err:
+        join_tables(left, right)
+    text = one_line(err)
+    assert f"{side} table" in text and repr(frame["code_iris"].iloc[0]) in text
+
+
+def test_missing_codes_refused():
+    left, right = left_right()
+    left.loc[1, "code_iris"] = None
+    with pytest.raises(CensusError, match="rows \\[1\\]"):
+        join_tables(left, right)
+
+
+def test_how_validated():
+    left, right = left_right()
+    with pytest.raises(ValueError, match="how"):
+        join_tables(left, right, how="cross")  # type: ignore[arg-type]
+
+
+def test_shared_columns_suffixed_with_a_warning():
+    left, right = left_right()
+    right["lst"] = [7, 8, 9]
+    (joined, _), warns = call_quiet(join_tables, left, right, how="inner")
+    assert {"lst", "lst_right"} <= set(joined.columns)
+    assert any("suffixes" in w for w in warns)
+
+
+def test_geodataframe_stays_geo_and_report_is_frozen_json():
+    gdf = layer({"code_iris": ["751010101", "751010102"]})
+    right = pd.DataFrame({"code_iris": [f"75101{i:04d}" for i in range(200, 225)]})
+    (joined, report), _ = call_quiet(join_tables, gdf, right)
+    assert isinstance(joined, gpd.GeoDataFrame) and joined.crs == gdf.crs
+    assert len(report.examples_right) == 10  # capped
+    assert report.unmatched_right == 25
+    json.dumps(report.to_dict())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.matched = 0  # type: ignore[misc]
+    assert isinstance(report, JoinReport)
+
+
+# --------------------------------------------------------------------------------------------
+# real data
+
+
+@pytest.mark.realdata
+def test_real_paris_iris_to_filosofi_2018(real_data):
+    iris_path = real_data / "iris" / "paris_iris_disp_med19_climbing_paris.geojson"
+    filo_path = real_data / "filosofi" / "BASE_TD_FILO_DISP_IRIS_2018_france.csv"
+    raw_iris = gpd.read_file(iris_path)
+    raw_filo = pd.read_csv(filo_path, sep=";", dtype=str, keep_default_na=False)
+    expected = len(set(raw_iris["CODE_IRIS"]) & set(raw_filo["IRIS"]))  # plain set algebra
+
+    iris, _ = read_iris(iris_path)
+    filo, meta, _ = call_quiet(read_filosofi, filo_path)[0]
+    (joined, report), _ = call_quiet(join_tables, iris, filo)
+    assert report.matched == expected == 2142
+    assert 2100 <= report.matched <= 2200
+    assert report.unmatched_left == 2297 - 2142
+    assert report.unmatched_right == 12_395 - 2142
+    assert len(joined) == 2297 and isinstance(joined, gpd.GeoDataFrame)
+    # unmatched examples are IRIS the Filosofi file does not cover
+    assert len(report.examples_left) == 10
+    assert not set(report.examples_left) & set(raw_filo["IRIS"])
+    # most are activity (A) or "divers" (D) IRIS with few households
+    unmatched = raw_iris[~raw_iris["CODE_IRIS"].isin(raw_filo["IRIS"])]
+    assert unmatched["TYP_IRIS"].isin(["A", "D"]).mean() > 0.8
+
+    both = joined.dropna(subset=["DISP_MED19", "disp_med"])
+    r = np.corrcoef(both["DISP_MED19"], both["disp_med"])[0, 1]
+    merged = raw_iris.merge(raw_filo, left_on="CODE_IRIS", right_on="IRIS")
+    merged = merged[merged["DISP_MED18"] != ""].dropna(subset=["DISP_MED19"])
+    r_raw = np.corrcoef(merged["DISP_MED19"], merged["DISP_MED18"].astype(float))[0, 1]
+    assert r == pytest.approx(r_raw, rel=1e-12)
+    assert r > 0.99 and r == pytest.approx(0.997, abs=0.001)
+    assert meta.year == 2018
+
+
+@pytest.mark.realdata
+def test_real_occitanie_qpv_to_indicators(real_data):
+    qpv, _ = call_quiet(read_qpv, real_data / "qpv" / "occitanie_qp_hackaviz2021.geojson")[0]
+    table, _, _ = call_quiet(
+        read_filosofi,
+        real_data / "qpv" / "occitanie_qp_indicateurs_hackaviz2021.csv",
+        level="qpv",
+    )[0]
+    (joined, report), warns = call_quiet(join_tables, qpv, table, on="code_qp")
+    # both files come from the same hackaviz release: all 105 QPV match, none is left over
+    assert report.matched == 105 and report.unmatched_left == report.unmatched_right == 0
+    assert {"nom_qp", "nom_qp_right", "disp_med", "disp_tp60"} <= set(joined.columns)
+    assert joined["disp_med"].notna().all()
+    assert len(warns) == 1 and "suffixes" in warns[0]

@@ -1,0 +1,127 @@
+"""iris_qpv_overlay on hand-made squares (areas computed by hand) and on the real QPV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import box
+
+from pipelines.census import iris_qpv_overlay, read_qpv
+from tests.pipelines.census.helpers import X0, Y0, call_quiet, layer
+from tiles import CRSError, ZonesError
+
+S = 100.0  # the IRIS are 100 m squares: area 10 000 m²
+
+
+def sq(x0, y0, x1, y1):
+    """A box in metres from the corner (X0, Y0)."""
+    return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def iris_layer(crs="EPSG:2154"):
+    geoms = [
+        sq(0, 0, S, S),  # A: right half inside Q1
+        sq(200, 0, 300, S),  # B: wholly inside Q2
+        sq(400, 0, 500, S),  # C: outside every QPV
+        sq(600, 0, 700, S),  # D: 30 % in Q3, 20 % in Q4
+        sq(800, 0, 900, S),  # E: 40 % in Q5 and Q6, which overlap there
+    ]
+    return layer({"code_iris": [f"75101010{i}" for i in range(1, 6)]}, geometry=geoms, crs=crs)
+
+
+def qpv_layer(crs="EPSG:2154"):
+    geoms = [
+        sq(50, 0, 150, S),  # Q1 covers x 50..100 of A
+        sq(190, -10, 310, 110),  # Q2 contains B
+        sq(600, 0, 630, S),  # Q3: 30 of 100 m of D
+        sq(680, 0, 700, S),  # Q4: 20 of 100 m of D
+        sq(800, 0, 840, S),  # Q5: 40 % of E
+        sq(800, 0, 840, 50),  # Q6: inside Q5 (overlap counted once)
+    ]
+    codes = ["QP075001", "QP075002", "QP075003", "QP075004", "QP075005", "QP075006"]
+    return layer({"code_qp": codes}, geometry=geoms, crs=crs)
+
+
+def test_shares_by_hand():
+    out = iris_qpv_overlay(iris_layer(), qpv_layer())
+    assert list(out.columns) == [
+        "code_iris",
+        "iris_area_m2",
+        "qpv_area_m2",
+        "qpv_share",
+        "in_qpv",
+        "code_qp_main",
+    ]
+    assert out["code_iris"].tolist() == [f"75101010{i}" for i in range(1, 6)]
+    np.testing.assert_allclose(out["iris_area_m2"], [10_000.0] * 5)
+    np.testing.assert_allclose(out["qpv_area_m2"], [5000.0, 10_000.0, 0.0, 5000.0, 4000.0])
+    np.testing.assert_allclose(out["qpv_share"], [0.5, 1.0, 0.0, 0.5, 0.4], atol=1e-12)
+    assert out["in_qpv"].tolist() == [True, True, False, True, False]
+    assert out["code_qp_main"].tolist() == ["QP075001", "QP075002", None, "QP075003", "QP075005"]
+
+
+def test_threshold_is_inclusive_and_configurable():
+    out = iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=0.6)
+    assert out["in_qpv"].tolist() == [False, True, False, False, False]
+    out = iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=0.4)
+    assert out["in_qpv"].tolist() == [True, True, False, True, True]
+
+
+def test_layers_in_wgs84_give_the_same_shares():
+    iris = iris_layer().to_crs("EPSG:4326")
+    qpv = qpv_layer().to_crs("EPSG:4326")
+    out = iris_qpv_overlay(iris, qpv)
+    np.testing.assert_allclose(out["qpv_share"], [0.5, 1.0, 0.0, 0.5, 0.4], atol=1e-6)
+
+
+def test_equal_area_crs_gives_the_same_shares():
+    out = iris_qpv_overlay(iris_layer(), qpv_layer(), crs="EPSG:3035")
+    np.testing.assert_allclose(out["qpv_share"], [0.5, 1.0, 0.0, 0.5, 0.4], atol=1e-6)
+
+
+def test_touching_only_is_no_overlap():
+    iris = layer({"code_iris": ["751010101"]}, geometry=[sq(0, 0, S, S)])
+    qpv = layer({"code_qp": ["QP075001"]}, geometry=[sq(S, 0, 2 * S, S)])
+    out = iris_qpv_overlay(iris, qpv)
+    assert out["qpv_share"].tolist() == [0.0] and out["code_qp_main"].tolist() == [None]
+
+
+def test_iris_without_area():
+    iris = layer({"code_iris": ["751010101", "751010102"]}, geometry=[sq(0, 0, S, S), None])
+    qpv = layer({"code_qp": ["QP075001"]}, geometry=[sq(0, 0, S, S)])
+    out, warns = call_quiet(iris_qpv_overlay, iris, qpv)
+    assert out["qpv_share"].iloc[0] == 1.0 and np.isnan(out["qpv_share"].iloc[1])
+    assert out["in_qpv"].tolist() == [True, False]
+    assert any("no area" in w for w in warns)
+
+
+@pytest.mark.parametrize("threshold", [0, -0.1, 1.5])
+def test_threshold_validated(threshold):
+    with pytest.raises(ValueError, match="threshold"):
+        iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=threshold)
+
+
+def test_crs_errors():
+    with pytest.raises(CRSError, match="not projected"):
+        iris_qpv_overlay(iris_layer(), qpv_layer(), crs="EPSG:4326")
+    with pytest.raises(CRSError):
+        iris_qpv_overlay(iris_layer(crs=None), qpv_layer())
+
+
+def test_missing_id_column():
+    with pytest.raises(ZonesError, match="code_qp"):
+        iris_qpv_overlay(iris_layer(), qpv_layer().rename(columns={"code_qp": "qp"}))
+
+
+@pytest.mark.realdata
+def test_real_qpv_over_themselves(real_data):
+    qpv, _ = call_quiet(read_qpv, real_data / "qpv" / "occitanie_qp_hackaviz2021.geojson")[0]
+    as_iris = qpv.rename(columns={"code_qp": "code_iris"})
+    out = iris_qpv_overlay(as_iris, qpv)
+    np.testing.assert_allclose(out["qpv_share"], 1.0, atol=1e-9)
+    assert out["in_qpv"].all()
+    assert (out["code_qp_main"] == out["code_iris"]).all()  # no QPV overlaps another much
+    areas = qpv.to_crs("EPSG:2154").geometry.area.to_numpy()
+    np.testing.assert_allclose(out["iris_area_m2"], areas, rtol=1e-9)
+    assert isinstance(out, pd.DataFrame)

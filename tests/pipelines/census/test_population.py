@@ -1,0 +1,98 @@
+"""read_population: INSEE census tables, a column on the IRIS layer, errors, real Paris."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from pipelines.census import PopulationMeta, read_iris, read_population
+from tests.pipelines.census.helpers import call_quiet, layer, one_line
+from tiles import CensusError
+
+
+def test_insee_table_picks_the_total(tmp_path):
+    path = tmp_path / "base-ic-evol-struct-pop-2021.csv"
+    path.write_text(
+        "IRIS;REG;COM;P21_POP;P21_POP0014;P21_POP1529\n"
+        "010040101;84;01004;2095,3;400,1;300\n"
+        "2A0040101;94;2A004;1500;200;100\n"
+    )
+    table, meta, warns = read_population(path)
+    assert list(table.columns) == ["code_iris", "population"]
+    assert table["code_iris"].tolist() == ["010040101", "2A0040101"]
+    np.testing.assert_array_equal(table["population"], [2095.3, 1500.0])
+    assert meta == PopulationMeta(
+        year=2021, column="P21_POP", source=str(path), key="IRIS", n_rows=2, missing=0
+    )
+    assert warns == []
+
+
+def test_several_years_need_a_choice(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P15_POP;P21_POP\n751010101;10;12\n")
+    with pytest.raises(CensusError) as err:
+        read_population(path)
+    assert "P15_POP" in one_line(err) and "column=" in one_line(err)
+    table, meta, _ = read_population(path, column="p15_pop")
+    assert meta.year == 2015 and table["population"].tolist() == [10.0]
+
+
+def test_secret_population_is_nan_not_zero(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P21_POP\n751010101;s\n751010102;0\n751010103;\n")
+    (table, meta, warns), emitted = call_quiet(read_population, path)
+    np.testing.assert_array_equal(table["population"], [np.nan, 0.0, np.nan])
+    assert meta.missing == 2
+    assert len(warns) == 1 and "2 of 3" in warns[0] and emitted == warns
+
+
+def test_no_population_column_lists_columns(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;POPULATION_TOTALE\n751010101;10\n")
+    with pytest.raises(CensusError) as err:
+        read_population(path)
+    assert "'POPULATION_TOTALE'" in one_line(err)
+
+
+def test_negative_population(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P21_POP\n751010101;-3\n")
+    with pytest.raises(CensusError, match="negative"):
+        read_population(path)
+
+
+def test_population_column_on_a_layer_with_numeric_codes():
+    gdf = layer({"CODE_IRIS": [10020101, 751010101], "P18_POP": [120.5, 3000.0]})
+    (table, meta, warns), _ = call_quiet(read_population, gdf)
+    assert table["code_iris"].tolist() == ["010020101", "751010101"]
+    assert table["population"].tolist() == [120.5, 3000.0]
+    assert meta.year == 2018 and meta.column == "P18_POP" and meta.key == "CODE_IRIS"
+    assert len(warns) == 1 and "leading zeros restored" in warns[0]
+
+
+def test_xlsx_with_header_rows(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Évolution et structure de la population en 2021"])
+    sheet.append([])
+    sheet.append(["IRIS", "Commune", "Population en 2021"])
+    sheet.append(["IRIS", "COM", "P21_POP"])
+    sheet.append(["751010101", "75101", 1234.5])
+    path = tmp_path / "pop.xlsx"
+    book.save(path)
+    table, meta, _ = read_population(path)
+    assert table["code_iris"].tolist() == ["751010101"]
+    assert table["population"].tolist() == [1234.5] and meta.year == 2021
+
+
+@pytest.mark.realdata
+def test_real_paris_layer_population(real_data):
+    path = real_data / "iris" / "paris_iris_disp_med19_climbing_paris.geojson"
+    raw = gpd.read_file(path)
+    iris, _ = read_iris(path)
+    table, meta, warns = read_population(iris)
+    assert meta.year == 2018 and meta.column == "P18_POP" and warns == []
+    assert table["code_iris"].tolist() == raw["CODE_IRIS"].tolist()
+    np.testing.assert_array_equal(table["population"], raw["P18_POP"].to_numpy())
