@@ -301,5 +301,9 @@ def demo_command(out: Path) -> None:
     click.echo(report)
 
 
+from pipelines.inequality.cli import inequality_command  # noqa: E402
+
+main.add_command(inequality_command, "inequality")
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

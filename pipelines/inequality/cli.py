@@ -1,0 +1,178 @@
+"""``ilots inequality``: every inequality statistic of a zone table → RESULT.json + RESULT.csv.
+
+A thin layer over :func:`~pipelines.inequality.report.run_inequality`. Register it on the main
+group with ``main.add_command(inequality_command, "inequality")``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from pipelines.inequality.report import run_inequality
+from tiles.errors import IlotsError
+
+__all__ = ["inequality_command", "read_table"]
+
+_SUFFIXES = (".csv", ".parquet", ".gpkg")
+
+
+def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Read a zone table; return it with the name of its geometry column (``None`` if none).
+
+    Parameters
+    ----------
+    path
+        ``.csv``, ``.parquet`` (GeoParquet keeps its geometry) or ``.gpkg``.
+    layer
+        GeoPackage layer (default: the first one).
+
+    Raises
+    ------
+    click.ClickException
+        Unknown suffix or unreadable file.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise click.ClickException(
+            f"cannot read {path.name}: the table must be {', '.join(_SUFFIXES)}"
+        )
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path), None
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            metadata = pq.read_schema(path).metadata or {}
+            if b"geo" in metadata:
+                import geopandas as gpd
+
+                frame = gpd.read_parquet(path)
+                return frame, frame.geometry.name
+            return pd.read_parquet(path), None
+        import geopandas as gpd
+
+        frame = gpd.read_file(path, layer=layer)
+        has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any()
+        return frame, frame.geometry.name if has_geometry else None
+    except (OSError, ValueError) as err:
+        raise click.ClickException(f"cannot read {path.name}: {err}") from err
+
+
+def _parse_bounds(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter("give the outcome's range as LOW,HIGH, e.g. 0,1") from None
+    return low, high
+
+
+def _write_atomically(files: dict[Path, str]) -> None:
+    """Write every file under a temporary name, then rename each into place."""
+    staged = {}
+    try:
+        for target, text in files.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            staging.write_text(text, encoding="utf-8")
+            staged[target] = staging
+        for target, staging in staged.items():
+            os.replace(staging, target)
+    finally:
+        for staging in staged.values():
+            staging.unlink(missing_ok=True)
+
+
+@click.command("inequality")
+@click.argument("table", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--outcome", required=True, help="Outcome column (e.g. lst_mean_k).")
+@click.option("--income", required=True, help="Income column (e.g. DISP_MED21).")
+@click.option("--population", default=None, help="Residents column (population weights).")
+@click.option("--group", default=None, help="Group column, booleans or 0/1 (e.g. QPV).")
+@click.option("--stratum", default=None, help="Stratum of the group test (e.g. commune code).")
+@click.option(
+    "--bounds",
+    default=None,
+    metavar="LOW,HIGH",
+    help="Range of a bounded outcome (e.g. 0,1 for a green share): adds the Erreygers index.",
+)
+@click.option("--layer", default=None, help="GeoPackage layer (default: the first).")
+@click.option(
+    "--contiguity",
+    type=click.Choice(["queen", "rook", "knn"]),
+    default="queen",
+    show_default=True,
+    help="Spatial neighbours for Moran's I (geometry tables only).",
+)
+@click.option("--bootstrap", type=click.IntRange(min=0), default=999, show_default=True)
+@click.option("--permutations", type=click.IntRange(min=0), default=9999, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="RESULT.json; a sibling RESULT.csv holds the flat table.",
+)
+def inequality_command(
+    table: Path,
+    outcome: str,
+    income: str,
+    population: str | None,
+    group: str | None,
+    stratum: str | None,
+    bounds: str | None,
+    layer: str | None,
+    contiguity: str,
+    bootstrap: int,
+    permutations: int,
+    seed: int,
+    out: Path,
+) -> None:
+    """Inequality statistics of an outcome over income for the zones of TABLE.
+
+    TABLE is a .csv, .parquet or .gpkg with one row per zone; with geometries (GeoPackage,
+    GeoParquet) Moran's I is added. Writes RESULT.json and RESULT.csv.
+    """
+    if out.suffix.lower() != ".json":
+        raise click.BadParameter("the result must end in .json", param_hint="--out")
+    frame, geometry = read_table(table, layer)
+    wanted = {
+        "--outcome": outcome,
+        "--income": income,
+        "--population": population,
+        "--group": group,
+        "--stratum": stratum,
+    }
+    missing = [f"{option} {name}" for option, name in wanted.items() if name and name not in frame]
+    if missing:
+        found = ", ".join(str(column) for column in frame.columns if column != geometry)
+        raise click.ClickException(
+            f"{table.name} has no column {'; '.join(missing)}; columns found: {found}"
+        )
+    try:
+        report = run_inequality(
+            frame,
+            outcome=outcome,
+            income=income,
+            population=population,
+            group=group,
+            stratum=stratum,
+            geometry=geometry,
+            bounds=_parse_bounds(bounds),
+            contiguity=contiguity,
+            bootstrap=bootstrap,
+            permutations=permutations,
+            seed=seed,
+        )
+    except IlotsError as err:
+        raise click.ClickException(f"{type(err).__name__}: {err}") from err
+    csv_path = out.with_suffix(".csv")
+    _write_atomically({out: report.to_json() + "\n", csv_path: report.to_csv()})
+    click.echo(f"wrote {out} and {csv_path.name}", err=True)

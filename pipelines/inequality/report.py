@@ -1,0 +1,385 @@
+"""Run every inequality statistic on one table of zones → :class:`InequalityReport`.
+
+The report is what ``inequality.json`` / ``inequality.csv`` of a run folder hold: the standard
+and generalized concentration indices (and Erreygers' when the outcome has bounds), exposure by
+income decile with the D1 − D10 gap, Pearson and Spearman correlations of outcome and income,
+the group (QPV) difference with its permutation p-value, and Moran's I of the outcome and of
+the OLS residuals on income when geometries are given. Each number comes with its uncertainty,
+the n it rests on and notes; when zones are spatially autocorrelated, the intervals that assume
+independent zones say so.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.inequality.concentration import concentration_index
+from pipelines.inequality.correlation import correlation
+from pipelines.inequality.deciles import exposure_by_decile
+from pipelines.inequality.groups import group_difference
+from pipelines.inequality.results import (
+    CSV_COLUMNS,
+    ConcentrationResult,
+    CorrelationResult,
+    DecileExposure,
+    GroupDifferenceResult,
+    MetricResult,
+    MoranResult,
+    json_value,
+)
+from pipelines.inequality.spatial import morans_i, residual_morans_i, spatial_note
+from pipelines.inequality.weights import as_spatial_weights
+from tiles.errors import InequalityError
+
+__all__ = ["InequalityReport", "run_inequality"]
+
+NOT_CAUSAL = (
+    "the cross-sectional association of outcome and income is not causal "
+    "(confounders: density, building height, distance to centre, water, elevation)"
+)
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+@dataclass(frozen=True)
+class InequalityReport:
+    """All inequality statistics of one outcome over one table of zones.
+
+    Attributes
+    ----------
+    outcome, income, population, group, stratum
+        Column names used (``None`` when not given).
+    n_rows
+        Rows in the table.
+    n_used
+        Rows with outcome, income (and population) present.
+    concentration_index, generalized_concentration_index
+        Standard C and generalized GC (population-weighted when a population is given).
+    erreygers_index
+        Erreygers E when ``bounds`` were given, else ``None``.
+    deciles
+        Exposure by income decile and the D1 − D10 gap.
+    correlations
+        Pearson then Spearman correlation of outcome and income.
+    group_difference
+        Group (QPV) minus rest with its permutation test, or ``None``.
+    morans_i, residual_morans_i
+        Moran's I of the outcome, and of its OLS residuals on income, or ``None`` without
+        geometry.
+    notes
+        Report-wide notes (rows dropped, values coerced, causality, spatial caveats).
+    seed
+        Seed all random draws derive from.
+    """
+
+    outcome: str
+    income: str
+    population: str | None
+    group: str | None
+    stratum: str | None
+    n_rows: int
+    n_used: int
+    concentration_index: ConcentrationResult
+    generalized_concentration_index: ConcentrationResult
+    erreygers_index: ConcentrationResult | None
+    deciles: DecileExposure
+    correlations: tuple[CorrelationResult, ...]
+    group_difference: GroupDifferenceResult | None
+    morans_i: MoranResult | None
+    residual_morans_i: MoranResult | None
+    notes: tuple[str, ...]
+    seed: int | None
+
+    def metrics(self) -> list[MetricResult]:
+        """Every scalar result (deciles excepted), in report order."""
+        found: list[MetricResult | None] = [
+            self.concentration_index,
+            self.generalized_concentration_index,
+            self.erreygers_index,
+            self.group_difference,
+            *self.correlations,
+            self.morans_i,
+            self.residual_morans_i,
+        ]
+        return [metric for metric in found if metric is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready nested dict (NaN → ``None``)."""
+
+        def maybe(result: MetricResult | None) -> dict[str, Any] | None:
+            return result.to_dict() if result is not None else None
+
+        return {
+            "outcome": self.outcome,
+            "income": self.income,
+            "population": self.population,
+            "group": self.group,
+            "stratum": self.stratum,
+            "n_rows": self.n_rows,
+            "n_used": self.n_used,
+            "seed": json_value(self.seed),
+            "notes": list(self.notes),
+            "concentration_index": self.concentration_index.to_dict(),
+            "generalized_concentration_index": self.generalized_concentration_index.to_dict(),
+            "erreygers_index": maybe(self.erreygers_index),
+            "exposure_by_decile": self.deciles.to_dict(),
+            "group_difference": maybe(self.group_difference),
+            "correlations": {
+                result.metric.removeprefix("correlation_"): result.to_dict()
+                for result in self.correlations
+            },
+            "morans_i": maybe(self.morans_i),
+            "residual_morans_i": maybe(self.residual_morans_i),
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the report as JSON text (strict: no NaN literals)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the flat table, one row per metric.
+
+        Columns are ``metric, value, se, ci_low, ci_high, p_value, n, method, notes``.
+        """
+        rows = [
+            self.concentration_index.to_row(),
+            self.generalized_concentration_index.to_row(),
+        ]
+        if self.erreygers_index is not None:
+            rows.append(self.erreygers_index.to_row())
+        rows.extend(self.deciles.to_rows())
+        rows.extend(
+            metric.to_row()
+            for metric in self.metrics()
+            if metric.metric
+            not in ("concentration_index", "generalized_concentration_index", "erreygers_index")
+        )
+        return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+
+    def to_csv(self) -> str:
+        """Return the flat table as CSV text."""
+        buffer = io.StringIO()
+        self.to_frame().to_csv(buffer, index=False, lineterminator="\n")
+        return buffer.getvalue()
+
+
+def run_inequality(
+    table: pd.DataFrame,
+    *,
+    outcome: str,
+    income: str,
+    population: str | None = None,
+    group: str | None = None,
+    stratum: str | None = None,
+    geometry: str | Any | None = None,
+    bounds: tuple[float, float] | None = None,
+    contiguity: str = "queen",
+    bootstrap: int = 999,
+    permutations: int = 9999,
+    moran_permutations: int = 999,
+    confidence: float = 0.95,
+    seed: int | None = 0,
+) -> InequalityReport:
+    """Run every inequality statistic of ``outcome`` against ``income`` over the zones of ``table``.
+
+    Parameters
+    ----------
+    table
+        One row per zone (IRIS): a DataFrame or GeoDataFrame.
+    outcome
+        Column of the outcome (e.g. ``lst_mean_k``; the generalized index is the one to read
+        for temperatures).
+    income
+        Column of the income (e.g. ``DISP_MED21``). Non-numeric markers ('nd', 's', ...) are
+        treated as missing and counted in the notes.
+    population
+        Column of residents: population-weighted ranks, means and deciles of residents.
+    group
+        Column of group membership (booleans or 0/1, e.g. QPV) for the group difference.
+    stratum
+        Column to stratify the group permutation test by (e.g. commune code).
+    geometry
+        Geometry column name, or a GeoSeries aligned with ``table``: adds Moran's I of the
+        outcome and of the OLS residuals on income.
+    bounds
+        ``(a, b)`` range of a bounded outcome (e.g. ``(0, 1)`` for a green share): adds the
+        Erreygers index.
+    contiguity
+        ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
+    bootstrap
+        Bootstrap resamples for the intervals of the indices, the decile gap and the group
+        difference.
+    permutations
+        Monte Carlo relabelings of the group test when exact enumeration is too large.
+    moran_permutations
+        Permutations of Moran's I.
+    confidence
+        Level of every interval.
+    seed
+        Seed every random draw derives from (independent streams per statistic).
+
+    Returns
+    -------
+    InequalityReport
+
+    Raises
+    ------
+    InequalityError
+        A missing column (the message lists the columns found), an all-missing outcome or
+        income, fewer than 3 complete zones, or bad options.
+    """
+    columns = [outcome, income, population, group, stratum]
+    if isinstance(geometry, str):
+        columns.append(geometry)
+    missing = [name for name in columns if name is not None and name not in table.columns]
+    if missing:
+        found = ", ".join(str(column) for column in table.columns)
+        raise InequalityError(
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} not in "
+            f"the table; columns found: {found}"
+        )
+    notes: list[str] = []
+    h, note = _numeric_column(table[outcome], outcome)
+    notes.extend(note)
+    y, note = _numeric_column(table[income], income)
+    notes.extend(note)
+    if not np.isfinite(h).any():
+        raise InequalityError(f"outcome column {outcome!r} is all missing; check the zonal step")
+    if not np.isfinite(y).any():
+        raise InequalityError(f"income column {income!r} is all missing; check the Filosofi join")
+    present = np.isfinite(h) & np.isfinite(y)
+    causes = [f"{int((~np.isfinite(h)).sum())} missing {outcome}"]
+    causes.append(f"{int((~np.isfinite(y)).sum())} missing {income}")
+    pop = None
+    if population is not None:
+        pop, note = _numeric_column(table[population], population)
+        notes.extend(note)
+        causes.append(f"{int((~np.isfinite(pop)).sum())} missing {population}")
+        present &= np.isfinite(pop)
+    n_rows = len(table)
+    n_used = int(present.sum())
+    if n_used < n_rows:
+        detail = ", ".join(cause for cause in causes if not cause.startswith("0 "))
+        notes.append(f"{n_rows - n_used} of {n_rows} rows dropped ({detail})")
+    if n_used < 3:
+        raise InequalityError(f"only {n_used} zones have outcome and income (need at least 3)")
+    h, y = h[present], y[present]
+    w = pop[present] if pop is not None else None
+
+    streams = np.random.SeedSequence(seed).spawn(8)
+    common = {"weights": w, "bootstrap": bootstrap, "confidence": confidence}
+    standard = concentration_index(h, y, kind="standard", seed=streams[0], **common)
+    generalized = concentration_index(h, y, kind="generalized", seed=streams[1], **common)
+    erreygers = None
+    if bounds is not None:
+        erreygers = concentration_index(
+            h, y, kind="erreygers", bounds=bounds, seed=streams[2], **common
+        )
+    deciles = exposure_by_decile(
+        h,
+        y,
+        w,
+        by="population" if w is not None else "zones",
+        bootstrap=bootstrap,
+        confidence=confidence,
+        seed=streams[3],
+    )
+    correlations = tuple(
+        correlation(h, y, method=method, confidence=confidence).with_notes(NOT_CAUSAL)
+        for method in ("pearson", "spearman")
+    )
+
+    difference = None
+    if group is not None:
+        difference = group_difference(
+            h,
+            table[group].to_numpy()[present],
+            weights=w,
+            stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
+            permutations=permutations,
+            bootstrap=bootstrap,
+            confidence=confidence,
+            seed=streams[4],
+        )
+    elif stratum is not None:
+        notes.append(f"stratum {stratum!r} ignored: it only applies to a group comparison")
+
+    moran = residual = None
+    if geometry is not None:
+        geoms = table[geometry] if isinstance(geometry, str) else geometry
+        if len(geoms) != n_rows:
+            raise InequalityError(f"geometry has {len(geoms)} rows, the table {n_rows}")
+        weights = as_spatial_weights(geoms, contiguity=contiguity).subset(present)  # type: ignore[arg-type]
+        moran = morans_i(h, weights, permutations=moran_permutations, seed=streams[5])
+        residual = residual_morans_i(
+            h, y, weights, permutations=moran_permutations, seed=streams[6]
+        )
+    else:
+        notes.append(
+            "no geometry given: spatial autocorrelation not tested; intervals assume "
+            "independent zones"
+        )
+
+    caveat = spatial_note(moran) if moran is not None else None
+    if caveat:
+        standard = standard.with_notes(caveat)
+        generalized = generalized.with_notes(caveat)
+        erreygers = erreygers.with_notes(caveat) if erreygers is not None else None
+        deciles = DecileExposure(
+            by=deciles.by,
+            rows=deciles.rows,
+            gap=deciles.gap.with_notes(caveat),
+            overall=deciles.overall,
+        )
+        difference = difference.with_notes(caveat) if difference is not None else None
+    residual_caveat = spatial_note(residual) if residual is not None else None
+    if residual_caveat or caveat:
+        correlations = tuple(
+            result.with_notes(residual_caveat or caveat or "") for result in correlations
+        )
+    notes.append(NOT_CAUSAL)
+    return InequalityReport(
+        outcome=outcome,
+        income=income,
+        population=population,
+        group=group,
+        stratum=stratum,
+        n_rows=n_rows,
+        n_used=n_used,
+        concentration_index=standard,
+        generalized_concentration_index=generalized,
+        erreygers_index=erreygers,
+        deciles=deciles,
+        correlations=correlations,
+        group_difference=difference,
+        morans_i=moran,
+        residual_morans_i=residual,
+        notes=tuple(notes),
+        seed=seed,
+    )
+
+
+def _numeric_column(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
+    """Column as float64; non-numeric entries become NaN and are reported (with examples)."""
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan), []
+    text = column.astype("string")
+    commas = text.str.match(_DECIMAL_COMMA).fillna(False).to_numpy(dtype=bool)
+    text = text.where(~commas, text.str.replace(",", ".", regex=False))
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = column.notna().to_numpy() & ~np.isfinite(values)
+    notes = []
+    if commas.any():
+        notes.append(f"{int(commas.sum())} values of {name} read with a decimal comma")
+    if bad.any():
+        examples = ", ".join(repr(v) for v in pd.unique(column[bad])[:4])
+        notes.append(
+            f"{int(bad.sum())} non-numeric values of {name} treated as missing (e.g. {examples})"
+        )
+    return values, notes

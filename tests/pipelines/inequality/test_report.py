@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import io
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import box
+
+from pipelines.inequality import (
+    concentration_index,
+    correlation,
+    group_difference,
+    morans_i,
+    run_inequality,
+)
+from pipelines.inequality.results import CSV_COLUMNS
+from tiles.errors import IlotsError, InequalityError
+
+from ._vectors import C_CELSIUS, C_WEIGHTED, GC, INCOME, LST_C, POPULATION
+
+
+def city(n_side=8, seed=0):
+    """A synthetic city: poorer west is hotter, QPV in the poorest fifth, four communes."""
+    rng = np.random.default_rng(seed)
+    n = n_side * n_side
+    col = np.arange(n) % n_side
+    income = 12000 + 2500 * col + rng.normal(0, 1500, n)
+    lst = 312 - 0.0002 * income + rng.normal(0, 0.4, n)
+    frame = gpd.GeoDataFrame(
+        {
+            "iris": [f"I{i:03d}" for i in range(n)],
+            "lst_mean_k": lst,
+            "DISP_MED21": income.astype(object),
+            "population": rng.integers(300, 4000, n),
+            "qpv": income < np.quantile(income, 0.2),
+            "commune": np.arange(n) // (n // 4),
+        },
+        geometry=[box(i % n_side, i // n_side, i % n_side + 1, i // n_side + 1) for i in range(n)],
+        crs="EPSG:2154",
+    )
+    frame.loc[3, "DISP_MED21"] = "s"  # Filosofi secret marker
+    frame.loc[7, "lst_mean_k"] = np.nan
+    return frame
+
+
+def test_toy_table_reproduces_the_sheet():
+    table = pd.DataFrame({"lst": LST_C, "income": INCOME, "pop": POPULATION})
+    unweighted = run_inequality(table, outcome="lst", income="income", bootstrap=0)
+    assert unweighted.concentration_index.value == pytest.approx(C_CELSIUS, abs=1e-9)
+    assert unweighted.generalized_concentration_index.value == pytest.approx(GC, abs=1e-9)
+    weighted = run_inequality(table, outcome="lst", income="income", population="pop", bootstrap=0)
+    assert weighted.concentration_index.value == pytest.approx(C_WEIGHTED, abs=1e-9)
+    assert weighted.deciles.by == "population"
+    assert unweighted.deciles.by == "zones"
+
+
+def test_full_report_json():
+    frame = city()
+    report = run_inequality(
+        frame,
+        outcome="lst_mean_k",
+        income="DISP_MED21",
+        population="population",
+        group="qpv",
+        stratum="commune",
+        geometry="geometry",
+        bootstrap=200,
+        permutations=999,
+        seed=0,
+    )
+    payload = json.loads(report.to_json())  # strict JSON: no NaN literal
+    for key in ("concentration_index", "generalized_concentration_index"):
+        assert {"value", "se", "ci_low", "ci_high", "n"} <= payload[key].keys()
+        assert payload[key]["n"] == 62
+        assert payload[key]["ci_low"] < payload[key]["value"] < payload[key]["ci_high"]
+    assert payload["n_rows"] == 64 and payload["n_used"] == 62
+    assert any("2 of 64 rows dropped" in note for note in payload["notes"])
+    assert any("'s'" in note and "non-numeric" in note for note in payload["notes"])
+    assert len(payload["exposure_by_decile"]["deciles"]) == 10
+    assert payload["exposure_by_decile"]["gap_d1_d10"]["value"] > 0
+    assert payload["group_difference"]["p_value"] is not None
+    assert payload["group_difference"]["n_strata"] == 4
+    assert set(payload["correlations"]) == {"pearson", "spearman"}
+    assert payload["morans_i"]["value"] > 0
+    assert payload["residual_morans_i"] is not None
+    assert payload["erreygers_index"] is None
+
+
+def test_report_values_equal_the_functions():
+    frame = city()
+    report = run_inequality(
+        frame,
+        outcome="lst_mean_k",
+        income="DISP_MED21",
+        population="population",
+        group="qpv",
+        geometry="geometry",
+        bootstrap=0,
+        permutations=999,
+    )
+    keep = frame["lst_mean_k"].notna() & (frame["DISP_MED21"] != "s")
+    kept = frame[keep]
+    h, y = kept["lst_mean_k"].to_numpy(), kept["DISP_MED21"].astype(float).to_numpy()
+    w = kept["population"].to_numpy(float)
+    gc = concentration_index(h, y, weights=w, kind="generalized")
+    assert report.generalized_concentration_index.value == pytest.approx(gc.value, abs=1e-12)
+    assert report.generalized_concentration_index.se == pytest.approx(gc.se, abs=1e-12)
+    assert report.correlations[0].value == pytest.approx(correlation(h, y).value, abs=1e-12)
+    delta = group_difference(h, kept["qpv"].to_numpy(), weights=w, permutations=0)
+    assert report.group_difference.value == pytest.approx(delta.value, abs=1e-12)
+    assert report.morans_i.value == pytest.approx(
+        morans_i(h, kept.geometry, permutations=0).value, abs=1e-12
+    )
+
+
+def test_spatial_caveat_reaches_the_intervals():
+    frame = city()
+    report = run_inequality(
+        frame, outcome="lst_mean_k", income="DISP_MED21", geometry="geometry", bootstrap=0
+    )
+    assert report.morans_i.p_value < 0.05
+    caveat = "confidence intervals that assume independent zones are optimistic"
+    assert any(caveat in note for note in report.generalized_concentration_index.notes)
+    assert any(caveat in note for note in report.deciles.gap.notes)
+    assert all(any(caveat in note for note in r.notes) for r in report.correlations)
+    without = run_inequality(frame, outcome="lst_mean_k", income="DISP_MED21", bootstrap=0)
+    assert without.morans_i is None
+    assert any("no geometry" in note for note in without.notes)
+
+
+def test_same_seed_same_report():
+    frame = city()
+    kwargs = {"outcome": "lst_mean_k", "income": "DISP_MED21", "population": "population"}
+    first = run_inequality(frame, group="qpv", bootstrap=100, permutations=99, seed=5, **kwargs)
+    again = run_inequality(frame, group="qpv", bootstrap=100, permutations=99, seed=5, **kwargs)
+    assert first.to_json() == again.to_json()
+
+
+def test_csv_is_flat():
+    frame = city()
+    report = run_inequality(
+        frame,
+        outcome="lst_mean_k",
+        income="DISP_MED21",
+        group="qpv",
+        geometry="geometry",
+        bootstrap=50,
+        permutations=99,
+    )
+    table = pd.read_csv(io.StringIO(report.to_csv()))
+    assert list(table.columns) == list(CSV_COLUMNS)
+    metrics = table["metric"].tolist()
+    assert metrics[:2] == ["concentration_index", "generalized_concentration_index"]
+    for name in (
+        "exposure_D1",
+        "exposure_D10",
+        "exposure_gap_d1_d10",
+        "group_difference",
+        "correlation_pearson",
+        "correlation_spearman",
+        "morans_i",
+        "residual_morans_i",
+    ):
+        assert name in metrics
+    assert table.loc[table.metric == "group_difference", "p_value"].notna().all()
+
+
+def test_erreygers_with_bounds():
+    table = pd.DataFrame({"green": [0.1, 0.15, 0.3, 0.35, 0.5], "income": INCOME})
+    report = run_inequality(table, outcome="green", income="income", bounds=(0, 1), bootstrap=0)
+    assert report.erreygers_index is not None
+    assert report.to_dict()["erreygers_index"]["bounds"] == [0.0, 1.0]
+
+
+def test_decimal_comma_strings_are_read():
+    table = pd.DataFrame({"lst": LST_C, "income": ["12000", "15000,0", "18000", "22000", "30000"]})
+    report = run_inequality(table, outcome="lst", income="income", bootstrap=0)
+    assert report.n_used == 5
+    assert any("decimal comma" in note for note in report.notes)
+
+
+def test_errors():
+    table = pd.DataFrame({"lst": [np.nan] * 5, "income": INCOME, "pop": POPULATION})
+    with pytest.raises(InequalityError, match="all missing"):
+        run_inequality(table, outcome="lst", income="income")
+    with pytest.raises(InequalityError, match=r"'lst_k' not in the table; columns found: lst"):
+        run_inequality(table, outcome="lst_k", income="income")
+    with pytest.raises(IlotsError, match="at least 3"):
+        run_inequality(
+            pd.DataFrame({"lst": [30.0, 31.0, np.nan], "income": [1.0, 2.0, 3.0]}),
+            outcome="lst",
+            income="income",
+        )
