@@ -19,6 +19,7 @@ from numba import njit
 __all__ = [
     "accumulate_dense",
     "accumulate_sparse",
+    "group_by_zone",
     "weighted_quantiles",
 ]
 
@@ -101,51 +102,76 @@ def accumulate_weighted_sparse(values, weights, rows, cols, zones, fractions, cw
 
 
 @njit(cache=True, nogil=True)
-def weighted_quantiles(values, weights, starts, qs, out):  # pragma: no cover - compiled
-    """Weighted quantiles of each zone's samples, exactextract's definition.
+def weighted_quantiles(
+    whole, whole_starts, part, part_weights, part_starts, qs, out
+):  # pragma: no cover
+    """Weighted quantiles of each zone's samples, with exactextract's definition.
 
-    ``values``/``weights`` hold every zone's samples back to back, zone ``z`` in
-    ``starts[z]:starts[z + 1]``. For each zone the samples are sorted by value (ties by
-    weight: exactextract leaves their order to its unstable sort, which can change the result
-    when the quantile falls next to tied values of unequal weight); with
-    cumulative weights ``W_k`` and ``n`` samples, ``s_0 = 0`` and
+    A zone's samples are its wholly covered pixels (weight 1), given *sorted* in
+    ``whole[whole_starts[z]:whole_starts[z + 1]]``, and its partly covered ones with their
+    fractions in ``part``/``part_weights[part_starts[z]:part_starts[z + 1]]`` (any order).
+    Equal values are merged into one sample with the sum of their weights (as exactextract
+    does, so the result never depends on pixel order). With the ``n`` distinct values sorted,
+    weights ``w_k`` and cumulative weights ``W_k``, ``s_0 = 0`` and
     ``s_k = k * w_k + (n - 1) * W_{k-1}``; the quantile ``q`` interpolates linearly at
-    ``q * (n - 1) * W_n`` between the samples around it (equal weights: numpy's default,
-    Hyndman-Fan type 7). ``out[z, i]`` receives quantile ``qs[i]`` (NaN for an empty zone).
+    ``q * (n - 1) * W_n`` between the samples around it. ``out[z, i]`` receives quantile
+    ``qs[i]``, NaN for a zone without samples.
     """
-    n_zones = starts.shape[0] - 1
+    n_zones = whole_starts.shape[0] - 1
+    longest = 0
     for z in range(n_zones):
-        a, b = starts[z], starts[z + 1]
-        n = b - a
-        if n == 0:
-            for i in range(qs.shape[0]):
-                out[z, i] = np.nan
+        size = whole_starts[z + 1] - whole_starts[z] + part_starts[z + 1] - part_starts[z]
+        longest = max(longest, size)
+    xs = np.empty(longest)
+    ws = np.empty(longest)
+    sk = np.empty(longest)
+    for z in range(n_zones):
+        xa = whole[whole_starts[z] : whole_starts[z + 1]]
+        xb = part[part_starts[z] : part_starts[z + 1]]
+        wb = part_weights[part_starts[z] : part_starts[z + 1]]
+        order = np.argsort(xb)
+        i, j, m = 0, 0, 0
+        while i < xa.shape[0] or j < xb.shape[0]:
+            if j >= xb.shape[0] or (i < xa.shape[0] and xa[i] <= xb[order[j]]):
+                x, w = np.float64(xa[i]), 1.0
+                i += 1
+            else:
+                x, w = np.float64(xb[order[j]]), np.float64(wb[order[j]])
+                j += 1
+            if m > 0 and xs[m - 1] == x:
+                ws[m - 1] += w
+            else:
+                xs[m], ws[m] = x, w
+                m += 1
+        if m == 0:
+            for k in range(qs.shape[0]):
+                out[z, k] = np.nan
             continue
-        order = np.argsort(values[a:b], kind="mergesort")
-        x = values[a:b][order]
-        wz = weights[a:b][order]
-        # Ties in value: order them by weight, so the result never depends on pixel order.
-        start = 0
-        for k in range(1, n + 1):
-            if k == n or x[k] != x[start]:
-                if k - start > 1:
-                    wz[start:k] = np.sort(wz[start:k])
-                start = k
-        sk = np.empty(n)
         cum = 0.0
-        for k in range(n):
-            sk[k] = 0.0 if k == 0 else k * wz[k] + (n - 1) * cum
-            cum += wz[k]
-        for i in range(qs.shape[0]):
-            target = qs[i] * cum * (n - 1)
-            # first element whose s is greater than the target (upper bound)
-            right = np.searchsorted(sk, target, side="right")
+        for k in range(m):
+            sk[k] = 0.0 if k == 0 else k * ws[k] + (m - 1) * cum
+            cum += ws[k]
+        for k in range(qs.shape[0]):
+            target = qs[k] * cum * (m - 1)
+            right = np.searchsorted(sk[:m], target, side="right")
             if right == 0:
-                out[z, i] = x[0]
-            elif right == n:
-                out[z, i] = x[n - 1]
+                out[z, k] = xs[0]
+            elif right == m:
+                out[z, k] = xs[m - 1]
             else:
                 left = right - 1
-                out[z, i] = x[left] + (target - sk[left]) * (x[right] - x[left]) / (
+                out[z, k] = xs[left] + (target - sk[left]) * (xs[right] - xs[left]) / (
                     sk[right] - sk[left]
                 )
+
+
+@njit(cache=True, nogil=True)
+def group_by_zone(zone, values, starts):  # pragma: no cover - compiled
+    """Sort samples by zone (counting sort): zone ``z`` gets ``starts[z]:starts[z+1]``."""
+    nxt = starts[:-1].copy()
+    out = np.empty(values.shape[0], dtype=values.dtype)
+    for k in range(zone.shape[0]):
+        z = zone[k]
+        out[nxt[z]] = values[k]
+        nxt[z] += 1
+    return out

@@ -4,7 +4,9 @@ Semantics follow exactextract (science.md §6.1): with value ``x_i``, covered fr
 and weight ``w_i`` of each pixel of a zone, ``mean = Σx·c / Σc``, ``sum = Σx·c``,
 ``count = Σc``, ``variance``/``stdev`` the population versions weighted by ``c``,
 ``min``/``max`` over pixels with ``c > 0`` (coverage ignored), quantiles weighted by ``c``
-(exactextract's weighted type-7 definition), ``weighted_mean = Σx·c·w / Σc·w``,
+(exactextract's definition: equal values merged into one sample with their summed coverage,
+then its weighted type-7 interpolation; see :func:`raster.zonal.kernels.weighted_quantiles`),
+``weighted_mean = Σx·c·w / Σc·w``,
 ``weighted_sum = Σx·c·w``, ``frac`` the share of each class value in ``Σc``. ilots adds
 ``valid_frac`` (covered area with a value / covered area) and ``area_m2`` (covered area).
 NaN is no data everywhere.

@@ -61,9 +61,8 @@ def test_real_landsat_st_b10_against_exactextract(real_data, tmp_path):
     assert ours["zid"].tolist() == theirs["zid"].tolist()
     _compare(ours, theirs, {"mean": "mean", "stdev": "stdev", "count": "count", "min": "min",
                             "max": "max"})  # fmt: skip
-    # Quantiles: this uint16 raster is full of tied values, where exactextract's result
-    # depends on its unstable sort (and it casts them to the raster's integer type). Oracle:
-    # the pinned definition (ties ordered by coverage) written out plainly below, on
+    # Quantiles: on this uint16 raster exactextract casts its interpolated quantiles to the
+    # raster's integer type. Oracle: its definition written out plainly below, on
     # exactextract's own cell values and coverage fractions.
     _check_quantiles(ours, raster, zones, {0.5: "median", 0.9: "p90"})
 
@@ -82,8 +81,11 @@ def _check_quantiles(ours, raster, zones, columns):
 
 
 def _pinned_quantile(x, w, q):
-    """exactextract's weighted quantile, ties ordered by weight, written as plainly as possible."""
-    pairs = sorted(zip(x.tolist(), w.tolist(), strict=True))
+    """exactextract's weighted quantile (equal values merged), written as plainly as possible."""
+    merged: dict[float, float] = {}
+    for value, weight in zip(x.tolist(), w.tolist(), strict=True):
+        merged[value] = merged.get(value, 0.0) + weight
+    pairs = sorted(merged.items())
     n = len(pairs)
     s, cum = [], 0.0
     for k, (_, wk) in enumerate(pairs):

@@ -150,22 +150,47 @@ def test_exactextract_documentation_example():
     assert out["stdev"][0] == pytest.approx(1.0497813183, rel=1e-9)
 
 
-def test_equal_weight_quantiles_are_numpy_linear():
-    # science.md §9.6 Z-7.
-    values = np.array([[3.0, 1, 4, 1, 5, 9, 2, 6]])
+def _whole_zone_quantiles(row, stats):
     cov = ZoneCoverage(
-        shape=(1, 8), transform=(RES, 0, X0, 0, -RES, Y0), crs_wkt="", ids=pd.Index([1]),
-        labels=np.zeros((1, 8), np.int32), rows=np.empty(0, np.int32), cols=np.empty(0, np.int32),
-        zones=np.empty(0, np.int32), fractions=np.empty(0), method="exact",
+        shape=(1, row.size), transform=(RES, 0, X0, 0, -RES, Y0), crs_wkt="",
+        ids=pd.Index([1]), labels=np.zeros((1, row.size), np.int32),
+        rows=np.empty(0, np.int32), cols=np.empty(0, np.int32), zones=np.empty(0, np.int32),
+        fractions=np.empty(0), method="exact",
     )  # fmt: skip
-    stats = parse_statistics("p25,median,p90")
     from raster.zonal.partials import Needs
 
-    part = chunk_partials(values, cov.window(slice(None), slice(None)), 1, Needs.of(stats))
-    out = finalise(part, stats, cov.covered(), cov.cell_area)
-    assert out["p25"][0] == pytest.approx(1.75)
-    assert out["median"][0] == pytest.approx(3.5)
-    assert out["p90"][0] == pytest.approx(6.9)
+    parsed = parse_statistics(stats)
+    part = chunk_partials(row[None, :], cov.window(slice(None), slice(None)), 1, Needs.of(parsed))
+    return finalise(part, parsed, cov.covered(), cov.cell_area)
+
+
+def test_equal_weight_quantiles_of_distinct_values_are_numpy_linear():
+    values = np.array([3.0, 1, 4, 7, 5, 9, 2, 6])
+    out = _whole_zone_quantiles(values, "p25,median,p90")
+    expected = np.quantile(values, [0.25, 0.5, 0.9])  # Hyndman-Fan type 7
+    np.testing.assert_allclose([out["p25"][0], out["median"][0], out["p90"][0]], expected)
+
+
+def test_tied_values_are_merged_as_exactextract_does():
+    # science.md §9.6 Z-7 input. exactextract merges equal values into one sample with the
+    # summed weight before interpolating, so with the tie (two 1s) it is NOT numpy's 1.75 /
+    # 3.5 / 6.9 (the sheet's vector assumes no merge; exactextract 0.3 gives the values
+    # below). By hand: distinct 1 (w 2), 2, 3, 4, 5, 6, 9; n = 7, W = 8;
+    # s = 0, 13, 20, 27, 34, 41, 48; q·W·(n-1) = 12, 24, 43.2 ->
+    # 1 + 12/13, 3 + 4/7, 6 + 3·2.2/7.
+    out = _whole_zone_quantiles(np.array([3.0, 1, 4, 1, 5, 9, 2, 6]), "p25,median,p90")
+    assert out["p25"][0] == pytest.approx(1 + 12 / 13, rel=1e-12)
+    assert out["median"][0] == pytest.approx(3 + 4 / 7, rel=1e-12)
+    assert out["p90"][0] == pytest.approx(6 + 3 * 2.2 / 7, rel=1e-12)
+    ee = exact_extract(
+        ee_source(np.array([[3.0, 1, 4, 1, 5, 9, 2, 6]])),
+        gpd.GeoDataFrame({"zid": [1]}, geometry=[cell_box(0, 0, 8, 1)], crs=CRS),
+        ["quantile(q=0.25)", "median", "quantile(q=0.9)"],
+        output="pandas",
+    )
+    assert ee["quantile_25"][0] == pytest.approx(out["p25"][0], rel=1e-9)
+    assert ee["median"][0] == pytest.approx(out["median"][0], rel=1e-9)
+    assert ee["quantile_90"][0] == pytest.approx(out["p90"][0], rel=1e-9)
 
 
 def test_centre_method_matches_rasterstats(scene):

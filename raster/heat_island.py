@@ -1,0 +1,654 @@
+"""Surface urban heat island: urban footprint, rural reference ring, per-scene ΔT and SUHII.
+
+science.md §4.1. SUHII = mean LST over the urban footprint − mean LST over the rural
+reference, on the same scene or composite. The rural reference here is a ring of pixels
+``inner_m``–``outer_m`` (default 2–10 km) outside the urban footprint, without water and
+built pixels and, when a DEM is given, within ``tolerance_m`` (±50 m) of the urban elevation
+(Peng et al. 2012-like; a design choice, not a constant: report it, it is in the attributes
+of every result as ``reference_definition`` and ``ring_inner_m``/``ring_outer_m``).
+
+Per scene, before compositing (science.md §5), the anomaly ``ΔT = LST − μ_rural`` (K) and the
+z-score against the reference (:func:`scene_zscore_against`) remove the day-to-day weather.
+
+Workflow::
+
+    urban = urban_footprint_from_zones(iris, lst)          # or ..._from_landcover(classes)
+    ring = rural_ring(urban, inner_m=2000, outer_m=10000)
+    ref_mask = rural_reference_mask(ring, water=classes == 1, built=classes == 4)
+    ref = scene_reference(lst, ref_mask)                   # (time,)
+    dt = lst_anomaly(lst, ref)                             # (time, y, x), K
+    per_scene = suhii(lst, urban, ref_mask)                # SUHII per scene
+    comp = temporal_composite(lst)                         # raster.composite
+    composite = suhii(comp["median"], urban, ref_mask)     # SUHII of the composite
+
+Everything is lazy on Dask except :func:`urban_footprint_from_zones`, which rasterises vectors
+(no pixel is read). Warnings about empty references come when the values are computed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import odc.geo.xr  # registers the .odc accessor
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from scipy import ndimage
+
+from raster.landcover import LandCover
+from raster.thermal.scene import scene_zscore
+from tiles.errors import CRSError, GridError, IlotsWarning
+
+__all__ = [
+    "lst_anomaly",
+    "rural_reference_mask",
+    "rural_ring",
+    "scene_reference",
+    "scene_zscore_against",
+    "suhii",
+    "urban_footprint_from_landcover",
+    "urban_footprint_from_zones",
+]
+
+_RING_ATTRS = ("ring_inner_m", "ring_outer_m")
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _require_yx(da: Any, name: str) -> xr.DataArray:
+    if not isinstance(da, xr.DataArray):
+        raise TypeError(f"{name} must be an xarray DataArray, got {type(da).__name__}")
+    if da.ndim != 2 or set(da.dims) != {"y", "x"}:
+        raise ValueError(f"{name} must be a 2-D (y, x) DataArray, got dims {da.dims}")
+    return da
+
+
+def _aligned(reference: xr.DataArray, other: xr.DataArray, name: str) -> xr.DataArray:
+    """``other`` on the grid of ``reference``, or a GridError (never a silent inner join)."""
+    try:
+        xr.align(reference, other, join="exact")
+    except ValueError:
+        raise GridError(
+            f"{name} is not on the same y/x grid as the other inputs; resample it onto the "
+            "analysis grid first"
+        ) from None
+    return other
+
+
+def _resolution(da: xr.DataArray, resolution: float | tuple[float, float] | None) -> tuple:
+    if resolution is not None:
+        ry, rx = (resolution, resolution) if np.ndim(resolution) == 0 else resolution
+    else:
+        gbox = da.odc.geobox
+        if gbox is None:
+            raise ValueError(
+                "cannot tell the pixel size from the coordinates; pass resolution= in metres"
+            )
+        if gbox.crs is not None and gbox.crs.geographic:
+            raise CRSError(
+                f"the grid CRS {gbox.crs} is geographic (degrees); ring widths are in metres: "
+                "work on a projected (UTM) analysis grid"
+            )
+        ry, rx = gbox.resolution.y, gbox.resolution.x
+    ry, rx = abs(float(ry)), abs(float(rx))
+    if not (math.isfinite(ry) and math.isfinite(rx) and ry > 0 and rx > 0):
+        raise ValueError(f"resolution must be positive metres, got {(ry, rx)}")
+    return ry, rx
+
+
+def _is_dask(array: Any) -> bool:
+    return type(array).__module__.split(".")[0] == "dask"
+
+
+def _spatial_dims(da: xr.DataArray) -> list[str]:
+    missing = [d for d in ("y", "x") if d not in da.dims]
+    if missing:
+        raise ValueError(f"the array needs y and x dimensions, got {da.dims}")
+    return ["y", "x"]
+
+
+def _definition(mask: xr.DataArray, what: str) -> str:
+    return str(mask.attrs.get("reference_definition", mask.attrs.get("definition", what)))
+
+
+def _ring_attrs(*sources: xr.DataArray) -> dict[str, Any]:
+    for src in sources:
+        if all(k in src.attrs for k in _RING_ATTRS):
+            return {k: src.attrs[k] for k in _RING_ATTRS}
+    return {}
+
+
+# --------------------------------------------------------------------------------------------
+# urban footprint
+# --------------------------------------------------------------------------------------------
+
+
+def _class_label(code: int) -> str:
+    try:
+        return LandCover(code).label
+    except ValueError:
+        return str(code)
+
+
+def urban_footprint_from_landcover(
+    classes: xr.DataArray, built_classes: Iterable[int] = (LandCover.BUILT,)
+) -> xr.DataArray:
+    """Urban footprint: the pixels of the built classes of a land-cover map (lazy).
+
+    Parameters
+    ----------
+    classes
+        Land-cover codes ``(y, x)`` (:mod:`raster.landcover`).
+    built_classes
+        Codes counted as urban; default ``(4,)`` (built/impervious).
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean ``(y, x)`` footprint named ``urban``, its definition in the attributes.
+    """
+    _require_yx(classes, "classes")
+    codes = sorted({int(c) for c in built_classes})
+    if not codes:
+        raise ValueError("built_classes is empty; give the land-cover codes that are urban")
+    names = [_class_label(c) for c in codes]
+    return (
+        classes.isin(codes)
+        .rename("urban")
+        .assign_attrs(
+            long_name="urban footprint",
+            definition=f"land-cover classes {codes} ({', '.join(names)})",
+        )
+    )
+
+
+def urban_footprint_from_zones(
+    zones: Any,
+    template: xr.DataArray | GeoBox,
+    *,
+    all_touched: bool = False,
+    crs: Any = None,
+) -> xr.DataArray:
+    """Urban footprint: the union of zone polygons (e.g. the IRIS of the unité urbaine), rasterised.
+
+    A pixel is urban when its centre falls in a zone (``all_touched=False``, GDAL's rule) or
+    when any zone touches it (``all_touched=True``). Zones in another CRS are reprojected to
+    the grid's CRS (an explicit, documented reprojection of vectors, never of pixels).
+
+    Parameters
+    ----------
+    zones
+        A GeoDataFrame or GeoSeries with a CRS, or a sequence of shapely geometries together
+        with ``crs``.
+    template
+        The analysis grid: a GeoBox, or a DataArray on it (its y/x coordinates, CRS and, if
+        Dask-backed, its y/x chunks are reused).
+    all_touched
+        Rasterisation rule (see above).
+    crs
+        CRS of plain shapely geometries; must be the grid's CRS.
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean ``(y, x)`` footprint named ``urban`` (computed now: rasterising vectors reads
+        no pixels).
+
+    Raises
+    ------
+    CRSError
+        If the grid or the zones have no CRS, or plain geometries are in another CRS.
+
+    Warns
+    -----
+    IlotsWarning
+        If no zone covers any pixel of the grid.
+    """
+    from rasterio.features import rasterize
+
+    if isinstance(template, GeoBox):
+        gbox = template
+        coords = odc.geo.xr.xr_coords(gbox)
+        chunks = None
+    elif isinstance(template, xr.DataArray):
+        gbox = template.odc.geobox
+        coords = {d: template.coords[d] for d in ("y", "x")}
+        if "spatial_ref" in template.coords:
+            coords["spatial_ref"] = template.coords["spatial_ref"]
+        chunks = (
+            {d: template.chunksizes[d] for d in ("y", "x")} if template.chunks is not None else None
+        )
+    else:
+        raise TypeError(f"template must be a GeoBox or a DataArray, got {type(template).__name__}")
+    if gbox is None or gbox.crs is None:
+        raise CRSError("the template grid has no CRS; set one (da.rio.write_crs) first")
+    geoms = _zone_geometries(zones, gbox, crs)
+    shapes = [(g, 1) for g in geoms if g is not None and not g.is_empty]
+    ny, nx = gbox.shape.yx
+    if shapes:
+        burned = rasterize(shapes, out_shape=(ny, nx), transform=gbox.affine, fill=0,
+                           all_touched=all_touched, dtype="uint8")  # fmt: skip
+    else:
+        burned = np.zeros((ny, nx), dtype=np.uint8)
+    mask = burned.astype(bool)
+    if not mask.any():
+        warnings.warn(
+            "no zone covers a pixel of the grid: the urban footprint is empty; check that the "
+            "zones and the grid cover the same area",
+            IlotsWarning,
+            stacklevel=2,
+        )
+    out = xr.DataArray(mask, dims=("y", "x"), coords=coords, name="urban").assign_attrs(
+        long_name="urban footprint",
+        definition=f"union of {len(shapes)} zone polygons, "
+        f"{'all touched pixels' if all_touched else 'pixel centres inside'}",
+    )
+    return out.chunk(chunks) if chunks else out
+
+
+def _zone_geometries(zones: Any, gbox: GeoBox, crs: Any) -> list[Any]:
+    grid_crs = gbox.crs
+    if hasattr(zones, "geometry") and hasattr(zones, "to_crs"):
+        if zones.crs is None:
+            raise CRSError("the zones have no CRS; set it (gdf.set_crs(...)) before rasterising")
+        if not grid_crs == zones.crs:
+            zones = zones.to_crs(grid_crs.to_wkt())
+        return list(zones.geometry if hasattr(zones, "geometry") else zones)
+    if crs is None:
+        raise CRSError(
+            "plain geometries carry no CRS; pass crs= (it must be the grid's) or a GeoDataFrame"
+        )
+    from odc.geo import CRS
+
+    if not CRS(crs) == grid_crs:
+        raise CRSError(
+            f"the geometries are in {crs}, the grid in {grid_crs}; reproject them (or pass a "
+            "GeoDataFrame, which is reprojected) first"
+        )
+    return list(zones)
+
+
+# --------------------------------------------------------------------------------------------
+# rural reference
+# --------------------------------------------------------------------------------------------
+
+
+def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tuple) -> np.ndarray:
+    """Ring of one block: ``inner_m < distance to the nearest urban pixel <= outer_m``."""
+    u = np.asarray(urban, dtype=bool)
+    if not u.any():
+        return np.zeros(u.shape, dtype=bool)
+    dist = ndimage.distance_transform_edt(~u, sampling=sampling)
+    return (dist > inner_m) & (dist <= outer_m)
+
+
+def rural_ring(
+    urban: xr.DataArray,
+    *,
+    inner_m: float = 2000.0,
+    outer_m: float = 10000.0,
+    resolution: float | tuple[float, float] | None = None,
+) -> xr.DataArray:
+    """Rural ring around an urban footprint: pixels ``inner_m < d <= outer_m`` from it.
+
+    ``d`` is the Euclidean distance in metres between pixel centres, from a pixel to the
+    nearest urban pixel (:func:`scipy.ndimage.distance_transform_edt` with the pixel size as
+    sampling; rectangular pixels are fine). Urban pixels have ``d = 0`` and are never in the
+    ring; ``inner_m = 0`` gives the ring right outside the footprint. Pixels outside the array
+    do not count as urban.
+
+    Dask: lazy, with ``map_overlap`` and a halo of ``ceil(outer_m / pixel size)`` pixels per
+    axis. This is exact, not an approximation: a pixel within ``outer_m`` of the footprint has
+    its nearest urban pixel inside its chunk's halo, and a pixel farther away cannot be put in
+    the ring by a truncated search (which only overestimates distances). The footprint is
+    never gathered whole, so memory stays per chunk (chunk + 2 × halo, 16 bytes per pixel in
+    the distance transform); with a halo wider than the chunks Dask enlarges them first.
+
+    Parameters
+    ----------
+    urban
+        Boolean (or 0/1) footprint ``(y, x)`` on a projected grid in metres.
+    inner_m, outer_m
+        Ring limits in metres; science.md §4.1 suggests 2–10 km (a design choice).
+    resolution
+        Pixel size in metres, ``r`` or ``(ry, rx)``; default from the grid coordinates.
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean ``(y, x)`` ring named ``rural_ring`` with ``ring_inner_m``, ``ring_outer_m``
+        and the definition in its attributes.
+
+    Raises
+    ------
+    ValueError
+        If ``not 0 <= inner_m < outer_m`` or the pixel size is unknown.
+    CRSError
+        If the grid CRS is geographic.
+    """
+    _require_yx(urban, "urban")
+    inner_m, outer_m = float(inner_m), float(outer_m)
+    if not (math.isfinite(outer_m) and 0.0 <= inner_m < outer_m):
+        raise ValueError(f"need 0 <= inner_m < outer_m (metres), got {inner_m} and {outer_m}")
+    urban = urban.transpose("y", "x")
+    ry, rx = _resolution(urban, resolution)
+    kwargs = {"inner_m": inner_m, "outer_m": outer_m, "sampling": (ry, rx)}
+    data = urban.data
+    if _is_dask(data):
+        depth = {0: math.ceil(outer_m / ry), 1: math.ceil(outer_m / rx)}
+        ring = data.astype(bool).map_overlap(_ring_block, depth=depth, boundary="none",
+                                             dtype=bool, **kwargs)  # fmt: skip
+        if ring.chunks != data.chunks:
+            ring = ring.rechunk(data.chunks)
+    else:
+        ring = _ring_block(np.asarray(data), **kwargs)
+    definition = (
+        f"rural ring {inner_m:g}-{outer_m:g} m from the urban footprint "
+        f"({urban.attrs.get('definition', 'as given')})"
+    )
+    return xr.DataArray(ring, dims=urban.dims, coords=urban.coords, name="rural_ring").assign_attrs(
+        long_name="rural reference ring",
+        ring_inner_m=inner_m,
+        ring_outer_m=outer_m,
+        definition=definition,
+        distance="Euclidean, pixel centre to nearest urban pixel centre; inner < d <= outer",
+    )
+
+
+def rural_reference_mask(
+    ring: xr.DataArray,
+    *,
+    water: xr.DataArray | None = None,
+    built: xr.DataArray | None = None,
+    elevation: xr.DataArray | None = None,
+    urban_elevation: float | xr.DataArray | None = None,
+    tolerance_m: float = 50.0,
+) -> xr.DataArray:
+    """Rural reference pixels: the ring without water and built pixels, near the urban elevation.
+
+    Parameters
+    ----------
+    ring
+        Ring from :func:`rural_ring`.
+    water, built
+        Boolean masks (True = water / built) on the same grid, e.g. ``classes == 1`` and
+        ``classes == 4``; NaN in a float mask counts as True (excluded, conservatively).
+    elevation
+        DEM (m) on the same grid; pixels with NaN elevation are excluded.
+    urban_elevation
+        Reference elevation of the city (m), e.g. the median DEM over the urban footprint
+        (science.md §4.1; Peng et al. 2012 use the mean); required with ``elevation``.
+    tolerance_m
+        Keep pixels with ``|elevation − urban_elevation| <= tolerance_m``; default 50 m **[U]**.
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean ``(y, x)`` mask named ``rural_reference``; ``reference_definition`` and the
+        ring widths in its attributes.
+
+    Raises
+    ------
+    GridError
+        If a mask or the DEM is not on the ring's grid.
+    ValueError
+        If ``elevation`` is given without ``urban_elevation`` or the tolerance is negative.
+    """
+    _require_yx(ring, "ring")
+    mask = ring.astype(bool)
+    parts = [str(ring.attrs.get("definition", "rural ring"))]
+    for name, layer in (("water", water), ("built", built)):
+        if layer is not None:
+            _aligned(ring, _require_yx(layer, name), name)
+            mask = mask & ~layer.astype(bool)
+            parts.append(f"{name} pixels excluded")
+    if elevation is not None:
+        _aligned(ring, _require_yx(elevation, "elevation"), "elevation")
+        if urban_elevation is None:
+            raise ValueError(
+                "elevation needs urban_elevation= (e.g. the median DEM over the urban footprint)"
+            )
+        if not (math.isfinite(float(tolerance_m)) and float(tolerance_m) >= 0):
+            raise ValueError(f"tolerance_m must be >= 0 metres, got {tolerance_m}")
+        near = abs(elevation - urban_elevation) <= float(tolerance_m)
+        mask = mask & near
+        shown = (
+            f"{float(urban_elevation):g} m"
+            if not isinstance(urban_elevation, xr.DataArray) or urban_elevation.chunks is None
+            else "the urban elevation"
+        )
+        parts.append(f"elevation within ±{float(tolerance_m):g} m of {shown}")
+    return mask.rename("rural_reference").assign_attrs(
+        long_name="rural reference pixels",
+        reference_definition="; ".join(parts),
+        **_ring_attrs(ring),
+    )
+
+
+def _checked_mean(
+    total: np.ndarray,
+    count: np.ndarray,
+    n_mask: np.ndarray,
+    *,
+    what: str,
+    hint: str,
+    min_pixels: int,
+) -> np.ndarray:
+    """Mean from sum and count, NaN below ``min_pixels``; warn when data are lacking."""
+    total = np.asarray(total, dtype=np.float64)
+    count = np.asarray(count)
+    enough = count >= max(min_pixels, 1)
+    mean = np.where(enough, total / np.maximum(count, 1), np.nan)
+    if int(np.asarray(n_mask)) == 0:
+        warnings.warn(f"the {what} mask is empty, so its mean is NaN; {hint}", IlotsWarning,
+                      stacklevel=2)  # fmt: skip
+    elif not enough.all():
+        k, n = int((~enough).sum()), int(enough.size)
+        warnings.warn(
+            f"{k} of {n} scene(s) have fewer than {max(min_pixels, 1)} clear pixels in the "
+            f"{what}: their mean is NaN (and so their ΔT / SUHII)",
+            IlotsWarning,
+            stacklevel=2,
+        )
+    return mean
+
+
+def _masked_mean(
+    lst: xr.DataArray, mask: xr.DataArray, *, what: str, hint: str, min_pixels: int = 1
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per-scene mean of ``lst`` over ``mask`` and its pixel count; lazy, warns at compute."""
+    dims = _spatial_dims(lst)
+    _aligned(lst, _require_yx(mask, what), what)
+    values = lst.astype(np.float64).where(mask.astype(bool))
+    total = values.sum(dims, skipna=True)
+    count = values.count(dims)
+    n_mask = mask.astype(bool).sum()
+    if total.chunks is not None:
+        total, count = total.chunk(-1), count.chunk(-1)
+    mean = xr.apply_ufunc(
+        _checked_mean,
+        total,
+        count,
+        n_mask,
+        kwargs={"what": what, "hint": hint, "min_pixels": min_pixels},
+        dask="parallelized",
+        output_dtypes=[np.float64],
+    )
+    return mean, count
+
+
+_RURAL_HINT = "widen the ring (outer_m) or relax the water, built or elevation filters"
+
+
+def scene_reference(
+    lst: xr.DataArray, reference_mask: xr.DataArray, *, min_pixels: int = 1
+) -> xr.DataArray:
+    """Rural reference temperature of each scene: mean LST over the clear reference pixels.
+
+    Parameters
+    ----------
+    lst
+        LST ``(time, y, x)`` (or any dims with y and x), NaN where not clear.
+    reference_mask
+        Rural reference pixels ``(y, x)`` (:func:`rural_reference_mask`).
+    min_pixels
+        A scene with fewer clear reference pixels gets a NaN reference; default 1.
+
+    Returns
+    -------
+    xarray.DataArray
+        Float64 reference per scene (dims of ``lst`` without y/x), named ``rural_reference``,
+        with the clear pixel count as coordinate ``n_reference_pixels``; lazy on Dask.
+
+    Warns
+    -----
+    IlotsWarning
+        If the mask is empty, or some scenes have too few clear reference pixels (their
+        reference is NaN). On Dask, when computed.
+    """
+    if isinstance(min_pixels, bool) or not isinstance(min_pixels, int | np.integer):
+        raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
+    mean, count = _masked_mean(lst, reference_mask, what="rural reference", hint=_RURAL_HINT,
+                               min_pixels=int(min_pixels))  # fmt: skip
+    return (
+        mean.rename("rural_reference")
+        .assign_coords(n_reference_pixels=count)
+        .assign_attrs(
+            long_name="mean LST over the rural reference pixels",
+            units=lst.attrs.get("units", "K"),
+            reference_definition=_definition(reference_mask, "rural reference mask"),
+            min_pixels=int(min_pixels),
+            **_ring_attrs(reference_mask),
+        )
+    )
+
+
+def lst_anomaly(lst: xr.DataArray, reference: xr.DataArray) -> xr.DataArray:
+    """Per-scene LST anomaly ``ΔT = LST − μ_rural`` (K), before compositing (science.md §4.1).
+
+    Parameters
+    ----------
+    lst
+        LST ``(time, y, x)``.
+    reference
+        Per-scene reference (:func:`scene_reference`), dims a subset of those of ``lst``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``float32`` ΔT named ``lst_anomaly``, units K; NaN where LST or the reference is NaN.
+
+    Raises
+    ------
+    ValueError
+        If the reference has dims ``lst`` lacks, or the units differ.
+    """
+    extra = [d for d in reference.dims if d not in lst.dims]
+    if extra:
+        raise ValueError(f"the reference has dims {extra} that the LST lacks; pass a "
+                         "per-scene reference from scene_reference")  # fmt: skip
+    units, ref_units = lst.attrs.get("units"), reference.attrs.get("units")
+    if units is not None and ref_units is not None and units != ref_units:
+        raise ValueError(f"LST is in {units!r} but the reference in {ref_units!r}; convert one")
+    out = (lst.astype(np.float64) - reference).astype(np.float32)
+    return out.rename("lst_anomaly").assign_attrs(
+        long_name="LST anomaly against the scene's rural reference (delta T)",
+        units="K",
+        formula="LST - mean LST over the rural reference pixels of the same scene",
+        reference_definition=reference.attrs.get("reference_definition", "rural reference"),
+        **_ring_attrs(reference),
+    )
+
+
+def scene_zscore_against(
+    lst: xr.DataArray, reference_mask: xr.DataArray, *, ddof: int = 0
+) -> xr.DataArray:
+    """Per-scene z-score against the reference pixels: ``(LST − μ_ref) / σ_ref``.
+
+    :func:`raster.thermal.scene_zscore` with ``reference=reference_mask`` (science.md §4.1,
+    ddof 0 by default); lazy on Dask.
+
+    Parameters
+    ----------
+    lst
+        LST ``(time, y, x)``.
+    reference_mask
+        Reference pixels ``(y, x)`` (rural ring or city).
+    ddof
+        Delta degrees of freedom of σ.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``float32`` z-scores; NaN where σ is 0 or undefined (e.g. no reference pixel).
+    """
+    _aligned(lst, _require_yx(reference_mask, "reference_mask"), "reference_mask")
+    z = scene_zscore(lst, reference=reference_mask.astype(bool), ddof=ddof)
+    return z.assign_attrs(
+        reference_definition=_definition(reference_mask, "reference mask"),
+        **_ring_attrs(reference_mask),
+    )
+
+
+def suhii(lst: xr.DataArray, urban: xr.DataArray, reference_mask: xr.DataArray) -> xr.Dataset:
+    """Surface urban heat island intensity: urban mean − rural reference mean (K).
+
+    Works on a scene series ``(time, y, x)`` (one SUHII per scene) and on a composite
+    ``(y, x)`` (one value), e.g. ``suhii(temporal_composite(lst)["median"], ...)``; on ΔT it
+    gives the same number as on LST for each scene (the reference cancels).
+
+    Parameters
+    ----------
+    lst
+        LST (or ΔT) with y and x dims, NaN where not clear.
+    urban
+        Urban footprint ``(y, x)``.
+    reference_mask
+        Rural reference pixels ``(y, x)``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``suhii``, ``urban_mean``, ``rural_mean`` (float64) and the clear pixel counts
+        ``n_urban``, ``n_rural``, over the non-spatial dims of ``lst``; attributes give the
+        urban and reference definitions and the ring widths (report them with the SUHII).
+
+    Warns
+    -----
+    IlotsWarning
+        If the urban or reference mask is empty, or a scene has no clear pixel in one.
+    """
+    _aligned(lst, _require_yx(urban, "urban"), "urban")
+    urban_mean, n_urban = _masked_mean(
+        lst, urban, what="urban footprint", hint="check the zones or built classes"
+    )
+    rural_mean, n_rural = _masked_mean(lst, reference_mask, what="rural reference",
+                                       hint=_RURAL_HINT)  # fmt: skip
+    units = lst.attrs.get("units", "K")
+    ds = xr.Dataset(
+        {
+            "suhii": (urban_mean - rural_mean).assign_attrs(
+                long_name="surface urban heat island intensity", units=units
+            ),
+            "urban_mean": urban_mean.assign_attrs(
+                long_name="mean over the urban footprint", units=units
+            ),
+            "rural_mean": rural_mean.assign_attrs(
+                long_name="mean over the rural reference", units=units
+            ),
+            "n_urban": n_urban.assign_attrs(long_name="clear urban pixels", units="1"),
+            "n_rural": n_rural.assign_attrs(long_name="clear rural reference pixels", units="1"),
+        }
+    )
+    return ds.assign_attrs(
+        formula="mean over urban footprint - mean over rural reference",
+        urban_definition=_definition(urban, "urban footprint"),
+        reference_definition=_definition(reference_mask, "rural reference mask"),
+        **_ring_attrs(reference_mask),
+    )

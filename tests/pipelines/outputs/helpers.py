@@ -1,0 +1,63 @@
+"""Small in-memory rasters and zone layers for the output writers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import xarray as xr
+from rasterio.transform import from_origin
+
+ORIGIN = (640000.0, 6860000.0)  # Lambert-93, Paris-ish
+RES = 30.0
+CLASS_CODES = (1, 2, 3, 5, 7)
+
+
+def grid_array(values, *, crs="EPSG:2154", attrs=None) -> xr.DataArray:
+    """A (y, x) DataArray on a 30 m Lambert-93 grid."""
+    ny, nx = values.shape
+    transform = from_origin(*ORIGIN, RES, RES)
+    x = transform.c + RES * (np.arange(nx) + 0.5)
+    y = transform.f - RES * (np.arange(ny) + 0.5)
+    data = xr.DataArray(values, dims=("y", "x"), coords={"y": y, "x": x})
+    return data.rio.write_crs(crs).assign_attrs(attrs or {})
+
+
+def make_rasters(shape=(600, 520)) -> dict[str, xr.DataArray]:
+    """A continuous LST (with a NaN hole) and a land-cover class map (one overview level)."""
+    rng = np.random.default_rng(5)
+    lst = (295.0 + 15.0 * rng.random(shape)).astype("float32")
+    lst[:40, :60] = np.nan
+    classes = rng.choice(np.array(CLASS_CODES, dtype="uint8"), size=shape)
+    return {
+        "lst_median": grid_array(lst),
+        "landcover": grid_array(classes, attrs={"flag_values": CLASS_CODES}),
+    }
+
+
+ANOMALY = np.array([-2.4, -1.1, -0.3, 0.0, 0.2, 0.9, 1.6, 2.2, 3.0, np.nan, -0.7, 1.1])
+
+
+def make_layers() -> dict[str, gpd.GeoDataFrame]:
+    """An ``iris`` layer of 12 squares with an anomaly column, and a ``qpv`` layer of 2."""
+    boxes = [
+        shapely.box(ORIGIN[0] + 500 * i, ORIGIN[1] - 500 * (j + 1), ORIGIN[0] + 500 * (i + 1),
+                    ORIGIN[1] - 500 * j)
+        for j in range(3) for i in range(4)
+    ]  # fmt: skip
+    iris = gpd.GeoDataFrame(
+        {
+            "code_iris": [f"75101{i:04d}" for i in range(12)],
+            "nom_iris": [f"IRIS {i}" for i in range(12)],
+            "lst_anomaly_mean_k": ANOMALY,
+            "lst_mean_k": 300.0 + ANOMALY,
+        },
+        geometry=boxes,
+        crs="EPSG:2154",
+    )
+    qpv = gpd.GeoDataFrame(
+        {"code_qp": ["QN07501M", "QN07502M"], "nom_qp": ["Les Tilleuls", "La Butte"]},
+        geometry=[boxes[0].union(boxes[1]), shapely.MultiPolygon([boxes[10]])],
+        crs="EPSG:2154",
+    )
+    return {"iris": iris, "qpv": qpv}

@@ -1,0 +1,136 @@
+import os
+import sqlite3
+import xml.etree.ElementTree as ET
+from contextlib import closing
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+
+from pipelines.outputs import default_zone_styles, write_zones_gpkg
+from pipelines.outputs import geopackage as gpkg_module
+from tiles.errors import CRSError, ZonesError
+
+# QgsOgrProviderMetadata::saveStyle field list, in order, with GDAL's SQL types for them
+QGIS_LAYER_STYLES = [
+    ("id", "INTEGER"),
+    ("f_table_catalog", "TEXT(256)"),
+    ("f_table_schema", "TEXT(256)"),
+    ("f_table_name", "TEXT(256)"),
+    ("f_geometry_column", "TEXT(256)"),
+    ("styleName", "TEXT(30)"),
+    ("styleQML", "TEXT"),
+    ("styleSLD", "TEXT"),
+    ("useAsDefault", "BOOLEAN"),
+    ("description", "TEXT"),
+    ("owner", "TEXT(30)"),
+    ("ui", "TEXT(30)"),
+    ("update_time", "DATETIME"),
+]
+
+
+def _query(path, sql, *args):
+    with closing(sqlite3.connect(path)) as con:
+        return con.execute(sql, args).fetchall()
+
+
+def test_layers_and_qgis_styles(tmp_path, layers):
+    target = tmp_path / "zones.gpkg"
+    result = write_zones_gpkg(
+        target, layers, default_zone_styles(layers), descriptions={"iris": "LST in K"}
+    )
+    assert result == target
+    assert os.listdir(tmp_path) == ["zones.gpkg"], "no temporary file left"
+
+    listed = {name: geom for name, geom in pyogrio.list_layers(target)}
+    assert {"iris", "qpv"} <= set(listed)
+    iris = gpd.read_file(target, layer="iris")
+    assert iris.crs.to_epsg() == 2154 and len(iris) == 12
+    np.testing.assert_allclose(iris["lst_anomaly_mean_k"], layers["iris"]["lst_anomaly_mean_k"])
+    assert list(gpd.read_file(target, layer="qpv")["nom_qp"]) == ["Les Tilleuls", "La Butte"]
+
+    columns = [(row[1], row[2]) for row in _query(target, "PRAGMA table_info(layer_styles)")]
+    assert columns == QGIS_LAYER_STYLES
+    contents = _query(
+        target, "SELECT data_type, identifier FROM gpkg_contents WHERE table_name = 'layer_styles'"
+    )
+    assert contents == [("attributes", "layer_styles")]
+    description = _query(target, "SELECT description FROM gpkg_contents WHERE table_name='iris'")
+    assert description == [("LST in K",)]
+
+    geometry_column = dict(
+        _query(target, "SELECT table_name, column_name FROM gpkg_geometry_columns")
+    )
+    rows = _query(
+        target,
+        "SELECT f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+        "styleQML, useAsDefault, update_time FROM layer_styles ORDER BY id",
+    )
+    assert [row[2] for row in rows] == ["iris", "qpv"]
+    for catalog, schema, table, column, name, qml, default, updated in rows:
+        # the row QGIS's loadStyle() selects: schema '', the table and its geometry column
+        assert (catalog, schema, column, default) == ("", "", geometry_column[table], 1)
+        assert name == table
+        assert updated.endswith("Z") and "T" in updated  # the ISO-8601 form GDAL wants
+        ET.fromstring(qml)
+    renderer = ET.fromstring(rows[0][5]).find("renderer-v2")
+    assert renderer.get("type") == "graduatedSymbol"
+    assert renderer.get("attr") == "lst_anomaly_mean_k"
+
+    # GDAL sees the table as QGIS does: FID ``id``, boolean default flag, datetime stamps
+    info = pyogrio.read_info(target, layer="layer_styles")
+    assert info["fid_column"] == "id" and info["features"] == 2
+    styles = pyogrio.read_dataframe(target, layer="layer_styles")
+    assert styles["useAsDefault"].dtype == bool and styles["useAsDefault"].all()
+    assert styles["update_time"].notna().all()
+
+
+def test_without_styles_no_layer_styles_table(tmp_path, layers):
+    target = write_zones_gpkg(tmp_path / "zones.gpkg", layers)
+    assert "layer_styles" not in {name for name, _ in pyogrio.list_layers(target)}
+
+
+def test_failure_after_layers_leaves_nothing(tmp_path, layers, monkeypatch):
+    def boom(path, styles):
+        raise RuntimeError("simulated crash while adding styles")
+
+    monkeypatch.setattr(gpkg_module, "_add_layer_styles", boom)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        write_zones_gpkg(tmp_path / "zones.gpkg", layers, default_zone_styles(layers))
+    assert os.listdir(tmp_path) == []
+
+
+def test_failure_in_second_layer_keeps_previous_file(tmp_path, layers, monkeypatch):
+    target = tmp_path / "zones.gpkg"
+    write_zones_gpkg(target, {"iris": layers["iris"]})
+    before = target.read_bytes()
+    original = gpd.GeoDataFrame.to_file
+
+    def flaky(self, filename, *args, layer=None, **kwargs):
+        if layer == "qpv":
+            raise RuntimeError("simulated crash while writing qpv")
+        return original(self, filename, *args, layer=layer, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", flaky)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        write_zones_gpkg(target, layers, default_zone_styles(layers))
+    assert os.listdir(tmp_path) == ["zones.gpkg"]
+    assert target.read_bytes() == before, "the previous GeoPackage is untouched"
+
+
+def test_bad_inputs_are_refused(tmp_path, layers):
+    target = tmp_path / "zones.gpkg"
+    with pytest.raises(CRSError, match="no CRS"):
+        write_zones_gpkg(target, {"iris": layers["iris"].set_crs(None, allow_override=True)})
+    with pytest.raises(ValueError, match="not among the layers"):
+        write_zones_gpkg(target, {"iris": layers["iris"]}, {"qpv": "<qgis/>"})
+    with pytest.raises(ValueError, match="reserved"):
+        write_zones_gpkg(target, {"layer_styles": layers["iris"]})
+    with pytest.raises(ValueError, match=r"\.gpkg"):
+        write_zones_gpkg(tmp_path / "zones.sqlite", layers)
+    with pytest.raises(ValueError, match="no zone layers"):
+        write_zones_gpkg(target, {})
+    with pytest.raises(ZonesError, match="not a GeoDataFrame"):
+        write_zones_gpkg(target, {"iris": layers["iris"].drop(columns="geometry")})
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,174 @@
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.outputs import (
+    MANIFEST_KEYS,
+    _atomic,
+    build_manifest,
+    write_json_atomic,
+    write_manifest,
+)
+from pipelines.outputs.manifest import to_jsonable
+
+REQUIRED_VERSIONS = (
+    "python", "ilots", "numpy", "xarray", "dask", "rasterio", "gdal", "odc-stac", "geopandas",
+    "shapely", "pyproj", "exactextract", "numba",
+)  # fmt: skip
+
+
+def _strict(text):
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def run_files(tmp_path):
+    rng = np.random.default_rng(0)
+    product = tmp_path / "LC09_L2SP_199026"
+    (product / "extra").mkdir(parents=True)
+    files = {
+        product / "B10.TIF": rng.bytes(2_500_000),  # crosses the 1 MiB hashing blocks
+        product / "MTL.txt": b"GROUP = LANDSAT_METADATA_FILE\n",
+        product / "extra" / "ANG.txt": b"",
+    }
+    config = tmp_path / "run.yaml"
+    files[config] = b"city: demo\n"
+    output = tmp_path / "out" / "lst.tif"
+    output.parent.mkdir()
+    files[output] = b"II*\x00 not really a tiff"
+    for path, data in files.items():
+        path.write_bytes(data)
+    return {"product": product, "config": config, "output": output, "bytes": files}
+
+
+def test_manifest_is_complete_with_sizes_and_hashes(run_files):
+    started = datetime(2024, 7, 1, 12, 0, tzinfo=UTC)
+    manifest = build_manifest(
+        config={"city": "demo", "nan": float("nan")},
+        inputs=[run_files["config"], run_files["product"]],
+        grid={"crs": "EPSG:2154", "shape": (600, 520), "res": np.float64(30.0)},
+        timings={"load": 1.5, "zonal": np.float32(0.25)},
+        warnings=["3 scenes skipped (cloud cover)"],
+        outputs=[run_files["output"]],
+        extra={"synthetic": True},
+        started=started,
+        finished=started + timedelta(seconds=90),
+    )
+    assert tuple(manifest) == MANIFEST_KEYS
+    expected = {p: hashlib.sha256(b).hexdigest() for p, b in run_files["bytes"].items()}
+
+    config_entry, product_entry = manifest["inputs"]
+    assert config_entry["kind"] == "file"
+    assert config_entry["path"] == str(run_files["config"].resolve())
+    assert config_entry["size"] == len(run_files["bytes"][run_files["config"]])
+    assert config_entry["sha256"] == expected[run_files["config"]]
+    assert product_entry["kind"] == "folder"
+    assert [f["path"] for f in product_entry["files"]] == ["B10.TIF", "MTL.txt", "extra/ANG.txt"]
+    for entry in product_entry["files"]:
+        source = run_files["product"] / entry["path"]
+        assert entry["sha256"] == expected[source]
+        assert entry["size"] == len(run_files["bytes"][source])
+    assert product_entry["size"] == sum(f["size"] for f in product_entry["files"])
+    (output_entry,) = manifest["outputs"]
+    assert output_entry["sha256"] == expected[run_files["output"]]
+
+    assert manifest["started"] == "2024-07-01T12:00:00+00:00"
+    assert manifest["finished"] == "2024-07-01T12:01:30+00:00"
+    assert manifest["duration_s"] == 90.0
+    assert manifest["timings"] == {"load": 1.5, "zonal": 0.25}
+    assert manifest["warnings"] == ["3 scenes skipped (cloud cover)"]
+    assert manifest["extra"] == {"synthetic": True}
+    for name in REQUIRED_VERSIONS:
+        assert isinstance(manifest["versions"][name], str) and manifest["versions"][name], name
+    assert manifest["platform"]["system"] and manifest["platform"]["cpu_count"] >= 1
+    assert manifest["manifest_version"] == 1 and manifest["ilots_version"]
+
+
+def test_write_manifest_is_strict_json(tmp_path, run_files):
+    manifest = build_manifest(
+        config={"threshold": float("nan"), "bands": ("st_b10",)},
+        inputs=[run_files["config"]],
+        grid={"transform": np.array([30.0, 0.0, 640000.0]), "inf": np.inf},
+        timings={},
+        warnings=[],
+        outputs=[],
+    )
+    path = write_manifest(tmp_path / "manifest.json", manifest)
+    data = _strict(path.read_text(encoding="utf-8"))
+    assert data["config"] == {"threshold": None, "bands": ["st_b10"]}
+    assert data["grid"] == {"transform": [30.0, 0.0, 640000.0], "inf": None}
+    assert data["started"] is None and data["duration_s"] is None
+    assert list(data) == list(MANIFEST_KEYS)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "manifest.json",
+        "run.yaml",
+    ]
+
+
+def test_missing_input_and_incomplete_manifest(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_manifest(config={}, inputs=[tmp_path / "nope.TIF"], grid={}, timings={},
+                       warnings=[], outputs=[])  # fmt: skip
+    with pytest.raises(ValueError, match="lacks keys"):
+        write_manifest(tmp_path / "manifest.json", {"config": {}})
+    assert os.listdir(tmp_path) == []
+
+
+def test_inputs_without_hashes(run_files):
+    manifest = build_manifest(config={}, inputs=[run_files["product"]], grid={}, timings={},
+                              warnings=[], outputs=[], hash_inputs=False)  # fmt: skip
+    assert all(f["sha256"] is None for f in manifest["inputs"][0]["files"])
+
+
+def test_to_jsonable_conversions():
+    @dataclass(frozen=True)
+    class Grid:
+        shape: tuple[int, int]
+
+    converted = to_jsonable(
+        {
+            1: np.int16(3),
+            "b": np.bool_(True),
+            "f": np.float32(math.inf),
+            "p": Path("/a/b"),
+            "d": datetime(2024, 1, 2, tzinfo=UTC),
+            "s": {3, 1},
+            "g": Grid((2, 3)),
+            "t": np.datetime64("NaT"),
+        }
+    )
+    assert converted == {
+        "1": 3, "b": True, "f": None, "p": "/a/b", "d": "2024-01-02T00:00:00+00:00",
+        "s": [1, 3], "g": {"shape": [2, 3]}, "t": None,
+    }  # fmt: skip
+    with pytest.raises(TypeError, match="cannot write a object"):
+        to_jsonable(object())
+
+
+def test_json_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "manifest.json"
+    target.write_text("{}\n")
+
+    real_open = open
+
+    def half_then_crash(path, *args, **kwargs):
+        handle = real_open(path, *args, **kwargs)
+        handle.write('{"half": ')
+        handle.close()
+        raise OSError("simulated disk full")
+
+    monkeypatch.setattr(_atomic, "open", half_then_crash, raising=False)
+    with pytest.raises(OSError, match="disk full"):
+        write_json_atomic(target, {"a": 1})
+    assert os.listdir(tmp_path) == ["manifest.json"]
+    assert target.read_text() == "{}\n", "the previous file is untouched"

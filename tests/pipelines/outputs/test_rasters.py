@@ -1,0 +1,197 @@
+import os
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+
+from pipelines.outputs import write_rasters
+from pipelines.outputs.rasters import is_categorical, raster_tags, remove_scratch
+from tests.conftest import raise_if_dask_computes
+from tests.pipelines.outputs.helpers import CLASS_CODES, grid_array, make_rasters
+from tiles.errors import CRSError
+
+try:  # the independent COG validator (test extra); GDAL's own LAYOUT=COG flag is checked anyway
+    from rio_cogeo.cogeo import cog_validate
+except ImportError:  # pragma: no cover
+    cog_validate = None
+
+
+def test_cogs_are_valid_with_overviews_nodata_and_cf_tags(tmp_path, rasters):
+    folder = tmp_path / "rasters"
+    paths = write_rasters(rasters, folder, tags={"source": "unit test"}, compute=True)
+    assert paths == {name: folder / f"{name}.tif" for name in ("lst_median", "landcover")}
+    assert sorted(os.listdir(folder)) == ["landcover.tif", "lst_median.tif"]
+    for name, path in paths.items():
+        if cog_validate is not None:
+            valid, errors, warnings = cog_validate(path)
+            assert valid and not errors, (name, errors, warnings)
+        with rasterio.open(path) as src:
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert src.crs.to_epsg() == 2154
+            assert np.isnan(src.nodata)
+            assert src.overviews(1), f"{name} needs internal overviews"
+            tags = src.tags()
+            assert tags["ilots_version"]
+            assert tags["synthetic"] == "false"
+            assert tags["source"] == "unit test"
+            assert tags["long_name"]
+            np.testing.assert_array_equal(src.read(1), rasters[name].to_numpy().astype("float32"))
+    with rasterio.open(paths["lst_median"]) as src:
+        tags = src.tags()
+        assert (tags["units"], tags["standard_name"]) == ("K", "surface_temperature")
+        assert src.units == ("K",)
+        assert src.descriptions == ("median land surface temperature",)
+    with rasterio.open(paths["landcover"]) as src:
+        assert src.tags()["flag_values"] == "1 2 3 5 7"  # CF: blank-separated list
+
+
+def test_categorical_overviews_keep_the_original_codes(tmp_path, rasters):
+    nearest = write_rasters({"landcover": rasters["landcover"]}, tmp_path / "a", compute=True)
+    averaged = write_rasters(
+        {"landcover": rasters["landcover"]},
+        tmp_path / "b",
+        overview_resampling={"landcover": "average"},
+        compute=True,
+    )
+    with rasterio.open(nearest["landcover"], overview_level=0) as src:
+        assert src.shape == (300, 260)  # the first overview, read directly
+        codes = np.unique(src.read(1))
+    assert set(codes.tolist()) <= set(CLASS_CODES)
+    with rasterio.open(averaged["landcover"], overview_level=0) as src:
+        mixed = np.unique(src.read(1))
+    assert not set(mixed.tolist()) <= set(CLASS_CODES), "averaging classes must invent values"
+
+
+def test_lazy_until_one_compute_writes_all(tmp_path):
+    arrays = {
+        name: data.copy(data=da.from_array(data.to_numpy(), chunks=256))
+        for name, data in make_rasters().items()
+    }
+    folder = tmp_path / "rasters"
+    with raise_if_dask_computes():
+        tasks = write_rasters(arrays, folder)
+    assert set(tasks) == {"lst_median", "landcover"}
+    finals = [name for name in os.listdir(folder) if not name.startswith(".")]
+    assert finals == [], "building the graph writes no output (only write_cog's scratch files)"
+    written = dask.compute(*tasks.values())
+    assert sorted(p.name for p in written) == ["landcover.tif", "lst_median.tif"]
+    assert sorted(os.listdir(folder)) == ["landcover.tif", "lst_median.tif"]
+
+
+def test_dataset_input_and_synthetic_marker(tmp_path, rasters):
+    dataset = xr.Dataset(rasters)
+    paths = write_rasters(dataset, tmp_path, synthetic=True, compute=True)
+    with rasterio.open(paths["lst_median"]) as src:
+        tags = src.tags()
+    assert tags["synthetic"] == "true"
+    assert "synthetic" in tags["comment"]
+
+
+def _crashing(data):
+    def boom(block):
+        raise RuntimeError("simulated crash while computing")
+
+    blocks = da.from_array(data.to_numpy(), chunks=256).map_blocks(boom, dtype="float32")
+    return data.copy(data=blocks)
+
+
+def test_failure_mid_write_leaves_no_file(tmp_path, rasters):
+    def boom(block):
+        raise RuntimeError("simulated crash while computing")
+
+    lst = rasters["lst_median"]
+    broken = lst.copy(
+        data=da.from_array(lst.to_numpy(), chunks=256).map_blocks(boom, dtype="float32")
+    )
+    folder = tmp_path / "rasters"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        write_rasters({"landcover": rasters["landcover"], "lst_median": broken}, folder,
+                      compute=True)  # fmt: skip
+    leftovers = [name for name in os.listdir(folder) if name != "landcover.tif"]
+    assert leftovers == [], "no final lst file and no scratch or temporary file"
+
+
+def test_lazy_failure_scratch_can_be_removed(tmp_path, rasters):
+    def boom(block):
+        raise RuntimeError("simulated crash while computing")
+
+    lst = rasters["lst_median"]
+    broken = lst.copy(
+        data=da.from_array(lst.to_numpy(), chunks=256).map_blocks(boom, dtype="float32")
+    )
+    tasks = write_rasters({"lst_median": broken}, tmp_path)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        dask.compute(*tasks.values())
+    removed = remove_scratch(tmp_path, tasks)
+    assert len(removed) == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_bad_raster_is_refused_before_any_file_is_made(tmp_path, rasters):
+    folder = tmp_path / "rasters"
+    late = {**rasters, "zz": grid_array(np.zeros((4, 4), "float32"), crs="EPSG:32631")}
+    with pytest.raises(CRSError):
+        write_rasters(late, folder)
+    assert not folder.exists(), "validation comes before the first scratch file"
+
+
+def test_callers_attrs_are_not_mutated(tmp_path):
+    data = grid_array(np.ones((8, 8), "float32"), attrs={"units": "K", "scale_factor": 0.01})
+    before = dict(data.attrs)
+    path = write_rasters({"lst_p90": data}, tmp_path, compute=True)["lst_p90"]
+    assert data.attrs == before
+    with rasterio.open(path) as src:
+        tags = src.tags()
+    assert "scale_factor" not in tags, "encoding attrs describe no written value"
+    assert tags["units"] == "K"
+
+
+def test_categorical_inference():
+    values = np.zeros((4, 4), "float32")
+    assert is_categorical("landcover", grid_array(values))
+    assert is_categorical("n_clear", grid_array(values))
+    assert is_categorical("mask", grid_array(values, attrs={"flag_values": (0, 1)}))
+    assert is_categorical("classes", grid_array(values.astype("int16")))
+    assert is_categorical("flags", grid_array(values.astype(bool)))
+    assert not is_categorical("lst_median", grid_array(values))
+    assert not is_categorical("anything", grid_array(values))
+
+
+def test_tags_let_array_attrs_override_defaults():
+    tags = raster_tags("lst_median", {"long_name": "LST median of 12 scenes", "_private": 1})
+    assert tags["long_name"] == "LST median of 12 scenes"
+    assert tags["units"] == "K"
+    assert "_private" not in tags
+    landcover = raster_tags(
+        "landcover",
+        {
+            "flag_values": np.asarray([1, 2], dtype=np.uint8),
+            "flag_meanings": "water trees",
+            "rules": {"ndvi": 0.3},
+        },
+    )
+    assert landcover["flag_values"] == "1 2"
+    assert landcover["flag_meanings"] == "water trees"
+    assert "rules" not in landcover, "nested attrs have no tag form"
+    assert "units" not in landcover, "class codes carry no unit"
+
+
+def test_bad_inputs_are_refused(tmp_path):
+    ok = grid_array(np.zeros((4, 4), "float32"))
+    with pytest.raises(CRSError, match="has no CRS"):
+        write_rasters({"a": xr.DataArray(np.zeros((4, 4)), dims=("y", "x"))}, tmp_path)
+    with pytest.raises(CRSError, match="reproject"):
+        write_rasters({"a": ok, "b": grid_array(np.zeros((4, 4)), crs="EPSG:32631")}, tmp_path)
+    with pytest.raises(ValueError, match=r"\(y, x\)"):
+        write_rasters({"a": ok.expand_dims(time=2)}, tmp_path)
+    with pytest.raises(ValueError, match="not a valid file name"):
+        write_rasters({"../evil": ok}, tmp_path)
+    with pytest.raises(ValueError, match="overview resampling 'smooth'"):
+        write_rasters({"a": ok}, tmp_path, overview_resampling={"a": "smooth"})
+    with pytest.raises(ValueError, match="not among the rasters"):
+        write_rasters({"a": ok}, tmp_path, overview_resampling={"b": "nearest"})
+    with pytest.raises(ValueError, match="no rasters"):
+        write_rasters({}, tmp_path)

@@ -1,0 +1,63 @@
+import json
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.inequality import run_inequality
+from pipelines.inequality.results import CSV_COLUMNS
+from pipelines.outputs import write_geoparquet, write_inequality
+from tiles.errors import CRSError, ZonesError
+
+
+def test_geoparquet_round_trip_keeps_crs_and_geometry(tmp_path, layers):
+    iris = layers["iris"]
+    target = tmp_path / "iris.parquet"
+    assert write_geoparquet(iris, target) == target
+    assert os.listdir(tmp_path) == ["iris.parquet"]
+    back = gpd.read_parquet(target)
+    assert back.crs == iris.crs and back.crs.to_epsg() == 2154
+    assert list(back.columns) == list(iris.columns)
+    assert back.geometry.geom_equals(iris.geometry).all()
+    np.testing.assert_allclose(back["lst_anomaly_mean_k"], iris["lst_anomaly_mean_k"])
+    geo = json.loads(pq.read_schema(target).metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["crs"]["id"] == {"authority": "EPSG", "code": 2154}
+
+
+def test_geoparquet_refuses_missing_crs_and_plain_frames(tmp_path, layers):
+    with pytest.raises(CRSError, match="no CRS"):
+        write_geoparquet(layers["iris"].set_crs(None, allow_override=True), tmp_path / "a.parquet")
+    with pytest.raises(ZonesError, match="GeoDataFrame"):
+        write_geoparquet(pd.DataFrame({"a": [1]}), tmp_path / "a.parquet")
+    with pytest.raises(ValueError, match=r"\.parquet"):
+        write_geoparquet(layers["iris"], tmp_path / "a.gpkg")
+    assert os.listdir(tmp_path) == []
+
+
+def test_geoparquet_failure_mid_write_leaves_nothing(tmp_path, layers, monkeypatch):
+    def partial(self, path, *args, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"PAR1 half a file")
+        raise OSError("simulated disk full")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", partial)
+    with pytest.raises(OSError, match="disk full"):
+        write_geoparquet(layers["iris"], tmp_path / "iris.parquet")
+    assert os.listdir(tmp_path) == []
+
+
+def test_inequality_json_and_csv(tmp_path, layers):
+    table = layers["iris"].assign(income=np.linspace(12000, 40000, 12))
+    report = run_inequality(table, outcome="lst_mean_k", income="income", bootstrap=20, seed=1)
+    json_path, csv_path = write_inequality(
+        report, tmp_path / "inequality.json", tmp_path / "inequality.csv"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["inequality.csv", "inequality.json"]
+    assert json.loads(json_path.read_text(encoding="utf-8")) == json.loads(report.to_json())
+    frame = pd.read_csv(csv_path)
+    assert list(frame.columns) == list(CSV_COLUMNS)
+    assert "concentration_index" in set(frame["metric"])
