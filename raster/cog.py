@@ -50,7 +50,9 @@ def write_cog(
         Extra GDAL metadata tags (e.g. method and source product).
     compute
         Write now (default) or return a :class:`dask.delayed.Delayed` that writes when
-        computed, so several outputs can share one ``dask.compute``.
+        computed, so several outputs can share one ``dask.compute``. The scratch file is
+        created at once (beside the target, hidden); if that shared compute fails, the caller
+        removes it (:func:`pipelines.outputs.remove_scratch`); an eager write cleans up itself.
     overview_resampling
         Resampling of the internal overviews (``average`` for continuous, ``nearest`` for
         classes).
@@ -87,7 +89,11 @@ def write_cog(
         stream, scratch, target, all_tags, overview_resampling
     )
     if compute:
-        return finish.compute()
+        try:
+            return finish.compute()
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
     return finish
 
 

@@ -65,6 +65,7 @@ def test_cog_failure_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="simulated crash"):
         write_cog(_grid(values), target)
     assert not target.exists()
+    assert os.listdir(tmp_path) == [], "no scratch file may be left behind"
 
 
 def test_cog_rejects_missing_crs_and_3d(tmp_path):

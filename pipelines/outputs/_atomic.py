@@ -1,0 +1,68 @@
+"""Write a file under a temporary name beside its target, then rename it onto the target.
+
+Every file of a run folder goes through :func:`staged`: a crash at any point leaves either the
+previous file or no file, never a half-written one that looks whole, and no temporary file
+either. The temporary name keeps the target's suffix (``.zones.<hex>.tmp.gpkg``) so that
+writers which pick a format from the suffix (GDAL, pyarrow) still do.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+__all__ = ["ilots_version", "staged", "write_text_atomic"]
+
+# Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
+_SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
+
+
+@contextmanager
+def staged(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    Parameters
+    ----------
+    path
+        The target file; its folder must exist.
+
+    Yields
+    ------
+    Path
+        Where to write. On a clean exit of the block it is renamed onto ``path`` with
+        :func:`os.replace` (atomic on one file system); on an exception it and any SQLite
+        side files are removed and the exception propagates.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
+    staging = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp{target.suffix}")
+    try:
+        yield staging
+        if not staging.exists():
+            raise RuntimeError(f"nothing was written to the temporary file for {target}")
+        os.replace(staging, target)
+    finally:
+        for leftover in (staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)):
+            if leftover.exists():
+                leftover.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 text to ``path`` atomically, line ends as given; return the path."""
+    with staged(path) as staging:
+        with open(staging, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    return Path(path)
+
+
+def ilots_version() -> str:
+    """Installed version of the ``ilots`` distribution, or ``"unknown"`` when not installed."""
+    try:
+        return version("ilots")
+    except PackageNotFoundError:
+        return "unknown"

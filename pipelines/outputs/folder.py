@@ -1,0 +1,116 @@
+"""The run folder of DESIGN.md ("Contracts"): one place that knows every standard path.
+
+::
+
+    rasters/<name>.tif          COGs (overviews, nodata, CF-style tags)
+    zones.gpkg                  layers iris, qpv, ... with QGIS styles in ``layer_styles``
+    zones/<layer>.parquet       GeoParquet, one file per zone layer
+    inequality.json, .csv       inequality metrics
+    scenarios/<name>/           one folder per greening scenario, plus comparison.csv
+    report.html + figures/      the HTML report and its figures
+    manifest.json               config, inputs, versions, grid, timings, warnings
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["RunFolder"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_name(name: str, what: str) -> str:
+    """Return ``name`` if it is a safe file stem (letters, digits, ``_ . -``), else raise."""
+    if not isinstance(name, str) or not _NAME.match(name) or name.endswith("."):
+        raise ValueError(
+            f"{what} name {name!r} is not a valid file name; use letters, digits, '_', '.', '-'"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The standard paths of one run folder.
+
+    Parameters
+    ----------
+    root
+        The run folder; nothing is created until :meth:`create`.
+    """
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(os.fspath(self.root)))
+
+    @property
+    def rasters(self) -> Path:
+        """Folder of the COG rasters."""
+        return self.root / "rasters"
+
+    def raster(self, name: str) -> Path:
+        """COG path of raster ``name`` (``rasters/<name>.tif``)."""
+        return self.rasters / f"{check_name(name, 'raster')}.tif"
+
+    @property
+    def zones_gpkg(self) -> Path:
+        """The GeoPackage holding every zone layer and its QGIS style."""
+        return self.root / "zones.gpkg"
+
+    @property
+    def zones(self) -> Path:
+        """Folder of the per-layer GeoParquet files."""
+        return self.root / "zones"
+
+    def zone_parquet(self, layer: str) -> Path:
+        """GeoParquet path of zone layer ``layer`` (``zones/<layer>.parquet``)."""
+        return self.zones / f"{check_name(layer, 'zone layer')}.parquet"
+
+    @property
+    def inequality_json(self) -> Path:
+        """Inequality metrics, nested JSON."""
+        return self.root / "inequality.json"
+
+    @property
+    def inequality_csv(self) -> Path:
+        """Inequality metrics, one row per metric."""
+        return self.root / "inequality.csv"
+
+    @property
+    def scenarios(self) -> Path:
+        """Folder of the greening scenarios."""
+        return self.root / "scenarios"
+
+    def scenario(self, name: str) -> Path:
+        """Folder of scenario ``name`` (``scenarios/<name>/``)."""
+        return self.scenarios / check_name(name, "scenario")
+
+    @property
+    def report(self) -> Path:
+        """The HTML report."""
+        return self.root / "report.html"
+
+    @property
+    def figures(self) -> Path:
+        """Folder of the report's figures."""
+        return self.root / "figures"
+
+    @property
+    def manifest(self) -> Path:
+        """The run manifest."""
+        return self.root / "manifest.json"
+
+    def create(self) -> RunFolder:
+        """Create the root and its ``rasters/``, ``zones/`` and ``figures/`` folders; return self.
+
+        Existing folders and files are kept (each file is replaced atomically when rewritten).
+        """
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(f"run folder {self.root} is a file; choose another --out")
+        for folder in (self.root, self.rasters, self.zones, self.figures):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,147 @@
+"""Write the zone layers to one GeoPackage, QGIS styles embedded, atomically.
+
+GDAL (through geopandas/pyogrio) writes every layer into a temporary ``.gpkg`` beside the
+target; then sqlite3 adds the ``layer_styles`` table QGIS reads and the file is renamed onto
+the target. A failure at any step leaves the previous file (or none) and no temporary file.
+
+The ``layer_styles`` table is the one QGIS's OGR provider creates when a user saves a style
+"in the datasource database" (``QgsOgrProviderMetadata::saveStyle``: fields
+``f_table_catalog``, ``f_table_schema``, ``f_table_name``, ``f_geometry_column`` (width 256),
+``styleName`` (30), ``styleQML``, ``styleSLD``, ``useAsDefault`` (boolean), ``description``,
+``owner`` (30), ``ui`` (30), ``update_time`` (datetime, default now), FID column ``id``),
+spelled as GDAL's GeoPackage driver spells those fields in SQL. QGIS creates it through GDAL,
+which registers it in ``gpkg_contents`` as an ``attributes`` table; we do the same, otherwise
+the OGR provider does not see the table. QGIS loads, for a layer, the row whose
+``f_table_schema`` is ``''``, ``f_table_name`` the layer name and ``f_geometry_column`` the
+layer's geometry column, preferring ``useAsDefault``; the rows here match that query.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from contextlib import closing
+from pathlib import Path
+
+import geopandas as gpd
+
+from pipelines.outputs._atomic import ilots_version, staged
+from pipelines.outputs.folder import check_name
+from tiles.errors import CRSError, ZonesError
+
+__all__ = ["LAYER_STYLES_DDL", "write_zones_gpkg"]
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"  # the ISO-8601 form GDAL expects in a GPKG
+
+#: ``layer_styles`` as QGIS defines it (through GDAL's GeoPackage driver).
+LAYER_STYLES_DDL = f"""CREATE TABLE "layer_styles" (
+  "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  "f_table_catalog" TEXT(256),
+  "f_table_schema" TEXT(256),
+  "f_table_name" TEXT(256),
+  "f_geometry_column" TEXT(256),
+  "styleName" TEXT(30),
+  "styleQML" TEXT,
+  "styleSLD" TEXT,
+  "useAsDefault" BOOLEAN,
+  "description" TEXT,
+  "owner" TEXT(30),
+  "ui" TEXT(30),
+  "update_time" DATETIME DEFAULT ({_NOW})
+)"""
+
+_RESERVED = ("gpkg_", "rtree_", "sqlite_")
+
+
+def write_zones_gpkg(
+    path: str | os.PathLike[str],
+    layers: Mapping[str, gpd.GeoDataFrame],
+    styles: Mapping[str, str] | None = None,
+    *,
+    descriptions: Mapping[str, str] | None = None,
+) -> Path:
+    """Write zone layers to one GeoPackage with their QGIS styles; replace ``path`` atomically.
+
+    Parameters
+    ----------
+    path
+        Target ``.gpkg`` (``RunFolder.zones_gpkg``); its folder must exist.
+    layers
+        Layer name → GeoDataFrame, written in this order, each in its own CRS.
+    styles
+        Layer name → QML (see :mod:`pipelines.outputs.styles`); each becomes the default
+        style (``useAsDefault = 1``) of its layer in ``layer_styles``.
+    descriptions
+        Layer name → description stored in ``gpkg_contents`` (e.g. units of the columns).
+
+    Returns
+    -------
+    Path
+        The target.
+
+    Raises
+    ------
+    ValueError
+        No layers, a bad or reserved layer name, a style or description for a layer not
+        given, or a target not ending in ``.gpkg``.
+    CRSError
+        A layer without a CRS.
+    ZonesError
+        A layer that is not a GeoDataFrame or has no active geometry column.
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".gpkg":
+        raise ValueError(f"a GeoPackage path must end in .gpkg; got {target.name}")
+    if not layers:
+        raise ValueError("no zone layers to write; pass at least one GeoDataFrame")
+    styles = dict(styles or {})
+    descriptions = dict(descriptions or {})
+    for what, names in (("styles", styles), ("descriptions", descriptions)):
+        extra = sorted(set(names) - set(layers))
+        if extra:
+            raise ValueError(f"{what} given for {extra}, which are not among the layers")
+    for name, frame in layers.items():
+        _check_layer(name, frame)
+
+    with staged(target) as staging:
+        for name, frame in layers.items():
+            options = {"DESCRIPTION": descriptions[name]} if name in descriptions else {}
+            frame.to_file(staging, layer=name, driver="GPKG", layer_options=options)
+        if styles:
+            _add_layer_styles(staging, styles)
+    return target
+
+
+def _check_layer(name: str, frame: object) -> None:
+    check_name(name, "zone layer")
+    if name.lower() == "layer_styles" or name.lower().startswith(_RESERVED):
+        raise ValueError(f"layer name {name!r} is reserved in a GeoPackage; choose another")
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise ZonesError(f"zone layer {name!r} is a {type(frame).__name__}, not a GeoDataFrame")
+    if frame._geometry_column_name not in frame.columns:
+        raise ZonesError(f"zone layer {name!r} has no active geometry column; set_geometry() it")
+    if frame.crs is None:
+        raise CRSError(f"zone layer {name!r} has no CRS; set it with .set_crs() before writing")
+
+
+def _add_layer_styles(gpkg: Path, styles: Mapping[str, str]) -> None:
+    """Create ``layer_styles`` as QGIS does, register it, and insert one default style per layer."""
+    description = f"ilots {ilots_version()} default style"
+    with closing(sqlite3.connect(gpkg)) as con, con:
+        geometry_columns = dict(
+            con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns")
+        )
+        con.execute(LAYER_STYLES_DDL)
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+            f"last_change, srs_id) VALUES ('layer_styles', 'attributes', 'layer_styles', "
+            f"'QGIS layer styles', {_NOW}, 0)"
+        )
+        for layer, qml in styles.items():
+            con.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                f"owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, {_NOW})",
+                (layer, geometry_columns.get(layer, "geom"), layer, qml, description),
+            )

@@ -1,0 +1,322 @@
+"""``manifest.json``: what a run read, with what, on which grid, how long it took, what it warned.
+
+The manifest makes a run folder auditable: the configuration as run, every input file with
+its size and SHA-256 (each file of a product folder), every output with the same, the library
+versions (including GDAL, GEOS and PROJ), the platform, the analysis grid, per-step timings
+and the warnings raised. JSON is strict: NaN and infinities become ``null``; NumPy scalars
+and arrays, paths, datetimes, dataclasses and pydantic models are converted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+
+from pipelines.outputs._atomic import ilots_version, write_text_atomic
+
+__all__ = [
+    "MANIFEST_KEYS",
+    "MANIFEST_VERSION",
+    "build_manifest",
+    "file_record",
+    "library_versions",
+    "sha256_file",
+    "to_jsonable",
+    "write_json_atomic",
+    "write_manifest",
+]
+
+#: Version of the manifest layout; bump when a key changes meaning.
+MANIFEST_VERSION = 1
+
+#: Top-level keys of every manifest, in order.
+MANIFEST_KEYS = (
+    "manifest_version",
+    "ilots_version",
+    "started",
+    "finished",
+    "duration_s",
+    "config",
+    "inputs",
+    "outputs",
+    "grid",
+    "timings",
+    "warnings",
+    "versions",
+    "platform",
+    "extra",
+)
+
+_BLOCK = 1 << 20  # hash in 1 MiB blocks
+
+# Display name → distribution name of the libraries whose versions a manifest records.
+_DISTRIBUTIONS = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "pandas": "pandas",
+    "xarray": "xarray",
+    "dask": "dask",
+    "distributed": "distributed",
+    "rasterio": "rasterio",
+    "rioxarray": "rioxarray",
+    "odc-stac": "odc-stac",
+    "odc-geo": "odc-geo",
+    "pystac": "pystac",
+    "geopandas": "geopandas",
+    "pyogrio": "pyogrio",
+    "pyarrow": "pyarrow",
+    "shapely": "shapely",
+    "pyproj": "pyproj",
+    "exactextract": "exactextract",
+    "numba": "numba",
+    "scikit-image": "scikit-image",
+}
+
+
+def build_manifest(
+    *,
+    config: Mapping[str, Any],
+    inputs: Iterable[str | os.PathLike[str]],
+    grid: Mapping[str, Any],
+    timings: Mapping[str, float],
+    warnings: Iterable[str],
+    outputs: Iterable[str | os.PathLike[str]],
+    extra: Mapping[str, Any] | None = None,
+    started: datetime | None = None,
+    finished: datetime | None = None,
+    hash_inputs: bool = True,
+) -> dict[str, Any]:
+    """Assemble the manifest of a run (every key of :data:`MANIFEST_KEYS`, in that order).
+
+    Parameters
+    ----------
+    config
+        The configuration as run (e.g. ``model.model_dump(mode="json")``).
+    inputs
+        Input files or folders (product folders are hashed file by file).
+    grid
+        The analysis grid (CRS, transform, shape, resolution ...).
+    timings
+        Step name → seconds.
+    warnings
+        Warning messages raised during the run.
+    outputs
+        Files written (sizes and hashes recorded; folders file by file).
+    extra
+        Anything else worth keeping (e.g. ``{"synthetic": True}`` for the demo).
+    started, finished
+        Start and end of the run (timezone-aware, or naive local time); ``finished``
+        defaults to now, ``started`` to unknown (``null``).
+    hash_inputs
+        Hash input files (reads them all once; a Landsat scene is about 1 GB). When false,
+        sizes only and ``sha256`` is ``null``.
+
+    Returns
+    -------
+    dict
+        JSON-ready after :func:`to_jsonable` (which :func:`write_manifest` applies).
+
+    Raises
+    ------
+    FileNotFoundError
+        An input or output does not exist.
+    """
+    end = _aware(finished) if finished is not None else datetime.now(UTC)
+    start = _aware(started) if started is not None else None
+    duration = (end - start).total_seconds() if start is not None else None
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "ilots_version": ilots_version(),
+        "started": _iso(start) if start is not None else None,
+        "finished": _iso(end),
+        "duration_s": duration,
+        "config": dict(config),
+        "inputs": [file_record(path, hash_files=hash_inputs) for path in inputs],
+        "outputs": [file_record(path) for path in outputs],
+        "grid": dict(grid),
+        "timings": {str(step): float(seconds) for step, seconds in timings.items()},
+        "warnings": [str(message) for message in warnings],
+        "versions": library_versions(),
+        "platform": _platform(),
+        "extra": dict(extra or {}),
+    }
+
+
+def write_manifest(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
+    """Write a manifest (from :func:`build_manifest`) as indented strict JSON, atomically."""
+    missing = [key for key in MANIFEST_KEYS if key not in manifest]
+    if missing:
+        raise ValueError(f"manifest lacks keys {missing}; build it with build_manifest()")
+    return write_json_atomic(path, manifest)
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
+    """Write ``obj`` as strict UTF-8 JSON (NaN → ``null``), atomically; return the path.
+
+    See :func:`to_jsonable` for the conversions applied.
+    """
+    text = json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+    return write_text_atomic(path, text + "\n")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert ``obj`` to plain JSON types.
+
+    NaN and infinities → ``None``; NumPy scalars and arrays → Python numbers and lists;
+    mappings → dicts with string keys; tuples and sets → lists (sets sorted); paths →
+    strings; datetimes and dates → ISO 8601; enums → their value; dataclasses → dicts;
+    pydantic models → ``model_dump(mode="json")``; objects with ``to_dict()`` → that.
+
+    Raises
+    ------
+    TypeError
+        Anything else, naming its type.
+    """
+    if obj is None or isinstance(obj, str | bool):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.datetime64):
+        return None if np.isnat(obj) else str(obj)
+    if isinstance(obj, Mapping):
+        return {str(key): to_jsonable(value) for key, value in obj.items()}
+    if isinstance(obj, set | frozenset):
+        return [to_jsonable(item) for item in sorted(obj, key=repr)]
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(item) for item in obj]
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, datetime):
+        return None if obj != obj else obj.isoformat()  # NaT compares unequal to itself
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if hasattr(obj, "model_dump"):
+        return to_jsonable(obj.model_dump(mode="json"))
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if obj is getattr(sys.modules.get("pandas"), "NA", object()):
+        return None
+    raise TypeError(f"cannot write a {type(obj).__name__} to JSON; convert it to plain types")
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_record(path: str | os.PathLike[str], *, hash_files: bool = True) -> dict[str, Any]:
+    """Size and SHA-256 of a file, or of each file in a folder (recursively, sorted).
+
+    Returns
+    -------
+    dict
+        ``{"path", "kind": "file", "size", "sha256"}``, or for a folder
+        ``{"path", "kind": "folder", "size" (total), "files": [{"path" (relative, POSIX),
+        "size", "sha256"}, ...]}``. Paths are absolute.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist; cannot record it in the manifest")
+    if source.is_dir():
+        files = []
+        for dirpath, dirnames, filenames in os.walk(source):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                item = Path(dirpath) / filename
+                if not item.is_file():  # broken symlinks, sockets
+                    continue
+                files.append(
+                    {
+                        "path": item.relative_to(source).as_posix(),
+                        "size": item.stat().st_size,
+                        "sha256": sha256_file(item) if hash_files else None,
+                    }
+                )
+        return {
+            "path": str(source.resolve()),
+            "kind": "folder",
+            "size": sum(entry["size"] for entry in files),
+            "files": files,
+        }
+    return {
+        "path": str(source.resolve()),
+        "kind": "file",
+        "size": source.stat().st_size,
+        "sha256": sha256_file(source) if hash_files else None,
+    }
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of Python, ilots, the libraries it runs on, and GDAL, GEOS and PROJ.
+
+    A library that is not installed maps to ``None``.
+    """
+    found: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "ilots": ilots_version(),
+    }
+    for name, distribution in _DISTRIBUTIONS.items():
+        try:
+            found[name] = version(distribution)
+        except PackageNotFoundError:
+            found[name] = None
+    found["gdal"] = _native("rasterio", "__gdal_version__")
+    found["geos"] = _native("shapely", "geos_version_string")
+    found["proj"] = _native("pyproj", "proj_version_str")
+    return found
+
+
+def _native(module: str, attribute: str) -> str | None:
+    try:
+        value = getattr(__import__(module), attribute)
+    except (ImportError, AttributeError):
+        return None
+    return str(value)
+
+
+def _platform() -> dict[str, Any]:
+    return {
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "python_implementation": platform.python_implementation(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    """Return ``moment`` timezone-aware, taking a naive one as local time."""
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,302 @@
+"""Write the rasters of a run as COGs with CF-style tags, all in one Dask pass.
+
+Each raster goes through :func:`raster.cog.write_cog` (float32, NaN nodata, DEFLATE, internal
+overviews, atomic rename). Continuous rasters get ``average`` overviews; categorical ones (land
+cover classes, clear-observation counts, anything with CF ``flag_values``/``flag_masks`` or an
+integer/boolean dtype) get ``nearest`` so that an overview pixel is always one of the original
+codes. Tags follow CF attribute names (``units``, ``long_name``, ``standard_name``,
+``flag_values``, ``flag_meanings``) and say which ilots wrote the file and whether its inputs
+were synthetic.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+import numpy as np
+import xarray as xr
+from dask.delayed import Delayed
+
+from pipelines.outputs._atomic import ilots_version
+from pipelines.outputs.folder import check_name
+from raster.cog import write_cog
+from tiles.errors import CRSError
+
+__all__ = [
+    "OVERVIEW_RESAMPLINGS",
+    "RASTER_SPECS",
+    "RasterSpec",
+    "raster_tags",
+    "remove_scratch",
+    "write_rasters",
+]
+
+_LOG = logging.getLogger(__name__)
+_LOG.addHandler(logging.NullHandler())
+
+#: Overview resamplings GDAL's COG driver accepts (``OVERVIEW_RESAMPLING``), lower case.
+OVERVIEW_RESAMPLINGS = frozenset(
+    ("nearest", "average", "bilinear", "cubic", "cubicspline", "lanczos", "mode", "rms")
+)
+
+# Attributes that describe an encoding, not the values written (already decoded floats).
+_ENCODING_ATTRS = frozenset(
+    ("scale_factor", "add_offset", "_FillValue", "missing_value", "grid_mapping", "coordinates")
+)
+
+
+@dataclass(frozen=True)
+class RasterSpec:
+    """Default CF-style description of a standard run-folder raster.
+
+    Parameters
+    ----------
+    long_name
+        CF ``long_name``.
+    units
+        CF ``units`` (``"1"`` for dimensionless), or ``None`` for class codes.
+    standard_name
+        CF ``standard_name`` where one exists.
+    categorical
+        Codes or counts: overviews use ``nearest``.
+    """
+
+    long_name: str
+    units: str | None = None
+    standard_name: str | None = None
+    categorical: bool = False
+
+
+#: Defaults for the rasters DESIGN.md names; a DataArray's own attrs take precedence.
+RASTER_SPECS: Mapping[str, RasterSpec] = {
+    "lst_median": RasterSpec(
+        "median land surface temperature", "K", standard_name="surface_temperature"
+    ),
+    "lst_p90": RasterSpec(
+        "90th percentile of land surface temperature", "K", standard_name="surface_temperature"
+    ),
+    "lst_anomaly": RasterSpec("land surface temperature anomaly", "K"),
+    "ndvi_median": RasterSpec(
+        "median normalized difference vegetation index",
+        "1",
+        standard_name="normalized_difference_vegetation_index",
+    ),
+    "landcover": RasterSpec("land cover class", categorical=True),
+    "n_clear": RasterSpec("number of clear-sky observations", "1", categorical=True),
+}
+
+
+def write_rasters(
+    rasters: xr.Dataset | Mapping[str, xr.DataArray],
+    folder: str | os.PathLike[str],
+    *,
+    tags: Mapping[str, Any] | None = None,
+    overview_resampling: Mapping[str, str] | None = None,
+    synthetic: bool = False,
+    compute: bool = False,
+) -> dict[str, Delayed] | dict[str, Path]:
+    """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
+
+    Parameters
+    ----------
+    rasters
+        A Dataset (each 2-D data variable is written) or a mapping name → ``(y, x)``
+        DataArray, NumPy- or Dask-backed, all with the same CRS.
+    folder
+        Output folder (``RunFolder.rasters``); created if missing.
+    tags
+        Tags added to every file (e.g. ``source``, ``history``); they override the
+        per-raster ones.
+    overview_resampling
+        Per-name overview resampling (``nearest``, ``average``, ``mode``, ...), overriding
+        the inference: ``nearest`` for categorical rasters, ``average`` otherwise.
+    synthetic
+        The run used synthetic inputs (``ilots demo``): tags ``synthetic=true`` and a comment.
+    compute
+        ``False`` (default): return one :class:`~dask.delayed.Delayed` per raster, to pass
+        to a single ``dask.compute`` together with the other outputs. ``True``: write all
+        rasters now in one pass.
+
+    Returns
+    -------
+    dict
+        Name → Delayed (yielding the path) or name → path, in input order.
+
+    Raises
+    ------
+    ValueError
+        No rasters, a bad name, a non-2-D variable or an unknown resampling.
+    CRSError
+        A raster without a CRS, or rasters with different CRSs.
+    """
+    arrays = _as_mapping(rasters)
+    resampling = dict(overview_resampling or {})
+    unknown = sorted(set(resampling) - set(arrays))
+    if unknown:
+        raise ValueError(f"overview_resampling names {unknown} are not among the rasters given")
+    out = Path(folder)
+    common = {k: text for k, v in (tags or {}).items() if (text := _tag_value(v)) is not None}
+    first_crs = None
+    plans: list[tuple[str, xr.DataArray, dict[str, str], str]] = []
+    for name, data in arrays.items():  # validate everything before creating any file
+        check_name(name, "raster")
+        if data.ndim != 2:
+            raise ValueError(f"raster {name!r} has dims {data.dims}; write (y, x) arrays only")
+        crs = data.rio.crs
+        if crs is None:
+            raise CRSError(f"raster {name!r} has no CRS; set one with .rio.write_crs()")
+        if first_crs is None:
+            first_crs = crs
+        elif crs != first_crs:
+            raise CRSError(
+                f"raster {name!r} is in {crs}, the others in {first_crs}; reproject it first"
+            )
+        method = resampling.get(name) or ("nearest" if is_categorical(name, data) else "average")
+        if method.lower() not in OVERVIEW_RESAMPLINGS:
+            raise ValueError(
+                f"overview resampling {method!r} for {name!r} is not one of "
+                f"{', '.join(sorted(OVERVIEW_RESAMPLINGS))}"
+            )
+        file_tags = raster_tags(name, data.attrs, synthetic=synthetic)
+        file_tags.update(common)
+        plans.append((name, data, file_tags, method.lower()))
+
+    out.mkdir(parents=True, exist_ok=True)
+    tasks: dict[str, Delayed] = {}
+    try:
+        for name, data, file_tags, method in plans:
+            clean = data.copy(deep=False)
+            clean.attrs = {}  # write_cog copies attrs into tags: pass the cleaned set instead
+            _LOG.debug("raster %s: %s overviews, tags %s", name, method, sorted(file_tags))
+            tasks[name] = write_cog(  # type: ignore[assignment]
+                clean, out / f"{name}.tif", tags=file_tags, compute=False,
+                overview_resampling=method,
+            )  # fmt: skip
+    except BaseException:
+        remove_scratch(out, [plan[0] for plan in plans])
+        raise
+    if not compute:
+        return tasks
+    try:
+        paths = dask.compute(*tasks.values())
+    except BaseException:
+        remove_scratch(out, tasks)
+        raise
+    return dict(zip(tasks, (Path(p) for p in paths), strict=True))
+
+
+def remove_scratch(folder: str | os.PathLike[str], names: Iterable[str]) -> list[Path]:
+    """Remove the scratch files :func:`raster.cog.write_cog` leaves when a compute fails.
+
+    ``write_cog(compute=False)`` creates ``.<name>.tif.<hex>.scratch.tif`` when the graph is
+    built and removes it only once the COG is finished, so a failed ``dask.compute`` leaves
+    it behind. :func:`write_rasters` calls this itself with ``compute=True``; with
+    ``compute=False``, call it when the shared compute fails.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed = []
+    for name in names:
+        for scratch in Path(folder).glob(f".{name}.tif.*.scratch.tif"):
+            scratch.unlink(missing_ok=True)
+            removed.append(scratch)
+    return removed
+
+
+def is_categorical(name: str, data: xr.DataArray) -> bool:
+    """Whether overviews of ``data`` must use ``nearest`` (codes or counts, not measures).
+
+    True for the categorical standard rasters (``landcover``, ``n_clear``), for CF flag
+    variables (``flag_values`` or ``flag_masks`` attrs) and for integer or boolean dtypes.
+    """
+    spec = RASTER_SPECS.get(name)
+    if spec is not None and spec.categorical:
+        return True
+    if "flag_values" in data.attrs or "flag_masks" in data.attrs:
+        return True
+    return bool(np.issubdtype(data.dtype, np.integer) or np.issubdtype(data.dtype, np.bool_))
+
+
+def raster_tags(
+    name: str, attrs: Mapping[str, Any] | None = None, *, synthetic: bool = False
+) -> dict[str, str]:
+    """CF-style GDAL metadata tags for raster ``name``.
+
+    Parameters
+    ----------
+    name
+        Raster name; standard names (:data:`RASTER_SPECS`) get default ``long_name``,
+        ``units`` and ``standard_name``.
+    attrs
+        The DataArray's attrs: they override the defaults. Sequences (``flag_values``) become
+        space-separated strings as in CF; encoding attrs (``scale_factor``, ``_FillValue``,
+        ...) and private ones (leading ``_``) are dropped.
+    synthetic
+        Mark the file as made from synthetic inputs.
+
+    Returns
+    -------
+    dict
+        Tag name → string, including ``ilots_version`` and ``synthetic``.
+    """
+    tags: dict[str, str] = {}
+    spec = RASTER_SPECS.get(name)
+    if spec is not None:
+        tags["long_name"] = spec.long_name
+        if spec.units is not None:
+            tags["units"] = spec.units
+        if spec.standard_name is not None:
+            tags["standard_name"] = spec.standard_name
+    for key, value in (attrs or {}).items():
+        if key.startswith("_") or key in _ENCODING_ATTRS or value is None:
+            continue
+        text = _tag_value(value)
+        if text is not None:
+            tags[key] = text
+    tags["ilots_version"] = ilots_version()
+    tags["synthetic"] = "true" if synthetic else "false"
+    if synthetic:
+        note = "synthetic data from ilots demo, not a real place"
+        tags["comment"] = f"{tags['comment']}; {note}" if tags.get("comment") else note
+    return tags
+
+
+def _tag_value(value: Any) -> str | None:
+    """Format a scalar or flat sequence of scalars as a tag; ``None`` for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return str(value.item() if isinstance(value, np.generic) else value)
+    if isinstance(value, list | tuple | np.ndarray):
+        items = np.asarray(value).ravel().tolist()
+        if all(isinstance(v, int | float | str) for v in items):
+            return " ".join(str(v) for v in items)
+    return None
+
+
+def _as_mapping(rasters: xr.Dataset | Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    if isinstance(rasters, xr.Dataset):
+        arrays = {str(name): rasters[name] for name in rasters.data_vars}
+    elif isinstance(rasters, Mapping):
+        arrays = dict(rasters)
+        bad = [name for name, value in arrays.items() if not isinstance(value, xr.DataArray)]
+        if bad:
+            raise TypeError(f"rasters {bad} are not xarray DataArrays")
+    else:
+        raise TypeError(
+            f"write_rasters takes a Dataset or a mapping of DataArrays, got {type(rasters)}"
+        )
+    if not arrays:
+        raise ValueError("no rasters to write; pass at least one DataArray")
+    return arrays

@@ -1,0 +1,475 @@
+"""QGIS styles (QML) for the zone layers, so that ``zones.gpkg`` opens styled in QGIS.
+
+Two styles, written as QGIS writes them (``<qgis>`` root, ``renderer-v2``), with each
+symbol layer's properties both as an ``<Option type="Map">`` (the current format) and as the
+legacy ``<prop k v>`` list (all older QGIS 3 releases read only that one):
+
+* :func:`graduated_qml`: a graduated renderer (``graduatedSymbol``, ``GraduatedColor``) on one
+  numeric column, by default ``lst_anomaly_mean_k`` of the ``iris`` layer, with a diverging
+  blue → red ramp (ColorBrewer RdBu, 7 classes) and breaks computed from the data: equal
+  intervals symmetric about 0 (the middle class astride 0 is the neutral colour) or
+  quantiles. Labels carry the unit (K).
+* :func:`outline_qml`: a single-symbol renderer with no fill and a thick dark outline, labelled
+  by a name field (``nom_qp`` for the QPV layer).
+
+The renderer and classification elements follow ``QgsGraduatedSymbolRenderer::save`` /
+``create`` and ``QgsClassificationMethod::save`` of the QGIS sources; range bounds keep full
+precision (QGIS itself writes 15 decimals), only the labels are rounded.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from pipelines.outputs._atomic import ilots_version
+
+__all__ = [
+    "DIVERGING_RAMP",
+    "class_breaks",
+    "default_zone_styles",
+    "graduated_qml",
+    "outline_qml",
+    "ramp_colors",
+]
+
+#: ColorBrewer RdBu, 7 classes, reversed: blue (cool) → near white → red (hot).
+DIVERGING_RAMP: tuple[tuple[int, int, int], ...] = (
+    (33, 102, 172),
+    (103, 169, 207),
+    (209, 229, 240),
+    (247, 247, 247),
+    (253, 219, 199),
+    (239, 138, 98),
+    (178, 24, 43),
+)
+
+_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+_QGIS_VERSION = "3.28.0-Firenze"  # an LTR still in use: newer QGIS read it silently
+_POLYGON = "2"  # QgsWkbTypes::PolygonGeometry, the layerGeometryType of a polygon layer
+_METHOD_IDS = {"equal": "EqualInterval", "quantile": "Quantile"}
+
+BreakMethod = Literal["equal", "quantile"]
+
+
+def class_breaks(
+    values: ArrayLike,
+    n_classes: int = 7,
+    *,
+    method: BreakMethod = "equal",
+    symmetric: bool = True,
+) -> np.ndarray:
+    """Class edges (``n + 1`` increasing numbers) of the finite ``values``.
+
+    Parameters
+    ----------
+    values
+        The column to classify; NaN and infinities are ignored.
+    n_classes
+        Number of classes (at least 1).
+    method
+        ``"equal"``: equal intervals; ``"quantile"``: equal counts (duplicate edges, from
+        tied values, are merged so fewer classes may come back).
+    symmetric
+        With ``"equal"``, span ``[-m, m]`` where ``m = max |value|``, so that a diverging
+        ramp puts its neutral colour on 0 (an anomaly of zero). Ignored for quantiles.
+
+    Returns
+    -------
+    numpy.ndarray
+        Edges, the first ≤ the minimum value and the last ≥ the maximum.
+
+    Raises
+    ------
+    ValueError
+        No finite value, or a bad ``n_classes`` / ``method``.
+    """
+    if not isinstance(n_classes, int | np.integer) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+    if method not in _METHOD_IDS:
+        raise ValueError(f"method must be 'equal' or 'quantile', got {method!r}")
+    data = np.asarray(values, dtype=np.float64).ravel()
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        raise ValueError("no finite values to classify; check the zonal statistics column")
+    low, high = float(data.min()), float(data.max())
+    if method == "quantile":
+        edges = np.unique(np.quantile(data, np.linspace(0.0, 1.0, n_classes + 1)))
+        if edges.size >= 2:
+            return edges
+    if symmetric and method == "equal":
+        bound = max(abs(low), abs(high))
+        low, high = (-bound, bound) if bound > 0 else (-0.5, 0.5)
+    elif low == high:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, n_classes + 1)
+
+
+def ramp_colors(
+    n: int, ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP
+) -> list[tuple[int, int, int]]:
+    """``n`` colours sampled evenly along ``ramp`` (linear in RGB), first and last included."""
+    if n < 1:
+        raise ValueError(f"need at least one colour, got n={n}")
+    stops = np.asarray(ramp, dtype=np.float64)
+    where = np.linspace(0.0, 1.0, n) if n > 1 else np.array([0.5])
+    grid = np.linspace(0.0, 1.0, len(stops))
+    channels = [np.interp(where, grid, stops[:, c]) for c in range(3)]
+    return [tuple(round(float(ch[i])) for ch in channels) for i in range(n)]  # type: ignore[misc]
+
+
+def graduated_qml(
+    values: ArrayLike,
+    *,
+    field: str = "lst_anomaly_mean_k",
+    n_classes: int = 7,
+    method: BreakMethod = "equal",
+    symmetric: bool = True,
+    units: str = "K",
+    ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP,
+    outline: tuple[int, int, int, int] = (255, 255, 255, 160),
+) -> str:
+    """QML of a graduated-colour polygon style on ``field``, classes computed from ``values``.
+
+    Parameters
+    ----------
+    values
+        The column's values (the layer's ``field``), to compute the breaks.
+    field
+        Attribute the renderer classifies.
+    n_classes, method, symmetric
+        See :func:`class_breaks`.
+    units
+        Unit shown in the class labels (``"-1.2 – -0.4 K"``); empty for none.
+    ramp
+        Colour stops, low to high.
+    outline
+        RGBA of the thin polygon outlines.
+
+    Returns
+    -------
+    str
+        The QML document (UTF-8 text with the QGIS doctype).
+    """
+    edges = class_breaks(values, n_classes, method=method, symmetric=symmetric)
+    count = len(edges) - 1
+    colors = ramp_colors(count, ramp)
+    decimals = _label_decimals(edges)
+    suffix = f" {units}" if units else ""
+
+    root = _qgis_root(labels=False)
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {
+            "type": "graduatedSymbol",
+            "attr": field,
+            "graduatedMethod": "GraduatedColor",
+            "symbollevels": "0",
+            "forceraster": "0",
+            "enableorderby": "0",
+            "referencescale": "-1",
+        },
+    )
+    ranges = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i in range(count):
+        lower, upper = float(edges[i]), float(edges[i + 1])
+        ET.SubElement(
+            ranges,
+            "range",
+            {
+                "lower": repr(lower),
+                "upper": repr(upper),
+                "symbol": str(i),
+                "label": f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}",
+                "render": "true",
+                "uuid": f"ilots-{field}-{i}",
+            },
+        )
+        symbols.append(_fill_symbol(str(i), (*colors[i], 255), outline, outline_width=0.1))
+    source = ET.SubElement(renderer, "source-symbol")
+    source.append(_fill_symbol("0", (*colors[count // 2], 255), outline, outline_width=0.1))
+    renderer.append(_gradient_ramp(ramp))
+    method_elem = ET.SubElement(renderer, "classificationMethod", {"id": _METHOD_IDS[method]})
+    symmetric_on = symmetric and method == "equal"
+    ET.SubElement(
+        method_elem,
+        "symmetricMode",
+        {
+            "enabled": "1" if symmetric_on else "0",
+            "symmetrypoint": "0",
+            "astride": "1" if symmetric_on and count % 2 == 1 else "0",
+        },
+    )
+    ET.SubElement(
+        method_elem,
+        "labelFormat",
+        {
+            "format": f"%1 – %2{suffix}",
+            "labelprecision": str(decimals),
+            "trimtrailingzeroes": "0",
+        },
+    )
+    ET.SubElement(ET.SubElement(method_elem, "parameters"), "Option")
+    ET.SubElement(method_elem, "extraInformation")
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    _finish(root)
+    return _serialise(root)
+
+
+def outline_qml(
+    *,
+    label_field: str | None = "nom_qp",
+    color: tuple[int, int, int, int] = (35, 35, 35, 255),
+    width_mm: float = 0.8,
+) -> str:
+    """QML of a no-fill, thick-outline polygon style, labelled by ``label_field``.
+
+    Parameters
+    ----------
+    label_field
+        Field whose value labels each polygon (``None``: no labels).
+    color
+        RGBA of the outline and of the label text.
+    width_mm
+        Outline width in millimetres.
+
+    Returns
+    -------
+    str
+        The QML document.
+    """
+    root = _qgis_root(labels=label_field is not None)
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {
+            "type": "singleSymbol",
+            "symbollevels": "0",
+            "forceraster": "0",
+            "enableorderby": "0",
+            "referencescale": "-1",
+        },
+    )
+    symbols = ET.SubElement(renderer, "symbols")
+    symbols.append(_fill_symbol("0", (0, 0, 0, 0), color, outline_width=width_mm, filled=False))
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+    if label_field is not None:
+        root.append(_simple_labeling(label_field, color))
+    _finish(root)
+    return _serialise(root)
+
+
+def default_zone_styles(
+    layers: Mapping[str, object],
+    *,
+    field: str = "lst_anomaly_mean_k",
+    qpv_label: str = "nom_qp",
+    n_classes: int = 7,
+    method: BreakMethod = "equal",
+) -> dict[str, str]:
+    """Build the default styles of the zone layers present: ``iris`` graduated, ``qpv`` outlined.
+
+    Parameters
+    ----------
+    layers
+        Layer name → GeoDataFrame (only ``iris`` and ``qpv`` get a style here).
+    field
+        Column of ``iris`` to classify; when absent or all missing the layer gets no style.
+    qpv_label
+        Column of ``qpv`` labelling each QPV; labels are left off when absent.
+    n_classes, method
+        See :func:`class_breaks`.
+
+    Returns
+    -------
+    dict
+        Layer name → QML.
+    """
+    styles: dict[str, str] = {}
+    iris = layers.get("iris")
+    columns = getattr(iris, "columns", ())
+    if iris is not None and field in columns:
+        values = np.asarray(iris[field], dtype=np.float64)  # type: ignore[index]
+        if np.isfinite(values).any():
+            styles["iris"] = graduated_qml(values, field=field, n_classes=n_classes, method=method)
+    qpv = layers.get("qpv")
+    if qpv is not None:
+        has_label = qpv_label in getattr(qpv, "columns", ())
+        styles["qpv"] = outline_qml(label_field=qpv_label if has_label else None)
+    return styles
+
+
+def _label_decimals(edges: np.ndarray) -> int:
+    """Decimals that tell the narrowest class's edges apart: 1 to 4."""
+    width = float(np.min(np.diff(edges)))
+    if not width > 0:
+        return 1
+    return int(min(4, max(1, math.floor(-math.log10(width)) + 1)))
+
+
+def _qgis_root(*, labels: bool) -> ET.Element:
+    return ET.Element(
+        "qgis",
+        {
+            "version": _QGIS_VERSION,
+            "styleCategories": "Symbology|Labeling",
+            "labelsEnabled": "1" if labels else "0",
+            "hasScaleBasedVisibilityFlag": "0",
+            "minScale": "100000000",
+            "maxScale": "0",
+        },
+    )
+
+
+def _finish(root: ET.Element) -> None:
+    ET.SubElement(root, "blendMode").text = "0"
+    ET.SubElement(root, "featureBlendMode").text = "0"
+    ET.SubElement(root, "layerOpacity").text = "1"
+    ET.SubElement(root, "layerGeometryType").text = _POLYGON
+    custom = ET.SubElement(root, "customproperties")
+    option = ET.SubElement(custom, "Option", {"type": "Map"})
+    ET.SubElement(
+        option,
+        "Option",
+        {"type": "QString", "name": "ilots/style_version", "value": ilots_version()},
+    )
+
+
+def _serialise(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return _DOCTYPE + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _rgba(color: Sequence[int]) -> str:
+    return ",".join(str(int(c)) for c in color)
+
+
+def _properties(parent: ET.Element, props: Mapping[str, str]) -> None:
+    """Write properties as current QGIS reads them (Option map) and as older 3.x do (prop)."""
+    option = ET.SubElement(parent, "Option", {"type": "Map"})
+    for key, value in props.items():
+        ET.SubElement(option, "Option", {"type": "QString", "name": key, "value": value})
+    for key, value in props.items():
+        ET.SubElement(parent, "prop", {"k": key, "v": value})
+
+
+def _fill_symbol(
+    name: str,
+    fill_color: Sequence[int],
+    outline_color: Sequence[int],
+    *,
+    outline_width: float,
+    filled: bool = True,
+) -> ET.Element:
+    """Build a one-layer fill symbol (``SimpleFill``); ``filled=False`` draws the outline only."""
+    symbol = ET.Element(
+        "symbol",
+        {
+            "type": "fill",
+            "name": name,
+            "alpha": "1",
+            "clip_to_extent": "1",
+            "force_rhr": "0",
+            "frame_rate": "10",
+            "is_animated": "0",
+        },
+    )
+    layer = ET.SubElement(
+        symbol, "layer", {"class": "SimpleFill", "enabled": "1", "locked": "0", "pass": "0"}
+    )
+    _properties(
+        layer,
+        {
+            "border_width_map_unit_scale": "3x:0,0,0,0,0,0",
+            "color": _rgba(fill_color),
+            "joinstyle": "bevel",
+            "offset": "0,0",
+            "offset_map_unit_scale": "3x:0,0,0,0,0,0",
+            "offset_unit": "MM",
+            "outline_color": _rgba(outline_color),
+            "outline_style": "solid",
+            "outline_width": f"{outline_width:g}",
+            "outline_width_unit": "MM",
+            "style": "solid" if filled else "no",
+        },
+    )
+    return symbol
+
+
+def _gradient_ramp(ramp: Sequence[tuple[int, int, int]]) -> ET.Element:
+    """Build the source colour ramp, so that reclassifying in QGIS keeps the colours."""
+    element = ET.Element("colorramp", {"type": "gradient", "name": "[source]"})
+    last = len(ramp) - 1
+    stops = ":".join(f"{i / last:.6g};{_rgba((*ramp[i], 255))}" for i in range(1, last))
+    _properties(
+        element,
+        {
+            "color1": _rgba((*ramp[0], 255)),
+            "color2": _rgba((*ramp[-1], 255)),
+            "discrete": "0",
+            "rampType": "gradient",
+            "stops": stops,
+        },
+    )
+    return element
+
+
+def _simple_labeling(field: str, color: Sequence[int]) -> ET.Element:
+    """Label by ``field``: bold 9 pt text with a white halo, over the centroid."""
+    labeling = ET.Element("labeling", {"type": "simple"})
+    settings = ET.SubElement(labeling, "settings", {"calloutType": "simple"})
+    style = ET.SubElement(
+        settings,
+        "text-style",
+        {
+            "fieldName": field,
+            "isExpression": "0",
+            "fontFamily": "Sans Serif",
+            "fontSize": "9",
+            "fontSizeUnit": "Point",
+            "fontWeight": "75",
+            "fontItalic": "0",
+            "textColor": _rgba(color),
+            "textOpacity": "1",
+            "multilineHeight": "1",
+            "allowHtml": "0",
+        },
+    )
+    ET.SubElement(
+        style,
+        "text-buffer",
+        {
+            "bufferDraw": "1",
+            "bufferSize": "1",
+            "bufferSizeUnits": "MM",
+            "bufferColor": "255,255,255,255",
+            "bufferOpacity": "0.8",
+            "bufferJoinStyle": "128",
+            "bufferNoFill": "1",
+        },
+    )
+    ET.SubElement(
+        settings,
+        "text-format",
+        {"wrapChar": "", "autoWrapLength": "20", "multilineAlign": "3", "plussign": "0"},
+    )
+    ET.SubElement(
+        settings,
+        "placement",
+        {"placement": "1", "centroidWhole": "1", "centroidInside": "1", "fitInPolygonOnly": "0"},
+    )
+    ET.SubElement(
+        settings,
+        "rendering",
+        {"obstacle": "1", "displayAll": "0", "upsidedownLabels": "0", "limitNumLabels": "0"},
+    )
+    return labeling
