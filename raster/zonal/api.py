@@ -91,11 +91,17 @@ def zonal_stats(
             raise ValueError("weighted_mean / weighted_sum need a weight raster: weights=...")
         _same_grid(weights, geobox, "the weight raster")
     if coverage is None:
+        # The coverage is built inside the graph, so it overlaps with reading the pixels.
         prepared = prepare_zones(zones, id=id, crs=geobox.crs.to_wkt())
-        coverage = zone_coverage(prepared, geobox, method=method, all_touched=all_touched,
-                                 cache_dir=cache_dir)  # fmt: skip
-    _check_coverage(coverage, geobox)
-    parts = _reduce(layers, weights, coverage, needs)
+        footprint = _zone_windows(prepared, geobox)
+        coverage = dask.delayed(zone_coverage, pure=False)(
+            prepared, geobox, method=method, all_touched=all_touched, cache_dir=cache_dir
+        )
+        n_zones = len(prepared.ids)
+    else:
+        _check_coverage(coverage, geobox)
+        footprint, n_zones = None, coverage.n_zones
+    parts = _reduce(layers, weights, coverage, needs, n_zones, footprint)
     table = dask.delayed(_table, pure=False)(parts, list(layers), specs, coverage, id)
     return table.compute() if compute else table
 
@@ -184,19 +190,65 @@ def _merge_task(*parts: list[Partials]) -> list[Partials]:
     return [merge_all(column) for column in zip(*parts, strict=True)]
 
 
+def _zone_windows(prepared: Any, geobox: GeoBox) -> np.ndarray:
+    """Pixel bounding windows ``(row0, row1, col0, col1)`` of the zones on the grid."""
+    import shapely
+
+    geometry = np.asarray(prepared.geometry)
+    bounds = shapely.bounds(geometry)  # NaN for empty geometries
+    inverse = ~geobox.affine
+    cols_a, rows_a = inverse * (bounds[:, 0], bounds[:, 3])
+    cols_b, rows_b = inverse * (bounds[:, 2], bounds[:, 1])
+    windows = np.stack(
+        [
+            np.minimum(rows_a, rows_b) - 1,
+            np.maximum(rows_a, rows_b) + 1,
+            np.minimum(cols_a, cols_b) - 1,
+            np.maximum(cols_a, cols_b) + 1,
+        ],
+        axis=1,
+    )
+    return windows[np.isfinite(windows).all(axis=1)]
+
+
+def _touched(footprint: np.ndarray | None, coverage: Any, rows: slice, cols: slice) -> bool:
+    """Whether any zone may cover a chunk (exactly when the coverage is known)."""
+    if footprint is None:
+        window = coverage.window(rows, cols)
+        return bool((window.labels >= 0).any() or window.rows.size)
+    return bool(
+        (
+            (footprint[:, 0] < rows.stop)
+            & (footprint[:, 1] > rows.start)
+            & (footprint[:, 2] < cols.stop)
+            & (footprint[:, 3] > cols.start)
+        ).any()
+    )
+
+
+def _window(coverage: ZoneCoverage, rows: slice, cols: slice) -> Any:
+    return coverage.window(rows, cols)
+
+
 def _reduce(
     layers: Mapping[str | None, xr.DataArray],
     weights: xr.DataArray | None,
-    coverage: ZoneCoverage,
+    coverage: ZoneCoverage | Delayed,
     needs: Needs,
+    n: int,
+    footprint: np.ndarray | None,
 ) -> Delayed:
-    """Build a Delayed list of merged partials, one per layer, in layer order."""
+    """Build a Delayed list of merged partials, one per layer, in layer order.
+
+    ``coverage`` is a ZoneCoverage or a Delayed one; with a Delayed one, ``footprint`` (the
+    zones' pixel windows) decides which chunks can be skipped.
+    """
     arrays = [layer.data for layer in layers.values()]
     wdata = weights.data if (weights is not None and needs.weighted) else None
-    n = coverage.n_zones
+    window_of = dask.delayed(_window, pure=False) if footprint is not None else _window
     lazy = any(isinstance(a, da.Array) for a in [*arrays, wdata])
     if not lazy:
-        window = coverage.window(slice(None), slice(None))
+        window = window_of(coverage, slice(None), slice(None))
         blocks = [np.asarray(a) for a in arrays]
         return dask.delayed(_chunk_task, pure=False)(blocks, wdata, window, n, needs)
     dask_arrays = [da.asarray(a) for a in arrays]
@@ -208,10 +260,11 @@ def _reduce(
     tasks = []
     for i in range(len(chunks[0])):
         for j in range(len(chunks[1])):
-            window = coverage.window(slice(row_edges[i], row_edges[i + 1]),
-                                     slice(col_edges[j], col_edges[j + 1]))  # fmt: skip
-            if not (window.labels >= 0).any() and window.rows.size == 0:
+            rows = slice(int(row_edges[i]), int(row_edges[i + 1]))
+            cols = slice(int(col_edges[j]), int(col_edges[j + 1]))
+            if not _touched(footprint, coverage, rows, cols):
                 continue  # no zone touches this chunk: never read it
+            window = window_of(coverage, rows, cols)
             blocks = [a.blocks[i, j] for a in dask_arrays]
             wblock = None if wdask is None else wdask.blocks[i, j]
             tasks.append(dask.delayed(_chunk_task, pure=False)(blocks, wblock, window, n, needs))

@@ -293,8 +293,9 @@ def _compact(
 ) -> ZoneCoverage:
     """Split (cell, zone, fraction) triples into a label raster and a sparse remainder."""
     ny, nx = geobox.shape.yx
-    positive = fractions > 0
-    cells, zone_idx, fractions = cells[positive], zone_idx[positive], fractions[positive]
+    if fractions.size and fractions.min() <= 0:  # exactextract gives none; avoid 3 big copies
+        positive = fractions > 0
+        cells, zone_idx, fractions = cells[positive], zone_idx[positive], fractions[positive]
     times_covered = np.bincount(cells, minlength=ny * nx)
     whole = (fractions >= 1.0) & (times_covered[cells] == 1)
     labels = np.full(ny * nx, -1, dtype=np.int32)
