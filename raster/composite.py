@@ -311,7 +311,7 @@ def ndvi_median_composite(
             "the NDVI series are not on the same grid; load them onto one analysis grid "
             f"(raster.load_items with a shared geobox): {err}"
         ) from None
-    if series[0].chunks is not None or any(s.chunks is not None for s in series):
+    if any(s.chunks is not None for s in series):
         joined = joined.chunk({dim: -1})
     attrs = {"long_name": "NDVI", "units": "1", **series[0].attrs}
     out = temporal_composite(joined.assign_attrs(attrs), stats=("median",), min_clear=min_clear,

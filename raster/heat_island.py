@@ -64,6 +64,11 @@ _RING_ATTRS = ("ring_inner_m", "ring_outer_m")
 def _require_yx(da: Any, name: str) -> xr.DataArray:
     if not isinstance(da, xr.DataArray):
         raise TypeError(f"{name} must be an xarray DataArray, got {type(da).__name__}")
+    if {"latitude", "longitude"} & set(da.dims):
+        raise CRSError(
+            f"{name} is on a geographic (latitude, longitude) grid; distances and ring widths "
+            "are in metres: work on a projected (UTM) analysis grid"
+        )
     if da.ndim != 2 or set(da.dims) != {"y", "x"}:
         raise ValueError(f"{name} must be a 2-D (y, x) DataArray, got dims {da.dims}")
     return da
@@ -512,7 +517,11 @@ def scene_reference(
         If the mask is empty, or some scenes have too few clear reference pixels (their
         reference is NaN). On Dask, when computed.
     """
-    if isinstance(min_pixels, bool) or not isinstance(min_pixels, int | np.integer):
+    if (
+        isinstance(min_pixels, bool)
+        or not isinstance(min_pixels, int | np.integer)
+        or min_pixels < 1
+    ):
         raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
     mean, count = _masked_mean(lst, reference_mask, what="rural reference", hint=_RURAL_HINT,
                                min_pixels=int(min_pixels))  # fmt: skip
@@ -556,6 +565,7 @@ def lst_anomaly(lst: xr.DataArray, reference: xr.DataArray) -> xr.DataArray:
     units, ref_units = lst.attrs.get("units"), reference.attrs.get("units")
     if units is not None and ref_units is not None and units != ref_units:
         raise ValueError(f"LST is in {units!r} but the reference in {ref_units!r}; convert one")
+    reference = reference.drop_vars("n_reference_pixels", errors="ignore")
     out = (lst.astype(np.float64) - reference).astype(np.float32)
     return out.rename("lst_anomaly").assign_attrs(
         long_name="LST anomaly against the scene's rural reference (delta T)",
