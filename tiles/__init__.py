@@ -3,6 +3,7 @@
 from tiles.errors import (
     BandMissingError,
     CensusError,
+    ConfigError,
     CRSError,
     GridError,
     IlotsError,
@@ -21,6 +22,7 @@ __all__ = [
     "BandMissingError",
     "CRSError",
     "CensusError",
+    "ConfigError",
     "GridError",
     "IlotsError",
     "IlotsWarning",

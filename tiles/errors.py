@@ -12,6 +12,7 @@ __all__ = [
     "BandMissingError",
     "CRSError",
     "CensusError",
+    "ConfigError",
     "GridError",
     "IlotsError",
     "IlotsWarning",
@@ -75,6 +76,10 @@ class ZonesError(IlotsError):
 
 class CensusError(IlotsError):
     """A census table (Filosofi, population) or a join of tables cannot be used as given."""
+
+
+class ConfigError(IlotsError):
+    """A run configuration is unusable: unknown key, bad value, missing file; names the key."""
 
 
 class InequalityError(IlotsError):

@@ -1,0 +1,228 @@
+"""The area of interest of a config as a shapely geometry with its CRS.
+
+Three forms (``aoi`` section): a bounding box in EPSG:4326, the union of a polygon file's
+features, or the union of zone features (IRIS, QPV, or an extra layer), optionally only those
+of some communes (``insee_com``). The result keeps the source CRS (EPSG:4326 for a box,
+the file's CRS otherwise, e.g. Lambert-93 for IGN IRIS); reproject with
+:meth:`AreaOfInterest.to_crs`. The grid CRS ``utm`` is the UTM zone of the area's centre.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
+
+from pipelines.config.models import RunConfig
+from tiles.errors import ConfigError, IlotsError
+from tiles.grid import utm_crs_for
+
+__all__ = ["AreaOfInterest", "area_of_interest", "grid_crs"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+WGS84 = CRS.from_epsg(4326)
+
+
+@dataclass(frozen=True)
+class AreaOfInterest:
+    """A polygonal area with its CRS.
+
+    Parameters
+    ----------
+    geometry
+        Polygon or multipolygon, valid and not empty.
+    crs
+        Its coordinate reference system.
+    description
+        Where it came from, for logs and the report (``"bbox [...]"``, ``"4 IRIS of 31555"``).
+    """
+
+    geometry: BaseGeometry
+    crs: CRS
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.geometry.is_empty or self.geometry.area <= 0:
+            raise ValueError(f"the area of interest is empty ({self.description})")
+
+    def to_crs(self, crs: Any) -> AreaOfInterest:
+        """Return the area reprojected to ``crs`` (anything :class:`pyproj.CRS` accepts)."""
+        target = CRS.from_user_input(crs)
+        if target == self.crs:
+            return self
+        transformer = Transformer.from_crs(self.crs, target, always_xy=True)
+        geometry = shapely.transform(
+            _densify(self.geometry, self.crs), transformer.transform, interleaved=False
+        )
+        return AreaOfInterest(shapely.make_valid(geometry), target, self.description)
+
+    @property
+    def bounds_wgs84(self) -> tuple[float, float, float, float]:
+        """``(west, south, east, north)`` in EPSG:4326 degrees."""
+        return tuple(float(v) for v in self.to_crs(WGS84).geometry.bounds)  # type: ignore[return-value]
+
+    def utm_crs(self) -> CRS:
+        """Return the WGS 84 / UTM CRS of the zone holding the area's centre."""
+        centre = self.to_crs(WGS84).geometry.centroid
+        return CRS.from_epsg(utm_crs_for(centre.x, centre.y).epsg)
+
+    def buffered(self, metres: float) -> AreaOfInterest:
+        """Return the area grown by ``metres`` (computed in its UTM zone), in EPSG:4326."""
+        if metres <= 0:
+            return self.to_crs(WGS84)
+        local = self.to_crs(self.utm_crs())
+        grown = AreaOfInterest(local.geometry.buffer(metres), local.crs, self.description)
+        return grown.to_crs(WGS84)
+
+
+def _densify(geometry: BaseGeometry, crs: CRS) -> BaseGeometry:
+    """Add vertices so that straight edges stay close to straight after reprojection."""
+    length = 0.01 if crs.is_geographic else 1000.0
+    return shapely.segmentize(geometry, length)
+
+
+def area_of_interest(config: RunConfig, *, source: str = "config") -> AreaOfInterest:
+    """Build the area of interest of a config.
+
+    Parameters
+    ----------
+    config
+        A validated config.
+    source
+        Name of the config in error messages.
+
+    Returns
+    -------
+    AreaOfInterest
+        In EPSG:4326 for a bounding box, in the layer's CRS otherwise; grown by
+        ``aoi.buffer_m`` if set (then in EPSG:4326).
+
+    Raises
+    ------
+    ConfigError
+        An unreadable or empty polygon file, a layer without CRS, or communes with no
+        feature; the message names the ``aoi`` key.
+    """
+    aoi = config.aoi
+    if aoi.bbox is not None:
+        area = AreaOfInterest(box(*aoi.bbox), WGS84, f"bbox {list(aoi.bbox)}")
+    elif aoi.file is not None:
+        frame = _read_layer(aoi.file, aoi.layer, key="aoi.file", source=source)
+        area = _union(frame, f"{len(frame)} features of {aoi.file.name}", "aoi.file", source)
+    else:
+        frame = _zone_features(config, source=source)
+        area = _union(frame, _zones_description(config, len(frame)), "aoi.zones", source)
+    if aoi.buffer_m:
+        area = area.buffered(aoi.buffer_m)
+    logger.info("area of interest: %s", area.description)
+    return area
+
+
+def grid_crs(config: RunConfig, area: AreaOfInterest) -> CRS:
+    """Return the grid CRS: ``grid.crs``, or the UTM zone of the area's centre for ``utm``."""
+    if config.grid.crs == "utm":
+        return area.utm_crs()
+    return CRS.from_user_input(config.grid.crs)
+
+
+def _read_layer(path: Path, layer: str | None, *, key: str, source: str) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise ConfigError(f"{source}: {key}: file not found: {path}")
+    try:
+        frame = gpd.read_file(path, layer=layer)
+    except Exception as err:  # pyogrio raises several types for unreadable files
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from err
+    if frame.crs is None:
+        raise ConfigError(f"{source}: {key}: {path} has no CRS; set one (e.g. EPSG:2154)")
+    return frame
+
+
+def _union(frame: gpd.GeoDataFrame, description: str, key: str, source: str) -> AreaOfInterest:
+    geometries = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
+    polygons = geometries[geometries.geom_type.isin(("Polygon", "MultiPolygon"))]
+    if polygons.empty:
+        raise ConfigError(f"{source}: {key}: no polygon to make the area of interest from")
+    merged = shapely.make_valid(shapely.union_all(shapely.make_valid(polygons.to_numpy())))
+    if merged.geom_type == "GeometryCollection":
+        merged = shapely.union_all(
+            [g for g in merged.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        )
+    return AreaOfInterest(merged, CRS.from_user_input(frame.crs), description)
+
+
+def _zone_features(config: RunConfig, *, source: str) -> gpd.GeoDataFrame:
+    """Read the zone layer named by ``aoi.zones``, filtered by ``aoi.communes``."""
+    from pipelines.census import read_iris, read_qpv
+
+    name = config.aoi.zones
+    readers = {"iris": (read_iris, config.zones.iris), "qpv": (read_qpv, config.zones.qpv)}
+    if name in readers:
+        reader, layer_config = readers[name]
+        if layer_config is None:  # RunConfig validation prevents this
+            raise ConfigError(f"{source}: aoi.zones: no zones.{name} layer configured")
+        if not layer_config.path.exists():
+            raise ConfigError(f"{source}: zones.{name}.path: file not found: {layer_config.path}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the run's own read reports them
+                frame, _warnings = reader(layer_config.path, layer=layer_config.layer)
+        except (IlotsError, OSError) as err:
+            raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
+        commune_column = "insee_com"
+    else:
+        extra = next(layer for layer in config.zones.extra if layer.name == name)
+        frame = _read_layer(extra.path, extra.layer, key=f"zones.extra[{name}]", source=source)
+        commune_column = _find_column(frame, extra.commune_field)
+        if commune_column is None and config.aoi.communes is not None:
+            raise ConfigError(
+                f"{source}: aoi.communes: zone layer {name!r} has no column "
+                f"{extra.commune_field!r}; set zones.extra[].commune_field"
+            )
+    communes = config.aoi.communes
+    if communes is None:
+        return frame
+    codes = frame[commune_column].astype("string").str.strip().str.upper()
+    kept = frame[codes.isin(communes).fillna(False).to_numpy()]
+    found = set(codes[codes.isin(communes).fillna(False)].dropna())
+    missing = [code for code in communes if code not in found]
+    if missing:
+        examples = ", ".join(sorted(set(codes.dropna()))[:5])
+        raise ConfigError(
+            f"{source}: aoi.communes: no {name} feature of commune(s) {', '.join(missing)} in "
+            f"{_layer_path(config, name).name} (communes found e.g. {examples}); check the codes "
+            "and the layer's millésime"
+        )
+    return kept
+
+
+def _layer_path(config: RunConfig, name: str | None) -> Path:
+    if name == "iris" and config.zones.iris is not None:
+        return config.zones.iris.path
+    if name == "qpv" and config.zones.qpv is not None:
+        return config.zones.qpv.path
+    return next(layer.path for layer in config.zones.extra if layer.name == name)
+
+
+def _find_column(frame: gpd.GeoDataFrame, wanted: str) -> str | None:
+    for column in frame.columns:
+        if str(column).lower() == wanted.lower():
+            return str(column)
+    return None
+
+
+def _zones_description(config: RunConfig, count: int) -> str:
+    text = f"{count} {config.aoi.zones} features"
+    if config.aoi.communes is not None:
+        text += f" of commune(s) {', '.join(config.aoi.communes)}"
+    return text

@@ -1,0 +1,524 @@
+"""Resolve a config's ``inputs`` into ilots STAC Items, filtered by area, periods and clouds.
+
+Each source of ``inputs.landsat`` and ``inputs.sentinel2`` gives products:
+
+``path``
+    A product (folder, ``_MTL`` file, ``.tar``, ``.SAFE``, item JSON), a folder of products
+    (its entries are tried one by one), or a glob (``products/*.tar``, ``data/**/*_MTL.txt``).
+    Every candidate is recognised by :func:`raster.sources.open_product`; non-products and
+    products ilots cannot use are skipped with an :class:`~tiles.errors.IlotsWarning`.
+``catalog``
+    A static STAC catalogue walked with pystac (:func:`search_catalog`): items are kept when
+    their collection, footprint and acquisition time match. This is the offline twin of the
+    API search, with the same filters.
+``stac_api``
+    A STAC API searched with pystac-client (:func:`search_stac_api`) over the area of
+    interest grown by the rural ring (``heat_island.ring_outer_km``), once per period.
+
+Items from catalogues and APIs are written as JSON under ``item_dir`` (default
+``<outputs.folder>/stac_items``; a local catalogue's own files are read in place) and opened
+with :func:`~raster.sources.open_product`, so every item follows the contract of
+:mod:`raster.sources` whatever its origin. Products of the other sensor are left out
+silently (one folder may serve both lists); duplicates (a ``.tar`` beside its folder) keep
+the first one found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import logging
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pystac
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+
+from pipelines.config._types import has_glob, is_url
+from pipelines.config.aoi import AreaOfInterest, area_of_interest
+from pipelines.config.models import InputSource, RunConfig, StacApiSource
+from raster.sources import open_product
+from tiles.errors import ConfigError, IlotsError, IlotsWarning, UnrecognisedProductError
+
+__all__ = [
+    "Interval",
+    "ResolvedInputs",
+    "resolve_inputs",
+    "search_catalog",
+    "search_stac_api",
+]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: A half-open UTC time interval ``[start, end)``.
+Interval = tuple[dt.datetime, dt.datetime]
+BBox = tuple[float, float, float, float]
+
+_SENSOR_PREFIX = {"landsat": "landsat-", "sentinel2": "sentinel-2-"}
+_SENSOR_NAME = {"landsat": "Landsat", "sentinel2": "Sentinel-2"}
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class ResolvedInputs:
+    """The products a run will read.
+
+    Parameters
+    ----------
+    landsat, sentinel2
+        ilots STAC Items (contract of :mod:`raster.sources`), sorted by acquisition time.
+    skipped
+        One line per candidate left out: not a product, outside the periods or the area,
+        too cloudy, or a duplicate.
+    """
+
+    landsat: tuple[pystac.Item, ...]
+    sentinel2: tuple[pystac.Item, ...]
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def items(self) -> tuple[pystac.Item, ...]:
+        """All items, Landsat first."""
+        return self.landsat + self.sentinel2
+
+
+@dataclass
+class _Opener:
+    """Opens local products once, and warns once about each path that is not one."""
+
+    cache: dict[Path, pystac.Item | IlotsError] = field(default_factory=dict)
+    warned: set[Path] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+    def _try(self, path: Path) -> pystac.Item | IlotsError:
+        path = path.resolve()
+        if path not in self.cache:
+            try:
+                self.cache[path] = open_product(path)
+            except IlotsError as err:
+                self.cache[path] = err
+        return self.cache[path]
+
+    def open(self, path: Path, key: str) -> pystac.Item | None:
+        """Return the item of one product path, or None (with a warning) if it is unusable."""
+        result = self._try(path)
+        if isinstance(result, pystac.Item):
+            return result
+        if path.resolve() not in self.warned:
+            self.warned.add(path.resolve())
+            why = (
+                "not a product ilots recognises"
+                if isinstance(result, UnrecognisedProductError)
+                else str(result)
+            )
+            self.skipped.append(f"{path}: {why}")
+            _warn(f"{key}: skipping {path}: {why}")
+        return None
+
+    def expand(self, path: Path, key: str) -> list[pystac.Item]:
+        """Items of a product path, of the products in a folder, or of a glob's matches."""
+        if has_glob(path):
+            candidates = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
+        else:
+            candidates = [path] if path.exists() else []
+        items = []
+        for candidate in candidates:
+            result = self._try(candidate)
+            if isinstance(result, UnrecognisedProductError) and candidate.is_dir():
+                children = [c for c in sorted(candidate.iterdir()) if not c.name.startswith(".")]
+                found = (self.open(child, key) for child in children)
+            else:
+                found = iter([self.open(candidate, key)])
+            items.extend(item for item in found if item is not None)
+        return items
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, IlotsWarning, stacklevel=4)
+
+
+def _item_time(item: pystac.Item) -> dt.datetime | None:
+    when = item.datetime or item.common_metadata.start_datetime
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when
+
+
+def _item_footprint(item: pystac.Item) -> BaseGeometry | None:
+    if item.geometry:
+        return shape(item.geometry)
+    if item.bbox:
+        west, south, *_, east, north = (
+            item.bbox if len(item.bbox) == 4 else [item.bbox[i] for i in (0, 1, 3, 4)]
+        )
+        return box(west, south, east, north)
+    return None
+
+
+def _rejection(
+    item: pystac.Item,
+    *,
+    area: BaseGeometry | None,
+    intervals: Sequence[Interval] | None,
+    collections: Iterable[str] | None = None,
+    max_cloud_cover: float | None = None,
+) -> str | None:
+    """Why an item is left out (None if it is kept)."""
+    if collections is not None and item.collection_id not in set(collections):
+        return f"collection {item.collection_id!r} not asked for"
+    when = _item_time(item)
+    if intervals is not None:
+        if when is None:
+            return "no acquisition time"
+        if not any(start <= when < end for start, end in intervals):
+            return f"acquired {when:%Y-%m-%d}, outside the periods"
+    if area is not None:
+        footprint = _item_footprint(item)
+        if footprint is not None and not footprint.intersects(area):
+            return "footprint outside the area of interest"
+    cloud = item.properties.get("eo:cloud_cover")
+    if max_cloud_cover is not None and cloud is not None and float(cloud) > max_cloud_cover:
+        return f"cloud cover {float(cloud):.0f} % > {max_cloud_cover:g} %"
+    return None
+
+
+def _catalog_location(href: str) -> str:
+    if is_url(href):
+        return href
+    path = Path(unquote(urlparse(href).path) if href.startswith("file:") else href)
+    return str(path / "catalog.json") if path.is_dir() else str(path)
+
+
+def search_catalog(
+    href: str,
+    *,
+    bbox: BBox | None = None,
+    intervals: Sequence[Interval] | None = None,
+    collections: Iterable[str] | None = None,
+    max_cloud_cover: float | None = None,
+) -> list[pystac.Item]:
+    """Walk a static STAC catalogue and keep the items that match, as a STAC API would.
+
+    Parameters
+    ----------
+    href
+        Path or URL of the root ``catalog.json`` (or of its folder).
+    bbox
+        ``(west, south, east, north)`` in EPSG:4326: keep items whose footprint (geometry,
+        else bbox) intersects it.
+    intervals
+        Keep items acquired within one of these half-open UTC intervals.
+    collections
+        Keep items of these collections.
+    max_cloud_cover
+        Keep items whose ``eo:cloud_cover`` (percent) is at most this (or unknown).
+
+    Returns
+    -------
+    list of pystac.Item
+        Matching items in catalogue order; their self hrefs point at their JSON files.
+
+    Raises
+    ------
+    ConfigError
+        If the catalogue cannot be read.
+    """
+    location = _catalog_location(href)
+    try:
+        catalog = pystac.Catalog.from_file(location)
+        items = list(catalog.get_items(recursive=True))
+    except Exception as err:  # pystac raises OSError, JSON and STAC errors
+        raise ConfigError(f"cannot read the STAC catalogue {location}: {err}") from err
+    area = box(*bbox) if bbox is not None else None
+    collection_set = set(collections) if collections is not None else None
+    kept = []
+    for item in items:
+        why = _rejection(
+            item,
+            area=area,
+            intervals=intervals,
+            collections=collection_set,
+            max_cloud_cover=max_cloud_cover,
+        )
+        if why is None:
+            kept.append(item)
+        else:
+            logger.debug("catalogue item %s left out: %s", item.id, why)
+    logger.info("catalogue %s: %d of %d items match", location, len(kept), len(items))
+    return kept
+
+
+def _stac_datetime(interval: Interval) -> str:
+    start, end = interval
+    last = end - dt.timedelta(seconds=1)
+    return f"{start:%Y-%m-%dT%H:%M:%SZ}/{last:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _modifier(sign: str | None) -> Callable[[Any], Any] | None:
+    if sign is None:
+        return None
+    try:
+        import planetary_computer  # type: ignore[import-not-found]
+    except ImportError as err:
+        raise ConfigError(
+            "stac_api.sign: planetary_computer needs the planetary-computer package "
+            "(pip install planetary-computer)"
+        ) from err
+    return planetary_computer.sign_inplace
+
+
+def search_stac_api(
+    api: StacApiSource,
+    *,
+    bbox: BBox,
+    intervals: Sequence[Interval],
+    max_cloud_cover: float | None = None,
+) -> list[pystac.Item]:
+    """Search a STAC API over a box, once per period, with pystac-client.
+
+    Parameters
+    ----------
+    api
+        URL, collections, extra query, item limit and signing.
+    bbox
+        ``(west, south, east, north)`` in EPSG:4326.
+    intervals
+        Half-open UTC intervals, one search each.
+    max_cloud_cover
+        Adds ``eo:cloud_cover <= max_cloud_cover`` to the query.
+
+    Returns
+    -------
+    list of pystac.Item
+        Items of all periods, each once, with absolute asset hrefs (signed if asked).
+
+    Raises
+    ------
+    ConfigError
+        If pystac-client is missing or the API cannot be searched (the message gives the URL).
+    """
+    try:
+        from pystac_client import Client
+    except ImportError as err:
+        raise ConfigError(
+            "stac_api: searching a STAC API needs pystac-client (pip install pystac-client)"
+        ) from err
+    query = dict(api.query or {})
+    if max_cloud_cover is not None:
+        query.setdefault("eo:cloud_cover", {"lte": max_cloud_cover})
+    found: dict[str, pystac.Item] = {}
+    try:
+        client = Client.open(api.url, modifier=_modifier(api.sign))
+        for interval in intervals:
+            search = client.search(
+                collections=list(api.collections),
+                bbox=list(bbox),
+                datetime=_stac_datetime(interval),
+                query=query or None,
+                max_items=api.max_items,
+            )
+            for item in search.items():
+                found.setdefault(item.id, item)
+    except ConfigError:
+        raise
+    except Exception as err:  # network, HTTP and API errors of pystac-client
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"cannot search the STAC API {api.url}: {reason}") from err
+    logger.info("STAC API %s: %d items", api.url, len(found))
+    return list(found.values())
+
+
+def _save_item(item: pystac.Item, folder: Path) -> Path:
+    """Write an item's JSON (absolute asset hrefs) under ``folder``, atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if item.get_self_href() is not None:
+        item.make_asset_hrefs_absolute()
+    data = item.to_dict(include_self_link=False, transform_hrefs=False)
+    target = folder / f"{_SAFE_NAME.sub('_', item.id)}.json"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _local_self(item: pystac.Item) -> Path | None:
+    href = item.get_self_href()
+    if href is None or is_url(href):
+        return None
+    path = Path(href[len("file://") :] if href.startswith("file://") else href)
+    return path if path.is_file() else None
+
+
+def _source_items(
+    src: InputSource,
+    key: str,
+    *,
+    opener: _Opener,
+    bbox: BBox,
+    intervals: Sequence[Interval],
+    max_cloud_cover: float | None,
+    item_dir: Path,
+) -> list[pystac.Item]:
+    """Return the ilots items one source gives (not yet filtered by sensor, time, area)."""
+    if src.path is not None:
+        return opener.expand(src.path, key)
+    if src.catalog is not None:
+        try:
+            raw = search_catalog(
+                src.catalog.href,
+                bbox=bbox,
+                intervals=intervals,
+                collections=src.catalog.collections,
+                max_cloud_cover=max_cloud_cover,
+            )
+        except ConfigError as err:
+            raise ConfigError(f"{key}.catalog.href: {err}") from err
+    elif src.stac_api is not None:
+        try:
+            raw = search_stac_api(
+                src.stac_api, bbox=bbox, intervals=intervals, max_cloud_cover=max_cloud_cover
+            )
+        except ConfigError as err:
+            raise ConfigError(f"{key}.stac_api: {err}") from err
+    else:  # InputSource validation guarantees one alternative
+        raise ConfigError(f"{key}: give path, catalog or stac_api")
+    items = []
+    for item in raw:
+        path = _local_self(item) or _save_item(item, item_dir)
+        opened = opener.open(path, key)
+        if opened is not None:
+            items.append(opened)
+    return items
+
+
+def resolve_inputs(
+    config: RunConfig,
+    *,
+    area: AreaOfInterest | None = None,
+    item_dir: str | os.PathLike[str] | None = None,
+    source: str = "config",
+) -> ResolvedInputs:
+    """Find, open and filter every product of a config's ``inputs``.
+
+    Parameters
+    ----------
+    config
+        A validated config.
+    area
+        Its area of interest (computed with :func:`area_of_interest` when not given). Products
+        must intersect it grown by ``heat_island.ring_outer_km`` (the rural ring).
+    item_dir
+        Where items from catalogues and APIs are written; default
+        ``<outputs.folder>/stac_items``.
+    source
+        Name of the config in messages.
+
+    Returns
+    -------
+    ResolvedInputs
+
+    Raises
+    ------
+    ConfigError
+        If no Landsat product is left (the message says how many were found and why they were
+        left out), if ``composite.indices_from`` is ``sentinel2`` and no Sentinel-2 product is
+        left, or if a catalogue or API cannot be read.
+
+    Warns
+    -----
+    IlotsWarning
+        For each path that is not a usable product, and each source that gives nothing.
+    """
+    if area is None:
+        area = area_of_interest(config, source=source)
+    search_area = area.buffered(config.heat_island.ring_outer_km * 1000.0)
+    bbox: BBox = tuple(float(v) for v in search_area.geometry.bounds)  # type: ignore[assignment]
+    intervals = config.periods.intervals()
+    cloud = config.inputs.max_cloud_cover
+    folder = Path(item_dir) if item_dir is not None else config.outputs.folder / "stac_items"
+    opener = _Opener()
+    skipped: list[str] = []
+    result: dict[str, tuple[pystac.Item, ...]] = {}
+    for sensor in ("landsat", "sentinel2"):
+        kept: dict[str, pystac.Item] = {}
+        reasons: dict[str, int] = {}
+        for i, src in enumerate(getattr(config.inputs, sensor)):
+            key = f"{source}: inputs.{sensor}[{i}]"
+            items = _source_items(
+                src,
+                key,
+                opener=opener,
+                bbox=bbox,
+                intervals=intervals,
+                max_cloud_cover=cloud,
+                item_dir=folder,
+            )
+            mine = [it for it in items if _is_sensor(it, sensor)]
+            if not mine:
+                other = len(items) - len(mine)
+                extra = f" ({other} of another sensor)" if other else ""
+                _warn(f"{key}: no {_SENSOR_NAME[sensor]} product found{extra}")
+            for item in mine:
+                why = _rejection(
+                    item, area=search_area.geometry, intervals=intervals, max_cloud_cover=cloud
+                )
+                if why is None and item.id in kept:
+                    why = "duplicate of a product already found"
+                if why is not None:
+                    label = _reason_label(why)
+                    reasons[label] = reasons.get(label, 0) + 1
+                    skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
+                    logger.info("%s: %s left out: %s", key, item.id, why)
+                    continue
+                kept[item.id] = item
+        ordered = sorted(kept.values(), key=lambda it: (_item_time(it) or _EPOCH, it.id))
+        result[sensor] = tuple(ordered)
+        _check_found(config, sensor, ordered, reasons, source)
+        logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
+    return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
+
+
+def _reason_label(why: str) -> str:
+    if why.endswith("outside the periods"):
+        return "outside the periods"
+    return "too cloudy" if why.startswith("cloud cover") else why
+
+
+def _is_sensor(item: pystac.Item, sensor: str) -> bool:
+    return str(item.properties.get("ilots:product_type", "")).startswith(_SENSOR_PREFIX[sensor])
+
+
+def _check_found(
+    config: RunConfig,
+    sensor: str,
+    items: Sequence[pystac.Item],
+    reasons: dict[str, int],
+    source: str,
+) -> None:
+    sources = getattr(config.inputs, sensor)
+    if items or not sources:
+        return
+    why = "; ".join(f"{n} {reason}" for reason, n in reasons.items()) or "no product found"
+    text = (
+        f"{source}: inputs.{sensor}: no {_SENSOR_NAME[sensor]} product within the periods and "
+        f"area of interest ({why})"
+    )
+    if sensor == "landsat" or config.composite.indices_from == "sentinel2":
+        raise ConfigError(text + "; check the paths, periods and aoi")
+    _warn(text + "; indices will come from Landsat")

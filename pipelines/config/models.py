@@ -1,0 +1,1162 @@
+"""The run configuration: frozen pydantic models, one per YAML section.
+
+A config file is a YAML mapping whose top-level keys are the fields of :class:`RunConfig`.
+Every model forbids unknown keys and is frozen; lists become tuples. Every field carries a
+``description`` that states its default and unit (:func:`pipelines.config.config_reference`
+lists them all). Paths are absolute after validation (:data:`~pipelines.config._types.ConfigPath`).
+Values marked **[U]** in ``science.md`` are fields with the sheet's suggested default, never
+hard-coded constants.
+
+Minimal config::
+
+    aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}
+    periods: {years: [2023]}
+    inputs: {landsat: [products/landsat]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
+
+from pipelines.census.codes import COMMUNE
+from pipelines.config._types import ConfigHref, ConfigPath, is_url, key_error
+from raster.composite import parse_stat
+from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
+from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
+
+__all__ = [
+    "CONFIG_VERSION",
+    "DEFAULT_MONTHS",
+    "LANDCOVER_CLASSES",
+    "AOIConfig",
+    "CatalogSource",
+    "CensusConfig",
+    "CompositeConfig",
+    "DateRange",
+    "ExternalLandcover",
+    "ExtraZoneLayer",
+    "GridConfig",
+    "HeatIslandConfig",
+    "InequalityConfig",
+    "InputSource",
+    "InputsConfig",
+    "LandcoverConfig",
+    "LandcoverRules",
+    "MaskConfig",
+    "OutputsConfig",
+    "PeriodsConfig",
+    "QpvLayerConfig",
+    "RunConfig",
+    "SchedulerConfig",
+    "StacApiSource",
+    "ZoneLayerConfig",
+    "ZonesConfig",
+]
+
+#: Version of the config schema written by :func:`~pipelines.config.dump_config`.
+CONFIG_VERSION = 1
+#: Default compositing months: June to August (science.md §5).
+DEFAULT_MONTHS: tuple[int, ...] = (6, 7, 8)
+#: Land-cover class names of :class:`raster.landcover.LandCover`, in code order 1..5 (0 is no
+#: data); the per-zone columns are ``lc_<name>_frac``.
+LANDCOVER_CLASSES: tuple[str, ...] = tuple(name for code, name in CLASS_NAMES.items() if code)
+#: First year with Landsat 8 data (ilots reads Landsat 8/9 and Sentinel-2 only).
+FIRST_YEAR = 2013
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
+#: Raster variables written as ``<variable>_<statistic>.tif``; longest names first.
+_RASTER_VARIABLES = ("lst_anomaly", "albedo", "mndwi", "ndbi", "ndvi", "savi", "lst")
+#: Rasters named without a statistic.
+_RASTER_SINGLES = ("landcover", "n_clear", "lst_anomaly", "rural_mask")
+
+
+class _Model(BaseModel):
+    """Base of every config model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _OneOfModel(_Model):
+    """A model holding alternatives: keys left at ``None`` are not written back to YAML."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_alternatives(self, handler: Any) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+def _one_of(model: BaseModel, names: tuple[str, ...], hint: str) -> str:
+    given = [name for name in names if getattr(model, name) is not None]
+    if len(given) != 1:
+        got = " and ".join(given) if given else "none"
+        raise ValueError(f"give exactly one of {', '.join(names)} (got {got}); {hint}")
+    return given[0]
+
+
+def _unique(values: tuple[Any, ...], what: str) -> tuple[Any, ...]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+# --------------------------------------------------------------------------- area of interest
+
+
+class AOIConfig(_OneOfModel):
+    """Area of interest: one of a bounding box, a polygon file, or zone features."""
+
+    bbox: tuple[float, float, float, float] | None = Field(
+        None,
+        description="(west, south, east, north) in EPSG:4326 degrees. Default: none.",
+    )
+    file: ConfigPath | None = Field(
+        None,
+        description="Polygon file (GeoPackage, GeoJSON, shapefile ...) whose features' union is "
+        "the area; must have a CRS. Default: none.",
+    )
+    layer: str | None = Field(
+        None, description="Layer of `file` in a multi-layer file. Default: the first layer."
+    )
+    zones: str | None = Field(
+        None,
+        description="Zone layer whose features' union is the area: 'iris', 'qpv' or the name of "
+        "a zones.extra layer. Default: none.",
+    )
+    communes: tuple[str, ...] | None = Field(
+        None,
+        description="With `zones`: keep only features whose commune code (insee_com) is listed, "
+        "as quoted text ('31555'). Default: every feature.",
+    )
+    buffer_m: float = Field(
+        0.0, ge=0, description="Grow the area by this distance, in metres. Default 0."
+    )
+
+    @field_validator("communes", mode="before")
+    @classmethod
+    def _commune_codes(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str | int):
+            value = [value]
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError("must be a non-empty list of commune codes, e.g. ['31555']")
+        codes = []
+        for code in value:
+            if isinstance(code, bool) or not isinstance(code, str | int):
+                raise ValueError(f"commune codes are text such as '31555' (got {code!r})")
+            if isinstance(code, int) and code < 10000:
+                raise ValueError(
+                    f"commune code {code} lost its leading zero: quote commune codes in YAML "
+                    "(e.g. '01004')"
+                )
+            text = str(code).strip().upper()
+            if not COMMUNE.matches(text):
+                raise ValueError(
+                    f"{text!r} is not a commune code (5 characters, e.g. {COMMUNE.example})"
+                )
+            codes.append(text)
+        return _unique(tuple(codes), "commune")
+
+    @model_validator(mode="after")
+    def _check(self) -> AOIConfig:
+        kind = _one_of(self, ("bbox", "file", "zones"), "see the aoi section of the examples")
+        if self.layer is not None and kind != "file":
+            raise key_error("layer", "applies to `file` only; remove it")
+        if self.communes is not None and kind != "zones":
+            raise key_error("communes", "applies to `zones` only (e.g. zones: iris)")
+        if self.bbox is not None:
+            west, south, east, north = self.bbox
+            if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90):
+                raise key_error(
+                    "bbox",
+                    f"values outside longitude/latitude degrees {list(self.bbox)}; give the box "
+                    "in EPSG:4326 (west, south, east, north), not in projected metres",
+                )
+            if not (west < east and south < north and north <= 90):
+                raise key_error(
+                    "bbox",
+                    "must be (west, south, east, north) with west < east and south < north "
+                    f"(got {list(self.bbox)})",
+                )
+        return self
+
+    @property
+    def kind(self) -> Literal["bbox", "file", "zones"]:
+        """Which alternative is given: ``"bbox"``, ``"file"`` or ``"zones"``."""
+        if self.bbox is not None:
+            return "bbox"
+        return "file" if self.file is not None else "zones"
+
+
+# --------------------------------------------------------------------------------- periods
+
+
+class DateRange(_Model):
+    """An explicit acquisition window, both ends included (dates in UTC)."""
+
+    start: dt.date = Field(description="First day, YYYY-MM-DD (included). Required.")
+    end: dt.date = Field(description="Last day, YYYY-MM-DD (included). Required.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise key_error("end", f"is before start ({self.end} < {self.start})")
+        if self.start.year < FIRST_YEAR:
+            raise key_error("start", f"is before {FIRST_YEAR}: Landsat 8 data start in 2013")
+        return self
+
+
+class PeriodsConfig(_OneOfModel):
+    """Acquisition periods: some months of some years, or explicit date ranges."""
+
+    years: tuple[int, ...] | None = Field(
+        None, description="Years to composite over (>= 2013), e.g. [2022, 2023]. Default: none."
+    )
+    months: tuple[int, ...] | None = Field(
+        None,
+        description="Months (1-12) of each year, with `years` only. Default [6, 7, 8], "
+        "June-August (science.md §5).",
+    )
+    ranges: tuple[DateRange, ...] | None = Field(
+        None,
+        description="Explicit windows [{start, end}], instead of years and months. Default: none.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_months(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("years") is not None and data.get("months") is None:
+            return {**data, "months": list(DEFAULT_MONTHS)}
+        return data
+
+    @field_validator("years", "months", mode="before")
+    @classmethod
+    def _one_value(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, years: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if years is None:
+            return None
+        if not years:
+            raise ValueError("must list at least one year, e.g. [2023]")
+        for year in years:
+            if not FIRST_YEAR <= year <= 2100:
+                raise ValueError(f"must be years from {FIRST_YEAR} (Landsat 8) on (got {year})")
+        return _unique(years, "year")
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, months: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if months is None:
+            return None
+        if not months:
+            raise ValueError("must list at least one month, e.g. [6, 7, 8]")
+        for month in months:
+            if not 1 <= month <= 12:
+                raise ValueError(f"months are 1-12 (got {month})")
+        return _unique(months, "month")
+
+    @field_validator("ranges")
+    @classmethod
+    def _ranges(cls, ranges: tuple[DateRange, ...] | None) -> tuple[DateRange, ...] | None:
+        if ranges is not None and not ranges:
+            raise ValueError("must list at least one {start, end} range")
+        return ranges
+
+    @model_validator(mode="after")
+    def _check(self) -> PeriodsConfig:
+        kind = _one_of(self, ("years", "ranges"), "e.g. years: [2023] (June-August by default)")
+        if kind == "ranges" and self.months is not None:
+            raise key_error("months", "applies to `years` only; put the months in the ranges")
+        return self
+
+    def intervals(self) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+        """Return the periods as sorted, merged, half-open UTC intervals ``[start, end)``.
+
+        Returns
+        -------
+        tuple of (datetime, datetime)
+            Timezone-aware UTC bounds; ``end`` is the first instant after the period.
+        """
+        spans: list[tuple[dt.datetime, dt.datetime]] = []
+        if self.ranges is not None:
+            for window in self.ranges:
+                spans.append((_utc(window.start), _utc(window.end + dt.timedelta(days=1))))
+        else:
+            for year in self.years or ():
+                for month in self.months or DEFAULT_MONTHS:
+                    end = dt.date(year + month // 12, month % 12 + 1, 1)
+                    spans.append((_utc(dt.date(year, month, 1)), _utc(end)))
+        spans.sort()
+        merged: list[tuple[dt.datetime, dt.datetime]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return tuple(merged)
+
+    def contains(self, when: dt.datetime) -> bool:
+        """Whether an acquisition time (naive times are taken as UTC) falls in a period."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return any(start <= when < end for start, end in self.intervals())
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+
+class StacApiSource(_Model):
+    """A STAC API searched over the area of interest and the periods (needs network)."""
+
+    url: str = Field(description="Root URL of the STAC API (http or https). Required.")
+    collections: tuple[str, ...] = Field(
+        min_length=1,
+        description="Collections to search, e.g. ['landsat-c2-l2'] or ['sentinel-2-l2a']. "
+        "Required.",
+    )
+    query: dict[str, Any] | None = Field(
+        None,
+        description="Extra STAC query (query extension), e.g. {'platform': {'in': "
+        "['landsat-8', 'landsat-9']}}. Default: none.",
+    )
+    max_items: int | None = Field(
+        1000, ge=1, description="Most items kept per period. Default 1000; null: no limit."
+    )
+    sign: Literal["planetary_computer"] | None = Field(
+        None,
+        description="Sign asset URLs: 'planetary_computer' (needs the planetary-computer "
+        "package). Default: none.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not is_url(url):
+            raise ValueError(
+                f"must be an http(s) URL (got {url!r}); for a catalogue on disk use `catalog`"
+            )
+        return url.rstrip("/")
+
+
+class CatalogSource(_Model):
+    """A static STAC catalogue (``catalog.json`` on disk, ``file://`` or ``https://``)."""
+
+    href: ConfigHref = Field(
+        description="Path or URL of the catalogue's root catalog.json. Required."
+    )
+    collections: tuple[str, ...] | None = Field(
+        None, description="Keep items of these collections only. Default: every item."
+    )
+
+
+class InputSource(_OneOfModel):
+    """Where products come from: local files, a static catalogue, or a STAC API.
+
+    A plain string is read as ``{path: <string>}``.
+    """
+
+    path: ConfigPath | None = Field(
+        None,
+        description="A product (folder, _MTL file, .tar, .SAFE, item JSON), a folder of "
+        "products, or a glob such as products/*.tar ('**' recurses). Non-products are "
+        "skipped with a warning. Default: none.",
+    )
+    catalog: CatalogSource | None = Field(
+        None, description="A static STAC catalogue walked and filtered. Default: none."
+    )
+    stac_api: StacApiSource | None = Field(None, description="A STAC API search. Default: none.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _check(self) -> InputSource:
+        _one_of(self, ("path", "catalog", "stac_api"), "or write the path alone")
+        return self
+
+
+class InputsConfig(_Model):
+    """Products per sensor, and a scene-level cloud filter."""
+
+    landsat: tuple[InputSource, ...] = Field(
+        description="Landsat 8/9 Collection 2 (L2SP, or L1 for the Level-1 route) sources; "
+        "LST comes from these. Required, at least one."
+    )
+    sentinel2: tuple[InputSource, ...] = Field(
+        (), description="Sentinel-2 L2A sources for 10 m indices. Default: none."
+    )
+    max_cloud_cover: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Drop scenes whose eo:cloud_cover exceeds this, in percent (pixels are "
+        "masked anyway). Default: null, keep every scene.",
+    )
+
+    @field_validator("landsat", "sentinel2", mode="before")
+    @classmethod
+    def _one_source(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | dict) else value
+
+    @field_validator("landsat")
+    @classmethod
+    def _some_landsat(cls, sources: tuple[InputSource, ...]) -> tuple[InputSource, ...]:
+        if not sources:
+            raise ValueError(
+                "give at least one Landsat source (LST comes from Landsat), e.g. [products/]"
+            )
+        return sources
+
+
+# ------------------------------------------------------------------------------------ grid
+
+
+class GridConfig(_Model):
+    """The analysis grid every output raster is on."""
+
+    crs: str = Field(
+        "utm",
+        description="'utm' (the UTM zone of the area's centre) or a projected CRS in metres, "
+        "e.g. 'EPSG:32631'. Default 'utm'.",
+    )
+    resolution: float = Field(
+        30.0,
+        gt=0,
+        le=1000,
+        description="Pixel size in metres. Default 30 (Landsat thermal); 10 for Sentinel-2 detail.",
+    )
+
+    @field_validator("crs")
+    @classmethod
+    def _projected_metres(cls, text: str) -> str:
+        text = text.strip()
+        if text.lower() == "utm":
+            return "utm"
+        try:
+            crs = CRS.from_user_input(text)
+        except PyprojCRSError as err:
+            raise ValueError(
+                f"{text!r} is not a CRS; use 'utm' or an EPSG code such as 'EPSG:32631'"
+            ) from err
+        units = {axis.unit_name for axis in crs.axis_info}
+        if not crs.is_projected or not units <= {"metre", "meter"}:
+            raise ValueError(
+                f"{text!r} is not a projected CRS in metres; use 'utm' or e.g. 'EPSG:32631' "
+                "or 'EPSG:2154'"
+            )
+        return text
+
+
+# ------------------------------------------------------------------------------------ mask
+
+
+class MaskConfig(_Model):
+    """Cloud and quality masks (science.md §1.3, §3.3, §5)."""
+
+    landsat_preset: str = Field(
+        "default",
+        description="QA_PIXEL preset: 'default' (bits 0-5), 'gee' (keeps snow), 'strict' "
+        "(also cloud confidence >= medium) or 'none'. Default 'default'.",
+    )
+    sentinel2_preset: str = Field(
+        "default",
+        description="SCL preset: 'default' (keeps 4, 5), 'conservative' (4, 5, 6), "
+        "'permissive' (2, 4, 5, 6, 7) or 'none'. Default 'default'.",
+    )
+    st_qa_max_k: float | None = Field(
+        2.0,
+        gt=0,
+        description="Drop Landsat L2 pixels whose ST_QA uncertainty exceeds this, in K "
+        "(science.md §5, [U]). Default 2.0; null: no ST_QA test.",
+    )
+    cdist_min_km: float | None = Field(
+        1.0,
+        ge=0,
+        description="Drop Landsat L2 pixels closer than this to a cloud (ST_CDIST), in km "
+        "(science.md §5, [U]). Default 1.0; null: no ST_CDIST test.",
+    )
+    dilate_px: int = Field(
+        0, ge=0, le=50, description="Grow cloud masks by this radius, in pixels. Default 0."
+    )
+
+    @field_validator("landsat_preset")
+    @classmethod
+    def _landsat(cls, name: str) -> str:
+        return _preset(name, QA_PIXEL_PRESETS, "QA_PIXEL")
+
+    @field_validator("sentinel2_preset")
+    @classmethod
+    def _sentinel2(cls, name: str) -> str:
+        return _preset(name, SCL_PRESETS, "SCL")
+
+
+def _preset(name: str, presets: Any, what: str) -> str:
+    known = (*presets, "none")
+    if name not in known:
+        raise ValueError(f"unknown {what} preset {name!r}; use one of {', '.join(known)}")
+    return name
+
+
+# ------------------------------------------------------------------------------- composite
+
+
+class CompositeConfig(_Model):
+    """Per-pixel temporal composites over clear observations (science.md §4.1, §5)."""
+
+    statistics: tuple[str, ...] = Field(
+        ("median", "p90"),
+        description="Per-pixel statistics over the clear scenes: median, mean or pNN "
+        "(percentile, 0-100; numpy 'linear' quantiles). Default [median, p90].",
+    )
+    min_clear: int = Field(
+        3,
+        ge=1,
+        description="Pixels with fewer clear observations are no data (science.md §5, [U]). "
+        "Default 3.",
+    )
+    min_clear_area_frac: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Zones where less than this share of the area has min_clear observations "
+        "are flagged (science.md §5, [U]). Default 0.5.",
+    )
+    anomaly: bool = Field(
+        True,
+        description="Composite a per-scene LST anomaly too (removes day-to-day weather; "
+        "science.md §4.1). Default true.",
+    )
+    anomaly_method: Literal["difference", "zscore"] = Field(
+        "difference",
+        description="'difference': LST - mean of the reference, in K; 'zscore': "
+        "(LST - mean) / std (ddof 0). Default 'difference'.",
+    )
+    anomaly_reference: Literal["rural", "urban"] = Field(
+        "rural",
+        description="Pixels of the reference mean: the rural ring (heat_island) or the urban "
+        "area. Default 'rural'.",
+    )
+    indices_from: Literal["auto", "sentinel2", "landsat"] = Field(
+        "auto",
+        description="Sensor of the NDVI/NDBI/MNDWI composites: 'auto' = Sentinel-2 when "
+        "inputs.sentinel2 is given, else Landsat. Default 'auto'.",
+    )
+
+    @field_validator("statistics", mode="before")
+    @classmethod
+    def _statistics(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError("must list at least one statistic, e.g. [median, p90]")
+        names = []
+        for name in value:
+            text = str(name).strip().lower()
+            if not _is_statistic(text):
+                raise ValueError(
+                    f"unknown statistic {name!r}; use median, mean or pNN with NN in 0..100 "
+                    "(e.g. p90)"
+                )
+            names.append(text)
+        return _unique(tuple(names), "statistic")
+
+
+def _is_statistic(name: str) -> bool:
+    """Whether :func:`raster.composite.parse_stat` accepts ``name``."""
+    try:
+        parse_stat(name)
+    except ValueError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- heat island
+
+
+class HeatIslandConfig(_Model):
+    """Surface urban heat island reference (science.md §4.1)."""
+
+    urban: Literal["aoi", "built"] = Field(
+        "aoi",
+        description="Urban reference: 'aoi' (the area of interest) or 'built' (built "
+        "land-cover pixels inside it). Default 'aoi'.",
+    )
+    ring_inner_km: float = Field(
+        2.0,
+        ge=0,
+        description="Inner edge of the rural ring, in km outside the urban area ([U]). Default 2.",
+    )
+    ring_outer_km: float = Field(
+        10.0,
+        gt=0,
+        le=100,
+        description="Outer edge of the rural ring, in km outside the urban area ([U]). Default 10.",
+    )
+    exclude_water: bool = Field(
+        True, description="Leave water pixels out of the rural ring. Default true."
+    )
+    exclude_built: bool = Field(
+        True, description="Leave built pixels out of the rural ring. Default true."
+    )
+    dem: ConfigPath | None = Field(
+        None,
+        description="Elevation raster (GeoTIFF, metres); when given, rural pixels must lie "
+        "within elevation_tolerance_m of the urban median elevation. Default: none.",
+    )
+    min_reference_pixels: int = Field(
+        1,
+        ge=1,
+        description="A scene with fewer clear rural reference pixels gets no reference (no "
+        "anomaly for that scene). Default 1.",
+    )
+    elevation_tolerance_m: float = Field(
+        50.0,
+        gt=0,
+        description="Rural pixels' elevation band around the urban median, in metres ([U], "
+        "used with dem). Default 50.",
+    )
+
+    @model_validator(mode="after")
+    def _ring(self) -> HeatIslandConfig:
+        if self.ring_outer_km <= self.ring_inner_km:
+            raise key_error(
+                "ring_outer_km",
+                f"must be larger than ring_inner_km ({self.ring_outer_km} <= {self.ring_inner_km})",
+            )
+        return self
+
+
+# ------------------------------------------------------------------------------- landcover
+
+
+class LandcoverRules(_Model):
+    """Thresholds of the rule-based land cover (:class:`~raster.landcover.LandcoverThresholds`).
+
+    The first rule that holds wins: water where MNDWI > water_mndwi; dense vegetation where
+    NDVI >= dense_ndvi; low vegetation where NDVI >= low_ndvi; built where NDBI > built_ndbi
+    (so built also has NDVI < low_ndvi); bare soil otherwise. Defaults are literature values,
+    [U] in science.md terms: tune them per city and season.
+    """
+
+    water_mndwi: float = Field(
+        0.0, ge=-1, le=1, description="Water where MNDWI is above this (Xu 2006). Default 0."
+    )
+    dense_ndvi: float = Field(
+        0.5, ge=-1, le=1, description="Dense vegetation where NDVI >= this. Default 0.5."
+    )
+    low_ndvi: float = Field(
+        0.2,
+        ge=-1,
+        le=1,
+        description="Low vegetation where NDVI >= this (below dense_ndvi); built and bare soil "
+        "lie below it. Default 0.2.",
+    )
+    built_ndbi: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="Built where NDBI is above this (and NDVI < low_ndvi; Zha et al. 2003). "
+        "Default 0.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LandcoverRules:
+        if self.low_ndvi >= self.dense_ndvi:
+            raise key_error(
+                "low_ndvi", f"must be below dense_ndvi ({self.low_ndvi} >= {self.dense_ndvi})"
+            )
+        return self
+
+    def thresholds(self) -> LandcoverThresholds:
+        """Return the thresholds as :func:`raster.landcover.classify_landcover` takes them."""
+        return LandcoverThresholds(
+            water_mndwi=self.water_mndwi,
+            dense_ndvi=self.dense_ndvi,
+            low_ndvi=self.low_ndvi,
+            built_ndbi=self.built_ndbi,
+        )
+
+
+class ExternalLandcover(_Model):
+    """An existing land-cover map (ESA WorldCover, OSO, CORINE ...) used instead of the rules."""
+
+    path: ConfigPath = Field(description="Land-cover raster (GeoTIFF). Required.")
+    band: int = Field(1, ge=1, description="Band holding the class codes. Default 1.")
+    mapping: str | dict[int, str] = Field(
+        description="A shipped mapping ('worldcover', 'oso', 'corine') or a table {map code: "
+        "ilots class} with classes water, dense_vegetation, low_vegetation, built, bare_soil, "
+        "nodata; unlisted codes are no data. Required."
+    )
+
+    @field_validator("mapping", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.lower() not in EXTERNAL_MAPPINGS:
+                raise ValueError(
+                    f"unknown mapping {value!r}; use one of {', '.join(EXTERNAL_MAPPINGS)} or "
+                    "a table {code: class}"
+                )
+            return value.lower()
+        if not isinstance(value, dict) or not value:
+            raise ValueError("must be a mapping name or a non-empty table {code: class}")
+        names = set(CLASS_NAMES.values())
+        table = {}
+        for code, target in value.items():
+            try:
+                key = int(code)
+            except (TypeError, ValueError):
+                raise ValueError(f"map code {code!r} is not an integer") from None
+            if isinstance(code, bool) or target not in names:
+                raise ValueError(
+                    f"code {code} maps to {target!r}; use one of {', '.join(CLASS_NAMES.values())}"
+                )
+            table[key] = target
+        return table
+
+    def class_mapping(self) -> str | dict[int, int]:
+        """Return the mapping as :func:`raster.landcover.map_external_landcover` takes it."""
+        if isinstance(self.mapping, str):
+            return self.mapping
+        codes = {name: code for code, name in CLASS_NAMES.items()}
+        return {code: codes[name] for code, name in self.mapping.items()}
+
+
+class LandcoverConfig(_Model):
+    """Land-cover classes: index rules, or an external map."""
+
+    rules: LandcoverRules = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="Thresholds of the rule-based classes. Default: the documented thresholds.",
+    )
+    min_mapping_unit_px: int = Field(
+        4,
+        ge=0,
+        description="Class regions smaller than this many pixels take the majority class around "
+        "them; 0 or 1 keeps every pixel. Default 4.",
+    )
+    connectivity: Literal[1, 2] = Field(
+        1,
+        description="Pixels of one region touch by an edge (1) or also by a corner (2). Default 1.",
+    )
+    external: ExternalLandcover | None = Field(
+        None, description="Use this map instead of the rules. Default: none (rules)."
+    )
+
+
+# ----------------------------------------------------------------------------------- zones
+
+
+class ZoneLayerConfig(_Model):
+    """The IRIS layer (IGN Contours IRIS, any millésime)."""
+
+    path: ConfigPath = Field(description="Vector file of the layer. Required.")
+    layer: str | None = Field(
+        None, description="Layer in a multi-layer file. Default: the first layer."
+    )
+    id: str = Field(
+        "auto",
+        min_length=1,
+        description="Zone id column; 'auto' = the normalised code (code_iris, code_qp). "
+        "Default 'auto'.",
+    )
+
+
+class QpvLayerConfig(ZoneLayerConfig):
+    """The QPV layer (ANCT, 2015 or 2024 geography)."""
+
+    iris_share_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="An IRIS counts as QPV when at least this share of its area lies in a QPV "
+        "(science.md §7.6, [U]). Default 0.5.",
+    )
+
+
+class ExtraZoneLayer(_Model):
+    """Any other polygons to aggregate over (parks, schoolyards, districts ...)."""
+
+    name: str = Field(
+        description="Layer name in the outputs: lower case letters, digits, '_'. Required."
+    )
+    path: ConfigPath = Field(description="Vector file of the layer. Required.")
+    layer: str | None = Field(
+        None, description="Layer in a multi-layer file. Default: the first layer."
+    )
+    id: str = Field(min_length=1, description="Column holding a unique zone id. Required.")
+    commune_field: str = Field(
+        "insee_com",
+        description="Commune-code column, used by aoi.communes (case-insensitive). "
+        "Default 'insee_com'.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not _NAME.fullmatch(name) or name in ("iris", "qpv"):
+            raise ValueError(
+                f"{name!r} is not a usable layer name: lower case letters, digits and '_', "
+                "starting with a letter, not 'iris' or 'qpv'"
+            )
+        return name
+
+
+class ZonesConfig(_Model):
+    """Zone layers aggregated exactly (coverage fractions) and how."""
+
+    iris: ZoneLayerConfig | None = Field(None, description="IRIS layer. Default: none.")
+    qpv: QpvLayerConfig | None = Field(None, description="QPV layer. Default: none.")
+    extra: tuple[ExtraZoneLayer, ...] = Field(
+        (), description="Other zone layers [{name, path, id}]. Default: none."
+    )
+    method: Literal["exact", "centre"] = Field(
+        "exact",
+        description="'exact': pixel coverage fractions (science.md §6.2); 'centre': pixel "
+        "centres, for comparison only. Default 'exact'.",
+    )
+    min_valid_frac: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Zones with less valid covered area than this share get no value "
+        "(science.md §6.2, [U]). Default 0.5.",
+    )
+
+    @field_validator("extra")
+    @classmethod
+    def _distinct(cls, extra: tuple[ExtraZoneLayer, ...]) -> tuple[ExtraZoneLayer, ...]:
+        _unique(tuple(layer.name for layer in extra), "zones.extra name")
+        return extra
+
+    def names(self) -> tuple[str, ...]:
+        """Names of the configured layers: ``iris``, ``qpv``, then the extra ones."""
+        base = tuple(name for name in ("iris", "qpv") if getattr(self, name) is not None)
+        return base + tuple(layer.name for layer in self.extra)
+
+
+# ---------------------------------------------------------------------------------- census
+
+
+class CensusConfig(_Model):
+    """INSEE tables joined to the IRIS (science.md §8.3)."""
+
+    filosofi: ConfigPath | None = Field(
+        None,
+        description="Filosofi IRIS file, CSV or XLSX (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). "
+        "Default: none.",
+    )
+    filosofi_sheet: str | None = Field(
+        None, description="Sheet of an XLSX Filosofi file. Default: the first."
+    )
+    income_column: str = Field(
+        "disp_med",
+        min_length=1,
+        description="Income column, without year suffix (DISP_MED21 -> disp_med), in euros "
+        "per consumption unit. Default 'disp_med'.",
+    )
+    population: ConfigPath | None = Field(
+        None,
+        description="Population per IRIS (INSEE census table, CSV or XLSX). Default: none.",
+    )
+    population_column: str | None = Field(
+        None, description="Population column, e.g. 'P21_POP'. Default: detected."
+    )
+    population_sheet: str | None = Field(
+        None, description="Sheet of an XLSX population file. Default: the first."
+    )
+
+
+# ------------------------------------------------------------------------------ inequality
+
+
+class InequalityConfig(_Model):
+    """Inequality statistics of per-IRIS outcomes against income (science.md §7)."""
+
+    outcomes: tuple[str, ...] = Field(
+        ("lst_mean_k", "ndvi_mean"),
+        min_length=1,
+        description="Per-zone columns crossed with income, e.g. lst_mean_k, lst_anomaly_mean_k, "
+        "ndvi_mean, lc_dense_vegetation_frac. Default [lst_mean_k, ndvi_mean].",
+    )
+    population_weighted: bool = Field(
+        True,
+        description="Weight ranks, means and deciles by residents (needs census.population). "
+        "Default true.",
+    )
+    stratum: str | None = Field(
+        "insee_com",
+        description="Column to stratify the QPV permutation test by (science.md §7.6). "
+        "Default 'insee_com'; null: no strata.",
+    )
+    contiguity: Literal["queen", "rook", "knn"] = Field(
+        "queen", description="Spatial weights of Moran's I. Default 'queen'."
+    )
+    bootstrap: int = Field(999, ge=0, description="Bootstrap resamples for intervals. Default 999.")
+    permutations: int = Field(
+        9999,
+        ge=99,
+        description="Monte Carlo relabelings of the QPV test when exact enumeration is too "
+        "large. Default 9999.",
+    )
+    moran_permutations: int = Field(
+        999, ge=0, description="Permutations of Moran's I. Default 999."
+    )
+    confidence: float = Field(
+        0.95, gt=0, lt=1, description="Level of every interval. Default 0.95."
+    )
+    seed: int | None = Field(
+        0, description="Seed of every random draw. Default 0; null: not reproducible."
+    )
+
+    @field_validator("outcomes")
+    @classmethod
+    def _distinct(cls, outcomes: tuple[str, ...]) -> tuple[str, ...]:
+        return _unique(outcomes, "outcome")
+
+
+# --------------------------------------------------------------------------------- outputs
+
+
+class OutputsConfig(_Model):
+    """What the run writes, and where."""
+
+    folder: ConfigPath = Field(
+        "run",  # type: ignore[assignment]  # a str default, resolved by the validator
+        validate_default=True,
+        description="Run folder (relative to the config file). Default 'run'.",
+    )
+    rasters: tuple[str, ...] | None = Field(
+        None,
+        description="Rasters to write as COG, e.g. [lst_median, lst_p90, lst_anomaly, "
+        "ndvi_median, landcover, n_clear]: <variable>_<statistic> for lst, lst_anomaly, ndvi, "
+        "ndbi, mndwi, savi, albedo, or landcover, n_clear, rural_mask. Default: all computed.",
+    )
+    zone_formats: tuple[Literal["gpkg", "parquet", "csv"], ...] = Field(
+        ("gpkg", "parquet"),
+        min_length=1,
+        description="Zone table formats: gpkg (zones.gpkg, QGIS-styled), parquet "
+        "(zones/<layer>.parquet), csv. Default [gpkg, parquet].",
+    )
+    report: bool = Field(True, description="Write report.html. Default true.")
+    overwrite: bool = Field(
+        False, description="Replace the outputs of a previous run in folder. Default false."
+    )
+
+    @field_validator("rasters")
+    @classmethod
+    def _names(cls, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if names is None:
+            return None
+        for name in names:
+            if name not in _RASTER_SINGLES and _raster_statistic(name) is None:
+                raise ValueError(
+                    f"unknown raster {name!r}; use <variable>_<statistic> (variables "
+                    f"{', '.join(sorted(_RASTER_VARIABLES))}) or one of "
+                    f"{', '.join(_RASTER_SINGLES)}"
+                )
+        return _unique(names, "raster")
+
+    @field_validator("zone_formats")
+    @classmethod
+    def _distinct(cls, formats: tuple[str, ...]) -> tuple[str, ...]:
+        return _unique(formats, "format")
+
+
+def _raster_statistic(name: str) -> tuple[str, str] | None:
+    """Split ``<variable>_<statistic>`` into its parts, or None."""
+    for variable in _RASTER_VARIABLES:
+        prefix = variable + "_"
+        if name.startswith(prefix) and _is_statistic(name[len(prefix) :]):
+            return variable, name[len(prefix) :]
+    return None
+
+
+# ------------------------------------------------------------------------------- scheduler
+
+
+class SchedulerConfig(_Model):
+    """How the computation runs: Dask scheduler, workers, tiles and chunks.
+
+    A plain string is read as the kind, or as the address of a cluster (``tcp://...``).
+    """
+
+    kind: Literal["threads", "processes", "synchronous", "distributed"] = Field(
+        "threads",
+        description="Dask scheduler: threads, processes, synchronous (debugging) or distributed "
+        "(a cluster at `address`). Default 'threads'.",
+    )
+    address: str | None = Field(
+        None,
+        description="Scheduler address of a Dask cluster, e.g. tcp://10.0.0.5:8786 (kind "
+        "distributed). Default: none.",
+    )
+    workers: int | None = Field(
+        None, ge=1, description="Worker threads or processes. Default: one per CPU."
+    )
+    tile_size_px: int = Field(
+        4096,
+        ge=512,
+        description="Processing tile edge in pixels, a multiple of chunk_px; each tile is "
+        "computed and checkpointed in turn. Default 4096.",
+    )
+    chunk_px: int = Field(
+        2048,
+        ge=512,
+        description="Dask chunk edge in pixels, a multiple of 512 (the COG block). Default 2048.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            data = {"address": data} if "://" in data else {"kind": data}
+        if isinstance(data, dict) and data.get("address") and "kind" not in data:
+            data = {**data, "kind": "distributed"}
+        return data
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, address: str | None) -> str | None:
+        if address is not None and not _ADDRESS.fullmatch(address.strip()):
+            raise ValueError(
+                f"{address!r} is not a Dask scheduler address; use e.g. tcp://10.0.0.5:8786"
+            )
+        return address.strip() if address is not None else None
+
+    @model_validator(mode="after")
+    def _check(self) -> SchedulerConfig:
+        if self.kind == "distributed" and self.address is None:
+            raise key_error("address", "is required with kind distributed, e.g. tcp://host:8786")
+        if self.kind != "distributed" and self.address is not None:
+            raise key_error("address", f"needs kind distributed (got kind {self.kind})")
+        if self.chunk_px % 512:
+            raise key_error(
+                "chunk_px", f"must be a multiple of 512, e.g. 2048 (got {self.chunk_px})"
+            )
+        if self.tile_size_px % self.chunk_px:
+            raise key_error(
+                "tile_size_px",
+                f"must be a multiple of chunk_px {self.chunk_px} (got {self.tile_size_px})",
+            )
+        return self
+
+
+# ------------------------------------------------------------------------------------- run
+
+
+class RunConfig(_Model):
+    """A whole run: what to read, how to process it, what to write.
+
+    Build it with :func:`~pipelines.config.load_config` (YAML file) or
+    :func:`~pipelines.config.config_from_dict`; write it back with
+    :func:`~pipelines.config.dump_config`.
+    """
+
+    version: Literal[1] = Field(
+        CONFIG_VERSION, description="Config schema version. Default 1 (the only one)."
+    )
+    name: str | None = Field(
+        None, description="Run title in the report, e.g. 'Toulouse, summer 2023'. Default: none."
+    )
+    aoi: AOIConfig = Field(description="Area of interest. Required.")
+    periods: PeriodsConfig = Field(description="Acquisition periods. Required.")
+    inputs: InputsConfig = Field(description="Satellite products. Required.")
+    grid: GridConfig = Field(
+        default_factory=dict, validate_default=True, description="Analysis grid."
+    )
+    mask: MaskConfig = Field(
+        default_factory=dict, validate_default=True, description="Cloud and quality masks."
+    )
+    composite: CompositeConfig = Field(
+        default_factory=dict, validate_default=True, description="Temporal composites."
+    )
+    heat_island: HeatIslandConfig = Field(
+        default_factory=dict, validate_default=True, description="Heat-island reference."
+    )
+    landcover: LandcoverConfig = Field(
+        default_factory=dict, validate_default=True, description="Land cover."
+    )
+    zones: ZonesConfig = Field(
+        default_factory=dict, validate_default=True, description="Zone layers."
+    )
+    census: CensusConfig = Field(
+        default_factory=dict, validate_default=True, description="Census tables."
+    )
+    inequality: InequalityConfig = Field(
+        default_factory=dict, validate_default=True, description="Inequality statistics."
+    )
+    outputs: OutputsConfig = Field(
+        default_factory=dict, validate_default=True, description="Outputs."
+    )
+    scheduler: SchedulerConfig = Field(
+        default_factory=dict, validate_default=True, description="Computation."
+    )
+    scenarios: tuple[dict[str, Any], ...] = Field(
+        (),
+        description="Greening scenarios (reserved: kept as given, checked by the scenarios "
+        "step). Default: none.",
+    )
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> RunConfig:
+        layers = self.zones.names()
+        if self.aoi.zones is not None and self.aoi.zones not in layers:
+            configured = ", ".join(layers) if layers else "none"
+            raise key_error(
+                "aoi.zones",
+                f"no zone layer {self.aoi.zones!r} (configured: {configured}); add it under zones",
+            )
+        for key in ("filosofi", "population"):
+            if getattr(self.census, key) is not None and self.zones.iris is None:
+                raise key_error(f"census.{key}", "needs zones.iris (census tables are per IRIS)")
+        if self.composite.indices_from == "sentinel2" and not self.inputs.sentinel2:
+            raise key_error(
+                "composite.indices_from", "is 'sentinel2' but inputs.sentinel2 lists no source"
+            )
+        if not self.composite.anomaly:
+            if any(name.startswith("lst_anomaly") for name in self.inequality.outcomes):
+                raise key_error(
+                    "inequality.outcomes",
+                    "an lst_anomaly outcome needs composite.anomaly: true",
+                )
+        for name in self.outputs.rasters or ():
+            self._check_raster(name)
+        return self
+
+    def _check_raster(self, name: str) -> None:
+        if name.startswith("lst_anomaly") and not self.composite.anomaly:
+            raise key_error("outputs.rasters", f"{name} needs composite.anomaly: true")
+        parts = _raster_statistic(name)
+        if parts is not None and parts[1] not in self.composite.statistics:
+            raise key_error(
+                "outputs.rasters",
+                f"{name} needs {parts[1]} in composite.statistics "
+                f"(now {list(self.composite.statistics)})",
+            )

@@ -1,0 +1,122 @@
+"""The area of interest from a box, a polygon file, or IRIS filtered by commune."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from pyproj import CRS
+from shapely.geometry import box
+
+from pipelines.config import ConfigError, area_of_interest, config_from_dict, grid_crs
+
+from .conftest import MINIMAL
+
+
+def load(write_config, text: str):
+    from pipelines.config import load_config
+
+    return load_config(write_config(text), check_paths=False)
+
+
+def test_bbox(write_config):
+    config = load(write_config, MINIMAL)
+    area = area_of_interest(config)
+    assert area.crs == CRS.from_epsg(4326)
+    assert area.geometry.bounds == pytest.approx((1.35, 43.55, 1.52, 43.67))
+    assert area.bounds_wgs84 == pytest.approx((1.35, 43.55, 1.52, 43.67))
+    assert grid_crs(config, area) == CRS.from_epsg(32631)  # Toulouse: UTM 31N
+    projected = area.to_crs(32631)
+    assert 10e6 < projected.geometry.area < 2.5e8  # about 14 km x 13 km
+
+
+def test_polygon_file_union(tmp_path, write_config):
+    squares = [box(574_000, 6_279_000, 575_000, 6_280_000), box(575_000, 6_279_000, 576_000,
+                                                                6_280_000)]  # fmt: skip
+    gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=squares, crs="EPSG:2154").to_file(
+        tmp_path / "aoi.geojson"
+    )
+    config = load(write_config, MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}",
+                                                "{file: aoi.geojson}"))  # fmt: skip
+    area = area_of_interest(config)
+    assert area.crs == CRS.from_epsg(2154)
+    assert area.geometry.area == pytest.approx(2e6)
+    assert area.geometry.geom_type == "Polygon"  # merged
+    assert grid_crs(config, area) == CRS.from_epsg(32631)
+    explicit = config_from_dict({**config.model_dump(), "grid": {"crs": "EPSG:2154"}})
+    assert grid_crs(explicit, area) == CRS.from_epsg(2154)
+
+
+def test_polygon_file_buffered(tmp_path, write_config):
+    (tmp_path / "aoi.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[1, 43], [1.1, 43], [1.1, 43.1], '
+        "[1, 43]]]}}]}"
+    )
+    config = load(write_config, MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}",
+                                                "{file: aoi.geojson, buffer_m: 1000}"))  # fmt: skip
+    area = area_of_interest(config)
+    assert area.crs == CRS.from_epsg(4326)
+    west, south, _east, _north = area.geometry.bounds
+    assert west == pytest.approx(1 - 1000 / 81_000, abs=2e-3)  # 1 km at 43 N
+    assert south == pytest.approx(43 - 1000 / 111_000, abs=1e-3)
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_polygon_file_without_crs(tmp_path, write_config):
+    gpd.GeoDataFrame({"a": [1]}, geometry=[box(0, 0, 10, 10)], crs=None).to_file(
+        tmp_path / "aoi.shp"
+    )
+    config = load(write_config, MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}",
+                                                "{file: aoi.shp}"))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^config.yaml: aoi.file: .*aoi.shp has no CRS"):
+        area_of_interest(config, source="config.yaml")
+
+
+IRIS_CONFIG = (
+    MINIMAL.replace(
+        "{bbox: [1.35, 43.55, 1.52, 43.67]}", "{zones: iris, communes: ['31555', '2A004']}"
+    )
+    + "zones: {iris: {path: zones/iris.gpkg}}\n"
+)
+
+
+def test_iris_filtered_by_communes(iris_gpkg, write_config):
+    config = load(write_config, IRIS_CONFIG)
+    area = area_of_interest(config)
+    assert area.crs == CRS.from_epsg(2154)
+    # IRIS 315550101, 315550102 (adjacent squares) and 2A0040101: 3 of the 4 squares
+    assert area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
+    assert area.geometry.geom_type == "MultiPolygon"
+    assert "31555" in area.description
+    everything = load(write_config, IRIS_CONFIG.replace(", communes: ['31555', '2A004']", ""))
+    assert area_of_interest(everything).geometry.area == pytest.approx(4 * 500.0 * 500.0)
+
+
+def test_unknown_commune(iris_gpkg, write_config):
+    config = load(write_config, IRIS_CONFIG.replace("'2A004'", "'75056'"))
+    with pytest.raises(ConfigError) as err:
+        area_of_interest(config, source="config.yaml")
+    text = str(err.value)
+    assert text.startswith("config.yaml: aoi.communes: no iris feature of commune(s) 75056")
+    assert "31069" in text
+
+
+def test_missing_zone_file_names_the_key(write_config):
+    config = load(write_config, IRIS_CONFIG)
+    with pytest.raises(ConfigError, match=r"^config.yaml: zones.iris.path: file not found"):
+        area_of_interest(config, source="config.yaml")
+
+
+def test_extra_layer_with_commune_field(tmp_path, write_config):
+    gpd.GeoDataFrame(
+        {"park_id": ["p1", "p2"], "CODE_COM": ["31555", "31069"]},
+        geometry=[box(0, 0, 100, 100), box(200, 0, 300, 100)],
+        crs="EPSG:32631",
+    ).to_file(tmp_path / "parks.gpkg")
+    text = (
+        MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}", "{zones: parks, communes: ['31069']}")
+        + "zones: {extra: [{name: parks, path: parks.gpkg, id: park_id, "
+        "commune_field: code_com}]}\n"
+    )
+    area = area_of_interest(load(write_config, text))
+    assert area.geometry.bounds == (200, 0, 300, 100)

@@ -1,0 +1,281 @@
+"""Inputs: local globs and folders, static STAC catalogues, STAC API searches (no network)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from pathlib import Path
+from typing import ClassVar
+
+import pystac
+import pytest
+import yaml
+
+from pipelines.config import (
+    ConfigError,
+    apply_overrides,
+    load_config,
+    resolve_inputs,
+    search_catalog,
+    search_stac_api,
+)
+from pipelines.config.models import StacApiSource
+from raster.sources import open_product
+from tiles.errors import IlotsWarning
+
+from .conftest import MINIMAL
+
+L8_JULY = "LC08_L2SP_199030_20230712_20230714_02_T1"
+L9_JULY = "LC09_L2SP_199030_20230720_20230722_02_T1"
+L8_MAY = "LC08_L2SP_199030_20230502_20230504_02_T1"
+UTC = dt.UTC
+SUMMER = ((dt.datetime(2023, 6, 1, tzinfo=UTC), dt.datetime(2023, 9, 1, tzinfo=UTC)),)
+
+
+def config_for(write_config, landsat: str, **sections):
+    """A config from MINIMAL with inputs.landsat (YAML text) and other sections replaced."""
+    data = yaml.safe_load(MINIMAL)
+    data["inputs"]["landsat"] = yaml.safe_load(landsat)
+    data.update(sections)
+    return load_config(write_config(yaml.safe_dump(data)), check_paths=False)
+
+
+def ids(items) -> list[str]:
+    return [item.id for item in items]
+
+
+def messages(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, IlotsWarning)]
+
+
+def test_folder_of_products(products, write_config):
+    config = config_for(write_config, f"['{products}']")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    assert found.sentinel2 == ()
+    assert all(item.properties["ilots:product_type"] == "landsat-c2-l2" for item in found.items)
+    skipped = "\n".join(found.skipped)
+    assert f"{L8_MAY}: acquired 2023-05-02, outside the periods" in skipped
+    assert f"{L8_JULY}: duplicate" in skipped  # the .tar beside its folder
+    assert "README.txt: not a product ilots recognises" in skipped
+    text = messages(caught)
+    assert len(text) == 1 and "README.txt: not a product ilots recognises" in text[0]
+    assert "inputs.landsat[0]" in text[0]
+
+
+def test_glob_of_tars_and_of_mtl_files(products, write_config):
+    tars = resolve_inputs(config_for(write_config, f"['{products}/*.tar']"))
+    assert ids(tars.landsat) == [L8_JULY]
+    assert tars.landsat[0].properties["ilots:source"].endswith(".tar")
+    mtls = resolve_inputs(config_for(write_config, f"['{products}/**/*_MTL.txt']"))
+    assert ids(mtls.landsat) == [L8_JULY, L9_JULY]
+
+
+def test_product_path_as_given_and_relative(products, tmp_path, write_config):
+    (tmp_path / "data").symlink_to(products)
+    found = resolve_inputs(config_for(write_config, f"[data/{L9_JULY}]"))
+    assert ids(found.landsat) == [L9_JULY]
+
+
+def test_periods_area_and_clouds_filter(products, write_config):
+    everything = config_for(
+        write_config, f"['{products}']",
+        periods={"ranges": [{"start": "2023-05-01", "end": "2023-07-31"}]},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IlotsWarning)
+        found = resolve_inputs(everything)
+    assert ids(found.landsat) == [L8_MAY, L8_JULY, L9_JULY]
+    far = config_for(
+        write_config, f"['{products}']", heat_island={"ring_inner_km": 0.5, "ring_outer_km": 1},
+        aoi={"bbox": [2.0, 44.0, 2.1, 44.1]},
+    )  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(far, source="config.yaml")
+    text = str(err.value)
+    assert text.startswith("config.yaml: inputs.landsat: no Landsat product within the periods")
+    assert "(1 outside the periods; 3 footprint outside the area of interest)" in text
+
+
+def test_sources_giving_nothing(tmp_path, write_config):
+    (tmp_path / "empty").mkdir()
+    config = config_for(write_config, "[empty]")
+    with pytest.warns(IlotsWarning, match=r"inputs.landsat\[0\]: no Landsat product found"):
+        with pytest.raises(ConfigError, match="no Landsat product within the periods"):
+            resolve_inputs(config)
+
+
+def synthetic_item(item_id: str, when: dt.datetime, bbox, collection: str, cloud: float = 10.0):
+    west, south, east, north = bbox
+    geometry = {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north],
+                         [west, south]]],
+    }  # fmt: skip
+    return pystac.Item(
+        id=item_id,
+        geometry=geometry,
+        bbox=list(bbox),
+        datetime=when,
+        properties={"eo:cloud_cover": cloud},
+        collection=collection,
+    )
+
+
+@pytest.fixture
+def catalogue(tmp_path) -> Path:
+    """A static catalogue of synthetic items, with a sub-catalogue (walked recursively)."""
+    root = pystac.Catalog(id="test", description="synthetic items")
+    sub = pystac.Catalog(id="sub", description="nested")
+    root.add_child(sub)
+    toulouse, lyon = (1.3, 43.5, 1.6, 43.7), (4.7, 45.6, 5.0, 45.9)
+    july, may = dt.datetime(2023, 7, 12, 10, 45, tzinfo=UTC), dt.datetime(2023, 5, 2, tzinfo=UTC)
+    root.add_item(synthetic_item("toulouse-july", july, toulouse, "landsat-c2-l2"))
+    root.add_item(synthetic_item("toulouse-may", may, toulouse, "landsat-c2-l2"))
+    sub.add_item(synthetic_item("lyon-july", july, lyon, "landsat-c2-l2"))
+    sub.add_item(synthetic_item("toulouse-s2", july, toulouse, "sentinel-2-l2a"))
+    sub.add_item(synthetic_item("toulouse-cloudy", july, toulouse, "landsat-c2-l2", cloud=90))
+    root.normalize_hrefs(str(tmp_path / "stac"))
+    root.save(pystac.CatalogType.SELF_CONTAINED)
+    return tmp_path / "stac" / "catalog.json"
+
+
+def test_static_catalogue_search(catalogue):
+    bbox = (1.35, 43.55, 1.52, 43.67)
+    found = search_catalog(str(catalogue), bbox=bbox, intervals=SUMMER)
+    assert sorted(ids(found)) == ["toulouse-cloudy", "toulouse-july", "toulouse-s2"]
+    landsat = search_catalog(
+        catalogue.as_uri(), bbox=bbox, intervals=SUMMER, collections=["landsat-c2-l2"],
+        max_cloud_cover=50,
+    )  # fmt: skip
+    assert ids(landsat) == ["toulouse-july"]
+    assert Path(landsat[0].get_self_href()).is_file()
+    folder = search_catalog(str(catalogue.parent), bbox=(4.8, 45.7, 4.9, 45.8))
+    assert ids(folder) == ["lyon-july"]
+    assert len(search_catalog(str(catalogue))) == 5
+    with pytest.raises(ConfigError, match="cannot read the STAC catalogue"):
+        search_catalog(str(catalogue.parent / "missing.json"))
+
+
+def write_catalogue_of(products_items, folder: Path) -> Path:
+    root = pystac.Catalog(id="local", description="ilots items of synthetic products")
+    for item in products_items:
+        clone = item.clone()
+        clone.collection_id = "landsat-c2-l2"
+        root.add_item(clone)
+    root.normalize_hrefs(str(folder))
+    root.save(pystac.CatalogType.SELF_CONTAINED)
+    return folder / "catalog.json"
+
+
+def test_catalogue_source_gives_ilots_items(products, tmp_path, write_config):
+    items = [open_product(products / name) for name in (L8_JULY, L9_JULY, L8_MAY)]
+    href = write_catalogue_of(items, tmp_path / "stac")
+    config = config_for(
+        write_config, "[{catalog: {href: stac/catalog.json, collections: [landsat-c2-l2]}}]"
+    )
+    found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    assert found.landsat[0].assets["red"].href == items[0].assets["red"].href
+    assert found.landsat[0].properties["ilots:source"].startswith(str(href.parent))
+    assert not (config.outputs.folder / "stac_items").exists()  # local items read in place
+
+
+class FakeSearch:
+    def __init__(self, items):
+        self._items = items
+
+    def items(self):
+        return iter(self._items)
+
+
+class FakeClient:
+    """Stands in for pystac_client.Client: records the searches, returns given items."""
+
+    searches: ClassVar[list[dict]] = []
+    opened: ClassVar[list[tuple]] = []
+
+    def __init__(self, items):
+        self._items = items
+
+    def search(self, **kwargs):
+        FakeClient.searches.append(kwargs)
+        start = kwargs["datetime"].split("/")[0]
+        return FakeSearch([it for it in self._items if it.datetime.isoformat() >= start[:10]])
+
+
+@pytest.fixture
+def fake_api(monkeypatch, products):
+    pystac_client = pytest.importorskip("pystac_client")
+
+    items = []
+    for name in (L8_JULY, L9_JULY):
+        item = open_product(products / name)
+        item.set_self_href(None)
+        item.clear_links()
+        items.append(item)
+    FakeClient.searches, FakeClient.opened = [], []
+
+    def open_client(url, modifier=None, **kwargs):
+        FakeClient.opened.append((url, modifier))
+        return FakeClient(items)
+
+    monkeypatch.setattr(pystac_client.Client, "open", staticmethod(open_client))
+    return FakeClient
+
+
+def test_stac_api_search_per_period(fake_api, tmp_path, write_config):
+    config = config_for(
+        write_config,
+        "[{stac_api: {url: 'https://stac.example/v1/', collections: [landsat-c2-l2], "
+        "query: {platform: {in: [landsat-8, landsat-9]}}, max_items: 50}}]",
+        periods={"years": [2022, 2023]},
+    )
+    config = apply_overrides(config, {"inputs.max_cloud_cover": 40})
+    found = resolve_inputs(config, item_dir=tmp_path / "items")
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    assert fake_api.opened == [("https://stac.example/v1", None)]
+    assert [s["datetime"] for s in fake_api.searches] == [
+        "2022-06-01T00:00:00Z/2022-08-31T23:59:59Z",
+        "2023-06-01T00:00:00Z/2023-08-31T23:59:59Z",
+    ]
+    search = fake_api.searches[0]
+    assert search["collections"] == ["landsat-c2-l2"] and search["max_items"] == 50
+    assert search["query"] == {
+        "platform": {"in": ["landsat-8", "landsat-9"]},
+        "eo:cloud_cover": {"lte": 40.0},
+    }
+    west, south, east, north = search["bbox"]
+    # the AOI grown by the 10 km rural ring
+    assert west < 1.35 - 0.1 and east > 1.52 + 0.1 and south < 43.55 - 0.08 and north > 43.67
+    saved = sorted(p.name for p in (tmp_path / "items").iterdir())
+    assert saved == [f"{L8_JULY}.json", f"{L9_JULY}.json"]
+    assert found.landsat[0].properties["ilots:source"] == str(tmp_path / "items" / saved[0])
+
+
+def test_stac_api_signing_needs_its_package(fake_api, write_config, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "planetary_computer", None)
+    api = StacApiSource(url="https://x.org", collections=["c"], sign="planetary_computer")
+    with pytest.raises(ConfigError, match="pip install planetary-computer"):
+        search_stac_api(api, bbox=(0, 0, 1, 1), intervals=SUMMER)
+
+
+def test_stac_api_failure_names_the_source(monkeypatch, write_config):
+    pystac_client = pytest.importorskip("pystac_client")
+
+    def broken(url, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(pystac_client.Client, "open", staticmethod(broken))
+    config = config_for(write_config, "[{stac_api: {url: 'https://x.org', collections: [c]}}]")
+    with pytest.raises(ConfigError) as err:
+        resolve_inputs(config, source="config.yaml")
+    assert str(err.value) == (
+        "config.yaml: inputs.landsat[0].stac_api: cannot search the STAC API https://x.org: "
+        "connection refused"
+    )

@@ -1,0 +1,208 @@
+"""Reading, checking and writing config files; the shipped examples."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from pipelines.config import (
+    EXAMPLE_CONFIGS,
+    ConfigError,
+    apply_overrides,
+    check_paths,
+    config_digest,
+    config_paths,
+    dump_config,
+    example_config,
+    load_config,
+)
+
+from .conftest import MINIMAL
+
+FULL = """
+name: round trip
+aoi:
+  zones: iris
+  communes: ['31555', '2A004']
+periods:
+  ranges:
+    - {start: 2023-05-15, end: 2023-09-15}
+inputs:
+  landsat:
+    - products/*.tar
+    - catalog: {href: stac/catalog.json, collections: [landsat-c2-l2]}
+    - stac_api:
+        url: https://earth-search.aws.element84.com/v1
+        collections: [landsat-c2-l2]
+        query: {platform: {in: [landsat-8]}}
+  sentinel2: [s2]
+  max_cloud_cover: 50
+grid: {crs: EPSG:32631, resolution: 10}
+mask: {landsat_preset: strict, sentinel2_preset: conservative, st_qa_max_k: null}
+composite: {statistics: [median, p90, mean], min_clear: 2, anomaly_method: zscore}
+heat_island: {dem: dem/dem.tif, ring_outer_km: 8}
+landcover:
+  external: {path: /data/oso.tif, mapping: {11: built, 12: built, 31: dense_vegetation}}
+zones:
+  iris: {path: zones/iris.gpkg}
+  qpv: {path: zones/qpv.geojson, iris_share_threshold: 0.3}
+  extra: [{name: parks, path: ../shared/parks.gpkg, id: park_id}]
+census: {filosofi: census/filosofi.csv, population: census/population.csv}
+outputs: {folder: out, rasters: [lst_median, lst_anomaly, landcover]}
+scheduler: tcp://10.0.0.5:8786
+scenarios:
+  - {name: green schoolyards, target: {layer: extra, ids: [a, b]}, to: low_vegetation}
+"""
+
+
+@pytest.mark.parametrize("name", EXAMPLE_CONFIGS)
+def test_shipped_examples_load(name):
+    path = example_config(name)
+    assert path.is_file()
+    config = load_config(path, check_paths=False)
+    assert config.inputs.landsat
+    for _key, value in config_paths(config):
+        assert value.is_absolute()
+        assert str(value).startswith(str(path.parent))
+
+
+def test_example_specifics():
+    demo = load_config(example_config("demo"), check_paths=False)
+    folder = example_config("demo").parent
+    assert demo.zones.iris.path == folder / "zones" / "iris.gpkg"
+    assert demo.zones.qpv.path == folder / "zones" / "qpv.geojson"
+    assert demo.census.filosofi == folder / "census" / "filosofi.csv"
+    assert demo.census.population == folder / "census" / "population.csv"
+    assert demo.inputs.landsat[0].path == folder / "products"
+    stac = load_config(example_config("toulouse_stac"), check_paths=False)
+    assert stac.inputs.landsat[0].stac_api is not None
+    assert stac.inputs.sentinel2[0].stac_api.collections == ("sentinel-2-l2a",)
+    toulouse = load_config(example_config("toulouse"), check_paths=False)
+    assert toulouse.aoi.communes == ("31555",)
+    with pytest.raises(ConfigError, match="no example config"):
+        example_config("paris")
+
+
+def test_real_city_example_reports_missing_downloads():
+    with pytest.raises(ConfigError, match=r"toulouse.yaml: inputs.landsat\[0\].path: file not "
+                       r"found: .*also missing: .*zones.iris.path"):  # fmt: skip
+        load_config(example_config("toulouse"))
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path, write_config, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_config(FULL, folder=tmp_path / "project" / "cfg")
+    config = load_config(path, check_paths=False)
+    base = tmp_path / "project" / "cfg"
+    assert config.zones.iris.path == base / "zones" / "iris.gpkg"
+    assert config.zones.extra[0].path == tmp_path / "project" / "shared" / "parks.gpkg"
+    assert config.inputs.landsat[0].path == base / "products" / "*.tar"
+    assert config.inputs.landsat[1].catalog.href == str(base / "stac" / "catalog.json")
+    assert config.inputs.landsat[2].stac_api.url == "https://earth-search.aws.element84.com/v1"
+    assert config.heat_island.dem == base / "dem" / "dem.tif"
+    assert config.outputs.folder == base / "out"
+    assert config.landcover.external.mapping == {11: "built", 12: "built", 31: "dense_vegetation"}
+    assert config.scheduler.kind == "distributed"
+
+
+def test_round_trip_is_identical(tmp_path, write_config):
+    path = write_config(FULL, folder=tmp_path / "a")
+    first = load_config(path, check_paths=False)
+    written = dump_config(first, tmp_path / "a" / "copy.yaml")
+    second = load_config(written, check_paths=False)
+    assert second == first
+    assert config_digest(second) == config_digest(first)
+    # written again elsewhere, paths outside the new folder are absolute: still identical
+    third = load_config(dump_config(second, tmp_path / "b" / "config.yaml"), check_paths=False)
+    assert third == first
+    assert dump_config(third, tmp_path / "c.yaml").read_text() == (tmp_path / "c.yaml").read_text()
+
+
+def test_dump_writes_every_default_and_relative_paths(tmp_path, write_config):
+    path = write_config(FULL, folder=tmp_path / "run")
+    config = load_config(path, check_paths=False)
+    text = dump_config(config, tmp_path / "run" / "config.yaml").read_text()
+    data = yaml.safe_load(text)
+    assert text.startswith("# ilots run configuration")
+    assert data["zones"]["iris"]["path"] == "zones/iris.gpkg"
+    assert data["zones"]["extra"][0]["path"] == str(tmp_path / "shared" / "parks.gpkg")
+    assert data["inputs"]["landsat"][0] == {"path": "products/*.tar"}
+    assert data["landcover"]["external"]["path"] == "/data/oso.tif"
+    assert data["grid"] == {"crs": "EPSG:32631", "resolution": 10.0}
+    assert data["mask"]["st_qa_max_k"] is None and data["mask"]["cdist_min_km"] == 1.0
+    assert data["scenarios"][0]["name"] == "green schoolyards"
+    assert "aoi:\n  zones: iris\n  communes: ['31555', 2A004]" in text
+
+
+def test_dumped_run_folder_can_move(tmp_path, write_config):
+    """The demo writes config.yaml beside its inputs; the folder stays runnable when moved."""
+    run = tmp_path / "run"
+    (run / "products").mkdir(parents=True)
+    (run / "zones").mkdir()
+    (run / "zones" / "iris.gpkg").write_bytes(b"")
+    path = write_config(MINIMAL + "zones: {iris: {path: zones/iris.gpkg}}\n", folder=run)
+    dump_config(load_config(path), run / "config.yaml")
+    moved = shutil.move(run, tmp_path / "elsewhere")
+    config = load_config(tmp_path / "elsewhere" / "config.yaml")
+    assert config.zones.iris.path == tmp_path / "elsewhere" / "zones" / "iris.gpkg"
+    assert moved
+
+
+def test_missing_input_file_names_the_key(tmp_path, write_config):
+    (tmp_path / "products").mkdir()
+    path = write_config(MINIMAL + "zones:\n  iris: {path: zones/iris.gpkg}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path}: zones.iris.path: file not found: {tmp_path / 'zones' / 'iris.gpkg'}"
+    )
+    config = load_config(path, check_paths=False)
+    with pytest.raises(ConfigError, match=r"^cfg: zones.iris.path"):
+        check_paths(config, source="cfg")
+
+
+def test_glob_matching_nothing(tmp_path, write_config):
+    path = write_config(MINIMAL.replace("[products]", "['products/*.tar']"))
+    with pytest.raises(ConfigError, match=r"inputs.landsat\[0\].path: nothing matches"):
+        load_config(path)
+
+
+def test_yaml_problems(tmp_path, write_config):
+    with pytest.raises(ConfigError, match=r"nope.yaml: config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match=r"empty.yaml: the config is empty"):
+        load_config(write_config("# nothing\n", "empty.yaml"))
+    with pytest.raises(ConfigError, match=r"list.yaml: the config must be a mapping"):
+        load_config(write_config("- a\n- b\n", "list.yaml"))
+    with pytest.raises(ConfigError, match=r"bad.yaml: line 3, column \d+: expected "):
+        load_config(write_config("aoi:\n  bbox: [1, 2\nperiods: {}\n", "bad.yaml"))
+    twice = write_config(MINIMAL + "grid: {resolution: 10}\ngrid: {resolution: 30}\n", "dup.yaml")
+    with pytest.raises(ConfigError, match=r"dup.yaml: line 6.*key 'grid' is given twice \(first "
+                       r"on line 5\)"):  # fmt: skip
+        load_config(twice, check_paths=False)
+
+
+def test_bad_value_in_a_file_names_file_key_and_line(write_config):
+    path = write_config(MINIMAL + "grid:\n  resolution: -30\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, check_paths=False)
+    assert str(err.value) == f"{path}: grid.resolution: must be > 0 (got -30) (line 6)"
+
+
+def test_overrides(tmp_path, write_config):
+    config = load_config(write_config(MINIMAL), check_paths=False)
+    changed = apply_overrides(
+        config,
+        {"outputs.folder": tmp_path / "elsewhere", "scheduler": "tcp://h:8786",
+         "scheduler.workers": None, "grid.resolution": 10},
+    )  # fmt: skip
+    assert changed.outputs.folder == tmp_path / "elsewhere"
+    assert changed.scheduler.address == "tcp://h:8786" and changed.scheduler.workers is None
+    assert changed.grid.resolution == 10
+    assert changed.inputs == config.inputs
+    with pytest.raises(ConfigError, match=r"^command line: grid.resolutoin: unknown key"):
+        apply_overrides(config, {"grid.resolutoin": 10})
+    with pytest.raises(ConfigError, match=r"^command line: grid.resolution: must be > 0"):
+        apply_overrides(config, {"grid.resolution": 0})
