@@ -283,6 +283,64 @@ def zonal_command(
     click.echo(f"wrote {path} ({len(table)} zones, {table.shape[1] - 1} columns)")
 
 
+@main.command("run")
+@click.argument(
+    "config_path", metavar="CONFIG.yaml", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder (default: outputs.folder of the config).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler: threads, processes, synchronous or tcp://HOST:PORT "
+    "(default: the config's scheduler).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Start a local Dask cluster of N workers.",
+)
+@click.option("--dry-run", is_flag=True, help="Show the grid, scenes and memory; read no pixel.")
+@_progress_option
+@_friendly_errors
+def run_command(
+    config_path: Path,
+    out: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    dry_run: bool,
+    progress: bool | None,
+) -> None:
+    """Run the whole pipeline of CONFIG.yaml and write the run folder."""
+    from pipelines.config import load_config
+    from pipelines.progress import dask_progress
+    from pipelines.run import plan, run, scheduler_context
+
+    if scheduler is not None and "://" not in scheduler:
+        if scheduler not in ("threads", "processes", "synchronous"):
+            raise click.BadParameter(
+                "use threads, processes, synchronous or tcp://HOST:PORT",
+                param_hint="--scheduler",
+            )
+    config = load_config(config_path)
+    if dry_run:
+        click.echo(plan(config).summary())
+        return
+    if scheduler is None:
+        scheduler = config.scheduler.address or (
+            config.scheduler.kind if config.scheduler.kind != "distributed" else None
+        )
+    with scheduler_context(scheduler, workers), dask_progress("ilots run", progress):
+        result = run(config, out=out)
+    click.echo(result.summary())
+
+
 @main.command("demo")
 @click.option(
     "--out",

@@ -4,7 +4,9 @@ Today the demo exercises what ilots can do per product: it writes two Landsat Co
 L2SP products (Landsat 8 and 9, one partly cloudy) and one Sentinel-2 L2A product in the Earth
 Search COG layout (processing baseline 05.10, so the -1000 BOA offset applies), then computes
 LST and NDVI COGs from them and checks that the planted heat-island effects come back out.
-The end-to-end run (compositing, IRIS/QPV statistics, inequality) will extend it.
+It then writes synthetic IRIS and QPV layers and Filosofi and population tables
+(:mod:`pipelines.demo_census`), copies ``pipelines/configs/demo.yaml`` to ``config.yaml`` and
+runs the whole pipeline on it (:func:`pipelines.run.run`) into ``outputs/``.
 
 All inputs are synthetic: their metadata says so, and so does every line the demo prints.
 """
@@ -13,14 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from rasterio.transform import from_origin
 
+from pipelines.config import example_config, load_config
+from pipelines.demo_census import write_demo_census
 from pipelines.demo_city import CLASSES, CityModel, Scene, make_city
 from pipelines.product import product_indices, product_lst, write_product_raster
+from pipelines.run import run
 from raster.synthetic import (
     encode_qa_pixel,
     kelvin_to_st_dn,
@@ -46,7 +52,9 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     Parameters
     ----------
     out
-        Output folder (created). Products go to ``products/``, results to ``outputs/``.
+        Output folder (created). Products go to ``products/``, zones and census tables to
+        ``zones/`` and ``census/``, the config run to ``config.yaml``, results to ``outputs/``
+        (per-product COGs and the run folder).
     echo
         Where progress lines go.
 
@@ -76,7 +84,17 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     path = write_product_raster(ndvi, outputs_dir / "ndvi_sentinel-2.tif")
     echo(f"wrote {path}")
     lines.append("mean NDVI by class (Sentinel-2, 10 m): " + _class_means(ndvi.values, city, 1))
-    lines.append(f"outputs (COG, open them in QGIS): {outputs_dir}")
+    lines.append(f"per-product outputs (COG, open them in QGIS): {outputs_dir}")
+
+    census = write_demo_census(city, root)
+    echo(f"wrote {census['iris'].parent} and {census['filosofi'].parent} (synthetic IRIS, QPV, "
+         "Filosofi, population)")  # fmt: skip
+    config_path = root / "config.yaml"
+    shutil.copyfile(example_config("demo"), config_path)
+    echo(f"running the pipeline of {config_path} (synthetic data)")
+    result = run(load_config(config_path))
+    lines.append(result.summary())
+    lines.append(f"run again with: ilots run {config_path}")
     return "\n".join(lines)
 
 

@@ -69,3 +69,14 @@ def test_demo_ndvi_of_parks_and_dense_centre(demo):
     # 0.14 / 0.18, so NDVI about 0.86 and 0.12 (the -1000 offset of baseline 05.10 applied).
     assert abs(np.nanmean(ndvi[classes == 2]) - (0.40 - 0.03) / (0.40 + 0.03)) < 0.03
     assert abs(np.nanmean(ndvi[classes == 4]) - (0.18 - 0.14) / (0.18 + 0.14)) < 0.03
+
+
+def test_demo_runs_the_whole_pipeline(demo):
+    out, report = demo
+    # The demo lays out zones and census tables, copies its config, and runs it into outputs/.
+    for path in ("zones/iris.gpkg", "zones/qpv.geojson", "census/filosofi.csv", "config.yaml"):
+        assert (out / path).is_file(), path
+    run_folder = out / "outputs"
+    for path in ("manifest.json", "zones.gpkg", "inequality.json", "rasters/lst_anomaly.tif"):
+        assert (run_folder / path).is_file(), path
+    assert "IRIS LST anomaly" in report

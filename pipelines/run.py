@@ -1,0 +1,563 @@
+"""``ilots run``: the end-to-end pipeline of a config, in one piece (no processing tiles yet).
+
+Stages: config -> area of interest -> grid -> items -> Landsat LST per scene (masked) ->
+urban footprint (the zone union) -> rural ring and reference -> per-scene LST anomaly ->
+temporal composites -> Sentinel-2 NDVI composite -> land cover -> zonal statistics per IRIS
+and QPV -> census join and QPV overlay -> inequality -> run folder (rasters, zones.gpkg,
+zones/<layer>.parquet, inequality.json/.csv, config.yaml, manifest.json).
+
+Land cover falls back to what the inputs hold: without Sentinel-2 green and swir16 bands
+(the demo's Sentinel-2 product has red, nir and scl only), MNDWI is replaced by the SCL water
+class (or the Landsat QA water bit) and NDBI is unavailable, so non-vegetated pixels are all
+called built (class 4): bare soil is not separated. The manifest records this as a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rioxarray  # noqa: F401  (the .rio accessor)
+import xarray as xr
+from odc.geo.geom import Geometry
+
+from pipelines.census import (
+    iris_qpv_overlay,
+    join_tables,
+    read_filosofi,
+    read_iris,
+    read_population,
+    read_qpv,
+)
+from pipelines.config import (
+    RunConfig,
+    apply_overrides,
+    area_of_interest,
+    config_digest,
+    config_paths,
+    dump_config,
+    grid_crs,
+    resolve_inputs,
+)
+from pipelines.inequality import run_inequality
+from pipelines.outputs import (
+    RunFolder,
+    build_manifest,
+    default_zone_styles,
+    write_geoparquet,
+    write_inequality,
+    write_manifest,
+    write_rasters,
+    write_zones_gpkg,
+)
+from raster.composite import temporal_composite
+from raster.heat_island import (
+    lst_anomaly,
+    rural_reference_mask,
+    rural_ring,
+    scene_reference,
+    urban_footprint_from_zones,
+)
+from raster.indices import compute_indices
+from raster.landcover import LandcoverThresholds, classify_landcover, clean_minimum_mapping_unit
+from raster.load import load_items
+from raster.quality import landsat_clear_mask, sentinel2_clear_mask
+from raster.thermal import surface_temperature_l2
+from raster.zonal import zonal_stats
+from tiles.errors import ConfigError
+from tiles.grid import analysis_geobox
+
+__all__ = ["RunPlan", "RunResult", "plan", "run", "scheduler_context"]
+
+LANDCOVER_NAMES = {
+    1: "water",
+    2: "dense_vegetation",
+    3: "low_vegetation",
+    4: "built",
+    5: "bare_soil",
+}
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run would do, computed without reading a pixel."""
+
+    area: str
+    grid: dict[str, Any]
+    scenes: dict[str, list[str]]
+    skipped: tuple[str, ...]
+    memory_bytes: int
+
+    def summary(self) -> str:
+        """Lines for the terminal."""
+        g = self.grid
+        lines = [
+            f"area of interest: {self.area}",
+            f"grid: {g['crs']} {g['resolution']} m, {g['width']} x {g['height']} pixels",
+        ]
+        for sensor, ids in self.scenes.items():
+            lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
+        if self.skipped:
+            lines.append(f"left out: {len(self.skipped)} candidates")
+        lines.append(f"expected memory (whole grid in one piece): {self.memory_bytes / 1e9:.2f} GB")
+        return "\n".join(lines)
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run: its folder, the per-zone tables and the stage timings."""
+
+    folder: Path
+    zones: dict[str, gpd.GeoDataFrame]
+    inequality: Any
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Lines for the terminal."""
+        total = sum(self.timings.values())
+        lines = [f"run folder: {self.folder} ({total:.1f} s)"]
+        iris = self.zones.get("iris")
+        if iris is not None and "lst_anomaly_mean_k" in iris:
+            col = iris["lst_anomaly_mean_k"]
+            lines.append(
+                f"IRIS LST anomaly (K): min {col.min():.1f}, median {col.median():.1f}, "
+                f"max {col.max():.1f} over {int(col.notna().sum())} IRIS"
+            )
+        for message in self.warnings:
+            lines.append(f"warning: {message}")
+        return "\n".join(lines)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def scheduler_context(scheduler: str | None = None, workers: int | None = None) -> Iterator[None]:
+    """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
+
+    ``workers`` starts a :class:`distributed.LocalCluster` of that many workers (unless an
+    address is given).
+    """
+    if scheduler and "://" in scheduler:
+        from distributed import Client
+
+        with Client(scheduler):
+            yield
+    elif workers:
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1) as cluster, Client(cluster):
+            yield
+    else:
+        with dask.config.set(scheduler=scheduler or "threads"):
+            yield
+
+
+def _grid(config: RunConfig, area: Any) -> Any:
+    crs = grid_crs(config, area)
+    grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
+    return analysis_geobox(Geometry(grown.geometry, crs=crs), config.grid.resolution, crs)
+
+
+def _grid_info(geobox: Any) -> dict[str, Any]:
+    return {
+        "crs": str(geobox.crs),
+        "resolution": float(abs(geobox.resolution.x)),
+        "width": int(geobox.shape[1]),
+        "height": int(geobox.shape[0]),
+        "bounds": [float(v) for v in geobox.boundingbox],
+        "transform": [float(v) for v in tuple(geobox.transform)[:6]],
+    }
+
+
+def plan(config: RunConfig) -> RunPlan:
+    """Describe a run (grid, scenes per sensor, memory estimate) without reading pixels."""
+    area = area_of_interest(config)
+    geobox = _grid(config, area)
+    inputs = resolve_inputs(config, area=area)
+    npix = int(geobox.shape[0] * geobox.shape[1])
+    n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
+    # float32 per scene: LST, anomaly, mask (+ the loaded bands), S2 bands, ~10 outputs.
+    memory = npix * 4 * (6 * n_l + 4 * n_s + 10)
+    return RunPlan(
+        area=area.description,
+        grid=_grid_info(geobox),
+        scenes={
+            "landsat": [it.id for it in inputs.landsat],
+            "sentinel2": [it.id for it in inputs.sentinel2],
+        },
+        skipped=inputs.skipped,
+        memory_bytes=memory,
+    )
+
+
+def _read_zone_layers(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    if config.zones.iris is None:
+        raise ValueError("the run needs zones.iris (the per-IRIS statistics and inequality)")
+    iris, _ = read_iris(config.zones.iris.path, layer=config.zones.iris.layer)
+    qpv = None
+    if config.zones.qpv is not None:
+        qpv, _ = read_qpv(config.zones.qpv.path, layer=config.zones.qpv.layer)
+    return iris, qpv
+
+
+def _landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    bands = ["lwir11", "qa_pixel"]
+    if config.mask.st_qa_max_k is not None:
+        bands.append("st_qa")
+    ds = load_items(items, bands, geobox=geobox)
+    clear = landsat_clear_mask(
+        ds,
+        preset=config.mask.landsat_preset,
+        st_qa_max_k=config.mask.st_qa_max_k,
+        cdist_min_km=config.mask.cdist_min_km,
+        dilate_px=config.mask.dilate_px,
+    )
+    lst = surface_temperature_l2(ds, mask=clear)
+    # QA water bit (bit 7), kept for the land-cover fallback.
+    water = ((ds["qa_pixel"].fillna(0).astype("uint16") >> 7) & 1).astype(bool).any("time")
+    return lst, water
+
+
+def _sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
+    notes: list[str] = []
+    wanted = ["red", "nir", "green", "swir16", "scl"]
+    available = set()
+    for item in items:
+        available |= set(item.assets)
+    bands = [b for b in wanted if b in available]
+    ds = load_items(items, bands, geobox=geobox)
+    if "scl" in ds:
+        clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
+        ds = ds.where(clear)
+    names = ["ndvi"] + [
+        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
+        if need <= set(bands)
+    ]  # fmt: skip
+    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
+    if missing:
+        notes.append(
+            f"Sentinel-2 products lack bands for {', '.join(missing)}: land cover falls back "
+            "to NDVI with the SCL/QA water class; built and bare soil are not separated"
+        )
+    indices = compute_indices(ds, names)
+    out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
+        "median"] for n in names})  # fmt: skip
+    if "scl" in ds:
+        out["scl_water"] = (ds["scl"] == 6).any("time")
+    return out, notes
+
+
+def _landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:
+    ndvi = idx["ndvi"]
+    if "mndwi" in idx:
+        mndwi = idx["mndwi"]
+    else:
+        is_water = water | idx["scl_water"] if "scl_water" in idx else water
+        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull())
+    ndbi = idx["ndbi"] if "ndbi" in idx else xr.ones_like(ndvi).where(ndvi.notnull())
+    rules = config.landcover.rules
+    thresholds = LandcoverThresholds(
+        water_mndwi=rules.water_mndwi,
+        dense_ndvi=rules.dense_ndvi,
+        low_ndvi=rules.low_ndvi,
+        built_ndbi=rules.built_ndbi,
+    )
+    classes = classify_landcover(ndvi, mndwi, ndbi, thresholds=thresholds)
+    if config.landcover.min_mapping_unit_px > 1:
+        classes = clean_minimum_mapping_unit(
+            classes,
+            config.landcover.min_mapping_unit_px,
+            connectivity=config.landcover.connectivity,
+        )
+    return classes.rename("landcover")
+
+
+def _zone_table(
+    rasters: xr.Dataset, zones: gpd.GeoDataFrame, id_col: str, method: str
+) -> pd.DataFrame:
+    values = rasters[["lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "n_clear"]]
+    table = zonal_stats(
+        values.astype("float32"),
+        zones,
+        id=id_col,
+        stats=["mean", "p90", "valid_frac", "area_m2"],
+        method=method,
+    )
+    out = pd.DataFrame({id_col: table[id_col]})
+    out["area_m2"] = table["lst_median_area_m2"]
+    out["valid_frac"] = table["lst_median_valid_frac"]
+    out["lst_mean_k"] = table["lst_median_mean"]
+    # The zone's 90th percentile of the median LST (its hot spots), and the zone mean of the
+    # per-pixel 90th percentile over the scenes (its hot days).
+    out["lst_p90_k"] = table["lst_median_p90"]
+    out["lst_p90_mean_k"] = table["lst_p90_mean"]
+    out["lst_anomaly_mean_k"] = table["lst_anomaly_mean"]
+    out["ndvi_mean"] = table["ndvi_median_mean"]
+    out["n_clear_mean"] = table["n_clear_mean"]
+    classes = rasters["landcover"]
+    frac = zonal_stats(classes.where(classes > 0), zones, id=id_col, stats=["frac"], method=method)
+    for code, name in LANDCOVER_NAMES.items():
+        cols = [c for c in frac.columns if c != id_col and _frac_code(c) == code]
+        out[f"lc_{name}_frac"] = frac[cols[0]].fillna(0.0) if cols else 0.0
+    return out
+
+
+def _frac_code(column: str) -> int | None:
+    tail = column.rsplit("_", 1)[-1]
+    try:
+        return int(float(tail))
+    except ValueError:
+        return None
+
+
+def run(config: RunConfig, *, out: str | Path | None = None) -> RunResult:
+    """Run the whole pipeline of ``config`` and write its run folder.
+
+    Parameters
+    ----------
+    config
+        A validated config (:func:`pipelines.config.load_config`).
+    out
+        Run folder; default ``config.outputs.folder``.
+
+    Returns
+    -------
+    RunResult
+    """
+    if out is not None:
+        config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
+    started = dt.datetime.now(dt.UTC)
+    timer = _Timer()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _run(config, timer)
+    chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+    messages = list(
+        dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, chatter))
+    )
+    messages += result.warnings
+    result.warnings = messages
+    folder = RunFolder(result.folder)
+    outputs = sorted(p for p in result.folder.rglob("*") if p.is_file())
+    manifest = build_manifest(
+        config=config.model_dump(mode="json"),
+        inputs=[p for _k, p in config_paths(config) if Path(p).is_file()],
+        grid=result._grid,  # type: ignore[attr-defined]
+        timings=timer.timings,
+        warnings=messages,
+        outputs=outputs,
+        extra={"config_digest": config_digest(config)},
+        started=started,
+        finished=dt.datetime.now(dt.UTC),
+    )
+    write_manifest(folder.manifest, manifest)
+    result.timings = timer.timings
+    return result
+
+
+def _unsupported(config: RunConfig) -> list[str]:
+    """Options this first, one-piece version does not apply yet (each becomes a warning)."""
+    notes = []
+    if config.heat_island.urban != "aoi":
+        notes.append("heat_island.urban: 'built' is not applied yet; the IRIS union is urban")
+    if config.heat_island.dem is not None:
+        notes.append("heat_island.dem is not applied yet: no elevation filter of the rural ring")
+    if config.landcover.external is not None:
+        notes.append("landcover.external is not applied yet: land cover from the index rules")
+    comp = config.composite
+    if comp.anomaly_method != "difference" or comp.anomaly_reference != "rural":
+        notes.append(
+            "composite.anomaly_method/anomaly_reference: only 'difference' against the rural "
+            "reference is computed yet"
+        )
+    if config.outputs.report:
+        notes.append("report.html is not written yet (ilots report will build it)")
+    if config.inequality.outcomes != ("lst_anomaly_mean_k",):
+        notes.append(
+            "inequality: only lst_anomaly_mean_k is analysed yet (inequality.outcomes: "
+            f"{', '.join(config.inequality.outcomes)})"
+        )
+    return notes
+
+
+def _check_folder(config: RunConfig) -> None:
+    folder = RunFolder(Path(config.outputs.folder))
+    if folder.manifest.exists() and not config.outputs.overwrite:
+        raise ConfigError(
+            f"outputs.folder: {folder.root} holds a previous run; set outputs.overwrite: true "
+            "or choose another --out"
+        )
+
+
+def _run(config: RunConfig, timer: _Timer) -> RunResult:
+    _check_folder(config)
+    notes: list[str] = _unsupported(config)
+    with timer("aoi"):
+        area = area_of_interest(config)
+        iris, qpv = _read_zone_layers(config)
+    with timer("grid"):
+        geobox = _grid(config, area)
+    with timer("items"):
+        inputs = resolve_inputs(config, area=area)
+    with timer("landsat"):
+        lst, qa_water = _landsat_lst(config, inputs.landsat, geobox)
+    with timer("reference"):
+        urban = urban_footprint_from_zones(iris, geobox)
+        hi = config.heat_island
+        ring = rural_ring(urban, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000)
+    with timer("sentinel2"):
+        if inputs.sentinel2:
+            idx, more = _sentinel2_indices(config, inputs.sentinel2, geobox)
+            notes += more
+        else:
+            notes.append("no Sentinel-2 product: no NDVI or land cover")
+            idx = None
+    with timer("landcover"):
+        landcover = _landcover(config, idx, qa_water) if idx is not None else None
+    with timer("anomaly"):
+        water = built = None
+        if landcover is not None:
+            water = landcover == 1 if hi.exclude_water else None
+            built = landcover == 4 if hi.exclude_built else None
+        reference_mask = rural_reference_mask(ring, water=water, built=built)
+        reference = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+        delta = lst_anomaly(lst, reference)
+    with timer("composite"):
+        comp = config.composite
+        stats = list(dict.fromkeys(["median", "p90", *comp.statistics]))
+        lst_c = temporal_composite(lst, stats=stats, min_clear=comp.min_clear)
+        d_c = temporal_composite(delta, stats=["median"], min_clear=comp.min_clear)
+        rasters = xr.Dataset(
+            {
+                "lst_median": lst_c["median"],
+                "lst_p90": lst_c["p90"],
+                "lst_anomaly": d_c["median"],
+                "n_clear": lst_c["n_clear"] if "n_clear" in lst_c else lst.notnull().sum("time"),
+            }
+        )
+        if idx is not None:
+            rasters["ndvi_median"] = idx["ndvi"]
+            rasters["landcover"] = landcover
+        else:
+            rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
+            rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
+        rasters = rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
+        # One piece: the composites are computed into memory here (on whichever scheduler is
+        # active) and everything after works on NumPy arrays; tiles will replace this.
+        rasters = rasters.compute()
+    with timer("zonal"):
+        method = config.zones.method
+        iris_stats = _zone_table(rasters, iris, "code_iris", method)
+        layers = {"iris": iris.merge(iris_stats, on="code_iris", how="left")}
+        if qpv is not None:
+            qpv_stats = _zone_table(rasters, qpv, "code_qp", method)
+            layers["qpv"] = qpv.merge(qpv_stats, on="code_qp", how="left")
+        for extra in config.zones.extra:
+            frame = gpd.read_file(extra.path, layer=extra.layer)
+            stats = _zone_table(rasters, frame, extra.id, method)
+            layers[extra.name] = frame.merge(stats, on=extra.id, how="left")
+    with timer("census"):
+        table = layers["iris"]
+        census = config.census
+        if census is not None and census.filosofi is not None:
+            filo, _meta, _w = read_filosofi(census.filosofi, sheet=census.filosofi_sheet)
+            table, _ = join_tables(table, filo, on="code_iris")
+        if census is not None and census.population is not None:
+            pop, _meta, _w = read_population(
+                census.population, column=census.population_column, sheet=census.population_sheet
+            )
+            table, _ = join_tables(table, pop, on="code_iris")
+        if qpv is not None:
+            threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
+            overlay = iris_qpv_overlay(iris, qpv, threshold=threshold)
+            table, _ = join_tables(table, overlay.drop(columns=["iris_area_m2"]), on="code_iris")
+        layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
+    with timer("inequality"):
+        report = None
+        income = census.income_column if census is not None else None
+        if income and income in table:
+            ineq = config.inequality
+            population = "population" if "population" in table else None
+            report = run_inequality(
+                table,
+                outcome="lst_anomaly_mean_k",
+                income=income,
+                population=population if ineq.population_weighted else None,
+                group="in_qpv" if "in_qpv" in table else None,
+                stratum=ineq.stratum if ineq.stratum in table else None,
+                geometry="geometry",
+                contiguity=ineq.contiguity,
+                bootstrap=ineq.bootstrap,
+                permutations=ineq.permutations,
+                moran_permutations=ineq.moran_permutations,
+                confidence=ineq.confidence,
+                seed=ineq.seed,
+            )
+        else:
+            notes.append("no income column: inequality statistics skipped")
+    with timer("write"):
+        folder = RunFolder(Path(config.outputs.folder))
+        folder.create()
+        wanted = config.outputs.rasters
+        crs = str(geobox.crs)
+        selected = {
+            str(k): v.rio.write_crs(crs)
+            for k, v in rasters.items()
+            if wanted is None or k in wanted
+        }
+        write_rasters(selected, folder.rasters, compute=True, synthetic=_synthetic(inputs))
+        formats = config.outputs.zone_formats
+        if "gpkg" in formats:
+            write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers))
+        for name, frame in layers.items():
+            if "parquet" in formats:
+                write_geoparquet(frame, folder.zone_parquet(name))
+            if "csv" in formats:
+                path = folder.zones / f"{name}.csv"
+                pd.DataFrame(frame.drop(columns="geometry")).to_csv(f"{path}.tmp", index=False)
+                Path(str(path) + ".tmp").replace(path)
+        if report is not None:
+            write_inequality(report, folder.inequality_json, folder.inequality_csv)
+        dump_config(config, Path(folder.root) / "config.yaml")
+    result = RunResult(folder=Path(folder.root), zones=layers, inequality=report, warnings=notes)
+    result._grid = _grid_info(geobox)  # type: ignore[attr-defined]
+    return result
+
+
+def _synthetic(inputs: Any) -> bool:
+    """Whether any input says it is synthetic (``ilots:synthetic``, or the MTL ``ORIGIN``)."""
+    for item in inputs.items:
+        if item.properties.get("ilots:synthetic"):
+            return True
+        for key in ("ilots:metadata", "ilots:source"):
+            path = Path(str(item.properties.get(key, "")))
+            if path.is_file() and path.stat().st_size < 2_000_000:
+                text = path.read_text(errors="replace").lower()
+                if (
+                    "synthetic product written by ilots" in text
+                    or '"ilots:synthetic": true' in text
+                ):
+                    return True
+    return False
