@@ -31,6 +31,9 @@ from tiles.errors import CRSError, GridError
 
 __all__ = ["raster_geobox", "zonal_stats"]
 
+#: Pixels per task when the layers are NumPy arrays (split in row strips across workers).
+_STRIP_PIXELS = 4 * 2048 * 2048
+
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
 
@@ -247,14 +250,26 @@ def _reduce(
     wdata = weights.data if (weights is not None and needs.weighted) else None
     window_of = dask.delayed(_window, pure=False) if footprint is not None else _window
     lazy = any(isinstance(a, da.Array) for a in [*arrays, wdata])
-    if not lazy:
-        window = window_of(coverage, slice(None), slice(None))
-        blocks = [np.asarray(a) for a in arrays]
-        return dask.delayed(_chunk_task, pure=False)(blocks, wdata, window, n, needs)
-    dask_arrays = [da.asarray(a) for a in arrays]
-    chunks = dask_arrays[0].chunks
-    dask_arrays = [a.rechunk(chunks) for a in dask_arrays]
-    wdask = None if wdata is None else da.asarray(wdata).rechunk(chunks)
+    if lazy:
+        chunks = next(a for a in [*arrays, wdata] if isinstance(a, da.Array)).chunks[-2:]
+        dask_arrays = [da.asarray(a).rechunk(chunks) for a in arrays]
+        wdask = None if wdata is None else da.asarray(wdata).rechunk(chunks)
+
+        def block(array: Any, i: int, j: int) -> Any:
+            return array.blocks[i, j]
+    else:
+        # In-memory layers: row strips of about _STRIP_PIXELS, so the scheduler's workers
+        # share the pass; strips are views, nothing is copied.
+        ny, nx = np.shape(arrays[0])
+        rows = max(1, min(ny, _STRIP_PIXELS // max(nx, 1)))
+        chunks = (tuple(min(rows, ny - r) for r in range(0, ny, rows)), (nx,))
+        dask_arrays = [np.asarray(a) for a in arrays]
+        wdask = None if wdata is None else np.asarray(wdata)
+        edges = np.cumsum((0, *chunks[0]))
+
+        def block(array: Any, i: int, j: int) -> Any:
+            return array[edges[i] : edges[i + 1], :]
+
     row_edges = np.cumsum((0, *chunks[0]))
     col_edges = np.cumsum((0, *chunks[1]))
     tasks = []
@@ -265,8 +280,8 @@ def _reduce(
             if not _touched(footprint, coverage, rows, cols):
                 continue  # no zone touches this chunk: never read it
             window = window_of(coverage, rows, cols)
-            blocks = [a.blocks[i, j] for a in dask_arrays]
-            wblock = None if wdask is None else wdask.blocks[i, j]
+            blocks = [block(a, i, j) for a in dask_arrays]
+            wblock = None if wdask is None else block(wdask, i, j)
             tasks.append(dask.delayed(_chunk_task, pure=False)(blocks, wblock, window, n, needs))
     if not tasks:
         return dask.delayed([Partials.empty(n, needs) for _ in layers])

@@ -23,6 +23,7 @@ import shapely
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
+from raster.zonal.kernels import label_counts
 from raster.zonal.zones import PreparedZones
 
 __all__ = ["ZoneCoverage", "zone_coverage"]
@@ -87,7 +88,7 @@ class ZoneCoverage:
 
     def covered(self) -> np.ndarray:
         """Total covered fraction per zone (sum of coverage over all its pixels)."""
-        total = np.bincount(self.labels[self.labels >= 0], minlength=self.n_zones).astype(float)
+        total = label_counts(np.ascontiguousarray(self.labels), self.n_zones)
         total += np.bincount(self.zones, weights=self.fractions, minlength=self.n_zones)
         return total
 

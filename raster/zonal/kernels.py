@@ -20,6 +20,7 @@ __all__ = [
     "accumulate_dense",
     "accumulate_sparse",
     "group_by_zone",
+    "label_counts",
     "weighted_quantiles",
 ]
 
@@ -163,6 +164,17 @@ def weighted_quantiles(
                 out[z, k] = xs[left] + (target - sk[left]) * (xs[right] - xs[left]) / (
                     sk[right] - sk[left]
                 )
+
+
+@njit(cache=True, nogil=True)
+def label_counts(labels, n_zones):  # pragma: no cover - compiled
+    """Count the pixels of each zone index in a label raster (-1 = none), in one pass."""
+    counts = np.zeros(n_zones)
+    flat = labels.ravel()
+    for k in range(flat.shape[0]):
+        if flat[k] >= 0:
+            counts[flat[k]] += 1.0
+    return counts
 
 
 @njit(cache=True, nogil=True)
