@@ -1,12 +1,21 @@
 """``ilots demo``: write a synthetic city in real product formats, then process it.
 
-Today the demo exercises what ilots can do per product: it writes two Landsat Collection 2
-L2SP products (Landsat 8 and 9, one partly cloudy) and one Sentinel-2 L2A product in the Earth
-Search COG layout (processing baseline 05.10, so the -1000 BOA offset applies), then computes
-LST and NDVI COGs from them and checks that the planted heat-island effects come back out.
-It then writes synthetic IRIS and QPV layers and Filosofi and population tables
-(:mod:`pipelines.demo_census`), copies ``pipelines/configs/demo.yaml`` to ``config.yaml`` and
-runs the whole pipeline on it (:func:`pipelines.run.run`) into ``outputs/``.
+The demo writes, from the synthetic city of :mod:`pipelines.demo_city`:
+
+* four summer Landsat Collection 2 L2SP product folders (Landsat 8 and 9, June to August 2023,
+  each with its own rural temperature; two with clouds and their shadows flagged in
+  ``QA_PIXEL``; ``ST_QA``; ``_MTL.txt`` and ``_MTL.json``);
+* three Sentinel-2 L2A products in the Earth Search COG layout with their STAC item JSON,
+  bands ``green``, ``red``, ``nir`` (B08), ``nir08`` (B8A), ``swir16`` (B11) and ``scl``: one
+  at processing baseline 02.14 (no BOA offset) and two at 05.09/05.10 (the -1000 offset, the
+  item's ``raster:bands`` offset -0.1), so that the run's land cover has NDVI, MNDWI and NDBI.
+
+It computes per-product LST and NDVI COGs and prints class means recovered from them, writes
+synthetic IRIS and QPV layers and Filosofi and population tables
+(:mod:`pipelines.demo_census`) and ``planted_effects.json`` (what the generator planted:
+QPV-vs-rest LST gap, SUHII, NDVI of parks and dense districts), copies
+``pipelines/configs/demo.yaml`` to ``config.yaml`` and runs the whole pipeline on it
+(:func:`pipelines.run.run`) into ``outputs/``.
 
 All inputs are synthetic: their metadata says so, and so does every line the demo prints.
 """
@@ -14,6 +23,7 @@ All inputs are synthetic: their metadata says so, and so does every line the dem
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -23,7 +33,7 @@ import numpy as np
 from rasterio.transform import from_origin
 
 from pipelines.config import example_config, load_config
-from pipelines.demo_census import write_demo_census
+from pipelines.demo_census import planted_effects, write_demo_census
 from pipelines.demo_city import CLASSES, CityModel, Scene, make_city
 from pipelines.product import product_indices, product_lst, write_product_raster
 from pipelines.run import run
@@ -36,14 +46,25 @@ from raster.synthetic import (
     write_sentinel2_earthsearch,
 )
 
-__all__ = ["run_demo"]
+__all__ = ["S2_PRODUCTS", "SCENES", "run_demo", "write_demo_products"]
 
+#: The Landsat scenes (path 198 row 30; Landsat 8 and 9 pass 8 days apart).
 SCENES = (
+    Scene("2023-06-26", "landsat-8", rural_lst_k=302.5, cloud_fraction=0.0, seed=10),
     Scene("2023-07-12", "landsat-8", rural_lst_k=304.0, cloud_fraction=0.0, seed=11),
     Scene("2023-07-20", "landsat-9", rural_lst_k=307.5, cloud_fraction=0.15, seed=12),
+    Scene("2023-08-05", "landsat-9", rural_lst_k=305.5, cloud_fraction=0.08, seed=13),
 )
-S2_DATE = dt.datetime(2023, 7, 14, 10, 56, 21, tzinfo=dt.UTC)
+#: The Sentinel-2 products: (acquisition time, platform, processing baseline, seed). Real 2023
+#: products carry baseline 05.09 or later; the 02.14 one is there to exercise the products
+#: without a BOA offset (as Earth Search still serves for older dates).
+S2_PRODUCTS = (
+    (dt.datetime(2023, 6, 29, 10, 56, 21, tzinfo=dt.UTC), "sentinel-2a", "02.14", 21),
+    (dt.datetime(2023, 7, 14, 10, 56, 21, tzinfo=dt.UTC), "sentinel-2b", "05.09", 23),
+    (dt.datetime(2023, 8, 8, 10, 56, 19, tzinfo=dt.UTC), "sentinel-2a", "05.10", 25),
+)
 _LANDSAT_FACTOR = 3  # 10 m model -> 30 m Landsat pixels
+_TAG = "[synthetic] "  # every line the demo prints carries it
 
 
 def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -> str:
@@ -66,36 +87,60 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     products_dir, outputs_dir = root / "products", root / "outputs"
     products_dir.mkdir(parents=True, exist_ok=True)
     outputs_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(line: str) -> None:
+        echo(_TAG + line)
+
     city = make_city()
-    echo(f"synthetic city: {city.landcover.shape[0] * city.resolution / 1000:.0f} km square, "
-         f"EPSG:{city.crs} (synthetic data, not a real place)")  # fmt: skip
+    say(f"synthetic city: {city.landcover.shape[0] * city.resolution / 1000:.0f} km square, "
+        f"EPSG:{city.crs} (synthetic data, not a real place)")  # fmt: skip
 
     lines = ["mean land surface temperature by synthetic land-cover class (K):"]
     for scene in SCENES:
         folder = _write_landsat(city, scene, products_dir)
-        echo(f"wrote {folder.name}")
+        say(f"wrote synthetic Landsat product {folder.name}")
         lst = product_lst(folder)
         path = write_product_raster(lst, outputs_dir / f"lst_{scene.platform}_{scene.date}.tif")
-        echo(f"wrote {path}")
+        say(f"wrote {path} (from synthetic data)")
         lines.append(f"  {scene.date} {scene.platform}: " + _class_means(lst.values, city))
-    item = _write_sentinel2(city, products_dir)
-    echo(f"wrote {item.parent.name}")
-    ndvi = product_indices(item.parent, ["ndvi"])["ndvi"]
-    path = write_product_raster(ndvi, outputs_dir / "ndvi_sentinel-2.tif")
-    echo(f"wrote {path}")
-    lines.append("mean NDVI by class (Sentinel-2, 10 m): " + _class_means(ndvi.values, city, 1))
+    lines.append("mean NDVI by synthetic land-cover class (Sentinel-2, 10 m):")
+    for when, platform, baseline, seed in S2_PRODUCTS:
+        item = _write_sentinel2(city, products_dir, when, platform, baseline, seed)
+        say(f"wrote synthetic Sentinel-2 product {item.parent.name} (baseline {baseline})")
+        ndvi = product_indices(item.parent, ["ndvi"])["ndvi"]
+        name = f"ndvi_sentinel-2_{when.date().isoformat()}.tif"
+        path = write_product_raster(ndvi, outputs_dir / name)
+        say(f"wrote {path} (from synthetic data)")
+        lines.append(f"  {when.date()} baseline {baseline}: " + _class_means(ndvi.values, city))
     lines.append(f"per-product outputs (COG, open them in QGIS): {outputs_dir}")
 
     census = write_demo_census(city, root)
-    echo(f"wrote {census['iris'].parent} and {census['filosofi'].parent} (synthetic IRIS, QPV, "
-         "Filosofi, population)")  # fmt: skip
+    say(f"wrote {census['iris'].parent} and {census['filosofi'].parent} (synthetic IRIS, QPV, "
+        "Filosofi, population)")  # fmt: skip
     config_path = root / "config.yaml"
     shutil.copyfile(example_config("demo"), config_path)
-    echo(f"running the pipeline of {config_path} (synthetic data)")
-    result = run(load_config(config_path))
-    lines.append(result.summary())
+    config = load_config(config_path)
+    hi = config.heat_island
+    planted = planted_effects(city, hi.ring_inner_km, hi.ring_outer_km)
+    planted_path = root / "planted_effects.json"
+    planted_path.write_text(
+        json.dumps({"synthetic": True, "source": "ilots demo generator", **planted}, indent=2)
+        + "\n"
+    )
+    say(f"wrote {planted_path} (the effects the generator planted)")
+    say(f"running the pipeline of {config_path} (synthetic data)")
+    result = run(config)
+    lines.append(
+        f"planted by the generator: QPV-vs-rest LST gap {planted['qpv_gap_k']:+.2f} K, "
+        f"SUHII {planted['suhii_k']:+.2f} K"
+    )
+    if result.inequality is not None:
+        gap = json.loads(result.inequality.to_json())["group_difference"]
+        if gap is not None:
+            lines.append(f"recovered by the run: QPV-vs-rest LST anomaly gap {gap['value']:+.2f} K")
+    lines += result.summary().splitlines()
     lines.append(f"run again with: ilots run {config_path}")
-    return "\n".join(lines)
+    return "\n".join(_TAG + line for line in lines)
 
 
 def _block_mean(values: np.ndarray, factor: int) -> np.ndarray:
@@ -128,19 +173,53 @@ def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
     )  # fmt: skip
 
 
-def _write_sentinel2(city: CityModel, folder: Path) -> Path:
-    baseline = "05.10"
+def write_demo_products(city: CityModel, folder: Path) -> list[Path]:
+    """Write every synthetic Landsat and Sentinel-2 product of the demo into ``folder``.
+
+    Returns the Landsat product folders and the Sentinel-2 item JSON paths.
+    """
+    paths = [_write_landsat(city, scene, folder) for scene in SCENES]
+    return paths + [_write_sentinel2(city, folder, *product) for product in S2_PRODUCTS]
+
+
+def _write_sentinel2(
+    city: CityModel,
+    folder: Path,
+    when: dt.datetime | None = None,
+    platform: str = "sentinel-2b",
+    baseline: str = "05.10",
+    seed: int = 21,
+) -> Path:
+    """Write one Sentinel-2 product; without ``when``, every product of :data:`S2_PRODUCTS`.
+
+    Returns the item JSON path (the last one written).
+    """
+    if when is None:
+        items = [_write_sentinel2(city, folder, *product) for product in S2_PRODUCTS]
+        return items[-1]
     scl = np.where(city.landcover == 1, 6, np.where(np.isin(city.landcover, (2, 3)), 4, 5))
-    red, nir = city.reflectance("red", 21), city.reflectance("nir", 22)
+    reflectance = {
+        band: city.reflectance(band, seed + k)
+        for k, band in enumerate(("green", "red", "nir", "swir16"))
+    }
+    reflectance["nir08"] = city.reflectance("nir", seed + 10)
+
+    def dn(values: np.ndarray) -> np.ndarray:
+        return reflectance_to_dn_sentinel2(values, processing_baseline=baseline)
+
     bands = {
-        "red": reflectance_to_dn_sentinel2(red, processing_baseline=baseline),
-        "nir": reflectance_to_dn_sentinel2(nir, processing_baseline=baseline),
-        "scl": scl[::2, ::2].astype("uint8"),  # SCL is delivered at 20 m
+        "green": dn(reflectance["green"]),
+        "red": dn(reflectance["red"]),
+        "nir": dn(reflectance["nir"]),
+        # B8A, B11 and SCL are delivered at 20 m
+        "nir08": dn(_block_mean(reflectance["nir08"], 2)),
+        "swir16": dn(_block_mean(reflectance["swir16"], 2)),
+        "scl": scl[::2, ::2].astype("uint8"),
     }
     return write_sentinel2_earthsearch(
-        folder, bands=bands, tile="31TCJ", datetime=S2_DATE, crs=city.crs,
+        folder, bands=bands, tile="31TCJ", datetime=when, crs=city.crs,
         transform=from_origin(*city.origin, city.resolution, city.resolution),
-        processing_baseline=baseline, overwrite=True,
+        processing_baseline=baseline, platform=platform, overwrite=True,
     )  # fmt: skip
 
 

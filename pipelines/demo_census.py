@@ -2,14 +2,16 @@
 
 Written next to the demo products so that ``ilots run`` reads them like real files:
 
-* ``zones/iris.gpkg``: a 6 x 6 grid of 600 m square IRIS over the city centre and its
+* ``zones/iris.gpkg``: an 8 x 8 grid of 550 m square IRIS over the city centre and its
   suburbs, with IGN field names (``CODE_IRIS``, ``NOM_IRIS``, ``INSEE_COM``, ``TYP_IRIS``);
-* ``zones/qpv.geojson``: three QPV over the dense district with ANCT field names
-  (``code_qp``, ``lib_qp``, ``insee_com``), in EPSG:4326; one is an invalid bow-tie, as
-  real files sometimes hold, so that the repair path runs;
+* ``zones/qpv.geojson``: the three QPV of :data:`pipelines.demo_city.QPV_FOOTPRINTS` with
+  ANCT field names (``code_qp``, ``lib_qp``, ``insee_com``), in EPSG:4326; one is an invalid
+  bow-tie, as real files sometimes hold, so that the repair path runs;
 * ``census/filosofi.csv``: Filosofi IRIS layout (``;`` separator, decimal comma, ``IRIS``,
   ``DISP_MED21``), poorer in the dense centre and in QPV, with ``s``/``nd`` secrecy markers;
-* ``census/population.csv``: ``IRIS;P21_POP``.
+* ``census/population.csv``: ``IRIS;P21_POP``;
+* ``planted_effects.json``: what the generator planted, computed from its own fields
+  (:func:`planted_effects`), for comparison with what ``ilots run`` recovers.
 
 Everything is synthetic (the names say so); nothing here describes a real place.
 """
@@ -23,19 +25,27 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon, box
 
-from pipelines.demo_city import CityModel
+from pipelines.demo_city import QPV_FOOTPRINTS, CityModel
 
-__all__ = ["IRIS_GRID", "IRIS_SIZE_M", "write_demo_census"]
+__all__ = [
+    "IRIS_GRID",
+    "IRIS_SIZE_M",
+    "QPV_SHARE_THRESHOLD",
+    "planted_effects",
+    "write_demo_census",
+]
 
 #: IRIS per side of the grid, and their edge in metres.
-IRIS_GRID = 6
-IRIS_SIZE_M = 600.0
+IRIS_GRID = 8
+IRIS_SIZE_M = 550.0
+#: An IRIS counts as in a QPV from this share of its area inside one (the run's default).
+QPV_SHARE_THRESHOLD = 0.5
 _COMMUNE = "31555"
+_SECRET = {"s": -1, "nd": IRIS_GRID - 1}  # Filosofi cells hidden by statistical secrecy
 
 
 def _centre(city: CityModel) -> tuple[float, float]:
-    half = city.landcover.shape[0] * city.resolution / 2
-    return city.origin[0] + half, city.origin[1] - half
+    return city.centre
 
 
 def _iris(city: CityModel) -> gpd.GeoDataFrame:
@@ -61,15 +71,11 @@ def _iris(city: CityModel) -> gpd.GeoDataFrame:
 
 def _qpv(city: CityModel) -> gpd.GeoDataFrame:
     cx, cy = _centre(city)
-    a = box(cx - 1200, cy - 600, cx - 600, cy + 600)  # west of the centre
-    b = box(cx, cy - 1200, cx + 1200, cy - 600)  # south-east
-    # A bow-tie (self-intersecting ring): invalid on purpose, repaired when read.
-    c = Polygon(
-        [(cx - 700, cy + 500), (cx + 100, cy + 1300), (cx + 100, cy + 500), (cx - 700, cy + 1300)]
-    )
+    # The third is a bow-tie (self-intersecting ring): invalid on purpose, repaired when read.
+    a, b, c = (Polygon([(cx + e, cy + n) for e, n in ring]) for ring in QPV_FOOTPRINTS.values())
     frame = gpd.GeoDataFrame(
         {
-            "code_qp": ["QP031901", "QP031902", "QP031903"],
+            "code_qp": list(QPV_FOOTPRINTS),
             "lib_qp": [
                 "Quartier synthetique A",
                 "Quartier synthetique B",
@@ -87,13 +93,88 @@ def _french(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
 
+def _tables(city: CityModel, iris: gpd.GeoDataFrame, qpv: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per IRIS: QPV share, income (NaN where secret), population (all synthetic)."""
+    cx, cy = _centre(city)
+    centroids = iris.geometry.centroid
+    dist_km = np.hypot(centroids.x - cx, centroids.y - cy) / 1000.0
+    qpv_union = qpv.to_crs(iris.crs).geometry.make_valid().union_all()
+    share = iris.geometry.intersection(qpv_union).area / iris.geometry.area
+    rng = np.random.default_rng(31)
+    income = 15500.0 + 3200.0 * dist_km - 3500.0 * share + rng.normal(0, 400, len(iris))
+    population = np.round(2600 - 300 * dist_km + rng.normal(0, 150, len(iris))).astype(int)
+    frame = pd.DataFrame(
+        {
+            "code_iris": iris["CODE_IRIS"].to_numpy(),
+            "qpv_share": share.to_numpy(),
+            "income": np.asarray(income, dtype=float),
+            "population": population,
+        }
+    )
+    for row in _SECRET.values():
+        frame.loc[frame.index[row], "income"] = np.nan
+    return frame
+
+
+def planted_effects(
+    city: CityModel, ring_inner_km: float = 1.0, ring_outer_km: float = 6.0
+) -> dict[str, float]:
+    """Compute what the generator planted, from its own fields (no product is read).
+
+    * ``qpv_gap_k``: population-weighted mean of the per-IRIS planted LST offset
+      (:meth:`~pipelines.demo_city.CityModel.lst_offset`, water included, as the run keeps
+      it in its LST) over IRIS in QPV (share >= :data:`QPV_SHARE_THRESHOLD`) minus over the
+      other IRIS, on the IRIS with a published income (as the run's group difference uses);
+    * ``suhii_k``: mean planted offset over the IRIS union minus over the rural reference
+      (the ring ``ring_inner_km``-``ring_outer_km`` around it, vegetation only: the run leaves
+      water and built-looking pixels, here bare fields, out of its reference);
+    * ``ndvi_dense_vegetation`` and ``ndvi_dense_built``: NDVI of the class reflectances.
+
+    The scene textures average out over IRIS, and the rural level of each scene cancels.
+    """
+    from pipelines.demo_city import CLASSES
+
+    n = city.landcover.shape[0]
+    row, col = np.mgrid[0:n, 0:n] + 0.5
+    east, north = (col - n / 2) * city.resolution, (n / 2 - row) * city.resolution
+    offset = city.lst_offset()
+    half = IRIS_GRID * IRIS_SIZE_M / 2
+    tables = _tables(city, _iris(city), _qpv(city))
+    means = []
+    for k in range(len(tables)):
+        j, i = divmod(k, IRIS_GRID)
+        west, south = -half + i * IRIS_SIZE_M, -half + j * IRIS_SIZE_M
+        sel = (east >= west) & (east < west + IRIS_SIZE_M)
+        sel &= (north >= south) & (north < south + IRIS_SIZE_M)
+        means.append(offset[sel].mean())
+    tables["offset"] = means
+    used = tables[tables["income"].notna()]
+    in_qpv = used["qpv_share"] >= QPV_SHARE_THRESHOLD
+    w = used["population"].astype(float)
+    gap = np.average(used["offset"][in_qpv], weights=w[in_qpv]) - np.average(
+        used["offset"][~in_qpv], weights=w[~in_qpv]
+    )
+    dist = np.hypot(np.maximum(np.abs(east) - half, 0), np.maximum(np.abs(north) - half, 0))
+    urban = dist == 0
+    ring = (dist > ring_inner_km * 1000) & (dist <= ring_outer_km * 1000)
+    ring &= np.isin(city.landcover, (2, 3))
+    ndvi = {code: (row[3] - row[2]) / (row[3] + row[2]) for code, row in CLASSES.items()}
+    return {
+        "qpv_gap_k": float(gap),
+        "suhii_k": float(offset[urban].mean() - offset[ring].mean()),
+        "ndvi_dense_vegetation": float(ndvi[2]),
+        "ndvi_dense_built": float(ndvi[4]),
+        "n_iris_in_qpv": int(in_qpv.sum()),
+    }
+
+
 def write_demo_census(city: CityModel, root: str | Path) -> dict[str, Path]:
     """Write the demo IRIS, QPV, Filosofi and population files under ``root``.
 
     Returns
     -------
     dict
-        ``{"iris", "qpv", "filosofi", "population"}`` -> path written.
+        ``{"iris", "qpv", "filosofi", "population"}`` -> path written (all synthetic).
     """
     root = Path(root)
     (root / "zones").mkdir(parents=True, exist_ok=True)
@@ -111,20 +192,14 @@ def write_demo_census(city: CityModel, root: str | Path) -> dict[str, Path]:
     iris.to_file(paths["iris"], layer="iris", driver="GPKG")
     qpv.to_file(paths["qpv"], driver="GeoJSON")
 
-    cx, cy = _centre(city)
-    centroids = iris.geometry.centroid
-    dist_km = np.hypot(centroids.x - cx, centroids.y - cy) / 1000.0
-    qpv_union = qpv.to_crs(iris.crs).geometry.make_valid().union_all()
-    share = iris.geometry.intersection(qpv_union).area / iris.geometry.area
-    rng = np.random.default_rng(31)
-    income = 15500.0 + 3200.0 * dist_km - 3500.0 * share + rng.normal(0, 400, len(iris))
-    population = np.round(2600 - 300 * dist_km + rng.normal(0, 150, len(iris))).astype(int)
-    cells = [_french(v) for v in income]
-    cells[-1], cells[IRIS_GRID - 1] = "s", "nd"  # statistical secrecy markers
+    tables = _tables(city, iris, qpv)
+    cells = [_french(v) for v in tables["income"]]
+    for marker, row in _SECRET.items():  # statistical secrecy markers
+        cells[row] = marker
     pd.DataFrame({"IRIS": iris["CODE_IRIS"], "DISP_MED21": cells}).to_csv(
         paths["filosofi"], sep=";", index=False
     )
-    pd.DataFrame({"IRIS": iris["CODE_IRIS"], "P21_POP": population}).to_csv(
+    pd.DataFrame({"IRIS": iris["CODE_IRIS"], "P21_POP": tables["population"]}).to_csv(
         paths["population"], sep=";", index=False
     )
     return paths

@@ -1,9 +1,14 @@
 """A synthetic city for ``ilots demo``: land cover, reflectance, surface temperature, clouds.
 
 Everything is deterministic (seeded) and physically plausible rather than real: a dense
-mineral centre that is 4-8 K hotter than the suburbs, parks and a river that are cooler, a
-vegetated rural ring, and summer clouds with their shadows. The products written from it say
-they are synthetic in their metadata. Nothing here is a measurement.
+mineral centre that is 4-8 K hotter than the countryside, parks and a river that are cooler, a
+vegetated rural ring, and summer clouds with their shadows. Three priority districts (QPV,
+:data:`QPV_FOOTPRINTS`) are planted denser and less green than the suburbs around them, but
+not uniformly (a park crosses one of them), so that they are hotter on average by an amount
+the generator can state (:func:`pipelines.demo_census.planted_effects`). The layout is in
+metres around the centre, so the urban area keeps its size whatever the edge of the model.
+The products written from it say they are synthetic in their metadata. Nothing here is a
+measurement.
 """
 
 from __future__ import annotations
@@ -12,18 +17,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CLASSES", "CityModel", "Scene", "make_city"]
+__all__ = [
+    "CLASSES",
+    "DENSE_RADIUS_M",
+    "QPV_FOOTPRINTS",
+    "SUBURB_RADIUS_M",
+    "CityModel",
+    "Scene",
+    "make_city",
+]
 
-#: Land-cover classes of the synthetic city: code -> (name, red, nir, swir16, LST offset K).
-#: Reflectances are typical summer surface reflectances; the offsets are relative to the
-#: rural cropland of the same scene.
-CLASSES: dict[int, tuple[str, float, float, float, float]] = {
-    1: ("water", 0.03, 0.02, 0.01, -6.0),
-    2: ("dense vegetation", 0.03, 0.40, 0.15, -3.0),
-    3: ("low vegetation", 0.06, 0.30, 0.22, 0.0),
-    4: ("dense built", 0.14, 0.18, 0.24, 7.0),
-    5: ("suburban built", 0.10, 0.24, 0.22, 3.0),
-    6: ("bare soil", 0.16, 0.24, 0.30, 2.0),
+#: Land-cover classes of the synthetic city:
+#: code -> (name, green, red, nir, swir16, LST offset K).
+#: Reflectances are typical summer surface reflectances (``nir`` serves both B08 and B8A);
+#: the offsets are relative to the rural cropland of the same scene. The LST offset is always
+#: the last item.
+CLASSES: dict[int, tuple[str, float, float, float, float, float]] = {
+    1: ("water", 0.06, 0.03, 0.02, 0.01, -6.0),
+    2: ("dense vegetation", 0.08, 0.03, 0.40, 0.15, -3.0),
+    3: ("low vegetation", 0.09, 0.06, 0.30, 0.22, 0.0),
+    4: ("dense built", 0.12, 0.14, 0.18, 0.24, 7.0),
+    5: ("suburban built", 0.10, 0.10, 0.24, 0.22, 3.0),
+    6: ("bare soil", 0.14, 0.18, 0.24, 0.30, 2.0),
+}
+
+#: Radii (m) of the dense centre and of the suburbs around the city centre.
+DENSE_RADIUS_M = 1200.0
+SUBURB_RADIUS_M = 2200.0
+
+#: The priority districts (QPV) as rings of (east, north) metres from the city centre. The
+#: third is a bow-tie (a self-intersecting ring) on purpose: the demo's QPV file keeps it
+#: invalid, as real files sometimes are, and the generator plants the effect in its repaired
+#: shape (two triangles), as the run reads it.
+QPV_FOOTPRINTS: dict[str, tuple[tuple[float, float], ...]] = {
+    "QP031901": ((-1200, -600), (-600, -600), (-600, 600), (-1200, 600)),
+    "QP031902": ((0, -1200), (1200, -1200), (1200, -600), (0, -600)),
+    "QP031903": ((-700, 500), (100, 1300), (100, 500), (-700, 1300)),
 }
 
 
@@ -59,9 +88,22 @@ class CityModel:
     origin: tuple[float, float]
     crs: int
 
+    @property
+    def centre(self) -> tuple[float, float]:
+        """``(east, north)`` of the city centre in ``crs``."""
+        half = self.landcover.shape[0] * self.resolution / 2
+        return self.origin[0] + half, self.origin[1] - half
+
+    def lst_offset(self) -> np.ndarray:
+        """Planted LST offset (K) of every pixel relative to rural cropland (no texture)."""
+        table = np.zeros(max(CLASSES) + 1)
+        for code, row in CLASSES.items():
+            table[code] = row[-1]
+        return table[self.landcover]
+
     def reflectance(self, band: str, seed: int) -> np.ndarray:
-        """Surface reflectance of a band (``red``, ``nir``, ``swir16``) with sensor noise."""
-        column = {"red": 1, "nir": 2, "swir16": 3}[band]
+        """Surface reflectance of a band (``green``, ``red``, ``nir``, ``swir16``) with noise."""
+        column = {"green": 1, "red": 2, "nir": 3, "swir16": 4}[band]
         table = np.zeros(max(CLASSES) + 1)
         for code, row in CLASSES.items():
             table[code] = row[column]
@@ -70,12 +112,9 @@ class CityModel:
 
     def surface_temperature(self, scene: Scene) -> np.ndarray:
         """Land surface temperature (K) of a scene: rural level + class offset + texture."""
-        table = np.zeros(max(CLASSES) + 1)
-        for code, row in CLASSES.items():
-            table[code] = row[4]
         rng = np.random.default_rng(scene.seed)
         texture = _smooth(rng.normal(0.0, 1.0, self.landcover.shape), 8) * 3.0
-        return scene.rural_lst_k + table[self.landcover] + texture
+        return scene.rural_lst_k + self.lst_offset() + texture
 
     def clouds(self, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
         """Cloud and cloud-shadow masks of a scene (shadows offset to the north-west)."""
@@ -90,13 +129,14 @@ class CityModel:
         return cloud, shadow
 
 
-def make_city(size_m: float = 9000.0, resolution: float = 10.0, seed: int = 7) -> CityModel:
-    """Lay out the synthetic city: centre, suburbs, parks, a river, a rural ring.
+def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) -> CityModel:
+    """Lay out the synthetic city: centre, suburbs, QPV, parks, a river, a rural ring.
 
     Parameters
     ----------
     size_m
-        Edge of the square area in metres.
+        Edge of the square area in metres (the urban area is 4.4 km across whatever it is;
+        the rest is countryside, from which the run takes its rural reference).
     resolution
         Pixel size in metres.
     seed
@@ -109,19 +149,39 @@ def make_city(size_m: float = 9000.0, resolution: float = 10.0, seed: int = 7) -
     """
     n = round(size_m / resolution)
     rng = np.random.default_rng(seed)
-    y, x = (np.mgrid[0:n, 0:n] + 0.5) / n  # 0..1, y downwards
-    r = np.hypot(x - 0.5, y - 0.5)
+    # East and north of each pixel centre, in metres from the city centre.
+    row, col = np.mgrid[0:n, 0:n] + 0.5
+    east, north = (col - n / 2) * resolution, (n / 2 - row) * resolution
+    r = np.hypot(east, north)
+    rural = r > SUBURB_RADIUS_M
     landcover = np.full((n, n), 3, dtype=np.uint8)  # rural low vegetation
     fields = _smooth(rng.normal(0, 1, (n, n)), 30) > 0.6
-    landcover[fields & (r > 0.3)] = 6  # bare (harvested) fields
-    landcover[(_smooth(rng.normal(0, 1, (n, n)), 20) > 0.9) & (r > 0.3)] = 2  # woods
-    landcover[r < 0.3] = 5  # suburbs
-    landcover[r < 0.14] = 4  # dense centre
-    for cx, cy, radius in ((0.40, 0.40, 0.035), (0.62, 0.58, 0.045), (0.30, 0.66, 0.03)):
-        landcover[np.hypot(x - cx, y - cy) < radius] = 2  # parks
-    river = np.abs(y - (0.55 + 0.06 * np.sin(2 * np.pi * x * 1.5))) < 0.012
-    landcover[river] = 1
-    return CityModel(landcover, resolution, (360000.0, 4836000.0), 32631)
+    landcover[fields & rural] = 6  # bare (harvested) fields
+    landcover[(_smooth(rng.normal(0, 1, (n, n)), 20) > 0.9) & rural] = 2  # woods
+    landcover[~rural] = 5  # suburbs
+    landcover[r < DENSE_RADIUS_M] = 4  # dense centre
+    for ring in QPV_FOOTPRINTS.values():  # QPV: dense blocks, few trees
+        landcover[_inside(ring, east, north)] = 4
+    for cx, cy, radius in ((-900, 900, 320), (1080, -720, 400), (-1800, -1440, 270)):
+        landcover[np.hypot(east - cx, north - cy) < radius] = 2  # parks (one crosses a QPV)
+    river_north = -450.0 - 540.0 * np.sin(2 * np.pi * (east + 4500.0) / 6000.0)
+    landcover[np.abs(north - river_north) < 110.0] = 1
+    half = n * resolution / 2
+    origin = (364500.0 - half, 4831500.0 + half)  # centre fixed, whatever the size
+    return CityModel(landcover, resolution, origin, 32631)
+
+
+def _inside(ring: tuple[tuple[float, float], ...], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Even-odd point-in-polygon test: a bow-tie's two lobes are inside, as make_valid keeps."""
+    inside = np.zeros(x.shape, dtype=bool)
+    pts = list(ring)
+    for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
+        if y1 == y2:
+            continue
+        crosses = (y1 > y) != (y2 > y)
+        x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+        inside ^= crosses & (x < x_at)
+    return inside
 
 
 def _smooth(field: np.ndarray, passes: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""``ilots run``: the end-to-end pipeline of a config, in one piece (no processing tiles yet).
+"""``ilots run``: the end-to-end pipeline of a config, in processing tiles (``run_tiles``).
 
 Stages: config -> area of interest -> grid -> items -> Landsat LST per scene (masked) ->
 urban footprint (the zone union) -> rural ring and reference -> per-scene LST anomaly ->
@@ -7,7 +7,7 @@ and QPV -> census join and QPV overlay -> inequality -> run folder (rasters, zon
 zones/<layer>.parquet, inequality.json/.csv, config.yaml, manifest.json).
 
 Land cover falls back to what the inputs hold: without Sentinel-2 green and swir16 bands
-(the demo's Sentinel-2 product has red, nir and scl only), MNDWI is replaced by the SCL water
+(products downloaded with only red, nir and scl), MNDWI is replaced by the SCL water
 class (or the Landsat QA water bit) and NDBI is unavailable, so non-vegetated pixels are all
 called built (class 4): bare soil is not separated. The manifest records this as a warning.
 """
@@ -31,6 +31,7 @@ import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from odc.geo.geom import Geometry
 
+from pipelines import run_tiles
 from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
@@ -73,7 +74,6 @@ from raster.landcover import LandcoverThresholds, classify_landcover, clean_mini
 from raster.load import load_items
 from raster.quality import landsat_clear_mask, sentinel2_clear_mask
 from raster.thermal import surface_temperature_l2
-from raster.zonal import zonal_stats
 from tiles.errors import ConfigError
 from tiles.grid import analysis_geobox
 
@@ -294,17 +294,8 @@ def _landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.Da
     return classes.rename("landcover")
 
 
-def _zone_table(
-    rasters: xr.Dataset, zones: gpd.GeoDataFrame, id_col: str, method: str
-) -> pd.DataFrame:
-    values = rasters[["lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "n_clear"]]
-    table = zonal_stats(
-        values.astype("float32"),
-        zones,
-        id=id_col,
-        stats=["mean", "p90", "valid_frac", "area_m2"],
-        method=method,
-    )
+def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.DataFrame:
+    """Build the per-zone columns of a run from the zonal tables of its merged tile partials."""
     out = pd.DataFrame({id_col: table[id_col]})
     out["area_m2"] = table["lst_median_area_m2"]
     out["valid_frac"] = table["lst_median_valid_frac"]
@@ -316,8 +307,6 @@ def _zone_table(
     out["lst_anomaly_mean_k"] = table["lst_anomaly_mean"]
     out["ndvi_mean"] = table["ndvi_median_mean"]
     out["n_clear_mean"] = table["n_clear_mean"]
-    classes = rasters["landcover"]
-    frac = zonal_stats(classes.where(classes > 0), zones, id=id_col, stats=["frac"], method=method)
     for code, name in LANDCOVER_NAMES.items():
         cols = [c for c in frac.columns if c != id_col and _frac_code(c) == code]
         out[f"lc_{name}_frac"] = frac[cols[0]].fillna(0.0) if cols else 0.0
@@ -332,7 +321,9 @@ def _frac_code(column: str) -> int | None:
         return None
 
 
-def run(config: RunConfig, *, out: str | Path | None = None) -> RunResult:
+def run(
+    config: RunConfig, *, out: str | Path | None = None, tile_size_px: int | None = None
+) -> RunResult:
     """Run the whole pipeline of ``config`` and write its run folder.
 
     Parameters
@@ -341,6 +332,9 @@ def run(config: RunConfig, *, out: str | Path | None = None) -> RunResult:
         A validated config (:func:`pipelines.config.load_config`).
     out
         Run folder; default ``config.outputs.folder``.
+    tile_size_px
+        Processing tile edge in pixels, overriding ``scheduler.tile_size_px`` (which is at
+        least 512); small values are for tests that force a grid into several tiles.
 
     Returns
     -------
@@ -352,7 +346,7 @@ def run(config: RunConfig, *, out: str | Path | None = None) -> RunResult:
     timer = _Timer()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = _run(config, timer)
+        result = _run(config, timer, tile_size_px)
     chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
     messages = list(
         dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, chatter))
@@ -411,7 +405,7 @@ def _check_folder(config: RunConfig) -> None:
         )
 
 
-def _run(config: RunConfig, timer: _Timer) -> RunResult:
+def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> RunResult:
     _check_folder(config)
     notes: list[str] = _unsupported(config)
     with timer("aoi"):
@@ -442,10 +436,12 @@ def _run(config: RunConfig, timer: _Timer) -> RunResult:
             water = landcover == 1 if hi.exclude_water else None
             built = landcover == 4 if hi.exclude_built else None
         reference_mask = rural_reference_mask(ring, water=water, built=built)
-        reference = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+        # Lazy, for its dims, coords and attributes; its values come from the tile sums.
+        template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+    comp = config.composite
+
+    def build_rasters(reference: xr.DataArray) -> xr.Dataset:
         delta = lst_anomaly(lst, reference)
-    with timer("composite"):
-        comp = config.composite
         stats = list(dict.fromkeys(["median", "p90", *comp.statistics]))
         lst_c = temporal_composite(lst, stats=stats, min_clear=comp.min_clear)
         d_c = temporal_composite(delta, stats=["median"], min_clear=comp.min_clear)
@@ -463,21 +459,48 @@ def _run(config: RunConfig, timer: _Timer) -> RunResult:
         else:
             rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
             rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
-        rasters = rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
-        # One piece: the composites are computed into memory here (on whichever scheduler is
-        # active) and everything after works on NumPy arrays; tiles will replace this.
-        rasters = rasters.compute()
-    with timer("zonal"):
+        return rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
+
+    with timer("coverage"):
         method = config.zones.method
-        iris_stats = _zone_table(rasters, iris, "code_iris", method)
-        layers = {"iris": iris.merge(iris_stats, on="code_iris", how="left")}
+        frames = {"iris": (iris, "code_iris")}
         if qpv is not None:
-            qpv_stats = _zone_table(rasters, qpv, "code_qp", method)
-            layers["qpv"] = qpv.merge(qpv_stats, on="code_qp", how="left")
+            frames["qpv"] = (qpv, "code_qp")
         for extra in config.zones.extra:
-            frame = gpd.read_file(extra.path, layer=extra.layer)
-            stats = _zone_table(rasters, frame, extra.id, method)
-            layers[extra.name] = frame.merge(stats, on=extra.id, how="left")
+            frames[extra.name] = (gpd.read_file(extra.path, layer=extra.layer), extra.id)
+        zone_layers = [
+            run_tiles.zone_layer(name, frame, id_col, geobox, method)
+            for name, (frame, id_col) in frames.items()
+        ]
+    # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
+    # A grid no larger than scheduler.tile_size_px is one tile: the one-piece run.
+    size = tile_size_px or config.scheduler.tile_size_px
+    tiles = run_tiles.tiles_of(geobox, size)
+    store = run_tiles.checkpoints(
+        Path(config.outputs.folder),
+        {
+            "config": config_digest(config),
+            "grid": _grid_info(geobox),
+            "tile_size": size,
+            "items": [it.id for it in inputs.items],
+        },
+    )
+    rasters, tables = run_tiles.run_tiles(
+        lst=lst,
+        reference_mask=reference_mask,
+        reference_template=template,
+        min_pixels=hi.min_reference_pixels,
+        build_rasters=build_rasters,
+        layers=zone_layers,
+        tiles=tiles,
+        store=store,
+        timer=timer,
+    )
+    with timer("zonal"):
+        layers = {}
+        for name, (frame, id_col) in frames.items():
+            stats = _zone_table(*tables[name], id_col)
+            layers[name] = frame.merge(stats, on=id_col, how="left")
     with timer("census"):
         table = layers["iris"]
         census = config.census
@@ -541,6 +564,7 @@ def _run(config: RunConfig, timer: _Timer) -> RunResult:
         if report is not None:
             write_inequality(report, folder.inequality_json, folder.inequality_csv)
         dump_config(config, Path(folder.root) / "config.yaml")
+        run_tiles.remove_checkpoints(Path(folder.root))
     result = RunResult(folder=Path(folder.root), zones=layers, inequality=report, warnings=notes)
     result._grid = _grid_info(geobox)  # type: ignore[attr-defined]
     return result

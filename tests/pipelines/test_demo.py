@@ -1,12 +1,20 @@
 """The demo writes real-format synthetic products and recovers the effects planted in them."""
 
+import json
+from pathlib import Path
+
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import yaml
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.demo_city import CLASSES, make_city
+from pipelines.config import example_config
+from pipelines.demo import S2_PRODUCTS, SCENES
+from pipelines.demo_census import planted_effects
+from pipelines.demo_city import CLASSES, SUBURB_RADIUS_M, make_city
 from raster.sources import open_product
 
 
@@ -18,10 +26,18 @@ def demo(tmp_path_factory):
     return out, result.output
 
 
+@pytest.fixture(scope="module")
+def planted():
+    # With the demo config's rural ring (heat_island.ring_inner_km / ring_outer_km).
+    ring = yaml.safe_load(Path(example_config("demo")).read_text())["heat_island"]
+    return planted_effects(make_city(), ring["ring_inner_km"], ring["ring_outer_km"])
+
+
 def _class_of_pixels(shape):
     city = make_city()
     factor = city.landcover.shape[0] // shape[0]
-    blocks = city.landcover.reshape(shape[0], factor, shape[1], factor)
+    n0, n1 = shape[0] * factor, shape[1] * factor
+    blocks = city.landcover[:n0, :n1].reshape(shape[0], factor, shape[1], factor)
     pure = (blocks == blocks[:, :1, :, :1]).all(axis=(1, 3))  # pixels of a single class
     return np.where(pure, blocks[:, 0, :, 0], 0)
 
@@ -30,15 +46,29 @@ def test_demo_products_are_real_formats(demo):
     out, _ = demo
     products = sorted(p for p in (out / "products").iterdir() if p.is_dir())
     types = sorted(open_product(p).properties["ilots:product_type"] for p in products)
-    assert types == ["landsat-c2-l2", "landsat-c2-l2", "sentinel-2-l2a"]
-    for mtl in (out / "products").glob("*/*_MTL.txt"):
-        assert "Synthetic" in mtl.read_text()
+    assert types == ["landsat-c2-l2"] * 4 + ["sentinel-2-l2a"] * 3
+    landsat = [p for p in products if p.name.startswith("LC0")]
+    assert {p.name[:4] for p in landsat} == {"LC08", "LC09"}
+    assert len({p.name.split("_")[3] for p in landsat}) == 4  # four dates
+    for folder in landsat:
+        for suffix in ("_MTL.txt", "_MTL.json", "_QA_PIXEL.TIF", "_ST_QA.TIF", "_ST_B10.TIF"):
+            assert (folder / f"{folder.name}{suffix}").is_file(), (folder.name, suffix)
+        assert "Synthetic" in (folder / f"{folder.name}_MTL.txt").read_text()
+    offsets = {}
+    for folder in (p for p in products if p.name.startswith("S2")):
+        item = json.loads((folder / f"{folder.name}.json").read_text())
+        assert {"green", "red", "nir", "nir08", "swir16", "scl"} <= set(item["assets"])
+        baseline = item["properties"]["s2:processing_baseline"]
+        offsets[baseline] = item["assets"]["red"]["raster:bands"][0]["offset"]
+    assert offsets == {"02.14": 0, "05.09": -0.1, "05.10": -0.1}
 
 
 def test_demo_recovers_planted_heat_island(demo):
     out, report = demo
-    offsets = {code: row[4] for code, row in CLASSES.items()}
-    for tif in sorted((out / "outputs").glob("lst_*.tif")):
+    offsets = {code: row[-1] for code, row in CLASSES.items()}
+    tifs = sorted((out / "outputs").glob("lst_*.tif"))
+    assert len(tifs) == len(SCENES)
+    for tif in tifs:
         with rasterio.open(tif) as src:
             lst = src.read(1)
         classes = _class_of_pixels(lst.shape)
@@ -52,23 +82,29 @@ def test_demo_recovers_planted_heat_island(demo):
 
 def test_demo_cloudy_scene_masks_clouds(demo):
     out, _ = demo
-    with rasterio.open(next((out / "outputs").glob("lst_landsat-9_*.tif"))) as src:
+    with rasterio.open(out / "outputs" / "lst_landsat-9_2023-07-20.tif") as src:
         lst = src.read(1)
-    # The Landsat 9 scene has 15 % cloud planted; clouds and shadows must be nodata, and no
-    # cold cloud top may leak into the LST.
+    # The 20 July Landsat 9 scene has 15 % cloud planted; clouds and shadows must be nodata,
+    # and no cold cloud top (25 K below the rural level) may leak into the LST; the coolest
+    # land (woods, -3 K, with the scene texture) stays well above them.
+    scene = next(s for s in SCENES if s.date == "2023-07-20")
+    assert scene.cloud_fraction == 0.15
     assert 0.1 < np.isnan(lst).mean() < 0.5
-    assert np.nanmin(lst) > 295.0
+    assert np.nanmin(lst) > scene.rural_lst_k - 20.0
 
 
 def test_demo_ndvi_of_parks_and_dense_centre(demo):
     out, _ = demo
-    with rasterio.open(out / "outputs" / "ndvi_sentinel-2.tif") as src:
-        ndvi = src.read(1)
     classes = make_city().landcover
-    # Planted reflectances (CLASSES): dense vegetation red 0.03 / NIR 0.40, dense built
-    # 0.14 / 0.18, so NDVI about 0.86 and 0.12 (the -1000 offset of baseline 05.10 applied).
-    assert abs(np.nanmean(ndvi[classes == 2]) - (0.40 - 0.03) / (0.40 + 0.03)) < 0.03
-    assert abs(np.nanmean(ndvi[classes == 4]) - (0.18 - 0.14) / (0.18 + 0.14)) < 0.03
+    tifs = sorted((out / "outputs").glob("ndvi_sentinel-2_*.tif"))
+    assert len(tifs) == len(S2_PRODUCTS)
+    for tif in tifs:  # baseline 02.14 (no offset) and 05.09/05.10 (the -1000 offset)
+        with rasterio.open(tif) as src:
+            ndvi = src.read(1)
+        # Planted reflectances (CLASSES): dense vegetation red 0.03 / NIR 0.40, dense built
+        # 0.14 / 0.18, so NDVI about 0.86 and 0.12.
+        assert abs(np.nanmean(ndvi[classes == 2]) - (0.40 - 0.03) / (0.40 + 0.03)) < 0.03
+        assert abs(np.nanmean(ndvi[classes == 4]) - (0.18 - 0.14) / (0.18 + 0.14)) < 0.03
 
 
 def test_demo_runs_the_whole_pipeline(demo):
@@ -80,3 +116,80 @@ def test_demo_runs_the_whole_pipeline(demo):
     for path in ("manifest.json", "zones.gpkg", "inequality.json", "rasters/lst_anomaly.tif"):
         assert (run_folder / path).is_file(), path
     assert "IRIS LST anomaly" in report
+    # Green, nir and swir16 are there: land cover uses MNDWI and NDBI, no fallback.
+    warnings = json.loads((run_folder / "manifest.json").read_text())["warnings"]
+    assert not any("lack bands" in w for w in warnings), warnings
+    assert "lack bands" not in report
+
+
+def test_demo_says_synthetic_on_every_line(demo):
+    _, report = demo
+    lines = [line for line in report.splitlines() if line.strip()]
+    assert lines
+    assert all(line.startswith("[synthetic] ") for line in lines), lines
+
+
+def test_demo_recovers_planted_qpv_gap(demo, planted):
+    out, _ = demo
+    written = json.loads((out / "planted_effects.json").read_text())
+    assert written["synthetic"] is True
+    assert written["qpv_gap_k"] == pytest.approx(planted["qpv_gap_k"])
+    assert planted["n_iris_in_qpv"] >= 3
+    assert planted["qpv_gap_k"] > 0.5  # QPV planted denser, hotter on average
+    gap = json.loads((out / "outputs" / "inequality.json").read_text())["group_difference"]
+    assert abs(gap["value"] - planted["qpv_gap_k"]) < 0.5, (gap["value"], planted)
+
+
+def test_demo_recovers_planted_suhii(demo, planted):
+    out, _ = demo
+    # The run does not report SUHII itself yet: the urban-minus-rural anomaly is the mean of
+    # the IRIS LST anomalies (equal-area IRIS tiling the urban footprint; the anomaly is
+    # relative to the rural-ring reference).
+    iris = gpd.read_file(out / "outputs" / "zones.gpkg", layer="iris")
+    recovered = float(iris["lst_anomaly_mean_k"].mean())
+    assert 2.0 < planted["suhii_k"] < 5.0
+    assert recovered > 0
+    # Landsat's 30 m pixels blur the small woods of the ring, hence the tolerance.
+    assert abs(recovered - planted["suhii_k"]) < 0.5, (recovered, planted["suhii_k"])
+
+
+def test_demo_run_ndvi_parks_vs_dense_and_qpv_less_green(demo, planted):
+    out, _ = demo
+    with rasterio.open(out / "outputs" / "rasters" / "ndvi_median.tif") as src:
+        ndvi, transform = src.read(1), src.transform
+    city = make_city()
+    rows, cols = np.mgrid[0 : ndvi.shape[0], 0 : ndvi.shape[1]] + 0.5
+    east = transform.c + cols * transform.a - city.origin[0]
+    north = city.origin[1] - (transform.f + rows * transform.e)
+    i, j = (north // city.resolution).astype(int), (east // city.resolution).astype(int)
+    n = city.landcover.shape[0]
+    inside = (i >= 0) & (i < n) & (j >= 0) & (j < n)
+    # The class of each 30 m pixel, where the 10 m cells around its centre are one class.
+    centre = np.where(inside, city.landcover[np.clip(i, 0, n - 1), np.clip(j, 0, n - 1)], 0)
+    same = np.ones(ndvi.shape, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            ii, jj = np.clip(i + di, 0, n - 1), np.clip(j + dj, 0, n - 1)
+            same &= city.landcover[ii, jj] == centre
+    classes = np.where(inside & same, centre, 0)
+    cx, cy = city.centre
+    urban = np.hypot(east + city.origin[0] - cx, city.origin[1] - north - cy) < SUBURB_RADIUS_M
+    parks = np.nanmean(ndvi[(classes == 2) & urban])
+    dense = np.nanmean(ndvi[classes == 4])
+    assert parks == pytest.approx(planted["ndvi_dense_vegetation"], abs=0.05)
+    assert dense == pytest.approx(planted["ndvi_dense_built"], abs=0.05)
+    assert parks - dense > 0.5
+    # QPV IRIS are less green on average, but not uniformly (a park crosses one).
+    iris = gpd.read_file(out / "outputs" / "zones.gpkg", layer="iris")
+    qpv, rest = iris.loc[iris["in_qpv"], "ndvi_mean"], iris.loc[~iris["in_qpv"], "ndvi_mean"]
+    assert qpv.mean() < rest.mean()
+    assert qpv.max() > rest.median()
+
+
+def test_demo_concentration_index_is_negative(demo):
+    out, _ = demo
+    # Poorer IRIS are hotter (the income gradient and the QPV): heat concentrates among the
+    # poor, so the concentration index of the LST anomaly over income ranks is negative.
+    result = json.loads((out / "outputs" / "inequality.json").read_text())
+    assert result["concentration_index"]["value"] < 0
+    assert result["generalized_concentration_index"]["value"] < 0

@@ -5,13 +5,15 @@ import shutil
 import sqlite3
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
 
+from pipelines import run_tiles
 from pipelines.cli import main
 from pipelines.config import apply_overrides, example_config, load_config
-from pipelines.demo import SCENES, _write_landsat, _write_sentinel2
+from pipelines.demo import S2_PRODUCTS, SCENES, _write_landsat, _write_sentinel2
 from pipelines.demo_census import IRIS_GRID, write_demo_census
 from pipelines.demo_city import CLASSES, make_city
 from pipelines.run import plan, run
@@ -27,7 +29,8 @@ def demo_folder(tmp_path_factory):
     (root / "products").mkdir()
     for scene in SCENES:
         _write_landsat(city, scene, root / "products")
-    _write_sentinel2(city, root / "products")
+    for when, platform, baseline, seed in S2_PRODUCTS:
+        _write_sentinel2(city, root / "products", when, platform, baseline, seed)
     write_demo_census(city, root)
     shutil.copyfile(example_config("demo"), root / "config.yaml")
     return root
@@ -80,7 +83,8 @@ def test_run_folder_files(demo_run):
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"landsat", "zonal", "write"} <= set(manifest["timings"])
     assert manifest["grid"]["crs"] == "EPSG:32631"
-    assert any("Sentinel-2 products lack bands" in w for w in manifest["warnings"])
+    # The demo's Sentinel-2 products carry green and SWIR 1.6: no land-cover fallback.
+    assert not any("Sentinel-2 products lack bands" in w for w in manifest["warnings"])
     assert load_config(out / "config.yaml").grid.resolution == 30
 
 
@@ -122,13 +126,13 @@ def test_dry_run_reads_no_pixels(demo_folder):
     config = load_config(demo_folder / "config.yaml")
     with raise_if_dask_computes():
         summary = plan(config)
-    assert len(summary.scenes["landsat"]) == 2
-    assert len(summary.scenes["sentinel2"]) == 1
+    assert len(summary.scenes["landsat"]) == len(SCENES)
+    assert len(summary.scenes["sentinel2"]) == len(S2_PRODUCTS)
     assert summary.grid["resolution"] == 30
     assert summary.memory_bytes > 0
     result = CliRunner().invoke(main, ["run", str(demo_folder / "config.yaml"), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "landsat: 2 scenes" in result.output
+    assert f"landsat: {len(SCENES)} scenes" in result.output
 
 
 def test_cli_run_synchronous(demo_folder, tmp_path):
@@ -175,3 +179,153 @@ def test_zone_formats_csv_only(demo_folder, tmp_path):
     assert (result.folder / "zones" / "iris.csv").is_file()
     assert not (result.folder / "zones.gpkg").exists()
     assert not (result.folder / "zones" / "iris.parquet").exists()
+
+
+# ------------------------------------------------------------------------ processing tiles
+
+_TABLE_COLUMNS = (
+    "area_m2",
+    "valid_frac",
+    "lst_mean_k",
+    "lst_p90_k",
+    "lst_p90_mean_k",
+    "lst_anomaly_mean_k",
+    "ndvi_mean",
+    "n_clear_mean",
+    "lc_built_frac",
+    "lc_dense_vegetation_frac",
+    "lc_low_vegetation_frac",
+    "lc_water_frac",
+)
+
+
+def _rasters(folder):
+    out = {}
+    for path in sorted((folder / "rasters").glob("*.tif")):
+        with rasterio.open(path) as src:
+            out[path.stem] = src.read(1)
+    return out
+
+
+def _assert_same_run(a, b, *, exact=False):
+    """Two runs agree: rasters identical, zone tables equal (means to 1e-9)."""
+    ra, rb = _rasters(a.folder), _rasters(b.folder)
+    assert set(ra) == set(rb) and ra
+    for name in ra:
+        np.testing.assert_array_equal(ra[name], rb[name], err_msg=name)
+    for layer in ("iris", "qpv"):
+        ta = a.zones[layer].drop(columns="geometry").reset_index(drop=True)
+        tb = b.zones[layer].drop(columns="geometry").reset_index(drop=True)
+        assert list(ta.columns) == list(tb.columns)
+        for column in _TABLE_COLUMNS:
+            if exact:
+                np.testing.assert_array_equal(ta[column], tb[column], err_msg=column)
+            elif column in ("area_m2",):
+                # Coverage sums: the same numbers whatever the tiling.
+                np.testing.assert_array_equal(ta[column], tb[column], err_msg=column)
+            else:
+                # Means of sums merged over tiles: only the order of float64 additions differs.
+                np.testing.assert_allclose(ta[column], tb[column], rtol=1e-9, err_msg=column)
+
+
+def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path):
+    _, whole = demo_run
+    config = load_config(demo_folder / "config.yaml")
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)  # 3 x 3 tiles
+    _assert_same_run(whole, tiled)
+    assert not (tmp_path / "tiled" / ".checkpoints").exists()  # removed after success
+    assert not any(".checkpoints" in p for p in _manifest_outputs(tmp_path / "tiled"))
+
+
+def _manifest_outputs(folder):
+    return [str(p) for p in json.loads((folder / "manifest.json").read_text())["outputs"]]
+
+
+def test_tiles_same_partials_as_one_piece(demo_folder, tmp_path, monkeypatch):
+    """Sums and counts of the merged tile partials equal the one-piece ones."""
+    from raster.zonal import partials as partials_module
+
+    seen = []
+    merge_all = partials_module.merge_all
+
+    def spy(parts):
+        merged = merge_all(parts)
+        seen.append(merged)
+        return merged
+
+    monkeypatch.setattr(run_tiles, "merge_all", spy)
+    config = load_config(demo_folder / "config.yaml")
+    run(config, out=tmp_path / "one")
+    one, seen[:] = list(seen), []
+    run(config, out=tmp_path / "many", tile_size_px=208)
+    many = list(seen)
+    assert len(one) == len(many) > 0
+    for a, b in zip(one, many, strict=True):
+        # Counts are sums of coverage fractions (floats): only the addition order differs.
+        np.testing.assert_allclose(a.w, b.w, rtol=1e-12)
+        np.testing.assert_array_equal(a.lo, b.lo)
+        np.testing.assert_array_equal(a.hi, b.hi)
+        # Σx over float32 pixels in float64: exact here, order-dependent only in principle.
+        np.testing.assert_allclose(a.s, b.s, rtol=1e-12)
+        assert a.classes.keys() == b.classes.keys()
+        for key in a.classes:
+            np.testing.assert_allclose(a.classes[key], b.classes[key], rtol=1e-12)
+
+
+def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypatch):
+    config = load_config(demo_folder / "config.yaml")
+    size = 150
+    reference = run(config, out=tmp_path / "uninterrupted", tile_size_px=size)
+    out = tmp_path / "resumed"
+    calls = []
+    pieces = run_tiles.tile_pieces
+
+    def crashing(rasters, layers, tile):
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        calls.append(tile.name)
+        return pieces(rasters, layers, tile)
+
+    monkeypatch.setattr(run_tiles, "tile_pieces", crashing)
+    with pytest.raises(RuntimeError, match="killed"):
+        run(config, out=out, tile_size_px=size)
+    saved = sorted(p.name for p in (out / ".checkpoints").glob("tile.*.pkl"))
+    assert saved == sorted(f"tile.{n}.pkl" for n in calls)
+
+    again, reference_calls = [], []
+    sums = run_tiles.reference_sums
+
+    def counting(rasters, layers, tile):
+        again.append(tile.name)
+        return pieces(rasters, layers, tile)
+
+    def counting_sums(lst, mask, tile):
+        reference_calls.append(tile.name)
+        return sums(lst, mask, tile)
+
+    monkeypatch.setattr(run_tiles, "tile_pieces", counting)
+    monkeypatch.setattr(run_tiles, "reference_sums", counting_sums)
+    resumed = run(config, out=out, tile_size_px=size)
+    assert reference_calls == []  # pass 1 had finished before the crash
+    assert not set(again) & set(calls)  # finished tiles are not recomputed
+    n_tiles = len(run_tiles.tiles_of(_grid_of(config), size))
+    assert len(again) + len(calls) == n_tiles > 3
+    _assert_same_run(reference, resumed, exact=True)
+
+
+def _grid_of(config):
+    from pipelines.config import area_of_interest
+    from pipelines.run import _grid
+
+    return _grid(config, area_of_interest(config))
+
+
+def test_checkpoints_of_another_run_are_not_reused(demo_folder, tmp_path):
+    from tiles.processing import TileCheckpoints
+
+    config = load_config(demo_folder / "config.yaml")
+    tiles = run_tiles.tiles_of(_grid_of(config), 150)
+    store = run_tiles.checkpoints(tmp_path, {"config": "old"})
+    store.save("tile", tiles[0], {"bogus": 1})
+    fresh = TileCheckpoints(tmp_path / run_tiles.CHECKPOINT_DIR, {"config": "new"})
+    assert not fresh.done("tile", tiles[0])
