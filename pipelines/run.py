@@ -50,6 +50,7 @@ from pipelines.config import (
     grid_crs,
     resolve_inputs,
 )
+from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import run_inequality
 from pipelines.outputs import (
     RunFolder,
@@ -57,6 +58,7 @@ from pipelines.outputs import (
     default_zone_styles,
     write_geoparquet,
     write_inequality,
+    write_json_atomic,
     write_manifest,
     write_rasters,
     write_zones_gpkg,
@@ -122,6 +124,7 @@ class RunResult:
     inequality: Any
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    heat_island: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -133,6 +136,12 @@ class RunResult:
             lines.append(
                 f"IRIS LST anomaly (K): min {col.min():.1f}, median {col.median():.1f}, "
                 f"max {col.max():.1f} over {int(col.notna().sum())} IRIS"
+            )
+        composite = (self.heat_island or {}).get("composite") or {}
+        if composite.get("suhii_k") is not None:
+            lines.append(
+                f"SUHII (median of the scene anomalies): {composite['suhii_k']:+.2f} K over "
+                f"{composite['urban_pixels']} urban and {composite['rural_pixels']} rural pixels"
             )
         for message in self.warnings:
             lines.append(f"warning: {message}")
@@ -242,7 +251,7 @@ def _landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArr
 
 def _sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
     notes: list[str] = []
-    wanted = ["red", "nir", "green", "swir16", "scl"]
+    wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]
     available = set()
     for item in items:
         available |= set(item.assets)
@@ -261,7 +270,12 @@ def _sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.D
             f"Sentinel-2 products lack bands for {', '.join(missing)}: land cover falls back "
             "to NDVI with the SCL/QA water class; built and bare soil are not separated"
         )
+    # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
+    if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
+        names.append("albedo_s2")
     indices = compute_indices(ds, names)
+    if "albedo_s2" in names:
+        indices, names[-1] = indices.rename({"albedo_s2": "albedo"}), "albedo"
     out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
         "median"] for n in names})  # fmt: skip
     if "scl" in ds:
@@ -306,6 +320,7 @@ def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.Data
     out["lst_p90_mean_k"] = table["lst_p90_mean"]
     out["lst_anomaly_mean_k"] = table["lst_anomaly_mean"]
     out["ndvi_mean"] = table["ndvi_median_mean"]
+    out["albedo_mean"] = table["albedo_median_mean"] if "albedo_median_mean" in table else np.nan
     out["n_clear_mean"] = table["n_clear_mean"]
     for code, name in LANDCOVER_NAMES.items():
         cols = [c for c in frac.columns if c != id_col and _frac_code(c) == code]
@@ -362,7 +377,10 @@ def run(
         timings=timer.timings,
         warnings=messages,
         outputs=outputs,
-        extra={"config_digest": config_digest(config)},
+        extra={
+            "config_digest": config_digest(config),
+            "suhii_k": ((result.heat_island or {}).get("composite") or {}).get("suhii_k"),
+        },
         started=started,
         finished=dt.datetime.now(dt.UTC),
     )
@@ -456,6 +474,8 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         if idx is not None:
             rasters["ndvi_median"] = idx["ndvi"]
             rasters["landcover"] = landcover
+            if "albedo" in idx:
+                rasters["albedo_median"] = idx["albedo"]
         else:
             rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
             rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
@@ -485,7 +505,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             "items": [it.id for it in inputs.items],
         },
     )
-    rasters, tables = run_tiles.run_tiles(
+    rasters, tables, scene_suhii = run_tiles.run_tiles(
         lst=lst,
         reference_mask=reference_mask,
         reference_template=template,
@@ -495,7 +515,23 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         tiles=tiles,
         store=store,
         timer=timer,
+        urban=urban,
     )
+    with timer("heat_island"):
+        heat = heat_island_summary(
+            rasters["lst_anomaly"],
+            rasters["lst_median"],
+            urban,
+            reference_mask,
+            scene_suhii,
+            {
+                "urban": hi.urban,
+                "ring_inner_km": hi.ring_inner_km,
+                "ring_outer_km": hi.ring_outer_km,
+                "exclude_water": hi.exclude_water,
+                "exclude_built": hi.exclude_built,
+            },
+        )
     with timer("zonal"):
         layers = {}
         for name, (frame, id_col) in frames.items():
@@ -563,9 +599,12 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
                 Path(str(path) + ".tmp").replace(path)
         if report is not None:
             write_inequality(report, folder.inequality_json, folder.inequality_csv)
+        write_json_atomic(folder.heat_island_json, heat)
         dump_config(config, Path(folder.root) / "config.yaml")
         run_tiles.remove_checkpoints(Path(folder.root))
-    result = RunResult(folder=Path(folder.root), zones=layers, inequality=report, warnings=notes)
+    result = RunResult(
+        folder=Path(folder.root), zones=layers, inequality=report, warnings=notes, heat_island=heat
+    )
     result._grid = _grid_info(geobox)  # type: ignore[attr-defined]
     return result
 

@@ -47,12 +47,14 @@ __all__ = [
     "merged_reference",
     "reference_sums",
     "run_tiles",
+    "scene_suhii",
     "tile_pieces",
     "tiles_of",
 ]
 
-#: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads).
-ZONE_LAYERS = ("lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "n_clear")
+#: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
+#: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
+ZONE_LAYERS = ("lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "n_clear", "albedo_median")
 ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
 FRAC_STATS = parse_statistics(["frac"])
 CHECKPOINT_DIR = ".checkpoints"
@@ -93,22 +95,83 @@ def _window(data: xr.DataArray | xr.Dataset, tile: Tile) -> Any:
     return data.isel(y=tile.rows, x=tile.cols)
 
 
-def reference_sums(lst: xr.DataArray, mask: xr.DataArray, tile: Tile) -> dict[str, np.ndarray]:
-    """Pass 1 of one tile: per-scene Σ LST and count over the reference mask, and Σ mask."""
+def reference_sums(
+    lst: xr.DataArray, mask: xr.DataArray, tile: Tile, urban: xr.DataArray | None = None
+) -> dict[str, np.ndarray]:
+    """Pass 1 of one tile: per-scene Σ LST and count over the reference mask, and Σ mask.
+
+    With ``urban``, also the per-scene Σ LST and count over the urban footprint
+    (``urban_total``, ``urban_count``), from which :func:`scene_suhii` derives the per-scene
+    heat-island intensity.
+    """
     keep = _window(mask, tile).astype(bool)
-    values = _window(lst, tile).astype(np.float64).where(keep)
-    total, count, n_mask = (
-        xr.Dataset(
-            {"total": values.sum(["y", "x"]), "count": values.count(["y", "x"]), "n": keep.sum()}
-        )
-        .compute()
-        .data_vars.values()
-    )
-    return {
-        "total": np.asarray(total.values, dtype=np.float64),
-        "count": np.asarray(count.values, dtype=np.int64),
-        "n_mask": np.asarray(n_mask.values, dtype=np.int64),
+    scenes = _window(lst, tile).astype(np.float64)
+    values = scenes.where(keep)
+    sums = {"total": values.sum(["y", "x"]), "count": values.count(["y", "x"]), "n": keep.sum()}
+    if urban is not None:
+        inside = scenes.where(_window(urban, tile).astype(bool))
+        sums.update(urban_total=inside.sum(["y", "x"]), urban_count=inside.count(["y", "x"]))
+    done = xr.Dataset(sums).compute()
+    out = {
+        "total": np.asarray(done["total"].values, dtype=np.float64),
+        "count": np.asarray(done["count"].values, dtype=np.int64),
+        "n_mask": np.asarray(done["n"].values, dtype=np.int64),
     }
+    if urban is not None:
+        out["urban_total"] = np.asarray(done["urban_total"].values, dtype=np.float64)
+        out["urban_count"] = np.asarray(done["urban_count"].values, dtype=np.int64)
+    return out
+
+
+def scene_suhii(
+    parts: list[dict[str, np.ndarray]], reference: xr.DataArray
+) -> list[dict[str, Any]]:
+    """Per-scene SUHII (urban mean − rural reference, K) from the merged pass-1 tile sums.
+
+    Parameters
+    ----------
+    parts
+        The :func:`reference_sums` of every tile, computed with ``urban``.
+    reference
+        The merged rural reference per scene (:func:`merged_reference`).
+
+    Returns
+    -------
+    list of dict
+        One record per scene, in time order: ``time``, ``platform``, ``product_id``, ``suhii_k``,
+        ``urban_mean_k``, ``rural_mean_k``, ``urban_pixels``, ``rural_pixels`` (clear pixels;
+        a mean with no clear pixel is None).
+    """
+    if not parts or "urban_total" not in parts[0]:
+        return []
+    urban_total = np.sum([p["urban_total"] for p in parts], axis=0)
+    urban_count = np.sum([p["urban_count"] for p in parts], axis=0)
+    rural_count = np.sum([p["count"] for p in parts], axis=0)
+    urban_mean = np.where(urban_count > 0, urban_total / np.maximum(urban_count, 1), np.nan)
+    rural_mean = np.asarray(reference.values, dtype=np.float64)
+    times = reference["time"].values if "time" in reference.coords else [None] * len(rural_mean)
+    labels = {
+        name: reference[name].values if name in reference.coords else [None] * len(rural_mean)
+        for name in ("platform", "product_id")
+    }
+    records = []
+    for k, when in enumerate(np.atleast_1d(times)):
+        records.append(
+            {
+                "time": None if when is None else str(np.datetime_as_string(when, unit="s")),
+                **{name: None if v[k] is None else str(v[k]) for name, v in labels.items()},
+                "suhii_k": _finite(urban_mean[k] - rural_mean[k]),
+                "urban_mean_k": _finite(urban_mean[k]),
+                "rural_mean_k": _finite(rural_mean[k]),
+                "urban_pixels": int(urban_count[k]),
+                "rural_pixels": int(rural_count[k]),
+            }
+        )
+    return records
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def merged_reference(
@@ -124,7 +187,11 @@ def merged_reference(
     return xr.DataArray(
         mean,
         dims=template.dims,
-        coords={d: template[d] for d in template.dims if d in template.coords},
+        coords={
+            name: template[name]
+            for name in (*template.dims, "platform", "product_id")
+            if name in template.coords
+        },
         attrs=dict(template.attrs),
         name="rural_reference",
     )
@@ -144,6 +211,7 @@ def tile_pieces(rasters: xr.Dataset, layers: list[ZoneLayer], tile: Tile) -> dic
         parts = {
             name: chunk_partials(arrays[name].astype(np.float32), window, n, needs)
             for name in ZONE_LAYERS
+            if name in arrays  # albedo_median only where the products have its bands
         }
         parts["landcover"] = chunk_partials(class_values, window, n, frac_needs)
         partials[layer.name] = parts
@@ -155,7 +223,7 @@ def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFra
     cov = layer.coverage
     covered = cov.covered()
     values: dict[str, Any] = {layer.id_column: cov.ids}
-    for name in ZONE_LAYERS:
+    for name in (n for n in ZONE_LAYERS if n in parts):
         for column, data in finalise(parts[name], ZONE_STATS, covered, cov.cell_area).items():
             values[f"{name}_{column}"] = data
     frac: dict[str, Any] = {layer.id_column: cov.ids}
@@ -174,11 +242,13 @@ def run_tiles(
     tiles: list[Tile],
     store: TileCheckpoints,
     timer: Any,
-) -> tuple[xr.Dataset, dict[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+    urban: xr.DataArray | None = None,
+) -> tuple[xr.Dataset, dict[str, tuple[pd.DataFrame, pd.DataFrame]], list[dict[str, Any]]]:
     """Both passes over the tiles (resuming from checkpoints), the merge and the mosaic.
 
-    Returns the full rasters (NumPy-backed, on the grid of the lazy ones) and, per zone
-    layer, its value table and land-cover fraction table.
+    Returns the full rasters (NumPy-backed, on the grid of the lazy ones); per zone layer,
+    its value table and land-cover fraction table; and, with ``urban``, the per-scene SUHII
+    records of :func:`scene_suhii` (else an empty list).
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
@@ -186,9 +256,10 @@ def run_tiles(
         sums = []
         for tile in tiles:
             if not store.done("reference", tile):
-                store.save("reference", tile, me.reference_sums(lst, reference_mask, tile))
+                store.save("reference", tile, me.reference_sums(lst, reference_mask, tile, urban))
             sums.append(store.load("reference", tile))
         reference = merged_reference(sums, reference_template, min_pixels)
+        scenes = scene_suhii(sums, reference)
     rasters = build_rasters(reference)
     with timer("tiles"):
         results = []
@@ -209,7 +280,8 @@ def run_tiles(
     with timer("zonal"):
         tables = {}
         for layer in layers:
-            names = [*ZONE_LAYERS, "landcover"]
+            present = results[0]["partials"][layer.name]
+            names = [n for n in (*ZONE_LAYERS, "landcover") if n in present]
             merged = {n: merge_all([r["partials"][layer.name][n] for r in results]) for n in names}
             tables[layer.name] = _tables(layer, merged)
-    return mosaic, tables
+    return mosaic, tables, scenes

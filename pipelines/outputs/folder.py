@@ -81,6 +81,11 @@ class RunFolder:
         return self.root / "inequality.csv"
 
     @property
+    def heat_island_json(self) -> Path:
+        """Surface heat-island intensity (SUHII), per scene and for the composite."""
+        return self.root / "heat_island.json"
+
+    @property
     def scenarios(self) -> Path:
         """Folder of the greening scenarios."""
         return self.root / "scenarios"

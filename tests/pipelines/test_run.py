@@ -47,6 +47,7 @@ def test_run_folder_files(demo_run):
     out, result = demo_run
     assert result.folder == out
     names = {"lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "landcover", "n_clear"}
+    names |= {"albedo_median"}  # the demo's Sentinel-2 products carry B02 and B12
     assert {p.stem for p in (out / "rasters").glob("*.tif")} == names
     for name in names:
         with rasterio.open(out / "rasters" / f"{name}.tif") as src:
@@ -299,9 +300,9 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
         again.append(tile.name)
         return pieces(rasters, layers, tile)
 
-    def counting_sums(lst, mask, tile):
+    def counting_sums(lst, mask, tile, *rest):
         reference_calls.append(tile.name)
-        return sums(lst, mask, tile)
+        return sums(lst, mask, tile, *rest)
 
     monkeypatch.setattr(run_tiles, "tile_pieces", counting)
     monkeypatch.setattr(run_tiles, "reference_sums", counting_sums)
@@ -329,3 +330,35 @@ def test_checkpoints_of_another_run_are_not_reused(demo_folder, tmp_path):
     store.save("tile", tiles[0], {"bogus": 1})
     fresh = TileCheckpoints(tmp_path / run_tiles.CHECKPOINT_DIR, {"config": "new"})
     assert not fresh.done("tile", tiles[0])
+
+
+def test_cluster_run_equals_threaded_run(demo_run, demo_folder, tmp_path):
+    """A run on a process-based ``LocalCluster``, reached by its tcp:// address, equals a
+    threaded run: the graph, its readers and the zonal partials travel between processes."""
+    from distributed import LocalCluster
+
+    threaded_folder, threaded = demo_run
+    out = tmp_path / "cluster"
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        args = ["run", str(demo_folder / "config.yaml"), "--out", str(out)]
+        result = CliRunner().invoke(main, [*args, "--scheduler", address, "--no-progress"])
+        assert result.exit_code == 0, result.output
+        # The work ran on the cluster's workers, not on a local thread pool.
+        assert any(t[2] == "memory" for t in cluster.scheduler.transition_log)
+    for layer in ("iris", "qpv"):
+        a = threaded.zones[layer].drop(columns="geometry")
+        b = gpd.read_parquet(out / "zones" / f"{layer}.parquet").drop(columns="geometry")
+        assert list(a.columns) == list(b.columns)
+        for column in a.columns:
+            if a[column].dtype.kind in "fc":
+                np.testing.assert_allclose(a[column], b[column], rtol=1e-9, err_msg=column)
+            else:
+                assert a[column].astype(str).tolist() == b[column].astype(str).tolist(), column
+    for name in ("lst_median", "lst_anomaly", "ndvi_median", "landcover"):
+        with rasterio.open(out / "rasters" / f"{name}.tif") as a:
+            with rasterio.open(threaded_folder / "rasters" / f"{name}.tif") as b:
+                np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=name)
