@@ -31,7 +31,7 @@ import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from odc.geo.geom import Geometry
 
-from pipelines import run_tiles
+from pipelines import run_layers, run_tiles
 from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
@@ -66,7 +66,6 @@ from pipelines.outputs import (
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
-    rural_reference_mask,
     rural_ring,
     scene_reference,
     urban_footprint_from_zones,
@@ -392,12 +391,6 @@ def run(
 def _unsupported(config: RunConfig) -> list[str]:
     """Options this first, one-piece version does not apply yet (each becomes a warning)."""
     notes = []
-    if config.heat_island.urban != "aoi":
-        notes.append("heat_island.urban: 'built' is not applied yet; the IRIS union is urban")
-    if config.heat_island.dem is not None:
-        notes.append("heat_island.dem is not applied yet: no elevation filter of the rural ring")
-    if config.landcover.external is not None:
-        notes.append("landcover.external is not applied yet: land cover from the index rules")
     comp = config.composite
     if comp.anomaly_method != "difference" or comp.anomaly_reference != "rural":
         notes.append(
@@ -436,9 +429,11 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
     with timer("landsat"):
         lst, qa_water = _landsat_lst(config, inputs.landsat, geobox)
     with timer("reference"):
-        urban = urban_footprint_from_zones(iris, geobox)
+        zone_union = urban_footprint_from_zones(iris, geobox)
         hi = config.heat_island
-        ring = rural_ring(urban, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000)
+        ring = rural_ring(
+            zone_union, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000
+        )
     with timer("sentinel2"):
         if inputs.sentinel2:
             idx, more = _sentinel2_indices(config, inputs.sentinel2, geobox)
@@ -447,13 +442,13 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             notes.append("no Sentinel-2 product: no NDVI or land cover")
             idx = None
     with timer("landcover"):
-        landcover = _landcover(config, idx, qa_water) if idx is not None else None
+        if config.landcover.external is not None:
+            landcover = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
+        else:
+            landcover = _landcover(config, idx, qa_water) if idx is not None else None
     with timer("anomaly"):
-        water = built = None
-        if landcover is not None:
-            water = landcover == 1 if hi.exclude_water else None
-            built = landcover == 4 if hi.exclude_built else None
-        reference_mask = rural_reference_mask(ring, water=water, built=built)
+        urban = run_layers.urban_footprint(config, zone_union, landcover)
+        reference_mask = run_layers.reference_mask(config, ring, urban, landcover)
         # Lazy, for its dims, coords and attributes; its values come from the tile sums.
         template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
     comp = config.composite
@@ -473,11 +468,13 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         )
         if idx is not None:
             rasters["ndvi_median"] = idx["ndvi"]
-            rasters["landcover"] = landcover
             if "albedo" in idx:
                 rasters["albedo_median"] = idx["albedo"]
         else:
             rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
+        if landcover is not None:
+            rasters["landcover"] = landcover
+        else:
             rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
         return rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
 

@@ -1,7 +1,6 @@
 """``ilots run`` end to end on the demo city: the run folder, the planted effect, --dry-run."""
 
 import json
-import shutil
 import sqlite3
 
 import geopandas as gpd
@@ -12,28 +11,13 @@ from click.testing import CliRunner
 
 from pipelines import run_tiles
 from pipelines.cli import main
-from pipelines.config import apply_overrides, example_config, load_config
-from pipelines.demo import S2_PRODUCTS, SCENES, _write_landsat, _write_sentinel2
-from pipelines.demo_census import IRIS_GRID, write_demo_census
+from pipelines.config import apply_overrides, load_config
+from pipelines.demo import S2_PRODUCTS, SCENES
+from pipelines.demo_census import IRIS_GRID
 from pipelines.demo_city import CLASSES, make_city
 from pipelines.run import plan, run
 from tests.conftest import raise_if_dask_computes
 from tiles.errors import ConfigError
-
-
-@pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory):
-    """The demo's inputs (products, zones, census) and its config, without running it."""
-    root = tmp_path_factory.mktemp("demo_inputs")
-    city = make_city()
-    (root / "products").mkdir()
-    for scene in SCENES:
-        _write_landsat(city, scene, root / "products")
-    for when, platform, baseline, seed in S2_PRODUCTS:
-        _write_sentinel2(city, root / "products", when, platform, baseline, seed)
-    write_demo_census(city, root)
-    shutil.copyfile(example_config("demo"), root / "config.yaml")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,25 @@
+"""Fixtures shared by the pipeline tests."""
+
+import shutil
+
+import pytest
+
+from pipelines.config import example_config
+from pipelines.demo import S2_PRODUCTS, SCENES, _write_landsat, _write_sentinel2
+from pipelines.demo_census import write_demo_census
+from pipelines.demo_city import make_city
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory):
+    """The demo's inputs (products, zones, census) and its config, without running it."""
+    root = tmp_path_factory.mktemp("demo_inputs")
+    city = make_city()
+    (root / "products").mkdir()
+    for scene in SCENES:
+        _write_landsat(city, scene, root / "products")
+    for when, platform, baseline, seed in S2_PRODUCTS:
+        _write_sentinel2(city, root / "products", when, platform, baseline, seed)
+    write_demo_census(city, root)
+    shutil.copyfile(example_config("demo"), root / "config.yaml")
+    return root

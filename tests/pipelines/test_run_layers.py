@@ -1,0 +1,198 @@
+"""``ilots run`` with an external land-cover map, a built urban footprint and a DEM filter."""
+
+import json
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import rasterio.features
+from rasterio.transform import from_origin
+
+from pipelines.config import apply_overrides, load_config
+from pipelines.demo_city import make_city
+from pipelines.run import run
+from raster.landcover import WORLDCOVER_MAPPING
+from tests.conftest import raise_if_dask_computes
+from tiles.errors import ConfigError
+
+#: Synthetic city class -> an ESA WorldCover code (water, trees, grass, built, built, bare).
+CITY_TO_WORLDCOVER = {1: 80, 2: 10, 3: 30, 4: 50, 5: 50, 6: 60}
+
+
+def _write(path, array, transform, crs, nodata=None):
+    with rasterio.open(
+        path, "w", driver="GTiff", height=array.shape[0], width=array.shape[1], count=1,
+        dtype=array.dtype, crs=crs, transform=transform, nodata=nodata,
+    ) as dst:  # fmt: skip
+        dst.write(array, 1)
+
+
+@pytest.fixture(scope="module")
+def city():
+    return make_city()
+
+
+@pytest.fixture(scope="module")
+def worldcover(city, tmp_path_factory):
+    """The city's classes as a 10 m WorldCover-coded map on the city's own grid."""
+    codes = np.zeros(city.landcover.shape, dtype=np.uint8)
+    for klass, code in CITY_TO_WORLDCOVER.items():
+        codes[city.landcover == klass] = code
+    path = tmp_path_factory.mktemp("lc") / "worldcover.tif"
+    transform = from_origin(*city.origin, city.resolution, city.resolution)
+    _write(path, codes, transform, f"EPSG:{city.crs}", nodata=0)
+    return path, codes, transform
+
+
+def _config(demo_folder, out, **overrides):
+    config = load_config(demo_folder / "config.yaml")
+    return apply_overrides(config, {"outputs.folder": str(out), **overrides})
+
+
+def test_external_landcover_is_the_recoded_map(demo_folder, worldcover, tmp_path):
+    path, codes, transform = worldcover
+    config = _config(
+        demo_folder,
+        tmp_path / "run",
+        **{"landcover.external": {"path": str(path), "mapping": "worldcover"}},
+    )
+    result = run(config)
+    assert not any("landcover.external" in w for w in result.warnings)
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        got, grid = src.read(1), src.transform
+    # Oracle: the 10 m code under each 30 m pixel centre (nearest neighbour), recoded by hand.
+    rows, cols = np.mgrid[0 : got.shape[0], 0 : got.shape[1]]
+    x, y = grid * (cols + 0.5, rows + 0.5)
+    col10, row10 = ~transform * (x, y)
+    col10, row10 = np.floor(col10).astype(int), np.floor(row10).astype(int)
+    inside = (row10 >= 0) & (row10 < codes.shape[0]) & (col10 >= 0) & (col10 < codes.shape[1])
+    expected = np.zeros(got.shape, dtype=np.uint8)
+    lut = np.zeros(256, dtype=np.uint8)
+    for code, klass in WORLDCOVER_MAPPING.items():
+        lut[code] = klass
+    expected[inside] = lut[codes[row10[inside], col10[inside]]]
+    assert np.array_equal(got, expected)
+    # The per-zone class shares come from that map: over the equal-area IRIS, the mean built
+    # share is the built share of the pixels in their union (pixel-centre rule, so loosely).
+    iris = result.zones["iris"]
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        crs = src.crs
+    union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()
+    centre_in = rasterio.features.geometry_mask([union], got.shape, grid, invert=True)
+    assert iris["lc_built_frac"].mean() == pytest.approx(
+        (expected[centre_in] == 4).mean(), abs=0.01
+    )
+
+
+def test_built_urban_footprint(demo_folder, tmp_path):
+    config = _config(demo_folder, tmp_path / "run", **{"heat_island.urban": "built"})
+    result = run(config)
+    heat = json.loads((tmp_path / "run" / "heat_island.json").read_text())
+    assert "built" in heat["definition"]["urban_definition"]
+    # Oracle: built pixels (code 4) of the run's land cover whose centre is in the IRIS union.
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        classes, transform, crs = src.read(1), src.transform, src.crs
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
+        lst = src.read(1)
+    union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()
+    inside = rasterio.features.geometry_mask([union], classes.shape, transform, invert=True)
+    urban = inside & (classes == 4)
+    composite = heat["composite_lst"]
+    assert composite["urban_pixels"] == int(np.isfinite(lst[urban]).sum())
+    assert composite["urban_mean_k"] == pytest.approx(
+        np.nanmean(lst[urban].astype(np.float64)), rel=1e-9
+    )
+    assert result.heat_island["composite"]["suhii_k"] == heat["composite"]["suhii_k"]
+
+
+def test_built_urban_footprint_needs_landcover(demo_folder, tmp_path):
+    config = _config(
+        demo_folder, tmp_path / "run", **{"heat_island.urban": "built", "inputs.sentinel2": []}
+    )
+    with pytest.raises(ConfigError, match=r"heat_island\.urban"):
+        run(config)
+
+
+def _dem(city, path, elevation):
+    transform = from_origin(*city.origin, 50.0, 50.0)
+    n = int(city.landcover.shape[0] * city.resolution / 50.0)
+    array = np.broadcast_to(np.asarray(elevation(n), dtype=np.float32), (n, n)).copy()
+    _write(path, array, transform, f"EPSG:{city.crs}")
+    return path
+
+
+def test_flat_dem_keeps_the_reference(demo_folder, city, tmp_path):
+    """A DEM at one elevation everywhere filters nothing: same reference as without it."""
+    plain = run(_config(demo_folder, tmp_path / "plain"))
+    dem = _dem(city, tmp_path / "flat.tif", lambda n: np.full((n, n), 150.0))
+    filtered = run(_config(demo_folder, tmp_path / "dem", **{"heat_island.dem": str(dem)}))
+    a, b = plain.heat_island, filtered.heat_island
+    assert "elevation within" in b["definition"]["reference_definition"]
+    assert a["composite"]["rural_pixels"] == b["composite"]["rural_pixels"]
+    assert a["composite"]["suhii_k"] == pytest.approx(b["composite"]["suhii_k"], rel=1e-12)
+
+
+def test_dem_removes_high_ground_from_the_reference(demo_folder, city, tmp_path):
+    """East of a step, the country is 400 m higher than the city: out of the ±50 m band."""
+
+    def east_high(n):
+        return np.where(np.arange(n) >= n // 2 + n // 8, 550.0, 150.0)[None, :]
+
+    dem = _dem(city, tmp_path / "east.tif", east_high)
+    plain = run(_config(demo_folder, tmp_path / "plain"))
+    filtered = run(_config(demo_folder, tmp_path / "dem", **{"heat_island.dem": str(dem)}))
+    kept, all_ = filtered.heat_island["composite"], plain.heat_island["composite"]
+    assert 0 < kept["rural_pixels"] < all_["rural_pixels"]
+
+
+def test_reference_mask_elevation_band(demo_folder, tmp_path):
+    """On the DEM's own grid: the reference is the ring minus the cells outside ±50 m of the
+    urban median elevation (hand-made masks, exact)."""
+    from pipelines import run_layers
+
+    like = _like()
+    ny, nx = like.shape
+    elevation = np.full((ny, nx), 150.0, dtype=np.float32)
+    elevation[:, nx // 2 :] = 550.0  # east half high
+    elevation[: ny // 4, : nx // 4] = 190.0  # within the band: kept
+    dem = tmp_path / "dem.tif"
+    _write(dem, elevation, like.odc.geobox.transform, "EPSG:32631")
+    config = _config(demo_folder, tmp_path / "x", **{"heat_island.dem": str(dem)})
+    ring = like == 0  # every cell
+    urban = like.copy(data=np.zeros((ny, nx), bool))
+    urban[ny // 2 - 5 : ny // 2 + 5, nx // 2 - 20 : nx // 2 - 10] = True  # median 150 m
+    with raise_if_dask_computes():
+        mask = run_layers.reference_mask(config, ring, urban, None)
+    expected = np.abs(elevation - 150.0) <= 50.0
+    assert np.array_equal(mask.values, expected)
+
+
+def test_external_landcover_graph_is_lazy(demo_folder, worldcover, tmp_path):
+    from pipelines import run_layers
+
+    path, _, _ = worldcover
+    config = _config(
+        demo_folder,
+        tmp_path / "run",
+        **{"landcover.external": {"path": str(path), "mapping": "worldcover"}},
+    )
+    with raise_if_dask_computes():
+        classes = run_layers.external_landcover(config, _like())
+    assert classes.chunks is not None
+    assert classes.dtype == np.uint8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert set(np.unique(classes.values)) <= {0, 1, 2, 3, 4, 5}
+
+
+def _like():
+    import odc.geo.xr  # noqa: F401
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+
+    gbox = GeoBox.from_bbox((360000, 4827000, 369000, 4836000), "EPSG:32631", resolution=30)
+    y, x = gbox.coordinates["y"].values, gbox.coordinates["x"].values
+    data = xr.DataArray(np.zeros(gbox.shape, np.float32), dims=("y", "x"), coords={"y": y, "x": x})
+    return data.odc.assign_crs(gbox.crs).chunk({"y": 128, "x": 128})
