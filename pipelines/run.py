@@ -51,7 +51,7 @@ from pipelines.config import (
     resolve_inputs,
 )
 from pipelines.heat_island import heat_island_summary
-from pipelines.inequality import run_inequality
+from pipelines.inequality import percentile_ranks, run_inequality
 from pipelines.outputs import (
     RunFolder,
     build_manifest,
@@ -327,6 +327,30 @@ def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.Data
     return out
 
 
+#: Per-IRIS columns ranked ("hotter than X % of the IRIS", science.md §7.5) -> column prefix.
+RANKED = {"lst_anomaly_mean_k": "lst_anomaly", "lst_mean_k": "lst"}
+
+
+def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the "hotter than X %" columns of :data:`RANKED` (science.md §7.5).
+
+    ``<prefix>_hotter_than_pct``: share of the other IRIS with a lower value (%), over the
+    IRIS with a value; with a population column, ``<prefix>_hotter_than_residents_pct``:
+    share of the residents of the other IRIS (IRIS with a population).
+    """
+    out = table.copy()
+    for column, prefix in RANKED.items():
+        if column not in out:
+            continue
+        ranks = percentile_ranks(out[column])
+        out[f"{prefix}_hotter_than_pct"] = ranks["hotter_than_pct"].to_numpy()
+        if "population" in out:
+            weighted = percentile_ranks(out[column], weights=out["population"])
+            residents = weighted["hotter_than_residents_pct"].to_numpy()
+            out[f"{prefix}_hotter_than_residents_pct"] = residents
+    return out
+
+
 def _frac_code(column: str) -> int | None:
     tail = column.rsplit("_", 1)[-1]
     try:
@@ -549,6 +573,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
             overlay = iris_qpv_overlay(iris, qpv, threshold=threshold)
             table, _ = join_tables(table, overlay.drop(columns=["iris_area_m2"]), on="code_iris")
+        table = _with_percentile_ranks(table)
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
     with timer("inequality"):
         report = None

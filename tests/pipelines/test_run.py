@@ -346,3 +346,27 @@ def test_cluster_run_equals_threaded_run(demo_run, demo_folder, tmp_path):
         with rasterio.open(out / "rasters" / f"{name}.tif") as a:
             with rasterio.open(threaded_folder / "rasters" / f"{name}.tif") as b:
                 np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=name)
+
+
+def test_iris_percentile_rank_columns(demo_run):
+    """"Hotter than X % of the IRIS": hand-counted share of the other IRIS with a lower value."""
+    out, _ = demo_run
+    iris = gpd.read_parquet(out / "zones" / "iris.parquet")
+    for column, prefix in (("lst_anomaly_mean_k", "lst_anomaly"), ("lst_mean_k", "lst")):
+        values = iris[column].to_numpy()
+        valid = np.isfinite(values)
+        n = int(valid.sum())
+        expected = np.full(len(values), np.nan)
+        for i in np.flatnonzero(valid):
+            expected[i] = 100.0 * (values[valid] < values[i]).sum() / (n - 1)
+        np.testing.assert_allclose(iris[f"{prefix}_hotter_than_pct"], expected, atol=1e-9)
+        # Residents: population of the other IRIS with a lower value over that of the others.
+        pop = iris["population"].to_numpy(dtype=float)
+        both = valid & np.isfinite(pop)
+        got = iris[f"{prefix}_hotter_than_residents_pct"].to_numpy()
+        for i in np.flatnonzero(both):
+            others = both.copy()
+            others[i] = False
+            lower = others & (values < values[i])
+            assert got[i] == pytest.approx(100.0 * pop[lower].sum() / pop[others].sum())
+        assert np.isnan(got[~both]).all()
