@@ -1,15 +1,10 @@
 """``ilots run``: the end-to-end pipeline of a config, in processing tiles (``run_tiles``).
 
-Stages: config -> area of interest -> grid -> items -> Landsat LST per scene (masked) ->
-urban footprint (the zone union) -> rural ring and reference -> per-scene LST anomaly ->
-temporal composites -> Sentinel-2 NDVI composite -> land cover -> zonal statistics per IRIS
-and QPV -> census join and QPV overlay -> inequality -> run folder (rasters, zones.gpkg,
-zones/<layer>.parquet, inequality.json/.csv, config.yaml, manifest.json).
-
-Land cover falls back to what the inputs hold: without Sentinel-2 green and swir16 bands
-(products downloaded with only red, nir and scl), MNDWI is replaced by the SCL water
-class (or the Landsat QA water bit) and NDBI is unavailable, so non-vegetated pixels are all
-called built (class 4): bare soil is not separated. The manifest records this as a warning.
+Stages: the lazy graph of :mod:`pipelines.run_graph` (grid, scenes, land cover, reference
+pixels) -> per-scene references from tile sums -> per-scene LST anomaly (and z-score) ->
+temporal composites -> zonal statistics per IRIS and QPV -> SUHII -> census join and QPV
+overlay -> percentile ranks -> inequality -> run folder (rasters, zones.gpkg,
+zones/<layer>.parquet, heat_island.json, inequality.json/.csv, config.yaml, manifest.json).
 """
 
 from __future__ import annotations
@@ -29,16 +24,13 @@ import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
-from odc.geo.geom import Geometry
 
-from pipelines import run_layers, run_tiles
+from pipelines import run_tiles
 from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
     read_filosofi,
-    read_iris,
     read_population,
-    read_qpv,
 )
 from pipelines.config import (
     RunConfig,
@@ -47,7 +39,6 @@ from pipelines.config import (
     config_digest,
     config_paths,
     dump_config,
-    grid_crs,
     resolve_inputs,
 )
 from pipelines.heat_island import heat_island_summary
@@ -63,20 +54,12 @@ from pipelines.outputs import (
     write_rasters,
     write_zones_gpkg,
 )
+from pipelines.run_graph import analysis_grid, scene_graph
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
-    rural_ring,
-    scene_reference,
-    urban_footprint_from_zones,
 )
-from raster.indices import compute_indices
-from raster.landcover import LandcoverThresholds, classify_landcover, clean_minimum_mapping_unit
-from raster.load import load_items
-from raster.quality import landsat_clear_mask, sentinel2_clear_mask
-from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
-from tiles.grid import analysis_geobox
 
 __all__ = ["RunPlan", "RunResult", "plan", "run", "scheduler_context"]
 
@@ -182,12 +165,6 @@ def scheduler_context(scheduler: str | None = None, workers: int | None = None) 
             yield
 
 
-def _grid(config: RunConfig, area: Any) -> Any:
-    crs = grid_crs(config, area)
-    grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
-    return analysis_geobox(Geometry(grown.geometry, crs=crs), config.grid.resolution, crs)
-
-
 def _grid_info(geobox: Any) -> dict[str, Any]:
     return {
         "crs": str(geobox.crs),
@@ -202,7 +179,7 @@ def _grid_info(geobox: Any) -> dict[str, Any]:
 def plan(config: RunConfig) -> RunPlan:
     """Describe a run (grid, scenes per sensor, memory estimate) without reading pixels."""
     area = area_of_interest(config)
-    geobox = _grid(config, area)
+    geobox = analysis_grid(config, area)
     inputs = resolve_inputs(config, area=area)
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
@@ -220,93 +197,6 @@ def plan(config: RunConfig) -> RunPlan:
     )
 
 
-def _read_zone_layers(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    if config.zones.iris is None:
-        raise ValueError("the run needs zones.iris (the per-IRIS statistics and inequality)")
-    iris, _ = read_iris(config.zones.iris.path, layer=config.zones.iris.layer)
-    qpv = None
-    if config.zones.qpv is not None:
-        qpv, _ = read_qpv(config.zones.qpv.path, layer=config.zones.qpv.layer)
-    return iris, qpv
-
-
-def _landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArray, xr.DataArray]:
-    bands = ["lwir11", "qa_pixel"]
-    if config.mask.st_qa_max_k is not None:
-        bands.append("st_qa")
-    ds = load_items(items, bands, geobox=geobox)
-    clear = landsat_clear_mask(
-        ds,
-        preset=config.mask.landsat_preset,
-        st_qa_max_k=config.mask.st_qa_max_k,
-        cdist_min_km=config.mask.cdist_min_km,
-        dilate_px=config.mask.dilate_px,
-    )
-    lst = surface_temperature_l2(ds, mask=clear)
-    # QA water bit (bit 7), kept for the land-cover fallback.
-    water = ((ds["qa_pixel"].fillna(0).astype("uint16") >> 7) & 1).astype(bool).any("time")
-    return lst, water
-
-
-def _sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
-    notes: list[str] = []
-    wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]
-    available = set()
-    for item in items:
-        available |= set(item.assets)
-    bands = [b for b in wanted if b in available]
-    ds = load_items(items, bands, geobox=geobox)
-    if "scl" in ds:
-        clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
-        ds = ds.where(clear)
-    names = ["ndvi"] + [
-        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
-        if need <= set(bands)
-    ]  # fmt: skip
-    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
-    if missing:
-        notes.append(
-            f"Sentinel-2 products lack bands for {', '.join(missing)}: land cover falls back "
-            "to NDVI with the SCL/QA water class; built and bare soil are not separated"
-        )
-    # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
-    if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
-        names.append("albedo_s2")
-    indices = compute_indices(ds, names)
-    if "albedo_s2" in names:
-        indices, names[-1] = indices.rename({"albedo_s2": "albedo"}), "albedo"
-    out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
-        "median"] for n in names})  # fmt: skip
-    if "scl" in ds:
-        out["scl_water"] = (ds["scl"] == 6).any("time")
-    return out, notes
-
-
-def _landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:
-    ndvi = idx["ndvi"]
-    if "mndwi" in idx:
-        mndwi = idx["mndwi"]
-    else:
-        is_water = water | idx["scl_water"] if "scl_water" in idx else water
-        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull())
-    ndbi = idx["ndbi"] if "ndbi" in idx else xr.ones_like(ndvi).where(ndvi.notnull())
-    rules = config.landcover.rules
-    thresholds = LandcoverThresholds(
-        water_mndwi=rules.water_mndwi,
-        dense_ndvi=rules.dense_ndvi,
-        low_ndvi=rules.low_ndvi,
-        built_ndbi=rules.built_ndbi,
-    )
-    classes = classify_landcover(ndvi, mndwi, ndbi, thresholds=thresholds)
-    if config.landcover.min_mapping_unit_px > 1:
-        classes = clean_minimum_mapping_unit(
-            classes,
-            config.landcover.min_mapping_unit_px,
-            connectivity=config.landcover.connectivity,
-        )
-    return classes.rename("landcover")
-
-
 def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.DataFrame:
     """Build the per-zone columns of a run from the zonal tables of its merged tile partials."""
     out = pd.DataFrame({id_col: table[id_col]})
@@ -318,6 +208,8 @@ def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.Data
     out["lst_p90_k"] = table["lst_median_p90"]
     out["lst_p90_mean_k"] = table["lst_p90_mean"]
     out["lst_anomaly_mean_k"] = table["lst_anomaly_mean"]
+    if "lst_zscore_mean" in table:
+        out["lst_zscore_mean"] = table["lst_zscore_mean"]
     out["ndvi_mean"] = table["ndvi_median_mean"]
     out["albedo_mean"] = table["albedo_median_mean"] if "albedo_median_mean" in table else np.nan
     out["n_clear_mean"] = table["n_clear_mean"]
@@ -415,12 +307,6 @@ def run(
 def _unsupported(config: RunConfig) -> list[str]:
     """Options this first, one-piece version does not apply yet (each becomes a warning)."""
     notes = []
-    comp = config.composite
-    if comp.anomaly_method != "difference" or comp.anomaly_reference != "rural":
-        notes.append(
-            "composite.anomaly_method/anomaly_reference: only 'difference' against the rural "
-            "reference is computed yet"
-        )
     if config.outputs.report:
         notes.append("report.html is not written yet (ilots report will build it)")
     if config.inequality.outcomes != ("lst_anomaly_mean_k",):
@@ -443,42 +329,24 @@ def _check_folder(config: RunConfig) -> None:
 def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> RunResult:
     _check_folder(config)
     notes: list[str] = _unsupported(config)
-    with timer("aoi"):
-        area = area_of_interest(config)
-        iris, qpv = _read_zone_layers(config)
-    with timer("grid"):
-        geobox = _grid(config, area)
-    with timer("items"):
-        inputs = resolve_inputs(config, area=area)
-    with timer("landsat"):
-        lst, qa_water = _landsat_lst(config, inputs.landsat, geobox)
-    with timer("reference"):
-        zone_union = urban_footprint_from_zones(iris, geobox)
-        hi = config.heat_island
-        ring = rural_ring(
-            zone_union, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000
-        )
-    with timer("sentinel2"):
-        if inputs.sentinel2:
-            idx, more = _sentinel2_indices(config, inputs.sentinel2, geobox)
-            notes += more
-        else:
-            notes.append("no Sentinel-2 product: no NDVI or land cover")
-            idx = None
-    with timer("landcover"):
-        if config.landcover.external is not None:
-            landcover = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
-        else:
-            landcover = _landcover(config, idx, qa_water) if idx is not None else None
-    with timer("anomaly"):
-        urban = run_layers.urban_footprint(config, zone_union, landcover)
-        reference_mask = run_layers.reference_mask(config, ring, urban, landcover)
-        # Lazy, for its dims, coords and attributes; its values come from the tile sums.
-        template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+    graph = scene_graph(config, timer)
+    notes += graph.notes
+    iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
+    lst, idx, landcover, urban = graph.lst, graph.idx, graph.landcover, graph.urban
+    reference_mask, template = graph.reference_mask, graph.template
+    hi = config.heat_island
     comp = config.composite
 
     def build_rasters(reference: xr.DataArray) -> xr.Dataset:
-        delta = lst_anomaly(lst, reference)
+        spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
+                              coords={d: reference[d] for d in reference.dims})  # fmt: skip
+        delta = lst_anomaly(lst, reference.drop_vars("reference_std"))
+        if comp.anomaly_reference == "urban":
+            delta.attrs.update(
+                long_name="LST anomaly against the scene's urban mean (delta T)",
+                formula="LST - mean LST over the urban footprint of the same scene",
+                reference_definition=urban.attrs.get("definition", "urban footprint"),
+            )
         stats = list(dict.fromkeys(["median", "p90", *comp.statistics]))
         lst_c = temporal_composite(lst, stats=stats, min_clear=comp.min_clear)
         d_c = temporal_composite(delta, stats=["median"], min_clear=comp.min_clear)
@@ -490,6 +358,18 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
                 "n_clear": lst_c["n_clear"] if "n_clear" in lst_c else lst.notnull().sum("time"),
             }
         )
+        if comp.anomaly_method == "zscore":
+            z = (delta / spread.where(spread > 0)).astype(np.float32)
+            z = z.rename("lst_zscore").assign_attrs(
+                long_name=f"LST z-score against the scene's {comp.anomaly_reference} reference",
+                units="1",
+                formula="(LST - mean) / standard deviation (ddof 0) of the reference pixels "
+                "of the same scene",
+                reference_definition=delta.attrs.get("reference_definition", ""),
+            )
+            rasters["lst_zscore"] = temporal_composite(
+                z, stats=["median"], min_clear=comp.min_clear
+            )["median"]
         if idx is not None:
             rasters["ndvi_median"] = idx["ndvi"]
             if "albedo" in idx:
@@ -537,6 +417,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         store=store,
         timer=timer,
         urban=urban,
+        anomaly_reference=comp.anomaly_reference,
     )
     with timer("heat_island"):
         heat = heat_island_summary(

@@ -54,7 +54,15 @@ __all__ = [
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
-ZONE_LAYERS = ("lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "n_clear", "albedo_median")
+ZONE_LAYERS = (
+    "lst_median",
+    "lst_p90",
+    "lst_anomaly",
+    "lst_zscore",
+    "ndvi_median",
+    "n_clear",
+    "albedo_median",
+)
 ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
 FRAC_STATS = parse_statistics(["frac"])
 CHECKPOINT_DIR = ".checkpoints"
@@ -98,29 +106,28 @@ def _window(data: xr.DataArray | xr.Dataset, tile: Tile) -> Any:
 def reference_sums(
     lst: xr.DataArray, mask: xr.DataArray, tile: Tile, urban: xr.DataArray | None = None
 ) -> dict[str, np.ndarray]:
-    """Pass 1 of one tile: per-scene Σ LST and count over the reference mask, and Σ mask.
+    """Pass 1 of one tile: per-scene Σ LST, Σ LST² and count over the reference mask, Σ mask.
 
-    With ``urban``, also the per-scene Σ LST and count over the urban footprint
-    (``urban_total``, ``urban_count``), from which :func:`scene_suhii` derives the per-scene
-    heat-island intensity.
+    With ``urban``, the same over the urban footprint (``urban_total``, ``urban_sumsq``,
+    ``urban_count``, ``urban_n_mask``): :func:`scene_suhii` derives the per-scene heat-island
+    intensity from them, and :func:`merged_reference` an urban reference.
     """
-    keep = _window(mask, tile).astype(bool)
     scenes = _window(lst, tile).astype(np.float64)
-    values = scenes.where(keep)
-    sums = {"total": values.sum(["y", "x"]), "count": values.count(["y", "x"]), "n": keep.sum()}
-    if urban is not None:
-        inside = scenes.where(_window(urban, tile).astype(bool))
-        sums.update(urban_total=inside.sum(["y", "x"]), urban_count=inside.count(["y", "x"]))
+    masks = {"": mask} if urban is None else {"": mask, "urban_": urban}
+    sums = {}
+    for prefix, region in masks.items():
+        keep = _window(region, tile).astype(bool)
+        values = scenes.where(keep)
+        sums[f"{prefix}total"] = values.sum(["y", "x"])
+        sums[f"{prefix}sumsq"] = (values * values).sum(["y", "x"])
+        sums[f"{prefix}count"] = values.count(["y", "x"])
+        sums[f"{prefix}n_mask"] = keep.sum()
     done = xr.Dataset(sums).compute()
-    out = {
-        "total": np.asarray(done["total"].values, dtype=np.float64),
-        "count": np.asarray(done["count"].values, dtype=np.int64),
-        "n_mask": np.asarray(done["n"].values, dtype=np.int64),
+    counts = ("count", "n_mask")
+    return {
+        name: np.asarray(done[name].values, np.int64 if name.endswith(counts) else np.float64)
+        for name in sums
     }
-    if urban is not None:
-        out["urban_total"] = np.asarray(done["urban_total"].values, dtype=np.float64)
-        out["urban_count"] = np.asarray(done["urban_count"].values, dtype=np.int64)
-    return out
 
 
 def scene_suhii(
@@ -175,25 +182,40 @@ def _finite(value: float) -> float | None:
 
 
 def merged_reference(
-    parts: list[dict[str, np.ndarray]], template: xr.DataArray, min_pixels: int
+    parts: list[dict[str, np.ndarray]],
+    template: xr.DataArray,
+    min_pixels: int,
+    region: str = "rural",
 ) -> xr.DataArray:
-    """Derive the per-scene rural reference from the merged tile sums (as ``scene_reference``)."""
-    total = np.sum([p["total"] for p in parts], axis=0)
-    count = np.sum([p["count"] for p in parts], axis=0)
-    n_mask = np.sum([p["n_mask"] for p in parts])
-    mean = _checked_mean(
-        total, count, n_mask, what="rural reference", hint=_RURAL_HINT, min_pixels=min_pixels
-    )
+    """Derive the per-scene reference from the merged tile sums (as ``scene_reference``).
+
+    ``region`` is ``"rural"`` (the reference mask) or ``"urban"`` (the urban footprint, from
+    sums taken with ``urban``). The population standard deviation (ddof 0) of the clear
+    reference pixels rides along as coordinate ``reference_std`` (for z-scores).
+    """
+    prefix = {"rural": "", "urban": "urban_"}[region]
+    total = np.sum([p[f"{prefix}total"] for p in parts], axis=0)
+    sumsq = np.sum([p[f"{prefix}sumsq"] for p in parts], axis=0)
+    count = np.sum([p[f"{prefix}count"] for p in parts], axis=0)
+    n_mask = np.sum([p[f"{prefix}n_mask"] for p in parts])
+    what = "rural reference" if region == "rural" else "urban footprint"
+    hint = _RURAL_HINT if region == "rural" else "check the zones or the built classes"
+    mean = _checked_mean(total, count, n_mask, what=what, hint=hint, min_pixels=min_pixels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = np.maximum(sumsq / count - mean * mean, 0.0)
+    dims = template.dims
+    coords = {
+        name: template[name]
+        for name in (*dims, "platform", "product_id")
+        if name in template.coords
+    }
+    coords["reference_std"] = (dims, np.sqrt(variance))
     return xr.DataArray(
         mean,
-        dims=template.dims,
-        coords={
-            name: template[name]
-            for name in (*template.dims, "platform", "product_id")
-            if name in template.coords
-        },
-        attrs=dict(template.attrs),
-        name="rural_reference",
+        dims=dims,
+        coords=coords,
+        attrs={**template.attrs, "reference_region": region},
+        name=f"{region}_reference",
     )
 
 
@@ -211,7 +233,7 @@ def tile_pieces(rasters: xr.Dataset, layers: list[ZoneLayer], tile: Tile) -> dic
         parts = {
             name: chunk_partials(arrays[name].astype(np.float32), window, n, needs)
             for name in ZONE_LAYERS
-            if name in arrays  # albedo_median only where the products have its bands
+            if name in arrays  # albedo_median, lst_zscore: only when the run makes them
         }
         parts["landcover"] = chunk_partials(class_values, window, n, frac_needs)
         partials[layer.name] = parts
@@ -243,12 +265,15 @@ def run_tiles(
     store: TileCheckpoints,
     timer: Any,
     urban: xr.DataArray | None = None,
+    anomaly_reference: str = "rural",
 ) -> tuple[xr.Dataset, dict[str, tuple[pd.DataFrame, pd.DataFrame]], list[dict[str, Any]]]:
     """Both passes over the tiles (resuming from checkpoints), the merge and the mosaic.
 
     Returns the full rasters (NumPy-backed, on the grid of the lazy ones); per zone layer,
     its value table and land-cover fraction table; and, with ``urban``, the per-scene SUHII
-    records of :func:`scene_suhii` (else an empty list).
+    records of :func:`scene_suhii` (else an empty list). ``build_rasters`` receives the
+    per-scene reference of ``anomaly_reference`` (``"rural"``, or ``"urban"``: needs
+    ``urban``), with its spread as coordinate ``reference_std``.
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
@@ -260,6 +285,8 @@ def run_tiles(
             sums.append(store.load("reference", tile))
         reference = merged_reference(sums, reference_template, min_pixels)
         scenes = scene_suhii(sums, reference)
+        if anomaly_reference == "urban":
+            reference = merged_reference(sums, reference_template, min_pixels, "urban")
     rasters = build_rasters(reference)
     with timer("tiles"):
         results = []

@@ -300,7 +300,7 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
 
 def _grid_of(config):
     from pipelines.config import area_of_interest
-    from pipelines.run import _grid
+    from pipelines.run_graph import analysis_grid as _grid
 
     return _grid(config, area_of_interest(config))
 

@@ -196,3 +196,48 @@ def _like():
     y, x = gbox.coordinates["y"].values, gbox.coordinates["x"].values
     data = xr.DataArray(np.zeros(gbox.shape, np.float32), dims=("y", "x"), coords={"y": y, "x": x})
     return data.odc.assign_crs(gbox.crs).chunk({"y": 128, "x": 128})
+
+
+def _composite_median(per_scene, min_clear):
+    """Per-pixel median over the scenes with a value, NaN below ``min_clear`` values."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        median = np.nanmedian(per_scene, axis=0)
+    return np.where(np.isfinite(per_scene).sum(axis=0) >= min_clear, median, np.nan)
+
+
+def test_zscore_anomaly_of_a_tiled_run(demo_folder, tmp_path):
+    """The z-score composite of a run in 3 x 3 tiles (reference mean and spread merged from
+    tile sums of squares) equals the direct per-scene z-score of the whole grid."""
+    from pipelines.run_graph import scene_graph
+    from raster.heat_island import scene_zscore_against
+
+    config = _config(demo_folder, tmp_path / "run", **{"composite.anomaly_method": "zscore"})
+    result = run(config, tile_size_px=150)
+    assert "lst_zscore_mean" in result.zones["iris"]
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_zscore.tif") as src:
+        got = src.read(1)
+        assert src.tags()["units"] == "1"
+    graph = scene_graph(config)
+    z = scene_zscore_against(graph.lst, graph.reference_mask, ddof=0).values
+    expected = _composite_median(z, config.composite.min_clear)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
+
+
+def test_anomaly_against_the_urban_mean(demo_folder, tmp_path):
+    from pipelines.run_graph import scene_graph
+
+    config = _config(demo_folder, tmp_path / "run", **{"composite.anomaly_reference": "urban"})
+    run(config)
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_anomaly.tif") as src:
+        got = src.read(1)
+        assert "urban" in src.tags()["long_name"]
+    graph = scene_graph(config)
+    lst = graph.lst.values.astype(np.float64)
+    urban = graph.urban.values.astype(bool)
+    means = np.array([np.nanmean(scene[urban]) for scene in lst])
+    expected = _composite_median(lst - means[:, None, None], config.composite.min_clear)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
+    # Against its own mean, the city's pixels are centred near 0 K.
+    assert abs(np.nanmean(got[urban])) < 0.5

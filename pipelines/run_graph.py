@@ -1,0 +1,253 @@
+"""The lazy per-pixel graph of ``ilots run``, built from metadata only (reads no pixel).
+
+Area of interest and zone layers -> analysis grid -> items -> Landsat LST per scene (masked)
+-> Sentinel-2 index composites -> land cover (rules, or an external map) -> urban footprint,
+rural ring and reference mask (:mod:`pipelines.run_layers`). :func:`scene_graph` returns
+them all; :mod:`pipelines.run` computes them in processing tiles.
+
+Land cover falls back to what the inputs hold: without Sentinel-2 green and swir16 bands
+(products downloaded with only red, nir and scl), MNDWI is replaced by the SCL water
+class (or the Landsat QA water bit) and NDBI is unavailable, so non-vegetated pixels are all
+called built (class 4): bare soil is not separated. The manifest records this as a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import xarray as xr
+from odc.geo.geom import Geometry
+
+from pipelines import run_layers
+from pipelines.census import read_iris, read_qpv
+from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
+from raster.composite import temporal_composite
+from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
+from raster.indices import compute_indices
+from raster.landcover import LandcoverThresholds, classify_landcover, clean_minimum_mapping_unit
+from raster.load import load_items
+from raster.quality import landsat_clear_mask, sentinel2_clear_mask
+from raster.thermal import surface_temperature_l2
+from tiles.errors import ConfigError
+from tiles.grid import analysis_geobox
+
+__all__ = [
+    "SceneGraph",
+    "analysis_grid",
+    "landsat_lst",
+    "read_zone_layers",
+    "rule_landcover",
+    "scene_graph",
+    "sentinel2_indices",
+]
+
+
+@dataclass
+class SceneGraph:
+    """Everything a run computes from, lazy (Dask) where it is pixels.
+
+    Attributes
+    ----------
+    area
+        The area of interest (:func:`pipelines.config.area_of_interest`).
+    iris, qpv
+        The zone layers as read (QPV may be None).
+    geobox
+        The analysis grid.
+    inputs
+        The resolved items (Landsat and Sentinel-2).
+    lst
+        Masked LST per scene ``(time, y, x)`` in K.
+    idx
+        Sentinel-2 index composites (``ndvi``, ``mndwi``, ``ndbi``, ``albedo``), or None.
+    landcover
+        Land-cover classes ``(y, x)``, or None without Sentinel-2 nor external map.
+    zone_union, urban, ring, reference_mask
+        The union of the IRIS, the urban footprint, the rural ring and reference pixels.
+    template
+        The lazy per-scene rural reference (for its dims, coords and attributes).
+    notes
+        Warnings about what the inputs lack.
+    """
+
+    area: Any
+    iris: gpd.GeoDataFrame
+    qpv: gpd.GeoDataFrame | None
+    geobox: Any
+    inputs: Any
+    lst: xr.DataArray
+    idx: xr.Dataset | None
+    landcover: xr.DataArray | None
+    zone_union: xr.DataArray
+    urban: xr.DataArray
+    ring: xr.DataArray
+    reference_mask: xr.DataArray
+    template: xr.DataArray
+    notes: list[str] = field(default_factory=list)
+
+
+def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
+    """Build the lazy graph of a run from its config; read no pixel.
+
+    Parameters
+    ----------
+    config
+        A validated run config.
+    timer
+        Optional context-manager factory ``timer(stage)`` that times each stage.
+    """
+    timer = timer or _no_timer
+    notes: list[str] = []
+    with timer("aoi"):
+        area = area_of_interest(config)
+        iris, qpv = read_zone_layers(config)
+    with timer("grid"):
+        geobox = analysis_grid(config, area)
+    with timer("items"):
+        inputs = resolve_inputs(config, area=area)
+    with timer("landsat"):
+        lst, qa_water = landsat_lst(config, inputs.landsat, geobox)
+    with timer("reference"):
+        zone_union = urban_footprint_from_zones(iris, geobox)
+        hi = config.heat_island
+        ring = rural_ring(
+            zone_union, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000
+        )
+    with timer("sentinel2"):
+        if inputs.sentinel2:
+            idx, more = sentinel2_indices(config, inputs.sentinel2, geobox)
+            notes += more
+        else:
+            notes.append("no Sentinel-2 product: no NDVI or land cover")
+            idx = None
+    with timer("landcover"):
+        if config.landcover.external is not None:
+            landcover = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
+        else:
+            landcover = rule_landcover(config, idx, qa_water) if idx is not None else None
+    with timer("anomaly"):
+        urban = run_layers.urban_footprint(config, zone_union, landcover)
+        reference_mask = run_layers.reference_mask(config, ring, urban, landcover)
+        # Lazy, for its dims, coords and attributes; its values come from the tile sums.
+        template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+    return SceneGraph(
+        area=area,
+        iris=iris,
+        qpv=qpv,
+        geobox=geobox,
+        inputs=inputs,
+        lst=lst,
+        idx=idx,
+        landcover=landcover,
+        zone_union=zone_union,
+        urban=urban,
+        ring=ring,
+        reference_mask=reference_mask,
+        template=template,
+        notes=notes,
+    )
+
+
+def _no_timer(stage: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def analysis_grid(config: RunConfig, area: Any) -> Any:
+    """Build the run's analysis grid: the area grown by the outer rural ring, in the grid CRS."""
+    crs = grid_crs(config, area)
+    grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
+    return analysis_geobox(Geometry(grown.geometry, crs=crs), config.grid.resolution, crs)
+
+
+def read_zone_layers(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the IRIS layer (required) and the QPV layer (optional) of the config."""
+    if config.zones.iris is None:
+        raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
+    iris, _ = read_iris(config.zones.iris.path, layer=config.zones.iris.layer)
+    qpv = None
+    if config.zones.qpv is not None:
+        qpv, _ = read_qpv(config.zones.qpv.path, layer=config.zones.qpv.layer)
+    return iris, qpv
+
+
+def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
+    bands = ["lwir11", "qa_pixel"]
+    if config.mask.st_qa_max_k is not None:
+        bands.append("st_qa")
+    ds = load_items(items, bands, geobox=geobox)
+    clear = landsat_clear_mask(
+        ds,
+        preset=config.mask.landsat_preset,
+        st_qa_max_k=config.mask.st_qa_max_k,
+        cdist_min_km=config.mask.cdist_min_km,
+        dilate_px=config.mask.dilate_px,
+    )
+    lst = surface_temperature_l2(ds, mask=clear)
+    # QA water bit (bit 7), kept for the land-cover fallback.
+    water = ((ds["qa_pixel"].fillna(0).astype("uint16") >> 7) & 1).astype(bool).any("time")
+    return lst, water
+
+
+def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
+    """Median composites of the Sentinel-2 indices the products allow, and notes on gaps."""
+    notes: list[str] = []
+    wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]
+    available = set()
+    for item in items:
+        available |= set(item.assets)
+    bands = [b for b in wanted if b in available]
+    ds = load_items(items, bands, geobox=geobox)
+    if "scl" in ds:
+        clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
+        ds = ds.where(clear)
+    names = ["ndvi"] + [
+        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
+        if need <= set(bands)
+    ]  # fmt: skip
+    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
+    if missing:
+        notes.append(
+            f"Sentinel-2 products lack bands for {', '.join(missing)}: land cover falls back "
+            "to NDVI with the SCL/QA water class; built and bare soil are not separated"
+        )
+    # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
+    if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
+        names.append("albedo_s2")
+    indices = compute_indices(ds, names)
+    if "albedo_s2" in names:
+        indices, names[-1] = indices.rename({"albedo_s2": "albedo"}), "albedo"
+    out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
+        "median"] for n in names})  # fmt: skip
+    if "scl" in ds:
+        out["scl_water"] = (ds["scl"] == 6).any("time")
+    return out, notes
+
+
+def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:
+    """Classify the land cover from the index composites with the config's rules and MMU."""
+    ndvi = idx["ndvi"]
+    if "mndwi" in idx:
+        mndwi = idx["mndwi"]
+    else:
+        is_water = water | idx["scl_water"] if "scl_water" in idx else water
+        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull())
+    ndbi = idx["ndbi"] if "ndbi" in idx else xr.ones_like(ndvi).where(ndvi.notnull())
+    rules = config.landcover.rules
+    thresholds = LandcoverThresholds(
+        water_mndwi=rules.water_mndwi,
+        dense_ndvi=rules.dense_ndvi,
+        low_ndvi=rules.low_ndvi,
+        built_ndbi=rules.built_ndbi,
+    )
+    classes = classify_landcover(ndvi, mndwi, ndbi, thresholds=thresholds)
+    if config.landcover.min_mapping_unit_px > 1:
+        classes = clean_minimum_mapping_unit(
+            classes,
+            config.landcover.min_mapping_unit_px,
+            connectivity=config.landcover.connectivity,
+        )
+    return classes.rename("landcover")
