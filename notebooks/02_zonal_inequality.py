@@ -1,0 +1,345 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Per-IRIS statistics and inequality: are the QPV hotter?
+#
+# This notebook answers, on the demo city, the question a city data team is usually asked
+# first: *are our QPV (quartiers prioritaires de la politique de la ville) hotter and less
+# green than the rest of the agglomeration, by how much, and how sure are we?*
+#
+# It takes the temperature and vegetation rasters of a finished `ilots run`, aggregates them
+# exactly per **IRIS** (INSEE's sub-municipal statistical units, about 2,000 residents each)
+# and per **QPV**, joins the IRIS to **Filosofi** (INSEE's median disposable income per IRIS)
+# and to the census population, and measures how heat is spread across incomes.
+#
+# **Everything here is synthetic**: the city, its 64 IRIS, its 3 QPV, the incomes and the
+# population come from `ilots demo` and describe no real place. The generator planted a known
+# QPV-versus-rest gap, so we can also check that the chain recovers it.
+#
+# Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
+# notebook writes a fresh demo into a temporary folder (about 15 seconds).
+
+# %%
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import rioxarray
+import xarray as xr
+
+from pipelines.census import (
+    iris_qpv_overlay,
+    join_tables,
+    read_filosofi,
+    read_iris,
+    read_population,
+    read_qpv,
+)
+from pipelines.config import load_config
+from pipelines.demo import run_demo
+from pipelines.inequality import percentile_ranks, run_inequality
+from raster.zonal import zonal_stats
+from tiles.errors import IlotsWarning
+
+pd.set_option("display.width", 120)
+# The readers return their warnings as notes, printed below: don't show them twice.
+warnings.simplefilter("ignore", IlotsWarning)
+
+demo_env = os.environ.get("ILOTS_DEMO_DIR")
+if demo_env and (Path(demo_env) / "config.yaml").is_file():
+    DEMO = Path(demo_env)
+else:
+    DEMO = Path(demo_env) if demo_env else Path(tempfile.mkdtemp(prefix="ilots-demo-"))
+    print(f"writing the synthetic demo city into {DEMO} ...")
+    run_demo(DEMO, echo=lambda line: None)
+config = load_config(DEMO / "config.yaml")
+RUN = Path(config.outputs.folder)
+print("demo folder:", DEMO)
+print("run folder: ", RUN)
+print("rasters:", ", ".join(sorted(p.name for p in (RUN / "rasters").glob("*.tif"))))
+
+# %% [markdown]
+# ## The zones: IRIS and QPV
+#
+# `read_iris` and `read_qpv` read the files as IGN and ANCT publish them (any format or
+# millésime) and normalise the columns: `code_iris` (9 characters), `insee_com`, `code_qp`,
+# and so on. They also repair invalid geometries and say so: the demo's QPV file holds a
+# self-intersecting "bow-tie" polygon on purpose, as real files sometimes do.
+
+# %%
+iris, iris_notes = read_iris(config.zones.iris.path)
+qpv, qpv_notes = read_qpv(config.zones.qpv.path)
+for note in iris_notes + qpv_notes:
+    print("note:", note)
+print(f"{len(iris)} IRIS in {iris.crs}; {len(qpv)} QPV in {qpv.crs}")
+print(qpv[["code_qp", "nom_qp", "insee_com"]].to_string(index=False))
+
+# %% [markdown]
+# ## Exact zonal statistics
+#
+# The run's rasters are 30 m composites of the summer scenes (June–August 2023):
+# `lst_anomaly` is the median over the scenes of each pixel's LST minus that scene's rural
+# reference (the countryside ring around the city), so that a hot day and a cool day can be
+# combined. `zonal_stats` weights every pixel by the exact fraction of it that the zone
+# covers (exactextract's coverage fractions): a 550 m IRIS on a 30 m grid has many pixels cut
+# by its border, and counting them wholly or not at all would bias small zones. The zones are
+# reprojected to the raster's CRS, never the raster to the zones'.
+
+# %%
+rasters = xr.Dataset(
+    {
+        name: rioxarray.open_rasterio(RUN / "rasters" / f"{name}.tif", masked=True).squeeze(
+            "band", drop=True
+        )
+        for name in ("lst_anomaly", "lst_median", "ndvi_median")
+    }
+)
+iris_stats = zonal_stats(
+    rasters, iris, id="code_iris", stats=["mean", "p90", "count", "valid_frac", "area_m2"]
+)
+qpv_stats = zonal_stats(rasters, qpv, id="code_qp", stats=["mean", "count"])
+shown = ["code_iris", "lst_anomaly_mean", "lst_anomaly_p90", "lst_anomaly_valid_frac"]
+shown += ["lst_anomaly_area_m2", "ndvi_median_mean"]
+print(iris_stats[shown].head(8).round(3).to_string(index=False))
+
+# %% [markdown]
+# The same numbers are in the run's `zones.gpkg` (the layers to open in QGIS), computed there
+# tile by tile from mergeable partial sums: the two agree to floating-point precision.
+
+# %%
+run_iris = pd.read_parquet(RUN / "zones" / "iris.parquet").set_index("code_iris")
+ours = iris_stats.set_index("code_iris")["lst_anomaly_mean"]
+print(
+    "largest difference to the run's lst_anomaly_mean_k:",
+    f"{float(np.nanmax(np.abs(ours - run_iris.loc[ours.index, 'lst_anomaly_mean_k']))):.2e} K",
+)
+
+# %% [markdown]
+# ## Joining income and population
+#
+# `read_filosofi` reads the INSEE Filosofi table as published (`;` separator, decimal comma,
+# year-suffixed columns such as `DISP_MED21`) and keeps the secrecy markers (`s`, `nd`, ...)
+# as missing values, never zero. `join_tables` joins on `code_iris` and reports what did not
+# match. `iris_qpv_overlay` gives each IRIS the share of its area inside a QPV: an IRIS is
+# counted "in QPV" from a share of 50 % (`zones.qpv.iris_share_threshold` in the config).
+
+# %%
+filosofi, filosofi_meta, filosofi_notes = read_filosofi(config.census.filosofi)
+population, _pop_meta, _pop_notes = read_population(config.census.population)
+for note in filosofi_notes:
+    print("note:", note)
+
+table = iris.merge(iris_stats, on="code_iris").rename(
+    columns={
+        "lst_anomaly_mean": "lst_anomaly_mean_k",
+        "lst_median_mean": "lst_mean_k",
+        "ndvi_median_mean": "ndvi_mean",
+    }
+)
+table, report = join_tables(table, filosofi, on="code_iris")
+print(
+    f"Filosofi join: {report.matched} of {report.n_left} IRIS matched; "
+    f"unmatched IRIS codes: {list(report.examples_left) or 'none'}"
+)
+table, _ = join_tables(table, population, on="code_iris")
+overlay = iris_qpv_overlay(iris, qpv, threshold=config.zones.qpv.iris_share_threshold)
+table, _ = join_tables(table, overlay.drop(columns=["iris_area_m2"]), on="code_iris")
+print(f"{int(table['in_qpv'].sum())} of {len(table)} IRIS are in a QPV")
+
+# %% [markdown]
+# ## Maps
+#
+# Left, the mean LST anomaly per IRIS (kelvin above the rural reference) with the QPV
+# outlines; right, the mean NDVI. The QPV sit in the hot, mineral part of the city.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+panels = [
+    ("lst_anomaly_mean_k", "inferno", "LST anomaly (K)"),
+    ("ndvi_mean", "YlGn", "NDVI"),
+]
+qpv_on_grid = qpv.to_crs(table.crs)
+for ax, (column, cmap, label) in zip(axes, panels, strict=True):
+    table.plot(column=column, cmap=cmap, legend=True, ax=ax, legend_kwds={"label": label})
+    qpv_on_grid.boundary.plot(ax=ax, color="tab:cyan", linewidth=2)
+    ax.set_title(f"{label} per IRIS, QPV outlined (synthetic)")
+    ax.set_axis_off()
+plt.show()
+
+# %% [markdown]
+# ## Who lives where it is hottest?
+#
+# `run_inequality` runs every statistic of the project's reference sheet on the IRIS table,
+# each with its uncertainty and the number of IRIS it rests on:
+#
+# * the **QPV gap**: population-weighted mean anomaly inside QPV minus outside, with a
+#   permutation test (labels shuffled within each commune) and a bootstrap interval;
+# * the **generalised concentration index** GC = 2·cov(h, r) of the anomaly over income
+#   ranks, in kelvin: negative when the poorer IRIS are the hotter ones (for temperatures the
+#   standard relative index depends on the zero of the scale, so GC is the one to read);
+# * **exposure by income decile** (each decile holds about 10 % of residents);
+# * **Moran's I**: neighbouring IRIS resemble each other, so intervals that assume
+#   independent zones are optimistic — the report says so in its notes.
+#
+# The same settings as the run's config are used, so the numbers match `inequality.json`.
+
+# %%
+ineq = config.inequality
+settings = {
+    "contiguity": ineq.contiguity,
+    "bootstrap": ineq.bootstrap,
+    "permutations": ineq.permutations,
+    "moran_permutations": ineq.moran_permutations,
+    "confidence": ineq.confidence,
+    "seed": ineq.seed,
+}
+heat = run_inequality(
+    table,
+    outcome="lst_anomaly_mean_k",
+    income=config.census.income_column,
+    population="population",
+    group="in_qpv",
+    stratum="insee_com",
+    geometry="geometry",
+    **settings,
+)
+frame = heat.to_frame()
+main_rows = ["group_difference", "generalized_concentration_index", "exposure_gap_d1_d10"]
+main_rows += ["correlation_spearman", "morans_i"]
+print(
+    frame.set_index("metric")
+    .loc[main_rows, ["value", "ci_low", "ci_high", "p_value", "n"]]
+    .round(3)
+    .to_string()
+)
+for note in heat.notes:
+    print("note:", note)
+
+# %%
+gap = heat.group_difference
+planted = json.loads((DEMO / "planted_effects.json").read_text())
+print(
+    f"Les QPV sont en moyenne {gap.value:+.2f} K plus chauds que le reste de l'agglomération "
+    f"(IC {ineq.confidence * 100:.0f} % {gap.ci_low:+.2f} à {gap.ci_high:+.2f} K, "
+    f"p = {gap.p_value:.3f}, {gap.n_in} IRIS en QPV contre {gap.n_out})."
+)
+print(f"(the generator planted a gap of {planted['qpv_gap_k']:+.2f} K in this synthetic city)")
+
+# %% [markdown]
+# With only a handful of IRIS in QPV, the interval is wide and the permutation test may not
+# reject "no difference" even though the point estimate is close to what was planted: this
+# is the honest answer for a small city, and the reason the report always shows the n.
+#
+# The income gradient is clearer. Below, left: mean anomaly against median income, each IRIS
+# a dot, QPV in colour. Right: the population-weighted anomaly of each income decile, with
+# the whole city's mean as a line.
+
+# %%
+income = config.census.income_column
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+ok = table[[income, "lst_anomaly_mean_k"]].notna().all(axis=1)
+for flag, colour, label in ((False, "tab:gray", "outside QPV"), (True, "tab:red", "in QPV")):
+    sel = ok & (table["in_qpv"] == flag)
+    axes[0].scatter(
+        table.loc[sel, income], table.loc[sel, "lst_anomaly_mean_k"], c=colour, label=label, s=25
+    )
+fit = np.polyfit(table.loc[ok, income], table.loc[ok, "lst_anomaly_mean_k"], 1)
+xs = np.linspace(table.loc[ok, income].min(), table.loc[ok, income].max(), 10)
+axes[0].plot(
+    xs, np.polyval(fit, xs), color="black", lw=1, label=f"fit: {fit[0] * 1000:+.2f} K per 1,000 €"
+)
+axes[0].set(
+    xlabel="median disposable income (€, Filosofi)",
+    ylabel="LST anomaly (K)",
+    title="Poorer IRIS are hotter (synthetic)",
+)
+axes[0].legend()
+deciles = heat.deciles
+axes[1].bar(
+    [r.decile for r in deciles.rows], [r.exposure for r in deciles.rows], color="tab:orange"
+)
+axes[1].axhline(deciles.overall, color="black", lw=1, label="whole city")
+axes[1].set(
+    xlabel="income decile of residents (1 = poorest)",
+    ylabel="LST anomaly (K)",
+    title="Exposure by income decile (synthetic)",
+    xticks=range(1, 11),
+)
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# ## "Hotter than X % of the IRIS"
+#
+# Percentile ranks turn a temperature into a sentence a resident understands. The ten
+# hottest IRIS, with their income, population and QPV status:
+
+# %%
+ranks = percentile_ranks(table["lst_anomaly_mean_k"], weights=table["population"].fillna(0))
+table["hotter_than_pct"] = ranks["hotter_than_pct"]
+columns = ["code_iris", "lst_anomaly_mean_k", "hotter_than_pct", income, "population", "in_qpv"]
+print(
+    table.sort_values("lst_anomaly_mean_k", ascending=False)[columns]
+    .head(10)
+    .round(2)
+    .to_string(index=False)
+)
+
+# %% [markdown]
+# ## And vegetation?
+#
+# The same question for NDVI, per QPV directly (one row per QPV, from the QPV layer) and as
+# an inequality over income.
+
+# %%
+print(qpv_stats.rename(columns=lambda c: c.replace("_median", "")).round(3).to_string(index=False))
+green = run_inequality(
+    table,
+    outcome="ndvi_mean",
+    income=income,
+    population="population",
+    group="in_qpv",
+    stratum="insee_com",
+    **settings,
+)
+print(
+    f"NDVI: QPV minus rest {green.group_difference.value:+.3f}, concentration index "
+    f"{green.concentration_index.value:+.3f} (positive: the greener IRIS are the richer ones)"
+)
+
+# %% [markdown]
+# ## Key results
+#
+# Stored as JSON when `ILOTS_NOTEBOOK_RESULTS` names a file (the project's tests compare them
+# with the run's `inequality.json` and with a recomputation from `zones.gpkg`).
+
+# %%
+results = {
+    "qpv_gap_k": float(gap.value),
+    "qpv_gap_ci_k": [float(gap.ci_low), float(gap.ci_high)],
+    "qpv_gap_p_value": float(gap.p_value),
+    "n_in_qpv": int(gap.n_in),
+    "n_used": int(heat.n_used),
+    "generalized_concentration_index_k": float(heat.generalized_concentration_index.value),
+    "iris_lst_anomaly_mean_k": {str(k): float(v) for k, v in ours.items() if np.isfinite(v)},
+    "ndvi_qpv_gap": float(green.group_difference.value),
+}
+print(json.dumps({k: v for k, v in results.items() if k != "iris_lst_anomaly_mean_k"}, indent=2))
+if os.environ.get("ILOTS_NOTEBOOK_RESULTS"):
+    Path(os.environ["ILOTS_NOTEBOOK_RESULTS"]).write_text(json.dumps(results, indent=2))
