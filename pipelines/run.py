@@ -243,6 +243,41 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]) -> dict:
+    """Cross each configured outcome with income (science.md §7); the first is the primary.
+
+    Outcomes absent from the IRIS table are skipped with a note; without an income column,
+    nothing is computed.
+    """
+    census, ineq = config.census, config.inequality
+    income = census.income_column if census is not None else None
+    if not income or income not in table:
+        notes.append("no income column: inequality statistics skipped")
+        return {}
+    population = "population" if "population" in table else None
+    reports = {}
+    for outcome in ineq.outcomes:
+        if outcome not in table:
+            notes.append(f"inequality.outcomes: no per-IRIS column {outcome!r}; skipped")
+            continue
+        reports[outcome] = run_inequality(
+            table,
+            outcome=outcome,
+            income=income,
+            population=population if ineq.population_weighted else None,
+            group="in_qpv" if "in_qpv" in table else None,
+            stratum=ineq.stratum if ineq.stratum in table else None,
+            geometry="geometry",
+            contiguity=ineq.contiguity,
+            bootstrap=ineq.bootstrap,
+            permutations=ineq.permutations,
+            moran_permutations=ineq.moran_permutations,
+            confidence=ineq.confidence,
+            seed=ineq.seed,
+        )
+    return reports
+
+
 def _frac_code(column: str) -> int | None:
     tail = column.rsplit("_", 1)[-1]
     try:
@@ -309,11 +344,6 @@ def _unsupported(config: RunConfig) -> list[str]:
     notes = []
     if config.outputs.report:
         notes.append("report.html is not written yet (ilots report will build it)")
-    if config.inequality.outcomes != ("lst_anomaly_mean_k",):
-        notes.append(
-            "inequality: only lst_anomaly_mean_k is analysed yet (inequality.outcomes: "
-            f"{', '.join(config.inequality.outcomes)})"
-        )
     return notes
 
 
@@ -457,28 +487,8 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         table = _with_percentile_ranks(table)
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
     with timer("inequality"):
-        report = None
-        income = census.income_column if census is not None else None
-        if income and income in table:
-            ineq = config.inequality
-            population = "population" if "population" in table else None
-            report = run_inequality(
-                table,
-                outcome="lst_anomaly_mean_k",
-                income=income,
-                population=population if ineq.population_weighted else None,
-                group="in_qpv" if "in_qpv" in table else None,
-                stratum=ineq.stratum if ineq.stratum in table else None,
-                geometry="geometry",
-                contiguity=ineq.contiguity,
-                bootstrap=ineq.bootstrap,
-                permutations=ineq.permutations,
-                moran_permutations=ineq.moran_permutations,
-                confidence=ineq.confidence,
-                seed=ineq.seed,
-            )
-        else:
-            notes.append("no income column: inequality statistics skipped")
+        reports = _inequality_reports(config, table, notes)
+        report = next(iter(reports.values()), None)
     with timer("write"):
         folder = RunFolder(Path(config.outputs.folder))
         folder.create()
@@ -500,8 +510,8 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
                 path = folder.zones / f"{name}.csv"
                 pd.DataFrame(frame.drop(columns="geometry")).to_csv(f"{path}.tmp", index=False)
                 Path(str(path) + ".tmp").replace(path)
-        if report is not None:
-            write_inequality(report, folder.inequality_json, folder.inequality_csv)
+        if reports:
+            write_inequality(reports, folder.inequality_json, folder.inequality_csv)
         write_json_atomic(folder.heat_island_json, heat)
         dump_config(config, Path(folder.root) / "config.yaml")
         run_tiles.remove_checkpoints(Path(folder.root))

@@ -7,11 +7,15 @@ the inequality report's JSON and CSV texts through :func:`write_text_atomic`.
 
 from __future__ import annotations
 
+import io
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 import geopandas as gpd
+import pandas as pd
 
 from pipelines.outputs._atomic import write_text_atomic
 from pipelines.zonal import write_table
@@ -62,16 +66,18 @@ def write_geoparquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Pat
 
 
 def write_inequality(
-    report: _Report,
+    reports: _Report | Mapping[str, _Report],
     json_path: str | os.PathLike[str],
     csv_path: str | os.PathLike[str],
 ) -> tuple[Path, Path]:
-    """Write an :class:`~pipelines.inequality.InequalityReport` as JSON and CSV, atomically.
+    """Write :class:`~pipelines.inequality.InequalityReport` s as JSON and CSV, atomically.
 
     Parameters
     ----------
-    report
-        Anything with ``to_json()`` and ``to_csv()`` returning text.
+    reports
+        One report, or ``{outcome: report}`` with the primary outcome first: the JSON is the
+        primary report with the others under ``"other_outcomes"``; the CSV has one row per
+        metric and outcome, with an ``outcome`` column first.
     json_path, csv_path
         Targets (``RunFolder.inequality_json`` / ``inequality_csv``).
 
@@ -80,7 +86,20 @@ def write_inequality(
     tuple of Path
         The JSON and CSV paths.
     """
-    text = report.to_json()
-    json_file = write_text_atomic(json_path, text if text.endswith("\n") else text + "\n")
-    csv_file = write_text_atomic(csv_path, report.to_csv())
+    if not isinstance(reports, Mapping):
+        text = reports.to_json()
+        json_file = write_text_atomic(json_path, text if text.endswith("\n") else text + "\n")
+        return json_file, write_text_atomic(csv_path, reports.to_csv())
+    if not reports:
+        raise ValueError("no inequality report to write")
+    outcomes = list(reports)
+    primary = json.loads(reports[outcomes[0]].to_json())
+    primary["other_outcomes"] = {o: json.loads(reports[o].to_json()) for o in outcomes[1:]}
+    json_file = write_text_atomic(json_path, json.dumps(primary, indent=1) + "\n")
+    frames = []
+    for outcome, report in reports.items():
+        frame = pd.read_csv(io.StringIO(report.to_csv()), keep_default_na=False)
+        frame.insert(0, "outcome", outcome)
+        frames.append(frame)
+    csv_file = write_text_atomic(csv_path, pd.concat(frames).to_csv(index=False))
     return json_file, csv_file

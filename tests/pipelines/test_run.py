@@ -5,6 +5,7 @@ import sqlite3
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from click.testing import CliRunner
@@ -349,7 +350,7 @@ def test_cluster_run_equals_threaded_run(demo_run, demo_folder, tmp_path):
 
 
 def test_iris_percentile_rank_columns(demo_run):
-    """"Hotter than X % of the IRIS": hand-counted share of the other IRIS with a lower value."""
+    """ "Hotter than X % of the IRIS": hand-counted share of the other IRIS with a lower value."""
     out, _ = demo_run
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
     for column, prefix in (("lst_anomaly_mean_k", "lst_anomaly"), ("lst_mean_k", "lst")):
@@ -370,3 +371,26 @@ def test_iris_percentile_rank_columns(demo_run):
             lower = others & (values < values[i])
             assert got[i] == pytest.approx(100.0 * pop[lower].sum() / pop[others].sum())
         assert np.isnan(got[~both]).all()
+
+
+def test_every_configured_outcome_is_crossed_with_income(demo_run):
+    """The primary outcome in inequality.json, the others under other_outcomes, all in the CSV;
+    the NDVI concentration index recomputed by hand (science.md §7.1, weighted ranks)."""
+    out, _ = demo_run
+    data = json.loads((out / "inequality.json").read_text())
+    assert data["outcome"] == "lst_anomaly_mean_k"
+    assert set(data["other_outcomes"]) == {"lst_mean_k", "ndvi_mean"}
+    table = pd.read_csv(out / "inequality.csv")
+    assert table.columns[0] == "outcome"
+    assert set(table["outcome"]) == {"lst_anomaly_mean_k", "lst_mean_k", "ndvi_mean"}
+    iris = gpd.read_parquet(out / "zones" / "iris.parquet")
+    used = iris.dropna(subset=["ndvi_mean", "disp_med", "population"]).sort_values("disp_med")
+    h, w = used["ndvi_mean"].to_numpy(), used["population"].to_numpy(dtype=float)
+    total = w.sum()
+    rank = (np.cumsum(w) - w / 2) / total
+    mu = (w * h).sum() / total
+    cov = (w * (h - mu) * (rank - (w * rank).sum() / total)).sum() / total
+    ndvi = data["other_outcomes"]["ndvi_mean"]["concentration_index"]
+    assert ndvi["n"] == len(used)
+    assert ndvi["value"] == pytest.approx(2 * cov / mu, rel=1e-9)
+    assert ndvi["value"] > 0  # greener where richer, as the generator planted
