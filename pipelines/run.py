@@ -144,11 +144,14 @@ class _Timer:
 
 
 @contextlib.contextmanager
-def scheduler_context(scheduler: str | None = None, workers: int | None = None) -> Iterator[None]:
+def scheduler_context(
+    scheduler: str | None = None, workers: int | None = None, num_workers: int | None = None
+) -> Iterator[None]:
     """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
 
     ``workers`` starts a :class:`distributed.LocalCluster` of that many workers (unless an
-    address is given).
+    address is given); ``num_workers`` sizes the local thread or process pool
+    (``scheduler.workers`` of the config; default one per CPU).
     """
     if scheduler and "://" in scheduler:
         from distributed import Client
@@ -161,7 +164,10 @@ def scheduler_context(scheduler: str | None = None, workers: int | None = None) 
         with LocalCluster(n_workers=workers, threads_per_worker=1) as cluster, Client(cluster):
             yield
     else:
-        with dask.config.set(scheduler=scheduler or "threads"):
+        options: dict[str, Any] = {"scheduler": scheduler or "threads"}
+        if num_workers:
+            options["num_workers"] = num_workers
+        with dask.config.set(options):
             yield
 
 

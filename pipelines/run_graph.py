@@ -178,7 +178,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArra
     bands = ["lwir11", "qa_pixel"]
     if config.mask.st_qa_max_k is not None:
         bands.append("st_qa")
-    ds = load_items(items, bands, geobox=geobox)
+    ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px)
     clear = landsat_clear_mask(
         ds,
         preset=config.mask.landsat_preset,
@@ -200,7 +200,7 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     for item in items:
         available |= set(item.assets)
     bands = [b for b in wanted if b in available]
-    ds = load_items(items, bands, geobox=geobox)
+    ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px)
     if "scl" in ds:
         clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
         ds = ds.where(clear)

@@ -394,3 +394,33 @@ def test_every_configured_outcome_is_crossed_with_income(demo_run):
     assert ndvi["n"] == len(used)
     assert ndvi["value"] == pytest.approx(2 * cov / mu, rel=1e-9)
     assert ndvi["value"] > 0  # greener where richer, as the generator planted
+
+
+def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
+    """scheduler.workers sizes the local pool; scheduler.chunk_px the Dask chunks."""
+    import dask
+
+    import pipelines.run as run_module
+    from pipelines.run import scheduler_context
+    from pipelines.run_graph import scene_graph
+
+    with scheduler_context("processes", num_workers=3):
+        assert dask.config.get("scheduler") == "processes"
+        assert dask.config.get("num_workers") == 3
+    seen = {}
+
+    def fake_run(config, out=None):
+        seen["num_workers"] = dask.config.get("num_workers", None)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(run_module, "run", fake_run)
+    config = demo_folder / "config.yaml"
+    text = config.read_text() + "\n"
+    small = demo_folder / "small_chunks.yaml"
+    small.write_text(text.replace("scheduler:\n  kind: threads", "scheduler:\n  kind: threads\n"
+                                  "  workers: 2\n  chunk_px: 512"))  # fmt: skip
+    result = CliRunner().invoke(main, ["run", str(small)])
+    assert "stop here" in result.output and seen["num_workers"] == 2
+    graph = scene_graph(load_config(small))
+    assert graph.lst.chunks[1][0] == 512 and graph.lst.chunks[2][0] == 512
+    assert scene_graph(load_config(config)).lst.chunks[1][0] == graph.lst.shape[1]  # 2048
