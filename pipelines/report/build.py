@@ -1,0 +1,71 @@
+"""Build ``report.html`` and ``figures/<name>.png`` in a run folder, each written atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pipelines.outputs._atomic import staged, write_text_atomic
+from pipelines.report.data import read_run
+from pipelines.report.html import render_html
+from pipelines.report.sections import build_page
+from pipelines.report.text import Messages
+
+__all__ = ["FIGURE_NAMES", "build_report"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Stems of the figures the report may write under ``figures/``; a stale one from an earlier
+#: report whose data are gone is removed.
+FIGURE_NAMES = (
+    "lst_map",
+    "ndvi_map",
+    "income_scatter",
+    "deciles",
+    "qpv_comparison",
+    "suhii",
+    "data_quality",
+)
+
+
+def build_report(run_dir: str | os.PathLike[str], *, lang: str = "fr") -> Path:
+    """Build the self-contained HTML report of a run folder.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder (``ilots run``'s output; ``<out>/outputs`` for ``ilots demo``).
+    lang
+        ``"fr"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    Path
+        ``run_dir/report.html``. Each figure is also written to ``run_dir/figures/<name>.png``.
+
+    Raises
+    ------
+    ReportError
+        Unknown language, a folder that is not a run folder, or an unreadable run file.
+    """
+    messages = Messages(lang)
+    summary = read_run(run_dir)
+    page = build_page(summary, messages)
+    folder = summary.folder
+    folder.figures.mkdir(parents=True, exist_ok=True)
+    written = set()
+    for figure in page.figures():
+        if figure.name is None:
+            continue
+        with staged(folder.figures / f"{figure.name}.png") as staging:
+            staging.write_bytes(figure.png)
+        written.add(figure.name)
+    for name in FIGURE_NAMES:
+        stale = folder.figures / f"{name}.png"
+        if name not in written and stale.exists():
+            stale.unlink()
+    path = write_text_atomic(folder.report, render_html(page))
+    logger.info("wrote %s (%d figures)", path, len(page.figures()))
+    return path

@@ -1,0 +1,343 @@
+"""Read a run folder into one typed summary: what the report can say and what it must omit.
+
+A run folder (:class:`~pipelines.outputs.RunFolder`) must hold ``manifest.json`` and an ``iris``
+zone layer (``zones.gpkg`` or ``zones/iris.parquet``). Everything else is optional and, when
+absent, the report leaves its section out or says it was not computed: ``inequality.json``,
+the ``qpv`` layer, ``heat_island.json``, ``rasters/n_clear.tif`` and the ``scenarios/`` files.
+A file that is present but unreadable is an error naming the file, never a silent omission.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+from pyogrio.errors import DataSourceError
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+
+from pipelines.outputs.folder import RunFolder
+from pipelines.report.errors import ReportError
+from tiles.errors import IlotsWarning
+
+__all__ = ["RunSummary", "ScenarioFiles", "read_run"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Pixels read at most from ``n_clear.tif`` (larger rasters are read from a decimated view).
+MAX_QUALITY_PIXELS = 1_000_000
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TRUE = ("true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class ScenarioFiles:
+    """The scenario outputs of a run folder, each ``None`` (or empty) when absent.
+
+    Attributes
+    ----------
+    comparison
+        ``scenarios/comparison.csv``: one row per scenario.
+    model
+        ``scenarios/model.json``: the estimator and its cross-validated skill.
+    comparison_png
+        ``scenarios/comparison.png``, the side-by-side figure.
+    maps
+        ``(scenario name, scenarios/<name>/delta_lst.png)`` for each scenario with a map.
+    """
+
+    comparison: pd.DataFrame | None = None
+    model: Mapping[str, Any] | None = None
+    comparison_png: Path | None = None
+    maps: tuple[tuple[str, Path], ...] = ()
+
+    @property
+    def present(self) -> bool:
+        """Whether the run has any scenario output."""
+        return (
+            self.comparison is not None
+            or self.model is not None
+            or self.comparison_png is not None
+            or bool(self.maps)
+        )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Everything the report reads from one run folder.
+
+    Attributes
+    ----------
+    folder
+        The run folder's standard paths.
+    manifest
+        ``manifest.json`` as parsed.
+    iris
+        The IRIS zone layer (one row per IRIS, with geometry).
+    qpv
+        The QPV zone layer in the IRIS layer's CRS, or ``None``.
+    inequality
+        ``inequality.json`` as parsed, or ``None``.
+    heat_island
+        ``heat_island.json`` as parsed, or ``None``.
+    scenarios
+        The scenario outputs.
+    n_clear
+        Finite per-pixel counts of clear observations (``rasters/n_clear.tif``, decimated when
+        larger than :data:`MAX_QUALITY_PIXELS`), or ``None``.
+    n_clear_decimated
+        Whether ``n_clear`` was read from a decimated view of the raster.
+    synthetic
+        Whether the run processed synthetic data (raster ``synthetic`` tag, or the manifest or
+        config says so).
+    """
+
+    folder: RunFolder
+    manifest: Mapping[str, Any]
+    iris: gpd.GeoDataFrame
+    qpv: gpd.GeoDataFrame | None
+    inequality: Mapping[str, Any] | None
+    heat_island: Mapping[str, Any] | None
+    scenarios: ScenarioFiles
+    n_clear: np.ndarray | None
+    n_clear_decimated: bool
+    synthetic: bool
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """The run configuration recorded in the manifest (empty when absent)."""
+        config = self.manifest.get("config")
+        return config if isinstance(config, Mapping) else {}
+
+    @property
+    def config_name(self) -> str | None:
+        """The configuration's ``name``."""
+        name = self.config.get("name")
+        return str(name) if name else None
+
+    @property
+    def ilots_version(self) -> str | None:
+        """The ilots version that made the run."""
+        version = self.manifest.get("ilots_version")
+        return str(version) if version else None
+
+    @property
+    def finished(self) -> str | None:
+        """When the run finished (ISO 8601 text from the manifest)."""
+        value = self.manifest.get("finished") or self.manifest.get("started")
+        return str(value) if value else None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The warnings the run recorded in its manifest."""
+        found = self.manifest.get("warnings") or ()
+        return tuple(str(w) for w in found)
+
+    @property
+    def min_valid_frac(self) -> float | None:
+        """The configured ``zones.min_valid_frac`` (below it a zone gets no value)."""
+        zones = self.config.get("zones")
+        value = zones.get("min_valid_frac") if isinstance(zones, Mapping) else None
+        return float(value) if isinstance(value, int | float) else None
+
+
+def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
+    """Read the run folder ``run_dir`` for the report.
+
+    Parameters
+    ----------
+    run_dir
+        A folder written by ``ilots run`` or ``ilots demo`` (the demo's is ``<out>/outputs``).
+
+    Returns
+    -------
+    RunSummary
+        The parsed files; absent optional files are ``None``.
+
+    Raises
+    ------
+    ReportError
+        The folder does not exist, lacks ``manifest.json`` or the IRIS layer, or holds a file
+        that cannot be parsed.
+    """
+    folder = RunFolder(Path(run_dir))
+    _check_run_folder(folder)
+    manifest = _read_json(folder.manifest)
+    iris = _read_layer(folder, "iris")
+    if iris is None:
+        raise ReportError(
+            f"{folder.root} has no 'iris' zone layer (in zones.gpkg or zones/iris.parquet); "
+            "rebuild the run with ilots run"
+        )
+    qpv = _read_layer(folder, "qpv")
+    if qpv is not None and iris.crs is not None and qpv.crs is not None:
+        qpv = qpv.to_crs(iris.crs)
+    inequality = _read_json(folder.inequality_json) if folder.inequality_json.exists() else None
+    heat_path = folder.root / "heat_island.json"
+    heat_island = _read_json(heat_path) if heat_path.exists() else None
+    n_clear, decimated = _read_n_clear(folder.raster("n_clear"))
+    return RunSummary(
+        folder=folder,
+        manifest=manifest,
+        iris=iris,
+        qpv=qpv,
+        inequality=inequality,
+        heat_island=heat_island,
+        scenarios=_read_scenarios(folder),
+        n_clear=n_clear,
+        n_clear_decimated=decimated,
+        synthetic=_is_synthetic(folder, manifest),
+    )
+
+
+def _check_run_folder(folder: RunFolder) -> None:
+    root = folder.root
+    if not root.is_dir():
+        raise ReportError(
+            f"run folder {root} does not exist; pass the folder ilots run or ilots demo wrote"
+        )
+    missing = []
+    if not folder.manifest.is_file():
+        missing.append("manifest.json")
+    if not folder.zones_gpkg.is_file() and not folder.zone_parquet("iris").is_file():
+        missing.append("zones.gpkg")
+    if missing:
+        nested = root / "outputs" / "manifest.json"
+        hint = f" (did you mean {root / 'outputs'}?)" if nested.is_file() else ""
+        raise ReportError(
+            f"{root} is not an ilots run folder: {' and '.join(missing)} missing; pass the "
+            f"folder ilots run or ilots demo wrote{hint}"
+        )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportError(
+            f"{path} is not valid JSON ({err.msg} at line {err.lineno}); rebuild the run"
+        ) from err
+    except UnicodeDecodeError as err:
+        raise ReportError(f"{path} is not UTF-8 text; rebuild the run") from err
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} holds a {type(data).__name__}, not an object; rebuild the run")
+    return data
+
+
+def _read_layer(folder: RunFolder, layer: str) -> gpd.GeoDataFrame | None:
+    gpkg = folder.zones_gpkg
+    try:
+        if gpkg.is_file() and layer in set(pyogrio.list_layers(gpkg)[:, 0]):
+            return gpd.read_file(gpkg, layer=layer)
+        parquet = folder.zone_parquet(layer)
+        if parquet.is_file():
+            return gpd.read_parquet(parquet)
+    except (DataSourceError, OSError, ValueError) as err:
+        raise ReportError(
+            f"zone layer {layer!r} of {folder.root} cannot be read ({err}); rebuild the run"
+        ) from err
+    return None
+
+
+def _read_n_clear(path: Path) -> tuple[np.ndarray | None, bool]:
+    if not path.is_file():
+        return None, False
+    try:
+        with rasterio.open(path) as ds:
+            factor = max(1, math.ceil(math.sqrt(ds.width * ds.height / MAX_QUALITY_PIXELS)))
+            shape = (max(1, ds.height // factor), max(1, ds.width // factor))
+            data = ds.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)
+    except RasterioIOError as err:
+        raise ReportError(f"{path} cannot be read ({err}); rebuild the run") from err
+    values = np.ma.filled(data.astype("float64"), np.nan).ravel()
+    return values[np.isfinite(values)], factor > 1
+
+
+def _is_synthetic(folder: RunFolder, manifest: Mapping[str, Any]) -> bool:
+    config = manifest.get("config")
+    extra = manifest.get("extra")
+    for source in (manifest, config, extra):
+        if isinstance(source, Mapping) and _truthy(source.get("synthetic")):
+            return True
+    if folder.rasters.is_dir():
+        for path in sorted(folder.rasters.glob("*.tif")):
+            try:
+                with rasterio.open(path) as ds:
+                    if _truthy(ds.tags().get("synthetic")):
+                        return True
+            except RasterioIOError:
+                logger.debug("cannot read the tags of %s", path)
+    return False
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in _TRUE
+
+
+def _read_scenarios(folder: RunFolder) -> ScenarioFiles:
+    root = folder.scenarios
+    if not root.is_dir():
+        return ScenarioFiles()
+    comparison = None
+    csv = root / "comparison.csv"
+    if csv.is_file():
+        try:
+            comparison = pd.read_csv(csv)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise ReportError(
+                f"{csv} cannot be read as CSV ({err}); rerun ilots scenarios"
+            ) from err
+        if "scenario" not in comparison.columns:
+            raise ReportError(f"{csv} has no 'scenario' column; rerun ilots scenarios")
+    model_path = root / "model.json"
+    model = _read_json(model_path) if model_path.is_file() else None
+    names = (
+        [str(name) for name in comparison["scenario"]]
+        if comparison is not None
+        else sorted(p.name for p in root.iterdir() if p.is_dir())
+    )
+    maps = []
+    for name in names:
+        try:
+            png = folder.scenario(name) / "delta_lst.png"
+        except ValueError:
+            continue
+        if _is_png(png):
+            maps.append((name, png))
+    side_by_side = root / "comparison.png"
+    return ScenarioFiles(
+        comparison=comparison,
+        model=model,
+        comparison_png=side_by_side if _is_png(side_by_side) else None,
+        maps=tuple(maps),
+    )
+
+
+def _is_png(path: Path) -> bool:
+    """Whether ``path`` is a PNG file; a file that is not one is left out with a warning."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        if handle.read(len(_PNG_SIGNATURE)) == _PNG_SIGNATURE:
+            return True
+    warnings.warn(
+        f"{path} is not a PNG image; the report leaves it out (rerun ilots scenarios)",
+        IlotsWarning,
+        stacklevel=3,
+    )
+    return False

@@ -1,0 +1,350 @@
+"""The report's sentences: headline findings, SUHII, scenarios and method notes.
+
+Each function reads the parsed run files (``inequality.json``, ``heat_island.json``,
+``scenarios/``) and returns sentences in the language of its :class:`~.text.Messages`, or
+``None`` when the numbers it needs are absent. Directions are worded from the sign ("plus
+chauds" / "moins chauds") and the magnitude is written positive, its interval flipped with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipelines.report.messages import MESSAGES
+from pipelines.report.text import Messages, is_number, is_temperature
+
+__all__ = [
+    "Headline",
+    "concentration_headline",
+    "correlation_headline",
+    "decile_headline",
+    "hottest_headline",
+    "method_notes",
+    "model_sentences",
+    "qpv_gap_headline",
+    "scenario_best_sentence",
+    "suhii_composites",
+    "suhii_sentences",
+]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline finding.
+
+    Attributes
+    ----------
+    key
+        Stable name (the HTML element id is ``headline-<key>``).
+    text
+        The sentence.
+    notes
+        Qualifying sentences shown under it.
+    """
+
+    key: str
+    text: str
+    notes: tuple[str, ...] = ()
+
+
+def _includes_zero(low: Any, high: Any) -> bool:
+    return is_number(low) and is_number(high) and float(low) <= 0 <= float(high)
+
+
+def _metric(inequality: Mapping[str, Any] | None, *path: str) -> Mapping[str, Any] | None:
+    node: Any = inequality
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node if isinstance(node, Mapping) and is_number(node.get("value")) else None
+
+
+def _magnitude(metric: Mapping[str, Any]) -> tuple[float, Any, Any]:
+    """``|value|`` and the interval of ``|value|``: flipped and negated for a negative value."""
+    value = float(metric["value"])
+    low, high = metric.get("ci_low"), metric.get("ci_high")
+    if value >= 0:
+        return value, low, high
+
+    def flip(bound: Any) -> float | None:
+        return -float(bound) if is_number(bound) else None
+
+    return -value, flip(high), flip(low)
+
+
+def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
+    """Word the QPV gap ("Les QPV sont en moyenne X K plus chauds …") from ``group_difference``."""
+    metric = _metric(inequality, "group_difference")
+    if metric is None:
+        return None
+    outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
+    label = m.label(outcome)
+    confidence = metric.get("confidence", 0.95)
+    common = {
+        "n_in": m.integer(metric.get("n_in")),
+        "n_out": m.integer(metric.get("n_out")),
+        "p": m.p_value(metric.get("p_value")),
+    }
+    value = float(metric["value"])
+    if not is_temperature(outcome):
+        text = m(
+            "qpv_gap_generic",
+            label=label,
+            value=m.number(value, 3, signed=True),
+            ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence, 3),
+            **common,
+        )
+    elif m.number(abs(value)) == m.number(0.0):
+        text = m(
+            "qpv_gap_same",
+            value=m.number(value),
+            ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence),
+            **common,
+        )
+    else:
+        size, low, high = _magnitude(metric)
+        direction = m("qpv_hotter") if value > 0 else m("qpv_cooler")
+        text = m(
+            "qpv_gap",
+            value=m.number(size),
+            direction=direction,
+            ci=m.ci(low, high, confidence),
+            **common,
+        )
+    notes = [m("qpv_gap_basis", label=label)]
+    if _includes_zero(metric.get("ci_low"), metric.get("ci_high")):
+        notes.append(m("ci_includes_zero"))
+    return Headline("qpv_gap", text, tuple(notes))
+
+
+def decile_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
+    """Word the D1 − D10 exposure gap by its sign."""
+    metric = _metric(inequality, "exposure_by_decile", "gap_d1_d10")
+    if metric is None:
+        return None
+    outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
+    by = inequality["exposure_by_decile"].get("by")  # type: ignore[index]
+    who = m("deciles_population") if by == "population" else m("deciles_zones")
+    confidence = metric.get("confidence", 0.95)
+    value = float(metric["value"])
+    if is_temperature(outcome) and m.number(abs(value)) != m.number(0.0):
+        size, low, high = _magnitude(metric)
+        text = m(
+            "decile_gap",
+            who=who,
+            value=m.number(size),
+            direction=m("qpv_hotter") if value > 0 else m("qpv_cooler"),
+            ci=m.ci(low, high, confidence),
+            n=m.integer(metric.get("n")),
+        )
+    else:
+        text = m(
+            "decile_gap_generic",
+            label=m.label(outcome),
+            value=m.number(value, 3, signed=True),
+            ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence, 3),
+            n=m.integer(metric.get("n")),
+        )
+    notes = (m("ci_includes_zero"),) if _includes_zero(metric["ci_low"], metric["ci_high"]) else ()
+    return Headline("decile_gap", text, notes)
+
+
+def concentration_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
+    """State the generalised concentration index (outcome units) and what its sign means."""
+    metric = _metric(inequality, "generalized_concentration_index")
+    if metric is None:
+        return None
+    outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
+    value = float(metric["value"])
+    low, high = metric.get("ci_low"), metric.get("ci_high")
+    if _includes_zero(low, high):
+        reading = m("concentration_none")
+    else:
+        reading = m("concentration_poor") if value < 0 else m("concentration_rich")
+    unit = " K" if is_temperature(outcome) else ""
+    text = m(
+        "concentration",
+        label=m.label(outcome),
+        value=m.number(value) + unit,
+        ci=m.ci(low, high, metric.get("confidence", 0.95)),
+        n=m.integer(metric.get("n")),
+        reading=reading,
+    )
+    return Headline("concentration", text)
+
+
+def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
+    """Pearson's r of income and the outcome, with its Fisher-z interval."""
+    metric = _metric(inequality, "correlations", "pearson")
+    if metric is None:
+        return None
+    outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
+    text = m(
+        "correlation",
+        label=m.label(outcome),
+        value=m.number(metric["value"]),
+        ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), metric.get("confidence", 0.95)),
+        n=m.integer(metric.get("n")),
+    )
+    return Headline("correlation", text)
+
+
+def hottest_headline(hottest: pd.DataFrame | None, column: str, m: Messages) -> Headline | None:
+    """Word the hottest IRIS ("plus chaud que X % des autres IRIS")."""
+    if hottest is None or hottest.empty:
+        return None
+    top = hottest.iloc[0]
+    text = m(
+        "hottest",
+        name=top["name"] or top["id"],
+        code=top["id"],
+        pct=m.percent(top["hotter_than_pct"]),
+        label=m.label(column),
+        value=m.number(top["value"]),
+    )
+    return Headline("hottest", text)
+
+
+def suhii_composites(heat_island: Mapping[str, Any]) -> list[tuple[str | None, Mapping[str, Any]]]:
+    """List the composites of ``heat_island.json`` as ``(variable, record)``.
+
+    ``composite`` (the headline SUHII) comes first, then ``composite_lst`` when the run also
+    gives the SUHII of the median LST; ``variable`` is ``lst_anomaly``, ``lst_median`` or
+    ``None`` when not recorded.
+    """
+    found = []
+    for key, default in (("composite", None), ("composite_lst", "lst_median")):
+        record = heat_island.get(key)
+        if isinstance(record, Mapping):
+            found.append((record.get("variable") or default, record))
+    return found
+
+
+def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
+    """Word the composite SUHII, the per-scene range, and the definition used."""
+    sentences = []
+    composites = suhii_composites(heat_island)
+    variable, composite = composites[0] if composites else (None, {})
+    if is_number(composite.get("suhii_k")):
+        on_key = f"composite_{variable}"
+        on = m(on_key) if on_key in MESSAGES else m("composite_default")
+        # Mean temperatures only from a composite of LST itself, never of the anomaly.
+        absolute = [
+            record
+            for var, record in composites
+            if var != "lst_anomaly"
+            and is_number(record.get("urban_mean_k"))
+            and is_number(record.get("rural_mean_k"))
+        ]
+        value = m.number(composite["suhii_k"])
+        if absolute:
+            sentences.append(
+                m(
+                    "suhii_headline",
+                    value=value,
+                    on=on,
+                    urban=m.number(absolute[0]["urban_mean_k"]),
+                    rural=m.number(absolute[0]["rural_mean_k"]),
+                )
+            )
+        else:
+            sentences.append(m("suhii_headline_short", value=value, on=on))
+    else:
+        sentences.append(m("suhii_none"))
+    values = [
+        float(s["suhii_k"]) for s in heat_island.get("scenes") or () if is_number(s.get("suhii_k"))
+    ]
+    if values:
+        sentences.append(
+            m(
+                "suhii_scenes",
+                low=m.number(min(values)),
+                high=m.number(max(values)),
+                n=m.integer(len(values)),
+                mean=m.number(sum(values) / len(values)),
+            )
+        )
+    definition = heat_island.get("definition") or {}
+    urban = definition.get("urban_definition") or definition.get("urban")
+    rural = definition.get("reference_definition")
+    if rural is None and is_number(definition.get("ring_inner_km")):
+        rural = f"{definition['ring_inner_km']}–{definition.get('ring_outer_km')} km"
+    sentences.append(
+        m(
+            "suhii_definition",
+            formula=m("suhii_formula"),
+            urban=urban or m("unknown"),
+            rural=rural or m("unknown"),
+        )
+    )
+    return sentences
+
+
+def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
+    """Describe the scenario model and its blocked cross-validated skill; warn when forced."""
+    cv = model.get("cv") or {}
+    predictors = model.get("predictors") or ()
+    threshold = model.get("threshold")
+    sentences = [
+        m(
+            "model_skill",
+            estimator=model.get("estimator") or m("unknown"),
+            target=model.get("target") or m("unknown"),
+            predictors=", ".join(str(p) for p in predictors) or m("unknown"),
+            r2=m.number(cv.get("r2")),
+            rmse=m.number(cv.get("rmse_k")),
+            folds=m.integer(cv.get("folds")),
+            block=m.integer(cv.get("block_m")),
+            pixels=m.integer(cv.get("n_pixels")),
+            threshold=m.number(threshold) if is_number(threshold) else str(threshold),
+        )
+    ]
+    below = not is_number(cv.get("r2")) or (
+        is_number(threshold) and float(cv["r2"]) < float(threshold)
+    )
+    if model.get("forced") and below:
+        sentences.append(m("model_forced"))
+    sentences.append(m("scenario_effect"))
+    return sentences
+
+
+def scenario_best_sentence(comparison: pd.DataFrame, m: Messages) -> str | None:
+    """Name the scenario that narrows the QPV gap the most (|after| − |before| lowest)."""
+    needed = {"scenario", "qpv_gap_before_k", "qpv_gap_after_k"}
+    if not needed <= set(comparison.columns):
+        return None
+    before = pd.to_numeric(comparison["qpv_gap_before_k"], errors="coerce")
+    after = pd.to_numeric(comparison["qpv_gap_after_k"], errors="coerce")
+    change = (after.abs() - before.abs()).dropna()
+    if change.empty or change.min() >= 0:
+        return None
+    best = change.idxmin()
+    return m(
+        "scenario_best",
+        name=comparison.loc[best, "scenario"],
+        before=m.number(before[best]),
+        after=m.number(after[best]),
+    )
+
+
+def method_notes(
+    inequality: Mapping[str, Any] | None, m: Messages, *, synthetic: bool
+) -> list[str]:
+    """List the caveats every reader must see; quote Moran's I when the run computed it."""
+    notes = [m("method_lst"), m("method_anomaly"), m("method_zonal")]
+    moran = _metric(inequality, "morans_i")
+    if moran is not None:
+        notes.append(
+            m("method_ci_moran", value=m.number(moran["value"], 3), p=m.p_value(moran["p_value"]))
+        )
+    else:
+        notes.append(m("method_ci"))
+    notes += [m("method_causal"), m("method_income")]
+    if synthetic:
+        notes.append(m("method_synthetic"))
+    return notes

@@ -1,0 +1,465 @@
+"""Every sentence and label of the report, in French and English, in one table.
+
+Keys name a message; each holds a ``fr`` and an ``en`` text with ``str.format`` fields. Numbers
+arrive already formatted for the language (:class:`pipelines.report.text.Messages`). French
+texts are written with plain spaces: the non-breaking spaces of French typography (before
+``; : % ? !`` and inside « ») are added when the message is rendered.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+__all__ = ["LANGUAGES", "MESSAGES"]
+
+#: Languages every message has.
+LANGUAGES = ("fr", "en")
+
+_TABLE: dict[str, tuple[str, str]] = {
+    # --- page -----------------------------------------------------------------------------
+    "title": ("Îlots de chaleur : {name}", "Urban heat islands: {name}"),
+    "title_default": ("Îlots de chaleur urbains", "Urban heat islands"),
+    "subtitle": (
+        "Température de surface, végétation et revenus par IRIS et QPV",
+        "Surface temperature, vegetation and income per IRIS and QPV",
+    ),
+    "synthetic_banner": (
+        "Données synthétiques : cette ville n'existe pas. Les chiffres de ce rapport illustrent "
+        "la méthode ; ils ne décrivent aucun territoire réel.",
+        "Synthetic data: this city does not exist. The numbers in this report illustrate the "
+        "method; they describe no real place.",
+    ),
+    "meta_run": (
+        "Run terminée le {date} · configuration « {config} » · ilots {version}",
+        "Run finished on {date} · configuration “{config}” · ilots {version}",
+    ),
+    "meta_report": (
+        "Rapport produit par ilots {version} depuis le dossier {folder}",
+        "Report built by ilots {version} from the folder {folder}",
+    ),
+    "contents": ("Sommaire", "Contents"),
+    "unknown": ("inconnu", "unknown"),
+    "missing_value": ("—", "—"),
+    "yes": ("oui", "yes"),
+    "no": ("non", "no"),
+    "not_computed": ("Non calculé pour cette run : {what}.", "Not computed for this run: {what}."),
+    # --- sections ---------------------------------------------------------------------------
+    "sec_headlines": ("En bref", "Key findings"),
+    "sec_maps": ("Cartes par IRIS", "Maps per IRIS"),
+    "sec_income": ("Revenu et chaleur", "Income and heat"),
+    "sec_deciles": ("Exposition par décile de revenu", "Exposure by income decile"),
+    "sec_qpv": ("QPV et reste de l'agglomération", "QPV and the rest of the urban area"),
+    "sec_hottest": ("Les {n} IRIS les plus chauds", "The {n} hottest IRIS"),
+    "sec_suhii": (
+        "Îlot de chaleur urbain de surface (SUHII)",
+        "Surface urban heat island intensity (SUHII)",
+    ),
+    "sec_quality": ("Qualité des données", "Data quality"),
+    "sec_scenarios": ("Scénarios d'aménagement", "Planning scenarios"),
+    "sec_method": ("Notes de méthode", "Method notes"),
+    "sec_about": ("À propos de cette run", "About this run"),
+    # --- what a missing file leaves out -------------------------------------------------------
+    "what_inequality": (
+        "indicateurs d'inégalité (inequality.json absent)",
+        "inequality metrics (no inequality.json)",
+    ),
+    "what_qpv": (
+        "comparaison QPV / reste (pas de couche QPV ni de classement des IRIS en QPV)",
+        "QPV / rest comparison (no QPV layer nor IRIS classified as QPV)",
+    ),
+    "what_suhii": (
+        "intensité de l'îlot de chaleur (heat_island.json absent)",
+        "heat island intensity (no heat_island.json)",
+    ),
+    "what_scenarios": (
+        "scénarios (dossier scenarios/ absent ; lancer ilots scenarios)",
+        "scenarios (no scenarios/ folder; run ilots scenarios)",
+    ),
+    "what_maps": (
+        "cartes (ni température ni NDVI dans la couche IRIS)",
+        "maps (neither temperature nor NDVI in the IRIS layer)",
+    ),
+    "what_income": (
+        "croisement avec le revenu (colonne de revenu absente)",
+        "crossing with income (no income column)",
+    ),
+    "what_n_clear": (
+        "distribution des observations claires (rasters/n_clear.tif absent)",
+        "distribution of clear observations (no rasters/n_clear.tif)",
+    ),
+    # --- variables -----------------------------------------------------------------------------
+    "var_lst_anomaly_mean_k": (
+        "l'anomalie de température de surface ΔT",
+        "the land surface temperature anomaly ΔT",
+    ),
+    "var_lst_mean_k": ("la température de surface", "the land surface temperature"),
+    "var_lst_p90_k": (
+        "le 90e centile de température de surface",
+        "the 90th percentile of land surface temperature",
+    ),
+    "var_ndvi_mean": ("le NDVI", "the NDVI"),
+    "axis_lst_anomaly_mean_k": (
+        "Anomalie de température de surface ΔT (K)",
+        "Land surface temperature anomaly ΔT (K)",
+    ),
+    "axis_lst_mean_k": ("Température de surface (K)", "Land surface temperature (K)"),
+    "axis_lst_p90_k": ("LST, 90e centile (K)", "LST, 90th percentile (K)"),
+    "axis_ndvi_mean": ("NDVI moyen", "Mean NDVI"),
+    "axis_disp_med": (
+        "Revenu disponible médian par UC (€)",
+        "Median disposable income per consumption unit (€)",
+    ),
+    "axis_lc_built_frac": ("Part bâtie", "Built share"),
+    "axis_population": ("Population", "Population"),
+    "axis_valid_frac": ("Part de la surface couverte", "Share of the area covered"),
+    "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
+    "axis_share_pixels": ("Part des pixels", "Share of pixels"),
+    "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
+    "axis_decile": ("Décile de revenu", "Income decile"),
+    "axis_scene": ("Scène", "Scene"),
+    "axis_suhii": ("SUHII (K)", "SUHII (K)"),
+    # --- headlines ------------------------------------------------------------------------------
+    "qpv_hotter": ("plus chauds", "hotter"),
+    "qpv_cooler": ("moins chauds", "cooler"),
+    "qpv_gap": (
+        "Les QPV sont en moyenne {value} K {direction} que le reste de l'agglomération "
+        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; p = {p}).",
+        "QPV are on average {value} K {direction} than the rest of the urban area "
+        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; p = {p}).",
+    ),
+    "qpv_gap_same": (
+        "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de l'agglomération "
+        "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; p = {p}).",
+        "QPV are on average neither hotter nor cooler than the rest of the urban area "
+        "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; p = {p}).",
+    ),
+    "qpv_gap_generic": (
+        "Écart moyen QPV − reste de l'agglomération pour {label} : {value} "
+        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; p = {p}).",
+        "Mean QPV − rest gap in {label}: {value} "
+        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; p = {p}).",
+    ),
+    "qpv_gap_basis": (
+        "Écart de {label}, moyennes pondérées par la population, test de permutation.",
+        "Gap in {label}, population-weighted means, permutation test.",
+    ),
+    "ci_includes_zero": (
+        "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",
+        "The confidence interval includes 0: these data do not establish the gap.",
+    ),
+    "ci": ("IC {level} % {low} à {high}", "{level}% CI {low} to {high}"),
+    "deciles_population": ("10 % des habitants", "10% of residents"),
+    "deciles_zones": ("10 % des IRIS", "10% of IRIS"),
+    "decile_gap": (
+        "Les {who} aux revenus les plus modestes (D1) vivent dans des IRIS en moyenne "
+        "{value} K {direction} que les {who} les plus aisés (D10) ({ci} ; n = {n} IRIS).",
+        "The {who} with the lowest incomes (D1) live in IRIS that are on average {value} K "
+        "{direction} than those of the {who} with the highest incomes (D10) "
+        "({ci}; n = {n} IRIS).",
+    ),
+    "decile_gap_generic": (
+        "Écart D1 − D10 de {label} : {value} ({ci} ; n = {n} IRIS).",
+        "D1 − D10 gap in {label}: {value} ({ci}; n = {n} IRIS).",
+    ),
+    "concentration": (
+        "Indice de concentration généralisé de {label} selon le revenu : {value} ({ci} ; "
+        "n = {n}) : {reading}.",
+        "Generalised concentration index of {label} by income: {value} ({ci}; n = {n}): {reading}.",
+    ),
+    "concentration_poor": (
+        "les valeurs sont plus élevées dans les IRIS aux revenus les plus modestes",
+        "values are higher in the IRIS with the lowest incomes",
+    ),
+    "concentration_rich": (
+        "les valeurs sont plus élevées dans les IRIS aux revenus les plus élevés",
+        "values are higher in the IRIS with the highest incomes",
+    ),
+    "concentration_none": (
+        "aucune concentration n'est établie (l'intervalle contient 0)",
+        "no concentration is established (the interval includes 0)",
+    ),
+    "correlation": (
+        "Corrélation de Pearson entre le revenu médian et {label} : r = {value} ({ci} ; n = {n}).",
+        "Pearson correlation of median income and {label}: r = {value} ({ci}; n = {n}).",
+    ),
+    "hottest": (
+        "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} des autres IRIS "
+        "({label} : {value} K).",
+        "The hottest IRIS, {name} ({code}), is hotter than {pct} of the other IRIS "
+        "({label}: {value} K).",
+    ),
+    "suhii_headline": (
+        "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "
+        "(LST moyenne : {urban} K en ville, {rural} K sur la référence rurale).",
+        "Surface urban heat island intensity (SUHII): {value} K on {on} "
+        "(mean LST: {urban} K in the city, {rural} K over the rural reference).",
+    ),
+    "suhii_headline_short": (
+        "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on}.",
+        "Surface urban heat island intensity (SUHII): {value} K on {on}.",
+    ),
+    "composite_lst_anomaly": (
+        "le composite médian de l'anomalie ΔT",
+        "the median composite of the anomaly ΔT",
+    ),
+    "composite_lst_median": ("le composite médian de la LST", "the median LST composite"),
+    "composite_default": ("le composite médian", "the median composite"),
+    "row_composite_lst_anomaly": ("Composite médian de ΔT", "Median composite of ΔT"),
+    "row_composite_lst_median": ("Composite médian de la LST", "Median LST composite"),
+    "suhii_scenes": (
+        "Par scène, le SUHII va de {low} à {high} K ({n} scènes ; moyenne {mean} K).",
+        "Per scene, SUHII ranges from {low} to {high} K ({n} scenes; mean {mean} K).",
+    ),
+    "suhii_none": (
+        "Le SUHII du composite n'a pas pu être calculé (pas de pixel urbain ou rural valide).",
+        "The composite's SUHII could not be computed (no valid urban or rural pixel).",
+    ),
+    "suhii_definition": (
+        "Définition : {formula}. Zone urbaine : {urban}. Référence rurale : {rural}.",
+        "Definition: {formula}. Urban area: {urban}. Rural reference: {rural}.",
+    ),
+    "suhii_formula": (
+        "moyenne de la LST sur l'emprise urbaine − moyenne sur la référence rurale",
+        "mean LST over the urban footprint − mean over the rural reference",
+    ),
+    # --- figures ---------------------------------------------------------------------------------
+    "fig_map_lst": (
+        "Anomalie de température de surface par IRIS",
+        "Land surface temperature anomaly per IRIS",
+    ),
+    "fig_map_ndvi": ("NDVI moyen par IRIS", "Mean NDVI per IRIS"),
+    "fig_map_caption": ("Contour noir : QPV.", "Black outline: QPV."),
+    "fig_map_missing": (
+        "Hachures grises : {n} IRIS sans valeur (trop peu de pixels clairs).",
+        "Grey hatching: {n} IRIS without a value (too few clear pixels).",
+    ),
+    "legend_qpv": ("QPV", "QPV"),
+    "legend_no_value": ("sans valeur", "no value"),
+    "legend_in_qpv": ("IRIS en QPV", "QPV IRIS"),
+    "legend_other": ("autres IRIS", "other IRIS"),
+    "legend_fit": ("droite des moindres carrés", "least-squares line"),
+    "legend_overall": ("ensemble", "all residents"),
+    "legend_composite": ("composite médian", "median composite"),
+    "fig_scatter": ("Revenu et {label}", "Income and {label}"),
+    "fig_scatter_caption": (
+        "Un point par IRIS. Droite des moindres carrés : pente {slope} pour 1 000 € ; "
+        "r de Pearson = {r} ({ci}).",
+        "One point per IRIS. Least-squares line: slope {slope} per €1,000; Pearson r = {r} ({ci}).",
+    ),
+    "fig_deciles": (
+        "Exposition moyenne par décile de revenu",
+        "Mean exposure by income decile",
+    ),
+    "fig_deciles_caption": (
+        "Moyenne de {label} pondérée par la population, par décile de revenu (D1 : revenus les "
+        "plus modestes). Déciles de {basis}. Écart D1 − D10 : {gap} ({ci}).",
+        "Population-weighted mean of {label} per income decile (D1: lowest incomes). Deciles "
+        "of {basis}. D1 − D10 gap: {gap} ({ci}).",
+    ),
+    "deciles_basis_population": (
+        "population (chacun ~10 % des habitants)",
+        "population (each ~10% of residents)",
+    ),
+    "deciles_basis_zones": ("IRIS (chacun ~10 % des IRIS)", "IRIS (each ~10% of IRIS)"),
+    "deciles_ci_per_decile": (
+        "Barres d'erreur : intervalle de confiance de chaque décile.",
+        "Error bars: confidence interval of each decile.",
+    ),
+    "fig_qpv": ("IRIS en QPV et autres IRIS", "QPV IRIS and other IRIS"),
+    "fig_qpv_caption": (
+        "Un point par IRIS ; boîtes : quartiles ; losanges : moyennes pondérées par la population.",
+        "One point per IRIS; boxes: quartiles; diamonds: population-weighted means.",
+    ),
+    "fig_suhii": ("SUHII par scène", "SUHII per scene"),
+    "fig_quality": ("Couverture des données", "Data coverage"),
+    "fig_quality_n_clear": ("Observations claires par pixel", "Clear observations per pixel"),
+    "fig_quality_valid": ("Couverture des IRIS", "Coverage of the IRIS"),
+    "fig_quality_threshold": ("seuil {value}", "threshold {value}"),
+    # --- tables ----------------------------------------------------------------------------------
+    "col_rank": ("Rang", "Rank"),
+    "col_code": ("Code", "Code"),
+    "col_name": ("Nom", "Name"),
+    "col_anomaly": ("ΔT (K)", "ΔT (K)"),
+    "col_lst": ("LST (K)", "LST (K)"),
+    "col_ndvi": ("NDVI", "NDVI"),
+    "col_income": ("Revenu médian (€)", "Median income (€)"),
+    "col_population": ("Population", "Population"),
+    "col_in_qpv": ("En QPV", "In QPV"),
+    "col_hotter_than": ("Plus chaud que … des autres IRIS", "Hotter than … of the other IRIS"),
+    "col_group": ("Groupe", "Group"),
+    "col_n_zones": ("IRIS", "IRIS"),
+    "col_built": ("Part bâtie", "Built share"),
+    "col_scene": ("Scène", "Scene"),
+    "col_platform": ("Satellite", "Platform"),
+    "col_suhii": ("SUHII (K)", "SUHII (K)"),
+    "col_urban_mean": ("Moyenne urbaine (K)", "Urban mean (K)"),
+    "col_rural_mean": ("Référence rurale (K)", "Rural reference (K)"),
+    "col_urban_pixels": ("Pixels urbains", "Urban pixels"),
+    "col_rural_pixels": ("Pixels ruraux", "Rural pixels"),
+    "row_composite": ("Composite médian", "Median composite"),
+    "hottest_definition": (
+        "« Plus chaud que X % des autres IRIS » : X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
+        "calculé sur les N = {n} IRIS qui ont une valeur de {label} ; les ex æquo ne comptent "
+        "pas comme plus froids.",
+        "“Hotter than X% of the other IRIS”: X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
+        "over the N = {n} IRIS with a value of {label}; ties do not count as cooler.",
+    ),
+    "qpv_table_caption": (
+        "Moyennes des IRIS pondérées par la population ; un IRIS est en QPV quand au moins "
+        "{threshold} de sa surface est dans un QPV.",
+        "Population-weighted means of the IRIS; an IRIS is in a QPV when at least {threshold} "
+        "of its area lies in a QPV.",
+    ),
+    "qpv_table_caption_plain": (
+        "Moyennes des IRIS pondérées par la population.",
+        "Population-weighted means of the IRIS.",
+    ),
+    "qpv_table_rows": (
+        "Le tableau compte tous les IRIS qui ont une valeur ; l'écart testé plus haut ne compte "
+        "que les {n} IRIS dont le revenu et la population sont connus.",
+        "The table counts every IRIS with a value; the gap tested above counts only the {n} "
+        "IRIS whose income and population are known.",
+    ),
+    "qpv_polygons_caption": (
+        "Les QPV eux-mêmes, statistiques exactes sur leurs contours.",
+        "The QPV themselves, exact statistics over their outlines.",
+    ),
+    # --- quality --------------------------------------------------------------------------------
+    "quality_zones": (
+        "{with_value} IRIS sur {n} ont une valeur de {label}. Part de la surface couverte par "
+        "des pixels valides : minimum {vmin}, médiane {vmed}.",
+        "{with_value} of {n} IRIS have a value of {label}. Share of the area covered by valid "
+        "pixels: minimum {vmin}, median {vmed}.",
+    ),
+    "quality_below": (
+        "{count} IRIS sont sous le seuil de couverture de {threshold} et n'ont pas de valeur.",
+        "{count} IRIS are under the coverage threshold of {threshold} and have no value.",
+    ),
+    "quality_n_clear": (
+        "Observations claires par IRIS (moyenne des pixels) : minimum {vmin}, médiane {vmed}.",
+        "Clear observations per IRIS (mean over pixels): minimum {vmin}, median {vmed}.",
+    ),
+    "quality_decimated": (
+        "La distribution par pixel est lue sur une vue sous-échantillonnée du raster.",
+        "The per-pixel distribution is read from a decimated view of the raster.",
+    ),
+    "quality_warnings": ("Avertissements de la run", "Warnings of the run"),
+    "quality_no_warnings": ("La run n'a émis aucun avertissement.", "The run raised no warning."),
+    # --- scenarios ------------------------------------------------------------------------------
+    "model_skill": (
+        "Modèle {estimator} de {target} à partir de {predictors} : R² = {r2}, RMSE = {rmse} K en "
+        "validation croisée spatiale par blocs ({folds} plis, blocs de {block} m, {pixels} "
+        "pixels). Seuil de R² requis : {threshold}.",
+        "{estimator} model of {target} from {predictors}: R² = {r2}, RMSE = {rmse} K by "
+        "spatially blocked cross-validation ({folds} folds, {block} m blocks, {pixels} pixels). "
+        "Required R²: {threshold}.",
+    ),
+    "model_forced": (
+        "Attention : les scénarios ont été forcés alors que la qualité du modèle est sous le "
+        "seuil ; leurs effets sont peu fiables.",
+        "Warning: the scenarios were forced although the model's skill is under the threshold; "
+        "their effects are unreliable.",
+    ),
+    "scenario_effect": (
+        "Effet = LST prédite (scénario) − LST prédite (situation actuelle) : le biais du modèle "
+        "s'annule.",
+        "Effect = predicted LST (scenario) − predicted LST (baseline): the model's bias cancels.",
+    ),
+    "scenario_best": (
+        "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
+        "Scenario “{name}” narrows the QPV − rest gap the most: from {before} to {after} K.",
+    ),
+    "col_scenario": ("Scénario", "Scenario"),
+    "col_description": ("Description", "Description"),
+    "col_area_changed": ("Surface modifiée (ha)", "Area changed (ha)"),
+    "col_mean_delta": ("ΔT moyen où appliqué (K)", "Mean ΔT where applied (K)"),
+    "col_urban_delta": ("ΔT moyen, ville (K)", "Mean ΔT, whole city (K)"),
+    "col_delta_per_ha": ("ΔT ville par ha modifié (K)", "City ΔT per ha changed (K)"),
+    "col_extrapolated": ("Part extrapolée", "Extrapolated share"),
+    "col_qpv_delta": ("ΔT QPV (K)", "ΔT QPV (K)"),
+    "col_rest_delta": ("ΔT reste (K)", "ΔT rest (K)"),
+    "col_gap_before": ("Écart QPV avant (K)", "QPV gap before (K)"),
+    "col_gap_after": ("Écart QPV après (K)", "QPV gap after (K)"),
+    "col_ci_before": ("Indice de concentration avant", "Concentration index before"),
+    "col_ci_after": ("Indice de concentration après", "Concentration index after"),
+    "scenario_map": ("ΔT du scénario « {name} »", "ΔT of scenario “{name}”"),
+    "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
+    # --- method ---------------------------------------------------------------------------------
+    "method_lst": (
+        "La température de surface (LST) mesurée par satellite n'est pas la température de "
+        "l'air : elle décrit l'échauffement des toits, des sols et de la végétation au passage "
+        "du satellite (en fin de matinée), par ciel clair. Elle signale où la chaleur se forme, "
+        "pas ce que ressentent les habitants la nuit.",
+        "Satellite land surface temperature (LST) is not air temperature: it describes how "
+        "warm roofs, ground and vegetation are when the satellite passes (late morning), under "
+        "clear skies. It shows where heat builds up, not what residents feel at night.",
+    ),
+    "method_anomaly": (
+        "L'anomalie ΔT est calculée scène par scène (LST du pixel − moyenne de la référence "
+        "rurale de la même scène), puis résumée par la médiane des observations claires : les "
+        "écarts de météo d'un jour à l'autre s'annulent.",
+        "The anomaly ΔT is computed scene by scene (pixel LST − mean of the same scene's rural "
+        "reference), then summarised by the median of clear observations, so that day-to-day "
+        "weather cancels.",
+    ),
+    "method_zonal": (
+        "Les statistiques par IRIS et par QPV sont exactes : chaque pixel compte pour la part "
+        "de sa surface couverte par la zone (exactextract).",
+        "Per-IRIS and per-QPV statistics are exact: each pixel counts for the share of its area "
+        "the zone covers (exactextract).",
+    ),
+    "method_ci_moran": (
+        "Les intervalles de confiance supposent des IRIS indépendants. Or les IRIS voisins se "
+        "ressemblent (I de Moran = {value}, p = {p}) : ces intervalles sont optimistes, "
+        "l'incertitude réelle est plus grande.",
+        "The confidence intervals assume independent IRIS. Neighbouring IRIS are alike "
+        "(Moran's I = {value}, p = {p}): these intervals are optimistic, the real uncertainty "
+        "is larger.",
+    ),
+    "method_ci": (
+        "Les intervalles de confiance supposent des IRIS indépendants ; avec l'autocorrélation "
+        "spatiale habituelle des IRIS voisins, ils sont optimistes.",
+        "The confidence intervals assume independent IRIS; with the usual spatial "
+        "autocorrelation of neighbouring IRIS they are optimistic.",
+    ),
+    "method_causal": (
+        "Le lien entre revenu et chaleur est une association, pas une causalité (densité, "
+        "hauteur du bâti, distance au centre, eau et relief jouent aussi).",
+        "The link between income and heat is an association, not causation (density, building "
+        "height, distance to the centre, water and relief play a part too).",
+    ),
+    "method_income": (
+        "Revenu : revenu disponible médian par unité de consommation (INSEE Filosofi) ; les "
+        "valeurs secrétisées restent manquantes, jamais mises à 0.",
+        "Income: median disposable income per consumption unit (INSEE Filosofi); suppressed "
+        "values stay missing, never set to 0.",
+    ),
+    "method_synthetic": (
+        "Cette run traite des données synthétiques (ville de démonstration) : elle montre la "
+        "méthode et ses sorties, pas un territoire.",
+        "This run processes synthetic data (the demo city): it shows the method and its "
+        "outputs, not a place.",
+    ),
+    # --- about ----------------------------------------------------------------------------------
+    "about_grid": (
+        "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",
+        "Analysis grid: {crs}, {resolution} m pixels, {width} × {height} pixels.",
+    ),
+    "about_duration": ("Durée de la run : {seconds} s.", "Run time: {seconds} s."),
+    "about_inputs": (
+        "{n} fichiers d'entrée (voir manifest.json).",
+        "{n} input files (see manifest.json).",
+    ),
+    "about_files": (
+        "Fichiers : zones.gpkg (à ouvrir dans QGIS), inequality.json, manifest.json, figures/.",
+        "Files: zones.gpkg (open it in QGIS), inequality.json, manifest.json, figures/.",
+    ),
+}
+
+#: ``MESSAGES[key][lang]``: the text of message ``key`` in language ``lang``.
+MESSAGES = MappingProxyType(
+    {
+        key: MappingProxyType(dict(zip(LANGUAGES, texts, strict=True)))
+        for key, texts in _TABLE.items()
+    }
+)

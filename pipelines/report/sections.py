@@ -1,0 +1,624 @@
+"""Assemble the report's page from a run summary: one builder per section.
+
+Every builder returns a :class:`~pipelines.report.views.Section`; when the files it needs are
+absent it still returns the section, holding one "not computed" paragraph, so a reader knows
+the analysis exists and how to get it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from pipelines.outputs._atomic import ilots_version
+from pipelines.report import figures
+from pipelines.report.data import RunSummary
+from pipelines.report.headlines import (
+    Headline,
+    concentration_headline,
+    correlation_headline,
+    decile_headline,
+    hottest_headline,
+    method_notes,
+    model_sentences,
+    qpv_gap_headline,
+    scenario_best_sentence,
+    suhii_composites,
+    suhii_sentences,
+)
+from pipelines.report.messages import MESSAGES
+from pipelines.report.tables import (
+    group_means,
+    hottest_zones,
+    line_fit,
+    n_clear_distribution,
+    quality_summary,
+)
+from pipelines.report.text import Messages, is_number, is_temperature
+from pipelines.report.views import (
+    Block,
+    Cell,
+    FigureBlock,
+    HeadlineBlock,
+    ListBlock,
+    Page,
+    Paragraph,
+    Section,
+    TableBlock,
+)
+
+__all__ = ["HOTTEST_COUNT", "build_page", "ranking_column"]
+
+#: How many of the hottest IRIS the report lists.
+HOTTEST_COUNT = 20
+_ID = "code_iris"
+_NAME = "nom_iris"
+_QPV_ID = "code_qp"
+_QPV_NAME = "nom_qp"
+
+
+def ranking_column(summary: RunSummary) -> str | None:
+    """Choose the temperature column the report ranks and maps IRIS by.
+
+    The outcome of ``inequality.json`` when it is a temperature, else ``lst_anomaly_mean_k``,
+    else ``lst_mean_k``; ``None`` when the IRIS layer has none of them.
+    """
+    outcome = (summary.inequality or {}).get("outcome")
+    for column in (outcome, "lst_anomaly_mean_k", "lst_mean_k"):
+        if isinstance(column, str) and is_temperature(column) and column in summary.iris.columns:
+            return column
+    return None
+
+
+def build_page(summary: RunSummary, m: Messages) -> Page:
+    """Build the whole report page of ``summary`` in the language of ``m``."""
+    column = ranking_column(summary)
+    hottest = None
+    if column is not None:
+        hottest = hottest_zones(
+            summary.iris,
+            column,
+            id_column=_ID if _ID in summary.iris.columns else summary.iris.columns[0],
+            name_column=_NAME,
+            n=HOTTEST_COUNT,
+        )
+    sections = (
+        _headlines(summary, hottest, column, m),
+        _maps(summary, column, m),
+        _income(summary, m),
+        _deciles(summary, m),
+        _qpv(summary, m),
+        _hottest(summary, hottest, column, m),
+        _suhii(summary, m),
+        _quality(summary, column, m),
+        _scenarios(summary, m),
+        Section(
+            "method",
+            m("sec_method"),
+            (ListBlock(tuple(method_notes(summary.inequality, m, synthetic=summary.synthetic))),),
+        ),
+        _about(summary, m),
+    )
+    name = summary.config_name
+    return Page(
+        lang=m.lang,
+        title=m("title", name=name) if name else m("title_default"),
+        subtitle=m("subtitle"),
+        meta=_meta(summary, m),
+        banner=m("synthetic_banner") if summary.synthetic else None,
+        contents_title=m("contents"),
+        sections=sections,
+    )
+
+
+def _missing(m: Messages, what: str) -> Paragraph:
+    return Paragraph(m("not_computed", what=m(what)), style="missing")
+
+
+def _figure(fig: Any, alt: str, caption: str = "", name: str | None = None) -> FigureBlock | None:
+    if fig is None:
+        return None
+    return FigureBlock(png=figures.png_bytes(fig), alt=alt, caption=caption, name=name)
+
+
+def _blocks(*blocks: Block | None) -> tuple[Block, ...]:
+    return tuple(b for b in blocks if b is not None)
+
+
+def _headlines(
+    summary: RunSummary, hottest: pd.DataFrame | None, column: str | None, m: Messages
+) -> Section:
+    ineq = summary.inequality
+    found: list[Headline | None] = [
+        qpv_gap_headline(ineq, m),
+        decile_headline(ineq, m),
+        concentration_headline(ineq, m),
+        correlation_headline(ineq, m),
+        hottest_headline(hottest, column, m) if column else None,
+    ]
+    composite = (summary.heat_island or {}).get("composite") or {}
+    if is_number(composite.get("suhii_k")):
+        found.append(Headline("suhii", suhii_sentences(summary.heat_island, m)[0]))
+    headlines = tuple(h for h in found if h is not None)
+    return Section(
+        "headlines",
+        m("sec_headlines"),
+        _blocks(
+            HeadlineBlock(headlines) if headlines else None,
+            _missing(m, "what_inequality") if ineq is None else None,
+        ),
+    )
+
+
+def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
+    iris, qpv = summary.iris, summary.qpv
+    blocks: list[Block | None] = []
+    if column is not None:
+        title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
+        fig = figures.map_figure(iris, column, m, title=title, qpv=qpv)
+        blocks.append(_figure(fig, title, name="lst_map"))
+    if "ndvi_mean" in iris.columns:
+        fig = figures.map_figure(
+            iris, "ndvi_mean", m, title=m("fig_map_ndvi"), qpv=qpv, cmap="YlGn", diverging=False
+        )
+        blocks.append(_figure(fig, m("fig_map_ndvi"), name="ndvi_map"))
+    if any(blocks):
+        caption = m("fig_map_caption") if qpv is not None and len(qpv) else ""
+        missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if column else 0
+        if missing:
+            caption = f"{caption} {m('fig_map_missing', n=m.integer(missing))}".strip()
+        if caption:
+            blocks.append(Paragraph(caption, style="note"))
+    else:
+        blocks.append(_missing(m, "what_maps"))
+    return Section("maps", m("sec_maps"), _blocks(*blocks))
+
+
+def _names(summary: RunSummary) -> tuple[str, str, str]:
+    ineq = summary.inequality or {}
+    return (
+        str(ineq.get("income") or "disp_med"),
+        str(ineq.get("population") or "population"),
+        str(ineq.get("group") or "in_qpv"),
+    )
+
+
+def _income(summary: RunSummary, m: Messages) -> Section:
+    ineq = summary.inequality
+    income, _, group = _names(summary)
+    outcome = str((ineq or {}).get("outcome") or ranking_column(summary) or "")
+    if outcome not in summary.iris.columns or income not in summary.iris.columns:
+        return Section("income", m("sec_income"), (_missing(m, "what_income"),))
+    fit = line_fit(summary.iris[income], summary.iris[outcome])
+    fig = figures.income_scatter(summary.iris, outcome, income, m, fit=fit, group=group)
+    pearson = ((ineq or {}).get("correlations") or {}).get("pearson") or {}
+    caption = ""
+    if fit is not None:
+        caption = m(
+            "fig_scatter_caption",
+            slope=m.significant(1000.0 * fit.slope) + (" K" if is_temperature(outcome) else ""),
+            r=m.number(pearson.get("value")),
+            ci=m.ci(pearson.get("ci_low"), pearson.get("ci_high"), pearson.get("confidence", 0.95)),
+        )
+    title = m("fig_scatter", label=m.label(outcome))
+    blocks = [_figure(fig, title, caption, name="income_scatter")]
+    headline = correlation_headline(ineq, m)
+    if headline is not None:
+        blocks.insert(0, Paragraph(headline.text))
+    return Section("income", m("sec_income"), _blocks(*blocks))
+
+
+def _deciles(summary: RunSummary, m: Messages) -> Section:
+    ineq = summary.inequality
+    deciles = (ineq or {}).get("exposure_by_decile")
+    if not isinstance(deciles, Mapping):
+        return Section("deciles", m("sec_deciles"), (_missing(m, "what_inequality"),))
+    outcome = str(ineq.get("outcome", ""))  # type: ignore[union-attr]
+    gap = deciles.get("gap_d1_d10") or {}
+    basis = (
+        "deciles_basis_population" if deciles.get("by") == "population" else "deciles_basis_zones"
+    )
+    digits = 2 if is_temperature(outcome) else 3
+    caption = m(
+        "fig_deciles_caption",
+        label=m.label(outcome),
+        basis=m(basis),
+        gap=m.number(gap.get("value"), digits, signed=True),
+        ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
+    )
+    rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
+    if rows and all(is_number(r.get("ci_low")) for r in rows):
+        caption += " " + m("deciles_ci_per_decile")
+    headline = decile_headline(ineq, m)
+    table = TableBlock(
+        id="deciles-table",
+        headers=(
+            m("axis_decile"),
+            m("col_n_zones"),
+            m("col_population"),
+            m("col_income"),
+            m.label(outcome, "axis"),
+        ),
+        rows=tuple(
+            (
+                Cell(f"D{r.get('decile')}"),
+                Cell(m.integer(r.get("n_zones")), True),
+                Cell(m.integer(r.get("population")), True),
+                Cell(f"{m.integer(r.get('income_min'))} – {m.integer(r.get('income_max'))}", True),
+                Cell(m.number(r.get("exposure"), digits), True),
+            )
+            for r in rows
+        ),
+    )
+    return Section(
+        "deciles",
+        m("sec_deciles"),
+        _blocks(
+            Paragraph(headline.text) if headline else None,
+            _figure(
+                figures.decile_figure(deciles, outcome, m),
+                m("fig_deciles"),
+                caption,
+                name="deciles",
+            ),
+            table if rows else None,
+        ),
+    )
+
+
+_QPV_COLUMNS = ("lst_anomaly_mean_k", "lst_mean_k", "ndvi_mean", "lc_built_frac")
+
+
+def _qpv_value_cells(row: Mapping[str, Any] | pd.Series, m: Messages) -> tuple[Cell, ...]:
+    return (
+        Cell(m.number(row.get("lst_anomaly_mean_k")), True),
+        Cell(m.number(row.get("lst_mean_k")), True),
+        Cell(m.number(row.get("ndvi_mean")), True),
+        Cell(m.share(row.get("lc_built_frac")), True),
+    )
+
+
+def _qpv(summary: RunSummary, m: Messages) -> Section:
+    iris = summary.iris
+    _, population, group = _names(summary)
+    outcome = ranking_column(summary)
+    if group not in iris.columns or not iris[group].fillna(False).astype(bool).any():
+        return Section("qpv", m("sec_qpv"), (_missing(m, "what_qpv"),))
+    means = group_means(iris, _QPV_COLUMNS, group=group, population=population)
+    headline = qpv_gap_headline(summary.inequality, m)
+    value_headers = (m("col_anomaly"), m("col_lst"), m("col_ndvi"), m("col_built"))
+    rows = []
+    for key, label in ((True, m("legend_in_qpv")), (False, m("legend_other"))):
+        row = means.table.loc[key]
+        rows.append(
+            (
+                Cell(label),
+                Cell(m.integer(row["n_zones"]), True),
+                Cell(m.integer(row["population"]), True),
+                *_qpv_value_cells(row, m),
+            )
+        )
+    threshold = ((summary.config.get("zones") or {}).get("qpv") or {}).get("iris_share_threshold")
+    caption = (
+        m("qpv_table_caption", threshold=m.share(threshold))
+        if is_number(threshold)
+        else m("qpv_table_caption_plain")
+    )
+    n_used = (summary.inequality or {}).get("n_used")
+    if is_number(n_used) and int(n_used) < len(iris):
+        caption += " " + m("qpv_table_rows", n=m.integer(n_used))
+    blocks: list[Block | None] = [
+        Paragraph(headline.text) if headline else None,
+        *(Paragraph(note, style="note") for note in (headline.notes if headline else ())),
+        TableBlock(
+            id="qpv-table",
+            headers=(m("col_group"), m("col_n_zones"), m("col_population"), *value_headers),
+            rows=tuple(rows),
+            caption=caption,
+            row_ids=("in", "out"),
+        ),
+    ]
+    if outcome is not None:
+        fig = figures.qpv_figure(iris, outcome, means, m, group=group)
+        blocks.append(_figure(fig, m("fig_qpv"), m("fig_qpv_caption"), name="qpv_comparison"))
+    qpv = summary.qpv
+    if qpv is not None and len(qpv):
+        ids = qpv[_QPV_ID].astype(str) if _QPV_ID in qpv.columns else qpv.index.astype(str)
+        names = qpv[_QPV_NAME].astype(str) if _QPV_NAME in qpv.columns else ids
+        blocks.append(
+            TableBlock(
+                id="qpv-polygons",
+                headers=(m("col_code"), m("col_name"), *value_headers),
+                rows=tuple(
+                    (Cell(code), Cell(name), *_qpv_value_cells(row, m))
+                    for code, name, (_, row) in zip(ids, names, qpv.iterrows(), strict=True)
+                ),
+                caption=m("qpv_polygons_caption"),
+                row_ids=tuple(ids),
+            )
+        )
+    return Section("qpv", m("sec_qpv"), _blocks(*blocks))
+
+
+def _hottest(
+    summary: RunSummary, hottest: pd.DataFrame | None, column: str | None, m: Messages
+) -> Section:
+    title = m("sec_hottest", n=HOTTEST_COUNT)
+    if hottest is None or column is None:
+        return Section("hottest", title, (_missing(m, "what_inequality"),))
+    n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
+    value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
+    extras = [
+        (name, header, fmt)
+        for name, header, fmt in (
+            ("lst_mean_k", m("col_lst"), m.number),
+            ("ndvi_mean", m("col_ndvi"), m.number),
+            ("disp_med", m("col_income"), m.integer),
+            ("population", m("col_population"), m.integer),
+        )
+        if name in hottest.columns
+    ]
+    has_qpv = "in_qpv" in hottest.columns
+    headers = (
+        m("col_rank"),
+        m("col_code"),
+        m("col_name"),
+        value_header,
+        m("col_hotter_than"),
+        *(header for _, header, _ in extras),
+        *((m("col_in_qpv"),) if has_qpv else ()),
+    )
+    rows = tuple(
+        (
+            Cell(str(int(row["rank"])), True),
+            Cell(str(row["id"])),
+            Cell(str(row["name"])),
+            Cell(m.number(row["value"]), True),
+            Cell(m.percent(row["hotter_than_pct"]), True),
+            *(Cell(fmt(row[name]), True) for name, _, fmt in extras),
+            *((Cell(m.yes_no(row["in_qpv"])),) if has_qpv else ()),
+        )
+        for _, row in hottest.iterrows()
+    )
+    definition = m("hottest_definition", n=m.integer(n_valid), label=m.label(column))
+    return Section(
+        "hottest",
+        title,
+        (
+            TableBlock(
+                id="hottest-table",
+                headers=headers,
+                rows=rows,
+                row_ids=tuple(hottest["id"].astype(str)),
+            ),
+            Paragraph(definition, style="note"),
+        ),
+    )
+
+
+def _suhii(summary: RunSummary, m: Messages) -> Section:
+    heat = summary.heat_island
+    if heat is None:
+        return Section("suhii", m("sec_suhii"), (_missing(m, "what_suhii"),))
+    scenes = [s for s in heat.get("scenes") or () if isinstance(s, Mapping)]
+
+    def cells(label: str, record: Mapping[str, Any], platform: str = "") -> tuple[Cell, ...]:
+        return (
+            Cell(label),
+            Cell(platform),
+            Cell(m.number(record.get("suhii_k")), True),
+            Cell(m.number(record.get("urban_mean_k")), True),
+            Cell(m.number(record.get("rural_mean_k")), True),
+            Cell(m.integer(record.get("urban_pixels")), True),
+            Cell(m.integer(record.get("rural_pixels")), True),
+        )
+
+    rows = [
+        cells(str(s.get("time", ""))[:16].replace("T", " "), s, str(s.get("platform", "")))
+        for s in scenes
+    ]
+    for variable, record in suhii_composites(heat):
+        key = f"row_composite_{variable}"
+        rows.append(cells(m(key) if key in MESSAGES else m("row_composite"), record))
+    table = TableBlock(
+        id="suhii-table",
+        headers=(
+            m("col_scene"),
+            m("col_platform"),
+            m("col_suhii"),
+            m("col_urban_mean"),
+            m("col_rural_mean"),
+            m("col_urban_pixels"),
+            m("col_rural_pixels"),
+        ),
+        rows=tuple(rows),
+    )
+    sentences = suhii_sentences(heat, m)
+    return Section(
+        "suhii",
+        m("sec_suhii"),
+        _blocks(
+            *(Paragraph(s) for s in sentences[:-1]),
+            _figure(figures.suhii_figure(heat, m), m("fig_suhii"), name="suhii"),
+            table,
+            Paragraph(sentences[-1], style="note"),
+        ),
+    )
+
+
+def _quality(summary: RunSummary, column: str | None, m: Messages) -> Section:
+    iris = summary.iris
+    threshold = summary.min_valid_frac
+    blocks: list[Block | None] = []
+    if column is not None:
+        q = quality_summary(iris, column, min_valid_frac=threshold)
+        blocks.append(
+            Paragraph(
+                m(
+                    "quality_zones",
+                    with_value=m.integer(q.n_with_value),
+                    n=m.integer(q.n_zones),
+                    label=m.label(column),
+                    vmin=m.share(q.valid_frac_min),
+                    vmed=m.share(q.valid_frac_median),
+                )
+            )
+        )
+        if q.n_below_threshold:
+            blocks.append(
+                Paragraph(
+                    m(
+                        "quality_below",
+                        count=m.integer(q.n_below_threshold),
+                        threshold=m.share(threshold),
+                    )
+                )
+            )
+        if is_number(q.n_clear_mean_median):
+            blocks.append(
+                Paragraph(
+                    m(
+                        "quality_n_clear",
+                        vmin=m.number(q.n_clear_mean_min, 1),
+                        vmed=m.number(q.n_clear_mean_median, 1),
+                    )
+                )
+            )
+    shares = (
+        n_clear_distribution(summary.n_clear)
+        if summary.n_clear is not None and len(summary.n_clear)
+        else None
+    )
+    fig = figures.quality_figure(iris, m, n_clear_shares=shares, min_valid_frac=threshold)
+    blocks.append(_figure(fig, m("fig_quality"), name="data_quality"))
+    if shares is None:
+        blocks.append(_missing(m, "what_n_clear"))
+    elif summary.n_clear_decimated:
+        blocks.append(Paragraph(m("quality_decimated"), style="note"))
+    if summary.warnings:
+        blocks.append(ListBlock(summary.warnings, title=m("quality_warnings")))
+    else:
+        blocks.append(Paragraph(m("quality_no_warnings")))
+    return Section("quality", m("sec_quality"), _blocks(*blocks))
+
+
+_SCENARIO_COLUMNS = (
+    ("scenario", "col_scenario", None),
+    ("description", "col_description", None),
+    ("area_changed_m2", "col_area_changed", "ha"),
+    ("mean_delta_k", "col_mean_delta", 2),
+    ("urban_mean_delta_k", "col_urban_delta", 3),
+    ("delta_k_per_ha", "col_delta_per_ha", "significant"),
+    ("qpv_delta_mean_k", "col_qpv_delta", 2),
+    ("rest_delta_mean_k", "col_rest_delta", 2),
+    ("qpv_gap_before_k", "col_gap_before", 2),
+    ("qpv_gap_after_k", "col_gap_after", 2),
+    ("concentration_index_before", "col_ci_before", 3),
+    ("concentration_index_after", "col_ci_after", 3),
+    ("extrapolated_share", "col_extrapolated", "share"),
+)
+
+
+def _scenario_cell(value: Any, how: str | int | None, m: Messages) -> Cell:
+    if how is None:
+        return Cell(
+            "" if value is None or (isinstance(value, float) and value != value) else str(value)
+        )
+    if how == "share":
+        return Cell(m.share(value), True)
+    if how == "significant":
+        return Cell(m.significant(value), True)
+    if how == "ha":
+        return Cell(m.number(float(value) / 1e4, 2) if is_number(value) else m.number(None), True)
+    return Cell(m.number(value, int(how)), True)
+
+
+def _scenarios(summary: RunSummary, m: Messages) -> Section:
+    files = summary.scenarios
+    if not files.present:
+        return Section("scenarios", m("sec_scenarios"), (_missing(m, "what_scenarios"),))
+    blocks: list[Block | None] = []
+    if files.model is not None:
+        forced = m("model_forced")
+        blocks.extend(
+            Paragraph(s, style="warning" if s == forced else "")
+            for s in model_sentences(files.model, m)
+        )
+    table = files.comparison
+    if table is not None:
+        best = scenario_best_sentence(table, m)
+        if best:
+            blocks.append(Paragraph(best))
+        columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]
+        blocks.append(
+            TableBlock(
+                id="scenarios-table",
+                headers=tuple(m(key) for _, key, _ in columns),
+                rows=tuple(
+                    tuple(_scenario_cell(row[name], how, m) for name, _, how in columns)
+                    for _, row in table.iterrows()
+                ),
+                row_ids=tuple(str(s) for s in table["scenario"]),
+            )
+        )
+    if files.comparison_png is not None:
+        blocks.append(
+            FigureBlock(
+                files.comparison_png.read_bytes(),
+                m("scenario_comparison"),
+                m("scenario_comparison"),
+            )
+        )
+    for name, path in files.maps:
+        label = m("scenario_map", name=name)
+        blocks.append(FigureBlock(path.read_bytes(), label, label))
+    return Section("scenarios", m("sec_scenarios"), _blocks(*blocks))
+
+
+def _when(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
+    return (
+        m(
+            "meta_run",
+            date=_when(summary.finished) or m("unknown"),
+            config=summary.config_name or m("unknown"),
+            version=summary.ilots_version or m("unknown"),
+        ),
+        m("meta_report", version=ilots_version(), folder=summary.folder.root.resolve()),
+    )
+
+
+def _about(summary: RunSummary, m: Messages) -> Section:
+    items = list(_meta(summary, m))
+    grid = summary.manifest.get("grid")
+    if isinstance(grid, Mapping):
+        items.append(
+            m(
+                "about_grid",
+                crs=grid.get("crs", m("unknown")),
+                resolution=m.number(grid.get("resolution"), 0),
+                width=m.integer(grid.get("width")),
+                height=m.integer(grid.get("height")),
+            )
+        )
+    if is_number(summary.manifest.get("duration_s")):
+        items.append(m("about_duration", seconds=m.number(summary.manifest["duration_s"], 1)))
+    inputs = summary.manifest.get("inputs")
+    if isinstance(inputs, list):
+        items.append(m("about_inputs", n=m.integer(len(inputs))))
+    items.append(m("about_files"))
+    return Section("about", m("sec_about"), (ListBlock(tuple(items)),))

@@ -1,0 +1,244 @@
+"""The numbers the report shows that no other output holds: rankings, group means, quality.
+
+Everything here is a pure function of the zone table (and the ``n_clear`` pixels): the hottest
+IRIS with their percentile ranks (science.md §7.5, via
+:func:`pipelines.inequality.percentile_ranks`), population-weighted means of the IRIS in and out
+of QPV, a summary of data coverage, and the least-squares line of the income scatter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipelines.inequality import percentile_ranks
+
+__all__ = [
+    "GroupMeans",
+    "LineFit",
+    "QualitySummary",
+    "group_means",
+    "hottest_zones",
+    "line_fit",
+    "n_clear_distribution",
+    "quality_summary",
+]
+
+#: Columns shown beside the ranking variable in the hottest-zones table, when present.
+HOTTEST_EXTRA = ("lst_mean_k", "ndvi_mean", "disp_med", "population", "in_qpv")
+
+
+def hottest_zones(
+    zones: pd.DataFrame,
+    column: str,
+    *,
+    id_column: str,
+    name_column: str | None = None,
+    n: int = 20,
+    extra: Sequence[str] = HOTTEST_EXTRA,
+) -> pd.DataFrame:
+    """Rank the ``n`` zones with the highest ``column``, with "hotter than X % of the others".
+
+    Parameters
+    ----------
+    zones
+        One row per zone.
+    column
+        The ranking variable (e.g. ``lst_anomaly_mean_k``).
+    id_column, name_column
+        Zone id and (optional) name columns.
+    n
+        How many zones to keep.
+    extra
+        Further columns to carry, when the table has them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``rank`` (1 = hottest), ``id``, ``name``, ``value``, ``hotter_than_pct`` and the
+        ``extra`` columns present, hottest first (ties broken by id). The percentage is
+        100·#{j ≠ i : x_j < x_i}/(N − 1) over the N zones with a value.
+    """
+    values = pd.to_numeric(zones[column], errors="coerce").astype("float64")
+    valid = values.notna() & np.isfinite(values)
+    ranks = percentile_ranks(values[valid])
+    table = pd.DataFrame(
+        {
+            "id": zones.loc[valid, id_column].astype(str),
+            "name": (
+                zones.loc[valid, name_column].astype(str)
+                if name_column and name_column in zones.columns
+                else ""
+            ),
+            "value": values[valid],
+            "hotter_than_pct": ranks["hotter_than_pct"],
+        }
+    )
+    for name in extra:
+        if name in zones.columns and name != column:
+            table[name] = zones.loc[valid, name]
+    table = table.sort_values(["value", "id"], ascending=[False, True], kind="stable").head(n)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class GroupMeans:
+    """Population-weighted means of some columns for the zones in and out of a group.
+
+    Attributes
+    ----------
+    columns
+        The columns averaged.
+    table
+        Index ``True`` (in the group) and ``False``; columns ``n_zones``, ``population`` and
+        one population-weighted mean per column (unweighted when there is no population).
+    weighted
+        Whether the means are population-weighted.
+    """
+
+    columns: tuple[str, ...]
+    table: pd.DataFrame
+    weighted: bool
+
+
+def group_means(
+    zones: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    group: str = "in_qpv",
+    population: str | None = "population",
+) -> GroupMeans:
+    """Mean of each column over the zones in the group and over the others.
+
+    Parameters
+    ----------
+    zones
+        One row per zone with a boolean ``group`` column.
+    columns
+        Columns to average (those absent are skipped).
+    group
+        Boolean column: ``True`` for zones in the group (e.g. IRIS classified QPV).
+    population
+        Weight column; zones without a weight are left out of the weighted means. ``None`` or
+        an absent column gives plain means.
+
+    Returns
+    -------
+    GroupMeans
+        Each mean is over the zones of the group that have both a value and a weight.
+    """
+    present = tuple(c for c in columns if c in zones.columns)
+    flag = zones[group].fillna(False).astype(bool)
+    weighted = population is not None and population in zones.columns
+    weights = (
+        pd.to_numeric(zones[population], errors="coerce")
+        if weighted
+        else pd.Series(1.0, index=zones.index)
+    )
+    rows = {}
+    for inside in (True, False):
+        part = flag == inside
+        row: dict[str, float] = {
+            "n_zones": float(part.sum()),
+            "population": float(weights[part].sum()) if weighted else float("nan"),
+        }
+        for name in present:
+            values = pd.to_numeric(zones.loc[part, name], errors="coerce")
+            w = weights[part]
+            ok = values.notna() & w.notna() & (w > 0)
+            total = float(w[ok].sum())
+            row[name] = float((values[ok] * w[ok]).sum() / total) if total > 0 else float("nan")
+        rows[inside] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return GroupMeans(columns=present, table=table, weighted=weighted)
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    """How much of each zone the clear pixels cover.
+
+    Attributes
+    ----------
+    n_zones
+        Zones in the layer.
+    n_with_value
+        Zones with a value of the ranking variable.
+    valid_frac_min, valid_frac_median
+        Smallest and median share of a zone covered by valid pixels.
+    n_below_threshold
+        Zones whose valid share is under the configured minimum (``None`` without one).
+    n_clear_mean_min, n_clear_mean_median
+        Smallest and median mean number of clear observations per zone.
+    """
+
+    n_zones: int
+    n_with_value: int
+    valid_frac_min: float
+    valid_frac_median: float
+    n_below_threshold: int | None
+    n_clear_mean_min: float
+    n_clear_mean_median: float
+
+
+def quality_summary(
+    zones: pd.DataFrame, column: str, *, min_valid_frac: float | None
+) -> QualitySummary:
+    """Summarise the coverage of the zones (``valid_frac``, ``n_clear_mean``)."""
+
+    def stat(name: str, how: str) -> float:
+        if name not in zones.columns:
+            return float("nan")
+        values = pd.to_numeric(zones[name], errors="coerce").dropna()
+        return float(getattr(values, how)()) if len(values) else float("nan")
+
+    below = None
+    if min_valid_frac is not None and "valid_frac" in zones.columns:
+        below = int((pd.to_numeric(zones["valid_frac"], errors="coerce") < min_valid_frac).sum())
+    with_value = int(pd.to_numeric(zones[column], errors="coerce").notna().sum())
+    return QualitySummary(
+        n_zones=len(zones),
+        n_with_value=with_value,
+        valid_frac_min=stat("valid_frac", "min"),
+        valid_frac_median=stat("valid_frac", "median"),
+        n_below_threshold=below,
+        n_clear_mean_min=stat("n_clear_mean", "min"),
+        n_clear_mean_median=stat("n_clear_mean", "median"),
+    )
+
+
+def n_clear_distribution(values: np.ndarray) -> pd.Series:
+    """Share of pixels (in [0, 1]) per number of clear observations, indexed by the count."""
+    counts = pd.Series(np.rint(values).astype("int64")).value_counts().sort_index()
+    return counts / counts.sum()
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """Ordinary least-squares line ``y = intercept + slope·x``.
+
+    Attributes
+    ----------
+    slope, intercept
+        The line's coefficients.
+    n
+        Pairs it rests on (both values finite).
+    """
+
+    slope: float
+    intercept: float
+    n: int
+
+
+def line_fit(x: pd.Series, y: pd.Series) -> LineFit | None:
+    """Least-squares line of ``y`` on ``x`` over the finite pairs; ``None`` under 3 pairs."""
+    xs = pd.to_numeric(x, errors="coerce").to_numpy(dtype="float64")
+    ys = pd.to_numeric(y, errors="coerce").to_numpy(dtype="float64")
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if ok.sum() < 3 or np.ptp(xs[ok]) == 0:
+        return None
+    slope, intercept = np.polyfit(xs[ok], ys[ok], 1)
+    return LineFit(slope=float(slope), intercept=float(intercept), n=int(ok.sum()))

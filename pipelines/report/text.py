@@ -1,0 +1,139 @@
+"""Messages and numbers in the report's language.
+
+:class:`Messages` looks a key up in :data:`~pipelines.report.messages.MESSAGES`, fills its
+fields and applies the language's typography; its methods format numbers the way the language
+writes them: French ``−1,43`` and ``13 991``, English ``−1.43`` and ``13,991`` (both with the
+true minus sign U+2212). A missing value (``None``, NaN) is written as a dash.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.report.errors import ReportError
+from pipelines.report.messages import LANGUAGES, MESSAGES
+
+__all__ = ["MINUS", "NBSP", "Messages", "is_number", "is_temperature"]
+
+#: Non-breaking space (French typography, thousands separator).
+NBSP = "\u00a0"
+#: The minus sign written before negative numbers.
+MINUS = "\u2212"
+_DASH = "—"
+# French: a non-breaking space before ; : % ? ! and », after «.
+_FR_BEFORE = re.compile(r" ([;:%?!»])")
+_FR_AFTER = re.compile(r"« ")
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (not ``None``, NaN, a bool or text)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def is_temperature(column: str) -> bool:
+    """Whether a zone-table column holds a temperature in kelvin (its name ends in ``_k``)."""
+    return column.endswith("_k")
+
+
+@dataclass(frozen=True)
+class Messages:
+    """The report's messages and number formats in one language.
+
+    Parameters
+    ----------
+    lang
+        ``"fr"`` or ``"en"``.
+
+    Raises
+    ------
+    ReportError
+        The language is not one of :data:`~pipelines.report.messages.LANGUAGES`.
+    """
+
+    lang: str = "fr"
+
+    def __post_init__(self) -> None:
+        if self.lang not in LANGUAGES:
+            raise ReportError(
+                f"report language {self.lang!r} is not available; use one of {', '.join(LANGUAGES)}"
+            )
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        """Return message ``key`` with its ``{fields}`` filled, in this language."""
+        text = MESSAGES[key][self.lang].format(**fields)
+        if self.lang == "fr":
+            text = _FR_AFTER.sub("«" + NBSP, _FR_BEFORE.sub(NBSP + r"\1", text))
+        return text
+
+    def label(self, column: str, kind: str = "var") -> str:
+        """Label of a zone-table column: ``kind`` ``"var"`` (in a sentence) or ``"axis"``."""
+        key = f"{kind}_{column}"
+        return self(key) if key in MESSAGES else column
+
+    def number(self, value: Any, digits: int = 2, *, signed: bool = False) -> str:
+        """Format a number with ``digits`` decimals; ``signed`` writes ``+`` before positives."""
+        if not is_number(value):
+            return _DASH
+        number = round(float(value), digits)
+        if number == 0:
+            number = 0.0  # never "−0,00"
+        text = f"{abs(number):,.{digits}f}"
+        if self.lang == "fr":
+            text = text.replace(",", NBSP).replace(".", ",")
+        sign = MINUS if number < 0 else ("+" if signed and number > 0 else "")
+        return sign + text
+
+    def significant(self, value: Any, figures: int = 3) -> str:
+        """Format a number with ``figures`` significant digits (at most 6 decimals)."""
+        if not is_number(value) or float(value) == 0:
+            return self.number(value, figures - 1)
+        digits = figures - 1 - math.floor(math.log10(abs(float(value))))
+        return self.number(value, min(6, max(0, digits)))
+
+    def integer(self, value: Any) -> str:
+        """Format a count with thousands separators."""
+        return self.number(value, 0)
+
+    def percent(self, value: Any, digits: int = 0) -> str:
+        """Format a percentage given in percent units (``40.0`` → ``40 %`` / ``40%``)."""
+        if not is_number(value):
+            return _DASH
+        space = NBSP if self.lang == "fr" else ""
+        return f"{self.number(value, digits)}{space}%"
+
+    def share(self, value: Any, digits: int = 0) -> str:
+        """Format a share given in [0, 1] as a percentage."""
+        return self.percent(100.0 * float(value), digits) if is_number(value) else _DASH
+
+    def ci(self, low: Any, high: Any, confidence: Any = 0.95, digits: int = 2) -> str:
+        """Format a confidence interval (``IC 95 % a à b`` / ``95% CI a to b``)."""
+        level = 100.0 * float(confidence) if is_number(confidence) else 95.0
+        level_text = self.number(level, 0 if level == round(level) else 1)
+        return self(
+            "ci",
+            level=level_text,
+            low=self.number(low, digits),
+            high=self.number(high, digits),
+        )
+
+    def p_value(self, value: Any) -> str:
+        """Format a p-value: two decimals from 0.1, three below, ``< 0,001`` under a thousandth."""
+        if not is_number(value):
+            return _DASH
+        if float(value) < 0.001:
+            return "< " + self.number(0.001, 3)
+        return self.number(value, 3 if float(value) < 0.1 else 2)
+
+    def yes_no(self, value: Any) -> str:
+        """``oui``/``non`` (``yes``/``no``) for a truth value; a dash when missing."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return _DASH
+        return self("yes") if bool(value) else self("no")

@@ -1,0 +1,87 @@
+"""Reading a run folder: what is required, what may be absent, what is an error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import rasterio
+
+from pipelines.report import ReportError, read_run
+from tests.pipelines.report.helpers import add_extras, copy_run, tiny_png
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ReportError, match=r"run folder .*nope does not exist"):
+        read_run(tmp_path / "nope")
+
+
+def test_not_a_run_folder_names_what_is_missing(tmp_path):
+    with pytest.raises(ReportError) as info:
+        read_run(tmp_path)
+    message = str(info.value)
+    assert "not an ilots run folder: manifest.json and zones.gpkg missing" in message
+    assert "\n" not in message
+
+
+def test_demo_root_suggests_its_outputs_folder(tmp_path):
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / "manifest.json").write_text("{}")
+    with pytest.raises(ReportError, match=r"did you mean .*outputs\?"):
+        read_run(tmp_path)
+
+
+def test_optional_files_absent(plain_run):
+    summary = read_run(plain_run)
+    assert summary.inequality is not None and summary.heat_island is None
+    assert not summary.scenarios.present
+    assert summary.qpv is not None and summary.qpv.crs == summary.iris.crs
+    assert len(summary.iris) == 64
+    assert summary.synthetic  # the demo's rasters carry synthetic=true
+    assert summary.n_clear is not None and summary.n_clear.min() >= 0
+
+
+def test_extras_are_read(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    (run / "heat_island.json").unlink(missing_ok=True)
+    add_extras(run)
+    summary = read_run(run)
+    assert summary.heat_island["composite"]["suhii_k"] == 3.2874
+    assert summary.scenarios.comparison["scenario"].tolist() == ["green_qpv", "cool_roofs"]
+    assert [name for name, _ in summary.scenarios.maps] == ["green_qpv", "cool_roofs"]
+    assert summary.scenarios.model["cv"]["folds"] == 5
+
+
+def test_bad_json_is_an_error_naming_the_file(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    (run / "heat_island.json").write_text('{"composite": ', encoding="utf-8")
+    with pytest.raises(ReportError, match=r"heat_island.json is not valid JSON"):
+        read_run(run)
+
+
+def test_a_file_that_is_not_png_is_left_out_with_a_warning(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    tiny_png(run / "scenarios" / "good" / "delta_lst.png")
+    (run / "scenarios" / "bad").mkdir()
+    (run / "scenarios" / "bad" / "delta_lst.png").write_text("not an image")
+    with pytest.warns(UserWarning, match=r"is not a PNG image"):
+        summary = read_run(run)
+    assert [name for name, _ in summary.scenarios.maps] == ["good"]
+
+
+def test_synthetic_flag_from_tags_or_manifest(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    for path in (run / "rasters").glob("*.tif"):
+        with rasterio.open(path, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:
+            ds.update_tags(synthetic="false")
+    assert not read_run(run).synthetic
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["extra"]["synthetic"] = True
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert read_run(run).synthetic
+    shutil.rmtree(run / "rasters")
+    manifest["extra"]["synthetic"] = False
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    summary = read_run(run)
+    assert not summary.synthetic and summary.n_clear is None

@@ -1,0 +1,110 @@
+"""Figures: drawn on their own canvas, labelled in the report's language, PNG out."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib.container import ErrorbarContainer
+from shapely.geometry import box
+
+from pipelines.report import figures
+from pipelines.report.tables import group_means, line_fit
+from pipelines.report.text import Messages
+
+FR, EN = Messages("fr"), Messages("en")
+
+
+def _zones():
+    cells = [box(x, y, x + 100, y + 100) for y in (0, 100) for x in (0, 100, 200)]
+    return gpd.GeoDataFrame(
+        {
+            "lst_anomaly_mean_k": [-0.5, 1.25, 2.5, np.nan, 4.0, 3.0],
+            "ndvi_mean": [0.7, 0.5, 0.3, 0.2, 0.1, 0.15],
+            "disp_med": [25000.0, 22000.0, 20000.0, 18000.0, 15000.0, 16000.0],
+            "population": [100.0, 200.0, 300.0, 400.0, 500.0, 600.0],
+            "in_qpv": [False, False, False, True, True, True],
+            "valid_frac": [0.9, 0.8, 0.95, 0.3, 0.85, 0.9],
+        },
+        geometry=cells,
+        crs="EPSG:2154",
+    )
+
+
+def test_map_has_colorbar_legend_and_decimal_comma():
+    zones = _zones()
+    qpv = gpd.GeoDataFrame(geometry=[box(0, 100, 300, 200)], crs="EPSG:2154")
+    fig = figures.map_figure(zones, "lst_anomaly_mean_k", FR, title="Carte", qpv=qpv)
+    map_ax, bar_ax = fig.axes
+    assert map_ax.get_title() == "Carte"
+    assert bar_ax.get_ylabel() == "Anomalie de température de surface ΔT (K)"
+    labels = [t.get_text() for t in map_ax.get_legend().get_texts()]
+    assert labels == ["sans valeur", "QPV"]
+    formatter = bar_ax.yaxis.get_major_formatter()
+    formatter.set_locs([-0.5, 0.0, 0.5, 2.5])
+    assert [formatter(v) for v in (-0.5, 2.5)] == ["−0,5", "2,5"]
+    png = figures.png_bytes(fig)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and not fig.axes  # cleared after rendering
+
+
+def test_scatter_in_english_with_fit_line():
+    zones = _zones()
+    fit = line_fit(zones["disp_med"], zones["lst_anomaly_mean_k"])
+    fig = figures.income_scatter(zones, "lst_anomaly_mean_k", "disp_med", EN, fit=fit)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "Median disposable income per consumption unit (€)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "other IRIS",
+        "QPV IRIS",
+        "least-squares line",
+    ]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "least-squares line"]
+    x, y = line.get_data()
+    assert np.allclose(y, fit.intercept + fit.slope * x)
+    assert ax.xaxis.get_major_formatter()(20000.0) == "20,000"
+
+
+def test_decile_bars_with_and_without_intervals():
+    rows = [{"decile": d, "exposure": 5.0 - d / 2} for d in range(1, 11)]
+    fig = figures.decile_figure({"deciles": rows, "overall": 2.3}, "lst_mean_k", FR)
+    (ax,) = fig.axes
+    assert [p.get_height() for p in ax.patches] == [5.0 - d / 2 for d in range(1, 11)]
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    for row in rows:
+        row.update(ci_low=row["exposure"] - 0.5, ci_high=row["exposure"] + 1.0)
+    fig = figures.decile_figure({"deciles": rows}, "lst_mean_k", FR)
+    (ax,) = fig.axes
+    (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    segments = bars.lines[2][0].get_segments()
+    assert np.allclose([s[:, 1] for s in segments], [[r["ci_low"], r["ci_high"]] for r in rows])
+    assert figures.decile_figure({"deciles": []}, "lst_mean_k", FR) is None
+
+
+def test_qpv_figure_marks_the_weighted_means():
+    zones = _zones()
+    means = group_means(zones, ["lst_anomaly_mean_k"])
+    fig = figures.qpv_figure(zones, "lst_anomaly_mean_k", means, EN)
+    (ax,) = fig.axes
+    diamonds = [c for c in ax.collections if c.get_offsets().shape == (1, 2)]
+    assert sorted(float(d.get_offsets()[0, 1]) for d in diamonds) == sorted(
+        [(4.0 * 500 + 3.0 * 600) / 1100, (-0.5 * 100 + 1.25 * 200 + 2.5 * 300) / 600]
+    )
+    assert figures.qpv_figure(zones.assign(in_qpv=False), "lst_anomaly_mean_k", means, EN) is None
+
+
+def test_suhii_and_quality_figures():
+    heat = {
+        "composite": {"suhii_k": 2.6},
+        "scenes": [
+            {"time": "2023-06-26T10:45", "platform": "landsat-8", "suhii_k": 2.7},
+            {"time": "2023-07-20T10:45", "platform": "landsat-9", "suhii_k": None},
+        ],
+    }
+    (ax,) = figures.suhii_figure(heat, EN).axes
+    assert [p.get_height() for p in ax.patches] == [2.7]
+    assert figures.suhii_figure({"composite": {}, "scenes": []}, EN) is None
+    shares = pd.Series({2: 0.25, 3: 0.75})
+    fig = figures.quality_figure(_zones(), FR, n_clear_shares=shares, min_valid_frac=0.5)
+    assert len(fig.axes) == 2 and fig.get_suptitle() == "Couverture des données"
+    fig = figures.quality_figure(_zones(), FR, n_clear_shares=None, min_valid_frac=None)
+    assert len(fig.axes) == 1

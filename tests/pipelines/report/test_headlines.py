@@ -1,0 +1,151 @@
+"""Headline sentences: sign words, flipped intervals, notes, both languages."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.report.headlines import (
+    concentration_headline,
+    decile_headline,
+    hottest_headline,
+    method_notes,
+    model_sentences,
+    qpv_gap_headline,
+    scenario_best_sentence,
+)
+from pipelines.report.text import Messages
+from tests.pipelines.report.helpers import MINUS, NBSP
+
+FR, EN = Messages("fr"), Messages("en")
+
+
+def _plain(text: str) -> str:
+    return text.replace(NBSP, " ")
+
+
+def _ineq(value, low, high, outcome="lst_anomaly_mean_k", p=0.0123):
+    return {
+        "outcome": outcome,
+        "group_difference": {
+            "value": value,
+            "ci_low": low,
+            "ci_high": high,
+            "p_value": p,
+            "n_in": 4,
+            "n_out": 58,
+            "confidence": 0.95,
+        },
+    }
+
+
+def test_qpv_hotter():
+    h = qpv_gap_headline(_ineq(1.4306977, 0.512, 3.9128), FR)
+    assert _plain(h.text) == (
+        "Les QPV sont en moyenne 1,43 K plus chauds que le reste de l'agglomération "
+        "(IC 95 % 0,51 à 3,91 ; n = 4 IRIS en QPV et 58 autres IRIS ; p = 0,012)."
+    )
+    assert not any("contient 0" in n for n in h.notes)
+
+
+def test_qpv_cooler_flips_the_interval():
+    h = qpv_gap_headline(_ineq(-1.25, -2.5, -0.25), FR)
+    assert "1,25 K moins chauds" in h.text
+    assert _plain(h.text).count("IC 95 % 0,25 à 2,50") == 1
+    h = qpv_gap_headline(_ineq(-1.25, -2.5, -0.25), EN)
+    assert "1.25 K cooler than the rest" in h.text
+    assert "95% CI 0.25 to 2.50" in h.text
+
+
+def test_qpv_interval_through_zero_is_flagged():
+    h = qpv_gap_headline(_ineq(1.43, -0.99, 3.91), EN)
+    assert f"95% CI {MINUS}0.99 to 3.91" in h.text
+    assert "The confidence interval includes 0" in h.notes[-1]
+
+
+def test_qpv_zero_and_non_temperature():
+    h = qpv_gap_headline(_ineq(0.001, -0.5, 0.5), FR)
+    assert "ni plus ni moins chauds" in h.text
+    h = qpv_gap_headline(_ineq(-0.0712, -0.1, -0.04, outcome="ndvi_mean"), EN)
+    assert "chaud" not in h.text and "hotter" not in h.text
+    assert f"the NDVI: {MINUS}0.071" in h.text
+
+
+def test_missing_metrics_give_no_headline():
+    assert qpv_gap_headline(None, FR) is None
+    assert qpv_gap_headline({"outcome": "x", "group_difference": None}, FR) is None
+    assert decile_headline({"outcome": "x"}, FR) is None
+    assert hottest_headline(pd.DataFrame(), "lst_mean_k", FR) is None
+
+
+def test_decile_gap_by_zones_and_population():
+    gap = {"value": -0.8, "ci_low": -1.5, "ci_high": -0.1, "n": 62}
+    ineq = {"outcome": "lst_mean_k", "exposure_by_decile": {"by": "zones", "gap_d1_d10": gap}}
+    text = _plain(decile_headline(ineq, FR).text)
+    assert text.startswith("Les 10 % des IRIS aux revenus les plus modestes (D1)")
+    assert "0,80 K moins chauds" in text and "IC 95 % 0,10 à 1,50" in text
+    ineq["exposure_by_decile"]["by"] = "population"
+    assert "10% of residents" in decile_headline(ineq, EN).text
+
+
+def test_concentration_reading():
+    def ineq(v, lo, hi):
+        return {
+            "outcome": "lst_anomaly_mean_k",
+            "generalized_concentration_index": {"value": v, "ci_low": lo, "ci_high": hi, "n": 62},
+        }
+
+    assert "lowest incomes" in concentration_headline(ineq(-0.74, -1.0, -0.44), EN).text
+    assert "highest incomes" in concentration_headline(ineq(0.5, 0.2, 0.8), EN).text
+    assert "no concentration" in concentration_headline(ineq(-0.1, -0.3, 0.1), EN).text
+    assert f"{MINUS}0,74 K" in concentration_headline(ineq(-0.74, -1.0, -0.44), FR).text
+
+
+def test_hottest_headline():
+    table = pd.DataFrame(
+        {"id": ["75056"], "name": ["Belleville"], "value": [7.428], "hotter_than_pct": [98.41]}
+    )
+    text = _plain(hottest_headline(table, "lst_anomaly_mean_k", FR).text)
+    assert "Belleville (75056), est plus chaud que 98 % des autres IRIS" in text
+    assert "7,43 K" in text
+
+
+def test_model_sentences_warn_only_when_forced_below_threshold():
+    model = {
+        "estimator": "Ridge",
+        "target": "lst",
+        "predictors": ["ndvi"],
+        "threshold": 0.5,
+        "cv": {"r2": 0.31, "rmse_k": 1.2, "folds": 5, "block_m": 1000, "n_pixels": 500},
+        "forced": True,
+    }
+    sentences = model_sentences(model, EN)
+    assert "R² = 0.31, RMSE = 1.20 K" in sentences[0]
+    assert any("forced" in s for s in sentences)
+    model["cv"]["r2"] = 0.8
+    assert not any("forced" in s for s in model_sentences(model, EN))
+
+
+def test_best_scenario_narrows_the_gap_most():
+    table = pd.DataFrame(
+        {
+            "scenario": ["a", "b", "c"],
+            "qpv_gap_before_k": [1.4, 1.4, 1.4],
+            "qpv_gap_after_k": [1.3, 0.25, 1.5],
+        }
+    )
+    assert scenario_best_sentence(table, EN) == (
+        "Scenario “b” narrows the QPV − rest gap the most: from 1.40 to 0.25 K."
+    )
+    table["qpv_gap_after_k"] = [1.5, 1.6, 1.4]
+    assert scenario_best_sentence(table, EN) is None
+
+
+def test_method_notes_quote_morans_i_and_synthetic():
+    ineq = {"morans_i": {"value": 0.34518, "p_value": 0.001}}
+    notes = method_notes(ineq, FR, synthetic=True)
+    assert any("I de Moran = 0,345, p = 0,001" in n for n in notes)
+    assert any("synthétiques" in n for n in notes)
+    assert any("n'est pas la température de l'air" in n for n in notes)
+    notes = method_notes(None, EN, synthetic=False)
+    assert not any("synthetic" in n for n in notes)
+    assert any("optimistic" in n for n in notes)

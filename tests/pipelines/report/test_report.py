@@ -1,0 +1,402 @@
+"""The report of the demo run: numbers recomputed independently, both languages, files.
+
+Expected values come from ``inequality.json`` and from the zone tables recomputed here with
+pandas (weighted means, ranks by hand), never from the report's code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy.stats import linregress
+
+from pipelines.cli import main
+from pipelines.report import FIGURE_NAMES, build_report
+from tests.pipelines.report.helpers import (
+    HEAT_ISLAND,
+    Node,
+    copy_run,
+    en,
+    fr,
+    headers,
+    parse_html,
+    table_rows,
+)
+
+OUTCOME = "lst_anomaly_mean_k"
+
+
+@dataclass(frozen=True)
+class Built:
+    run: Path
+    path: Path
+    html: str
+    doc: Node
+
+    def text(self, element_id: str) -> str:
+        node = self.doc.by_id(element_id)
+        assert node is not None, f"no element #{element_id}"
+        return node.text()
+
+
+def _built(run: Path, path: Path) -> Built:
+    html = path.read_text(encoding="utf-8")
+    return Built(run, path, html, parse_html(html))
+
+
+@pytest.fixture(scope="module")
+def fr_report(plain_run):
+    return _built(plain_run, build_report(plain_run))
+
+
+@pytest.fixture(scope="module")
+def en_report(demo_run, tmp_path_factory):
+    run = copy_run(demo_run, tmp_path_factory.mktemp("en") / "run", scenarios=True)
+    result = CliRunner().invoke(main, ["report", str(run), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(run / "report.html")
+    return _built(run, run / "report.html")
+
+
+@pytest.fixture(scope="module")
+def full_report(full_run):
+    return _built(full_run, build_report(full_run, lang="fr"))
+
+
+@pytest.fixture(scope="module")
+def inequality(demo_run):
+    return json.loads((demo_run / "inequality.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def iris(demo_run):
+    return gpd.read_file(demo_run / "zones.gpkg", layer="iris")
+
+
+# --- headline numbers --------------------------------------------------------------------------
+
+
+def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
+    # The population-weighted gap over the IRIS with outcome, income and population (§7.6).
+    used = iris.dropna(subset=[OUTCOME, "disp_med", "population"])
+    inside = used[used["in_qpv"]]
+    outside = used[~used["in_qpv"]]
+    gap = np.average(inside[OUTCOME], weights=inside["population"]) - np.average(
+        outside[OUTCOME], weights=outside["population"]
+    )
+    group = inequality["group_difference"]
+    assert gap == pytest.approx(group["value"], abs=1e-9)
+    assert gap > 0  # the demo plants hotter QPV
+    expected = (
+        f"Les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de l'agglomération "
+        f"(IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS en "
+        f"QPV et {len(outside)} autres IRIS ; p = {fr(group['p_value'])})."
+    )
+    assert expected in fr_report.text("headline-qpv_gap")
+
+
+def test_qpv_gap_in_english(iris, inequality, en_report):
+    group = inequality["group_difference"]
+    expected = (
+        f"QPV are on average {en(group['value'])} K hotter than the rest of the urban area "
+        f"(95% CI {en(group['ci_low'])} to {en(group['ci_high'])}; n = {group['n_in']} QPV IRIS "
+        f"and {group['n_out']} other IRIS; p = {en(group['p_value'])})."
+    )
+    assert expected in en_report.text("headline-qpv_gap")
+
+
+def test_other_headlines_quote_inequality_json(inequality, fr_report, en_report):
+    gap = inequality["exposure_by_decile"]["gap_d1_d10"]
+    text = fr_report.text("headline-decile_gap")
+    assert f"{fr(gap['value'])} K plus chauds" in text
+    assert f"IC 95 % {fr(gap['ci_low'])} à {fr(gap['ci_high'])}" in text
+    gc = inequality["generalized_concentration_index"]
+    assert f": {fr(gc['value'])} K (IC 95 % {fr(gc['ci_low'])} à {fr(gc['ci_high'])}" in (
+        fr_report.text("headline-concentration")
+    )
+    r = inequality["correlations"]["pearson"]
+    assert f"r = {en(r['value'])} (95% CI {en(r['ci_low'])} to {en(r['ci_high'])}; n = 62)" in (
+        en_report.text("headline-correlation")
+    )
+
+
+def test_income_scatter_caption(iris, inequality, fr_report):
+    ok = iris.dropna(subset=["disp_med", OUTCOME])
+    slope = 1000.0 * linregress(ok["disp_med"], ok[OUTCOME]).slope  # K per 1 000 €
+    digits = 2 - int(np.floor(np.log10(abs(slope))))  # three significant digits
+    r = inequality["correlations"]["pearson"]
+    text = fr_report.text("figure-income_scatter")
+    assert f"pente {fr(slope, digits)} K pour 1 000 €" in text
+    assert (
+        f"r de Pearson = {fr(r['value'])} (IC 95 % {fr(r['ci_low'])} à {fr(r['ci_high'])})" in text
+    )
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _hand_ranks(iris: pd.DataFrame) -> pd.DataFrame:
+    values = iris.set_index("code_iris")[OUTCOME].dropna()
+    n = len(values)
+    hotter = {code: 100.0 * (values < v).sum() / (n - 1) for code, v in values.items()}
+    top = values.sort_values(ascending=False).head(20)
+    return pd.DataFrame({"value": top, "pct": [hotter[c] for c in top.index]})
+
+
+def test_hottest_iris_and_their_percentile_ranks(iris, fr_report):
+    expected = _hand_ranks(iris)
+    rows = table_rows(fr_report.doc, "hottest-table")
+    assert [row_id for row_id, _ in rows] == expected.index.tolist()
+    head = headers(fr_report.doc, "hottest-table")
+    assert head[:5] == ["Rang", "Code", "Nom", "ΔT (K)", "Plus chaud que … des autres IRIS"]
+    names = iris.set_index("code_iris")["nom_iris"]
+    for rank, ((code, cells), (_, want)) in enumerate(
+        zip(rows, expected.iterrows(), strict=True), start=1
+    ):
+        pct = f"{want['pct']:.0f} %"
+        assert cells[:5] == [str(rank), code, names[code], fr(want["value"]), pct]
+    n = iris[OUTCOME].notna().sum()
+    assert f"sur les N = {n} IRIS" in fr_report.text("hottest")
+    top_code = expected.index[0]
+    assert f"({top_code}), est plus chaud que {expected['pct'].iloc[0]:.0f} % des autres IRIS" in (
+        fr_report.text("headline-hottest")
+    )
+
+
+def test_qpv_table_holds_population_weighted_means(iris, fr_report):
+    rows = dict(table_rows(fr_report.doc, "qpv-table"))
+    for key, part in (("in", iris[iris["in_qpv"]]), ("out", iris[~iris["in_qpv"]])):
+        ok = part.dropna(subset=[OUTCOME, "population"])
+        cells = rows[key]
+        assert cells[1] == str(len(part))
+        assert cells[3] == fr(np.average(ok[OUTCOME], weights=ok["population"]))
+        ok = part.dropna(subset=["ndvi_mean", "population"])
+        assert cells[5] == fr(np.average(ok["ndvi_mean"], weights=ok["population"]))
+    qpv = gpd.read_file(fr_report.run / "zones.gpkg", layer="qpv")
+    polygons = dict(table_rows(fr_report.doc, "qpv-polygons"))
+    assert sorted(polygons) == sorted(qpv["code_qp"])
+    for _, row in qpv.iterrows():
+        assert polygons[row["code_qp"]][2] == fr(row[OUTCOME])
+
+
+def test_decile_table_from_inequality_json(inequality, en_report):
+    rows = table_rows(en_report.doc, "deciles-table")
+    deciles = inequality["exposure_by_decile"]["deciles"]
+    assert [cells[0] for _, cells in rows] == [f"D{d['decile']}" for d in deciles]
+    assert [cells[4] for _, cells in rows] == [en(d["exposure"]) for d in deciles]
+    assert rows[0][1][2] == f"{deciles[0]['population']:,.0f}"
+
+
+# --- sections, languages -----------------------------------------------------------------------
+
+
+def test_absent_files_leave_a_not_computed_note(fr_report):
+    for section in ("suhii", "scenarios"):
+        node = fr_report.doc.by_id(section)
+        assert "Non calculé pour cette run" in node.text()
+        assert not list(node.iter("img"))
+        assert not list(node.iter("table"))
+    assert not (fr_report.run / "figures" / "suhii.png").exists()
+
+
+def test_synthetic_banner_and_method_notes(fr_report, en_report):
+    assert "Données synthétiques" in fr_report.text("synthetic-banner")
+    assert "Synthetic data: this city does not exist" in en_report.text("synthetic-banner")
+    method = fr_report.text("method")
+    assert "n'est pas la température de l'air" in method
+    moran = json.loads((fr_report.run / "inequality.json").read_text())["morans_i"]
+    assert f"I de Moran = {fr(moran['value'], 3)}, p = {fr(moran['p_value'], 3)}" in method
+    assert "hatching" not in fr_report.text("maps") and "Hachures" not in fr_report.text("maps")
+    about = fr_report.text("about")
+    assert "ilots demo city (synthetic)" in about and "0.1.0" in about
+
+
+def test_english_report_is_english(en_report, fr_report):
+    assert '<html lang="en">' in en_report.html
+    assert '<html lang="fr">' in fr_report.html
+    body = en_report.doc.text()
+    for french in ("plus chaud", "Les QPV", "Non calculé", "Notes de méthode", "IC 95"):
+        assert french not in body
+    for english in ("Key findings", "Method notes", "The 20 hottest IRIS", "Data quality"):
+        assert english in body
+
+
+def test_scenarios_of_the_demo_run(demo_run, en_report):
+    text = en_report.text("scenarios")
+    if not (demo_run / "scenarios" / "comparison.csv").exists():
+        assert "Not computed for this run: scenarios" in text
+        return
+    model = json.loads((demo_run / "scenarios" / "model.json").read_text())
+    assert f"R² = {en(model['cv']['r2'])}, RMSE = {en(model['cv']['rmse_k'])} K" in text
+    comparison = pd.read_csv(demo_run / "scenarios" / "comparison.csv")
+    rows = dict(table_rows(en_report.doc, "scenarios-table"))
+    assert list(rows) == comparison["scenario"].tolist()
+    column = headers(en_report.doc, "scenarios-table").index("QPV gap after (K)")
+    assert [rows[s][column] for s in rows] == [en(v) for v in comparison["qpv_gap_after_k"]]
+    images = list(en_report.doc.by_id("scenarios").iter("img"))
+    assert len(images) == 1 + len(comparison)  # side by side, then one map per scenario
+
+
+# --- extras: SUHII and scenarios ---------------------------------------------------------------
+
+
+def test_suhii_section_from_heat_island_json(full_report):
+    rows = table_rows(full_report.doc, "suhii-table")
+    assert len(rows) == 5
+    assert rows[0][1][:3] == ["2023-06-26 10:30", "landsat-8", fr(2.96)]
+    assert rows[2][1][2] == "—"  # a scene without a value
+    keys = ("suhii_k", "urban_mean_k", "rural_mean_k")
+    assert rows[3][1][0] == "Composite médian de ΔT"
+    assert rows[3][1][2:5] == [fr(HEAT_ISLAND["composite"][k]) for k in keys]
+    assert rows[4][1][0] == "Composite médian de la LST"
+    assert rows[4][1][2:5] == [fr(HEAT_ISLAND["composite_lst"][k]) for k in keys]
+    text = full_report.text("suhii")
+    # The SUHII of "composite"; mean temperatures only from the LST composite.
+    assert (
+        f"SUHII) : {fr(3.2874)} K sur le composite médian de l'anomalie ΔT (LST moyenne : "
+        f"{fr(307.912)} K en ville, {fr(304.6107)} K sur la référence rurale)."
+    ) in text
+    assert f"de {fr(2.96)} à {fr(3.41)} K (2 scènes ; moyenne {fr((2.96 + 3.41) / 2)} K)" in text
+    assert "Zone urbaine : union of the IRIS." in text
+    assert f"SUHII) : {fr(3.2874)} K" in full_report.text("headline-suhii")
+    assert (full_report.run / "figures" / "suhii.png").is_file()
+
+
+def test_suhii_of_the_demo_run(demo_run, en_report):
+    path = demo_run / "heat_island.json"
+    if not path.exists():  # a run without a heat-island file says so
+        assert "Not computed for this run: heat island intensity" in en_report.text("suhii")
+        return
+    heat = json.loads(path.read_text())
+    suhii = heat["composite"]["suhii_k"]
+    assert f"(SUHII): {en(suhii)} K on the median" in en_report.text("headline-suhii")
+    rows = table_rows(en_report.doc, "suhii-table")
+    assert len(rows) == len(heat["scenes"]) + sum(k in heat for k in ("composite", "composite_lst"))
+    assert [cells[2] for _, cells in rows[: len(heat["scenes"])]] == [
+        en(s["suhii_k"]) if s["suhii_k"] is not None else "—" for s in heat["scenes"]
+    ]
+
+
+def test_scenario_section_from_scenario_files(full_report):
+    comparison = pd.read_csv(full_report.run / "scenarios" / "comparison.csv")
+    rows = dict(table_rows(full_report.doc, "scenarios-table"))
+    assert list(rows) == comparison["scenario"].tolist()
+    column = {h: i for i, h in enumerate(headers(full_report.doc, "scenarios-table"))}
+    for _, row in comparison.iterrows():
+        cells = rows[row["scenario"]]
+        assert cells[column["Description"]] == row["description"]
+        assert cells[column["Surface modifiée (ha)"]] == fr(row["area_changed_m2"] / 10_000)
+        assert cells[column["ΔT moyen où appliqué (K)"]] == fr(row["mean_delta_k"])
+        assert cells[column["ΔT moyen, ville (K)"]] == fr(row["urban_mean_delta_k"], 3)
+        # Three significant digits.
+        assert cells[column["ΔT ville par ha modifié (K)"]] == fr(row["delta_k_per_ha"], 6)
+        assert cells[column["Écart QPV après (K)"]] == fr(row["qpv_gap_after_k"])
+        assert cells[column["Part extrapolée"]] == f"{100 * row['extrapolated_share']:.0f} %"
+    text = full_report.text("scenarios")
+    assert "R² = 0,81, RMSE = 0,93 K" in text and "5 plis, blocs de 1 500 m" in text
+    assert "« green_qpv » réduit le plus l'écart QPV − reste : de 1,43 à 0,25 K" in text
+    embedded = [img.attrs["src"] for img in full_report.doc.by_id("scenarios").iter("img")]
+    files = [
+        full_report.run / "scenarios" / name
+        for name in ("comparison.png", "green_qpv/delta_lst.png", "cool_roofs/delta_lst.png")
+    ]
+    assert embedded == [
+        "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() for p in files
+    ]
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_self_contained(full_report, fr_report):
+    for built in (full_report, fr_report):
+        for node in built.doc.iter():
+            for attr in ("src", "href"):
+                value = node.attrs.get(attr)
+                if value is not None:
+                    assert not value.lower().startswith(("http:", "https:", "//")), value
+        assert not list(built.doc.iter("script")) and not list(built.doc.iter("link"))
+        style = "".join(node.text() for node in built.doc.iter("style"))
+        assert re.search(r"url\(|@import|https?://", style) is None
+        srcs = [img.attrs["src"] for img in built.doc.iter("img")]
+        assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+        assert all(a.attrs["href"].startswith("#") for a in built.doc.iter("a"))
+
+
+def test_figures_are_written_and_embedded(full_report):
+    folder = full_report.run / "figures"
+    written = sorted(p.stem for p in folder.glob("*.png"))
+    assert written == sorted(FIGURE_NAMES)
+    for name in written:
+        data = (folder / f"{name}.png").read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        figure = full_report.doc.by_id(f"figure-{name}")
+        (img,) = figure.iter("img")
+        assert img.attrs["src"] == "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def test_written_atomically_without_leftovers(full_report, fr_report):
+    for built in (full_report, fr_report):
+        leftovers = [p for p in built.run.rglob("*") if ".tmp" in p.name]
+        assert leftovers == []
+        assert built.path == built.run / "report.html"
+
+
+def test_no_pyplot_figure_left_open(fr_report):
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []
+
+
+def test_rebuild_removes_stale_figures_and_missing_inequality(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    (run / "heat_island.json").write_text(json.dumps(HEAT_ISLAND))
+    build_report(run, lang="en")
+    assert (run / "figures" / "suhii.png").is_file()
+    (run / "heat_island.json").unlink()
+    (run / "inequality.json").unlink()
+    # Three IRIS lose their value; zones come from GeoParquet when zones.gpkg is gone.
+    iris = gpd.read_parquet(run / "zones" / "iris.parquet")
+    iris.loc[iris.index[:3], OUTCOME] = np.nan
+    iris.to_parquet(run / "zones" / "iris.parquet")
+    (run / "zones.gpkg").unlink()
+    doc = parse_html(build_report(run, lang="en").read_text(encoding="utf-8"))
+    assert not (run / "figures" / "suhii.png").exists()
+    assert "Not computed for this run: inequality metrics" in doc.by_id("headlines").text()
+    assert doc.by_id("figure-lst_map") is not None
+    assert f"N = {len(iris) - 3} IRIS" in doc.by_id("hottest").text()
+    assert "Grey hatching: 3 IRIS without a value" in doc.by_id("maps").text()
+    hottest = [row_id for row_id, _ in table_rows(doc, "hottest-table")]
+    assert len(hottest) == 20 and not set(hottest) & set(iris["code_iris"][:3])
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_bad_run_folder_is_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "ReportError" in lines[0] and "manifest.json and zones.gpkg missing" in lines[0]
+
+
+def test_cli_rejects_unknown_language(tmp_path):
+    result = CliRunner().invoke(main, ["report", str(tmp_path), "--lang", "de"])
+    assert result.exit_code == 2
+    assert "'de' is not one of 'fr', 'en'" in result.output
+
+
+def test_cli_help():
+    result = CliRunner().invoke(main, ["report", "--help"])
+    assert result.exit_code == 0
+    assert "RUN_DIR" in result.output and "--lang" in result.output

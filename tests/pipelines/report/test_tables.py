@@ -1,0 +1,82 @@
+"""Rankings, group means, coverage and the scatter line, against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.report.tables import (
+    group_means,
+    hottest_zones,
+    line_fit,
+    n_clear_distribution,
+    quality_summary,
+)
+
+
+@pytest.fixture
+def zones():
+    # science.md PR-1/PR-2 values plus one zone without a value.
+    return pd.DataFrame(
+        {
+            "code": ["a", "b", "c", "d", "e", "f", "g"],
+            "name": ["A", "B", "C", "D", "E", "F", "G"],
+            "t": [31.0, 33.0, 35.0, 35.0, 36.0, 38.0, np.nan],
+            "population": [100.0, 300.0, 200.0, 400.0, np.nan, 1000.0, 50.0],
+            "in_qpv": [True, False, True, False, True, False, False],
+            "valid_frac": [0.9, 0.95, 0.8, 0.7, 0.6, 0.99, 0.2],
+            "n_clear_mean": [3.0, 4.0, 2.5, 3.5, 2.0, 4.0, 0.5],
+        }
+    )
+
+
+def test_hottest_zones_rank_and_hotter_than(zones):
+    table = hottest_zones(zones, "t", id_column="code", name_column="name", n=4)
+    # Hottest first; the two tied 35s ordered by id. N = 6 zones have a value.
+    assert table["id"].tolist() == ["f", "e", "c", "d"]
+    assert table["rank"].tolist() == [1, 2, 3, 4]
+    # PR-2: 38 is hotter than 5 of the 5 others; PR-1: 35 is hotter than 2 of 5 (ties excluded).
+    assert table["hotter_than_pct"].tolist() == pytest.approx([100.0, 80.0, 40.0, 40.0])
+    assert table["population"].tolist()[0] == 1000.0
+    assert "g" not in table["id"].tolist()
+
+
+def test_group_means_population_weighted(zones):
+    means = group_means(zones, ["t", "valid_frac"], group="in_qpv", population="population")
+    # In group with a weight: a (31, 100) and c (35, 200); e has no population.
+    assert means.table.loc[True, "t"] == pytest.approx((31 * 100 + 35 * 200) / 300)
+    # Out: b (33, 300), d (35, 400), f (38, 1000); g has no value.
+    assert means.table.loc[False, "t"] == pytest.approx((33 * 300 + 35 * 400 + 38 * 1000) / 1700)
+    assert means.table.loc[True, "n_zones"] == 3
+    assert means.table.loc[False, "population"] == 1750.0
+    assert means.weighted
+
+
+def test_group_means_unweighted_without_population(zones):
+    means = group_means(zones.drop(columns="population"), ["t"], population="population")
+    assert means.table.loc[True, "t"] == pytest.approx((31 + 35 + 36) / 3)
+    assert not means.weighted
+
+
+def test_quality_summary(zones):
+    q = quality_summary(zones, "t", min_valid_frac=0.5)
+    assert (q.n_zones, q.n_with_value, q.n_below_threshold) == (7, 6, 1)
+    assert q.valid_frac_min == 0.2
+    assert q.valid_frac_median == pytest.approx(0.8)
+    assert q.n_clear_mean_median == pytest.approx(3.0)
+
+
+def test_n_clear_distribution():
+    shares = n_clear_distribution(np.array([2.0, 3.0, 3.0, 4.0, 4.0, 4.0, 4.0, 0.0]))
+    assert shares.to_dict() == {0: 0.125, 2: 0.125, 3: 0.25, 4: 0.5}
+
+
+def test_line_fit_recovers_a_line():
+    x = pd.Series([10.0, 20.0, 30.0, np.nan, 40.0])
+    y = pd.Series([5.0, 3.0, 1.0, 7.0, -1.0])  # y = 7 - 0.2 x on the finite pairs
+    fit = line_fit(x, y)
+    assert fit.slope == pytest.approx(-0.2)
+    assert fit.intercept == pytest.approx(7.0)
+    assert fit.n == 4
+    assert line_fit(pd.Series([1.0, 1.0, 1.0]), pd.Series([1.0, 2.0, 3.0])) is None

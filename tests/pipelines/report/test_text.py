@@ -1,0 +1,80 @@
+"""Messages: both languages for every key, numbers in each language's conventions."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from pipelines.report import LANGUAGES, MESSAGES, Messages, ReportError
+from tests.pipelines.report.helpers import MINUS, NBSP
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_message_has_both_languages_with_the_same_fields():
+    assert LANGUAGES == ("fr", "en")
+    for key, texts in MESSAGES.items():
+        assert set(texts) == {"fr", "en"}, key
+        assert texts["fr"].strip() and texts["en"].strip(), key
+        assert _fields(texts["fr"]) == _fields(texts["en"]), key
+
+
+def test_unknown_language_is_an_error_naming_the_choices():
+    with pytest.raises(ReportError, match=r"'de' is not available; use one of fr, en"):
+        Messages("de")
+
+
+@pytest.mark.parametrize(
+    ("lang", "value", "digits", "expected"),
+    [
+        ("fr", 1.4306977, 2, "1,43"),
+        ("fr", -0.9935650, 2, f"{MINUS}0,99"),
+        ("fr", 13991.0, 0, f"13{NBSP}991"),
+        ("fr", 1234567.891, 1, f"1{NBSP}234{NBSP}567,9"),
+        ("en", 1.4306977, 2, "1.43"),
+        ("en", -0.9935650, 2, f"{MINUS}0.99"),
+        ("en", 13991.0, 0, "13,991"),
+        ("fr", -0.001, 2, "0,00"),  # never "−0,00"
+        ("fr", None, 2, "—"),
+        ("en", float("nan"), 2, "—"),
+    ],
+)
+def test_numbers(lang, value, digits, expected):
+    assert Messages(lang).number(value, digits) == expected
+
+
+def test_signed_percent_share_and_p_values():
+    fr, en = Messages("fr"), Messages("en")
+    assert fr.number(4.7628, signed=True) == "+4,76"
+    assert fr.number(-4.7628, signed=True) == f"{MINUS}4,76"
+    assert fr.percent(40.0) == f"40{NBSP}%"
+    assert en.percent(91.666, 1) == "91.7%"
+    assert fr.share(0.5) == f"50{NBSP}%"
+    assert fr.p_value(0.2164) == "0,22"
+    assert fr.p_value(0.001) == "0,001"
+    assert en.p_value(3.1e-7) == "< 0.001"
+
+
+def test_confidence_interval_wording():
+    assert Messages("fr").ci(-0.99357, 3.9128, 0.95) == f"IC 95{NBSP}% {MINUS}0,99 à 3,91"
+    assert Messages("en").ci(-0.99357, 3.9128, 0.9) == f"90% CI {MINUS}0.99 to 3.91"
+
+
+def test_french_typography_adds_non_breaking_spaces():
+    text = Messages("fr")("meta_run", date="2026-01-01", config="demo", version="1.0")
+    assert f"«{NBSP}demo{NBSP}»" in text
+    text = Messages("fr")("not_computed", what="x")
+    assert f"run{NBSP}: x." in text
+    assert NBSP not in Messages("en")("not_computed", what="x")
+
+
+def test_significant_digits():
+    fr, en = Messages("fr"), Messages("en")
+    assert fr.significant(-0.000678) == f"{MINUS}0,000678"
+    assert en.significant(-0.0003617) == f"{MINUS}0.000362"
+    assert en.significant(12.345) == "12.3"
+    assert en.significant(1234.5) == "1,234"
+    assert en.significant(0.0) == "0.00"
