@@ -336,7 +336,11 @@ def run_command(
         scheduler = config.scheduler.address or (
             config.scheduler.kind if config.scheduler.kind != "distributed" else None
         )
-    with scheduler_context(scheduler, workers), dask_progress("ilots run", progress):
+    num_workers = config.scheduler.workers if workers is None else None
+    with (
+        scheduler_context(scheduler, workers, num_workers),
+        dask_progress("ilots run", progress),
+    ):
         result = run(config, out=out)
     click.echo(result.summary())
 
@@ -357,6 +361,56 @@ def demo_command(out: Path) -> None:
 
     report = run_demo(out, echo=click.echo)
     click.echo(report)
+
+
+@main.command("report")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--lang",
+    type=click.Choice(["fr", "en"]),
+    default="fr",
+    show_default=True,
+    help="Language of the report.",
+)
+@_friendly_errors
+def report_command(run_dir: Path, lang: str) -> None:
+    """(Re)build RUN_DIR/report.html, self-contained, and its figures/ from a run folder."""
+    from pipelines.report import build_report
+
+    click.echo(str(build_report(run_dir, lang=lang)))
+
+
+@main.command("scenarios")
+@click.argument(
+    "config_path", metavar="CONFIG.yaml", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder (default: outputs.folder of the config); reused when it holds a finished "
+    "run of this config, else the run is made first.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run the scenarios even when the model's cross-validated R² is below "
+    "scenario_model.r2_min (recorded in model.json).",
+)
+@_friendly_errors
+def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
+    """Fit the scenario model on a run, apply each scenario of CONFIG.yaml, compare them.
+
+    Writes <run folder>/scenarios/: model.json, comparison.csv and .png, and per scenario a
+    ΔT COG and map, per-zone ΔT and the inequality metrics after the scenario.
+    """
+    from pipelines.config import load_config
+    from pipelines.scenarios import run_scenarios
+
+    config = load_config(config_path)
+    result = run_scenarios(config, out=out, force=force, echo=click.echo)
+    click.echo("\n".join(result.summary()))
 
 
 from pipelines.inequality.cli import inequality_command  # noqa: E402

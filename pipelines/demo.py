@@ -6,16 +6,18 @@ The demo writes, from the synthetic city of :mod:`pipelines.demo_city`:
   each with its own rural temperature; two with clouds and their shadows flagged in
   ``QA_PIXEL``; ``ST_QA``; ``_MTL.txt`` and ``_MTL.json``);
 * three Sentinel-2 L2A products in the Earth Search COG layout with their STAC item JSON,
-  bands ``green``, ``red``, ``nir`` (B08), ``nir08`` (B8A), ``swir16`` (B11) and ``scl``: one
-  at processing baseline 02.14 (no BOA offset) and two at 05.09/05.10 (the -1000 offset, the
-  item's ``raster:bands`` offset -0.1), so that the run's land cover has NDVI, MNDWI and NDBI.
+  bands ``blue`` (B02), ``green``, ``red``, ``nir`` (B08), ``nir08`` (B8A), ``swir16`` (B11),
+  ``swir22`` (B12) and ``scl``: one at processing baseline 02.14 (no BOA offset) and two at
+  05.09/05.10 (the -1000 offset, the item's ``raster:bands`` offset -0.1), so that the run's
+  land cover has NDVI, MNDWI and NDBI, and the run has a broadband albedo.
 
 It computes per-product LST and NDVI COGs and prints class means recovered from them, writes
 synthetic IRIS and QPV layers and Filosofi and population tables
 (:mod:`pipelines.demo_census`) and ``planted_effects.json`` (what the generator planted:
 QPV-vs-rest LST gap, SUHII, NDVI of parks and dense districts), copies
-``pipelines/configs/demo.yaml`` to ``config.yaml`` and runs the whole pipeline on it
-(:func:`pipelines.run.run`) into ``outputs/``.
+``pipelines/configs/demo.yaml`` to ``config.yaml``, runs the whole pipeline on it
+(:func:`pipelines.run.run`) into ``outputs/``, then its planner scenarios (greening the QPV,
+cool roofs; :func:`pipelines.scenarios.run_scenarios`) into ``outputs/scenarios/``.
 
 All inputs are synthetic: their metadata says so, and so does every line the demo prints.
 """
@@ -37,6 +39,7 @@ from pipelines.demo_census import planted_effects, write_demo_census
 from pipelines.demo_city import CLASSES, CityModel, Scene, make_city
 from pipelines.product import product_indices, product_lst, write_product_raster
 from pipelines.run import run
+from pipelines.scenarios import run_scenarios
 from raster.synthetic import (
     encode_qa_pixel,
     kelvin_to_st_dn,
@@ -140,6 +143,10 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
             lines.append(f"recovered by the run: QPV-vs-rest LST anomaly gap {gap['value']:+.2f} K")
     lines += result.summary().splitlines()
     lines.append(f"run again with: ilots run {config_path}")
+    if config.scenarios:
+        say(f"running the planner scenarios of {config_path} (synthetic data)")
+        lines += run_scenarios(config).summary()
+        lines.append(f"run the scenarios again with: ilots scenarios {config_path}")
     return "\n".join(_TAG + line for line in lines)
 
 
@@ -200,7 +207,7 @@ def _write_sentinel2(
     scl = np.where(city.landcover == 1, 6, np.where(np.isin(city.landcover, (2, 3)), 4, 5))
     reflectance = {
         band: city.reflectance(band, seed + k)
-        for k, band in enumerate(("green", "red", "nir", "swir16"))
+        for k, band in enumerate(("green", "red", "nir", "swir16", "blue", "swir22"))
     }
     reflectance["nir08"] = city.reflectance("nir", seed + 10)
 
@@ -208,12 +215,14 @@ def _write_sentinel2(
         return reflectance_to_dn_sentinel2(values, processing_baseline=baseline)
 
     bands = {
+        "blue": dn(reflectance["blue"]),
         "green": dn(reflectance["green"]),
         "red": dn(reflectance["red"]),
         "nir": dn(reflectance["nir"]),
-        # B8A, B11 and SCL are delivered at 20 m
+        # B8A, B11, B12 and SCL are delivered at 20 m
         "nir08": dn(_block_mean(reflectance["nir08"], 2)),
         "swir16": dn(_block_mean(reflectance["swir16"], 2)),
+        "swir22": dn(_block_mean(reflectance["swir22"], 2)),
         "scl": scl[::2, ::2].astype("uint8"),
     }
     return write_sentinel2_earthsearch(

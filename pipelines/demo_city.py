@@ -5,7 +5,9 @@ mineral centre that is 4-8 K hotter than the countryside, parks and a river that
 vegetated rural ring, and summer clouds with their shadows. Three priority districts (QPV,
 :data:`QPV_FOOTPRINTS`) are planted denser and less green than the suburbs around them, but
 not uniformly (a park crosses one of them), so that they are hotter on average by an amount
-the generator can state (:func:`pipelines.demo_census.planted_effects`). The layout is in
+the generator can state (:func:`pipelines.demo_census.planted_effects`). Roofs vary in
+brightness block by block, and brighter roofs are planted cooler (:data:`ALBEDO_LST_SLOPE_K`),
+so that a cool-roof scenario has a real effect to find. The layout is in
 metres around the centre, so the urban area keeps its size whatever the edge of the model.
 The products written from it say they are synthetic in their metadata. Nothing here is a
 measurement.
@@ -18,9 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "ALBEDO_LST_SLOPE_K",
+    "BAND_COLUMNS",
     "CLASSES",
     "DENSE_RADIUS_M",
     "QPV_FOOTPRINTS",
+    "ROOF_BLOCK_M",
+    "ROOF_BRIGHTNESS",
+    "ROOF_CLASSES",
     "SUBURB_RADIUS_M",
     "CityModel",
     "Scene",
@@ -28,18 +35,41 @@ __all__ = [
 ]
 
 #: Land-cover classes of the synthetic city:
-#: code -> (name, green, red, nir, swir16, LST offset K).
-#: Reflectances are typical summer surface reflectances (``nir`` serves both B08 and B8A);
-#: the offsets are relative to the rural cropland of the same scene. The LST offset is always
-#: the last item.
-CLASSES: dict[int, tuple[str, float, float, float, float, float]] = {
-    1: ("water", 0.06, 0.03, 0.02, 0.01, -6.0),
-    2: ("dense vegetation", 0.08, 0.03, 0.40, 0.15, -3.0),
-    3: ("low vegetation", 0.09, 0.06, 0.30, 0.22, 0.0),
-    4: ("dense built", 0.12, 0.14, 0.18, 0.24, 7.0),
-    5: ("suburban built", 0.10, 0.10, 0.24, 0.22, 3.0),
-    6: ("bare soil", 0.14, 0.18, 0.24, 0.30, 2.0),
+#: code -> (name, green, red, nir, swir16, blue, swir22, LST offset K).
+#: Reflectances are typical summer surface reflectances (``nir`` serves both B08 and B8A;
+#: ``blue`` is B02, ``swir22`` B12); the offsets are relative to the rural cropland of the same
+#: scene. Their Sentinel-2 broadband albedos (:func:`raster.indices.albedo_s2`) are about 0.03
+#: (water), 0.18 (dense vegetation), 0.16 (low vegetation; built before the roof factor) and
+#: 0.19 (bare soil). Other
+#: code indexes these tuples: new items go before the LST offset, which is always the last.
+CLASSES: dict[int, tuple[str, float, float, float, float, float, float, float]] = {
+    1: ("water", 0.06, 0.03, 0.02, 0.01, 0.05, 0.005, -6.0),
+    2: ("dense vegetation", 0.08, 0.03, 0.40, 0.15, 0.03, 0.07, -3.0),
+    3: ("low vegetation", 0.09, 0.06, 0.30, 0.22, 0.04, 0.12, 0.0),
+    4: ("dense built", 0.12, 0.14, 0.18, 0.24, 0.10, 0.20, 7.0),
+    5: ("suburban built", 0.10, 0.10, 0.24, 0.22, 0.08, 0.16, 3.0),
+    6: ("bare soil", 0.14, 0.18, 0.24, 0.30, 0.10, 0.25, 2.0),
 }
+#: Column of each band in a :data:`CLASSES` row.
+BAND_COLUMNS: dict[str, int] = {
+    "green": 1, "red": 2, "nir": 3, "swir16": 4, "blue": 5, "swir22": 6,
+}  # fmt: skip
+
+#: Built classes whose roofs vary in brightness (:attr:`CityModel.brightness`).
+ROOF_CLASSES: tuple[int, ...] = (4, 5)
+#: Range of the roof brightness factor, drawn uniformly per :data:`ROOF_BLOCK_M` block: every
+#: band of a built pixel is multiplied by it, so its albedo scales with it while NDVI, NDBI
+#: and MNDWI (ratios) and hence the land cover stay as they are.
+ROOF_BRIGHTNESS = (0.6, 1.6)
+#: Edge (m) of the blocks sharing one roof brightness (a few buildings).
+ROOF_BLOCK_M = 90.0
+#: Planted surface-temperature response of built pixels to their albedo: K per unit of
+#: broadband albedo (-1.5 K per +0.1). An assumption of the generator, at the low end of a
+#: surface energy balance estimate: +0.1 albedo under ~800 W/m2 of summer late-morning sun
+#: absorbs ~80 W/m2 less; with ~20 W/m2/K of radiative (4·ε·σ·T^3 ≈ 7) plus convective
+#: exchange, a dry sealed surface cools by ~4 K. Satellite LST-albedo slopes over cities are
+#: weaker (mixed pixels, heat storage, walls), hence the smaller value chosen here.
+ALBEDO_LST_SLOPE_K = -15.0
 
 #: Radii (m) of the dense centre and of the suburbs around the city centre.
 DENSE_RADIUS_M = 1200.0
@@ -81,12 +111,17 @@ class CityModel:
         ``(west, north)`` of the grid in ``crs``.
     crs
         EPSG code of the grid (a WGS 84 / UTM zone, as Landsat and Sentinel-2 deliver).
+    brightness
+        Reflectance factor of every pixel: 1 except on the roofs of :data:`ROOF_CLASSES`
+        (:data:`ROOF_BRIGHTNESS`, one value per :data:`ROOF_BLOCK_M` block). ``None`` is all
+        ones.
     """
 
     landcover: np.ndarray
     resolution: float
     origin: tuple[float, float]
     crs: int
+    brightness: np.ndarray | None = None
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -95,20 +130,42 @@ class CityModel:
         return self.origin[0] + half, self.origin[1] - half
 
     def lst_offset(self) -> np.ndarray:
-        """Planted LST offset (K) of every pixel relative to rural cropland (no texture)."""
+        """Planted LST offset (K) of every pixel relative to rural cropland (no texture).
+
+        The class offset of :data:`CLASSES`, plus on built roofs
+        :data:`ALBEDO_LST_SLOPE_K` times the pixel's albedo minus the mean albedo of its
+        class (so that each class keeps its mean offset): brighter roofs are cooler.
+        """
         table = np.zeros(max(CLASSES) + 1)
         for code, row in CLASSES.items():
             table[code] = row[-1]
-        return table[self.landcover]
+        offset = table[self.landcover]
+        albedo = self.albedo()
+        for code in ROOF_CLASSES:
+            roofs = self.landcover == code
+            if roofs.any():
+                offset[roofs] += ALBEDO_LST_SLOPE_K * (albedo[roofs] - albedo[roofs].mean())
+        return offset
 
-    def reflectance(self, band: str, seed: int) -> np.ndarray:
-        """Surface reflectance of a band (``green``, ``red``, ``nir``, ``swir16``) with noise."""
-        column = {"green": 1, "red": 2, "nir": 3, "swir16": 4}[band]
+    def _band(self, band: str) -> np.ndarray:
+        """Noise-free surface reflectance of a band: class value times roof brightness."""
         table = np.zeros(max(CLASSES) + 1)
         for code, row in CLASSES.items():
-            table[code] = row[column]
+            table[code] = row[BAND_COLUMNS[band]]
+        values = table[self.landcover]
+        return values * self.brightness if self.brightness is not None else values
+
+    def albedo(self) -> np.ndarray:
+        """Noise-free Sentinel-2 broadband albedo of every pixel (Bonafoni & Sekertekin 2020)."""
+        from raster.indices import albedo_s2
+
+        bands = ("blue", "green", "red", "nir", "swir16", "swir22")
+        return albedo_s2(*(self._band(b) for b in bands), dtype=np.float64)
+
+    def reflectance(self, band: str, seed: int) -> np.ndarray:
+        """Surface reflectance of a band (a key of :data:`BAND_COLUMNS`) with noise."""
         noise = np.random.default_rng(seed).normal(0.0, 0.006, self.landcover.shape)
-        return np.clip(table[self.landcover] + noise, 0.001, 0.9)
+        return np.clip(self._band(band) + noise, 0.001, 0.9)
 
     def surface_temperature(self, scene: Scene) -> np.ndarray:
         """Land surface temperature (K) of a scene: rural level + class offset + texture."""
@@ -168,7 +225,16 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     landcover[np.abs(north - river_north) < 110.0] = 1
     half = n * resolution / 2
     origin = (364500.0 - half, 4831500.0 + half)  # centre fixed, whatever the size
-    return CityModel(landcover, resolution, origin, 32631)
+    return CityModel(landcover, resolution, origin, 32631, _roofs(landcover, resolution, seed))
+
+
+def _roofs(landcover: np.ndarray, resolution: float, seed: int) -> np.ndarray:
+    """Roof brightness factors: one uniform draw per block on built pixels, 1 elsewhere."""
+    block = max(1, round(ROOF_BLOCK_M / resolution))
+    n_blocks = -(-landcover.shape[0] // block), -(-landcover.shape[1] // block)
+    draws = np.random.default_rng(seed + 100).uniform(*ROOF_BRIGHTNESS, n_blocks)
+    factor = np.kron(draws, np.ones((block, block)))[: landcover.shape[0], : landcover.shape[1]]
+    return np.where(np.isin(landcover, ROOF_CLASSES), factor, 1.0)
 
 
 def _inside(ring: tuple[tuple[float, float], ...], x: np.ndarray, y: np.ndarray) -> np.ndarray:

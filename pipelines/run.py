@@ -54,6 +54,8 @@ from pipelines.outputs import (
     write_rasters,
     write_zones_gpkg,
 )
+from pipelines.outputs.manifest import file_record
+from pipelines.report import build_report
 from pipelines.run_graph import analysis_grid, scene_graph
 from raster.composite import temporal_composite
 from raster.heat_island import (
@@ -107,6 +109,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     heat_island: dict[str, Any] | None = None
+    report: Path | None = None
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -125,6 +128,8 @@ class RunResult:
                 f"SUHII (median of the scene anomalies): {composite['suhii_k']:+.2f} K over "
                 f"{composite['urban_pixels']} urban and {composite['rural_pixels']} rural pixels"
             )
+        if self.report is not None:
+            lines.append(f"report: {self.report}")
         for message in self.warnings:
             lines.append(f"warning: {message}")
         return "\n".join(lines)
@@ -341,16 +346,14 @@ def run(
         finished=dt.datetime.now(dt.UTC),
     )
     write_manifest(folder.manifest, manifest)
+    if config.outputs.report:
+        # The report reads the manifest (warnings, timings); then the manifest lists it.
+        report = build_report(folder.root, lang=config.outputs.report_language)
+        manifest["outputs"] += [file_record(report), file_record(folder.figures)]
+        write_manifest(folder.manifest, manifest)
+        result.report = report
     result.timings = timer.timings
     return result
-
-
-def _unsupported(config: RunConfig) -> list[str]:
-    """Options this first, one-piece version does not apply yet (each becomes a warning)."""
-    notes = []
-    if config.outputs.report:
-        notes.append("report.html is not written yet (ilots report will build it)")
-    return notes
 
 
 def _check_folder(config: RunConfig) -> None:
@@ -364,7 +367,7 @@ def _check_folder(config: RunConfig) -> None:
 
 def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> RunResult:
     _check_folder(config)
-    notes: list[str] = _unsupported(config)
+    notes: list[str] = []
     graph = scene_graph(config, timer)
     notes += graph.notes
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs

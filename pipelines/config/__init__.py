@@ -2,8 +2,9 @@
 
 A config names the area of interest, the periods, the satellite inputs, the grid, the masks,
 the composites, the heat-island reference, the land cover, the zone layers, the census files,
-the inequality statistics, the outputs and the scheduler. Unknown keys and bad values raise
-:class:`~tiles.errors.ConfigError` with one line naming the file and the dotted key
+the inequality statistics, the outputs, the scheduler and the planner scenarios
+(:mod:`.scenarios`). Unknown keys and bad values raise :class:`~tiles.errors.ConfigError` with
+one line naming the file and the dotted key
 (``config.yaml: grid.resolution: must be > 0 (got -30)``); paths resolve against the config
 file's folder. Example configs ship in ``pipelines/configs/`` (:func:`example_config`).
 
@@ -78,15 +79,28 @@ from pipelines.config.models import (
     ZoneLayerConfig,
     ZonesConfig,
 )
+from pipelines.config.scenarios import (
+    SCENARIO_CLASSES,
+    AlbedoChange,
+    ChangeSpec,
+    NdviChange,
+    ReclassifyChange,
+    ScenarioModelConfig,
+    ScenarioSpec,
+    WhereSpec,
+)
 from tiles.errors import ConfigError
 
 __all__ = [
     "EXAMPLE_CONFIGS",
     "LANDCOVER_CLASSES",
+    "SCENARIO_CLASSES",
     "AOIConfig",
+    "AlbedoChange",
     "AreaOfInterest",
     "CatalogSource",
     "CensusConfig",
+    "ChangeSpec",
     "CompositeConfig",
     "ConfigError",
     "DateRange",
@@ -100,13 +114,18 @@ __all__ = [
     "LandcoverConfig",
     "LandcoverRules",
     "MaskConfig",
+    "NdviChange",
     "OutputsConfig",
     "PeriodsConfig",
     "QpvLayerConfig",
+    "ReclassifyChange",
     "ResolvedInputs",
     "RunConfig",
+    "ScenarioModelConfig",
+    "ScenarioSpec",
     "SchedulerConfig",
     "StacApiSource",
+    "WhereSpec",
     "ZoneLayerConfig",
     "ZonesConfig",
     "apply_overrides",

@@ -33,6 +33,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from pipelines.census.codes import COMMUNE
 from pipelines.config._types import ConfigHref, ConfigPath, is_url, key_error
+from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
 from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
@@ -553,8 +554,9 @@ class CompositeConfig(_Model):
     )
     anomaly_method: Literal["difference", "zscore"] = Field(
         "difference",
-        description="'difference': LST - mean of the reference, in K; 'zscore': "
-        "(LST - mean) / std (ddof 0). Default 'difference'.",
+        description="'difference': the anomaly is LST - mean of the reference, in K "
+        "(lst_anomaly); 'zscore': also (LST - mean) / std (ddof 0) of the reference pixels, "
+        "per scene before compositing (lst_zscore). Default 'difference'.",
     )
     anomaly_reference: Literal["rural", "urban"] = Field(
         "rural",
@@ -900,10 +902,12 @@ class InequalityConfig(_Model):
     """Inequality statistics of per-IRIS outcomes against income (science.md §7)."""
 
     outcomes: tuple[str, ...] = Field(
-        ("lst_mean_k", "ndvi_mean"),
+        ("lst_anomaly_mean_k", "lst_mean_k", "ndvi_mean"),
         min_length=1,
-        description="Per-zone columns crossed with income, e.g. lst_mean_k, lst_anomaly_mean_k, "
-        "ndvi_mean, lc_dense_vegetation_frac. Default [lst_mean_k, ndvi_mean].",
+        description="Per-IRIS columns crossed with income, e.g. lst_anomaly_mean_k, lst_mean_k, "
+        "ndvi_mean, lc_dense_vegetation_frac; the first is the primary outcome of "
+        "inequality.json (the others under other_outcomes). Default [lst_anomaly_mean_k, "
+        "lst_mean_k, ndvi_mean].",
     )
     population_weighted: bool = Field(
         True,
@@ -965,6 +969,9 @@ class OutputsConfig(_Model):
         "(zones/<layer>.parquet), csv. Default [gpkg, parquet].",
     )
     report: bool = Field(True, description="Write report.html. Default true.")
+    report_language: Literal["fr", "en"] = Field(
+        "fr", description="Language of report.html: fr or en. Default 'fr'."
+    )
     overwrite: bool = Field(
         False, description="Replace the outputs of a previous run in folder. Default false."
     )
@@ -1118,10 +1125,15 @@ class RunConfig(_Model):
     scheduler: SchedulerConfig = Field(
         default_factory=dict, validate_default=True, description="Computation."
     )
-    scenarios: tuple[dict[str, Any], ...] = Field(
+    scenarios: tuple[ScenarioSpec, ...] = Field(
         (),
-        description="Greening scenarios (reserved: kept as given, checked by the scenarios "
-        "step). Default: none.",
+        description="Planner scenarios run by `ilots scenarios` [{name, description, where, "
+        "change}] (pipelines.config.scenarios). Default: none.",
+    )
+    scenario_model: ScenarioModelConfig = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="Model and skill check of the scenarios.",
     )
 
     @model_validator(mode="after")
@@ -1140,7 +1152,7 @@ class RunConfig(_Model):
             raise key_error(
                 "composite.indices_from", "is 'sentinel2' but inputs.sentinel2 lists no source"
             )
-        if not self.composite.anomaly:
+        if not self.composite.anomaly and "outcomes" in self.inequality.model_fields_set:
             if any(name.startswith("lst_anomaly") for name in self.inequality.outcomes):
                 raise key_error(
                     "inequality.outcomes",
@@ -1148,7 +1160,23 @@ class RunConfig(_Model):
                 )
         for name in self.outputs.rasters or ():
             self._check_raster(name)
+        self._check_scenarios(layers)
         return self
+
+    def _check_scenarios(self, layers: tuple[str, ...]) -> None:
+        seen: set[str] = set()
+        for i, scenario in enumerate(self.scenarios):
+            if scenario.name in seen:
+                raise key_error(f"scenarios[{i}].name", f"{scenario.name!r} is used twice")
+            seen.add(scenario.name)
+            where = scenario.where
+            if where.kind == "layer" and where.layer not in layers:
+                configured = ", ".join(layers) if layers else "none"
+                raise key_error(
+                    f"scenarios[{i}].where.layer",
+                    f"no zone layer {where.layer!r} in this run (configured: {configured}); "
+                    "name one of them or add it under zones",
+                )
 
     def _check_raster(self, name: str) -> None:
         if name.startswith("lst_anomaly") and not self.composite.anomaly:

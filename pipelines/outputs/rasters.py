@@ -87,6 +87,9 @@ RASTER_SPECS: Mapping[str, RasterSpec] = {
         "1",
         standard_name="normalized_difference_vegetation_index",
     ),
+    "albedo_median": RasterSpec(
+        "median surface broadband albedo", "1", standard_name="surface_albedo"
+    ),
     "landcover": RasterSpec("land cover class", categorical=True),
     "n_clear": RasterSpec("number of clear-sky observations", "1", categorical=True),
 }

@@ -244,9 +244,40 @@ def check_scaling_out(results: dict[str, Any], demo: Path) -> None:
         )
 
 
+def check_scenarios(results: dict[str, Any], demo: Path) -> None:
+    folder = demo / "outputs" / "scenarios"
+    model = json.loads((folder / "model.json").read_text())
+    # The notebook fits the model as `ilots scenarios` does (same seeded sample and folds).
+    assert results["r2"] == pytest.approx(model["cv"]["r2"], rel=1e-12)
+    assert results["r2"] >= results["threshold"] == model["threshold"]
+    assert results["noop_max_abs_delta_k"] == 0.0
+    assert results["street_trees_changed_pixels"] > 0
+    assert results["street_trees_qpv_mean_delta_k"] < 0
+    assert -3.0 < results["albedo_response_k_per_0_1"] < 0  # planted: -1.5 K per +0.1
+    table = pd.read_csv(folder / "comparison.csv")
+    ours = pd.DataFrame(results["scenarios"])
+    assert list(ours["scenario"]) == list(table["scenario"]) == ["green_qpv", "cool_roofs"]
+    for column in ("area_changed_m2", "mean_delta_k", "qpv_gap_before_k", "qpv_gap_after_k"):
+        np.testing.assert_allclose(ours[column], table[column], rtol=1e-9, err_msg=column)
+    # The QPV gap after each scenario, recomputed with pandas from the per-IRIS tables.
+    iris = _iris_table(demo)
+    for name, gap_after in zip(table["scenario"], table["qpv_gap_after_k"], strict=True):
+        after = pd.read_csv(folder / name / "iris.csv", dtype={"code_iris": str})
+        used = iris.merge(after, on="code_iris").dropna(
+            subset=["disp_med", "population", "lst_anomaly_after_mean_k"]
+        )
+        inside, outside = used[used["in_qpv"]], used[~used["in_qpv"]]
+        gap = np.average(
+            inside["lst_anomaly_after_mean_k"], weights=inside["population"]
+        ) - np.average(outside["lst_anomaly_after_mean_k"], weights=outside["population"])
+        assert gap_after == pytest.approx(gap, rel=1e-9), name
+        assert gap_after < table.loc[table["scenario"] == name, "qpv_gap_before_k"].item()
+
+
 ORACLES: dict[str, Callable[[dict[str, Any], Path], None]] = {
     "01_one_scene": check_one_scene,
     "02_zonal_inequality": check_zonal_inequality,
+    "03_scenarios": check_scenarios,
     "04_scaling_out": check_scaling_out,
 }
 

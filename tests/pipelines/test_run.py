@@ -1,7 +1,9 @@
 """``ilots run`` end to end on the demo city: the run folder, the planted effect, --dry-run."""
 
+import hashlib
 import json
 import sqlite3
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -68,6 +70,15 @@ def test_run_folder_files(demo_run):
     assert (out / "inequality.csv").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"landsat", "zonal", "write"} <= set(manifest["timings"])
+    # The report is built after the manifest it reads, then listed in it with its figures.
+    assert (out / "report.html").stat().st_size > 10_000
+    listed = {Path(r["path"]).name: r for r in manifest["outputs"]}
+    assert (
+        listed["report.html"]["sha256"]
+        == hashlib.sha256((out / "report.html").read_bytes()).hexdigest()
+    )
+    assert listed["figures"]["kind"] == "folder" and listed["figures"]["files"]
+    assert not any("report.html is not written" in w for w in manifest["warnings"])
     assert manifest["grid"]["crs"] == "EPSG:32631"
     # The demo's Sentinel-2 products carry green and SWIR 1.6: no land-cover fallback.
     assert not any("Sentinel-2 products lack bands" in w for w in manifest["warnings"])

@@ -53,7 +53,13 @@ census: {filosofi: census/filosofi.csv, population: census/population.csv}
 outputs: {folder: out, rasters: [lst_median, lst_anomaly, landcover]}
 scheduler: tcp://10.0.0.5:8786
 scenarios:
-  - {name: green schoolyards, target: {layer: extra, ids: [a, b]}, to: low_vegetation}
+  - name: green_schoolyards
+    where: {layer: parks, ids: [a, b]}
+    change: [{reclassify: {from: built, to: low_vegetation, fraction: 0.5}}]
+  - name: cool_roofs
+    where: {file: zones/industry.gpkg}
+    change: [{albedo: {add: 0.15, on: built}}, {ndvi: {add: 0.1, cap: 0.8}}]
+scenario_model: {block_m: 500, force: true}
 """
 
 
@@ -132,7 +138,11 @@ def test_dump_writes_every_default_and_relative_paths(tmp_path, write_config):
     assert data["landcover"]["external"]["path"] == "/data/oso.tif"
     assert data["grid"] == {"crs": "EPSG:32631", "resolution": 10.0}
     assert data["mask"]["st_qa_max_k"] is None and data["mask"]["cdist_min_km"] == 1.0
-    assert data["scenarios"][0]["name"] == "green schoolyards"
+    assert data["scenarios"][0]["name"] == "green_schoolyards"
+    assert data["scenarios"][0]["change"][0]["reclassify"]["from"] == "built"
+    assert data["scenarios"][1]["where"] == {"file": "zones/industry.gpkg"}
+    assert data["scenarios"][1]["change"][0]["albedo"] == {"add": 0.15, "on": ["built"]}
+    assert data["scenario_model"]["block_m"] == 500 and data["scenario_model"]["force"] is True
     assert "aoi:\n  zones: iris\n  communes: ['31555', 2A004]" in text
 
 

@@ -287,10 +287,23 @@ def test_external_landcover_mapping(tmp_path):
     assert table.class_mapping() == {41: LandCover.BUILT, 17: LandCover.DENSE_VEGETATION}
 
 
-def test_scenarios_are_kept_as_given():
-    scenarios = [{"name": "green schoolyards", "change": {"built": "low_vegetation"}}]
+def test_scenarios_are_typed_models():
+    # The detailed checks of scenario specs are in tests/pipelines/scenarios/test_specs.py.
+    scenarios = [
+        {
+            "name": "green_schoolyards",
+            "where": {"landcover": "built"},
+            "change": [{"reclassify": {"from": "built", "to": "low_vegetation", "fraction": 0.2}}],
+        }
+    ]
     config = config_from_dict({**BASE, "scenarios": scenarios})
-    assert config.scenarios == tuple(scenarios)
+    (scenario,) = config.scenarios
+    assert scenario.where.landcover == ("built",)
+    change = scenario.change[0].reclassify
+    assert (change.from_, change.to, change.fraction) == ("built", "low_vegetation", 0.2)
+    assert config.scenario_model.r2_min == 0.5 and config.scenario_model.force is False
+    bad = [{**scenarios[0], "change": {"built": "low_vegetation"}}]
+    assert "scenarios[0].change" in error_of({**BASE, "scenarios": bad})
 
 
 def test_every_key_is_documented_with_its_default():

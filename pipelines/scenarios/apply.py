@@ -1,0 +1,215 @@
+"""Apply a scenario's changes to the surface (NDVI, albedo, land cover), in order.
+
+Each change acts on the pixels of the scenario's ``where`` (optionally only on the classes of
+its ``on``), on the surface as the previous changes left it:
+
+``ndvi``
+    ``add`` (clipped to [-1, 1]; with ``cap``, an addition never takes a pixel above ``cap``
+    and a pixel already above it keeps its NDVI), ``set``, or ``cap`` alone (lower every NDVI
+    above it). The land cover stays as it is: this is greening *within* a class (street
+    trees, green roofs, vegetated car parks), which the model sees through NDVI.
+``albedo``
+    ``add`` (clipped to [0, 1]) or ``set``: cool roofs, pale pavements. Needs the run's
+    ``albedo_median`` raster.
+``reclassify``
+    ``fraction`` of the selected pixels of class ``from`` (rounded to whole pixels) become
+    class ``to``. The pixels are **whole pixels chosen in a seeded random order** (seeded by
+    ``scenario_model.seed``, the scenario's name and the change's position), not a fractional
+    mix of every pixel: a converted pixel takes the median NDVI and median albedo of class
+    ``to`` over the run's grid (what a typical pixel of that class looks like there), and the
+    neighbourhood shares and distances of the model follow from the new land cover.
+
+A pixel counts as *changed* when its NDVI, albedo or class differs from the baseline after
+all changes; a change that sets a value a pixel already has changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.config.scenarios import AlbedoChange, ChangeSpec, NdviChange, ReclassifyChange
+from pipelines.scenarios.errors import ScenarioError
+from pipelines.scenarios.predictors import Surface
+from pipelines.scenarios.where import class_codes
+from tiles.errors import IlotsWarning
+
+__all__ = ["Applied", "apply_changes", "class_medians", "ndvi_after", "selected_pixels"]
+
+
+@dataclass(frozen=True, eq=False)
+class Applied:
+    """A surface after a scenario's changes.
+
+    Attributes
+    ----------
+    surface
+        The changed surface (new arrays; the baseline's are untouched).
+    changed
+        Pixels whose NDVI, albedo or class differ from the baseline.
+    steps
+        One line per change: what it did to how many pixels.
+    notes
+        Warnings (a change that selected no pixel).
+    """
+
+    surface: Surface
+    changed: np.ndarray
+    steps: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def ndvi_after(values: np.ndarray, change: NdviChange) -> np.ndarray:
+    """Apply an NDVI change to an array of NDVI values (a new array, clipped to [-1, 1])."""
+    if change.set is not None:
+        out = np.full_like(values, change.set, dtype=np.float64)
+    elif change.add is not None:
+        out = values + change.add
+        if change.cap is not None:
+            out = np.where(values >= change.cap, values, np.minimum(out, change.cap))
+    else:
+        out = np.minimum(values, change.cap)
+    return np.clip(out, -1.0, 1.0)
+
+
+def _albedo_after(values: np.ndarray, change: AlbedoChange) -> np.ndarray:
+    if change.set is not None:
+        return np.full_like(values, change.set, dtype=np.float64)
+    return np.clip(values + float(change.add or 0.0), 0.0, 1.0)
+
+
+def class_medians(surface: Surface, class_name: str) -> tuple[float, float | None]:
+    """Median NDVI and albedo (``None`` without albedo) of the pixels of a land-cover class.
+
+    Raises
+    ------
+    ScenarioError
+        The class has no pixel with a known NDVI in the run.
+    """
+    (code,) = class_codes([class_name])
+    pixels = surface.landcover == code
+    ndvi = surface.ndvi[pixels & np.isfinite(surface.ndvi)]
+    if ndvi.size == 0:
+        raise ScenarioError(
+            f"the run's land cover has no {class_name} pixel to take a typical NDVI and "
+            "albedo from; reclassify into a class present in the run"
+        )
+    albedo = None
+    if surface.albedo is not None:
+        known = surface.albedo[pixels & np.isfinite(surface.albedo)]
+        albedo = float(np.median(known)) if known.size else None
+    return float(np.median(ndvi)), albedo
+
+
+def selected_pixels(count: int, fraction: float, seed: Sequence[int]) -> np.ndarray:
+    """Positions (in ``range(count)``) of the ``fraction`` of ``count`` pixels to convert.
+
+    ``round(fraction × count)`` positions (halves up), the first ones of a random permutation
+    seeded by ``seed``; sorted.
+    """
+    n = min(count, math.floor(fraction * count + 0.5))
+    order = np.random.default_rng(np.random.SeedSequence(list(seed))).permutation(count)
+    return np.sort(order[:n])
+
+
+def _on(surface: Surface, where: np.ndarray, on: tuple[str, ...] | None) -> np.ndarray:
+    return where if on is None else where & np.isin(surface.landcover, class_codes(on))
+
+
+def apply_changes(
+    baseline: Surface,
+    where: np.ndarray,
+    changes: Sequence[ChangeSpec],
+    *,
+    seed: int,
+    name: str,
+    label: str,
+) -> Applied:
+    """Apply ``changes`` in order to the pixels ``where`` of a baseline surface.
+
+    Parameters
+    ----------
+    baseline
+        The run's surface (never modified).
+    where
+        Pixels the scenario applies to (:func:`~.where.where_mask`).
+    changes
+        The scenario's changes.
+    seed
+        ``scenario_model.seed``.
+    name
+        The scenario's name (seeds its random pixel choice, with ``seed``).
+    label
+        How messages name the scenario.
+
+    Returns
+    -------
+    Applied
+
+    Raises
+    ------
+    ScenarioError
+        An albedo change on a run without albedo; a reclassification into a class absent
+        from the run.
+    """
+    ndvi = baseline.ndvi.astype(np.float64, copy=True)
+    albedo = None if baseline.albedo is None else baseline.albedo.astype(np.float64, copy=True)
+    landcover = baseline.landcover.copy()
+    steps: list[str] = []
+    notes: list[str] = []
+    for k, change in enumerate(changes):
+        current = Surface(ndvi, albedo, landcover)
+        if change.ndvi is not None:
+            sel = _on(current, where, change.ndvi.on) & np.isfinite(ndvi)
+            ndvi[sel] = ndvi_after(ndvi[sel], change.ndvi)
+            steps.append(f"ndvi change on {int(sel.sum())} pixels")
+        elif change.albedo is not None:
+            if albedo is None:
+                raise ScenarioError(
+                    f"{label}: change[{k}] changes the albedo, but the run has no "
+                    "rasters/albedo_median.tif (its Sentinel-2 products lack the blue and "
+                    "SWIR 2.2 bands); drop the albedo change or add those bands"
+                )
+            sel = _on(current, where, change.albedo.on) & np.isfinite(albedo)
+            albedo[sel] = _albedo_after(albedo[sel], change.albedo)
+            steps.append(f"albedo change on {int(sel.sum())} pixels")
+        else:
+            spec: ReclassifyChange = change.reclassify  # type: ignore[assignment]
+            typical_ndvi, typical_albedo = class_medians(baseline, spec.to)
+            candidates = np.flatnonzero(where & (landcover == class_codes([spec.from_])[0]))
+            stream = (seed, zlib.crc32(name.encode()), k)
+            chosen = candidates[selected_pixels(candidates.size, spec.fraction, stream)]
+            landcover.flat[chosen] = class_codes([spec.to])[0]
+            ndvi.flat[chosen] = typical_ndvi
+            if albedo is not None and typical_albedo is not None:
+                albedo.flat[chosen] = typical_albedo
+            sel_count = candidates.size
+            steps.append(
+                f"reclassify {chosen.size} of {sel_count} {spec.from_} pixels to {spec.to}"
+            )
+            if sel_count == 0:
+                notes.append(f"{label}: change[{k}] finds no {spec.from_} pixel in its area")
+            continue
+        if not sel.any():
+            notes.append(f"{label}: change[{k}] ({change.kind}) selects no pixel in its area")
+    for note in notes:
+        warnings.warn(note, IlotsWarning, stacklevel=2)
+    changed = landcover != baseline.landcover
+    changed |= ~_same(ndvi, baseline.ndvi)
+    if albedo is not None and baseline.albedo is not None:
+        changed |= ~_same(albedo, baseline.albedo)
+    return Applied(
+        surface=Surface(ndvi, albedo, landcover),
+        changed=changed,
+        steps=tuple(steps),
+        notes=tuple(notes),
+    )
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))

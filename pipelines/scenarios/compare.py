@@ -1,0 +1,224 @@
+"""Compare a scenario with the baseline: per-zone ΔT, inequality before and after, one row.
+
+Per zone (exact zonal means with the run's coverage method, :mod:`raster.zonal`):
+``delta_lst_mean_k`` (mean ΔT), ``lst_anomaly_before_mean_k`` (the run's
+``lst_anomaly_mean_k``), ``lst_anomaly_after_mean_k`` (before + mean ΔT: ΔT is NaN exactly
+where the observed anomaly is, so the zone mean of the after-scenario anomaly is the run's
+mean plus the mean ΔT), ``changed_area_m2`` (area of changed pixels in the zone, coverage
+weighted).
+
+The inequality metrics (:func:`pipelines.inequality.run_inequality`) of the IRIS
+``lst_anomaly_mean_k`` are computed before (the run's values) and after (the after-scenario
+values) with the run's settings, so both rest on the same IRIS, weights and seeds.
+
+Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per scenario):
+
+``scenario``, ``description``
+    Name and description from the config.
+``area_changed_m2``
+    Area of the pixels whose NDVI, albedo or class the scenario changed.
+``mean_delta_k``
+    Mean ΔT (K) over the pixels of the scenario's ``where`` (how much cooler the targeted
+    area gets).
+``urban_mean_delta_k``
+    Mean ΔT (K) over the pixels of the IRIS (the whole city).
+``delta_k_per_ha``
+    ``urban_mean_delta_k`` per hectare changed: city-wide effect per unit of effort (K/ha),
+    comparable between scenarios of different sizes; empty when nothing changed.
+``qpv_delta_mean_k``, ``rest_delta_mean_k``
+    Mean per-IRIS ΔT of the IRIS in QPV and of the others, weighted and restricted as the
+    run's QPV gap is (population-weighted, IRIS with income and population), so that
+    ``qpv_gap_after_k − qpv_gap_before_k = qpv_delta_mean_k − rest_delta_mean_k``.
+``qpv_gap_before_k``, ``qpv_gap_after_k``
+    QPV-minus-rest difference of the IRIS LST anomaly before and after the scenario.
+``concentration_index_before``, ``concentration_index_after``
+    Concentration index of the IRIS LST anomaly over income ranks, before and after.
+``pixels_changed``, ``pixels_predicted``
+    Pixels changed, and pixels whose predictors changed (neighbours included) and were
+    predicted.
+``extrapolated_share``
+    Largest share, over the predictors, of predicted pixels pushed outside the range the
+    model was fitted on (where a gradient-boosting model's response is flat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from pipelines.config import RunConfig
+from pipelines.inequality import InequalityReport, run_inequality
+from pipelines.scenarios.baseline import Baseline
+from raster.zonal import ZoneCoverage, prepare_zones, zonal_stats, zone_coverage
+
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "group_deltas",
+    "inequality_of",
+    "layer_coverage",
+    "metric_value",
+    "zone_effects",
+]
+
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    "description",
+    "area_changed_m2",
+    "mean_delta_k",
+    "urban_mean_delta_k",
+    "delta_k_per_ha",
+    "qpv_delta_mean_k",
+    "rest_delta_mean_k",
+    "qpv_gap_before_k",
+    "qpv_gap_after_k",
+    "concentration_index_before",
+    "concentration_index_after",
+    "pixels_changed",
+    "pixels_predicted",
+    "extrapolated_share",
+)
+_OUTCOME = "lst_anomaly_mean_k"
+
+
+def layer_coverage(baseline: Baseline, layer: str, method: str) -> ZoneCoverage:
+    """Coverage of a zone layer of the run on its grid (computed once, reused per scenario)."""
+    frame = baseline.zones[layer]
+    geobox = baseline.template.odc.geobox
+    prepared = prepare_zones(frame, id=baseline.id_columns[layer], crs=geobox.crs.to_wkt())
+    return zone_coverage(prepared, geobox, method=method)  # type: ignore[arg-type]
+
+
+def zone_effects(
+    baseline: Baseline,
+    layer: str,
+    coverage: ZoneCoverage,
+    delta: np.ndarray,
+    changed: np.ndarray,
+) -> pd.DataFrame:
+    """Per-zone ΔT, anomaly before and after, and changed area of one zone layer.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The id column, ``delta_lst_mean_k``, ``lst_anomaly_before_mean_k``,
+        ``lst_anomaly_after_mean_k``, ``changed_area_m2``; one row per zone, in the layer's
+        order.
+    """
+    id_column = baseline.id_columns[layer]
+    frame = baseline.zones[layer]
+    values = xr.Dataset(
+        {
+            "delta": baseline.template.copy(data=delta.astype(np.float64)),
+            "changed": baseline.template.copy(data=changed.astype(np.float64)),
+        }
+    )
+    table = zonal_stats(values, frame, id=id_column, stats=["mean", "sum"], coverage=coverage)
+    before = frame.set_index(id_column)[_OUTCOME] if _OUTCOME in frame else np.nan
+    out = pd.DataFrame({id_column: table[id_column]})
+    out["delta_lst_mean_k"] = table["delta_mean"].to_numpy()
+    out["lst_anomaly_before_mean_k"] = (
+        out[id_column].map(before).to_numpy(dtype=np.float64)
+        if isinstance(before, pd.Series)
+        else np.nan
+    )
+    out["lst_anomaly_after_mean_k"] = out["lst_anomaly_before_mean_k"] + out["delta_lst_mean_k"]
+    out["changed_area_m2"] = table["changed_sum"].to_numpy() * baseline.pixel_area_m2
+    return out
+
+
+def _income_setup(config: RunConfig, table: pd.DataFrame) -> dict[str, Any] | None:
+    census = config.census
+    income = census.income_column if census is not None else None
+    if not income or income not in table:
+        return None
+    ineq = config.inequality
+    population = "population" if "population" in table else None
+    return {
+        "income": income,
+        "population": population if ineq.population_weighted else None,
+        "group": "in_qpv" if "in_qpv" in table else None,
+        "stratum": ineq.stratum if ineq.stratum in table else None,
+    }
+
+
+def inequality_of(
+    baseline: Baseline, config: RunConfig, iris_values: pd.DataFrame | None = None
+) -> InequalityReport | None:
+    """Run the run's inequality metrics of the IRIS LST anomaly, before or after a scenario.
+
+    Parameters
+    ----------
+    baseline
+        The run (its ``iris`` layer with income, population and QPV membership).
+    config
+        The config (inequality settings, income column).
+    iris_values
+        :func:`zone_effects` of the ``iris`` layer: its ``lst_anomaly_after_mean_k`` replaces
+        the run's ``lst_anomaly_mean_k``; ``None`` keeps the run's (the baseline).
+
+    Returns
+    -------
+    InequalityReport or None
+        ``None`` when the run has no income column (no inequality to compute).
+    """
+    table = baseline.zones["iris"].copy()
+    setup = _income_setup(config, table)
+    if setup is None or _OUTCOME not in table:
+        return None
+    if iris_values is not None:
+        after = iris_values.set_index("code_iris")["lst_anomaly_after_mean_k"]
+        table[_OUTCOME] = table["code_iris"].map(after).to_numpy(dtype=np.float64)
+    ineq = config.inequality
+    return run_inequality(
+        table,
+        outcome=_OUTCOME,
+        geometry="geometry",
+        contiguity=ineq.contiguity,
+        bootstrap=ineq.bootstrap,
+        permutations=ineq.permutations,
+        moran_permutations=ineq.moran_permutations,
+        confidence=ineq.confidence,
+        seed=ineq.seed,
+        **setup,
+    )
+
+
+def group_deltas(
+    baseline: Baseline, config: RunConfig, iris_after: pd.DataFrame
+) -> tuple[float, float]:
+    """Mean per-IRIS ΔT in QPV and outside, weighted and restricted as the run's QPV gap.
+
+    Returns ``(nan, nan)`` without QPV membership or income.
+    """
+    table = baseline.zones["iris"]
+    setup = _income_setup(config, table)
+    if setup is None or setup["group"] is None:
+        return float("nan"), float("nan")
+    delta = table["code_iris"].map(iris_after.set_index("code_iris")["delta_lst_mean_k"])
+    delta = delta.to_numpy(dtype=np.float64)
+    income = pd.to_numeric(table[setup["income"]], errors="coerce").to_numpy(dtype=np.float64)
+    outcome = pd.to_numeric(table[_OUTCOME], errors="coerce").to_numpy(dtype=np.float64)
+    present = np.isfinite(outcome) & np.isfinite(income) & np.isfinite(delta)
+    weights = np.ones_like(delta)
+    if setup["population"] is not None:
+        weights = pd.to_numeric(table[setup["population"]], errors="coerce").to_numpy(
+            dtype=np.float64
+        )
+        present &= np.isfinite(weights)
+    group = table[setup["group"]].fillna(False).to_numpy(dtype=bool)
+    means = []
+    for members in (present & group, present & ~group):
+        total = weights[members].sum()
+        means.append(float((weights[members] * delta[members]).sum() / total) if total else np.nan)
+    return means[0], means[1]
+
+
+def metric_value(report: Mapping[str, Any] | None, key: str) -> float:
+    """Return the point value of metric ``key`` of an inequality JSON record (NaN if absent)."""
+    record = (report or {}).get(key) or {}
+    value = record.get("value")
+    return float(value) if value is not None else float("nan")

@@ -1,0 +1,155 @@
+"""Maps of ΔT per scenario and the side-by-side comparison figure (matplotlib, Agg canvas).
+
+Figures use matplotlib's object API (no pyplot state) and are written atomically as PNG. Maps
+show ΔT (K, blue cooler, red warmer, zero white) over the extent of the run's zones with the
+QPV outlined in black and the IRIS in grey; a run made from synthetic inputs says so on every
+figure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+
+from pipelines.outputs._atomic import staged
+from pipelines.scenarios.baseline import Baseline
+
+__all__ = ["comparison_figure", "delta_map", "delta_scale", "save_png"]
+
+#: Resolution of the PNGs (dots per inch).
+DPI = 110
+_CMAP = "RdBu_r"
+_SYNTHETIC = "synthetic data (ilots demo), not a real place"
+
+
+def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DPI) -> Path:
+    """Write ``fig`` as a PNG atomically (Agg canvas), then clear it; return the path."""
+    FigureCanvasAgg(fig)
+    try:
+        with staged(path) as staging:
+            fig.savefig(staging, format="png", dpi=dpi, metadata={"Software": None})
+    finally:
+        fig.clear()
+    return Path(path)
+
+
+def delta_scale(deltas: Sequence[np.ndarray]) -> float:
+    """Half-range of a symmetric ΔT colour scale: the 99th percentile of |ΔT| ≠ 0 (≥ 0.05 K)."""
+    values = [np.abs(d[np.isfinite(d) & (d != 0)]) for d in deltas]
+    pooled = np.concatenate(values) if values else np.empty(0)
+    return max(float(np.percentile(pooled, 99)) if pooled.size else 0.0, 0.05)
+
+
+def _extent(baseline: Baseline) -> tuple[float, float, float, float]:
+    """Map extent (left, right, bottom, top) of the grid, in its CRS."""
+    t = baseline.transform
+    ny, nx = baseline.shape
+    return t.c, t.c + nx * t.a, t.f + ny * t.e, t.f
+
+
+def _zoom(ax: Any, baseline: Baseline) -> None:
+    """Frame the axes on the run's zones (with a margin), or leave the whole grid."""
+    frames = [f.to_crs(baseline.crs) for f in baseline.zones.values() if len(f)]
+    if not frames:
+        return
+    bounds = np.array([f.total_bounds for f in frames])
+    x0, y0 = bounds[:, 0].min(), bounds[:, 1].min()
+    x1, y1 = bounds[:, 2].max(), bounds[:, 3].max()
+    margin = 0.05 * max(x1 - x0, y1 - y0)
+    ax.set_xlim(x0 - margin, x1 + margin)
+    ax.set_ylim(y0 - margin, y1 + margin)
+
+
+def _draw_map(ax: Any, baseline: Baseline, delta: np.ndarray, half: float) -> Any:
+    image = ax.imshow(
+        np.ma.masked_invalid(delta),
+        extent=_extent(baseline),
+        cmap=_CMAP,
+        norm=TwoSlopeNorm(vmin=-half, vcenter=0.0, vmax=half),
+        interpolation="nearest",
+    )
+    iris = baseline.zones.get("iris")
+    if iris is not None and len(iris):
+        iris.to_crs(baseline.crs).boundary.plot(ax=ax, color="0.6", linewidth=0.3)
+    qpv = baseline.zones.get("qpv")
+    if qpv is not None and len(qpv):
+        gpd.GeoSeries(qpv.geometry.make_valid(), crs=qpv.crs).to_crs(baseline.crs).boundary.plot(
+            ax=ax, color="black", linewidth=1.0
+        )
+    _zoom(ax, baseline)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    return image
+
+
+def delta_map(
+    baseline: Baseline,
+    delta: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    half: float | None = None,
+) -> Path:
+    """Write the ΔT map of one scenario (``scenarios/<name>/delta_lst.png``)."""
+    half = delta_scale([delta]) if half is None else half
+    fig = Figure(figsize=(6.4, 5.6), layout="constrained")
+    ax = fig.add_subplot()
+    image = _draw_map(ax, baseline, delta, half)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="ΔLST, scenario − baseline (K)")
+    ax.set_title(title, fontsize=10)
+    note = "QPV outlined in black, IRIS in grey"
+    if baseline.synthetic:
+        note += f"; {_SYNTHETIC}"
+    fig.get_layout_engine().set(h_pad=0.15)  # type: ignore[union-attr]
+    fig.text(0.01, 0.005, note, fontsize=7, color="0.3")
+    return save_png(fig, path)
+
+
+def comparison_figure(
+    baseline: Baseline,
+    deltas: Mapping[str, np.ndarray],
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+) -> Path:
+    """Write the side-by-side figure: one ΔT map per scenario (one scale) and the QPV gap bars."""
+    names = list(deltas)
+    half = delta_scale(list(deltas.values()))
+    fig = Figure(figsize=(3.6 * (len(names) + 1), 4.6), layout="constrained")
+    grid = fig.add_gridspec(1, len(names) + 1, width_ratios=[1] * len(names) + [1.2])
+    image, maps = None, []
+    for k, name in enumerate(names):
+        ax = fig.add_subplot(grid[0, k])
+        image = _draw_map(ax, baseline, deltas[name], half)
+        ax.set_title(name, fontsize=9)
+        maps.append(ax)
+    if image is not None:
+        fig.colorbar(image, ax=maps, shrink=0.6, location="bottom", label="ΔLST (K)")
+    bars = fig.add_subplot(grid[0, len(names)])
+    x = np.arange(len(table))
+    before = pd.to_numeric(table["qpv_gap_before_k"], errors="coerce").to_numpy(dtype=float)
+    after = pd.to_numeric(table["qpv_gap_after_k"], errors="coerce").to_numpy(dtype=float)
+    bars.bar(x - 0.2, before, width=0.4, color="0.6", label="QPV gap before")
+    bars.bar(x + 0.2, after, width=0.4, color="#2b8cbe", label="QPV gap after")
+    bars.axhline(0, color="black", linewidth=0.6)
+    bars.set_xticks(x, [str(s) for s in table["scenario"]], rotation=20, fontsize=8)
+    bars.set_ylabel("QPV − rest, IRIS LST anomaly (K)")
+    bars.legend(fontsize=7, loc="best")
+    bars.set_title("QPV gap before and after", fontsize=9)
+    note = "ΔLST = predicted(scenario) − predicted(baseline); QPV outlined in black"
+    if baseline.synthetic:
+        note += f"; {_SYNTHETIC}"
+    fig.get_layout_engine().set(h_pad=0.15)  # type: ignore[union-attr]
+    fig.text(0.01, 0.005, note, fontsize=7, color="0.3")
+    return save_png(fig, path)

@@ -1,0 +1,389 @@
+"""``ilots scenarios``: the baseline run, the model, each scenario, and their comparison.
+
+:func:`run_scenarios` reuses the run folder of the config when it holds a finished run of the
+same *run part* of the config (everything but ``scenarios``, ``scenario_model``,
+``scheduler``, ``outputs.overwrite`` and ``outputs.folder``, which do not change the run's
+numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, under
+``<run folder>/scenarios/``::
+
+    model.json                  estimator, target, predictors, blocked CV skill, threshold
+    comparison.csv              one row per scenario (pipelines.scenarios.compare)
+    comparison.png              ΔT maps side by side and the QPV gap before and after
+    <name>/delta_lst.tif        ΔT (K) COG on the run's grid
+    <name>/delta_lst.png        ΔT map with the QPV outlined
+    <name>/iris.csv, qpv.csv    per-zone ΔT and anomaly before and after (and extra layers)
+    <name>/inequality.json      inequality metrics on the after-scenario anomaly (and .csv)
+    <name>/summary.json         what was changed, where, and the scenario's comparison row
+
+and records the model skill and the comparison in ``manifest.json`` under ``scenarios``. The
+previous ``scenarios/`` folder is replaced. ``model.json`` is written even when the model is
+refused for its skill, so that the refusal can be read. With ``outputs.report`` (the
+default), ``report.html`` is rebuilt so that it shows the scenarios.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.config import ConfigError, RunConfig, apply_overrides
+from pipelines.config.scenarios import ScenarioSpec
+from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
+from pipelines.outputs._atomic import write_text_atomic
+from pipelines.outputs.manifest import file_record
+from pipelines.scenarios.apply import apply_changes
+from pipelines.scenarios.baseline import Baseline, read_baseline
+from pipelines.scenarios.compare import (
+    COMPARISON_COLUMNS,
+    group_deltas,
+    inequality_of,
+    layer_coverage,
+    metric_value,
+    zone_effects,
+)
+from pipelines.scenarios.effect import Effect, predict_effect
+from pipelines.scenarios.figures import comparison_figure, delta_map
+from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model
+from pipelines.scenarios.predictors import compute_predictors, update_predictors
+from pipelines.scenarios.where import where_mask
+from tiles.errors import IlotsWarning
+
+__all__ = ["ScenariosResult", "run_digest", "run_matches", "run_scenarios"]
+
+#: Config keys that do not change a run's numbers (left out of the run-part digest).
+_NOT_RUN_KEYS = ("scenarios", "scenario_model", "scheduler")
+
+
+@dataclass
+class ScenariosResult:
+    """What :func:`run_scenarios` did: the folder, the model, the comparison table."""
+
+    folder: Path
+    model: ScenarioModel
+    comparison: pd.DataFrame
+    reused_run: bool
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> list[str]:
+        """Lines for the terminal: the model's skill, then one line per scenario."""
+        cv = self.model.cv
+        lines = [
+            f"scenario model: {self.model.kind} on {self.model.target}, spatially blocked CV "
+            f"R² {cv.r2:.2f}, RMSE {cv.rmse_k:.2f} K ({cv.folds} folds of {cv.block_m:g} m "
+            f"blocks, {cv.n_pixels} pixels; threshold {self.model.settings.r2_min:g}"
+            + (", forced" if not self.model.passed else "")
+            + ")"
+        ]
+        for row in self.comparison.to_dict("records"):
+            lines.append(scenario_line(row))
+        lines.append(f"scenarios written to {self.folder / 'scenarios'}")
+        lines += [f"warning: {note}" for note in self.notes]
+        return lines
+
+
+def _number(value: Any, fmt: str) -> str:
+    return format(float(value), fmt) if value is not None and math.isfinite(value) else "n/a"
+
+
+def scenario_line(row: dict[str, Any]) -> str:
+    """Describe a scenario's comparison row in one terminal line."""
+    text = (
+        f"scenario {row['scenario']}: {_number(row['area_changed_m2'] / 1e4, '.1f')} ha changed, "
+        f"mean ΔT {_number(row['mean_delta_k'], '+.2f')} K where applied, "
+        f"{_number(row['urban_mean_delta_k'], '+.3f')} K over the city"
+    )
+    if math.isfinite(row["qpv_gap_before_k"]):
+        text += (
+            f", QPV gap {_number(row['qpv_gap_before_k'], '+.2f')} → "
+            f"{_number(row['qpv_gap_after_k'], '+.2f')} K"
+        )
+    return text
+
+
+def run_digest(config_json: dict[str, Any]) -> str:
+    """SHA-256 of the run part of a config dumped as JSON (scenario and scheduler keys left out)."""
+    data = {k: v for k, v in config_json.items() if k not in _NOT_RUN_KEYS}
+    outputs = dict(data.get("outputs") or {})
+    outputs.pop("overwrite", None)
+    outputs.pop("folder", None)  # a run folder may move; the manifest found is the one compared
+    data["outputs"] = outputs
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def run_matches(folder: RunFolder, config: RunConfig) -> bool:
+    """Whether ``folder`` holds a finished run of the run part of ``config``."""
+    if not (folder.manifest.is_file() and (folder.rasters / "lst_anomaly.tif").is_file()):
+        return False
+    try:
+        manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    recorded = manifest.get("config")
+    if not isinstance(recorded, dict):
+        return False
+    return run_digest(recorded) == run_digest(config.model_dump(mode="json"))
+
+
+def _label(index: int, spec: ScenarioSpec) -> str:
+    return f"scenarios[{index}] {spec.name!r}"
+
+
+def _fit_target(baseline: Baseline, config: RunConfig) -> np.ndarray:
+    if config.scenario_model.fit_area == "grid":
+        return baseline.target
+    inside = np.zeros(baseline.shape, dtype=bool)
+    for frame in baseline.zones.values():
+        inside |= baseline.mask_of(frame.geometry)
+    return np.where(inside, baseline.target, np.nan)
+
+
+def run_scenarios(
+    config: RunConfig,
+    *,
+    out: str | Path | None = None,
+    force: bool = False,
+    echo: Callable[[str], None] | None = None,
+) -> ScenariosResult:
+    """Run the planner scenarios of ``config`` on its run folder and compare them.
+
+    Parameters
+    ----------
+    config
+        A validated config with a ``scenarios`` list.
+    out
+        Run folder, overriding ``outputs.folder``.
+    force
+        Run the scenarios even when the model's skill is below ``scenario_model.r2_min``
+        (as ``scenario_model.force``).
+    echo
+        Where progress lines go (default: nowhere).
+
+    Returns
+    -------
+    ScenariosResult
+
+    Raises
+    ------
+    ConfigError
+        No scenarios; or the run folder holds a run of another config and
+        ``outputs.overwrite`` is false.
+    ScenarioError
+        A ``where`` matches nothing, an albedo change without albedo, a missing raster.
+    ModelSkillError
+        The model's blocked cross-validated R² is below the threshold and not forced.
+    """
+    say = echo or (lambda _line: None)
+    if out is not None:
+        config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
+    if not config.scenarios:
+        raise ConfigError(
+            "scenarios: the config lists no scenario; add a scenarios: list (name, where, "
+            "change), e.g. as in the demo config (ilots demo writes config.yaml)"
+        )
+    if force:
+        settings = config.scenario_model.model_copy(update={"force": True})
+        config = config.model_copy(update={"scenario_model": settings})
+    folder = RunFolder(Path(config.outputs.folder))
+    reused = run_matches(folder, config)
+    if not reused:
+        if folder.manifest.exists() and not config.outputs.overwrite:
+            raise ConfigError(
+                f"outputs.folder: {folder.root} holds a run of another config; set "
+                "outputs.overwrite: true to run this one there, or choose another --out"
+            )
+        from pipelines.run import run
+
+        say(f"running the pipeline into {folder.root} first")
+        run(config)
+    else:
+        say(f"reusing the finished run in {folder.root}")
+    baseline = read_baseline(folder, config)
+    areas = [
+        where_mask(spec.where, baseline, label=_label(i, spec))
+        for i, spec in enumerate(config.scenarios)
+    ]
+    settings = config.scenario_model
+    grid_args = {
+        "resolution": baseline.resolution,
+        "window_px": settings.window_px,
+        "distance_cap_m": settings.distance_cap_m,
+    }
+    before = compute_predictors(baseline.surface, **grid_args)
+    model = fit_model(
+        _fit_target(baseline, config), before, settings, resolution=baseline.resolution
+    )
+    if folder.scenarios.exists():
+        shutil.rmtree(folder.scenarios)
+    folder.scenarios.mkdir(parents=True)
+    write_json_atomic(folder.scenarios / "model.json", model.to_json())
+    check_skill(model)
+    coverages = {
+        layer: layer_coverage(baseline, layer, config.zones.method) for layer in baseline.zones
+    }
+    before_report = inequality_of(baseline, config) if "iris" in baseline.zones else None
+    before_json = json.loads(before_report.to_json()) if before_report is not None else None
+    rows: list[dict[str, Any]] = []
+    deltas: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
+        label = _label(i, spec)
+        with warnings.catch_warnings():  # its warnings are in applied.notes, shown once
+            warnings.simplefilter("ignore", IlotsWarning)
+            applied = apply_changes(
+                baseline.surface, area, spec.change, seed=settings.seed, name=spec.name,
+                label=label,
+            )  # fmt: skip
+        after = update_predictors(before, baseline.surface, applied.surface, **grid_args)
+        effect = predict_effect(model, before, after, baseline.anomaly)
+        notes += list(applied.notes)
+        held = (
+            "the model's response is held there, so the effect is conservative"
+            if model.kind == "gradient_boosting"
+            else "the model extrapolates linearly there"
+        )
+        for name, share in effect.outside_range.items():
+            lo, hi = model.ranges[name]
+            notes.append(
+                f"{label}: {share:.0%} of the predicted pixels have {name} outside the fitted "
+                f"range [{lo:.3g}, {hi:.3g}]; {held}"
+            )
+        row = _write_scenario(
+            baseline, config, spec, area, applied.changed, effect, coverages, before_json
+        )
+        row["steps"] = "; ".join(applied.steps)
+        rows.append(row)
+        deltas[spec.name] = effect.delta
+    table = pd.DataFrame(rows)
+    comparison = table[[*COMPARISON_COLUMNS]]
+    write_text_atomic(
+        folder.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
+    )
+    comparison_figure(baseline, deltas, comparison, folder.scenarios / "comparison.png")
+    refreshed = [folder.scenarios]
+    if config.outputs.report:
+        from pipelines.report import build_report
+
+        refreshed += [build_report(folder.root, lang=config.outputs.report_language)]
+        refreshed += [folder.figures]
+    _update_manifest(folder, model, table, notes, reused, refreshed)
+    return ScenariosResult(
+        folder=Path(folder.root), model=model, comparison=comparison, reused_run=reused,
+        notes=notes,
+    )  # fmt: skip
+
+
+def _write_scenario(
+    baseline: Baseline,
+    config: RunConfig,
+    spec: ScenarioSpec,
+    area: np.ndarray,
+    changed: np.ndarray,
+    effect: Effect,
+    coverages: dict[str, Any],
+    before_json: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Write one scenario's folder; return its comparison row."""
+    folder = baseline.folder.scenario(spec.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    delta = effect.delta
+    raster = baseline.template.copy(data=delta.astype(np.float32))
+    raster.attrs = {
+        "long_name": "predicted change of land surface temperature, scenario minus baseline",
+        "units": "K",
+        "comment": f"ilots scenario {spec.name}: predicted(scenario) - predicted(baseline) of "
+        f"the {config.scenario_model.estimator} model of {config.scenario_model.target}",
+    }
+    write_rasters({"delta_lst": raster}, folder, synthetic=baseline.synthetic, compute=True)
+    title = f"{spec.name}: predicted ΔLST"
+    delta_map(baseline, delta, folder / "delta_lst.png", title=title)
+    tables = {}
+    for layer in baseline.zones:
+        tables[layer] = zone_effects(baseline, layer, coverages[layer], delta, changed)
+        write_text_atomic(
+            folder / f"{layer}.csv", tables[layer].to_csv(index=False, lineterminator="\n")
+        )
+    report = inequality_of(baseline, config, tables["iris"]) if "iris" in tables else None
+    after_json = json.loads(report.to_json()) if report is not None else None
+    if report is not None:
+        write_inequality(report, folder / "inequality.json", folder / "inequality.csv")
+    qpv_delta, rest_delta = (
+        group_deltas(baseline, config, tables["iris"]) if "iris" in tables else (math.nan,) * 2
+    )
+    area_m2 = float(changed.sum()) * baseline.pixel_area_m2
+    in_area = area & np.isfinite(delta)
+    city = np.zeros(baseline.shape, dtype=bool)
+    if "iris" in baseline.zones:
+        city = baseline.mask_of(baseline.zones["iris"].geometry)
+    city &= np.isfinite(delta)
+    urban_mean = float(delta[city].mean()) if city.any() else math.nan
+    row = {
+        "scenario": spec.name,
+        "description": spec.description,
+        "area_changed_m2": area_m2,
+        "mean_delta_k": float(delta[in_area].mean()) if in_area.any() else math.nan,
+        "urban_mean_delta_k": urban_mean,
+        "delta_k_per_ha": urban_mean / (area_m2 / 1e4) if area_m2 > 0 else math.nan,
+        "qpv_delta_mean_k": qpv_delta,
+        "rest_delta_mean_k": rest_delta,
+        "qpv_gap_before_k": metric_value(before_json, "group_difference"),
+        "qpv_gap_after_k": metric_value(after_json, "group_difference"),
+        "concentration_index_before": metric_value(before_json, "concentration_index"),
+        "concentration_index_after": metric_value(after_json, "concentration_index"),
+        "pixels_changed": int(changed.sum()),
+        "pixels_predicted": int(effect.predicted.sum()),
+        "extrapolated_share": max(effect.outside_range.values(), default=0.0),
+    }
+    summary = {
+        "scenario": spec.model_dump(mode="json"),
+        "synthetic": baseline.synthetic,
+        "where_pixels": int(area.sum()),
+        "outside_fitted_range": dict(effect.outside_range),
+        "comparison": row,
+    }
+    write_json_atomic(folder / "summary.json", summary)
+    return row
+
+
+def _update_manifest(
+    folder: RunFolder,
+    model: ScenarioModel,
+    table: pd.DataFrame,
+    notes: list[str],
+    reused: bool,
+    refreshed: list[Path],
+) -> None:
+    """Add the ``scenarios`` record to the run's manifest and refresh the files rewritten."""
+    if not folder.manifest.is_file():
+        return
+    manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
+    roots = tuple(str(Path(path).resolve()) for path in refreshed)
+    outputs = [
+        record
+        for record in manifest.get("outputs", [])
+        if not str(record.get("path", "")).startswith(roots)
+    ]
+    # The scenario files one by one (as the run lists its outputs); the report and its
+    # figures folder as the run records them.
+    outputs += [file_record(f) for f in sorted(folder.scenarios.rglob("*")) if f.is_file()]
+    outputs += [file_record(path) for path in refreshed if Path(path) != folder.scenarios]
+    manifest["outputs"] = outputs
+    manifest["scenarios"] = {
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "reused_run": reused,
+        "model": model.to_json(),
+        "comparison": table.replace({np.nan: None}).to_dict("records"),
+        "warnings": list(notes),
+    }
+    write_json_atomic(folder.manifest, manifest)

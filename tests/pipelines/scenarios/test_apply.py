@@ -1,0 +1,131 @@
+"""Scenario changes on a hand-made surface: NDVI add/set/cap, albedo, reclassify, order."""
+
+import numpy as np
+import pytest
+
+from pipelines.config import ChangeSpec, NdviChange
+from pipelines.scenarios import ScenarioError, Surface, apply_changes
+from pipelines.scenarios.apply import class_medians, ndvi_after, selected_pixels
+from tiles.errors import IlotsWarning
+
+BUILT, DENSE, LOW = 4, 2, 3
+
+
+def change(**kwargs):
+    return ChangeSpec.model_validate(kwargs)
+
+
+@pytest.fixture
+def surface():
+    # Left half built (NDVI 0.1, albedo 0.15), right half dense vegetation (NDVI 0.8 or 0.6,
+    # albedo 0.18 or 0.20: medians 0.7 and 0.19), one low-vegetation pixel.
+    landcover = np.full((4, 6), BUILT, dtype=np.uint8)
+    landcover[:, 3:] = DENSE
+    landcover[0, 0] = LOW
+    ndvi = np.where(landcover == BUILT, 0.1, 0.5)
+    ndvi[:2, 3:], ndvi[2:, 3:] = 0.8, 0.6
+    albedo = np.where(landcover == BUILT, 0.15, 0.12)
+    albedo[:2, 3:], albedo[2:, 3:] = 0.18, 0.20
+    return Surface(ndvi, albedo, landcover)
+
+
+def test_ndvi_operations_by_hand():
+    values = np.array([-0.1, 0.3, 0.75, 0.95])
+    add = NdviChange(add=0.2)
+    np.testing.assert_allclose(ndvi_after(values, add), [0.1, 0.5, 0.95, 1.0])  # clipped
+    capped = NdviChange(add=0.2, cap=0.8)
+    np.testing.assert_allclose(ndvi_after(values, capped), [0.1, 0.5, 0.8, 0.95])
+    np.testing.assert_allclose(ndvi_after(values, NdviChange(cap=0.5)), [-0.1, 0.3, 0.5, 0.5])
+    np.testing.assert_allclose(ndvi_after(values, NdviChange(set=0.4)), [0.4] * 4)
+
+
+def test_selected_pixels_round_and_are_reproducible():
+    first = selected_pixels(10, 0.25, (0, 1, 0))
+    assert len(first) == 3  # round(2.5) half up
+    assert len(set(first)) == 3 and list(first) == sorted(first) and first.max() < 10
+    np.testing.assert_array_equal(first, selected_pixels(10, 0.25, (0, 1, 0)))
+    assert len(selected_pixels(7, 1.0, (0,))) == 7 and len(selected_pixels(7, 0.0, (0,))) == 0
+
+
+def test_reclassify_takes_the_typical_pixel_of_the_target_class(surface):
+    assert class_medians(surface, "dense_vegetation") == pytest.approx((0.7, 0.19))
+    where = np.ones(surface.landcover.shape, dtype=bool)
+    applied = apply_changes(
+        surface,
+        where,
+        [change(reclassify={"from": "built", "to": "dense_vegetation", "fraction": 0.5})],
+        seed=0,
+        name="test",
+        label="test",
+    )
+    converted = (surface.landcover == BUILT) & (applied.surface.landcover == DENSE)
+    assert (surface.landcover == BUILT).sum() == 11
+    assert converted.sum() == 6  # round(0.5 x 11) = round(5.5), halves up
+    np.testing.assert_allclose(applied.surface.ndvi[converted], 0.7)
+    np.testing.assert_allclose(applied.surface.albedo[converted], 0.19)
+    np.testing.assert_array_equal(applied.changed, converted)
+    assert surface.landcover[converted].tolist() == [BUILT] * 6  # the baseline is untouched
+    with pytest.raises(ScenarioError, match="no water pixel"):
+        apply_changes(
+            surface, where, [change(reclassify={"from": "built", "to": "water"})],
+            seed=0, name="t", label="t",
+        )  # fmt: skip
+
+
+def test_changes_compose_in_order_and_respect_on(surface):
+    where = np.zeros(surface.landcover.shape, dtype=bool)
+    where[:, 1:5] = True
+    with pytest.warns(IlotsWarning, match=r"change\[2\] \(albedo\) selects no pixel"):
+        applied = apply_changes(
+            surface,
+            where,
+            [
+                change(reclassify={"from": "built", "to": "dense_vegetation", "fraction": 1.0}),
+                change(ndvi={"add": 0.05, "on": "dense_vegetation"}),
+                change(albedo={"add": 0.1, "on": "built"}),
+            ],
+            seed=0,
+            name="t",
+            label="t",
+        )
+    out = applied.surface
+    # Every built pixel of the area became dense vegetation, then got +0.05 NDVI.
+    assert not ((out.landcover == BUILT) & where).any()
+    np.testing.assert_allclose(out.ndvi[where & (surface.landcover == BUILT)], 0.75)
+    np.testing.assert_allclose(out.ndvi[where & (surface.landcover == DENSE)][:2], 0.85)
+    # No built pixel was left in the area for the albedo change; outside it nothing moved.
+    np.testing.assert_array_equal(out.albedo[~where], surface.albedo[~where])
+    np.testing.assert_array_equal(out.landcover[~where], surface.landcover[~where])
+    assert not applied.changed[~where].any()
+    assert any("albedo" in note and "no pixel" in note for note in applied.notes)
+
+
+def test_no_op_changes_change_nothing(surface):
+    where = np.ones(surface.landcover.shape, dtype=bool)
+    applied = apply_changes(
+        surface,
+        where,
+        [change(ndvi={"add": 0.0}), change(albedo={"add": 0.0, "on": "built"})],
+        seed=0,
+        name="t",
+        label="t",
+    )
+    assert not applied.changed.any()
+    np.testing.assert_array_equal(applied.surface.ndvi, surface.ndvi)
+
+
+def test_albedo_change_needs_an_albedo_raster(surface):
+    bare = Surface(surface.ndvi, None, surface.landcover)
+    where = np.ones(surface.landcover.shape, dtype=bool)
+    with pytest.raises(ScenarioError, match="albedo_median"):
+        apply_changes(bare, where, [change(albedo={"add": 0.1})], seed=0, name="t", label="t")
+
+
+def test_a_change_that_selects_nothing_warns(surface):
+    where = np.zeros(surface.landcover.shape, dtype=bool)
+    where[0, 0] = True  # the low-vegetation pixel only
+    with pytest.warns(IlotsWarning, match="finds no built pixel"):
+        apply_changes(
+            surface, where, [change(reclassify={"from": "built", "to": "low_vegetation"})],
+            seed=0, name="t", label="t",
+        )  # fmt: skip

@@ -1,0 +1,319 @@
+"""Scenarios on the demo city, end to end: ``ilots demo`` runs them, ``ilots scenarios`` too.
+
+The demo is run once for the module. Its two scenarios (greening the QPV, cool roofs on the
+built class) are checked against what the synthetic city planted and against independent
+recomputations (exactextract zone means of the ΔT raster, pandas group means); the other
+scenarios run on copies of its run folder, which ``ilots scenarios`` reuses.
+"""
+
+import json
+import shutil
+
+import exactextract
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import yaml
+from click.testing import CliRunner
+
+from pipelines.cli import main
+from pipelines.config import ConfigError, config_from_dict, load_config
+from pipelines.demo import run_demo
+from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
+from pipelines.outputs import RunFolder
+from pipelines.scenarios import COMPARISON_COLUMNS, ScenarioError, run_matches, run_scenarios
+
+BUILT = 4
+FAST = {"sample": 3000}  # a smaller fitting sample for the extra runs of this module
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenario_demo")
+    lines = []
+    report = run_demo(root, echo=lines.append)
+    return root, report
+
+
+@pytest.fixture
+def run_copy(demo, tmp_path):
+    """A copy of the demo's run folder and a config dict pointing at it."""
+    root, _ = demo
+    folder = tmp_path / "run"
+    shutil.copytree(root / "outputs" / "rasters", folder / "rasters")
+    shutil.copytree(root / "outputs" / "zones", folder / "zones")
+    for name in ("manifest.json", "inequality.json", "config.yaml", "zones.gpkg"):
+        shutil.copy(root / "outputs" / name, folder / name)
+    data = load_config(root / "config.yaml").model_dump(mode="json")
+    data["outputs"]["folder"] = str(folder)
+    return folder, data
+
+
+def _config(data, scenarios, **model):
+    return config_from_dict(
+        {**data, "scenarios": scenarios, "scenario_model": {**data["scenario_model"], **model}},
+        source="test.yaml",
+    )
+
+
+def _read(path):
+    with rasterio.open(path) as src:
+        return src.read(1), src.tags()
+
+
+def test_demo_prints_its_scenarios_as_synthetic(demo):
+    _, report = demo
+    lines = report.splitlines()
+    assert all(line.startswith("[synthetic] ") for line in lines)
+    for name in ("green_qpv", "cool_roofs"):
+        assert any(line.startswith(f"[synthetic] scenario {name}: ") for line in lines), name
+    assert any("scenario model: gradient_boosting" in line for line in lines)
+
+
+def test_scenario_files_and_comparison(demo):
+    root, _ = demo
+    folder = root / "outputs" / "scenarios"
+    table = pd.read_csv(folder / "comparison.csv")
+    assert list(table.columns) == list(COMPARISON_COLUMNS)
+    assert list(table["scenario"]) == ["green_qpv", "cool_roofs"]
+    for name in table["scenario"]:
+        for file in ("delta_lst.tif", "delta_lst.png", "iris.csv", "qpv.csv", "inequality.json"):
+            assert (folder / name / file).is_file(), (name, file)
+        assert (folder / name / "delta_lst.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with rasterio.open(folder / name / "delta_lst.tif") as src:
+            tags = src.tags()
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert src.crs.to_epsg() == 32631
+        assert tags["units"] == "K" and tags["synthetic"] == "true"
+    assert (folder / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    manifest = json.loads((root / "outputs" / "manifest.json").read_text())
+    assert manifest["scenarios"]["model"]["cv"]["r2"] == pytest.approx(
+        json.loads((folder / "model.json").read_text())["cv"]["r2"]
+    )
+    assert [row["scenario"] for row in manifest["scenarios"]["comparison"]] == list(
+        table["scenario"]
+    )
+    recorded = {record["path"] for record in manifest["outputs"]}
+    assert str((folder / "comparison.csv").resolve()) in recorded
+    # The report is rebuilt after the scenarios, so it shows them.
+    assert "green_qpv" in (root / "outputs" / "report.html").read_text(encoding="utf-8")
+
+
+def test_model_skill_clears_the_threshold(demo):
+    root, _ = demo
+    model = json.loads((root / "outputs" / "scenarios" / "model.json").read_text())
+    assert model["estimator"] == "gradient_boosting" and model["target"] == "lst_anomaly"
+    assert model["cv"]["r2"] >= model["threshold"] == 0.5
+    assert model["passed"] is True and model["forced"] is False
+    assert model["cv"]["block_m"] == 1000 and model["cv"]["folds"] == 5
+    assert 0 < model["cv"]["rmse_k"] < 3
+    assert {"ndvi", "albedo", "built_share"} <= set(model["predictors"])
+
+
+def test_greening_the_qpv_cools_them_and_narrows_the_gap(demo):
+    root, _ = demo
+    folder = root / "outputs" / "scenarios" / "green_qpv"
+    qpv = pd.read_csv(folder / "qpv.csv")
+    assert (qpv["delta_lst_mean_k"] < -0.3).all(), qpv
+    np.testing.assert_allclose(
+        qpv["lst_anomaly_after_mean_k"],
+        qpv["lst_anomaly_before_mean_k"] + qpv["delta_lst_mean_k"],
+        rtol=1e-12,
+    )
+    # The zone means of the ΔT raster, independently with exactextract.
+    zones = gpd.read_file(root / "outputs" / "zones.gpkg", layer="qpv")
+    with rasterio.open(folder / "delta_lst.tif") as src:
+        crs = src.crs
+    oracle = exactextract.exact_extract(
+        str(folder / "delta_lst.tif"), zones.to_crs(crs), ["mean"],
+        include_cols=["code_qp"], output="pandas",
+    ).set_index("code_qp")["mean"]  # fmt: skip
+    ours = qpv.set_index("code_qp")["delta_lst_mean_k"]
+    np.testing.assert_allclose(ours.loc[oracle.index], oracle, atol=1e-5)  # float32 COG
+    row = pd.read_csv(root / "outputs" / "scenarios" / "comparison.csv").iloc[0]
+    assert row["qpv_gap_after_k"] < row["qpv_gap_before_k"] - 0.3
+    assert row["area_changed_m2"] > 0 and row["mean_delta_k"] < 0
+    assert row["qpv_delta_mean_k"] < row["rest_delta_mean_k"] < 0
+    run = json.loads((root / "outputs" / "inequality.json").read_text())
+    assert row["qpv_gap_before_k"] == pytest.approx(run["group_difference"]["value"])
+    after = json.loads((folder / "inequality.json").read_text())
+    assert row["qpv_gap_after_k"] == pytest.approx(after["group_difference"]["value"])
+    # The gap after, recomputed with pandas: population-weighted IRIS means in / out of QPV.
+    iris = gpd.read_file(root / "outputs" / "zones.gpkg", layer="iris")
+    iris = iris.merge(pd.read_csv(folder / "iris.csv", dtype={"code_iris": str}), on="code_iris")
+    used = iris.dropna(subset=["disp_med", "population", "lst_anomaly_mean_k"])
+    inside, outside = used[used["in_qpv"]], used[~used["in_qpv"]]
+
+    def wmean(frame, column):
+        return np.average(frame[column], weights=frame["population"])
+
+    gap = wmean(inside, "lst_anomaly_after_mean_k") - wmean(outside, "lst_anomaly_after_mean_k")
+    assert row["qpv_gap_after_k"] == pytest.approx(gap, rel=1e-9)
+    assert row["qpv_delta_mean_k"] == pytest.approx(wmean(inside, "delta_lst_mean_k"), rel=1e-9)
+    assert row["qpv_gap_after_k"] - row["qpv_gap_before_k"] == pytest.approx(
+        row["qpv_delta_mean_k"] - row["rest_delta_mean_k"], abs=1e-9
+    )
+
+
+def test_cool_roofs_cool_the_built_class(demo):
+    root, _ = demo
+    delta, _ = _read(root / "outputs" / "scenarios" / "cool_roofs" / "delta_lst.tif")
+    landcover, _ = _read(root / "outputs" / "rasters" / "landcover.tif")
+    built = (landcover == BUILT) & np.isfinite(delta) & (delta != 0)
+    assert built.sum() > 1000
+    # Only the albedo rose, and the model's response to albedo is monotonic: no pixel warms.
+    assert np.nanmax(delta) <= 1e-6
+    mean = float(delta[built].mean())
+    # The generator planted -15 K per unit of albedo on roofs: +0.15 gives -2.25 K; the
+    # tree model holds its response beyond the albedos it saw, so it finds less, not more
+    # than about that (the run's "built" also holds bare fields, brighter and cooler).
+    assert 1.5 * ALBEDO_LST_SLOPE_K * 0.15 < mean < -0.3, mean
+    row = pd.read_csv(root / "outputs" / "scenarios" / "comparison.csv").iloc[1]
+    assert row["extrapolated_share"] > 0  # reported, not hidden
+
+
+def test_no_op_scenario_gives_exactly_zero(run_copy):
+    folder, data = run_copy
+    noop = [
+        {"name": "nothing", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.0}}]},
+        {
+            "name": "nothing_either",
+            "where": {"everywhere": True},
+            "change": [
+                {"reclassify": {"from": "built", "to": "dense_vegetation", "fraction": 0.0}},
+                {"albedo": {"add": 0.0, "on": "built"}},
+            ],
+        },
+    ]
+    result = run_scenarios(_config(data, noop, **FAST))
+    assert result.reused_run
+    anomaly, _ = _read(folder / "rasters" / "lst_anomaly.tif")
+    for name in ("nothing", "nothing_either"):
+        delta, _ = _read(folder / "scenarios" / name / "delta_lst.tif")
+        assert (delta[np.isfinite(anomaly)] == 0).all()
+        assert np.isnan(delta[np.isnan(anomaly)]).all()
+        qpv = pd.read_csv(folder / "scenarios" / name / "qpv.csv")
+        assert (qpv["delta_lst_mean_k"] == 0).all()
+    table = result.comparison.set_index("scenario")
+    assert (table["area_changed_m2"] == 0).all() and (table["mean_delta_k"] == 0).all()
+    assert (table["qpv_gap_after_k"] == table["qpv_gap_before_k"]).all()
+    assert table["delta_k_per_ha"].isna().all()
+
+
+def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
+    _, data = run_copy
+    cases = [
+        ({"layer": "qpv", "ids": ["QP999999"]}, "QP999999"),
+        ({"layer": "iris", "filter": {"insee_com": "99999"}}, "insee_com: '99999'"),
+        ({"layer": "iris", "filter": {"rent": 1}}, "filter column 'rent' is not in zone layer"),
+    ]
+    for where, expected in cases:
+        scenario = {"name": "nowhere", "where": where, "change": [{"ndvi": {"add": 0.1}}]}
+        with pytest.raises(ScenarioError) as err:
+            run_scenarios(_config(data, [scenario], **FAST))
+        text = str(err.value)
+        assert "scenarios[0] 'nowhere'" in text and expected in text, text
+        assert "\n" not in text
+    # Polygons far from the city: no pixel of the grid.
+    far = gpd.GeoDataFrame(geometry=gpd.points_from_xy([2.35], [48.85]).buffer(0.01), crs=4326)
+    far.to_file(tmp_path / "paris.gpkg")
+    scenario = {"name": "paris", "where": {"file": str(tmp_path / "paris.gpkg")},
+                "change": [{"ndvi": {"add": 0.1}}]}  # fmt: skip
+    with pytest.raises(ScenarioError, match=r"where \{file: .*paris.gpkg\} matches no pixel"):
+        run_scenarios(_config(data, [scenario], **FAST))
+
+
+def test_cli_scenarios_end_to_end(run_copy, tmp_path):
+    folder, data = run_copy
+    config = {**data, "scenarios": [{
+        "name": "green_schoolyards", "description": "Greener courtyards in two IRIS",
+        "where": {"layer": "iris", "filter": {"in_qpv": True}},
+        "change": [{"ndvi": {"add": 0.3, "cap": 0.8, "on": "built"}}],
+    }], "scenario_model": {**data["scenario_model"], **FAST}}  # fmt: skip
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    runner = CliRunner()
+    result = runner.invoke(main, ["scenarios", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "reusing the finished run" in result.output
+    assert "scenario green_schoolyards:" in result.output
+    assert (folder / "scenarios" / "green_schoolyards" / "delta_lst.tif").is_file()
+    assert list(pd.read_csv(folder / "scenarios" / "comparison.csv")["scenario"]) == [
+        "green_schoolyards"
+    ]  # the demo's previous scenarios are replaced
+    # Below the skill threshold: refused in one line, unless --force.
+    config["scenario_model"]["r2_min"] = 0.99
+    path.write_text(yaml.safe_dump(config))
+    refused = runner.invoke(main, ["scenarios", str(path)])
+    assert refused.exit_code == 1
+    *progress, message = refused.output.strip().splitlines()
+    assert progress == [f"reusing the finished run in {folder}"]
+    assert message.startswith("Error: ModelSkillError: ") and "r2_min 0.99" in message
+    model = json.loads((folder / "scenarios" / "model.json").read_text())
+    assert model["passed"] is False and model["threshold"] == 0.99
+    forced = runner.invoke(main, ["scenarios", str(path), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "forced" in forced.output
+    assert json.loads((folder / "scenarios" / "model.json").read_text())["forced"] is True
+    # A bad config: one line naming the key.
+    config["scenarios"][0]["change"] = [{"paint": {"colour": "white"}}]
+    path.write_text(yaml.safe_dump(config))
+    bad = runner.invoke(main, ["scenarios", str(path)])
+    assert bad.exit_code == 1
+    assert len(bad.output.strip().splitlines()) == 1
+    assert "scenarios[0].change[0].paint: unknown key" in bad.output
+
+
+def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_path):
+    root, _ = demo
+    folder, data = run_copy
+    same = {**data, "scheduler": {"kind": "synchronous"}}
+    same["outputs"] = {**data["outputs"], "overwrite": False, "folder": str(tmp_path / "x")}
+    assert run_matches(RunFolder(folder), _config(same, [], force=True))
+    other = {**data, "grid": {**data["grid"], "resolution": 60}}
+    assert not run_matches(RunFolder(folder), _config(other, []))
+    scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    other["outputs"] = {**data["outputs"], "overwrite": False}
+    with pytest.raises(ConfigError, match="holds a run of another config"):
+        run_scenarios(_config(other, [scenario]))
+    # No run in the folder yet: the pipeline runs first, then the scenarios.
+    config = load_config(root / "config.yaml")
+    fresh = tmp_path / "fresh"
+    data = config.model_dump(mode="json")
+    result = run_scenarios(_config(data, [scenario], **FAST), out=fresh)
+    assert not result.reused_run
+    assert (fresh / "rasters" / "albedo_median.tif").is_file()
+    assert (fresh / "scenarios" / "s" / "delta_lst.tif").is_file()
+    assert run_matches(RunFolder(fresh), config)
+
+
+def test_the_run_writes_the_sentinel2_albedo(demo):
+    root, _ = demo
+    albedo, tags = _read(root / "outputs" / "rasters" / "albedo_median.tif")
+    assert tags["standard_name"] == "surface_albedo"
+    landcover, _ = _read(root / "outputs" / "rasters" / "landcover.tif")
+    city = make_city()
+    # Dense vegetation keeps its class reflectances (no roof factor): by hand, with the
+    # Bonafoni & Sekertekin (2020) weights of science.md §3.5 on B02 B03 B04 B08 B11 B12.
+    weights = (0.2266, 0.1236, 0.1573, 0.3417, 0.1170, 0.0338)
+    _name, green, red, nir, swir16, blue, swir22, _offset = CLASSES[2]
+    expected = np.dot(weights, (blue, green, red, nir, swir16, swir22))
+    assert expected == pytest.approx(0.1781, abs=1e-4)
+    with rasterio.open(root / "outputs" / "rasters" / "albedo_median.tif") as src:
+        rows, cols = np.mgrid[0 : src.height, 0 : src.width] + 0.5
+        east, north = src.transform * (cols, rows)
+    i = ((city.origin[1] - north) // city.resolution).astype(int)
+    j = ((east - city.origin[0]) // city.resolution).astype(int)
+    n = city.landcover.shape[0]
+    inside = (i >= 2) & (i < n - 2) & (j >= 2) & (j < n - 2)
+    ii, jj = np.clip(i, 0, n - 1), np.clip(j, 0, n - 1)
+    woods = inside & np.all(
+        [city.landcover[ii + di, jj + dj] == 2 for di in (-2, 0, 2) for dj in (-2, 0, 2)], axis=0
+    )
+    assert woods.sum() > 500
+    assert np.nanmean(albedo[woods]) == pytest.approx(expected, abs=0.01)
+    assert (landcover[woods] == 2).mean() > 0.9  # dense vegetation in the run's land cover
+    iris = gpd.read_file(root / "outputs" / "zones.gpkg", layer="iris")
+    assert iris["albedo_mean"].between(0.1, 0.3).all()

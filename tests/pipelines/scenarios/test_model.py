@@ -1,0 +1,139 @@
+"""Spatially blocked cross-validation on analytic cases, monotonic responses, the skill gate."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LinearRegression
+from threadpoolctl import threadpool_limits
+
+from pipelines.config import ScenarioModelConfig
+from pipelines.scenarios import (
+    ModelSkillError,
+    ScenarioError,
+    blocked_cv,
+    check_skill,
+    fit_model,
+    make_estimator,
+    spatial_blocks,
+)
+from pipelines.scenarios.predictors import PREDICTORS, RESPONSE_SIGNS
+
+
+def _grid(n):
+    rows, cols = np.mgrid[0:n, 0:n]
+    return rows.ravel(), cols.ravel()
+
+
+def test_blocks_by_hand():
+    rows = np.array([0, 0, 3, 3, 4, 7])
+    cols = np.array([0, 4, 0, 4, 0, 7])
+    # 30 m pixels, 120 m blocks: 4 pixels per block edge; two block columns.
+    assert list(spatial_blocks(rows, cols, 30.0, 120.0)) == [0, 1, 0, 1, 2, 3]
+
+
+def test_exactly_linear_target_has_r2_one_and_zero_rmse():
+    rows, cols = _grid(40)
+    x = np.random.default_rng(1).uniform(0, 1, rows.size)
+    y = 2.0 * x + 1.0
+    cv, oof = blocked_cv(
+        LinearRegression(), x[:, None], y, rows, cols, resolution=30, block_m=300, folds=5
+    )
+    assert cv.r2 == pytest.approx(1.0, abs=1e-12)
+    assert cv.rmse_k == pytest.approx(0.0, abs=1e-9)
+    assert (cv.folds, cv.n_blocks, cv.n_pixels) == (5, 16, 1600)
+    np.testing.assert_allclose(oof, y, atol=1e-9)
+
+
+def test_pure_noise_has_no_skill():
+    rows, cols = _grid(60)
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(rows.size, 3)), rng.normal(size=rows.size)
+    cv, _ = blocked_cv(LinearRegression(), x, y, rows, cols, resolution=30, block_m=300, folds=5)
+    assert cv.r2 <= 0.01
+    assert cv.rmse_k == pytest.approx(1.0, abs=0.1)
+
+
+def test_held_out_blocks_are_predicted_from_the_others_only():
+    # Four 2 x 2 blocks of constant values 1, 2, 3, 4, four folds: each block is predicted by
+    # the mean of the other three (DummyRegressor). By hand: residuals -2, -2/3, 2/3, 2 on 4
+    # pixels each: SS_res = 4 (8 + 8/9) = 320/9; SS_tot = 4 (2.25 + .25 + .25 + 2.25) = 20.
+    rows, cols = _grid(4)
+    value = 1 + 2 * (rows // 2) + (cols // 2)  # blocks 1 2 / 3 4
+    cv, oof = blocked_cv(
+        DummyRegressor(), np.zeros((16, 1)), value.astype(float), rows, cols,
+        resolution=10, block_m=20, folds=4,
+    )  # fmt: skip
+    assert cv.r2 == pytest.approx(1 - (320 / 9) / 20)
+    assert cv.rmse_k == pytest.approx(np.sqrt(20 / 9))
+    assert oof[value == 1] == pytest.approx(3.0)
+    assert oof[value == 4] == pytest.approx(2.0)
+
+
+def test_fewer_blocks_than_folds_is_an_error():
+    rows, cols = _grid(10)
+    with pytest.raises(ScenarioError, match="block_m"):
+        blocked_cv(
+            LinearRegression(), np.ones((100, 1)), np.ones(100), rows, cols,
+            resolution=30, block_m=1000, folds=5,
+        )  # fmt: skip
+
+
+def test_gradient_boosting_responses_follow_the_physical_signs():
+    names = PREDICTORS
+    estimator = make_estimator("gradient_boosting", names)
+    assert list(estimator.monotonic_cst) == [RESPONSE_SIGNS[n] for n in names]
+    assert RESPONSE_SIGNS["ndvi"] == -1 and RESPONSE_SIGNS["albedo"] == -1
+    # Data where temperature *rises* with NDVI: the constrained model cannot follow it.
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0, 1, (1000, len(names)))
+    y = 5 * X[:, 0] + rng.normal(0, 0.1, 1000)
+    with threadpool_limits(limits=1):  # OpenMP threads fight over shared CI cores
+        fitted = estimator.fit(X, y)
+        sweep = np.tile(X.mean(axis=0), (21, 1))
+        sweep[:, 0] = np.linspace(0, 1, 21)
+        assert np.all(np.diff(fitted.predict(sweep)) <= 1e-12)
+
+
+def _case(noise):
+    """A 60 x 60 grid whose target is linear in NDVI plus noise of the given size."""
+    rng = np.random.default_rng(5)
+    ndvi = rng.uniform(0, 0.8, (60, 60))
+    predictors = {"ndvi": ndvi, "built_share": 1 - ndvi, "water_share": np.zeros((60, 60))}
+    target = -6 * ndvi + noise * rng.normal(size=(60, 60))
+    target[0, :5] = np.nan
+    return target, predictors
+
+
+def test_model_json_and_dropped_constant_predictors():
+    target, predictors = _case(0.1)
+    settings = ScenarioModelConfig(block_m=300, sample=2000, estimator="ridge")
+    model = fit_model(target, predictors, settings, resolution=30)
+    assert model.predictors == ("ndvi", "built_share")
+    assert "water_share" in model.dropped
+    record = json.loads(json.dumps(model.to_json()))
+    assert {"estimator", "target", "predictors", "cv", "threshold", "forced", "seed"} <= set(record)
+    assert set(record["cv"]) >= {"r2", "rmse_k", "folds", "block_m", "n_pixels"}
+    assert record["cv"]["n_pixels"] == 2000 and record["threshold"] == 0.5
+    assert record["cv"]["r2"] > 0.9 and model.passed
+    check_skill(model)  # passes: no error
+    again = fit_model(target, predictors, settings, resolution=30)
+    assert again.cv == model.cv  # seeded sample and folds: reproducible
+
+
+def test_weak_model_is_refused_unless_forced():
+    target, predictors = _case(8.0)  # the signal is lost in the noise
+    settings = ScenarioModelConfig(block_m=300, sample=2000, estimator="ridge", r2_min=0.5)
+    model = fit_model(target, predictors, settings, resolution=30)
+    assert model.cv.r2 < 0.5 and not model.passed
+    with pytest.raises(ModelSkillError) as err:
+        check_skill(model)
+    message = str(err.value)
+    assert "r2_min 0.5" in message and "force" in message and "\n" not in message
+    forced = fit_model(
+        target, predictors, settings.model_copy(update={"force": True}), resolution=30
+    )
+    check_skill(forced)  # no error
+    assert forced.to_json()["forced"] is True and forced.to_json()["passed"] is False
+    check_skill(model, force=True)

@@ -1,0 +1,153 @@
+"""Scenario specs in YAML: what is accepted, and one-line errors naming the bad key."""
+
+import textwrap
+
+import pytest
+import yaml
+
+from pipelines.config import (
+    ConfigError,
+    config_from_dict,
+    dump_config,
+    load_config,
+)
+
+BASE = {
+    "aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]},
+    "periods": {"years": [2023]},
+    "inputs": {"landsat": ["products"]},
+    "zones": {"iris": {"path": "iris.gpkg"}, "qpv": {"path": "qpv.geojson"}},
+}
+GREEN = {
+    "name": "green_qpv",
+    "where": {"layer": "qpv"},
+    "change": [{"reclassify": {"from": "built", "to": "dense_vegetation", "fraction": 0.3}}],
+}
+
+
+def error_of(scenario=None, **top) -> str:
+    data = {**BASE, **top}
+    if scenario is not None:
+        data["scenarios"] = [scenario]
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data, source="city.yaml")
+    text = str(err.value)
+    assert "\n" not in text and text.startswith("city.yaml: ")
+    return text
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        (
+            {**GREEN, "change": [{"paint": {"colour": "white"}}]},
+            "scenarios[0].change[0].paint: unknown key; valid keys here: ndvi, reclassify, albedo",
+        ),
+        (
+            {
+                **GREEN,
+                "change": [{"reclassify": {"from": "built", "to": "water", "fraction": -0.2}}],
+            },
+            "scenarios[0].change[0].reclassify.fraction: must be >= 0 (got -0.2)",
+        ),
+        (
+            {
+                **GREEN,
+                "change": [{"reclassify": {"from": "built", "to": "water", "fraction": 1.5}}],
+            },
+            "scenarios[0].change[0].reclassify.fraction: must be <= 1 (got 1.5)",
+        ),
+        (
+            {**GREEN, "change": [{"reclassify": {"from": "roofs", "to": "dense_vegetation"}}]},
+            "scenarios[0].change[0].reclassify.from: unknown land-cover class 'roofs'; use one of "
+            "water, dense_vegetation, low_vegetation, built, bare_soil",
+        ),
+        (
+            {**GREEN, "change": [{"albedo": {"add": 0.1, "on": "forest"}}]},
+            "scenarios[0].change[0].albedo.on: unknown land-cover class 'forest'",
+        ),
+        (
+            {**GREEN, "where": {"landcover": "asphalt"}},
+            "scenarios[0].where.landcover: unknown land-cover class 'asphalt'",
+        ),
+        (
+            {**GREEN, "where": {"layer": "schoolyards"}},
+            "scenarios[0].where.layer: no zone layer 'schoolyards' in this run (configured: "
+            "iris, qpv)",
+        ),
+        (
+            {**GREEN, "where": {"layer": "qpv", "everywhere": True}},
+            "scenarios[0].where: give exactly one of layer, landcover, file, everywhere",
+        ),
+        ({**GREEN, "where": {"layr": "qpv"}}, "where.layr: unknown key (did you mean 'layer'?)"),
+        (
+            {**GREEN, "change": [{"ndvi": {"add": 0.1}, "albedo": {"add": 0.1}}]},
+            "scenarios[0].change[0]: each change is exactly one of ndvi, reclassify, albedo",
+        ),
+        ({**GREEN, "change": []}, "scenarios[0].change: must have at least 1 entries"),
+        ({**GREEN, "name": "green qpv"}, "scenarios[0].name: 'green qpv' is not a usable folder"),
+        ({**GREEN, "change": [{"ndvi": {}}]}, "scenarios[0].change[0].ndvi: give add, set or cap"),
+        (
+            {**GREEN, "change": [{"ndvi": {"set": 0.5, "add": 0.1}}]},
+            "scenarios[0].change[0].ndvi.set: replaces the NDVI",
+        ),
+        (
+            {**GREEN, "where": {"file": "parks.gpkg", "ids": ["a"]}},
+            "scenarios[0].where.ids: applies to a zone `layer` only",
+        ),
+    ],
+)
+def test_bad_scenarios_name_the_key(scenario, expected):
+    assert expected in error_of(scenario)
+
+
+def test_bad_model_settings_name_the_key():
+    assert "scenario_model.window_px: must be odd" in error_of(scenario_model={"window_px": 4})
+    assert "scenario_model.r2_min: must be <= 1" in error_of(scenario_model={"r2_min": 2})
+    assert "scenario_model.folds: must be >= 2" in error_of(scenario_model={"folds": 1})
+    assert "scenario_model.estimator: must be one of gradient_boosting, ridge" in error_of(
+        scenario_model={"estimator": "forest"}
+    )
+
+
+def test_duplicate_names_are_an_error():
+    text = error_of(**{"scenarios": [GREEN, GREEN]})
+    assert "scenarios[1].name: 'green_qpv' is used twice" in text
+
+
+def test_yaml_scenarios_load_and_round_trip(tmp_path):
+    # `on: built` is read by YAML 1.1 as `true: built`; the spec takes it back as `on`.
+    text = textwrap.dedent(
+        """
+        aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}
+        periods: {years: [2023]}
+        inputs: {landsat: [products]}
+        zones: {iris: {path: iris.gpkg}, qpv: {path: qpv.geojson}}
+        scenarios:
+          - name: cool_roofs
+            description: Cool roofs
+            where: {layer: iris, filter: {insee_com: ['31555', '31069']}}
+            change:
+              - albedo: {add: 0.15, on: built}
+              - ndvi: {add: 0.2, cap: 0.8, on: [built, bare_soil]}
+          - name: parks
+            where: {file: parks.gpkg, layer: parks}
+            change: [{reclassify: {from: bare_soil, to: low_vegetation}}]
+        scenario_model: {estimator: ridge, block_m: 500}
+        """
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    config = load_config(path, check_paths=False)
+    roofs, parks = config.scenarios
+    assert roofs.change[0].albedo.on == ("built",) and roofs.change[0].albedo.add == 0.15
+    assert roofs.change[1].ndvi.on == ("built", "bare_soil") and roofs.change[1].ndvi.cap == 0.8
+    assert roofs.where.filter == {"insee_com": ("31555", "31069")}
+    assert parks.where.kind == "file" and parks.where.file == tmp_path / "parks.gpkg"
+    assert parks.where.layer == "parks"
+    assert parks.change[0].reclassify.fraction == 1.0
+    assert config.scenario_model.estimator == "ridge"
+    written = dump_config(config, tmp_path / "copy.yaml")
+    data = yaml.safe_load(written.read_text())
+    assert data["scenarios"][1]["change"][0]["reclassify"]["from"] == "bare_soil"
+    assert load_config(written, check_paths=False) == config
