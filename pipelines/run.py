@@ -345,8 +345,15 @@ def run(
         started=started,
         finished=dt.datetime.now(dt.UTC),
     )
+    report_possible = {"gpkg", "parquet"} & set(config.outputs.zone_formats)
+    if config.outputs.report and not report_possible:
+        manifest["warnings"].append(
+            "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
+            "or parquet"
+        )
+        result.warnings.append(manifest["warnings"][-1])
     write_manifest(folder.manifest, manifest)
-    if config.outputs.report:
+    if config.outputs.report and report_possible:
         # The report reads the manifest (warnings, timings); then the manifest lists it.
         report = build_report(folder.root, lang=config.outputs.report_language)
         manifest["outputs"] += [file_record(report), file_record(folder.figures)]

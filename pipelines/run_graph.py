@@ -228,14 +228,23 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
 
 
 def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:
-    """Classify the land cover from the index composites with the config's rules and MMU."""
+    """Classify the land cover from the index composites with the config's rules and MMU.
+
+    Pixels the cloud masks leave without any index value (the default Sentinel-2 preset
+    keeps SCL vegetation and bare classes only, so open water is always masked) are water
+    when the SCL water class or the Landsat QA water bit flags them, else no data.
+    """
     ndvi = idx["ndvi"]
+    is_water = water | idx["scl_water"] if "scl_water" in idx else water
     if "mndwi" in idx:
-        mndwi = idx["mndwi"]
+        mndwi = idx["mndwi"].where(ndvi.notnull() | ~is_water, 1.0)
     else:
-        is_water = water | idx["scl_water"] if "scl_water" in idx else water
-        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull())
+        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull() | is_water)
+    # A masked water pixel keeps NaN NDVI/NDBI: give them finite values so the water rule,
+    # which comes first, decides (any finite value does; NaN inputs would give no data).
+    ndvi = ndvi.where(ndvi.notnull() | ~is_water, 0.0)
     ndbi = idx["ndbi"] if "ndbi" in idx else xr.ones_like(ndvi).where(ndvi.notnull())
+    ndbi = ndbi.where(ndbi.notnull() | ~is_water, 0.0)
     rules = config.landcover.rules
     thresholds = LandcoverThresholds(
         water_mndwi=rules.water_mndwi,

@@ -176,6 +176,8 @@ def test_zone_formats_csv_only(demo_folder, tmp_path):
     assert (result.folder / "zones" / "iris.csv").is_file()
     assert not (result.folder / "zones.gpkg").exists()
     assert not (result.folder / "zones" / "iris.parquet").exists()
+    assert not (result.folder / "report.html").exists()
+    assert any("outputs.zone_formats needs gpkg" in w for w in result.warnings)
 
 
 # ------------------------------------------------------------------------ processing tiles
