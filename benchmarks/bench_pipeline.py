@@ -32,10 +32,11 @@ peak memory is the largest seen. Cases:
 
 1. ``floor``: read and decode, whole file by whole file with rasterio, every band the run
    reads: Landsat ST_B10, QA_PIXEL, ST_QA; Sentinel-2 red, nir, green, swir16 and scl (the
-   bands ``pipelines.run._sentinel2_indices`` loads), holding them all.
+   bands ``pipelines.run_graph.sentinel2_indices`` loads), holding them all.
    ``floor-warp`` (no target, for reference) also resamples every band not already on the
-   10 m grid onto it with ``rasterio.warp.reproject`` (bilinear; nearest for QA_PIXEL and
-   SCL), as ilots and the reference must: Landsat 30 m -> 10 m, Sentinel-2 20 m -> 10 m.
+   10 m grid onto it with ``rasterio.warp.reproject`` (nearest, as ilots' ``grid.resampling:
+   auto`` upsamples), as ilots and the reference must: Landsat 30 m -> 10 m, Sentinel-2
+   20 m -> 10 m.
 2. ``ilots``: ``pipelines.run.run(load_config("config.yaml"))`` inside
    ``scheduler_context`` of the config, as ``ilots run config.yaml`` does: items, LST and
    masks, rural reference and anomaly, composites, NDVI/MNDWI/NDBI, land cover with its
@@ -164,8 +165,8 @@ S2_SCENES = (
     (dt.datetime(2023, 7, 24, 10, 56, 19, tzinfo=dt.UTC), "sentinel-2b", "05.09", 0.20, 62),
     (dt.datetime(2023, 8, 8, 10, 56, 19, tzinfo=dt.UTC), "sentinel-2a", "05.10", 0.05, 63),
 )
-#: The bands the run reads (pipelines/run.py: _landsat_lst with st_qa_max_k set, and
-#: _sentinel2_indices).
+#: The bands the run reads (pipelines/run_graph.py: landsat_lst with st_qa_max_k set, and
+#: sentinel2_indices).
 LANDSAT_FILES = ("ST_B10", "QA_PIXEL", "ST_QA")
 S2_BANDS = ("red", "nir", "green", "swir16", "scl")
 #: Bump when the products or zones written change, so that an old workload is rewritten.
@@ -483,8 +484,8 @@ def run_floor(root: Path) -> list:
 
 def run_floor_warp(root: Path) -> None:
     """The floor plus resampling every band onto the 10 m grid (rasterio.warp.reproject,
-    whole arrays, one band at a time): bilinear for measurements, nearest for QA_PIXEL and
-    SCL, as ilots loads them. Bands already on the grid are only read.
+    whole arrays, one band at a time): nearest, as ilots upsamples onto a finer grid. Bands
+    already on the grid are only read.
     """
     import rasterio
     from rasterio.warp import Resampling, reproject
@@ -496,7 +497,6 @@ def run_floor_warp(root: Path) -> None:
             data = src.read(1)
             if src.transform == transform and src.shape == shape:
                 continue
-            codes = "QA_PIXEL" in path.name or path.name.upper().startswith("SCL")
             out = np.empty(shape, dtype=data.dtype)
             reproject(
                 data,
@@ -507,7 +507,7 @@ def run_floor_warp(root: Path) -> None:
                 dst_transform=transform,
                 dst_crs=crs,
                 dst_nodata=src.nodata,
-                resampling=Resampling.nearest if codes else Resampling.bilinear,
+                resampling=Resampling.nearest,
             )
 
 

@@ -2,8 +2,9 @@
 
 Plain rioxarray + rasterstats, no Dask, no ilots: every scene is opened whole with
 ``rioxarray.open_rasterio``, resampled onto the 10 m grid of the first Sentinel-2 red band
-with ``rio.reproject_match`` where it is not already on it (bilinear for measurements, nearest
-for the QA and SCL codes), masked with the same rules as ilots' default presets, scaled to
+with ``rio.reproject_match`` where it is not already on it (nearest, its default, as ilots'
+``grid.resampling: auto`` upsamples: the 30 m Landsat and 20 m SCL pixels keep their
+values), masked with the same rules as ilots' default presets, scaled to
 kelvin or reflectance, stacked, and reduced per pixel with ``median`` over time; then
 ``rasterstats.zonal_stats`` gives per IRIS the mean (and pixel count) of each composite.
 
@@ -84,8 +85,8 @@ def asset(item: dict, key: str) -> tuple[Path, float, float]:
 
 def landsat_lst(folder: Path, template) -> xr.DataArray:
     """Clear-sky LST (K) of one Landsat C2 L2 product on the template grid."""
-    st = on_grid(open_band(next(folder.glob("*_ST_B10.TIF"))), template, Resampling.bilinear)
-    st_qa = on_grid(open_band(next(folder.glob("*_ST_QA.TIF"))), template, Resampling.bilinear)
+    st = on_grid(open_band(next(folder.glob("*_ST_B10.TIF"))), template, Resampling.nearest)
+    st_qa = on_grid(open_band(next(folder.glob("*_ST_QA.TIF"))), template, Resampling.nearest)
     qa = on_grid(
         open_band(next(folder.glob("*_QA_PIXEL.TIF")), masked=False), template, Resampling.nearest
     )
@@ -101,7 +102,7 @@ def sentinel2_ndvi(item: dict, template) -> xr.DataArray:
     bands = {}
     for key in ("red", "nir"):
         path, scale, offset = asset(item, key)
-        bands[key] = on_grid(open_band(path), template, Resampling.bilinear) * scale + offset
+        bands[key] = on_grid(open_band(path), template, Resampling.nearest) * scale + offset
     scl_path, _, _ = asset(item, "scl")
     scl = on_grid(open_band(scl_path, masked=False), template, Resampling.nearest)
     ndvi = (bands["nir"] - bands["red"]) / (bands["nir"] + bands["red"])

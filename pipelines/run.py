@@ -381,6 +381,18 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
     lst, idx, landcover, urban = graph.lst, graph.idx, graph.landcover, graph.urban
     reference_mask, template = graph.reference_mask, graph.template
     hi = config.heat_island
+    # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
+    # A grid no larger than scheduler.tile_size_px is one tile: the one-piece run.
+    size = tile_size_px or config.scheduler.tile_size_px
+    tiles = run_tiles.tiles_of(geobox, size)
+    one_piece = len(tiles) == 1
+    if one_piece:
+        # Read and resample every input once; both passes and the SUHII summary then work
+        # from memory. (A tiled run recomputes its window in each pass to bound memory.)
+        with timer("read"):
+            lst, idx, landcover, urban, reference_mask = dask.persist(
+                lst, idx, landcover, urban, reference_mask
+            )
     comp = config.composite
 
     def build_rasters(reference: xr.DataArray) -> xr.Dataset:
@@ -439,18 +451,17 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             run_tiles.zone_layer(name, frame, id_col, geobox, method)
             for name, (frame, id_col) in frames.items()
         ]
-    # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
-    # A grid no larger than scheduler.tile_size_px is one tile: the one-piece run.
-    size = tile_size_px or config.scheduler.tile_size_px
-    tiles = run_tiles.tiles_of(geobox, size)
-    store = run_tiles.checkpoints(
-        Path(config.outputs.folder),
-        {
-            "config": config_digest(config),
-            "grid": _grid_info(geobox),
-            "tile_size": size,
-            "items": [it.id for it in inputs.items],
-        },
+    fingerprint = {
+        "config": config_digest(config),
+        "grid": _grid_info(geobox),
+        "tile_size": size,
+        "items": [it.id for it in inputs.items],
+    }
+    # One tile has nothing to resume from: its passes are kept in memory.
+    store = (
+        run_tiles.MemoryCheckpoints()
+        if one_piece
+        else run_tiles.checkpoints(Path(config.outputs.folder), fingerprint)
     )
     rasters, tables, scene_suhii = run_tiles.run_tiles(
         lst=lst,

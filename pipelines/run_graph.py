@@ -14,6 +14,7 @@ called built (class 4): bare soil is not separated. The manifest records this as
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from odc.geo.geom import Geometry
 from pipelines import run_layers
 from pipelines.census import read_iris, read_qpv
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
+from raster.bands import band_table
 from raster.composite import temporal_composite
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.indices import compute_indices
@@ -37,6 +39,7 @@ from tiles.grid import analysis_geobox
 __all__ = [
     "SceneGraph",
     "analysis_grid",
+    "grid_resampling",
     "landsat_lst",
     "read_zone_layers",
     "rule_landcover",
@@ -155,6 +158,40 @@ def _no_timer(stage: str) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
+#: Pixel size (m) of the Landsat Collection 2 Level-2 bands the run reads (ST is delivered at
+#: 30 m, resampled by USGS from TIRS's 100 m).
+LANDSAT_NATIVE_M = 30.0
+#: Pixel size (m) of the Sentinel-2 L2A bands the run reads (others, incl. SCL: 20 m).
+SENTINEL2_NATIVE_M = {"blue": 10.0, "green": 10.0, "red": 10.0, "nir": 10.0}
+
+
+def grid_resampling(config: RunConfig, native_m: float) -> str:
+    """Resampling of a continuous band of ``native_m`` metres onto the run's grid.
+
+    ``grid.resampling`` when set; for ``auto``, ``nearest`` when the grid is as fine as the
+    band or finer (upsampling invents no detail and, on aligned grids, keeps zonal statistics
+    equal to the band's own), ``average`` when it is coarser (every source pixel counts).
+    """
+    method = config.grid.resampling
+    if method != "auto":
+        return method
+    return "average" if config.grid.resolution > native_m * 1.001 else "nearest"
+
+
+def _continuous(
+    config: RunConfig, items: Any, bands: list[str], native_m: Callable[[str], float]
+) -> dict[str, str]:
+    """Resampling per continuous band (QA and class bands are left to load_items: nearest)."""
+    if not items:
+        return {}
+    table = band_table(items[0].properties.get("ilots:product_type", ""))
+    return {
+        band: grid_resampling(config, native_m(band))
+        for band in bands
+        if band in table and not table[band].is_categorical
+    }
+
+
 def analysis_grid(config: RunConfig, area: Any) -> Any:
     """Build the run's analysis grid: the area grown by the outer rural ring, in the grid CRS."""
     crs = grid_crs(config, area)
@@ -178,7 +215,10 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArra
     bands = ["lwir11", "qa_pixel"]
     if config.mask.st_qa_max_k is not None:
         bands.append("st_qa")
-    ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px)
+    resampling = _continuous(config, items, bands, lambda band: LANDSAT_NATIVE_M)
+    ds = load_items(
+        items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
+    )
     clear = landsat_clear_mask(
         ds,
         preset=config.mask.landsat_preset,
@@ -200,7 +240,10 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     for item in items:
         available |= set(item.assets)
     bands = [b for b in wanted if b in available]
-    ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px)
+    resampling = _continuous(config, items, bands, lambda b: SENTINEL2_NATIVE_M.get(b, 20.0))
+    ds = load_items(
+        items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
+    )
     if "scl" in ds:
         clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
         ds = ds.where(clear)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask
+import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -42,6 +44,7 @@ from tiles.processing import Tile, TileCheckpoints, processing_tiles
 __all__ = [
     "ZONE_LAYERS",
     "ZONE_STATS",
+    "MemoryCheckpoints",
     "ZoneLayer",
     "checkpoints",
     "merged_reference",
@@ -64,6 +67,16 @@ ZONE_LAYERS = (
     "albedo_median",
 )
 ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
+#: Only the median LST needs more than the mean (its p90, valid fraction and area): the
+#: samples a quantile keeps are not held for the other layers.
+MEAN_STATS = parse_statistics(["mean"])
+
+
+def layer_stats(name: str) -> Any:
+    """Return the parsed statistics of raster layer ``name`` in the zone tables."""
+    return ZONE_STATS if name == "lst_median" else MEAN_STATS
+
+
 FRAC_STATS = parse_statistics(["frac"])
 CHECKPOINT_DIR = ".checkpoints"
 _RURAL_HINT = "widen the ring (outer_m) or relax the water, built or elevation filters"
@@ -82,6 +95,25 @@ def zone_layer(name: str, frame: Any, id_column: str, geobox: Any, method: str) 
     """Prepare a zone layer and compute its coverage on the full grid."""
     prepared = prepare_zones(frame, id=id_column, crs=geobox.crs.to_wkt())
     return ZoneLayer(name, id_column, zone_coverage(prepared, geobox, method=method))
+
+
+class MemoryCheckpoints:
+    """The :class:`~tiles.processing.TileCheckpoints` interface, in memory (one-tile runs)."""
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[str, str], Any] = {}
+
+    def done(self, stage: str, tile: Tile) -> bool:
+        """Whether ``stage`` of ``tile`` has a result."""
+        return (stage, tile.name) in self._results
+
+    def save(self, stage: str, tile: Tile, result: Any) -> None:
+        """Keep the result of ``stage`` for ``tile``."""
+        self._results[(stage, tile.name)] = result
+
+    def load(self, stage: str, tile: Tile) -> Any:
+        """Return a result kept by :meth:`save`."""
+        return self._results[(stage, tile.name)]
 
 
 def tiles_of(geobox: Any, tile_size: int) -> list[Tile]:
@@ -103,6 +135,22 @@ def _window(data: xr.DataArray | xr.Dataset, tile: Tile) -> Any:
     return data.isel(y=tile.rows, x=tile.cols)
 
 
+def _scene_sums(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-scene Σ, Σ² (float64) and count of the finite values of ``values`` under ``mask``.
+
+    ``values`` is ``(time, y, x)``, ``mask`` ``(1, y, x)``; returns ``(time, 1, 1, 4)`` with
+    the mask's pixel count last (the same for every scene), one block of a Dask reduction.
+    """
+    out = np.zeros((values.shape[0], 1, 1, 4))
+    keep = mask[0].astype(bool)
+    out[:, 0, 0, 3] = np.count_nonzero(keep)
+    for k, scene in enumerate(values):
+        v = scene[keep]
+        v = v[np.isfinite(v)].astype(np.float64)
+        out[k, 0, 0, :3] = v.sum(), np.dot(v, v), v.size
+    return out
+
+
 def reference_sums(
     lst: xr.DataArray, mask: xr.DataArray, tile: Tile, urban: xr.DataArray | None = None
 ) -> dict[str, np.ndarray]:
@@ -110,24 +158,39 @@ def reference_sums(
 
     With ``urban``, the same over the urban footprint (``urban_total``, ``urban_sumsq``,
     ``urban_count``, ``urban_n_mask``): :func:`scene_suhii` derives the per-scene heat-island
-    intensity from them, and :func:`merged_reference` an urban reference.
+    intensity from them, and :func:`merged_reference` an urban reference. One fused NumPy
+    pass per chunk and mask (no float64 copy of the scenes).
     """
-    scenes = _window(lst, tile).astype(np.float64)
+    scenes = _window(lst.transpose("time", "y", "x"), tile).data
+    if not isinstance(scenes, da.Array):
+        scenes = da.from_array(scenes, chunks=(-1, 2048, 2048))
     masks = {"": mask} if urban is None else {"": mask, "urban_": urban}
-    sums = {}
-    for prefix, region in masks.items():
-        keep = _window(region, tile).astype(bool)
-        values = scenes.where(keep)
-        sums[f"{prefix}total"] = values.sum(["y", "x"])
-        sums[f"{prefix}sumsq"] = (values * values).sum(["y", "x"])
-        sums[f"{prefix}count"] = values.count(["y", "x"])
-        sums[f"{prefix}n_mask"] = keep.sum()
-    done = xr.Dataset(sums).compute()
-    counts = ("count", "n_mask")
-    return {
-        name: np.asarray(done[name].values, np.int64 if name.endswith(counts) else np.float64)
-        for name in sums
-    }
+    blocks = []
+    for region in masks.values():
+        keep = da.asarray(_window(region, tile).data).rechunk(scenes.chunks[1:])[None]
+        blocks.append(
+            da.map_blocks(
+                _scene_sums,
+                scenes,
+                keep,
+                new_axis=3,
+                chunks=(
+                    scenes.chunks[0],
+                    (1,) * len(scenes.chunks[1]),
+                    (1,) * len(scenes.chunks[2]),
+                    (4,),
+                ),
+                dtype=np.float64,
+            ).sum(axis=(1, 2))
+        )
+    totals = dask.compute(*blocks)
+    out = {}
+    for prefix, sums in zip(masks, totals, strict=True):
+        out[f"{prefix}total"] = sums[:, 0]
+        out[f"{prefix}sumsq"] = sums[:, 1]
+        out[f"{prefix}count"] = sums[:, 2].astype(np.int64)
+        out[f"{prefix}n_mask"] = np.int64(sums[0, 3]) if len(sums) else np.int64(0)
+    return out
 
 
 def scene_suhii(
@@ -223,7 +286,7 @@ def tile_pieces(rasters: xr.Dataset, layers: list[ZoneLayer], tile: Tile) -> dic
     """Pass 2 of one tile: its raster pieces and the zonal partials of every zone layer."""
     piece = _window(rasters, tile).compute()
     arrays = {str(k): np.asarray(v.values) for k, v in piece.data_vars.items()}
-    needs, frac_needs = Needs.of(ZONE_STATS), Needs.of(FRAC_STATS)
+    frac_needs = Needs.of(FRAC_STATS)
     classes = arrays["landcover"]
     class_values = np.where(classes > 0, classes, np.nan).astype(np.float32)
     partials: dict[str, dict[str, Partials]] = {}
@@ -231,7 +294,12 @@ def tile_pieces(rasters: xr.Dataset, layers: list[ZoneLayer], tile: Tile) -> dic
         window = layer.coverage.window(tile.rows, tile.cols)
         n = layer.coverage.n_zones
         parts = {
-            name: chunk_partials(arrays[name].astype(np.float32), window, n, needs)
+            name: chunk_partials(
+                arrays[name].astype(np.float32, copy=False),
+                window,
+                n,
+                Needs.of(layer_stats(name)),
+            )
             for name in ZONE_LAYERS
             if name in arrays  # albedo_median, lst_zscore: only when the run makes them
         }
@@ -246,7 +314,8 @@ def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFra
     covered = cov.covered()
     values: dict[str, Any] = {layer.id_column: cov.ids}
     for name in (n for n in ZONE_LAYERS if n in parts):
-        for column, data in finalise(parts[name], ZONE_STATS, covered, cov.cell_area).items():
+        stats = layer_stats(name)
+        for column, data in finalise(parts[name], stats, covered, cov.cell_area).items():
             values[f"{name}_{column}"] = data
     frac: dict[str, Any] = {layer.id_column: cov.ids}
     frac.update(finalise(parts["landcover"], FRAC_STATS, covered, cov.cell_area))
@@ -262,7 +331,7 @@ def run_tiles(
     build_rasters: Callable[[xr.DataArray], xr.Dataset],
     layers: list[ZoneLayer],
     tiles: list[Tile],
-    store: TileCheckpoints,
+    store: TileCheckpoints | MemoryCheckpoints,
     timer: Any,
     urban: xr.DataArray | None = None,
     anomaly_reference: str = "rural",
@@ -298,10 +367,12 @@ def run_tiles(
         ny, nx = rasters.sizes["y"], rasters.sizes["x"]
         full = {}
         for name, var in rasters.data_vars.items():
-            dtype = results[0]["rasters"][str(name)].dtype
-            array = np.empty((ny, nx), dtype=dtype)
-            for tile, result in zip(tiles, results, strict=True):
-                array[tile.rows, tile.cols] = result["rasters"][str(name)]
+            if len(tiles) == 1:  # one piece: its arrays are the mosaic (no copy)
+                array = results[0]["rasters"][str(name)]
+            else:
+                array = np.empty((ny, nx), dtype=results[0]["rasters"][str(name)].dtype)
+                for tile, result in zip(tiles, results, strict=True):
+                    array[tile.rows, tile.cols] = result["rasters"][str(name)]
             full[name] = xr.DataArray(array, dims=var.dims, coords=var.coords, attrs=var.attrs)
         mosaic = xr.Dataset(full, coords=rasters.coords, attrs=rasters.attrs)
     with timer("zonal"):

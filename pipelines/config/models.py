@@ -451,6 +451,14 @@ class GridConfig(_Model):
         le=1000,
         description="Pixel size in metres. Default 30 (Landsat thermal); 10 for Sentinel-2 detail.",
     )
+    resampling: Literal["auto", "nearest", "bilinear", "average", "cubic"] = Field(
+        "auto",
+        description="Resampling of continuous bands onto the grid. 'auto': 'nearest' where the "
+        "grid is as fine as or finer than the band (each source pixel's value is kept, so "
+        "exact zonal statistics equal those at the band's own resolution on aligned grids), "
+        "'average' where it is coarser. QA and class bands always use 'nearest'. "
+        "Default 'auto'.",
+    )
 
     @field_validator("crs")
     @classmethod
