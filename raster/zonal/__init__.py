@@ -10,11 +10,12 @@ Public API (the contract every module of this package implements)
     kept (their statistics are NaN, count 0). Input order is kept.
 ``zone_coverage(zones, geobox, *, id, method="exact", all_touched=False, cache_dir=None)``
     (:mod:`raster.zonal.coverage`) -> :class:`ZoneCoverage`: for every zone, the covered
-    fraction of every pixel of the grid (exactextract's ``cell_id``/``coverage`` for
-    ``method="exact"``; pixel centres, or every touched pixel with ``all_touched``, for
-    ``method="centre"``), held as a label raster of pixels wholly inside exactly one zone plus
-    a sparse list of the other (pixel, zone, fraction) triples. Cached on disk when asked,
-    keyed by a hash of the grid and the zones.
+    fraction of every pixel of the grid (exact areas integrated by
+    :mod:`raster.zonal.rasterize` for ``method="exact"``, the fractions exactextract's
+    ``coverage`` gives; pixel centres, or every touched pixel with ``all_touched``, for
+    ``method="centre"``), held as a label raster of pixels wholly inside exactly one zone (read
+    as row runs) plus a sparse list of the other (pixel, zone, fraction) triples. Cached on
+    disk when asked, keyed by a hash of the grid and the zones.
 ``zonal_stats(values, zones, *, id, stats, method="exact", all_touched=False, weights=None,
 coverage=None, cache_dir=None) -> pandas.DataFrame``
     (:mod:`raster.zonal.api`) One row per zone in input order; ``values`` an

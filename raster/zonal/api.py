@@ -1,16 +1,19 @@
 """``zonal_stats``: plan the chunks, compute mergeable partials per chunk, finalise per zone.
 
 The coverage of the zones on the raster grid is computed once (or read from its cache); each
-Dask chunk of every layer becomes one task that reads its pixels once and returns the partial
-aggregates of every layer of that chunk; partials merge in a balanced tree; statistics are
-derived at the end. NumPy-backed inputs run the same kernels on the whole array.
+Dask chunk becomes one task that reads the pixels of all its layers once and returns their
+partial aggregates in one pass over the coverage; partials merge in a balanced tree;
+statistics are derived at the end. NumPy-backed inputs build no graph: the same kernels run
+directly, over one row strip per core in threads (they release the GIL), and the strips'
+partials merge the same way.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dask
@@ -24,15 +27,12 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import ODCExtension  # noqa: F401  (registers .odc)
 
 from raster.zonal.coverage import Method, ZoneCoverage, zone_coverage
-from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
+from raster.zonal.partials import Needs, Partials, finalise, layer_partials, merge_all
 from raster.zonal.statistics import Statistic, parse_statistics
 from raster.zonal.zones import prepare_zones
 from tiles.errors import CRSError, GridError
 
 __all__ = ["raster_geobox", "zonal_stats"]
-
-#: Pixels per task when the layers are NumPy arrays (split in row strips across workers).
-_STRIP_PIXELS = 4 * 2048 * 2048
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -93,36 +93,68 @@ def zonal_stats(
         if weights is None:
             raise ValueError("weighted_mean / weighted_sum need a weight raster: weights=...")
         _same_grid(weights, geobox, "the weight raster")
+    sources = _sources(values)
+    wdata = weights.data if (weights is not None and needs.weighted) else None
+    prepared = None
+    if coverage is None:
+        prepared = prepare_zones(zones, id=id, crs=geobox.crs.to_wkt())
+    else:
+        _check_coverage(coverage, geobox)
+    names = list(layers)
+    if not any(isinstance(a, da.Array) for a in [*sources, wdata]):
+        # In-memory layers: no graph, the kernels run directly over row strips in threads.
+        def run() -> pd.DataFrame:
+            cov = coverage
+            if cov is None:
+                cov = zone_coverage(prepared, geobox, method=method, all_touched=all_touched,
+                                    cache_dir=cache_dir)  # fmt: skip
+            parts = _numpy_parts(sources, wdata, cov, needs)
+            return _table(_finalise_task(parts, specs, cov), names, cov, id)
+
+        return run() if compute else dask.delayed(run, pure=False)()
     if coverage is None:
         # The coverage is built inside the graph, so it overlaps with reading the pixels.
-        prepared = prepare_zones(zones, id=id, crs=geobox.crs.to_wkt())
         footprint = _zone_windows(prepared, geobox)
         coverage = dask.delayed(zone_coverage, pure=False)(
             prepared, geobox, method=method, all_touched=all_touched, cache_dir=cache_dir
         )
         n_zones = len(prepared.ids)
     else:
-        _check_coverage(coverage, geobox)
         footprint, n_zones = None, coverage.n_zones
-    parts = _reduce(layers, weights, coverage, needs, n_zones, footprint)
-    table = dask.delayed(_table, pure=False)(parts, list(layers), specs, coverage, id)
+    finals = _reduce(sources, wdata, coverage, needs, n_zones, footprint, specs)
+    table = dask.delayed(_table, pure=False)(finals, names, coverage, id)
     return table.compute() if compute else table
 
 
 def _table(
-    parts: Sequence[Partials],
+    finals: Sequence[dict[str, np.ndarray]],
     names: Sequence[str | None],
-    specs: Sequence[Statistic],
     coverage: ZoneCoverage,
     id_column: str,
 ) -> pd.DataFrame:
-    covered = coverage.covered()
+    """Assemble the per-layer statistic columns (``finals``, in layer order) into the table."""
     columns: dict[str, Any] = {id_column: coverage.ids}
     single = len(names) == 1 and names[0] is None
-    for name, part in zip(names, parts, strict=True):
-        for column, data in finalise(part, specs, covered, coverage.cell_area).items():
+    for name, final in zip(names, finals, strict=True):
+        for column, data in final.items():
             columns[column if single else f"{name}_{column}"] = data
     return pd.DataFrame(columns)
+
+
+def _finalise_task(
+    parts: Sequence[Partials], specs: Sequence[Statistic], coverage: ZoneCoverage
+) -> list[dict[str, np.ndarray]]:
+    """Finalise merged partials of some layers into their statistic columns."""
+    covered = coverage.covered()
+
+    def one(part: Partials) -> dict[str, np.ndarray]:
+        return finalise(part, specs, covered, coverage.cell_area)
+
+    if any(s.kind == "quantile" for s in specs) and len(parts) > 1:
+        # Quantiles sort every layer's samples (NumPy and numba release the GIL): in threads.
+        with ThreadPoolExecutor(min(_threads(), len(parts))) as pool:
+            return list(pool.map(one, parts))
+    return [one(part) for part in parts]
 
 
 def raster_geobox(data: xr.DataArray) -> GeoBox:
@@ -160,6 +192,16 @@ def _layers(values: xr.DataArray | xr.Dataset) -> dict[str | None, xr.DataArray]
     return layers
 
 
+def _sources(values: xr.DataArray | xr.Dataset) -> list[Any]:
+    """Return the pixel arrays as ``(layer, y, x)`` arrays, in layer order (NumPy or Dask).
+
+    A 3-D DataArray stays one array, so a chunk's layers are read and reduced together.
+    """
+    if isinstance(values, xr.Dataset):
+        return [v.data[None] for v in values.data_vars.values()]
+    return [values.data[None] if values.ndim == 2 else values.data]
+
+
 def _same_grid(data: xr.DataArray, geobox: GeoBox, what: str) -> None:
     other = raster_geobox(data)
     if other.shape != geobox.shape or not other.affine.almost_equals(geobox.affine):
@@ -186,11 +228,44 @@ def _chunk_task(
     n_zones: int,
     needs: Needs,
 ) -> list[Partials]:
-    return [chunk_partials(b, window, n_zones, needs, weight_block) for b in blocks]
+    return [p for b in blocks for p in layer_partials(b, window, n_zones, needs, weight_block)]
 
 
 def _merge_task(*parts: list[Partials]) -> list[Partials]:
     return [merge_all(column) for column in zip(*parts, strict=True)]
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _numpy_parts(
+    sources: Sequence[np.ndarray],
+    wdata: Any,
+    coverage: ZoneCoverage,
+    needs: Needs,
+) -> list[Partials]:
+    """Return the partials of in-memory layers: one row strip per core (views), merged."""
+    arrays = [np.asarray(a) for a in sources]
+    warr = None if wdata is None else np.asarray(wdata)
+    ny = arrays[0].shape[1]
+    n_strips = max(1, min(_threads(), ny // 16))
+    edges = np.linspace(0, ny, n_strips + 1).astype(int)
+
+    def strip(k: int) -> list[Partials]:
+        rows = slice(int(edges[k]), int(edges[k + 1]))
+        window = coverage.window(rows, slice(None))
+        blocks = [a[:, rows, :] for a in arrays]
+        wblock = None if warr is None else warr[rows, :]
+        return _chunk_task(blocks, wblock, window, coverage.n_zones, needs)
+
+    if n_strips == 1:
+        return strip(0)
+    with ThreadPoolExecutor(n_strips) as pool:
+        return _merge_task(*pool.map(strip, range(n_strips)))
 
 
 def _zone_windows(prepared: Any, geobox: GeoBox) -> np.ndarray:
@@ -218,7 +293,7 @@ def _touched(footprint: np.ndarray | None, coverage: Any, rows: slice, cols: sli
     """Whether any zone may cover a chunk (exactly when the coverage is known)."""
     if footprint is None:
         window = coverage.window(rows, cols)
-        return bool((window.labels >= 0).any() or window.rows.size)
+        return bool(window.run_row.size or window.rows.size)
     return bool(
         (
             (footprint[:, 0] < rows.stop)
@@ -234,58 +309,63 @@ def _window(coverage: ZoneCoverage, rows: slice, cols: slice) -> Any:
 
 
 def _reduce(
-    layers: Mapping[str | None, xr.DataArray],
-    weights: xr.DataArray | None,
+    sources: Sequence[Any],
+    wdata: Any,
     coverage: ZoneCoverage | Delayed,
     needs: Needs,
     n: int,
     footprint: np.ndarray | None,
+    specs: Sequence[Statistic],
 ) -> Delayed:
-    """Build a Delayed list of merged partials, one per layer, in layer order.
+    """Build a Delayed list of statistic columns, one dict per layer, in layer order.
 
-    ``coverage`` is a ZoneCoverage or a Delayed one; with a Delayed one, ``footprint`` (the
-    zones' pixel windows) decides which chunks can be skipped.
+    ``sources`` are ``(layer, y, x)`` arrays, at least one Dask-backed. Each layer block of
+    each chunk is one task (a block holding several layers is reduced in one pass); the
+    partials of a layer block merge in a balanced tree and are finalised at once, so the
+    quantile samples of a layer are freed before the others are done. ``coverage`` is a
+    ZoneCoverage or a Delayed one; with a Delayed one, ``footprint`` (the zones' pixel
+    windows) decides which chunks can be skipped.
     """
-    arrays = [layer.data for layer in layers.values()]
-    wdata = weights.data if (weights is not None and needs.weighted) else None
     window_of = dask.delayed(_window, pure=False) if footprint is not None else _window
-    lazy = any(isinstance(a, da.Array) for a in [*arrays, wdata])
-    if lazy:
-        chunks = next(a for a in [*arrays, wdata] if isinstance(a, da.Array)).chunks[-2:]
-        dask_arrays = [da.asarray(a).rechunk(chunks) for a in arrays]
-        wdask = None if wdata is None else da.asarray(wdata).rechunk(chunks)
-
-        def block(array: Any, i: int, j: int) -> Any:
-            return array.blocks[i, j]
-    else:
-        # In-memory layers: row strips of about _STRIP_PIXELS, so the scheduler's workers
-        # share the pass; strips are views, nothing is copied.
-        ny, nx = np.shape(arrays[0])
-        rows = max(1, min(ny, _STRIP_PIXELS // max(nx, 1)))
-        chunks = (tuple(min(rows, ny - r) for r in range(0, ny, rows)), (nx,))
-        dask_arrays = [np.asarray(a) for a in arrays]
-        wdask = None if wdata is None else np.asarray(wdata)
-        edges = np.cumsum((0, *chunks[0]))
-
-        def block(array: Any, i: int, j: int) -> Any:
-            return array[edges[i] : edges[i + 1], :]
-
+    first = next(a for a in [*sources, wdata] if isinstance(a, da.Array))
+    chunks = first.chunks[-2:]
+    # Layer chunks stay as they are (a band-interleaved file reads band by band).
+    arrays = [da.asarray(a).rechunk({1: chunks[0], 2: chunks[1]}) for a in sources]
+    wdask = None if wdata is None else da.asarray(wdata).rechunk(chunks)
     row_edges = np.cumsum((0, *chunks[0]))
     col_edges = np.cumsum((0, *chunks[1]))
-    tasks = []
+    windows = {}
     for i in range(len(chunks[0])):
         for j in range(len(chunks[1])):
             rows = slice(int(row_edges[i]), int(row_edges[i + 1]))
             cols = slice(int(col_edges[j]), int(col_edges[j + 1]))
-            if not _touched(footprint, coverage, rows, cols):
-                continue  # no zone touches this chunk: never read it
-            window = window_of(coverage, rows, cols)
-            blocks = [block(a, i, j) for a in dask_arrays]
-            wblock = None if wdask is None else block(wdask, i, j)
-            tasks.append(dask.delayed(_chunk_task, pure=False)(blocks, wblock, window, n, needs))
-    if not tasks:
-        return dask.delayed([Partials.empty(n, needs) for _ in layers])
-    while len(tasks) > 1:
-        tasks = [dask.delayed(_merge_task, pure=False)(*tasks[k : k + 8])
-                 for k in range(0, len(tasks), 8)]  # fmt: skip
-    return tasks[0]
+            if _touched(footprint, coverage, rows, cols):  # else never read the chunk
+                windows[i, j] = window_of(coverage, rows, cols)
+    # Blocks as Delayed objects keyed to the chunks themselves: a dask Array passed to a
+    # delayed call would be finalised first, i.e. copied.
+    wblocks = None if wdask is None else wdask.to_delayed()
+    finals = []
+    for array in arrays:
+        blocks = array.to_delayed()
+        for b, n_layers in enumerate(array.chunks[0]):
+            tasks = [
+                dask.delayed(_chunk_task, pure=False)(
+                    [blocks[b, i, j]],
+                    None if wblocks is None else wblocks[i, j],
+                    window,
+                    n,
+                    needs,
+                )
+                for (i, j), window in windows.items()
+            ]
+            if not tasks:
+                tasks = [dask.delayed([Partials.empty(n, needs) for _ in range(n_layers)])]
+            while len(tasks) > 1:
+                tasks = [dask.delayed(_merge_task, pure=False)(*tasks[k : k + 8])
+                         for k in range(0, len(tasks), 8)]  # fmt: skip
+            finals.append(dask.delayed(_finalise_task, pure=False)(tasks[0], specs, coverage))
+    return dask.delayed(_concat, pure=False)(finals)
+
+
+def _concat(lists: Sequence[list[Any]]) -> list[Any]:
+    return [item for items in lists for item in items]

@@ -3,7 +3,8 @@
 :class:`ZoneCoverage` holds, for one (zone layer, grid) pair, the fraction of every pixel that
 every zone covers, in a compact form: a label raster for the pixels wholly inside exactly one
 zone (most of them) and a sparse list of (pixel, zone, fraction) for the others (zone borders,
-overlapping zones). Exact fractions come from exactextract (``cell_id`` / ``coverage``);
+overlapping zones). Exact fractions are integrated over each pixel by
+:mod:`raster.zonal.rasterize` (the areas exactextract's ``coverage`` gives, in float64);
 ``method="centre"`` gives rasterstats' pixel-centre rule (or every touched pixel).
 """
 
@@ -13,9 +14,9 @@ import hashlib
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,8 @@ import shapely
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
-from raster.zonal.kernels import label_counts
+from raster.zonal.kernels import label_runs, runs_to_labels
+from raster.zonal.rasterize import exact_coverage
 from raster.zonal.zones import PreparedZones
 
 __all__ = ["ZoneCoverage", "zone_coverage"]
@@ -32,7 +34,7 @@ _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
 
 Method = Literal["exact", "centre"]
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +52,9 @@ class ZoneCoverage:
     ids
         Zone ids, in input order (zone index ``k`` is ``ids[k]``).
     labels
-        ``int32 (ny, nx)``: the zone index of pixels wholly inside exactly one zone, else -1.
+        ``int32 (ny, nx)``: the zone index of pixels wholly inside exactly one zone, else -1
+        (memory-mapped, read-only, when loaded from the cache). The statistics read it as row
+        runs (:meth:`runs`), computed once.
     rows, cols, zones, fractions
         The other covered pixels: row, column, zone index and covered fraction (0, 1].
     method
@@ -67,6 +71,7 @@ class ZoneCoverage:
     zones: np.ndarray
     fractions: np.ndarray
     method: str
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.labels.shape != self.shape:
@@ -86,11 +91,25 @@ class ZoneCoverage:
         a, b, _, d, e, _ = self.transform
         return abs(a * e - b * d)
 
+    def runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the label raster as row runs ``(row, first column, end column, zone)``, by row.
+
+        Computed once (one pass over ``labels``) and kept.
+        """
+        if "runs" not in self._memo:
+            self._memo["runs"] = label_runs(np.ascontiguousarray(self.labels))
+        return self._memo["runs"]
+
     def covered(self) -> np.ndarray:
         """Total covered fraction per zone (sum of coverage over all its pixels)."""
-        total = label_counts(np.ascontiguousarray(self.labels), self.n_zones)
-        total += np.bincount(self.zones, weights=self.fractions, minlength=self.n_zones)
-        return total
+        if "covered" not in self._memo:
+            _, c0, c1, zone = self.runs()
+            total = np.zeros(self.n_zones)
+            total += np.bincount(zone, weights=(c1 - c0).astype(np.float64),
+                                 minlength=self.n_zones)  # fmt: skip
+            total += np.bincount(self.zones, weights=self.fractions, minlength=self.n_zones)
+            self._memo["covered"] = total
+        return self._memo["covered"].copy()
 
     def window(self, rows: slice, cols: slice) -> ZoneCoverageWindow:
         """Return the part of the coverage inside a window of the grid (row/column slices)."""
@@ -99,25 +118,47 @@ class ZoneCoverage:
         lo, hi = np.searchsorted(self.rows, [r0, r1])
         sel = slice(lo, hi)
         inside = (self.cols[sel] >= c0) & (self.cols[sel] < c1)
+        run_row, run_c0, run_c1, run_zone = self.runs()
+        lo, hi = np.searchsorted(run_row, [r0, r1])
+        first = np.maximum(run_c0[lo:hi], c0)
+        end = np.minimum(run_c1[lo:hi], c1)
+        keep = end > first
         return ZoneCoverageWindow(
             labels=self.labels[r0:r1, c0:c1],
             rows=(self.rows[sel][inside] - r0).astype(np.int32),
             cols=(self.cols[sel][inside] - c0).astype(np.int32),
             zones=self.zones[sel][inside],
             fractions=self.fractions[sel][inside],
+            run_row=run_row[lo:hi][keep] - np.int32(r0),
+            run_c0=first[keep] - np.int32(c0),
+            run_c1=end[keep] - np.int32(c0),
+            run_zone=run_zone[lo:hi][keep],
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write to a ``.npz`` file atomically (temporary name, then rename)."""
+        """Write to a ``.npz`` file atomically (temporary name, then rename).
+
+        The label raster is also written beside it (``<name>.labels.npy``), first, and read
+        back memory-mapped: the statistics use its row runs (stored in the ``.npz``), so a
+        cached coverage loads without reading or allocating a raster.
+        """
         target = Path(path)
+        labels_path = _labels_path(target)
+        staging = labels_path.with_name(f".{labels_path.name}.{uuid.uuid4().hex}.tmp.npy")
+        np.save(staging, np.ascontiguousarray(self.labels))
+        os.replace(staging, labels_path)
         staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp.npz")
+        run_row, run_c0, run_c1, run_zone = self.runs()
         np.savez(
             staging,
             shape=np.array(self.shape),
             transform=np.array(self.transform),
             crs_wkt=np.array(self.crs_wkt),
             ids=np.array(self.ids.to_numpy(), dtype=object),
-            labels=self.labels,
+            run_row=run_row,
+            run_c0=run_c0,
+            run_c1=run_c1,
+            run_zone=run_zone,
             rows=self.rows,
             cols=self.cols,
             zones=self.zones,
@@ -131,29 +172,50 @@ class ZoneCoverage:
     def load(cls, path: str | os.PathLike[str]) -> ZoneCoverage:
         """Read a coverage written by :meth:`save`."""
         with np.load(path, allow_pickle=True) as data:
-            return cls(
-                shape=tuple(int(v) for v in data["shape"]),
+            shape = tuple(int(v) for v in data["shape"])
+            runs = tuple(data[k] for k in ("run_row", "run_c0", "run_c1", "run_zone"))
+            labels_path = _labels_path(Path(path))
+            if labels_path.exists():
+                labels = np.load(labels_path, mmap_mode="r")
+            else:
+                labels = runs_to_labels(shape[0], shape[1], *runs)
+            coverage = cls(
+                shape=shape,
                 transform=tuple(float(v) for v in data["transform"]),
                 crs_wkt=str(data["crs_wkt"]),
                 ids=pd.Index(data["ids"].tolist()),
-                labels=data["labels"],
+                labels=labels,
                 rows=data["rows"],
                 cols=data["cols"],
                 zones=data["zones"],
                 fractions=data["fractions"],
                 method=str(data["method"]),
             )
+        coverage._memo["runs"] = runs
+        return coverage
+
+
+def _labels_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.labels.npy")
 
 
 @dataclass(frozen=True)
 class ZoneCoverageWindow:
-    """The coverage of one chunk: window-relative label raster and sparse triples."""
+    """The coverage of one chunk, window-relative.
+
+    The label raster, the sparse triples, and the label raster's row runs (``run_row``,
+    ``run_c0``, ``run_c1``, ``run_zone``, as :meth:`ZoneCoverage.runs`).
+    """
 
     labels: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
     zones: np.ndarray
     fractions: np.ndarray
+    run_row: np.ndarray
+    run_c0: np.ndarray
+    run_c1: np.ndarray
+    run_zone: np.ndarray
 
 
 def zone_coverage(
@@ -173,7 +235,8 @@ def zone_coverage(
     geobox
         The raster grid.
     method
-        ``"exact"``: exact covered fractions (exactextract). ``"centre"``: a pixel belongs
+        ``"exact"``: exact covered fractions (:mod:`raster.zonal.rasterize`, equal to
+        exactextract's within its float32 rounding). ``"centre"``: a pixel belongs
         wholly to a zone when its centre is inside (rasterstats' default), or when the zone
         touches it at all with ``all_touched``.
     all_touched
@@ -195,10 +258,10 @@ def zone_coverage(
             _LOG.info("zone coverage read from cache %s", cache_path)
             return ZoneCoverage.load(cache_path)
     if method == "exact":
-        cells, zone_idx, fractions = _exact_cells(zones, geobox)
+        coverage = _exact(zones, geobox)
     else:
         cells, zone_idx, fractions = _centre_cells(zones, geobox, all_touched)
-    coverage = _compact(zones, geobox, cells, zone_idx, fractions, name)
+        coverage = _compact(zones, geobox, cells, zone_idx, fractions, name)
     if cache_path is not None:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         coverage.save(cache_path)
@@ -217,35 +280,23 @@ def _cache_key(zones: PreparedZones, geobox: GeoBox, method: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def _exact_cells(zones: PreparedZones, geobox: GeoBox) -> tuple[np.ndarray, ...]:
-    import geopandas as gpd
-    from exactextract import exact_extract
-    from exactextract.raster import NumPyRasterSource
-
-    ny, nx = geobox.shape.yx
-    a = geobox.affine
-    if a.b != 0 or a.d != 0 or a.e >= 0:
-        raise ValueError("exact coverage needs a north-up grid without rotation")
-    xmin, ymax = a.c, a.f
-    xmax, ymin = xmin + nx * a.a, ymax + ny * a.e
-    grid = NumPyRasterSource(
-        np.broadcast_to(np.float32(0), (ny, nx)), xmin, ymin, xmax, ymax,
-        srs_wkt=geobox.crs.to_wkt(),
-    )  # fmt: skip
-    geometry = np.asarray(zones.geometry)
-    keep = ~shapely.is_empty(geometry)
-    frame = gpd.GeoDataFrame({"zone": np.flatnonzero(keep)}, geometry=geometry[keep],
-                             crs=geobox.crs.to_wkt())  # fmt: skip
-    if len(frame) == 0:
-        empty = np.empty(0)
-        return empty.astype(np.int64), empty.astype(np.int32), empty
-    result = exact_extract(grid, frame, ["cell_id", "coverage"], include_cols=["zone"],
-                           output="pandas")  # fmt: skip
-    counts = np.fromiter((len(c) for c in result["cell_id"]), dtype=np.int64, count=len(result))
-    cells = np.concatenate(result["cell_id"].to_list()).astype(np.int64, copy=False)
-    fractions = np.concatenate(result["coverage"].to_list()).astype(np.float64, copy=False)
-    zone_idx = np.repeat(result["zone"].to_numpy(np.int32), counts)
-    return cells, zone_idx, fractions
+def _exact(zones: PreparedZones, geobox: GeoBox) -> ZoneCoverage:
+    """Exact coverage fractions (:func:`raster.zonal.rasterize.exact_coverage`)."""
+    labels, rows, cols, zone_idx, fractions = exact_coverage(
+        np.asarray(zones.geometry), tuple(geobox.affine)[:6], tuple(geobox.shape.yx)
+    )
+    return ZoneCoverage(
+        shape=tuple(geobox.shape.yx),
+        transform=tuple(geobox.affine)[:6],
+        crs_wkt=geobox.crs.to_wkt(),
+        ids=pd.Index(zones.ids),
+        labels=labels,
+        rows=rows,
+        cols=cols,
+        zones=zone_idx,
+        fractions=fractions,
+        method="exact",
+    )
 
 
 def _centre_cells(

@@ -1,13 +1,15 @@
-"""Fused per-chunk accumulation loops (numba): one pass over a chunk's pixels per layer.
+"""Fused per-chunk accumulation loops (numba): one pass over a chunk's pixels for all layers.
 
-Two shapes of input, matching :class:`~raster.zonal.coverage.ZoneCoverage`:
+Two shapes of coverage, matching :class:`~raster.zonal.coverage.ZoneCoverage`:
 
-* *dense*: a label raster (zone index, or -1) of pixels wholly inside exactly one zone,
-  every such pixel with coverage 1;
-* *sparse*: (pixel, zone, fraction) triples for the other pixels (zone borders, overlaps).
+* *runs*: the pixels wholly inside exactly one zone, as row runs ``(row, first column, end
+  column, zone)``, every such pixel with coverage 1 (a label raster, compressed: the loops
+  read the values of a run contiguously and keep its sums in registers);
+* *sparse*: (row, column, zone, fraction) triples for the other pixels (borders, overlaps).
 
-Each loop adds into caller-owned accumulators, so the same code serves one chunk, a processing
-tile, or a whole array, and partial results merge by addition (sums) or min/max.
+Values come as a ``(layer, y, x)`` array: the coverage is read once for all layers. Each loop
+adds into caller-owned ``(zone, layer)`` accumulators, so the same code serves one chunk, a
+processing tile, or a whole array, and partial results merge by addition (sums) or min/max.
 NaN values are skipped: they are "no data".
 """
 
@@ -17,89 +19,182 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "accumulate_dense",
-    "accumulate_sparse",
+    "accumulate",
+    "accumulate_weighted",
     "group_by_zone",
-    "label_counts",
+    "label_runs",
+    "run_samples",
+    "runs_to_labels",
     "weighted_quantiles",
 ]
 
 
 @njit(cache=True, nogil=True)
-def accumulate_dense(values, labels, w, s, ss, lo, hi):  # pragma: no cover - compiled
-    """Add the pixels of whole-zone label raster ``labels`` (2-D) to the accumulators.
+def label_runs(labels):  # pragma: no cover - compiled
+    """Return the runs ``(row, c0, c1, zone)`` (``int32``, by row) of labels >= 0 (2-D)."""
+    ny, nx = labels.shape
+    n = 0
+    for i in range(ny):
+        prev = -1
+        for j in range(nx):
+            z = labels[i, j]
+            if z >= 0 and z != prev:
+                n += 1
+            prev = z
+    row = np.empty(n, dtype=np.int32)
+    c0 = np.empty(n, dtype=np.int32)
+    c1 = np.empty(n, dtype=np.int32)
+    zone = np.empty(n, dtype=np.int32)
+    k = -1
+    for i in range(ny):
+        prev = -1
+        for j in range(nx):
+            z = labels[i, j]
+            if z >= 0:
+                if z != prev:
+                    k += 1
+                    row[k], c0[k], zone[k] = i, j, z
+                c1[k] = j + 1
+            prev = z
+    return row, c0, c1, zone
 
-    ``w`` (sum of coverage), ``s`` (sum of values), ``ss`` (sum of squares), ``lo``/``hi``
-    (min/max) are 1-D float64 arrays indexed by zone.
+
+@njit(cache=True, nogil=True)
+def runs_to_labels(ny, nx, row, c0, c1, zone):  # pragma: no cover - compiled
+    """Return the label raster (-1 outside every run) of runs from :func:`label_runs`."""
+    labels = np.full((ny, nx), -1, dtype=np.int32)
+    for k in range(row.shape[0]):
+        labels[row[k], c0[k] : c1[k]] = zone[k]
+    return labels
+
+
+#: Sums may be reassociated (so they vectorise); NaN and infinities keep IEEE semantics.
+_REASSOC = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC)
+def _run_sums(line, j0, j1):  # pragma: no cover - compiled
+    """Count, sum and sum of squares of the valid values of ``line[j0:j1]``, branch-free."""
+    n = 0.0
+    s = 0.0
+    q = 0.0
+    for j in range(j0, j1):
+        x = np.float64(line[j])
+        ok = x == x
+        v = x if ok else 0.0
+        n += 1.0 if ok else 0.0
+        s += v
+        q += v * v
+    return n, s, q
+
+
+@njit(cache=True, nogil=True)
+def _run_range(line, j0, j1, lo, hi):  # pragma: no cover - compiled
+    """Min and max of ``lo``, ``hi`` and the valid values of ``line[j0:j1]``."""
+    for j in range(j0, j1):
+        x = np.float64(line[j])
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def accumulate(
+    values, r_row, r_c0, r_c1, r_zone, p_row, p_col, p_zone, p_frac, w, s, ss, lo, hi
+):  # pragma: no cover - compiled
+    """Add the covered pixels of every layer of ``values`` (3-D) to the accumulators.
+
+    ``w`` (sum of coverage), ``s`` (sum of coverage x value), ``ss`` (sum of coverage x
+    value²), ``lo``/``hi`` (min/max) are ``(zone, layer)`` float64 arrays (a triple's
+    layers are neighbours in memory). Layer by layer,
+    the runs are read in memory order (their row segments follow each other), which keeps
+    the reads streaming; a run's sums vectorise.
     """
-    ny, nx = values.shape
-    for i in range(ny):
-        for j in range(nx):
-            z = labels[i, j]
-            if z < 0:
-                continue
-            v = np.float64(values[i, j])
-            if np.isnan(v):
-                continue
-            w[z] += 1.0
-            s[z] += v
-            ss[z] += v * v
-            if v < lo[z]:
-                lo[z] = v
-            if v > hi[z]:
-                hi[z] = v
-
-
-@njit(cache=True, nogil=True)
-def accumulate_sparse(values, rows, cols, zones, fractions, w, s, ss, lo, hi):  # pragma: no cover
-    """Add the partly covered or shared pixels (``rows``, ``cols`` into ``values``)."""
-    for k in range(rows.shape[0]):
-        f = fractions[k]
+    n_layers = values.shape[0]
+    for layer in range(n_layers):
+        for k in range(r_row.shape[0]):
+            z = r_zone[k]
+            line = values[layer, r_row[k]]
+            n, a, q = _run_sums(line, r_c0[k], r_c1[k])
+            w[z, layer] += n
+            s[z, layer] += a
+            ss[z, layer] += q
+            lo[z, layer], hi[z, layer] = _run_range(line, r_c0[k], r_c1[k], lo[z, layer],
+                                                    hi[z, layer])  # fmt: skip
+    for k in range(p_row.shape[0]):  # a triple's layers at once: its accumulators are close
+        f = p_frac[k]
         if f <= 0.0:
             continue
-        v = np.float64(values[rows[k], cols[k]])
-        if np.isnan(v):
-            continue
-        z = zones[k]
-        w[z] += f
-        s[z] += f * v
-        ss[z] += f * v * v
-        if v < lo[z]:
-            lo[z] = v
-        if v > hi[z]:
-            hi[z] = v
+        i, j, z = p_row[k], p_col[k], p_zone[k]
+        for layer in range(n_layers):
+            v = np.float64(values[layer, i, j])
+            if v != v:
+                continue
+            w[z, layer] += f
+            s[z, layer] += f * v
+            ss[z, layer] += f * v * v
+            lo[z, layer] = min(lo[z, layer], v)
+            hi[z, layer] = max(hi[z, layer], v)
 
 
 @njit(cache=True, nogil=True)
-def accumulate_weighted_dense(values, weights, labels, cw, cwx):  # pragma: no cover
-    """Add coverage x weight (``cw``) and coverage x weight x value (``cwx``) per zone."""
-    ny, nx = values.shape
-    for i in range(ny):
-        for j in range(nx):
-            z = labels[i, j]
-            if z < 0:
-                continue
-            v = np.float64(values[i, j])
-            p = np.float64(weights[i, j])
-            if np.isnan(v) or np.isnan(p):
-                continue
-            cw[z] += p
-            cwx[z] += p * v
+def accumulate_weighted(
+    values, weights, r_row, r_c0, r_c1, r_zone, p_row, p_col, p_zone, p_frac, cw, cwx
+):  # pragma: no cover - compiled
+    """Add coverage x weight (``cw``) and coverage x weight x value (``cwx``) per zone.
 
-
-@njit(cache=True, nogil=True)
-def accumulate_weighted_sparse(values, weights, rows, cols, zones, fractions, cw, cwx):
-    """Sparse counterpart of :func:`accumulate_weighted_dense`."""
-    for k in range(rows.shape[0]):
-        f = fractions[k]
+    ``weights`` is 2-D (one weight raster for every layer); accumulators are
+    ``(zone, layer)``. Pixels where the value or the weight is NaN are skipped.
+    """
+    n_layers = values.shape[0]
+    for k in range(r_row.shape[0]):
+        i, z = r_row[k], r_zone[k]
+        for layer in range(n_layers):
+            a = 0.0
+            b = 0.0
+            for j in range(r_c0[k], r_c1[k]):
+                v = np.float64(values[layer, i, j])
+                p = np.float64(weights[i, j])
+                if v == v and p == p:
+                    a += p
+                    b += p * v
+            cw[z, layer] += a
+            cwx[z, layer] += b
+    for k in range(p_row.shape[0]):
+        f = p_frac[k]
         if f <= 0.0:
             continue
-        v = np.float64(values[rows[k], cols[k]])
-        p = np.float64(weights[rows[k], cols[k]])
-        if np.isnan(v) or np.isnan(p):
-            continue
-        cw[zones[k]] += f * p
-        cwx[zones[k]] += f * p * v
+        i, j, z = p_row[k], p_col[k], p_zone[k]
+        p = np.float64(weights[i, j])
+        for layer in range(n_layers):
+            v = np.float64(values[layer, i, j])
+            if v != v or p != p:
+                continue
+            cw[z, layer] += f * p
+            cwx[z, layer] += f * p * v
+
+
+@njit(cache=True, nogil=True)
+def run_samples(line_values, r_row, r_c0, r_c1, r_zone):  # pragma: no cover - compiled
+    """(zone, value) of the valid pixels of runs in one 2-D layer, values in their dtype."""
+    n = 0
+    for k in range(r_row.shape[0]):
+        n += r_c1[k] - r_c0[k]
+    zone = np.empty(n, dtype=np.int32)
+    out = np.empty(n, dtype=line_values.dtype)
+    m = 0
+    for k in range(r_row.shape[0]):
+        line = line_values[r_row[k]]
+        z = r_zone[k]
+        for j in range(r_c0[k], r_c1[k]):
+            v = line[j]
+            if v == v:
+                zone[m] = z
+                out[m] = v
+                m += 1
+    return zone[:m], out[:m]
 
 
 @njit(cache=True, nogil=True)
@@ -164,17 +259,6 @@ def weighted_quantiles(
                 out[z, k] = xs[left] + (target - sk[left]) * (xs[right] - xs[left]) / (
                     sk[right] - sk[left]
                 )
-
-
-@njit(cache=True, nogil=True)
-def label_counts(labels, n_zones):  # pragma: no cover - compiled
-    """Count the pixels of each zone index in a label raster (-1 = none), in one pass."""
-    counts = np.zeros(n_zones)
-    flat = labels.ravel()
-    for k in range(flat.shape[0]):
-        if flat[k] >= 0:
-            counts[flat[k]] += 1.0
-    return counts
 
 
 @njit(cache=True, nogil=True)

@@ -16,16 +16,15 @@ import numpy as np
 
 from raster.zonal.coverage import ZoneCoverageWindow
 from raster.zonal.kernels import (
-    accumulate_dense,
-    accumulate_sparse,
-    accumulate_weighted_dense,
-    accumulate_weighted_sparse,
+    accumulate,
+    accumulate_weighted,
     group_by_zone,
+    run_samples,
     weighted_quantiles,
 )
 from raster.zonal.statistics import Statistic
 
-__all__ = ["Needs", "Partials", "chunk_partials", "finalise", "merge"]
+__all__ = ["Needs", "Partials", "chunk_partials", "finalise", "layer_partials", "merge"]
 
 
 @dataclass(frozen=True)
@@ -97,47 +96,90 @@ def chunk_partials(
     weights
         The chunk of the weight raster, for weighted statistics.
     """
+    return layer_partials(np.asarray(values)[None], window, n_zones, needs, weights)[0]
+
+
+def layer_partials(
+    values: np.ndarray,
+    window: ZoneCoverageWindow,
+    n_zones: int,
+    needs: Needs,
+    weights: np.ndarray | None = None,
+) -> list[Partials]:
+    """Partial aggregates of one chunk of several layers, in one pass over the coverage.
+
+    Parameters
+    ----------
+    values
+        The chunk's pixel values, ``(layer, y, x)``, NaN = no data (any float or integer
+        dtype; views of a larger array are read in place).
+    window
+        The coverage of the chunk.
+    n_zones
+        Number of zones.
+    needs
+        Which aggregates to compute.
+    weights
+        The chunk of the weight raster (2-D, shared by every layer), for weighted statistics.
+
+    Returns
+    -------
+    list of Partials
+        One per layer, in order.
+    """
     values = np.asarray(values)
-    if values.dtype.kind not in "f":
+    if values.ndim != 3:
+        raise ValueError(f"values must be (layer, y, x), got shape {values.shape}")
+    if values.dtype.kind != "f":
         values = values.astype(np.float64)
-    part = Partials.empty(n_zones, needs)
-    accumulate_dense(values, window.labels, part.w, part.s, part.ss, part.lo, part.hi)
-    accumulate_sparse(values, window.rows, window.cols, window.zones, window.fractions,
-                      part.w, part.s, part.ss, part.lo, part.hi)  # fmt: skip
+    n_layers = values.shape[0]
+    w, s, ss = (np.zeros((n_zones, n_layers)) for _ in range(3))
+    lo, hi = np.full((n_zones, n_layers), np.inf), np.full((n_zones, n_layers), -np.inf)
+    runs = (window.run_row, window.run_c0, window.run_c1, window.run_zone)
+    sparse = (window.rows, window.cols, window.zones, window.fractions)
+    accumulate(values, *runs, *sparse, w, s, ss, lo, hi)
+    cw = cwx = None
     if needs.weighted:
         if weights is None:
             raise ValueError("weighted statistics need a weight raster (weights=...)")
+        cw, cwx = np.zeros((n_zones, n_layers)), np.zeros((n_zones, n_layers))
         wts = np.asarray(weights, dtype=np.float64)
-        accumulate_weighted_dense(values, wts, window.labels, part.cw, part.cwx)
-        accumulate_weighted_sparse(values, wts, window.rows, window.cols, window.zones,
-                                   window.fractions, part.cw, part.cwx)  # fmt: skip
-    if needs.samples or needs.classes:
-        samples = _samples(values, window)
-        if needs.samples:
-            part.samples.append(samples)
-        if needs.classes:
-            whole_zone, whole_val, part_zone, part_val, fraction = samples
-            part.classes = _class_sums(
-                np.concatenate([whole_zone, part_zone]),
-                np.concatenate([whole_val, part_val]),
-                np.concatenate([np.ones(whole_val.shape[0]), fraction]),
-                n_zones,
-            )
-    return part
+        accumulate_weighted(values, wts, *runs, *sparse, cw, cwx)
+    parts = []
+    for k in range(n_layers):
+        part = Partials(w=w[:, k], s=s[:, k], ss=ss[:, k], lo=lo[:, k], hi=hi[:, k])
+        if cw is not None and cwx is not None:
+            part.cw, part.cwx = cw[:, k], cwx[:, k]
+        if needs.samples or needs.classes:
+            samples = _samples(values[k], window)
+            if needs.samples:
+                part.samples.append(samples)
+            if needs.classes:
+                whole_zone, whole_val, part_zone, part_val, fraction = samples
+                part.classes = _class_sums(
+                    np.concatenate([whole_zone, part_zone]),
+                    np.concatenate([whole_val, part_val]),
+                    np.concatenate([np.ones(whole_val.shape[0]), fraction]),
+                    n_zones,
+                )
+        parts.append(part)
+    return parts
 
 
 def _samples(values: np.ndarray, window: ZoneCoverageWindow) -> tuple[np.ndarray, ...]:
-    """Collect the valid covered pixels of a chunk.
+    """Collect the valid covered pixels of a chunk of one layer.
 
     Returns (zone, value) of the wholly covered pixels and (zone, value, fraction) of the
     partly covered ones; values keep their dtype (float32 sorts twice as fast as float64).
     """
-    dense = (window.labels >= 0) & ~np.isnan(values)
+    whole_zone, whole_val = run_samples(
+        values, window.run_row, window.run_c0, window.run_c1, window.run_zone
+    )
     part_values = values[window.rows, window.cols]
     keep = ~np.isnan(part_values) & (window.fractions > 0)
     return (
-        window.labels[dense],
-        values[dense],
+        whole_zone,
+        whole_val,
         window.zones[keep],
         part_values[keep],
         window.fractions[keep],

@@ -150,8 +150,12 @@ def test_demo_recovers_planted_suhii(demo, planted):
     recovered = float(iris["lst_anomaly_mean_k"].mean())
     assert 2.0 < planted["suhii_k"] < 5.0
     assert recovered > 0
-    # Landsat's 30 m pixels blur the small woods of the ring, hence the tolerance.
-    assert abs(recovered - planted["suhii_k"]) < 0.5, (recovered, planted["suhii_k"])
+    # Equal-area IRIS tile the urban footprint: their mean is the footprint's mean ΔT.
+    heat = json.loads((out / "outputs" / "heat_island.json").read_text())
+    assert recovered == pytest.approx(heat["composite"]["urban_mean_k"], abs=0.1)
+    # Landsat's 30 m pixels mix field edges into the ring's vegetation (see the next test):
+    # below the 10 m planted value, by a bounded amount.
+    assert 0.0 < planted["suhii_k"] - recovered < 1.0, (recovered, planted["suhii_k"])
 
 
 def test_demo_reports_suhii_per_scene_and_composite(demo, planted):

@@ -136,7 +136,7 @@ def test_dump_writes_every_default_and_relative_paths(tmp_path, write_config):
     assert data["zones"]["extra"][0]["path"] == str(tmp_path / "shared" / "parks.gpkg")
     assert data["inputs"]["landsat"][0] == {"path": "products/*.tar"}
     assert data["landcover"]["external"]["path"] == "/data/oso.tif"
-    assert data["grid"] == {"crs": "EPSG:32631", "resolution": 10.0}
+    assert data["grid"] == {"crs": "EPSG:32631", "resolution": 10.0, "resampling": "auto"}
     assert data["mask"]["st_qa_max_k"] is None and data["mask"]["cdist_min_km"] == 1.0
     assert data["scenarios"][0]["name"] == "green_schoolyards"
     assert data["scenarios"][0]["change"][0]["reclassify"]["from"] == "built"

@@ -151,7 +151,7 @@ def test_models_are_frozen():
         ("census", {"filosofi": "filo.csv"}, "census.filosofi: needs zones.iris"),
         ("zones", {"extra": [{"name": "Parks", "path": "p.gpkg", "id": "id"}]}, "'Parks'"),
         ("scenarios", {"a": 1}, "scenarios: "),
-        ("grid", "30", "grid: must be a mapping of keys (crs, resolution) (got '30')"),
+        ("grid", "30", "grid: must be a mapping of keys (crs, resolution, resampling) (got '30')"),
     ],
 )
 def test_bad_values_name_the_key(section, value, expected):

@@ -382,7 +382,7 @@ def test_coverage_cache_is_reused_and_keyed(scene, tmp_path, monkeypatch):
     def no_rebuild(*args, **kwargs):
         raise AssertionError("the cached coverage should have been read")
 
-    monkeypatch.setattr(coverage_module, "_exact_cells", no_rebuild)
+    monkeypatch.setattr(coverage_module, "_exact", no_rebuild)
     again = zonal_stats(grid_array(values), zones, id="zid", stats=["mean"], cache_dir=tmp_path)
     pd.testing.assert_frame_equal(first, again)
     monkeypatch.undo()
