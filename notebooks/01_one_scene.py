@@ -34,27 +34,20 @@
 # %%
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pipelines.demo import run_demo
+from pipelines.demo import demo_folder
 from raster.indices import compute_indices
 from raster.load import load_items
 from raster.quality import landsat_clear_mask, landsat_water_mask
 from raster.sources import open_product
 from raster.thermal import surface_temperature_l2
 
-demo_env = os.environ.get("ILOTS_DEMO_DIR")
-if demo_env and (Path(demo_env) / "config.yaml").is_file():
-    DEMO = Path(demo_env)
-else:
-    DEMO = Path(demo_env) if demo_env else Path(tempfile.mkdtemp(prefix="ilots-demo-"))
-    print(f"writing the synthetic demo city into {DEMO} ...")
-    run_demo(DEMO, echo=lambda line: None)
+DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
 print("demo folder:", DEMO)
 print("Landsat products:", *sorted(p.name for p in (DEMO / "products").glob("LC0*")), sep="\n  ")
 

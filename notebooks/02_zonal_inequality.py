@@ -33,7 +33,6 @@
 # %%
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -52,7 +51,7 @@ from pipelines.census import (
     read_qpv,
 )
 from pipelines.config import load_config
-from pipelines.demo import run_demo
+from pipelines.demo import demo_folder
 from pipelines.inequality import percentile_ranks, run_inequality
 from raster.zonal import zonal_stats
 from tiles.errors import IlotsWarning
@@ -61,13 +60,7 @@ pd.set_option("display.width", 120)
 # The readers return their warnings as notes, printed below: don't show them twice.
 warnings.simplefilter("ignore", IlotsWarning)
 
-demo_env = os.environ.get("ILOTS_DEMO_DIR")
-if demo_env and (Path(demo_env) / "config.yaml").is_file():
-    DEMO = Path(demo_env)
-else:
-    DEMO = Path(demo_env) if demo_env else Path(tempfile.mkdtemp(prefix="ilots-demo-"))
-    print(f"writing the synthetic demo city into {DEMO} ...")
-    run_demo(DEMO, echo=lambda line: None)
+DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
 config = load_config(DEMO / "config.yaml")
 RUN = Path(config.outputs.folder)
 print("demo folder:", DEMO)

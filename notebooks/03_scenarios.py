@@ -39,7 +39,6 @@
 # %%
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -49,7 +48,7 @@ import pandas as pd
 import yaml
 
 from pipelines.config import ChangeSpec, config_from_dict, load_config
-from pipelines.demo import run_demo
+from pipelines.demo import demo_folder
 from pipelines.scenarios import (
     apply_changes,
     compute_predictors,
@@ -65,13 +64,7 @@ from tiles.errors import IlotsWarning
 pd.set_option("display.width", 120)
 warnings.simplefilter("ignore", IlotsWarning)  # the run's notes were printed by the demo
 
-demo_env = os.environ.get("ILOTS_DEMO_DIR")
-if demo_env and (Path(demo_env) / "config.yaml").is_file():
-    DEMO = Path(demo_env)
-else:
-    DEMO = Path(demo_env) if demo_env else Path(tempfile.mkdtemp(prefix="ilots-demo-"))
-    print(f"writing the synthetic demo city into {DEMO} ...")
-    run_demo(DEMO, echo=lambda line: None)
+DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
 config = load_config(DEMO / "config.yaml")
 RUN = Path(config.outputs.folder)
 print("demo folder:", DEMO)

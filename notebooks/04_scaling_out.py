@@ -49,20 +49,14 @@ from distributed import Client, LocalCluster, get_task_stream
 
 from pipelines.census import read_iris
 from pipelines.config import load_config
-from pipelines.demo import run_demo
+from pipelines.demo import demo_folder
 from pipelines.run import run
 from raster.zonal import zonal_stats
 from tiles.errors import IlotsWarning
 
 warnings.simplefilter("ignore", IlotsWarning)  # the repaired demo QPV: see notebook 02
 
-demo_env = os.environ.get("ILOTS_DEMO_DIR")
-if demo_env and (Path(demo_env) / "config.yaml").is_file():
-    DEMO = Path(demo_env)
-else:
-    DEMO = Path(demo_env) if demo_env else Path(tempfile.mkdtemp(prefix="ilots-demo-"))
-    print(f"writing the synthetic demo city into {DEMO} ...")
-    run_demo(DEMO, echo=lambda line: None)
+DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
 config = load_config(DEMO / "config.yaml")
 RUN = Path(config.outputs.folder)
 print("demo folder:", DEMO)

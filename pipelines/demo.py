@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,22 @@ S2_PRODUCTS = (
 )
 _LANDSAT_FACTOR = 3  # 10 m model -> 30 m Landsat pixels
 _TAG = "[synthetic] "  # every line the demo prints carries it
+
+
+def demo_folder(env: str = "ILOTS_DEMO_DIR") -> Path:
+    """Return a folder holding the demo city, running ``ilots demo`` into it when needed.
+
+    The folder named by the environment variable ``env`` when it holds a demo
+    (``config.yaml``); else that folder, or a new temporary one, after running the demo in it.
+    The notebooks start with it, so they run alone or on a demo made beforehand.
+    """
+    named = os.environ.get(env)
+    if named and (Path(named) / "config.yaml").is_file():
+        return Path(named)
+    folder = Path(named) if named else Path(tempfile.mkdtemp(prefix="ilots-demo-"))
+    print(f"writing the synthetic demo city into {folder} ...")
+    run_demo(folder, echo=lambda line: None)
+    return folder
 
 
 def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -> str:

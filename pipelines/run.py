@@ -278,13 +278,7 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             population=population if ineq.population_weighted else None,
             group="in_qpv" if "in_qpv" in table else None,
             stratum=ineq.stratum if ineq.stratum in table else None,
-            geometry="geometry",
-            contiguity=ineq.contiguity,
-            bootstrap=ineq.bootstrap,
-            permutations=ineq.permutations,
-            moran_permutations=ineq.moran_permutations,
-            confidence=ineq.confidence,
-            seed=ineq.seed,
+            **ineq.run_options(),
         )
     return reports
 

@@ -952,6 +952,22 @@ class InequalityConfig(_Model):
     def _distinct(cls, outcomes: tuple[str, ...]) -> tuple[str, ...]:
         return _unique(outcomes, "outcome")
 
+    def run_options(self) -> dict[str, Any]:
+        """Return the keyword arguments of :func:`pipelines.inequality.run_inequality` it sets.
+
+        (Per-IRIS geometry for Moran's I, contiguity, bootstrap, permutations, confidence,
+        seed; the outcome, income, population, group and stratum columns are the caller's.)
+        """
+        return {
+            "geometry": "geometry",
+            "contiguity": self.contiguity,
+            "bootstrap": self.bootstrap,
+            "permutations": self.permutations,
+            "moran_permutations": self.moran_permutations,
+            "confidence": self.confidence,
+            "seed": self.seed,
+        }
+
 
 # --------------------------------------------------------------------------------- outputs
 

@@ -228,7 +228,21 @@ class WhereSpec(_Alternatives):
 # ---------------------------------------------------------------------------------- changes
 
 
-class NdviChange(_Alternatives):
+class _OnClasses(_Alternatives):
+    """A change that may be restricted to land-cover classes with ``on``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        return _yaml_on_key(data)
+
+    @field_validator("on", mode="before", check_fields=False)
+    @classmethod
+    def _on(cls, value: Any) -> Any:
+        return _class_names(value)
+
+
+class NdviChange(_OnClasses):
     """Change the NDVI of the selected pixels (their land-cover class stays as it is)."""
 
     add: float | None = Field(
@@ -250,16 +264,6 @@ class NdviChange(_Alternatives):
         "of `where`.",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_on(cls, data: Any) -> Any:
-        return _yaml_on_key(data)
-
-    @field_validator("on", mode="before")
-    @classmethod
-    def _on(cls, value: Any) -> Any:
-        return _class_names(value)
-
     @model_validator(mode="after")
     def _check(self) -> NdviChange:
         if self.add is None and self.set is None and self.cap is None:
@@ -269,7 +273,7 @@ class NdviChange(_Alternatives):
         return self
 
 
-class AlbedoChange(_Alternatives):
+class AlbedoChange(_OnClasses):
     """Change the broadband albedo of the selected pixels (cool roofs, pale pavements)."""
 
     add: float | None = Field(
@@ -286,16 +290,6 @@ class AlbedoChange(_Alternatives):
         description="Only pixels of these land-cover classes, e.g. built (roofs). Default: "
         "every pixel of `where`.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_on(cls, data: Any) -> Any:
-        return _yaml_on_key(data)
-
-    @field_validator("on", mode="before")
-    @classmethod
-    def _on(cls, value: Any) -> Any:
-        return _class_names(value)
 
     @model_validator(mode="after")
     def _check(self) -> AlbedoChange:

@@ -172,19 +172,7 @@ def inequality_of(
     if iris_values is not None:
         after = iris_values.set_index("code_iris")["lst_anomaly_after_mean_k"]
         table[_OUTCOME] = table["code_iris"].map(after).to_numpy(dtype=np.float64)
-    ineq = config.inequality
-    return run_inequality(
-        table,
-        outcome=_OUTCOME,
-        geometry="geometry",
-        contiguity=ineq.contiguity,
-        bootstrap=ineq.bootstrap,
-        permutations=ineq.permutations,
-        moran_permutations=ineq.moran_permutations,
-        confidence=ineq.confidence,
-        seed=ineq.seed,
-        **setup,
-    )
+    return run_inequality(table, outcome=_OUTCOME, **config.inequality.run_options(), **setup)
 
 
 def group_deltas(
