@@ -31,7 +31,12 @@ from raster.heat_island import rural_ring, scene_reference, urban_footprint_from
 from raster.indices import compute_indices
 from raster.landcover import LandcoverThresholds, classify_landcover, clean_minimum_mapping_unit
 from raster.load import load_items
-from raster.quality import landsat_clear_mask, sentinel2_clear_mask
+from raster.quality import (
+    landsat_clear_mask,
+    landsat_water_mask,
+    sentinel2_clear_mask,
+    sentinel2_water_mask,
+)
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
 from tiles.grid import analysis_geobox
@@ -227,9 +232,8 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArra
         dilate_px=config.mask.dilate_px,
     )
     lst = surface_temperature_l2(ds, mask=clear)
-    # QA water bit (bit 7), kept for the land-cover fallback.
-    water = ((ds["qa_pixel"].fillna(0).astype("uint16") >> 7) & 1).astype(bool).any("time")
-    return lst, water
+    # QA water bit (bit 7) on any date, for the land cover.
+    return lst, landsat_water_mask(ds).any("time")
 
 
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
@@ -266,7 +270,7 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
         "median"] for n in names})  # fmt: skip
     if "scl" in ds:
-        out["scl_water"] = (ds["scl"] == 6).any("time")
+        out["scl_water"] = sentinel2_water_mask(ds).any("time")
     return out, notes
 
 
