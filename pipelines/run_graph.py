@@ -248,9 +248,11 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     ds = load_items(
         items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
     )
+    water = None
     if "scl" in ds:
-        clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
-        ds = ds.where(clear)
+        # Water before the clear mask: the default preset keeps SCL 4 and 5 only.
+        water = sentinel2_water_mask(ds).any("time")
+        ds = ds.where(sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset))
     names = ["ndvi"] + [
         n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
         if need <= set(bands)
@@ -269,8 +271,8 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
         indices, names[-1] = indices.rename({"albedo_s2": "albedo"}), "albedo"
     out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
         "median"] for n in names})  # fmt: skip
-    if "scl" in ds:
-        out["scl_water"] = sentinel2_water_mask(ds).any("time")
+    if water is not None:
+        out["scl_water"] = water
     return out, notes
 
 

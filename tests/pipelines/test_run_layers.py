@@ -241,3 +241,19 @@ def test_anomaly_against_the_urban_mean(demo_folder, tmp_path):
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
     # Against its own mean, the city's pixels are centred near 0 K.
     assert abs(np.nanmean(got[urban])) < 0.5
+
+
+def test_sentinel2_water_flag_survives_the_clear_mask(demo_folder):
+    """The default Sentinel-2 preset masks SCL water (class 6): the water flag must come
+    from the unmasked SCL, where the synthetic river is (generator class 1, SCL 6)."""
+    from pipelines.run_graph import scene_graph
+
+    graph = scene_graph(load_config(demo_folder / "config.yaml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flag = graph.idx["scl_water"].values
+    with rasterio.open(next((demo_folder / "products").glob("S2*/SCL.tif"))) as src:
+        scl = src.read(1)
+    # The river crosses the whole scene: it takes about the same share of the run's grid.
+    assert (scl == 6).mean() > 0.01
+    assert 0.5 < flag.mean() / (scl == 6).mean() < 1.5
