@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import xarray as xr
 from odc.geo.geom import Geometry
 
@@ -29,7 +30,12 @@ from raster.bands import band_table
 from raster.composite import temporal_composite
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.indices import compute_indices
-from raster.landcover import LandcoverThresholds, classify_landcover, clean_minimum_mapping_unit
+from raster.landcover import (
+    LandCover,
+    LandcoverThresholds,
+    classify_landcover,
+    clean_minimum_mapping_unit,
+)
 from raster.load import load_items
 from raster.quality import (
     landsat_clear_mask,
@@ -286,14 +292,10 @@ def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> x
     ndvi = idx["ndvi"]
     is_water = water | idx["scl_water"] if "scl_water" in idx else water
     if "mndwi" in idx:
-        mndwi = idx["mndwi"].where(ndvi.notnull() | ~is_water, 1.0)
+        mndwi = idx["mndwi"]
     else:
-        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull() | is_water)
-    # A masked water pixel keeps NaN NDVI/NDBI: give them finite values so the water rule,
-    # which comes first, decides (any finite value does; NaN inputs would give no data).
-    ndvi = ndvi.where(ndvi.notnull() | ~is_water, 0.0)
+        mndwi = xr.where(is_water, 1.0, -1.0).where(ndvi.notnull())
     ndbi = idx["ndbi"] if "ndbi" in idx else xr.ones_like(ndvi).where(ndvi.notnull())
-    ndbi = ndbi.where(ndbi.notnull() | ~is_water, 0.0)
     rules = config.landcover.rules
     thresholds = LandcoverThresholds(
         water_mndwi=rules.water_mndwi,
@@ -302,6 +304,9 @@ def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> x
         built_ndbi=rules.built_ndbi,
     )
     classes = classify_landcover(ndvi, mndwi, ndbi, thresholds=thresholds)
+    # No index value (masked) but flagged water: water.
+    masked_water = (classes == LandCover.NODATA) & is_water
+    classes = classes.where(~masked_water, np.uint8(LandCover.WATER))
     if config.landcover.min_mapping_unit_px > 1:
         classes = clean_minimum_mapping_unit(
             classes,
