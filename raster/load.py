@@ -25,9 +25,11 @@ import xarray as xr
 from affine import Affine
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
 
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
+from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import require_bands
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
@@ -105,16 +107,7 @@ def load_items(
     grid = geobox if geobox is not None else _default_geobox(items, bands, crs, resolution)
     specs = {b: _band_spec(items[0], b) for b in bands}
 
-    raw = odc.stac.load(
-        items,
-        bands=bands,
-        geobox=grid,
-        chunks=aligned_chunks(grid, chunk),
-        resampling=_resampling(specs, resampling),
-        groupby="id",
-        preserve_original_order=True,
-        fail_on_error=on_error == "raise",
-    )
+    raw = _load_raw(items, bands, grid, chunk, _resampling(specs, resampling), on_error)
     if on_error == "skip":
         _warn_on_skipped_reads()
     out = xr.Dataset(
@@ -127,6 +120,80 @@ def load_items(
     out = out.assign_coords(_thermal_constants(items, bands))
     out.attrs["source_products"] = ", ".join(it.id for it in items)
     return out
+
+
+def _load_raw(
+    items: Sequence[pystac.Item],
+    bands: Sequence[str],
+    grid: GeoBox,
+    chunk: int,
+    methods: Mapping[str, str],
+    on_error: OnError,
+) -> dict[str, xr.DataArray]:
+    """Load the stored values of each band on ``grid``, lazily, warping only where needed.
+
+    Bands resampled with ``nearest`` from a coarser grid of the same CRS and pixel phase in
+    every item (Landsat's 30 m and Sentinel-2's 20 m bands on a 10 m run) are read on their
+    own pixel grid and gathered (:mod:`raster.nearest`); the others go through odc-stac's
+    reprojection (or its plain read when the grids coincide).
+    """
+    options = {"groupby": "id", "preserve_original_order": True,
+               "fail_on_error": on_error == "raise"}  # fmt: skip
+    plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
+    direct = [b for b in bands if plans[b] is None]
+    raw: dict[str, xr.DataArray] = {}
+    if direct:
+        loaded = odc.stac.load(
+            items, bands=direct, geobox=grid, chunks=aligned_chunks(grid, chunk),
+            resampling={b: methods[b] for b in direct}, **options,
+        )  # fmt: skip
+        raw.update({b: loaded[b] for b in direct})
+    windows: dict[Any, list[str]] = {}
+    for band, plan in plans.items():
+        if plan is not None:
+            key = (tuple(plan.geobox.shape.yx), tuple(plan.geobox.affine))
+            windows.setdefault(key, []).append(band)
+    for group in windows.values():
+        plan = plans[group[0]]
+        assert plan is not None
+        gathered = _load_gathered(items, group, plan, grid, chunk, options)
+        raw.update({b: gathered[b] for b in group})
+    return raw
+
+
+def _load_gathered(
+    items: Sequence[pystac.Item],
+    bands: list[str],
+    plan: NativeGather,
+    grid: GeoBox,
+    chunk: int,
+    options: Mapping[str, Any],
+) -> xr.Dataset:
+    """Read bands on their native window (no resampling) and gather them onto ``grid``."""
+    # Native chunks covering about one target chunk each.
+    ratio = abs(grid.affine.a / plan.geobox.affine.a)
+    edge = max(256, int(np.ceil(chunk * ratio / 256) * 256))
+    ny, nx = plan.geobox.shape.yx
+    native = odc.stac.load(
+        items, bands=bands, geobox=plan.geobox, chunks={"y": min(edge, ny), "x": min(edge, nx)},
+        resampling="nearest", **options,
+    )  # fmt: skip
+    coords = xr_coords(grid, crs_coord_name="spatial_ref")
+    return gather_nearest(native, plan, coords, aligned_chunks(grid, chunk))
+
+
+def _gather_plan(items: Sequence[pystac.Item], band: str, grid: GeoBox) -> NativeGather | None:
+    """Plan a band's index gather, when every item has it on one coarser aligned grid."""
+    try:
+        grids = [item_geobox(it, band) for it in items]
+    except MetadataError:
+        return None
+    if not same_phase(grids):
+        return None
+    plan = native_gather(grids[0], grid)
+    if plan is None or (plan.geobox.shape == grid.shape and plan.geobox.affine == grid.affine):
+        return None  # the grids coincide: odc-stac reads without resampling
+    return plan
 
 
 class _SkippedReadWarner(logging.Handler):

@@ -1,0 +1,135 @@
+"""Nearest-neighbour resampling between axis-aligned grids of one CRS, as an index gather.
+
+When a band's native grid and the analysis grid share a CRS and neither is rotated, nearest
+resampling is separable: output row ``i`` takes source row ``iy[i]`` and output column ``j``
+source column ``ix[j]``, whatever the ratio of pixel sizes and the offset between the grids.
+Reading the band on its own pixel grid (a plain windowed read, no warp) and gathering those
+rows and columns gives GDAL's nearest result at a fraction of the cost of its warper: the
+30 m Landsat and 20 m Sentinel-2 bands of a 10 m run are read once at their resolution and
+each value is repeated, not warped pixel by pixel.
+
+Ties follow GDAL's warper: a target pixel centre exactly on a source pixel edge takes the
+pixel after the edge in pixel order (GDAL adds 1e-10 before truncating).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import numpy as np
+import xarray as xr
+from affine import Affine
+from odc.geo.geobox import GeoBox
+
+__all__ = ["NativeGather", "gather_nearest", "native_gather", "same_phase"]
+
+#: GDAL's nudge before truncating a source pixel coordinate (gdalwarpkernel.cpp, GWKNearest).
+_GDAL_NUDGE = 1e-10
+#: Tolerance (in source pixels) for two grids to count as sharing a pixel phase.
+_PHASE_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class NativeGather:
+    """How to get one band onto a target grid from its native pixel grid.
+
+    Attributes
+    ----------
+    geobox
+        The window of the native grid that covers every target pixel centre (read it with no
+        resampling).
+    rows, cols
+        For each target row (column), the row (column) of ``geobox`` its centre falls in.
+    """
+
+    geobox: GeoBox
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def native_gather(source: GeoBox, target: GeoBox) -> NativeGather | None:
+    """Plan nearest resampling of ``source``-grid pixels onto ``target`` as an index gather.
+
+    Parameters
+    ----------
+    source
+        A band's native grid (any extent: only its CRS, pixel size and phase matter).
+    target
+        The grid to resample onto.
+
+    Returns
+    -------
+    NativeGather or None
+        None when the gather does not apply: different CRSs, a rotated grid, or source pixels
+        smaller than the target's (downsampling reads overviews; leave it to the warper).
+    """
+    src, dst = source.affine, target.affine
+    if source.crs != target.crs or not (_axis_aligned(src) and _axis_aligned(dst)):
+        return None
+    if abs(src.a) < abs(dst.a) * (1 - _PHASE_TOL) or abs(src.e) < abs(dst.e) * (1 - _PHASE_TOL):
+        return None
+    ny, nx = target.shape.yx
+    # Centres of the target pixels in the source grid's pixel coordinates.
+    col_pos = (dst.c + (np.arange(nx) + 0.5) * dst.a - src.c) / src.a
+    row_pos = (dst.f + (np.arange(ny) + 0.5) * dst.e - src.f) / src.e
+    cols = np.floor(col_pos + _GDAL_NUDGE).astype(np.int64)
+    rows = np.floor(row_pos + _GDAL_NUDGE).astype(np.int64)
+    c0, r0 = int(cols.min()), int(rows.min())
+    shape = (int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1)
+    window = GeoBox(shape, src * Affine.translation(c0, r0), source.crs)
+    return NativeGather(window, rows - r0, cols - c0)
+
+
+def same_phase(grids: list[GeoBox]) -> bool:
+    """Whether grids share CRS, pixel size and pixel phase (one window reads them all)."""
+    first = grids[0].affine
+    for grid in grids[1:]:
+        a = grid.affine
+        if grid.crs != grids[0].crs or not np.allclose(
+            [a.a, a.b, a.d, a.e], [first.a, first.b, first.d, first.e], rtol=_PHASE_TOL, atol=0
+        ):
+            return False
+        dx, dy = (a.c - first.c) / first.a, (a.f - first.f) / first.e
+        if abs(dx - round(dx)) > _PHASE_TOL or abs(dy - round(dy)) > _PHASE_TOL:
+            return False
+    return True
+
+
+def gather_nearest(
+    data: xr.Dataset, plan: NativeGather, target_coords: Mapping[str, Any], chunks: Mapping
+) -> xr.Dataset:
+    """Gather ``data`` (on ``plan.geobox``) onto the target grid; lazy for Dask input.
+
+    Parameters
+    ----------
+    data
+        ``(..., y, x)`` variables on the plan's native window.
+    plan
+        From :func:`native_gather`.
+    target_coords
+        The ``y`` and ``x`` (and ``spatial_ref``) coordinates of the target grid.
+    chunks
+        Target chunks ``{"y": ny, "x": nx}`` of Dask-backed variables.
+    """
+    out = data.drop_vars(["y", "x", "spatial_ref"], errors="ignore")
+    out = out.assign(
+        {name: (var.dims, _take_yx(var.data, plan, chunks), var.attrs)
+         for name, var in out.data_vars.items()}
+    )  # fmt: skip
+    return out.assign_coords(target_coords)
+
+
+def _take_yx(array: Any, plan: NativeGather, chunks: Mapping) -> Any:
+    """Rows then columns, one axis at a time (a 2-D fancy index is ~10x slower)."""
+    if isinstance(array, np.ndarray):
+        return array.take(plan.rows, axis=-2).take(plan.cols, axis=-1)
+    with dask.config.set({"array.slicing.split_large_chunks": False}):
+        picked = array[..., plan.rows, :][..., plan.cols]
+    return picked.rechunk({array.ndim - 2: chunks["y"], array.ndim - 1: chunks["x"]})
+
+
+def _axis_aligned(affine: Affine) -> bool:
+    return affine.b == 0 and affine.d == 0

@@ -1,0 +1,143 @@
+"""Nearest resampling as an index gather equals GDAL's nearest warp, and loads stay lazy.
+
+The oracle is ``rasterio.warp.reproject`` (GDAL's warper) with ``Resampling.nearest`` on the
+same source and target grids, including target pixel centres that fall exactly on source
+pixel edges (ties) and grids whose ratio is not an integer.
+"""
+
+import datetime as dt
+
+import dask.array as da
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from affine import Affine
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+from rasterio.transform import from_origin
+from rasterio.warp import Resampling, reproject
+
+import raster.load
+from raster.load import load_items
+from raster.nearest import gather_nearest, native_gather, same_phase
+from raster.sources import open_product
+from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+from tests.conftest import raise_if_dask_computes
+
+CRS = "EPSG:32631"
+
+
+def _gdal_nearest(values: np.ndarray, source: GeoBox, target: GeoBox) -> np.ndarray:
+    out = np.full(target.shape.yx, -1.0, dtype="float64")
+    reproject(
+        values.astype("float64"), out, src_transform=source.affine, src_crs=CRS,
+        dst_transform=target.affine, dst_crs=CRS, resampling=Resampling.nearest,
+        src_nodata=None, dst_nodata=-1.0,
+    )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize(
+    ("src_res", "dst_res", "dst_origin"),
+    [
+        (30.0, 10.0, (600_000.0, 5_400_000.0)),  # aligned, ratio 3
+        (30.0, 10.0, (600_010.0, 5_399_980.0)),  # centres on source edges: ties
+        (30.0, 10.0, (600_003.0, 5_399_993.5)),  # arbitrary phase
+        (20.0, 10.0, (600_005.0, 5_399_995.0)),  # Sentinel-2 20 m on a 10 m grid, ties
+        (30.0, 20.0, (600_007.0, 5_399_989.0)),  # ratio 1.5
+        (30.0, 30.0, (600_015.0, 5_399_985.0)),  # same size, half-pixel shift
+    ],
+)
+def test_gather_equals_gdal_nearest(src_res, dst_res, dst_origin):
+    rng = np.random.default_rng(3)
+    source = GeoBox((40, 36), from_origin(599_970.0, 5_400_030.0, src_res, src_res), CRS)
+    values = rng.integers(0, 60_000, size=source.shape.yx).astype("float64")
+    n = int(28 * min(src_res / dst_res, 2))
+    target = GeoBox((n, n + 5), from_origin(*dst_origin, dst_res, dst_res), CRS)
+    plan = native_gather(source, target)
+    assert plan is not None
+    # The plan's window lies inside the source: read it as a slice.
+    col0 = round((plan.geobox.affine.c - source.affine.c) / src_res)
+    row0 = round((plan.geobox.affine.f - source.affine.f) / -src_res)
+    ny, nx = plan.geobox.shape.yx
+    window = values[row0 : row0 + ny, col0 : col0 + nx]
+    expected = _gdal_nearest(values, source, target)
+    got = window.take(plan.rows, axis=0).take(plan.cols, axis=1)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_gather_declines_what_it_cannot_do():
+    source = GeoBox((10, 10), from_origin(0, 100, 10, 10), CRS)
+    finer = GeoBox((10, 10), from_origin(0, 100, 5, 5), CRS)
+    assert native_gather(finer, source) is None  # downsampling: left to the warper
+    assert native_gather(source, GeoBox((10, 10), from_origin(0, 100, 5, 5), "EPSG:2154")) is None
+    rotated = GeoBox((10, 10), Affine(10, 1, 0, 1, -10, 100), CRS)
+    assert native_gather(source, rotated) is None
+
+
+def test_same_phase():
+    a = GeoBox((10, 10), from_origin(15, 105, 30, 30), CRS)
+    b = GeoBox((20, 5), from_origin(15 + 300, 105 - 600, 30, 30), CRS)
+    c = GeoBox((10, 10), from_origin(0, 105, 30, 30), CRS)
+    assert same_phase([a, b])
+    assert not same_phase([a, c])
+    assert not same_phase([a, GeoBox((10, 10), from_origin(15, 105, 20, 20), CRS)])
+
+
+def test_gather_numpy_and_dask_agree_and_dask_stays_lazy():
+    source = GeoBox((30, 30), from_origin(0, 900, 30, 30), CRS)
+    target = GeoBox((80, 70), from_origin(5, 895, 10, 10), CRS)
+    plan = native_gather(source, target)
+    values = np.arange(3 * 30 * 30, dtype="uint16").reshape(3, 30, 30)
+    ny, nx = plan.geobox.shape.yx
+    window = values[:, :ny, :nx]
+    coords = xr_coords(target, crs_coord_name="spatial_ref")
+    eager = gather_nearest(
+        xr.Dataset({"v": (("time", "y", "x"), window)}), plan, coords, {"y": 32, "x": 32}
+    )
+    with raise_if_dask_computes():
+        lazy = gather_nearest(
+            xr.Dataset({"v": (("time", "y", "x"), da.from_array(window, chunks=(1, 7, 9)))}),
+            plan, coords, {"y": 32, "x": 32},
+        )  # fmt: skip
+    assert lazy.v.data.chunks[1:] == ((32, 32, 16), (32, 32, 6))
+    np.testing.assert_array_equal(lazy.v.values, eager.v.values)
+    assert eager.v.dtype == np.uint16
+    np.testing.assert_array_equal(eager.y.values, coords["y"].values)
+
+
+def _l2(tmp_path, day, origin, tag):
+    rng = np.random.default_rng(tag)
+    size = 24
+    lst = kelvin_to_st_dn(300.0 + 10 * rng.random((size, size)))
+    qa = np.broadcast_to(encode_qa_pixel(), (size, size)).copy()
+    qa[rng.random((size, size)) < 0.2] = encode_qa_pixel(cloud=True)
+    return write_landsat_c2l2(
+        tmp_path, bands={"lwir11": lst, "qa_pixel": qa}, crs=32631,
+        transform=from_origin(*origin, 30, 30), platform="landsat-8", path=199, row=26,
+        date=dt.date(2023, 7, day),
+    )  # fmt: skip
+
+
+def test_load_items_gathers_coarse_bands_exactly_as_the_warper(tmp_path, monkeypatch):
+    items = [
+        open_product(_l2(tmp_path, 4, (600_015, 5_400_015), 1)),
+        open_product(_l2(tmp_path, 20, (600_105, 5_399_985), 2)),  # another extent, same phase
+    ]
+    grid = GeoBox((50, 60), from_origin(600_050, 5_399_990, 10, 10), CRS)
+    opened = []
+    real_open = rasterio.open
+    monkeypatch.setattr(
+        rasterio, "open", lambda p, *a, **k: opened.append(p) or real_open(p, *a, **k)
+    )
+    with raise_if_dask_computes():
+        fast = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
+                          resampling="nearest")  # fmt: skip
+    assert opened == [], "building the graph opened files"
+    assert "reproject" not in str(dict(fast.lwir11.data.__dask_graph__()))
+    monkeypatch.setattr(raster.load, "_gather_plan", lambda *args: None)  # odc-stac + GDAL
+    warped = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
+                        resampling="nearest")  # fmt: skip
+    xr.testing.assert_identical(fast.compute(), warped.compute())
+    assert np.isfinite(fast.lwir11.values).any() and np.isnan(fast.lwir11.values).any()
