@@ -1,4 +1,5 @@
 import os
+import warnings
 
 import dask.array as da
 import numpy as np
@@ -7,7 +8,7 @@ import rasterio
 import xarray as xr
 from rasterio.transform import from_origin
 
-from raster.cog import write_cog
+from raster.cog import overview_factors, write_cog
 
 
 def _grid(values, crs="EPSG:32631"):
@@ -74,3 +75,32 @@ def test_cog_rejects_missing_crs_and_3d(tmp_path):
         write_cog(values, tmp_path / "a.tif")
     with pytest.raises(ValueError, match="2-D"):
         write_cog(values.expand_dims(time=2), tmp_path / "a.tif")
+
+
+@pytest.mark.parametrize(
+    ("shape", "factors"),
+    [((4000, 4000), [2, 4, 8]), ((1100, 900), [2, 4]), ((512, 300), []), ((513, 10), [2])],
+)
+def test_overview_factors_halve_until_one_block(shape, factors):
+    assert overview_factors(*shape) == factors
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_overviews_average_continuous_and_pick_classes(tmp_path, lazy):
+    values = _expected(1100, 900)
+    classes = np.arange(1100 * 900, dtype="float32").reshape(1100, 900) % 5
+    for name, array, method in (("lst", values, "average"), ("cls", classes, "nearest")):
+        data = da.from_array(array, chunks=512) if lazy else array
+        write_cog(_grid(data), tmp_path / f"{name}.tif", overview_resampling=method)
+    with rasterio.open(tmp_path / "lst.tif") as src:
+        assert src.overviews(1) == [2, 4]
+        first = src.read(1, out_shape=(550, 450))  # the 2x overview
+    # Average of each 2x2 block, NaN (nodata) pixels left out: a hand computation.
+    blocks = values.reshape(550, 2, 450, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+        expected = np.nanmean(blocks, axis=(1, 3))
+    np.testing.assert_allclose(first, expected, rtol=1e-6)
+    with rasterio.open(tmp_path / "cls.tif") as src:
+        level = src.read(1, out_shape=(550, 450))
+    assert set(np.unique(level)) <= {0.0, 1.0, 2.0, 3.0, 4.0}
