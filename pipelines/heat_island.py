@@ -2,8 +2,10 @@
 
 SUHII = mean LST over the urban footprint − mean LST over the rural reference pixels
 (science.md §4.1). Per scene it comes from the tile sums of the run's first pass
-(:func:`pipelines.run_tiles.scene_suhii`); for the composite it is computed on the median
-of the per-scene anomalies ΔT with the same two masks (:func:`raster.heat_island.suhii`).
+(:func:`pipelines.run_tiles.scene_suhii`); for the composite, from the second pass's sums
+of the median of the per-scene anomalies ΔT over the same two masks
+(:func:`pipelines.run_tiles.composite_sums`, the numbers :func:`raster.heat_island.suhii`
+gives on the whole grid).
 The run writes both to ``heat_island.json`` with the definition of the footprint and of the
 ring, so a reader knows what the number compares.
 """
@@ -15,14 +17,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from raster.heat_island import suhii
+from raster.heat_island import _RURAL_HINT, _checked_mean, _definition
 
 __all__ = ["heat_island_summary"]
 
+_URBAN_HINT = "check the zones or built classes"
+
 
 def heat_island_summary(
-    anomaly: xr.DataArray,
-    lst: xr.DataArray,
+    sums: dict[str, dict[str, float]],
     urban: xr.DataArray,
     reference_mask: xr.DataArray,
     scenes: list[dict[str, Any]],
@@ -32,15 +35,15 @@ def heat_island_summary(
 
     Parameters
     ----------
-    anomaly
-        Median composite of the per-scene anomalies ΔT ``(y, x)`` in K (NaN where too few
-        clear observations): the composite SUHII, free of day-to-day weather (each scene's
-        rural reference is removed before the median).
-    lst
-        Median LST composite ``(y, x)`` in K: its SUHII is reported too (``composite_lst``),
-        but mixes scenes of different weather where pixels have different clear dates.
+    sums
+        The merged :func:`pipelines.run_tiles.composite_sums` of the composites: Σ and count
+        over the urban footprint and the rural reference of the median of the per-scene
+        anomalies ΔT (``lst_anomaly``: the composite SUHII, free of day-to-day weather, each
+        scene's rural reference removed before the median) and of the median LST
+        (``lst_median``: reported too as ``composite_lst``, but it mixes scenes of different
+        weather where pixels have different clear dates).
     urban, reference_mask
-        Urban footprint and rural reference pixels ``(y, x)`` on the same grid.
+        Urban footprint and rural reference pixels (their attributes only: definitions).
     scenes
         Per-scene records of :func:`pipelines.run_tiles.scene_suhii`.
     definition
@@ -54,35 +57,40 @@ def heat_island_summary(
         ``variable``; ``scenes`` (per-scene records) with their mean and spread; JSON-ready
         (NaN as None).
     """
-    urban, reference_mask = urban.compute(), reference_mask.compute()
     values = [s["suhii_k"] for s in scenes if s["suhii_k"] is not None]
-    ds = suhii(anomaly, urban, reference_mask).compute()
     return {
         "definition": {
             **definition,
             "formula": "mean LST over the urban footprint - mean LST over the rural reference",
-            "urban_definition": ds.attrs.get("urban_definition"),
-            "reference_definition": ds.attrs.get("reference_definition"),
+            "urban_definition": _definition(urban, "urban footprint"),
+            "reference_definition": _definition(reference_mask, "rural reference mask"),
         },
-        "composite": _record(ds, "lst_anomaly"),
-        "composite_lst": _record(suhii(lst, urban, reference_mask).compute(), "lst_median"),
+        "composite": _record(sums, "lst_anomaly"),
+        "composite_lst": _record(sums, "lst_median"),
         "scenes": scenes,
         "scenes_mean_k": float(np.mean(values)) if values else None,
         "scenes_std_k": float(np.std(values)) if len(values) > 1 else None,
     }
 
 
-def _record(ds: xr.Dataset, variable: str) -> dict[str, Any]:
+def _record(sums: dict[str, dict[str, float]], variable: str) -> dict[str, Any]:
+    layer, n_mask = sums.get(variable, {}), sums.get("n_mask", {})
+    means = {}
+    for region, what, hint in (("urban", "urban footprint", _URBAN_HINT),
+                               ("rural", "rural reference", _RURAL_HINT)):  # fmt: skip
+        means[region] = float(
+            _checked_mean(layer.get(f"{region}_total", 0.0), layer.get(f"{region}_count", 0),
+                          n_mask.get(region, 0), what=what, hint=hint, min_pixels=1)
+        )  # fmt: skip
     return {
         "variable": variable,
-        "suhii_k": _number(ds["suhii"]),
-        "urban_mean_k": _number(ds["urban_mean"]),
-        "rural_mean_k": _number(ds["rural_mean"]),
-        "urban_pixels": int(ds["n_urban"]),
-        "rural_pixels": int(ds["n_rural"]),
+        "suhii_k": _number(means["urban"] - means["rural"]),
+        "urban_mean_k": _number(means["urban"]),
+        "rural_mean_k": _number(means["rural"]),
+        "urban_pixels": int(layer.get("urban_count", 0)),
+        "rural_pixels": int(layer.get("rural_count", 0)),
     }
 
 
-def _number(value: xr.DataArray) -> float | None:
-    number = float(value)
-    return number if np.isfinite(number) else None
+def _number(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

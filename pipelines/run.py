@@ -457,7 +457,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         if one_piece
         else run_tiles.checkpoints(Path(config.outputs.folder), fingerprint)
     )
-    rasters, tables, scene_suhii = run_tiles.run_tiles(
+    rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
         lst=lst,
         reference_mask=reference_mask,
         reference_template=template,
@@ -472,8 +472,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
     )
     with timer("heat_island"):
         heat = heat_island_summary(
-            rasters["lst_anomaly"],
-            rasters["lst_median"],
+            composite_sums,
             urban,
             reference_mask,
             scene_suhii,
@@ -516,11 +515,13 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         wanted = config.outputs.rasters
         crs = str(geobox.crs)
         selected = {
-            str(k): v.rio.write_crs(crs)
+            str(k): v if v.rio.crs is not None else v.rio.write_crs(crs)  # no deep copy
             for k, v in rasters.items()
             if wanted is None or k in wanted
         }
-        write_rasters(selected, folder.rasters, compute=True, synthetic=_synthetic(inputs))
+        # Local threads: the pieces are in this process (or its checkpoint files).
+        with dask.config.set(scheduler="threads"):
+            write_rasters(selected, folder.rasters, compute=True, synthetic=_synthetic(inputs))
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
             write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers))

@@ -12,8 +12,10 @@ Two passes, each checkpointed per tile (:class:`tiles.processing.TileCheckpoints
 1. ``reference``: per-scene sum and count of the LST over the rural reference mask of the
    tile (float64), and the mask's pixel count; merged over tiles into the per-scene rural
    reference (the same mean as :func:`raster.heat_island.scene_reference`).
-2. ``tile``: the tile's rasters (NumPy pieces) and the zonal :class:`Partials` of every zone
-   layer, computed with the window of the layer's coverage (built once on the full grid).
+2. ``tile``: the tile's rasters (NumPy pieces, checkpointed as ``.npy`` files and mosaicked
+   lazily from them, so the full grid is never in memory), the zonal :class:`Partials` of
+   every zone layer, computed with the window of the layer's coverage (built once on the
+   full grid), and the urban / rural sums of the composite SUHII.
 
 Partials merge exactly (sums, min/max, sample concatenation); only the order of float64
 additions changes with the tiling, so sums agree to ~1e-15 relative and means to far
@@ -42,11 +44,14 @@ from raster.zonal.zones import prepare_zones
 from tiles.processing import Tile, TileCheckpoints, processing_tiles
 
 __all__ = [
+    "SUHII_LAYERS",
     "ZONE_LAYERS",
     "ZONE_STATS",
     "MemoryCheckpoints",
     "ZoneLayer",
     "checkpoints",
+    "composite_sums",
+    "merge_composite_sums",
     "merged_reference",
     "reference_sums",
     "run_tiles",
@@ -114,6 +119,15 @@ class MemoryCheckpoints:
     def load(self, stage: str, tile: Tile) -> Any:
         """Return a result kept by :meth:`save`."""
         return self._results[(stage, tile.name)]
+
+    def save_arrays(self, stage: str, tile: Tile, arrays: Mapping[str, np.ndarray]) -> None:
+        """Keep raster pieces (no copy)."""
+        for name, array in arrays.items():
+            self._results[(stage, f"{tile.name}.{name}")] = array
+
+    def load_array(self, stage: str, tile: Tile, name: str) -> np.ndarray:
+        """Return a raster piece kept by :meth:`save_arrays`."""
+        return self._results[(stage, f"{tile.name}.{name}")]
 
 
 def tiles_of(geobox: Any, tile_size: int) -> list[Tile]:
@@ -282,10 +296,25 @@ def merged_reference(
     )
 
 
-def tile_pieces(rasters: xr.Dataset, layers: list[ZoneLayer], tile: Tile) -> dict[str, Any]:
-    """Pass 2 of one tile: its raster pieces and the zonal partials of every zone layer."""
-    piece = _window(rasters, tile).compute()
+def tile_pieces(
+    rasters: xr.Dataset,
+    layers: list[ZoneLayer],
+    tile: Tile,
+    masks: Mapping[str, xr.DataArray] | None = None,
+) -> dict[str, Any]:
+    """Pass 2 of one tile: its raster pieces and the zonal partials of every zone layer.
+
+    With ``masks`` (``{"urban": footprint, "rural": reference mask}``), also the sums of the
+    composite SUHII (:func:`composite_sums`), computed with the rasters in one pass.
+    """
+    masks = dict(masks or {})
+    piece, *regions = dask.compute(
+        _window(rasters, tile), *(_window(m, tile) for m in masks.values())
+    )
     arrays = {str(k): np.asarray(v.values) for k, v in piece.data_vars.items()}
+    sums = composite_sums(
+        arrays, {k: np.asarray(r.values) for k, r in zip(masks, regions, strict=True)}
+    )
     frac_needs = Needs.of(FRAC_STATS)
     classes = arrays["landcover"]
     class_values = np.where(classes > 0, classes, np.nan).astype(np.float32)
@@ -305,7 +334,44 @@ def tile_pieces(rasters: xr.Dataset, layers: list[ZoneLayer], tile: Tile) -> dic
         }
         parts["landcover"] = chunk_partials(class_values, window, n, frac_needs)
         partials[layer.name] = parts
-    return {"rasters": arrays, "partials": partials}
+    return {"rasters": arrays, "partials": partials, "composite_sums": sums}
+
+
+#: The composites whose SUHII the run reports (``heat_island.json``).
+SUHII_LAYERS = ("lst_anomaly", "lst_median")
+
+
+def composite_sums(
+    arrays: Mapping[str, np.ndarray], masks: Mapping[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """Σ (float64) and count of each SUHII composite's finite pixels per mask, and mask sizes.
+
+    Returns ``{"<layer>": {"<mask>_total": Σ, "<mask>_count": n}, "n_mask": {"<mask>": n}}``;
+    tiles' sums add up to the whole grid's (:func:`merge_composite_sums`).
+    """
+    out: dict[str, dict[str, float]] = {"n_mask": {}}
+    for region, mask in masks.items():
+        keep = mask.astype(bool)
+        out["n_mask"][region] = int(np.count_nonzero(keep))
+        for name in SUHII_LAYERS:
+            if name in arrays:
+                values = arrays[name][keep]
+                values = values[np.isfinite(values)]
+                layer = out.setdefault(name, {})
+                layer[f"{region}_total"] = float(values.sum(dtype=np.float64))
+                layer[f"{region}_count"] = int(values.size)
+    return out
+
+
+def merge_composite_sums(parts: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Add the :func:`composite_sums` of every tile."""
+    merged: dict[str, dict[str, float]] = {}
+    for part in parts:
+        for name, values in part.items():
+            into = merged.setdefault(name, {})
+            for key, value in values.items():
+                into[key] = into.get(key, 0) + value
+    return merged
 
 
 def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -335,14 +401,22 @@ def run_tiles(
     timer: Any,
     urban: xr.DataArray | None = None,
     anomaly_reference: str = "rural",
-) -> tuple[xr.Dataset, dict[str, tuple[pd.DataFrame, pd.DataFrame]], list[dict[str, Any]]]:
+) -> tuple[
+    xr.Dataset,
+    dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+    list[dict[str, Any]],
+    dict[str, dict[str, float]],
+]:
     """Both passes over the tiles (resuming from checkpoints), the merge and the mosaic.
 
-    Returns the full rasters (NumPy-backed, on the grid of the lazy ones); per zone layer,
-    its value table and land-cover fraction table; and, with ``urban``, the per-scene SUHII
-    records of :func:`scene_suhii` (else an empty list). ``build_rasters`` receives the
-    per-scene reference of ``anomaly_reference`` (``"rural"``, or ``"urban"``: needs
-    ``urban``), with its spread as coordinate ``reference_std``.
+    Returns the full rasters on the grid of the lazy ones (:func:`_mosaic`: NumPy for one
+    tile, lazy reads of the checkpointed pieces for several, so write them before the
+    checkpoints are removed); per zone layer, its value table and land-cover fraction table;
+    with ``urban``, the per-scene SUHII records of :func:`scene_suhii` (else an empty list)
+    and the merged :func:`composite_sums` of the composites (else only empty ``n_mask``).
+    ``build_rasters`` receives the per-scene reference of ``anomaly_reference``
+    (``"rural"``, or ``"urban"``: needs ``urban``), with its spread as coordinate
+    ``reference_std``.
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
@@ -357,24 +431,18 @@ def run_tiles(
         if anomaly_reference == "urban":
             reference = merged_reference(sums, reference_template, min_pixels, "urban")
     rasters = build_rasters(reference)
+    masks = {"urban": urban, "rural": reference_mask} if urban is not None else None
     with timer("tiles"):
         results = []
         for tile in tiles:
             if not store.done("tile", tile):
-                store.save("tile", tile, me.tile_pieces(rasters, layers, tile))
+                result = me.tile_pieces(rasters, layers, tile, masks)
+                # Pieces first: the tile's own checkpoint, written last, marks it done.
+                store.save_arrays("raster", tile, result.pop("rasters"))
+                store.save("tile", tile, result)
             results.append(store.load("tile", tile))
     with timer("mosaic"):
-        ny, nx = rasters.sizes["y"], rasters.sizes["x"]
-        full = {}
-        for name, var in rasters.data_vars.items():
-            if len(tiles) == 1:  # one piece: its arrays are the mosaic (no copy)
-                array = results[0]["rasters"][str(name)]
-            else:
-                array = np.empty((ny, nx), dtype=results[0]["rasters"][str(name)].dtype)
-                for tile, result in zip(tiles, results, strict=True):
-                    array[tile.rows, tile.cols] = result["rasters"][str(name)]
-            full[name] = xr.DataArray(array, dims=var.dims, coords=var.coords, attrs=var.attrs)
-        mosaic = xr.Dataset(full, coords=rasters.coords, attrs=rasters.attrs)
+        mosaic = _mosaic(rasters, tiles, store)
     with timer("zonal"):
         tables = {}
         for layer in layers:
@@ -382,4 +450,33 @@ def run_tiles(
             names = [n for n in (*ZONE_LAYERS, "landcover") if n in present]
             merged = {n: merge_all([r["partials"][layer.name][n] for r in results]) for n in names}
             tables[layer.name] = _tables(layer, merged)
-    return mosaic, tables, scenes
+    composite = merge_composite_sums([r["composite_sums"] for r in results])
+    return mosaic, tables, scenes, composite
+
+
+def _mosaic(
+    rasters: xr.Dataset, tiles: list[Tile], store: TileCheckpoints | MemoryCheckpoints
+) -> xr.Dataset:
+    """Assemble the full rasters from the tiles' pieces: NumPy for one tile, else lazily.
+
+    Several tiles: each variable is a Dask array with one chunk per tile, each chunk a
+    memory-mapped read of that tile's checkpointed piece, so writing the COGs streams the
+    tiles and never holds the whole grid in memory.
+    """
+    rows: dict[int, list[Tile]] = {}
+    for tile in tiles:
+        rows.setdefault(tile.index[0], []).append(tile)
+    full = {}
+    for name, var in rasters.data_vars.items():
+        if len(tiles) == 1:  # one piece: its arrays are the mosaic (no copy)
+            array: Any = store.load_array("raster", tiles[0], str(name))
+        else:
+            load = dask.delayed(store.load_array, pure=True)
+            array = da.block([
+                [da.from_delayed(load("raster", t, str(name)),
+                                 shape=(t.rows.stop - t.rows.start, t.cols.stop - t.cols.start),
+                                 dtype=var.dtype) for t in row]
+                for row in rows.values()
+            ])  # fmt: skip
+        full[name] = xr.DataArray(array, dims=var.dims, coords=var.coords, attrs=var.attrs)
+    return xr.Dataset(full, coords=rasters.coords, attrs=rasters.attrs)

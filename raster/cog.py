@@ -74,7 +74,7 @@ def write_cog(
         raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
     all_tags = {k: str(v) for k, v in data.attrs.items() if isinstance(v, str | int | float)}
     all_tags.update({k: str(v) for k, v in (tags or {}).items()})
-    band = data.astype("float32")
+    band = data.astype("float32", copy=False).copy(deep=False)  # no copy of float32 data
     band.attrs = {}
     scratch = None
     if isinstance(band.data, np.ndarray):

@@ -470,8 +470,8 @@ def _masked_mean(
     """Per-scene mean of ``lst`` over ``mask`` and its pixel count; lazy, warns at compute."""
     dims = _spatial_dims(lst)
     _aligned(lst, _require_yx(mask, what), what)
-    values = lst.astype(np.float64).where(mask.astype(bool))
-    total = values.sum(dims, skipna=True)
+    values = lst.where(mask.astype(bool))
+    total = values.sum(dims, skipna=True, dtype=np.float64)  # float64 sums, no float64 copy
     count = values.count(dims)
     n_mask = mask.astype(bool).sum()
     if total.chunks is not None:

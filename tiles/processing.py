@@ -10,15 +10,17 @@ in tiles gives the same numbers as a run in one piece.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from odc.geo.geobox import GeoBox
 
 from tiles.errors import GridError
@@ -83,10 +85,12 @@ def processing_tiles(geobox: GeoBox, tile_size: int, block: int = 512) -> list[T
 class TileCheckpoints:
     """Finished tiles' results on disk, written atomically, keyed by a run fingerprint.
 
-    A checkpoint is the pickled result of one tile (zonal partials, small per-scene sums,
-    raster pieces as arrays), written under a temporary name and renamed, so a tile is either
-    wholly done or absent. The fingerprint (a hash of whatever defines the run: config,
-    inputs, grid) is stored beside them; checkpoints of another run are never reused.
+    A checkpoint is the pickled result of one tile (zonal partials, small per-scene sums),
+    written under a temporary name and renamed, so a tile is either wholly done or absent;
+    raster pieces are ``.npy`` files beside it (:meth:`save_arrays`), memory-mapped when read
+    back so a mosaic never needs every tile in memory at once. The fingerprint (a hash of
+    whatever defines the run: config, inputs, grid) is stored beside them; checkpoints of
+    another run are never reused.
 
     Parameters
     ----------
@@ -103,7 +107,7 @@ class TileCheckpoints:
         self.key = hashlib.sha256(text.encode()).hexdigest()[:16]
         stamp = self.folder / "fingerprint.json"
         if stamp.exists() and json.loads(stamp.read_text()).get("key") != self.key:
-            for old in self.folder.glob("*.pkl"):
+            for old in (*self.folder.glob("*.pkl"), *self.folder.glob("*.npy")):
                 old.unlink()
         _atomic_write(stamp, json.dumps({"key": self.key}).encode())
 
@@ -122,6 +126,23 @@ class TileCheckpoints:
         """Read a checkpoint written by :meth:`save` (this run's own files only)."""
         with open(self._path(stage, tile), "rb") as src:
             return pickle.load(src)  # our own checkpoint, same run fingerprint
+
+    def save_arrays(self, stage: str, tile: Tile, arrays: Mapping[str, np.ndarray]) -> None:
+        """Checkpoint raster pieces as one ``.npy`` file each (atomic per file).
+
+        Write them before the tile's :meth:`save`, whose file marks the tile done.
+        """
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            _atomic_write(self._array_path(stage, tile, name), buffer.getvalue())
+
+    def load_array(self, stage: str, tile: Tile, name: str) -> np.ndarray:
+        """Memory-map a raster piece written by :meth:`save_arrays` (read-only)."""
+        return np.load(self._array_path(stage, tile, name), mmap_mode="r", allow_pickle=False)
+
+    def _array_path(self, stage: str, tile: Tile, name: str) -> Path:
+        return self.folder / f"{stage}.{tile.name}.{name}.npy"
 
     def finished(self, stage: str, tiles: list[Tile]) -> Iterator[Tile]:
         """Yield the tiles of ``tiles`` whose ``stage`` is checkpointed."""

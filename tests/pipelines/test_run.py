@@ -5,11 +5,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import xarray as xr
 from click.testing import CliRunner
 
 from pipelines import run_tiles
@@ -236,6 +238,57 @@ def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path):
     assert not any(".checkpoints" in p for p in _manifest_outputs(tmp_path / "tiled"))
 
 
+def test_composite_suhii_equals_the_whole_grid_computation(demo_run, demo_folder, tmp_path):
+    """heat_island.json's composite SUHII, merged from tile sums, equals raster.heat_island's
+    suhii() on the written composite with the run's own (lazy) masks, tiled or not."""
+    from pipelines.run_graph import scene_graph
+    from raster.heat_island import suhii
+
+    out, _ = demo_run
+    config = load_config(demo_folder / "config.yaml")
+    graph = scene_graph(config)
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)
+    for folder in (out, tiled.folder):
+        heat = json.loads((Path(folder) / "heat_island.json").read_text())
+        for key, name in (("composite", "lst_anomaly"), ("composite_lst", "lst_median")):
+            with rasterio.open(Path(folder) / "rasters" / f"{name}.tif") as src:
+                values = graph.urban.copy(data=src.read(1))
+            oracle = suhii(values, graph.urban, graph.reference_mask).compute()
+            record = heat[key]
+            np.testing.assert_allclose(record["suhii_k"], float(oracle["suhii"]), rtol=1e-9)
+            np.testing.assert_allclose(
+                record["rural_mean_k"], float(oracle["rural_mean"]), rtol=1e-9
+            )
+            assert record["urban_pixels"] == int(oracle["n_urban"]) > 0
+            assert record["rural_pixels"] == int(oracle["n_rural"]) > 0
+
+
+def test_tiled_mosaic_streams_checkpointed_pieces(tmp_path):
+    """Several tiles: the mosaic is lazy, one chunk per tile, each a read of that tile's
+    checkpointed piece (the whole grid is never in memory); one tile: the piece itself."""
+    from odc.geo.geobox import GeoBox
+    from rasterio.transform import from_origin
+
+    grid = GeoBox((700, 1100), from_origin(600_000, 5_400_000, 10, 10), "EPSG:32631")
+    tiles = run_tiles.tiles_of(grid, 512)
+    values = np.random.default_rng(1).random((700, 1100)).astype("float32")
+    lazy = xr.Dataset({"lst": (("y", "x"), da.from_array(values, chunks=256))})
+    store = run_tiles.checkpoints(tmp_path, {"test": 1})
+    for tile in tiles:
+        store.save_arrays("raster", tile, {"lst": values[tile.rows, tile.cols]})
+    loads = []
+    real = store.load_array
+    store.load_array = lambda *args: loads.append(args[1].name) or real(*args)
+    mosaic = run_tiles._mosaic(lazy, tiles, store)
+    assert loads == [] and mosaic.lst.data.chunks == ((512, 188), (512, 512, 76))
+    np.testing.assert_array_equal(mosaic.lst.data.blocks[1, 2].compute(), values[512:, 1024:])
+    assert loads == [tiles[-1].name]
+    np.testing.assert_array_equal(mosaic.lst.values, values)
+    memory = run_tiles.MemoryCheckpoints()
+    memory.save_arrays("raster", tiles[0], {"lst": values})
+    assert run_tiles._mosaic(lazy, tiles[:1], memory).lst.data is values
+
+
 def _manifest_outputs(folder):
     return [str(p) for p in json.loads((folder / "manifest.json").read_text())["outputs"]]
 
@@ -279,11 +332,11 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
     calls = []
     pieces = run_tiles.tile_pieces
 
-    def crashing(rasters, layers, tile):
+    def crashing(rasters, layers, tile, *rest):
         if len(calls) == 3:
             raise RuntimeError("killed")
         calls.append(tile.name)
-        return pieces(rasters, layers, tile)
+        return pieces(rasters, layers, tile, *rest)
 
     monkeypatch.setattr(run_tiles, "tile_pieces", crashing)
     with pytest.raises(RuntimeError, match="killed"):
@@ -294,9 +347,9 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
     again, reference_calls = [], []
     sums = run_tiles.reference_sums
 
-    def counting(rasters, layers, tile):
+    def counting(rasters, layers, tile, *rest):
         again.append(tile.name)
-        return pieces(rasters, layers, tile)
+        return pieces(rasters, layers, tile, *rest)
 
     def counting_sums(lst, mask, tile, *rest):
         reference_calls.append(tile.name)

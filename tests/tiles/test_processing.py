@@ -49,3 +49,19 @@ def test_checkpoints_roundtrip_and_invalidation(tmp_path):
     # Another run: checkpoints dropped.
     assert not TileCheckpoints(tmp_path, {"config": "b", "inputs": [1, 2]}).done("zonal", tiles[0])
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_raster_pieces_roundtrip_memory_mapped_and_invalidated(tmp_path):
+    tiles = processing_tiles(_grid(1200, 700), 512)
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    lst = np.arange(12, dtype="float32").reshape(3, 4)
+    classes = np.asfortranarray(np.eye(3, dtype="uint8"))
+    store.save_arrays("raster", tiles[1], {"lst": lst, "classes": classes})
+    back = store.load_array("raster", tiles[1], "lst")
+    assert isinstance(back, np.memmap) and not back.flags.writeable
+    np.testing.assert_array_equal(back, lst)
+    np.testing.assert_array_equal(store.load_array("raster", tiles[1], "classes"), classes)
+    assert store.load_array("raster", tiles[1], "classes").dtype == np.uint8
+    assert not list(tmp_path.glob(".*tmp"))
+    TileCheckpoints(tmp_path, {"config": "b"})  # another run: pieces dropped too
+    assert not list(tmp_path.glob("*.npy"))
