@@ -90,15 +90,19 @@ def _check_min_clear(min_clear: int) -> int:
 
 @njit(cache=True, nogil=True)
 def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - compiled
-    """Fill ``out[i, :k]`` with the statistics and ``out[i, k]`` with n for each pixel row."""
-    n_pix, n_time = values.shape
+    """Fill ``out[:k, i]`` with the statistics and ``out[k, i]`` with n for each pixel column.
+
+    ``values`` is ``(time, pixel)``: the dates of a pixel are read across the rows, so the
+    usual ``(time, y, x)`` layout needs no transposed copy.
+    """
+    n_time, n_pix = values.shape
     k = quantiles.shape[0]
     buf = np.empty(max(n_time, 1), dtype=np.float64)
     for i in range(n_pix):
         n = 0
         total = 0.0
         for t in range(n_time):
-            v = np.float64(values[i, t])
+            v = np.float64(values[t, i])
             if np.isfinite(v):
                 j = n
                 while j > 0 and buf[j - 1] > v:
@@ -107,45 +111,45 @@ def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - 
                 buf[j] = v
                 n += 1
                 total += v
-        out[i, k] = n
+        out[k, i] = n
         for s in range(k):
             if n == 0 or n < min_clear:
-                out[i, s] = np.nan
+                out[s, i] = np.nan
                 continue
             q = quantiles[s]
             if q < 0.0:
-                out[i, s] = total / n
+                out[s, i] = total / n
                 continue
             # numpy's "linear" method, same arithmetic: h = n*q + (1 - q) - 1, then _lerp
             h = n * q + (1.0 - q) - 1.0
             if h >= n - 1:
-                out[i, s] = buf[n - 1]
+                out[s, i] = buf[n - 1]
                 continue
             if h < 0.0:
-                out[i, s] = buf[0]
+                out[s, i] = buf[0]
                 continue
             lo = np.floor(h)
             g = h - lo
             a = buf[int(lo)]
             b = buf[int(lo) + 1]
             d = b - a
-            out[i, s] = b - d * (1.0 - g) if g >= 0.5 else a + d * g
+            out[s, i] = b - d * (1.0 - g) if g >= 0.5 else a + d * g
 
 
-def _composite_last_axis(
+def _composite_first_axis(
     values: np.ndarray, quantiles: np.ndarray, min_clear: int
 ) -> NDArray[np.float32]:
-    """Statistics over the last axis: ``(..., T)`` → ``(..., k + 1)`` float32, n last."""
+    """Statistics over the first axis: ``(T, ...)`` → ``(k + 1, ...)`` float32, n last."""
     arr = np.asarray(values)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"composite needs real values, got dtype {arr.dtype}")
-    lead = arr.shape[:-1]
-    flat = arr.reshape(-1, arr.shape[-1])  # a view when only the time axis was moved
+    rest = arr.shape[1:]
+    flat = arr.reshape(arr.shape[0], -1)  # a view for a C-contiguous (time, y, x) block
     if flat.dtype.kind != "f":
         flat = flat.astype(np.float64)
-    out = np.empty((flat.shape[0], quantiles.shape[0] + 1), dtype=np.float32)
+    out = np.empty((quantiles.shape[0] + 1, flat.shape[1]), dtype=np.float32)
     _composite_pixels(flat, quantiles, min_clear, out)
-    return out.reshape((*lead, quantiles.shape[0] + 1))
+    return out.reshape((quantiles.shape[0] + 1, *rest))
 
 
 def composite_array(
@@ -176,10 +180,10 @@ def composite_array(
     """
     names, quantiles = _check_stats(stats)
     min_clear = _check_min_clear(min_clear)
-    moved = np.moveaxis(np.asarray(values), axis, -1)
-    out = _composite_last_axis(moved, quantiles, min_clear)
-    result: dict[str, NDArray[np.generic]] = {n: out[..., i] for i, n in enumerate(names)}
-    result["n_clear"] = out[..., -1].astype(_count_dtype(moved.shape[-1]))
+    moved = np.moveaxis(np.asarray(values), axis, 0)
+    out = _composite_first_axis(moved, quantiles, min_clear)
+    result: dict[str, NDArray[np.generic]] = {n: out[i] for i, n in enumerate(names)}
+    result["n_clear"] = out[-1].astype(_count_dtype(moved.shape[0]))
     return result
 
 
@@ -234,17 +238,17 @@ def temporal_composite(
     n_time = int(da.sizes[dim])
     if da.chunks is not None:
         da = da.chunk({dim: -1})
-    stacked = xr.apply_ufunc(
-        _composite_last_axis,
-        da,
-        kwargs={"quantiles": quantiles, "min_clear": min_clear},
-        input_core_dims=[[dim]],
-        output_core_dims=[["statistic"]],
-        dask="parallelized",
-        output_dtypes=[np.float32],
-        dask_gufunc_kwargs={"output_sizes": {"statistic": len(names) + 1}},
-        keep_attrs=False,
-    )
+    series = da.transpose(dim, ...)
+    kwargs = {"quantiles": quantiles, "min_clear": min_clear}
+    if isinstance(series.data, np.ndarray):
+        data: Any = _composite_first_axis(series.data, **kwargs)
+    else:
+        data = series.data.map_blocks(
+            _composite_first_axis, **kwargs, dtype=np.float32,
+            chunks=((len(names) + 1,), *series.data.chunks[1:]),
+        )  # fmt: skip
+    coords = {k: v for k, v in series.coords.items() if dim not in v.dims}
+    stacked = xr.DataArray(data, dims=("statistic", *series.dims[1:]), coords=coords)
     long_name = da.attrs.get("long_name", da.name or "values")
     base = {k: da.attrs[k] for k in ("units", "standard_name") if k in da.attrs}
     variables: dict[str, Any] = {}
