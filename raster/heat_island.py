@@ -37,6 +37,7 @@ import odc.geo.xr  # registers the .odc accessor
 import xarray as xr
 from odc.geo.geobox import GeoBox
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from raster.landcover import LandCover
 from raster.thermal.scene import scene_zscore
@@ -284,13 +285,54 @@ def _zone_geometries(zones: Any, gbox: GeoBox, crs: Any) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Block edge (pixels) of the coarse distance transform that decides most ring pixels.
+_RING_COARSE = 4
+
+
 def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tuple) -> np.ndarray:
-    """Ring of one block: ``inner_m < distance to the nearest urban pixel <= outer_m``."""
+    """Ring of one block: ``inner_m < distance to the nearest urban pixel <= outer_m``.
+
+    Exact, coarse to fine: a distance transform on blocks of ``_RING_COARSE``² pixels (a
+    block is urban when any of its pixels is) bounds every pixel's distance within ±2h,
+    h the largest offset of a pixel centre from its block centre; that settles all pixels
+    but those within 2h of a ring limit, whose distance is computed exactly from their
+    nearest urban pixel (a k-d tree of the footprint's edge pixels: the nearest urban pixel
+    of an outside point always has a non-urban 4-neighbour) with the arithmetic of
+    :func:`scipy.ndimage.distance_transform_edt`. ~1/16 of the full transform's work.
+    """
     u = np.asarray(urban, dtype=bool)
     if not u.any():
         return np.zeros(u.shape, dtype=bool)
-    dist = ndimage.distance_transform_edt(~u, sampling=sampling)
-    return (dist > inner_m) & (dist <= outer_m)
+    f = _RING_COARSE
+    ny, nx = u.shape
+    if min(ny, nx) < 16 * f:
+        dist = ndimage.distance_transform_edt(~u, sampling=sampling)
+        return (dist > inner_m) & (dist <= outer_m)
+    sy, sx = (float(v) for v in sampling)
+    cy, cx = -(-ny // f), -(-nx // f)
+    padded = np.zeros((cy * f, cx * f), dtype=bool)
+    padded[:ny, :nx] = u
+    coarse = padded.reshape(cy, f, cx, f).any(axis=(1, 3))
+    blocks = ndimage.distance_transform_edt(~coarse, sampling=(f * sy, f * sx))
+    slack = 2.0 * math.hypot((f - 1) / 2 * sy, (f - 1) / 2 * sx) * (1 + 1e-9) + 1e-9 * outer_m
+    lo, hi = blocks - slack, blocks + slack
+    # Per block: 1 all in the ring, 0 none, 2 undecided; then per pixel.
+    state = np.where((lo > inner_m) & (hi <= outer_m), 1, 0).astype(np.uint8)
+    state[(state == 0) & (hi > inner_m) & (lo <= outer_m)] = 2
+    state = np.repeat(np.repeat(state, f, 0), f, 1)[:ny, :nx]
+    ring = state == 1
+    unsure = (state == 2) & ~u
+    rows, cols = np.nonzero(unsure)
+    if rows.size:
+        edge = u & ~ndimage.binary_erosion(u, border_value=0)
+        ey, ex = np.nonzero(edge)
+        tree = cKDTree(np.column_stack([ey * sy, ex * sx]))
+        _, nearest = tree.query(np.column_stack([rows * sy, cols * sx]))
+        dy = (ey[nearest] - rows).astype(np.float64) * sy
+        dx = (ex[nearest] - cols).astype(np.float64) * sx
+        dist = np.sqrt(dy * dy + dx * dx)
+        ring[rows, cols] = (dist > inner_m) & (dist <= outer_m)
+    return ring
 
 
 def rural_ring(

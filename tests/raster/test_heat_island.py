@@ -84,6 +84,29 @@ def test_ring_matches_brute_force(inner, outer, res):
     np.testing.assert_array_equal(ring, (d > inner) & (d <= outer))
 
 
+@pytest.mark.parametrize(
+    ("inner", "outer", "res", "seed"),
+    [
+        (0, 200, (10, 10), 0),  # ring right outside the footprint
+        (100, 500, (10, 10), 1),  # integer distances: ties exactly on both limits
+        (90, 400, (20, 10), 2),  # rectangular pixels
+        (30, 1000, (10, 10), 3),  # ring wider than the array
+    ],
+)
+def test_large_ring_coarse_to_fine_matches_brute_force(inner, outer, res, seed):
+    """Arrays large enough for the coarse distance transform: still exact, pixel for pixel."""
+    rng = np.random.default_rng(seed)
+    urban = np.zeros((90, 110), dtype=bool)
+    for _ in range(4):  # a few blobs and a scatter of single pixels
+        r, c = rng.integers(0, 90), rng.integers(0, 110)
+        urban[max(r - 6, 0) : r + 6, max(c - 9, 0) : c + 4] = True
+    urban |= rng.random(urban.shape) < 0.002
+    d = brute_force_distance(urban, *res)
+    ring = rural_ring(yx(urban, res=res), inner_m=inner, outer_m=outer).values
+    np.testing.assert_array_equal(ring, (d > inner) & (d <= outer))
+    assert ring.any() and not ring.all()
+
+
 @pytest.mark.parametrize(("chunks", "outer"), [(4, 30), (4, 60), (7, 45)])
 def test_ring_dask_equals_numpy_and_is_lazy(chunks, outer):
     rng = np.random.default_rng(1)
