@@ -19,7 +19,7 @@ import xarray as xr
 
 from raster.heat_island import _RURAL_HINT, _checked_mean, _definition
 
-__all__ = ["heat_island_summary"]
+__all__ = ["heat_island_summary", "suhii_record"]
 
 _URBAN_HINT = "check the zones or built classes"
 
@@ -84,11 +84,21 @@ def _record(sums: dict[str, dict[str, float]], variable: str) -> dict[str, Any]:
         )  # fmt: skip
     return {
         "variable": variable,
-        "suhii_k": _number(means["urban"] - means["rural"]),
-        "urban_mean_k": _number(means["urban"]),
-        "rural_mean_k": _number(means["rural"]),
-        "urban_pixels": int(layer.get("urban_count", 0)),
-        "rural_pixels": int(layer.get("rural_count", 0)),
+        **suhii_record(means["urban"], means["rural"], layer.get("urban_count", 0),
+                       layer.get("rural_count", 0)),
+    }  # fmt: skip
+
+
+def suhii_record(
+    urban_mean: float, rural_mean: float, urban_pixels: int, rural_pixels: int
+) -> dict[str, Any]:
+    """One SUHII record of ``heat_island.json`` (a mean with no clear pixel is None)."""
+    return {
+        "suhii_k": _number(urban_mean - rural_mean),
+        "urban_mean_k": _number(urban_mean),
+        "rural_mean_k": _number(rural_mean),
+        "urban_pixels": int(urban_pixels),
+        "rural_pixels": int(rural_pixels),
     }
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from pipelines.heat_island import suhii_record
 from raster.heat_island import _checked_mean
 from raster.zonal.coverage import ZoneCoverage, zone_coverage
 from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
@@ -244,18 +245,10 @@ def scene_suhii(
             {
                 "time": None if when is None else str(np.datetime_as_string(when, unit="s")),
                 **{name: None if v[k] is None else str(v[k]) for name, v in labels.items()},
-                "suhii_k": _finite(urban_mean[k] - rural_mean[k]),
-                "urban_mean_k": _finite(urban_mean[k]),
-                "rural_mean_k": _finite(rural_mean[k]),
-                "urban_pixels": int(urban_count[k]),
-                "rural_pixels": int(rural_count[k]),
+                **suhii_record(urban_mean[k], rural_mean[k], urban_count[k], rural_count[k]),
             }
         )
     return records
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def merged_reference(
