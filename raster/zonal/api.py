@@ -1,7 +1,8 @@
 """``zonal_stats``: plan the chunks, compute mergeable partials per chunk, finalise per zone.
 
-The coverage of the zones on the raster grid is computed once (or read from its cache); each
-Dask chunk becomes one task that reads the pixels of all its layers once and returns their
+The coverage of the zones on the raster grid is computed once (or read from its cache), before
+the pixels are read (inside the graph when only the graph is asked for); each Dask chunk
+becomes one task that reads the pixels of all its layers once and returns their
 partial aggregates in one pass over the coverage; partials merge in a balanced tree;
 statistics are derived at the end. NumPy-backed inputs build no graph: the same kernels run
 directly, over one row strip per core in threads (they release the GIL), and the strips'
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -106,16 +108,25 @@ def zonal_stats(
         def run() -> pd.DataFrame:
             cov = coverage
             if cov is None:
-                cov = zone_coverage(prepared, geobox, method=method, all_touched=all_touched,
-                                    cache_dir=cache_dir)  # fmt: skip
+                cov = _statistics_coverage(
+                    prepared, geobox, method=method, all_touched=all_touched, cache_dir=cache_dir
+                )
             parts = _numpy_parts(sources, wdata, cov, needs)
             return _table(_finalise_task(parts, specs, cov), names, cov, id)
 
         return run() if compute else dask.delayed(run, pure=False)()
+    if coverage is None and compute:
+        # Built before any pixel is read: the build's grid-sized label raster is freed before
+        # the chunks arrive, rather than held with the chunks read meanwhile (~0.3 s for 1,000
+        # zones over 16 M pixels, against ~50 MiB less at the peak of a one-layer file run).
+        coverage = _statistics_coverage(
+            prepared, geobox, method=method, all_touched=all_touched, cache_dir=cache_dir
+        )
     if coverage is None:
-        # The coverage is built inside the graph, so it overlaps with reading the pixels.
+        # A graph for later: the coverage is built inside it (reading no pixel now), which
+        # overlaps the build with reading the pixels.
         footprint = _zone_windows(prepared, geobox)
-        coverage = dask.delayed(zone_coverage, pure=False)(
+        coverage = dask.delayed(_statistics_coverage, pure=False)(
             prepared, geobox, method=method, all_touched=all_touched, cache_dir=cache_dir
         )
         n_zones = len(prepared.ids)
@@ -124,6 +135,15 @@ def zonal_stats(
     finals = _reduce(sources, wdata, coverage, needs, n_zones, footprint, specs)
     table = dask.delayed(_table, pure=False)(finals, names, coverage, id)
     return table.compute() if compute else table
+
+
+def _statistics_coverage(prepared: Any, geobox: GeoBox, **kwargs: Any) -> ZoneCoverage:
+    """Build (or read from the cache) the coverage, kept without its label raster.
+
+    The statistics read its row runs and sparse triples; the label raster (2 or 4 bytes a
+    pixel) would only add to the memory held while the pixels are read.
+    """
+    return zone_coverage(prepared, geobox, **kwargs).without_labels()
 
 
 def _table(
@@ -231,6 +251,20 @@ def _chunk_task(
     return [p for b in blocks for p in layer_partials(b, window, n_zones, needs, weight_block)]
 
 
+def _window_task(
+    blocks: Sequence[np.ndarray],
+    weight_block: np.ndarray | None,
+    coverage: ZoneCoverage,
+    rows: slice,
+    cols: slice,
+    n_zones: int,
+    needs: Needs,
+) -> list[Partials]:
+    """Reduce one chunk, taking its window of the coverage only then (so no window waits)."""
+    window = coverage.window(rows, cols, complete=needs.samples)
+    return _chunk_task(blocks, weight_block, window, n_zones, needs)
+
+
 def _merge_task(*parts: list[Partials]) -> list[Partials]:
     return [merge_all(column) for column in zip(*parts, strict=True)]
 
@@ -257,7 +291,7 @@ def _numpy_parts(
 
     def strip(k: int) -> list[Partials]:
         rows = slice(int(edges[k]), int(edges[k + 1]))
-        window = coverage.window(rows, slice(None))
+        window = coverage.window(rows, slice(None), complete=needs.samples)
         blocks = [a[:, rows, :] for a in arrays]
         wblock = None if warr is None else warr[rows, :]
         return _chunk_task(blocks, wblock, window, coverage.n_zones, needs)
@@ -289,11 +323,8 @@ def _zone_windows(prepared: Any, geobox: GeoBox) -> np.ndarray:
     return windows[np.isfinite(windows).all(axis=1)]
 
 
-def _touched(footprint: np.ndarray | None, coverage: Any, rows: slice, cols: slice) -> bool:
-    """Whether any zone may cover a chunk (exactly when the coverage is known)."""
-    if footprint is None:
-        window = coverage.window(rows, cols)
-        return bool(window.run_row.size or window.rows.size)
+def _touched(footprint: np.ndarray, rows: slice, cols: slice) -> bool:
+    """Whether any zone's pixel window (``footprint``) meets a chunk."""
     return bool(
         (
             (footprint[:, 0] < rows.stop)
@@ -302,10 +333,6 @@ def _touched(footprint: np.ndarray | None, coverage: Any, rows: slice, cols: sli
             & (footprint[:, 3] > cols.start)
         ).any()
     )
-
-
-def _window(coverage: ZoneCoverage, rows: slice, cols: slice) -> Any:
-    return coverage.window(rows, cols)
 
 
 def _reduce(
@@ -324,9 +351,12 @@ def _reduce(
     partials of a layer block merge in a balanced tree and are finalised at once, so the
     quantile samples of a layer are freed before the others are done. ``coverage`` is a
     ZoneCoverage or a Delayed one; with a Delayed one, ``footprint`` (the zones' pixel
-    windows) decides which chunks can be skipped.
+    windows) decides which chunks can be skipped. Each task takes its chunk's window of the
+    coverage itself: windows made ahead would all be held at once (a copy of the coverage).
     """
-    window_of = dask.delayed(_window, pure=False) if footprint is not None else _window
+    known = coverage if footprint is None else None
+    if known is not None:  # one node for the coverage, not a copy in every task
+        coverage = dask.delayed(coverage, name=f"zone-coverage-{uuid.uuid4().hex}")
     first = next(a for a in [*sources, wdata] if isinstance(a, da.Array))
     chunks = first.chunks[-2:]
     # Layer chunks stay as they are (a band-interleaved file reads band by band).
@@ -334,13 +364,14 @@ def _reduce(
     wdask = None if wdata is None else da.asarray(wdata).rechunk(chunks)
     row_edges = np.cumsum((0, *chunks[0]))
     col_edges = np.cumsum((0, *chunks[1]))
+    covered = None if known is None else known.chunks_covered(row_edges, col_edges)
     windows = {}
     for i in range(len(chunks[0])):
         for j in range(len(chunks[1])):
             rows = slice(int(row_edges[i]), int(row_edges[i + 1]))
             cols = slice(int(col_edges[j]), int(col_edges[j + 1]))
-            if _touched(footprint, coverage, rows, cols):  # else never read the chunk
-                windows[i, j] = window_of(coverage, rows, cols)
+            if covered[i, j] if covered is not None else _touched(footprint, rows, cols):
+                windows[i, j] = (rows, cols)  # else the chunk is never read
     # Blocks as Delayed objects keyed to the chunks themselves: a dask Array passed to a
     # delayed call would be finalised first, i.e. copied.
     wblocks = None if wdask is None else wdask.to_delayed()
@@ -349,14 +380,16 @@ def _reduce(
         blocks = array.to_delayed()
         for b, n_layers in enumerate(array.chunks[0]):
             tasks = [
-                dask.delayed(_chunk_task, pure=False)(
+                dask.delayed(_window_task, pure=False)(
                     [blocks[b, i, j]],
                     None if wblocks is None else wblocks[i, j],
-                    window,
+                    coverage,
+                    rows,
+                    cols,
                     n,
                     needs,
                 )
-                for (i, j), window in windows.items()
+                for (i, j), (rows, cols) in windows.items()
             ]
             if not tasks:
                 tasks = [dask.delayed([Partials.empty(n, needs) for _ in range(n_layers)])]

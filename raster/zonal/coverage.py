@@ -10,6 +10,7 @@ overlapping zones). Exact fractions are integrated over each pixel by
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -24,11 +25,18 @@ import shapely
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
-from raster.zonal.kernels import label_runs, runs_to_labels
+from raster.zonal.kernels import (
+    chunks_touched,
+    label_dtype,
+    label_runs,
+    no_zone,
+    runs_to_labels,
+    zone_cells,
+)
 from raster.zonal.rasterize import exact_coverage
 from raster.zonal.zones import PreparedZones
 
-__all__ = ["ZoneCoverage", "zone_coverage"]
+__all__ = ["ZoneCoverage", "ZoneCoverageWindow", "label_dtype", "no_zone", "zone_coverage"]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -52,9 +60,12 @@ class ZoneCoverage:
     ids
         Zone ids, in input order (zone index ``k`` is ``ids[k]``).
     labels
-        ``int32 (ny, nx)``: the zone index of pixels wholly inside exactly one zone, else -1
-        (memory-mapped, read-only, when loaded from the cache). The statistics read it as row
-        runs (:meth:`runs`), computed once.
+        ``(ny, nx)`` integers: the zone index of pixels wholly inside exactly one zone, else
+        :func:`no_zone` of the dtype (-1 for a signed one). Built as ``uint16`` up to 65,534
+        zones and ``int32`` beyond (:func:`label_dtype`); memory-mapped, read-only, when
+        loaded from the cache. The statistics read it as row runs (:meth:`runs`), computed
+        once. ``None`` in a coverage that holds only its runs (:meth:`without_labels`;
+        :meth:`label_raster` rebuilds the raster).
     rows, cols, zones, fractions
         The other covered pixels: row, column, zone index and covered fraction (0, 1].
     method
@@ -65,7 +76,7 @@ class ZoneCoverage:
     transform: tuple[float, ...]
     crs_wkt: str
     ids: pd.Index
-    labels: np.ndarray
+    labels: np.ndarray | None
     rows: np.ndarray
     cols: np.ndarray
     zones: np.ndarray
@@ -74,7 +85,7 @@ class ZoneCoverage:
     _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.labels.shape != self.shape:
+        if self.labels is not None and self.labels.shape != self.shape:
             raise ValueError(f"labels shape {self.labels.shape} is not the grid {self.shape}")
         n = self.rows.shape[0]
         if not (self.cols.shape[0] == self.zones.shape[0] == self.fractions.shape[0] == n):
@@ -97,8 +108,46 @@ class ZoneCoverage:
         Computed once (one pass over ``labels``) and kept.
         """
         if "runs" not in self._memo:
+            if self.labels is None:
+                raise ValueError("this coverage holds neither its label raster nor its runs")
             self._memo["runs"] = label_runs(np.ascontiguousarray(self.labels))
         return self._memo["runs"]
+
+    def label_raster(self) -> np.ndarray:
+        """Return the label raster (``labels``, or rebuilt from the runs when not held)."""
+        if self.labels is not None:
+            return self.labels
+        return runs_to_labels(self.shape[0], self.shape[1], *self.runs(), self.n_zones)
+
+    def without_labels(self) -> ZoneCoverage:
+        """Return this coverage holding its row runs but not its label raster.
+
+        The statistics read only the runs (and the sparse triples), so they need not keep a
+        raster of the grid's size (2 or 4 bytes a pixel) while the pixels are read.
+        """
+        self.runs()
+        slim = dataclasses.replace(self, labels=None)
+        slim._memo.update(self._memo)
+        return slim
+
+    def chunks_covered(self, row_edges: np.ndarray, col_edges: np.ndarray) -> np.ndarray:
+        """Return which chunks of a chunk grid some zone covers (one pass, no window made).
+
+        ``row_edges`` and ``col_edges`` are the chunk boundaries (``0, ..., ny`` and
+        ``0, ..., nx``); the result is a boolean ``(row chunk, column chunk)`` array.
+        """
+        row_chunk = np.repeat(np.arange(len(row_edges) - 1, dtype=np.int32), np.diff(row_edges))
+        col_chunk = np.repeat(np.arange(len(col_edges) - 1, dtype=np.int32), np.diff(col_edges))
+        run_row, run_c0, run_c1, _ = self.runs()
+        return chunks_touched(self.rows, self.cols, run_row, run_c0, run_c1, row_chunk,
+                              col_chunk, len(row_edges) - 1, len(col_edges) - 1)  # fmt: skip
+
+    def cells(self) -> np.ndarray:
+        """Return the number of pixels each zone covers, wholly or in part (``int64``)."""
+        if "cells" not in self._memo:
+            _, c0, c1, zone = self.runs()
+            self._memo["cells"] = _cells(zone, c0, c1, self.zones, self.fractions, self.n_zones)
+        return self._memo["cells"].copy()
 
     def covered(self) -> np.ndarray:
         """Total covered fraction per zone (sum of coverage over all its pixels)."""
@@ -111,28 +160,40 @@ class ZoneCoverage:
             self._memo["covered"] = total
         return self._memo["covered"].copy()
 
-    def window(self, rows: slice, cols: slice) -> ZoneCoverageWindow:
-        """Return the part of the coverage inside a window of the grid (row/column slices)."""
+    def window(self, rows: slice, cols: slice, *, complete: bool = False) -> ZoneCoverageWindow:
+        """Return the part of the coverage inside a window of the grid (row/column slices).
+
+        With ``complete``, the window also tells which zones cover no pixel outside it
+        (:attr:`ZoneCoverageWindow.complete`): their quantiles can be computed from this
+        window alone.
+        """
         r0, r1 = rows.start or 0, rows.stop if rows.stop is not None else self.shape[0]
         c0, c1 = cols.start or 0, cols.stop if cols.stop is not None else self.shape[1]
-        lo, hi = np.searchsorted(self.rows, [r0, r1])
+        lo, hi = np.searchsorted(self.rows, np.array([r0, r1], dtype=self.rows.dtype))
         sel = slice(lo, hi)
         inside = (self.cols[sel] >= c0) & (self.cols[sel] < c1)
         run_row, run_c0, run_c1, run_zone = self.runs()
-        lo, hi = np.searchsorted(run_row, [r0, r1])
+        lo, hi = np.searchsorted(run_row, np.array([r0, r1], dtype=run_row.dtype))
         first = np.maximum(run_c0[lo:hi], c0)
         end = np.minimum(run_c1[lo:hi], c1)
         keep = end > first
+        first, end, run_zone = first[keep], end[keep], run_zone[lo:hi][keep]
+        zones, fractions = self.zones[sel][inside], self.fractions[sel][inside]
+        inside_only = None
+        if complete:
+            inside_only = _cells(run_zone, first, end, zones, fractions, self.n_zones)
+            inside_only = inside_only == self.cells()
         return ZoneCoverageWindow(
-            labels=self.labels[r0:r1, c0:c1],
-            rows=(self.rows[sel][inside] - r0).astype(np.int32),
-            cols=(self.cols[sel][inside] - c0).astype(np.int32),
-            zones=self.zones[sel][inside],
-            fractions=self.fractions[sel][inside],
+            labels=None if self.labels is None else self.labels[r0:r1, c0:c1],
+            rows=(self.rows[sel][inside] - r0).astype(np.int32, copy=False),
+            cols=(self.cols[sel][inside] - c0).astype(np.int32, copy=False),
+            zones=zones,
+            fractions=fractions,
             run_row=run_row[lo:hi][keep] - np.int32(r0),
-            run_c0=first[keep] - np.int32(c0),
-            run_c1=end[keep] - np.int32(c0),
-            run_zone=run_zone[lo:hi][keep],
+            run_c0=first - np.int32(c0),
+            run_c1=end - np.int32(c0),
+            run_zone=run_zone,
+            complete=inside_only,
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -145,7 +206,7 @@ class ZoneCoverage:
         target = Path(path)
         labels_path = _labels_path(target)
         staging = labels_path.with_name(f".{labels_path.name}.{uuid.uuid4().hex}.tmp.npy")
-        np.save(staging, np.ascontiguousarray(self.labels))
+        np.save(staging, np.ascontiguousarray(self.label_raster()))
         os.replace(staging, labels_path)
         staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp.npz")
         run_row, run_c0, run_c1, run_zone = self.runs()
@@ -178,7 +239,7 @@ class ZoneCoverage:
             if labels_path.exists():
                 labels = np.load(labels_path, mmap_mode="r")
             else:
-                labels = runs_to_labels(shape[0], shape[1], *runs)
+                labels = runs_to_labels(shape[0], shape[1], *runs, len(data["ids"]))
             coverage = cls(
                 shape=shape,
                 transform=tuple(float(v) for v in data["transform"]),
@@ -199,15 +260,29 @@ def _labels_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.labels.npy")
 
 
+def _cells(
+    run_zone: np.ndarray,
+    run_c0: np.ndarray,
+    run_c1: np.ndarray,
+    zones: np.ndarray,
+    fractions: np.ndarray,
+    n_zones: int,
+) -> np.ndarray:
+    """Pixels per zone of some runs and sparse triples (those with a fraction > 0)."""
+    return zone_cells(run_zone, run_c0, run_c1, zones, fractions, n_zones)
+
+
 @dataclass(frozen=True)
 class ZoneCoverageWindow:
     """The coverage of one chunk, window-relative.
 
-    The label raster, the sparse triples, and the label raster's row runs (``run_row``,
-    ``run_c0``, ``run_c1``, ``run_zone``, as :meth:`ZoneCoverage.runs`).
+    The label raster (``None`` when the coverage holds only runs), the sparse triples, the
+    label raster's row runs (``run_row``, ``run_c0``, ``run_c1``, ``run_zone``, as
+    :meth:`ZoneCoverage.runs`) and, when asked for, ``complete``: a boolean per zone, true for
+    the zones that cover no pixel outside the window (zones covering no pixel included).
     """
 
-    labels: np.ndarray
+    labels: np.ndarray | None
     rows: np.ndarray
     cols: np.ndarray
     zones: np.ndarray
@@ -216,6 +291,7 @@ class ZoneCoverageWindow:
     run_c0: np.ndarray
     run_c1: np.ndarray
     run_zone: np.ndarray
+    complete: np.ndarray | None = None
 
 
 def zone_coverage(
@@ -350,7 +426,9 @@ def _compact(
         cells, zone_idx, fractions = cells[positive], zone_idx[positive], fractions[positive]
     times_covered = np.bincount(cells, minlength=ny * nx)
     whole = (fractions >= 1.0) & (times_covered[cells] == 1)
-    labels = np.full(ny * nx, -1, dtype=np.int32)
+    del times_covered
+    dtype = label_dtype(len(zones.ids))
+    labels = np.full(ny * nx, no_zone(dtype), dtype=dtype)
     labels[cells[whole]] = zone_idx[whole]
     rest = ~whole
     order = np.argsort(cells[rest], kind="stable")

@@ -19,26 +19,65 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "UINT16_ZONES",
     "accumulate",
     "accumulate_weighted",
-    "group_by_zone",
+    "chunks_touched",
+    "gather_segments",
+    "label_dtype",
     "label_runs",
+    "no_zone",
     "run_samples",
     "runs_to_labels",
     "weighted_quantiles",
+    "zone_cells",
+    "zone_samples",
 ]
 
 
+#: Largest zone count a ``uint16`` label raster holds: its two largest values are the
+#: "no zone" label and, while the coverage is built, the "more than one zone" mark.
+UINT16_ZONES = int(np.iinfo(np.uint16).max) - 1
+
+
+def label_dtype(n_zones: int) -> np.dtype:
+    """Return the dtype of a label raster of ``n_zones`` zones.
+
+    ``uint16`` (2 bytes a pixel) up to :data:`UINT16_ZONES` zones, ``int32`` beyond.
+    """
+    return np.dtype(np.uint16 if n_zones <= UINT16_ZONES else np.int32)
+
+
+def no_zone(dtype: np.dtype | type) -> int:
+    """Return the label of pixels wholly inside no single zone, for a label raster's dtype.
+
+    -1 for a signed dtype (``int32``), the largest value for an unsigned one (``uint16``).
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "i":
+        return -1
+    if dtype.kind == "u":
+        return int(np.iinfo(dtype).max)
+    raise TypeError(f"a label raster holds integers, not {dtype}")
+
+
+def label_runs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the runs ``(row, c0, c1, zone)`` (``int32``, by row) of a 2-D label raster.
+
+    Pixels labelled :func:`no_zone` of the raster's dtype belong to no run.
+    """
+    return _label_runs(labels, labels.dtype.type(no_zone(labels.dtype)))
+
+
 @njit(cache=True, nogil=True)
-def label_runs(labels):  # pragma: no cover - compiled
-    """Return the runs ``(row, c0, c1, zone)`` (``int32``, by row) of labels >= 0 (2-D)."""
+def _label_runs(labels, none):  # pragma: no cover - compiled
     ny, nx = labels.shape
     n = 0
     for i in range(ny):
-        prev = -1
+        prev = none
         for j in range(nx):
             z = labels[i, j]
-            if z >= 0 and z != prev:
+            if z != none and z != prev:
                 n += 1
             prev = z
     row = np.empty(n, dtype=np.int32)
@@ -47,10 +86,10 @@ def label_runs(labels):  # pragma: no cover - compiled
     zone = np.empty(n, dtype=np.int32)
     k = -1
     for i in range(ny):
-        prev = -1
+        prev = none
         for j in range(nx):
             z = labels[i, j]
-            if z >= 0:
+            if z != none:
                 if z != prev:
                     k += 1
                     row[k], c0[k], zone[k] = i, j, z
@@ -59,13 +98,21 @@ def label_runs(labels):  # pragma: no cover - compiled
     return row, c0, c1, zone
 
 
+def runs_to_labels(
+    ny: int, nx: int, row: np.ndarray, c0: np.ndarray, c1: np.ndarray, zone: np.ndarray,
+    n_zones: int,
+) -> np.ndarray:  # fmt: skip
+    """Return the label raster (dtype :func:`label_dtype`) of runs from :func:`label_runs`."""
+    dtype = label_dtype(n_zones)
+    labels = np.full((ny, nx), no_zone(dtype), dtype=dtype)
+    _fill_runs(labels, row, c0, c1, zone)
+    return labels
+
+
 @njit(cache=True, nogil=True)
-def runs_to_labels(ny, nx, row, c0, c1, zone):  # pragma: no cover - compiled
-    """Return the label raster (-1 outside every run) of runs from :func:`label_runs`."""
-    labels = np.full((ny, nx), -1, dtype=np.int32)
+def _fill_runs(labels, row, c0, c1, zone):  # pragma: no cover - compiled
     for k in range(row.shape[0]):
         labels[row[k], c0[k] : c1[k]] = zone[k]
-    return labels
 
 
 #: Sums may be reassociated (so they vectorise); NaN and infinities keep IEEE semantics.
@@ -198,8 +245,128 @@ def run_samples(line_values, r_row, r_c0, r_c1, r_zone):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
+def zone_samples(
+    values, r_row, r_c0, r_c1, r_zone, r_take, p_row, p_col, p_zone, p_frac, p_take, z0, z1
+):  # pragma: no cover - compiled
+    """Collect the valid covered pixels of zones ``z0..z1-1`` in one 2-D layer, by zone.
+
+    The runs ``r_take`` (indices into the run arrays) and the triples ``p_take`` (indices
+    into the triple arrays) are those of these zones. Returns ``whole, whole_starts, part,
+    part_weights, part_starts``: the values of the wholly covered pixels, zone ``z0 + i``'s in
+    ``whole[whole_starts[i] : whole_starts[i + 1]]`` (in run order, unsorted), and those of
+    the partly covered pixels (triples with a fraction > 0) with their fractions, grouped
+    the same way. Values keep their dtype (float32 sorts twice as fast as float64); no zone
+    index is stored per pixel.
+    """
+    n = z1 - z0
+    whole_starts = np.zeros(n + 1, dtype=np.int64)
+    for t in range(r_take.shape[0]):  # room for every pixel of the runs, NaN or not
+        k = r_take[t]
+        whole_starts[r_zone[k] - z0 + 1] += r_c1[k] - r_c0[k]
+    part_starts = np.zeros(n + 1, dtype=np.int64)
+    for t in range(p_take.shape[0]):
+        k = p_take[t]
+        if p_frac[k] > 0.0:
+            part_starts[p_zone[k] - z0 + 1] += 1
+    for i in range(n):
+        whole_starts[i + 1] += whole_starts[i]
+        part_starts[i + 1] += part_starts[i]
+    whole = np.empty(whole_starts[n], dtype=values.dtype)
+    at = whole_starts[:-1].copy()
+    for t in range(r_take.shape[0]):
+        k = r_take[t]
+        line = values[r_row[k]]
+        i = r_zone[k] - z0
+        m = at[i]
+        for j in range(r_c0[k], r_c1[k]):
+            v = line[j]
+            if v == v:
+                whole[m] = v
+                m += 1
+        at[i] = m
+    part = np.empty(part_starts[n], dtype=values.dtype)
+    part_weights = np.empty(part_starts[n])
+    at_part = part_starts[:-1].copy()
+    for t in range(p_take.shape[0]):
+        k = p_take[t]
+        f = p_frac[k]
+        if f <= 0.0:
+            continue
+        v = values[p_row[k], p_col[k]]
+        if v == v:
+            i = p_zone[k] - z0
+            part[at_part[i]] = v
+            part_weights[at_part[i]] = f
+            at_part[i] += 1
+    # Close the gaps NaN left: each zone's values move left, in order (never overwritten).
+    m = 0
+    mp = 0
+    for i in range(n):
+        first, first_part = whole_starts[i], part_starts[i]  # before they are rewritten
+        whole_starts[i] = m
+        part_starts[i] = mp
+        for src in range(first, at[i]):
+            whole[m] = whole[src]
+            m += 1
+        for src in range(first_part, at_part[i]):
+            part[mp] = part[src]
+            part_weights[mp] = part_weights[src]
+            mp += 1
+    whole_starts[n] = m
+    part_starts[n] = mp
+    return whole[:m], whole_starts, part[:mp], part_weights[:mp], part_starts
+
+
+@njit(cache=True, nogil=True)
+def zone_cells(run_zone, run_c0, run_c1, zones, fractions, n_zones):  # pragma: no cover
+    """Pixels per zone (``int64``) of row runs and of sparse triples with a fraction > 0."""
+    cells = np.zeros(n_zones, dtype=np.int64)
+    for k in range(run_zone.shape[0]):
+        cells[run_zone[k]] += run_c1[k] - run_c0[k]
+    for k in range(zones.shape[0]):
+        if fractions[k] > 0.0:
+            cells[zones[k]] += 1
+    return cells
+
+
+@njit(cache=True, nogil=True)
+def chunks_touched(
+    rows, cols, run_row, run_c0, run_c1, row_chunk, col_chunk, n_row_chunks, n_col_chunks
+):  # pragma: no cover - compiled
+    """Which chunks hold a sparse triple or part of a run (``row_chunk[i]`` is row ``i``'s)."""
+    hit = np.zeros((n_row_chunks, n_col_chunks), dtype=np.bool_)
+    for k in range(rows.shape[0]):
+        hit[row_chunk[rows[k]], col_chunk[cols[k]]] = True
+    for k in range(run_row.shape[0]):
+        i = row_chunk[run_row[k]]
+        for j in range(col_chunk[run_c0[k]], col_chunk[run_c1[k] - 1] + 1):
+            hit[i, j] = True
+    return hit
+
+
+@njit(cache=True, nogil=True)
+def gather_segments(seg_zone, seg_length, values, starts):  # pragma: no cover - compiled
+    """Regroup concatenated per-zone segments by zone.
+
+    ``values`` holds segments one after another, segment ``k`` (``seg_length[k]`` values)
+    belonging to zone ``seg_zone[k]``; ``starts`` (``n_zones + 1``) is where each zone's
+    values go in the output (its cumulative counts). Segments of a zone keep their order.
+    """
+    out = np.empty(values.shape[0], dtype=values.dtype)
+    at = starts[:-1].copy()
+    src = 0
+    for k in range(seg_zone.shape[0]):
+        z = seg_zone[k]
+        for i in range(seg_length[k]):
+            out[at[z] + i] = values[src + i]
+        at[z] += seg_length[k]
+        src += seg_length[k]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def weighted_quantiles(
-    whole, whole_starts, part, part_weights, part_starts, qs, out
+    whole, whole_starts, part, part_weights, part_starts, qs, out, todo
 ):  # pragma: no cover
     """Weighted quantiles of each zone's samples, with exactextract's definition.
 
@@ -211,17 +378,21 @@ def weighted_quantiles(
     weights ``w_k`` and cumulative weights ``W_k``, ``s_0 = 0`` and
     ``s_k = k * w_k + (n - 1) * W_{k-1}``; the quantile ``q`` interpolates linearly at
     ``q * (n - 1) * W_n`` between the samples around it. ``out[z, i]`` receives quantile
-    ``qs[i]``, NaN for a zone without samples.
+    ``qs[i]``, NaN for a zone without samples; only zones with ``todo[z]`` are computed
+    (the other rows of ``out`` are left as they are).
     """
     n_zones = whole_starts.shape[0] - 1
     longest = 0
     for z in range(n_zones):
-        size = whole_starts[z + 1] - whole_starts[z] + part_starts[z + 1] - part_starts[z]
-        longest = max(longest, size)
+        if todo[z]:
+            size = whole_starts[z + 1] - whole_starts[z] + part_starts[z + 1] - part_starts[z]
+            longest = max(longest, size)
     xs = np.empty(longest)
     ws = np.empty(longest)
     sk = np.empty(longest)
     for z in range(n_zones):
+        if not todo[z]:
+            continue
         xa = whole[whole_starts[z] : whole_starts[z + 1]]
         xb = part[part_starts[z] : part_starts[z + 1]]
         wb = part_weights[part_starts[z] : part_starts[z + 1]]
@@ -259,15 +430,3 @@ def weighted_quantiles(
                 out[z, k] = xs[left] + (target - sk[left]) * (xs[right] - xs[left]) / (
                     sk[right] - sk[left]
                 )
-
-
-@njit(cache=True, nogil=True)
-def group_by_zone(zone, values, starts):  # pragma: no cover - compiled
-    """Sort samples by zone (counting sort): zone ``z`` gets ``starts[z]:starts[z+1]``."""
-    nxt = starts[:-1].copy()
-    out = np.empty(values.shape[0], dtype=values.dtype)
-    for k in range(zone.shape[0]):
-        z = zone[k]
-        out[nxt[z]] = values[k]
-        nxt[z] += 1
-    return out

@@ -20,6 +20,12 @@ The result is the compact form of :class:`~raster.zonal.coverage.ZoneCoverage` d
 label raster of the pixels wholly inside exactly one zone and, sorted by row, the (row,
 column, zone, fraction) of every other covered pixel (zone borders, and every pixel of
 overlapping zones).
+
+Memory: the label raster is the only grid-sized array, 2 bytes a pixel (``uint16``) up to
+65,534 zones, 4 (``int32``) beyond (:func:`~raster.zonal.kernels.label_dtype`). While the
+zones are accumulated it also records which pixels some zone already covers in part (a
+reserved label), so no separate count raster is needed; the buffers of a zone's window are
+at most :data:`_BAND_ROWS` rows.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from numba import njit
+
+from raster.zonal.kernels import label_dtype, no_zone
 
 __all__ = ["exact_coverage"]
 
@@ -53,9 +61,11 @@ def exact_coverage(
     Returns
     -------
     labels, rows, cols, zones, fractions
-        ``labels`` (``int32 (ny, nx)``): the zone index of each pixel wholly inside exactly
-        one zone, else -1; the other covered pixels as ``int32`` row, column, zone index and
-        ``float64`` fraction in (0, 1], sorted by row.
+        ``labels`` (``(ny, nx)``, dtype :func:`~raster.zonal.kernels.label_dtype` of the zone
+        count: ``uint16`` up to 65,534 zones, else ``int32``): the zone index of each pixel
+        wholly inside exactly one zone, else :func:`~raster.zonal.kernels.no_zone` of that
+        dtype (65,535 or -1); the other covered pixels as ``int32`` row, column, zone index
+        and ``float64`` fraction in (0, 1], sorted by row.
     """
     a, b, c, d, e, f = (float(v) for v in transform[:6])
     if b != 0 or d != 0 or e >= 0 or a <= 0:
@@ -74,10 +84,17 @@ def exact_coverage(
     # Pixel space: x = column, y = row, both from the grid's top-left corner.
     px = (coords[:, 0] - c) / a
     py = (coords[:, 1] - f) / e
-    return _build(
-        px, py, ring_start.astype(np.int64), exterior, zone_ring_start.astype(np.int64),
-        ny, nx, _BAND_ROWS, _SNAP,
+    dtype = label_dtype(n_zones)
+    none = no_zone(dtype)
+    labels = np.full((ny, nx), none, dtype=dtype)
+    # The label just below "no zone" (65,534 or -2) marks pixels some zone covers in part,
+    # or that several zones cover: never a zone index (label_dtype leaves room for it).
+    shared = none - 1 if dtype.kind == "u" else -2
+    rows, cols, zones, fractions = _build(
+        labels, dtype.type(none), dtype.type(shared), px, py, ring_start.astype(np.int64),
+        exterior, zone_ring_start.astype(np.int64), _BAND_ROWS, _SNAP,
     )  # fmt: skip
+    return labels, rows, cols, zones, fractions
 
 
 @njit(cache=True, nogil=True)
@@ -171,11 +188,16 @@ def _grow(array, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _build(px, py, ring_start, exterior, zone_ring_start, ny, nx, band_rows, snap):
-    """Compute labels and sorted sparse triples of every zone (see :func:`exact_coverage`)."""
+def _build(labels, none, shared, px, py, ring_start, exterior, zone_ring_start, band_rows, snap):
+    """Fill ``labels`` and return the sorted sparse triples (see :func:`exact_coverage`).
+
+    ``labels`` comes filled with ``none``. While zones are accumulated, a pixel's label is
+    ``none`` (no zone covers it yet), a zone index (one zone covers it wholly, and no other
+    zone so far) or ``shared`` (its coverage is in the sparse triples); ``shared`` becomes
+    ``none`` at the end.
+    """
+    ny, nx = labels.shape
     n_zones = zone_ring_start.shape[0] - 1
-    labels = np.full((ny, nx), -1, dtype=np.int32)
-    seen = np.zeros((ny, nx), dtype=np.uint8)  # zones covering each pixel, saturating at 2
     p_cell = np.empty(1024, dtype=np.int64)
     p_zone = np.empty(1024, dtype=np.int32)
     p_frac = np.empty(1024, dtype=np.float64)
@@ -226,7 +248,7 @@ def _build(px, py, ring_start, exterior, zone_ring_start, ny, nx, band_rows, sna
                     f = cover
                     if f >= 1.0 - snap:
                         f = 1.0
-                        if seen[b0 + i, c0 + j] > 0:
+                        if labels[b0 + i, c0 + j] != none:
                             need += 2
                     elif f <= snap:
                         f = 0.0
@@ -244,19 +266,20 @@ def _build(px, py, ring_start, exterior, zone_ring_start, ny, nx, band_rows, sna
                         continue
                     col = c0 + j
                     before = labels[row, col]
-                    if f == 1.0 and seen[row, col] == 0:
+                    if f == 1.0 and before == none:
                         labels[row, col] = z
-                        seen[row, col] = 1
                         continue
                     # Partly covered, or covered by another zone too: sparse triples.
-                    if before >= 0:  # another zone held it whole: move it to the list
+                    if before != none and before != shared:  # another zone held it whole
                         p_cell[n_p], p_zone[n_p], p_frac[n_p] = row * nx + col, before, 1.0
                         n_p += 1
-                        labels[row, col] = -1
                     p_cell[n_p], p_zone[n_p], p_frac[n_p] = row * nx + col, z, f
                     n_p += 1
-                    if seen[row, col] < 2:
-                        seen[row, col] += 1
+                    labels[row, col] = shared
+    for i in range(ny):
+        for j in range(nx):
+            if labels[i, j] == shared:
+                labels[i, j] = none
     # Sort the sparse triples by row (stable counting sort).
     starts = np.zeros(ny + 1, dtype=np.int64)
     for k in range(n_p):
@@ -275,4 +298,4 @@ def _build(px, py, ring_start, exterior, zone_ring_start, ny, nx, band_rows, sna
         cols[at] = p_cell[k] - row * nx
         zones[at] = p_zone[k]
         fractions[at] = p_frac[k]
-    return labels, rows, cols, zones, fractions
+    return rows, cols, zones, fractions
