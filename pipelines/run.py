@@ -446,6 +446,8 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             for name, (frame, id_col) in frames.items()
         ]
     fingerprint = {
+        # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
+        "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
         "config": config_digest(config),
         "grid": _grid_info(geobox),
         "tile_size": size,

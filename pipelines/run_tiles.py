@@ -45,6 +45,7 @@ from raster.zonal.zones import prepare_zones
 from tiles.processing import Tile, TileCheckpoints, processing_tiles
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "SUHII_LAYERS",
     "ZONE_LAYERS",
     "ZONE_STATS",
@@ -60,6 +61,9 @@ __all__ = [
     "tile_pieces",
     "tiles_of",
 ]
+
+#: Version of the checkpoint contents (2: raster pieces as .npy, per-zone quantile samples).
+CHECKPOINT_FORMAT = 2
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
