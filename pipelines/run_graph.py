@@ -254,11 +254,11 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     ds = load_items(
         items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
     )
-    water = None
+    water = clear = None
     if "scl" in ds:
         # Water before the clear mask: the default preset keeps SCL 4 and 5 only.
         water = sentinel2_water_mask(ds).any("time")
-        ds = ds.where(sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset))
+        clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
     names = ["ndvi"] + [
         n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
         if need <= set(bands)
@@ -273,6 +273,9 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
         names.append("albedo_s2")
     indices = compute_indices(ds, names)
+    if clear is not None:
+        # Element-wise indices: masking them equals masking the bands, on fewer arrays.
+        indices = indices.where(clear)
     if "albedo_s2" in names:
         indices, names[-1] = indices.rename({"albedo_s2": "albedo"}), "albedo"
     out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
