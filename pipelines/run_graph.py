@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import xarray as xr
 from odc.geo.geom import Geometry
+from odc.geo.xr import xr_coords
 
 from pipelines import run_layers
 from pipelines.census import read_iris, read_qpv
@@ -36,7 +37,8 @@ from raster.landcover import (
     classify_landcover,
     clean_minimum_mapping_unit,
 )
-from raster.load import load_items
+from raster.load import load_items, native_window
+from raster.nearest import gather_nearest
 from raster.quality import (
     landsat_clear_mask,
     landsat_water_mask,
@@ -45,7 +47,7 @@ from raster.quality import (
 )
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
-from tiles.grid import analysis_geobox
+from tiles.grid import aligned_chunks, analysis_geobox
 
 __all__ = [
     "SceneGraph",
@@ -227,9 +229,15 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArra
     if config.mask.st_qa_max_k is not None:
         bands.append("st_qa")
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_NATIVE_M)
-    ds = load_items(
-        items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
-    )
+    # Masks and LST are per pixel: with nearest resampling from the 30 m grid (and no mask
+    # dilation, counted in analysis-grid pixels) they run on the Landsat pixels, and their
+    # results are gathered onto the grid: the same values, on a ninth of the pixels at 10 m.
+    native = None
+    if config.mask.dilate_px == 0 and all(resampling.get(b, "nearest") == "nearest" for b in bands):
+        native = native_window(items, bands, geobox)
+    grid = native.geobox if native is not None else geobox
+    chunk = config.scheduler.chunk_px
+    ds = load_items(items, bands, geobox=grid, chunk=chunk, resampling=resampling)
     clear = landsat_clear_mask(
         ds,
         preset=config.mask.landsat_preset,
@@ -239,7 +247,13 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArra
     )
     lst = surface_temperature_l2(ds, mask=clear)
     # QA water bit (bit 7) on any date, for the land cover.
-    return lst, landsat_water_mask(ds).any("time")
+    water = landsat_water_mask(ds).any("time")
+    if native is not None:
+        coords = xr_coords(geobox, crs_coord_name="spatial_ref")
+        chunks = aligned_chunks(geobox, chunk)
+        out = gather_nearest(xr.Dataset({"lst": lst, "water": water}), native, coords, chunks)
+        lst, water = out["lst"].rename(lst.name), out["water"].rename(water.name)
+    return lst, water
 
 
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:

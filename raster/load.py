@@ -34,7 +34,7 @@ from raster.sources import require_bands
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
-__all__ = ["dn_to_physical", "item_geobox", "load_items"]
+__all__ = ["dn_to_physical", "item_geobox", "load_items", "native_window"]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -180,6 +180,27 @@ def _load_gathered(
     )  # fmt: skip
     coords = xr_coords(grid, crs_coord_name="spatial_ref")
     return gather_nearest(native, plan, coords, aligned_chunks(grid, chunk))
+
+
+def native_window(
+    items: Sequence[pystac.Item], bands: Sequence[str], grid: GeoBox
+) -> NativeGather | None:
+    """Find the native window from which every band's nearest resampling is one gather.
+
+    None when the bands sit on different native grids or no gather applies.
+
+    Per-pixel work on such bands can run on the window (``load_items(geobox=plan.geobox)``)
+    and its results be gathered onto ``grid`` (:func:`raster.nearest.gather_nearest`):
+    the same values as doing it on ``grid``, on fewer pixels.
+    """
+    plans = [_gather_plan(items, band, grid) for band in bands]
+    first = plans[0]
+    if first is None or any(
+        p is None or p.geobox != first.geobox or not np.array_equal(p.rows, first.rows)
+        or not np.array_equal(p.cols, first.cols) for p in plans
+    ):  # fmt: skip
+        return None
+    return first
 
 
 def _gather_plan(items: Sequence[pystac.Item], band: str, grid: GeoBox) -> NativeGather | None:

@@ -490,3 +490,30 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
     graph = scene_graph(load_config(small))
     assert graph.lst.chunks[1][0] == 512 and graph.lst.chunks[2][0] == 512
     assert scene_graph(load_config(config)).lst.chunks[1][0] == graph.lst.shape[1]  # 2048
+
+
+@pytest.mark.parametrize("resolution", [10, 20])
+def test_landsat_work_on_landsat_pixels_equals_work_on_the_grid(
+    demo_folder, monkeypatch, resolution
+):
+    """Below 30 m, masks and LST run on the Landsat pixels and are gathered onto the grid:
+    the same values as loading every band onto the grid first (odc-stac's reprojection)."""
+    from pipelines import run_graph
+    from pipelines.config import area_of_interest, resolve_inputs
+
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"), {"grid.resolution": resolution}
+    )
+    area = area_of_interest(config)
+    geobox = run_graph.analysis_grid(config, area)
+    items = resolve_inputs(config, area=area).landsat
+    bands = ["lwir11", "qa_pixel", "st_qa"]
+    assert run_graph.native_window(items, bands, geobox) is not None
+    with raise_if_dask_computes():
+        lst, water = run_graph.landsat_lst(config, items, geobox)
+    assert lst.shape[1:] == water.shape == geobox.shape.yx
+    monkeypatch.setattr(run_graph, "native_window", lambda *args: None)
+    on_grid, water_on_grid = run_graph.landsat_lst(config, items, geobox)
+    xr.testing.assert_identical(lst.compute(), on_grid.compute())
+    xr.testing.assert_identical(water.compute(), water_on_grid.compute())
+    assert np.isfinite(lst.values).mean() > 0.5 and water.values.any()
