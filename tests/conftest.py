@@ -53,3 +53,25 @@ def no_compute():
     """Fixture form of :func:`raise_if_dask_computes`."""
     with raise_if_dask_computes():
         yield
+
+
+def pinned_weighted_quantile(x, w, q):
+    """exactextract's weighted quantile (equal values merged), written as plainly as possible."""
+    merged: dict[float, float] = {}
+    for value, weight in zip(x.tolist(), w.tolist(), strict=True):
+        merged[value] = merged.get(value, 0.0) + weight
+    pairs = sorted(merged.items())
+    n = len(pairs)
+    s, cum = [], 0.0
+    for k, (_, wk) in enumerate(pairs):
+        s.append(0.0 if k == 0 else k * wk + (n - 1) * cum)
+        cum += wk
+    target = q * cum * (n - 1)
+    right = next((k for k in range(n) if s[k] > target), n)
+    if right == 0:
+        return pairs[0][0]
+    if right == n:
+        return pairs[-1][0]
+    left = right - 1
+    x0, x1 = pairs[left][0], pairs[right][0]
+    return x0 + (target - s[left]) * (x1 - x0) / (s[right] - s[left])

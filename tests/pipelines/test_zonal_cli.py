@@ -15,6 +15,7 @@ from exactextract import exact_extract
 from rasterio.transform import from_origin
 
 from pipelines.cli import main
+from tests.conftest import pinned_weighted_quantile
 
 ST_B10 = (
     "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1/"
@@ -76,30 +77,8 @@ def _check_quantiles(ours, raster, zones, columns):
             if not keep.any():
                 assert np.isnan(ours[column][k])
                 continue
-            expected = _pinned_quantile(x[keep], w[keep], q)
+            expected = pinned_weighted_quantile(x[keep], w[keep], q)
             assert ours[column][k] == pytest.approx(expected, rel=1e-9), (k, column)
-
-
-def _pinned_quantile(x, w, q):
-    """exactextract's weighted quantile (equal values merged), written as plainly as possible."""
-    merged: dict[float, float] = {}
-    for value, weight in zip(x.tolist(), w.tolist(), strict=True):
-        merged[value] = merged.get(value, 0.0) + weight
-    pairs = sorted(merged.items())
-    n = len(pairs)
-    s, cum = [], 0.0
-    for k, (_, wk) in enumerate(pairs):
-        s.append(0.0 if k == 0 else k * wk + (n - 1) * cum)
-        cum += wk
-    target = q * cum * (n - 1)
-    right = next((k for k in range(n) if s[k] > target), n)
-    if right == 0:
-        return pairs[0][0]
-    if right == n:
-        return pairs[-1][0]
-    left = right - 1
-    x0, x1 = pairs[left][0], pairs[right][0]
-    return x0 + (target - s[left]) * (x1 - x0) / (s[right] - s[left])
 
 
 def test_real_paris_iris_over_lambert93_raster(real_data, tmp_path):

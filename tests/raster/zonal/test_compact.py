@@ -24,6 +24,7 @@ from raster.zonal.partials import Needs, chunk_partials, finalise, merge
 from raster.zonal.rasterize import exact_coverage
 from raster.zonal.statistics import parse_statistics
 from raster.zonal.zones import prepare_zones
+from tests.conftest import pinned_weighted_quantile
 
 CRS = "EPSG:32631"
 X0, Y0, RES = 600000.0, 5400000.0, 30.0
@@ -132,28 +133,6 @@ def test_a_coverage_without_its_label_raster(tmp_path):
     np.testing.assert_array_equal(again.labels, cov.labels)
 
 
-def _plain_quantile(x, w, q):
-    """exactextract's weighted quantile (equal values merged), written out plainly."""
-    merged: dict[float, float] = {}
-    for value, weight in zip(x.tolist(), w.tolist(), strict=True):
-        merged[value] = merged.get(value, 0.0) + weight
-    pairs = sorted(merged.items())
-    n = len(pairs)
-    s, cum = [], 0.0
-    for k, (_, wk) in enumerate(pairs):
-        s.append(0.0 if k == 0 else k * wk + (n - 1) * cum)
-        cum += wk
-    target = q * cum * (n - 1)
-    right = next((k for k in range(n) if s[k] > target), n)
-    if right == 0:
-        return pairs[0][0]
-    if right == n:
-        return pairs[-1][0]
-    left = right - 1
-    (x0, _), (x1, _) = pairs[left], pairs[right]
-    return x0 + (target - s[left]) * (x1 - x0) / (s[right] - s[left])
-
-
 def _dense_fractions(cov):
     ny, nx = cov.shape
     dense = np.zeros((cov.n_zones, ny * nx))
@@ -183,7 +162,9 @@ def test_quantiles_equal_a_plain_implementation(dtype, chunks):
     for k in range(len(zones)):
         keep = (dense[k] > 0) & np.isfinite(x)
         for q, column in ((0.5, "median"), (0.9, "p90"), (0.05, "p5")):
-            expected = _plain_quantile(x[keep], dense[k][keep], q) if keep.any() else np.nan
+            expected = (
+                pinned_weighted_quantile(x[keep], dense[k][keep], q) if keep.any() else np.nan
+            )
             np.testing.assert_allclose(got[column].iloc[k], expected, rtol=1e-12,
                                        equal_nan=True, err_msg=f"zone {k} {column}")  # fmt: skip
 
