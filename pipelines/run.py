@@ -373,6 +373,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
     notes += graph.notes
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     lst, idx, landcover, urban = graph.lst, graph.idx, graph.landcover, graph.urban
+    native = graph.landsat.native if graph.landsat is not None else None
     reference_mask, template = graph.reference_mask, graph.template
     hi = config.heat_island
     # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
@@ -384,15 +385,17 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         # Read and resample every input once; both passes and the SUHII summary then work
         # from memory. (A tiled run recomputes its window in each pass to bound memory.)
         with timer("read"):
-            lst, idx, landcover, urban, reference_mask = dask.persist(
-                lst, idx, landcover, urban, reference_mask
+            lst, idx, landcover, urban, reference_mask, native = dask.persist(
+                lst, idx, landcover, urban, reference_mask, native
             )
     comp = config.composite
 
     def build_rasters(reference: xr.DataArray) -> xr.Dataset:
         spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
                               coords={d: reference[d] for d in reference.dims})  # fmt: skip
-        delta = lst_anomaly(lst, reference.drop_vars("reference_std"))
+        # Per pixel: on the Landsat pixels when the grid is finer, gathered onto it after.
+        series = lst if native is None else native
+        delta = lst_anomaly(series, reference.drop_vars("reference_std"))
         if comp.anomaly_reference == "urban":
             delta.attrs.update(
                 long_name="LST anomaly against the scene's urban mean (delta T)",
@@ -400,14 +403,14 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
                 reference_definition=urban.attrs.get("definition", "urban footprint"),
             )
         stats = list(dict.fromkeys(["median", "p90", *comp.statistics]))
-        lst_c = temporal_composite(lst, stats=stats, min_clear=comp.min_clear)
+        lst_c = temporal_composite(series, stats=stats, min_clear=comp.min_clear)
         d_c = temporal_composite(delta, stats=["median"], min_clear=comp.min_clear)
         rasters = xr.Dataset(
             {
                 "lst_median": lst_c["median"],
                 "lst_p90": lst_c["p90"],
                 "lst_anomaly": d_c["median"],
-                "n_clear": lst_c["n_clear"] if "n_clear" in lst_c else lst.notnull().sum("time"),
+                "n_clear": lst_c["n_clear"],
             }
         )
         if comp.anomaly_method == "zscore":
@@ -422,6 +425,8 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             rasters["lst_zscore"] = temporal_composite(
                 z, stats=["median"], min_clear=comp.min_clear
             )["median"]
+        if native is not None:
+            rasters = graph.landsat.on_grid(rasters, config.scheduler.chunk_px)
         if idx is not None:
             rasters["ndvi_median"] = idx["ndvi"]
             if "albedo" in idx:

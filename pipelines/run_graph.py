@@ -38,7 +38,7 @@ from raster.landcover import (
     clean_minimum_mapping_unit,
 )
 from raster.load import load_items, native_window
-from raster.nearest import gather_nearest
+from raster.nearest import NativeGather, gather_nearest
 from raster.quality import (
     landsat_clear_mask,
     landsat_water_mask,
@@ -50,6 +50,7 @@ from tiles.errors import ConfigError
 from tiles.grid import aligned_chunks, analysis_geobox
 
 __all__ = [
+    "LandsatSeries",
     "SceneGraph",
     "analysis_grid",
     "grid_resampling",
@@ -85,6 +86,8 @@ class SceneGraph:
         The union of the IRIS, the urban footprint, the rural ring and reference pixels.
     template
         The lazy per-scene rural reference (for its dims, coords and attributes).
+    landsat
+        The Landsat series, with the LST on the Landsat pixels when the grid is finer.
     notes
         Warnings about what the inputs lack.
     """
@@ -102,6 +105,7 @@ class SceneGraph:
     ring: xr.DataArray
     reference_mask: xr.DataArray
     template: xr.DataArray
+    landsat: LandsatSeries | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -125,7 +129,8 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
     with timer("items"):
         inputs = resolve_inputs(config, area=area)
     with timer("landsat"):
-        lst, qa_water = landsat_lst(config, inputs.landsat, geobox)
+        landsat = landsat_lst(config, inputs.landsat, geobox)
+        lst, qa_water = landsat.lst, landsat.water
     with timer("reference"):
         zone_union = urban_footprint_from_zones(iris, geobox)
         hi = config.heat_island
@@ -163,6 +168,7 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         ring=ring,
         reference_mask=reference_mask,
         template=template,
+        landsat=landsat,
         notes=notes,
     )
 
@@ -223,7 +229,37 @@ def read_zone_layers(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFr
     return iris, qpv
 
 
-def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArray, xr.DataArray]:
+@dataclass(frozen=True)
+class LandsatSeries:
+    """The Landsat part of a run's graph.
+
+    Attributes
+    ----------
+    lst
+        Masked LST per scene ``(time, y, x)`` in K, on the analysis grid.
+    water
+        The QA water bit on any date ``(y, x)``, on the analysis grid.
+    native, gather
+        When the grid is finer than the Landsat pixels: the same LST on those pixels
+        (``gather.geobox``) and the gather that puts per-pixel results of it onto the grid
+        (:func:`raster.nearest.gather_nearest`); else None.
+    """
+
+    lst: xr.DataArray
+    water: xr.DataArray
+    native: xr.DataArray | None = None
+    gather: NativeGather | None = None
+
+    def on_grid(self, data: xr.Dataset, chunk: int) -> xr.Dataset:
+        """Put per-pixel results computed from :attr:`native` onto the analysis grid."""
+        if self.gather is None:
+            return data
+        grid = self.lst.odc.geobox
+        coords = xr_coords(grid, crs_coord_name="spatial_ref")
+        return gather_nearest(data, self.gather, coords, aligned_chunks(grid, chunk))
+
+
+def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
     bands = ["lwir11", "qa_pixel"]
     if config.mask.st_qa_max_k is not None:
@@ -248,12 +284,14 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.DataArra
     lst = surface_temperature_l2(ds, mask=clear)
     # QA water bit (bit 7) on any date, for the land cover.
     water = landsat_water_mask(ds).any("time")
-    if native is not None:
-        coords = xr_coords(geobox, crs_coord_name="spatial_ref")
-        chunks = aligned_chunks(geobox, chunk)
-        out = gather_nearest(xr.Dataset({"lst": lst, "water": water}), native, coords, chunks)
-        lst, water = out["lst"].rename(lst.name), out["water"].rename(water.name)
-    return lst, water
+    if native is None:
+        return LandsatSeries(lst, water)
+    coords = xr_coords(geobox, crs_coord_name="spatial_ref")
+    chunks = aligned_chunks(geobox, chunk)
+    out = gather_nearest(xr.Dataset({"lst": lst, "water": water}), native, coords, chunks)
+    return LandsatSeries(
+        out["lst"].rename(lst.name), out["water"].rename(water.name), native=lst, gather=native
+    )
 
 
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:

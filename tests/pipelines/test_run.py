@@ -21,6 +21,7 @@ from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import IRIS_GRID
 from pipelines.demo_city import CLASSES, make_city
 from pipelines.run import plan, run
+from raster.composite import temporal_composite
 from tests.conftest import raise_if_dask_computes
 from tiles.errors import ConfigError
 
@@ -510,10 +511,16 @@ def test_landsat_work_on_landsat_pixels_equals_work_on_the_grid(
     bands = ["lwir11", "qa_pixel", "st_qa"]
     assert run_graph.native_window(items, bands, geobox) is not None
     with raise_if_dask_computes():
-        lst, water = run_graph.landsat_lst(config, items, geobox)
+        series = run_graph.landsat_lst(config, items, geobox)
+        lst, water = series.lst, series.water
+        composite = series.on_grid(temporal_composite(series.native), 512)
     assert lst.shape[1:] == water.shape == geobox.shape.yx
+    assert series.native.sizes["y"] < lst.sizes["y"]  # on the coarser Landsat pixels
     monkeypatch.setattr(run_graph, "native_window", lambda *args: None)
-    on_grid, water_on_grid = run_graph.landsat_lst(config, items, geobox)
-    xr.testing.assert_identical(lst.compute(), on_grid.compute())
-    xr.testing.assert_identical(water.compute(), water_on_grid.compute())
+    plain = run_graph.landsat_lst(config, items, geobox)
+    assert plain.native is None and plain.on_grid(composite, 512) is composite
+    xr.testing.assert_identical(lst.compute(), plain.lst.compute())
+    xr.testing.assert_identical(water.compute(), plain.water.compute())
     assert np.isfinite(lst.values).mean() > 0.5 and water.values.any()
+    # Composites on the Landsat pixels, gathered, equal composites of the gathered series.
+    xr.testing.assert_identical(composite.compute(), temporal_composite(plain.lst).compute())
