@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
+from shapely.geometry import shape
 
 from pipelines import run_tiles
 from pipelines.census import (
@@ -63,7 +64,7 @@ from raster.heat_island import (
 )
 from tiles.errors import ConfigError
 
-__all__ = ["RunPlan", "RunResult", "plan", "run", "scheduler_context"]
+__all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
 
 LANDCOVER_NAMES = {
     1: "water",
@@ -75,14 +76,29 @@ LANDCOVER_NAMES = {
 
 
 @dataclass(frozen=True)
+class TilePlan:
+    """One processing tile of a planned run: its name, size and scenes per sensor."""
+
+    name: str
+    shape: tuple[int, int]
+    scenes: dict[str, int]
+
+
+@dataclass(frozen=True)
 class RunPlan:
-    """What a run would do, computed without reading a pixel."""
+    """What a run would do, computed without reading a pixel.
+
+    ``memory_bytes`` is the expected peak: the largest tile's pixels at the per-pixel cost
+    measured by ``benchmarks/bench_pipeline.py`` (rounded up), plus the masks a run keeps for
+    the whole grid, plus the libraries.
+    """
 
     area: str
     grid: dict[str, Any]
     scenes: dict[str, list[str]]
     skipped: tuple[str, ...]
     memory_bytes: int
+    tiles: tuple[TilePlan, ...] = ()
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -95,8 +111,30 @@ class RunPlan:
             lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
         if self.skipped:
             lines.append(f"left out: {len(self.skipped)} candidates")
-        lines.append(f"expected memory (whole grid in one piece): {self.memory_bytes / 1e9:.2f} GB")
+        if len(self.tiles) > 1:
+            biggest = max(self.tiles, key=lambda t: t.shape[0] * t.shape[1])
+            lines.append(
+                f"processing tiles: {len(self.tiles)} of up to {biggest.shape[1]} x "
+                f"{biggest.shape[0]} pixels, checkpointed (a killed run resumes)"
+            )
+            for tile in self.tiles[:_TILES_LISTED]:
+                counts = ", ".join(f"{k} {n}" for k, n in tile.scenes.items())
+                lines.append(f"  {tile.name} ({tile.shape[1]} x {tile.shape[0]}): {counts}")
+            if len(self.tiles) > _TILES_LISTED:
+                lines.append(f"  ... and {len(self.tiles) - _TILES_LISTED} more tiles")
+        else:
+            lines.append("processing tiles: 1 (the whole grid in one piece)")
+        lines.append(f"expected peak memory: {self.memory_bytes / 1e9:.1f} GB")
         return "\n".join(lines)
+
+
+#: Tiles listed one by one in a plan's summary.
+_TILES_LISTED = 12
+#: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
+#: bytes a pixel of the whole grid for its masks; the libraries (benchmarks/RESULTS.md:
+#: 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes; these give 2.8 GB).
+_BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS, _BYTES_MASKS = 8, 12, 48, 8
+_BYTES_LIBRARIES = 400_000_000
 
 
 @dataclass
@@ -194,8 +232,11 @@ def plan(config: RunConfig) -> RunPlan:
     inputs = resolve_inputs(config, area=area)
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
-    # float32 per scene: LST, anomaly, mask (+ the loaded bands), S2 bands, ~10 outputs.
-    memory = npix * 4 * (6 * n_l + 4 * n_s + 10)
+    tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(
+        geobox, config.scheduler.tile_size_px)]  # fmt: skip
+    tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
+    per_px = _BYTES_PER_LANDSAT * n_l + _BYTES_PER_S2 * n_s + _BYTES_OUTPUTS
+    memory = _BYTES_LIBRARIES + tile_px * per_px + npix * _BYTES_MASKS
     return RunPlan(
         area=area.description,
         grid=_grid_info(geobox),
@@ -205,7 +246,19 @@ def plan(config: RunConfig) -> RunPlan:
         },
         skipped=inputs.skipped,
         memory_bytes=memory,
+        tiles=tuple(tiles),
     )
+
+
+def _tile_plan(tile: Any, inputs: Any) -> TilePlan:
+    """Count the scenes of each sensor whose footprint meets the tile."""
+    extent = tile.geobox.extent.to_crs("EPSG:4326").geom
+    counts = {}
+    for sensor, items in (("landsat", inputs.landsat), ("sentinel2", inputs.sentinel2)):
+        counts[sensor] = sum(
+            1 for it in items if it.geometry is None or shape(it.geometry).intersects(extent)
+        )
+    return TilePlan(tile.name, tuple(tile.geobox.shape.yx), counts)
 
 
 def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.DataFrame:

@@ -130,9 +130,32 @@ def test_dry_run_reads_no_pixels(demo_folder):
     assert len(summary.scenes["sentinel2"]) == len(S2_PRODUCTS)
     assert summary.grid["resolution"] == 30
     assert summary.memory_bytes > 0
+    assert len(summary.tiles) == 1 and "processing tiles: 1" in summary.summary()
     result = CliRunner().invoke(main, ["run", str(demo_folder / "config.yaml"), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert f"landsat: {len(SCENES)} scenes" in result.output
+    assert "expected peak memory" in result.output
+
+
+def test_dry_run_lists_tiles_and_their_scenes(demo_folder):
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"scheduler.tile_size_px": 512, "scheduler.chunk_px": 512, "grid.resolution": 20},
+    )
+    with raise_if_dask_computes():
+        tiled = plan(config)
+    whole = plan(apply_overrides(config, {"scheduler.tile_size_px": 4096}))
+    grid = tiled.grid
+    n_rows, n_cols = -(-grid["height"] // 512), -(-grid["width"] // 512)
+    assert len(tiled.tiles) == n_rows * n_cols > 1 and len(whole.tiles) == 1
+    assert sum(t.shape[0] * t.shape[1] for t in tiled.tiles) == grid["height"] * grid["width"]
+    # Every demo scene covers the whole city and its ring.
+    for tile in tiled.tiles:
+        assert tile.scenes == {"landsat": len(SCENES), "sentinel2": len(S2_PRODUCTS)}
+    assert tiled.memory_bytes < whole.memory_bytes
+    text = tiled.summary()
+    assert f"processing tiles: {len(tiled.tiles)} of up to 512 x 512 pixels" in text
+    assert f"tile_000_000 (512 x 512): landsat {len(SCENES)}" in text
 
 
 def test_cli_run_synchronous(demo_folder, tmp_path):
