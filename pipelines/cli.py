@@ -263,8 +263,9 @@ def zonal_command(
     Zones are reprojected to the raster's CRS (never the raster to the zones'); invalid
     geometries are repaired. Statistics follow exactextract's definitions.
     """
+    from pipelines.outputs.tables import check_table_path, write_table
     from pipelines.progress import dask_progress
-    from pipelines.zonal import check_table_path, write_table, zonal_table
+    from pipelines.zonal import zonal_table
 
     check_table_path(out)
     with dask_progress("zonal statistics", progress):

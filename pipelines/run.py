@@ -55,6 +55,7 @@ from pipelines.outputs import (
     write_rasters,
     write_zones_gpkg,
 )
+from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record
 from pipelines.report import build_report
 from pipelines.run_graph import analysis_grid, scene_graph
@@ -589,9 +590,8 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             if "parquet" in formats:
                 write_geoparquet(frame, folder.zone_parquet(name))
             if "csv" in formats:
-                path = folder.zones / f"{name}.csv"
-                pd.DataFrame(frame.drop(columns="geometry")).to_csv(f"{path}.tmp", index=False)
-                Path(str(path) + ".tmp").replace(path)
+                with staged(folder.zones / f"{name}.csv") as staging:
+                    pd.DataFrame(frame.drop(columns="geometry")).to_csv(staging, index=False)
         if reports:
             write_inequality(reports, folder.inequality_json, folder.inequality_csv)
         write_json_atomic(folder.heat_island_json, heat)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -15,9 +13,7 @@ import xarray as xr
 from raster.zonal.api import zonal_stats
 from tiles.errors import IlotsError
 
-__all__ = ["TABLE_FORMATS", "check_table_path", "open_raster", "write_table", "zonal_table"]
-
-TABLE_FORMATS = (".csv", ".parquet", ".gpkg")
+__all__ = ["open_raster", "zonal_table"]
 
 
 def open_raster(path: str | os.PathLike[str], band: int | None = None) -> xr.DataArray:
@@ -85,47 +81,3 @@ def _read_zones(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
         return gpd.read_file(path)
     except Exception as err:  # pyogrio raises its own types for unreadable files
         raise IlotsError(f"cannot read zones {path}: {err}") from err
-
-
-def check_table_path(path: str | os.PathLike[str]) -> Path:
-    """Check, before any work, that a table can be written there; return it as a Path."""
-    target = Path(path)
-    if target.suffix.lower() not in TABLE_FORMATS:
-        raise ValueError(f"--out must end in {', '.join(TABLE_FORMATS)}; got {target.name}")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
-    return target
-
-
-def write_table(
-    table: pd.DataFrame, path: str | os.PathLike[str], zones: gpd.GeoDataFrame | None = None
-) -> Path:
-    """Write a per-zone table as CSV, Parquet or GeoPackage (with the zone geometry), atomically.
-
-    Parameters
-    ----------
-    table
-        The statistics, one row per zone, the id column first.
-    path
-        Target ending in ``.csv``, ``.parquet`` or ``.gpkg``.
-    zones
-        The zones in table order, for the GeoPackage geometry (in the zones' own CRS).
-    """
-    target = check_table_path(path)
-    suffix = target.suffix.lower()
-    staging = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp{suffix}")
-    try:
-        if suffix == ".csv":
-            table.to_csv(staging, index=False)
-        elif suffix == ".parquet":
-            table.to_parquet(staging, index=False)
-        else:
-            if zones is None:
-                raise ValueError("a GeoPackage output needs the zones for its geometry")
-            geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
-            geo.to_file(staging, layer=target.stem, driver="GPKG")
-        os.replace(staging, target)
-    finally:
-        if staging.exists():
-            staging.unlink()
-    return target

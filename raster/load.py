@@ -3,7 +3,10 @@
 Plan first, then read: the grid, the chunks and the per-scene scale/offset all come from the
 Items' metadata (``proj`` and ``raster:bands``), so building the Dataset reads no pixel; odc-stac
 turns each (band, scene, chunk) into one windowed read with per-band resampling (nearest for
-QA and classes, bilinear for continuous bands unless told otherwise).
+QA and classes, bilinear for continuous bands unless told otherwise). A band resampled with
+nearest from a coarser grid of the same CRS and pixel phase is read on its own grid and
+gathered by row and column index (:mod:`raster.nearest`: GDAL's nearest values without its
+warper); :func:`native_window` lets per-pixel work run on those coarser pixels first.
 
 Every variable of the result is float32 in physical units (reflectance, K, W m-2 sr-1 um-1,
 or the integer codes of QA/class bands) with NaN where the file holds its fill value, and CF

@@ -1,6 +1,6 @@
 """Tabular outputs of a run: GeoParquet zone layers and the inequality report.
 
-GeoParquet goes through :func:`pipelines.zonal.write_table` (atomic, geopandas
+GeoParquet goes through :func:`write_table` (atomic, geopandas
 ``to_parquet``, which writes the GeoParquet ``geo`` metadata with the CRS as PROJJSON);
 the inequality report's JSON and CSV texts through :func:`write_text_atomic`.
 """
@@ -17,11 +17,19 @@ from typing import Protocol
 import geopandas as gpd
 import pandas as pd
 
-from pipelines.outputs._atomic import write_text_atomic
-from pipelines.zonal import write_table
+from pipelines.outputs._atomic import staged, write_text_atomic
 from tiles.errors import CRSError, ZonesError
 
-__all__ = ["write_geoparquet", "write_inequality"]
+__all__ = [
+    "TABLE_FORMATS",
+    "check_table_path",
+    "write_geoparquet",
+    "write_inequality",
+    "write_table",
+]
+
+#: Suffixes of the per-zone tables ``ilots zonal`` writes.
+TABLE_FORMATS = (".csv", ".parquet", ".gpkg")
 
 
 class _Report(Protocol):
@@ -103,3 +111,42 @@ def write_inequality(
         frames.append(frame)
     csv_file = write_text_atomic(csv_path, pd.concat(frames).to_csv(index=False))
     return json_file, csv_file
+
+
+def check_table_path(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that a table can be written there; return it as a Path."""
+    target = Path(path)
+    if target.suffix.lower() not in TABLE_FORMATS:
+        raise ValueError(f"--out must end in {', '.join(TABLE_FORMATS)}; got {target.name}")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
+    return target
+
+
+def write_table(
+    table: pd.DataFrame, path: str | os.PathLike[str], zones: gpd.GeoDataFrame | None = None
+) -> Path:
+    """Write a per-zone table as CSV, Parquet or GeoPackage (with the zone geometry), atomically.
+
+    Parameters
+    ----------
+    table
+        The statistics, one row per zone, the id column first.
+    path
+        Target ending in ``.csv``, ``.parquet`` or ``.gpkg``.
+    zones
+        The zones in table order, for the GeoPackage geometry (in the zones' own CRS).
+    """
+    target = check_table_path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".gpkg" and zones is None:
+        raise ValueError("a GeoPackage output needs the zones for its geometry")
+    with staged(target) as staging:
+        if suffix == ".csv":
+            table.to_csv(staging, index=False)
+        elif suffix == ".parquet":
+            table.to_parquet(staging, index=False)
+        else:
+            geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
+            geo.to_file(staging, layer=target.stem, driver="GPKG")
+    return target
