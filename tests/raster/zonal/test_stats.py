@@ -390,3 +390,43 @@ def test_coverage_cache_is_reused_and_keyed(scene, tmp_path, monkeypatch):
     moved["geometry"] = moved.translate(30.0, 0.0)
     zonal_stats(grid_array(values), moved, id="zid", stats=["mean"], cache_dir=tmp_path)
     assert len(sorted(tmp_path.glob("coverage-*.npz"))) == 2, "other zones, other cache entry"
+
+
+def test_gdal_block_cache_is_capped_while_reading_unless_the_user_set_it(scene, monkeypatch):
+    """Every block is read once: zonal_stats caps GDAL's block cache while it computes from
+    Dask layers, restores it after, and leaves a user's GDAL_CACHEMAX alone."""
+    import rasterio
+    from rasterio.env import get_gdal_config
+
+    from raster.zonal.api import READ_CACHE_MIB
+
+    values, _, _, zones = scene
+    seen = []
+
+    def probe(block):
+        seen.append(get_gdal_config("GDAL_CACHEMAX"))
+        return block
+
+    def lazy():
+        return grid_array(values, chunks=(30, 40)).copy(
+            data=da.from_array(values, chunks=(30, 40)).map_blocks(
+                probe, meta=np.array((), dtype=values.dtype)
+            )
+        )
+
+    before = get_gdal_config("GDAL_CACHEMAX")
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    table = zonal_stats(lazy(), zones, id="zid", stats=["mean"])
+    assert seen and set(seen) == {READ_CACHE_MIB}
+    assert get_gdal_config("GDAL_CACHEMAX") == before
+    np.testing.assert_allclose(
+        table["mean"], zonal_stats(grid_array(values), zones, id="zid", stats=["mean"])["mean"]
+    )
+    seen.clear()
+    with rasterio.Env(GDAL_CACHEMAX=100):
+        zonal_stats(lazy(), zones, id="zid", stats=["mean"])
+    assert seen and set(seen) == {100}
+    seen.clear()
+    monkeypatch.setenv("GDAL_CACHEMAX", "200")
+    zonal_stats(lazy(), zones, id="zid", stats=["mean"])
+    assert seen and READ_CACHE_MIB not in seen
