@@ -292,9 +292,12 @@ def _runs(mode: str, root: Path, pre: dict):
     def floor_dask():
         import dask
 
+        from raster.zonal.api import one_pass_block_cache
+
         _zones(root)
         blocks = _lazy(tif).data.to_delayed().ravel()
-        return sum(dask.compute(*[dask.delayed(_nbytes)(b) for b in blocks]))
+        with one_pass_block_cache():  # as zonal_stats reads
+            return sum(dask.compute(*[dask.delayed(_nbytes)(b) for b in blocks]))
 
     def ilots_one():
         return zonal_stats(_lazy(tif).isel(band=0), _zones(root), id=ID, stats=["mean"])
