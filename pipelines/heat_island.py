@@ -17,11 +17,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from raster.heat_island import _RURAL_HINT, _checked_mean, _definition
+from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean, _definition
 
 __all__ = ["heat_island_summary", "suhii_record"]
-
-_URBAN_HINT = "check the zones or built classes"
 
 
 def heat_island_summary(
@@ -76,8 +74,8 @@ def heat_island_summary(
 def _record(sums: dict[str, dict[str, float]], variable: str) -> dict[str, Any]:
     layer, n_mask = sums.get(variable, {}), sums.get("n_mask", {})
     means = {}
-    for region, what, hint in (("urban", "urban footprint", _URBAN_HINT),
-                               ("rural", "rural reference", _RURAL_HINT)):  # fmt: skip
+    for region, what, hint in (("urban", "urban footprint", URBAN_HINT),
+                               ("rural", "rural reference", RURAL_HINT)):  # fmt: skip
         means[region] = float(
             _checked_mean(layer.get(f"{region}_total", 0.0), layer.get(f"{region}_count", 0),
                           n_mask.get(region, 0), what=what, hint=hint, min_pixels=1)

@@ -37,7 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from pipelines.heat_island import suhii_record
-from raster.heat_island import _checked_mean
+from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
 from raster.zonal.coverage import ZoneCoverage, zone_coverage
 from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
 from raster.zonal.statistics import parse_statistics
@@ -89,7 +89,6 @@ def layer_stats(name: str) -> Any:
 
 FRAC_STATS = parse_statistics(["frac"])
 CHECKPOINT_DIR = ".checkpoints"
-_RURAL_HINT = "widen the ring (outer_m) or relax the water, built or elevation filters"
 
 
 @dataclass(frozen=True)
@@ -273,7 +272,7 @@ def merged_reference(
     count = np.sum([p[f"{prefix}count"] for p in parts], axis=0)
     n_mask = np.sum([p[f"{prefix}n_mask"] for p in parts])
     what = "rural reference" if region == "rural" else "urban footprint"
-    hint = _RURAL_HINT if region == "rural" else "check the zones or the built classes"
+    hint = RURAL_HINT if region == "rural" else URBAN_HINT
     mean = _checked_mean(total, count, n_mask, what=what, hint=hint, min_pixels=min_pixels)
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = np.maximum(sumsq / count - mean * mean, 0.0)

@@ -44,6 +44,8 @@ from raster.thermal.scene import scene_zscore
 from tiles.errors import CRSError, GridError, IlotsWarning
 
 __all__ = [
+    "RURAL_HINT",
+    "URBAN_HINT",
     "lst_anomaly",
     "rural_reference_mask",
     "rural_ring",
@@ -530,7 +532,9 @@ def _masked_mean(
     return mean, count
 
 
-_RURAL_HINT = "widen the ring (outer_m) or relax the water, built or elevation filters"
+#: What to do when the rural reference or the urban footprint holds no clear pixel.
+RURAL_HINT = "widen the ring (outer_m) or relax the water, built or elevation filters"
+URBAN_HINT = "check the zones or built classes"
 
 
 def scene_reference(
@@ -565,7 +569,7 @@ def scene_reference(
         or min_pixels < 1
     ):
         raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
-    mean, count = _masked_mean(lst, reference_mask, what="rural reference", hint=_RURAL_HINT,
+    mean, count = _masked_mean(lst, reference_mask, what="rural reference", hint=RURAL_HINT,
                                min_pixels=int(min_pixels))  # fmt: skip
     return (
         mean.rename("rural_reference")
@@ -677,11 +681,9 @@ def suhii(lst: xr.DataArray, urban: xr.DataArray, reference_mask: xr.DataArray) 
         If the urban or reference mask is empty, or a scene has no clear pixel in one.
     """
     _aligned(lst, _require_yx(urban, "urban"), "urban")
-    urban_mean, n_urban = _masked_mean(
-        lst, urban, what="urban footprint", hint="check the zones or built classes"
-    )
+    urban_mean, n_urban = _masked_mean(lst, urban, what="urban footprint", hint=URBAN_HINT)
     rural_mean, n_rural = _masked_mean(lst, reference_mask, what="rural reference",
-                                       hint=_RURAL_HINT)  # fmt: skip
+                                       hint=RURAL_HINT)  # fmt: skip
     units = lst.attrs.get("units", "K")
     ds = xr.Dataset(
         {
