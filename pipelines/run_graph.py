@@ -22,7 +22,6 @@ import geopandas as gpd
 import numpy as np
 import xarray as xr
 from odc.geo.geom import Geometry
-from odc.geo.xr import xr_coords
 
 from pipelines import run_layers
 from pipelines.census import read_iris, read_qpv
@@ -254,9 +253,7 @@ class LandsatSeries:
         """Put per-pixel results computed from :attr:`native` onto the analysis grid."""
         if self.gather is None:
             return data
-        grid = self.lst.odc.geobox
-        coords = xr_coords(grid, crs_coord_name="spatial_ref")
-        return gather_nearest(data, self.gather, coords, aligned_chunks(grid, chunk))
+        return gather_nearest(data, self.gather, aligned_chunks(self.gather.target, chunk))
 
 
 def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
@@ -286,9 +283,8 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     water = landsat_water_mask(ds).any("time")
     if native is None:
         return LandsatSeries(lst, water)
-    coords = xr_coords(geobox, crs_coord_name="spatial_ref")
-    chunks = aligned_chunks(geobox, chunk)
-    out = gather_nearest(xr.Dataset({"lst": lst, "water": water}), native, coords, chunks)
+    out = gather_nearest(xr.Dataset({"lst": lst, "water": water}), native,
+                         aligned_chunks(geobox, chunk))  # fmt: skip
     return LandsatSeries(
         out["lst"].rename(lst.name), out["water"].rename(water.name), native=lst, gather=native
     )

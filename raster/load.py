@@ -28,7 +28,6 @@ import xarray as xr
 from affine import Affine
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
-from odc.geo.xr import xr_coords
 
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
@@ -181,8 +180,7 @@ def _load_gathered(
         items, bands=bands, geobox=plan.geobox, chunks={"y": min(edge, ny), "x": min(edge, nx)},
         resampling="nearest", **options,
     )  # fmt: skip
-    coords = xr_coords(grid, crs_coord_name="spatial_ref")
-    return gather_nearest(native, plan, coords, aligned_chunks(grid, chunk))
+    return gather_nearest(native, plan, aligned_chunks(grid, chunk))
 
 
 def native_window(

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
 
 __all__ = ["NativeGather", "gather_nearest", "native_gather", "same_phase"]
 
@@ -43,11 +44,14 @@ class NativeGather:
         resampling).
     rows, cols
         For each target row (column), the row (column) of ``geobox`` its centre falls in.
+    target
+        The grid the gather puts values on.
     """
 
     geobox: GeoBox
     rows: np.ndarray
     cols: np.ndarray
+    target: GeoBox
 
 
 def native_gather(source: GeoBox, target: GeoBox) -> NativeGather | None:
@@ -80,7 +84,7 @@ def native_gather(source: GeoBox, target: GeoBox) -> NativeGather | None:
     c0, r0 = int(cols.min()), int(rows.min())
     shape = (int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1)
     window = GeoBox(shape, src * Affine.translation(c0, r0), source.crs)
-    return NativeGather(window, rows - r0, cols - c0)
+    return NativeGather(window, rows - r0, cols - c0, target)
 
 
 def same_phase(grids: list[GeoBox]) -> bool:
@@ -98,10 +102,8 @@ def same_phase(grids: list[GeoBox]) -> bool:
     return True
 
 
-def gather_nearest(
-    data: xr.Dataset, plan: NativeGather, target_coords: Mapping[str, Any], chunks: Mapping
-) -> xr.Dataset:
-    """Gather ``data`` (on ``plan.geobox``) onto the target grid; lazy for Dask input.
+def gather_nearest(data: xr.Dataset, plan: NativeGather, chunks: Mapping) -> xr.Dataset:
+    """Gather ``data`` (on ``plan.geobox``) onto ``plan.target``; lazy for Dask input.
 
     Parameters
     ----------
@@ -109,8 +111,6 @@ def gather_nearest(
         ``(..., y, x)`` variables on the plan's native window.
     plan
         From :func:`native_gather`.
-    target_coords
-        The ``y`` and ``x`` (and ``spatial_ref``) coordinates of the target grid.
     chunks
         Target chunks ``{"y": ny, "x": nx}`` of Dask-backed variables.
     """
@@ -119,7 +119,7 @@ def gather_nearest(
         {name: (var.dims, _take_yx(var.data, plan, chunks), var.attrs)
          for name, var in out.data_vars.items()}
     )  # fmt: skip
-    return out.assign_coords(target_coords)
+    return out.assign_coords(xr_coords(plan.target, crs_coord_name="spatial_ref"))
 
 
 def _take_yx(array: Any, plan: NativeGather, chunks: Mapping) -> Any:

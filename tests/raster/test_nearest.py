@@ -94,12 +94,12 @@ def test_gather_numpy_and_dask_agree_and_dask_stays_lazy():
     window = values[:, :ny, :nx]
     coords = xr_coords(target, crs_coord_name="spatial_ref")
     eager = gather_nearest(
-        xr.Dataset({"v": (("time", "y", "x"), window)}), plan, coords, {"y": 32, "x": 32}
+        xr.Dataset({"v": (("time", "y", "x"), window)}), plan, {"y": 32, "x": 32}
     )
     with raise_if_dask_computes():
         lazy = gather_nearest(
             xr.Dataset({"v": (("time", "y", "x"), da.from_array(window, chunks=(1, 7, 9)))}),
-            plan, coords, {"y": 32, "x": 32},
+            plan, {"y": 32, "x": 32},
         )  # fmt: skip
     assert lazy.v.data.chunks[1:] == ((32, 32, 16), (32, 32, 6))
     np.testing.assert_array_equal(lazy.v.values, eager.v.values)
