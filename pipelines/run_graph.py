@@ -27,22 +27,19 @@ from pipelines import run_layers
 from pipelines.census import read_iris, read_qpv
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
 from raster.bands import band_table
-from raster.composite import temporal_composite
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
-from raster.indices import compute_indices
+from raster.index_composite import index_median_composite
 from raster.landcover import (
     LandCover,
     LandcoverThresholds,
     classify_landcover,
     clean_minimum_mapping_unit,
 )
-from raster.load import load_items, native_window
+from raster.load import load_items, load_stored, native_window
 from raster.nearest import NativeGather, gather_nearest
 from raster.quality import (
     landsat_clear_mask,
     landsat_water_mask,
-    sentinel2_clear_mask,
-    sentinel2_water_mask,
 )
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
@@ -299,14 +296,9 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
         available |= set(item.assets)
     bands = [b for b in wanted if b in available]
     resampling = _continuous(config, items, bands, lambda b: SENTINEL2_NATIVE_M.get(b, 20.0))
-    ds = load_items(
+    stored = load_stored(
         items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
     )
-    water = clear = None
-    if "scl" in ds:
-        # Water before the clear mask: the default preset keeps SCL 4 and 5 only.
-        water = sentinel2_water_mask(ds).any("time")
-        clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset)
     names = ["ndvi"] + [
         n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
         if need <= set(bands)
@@ -320,17 +312,10 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
     if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
         names.append("albedo_s2")
-    indices = compute_indices(ds, names)
-    if clear is not None:
-        # Element-wise indices: masking them equals masking the bands, on fewer arrays.
-        indices = indices.where(clear)
-    if "albedo_s2" in names:
-        indices, names[-1] = indices.rename({"albedo_s2": "albedo"}), "albedo"
-    out = xr.Dataset({n: temporal_composite(indices[n], stats="median", min_clear=1)[
-        "median"] for n in names})  # fmt: skip
-    if water is not None:
-        out["scl_water"] = water
-    return out, notes
+    # Reflectance, indices, the SCL clear mask (water taken before it: the default preset
+    # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
+    out = index_median_composite(stored, names, scl=config.mask.sentinel2_preset)
+    return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
 
 
 def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:

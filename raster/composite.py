@@ -23,7 +23,7 @@ many dates, rechunk y/x smaller before calling :func:`temporal_composite`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,14 @@ import xarray as xr
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["composite_array", "ndvi_median_composite", "parse_stat", "temporal_composite"]
+__all__ = [
+    "composite_array",
+    "ndvi_median_composite",
+    "parse_stat",
+    "sorted_quantile",
+    "statistic_attrs",
+    "temporal_composite",
+]
 
 #: Marker of the mean in the kernel's list of quantiles.
 _MEAN = -1.0
@@ -115,25 +122,30 @@ def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - 
         for s in range(k):
             if n == 0 or n < min_clear:
                 out[s, i] = np.nan
-                continue
-            q = quantiles[s]
-            if q < 0.0:
+            elif quantiles[s] < 0.0:
                 out[s, i] = total / n
-                continue
-            # numpy's "linear" method, same arithmetic: h = n*q + (1 - q) - 1, then _lerp
-            h = n * q + (1.0 - q) - 1.0
-            if h >= n - 1:
-                out[s, i] = buf[n - 1]
-                continue
-            if h < 0.0:
-                out[s, i] = buf[0]
-                continue
-            lo = np.floor(h)
-            g = h - lo
-            a = buf[int(lo)]
-            b = buf[int(lo) + 1]
-            d = b - a
-            out[s, i] = b - d * (1.0 - g) if g >= 0.5 else a + d * g
+            else:
+                out[s, i] = sorted_quantile(buf, n, quantiles[s])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sorted_quantile(buf, n, q):  # pragma: no cover - compiled
+    """Quantile ``q`` of the ``n`` sorted values ``buf[:n]`` (n ≥ 1), numpy's "linear" method.
+
+    The same arithmetic as numpy: ``h = n*q + (1 - q) - 1``, then its ``_lerp``. A numba
+    helper for fused kernels that sort each pixel's few values themselves.
+    """
+    h = n * q + (1.0 - q) - 1.0
+    if h >= n - 1:
+        return buf[n - 1]
+    if h < 0.0:
+        return buf[0]
+    lo = np.floor(h)
+    g = h - lo
+    a = buf[int(lo)]
+    b = buf[int(lo) + 1]
+    d = b - a
+    return b - d * (1.0 - g) if g >= 0.5 else a + d * g
 
 
 def _composite_first_axis(
@@ -249,16 +261,10 @@ def temporal_composite(
         )  # fmt: skip
     coords = {k: v for k, v in series.coords.items() if dim not in v.dims}
     stacked = xr.DataArray(data, dims=("statistic", *series.dims[1:]), coords=coords)
-    long_name = da.attrs.get("long_name", da.name or "values")
-    base = {k: da.attrs[k] for k in ("units", "standard_name") if k in da.attrs}
     variables: dict[str, Any] = {}
     for i, name in enumerate(names):
-        q = quantiles[i]
-        what = "mean" if q < 0 else ("median" if name == "median" else f"{100 * q:g}th percentile")
         variables[name] = stacked.isel(statistic=i, drop=True).assign_attrs(
-            base,
-            long_name=f"{what} of {long_name} over clear observations",
-            cell_methods=f"{dim}: {'mean' if q < 0 else f'quantile {q:g}'}",
+            statistic_attrs(da.attrs, da.name, name, dim)
         )
     variables["n_clear"] = (
         stacked.isel(statistic=len(names), drop=True)
@@ -272,6 +278,24 @@ def temporal_composite(
         quantile_method="numpy 'linear' (Hyndman & Fan type 7) over finite values",
         comment=f"statistics are NaN where n_clear < {min_clear}",
     )
+
+
+def statistic_attrs(
+    attrs: Mapping[str, Any], name: Any, stat: str, dim: str = "time"
+) -> dict[str, Any]:
+    """CF attributes of the composite statistic ``stat`` of a variable with ``attrs``.
+
+    ``units`` and ``standard_name`` are kept; ``long_name`` says which statistic of what,
+    ``cell_methods`` how (``"time: quantile 0.5"``).
+    """
+    q = parse_stat(stat)
+    what = "mean" if q < 0 else ("median" if stat == "median" else f"{100 * q:g}th percentile")
+    long_name = attrs.get("long_name", name or "values")
+    return {
+        **{k: attrs[k] for k in ("units", "standard_name") if k in attrs},
+        "long_name": f"{what} of {long_name} over clear observations",
+        "cell_methods": f"{dim}: {'mean' if q < 0 else f'quantile {q:g}'}",
+    }
 
 
 def ndvi_median_composite(

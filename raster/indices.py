@@ -40,6 +40,7 @@ from tiles.errors import BandMissingError, ProductError
 
 __all__ = [
     "INDICES",
+    "AffineRatio",
     "IndexSpec",
     "albedo_liang_oli",
     "albedo_s2",
@@ -367,6 +368,46 @@ _NIR_NARROW_FIRST = ("nir08", "nir")  # S2 B8A (the OLI B5 match) when present, 
 
 
 @dataclass(frozen=True)
+class AffineRatio:
+    """An index as a ratio of two affine forms of its band arguments.
+
+    ``(n0 + Σ nᵢ·xᵢ) / (d0 + Σ dⱼ·xⱼ)``, each sum taken from its constant then term by term in
+    the order listed: the order in which the NumPy kernel adds them, so that a fused kernel
+    (:mod:`raster.index_composite`) computing in float64 rounds exactly alike. NaN where the
+    denominator is 0.
+
+    Parameters
+    ----------
+    numerator, denominator
+        ``(argument, coefficient)`` terms; arguments are the kernel's (:attr:`IndexSpec.arguments`).
+    numerator_constant, denominator_constant
+        The constants ``n0`` and ``d0``.
+    """
+
+    numerator: tuple[tuple[str, float], ...]
+    numerator_constant: float = 0.0
+    denominator: tuple[tuple[str, float], ...] = ()
+    denominator_constant: float = 1.0
+
+    @classmethod
+    def normalized_difference(cls, a: str, b: str) -> AffineRatio:
+        """Return the normalized difference ``(a - b) / (a + b)``."""
+        return cls(((a, 1.0), (b, -1.0)), 0.0, ((a, 1.0), (b, 1.0)), 0.0)
+
+    @classmethod
+    def linear(
+        cls, arguments: Iterable[str], coefficients: Iterable[float], intercept: float = 0.0
+    ) -> AffineRatio:
+        """Return the linear combination ``intercept + Σ cᵢ·xᵢ`` (no denominator)."""
+        return cls(tuple(zip(arguments, map(float, coefficients), strict=True)), intercept)
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The arguments the ratio reads, each once, in order of first use."""
+        return tuple(dict.fromkeys(arg for arg, _ in self.numerator + self.denominator))
+
+
+@dataclass(frozen=True)
 class IndexSpec:
     """How to compute one index from a Dataset of common-named reflectance bands.
 
@@ -391,6 +432,9 @@ class IndexSpec:
         Caveats written to the ``comment`` attribute (e.g. unverified coefficients).
     units
         Units of the result (``"1"``: dimensionless).
+    ratio
+        The same index as an :class:`AffineRatio` of the kernel's arguments, where it is one
+        (normalized differences, linear albedos): fused kernels compute it from that.
     """
 
     name: str
@@ -402,12 +446,15 @@ class IndexSpec:
     standard_name: str | None = None
     comment: str = ""
     units: str = "1"
+    ratio: AffineRatio | None = None
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.lower():
             raise ValueError(f"IndexSpec name must be a non-empty lower-case string: {self.name!r}")
         if not self.inputs or any(not cands for _, cands in self.inputs):
             raise ValueError(f"IndexSpec {self.name}: every input needs at least one band")
+        if self.ratio is not None and not set(self.ratio.arguments) <= set(self.arguments):
+            raise ValueError(f"IndexSpec {self.name}: its ratio reads arguments it does not have")
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -452,6 +499,8 @@ class IndexSpec:
         return self.resolve(band_table(product_type))
 
 
+_nd = AffineRatio.normalized_difference
+
 _SAVI_FORMULA = "(1 + L) * (nir - red) / (nir + red + L)"
 
 _SPECS = (
@@ -459,22 +508,25 @@ _SPECS = (
         "ndvi", "normalized difference vegetation index", ndvi,
         (("red", ("red",)), ("nir", _NIR_10M_FIRST)),
         "(nir - red) / (nir + red)", "Tucker 1979",
-        standard_name="normalized_difference_vegetation_index",
+        standard_name="normalized_difference_vegetation_index", ratio=_nd("nir", "red"),
     ),
     IndexSpec(
         "ndbi", "normalized difference built-up index", ndbi,
         (("swir16", ("swir16",)), ("nir", _NIR_NARROW_FIRST)),
         "(swir16 - nir) / (swir16 + nir)", "Zha, Gao & Ni 2003, IJRS 24:583",
+        ratio=_nd("swir16", "nir"),
     ),
     IndexSpec(
         "mndwi", "modified normalized difference water index", mndwi,
         (("green", ("green",)), ("swir16", ("swir16",))),
         "(green - swir16) / (green + swir16)", "Xu 2006, IJRS 27:3025",
+        ratio=_nd("green", "swir16"),
     ),
     IndexSpec(
         "ndwi", "normalized difference water index (McFeeters)", ndwi,
         (("green", ("green",)), ("nir", _NIR_10M_FIRST)),
         "(green - nir) / (green + nir)", "McFeeters 1996, IJRS 17:1425",
+        ratio=_nd("green", "nir"),
     ),
     IndexSpec(
         "savi", "soil-adjusted vegetation index", savi,
@@ -494,7 +546,7 @@ _SPECS = (
         "ui", "urban index", ui,
         (("swir22", ("swir22",)), ("nir", _NIR_NARROW_FIRST)),
         "(swir22 - nir) / (swir22 + nir)", "Kawamura et al. 1996",
-        comment="citation unverified [U]",
+        comment="citation unverified [U]", ratio=_nd("swir22", "nir"),
     ),
     IndexSpec(
         "albedo_liang", "surface broadband albedo (Liang 2001, OLI bands)", albedo_liang_oli,
@@ -503,6 +555,8 @@ _SPECS = (
         "0.356 blue + 0.130 red + 0.373 nir + 0.085 swir16 + 0.072 swir22 - 0.0018",
         "Liang 2001, RSE 76:213-238", standard_name="surface_albedo",
         comment="valid on surface reflectance only, not TOA",
+        ratio=AffineRatio.linear(("blue", "red", "nir", "swir16", "swir22"),
+                                 LIANG_OLI_COEFFICIENTS[:5], LIANG_OLI_COEFFICIENTS[5]),
     ),
     IndexSpec(
         "albedo_s2", "surface broadband albedo (Bonafoni & Sekertekin 2020, Sentinel-2)",
@@ -512,6 +566,8 @@ _SPECS = (
         "0.2266 B02 + 0.1236 B03 + 0.1573 B04 + 0.3417 B08 + 0.1170 B11 + 0.0338 B12",
         "Bonafoni & Sekertekin 2020, IEEE GRSL 17(9):1618", standard_name="surface_albedo",
         comment="coefficients unverified [U]; Sentinel-2 only (needs B08 as 'nir')",
+        ratio=AffineRatio.linear(("blue", "green", "red", "nir", "swir16", "swir22"),
+                                 BONAFONI_S2_COEFFICIENTS),
     ),
 )  # fmt: skip
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -36,7 +37,14 @@ from raster.sources import require_bands
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
-__all__ = ["dn_to_physical", "item_geobox", "load_items", "native_window"]
+__all__ = [
+    "StoredBands",
+    "dn_to_physical",
+    "item_geobox",
+    "load_items",
+    "load_stored",
+    "native_window",
+]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -96,6 +104,78 @@ def load_items(
     GridError
         If no grid can be derived (no items, or mixed CRSs with no resolution).
     """
+    return load_stored(
+        items, bands, geobox=geobox, crs=crs, resolution=resolution, chunk=chunk,
+        resampling=resampling, on_error=on_error,
+    ).physical()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoredBands:
+    """Bands as the files store them, lazily, with what turns them into physical units.
+
+    For fused kernels that convert the stored values inside their own loop
+    (:func:`raster.index_composite.index_median_composite`) instead of materialising a
+    float32 array per band and date. ``physical = float32(dn) * scale + offset``, in float32,
+    NaN where ``dn == fill`` (:func:`dn_to_physical`).
+
+    Attributes
+    ----------
+    data
+        The stored values ``(time, y, x)`` in the files' dtypes, with the coordinates of
+        :func:`load_items`' result.
+    scale, offset
+        Per band, one float32 value per date.
+    fill
+        Per band, the fill value per date (float64; NaN where the file declares none).
+    specs
+        Per band, its :class:`raster.bands.BandSpec` (None for bands the table lacks).
+    """
+
+    data: xr.Dataset
+    scale: Mapping[str, np.ndarray]
+    offset: Mapping[str, np.ndarray]
+    fill: Mapping[str, np.ndarray]
+    specs: Mapping[str, BandSpec | None]
+
+    def physical(self) -> xr.Dataset:
+        """Return the bands in physical units, float32 with CF attributes (:func:`load_items`)."""
+        out = xr.Dataset({str(b): self._physical(str(b)) for b in self.data.data_vars})
+        return out.assign_coords(self.data.coords).assign_attrs(self.data.attrs)
+
+    def _physical(self, band: str) -> xr.DataArray:
+        scale, offset, fill = (
+            xr.DataArray(values[band], dims="time") for values in (self.scale, self.offset,
+                                                                   self.fill)
+        )  # fmt: skip
+        physical = lift(dn_to_physical, self.data[band], scale, offset, fill, dtype=np.float32)
+        spec = self.specs[band]
+        attrs: dict[str, Any] = {"units": spec.unit if spec else "1"}
+        if spec is not None:
+            attrs["long_name"] = spec.long_name
+            if spec.standard_name:
+                attrs["standard_name"] = spec.standard_name
+            if spec.kind == "temperature":
+                attrs["comment"] = "land surface (skin) temperature, not air temperature"
+        return physical.rename(band).assign_attrs(attrs)
+
+
+def load_stored(
+    items: Sequence[pystac.Item],
+    bands: Sequence[str],
+    *,
+    geobox: GeoBox | None = None,
+    crs: Any = None,
+    resolution: float | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    resampling: str | Mapping[str, str] | None = None,
+    on_error: OnError = "raise",
+) -> StoredBands:
+    """Load items onto one grid as :func:`load_items` does, keeping the stored values.
+
+    Same parameters, grid, resampling and errors as :func:`load_items`, whose result is
+    this one's :meth:`StoredBands.physical`.
+    """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     if not items:
@@ -113,7 +193,7 @@ def load_items(
     if on_error == "skip":
         _warn_on_skipped_reads()
     out = xr.Dataset(
-        {b: _to_physical(raw[b], items, b, specs[b]) for b in bands},
+        {b: raw[b].rename(b) for b in bands},
         coords={
             "product_id": ("time", [it.id for it in items]),
             "platform": ("time", [str(it.properties.get("platform", "")) for it in items]),
@@ -121,7 +201,14 @@ def load_items(
     )
     out = out.assign_coords(_thermal_constants(items, bands))
     out.attrs["source_products"] = ", ".join(it.id for it in items)
-    return out
+    params = {b: [_raster_band(it, b, specs[b]) for it in items] for b in bands}
+
+    def per_date(i: int, dtype: str) -> dict[str, np.ndarray]:
+        return {b: np.array([np.nan if p[i] is None else p[i] for p in params[b]], dtype=dtype)
+                for b in bands}  # fmt: skip
+
+    return StoredBands(out, per_date(0, "float32"), per_date(1, "float32"),
+                       per_date(2, "float64"), specs)  # fmt: skip
 
 
 def _load_raw(
@@ -332,28 +419,6 @@ def _raster_band(item: pystac.Item, band: str, spec: BandSpec | None) -> tuple[f
         scale = spec.scale if scale is None else scale
         offset = spec.offset if offset is None else offset
     return float(scale), float(offset), nodata
-
-
-def _to_physical(
-    raw: xr.DataArray, items: Sequence[pystac.Item], band: str, spec: BandSpec | None
-) -> xr.DataArray:
-    params = [_raster_band(it, band, spec) for it in items]
-    scale = xr.DataArray(np.array([p[0] for p in params], dtype="float32"), dims="time")
-    offset = xr.DataArray(np.array([p[1] for p in params], dtype="float32"), dims="time")
-    fill = xr.DataArray(
-        np.array([np.nan if p[2] is None else p[2] for p in params], dtype="float64"), dims="time"
-    )
-    physical = lift(dn_to_physical, raw, scale, offset, fill, dtype=np.float32)
-    attrs: dict[str, Any] = {"units": spec.unit if spec else "1"}
-    if spec is not None:
-        attrs["long_name"] = spec.long_name
-        if spec.standard_name:
-            attrs["standard_name"] = spec.standard_name
-        if spec.kind == "temperature":
-            attrs["comment"] = "land surface (skin) temperature, not air temperature"
-    physical = physical.rename(band)
-    physical.attrs = attrs
-    return physical
 
 
 def dn_to_physical(

@@ -1,0 +1,255 @@
+"""Median composites of spectral indices straight from the stored bands, in one fused pass.
+
+The general chain — bands to reflectance (:func:`raster.load.load_items`), indices
+(:func:`raster.indices.compute_indices`), the Sentinel-2 clear mask
+(:func:`raster.quality.sentinel2_clear_mask`), then a per-pixel median
+(:func:`raster.composite.temporal_composite`) — materialises a float32 array for every band,
+index and date. For a 10 m run that is gigabytes of temporaries for three maps. Here one numba
+loop per chunk reads each pixel's stored values, converts them, masks them with the SCL,
+computes every index and keeps its median, and the SCL water flag on any date: the same
+values as the chain, bit for bit (the same float32 conversion, the same float64 sums in the
+same order — :class:`raster.indices.AffineRatio` — and numpy's quantile arithmetic), with no
+temporary larger than a pixel.
+
+Indices that are not ratios of affine forms of their bands (SAVI, IBI) are not fused; compute
+them with the general chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import dask.array as dsa
+import numpy as np
+import xarray as xr
+from numba import njit
+
+from raster.composite import sorted_quantile, statistic_attrs
+from raster.indices import _attrs, _select_bands, _spec
+from raster.load import StoredBands
+from raster.quality.scl import SCL, SCLMask, scl_preset
+from tiles.errors import BandMissingError
+
+__all__ = ["index_median_composite"]
+
+#: The Sentinel-2 band whose classes mask the dates and flag water.
+SCL_BAND = "scl"
+
+
+def index_median_composite(
+    stored: StoredBands,
+    names: Iterable[str],
+    *,
+    scl: str | SCLMask | Iterable[int] | None = "default",
+) -> xr.Dataset:
+    """Median over clear dates of each index, and the SCL water flag, from stored bands.
+
+    Equal to ``temporal_composite(compute_indices(stored.physical(), names)[n]
+    .where(sentinel2_clear_mask(ds, preset=scl)), stats="median", min_clear=1)["median"]``
+    for each index ``n``, and ``sentinel2_water_mask(ds).any("time")``, without their
+    temporaries. Lazy on Dask input: one task per y/x chunk, reading every date.
+
+    Parameters
+    ----------
+    stored
+        Bands as stored (:func:`raster.load.load_stored`), with ``scl`` for Sentinel-2 masks.
+    names
+        Indices whose :attr:`raster.indices.IndexSpec.ratio` is set (NDVI, MNDWI, NDBI,
+        NDWI, UI, the albedos).
+    scl
+        SCL classes to keep (a preset name, :class:`raster.quality.scl.SCLMask` or codes);
+        None for no mask. Ignored (no mask, no water flag) when ``stored`` has no ``scl``.
+
+    Returns
+    -------
+    xarray.Dataset
+        One float32 variable per index (NaN where no date is clear) with the attributes
+        :func:`raster.composite.temporal_composite` gives its median, and ``scl_water``
+        (bool: SCL class 6 on any date) when masked by SCL.
+
+    Raises
+    ------
+    ValueError
+        If an index is unknown or not a ratio of affine forms.
+    BandMissingError
+        If a band an index needs is not loaded.
+    """
+    specs = list(dict.fromkeys(_spec(n) for n in names))
+    if not specs:
+        raise ValueError("no index name given")
+    physical_like = stored.data  # band names and dtypes; _select_bands only reads them
+    bands: list[str] = []
+    chosen: list[dict[str, str]] = []
+    for spec in specs:
+        if spec.ratio is None:
+            raise ValueError(
+                f"index {spec.name!r} is not a ratio of affine forms of its bands; compute it "
+                "with raster.indices.compute_indices and raster.composite.temporal_composite"
+            )
+        picked = spec.resolve(str(v) for v in physical_like.data_vars)
+        if picked is None:
+            _select_bands(physical_like, spec)  # raises the usual BandMissingError
+            raise BandMissingError(f"index {spec.name!r}: a band is missing")  # pragma: no cover
+        chosen.append(picked)
+        bands += [picked[arg] for arg in spec.ratio.arguments]
+    mask = scl_preset(scl) if scl is not None and SCL_BAND in physical_like else None
+    if mask is not None:
+        bands.append(SCL_BAND)
+    bands = list(dict.fromkeys(bands))
+    terms = _terms(specs, chosen, bands)
+    keep = np.zeros(256, dtype=np.bool_)
+    water = np.zeros(256, dtype=np.bool_)
+    if mask is not None:
+        keep[sorted(mask.keep)] = True
+        water[int(SCL.WATER)] = True
+    scl_at = bands.index(SCL_BAND) if mask is not None else -1
+    per_date = [np.stack([getattr(stored, k)[b] for b in bands]) for k in ("scale", "offset",
+                                                                           "fill")]  # fmt: skip
+    kwargs: dict[str, Any] = dict(zip(("scale", "offset", "fill"), per_date, strict=True))
+    kwargs.update(terms, scl_at=scl_at, keep=keep, water=water)
+    arrays = [stored.data[b].transpose("time", "y", "x").data for b in bands]
+    n_out = len(specs) + 1
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        data: Any = _composite_block(*([a] for a in arrays), **kwargs)
+    else:
+        arrays = [dsa.asarray(a) for a in arrays]
+        template = arrays[0]
+        arrays = [a.rechunk({1: template.chunks[1], 2: template.chunks[2]}) for a in arrays]
+        data = dsa.blockwise(
+            _composite_block, "kyx", *(x for a in arrays for x in (a, "tyx")),
+            new_axes={"k": n_out}, concatenate=False, dtype=np.float32, **kwargs,
+        )  # fmt: skip
+    first = stored.data[bands[0]]
+    coords = {k: v for k, v in first.coords.items() if "time" not in v.dims}
+    stack = xr.DataArray(data, dims=("index", "y", "x"), coords=coords)
+    out = xr.Dataset()
+    for i, (spec, picked) in enumerate(zip(specs, chosen, strict=True)):
+        index_attrs = _attrs(spec, {arg: stored.data[band] for arg, band in picked.items()}, {})
+        out[spec.name] = stack.isel(index=i, drop=True).assign_attrs(
+            statistic_attrs(index_attrs, spec.name, "median")
+        )
+    if mask is not None:
+        out["scl_water"] = (stack.isel(index=len(specs), drop=True) > 0).assign_attrs(
+            long_name="water", comment="SCL class 6 (water) on any date"
+        )
+    return out
+
+
+def _terms(specs: Sequence[Any], chosen: Sequence[dict[str, str]], bands: list[str]) -> dict:
+    """Encode the ratios as index arrays into ``bands`` (−1 ends a row) and coefficients."""
+    width = max(len(r) for s in specs for r in (s.ratio.numerator, s.ratio.denominator))
+    out = {
+        key: np.full((len(specs), max(width, 1)), fill, dtype=dtype)
+        for key, fill, dtype in (
+            ("num_band", -1, np.int64), ("num_coef", 0.0, np.float64),
+            ("den_band", -1, np.int64), ("den_coef", 0.0, np.float64),
+        )
+    }  # fmt: skip
+    out["num_const"] = np.array([s.ratio.numerator_constant for s in specs], dtype=np.float64)
+    out["den_const"] = np.array([s.ratio.denominator_constant for s in specs], dtype=np.float64)
+    for k, (spec, picked) in enumerate(zip(specs, chosen, strict=True)):
+        for side, terms in (("num", spec.ratio.numerator), ("den", spec.ratio.denominator)):
+            for m, (arg, coef) in enumerate(terms):
+                out[f"{side}_band"][k, m] = bands.index(picked[arg])
+                out[f"{side}_coef"][k, m] = coef
+    return out
+
+
+def _composite_block(*per_band: Sequence[np.ndarray], **kwargs: Any) -> np.ndarray:
+    """One y/x block: each band's date blocks stacked into ``(band, time, y, x)``, composited."""
+    blocks = [[np.asarray(b) for b in band] for band in per_band]
+    n_time = sum(b.shape[0] for b in blocks[0])
+    shape = blocks[0][0].shape[1:]
+    dn = np.empty((len(blocks), n_time, *shape), dtype=np.result_type(*(b[0] for b in blocks)))
+    for i, band in enumerate(blocks):
+        start = 0
+        for block in band:
+            dn[i, start : start + block.shape[0]] = block
+            start += block.shape[0]
+    out = np.empty((kwargs["num_band"].shape[0] + 1, *shape), dtype=np.float32)
+    _fused(dn, out=out, **kwargs)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _fused(  # pragma: no cover - compiled
+    dn, scale, offset, fill, num_band, num_coef, num_const, den_band, den_coef, den_const,
+    scl_at, keep, water, out,
+):  # fmt: skip
+    """Fill ``out`` with the index medians and the water flag, row by row.
+
+    In phases the compiler vectorises along the row: physical values, SCL, indices, then the
+    medians: each pixel's dates sorted by an odd-even transposition network (NaN as +inf, no
+    data-dependent branch), its median taken from its ``n`` clear values.
+    """
+    n_band, n_time, ny, nx = dn.shape
+    n_index = num_band.shape[0]
+    value = np.empty((n_band, n_time, nx), dtype=np.float64)
+    index = np.empty((n_index, n_time, nx), dtype=np.float64)
+    clear = np.ones((n_time, nx), dtype=np.bool_)
+    wet = np.zeros(nx, dtype=np.bool_)
+    num = np.empty(nx, dtype=np.float64)
+    den = np.empty(nx, dtype=np.float64)
+    srt = np.empty((n_time, nx), dtype=np.float64)
+    count = np.empty(nx, dtype=np.int64)
+    for y in range(ny):
+        for b in range(n_band):
+            for t in range(n_time):
+                s, o, f = scale[b, t], offset[b, t], fill[b, t]
+                for x in range(nx):
+                    d = dn[b, t, y, x]
+                    # float32 arithmetic, as dn_to_physical
+                    v = np.float64(np.float32(np.float32(d) * s) + o)
+                    value[b, t, x] = np.nan if np.float64(d) == f else v
+        if scl_at >= 0:
+            wet[:] = False
+            for t in range(n_time):
+                for x in range(nx):
+                    code = value[scl_at, t, x]
+                    # missing or not a class: never kept, never water
+                    ok = code >= 0.0 and code < 256.0 and code == np.floor(code)
+                    c = int(code) if ok else 0
+                    clear[t, x] = ok and keep[c]
+                    wet[x] = wet[x] or (ok and water[c])
+        for k in range(n_index):
+            for t in range(n_time):
+                _affine_row(num, num_const[k], num_band[k], num_coef[k], value, t)
+                _affine_row(den, den_const[k], den_band[k], den_coef[k], value, t)
+                for x in range(nx):
+                    v = np.float64(np.float32(num[x] / den[x])) if den[x] != 0.0 else np.nan
+                    index[k, t, x] = v if clear[t, x] else np.nan
+        for k in range(n_index):
+            for x in range(nx):
+                count[x] = 0
+            for t in range(n_time):
+                for x in range(nx):
+                    v = index[k, t, x]
+                    ok = np.isfinite(v)
+                    srt[t, x] = v if ok else np.inf
+                    count[x] += ok
+            for p in range(n_time):
+                for t in range(p % 2, n_time - 1, 2):
+                    for x in range(nx):
+                        lo = srt[t, x]
+                        hi = srt[t + 1, x]
+                        srt[t, x] = lo if lo < hi else hi
+                        srt[t + 1, x] = hi if lo < hi else lo
+            for x in range(nx):
+                n = count[x]
+                out[k, y, x] = np.nan if n == 0 else sorted_quantile(srt[:, x], n, 0.5)
+        for x in range(nx):
+            out[n_index, y, x] = 1.0 if wet[x] else 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _affine_row(out, const, bands, coefs, value, t):  # pragma: no cover - compiled
+    """``out[x] = const + Σ coefs[m] * value[bands[m], t, x]``, in order (−1 ends ``bands``)."""
+    out[:] = const
+    for m in range(bands.shape[0]):
+        b = bands[m]
+        if b < 0:
+            break
+        c = coefs[m]
+        for x in range(out.shape[0]):
+            out[x] = out[x] + c * value[b, t, x]

@@ -1,0 +1,134 @@
+"""The fused index composite equals the general chain (reflectance, indices, SCL mask, median)."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+
+from raster.composite import temporal_composite
+from raster.index_composite import index_median_composite
+from raster.indices import compute_indices
+from raster.load import StoredBands
+from raster.quality import sentinel2_clear_mask, sentinel2_water_mask
+from tiles.errors import BandMissingError
+
+BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")
+NAMES = ("ndvi", "mndwi", "ndbi", "ndwi", "ui", "albedo_s2", "albedo_liang")
+
+
+def _stored(n_time=5, ny=37, nx=23, seed=0, chunks=None, with_scl=True) -> StoredBands:
+    """Random Sentinel-2-like stored bands: uint16 DN (0 = fill), uint8 SCL (0 = no data)."""
+    rng = np.random.default_rng(seed)
+    data = {b: rng.integers(0, 12_000, (n_time, ny, nx), dtype=np.uint16) for b in BANDS}
+    # Zero denominators: DN 2 with scale 0.5 and offset -1 is reflectance 0 in both bands.
+    data["red"][0, :3] = 2
+    data["nir"][0, :3] = 2
+    data["nir"][1, 3, :] = 0  # fill: NaN reflectance
+    if with_scl:
+        data["scl"] = rng.choice(np.array([0, 3, 4, 5, 6, 8, 9], np.uint8), (n_time, ny, nx))
+        data["scl"][:, 5, :] = 3  # a row never clear: NaN composite
+    scale = {b: np.full(n_time, 1e-4, np.float32) for b in data}
+    offset = {b: np.linspace(-0.1, 0.0, n_time).astype(np.float32) for b in data}
+    fill = {b: np.zeros(n_time) for b in data}
+    scale["red"][0] = scale["nir"][0] = 0.5
+    offset["red"][0] = offset["nir"][0] = -1.0
+    if with_scl:
+        scale["scl"][:], offset["scl"][:] = 1.0, 0.0
+    coords = {"time": np.arange(n_time), "y": np.arange(ny) * -10.0, "x": np.arange(nx) * 10.0}
+    ds = xr.Dataset({b: (("time", "y", "x"), v) for b, v in data.items()}, coords=coords)
+    if chunks:
+        ds = ds.chunk({"time": 1, **chunks})
+    return StoredBands(ds, scale, offset, fill, {b: None for b in data})
+
+
+def _chain(stored: StoredBands, names, preset="default") -> xr.Dataset:
+    ds = stored.physical()
+    indices = compute_indices(ds, names)
+    out = xr.Dataset()
+    clear = sentinel2_clear_mask(ds, preset=preset) if "scl" in ds else None
+    for name in indices.data_vars:
+        values = indices[name] if clear is None else indices[name].where(clear)
+        out[name] = temporal_composite(values, stats="median", min_clear=1)["median"]
+    if "scl" in ds:
+        out["scl_water"] = sentinel2_water_mask(ds).any("time")
+    return out.compute()
+
+
+@pytest.mark.parametrize("chunks", [None, {"y": 16, "x": 10}], ids=["numpy", "dask"])
+def test_equals_the_general_chain_bit_for_bit(chunks):
+    stored = _stored(chunks=chunks)
+    fused = index_median_composite(stored, NAMES).compute()
+    expected = _chain(_stored(), NAMES)
+    for name in NAMES:
+        np.testing.assert_array_equal(fused[name].values, expected[name].values, err_msg=name)
+        assert fused[name].dtype == np.float32
+        assert fused[name].attrs == expected[name].attrs
+    np.testing.assert_array_equal(fused["scl_water"].values, expected["scl_water"].values)
+    assert np.isnan(fused["ndvi"].values[5]).all()  # never clear
+    assert np.isfinite(fused["ndvi"].values).mean() > 0.5
+
+
+def test_other_preset_and_no_scl():
+    stored = _stored(seed=3)
+    fused = index_median_composite(stored, ["ndvi"], scl="permissive").compute()
+    expected = _chain(stored, ["ndvi"], preset="permissive")
+    np.testing.assert_array_equal(fused["ndvi"].values, expected["ndvi"].values)
+    bare = _stored(seed=4, with_scl=False)
+    fused = index_median_composite(bare, ["ndvi", "ndbi"])
+    assert "scl_water" not in fused
+    expected = _chain(bare, ["ndvi", "ndbi"])
+    for name in ("ndvi", "ndbi"):
+        np.testing.assert_array_equal(fused[name].values, expected[name].values)
+
+
+def test_hand_computed_pixel():
+    """One pixel, three clear dates: NDVI 0.5, 0.6, 0.2 (reflectance = DN / 10,000)."""
+    red = np.array([1000, 1000, 4000], np.uint16).reshape(3, 1, 1)
+    nir = np.array([3000, 4000, 6000], np.uint16).reshape(3, 1, 1)
+    scl = np.array([4, 5, 4], np.uint8).reshape(3, 1, 1)
+    ds = xr.Dataset({"red": (("time", "y", "x"), red), "nir": (("time", "y", "x"), nir),
+                     "scl": (("time", "y", "x"), scl)})  # fmt: skip
+    per = {b: np.ones(3, np.float32) * (1e-4 if b != "scl" else 1) for b in ("red", "nir", "scl")}
+    zero = {b: np.zeros(3, np.float32) for b in per}
+    stored = StoredBands(ds, per, zero, {b: np.full(3, np.nan) for b in per}, dict.fromkeys(per))
+    out = index_median_composite(stored, ["ndvi"])
+    assert out["ndvi"].item() == pytest.approx(0.5, abs=1e-6)
+    scl[1] = 9  # the 0.6 date is cloudy: median of 0.5 and 0.2
+    assert index_median_composite(stored, ["ndvi"])["ndvi"].item() == pytest.approx(0.35, abs=1e-6)
+
+
+def test_lazy_on_dask_and_reads_nothing_to_build():
+    reads = []
+
+    def block(i):
+        reads.append(i)
+        return np.ones((1, 8, 8), np.uint16)
+
+    arrays = [
+        dsa.concatenate([dsa.from_delayed(dask.delayed(block)(i), (1, 8, 8), np.uint16)
+                         for i in range(3)])
+        for _ in ("red", "nir")
+    ]  # fmt: skip
+    dims = ("time", "y", "x")
+    ds = xr.Dataset({"red": (dims, arrays[0]), "nir": (dims, arrays[1])})
+    per = {b: np.ones(3, np.float32) for b in ("red", "nir")}
+    stored = StoredBands(ds, per, per, {b: np.full(3, np.nan) for b in per}, dict.fromkeys(per))
+    out = index_median_composite(stored, ["ndvi"])
+    assert reads == [] and out["ndvi"].chunks is not None
+    assert (out["ndvi"].values == 0).all()  # (1 - 1) / (1 + 1), once computed
+    assert len(reads) == 6
+
+
+def test_errors_name_the_problem():
+    stored = _stored(with_scl=False)
+    with pytest.raises(ValueError, match=r"savi.*not a ratio"):
+        index_median_composite(stored, ["savi"])
+    without = StoredBands(stored.data.drop_vars("swir16"), stored.scale, stored.offset,
+                          stored.fill, stored.specs)  # fmt: skip
+    with pytest.raises(BandMissingError, match="swir16"):
+        index_median_composite(without, ["ndbi"])
+    with pytest.raises(ValueError, match="unknown index"):
+        index_median_composite(stored, ["nvdi"])
