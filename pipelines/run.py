@@ -438,10 +438,14 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
     if one_piece:
         # Read and resample every input once; both passes and the SUHII summary then work
         # from memory. (A tiled run recomputes its window in each pass to bound memory.)
+        # Below 30 m the LST stays on the Landsat pixels (the grid's copy is never computed:
+        # the reference sums weigh those pixels, build_rasters gathers the composites).
         with timer("read"):
-            lst, idx, landcover, urban, reference_mask, native = dask.persist(
-                lst, idx, landcover, urban, reference_mask, native
+            idx, landcover, urban, reference_mask, native = dask.persist(
+                idx, landcover, urban, reference_mask, native
             )
+            if native is None:
+                (lst,) = dask.persist(lst)
     comp = config.composite
 
     def build_rasters(reference: xr.DataArray) -> xr.Dataset:
@@ -519,7 +523,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         else run_tiles.checkpoints(Path(config.outputs.folder), fingerprint)
     )
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
-        lst=lst,
+        lst=lst if native is None else native,
         reference_mask=reference_mask,
         reference_template=template,
         min_pixels=hi.min_reference_pixels,
@@ -530,6 +534,7 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
         timer=timer,
         urban=urban,
         anomaly_reference=comp.anomaly_reference,
+        gather=graph.landsat.gather if native is not None else None,
     )
     with timer("heat_island"):
         heat = heat_island_summary(

@@ -24,8 +24,10 @@ better than 1e-9.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ import xarray as xr
 
 from pipelines.heat_island import suhii_record
 from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
+from raster.nearest import NativeGather, native_counts
 from raster.zonal.coverage import ZoneCoverage, zone_coverage
 from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
 from raster.zonal.statistics import parse_statistics
@@ -170,7 +173,11 @@ def _scene_sums(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def reference_sums(
-    lst: xr.DataArray, mask: xr.DataArray, tile: Tile, urban: xr.DataArray | None = None
+    lst: xr.DataArray,
+    mask: xr.DataArray,
+    tile: Tile,
+    urban: xr.DataArray | None = None,
+    gather: NativeGather | None = None,
 ) -> dict[str, np.ndarray]:
     """Pass 1 of one tile: per-scene Σ LST, Σ LST² and count over the reference mask, Σ mask.
 
@@ -178,11 +185,18 @@ def reference_sums(
     ``urban_count``, ``urban_n_mask``): :func:`scene_suhii` derives the per-scene heat-island
     intensity from them, and :func:`merged_reference` an urban reference. One fused NumPy
     pass per chunk and mask (no float64 copy of the scenes).
+
+    With ``gather``, ``lst`` is on the Landsat pixels (``gather.geobox``) and the masks on
+    the grid (``gather.target``): each Landsat pixel is weighted by the number of mask pixels
+    the gather fills from it (:func:`raster.nearest.native_counts`): the same sums as over
+    the gathered LST, without gathering it.
     """
+    masks = {"": mask} if urban is None else {"": mask, "urban_": urban}
+    if gather is not None:
+        return _native_reference_sums(lst, masks, tile, gather)
     scenes = _window(lst.transpose("time", "y", "x"), tile).data
     if not isinstance(scenes, da.Array):
         scenes = da.from_array(scenes, chunks=(-1, 2048, 2048))
-    masks = {"": mask} if urban is None else {"": mask, "urban_": urban}
     blocks = []
     for region in masks.values():
         keep = da.asarray(_window(region, tile).data).rechunk(scenes.chunks[1:])[None]
@@ -208,6 +222,41 @@ def reference_sums(
         out[f"{prefix}sumsq"] = sums[:, 1]
         out[f"{prefix}count"] = sums[:, 2].astype(np.int64)
         out[f"{prefix}n_mask"] = np.int64(sums[0, 3]) if len(sums) else np.int64(0)
+    return out
+
+
+def _native_reference_sums(
+    lst: xr.DataArray, masks: Mapping[str, xr.DataArray], tile: Tile, gather: NativeGather
+) -> dict[str, np.ndarray]:
+    """Compute :func:`reference_sums` on the Landsat pixels, weighted by mask pixel counts."""
+    rows, cols = gather.rows[tile.rows], gather.cols[tile.cols]
+    r0, c0 = int(rows.min()), int(cols.min())
+    shape = (int(rows.max()) + 1 - r0, int(cols.max()) + 1 - c0)
+    window = lst.transpose("time", "y", "x").isel(
+        y=slice(r0, r0 + shape[0]), x=slice(c0, c0 + shape[1])
+    )
+    scenes, *regions = dask.compute(window.data, *(_window(m, tile).data for m in masks.values()))
+    out = {}
+    for prefix, region in zip(masks, regions, strict=True):
+        weights = native_counts(np.asarray(region, dtype=bool), rows - r0, cols - c0, shape)
+        sums = _weighted_scene_sums(np.asarray(scenes), weights)
+        out[f"{prefix}total"] = sums[:, 0]
+        out[f"{prefix}sumsq"] = sums[:, 1]
+        out[f"{prefix}count"] = sums[:, 2].astype(np.int64)
+        out[f"{prefix}n_mask"] = np.int64(weights.sum())
+    return out
+
+
+def _weighted_scene_sums(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-scene Σ w·v, Σ w·v² (float64) and Σ w over the finite values where ``w > 0``."""
+    keep = weights > 0
+    w = weights[keep].astype(np.float64)
+    out = np.zeros((values.shape[0], 3))
+    for k, scene in enumerate(values):
+        v = scene[keep].astype(np.float64)
+        finite = np.isfinite(v)
+        wv = np.where(finite, w * v, 0.0)
+        out[k] = wv.sum(), np.dot(wv, np.where(finite, v, 0.0)), w[finite].sum()
     return out
 
 
@@ -311,25 +360,29 @@ def tile_pieces(
     sums = composite_sums(
         arrays, {k: np.asarray(r.values) for k, r in zip(masks, regions, strict=True)}
     )
-    frac_needs = Needs.of(FRAC_STATS)
     classes = arrays["landcover"]
-    class_values = np.where(classes > 0, classes, np.nan).astype(np.float32)
-    partials: dict[str, dict[str, Partials]] = {}
-    for layer in layers:
-        window = layer.coverage.window(tile.rows, tile.cols)
-        n = layer.coverage.n_zones
-        parts = {
-            name: chunk_partials(
-                arrays[name].astype(np.float32, copy=False),
-                window,
-                n,
-                Needs.of(layer_stats(name)),
-            )
-            for name in ZONE_LAYERS
-            if name in arrays  # albedo_median, lst_zscore: only when the run makes them
-        }
-        parts["landcover"] = chunk_partials(class_values, window, n, frac_needs)
-        partials[layer.name] = parts
+    values = {
+        name: (arrays[name].astype(np.float32, copy=False), Needs.of(layer_stats(name)))
+        for name in ZONE_LAYERS
+        if name in arrays  # albedo_median, lst_zscore: only when the run makes them
+    }
+    values["landcover"] = (
+        np.where(classes > 0, classes, np.nan).astype(np.float32),
+        Needs.of(FRAC_STATS),
+    )
+    windows = {layer.name: layer.coverage.window(tile.rows, tile.cols) for layer in layers}
+    jobs = [(layer, name) for layer in layers for name in values]
+    # One pass per (zone layer, raster); the kernels release the GIL, so they share the cores.
+    with ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1) or 1) as pool:
+        done = pool.map(
+            lambda job: chunk_partials(
+                values[job[1]][0], windows[job[0].name], job[0].coverage.n_zones, values[job[1]][1]
+            ),
+            jobs,
+        )
+        partials: dict[str, dict[str, Partials]] = {layer.name: {} for layer in layers}
+        for (layer, name), part in zip(jobs, done, strict=True):
+            partials[layer.name][name] = part
     return {"rasters": arrays, "partials": partials, "composite_sums": sums}
 
 
@@ -397,6 +450,7 @@ def run_tiles(
     timer: Any,
     urban: xr.DataArray | None = None,
     anomaly_reference: str = "rural",
+    gather: NativeGather | None = None,
 ) -> tuple[
     xr.Dataset,
     dict[str, tuple[pd.DataFrame, pd.DataFrame]],
@@ -412,7 +466,8 @@ def run_tiles(
     and the merged :func:`composite_sums` of the composites (else only empty ``n_mask``).
     ``build_rasters`` receives the per-scene reference of ``anomaly_reference``
     (``"rural"``, or ``"urban"``: needs ``urban``), with its spread as coordinate
-    ``reference_std``.
+    ``reference_std``. With ``gather``, ``lst`` is on the Landsat pixels (see
+    :func:`reference_sums`).
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
@@ -420,7 +475,8 @@ def run_tiles(
         sums = []
         for tile in tiles:
             if not store.done("reference", tile):
-                store.save("reference", tile, me.reference_sums(lst, reference_mask, tile, urban))
+                sums_of_tile = me.reference_sums(lst, reference_mask, tile, urban, gather)
+                store.save("reference", tile, sums_of_tile)
             sums.append(store.load("reference", tile))
         reference = merged_reference(sums, reference_template, min_pixels)
         scenes = scene_suhii(sums, reference)

@@ -25,7 +25,7 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 
-__all__ = ["NativeGather", "gather_nearest", "native_gather", "same_phase"]
+__all__ = ["NativeGather", "gather_nearest", "native_counts", "native_gather", "same_phase"]
 
 #: GDAL's nudge before truncating a source pixel coordinate (gdalwarpkernel.cpp, GWKNearest).
 _GDAL_NUDGE = 1e-10
@@ -133,3 +133,49 @@ def _take_yx(array: Any, plan: NativeGather, chunks: Mapping) -> Any:
 
 def _axis_aligned(affine: Affine) -> bool:
     return affine.b == 0 and affine.d == 0
+
+
+def native_counts(
+    mask: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    """Count, for each native pixel, the True target pixels a gather fills from it.
+
+    The adjoint of the gather: with ``counts = native_counts(mask, rows, cols, shape)``,
+    ``Σ f(gathered)[mask] == Σ counts * f(native)`` for any per-pixel ``f``, so sums over a
+    target-grid mask can be taken on the native pixels (a ninth of them from 30 m to 10 m).
+
+    Parameters
+    ----------
+    mask
+        ``(y, x)`` booleans on the target grid (or a window of it).
+    rows, cols
+        For each target row and column of ``mask``, its native row and column, counted from
+        the native window's origin (:class:`NativeGather` ``rows``/``cols`` minus its start).
+    shape
+        ``(ny, nx)`` of the native window.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` counts of shape ``shape``.
+    """
+    mask = np.asarray(mask)
+    per_row = _sum_into(mask.view(np.uint8) if mask.dtype == bool else mask, np.asarray(rows),
+                        shape[0], axis=0)  # fmt: skip
+    return _sum_into(per_row, np.asarray(cols), shape[1], axis=1).astype(np.int64)
+
+
+def _sum_into(values: np.ndarray, index: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Sum the slices of ``values`` along ``axis`` that ``index`` sends to each of ``size``."""
+    shape = list(values.shape)
+    shape[axis] = size
+    out = np.zeros(shape, dtype=np.int32)  # counts of at most one grid's pixels
+    if index.size == 0:
+        return out
+    if np.all(index[1:] >= index[:-1]):  # aligned grids: runs of one native row (column)
+        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+        runs = np.add.reduceat(values, starts, axis=axis, dtype=np.int32)
+        np.moveaxis(out, axis, 0)[index[starts]] = np.moveaxis(runs, axis, 0)
+    else:
+        np.add.at(np.moveaxis(out, axis, 0), index, np.moveaxis(values, axis, 0).astype(np.int32))
+    return out
