@@ -63,6 +63,7 @@ from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
 )
+from tiles.allocator import tune_allocator
 from tiles.errors import ConfigError
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
@@ -364,6 +365,7 @@ def run(
     -------
     RunResult
     """
+    tune_allocator()  # chunk-sized buffers reused, not page-faulted afresh (tiles.allocator)
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
     started = dt.datetime.now(dt.UTC)
