@@ -9,8 +9,10 @@ zones/<layer>.parquet, heat_island.json, inequality.json/.csv, config.yaml, mani
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
+import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -321,12 +323,15 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         notes.append("no income column: inequality statistics skipped")
         return {}
     population = "population" if "population" in table else None
-    reports = {}
+    outcomes = []
     for outcome in ineq.outcomes:
         if outcome not in table:
             notes.append(f"inequality.outcomes: no per-IRIS column {outcome!r}; skipped")
-            continue
-        reports[outcome] = run_inequality(
+        else:
+            outcomes.append(outcome)
+
+    def one(outcome: str) -> Any:
+        return run_inequality(
             table,
             outcome=outcome,
             income=income,
@@ -335,7 +340,13 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             stratum=ineq.stratum if ineq.stratum in table else None,
             **ineq.run_options(),
         )
-    return reports
+
+    # Each outcome has its own seeded streams and only reads the table: they run side by
+    # side (NumPy's sorts and scans of the resamples release the GIL).
+    with concurrent.futures.ThreadPoolExecutor(
+        max(1, min(len(outcomes), os.cpu_count() or 1))
+    ) as pool:
+        return dict(zip(outcomes, pool.map(one, outcomes), strict=True))
 
 
 def _frac_code(column: str) -> int | None:
@@ -370,23 +381,71 @@ def run(
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
     started = dt.datetime.now(dt.UTC)
     timer = _Timer()
+    report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = _run(config, timer, tile_size_px)
+        # The COGs are encoded in this thread while the tables, the manifest and the report
+        # are written (GDAL releases the GIL); the run waits for them before it ends.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs") as cogs:
+            result = _run(config, timer, tile_size_px, cogs)
+            folder = RunFolder(result.folder)
+            try:
+                if config.outputs.report and report_possible:
+                    # The report reads the manifest (warnings, timings) and n_clear, written
+                    # first; the final manifest below lists the report and every raster.
+                    result._cogs[0].result()  # type: ignore[attr-defined]
+                    early = _manifest(config, result, timer, caught, started, settled=False)
+                    write_manifest(folder.manifest, early)
+                    result.report = build_report(folder.root, lang=config.outputs.report_language)
+                for pending in result._cogs:  # type: ignore[attr-defined]
+                    pending.result()
+            except BaseException:
+                # A raster failed: no manifest, so the folder never looks like a whole run.
+                folder.manifest.unlink(missing_ok=True)
+                raise
+    run_tiles.remove_checkpoints(folder.root)  # after the COGs: a tiled mosaic reads them
+    manifest = _manifest(config, result, timer, caught, started)
+    if config.outputs.report and not report_possible:
+        manifest["warnings"].append(
+            "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
+            "or parquet"
+        )
+    write_manifest(folder.manifest, manifest)
+    result.warnings = manifest["warnings"]
+    result.timings = timer.timings
+    return result
+
+
+def _manifest(
+    config: RunConfig,
+    result: RunResult,
+    timer: _Timer,
+    caught: list,
+    started: dt.datetime,
+    settled: bool = True,
+) -> dict[str, Any]:
+    """Build the manifest of the run folder as it stands (every file in it is listed).
+
+    ``settled=False`` while the COGs are still being encoded: the rasters are left out (the
+    report's copy; the final manifest lists them).
+    """
     chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
     messages = list(
         dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, chatter))
     )
-    messages += result.warnings
-    result.warnings = messages
     folder = RunFolder(result.folder)
-    outputs = sorted(p for p in result.folder.rglob("*") if p.is_file())
+    figures = folder.figures  # listed as one folder record
+    skip = [figures] if settled else [figures, folder.rasters]  # rasters: still encoding
+    outputs = sorted(
+        p for p in result.folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and not set(skip) & set(p.parents)
+    )  # fmt: skip
     manifest = build_manifest(
         config=config.model_dump(mode="json"),
         inputs=[p for _k, p in config_paths(config) if Path(p).is_file()],
         grid=result._grid,  # type: ignore[attr-defined]
-        timings=timer.timings,
-        warnings=messages,
+        timings=dict(timer.timings),
+        warnings=messages + result.warnings,
         outputs=outputs,
         extra={
             "config_digest": config_digest(config),
@@ -395,22 +454,9 @@ def run(
         started=started,
         finished=dt.datetime.now(dt.UTC),
     )
-    report_possible = {"gpkg", "parquet"} & set(config.outputs.zone_formats)
-    if config.outputs.report and not report_possible:
-        manifest["warnings"].append(
-            "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
-            "or parquet"
-        )
-        result.warnings.append(manifest["warnings"][-1])
-    write_manifest(folder.manifest, manifest)
-    if config.outputs.report and report_possible:
-        # The report reads the manifest (warnings, timings); then the manifest lists it.
-        report = build_report(folder.root, lang=config.outputs.report_language)
-        manifest["outputs"] += [file_record(report), file_record(folder.figures)]
-        write_manifest(folder.manifest, manifest)
-        result.report = report
-    result.timings = timer.timings
-    return result
+    if figures.is_dir():
+        manifest["outputs"].append(file_record(figures))
+    return manifest
 
 
 def _check_folder(config: RunConfig) -> None:
@@ -422,7 +468,12 @@ def _check_folder(config: RunConfig) -> None:
         )
 
 
-def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> RunResult:
+def _run(
+    config: RunConfig,
+    timer: _Timer,
+    tile_size_px: int | None,
+    cogs: concurrent.futures.Executor,
+) -> RunResult:
     _check_folder(config)
     notes: list[str] = []
     graph = scene_graph(config, timer)
@@ -587,9 +638,12 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             for k, v in rasters.items()
             if wanted is None or k in wanted
         }
-        # Local threads: the pieces are in this process (or its checkpoint files).
-        with dask.config.set(scheduler="threads"):
-            write_rasters(selected, folder.rasters, compute=True, synthetic=_synthetic(inputs))
+        # Encoded by `cogs` while the rest is written (n_clear first: the report reads it),
+        # with local threads: the pieces are in this process (or its checkpoint files).
+        synthetic = _synthetic(inputs)
+        batches = [{k: v for k, v in selected.items() if k == "n_clear"},
+                   {k: v for k, v in selected.items() if k != "n_clear"}]  # fmt: skip
+        pending = [cogs.submit(_write_cogs, b, folder, synthetic, timer) for b in batches if b]
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
             write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers))
@@ -603,12 +657,22 @@ def _run(config: RunConfig, timer: _Timer, tile_size_px: int | None = None) -> R
             write_inequality(reports, folder.inequality_json, folder.inequality_csv)
         write_json_atomic(folder.heat_island_json, heat)
         dump_config(config, Path(folder.root) / "config.yaml")
-        run_tiles.remove_checkpoints(Path(folder.root))
     result = RunResult(
         folder=Path(folder.root), zones=layers, inequality=report, warnings=notes, heat_island=heat
     )
     result._grid = _grid_info(geobox)  # type: ignore[attr-defined]
+    result._cogs = pending or [concurrent.futures.Future()]  # type: ignore[attr-defined]
+    if not pending:
+        result._cogs[0].set_result(None)  # type: ignore[attr-defined]
     return result
+
+
+def _write_cogs(
+    rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool, timer: _Timer
+) -> None:
+    with timer("rasters"):
+        write_rasters(rasters, folder.rasters, compute=True, synthetic=synthetic,
+                      scheduler="threads")  # fmt: skip
 
 
 def _synthetic(inputs: Any) -> bool:

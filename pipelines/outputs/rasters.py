@@ -103,6 +103,7 @@ def write_rasters(
     overview_resampling: Mapping[str, str] | None = None,
     synthetic: bool = False,
     compute: bool = False,
+    scheduler: str | None = None,
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -125,6 +126,9 @@ def write_rasters(
         ``False`` (default): return one :class:`~dask.delayed.Delayed` per raster, to pass
         to a single ``dask.compute`` together with the other outputs. ``True``: write all
         rasters now in one pass.
+    scheduler
+        With ``compute=True``, the Dask scheduler of that pass (e.g. ``"threads"`` for
+        arrays held in this process); default the current one.
 
     Returns
     -------
@@ -187,7 +191,7 @@ def write_rasters(
     if not compute:
         return tasks
     try:
-        paths = dask.compute(*tasks.values())
+        paths = dask.compute(*tasks.values(), scheduler=scheduler)
     except BaseException:
         remove_scratch(out, tasks)
         raise
