@@ -366,10 +366,9 @@ def tile_pieces(
         for name in ZONE_LAYERS
         if name in arrays  # albedo_median, lst_zscore: only when the run makes them
     }
-    values["landcover"] = (
-        np.where(classes > 0, classes, np.nan).astype(np.float32),
-        Needs.of(FRAC_STATS),
-    )
+    class_values = classes.astype(np.float32)
+    class_values[classes == 0] = np.nan  # class 0: no data
+    values["landcover"] = (class_values, Needs.of(FRAC_STATS))
     windows = {layer.name: layer.coverage.window(tile.rows, tile.cols) for layer in layers}
     jobs = [(layer, name) for layer in layers for name in values]
     # One pass per (zone layer, raster); the kernels release the GIL, so they share the cores.
