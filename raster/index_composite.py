@@ -17,7 +17,6 @@ them with the general chain.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -115,11 +114,6 @@ def index_median_composite(
         data: Any = _composite_block(*([a] for a in arrays), **kwargs)
     else:
         arrays = [dsa.asarray(a) for a in arrays]
-        # Load the compiled kernel (numba's cache) while the rest of the graph is built, so
-        # the first chunks do not wait for it: one pixel of each band's dtype, same types.
-        one_pixel = [[np.zeros((1, 1, 1), dtype=a.dtype)] for a in arrays]
-        threading.Thread(target=_composite_block, args=one_pixel, kwargs=kwargs,
-                         name="ilots-numba-load", daemon=True).start()  # fmt: skip
         template = arrays[0]
         arrays = [a.rechunk({1: template.chunks[1], 2: template.chunks[2]}) for a in arrays]
         data = dsa.blockwise(
