@@ -589,6 +589,22 @@ def _run(
         anomaly_reference=comp.anomaly_reference,
         gather=graph.landsat.gather if native is not None else None,
     )
+    # The rasters are final: `cogs` encodes them while the tables, the statistics and the
+    # report are made (n_clear first: the report reads it), with local threads: the pieces
+    # are in this process (or its checkpoint files).
+    folder = RunFolder(Path(config.outputs.folder))
+    folder.create()
+    wanted = config.outputs.rasters
+    crs = str(geobox.crs)
+    selected = {
+        str(k): v if v.rio.crs is not None else v.rio.write_crs(crs)  # no deep copy
+        for k, v in rasters.items()
+        if wanted is None or k in wanted
+    }
+    synthetic = _synthetic(inputs)
+    batches = [{k: v for k, v in selected.items() if k == "n_clear"},
+               {k: v for k, v in selected.items() if k != "n_clear"}]  # fmt: skip
+    pending = [cogs.submit(_write_cogs, b, folder, synthetic, timer) for b in batches if b]
     with timer("heat_island"):
         heat = heat_island_summary(
             composite_sums,
@@ -629,21 +645,6 @@ def _run(
         reports = _inequality_reports(config, table, notes)
         report = next(iter(reports.values()), None)
     with timer("write"):
-        folder = RunFolder(Path(config.outputs.folder))
-        folder.create()
-        wanted = config.outputs.rasters
-        crs = str(geobox.crs)
-        selected = {
-            str(k): v if v.rio.crs is not None else v.rio.write_crs(crs)  # no deep copy
-            for k, v in rasters.items()
-            if wanted is None or k in wanted
-        }
-        # Encoded by `cogs` while the rest is written (n_clear first: the report reads it),
-        # with local threads: the pieces are in this process (or its checkpoint files).
-        synthetic = _synthetic(inputs)
-        batches = [{k: v for k, v in selected.items() if k == "n_clear"},
-                   {k: v for k, v in selected.items() if k != "n_clear"}]  # fmt: skip
-        pending = [cogs.submit(_write_cogs, b, folder, synthetic, timer) for b in batches if b]
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
             write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers))
