@@ -135,8 +135,10 @@ class RunPlan:
 #: Tiles listed one by one in a plan's summary.
 _TILES_LISTED = 12
 #: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
-#: bytes a pixel of the whole grid for its masks; the libraries (benchmarks/RESULTS.md:
-#: 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes; these give 2.8 GB).
+#: bytes a pixel of the whole grid for its masks; the libraries (calibrated on
+#: benchmarks/RESULTS.md at 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes, where these give
+#: 2.8 GB; since the fused Sentinel-2 pass and pass 1 on Landsat pixels that run peaks at
+#: 2.0-2.4 GB: the estimate errs high).
 _BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS, _BYTES_MASKS = 8, 12, 48, 8
 _BYTES_LIBRARIES = 400_000_000
 
