@@ -283,9 +283,15 @@ def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.Data
     out["ndvi_mean"] = table["ndvi_median_mean"]
     out["albedo_mean"] = table["albedo_median_mean"] if "albedo_median_mean" in table else np.nan
     out["n_clear_mean"] = table["n_clear_mean"]
+    # The frac statistic gives 0 for a class absent from a zone and NaN for every class of a
+    # zone without a classified pixel (all masked, or outside the land cover): that zone has
+    # no shares, not 0 % of each. A class absent from the whole grid has no column: 0 %.
+    classes = [c for c in frac.columns if c != id_col and _frac_code(c) is not None]
+    empty = frac[classes].isna().all(axis=1).to_numpy() if classes else np.ones(len(frac), bool)
     for code, name in LANDCOVER_NAMES.items():
-        cols = [c for c in frac.columns if c != id_col and _frac_code(c) == code]
-        out[f"lc_{name}_frac"] = frac[cols[0]].fillna(0.0) if cols else 0.0
+        cols = [c for c in classes if _frac_code(c) == code]
+        share = frac[cols[0]].to_numpy(dtype=float) if cols else np.zeros(len(frac))
+        out[f"lc_{name}_frac"] = np.where(empty, np.nan, np.nan_to_num(share))
     return out
 
 

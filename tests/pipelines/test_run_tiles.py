@@ -1,4 +1,8 @@
-"""Pass 1 on the Landsat pixels equals pass 1 on the gathered LST, tile by tile."""
+"""Pieces of a run on small inputs.
+
+Pass 1 on the Landsat pixels equals pass 1 on the gathered LST, tile by tile; the zone
+table's land-cover shares.
+"""
 
 from __future__ import annotations
 
@@ -66,3 +70,26 @@ def test_reference_sums_on_landsat_pixels_are_lazy_until_called():
     assert isinstance(native.data, da.Array)  # building the case computed nothing
     tile = run_tiles.tiles_of(grid, 4096)[0]
     assert run_tiles.reference_sums(native, mask, tile, None, plan)["count"].shape == (3,)
+
+
+def test_zone_without_classified_pixel_has_no_land_cover_shares():
+    """Zone "a": classes 1 and 4 only (absent classes are 0 %); zone "b": every pixel masked
+    (NaN shares, not 0 % of each class); class 5 absent from the whole grid (no column)."""
+    import pandas as pd
+
+    from pipelines.run import _zone_table
+
+    table = pd.DataFrame({
+        "code": ["a", "b"], "lst_median_area_m2": [1.0, 1.0], "lst_median_valid_frac": [1, 0],
+        "lst_median_mean": [300.0, np.nan], "lst_median_p90": [301.0, np.nan],
+        "lst_p90_mean": [302.0, np.nan], "lst_anomaly_mean": [1.0, np.nan],
+        "ndvi_median_mean": [0.3, np.nan], "n_clear_mean": [4.0, 0.0],
+    })  # fmt: skip
+    frac = pd.DataFrame({"code": ["a", "b"], "frac_1": [0.25, np.nan], "frac_2": [0.0, np.nan],
+                         "frac_4": [0.75, np.nan]})  # fmt: skip
+    out = _zone_table(table, frac, "code").set_index("code")
+    assert out.loc["a", "lc_water_frac"] == 0.25 and out.loc["a", "lc_built_frac"] == 0.75
+    assert out.loc["a", "lc_dense_vegetation_frac"] == 0.0
+    assert out.loc["a", "lc_bare_soil_frac"] == 0.0  # no class-5 column at all
+    lc = [c for c in out.columns if c.startswith("lc_")]
+    assert len(lc) == 5 and out.loc["b", lc].isna().all()
