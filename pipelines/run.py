@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import dask.local
+import dask.multiprocessing
+import dask.threaded
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -192,6 +195,14 @@ class _Timer:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
 
 
+#: Dask's local schedulers by name (``scheduler.kind``, ``--scheduler``).
+LOCAL_SCHEDULERS = {
+    "threads": dask.threaded.get,
+    "processes": dask.multiprocessing.get,
+    "synchronous": dask.local.get_sync,
+}
+
+
 @contextlib.contextmanager
 def scheduler_context(
     scheduler: str | None = None, workers: int | None = None, num_workers: int | None = None
@@ -213,7 +224,14 @@ def scheduler_context(
         with LocalCluster(n_workers=workers, threads_per_worker=1) as cluster, Client(cluster):
             yield
     else:
-        options: dict[str, Any] = {"scheduler": scheduler or "threads"}
+        # The scheduler as a function and the rechunk method dask picks without a
+        # distributed client: named by strings, dask imports distributed (~0.2 s) to look
+        # for a client.
+        name = scheduler or "threads"
+        options: dict[str, Any] = {
+            "scheduler": LOCAL_SCHEDULERS.get(name, name),
+            "array.rechunk.method": "tasks",
+        }
         if num_workers:
             options["num_workers"] = num_workers
         with dask.config.set(options):
@@ -681,7 +699,7 @@ def _write_cogs(
 ) -> None:
     with timer("rasters"):
         write_rasters(rasters, folder.rasters, compute=True, synthetic=synthetic,
-                      scheduler="threads")  # fmt: skip
+                      scheduler=LOCAL_SCHEDULERS["threads"])  # fmt: skip
 
 
 def _synthetic(inputs: Any) -> bool:

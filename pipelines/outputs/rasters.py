@@ -103,7 +103,7 @@ def write_rasters(
     overview_resampling: Mapping[str, str] | None = None,
     synthetic: bool = False,
     compute: bool = False,
-    scheduler: str | None = None,
+    scheduler: Any = None,
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -127,8 +127,8 @@ def write_rasters(
         to a single ``dask.compute`` together with the other outputs. ``True``: write all
         rasters now in one pass.
     scheduler
-        With ``compute=True``, the Dask scheduler of that pass (e.g. ``"threads"`` for
-        arrays held in this process); default the current one.
+        With ``compute=True``, the Dask scheduler of that pass (a name such as ``"threads"``
+        for arrays held in this process, or a get function); default the current one.
 
     Returns
     -------
