@@ -26,10 +26,9 @@ import xarray as xr
 from numba import njit
 
 from raster.composite import sorted_quantile, statistic_attrs
-from raster.indices import _attrs, _select_bands, _spec
+from raster.indices import _attrs, _resolve_bands, _spec
 from raster.load import StoredBands
 from raster.quality.scl import SCL, SCLMask, scl_preset
-from tiles.errors import BandMissingError
 
 __all__ = ["index_median_composite"]
 
@@ -72,13 +71,12 @@ def index_median_composite(
     ------
     ValueError
         If an index is unknown or not a ratio of affine forms.
-    BandMissingError
+    tiles.errors.BandMissingError
         If a band an index needs is not loaded.
     """
     specs = list(dict.fromkeys(_spec(n) for n in names))
     if not specs:
         raise ValueError("no index name given")
-    physical_like = stored.data  # band names and dtypes; _select_bands only reads them
     bands: list[str] = []
     chosen: list[dict[str, str]] = []
     for spec in specs:
@@ -87,13 +85,10 @@ def index_median_composite(
                 f"index {spec.name!r} is not a ratio of affine forms of its bands; compute it "
                 "with raster.indices.compute_indices and raster.composite.temporal_composite"
             )
-        picked = spec.resolve(str(v) for v in physical_like.data_vars)
-        if picked is None:
-            _select_bands(physical_like, spec)  # raises the usual BandMissingError
-            raise BandMissingError(f"index {spec.name!r}: a band is missing")  # pragma: no cover
+        picked = _resolve_bands(stored.data, spec)
         chosen.append(picked)
         bands += [picked[arg] for arg in spec.ratio.arguments]
-    mask = scl_preset(scl) if scl is not None and SCL_BAND in physical_like else None
+    mask = scl_preset(scl) if scl is not None and SCL_BAND in stored.data else None
     if mask is not None:
         bands.append(SCL_BAND)
     bands = list(dict.fromkeys(bands))

@@ -593,7 +593,8 @@ def _spec(name: str) -> IndexSpec:
         raise ValueError(f"unknown index {name!r}; known indices: {', '.join(INDICES)}") from None
 
 
-def _select_bands(ds: xr.Dataset, spec: IndexSpec) -> dict[str, xr.DataArray]:
+def _resolve_bands(ds: xr.Dataset, spec: IndexSpec) -> dict[str, str]:
+    """Map the index's arguments to the Dataset's bands, or say which band is missing."""
     available = [str(v) for v in ds.data_vars]
     chosen = spec.resolve(available)
     if chosen is None:
@@ -603,6 +604,11 @@ def _select_bands(ds: xr.Dataset, spec: IndexSpec) -> dict[str, xr.DataArray]:
             f"index {spec.name!r} needs band {wanted}, which is missing; bands present: "
             f"{', '.join(sorted(available)) or 'none'}"
         )
+    return chosen
+
+
+def _select_bands(ds: xr.Dataset, spec: IndexSpec) -> dict[str, xr.DataArray]:
+    chosen = _resolve_bands(ds, spec)
     bands = {arg: ds[band] for arg, band in chosen.items()}
     for arg, da in bands.items():
         if da.dtype.kind in "iub":
