@@ -27,6 +27,7 @@ import pandas as pd
 import rasterio.env
 import xarray as xr
 from dask.delayed import Delayed
+from dask.system import CPU_COUNT
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import ODCExtension  # noqa: F401  (registers .odc)
 
@@ -197,7 +198,7 @@ def _finalise_task(
 
     if any(s.kind == "quantile" for s in specs) and len(parts) > 1:
         # Quantiles sort every layer's samples (NumPy and numba release the GIL): in threads.
-        with ThreadPoolExecutor(min(_threads(), len(parts))) as pool:
+        with ThreadPoolExecutor(min(CPU_COUNT, len(parts))) as pool:
             return list(pool.map(one, parts))
     return [one(part) for part in parts]
 
@@ -294,13 +295,6 @@ def _merge_task(*parts: list[Partials]) -> list[Partials]:
     return [merge_all(column) for column in zip(*parts, strict=True)]
 
 
-def _threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
 def _numpy_parts(
     sources: Sequence[np.ndarray],
     wdata: Any,
@@ -311,7 +305,7 @@ def _numpy_parts(
     arrays = [np.asarray(a) for a in sources]
     warr = None if wdata is None else np.asarray(wdata)
     ny = arrays[0].shape[1]
-    n_strips = max(1, min(_threads(), ny // 16))
+    n_strips = max(1, min(CPU_COUNT, ny // 16))
     edges = np.linspace(0, ny, n_strips + 1).astype(int)
 
     def strip(k: int) -> list[Partials]:
