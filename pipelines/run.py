@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
+from dask.system import CPU_COUNT
 from shapely.geometry import shape
 
 from pipelines import run_tiles
@@ -369,9 +369,7 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
 
     # Each outcome has its own seeded streams and only reads the table: they run side by
     # side (NumPy's sorts and scans of the resamples release the GIL).
-    with concurrent.futures.ThreadPoolExecutor(
-        max(1, min(len(outcomes), os.cpu_count() or 1))
-    ) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max(1, min(len(outcomes), CPU_COUNT))) as pool:
         return dict(zip(outcomes, pool.map(one, outcomes), strict=True))
 
 
@@ -416,15 +414,17 @@ def run(
             result = _run(config, timer, tile_size_px, cogs)
             folder = RunFolder(result.folder)
             try:
+                pending = result._cogs  # type: ignore[attr-defined]
                 if config.outputs.report and report_possible:
                     # The report reads the manifest (warnings, timings) and n_clear, written
                     # first; the final manifest below lists the report and every raster.
-                    result._cogs[0].result()  # type: ignore[attr-defined]
+                    if pending:
+                        pending[0].result()
                     early = _manifest(config, result, timer, caught, started, settled=False)
                     write_manifest(folder.manifest, early)
                     result.report = build_report(folder.root, lang=config.outputs.report_language)
-                for pending in result._cogs:  # type: ignore[attr-defined]
-                    pending.result()
+                for cog in pending:
+                    cog.result()
             except BaseException:
                 # A raster failed: no manifest, so the folder never looks like a whole run.
                 folder.manifest.unlink(missing_ok=True)
@@ -452,19 +452,18 @@ def _manifest(
 ) -> dict[str, Any]:
     """Build the manifest of the run folder as it stands (every file in it is listed).
 
-    ``settled=False`` while the COGs are still being encoded: the rasters are left out (the
-    report's copy; the final manifest lists them).
+    ``settled=False`` while the COGs are still being encoded: the report's copy, which lists
+    no output (the report does not read them; the final manifest lists them all).
     """
     chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
     messages = list(
         dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, chatter))
     )
-    folder = RunFolder(result.folder)
-    figures = folder.figures  # listed as one folder record
-    skip = [figures] if settled else [figures, folder.rasters]  # rasters: still encoding
-    outputs = sorted(
-        p for p in result.folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and not set(skip) & set(p.parents)
+    figures = RunFolder(result.folder).figures  # listed as one folder record
+    outputs = (
+        sorted(p for p in result.folder.rglob("*")
+               if p.is_file() and not p.name.startswith(".") and figures not in p.parents)
+        if settled else []
     )  # fmt: skip
     manifest = build_manifest(
         config=config.model_dump(mode="json"),
@@ -480,7 +479,7 @@ def _manifest(
         started=started,
         finished=dt.datetime.now(dt.UTC),
     )
-    if figures.is_dir():
+    if settled and figures.is_dir():
         manifest["outputs"].append(file_record(figures))
     return manifest
 
@@ -506,7 +505,11 @@ def _run(
     notes += graph.notes
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     lst, idx, landcover, urban = graph.lst, graph.idx, graph.landcover, graph.urban
-    native = graph.landsat.native if graph.landsat is not None else None
+    # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
+    # that puts results onto the grid), else on the grid.
+    landsat = graph.landsat
+    gather = landsat.gather if landsat is not None else None
+    series = lst if gather is None else landsat.native
     reference_mask, template = graph.reference_mask, graph.template
     hi = config.heat_island
     # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
@@ -520,18 +523,14 @@ def _run(
         # Below 30 m the LST stays on the Landsat pixels (the grid's copy is never computed:
         # the reference sums weigh those pixels, build_rasters gathers the composites).
         with timer("read"):
-            idx, landcover, urban, reference_mask, native = dask.persist(
-                idx, landcover, urban, reference_mask, native
+            idx, landcover, urban, reference_mask, series = dask.persist(
+                idx, landcover, urban, reference_mask, series
             )
-            if native is None:
-                (lst,) = dask.persist(lst)
     comp = config.composite
 
     def build_rasters(reference: xr.DataArray) -> xr.Dataset:
         spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
                               coords={d: reference[d] for d in reference.dims})  # fmt: skip
-        # Per pixel: on the Landsat pixels when the grid is finer, gathered onto it after.
-        series = lst if native is None else native
         delta = lst_anomaly(series, reference.drop_vars("reference_std"))
         if comp.anomaly_reference == "urban":
             delta.attrs.update(
@@ -562,8 +561,8 @@ def _run(
             rasters["lst_zscore"] = temporal_composite(
                 z, stats=["median"], min_clear=comp.min_clear
             )["median"]
-        if native is not None:
-            rasters = graph.landsat.on_grid(rasters, config.scheduler.chunk_px)
+        if landsat is not None:  # gathered onto the grid from the Landsat pixels, if there
+            rasters = landsat.on_grid(rasters, config.scheduler.chunk_px)
         if idx is not None:
             rasters["ndvi_median"] = idx["ndvi"]
             if "albedo" in idx:
@@ -602,7 +601,7 @@ def _run(
         else run_tiles.checkpoints(Path(config.outputs.folder), fingerprint)
     )
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
-        lst=lst if native is None else native,
+        lst=series,
         reference_mask=reference_mask,
         reference_template=template,
         min_pixels=hi.min_reference_pixels,
@@ -613,7 +612,7 @@ def _run(
         timer=timer,
         urban=urban,
         anomaly_reference=comp.anomaly_reference,
-        gather=graph.landsat.gather if native is not None else None,
+        gather=gather,
     )
     # The rasters are final: `cogs` encodes them while the tables, the statistics and the
     # report are made (n_clear first: the report reads it), with local threads: the pieces
@@ -688,9 +687,7 @@ def _run(
         folder=Path(folder.root), zones=layers, inequality=report, warnings=notes, heat_island=heat
     )
     result._grid = _grid_info(geobox)  # type: ignore[attr-defined]
-    result._cogs = pending or [concurrent.futures.Future()]  # type: ignore[attr-defined]
-    if not pending:
-        result._cogs[0].set_result(None)  # type: ignore[attr-defined]
+    result._cogs = pending  # type: ignore[attr-defined]
     return result
 
 

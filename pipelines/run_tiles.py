@@ -24,7 +24,6 @@ better than 1e-9.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,7 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask.system import CPU_COUNT
 
 from pipelines.heat_island import suhii_record
 from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
@@ -372,15 +372,15 @@ def tile_pieces(
     windows = {layer.name: layer.coverage.window(tile.rows, tile.cols) for layer in layers}
     jobs = [(layer, name) for layer in layers for name in values]
     # One pass per (zone layer, raster); the kernels release the GIL, so they share the cores.
-    with ThreadPoolExecutor(min(len(jobs), os.cpu_count() or 1) or 1) as pool:
-        done = pool.map(
-            lambda job: chunk_partials(
-                values[job[1]][0], windows[job[0].name], job[0].coverage.n_zones, values[job[1]][1]
-            ),
-            jobs,
-        )
+
+    def partial(job: tuple[ZoneLayer, str]) -> Partials:
+        layer, name = job
+        data, needs = values[name]
+        return chunk_partials(data, windows[layer.name], layer.coverage.n_zones, needs)
+
+    with ThreadPoolExecutor(min(len(jobs), CPU_COUNT)) as pool:
         partials: dict[str, dict[str, Partials]] = {layer.name: {} for layer in layers}
-        for (layer, name), part in zip(jobs, done, strict=True):
+        for (layer, name), part in zip(jobs, pool.map(partial, jobs), strict=True):
             partials[layer.name][name] = part
     return {"rasters": arrays, "partials": partials, "composite_sums": sums}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dask.array as da
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from odc.geo.geobox import GeoBox
@@ -15,6 +16,7 @@ from odc.geo.xr import xr_coords
 from rasterio.transform import from_origin
 
 from pipelines import run_tiles
+from pipelines.run import _zone_table
 from raster.nearest import gather_nearest, native_gather
 
 CRS = "EPSG:32631"
@@ -75,10 +77,6 @@ def test_reference_sums_on_landsat_pixels_are_lazy_until_called():
 def test_zone_without_classified_pixel_has_no_land_cover_shares():
     """Zone "a": classes 1 and 4 only (absent classes are 0 %); zone "b": every pixel masked
     (NaN shares, not 0 % of each class); class 5 absent from the whole grid (no column)."""
-    import pandas as pd
-
-    from pipelines.run import _zone_table
-
     table = pd.DataFrame({
         "code": ["a", "b"], "lst_median_area_m2": [1.0, 1.0], "lst_median_valid_frac": [1, 0],
         "lst_median_mean": [300.0, np.nan], "lst_median_p90": [301.0, np.nan],
