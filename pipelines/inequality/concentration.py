@@ -35,6 +35,7 @@ from pipelines.inequality._inputs import (
     as_vector,
     check_weights,
     complete_rows,
+    resample_counts,
     rng_from,
     z_quantile,
 )
@@ -247,7 +248,10 @@ def gini(values: npt.ArrayLike, *, weights: npt.ArrayLike | None = None) -> floa
 def _moments(
     keys: np.ndarray, h: np.ndarray, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row (sorted by ``keys``): μ_w, cov_w(h, r) (ddof 0), ranks r and tie groups."""
+    """Per row (sorted by ``keys``): μ_w, cov_w(h, r) (ddof 0), ranks r and tie groups.
+
+    ``keys`` and ``h`` may be one row shared by every row of ``w``.
+    """
     start, end = tie_groups(keys)
     total = w.sum(axis=1, keepdims=True)
     w = w / total
@@ -321,15 +325,19 @@ def _bootstrap(
     replicates: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Index over ``replicates`` resamples of zones (inputs sorted by income)."""
+    """Index over ``replicates`` resamples of zones (inputs sorted by income).
+
+    A resample is the zones in their income order weighted by how often each was drawn
+    (copies of a zone tie on income, so they share its tie group): the same ranks and
+    moments as the resample itself, without sorting it.
+    """
     n = len(h)
     block = max(1, _BLOCK_ELEMENTS // n)
     values = []
     for first in range(0, replicates, block):
         size = min(block, replicates - first)
-        # Inputs are sorted by income, so sorting the drawn positions sorts each resample.
-        idx = np.sort(rng.integers(0, n, size=(size, n)), axis=1)
-        mu, cov, *_ = _moments(keys[idx], h[idx], w[idx])
+        counts = resample_counts(rng, n, size)
+        mu, cov, *_ = _moments(keys[None, :], h[None, :], counts * w)
         values.append(_index(kind, mu, cov, bounds))
     return np.concatenate(values)
 

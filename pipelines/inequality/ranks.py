@@ -104,10 +104,17 @@ def cumulative_midpoints(mass: np.ndarray, start: np.ndarray, end: np.ndarray) -
     mass
         2-D array (replicates × zones) in sorted order.
     start, end
-        Tie groups from :func:`tie_groups`.
+        Tie groups from :func:`tie_groups`, one per row or one row for all.
     """
     inclusive = np.cumsum(mass, axis=1)
-    exclusive = inclusive - mass
-    before_group = np.take_along_axis(exclusive, start, axis=1)
-    through_group = np.take_along_axis(inclusive, end, axis=1)
-    return (before_group + through_group) / 2.0
+    midpoints = inclusive - mass / 2.0
+    tied = start != end
+    if tied.shape[0] == 1 and mass.shape[0] > 1:  # groups shared by every row: fix their columns
+        columns = np.flatnonzero(tied[0])
+        first, last = start[0, columns], end[0, columns]
+        midpoints[:, columns] = (inclusive[:, first] - mass[:, first] + inclusive[:, last]) / 2.0
+    elif tied.any():
+        before_group = np.take_along_axis(inclusive - mass, start, axis=1)
+        through_group = np.take_along_axis(inclusive, end, axis=1)
+        midpoints = np.where(tied, (before_group + through_group) / 2.0, midpoints)
+    return midpoints

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pipelines.inequality import concentration_index, gini
-from pipelines.inequality.concentration import influence_terms
+from pipelines.inequality.concentration import _bootstrap, influence_terms
 from pipelines.inequality.ranks import tie_groups
 from tiles.errors import InequalityError
 
@@ -200,6 +200,26 @@ def test_bootstrap_is_reproducible_with_a_seed():
     assert (first.ci_low, first.ci_high) != (other.ci_low, other.ci_high)
     assert first.ci_low < first.value < first.ci_high
     assert "bootstrap" in first.ci_method
+
+
+@pytest.mark.parametrize("kind", ["standard", "generalized"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_each_bootstrap_replicate_is_the_index_of_its_resample(kind, weighted):
+    # The replicates weigh the zones by their draw counts; the oracle builds each resample
+    # (the same draws: rng.integers(0, n, (B, n))) and takes its index with bootstrap=0.
+    lst, income, population = _synthetic(60, seed=5)
+    income = np.round(income, -3)  # tied incomes, also across copies of a zone
+    order = np.argsort(income, kind="stable")
+    h, y = lst[order], income[order]
+    w = population[order] / population.sum() if weighted else np.full(60, 1 / 60)
+    replicates = _bootstrap(kind, y, h, w, None, 25, np.random.default_rng(11))
+    drawn = np.random.default_rng(11).integers(0, 60, size=(25, 60))
+    expected = [
+        concentration_index(h[d], y[d], weights=w[d] if weighted else None, kind=kind).value
+        for d in drawn
+    ]
+    assert len(np.unique(y)) < 60
+    np.testing.assert_allclose(replicates, expected, rtol=1e-10, atol=1e-13)
 
 
 @pytest.mark.parametrize("kind", ["standard", "generalized"])

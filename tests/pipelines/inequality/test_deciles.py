@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipelines.inequality import exposure_by_decile
-from pipelines.inequality.deciles import decile_of_rank
+from pipelines.inequality.deciles import _bootstrap_gap, decile_of_rank
 from tiles.errors import InequalityError
 
 
@@ -83,6 +83,21 @@ def test_gap_bootstrap_is_seeded_and_covers_the_gap():
     assert (first.gap.ci_low, first.gap.ci_high) == (again.gap.ci_low, again.gap.ci_high)
     assert first.gap.ci_low < first.gap.value < first.gap.ci_high
     assert first.gap.value > 0  # poorer deciles are hotter in this synthetic city
+
+
+@pytest.mark.parametrize("by", ["population", "zones"])
+def test_each_bootstrap_gap_is_the_gap_of_its_resample(by):
+    # Replicates weigh the zones by their draw counts; the oracle builds each resample from
+    # the same draws (rng.integers(0, n, (B, n))) and takes its gap without bootstrap.
+    outcome, income, population = _synthetic(80, seed=2)
+    income = np.round(income, -3)  # ties
+    order = np.argsort(income, kind="stable")
+    h, y, pop = outcome[order], income[order], population[order]
+    rank_mass = pop if by == "population" else np.ones(80)
+    replicates = _bootstrap_gap(h, y, pop, rank_mass, 25, np.random.default_rng(3))
+    drawn = np.random.default_rng(3).integers(0, 80, size=(25, 80))
+    expected = [exposure_by_decile(h[d], y[d], pop[d], by=by, bootstrap=0).gap.value for d in drawn]
+    np.testing.assert_allclose(replicates, expected, rtol=1e-10)
 
 
 def test_serialisation():
