@@ -36,6 +36,7 @@ from raster._lift import lift
 from tiles.errors import IlotsWarning
 
 __all__ = [
+    "CLASS_COLOURS",
     "CLASS_NAMES",
     "CORINE_MAPPING",
     "EXTERNAL_MAPPINGS",
@@ -67,6 +68,18 @@ class LandCover(IntEnum):
 
 #: Class code → output name (``lc_<name>_frac`` columns), no-data included.
 CLASS_NAMES: Mapping[int, str] = MappingProxyType({int(c): c.label for c in LandCover})
+#: Colour of each class, (red, green, blue, alpha): the palette of ``rasters/landcover.tif``
+#: (no data transparent).
+CLASS_COLOURS: Mapping[int, tuple[int, int, int, int]] = MappingProxyType(
+    {
+        LandCover.NODATA: (0, 0, 0, 0),
+        LandCover.WATER: (49, 130, 189, 255),
+        LandCover.DENSE_VEGETATION: (35, 132, 67, 255),
+        LandCover.LOW_VEGETATION: (173, 221, 142, 255),
+        LandCover.BUILT: (203, 24, 29, 255),
+        LandCover.BARE_SOIL: (217, 180, 126, 255),
+    }
+)
 
 _N_CLASSES = len(LandCover)
 

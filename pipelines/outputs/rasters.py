@@ -1,8 +1,10 @@
 """Write the rasters of a run as COGs with CF-style tags, all in one Dask pass.
 
-Each raster goes through :func:`raster.cog.write_cog` (float32, NaN nodata, DEFLATE, internal
-overviews, atomic rename). Continuous rasters get ``average`` overviews; categorical ones (land
-cover classes, clear-observation counts, anything with CF ``flag_values``/``flag_masks`` or an
+Each raster goes through :func:`raster.cog.write_cog` (DEFLATE, internal overviews, atomic
+rename): measures as float32 with NaN nodata, codes and counts in their integer type (land
+cover as uint8 with 0 as nodata and a colour table, clear-observation counts as int16).
+Continuous rasters get ``average`` overviews; categorical ones (land cover classes,
+clear-observation counts, anything with CF ``flag_values``/``flag_masks`` or an
 integer/boolean dtype) get ``nearest`` so that an overview pixel is always one of the original
 codes. Tags follow CF attribute names (``units``, ``long_name``, ``standard_name``,
 ``flag_values``, ``flag_meanings``) and say which ilots wrote the file and whether its inputs
@@ -26,6 +28,7 @@ from dask.delayed import Delayed
 from pipelines.outputs._atomic import ilots_version
 from pipelines.outputs.folder import check_name
 from raster.cog import write_cog
+from raster.landcover import CLASS_COLOURS
 from tiles.errors import CRSError
 
 __all__ = [
@@ -65,12 +68,15 @@ class RasterSpec:
         CF ``standard_name`` where one exists.
     categorical
         Codes or counts: overviews use ``nearest``.
+    colormap
+        Colour table of integer codes, code → (red, green, blue, alpha).
     """
 
     long_name: str
     units: str | None = None
     standard_name: str | None = None
     categorical: bool = False
+    colormap: Mapping[int, tuple[int, int, int, int]] | None = None
 
 
 #: Defaults for the rasters DESIGN.md names; a DataArray's own attrs take precedence.
@@ -90,7 +96,7 @@ RASTER_SPECS: Mapping[str, RasterSpec] = {
     "albedo_median": RasterSpec(
         "median surface broadband albedo", "1", standard_name="surface_albedo"
     ),
-    "landcover": RasterSpec("land cover class", categorical=True),
+    "landcover": RasterSpec("land cover class", categorical=True, colormap=CLASS_COLOURS),
     "n_clear": RasterSpec("number of clear-sky observations", "1", categorical=True),
 }
 
@@ -150,7 +156,7 @@ def write_rasters(
     out = Path(folder)
     common = {k: text for k, v in (tags or {}).items() if (text := _tag_value(v)) is not None}
     first_crs = None
-    plans: list[tuple[str, xr.DataArray, dict[str, str], str]] = []
+    plans: list[tuple[str, xr.DataArray, dict[str, str], dict[str, Any]]] = []
     for name, data in arrays.items():  # validate everything before creating any file
         check_name(name, "raster")
         if data.ndim != 2:
@@ -172,19 +178,18 @@ def write_rasters(
             )
         file_tags = raster_tags(name, data.attrs, synthetic=synthetic)
         file_tags.update(common)
-        plans.append((name, data, file_tags, method.lower()))
+        plans.append((name, data, file_tags, _layout(name, data, method.lower())))
 
     out.mkdir(parents=True, exist_ok=True)
     tasks: dict[str, Delayed] = {}
     try:
-        for name, data, file_tags, method in plans:
+        for name, data, file_tags, layout in plans:
             clean = data.copy(deep=False)
             clean.attrs = {}  # write_cog copies attrs into tags: pass the cleaned set instead
-            _LOG.debug("raster %s: %s overviews, tags %s", name, method, sorted(file_tags))
+            _LOG.debug("raster %s: %s, tags %s", name, layout, sorted(file_tags))
             tasks[name] = write_cog(  # type: ignore[assignment]
-                clean, out / f"{name}.tif", tags=file_tags, compute=False,
-                overview_resampling=method,
-            )  # fmt: skip
+                clean, out / f"{name}.tif", tags=file_tags, compute=False, **layout
+            )
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise
@@ -217,6 +222,23 @@ def remove_scratch(folder: str | os.PathLike[str], names: Iterable[str]) -> list
             scratch.unlink(missing_ok=True)
             removed.append(scratch)
     return removed
+
+
+def _layout(name: str, data: xr.DataArray, resampling: str) -> dict[str, Any]:
+    """write_cog's overview resampling, and for integer data its nodata and colour table.
+
+    The nodata of integer data is the DataArray's own (rioxarray's ``rio.nodata``: the
+    ``nodata`` or ``_FillValue`` attr, e.g. class 0 of the land cover); none otherwise.
+    """
+    layout: dict[str, Any] = {"overview_resampling": resampling}
+    if data.dtype.kind in "iub":
+        nodata = data.rio.nodata
+        if nodata is not None and np.isfinite(nodata):
+            layout["nodata"] = int(nodata)
+        spec = RASTER_SPECS.get(name)
+        if spec is not None and spec.colormap is not None and data.dtype.kind == "u":
+            layout["colormap"] = spec.colormap
+    return layout
 
 
 def is_categorical(name: str, data: xr.DataArray) -> bool:

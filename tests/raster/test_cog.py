@@ -104,3 +104,36 @@ def test_overviews_average_continuous_and_pick_classes(tmp_path, lazy):
     with rasterio.open(tmp_path / "cls.tif") as src:
         level = src.read(1, out_shape=(550, 450))
     assert set(np.unique(level)) <= {0.0, 1.0, 2.0, 3.0, 4.0}
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_integer_codes_keep_their_type_nodata_and_palette(tmp_path, lazy):
+    codes = (np.arange(1100 * 900).reshape(1100, 900) % 6).astype("uint8")  # 0 = no data
+    palette = {0: (0, 0, 0, 0), 1: (0, 0, 255, 255), 5: (200, 150, 100, 255)}
+    data = da.from_array(codes, chunks=512) if lazy else codes
+    target = tmp_path / "classes.tif"
+    write_cog(_grid(data), target, overview_resampling="nearest", nodata=0, colormap=palette)
+    with rasterio.open(target) as src:
+        assert (src.dtypes[0], src.nodata) == ("uint8", 0)
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.colormap(1)[5] == (200, 150, 100, 255)
+        assert src.colormap(1)[0][3] == 0
+        np.testing.assert_array_equal(src.read(1), codes)
+        assert set(np.unique(src.read(1, out_shape=(550, 450)))) <= set(range(6))
+    assert sorted(os.listdir(tmp_path)) == ["classes.tif"]
+
+
+def test_booleans_become_uint8_and_bad_layouts_are_refused(tmp_path):
+    mask = np.zeros((40, 30), dtype=bool)
+    mask[:10] = True
+    write_cog(_grid(mask), tmp_path / "mask.tif")
+    with rasterio.open(tmp_path / "mask.tif") as src:
+        assert (src.dtypes[0], src.nodata) == ("uint8", None)
+        assert src.read(1).sum() == 10 * 30
+    with pytest.raises(ValueError, match="integer data"):
+        write_cog(_grid(np.zeros((4, 4), "float32")), tmp_path / "a.tif", nodata=0)
+    with pytest.raises(ValueError, match="does not fit"):
+        write_cog(_grid(np.zeros((4, 4), "uint8")), tmp_path / "a.tif", nodata=-1)
+    with pytest.raises(ValueError, match="colour table"):
+        write_cog(_grid(np.zeros((4, 4), "int16")), tmp_path / "a.tif", colormap={0: (0, 0, 0, 0)})
+    assert sorted(os.listdir(tmp_path)) == ["mask.tif"]

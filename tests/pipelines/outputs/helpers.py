@@ -31,7 +31,7 @@ def make_rasters(shape=(600, 520)) -> dict[str, xr.DataArray]:
     classes = rng.choice(np.array(CLASS_CODES, dtype="uint8"), size=shape)
     return {
         "lst_median": grid_array(lst),
-        "landcover": grid_array(classes, attrs={"flag_values": CLASS_CODES}),
+        "landcover": grid_array(classes, attrs={"flag_values": CLASS_CODES, "nodata": 0}),
     }
 
 

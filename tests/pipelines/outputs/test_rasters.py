@@ -31,21 +31,38 @@ def test_cogs_are_valid_with_overviews_nodata_and_cf_tags(tmp_path, rasters):
         with rasterio.open(path) as src:
             assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
             assert src.crs.to_epsg() == 2154
-            assert np.isnan(src.nodata)
             assert src.overviews(1), f"{name} needs internal overviews"
             tags = src.tags()
             assert tags["ilots_version"]
             assert tags["synthetic"] == "false"
             assert tags["source"] == "unit test"
             assert tags["long_name"]
-            np.testing.assert_array_equal(src.read(1), rasters[name].to_numpy().astype("float32"))
+            np.testing.assert_array_equal(src.read(1), rasters[name].to_numpy())
     with rasterio.open(paths["lst_median"]) as src:
+        assert src.dtypes == ("float32",) and np.isnan(src.nodata)
         tags = src.tags()
         assert (tags["units"], tags["standard_name"]) == ("K", "surface_temperature")
         assert src.units == ("K",)
         assert src.descriptions == ("median land surface temperature",)
     with rasterio.open(paths["landcover"]) as src:
+        assert src.dtypes == ("uint8",) and src.nodata == 0  # the classes' own nodata
         assert src.tags()["flag_values"] == "1 2 3 5 7"  # CF: blank-separated list
+        palette = src.colormap(1)
+        assert palette[4] == (203, 24, 29, 255) and palette[0][3] == 0  # built red, 0 clear
+
+
+def test_counts_keep_their_integer_type_and_floats_become_float32(tmp_path):
+    counts = grid_array(np.arange(600 * 520, dtype="int16").reshape(600, 520) % 40)
+    ndvi = grid_array(np.linspace(-1, 1, 600 * 520).reshape(600, 520))  # float64
+    paths = write_rasters({"n_clear": counts, "ndvi_median": ndvi}, tmp_path, compute=True)
+    with rasterio.open(paths["n_clear"]) as src:
+        assert (src.dtypes, src.nodata) == (("int16",), None)  # every count is a value
+        np.testing.assert_array_equal(src.read(1), counts.to_numpy())
+        with pytest.raises(ValueError):
+            src.colormap(1)
+    with rasterio.open(paths["ndvi_median"]) as src:
+        assert src.dtypes == ("float32",) and np.isnan(src.nodata)
+        np.testing.assert_array_equal(src.read(1), ndvi.to_numpy().astype("float32"))
 
 
 def test_categorical_overviews_keep_the_original_codes(tmp_path, rasters):
