@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
 
 from tiles import allocator
+from tiles.allocator import frozen_heap
 
 
 def _glibc() -> bool:
@@ -72,3 +75,48 @@ def test_large_buffers_come_from_the_heap_after_tuning(tune):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split() == [str(tune), str(not tune)]
+
+
+class _Node:
+    """A container that can hold itself: a reference cycle only the cyclic GC frees."""
+
+
+def _cycle() -> _Node:
+    node = _Node()
+    node.itself = node  # type: ignore[attr-defined]
+    return node
+
+
+def test_frozen_heap_hides_existing_objects_and_restores_them():
+    assert gc.get_freeze_count() == 0, "the test process froze objects itself"
+    before = _cycle()
+    before_ref = weakref.ref(before)
+    with frozen_heap() as froze:
+        assert froze is True
+        assert gc.get_freeze_count() > 0
+        inside = _cycle()
+        inside_ref = weakref.ref(inside)
+        del before, inside  # both cycles are garbage now
+        gc.collect()
+        assert inside_ref() is None, "what the block made is collected as usual"
+        assert before_ref() is not None, "what existed before is out of the collector's sight"
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert before_ref() is None, "after the block it is collected again"
+
+
+def test_frozen_heap_stands_aside_when_the_caller_froze_objects():
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        with frozen_heap() as froze:
+            assert froze is False
+        assert gc.get_freeze_count() == count, "the caller's frozen objects stay frozen"
+    finally:
+        gc.unfreeze()
+
+
+def test_frozen_heap_unfreezes_after_an_error():
+    with pytest.raises(RuntimeError), frozen_heap():
+        raise RuntimeError("run failed")
+    assert gc.get_freeze_count() == 0
