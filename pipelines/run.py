@@ -69,7 +69,7 @@ from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
 )
-from tiles.allocator import frozen_heap, tune_allocator
+from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import ConfigError
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
@@ -408,7 +408,9 @@ def run(
     RunResult
     """
     tune_allocator()  # chunk-sized buffers reused, not page-faulted afresh (tiles.allocator)
-    with frozen_heap():  # GC passes skip what the imports and the caller made (same module)
+    # GC passes skip what the imports and the caller made; NumPy asks for no huge pages,
+    # whose first touch can stall on memory compaction (both in tiles.allocator).
+    with frozen_heap(), numpy_hugepage_advice(False):
         return _run_to_folder(config, out, tile_size_px)
 
 

@@ -23,6 +23,15 @@ moves the objects that exist when the run starts out of the collector's sight
 (:func:`gc.freeze`) and puts them back when it ends (:func:`gc.unfreeze`), so collections
 during the run only walk what the run made (0.015 s). Nothing is left frozen; if the caller
 froze objects itself (a pre-fork server), it stands aside.
+
+**Transparent huge pages.** NumPy asks the kernel for huge pages on every array of 4 MiB or
+more (``madvise(MADV_HUGEPAGE)``). Where THP runs in ``madvise`` mode with ``madvise``
+defrag (common defaults), the first touch of such memory may stall while the kernel compacts
+memory to find a free 2 MiB page; how long depends on how fragmented the machine's memory
+is. Measured on the benchmark workstation, side by side: runs 0.4–0.9 s faster (5.95–6.09 s
+against 6.41–6.95 s) and 1 CPU-s cheaper without the advice. :func:`numpy_hugepage_advice`
+turns it off for the run and restores it after; it stands aside when
+``NUMPY_MADVISE_HUGEPAGE`` is set (NumPy's own switch) or ``ILOTS_MALLOC_TUNING=0``.
 """
 
 from __future__ import annotations
@@ -34,8 +43,15 @@ import gc
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
-__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "frozen_heap", "tune_allocator"]
+__all__ = [
+    "MMAP_THRESHOLD",
+    "TRIM_THRESHOLD",
+    "frozen_heap",
+    "numpy_hugepage_advice",
+    "tune_allocator",
+]
 
 #: Blocks below this size come from the heap and are reused after ``free`` (bytes).
 MMAP_THRESHOLD = 64 << 20
@@ -61,7 +77,7 @@ def tune_allocator() -> bool:
     if _tuned is not None:
         return _tuned
     _tuned = False
-    skip = os.environ.get("ILOTS_MALLOC_TUNING", "1").strip() == "0" or any(
+    skip = _opted_out() or any(
         name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
     )
     if skip or not sys.platform.startswith("linux"):
@@ -96,3 +112,39 @@ def frozen_heap() -> Iterator[bool]:
         yield True
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def numpy_hugepage_advice(enabled: bool = False) -> Iterator[bool]:
+    """Set whether NumPy advises huge pages for its large arrays inside the block.
+
+    Yields
+    ------
+    bool
+        Whether the advice was set (``False`` when standing aside, or when this NumPy has
+        no such switch).
+    """
+    switch = _hugepage_switch()
+    if switch is None or _opted_out() or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        yield False
+        return
+    previous = switch(enabled)
+    try:
+        yield True
+    finally:
+        switch(previous)
+
+
+def _hugepage_switch() -> Any:
+    """NumPy's ``_set_madvise_hugepage`` (``numpy._core`` from 2.0, ``numpy.core`` before)."""
+    import numpy as np
+
+    for module in ("_core", "core"):
+        switch = getattr(getattr(np, module, None), "multiarray", None)
+        if switch is not None and hasattr(switch, "_set_madvise_hugepage"):
+            return switch._set_madvise_hugepage
+    return None
+
+
+def _opted_out() -> bool:
+    return os.environ.get("ILOTS_MALLOC_TUNING", "1").strip() == "0"

@@ -120,3 +120,40 @@ def test_frozen_heap_unfreezes_after_an_error():
     with pytest.raises(RuntimeError), frozen_heap():
         raise RuntimeError("run failed")
     assert gc.get_freeze_count() == 0
+
+
+def _advice_now() -> bool:
+    switch = allocator._hugepage_switch()
+    current = switch(True)
+    switch(current)
+    return current
+
+
+@pytest.fixture
+def advice_on(monkeypatch):
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    monkeypatch.delenv("ILOTS_MALLOC_TUNING", raising=False)
+    switch = allocator._hugepage_switch()
+    assert switch is not None, "this NumPy has no _set_madvise_hugepage"
+    previous = switch(True)
+    yield
+    switch(previous)
+
+
+def test_numpy_hugepage_advice_is_off_inside_and_restored_after(advice_on):
+    with allocator.numpy_hugepage_advice(False) as changed:
+        assert changed is True
+        assert _advice_now() is False
+    assert _advice_now() is True
+    with pytest.raises(RuntimeError), allocator.numpy_hugepage_advice(False):
+        raise RuntimeError("run failed")
+    assert _advice_now() is True
+
+
+@pytest.mark.parametrize(("name", "value"), [("NUMPY_MADVISE_HUGEPAGE", "1"),
+                                             ("ILOTS_MALLOC_TUNING", "0")])  # fmt: skip
+def test_numpy_hugepage_advice_stands_aside_when_asked(advice_on, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with allocator.numpy_hugepage_advice(False) as changed:
+        assert changed is False
+        assert _advice_now() is True
