@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from raster import index_composite
 from raster.composite import temporal_composite
 from raster.index_composite import index_median_composite
 from raster.indices import compute_indices
@@ -69,6 +70,16 @@ def test_equals_the_general_chain_bit_for_bit(chunks):
     np.testing.assert_array_equal(fused["scl_water"].values, expected["scl_water"].values)
     assert np.isnan(fused["ndvi"].values[5]).all()  # never clear
     assert np.isfinite(fused["ndvi"].values).mean() > 0.5
+
+
+@pytest.mark.parametrize("strip_bytes", [1, 5 * 7 * 23 * 2 * 6])  # 1 row; 6 rows (37 = 6·6 + 1)
+def test_strips_of_rows_give_the_same_composite(monkeypatch, strip_bytes):
+    whole = index_median_composite(_stored(), NAMES).compute()
+    monkeypatch.setattr(index_composite, "STRIP_BYTES", strip_bytes)
+    for chunks in (None, {"y": 16, "x": 10}):
+        strips = index_median_composite(_stored(chunks=chunks), NAMES).compute()
+        for name in (*NAMES, "scl_water"):
+            np.testing.assert_array_equal(strips[name].values, whole[name].values, err_msg=name)
 
 
 def test_other_preset_and_no_scl():
