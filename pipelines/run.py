@@ -141,8 +141,8 @@ _TILES_LISTED = 12
 #: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
 #: bytes a pixel of the whole grid for its masks; the libraries (calibrated on
 #: benchmarks/RESULTS.md at 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes, where these give
-#: 2.8 GB; since the fused Sentinel-2 pass and pass 1 on Landsat pixels that run peaks at
-#: 2.0-2.4 GB: the estimate errs high).
+#: 2.8 GB; since the fused Sentinel-2 pass in strips, pass 1 on Landsat pixels and one COG
+#: at a time that run peaks at 1.9-2.2 GB: the estimate errs high, on the safe side).
 _BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS, _BYTES_MASKS = 8, 12, 48, 8
 _BYTES_LIBRARIES = 400_000_000
 
@@ -371,7 +371,7 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     # Each outcome has its own seeded streams and only reads the table: they run side by
     # side (NumPy's scans of the resamples release the GIL), each with one BLAS thread:
     # OpenBLAS's own threads spin on the cores the outcomes and the COG encoding share
-    # (measured: 1.3 → 0.8 s for the benchmark's three outcomes).
+    # (measured with one OpenBLAS thread: 1.3 → 0.8 s for the benchmark's three outcomes).
     workers = max(1, min(len(outcomes), CPU_COUNT))
     with (
         threadpool_limits(limits=1, user_api="blas"),

@@ -45,6 +45,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "MMAP_THRESHOLD",
     "TRIM_THRESHOLD",
@@ -137,8 +139,6 @@ def numpy_hugepage_advice(enabled: bool = False) -> Iterator[bool]:
 
 def _hugepage_switch() -> Any:
     """NumPy's ``_set_madvise_hugepage`` (``numpy._core`` from 2.0, ``numpy.core`` before)."""
-    import numpy as np
-
     for module in ("_core", "core"):
         switch = getattr(getattr(np, module, None), "multiarray", None)
         if switch is not None and hasattr(switch, "_set_madvise_hugepage"):
