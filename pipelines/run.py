@@ -631,8 +631,8 @@ def _run(
         gather=gather,
     )
     # The rasters are final: `cogs` encodes them while the tables, the statistics and the
-    # report are made (n_clear first: the report reads it), with local threads: the pieces
-    # are in this process (or its checkpoint files).
+    # report are made (n_clear first: the report reads it), in that thread with Dask's
+    # synchronous scheduler: the pieces are in this process (or its checkpoint files).
     folder = RunFolder(Path(config.outputs.folder))
     folder.create()
     wanted = config.outputs.rasters

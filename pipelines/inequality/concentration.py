@@ -250,7 +250,7 @@ def _moments(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per row (sorted by ``keys``): μ_w, cov_w(h, r) (ddof 0), ranks r and tie groups.
 
-    ``keys`` and ``h`` may be one row shared by every row of ``w``.
+    ``keys`` is one sorted row shared by every row of ``w``; ``h`` one row or one per row.
     """
     start, end = tie_groups(keys)
     total = w.sum(axis=1, keepdims=True)

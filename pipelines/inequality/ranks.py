@@ -104,17 +104,14 @@ def cumulative_midpoints(mass: np.ndarray, start: np.ndarray, end: np.ndarray) -
     mass
         2-D array (replicates × zones) in sorted order.
     start, end
-        Tie groups from :func:`tie_groups`, one per row or one row for all.
+        Tie groups from :func:`tie_groups` of one sorted row (shape ``(1, zones)``), shared
+        by every row of ``mass`` (a bootstrap resample weighs the same sorted zones).
     """
+    if start.shape[0] != 1 or end.shape[0] != 1:
+        raise ValueError("cumulative_midpoints takes the tie groups of one sorted row")
     inclusive = np.cumsum(mass, axis=1)
     midpoints = inclusive - mass / 2.0
-    tied = start != end
-    if tied.shape[0] == 1 and mass.shape[0] > 1:  # groups shared by every row: fix their columns
-        columns = np.flatnonzero(tied[0])
-        first, last = start[0, columns], end[0, columns]
-        midpoints[:, columns] = (inclusive[:, first] - mass[:, first] + inclusive[:, last]) / 2.0
-    elif tied.any():
-        before_group = np.take_along_axis(inclusive - mass, start, axis=1)
-        through_group = np.take_along_axis(inclusive, end, axis=1)
-        midpoints = np.where(tied, (before_group + through_group) / 2.0, midpoints)
+    columns = np.flatnonzero(start[0] != end[0])  # tied elements take their group's mean
+    first, last = start[0, columns], end[0, columns]
+    midpoints[:, columns] = (inclusive[:, first] - mass[:, first] + inclusive[:, last]) / 2.0
     return midpoints
