@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record
 from pipelines.report import build_report
-from pipelines.run_graph import analysis_grid, scene_graph
+from pipelines.run_graph import analysis_grid, derive_layers, scene_graph
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
@@ -520,31 +520,48 @@ def _run(
     graph = scene_graph(config, timer)
     notes += graph.notes
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
-    lst, idx, landcover, urban = graph.lst, graph.idx, graph.landcover, graph.urban
+    urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
     # that puts results onto the grid), else on the grid.
     landsat = graph.landsat
     gather = landsat.gather if landsat is not None else None
-    series = lst if gather is None else landsat.native
-    reference_mask, template = graph.reference_mask, graph.template
+    # The per-pixel layers read from the inputs, and those derived from them by
+    # neighbourhood steps (minimum mapping unit, masks): run_tiles.input_pieces, first_pass.
+    input_layers = {"series": graph.lst if gather is None else landsat.native}
+    if graph.idx is not None:
+        input_layers.update({k: graph.idx[k] for k in ("ndvi", "albedo") if k in graph.idx})
+    if graph.classes is not None:
+        input_layers["classes"] = graph.classes
+
+    def derive(layers: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        landcover, footprint, reference_mask = derive_layers(
+            config, graph.zone_union, graph.ring, layers.get("classes")
+        )
+        out = {k: v for k, v in layers.items() if k != "classes"}
+        out.update(reference_mask=reference_mask, urban=footprint)
+        if landcover is not None:
+            out["landcover"] = landcover
+        return out
+
     hi = config.heat_island
     # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
     # A grid no larger than scheduler.tile_size_px is one tile: the one-piece run.
     size = tile_size_px or config.scheduler.tile_size_px
     tiles = run_tiles.tiles_of(geobox, size)
     one_piece = len(tiles) == 1
+    pixels = None
     if one_piece:
         # Read and resample every input once; both passes and the SUHII summary then work
-        # from memory. (A tiled run recomputes its window in each pass to bound memory.)
+        # from memory. (A tiled run keeps each tile's share in checkpoints instead.)
         # Below 30 m the LST stays on the Landsat pixels (the grid's copy is never computed:
         # the reference sums weigh those pixels, build_rasters gathers the composites).
         with timer("read"):
-            idx, landcover, urban, reference_mask, series = dask.persist(
-                idx, landcover, urban, reference_mask, series
-            )
+            lazy = derive(input_layers)
+            pixels = dict(zip(lazy, dask.persist(*lazy.values()), strict=True))
     comp = config.composite
 
-    def build_rasters(reference: xr.DataArray) -> xr.Dataset:
+    def build_rasters(reference: xr.DataArray, pixels: dict[str, xr.DataArray]) -> xr.Dataset:
+        series = pixels["series"]
         spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
                               coords={d: reference[d] for d in reference.dims})  # fmt: skip
         delta = lst_anomaly(series, reference.drop_vars("reference_std"))
@@ -579,14 +596,14 @@ def _run(
             )["median"]
         if landsat is not None:  # gathered onto the grid from the Landsat pixels, if there
             rasters = landsat.on_grid(rasters, config.scheduler.chunk_px)
-        if idx is not None:
-            rasters["ndvi_median"] = idx["ndvi"]
-            if "albedo" in idx:
-                rasters["albedo_median"] = idx["albedo"]
+        if "ndvi" in pixels:
+            rasters["ndvi_median"] = pixels["ndvi"]
+            if "albedo" in pixels:
+                rasters["albedo_median"] = pixels["albedo"]
         else:
             rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
-        if landcover is not None:
-            rasters["landcover"] = landcover
+        if "landcover" in pixels:
+            rasters["landcover"] = pixels["landcover"]
         else:
             rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
         return rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
@@ -617,8 +634,9 @@ def _run(
         else run_tiles.checkpoints(Path(config.outputs.folder), fingerprint)
     )
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
-        lst=series,
-        reference_mask=reference_mask,
+        inputs=input_layers,
+        derive=derive,
+        pixels=pixels,
         reference_template=template,
         min_pixels=hi.min_reference_pixels,
         build_rasters=build_rasters,
@@ -626,7 +644,6 @@ def _run(
         tiles=tiles,
         store=store,
         timer=timer,
-        urban=urban,
         anomaly_reference=comp.anomaly_reference,
         gather=gather,
     )
@@ -650,7 +667,7 @@ def _run(
         heat = heat_island_summary(
             composite_sums,
             urban,
-            reference_mask,
+            graph.reference_mask,
             scene_suhii,
             {
                 "urban": hi.urban,

@@ -49,10 +49,11 @@ __all__ = [
     "LandsatSeries",
     "SceneGraph",
     "analysis_grid",
+    "derive_layers",
     "grid_resampling",
     "landsat_lst",
     "read_zone_layers",
-    "rule_landcover",
+    "rule_classes",
     "scene_graph",
     "sentinel2_indices",
 ]
@@ -76,8 +77,9 @@ class SceneGraph:
         Masked LST per scene ``(time, y, x)`` in K.
     idx
         Sentinel-2 index composites (``ndvi``, ``mndwi``, ``ndbi``, ``albedo``), or None.
-    landcover
-        Land-cover classes ``(y, x)``, or None without Sentinel-2 nor external map.
+    classes, landcover
+        Land-cover classes ``(y, x)`` per pixel, and after the minimum mapping unit
+        (:func:`derive_layers`); None without Sentinel-2 nor external map.
     zone_union, urban, ring, reference_mask
         The union of the IRIS, the urban footprint, the rural ring and reference pixels.
     template
@@ -95,6 +97,7 @@ class SceneGraph:
     inputs: Any
     lst: xr.DataArray
     idx: xr.Dataset | None
+    classes: xr.DataArray | None
     landcover: xr.DataArray | None
     zone_union: xr.DataArray
     urban: xr.DataArray
@@ -142,12 +145,11 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
             idx = None
     with timer("landcover"):
         if config.landcover.external is not None:
-            landcover = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
+            classes = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
         else:
-            landcover = rule_landcover(config, idx, qa_water) if idx is not None else None
+            classes = rule_classes(config, idx, qa_water) if idx is not None else None
     with timer("anomaly"):
-        urban = run_layers.urban_footprint(config, zone_union, landcover)
-        reference_mask = run_layers.reference_mask(config, ring, urban, landcover)
+        landcover, urban, reference_mask = derive_layers(config, zone_union, ring, classes)
         # Lazy, for its dims, coords and attributes; its values come from the tile sums.
         template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
     return SceneGraph(
@@ -158,6 +160,7 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         inputs=inputs,
         lst=lst,
         idx=idx,
+        classes=classes,
         landcover=landcover,
         zone_union=zone_union,
         urban=urban,
@@ -318,12 +321,13 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
 
 
-def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:
-    """Classify the land cover from the index composites with the config's rules and MMU.
+def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:
+    """Classify the land cover from the index composites with the config's rules, per pixel.
 
     Pixels the cloud masks leave without any index value (the default Sentinel-2 preset
     keeps SCL vegetation and bare classes only, so open water is always masked) are water
-    when the SCL water class or the Landsat QA water bit flags them, else no data.
+    when the SCL water class or the Landsat QA water bit flags them, else no data. The
+    minimum mapping unit is applied by :func:`derive_layers`.
     """
     ndvi = idx["ndvi"]
     is_water = water | idx["scl_water"] if "scl_water" in idx else water
@@ -343,10 +347,28 @@ def rule_landcover(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> x
     # No index value (masked) but flagged water: water.
     masked_water = (classes == LandCover.NODATA) & is_water
     classes = classes.where(~masked_water, np.uint8(LandCover.WATER))
-    if config.landcover.min_mapping_unit_px > 1:
-        classes = clean_minimum_mapping_unit(
-            classes,
-            config.landcover.min_mapping_unit_px,
-            connectivity=config.landcover.connectivity,
-        )
     return classes.rename("landcover")
+
+
+def derive_layers(
+    config: RunConfig, zone_union: xr.DataArray, ring: xr.DataArray, classes: xr.DataArray | None
+) -> tuple[xr.DataArray | None, xr.DataArray, xr.DataArray]:
+    """Derive the land cover, urban footprint and rural reference mask from per-pixel classes.
+
+    The neighbourhood steps of the graph: the minimum mapping unit of the rule land cover
+    (an external map is used as mapped), then the masks that depend on it. A tiled run
+    applies them to the mosaic of its tiles' classes, so their halos read no input.
+
+    Returns
+    -------
+    landcover, urban, reference_mask
+        ``landcover`` is None without ``classes``.
+    """
+    landcover = classes
+    mmu = config.landcover.min_mapping_unit_px
+    if classes is not None and config.landcover.external is None and mmu > 1:
+        landcover = clean_minimum_mapping_unit(
+            classes, mmu, connectivity=config.landcover.connectivity
+        ).rename("landcover")
+    urban = run_layers.urban_footprint(config, zone_union, landcover)
+    return landcover, urban, run_layers.reference_mask(config, ring, urban, landcover)

@@ -6,12 +6,19 @@ the graph (cloud-mask dilation, the land-cover minimum-mapping-unit cleaning) ar
 ``map_overlap`` or whole-array steps, so a tile's window is computed with whatever halo its
 pixels need: a tile gives exactly the pixels of the one-piece graph.
 
-Two passes, each checkpointed per tile (:class:`tiles.processing.TileCheckpoints`, under
+The passes, each checkpointed per tile (:class:`tiles.processing.TileCheckpoints`, under
 ``<run folder>/.checkpoints/``, removed after a successful run):
 
+0. ``inputs`` (several tiles only): the tile's share of every per-pixel layer read from the
+   inputs, before any neighbourhood step (LST per scene, index composites, land-cover
+   classes: :func:`input_pieces`). The passes after read their lazy mosaic, so every input
+   is read and composited once, and the halos of the neighbourhood steps read neighbouring
+   tiles' pieces, not their inputs.
 1. ``reference``: per-scene sum and count of the LST over the rural reference mask of the
    tile (float64), and the mask's pixel count; merged over tiles into the per-scene rural
-   reference (the same mean as :func:`raster.heat_island.scene_reference`).
+   reference (the same mean as :func:`raster.heat_island.scene_reference`). Several tiles:
+   the tile's share of the derived layers (land cover after its minimum mapping unit, urban
+   footprint, reference mask) is kept from the same computation (:func:`first_pass`).
 2. ``tile``: the tile's rasters (NumPy pieces, checkpointed as ``.npy`` files and mosaicked
    lazily from them, so the full grid is never in memory), the zonal :class:`Partials` of
    every zone layer, computed with the window of the layer's coverage (built once on the
@@ -25,7 +32,7 @@ better than 1e-9.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +63,9 @@ __all__ = [
     "ZoneLayer",
     "checkpoints",
     "composite_sums",
+    "first_pass",
+    "input_pieces",
+    "lst_share",
     "merge_composite_sums",
     "merged_reference",
     "reference_sums",
@@ -65,8 +75,9 @@ __all__ = [
     "tiles_of",
 ]
 
-#: Version of the checkpoint contents (2: raster pieces as .npy, per-zone quantile samples).
-CHECKPOINT_FORMAT = 2
+#: Version of the checkpoint contents (2: raster pieces as .npy, per-zone quantile samples;
+#: 3: pass 0 keeps the input layers, pass 1 the derived ones).
+CHECKPOINT_FORMAT = 3
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
@@ -192,8 +203,93 @@ def reference_sums(
     the gathered LST, without gathering it.
     """
     masks = {"": mask} if urban is None else {"": mask, "urban_": urban}
+    return _reference_sums(lst, masks, tile, gather, {})[0]
+
+
+def input_pieces(
+    inputs: Mapping[str, xr.DataArray], tile: Tile, gather: NativeGather | None = None
+) -> dict[str, np.ndarray]:
+    """Pass 0 of a tiled run: the tile's share of every per-pixel layer read from the inputs.
+
+    ``inputs`` holds layers ``(..., y, x)`` without neighbourhood steps (the LST per scene
+    as ``series``, on the Landsat pixels with ``gather``; the index composites; the land-cover
+    classes before the minimum mapping unit), so a tile's share reads only that tile's
+    inputs. Their mosaic replaces them for the passes after (:func:`run_tiles`).
+    """
+    return dask.compute({name: _share_of(name, layer, tile, gather)
+                         for name, layer in inputs.items()})[0]  # fmt: skip
+
+
+def _share_of(name: str, layer: xr.DataArray, tile: Tile, gather: NativeGather | None) -> Any:
+    share = lst_share(tile, gather if name == "series" else None)
+    return layer.transpose(..., "y", "x").isel(share).data
+
+
+def first_pass(
+    pixels: Mapping[str, xr.DataArray],
+    tile: Tile,
+    gather: NativeGather | None = None,
+    keep: Collection[str] = (),
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Pass 1 of one tile: its :func:`reference_sums`, and the pieces of layers ``keep``.
+
+    Parameters
+    ----------
+    pixels
+        The run's per-pixel layers, ``(..., y, x)``: ``series`` (LST per scene, on the
+        Landsat pixels with ``gather``), ``reference_mask``, optionally ``urban``, and any
+        other grid layer the second pass reads.
+    tile
+        The processing tile.
+    gather
+        As in :func:`reference_sums`.
+    keep
+        Names of the layers whose tile share (:func:`lst_share` for ``series``, the tile's
+        window for the others) to return too, computed with the sums in one Dask
+        computation, so what they share is computed once.
+
+    Returns
+    -------
+    sums, pieces
+        The :func:`reference_sums` of the tile (with ``urban``'s when given), and the pieces
+        by layer name.
+    """
+    masks = {"": pixels["reference_mask"]}
+    if "urban" in pixels:
+        masks["urban_"] = pixels["urban"]
+    wanted = {name: _share_of(name, pixels[name], tile, gather) for name in keep}
+    return _reference_sums(pixels["series"], masks, tile, gather, wanted)
+
+
+def lst_share(tile: Tile, gather: NativeGather | None) -> dict[str, slice]:
+    """Return the tile's share of the LST pixels, as ``isel`` slices.
+
+    The tile's window of the grid; with ``gather`` (LST on the Landsat pixels), the Landsat
+    rows (columns) from the one the tile's first row (column) gathers from up to the next
+    tile's: the tiles' shares partition the Landsat pixels (a pixel split by a tile edge
+    belongs to the tile after it), so their mosaic is the whole LST.
+    """
+    if gather is None:
+        return {"y": tile.rows, "x": tile.cols}
+    ny, nx = gather.geobox.shape.yx
+    return {"y": _share(gather.rows, tile.rows, ny), "x": _share(gather.cols, tile.cols, nx)}
+
+
+def _share(index: np.ndarray, span: slice, size: int) -> slice:
+    stop = int(index[span.stop]) if span.stop < len(index) else size
+    return slice(int(index[span.start]), stop)
+
+
+def _reference_sums(
+    lst: xr.DataArray,
+    masks: Mapping[str, xr.DataArray],
+    tile: Tile,
+    gather: NativeGather | None,
+    also: Mapping[str, Any],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Compute the sums of :func:`reference_sums` and the lazy arrays ``also`` together."""
     if gather is not None:
-        return _native_reference_sums(lst, masks, tile, gather)
+        return _native_reference_sums(lst, masks, tile, gather, also)
     scenes = _window(lst.transpose("time", "y", "x"), tile).data
     if not isinstance(scenes, da.Array):
         scenes = da.from_array(scenes, chunks=(-1, 2048, 2048))
@@ -215,19 +311,23 @@ def reference_sums(
                 dtype=np.float64,
             ).sum(axis=(1, 2))
         )
-    totals = dask.compute(*blocks)
+    totals, pieces = dask.compute(blocks, dict(also))
     out = {}
     for prefix, sums in zip(masks, totals, strict=True):
         out[f"{prefix}total"] = sums[:, 0]
         out[f"{prefix}sumsq"] = sums[:, 1]
         out[f"{prefix}count"] = sums[:, 2].astype(np.int64)
         out[f"{prefix}n_mask"] = np.int64(sums[0, 3]) if len(sums) else np.int64(0)
-    return out
+    return out, {name: np.asarray(v) for name, v in pieces.items()}
 
 
 def _native_reference_sums(
-    lst: xr.DataArray, masks: Mapping[str, xr.DataArray], tile: Tile, gather: NativeGather
-) -> dict[str, np.ndarray]:
+    lst: xr.DataArray,
+    masks: Mapping[str, xr.DataArray],
+    tile: Tile,
+    gather: NativeGather,
+    also: Mapping[str, Any],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Compute :func:`reference_sums` on the Landsat pixels, weighted by mask pixel counts."""
     rows, cols = gather.rows[tile.rows], gather.cols[tile.cols]
     r0, c0 = int(rows.min()), int(cols.min())
@@ -235,7 +335,9 @@ def _native_reference_sums(
     window = lst.transpose("time", "y", "x").isel(
         y=slice(r0, r0 + shape[0]), x=slice(c0, c0 + shape[1])
     )
-    scenes, *regions = dask.compute(window.data, *(_window(m, tile).data for m in masks.values()))
+    scenes, regions, pieces = dask.compute(
+        window.data, [_window(m, tile).data for m in masks.values()], dict(also)
+    )
     out = {}
     for prefix, region in zip(masks, regions, strict=True):
         weights = native_counts(np.asarray(region, dtype=bool), rows - r0, cols - c0, shape)
@@ -244,7 +346,7 @@ def _native_reference_sums(
         out[f"{prefix}sumsq"] = sums[:, 1]
         out[f"{prefix}count"] = sums[:, 2].astype(np.int64)
         out[f"{prefix}n_mask"] = np.int64(weights.sum())
-    return out
+    return out, {name: np.asarray(v) for name, v in pieces.items()}
 
 
 def _weighted_scene_sums(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -438,25 +540,33 @@ def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFra
 
 def run_tiles(
     *,
-    lst: xr.DataArray,
-    reference_mask: xr.DataArray,
+    inputs: Mapping[str, xr.DataArray],
+    derive: Callable[[Mapping[str, xr.DataArray]], dict[str, xr.DataArray]],
     reference_template: xr.DataArray,
     min_pixels: int,
-    build_rasters: Callable[[xr.DataArray], xr.Dataset],
+    build_rasters: Callable[[xr.DataArray, Mapping[str, xr.DataArray]], xr.Dataset],
     layers: list[ZoneLayer],
     tiles: list[Tile],
     store: TileCheckpoints | MemoryCheckpoints,
     timer: Any,
-    urban: xr.DataArray | None = None,
     anomaly_reference: str = "rural",
     gather: NativeGather | None = None,
+    pixels: Mapping[str, xr.DataArray] | None = None,
 ) -> tuple[
     xr.Dataset,
     dict[str, tuple[pd.DataFrame, pd.DataFrame]],
     list[dict[str, Any]],
     dict[str, dict[str, float]],
 ]:
-    """Both passes over the tiles (resuming from checkpoints), the merge and the mosaic.
+    """Run the passes over the tiles (resuming from checkpoints), the merge and the mosaic.
+
+    ``inputs`` are the per-pixel layers read from the inputs (see :func:`input_pieces`);
+    ``derive`` makes the run's per-pixel layers from them (see :func:`first_pass`:
+    ``series``, ``reference_mask``, optionally ``urban``, and whatever ``build_rasters``
+    reads). One tile: the passes read ``pixels`` (``derive(inputs)``, persisted by the
+    caller). Several tiles: pass 0 keeps each tile's share of ``inputs``; ``derive`` runs
+    on their lazy mosaic (:func:`_mosaic`), so the neighbourhood steps read no input twice;
+    pass 1 keeps the tiles' shares of the derived layers, and pass 2 reads the mosaics.
 
     Returns the full rasters on the grid of the lazy ones (:func:`_mosaic`: NumPy for one
     tile, lazy reads of the checkpointed pieces for several, so write them before the
@@ -465,24 +575,42 @@ def run_tiles(
     and the merged :func:`composite_sums` of the composites (else only empty ``n_mask``).
     ``build_rasters`` receives the per-scene reference of ``anomaly_reference``
     (``"rural"``, or ``"urban"``: needs ``urban``), with its spread as coordinate
-    ``reference_std``. With ``gather``, ``lst`` is on the Landsat pixels (see
-    :func:`reference_sums`).
+    ``reference_std``, and the per-pixel layers. With ``gather``, ``series`` is on the
+    Landsat pixels (see :func:`reference_sums`).
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
+    keep: list[str] = []
+    if len(tiles) > 1:
+        with timer("read"):
+            for tile in tiles:
+                if not store.done("inputs", tile):
+                    store.save_arrays("inputs", tile, me.input_pieces(inputs, tile, gather))
+                    store.save("inputs", tile, None)  # written last: the tile is done
+        pixels = derive(_mosaics(inputs, tiles, store, "inputs", gather))
+        keep = [name for name in pixels if name not in inputs]
+    elif pixels is None:
+        pixels = derive(inputs)
     with timer("reference"):
         sums = []
         for tile in tiles:
             if not store.done("reference", tile):
-                sums_of_tile = me.reference_sums(lst, reference_mask, tile, urban, gather)
+                sums_of_tile, pieces = me.first_pass(pixels, tile, gather, keep)
+                # Pieces first: the tile's own checkpoint, written last, marks it done.
+                store.save_arrays("derived", tile, pieces)
                 store.save("reference", tile, sums_of_tile)
             sums.append(store.load("reference", tile))
         reference = merged_reference(sums, reference_template, min_pixels)
         scenes = scene_suhii(sums, reference)
         if anomaly_reference == "urban":
             reference = merged_reference(sums, reference_template, min_pixels, "urban")
-    rasters = build_rasters(reference)
-    masks = {"urban": urban, "rural": reference_mask} if urban is not None else None
+    if keep:
+        derived = {name: pixels[name] for name in keep}
+        pixels = {**pixels, **_mosaics(derived, tiles, store, "derived", gather)}
+    rasters = build_rasters(reference, pixels)
+    masks = None
+    if "urban" in pixels:
+        masks = {"urban": pixels["urban"], "rural": pixels["reference_mask"]}
     with timer("tiles"):
         results = []
         for tile in tiles:
@@ -493,7 +621,11 @@ def run_tiles(
                 store.save("tile", tile, result)
             results.append(store.load("tile", tile))
     with timer("mosaic"):
-        mosaic = _mosaic(rasters, tiles, store)
+        mosaic = xr.Dataset(
+            {k: _mosaic(v, tiles, store, "raster", str(k)) for k, v in rasters.data_vars.items()},
+            coords=rasters.coords,
+            attrs=rasters.attrs,
+        )
     with timer("zonal"):
         tables = {}
         for layer in layers:
@@ -506,28 +638,58 @@ def run_tiles(
 
 
 def _mosaic(
-    rasters: xr.Dataset, tiles: list[Tile], store: TileCheckpoints | MemoryCheckpoints
-) -> xr.Dataset:
-    """Assemble the full rasters from the tiles' pieces: NumPy for one tile, else lazily.
+    var: xr.DataArray,
+    tiles: list[Tile],
+    store: TileCheckpoints | MemoryCheckpoints,
+    stage: str,
+    name: str,
+    share: Callable[[Tile], dict[str, slice]] | None = None,
+) -> xr.DataArray:
+    """Assemble a layer ``(..., y, x)`` from the tiles' pieces: NumPy for one tile, else lazily.
 
-    Several tiles: each variable is a Dask array with one chunk per tile, each chunk a
-    memory-mapped read of that tile's checkpointed piece, so writing the COGs streams the
-    tiles and never holds the whole grid in memory.
+    Several tiles: a Dask array with one chunk per tile, each chunk a memory-mapped read of
+    that tile's checkpointed piece, so reading it streams the tiles and never holds the
+    whole grid in memory. ``name`` is the pieces' name in ``stage``; ``share`` gives each
+    tile's slices of ``var`` (default: the tile's window of the grid).
     """
-    rows: dict[int, list[Tile]] = {}
-    for tile in tiles:
-        rows.setdefault(tile.index[0], []).append(tile)
-    full = {}
-    for name, var in rasters.data_vars.items():
-        if len(tiles) == 1:  # one piece: its arrays are the mosaic (no copy)
-            array: Any = store.load_array("raster", tiles[0], str(name))
-        else:
-            load = dask.delayed(store.load_array, pure=True)
-            array = da.block([
-                [da.from_delayed(load("raster", t, str(name)),
-                                 shape=(t.rows.stop - t.rows.start, t.cols.stop - t.cols.start),
-                                 dtype=var.dtype) for t in row]
-                for row in rows.values()
-            ])  # fmt: skip
-        full[name] = xr.DataArray(array, dims=var.dims, coords=var.coords, attrs=var.attrs)
-    return xr.Dataset(full, coords=rasters.coords, attrs=rasters.attrs)
+    if len(tiles) == 1:  # one piece: its array is the mosaic (no copy)
+        array: Any = store.load_array(stage, tiles[0], name)
+    else:
+        share = share or (lambda t: {"y": t.rows, "x": t.cols})
+        lead = tuple(var.shape[:-2])
+        rows: dict[int, list[Tile]] = {}
+        for tile in tiles:
+            rows.setdefault(tile.index[0], []).append(tile)
+        load = dask.delayed(store.load_array, pure=True)
+
+        def piece(tile: Tile) -> da.Array:
+            window = share(tile)
+            shape = (*lead, *(s.stop - s.start for s in (window["y"], window["x"])))
+            return da.from_delayed(load(stage, tile, name), shape=shape, dtype=var.dtype)
+
+        array = da.block([[piece(t) for t in row] for row in rows.values()])
+    return xr.DataArray(array, dims=var.dims, coords=var.coords, attrs=var.attrs, name=var.name)
+
+
+def _mosaics(
+    pixels: Mapping[str, xr.DataArray],
+    tiles: list[Tile],
+    store: TileCheckpoints | MemoryCheckpoints,
+    stage: str,
+    gather: NativeGather | None,
+) -> dict[str, xr.DataArray]:
+    """Lazy mosaics of the tiles' shares of ``pixels`` (:func:`lst_share`), chunked alike."""
+    return {
+        name: _rechunked(_mosaic(
+            layer.transpose(..., "y", "x"), tiles, store, stage, name,
+            lambda t, n=name: lst_share(t, gather if n == "series" else None),
+        ), layer)
+        for name, layer in pixels.items()
+    }  # fmt: skip
+
+
+def _rechunked(mosaic: xr.DataArray, layer: xr.DataArray) -> xr.DataArray:
+    """Give a lazy mosaic the chunks of the layer it replaces (so its work stays parallel)."""
+    if isinstance(layer.data, da.Array) and isinstance(mosaic.data, da.Array):
+        return mosaic.copy(data=mosaic.data.rechunk(layer.transpose(*mosaic.dims).data.chunks))
+    return mosaic

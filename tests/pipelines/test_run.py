@@ -24,6 +24,7 @@ from pipelines.run import plan, run
 from raster.composite import temporal_composite
 from tests.conftest import raise_if_dask_computes
 from tiles.errors import ConfigError
+from tiles.processing import Tile
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +263,16 @@ def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path):
     assert not any(".checkpoints" in p for p in _manifest_outputs(tmp_path / "tiled"))
 
 
+def test_tiles_splitting_landsat_pixels_equal_one_piece(demo_folder, tmp_path):
+    """At 20 m the LST work runs on the 30 m Landsat pixels; tiles of 256 pixels (5,120 m)
+    split them, and the first pass keeps each tile's share of them for the second."""
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"grid.resolution": 20})
+    whole = run(config, out=tmp_path / "whole")
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=256)
+    assert len(run_tiles.tiles_of(_grid_of(config), 256)) > 4
+    _assert_same_run(whole, tiled)
+
+
 def test_composite_suhii_equals_the_whole_grid_computation(demo_run, demo_folder, tmp_path):
     """heat_island.json's composite SUHII, merged from tile sums, equals raster.heat_island's
     suhii() on the written composite with the run's own (lazy) masks, tiled or not."""
@@ -296,21 +307,73 @@ def test_tiled_mosaic_streams_checkpointed_pieces(tmp_path):
     grid = GeoBox((700, 1100), from_origin(600_000, 5_400_000, 10, 10), "EPSG:32631")
     tiles = run_tiles.tiles_of(grid, 512)
     values = np.random.default_rng(1).random((700, 1100)).astype("float32")
-    lazy = xr.Dataset({"lst": (("y", "x"), da.from_array(values, chunks=256))})
+    lazy = xr.DataArray(da.from_array(values, chunks=256), dims=("y", "x"), name="lst")
     store = run_tiles.checkpoints(tmp_path, {"test": 1})
     for tile in tiles:
         store.save_arrays("raster", tile, {"lst": values[tile.rows, tile.cols]})
     loads = []
     real = store.load_array
     store.load_array = lambda *args: loads.append(args[1].name) or real(*args)
-    mosaic = run_tiles._mosaic(lazy, tiles, store)
-    assert loads == [] and mosaic.lst.data.chunks == ((512, 188), (512, 512, 76))
-    np.testing.assert_array_equal(mosaic.lst.data.blocks[1, 2].compute(), values[512:, 1024:])
+    mosaic = run_tiles._mosaic(lazy, tiles, store, "raster", "lst")
+    assert loads == [] and mosaic.data.chunks == ((512, 188), (512, 512, 76))
+    np.testing.assert_array_equal(mosaic.data.blocks[1, 2].compute(), values[512:, 1024:])
     assert loads == [tiles[-1].name]
-    np.testing.assert_array_equal(mosaic.lst.values, values)
+    np.testing.assert_array_equal(mosaic.values, values)
     memory = run_tiles.MemoryCheckpoints()
     memory.save_arrays("raster", tiles[0], {"lst": values})
-    assert run_tiles._mosaic(lazy, tiles[:1], memory).lst.data is values
+    assert run_tiles._mosaic(lazy, tiles[:1], memory, "raster", "lst").data is values
+
+
+def test_landsat_pixel_shares_of_the_tiles_mosaic_to_the_whole(tmp_path):
+    """The tiles' shares of the Landsat pixels (30 m under a 10 m grid whose tile edges
+    split Landsat pixels) partition them: the mosaic of the shares, per scene, is the LST."""
+    from odc.geo.geobox import GeoBox
+    from rasterio.transform import from_origin
+
+    from raster.nearest import native_gather
+
+    source = GeoBox((40, 40), from_origin(599_970.0, 5_400_030.0, 30.0, 30.0), "EPSG:32631")
+    grid = GeoBox((100, 95), from_origin(600_010.0, 5_399_980.0, 10.0, 10.0), "EPSG:32631")
+    gather = native_gather(source, grid)
+    tiles = run_tiles.tiles_of(grid, 32)  # 32 px = 10.7 Landsat pixels: edges split them
+    values = np.random.default_rng(2).random((3, *gather.geobox.shape.yx)).astype("float32")
+    lst = xr.DataArray(values, dims=("time", "y", "x"), name="series")
+    store = run_tiles.checkpoints(tmp_path, {"test": 2})
+    for tile in tiles:
+        store.save_arrays(
+            "pixels", tile, {"series": lst.isel(run_tiles.lst_share(tile, gather)).values}
+        )
+    mosaic = run_tiles._mosaic(lst, tiles, store, "pixels", "series",
+                               lambda t: run_tiles.lst_share(t, gather))  # fmt: skip
+    np.testing.assert_array_equal(mosaic.values, values)
+
+
+def test_tiled_run_reads_its_inputs_in_one_pass(demo_folder, tmp_path, monkeypatch):
+    """A tiled run reads its inputs in pass 0 only: the reference pass and the tiles pass
+    read the tiles' pieces of the per-pixel layers kept before them."""
+    import odc.loader._rio as rio
+
+    reads = {"inputs": 0, "reference": 0, "tiles": 0}
+    stage = ["inputs"]
+    real_read = rio.rio_read
+
+    def counting_read(*args, **kwargs):
+        reads[stage[0]] += 1
+        return real_read(*args, **kwargs)
+
+    def entering(name, real):
+        def wrapped(*args, **kwargs):
+            stage[0] = name
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(rio, "rio_read", counting_read)
+    monkeypatch.setattr(run_tiles, "first_pass", entering("reference", run_tiles.first_pass))
+    monkeypatch.setattr(run_tiles, "tile_pieces", entering("tiles", run_tiles.tile_pieces))
+    config = load_config(demo_folder / "config.yaml")
+    run(config, out=tmp_path / "tiled", tile_size_px=150)
+    assert reads["inputs"] > 0 and reads["reference"] == reads["tiles"] == 0
 
 
 def _manifest_outputs(folder):
@@ -348,45 +411,57 @@ def test_tiles_same_partials_as_one_piece(demo_folder, tmp_path, monkeypatch):
             np.testing.assert_allclose(a.classes[key], b.classes[key], rtol=1e-12)
 
 
-def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypatch):
+#: The passes of a tiled run: the function of each, and the stage its checkpoints are named by.
+_PASSES = {"inputs": "input_pieces", "reference": "first_pass", "tile": "tile_pieces"}
+
+
+@pytest.mark.parametrize("killed_in", ["inputs", "tile"])
+def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypatch, killed_in):
     config = load_config(demo_folder / "config.yaml")
     size = 150
     reference = run(config, out=tmp_path / "uninterrupted", tile_size_px=size)
     out = tmp_path / "resumed"
     calls = []
-    pieces = run_tiles.tile_pieces
+    real = {stage: getattr(run_tiles, name) for stage, name in _PASSES.items()}
 
-    def crashing(rasters, layers, tile, *rest):
+    def crashing(*args):
         if len(calls) == 3:
             raise RuntimeError("killed")
-        calls.append(tile.name)
-        return pieces(rasters, layers, tile, *rest)
+        calls.append(_tile_of(args).name)
+        return real[killed_in](*args)
 
-    monkeypatch.setattr(run_tiles, "tile_pieces", crashing)
+    monkeypatch.setattr(run_tiles, _PASSES[killed_in], crashing)
     with pytest.raises(RuntimeError, match="killed"):
         run(config, out=out, tile_size_px=size)
-    saved = sorted(p.name for p in (out / ".checkpoints").glob("tile.*.pkl"))
-    assert saved == sorted(f"tile.{n}.pkl" for n in calls)
+    saved = sorted(p.name for p in (out / ".checkpoints").glob(f"{killed_in}.*.pkl"))
+    assert saved == sorted(f"{killed_in}.{n}.pkl" for n in calls)
 
-    again, reference_calls = [], []
-    sums = run_tiles.reference_sums
+    again = {stage: [] for stage in _PASSES}
 
-    def counting(rasters, layers, tile, *rest):
-        again.append(tile.name)
-        return pieces(rasters, layers, tile, *rest)
+    def counting(stage):
+        def wrapped(*args):
+            again[stage].append(_tile_of(args).name)
+            return real[stage](*args)
 
-    def counting_sums(lst, mask, tile, *rest):
-        reference_calls.append(tile.name)
-        return sums(lst, mask, tile, *rest)
+        return wrapped
 
-    monkeypatch.setattr(run_tiles, "tile_pieces", counting)
-    monkeypatch.setattr(run_tiles, "reference_sums", counting_sums)
+    for stage, name in _PASSES.items():
+        monkeypatch.setattr(run_tiles, name, counting(stage))
     resumed = run(config, out=out, tile_size_px=size)
-    assert reference_calls == []  # pass 1 had finished before the crash
-    assert not set(again) & set(calls)  # finished tiles are not recomputed
     n_tiles = len(run_tiles.tiles_of(_grid_of(config), size))
-    assert len(again) + len(calls) == n_tiles > 3
+    for stage in _PASSES:  # finished passes and tiles are not recomputed
+        if stage == killed_in:
+            assert not set(again[stage]) & set(calls)
+            assert len(again[stage]) + len(calls) == n_tiles > 3
+        elif list(_PASSES).index(stage) < list(_PASSES).index(killed_in):
+            assert again[stage] == []
+        else:
+            assert len(again[stage]) == n_tiles
     _assert_same_run(reference, resumed, exact=True)
+
+
+def _tile_of(args):
+    return next(a for a in args if isinstance(a, Tile))
 
 
 def _grid_of(config):
