@@ -43,6 +43,10 @@ peak memory is the largest seen. Cases:
    minimum-mapping-unit cleaning, exact zonal statistics of IRIS and QPV (coverage built in
    the run), census joins, IRIS x QPV overlay, inequality (bootstrap and permutations), and
    the run folder (6 COGs with overviews, zones.gpkg, GeoParquet, manifest).
+   ``ilots-tiled`` (with ``--tiled``; no target, for context): the same run forced into
+   processing tiles (``TILED``: 4 tiles of 2 x 2 chunks, as the default 4,096-pixel tiles
+   of 2,048-pixel chunks cut a larger city), with its checkpoints, into ``run-tiled/``;
+   its rasters and per-zone tables are checked against the one-piece run's.
 3. ``reference``: ``benchmarks/reference_pipeline.py``, the same per-IRIS table as ilots'
    ``zones/iris.parquet`` written as a typical analyst would (rioxarray, xarray, NumPy,
    SciPy, scikit-image, geopandas, rasterstats; no Dask, no ilots), with ilots' definitions
@@ -72,7 +76,8 @@ workload (``profile.txt`` with a call tree and functions by own time, ``profile.
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [--repeat 2] [--quick] [--profile] [--workdir DIR]
+    python benchmarks/bench_pipeline.py [--repeat 2] [--quick] [--profile] [--tiled]
+        [--workdir DIR]
                                         [--skip-reference]
 
 ``--quick``: a 1,000 x 1,000 city (10 km) with 100 IRIS and a 1-2.5 km ring, for a smoke run
@@ -563,13 +568,39 @@ def run_floor_warp(root: Path) -> None:
             )
 
 
-def run_ilots(root: Path) -> None:
-    from pipelines.config import load_config
+#: The tiled case: tile and chunk edges in pixels (a quarter of the city per tile).
+TILED = {"scheduler.tile_size_px": 2048, "scheduler.chunk_px": 1024}
+
+
+def run_ilots(root: Path, tiled: bool = False) -> None:
+    from pipelines.config import apply_overrides, load_config
     from pipelines.run import run, scheduler_context
 
     config = load_config(root / "config.yaml")
+    if tiled:
+        folder = str(root / "run-tiled")
+        config = apply_overrides(config, {**TILED, "outputs.folder": folder})
     with scheduler_context(config.scheduler.kind):  # as `ilots run` does
         run(config)
+
+
+def check_tiled(root: Path) -> None:
+    """Stop when the tiled run's rasters or tables differ from the one-piece run's."""
+    import pandas as pd
+    import rasterio
+
+    one, tiled = root / "run", root / "run-tiled"
+    for path in sorted((one / "rasters").glob("*.tif")):
+        with rasterio.open(path) as a, rasterio.open(tiled / "rasters" / path.name) as b:
+            if not np.array_equal(a.read(), b.read(), equal_nan=True):
+                raise SystemExit(f"TILED RUN DIFFERS: rasters/{path.name}")
+    for layer in ("iris", "qpv"):
+        a, b = (pd.read_parquet(folder / "zones" / f"{layer}.parquet") for folder in (one, tiled))
+        for column in a.columns:
+            if a[column].dtype.kind == "f" and not np.allclose(
+                a[column], b[column], rtol=1e-9, atol=0, equal_nan=True
+            ):
+                raise SystemExit(f"TILED RUN DIFFERS: {layer}.{column}")
 
 
 def run_reference(root: Path, means_only: bool = False) -> None:
@@ -652,6 +683,7 @@ def child(mode: str, root: Path) -> None:
         "floor": lambda: run_floor(root),
         "floor-warp": lambda: run_floor_warp(root),
         "ilots": lambda: run_ilots(root),
+        "ilots-tiled": lambda: run_ilots(root, tiled=True),
         "warmup": lambda: run_ilots(root),
         "reference": lambda: run_reference(root),
         "reference-means": lambda: run_reference(root, means_only=True),
@@ -787,6 +819,12 @@ def main() -> None:
         "--skip-reference", action="store_true", help="do not run the rioxarray+rasterstats script"
     )
     parser.add_argument(
+        "--tiled",
+        action="store_true",
+        help="also time the run forced into 4 processing tiles (no target), checked against "
+        "the one-piece run",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=HERE / "_work",
@@ -817,7 +855,7 @@ def main() -> None:
     print(f"warm-up done in {time.perf_counter() - t0:.0f} s", flush=True)
 
     best: dict[str, dict] = {}
-    plan = ["imports", "floor", "floor-warp", "ilots"]
+    plan = ["imports", "floor", "floor-warp", "ilots"] + (["ilots-tiled"] if args.tiled else [])
     plan += [] if args.skip_reference else ["reference", "reference-means"]
     for rep in range(args.repeat):
         for mode in plan:
@@ -836,6 +874,9 @@ def main() -> None:
         measure("profile", root)
         print(f"profile: {root / 'profile.txt'} and profile.html", flush=True)
 
+    if args.tiled:
+        check_tiled(root)
+        print("values: the tiled run equals the one-piece run")
     comparison = None
     if not args.skip_reference:
         comparison = {
@@ -870,6 +911,7 @@ def report(best, work, files, size_mb, args, comparison, timings, after) -> None
         "floor": f"floor: rasterio reads {len(files)} bands",
         "floor-warp": "floor + resample to 10 m (no target)",
         "ilots": "ilots run (config -> run folder)",
+        "ilots-tiled": "ilots run in 4 tiles (no target)",
         "reference": "reference: rioxarray + rasterstats, table",
         "reference-means": "reference, means only (no target)",
     }
@@ -879,7 +921,7 @@ def report(best, work, files, size_mb, args, comparison, timings, after) -> None
         r = best[mode]
         xfloor = f"{r['seconds'] / floor:8.2f}" if mode != "imports" else ""
         speed = ""
-        if "reference" in best and mode in ("ilots", "reference", "reference-means"):
+        if "reference" in best and mode in ("ilots", "ilots-tiled", "reference", "reference-means"):
             speed = f"{best['reference']['seconds'] / r['seconds']:9.2f}"
         print(f"{label:<40} {r['seconds']:8.2f} {xfloor:>8} {speed:>9} {r['peak_mib']:9.0f}")
 

@@ -29,7 +29,6 @@ import pandas as pd
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from dask.system import CPU_COUNT
-from shapely.geometry import shape
 from threadpoolctl import threadpool_limits
 
 from pipelines import run_tiles
@@ -42,11 +41,9 @@ from pipelines.census import (
 from pipelines.config import (
     RunConfig,
     apply_overrides,
-    area_of_interest,
     config_digest,
     config_paths,
     dump_config,
-    resolve_inputs,
 )
 from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import percentile_ranks, run_inequality
@@ -64,7 +61,8 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record
 from pipelines.report import build_report
-from pipelines.run_graph import analysis_grid, derive_layers, scene_graph
+from pipelines.run_graph import derive_layers, scene_graph
+from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
@@ -81,70 +79,6 @@ LANDCOVER_NAMES = {
     4: "built",
     5: "bare_soil",
 }
-
-
-@dataclass(frozen=True)
-class TilePlan:
-    """One processing tile of a planned run: its name, size and scenes per sensor."""
-
-    name: str
-    shape: tuple[int, int]
-    scenes: dict[str, int]
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """What a run would do, computed without reading a pixel.
-
-    ``memory_bytes`` is the expected peak: the largest tile's pixels at the per-pixel cost
-    measured by ``benchmarks/bench_pipeline.py`` (rounded up), plus the masks a run keeps for
-    the whole grid, plus the libraries.
-    """
-
-    area: str
-    grid: dict[str, Any]
-    scenes: dict[str, list[str]]
-    skipped: tuple[str, ...]
-    memory_bytes: int
-    tiles: tuple[TilePlan, ...] = ()
-
-    def summary(self) -> str:
-        """Lines for the terminal."""
-        g = self.grid
-        lines = [
-            f"area of interest: {self.area}",
-            f"grid: {g['crs']} {g['resolution']} m, {g['width']} x {g['height']} pixels",
-        ]
-        for sensor, ids in self.scenes.items():
-            lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
-        if self.skipped:
-            lines.append(f"left out: {len(self.skipped)} candidates")
-        if len(self.tiles) > 1:
-            biggest = max(self.tiles, key=lambda t: t.shape[0] * t.shape[1])
-            lines.append(
-                f"processing tiles: {len(self.tiles)} of up to {biggest.shape[1]} x "
-                f"{biggest.shape[0]} pixels, checkpointed (a killed run resumes)"
-            )
-            for tile in self.tiles[:_TILES_LISTED]:
-                counts = ", ".join(f"{k} {n}" for k, n in tile.scenes.items())
-                lines.append(f"  {tile.name} ({tile.shape[1]} x {tile.shape[0]}): {counts}")
-            if len(self.tiles) > _TILES_LISTED:
-                lines.append(f"  ... and {len(self.tiles) - _TILES_LISTED} more tiles")
-        else:
-            lines.append("processing tiles: 1 (the whole grid in one piece)")
-        lines.append(f"expected peak memory: {self.memory_bytes / 1e9:.1f} GB")
-        return "\n".join(lines)
-
-
-#: Tiles listed one by one in a plan's summary.
-_TILES_LISTED = 12
-#: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
-#: bytes a pixel of the whole grid for its masks; the libraries (calibrated on
-#: benchmarks/RESULTS.md at 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes, where these give
-#: 2.8 GB; since the fused Sentinel-2 pass in strips, pass 1 on Landsat pixels and one COG
-#: at a time that run peaks at 1.9-2.2 GB: the estimate errs high, on the safe side).
-_BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS, _BYTES_MASKS = 8, 12, 48, 8
-_BYTES_LIBRARIES = 400_000_000
 
 
 @dataclass
@@ -237,53 +171,6 @@ def scheduler_context(
             options["num_workers"] = num_workers
         with dask.config.set(options):
             yield
-
-
-def _grid_info(geobox: Any) -> dict[str, Any]:
-    return {
-        "crs": str(geobox.crs),
-        "resolution": float(abs(geobox.resolution.x)),
-        "width": int(geobox.shape[1]),
-        "height": int(geobox.shape[0]),
-        "bounds": [float(v) for v in geobox.boundingbox],
-        "transform": [float(v) for v in tuple(geobox.transform)[:6]],
-    }
-
-
-def plan(config: RunConfig) -> RunPlan:
-    """Describe a run (grid, scenes per sensor, memory estimate) without reading pixels."""
-    area = area_of_interest(config)
-    geobox = analysis_grid(config, area)
-    inputs = resolve_inputs(config, area=area)
-    npix = int(geobox.shape[0] * geobox.shape[1])
-    n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
-    tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(
-        geobox, config.scheduler.tile_size_px)]  # fmt: skip
-    tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
-    per_px = _BYTES_PER_LANDSAT * n_l + _BYTES_PER_S2 * n_s + _BYTES_OUTPUTS
-    memory = _BYTES_LIBRARIES + tile_px * per_px + npix * _BYTES_MASKS
-    return RunPlan(
-        area=area.description,
-        grid=_grid_info(geobox),
-        scenes={
-            "landsat": [it.id for it in inputs.landsat],
-            "sentinel2": [it.id for it in inputs.sentinel2],
-        },
-        skipped=inputs.skipped,
-        memory_bytes=memory,
-        tiles=tuple(tiles),
-    )
-
-
-def _tile_plan(tile: Any, inputs: Any) -> TilePlan:
-    """Count the scenes of each sensor whose footprint meets the tile."""
-    extent = tile.geobox.extent.to_crs("EPSG:4326").geom
-    counts = {}
-    for sensor, items in (("landsat", inputs.landsat), ("sentinel2", inputs.sentinel2)):
-        counts[sensor] = sum(
-            1 for it in items if it.geometry is None or shape(it.geometry).intersects(extent)
-        )
-    return TilePlan(tile.name, tuple(tile.geobox.shape.yx), counts)
 
 
 def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.DataFrame:
@@ -623,7 +510,7 @@ def _run(
         # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
         "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
         "config": config_digest(config),
-        "grid": _grid_info(geobox),
+        "grid": grid_info(geobox),
         "tile_size": size,
         "items": [it.id for it in inputs.items],
     }
@@ -719,7 +606,7 @@ def _run(
     result = RunResult(
         folder=Path(folder.root), zones=layers, inequality=report, warnings=notes, heat_island=heat
     )
-    result._grid = _grid_info(geobox)  # type: ignore[attr-defined]
+    result._grid = grid_info(geobox)  # type: ignore[attr-defined]
     result._cogs = pending  # type: ignore[attr-defined]
     return result
 

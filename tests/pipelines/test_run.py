@@ -157,6 +157,8 @@ def test_dry_run_lists_tiles_and_their_scenes(demo_folder):
     text = tiled.summary()
     assert f"processing tiles: {len(tiled.tiles)} of up to 512 x 512 pixels" in text
     assert f"tile_000_000 (512 x 512): landsat {len(SCENES)}" in text
+    assert "checkpoints on disk: up to" in text and tiled.checkpoint_bytes > 0
+    assert "checkpoints on disk" not in whole.summary() and whole.checkpoint_bytes == 0
 
 
 def test_cli_run_synchronous(demo_folder, tmp_path):
@@ -263,14 +265,28 @@ def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path):
     assert not any(".checkpoints" in p for p in _manifest_outputs(tmp_path / "tiled"))
 
 
-def test_tiles_splitting_landsat_pixels_equal_one_piece(demo_folder, tmp_path):
-    """At 20 m the LST work runs on the 30 m Landsat pixels; tiles of 256 pixels (5,120 m)
-    split them, and the first pass keeps each tile's share of them for the second."""
-    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"grid.resolution": 20})
-    whole = run(config, out=tmp_path / "whole")
-    tiled = run(config, out=tmp_path / "tiled", tile_size_px=256)
-    assert len(run_tiles.tiles_of(_grid_of(config), 256)) > 4
+def test_tiles_splitting_landsat_pixels_equal_one_piece(demo_folder, tmp_path, monkeypatch):
+    """At 20 m the LST work runs on the 30 m Landsat pixels; tiles of 512 pixels (10,240 m)
+    split them, and pass 0 keeps each tile's share of them for the passes after. The
+    checkpoints take no more disk than --dry-run announces (nor twice less)."""
+    overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    sizes = []
+    remove = run_tiles.remove_checkpoints
+
+    def measured(folder):
+        files = (Path(folder) / run_tiles.CHECKPOINT_DIR).rglob("*")
+        sizes.append(sum(f.stat().st_size for f in files if f.is_file()))
+        remove(folder)
+
+    monkeypatch.setattr(run_tiles, "remove_checkpoints", measured)
+    whole = run(config, out=tmp_path / "whole", tile_size_px=4096)
+    tiled = run(config, out=tmp_path / "tiled")
+    assert len(run_tiles.tiles_of(_grid_of(config), 512)) == 4
     _assert_same_run(whole, tiled)
+    estimate = plan(config).checkpoint_bytes
+    assert sizes[0] == 0 and sizes[1] <= estimate <= 2 * sizes[1]
+    assert plan(apply_overrides(config, {"scheduler.tile_size_px": 4096})).checkpoint_bytes == 0
 
 
 def test_composite_suhii_equals_the_whole_grid_computation(demo_run, demo_folder, tmp_path):

@@ -1,0 +1,156 @@
+"""``ilots run --dry-run``: what a run would do, from metadata only (reads no pixel).
+
+The grid, the scenes per sensor and per processing tile, the expected peak memory and, for a
+run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shapely.geometry import shape
+
+from pipelines import run_tiles
+from pipelines.config import RunConfig, area_of_interest, resolve_inputs
+from pipelines.run_graph import LANDSAT_NATIVE_M, analysis_grid
+
+__all__ = ["RunPlan", "TilePlan", "grid_info", "plan"]
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """One processing tile of a planned run: its name, size and scenes per sensor."""
+
+    name: str
+    shape: tuple[int, int]
+    scenes: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run would do, computed without reading a pixel.
+
+    ``memory_bytes`` is the expected peak: the largest tile's pixels at the per-pixel cost
+    measured by ``benchmarks/bench_pipeline.py`` (rounded up), plus the masks a run keeps for
+    the whole grid, plus the libraries. ``checkpoint_bytes`` is the disk the checkpoints of
+    a run in several tiles take at most (0 for one tile), under ``<run folder>/.checkpoints``
+    until the run ends.
+    """
+
+    area: str
+    grid: dict[str, Any]
+    scenes: dict[str, list[str]]
+    skipped: tuple[str, ...]
+    memory_bytes: int
+    tiles: tuple[TilePlan, ...] = ()
+    checkpoint_bytes: int = 0
+
+    def summary(self) -> str:
+        """Lines for the terminal."""
+        g = self.grid
+        lines = [
+            f"area of interest: {self.area}",
+            f"grid: {g['crs']} {g['resolution']} m, {g['width']} x {g['height']} pixels",
+        ]
+        for sensor, ids in self.scenes.items():
+            lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
+        if self.skipped:
+            lines.append(f"left out: {len(self.skipped)} candidates")
+        if len(self.tiles) > 1:
+            biggest = max(self.tiles, key=lambda t: t.shape[0] * t.shape[1])
+            lines.append(
+                f"processing tiles: {len(self.tiles)} of up to {biggest.shape[1]} x "
+                f"{biggest.shape[0]} pixels, checkpointed (a killed run resumes)"
+            )
+            for tile in self.tiles[:_TILES_LISTED]:
+                counts = ", ".join(f"{k} {n}" for k, n in tile.scenes.items())
+                lines.append(f"  {tile.name} ({tile.shape[1]} x {tile.shape[0]}): {counts}")
+            if len(self.tiles) > _TILES_LISTED:
+                lines.append(f"  ... and {len(self.tiles) - _TILES_LISTED} more tiles")
+            lines.append(
+                f"checkpoints on disk: up to {self.checkpoint_bytes / 1e9:.1f} GB in the run "
+                "folder's .checkpoints/ (removed when the run ends)"
+            )
+        else:
+            lines.append("processing tiles: 1 (the whole grid in one piece)")
+        lines.append(f"expected peak memory: {self.memory_bytes / 1e9:.1f} GB")
+        return "\n".join(lines)
+
+
+#: Tiles listed one by one in a plan's summary.
+_TILES_LISTED = 12
+#: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
+#: bytes a pixel of the whole grid for its masks; the libraries (calibrated on
+#: benchmarks/RESULTS.md at 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes, where these give
+#: 2.8 GB; since the fused Sentinel-2 pass in strips, pass 1 on Landsat pixels and one COG
+#: at a time that run peaks at 1.8-2.2 GB: the estimate errs high, on the safe side).
+_BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS, _BYTES_MASKS = 8, 12, 48, 8
+_BYTES_LIBRARIES = 400_000_000
+#: Checkpoint bytes per grid pixel (pipelines/run_tiles.py): the float32 LST of each Landsat
+#: scene (on the Landsat pixels below 30 m); NDVI and albedo (float32) and the land-cover
+#: classes (uint8) with Sentinel-2 or an external map; the derived land cover, urban footprint
+#: and reference mask (1 byte each); the rasters (LST median, P90 and anomaly, NDVI, albedo
+#: and the z-score in float32, n_clear int16, land cover uint8); the zonal partials
+#: (measured 1.3 on the benchmark city, counted 2).
+_CKPT_LST, _CKPT_INDICES, _CKPT_DERIVED, _CKPT_PARTIALS = 4, 9, 3, 2
+_CKPT_RASTERS = 4 * 6 + 2 + 1
+
+
+def grid_info(geobox: Any) -> dict[str, Any]:
+    """Describe a grid for the plan and the manifest (CRS, resolution, size, bounds)."""
+    return {
+        "crs": str(geobox.crs),
+        "resolution": float(abs(geobox.resolution.x)),
+        "width": int(geobox.shape[1]),
+        "height": int(geobox.shape[0]),
+        "bounds": [float(v) for v in geobox.boundingbox],
+        "transform": [float(v) for v in tuple(geobox.transform)[:6]],
+    }
+
+
+def plan(config: RunConfig) -> RunPlan:
+    """Describe a run (grid, scenes, tiles, memory and disk estimates) without reading pixels."""
+    area = area_of_interest(config)
+    geobox = analysis_grid(config, area)
+    inputs = resolve_inputs(config, area=area)
+    npix = int(geobox.shape[0] * geobox.shape[1])
+    n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
+    tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(
+        geobox, config.scheduler.tile_size_px)]  # fmt: skip
+    tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
+    per_px = _BYTES_PER_LANDSAT * n_l + _BYTES_PER_S2 * n_s + _BYTES_OUTPUTS
+    memory = _BYTES_LIBRARIES + tile_px * per_px + npix * _BYTES_MASKS
+    return RunPlan(
+        area=area.description,
+        grid=grid_info(geobox),
+        scenes={
+            "landsat": [it.id for it in inputs.landsat],
+            "sentinel2": [it.id for it in inputs.sentinel2],
+        },
+        skipped=inputs.skipped,
+        memory_bytes=memory,
+        tiles=tuple(tiles),
+        checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
+    )
+
+
+def _checkpoint_bytes(config: RunConfig, n_landsat: int, npix: int) -> int:
+    """Upper estimate of the checkpoints of a run in several tiles, in bytes."""
+    resolution = config.grid.resolution
+    # Below 30 m (and without mask dilation) the LST is kept on the Landsat pixels.
+    on_landsat_pixels = resolution < LANDSAT_NATIVE_M and config.mask.dilate_px == 0
+    lst = _CKPT_LST * n_landsat * ((resolution / LANDSAT_NATIVE_M) ** 2 if on_landsat_pixels else 1)
+    per_px = lst + _CKPT_INDICES + _CKPT_DERIVED + _CKPT_RASTERS + _CKPT_PARTIALS
+    return int(npix * per_px)
+
+
+def _tile_plan(tile: Any, inputs: Any) -> TilePlan:
+    """Count the scenes of each sensor whose footprint meets the tile."""
+    extent = tile.geobox.extent.to_crs("EPSG:4326").geom
+    counts = {}
+    for sensor, items in (("landsat", inputs.landsat), ("sentinel2", inputs.sentinel2)):
+        counts[sensor] = sum(
+            1 for it in items if it.geometry is None or shape(it.geometry).intersects(extent)
+        )
+    return TilePlan(tile.name, tuple(tile.geobox.shape.yx), counts)
