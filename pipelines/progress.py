@@ -1,47 +1,90 @@
-"""A rich progress bar that follows Dask's local schedulers (threads, processes, synchronous)."""
+"""A rich progress bar that follows Dask's local schedulers (threads, processes, synchronous).
+
+One bar per stage of the work: code names its stage with :func:`progress_stage` (and what it
+is at, e.g. ``"tile 2/4"``, with :func:`progress_detail`); every Dask computation run inside
+the stage adds its tasks to that stage's bar, so a run in many tiles shows a few bars that
+fill up, not one per computation. Computations outside any stage go to the bar named by
+:func:`dask_progress`. Stages are context-local, so a computation in another thread (the COG
+writer) counts towards its own stage.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from dask.callbacks import Callback
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-__all__ = ["dask_progress"]
+__all__ = ["dask_progress", "progress_detail", "progress_stage"]
+
+_STAGE: ContextVar[str | None] = ContextVar("ilots_progress_stage", default=None)
+_DETAIL: ContextVar[str] = ContextVar("ilots_progress_detail", default="")
+
+
+@contextmanager
+def progress_stage(label: str) -> Iterator[None]:
+    """Count the Dask computations run in the block on the bar ``label``."""
+    token, detail = _STAGE.set(label), _DETAIL.set("")
+    try:
+        yield
+    finally:
+        _DETAIL.reset(detail)
+        _STAGE.reset(token)
+
+
+def progress_detail(text: str) -> None:
+    """Say where the current stage is (e.g. ``"tile 2/4"``); shown after its label."""
+    _DETAIL.set(text)
 
 
 class _RichCallback(Callback):
-    """Advance a rich task by one for every finished Dask task."""
+    """Advance the bar of the current stage by one for every finished Dask task."""
 
     def __init__(self, progress: Progress, description: str) -> None:
         super().__init__()
         self._progress = progress
         self._description = description
-        self._task: Any = None
+        self._bars: dict[str, Any] = {}  # stage label -> rich task
+        self._running: dict[int, list[Any]] = {}  # id(state) -> [rich task, total, done]
 
     def _start_state(self, dsk: Any, state: Any) -> None:
+        label = _STAGE.get() or self._description
         total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
-        self._task = self._progress.add_task(self._description, total=total)
+        detail = _DETAIL.get()
+        description = f"{label} ({detail})" if detail else label
+        bar = self._bars.get(label)
+        if bar is None:
+            bar = self._bars[label] = self._progress.add_task(description, total=total)
+        else:
+            grown = self._progress.tasks[bar].total + total
+            self._progress.update(bar, total=grown, description=description)
+        self._running[id(state)] = [bar, total, 0]
 
     def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        self._progress.advance(self._task)
+        run = self._running.get(id(state))
+        if run is not None:
+            run[2] += 1
+            self._progress.advance(run[0])
 
     def _finish(self, dsk: Any, state: Any, errored: bool) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, completed=self._progress.tasks[self._task].total)
+        run = self._running.pop(id(state), None)
+        if run is not None and not errored and run[1] > run[2]:
+            # Tasks already finished when the computation started are counted done.
+            self._progress.advance(run[0], run[1] - run[2])
 
 
 @contextmanager
 def dask_progress(description: str = "computing", enabled: bool | None = None) -> Iterator[None]:
-    """Show a progress bar on stderr for the Dask computations run inside the block.
+    """Show progress bars on stderr for the Dask computations run inside the block.
 
     Parameters
     ----------
     description
-        Text shown before the bar.
+        The bar of computations outside any :func:`progress_stage`.
     enabled
         Force on or off; by default shown only when stderr is a terminal.
     """

@@ -60,6 +60,7 @@ from pipelines.outputs import (
 )
 from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record
+from pipelines.progress import progress_stage
 from pipelines.report import build_report
 from pipelines.run_graph import derive_layers, scene_graph
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan
@@ -117,7 +118,19 @@ class RunResult:
         return "\n".join(lines)
 
 
+#: What the progress bar of each timed stage says (the stage's name otherwise).
+STAGE_LABELS = {
+    "reference": "rural reference",
+    "read": "reading the inputs",
+    "coverage": "zone coverage",
+    "tiles": "rasters and zonal statistics",
+    "rasters": "writing the rasters",
+}
+
+
 class _Timer:
+    """Time the stages of a run (``manifest.json``); each is a stage of the progress bar."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
@@ -125,7 +138,8 @@ class _Timer:
     def __call__(self, stage: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
-            yield
+            with progress_stage(STAGE_LABELS.get(stage, stage.replace("_", " "))):
+                yield
         finally:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
 

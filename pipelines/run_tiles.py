@@ -46,6 +46,7 @@ import xarray as xr
 from dask.system import CPU_COUNT
 
 from pipelines.heat_island import suhii_record
+from pipelines.progress import progress_detail
 from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
 from raster.nearest import NativeGather, native_counts
 from raster.zonal.coverage import ZoneCoverage, zone_coverage
@@ -583,7 +584,8 @@ def run_tiles(
     keep: list[str] = []
     if len(tiles) > 1:
         with timer("read"):
-            for tile in tiles:
+            for k, tile in enumerate(tiles, 1):
+                progress_detail(f"tile {k}/{len(tiles)}")
                 if not store.done("inputs", tile):
                     store.save_arrays("inputs", tile, me.input_pieces(inputs, tile, gather))
                     store.save("inputs", tile, None)  # written last: the tile is done
@@ -593,7 +595,8 @@ def run_tiles(
         pixels = derive(inputs)
     with timer("reference"):
         sums = []
-        for tile in tiles:
+        for k, tile in enumerate(tiles, 1):
+            progress_detail(f"tile {k}/{len(tiles)}" if len(tiles) > 1 else "")
             if not store.done("reference", tile):
                 sums_of_tile, pieces = me.first_pass(pixels, tile, gather, keep)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
@@ -613,7 +616,8 @@ def run_tiles(
         masks = {"urban": pixels["urban"], "rural": pixels["reference_mask"]}
     with timer("tiles"):
         results = []
-        for tile in tiles:
+        for k, tile in enumerate(tiles, 1):
+            progress_detail(f"tile {k}/{len(tiles)}" if len(tiles) > 1 else "")
             if not store.done("tile", tile):
                 result = me.tile_pieces(rasters, layers, tile, masks)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.

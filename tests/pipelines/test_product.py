@@ -1,6 +1,7 @@
 """Single-product flows on synthetic products: which pixels each mask option keeps."""
 
 import datetime as dt
+import io
 
 import dask.array as da
 import numpy as np
@@ -105,3 +106,28 @@ def test_progress_bar_follows_a_computation(capsys):
     assert total == 100
     with dask_progress("test", enabled=False):
         assert da.ones(4, chunks=2).sum().compute() == 4
+
+
+def test_progress_has_one_bar_per_stage_that_fills_up():
+    """Computations in one stage add up on its bar (a tiled run's passes: one bar each, not
+    one per tile); the stage's detail is shown; others go to the default bar."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from pipelines.progress import _RichCallback, progress_detail, progress_stage
+
+    progress = Progress(console=Console(file=io.StringIO()))
+    with progress, _RichCallback(progress, "other"):
+        with progress_stage("one tile"):
+            da.ones(40, chunks=10).sum().compute()
+        with progress_stage("reading"):
+            for k in (1, 2, 3):
+                progress_detail(f"tile {k}/3")
+                da.ones(40, chunks=10).sum().compute()
+        da.ones(4, chunks=2).sum().compute()
+    bars = {task.description: task for task in progress.tasks}
+    assert set(bars) == {"one tile", "reading (tile 3/3)", "other"}
+    one, reading, other = bars["one tile"], bars["reading (tile 3/3)"], bars["other"]
+    assert one.total == one.completed > 1
+    assert reading.total == reading.completed == 3 * one.total
+    assert other.total == other.completed > 0
