@@ -584,6 +584,18 @@ def run_ilots(root: Path, tiled: bool = False) -> None:
         run(config)
 
 
+def planned_memory(root: Path, tiled: bool) -> dict[str, float]:
+    """The peak memory ``ilots run --dry-run`` expects for the one-piece and tiled cases, GB."""
+    from pipelines.config import apply_overrides, load_config
+    from pipelines.run import plan
+
+    config = load_config(root / "config.yaml")
+    planned = {"ilots": plan(config).memory_bytes / 1e9}
+    if tiled:
+        planned["ilots-tiled"] = plan(apply_overrides(config, TILED)).memory_bytes / 1e9
+    return planned
+
+
 def check_tiled(root: Path) -> None:
     """Stop when the tiled run's rasters or tables differ from the one-piece run's."""
     import pandas as pd
@@ -877,6 +889,7 @@ def main() -> None:
     if args.tiled:
         check_tiled(root)
         print("values: the tiled run equals the one-piece run")
+    planned = planned_memory(root, args.tiled)
     comparison = None
     if not args.skip_reference:
         comparison = {
@@ -884,6 +897,8 @@ def main() -> None:
             "means-only reference": compare_tables(root, root / REFERENCE_MEANS),
         }
     report(best, work, files, size_mb, args, comparison, timings, after)
+    shown = ", ".join(f"{mode} {gb:.1f} GB" for mode, gb in planned.items())
+    print(f"peak memory --dry-run expects: {shown}")
 
 
 def report(best, work, files, size_mb, args, comparison, timings, after) -> None:

@@ -81,11 +81,14 @@ class RunPlan:
 #: Tiles listed one by one in a plan's summary.
 _TILES_LISTED = 12
 #: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
-#: bytes a pixel of the whole grid for its masks; the libraries (calibrated on
-#: benchmarks/RESULTS.md at 2.4-2.5 GB peak for 4,000² pixels, 6 + 4 scenes, where these give
-#: 2.8 GB; since the fused Sentinel-2 pass in strips, pass 1 on Landsat pixels and one COG
-#: at a time that run peaks at 1.8-2.2 GB: the estimate errs high, on the safe side).
-_BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS, _BYTES_MASKS = 8, 12, 48, 8
+#: bytes a pixel of the whole grid for its masks, in one piece and in tiles; the libraries.
+#: Calibrated on benchmarks/RESULTS.md (4,000² pixels, 6 + 4 scenes): in one piece these
+#: give 2.8 GB where the run peaks at 1.8-2.2 GB; in tiles of 1,024² and 2,048², 1.2 and
+#: 1.6 GB where it peaks at 1.15 and 1.2-1.3 GB. A tiled run holds more of the whole grid
+#: than its masks: the zone coverage, GDAL's block cache while it encodes the COGs from the
+#: tiles' pieces (up to GDAL_CACHEMAX), the report's rasters. The estimate errs high.
+_BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS = 8, 12, 48
+_BYTES_MASKS, _BYTES_GRID_TILED = 8, 40
 _BYTES_LIBRARIES = 400_000_000
 #: Checkpoint bytes per grid pixel (pipelines/run_tiles.py): the float32 LST of each Landsat
 #: scene (on the Landsat pixels below 30 m); NDVI and albedo (float32) and the land-cover
@@ -120,7 +123,8 @@ def plan(config: RunConfig) -> RunPlan:
         geobox, config.scheduler.tile_size_px)]  # fmt: skip
     tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
     per_px = _BYTES_PER_LANDSAT * n_l + _BYTES_PER_S2 * n_s + _BYTES_OUTPUTS
-    memory = _BYTES_LIBRARIES + tile_px * per_px + npix * _BYTES_MASKS
+    grid_px = _BYTES_MASKS if len(tiles) == 1 else _BYTES_GRID_TILED
+    memory = _BYTES_LIBRARIES + tile_px * per_px + npix * grid_px
     return RunPlan(
         area=area.description,
         grid=grid_info(geobox),
