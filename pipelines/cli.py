@@ -7,6 +7,7 @@ a missing file, a bad option).
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import sys
@@ -33,8 +34,22 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except (IlotsError, FileNotFoundError, ValueError) as err:
             raise click.ClickException(f"{type(err).__name__}: {err}") from err
+        except OSError as err:
+            # GDAL reports a full disk through rasterio without an errno: match its text.
+            if err.errno not in _DISK_ERRORS and "No space left on device" not in str(err):
+                raise
+            where = f" writing {err.filename}" if err.filename else ""
+            raise click.ClickException(
+                f"{err.strerror or err}{where}: free some space (a tiled run's checkpoints "
+                "need what --dry-run says) or choose another --out; run the same command "
+                "again afterwards: a tiled run resumes from its finished tiles"
+            ) from err
 
     return wrapper
+
+
+#: OS errors that mean the disk (or the user's quota) is full.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT}
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -179,6 +179,24 @@ def test_unknown_key_is_one_line_error(demo_folder, tmp_path):
     assert len(lines) == 1 and "bogus_key" in lines[0], result.output
 
 
+def test_full_disk_is_one_line_error(demo_folder, tmp_path, monkeypatch):
+    """No space left while writing (checkpoints, rasters): one line that says what to do."""
+    import errno
+
+    import pipelines.run as run_module
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r" / "x.npy"))
+
+    monkeypatch.setattr(run_module, "_run_to_folder", full)
+    args = ["run", str(demo_folder / "config.yaml"), "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "No space left on device writing" in lines[0], result.output
+    assert "x.npy" in lines[0] and "resumes" in lines[0]
+
+
 def test_bad_scheduler_is_rejected(demo_folder):
     result = CliRunner().invoke(
         main, ["run", str(demo_folder / "config.yaml"), "--scheduler", "gpu"]
