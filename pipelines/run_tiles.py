@@ -32,6 +32,7 @@ better than 1e-9.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -209,16 +210,68 @@ def reference_sums(
 
 def input_pieces(
     inputs: Mapping[str, xr.DataArray], tile: Tile, gather: NativeGather | None = None
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Pass 0 of a tiled run: the tile's share of every per-pixel layer read from the inputs.
 
     ``inputs`` holds layers ``(..., y, x)`` without neighbourhood steps (the LST per scene
     as ``series``, on the Landsat pixels with ``gather``; the index composites; the land-cover
     classes before the minimum mapping unit), so a tile's share reads only that tile's
-    inputs. Their mosaic replaces them for the passes after (:func:`run_tiles`).
+    inputs. Returns the shares lazily, by layer name: :func:`run_tiles` computes a few tiles'
+    together when a tile has fewer chunks than Dask has workers, and their mosaic replaces
+    ``inputs`` for the passes after.
     """
-    return dask.compute({name: _share_of(name, layer, tile, gather)
-                         for name, layer in inputs.items()})[0]  # fmt: skip
+    return {name: _share_of(name, layer, tile, gather) for name, layer in inputs.items()}
+
+
+def _input_pass(
+    inputs: Mapping[str, xr.DataArray],
+    tiles: list[Tile],
+    store: TileCheckpoints | MemoryCheckpoints,
+    gather: NativeGather | None,
+) -> None:
+    """Checkpoint the :func:`input_pieces` of every tile not done yet, a batch at a time.
+
+    A batch holds enough tiles for a chunk per worker (one tile when a tile has that many
+    chunks, as the default 4,096-pixel tiles of 2,048-pixel chunks on 4 threads), so small
+    tiles or a large cluster keep every worker busy; each tile is checkpointed on its own.
+    """
+    import pipelines.run_tiles as me  # through the module, so tests can wrap the pass
+
+    todo = [t for t in tiles if not store.done("inputs", t)]
+    done, size = len(tiles) - len(todo), 0
+    while todo:
+        batch = [todo.pop(0)]
+        lazy = [me.input_pieces(inputs, batch[0], gather)]
+        size = size or _batch_size(lazy[0])
+        while todo and len(batch) < size:
+            batch.append(todo.pop(0))
+            lazy.append(me.input_pieces(inputs, batch[-1], gather))
+        first, last = done + 1, done + len(batch)
+        progress_detail(f"tile{'s' if last > first else ''} "
+                        f"{first}{f'-{last}' if last > first else ''}/{len(tiles)}")  # fmt: skip
+        for tile, pieces in zip(batch, dask.compute(*lazy), strict=True):
+            store.save_arrays("inputs", tile, {k: np.asarray(v) for k, v in pieces.items()})
+            store.save("inputs", tile, None)  # written last: the tile is done
+        done = last
+
+
+def _batch_size(pieces: Mapping[str, Any]) -> int:
+    """Tiles per pass-0 computation: Dask's workers over a tile's chunks, at least 1."""
+    chunks = max((getattr(v, "npartitions", 1) for v in pieces.values() if v.ndim == 2),
+                 default=1)  # fmt: skip
+    return max(1, -(-_workers() // chunks))
+
+
+def _workers() -> int:
+    """Count the threads Dask computes with: a distributed client's, else the local pool's."""
+    if "distributed" in sys.modules:  # a client exists only if distributed was imported
+        from distributed import get_client
+
+        try:
+            return max(1, sum(get_client().nthreads().values()))
+        except ValueError:  # no client: the local scheduler
+            pass
+    return int(dask.config.get("num_workers", None) or CPU_COUNT)
 
 
 def _share_of(name: str, layer: xr.DataArray, tile: Tile, gather: NativeGather | None) -> Any:
@@ -584,11 +637,7 @@ def run_tiles(
     keep: list[str] = []
     if len(tiles) > 1:
         with timer("read"):
-            for k, tile in enumerate(tiles, 1):
-                progress_detail(f"tile {k}/{len(tiles)}")
-                if not store.done("inputs", tile):
-                    store.save_arrays("inputs", tile, me.input_pieces(inputs, tile, gather))
-                    store.save("inputs", tile, None)  # written last: the tile is done
+            _input_pass(inputs, tiles, store, gather)
         pixels = derive(_mosaics(inputs, tiles, store, "inputs", gather))
         keep = [name for name in pixels if name not in inputs]
     elif pixels is None:

@@ -91,3 +91,20 @@ def test_zone_without_classified_pixel_has_no_land_cover_shares():
     assert out.loc["a", "lc_bare_soil_frac"] == 0.0  # no class-5 column at all
     lc = [c for c in out.columns if c.startswith("lc_")]
     assert len(lc) == 5 and out.loc["b", lc].isna().all()
+
+
+def test_pass_0_batches_tiles_to_give_every_worker_a_chunk():
+    """On 4 threads, tiles of one chunk are computed 4 at a time, tiles of 4 or 16 chunks one
+    at a time; on 8 threads, tiles of 4 chunks 2 at a time (the series' chunks over time do
+    not count: the work is per grid chunk)."""
+    import dask
+
+    def pieces(chunks):
+        return {"ndvi": da.zeros((512, 512), chunks=512 // chunks),
+                "series": da.zeros((3, 512, 512), chunks=(1, 64, 64))}  # fmt: skip
+
+    with dask.config.set(num_workers=4):
+        assert run_tiles._workers() == 4
+        assert [run_tiles._batch_size(pieces(n)) for n in (1, 2, 3)] == [4, 1, 1]
+    with dask.config.set(num_workers=8):
+        assert run_tiles._batch_size(pieces(2)) == 2
