@@ -652,6 +652,34 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
     assert scene_graph(load_config(config)).lst.chunks[1][0] == graph.lst.shape[1]  # 2048
 
 
+def test_processes_scheduler_keeps_one_pool_for_the_run():
+    """With --scheduler processes every computation of a run uses the same worker processes
+    (a pool per computation re-imported the libraries each time: 116 s for a tiled demo
+    run instead of 12), and the pool is shut down after."""
+    import os
+
+    import dask
+
+    from pipelines.run import scheduler_context
+
+    def pids(n):
+        return set(dask.compute(*[dask.delayed(_worker_pid)(k) for k in range(n)]))
+
+    with scheduler_context("processes", num_workers=2):
+        pool = dask.config.get("pool")
+        first, second = pids(8), pids(8)
+    # Two workers in all (a pool per computation would bring fresh processes, new PIDs).
+    assert len(first | second) <= 2 and os.getpid() not in first | second
+    with pytest.raises(RuntimeError):
+        pool.submit(int)
+
+
+def _worker_pid(_k):
+    import os
+
+    return os.getpid()
+
+
 @pytest.mark.parametrize("resolution", [10, 20])
 def test_landsat_work_on_landsat_pixels_equals_work_on_the_grid(
     demo_folder, monkeypatch, resolution
