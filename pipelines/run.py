@@ -461,9 +461,9 @@ def _run(
     if graph.classes is not None:
         input_layers["classes"] = graph.classes
 
-    def derive(layers: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    def derive(layers: Mapping[str, xr.DataArray], settle: bool = False) -> dict[str, xr.DataArray]:
         landcover, footprint, reference_mask = derive_layers(
-            config, graph.zone_union, graph.ring, layers.get("classes")
+            config, graph.zone_union, graph.ring, layers.get("classes"), settle=settle
         )
         out = {k: v for k, v in layers.items() if k != "classes"}
         out.update(reference_mask=reference_mask, urban=footprint)

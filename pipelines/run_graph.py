@@ -351,13 +351,20 @@ def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.
 
 
 def derive_layers(
-    config: RunConfig, zone_union: xr.DataArray, ring: xr.DataArray, classes: xr.DataArray | None
+    config: RunConfig,
+    zone_union: xr.DataArray,
+    ring: xr.DataArray,
+    classes: xr.DataArray | None,
+    *,
+    settle: bool = False,
 ) -> tuple[xr.DataArray | None, xr.DataArray, xr.DataArray]:
     """Derive the land cover, urban footprint and rural reference mask from per-pixel classes.
 
     The neighbourhood steps of the graph: the minimum mapping unit of the rule land cover
     (an external map is used as mapped), then the masks that depend on it. A tiled run
-    applies them to the mosaic of its tiles' classes, so their halos read no input.
+    applies them to the mosaic of its tiles' classes, so their halos read no input, with
+    ``settle``: whole-grid reductions (the urban median elevation of a DEM filter) are
+    computed at once, not again for every tile's window.
 
     Returns
     -------
@@ -371,4 +378,5 @@ def derive_layers(
             classes, mmu, connectivity=config.landcover.connectivity
         ).rename("landcover")
     urban = run_layers.urban_footprint(config, zone_union, landcover)
-    return landcover, urban, run_layers.reference_mask(config, ring, urban, landcover)
+    mask = run_layers.reference_mask(config, ring, urban, landcover, settle_elevation=settle)
+    return landcover, urban, mask

@@ -112,12 +112,16 @@ def reference_mask(
     ring: xr.DataArray,
     urban: xr.DataArray,
     landcover: xr.DataArray | None,
+    *,
+    settle_elevation: bool = False,
 ) -> xr.DataArray:
     """Select the rural reference pixels (science.md §4.1).
 
     The ring, without water and built pixels when ``heat_island.exclude_water`` /
     ``exclude_built`` say so, and, when ``heat_island.dem`` is given, within
-    ``elevation_tolerance_m`` of the median elevation of the urban footprint.
+    ``elevation_tolerance_m`` of the median elevation of the urban footprint. That median
+    is a reduction over the whole grid: ``settle_elevation`` computes it now, so that a run
+    computing the mask window by window (processing tiles) does not redo it for each.
     """
     hi = config.heat_island
     water = built = None
@@ -127,7 +131,10 @@ def reference_mask(
     if hi.dem is None:
         return rural_reference_mask(ring, water=water, built=built)
     dem = dem_on_grid(config, ring)
-    urban_elevation = xr.DataArray(_nanmedian(dem.where(urban.astype(bool)).data))
+    median = _nanmedian(dem.where(urban.astype(bool)).data)
+    if settle_elevation and isinstance(median, da.Array):
+        median = median.compute()
+    urban_elevation = xr.DataArray(median)
     return rural_reference_mask(
         ring,
         water=water,

@@ -595,7 +595,7 @@ def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFra
 def run_tiles(
     *,
     inputs: Mapping[str, xr.DataArray],
-    derive: Callable[[Mapping[str, xr.DataArray]], dict[str, xr.DataArray]],
+    derive: Callable[..., dict[str, xr.DataArray]],
     reference_template: xr.DataArray,
     min_pixels: int,
     build_rasters: Callable[[xr.DataArray, Mapping[str, xr.DataArray]], xr.Dataset],
@@ -615,12 +615,13 @@ def run_tiles(
     """Run the passes over the tiles (resuming from checkpoints), the merge and the mosaic.
 
     ``inputs`` are the per-pixel layers read from the inputs (see :func:`input_pieces`);
-    ``derive`` makes the run's per-pixel layers from them (see :func:`first_pass`:
-    ``series``, ``reference_mask``, optionally ``urban``, and whatever ``build_rasters``
-    reads). One tile: the passes read ``pixels`` (``derive(inputs)``, persisted by the
-    caller). Several tiles: pass 0 keeps each tile's share of ``inputs``; ``derive`` runs
-    on their lazy mosaic (:func:`_mosaic`), so the neighbourhood steps read no input twice;
-    pass 1 keeps the tiles' shares of the derived layers, and pass 2 reads the mosaics.
+    ``derive(layers, settle=False)`` makes the run's per-pixel layers from them (see
+    :func:`first_pass`: ``series``, ``reference_mask``, optionally ``urban``, and whatever
+    ``build_rasters`` reads). One tile: the passes read ``pixels`` (``derive(inputs)``,
+    persisted by the caller). Several tiles: pass 0 keeps each tile's share of ``inputs``;
+    ``derive`` runs on their lazy mosaic (:func:`_mosaic`) with ``settle=True`` (whole-grid
+    reductions computed once), so the neighbourhood steps read no input twice; pass 1 keeps
+    the tiles' shares of the derived layers, and pass 2 reads the mosaics.
 
     Returns the full rasters on the grid of the lazy ones (:func:`_mosaic`: NumPy for one
     tile, lazy reads of the checkpointed pieces for several, so write them before the
@@ -638,7 +639,8 @@ def run_tiles(
     if len(tiles) > 1:
         with timer("read"):
             _input_pass(inputs, tiles, store, gather)
-        pixels = derive(_mosaics(inputs, tiles, store, "inputs", gather))
+        # settle: whole-grid reductions in the derived layers are computed once, here.
+        pixels = derive(_mosaics(inputs, tiles, store, "inputs", gather), settle=True)
         keep = [name for name in pixels if name not in inputs]
     elif pixels is None:
         pixels = derive(inputs)

@@ -147,6 +147,42 @@ def test_dem_removes_high_ground_from_the_reference(demo_folder, city, tmp_path)
     assert 0 < kept["rural_pixels"] < all_["rural_pixels"]
 
 
+def test_tiled_dem_run_takes_the_urban_elevation_once(demo_folder, city, tmp_path, monkeypatch):
+    """The DEM filter's urban median elevation is a whole-grid reduction: a tiled run computes
+    it once (not once per tile's window of the reference mask) and equals the one-piece run."""
+    from pipelines import run_layers, run_tiles
+
+    def east_high(n):
+        return np.where(np.arange(n) >= n // 2 + n // 8, 550.0, 150.0)[None, :]
+
+    dem = _dem(city, tmp_path / "east.tif", east_high)
+    config = _config(demo_folder, tmp_path / "x", **{"heat_island.dem": str(dem)})
+    computed = []
+    real = run_layers._nanmedian
+
+    def counted(data):
+        median = real(data)
+        meta = np.empty((), dtype=median.dtype)  # given: dask does not call the function for it
+        return median.map_blocks(lambda m: computed.append(1) or m, meta=meta)
+
+    monkeypatch.setattr(run_layers, "_nanmedian", counted)
+    whole = run(config, out=tmp_path / "whole")
+    computed.clear()
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)
+    assert len(run_tiles.tiles_of(_grid_of(config), 150)) > 1
+    assert len(computed) == 1
+    a, b = whole.heat_island["composite"], tiled.heat_island["composite"]
+    assert a["rural_pixels"] == b["rural_pixels"] and a["urban_pixels"] == b["urban_pixels"]
+    assert a["suhii_k"] == pytest.approx(b["suhii_k"], rel=1e-12)
+
+
+def _grid_of(config):
+    from pipelines.config import area_of_interest
+    from pipelines.run_graph import analysis_grid
+
+    return analysis_grid(config, area_of_interest(config))
+
+
 def test_reference_mask_elevation_band(demo_folder, tmp_path):
     """On the DEM's own grid: the reference is the ring minus the cells outside ±50 m of the
     urban median elevation (hand-made masks, exact)."""
