@@ -639,8 +639,9 @@ def run_tiles(
     if len(tiles) > 1:
         with timer("read"):
             _input_pass(inputs, tiles, store, gather)
-        # settle: whole-grid reductions in the derived layers are computed once, here.
-        pixels = derive(_mosaics(inputs, tiles, store, "inputs", gather), settle=True)
+        with timer("reference"):
+            # settle: whole-grid reductions in the derived layers are computed once, here.
+            pixels = derive(_mosaics(inputs, tiles, store, "inputs", gather), settle=True)
         keep = [name for name in pixels if name not in inputs]
     elif pixels is None:
         pixels = derive(inputs)
