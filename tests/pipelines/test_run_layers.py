@@ -51,14 +51,19 @@ def _config(demo_folder, out, **overrides):
     return apply_overrides(config, {"outputs.folder": str(out), **overrides})
 
 
-def test_external_landcover_is_the_recoded_map(demo_folder, worldcover, tmp_path):
+#: One piece, and 3 x 3 processing tiles (land cover and masks derived from the tiles' pieces).
+TILINGS = pytest.mark.parametrize("tile_size", [None, 150], ids=["one-piece", "tiled"])
+
+
+@TILINGS
+def test_external_landcover_is_the_recoded_map(demo_folder, worldcover, tmp_path, tile_size):
     path, codes, transform = worldcover
     config = _config(
         demo_folder,
         tmp_path / "run",
         **{"landcover.external": {"path": str(path), "mapping": "worldcover"}},
     )
-    result = run(config)
+    result = run(config, tile_size_px=tile_size)
     assert not any("landcover.external" in w for w in result.warnings)
     with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
         got, grid = src.read(1), src.transform
@@ -86,9 +91,10 @@ def test_external_landcover_is_the_recoded_map(demo_folder, worldcover, tmp_path
     )
 
 
-def test_built_urban_footprint(demo_folder, tmp_path):
+@TILINGS
+def test_built_urban_footprint(demo_folder, tmp_path, tile_size):
     config = _config(demo_folder, tmp_path / "run", **{"heat_island.urban": "built"})
-    result = run(config)
+    result = run(config, tile_size_px=tile_size)
     heat = json.loads((tmp_path / "run" / "heat_island.json").read_text())
     assert "built" in heat["definition"]["urban_definition"]
     # Oracle: built pixels (code 4) of the run's land cover whose centre is in the IRIS union.
