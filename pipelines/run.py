@@ -555,11 +555,15 @@ def _run(
         "tile_size": size,
         "items": [it.id for it in inputs.items],
     }
-    # One tile has nothing to resume from: its passes are kept in memory.
+    # One tile has nothing to resume from: its passes are kept in memory. A tiled run also
+    # keys its checkpoints on the files it reads, so a product or zone file replaced under
+    # the same name (a reprocessed scene, edited IRIS) is never resumed from stale pieces.
     store = (
         run_tiles.MemoryCheckpoints()
         if one_piece
-        else run_tiles.checkpoints(Path(config.outputs.folder), fingerprint)
+        else run_tiles.checkpoints(
+            Path(config.outputs.folder), {**fingerprint, "files": _file_stamps(config, inputs)}
+        )
     )
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
         inputs=input_layers,
@@ -662,6 +666,26 @@ def _write_cogs(
     with timer("rasters"):
         write_rasters(rasters, folder.rasters, compute=True, synthetic=synthetic,
                       scheduler=LOCAL_SCHEDULERS["synchronous"])  # fmt: skip
+
+
+def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
+    """Path, size and modification time (ns) of every local file the run reads.
+
+    The config's files (zones, DEM, land-cover map, ...) and every item's local assets; a
+    stat each, no reading (the manifest hashes the config's files once the run is done).
+    """
+    paths = {Path(p) for _key, p in config_paths(config)}
+    for item in inputs.items:
+        for asset in item.assets.values():
+            href = asset.get_absolute_href() or asset.href
+            if href.startswith("file://") or "://" not in href:
+                paths.add(Path(href.removeprefix("file://")))
+    stamps = []
+    for path in sorted(paths):
+        if path.is_file():
+            stat = path.stat()
+            stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return stamps
 
 
 def _synthetic(inputs: Any) -> bool:

@@ -499,6 +499,47 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
     _assert_same_run(reference, resumed, exact=True)
 
 
+def test_resume_ignores_checkpoints_of_replaced_input_files(demo_folder, tmp_path, monkeypatch):
+    """A killed tiled run whose input file is then replaced under the same name (a scene
+    reprocessed, here its modification time moved) recomputes every pass, from pass 0."""
+    import os
+
+    config = load_config(demo_folder / "config.yaml")
+    out, size = tmp_path / "run", 150
+    calls = []
+    real = {stage: getattr(run_tiles, name) for stage, name in _PASSES.items()}
+
+    def crashing(*args):
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        calls.append(_tile_of(args).name)
+        return real["tile"](*args)
+
+    monkeypatch.setattr(run_tiles, "tile_pieces", crashing)
+    with pytest.raises(RuntimeError, match="killed"):
+        run(config, out=out, tile_size_px=size)
+    band = next(demo_folder.rglob("*_ST_B10.TIF"))
+    before = band.stat()
+    again = {stage: [] for stage in _PASSES}
+
+    def counting(stage):
+        def wrapped(*args):
+            again[stage].append(_tile_of(args).name)
+            return real[stage](*args)
+
+        return wrapped
+
+    for stage, name in _PASSES.items():
+        monkeypatch.setattr(run_tiles, name, counting(stage))
+    try:
+        os.utime(band, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        run(config, out=out, tile_size_px=size)
+    finally:
+        os.utime(band, ns=(before.st_atime_ns, before.st_mtime_ns))
+    n_tiles = len(_tile_names(config, size))
+    assert all(len(again[stage]) == n_tiles for stage in _PASSES)
+
+
 def _tile_names(config, size):
     return [t.name for t in run_tiles.tiles_of(_grid_of(config), size)]
 
