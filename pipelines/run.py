@@ -31,6 +31,7 @@ import pandas as pd
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from dask.system import CPU_COUNT
+from rasterio.errors import NotGeoreferencedWarning
 from threadpoolctl import threadpool_limits
 
 from pipelines import run_tiles
@@ -71,7 +72,7 @@ from raster.heat_island import (
     lst_anomaly,
 )
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, collected_warnings
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
 
@@ -350,7 +351,7 @@ def _run_to_folder(
     started = dt.datetime.now(dt.UTC)
     timer = _Timer()
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, collected_warnings() as ours:
         warnings.simplefilter("always")
         # The COGs are encoded in this thread while the tables, the manifest and the report
         # are written (GDAL releases the GIL); the run waits for them before it ends.
@@ -364,7 +365,7 @@ def _run_to_folder(
                     # first; the final manifest below lists the report and every raster.
                     if pending:
                         pending[0].result()
-                    early = _manifest(config, result, timer, caught, started, settled=False)
+                    early = _manifest(config, result, timer, caught, ours, started, settled=False)
                     write_manifest(folder.manifest, early)
                     result.report = build_report(folder.root, lang=config.outputs.report_language)
                 for cog in pending:
@@ -374,7 +375,7 @@ def _run_to_folder(
                 folder.manifest.unlink(missing_ok=True)
                 raise
     run_tiles.remove_checkpoints(folder.root)  # after the COGs: a tiled mosaic reads them
-    manifest = _manifest(config, result, timer, caught, started)
+    manifest = _manifest(config, result, timer, caught, ours, started)
     if config.outputs.report and not report_possible:
         manifest["warnings"].append(
             "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
@@ -391,6 +392,7 @@ def _manifest(
     result: RunResult,
     timer: _Timer,
     caught: list,
+    ours: list[str],
     started: dt.datetime,
     settled: bool = True,
 ) -> dict[str, Any]:
@@ -399,10 +401,15 @@ def _manifest(
     ``settled=False`` while the COGs are still being encoded: the report's copy, which lists
     no output (the report does not read them; the final manifest lists them all).
     """
-    chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
-    messages = list(
-        dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, chatter))
-    )
+    # Not for users: library deprecations, and rasterio's NotGeoreferencedWarning about its own
+    # in-memory datasets (warp, rasterize), which rasterio silences with warnings filters that
+    # other threads' filters undo (seen in threaded runs only); ilots checks its inputs' CRS
+    # and transform itself (ReadError).
+    chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning,
+               NotGeoreferencedWarning)  # fmt: skip
+    recorded = [str(w.message) for w in caught if not issubclass(w.category, chatter)]
+    # ilots' own are all in `ours`, however other threads swapped the filters (tiles.errors).
+    messages = list(dict.fromkeys(recorded + ours))
     figures = RunFolder(result.folder).figures  # listed as one folder record
     outputs = (
         sorted(p for p in result.folder.rglob("*")

@@ -8,6 +8,9 @@ that ``raster``, ``tiles`` and ``pipelines`` share it without breaking the depen
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 __all__ = [
     "BandMissingError",
     "CRSError",
@@ -24,6 +27,8 @@ __all__ = [
     "UnrecognisedProductError",
     "UnsupportedProductError",
     "ZonesError",
+    "collected_warnings",
+    "withdraw_warning",
 ]
 
 
@@ -87,4 +92,49 @@ class InequalityError(IlotsError):
 
 
 class IlotsWarning(UserWarning):
-    """A documented warning: the run goes on, but a user should know (fallback, repair, skip)."""
+    """A documented warning: the run goes on, but a user should know (fallback, repair, skip).
+
+    Every one issued inside :func:`collected_warnings` is recorded there, from any thread
+    and whatever the warning filters say (see it).
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        for messages in tuple(_COLLECTORS):
+            messages.append(str(self))
+
+
+#: The message lists of the open :func:`collected_warnings` blocks.
+_COLLECTORS: list[list[str]] = []
+
+
+@contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect the message of every :class:`IlotsWarning` issued in the block, in any thread.
+
+    ``warnings.catch_warnings`` is not thread-safe: a library entering and leaving it in
+    another thread (rasterio does, around its in-memory datasets) swaps the process-wide
+    filters and ``showwarning`` under a run's recorder, and warnings issued meanwhile are
+    lost. This records ilots' own warnings as they are created, so a run's manifest lists
+    them all.
+    """
+    messages: list[str] = []
+    _COLLECTORS.append(messages)
+    try:
+        yield messages
+    finally:
+        _COLLECTORS.remove(messages)
+
+
+def withdraw_warning(message: str) -> None:
+    """Take back an :class:`IlotsWarning` that code caught and reports otherwise.
+
+    For code that records the warnings of what it calls and issues them again in its own
+    words (:meth:`pipelines.census._messages.Messages.capture`): the open
+    :func:`collected_warnings` blocks then hold the reworded message only.
+    """
+    for messages in tuple(_COLLECTORS):
+        for k in range(len(messages) - 1, -1, -1):
+            if messages[k] == message:
+                del messages[k]
+                break

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tiles.errors import IlotsWarning
+from tiles.errors import IlotsWarning, withdraw_warning
 
 __all__ = ["WarningLog", "examples"]
 
@@ -56,6 +56,7 @@ class WarningLog:
             yield
         for item in caught:
             if issubclass(item.category, IlotsWarning):
+                withdraw_warning(str(item.message))  # issued again in our words by emit()
                 self.add(str(item.message))
             else:
                 warnings.warn_explicit(

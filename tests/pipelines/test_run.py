@@ -179,6 +179,31 @@ def test_unknown_key_is_one_line_error(demo_folder, tmp_path):
     assert len(lines) == 1 and "bogus_key" in lines[0], result.output
 
 
+def test_library_chatter_is_not_a_run_warning(demo_folder, tmp_path, monkeypatch):
+    """rasterio's NotGeoreferencedWarning about its own in-memory datasets (which escapes its
+    filters in threaded runs) is not listed among the run's warnings; ilots' own are."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    import pipelines.run as run_module
+    from tiles.errors import IlotsWarning
+
+    real = run_module.heat_island_summary
+
+    def noisy(*args, **kwargs):
+        warnings.warn("Dataset has no geotransform, gcps, or rpcs.", NotGeoreferencedWarning)
+        warnings.warn("a warning of ilots", IlotsWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "heat_island_summary", noisy)
+    result = run(load_config(demo_folder / "config.yaml"), out=tmp_path / "r")
+    assert "a warning of ilots" in result.warnings
+    assert not any("geotransform" in w for w in result.warnings)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert not any("geotransform" in w for w in manifest["warnings"])
+
+
 def test_full_disk_is_one_line_error(demo_folder, tmp_path, monkeypatch):
     """No space left while writing (checkpoints, rasters): one line that says what to do."""
     import errno
