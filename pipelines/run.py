@@ -685,7 +685,12 @@ def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
     for item in inputs.items:
         for asset in item.assets.values():
             href = asset.get_absolute_href() or asset.href
-            if href.startswith("file://") or "://" not in href:
+            if href.startswith("/vsi"):  # /vsitar/, /vsizip/...: stamp the archive itself
+                path = Path("/" + href.split("/", 2)[2].lstrip("/"))
+                while not path.is_file() and path != path.parent:
+                    path = path.parent
+                paths.add(path)
+            elif href.startswith("file://") or "://" not in href:
                 paths.add(Path(href.removeprefix("file://")))
     stamps = []
     for path in sorted(paths):

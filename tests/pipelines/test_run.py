@@ -1,5 +1,6 @@
 """``ilots run`` end to end on the demo city: the run folder, the planted effect, --dry-run."""
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -563,6 +564,33 @@ def test_resume_ignores_checkpoints_of_replaced_input_files(demo_folder, tmp_pat
         os.utime(band, ns=(before.st_atime_ns, before.st_mtime_ns))
     n_tiles = len(_tile_names(config, size))
     assert all(len(again[stage]) == n_tiles for stage in _PASSES)
+
+
+def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):
+    """The checkpoint fingerprint stamps local assets and the archive of /vsitar/ assets
+    (a Landsat .tar read in place), not remote URLs."""
+    import os
+    from types import SimpleNamespace
+
+    import pystac
+
+    from pipelines.run import _file_stamps
+
+    band = tmp_path / "B4.TIF"
+    band.write_bytes(b"x" * 10)
+    archive = tmp_path / "LC08_L2SP.tar"
+    archive.write_bytes(b"y" * 20)
+    item = pystac.Item("a", None, None, dt.datetime(2023, 7, 1), {})
+    item.add_asset("red", pystac.Asset(str(band)))
+    item.add_asset("st", pystac.Asset(f"/vsitar/{archive}/LC08_L2SP_ST_B10.TIF"))
+    item.add_asset("nir", pystac.Asset("https://example.org/B8.tif"))
+    config = load_config(demo_folder / "config.yaml")
+    stamps = {path: (size, mtime) for path, size, mtime in
+              _file_stamps(config, SimpleNamespace(items=[item]))}  # fmt: skip
+    assert stamps[str(band)] == (10, os.stat(band).st_mtime_ns)
+    assert stamps[str(archive)] == (20, os.stat(archive).st_mtime_ns)
+    assert not any("example.org" in path or path.endswith("B8.tif") for path in stamps)
+    assert str(demo_folder / "zones" / "iris.gpkg") in stamps  # the config's files too
 
 
 def _tile_names(config, size):
