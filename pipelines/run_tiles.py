@@ -204,8 +204,10 @@ def reference_sums(
     the gather fills from it (:func:`raster.nearest.native_counts`): the same sums as over
     the gathered LST, without gathering it.
     """
-    masks = {"": mask} if urban is None else {"": mask, "urban_": urban}
-    return _reference_sums(lst, masks, tile, gather, {})[0]
+    pixels = {"series": lst, "reference_mask": mask}
+    if urban is not None:
+        pixels["urban"] = urban
+    return first_pass(pixels, tile, gather)[0]
 
 
 def input_pieces(
@@ -247,12 +249,18 @@ def _input_pass(
             batch.append(todo.pop(0))
             lazy.append(me.input_pieces(inputs, batch[-1], gather))
         first, last = done + 1, done + len(batch)
-        progress_detail(f"tile{'s' if last > first else ''} "
-                        f"{first}{f'-{last}' if last > first else ''}/{len(tiles)}")  # fmt: skip
+        progress_detail(_tiles_label(first, last, len(tiles)))
         for tile, pieces in zip(batch, dask.compute(*lazy), strict=True):
             store.save_arrays("inputs", tile, {k: np.asarray(v) for k, v in pieces.items()})
             store.save("inputs", tile, None)  # written last: the tile is done
         done = last
+
+
+def _tiles_label(first: int, last: int, total: int) -> str:
+    """Say which tiles a pass is at (``"tile 2/4"``, ``"tiles 3-4/16"``; nothing for one)."""
+    if total == 1:
+        return ""
+    return f"tile {first}/{total}" if first == last else f"tiles {first}-{last}/{total}"
 
 
 def _batch_size(pieces: Mapping[str, Any]) -> int:
@@ -275,8 +283,12 @@ def _workers() -> int:
 
 
 def _share_of(name: str, layer: xr.DataArray, tile: Tile, gather: NativeGather | None) -> Any:
-    share = lst_share(tile, gather if name == "series" else None)
-    return layer.transpose(..., "y", "x").isel(share).data
+    return layer.transpose(..., "y", "x").isel(_slices(name, tile, gather)).data
+
+
+def _slices(name: str, tile: Tile, gather: NativeGather | None) -> dict[str, slice]:
+    """Slice the tile's share of layer ``name`` (the LST, ``series``, may be on Landsat pixels)."""
+    return lst_share(tile, gather if name == "series" else None)
 
 
 def first_pass(
@@ -648,7 +660,7 @@ def run_tiles(
     with timer("reference"):
         sums = []
         for k, tile in enumerate(tiles, 1):
-            progress_detail(f"tile {k}/{len(tiles)}" if len(tiles) > 1 else "")
+            progress_detail(_tiles_label(k, k, len(tiles)))
             if not store.done("reference", tile):
                 sums_of_tile, pieces = me.first_pass(pixels, tile, gather, keep)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
@@ -669,7 +681,7 @@ def run_tiles(
     with timer("tiles"):
         results = []
         for k, tile in enumerate(tiles, 1):
-            progress_detail(f"tile {k}/{len(tiles)}" if len(tiles) > 1 else "")
+            progress_detail(_tiles_label(k, k, len(tiles)))
             if not store.done("tile", tile):
                 result = me.tile_pieces(rasters, layers, tile, masks)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
@@ -699,19 +711,18 @@ def _mosaic(
     store: TileCheckpoints | MemoryCheckpoints,
     stage: str,
     name: str,
-    share: Callable[[Tile], dict[str, slice]] | None = None,
+    gather: NativeGather | None = None,
 ) -> xr.DataArray:
     """Assemble a layer ``(..., y, x)`` from the tiles' pieces: NumPy for one tile, else lazily.
 
     Several tiles: a Dask array with one chunk per tile, each chunk a memory-mapped read of
     that tile's checkpointed piece, so reading it streams the tiles and never holds the
-    whole grid in memory. ``name`` is the pieces' name in ``stage``; ``share`` gives each
-    tile's slices of ``var`` (default: the tile's window of the grid).
+    whole grid in memory. ``name`` is the pieces' name in ``stage``; each tile's piece is
+    its share of the layer (:func:`lst_share`, with ``gather`` for ``series``).
     """
     if len(tiles) == 1:  # one piece: its array is the mosaic (no copy)
         array: Any = store.load_array(stage, tiles[0], name)
     else:
-        share = share or (lambda t: {"y": t.rows, "x": t.cols})
         lead = tuple(var.shape[:-2])
         rows: dict[int, list[Tile]] = {}
         for tile in tiles:
@@ -719,7 +730,7 @@ def _mosaic(
         load = dask.delayed(store.load_array, pure=True)
 
         def piece(tile: Tile) -> da.Array:
-            window = share(tile)
+            window = _slices(name, tile, gather)
             shape = (*lead, *(s.stop - s.start for s in (window["y"], window["x"])))
             return da.from_delayed(load(stage, tile, name), shape=shape, dtype=var.dtype)
 
@@ -736,12 +747,11 @@ def _mosaics(
 ) -> dict[str, xr.DataArray]:
     """Lazy mosaics of the tiles' shares of ``pixels`` (:func:`lst_share`), chunked alike."""
     return {
-        name: _rechunked(_mosaic(
-            layer.transpose(..., "y", "x"), tiles, store, stage, name,
-            lambda t, n=name: lst_share(t, gather if n == "series" else None),
-        ), layer)
+        name: _rechunked(
+            _mosaic(layer.transpose(..., "y", "x"), tiles, store, stage, name, gather), layer
+        )
         for name, layer in pixels.items()
-    }  # fmt: skip
+    }
 
 
 def _rechunked(mosaic: xr.DataArray, layer: xr.DataArray) -> xr.DataArray:

@@ -403,8 +403,7 @@ def test_landsat_pixel_shares_of_the_tiles_mosaic_to_the_whole(tmp_path):
         store.save_arrays(
             "pixels", tile, {"series": lst.isel(run_tiles.lst_share(tile, gather)).values}
         )
-    mosaic = run_tiles._mosaic(lst, tiles, store, "pixels", "series",
-                               lambda t: run_tiles.lst_share(t, gather))  # fmt: skip
+    mosaic = run_tiles._mosaic(lst, tiles, store, "pixels", "series", gather)
     np.testing.assert_array_equal(mosaic.values, values)
 
 
@@ -481,18 +480,7 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
     size = 150
     reference = run(config, out=tmp_path / "uninterrupted", tile_size_px=size)
     out = tmp_path / "resumed"
-    calls = []
-    real = {stage: getattr(run_tiles, name) for stage, name in _PASSES.items()}
-
-    def crashing(*args):
-        if len(calls) == 3:
-            raise RuntimeError("killed")
-        calls.append(_tile_of(args).name)
-        return real[killed_in](*args)
-
-    monkeypatch.setattr(run_tiles, _PASSES[killed_in], crashing)
-    with pytest.raises(RuntimeError, match="killed"):
-        run(config, out=out, tile_size_px=size)
+    calls = _killed_run(monkeypatch, config, out, size, killed_in, after=3)
     checkpoints = (out / ".checkpoints").glob(f"{killed_in}.*.pkl")
     saved = {p.name.split(".")[1] for p in checkpoints}
     # Pass 0 computes tiles in batches (a chunk per worker): the tiles of the batch being
@@ -501,19 +489,9 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
     if killed_in == "tile":
         assert saved == set(calls)
 
-    again = {stage: [] for stage in _PASSES}
-
-    def counting(stage):
-        def wrapped(*args):
-            again[stage].append(_tile_of(args).name)
-            return real[stage](*args)
-
-        return wrapped
-
-    for stage, name in _PASSES.items():
-        monkeypatch.setattr(run_tiles, name, counting(stage))
+    again = _count_passes(monkeypatch)
     resumed = run(config, out=out, tile_size_px=size)
-    n_tiles = len(run_tiles.tiles_of(_grid_of(config), size))
+    n_tiles = len(_tile_names(config, size))
     for stage in _PASSES:  # finished passes and tiles are not recomputed
         if stage == killed_in:
             assert sorted(again[stage]) == sorted(set(_tile_names(config, size)) - saved)
@@ -532,31 +510,10 @@ def test_resume_ignores_checkpoints_of_replaced_input_files(demo_folder, tmp_pat
 
     config = load_config(demo_folder / "config.yaml")
     out, size = tmp_path / "run", 150
-    calls = []
-    real = {stage: getattr(run_tiles, name) for stage, name in _PASSES.items()}
-
-    def crashing(*args):
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        calls.append(_tile_of(args).name)
-        return real["tile"](*args)
-
-    monkeypatch.setattr(run_tiles, "tile_pieces", crashing)
-    with pytest.raises(RuntimeError, match="killed"):
-        run(config, out=out, tile_size_px=size)
+    _killed_run(monkeypatch, config, out, size, "tile", after=2)
     band = next(demo_folder.rglob("*_ST_B10.TIF"))
     before = band.stat()
-    again = {stage: [] for stage in _PASSES}
-
-    def counting(stage):
-        def wrapped(*args):
-            again[stage].append(_tile_of(args).name)
-            return real[stage](*args)
-
-        return wrapped
-
-    for stage, name in _PASSES.items():
-        monkeypatch.setattr(run_tiles, name, counting(stage))
+    again = _count_passes(monkeypatch)
     try:
         os.utime(band, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
         run(config, out=out, tile_size_px=size)
@@ -591,6 +548,41 @@ def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):
     assert stamps[str(archive)] == (20, os.stat(archive).st_mtime_ns)
     assert not any("example.org" in path or path.endswith("B8.tif") for path in stamps)
     assert str(demo_folder / "zones" / "iris.gpkg") in stamps  # the config's files too
+
+
+def _killed_run(monkeypatch, config, out, size, stage, after):
+    """Run tiled, killed when pass ``stage`` starts its tile number ``after + 1``; return the
+    names of the tiles it started before (the pass's real function is restored)."""
+    calls = []
+    real = getattr(run_tiles, _PASSES[stage])
+
+    def crashing(*args):
+        if len(calls) == after:
+            raise RuntimeError("killed")
+        calls.append(_tile_of(args).name)
+        return real(*args)
+
+    monkeypatch.setattr(run_tiles, _PASSES[stage], crashing)
+    with pytest.raises(RuntimeError, match="killed"):
+        run(config, out=out, tile_size_px=size)
+    monkeypatch.setattr(run_tiles, _PASSES[stage], real)
+    return calls
+
+
+def _count_passes(monkeypatch):
+    """Record, per pass, the tiles each pass function is called for from now on."""
+    again = {stage: [] for stage in _PASSES}
+
+    def counting(stage, real):
+        def wrapped(*args):
+            again[stage].append(_tile_of(args).name)
+            return real(*args)
+
+        return wrapped
+
+    for stage, name in _PASSES.items():
+        monkeypatch.setattr(run_tiles, name, counting(stage, getattr(run_tiles, name)))
+    return again
 
 
 def _tile_names(config, size):
