@@ -14,14 +14,18 @@ pixel after the edge in pixel order (GDAL adds 1e-10 before truncating).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import dask
+import dask.array as da
 import numpy as np
 import xarray as xr
 from affine import Affine
+from dask.array.core import normalize_chunks
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 
@@ -123,12 +127,55 @@ def gather_nearest(data: xr.Dataset, plan: NativeGather, chunks: Mapping) -> xr.
 
 
 def _take_yx(array: Any, plan: NativeGather, chunks: Mapping) -> Any:
-    """Rows then columns, one axis at a time (a 2-D fancy index is ~10x slower)."""
+    """Rows then columns, one axis at a time (a 2-D fancy index is ~10x slower).
+
+    A Dask array is gathered one target chunk at a time, by a task that takes the source
+    chunks its rows and columns fall in: one task per target chunk (and chunk of the leading
+    axes) where Dask's fancy indexing made tasks per source chunk and axis, then rechunked
+    them (measured on 4 scenes of a 20 m band onto 4,000² pixels: 0.33 → 0.10 CPU-s). The
+    tasks name the source chunks' own keys, so a chunk read for other layers too is read
+    once (a Delayed call on a slice of the array optimised a copy of its graph per call).
+    """
     if isinstance(array, np.ndarray):
-        return array.take(plan.rows, axis=-2).take(plan.cols, axis=-1)
-    with dask.config.set({"array.slicing.split_large_chunks": False}):
-        picked = array[..., plan.rows, :][..., plan.cols]
-    return picked.rechunk({array.ndim - 2: chunks["y"], array.ndim - 1: chunks["x"]})
+        return _take_block(array, plan.rows, plan.cols)
+    ny, nx = normalize_chunks((chunks["y"], chunks["x"]), (plan.rows.size, plan.cols.size))
+    name = "gather-nearest-" + tokenize(array, plan.rows, plan.cols, ny, nx)
+    tasks = {}
+    for lead in np.ndindex(*array.numblocks[:-2]):
+        for i, ys in enumerate(_spans(ny)):
+            rows = plan.rows[ys]
+            by, r0 = _chunks_holding(array.chunks[-2], rows)
+            for j, xs in enumerate(_spans(nx)):
+                cols = plan.cols[xs]
+                bx, c0 = _chunks_holding(array.chunks[-1], cols)
+                keys = [[(array.name, *lead, bi, bj) for bj in range(bx.start, bx.stop)]
+                        for bi in range(by.start, by.stop)]  # fmt: skip
+                tasks[(name, *lead, i, j)] = (_take_blocks, keys, rows - r0, cols - c0)
+    graph = HighLevelGraph.from_collections(name, tasks, dependencies=[array])
+    return da.Array(graph, name, chunks=(*array.chunks[:-2], ny, nx), dtype=array.dtype)
+
+
+def _take_blocks(blocks: list[list[np.ndarray]], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Gather rows and columns from the source chunks ``blocks`` (rows of chunks)."""
+    values = blocks[0][0] if len(blocks) == len(blocks[0]) == 1 else np.block(blocks)
+    return _take_block(values, rows, cols)
+
+
+def _take_block(values: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    return np.asarray(values).take(rows, axis=-2).take(cols, axis=-1)
+
+
+def _chunks_holding(chunks: tuple[int, ...], index: np.ndarray) -> tuple[slice, int]:
+    """Return the chunks of one axis holding the positions ``index``, and the first's start."""
+    edges = np.cumsum((0, *chunks))
+    first, last = np.searchsorted(edges, [index.min(), index.max()], side="right") - 1
+    return slice(int(first), int(last) + 1), int(edges[first])
+
+
+def _spans(sizes: tuple[int, ...]) -> list[slice]:
+    """Consecutive slices of the given sizes (a Dask axis's chunks)."""
+    edges = np.cumsum((0, *sizes))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _axis_aligned(affine: Affine) -> bool:

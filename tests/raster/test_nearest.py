@@ -7,6 +7,7 @@ pixel edges (ties) and grids whose ratio is not an integer.
 
 import datetime as dt
 
+import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -101,10 +102,36 @@ def test_gather_numpy_and_dask_agree_and_dask_stays_lazy():
             xr.Dataset({"v": (("time", "y", "x"), da.from_array(window, chunks=(1, 7, 9)))}),
             plan, {"y": 32, "x": 32},
         )  # fmt: skip
-    assert lazy.v.data.chunks[1:] == ((32, 32, 16), (32, 32, 6))
+    assert lazy.v.data.chunks == ((1, 1, 1), (32, 32, 16), (32, 32, 6))
+    graph = lazy.v.data.__dask_graph__()
+    gathers = [k for k in graph if str(k[0]).startswith("gather-nearest")]
+    assert len(gathers) == 3 * 3 * 3  # one task per target chunk, whatever the source's
     np.testing.assert_array_equal(lazy.v.values, eager.v.values)
     assert eager.v.dtype == np.uint16
     np.testing.assert_array_equal(eager.y.values, coords["y"].values)
+
+
+def test_gather_reads_each_source_chunk_once():
+    """A source chunk that several target chunks, and another layer, need is computed once
+    (the band read of a Landsat or 20 m Sentinel-2 chunk)."""
+    source = GeoBox((30, 30), from_origin(0, 900, 30, 30), CRS)
+    target = GeoBox((80, 70), from_origin(5, 895, 10, 10), CRS)
+    plan = native_gather(source, target)
+    ny, nx = plan.geobox.shape.yx
+    reads = []
+
+    def read(block_info=None):
+        (r0, r1), (c0, c1) = block_info[None]["array-location"]
+        reads.append((r0, c0))
+        return np.arange(ny * nx, dtype="float32").reshape(ny, nx)[r0:r1, c0:c1]
+
+    band = da.map_blocks(read, chunks=((16, ny - 16), (nx,)), dtype="float32")
+    gathered = gather_nearest(xr.Dataset({"v": (("y", "x"), band)}), plan, {"y": 32, "x": 32})
+    values, total = dask.compute(gathered.v.data, band.sum())
+    assert sorted(reads) == [(0, 0), (16, 0)]
+    whole = np.arange(ny * nx, dtype="float32").reshape(ny, nx)
+    np.testing.assert_array_equal(values, whole[plan.rows][:, plan.cols])
+    assert total == whole.sum()
 
 
 def _l2(tmp_path, day, origin, tag):
