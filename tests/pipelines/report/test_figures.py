@@ -5,8 +5,11 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import ErrorbarContainer
-from shapely.geometry import box
+from matplotlib.path import Path
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from pipelines.report import figures
 from pipelines.report.tables import group_means, line_fit
@@ -108,3 +111,89 @@ def test_suhii_and_quality_figures():
     assert len(fig.axes) == 2 and fig.get_suptitle() == "Couverture des données"
     fig = figures.quality_figure(_zones(), FR, n_clear_shares=None, min_valid_frac=None)
     assert len(fig.axes) == 1
+
+
+def _signed_area(ring):
+    x, y = ring[:, 0], ring[:, 1]
+    return float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) / 2)
+
+
+def test_polygon_paths_are_the_rings_geopandas_draws():
+    holed = Polygon(box(0, 0, 4, 4).exterior.coords, [box(1, 1, 2, 2).exterior.coords])
+    pair = MultiPolygon([box(0, 0, 1, 1), box(5, 5, 6, 6)])
+    geometry = gpd.GeoSeries([holed, None, Polygon(), pair])
+    paths, rows = figures._polygon_paths(geometry)
+    assert rows.tolist() == [0, 3]  # no path for the missing and the empty geometry
+    closed_square = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY]
+    # normalised rings: shells clockwise, holes anticlockwise, each from its lowest-left corner
+    assert paths[0].vertices.tolist() == [
+        [0, 0], [0, 4], [4, 4], [4, 0], [0, 0], [1, 1], [2, 1], [2, 2], [1, 2], [1, 1]
+    ]  # fmt: skip
+    assert paths[1].vertices.tolist() == [
+        [5, 5], [5, 6], [6, 6], [6, 5], [5, 5], [0, 0], [0, 1], [1, 1], [1, 0], [0, 0]
+    ]  # fmt: skip
+    assert paths[0].codes.tolist() == paths[1].codes.tolist() == closed_square * 2
+    shell, hole = paths[0].vertices[:5], paths[0].vertices[5:]
+    assert _signed_area(shell) == -16 and _signed_area(hole) == 1  # opposite windings: a hole
+    outlines = figures._boundary_lines(geometry)
+    assert [line.tolist() for line in outlines] == [
+        [[1, 1], [1, 2], [2, 2], [2, 1], [1, 1]],
+        [[0, 0], [0, 4], [4, 4], [4, 0], [0, 0]],
+        [[5, 5], [5, 6], [6, 6], [6, 5], [5, 5]],
+        [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]],
+    ]
+
+
+def test_map_draws_values_and_hatched_zones_without_value():
+    zones = _zones()
+    fig = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map")
+    known, missing = fig.axes[0].collections
+    assert known.get_array().tolist() == [-0.5, 1.25, 2.5, 4.0, 3.0]
+    assert len(known.get_paths()) == 5 and len(missing.get_paths()) == 1
+    assert missing.get_hatch() == "///"
+    assert fig.axes[0].get_xlim() == pytest.approx((-15.0, 315.0))  # data and 5 % margins
+
+
+@pytest.mark.parametrize("m", [FR, EN], ids=["fr", "en"])
+def test_figures_keep_their_text_inside_the_canvas(m):
+    """Wide tick labels (kelvins, tens of thousands) still fit: the margins are measured."""
+    rng = np.random.default_rng(0)
+    cells = [box(x, y, x + 100, y + 100) for y in range(0, 1000, 100) for x in range(0, 3000, 100)]
+    zones = gpd.GeoDataFrame(
+        {
+            "lst_mean_k": 300.0 + rng.normal(0.0, 2.0, len(cells)),
+            "disp_med": rng.uniform(8000.0, 95000.0, len(cells)),
+            "population": 100.0,
+            "in_qpv": np.arange(len(cells)) % 7 == 0,
+            "valid_frac": rng.uniform(0.5, 1.0, len(cells)),
+        },
+        geometry=cells,
+        crs="EPSG:2154",
+    )
+    rows = [{"decile": d, "exposure": 301.0 - d / 7} for d in range(1, 11)]
+    scenes = [
+        {"time": f"2023-07-1{i}", "platform": "landsat-9", "suhii_k": -0.01 * i} for i in (1, 2)
+    ]
+    shares = pd.Series({2: 0.125, 3: 0.875})
+    built = {
+        "map": figures.map_figure(zones, "lst_mean_k", m, title="T", diverging=False),
+        "scatter": figures.income_scatter(
+            zones, "lst_mean_k", "disp_med", m, fit=line_fit(zones["disp_med"], zones["lst_mean_k"])
+        ),
+        "deciles": figures.decile_figure({"deciles": rows}, "lst_mean_k", m),
+        "qpv": figures.qpv_figure(zones, "lst_mean_k", group_means(zones, ["lst_mean_k"]), m),
+        "suhii": figures.suhii_figure({"scenes": scenes}, m),
+        "quality": figures.quality_figure(zones, m, n_clear_shares=shares, min_valid_frac=0.6),
+    }
+    for name, fig in built.items():
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        width, height = fig.get_size_inches()
+        box_ = fig.get_tightbbox(renderer)
+        assert box_.x0 >= 0 and box_.y0 >= 0, name
+        assert box_.x1 <= width and box_.y1 <= height, name
+        extents = [ax.get_tightbbox(renderer) for ax in fig.axes]
+        for i, first in enumerate(extents):  # panels (and the map and its colorbar) apart
+            for second in extents[i + 1 :]:
+                assert not first.overlaps(second), name
