@@ -359,16 +359,16 @@ def _run_to_folder(
             result = _run(config, timer, tile_size_px, cogs)
             folder = RunFolder(result.folder)
             try:
-                pending = result._cogs  # type: ignore[attr-defined]
+                futures = result._cogs  # type: ignore[attr-defined]
                 if config.outputs.report and report_possible:
                     # The report reads the manifest (warnings, timings) and n_clear, written
                     # first; the final manifest below lists the report and every raster.
-                    if pending:
-                        pending[0].result()
+                    if "n_clear" in futures:
+                        futures["n_clear"].result()
                     early = _manifest(config, result, timer, caught, ours, started, settled=False)
                     write_manifest(folder.manifest, early)
                     result.report = build_report(folder.root, lang=config.outputs.report_language)
-                for cog in pending:
+                for cog in dict.fromkeys(futures.values()):
                     cog.result()
             except BaseException:
                 # A raster failed: no manifest, so the folder never looks like a whole run.
@@ -531,15 +531,10 @@ def _run(
             )["median"]
         if landsat is not None:  # gathered onto the grid from the Landsat pixels, if there
             rasters = landsat.on_grid(rasters, config.scheduler.chunk_px)
-        if "ndvi" in pixels:
-            rasters["ndvi_median"] = pixels["ndvi"]
-            if "albedo" in pixels:
-                rasters["albedo_median"] = pixels["albedo"]
-        else:
+        # Without Sentinel-2 or a land-cover map (settled_rasters has none): empty layers.
+        if "ndvi" not in pixels:
             rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
-        if "landcover" in pixels:
-            rasters["landcover"] = pixels["landcover"]
-        else:
+        if "landcover" not in pixels:
             rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
         return rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
 
@@ -572,6 +567,23 @@ def _run(
             Path(config.outputs.folder), {**fingerprint, "files": _file_stamps(config, inputs)}
         )
     )
+    # `cogs` writes the COGs in its thread with Dask's synchronous scheduler (the pieces are
+    # in this process, or its checkpoint files), one batch at a time, in the order given.
+    folder = RunFolder(Path(config.outputs.folder))
+    crs, synthetic, wanted = str(geobox.crs), _synthetic(inputs), config.outputs.rasters
+    futures: dict[str, concurrent.futures.Future] = {}
+
+    def encode(rasters: Mapping[str, xr.DataArray]) -> None:
+        batch = {
+            str(k): v if v.rio.crs is not None else v.rio.write_crs(crs)  # no deep copy
+            for k, v in rasters.items()
+            if (wanted is None or k in wanted) and k not in futures
+        }
+        if batch:
+            _claim(folder)
+            future = cogs.submit(_write_cogs, batch, folder, synthetic, timer)
+            futures.update(dict.fromkeys(batch, future))
+
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
         inputs=input_layers,
         derive=derive,
@@ -579,6 +591,8 @@ def _run(
         reference_template=template,
         min_pixels=hi.min_reference_pixels,
         build_rasters=build_rasters,
+        settled_rasters=settled_rasters,
+        on_settled=encode,
         layers=zone_layers,
         tiles=tiles,
         store=store,
@@ -586,22 +600,11 @@ def _run(
         anomaly_reference=comp.anomaly_reference,
         gather=gather,
     )
-    # The rasters are final: `cogs` encodes them while the tables, the statistics and the
-    # report are made (n_clear first: the report reads it), in that thread with Dask's
-    # synchronous scheduler: the pieces are in this process (or its checkpoint files).
-    folder = RunFolder(Path(config.outputs.folder))
-    folder.create()
-    wanted = config.outputs.rasters
-    crs = str(geobox.crs)
-    selected = {
-        str(k): v if v.rio.crs is not None else v.rio.write_crs(crs)  # no deep copy
-        for k, v in rasters.items()
-        if wanted is None or k in wanted
-    }
-    synthetic = _synthetic(inputs)
-    batches = [{k: v for k, v in selected.items() if k == "n_clear"},
-               {k: v for k, v in selected.items() if k != "n_clear"}]  # fmt: skip
-    pending = [cogs.submit(_write_cogs, b, folder, synthetic, timer) for b in batches if b]
+    # Each raster is encoded once it is final (index composites and land cover during the
+    # tiles pass; then n_clear, which the report reads, and the LST rasters): the tables, the
+    # statistics and the report are made meanwhile.
+    encode({k: v for k, v in rasters.items() if k == "n_clear"})
+    encode(rasters)
     with timer("heat_island"):
         heat = heat_island_summary(
             composite_sums,
@@ -642,6 +645,7 @@ def _run(
         reports = _inequality_reports(config, table, notes)
         report = next(iter(reports.values()), None)
     with timer("write"):
+        _claim(folder)
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
             write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers))
@@ -659,8 +663,35 @@ def _run(
         folder=Path(folder.root), zones=layers, inequality=report, warnings=notes, heat_island=heat
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
-    result._cogs = pending  # type: ignore[attr-defined]
+    result._cogs = futures  # type: ignore[attr-defined]
     return result
+
+
+def _claim(folder: RunFolder) -> None:
+    """Make ``folder`` this run's before a file in it is written or replaced.
+
+    A previous run's manifest goes first (``outputs.overwrite``): if this run stops half-way,
+    the folder holds no manifest, so it never looks like a whole run mixing two runs' files.
+    A run that stops before writing anything leaves the previous run as it was.
+    """
+    folder.create()
+    folder.manifest.unlink(missing_ok=True)
+
+
+def settled_rasters(pixels: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """Return the run's rasters that are per-pixel layers as they are, by raster name.
+
+    The NDVI and albedo median composites and the land cover need no rural reference: they
+    are final once the first pass has made the per-pixel layers (``run_tiles.run_tiles``).
+    """
+    names = {"ndvi": "ndvi_median", "landcover": "landcover"}
+    if "ndvi" in pixels:  # albedo comes with the NDVI (the same Sentinel-2 composite)
+        names["albedo"] = "albedo_median"
+    return {
+        raster: pixels[layer].drop_vars("time", errors="ignore").rename(raster)
+        for layer, raster in names.items()
+        if layer in pixels
+    }
 
 
 def _write_cogs(

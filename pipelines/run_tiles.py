@@ -20,7 +20,9 @@ The passes, each checkpointed per tile (:class:`tiles.processing.TileCheckpoints
    the tile's share of the derived layers (land cover after its minimum mapping unit, urban
    footprint, reference mask) is kept from the same computation (:func:`first_pass`).
 2. ``tile``: the tile's rasters (NumPy pieces, checkpointed as ``.npy`` files and mosaicked
-   lazily from them, so the full grid is never in memory), the zonal :class:`Partials` of
+   lazily from them, so the full grid is never in memory; the rasters that are per-pixel
+   layers as they are, such as the NDVI composite, are final before this pass and mosaicked
+   from the pieces of passes 0 and 1 instead), the zonal :class:`Partials` of
    every zone layer, computed with the window of the layer's coverage (built once on the
    full grid), and the urban / rural sums of the composite SUHII.
 
@@ -611,6 +613,7 @@ def run_tiles(
     reference_template: xr.DataArray,
     min_pixels: int,
     build_rasters: Callable[[xr.DataArray, Mapping[str, xr.DataArray]], xr.Dataset],
+    settled_rasters: Callable[[Mapping[str, xr.DataArray]], Mapping[str, xr.DataArray]],
     layers: list[ZoneLayer],
     tiles: list[Tile],
     store: TileCheckpoints | MemoryCheckpoints,
@@ -618,6 +621,7 @@ def run_tiles(
     anomaly_reference: str = "rural",
     gather: NativeGather | None = None,
     pixels: Mapping[str, xr.DataArray] | None = None,
+    on_settled: Callable[[Mapping[str, xr.DataArray]], None] | None = None,
 ) -> tuple[
     xr.Dataset,
     dict[str, tuple[pd.DataFrame, pd.DataFrame]],
@@ -644,6 +648,11 @@ def run_tiles(
     (``"rural"``, or ``"urban"``: needs ``urban``), with its spread as coordinate
     ``reference_std``, and the per-pixel layers. With ``gather``, ``series`` is on the
     Landsat pixels (see :func:`reference_sums`).
+
+    ``settled_rasters(pixels)`` names the rasters that are per-pixel layers as they are
+    (the index composites, the land cover): final after pass 1, they are handed to
+    ``on_settled`` before pass 2 (so their COGs are written meanwhile), and a tiled run's
+    mosaic of them reads the pieces of passes 0 and 1 instead of keeping them again.
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
@@ -674,7 +683,12 @@ def run_tiles(
     if keep:
         derived = {name: pixels[name] for name in keep}
         pixels = {**pixels, **_mosaics(derived, tiles, store, "derived", gather)}
-    rasters = build_rasters(reference, pixels)
+    settled = dict(settled_rasters(pixels))
+    if len(tiles) == 1:  # persisted, maybe on a cluster's workers: as NumPy, here (the COGs)
+        settled = dict(zip(settled, dask.compute(*settled.values()), strict=True))
+    if on_settled is not None and settled:
+        on_settled(settled)
+    rasters = build_rasters(reference, pixels).assign(settled)
     masks = None
     if "urban" in pixels:
         masks = {"urban": pixels["urban"], "rural": pixels["reference_mask"]}
@@ -685,12 +699,17 @@ def run_tiles(
             if not store.done("tile", tile):
                 result = me.tile_pieces(rasters, layers, tile, masks)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
-                store.save_arrays("raster", tile, result.pop("rasters"))
+                arrays = result.pop("rasters")
+                kept = {name: array for name, array in arrays.items() if name not in settled}
+                store.save_arrays("raster", tile, kept)
                 store.save("tile", tile, result)
             results.append(store.load("tile", tile))
     with timer("mosaic"):
         mosaic = xr.Dataset(
-            {k: _mosaic(v, tiles, store, "raster", str(k)) for k, v in rasters.data_vars.items()},
+            {
+                k: settled[k] if k in settled else _mosaic(v, tiles, store, "raster", str(k))
+                for k, v in rasters.data_vars.items()
+            },
             coords=rasters.coords,
             attrs=rasters.attrs,
         )

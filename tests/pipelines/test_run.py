@@ -162,6 +162,22 @@ def test_dry_run_lists_tiles_and_their_scenes(demo_folder):
     assert "checkpoints on disk" not in whole.summary() and whole.checkpoint_bytes == 0
 
 
+def test_grid_info_names_the_crs_by_its_epsg_code():
+    """The manifest and the checkpoint fingerprint say EPSG:32631 even when the process made
+    that CRS from its WKT first (odc-geo then prints the WKT, as it does here unless an
+    earlier test made it from "EPSG:32631")."""
+    from odc.geo.geobox import GeoBox
+    from pyproj import CRS
+
+    from pipelines.run_plan import grid_info
+
+    wkt = CRS.from_epsg(32631).to_wkt()
+    assert grid_info(GeoBox.from_bbox((0, 0, 100, 100), wkt, resolution=10))["crs"] == "EPSG:32631"
+    local = CRS.from_proj4("+proj=tmerc +lon_0=3 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80")
+    custom = GeoBox.from_bbox((0, 0, 100, 100), local, resolution=10)
+    assert grid_info(custom)["crs"] == str(custom.crs)  # no EPSG code: its own text
+
+
 def test_cli_run_synchronous(demo_folder, tmp_path):
     out = tmp_path / "run"
     args = ["run", str(demo_folder / "config.yaml"), "--out", str(out)]
@@ -239,6 +255,34 @@ def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder):
     )
     with pytest.raises(ConfigError, match="previous run"):
         run(config, out=out)
+
+
+@pytest.mark.parametrize("crash_in", ["first_pass", "tile_pieces"])
+def test_overwritten_run_that_stops_leaves_no_manifest(
+    demo_run, demo_folder, tmp_path, monkeypatch, crash_in
+):
+    """Overwriting a previous run: stopped before writing anything, the previous run is
+    left whole; stopped after its first COG was queued (the NDVI, before pass 2), the folder
+    has no manifest, so it does not pass for either run."""
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(demo_run[0], out)
+    before = (out / "manifest.json").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(run_tiles, crash_in, crash)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run(load_config(demo_folder / "config.yaml"), out=out)
+    if crash_in == "first_pass":
+        assert (out / "manifest.json").read_bytes() == before
+    else:
+        assert not (out / "manifest.json").exists()
+        assert (out / "rasters" / "ndvi_median.tif").stat().st_mtime > (
+            demo_run[0] / "rasters" / "ndvi_median.tif"
+        ).stat().st_mtime
 
 
 def test_zone_formats_csv_only(demo_folder, tmp_path):
@@ -437,6 +481,58 @@ def test_tiled_run_reads_its_inputs_in_one_pass(demo_folder, tmp_path, monkeypat
 
 def _manifest_outputs(folder):
     return [str(p) for p in json.loads((folder / "manifest.json").read_text())["outputs"]]
+
+
+@pytest.mark.parametrize("tile_size", [4096, 150])
+def test_index_and_landcover_cogs_are_queued_before_the_tiles_pass(
+    demo_run, demo_folder, tmp_path, monkeypatch, tile_size
+):
+    """The NDVI and albedo composites and the land cover need no rural reference: their
+    COGs are queued before pass 2 (one piece, or small tiles), which keeps no second copy of
+    them, and they are the one-piece run's."""
+    from pipelines.run import settled_rasters
+    from tiles.processing import TileCheckpoints
+
+    expected = {"ndvi_median", "albedo_median", "landcover"}
+    layers = {"ndvi": 0, "albedo": 0, "landcover": 0, "series": 0, "urban": 0}
+    assert set(settled_rasters(xr.Dataset(layers))) == expected
+    assert set(settled_rasters(xr.Dataset({"albedo": 0, "series": 0}))) == set()
+    events, kept = [], set()
+    real_run_tiles, real_pieces = run_tiles.run_tiles, run_tiles.tile_pieces
+
+    def recording_run_tiles(**kwargs):
+        def on_settled(rasters):
+            events.append(("settled", set(rasters)))
+            kwargs["on_settled"](rasters)
+
+        return real_run_tiles(**{**kwargs, "on_settled": on_settled})
+
+    def recording_pieces(*args):
+        events.append(("tile", _tile_of(args).name))
+        return real_pieces(*args)
+
+    def recording_saves(real):
+        def save_arrays(self, stage, tile, arrays):
+            if stage == "raster":
+                kept.update(arrays)
+            return real(self, stage, tile, arrays)
+
+        return save_arrays
+
+    monkeypatch.setattr(run_tiles, "run_tiles", recording_run_tiles)
+    monkeypatch.setattr(run_tiles, "tile_pieces", recording_pieces)
+    for store in (TileCheckpoints, run_tiles.MemoryCheckpoints):
+        monkeypatch.setattr(store, "save_arrays", recording_saves(store.save_arrays))
+    config = load_config(demo_folder / "config.yaml")
+    out = tmp_path / "run"
+    run(config, out=out, tile_size_px=tile_size)
+    assert events[0] == ("settled", expected)
+    assert events[1:] == [("tile", name) for name in _tile_names(config, tile_size)]
+    assert kept and not kept & expected
+    for name in expected:
+        with rasterio.open(out / "rasters" / f"{name}.tif") as got:
+            with rasterio.open(demo_run[0] / "rasters" / f"{name}.tif") as want:
+                np.testing.assert_array_equal(got.read(1), want.read(1), err_msg=name)
 
 
 def test_tiles_same_partials_as_one_piece(demo_folder, tmp_path, monkeypatch):
