@@ -33,9 +33,10 @@ better than 1e-9.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,19 @@ class MemoryCheckpoints:
         for name, array in arrays.items():
             self._results[(stage, f"{tile.name}.{name}")] = array
 
+    @contextlib.contextmanager
+    def array_targets(
+        self, stage: str, pieces: Mapping[tuple[str, str], tuple[tuple[int, ...], Any]]
+    ) -> Iterator[dict[tuple[str, str], np.ndarray]]:
+        """Yield raster pieces to fill, by ``(tile name, piece name)``, kept if no error.
+
+        NumPy arrays, written in this process (a one-tile run has no other).
+        """
+        targets = {key: np.empty(shape, dtype) for key, (shape, dtype) in pieces.items()}
+        yield targets
+        for (tile, name), array in targets.items():
+            self._results[(stage, f"{tile}.{name}")] = array
+
     def load_array(self, stage: str, tile: Tile, name: str) -> np.ndarray:
         """Return a raster piece kept by :meth:`save_arrays`."""
         return self._results[(stage, f"{tile.name}.{name}")]
@@ -243,6 +257,10 @@ def _input_pass(
 
     todo = [t for t in tiles if not store.done("inputs", t)]
     done, size = len(tiles) - len(todo), 0
+    if gather is not None and "series" in inputs and len(todo) > 1:
+        progress_detail(f"Landsat, {_tiles_label(done + 1, len(tiles), len(tiles))}")
+        _store_shares(inputs["series"], "series", todo, store, gather)
+        inputs = {name: layer for name, layer in inputs.items() if name != "series"}
     while todo:
         batch = [todo.pop(0)]
         lazy = [me.input_pieces(inputs, batch[0], gather)]
@@ -256,6 +274,26 @@ def _input_pass(
             store.save_arrays("inputs", tile, {k: np.asarray(v) for k, v in pieces.items()})
             store.save("inputs", tile, None)  # written last: the tile is done
         done = last
+
+
+def _store_shares(
+    layer: xr.DataArray,
+    name: str,
+    tiles: list[Tile],
+    store: TileCheckpoints | MemoryCheckpoints,
+    gather: NativeGather,
+) -> None:
+    """Checkpoint the tiles' shares of a layer on the Landsat pixels in one computation.
+
+    That layer's chunks, in Landsat pixels, each span several tiles' shares (a 2,048-pixel
+    chunk is 61 km at 30 m): computed tile by tile, a chunk's LST would be computed (and its
+    bands read) once per tile it meets. Here each chunk is computed once and streamed into
+    the shares it meets (:func:`dask.array.store`), never holding the whole layer.
+    """
+    shares = {(tile.name, name): da.asarray(_share_of(name, layer, tile, gather)) for tile in tiles}
+    pieces = {key: (share.shape, share.dtype) for key, share in shares.items()}
+    with store.array_targets("inputs", pieces) as targets:
+        da.store(list(shares.values()), [targets[key] for key in shares], lock=False)
 
 
 def _tiles_label(first: int, last: int, total: int) -> str:

@@ -9,6 +9,7 @@ in tiles gives the same numbers as a run in one piece.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -25,7 +26,7 @@ from odc.geo.geobox import GeoBox
 
 from tiles.errors import GridError
 
-__all__ = ["Tile", "TileCheckpoints", "processing_tiles"]
+__all__ = ["NpyRegions", "Tile", "TileCheckpoints", "processing_tiles"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,30 @@ class TileCheckpoints:
             np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
             _atomic_write(self._array_path(stage, tile, name), buffer.getvalue())
 
+    @contextlib.contextmanager
+    def array_targets(
+        self, stage: str, pieces: Mapping[tuple[str, str], tuple[tuple[int, ...], Any]]
+    ) -> Iterator[dict[tuple[str, str], NpyRegions]]:
+        """Yield writable raster pieces to fill, by ``(tile name, piece name)``: shape, dtype.
+
+        ``.npy`` files under temporary names that a computation streams its chunks into
+        (:func:`dask.array.store`, from any worker that sees this folder); renamed into place
+        (what :meth:`load_array` reads) when the block ends without error, else removed.
+        """
+        final = {key: self.folder / f"{stage}.{key[0]}.{key[1]}.npy" for key in pieces}
+        staging = {
+            key: p.with_name(f".{p.name}.{uuid.uuid4().hex}.tmp") for key, p in final.items()
+        }
+        try:
+            for key, (shape, dtype) in pieces.items():
+                np.lib.format.open_memmap(staging[key], "w+", np.dtype(dtype), tuple(shape))
+            yield {key: NpyRegions(path) for key, path in staging.items()}
+            for key, path in staging.items():
+                os.replace(path, final[key])
+        finally:
+            for path in staging.values():
+                path.unlink(missing_ok=True)
+
     def load_array(self, stage: str, tile: Tile, name: str) -> np.ndarray:
         """Memory-map a raster piece written by :meth:`save_arrays` (read-only)."""
         return np.load(self._array_path(stage, tile, name), mmap_mode="r", allow_pickle=False)
@@ -147,6 +172,22 @@ class TileCheckpoints:
     def finished(self, stage: str, tiles: list[Tile]) -> Iterator[Tile]:
         """Yield the tiles of ``tiles`` whose ``stage`` is checkpointed."""
         return (t for t in tiles if self.done(stage, t))
+
+
+@dataclass(frozen=True)
+class NpyRegions:
+    """An ``.npy`` file written region by region (``target[region] = values``).
+
+    Each write memory-maps the file, so the writer can be sent to another process (a Dask
+    worker) and write the same file, which a pickled memory map would not (it is copied).
+    """
+
+    path: Path
+
+    def __setitem__(self, region: Any, values: np.ndarray) -> None:
+        target = np.load(self.path, mmap_mode="r+", allow_pickle=False)
+        target[region] = values
+        target.flush()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

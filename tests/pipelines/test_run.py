@@ -479,6 +479,30 @@ def test_tiled_run_reads_its_inputs_in_one_pass(demo_folder, tmp_path, monkeypat
     assert reads["inputs"] > 0 and reads["reference"] == reads["tiles"] == 0
 
 
+def test_tiles_read_each_landsat_chunk_once(demo_folder, tmp_path, monkeypatch):
+    """At 20 m the LST runs on the 30 m Landsat pixels, whose chunks meet several tiles'
+    shares: pass 0 reads (and converts) each of them once, as the one-piece run does."""
+    import odc.loader._rio as rio
+
+    reads = []
+    real_read = rio.rio_read
+
+    def counting_read(src, *args, **kwargs):
+        if "ST_B10" in str(src.uri):
+            reads.append(src.uri)
+        return real_read(src, *args, **kwargs)
+
+    monkeypatch.setattr(rio, "rio_read", counting_read)
+    overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    run(config, out=tmp_path / "whole", tile_size_px=4096)
+    whole = sorted(reads)
+    reads.clear()
+    run(config, out=tmp_path / "tiled")
+    assert len(run_tiles.tiles_of(_grid_of(config), 512)) == 4
+    assert len(whole) > len(SCENES) and sorted(reads) == whole  # several chunks per scene
+
+
 def _manifest_outputs(folder):
     return [str(p) for p in json.loads((folder / "manifest.json").read_text())["outputs"]]
 

@@ -65,3 +65,31 @@ def test_raster_pieces_roundtrip_memory_mapped_and_invalidated(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
     TileCheckpoints(tmp_path, {"config": "b"})  # another run: pieces dropped too
     assert not list(tmp_path.glob("*.npy"))
+
+
+def test_array_targets_are_filled_by_regions_and_kept_only_when_whole(tmp_path):
+    """Pieces streamed region by region (as dask.array.store does, from any process: the
+    writer is pickled) are renamed into place when the block ends; an error removes them."""
+    import pickle
+
+    import dask.array as da
+
+    tiles = processing_tiles(_grid(1200, 700), 512)
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    values = np.arange(2 * 5 * 7, dtype="float32").reshape(2, 5, 7)
+    pieces = {
+        (tiles[0].name, "lst"): ((2, 5, 7), "float32"),
+        (tiles[1].name, "lst"): ((2, 3, 7), "float32"),
+    }
+    with store.array_targets("inputs", pieces) as targets:
+        assert not list(tmp_path.glob("*.npy"))  # nothing in place before the end
+        da.store(da.from_array(values, chunks=(1, 2, 4)), targets[(tiles[0].name, "lst")])
+        copy = pickle.loads(pickle.dumps(targets[(tiles[1].name, "lst")]))  # another process
+        copy[:, :, :] = values[:, :3] * 2
+    np.testing.assert_array_equal(store.load_array("inputs", tiles[0], "lst"), values)
+    np.testing.assert_array_equal(store.load_array("inputs", tiles[1], "lst"), values[:, :3] * 2)
+    with pytest.raises(RuntimeError, match="stopped"):
+        with store.array_targets("inputs", {(tiles[2].name, "lst"): ((1, 1), "uint8")}):
+            raise RuntimeError("stopped")
+    assert not (tmp_path / f"inputs.{tiles[2].name}.lst.npy").exists()
+    assert not list(tmp_path.glob(".*tmp"))
