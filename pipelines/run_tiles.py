@@ -13,7 +13,8 @@ The passes, each checkpointed per tile (:class:`tiles.processing.TileCheckpoints
    inputs, before any neighbourhood step (LST per scene, index composites, land-cover
    classes: :func:`input_pieces`). The passes after read their lazy mosaic, so every input
    is read and composited once, and the halos of the neighbourhood steps read neighbouring
-   tiles' pieces, not their inputs.
+   tiles' pieces, not their inputs. The LST on the Landsat pixels, whose chunks each meet
+   several tiles, is streamed into every tile's piece in one computation first.
 1. ``reference``: per-scene sum and count of the LST over the rural reference mask of the
    tile (float64), and the mask's pixel count; merged over tiles into the per-scene rural
    reference (the same mean as :func:`raster.heat_island.scene_reference`). Several tiles:
@@ -252,6 +253,8 @@ def _input_pass(
     A batch holds enough tiles for a chunk per worker (one tile when a tile has that many
     chunks, as the default 4,096-pixel tiles of 2,048-pixel chunks on 4 threads), so small
     tiles or a large cluster keep every worker busy; each tile is checkpointed on its own.
+    The LST on the Landsat pixels (``series`` with ``gather``) goes first, for every tile at
+    once (:func:`_store_shares`).
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the pass
 
