@@ -571,6 +571,7 @@ def _run(
     # in this process, or its checkpoint files), one batch at a time, in the order given.
     folder = RunFolder(Path(config.outputs.folder))
     crs, synthetic, wanted = str(geobox.crs), _synthetic(inputs), config.outputs.rasters
+    compression = config.outputs.raster_compression
     futures: dict[str, concurrent.futures.Future] = {}
 
     def encode(rasters: Mapping[str, xr.DataArray]) -> None:
@@ -581,7 +582,7 @@ def _run(
         }
         if batch:
             _claim(folder)
-            future = cogs.submit(_write_cogs, batch, folder, synthetic, timer)
+            future = cogs.submit(_write_cogs, batch, folder, synthetic, timer, compression)
             futures.update(dict.fromkeys(batch, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
@@ -695,15 +696,25 @@ def settled_rasters(pixels: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArra
 
 
 def _write_cogs(
-    rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool, timer: _Timer
+    rasters: dict[str, xr.DataArray],
+    folder: RunFolder,
+    synthetic: bool,
+    timer: _Timer,
+    compression: str,
 ) -> None:
     # One COG at a time (GDAL compresses each with every core): five side by side, with
     # their GDAL threads, starved the statistics and the report the run waits for
     # (measured on the benchmark: 2.56 → 2.32 s from the tiles' end to the run's, medians of
     # five alternated runs; the same files).
     with timer("rasters"):
-        write_rasters(rasters, folder.rasters, compute=True, synthetic=synthetic,
-                      scheduler=LOCAL_SCHEDULERS["synchronous"])  # fmt: skip
+        write_rasters(
+            rasters,
+            folder.rasters,
+            compute=True,
+            synthetic=synthetic,
+            scheduler=LOCAL_SCHEDULERS["synchronous"],
+            compression=compression,
+        )
 
 
 def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:

@@ -27,7 +27,7 @@ from dask.delayed import Delayed
 
 from pipelines.outputs._atomic import ilots_version
 from pipelines.outputs.folder import check_name
-from raster.cog import write_cog
+from raster.cog import check_compression, write_cog
 from raster.landcover import CLASS_COLOURS
 from tiles.errors import CRSError
 
@@ -110,6 +110,7 @@ def write_rasters(
     synthetic: bool = False,
     compute: bool = False,
     scheduler: Any = None,
+    compression: str = "deflate",
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -135,6 +136,8 @@ def write_rasters(
     scheduler
         With ``compute=True``, the Dask scheduler of that pass (a name such as ``"threads"``
         for arrays held in this process, or a get function); default the current one.
+    compression
+        ``deflate`` (default) or ``zstd`` (:data:`raster.cog.COMPRESSIONS`).
 
     Returns
     -------
@@ -153,6 +156,7 @@ def write_rasters(
     unknown = sorted(set(resampling) - set(arrays))
     if unknown:
         raise ValueError(f"overview_resampling names {unknown} are not among the rasters given")
+    check_compression(compression)
     out = Path(folder)
     common = {k: text for k, v in (tags or {}).items() if (text := _tag_value(v)) is not None}
     first_crs = None
@@ -188,8 +192,9 @@ def write_rasters(
             clean.attrs = {}  # write_cog copies attrs into tags: pass the cleaned set instead
             _LOG.debug("raster %s: %s, tags %s", name, layout, sorted(file_tags))
             tasks[name] = write_cog(  # type: ignore[assignment]
-                clean, out / f"{name}.tif", tags=file_tags, compute=False, **layout
-            )
+                clean, out / f"{name}.tif", tags=file_tags, compute=False,
+                compression=compression, **layout,
+            )  # fmt: skip
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise

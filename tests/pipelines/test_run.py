@@ -285,11 +285,15 @@ def test_overwritten_run_that_stops_leaves_no_manifest(
         ).stat().st_mtime
 
 
-def test_zone_formats_csv_only(demo_folder, tmp_path):
-    config = apply_overrides(
-        load_config(demo_folder / "config.yaml"), {"outputs.zone_formats": ["csv"]}
-    )
+def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
+    overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd"}
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
     result = run(config, out=tmp_path / "csv")
+    for name in ("lst_median", "landcover"):  # ZSTD, the same values as the DEFLATE run's
+        with rasterio.open(result.folder / "rasters" / f"{name}.tif") as got:
+            with rasterio.open(demo_run[0] / "rasters" / f"{name}.tif") as want:
+                assert (got.compression.name, want.compression.name) == ("zstd", "deflate")
+                np.testing.assert_array_equal(got.read(1), want.read(1))
     assert (result.folder / "zones" / "iris.csv").is_file()
     assert not (result.folder / "zones.gpkg").exists()
     assert not (result.folder / "zones" / "iris.parquet").exists()

@@ -147,6 +147,7 @@ def test_models_are_frozen():
         ("landcover", {"external": {"path": "x.tif", "mapping": "glc"}}, "unknown mapping 'glc'"),
         ("landcover", {"connectivity": 4}, "landcover.connectivity: must be one of 1, 2"),
         ("outputs", {"zone_formats": ["shp"]}, "must be one of gpkg, parquet, csv"),
+        ("outputs", {"raster_compression": "lzw"}, "outputs.raster_compression: must be one of"),
         ("inequality", {"confidence": 1.5}, "inequality.confidence: must be < 1 (got 1.5)"),
         ("census", {"filosofi": "filo.csv"}, "census.filosofi: needs zones.iris"),
         ("zones", {"extra": [{"name": "Parks", "path": "p.gpkg", "id": "id"}]}, "'Parks'"),

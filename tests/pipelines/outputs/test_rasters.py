@@ -212,3 +212,23 @@ def test_bad_inputs_are_refused(tmp_path):
         write_rasters({"a": ok}, tmp_path, overview_resampling={"b": "nearest"})
     with pytest.raises(ValueError, match="no rasters"):
         write_rasters({}, tmp_path)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_zstd_cogs_are_valid_and_hold_the_same_values(tmp_path, rasters, lazy):
+    """outputs.raster_compression: zstd writes valid COGs whose values equal the DEFLATE ones."""
+    if lazy:
+        rasters = {name: data.chunk(256) for name, data in rasters.items()}
+    paths = write_rasters(rasters, tmp_path, compute=True, compression="zstd")
+    for name, path in paths.items():
+        if cog_validate is not None:
+            valid, errors, _warnings = cog_validate(path)
+            assert valid and not errors, (name, errors)
+        with rasterio.open(path) as src:
+            assert src.compression.name.lower() == "zstd"
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert src.overviews(1)
+            np.testing.assert_array_equal(src.read(1), rasters[name].to_numpy())
+    with pytest.raises(ValueError, match="compression 'lzw' is not one of deflate, zstd"):
+        write_rasters(rasters, tmp_path / "other", compute=True, compression="lzw")
+    assert not (tmp_path / "other").exists()  # refused before any file is made
