@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
+from itertools import pairwise
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -16,6 +20,58 @@ from pipelines.report.tables import group_means, line_fit
 from pipelines.report.text import Messages
 
 FR, EN = Messages("fr"), Messages("en")
+NBSP = "\u00a0"
+#: Widest image the report shows at its own size: its 62 rem column (992 px) less the main's
+#: padding (2 x 20 px), the figure's padding (2 x 12 px) and border (2 x 1 px), at 110 dpi.
+REPORT_COLUMN_INCHES = (992 - 40 - 24 - 2) / 110
+
+
+def _scenes(count, *, suhii=None):
+    """``count`` scenes of the summers 2021 to 2023, by Landsat 8 and 9 in turn.
+
+    14 a summer, 8 days apart from 2 June; past 42, the dates come round again (two scenes a
+    day). ``suhii`` gives them all one SUHII (K).
+    """
+    days = [
+        date(year, 6, 2) + timedelta(days=8 * i) for year in (2021, 2022, 2023) for i in range(14)
+    ]
+    return [
+        {
+            "time": f"{days[i % len(days)].isoformat()}T10:45:00",
+            "platform": f"landsat-{8 + i % 2}",
+            "suhii_k": (0.5 + 0.1 * (i % 7) - 0.35 * (i % 3)) if suhii is None else suhii,
+        }
+        for i in range(count)
+    ]
+
+
+def _draw(fig):
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _shown_x_labels(ax, renderer):
+    """(position, text, extent) of the x tick labels ``ax`` drew, left to right."""
+    low, high = sorted(ax.get_xlim())
+    shown = [
+        (tick.get_loc(), tick.label1.get_text(), tick.label1.get_window_extent(renderer))
+        for tick in ax.xaxis.get_major_ticks()
+        if low <= tick.get_loc() <= high and tick.label1.get_text()
+    ]
+    return sorted(shown, key=lambda item: item[0])
+
+
+def _assert_apart(extents, min_gap_px=2.0):
+    """Neighbouring label extents (left to right) leave ``min_gap_px`` blank between them."""
+    for left, right in pairwise(extents):
+        assert right.x0 - left.x1 >= min_gap_px, (left, right)
+
+
+def _assert_inside(fig, renderer):
+    box_ = fig.get_tightbbox(renderer)  # inches
+    width, height = fig.get_size_inches()
+    assert box_.x0 >= 0 and box_.y0 >= 0 and box_.x1 <= width and box_.y1 <= height
 
 
 def _zones():
@@ -109,6 +165,10 @@ def test_suhii_and_quality_figures():
     shares = pd.Series({2: 0.25, 3: 0.75})
     fig = figures.quality_figure(_zones(), FR, n_clear_shares=shares, min_valid_frac=0.5)
     assert len(fig.axes) == 2 and fig.get_suptitle() == "Couverture des données"
+    # two scenes of one day and platform (two rows of a path): a bar each, side by side
+    twice = [heat["scenes"][0], {**heat["scenes"][0], "suhii_k": 3.1}]
+    (ax,) = figures.suhii_figure({"scenes": twice}, EN).axes
+    assert sorted(p.get_x() + p.get_width() / 2 for p in ax.patches) == [0.0, 1.0]
     fig = figures.quality_figure(_zones(), FR, n_clear_shares=None, min_valid_frac=None)
     assert len(fig.axes) == 1
 
@@ -184,6 +244,14 @@ def test_figures_keep_their_text_inside_the_canvas(m):
         "qpv": figures.qpv_figure(zones, "lst_mean_k", group_means(zones, ["lst_mean_k"]), m),
         "suhii": figures.suhii_figure({"scenes": scenes}, m),
         "quality": figures.quality_figure(zones, m, n_clear_shares=shares, min_valid_frac=0.6),
+        # several Landsat summers: 40 scenes, 0 to 40 clear observations a pixel
+        "suhii_40": figures.suhii_figure({"scenes": _scenes(40, suhii=-10.25)}, m),
+        "quality_40": figures.quality_figure(
+            zones,
+            m,
+            n_clear_shares=pd.Series(np.full(41, 1 / 41), index=np.arange(41)),
+            min_valid_frac=0.6,
+        ),
     }
     for name, fig in built.items():
         canvas = FigureCanvasAgg(fig)
@@ -197,3 +265,104 @@ def test_figures_keep_their_text_inside_the_canvas(m):
         for i, first in enumerate(extents):  # panels (and the map and its colorbar) apart
             for second in extents[i + 1 :]:
                 assert not first.overlaps(second), name
+
+
+@pytest.mark.parametrize("m", [FR, EN], ids=["fr", "en"])
+@pytest.mark.parametrize("count", [1, 4, 8, 9, 12, 40])
+def test_every_scene_labelled_without_overlap(m, count):
+    """Up to 40 scenes (several Landsat summers), each bar keeps a readable label."""
+    scenes = _scenes(count)
+    fig = figures.suhii_figure({"composite": {"suhii_k": 0.4}, "scenes": scenes}, m)
+    (ax,) = fig.axes
+    renderer = _draw(fig)
+    shown = _shown_x_labels(ax, renderer)
+    dates = [s["time"][:10] for s in scenes]
+    platforms = [s["platform"] for s in scenes]
+    assert [p.get_height() for p in ax.patches] == [s["suhii_k"] for s in scenes]
+    assert [loc for loc, _, _ in shown] == list(range(count))
+    texts = [text for _, text, _ in shown]
+    if count <= 4:  # as the demo's figure: the date over the platform, level
+        assert texts == [f"{d}\n{p}" for d, p in zip(dates, platforms, strict=True)]
+        assert {t.get_rotation() for t in ax.get_xticklabels()} == {0.0}
+        assert tuple(fig.get_size_inches()) == (7.0, 4.0)
+    if count >= 12:  # too many for level labels: one vertical line each
+        assert texts == [f"{d} {p}" for d, p in zip(dates, platforms, strict=True)]
+        assert {t.get_rotation() for t in ax.get_xticklabels()} == {90.0}
+    _assert_apart([extent for _, _, extent in shown])
+    _assert_inside(fig, renderer)
+    assert fig.get_size_inches()[0] <= REPORT_COLUMN_INCHES
+    assert fig.get_size_inches()[1] <= 5.5
+
+
+def test_60_scenes_label_every_kth_bar():
+    """60 scenes do not fit a label each: every k-th is labelled, every bar keeps a tick."""
+    scenes = _scenes(60)
+    fig = figures.suhii_figure({"scenes": scenes}, FR)
+    (ax,) = fig.axes
+    renderer = _draw(fig)
+    shown = _shown_x_labels(ax, renderer)
+    positions = [loc for loc, _, _ in shown]
+    assert positions[0] == 0 and len(set(np.diff(positions))) == 1 and positions[1] > 1
+    for loc, text, _ in shown:
+        assert text == f"{scenes[loc]['time'][:10]} {scenes[loc]['platform']}"
+    ticks = sorted([*ax.xaxis.get_majorticklocs(), *ax.xaxis.get_minorticklocs()])
+    assert ticks == list(range(60))
+    _assert_apart([extent for _, _, extent in shown])
+    _assert_inside(fig, renderer)
+    assert fig.get_size_inches()[0] <= REPORT_COLUMN_INCHES
+
+
+@pytest.mark.parametrize("m", [FR, EN], ids=["fr", "en"])
+def test_n_clear_panel_up_to_40_observations(m):
+    """One bar per count from 0 to 40 clear observations; whole-number labels that fit."""
+    shares = pd.Series(np.full(41, 1 / 41), index=np.arange(41))
+    fig = figures.quality_figure(_zones(), m, n_clear_shares=shares, min_valid_frac=0.5)
+    ax = fig.axes[0]
+    renderer = _draw(fig)
+    centres = [p.get_x() + p.get_width() / 2 for p in ax.patches]
+    assert centres == pytest.approx(list(range(41)))
+    shown = _shown_x_labels(ax, renderer)
+    assert len(shown) >= 3 and shown[0][1] == "0"
+    for loc, text, _ in shown:  # under the bar of its count
+        assert text == str(int(loc)) and loc == int(loc)
+    _assert_apart([extent for _, _, extent in shown], min_gap_px=5.0)
+    _assert_inside(fig, renderer)
+
+
+def test_n_clear_counts_without_pixels_keep_their_place():
+    """2 and 5 observations but none of 3 or 4: the bars stand at 2 and 5, 3 and 4 empty."""
+    shares = pd.Series({2: 0.4, 5: 0.6})
+    ax = figures.quality_figure(_zones(), EN, n_clear_shares=shares, min_valid_frac=None).axes[0]
+    renderer = _draw(ax.figure)
+    assert [p.get_x() + p.get_width() / 2 for p in ax.patches] == pytest.approx([2.0, 5.0])
+    assert [text for _, text, _ in _shown_x_labels(ax, renderer)] == ["2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize(
+    ("m", "pattern"),
+    [(FR, rf"\d{{1,3}}({NBSP}\d{{3}})+"), (EN, r"\d{1,3}(,\d{3})+")],
+    ids=["fr", "en"],
+)
+def test_histogram_counts_in_the_language(m, pattern):
+    """A city of 20,000 IRIS: the counts' axis writes thousands as the other axes do."""
+    zones = pd.DataFrame({"valid_frac": np.r_[np.full(20000, 0.97), np.full(6000, 0.42)]})
+    fig = figures.quality_figure(zones, m, n_clear_shares=None, min_valid_frac=0.5)
+    (ax,) = fig.axes
+    renderer = _draw(fig)
+    low, high = ax.get_ylim()
+    labels = [t.label1.get_text() for t in ax.yaxis.get_major_ticks() if low <= t.get_loc() <= high]
+    big = [text for text in labels if text != "0"]
+    assert big and all(re.fullmatch(pattern, text) for text in big), labels
+    assert labels[0] == "0"
+    _assert_inside(fig, renderer)
+
+
+def test_histogram_counts_are_whole():
+    """Three IRIS: the counts' axis has no half IRIS."""
+    zones = pd.DataFrame({"valid_frac": [0.92, 0.93, 0.81]})
+    (ax,) = figures.quality_figure(zones, FR, n_clear_shares=None, min_valid_frac=None).axes
+    _draw(ax.figure)
+    low, high = ax.get_ylim()
+    locs = [v for v in ax.yaxis.get_majorticklocs() if low <= v <= high]
+    assert locs == [0.0, 1.0, 2.0]
+    assert [ax.yaxis.get_major_formatter()(v) for v in locs] == ["0", "1", "2"]
