@@ -47,6 +47,8 @@ peak memory is the largest seen. Cases:
    processing tiles (``TILED``: 4 tiles of 2 x 2 chunks, as the default 4,096-pixel tiles
    of 2,048-pixel chunks cut a larger city), with its checkpoints, into ``run-tiled/``;
    its rasters and per-zone tables are checked against the one-piece run's.
+   ``ilots-zstd`` (with ``--zstd``; no target): the one-piece run with
+   ``outputs.raster_compression: zstd``, into ``run-zstd/``, checked the same way.
 3. ``reference``: ``benchmarks/reference_pipeline.py``, the same per-IRIS table as ilots'
    ``zones/iris.parquet`` written as a typical analyst would (rioxarray, xarray, NumPy,
    SciPy, scikit-image, geopandas, rasterstats; no Dask, no ilots), with ilots' definitions
@@ -76,7 +78,7 @@ workload (``profile.txt`` with a call tree and functions by own time, ``profile.
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [--repeat 2] [--quick] [--profile] [--tiled]
+    python benchmarks/bench_pipeline.py [--repeat 2] [--quick] [--profile] [--tiled] [--zstd]
         [--workdir DIR]
                                         [--skip-reference]
 
@@ -570,16 +572,20 @@ def run_floor_warp(root: Path) -> None:
 
 #: The tiled case: tile and chunk edges in pixels (a quarter of the city per tile).
 TILED = {"scheduler.tile_size_px": 2048, "scheduler.chunk_px": 1024}
+#: The ZSTD case: the one-piece run with ZSTD-compressed COGs.
+ZSTD = {"outputs.raster_compression": "zstd"}
+#: Run folder of each variant of the ilots run (the one-piece run writes ``run/``).
+VARIANTS = {"ilots-tiled": ("run-tiled", TILED), "ilots-zstd": ("run-zstd", ZSTD)}
 
 
-def run_ilots(root: Path, tiled: bool = False) -> None:
+def run_ilots(root: Path, variant: str | None = None) -> None:
     from pipelines.config import apply_overrides, load_config
     from pipelines.run import run, scheduler_context
 
     config = load_config(root / "config.yaml")
-    if tiled:
-        folder = str(root / "run-tiled")
-        config = apply_overrides(config, {**TILED, "outputs.folder": folder})
+    if variant is not None:
+        folder, overrides = VARIANTS[variant]
+        config = apply_overrides(config, {**overrides, "outputs.folder": str(root / folder)})
     with scheduler_context(config.scheduler.kind):  # as `ilots run` does
         run(config)
 
@@ -596,23 +602,23 @@ def planned_memory(root: Path, tiled: bool) -> dict[str, float]:
     return planned
 
 
-def check_tiled(root: Path) -> None:
-    """Stop when the tiled run's rasters or tables differ from the one-piece run's."""
+def check_variant(root: Path, variant: str) -> None:
+    """Stop when a variant's rasters or tables differ from the one-piece run's."""
     import pandas as pd
     import rasterio
 
-    one, tiled = root / "run", root / "run-tiled"
+    one, other = root / "run", root / VARIANTS[variant][0]
     for path in sorted((one / "rasters").glob("*.tif")):
-        with rasterio.open(path) as a, rasterio.open(tiled / "rasters" / path.name) as b:
+        with rasterio.open(path) as a, rasterio.open(other / "rasters" / path.name) as b:
             if not np.array_equal(a.read(), b.read(), equal_nan=True):
-                raise SystemExit(f"TILED RUN DIFFERS: rasters/{path.name}")
+                raise SystemExit(f"{variant} RUN DIFFERS: rasters/{path.name}")
     for layer in ("iris", "qpv"):
-        a, b = (pd.read_parquet(folder / "zones" / f"{layer}.parquet") for folder in (one, tiled))
+        a, b = (pd.read_parquet(folder / "zones" / f"{layer}.parquet") for folder in (one, other))
         for column in a.columns:
             if a[column].dtype.kind == "f" and not np.allclose(
                 a[column], b[column], rtol=1e-9, atol=0, equal_nan=True
             ):
-                raise SystemExit(f"TILED RUN DIFFERS: {layer}.{column}")
+                raise SystemExit(f"{variant} RUN DIFFERS: {layer}.{column}")
 
 
 def run_reference(root: Path, means_only: bool = False) -> None:
@@ -695,7 +701,8 @@ def child(mode: str, root: Path) -> None:
         "floor": lambda: run_floor(root),
         "floor-warp": lambda: run_floor_warp(root),
         "ilots": lambda: run_ilots(root),
-        "ilots-tiled": lambda: run_ilots(root, tiled=True),
+        "ilots-tiled": lambda: run_ilots(root, "ilots-tiled"),
+        "ilots-zstd": lambda: run_ilots(root, "ilots-zstd"),
         "warmup": lambda: run_ilots(root),
         "reference": lambda: run_reference(root),
         "reference-means": lambda: run_reference(root, means_only=True),
@@ -837,6 +844,12 @@ def main() -> None:
         "the one-piece run",
     )
     parser.add_argument(
+        "--zstd",
+        action="store_true",
+        help="also time the one-piece run with ZSTD-compressed COGs "
+        "(outputs.raster_compression: zstd; no target), checked against the DEFLATE run",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=HERE / "_work",
@@ -868,6 +881,7 @@ def main() -> None:
 
     best: dict[str, dict] = {}
     plan = ["imports", "floor", "floor-warp", "ilots"] + (["ilots-tiled"] if args.tiled else [])
+    plan += ["ilots-zstd"] if args.zstd else []
     plan += [] if args.skip_reference else ["reference", "reference-means"]
     for rep in range(args.repeat):
         for mode in plan:
@@ -887,8 +901,11 @@ def main() -> None:
         print(f"profile: {root / 'profile.txt'} and profile.html", flush=True)
 
     if args.tiled:
-        check_tiled(root)
+        check_variant(root, "ilots-tiled")
         print("values: the tiled run equals the one-piece run")
+    if args.zstd:
+        check_variant(root, "ilots-zstd")
+        print("values: the ZSTD run equals the one-piece run")
     planned = planned_memory(root, args.tiled)
     comparison = None
     if not args.skip_reference:
@@ -927,6 +944,7 @@ def report(best, work, files, size_mb, args, comparison, timings, after) -> None
         "floor-warp": "floor + resample to 10 m (no target)",
         "ilots": "ilots run (config -> run folder)",
         "ilots-tiled": "ilots run in 4 tiles (no target)",
+        "ilots-zstd": "ilots run, ZSTD COGs (no target)",
         "reference": "reference: rioxarray + rasterstats, table",
         "reference-means": "reference, means only (no target)",
     }
@@ -936,7 +954,7 @@ def report(best, work, files, size_mb, args, comparison, timings, after) -> None
         r = best[mode]
         xfloor = f"{r['seconds'] / floor:8.2f}" if mode != "imports" else ""
         speed = ""
-        if "reference" in best and mode in ("ilots", "ilots-tiled", "reference", "reference-means"):
+        if "reference" in best and mode in ("ilots", *VARIANTS, "reference", "reference-means"):
             speed = f"{best['reference']['seconds'] / r['seconds']:9.2f}"
         print(f"{label:<40} {r['seconds']:8.2f} {xfloor:>8} {speed:>9} {r['peak_mib']:9.0f}")
 
