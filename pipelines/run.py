@@ -552,14 +552,16 @@ def _run(
     fingerprint = {
         # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
         "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
-        "config": config_digest(config),
+        "config": config_digest(config, without=NOT_IN_PIECES),
         "grid": grid_info(geobox),
         "tile_size": size,
         "items": [it.id for it in inputs.items],
     }
     # One tile has nothing to resume from: its passes are kept in memory. A tiled run also
-    # keys its checkpoints on the files it reads, so a product or zone file replaced under
-    # the same name (a reprocessed scene, edited IRIS) is never resumed from stale pieces.
+    # keys its checkpoints on the files its pieces read, so a product or zone file replaced
+    # under the same name (a reprocessed scene, edited IRIS) is never resumed from stale
+    # pieces; what only the steps after the tiles read (census tables, outputs, inequality
+    # settings) can be fixed and the run resumed.
     store = (
         run_tiles.MemoryCheckpoints()
         if one_piece
@@ -717,13 +719,23 @@ def _write_cogs(
         )
 
 
-def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
-    """Path, size and modification time (ns) of every local file the run reads.
+#: Config keys a tiled run's checkpointed pieces do not depend on: read only after the tiles
+#: (census joins, inequality, the outputs written, scenarios), naming the run, or saying
+#: where the work runs. A run stopped by a bad census table, or resumed on a cluster or with
+#: the report in English, resumes from its finished tiles; any setting of the grid, inputs,
+#: masks, composites, heat island, land cover, zones or tiling recomputes them.
+NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
+                 "scheduler.kind", "scheduler.address", "scheduler.workers")  # fmt: skip
 
-    The config's files (zones, DEM, land-cover map, ...) and every item's local assets; a
-    stat each, no reading (the manifest hashes the config's files once the run is done).
+
+def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
+    """Path, size and modification time (ns) of every local file the tiles' pieces read.
+
+    The config's files (zones, DEM, land-cover map, ...; not the census tables, joined after
+    the tiles) and every item's local assets; a stat each, no reading (the manifest hashes
+    the config's files once the run is done).
     """
-    paths = {Path(p) for _key, p in config_paths(config)}
+    paths = {Path(p) for key, p in config_paths(config) if not key.startswith("census.")}
     for item in inputs.items:
         for asset in item.assets.values():
             href = asset.get_absolute_href() or asset.href

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -287,13 +287,16 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def config_digest(config: RunConfig) -> str:
+def config_digest(config: RunConfig, *, without: Iterable[str] = ()) -> str:
     """SHA-256 of a config's canonical JSON (absolute paths): a run fingerprint.
 
     Parameters
     ----------
     config
         The config.
+    without
+        Dotted keys left out (``"census"``, ``"scheduler.kind"``), for a fingerprint of
+        what depends on the rest only.
 
     Returns
     -------
@@ -301,6 +304,12 @@ def config_digest(config: RunConfig) -> str:
         64 hexadecimal characters; equal configs give equal digests.
     """
     data = config.model_dump(mode="json")
+    for key in without:
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part) or {}
+        node.pop(last, None)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

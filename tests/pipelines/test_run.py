@@ -647,6 +647,39 @@ def test_resume_ignores_checkpoints_of_replaced_input_files(demo_folder, tmp_pat
     assert all(len(again[stage]) == n_tiles for stage in _PASSES)
 
 
+def test_resume_after_fixing_what_the_tiles_do_not_read(demo_folder, tmp_path, monkeypatch):
+    """A killed tiled run resumes from its finished tiles after changes only the steps after
+    the tiles read (the report language, the inequality settings, the census population
+    table, the scheduler's workers); a setting of the composites recomputes every pass."""
+    import os
+
+    config = load_config(demo_folder / "config.yaml")
+    out, size = tmp_path / "run", 150
+    started = _killed_run(monkeypatch, config, out, size, "tile", after=2)
+    fixed = apply_overrides(
+        config,
+        {"outputs.report_language": "en", "inequality.bootstrap": 99, "scheduler.workers": 1},
+    )
+    table = config.census.population
+    before = table.stat()
+    again = _count_passes(monkeypatch)
+    try:
+        os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        resumed = run(fixed, out=out, tile_size_px=size)
+    finally:
+        os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns))
+    names = _tile_names(config, size)
+    assert again["inputs"] == again["reference"] == []
+    assert sorted(again["tile"]) == sorted(set(names) - set(started))
+    whole = run(fixed, out=tmp_path / "whole", tile_size_px=4096)
+    _assert_same_run(whole, resumed)
+    _killed_run(monkeypatch, config, tmp_path / "other", size, "tile", after=2)
+    again = _count_passes(monkeypatch)
+    run(apply_overrides(config, {"composite.min_clear": 1}), out=tmp_path / "other",
+        tile_size_px=size)  # fmt: skip
+    assert all(sorted(again[stage]) == sorted(names) for stage in _PASSES)
+
+
 def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):
     """The checkpoint fingerprint stamps local assets and the archive of /vsitar/ assets
     (a Landsat .tar read in place), not remote URLs."""

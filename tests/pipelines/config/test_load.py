@@ -216,3 +216,16 @@ def test_overrides(tmp_path, write_config):
         apply_overrides(config, {"grid.resolutoin": 10})
     with pytest.raises(ConfigError, match=r"^command line: grid.resolution: must be > 0"):
         apply_overrides(config, {"grid.resolution": 0})
+
+
+def test_digest_without_keys_ignores_only_them(tmp_path, write_config):
+    config = load_config(write_config(FULL, folder=tmp_path), check_paths=False)
+    without = ("outputs", "scheduler.address")
+    base = config_digest(config, without=without)
+    assert base != config_digest(config)
+    changed = {"outputs.report_language": "en", "scheduler.address": "tcp://10.0.0.6:8786"}
+    assert config_digest(apply_overrides(config, changed), without=without) == base
+    assert (
+        config_digest(apply_overrides(config, {"scheduler.chunk_px": 512}), without=without) != base
+    )
+    assert config_digest(config, without=("no_such_section.key",)) == config_digest(config)
