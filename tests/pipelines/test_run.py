@@ -800,21 +800,25 @@ def test_cluster_run_equals_threaded_run(demo_run, demo_folder, tmp_path):
                 np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=name)
 
 
-def test_tiled_cluster_run_equals_one_piece(demo_run, demo_folder, tmp_path):
-    """In a tiled run on a process-based cluster, the workers read the tiles' checkpointed
-    pieces from the run folder: the same run folder as one piece on threads."""
+def test_tiled_cluster_run_equals_one_piece(demo_folder, tmp_path):
+    """In a tiled run on a process-based cluster, the workers write the tiles' shares of the
+    LST on the Landsat pixels (at 20 m) into the run folder's checkpoints and read the
+    pieces back: the same run folder as one piece on threads."""
     from distributed import LocalCluster
 
     from pipelines.run import scheduler_context
 
-    config = load_config(demo_folder / "config.yaml")
+    overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    whole = run(config, out=tmp_path / "whole", tile_size_px=4096)
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         with scheduler_context(cluster.scheduler_address):
-            tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)
+            tiled = run(config, out=tmp_path / "tiled")
         assert any(t[2] == "memory" for t in cluster.scheduler.transition_log)
-    _assert_same_run(demo_run[1], tiled)
+    assert len(run_tiles.tiles_of(_grid_of(config), 512)) == 4
+    _assert_same_run(whole, tiled)
 
 
 def test_iris_percentile_rank_columns(demo_run):
