@@ -136,7 +136,7 @@ class TileCheckpoints:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            _atomic_write(self._array_path(stage, tile, name), buffer.getvalue())
+            _atomic_write(self._array_path(stage, tile.name, name), buffer.getvalue())
 
     @contextlib.contextmanager
     def array_targets(
@@ -148,7 +148,7 @@ class TileCheckpoints:
         (:func:`dask.array.store`, from any worker that sees this folder); renamed into place
         (what :meth:`load_array` reads) when the block ends without error, else removed.
         """
-        final = {key: self.folder / f"{stage}.{key[0]}.{key[1]}.npy" for key in pieces}
+        final = {key: self._array_path(stage, *key) for key in pieces}
         staging = {
             key: p.with_name(f".{p.name}.{uuid.uuid4().hex}.tmp") for key, p in final.items()
         }
@@ -164,10 +164,10 @@ class TileCheckpoints:
 
     def load_array(self, stage: str, tile: Tile, name: str) -> np.ndarray:
         """Memory-map a raster piece written by :meth:`save_arrays` (read-only)."""
-        return np.load(self._array_path(stage, tile, name), mmap_mode="r", allow_pickle=False)
+        return np.load(self._array_path(stage, tile.name, name), mmap_mode="r", allow_pickle=False)
 
-    def _array_path(self, stage: str, tile: Tile, name: str) -> Path:
-        return self.folder / f"{stage}.{tile.name}.{name}.npy"
+    def _array_path(self, stage: str, tile_name: str, name: str) -> Path:
+        return self.folder / f"{stage}.{tile_name}.{name}.npy"
 
     def finished(self, stage: str, tiles: list[Tile]) -> Iterator[Tile]:
         """Yield the tiles of ``tiles`` whose ``stage`` is checkpointed."""
