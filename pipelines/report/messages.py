@@ -372,7 +372,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_scenario": ("Scénario", "Scenario"),
     "col_description": ("Description", "Description"),
     "col_area_changed": ("Surface modifiée (ha)", "Area changed (ha)"),
-    "col_mean_delta": ("ΔT moyen où appliqué (K)", "Mean ΔT where applied (K)"),
+    "col_changed_delta": (
+        "ΔT moyen des pixels modifiés (K)",
+        "Mean ΔT of the changed pixels (K)",
+    ),
+    "col_mean_delta": ("ΔT moyen de la zone ciblée (K)", "Mean ΔT over the target area (K)"),
     "col_urban_delta": ("ΔT moyen, ville (K)", "Mean ΔT, whole city (K)"),
     "col_delta_per_ha": ("ΔT ville par ha modifié (K)", "City ΔT per ha changed (K)"),
     "col_extrapolated": ("Part extrapolée", "Extrapolated share"),

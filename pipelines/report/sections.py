@@ -509,6 +509,7 @@ _SCENARIO_COLUMNS = (
     ("scenario", "col_scenario", None),
     ("description", "col_description", None),
     ("area_changed_m2", "col_area_changed", "ha"),
+    ("changed_mean_delta_k", "col_changed_delta", 2),
     ("mean_delta_k", "col_mean_delta", 2),
     ("urban_mean_delta_k", "col_urban_delta", 3),
     ("delta_k_per_ha", "col_delta_per_ha", "significant"),

@@ -17,9 +17,12 @@ Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per
     Name and description from the config.
 ``area_changed_m2``
     Area of the pixels whose NDVI, albedo or class the scenario changed.
+``changed_mean_delta_k``
+    Mean ΔT (K) over the pixels the scenario changed (how much cooler they get).
 ``mean_delta_k``
-    Mean ΔT (K) over the pixels of the scenario's ``where`` (how much cooler the targeted
-    area gets).
+    Mean ΔT (K) over the pixels of the scenario's ``where``, changed or not (how much cooler
+    the targeted area gets: a cool-roof scenario on the IRIS averages its roofs' ΔT with the
+    unchanged streets, parks and fields of the IRIS).
 ``urban_mean_delta_k``
     Mean ΔT (K) over the pixels of the IRIS (the whole city).
 ``delta_k_per_ha``
@@ -68,6 +71,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "scenario",
     "description",
     "area_changed_m2",
+    "changed_mean_delta_k",
     "mean_delta_k",
     "urban_mean_delta_k",
     "delta_k_per_ha",

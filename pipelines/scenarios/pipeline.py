@@ -100,7 +100,8 @@ def scenario_line(row: dict[str, Any]) -> str:
     """Describe a scenario's comparison row in one terminal line."""
     text = (
         f"scenario {row['scenario']}: {_number(row['area_changed_m2'] / 1e4, '.1f')} ha changed, "
-        f"mean ΔT {_number(row['mean_delta_k'], '+.2f')} K where applied, "
+        f"mean ΔT {_number(row['changed_mean_delta_k'], '+.2f')} K on them, "
+        f"{_number(row['mean_delta_k'], '+.2f')} K over the target area, "
         f"{_number(row['urban_mean_delta_k'], '+.3f')} K over the city"
     )
     if math.isfinite(row["qpv_gap_before_k"]):
@@ -323,6 +324,7 @@ def _write_scenario(
     )
     area_m2 = float(changed.sum()) * baseline.pixel_area_m2
     in_area = area & np.isfinite(delta)
+    on_changed = changed & np.isfinite(delta)
     city = np.zeros(baseline.shape, dtype=bool)
     if "iris" in baseline.zones:
         city = baseline.mask_of(baseline.zones["iris"].geometry)
@@ -332,6 +334,7 @@ def _write_scenario(
         "scenario": spec.name,
         "description": spec.description,
         "area_changed_m2": area_m2,
+        "changed_mean_delta_k": (float(delta[on_changed].mean()) if on_changed.any() else math.nan),
         "mean_delta_k": float(delta[in_area].mean()) if in_area.any() else math.nan,
         "urban_mean_delta_k": urban_mean,
         "delta_k_per_ha": urban_mean / (area_m2 / 1e4) if area_m2 > 0 else math.nan,

@@ -187,6 +187,7 @@ COMPARISON = pd.DataFrame(
         "scenario": ["green_qpv", "cool_roofs"],
         "description": ["Greening the QPV schoolyards", "Cool roofs on the built class"],
         "area_changed_m2": [182000.0, 1250000.0],
+        "changed_mean_delta_k": [-2.0311, -1.4027],
         "mean_delta_k": [-1.1234, -0.4521],
         "urban_mean_delta_k": [-0.1234, -0.3012],
         "delta_k_per_ha": [-0.000678, -0.0003617],

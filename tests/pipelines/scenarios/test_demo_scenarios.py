@@ -135,6 +135,8 @@ def test_greening_the_qpv_cools_them_and_narrows_the_gap(demo):
     row = pd.read_csv(root / "outputs" / "scenarios" / "comparison.csv").iloc[0]
     assert row["qpv_gap_after_k"] < row["qpv_gap_before_k"] - 0.3
     assert row["area_changed_m2"] > 0 and row["mean_delta_k"] < 0
+    # The changed pixels get cooler than the QPV as a whole (mostly unchanged pixels).
+    assert row["changed_mean_delta_k"] < row["mean_delta_k"]
     assert row["qpv_delta_mean_k"] < row["rest_delta_mean_k"] < 0
     run = json.loads((root / "outputs" / "inequality.json").read_text())
     assert row["qpv_gap_before_k"] == pytest.approx(run["group_difference"]["value"])
@@ -172,6 +174,18 @@ def test_cool_roofs_cool_the_built_class(demo):
     assert 1.5 * ALBEDO_LST_SLOPE_K * 0.15 < mean < -0.3, mean
     row = pd.read_csv(root / "outputs" / "scenarios" / "comparison.csv").iloc[1]
     assert row["extrapolated_share"] > 0  # reported, not hidden
+    # The changed pixels, recomputed: the run's built class with its centre in an IRIS.
+    from rasterio.features import geometry_mask
+
+    iris = gpd.read_file(root / "outputs" / "zones.gpkg", layer="iris")
+    with rasterio.open(root / "outputs" / "rasters" / "landcover.tif") as src:
+        shapes = list(iris.to_crs(src.crs).geometry)
+        inside = geometry_mask(shapes, out_shape=src.shape, transform=src.transform, invert=True)
+    changed = inside & (landcover == BUILT)
+    assert row["pixels_changed"] == changed.sum()
+    expected = float(np.nanmean(delta[changed]))  # no ΔT where the run has no anomaly
+    assert row["changed_mean_delta_k"] == pytest.approx(expected, abs=1e-6)
+    assert row["changed_mean_delta_k"] < row["mean_delta_k"] < 0  # the IRIS: mostly unchanged
 
 
 def test_no_op_scenario_gives_exactly_zero(run_copy):
