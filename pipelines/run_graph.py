@@ -43,7 +43,7 @@ from raster.quality import (
 )
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
-from tiles.grid import aligned_chunks, analysis_geobox
+from tiles.grid import aligned_chunks, analysis_geobox, grid_anchor
 
 __all__ = [
     "LandsatSeries",
@@ -214,7 +214,9 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
     """Build the run's analysis grid: the area grown by the outer rural ring, in the grid CRS."""
     crs = grid_crs(config, area)
     grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
-    return analysis_geobox(Geometry(grown.geometry, crs=crs), config.grid.resolution, crs)
+    resolution = config.grid.resolution
+    anchor = grid_anchor(resolution, crs)
+    return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
 
 
 def read_zone_layers(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from odc.geo import CRS
 from odc.geo.geobox import GeoBox
@@ -18,7 +19,14 @@ from odc.geo.geom import BoundingBox, Geometry
 
 from tiles.errors import GridError
 
-__all__ = ["DEFAULT_CHUNK", "aligned_chunks", "analysis_geobox", "utm_crs_for"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "LANDSAT_PIXEL_M",
+    "aligned_chunks",
+    "analysis_geobox",
+    "grid_anchor",
+    "utm_crs_for",
+]
 
 #: Default chunk edge in pixels (a multiple of the 512-pixel COG block).
 DEFAULT_CHUNK = 2048
@@ -54,6 +62,8 @@ def analysis_geobox(
     area: Geometry | BoundingBox | Sequence[float],
     resolution: float,
     crs: str | int | CRS | None = None,
+    *,
+    anchor: str = "edge",
 ) -> GeoBox:
     """Build the analysis grid covering an area.
 
@@ -66,10 +76,14 @@ def analysis_geobox(
         Pixel size in units of the grid CRS (metres for UTM).
     crs
         Grid CRS; default the UTM zone of the area's centre.
+    anchor
+        ``"edge"`` (default): pixel edges at whole multiples of ``resolution``, as
+        Sentinel-2's grids; ``"center"``: pixel centres there, edges half a pixel off, as
+        Landsat's 30 m grids in UTM (:func:`grid_anchor`).
 
     Returns
     -------
-    A north-up GeoBox whose pixel edges are whole multiples of ``resolution``.
+    A north-up GeoBox whose pixel edges (or centres) are whole multiples of ``resolution``.
 
     Raises
     ------
@@ -84,7 +98,31 @@ def analysis_geobox(
     if crs is None:
         centre = geom.to_crs("EPSG:4326").centroid
         crs = utm_crs_for(centre.coords[0][0], centre.coords[0][1])
-    return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor="edge")
+    if anchor not in ("edge", "center"):
+        raise GridError(f"grid anchor must be 'edge' or 'center', got {anchor!r}")
+    return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor=anchor)
+
+
+#: Landsat Collection 2 pixel size (m); its UTM grids have their pixel edges at 15 m + k·30 m
+#: (the USGS products' ``proj:transform``), half a pixel off Sentinel-2's, at multiples of
+#: 10 m.
+LANDSAT_PIXEL_M = 30.0
+
+
+def grid_anchor(resolution: float, crs: Any) -> str:
+    """Anchor of an analysis grid, so that the Landsat pixels need no resampling if they can.
+
+    ``"center"`` for a UTM grid whose pixel is a whole multiple of 30 m: its edges then fall
+    on Landsat's (15 m + k·30 m), so the LST is read pixel for pixel, where an edge-anchored
+    grid put every pixel centre on a Landsat pixel edge and took the pixel half a pixel east
+    and south; the Sentinel-2 bands are averaged onto it as at any 30 m grid. ``"edge"``
+    otherwise: below 30 m the grid keeps Sentinel-2's edges (its 10 and 20 m pixels are not
+    resampled), and a grid in another CRS resamples both sensors.
+    """
+    epsg = CRS(crs).epsg
+    utm = epsg is not None and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760)
+    ratio = float(resolution) / LANDSAT_PIXEL_M
+    return "center" if utm and ratio >= 1 and abs(ratio - round(ratio)) < 1e-9 else "edge"
 
 
 def aligned_chunks(geobox: GeoBox, chunk: int = DEFAULT_CHUNK, block: int = 512) -> dict[str, int]:

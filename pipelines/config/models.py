@@ -449,7 +449,9 @@ class GridConfig(_Model):
         30.0,
         gt=0,
         le=1000,
-        description="Pixel size in metres. Default 30 (Landsat thermal); 10 for Sentinel-2 detail.",
+        description="Pixel size in metres. Default 30 (Landsat thermal); 10 for Sentinel-2 "
+        "detail. In UTM, a multiple of 30 puts the pixel edges on Landsat's (15 m + k·30 m), "
+        "finer grids on Sentinel-2's (k·10 m).",
     )
     resampling: Literal["auto", "nearest", "bilinear", "average", "cubic"] = Field(
         "auto",

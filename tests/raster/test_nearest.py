@@ -147,6 +147,30 @@ def _l2(tmp_path, day, origin, tag):
     )  # fmt: skip
 
 
+def test_30m_grid_reads_landsat_pixels_unshifted(tmp_path):
+    """USGS Landsat C2 grids in UTM have their edges at 15 m + k·30 m (the shared USGS STAC
+    items' proj:transform: x0 173085, 478485): the 30 m analysis grid, anchored at pixel
+    centres (grid_anchor), shares those edges, so each of its pixels is one Landsat pixel,
+    read as stored; anchored at edges, its centres fell on Landsat edges."""
+    from odc.geo.geom import BoundingBox
+
+    from tiles.grid import analysis_geobox, grid_anchor
+
+    path = _l2(tmp_path, 1, (600015, 5400015), 1)  # 24 x 24 Landsat pixels
+    items = [open_product(path)]
+    native = load_items(items, ["lwir11"]).lwir11.isel(time=0).values  # its own grid
+    area = BoundingBox(600100, 5399500, 600600, 5399900, crs=CRS)
+    assert grid_anchor(30, CRS) == "center"
+    grid = analysis_geobox(area, 30, CRS, anchor=grid_anchor(30, CRS))
+    assert (grid.affine.c - 600015) % 30 == 0 and (grid.affine.f - 5400015) % 30 == 0
+    r0, c0 = int((5400015 - grid.affine.f) // 30), int((grid.affine.c - 600015) // 30)
+    ny, nx = grid.shape.yx
+    got = load_items(items, ["lwir11"], geobox=grid).lwir11.isel(time=0).values
+    np.testing.assert_array_equal(got, native[r0 : r0 + ny, c0 : c0 + nx])
+    edge = analysis_geobox(area, 30, CRS)
+    assert (edge.affine.c + 15 - 600015) % 30 == 0  # its pixel centres on Landsat edges
+
+
 def test_load_items_gathers_coarse_bands_exactly_as_the_warper(tmp_path, monkeypatch):
     items = [
         open_product(_l2(tmp_path, 4, (600_015, 5_400_015), 1)),

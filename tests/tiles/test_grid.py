@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from odc.geo.geom import BoundingBox, box
 
 from tiles.errors import GridError
-from tiles.grid import aligned_chunks, analysis_geobox, utm_crs_for
+from tiles.grid import aligned_chunks, analysis_geobox, grid_anchor, utm_crs_for
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,28 @@ def test_aligned_chunks_are_block_multiples_or_whole_axis(chunk, ny, nx):
         assert chunks[axis] == size or chunks[axis] % 512 == 0
         assert chunks[axis] <= size
         assert chunks[axis] >= min(chunk, size)
+
+
+@pytest.mark.parametrize(
+    ("resolution", "crs", "anchor"),
+    [
+        (30, "EPSG:32631", "center"),  # Landsat's own pixels: its edges at 15 m + k·30 m
+        (60, "EPSG:32630", "center"),
+        (90, "EPSG:32731", "center"),
+        (10, "EPSG:32631", "edge"),  # Sentinel-2's 10 and 20 m grids: edges at k·10 m
+        (20, "EPSG:32631", "edge"),
+        (45, "EPSG:32631", "edge"),  # no whole number of Landsat pixels
+        (30, "EPSG:2154", "edge"),  # Lambert-93: no product is on it, both are resampled
+    ],
+)
+def test_grid_anchor_follows_the_landsat_pixels_at_multiples_of_30_m(resolution, crs, anchor):
+    assert grid_anchor(resolution, crs) == anchor
+    area = BoundingBox(600100, 5399500, 600700, 5399900, crs="EPSG:32631").to_crs(crs)
+    grid = analysis_geobox(area, resolution, crs, anchor=anchor)
+    offset = 0.0 if anchor == "edge" else resolution / 2
+    assert (grid.affine.c - offset) % resolution == pytest.approx(0, abs=1e-6)
+
+
+def test_bad_grid_anchor():
+    with pytest.raises(GridError, match="anchor"):
+        analysis_geobox(BoundingBox(0, 0, 100, 100, crs="EPSG:32631"), 30, anchor="corner")
