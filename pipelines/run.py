@@ -731,11 +731,16 @@ NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenar
 def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
     """Path, size and modification time (ns) of every local file the tiles' pieces read.
 
-    The config's files (zones, DEM, land-cover map, ...; not the census tables, joined after
-    the tiles) and every item's local assets; a stat each, no reading (the manifest hashes
-    the config's files once the run is done).
+    The config's files (zones, DEM, land-cover map, ...; not those of the sections in
+    :data:`NOT_IN_PIECES`, such as the census tables joined after the tiles) and every item's
+    local assets; a stat each, no reading (the manifest hashes the config's files once the
+    run is done).
     """
-    paths = {Path(p) for key, p in config_paths(config) if not key.startswith("census.")}
+    paths = {
+        Path(p)
+        for key, p in config_paths(config)
+        if key.split(".")[0].split("[")[0] not in NOT_IN_PIECES
+    }
     for item in inputs.items:
         for asset in item.assets.values():
             href = asset.get_absolute_href() or asset.href

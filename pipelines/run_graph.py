@@ -43,7 +43,7 @@ from raster.quality import (
 )
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
-from tiles.grid import aligned_chunks, analysis_geobox, grid_anchor
+from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
 
 __all__ = [
     "LandsatSeries",
@@ -176,9 +176,6 @@ def _no_timer(stage: str) -> contextlib.AbstractContextManager[None]:
     return contextlib.nullcontext()
 
 
-#: Pixel size (m) of the Landsat Collection 2 Level-2 bands the run reads (ST is delivered at
-#: 30 m, resampled by USGS from TIRS's 100 m).
-LANDSAT_NATIVE_M = 30.0
 #: Pixel size (m) of the Sentinel-2 L2A bands the run reads (others, incl. SCL: 20 m).
 SENTINEL2_NATIVE_M = {"blue": 10.0, "green": 10.0, "red": 10.0, "nir": 10.0}
 
@@ -263,7 +260,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     bands = ["lwir11", "qa_pixel"]
     if config.mask.st_qa_max_k is not None:
         bands.append("st_qa")
-    resampling = _continuous(config, items, bands, lambda band: LANDSAT_NATIVE_M)
+    resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
     # Masks and LST are per pixel: with nearest resampling from the 30 m grid (and no mask
     # dilation, counted in analysis-grid pixels) they run on the Landsat pixels, and their
     # results are gathered onto the grid: the same values, on a ninth of the pixels at 10 m.

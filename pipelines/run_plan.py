@@ -13,7 +13,8 @@ from shapely.geometry import shape
 
 from pipelines import run_tiles
 from pipelines.config import RunConfig, area_of_interest, resolve_inputs
-from pipelines.run_graph import LANDSAT_NATIVE_M, analysis_grid
+from pipelines.run_graph import analysis_grid
+from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "TilePlan", "grid_info", "plan"]
 
@@ -147,8 +148,8 @@ def _checkpoint_bytes(config: RunConfig, n_landsat: int, npix: int) -> int:
     """Upper estimate of the checkpoints of a run in several tiles, in bytes."""
     resolution = config.grid.resolution
     # Below 30 m (and without mask dilation) the LST is kept on the Landsat pixels.
-    on_landsat_pixels = resolution < LANDSAT_NATIVE_M and config.mask.dilate_px == 0
-    lst = _CKPT_LST * n_landsat * ((resolution / LANDSAT_NATIVE_M) ** 2 if on_landsat_pixels else 1)
+    on_landsat_pixels = resolution < LANDSAT_PIXEL_M and config.mask.dilate_px == 0
+    lst = _CKPT_LST * n_landsat * ((resolution / LANDSAT_PIXEL_M) ** 2 if on_landsat_pixels else 1)
     per_px = lst + _CKPT_INDICES + _CKPT_DERIVED + _CKPT_RASTERS + _CKPT_PARTIALS
     return int(npix * per_px)
 

@@ -147,7 +147,7 @@ class MemoryCheckpoints:
     def save_arrays(self, stage: str, tile: Tile, arrays: Mapping[str, np.ndarray]) -> None:
         """Keep raster pieces (no copy)."""
         for name, array in arrays.items():
-            self._results[(stage, f"{tile.name}.{name}")] = array
+            self._results[_piece_key(stage, tile.name, name)] = array
 
     @contextlib.contextmanager
     def array_targets(
@@ -160,11 +160,16 @@ class MemoryCheckpoints:
         targets = {key: np.empty(shape, dtype) for key, (shape, dtype) in pieces.items()}
         yield targets
         for (tile, name), array in targets.items():
-            self._results[(stage, f"{tile}.{name}")] = array
+            self._results[_piece_key(stage, tile, name)] = array
 
     def load_array(self, stage: str, tile: Tile, name: str) -> np.ndarray:
         """Return a raster piece kept by :meth:`save_arrays`."""
-        return self._results[(stage, f"{tile.name}.{name}")]
+        return self._results[_piece_key(stage, tile.name, name)]
+
+
+def _piece_key(stage: str, tile_name: str, name: str) -> tuple[str, str]:
+    """Key of a raster piece in :class:`MemoryCheckpoints` (beside the tiles' own results)."""
+    return stage, f"{tile_name}.{name}"
 
 
 def tiles_of(geobox: Any, tile_size: int) -> list[Tile]:

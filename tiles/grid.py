@@ -25,6 +25,7 @@ __all__ = [
     "aligned_chunks",
     "analysis_geobox",
     "grid_anchor",
+    "is_utm",
     "utm_crs_for",
 ]
 
@@ -103,10 +104,16 @@ def analysis_geobox(
     return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor=anchor)
 
 
-#: Landsat Collection 2 pixel size (m); its UTM grids have their pixel edges at 15 m + k·30 m
-#: (the USGS products' ``proj:transform``), half a pixel off Sentinel-2's, at multiples of
-#: 10 m.
+#: Pixel size (m) of the Landsat Collection 2 Level-2 bands (ST is delivered at 30 m,
+#: resampled by USGS from TIRS's 100 m). Its UTM grids have their pixel edges at
+#: 15 m + k·30 m (the USGS products' ``proj:transform``), half a pixel off Sentinel-2's, at
+#: multiples of 10 m.
 LANDSAT_PIXEL_M = 30.0
+
+
+def is_utm(epsg: int | None) -> bool:
+    """Whether an EPSG code is a WGS 84 / UTM zone (326zz north, 327zz south)."""
+    return epsg is not None and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760)
 
 
 def grid_anchor(resolution: float, crs: Any) -> str:
@@ -119,10 +126,9 @@ def grid_anchor(resolution: float, crs: Any) -> str:
     otherwise: below 30 m the grid keeps Sentinel-2's edges (its 10 and 20 m pixels are not
     resampled), and a grid in another CRS resamples both sensors.
     """
-    epsg = CRS(crs).epsg
-    utm = epsg is not None and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760)
     ratio = float(resolution) / LANDSAT_PIXEL_M
-    return "center" if utm and ratio >= 1 and abs(ratio - round(ratio)) < 1e-9 else "edge"
+    whole = ratio >= 1 and abs(ratio - round(ratio)) < 1e-9
+    return "center" if whole and is_utm(CRS(crs).epsg) else "edge"
 
 
 def aligned_chunks(geobox: GeoBox, chunk: int = DEFAULT_CHUNK, block: int = 512) -> dict[str, int]:

@@ -29,6 +29,7 @@ from rasterio.windows import Window
 
 from raster.bands import BandSpec
 from tiles.errors import IlotsError
+from tiles.grid import is_utm
 
 __all__ = [
     "SyntheticProductError",
@@ -201,7 +202,7 @@ class UtmGrid:
     shape: tuple[int, int]
 
     def __post_init__(self) -> None:
-        if not (32601 <= self.epsg <= 32660 or 32701 <= self.epsg <= 32760):
+        if not is_utm(self.epsg):
             raise SyntheticProductError(
                 f"EPSG:{self.epsg} is not a WGS 84 / UTM zone; Landsat and Sentinel-2 products "
                 "are gridded in EPSG:326zz (north) or 327zz (south)"
