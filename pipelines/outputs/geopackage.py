@@ -30,7 +30,12 @@ from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
 from tiles.errors import CRSError, ZonesError
 
-__all__ = ["LAYER_STYLES_DDL", "write_zones_gpkg"]
+__all__ = ["GPKG_VERSION", "LAYER_STYLES_DDL", "write_zones_gpkg"]
+
+#: GeoPackage version written. GDAL >= 3.7.1 writes 1.4 by default, which the GDAL of QGIS
+#: releases still in use (3.22 with GDAL 3.6, Debian 12) reads with a "may only be partially
+#: supported" warning; ilots uses nothing newer than 1.2.
+GPKG_VERSION = "1.2"
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"  # the ISO-8601 form GDAL expects in a GPKG
 
@@ -107,7 +112,10 @@ def write_zones_gpkg(
     with staged(target) as staging:
         for name, frame in layers.items():
             options = {"DESCRIPTION": descriptions[name]} if name in descriptions else {}
-            frame.to_file(staging, layer=name, driver="GPKG", layer_options=options)
+            frame.to_file(
+                staging, layer=name, driver="GPKG", layer_options=options,
+                dataset_options={"VERSION": GPKG_VERSION},
+            )  # fmt: skip
         if styles:
             _add_layer_styles(staging, styles)
     return target

@@ -8,7 +8,9 @@ clear-observation counts, anything with CF ``flag_values``/``flag_masks`` or an
 integer/boolean dtype) get ``nearest`` so that an overview pixel is always one of the original
 codes. Tags follow CF attribute names (``units``, ``long_name``, ``standard_name``,
 ``flag_values``, ``flag_meanings``) and say which ilots wrote the file and whether its inputs
-were synthetic.
+were synthetic. Beside each COG goes a QGIS style, ``<name>.qml``
+(:mod:`pipelines.outputs.raster_styles`), so that QGIS opens it with a colour ramp or the
+named land-cover classes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dask.delayed import Delayed
 
 from pipelines.outputs._atomic import ilots_version
 from pipelines.outputs.folder import check_name
+from pipelines.outputs.raster_styles import write_raster_style
 from raster.cog import check_compression, write_cog
 from raster.landcover import CLASS_COLOURS
 from tiles.errors import CRSError
@@ -111,6 +114,7 @@ def write_rasters(
     compute: bool = False,
     scheduler: Any = None,
     compression: str = "deflate",
+    qgis_styles: bool = True,
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -138,6 +142,10 @@ def write_rasters(
         for arrays held in this process, or a get function); default the current one.
     compression
         ``deflate`` (default) or ``zstd`` (:data:`raster.cog.COMPRESSIONS`).
+    qgis_styles
+        Also write ``<name>.qml`` beside each COG once it is written, so that QGIS opens it
+        styled (:func:`pipelines.outputs.raster_styles.write_raster_style`; rasters without
+        a style in :data:`~pipelines.outputs.raster_styles.RASTER_STYLES` get none).
 
     Returns
     -------
@@ -195,6 +203,8 @@ def write_rasters(
                 clean, out / f"{name}.tif", tags=file_tags, compute=False,
                 compression=compression, **layout,
             )  # fmt: skip
+            if qgis_styles:
+                tasks[name] = dask.delayed(_styled, pure=False)(tasks[name], name)
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise
@@ -206,6 +216,12 @@ def write_rasters(
         remove_scratch(out, tasks)
         raise
     return dict(zip(tasks, (Path(p) for p in paths), strict=True))
+
+
+def _styled(path: str | os.PathLike[str], name: str) -> str | os.PathLike[str]:
+    """Write the QGIS style of the COG just written at ``path``; pass its path on."""
+    write_raster_style(path, name)
+    return path
 
 
 def remove_scratch(folder: str | os.PathLike[str], names: Iterable[str]) -> list[Path]:

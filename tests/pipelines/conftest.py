@@ -4,10 +4,11 @@ import shutil
 
 import pytest
 
-from pipelines.config import example_config
+from pipelines.config import example_config, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES, _write_landsat, _write_sentinel2
 from pipelines.demo_census import write_demo_census
 from pipelines.demo_city import make_city
+from pipelines.run import run
 
 
 @pytest.fixture(scope="module")
@@ -23,3 +24,11 @@ def demo_folder(tmp_path_factory):
     write_demo_census(city, root)
     shutil.copyfile(example_config("demo"), root / "config.yaml")
     return root
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_folder, tmp_path_factory):
+    """``ilots run`` of the demo's config: the run folder and the run's result."""
+    out = tmp_path_factory.mktemp("run")
+    result = run(load_config(demo_folder / "config.yaml"), out=out)
+    return out, result

@@ -28,13 +28,6 @@ from tiles.errors import ConfigError
 from tiles.processing import Tile
 
 
-@pytest.fixture(scope="module")
-def demo_run(demo_folder, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    result = run(load_config(demo_folder / "config.yaml"), out=out)
-    return out, result
-
-
 def test_run_folder_files(demo_run):
     out, result = demo_run
     assert result.folder == out

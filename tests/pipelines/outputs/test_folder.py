@@ -66,7 +66,9 @@ def test_a_whole_run_folder_in_one_pass(tmp_path, rasters, layers):
     files = sorted(p.relative_to(run.root).as_posix() for p in run.root.rglob("*") if p.is_file())
     assert files == [
         "manifest.json",
+        "rasters/landcover.qml",
         "rasters/landcover.tif",
+        "rasters/lst_median.qml",
         "rasters/lst_median.tif",
         "zones.gpkg",
         "zones/iris.parquet",

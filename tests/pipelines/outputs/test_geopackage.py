@@ -91,6 +91,17 @@ def test_without_styles_no_layer_styles_table(tmp_path, layers):
     assert "layer_styles" not in {name for name, _ in pyogrio.list_layers(target)}
 
 
+def test_written_as_geopackage_1_2_for_older_qgis(tmp_path, layers):
+    # GDAL >= 3.7.1 writes GeoPackage 1.4 by default; the GDAL of QGIS 3.22 (3.6) warns that
+    # it "may only be partially supported". The header says 1.2 (OGC 12-128r15: application
+    # id "GPKG", user_version 10200).
+    path = write_zones_gpkg(tmp_path / "zones.gpkg", layers, default_zone_styles(layers))
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # "GPKG"
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
+    assert set(pyogrio.list_layers(path)[:, 0]) == {"iris", "qpv", "layer_styles"}
+
+
 def test_failure_after_layers_leaves_nothing(tmp_path, layers, monkeypatch):
     def boom(path, styles):
         raise RuntimeError("simulated crash while adding styles")

@@ -1,0 +1,348 @@
+"""QGIS styles (QML sidecars) for the run's rasters, so that each COG opens styled in QGIS.
+
+QGIS applies ``<name>.qml`` beside ``<name>.tif`` as the layer's default style when it opens
+the file (``QgsMapLayer::loadDefaultStyle``); without one it shows a grey stretch, and the land
+cover's 256-entry colour table as 256 unnamed classes. Two renderers, written as QGIS writes
+them (``<pipe><rasterrenderer>``):
+
+* :func:`pseudocolor_qml`: ``singlebandpseudocolor``, a colour ramp interpolated between
+  evenly spaced values, each labelled with its unit; for the measures (LST, ΔT, NDVI, albedo,
+  clear-observation counts). The range is a 2–98 % cut of the raster's values
+  (:func:`stretch`), symmetric about 0 for anomalies so that the neutral colour means "as the
+  reference".
+* :func:`paletted_qml`: ``paletted``, one named, coloured entry per land-cover class
+  (:data:`raster.landcover.CLASS_NAMES`, :data:`raster.landcover.CLASS_COLOURS`).
+
+:func:`write_raster_style` reads the written COG at a reduced resolution (its overviews), so
+it costs milliseconds whatever the raster's size, and writes the sidecar atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from pipelines.outputs._atomic import ilots_version, write_text_atomic
+from pipelines.outputs.styles import (
+    _QGIS_VERSION,
+    DIVERGING_RAMP,
+    _gradient_ramp,
+    _label_decimals,
+    _serialise,
+    ramp_colors,
+)
+from raster.landcover import CLASS_COLOURS, CLASS_NAMES, LandCover
+
+__all__ = [
+    "RASTER_STYLES",
+    "RasterStyle",
+    "paletted_qml",
+    "pseudocolor_qml",
+    "raster_style_qml",
+    "stretch",
+    "write_raster_style",
+]
+
+Ramp = Sequence[tuple[int, int, int]]
+
+#: ColorBrewer RdYlBu, 7 classes, reversed: cool blue → pale yellow → hot red (temperatures).
+THERMAL_RAMP: tuple[tuple[int, int, int], ...] = (
+    (69, 117, 180), (145, 191, 219), (224, 243, 248), (255, 255, 191),
+    (254, 224, 144), (252, 141, 89), (215, 48, 39),
+)  # fmt: skip
+#: ColorBrewer YlGn, 7 classes: bare or sealed (pale) → dense vegetation (dark green).
+VEGETATION_RAMP: tuple[tuple[int, int, int], ...] = (
+    (255, 255, 204), (217, 240, 163), (173, 221, 142), (120, 198, 121),
+    (65, 171, 93), (35, 132, 67), (0, 90, 50),
+)  # fmt: skip
+#: ColorBrewer Greys, 7 classes, reversed: dark (absorbs) → light (reflects).
+ALBEDO_RAMP: tuple[tuple[int, int, int], ...] = (
+    (37, 37, 37), (82, 82, 82), (115, 115, 115), (150, 150, 150),
+    (189, 189, 189), (217, 217, 217), (247, 247, 247),
+)  # fmt: skip
+#: ColorBrewer YlGnBu, 7 classes: few → many clear observations.
+COUNT_RAMP: tuple[tuple[int, int, int], ...] = (
+    (255, 255, 204), (199, 233, 180), (127, 205, 187), (65, 182, 196),
+    (29, 145, 192), (34, 94, 168), (12, 44, 132),
+)  # fmt: skip
+
+#: Percentiles of the values that bound a ramp (QGIS's own default cumulative cut).
+CUT_PERCENT = (2.0, 98.0)
+#: Longest side (pixels) of the reduced read a stretch is computed from: GDAL serves it from
+#: an overview (a 4,000² raster's 1,000² level: ~10 ms, where its 2,000² level took ~50 ms).
+#: Overviews average the extremes, so the range is a little narrower than the full
+#: resolution's, as QGIS's own estimated statistics are.
+SAMPLE_PX = 512
+
+
+@dataclass(frozen=True)
+class RasterStyle:
+    """How a run raster is drawn.
+
+    Parameters
+    ----------
+    ramp
+        Colour stops, low to high; ``None`` for the land-cover palette.
+    symmetric
+        Centre the range on 0 (anomalies, ΔT): a diverging ramp's middle colour is 0.
+    units
+        Unit shown after each legend value (``"K"``); empty for none.
+    integer
+        Counts: the range runs from the smallest to the largest value, legend items sit on
+        whole numbers.
+    nonzero
+        The range comes from the non-zero values only (a scenario's ΔT is 0 wherever it
+        changes nothing, most of the city).
+    """
+
+    ramp: Ramp | None
+    symmetric: bool = False
+    units: str = ""
+    integer: bool = False
+    nonzero: bool = False
+
+
+#: Style of each run raster with one (the run folder's and a scenario's ``delta_lst``).
+RASTER_STYLES: Mapping[str, RasterStyle] = {
+    "lst_median": RasterStyle(THERMAL_RAMP, units="K"),
+    "lst_p90": RasterStyle(THERMAL_RAMP, units="K"),
+    "lst_anomaly": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K"),
+    "lst_zscore": RasterStyle(DIVERGING_RAMP, symmetric=True),
+    "delta_lst": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K", nonzero=True),
+    "ndvi_median": RasterStyle(VEGETATION_RAMP),
+    "albedo_median": RasterStyle(ALBEDO_RAMP),
+    "n_clear": RasterStyle(COUNT_RAMP, integer=True),
+    "landcover": RasterStyle(None),
+}
+
+
+def stretch(
+    values: ArrayLike, *, symmetric: bool = False, integer: bool = False, nonzero: bool = False
+) -> tuple[float, float] | None:
+    """Return the range a colour ramp spans: the :data:`CUT_PERCENT` percentiles of ``values``.
+
+    Non-finite values are left out, and zeros with ``nonzero``. ``symmetric`` widens it to
+    ``[-m, m]`` with ``m`` the larger bound in absolute value; ``integer`` takes the smallest
+    and largest values instead of percentiles. A single value is widened by 0.5 each side.
+    Returns ``None`` when no value is left.
+    """
+    data = np.asarray(values, dtype=np.float64).ravel()
+    data = data[np.isfinite(data) & ((data != 0) if nonzero else True)]
+    if data.size == 0:
+        return None
+    if integer:
+        low, high = float(data.min()), float(data.max())
+    else:
+        low, high = (float(v) for v in np.percentile(data, CUT_PERCENT))
+    if symmetric:
+        bound = max(abs(low), abs(high))
+        low, high = -bound, bound
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    return low, high
+
+
+def pseudocolor_qml(
+    low: float,
+    high: float,
+    ramp: Ramp,
+    *,
+    units: str = "",
+    integer: bool = False,
+) -> str:
+    """QML of a ``singlebandpseudocolor`` style: ``ramp`` interpolated from ``low`` to ``high``.
+
+    One legend item per ramp colour, at evenly spaced values (``integer``: on whole numbers,
+    so at most one per number), labelled ``"<value> <units>"`` with enough decimals to tell
+    the items apart. Values outside the range take the end colours.
+    """
+    if not high > low:
+        raise ValueError(f"a colour ramp needs low < high, got {low} and {high}")
+    values = np.linspace(low, high, len(ramp))
+    if integer:
+        values = np.unique(np.round(values))
+    places = 0 if integer else _label_decimals(values)
+    suffix = f" {units}" if units else ""
+    root, pipe = _raster_root()
+    renderer = ET.SubElement(
+        pipe,
+        "rasterrenderer",
+        {
+            "type": "singlebandpseudocolor",
+            "band": "1",
+            "opacity": "1",
+            "alphaBand": "-1",
+            "nodataColor": "",
+            "classificationMin": repr(float(low)),
+            "classificationMax": repr(float(high)),
+        },
+    )
+    renderer.append(_min_max_origin())
+    shader = ET.SubElement(
+        ET.SubElement(renderer, "rastershader"),
+        "colorrampshader",
+        {
+            "colorRampType": "INTERPOLATED",
+            "classificationMode": "1",  # continuous
+            "clip": "0",
+            "minimumValue": repr(float(low)),
+            "maximumValue": repr(float(high)),
+            "labelPrecision": str(places),
+        },
+    )
+    shader.append(_gradient_ramp(ramp))
+    for value, color in zip(values, ramp_colors(len(values), ramp), strict=True):
+        ET.SubElement(
+            shader,
+            "item",
+            {
+                "value": repr(float(value)),
+                "color": _hex(color),
+                "alpha": "255",
+                "label": f"{value:.{places}f}{suffix}",
+            },
+        )
+    _finish(root, pipe)
+    return _serialise(root)
+
+
+def paletted_qml(classes: Mapping[int, tuple[str, tuple[int, int, int, int]]]) -> str:
+    """QML of a ``paletted`` style: code → (label, RGBA), in code order."""
+    if not classes:
+        raise ValueError("a paletted style needs at least one class")
+    root, pipe = _raster_root()
+    renderer = ET.SubElement(
+        pipe,
+        "rasterrenderer",
+        {"type": "paletted", "band": "1", "opacity": "1", "alphaBand": "-1", "nodataColor": ""},
+    )
+    renderer.append(_min_max_origin())
+    palette = ET.SubElement(renderer, "colorPalette")
+    for code in sorted(classes):
+        label, rgba = classes[code]
+        ET.SubElement(
+            palette,
+            "paletteEntry",
+            {"value": str(int(code)), "color": _hex(rgba[:3]), "alpha": str(rgba[3]),
+             "label": label},
+        )  # fmt: skip
+    _finish(root, pipe)
+    return _serialise(root)
+
+
+def raster_style_qml(name: str, values: ArrayLike | None = None) -> str | None:
+    """Build the QML of run raster ``name`` from its ``values`` (a sample of them will do).
+
+    ``None`` for a raster without a style in :data:`RASTER_STYLES`, or a measure with no
+    finite value (QGIS's default grey is then as good as any). ``values`` is not needed for
+    the land cover.
+    """
+    style = RASTER_STYLES.get(name)
+    if style is None:
+        return None
+    if style.ramp is None:
+        return paletted_qml(
+            {code: (CLASS_NAMES[code].replace("_", " "), CLASS_COLOURS[code])
+             for code in CLASS_NAMES if code != LandCover.NODATA}
+        )  # fmt: skip
+    bounds = None if values is None else stretch(
+        values, symmetric=style.symmetric, integer=style.integer, nonzero=style.nonzero
+    )  # fmt: skip
+    if bounds is None:
+        return None
+    return pseudocolor_qml(*bounds, style.ramp, units=style.units, integer=style.integer)
+
+
+def write_raster_style(tif: str | os.PathLike[str], name: str | None = None) -> Path | None:
+    """Write ``<tif stem>.qml`` beside a written COG for QGIS; return its path.
+
+    The values come from a read of at most :data:`SAMPLE_PX` pixels a side (GDAL takes them
+    from the COG's overviews); nodata is left out. When the raster gets no style
+    (:func:`raster_style_qml`) a sidecar left by an earlier run is removed and ``None`` is
+    returned.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+
+    path = Path(tif)
+    name = name or path.stem
+    sidecar = path.with_suffix(".qml")
+    values = None
+    if RASTER_STYLES.get(name, RasterStyle(None)).ramp is not None:
+        with rasterio.open(path) as src:
+            scale = max(1.0, max(src.height, src.width) / SAMPLE_PX)
+            shape = (max(1, round(src.height / scale)), max(1, round(src.width / scale)))
+            values = src.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest)
+            values = values.astype(np.float64).filled(np.nan)
+    qml = raster_style_qml(name, values)
+    if qml is None:
+        sidecar.unlink(missing_ok=True)
+        return None
+    return write_text_atomic(sidecar, qml)
+
+
+def _raster_root() -> tuple[ET.Element, ET.Element]:
+    root = ET.Element(
+        "qgis",
+        {
+            "version": _QGIS_VERSION,
+            "styleCategories": "Symbology",
+            "hasScaleBasedVisibilityFlag": "0",
+            "minScale": "1e+08",
+            "maxScale": "0",
+        },
+    )
+    custom = ET.SubElement(ET.SubElement(root, "customproperties"), "Option", {"type": "Map"})
+    ET.SubElement(
+        custom,
+        "Option",
+        {"type": "QString", "name": "ilots/style_version", "value": ilots_version()},
+    )
+    pipe = ET.SubElement(root, "pipe")
+    ET.SubElement(
+        ET.SubElement(pipe, "provider"),
+        "resampling",
+        {"enabled": "false", "maxOversampling": "2",
+         "zoomedInResamplingMethod": "nearestNeighbour",
+         "zoomedOutResamplingMethod": "nearestNeighbour"},
+    )  # fmt: skip
+    return root, pipe
+
+
+def _min_max_origin() -> ET.Element:
+    """Build the range's origin: the style's own (``limits`` None), not recomputed on load."""
+    origin = ET.Element("minMaxOrigin")
+    for tag, text in (
+        ("limits", "None"),
+        ("extent", "WholeRaster"),
+        ("statAccuracy", "Estimated"),
+        ("cumulativeCutLower", f"{CUT_PERCENT[0] / 100:g}"),
+        ("cumulativeCutUpper", f"{CUT_PERCENT[1] / 100:g}"),
+        ("stdDevFactor", "2"),
+    ):
+        ET.SubElement(origin, tag).text = text
+    return origin
+
+
+def _finish(root: ET.Element, pipe: ET.Element) -> None:
+    ET.SubElement(pipe, "brightnesscontrast", {"brightness": "0", "contrast": "0", "gamma": "1"})
+    ET.SubElement(
+        pipe,
+        "huesaturation",
+        {"saturation": "0", "grayscaleMode": "0", "invertColors": "0", "colorizeOn": "0",
+         "colorizeRed": "255", "colorizeGreen": "128", "colorizeBlue": "128",
+         "colorizeStrength": "100"},
+    )  # fmt: skip
+    ET.SubElement(pipe, "rasterresampler", {"maxOversampling": "2"})
+    ET.SubElement(pipe, "resamplingStage").text = "resamplingFilter"
+    ET.SubElement(root, "blendMode").text = "0"
+
+
+def _hex(rgb: Sequence[int]) -> str:
+    return "#" + "".join(f"{int(c):02x}" for c in rgb[:3])

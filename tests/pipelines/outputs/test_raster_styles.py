@@ -1,0 +1,126 @@
+"""QGIS styles of the run rasters (QML sidecars): ranges, legends, and their files."""
+
+import xml.etree.ElementTree as ET
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from pipelines.outputs import write_rasters
+from pipelines.outputs.raster_styles import (
+    THERMAL_RAMP,
+    paletted_qml,
+    pseudocolor_qml,
+    raster_style_qml,
+    stretch,
+    write_raster_style,
+)
+from tests.pipelines.outputs.helpers import grid_array
+
+
+def _renderer(qml: str) -> ET.Element:
+    root = ET.fromstring(qml.split("\n", 1)[1])  # past the doctype
+    assert root.tag == "qgis" and root.find("blendMode") is not None
+    return root.find("pipe/rasterrenderer")
+
+
+def _items(renderer: ET.Element) -> list[tuple[float, str, str]]:
+    shader = renderer.find("rastershader/colorrampshader")
+    return [(float(i.get("value")), i.get("label"), i.get("color")) for i in shader.iter("item")]
+
+
+def test_stretch_is_the_2_98_percent_cut():
+    # 0, 1, ..., 100: the 2nd and 98th percentiles are 2 and 98 (linear interpolation).
+    values = np.append(np.arange(101.0), [np.nan, np.inf])
+    assert stretch(values) == (2.0, 98.0)
+    assert stretch(values - 90.0, symmetric=True) == (-88.0, 88.0)  # -88 .. 8 → ±88
+    assert stretch(np.array([3, 0, 7, 5]), integer=True) == (0.0, 7.0)
+    # A scenario's ΔT: 0 wherever nothing changed; the range comes from the changes.
+    delta = np.zeros(1000)
+    delta[:11] = -np.arange(11.0)  # -1 … -10 K on 1 % of the pixels
+    assert stretch(delta, symmetric=True) == (-0.5, 0.5)  # the zeros swamp the 2-98 % cut
+    low, high = stretch(delta, symmetric=True, nonzero=True)
+    assert high == -low == pytest.approx(np.percentile(np.arange(1.0, 11.0), 98))
+    assert stretch(np.full(5, 2.0)) == (1.5, 2.5)
+    assert stretch(np.full(5, np.nan)) is None
+
+
+def test_pseudocolor_qml_ramp_items_and_labels():
+    renderer = _renderer(pseudocolor_qml(300.0, 312.0, THERMAL_RAMP, units="K"))
+    assert renderer.get("type") == "singlebandpseudocolor" and renderer.get("band") == "1"
+    assert (float(renderer.get("classificationMin")), float(renderer.get("classificationMax"))) == (
+        300.0,
+        312.0,
+    )
+    assert renderer.find("minMaxOrigin/limits").text == "None"  # QGIS keeps the range
+    items = _items(renderer)
+    assert [v for v, _, _ in items] == [300.0, 302.0, 304.0, 306.0, 308.0, 310.0, 312.0]
+    assert [label for _, label, _ in items][:2] == ["300.0 K", "302.0 K"]
+    assert items[0][2] == "#4575b4" and items[-1][2] == "#d73027"  # blue cool, red hot
+    shader = renderer.find("rastershader/colorrampshader")
+    assert shader.get("colorRampType") == "INTERPOLATED"
+    with pytest.raises(ValueError, match="low < high"):
+        pseudocolor_qml(1.0, 1.0, THERMAL_RAMP)
+
+
+def test_counts_get_one_legend_item_per_whole_number():
+    items = _items(_renderer(pseudocolor_qml(2.0, 4.0, THERMAL_RAMP, integer=True)))
+    assert [(v, label) for v, label, _ in items] == [(2.0, "2"), (3.0, "3"), (4.0, "4")]
+    assert items[0][2] == "#4575b4" and items[-1][2] == "#d73027"  # the ramp's ends
+
+
+def test_land_cover_palette_names_every_class():
+    renderer = _renderer(raster_style_qml("landcover"))
+    assert renderer.get("type") == "paletted"
+    entries = {
+        int(e.get("value")): (e.get("label"), e.get("color")) for e in renderer.iter("paletteEntry")
+    }
+    assert entries == {
+        1: ("water", "#3182bd"),
+        2: ("dense vegetation", "#238443"),
+        3: ("low vegetation", "#addd8e"),
+        4: ("built", "#cb181d"),
+        5: ("bare soil", "#d9b47e"),
+    }  # raster.landcover.CLASS_COLOURS, no entry for 0 (no data)
+    with pytest.raises(ValueError, match="at least one class"):
+        paletted_qml({})
+
+
+def test_styles_by_raster():
+    values = np.linspace(-3.0, 5.0, 101)
+    anomaly = _items(_renderer(raster_style_qml("lst_anomaly", values)))
+    assert anomaly[0][0] == -anomaly[-1][0] and anomaly[3][0] == 0.0  # white on 0
+    assert anomaly[3][2] == "#f7f7f7" and anomaly[-1][1].endswith(" K")
+    ndvi = _items(_renderer(raster_style_qml("ndvi_median", values / 10)))
+    assert not ndvi[0][1].endswith("K") and ndvi[-1][2] == "#005a32"  # dark green high
+    assert raster_style_qml("lst_median", np.full(4, np.nan)) is None  # all clouds
+    assert raster_style_qml("my_extra_layer", values) is None  # no style known
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_write_rasters_puts_a_style_beside_each_cog(tmp_path, lazy):
+    lst = np.arange(101.0 * 7).reshape(7, 101).astype("float32") + 290.0
+    lst[0, :5] = np.nan
+    data = grid_array(lst)
+    if lazy:
+        data = data.copy(data=da.from_array(lst, chunks=(4, 50)))
+    paths = write_rasters({"lst_median": data}, tmp_path, compute=True)
+    qml = (tmp_path / "lst_median.qml").read_text(encoding="utf-8")
+    renderer = _renderer(qml)
+    finite = lst[np.isfinite(lst)]  # 702 values: the file is read whole (no overview needed)
+    assert float(renderer.get("classificationMin")) == pytest.approx(np.percentile(finite, 2))
+    assert float(renderer.get("classificationMax")) == pytest.approx(np.percentile(finite, 98))
+    assert paths["lst_median"].with_suffix(".qml").is_file()
+
+    write_rasters({"lst_median": data}, tmp_path / "plain", compute=True, qgis_styles=False)
+    assert not list((tmp_path / "plain").glob("*.qml"))
+
+
+def test_a_raster_without_values_loses_its_old_style(tmp_path):
+    good = grid_array(np.linspace(290, 300, 64 * 64, dtype="float32").reshape(64, 64))
+    write_rasters({"lst_median": good}, tmp_path, compute=True)
+    assert (tmp_path / "lst_median.qml").is_file()
+    cloudy = grid_array(np.full((64, 64), np.nan, dtype="float32"))
+    write_rasters({"lst_median": cloudy}, tmp_path, compute=True)  # an overwriting run
+    assert not (tmp_path / "lst_median.qml").exists()  # no stale range from the last run
+    assert write_raster_style(tmp_path / "lst_median.tif") is None

@@ -1,0 +1,126 @@
+"""The run folder opened in QGIS itself (headless): styled as the README promises.
+
+The oracle is QGIS: ``qgis_probe.py`` runs under a Python with QGIS's bindings (Debian's
+``python3-qgis``; ``$ILOTS_QGIS_PYTHON`` names another interpreter), opens ``zones.gpkg`` and
+the COGs as a user would, and draws each raster. Skipped, with the reason, where QGIS is not
+installed (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from PIL import Image
+
+from pipelines.outputs.styles import DIVERGING_RAMP
+from raster.landcover import CLASS_COLOURS, LandCover
+
+PROBE = Path(__file__).with_name("qgis_probe.py")
+
+
+def _qgis_python() -> str | None:
+    """An interpreter that imports ``qgis.core``, or None."""
+    for python in (os.environ.get("ILOTS_QGIS_PYTHON"), "/usr/bin/python3"):
+        if not python or not Path(python).exists():
+            continue
+        check = subprocess.run(
+            [python, "-c", "import qgis.core"], capture_output=True, env=_env(), timeout=120
+        )
+        if check.returncode == 0:
+            return python
+    return None
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    return env | {"QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": "/tmp"}
+
+
+QGIS_PYTHON = _qgis_python()
+pytestmark = pytest.mark.skipif(
+    QGIS_PYTHON is None,
+    reason="QGIS's Python bindings not found: apt install python3-qgis, or set "
+    "ILOTS_QGIS_PYTHON to a Python that imports qgis.core",
+)
+
+
+@pytest.fixture(scope="module")
+def in_qgis(demo_run, tmp_path_factory):
+    out, _ = demo_run
+    images = tmp_path_factory.mktemp("qgis")
+    done = subprocess.run(
+        [QGIS_PYTHON, str(PROBE), str(out), str(images)],
+        capture_output=True, text=True, env=_env(), timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _interior(mask: np.ndarray) -> tuple[int, int]:
+    """A pixel whose 3 x 3 neighbourhood is all in ``mask`` (away from any edge)."""
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    rows, cols = np.nonzero(inner)
+    assert rows.size, "no interior pixel of that kind"
+    return int(rows[0]) + 1, int(cols[0]) + 1
+
+
+def _rgba(report: dict, name: str, pixel: tuple[int, int]) -> tuple[int, ...]:
+    with Image.open(report["rasters"][name]["image"]) as image:
+        return image.convert("RGBA").getpixel((pixel[1], pixel[0]))
+
+
+def test_zones_gpkg_opens_styled(in_qgis):
+    out, report = in_qgis
+    iris, qpv = report["vector"]["iris"], report["vector"]["qpv"]
+    assert iris["valid"] and iris["renderer"] == "graduatedSymbol"
+    assert iris["attribute"] == "lst_anomaly_mean_k"
+    assert len(iris["labels_of_ranges"]) == 7 and all(
+        label.endswith(" K") for label in iris["labels_of_ranges"]
+    )
+    assert iris["features"] == len(gpd.read_parquet(out / "zones" / "iris.parquet"))
+    assert qpv["valid"] and qpv["renderer"] == "singleSymbol" and qpv["labels"]
+    assert qpv["features"] == len(gpd.read_parquet(out / "zones" / "qpv.parquet"))
+
+
+def test_every_raster_opens_with_its_style(in_qgis):
+    out, report = in_qgis
+    rasters = report["rasters"]
+    assert set(rasters) == {p.stem for p in (out / "rasters").glob("*.tif")}
+    for name, seen in rasters.items():
+        assert seen["valid"], name
+        expected = "paletted" if name == "landcover" else "singlebandpseudocolor"
+        assert seen["renderer"] == expected, (name, seen["renderer"])  # not QGIS's grey
+    assert rasters["landcover"]["classes"] == {
+        "1": "water",
+        "2": "dense vegetation",
+        "3": "low vegetation",
+        "4": "built",
+        "5": "bare soil",
+    }  # fmt: skip  -- named classes, not the colour table's 256 numbered entries
+
+
+def test_qgis_draws_the_classes_and_the_anomaly_in_their_colours(in_qgis):
+    out, report = in_qgis
+    with rasterio.open(out / "rasters" / "landcover.tif") as src:
+        classes = src.read(1)
+    for code in (LandCover.WATER, LandCover.BUILT, LandCover.DENSE_VEGETATION):
+        pixel = _interior(classes == code)
+        assert _rgba(report, "landcover", pixel) == CLASS_COLOURS[code], code.name
+
+    with rasterio.open(out / "rasters" / "lst_anomaly.tif") as src:
+        anomaly = src.read(1)
+    low, high = report["rasters"]["lst_anomaly"]["range"]
+    assert low == -high < 0  # symmetric about 0
+    hottest = _interior(anomaly >= high)  # at or beyond the range: the ramp's end colour
+    assert _rgba(report, "lst_anomaly", hottest) == (*DIVERGING_RAMP[-1], 255)
+    coolest = _interior(anomaly <= low)
+    assert _rgba(report, "lst_anomaly", coolest) == (*DIVERGING_RAMP[0], 255)
+    if np.isnan(anomaly).any():  # no data is drawn transparent
+        assert _rgba(report, "lst_anomaly", _interior(np.isnan(anomaly)))[3] == 0
