@@ -24,7 +24,10 @@ def test_cogs_are_valid_with_overviews_nodata_and_cf_tags(tmp_path, rasters):
     paths = write_rasters(rasters, folder, tags={"source": "unit test"}, compute=True)
     assert paths == {name: folder / f"{name}.tif" for name in ("lst_median", "landcover")}
     assert sorted(os.listdir(folder)) == [
-        "landcover.qml", "landcover.tif", "lst_median.qml", "lst_median.tif"
+        "landcover.qml",
+        "landcover.tif",
+        "lst_median.qml",
+        "lst_median.tif",
     ]  # fmt: skip  -- each COG with its QGIS style
     for name, path in paths.items():
         if cog_validate is not None:
@@ -98,7 +101,10 @@ def test_lazy_until_one_compute_writes_all(tmp_path):
     written = dask.compute(*tasks.values())
     assert sorted(p.name for p in written) == ["landcover.tif", "lst_median.tif"]
     assert sorted(os.listdir(folder)) == [
-        "landcover.qml", "landcover.tif", "lst_median.qml", "lst_median.tif"
+        "landcover.qml",
+        "landcover.tif",
+        "lst_median.qml",
+        "lst_median.tif",
     ]  # fmt: skip  -- each COG with its QGIS style
 
 
