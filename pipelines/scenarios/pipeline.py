@@ -29,7 +29,7 @@ import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ from pipelines.scenarios.predictors import compute_predictors, update_predictors
 from pipelines.scenarios.where import where_mask
 from tiles.errors import IlotsWarning
 
-__all__ = ["ScenariosResult", "run_digest", "run_matches", "run_scenarios"]
+__all__ = ["ScenariosResult", "extrapolation_notes", "run_digest", "run_matches", "run_scenarios"]
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
 _NOT_RUN_KEYS = ("scenarios", "scenario_model", "scheduler")
@@ -135,6 +135,36 @@ def run_matches(folder: RunFolder, config: RunConfig) -> bool:
     if not isinstance(recorded, dict):
         return False
     return run_digest(recorded) == run_digest(config.model_dump(mode="json"))
+
+
+#: Share of a scenario's predicted pixels outside the model's fitted range of a predictor from
+#: which the run says so (the exact shares are in ``comparison.csv`` and ``summary.json``):
+#: below it, the fitting sample's extremes show up in every scenario as "0 %" notes.
+NOTE_OUTSIDE_SHARE = 0.01
+
+
+def extrapolation_notes(
+    label: str, outside: Mapping[str, float], model: ScenarioModel
+) -> list[str]:
+    """Say, per predictor, that the model is used outside its fitted range, and how.
+
+    One note per predictor with at least :data:`NOTE_OUTSIDE_SHARE` of the predicted pixels
+    outside the range (``outside``: :attr:`~pipelines.scenarios.effect.Effect.outside_range`).
+    """
+    held = (
+        "the model's response is held there, so the effect is conservative"
+        if model.kind == "gradient_boosting"
+        else "the model extrapolates linearly there"
+    )
+    notes = []
+    for name, share in outside.items():
+        if share >= NOTE_OUTSIDE_SHARE:
+            lo, hi = model.ranges[name]
+            notes.append(
+                f"{label}: {share:.0%} of the predicted pixels have {name} outside the fitted "
+                f"range [{lo:.3g}, {hi:.3g}]; {held}"
+            )
+    return notes
 
 
 def _label(index: int, spec: ScenarioSpec) -> str:
@@ -248,18 +278,7 @@ def run_scenarios(
             )  # fmt: skip
         after = update_predictors(before, baseline.surface, applied.surface, **grid_args)
         effect = predict_effect(model, before, after, baseline.anomaly)
-        notes += list(applied.notes)
-        held = (
-            "the model's response is held there, so the effect is conservative"
-            if model.kind == "gradient_boosting"
-            else "the model extrapolates linearly there"
-        )
-        for name, share in effect.outside_range.items():
-            lo, hi = model.ranges[name]
-            notes.append(
-                f"{label}: {share:.0%} of the predicted pixels have {name} outside the fitted "
-                f"range [{lo:.3g}, {hi:.3g}]; {held}"
-            )
+        notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, model)
         row = _write_scenario(
             baseline, config, spec, area, applied.changed, effect, coverages, before_json
         )

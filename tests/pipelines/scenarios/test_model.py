@@ -137,3 +137,23 @@ def test_weak_model_is_refused_unless_forced():
     check_skill(forced)  # no error
     assert forced.to_json()["forced"] is True and forced.to_json()["passed"] is False
     check_skill(model, force=True)
+
+
+def test_extrapolation_notes_from_one_percent_of_the_pixels():
+    from types import SimpleNamespace
+
+    from pipelines.scenarios.pipeline import extrapolation_notes
+
+    trees = SimpleNamespace(kind="gradient_boosting", ranges={"albedo": (0.05, 0.25),
+                                                                "ndvi": (0.0, 0.9)})  # fmt: skip
+    notes = extrapolation_notes("scenarios[1] 'roofs'", {"albedo": 0.96, "ndvi": 0.004}, trees)
+    # 0.4 % of the pixels is no note (it printed "0 %" in every scenario); 96 % is.
+    assert notes == [
+        "scenarios[1] 'roofs': 96% of the predicted pixels have albedo outside the fitted "
+        "range [0.05, 0.25]; the model's response is held there, so the effect is conservative"
+    ]
+    assert extrapolation_notes("s", {"ndvi": 0.01}, trees)[0].startswith("s: 1% of")
+    linear = SimpleNamespace(kind="linear", ranges=trees.ranges)
+    assert extrapolation_notes("s", {"ndvi": 0.5}, linear)[0].endswith(
+        "extrapolates linearly there"
+    )
