@@ -11,7 +11,8 @@ The demo writes, from the synthetic city of :mod:`pipelines.demo_city`:
   05.09/05.10 (the -1000 offset, the item's ``raster:bands`` offset -0.1), so that the run's
   land cover has NDVI, MNDWI and NDBI, and the run has a broadband albedo.
 
-It computes per-product LST and NDVI COGs and prints class means recovered from them, writes
+It computes per-product LST and NDVI COGs into ``scenes/`` (beside the run folder, not in
+it: ``ilots run`` does not write them) and prints class means recovered from them, writes
 synthetic IRIS and QPV layers and Filosofi and population tables
 (:mod:`pipelines.demo_census`) and ``planted_effects.json`` (what the generator planted:
 QPV-vs-rest LST gap, SUHII, NDVI of parks and dense districts), copies
@@ -94,8 +95,8 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     ----------
     out
         Output folder (created). Products go to ``products/``, zones and census tables to
-        ``zones/`` and ``census/``, the config run to ``config.yaml``, results to ``outputs/``
-        (per-product COGs and the run folder).
+        ``zones/`` and ``census/``, the per-product LST and NDVI COGs to ``scenes/``, the config
+        run to ``config.yaml``, the run folder to ``outputs/``.
     echo
         Where progress lines go.
 
@@ -104,9 +105,9 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     A short report: where the outputs are, and the class means recovered from them.
     """
     root = Path(out)
-    products_dir, outputs_dir = root / "products", root / "outputs"
+    products_dir, scenes_dir = root / "products", root / "scenes"
     products_dir.mkdir(parents=True, exist_ok=True)
-    outputs_dir.mkdir(parents=True, exist_ok=True)
+    scenes_dir.mkdir(parents=True, exist_ok=True)
 
     def say(line: str) -> None:
         echo(_TAG + line)
@@ -120,7 +121,7 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         folder = _write_landsat(city, scene, products_dir)
         say(f"wrote synthetic Landsat product {folder.name}")
         lst = product_lst(folder)
-        path = write_product_raster(lst, outputs_dir / f"lst_{scene.platform}_{scene.date}.tif")
+        path = write_product_raster(lst, scenes_dir / f"lst_{scene.platform}_{scene.date}.tif")
         say(f"wrote {path} (from synthetic data)")
         lines.append(f"  {scene.date} {scene.platform}: " + _class_means(lst.values, city))
     lines.append("mean NDVI by synthetic land-cover class (Sentinel-2, 10 m):")
@@ -129,10 +130,10 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         say(f"wrote synthetic Sentinel-2 product {item.parent.name} (baseline {baseline})")
         ndvi = product_indices(item.parent, ["ndvi"])["ndvi"]
         name = f"ndvi_sentinel-2_{when.date().isoformat()}.tif"
-        path = write_product_raster(ndvi, outputs_dir / name)
+        path = write_product_raster(ndvi, scenes_dir / name)
         say(f"wrote {path} (from synthetic data)")
         lines.append(f"  {when.date()} baseline {baseline}: " + _class_means(ndvi.values, city))
-    lines.append(f"per-product outputs (COG, open them in QGIS): {outputs_dir}")
+    lines.append(f"per-product outputs (COG, open them in QGIS): {scenes_dir}")
 
     census = write_demo_census(city, root)
     say(f"wrote {census['iris'].parent} and {census['filosofi'].parent} (synthetic IRIS, QPV, "

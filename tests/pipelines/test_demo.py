@@ -68,7 +68,7 @@ def test_demo_products_are_real_formats(demo):
 def test_demo_recovers_planted_heat_island(demo):
     out, report = demo
     offsets = {code: row[-1] for code, row in CLASSES.items()}
-    tifs = sorted((out / "outputs").glob("lst_*.tif"))
+    tifs = sorted((out / "scenes").glob("lst_*.tif"))
     assert len(tifs) == len(SCENES)
     for tif in tifs:
         with rasterio.open(tif) as src:
@@ -84,7 +84,7 @@ def test_demo_recovers_planted_heat_island(demo):
 
 def test_demo_cloudy_scene_masks_clouds(demo):
     out, _ = demo
-    with rasterio.open(out / "outputs" / "lst_landsat-9_2023-07-20.tif") as src:
+    with rasterio.open(out / "scenes" / "lst_landsat-9_2023-07-20.tif") as src:
         lst = src.read(1)
     # The 20 July Landsat 9 scene has 15 % cloud planted; clouds and shadows must be nodata,
     # and no cold cloud top (25 K below the rural level) may leak into the LST; the coolest
@@ -98,7 +98,7 @@ def test_demo_cloudy_scene_masks_clouds(demo):
 def test_demo_ndvi_of_parks_and_dense_centre(demo):
     out, _ = demo
     classes = make_city().landcover
-    tifs = sorted((out / "outputs").glob("ndvi_sentinel-2_*.tif"))
+    tifs = sorted((out / "scenes").glob("ndvi_sentinel-2_*.tif"))
     assert len(tifs) == len(S2_PRODUCTS)
     for tif in tifs:  # baseline 02.14 (no offset) and 05.09/05.10 (the -1000 offset)
         with rasterio.open(tif) as src:
@@ -118,6 +118,10 @@ def test_demo_runs_the_whole_pipeline(demo):
     for path in ("manifest.json", "zones.gpkg", "inequality.json", "rasters/lst_anomaly.tif"):
         assert (run_folder / path).is_file(), path
     assert "IRIS LST anomaly" in report
+    # The run folder holds what `ilots run` writes, no more: the per-product COGs are beside it.
+    assert not list(run_folder.glob("*.tif")) and len(list((out / "scenes").glob("*.tif"))) == 7
+    listed = json.loads((run_folder / "manifest.json").read_text())["outputs"]
+    assert not any("scenes" in Path(entry["path"]).parts for entry in listed)
     # Green, nir and swir16 are there: land cover uses MNDWI and NDBI, no fallback.
     warnings = json.loads((run_folder / "manifest.json").read_text())["warnings"]
     assert not any("lack bands" in w for w in warnings), warnings

@@ -17,7 +17,7 @@ NBSP = "\u00a0"
 MINUS = "\u2212"
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
 
-# The files a report reads; the demo's per-product COGs beside them are not copied.
+# The files a report reads.
 RUN_FILES = (
     "manifest.json",
     "config.yaml",
