@@ -104,10 +104,13 @@ class RunResult:
         iris = self.zones.get("iris")
         if iris is not None and "lst_anomaly_mean_k" in iris:
             col = iris["lst_anomaly_mean_k"]
-            lines.append(
-                f"IRIS LST anomaly (K): min {col.min():.1f}, median {col.median():.1f}, "
-                f"max {col.max():.1f} over {int(col.notna().sum())} IRIS"
-            )
+            if not col.notna().any():
+                lines.append("IRIS LST anomaly: none (no IRIS has a value; see the warnings)")
+            else:
+                lines.append(
+                    f"IRIS LST anomaly (K): min {col.min():.1f}, median {col.median():.1f}, "
+                    f"max {col.max():.1f} over {int(col.notna().sum())} IRIS"
+                )
         composite = (self.heat_island or {}).get("composite") or {}
         if composite.get("suhii_k") is not None:
             lines.append(
@@ -265,6 +268,17 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
             residents = weighted["hotter_than_residents_pct"].to_numpy()
             out[f"{prefix}_hotter_than_residents_pct"] = residents
     return out
+
+
+def no_clear_note(config: RunConfig, n_scenes: int) -> str:
+    """Say that no IRIS has a composite LST, why it can be, and what to change."""
+    return (
+        f"no IRIS has a clear Landsat observation in the periods: over every IRIS the "
+        f"{n_scenes} scene(s) are cloud, shadow or fill (mask.landsat_preset "
+        f"'{config.mask.landsat_preset}'), or fewer than composite.min_clear "
+        f"({config.composite.min_clear}) are clear; the LST rasters and columns are NaN. "
+        "Add scenes (inputs, periods) or lower composite.min_clear"
+    )
 
 
 def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]) -> dict:
@@ -627,6 +641,8 @@ def _run(
         for name, (frame, id_col) in frames.items():
             stats = _zone_table(*tables[name], id_col)
             layers[name] = frame.merge(stats, on=id_col, how="left")
+        if "lst_mean_k" in layers["iris"] and not layers["iris"]["lst_mean_k"].notna().any():
+            notes.append(no_clear_note(config, len(graph.inputs.landsat)))
     with timer("census"):
         table = layers["iris"]
         census = config.census

@@ -499,9 +499,10 @@ def _checked_mean(
                       stacklevel=2)  # fmt: skip
     elif not enough.all():
         k, n = int((~enough).sum()), int(enough.size)
+        few = "no clear pixel" if min_pixels <= 1 else f"fewer than {min_pixels} clear pixels"
         warnings.warn(
-            f"{k} of {n} scene(s) have fewer than {max(min_pixels, 1)} clear pixels in the "
-            f"{what}: their mean is NaN (and so their ΔT / SUHII)",
+            f"{k} of {n} scene(s) have {few} in the {what}: their mean is NaN (and so their "
+            "ΔT / SUHII)",
             IlotsWarning,
             stacklevel=2,
         )

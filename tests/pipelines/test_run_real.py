@@ -1,0 +1,151 @@
+"""``ilots run`` end to end on real USGS Landsat C2 L2 products (``../shared/data``).
+
+The demo city is synthetic; these runs take real encodings through the whole chain: a real
+L2SP product (scale and offset from its MTL, QA_PIXEL, fill), its grid read from the files
+(the shared products were downsampled by their publishers to ~450 m non-square pixels while
+their metadata still says 30 m), a 30 m analysis grid, exact zonal statistics. The oracle is
+a hand computation from the files with rasterio: LST = 0.00341802 · DN + 149.0 (science.md
+§1.2) where ``QA_PIXEL & 0b111111 == 0`` (§1.3, the default preset) and DN is not the fill
+0, taken at each grid pixel centre from the product pixel holding it (nearest).
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+import yaml
+from pyproj import Transformer
+
+from pipelines.config import load_config
+from pipelines.run import run
+
+CLEAR = "LC08_L2SP_008059_20191201_20200825_02_T1"  # Colombia, EPSG:32618
+CLOUDY = "LC08_L2SP_001062_20201031_20201106_02_T2"  # Amazon, EPSG:32620, 99.9 % cloud
+BOX_M = 2010.0  # 67 grid pixels of 30 m
+
+
+def _write_city(folder, real_data, *, crs, corner, year, month):
+    """3 x 3 IRIS of BOX_M on the 30 m grid's pixel edges (15 m + k·30 m), and a config."""
+    x0, y0 = corner
+    boxes = [
+        shapely.box(x0 + i * BOX_M, y0 + j * BOX_M, x0 + (i + 1) * BOX_M, y0 + (j + 1) * BOX_M)
+        for j in range(3)
+        for i in range(3)
+    ]
+    iris = gpd.GeoDataFrame(
+        {"code_iris": [f"9999900{k:02d}" for k in range(9)],
+         "nom_iris": [f"IRIS {k}" for k in range(9)], "insee_com": ["99999"] * 9},
+        geometry=boxes, crs=crs,
+    )  # fmt: skip
+    iris.to_file(folder / "iris.gpkg", driver="GPKG")
+    config = {
+        "name": "real Landsat product",
+        "aoi": {"zones": "iris"},
+        "periods": {"years": [year], "months": [month]},
+        # Both products are in that folder: the period keeps one.
+        "inputs": {"landsat": [str(real_data / "landsat_c2l2")]},
+        "grid": {"crs": "utm", "resolution": 30},
+        "mask": {"st_qa_max_k": None, "cdist_min_km": None},
+        "composite": {"min_clear": 1},
+        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
+        "zones": {"iris": {"path": "iris.gpkg"}},
+        "outputs": {"folder": "out"},
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return load_config(folder / "config.yaml")
+
+
+def _oracle_on_grid(product_dir, grid_transform, shape, grid_crs):
+    """The product's LST (K, NaN where masked) at each grid pixel centre, by hand.
+
+    Also the centres' grid coordinates. A grid in another CRS than the product (the UTM zone
+    south of the equator, where USGS keeps the northern zone) has its centres projected.
+    """
+    stem = product_dir / product_dir.name
+    with rasterio.open(f"{stem}_ST_B10.TIF") as src:
+        dn, native, native_crs = src.read(1).astype(np.float64), src.transform, src.crs
+    with rasterio.open(f"{stem}_QA_PIXEL.TIF") as src:
+        qa = src.read(1)
+    lst = np.where((dn != 0) & ((qa & 0b111111) == 0), dn * 0.00341802 + 149.0, np.nan)
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    x = grid_transform.c + (cols + 0.5) * grid_transform.a
+    y = grid_transform.f + (rows + 0.5) * grid_transform.e
+    to_native = Transformer.from_crs(grid_crs, native_crs, always_xy=True)
+    xn, yn = to_native.transform(x, y)
+    col = np.floor((xn - native.c) / native.a).astype(int)
+    row = np.floor((yn - native.f) / native.e).astype(int)
+    return lst[row, col], x, y
+
+
+@pytest.fixture(scope="module")
+def clear_run(real_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("real_clear")
+    config = _write_city(
+        folder, real_data, crs="EPSG:32618", corner=(490_005.0, 160_005.0), year=2019, month=12
+    )
+    return folder / "out", run(config), real_data / "landsat_c2l2" / CLEAR
+
+
+def test_real_product_lst_is_read_as_the_usgs_encodes_it(clear_run):
+    out, _, product = clear_run
+    with rasterio.open(out / "rasters" / "lst_median.tif") as src:
+        lst, transform, crs = src.read(1), src.transform, src.crs
+    with rasterio.open(out / "rasters" / "n_clear.tif") as src:
+        n_clear = src.read(1)
+    assert crs.to_epsg() == 32618 and transform.a == 30.0
+    oracle, _, _ = _oracle_on_grid(product, transform, lst.shape, crs)
+    assert np.isfinite(oracle).mean() > 0.2 and np.isnan(oracle).any()  # clouds and clear land
+    np.testing.assert_array_equal(np.isnan(lst), np.isnan(oracle))
+    np.testing.assert_allclose(lst, oracle, rtol=0, atol=1e-4, equal_nan=True)  # float32 K
+    np.testing.assert_array_equal(n_clear, np.isfinite(oracle).astype(n_clear.dtype))
+
+
+def test_real_product_zonal_means_and_valid_fraction(clear_run):
+    out, result, product = clear_run
+    with rasterio.open(out / "rasters" / "lst_median.tif") as src:
+        transform, shape, crs = src.transform, src.shape, src.crs
+    oracle, x, y = _oracle_on_grid(product, transform, shape, crs)
+    iris = gpd.read_parquet(out / "zones" / "iris.parquet").set_index("code_iris")
+    assert len(iris) == 9
+    for code, zone in iris.iterrows():
+        west, south, east, north = zone.geometry.bounds
+        inside = (x > west) & (x < east) & (y > south) & (y < north)  # whole pixels only
+        assert inside.sum() == 67 * 67
+        values = oracle[inside]
+        assert zone["valid_frac"] == pytest.approx(np.isfinite(values).mean(), abs=1e-12), code
+        if np.isfinite(values).any():
+            assert zone["lst_mean_k"] == pytest.approx(np.nanmean(values), abs=1e-4), code
+        else:
+            assert np.isnan(zone["lst_mean_k"]), code
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["grid"]["crs"] == "EPSG:32618"
+    assert not any("no IRIS has a clear" in w for w in result.warnings)
+
+
+def test_real_all_cloud_product_gives_nan_outputs_and_says_so(real_data, tmp_path):
+    config = _write_city(
+        tmp_path, real_data, crs="EPSG:32620", corner=(257_685.0, -320_085.0), year=2020, month=10
+    )
+    result = run(config)
+    out = tmp_path / "out"
+    with rasterio.open(out / "rasters" / "lst_median.tif") as src:
+        lst, transform, crs = src.read(1), src.transform, src.crs
+    with rasterio.open(out / "rasters" / "n_clear.tif") as src:
+        assert not src.read(1).any()
+    assert crs.to_epsg() == 32720  # the area is south of the equator; USGS uses 32620
+    product = real_data / "landsat_c2l2" / CLOUDY
+    oracle, _, _ = _oracle_on_grid(product, transform, lst.shape, crs)
+    assert np.isnan(oracle).all() and np.isnan(lst).all()  # the USGS QA has nothing clear here
+    iris = gpd.read_parquet(out / "zones" / "iris.parquet")
+    assert iris["lst_mean_k"].isna().all() and (iris["valid_frac"] == 0).all()
+    heat = json.loads((out / "heat_island.json").read_text())
+    assert heat["composite"]["suhii_k"] is None
+    warned = [w for w in result.warnings if w.startswith("no IRIS has a clear Landsat")]
+    assert len(warned) == 1 and "composite.min_clear (1)" in warned[0]
+    assert warned[0] in json.loads((out / "manifest.json").read_text())["warnings"]
+    assert "IRIS LST anomaly: none" in result.summary()
