@@ -166,6 +166,11 @@ def _item_footprint(item: pystac.Item) -> BaseGeometry | None:
     return None
 
 
+_OUTSIDE_AREA = "footprint outside the area of interest"
+#: Footprints an error lists at most (the rest are counted).
+_FOOTPRINTS_SHOWN = 4
+
+
 def _rejection(
     item: pystac.Item,
     *,
@@ -186,11 +191,23 @@ def _rejection(
     if area is not None:
         footprint = _item_footprint(item)
         if footprint is not None and not footprint.intersects(area):
-            return "footprint outside the area of interest"
+            return _OUTSIDE_AREA
     cloud = item.properties.get("eo:cloud_cover")
     if max_cloud_cover is not None and cloud is not None and float(cloud) > max_cloud_cover:
         return f"cloud cover {float(cloud):.0f} % > {max_cloud_cover:g} %"
     return None
+
+
+def _bounds_text(bounds: Sequence[float]) -> str:
+    """``(west, south, east, north)`` degrees as ``lon 1.23 to 3.90, lat 43.10 to 45.00``."""
+    west, south, east, north = bounds
+    return f"lon {west:.2f} to {east:.2f}, lat {south:.2f} to {north:.2f}"
+
+
+def _footprint_text(item: pystac.Item) -> str:
+    footprint = _item_footprint(item)
+    where = _bounds_text(footprint.bounds) if footprint is not None else "no footprint"
+    return f"{item.id} ({where})"
 
 
 def _catalog_location(href: str) -> str:
@@ -458,6 +475,7 @@ def resolve_inputs(
     for sensor in ("landsat", "sentinel2"):
         kept: dict[str, pystac.Item] = {}
         reasons: dict[str, int] = {}
+        away: list[str] = []  # the footprints of products outside the area, for the error
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
             items = _source_items(
@@ -481,6 +499,8 @@ def resolve_inputs(
                 if why is None and item.id in kept:
                     why = "duplicate of a product already found"
                 if why is not None:
+                    if why == _OUTSIDE_AREA and _footprint_text(item) not in away:
+                        away.append(_footprint_text(item))  # once per product (folder, .tar)
                     label = _reason_label(why)
                     reasons[label] = reasons.get(label, 0) + 1
                     skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
@@ -489,7 +509,7 @@ def resolve_inputs(
                 kept[item.id] = item
         ordered = sorted(kept.values(), key=lambda it: (_item_time(it) or _EPOCH, it.id))
         result[sensor] = tuple(ordered)
-        _check_found(config, sensor, ordered, reasons, source)
+        _check_found(config, sensor, ordered, reasons, source, away, search_area.geometry)
         logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
     return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
 
@@ -510,6 +530,8 @@ def _check_found(
     items: Sequence[pystac.Item],
     reasons: dict[str, int],
     source: str,
+    away: Sequence[str] = (),
+    area: BaseGeometry | None = None,
 ) -> None:
     sources = getattr(config.inputs, sensor)
     if items or not sources:
@@ -519,6 +541,12 @@ def _check_found(
         f"{source}: inputs.{sensor}: no {_SENSOR_NAME[sensor]} product within the periods and "
         f"area of interest ({why})"
     )
+    if away and area is not None:
+        more = f" and {len(away) - _FOOTPRINTS_SHOWN} more" if len(away) > _FOOTPRINTS_SHOWN else ""
+        text += (
+            f"; their footprints: {', '.join(away[:_FOOTPRINTS_SHOWN])}{more}; the area of "
+            f"interest with its rural ring: {_bounds_text(area.bounds)}"
+        )
     if sensor == "landsat" or config.composite.indices_from == "sentinel2":
         raise ConfigError(text + "; check the paths, periods and aoi")
     _warn(text + "; indices will come from Landsat")

@@ -98,6 +98,14 @@ def test_periods_area_and_clouds_filter(products, write_config):
     text = str(err.value)
     assert text.startswith("config.yaml: inputs.landsat: no Landsat product within the periods")
     assert "(1 outside the periods; 3 footprint outside the area of interest)" in text
+    assert "\n" not in text  # one line
+    # Where the scenes are, and where the area is (lon/lat, 2 decimals; the scenes' own
+    # bounding boxes, as the run found them above; the bbox grown by its 1 km ring).
+    for item in found.landsat[1:]:  # the two July products (May is outside the periods)
+        west, south, east, north = item.bbox
+        where = f"lon {west:.2f} to {east:.2f}, lat {south:.2f} to {north:.2f}"
+        assert text.count(f"{item.id} ({where})") == 1  # once, though in a folder and a .tar
+    assert "the area of interest with its rural ring: lon 1.99 to 2.11, lat 43.99 to 44.11" in text
 
 
 def test_sources_giving_nothing(tmp_path, write_config):
