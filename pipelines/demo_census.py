@@ -2,8 +2,10 @@
 
 Written next to the demo products so that ``ilots run`` reads them like real files:
 
-* ``zones/iris.gpkg``: an 8 x 8 grid of 550 m square IRIS over the city centre and its
-  suburbs, with IGN field names (``CODE_IRIS``, ``NOM_IRIS``, ``INSEE_COM``, ``TYP_IRIS``);
+* ``zones/iris.gpkg``: an 8 x 8 grid of 550 m square IRIS (square in the city's UTM zone)
+  over the city centre and its suburbs, with IGN field names (``CODE_IRIS``, ``NOM_IRIS``,
+  ``INSEE_COM``, ``TYP_IRIS``), in Lambert-93 (EPSG:2154) as IGN publishes the IRIS of
+  metropolitan France, so that the run reprojects them onto its UTM grid as it does real ones;
 * ``zones/qpv.geojson``: the three QPV of :data:`pipelines.demo_city.QPV_FOOTPRINTS` with
   ANCT field names (``code_qp``, ``lib_qp``, ``insee_com``), in EPSG:4326; one is an invalid
   bow-tie, as real files sometimes hold, so that the repair path runs;
@@ -41,6 +43,8 @@ IRIS_SIZE_M = 550.0
 #: An IRIS counts as in a QPV from this share of its area inside one (the run's default).
 QPV_SHARE_THRESHOLD = 0.5
 _COMMUNE = "31555"
+#: CRS of the IRIS file: Lambert-93, as IGN's CONTOURS-IRIS for metropolitan France.
+IGN_CRS = "EPSG:2154"
 _SECRET = {"s": -1, "nd": IRIS_GRID - 1}  # Filosofi cells hidden by statistical secrecy
 
 
@@ -189,7 +193,7 @@ def write_demo_census(city: CityModel, root: str | Path) -> dict[str, Path]:
     for key in ("iris", "qpv"):
         if paths[key].exists():
             paths[key].unlink()
-    iris.to_file(paths["iris"], layer="iris", driver="GPKG")
+    iris.to_crs(IGN_CRS).to_file(paths["iris"], layer="iris", driver="GPKG")
     qpv.to_file(paths["qpv"], driver="GeoJSON")
 
     tables = _tables(city, iris, qpv)

@@ -118,6 +118,11 @@ def test_demo_runs_the_whole_pipeline(demo):
     for path in ("manifest.json", "zones.gpkg", "inequality.json", "rasters/lst_anomaly.tif"):
         assert (run_folder / path).is_file(), path
     assert "IRIS LST anomaly" in report
+    # IRIS come in Lambert-93, as IGN publishes them; the run reprojects them onto its UTM
+    # grid (vectors, never pixels), where they are the generator's 550 m squares again.
+    assert gpd.read_file(out / "zones" / "iris.gpkg").crs.to_epsg() == 2154
+    iris = gpd.read_parquet(run_folder / "zones" / "iris.parquet")
+    np.testing.assert_allclose(iris["area_m2"], 550.0**2, rtol=1e-9)
     # The run folder holds what `ilots run` writes, no more: the per-product COGs are beside it.
     assert not list(run_folder.glob("*.tif")) and len(list((out / "scenes").glob("*.tif"))) == 7
     listed = json.loads((run_folder / "manifest.json").read_text())["outputs"]
