@@ -76,6 +76,13 @@ def test_run_folder_files(demo_run):
         == hashlib.sha256((out / "report.html").read_bytes()).hexdigest()
     )
     assert listed["figures"]["kind"] == "folder" and listed["figures"]["files"]
+    # Every file of the folder but the manifest itself (its hash cannot be its own), each
+    # with the hash of what is on disk.
+    on_disk = {p.name for p in out.rglob("*") if p.is_file() and "figures" not in p.parts}
+    assert set(listed) - {"figures"} == on_disk - {"manifest.json"}
+    for name in ("lst_median.tif", "lst_median.qml", "zones.gpkg"):
+        path = next(out.rglob(name))
+        assert listed[name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), name
     assert not any("report.html is not written" in w for w in manifest["warnings"])
     assert manifest["grid"]["crs"] == "EPSG:32631"
     # The demo's Sentinel-2 products carry green and SWIR 1.6: no land-cover fallback.
