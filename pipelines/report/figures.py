@@ -568,7 +568,9 @@ def quality_figure(
     panels = int(n_clear_shares is not None) + int(has_valid)
     if panels == 0:
         return None
-    fig = _new_figure(4.0 * panels + 1.0, 3.8)
+    # Two panels: 8.2 in = 902 px at DPI, inside the report's ~926 px column (9 in was 990 px,
+    # shrunk by the browser).
+    fig = _new_figure(3.6 * panels + 1.0, 3.8)
     axes = fig.subplots(1, panels, squeeze=False)[0]
     index = 0
     if n_clear_shares is not None:

@@ -258,6 +258,10 @@ def test_figures_keep_their_text_inside_the_canvas(m):
         canvas.draw()
         renderer = canvas.get_renderer()
         width, height = fig.get_size_inches()
+        # The report's column (report.html.j2, border-box): 62rem - 2 x 1.25rem of main's
+        # padding - 2 x .75rem and 2 x 1px of the figure's = 926 px; wider, the browser
+        # shrinks the figure and its text.
+        assert width * fig.dpi <= 926, (name, width * fig.dpi)
         box_ = fig.get_tightbbox(renderer)
         assert box_.x0 >= 0 and box_.y0 >= 0, name
         assert box_.x1 <= width and box_.y1 <= height, name
