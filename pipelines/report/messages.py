@@ -75,6 +75,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "scénarios (dossier scenarios/ absent ; lancer ilots scenarios)",
         "scenarios (no scenarios/ folder; run ilots scenarios)",
     ),
+    "what_map_lst": (
+        "carte de la température : aucun IRIS n'a de valeur (aucune observation claire, voir "
+        "« Qualité des données »)",
+        'temperature map: no IRIS has a value (no clear observation; see "Data quality")',
+    ),
+    "what_map_ndvi": (
+        "carte du NDVI : aucun IRIS n'a de valeur (pas de produit Sentinel-2, ou aucun pixel "
+        "clair)",
+        "NDVI map: no IRIS has a value (no Sentinel-2 product, or no clear pixel)",
+    ),
     "what_maps": (
         "cartes (ni température ni NDVI dans la couche IRIS)",
         "maps (neither temperature nor NDVI in the IRIS layer)",

@@ -118,6 +118,13 @@ def _missing(m: Messages, what: str) -> Paragraph:
     return Paragraph(m("not_computed", what=m(what)), style="missing")
 
 
+def _has_values(frame: pd.DataFrame, column: str) -> bool:
+    """Whether ``frame`` has ``column`` with at least one number."""
+    if column not in frame.columns:
+        return False
+    return bool(pd.to_numeric(frame[column], errors="coerce").notna().any())
+
+
 def _figure(fig: Any, alt: str, caption: str = "", name: str | None = None) -> FigureBlock | None:
     if fig is None:
         return None
@@ -156,23 +163,30 @@ def _headlines(
 def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
     iris, qpv = summary.iris, summary.qpv
     blocks: list[Block | None] = []
-    if column is not None:
+    # A column without a single value (every IRIS clouded; no Sentinel-2 product for the
+    # NDVI) is said in a line, not drawn as a map of hatching under an empty colour bar.
+    if column is not None and _has_values(iris, column):
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
         fig = figures.map_figure(iris, column, m, title=title, qpv=qpv)
         blocks.append(_figure(fig, title, name="lst_map"))
-    if "ndvi_mean" in iris.columns:
+    elif column is not None:
+        blocks.append(_missing(m, "what_map_lst"))
+    if _has_values(iris, "ndvi_mean"):
         fig = figures.map_figure(
             iris, "ndvi_mean", m, title=m("fig_map_ndvi"), qpv=qpv, cmap="YlGn", diverging=False
         )
         blocks.append(_figure(fig, m("fig_map_ndvi"), name="ndvi_map"))
-    if any(blocks):
+    elif "ndvi_mean" in iris.columns:
+        blocks.append(_missing(m, "what_map_ndvi"))
+    if any(isinstance(b, FigureBlock) for b in blocks):
         caption = m("fig_map_caption") if qpv is not None and len(qpv) else ""
-        missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if column else 0
+        drawn = column is not None and _has_values(iris, column)
+        missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if drawn else 0
         if missing:
             caption = f"{caption} {m('fig_map_missing', n=m.integer(missing))}".strip()
         if caption:
             blocks.append(Paragraph(caption, style="note"))
-    else:
+    elif not any(blocks):
         blocks.append(_missing(m, "what_maps"))
     return Section("maps", m("sec_maps"), _blocks(*blocks))
 
