@@ -1,14 +1,16 @@
 """The lazy per-pixel graph of ``ilots run``, built from metadata only (reads no pixel).
 
 Area of interest and zone layers -> analysis grid -> items -> Landsat LST per scene (masked)
--> Sentinel-2 index composites -> land cover (rules, or an external map) -> urban footprint,
-rural ring and reference mask (:mod:`pipelines.run_layers`). :func:`scene_graph` returns
-them all; :mod:`pipelines.run` computes them in processing tiles.
+-> index composites (Sentinel-2, or Landsat surface reflectance: ``composite.indices_from``)
+-> land cover (rules, or an external map) -> urban footprint, rural ring and reference mask
+(:mod:`pipelines.run_layers`). :func:`scene_graph` returns them all; :mod:`pipelines.run`
+computes them in processing tiles.
 
-Land cover falls back to what the inputs hold: without Sentinel-2 green and swir16 bands
-(products downloaded with only red, nir and scl), MNDWI is replaced by the SCL water
-class (or the Landsat QA water bit) and NDBI is unavailable, so non-vegetated pixels are all
-called built (class 4): bare soil is not separated. The manifest records this as a warning.
+Land cover falls back to what the inputs hold: without green and swir16 bands (Sentinel-2
+products downloaded with only red, nir and scl; Landsat products with SR_B4 and SR_B5 only),
+MNDWI is replaced by the SCL water class (or the Landsat QA water bit) and NDBI is
+unavailable, so non-vegetated pixels are all called built (class 4): bare soil is not
+separated. The manifest records this as a warning.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from pipelines import run_layers
 from pipelines.census import read_iris, read_qpv
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
 from raster.bands import band_table
+from raster.composite import temporal_composite
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.index_composite import index_median_composite
+from raster.indices import compute_indices
 from raster.landcover import (
     LandCover,
     LandcoverThresholds,
@@ -51,6 +55,7 @@ __all__ = [
     "analysis_grid",
     "derive_layers",
     "grid_resampling",
+    "landsat_indices",
     "landsat_lst",
     "read_zone_layers",
     "rule_classes",
@@ -136,13 +141,18 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         ring = rural_ring(
             zone_union, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000
         )
-    with timer("sentinel2"):
-        if inputs.sentinel2:
+    source = config.composite.indices_from
+    if source == "auto":
+        source = "sentinel2" if inputs.sentinel2 else "landsat"
+    idx = None
+    if source == "sentinel2":
+        with timer("sentinel2"):
             idx, more = sentinel2_indices(config, inputs.sentinel2, geobox)
             notes += more
-        else:
-            notes.append("no Sentinel-2 product: no NDVI or land cover")
-            idx = None
+    else:
+        with timer("landsat_indices"):
+            idx, more = landsat_indices(config, inputs.landsat, geobox)
+            notes += more
     with timer("landcover"):
         if config.landcover.external is not None:
             classes = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
@@ -318,6 +328,65 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
     out = index_median_composite(stored, names, scl=config.mask.sentinel2_preset)
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
+
+
+#: Landsat 8/9 Collection 2 surface-reflectance bands the index composites use (OLI B2-B7).
+LANDSAT_SR_BANDS = ("blue", "green", "red", "nir08", "swir16", "swir22")
+
+
+def landsat_indices(
+    config: RunConfig, items: Any, geobox: Any
+) -> tuple[xr.Dataset | None, list[str]]:
+    """Median composites of the indices Landsat surface reflectance allows, and notes on gaps.
+
+    For ``composite.indices_from: landsat``, or ``auto`` without Sentinel-2: the OLI
+    reflectance of each scene (the bands every product carries), masked with the run's
+    QA_PIXEL preset (water kept, as MNDWI needs it), NDVI, MNDWI and NDBI where the bands
+    allow, the Liang (2001) broadband albedo with B2, B4-B7, then the median over the clear
+    scenes. Like the LST, the per-pixel work runs on the Landsat pixels when the grid is
+    finer and is gathered onto it. Returns None (and a note) when the products lack red or
+    near-infrared reflectance (ST-only downloads).
+    """
+    notes: list[str] = []
+    common = set.intersection(*(set(item.assets) for item in items)) if items else set()
+    bands = [band for band in LANDSAT_SR_BANDS if band in common]
+    if not {"red", "nir08"} <= set(bands):
+        notes.append(
+            "Landsat products lack red and near-infrared reflectance (SR_B4, SR_B5): no NDVI "
+            "or land cover; download the L2SP products with their SR bands, or add Sentinel-2"
+        )
+        return None, notes
+    names = ["ndvi"] + [
+        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16"}))
+        if need <= set(bands)
+    ]  # fmt: skip
+    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
+    if missing:
+        notes.append(
+            f"Landsat products lack bands for {', '.join(missing)}: land cover falls back to "
+            "NDVI with the QA water bit; built and bare soil are not separated"
+        )
+    if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
+        names.append("albedo_liang")
+    loaded = [*bands, "qa_pixel"]
+    resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
+    native = None
+    if config.mask.dilate_px == 0 and all(v == "nearest" for v in resampling.values()):
+        native = native_window(items, loaded, geobox)
+    chunk = config.scheduler.chunk_px
+    ds = load_items(items, loaded, geobox=native.geobox if native else geobox, chunk=chunk,
+                    resampling=resampling)  # fmt: skip
+    clear = landsat_clear_mask(
+        ds, preset=config.mask.landsat_preset, dilate_px=config.mask.dilate_px
+    )
+    per_scene = compute_indices(ds, names).where(clear)
+    out = xr.Dataset(
+        {name: temporal_composite(per_scene[name], stats=["median"], min_clear=1)["median"]
+         for name in names}
+    )  # fmt: skip
+    if native is not None:
+        out = gather_nearest(out, native, aligned_chunks(geobox, chunk))
+    return out.rename({"albedo_liang": "albedo"} if "albedo_liang" in out else {}), notes
 
 
 def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:

@@ -81,9 +81,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         'temperature map: no IRIS has a value (no clear observation; see "Data quality")',
     ),
     "what_map_ndvi": (
-        "carte du NDVI : aucun IRIS n'a de valeur (pas de produit Sentinel-2, ou aucun pixel "
-        "clair)",
-        "NDVI map: no IRIS has a value (no Sentinel-2 product, or no clear pixel)",
+        "carte du NDVI : aucun IRIS n'a de valeur (pas de bandes rouge et proche infrarouge "
+        "dans les produits, ou aucun pixel clair)",
+        "NDVI map: no IRIS has a value (no red and near-infrared bands in the products, or no "
+        "clear pixel)",
     ),
     "what_maps": (
         "cartes (ni température ni NDVI dans la couche IRIS)",

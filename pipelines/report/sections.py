@@ -163,8 +163,8 @@ def _headlines(
 def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
     iris, qpv = summary.iris, summary.qpv
     blocks: list[Block | None] = []
-    # A column without a single value (every IRIS clouded; no Sentinel-2 product for the
-    # NDVI) is said in a line, not drawn as a map of hatching under an empty colour bar.
+    # A column without a single value (every IRIS clouded; no red or NIR band for the NDVI)
+    # is said in a line, not drawn as a map of hatching under an empty colour bar.
     if column is not None and _has_values(iris, column):
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
         fig = figures.map_figure(iris, column, m, title=title, qpv=qpv)

@@ -12,12 +12,14 @@ import yaml
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.config import example_config, load_config
+from pipelines.config import apply_overrides, example_config, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import planted_effects
 from pipelines.demo_city import CLASSES, SUBURB_RADIUS_M, make_city
+from pipelines.run import run
 from pipelines.run_graph import scene_graph
 from raster.sources import open_product
+from tests.conftest import raise_if_dask_computes
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +256,33 @@ def test_demo_run_ndvi_parks_vs_dense_and_qpv_less_green(demo, planted):
     qpv, rest = iris.loc[iris["in_qpv"], "ndvi_mean"], iris.loc[~iris["in_qpv"], "ndvi_mean"]
     assert qpv.mean() < rest.mean()
     assert qpv.max() > rest.median()
+
+
+def test_ndvi_and_land_cover_from_landsat_reflectance(demo, planted, tmp_path):
+    """``composite.indices_from: landsat`` (also ``auto`` without Sentinel-2): the demo's
+    Landsat products carry SR_B4 and SR_B5, so the NDVI comes from them (30 m scenes) and
+    recovers the planted values; the graph reads no pixel until the run computes it."""
+    out, _ = demo
+    config = apply_overrides(
+        load_config(out / "config.yaml"),
+        {"composite.indices_from": "landsat", "scenarios": [], "outputs.report": False},
+    )
+    with raise_if_dask_computes():
+        graph = scene_graph(config)
+    assert set(graph.idx) == {"ndvi"}  # no green or SWIR in these products
+    assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
+    result = run(config, out=tmp_path / "run")
+    with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
+        ndvi, transform = src.read(1), src.transform
+    classes, _, _ = _pure_city_classes(make_city(), ndvi.shape, transform)
+    assert np.nanmean(ndvi[classes == 2]) == pytest.approx(
+        planted["ndvi_dense_vegetation"], abs=0.05
+    )
+    assert np.nanmean(ndvi[classes == 4]) == pytest.approx(planted["ndvi_dense_built"], abs=0.05)
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        landcover = src.read(1)
+    assert (landcover[classes == 2] == 2).mean() > 0.9  # woods: dense vegetation
+    assert not any("no NDVI" in w for w in result.warnings)
 
 
 def test_demo_concentration_index_is_negative(demo):

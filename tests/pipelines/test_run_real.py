@@ -127,6 +127,35 @@ def test_real_product_zonal_means_and_valid_fraction(clear_run):
     assert not any("no IRIS has a clear" in w for w in result.warnings)
 
 
+def test_real_product_ndvi_from_its_surface_reflectance(clear_run):
+    # No Sentinel-2 here: composite.indices_from 'auto' takes the NDVI from the product's
+    # SR_B4/SR_B5, reflectance = DN · 2.75e-5 - 0.2 (science.md §1.2), same QA mask.
+    out, result, product = clear_run
+    stem = product / product.name
+    with rasterio.open(f"{stem}_SR_B4.TIF") as src:
+        red = src.read(1).astype(np.float64)
+    with rasterio.open(f"{stem}_SR_B5.TIF") as src:
+        nir = src.read(1).astype(np.float64)
+    with rasterio.open(f"{stem}_QA_PIXEL.TIF") as src:
+        clear = (src.read(1) & 0b111111) == 0
+    red, nir = red * 2.75e-5 - 0.2, nir * 2.75e-5 - 0.2
+    by_hand = np.where(clear, (nir - red) / (nir + red), np.nan)
+    with rasterio.open(out / "rasters" / "ndvi_median.tif") as src:
+        ndvi, transform = src.read(1), src.transform
+    with rasterio.open(f"{stem}_ST_B10.TIF") as src:
+        native = src.transform
+    rows, cols = np.mgrid[0 : ndvi.shape[0], 0 : ndvi.shape[1]]
+    x = transform.c + (cols + 0.5) * transform.a
+    y = transform.f + (rows + 0.5) * transform.e
+    oracle = by_hand[np.floor((y - native.f) / native.e).astype(int),
+                     np.floor((x - native.c) / native.a).astype(int)]  # fmt: skip
+    assert np.isfinite(oracle).mean() > 0.2
+    np.testing.assert_allclose(ndvi, oracle, rtol=0, atol=1e-6, equal_nan=True)
+    iris = gpd.read_parquet(out / "zones" / "iris.parquet")
+    assert iris["ndvi_mean"].notna().sum() == 7  # the IRIS with a clear pixel
+    assert not any("no NDVI" in w for w in result.warnings)
+
+
 def test_real_all_cloud_product_gives_nan_outputs_and_says_so(real_data, tmp_path):
     config = _write_city(
         tmp_path, real_data, crs="EPSG:32620", corner=(257_685.0, -320_085.0), year=2020, month=10

@@ -381,7 +381,7 @@ def test_rebuild_removes_stale_figures_and_missing_inequality(demo_run, tmp_path
 
 
 def test_columns_without_a_value_are_said_not_mapped(demo_run, tmp_path):
-    # Every IRIS clouded (no LST), no Sentinel-2 product (no NDVI): a line each, no map of
+    # Every IRIS clouded (no LST), no red or NIR band (no NDVI): a line each, no map of
     # hatching under an empty colour bar.
     run = copy_run(demo_run, tmp_path / "run")
     iris = gpd.read_parquet(run / "zones" / "iris.parquet")
@@ -393,7 +393,7 @@ def test_columns_without_a_value_are_said_not_mapped(demo_run, tmp_path):
     maps = doc.by_id("maps").text()
     assert doc.by_id("figure-lst_map") is None and doc.by_id("figure-ndvi_map") is None
     assert "temperature map: no IRIS has a value" in maps
-    assert "NDVI map: no IRIS has a value (no Sentinel-2 product" in maps
+    assert "NDVI map: no IRIS has a value (no red and near-infrared bands" in maps
     assert "Grey hatching" not in maps and "neither temperature nor NDVI" not in maps
 
 
