@@ -218,8 +218,21 @@ def _process_pool(num_workers: int | None) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown()
 
 
-def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.DataFrame:
-    """Build the per-zone columns of a run from the zonal tables of its merged tile partials."""
+def _zone_table(
+    table: pd.DataFrame,
+    frac: pd.DataFrame,
+    id_col: str,
+    *,
+    min_valid_frac: float = 0.0,
+    min_clear_area_frac: float = 0.0,
+) -> pd.DataFrame:
+    """Build the per-zone columns of a run from the zonal tables of its merged tile partials.
+
+    A zone whose share of covered area with a composite LST (``valid_frac``: pixels with at
+    least ``composite.min_clear`` clear scenes) is below ``min_valid_frac`` gets no LST
+    value: a few clear pixels in one corner do not describe it (science.md §6.2). Below
+    ``min_clear_area_frac`` it is flagged, ``low_clear_area`` (§5).
+    """
     out = pd.DataFrame({id_col: table[id_col]})
     out["area_m2"] = table["lst_median_area_m2"]
     out["valid_frac"] = table["lst_median_valid_frac"]
@@ -234,6 +247,9 @@ def _zone_table(table: pd.DataFrame, frac: pd.DataFrame, id_col: str) -> pd.Data
     out["ndvi_mean"] = table["ndvi_median_mean"]
     out["albedo_mean"] = table["albedo_median_mean"] if "albedo_median_mean" in table else np.nan
     out["n_clear_mean"] = table["n_clear_mean"]
+    few = ~(out["valid_frac"] >= min_valid_frac)  # NaN: a zone the grid does not cover
+    out.loc[few, [c for c in out.columns if c.startswith("lst_")]] = np.nan
+    out["low_clear_area"] = ~(out["valid_frac"] >= min_clear_area_frac)
     # The frac statistic gives 0 for a class absent from a zone and NaN for every class of a
     # zone without a classified pixel (all masked, or outside the land cover): that zone has
     # no shares, not 0 % of each. A class absent from the whole grid has no column: 0 %.
@@ -642,7 +658,10 @@ def _run(
     with timer("zonal"):
         layers = {}
         for name, (frame, id_col) in frames.items():
-            stats = _zone_table(*tables[name], id_col)
+            stats = _zone_table(
+                *tables[name], id_col, min_valid_frac=config.zones.min_valid_frac,
+                min_clear_area_frac=comp.min_clear_area_frac,
+            )  # fmt: skip
             layers[name] = frame.merge(stats, on=id_col, how="left")
         if "lst_mean_k" in layers["iris"] and not layers["iris"]["lst_mean_k"].notna().any():
             notes.append(no_clear_note(config, len(graph.inputs.landsat)))

@@ -92,8 +92,8 @@ def urban_footprint(
         return zone_footprint
     if landcover is None:
         raise ConfigError(
-            "heat_island.urban: 'built' needs a land cover: add Sentinel-2 inputs or "
-            "landcover.external, or use urban: aoi"
+            "heat_island.urban: 'built' needs a land cover: add Sentinel-2 inputs, Landsat "
+            "products with their SR bands or landcover.external, or use urban: aoi"
         )
     built = urban_footprint_from_landcover(landcover, (LandCover.BUILT,))
     return (

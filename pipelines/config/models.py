@@ -555,7 +555,7 @@ class CompositeConfig(_Model):
         ge=0,
         le=1,
         description="Zones where less than this share of the area has min_clear observations "
-        "are flagged (science.md §5, [U]). Default 0.5.",
+        "are flagged (low_clear_area column; science.md §5, [U]). Default 0.5.",
     )
     anomaly: bool = Field(
         True,
@@ -857,7 +857,8 @@ class ZonesConfig(_Model):
         0.5,
         ge=0,
         le=1,
-        description="Zones with less valid covered area than this share get no value "
+        description="Zones with less valid covered area than this share (valid_frac: area with "
+        "a composite LST) get no LST value: their lst_* columns are empty, valid_frac stays "
         "(science.md §6.2, [U]). Default 0.5.",
     )
 

@@ -56,6 +56,7 @@ def test_run_folder_files(demo_run):
         "lc_built_frac",
         "lc_dense_vegetation_frac",
         "n_clear_mean",
+        "low_clear_area",
         "disp_med",
         "population",
         "qpv_share",

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import rasterio
 import rasterio.features
+import xarray as xr
 from rasterio.transform import from_origin
 
+from pipelines import run_layers
 from pipelines.config import apply_overrides, load_config
 from pipelines.demo_city import make_city
 from pipelines.run import run
@@ -114,11 +116,18 @@ def test_built_urban_footprint(demo_folder, tmp_path, tile_size):
 
 
 def test_built_urban_footprint_needs_landcover(demo_folder, tmp_path):
+    # Without Sentinel-2 the land cover comes from the Landsat reflectance (SR_B4, SR_B5).
     config = _config(
         demo_folder, tmp_path / "run", **{"heat_island.urban": "built", "inputs.sentinel2": []}
     )
-    with pytest.raises(ConfigError, match=r"heat_island\.urban"):
-        run(config)
+    run(config)
+    heat = json.loads((tmp_path / "run" / "heat_island.json").read_text())
+    assert "built" in heat["definition"]["urban_definition"]
+    assert heat["composite"]["suhii_k"] > 0
+    # No land cover at all (products without reflectance): a one-line error naming the key.
+    footprint = xr.DataArray(np.ones((2, 2), bool), dims=("y", "x"))
+    with pytest.raises(ConfigError, match=r"heat_island\.urban: 'built' needs a land cover"):
+        run_layers.urban_footprint(config, footprint, None)
 
 
 def _dem(city, path, elevation):

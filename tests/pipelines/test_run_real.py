@@ -112,16 +112,23 @@ def test_real_product_zonal_means_and_valid_fraction(clear_run):
     oracle, x, y = _oracle_on_grid(product, transform, shape, crs)
     iris = gpd.read_parquet(out / "zones" / "iris.parquet").set_index("code_iris")
     assert len(iris) == 9
+    kept = 0
     for code, zone in iris.iterrows():
         west, south, east, north = zone.geometry.bounds
         inside = (x > west) & (x < east) & (y > south) & (y < north)  # whole pixels only
         assert inside.sum() == 67 * 67
         values = oracle[inside]
-        assert zone["valid_frac"] == pytest.approx(np.isfinite(values).mean(), abs=1e-12), code
-        if np.isfinite(values).any():
+        valid = np.isfinite(values).mean()
+        assert zone["valid_frac"] == pytest.approx(valid, abs=1e-12), code
+        # zones.min_valid_frac and composite.min_clear_area_frac (0.5 by default): a zone
+        # mostly under cloud gets no LST value and is flagged.
+        assert zone["low_clear_area"] == (valid < 0.5), code
+        if valid >= 0.5:
+            kept += 1
             assert zone["lst_mean_k"] == pytest.approx(np.nanmean(values), abs=1e-4), code
         else:
-            assert np.isnan(zone["lst_mean_k"]), code
+            assert zone[["lst_mean_k", "lst_p90_k", "lst_anomaly_mean_k"]].isna().all(), code
+    assert 0 < kept < 7  # real clouds: some IRIS 2-7 % clear (flagged), some 60-99 % (kept)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["grid"]["crs"] == "EPSG:32618"
     assert not any("no IRIS has a clear" in w for w in result.warnings)
@@ -152,7 +159,7 @@ def test_real_product_ndvi_from_its_surface_reflectance(clear_run):
     assert np.isfinite(oracle).mean() > 0.2
     np.testing.assert_allclose(ndvi, oracle, rtol=0, atol=1e-6, equal_nan=True)
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
-    assert iris["ndvi_mean"].notna().sum() == 7  # the IRIS with a clear pixel
+    assert iris["ndvi_mean"].notna().sum() == 7  # every IRIS with a clear pixel (NDVI kept)
     assert not any("no NDVI" in w for w in result.warnings)
 
 
@@ -172,6 +179,7 @@ def test_real_all_cloud_product_gives_nan_outputs_and_says_so(real_data, tmp_pat
     assert np.isnan(oracle).all() and np.isnan(lst).all()  # the USGS QA has nothing clear here
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
     assert iris["lst_mean_k"].isna().all() and (iris["valid_frac"] == 0).all()
+    assert iris["low_clear_area"].all()
     heat = json.loads((out / "heat_island.json").read_text())
     assert heat["composite"]["suhii_k"] is None
     warned = [w for w in result.warnings if w.startswith("no IRIS has a clear Landsat")]
