@@ -55,6 +55,7 @@ __all__ = [
     "analysis_grid",
     "derive_layers",
     "grid_resampling",
+    "index_source",
     "landsat_indices",
     "landsat_lst",
     "read_zone_layers",
@@ -141,11 +142,8 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         ring = rural_ring(
             zone_union, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000
         )
-    source = config.composite.indices_from
-    if source == "auto":
-        source = "sentinel2" if inputs.sentinel2 else "landsat"
     idx = None
-    if source == "sentinel2":
+    if index_source(config, inputs) == "sentinel2":
         with timer("sentinel2"):
             idx, more = sentinel2_indices(config, inputs.sentinel2, geobox)
             notes += more
@@ -328,6 +326,17 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
     out = index_median_composite(stored, names, scl=config.mask.sentinel2_preset)
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
+
+
+def index_source(config: RunConfig, inputs: Any) -> str:
+    """Return the sensor of the index composites: ``composite.indices_from``, ``auto`` resolved.
+
+    ``auto`` is Sentinel-2 when the inputs hold Sentinel-2 products, else Landsat.
+    """
+    source = config.composite.indices_from
+    if source == "auto":
+        return "sentinel2" if inputs.sentinel2 else "landsat"
+    return source
 
 
 #: Landsat 8/9 Collection 2 surface-reflectance bands the index composites use (OLI B2-B7).

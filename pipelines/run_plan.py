@@ -13,7 +13,7 @@ from shapely.geometry import shape
 
 from pipelines import run_tiles
 from pipelines.config import RunConfig, area_of_interest, resolve_inputs
-from pipelines.run_graph import analysis_grid
+from pipelines.run_graph import analysis_grid, index_source
 from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "TilePlan", "grid_info", "plan"]
@@ -46,6 +46,7 @@ class RunPlan:
     memory_bytes: int
     tiles: tuple[TilePlan, ...] = ()
     checkpoint_bytes: int = 0
+    indices_from: str = "sentinel2"
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -58,6 +59,7 @@ class RunPlan:
             lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
         if self.skipped:
             lines.append(f"left out: {len(self.skipped)} candidates")
+        lines.append(f"NDVI, albedo and land-cover indices from: {_SOURCES[self.indices_from]}")
         if len(self.tiles) > 1:
             biggest = max(self.tiles, key=lambda t: t.shape[0] * t.shape[1])
             lines.append(
@@ -79,6 +81,7 @@ class RunPlan:
         return "\n".join(lines)
 
 
+_SOURCES = {"sentinel2": "Sentinel-2", "landsat": "Landsat surface reflectance (30 m)"}
 #: Tiles listed one by one in a plan's summary.
 _TILES_LISTED = 12
 #: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
@@ -141,6 +144,7 @@ def plan(config: RunConfig) -> RunPlan:
         memory_bytes=memory,
         tiles=tuple(tiles),
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
+        indices_from=index_source(config, inputs),
     )
 
 
