@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from rasterio.transform import from_origin
+from scipy import ndimage
 
 from pipelines.config import example_config, load_config
 from pipelines.demo_census import planted_effects, write_demo_census
@@ -189,6 +190,7 @@ def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
             cloud=cloud30, dilated_cloud=cloud30, shadow=shadow30, water=water30
         ),
         "st_qa": np.full(lst.shape, 150, dtype="int16"),  # 1.5 K uncertainty
+        "st_cdist": _cloud_distance_dn(cloud30, city.resolution * f),
     }
     return write_landsat_c2l2(
         folder, bands=bands, crs=city.crs,
@@ -196,6 +198,17 @@ def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
         platform=scene.platform, path=198, row=30, date=dt.date.fromisoformat(scene.date),
         cloud_cover=float(cloud30.mean() * 100), overwrite=True,
     )  # fmt: skip
+
+
+def _cloud_distance_dn(cloud: np.ndarray, pixel_m: float) -> np.ndarray:
+    """Return ST_CDIST digital numbers: the distance to the nearest cloud pixel in 0.01 km.
+
+    0-24000, the USGS valid range (science.md §1.2); the most where a scene has no cloud.
+    """
+    if not cloud.any():
+        return np.full(cloud.shape, 24000, dtype="int16")
+    km = ndimage.distance_transform_edt(~cloud, sampling=pixel_m) / 1000.0
+    return np.minimum(np.round(km / 0.01), 24000).astype("int16")
 
 
 def write_demo_products(city: CityModel, folder: Path) -> list[Path]:

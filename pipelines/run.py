@@ -289,11 +289,12 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
 def no_clear_note(config: RunConfig, n_scenes: int) -> str:
     """Say that no IRIS has a composite LST, why it can be, and what to change."""
     return (
-        f"no IRIS has a clear Landsat observation in the periods: over every IRIS the "
-        f"{n_scenes} scene(s) are cloud, shadow or fill (mask.landsat_preset "
+        f"no IRIS has a composite LST: over every IRIS the {n_scenes} Landsat scene(s) in the "
+        f"periods are cloud, shadow or fill (mask.landsat_preset "
         f"'{config.mask.landsat_preset}'), or fewer than composite.min_clear "
-        f"({config.composite.min_clear}) are clear; the LST rasters and columns are NaN. "
-        "Add scenes (inputs, periods) or lower composite.min_clear"
+        f"({config.composite.min_clear}) are clear on more than zones.min_valid_frac "
+        f"({config.zones.min_valid_frac:g}) of its area; the LST columns are empty. Add scenes "
+        "(inputs, periods), or lower composite.min_clear or zones.min_valid_frac"
     )
 
 
@@ -313,8 +314,12 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     for outcome in ineq.outcomes:
         if outcome not in table:
             notes.append(f"inequality.outcomes: no per-IRIS column {outcome!r}; skipped")
+        elif not pd.to_numeric(table[outcome], errors="coerce").notna().any():
+            notes.append(f"inequality.outcomes: no IRIS has a value of {outcome!r}; skipped")
         else:
             outcomes.append(outcome)
+    if stratum := (ineq.stratum if ineq.stratum not in table else None):
+        notes.append(f"inequality.stratum: no per-IRIS column {stratum!r}; no strata")
 
     def one(outcome: str) -> Any:
         return run_inequality(

@@ -45,6 +45,7 @@ from raster.quality import (
     landsat_clear_mask,
     landsat_water_mask,
 )
+from raster.quality.qa_pixel import QAPixelMask
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
 from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
@@ -263,11 +264,32 @@ class LandsatSeries:
         return gather_nearest(data, self.gather, aligned_chunks(self.gather.target, chunk))
 
 
+def qa_pixel_preset_of(config: RunConfig) -> str | QAPixelMask:
+    """Return the QA_PIXEL preset of ``mask.landsat_preset`` (``none``: reject fill only)."""
+    name = config.mask.landsat_preset
+    return QAPixelMask(reject_bits=(0,), name="none") if name == "none" else name
+
+
+def _require_band(items: Any, band: str, key: str) -> None:
+    """Raise a one-line ConfigError naming the products without ``band``, which ``key`` needs."""
+    lacking = [item.id for item in items if band not in item.assets]
+    if lacking:
+        shown = ", ".join(lacking[:3]) + (
+            f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
+        )
+        raise ConfigError(
+            f"{key}: {len(lacking)} Landsat product(s) lack the {band.upper()} band it needs "
+            f"({shown}); add that file (every USGS L2SP product has it) or set {key}: null"
+        )
+
+
 def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
     bands = ["lwir11", "qa_pixel"]
-    if config.mask.st_qa_max_k is not None:
-        bands.append("st_qa")
+    for band, key in (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km")):
+        if getattr(config.mask, key) is not None:
+            _require_band(items, band, f"mask.{key}")
+            bands.append(band)
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
     # Masks and LST are per pixel: with nearest resampling from the 30 m grid (and no mask
     # dilation, counted in analysis-grid pixels) they run on the Landsat pixels, and their
@@ -280,7 +302,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     ds = load_items(items, bands, geobox=grid, chunk=chunk, resampling=resampling)
     clear = landsat_clear_mask(
         ds,
-        preset=config.mask.landsat_preset,
+        preset=qa_pixel_preset_of(config),
         st_qa_max_k=config.mask.st_qa_max_k,
         cdist_min_km=config.mask.cdist_min_km,
         dilate_px=config.mask.dilate_px,
@@ -324,7 +346,8 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
         names.append("albedo_s2")
     # Reflectance, indices, the SCL clear mask (water taken before it: the default preset
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
-    out = index_median_composite(stored, names, scl=config.mask.sentinel2_preset)
+    preset = config.mask.sentinel2_preset
+    out = index_median_composite(stored, names, scl=None if preset == "none" else preset)
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
 
 
@@ -386,7 +409,7 @@ def landsat_indices(
     ds = load_items(items, loaded, geobox=native.geobox if native else geobox, chunk=chunk,
                     resampling=resampling)  # fmt: skip
     clear = landsat_clear_mask(
-        ds, preset=config.mask.landsat_preset, dilate_px=config.mask.dilate_px
+        ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
     )
     per_scene = compute_indices(ds, names).where(clear)
     out = xr.Dataset(

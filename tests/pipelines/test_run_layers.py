@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import rasterio
 import rasterio.features
+import shapely
 import xarray as xr
 from rasterio.transform import from_origin
 
 from pipelines import run_layers
 from pipelines.config import apply_overrides, load_config
+from pipelines.config.load import config_from_dict
 from pipelines.demo_city import make_city
 from pipelines.run import run
 from raster.landcover import WORLDCOVER_MAPPING
@@ -308,3 +310,75 @@ def test_sentinel2_water_flag_survives_the_clear_mask(demo_folder):
     # The river crosses the whole scene: it takes about the same share of the run's grid.
     assert (scl == 6).mean() > 0.01
     assert 0.5 < flag.mean() / (scl == 6).mean() < 1.5
+
+
+def test_st_qa_and_cloud_distance_masks_from_the_config(demo_folder, tmp_path):
+    """mask.st_qa_max_k and mask.cdist_min_km (the default 1 km): n_clear counts, per grid
+    pixel, the scenes whose own files say clear (QA_PIXEL bits 0-5), ST_QA <= 2 K and
+    ST_CDIST >= 1 km, read by hand (ST_QA and ST_CDIST scale 0.01, science.md §1.2)."""
+    config = _config(demo_folder, tmp_path / "run", **{"mask.cdist_min_km": 1.0})
+    result = run(config)
+    with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
+        n_clear, grid = src.read(1), src.transform
+    rows, cols = np.mgrid[0 : n_clear.shape[0], 0 : n_clear.shape[1]]
+    x, y = grid.c + (cols + 0.5) * grid.a, grid.f + (rows + 0.5) * grid.e
+    count = np.zeros(n_clear.shape, dtype=int)
+    near_cloud = 0
+    for folder in sorted((demo_folder / "products").glob("L*_L2SP_*")):
+        read = {}
+        for band in ("QA_PIXEL", "ST_QA", "ST_CDIST", "ST_B10"):
+            with rasterio.open(next(folder.glob(f"*_{band}.TIF"))) as src:
+                read[band], native = src.read(1), src.transform
+        r = np.floor((y - native.f) / native.e).astype(int)
+        c = np.floor((x - native.c) / native.a).astype(int)
+        qa_ok = (read["QA_PIXEL"] & 0b111111) == 0
+        ok = qa_ok & (read["ST_QA"] * 0.01 <= 2.0) & (read["ST_CDIST"] * 0.01 >= 1.0)
+        ok &= read["ST_B10"] != 0
+        near_cloud += int((qa_ok & ~ok).sum())
+        count += ok[r, c]
+    assert near_cloud > 1000  # the cloudy scenes lose clear pixels within 1 km of a cloud
+    np.testing.assert_array_equal(n_clear, count)
+    # The demo's scattered clouds leave no pixel 1 km clear in two scenes: every IRIS falls
+    # under zones.min_valid_frac; the run says so and skips the inequality, not crashes.
+    assert result.zones["iris"]["lst_mean_k"].isna().all()
+    assert any(w.startswith("no IRIS has a composite LST") for w in result.warnings)
+    assert "inequality.outcomes: no IRIS has a value of 'lst_anomaly_mean_k'; skipped" in (
+        result.warnings
+    )
+
+
+def test_missing_band_for_a_mask_is_one_line_naming_the_key(real_data, tmp_path):
+    # The shared real product has no ST_CDIST; the default mask.cdist_min_km needs it.
+    folder = real_data / "landsat_c2l2" / "LC08_L2SP_008059_20191201_20200825_02_T1"
+    iris = gpd.GeoDataFrame(
+        {"code_iris": ["999990000"]},
+        geometry=[shapely.box(490_005.0, 160_005.0, 492_015.0, 162_015.0)], crs="EPSG:32618",
+    )  # fmt: skip
+    iris.to_file(tmp_path / "iris.gpkg")
+    config = config_from_dict(
+        {"aoi": {"zones": "iris"}, "periods": {"years": [2019], "months": [12]},
+         "inputs": {"landsat": [str(folder)]}, "zones": {"iris": {"path": "iris.gpkg"}},
+         "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3}},
+        base_dir=tmp_path,
+    )  # fmt: skip
+    assert config.mask.cdist_min_km == 1.0  # the default
+    with pytest.raises(ConfigError) as err:
+        run(config, out=tmp_path / "run")
+    assert str(err.value) == (
+        "mask.cdist_min_km: 1 Landsat product(s) lack the ST_CDIST band it needs "
+        "(LC08_L2SP_008059_20191201_20200825_02_T1); add that file (every USGS L2SP product "
+        "has it) or set mask.cdist_min_km: null"
+    )
+
+
+def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
+    # 'none' rejects fill only: the clouded pixels of the two cloudy scenes count as clear.
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"mask.landsat_preset": "none", "mask.sentinel2_preset": "none"},
+    )  # fmt: skip
+    run(config)
+    with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
+        assert (src.read(1) == 4).all()  # the 4 demo scenes cover the whole grid
+    with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
+        assert np.isfinite(src.read(1)).all()  # water too: no SCL class is masked

@@ -182,7 +182,7 @@ def test_real_all_cloud_product_gives_nan_outputs_and_says_so(real_data, tmp_pat
     assert iris["low_clear_area"].all()
     heat = json.loads((out / "heat_island.json").read_text())
     assert heat["composite"]["suhii_k"] is None
-    warned = [w for w in result.warnings if w.startswith("no IRIS has a clear Landsat")]
+    warned = [w for w in result.warnings if w.startswith("no IRIS has a composite LST")]
     assert len(warned) == 1 and "composite.min_clear (1)" in warned[0]
     assert warned[0] in json.loads((out / "manifest.json").read_text())["warnings"]
     assert "IRIS LST anomaly: none" in result.summary()
