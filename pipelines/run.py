@@ -65,7 +65,7 @@ from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record
 from pipelines.progress import progress_stage
 from pipelines.report import build_report
-from pipelines.run_graph import derive_layers, scene_graph
+from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan
 from raster.composite import temporal_composite
 from raster.heat_island import (
@@ -582,7 +582,9 @@ def _run(
         if qpv is not None:
             frames["qpv"] = (qpv, "code_qp")
         for extra in config.zones.extra:
-            frames[extra.name] = (gpd.read_file(extra.path, layer=extra.layer), extra.id)
+            frame = gpd.read_file(extra.path, layer=extra.layer)
+            key = f"zones.extra[{extra.name}]"
+            frames[extra.name] = (zones_in_area(frame, graph.area, key, required=False), extra.id)
         zone_layers = [
             run_tiles.zone_layer(name, frame, id_col, geobox, method)
             for name, (frame, id_col) in frames.items()

@@ -16,6 +16,7 @@ separated. The manifest records this as a warning.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,9 @@ from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError
 from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
 
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
 __all__ = [
     "LandsatSeries",
     "SceneGraph",
@@ -63,6 +67,7 @@ __all__ = [
     "rule_classes",
     "scene_graph",
     "sentinel2_indices",
+    "zones_in_area",
 ]
 
 
@@ -129,7 +134,7 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
     notes: list[str] = []
     with timer("aoi"):
         area = area_of_interest(config)
-        iris, qpv = read_zone_layers(config)
+        iris, qpv = read_zone_layers(config, area)
     with timer("grid"):
         geobox = analysis_grid(config, area)
     with timer("items"):
@@ -225,15 +230,56 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
     return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
 
 
-def read_zone_layers(config: RunConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """Read the IRIS layer (required) and the QPV layer (optional) of the config."""
+def read_zone_layers(
+    config: RunConfig, area: Any = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the IRIS layer (required) and the QPV layer (optional), kept to the area.
+
+    With ``area`` (the run's :class:`~pipelines.config.AreaOfInterest`) each layer keeps the
+    zones of the area only (:func:`zones_in_area`), so a national file (IGN publishes the
+    IRIS of all France in one, ANCT the QPV) gives the city's zones, not 48,000 rows and an
+    "urban" footprint covering the countryside.
+    """
     if config.zones.iris is None:
         raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
     iris, _ = read_iris(config.zones.iris.path, layer=config.zones.iris.layer)
+    if area is not None:
+        iris = zones_in_area(iris, area, "zones.iris")
     qpv = None
     if config.zones.qpv is not None:
         qpv, _ = read_qpv(config.zones.qpv.path, layer=config.zones.qpv.layer)
+        if area is not None:
+            qpv = zones_in_area(qpv, area, "zones.qpv", required=False)
     return iris, qpv
+
+
+def zones_in_area(
+    zones: gpd.GeoDataFrame, area: Any, key: str, *, required: bool = True
+) -> gpd.GeoDataFrame:
+    """Keep the zones whose representative point lies in ``area`` (or, for QPV, that overlap it).
+
+    A zone's representative point is inside it (shapely's ``point_on_surface``), so with
+    ``aoi.zones: iris`` and ``aoi.communes`` exactly those communes' IRIS are kept, and with
+    a box or a polygon file the IRIS mostly inside it. QPV (``required=False``) are kept when
+    they overlap the area at all: one straddling its edge still gives the IRIS inside their
+    QPV share. Logs how many were kept; no zone in the area is a ConfigError for ``required``
+    layers.
+    """
+    geometry = area.to_crs(zones.crs).geometry
+    valid = zones.geometry.notna() & ~zones.geometry.is_empty
+    if required:
+        inside = valid & zones.geometry.representative_point().within(geometry)
+    else:
+        inside = valid & zones.geometry.intersects(geometry) & ~zones.geometry.touches(geometry)
+    kept = zones[inside.to_numpy()]
+    if len(kept) < len(zones):
+        logger.info("%s: %d of %d zones in the area of interest", key, len(kept), len(zones))
+    if required and kept.empty:
+        raise ConfigError(
+            f"{key}: none of the {len(zones)} zones lies in the area of interest "
+            f"({area.description}); check aoi and the zone layer's extent"
+        )
+    return kept
 
 
 @dataclass(frozen=True)

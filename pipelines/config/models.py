@@ -142,7 +142,8 @@ class AOIConfig(_OneOfModel):
     communes: tuple[str, ...] | None = Field(
         None,
         description="With `zones`: keep only features whose commune code (insee_com) is listed, "
-        "as quoted text ('31555'). Default: every feature.",
+        "as quoted text ('31555'). The run's IRIS are then those communes' (and QPV those "
+        "overlapping them): a national IRIS file can be given as is. Default: every feature.",
     )
     buffer_m: float = Field(
         0.0, ge=0, description="Grow the area by this distance, in metres. Default 0."
@@ -615,8 +616,9 @@ class HeatIslandConfig(_Model):
 
     urban: Literal["aoi", "built"] = Field(
         "aoi",
-        description="Urban reference: 'aoi' (the area of interest) or 'built' (built "
-        "land-cover pixels inside it). Default 'aoi'.",
+        description="Urban reference: 'aoi' (the union of the IRIS of the area of interest: "
+        "those whose inner point lies in it) or 'built' (built land-cover pixels inside "
+        "that union). Default 'aoi'.",
     )
     ring_inner_km: float = Field(
         2.0,

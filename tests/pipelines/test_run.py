@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 import xarray as xr
 from click.testing import CliRunner
 
@@ -246,6 +247,42 @@ def test_bad_scheduler_is_rejected(demo_folder):
     )
     assert result.exit_code != 0
     assert "--scheduler" in result.output
+
+
+def test_a_national_iris_file_gives_the_communes_of_the_area(demo_run, demo_folder, tmp_path):
+    """IGN publishes the IRIS of all France in one file, where every rural commune is an IRIS
+    too. Given the demo's IRIS among neighbouring communes that tile the countryside (and
+    one far away), with aoi.communes the run keeps the town's 64 IRIS: the same urban
+    footprint, rural ring, tables and SUHII as the demo's own file (before, every IRIS read
+    was a zone and part of the "urban" footprint, which then covered the countryside)."""
+    town = gpd.read_file(demo_folder / "zones" / "iris.gpkg")
+    west, south, east, north = town.to_crs(32631).total_bounds
+    city = make_city()
+    x0, y0 = city.origin[0], city.origin[1] - city.landcover.shape[0] * city.resolution
+    x1, y1 = x0 + city.landcover.shape[1] * city.resolution, city.origin[1]
+    around = [shapely.box(x0, y0, west, y1), shapely.box(east, y0, x1, y1),
+              shapely.box(west, y0, east, south), shapely.box(west, north, east, y1)]  # fmt: skip
+    rural = gpd.GeoDataFrame(
+        {"CODE_IRIS": [f"3199900{k:02d}" for k in range(4)], "NOM_IRIS": ["rural"] * 4,
+         "INSEE_COM": ["31999"] * 4, "NOM_COM": ["Voisine"] * 4, "TYP_IRIS": ["Z"] * 4},
+        geometry=around, crs=32631,
+    ).to_crs(town.crs)  # fmt: skip
+    far = rural.iloc[[0]].assign(CODE_IRIS="751010101", INSEE_COM="75101")
+    far = far.set_geometry([shapely.box(651_000, 6_861_000, 652_000, 6_862_000)], crs=2154)
+    national = pd.concat([town, rural, far.to_crs(town.crs)], ignore_index=True)
+    national.to_file(tmp_path / "france_iris.gpkg", layer="iris", driver="GPKG")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"zones.iris.path": str(tmp_path / "france_iris.gpkg"), "aoi.communes": ["31555"],
+         "outputs.report": False},
+    )  # fmt: skip
+    result = run(config, out=tmp_path / "run")
+    _, expected = demo_run
+    got = result.zones["iris"].drop(columns="geometry").reset_index(drop=True)
+    want = expected.zones["iris"].drop(columns="geometry").reset_index(drop=True)
+    assert len(got) == IRIS_GRID**2 and set(got["code_iris"]) == set(want["code_iris"])
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
+    assert result.heat_island["composite"] == expected.heat_island["composite"]
 
 
 def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder):
