@@ -551,6 +551,7 @@ def _run(
             {
                 "lst_median": lst_c["median"],
                 "lst_p90": lst_c["p90"],
+                **{f"lst_{stat}": lst_c[stat] for stat in stats[2:]},  # composite.statistics
                 "lst_anomaly": d_c["median"],
                 "n_clear": lst_c["n_clear"],
             }

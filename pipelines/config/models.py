@@ -79,10 +79,11 @@ FIRST_YEAR = 2013
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
-#: Raster variables written as ``<variable>_<statistic>.tif``; longest names first.
-_RASTER_VARIABLES = ("lst_anomaly", "albedo", "mndwi", "ndbi", "ndvi", "savi", "lst")
-#: Rasters named without a statistic.
-_RASTER_SINGLES = ("landcover", "n_clear", "lst_anomaly", "rural_mask")
+#: Rasters a run writes (``outputs.rasters`` picks among them): the LST composites
+#: ``lst_<statistic>`` of every ``composite.statistics`` (median and p90 always), and these.
+_RASTER_SINGLES = (
+    "lst_anomaly", "lst_zscore", "ndvi_median", "albedo_median", "landcover", "n_clear",
+)  # fmt: skip
 
 
 class _Model(BaseModel):
@@ -987,9 +988,10 @@ class OutputsConfig(_Model):
     )
     rasters: tuple[str, ...] | None = Field(
         None,
-        description="Rasters to write as COG, e.g. [lst_median, lst_p90, lst_anomaly, "
-        "ndvi_median, landcover, n_clear]: <variable>_<statistic> for lst, lst_anomaly, ndvi, "
-        "ndbi, mndwi, savi, albedo, or landcover, n_clear, rural_mask. Default: all computed.",
+        description="Rasters to write as COG, e.g. [lst_median, lst_anomaly, ndvi_median, "
+        "landcover]: lst_<statistic> for each of composite.statistics (lst_median and lst_p90 "
+        "always), lst_anomaly, lst_zscore (anomaly_method zscore), ndvi_median, albedo_median, "
+        "landcover, n_clear. Default: all computed.",
     )
     zone_formats: tuple[Literal["gpkg", "parquet", "csv"], ...] = Field(
         ("gpkg", "parquet"),
@@ -1019,9 +1021,8 @@ class OutputsConfig(_Model):
         for name in names:
             if name not in _RASTER_SINGLES and _raster_statistic(name) is None:
                 raise ValueError(
-                    f"unknown raster {name!r}; use <variable>_<statistic> (variables "
-                    f"{', '.join(sorted(_RASTER_VARIABLES))}) or one of "
-                    f"{', '.join(_RASTER_SINGLES)}"
+                    f"unknown raster {name!r}; a run writes lst_<statistic> (a statistic of "
+                    f"composite.statistics) and {', '.join(_RASTER_SINGLES)}"
                 )
         return _unique(names, "raster")
 
@@ -1032,11 +1033,9 @@ class OutputsConfig(_Model):
 
 
 def _raster_statistic(name: str) -> tuple[str, str] | None:
-    """Split ``<variable>_<statistic>`` into its parts, or None."""
-    for variable in _RASTER_VARIABLES:
-        prefix = variable + "_"
-        if name.startswith(prefix) and _is_statistic(name[len(prefix) :]):
-            return variable, name[len(prefix) :]
+    """Split an LST composite's name ``lst_<statistic>`` into ``("lst", statistic)``, or None."""
+    if name.startswith("lst_") and _is_statistic(name[4:]):
+        return "lst", name[4:]
     return None
 
 
@@ -1216,8 +1215,10 @@ class RunConfig(_Model):
     def _check_raster(self, name: str) -> None:
         if name.startswith("lst_anomaly") and not self.composite.anomaly:
             raise key_error("outputs.rasters", f"{name} needs composite.anomaly: true")
+        if name == "lst_zscore" and self.composite.anomaly_method != "zscore":
+            raise key_error("outputs.rasters", "lst_zscore needs composite.anomaly_method: zscore")
         parts = _raster_statistic(name)
-        if parts is not None and parts[1] not in self.composite.statistics:
+        if parts is not None and parts[1] not in ("median", "p90", *self.composite.statistics):
             raise key_error(
                 "outputs.rasters",
                 f"{name} needs {parts[1]} in composite.statistics "

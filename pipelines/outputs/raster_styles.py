@@ -20,6 +20,7 @@ it costs milliseconds whatever the raster's size, and writes the sidecar atomica
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = [
     "pseudocolor_qml",
     "raster_style_qml",
     "stretch",
+    "style_of",
     "write_raster_style",
 ]
 
@@ -72,6 +74,8 @@ COUNT_RAMP: tuple[tuple[int, int, int], ...] = (
     (29, 145, 192), (34, 94, 168), (12, 44, 132),
 )  # fmt: skip
 
+#: Names of the other LST composites a run writes (``composite.statistics``).
+_LST_STATISTIC = re.compile(r"lst_(mean|median|p\d+(\.\d+)?)")
 #: Percentiles of the values that bound a ramp (QGIS's own default cumulative cut).
 CUT_PERCENT = (2.0, 98.0)
 #: Longest side (pixels) of the reduced read a stretch is computed from: GDAL serves it from
@@ -236,14 +240,24 @@ def paletted_qml(classes: Mapping[int, tuple[str, tuple[int, int, int, int]]]) -
     return _serialise(root)
 
 
+def style_of(name: str) -> RasterStyle | None:
+    """Return the style of run raster ``name``, or None.
+
+    :data:`RASTER_STYLES`, and the LST one for every LST composite (``lst_mean``, ``lst_p75``).
+    """
+    if name in RASTER_STYLES:
+        return RASTER_STYLES[name]
+    return RASTER_STYLES["lst_median"] if _LST_STATISTIC.fullmatch(name) else None
+
+
 def raster_style_qml(name: str, values: ArrayLike | None = None) -> str | None:
     """Build the QML of run raster ``name`` from its ``values`` (a sample of them will do).
 
-    ``None`` for a raster without a style in :data:`RASTER_STYLES`, or a measure with no
+    ``None`` for a raster without a style (:func:`style_of`), or a measure with no
     finite value (QGIS's default grey is then as good as any). ``values`` is not needed for
     the land cover.
     """
-    style = RASTER_STYLES.get(name)
+    style = style_of(name)
     if style is None:
         return None
     if style.ramp is None:
@@ -274,7 +288,8 @@ def write_raster_style(tif: str | os.PathLike[str], name: str | None = None) -> 
     name = name or path.stem
     sidecar = path.with_suffix(".qml")
     values = None
-    if RASTER_STYLES.get(name, RasterStyle(None)).ramp is not None:
+    style = style_of(name)
+    if style is not None and style.ramp is not None:
         with rasterio.open(path) as src:
             scale = max(1.0, max(src.height, src.width) / SAMPLE_PX)
             shape = (max(1, round(src.height / scale)), max(1, round(src.width / scale)))

@@ -382,3 +382,52 @@ def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
         assert (src.read(1) == 4).all()  # the 4 demo scenes cover the whole grid
     with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
         assert np.isfinite(src.read(1)).all()  # water too: no SCL class is masked
+
+
+def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0):
+    """Each demo scene's LST (K) at the grid's pixel centres, from its files: DN · 0.00341802
+    + 149.0 where QA_PIXEL bits 0-5 are clear and ST_QA · 0.01 <= st_qa_max_k."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    x, y = grid.c + (cols + 0.5) * grid.a, grid.f + (rows + 0.5) * grid.e
+    scenes = []
+    for folder in sorted((demo_folder / "products").glob("L*_L2SP_*")):
+        read = {}
+        for band in ("QA_PIXEL", "ST_QA", "ST_B10"):
+            with rasterio.open(next(folder.glob(f"*_{band}.TIF"))) as src:
+                read[band], native = src.read(1), src.transform
+        ok = ((read["QA_PIXEL"] & 0b111111) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
+        lst = np.where(ok & (read["ST_B10"] != 0), read["ST_B10"] * 0.00341802 + 149.0, np.nan)
+        r = np.floor((y - native.f) / native.e).astype(int)
+        c = np.floor((x - native.c) / native.a).astype(int)
+        scenes.append(lst[r, c])
+    return np.stack(scenes)
+
+
+@TILINGS
+def test_every_configured_statistic_is_a_raster(demo_folder, tmp_path, tile_size):
+    """composite.statistics [median, p90, mean, p75] -> lst_mean.tif and lst_p75.tif too (they
+    were computed and dropped), equal to the statistics of the scenes' LST by hand over
+    pixels with at least composite.min_clear (3) clear scenes."""
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"composite.statistics": ["median", "p90", "mean", "p75"], "outputs.report": False},
+    )  # fmt: skip
+    run(config, tile_size_px=tile_size)
+    rasters = tmp_path / "run" / "rasters"
+    with rasterio.open(rasters / "lst_mean.tif") as src:
+        mean, grid = src.read(1), src.transform
+        assert src.tags()["units"] == "K"
+    with rasterio.open(rasters / "lst_p75.tif") as src:
+        p75 = src.read(1)
+    scenes = _scene_lst_by_hand(demo_folder, grid, mean.shape)
+    enough = np.isfinite(scenes).sum(axis=0) >= 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        np.testing.assert_allclose(
+            mean, np.where(enough, np.nanmean(scenes, axis=0), np.nan), atol=1e-4, equal_nan=True
+        )
+        np.testing.assert_allclose(
+            p75, np.where(enough, np.nanpercentile(scenes, 75, axis=0), np.nan),
+            atol=1e-4, equal_nan=True,
+        )  # fmt: skip
+    assert (rasters / "lst_mean.qml").is_file()  # styled like the other LST composites

@@ -144,6 +144,9 @@ def test_models_are_frozen():
         ("scheduler", {"workers": 0}, "scheduler.workers: must be >= 1 (got 0)"),
         ("scheduler", "tcp//host", "scheduler.kind: must be one of"),
         ("outputs", {"rasters": ["lst_mode"]}, "outputs.rasters: unknown raster 'lst_mode'"),
+        # names the run never writes (they were accepted and silently left out)
+        ("outputs", {"rasters": ["ndbi_median"]}, "outputs.rasters: unknown raster 'ndbi_median'"),
+        ("outputs", {"rasters": ["rural_mask"]}, "a run writes lst_<statistic> (a statistic of"),
         ("landcover", {"external": {"path": "x.tif", "mapping": "glc"}}, "unknown mapping 'glc'"),
         ("landcover", {"connectivity": 4}, "landcover.connectivity: must be one of 1, 2"),
         ("outputs", {"zone_formats": ["shp"]}, "must be one of gpkg, parquet, csv"),
@@ -204,6 +207,9 @@ def test_cross_checks():
     )
     assert "outputs.rasters: lst_p75 needs p75 in composite.statistics" in error_of(
         with_("outputs", {"rasters": ["lst_median", "lst_p75"]})
+    )
+    assert "outputs.rasters: lst_zscore needs composite.anomaly_method: zscore" in error_of(
+        with_("outputs", {"rasters": ["lst_zscore"]})
     )
     config = config_from_dict(
         {**BASE, "outputs": {"rasters": ["lst_p75", "ndvi_median", "landcover"]},
