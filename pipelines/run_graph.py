@@ -29,6 +29,7 @@ from odc.geo.geom import Geometry
 from pipelines import run_layers
 from pipelines.census import read_iris, read_qpv
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
+from pipelines.config.aoi import zone_source
 from raster.bands import band_table
 from raster.composite import temporal_composite
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
@@ -242,12 +243,14 @@ def read_zone_layers(
     """
     if config.zones.iris is None:
         raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
-    iris, _ = read_iris(config.zones.iris.path, layer=config.zones.iris.layer)
+    source, layer = zone_source(config.zones.iris, "iris")
+    iris, _ = read_iris(source, layer=layer)
     if area is not None:
         iris = zones_in_area(iris, area, "zones.iris")
     qpv = None
     if config.zones.qpv is not None:
-        qpv, _ = read_qpv(config.zones.qpv.path, layer=config.zones.qpv.layer)
+        source, layer = zone_source(config.zones.qpv, "qpv")
+        qpv, _ = read_qpv(source, layer=layer)
         if area is not None:
             qpv = zones_in_area(qpv, area, "zones.qpv", required=False)
     return iris, qpv

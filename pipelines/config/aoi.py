@@ -25,7 +25,7 @@ from pipelines.config.models import RunConfig
 from tiles.errors import ConfigError, IlotsError
 from tiles.grid import utm_crs_for
 
-__all__ = ["AreaOfInterest", "area_of_interest", "grid_crs"]
+__all__ = ["AreaOfInterest", "area_of_interest", "grid_crs", "zone_source"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -173,10 +173,11 @@ def _zone_features(config: RunConfig, *, source: str) -> gpd.GeoDataFrame:
             raise ConfigError(f"{source}: aoi.zones: no zones.{name} layer configured")
         if not layer_config.path.exists():
             raise ConfigError(f"{source}: zones.{name}.path: file not found: {layer_config.path}")
+        zones, layer = zone_source(layer_config, name)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the run's own read reports them
-                frame, _warnings = reader(layer_config.path, layer=layer_config.layer)
+                frame, _warnings = reader(zones, layer=layer)
         except (IlotsError, OSError) as err:
             raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
         commune_column = "insee_com"
@@ -204,6 +205,27 @@ def _zone_features(config: RunConfig, *, source: str) -> gpd.GeoDataFrame:
             "and the layer's millésime"
         )
     return kept
+
+
+def zone_source(layer: Any, name: str) -> tuple[Any, Any]:
+    """Return what the reader of zone layer ``name`` reads: its file and layer, or features.
+
+    The readers (:func:`pipelines.census.read_iris`, ``read_qpv``) find the zone code among
+    the column names IGN and ANCT use; ``zones.<name>.id`` names another column, which then
+    takes the first of those names (the others are dropped).
+    """
+    from pipelines.census.fields import IRIS_CODE, QPV_CODE
+
+    known = IRIS_CODE if name == "iris" else QPV_CODE
+    if layer.id == "auto":
+        return layer.path, layer.layer
+    frame = gpd.read_file(layer.path, layer=layer.layer)
+    if layer.id not in frame.columns:
+        columns = ", ".join(c for c in frame.columns if c != frame.geometry.name)
+        raise ConfigError(f"zones.{name}.id: no column {layer.id!r} in {layer.path.name} "
+                          f"(columns: {columns})")  # fmt: skip
+    others = [c for c in frame.columns if str(c).upper() in known and c != layer.id]
+    return frame.drop(columns=others).rename(columns={layer.id: known[0]}), None
 
 
 def _layer_path(config: RunConfig, name: str | None) -> Path:

@@ -549,8 +549,8 @@ class CompositeConfig(_Model):
     min_clear: int = Field(
         3,
         ge=1,
-        description="Pixels with fewer clear observations are no data (science.md §5, [U]). "
-        "Default 3.",
+        description="LST composites: pixels with fewer clear observations are no data "
+        "(science.md §5, [U]); the NDVI and albedo medians need one clear scene. Default 3.",
     )
     min_clear_area_frac: float = Field(
         0.5,
@@ -562,8 +562,20 @@ class CompositeConfig(_Model):
     anomaly: bool = Field(
         True,
         description="Composite a per-scene LST anomaly too (removes day-to-day weather; "
-        "science.md §4.1). Default true.",
+        "science.md §4.1). Always true: the SUHII, the ranks, the default inequality "
+        "outcome and the scenarios rest on it (false is refused, not ignored). Default true.",
     )
+
+    @field_validator("anomaly")
+    @classmethod
+    def _anomaly(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "false is not supported: every run composites the LST anomaly, which the "
+                "SUHII, the ranks, the inequality and the scenarios rest on; remove the key"
+            )
+        return value
+
     anomaly_method: Literal["difference", "zscore"] = Field(
         "difference",
         description="'difference': the anomaly is LST - mean of the reference, in K "
@@ -798,8 +810,9 @@ class ZoneLayerConfig(_Model):
     id: str = Field(
         "auto",
         min_length=1,
-        description="Zone id column; 'auto' = the normalised code (code_iris, code_qp). "
-        "Default 'auto'.",
+        description="Column holding the zone code; 'auto': the column IGN or ANCT name it "
+        "(CODE_IRIS, DCOMIRIS ...; CODE_QP ...). The output column is code_iris / code_qp "
+        "either way. Default 'auto'.",
     )
 
 
@@ -1186,12 +1199,6 @@ class RunConfig(_Model):
             raise key_error(
                 "composite.indices_from", "is 'sentinel2' but inputs.sentinel2 lists no source"
             )
-        if not self.composite.anomaly and "outcomes" in self.inequality.model_fields_set:
-            if any(name.startswith("lst_anomaly") for name in self.inequality.outcomes):
-                raise key_error(
-                    "inequality.outcomes",
-                    "an lst_anomaly outcome needs composite.anomaly: true",
-                )
         for name in self.outputs.rasters or ():
             self._check_raster(name)
         self._check_scenarios(layers)
@@ -1213,8 +1220,6 @@ class RunConfig(_Model):
                 )
 
     def _check_raster(self, name: str) -> None:
-        if name.startswith("lst_anomaly") and not self.composite.anomaly:
-            raise key_error("outputs.rasters", f"{name} needs composite.anomaly: true")
         if name == "lst_zscore" and self.composite.anomaly_method != "zscore":
             raise key_error("outputs.rasters", "lst_zscore needs composite.anomaly_method: zscore")
         parts = _raster_statistic(name)

@@ -431,3 +431,25 @@ def test_every_configured_statistic_is_a_raster(demo_folder, tmp_path, tile_size
             atol=1e-4, equal_nan=True,
         )  # fmt: skip
     assert (rasters / "lst_mean.qml").is_file()  # styled like the other LST composites
+
+
+def test_zone_id_columns_from_the_config(demo_folder, tmp_path):
+    """zones.iris.id / zones.qpv.id name the code column of layers that do not use IGN's or
+    ANCT's names (they were ignored); a column that is not there is a one-line error."""
+    iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg")
+    iris.rename(columns={"CODE_IRIS": "ID_ZONE"}).to_file(tmp_path / "iris.gpkg")
+    qpv = gpd.read_file(demo_folder / "zones" / "qpv.geojson")
+    qpv.rename(columns={"code_qp": "QUARTIER"}).to_file(tmp_path / "qpv.gpkg")
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"zones.iris.path": str(tmp_path / "iris.gpkg"), "zones.iris.id": "ID_ZONE",
+           "zones.qpv.path": str(tmp_path / "qpv.gpkg"), "zones.qpv.id": "QUARTIER",
+           "outputs.report": False},
+    )  # fmt: skip
+    result = run(config)
+    assert set(result.zones["iris"]["code_iris"]) == set(iris["CODE_IRIS"])
+    assert set(result.zones["qpv"]["code_qp"]) == set(qpv["code_qp"])
+    assert result.zones["iris"]["in_qpv"].any()  # the overlay found the QPV by their codes
+    wrong = apply_overrides(config, {"zones.iris.id": "CODE"})
+    with pytest.raises(ConfigError, match=r"^zones\.iris\.id: no column 'CODE' in iris\.gpkg"):
+        run(wrong)

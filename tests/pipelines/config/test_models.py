@@ -198,12 +198,9 @@ def test_cross_checks():
     assert "composite.indices_from: is 'sentinel2'" in error_of(
         with_("composite", {"indices_from": "sentinel2"})
     )
-    no_anomaly = {**BASE, "composite": {"anomaly": False}}
-    assert "outputs.rasters: lst_anomaly needs composite.anomaly" in error_of(
-        {**no_anomaly, "outputs": {"rasters": ["lst_anomaly"]}}
-    )
-    assert "inequality.outcomes" in error_of(
-        {**no_anomaly, "inequality": {"outcomes": ["lst_anomaly_mean_k"]}}
+    # It was accepted and ignored (the anomaly was composited anyway): now refused.
+    assert "composite.anomaly: false is not supported" in error_of(
+        {**BASE, "composite": {"anomaly": False}}
     )
     assert "outputs.rasters: lst_p75 needs p75 in composite.statistics" in error_of(
         with_("outputs", {"rasters": ["lst_median", "lst_p75"]})
