@@ -476,6 +476,7 @@ def resolve_inputs(
         kept: dict[str, pystac.Item] = {}
         reasons: dict[str, int] = {}
         away: list[str] = []  # the footprints of products outside the area, for the error
+        level: list[str] = []  # the first Landsat product without Level-2 ST, for the error
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
             items = _source_items(
@@ -496,6 +497,10 @@ def resolve_inputs(
                 why = _rejection(
                     item, area=search_area.geometry, intervals=intervals, max_cloud_cover=cloud
                 )
+                if why is None and sensor == "landsat":
+                    why = _without_surface_temperature(item)
+                    if why is not None and not level:
+                        level.append(f"{item.id} is {why}")
                 if why is None and item.id in kept:
                     why = "duplicate of a product already found"
                 if why is not None:
@@ -509,14 +514,35 @@ def resolve_inputs(
                 kept[item.id] = item
         ordered = sorted(kept.values(), key=lambda it: (_item_time(it) or _EPOCH, it.id))
         result[sensor] = tuple(ordered)
-        _check_found(config, sensor, ordered, reasons, source, away, search_area.geometry)
+        if level and ordered:
+            n = reasons[_NO_ST]
+            _warn(f"{source}: inputs.landsat: {n} product(s) left out, e.g. {level[0]}")
+        _check_found(config, sensor, ordered, reasons, source, away, search_area.geometry, level)
         logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
     return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
+
+
+_NO_ST = "without Level-2 surface temperature"
+
+
+def _without_surface_temperature(item: pystac.Item) -> str | None:
+    """Why a Landsat product cannot give the run's LST, or None (a C2 L2SP product)."""
+    if item.properties.get("ilots:product_type") != "landsat-c2-l2":
+        return (
+            f"a Level-1 product ({item.properties.get('ilots:processing_level', 'L1')}): the run "
+            "takes LST from Level-2 surface temperature, so download the L2SP product (`ilots "
+            "lst --method single-band` computes one Level-1 scene)"
+        )
+    if "lwir11" not in item.assets:
+        return "no surface temperature band (an L2SR product); download the L2SP product"
+    return None
 
 
 def _reason_label(why: str) -> str:
     if why.endswith("outside the periods"):
         return "outside the periods"
+    if why.startswith(("a Level-1 product", "no surface temperature band")):
+        return _NO_ST
     return "too cloudy" if why.startswith("cloud cover") else why
 
 
@@ -532,6 +558,7 @@ def _check_found(
     source: str,
     away: Sequence[str] = (),
     area: BaseGeometry | None = None,
+    level: Sequence[str] = (),
 ) -> None:
     sources = getattr(config.inputs, sensor)
     if items or not sources:
@@ -547,6 +574,8 @@ def _check_found(
             f"; their footprints: {', '.join(away[:_FOOTPRINTS_SHOWN])}{more}; the area of "
             f"interest with its rural ring: {_bounds_text(area.bounds)}"
         )
+    if level:
+        text += f"; e.g. {level[0]}"
     if sensor == "landsat" or config.composite.indices_from == "sentinel2":
         raise ConfigError(text + "; check the paths, periods and aoi")
     _warn(text + "; indices will come from Landsat")

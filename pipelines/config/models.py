@@ -407,8 +407,9 @@ class InputsConfig(_Model):
     """Products per sensor, and a scene-level cloud filter."""
 
     landsat: tuple[InputSource, ...] = Field(
-        description="Landsat 8/9 Collection 2 (L2SP, or L1 for the Level-1 route) sources; "
-        "LST comes from these. Required, at least one."
+        description="Landsat 8/9 Collection 2 Level-2 (L2SP) sources; LST comes from their "
+        "surface temperature (Level-1 products are left out with a warning). Required, at "
+        "least one."
     )
     sentinel2: tuple[InputSource, ...] = Field(
         (), description="Sentinel-2 L2A sources for 10 m indices. Default: none."

@@ -21,8 +21,9 @@ import shapely
 import yaml
 from pyproj import Transformer
 
-from pipelines.config import load_config
+from pipelines.config import apply_overrides, load_config
 from pipelines.run import run
+from tiles.errors import ConfigError
 
 CLEAR = "LC08_L2SP_008059_20191201_20200825_02_T1"  # Colombia, EPSG:32618
 CLOUDY = "LC08_L2SP_001062_20201031_20201106_02_T2"  # Amazon, EPSG:32620, 99.9 % cloud
@@ -186,3 +187,22 @@ def test_real_all_cloud_product_gives_nan_outputs_and_says_so(real_data, tmp_pat
     assert len(warned) == 1 and "composite.min_clear (1)" in warned[0]
     assert warned[0] in json.loads((out / "manifest.json").read_text())["warnings"]
     assert "IRIS LST anomaly: none" in result.summary()
+
+
+def test_real_level1_product_is_refused_with_what_to_download(real_data, tmp_path):
+    # A Collection 1 Level-1 product (South Carolina, 2017): the run takes LST from Level-2
+    # surface temperature; it said "BandMissingError: 'qa_pixel'" deep in the graph.
+    folder = real_data / "landsat_l1" / "LC08_L1TP_016037_20170813_20170814_01_RT"
+    config = _write_city(
+        tmp_path, real_data, crs="EPSG:32617", corner=(540_015.0, 3_640_005.0), year=2017, month=8
+    )
+    config = apply_overrides(config, {"inputs.landsat": [str(folder)]})
+    with pytest.raises(ConfigError) as err:
+        run(config)
+    text = str(err.value)
+    assert "inputs.landsat: no Landsat product within the periods and area of interest" in text
+    assert "(1 without Level-2 surface temperature)" in text and "\n" not in text
+    assert (
+        "e.g. LC08_L1TP_016037_20170813_20170814_01_RT is a Level-1 product (L1TP): the run "
+        "takes LST from Level-2 surface temperature, so download the L2SP product"
+    ) in text

@@ -7,9 +7,11 @@ import warnings
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pystac
 import pytest
 import yaml
+from rasterio.transform import from_origin
 
 from pipelines.config import (
     ConfigError,
@@ -287,3 +289,25 @@ def test_stac_api_failure_names_the_source(monkeypatch, write_config):
         "config.yaml: inputs.landsat[0].stac_api: cannot search the STAC API https://x.org: "
         "connection refused"
     )
+
+
+def test_level1_products_are_left_out_with_a_warning(products, tmp_path, write_config):
+    # A Collection 2 Level-1 scene among the L2SP ones: the run takes LST from Level-2
+    # surface temperature, so the L1 scene is left out, said once, and the rest kept.
+    from raster.synthetic import write_landsat_c2l1
+
+    from .conftest import UTM_ORIGIN, N
+
+    l1 = write_landsat_c2l1(
+        tmp_path / "l1", bands={"qa_pixel": np.ones((N, N), dtype="uint16")}, crs=32631,
+        transform=from_origin(*UTM_ORIGIN, 30, 30), platform="landsat-8", path=199, row=30,
+        date=dt.date(2023, 7, 28),
+    )  # fmt: skip
+    config = config_for(write_config, f"['{products}', '{l1}']")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    said = [m for m in messages(caught) if "left out" in m]
+    assert len(said) == 1 and f"e.g. {l1.name} is a Level-1 product (L1TP)" in said[0]
+    assert "download the L2SP product" in said[0]
