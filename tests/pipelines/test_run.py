@@ -932,6 +932,20 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
                                   "  workers: 2\n  chunk_px: 512"))  # fmt: skip
     result = CliRunner().invoke(main, ["run", str(small)])
     assert "stop here" in result.output and seen["num_workers"] == 2
+    # `ilots scenarios` (which reruns the run when needed) on the same scheduler settings.
+    import pipelines.scenarios as scenarios_module
+
+    def fake_scenarios(config, **kwargs):
+        seen["scenarios"] = (dask.config.get("scheduler"), dask.config.get("num_workers", None))
+        raise ConfigError("stop there")
+
+    monkeypatch.setattr(scenarios_module, "run_scenarios", fake_scenarios)
+    processes = demo_folder / "processes.yaml"
+    processes.write_text(text.replace("scheduler:\n  kind: threads",
+                                      "scheduler:\n  kind: processes\n  workers: 2"))  # fmt: skip
+    result = CliRunner().invoke(main, ["scenarios", str(processes)])
+    assert "stop there" in result.output
+    assert seen["scenarios"] == (dask.multiprocessing.get, 2)
     graph = scene_graph(load_config(small))
     assert graph.lst.chunks[1][0] == 512 and graph.lst.chunks[2][0] == 512
     assert scene_graph(load_config(config)).lst.chunks[1][0] == graph.lst.shape[1]  # 2048
