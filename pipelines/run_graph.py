@@ -380,16 +380,8 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     stored = load_stored(
         items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
     )
-    names = ["ndvi"] + [
-        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", "nir"}))
-        if need <= set(bands)
-    ]  # fmt: skip
-    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
-    if missing:
-        notes.append(
-            f"Sentinel-2 products lack bands for {', '.join(missing)}: land cover falls back "
-            "to NDVI with the SCL/QA water class; built and bare soil are not separated"
-        )
+    names, more = _land_cover_indices(bands, "nir", "Sentinel-2", "the SCL/QA water class")
+    notes += more
     # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
     if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
         names.append("albedo_s2")
@@ -398,6 +390,23 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     preset = config.mask.sentinel2_preset
     out = index_median_composite(stored, names, scl=None if preset == "none" else preset)
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
+
+
+def _land_cover_indices(
+    bands: list[str], nir: str, sensor: str, water: str
+) -> tuple[list[str], list[str]]:
+    """NDVI, with MNDWI and NDBI where ``bands`` allow, and a note naming what is missing."""
+    names = ["ndvi"] + [
+        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", nir}))
+        if need <= set(bands)
+    ]  # fmt: skip
+    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
+    if not missing:
+        return names, []
+    return names, [
+        f"{sensor} products lack bands for {', '.join(missing)}: land cover falls back to NDVI "
+        f"with {water}; built and bare soil are not separated"
+    ]
 
 
 def index_source(config: RunConfig, inputs: Any) -> str:
@@ -437,16 +446,8 @@ def landsat_indices(
             "or land cover; download the L2SP products with their SR bands, or add Sentinel-2"
         )
         return None, notes
-    names = ["ndvi"] + [
-        n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16"}))
-        if need <= set(bands)
-    ]  # fmt: skip
-    missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
-    if missing:
-        notes.append(
-            f"Landsat products lack bands for {', '.join(missing)}: land cover falls back to "
-            "NDVI with the QA water bit; built and bare soil are not separated"
-        )
+    names, more = _land_cover_indices(bands, "nir08", "Landsat", "the QA water bit")
+    notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
         names.append("albedo_liang")
     loaded = [*bands, "qa_pixel"]

@@ -19,16 +19,15 @@ except ImportError:  # pragma: no cover
     cog_validate = None
 
 
+#: The files of the two rasters of :func:`make_rasters`: each COG with its QGIS style.
+WRITTEN = ["landcover.qml", "landcover.tif", "lst_median.qml", "lst_median.tif"]
+
+
 def test_cogs_are_valid_with_overviews_nodata_and_cf_tags(tmp_path, rasters):
     folder = tmp_path / "rasters"
     paths = write_rasters(rasters, folder, tags={"source": "unit test"}, compute=True)
     assert paths == {name: folder / f"{name}.tif" for name in ("lst_median", "landcover")}
-    assert sorted(os.listdir(folder)) == [
-        "landcover.qml",
-        "landcover.tif",
-        "lst_median.qml",
-        "lst_median.tif",
-    ]  # fmt: skip  -- each COG with its QGIS style
+    assert sorted(os.listdir(folder)) == WRITTEN
     for name, path in paths.items():
         if cog_validate is not None:
             valid, errors, warnings = cog_validate(path)
@@ -100,12 +99,7 @@ def test_lazy_until_one_compute_writes_all(tmp_path):
     assert finals == [], "building the graph writes no output (only write_cog's scratch files)"
     written = dask.compute(*tasks.values())
     assert sorted(p.name for p in written) == ["landcover.tif", "lst_median.tif"]
-    assert sorted(os.listdir(folder)) == [
-        "landcover.qml",
-        "landcover.tif",
-        "lst_median.qml",
-        "lst_median.tif",
-    ]  # fmt: skip  -- each COG with its QGIS style
+    assert sorted(os.listdir(folder)) == WRITTEN
 
 
 def test_dataset_input_and_synthetic_marker(tmp_path, rasters):
