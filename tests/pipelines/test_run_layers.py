@@ -453,3 +453,37 @@ def test_zone_id_columns_from_the_config(demo_folder, tmp_path):
     wrong = apply_overrides(config, {"zones.iris.id": "CODE"})
     with pytest.raises(ConfigError, match=r"^zones\.iris\.id: no column 'CODE' in iris\.gpkg"):
         run(wrong)
+
+
+def test_zones_by_pixel_centres(demo_folder, tmp_path):
+    """zones.method: centre counts the pixels whose centre is in a zone, whole (GDAL's
+    rasterisation rule): area_m2 is their number times 900 m², by rasterio by hand."""
+    config = _config(
+        demo_folder, tmp_path / "run", **{"zones.method": "centre", "outputs.report": False}
+    )
+    result = run(config)
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
+        shape, transform, crs = src.shape, src.transform, src.crs
+    iris = result.zones["iris"]
+    for _, zone in iris.iloc[::9].iterrows():
+        inside = rasterio.features.geometry_mask(
+            [gpd.GeoSeries([zone.geometry], crs=iris.crs).to_crs(crs).iloc[0]],
+            shape, transform, invert=True,
+        )  # fmt: skip
+        assert zone["area_m2"] == pytest.approx(inside.sum() * 900.0, rel=1e-9), zone["code_iris"]
+    assert not np.allclose(iris["area_m2"], 550.0**2)  # exact coverage gives 302,500 m² each
+
+
+def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
+    """heat_island.min_reference_pixels: a scene with fewer clear rural pixels gets no
+    reference (no anomaly, no SUHII) and a warning; the others keep theirs."""
+    config = _config(demo_folder, tmp_path / "run", **{"outputs.report": False})
+    base = run(config)
+    counts = [s["rural_pixels"] for s in base.heat_island["scenes"]]
+    threshold = sorted(counts)[0] + 1  # more than the thinnest scene has
+    thin = run(apply_overrides(config, {"heat_island.min_reference_pixels": threshold,
+                                        "outputs.folder": str(tmp_path / "thin")}))  # fmt: skip
+    suhii = [s["suhii_k"] for s in thin.heat_island["scenes"]]
+    assert [v is None for v in suhii] == [n < threshold for n in counts]
+    assert any(f"fewer than {threshold} clear pixels in the rural reference" in w
+               for w in thin.warnings)  # fmt: skip
