@@ -336,7 +336,7 @@ def run_command(
     """Run the whole pipeline of CONFIG.yaml and write the run folder."""
     from pipelines.config import load_config
     from pipelines.progress import dask_progress
-    from pipelines.run import plan, run, scheduler_context
+    from pipelines.run import config_scheduler, plan, run, scheduler_context
 
     if scheduler is not None and "://" not in scheduler:
         if scheduler not in ("threads", "processes", "synchronous"):
@@ -349,7 +349,7 @@ def run_command(
         click.echo(plan(config).summary())
         return
     if scheduler is None:
-        scheduler = _config_scheduler(config)
+        scheduler = config_scheduler(config)
     num_workers = config.scheduler.workers if workers is None else None
     with (
         scheduler_context(scheduler, workers, num_workers),
@@ -420,21 +420,14 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     ΔT COG and map, per-zone ΔT and the inequality metrics after the scenario.
     """
     from pipelines.config import load_config
-    from pipelines.run import scheduler_context
+    from pipelines.run import config_scheduler, scheduler_context
     from pipelines.scenarios import run_scenarios
 
     config = load_config(config_path)
     # On the config's scheduler, as `ilots run` (the scenarios rerun the run when needed).
-    with scheduler_context(_config_scheduler(config), None, config.scheduler.workers):
+    with scheduler_context(config_scheduler(config), None, config.scheduler.workers):
         result = run_scenarios(config, out=out, force=force, echo=click.echo)
     click.echo("\n".join(result.summary()))
-
-
-def _config_scheduler(config: Any) -> str | None:
-    """Return the scheduler ``scheduler.kind``/``address`` name (a name, an address or None)."""
-    return config.scheduler.address or (
-        config.scheduler.kind if config.scheduler.kind != "distributed" else None
-    )
 
 
 from pipelines.inequality.cli import inequality_command  # noqa: E402

@@ -374,8 +374,22 @@ def run(
     tune_allocator()  # chunk-sized buffers reused, not page-faulted afresh (tiles.allocator)
     # GC passes skip what the imports and the caller made; NumPy asks for no huge pages,
     # whose first touch can stall on memory compaction (both in tiles.allocator).
-    with frozen_heap(), numpy_hugepage_advice(False):
+    with contextlib.ExitStack() as stack:
+        if dask.config.get("scheduler", None) is None:  # none chosen (a distributed Client
+            # or scheduler_context sets one): the config's, as `ilots run` would
+            stack.enter_context(
+                scheduler_context(config_scheduler(config), None, config.scheduler.workers)
+            )
+        stack.enter_context(frozen_heap())
+        stack.enter_context(numpy_hugepage_advice(False))
         return _run_to_folder(config, out, tile_size_px)
+
+
+def config_scheduler(config: RunConfig) -> str | None:
+    """Return the scheduler ``scheduler.kind``/``address`` name (a name, an address or None)."""
+    return config.scheduler.address or (
+        config.scheduler.kind if config.scheduler.kind != "distributed" else None
+    )
 
 
 def _run_to_folder(

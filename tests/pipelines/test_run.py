@@ -932,6 +932,21 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
                                   "  workers: 2\n  chunk_px: 512"))  # fmt: skip
     result = CliRunner().invoke(main, ["run", str(small)])
     assert "stop here" in result.output and seen["num_workers"] == 2
+
+    # The Python API on the config's scheduler too, unless the caller chose one.
+    def fake_folder(config, out, tile_size_px):
+        seen["api"] = (dask.config.get("scheduler"), dask.config.get("num_workers", None))
+        raise ConfigError("stop")
+
+    monkeypatch.setattr(run_module, "_run_to_folder", fake_folder)
+    sync = apply_overrides(load_config(config), {"scheduler.kind": "synchronous",
+                                                 "scheduler.workers": 3})  # fmt: skip
+    with pytest.raises(ConfigError, match="stop"):
+        run(sync)  # the module's own run (run_module.run is the fake above)
+    assert seen["api"] == (dask.local.get_sync, 3)
+    with dask.config.set(scheduler="threads"), pytest.raises(ConfigError, match="stop"):
+        run(sync)
+    assert seen["api"][0] == "threads"  # the caller's choice stands
     # `ilots scenarios` (which reruns the run when needed) on the same scheduler settings.
     import pipelines.scenarios as scenarios_module
 
