@@ -318,8 +318,8 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             notes.append(f"inequality.outcomes: no IRIS has a value of {outcome!r}; skipped")
         else:
             outcomes.append(outcome)
-    if stratum := (ineq.stratum if ineq.stratum not in table else None):
-        notes.append(f"inequality.stratum: no per-IRIS column {stratum!r}; no strata")
+    if ineq.stratum is not None and ineq.stratum not in table:
+        notes.append(f"inequality.stratum: no per-IRIS column {ineq.stratum!r}; no strata")
 
     def one(outcome: str) -> Any:
         return run_inequality(

@@ -1025,3 +1025,20 @@ def test_landsat_work_on_landsat_pixels_equals_work_on_the_grid(
     assert np.isfinite(lst.values).mean() > 0.5 and water.values.any()
     # Composites on the Landsat pixels, gathered, equal composites of the gathered series.
     xr.testing.assert_identical(composite.compute(), temporal_composite(plain.lst).compute())
+
+
+def test_missing_stratum_column_is_said(demo_run, demo_folder):
+    # inequality.stratum names a column the IRIS table lacks: the statistics are computed
+    # without strata, and the run says so (it said nothing).
+    import pipelines.run as run_module
+
+    _, result = demo_run
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"inequality.stratum": "no_such_column", "inequality.outcomes": ["lst_mean_k"],
+         "inequality.bootstrap": 99, "inequality.moran_permutations": 0},
+    )  # fmt: skip
+    notes: list[str] = []
+    reports = run_module._inequality_reports(config, result.zones["iris"], notes)
+    assert list(reports) == ["lst_mean_k"]
+    assert notes == ["inequality.stratum: no per-IRIS column 'no_such_column'; no strata"]
