@@ -487,3 +487,37 @@ def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     assert [v is None for v in suhii] == [n < threshold for n in counts]
     assert any(f"fewer than {threshold} clear pixels in the rural reference" in w
                for w in thin.warnings)  # fmt: skip
+
+
+@pytest.mark.parametrize("exclude", [True, False], ids=["excluded", "kept"])
+def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
+    """heat_island.exclude_water / exclude_built, and the ring itself, against an oracle:
+    the IRIS union rasterised by pixel centre (rasterio), its Euclidean distance transform
+    (scipy, 30 m pixels), the 1-6 km ring of the demo config; with the exclusions, without
+    the land cover's water and built pixels. The composite's rural pixels are those with a
+    value of the anomaly composite."""
+    from scipy import ndimage
+
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"heat_island.exclude_water": exclude, "heat_island.exclude_built": exclude,
+           "outputs.report": False},
+    )  # fmt: skip
+    result = run(config)
+    folder = tmp_path / "run" / "rasters"
+    with rasterio.open(folder / "lst_anomaly.tif") as src:
+        anomaly, transform, crs = src.read(1), src.transform, src.crs
+    with rasterio.open(folder / "landcover.tif") as src:
+        classes = src.read(1)
+    union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()
+    urban = rasterio.features.geometry_mask([union], anomaly.shape, transform, invert=True)
+    distance = ndimage.distance_transform_edt(~urban, sampling=30.0)
+    reference = (distance > 1000.0) & (distance <= 6000.0)
+    if exclude:
+        reference &= ~np.isin(classes, (1, 4))  # water, built
+    composite = result.heat_island["composite"]
+    assert composite["rural_pixels"] == int(np.isfinite(anomaly[reference]).sum())
+    assert composite["urban_pixels"] == int(np.isfinite(anomaly[urban]).sum())
+    assert composite["rural_mean_k"] == pytest.approx(
+        np.nanmean(anomaly[reference].astype(np.float64)), abs=1e-4
+    )
