@@ -521,3 +521,27 @@ def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
     assert composite["rural_mean_k"] == pytest.approx(
         np.nanmean(anomaly[reference].astype(np.float64)), abs=1e-4
     )
+
+
+def test_land_cover_rule_thresholds_from_the_config(demo_folder, tmp_path):
+    """landcover.rules and min_mapping_unit_px through the run: without the minimum mapping
+    unit, a pixel not classed water (the first rule, on MNDWI: a few river-edge pixels have
+    their 20 m SWIR from the water and a high NDVI) is dense vegetation exactly where its
+    NDVI composite reaches rules.dense_ndvi, and low vegetation from rules.low_ndvi up to it."""
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"landcover.rules.dense_ndvi": 0.7, "landcover.rules.low_ndvi": 0.3,
+           "landcover.min_mapping_unit_px": 1, "outputs.report": False},
+    )  # fmt: skip
+    run(config)
+    folder = tmp_path / "run" / "rasters"
+    with rasterio.open(folder / "ndvi_median.tif") as src:
+        ndvi = src.read(1)
+    with rasterio.open(folder / "landcover.tif") as src:
+        classes = src.read(1)
+    finite = np.isfinite(ndvi) & (classes != 1)
+    assert (np.isfinite(ndvi) & (classes == 1)).sum() < 0.001 * finite.sum()
+    np.testing.assert_array_equal(classes[finite] == 2, ndvi[finite] >= 0.7)
+    low = (ndvi[finite] >= 0.3) & (ndvi[finite] < 0.7)
+    np.testing.assert_array_equal(classes[finite] == 3, low)
+    assert (classes == 3).sum() > 1000 and (classes == 2).sum() > 1000
