@@ -599,7 +599,8 @@ def _run(
         for extra in config.zones.extra:
             frame = gpd.read_file(extra.path, layer=extra.layer)
             key = f"zones.extra[{extra.name}]"
-            frames[extra.name] = (zones_in_area(frame, graph.area, key, required=False), extra.id)
+            kept = zones_in_area(frame, graph.area, key, rule="overlap", required=False)
+            frames[extra.name] = (kept, extra.id)
         zone_layers = [
             run_tiles.zone_layer(name, frame, id_col, geobox, method)
             for name, (frame, id_col) in frames.items()

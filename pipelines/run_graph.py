@@ -246,31 +246,39 @@ def read_zone_layers(
     source, layer = zone_source(config.zones.iris, "iris")
     iris, _ = read_iris(source, layer=layer)
     if area is not None:
-        iris = zones_in_area(iris, area, "zones.iris")
+        # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
+        # the IRIS around them too, so that there is a "rest" to compare with.
+        rule = "point" if config.aoi.zones in (None, "iris") else "overlap"
+        iris = zones_in_area(iris, area, "zones.iris", rule=rule)
     qpv = None
     if config.zones.qpv is not None:
         source, layer = zone_source(config.zones.qpv, "qpv")
         qpv, _ = read_qpv(source, layer=layer)
         if area is not None:
-            qpv = zones_in_area(qpv, area, "zones.qpv", required=False)
+            qpv = zones_in_area(qpv, area, "zones.qpv", rule="overlap", required=False)
     return iris, qpv
 
 
 def zones_in_area(
-    zones: gpd.GeoDataFrame, area: Any, key: str, *, required: bool = True
+    zones: gpd.GeoDataFrame,
+    area: Any,
+    key: str,
+    *,
+    rule: str = "point",
+    required: bool = True,
 ) -> gpd.GeoDataFrame:
-    """Keep the zones whose representative point lies in ``area`` (or, for QPV, that overlap it).
+    """Keep the zones of ``area``: those whose inner point lies in it, or that overlap it.
 
-    A zone's representative point is inside it (shapely's ``point_on_surface``), so with
-    ``aoi.zones: iris`` and ``aoi.communes`` exactly those communes' IRIS are kept, and with
-    a box or a polygon file the IRIS mostly inside it. QPV (``required=False``) are kept when
-    they overlap the area at all: one straddling its edge still gives the IRIS inside their
-    QPV share. Logs how many were kept; no zone in the area is a ConfigError for ``required``
-    layers.
+    ``rule="point"``: a zone's representative point (shapely's ``point_on_surface``, always
+    inside it) is in the area, so with ``aoi.zones: iris`` and ``aoi.communes`` exactly those
+    communes' IRIS are kept, and with a box or a polygon file the IRIS mostly inside it.
+    ``rule="overlap"``: the zone shares some area with it (QPV: one straddling the edge still
+    gives the IRIS inside their QPV share). Logs how many were kept; no zone in the area is a
+    ConfigError for ``required`` layers.
     """
     geometry = area.to_crs(zones.crs).geometry
     valid = zones.geometry.notna() & ~zones.geometry.is_empty
-    if required:
+    if rule == "point":
         inside = valid & zones.geometry.representative_point().within(geometry)
     else:
         inside = valid & zones.geometry.intersects(geometry) & ~zones.geometry.touches(geometry)

@@ -630,9 +630,9 @@ class HeatIslandConfig(_Model):
 
     urban: Literal["aoi", "built"] = Field(
         "aoi",
-        description="Urban reference: 'aoi' (the union of the IRIS of the area of interest: "
-        "those whose inner point lies in it) or 'built' (built land-cover pixels inside "
-        "that union). Default 'aoi'.",
+        description="Urban reference: 'aoi' (the union of the run's IRIS: those whose inner "
+        "point lies in the area of interest, or that overlap it when aoi.zones is another "
+        "layer) or 'built' (built land-cover pixels inside that union). Default 'aoi'.",
     )
     ring_inner_km: float = Field(
         2.0,

@@ -285,6 +285,23 @@ def test_a_national_iris_file_gives_the_communes_of_the_area(demo_run, demo_fold
     assert result.heat_island["composite"] == expected.heat_island["composite"]
 
 
+def test_an_area_made_of_qpv_keeps_the_iris_around_them(demo_folder, tmp_path):
+    # aoi.zones: qpv: the IRIS overlapping the QPV (by geopandas, by hand), not only those
+    # whose inner point falls in a QPV, so the QPV IRIS have neighbours to compare with.
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"aoi.zones": "qpv", "outputs.report": False, "inequality.outcomes": ["lst_mean_k"]},
+    )  # fmt: skip
+    result = run(config, out=tmp_path / "run")
+    iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg")
+    qpv = gpd.read_file(demo_folder / "zones" / "qpv.geojson").to_crs(iris.crs)
+    union = qpv.geometry.make_valid().union_all()  # one QPV is an invalid bow-tie
+    overlap = iris[iris.intersects(union) & ~iris.touches(union)]
+    assert set(result.zones["iris"]["code_iris"]) == set(overlap["CODE_IRIS"])
+    assert 0 < len(overlap) < IRIS_GRID**2
+    assert result.zones["iris"]["in_qpv"].any() and not result.zones["iris"]["in_qpv"].all()
+
+
 def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder):
     out, _ = demo_run
     config = apply_overrides(
