@@ -459,13 +459,14 @@ def _manifest(
     recorded = [str(w.message) for w in caught if not issubclass(w.category, chatter)]
     # ilots' own are all in `ours`, however other threads swapped the filters (tiles.errors).
     messages = list(dict.fromkeys(recorded + ours))
-    figures = RunFolder(result.folder).figures  # listed as one folder record
+    folder = RunFolder(result.folder)
+    figures = folder.figures  # listed as one folder record
     # Every file but hidden ones, the figures (one record) and the manifest itself (the early
     # one, for the report, would be listed with a hash the final one cannot have).
     outputs = (
         sorted(p for p in result.folder.rglob("*")
                if p.is_file() and not p.name.startswith(".") and figures not in p.parents
-               and p != RunFolder(result.folder).manifest)
+               and p != folder.manifest)
         if settled else []
     )  # fmt: skip
     manifest = build_manifest(

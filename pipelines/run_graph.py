@@ -340,6 +340,27 @@ def _require_band(items: Any, band: str, key: str) -> None:
         )
 
 
+def _load_landsat(
+    config: RunConfig, items: Any, bands: list[str], geobox: Any
+) -> tuple[xr.Dataset, NativeGather | None]:
+    """Load Landsat ``bands``, on the Landsat pixels when the run's work on them is per pixel.
+
+    With nearest resampling from the 30 m grid (and no mask dilation, counted in
+    analysis-grid pixels), masks, LST and indices are per pixel: they run on the Landsat
+    pixels and their results are gathered onto the grid with the returned gather (the same
+    values, on a ninth of the pixels at 10 m). Otherwise the bands are loaded onto the grid
+    and the gather is None.
+    """
+    resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
+    native = None
+    if config.mask.dilate_px == 0 and all(resampling.get(b, "nearest") == "nearest" for b in bands):
+        native = native_window(items, bands, geobox)
+    grid = native.geobox if native is not None else geobox
+    ds = load_items(items, bands, geobox=grid, chunk=config.scheduler.chunk_px,
+                    resampling=resampling)  # fmt: skip
+    return ds, native
+
+
 def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
     bands = ["lwir11", "qa_pixel"]
@@ -347,16 +368,8 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
         if getattr(config.mask, key) is not None:
             _require_band(items, band, f"mask.{key}")
             bands.append(band)
-    resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
-    # Masks and LST are per pixel: with nearest resampling from the 30 m grid (and no mask
-    # dilation, counted in analysis-grid pixels) they run on the Landsat pixels, and their
-    # results are gathered onto the grid: the same values, on a ninth of the pixels at 10 m.
-    native = None
-    if config.mask.dilate_px == 0 and all(resampling.get(b, "nearest") == "nearest" for b in bands):
-        native = native_window(items, bands, geobox)
-    grid = native.geobox if native is not None else geobox
+    ds, native = _load_landsat(config, items, bands, geobox)
     chunk = config.scheduler.chunk_px
-    ds = load_items(items, bands, geobox=grid, chunk=chunk, resampling=resampling)
     clear = landsat_clear_mask(
         ds,
         preset=qa_pixel_preset_of(config),
@@ -458,14 +471,7 @@ def landsat_indices(
     notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
         names.append("albedo_liang")
-    loaded = [*bands, "qa_pixel"]
-    resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
-    native = None
-    if config.mask.dilate_px == 0 and all(v == "nearest" for v in resampling.values()):
-        native = native_window(items, loaded, geobox)
-    chunk = config.scheduler.chunk_px
-    ds = load_items(items, loaded, geobox=native.geobox if native else geobox, chunk=chunk,
-                    resampling=resampling)  # fmt: skip
+    ds, native = _load_landsat(config, items, [*bands, "qa_pixel"], geobox)
     clear = landsat_clear_mask(
         ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
     )
@@ -475,7 +481,7 @@ def landsat_indices(
          for name in names}
     )  # fmt: skip
     if native is not None:
-        out = gather_nearest(out, native, aligned_chunks(geobox, chunk))
+        out = gather_nearest(out, native, aligned_chunks(geobox, config.scheduler.chunk_px))
     return out.rename({"albedo_liang": "albedo"} if "albedo_liang" in out else {}), notes
 
 

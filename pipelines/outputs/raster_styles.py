@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from pipelines.outputs._atomic import ilots_version, write_text_atomic
+from pipelines.outputs._atomic import write_text_atomic
 from pipelines.outputs.styles import (
     _QGIS_VERSION,
     DIVERGING_RAMP,
+    _custom_properties,
     _gradient_ramp,
     _label_decimals,
     _serialise,
@@ -313,12 +314,7 @@ def _raster_root() -> tuple[ET.Element, ET.Element]:
             "maxScale": "0",
         },
     )
-    custom = ET.SubElement(ET.SubElement(root, "customproperties"), "Option", {"type": "Map"})
-    ET.SubElement(
-        custom,
-        "Option",
-        {"type": "QString", "name": "ilots/style_version", "value": ilots_version()},
-    )
+    _custom_properties(root)
     pipe = ET.SubElement(root, "pipe")
     ET.SubElement(
         ET.SubElement(pipe, "provider"),

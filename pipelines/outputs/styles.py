@@ -335,6 +335,11 @@ def _finish(root: ET.Element) -> None:
     ET.SubElement(root, "featureBlendMode").text = "0"
     ET.SubElement(root, "layerOpacity").text = "1"
     ET.SubElement(root, "layerGeometryType").text = _POLYGON
+    _custom_properties(root)
+
+
+def _custom_properties(root: ET.Element) -> None:
+    """Record in the style which ilots wrote it (QGIS keeps custom properties as they are)."""
     custom = ET.SubElement(root, "customproperties")
     option = ET.SubElement(custom, "Option", {"type": "Map"})
     ET.SubElement(

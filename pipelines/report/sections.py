@@ -165,7 +165,8 @@ def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
     blocks: list[Block | None] = []
     # A column without a single value (every IRIS clouded; no red or NIR band for the NDVI)
     # is said in a line, not drawn as a map of hatching under an empty colour bar.
-    if column is not None and _has_values(iris, column):
+    lst_drawn = column is not None and _has_values(iris, column)
+    if lst_drawn:
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
         fig = figures.map_figure(iris, column, m, title=title, qpv=qpv)
         blocks.append(_figure(fig, title, name="lst_map"))
@@ -180,8 +181,7 @@ def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
         blocks.append(_missing(m, "what_map_ndvi"))
     if any(isinstance(b, FigureBlock) for b in blocks):
         caption = m("fig_map_caption") if qpv is not None and len(qpv) else ""
-        drawn = column is not None and _has_values(iris, column)
-        missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if drawn else 0
+        missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if lst_drawn else 0
         if missing:
             caption = f"{caption} {m('fig_map_missing', n=m.integer(missing))}".strip()
         if caption:

@@ -312,6 +312,21 @@ def test_sentinel2_water_flag_survives_the_clear_mask(demo_folder):
     assert 0.5 < flag.mean() / (scl == 6).mean() < 1.5
 
 
+def _demo_scene_files(demo_folder, bands, grid, shape):
+    """Each demo Landsat product's ``bands`` as stored, with the (row, col) of the product
+    pixel holding each grid pixel's centre (nearest: the pixel whose cell contains it)."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    x, y = grid.c + (cols + 0.5) * grid.a, grid.f + (rows + 0.5) * grid.e
+    for folder in sorted((demo_folder / "products").glob("L*_L2SP_*")):
+        read = {}
+        for band in bands:
+            with rasterio.open(next(folder.glob(f"*_{band}.TIF"))) as src:
+                read[band], native = src.read(1), src.transform
+        r = np.floor((y - native.f) / native.e).astype(int)
+        c = np.floor((x - native.c) / native.a).astype(int)
+        yield read, (r, c)
+
+
 def test_st_qa_and_cloud_distance_masks_from_the_config(demo_folder, tmp_path):
     """mask.st_qa_max_k and mask.cdist_min_km (the default 1 km): n_clear counts, per grid
     pixel, the scenes whose own files say clear (QA_PIXEL bits 0-5), ST_QA <= 2 K and
@@ -320,17 +335,10 @@ def test_st_qa_and_cloud_distance_masks_from_the_config(demo_folder, tmp_path):
     result = run(config)
     with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
         n_clear, grid = src.read(1), src.transform
-    rows, cols = np.mgrid[0 : n_clear.shape[0], 0 : n_clear.shape[1]]
-    x, y = grid.c + (cols + 0.5) * grid.a, grid.f + (rows + 0.5) * grid.e
     count = np.zeros(n_clear.shape, dtype=int)
     near_cloud = 0
-    for folder in sorted((demo_folder / "products").glob("L*_L2SP_*")):
-        read = {}
-        for band in ("QA_PIXEL", "ST_QA", "ST_CDIST", "ST_B10"):
-            with rasterio.open(next(folder.glob(f"*_{band}.TIF"))) as src:
-                read[band], native = src.read(1), src.transform
-        r = np.floor((y - native.f) / native.e).astype(int)
-        c = np.floor((x - native.c) / native.a).astype(int)
+    bands = ("QA_PIXEL", "ST_QA", "ST_CDIST", "ST_B10")
+    for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, n_clear.shape):
         qa_ok = (read["QA_PIXEL"] & 0b111111) == 0
         ok = qa_ok & (read["ST_QA"] * 0.01 <= 2.0) & (read["ST_CDIST"] * 0.01 >= 1.0)
         ok &= read["ST_B10"] != 0
@@ -387,18 +395,11 @@ def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
 def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0):
     """Each demo scene's LST (K) at the grid's pixel centres, from its files: DN · 0.00341802
     + 149.0 where QA_PIXEL bits 0-5 are clear and ST_QA · 0.01 <= st_qa_max_k."""
-    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
-    x, y = grid.c + (cols + 0.5) * grid.a, grid.f + (rows + 0.5) * grid.e
     scenes = []
-    for folder in sorted((demo_folder / "products").glob("L*_L2SP_*")):
-        read = {}
-        for band in ("QA_PIXEL", "ST_QA", "ST_B10"):
-            with rasterio.open(next(folder.glob(f"*_{band}.TIF"))) as src:
-                read[band], native = src.read(1), src.transform
+    bands = ("QA_PIXEL", "ST_QA", "ST_B10")
+    for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, shape):
         ok = ((read["QA_PIXEL"] & 0b111111) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
         lst = np.where(ok & (read["ST_B10"] != 0), read["ST_B10"] * 0.00341802 + 149.0, np.nan)
-        r = np.floor((y - native.f) / native.e).astype(int)
-        c = np.floor((x - native.c) / native.a).astype(int)
         scenes.append(lst[r, c])
     return np.stack(scenes)
 
