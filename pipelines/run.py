@@ -38,6 +38,7 @@ from pipelines import run_tiles
 from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
+    layer_bounds,
     read_filosofi,
     read_population,
 )
@@ -598,7 +599,8 @@ def _run(
         if qpv is not None:
             frames["qpv"] = (qpv, "code_qp")
         for extra in config.zones.extra:
-            frame = gpd.read_file(extra.path, layer=extra.layer)
+            bounds = layer_bounds(extra.path, extra.layer, graph.area.series())
+            frame = gpd.read_file(extra.path, layer=extra.layer, bbox=bounds)
             key = f"zones.extra[{extra.name}]"
             kept = zones_in_area(frame, graph.area, key, rule="overlap", required=False)
             frames[extra.name] = (kept, extra.id)

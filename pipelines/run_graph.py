@@ -27,9 +27,8 @@ import xarray as xr
 from odc.geo.geom import Geometry
 
 from pipelines import run_layers
-from pipelines.census import read_iris, read_qpv
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
-from pipelines.config.aoi import zone_source
+from pipelines.config.aoi import read_zone_layer
 from raster.bands import band_table
 from raster.composite import temporal_composite
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
@@ -64,10 +63,10 @@ __all__ = [
     "index_source",
     "landsat_indices",
     "landsat_lst",
-    "read_zone_layers",
     "rule_classes",
     "scene_graph",
     "sentinel2_indices",
+    "zones_and_area",
     "zones_in_area",
 ]
 
@@ -134,8 +133,7 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
     timer = timer or _no_timer
     notes: list[str] = []
     with timer("aoi"):
-        area = area_of_interest(config)
-        iris, qpv = read_zone_layers(config, area)
+        area, iris, qpv = zones_and_area(config)
     with timer("grid"):
         geobox = analysis_grid(config, area)
     with timer("items"):
@@ -231,32 +229,30 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
     return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
 
 
-def read_zone_layers(
-    config: RunConfig, area: Any = None
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """Read the IRIS layer (required) and the QPV layer (optional), kept to the area.
+def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Read the area of interest, the IRIS layer (required) and the QPV layer (optional).
 
-    With ``area`` (the run's :class:`~pipelines.config.AreaOfInterest`) each layer keeps the
-    zones of the area only (:func:`zones_in_area`), so a national file (IGN publishes the
-    IRIS of all France in one, ANCT the QPV) gives the city's zones, not 48,000 rows and an
-    "urban" footprint covering the countryside.
+    Each zone file is read once. The layer ``aoi.zones`` names is read whole and makes the
+    area; the other layers are read near the area only (a national IGN or ANCT file gives the
+    city's zones, not 48,000 rows). Each layer then keeps the zones of the area
+    (:func:`zones_in_area`), so that the "urban" footprint does not cover the countryside.
     """
     if config.zones.iris is None:
         raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
-    source, layer = zone_source(config.zones.iris, "iris")
-    iris, _ = read_iris(source, layer=layer)
-    if area is not None:
+    named = config.aoi.zones if config.aoi.zones in ("iris", "qpv") else None
+    whole = read_zone_layer(config, named) if named is not None else None
+    area = area_of_interest(config, features=whole)
+    layers: dict[str, gpd.GeoDataFrame | None] = {"iris": None, "qpv": None}
+    for name in layers:
+        if name == "qpv" and config.zones.qpv is None:
+            continue
+        frame = whole if name == named else read_zone_layer(config, name, within=area)
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
-        rule = "point" if config.aoi.zones in (None, "iris") else "overlap"
-        iris = zones_in_area(iris, area, "zones.iris", rule=rule)
-    qpv = None
-    if config.zones.qpv is not None:
-        source, layer = zone_source(config.zones.qpv, "qpv")
-        qpv, _ = read_qpv(source, layer=layer)
-        if area is not None:
-            qpv = zones_in_area(qpv, area, "zones.qpv", rule="overlap", required=False)
-    return iris, qpv
+        rule = "point" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"
+        layers[name] = zones_in_area(frame, area, f"zones.{name}", rule=rule,
+                                     required=name == "iris")  # fmt: skip
+    return area, layers["iris"], layers["qpv"]
 
 
 def zones_in_area(

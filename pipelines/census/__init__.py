@@ -24,6 +24,7 @@ Public API
     (:mod:`.overlay`) Per IRIS: ``qpv_share``, ``in_qpv``, ``code_qp_main``.
 """
 
+from pipelines.census._layers import layer_bounds
 from pipelines.census.filosofi import FILOSOFI_ALIASES, FilosofiMeta, read_filosofi
 from pipelines.census.iris import read_iris
 from pipelines.census.joins import JoinReport, join_tables
@@ -38,6 +39,7 @@ __all__ = [
     "PopulationMeta",
     "iris_qpv_overlay",
     "join_tables",
+    "layer_bounds",
     "read_filosofi",
     "read_iris",
     "read_population",

@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from pipelines.census._messages import WarningLog, examples
 from pipelines.census.codes import CodeFormat, normalise_codes
@@ -21,6 +22,7 @@ __all__ = [
     "assemble",
     "checked_codes",
     "duplicated_codes_error",
+    "layer_bounds",
     "missing_column_error",
     "open_layer",
     "repair_geometries",
@@ -33,8 +35,19 @@ logger.addHandler(logging.NullHandler())
 LayerSource = str | os.PathLike[str] | gpd.GeoDataFrame
 
 
-def open_layer(source: LayerSource, *, layer: str | int | None, what: str) -> gpd.GeoDataFrame:
+def open_layer(
+    source: LayerSource,
+    *,
+    layer: str | int | None,
+    what: str,
+    bbox: gpd.GeoSeries | None = None,
+) -> gpd.GeoDataFrame:
     """Return a GeoDataFrame from a vector file or a copy of a GeoDataFrame, with a CRS.
+
+    With ``bbox`` (an area with its CRS), a file is read only for the features whose
+    bounding box meets the area's bounds (taken in the layer's CRS, grown by 1 %), through
+    the file's spatial index where it has one: a national layer gives a city's features
+    without reading France. The caller still selects among them; a GeoDataFrame is kept whole.
 
     Raises
     ------
@@ -60,7 +73,8 @@ def open_layer(source: LayerSource, *, layer: str | int | None, what: str) -> gp
         if not path.exists() and not str(source).startswith("/vsi"):
             raise FileNotFoundError(f"{what} layer not found: {path}")
         try:
-            frame = gpd.read_file(path, layer=layer)
+            bounds = None if bbox is None else layer_bounds(path, layer, bbox)
+            frame = gpd.read_file(path, layer=layer, bbox=bounds)
         except Exception as err:  # pyogrio raises several types for unreadable files
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ZonesError(f"cannot read the {what} layer {path}: {reason}") from err
@@ -82,6 +96,22 @@ def open_layer(source: LayerSource, *, layer: str | int | None, what: str) -> gp
             "metropolitan France: 'EPSG:2154'; GeoJSON: 'EPSG:4326')"
         )
     return frame
+
+
+def layer_bounds(
+    path: str | os.PathLike[str], layer: str | int | None, area: gpd.GeoSeries
+) -> tuple[float, float, float, float] | None:
+    """Return the bounds of ``area`` in the CRS of a vector file's layer, grown by 1 %.
+
+    The margin keeps every feature that meets the area when its edges bend a little in the
+    reprojection. None when the layer has no CRS (the whole layer is then read, and refused).
+    """
+    crs = pyogrio.read_info(path, layer=layer)["crs"]
+    if crs is None:
+        return None
+    west, south, east, north = area.to_crs(crs).total_bounds
+    pad = 0.01 * max(east - west, north - south)
+    return (west - pad, south - pad, east + pad, north + pad)
 
 
 def text_column(frame: pd.DataFrame, column: Hashable | None) -> pd.Series:

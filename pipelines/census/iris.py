@@ -56,7 +56,10 @@ IRIS_TYPES = frozenset({"H", "A", "D", "Z"})
 
 
 def read_iris(
-    source: LayerSource, *, layer: str | int | None = None
+    source: LayerSource,
+    *,
+    layer: str | int | None = None,
+    bbox: gpd.GeoSeries | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read an IRIS layer and normalise its columns.
 
@@ -67,6 +70,9 @@ def read_iris(
         GeoDataFrame (never modified).
     layer
         Layer name or index in a multi-layer file (GeoPackage); the first layer by default.
+    bbox
+        An area (with its CRS): read only the features of a file whose bounding box meets
+        its bounds, e.g. a city's out of a national file. Default: the whole layer.
 
     Returns
     -------
@@ -89,7 +95,7 @@ def read_iris(
     FileNotFoundError, TypeError
         For a path that does not exist or a source of another type.
     """
-    frame = open_layer(source, layer=layer, what="IRIS")
+    frame = open_layer(source, layer=layer, what="IRIS", bbox=bbox)
     log = WarningLog("IRIS layer")
     columns = [c for c in frame.columns if c != frame.geometry.name]
 

@@ -55,7 +55,10 @@ QPV_COLUMNS = ("code_qp", "nom_qp", "insee_com", "nom_com", "generation")
 
 
 def read_qpv(
-    source: LayerSource, *, layer: str | int | None = None
+    source: LayerSource,
+    *,
+    layer: str | int | None = None,
+    bbox: gpd.GeoSeries | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read a QPV layer and normalise its columns.
 
@@ -66,6 +69,9 @@ def read_qpv(
         modified).
     layer
         Layer name or index in a multi-layer file; the first layer by default.
+    bbox
+        An area (with its CRS): read only the features of a file whose bounding box meets
+        its bounds, e.g. a city's out of a national file. Default: the whole layer.
 
     Returns
     -------
@@ -87,7 +93,7 @@ def read_qpv(
     FileNotFoundError, TypeError
         For a path that does not exist or a source of another type.
     """
-    frame = open_layer(source, layer=layer, what="QPV")
+    frame = open_layer(source, layer=layer, what="QPV", bbox=bbox)
     log = WarningLog("QPV layer")
     columns = [c for c in frame.columns if c != frame.geometry.name]
 

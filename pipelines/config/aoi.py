@@ -25,7 +25,7 @@ from pipelines.config.models import RunConfig
 from tiles.errors import ConfigError, IlotsError
 from tiles.grid import utm_crs_for
 
-__all__ = ["AreaOfInterest", "area_of_interest", "grid_crs", "zone_source"]
+__all__ = ["AreaOfInterest", "area_of_interest", "grid_crs", "read_zone_layer", "zone_source"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -66,6 +66,13 @@ class AreaOfInterest:
         )
         return AreaOfInterest(shapely.make_valid(geometry), target, self.description)
 
+    def series(self) -> gpd.GeoSeries:
+        """Return the area as a one-row GeoSeries in EPSG:4326, for the zone readers' ``bbox``.
+
+        Densified (:meth:`to_crs`), so that its bounds stay true in any CRS.
+        """
+        return gpd.GeoSeries([self.to_crs(WGS84).geometry], crs=WGS84)
+
     @property
     def bounds_wgs84(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` in EPSG:4326 degrees."""
@@ -91,7 +98,9 @@ def _densify(geometry: BaseGeometry, crs: CRS) -> BaseGeometry:
     return shapely.segmentize(geometry, length)
 
 
-def area_of_interest(config: RunConfig, *, source: str = "config") -> AreaOfInterest:
+def area_of_interest(
+    config: RunConfig, *, source: str = "config", features: gpd.GeoDataFrame | None = None
+) -> AreaOfInterest:
     """Build the area of interest of a config.
 
     Parameters
@@ -100,6 +109,10 @@ def area_of_interest(config: RunConfig, *, source: str = "config") -> AreaOfInte
         A validated config.
     source
         Name of the config in error messages.
+    features
+        With ``aoi.zones`` naming IRIS or QPV: that layer already read with
+        :func:`read_zone_layer` (a run reads it once); default: read here, its warnings
+        silenced (the run's own read reports them).
 
     Returns
     -------
@@ -120,7 +133,7 @@ def area_of_interest(config: RunConfig, *, source: str = "config") -> AreaOfInte
         frame = _read_layer(aoi.file, aoi.layer, key="aoi.file", source=source)
         area = _union(frame, f"{len(frame)} features of {aoi.file.name}", "aoi.file", source)
     else:
-        frame = _zone_features(config, source=source)
+        frame = _zone_features(config, source=source, features=features)
         area = _union(frame, _zones_description(config, len(frame)), "aoi.zones", source)
     if aoi.buffer_m:
         area = area.buffered(aoi.buffer_m)
@@ -161,25 +174,18 @@ def _union(frame: gpd.GeoDataFrame, description: str, key: str, source: str) -> 
     return AreaOfInterest(merged, CRS.from_user_input(frame.crs), description)
 
 
-def _zone_features(config: RunConfig, *, source: str) -> gpd.GeoDataFrame:
+def _zone_features(
+    config: RunConfig, *, source: str, features: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
     """Read the zone layer named by ``aoi.zones``, filtered by ``aoi.communes``."""
-    from pipelines.census import read_iris, read_qpv
-
     name = config.aoi.zones
-    readers = {"iris": (read_iris, config.zones.iris), "qpv": (read_qpv, config.zones.qpv)}
-    if name in readers:
-        reader, layer_config = readers[name]
-        if layer_config is None:  # RunConfig validation prevents this
-            raise ConfigError(f"{source}: aoi.zones: no zones.{name} layer configured")
-        if not layer_config.path.exists():
-            raise ConfigError(f"{source}: zones.{name}.path: file not found: {layer_config.path}")
-        zones, layer = zone_source(layer_config, name)
-        try:
+    if name in ("iris", "qpv"):
+        if features is not None:
+            frame = features
+        else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the run's own read reports them
-                frame, _warnings = reader(zones, layer=layer)
-        except (IlotsError, OSError) as err:
-            raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
+                frame = read_zone_layer(config, name, source=source)
         commune_column = "insee_com"
     else:
         extra = next(layer for layer in config.zones.extra if layer.name == name)
@@ -207,19 +213,54 @@ def _zone_features(config: RunConfig, *, source: str) -> gpd.GeoDataFrame:
     return kept
 
 
-def zone_source(layer: Any, name: str) -> tuple[Any, Any]:
+def read_zone_layer(
+    config: RunConfig, name: str, *, source: str = "config", within: AreaOfInterest | None = None
+) -> gpd.GeoDataFrame:
+    """Read zone layer ``name`` (``iris`` or ``qpv``) of a config with its census reader.
+
+    The reader (:func:`pipelines.census.read_iris`, ``read_qpv``) normalises the columns,
+    repairs the geometries and emits its warnings. With ``within``, only the features of the
+    file near that area are read (the reader's ``bbox``): a national IGN or ANCT file gives a
+    city's features; the caller keeps those of the area.
+
+    Raises
+    ------
+    ConfigError
+        The layer is not configured, its file is missing or unreadable, or its codes are
+        wrong; the message names the ``zones.<name>`` key.
+    """
+    from pipelines.census import read_iris, read_qpv
+
+    layer_config = {"iris": config.zones.iris, "qpv": config.zones.qpv}[name]
+    if layer_config is None:
+        raise ConfigError(f"{source}: zones.{name}: no {name.upper()} layer configured")
+    if not layer_config.path.exists():
+        raise ConfigError(f"{source}: zones.{name}.path: file not found: {layer_config.path}")
+    bbox = None if within is None else within.series()
+    reader = read_iris if name == "iris" else read_qpv
+    zones, layer = zone_source(layer_config, name, bbox=bbox)
+    try:
+        frame, _warnings = reader(zones, layer=layer, bbox=bbox)
+    except (IlotsError, OSError) as err:
+        raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
+    return frame
+
+
+def zone_source(layer: Any, name: str, *, bbox: gpd.GeoSeries | None = None) -> tuple[Any, Any]:
     """Return what the reader of zone layer ``name`` reads: its file and layer, or features.
 
     The readers (:func:`pipelines.census.read_iris`, ``read_qpv``) find the zone code among
     the column names IGN and ANCT use; ``zones.<name>.id`` names another column, which then
-    takes the first of those names (the others are dropped).
+    takes the first of those names (the others are dropped). ``bbox`` as the readers'.
     """
+    from pipelines.census import layer_bounds
     from pipelines.census.fields import IRIS_CODE, QPV_CODE
 
     known = IRIS_CODE if name == "iris" else QPV_CODE
     if layer.id == "auto":
         return layer.path, layer.layer
-    frame = gpd.read_file(layer.path, layer=layer.layer)
+    bounds = None if bbox is None else layer_bounds(layer.path, layer.layer, bbox)
+    frame = gpd.read_file(layer.path, layer=layer.layer, bbox=bounds)
     if layer.id not in frame.columns:
         columns = ", ".join(c for c in frame.columns if c != frame.geometry.name)
         raise ConfigError(f"zones.{name}.id: no column {layer.id!r} in {layer.path.name} "

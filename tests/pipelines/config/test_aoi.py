@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from pyproj import CRS
 from shapely.geometry import box
 
 from pipelines.config import ConfigError, area_of_interest, config_from_dict, grid_crs
+from pipelines.config.aoi import read_zone_layer
 
-from .conftest import MINIMAL
+from .conftest import MINIMAL, iris_layer
 
 
 def load(write_config, text: str):
@@ -120,3 +122,39 @@ def test_extra_layer_with_commune_field(tmp_path, write_config):
     )
     area = area_of_interest(load(write_config, text))
     assert area.geometry.bounds == (200, 0, 300, 100)
+
+
+def _national_iris(path):
+    """The 4 IRIS squares near Toulouse, and one in Paris whose code is not an IRIS code."""
+    path.parent.mkdir()
+    near = gpd.read_file(iris_layer(path.parent / "near.gpkg"))
+    paris = near.iloc[[0]].assign(CODE_IRIS="75101XXXX", INSEE_COM="75101")
+    paris = paris.set_geometry([box(651_000, 6_861_000, 652_000, 6_862_000)], crs=2154)
+    pd.concat([near, paris], ignore_index=True).to_file(path, driver="GPKG")
+    return path
+
+
+def test_zone_layer_is_read_near_the_area_only(tmp_path, write_config):
+    # A national file (IGN's holds all France): with the area given, the features far from
+    # it are not read, so a bad row in Paris does not stop a run in Toulouse.
+    _national_iris(tmp_path / "zones" / "france.gpkg")
+    text = MINIMAL + "zones: {iris: {path: zones/france.gpkg}}\n"
+    config = load(write_config, text)
+    near = read_zone_layer(config, "iris", within=area_of_interest(config))
+    assert sorted(near["code_iris"]) == ["2A0040101", "310690101", "315550101", "315550102"]
+    with pytest.raises(ConfigError, match=r"^config: zones.iris.path: .*75101XXXX"):
+        read_zone_layer(config, "iris")  # the whole file
+
+
+def test_a_run_reads_each_zone_file_once(iris_gpkg, write_config, monkeypatch):
+    import pipelines.census as census
+    from pipelines.run_graph import zones_and_area
+
+    reads = []
+    for name in ("read_iris", "read_qpv"):
+        reader = getattr(census, name)
+        monkeypatch.setattr(census, name, lambda *a, _r=reader, **k: reads.append(k) or _r(*a, **k))
+    area, iris, qpv = zones_and_area(load(write_config, IRIS_CONFIG))
+    assert len(reads) == 1 and reads[0]["bbox"] is None  # aoi.zones: iris, read whole once
+    assert sorted(iris["code_iris"]) == ["2A0040101", "315550101", "315550102"]
+    assert qpv is None and area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
