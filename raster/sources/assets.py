@@ -37,6 +37,7 @@ __all__ = [
     "RemotePolicy",
     "band_asset",
     "footprint",
+    "href_name",
     "is_remote",
     "json_bands",
     "keeps_remote",
@@ -501,9 +502,14 @@ def local_file(href: str, folder: Path) -> Path | None:
     return local_twin(href, folder)
 
 
+def href_name(href: str) -> str:
+    """Return the file name an href ends with: a URL's query (a signature) left out."""
+    return Path(urlparse(href).path if is_remote(href) else href).name
+
+
 def local_twin(href: str, folder: Path) -> Path | None:
     """Return the file named like ``href``'s last path part in ``folder``, if it exists."""
-    name = Path(urlparse(href).path if is_remote(href) else href).name
+    name = href_name(href)
     candidate = folder / name
     return candidate.resolve() if name and candidate.is_file() else None
 

@@ -25,6 +25,7 @@ from raster.sources.assets import (
     ItemAssets,
     RemotePolicy,
     band_asset,
+    href_name,
     json_bands,
     keeps_remote,
     load_json,
@@ -34,6 +35,7 @@ from raster.sources.assets import (
     remote_proj,
 )
 from raster.sources.landsat_build import (
+    LANDSAT_ITEM_ID,
     LANDSAT_PRODUCT_ID,
     band_scaling,
     check_spacecraft,
@@ -70,13 +72,29 @@ def landsat_item_from_mtl(mtl_path: Path, *, source: str) -> pystac.Item:
 
 
 def _product_id(data: Mapping[str, Any], source: str) -> re.Match[str]:
+    """Return the USGS product id of an item: its id, or its files' for a shorter id.
+
+    Planetary Computer's ids leave out the processing date (``LC08_L2SP_047027_20201204_02_T1``)
+    while its files keep the product's names, so the product id comes from them.
+    """
     item_id = str(data.get("id", ""))
     match = LANDSAT_PRODUCT_ID.match(item_id)
-    if match is None:
+    if match is not None:
+        return match
+    scene = LANDSAT_ITEM_ID.match(item_id)
+    if scene is None:
         raise UnrecognisedProductError(
             f"{source}: item id {item_id!r} is not a Landsat product id (LC08_L2SP_...)"
         )
-    return match
+    fields = ("sensor", "satellite", "level", "path", "row", "acquired", "collection", "category")
+    for asset in data.get("assets", {}).values():
+        named = _FILE_BAND.fullmatch(href_name(str(asset.get("href", ""))))
+        if named is not None and all(named[f] == scene[f] for f in fields):
+            return LANDSAT_PRODUCT_ID.match(named.group(0))  # type: ignore[return-value]
+    raise UnrecognisedProductError(
+        f"{source}: item {item_id!r} has no file named after its Landsat product "
+        "(LC08_L2SP_..._ST_B10.TIF ...), whose id gives the processing date"
+    )
 
 
 def _local_mtl(data: Mapping[str, Any], folder: Path, product_id: str) -> Path | None:
@@ -86,7 +104,7 @@ def _local_mtl(data: Mapping[str, Any], folder: Path, product_id: str) -> Path |
             return candidate
     for asset in data.get("assets", {}).values():
         href = str(asset.get("href", ""))
-        if href.endswith(MTL_SUFFIXES):
+        if href_name(href).endswith(MTL_SUFFIXES):
             twin = local_twin(href, folder)
             if twin is not None:
                 return twin
@@ -96,8 +114,7 @@ def _local_mtl(data: Mapping[str, Any], folder: Path, product_id: str) -> Path |
 def _band_of(key: str, href: str, table: Mapping[str, BandSpec]) -> BandSpec | None:
     """Return the band an item asset holds: from the file name, else from the asset key."""
     by_file_key = {spec.file_key: spec for spec in table.values()}
-    name = href.rstrip("/").rsplit("/", 1)[-1]
-    match = _FILE_BAND.fullmatch(name)
+    match = _FILE_BAND.fullmatch(href_name(href))
     if match and match["band"].upper() in by_file_key:
         return by_file_key[match["band"].upper()]
     stem = key.rsplit(".", 1)[0] if key.upper().endswith((".TIF", ".TIFF")) else key

@@ -12,7 +12,7 @@ import pystac
 
 from raster.sources.assets import load_json
 from raster.sources.landsat import find_mtl, is_tar, landsat_item
-from raster.sources.landsat_build import LANDSAT_PRODUCT_ID
+from raster.sources.landsat_build import LANDSAT_ITEM_ID
 from raster.sources.mtl import MTL_SUFFIXES
 from raster.sources.sentinel2 import is_safe, sentinel2_item
 from raster.sources.sentinel2_stac import find_item_json, is_sentinel2_item
@@ -50,9 +50,7 @@ def _unrecognised(path: Path, why: str = "") -> UnrecognisedProductError:
 
 
 def _is_landsat_json(data: dict[str, Any]) -> bool:
-    return (
-        data.get("type") == "Feature" and LANDSAT_PRODUCT_ID.match(str(data.get("id"))) is not None
-    )
+    return data.get("type") == "Feature" and LANDSAT_ITEM_ID.match(str(data.get("id"))) is not None
 
 
 def _open_json(path: Path) -> pystac.Item:

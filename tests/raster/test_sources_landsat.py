@@ -286,6 +286,17 @@ def test_folder_without_mtl_is_unrecognised(tmp_path: Path) -> None:
         landsat_item(tmp_path)
 
 
+def test_planetary_computer_id_without_product_files_is_unrecognised(tmp_path: Path) -> None:
+    # Planetary Computer's ids leave out the processing date, which its file names give; an
+    # item with neither names no product.
+    item = {"type": "Feature", "id": "LC08_L2SP_047027_20201204_02_T1", "properties": {},
+            "assets": {"lwir11": {"href": "https://example.org/lwir11.tif?sig=x"}}}  # fmt: skip
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    with pytest.raises(UnrecognisedProductError, match="no file named after its Landsat product"):
+        landsat_item(path)
+
+
 def test_stac_json_keep_and_drop_remote_assets(real_data: Path) -> None:
     path = real_data / T1 / f"{Path(T1).name}_SR_stac.json"
     kept = landsat_item(path, remote="keep")
