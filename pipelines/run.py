@@ -73,7 +73,7 @@ from raster.heat_island import (
     lst_anomaly,
 )
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
-from tiles.errors import ConfigError, collected_warnings
+from tiles.errors import ConfigError, IlotsError, collected_warnings
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
 
@@ -489,6 +489,32 @@ def _manifest(
     return manifest
 
 
+def read_census_tables(config: RunConfig) -> list[pd.DataFrame]:
+    """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
+
+    Raises
+    ------
+    ConfigError
+        A table that cannot be read (missing, wrong sheet, no IRIS column ...); the message
+        names its ``census`` key.
+    """
+    census = config.census
+    tables: list[pd.DataFrame] = []
+    if census is None:
+        return tables
+    try:
+        if census.filosofi is not None:
+            key = "census.filosofi"
+            tables.append(read_filosofi(census.filosofi, sheet=census.filosofi_sheet)[0])
+        if census.population is not None:
+            key = "census.population"
+            tables.append(read_population(census.population, column=census.population_column,
+                                          sheet=census.population_sheet)[0])  # fmt: skip
+    except (IlotsError, OSError) as err:
+        raise ConfigError(f"{key}: {err}") from err
+    return tables
+
+
 def _check_folder(config: RunConfig) -> None:
     folder = RunFolder(Path(config.outputs.folder))
     if folder.manifest.exists() and not config.outputs.overwrite:
@@ -508,6 +534,8 @@ def _run(
     notes: list[str] = []
     graph = scene_graph(config, timer)
     notes += graph.notes
+    with timer("census"):  # before any pixel is read: a wrong table stops the run at once
+        census_tables = read_census_tables(config)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
@@ -693,15 +721,8 @@ def _run(
             notes.append(no_clear_note(config, len(graph.inputs.landsat)))
     with timer("census"):
         table = layers["iris"]
-        census = config.census
-        if census is not None and census.filosofi is not None:
-            filo, _meta, _w = read_filosofi(census.filosofi, sheet=census.filosofi_sheet)
-            table, _ = join_tables(table, filo, on="code_iris")
-        if census is not None and census.population is not None:
-            pop, _meta, _w = read_population(
-                census.population, column=census.population_column, sheet=census.population_sheet
-            )
-            table, _ = join_tables(table, pop, on="code_iris")
+        for census_table in census_tables:
+            table, _ = join_tables(table, census_table, on="code_iris")
         if qpv is not None:
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
             overlay = iris_qpv_overlay(iris, qpv, threshold=threshold)

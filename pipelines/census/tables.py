@@ -34,6 +34,7 @@ from pipelines.census.fields import describe_columns
 from tiles.errors import CensusError
 
 __all__ = [
+    "EXCEL_SUFFIXES",
     "MARKERS",
     "ParsedNumbers",
     "RawTable",
@@ -60,7 +61,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+")
 _POINT_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
-_EXCEL = (".xlsx", ".xlsm", ".xls")
+#: Suffixes read as spreadsheets (openpyxl; .xls with xlrd); any other as delimited text.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,7 +155,7 @@ def read_table(
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
-    if path.suffix.lower() in _EXCEL:
+    if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(path, key_variants, sheet, what)
     return _read_delimited(path, key_variants, what)
 
@@ -265,6 +267,15 @@ def _read_delimited(path: Path, key_variants: Sequence[str], what: str) -> RawTa
     return RawTable(_drop_empty_rows(frame), str(path), separator, header_row)
 
 
+def _sheet_names(path: Path) -> list[str]:
+    """Return the sheet names of a spreadsheet, or none when it cannot be opened."""
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(name) for name in book.sheet_names]
+    except (ValueError, OSError, ImportError):
+        return []
+
+
 def _read_excel(
     path: Path, key_variants: Sequence[str], sheet: str | int | None, what: str
 ) -> RawTable:
@@ -277,8 +288,10 @@ def _read_excel(
             f"reading the XLSX {what} {path} needs openpyxl: pip install openpyxl "
             "(or export the sheet to CSV)"
         ) from err
-    except (ValueError, KeyError, OSError) as err:
+    except (ValueError, KeyError, IndexError, OSError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if sheet is not None and isinstance(err, ValueError | IndexError):
+            reason += f" (its sheets: {', '.join(map(repr, _sheet_names(path)))})"
         raise CensusError(f"cannot read the {what} {path}: {reason}") from err
     if isinstance(sheets, pd.DataFrame):
         sheets = {sheet: sheets}

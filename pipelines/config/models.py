@@ -32,6 +32,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from pipelines.census.codes import COMMUNE
+from pipelines.census.tables import EXCEL_SUFFIXES
 from pipelines.config._types import ConfigHref, ConfigPath, is_url, key_error
 from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
 from raster.composite import parse_stat
@@ -903,7 +904,9 @@ class CensusConfig(_Model):
         "Default: none.",
     )
     filosofi_sheet: str | None = Field(
-        None, description="Sheet of an XLSX Filosofi file. Default: the first."
+        None,
+        description="Sheet of an XLSX Filosofi file (its name). Default: the first sheet with "
+        "an IRIS code column.",
     )
     income_column: str = Field(
         "disp_med",
@@ -919,8 +922,27 @@ class CensusConfig(_Model):
         None, description="Population column, e.g. 'P21_POP'. Default: detected."
     )
     population_sheet: str | None = Field(
-        None, description="Sheet of an XLSX population file. Default: the first."
+        None,
+        description="Sheet of an XLSX population file (its name). Default: the first sheet "
+        "with an IRIS code column.",
     )
+
+    @field_validator("filosofi_sheet", "population_sheet", mode="before")
+    @classmethod
+    def _sheet_name(cls, value: Any) -> Any:
+        # A sheet named 2021 reads as a number in YAML: it is the sheet's name.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _check(self) -> CensusConfig:
+        for table in ("filosofi", "population"):
+            path, sheet = getattr(self, table), getattr(self, f"{table}_sheet")
+            if sheet is not None and path is not None and path.suffix.lower() not in EXCEL_SUFFIXES:
+                raise key_error(
+                    f"{table}_sheet",
+                    f"{path.name} is not a spreadsheet (.xlsx, .xlsm, .xls); remove the key",
+                )
+        return self
 
 
 # ------------------------------------------------------------------------------ inequality
@@ -958,7 +980,10 @@ class InequalityConfig(_Model):
         "large. Default 9999.",
     )
     moran_permutations: int = Field(
-        999, ge=0, description="Permutations of Moran's I. Default 999."
+        999,
+        ge=0,
+        description="Permutations of Moran's I for its pseudo p-value ((k + 1) / (N + 1): "
+        "999 resolves 0.001). 0: none, the p-value from the normal approximation. Default 999.",
     )
     confidence: float = Field(
         0.95, gt=0, lt=1, description="Level of every interval. Default 0.95."

@@ -88,7 +88,7 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     common = {
         "n_in": m.integer(metric.get("n_in")),
         "n_out": m.integer(metric.get("n_out")),
-        "p": m.p_value(metric.get("p_value")),
+        "p": m.p_clause(metric.get("p_value")),
     }
     value = float(metric["value"])
     if not is_temperature(outcome):
@@ -339,9 +339,9 @@ def method_notes(
     notes = [m("method_lst"), m("method_anomaly"), m("method_zonal")]
     moran = _metric(inequality, "morans_i")
     if moran is not None:
-        notes.append(
-            m("method_ci_moran", value=m.number(moran["value"], 3), p=m.p_value(moran["p_value"]))
-        )
+        # No permutation run (inequality.moran_permutations: 0): the normal approximation's.
+        p = moran["p_value"] if moran.get("p_value") is not None else moran.get("p_norm")
+        notes.append(m("method_ci_moran", value=m.number(moran["value"], 3), p=m.p_clause(p)))
     else:
         notes.append(m("method_ci"))
     notes += [m("method_causal"), m("method_income")]

@@ -134,21 +134,21 @@ _TABLE: dict[str, tuple[str, str]] = {
     "qpv_cooler": ("moins chauds", "cooler"),
     "qpv_gap": (
         "Les QPV sont en moyenne {value} K {direction} que le reste de l'agglomération "
-        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; p = {p}).",
+        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "QPV are on average {value} K {direction} than the rest of the urban area "
-        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; p = {p}).",
+        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_same": (
         "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de l'agglomération "
-        "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; p = {p}).",
+        "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "QPV are on average neither hotter nor cooler than the rest of the urban area "
-        "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; p = {p}).",
+        "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_generic": (
         "Écart moyen QPV − reste de l'agglomération pour {label} : {value} "
-        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; p = {p}).",
+        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "Mean QPV − rest gap in {label}: {value} "
-        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; p = {p}).",
+        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_basis": (
         "Écart de {label}, moyennes pondérées par la population, test de permutation.",
@@ -425,10 +425,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "method_ci_moran": (
         "Les intervalles de confiance supposent des IRIS indépendants. Or les IRIS voisins se "
-        "ressemblent (I de Moran = {value}, p = {p}) : ces intervalles sont optimistes, "
+        "ressemblent (I de Moran = {value}, {p}) : ces intervalles sont optimistes, "
         "l'incertitude réelle est plus grande.",
         "The confidence intervals assume independent IRIS. Neighbouring IRIS are alike "
-        "(Moran's I = {value}, p = {p}): these intervals are optimistic, the real uncertainty "
+        "(Moran's I = {value}, {p}): these intervals are optimistic, the real uncertainty "
         "is larger.",
     ),
     "method_ci": (

@@ -132,6 +132,11 @@ class Messages:
             return "< " + self.number(0.001, 3)
         return self.number(value, 3 if float(value) < 0.1 else 2)
 
+    def p_clause(self, value: Any) -> str:
+        """``p = 0,012``, or ``p < 0,001`` under a thousandth (:meth:`p_value`)."""
+        text = self.p_value(value)
+        return f"p {text}" if text.startswith("<") else f"p = {text}"
+
     def yes_no(self, value: Any) -> str:
         """``oui``/``non`` (``yes``/``no``) for a truth value; a dash when missing."""
         if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -149,3 +149,10 @@ def test_method_notes_quote_morans_i_and_synthetic():
     notes = method_notes(None, EN, synthetic=False)
     assert not any("synthetic" in n for n in notes)
     assert any("optimistic" in n for n in notes)
+
+
+def test_method_notes_without_permutations_quote_the_normal_p_value():
+    # inequality.moran_permutations: 0 leaves p_value null; the report printed "p = —".
+    ineq = {"morans_i": {"value": 0.34518, "p_value": None, "p_norm": 2.4e-07}}
+    notes = method_notes(ineq, FR, synthetic=False)
+    assert any("(I de Moran = 0,345, p < 0,001)" in n for n in notes), notes
