@@ -787,12 +787,14 @@ class LandcoverConfig(_Model):
     min_mapping_unit_px: int = Field(
         4,
         ge=0,
-        description="Class regions smaller than this many pixels take the majority class around "
-        "them; 0 or 1 keeps every pixel. Default 4.",
+        description="Class regions of the rule classes smaller than this many pixels take the "
+        "majority class around them; 0 or 1 keeps every pixel (an external map is used as is). "
+        "Default 4.",
     )
     connectivity: Literal[1, 2] = Field(
         1,
-        description="Pixels of one region touch by an edge (1) or also by a corner (2). Default 1.",
+        description="For min_mapping_unit_px: pixels of one region touch by an edge (1) or also "
+        "by a corner (2). Default 1.",
     )
     external: ExternalLandcover | None = Field(
         None, description="Use this map instead of the rules. Default: none (rules)."

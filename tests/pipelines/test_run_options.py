@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 import yaml
+from rasterio.features import geometry_mask
+from scipy import ndimage
 
 from pipelines.config import apply_overrides, load_config
 from pipelines.run import run
@@ -91,6 +94,65 @@ def test_moran_permutations_set_the_p_value_resolution(demo_folder, tmp_path):
     assert k == pytest.approx(round(k), abs=1e-9) and 1 <= round(k) <= 20
 
 
-def _landcover(folder):
-    with rasterio.open(folder / "rasters" / "landcover.tif") as src:
-        return src.read(1)
+def _read(folder, name):
+    with rasterio.open(folder / "rasters" / f"{name}.tif") as src:
+        return src.read(1), src.transform, src.crs, src.tags()
+
+
+def _small_regions(classes: np.ndarray, min_pixels: int, structure: np.ndarray) -> np.ndarray:
+    """Pixels of class regions (scipy labelling) with fewer than ``min_pixels`` pixels."""
+    small = np.zeros(classes.shape, dtype=bool)
+    for code in np.unique(classes[classes > 0]):
+        labels, _ = ndimage.label(classes == code, structure=structure)
+        sizes = np.bincount(labels.ravel())
+        small |= (labels > 0) & (sizes[labels] < min_pixels)
+    return small
+
+
+def test_landcover_connectivity_decides_which_regions_are_small(demo_folder, tmp_path):
+    # Regions under the minimum mapping unit are dissolved: with connectivity 1 the regions
+    # of 4-neighbours, with 2 those of 8-neighbours, as scipy labels them here.
+    def landcover(name, **options):
+        run(_config(demo_folder, **options), out=tmp_path / name)
+        return _read(tmp_path / name, "landcover")
+
+    raw, *_ = landcover("raw", **{"landcover.min_mapping_unit_px": 1})
+    edges, *_, edge_tags = landcover("edges", **{"landcover.min_mapping_unit_px": 4})
+    corners, *_, corner_tags = landcover(
+        "corners", **{"landcover.min_mapping_unit_px": 4, "landcover.connectivity": 2}
+    )
+    small4 = _small_regions(raw, 4, ndimage.generate_binary_structure(2, 1))
+    small8 = _small_regions(raw, 4, ndimage.generate_binary_structure(2, 2))
+    assert not (edges != raw)[~small4].any() and not (corners != raw)[~small8].any()
+    only_by_edges = small4 & ~small8  # small as 4-neighbours, joined by a corner
+    assert (edges != raw)[only_by_edges].sum() > 10
+    assert (edges != raw)[small4].mean() > 0.9 and (corners != raw)[small8].mean() > 0.9
+    assert edge_tags["minimum_mapping_unit_connectivity"] == "1"
+    assert corner_tags["minimum_mapping_unit_connectivity"] == "2"
+
+
+@pytest.mark.parametrize("area", ["zones", "grid"])
+def test_scenario_model_fit_area(demo_folder, tmp_path, area):
+    # The model is fitted on every usable pixel (finite anomaly, NDVI, albedo, a class):
+    # those whose centre lies in an IRIS or QPV for "zones", all of the grid for "grid".
+    from pipelines.scenarios import run_scenarios
+
+    config = _config(
+        demo_folder,
+        **{"scenario_model.fit_area": area, "scenario_model.sample": 10**6,
+           "outputs.folder": str(tmp_path / "run")},
+    )  # fmt: skip
+    run_scenarios(config)
+    folder = tmp_path / "run"
+    anomaly, transform, crs, _ = _read(folder, "lst_anomaly")
+    usable = np.isfinite(anomaly)
+    for name in ("ndvi_median", "albedo_median"):
+        usable &= np.isfinite(_read(folder, name)[0])
+    usable &= _read(folder, "landcover")[0] > 0
+    if area == "zones":
+        zones = [gpd.read_file(demo_folder / "zones" / "iris.gpkg"),
+                 gpd.read_file(demo_folder / "zones" / "qpv.geojson")]  # fmt: skip
+        shapes = [g for z in zones for g in z.to_crs(crs).geometry.make_valid()]
+        usable &= geometry_mask(shapes, anomaly.shape, transform, invert=True)
+    model = json.loads((folder / "scenarios" / "model.json").read_text())
+    assert model["cv"]["n_pixels"] == int(usable.sum())
