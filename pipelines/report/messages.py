@@ -75,6 +75,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "scénarios (dossier scenarios/ absent ; lancer ilots scenarios)",
         "scenarios (no scenarios/ folder; run ilots scenarios)",
     ),
+    "no_lst_values": (
+        "Aucun IRIS n'a de température de surface : aucune observation Landsat claire sur la "
+        "période (voir « Qualité des données »).",
+        "No IRIS has a surface temperature: no clear Landsat observation in the periods (see "
+        '"Data quality").',
+    ),
     "what_map_lst": (
         "carte de la température : aucun IRIS n'a de valeur (aucune observation claire, voir "
         "« Qualité des données »)",

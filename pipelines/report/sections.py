@@ -154,6 +154,10 @@ def _headlines(
         "headlines",
         m("sec_headlines"),
         _blocks(
+            # Every IRIS clouded: said first, whatever else the run found (NDVI, SUHII).
+            Paragraph(m("no_lst_values"), style="missing")
+            if column is not None and not _has_values(summary.iris, column)
+            else None,
             HeadlineBlock(headlines) if headlines else None,
             _missing(m, "what_inequality") if ineq is None else None,
         ),

@@ -395,6 +395,8 @@ def test_columns_without_a_value_are_said_not_mapped(demo_run, tmp_path):
     assert "temperature map: no IRIS has a value" in maps
     assert "NDVI map: no IRIS has a value (no red and near-infrared bands" in maps
     assert "Grey hatching" not in maps and "neither temperature nor NDVI" not in maps
+    headlines = doc.by_id("headlines").text()
+    assert "No IRIS has a surface temperature: no clear Landsat observation" in headlines
 
 
 # --- CLI ---------------------------------------------------------------------------------------
