@@ -35,7 +35,7 @@ RECOGNISED_LAYOUTS = (
     "its _MTL.txt/.json/.xml",
     "the USGS .tar",
     "a Landsat STAC item JSON (USGS, Planetary Computer)",
-    "a Sentinel-2 L2A .SAFE folder or its MTD_MSIL2A.xml",
+    "a Sentinel-2 L2A .SAFE folder, its MTD_MSIL2A.xml or its .zip",
     "an Earth Search COG folder with its item JSON",
     "a Sentinel-2 L2A item JSON (Earth Search, Planetary Computer)",
 )
@@ -94,8 +94,8 @@ def open_product(path: str | Path) -> pystac.Item:
     ----------
     path
         A Landsat 8/9 product folder, one of its ``_MTL`` files, the USGS ``.tar``, a Landsat
-        STAC item JSON; a Sentinel-2 L2A ``.SAFE`` folder or its ``MTD_MSIL2A.xml``, an Earth
-        Search COG folder, or a Sentinel-2 item JSON.
+        STAC item JSON; a Sentinel-2 L2A ``.SAFE`` folder, its ``MTD_MSIL2A.xml`` or its
+        ``.zip`` (read in place), an Earth Search COG folder, or a Sentinel-2 item JSON.
 
     Returns
     -------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pystac
 
 from raster.sources.assets import RemotePolicy
-from raster.sources.sentinel2_safe import MTD_NAME, sentinel2_item_from_safe
+from raster.sources.sentinel2_safe import MTD_NAME, is_safe_zip, sentinel2_item_from_safe
 from raster.sources.sentinel2_stac import sentinel2_item_from_stac
 from tiles.errors import UnrecognisedProductError
 
@@ -20,9 +20,9 @@ __all__ = ["is_safe", "sentinel2_item"]
 
 
 def is_safe(path: Path) -> bool:
-    """Whether ``path`` is an L2A SAFE folder (or its ``MTD_MSIL2A.xml``)."""
+    """Whether ``path`` is an L2A SAFE folder, its ``MTD_MSIL2A.xml``, or a zip holding it."""
     if path.is_file():
-        return path.name == MTD_NAME
+        return path.name == MTD_NAME or is_safe_zip(path)
     return (path / MTD_NAME).is_file()
 
 
@@ -32,7 +32,8 @@ def sentinel2_item(path: str | Path, *, remote: RemotePolicy = "auto") -> pystac
     Parameters
     ----------
     path
-        A ``.SAFE`` folder or its ``MTD_MSIL2A.xml``; an Earth Search COG folder (band COGs
+        A ``.SAFE`` folder, its ``MTD_MSIL2A.xml`` or the ``.zip`` holding it (the Copernicus
+        Data Space download, read in place); an Earth Search COG folder (band COGs
         beside the item JSON); or an Earth Search / Planetary Computer item JSON.
     remote
         For item JSONs, see :func:`~raster.sources.sentinel2_stac.sentinel2_item_from_stac`.

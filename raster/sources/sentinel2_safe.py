@@ -5,6 +5,10 @@
 files are the JPEG 2000 images under ``GRANULE/*/IMG_DATA/R10m|R20m|R60m`` (named like
 ``T31UDQ_20230615T105031_B04_10m.jp2``), of which the finest resolution of each band is used.
 The granule's ``MTD_TL.xml``, when present, gives the mean sun angle.
+
+A SAFE is read as a folder or in place in the ``.zip`` the Copernicus Data Space delivers
+(``S2B_MSIL2A_..._T31TCJ_....SAFE.zip``): its XML with :mod:`zipfile`, its bands through
+GDAL ``/vsizip/`` paths, as Landsat's ``.tar``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import logging
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,11 +35,12 @@ from raster.sources.sentinel2_scaling import (
     format_baseline,
     parse_baseline,
 )
-from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
+from tiles.errors import IlotsWarning, MetadataError, ReadError, UnrecognisedProductError
 
 __all__ = [
     "MTD_NAME",
     "SafeMetadata",
+    "is_safe_zip",
     "read_mtd_msil2a",
     "safe_band_files",
     "sentinel2_item_from_safe",
@@ -168,9 +174,12 @@ def read_mtd_msil2a(path: str | Path) -> SafeMetadata:
         If the file cannot be parsed or lacks the baseline or the start time.
     """
     path = Path(path)
-    source = str(path)
+    return _parse_mtd(path.read_bytes(), str(path), path.parent.name)
+
+
+def _parse_mtd(data: bytes, source: str, folder_name: str) -> SafeMetadata:
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(data)
     except ET.ParseError as err:
         raise MetadataError(f"{source}: cannot parse XML ({err}); is the file complete?") from err
     baseline = _text(root, "PROCESSING_BASELINE")
@@ -200,7 +209,7 @@ def read_mtd_msil2a(path: str | Path) -> SafeMetadata:
     cloud = _text(root, "Cloud_Coverage_Assessment")
     try:
         return SafeMetadata(
-            product_uri=_text(root, "PRODUCT_URI") or path.parent.name,
+            product_uri=_text(root, "PRODUCT_URI") or folder_name,
             baseline=format_baseline(baseline),
             start_time=_time(_text(root, "PRODUCT_START_TIME"), "PRODUCT_START_TIME", source),
             spacecraft=_text(root, "SPACECRAFT_NAME") or "",
@@ -213,8 +222,64 @@ def read_mtd_msil2a(path: str | Path) -> SafeMetadata:
         raise MetadataError(f"{source}: {err}") from err
 
 
+@dataclass(frozen=True)
+class _SafeFiles:
+    """The files of a SAFE, in a folder or in a zip: names relative to the SAFE folder.
+
+    ``href`` gives the path GDAL opens (``/vsizip/`` in a zip), ``read`` a file's bytes.
+    """
+
+    location: str
+    names: tuple[str, ...]
+    href: Callable[[str], str]
+    read: Callable[[str], bytes]
+
+
+def _folder_files(safe: Path) -> _SafeFiles:
+    names = tuple(sorted(p.relative_to(safe).as_posix() for p in safe.rglob("*") if p.is_file()))
+    return _SafeFiles(
+        str(safe), names, lambda name: str(safe / name), lambda name: (safe / name).read_bytes()
+    )
+
+
+def _zip_root(archive: zipfile.ZipFile) -> str | None:
+    """Return the SAFE folder of a zip (``S2B_MSIL2A_....SAFE/``), or None."""
+    roots = {name[: -len(MTD_NAME)] for name in archive.namelist() if name.endswith("/" + MTD_NAME)}
+    return next(iter(roots)) if len(roots) == 1 else None
+
+
+def _zip_files(path: Path) -> _SafeFiles:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            root = _zip_root(archive)
+            members = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ReadError(f"{path}: cannot read the zip ({err}); is the download complete?") from err
+    if root is None:
+        raise UnrecognisedProductError(f"{path} holds no single SAFE with its {MTD_NAME}")
+
+    def read(name: str) -> bytes:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(root + name)
+
+    names = tuple(sorted(m[len(root) :] for m in members
+                         if m.startswith(root) and not m.endswith("/")))  # fmt: skip
+    return _SafeFiles(f"{path}/{root}", names, lambda name: f"/vsizip/{path}/{root}{name}", read)
+
+
+def is_safe_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip holding one L2A SAFE (the Copernicus Data Space download)."""
+    if not (path.is_file() and path.suffix.lower() == ".zip"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _zip_root(archive) is not None
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def safe_band_files(safe: Path) -> dict[str, tuple[Path, int]]:
-    """Return the finest-resolution JPEG 2000 file of each band of a SAFE.
+    """Return the finest-resolution JPEG 2000 file of each band of a SAFE folder.
 
     Returns
     -------
@@ -225,30 +290,42 @@ def safe_band_files(safe: Path) -> dict[str, tuple[Path, int]]:
     UnrecognisedProductError
         If the SAFE holds more than one tile (old multi-granule products).
     """
-    best: dict[str, tuple[Path, int]] = {}
+    found = _band_files(_folder_files(safe))
+    return {band: (safe / name, res) for band, (name, res) in found.items()}
+
+
+def _band_files(files: _SafeFiles) -> dict[str, tuple[str, int]]:
+    """Band id → (name in the SAFE, resolution) of the finest file of each band."""
+    best: dict[str, tuple[str, int]] = {}
     tiles: set[str] = set()
-    for path in sorted(safe.glob("GRANULE/*/IMG_DATA/R*m/*.jp2")):
-        match = _JP2.fullmatch(path.name)
-        if match is None:
+    for name in files.names:
+        parts = name.split("/")
+        if not (len(parts) == 5 and parts[0] == "GRANULE" and parts[2] == "IMG_DATA"):
+            continue
+        match = _JP2.fullmatch(parts[4])
+        if match is None or not parts[3].startswith("R"):
             continue
         tiles.add(match["tile"].upper())
         band, res = match["band"].upper(), int(match["res"])
         if band not in best or res < best[band][1]:
-            best[band] = (path, res)
+            best[band] = (name, res)
     if len(tiles) > 1:
         raise UnrecognisedProductError(
-            f"{safe} holds {len(tiles)} tiles ({', '.join(sorted(tiles))}); ilots reads "
+            f"{files.location} holds {len(tiles)} tiles ({', '.join(sorted(tiles))}); ilots reads "
             "single-tile L2A products (processing baseline 02.04 and later)"
         )
     return best
 
 
-def _sun_elevation(safe: Path) -> float | None:
-    for tile_xml in sorted(safe.glob("GRANULE/*/MTD_TL.xml")):
+def _sun_elevation(files: _SafeFiles) -> float | None:
+    for name in files.names:
+        parts = name.split("/")
+        if not (len(parts) == 3 and parts[0] == "GRANULE" and parts[2] == "MTD_TL.xml"):
+            continue
         try:
-            root = ET.parse(tile_xml).getroot()
+            root = ET.fromstring(files.read(name))
         except ET.ParseError:
-            logger.warning("%s: cannot parse; sun elevation unknown", tile_xml)
+            logger.warning("%s: cannot parse; sun elevation unknown", files.href(name))
             return None
         angle = next(_iter(root, "Mean_Sun_Angle"), None)
         zenith = _text(angle, "ZENITH_ANGLE") if angle is not None else None
@@ -262,7 +339,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
     Parameters
     ----------
     path
-        The ``.SAFE`` folder or its ``MTD_MSIL2A.xml``.
+        The ``.SAFE`` folder or its ``MTD_MSIL2A.xml``, or the ``.zip`` holding the SAFE.
 
     Returns
     -------
@@ -278,21 +355,27 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
     MetadataError, ReadError
     """
     path = Path(path).resolve()
-    safe = path.parent if path.is_file() else path
-    mtd = safe / MTD_NAME
-    if not mtd.is_file():
-        raise UnrecognisedProductError(f"{safe} has no {MTD_NAME}; is it a Sentinel-2 L2A SAFE?")
-    meta = read_mtd_msil2a(mtd)
+    if path.suffix.lower() == ".zip":
+        files = _zip_files(path)
+    else:
+        safe = path.parent if path.is_file() else path
+        if not (safe / MTD_NAME).is_file():
+            raise UnrecognisedProductError(
+                f"{safe} has no {MTD_NAME}; is it a Sentinel-2 L2A SAFE?"
+            )
+        files = _folder_files(safe)
+    mtd = files.href(MTD_NAME)
+    meta = _parse_mtd(files.read(MTD_NAME), mtd, Path(files.location.rstrip("/")).name)
     by_file_key = {spec.file_key: spec for spec in SENTINEL2_L2A.values()}
     after_offset = parse_baseline(meta.baseline) >= OFFSET_BASELINE
     missing_offset: list[str] = []
     built = ItemAssets()
-    band_files = safe_band_files(safe)
+    band_files = _band_files(files)
     tile = meta.mgrs_tile
-    for file, _res in band_files.values():
-        match = _JP2.fullmatch(file.name)
+    for name, _res in band_files.values():
+        match = _JP2.fullmatch(name.rsplit("/", 1)[-1])
         tile = tile or (match["tile"].upper() if match else None)
-    for band_id, (file, _res) in band_files.items():
+    for band_id, (name, _res) in band_files.items():
         spec = by_file_key.get(band_id)
         if spec is None:
             continue
@@ -309,7 +392,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
             )
         else:
             scale, offset = spec.scale, spec.offset
-        built.add_file(str(file), spec, scale=scale, offset=offset)
+        built.add_file(files.href(name), spec, scale=scale, offset=offset)
     if missing_offset:
         warnings.warn(
             f"{meta.product_id}: baseline {meta.baseline} but {mtd} has no BOA_ADD_OFFSET for "
@@ -321,7 +404,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
     geometry, bbox = located or (None, None)
     if located is None:
         warnings.warn(
-            f"{meta.product_id}: no band file found under {safe / 'GRANULE'}; the "
+            f"{meta.product_id}: no band file found under {files.location}/GRANULE; the "
             "item has metadata only",
             IlotsWarning,
             stacklevel=2,
@@ -335,7 +418,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
         "ilots:source": str(path),
         "ilots:metadata": str(mtd),
         "eo:cloud_cover": meta.cloud_cover,
-        "view:sun_elevation": _sun_elevation(safe),
+        "view:sun_elevation": _sun_elevation(files),
         "s2:processing_baseline": meta.baseline,
         "s2:mgrs_tile": tile,
         "s2:product_uri": meta.product_uri,

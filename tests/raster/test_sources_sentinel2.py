@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +275,34 @@ def test_open_product_recognises_safe(tmp_path: Path) -> None:
     safe = make_safe(tmp_path)
     assert open_product(safe).properties["ilots:product_type"] == "sentinel-2-l2a"
     assert open_product(safe / "MTD_MSIL2A.xml").id == open_product(safe).id
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_safe_zip_is_read_in_place(tmp_path: Path, compression: int) -> None:
+    # The Copernicus Data Space delivers each product as a zip of its SAFE folder.
+    safe = make_safe(tmp_path / "folder")
+    archive = tmp_path / f"{safe.name}.zip"
+    with zipfile.ZipFile(archive, "w", compression) as out:
+        for path in sorted(safe.rglob("*")):
+            out.write(path, path.relative_to(safe.parent).as_posix())
+    zipped, folder = open_product(archive), open_product(safe)
+    assert zipped.id == folder.id and zipped.datetime == folder.datetime
+    assert set(zipped.assets) == set(folder.assets)
+    for key, asset in zipped.assets.items():
+        assert asset.href.startswith(f"/vsizip/{archive}/{safe.name}/GRANULE/")
+        assert _band(zipped, key) == _band(folder, key) and _proj(zipped, key) == _proj(folder, key)
+        with rasterio.open(asset.href) as a, rasterio.open(folder.assets[key].href) as b:
+            np.testing.assert_array_equal(a.read(1), b.read(1))
+    same = ("s2:processing_baseline", "s2:mgrs_tile", "eo:cloud_cover", "view:sun_elevation")
+    assert {k: zipped.properties[k] for k in same} == {k: folder.properties[k] for k in same}
+
+
+def test_a_zip_without_a_safe_is_not_a_product(tmp_path: Path) -> None:
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("a.txt", "not a product")
+    with pytest.raises(UnrecognisedProductError, match="not a product ilots recognises"):
+        open_product(archive)
 
 
 # --- real Earth Search COG folder, real item JSONs ------------------------------------------
