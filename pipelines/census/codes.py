@@ -35,6 +35,7 @@ __all__ = [
     "COMMUNE",
     "IRIS",
     "IRIS_NUMBER",
+    "MUNICIPAL_ARRONDISSEMENTS",
     "QPV",
     "QPV_2015",
     "QPV_2024",
@@ -44,6 +45,15 @@ __all__ = [
 ]
 
 _INTEGRAL_TEXT = re.compile(r"(\d+)\.0*")
+
+#: Paris, Marseille and Lyon are divided into municipal arrondissements, whose codes the IRIS
+#: (IGN CONTOURS-IRIS, INSEE tables) carry instead of the commune's: Paris 75056 is
+#: 75101-75120, Marseille 13055 is 13201-13216, Lyon 69123 is 69381-69389.
+MUNICIPAL_ARRONDISSEMENTS: dict[str, tuple[str, ...]] = {
+    "75056": tuple(f"751{k:02d}" for k in range(1, 21)),
+    "13055": tuple(f"132{k:02d}" for k in range(1, 17)),
+    "69123": tuple(f"6938{k}" for k in range(1, 10)),
+}
 
 
 @dataclass(frozen=True)

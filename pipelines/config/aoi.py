@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from pipelines.census.codes import MUNICIPAL_ARRONDISSEMENTS
 from pipelines.config.models import RunConfig
 from tiles.errors import ConfigError, IlotsError
 from tiles.grid import utm_crs_for
@@ -199,10 +200,13 @@ def _zone_features(
     communes = config.aoi.communes
     if communes is None:
         return frame
+    # Paris, Marseille, Lyon: their code also takes the IRIS of their arrondissements.
+    wanted = {code: {code, *MUNICIPAL_ARRONDISSEMENTS.get(code, ())} for code in communes}
     codes = frame[commune_column].astype("string").str.strip().str.upper()
-    kept = frame[codes.isin(communes).fillna(False).to_numpy()]
-    found = set(codes[codes.isin(communes).fillna(False)].dropna())
-    missing = [code for code in communes if code not in found]
+    inside = codes.isin(set().union(*wanted.values())).fillna(False)
+    kept = frame[inside.to_numpy()]
+    found = set(codes[inside].dropna())
+    missing = [code for code, accepted in wanted.items() if not accepted & found]
     if missing:
         examples = ", ".join(sorted(set(codes.dropna()))[:5])
         raise ConfigError(

@@ -145,7 +145,9 @@ class AOIConfig(_OneOfModel):
         None,
         description="With `zones`: keep only features whose commune code (insee_com) is listed, "
         "as quoted text ('31555'). The run's IRIS are then those communes' (and QPV those "
-        "overlapping them): a national IRIS file can be given as is. Default: every feature.",
+        "overlapping them): a national IRIS file can be given as is. Paris (75056), Marseille "
+        "(13055) and Lyon (69123) also take their arrondissements' IRIS (75101-75120 ...). "
+        "Default: every feature.",
     )
     buffer_m: float = Field(
         0.0, ge=0, description="Grow the area by this distance, in metres. Default 0."

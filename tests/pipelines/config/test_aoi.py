@@ -158,3 +158,24 @@ def test_a_run_reads_each_zone_file_once(iris_gpkg, write_config, monkeypatch):
     assert len(reads) == 1 and reads[0]["bbox"] is None  # aoi.zones: iris, read whole once
     assert sorted(iris["code_iris"]) == ["2A0040101", "315550101", "315550102"]
     assert qpv is None and area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
+
+
+@pytest.mark.realdata
+def test_paris_commune_code_takes_its_arrondissements_iris(real_data, write_config):
+    # IGN and INSEE code the IRIS of Paris by arrondissement (75101-75120), never 75056.
+    path = real_data / "iris" / "paris_iris_disp_med19_climbing_paris.geojson"
+    text = (
+        MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}", "{zones: iris, communes: ['75056']}")
+        + f"zones: {{iris: {{path: '{path}'}}}}\n"
+    )
+    config = load(write_config, text)
+    raw = gpd.read_file(path)
+    paris = raw[raw["CODE_IRIS"].str.startswith("751")]
+    assert len(paris) == 992 and raw["CODE_IRIS"].str[:5].nunique() > 20  # and the suburbs
+    area = area_of_interest(config)
+    assert area.geometry.area == pytest.approx(paris.geometry.union_all().area, rel=1e-6)
+    one = load(write_config, text.replace("'75056'", "'75112'"))
+    twelfth = raw[raw["CODE_IRIS"].str.startswith("75112")]
+    assert area_of_interest(one).geometry.area == pytest.approx(
+        twelfth.geometry.union_all().area, rel=1e-6
+    )
