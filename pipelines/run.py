@@ -489,8 +489,12 @@ def _manifest(
     return manifest
 
 
-def read_census_tables(config: RunConfig) -> list[pd.DataFrame]:
+def read_census_tables(config: RunConfig, communes: set[str] | None = None) -> list[pd.DataFrame]:
     """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
+
+    With ``communes`` (those of the run's IRIS), only their rows are kept: INSEE publishes
+    each table for all France, whose other 48,000 IRIS would each be an "unmatched code"
+    and whose secret values would be counted in the run's warnings.
 
     Raises
     ------
@@ -505,11 +509,13 @@ def read_census_tables(config: RunConfig) -> list[pd.DataFrame]:
     try:
         if census.filosofi is not None:
             key = "census.filosofi"
-            tables.append(read_filosofi(census.filosofi, sheet=census.filosofi_sheet)[0])
+            tables.append(read_filosofi(census.filosofi, sheet=census.filosofi_sheet,
+                                        communes=communes)[0])  # fmt: skip
         if census.population is not None:
             key = "census.population"
             tables.append(read_population(census.population, column=census.population_column,
-                                          sheet=census.population_sheet)[0])  # fmt: skip
+                                          sheet=census.population_sheet,
+                                          communes=communes)[0])  # fmt: skip
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{key}: {err}") from err
     return tables
@@ -534,9 +540,9 @@ def _run(
     notes: list[str] = []
     graph = scene_graph(config, timer)
     notes += graph.notes
-    with timer("census"):  # before any pixel is read: a wrong table stops the run at once
-        census_tables = read_census_tables(config)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
+    with timer("census"):  # before any pixel is read: a wrong table stops the run at once
+        census_tables = read_census_tables(config, communes=set(iris["code_iris"].str[:5]))
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
     # that puts results onto the grid), else on the grid.

@@ -45,7 +45,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -205,6 +205,7 @@ def read_filosofi(
     *,
     level: Level = "iris",
     sheet: str | int | None = None,
+    communes: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, FilosofiMeta, list[str]]:
     """Read a Filosofi table by IRIS or by QPV.
 
@@ -217,6 +218,10 @@ def read_filosofi(
         ``code_qp``).
     sheet
         XLSX sheet; by default the first sheet holding the key column.
+    communes
+        With ``level="iris"``: keep the IRIS of these communes only (the first 5 characters
+        of the IRIS code), so that a national table (INSEE publishes France in one file)
+        speaks of a city's IRIS, its secret-value counts too. Default: all.
 
     Returns
     -------
@@ -255,6 +260,9 @@ def read_filosofi(
     years = _single_year(frame.columns, log)
     names = _normalised_names(frame.columns, key, level)
     codes = _keys(frame[key], level, key, log)
+    if communes is not None and level == "iris":
+        kept = codes.str[:5].isin(set(communes)).to_numpy()
+        frame, codes = frame[kept], codes[kept]
 
     data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}
     missing: dict[str, int] = {}

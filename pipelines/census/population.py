@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,7 @@ def read_population(
     *,
     column: str | None = None,
     sheet: str | int | None = None,
+    communes: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, PopulationMeta, list[str]]:
     """Read population by IRIS from an INSEE table or an IRIS layer.
 
@@ -95,6 +96,9 @@ def read_population(
         ``P21_POP``, else a column named ``population``.
     sheet
         XLSX sheet; by default the first holding an IRIS key column.
+    communes
+        Keep the IRIS of these communes only (the first 5 characters of the IRIS code), so
+        that a national table speaks of a city's IRIS, in its warnings too. Default: all.
 
     Returns
     -------
@@ -135,6 +139,9 @@ def read_population(
             f"{len(shown)} IRIS codes in column {key!r} appear more than once "
             f"({int(duplicated.sum())} rows), e.g. {examples(shown)}; keep one row per IRIS"
         )
+    if communes is not None:
+        kept = codes.str[:5].isin(set(communes)).to_numpy()
+        frame, codes = frame[kept], codes[kept]
     values = frame[pop_column]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         population = values.astype("float64")

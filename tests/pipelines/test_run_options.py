@@ -72,6 +72,28 @@ def test_a_wrong_sheet_stops_the_run_before_any_pixel(demo_folder, filosofi_xlsx
     assert not (tmp_path / "run" / "rasters").exists()  # nothing computed, nothing written
 
 
+def test_national_census_tables_speak_of_the_run_iris(demo_folder, tmp_path):
+    # INSEE publishes Filosofi and the population for all France: the rows of other
+    # communes are no "unmatched codes" and their secret values are not counted.
+    filo = (demo_folder / "census" / "filosofi.csv").read_text().splitlines()
+    pop = (demo_folder / "census" / "population.csv").read_text().splitlines()
+    elsewhere = [f"7510{k // 100 + 1}{k % 100:04d}" for k in range(300)]
+    (tmp_path / "filo.csv").write_text("\n".join(filo + [f"{c};s" for c in elsewhere]) + "\n")
+    (tmp_path / "pop.csv").write_text("\n".join(pop + [f"{c};s" for c in elsewhere]) + "\n")
+    config = _config(
+        demo_folder,
+        **{"census.filosofi": str(tmp_path / "filo.csv"),
+           "census.population": str(tmp_path / "pop.csv")},
+    )  # fmt: skip
+    result = run(config, out=tmp_path / "run")
+    got = result.zones["iris"].set_index("code_iris")["disp_med"]
+    want = _filosofi_by_hand(demo_folder).reindex(got.index)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-9)
+    assert not [w for w in result.warnings if "751" in w or "no match" in w], result.warnings
+    secret = [w for w in result.warnings if "secret" in w and "Filosofi" in w]
+    assert len(secret) == 1 and "disp_med 2" in secret[0]  # the demo's own two markers
+
+
 def test_a_sheet_for_a_csv_table_is_refused(demo_folder, tmp_path):
     config = load_config(demo_folder / "config.yaml").model_dump(mode="json")
     config["census"]["population_sheet"] = "IRIS"

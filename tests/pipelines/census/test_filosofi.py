@@ -248,6 +248,21 @@ def test_real_filosofi_2018_markers_counted(real_data):
 
 
 @pytest.mark.realdata
+def test_real_filosofi_2018_kept_to_communes(real_data):
+    # INSEE's table holds France: with communes, the rows and the secret counts are theirs.
+    path = real_data / "filosofi" / "BASE_TD_FILO_DISP_IRIS_2018_france.csv"
+    raw = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    communes = {"31555", "75112", "75056"}  # Toulouse, Paris 12th; 75056 names no IRIS
+    mine = raw[raw["IRIS"].str[:5].isin(communes)]
+    table, meta, warns = call_quiet(read_filosofi, path, communes=communes)[0]
+    assert 100 < len(table) == len(mine) < 300
+    assert table["code_iris"].tolist() == mine["IRIS"].tolist()
+    secret = int(mine["DISP_TP6018"].str.strip().str.lower().isin(MARKERS).sum())
+    assert dict(meta.missing).get("disp_tp60", 0) == secret
+    assert all("2881" not in w for w in warns)
+
+
+@pytest.mark.realdata
 def test_real_hackaviz_qpv_table(real_data):
     path = real_data / "qpv" / "occitanie_qp_indicateurs_hackaviz2021.csv"
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
