@@ -6,6 +6,7 @@ run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`)
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +125,10 @@ def plan(config: RunConfig) -> RunPlan:
     """Describe a run (grid, scenes, tiles, memory and disk estimates) without reading pixels."""
     area = area_of_interest(config)
     geobox = analysis_grid(config, area)
-    inputs = resolve_inputs(config, area=area)
+    # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
+    # (the run saves its own under its folder): a dry run writes nothing there.
+    with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
+        inputs = resolve_inputs(config, area=area, item_dir=items)
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
     tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(

@@ -31,7 +31,7 @@ import rasterio
 
 from pipelines.config import apply_overrides, load_config
 from pipelines.demo import SCENES
-from pipelines.run import run
+from pipelines.run import plan, run
 from raster.sources import open_product
 
 SAS = "st=2023-09-01T00%3A00%3A00Z&se=2023-09-01T01%3A00%3A00Z&sp=rl&sv=2021-06-08&sr=c&sig=x"
@@ -233,3 +233,14 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
     want = gpd.read_parquet(tmp_path / "local" / "zones" / "iris.parquet")
     got = gpd.read_parquet(tmp_path / "remote" / "zones" / "iris.parquet")
     np.testing.assert_allclose(got["lst_mean_k"], want["lst_mean_k"], rtol=0, atol=1e-9)
+
+
+def test_dry_run_writes_nothing_in_the_run_folder(demo_folder, planetary_computer_api, tmp_path):
+    api = {"url": "https://planetarycomputer.microsoft.com/api/stac/v1",
+           "collections": ["landsat-c2-l2"], "sign": "planetary_computer"}  # fmt: skip
+    config = apply_overrides(
+        _config(demo_folder, [{"stac_api": api}]), {"outputs.folder": str(tmp_path / "run")}
+    )
+    described = plan(config)
+    assert len(described.scenes["landsat"]) == len(SCENES)
+    assert not (tmp_path / "run").exists()
