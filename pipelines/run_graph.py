@@ -240,7 +240,9 @@ def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDat
     if config.zones.iris is None:
         raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
     named = config.aoi.zones if config.aoi.zones in ("iris", "qpv") else None
-    whole = read_zone_layer(config, named) if named is not None else None
+    whole = None
+    if named is not None:  # with aoi.communes, that layer's features of those communes
+        whole = read_zone_layer(config, named, communes=config.aoi.communes)
     area = area_of_interest(config, features=whole)
     layers: dict[str, gpd.GeoDataFrame | None] = {"iris": None, "qpv": None}
     for name in layers:

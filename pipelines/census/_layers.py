@@ -41,6 +41,7 @@ def open_layer(
     layer: str | int | None,
     what: str,
     bbox: gpd.GeoSeries | None = None,
+    fids: Sequence[int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return a GeoDataFrame from a vector file or a copy of a GeoDataFrame, with a CRS.
 
@@ -48,6 +49,7 @@ def open_layer(
     bounding box meets the area's bounds (taken in the layer's CRS, grown by 1 %), through
     the file's spatial index where it has one: a national layer gives a city's features
     without reading France. The caller still selects among them; a GeoDataFrame is kept whole.
+    ``fids`` reads those features of a file only (see :func:`pipelines.config.aoi`).
 
     Raises
     ------
@@ -74,7 +76,7 @@ def open_layer(
             raise FileNotFoundError(f"{what} layer not found: {path}")
         try:
             bounds = None if bbox is None else layer_bounds(path, layer, bbox)
-            frame = gpd.read_file(path, layer=layer, bbox=bounds)
+            frame = gpd.read_file(path, layer=layer, bbox=bounds, fids=fids)
         except Exception as err:  # pyogrio raises several types for unreadable files
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ZonesError(f"cannot read the {what} layer {path}: {reason}") from err

@@ -25,6 +25,7 @@ number in ``IRIS`` next to ``DEPCOM`` get ``code_iris = DEPCOM + IRIS``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import geopandas as gpd
 import pandas as pd
@@ -60,6 +61,7 @@ def read_iris(
     *,
     layer: str | int | None = None,
     bbox: gpd.GeoSeries | None = None,
+    fids: Sequence[int] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read an IRIS layer and normalise its columns.
 
@@ -73,6 +75,8 @@ def read_iris(
     bbox
         An area (with its CRS): read only the features of a file whose bounding box meets
         its bounds, e.g. a city's out of a national file. Default: the whole layer.
+    fids
+        Read these features of a file only (OGR feature ids). Default: all.
 
     Returns
     -------
@@ -95,7 +99,7 @@ def read_iris(
     FileNotFoundError, TypeError
         For a path that does not exist or a source of another type.
     """
-    frame = open_layer(source, layer=layer, what="IRIS", bbox=bbox)
+    frame = open_layer(source, layer=layer, what="IRIS", bbox=bbox, fids=fids)
     log = WarningLog("IRIS layer")
     columns = [c for c in frame.columns if c != frame.geometry.name]
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import box
@@ -186,7 +189,7 @@ def _zone_features(
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the run's own read reports them
-                frame = read_zone_layer(config, name, source=source)
+                frame = read_zone_layer(config, name, source=source, communes=config.aoi.communes)
         commune_column = "insee_com"
     else:
         extra = next(layer for layer in config.zones.extra if layer.name == name)
@@ -218,14 +221,21 @@ def _zone_features(
 
 
 def read_zone_layer(
-    config: RunConfig, name: str, *, source: str = "config", within: AreaOfInterest | None = None
+    config: RunConfig,
+    name: str,
+    *,
+    source: str = "config",
+    within: AreaOfInterest | None = None,
+    communes: Collection[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read zone layer ``name`` (``iris`` or ``qpv``) of a config with its census reader.
 
     The reader (:func:`pipelines.census.read_iris`, ``read_qpv``) normalises the columns,
     repairs the geometries and emits its warnings. With ``within``, only the features of the
     file near that area are read (the reader's ``bbox``): a national IGN or ANCT file gives a
-    city's features; the caller keeps those of the area.
+    city's features; the caller keeps those of the area. With ``communes`` (IRIS only), the
+    IRIS of those communes are found from the file's attributes and only they are read
+    (:func:`_commune_fids`); the caller still filters.
 
     Raises
     ------
@@ -241,13 +251,50 @@ def read_zone_layer(
     if not layer_config.path.exists():
         raise ConfigError(f"{source}: zones.{name}.path: file not found: {layer_config.path}")
     bbox = None if within is None else within.series()
-    reader = read_iris if name == "iris" else read_qpv
     zones, layer = zone_source(layer_config, name, bbox=bbox)
+    fids = None
+    if name == "iris" and communes is not None and isinstance(zones, Path):
+        fids = _commune_fids(zones, layer, communes)
     try:
-        frame, _warnings = reader(zones, layer=layer, bbox=bbox)
+        if name == "iris":
+            frame, _warnings = read_iris(zones, layer=layer, bbox=bbox, fids=fids)
+        else:
+            frame, _warnings = read_qpv(zones, layer=layer, bbox=bbox)
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
     return frame
+
+
+def _commune_fids(path: Path, layer: Any, communes: Collection[str]) -> list[int] | None:
+    """Return the feature ids of a file's IRIS of ``communes``, read from its attributes only.
+
+    A feature is taken when its commune code or the first 5 characters of its IRIS code is
+    one of ``communes`` (or, for Paris, Marseille and Lyon, of their arrondissements). None
+    when the columns cannot be told or a commune has no feature: the whole file is then read,
+    and the caller's own filter says what is wrong.
+    """
+    from pipelines.census.codes import COMMUNE, IRIS, normalise_codes
+    from pipelines.census.fields import IRIS_CODE, IRIS_COMMUNE, find_column
+
+    try:
+        table = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, fid_as_index=True)
+        commune = find_column(table.columns, IRIS_COMMUNE, error=ValueError, what="commune")
+        code = find_column(table.columns, IRIS_CODE, error=ValueError, what="IRIS code")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError):
+        return None
+    keys = [normalise_codes(table[commune], COMMUNE).codes] if commune is not None else []
+    if code is not None:
+        keys.append(normalise_codes(table[code], IRIS).codes.str[:5])
+    wanted = [{code, *MUNICIPAL_ARRONDISSEMENTS.get(code, ())} for code in communes]
+    inside = np.zeros(len(table), dtype=bool)
+    found: set[str] = set()
+    for key in keys:
+        hit = key.isin(set().union(*wanted)).fillna(False).to_numpy()
+        inside |= hit
+        found |= set(key[hit])
+    if not keys or any(not accepted & found for accepted in wanted):
+        return None
+    return [int(fid) for fid in table.index[inside]]
 
 
 def zone_source(layer: Any, name: str, *, bbox: gpd.GeoSeries | None = None) -> tuple[Any, Any]:

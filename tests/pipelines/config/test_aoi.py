@@ -179,3 +179,18 @@ def test_paris_commune_code_takes_its_arrondissements_iris(real_data, write_conf
     assert area_of_interest(one).geometry.area == pytest.approx(
         twelfth.geometry.union_all().area, rel=1e-6
     )
+
+
+def test_communes_iris_are_read_alone_from_a_national_file(tmp_path, write_config):
+    # aoi.zones: iris with communes: their IRIS are found from the attributes and read alone,
+    # so the rest of France (a bad row in Paris here) is neither read nor repaired.
+    from pipelines.run_graph import zones_and_area
+
+    _national_iris(tmp_path / "zones" / "france.gpkg")
+    text = IRIS_CONFIG.replace("zones/iris.gpkg", "zones/france.gpkg").replace(", '2A004'", "")
+    area, iris, _ = zones_and_area(load(write_config, text))
+    assert sorted(iris["code_iris"]) == ["315550101", "315550102"]
+    assert area.geometry.area == pytest.approx(2 * 500.0 * 500.0)
+    missing = load(write_config, text.replace("'31555'", "'31556'"))
+    with pytest.raises(ConfigError, match=r"75101XXXX"):  # whole file read: its own error
+        zones_and_area(missing)
