@@ -157,3 +157,16 @@ def test_extrapolation_notes_from_one_percent_of_the_pixels():
     assert extrapolation_notes("s", {"ndvi": 0.5}, linear)[0].endswith(
         "extrapolates linearly there"
     )
+
+
+@pytest.mark.parametrize("fit_area", ["zones", "grid"])
+def test_too_few_pixels_says_what_to_change(fit_area):
+    target, predictors = _case(0.1)
+    target[:, :] = np.nan
+    target[:3, :3] = 1.0  # 9 usable pixels
+    settings = ScenarioModelConfig(block_m=300, sample=2000, fit_area=fit_area)
+    with pytest.raises(ScenarioError) as err:
+        fit_model(target, predictors, settings, resolution=30)
+    text = str(err.value)
+    assert text.startswith("only 9 pixels have") and "\n" not in text
+    assert ("scenario_model.fit_area: grid" in text) == (fit_area == "zones")
