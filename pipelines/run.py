@@ -73,7 +73,7 @@ from raster.heat_island import (
     lst_anomaly,
 )
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
-from tiles.errors import ConfigError, IlotsError, collected_warnings
+from tiles.errors import ConfigError, IlotsError, InequalityError, collected_warnings
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
 
@@ -323,15 +323,18 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         notes.append(f"inequality.stratum: no per-IRIS column {ineq.stratum!r}; no strata")
 
     def one(outcome: str) -> Any:
-        return run_inequality(
-            table,
-            outcome=outcome,
-            income=income,
-            population=population if ineq.population_weighted else None,
-            group="in_qpv" if "in_qpv" in table else None,
-            stratum=ineq.stratum if ineq.stratum in table else None,
-            **ineq.run_options(),
-        )
+        try:
+            return run_inequality(
+                table,
+                outcome=outcome,
+                income=income,
+                population=population if ineq.population_weighted else None,
+                group="in_qpv" if "in_qpv" in table else None,
+                stratum=ineq.stratum if ineq.stratum in table else None,
+                **ineq.run_options(),
+            )
+        except InequalityError as err:  # e.g. the same value in every IRIS, < 3 with income
+            return err
 
     # Each outcome has its own seeded streams and only reads the table: they run side by
     # side (NumPy's scans of the resamples release the GIL), each with one BLAS thread:
@@ -342,7 +345,11 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         threadpool_limits(limits=1, user_api="blas"),
         concurrent.futures.ThreadPoolExecutor(workers) as pool,
     ):
-        return dict(zip(outcomes, pool.map(one, outcomes), strict=True))
+        results = dict(zip(outcomes, pool.map(one, outcomes), strict=True))
+    for outcome, result in results.items():
+        if isinstance(result, InequalityError):
+            notes.append(f"inequality.outcomes: {outcome!r} skipped: {result}")
+    return {k: v for k, v in results.items() if not isinstance(v, InequalityError)}
 
 
 def _frac_code(column: str) -> int | None:

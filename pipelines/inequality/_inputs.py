@@ -14,6 +14,7 @@ __all__ = [
     "as_vector",
     "check_weights",
     "complete_rows",
+    "is_constant",
     "resample_counts",
     "rng_from",
     "z_quantile",
@@ -100,6 +101,15 @@ def complete_rows(
     if dropped:
         notes.append(f"{dropped} of {len(mask)} rows dropped ({', '.join(causes)})")
     return kept, notes, mask
+
+
+def is_constant(values: np.ndarray) -> bool:
+    """Whether ``values`` differ by no more than floating-point rounding.
+
+    Means of one value over zones of different sizes differ in their last bits, where scipy
+    warns "nearly constant" and a correlation (or a rank) only measures the rounding.
+    """
+    return bool(np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max())))
 
 
 def check_weights(weights: np.ndarray, name: str = "weights") -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from pipelines.inequality._inputs import as_vector, complete_rows, z_quantile
+from pipelines.inequality._inputs import as_vector, complete_rows, is_constant, z_quantile
 from pipelines.inequality.results import CorrelationResult
 from tiles.errors import InequalityError
 
@@ -64,8 +64,10 @@ def correlation(
     kept, notes, _ = complete_rows([as_vector(x, "x"), as_vector(y, "y")], ["x", "y"])
     a, b = kept
     n = len(a)
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        raise InequalityError("a variable is constant, so its correlation is undefined")
+    if is_constant(a) or is_constant(b):
+        raise InequalityError(
+            "a variable is constant (to floating-point rounding), so its correlation is undefined"
+        )
     test = stats.pearsonr(a, b) if method == "pearson" else stats.spearmanr(a, b)
     r, p = float(test.statistic), float(test.pvalue)
     if abs(abs(r) - 1.0) < 1e-12:  # rank correlations of monotone data land at ±(1 − ε)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.inequality._inputs import is_constant
 from pipelines.inequality.concentration import concentration_index
 from pipelines.inequality.correlation import correlation
 from pipelines.inequality.deciles import exposure_by_decile
@@ -270,6 +271,11 @@ def run_inequality(
     if n_used < 3:
         raise InequalityError(f"only {n_used} zones have outcome and income (need at least 3)")
     h, y = h[present], y[present]
+    if is_constant(h):
+        raise InequalityError(
+            f"outcome {outcome!r} is constant ({h[0]:.6g} in every zone with income): there is "
+            "no inequality to measure"
+        )
     w = pop[present] if pop is not None else None
 
     streams = np.random.SeedSequence(seed).spawn(8)

@@ -178,3 +178,16 @@ def test_scenario_model_fit_area(demo_folder, tmp_path, area):
         usable &= geometry_mask(shapes, anomaly.shape, transform, invert=True)
     model = json.loads((folder / "scenarios" / "model.json").read_text())
     assert model["cv"]["n_pixels"] == int(usable.sum())
+
+
+def test_an_outcome_with_one_value_everywhere_is_skipped_not_fatal(demo_folder, tmp_path):
+    # The demo has no bare soil: lc_bare_soil_frac is 0 in every IRIS, so its correlation
+    # with income is undefined. The run says so and crosses the other outcome.
+    config = _config(demo_folder, **{"inequality.outcomes": ["lc_bare_soil_frac", "lst_mean_k"]})
+    result = run(config, out=tmp_path / "run")
+    assert (result.zones["iris"]["lc_bare_soil_frac"] == 0).all()
+    skipped = [w for w in result.warnings if w.startswith("inequality.outcomes: 'lc_bare")]
+    assert len(skipped) == 1 and "is constant (0 in every zone with income)" in skipped[0]
+    report = json.loads((tmp_path / "run" / "inequality.json").read_text())
+    assert report["outcome"] == "lst_mean_k"
+    assert (tmp_path / "run" / "manifest.json").is_file()

@@ -15,6 +15,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -206,3 +207,100 @@ def test_real_level1_product_is_refused_with_what_to_download(real_data, tmp_pat
         "e.g. LC08_L1TP_016037_20170813_20170814_01_RT is a Level-1 product (L1TP): the run "
         "takes LST from Level-2 surface temperature, so download the L2SP product"
     ) in text
+
+
+# --- real IRIS and Filosofi: Paris 12th arrondissement --------------------------------------
+
+PARIS_IRIS = "iris/paris_iris_disp_med19_climbing_paris.geojson"
+FILOSOFI_2018 = "filosofi/BASE_TD_FILO_DISP_IRIS_2018_france.csv"
+#: A synthetic 30 m Landsat grid over eastern Paris (UTM 31N, USGS pixel phase 15 m).
+PARIS_ORIGIN, PARIS_SHAPE = (445_005.0, 5_419_995.0), (666, 840)
+
+
+def _paris_landsat(folder):
+    """Two clear synthetic L2SP products whose LST rises 0.4 K a km eastwards."""
+    from rasterio.transform import from_origin
+
+    from raster.synthetic import (
+        encode_qa_pixel,
+        reflectance_to_dn_landsat,
+        write_landsat_c2l2,
+    )
+
+    x = PARIS_ORIGIN[0] + (np.arange(PARIS_SHAPE[1]) + 0.5) * 30.0
+    kelvin = np.broadcast_to(295.0 + 0.0004 * (x - PARIS_ORIGIN[0]), PARIS_SHAPE)
+    dn = np.round((kelvin - 149.0) / 0.00341802).astype("uint16")
+    bands = {
+        "red": reflectance_to_dn_landsat(np.full(PARIS_SHAPE, 0.08)),
+        "nir08": reflectance_to_dn_landsat(np.full(PARIS_SHAPE, 0.30)),
+        "lwir11": dn,
+        "qa_pixel": np.full(PARIS_SHAPE, encode_qa_pixel(), dtype="uint16"),
+        "st_qa": np.full(PARIS_SHAPE, 100, dtype="int16"),
+    }
+    for day in ("2019-07-09", "2019-07-25"):
+        write_landsat_c2l2(
+            folder, bands=bands, crs=32631, transform=from_origin(*PARIS_ORIGIN, 30.0, 30.0),
+            platform="landsat-8", path=199, row=26, date=day,
+        )  # fmt: skip
+    return dn.astype(np.float64) * 0.00341802 + 149.0  # the LST as the files hold it
+
+
+def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
+    # aoi.communes 75112: IGN/INSEE code Paris by arrondissement. The real IRIS are
+    # simplified MultiPolygons in EPSG:4326; the real Filosofi 2018 table covers France.
+    lst = _paris_landsat(tmp_path / "products")
+    config = {
+        "name": "Paris 12e (real IRIS and Filosofi, synthetic Landsat)",
+        "aoi": {"zones": "iris", "communes": ["75112"]},
+        "periods": {"years": [2019], "months": [7]},
+        "inputs": {"landsat": ["products"]},
+        "grid": {"crs": "utm", "resolution": 30},
+        "mask": {"cdist_min_km": None},
+        "composite": {"min_clear": 1},
+        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
+        "zones": {"iris": {"path": str(real_data / PARIS_IRIS)}},
+        "census": {"filosofi": str(real_data / FILOSOFI_2018)},
+        "outputs": {"folder": "out"},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = run(load_config(tmp_path / "config.yaml"))
+    iris = result.zones["iris"].set_index("code_iris")
+
+    raw = gpd.read_file(real_data / PARIS_IRIS)
+    mine = raw[raw["CODE_IRIS"].str.startswith("75112")].set_index("CODE_IRIS")
+    assert sorted(iris.index) == sorted(mine.index) and len(iris) == 63
+    # Income: DISP_MED18 of the national table, by hand; INSEE's secret markers stay NaN.
+    table = pd.read_csv(real_data / FILOSOFI_2018, sep=";", dtype=str, keep_default_na=False)
+    income = table.set_index("IRIS")["DISP_MED18"].reindex(iris.index)
+    expected = pd.to_numeric(income.str.replace(",", "."), errors="coerce")
+    assert expected.notna().sum() > 50
+    np.testing.assert_allclose(iris["disp_med"], expected, rtol=0, atol=1e-9)
+    # LST: each IRIS's mean weighs each 30 m pixel by the area of it the IRIS covers,
+    # computed here with shapely on the IRIS reprojected to the grid's CRS.
+    west, north = PARIS_ORIGIN
+    for code, zone in mine.to_crs(32631).geometry.items():
+        x0, y0, x1, y1 = zone.bounds
+        c0, c1 = int((x0 - west) // 30), int((x1 - west) // 30) + 1
+        r0, r1 = int((north - y1) // 30), int((north - y0) // 30) + 1
+        rr, cc = np.mgrid[r0:r1, c0:c1]
+        cells = shapely.box(west + cc * 30, north - (rr + 1) * 30,
+                            west + (cc + 1) * 30, north - rr * 30)  # fmt: skip
+        weights = shapely.area(shapely.intersection(cells, zone))
+        oracle = float((weights * lst[rr, cc]).sum() / weights.sum())
+        assert iris.loc[code, "lst_mean_k"] == pytest.approx(oracle, abs=1e-4), code
+    np.testing.assert_allclose(iris["valid_frac"], 1.0, rtol=0, atol=1e-12)  # all clear
+    # INSEE publishes no income for the IRIS of few households (Bois de Vincennes ...):
+    # said once, for them only; the national table's other rows are not "unmatched".
+    absent = sorted(set(mine.index) - set(table["IRIS"]))
+    unmatched = [w for w in result.warnings if "no match" in w]
+    assert len(absent) == 10 and len(unmatched) == 1, unmatched
+    assert unmatched[0].startswith(f"join on 'code_iris': {len(absent)} left codes have no match")
+    assert iris.loc[absent, "disp_med"].isna().all()
+    # The synthetic NDVI is the same everywhere: that outcome is skipped with the reason,
+    # the temperatures are crossed with income.
+    skipped = [w for w in result.warnings if w.startswith("inequality.outcomes: 'ndvi_mean'")]
+    assert len(skipped) == 1 and "constant" in skipped[0], result.warnings
+    assert not [w for w in result.warnings if "nearly constant" in w]
+    report = json.loads((tmp_path / "out" / "inequality.json").read_text())
+    assert report["outcome"] == "lst_anomaly_mean_k" and report["n_used"] == 63 - len(absent)
+    assert (tmp_path / "out" / "report.html").is_file()

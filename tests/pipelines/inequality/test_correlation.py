@@ -58,5 +58,10 @@ def test_bad_input():
         correlation(INCOME, LST_C, method="kendall")
     with pytest.raises(InequalityError, match="constant"):
         correlation(INCOME, np.ones(5))
+    rounded = 0.57 + np.array([0.0, 1.0, -1.0, 2.0, 0.0]) * np.spacing(0.57)  # zone means
+    for method in ("pearson", "spearman"):
+        with pytest.raises(InequalityError, match="constant"):
+            correlation(INCOME, rounded, method=method)
+    assert correlation(INCOME, 300.0 + 1e-6 * np.arange(5)).value > 0  # small, not rounding
     with pytest.raises(InequalityError, match="at least 3"):
         correlation([1, 2], [2, 1])

@@ -186,6 +186,9 @@ def test_errors():
     table = pd.DataFrame({"lst": [np.nan] * 5, "income": INCOME, "pop": POPULATION})
     with pytest.raises(InequalityError, match="all missing"):
         run_inequality(table, outcome="lst", income="income")
+    table["share"] = 0.0  # e.g. no bare soil anywhere
+    with pytest.raises(InequalityError, match=r"outcome 'share' is constant \(0 in every zone"):
+        run_inequality(table, outcome="share", income="income")
     with pytest.raises(InequalityError, match=r"'lst_k' not in the table; columns found: lst"):
         run_inequality(table, outcome="lst_k", income="income")
     with pytest.raises(IlotsError, match="at least 3"):
