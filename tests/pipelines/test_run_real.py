@@ -217,7 +217,7 @@ FILOSOFI_2018 = "filosofi/BASE_TD_FILO_DISP_IRIS_2018_france.csv"
 PARIS_ORIGIN, PARIS_SHAPE = (445_005.0, 5_419_995.0), (666, 840)
 
 
-def _paris_landsat(folder):
+def _paris_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE):
     """Two clear synthetic L2SP products whose LST rises 0.4 K a km eastwards."""
     from rasterio.transform import from_origin
 
@@ -227,22 +227,39 @@ def _paris_landsat(folder):
         write_landsat_c2l2,
     )
 
-    x = PARIS_ORIGIN[0] + (np.arange(PARIS_SHAPE[1]) + 0.5) * 30.0
-    kelvin = np.broadcast_to(295.0 + 0.0004 * (x - PARIS_ORIGIN[0]), PARIS_SHAPE)
+    x = origin[0] + (np.arange(shape[1]) + 0.5) * 30.0
+    kelvin = np.broadcast_to(295.0 + 0.0004 * (x - origin[0]), shape)
     dn = np.round((kelvin - 149.0) / 0.00341802).astype("uint16")
     bands = {
-        "red": reflectance_to_dn_landsat(np.full(PARIS_SHAPE, 0.08)),
-        "nir08": reflectance_to_dn_landsat(np.full(PARIS_SHAPE, 0.30)),
+        "red": reflectance_to_dn_landsat(np.full(shape, 0.08)),
+        "nir08": reflectance_to_dn_landsat(np.full(shape, 0.30)),
         "lwir11": dn,
-        "qa_pixel": np.full(PARIS_SHAPE, encode_qa_pixel(), dtype="uint16"),
-        "st_qa": np.full(PARIS_SHAPE, 100, dtype="int16"),
+        "qa_pixel": np.full(shape, encode_qa_pixel(), dtype="uint16"),
+        "st_qa": np.full(shape, 100, dtype="int16"),
     }
     for day in ("2019-07-09", "2019-07-25"):
         write_landsat_c2l2(
-            folder, bands=bands, crs=32631, transform=from_origin(*PARIS_ORIGIN, 30.0, 30.0),
+            folder, bands=bands, crs=32631, transform=from_origin(*origin, 30.0, 30.0),
             platform="landsat-8", path=199, row=26, date=day,
         )  # fmt: skip
     return dn.astype(np.float64) * 0.00341802 + 149.0  # the LST as the files hold it
+
+
+def _area_weighted(zones, values, origin):
+    """Each zone's mean of ``values`` (30 m pixels from ``origin``) weighted by the area of
+    each pixel the zone covers, with shapely."""
+    west, north = origin
+    means = {}
+    for code, zone in zones.items():
+        x0, y0, x1, y1 = zone.bounds
+        c0, c1 = int((x0 - west) // 30), int((x1 - west) // 30) + 1
+        r0, r1 = int((north - y1) // 30), int((north - y0) // 30) + 1
+        rr, cc = np.mgrid[r0:r1, c0:c1]
+        cells = shapely.box(west + cc * 30, north - (rr + 1) * 30,
+                            west + (cc + 1) * 30, north - rr * 30)  # fmt: skip
+        weights = shapely.area(shapely.intersection(cells, zone))
+        means[code] = float((weights * values[rr, cc]).sum() / weights.sum())
+    return pd.Series(means)
 
 
 def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
@@ -277,17 +294,8 @@ def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
     np.testing.assert_allclose(iris["disp_med"], expected, rtol=0, atol=1e-9)
     # LST: each IRIS's mean weighs each 30 m pixel by the area of it the IRIS covers,
     # computed here with shapely on the IRIS reprojected to the grid's CRS.
-    west, north = PARIS_ORIGIN
-    for code, zone in mine.to_crs(32631).geometry.items():
-        x0, y0, x1, y1 = zone.bounds
-        c0, c1 = int((x0 - west) // 30), int((x1 - west) // 30) + 1
-        r0, r1 = int((north - y1) // 30), int((north - y0) // 30) + 1
-        rr, cc = np.mgrid[r0:r1, c0:c1]
-        cells = shapely.box(west + cc * 30, north - (rr + 1) * 30,
-                            west + (cc + 1) * 30, north - rr * 30)  # fmt: skip
-        weights = shapely.area(shapely.intersection(cells, zone))
-        oracle = float((weights * lst[rr, cc]).sum() / weights.sum())
-        assert iris.loc[code, "lst_mean_k"] == pytest.approx(oracle, abs=1e-4), code
+    oracle = _area_weighted(mine.to_crs(32631).geometry, lst, PARIS_ORIGIN)
+    np.testing.assert_allclose(iris["lst_mean_k"], oracle.reindex(iris.index), atol=1e-4)
     np.testing.assert_allclose(iris["valid_frac"], 1.0, rtol=0, atol=1e-12)  # all clear
     # INSEE publishes no income for the IRIS of few households (Bois de Vincennes ...):
     # said once, for them only; the national table's other rows are not "unmatched".
@@ -304,3 +312,42 @@ def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
     report = json.loads((tmp_path / "out" / "inequality.json").read_text())
     assert report["outcome"] == "lst_anomaly_mean_k" and report["n_used"] == 63 - len(absent)
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+LYON_IRIS = "iris/LyonIris_EPSG3946.gpkg"
+LYON_ORIGIN, LYON_SHAPE = (632_025.0, 5_080_005.0), (740, 740)
+
+
+def test_real_lyon_iris_in_cc46_with_income_on_the_layer(real_data, tmp_path):
+    # The Lyon metropolis' IRIS in EPSG:3946 (CC46), the median standard of living on the
+    # layer itself (NivVieMed, no Filosofi file); aoi.communes 69123 is Lyon, whose IRIS
+    # IGN codes by arrondissement (69381-69389).
+    lst = _paris_landsat(tmp_path / "products", LYON_ORIGIN, LYON_SHAPE)
+    config = {
+        "name": "Lyon (real IRIS, synthetic Landsat)",
+        "aoi": {"zones": "iris", "communes": ["69123"]},
+        "periods": {"years": [2019], "months": [7]},
+        "inputs": {"landsat": ["products"]},
+        "grid": {"crs": "utm", "resolution": 30},
+        "mask": {"cdist_min_km": None},
+        "composite": {"min_clear": 1},
+        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
+        "zones": {"iris": {"path": str(real_data / LYON_IRIS)}},
+        "census": {"income_column": "NivVieMed"},
+        "inequality": {"outcomes": ["lst_mean_k"]},
+        "outputs": {"folder": "out", "report": False},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = run(load_config(tmp_path / "config.yaml"))
+    iris = result.zones["iris"].set_index("code_iris")
+    raw = gpd.read_file(real_data / LYON_IRIS)
+    lyon = raw[raw["INSEE_COM"].str.startswith("6938")].set_index("CODE_IRIS")
+    assert raw.crs.to_epsg() == 3946 and sorted(iris.index) == sorted(lyon.index)
+    assert len(iris) == 182
+    oracle = _area_weighted(lyon.to_crs(32631).geometry, lst, LYON_ORIGIN)
+    np.testing.assert_allclose(iris["lst_mean_k"], oracle.reindex(iris.index), atol=1e-4)
+    report = json.loads((tmp_path / "out" / "inequality.json").read_text())
+    assert report["income"] == "NivVieMed" and report["n_used"] == lyon["NivVieMed"].notna().sum()
+    # The income-LST correlation over the 182 IRIS, by hand from the layer and the oracle.
+    expected = np.corrcoef(lyon["NivVieMed"], oracle.reindex(lyon.index))[0, 1]
+    assert report["correlations"]["pearson"]["value"] == pytest.approx(expected, abs=1e-4)
