@@ -351,3 +351,65 @@ def test_real_lyon_iris_in_cc46_with_income_on_the_layer(real_data, tmp_path):
     # The income-LST correlation over the 182 IRIS, by hand from the layer and the oracle.
     expected = np.corrcoef(lyon["NivVieMed"], oracle.reindex(lyon.index))[0, 1]
     assert report["correlations"]["pearson"]["value"] == pytest.approx(expected, abs=1e-4)
+
+
+# --- real QPV: Toulouse (ANCT 2015 geography, one invalid geometry) -------------------------
+
+OCCITANIE_QPV = "qpv/occitanie_qp_hackaviz2021.geojson"
+TOULOUSE_ORIGIN, TOULOUSE_SHAPE = (355_005.0, 4_850_025.0), (1100, 1000)
+
+
+def test_real_toulouse_qpv_through_a_run(real_data, tmp_path):
+    # The 105 QPV of Occitanie (EPSG:4326, 32 invalid geometries) given whole: the run keeps
+    # those over a grid of 1 km IRIS around Toulouse's 12 and crosses them with the IRIS.
+    lst = _paris_landsat(tmp_path / "products", TOULOUSE_ORIGIN, TOULOUSE_SHAPE)
+    qpv_all = gpd.read_file(real_data / OCCITANIE_QPV)
+    toulouse = qpv_all[qpv_all["code_commune"] == "31555"]
+    west, south, east, north = toulouse.to_crs(2154).total_bounds
+    x0, y0 = np.floor(west / 1000) * 1000 - 1000, np.floor(south / 1000) * 1000 - 1000
+    nx, ny = int((east - x0) // 1000) + 2, int((north - y0) // 1000) + 2
+    boxes = [shapely.box(x0 + i * 1000, y0 + j * 1000, x0 + (i + 1) * 1000, y0 + (j + 1) * 1000)
+             for j in range(ny) for i in range(nx)]  # fmt: skip
+    iris = gpd.GeoDataFrame(
+        {"CODE_IRIS": [f"31555{k:04d}" for k in range(len(boxes))], "NOM_IRIS": "carré",
+         "INSEE_COM": "31555", "NOM_COM": "Toulouse", "TYP_IRIS": "H"},
+        geometry=boxes, crs=2154,
+    )  # fmt: skip
+    iris.to_file(tmp_path / "iris.gpkg", driver="GPKG")
+    config = {
+        "name": "Toulouse QPV (real QPV, synthetic IRIS and Landsat)",
+        "aoi": {"zones": "iris"},
+        "periods": {"years": [2019], "months": [7]},
+        "inputs": {"landsat": ["products"]},
+        "grid": {"crs": "utm", "resolution": 30},
+        "mask": {"cdist_min_km": None},
+        "composite": {"min_clear": 1},
+        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
+        "zones": {"iris": {"path": "iris.gpkg"},
+                  "qpv": {"path": str(real_data / OCCITANIE_QPV)}},
+        "outputs": {"folder": "out", "report": False},
+    }  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = run(load_config(tmp_path / "config.yaml"))
+    # The QPV kept: those sharing area with the IRIS (shapely, geometries made valid).
+    valid = qpv_all.to_crs(2154).set_index("code_qp").geometry.make_valid()
+    area = iris.geometry.union_all()
+    expected = sorted(valid.index[valid.intersection(area).area > 0])
+    qpv = result.zones["qpv"].set_index("code_qp")
+    assert set(toulouse["code_qp"]) <= set(expected) and sorted(qpv.index) == expected
+    # Each IRIS's QPV share and main QPV, in Lambert-93 by hand.
+    kept = valid.loc[expected]
+    table = result.zones["iris"].set_index("code_iris")
+    for code, square in iris.set_index("CODE_IRIS").geometry.items():
+        overlaps = kept.intersection(square).area
+        share = shapely.union_all(kept.intersection(square).to_numpy()).area / square.area
+        assert table.loc[code, "qpv_share"] == pytest.approx(share, abs=1e-6), code
+        assert table.loc[code, "in_qpv"] == (share >= 0.5), code
+        main = overlaps.idxmax() if overlaps.max() > 0 else None
+        assert table.loc[code, "code_qp_main"] == main, code
+    assert table["in_qpv"].sum() == 2 and (table["qpv_share"] > 0).sum() > 20
+    # Each QPV's LST mean: area-weighted on the grid, as for the IRIS.
+    oracle = _area_weighted(kept.to_crs(32631), lst, TOULOUSE_ORIGIN)
+    np.testing.assert_allclose(qpv["lst_mean_k"], oracle.reindex(qpv.index), atol=1e-4)
+    repaired = [w for w in result.warnings if "QPV layer" in w and "repaired" in w]
+    assert len(repaired) == 1  # said once, for the QPV read near the area
