@@ -217,7 +217,7 @@ FILOSOFI_2018 = "filosofi/BASE_TD_FILO_DISP_IRIS_2018_france.csv"
 PARIS_ORIGIN, PARIS_SHAPE = (445_005.0, 5_419_995.0), (666, 840)
 
 
-def _paris_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE):
+def _paris_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE, crs=32631):
     """Two clear synthetic L2SP products whose LST rises 0.4 K a km eastwards."""
     from rasterio.transform import from_origin
 
@@ -239,7 +239,7 @@ def _paris_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE):
     }
     for day in ("2019-07-09", "2019-07-25"):
         write_landsat_c2l2(
-            folder, bands=bands, crs=32631, transform=from_origin(*origin, 30.0, 30.0),
+            folder, bands=bands, crs=crs, transform=from_origin(*origin, 30.0, 30.0),
             platform="landsat-8", path=199, row=26, date=day,
         )  # fmt: skip
     return dn.astype(np.float64) * 0.00341802 + 149.0  # the LST as the files hold it
@@ -413,3 +413,56 @@ def test_real_toulouse_qpv_through_a_run(real_data, tmp_path):
     np.testing.assert_allclose(qpv["lst_mean_k"], oracle.reindex(qpv.index), atol=1e-4)
     repaired = [w for w in result.warnings if "QPV layer" in w and "repaired" in w]
     assert len(repaired) == 1  # said once, for the QPV read near the area
+
+
+# --- real Sentinel-2: the Earth Search product of Western Sahara ------------------------------
+
+S2_FOLDER = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+SAHARA_ORIGIN, SAHARA_SHAPE = (262_005.0, 2_804_025.0), (1100, 1100)  # Landsat phase, UTM 29N
+
+
+def test_real_sentinel2_ndvi_through_a_run(real_data, tmp_path):
+    # Real Earth Search COGs (baseline 02.14: no BOA offset; files at 100 m, SCL at 200 m,
+    # while the item's metadata says 10 and 20 m) beside a synthetic Landsat product. On a
+    # 20 m grid laid on the Sentinel-2 pixels, the NDVI median is each 100 m pixel's:
+    # (B08 - B04) / (B08 + B04) with DN / 10000, where SCL is 4 or 5 (the default preset).
+    _paris_landsat(tmp_path / "products", SAHARA_ORIGIN, SAHARA_SHAPE, crs=32629)
+    boxes = [shapely.box(275_000 + i * 2000, 2_785_000 + j * 2000, 277_000 + i * 2000,
+                         2_787_000 + j * 2000) for j in range(3) for i in range(3)]  # fmt: skip
+    gpd.GeoDataFrame(
+        {"code_iris": [f"9999900{k:02d}" for k in range(9)],
+         "nom_iris": [f"IRIS {k}" for k in range(9)], "insee_com": ["99999"] * 9},
+        geometry=boxes, crs=32629,
+    ).to_file(tmp_path / "iris.gpkg", driver="GPKG")  # fmt: skip
+    config = {
+        "name": "real Sentinel-2 L2A product",
+        "aoi": {"zones": "iris"},
+        "periods": {"years": [2019, 2020], "months": [2, 7]},
+        "inputs": {"landsat": ["products"], "sentinel2": [str(real_data / S2_FOLDER)]},
+        "grid": {"crs": "EPSG:32629", "resolution": 20},
+        "mask": {"cdist_min_km": None},
+        "composite": {"min_clear": 1},
+        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
+        "zones": {"iris": {"path": "iris.gpkg"}},
+        "outputs": {"folder": "out", "report": False},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = run(load_config(tmp_path / "config.yaml"))
+    with rasterio.open(tmp_path / "out" / "rasters" / "ndvi_median.tif") as src:
+        ndvi, transform = src.read(1), src.transform
+    assert transform.a == 20.0 and transform.c % 20 == 0  # on the Sentinel-2 pixel edges
+    folder = real_data / S2_FOLDER
+    rows, cols = np.mgrid[0 : ndvi.shape[0], 0 : ndvi.shape[1]]
+    x, y = transform * (cols + 0.5, rows + 0.5)
+
+    def sample(name):
+        with rasterio.open(folder / f"{name}.tif") as src:
+            r, c = rasterio.transform.rowcol(src.transform, x.ravel(), y.ravel())
+            return src.read(1)[np.asarray(r), np.asarray(c)].reshape(ndvi.shape)
+
+    red, nir, scl = sample("B04") / 10000.0, sample("B08") / 10000.0, sample("SCL")
+    oracle = np.where(np.isin(scl, (4, 5)), (nir - red) / (nir + red), np.nan)
+    assert 0.05 < np.isnan(oracle).mean() < 0.3  # the product's clouds (SCL 8, 9, 10)
+    np.testing.assert_allclose(ndvi, oracle, rtol=0, atol=1e-6, equal_nan=True)
+    zones = result.zones["iris"]
+    assert zones["ndvi_mean"].between(0.0, 0.3).all()  # bare desert
