@@ -12,6 +12,7 @@ a hand computation from the files with rasterio: LST = 0.00341802 · DN + 149.0 
 from __future__ import annotations
 
 import json
+import tarfile
 
 import geopandas as gpd
 import numpy as np
@@ -163,6 +164,26 @@ def test_real_product_ndvi_from_its_surface_reflectance(clear_run):
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
     assert iris["ndvi_mean"].notna().sum() == 7  # every IRIS with a clear pixel (NDVI kept)
     assert not any("no NDVI" in w for w in result.warnings)
+
+
+def test_real_product_read_in_place_from_its_tar(clear_run, real_data, tmp_path):
+    # USGS delivers each product as a flat .tar of its files; the run reads it in place.
+    _, _, product = clear_run
+    archive = tmp_path / "downloads" / f"{product.name}.tar"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w") as tar:
+        for path in sorted(product.iterdir()):
+            tar.add(path, arcname=path.name)
+    config = _write_city(
+        tmp_path, real_data, crs="EPSG:32618", corner=(490_005.0, 160_005.0), year=2019, month=12
+    )
+    run(apply_overrides(config, {"inputs.landsat": [str(archive.parent)]}))
+    out, _, _ = clear_run
+    for name in ("lst_median", "n_clear", "ndvi_median"):
+        with rasterio.open(out / "rasters" / f"{name}.tif") as src:
+            expected = src.read(1)
+        with rasterio.open(tmp_path / "out" / "rasters" / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(1), expected, err_msg=name)
 
 
 def test_real_all_cloud_product_gives_nan_outputs_and_says_so(real_data, tmp_path):
