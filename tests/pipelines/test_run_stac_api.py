@@ -1,4 +1,4 @@
-"""``ilots run`` with Landsat searched on a STAC API laid out as Microsoft Planetary Computer's.
+"""``ilots run`` with its inputs searched on STAC APIs, as the shipped ``toulouse_stac.yaml``.
 
 The shipped ``toulouse_stac.yaml`` takes Landsat from Planetary Computer, whose items differ
 from a USGS download: the item id leaves out the processing date
@@ -8,8 +8,9 @@ href must be signed (``planetary_computer.sign_inplace`` appends a SAS token as 
 string; the storage refuses unsigned reads). Here a local HTTP server holds the demo's
 Landsat files in Planetary Computer's blob layout and refuses any request without a
 signature; a stand-in ``pystac_client.Client`` answers the search with items in that
-layout, applying the modifier as pystac-client does. The oracle is the same run on the
-product folders.
+layout, applying the modifier as pystac-client does. Sentinel-2 comes from Earth Search:
+its items point to the public bucket (no signature) with absolute URLs. The oracle is the
+same run on the product folders.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import pytest
 import rasterio
 
 from pipelines.config import apply_overrides, load_config
-from pipelines.demo import SCENES
+from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.run import plan, run
 from raster.sources import open_product
 
@@ -59,13 +60,16 @@ OVERRIDES = {"outputs.report": False, "inequality.outcomes": ["lst_mean_k"]}
 
 
 class _SignedFiles(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder with HTTP range requests; refuses requests without a signature."""
+    """Serves a folder with HTTP range requests; under ``landsat-c2/`` (Planetary Computer's
+    storage) refuses requests without a signature, elsewhere (Earth Search's public bucket)
+    serves anyone."""
 
     def log_message(self, *args):  # quiet
         pass
 
     def _signed(self) -> bool:
-        if "sig=" not in self.path.partition("?")[2]:
+        path, _, query = self.path.partition("?")
+        if path.startswith("/landsat-c2/") and "sig=" not in query:
             self.send_error(409, "PublicAccessNotPermitted")  # what Azure answers
             return False
         return True
@@ -103,6 +107,12 @@ def blob_storage(demo_folder):
         target = root / "landsat-c2" / "level-2" / "standard" / "oli-tirs" / year / path / row
         target.mkdir(parents=True, exist_ok=True)
         (target / pid).symlink_to(product)
+    for product in sorted((demo_folder / "products").glob("S2*_L2A")):
+        tile, date = product.name.split("_")[1], product.name.split("_")[2]
+        target = (root / "sentinel-cogs" / "sentinel-s2-l2a-cogs" / tile[:2] / tile[2] /
+                  tile[3:] / date[:4] / str(int(date[4:6])))  # fmt: skip
+        target.mkdir(parents=True, exist_ok=True)
+        (target / product.name).symlink_to(product)
     handler = functools.partial(_SignedFiles, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -152,13 +162,27 @@ def _pc_item(product: Path, base: str) -> pystac.Item:
     return item
 
 
+def _earth_search_item(product: Path, root: Path, base: str) -> pystac.Item:
+    """A Sentinel-2 item as Earth Search's STAC API returns it: absolute URLs in its bucket."""
+    item = pystac.Item.from_file(str(next(product.glob("*.json"))))
+    served = next(root.glob(f"sentinel-cogs/**/{product.name}"))
+    folder = f"{base}/{served.relative_to(root).as_posix()}"
+    for asset in item.assets.values():
+        asset.href = f"{folder}/{Path(asset.href).name}"
+    item.clear_links()
+    return item
+
+
 @pytest.fixture
 def planetary_computer_api(monkeypatch, demo_folder, blob_storage):
-    """pystac-client's Client answering with Planetary Computer items; a stand-in signer."""
+    """pystac-client's Client answering as Planetary Computer (Landsat, signed with a
+    stand-in signer) or Earth Search (Sentinel-2), by URL."""
     pystac_client = pytest.importorskip("pystac_client")
-    base, _ = blob_storage
-    items = [_pc_item(p, base) for p in sorted((demo_folder / "products").glob("L[CO]0*"))]
-    assert len(items) == len(SCENES)
+    base, root = blob_storage
+    products = demo_folder / "products"
+    landsat = [_pc_item(p, base) for p in sorted(products.glob("L[CO]0*"))]
+    sentinel2 = [_earth_search_item(p, root, base) for p in sorted(products.glob("S2*_L2A"))]
+    assert len(landsat) == len(SCENES) and len(sentinel2) == len(S2_PRODUCTS)
 
     def sign_inplace(item):  # planetary_computer.sign_inplace: a SAS token on every href
         for asset in item.assets.values():
@@ -177,17 +201,18 @@ def planetary_computer_api(monkeypatch, demo_folder, blob_storage):
     class Client:
         opened: ClassVar[list[str]] = []
 
-        def __init__(self, modifier):
-            self._modifier = modifier
+        def __init__(self, items, modifier):
+            self._items, self._modifier = items, modifier
 
         @classmethod
         def open(cls, url, modifier=None, **kwargs):
             cls.opened.append(url)
-            return cls(modifier)
+            return cls(sentinel2 if "earth-search" in url else landsat, modifier)
 
         def search(self, **kwargs):
             start, end = kwargs["datetime"].split("/")
-            found = [it for it in items if start[:10] <= it.datetime.isoformat()[:10] <= end]
+            found = [it for it in self._items
+                     if start[:10] <= it.datetime.isoformat()[:10] <= end]  # fmt: skip
             return Search(found, self._modifier)
 
     monkeypatch.setattr(pystac_client, "Client", Client)
@@ -197,26 +222,37 @@ def planetary_computer_api(monkeypatch, demo_folder, blob_storage):
     return Client
 
 
-def _config(demo_folder, landsat):
+def _config(demo_folder, landsat, sentinel2=None):
     config = load_config(demo_folder / "config.yaml")
-    return apply_overrides(config, {**OVERRIDES, "inputs.landsat": landsat})
+    inputs = {"inputs.landsat": landsat}
+    if sentinel2 is not None:
+        inputs["inputs.sentinel2"] = sentinel2
+    return apply_overrides(config, {**OVERRIDES, **inputs})
+
+
+#: The searches of the shipped toulouse_stac.yaml.
+PLANETARY_COMPUTER = {
+    "url": "https://planetarycomputer.microsoft.com/api/stac/v1",
+    "collections": ["landsat-c2-l2"],
+    "query": {"platform": {"in": ["landsat-8", "landsat-9"]}},
+    "sign": "planetary_computer",
+}
+EARTH_SEARCH = {
+    "url": "https://earth-search.aws.element84.com/v1",
+    "collections": ["sentinel-2-l2a"],
+}
 
 
 def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
     demo_folder, planetary_computer_api, tmp_path
 ):
     run(_config(demo_folder, [str(demo_folder / "products")]), out=tmp_path / "local")
-    api = {
-        "url": "https://planetarycomputer.microsoft.com/api/stac/v1",
-        "collections": ["landsat-c2-l2"],
-        "query": {"platform": {"in": ["landsat-8", "landsat-9"]}},
-        "sign": "planetary_computer",
-    }
-    run(_config(demo_folder, [{"stac_api": api}]), out=tmp_path / "remote")
-    assert planetary_computer_api.opened == [api["url"]]
+    apis = _config(demo_folder, [{"stac_api": PLANETARY_COMPUTER}], [{"stac_api": EARTH_SEARCH}])
+    run(apis, out=tmp_path / "remote")
+    assert planetary_computer_api.opened == [PLANETARY_COMPUTER["url"], EARTH_SEARCH["url"]]
     # The items found are kept in the run folder as the API gave them (signed), and open
     # as the USGS products with every band the default mask needs.
-    saved = sorted((tmp_path / "remote" / "stac_items").glob("*.json"))
+    saved = sorted((tmp_path / "remote" / "stac_items").glob("L*.json"))
     products = sorted((demo_folder / "products").glob("L[CO]0*"))
     assert [p.stem for p in saved] == [p.name[:25] + p.name[34:] for p in products]
     for path in saved:
@@ -225,7 +261,7 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
         assert {"lwir11", "qa_pixel", "st_qa", "st_cdist"} <= set(item.assets)
         assert item.assets["lwir11"].href.startswith("http://127.0.0.1:")
         assert item.assets["st_qa"].href.endswith(f"_ST_QA.TIF?{SAS}")  # read signed
-    for name in ("lst_median", "lst_p90", "n_clear", "lst_anomaly"):
+    for name in ("lst_median", "lst_p90", "n_clear", "lst_anomaly", "ndvi_median", "landcover"):
         with rasterio.open(tmp_path / "local" / "rasters" / f"{name}.tif") as src:
             expected = src.read(1)
         with rasterio.open(tmp_path / "remote" / "rasters" / f"{name}.tif") as src:
@@ -236,11 +272,11 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
 
 
 def test_dry_run_writes_nothing_in_the_run_folder(demo_folder, planetary_computer_api, tmp_path):
-    api = {"url": "https://planetarycomputer.microsoft.com/api/stac/v1",
-           "collections": ["landsat-c2-l2"], "sign": "planetary_computer"}  # fmt: skip
     config = apply_overrides(
-        _config(demo_folder, [{"stac_api": api}]), {"outputs.folder": str(tmp_path / "run")}
+        _config(demo_folder, [{"stac_api": PLANETARY_COMPUTER}], [{"stac_api": EARTH_SEARCH}]),
+        {"outputs.folder": str(tmp_path / "run")},
     )
     described = plan(config)
     assert len(described.scenes["landsat"]) == len(SCENES)
+    assert len(described.scenes["sentinel2"]) == len(S2_PRODUCTS)
     assert not (tmp_path / "run").exists()
