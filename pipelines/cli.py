@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -35,6 +36,9 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except (IlotsError, FileNotFoundError, ValueError) as err:
             raise click.ClickException(f"{type(err).__name__}: {err}") from err
         except OSError as err:
+            http = re.search(r"HTTP response code: (\d+)", str(err))
+            if http is not None:  # GDAL reading a remote input (rasterio's RasterioIOError)
+                raise click.ClickException(_http_message(int(http[1]))) from err
             # GDAL reports a full disk through rasterio without an errno: match its text.
             if err.errno not in _DISK_ERRORS and "No space left on device" not in str(err):
                 raise
@@ -46,6 +50,21 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             ) from err
 
     return wrapper
+
+
+def _http_message(code: int) -> str:
+    """One line on a remote input that refused to be read, and what to do."""
+    if code in (401, 403, 409):
+        why = (
+            "access refused: a signed URL may have expired (Planetary Computer's last about "
+            "an hour), or the catalogue needs signing (stac_api.sign); run the same command "
+            "again to search and sign anew (a tiled run resumes from its finished tiles)"
+        )
+    elif code == 404:
+        why = "the file is no longer on the server; run again to search the catalogue anew"
+    else:
+        why = "check the network connection and run the same command again"
+    return f"a remote input file could not be read (HTTP {code}): {why}"
 
 
 #: OS errors that mean the disk (or the user's quota) is full.

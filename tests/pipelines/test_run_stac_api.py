@@ -29,8 +29,10 @@ import numpy as np
 import pystac
 import pytest
 import rasterio
+from click.testing import CliRunner
 
-from pipelines.config import apply_overrides, load_config
+from pipelines.cli import main
+from pipelines.config import apply_overrides, dump_config, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.run import plan, run
 from raster.sources import open_product
@@ -280,3 +282,25 @@ def test_dry_run_writes_nothing_in_the_run_folder(demo_folder, planetary_compute
     assert len(described.scenes["landsat"]) == len(SCENES)
     assert len(described.scenes["sentinel2"]) == len(S2_PRODUCTS)
     assert not (tmp_path / "run").exists()
+
+
+def test_an_expired_signature_is_one_line_saying_what_to_do(
+    demo_folder, planetary_computer_api, tmp_path, monkeypatch
+):
+    # The storage refuses a URL whose SAS token has expired as it refuses an unsigned one
+    # (HTTP 409 on Azure): the run stops with one line, not GDAL's traceback.
+    monkeypatch.setattr(sys.modules["planetary_computer"], "sign_inplace", lambda item: item)
+    config = apply_overrides(
+        _config(demo_folder, [{"stac_api": PLANETARY_COMPUTER}]),
+        {"outputs.folder": str(tmp_path / "run")},
+    )
+    dump_config(config, tmp_path / "config.yaml")
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "config.yaml")])
+    assert result.exit_code == 1, result.output
+    message = result.output.strip().splitlines()[-1]
+    assert message == (
+        "Error: a remote input file could not be read (HTTP 409): access refused: a signed URL "
+        "may have expired (Planetary Computer's last about an hour), or the catalogue needs "
+        "signing (stac_api.sign); run the same command again to search and sign anew (a "
+        "tiled run resumes from its finished tiles)"
+    )
