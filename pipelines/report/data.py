@@ -182,6 +182,10 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
             f"{folder.root} has no 'iris' zone layer (in zones.gpkg or zones/iris.parquet); "
             "rebuild the run with ilots run"
         )
+    if iris.crs is not None and iris.crs.is_geographic:
+        # IRIS in degrees (a GeoJSON export): mapped in metres, or they come out stretched
+        # east-west by 1 / cos(latitude) (1.5 x in Paris).
+        iris = iris.to_crs(iris.estimate_utm_crs())
     qpv = _read_layer(folder, "qpv")
     if qpv is not None and iris.crs is not None and qpv.crs is not None:
         qpv = qpv.to_crs(iris.crs)

@@ -256,13 +256,14 @@ def map_figure(
         Centre the colours on 0 when the values span it (anomalies).
     """
     values = pd.to_numeric(zones[column], errors="coerce")
-    fig = _new_figure(7.0, 6.0)
+    fig = _new_figure(MAP_WIDTH, _map_height(zones.total_bounds))
     ax = fig.add_subplot()
     cax = fig.add_axes((0.9, 0.1, 0.03, 0.8))
     vmin, vmax = float(values.min()), float(values.max())
     if not np.isfinite(vmin):
         vmin, vmax = 0.0, 1.0
-    if vmin == vmax:
+    if vmax - vmin <= 1e-9 * max(1.0, abs(vmax)):  # one value (up to rounding): one colour
+        values = values.where(values.isna(), vmin)
         vmin, vmax = vmin - 0.5, vmax + 0.5
     norm: Normalize = (
         TwoSlopeNorm(vcenter=0.0, vmin=vmin, vmax=vmax)
@@ -304,6 +305,23 @@ def map_figure(
     ax.set_axis_off()
     _place_map(fig, ax, cax)
     return fig
+
+
+#: Width of a map figure (inches); its height follows the area's shape (:func:`_map_height`).
+MAP_WIDTH = 7.0
+
+
+def _map_height(bounds: np.ndarray) -> float:
+    """Figure height (inches) that fits a map of ``bounds`` at :data:`MAP_WIDTH`.
+
+    The map's room is the width less the colorbar's (~1.3 in), plus the title's; a wide city
+    gets a low figure instead of white bands above and below it, a tall one up to 8 in.
+    """
+    west, south, east, north = (float(v) for v in bounds)
+    aspect = (north - south) / (east - west) if east > west else 1.0
+    if not np.isfinite(aspect):
+        aspect = 1.0
+    return float(np.clip((MAP_WIDTH - 1.3) * aspect + _title_room() + 2 * _EDGE, 3.5, 8.0))
 
 
 def _polygon_paths(geometry: gpd.GeoSeries) -> tuple[list[Path], np.ndarray]:

@@ -85,3 +85,20 @@ def test_synthetic_flag_from_tags_or_manifest(demo_run, tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest))
     summary = read_run(run)
     assert not summary.synthetic and summary.n_clear is None
+
+
+def test_zones_in_degrees_are_mapped_in_metres(demo_run, tmp_path):
+    # IRIS exported as GeoJSON are in EPSG:4326: drawn as they are, Paris comes out stretched
+    # east-west by 1 / cos(48.8 deg) = 1.5. The report maps them in their UTM zone.
+    import geopandas as gpd
+
+    run = copy_run(demo_run, tmp_path / "run")
+    iris = gpd.read_parquet(run / "zones" / "iris.parquet")
+    projected = iris.crs
+    iris.to_crs(4326).to_parquet(run / "zones" / "iris.parquet")
+    (run / "zones.gpkg").unlink()
+    summary = read_run(run)
+    assert summary.iris.crs.to_epsg() == 32631 and summary.qpv.crs == summary.iris.crs
+    assert summary.iris.geometry.area.sum() == pytest.approx(iris.to_crs(32631).area.sum(),
+                                                            rel=1e-3)  # fmt: skip
+    assert projected.to_epsg() in (2154, 32631)

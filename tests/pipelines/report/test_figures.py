@@ -204,6 +204,27 @@ def test_polygon_paths_are_the_rings_geopandas_draws():
     ]
 
 
+def test_map_height_follows_the_area_shape():
+    # A wide city gets a low figure instead of white bands; a tall one a high figure.
+    wide, square, tall = (0, 0, 10_000, 3_000), (0, 0, 5_000, 5_000), (0, 0, 3_000, 10_000)
+    heights = [figures._map_height(np.array(b)) for b in (wide, square, tall)]
+    assert heights[0] == 3.5 and 3.5 < heights[1] < 8.0 and heights[2] == 8.0  # clamped ends
+    fig = figures.map_figure(_zones(), "ndvi_mean", EN, title="Map")  # 300 m x 200 m
+    width, height = fig.get_size_inches()
+    assert width == figures.MAP_WIDTH and height < 6.0
+
+
+def test_map_of_one_value_up_to_rounding_is_one_colour():
+    # Means of one value over zones of different sizes differ in their last bits: drawn on
+    # a colour scale stretched to that range, rounding looked like contrast.
+    zones = _zones()
+    zones["ndvi_mean"] = 0.57 + np.arange(6) * np.spacing(0.57)
+    fig = figures.map_figure(zones, "ndvi_mean", EN, title="Map", cmap="YlGn", diverging=False)
+    known = fig.axes[0].collections[0]
+    colours = known.to_rgba(known.get_array())
+    assert np.ptp(colours, axis=0).max() == 0.0
+
+
 def test_map_draws_values_and_hatched_zones_without_value():
     zones = _zones()
     fig = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map")
