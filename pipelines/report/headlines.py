@@ -116,7 +116,8 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
             ci=m.ci(low, high, confidence),
             **common,
         )
-    notes = [m("qpv_gap_basis", label=label)]
+    weighted = (inequality or {}).get("population") is not None
+    notes = [m("qpv_gap_basis" if weighted else "qpv_gap_basis_unweighted", label=label)]
     if _includes_zero(metric.get("ci_low"), metric.get("ci_high")):
         notes.append(m("ci_includes_zero"))
     return Headline("qpv_gap", text, tuple(notes))

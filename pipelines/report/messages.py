@@ -160,6 +160,11 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Écart de {label}, moyennes pondérées par la population, test de permutation.",
         "Gap in {label}, population-weighted means, permutation test.",
     ),
+    "qpv_gap_basis_unweighted": (
+        "Écart de {label}, moyennes des IRIS non pondérées (pas de population), test de "
+        "permutation.",
+        "Gap in {label}, unweighted means of the IRIS (no population), permutation test.",
+    ),
     "ci_includes_zero": (
         "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",
         "The confidence interval includes 0: these data do not establish the gap.",
@@ -273,6 +278,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Population-weighted mean of {label} per income decile (D1: lowest incomes). Deciles "
         "of {basis}. D1 − D10 gap: {gap} ({ci}).",
     ),
+    "fig_deciles_caption_unweighted": (
+        "Moyenne de {label} des IRIS, non pondérée (pas de population), par décile de revenu "
+        "(D1 : revenus les plus modestes). Déciles de {basis}. Écart D1 − D10 : {gap} ({ci}).",
+        "Unweighted mean of {label} over the IRIS (no population) per income decile (D1: "
+        "lowest incomes). Deciles of {basis}. D1 − D10 gap: {gap} ({ci}).",
+    ),
     "deciles_basis_population": (
         "population (chacun ~10 % des habitants)",
         "population (each ~10% of residents)",
@@ -286,6 +297,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "fig_qpv_caption": (
         "Un point par IRIS ; boîtes : quartiles ; losanges : moyennes pondérées par la population.",
         "One point per IRIS; boxes: quartiles; diamonds: population-weighted means.",
+    ),
+    "fig_qpv_caption_unweighted": (
+        "Un point par IRIS ; boîtes : quartiles ; losanges : moyennes des IRIS (non pondérées).",
+        "One point per IRIS; boxes: quartiles; diamonds: means of the IRIS (unweighted).",
     ),
     "fig_suhii": ("SUHII par scène", "SUHII per scene"),
     "fig_quality": ("Couverture des données", "Data coverage"),
@@ -330,6 +345,16 @@ _TABLE: dict[str, tuple[str, str]] = {
     "qpv_table_caption_plain": (
         "Moyennes des IRIS pondérées par la population.",
         "Population-weighted means of the IRIS.",
+    ),
+    "qpv_table_caption_unweighted": (
+        "Moyennes des IRIS, non pondérées (pas de population) ; un IRIS est en QPV quand au "
+        "moins {threshold} de sa surface est dans un QPV.",
+        "Means of the IRIS, unweighted (no population); an IRIS is in a QPV when at least "
+        "{threshold} of its area lies in a QPV.",
+    ),
+    "qpv_table_caption_plain_unweighted": (
+        "Moyennes des IRIS, non pondérées (pas de population).",
+        "Means of the IRIS, unweighted (no population).",
     ),
     "qpv_table_rows": (
         "Le tableau compte tous les IRIS qui ont une valeur ; l'écart testé plus haut ne compte "

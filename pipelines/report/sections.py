@@ -240,8 +240,9 @@ def _deciles(summary: RunSummary, m: Messages) -> Section:
         "deciles_basis_population" if deciles.get("by") == "population" else "deciles_basis_zones"
     )
     digits = 2 if is_temperature(outcome) else 3
+    weighted = deciles.get("by") == "population"
     caption = m(
-        "fig_deciles_caption",
+        "fig_deciles_caption" if weighted else "fig_deciles_caption_unweighted",
         label=m.label(outcome),
         basis=m(basis),
         gap=m.number(gap.get("value"), digits, signed=True),
@@ -256,7 +257,7 @@ def _deciles(summary: RunSummary, m: Messages) -> Section:
         headers=(
             m("axis_decile"),
             m("col_n_zones"),
-            m("col_population"),
+            *((m("col_population"),) if weighted else ()),  # else each IRIS weighs 1
             m("col_income"),
             m.label(outcome, "axis"),
         ),
@@ -264,7 +265,7 @@ def _deciles(summary: RunSummary, m: Messages) -> Section:
             (
                 Cell(f"D{r.get('decile')}"),
                 Cell(m.integer(r.get("n_zones")), True),
-                Cell(m.integer(r.get("population")), True),
+                *((Cell(m.integer(r.get("population")), True),) if weighted else ()),
                 Cell(f"{m.integer(r.get('income_min'))} – {m.integer(r.get('income_max'))}", True),
                 Cell(m.number(r.get("exposure"), digits), True),
             )
@@ -306,6 +307,7 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
     if group not in iris.columns or not iris[group].fillna(False).astype(bool).any():
         return Section("qpv", m("sec_qpv"), (_missing(m, "what_qpv"),))
     means = group_means(iris, _QPV_COLUMNS, group=group, population=population)
+    weighted = population in iris.columns
     headline = qpv_gap_headline(summary.inequality, m)
     value_headers = (m("col_anomaly"), m("col_lst"), m("col_ndvi"), m("col_built"))
     rows = []
@@ -315,15 +317,16 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
             (
                 Cell(label),
                 Cell(m.integer(row["n_zones"]), True),
-                Cell(m.integer(row["population"]), True),
+                *((Cell(m.integer(row["population"]), True),) if weighted else ()),
                 *_qpv_value_cells(row, m),
             )
         )
     threshold = ((summary.config.get("zones") or {}).get("qpv") or {}).get("iris_share_threshold")
+    suffix = "" if weighted else "_unweighted"
     caption = (
-        m("qpv_table_caption", threshold=m.share(threshold))
+        m("qpv_table_caption" + suffix, threshold=m.share(threshold))
         if is_number(threshold)
-        else m("qpv_table_caption_plain")
+        else m("qpv_table_caption_plain" + suffix)
     )
     n_used = (summary.inequality or {}).get("n_used")
     if is_number(n_used) and int(n_used) < len(iris):
@@ -333,7 +336,12 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
         *(Paragraph(note, style="note") for note in (headline.notes if headline else ())),
         TableBlock(
             id="qpv-table",
-            headers=(m("col_group"), m("col_n_zones"), m("col_population"), *value_headers),
+            headers=(
+                m("col_group"),
+                m("col_n_zones"),
+                *((m("col_population"),) if weighted else ()),
+                *value_headers,
+            ),
             rows=tuple(rows),
             caption=caption,
             row_ids=("in", "out"),
@@ -341,7 +349,8 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
     ]
     if outcome is not None:
         fig = figures.qpv_figure(iris, outcome, means, m, group=group)
-        blocks.append(_figure(fig, m("fig_qpv"), m("fig_qpv_caption"), name="qpv_comparison"))
+        caption = m("fig_qpv_caption" + suffix)
+        blocks.append(_figure(fig, m("fig_qpv"), caption, name="qpv_comparison"))
     qpv = summary.qpv
     if qpv is not None and len(qpv):
         ids = qpv[_QPV_ID].astype(str) if _QPV_ID in qpv.columns else qpv.index.astype(str)

@@ -380,6 +380,27 @@ def test_rebuild_removes_stale_figures_and_missing_inequality(demo_run, tmp_path
     assert len(hottest) == 20 and not set(hottest) & set(iris["code_iris"][:3])
 
 
+def test_without_population_the_means_say_they_are_unweighted(demo_run, tmp_path):
+    # No census population: each IRIS weighs one. The captions said "population-weighted"
+    # and the tables showed the IRIS counts again as "Population".
+    run = copy_run(demo_run, tmp_path / "run")
+    iris = gpd.read_parquet(run / "zones" / "iris.parquet").drop(columns="population")
+    iris.to_parquet(run / "zones" / "iris.parquet")
+    (run / "zones.gpkg").unlink()
+    ineq = json.loads((run / "inequality.json").read_text())
+    ineq["population"] = None
+    ineq["exposure_by_decile"]["by"] = "zones"
+    (run / "inequality.json").write_text(json.dumps(ineq))
+    doc = parse_html(build_report(run, lang="en").read_text(encoding="utf-8"))
+    assert "Population" not in headers(doc, "deciles-table")
+    assert "Population" not in headers(doc, "qpv-table")
+    deciles, qpv = doc.by_id("deciles").text(), doc.by_id("qpv").text()
+    assert "Unweighted mean of" in deciles and "Population-weighted" not in deciles
+    assert "unweighted means of the IRIS (no population)" in qpv
+    assert "Means of the IRIS, unweighted (no population)" in qpv
+    assert "population-weighted" not in qpv.lower()
+
+
 def test_columns_without_a_value_are_said_not_mapped(demo_run, tmp_path):
     # Every IRIS clouded (no LST), no red or NIR band (no NDVI): a line each, no map of
     # hatching under an empty colour bar.
