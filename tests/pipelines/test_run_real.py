@@ -317,7 +317,7 @@ def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
     # computed here with shapely on the IRIS reprojected to the grid's CRS.
     oracle = _area_weighted(mine.to_crs(32631).geometry, lst, PARIS_ORIGIN)
     np.testing.assert_allclose(iris["lst_mean_k"], oracle.reindex(iris.index), atol=1e-4)
-    np.testing.assert_allclose(iris["valid_frac"], 1.0, rtol=0, atol=1e-12)  # all clear
+    assert (iris["valid_frac"] == 1.0).all()  # all clear, exactly (1 + 1e-15 before)
     # INSEE publishes no income for the IRIS of few households (Bois de Vincennes ...):
     # said once, for them only; the national table's other rows are not "unmatched".
     absent = sorted(set(mine.index) - set(table["IRIS"]))
