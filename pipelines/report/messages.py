@@ -210,6 +210,11 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The hottest IRIS, {name} ({code}), is hotter than {pct} of the other IRIS "
         "({label}: {value} K).",
     ),
+    "hottest_unnamed": (
+        "L'IRIS le plus chaud, {code}, est plus chaud que {pct} des autres IRIS "
+        "({label} : {value} K).",
+        "The hottest IRIS, {code}, is hotter than {pct} of the other IRIS ({label}: {value} K).",
+    ),
     "suhii_headline": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "
         "(LST moyenne : {urban} K en ville, {rural} K sur la référence rurale).",

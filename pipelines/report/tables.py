@@ -69,7 +69,8 @@ def hottest_zones(
         {
             "id": zones.loc[valid, id_column].astype(str),
             "name": (
-                zones.loc[valid, name_column].astype(str)
+                # A layer without IRIS names (Lyon's) holds NaN: no name, not "nan".
+                zones.loc[valid, name_column].astype("string").fillna("").str.strip()
                 if name_column and name_column in zones.columns
                 else ""
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines.report.headlines import (
@@ -13,6 +14,7 @@ from pipelines.report.headlines import (
     qpv_gap_headline,
     scenario_best_sentence,
 )
+from pipelines.report.tables import hottest_zones
 from pipelines.report.text import Messages
 from tests.pipelines.report.helpers import MINUS, NBSP
 
@@ -107,6 +109,17 @@ def test_hottest_headline():
     text = _plain(hottest_headline(table, "lst_anomaly_mean_k", FR).text)
     assert "Belleville (75056), est plus chaud que 98 % des autres IRIS" in text
     assert "7,43 K" in text
+
+
+def test_hottest_headline_of_a_layer_without_names():
+    # Lyon's IRIS layer has no NOM_IRIS: the headline said "L'IRIS le plus chaud, nan (…)".
+    zones = pd.DataFrame({"code": ["693830902", "693830903"], "nom_iris": [np.nan, np.nan],
+                          "t": [301.09, 300.0]})  # fmt: skip
+    table = hottest_zones(zones, "t", id_column="code", name_column="nom_iris", n=2)
+    assert table["name"].tolist() == ["", ""]
+    text = _plain(hottest_headline(table, "lst_mean_k", FR).text)
+    assert text.startswith("L'IRIS le plus chaud, 693830902, est plus chaud que 100 %")
+    assert "nan" not in text
 
 
 def test_model_sentences_warn_only_when_forced_below_threshold():
