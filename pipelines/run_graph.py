@@ -232,10 +232,12 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
 def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """Read the area of interest, the IRIS layer (required) and the QPV layer (optional).
 
-    Each zone file is read once. The layer ``aoi.zones`` names is read whole and makes the
-    area; the other layers are read near the area only (a national IGN or ANCT file gives the
-    city's zones, not 48,000 rows). Each layer then keeps the zones of the area
-    (:func:`zones_in_area`), so that the "urban" footprint does not cover the countryside.
+    The layer ``aoi.zones`` names (IRIS or QPV) is read first, only its features of
+    ``aoi.communes`` when listed, and makes the area; the other layers are read near the area
+    only (a national IGN or ANCT file gives the city's zones, not 48,000 rows), and so is
+    that layer again when ``aoi.buffer_m`` grows the area past its features. Each layer then
+    keeps the zones of the area (:func:`zones_in_area`), so that the "urban" footprint does
+    not cover the countryside.
     """
     if config.zones.iris is None:
         raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
@@ -248,12 +250,15 @@ def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDat
     for name in layers:
         if name == "qpv" and config.zones.qpv is None:
             continue
-        frame = whole if name == named else read_zone_layer(config, name, within=area)
+        if name == named and not config.aoi.buffer_m:
+            frame = whole
+        else:  # grown by aoi.buffer_m, the area takes in features of other communes too
+            frame = read_zone_layer(config, name, within=area)
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
         rule = "point" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"
-        layers[name] = zones_in_area(frame, area, f"zones.{name}", rule=rule,
-                                     required=name == "iris")  # fmt: skip
+        required = name == "iris"
+        layers[name] = zones_in_area(frame, area, f"zones.{name}", rule=rule, required=required)
     return area, layers["iris"], layers["qpv"]
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "QPV_2024",
     "CodeFormat",
     "NormalisedCodes",
+    "commune_codes",
     "normalise_codes",
 ]
 
@@ -54,6 +55,15 @@ MUNICIPAL_ARRONDISSEMENTS: dict[str, tuple[str, ...]] = {
     "13055": tuple(f"132{k:02d}" for k in range(1, 17)),
     "69123": tuple(f"6938{k}" for k in range(1, 10)),
 }
+
+
+def commune_codes(code: str) -> frozenset[str]:
+    """Return the codes under which IGN and INSEE file a commune's IRIS.
+
+    Its own code, and for Paris (75056), Marseille (13055) and Lyon (69123) those of their
+    arrondissements (:data:`MUNICIPAL_ARRONDISSEMENTS`).
+    """
+    return frozenset((code, *MUNICIPAL_ARRONDISSEMENTS.get(code, ())))
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from pipelines.census.codes import MUNICIPAL_ARRONDISSEMENTS
+from pipelines.census.codes import commune_codes
 from pipelines.config.models import RunConfig
 from tiles.errors import ConfigError, IlotsError
 from tiles.grid import utm_crs_for
@@ -203,21 +204,38 @@ def _zone_features(
     communes = config.aoi.communes
     if communes is None:
         return frame
-    # Paris, Marseille, Lyon: their code also takes the IRIS of their arrondissements.
-    wanted = {code: {code, *MUNICIPAL_ARRONDISSEMENTS.get(code, ())} for code in communes}
     codes = frame[commune_column].astype("string").str.strip().str.upper()
-    inside = codes.isin(set().union(*wanted.values())).fillna(False)
-    kept = frame[inside.to_numpy()]
-    found = set(codes[inside].dropna())
-    missing = [code for code, accepted in wanted.items() if not accepted & found]
+    inside, missing = _of_communes([codes], communes)
     if missing:
-        examples = ", ".join(sorted(set(codes.dropna()))[:5])
-        raise ConfigError(
-            f"{source}: aoi.communes: no {name} feature of commune(s) {', '.join(missing)} in "
-            f"{_layer_path(config, name).name} (communes found e.g. {examples}); check the codes "
-            "and the layer's millésime"
-        )
-    return kept
+        raise _missing_communes(config, name, missing, codes, source)
+    return frame[inside]
+
+
+def _of_communes(keys: list[pd.Series], communes: Collection[str]) -> tuple[np.ndarray, list[str]]:
+    """Rows whose code in any of ``keys`` files a listed commune, and the communes not found.
+
+    Paris, Marseille and Lyon also take their arrondissements' codes (:func:`commune_codes`).
+    """
+    wanted = {code: commune_codes(code) for code in communes}
+    accepted = frozenset().union(*wanted.values())
+    inside = np.zeros(len(keys[0]) if keys else 0, dtype=bool)
+    found: set[str] = set()
+    for key in keys:
+        hit = key.isin(accepted).fillna(False).to_numpy()
+        inside |= hit
+        found |= set(key[hit])
+    return inside, [code for code, codes in wanted.items() if not codes & found]
+
+
+def _missing_communes(
+    config: RunConfig, name: str, missing: list[str], codes: pd.Series, source: str
+) -> ConfigError:
+    examples = ", ".join(sorted(set(codes.dropna()))[:5])
+    return ConfigError(
+        f"{source}: aoi.communes: no {name} feature of commune(s) {', '.join(missing)} in "
+        f"{_layer_path(config, name).name} (communes found e.g. {examples}); check the codes "
+        "and the layer's millésime"
+    )
 
 
 def read_zone_layer(
@@ -254,7 +272,7 @@ def read_zone_layer(
     zones, layer = zone_source(layer_config, name, bbox=bbox)
     fids = None
     if name == "iris" and communes is not None and isinstance(zones, Path):
-        fids = _commune_fids(zones, layer, communes)
+        fids = _commune_fids(config, zones, layer, communes, source)
     try:
         if name == "iris":
             frame, _warnings = read_iris(zones, layer=layer, bbox=bbox, fids=fids)
@@ -265,13 +283,19 @@ def read_zone_layer(
     return frame
 
 
-def _commune_fids(path: Path, layer: Any, communes: Collection[str]) -> list[int] | None:
+def _commune_fids(
+    config: RunConfig, path: Path, layer: Any, communes: Collection[str], source: str
+) -> list[int] | None:
     """Return the feature ids of a file's IRIS of ``communes``, read from its attributes only.
 
-    A feature is taken when its commune code or the first 5 characters of its IRIS code is
-    one of ``communes`` (or, for Paris, Marseille and Lyon, of their arrondissements). None
-    when the columns cannot be told or a commune has no feature: the whole file is then read,
-    and the caller's own filter says what is wrong.
+    A feature is taken when its commune code or the first 5 characters of its IRIS code
+    files one of ``communes`` (:func:`_of_communes`). None when the columns cannot be told
+    apart (the whole file is then read, and filtered after).
+
+    Raises
+    ------
+    ConfigError
+        A listed commune has no feature (the message gives codes found in the file).
     """
     from pipelines.census.codes import COMMUNE, IRIS, normalise_codes
     from pipelines.census.fields import IRIS_CODE, IRIS_COMMUNE, find_column
@@ -285,15 +309,11 @@ def _commune_fids(path: Path, layer: Any, communes: Collection[str]) -> list[int
     keys = [normalise_codes(table[commune], COMMUNE).codes] if commune is not None else []
     if code is not None:
         keys.append(normalise_codes(table[code], IRIS).codes.str[:5])
-    wanted = [{code, *MUNICIPAL_ARRONDISSEMENTS.get(code, ())} for code in communes]
-    inside = np.zeros(len(table), dtype=bool)
-    found: set[str] = set()
-    for key in keys:
-        hit = key.isin(set().union(*wanted)).fillna(False).to_numpy()
-        inside |= hit
-        found |= set(key[hit])
-    if not keys or any(not accepted & found for accepted in wanted):
+    if not keys:
         return None
+    inside, missing = _of_communes(keys, communes)
+    if missing:
+        raise _missing_communes(config, "iris", missing, keys[0], source)
     return [int(fid) for fid in table.index[inside]]
 
 

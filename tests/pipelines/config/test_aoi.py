@@ -191,6 +191,21 @@ def test_communes_iris_are_read_alone_from_a_national_file(tmp_path, write_confi
     area, iris, _ = zones_and_area(load(write_config, text))
     assert sorted(iris["code_iris"]) == ["315550101", "315550102"]
     assert area.geometry.area == pytest.approx(2 * 500.0 * 500.0)
+    # A commune with no feature is said from the attributes, not from a bad row far away.
     missing = load(write_config, text.replace("'31555'", "'31556'"))
-    with pytest.raises(ConfigError, match=r"75101XXXX"):  # whole file read: its own error
+    with pytest.raises(ConfigError) as err:
         zones_and_area(missing)
+    assert str(err.value).startswith(
+        "config: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (communes "
+        "found e.g. 2A004, 31069"
+    )
+
+
+def test_a_buffered_area_of_communes_keeps_the_iris_it_takes_in(iris_gpkg, write_config):
+    # aoi.buffer_m grows the communes' area over the neighbouring IRIS: their inner points
+    # fall in it (Blagnac's square touches Toulouse's; 400 m takes in its centre).
+    from pipelines.run_graph import zones_and_area
+
+    text = IRIS_CONFIG.replace(", '2A004']", "], buffer_m: 400")
+    _, iris, _ = zones_and_area(load(write_config, text))
+    assert sorted(iris["code_iris"]) == ["310690101", "315550101", "315550102"]
