@@ -302,13 +302,22 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> str:
 def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]) -> dict:
     """Cross each configured outcome with income (science.md §7); the first is the primary.
 
-    Outcomes absent from the IRIS table are skipped with a note; without an income column,
-    nothing is computed.
+    Without an income column, or with no IRIS matched to an income, nothing is computed
+    (a note says why). An outcome absent from the IRIS table, without values, or that cannot
+    be crossed (the same value in every IRIS, fewer than 3 IRIS with income) is skipped with
+    a note.
     """
     census, ineq = config.census, config.inequality
     income = census.income_column if census is not None else None
     if not income or income not in table:
         notes.append("no income column: inequality statistics skipped")
+        return {}
+    if not pd.to_numeric(table[income], errors="coerce").notna().any():
+        notes.append(
+            f"census: no IRIS of the run has a value of {income!r}: inequality statistics "
+            "skipped; check that the Filosofi table covers the area's communes and matches "
+            "the IRIS layer's millésime"
+        )
         return {}
     population = "population" if "population" in table else None
     outcomes = []

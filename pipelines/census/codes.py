@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ __all__ = [
     "CodeFormat",
     "NormalisedCodes",
     "commune_codes",
+    "iris_of_communes",
     "normalise_codes",
 ]
 
@@ -55,6 +57,16 @@ MUNICIPAL_ARRONDISSEMENTS: dict[str, tuple[str, ...]] = {
     "13055": tuple(f"132{k:02d}" for k in range(1, 17)),
     "69123": tuple(f"6938{k}" for k in range(1, 10)),
 }
+
+
+def iris_of_communes(values: pd.Series, communes: Collection[str]) -> np.ndarray:
+    """Mask of the IRIS codes (normalised, :func:`normalise_codes`) of ``communes``.
+
+    An IRIS code starts with its commune's (or arrondissement's) 5 characters; missing and
+    malformed codes are outside, so that a table read for one city is checked on its rows.
+    """
+    codes = normalise_codes(values, IRIS).codes
+    return codes.str[:5].isin(set(communes)).fillna(False).to_numpy(dtype=bool)
 
 
 def commune_codes(code: str) -> frozenset[str]:

@@ -54,7 +54,7 @@ import pandas as pd
 
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, QPV, CodeFormat
+from pipelines.census.codes import IRIS, QPV, CodeFormat, iris_of_communes
 from pipelines.census.fields import find_column
 from pipelines.census.tables import (
     TableSource,
@@ -259,10 +259,9 @@ def read_filosofi(
 
     years = _single_year(frame.columns, log)
     names = _normalised_names(frame.columns, key, level)
+    if communes is not None and level == "iris":  # before the checks: the city's rows only
+        frame = frame[iris_of_communes(frame[key], communes)]
     codes = _keys(frame[key], level, key, log)
-    if communes is not None and level == "iris":
-        kept = codes.str[:5].isin(set(communes)).to_numpy()
-        frame, codes = frame[kept], codes[kept]
 
     data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}
     missing: dict[str, int] = {}

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS
+from pipelines.census.codes import IRIS, iris_of_communes
 from pipelines.census.fields import IRIS_CODE, describe_columns, find_column
 from pipelines.census.tables import TableSource, bad_values_error, parse_numbers, read_table
 from tiles.errors import CensusError
@@ -131,6 +131,8 @@ def read_population(
         )
     pop_column, year = _population_column(frame.columns, column, exclude=key)
 
+    if communes is not None:  # before the checks: the city's rows only
+        frame = frame[iris_of_communes(frame[key], communes)]
     codes = checked_codes(frame[key], IRIS, key, log, "IRIS", error=CensusError)
     duplicated = codes.duplicated(keep=False).to_numpy()
     if duplicated.any():
@@ -139,9 +141,6 @@ def read_population(
             f"{len(shown)} IRIS codes in column {key!r} appear more than once "
             f"({int(duplicated.sum())} rows), e.g. {examples(shown)}; keep one row per IRIS"
         )
-    if communes is not None:
-        kept = codes.str[:5].isin(set(communes)).to_numpy()
-        frame, codes = frame[kept], codes[kept]
     values = frame[pop_column]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         population = values.astype("float64")

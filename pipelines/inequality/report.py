@@ -233,7 +233,8 @@ def run_inequality(
     ------
     InequalityError
         A missing column (the message lists the columns found), an all-missing outcome or
-        income, fewer than 3 complete zones, or bad options.
+        income, fewer than 3 complete zones, an outcome with the same value in every zone
+        (up to rounding), or bad options.
     """
     columns = [outcome, income, population, group, stratum]
     if isinstance(geometry, str):

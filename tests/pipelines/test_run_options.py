@@ -77,7 +77,7 @@ def test_national_census_tables_speak_of_the_run_iris(demo_folder, tmp_path):
     # communes are no "unmatched codes" and their secret values are not counted.
     filo = (demo_folder / "census" / "filosofi.csv").read_text().splitlines()
     pop = (demo_folder / "census" / "population.csv").read_text().splitlines()
-    elsewhere = [f"7510{k // 100 + 1}{k % 100:04d}" for k in range(300)]
+    elsewhere = [f"7510{k // 100 + 1}{k % 100:04d}" for k in range(300)] + ["75101XXXX"]
     (tmp_path / "filo.csv").write_text("\n".join(filo + [f"{c};s" for c in elsewhere]) + "\n")
     (tmp_path / "pop.csv").write_text("\n".join(pop + [f"{c};s" for c in elsewhere]) + "\n")
     config = _config(
@@ -190,4 +190,15 @@ def test_an_outcome_with_one_value_everywhere_is_skipped_not_fatal(demo_folder, 
     assert len(skipped) == 1 and "is constant (0 in every zone with income)" in skipped[0]
     report = json.loads((tmp_path / "run" / "inequality.json").read_text())
     assert report["outcome"] == "lst_mean_k"
+    assert (tmp_path / "run" / "manifest.json").is_file()
+
+
+def test_a_filosofi_table_of_another_area_says_so_and_the_run_ends(demo_folder, tmp_path):
+    # The national table of another millésime or region: no IRIS of the run has an income.
+    (tmp_path / "filo.csv").write_text("IRIS;DISP_MED21\n751010101;21000\n751010102;s\n")
+    config = _config(demo_folder, **{"census.filosofi": str(tmp_path / "filo.csv")})
+    result = run(config, out=tmp_path / "run")
+    said = [w for w in result.warnings if w.startswith("census: no IRIS of the run has a value")]
+    assert len(said) == 1 and "inequality statistics skipped" in said[0], result.warnings
+    assert result.inequality is None and not (tmp_path / "run" / "inequality.json").exists()
     assert (tmp_path / "run" / "manifest.json").is_file()

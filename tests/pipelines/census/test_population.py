@@ -50,7 +50,9 @@ def test_secret_population_is_nan_not_zero(tmp_path):
 def test_rows_kept_to_communes(tmp_path):
     # A national table read for one city: its rows, and its secret values only.
     path = tmp_path / "pop.csv"
-    path.write_text("IRIS;P21_POP\n751010101;s\n315550101;12\n315550102;s\n2A0040101;7\n")
+    path.write_text(  # and a malformed code elsewhere, not the city's concern
+        "IRIS;P21_POP\n751010101;s\n315550101;12\n315550102;s\n2A0040101;7\n75101XXXX;3\n"
+    )
     (table, meta, warns), _ = call_quiet(read_population, path, communes={"31555", "2A004"})
     assert table["code_iris"].tolist() == ["315550101", "315550102", "2A0040101"]
     np.testing.assert_array_equal(table["population"], [12.0, np.nan, 7.0])
