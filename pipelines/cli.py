@@ -57,8 +57,9 @@ def _http_message(code: int) -> str:
     if code in (401, 403, 409):
         why = (
             "access refused: a signed URL may have expired (Planetary Computer's last about "
-            "an hour), or the catalogue needs signing (stac_api.sign); run the same command "
-            "again to search and sign anew (a tiled run resumes from its finished tiles)"
+            "an hour), or the catalogue needs signing (inputs.*[].stac_api.sign); run the "
+            "same command again to search and sign anew (a tiled run resumes from its "
+            "finished tiles)"
         )
     elif code == 404:
         why = "the file is no longer on the server; run again to search the catalogue anew"

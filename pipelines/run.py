@@ -38,7 +38,7 @@ from pipelines import run_tiles
 from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
-    layer_bounds,
+    open_layer,
     read_filosofi,
     read_population,
 )
@@ -505,7 +505,7 @@ def _manifest(
     return manifest
 
 
-def read_census_tables(config: RunConfig, communes: set[str] | None = None) -> list[pd.DataFrame]:
+def _census_tables(config: RunConfig, communes: set[str] | None = None) -> list[pd.DataFrame]:
     """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
 
     With ``communes`` (those of the run's IRIS), only their rows are kept: INSEE publishes
@@ -525,13 +525,19 @@ def read_census_tables(config: RunConfig, communes: set[str] | None = None) -> l
     try:
         if census.filosofi is not None:
             key = "census.filosofi"
-            tables.append(read_filosofi(census.filosofi, sheet=census.filosofi_sheet,
-                                        communes=communes)[0])  # fmt: skip
+            filosofi = read_filosofi(
+                census.filosofi, sheet=census.filosofi_sheet, communes=communes
+            )
+            tables.append(filosofi[0])
         if census.population is not None:
             key = "census.population"
-            tables.append(read_population(census.population, column=census.population_column,
-                                          sheet=census.population_sheet,
-                                          communes=communes)[0])  # fmt: skip
+            population = read_population(
+                census.population,
+                column=census.population_column,
+                sheet=census.population_sheet,
+                communes=communes,
+            )
+            tables.append(population[0])
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{key}: {err}") from err
     return tables
@@ -558,7 +564,7 @@ def _run(
     notes += graph.notes
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     with timer("census"):  # before any pixel is read: a wrong table stops the run at once
-        census_tables = read_census_tables(config, communes=set(iris["code_iris"].str[:5]))
+        census_tables = _census_tables(config, communes=set(iris["code_iris"].str[:5]))
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
     # that puts results onto the grid), else on the grid.
@@ -649,9 +655,8 @@ def _run(
         if qpv is not None:
             frames["qpv"] = (qpv, "code_qp")
         for extra in config.zones.extra:
-            bounds = layer_bounds(extra.path, extra.layer, graph.area.series())
-            frame = gpd.read_file(extra.path, layer=extra.layer, bbox=bounds)
             key = f"zones.extra[{extra.name}]"
+            frame = open_layer(extra.path, layer=extra.layer, what=key, bbox=graph.area.series())
             kept = zones_in_area(frame, graph.area, key, rule="overlap", required=False)
             frames[extra.name] = (kept, extra.id)
         zone_layers = [

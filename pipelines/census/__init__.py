@@ -6,25 +6,30 @@ subclasses on unusable input.
 
 Public API
 ----------
-``read_iris(source, *, layer=None) -> (GeoDataFrame, warnings)``
+``read_iris(source, *, layer=None, bbox=None, fids=None) -> (GeoDataFrame, warnings)``
     (:mod:`.iris`) IGN Contours IRIS, any millésime and format: ``code_iris`` (9 characters),
     ``nom_iris``, ``insee_com``, ``typ_iris``, ``nom_com``, other columns, ``geometry``.
-``read_qpv(source, *, layer=None) -> (GeoDataFrame, warnings)``
+``read_qpv(source, *, layer=None, bbox=None) -> (GeoDataFrame, warnings)``
     (:mod:`.qpv`) ANCT QPV, 2015 or 2024 geography: ``code_qp``, ``nom_qp``, ``insee_com``,
     ``nom_com``, ``generation``, other columns, ``geometry`` (invalid polygons repaired).
-``read_filosofi(source, *, level="iris", sheet=None) -> (DataFrame, FilosofiMeta, warnings)``
+``read_filosofi(source, *, level="iris", sheet=None, communes=None)``
+    ``-> (DataFrame, FilosofiMeta, warnings)``
     (:mod:`.filosofi`) INSEE Filosofi CSV or XLSX: year suffix removed (``disp_med``), year
-    in the metadata, secret markers as NaN and counted.
-``read_population(source, *, column=None, sheet=None) -> (DataFrame, PopulationMeta, warnings)``
+    in the metadata, secret markers as NaN and counted; ``communes`` keeps their IRIS.
+``read_population(source, *, column=None, sheet=None, communes=None)``
+    ``-> (DataFrame, PopulationMeta, warnings)``
     (:mod:`.population`) ``code_iris`` and ``population`` from an INSEE census table or an
     IRIS layer's ``P18_POP``-style column.
 ``join_tables(left, right, on="code_iris", how="left") -> (DataFrame, JoinReport)``
     (:mod:`.joins`) A one-to-one join that reports every unmatched code.
 ``iris_qpv_overlay(iris, qpv, *, threshold=0.5, crs="EPSG:2154") -> DataFrame``
     (:mod:`.overlay`) Per IRIS: ``qpv_share``, ``in_qpv``, ``code_qp_main``.
+``open_layer(source, *, layer, what, bbox=None, fids=None) -> GeoDataFrame``
+    (:mod:`._layers`) A vector layer with its CRS checked, read near an area (``bbox``) or
+    for some features (``fids``) only.
 """
 
-from pipelines.census._layers import layer_bounds
+from pipelines.census._layers import open_layer
 from pipelines.census.filosofi import FILOSOFI_ALIASES, FilosofiMeta, read_filosofi
 from pipelines.census.iris import read_iris
 from pipelines.census.joins import JoinReport, join_tables
@@ -39,7 +44,7 @@ __all__ = [
     "PopulationMeta",
     "iris_qpv_overlay",
     "join_tables",
-    "layer_bounds",
+    "open_layer",
     "read_filosofi",
     "read_iris",
     "read_population",

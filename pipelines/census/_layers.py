@@ -49,7 +49,8 @@ def open_layer(
     bounding box meets the area's bounds (taken in the layer's CRS, grown by 1 %), through
     the file's spatial index where it has one: a national layer gives a city's features
     without reading France. The caller still selects among them; a GeoDataFrame is kept whole.
-    ``fids`` reads those features of a file only (see :func:`pipelines.config.aoi`).
+    ``fids`` reads those features of a file only (OGR feature ids, e.g. a city's IRIS found
+    from the attributes by :func:`pipelines.config.aoi.read_zone_layer`).
 
     Raises
     ------

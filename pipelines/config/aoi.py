@@ -269,15 +269,17 @@ def read_zone_layer(
     if not layer_config.path.exists():
         raise ConfigError(f"{source}: zones.{name}.path: file not found: {layer_config.path}")
     bbox = None if within is None else within.series()
-    zones, layer = zone_source(layer_config, name, bbox=bbox)
-    fids = None
-    if name == "iris" and communes is not None and isinstance(zones, Path):
-        fids = _commune_fids(config, zones, layer, communes, source)
     try:
+        zones, layer = zone_source(layer_config, name, bbox=bbox)
+        fids = None
+        if name == "iris" and communes is not None and isinstance(zones, Path):
+            fids = _commune_fids(config, zones, layer, communes, source)
         if name == "iris":
             frame, _warnings = read_iris(zones, layer=layer, bbox=bbox, fids=fids)
         else:
             frame, _warnings = read_qpv(zones, layer=layer, bbox=bbox)
+    except ConfigError:
+        raise
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
     return frame
@@ -324,14 +326,13 @@ def zone_source(layer: Any, name: str, *, bbox: gpd.GeoSeries | None = None) -> 
     the column names IGN and ANCT use; ``zones.<name>.id`` names another column, which then
     takes the first of those names (the others are dropped). ``bbox`` as the readers'.
     """
-    from pipelines.census import layer_bounds
+    from pipelines.census import open_layer
     from pipelines.census.fields import IRIS_CODE, QPV_CODE
 
     known = IRIS_CODE if name == "iris" else QPV_CODE
     if layer.id == "auto":
         return layer.path, layer.layer
-    bounds = None if bbox is None else layer_bounds(layer.path, layer.layer, bbox)
-    frame = gpd.read_file(layer.path, layer=layer.layer, bbox=bounds)
+    frame = open_layer(layer.path, layer=layer.layer, what=name.upper(), bbox=bbox)
     if layer.id not in frame.columns:
         columns = ", ".join(c for c in frame.columns if c != frame.geometry.name)
         raise ConfigError(f"zones.{name}.id: no column {layer.id!r} in {layer.path.name} "

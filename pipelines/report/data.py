@@ -31,6 +31,7 @@ from rasterio.errors import RasterioIOError
 from pipelines.outputs.folder import RunFolder
 from pipelines.report.errors import ReportError
 from tiles.errors import IlotsWarning
+from tiles.grid import utm_crs_for
 
 __all__ = ["RunSummary", "ScenarioFiles", "read_run"]
 
@@ -185,7 +186,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
     if iris.crs is not None and iris.crs.is_geographic:
         # IRIS in degrees (a GeoJSON export): mapped in metres, or they come out stretched
         # east-west by 1 / cos(latitude) (1.5 x in Paris).
-        iris = iris.to_crs(iris.estimate_utm_crs())
+        centre = iris.geometry.union_all().centroid
+        iris = iris.to_crs(utm_crs_for(centre.x, centre.y))
     qpv = _read_layer(folder, "qpv")
     if qpv is not None and iris.crs is not None and qpv.crs is not None:
         qpv = qpv.to_crs(iris.crs)

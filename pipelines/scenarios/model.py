@@ -337,8 +337,9 @@ def fit_model(
         usable &= np.isfinite(predictors[name])
     n_usable = int(usable.sum())
     if n_usable < MIN_PIXELS:
-        wider = (", or fit on the whole grid (scenario_model.fit_area: grid)"
-                 if settings.fit_area == "zones" else "")  # fmt: skip
+        wider = ""
+        if settings.fit_area == "zones":
+            wider = ", or fit on the whole grid (scenario_model.fit_area: grid)"
         raise ScenarioError(
             f"only {n_usable} pixels have {settings.target} and every predictor (need "
             f"{MIN_PIXELS}); check the run's rasters (NDVI, land cover, LST) over the area" + wider

@@ -1,9 +1,10 @@
 """Product metadata: every input product becomes a :class:`pystac.Item`.
 
 Whatever the user points ilots at (a Landsat product folder, one of its ``_MTL`` files, the
-``.tar`` as downloaded from USGS, a Sentinel-2 SAFE folder, an Earth Search or Planetary
-Computer item JSON), :func:`open_product` returns one STAC Item with the same shape, and
-:func:`raster.load.load_items` loads any list of such Items onto one grid.
+``.tar`` as downloaded from USGS, a Sentinel-2 SAFE folder or the ``.zip`` the Copernicus
+Data Space delivers, an Earth Search or Planetary Computer item JSON), :func:`open_product`
+returns one STAC Item with the same shape, and :func:`raster.load.load_items` loads any list
+of such Items onto one grid.
 
 The Item contract
 -----------------
@@ -18,9 +19,10 @@ Geometry
     The footprint in EPSG:4326 (the reference band's bounds, transformed), and its bbox.
 Assets
     Keyed by *common band name* (:mod:`raster.bands`). Each has ``href`` (absolute local path,
-    a GDAL ``/vsitar/`` path, or a URL), ``proj:code`` / ``proj:shape`` / ``proj:transform``
-    read from the file header when the file is local (never from the MTL, whose grid may
-    not be the file's), and ``raster:bands`` with one entry giving ``data_type``, ``nodata``,
+    a GDAL ``/vsitar/`` or ``/vsizip/`` path, or a URL, signed where the catalogue signs),
+    ``proj:code`` / ``proj:shape`` / ``proj:transform`` read from the file header when the
+    file is local (never from the MTL, whose grid may not be the file's), and
+    ``raster:bands`` with one entry giving ``data_type``, ``nodata``,
     ``scale``, ``offset`` and ``unit`` such that ``physical = DN * scale + offset``. For Landsat
     Level-1 reflective bands the scale and offset already include the division by
     ``sin(SUN_ELEVATION)``; Level-1 thermal bands are radiance and carry ``ilots:k1`` and

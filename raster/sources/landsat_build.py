@@ -49,9 +49,7 @@ LANDSAT_PRODUCT_ID = re.compile(
 #: The id of a Landsat STAC item: the product id, or the scene's without the processing date
 #: (Planetary Computer's ``LC08_L2SP_047027_20201204_02_T1``).
 LANDSAT_ITEM_ID = re.compile(
-    r"(?P<sensor>L[COTEM])(?P<satellite>0\d)_(?P<level>L1TP|L1GT|L1GS|L2SP|L2SR)_"
-    r"(?P<path>\d{3})(?P<row>\d{3})_(?P<acquired>\d{8})_(?:(?P<processed>\d{8})_)?"
-    r"(?P<collection>\d{2})_(?P<category>T1|T2|RT)"
+    LANDSAT_PRODUCT_ID.pattern.replace(r"(?P<processed>\d{8})_", r"(?:(?P<processed>\d{8})_)?")
 )
 
 _SUPPORTED_SPACECRAFT = ("LANDSAT_8", "LANDSAT_9")

@@ -42,7 +42,6 @@ __all__ = [
     "SafeMetadata",
     "is_safe_zip",
     "read_mtd_msil2a",
-    "safe_band_files",
     "sentinel2_item_from_safe",
 ]
 
@@ -242,56 +241,48 @@ def _folder_files(safe: Path) -> _SafeFiles:
     )
 
 
-def _zip_root(archive: zipfile.ZipFile) -> str | None:
-    """Return the SAFE folder of a zip (``S2B_MSIL2A_....SAFE/``), or None."""
-    roots = {name[: -len(MTD_NAME)] for name in archive.namelist() if name.endswith("/" + MTD_NAME)}
-    return next(iter(roots)) if len(roots) == 1 else None
+def _zip_roots(archive: zipfile.ZipFile) -> set[str]:
+    """Return the SAFE folders of a zip: ``S2B_MSIL2A_....SAFE/``, or ``""`` at its top."""
+    return {
+        name[: -len(MTD_NAME)]
+        for name in archive.namelist()
+        if name == MTD_NAME or name.endswith("/" + MTD_NAME)
+    }
 
 
 def _zip_files(path: Path) -> _SafeFiles:
     try:
         with zipfile.ZipFile(path) as archive:
-            root = _zip_root(archive)
+            roots = _zip_roots(archive)
             members = archive.namelist()
     except (zipfile.BadZipFile, OSError) as err:
         raise ReadError(f"{path}: cannot read the zip ({err}); is the download complete?") from err
-    if root is None:
-        raise UnrecognisedProductError(f"{path} holds no single SAFE with its {MTD_NAME}")
+    if len(roots) != 1:
+        raise UnrecognisedProductError(
+            f"{path} holds {len(roots)} Sentinel-2 SAFE products (one {MTD_NAME} each); "
+            "ilots reads one product a zip, as the Copernicus Data Space delivers them"
+        )
+    (root,) = roots
 
     def read(name: str) -> bytes:
         with zipfile.ZipFile(path) as archive:
             return archive.read(root + name)
 
-    names = tuple(sorted(m[len(root) :] for m in members
-                         if m.startswith(root) and not m.endswith("/")))  # fmt: skip
-    return _SafeFiles(f"{path}/{root}", names, lambda name: f"/vsizip/{path}/{root}{name}", read)
+    inside = [m for m in members if m.startswith(root) and not m.endswith("/")]
+    names = tuple(sorted(m[len(root) :] for m in inside))
+    location = f"{path}/{root.rstrip('/')}" if root else str(path)
+    return _SafeFiles(location, names, lambda name: f"/vsizip/{path}/{root}{name}", read)
 
 
 def is_safe_zip(path: Path) -> bool:
-    """Whether ``path`` is a zip holding one L2A SAFE (the Copernicus Data Space download)."""
+    """Whether ``path`` is a zip holding an L2A SAFE (the Copernicus Data Space download)."""
     if not (path.is_file() and path.suffix.lower() == ".zip"):
         return False
     try:
         with zipfile.ZipFile(path) as archive:
-            return _zip_root(archive) is not None
+            return bool(_zip_roots(archive))
     except (zipfile.BadZipFile, OSError):
         return False
-
-
-def safe_band_files(safe: Path) -> dict[str, tuple[Path, int]]:
-    """Return the finest-resolution JPEG 2000 file of each band of a SAFE folder.
-
-    Returns
-    -------
-    Band id (``B04``, ``B8A``, ``SCL``) → ``(path, resolution in metres)``.
-
-    Raises
-    ------
-    UnrecognisedProductError
-        If the SAFE holds more than one tile (old multi-granule products).
-    """
-    found = _band_files(_folder_files(safe))
-    return {band: (safe / name, res) for band, (name, res) in found.items()}
 
 
 def _band_files(files: _SafeFiles) -> dict[str, tuple[str, int]]:

@@ -85,6 +85,15 @@ def _oracle_on_grid(product_dir, grid_transform, shape, grid_crs):
     return lst[row, col], x, y
 
 
+def _at_centres(values, native, grid, shape):
+    """``values`` (on the ``native`` transform) at each grid pixel centre (same CRS): the
+    pixel holding it, nearest."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    x, y = grid * (cols + 0.5, rows + 0.5)
+    col, row = ~native * (x, y)
+    return values[np.floor(row).astype(int), np.floor(col).astype(int)]
+
+
 @pytest.fixture(scope="module")
 def clear_run(real_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("real_clear")
@@ -154,11 +163,7 @@ def test_real_product_ndvi_from_its_surface_reflectance(clear_run):
         ndvi, transform = src.read(1), src.transform
     with rasterio.open(f"{stem}_ST_B10.TIF") as src:
         native = src.transform
-    rows, cols = np.mgrid[0 : ndvi.shape[0], 0 : ndvi.shape[1]]
-    x = transform.c + (cols + 0.5) * transform.a
-    y = transform.f + (rows + 0.5) * transform.e
-    oracle = by_hand[np.floor((y - native.f) / native.e).astype(int),
-                     np.floor((x - native.c) / native.a).astype(int)]  # fmt: skip
+    oracle = _at_centres(by_hand, native, transform, ndvi.shape)
     assert np.isfinite(oracle).mean() > 0.2
     np.testing.assert_allclose(ndvi, oracle, rtol=0, atol=1e-6, equal_nan=True)
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
@@ -238,7 +243,7 @@ FILOSOFI_2018 = "filosofi/BASE_TD_FILO_DISP_IRIS_2018_france.csv"
 PARIS_ORIGIN, PARIS_SHAPE = (445_005.0, 5_419_995.0), (666, 840)
 
 
-def _paris_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE, crs=32631):
+def _synthetic_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE, crs=32631):
     """Two clear synthetic L2SP products whose LST rises 0.4 K a km eastwards."""
     from rasterio.transform import from_origin
 
@@ -286,7 +291,7 @@ def _area_weighted(zones, values, origin):
 def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
     # aoi.communes 75112: IGN/INSEE code Paris by arrondissement. The real IRIS are
     # simplified MultiPolygons in EPSG:4326; the real Filosofi 2018 table covers France.
-    lst = _paris_landsat(tmp_path / "products")
+    lst = _synthetic_landsat(tmp_path / "products")
     config = {
         "name": "Paris 12e (real IRIS and Filosofi, synthetic Landsat)",
         "aoi": {"zones": "iris", "communes": ["75112"]},
@@ -343,7 +348,7 @@ def test_real_lyon_iris_in_cc46_with_income_on_the_layer(real_data, tmp_path):
     # The Lyon metropolis' IRIS in EPSG:3946 (CC46), the median standard of living on the
     # layer itself (NivVieMed, no Filosofi file); aoi.communes 69123 is Lyon, whose IRIS
     # IGN codes by arrondissement (69381-69389).
-    lst = _paris_landsat(tmp_path / "products", LYON_ORIGIN, LYON_SHAPE)
+    lst = _synthetic_landsat(tmp_path / "products", LYON_ORIGIN, LYON_SHAPE)
     config = {
         "name": "Lyon (real IRIS, synthetic Landsat)",
         "aoi": {"zones": "iris", "communes": ["69123"]},
@@ -383,7 +388,7 @@ TOULOUSE_ORIGIN, TOULOUSE_SHAPE = (355_005.0, 4_850_025.0), (1100, 1000)
 def test_real_toulouse_qpv_through_a_run(real_data, tmp_path):
     # The 105 QPV of Occitanie (EPSG:4326, 32 invalid geometries) given whole: the run keeps
     # those over a grid of 1 km IRIS around Toulouse's 12 and crosses them with the IRIS.
-    lst = _paris_landsat(tmp_path / "products", TOULOUSE_ORIGIN, TOULOUSE_SHAPE)
+    lst = _synthetic_landsat(tmp_path / "products", TOULOUSE_ORIGIN, TOULOUSE_SHAPE)
     qpv_all = gpd.read_file(real_data / OCCITANIE_QPV)
     toulouse = qpv_all[qpv_all["code_commune"] == "31555"]
     west, south, east, north = toulouse.to_crs(2154).total_bounds
@@ -447,7 +452,7 @@ def test_real_sentinel2_ndvi_through_a_run(real_data, tmp_path):
     # while the item's metadata says 10 and 20 m) beside a synthetic Landsat product. On a
     # 20 m grid laid on the Sentinel-2 pixels, the NDVI median is each 100 m pixel's:
     # (B08 - B04) / (B08 + B04) with DN / 10000, where SCL is 4 or 5 (the default preset).
-    _paris_landsat(tmp_path / "products", SAHARA_ORIGIN, SAHARA_SHAPE, crs=32629)
+    _synthetic_landsat(tmp_path / "products", SAHARA_ORIGIN, SAHARA_SHAPE, crs=32629)
     boxes = [shapely.box(275_000 + i * 2000, 2_785_000 + j * 2000, 277_000 + i * 2000,
                          2_787_000 + j * 2000) for j in range(3) for i in range(3)]  # fmt: skip
     gpd.GeoDataFrame(
@@ -473,13 +478,10 @@ def test_real_sentinel2_ndvi_through_a_run(real_data, tmp_path):
         ndvi, transform = src.read(1), src.transform
     assert transform.a == 20.0 and transform.c % 20 == 0  # on the Sentinel-2 pixel edges
     folder = real_data / S2_FOLDER
-    rows, cols = np.mgrid[0 : ndvi.shape[0], 0 : ndvi.shape[1]]
-    x, y = transform * (cols + 0.5, rows + 0.5)
 
     def sample(name):
         with rasterio.open(folder / f"{name}.tif") as src:
-            r, c = rasterio.transform.rowcol(src.transform, x.ravel(), y.ravel())
-            return src.read(1)[np.asarray(r), np.asarray(c)].reshape(ndvi.shape)
+            return _at_centres(src.read(1), src.transform, transform, ndvi.shape)
 
     red, nir, scl = sample("B04") / 10000.0, sample("B08") / 10000.0, sample("SCL")
     oracle = np.where(np.isin(scl, (4, 5)), (nir - red) / (nir + red), np.nan)

@@ -100,9 +100,10 @@ class _SignedFiles(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def blob_storage(demo_folder):
-    """The demo's Landsat files under ``landsat-c2/level-2/standard/oli-tirs/...``, over HTTP."""
-    root = demo_folder / "blob"
+def blob_storage(demo_folder, tmp_path_factory):
+    """The demo's products over HTTP: Landsat under ``landsat-c2/level-2/standard/...`` as on
+    Planetary Computer, Sentinel-2 under ``sentinel-cogs/...`` as on Earth Search."""
+    root = tmp_path_factory.mktemp("blob")
     for product in sorted((demo_folder / "products").glob("L[CO]0*_L2SP_*")):
         pid = product.name
         path, row, year = pid[10:13], pid[13:16], pid[17:21]
@@ -301,6 +302,6 @@ def test_an_expired_signature_is_one_line_saying_what_to_do(
     assert message == (
         "Error: a remote input file could not be read (HTTP 409): access refused: a signed URL "
         "may have expired (Planetary Computer's last about an hour), or the catalogue needs "
-        "signing (stac_api.sign); run the same command again to search and sign anew (a "
-        "tiled run resumes from its finished tiles)"
+        "signing (inputs.*[].stac_api.sign); run the same command again to search and sign "
+        "anew (a tiled run resumes from its finished tiles)"
     )

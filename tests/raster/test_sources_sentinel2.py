@@ -297,6 +297,24 @@ def test_safe_zip_is_read_in_place(tmp_path: Path, compression: int) -> None:
     assert {k: zipped.properties[k] for k in same} == {k: folder.properties[k] for k in same}
 
 
+def test_safe_zip_of_its_contents_and_of_two_products(tmp_path: Path) -> None:
+    safe = make_safe(tmp_path / "folder")
+    flat = tmp_path / "flat.zip"  # the SAFE's files at the top, as a user may re-zip it
+    with zipfile.ZipFile(flat, "w") as out:
+        for path in sorted(safe.rglob("*")):
+            out.write(path, path.relative_to(safe).as_posix())
+    item = open_product(flat)
+    assert item.id == open_product(safe).id
+    assert item.assets["red"].href.startswith(f"/vsizip/{flat}/GRANULE/")
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as out:
+        for prefix in ("a", "b"):
+            for path in sorted(safe.rglob("*")):
+                out.write(path, f"{prefix}/{path.relative_to(safe.parent).as_posix()}")
+    with pytest.raises(UnrecognisedProductError, match="holds 2 Sentinel-2 SAFE products"):
+        open_product(two)
+
+
 def test_a_zip_without_a_safe_is_not_a_product(tmp_path: Path) -> None:
     archive = tmp_path / "photos.zip"
     with zipfile.ZipFile(archive, "w") as out:
