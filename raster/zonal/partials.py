@@ -470,8 +470,7 @@ def _simple(
         if name == "valid_frac":
             # The valid and covered weights are summed in different orders: a wholly valid
             # zone's ratio is 1 +- 1e-15, made 1 exactly (a fraction never exceeds 1).
-            with np.errstate(divide="ignore", invalid="ignore"):
-                frac = part.w / covered
+            frac = part.w / covered
             frac = np.where(np.abs(frac - 1.0) <= 1e-9, 1.0, np.minimum(frac, 1.0))
             return np.where(covered > 0, frac, np.nan)
         if name == "area_m2":
