@@ -288,25 +288,37 @@ def _area_weighted(zones, values, origin):
     return pd.Series(means)
 
 
-def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
-    # aoi.communes 75112: IGN/INSEE code Paris by arrondissement. The real IRIS are
-    # simplified MultiPolygons in EPSG:4326; the real Filosofi 2018 table covers France.
-    lst = _synthetic_landsat(tmp_path / "products")
+def _run_synthetic_landsat(folder, name, **sections):
+    """Run a config over ``folder``'s synthetic Landsat products (2019, one clear scene is
+    enough), a 30 m UTM grid and a 1-3 km rural ring; ``sections`` add or replace sections."""
     config = {
-        "name": "Paris 12e (real IRIS and Filosofi, synthetic Landsat)",
-        "aoi": {"zones": "iris", "communes": ["75112"]},
+        "name": name,
+        "aoi": {"zones": "iris"},
         "periods": {"years": [2019], "months": [7]},
         "inputs": {"landsat": ["products"]},
         "grid": {"crs": "utm", "resolution": 30},
         "mask": {"cdist_min_km": None},
         "composite": {"min_clear": 1},
         "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
-        "zones": {"iris": {"path": str(real_data / PARIS_IRIS)}},
-        "census": {"filosofi": str(real_data / FILOSOFI_2018)},
-        "outputs": {"folder": "out"},
+        "outputs": {"folder": "out", "report": False},
+        **sections,
     }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run(load_config(tmp_path / "config.yaml"))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return run(load_config(folder / "config.yaml"))
+
+
+def test_real_paris_iris_and_filosofi_through_a_run(real_data, tmp_path):
+    # aoi.communes 75112: IGN/INSEE code Paris by arrondissement. The real IRIS are
+    # simplified MultiPolygons in EPSG:4326; the real Filosofi 2018 table covers France.
+    lst = _synthetic_landsat(tmp_path / "products")
+    result = _run_synthetic_landsat(
+        tmp_path,
+        "Paris 12e (real IRIS and Filosofi, synthetic Landsat)",
+        aoi={"zones": "iris", "communes": ["75112"]},
+        zones={"iris": {"path": str(real_data / PARIS_IRIS)}},
+        census={"filosofi": str(real_data / FILOSOFI_2018)},
+        outputs={"folder": "out"},  # with the report
+    )
     iris = result.zones["iris"].set_index("code_iris")
 
     raw = gpd.read_file(real_data / PARIS_IRIS)
@@ -349,22 +361,14 @@ def test_real_lyon_iris_in_cc46_with_income_on_the_layer(real_data, tmp_path):
     # layer itself (NivVieMed, no Filosofi file); aoi.communes 69123 is Lyon, whose IRIS
     # IGN codes by arrondissement (69381-69389).
     lst = _synthetic_landsat(tmp_path / "products", LYON_ORIGIN, LYON_SHAPE)
-    config = {
-        "name": "Lyon (real IRIS, synthetic Landsat)",
-        "aoi": {"zones": "iris", "communes": ["69123"]},
-        "periods": {"years": [2019], "months": [7]},
-        "inputs": {"landsat": ["products"]},
-        "grid": {"crs": "utm", "resolution": 30},
-        "mask": {"cdist_min_km": None},
-        "composite": {"min_clear": 1},
-        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
-        "zones": {"iris": {"path": str(real_data / LYON_IRIS)}},
-        "census": {"income_column": "NivVieMed"},
-        "inequality": {"outcomes": ["lst_mean_k"]},
-        "outputs": {"folder": "out", "report": False},
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run(load_config(tmp_path / "config.yaml"))
+    result = _run_synthetic_landsat(
+        tmp_path,
+        "Lyon (real IRIS, synthetic Landsat)",
+        aoi={"zones": "iris", "communes": ["69123"]},
+        zones={"iris": {"path": str(real_data / LYON_IRIS)}},
+        census={"income_column": "NivVieMed"},
+        inequality={"outcomes": ["lst_mean_k"]},
+    )
     iris = result.zones["iris"].set_index("code_iris")
     raw = gpd.read_file(real_data / LYON_IRIS)
     lyon = raw[raw["INSEE_COM"].str.startswith("6938")].set_index("CODE_IRIS")
@@ -402,21 +406,11 @@ def test_real_toulouse_qpv_through_a_run(real_data, tmp_path):
         geometry=boxes, crs=2154,
     )  # fmt: skip
     iris.to_file(tmp_path / "iris.gpkg", driver="GPKG")
-    config = {
-        "name": "Toulouse QPV (real QPV, synthetic IRIS and Landsat)",
-        "aoi": {"zones": "iris"},
-        "periods": {"years": [2019], "months": [7]},
-        "inputs": {"landsat": ["products"]},
-        "grid": {"crs": "utm", "resolution": 30},
-        "mask": {"cdist_min_km": None},
-        "composite": {"min_clear": 1},
-        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
-        "zones": {"iris": {"path": "iris.gpkg"},
-                  "qpv": {"path": str(real_data / OCCITANIE_QPV)}},
-        "outputs": {"folder": "out", "report": False},
-    }  # fmt: skip
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run(load_config(tmp_path / "config.yaml"))
+    result = _run_synthetic_landsat(
+        tmp_path,
+        "Toulouse QPV (real QPV, synthetic IRIS and Landsat)",
+        zones={"iris": {"path": "iris.gpkg"}, "qpv": {"path": str(real_data / OCCITANIE_QPV)}},
+    )
     # The QPV kept: those sharing area with the IRIS (shapely, geometries made valid).
     valid = qpv_all.to_crs(2154).set_index("code_qp").geometry.make_valid()
     area = iris.geometry.union_all()
@@ -460,20 +454,14 @@ def test_real_sentinel2_ndvi_through_a_run(real_data, tmp_path):
          "nom_iris": [f"IRIS {k}" for k in range(9)], "insee_com": ["99999"] * 9},
         geometry=boxes, crs=32629,
     ).to_file(tmp_path / "iris.gpkg", driver="GPKG")  # fmt: skip
-    config = {
-        "name": "real Sentinel-2 L2A product",
-        "aoi": {"zones": "iris"},
-        "periods": {"years": [2019, 2020], "months": [2, 7]},
-        "inputs": {"landsat": ["products"], "sentinel2": [str(real_data / S2_FOLDER)]},
-        "grid": {"crs": "EPSG:32629", "resolution": 20},
-        "mask": {"cdist_min_km": None},
-        "composite": {"min_clear": 1},
-        "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
-        "zones": {"iris": {"path": "iris.gpkg"}},
-        "outputs": {"folder": "out", "report": False},
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run(load_config(tmp_path / "config.yaml"))
+    result = _run_synthetic_landsat(
+        tmp_path,
+        "real Sentinel-2 L2A product",
+        periods={"years": [2019, 2020], "months": [2, 7]},
+        inputs={"landsat": ["products"], "sentinel2": [str(real_data / S2_FOLDER)]},
+        grid={"crs": "EPSG:32629", "resolution": 20},
+        zones={"iris": {"path": "iris.gpkg"}},
+    )
     with rasterio.open(tmp_path / "out" / "rasters" / "ndvi_median.tif") as src:
         ndvi, transform = src.read(1), src.transform
     assert transform.a == 20.0 and transform.c % 20 == 0  # on the Sentinel-2 pixel edges
