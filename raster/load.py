@@ -29,6 +29,8 @@ import xarray as xr
 from affine import Affine
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
+from odc.loader import RioDriver
+from odc.loader.types import RasterSource
 
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
@@ -227,7 +229,7 @@ def _load_raw(
     reprojection (or its plain read when the grids coincide).
     """
     options = {"groupby": "id", "preserve_original_order": True,
-               "fail_on_error": on_error == "raise"}  # fmt: skip
+               "fail_on_error": on_error == "raise", "driver": _driver(items)}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
     raw: dict[str, xr.DataArray] = {}
@@ -248,6 +250,50 @@ def _load_raw(
         gathered = _load_gathered(items, group, plan, grid, chunk, options)
         raw.update({b: gathered[b] for b in group})
     return raw
+
+
+#: Item property naming how its asset URLs are signed (``planetary_computer``); set by the
+#: catalogue searches that sign (:mod:`pipelines.config.inputs`).
+SIGN_PROPERTY = "ilots:sign"
+
+
+def sign_href(href: str, signer: str) -> str:
+    """Return ``href`` signed afresh by ``signer`` (its old signature, a query, left out).
+
+    ``planetary_computer``: :func:`planetary_computer.sign`, which keeps a token per storage
+    container and renews it before it expires.
+    """
+    if signer != "planetary_computer":
+        raise ValueError(f"unknown URL signer {signer!r}")
+    import planetary_computer  # type: ignore[import-not-found]
+
+    return str(planetary_computer.sign(href.split("?", 1)[0]))
+
+
+class SigningRioDriver(RioDriver):
+    """odc-stac's rasterio reader that signs each URL when it opens the file.
+
+    A catalogue that signs its URLs (Planetary Computer: tokens of about an hour) signs them
+    when the items are found; a long run reads them later, so each read signs again.
+    """
+
+    def __init__(self, signer: str) -> None:
+        super().__init__()
+        self.signer = signer
+
+    def open(self, src: RasterSource, ctx: Any) -> Any:
+        """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
+        if src.uri.startswith(("http://", "https://")):
+            src = src.patch(uri=sign_href(src.uri, self.signer))
+        return super().open(src, ctx)
+
+
+def _driver(items: Sequence[pystac.Item]) -> SigningRioDriver | None:
+    """Return the reader of ``items``: odc-stac's own, or one that signs their URLs."""
+    signers = {it.properties.get(SIGN_PROPERTY) for it in items} - {None}
+    if len(signers) > 1:
+        raise ValueError(f"items signed by several signers: {sorted(signers)}")
+    return SigningRioDriver(signers.pop()) if signers else None
 
 
 def _load_gathered(

@@ -46,6 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from pipelines.config._types import has_glob, is_url
 from pipelines.config.aoi import AreaOfInterest, area_of_interest
 from pipelines.config.models import InputSource, RunConfig, StacApiSource
+from raster.load import SIGN_PROPERTY
 from raster.sources import open_product
 from tiles.errors import ConfigError, IlotsError, IlotsWarning, UnrecognisedProductError
 
@@ -415,11 +416,14 @@ def _source_items(
             raise ConfigError(f"{key}.stac_api: {err}") from err
     else:  # InputSource validation guarantees one alternative
         raise ConfigError(f"{key}: give path, catalog or stac_api")
+    signer = src.stac_api.sign if src.stac_api is not None else None
     items = []
     for item in raw:
         path = _local_self(item) or _save_item(item, item_dir)
         opened = opener.open(path, key)
         if opened is not None:
+            if signer is not None:  # signed again at each read (raster.load.SigningRioDriver)
+                opened.properties[SIGN_PROPERTY] = signer
             items.append(opened)
     return items
 

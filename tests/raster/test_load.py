@@ -9,6 +9,7 @@ import shutil
 import warnings
 
 import numpy as np
+import pystac
 import pytest
 import rasterio
 from rasterio.transform import from_origin
@@ -260,3 +261,30 @@ def test_sentinel2_offset_follows_processing_baseline(
     np.testing.assert_allclose(red[1:, :], rho, atol=1e-7)
     np.testing.assert_allclose(red[0, 0], 0.1 + dn1000, atol=1e-7)
     assert np.isnan(red[0, 1])
+
+
+def test_signed_items_are_read_through_a_driver_that_signs_each_open(monkeypatch):
+    # Planetary Computer's tokens expire: the reader signs every URL when it opens it, with
+    # the token planetary_computer keeps fresh. The driver travels to workers (pickled).
+    import pickle
+    import sys
+    import types
+
+    from odc.loader.types import RasterSource
+
+    from raster.load import SIGN_PROPERTY, SigningRioDriver, _driver
+
+    signed = []
+    module = types.ModuleType("planetary_computer")
+    module.sign = lambda href: signed.append(href) or f"{href}?sig=fresh"
+    monkeypatch.setitem(sys.modules, "planetary_computer", module)
+    driver = pickle.loads(pickle.dumps(SigningRioDriver("planetary_computer")))
+    reader = driver.open(RasterSource("https://x.blob.core.windows.net/c/a.TIF?sig=old"), None)
+    assert reader._src.uri == "https://x.blob.core.windows.net/c/a.TIF?sig=fresh"
+    assert signed == ["https://x.blob.core.windows.net/c/a.TIF"]
+    assert driver.open(RasterSource("/data/b.TIF"), None)._src.uri == "/data/b.TIF"
+    plain = pystac.Item("a", None, None, dt.datetime(2023, 7, 1), {})
+    assert _driver([plain]) is None
+    marked = plain.clone()
+    marked.properties[SIGN_PROPERTY] = "planetary_computer"
+    assert isinstance(_driver([plain, marked]), SigningRioDriver)
