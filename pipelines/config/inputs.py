@@ -357,12 +357,19 @@ def search_stac_api(
     return list(found.values())
 
 
-def _save_item(item: pystac.Item, folder: Path) -> Path:
-    """Write an item's JSON (absolute asset hrefs) under ``folder``, atomically."""
+def _save_item(item: pystac.Item, folder: Path, *, signed: bool = False) -> Path:
+    """Write an item's JSON (absolute asset hrefs) under ``folder``, atomically.
+
+    ``signed``: the hrefs carry a signature (a query) that is left out: each read signs
+    again (:class:`raster.load.SigningRioDriver`), and the run folder keeps no token.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     if item.get_self_href() is not None:
         item.make_asset_hrefs_absolute()
     data = item.to_dict(include_self_link=False, transform_hrefs=False)
+    if signed:
+        for asset in data.get("assets", {}).values():
+            asset["href"] = str(asset.get("href", "")).split("?", 1)[0]
     target = folder / f"{_SAFE_NAME.sub('_', item.id)}.json"
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
@@ -419,7 +426,7 @@ def _source_items(
     signer = src.stac_api.sign if src.stac_api is not None else None
     items = []
     for item in raw:
-        path = _local_self(item) or _save_item(item, item_dir)
+        path = _local_self(item) or _save_item(item, item_dir, signed=signer is not None)
         opened = opener.open(path, key)
         if opened is not None:
             if signer is not None:  # signed again at each read (raster.load.SigningRioDriver)
