@@ -56,10 +56,9 @@ def _http_message(code: int) -> str:
     """One line on a remote input that refused to be read, and what to do."""
     if code in (401, 403, 409):
         why = (
-            "access refused: a signed URL may have expired (Planetary Computer's last about "
-            "an hour), or the catalogue needs signing (inputs.*[].stac_api.sign); run the "
-            "same command again to search and sign anew (a tiled run resumes from its "
-            "finished tiles)"
+            "access refused: the catalogue may need its URLs signed (inputs.*[].stac_api.sign: "
+            "planetary_computer, with pip install planetary-computer), or its signing service "
+            "refused; run the same command again (a tiled run resumes from its finished tiles)"
         )
     elif code == 404:
         why = "the file is no longer on the server; run again to search the catalogue anew"
