@@ -50,7 +50,7 @@ from pipelines.config import (
     dump_config,
 )
 from pipelines.heat_island import heat_island_summary
-from pipelines.inequality import percentile_ranks, run_inequality
+from pipelines.inequality import percentile_ranks, run_inequality, zone_roles
 from pipelines.outputs import (
     RunFolder,
     build_manifest,
@@ -319,7 +319,9 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             "the IRIS layer's millésime"
         )
         return {}
-    population = "population" if "population" in table else None
+    roles = zone_roles(
+        table, income=income, population_weighted=ineq.population_weighted, stratum=ineq.stratum
+    )
     outcomes = []
     for outcome in ineq.outcomes:
         if outcome not in table:
@@ -333,15 +335,7 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
 
     def one(outcome: str) -> Any:
         try:
-            return run_inequality(
-                table,
-                outcome=outcome,
-                income=income,
-                population=population if ineq.population_weighted else None,
-                group="in_qpv" if "in_qpv" in table else None,
-                stratum=ineq.stratum if ineq.stratum in table else None,
-                **ineq.run_options(),
-            )
+            return run_inequality(table, outcome=outcome, **roles, **ineq.run_options())
         except InequalityError as err:  # e.g. the same value in every IRIS, < 3 with income
             return err
 

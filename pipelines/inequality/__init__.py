@@ -12,7 +12,7 @@ from pipelines.inequality.deciles import exposure_by_decile
 from pipelines.inequality.groups import group_difference
 from pipelines.inequality.percentiles import percentile_ranks
 from pipelines.inequality.ranks import fractional_ranks
-from pipelines.inequality.report import InequalityReport, run_inequality
+from pipelines.inequality.report import InequalityReport, run_inequality, zone_roles
 from pipelines.inequality.results import (
     ConcentrationResult,
     CorrelationResult,
@@ -48,4 +48,5 @@ __all__ = [
     "percentile_ranks",
     "residual_morans_i",
     "run_inequality",
+    "zone_roles",
 ]

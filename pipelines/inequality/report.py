@@ -170,6 +170,26 @@ class InequalityReport:
         return buffer.getvalue()
 
 
+def zone_roles(
+    table: pd.DataFrame,
+    *,
+    income: str,
+    population_weighted: bool = True,
+    stratum: str | None = None,
+) -> dict[str, str | None]:
+    """Return the columns :func:`run_inequality` takes from a zone table of ``ilots run``.
+
+    ``income`` as given; ``population`` when the table has it and the means are weighted;
+    ``group``: ``in_qpv`` when the table has it; ``stratum`` when the table has it.
+    """
+    return {
+        "income": income,
+        "population": "population" if population_weighted and "population" in table else None,
+        "group": "in_qpv" if "in_qpv" in table else None,
+        "stratum": stratum if stratum is not None and stratum in table else None,
+    }
+
+
 def run_inequality(
     table: pd.DataFrame,
     *,

@@ -54,7 +54,7 @@ import pandas as pd
 import xarray as xr
 
 from pipelines.config import RunConfig
-from pipelines.inequality import InequalityReport, run_inequality
+from pipelines.inequality import InequalityReport, run_inequality, zone_roles
 from pipelines.scenarios.baseline import Baseline
 from raster.zonal import ZoneCoverage, prepare_zones, zonal_stats, zone_coverage
 
@@ -135,18 +135,21 @@ def zone_effects(
 
 
 def _income_setup(config: RunConfig, table: pd.DataFrame) -> dict[str, Any] | None:
+    """Return the run's inequality columns (:func:`zone_roles`), or None without an income.
+
+    No income column, or no IRIS with an income value: the run itself skipped its
+    inequality then, and so do the scenarios.
+    """
     census = config.census
     income = census.income_column if census is not None else None
     if not income or income not in table:
         return None
+    if not pd.to_numeric(table[income], errors="coerce").notna().any():
+        return None
     ineq = config.inequality
-    population = "population" if "population" in table else None
-    return {
-        "income": income,
-        "population": population if ineq.population_weighted else None,
-        "group": "in_qpv" if "in_qpv" in table else None,
-        "stratum": ineq.stratum if ineq.stratum in table else None,
-    }
+    return zone_roles(
+        table, income=income, population_weighted=ineq.population_weighted, stratum=ineq.stratum
+    )
 
 
 def inequality_of(

@@ -216,6 +216,20 @@ def test_no_op_scenario_gives_exactly_zero(run_copy):
     assert table["delta_k_per_ha"].isna().all()
 
 
+def test_a_run_without_income_values_gives_scenarios_without_inequality(run_copy):
+    # The run skipped its inequality (no IRIS matched a Filosofi row): the scenarios do too,
+    # instead of stopping on "income column all missing".
+    folder, data = run_copy
+    iris = gpd.read_parquet(folder / "zones" / "iris.parquet")
+    iris["disp_med"] = np.nan
+    iris.to_parquet(folder / "zones" / "iris.parquet")
+    noop = [{"name": "nothing", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.0}}]}]
+    result = run_scenarios(_config(data, noop, **FAST))
+    assert not (folder / "scenarios" / "nothing" / "inequality.json").exists()
+    assert (folder / "scenarios" / "nothing" / "delta_lst.tif").is_file()
+    assert len(result.comparison) == 1
+
+
 def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
     _, data = run_copy
     cases = [
