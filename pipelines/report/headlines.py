@@ -200,19 +200,8 @@ def hottest_headline(hottest: pd.DataFrame | None, column: str, m: Messages) -> 
     if hottest is None or hottest.empty:
         return None
     top = hottest.iloc[0]
-    if not top["name"]:  # a layer without IRIS names: the code alone
-        return Headline(
-            "hottest",
-            m(
-                "hottest_unnamed",
-                code=top["id"],
-                pct=m.percent(top["hotter_than_pct"]),
-                label=m.label(column),
-                value=m.number(top["value"]),
-            ),
-        )
     text = m(
-        "hottest",
+        "hottest" if top["name"] else "hottest_unnamed",  # without IRIS names: the code alone
         name=top["name"],
         code=top["id"],
         pct=m.percent(top["hotter_than_pct"]),

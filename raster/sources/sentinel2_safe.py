@@ -356,7 +356,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
             )
         files = _folder_files(safe)
     mtd = files.href(MTD_NAME)
-    meta = _parse_mtd(files.read(MTD_NAME), mtd, Path(files.location.rstrip("/")).name)
+    meta = _parse_mtd(files.read(MTD_NAME), mtd, Path(files.location).name)
     by_file_key = {spec.file_key: spec for spec in SENTINEL2_L2A.values()}
     after_offset = parse_baseline(meta.baseline) >= OFFSET_BASELINE
     missing_offset: list[str] = []
