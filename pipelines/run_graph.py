@@ -31,6 +31,7 @@ from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inpu
 from pipelines.config.aoi import read_zone_layer
 from raster.bands import band_table
 from raster.composite import temporal_composite
+from raster.footprint import sentinel2_footprint_flags
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.index_composite import index_median_composite
 from raster.indices import compute_indices
@@ -45,6 +46,8 @@ from raster.nearest import NativeGather, gather_nearest
 from raster.quality import (
     landsat_clear_mask,
     landsat_water_mask,
+    sentinel2_clear_mask,
+    sentinel2_water_mask,
 )
 from raster.quality.qa_pixel import QAPixelMask
 from raster.thermal import surface_temperature_l2
@@ -401,9 +404,13 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
         available |= set(item.assets)
     bands = [b for b in wanted if b in available]
     resampling = _continuous(config, items, bands, lambda b: SENTINEL2_NATIVE_M.get(b, 20.0))
-    stored = load_stored(
-        items, bands, geobox=geobox, chunk=config.scheduler.chunk_px, resampling=resampling
-    )
+    preset = config.mask.sentinel2_preset
+    flags = None
+    if preset != "none" and "scl" in bands:
+        flags = _scl_flags(config, items, geobox, resampling)
+        bands = [b for b in bands if b != "scl"] if flags is not None else bands
+    chunk = config.scheduler.chunk_px
+    stored = load_stored(items, bands, geobox=geobox, chunk=chunk, resampling=resampling)
     names, more = _land_cover_indices(bands, "nir", "Sentinel-2", "the SCL/QA water class")
     notes += more
     # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
@@ -411,9 +418,32 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
         names.append("albedo_s2")
     # Reflectance, indices, the SCL clear mask (water taken before it: the default preset
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
-    preset = config.mask.sentinel2_preset
-    out = index_median_composite(stored, names, scl=None if preset == "none" else preset)
+    scl = None if preset == "none" or flags is not None else preset
+    out = index_median_composite(stored, names, scl=scl, flags=flags)
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
+
+
+def _scl_flags(
+    config: RunConfig, items: Any, geobox: Any, resampling: dict[str, str]
+) -> xr.Dataset | None:
+    """Build the SCL clear and water flags on the grid when its classes alone cannot mask.
+
+    None (the fused pass reads SCL itself) when every band is taken by nearest and no
+    dilation is asked. When a band is averaged onto a coarser grid, a pixel must be clear
+    over its whole footprint (:mod:`raster.footprint`); when ``mask.dilate_px`` is set, the
+    cloud classes are grown by that many grid pixels.
+    """
+    dilate = config.mask.dilate_px
+    preset = config.mask.sentinel2_preset
+    chunk = config.scheduler.chunk_px
+    if any(method != "nearest" for method in resampling.values()):
+        return sentinel2_footprint_flags(items, geobox, preset=preset, dilate_px=dilate,
+                                         chunk=chunk)  # fmt: skip
+    if not dilate:
+        return None
+    scl = load_items(items, ["scl"], geobox=geobox, chunk=chunk)
+    return xr.Dataset({"clear": sentinel2_clear_mask(scl, preset=preset, dilate_px=dilate),
+                       "water": sentinel2_water_mask(scl)})  # fmt: skip
 
 
 def _land_cover_indices(

@@ -18,6 +18,7 @@ them with the general chain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import dask.array as dsa
@@ -34,6 +35,8 @@ __all__ = ["index_median_composite"]
 
 #: The Sentinel-2 band whose classes mask the dates and flag water.
 SCL_BAND = "scl"
+#: The band that carries precomputed clear/water flags into the fused pass.
+FLAGS_BAND = "_flags"
 #: Size of the buffer that holds a strip of rows of every band and date (bytes).
 STRIP_BYTES = 8 << 20
 
@@ -43,6 +46,7 @@ def index_median_composite(
     names: Iterable[str],
     *,
     scl: str | SCLMask | Iterable[int] | None = "default",
+    flags: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """Median over clear dates of each index, and the SCL water flag, from stored bands.
 
@@ -61,18 +65,24 @@ def index_median_composite(
     scl
         SCL classes to keep (a preset name, :class:`raster.quality.scl.SCLMask` or codes);
         None for no mask. Ignored (no mask, no water flag) when ``stored`` has no ``scl``.
+    flags
+        Boolean ``(time, y, x)`` ``clear`` and ``water`` on the grid, in the dates' order,
+        used instead of the SCL classes (give ``scl=None``): masks the classes alone cannot
+        express, e.g. over each pixel's footprint
+        (:func:`raster.footprint.sentinel2_footprint_flags`) or with dilated clouds.
 
     Returns
     -------
     xarray.Dataset
         One float32 variable per index (NaN where no date is clear) with the attributes
         :func:`raster.composite.temporal_composite` gives its median, and ``scl_water``
-        (bool: SCL class 6 on any date) when masked by SCL.
+        (bool: SCL class 6 on any date) when masked by SCL or ``flags``.
 
     Raises
     ------
     ValueError
-        If an index is unknown or not a ratio of affine forms.
+        If an index is unknown or not a ratio of affine forms, or both ``scl`` and ``flags``
+        are given.
     tiles.errors.BandMissingError
         If a band an index needs is not loaded.
     """
@@ -90,17 +100,24 @@ def index_median_composite(
         picked = _resolve_bands(stored.data, spec)
         chosen.append(picked)
         bands += [picked[arg] for arg in spec.ratio.arguments]
+    if flags is not None and scl is not None:
+        raise ValueError("give the SCL classes (scl) or precomputed flags, not both")
     mask = scl_preset(scl) if scl is not None and SCL_BAND in stored.data else None
-    if mask is not None:
-        bands.append(SCL_BAND)
-    bands = list(dict.fromkeys(bands))
-    terms = _terms(specs, chosen, bands)
     keep = np.zeros(256, dtype=np.bool_)
     water = np.zeros(256, dtype=np.bool_)
-    if mask is not None:
+    if flags is not None:
+        stored = _with_flag_codes(stored, flags)
+        keep[[1, 3]] = True
+        water[[2, 3]] = True
+    elif mask is not None:
         keep[sorted(mask.keep)] = True
         water[int(SCL.WATER)] = True
-    scl_at = bands.index(SCL_BAND) if mask is not None else -1
+    masked = flags is not None or mask is not None
+    if masked:
+        bands.append(FLAGS_BAND if flags is not None else SCL_BAND)
+    bands = list(dict.fromkeys(bands))
+    terms = _terms(specs, chosen, bands)
+    scl_at = bands.index(bands[-1]) if masked else -1
     per_date = [np.stack([getattr(stored, k)[b] for b in bands]) for k in ("scale", "offset",
                                                                            "fill")]  # fmt: skip
     kwargs: dict[str, Any] = dict(zip(("scale", "offset", "fill"), per_date, strict=True))
@@ -126,11 +143,36 @@ def index_median_composite(
         out[spec.name] = stack.isel(index=i, drop=True).assign_attrs(
             statistic_attrs(index_attrs, spec.name, "median")
         )
-    if mask is not None:
+    if masked:
+        comment = "SCL class 6 (water) on any date"
+        if flags is not None:
+            comment = flags["water"].attrs.get("comment", "water") + ", on any date"
         out["scl_water"] = (stack.isel(index=len(specs), drop=True) > 0).assign_attrs(
-            long_name="water", comment="SCL class 6 (water) on any date"
+            long_name="water", comment=comment
         )
     return out
+
+
+def _with_flag_codes(stored: StoredBands, flags: xr.Dataset) -> StoredBands:
+    """Add ``flags`` to ``stored`` as one code band: 1 clear, 2 water, 3 both, 0 neither."""
+    codes = (flags["clear"].astype(np.uint8) + 2 * flags["water"].astype(np.uint8)).transpose(
+        "time", "y", "x"
+    )
+    first = next(iter(stored.data.data_vars.values())).transpose("time", "y", "x")
+    if codes.shape != first.shape:
+        raise ValueError(f"flags of shape {codes.shape} for bands of shape {first.shape}")
+    theirs, ours = codes.coords.get("product_id"), first.coords.get("product_id")
+    if theirs is not None and ours is not None and list(theirs.values) != list(ours.values):
+        raise ValueError("flags and bands list different dates; load both from the same items")
+    n = first.sizes["time"]
+    return replace(
+        stored,
+        data=stored.data.assign({FLAGS_BAND: (first.dims, codes.data)}),
+        scale={**stored.scale, FLAGS_BAND: np.ones(n, np.float32)},
+        offset={**stored.offset, FLAGS_BAND: np.zeros(n, np.float32)},
+        fill={**stored.fill, FLAGS_BAND: np.full(n, np.nan)},
+        specs={**stored.specs, FLAGS_BAND: None},
+    )
 
 
 def _terms(specs: Sequence[Any], chosen: Sequence[dict[str, str]], bands: list[str]) -> dict:

@@ -229,7 +229,8 @@ def _load_raw(
     reprojection (or its plain read when the grids coincide).
     """
     options = {"groupby": "id", "preserve_original_order": True,
-               "fail_on_error": on_error == "raise", "driver": _driver(items)}  # fmt: skip
+               "fail_on_error": on_error == "raise", "driver": _driver(items),
+               "use_overviews": False}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
     raw: dict[str, xr.DataArray] = {}

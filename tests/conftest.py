@@ -75,3 +75,19 @@ def pinned_weighted_quantile(x, w, q):
     left = right - 1
     x0, x1 = pairs[left][0], pairs[right][0]
     return x0 + (target - s[left]) * (x1 - x0) / (s[right] - s[left])
+
+
+def overlap_lengths(target_edges, source_edges):
+    """Overlap length of each target interval (rows) with each source interval (columns).
+
+    Both given by their edges in order along one axis (ascending x, or descending y), as
+    ``origin + step * arange(n + 1)``: the weights of exact area-weighted resampling, by hand.
+    """
+    import numpy as np
+
+    t, s = (
+        np.sort([target_edges[:-1], target_edges[1:]], 0),
+        np.sort([source_edges[:-1], source_edges[1:]], 0),
+    )
+    overlap = np.minimum(t[1][:, None], s[1]) - np.maximum(t[0][:, None], s[0])
+    return np.clip(overlap, 0, None)

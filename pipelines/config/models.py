@@ -464,7 +464,9 @@ class GridConfig(_Model):
         description="Resampling of continuous bands onto the grid. 'auto': 'nearest' where the "
         "grid is as fine as or finer than the band (each source pixel's value is kept, so "
         "exact zonal statistics equal those at the band's own resolution on aligned grids), "
-        "'average' where it is coarser. QA and class bands always use 'nearest'. "
+        "'average' where it is coarser, from the bands' full-resolution pixels (never their "
+        "overviews). QA and class bands always use 'nearest'; where a Sentinel-2 band is "
+        "averaged, a pixel counts a date only when every SCL pixel under it is clear. "
         "Default 'auto'.",
     )
 
@@ -518,7 +520,11 @@ class MaskConfig(_Model):
         "(science.md §5, [U]). Default 1.0; null: no ST_CDIST test.",
     )
     dilate_px: int = Field(
-        0, ge=0, le=50, description="Grow cloud masks by this radius, in pixels. Default 0."
+        0,
+        ge=0,
+        le=50,
+        description="Grow the cloud masks (Landsat QA_PIXEL, Sentinel-2 SCL cloud classes) by "
+        "this radius, in analysis-grid pixels. Default 0.",
     )
 
     @field_validator("landsat_preset")

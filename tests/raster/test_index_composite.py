@@ -143,3 +143,37 @@ def test_errors_name_the_problem():
         index_median_composite(without, ["ndbi"])
     with pytest.raises(ValueError, match="unknown index"):
         index_median_composite(stored, ["nvdi"])
+
+
+@pytest.mark.parametrize("chunks", [None, {"y": 16, "x": 10}], ids=["numpy", "dask"])
+def test_precomputed_flags_mask_the_dates_and_flag_water(chunks):
+    """``flags`` (clear and water per date) replace the SCL classes: the composite equals the
+    chain masked by ``clear``, the water flag is ``water`` on any date."""
+    stored = _stored(with_scl=False, chunks=chunks)
+    rng = np.random.default_rng(7)
+    dims, shape = ("time", "y", "x"), stored.data["red"].shape
+    clear, water = rng.random(shape) < 0.6, rng.random(shape) < 0.05
+    clear[:, 5, :] = False
+    flags = xr.Dataset({"clear": (dims, clear), "water": (dims, water)})
+    if chunks:
+        flags = flags.chunk({"time": 1, "y": 8, "x": 8})  # other chunks than the bands'
+    fused = index_median_composite(stored, ["ndvi", "ndbi"], scl=None, flags=flags).compute()
+    indices = compute_indices(_stored(with_scl=False).physical(), ["ndvi", "ndbi"])
+    for name in ("ndvi", "ndbi"):
+        expected = temporal_composite(indices[name].where(flags["clear"].values), stats="median",
+                                      min_clear=1)["median"]  # fmt: skip
+        np.testing.assert_array_equal(fused[name].values, expected.values, err_msg=name)
+    np.testing.assert_array_equal(fused["scl_water"].values, water.any(axis=0))
+    assert np.isnan(fused["ndvi"].values[5]).all()
+
+
+def test_flags_refused_beside_scl_or_for_other_dates():
+    stored = _stored()
+    dims, shape = ("time", "y", "x"), stored.data["red"].shape
+    flags = xr.Dataset(
+        {"clear": (dims, np.ones(shape, bool)), "water": (dims, np.zeros(shape, bool))}
+    )
+    with pytest.raises(ValueError, match="not both"):
+        index_median_composite(stored, ["ndvi"], scl="default", flags=flags)
+    with pytest.raises(ValueError, match="shape"):
+        index_median_composite(stored, ["ndvi"], scl=None, flags=flags.isel(time=slice(1, None)))

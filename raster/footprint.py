@@ -1,0 +1,177 @@
+"""Masks over each grid pixel's whole footprint, for grids coarser than the mask band.
+
+When a grid pixel is coarser than a band (a 30 m run of Sentinel-2's 10 m reflectances), the
+band is averaged over the pixel: every source pixel under it counts. Its mask must then speak
+for all of them. A class band resampled by nearest (SCL, 20 m) samples one point of the pixel:
+a grid pixel whose centre is clear keeps the average of its cloudy edge pixels, and where the
+centre falls exactly on a class-pixel edge (a 30 m grid in Landsat's phase over 20 m SCL,
+every other pixel) the warper's tie-break decides.
+
+Here the flags are computed on the band's own pixels and their share of each grid pixel's area
+is taken with exact area weights (GDAL's ``average``, which weighs a partly covered source
+pixel by the part it covers): a pixel is cloudy when any source pixel under it is, clear
+only when every one is (:data:`FULL_SHARE`), water when at least half of it is. Water is a
+surface, not a contamination: a riverbank pixel is clear when its land is, and, where the mask
+rejects water, masked when it is mostly water, as the class at its centre would say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pystac
+import xarray as xr
+from affine import Affine
+from dask.base import is_dask_collection
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_reproject
+
+from raster.load import item_geobox, load_items
+from raster.nearest import same_phase
+from raster.quality.dilation import dilate_mask
+from raster.quality.scl import SCL, SCL_CLOUD_CLASSES, SCLMask, scl_preset
+
+__all__ = ["FULL_SHARE", "footprint_shares", "native_groups", "sentinel2_footprint_flags"]
+
+#: Share of a pixel at or above which a flag holds over the whole pixel (float32 sums of
+#: area weights fall short of 1 by rounding).
+FULL_SHARE = 1.0 - 1e-6
+
+
+def native_groups(
+    items: Sequence[pystac.Item], band: str, target: GeoBox
+) -> list[tuple[list[pystac.Item], GeoBox]]:
+    """Group items by the native grid of ``band``, each with its window covering ``target``.
+
+    Items whose ``band`` shares CRS, pixel size and phase (Sentinel-2 tiles of one UTM zone)
+    form one group; the window is that grid cropped to the target's extent plus one pixel.
+
+    Parameters
+    ----------
+    items
+        STAC items with ``proj`` fields on ``band`` (:func:`raster.sources.open_product`).
+    band
+        The band whose native grid is wanted (``scl``).
+    target
+        The grid the results go onto.
+
+    Returns
+    -------
+    list of (items, GeoBox)
+        In the order of each group's first item.
+    """
+    groups: list[tuple[list[pystac.Item], GeoBox]] = []
+    for item in items:
+        grid = item_geobox(item, band)
+        for members, first in groups:
+            if same_phase([first, grid]):
+                members.append(item)
+                break
+        else:
+            groups.append(([item], grid))
+    return [(members, _window(grid, target)) for members, grid in groups]
+
+
+def _window(grid: GeoBox, target: GeoBox) -> GeoBox:
+    """Crop ``grid``'s pixel lattice to cover ``target``, one pixel to spare."""
+    left, bottom, right, top = target.extent.to_crs(grid.crs).boundingbox
+    a = grid.affine
+    cols = sorted(((left - a.c) / a.a, (right - a.c) / a.a))
+    rows = sorted(((top - a.f) / a.e, (bottom - a.f) / a.e))
+    c0, c1 = int(np.floor(cols[0])) - 1, int(np.ceil(cols[1])) + 1
+    r0, r1 = int(np.floor(rows[0])) - 1, int(np.ceil(rows[1])) + 1
+    return GeoBox((r1 - r0, c1 - c0), a * Affine.translation(c0, r0), grid.crs)
+
+
+def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None) -> xr.Dataset:
+    """Share of each ``target`` pixel's area where each boolean flag of ``flags`` holds.
+
+    Parameters
+    ----------
+    flags
+        Boolean ``(..., y, x)`` variables on a georeferenced grid (any CRS).
+    target
+        The grid to take the shares on.
+    chunk
+        Output chunk edge for Dask input (default: the input's chunks).
+
+    Returns
+    -------
+    xarray.Dataset
+        float32 shares in [0, 1] (exact area weights, GDAL's ``average``); NaN where no
+        source pixel lies under the target pixel. Lazy on Dask input.
+    """
+    out = {}
+    for name, var in flags.data_vars.items():
+        extra = {"chunks": (chunk, chunk)} if chunk and is_dask_collection(var.data) else {}
+        share = xr_reproject(
+            var.astype(np.float32), target, resampling="average", dst_nodata=np.nan, **extra
+        )
+        out[name] = share.assign_attrs(long_name=f"share of the pixel: {name}")
+    return xr.Dataset(out)
+
+
+def sentinel2_footprint_flags(
+    items: Sequence[pystac.Item],
+    target: GeoBox,
+    *,
+    preset: str | SCLMask = "default",
+    dilate_px: int = 0,
+    chunk: int = 2048,
+) -> xr.Dataset:
+    """Per date, the SCL clear and water flags over each ``target`` pixel's whole footprint.
+
+    Parameters
+    ----------
+    items
+        Sentinel-2 L2A items with an ``scl`` asset.
+    target
+        The run's grid (coarser than the 10 m bands, or the flags add nothing to nearest).
+    preset
+        SCL classes to keep (:data:`raster.quality.scl.SCL_PRESETS`).
+    dilate_px
+        Grow the cloud classes (3, 8, 9, 10) by a disk of this radius in ``target`` pixels:
+        a pixel with any cloud under it is cloudy.
+    chunk
+        Chunk edge of the results, in ``target`` pixels.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy boolean ``(time, y, x)`` variables, dates in :func:`raster.load.load_items`'
+        order: ``water`` (SCL class 6 over at least half of the pixel) and ``clear`` (every
+        SCL pixel under it kept by ``preset`` or water, not ``water`` unless ``preset`` keeps
+        class 6, and no dilated cloud).
+    """
+    spec = scl_preset(preset)
+    parts = []
+    for members, window in native_groups(items, "scl", target):
+        ratio = abs(target.affine.a / window.affine.a)
+        native = load_items(members, ["scl"], geobox=window, chunk=int(chunk * ratio))["scl"]
+        flags = xr.Dataset({
+            "clear": native.isin(sorted(spec.keep | {int(SCL.WATER)})),
+            "cloud": native.isin(sorted(SCL_CLOUD_CLASSES)),
+            "water": native == int(SCL.WATER),
+        })  # fmt: skip
+        parts.append(footprint_shares(flags, target, chunk))
+    shares = xr.concat(parts, "time") if len(parts) > 1 else parts[0]
+    shares = shares.sortby(["time", "product_id"])
+    water = shares["water"] >= 0.5
+    # Water is a surface the pixel may partly be, not a contamination: a pixel the preset
+    # keeps except for some water is clear unless water is most of it (and not kept).
+    clear = shares["clear"] >= FULL_SHARE
+    if int(SCL.WATER) not in spec.keep:
+        clear = clear & ~water
+    if dilate_px:
+        cloudy = shares["cloud"] > 1.0 - FULL_SHARE
+        clear = clear & ~cloudy.copy(data=dilate_mask(cloudy.data, dilate_px))
+    comment = f"{spec.describe()}, over every SCL pixel under the grid pixel"
+    if dilate_px:
+        comment += f"; cloud classes 3, 8, 9, 10 dilated by a disk of {dilate_px} px"
+    return xr.Dataset({
+        "clear": clear.assign_attrs(long_name="clear-sky mask (True = keep)", comment=comment),
+        "water": water.assign_attrs(
+            long_name="water", comment="SCL class 6 (water) over at least half of the pixel"
+        ),
+    })  # fmt: skip

@@ -1,0 +1,171 @@
+"""The run's Sentinel-2 masks on a grid coarser than the bands (the shipped 30 m configs).
+
+The demo's Sentinel-2 products, copied with clouds painted into their SCL (bright reflectance
+under them) and their overviews kept, run on the demo's 30 m grid in Landsat's phase. The
+oracle is computed here from the product files with NumPy: each grid pixel's reflectance is
+the area-weighted mean of the 10 m pixels under it (interval overlaps by hand), and a date
+counts for a pixel only when every 20 m SCL pixel under it is vegetation, not-vegetated or
+water (and water is not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import rasterio
+from odc.geo.geobox import GeoBox
+from rasterio.enums import Resampling
+from scipy import ndimage
+
+from pipelines.config import apply_overrides, load_config, resolve_inputs
+from pipelines.run import run
+from pipelines.run_graph import sentinel2_indices
+from tests.conftest import overlap_lengths, raise_if_dask_computes
+
+CLOUD = 9
+BRIGHT_DN = 6000
+
+
+def _on_grid(values: np.ndarray, source, grid, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Area-weighted mean of ``values`` over each grid pixel, and which pixels each touches."""
+    wy = overlap_lengths(
+        grid.f + grid.e * np.arange(shape[0] + 1),
+        source.f + source.e * np.arange(values.shape[0] + 1),
+    )
+    wx = overlap_lengths(grid.c + grid.a * np.arange(shape[1] + 1),
+                         source.c + source.a * np.arange(values.shape[1] + 1))  # fmt: skip
+    mean = wy @ values.astype(float) @ wx.T / (wy.sum(1)[:, None] * wx.sum(1)[None, :])
+    return mean, (wy > 0).astype(float), (wx > 0).astype(float)
+
+
+def _cloudy_products(demo_folder, folder):
+    """Copy the demo's Sentinel-2 products with a cloud painted in each (and bright under it)."""
+    folder.mkdir()
+    products = sorted(demo_folder.glob("products/S2*_L2A"))
+    for k, source in enumerate(products):
+        product = folder / source.name
+        shutil.copytree(source, product)
+        with rasterio.open(product / "SCL.tif") as src:
+            scl, profile = src.read(1), src.profile
+        r0, c0 = 200 + 150 * k, 250 + 130 * k
+        scl[r0 : r0 + 13, c0 : c0 + 11] = CLOUD
+        with rasterio.open(product / "SCL.tif", "w", **profile) as dst:
+            dst.write(scl, 1)
+        for band in ("B04", "B08"):
+            with rasterio.open(product / f"{band}.tif") as src:
+                dn, profile = src.read(1), src.profile
+            dn[2 * r0 : 2 * r0 + 26, 2 * c0 : 2 * c0 + 22] = BRIGHT_DN
+            with rasterio.open(product / f"{band}.tif", "w", **profile) as dst:
+                dst.write(dn, 1)
+                # Overviews as the products have them: a 30 m average must not read them.
+                dst.build_overviews([2, 4], Resampling.nearest)
+    return sorted(folder.iterdir())
+
+
+def _ndvi_by_hand(products, grid, shape, dilate: int):
+    """The NDVI median of the products on the grid, masked over each pixel's footprint."""
+    per_date, bounds, partly_cloudy = [], [], 0
+    for product in products:
+        item = json.loads((product / f"{product.name}.json").read_text())
+        reflectance = {}
+        for band, name in (("red", "B04"), ("nir", "B08")):
+            meta = item["assets"][band]["raster:bands"][0]
+            with rasterio.open(product / f"{name}.tif") as src:
+                dn, transform = src.read(1), src.transform
+            assert (dn > 0).all()  # no fill: every 10 m pixel weighs in the mean
+            mean, _, _ = _on_grid(dn, transform, grid, shape)
+            # GDAL rounds the mean into the uint16 it loads; its ties go either way.
+            reflectance[band] = np.round(mean) * meta["scale"] + meta["offset"]
+            step = meta["scale"]
+        with rasterio.open(product / "SCL.tif") as src:
+            scl, transform = src.read(1), src.transform
+        water_share, wy, wx = _on_grid(scl == 6, transform, grid, shape)
+        cloud = (wy @ (scl == CLOUD) @ wx.T) > 0
+        clear = ((wy @ ~np.isin(scl, [4, 5, 6]) @ wx.T) == 0) & (water_share < 0.5)
+        if dilate:
+            cross = ndimage.generate_binary_structure(2, 1)
+            clear &= ~ndimage.binary_dilation(cloud, cross)  # a disk of radius 1
+        # What the class at each pixel's centre says (the nearest sample of before).
+        rows = np.floor((grid.f + grid.e * (np.arange(shape[0]) + 0.5) - transform.f) / transform.e)
+        cols = np.floor((grid.c + grid.a * (np.arange(shape[1]) + 0.5) - transform.c) / transform.a)
+        centre = scl[np.ix_(rows.astype(int), cols.astype(int))]
+        partly_cloudy += int((np.isin(centre, [4, 5]) & cloud).sum())
+        red, nir = reflectance["red"], reflectance["nir"]
+        per_date.append(np.where(clear, (nir - red) / (nir + red), np.nan))
+        # How far one DN of rounding in each band moves the NDVI.
+        bounds.append(2 * step * (abs(red) + abs(nir)) / (nir + red) ** 2 * 1.01)
+    assert partly_cloudy > 20  # pixels the centre called clear but a cloud covers in part
+    return np.nanmedian(np.stack(per_date), axis=0), np.max(bounds, axis=0)
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+@pytest.mark.parametrize("dilate", [0, 1])
+def test_a_pixel_counts_a_date_only_when_its_whole_footprint_is_clear(
+    demo_folder, tmp_path, dilate
+):
+    products = _cloudy_products(demo_folder, tmp_path / "s2")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {
+            "inputs.sentinel2": [str(tmp_path / "s2")],
+            "inputs.landsat": [str(demo_folder / "products")],
+            "mask.dilate_px": dilate,
+            "outputs.report": False,
+            "scenarios": [],
+            "inequality.outcomes": ["lst_mean_k"],
+        },
+    )
+    assert config.grid.resolution == 30
+    run(config, out=tmp_path / "run")
+    with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
+        got, grid = src.read(1), src.transform
+    assert grid.a == 30 and (grid.c - 15) % 30 == 0  # Landsat's phase, not Sentinel-2's
+    want, rounding = _ndvi_by_hand(products, grid, got.shape, dilate)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    valid = ~np.isnan(want)
+    assert valid.mean() > 0.9
+    off = np.abs(got - want)[valid]
+    assert (off <= rounding[valid] + 1e-6).all(), off.max()
+    assert np.median(off) < 1e-6  # most means are no tie: equal to float32 precision
+
+
+def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_folder, tmp_path):
+    """``mask.dilate_px`` grows the SCL clouds too (it once applied to Landsat only): on a 10 m
+    grid in Sentinel-2's phase, each pixel takes its 10 m reflectance and the SCL pixel it
+    lies in, and the clouds grow by a disk of 2 grid pixels."""
+    products = _cloudy_products(demo_folder, tmp_path / "s2")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"inputs.sentinel2": [str(tmp_path / "s2")], "grid.resolution": 10, "mask.dilate_px": 2},
+    )
+    items = resolve_inputs(config).sentinel2
+    with rasterio.open(products[0] / "B04.tif") as src:
+        full = GeoBox(src.shape, src.transform, src.crs)
+    grid = full[380:560, 480:680]  # around the first two clouds
+    with raise_if_dask_computes():
+        idx, _ = sentinel2_indices(config, items, grid)
+    got = idx["ndvi"].values
+    rows, cols = np.s_[380:560], np.s_[480:680]
+    disk = np.add.outer(np.arange(-2, 3) ** 2, np.arange(-2, 3) ** 2) <= 4
+    per_date = []
+    for product in products:
+        item = json.loads((product / f"{product.name}.json").read_text())
+        band = {}
+        for name, file in (("red", "B04"), ("nir", "B08")):
+            meta = item["assets"][name]["raster:bands"][0]
+            with rasterio.open(product / f"{file}.tif") as src:
+                band[name] = src.read(1)[rows, cols] * meta["scale"] + meta["offset"]
+        with rasterio.open(product / "SCL.tif") as src:
+            scl = np.repeat(np.repeat(src.read(1), 2, axis=0), 2, axis=1)[rows, cols]
+        cloud = ndimage.binary_dilation(np.isin(scl, [3, 8, 9, 10]), disk)
+        clear = np.isin(scl, [4, 5]) & ~cloud
+        per_date.append(
+            np.where(clear, (band["nir"] - band["red"]) / (band["nir"] + band["red"]), np.nan)
+        )
+    want = np.nanmedian(np.stack(per_date), axis=0)
+    assert np.isnan(want).sum() < np.isnan(per_date).sum() / len(per_date)  # dates fill in
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)

@@ -1,0 +1,171 @@
+"""Masks over each grid pixel's whole footprint: exact area shares, and the SCL flags.
+
+The oracle is interval arithmetic by hand: the length of overlap of each target pixel with
+each source pixel along x and along y, whose product over the target pixel's area is the
+source pixel's weight (no GDAL involved).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+from affine import Affine
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+from scipy import ndimage
+
+from raster.footprint import FULL_SHARE, footprint_shares, native_groups, sentinel2_footprint_flags
+from raster.sources import open_product
+from raster.synthetic import write_sentinel2_earthsearch
+from tests.conftest import overlap_lengths, raise_if_dask_computes
+
+CRS = "EPSG:32631"
+#: 20 m source (SCL) and a 30 m target in Landsat's pixel phase (corners at 15 m mod 30).
+SOURCE = GeoBox((30, 30), Affine(20, 0, 300000, 0, -20, 5000000), CRS)
+TARGET = GeoBox((18, 18), Affine(30, 0, 300015, 0, -30, 4999985), CRS)
+
+
+def _weights(source: GeoBox, target: GeoBox) -> tuple[np.ndarray, np.ndarray]:
+    """Per-axis overlap lengths (target × source) of two axis-aligned grids of one CRS."""
+    (sy, sx), (ty, tx) = source.shape.yx, target.shape.yx
+    s, t = source.affine, target.affine
+    wx = overlap_lengths(t.c + t.a * np.arange(tx + 1), s.c + s.a * np.arange(sx + 1))
+    wy = overlap_lengths(t.f + t.e * np.arange(ty + 1), s.f + s.e * np.arange(sy + 1))
+    return wy, wx
+
+
+def _share_by_hand(flag: np.ndarray, source: GeoBox = SOURCE, target: GeoBox = TARGET):
+    wy, wx = _weights(source, target)
+    return wy @ flag.astype(float) @ wx.T / (abs(target.affine.a * target.affine.e))
+
+
+def _any_by_hand(flag: np.ndarray, source: GeoBox = SOURCE, target: GeoBox = TARGET):
+    wy, wx = _weights(source, target)
+    return ((wy > 0).astype(float) @ flag.astype(float) @ (wx > 0).T.astype(float)) > 0
+
+
+def _flags(values: np.ndarray, chunks: int | None) -> xr.Dataset:
+    data = dsa.from_array(values, chunks=chunks) if chunks else values
+    return xr.Dataset({"flag": xr.DataArray(data, dims=("y", "x"), coords=xr_coords(SOURCE))})
+
+
+@pytest.mark.parametrize("chunks", [None, 7], ids=["numpy", "dask"])
+@pytest.mark.parametrize(
+    ("pixel", "expected"),
+    [
+        ((10, 10), {(6, 6): 1 - 400 / 900}),  # wholly inside one target pixel
+        ((10, 11), {(6, 6): 1 - 100 / 900, (6, 7): 1 - 300 / 900}),  # 5 m and 15 m of it
+        ((0, 0), {(0, 0): 1 - 25 / 900}),  # a 5 m x 5 m corner
+        ((29, 29), {}),  # beyond the target
+    ],
+)
+def test_a_partly_covered_source_pixel_weighs_by_the_area_it_covers(chunks, pixel, expected):
+    values = np.ones(SOURCE.shape.yx, bool)
+    values[pixel] = False
+    share = footprint_shares(_flags(values, chunks), TARGET)["flag"].values
+    assert share.dtype == np.float32
+    rows, cols = np.nonzero(share < FULL_SHARE)
+    below = {(int(r), int(c)): float(share[r, c]) for r, c in zip(rows, cols, strict=True)}
+    assert below.keys() == expected.keys()
+    for where, value in expected.items():
+        assert below[where] == pytest.approx(value, abs=1e-6)
+
+
+@pytest.mark.parametrize("chunks", [None, 5, 11], ids=["numpy", "dask-5", "dask-11"])
+def test_shares_equal_the_hand_computed_area_weights(chunks):
+    values = np.random.default_rng(3).random(SOURCE.shape.yx) < 0.3
+    flags = _flags(values, chunks)
+    with raise_if_dask_computes():
+        shares = footprint_shares(flags, TARGET, chunk=4 if chunks else None)
+    np.testing.assert_allclose(shares["flag"].values, _share_by_hand(values), atol=1e-6)
+
+
+def test_no_source_under_a_pixel_is_nan():
+    wider = GeoBox((20, 20), Affine(30, 0, 300015 - 60, 0, -30, 4999985 + 60), CRS)
+    share = footprint_shares(_flags(np.ones(SOURCE.shape.yx, bool), None), wider)["flag"]
+    assert np.isnan(share.values[0, 0]) and share.values[5, 5] == pytest.approx(1.0)
+
+
+# --- Sentinel-2 SCL flags on written products ------------------------------------------------
+
+T10 = Affine(10, 0, 300000, 0, -10, 5000000)
+
+
+def _product(tmp_path, day: int, scl: np.ndarray, crs=32631, transform=T10, tile="31TCJ"):
+    n = scl.shape[0] * 2
+    red = np.full((n, n), 2000, np.uint16)
+    return open_product(
+        write_sentinel2_earthsearch(
+            tmp_path, bands={"red": red, "nir": red + 1000, "scl": scl}, tile=tile,
+            datetime=dt.datetime(2023, 7, day, 10, 30), crs=crs, transform=transform,
+        )
+    )  # fmt: skip
+
+
+def _scl(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    scl = np.where(rng.random((30, 30)) < 0.85, 4, 5).astype(np.uint8)
+    scl[8:12, 5:9] = 9  # a cloud
+    scl[14:16, 20:23] = 3  # its shadow
+    scl[:, 26] = 6  # a river, one SCL pixel wide
+    scl[22:24, 12:14] = 6  # a pond, 40 m square
+    scl[0, 0] = 0  # no data
+    return scl
+
+
+@pytest.mark.parametrize("dilate", [0, 1])
+def test_scl_flags_are_clear_only_where_every_scl_pixel_under_the_pixel_is(tmp_path, dilate):
+    scls = {1: _scl(1), 20: _scl(2)}
+    scls[20][2:4, 2:4] = 8
+    items = [_product(tmp_path, day, scl) for day, scl in sorted(scls.items(), reverse=True)]
+    with raise_if_dask_computes():
+        flags = sentinel2_footprint_flags(items, TARGET, dilate_px=dilate, chunk=8)
+    assert list(flags["clear"].product_id.values) == [it.id for it in items[::-1]]  # by date
+    for t, day in enumerate(sorted(scls)):
+        scl = scls[day]
+        water = _share_by_hand(scl == 6) >= 0.5
+        cloud = _any_by_hand(np.isin(scl, [3, 8, 9, 10]))
+        clear = ~_any_by_hand(~np.isin(scl, [4, 5, 6])) & ~water
+        if dilate:
+            cloud = ndimage.binary_dilation(
+                cloud, structure=ndimage.generate_binary_structure(2, 1)
+            )
+            clear &= ~cloud
+        np.testing.assert_array_equal(flags["water"].values[t], water)
+        np.testing.assert_array_equal(flags["clear"].values[t], clear)
+    # The river (x 520-540 m) is half of target column 17 (x 525-555 m): water, a tie taken
+    # as water; 5 m of column 16: land. The pond is most of one pixel.
+    assert flags["water"].values[0].sum() == 18 + 1
+    assert flags["water"].values[0][:, 17].all() and not flags["clear"].values[0][:, 17].any()
+    assert not flags["water"].values[0][:, 16].any() and flags["clear"].values[0][5, 16]
+
+
+def test_the_conservative_preset_keeps_mostly_water_pixels(tmp_path):
+    items = [_product(tmp_path, 1, _scl(1))]
+    flags = sentinel2_footprint_flags(items, TARGET, preset="conservative")
+    water = flags["water"].values[0]
+    assert water.sum() == 19 and flags["clear"].values[0][water].all()
+
+
+def test_products_of_another_utm_zone_are_flagged_on_the_grid(tmp_path):
+    """A zone-30 tile over a zone-31 grid: its SCL is reprojected, and its dates keep order."""
+    from pyproj import Transformer
+
+    to30 = Transformer.from_crs(32631, 32630, always_xy=True)
+    xs, ys = to30.transform([300015, 300555, 300015, 300555], [4999985, 4999985, 4999445, 4999445])
+    origin = (np.floor(min(xs) / 60) * 60 - 120, np.ceil(max(ys) / 60) * 60 + 120)
+    t30 = Affine(10, 0, origin[0], 0, -10, origin[1])
+    scl30 = np.full((60, 60), 4, np.uint8)
+    items = [
+        _product(tmp_path, 2, _scl(1)),
+        _product(tmp_path, 1, scl30, crs=32630, transform=t30, tile="30TYP"),
+    ]
+    groups = native_groups(items, "scl", TARGET)
+    assert [len(members) for members, _ in groups] == [1, 1]
+    flags = sentinel2_footprint_flags(items, TARGET)
+    assert flags["clear"].values[0].all()  # the zone-30 product (1 July): all vegetation
+    assert not flags["clear"].values[1].all()
