@@ -31,7 +31,7 @@ from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inpu
 from pipelines.config.aoi import read_zone_layer
 from raster.bands import band_table
 from raster.composite import temporal_composite
-from raster.footprint import sentinel2_footprint_flags
+from raster.footprint import landsat_footprint_flags, sentinel2_footprint_flags
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.index_composite import index_median_composite
 from raster.indices import compute_indices
@@ -374,8 +374,12 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
         if getattr(config.mask, key) is not None:
             _require_band(items, band, f"mask.{key}")
             bands.append(band)
-    ds, native = _load_landsat(config, items, bands, geobox)
     chunk = config.scheduler.chunk_px
+    flags = _qa_flags(config, items, geobox, ["lwir11"], with_st=True)
+    if flags is not None:
+        lst = surface_temperature_l2(flags, mask=flags["clear"])
+        return LandsatSeries(lst, flags["water"].any("time").rename("water_mask"))
+    ds, native = _load_landsat(config, items, bands, geobox)
     clear = landsat_clear_mask(
         ds,
         preset=qa_pixel_preset_of(config),
@@ -393,6 +397,35 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     return LandsatSeries(
         out["lst"].rename(lst.name), out["water"].rename(water.name), native=lst, gather=native
     )
+
+
+def _qa_flags(
+    config: RunConfig, items: Any, geobox: Any, bands: list[str], *, with_st: bool
+) -> xr.Dataset | None:
+    """Load ``bands`` averaged onto a coarser grid, with the QA flags over each footprint.
+
+    None when no band is averaged (the grid is as fine as the 30 m pixels: the per-pixel
+    path). Otherwise ``bands`` on the grid beside ``clear`` (every 30 m pixel under the grid
+    pixel clear by the run's QA_PIXEL preset, and by ST_QA and ST_CDIST when ``with_st``) and
+    ``water`` (:func:`raster.footprint.landsat_footprint_flags`), on the bands' coordinates.
+    """
+    resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
+    if all(method == "nearest" for method in resampling.values()):
+        return None
+    mask = config.mask
+    flags = landsat_footprint_flags(
+        items, geobox, preset=qa_pixel_preset_of(config), dilate_px=mask.dilate_px,
+        st_qa_max_k=mask.st_qa_max_k if with_st else None,
+        cdist_min_km=mask.cdist_min_km if with_st else None, chunk=config.scheduler.chunk_px,
+    )  # fmt: skip
+    ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px,
+                    resampling=resampling)  # fmt: skip
+    like = ds[bands[0]]
+    for name, flag in flags.data_vars.items():
+        if list(flag["product_id"].values) != list(like["product_id"].values):
+            raise ValueError("QA flags and bands list different dates")
+        ds[name] = like.copy(data=flag.transpose(*like.dims).data).assign_attrs(flag.attrs)
+    return ds
 
 
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
@@ -504,10 +537,14 @@ def landsat_indices(
     notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
         names.append("albedo_liang")
-    ds, native = _load_landsat(config, items, [*bands, "qa_pixel"], geobox)
-    clear = landsat_clear_mask(
-        ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
-    )
+    flags = _qa_flags(config, items, geobox, bands, with_st=False)
+    if flags is not None:
+        ds, native, clear = flags, None, flags["clear"]
+    else:
+        ds, native = _load_landsat(config, items, [*bands, "qa_pixel"], geobox)
+        clear = landsat_clear_mask(
+            ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
+        )
     per_scene = compute_indices(ds, names).where(clear)
     out = xr.Dataset(
         {name: temporal_composite(per_scene[name], stats=["median"], min_clear=1)["median"]

@@ -1,7 +1,8 @@
 """Masks over each grid pixel's whole footprint, for grids coarser than the mask band.
 
-When a grid pixel is coarser than a band (a 30 m run of Sentinel-2's 10 m reflectances), the
-band is averaged over the pixel: every source pixel under it counts. Its mask must then speak
+When a grid pixel is coarser than a band (a 30 m run of Sentinel-2's 10 m reflectances, a
+60 m run of Landsat's 30 m pixels), the band is averaged over the pixel: every source pixel
+under it counts. Its mask must then speak
 for all of them. A class band resampled by nearest (SCL, 20 m) samples one point of the pixel:
 a grid pixel whose centre is clear keeps the average of its cloudy edge pixels, and where the
 centre falls exactly on a class-pixel edge (a 30 m grid in Landsat's phase over 20 m SCL,
@@ -17,7 +18,8 @@ rejects water, masked when it is mostly water, as the class at its centre would 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pystac
@@ -27,12 +29,22 @@ from dask.base import is_dask_collection
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_reproject
 
+from raster._lift import lift
 from raster.load import item_geobox, load_items
 from raster.nearest import same_phase
 from raster.quality.dilation import dilate_mask
+from raster.quality.masks import landsat_clear_mask, landsat_water_mask
+from raster.quality.qa_pixel import QAPixelMask, qa_pixel_cloudy, qa_pixel_preset
 from raster.quality.scl import SCL, SCL_CLOUD_CLASSES, SCLMask, scl_preset
 
-__all__ = ["FULL_SHARE", "footprint_shares", "native_groups", "sentinel2_footprint_flags"]
+__all__ = [
+    "FULL_SHARE",
+    "footprint_shares",
+    "landsat_footprint_flags",
+    "native_flag_shares",
+    "native_groups",
+    "sentinel2_footprint_flags",
+]
 
 #: Share of a pixel at or above which a flag holds over the whole pixel (float32 sums of
 #: area weights fall short of 1 by rounding).
@@ -112,6 +124,67 @@ def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None
     return xr.Dataset(out)
 
 
+def native_flag_shares(
+    items: Sequence[pystac.Item],
+    bands: Sequence[str],
+    target: GeoBox,
+    flag: Callable[[xr.Dataset], xr.Dataset],
+    chunk: int = 2048,
+) -> xr.Dataset:
+    """Flag ``bands`` on their own pixels and take each flag's share of every target pixel.
+
+    Parameters
+    ----------
+    items
+        STAC items; ``bands[0]`` gives the native grid (the others must share it).
+    bands
+        Bands ``flag`` needs, loaded in physical units (:func:`raster.load.load_items`).
+    target
+        The grid to take the shares on.
+    flag
+        ``flag(native) -> Dataset`` of boolean ``(time, y, x)`` flags.
+    chunk
+        Chunk edge of the results, in ``target`` pixels.
+
+    Returns
+    -------
+    xarray.Dataset
+        float32 shares (:func:`footprint_shares`), dates in :func:`raster.load.load_items`'
+        order. Lazy.
+    """
+    parts = []
+    for members, window in native_groups(items, bands[0], target):
+        ratio = abs(target.affine.a / window.affine.a)
+        native = load_items(members, list(bands), geobox=window, chunk=int(chunk * ratio))
+        parts.append(footprint_shares(flag(native), target, chunk))
+    shares = xr.concat(parts, "time") if len(parts) > 1 else parts[0]
+    return shares.sortby(["time", "product_id"])
+
+
+def _clear_and_water(
+    shares: xr.Dataset, *, water_kept: bool, dilate_px: int, comment: str, water: str
+) -> xr.Dataset:
+    """Turn the shares of ``clear`` (kept or water), ``cloud`` and ``water`` into the flags.
+
+    Water is a surface a pixel may partly be, not a contamination: a pixel kept except for
+    some water is clear, unless water is most of it and the mask rejects water.
+    """
+    is_water = shares["water"] >= 0.5
+    clear = shares["clear"] >= FULL_SHARE
+    if not water_kept:
+        clear = clear & ~is_water
+    if dilate_px:
+        cloudy = shares["cloud"] > 1.0 - FULL_SHARE
+        clear = clear & ~cloudy.copy(data=dilate_mask(cloudy.data, dilate_px))
+        comment += f"; clouds grown by a disk of {dilate_px} px"
+    return xr.Dataset({
+        "clear": clear.assign_attrs(long_name="clear-sky mask (True = keep)", comment=comment),
+        "water": is_water.assign_attrs(
+            long_name="water", comment=f"{water} over at least half of the pixel"
+        ),
+    })  # fmt: skip
+
+
 def sentinel2_footprint_flags(
     items: Sequence[pystac.Item],
     target: GeoBox,
@@ -145,33 +218,70 @@ def sentinel2_footprint_flags(
         class 6, and no dilated cloud).
     """
     spec = scl_preset(preset)
-    parts = []
-    for members, window in native_groups(items, "scl", target):
-        ratio = abs(target.affine.a / window.affine.a)
-        native = load_items(members, ["scl"], geobox=window, chunk=int(chunk * ratio))["scl"]
-        flags = xr.Dataset({
-            "clear": native.isin(sorted(spec.keep | {int(SCL.WATER)})),
-            "cloud": native.isin(sorted(SCL_CLOUD_CLASSES)),
-            "water": native == int(SCL.WATER),
+
+    def flag(native: xr.Dataset) -> xr.Dataset:
+        scl = native["scl"]
+        return xr.Dataset({
+            "clear": scl.isin(sorted(spec.keep | {int(SCL.WATER)})),
+            "cloud": scl.isin(sorted(SCL_CLOUD_CLASSES)),
+            "water": scl == int(SCL.WATER),
         })  # fmt: skip
-        parts.append(footprint_shares(flags, target, chunk))
-    shares = xr.concat(parts, "time") if len(parts) > 1 else parts[0]
-    shares = shares.sortby(["time", "product_id"])
-    water = shares["water"] >= 0.5
-    # Water is a surface the pixel may partly be, not a contamination: a pixel the preset
-    # keeps except for some water is clear unless water is most of it (and not kept).
-    clear = shares["clear"] >= FULL_SHARE
-    if int(SCL.WATER) not in spec.keep:
-        clear = clear & ~water
-    if dilate_px:
-        cloudy = shares["cloud"] > 1.0 - FULL_SHARE
-        clear = clear & ~cloudy.copy(data=dilate_mask(cloudy.data, dilate_px))
-    comment = f"{spec.describe()}, over every SCL pixel under the grid pixel"
-    if dilate_px:
-        comment += f"; cloud classes 3, 8, 9, 10 dilated by a disk of {dilate_px} px"
-    return xr.Dataset({
-        "clear": clear.assign_attrs(long_name="clear-sky mask (True = keep)", comment=comment),
-        "water": water.assign_attrs(
-            long_name="water", comment="SCL class 6 (water) over at least half of the pixel"
-        ),
-    })  # fmt: skip
+
+    shares = native_flag_shares(items, ["scl"], target, flag, chunk)
+    return _clear_and_water(
+        shares, water_kept=int(SCL.WATER) in spec.keep, dilate_px=dilate_px,
+        comment=f"{spec.describe()}, over every SCL pixel under the grid pixel",
+        water="SCL class 6 (water)",
+    )  # fmt: skip
+
+
+def landsat_footprint_flags(
+    items: Sequence[pystac.Item],
+    target: GeoBox,
+    *,
+    preset: str | QAPixelMask = "default",
+    st_qa_max_k: float | None = None,
+    cdist_min_km: float | None = None,
+    dilate_px: int = 0,
+    chunk: int = 2048,
+) -> xr.Dataset:
+    """Per date, the Landsat clear and water flags over each ``target`` pixel's whole footprint.
+
+    Parameters
+    ----------
+    items
+        Landsat Collection 2 Level-2 items with ``qa_pixel`` (and ``st_qa``, ``st_cdist``
+        when their thresholds are set).
+    target
+        The run's grid (coarser than the 30 m pixels).
+    preset, st_qa_max_k, cdist_min_km
+        As :func:`raster.quality.landsat_clear_mask`, on the 30 m pixels.
+    dilate_px
+        Grow the QA_PIXEL cloud rejection by a disk of this radius in ``target`` pixels.
+    chunk
+        Chunk edge of the results, in ``target`` pixels.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy boolean ``(time, y, x)`` ``clear`` (every 30 m pixel under it clear or water,
+        not ``water`` when the preset rejects water, no dilated cloud) and ``water`` (the QA
+        water bit over at least half of it), dates in :func:`raster.load.load_items`' order.
+    """
+    spec = qa_pixel_preset(preset)
+    water_kept = replace(spec, keep_water=True)
+    bands = ["qa_pixel"] + ["st_qa"] * (st_qa_max_k is not None)
+    bands += ["st_cdist"] * (cdist_min_km is not None)
+
+    def flag(native: xr.Dataset) -> xr.Dataset:
+        kept = landsat_clear_mask(native, preset=water_kept, st_qa_max_k=st_qa_max_k,
+                                  cdist_min_km=cdist_min_km)  # fmt: skip
+        cloudy = lift(qa_pixel_cloudy, native["qa_pixel"], dtype=bool, kwargs={"spec": spec})
+        return xr.Dataset({"clear": kept, "cloud": cloudy, "water": landsat_water_mask(native)})
+
+    shares = native_flag_shares(items, bands, target, flag, chunk)
+    return _clear_and_water(
+        shares, water_kept=spec.keep_water, dilate_px=dilate_px,
+        comment=f"{spec.describe()}, over every 30 m pixel under the grid pixel",
+        water="QA_PIXEL water (bit 7)",
+    )  # fmt: skip

@@ -1,11 +1,12 @@
-"""The run's Sentinel-2 masks on a grid coarser than the bands (the shipped 30 m configs).
+"""The run's cloud masks on a grid coarser than the bands it averages.
 
-The demo's Sentinel-2 products, copied with clouds painted into their SCL (bright reflectance
-under them) and their overviews kept, run on the demo's 30 m grid in Landsat's phase. The
-oracle is computed here from the product files with NumPy: each grid pixel's reflectance is
-the area-weighted mean of the 10 m pixels under it (interval overlaps by hand), and a date
-counts for a pixel only when every 20 m SCL pixel under it is vegetation, not-vegetated or
-water (and water is not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
+Sentinel-2 on the demo's 30 m grid (in Landsat's phase): the demo's products copied with
+clouds painted into their SCL (bright reflectance under them), overviews kept. Landsat on a
+60 m grid: the demo's products as they are (speckled clouds, ST_QA above 2 K around them).
+The oracle is computed here from the product files with NumPy: each grid pixel's value is the
+area-weighted mean of the pixels under it (interval overlaps by hand), and a date counts for
+a pixel only when every mask pixel under it is clear (for SCL: vegetation, not-vegetated or
+water, water not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
 """
 
 from __future__ import annotations
@@ -169,3 +170,88 @@ def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_fo
     assert np.isnan(want).sum() < np.isnan(per_date).sum() / len(per_date)  # dates fill in
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
+
+
+def _landsat_by_hand(demo_folder, grid, shape, bands):
+    """Per Landsat date: each band's GDAL-style uint16 mean DN over each grid pixel (fill
+    left out), the QA_PIXEL and ST_QA flags per 30 m pixel, and the overlap weights."""
+    for product in sorted(demo_folder.glob("products/LC0*")):
+        read = {}
+        for band in (*bands, "QA_PIXEL", "ST_QA"):
+            with rasterio.open(next(product.glob(f"*_{band}.TIF"))) as src:
+                read[band], transform = src.read(1), src.transform
+        means = {}
+        for band in bands:
+            valid = read[band] > 0
+            weight_sum, wy, wx = _on_grid(valid, transform, grid, shape)
+            total, _, _ = _on_grid(np.where(valid, read[band], 0), transform, grid, shape)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[band] = np.round(total / weight_sum)
+        qa_clear = (read["QA_PIXEL"] & 63) == 0  # the default preset: bits 0-5
+        st_ok = (read["ST_QA"] != -9999) & (read["ST_QA"] * 0.01 <= 2.0)
+        rows = np.floor((grid.f + grid.e * (np.arange(shape[0]) + 0.5) - transform.f) / -30)
+        cols = np.floor((grid.c + grid.a * (np.arange(shape[1]) + 0.5) - transform.c) / 30)
+        centre = np.ix_(rows.astype(int), cols.astype(int))
+        yield means, qa_clear, st_ok, (wy, wx), centre
+
+
+def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_folder, tmp_path):
+    """On a 60 m grid the LST of a date is the area-weighted mean of the 30 m pixels under a
+    grid pixel, and counts only when every one of them is clear (QA_PIXEL bits 0-5 unset,
+    ST_QA <= 2 K): a cloud's edge no longer warms or cools the pixels it partly covers."""
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": 60, "outputs.report": False, "scenarios": [],
+         "inequality.outcomes": ["lst_mean_k"]},
+    )  # fmt: skip
+    run(config, out=tmp_path / "run")
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
+        got, grid = src.read(1), src.transform
+    assert grid.a == 60
+    per_date, partly_cloudy = [], 0
+    for means, qa_clear, st_ok, (wy, wx), centre in _landsat_by_hand(
+        demo_folder, grid, got.shape, ["ST_B10"]
+    ):
+        kelvin = means["ST_B10"] * 0.00341802 + 149.0
+        clear30 = qa_clear & st_ok
+        clear = (wy @ ~clear30 @ wx.T) == 0
+        partly_cloudy += int((clear30[centre] & ~clear).sum())
+        per_date.append(np.where(clear & (kelvin > 149.0), kelvin, np.nan))
+    assert partly_cloudy > 50  # what the centre's QA called clear, a cloud partly covers
+    stack = np.stack(per_date)
+    with np.errstate(all="ignore"):
+        want = np.where(np.isfinite(stack).sum(0) >= 3, np.nanmedian(stack, axis=0), np.nan)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    # The demo's clouds are a speckle: at 60 m, many pixels have a cloudy 30 m pixel under
+    # them on two of the four dates, and fewer than the 3 clear dates the config asks.
+    assert np.isfinite(want).mean() > 0.3
+    off = np.abs(got - want)[np.isfinite(want)]
+    assert off.max() <= 0.0035  # a DN of rounding in GDAL's uint16 mean (0.0034 K)
+
+
+def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_folder, tmp_path):
+    """``composite.indices_from: landsat`` on a 60 m grid: the NDVI of a date comes from the
+    reflectance averaged over the 30 m pixels under a grid pixel, all clear by QA_PIXEL."""
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": 60, "composite.indices_from": "landsat", "outputs.report": False,
+         "scenarios": [], "inequality.outcomes": ["lst_mean_k"]},
+    )  # fmt: skip
+    run(config, out=tmp_path / "run")
+    with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
+        got, grid = src.read(1), src.transform
+    per_date, bounds = [], []
+    for means, qa_clear, _, (wy, wx), _ in _landsat_by_hand(
+        demo_folder, grid, got.shape, ["SR_B4", "SR_B5"]
+    ):
+        red, nir = (means[b] * 0.0000275 - 0.2 for b in ("SR_B4", "SR_B5"))
+        clear = (wy @ ~qa_clear @ wx.T) == 0
+        per_date.append(np.where(clear, (nir - red) / (nir + red), np.nan))
+        bounds.append(2 * 0.0000275 * (abs(red) + abs(nir)) / (nir + red) ** 2 * 1.01)
+    with np.errstate(all="ignore"):
+        want = np.nanmedian(np.stack(per_date), axis=0)
+        rounding = np.nanmax(np.stack(bounds), axis=0)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    valid = np.isfinite(want)
+    assert valid.mean() > 0.8
+    assert (np.abs(got - want)[valid] <= rounding[valid] + 1e-6).all()
