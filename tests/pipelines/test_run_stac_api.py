@@ -257,10 +257,29 @@ EARTH_SEARCH = {
 }
 
 
+@pytest.fixture(scope="module")
+def downloads_run(demo_folder, tmp_path_factory):
+    """The oracle: the same run on the product folders."""
+    out = tmp_path_factory.mktemp("downloads") / "local"
+    run(_config(demo_folder, [str(demo_folder / "products")]), out=out)
+    return out
+
+
+def _same_run(got, want):
+    """The rasters equal pixel for pixel, the per-IRIS LST means to 1e-9."""
+    for name in ("lst_median", "lst_p90", "n_clear", "lst_anomaly", "ndvi_median", "landcover"):
+        with rasterio.open(want / "rasters" / f"{name}.tif") as src:
+            expected = src.read(1)
+        with rasterio.open(got / "rasters" / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(1), expected, err_msg=name)
+    iris_want = gpd.read_parquet(want / "zones" / "iris.parquet")
+    iris_got = gpd.read_parquet(got / "zones" / "iris.parquet")
+    np.testing.assert_allclose(iris_got["lst_mean_k"], iris_want["lst_mean_k"], rtol=0, atol=1e-9)
+
+
 def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
-    demo_folder, planetary_computer_api, tmp_path
+    demo_folder, planetary_computer_api, downloads_run, tmp_path
 ):
-    run(_config(demo_folder, [str(demo_folder / "products")]), out=tmp_path / "local")
     apis = _config(demo_folder, [{"stac_api": PLANETARY_COMPUTER}], [{"stac_api": EARTH_SEARCH}])
     run(apis, out=tmp_path / "remote")
     assert planetary_computer_api.opened == [PLANETARY_COMPUTER["url"], EARTH_SEARCH["url"]]
@@ -278,14 +297,45 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
         # each read signs again.
         assert item.assets["st_qa"].href.endswith("_ST_QA.TIF")
         assert "sig=" not in path.read_text()
-    for name in ("lst_median", "lst_p90", "n_clear", "lst_anomaly", "ndvi_median", "landcover"):
-        with rasterio.open(tmp_path / "local" / "rasters" / f"{name}.tif") as src:
-            expected = src.read(1)
-        with rasterio.open(tmp_path / "remote" / "rasters" / f"{name}.tif") as src:
-            np.testing.assert_array_equal(src.read(1), expected, err_msg=name)
-    want = gpd.read_parquet(tmp_path / "local" / "zones" / "iris.parquet")
-    got = gpd.read_parquet(tmp_path / "remote" / "zones" / "iris.parquet")
-    np.testing.assert_allclose(got["lst_mean_k"], want["lst_mean_k"], rtol=0, atol=1e-9)
+    _same_run(tmp_path / "remote", downloads_run)
+
+
+def test_a_static_catalogue_gives_the_run_of_the_downloads(
+    demo_folder, blob_storage, downloads_run, tmp_path
+):
+    """``inputs.*[].catalog``: a static catalogue on disk, as a team keeps one, with the
+    Landsat items of a local archive (Planetary Computer's layout, files on disk) and
+    Earth Search's Sentinel-2 items (public URLs, read over HTTP), in sub-catalogues, beside
+    an item of another year and one elsewhere that the search leaves out."""
+    base, root = blob_storage
+    products = demo_folder / "products"
+    catalog = pystac.Catalog("archive", "the city's imagery")
+    landsat = pystac.Catalog("landsat", "Landsat C2 L2")
+    sentinel2 = pystac.Catalog("sentinel2", "Sentinel-2 L2A")
+    catalog.add_children([landsat, sentinel2])
+    landsat.add_items([_pc_item(p, str(root)) for p in sorted(products.glob("L[CO]0*"))])
+    sentinel2.add_items([_earth_search_item(p, root, base) for p in sorted(products.glob("S2*"))])
+    other_year = _earth_search_item(next(products.glob("S2*")), root, base)
+    other_year.id, other_year.datetime = (
+        "S2B_31TCJ_20210701_0_L2A",
+        other_year.datetime.replace(year=2021),
+    )
+    elsewhere = _earth_search_item(next(products.glob("S2*")), root, base)
+    elsewhere.id = "S2B_30TYN_20230701_0_L2A"
+    elsewhere.geometry = {"type": "Polygon", "coordinates": [[[-4, 48], [-3, 48], [-3, 49],
+                                                              [-4, 48]]]}  # fmt: skip
+    elsewhere.bbox = [-4, 48, -3, 49]
+    sentinel2.add_items([other_year, elsewhere])
+    catalog.normalize_hrefs(str(tmp_path / "catalog"))
+    catalog.save(pystac.CatalogType.SELF_CONTAINED)
+    href = str(tmp_path / "catalog" / "catalog.json")
+    config = _config(demo_folder, [{"catalog": {"href": href, "collections": ["landsat-c2-l2"]}}],
+                     [{"catalog": {"href": href}}])  # fmt: skip
+    found = plan(config).scenes
+    assert sorted(found["landsat"]) == sorted(p.name for p in products.glob("L[CO]0*"))
+    assert sorted(found["sentinel2"]) == sorted(p.name for p in products.glob("S2*"))
+    run(config, out=tmp_path / "static")
+    _same_run(tmp_path / "static", downloads_run)
 
 
 def test_dry_run_writes_nothing_in_the_run_folder(demo_folder, planetary_computer_api, tmp_path):
