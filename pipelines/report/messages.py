@@ -24,10 +24,11 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Surface temperature, vegetation and income per IRIS and QPV",
     ),
     "synthetic_banner": (
-        "Données synthétiques : cette ville n'existe pas. Les chiffres de ce rapport illustrent "
-        "la méthode ; ils ne décrivent aucun territoire réel.",
-        "Synthetic data: this city does not exist. The numbers in this report illustrate the "
-        "method; they describe no real place.",
+        "Données synthétiques : cette run lit des données fabriquées (la ville de démonstration "
+        "ou des images de synthèse). Les chiffres de ce rapport illustrent la méthode ; ils ne "
+        "décrivent aucun territoire réel.",
+        "Synthetic data: this run reads made-up inputs (the demo city, or synthetic imagery). "
+        "The numbers in this report illustrate the method; they describe no real place.",
     ),
     "meta_run": (
         "Run terminée le {date} · configuration « {config} » · ilots {version}",

@@ -210,7 +210,7 @@ def test_absent_files_leave_a_not_computed_note(fr_report):
 
 def test_synthetic_banner_and_method_notes(fr_report, en_report):
     assert "Données synthétiques" in fr_report.text("synthetic-banner")
-    assert "Synthetic data: this city does not exist" in en_report.text("synthetic-banner")
+    assert "Synthetic data: this run reads made-up inputs" in en_report.text("synthetic-banner")
     method = fr_report.text("method")
     assert "n'est pas la température de l'air" in method
     moran = json.loads((fr_report.run / "inequality.json").read_text())["morans_i"]
