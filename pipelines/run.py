@@ -636,11 +636,15 @@ def _run(
             )["median"]
         if landsat is not None:  # gathered onto the grid from the Landsat pixels, if there
             rasters = landsat.on_grid(rasters, config.scheduler.chunk_px)
-        # Without Sentinel-2 or a land-cover map (settled_rasters has none): empty layers.
+        # Without NDVI or a land cover (settled_rasters has none): empty layers for the zone
+        # tables' columns, marked so that no empty COG is written.
+        empty = {PLACEHOLDER: True}
         if "ndvi" not in pixels:
-            rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan)
+            rasters["ndvi_median"] = xr.full_like(rasters["lst_median"], np.nan).assign_attrs(empty)
         if "landcover" not in pixels:
-            rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8")
+            rasters["landcover"] = xr.zeros_like(rasters["lst_median"], dtype="uint8").assign_attrs(
+                empty
+            )
         return rasters.drop_vars([c for c in rasters.coords if c == "time"], errors="ignore")
 
     with timer("coverage"):
@@ -688,7 +692,7 @@ def _run(
         batch = {
             str(k): v if v.rio.crs is not None else v.rio.write_crs(crs)  # no deep copy
             for k, v in rasters.items()
-            if (wanted is None or k in wanted) and k not in futures
+            if (wanted is None or k in wanted) and k not in futures and not v.attrs.get(PLACEHOLDER)
         }
         if batch:
             _claim(folder)
@@ -785,6 +789,10 @@ def _claim(folder: RunFolder) -> None:
     """
     folder.create()
     folder.manifest.unlink(missing_ok=True)
+
+
+#: Attribute of the empty layers a run without NDVI or land cover computes its tables with.
+PLACEHOLDER = "ilots:placeholder"
 
 
 def settled_rasters(pixels: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:

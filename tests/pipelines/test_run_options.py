@@ -5,6 +5,7 @@ labelling, a hand count of pixels), never against the code under test."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -202,3 +203,32 @@ def test_a_filosofi_table_of_another_area_says_so_and_the_run_ends(demo_folder, 
     assert len(said) == 1 and "inequality statistics skipped" in said[0], result.warnings
     assert result.inequality is None and not (tmp_path / "run" / "inequality.json").exists()
     assert (tmp_path / "run" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("tile_size", [None, 150], ids=["one-piece", "tiled"])
+def test_products_without_reflectance_write_no_empty_ndvi_or_land_cover(
+    demo_folder, tmp_path, tile_size
+):
+    """Landsat ST-only downloads (no SR_B4/SR_B5) and no Sentinel-2: no NDVI and no land
+    cover, said once; the run writes no empty COGs for them (it once wrote an all-NaN NDVI
+    and a land cover of zeros without a nodata value, a class-0 map in QGIS)."""
+    import shutil
+
+    for product in sorted(demo_folder.glob("products/LC0*")):
+        shutil.copytree(product, tmp_path / "st_only" / product.name,
+                        ignore=shutil.ignore_patterns("*_SR_B*"))  # fmt: skip
+    config = _config(
+        demo_folder,
+        **{"inputs.landsat": [str(tmp_path / "st_only")], "inputs.sentinel2": [],
+           "scenarios": []},
+    )  # fmt: skip
+    result = run(config, out=tmp_path / "run", tile_size_px=tile_size)
+    written = {p.name for p in (tmp_path / "run" / "rasters").glob("*.tif")}
+    assert written == {"lst_median.tif", "lst_p90.tif", "lst_anomaly.tif", "n_clear.tif"}
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    outputs = {Path(entry["path"]).name for entry in manifest["outputs"]}
+    assert "ndvi_median.tif" not in outputs and "landcover.tif" not in outputs
+    iris = gpd.read_parquet(tmp_path / "run" / "zones" / "iris.parquet")
+    assert iris["ndvi_mean"].isna().all() and iris["lst_mean_k"].notna().all()
+    said = [w for w in result.warnings if "lack red and near-infrared reflectance" in w]
+    assert len(said) == 1
