@@ -28,10 +28,11 @@ import dask.threaded
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from dask.system import CPU_COUNT
-from rasterio.errors import NotGeoreferencedWarning
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from threadpoolctl import threadpool_limits
 
 from pipelines import run_tiles
@@ -430,6 +431,7 @@ def _run_to_folder(
                     result.report = build_report(folder.root, lang=config.outputs.report_language)
                 for cog in dict.fromkeys(futures.values()):
                     cog.result()
+                _remove_stale_rasters(folder, written=set(futures))
             except BaseException:
                 # A raster failed: no manifest, so the folder never looks like a whole run.
                 folder.manifest.unlink(missing_ok=True)
@@ -789,6 +791,27 @@ def _claim(folder: RunFolder) -> None:
     """
     folder.create()
     folder.manifest.unlink(missing_ok=True)
+
+
+def _remove_stale_rasters(folder: RunFolder, written: set[str]) -> None:
+    """Remove the rasters an earlier run left in the folder that this run did not write.
+
+    With ``outputs.overwrite``, a run without NDVI (or with fewer ``outputs.rasters``) would
+    otherwise leave the earlier run's files beside its own, listed in its manifest and read
+    by ``ilots scenarios``. Only files ilots wrote (tagged ``ilots_version``) go, with their
+    QGIS style; a user's own files stay.
+    """
+    for path in sorted(folder.rasters.glob("*.tif")) if folder.rasters.is_dir() else []:
+        if path.stem in written:
+            continue
+        try:
+            with rasterio.open(path) as src:
+                ours = "ilots_version" in src.tags()
+        except RasterioIOError:
+            continue
+        if ours:
+            path.unlink()
+            path.with_suffix(".qml").unlink(missing_ok=True)
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

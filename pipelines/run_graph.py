@@ -31,7 +31,7 @@ from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inpu
 from pipelines.config.aoi import read_zone_layer
 from raster.bands import band_table
 from raster.composite import temporal_composite
-from raster.footprint import landsat_footprint_flags, sentinel2_footprint_flags
+from raster.footprint import landsat_footprint_flags, on_coords_of, sentinel2_footprint_flags
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.index_composite import index_median_composite
 from raster.indices import compute_indices
@@ -308,7 +308,8 @@ class LandsatSeries:
     lst
         Masked LST per scene ``(time, y, x)`` in K, on the analysis grid.
     water
-        The QA water bit on any date ``(y, x)``, on the analysis grid.
+        The QA water bit on any date ``(y, x)``, on the analysis grid (on a grid coarser
+        than 30 m: the bit over at least half of the pixel, :mod:`raster.footprint`).
     native, gather
         When the grid is finer than the Landsat pixels: the same LST on those pixels
         (``gather.geobox``) and the gather that puts per-pixel results of it onto the grid
@@ -402,15 +403,16 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
 def _qa_flags(
     config: RunConfig, items: Any, geobox: Any, bands: list[str], *, with_st: bool
 ) -> xr.Dataset | None:
-    """Load ``bands`` averaged onto a coarser grid, with the QA flags over each footprint.
+    """Load ``bands`` onto a coarser grid, with the QA flags over each pixel's footprint.
 
-    None when no band is averaged (the grid is as fine as the 30 m pixels: the per-pixel
-    path). Otherwise ``bands`` on the grid beside ``clear`` (every 30 m pixel under the grid
-    pixel clear by the run's QA_PIXEL preset, and by ST_QA and ST_CDIST when ``with_st``) and
-    ``water`` (:func:`raster.footprint.landsat_footprint_flags`), on the bands' coordinates.
+    None when no grid pixel mixes several Landsat pixels (the grid is as fine as the 30 m
+    pixels, or ``grid.resampling: nearest``: the per-pixel path). Otherwise ``bands`` on the
+    grid beside ``clear`` (every 30 m pixel under the grid pixel clear by the run's QA_PIXEL
+    preset, and by ST_QA and ST_CDIST when ``with_st``) and ``water``
+    (:func:`raster.footprint.landsat_footprint_flags`), on the bands' coordinates.
     """
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
-    if all(method == "nearest" for method in resampling.values()):
+    if not _mixes_pixels(config, resampling, lambda band: LANDSAT_PIXEL_M):
         return None
     mask = config.mask
     flags = landsat_footprint_flags(
@@ -420,11 +422,8 @@ def _qa_flags(
     )  # fmt: skip
     ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px,
                     resampling=resampling)  # fmt: skip
-    like = ds[bands[0]]
     for name, flag in flags.data_vars.items():
-        if list(flag["product_id"].values) != list(like["product_id"].values):
-            raise ValueError("QA flags and bands list different dates")
-        ds[name] = like.copy(data=flag.transpose(*like.dims).data).assign_attrs(flag.attrs)
+        ds[name] = on_coords_of(flag, ds[bands[0]])
     return ds
 
 
@@ -436,11 +435,12 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     for item in items:
         available |= set(item.assets)
     bands = [b for b in wanted if b in available]
-    resampling = _continuous(config, items, bands, lambda b: SENTINEL2_NATIVE_M.get(b, 20.0))
+    native_m = lambda band: SENTINEL2_NATIVE_M.get(band, 20.0)  # noqa: E731
+    resampling = _continuous(config, items, bands, native_m)
     preset = config.mask.sentinel2_preset
     flags = None
     if preset != "none" and "scl" in bands:
-        flags = _scl_flags(config, items, geobox, resampling)
+        flags = _scl_flags(config, items, geobox, _mixes_pixels(config, resampling, native_m))
         bands = [b for b in bands if b != "scl"] if flags is not None else bands
     chunk = config.scheduler.chunk_px
     stored = load_stored(items, bands, geobox=geobox, chunk=chunk, resampling=resampling)
@@ -456,20 +456,34 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
 
 
-def _scl_flags(
-    config: RunConfig, items: Any, geobox: Any, resampling: dict[str, str]
-) -> xr.Dataset | None:
+def _mixes_pixels(
+    config: RunConfig, resampling: dict[str, str], native_m: Callable[[str], float]
+) -> bool:
+    """Whether a band is resampled onto a grid coarser than its pixels by more than nearest.
+
+    Then a grid pixel mixes several of the band's pixels (``average`` weighs all those under
+    it; ``bilinear`` and ``cubic`` reach further), and its mask must cover them all
+    (:mod:`raster.footprint`), not only the one at its centre.
+    """
+    coarse = config.grid.resolution
+    return any(
+        method != "nearest" and coarse > native_m(band) * 1.001
+        for band, method in resampling.items()
+    )
+
+
+def _scl_flags(config: RunConfig, items: Any, geobox: Any, mixes: bool) -> xr.Dataset | None:
     """Build the SCL clear and water flags on the grid when its classes alone cannot mask.
 
-    None (the fused pass reads SCL itself) when every band is taken by nearest and no
-    dilation is asked. When a band is averaged onto a coarser grid, a pixel must be clear
-    over its whole footprint (:mod:`raster.footprint`); when ``mask.dilate_px`` is set, the
-    cloud classes are grown by that many grid pixels.
+    None (the fused pass reads SCL itself) when no grid pixel mixes several band pixels and
+    no dilation is asked. When one does (``mixes``), a pixel must be clear over its whole
+    footprint (:mod:`raster.footprint`); when ``mask.dilate_px`` is set, the cloud classes
+    are grown by that many grid pixels.
     """
     dilate = config.mask.dilate_px
     preset = config.mask.sentinel2_preset
     chunk = config.scheduler.chunk_px
-    if any(method != "nearest" for method in resampling.values()):
+    if mixes:
         return sentinel2_footprint_flags(items, geobox, preset=preset, dilate_px=dilate,
                                          chunk=chunk)  # fmt: skip
     if not dilate:

@@ -11,9 +11,10 @@ every other pixel) the warper's tie-break decides.
 Here the flags are computed on the band's own pixels and their share of each grid pixel's area
 is taken with exact area weights (GDAL's ``average``, which weighs a partly covered source
 pixel by the part it covers): a pixel is cloudy when any source pixel under it is, clear
-only when every one is (:data:`FULL_SHARE`), water when at least half of it is. Water is a
-surface, not a contamination: a riverbank pixel is clear when its land is, and, where the mask
-rejects water, masked when it is mostly water, as the class at its centre would say.
+only when every one is (:data:`FULL_SHARE`; no data under it counts as not clear), water when
+at least half of it is. Water is a surface, not a contamination: a riverbank pixel is clear
+when its land is, and, where the mask rejects water, masked when at least half of it is
+water, as the class at its centre would mostly say.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_reproject
 
 from raster._lift import lift
-from raster.load import item_geobox, load_items
+from raster.load import item_geobox, load_items, read_grid
 from raster.nearest import same_phase
 from raster.quality.dilation import dilate_mask
 from raster.quality.masks import landsat_clear_mask, landsat_water_mask
 from raster.quality.qa_pixel import QAPixelMask, qa_pixel_cloudy, qa_pixel_preset
 from raster.quality.scl import SCL, SCL_CLOUD_CLASSES, SCLMask, scl_preset
+from tiles.errors import MetadataError
+from tiles.grid import DEFAULT_CHUNK
 
 __all__ = [
     "FULL_SHARE",
@@ -43,6 +46,7 @@ __all__ = [
     "landsat_footprint_flags",
     "native_flag_shares",
     "native_groups",
+    "on_coords_of",
     "sentinel2_footprint_flags",
 ]
 
@@ -75,7 +79,10 @@ def native_groups(
     """
     groups: list[tuple[list[pystac.Item], GeoBox]] = []
     for item in items:
-        grid = item_geobox(item, band)
+        try:
+            grid = item_geobox(item, band)
+        except MetadataError:  # an item without proj fields: the file header says
+            grid = read_grid(item, band)
         for members, first in groups:
             if same_phase([first, grid]):
                 members.append(item)
@@ -124,12 +131,40 @@ def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None
     return xr.Dataset(out)
 
 
+def on_coords_of(flag: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    """Put ``flag`` (built beside ``like``, on the same grid and dates) on ``like``'s coords.
+
+    The two come from different loads: their coordinates are checked equal (dates by
+    product, x and y to a thousandth of a pixel), then ``flag``'s values are taken by
+    position, so that no arithmetic between them aligns (and drops) anything.
+
+    Raises
+    ------
+    ValueError
+        If the dates, the shape or the pixel coordinates differ.
+    """
+    flag = flag.transpose(*like.dims)
+    if "product_id" not in flag.coords or "product_id" not in like.coords:
+        raise ValueError("flags and bands need a product_id along time to be matched")
+    if list(flag["product_id"].values) != list(like["product_id"].values):
+        raise ValueError("flags and bands list different dates; load both from the same items")
+    if flag.shape != like.shape:
+        raise ValueError(f"flags of shape {flag.shape} for bands of shape {like.shape}")
+    step = float(abs(like["x"][1] - like["x"][0])) if like.sizes["x"] > 1 else 1.0
+    for axis in ("y", "x"):
+        if not np.allclose(flag[axis].values, like[axis].values, rtol=0, atol=step * 1e-3):
+            raise ValueError(f"flags and bands lie on different grids (their {axis} differ)")
+    out = like.copy(data=flag.data)
+    out.attrs = dict(flag.attrs)
+    return out.rename(flag.name)
+
+
 def native_flag_shares(
     items: Sequence[pystac.Item],
     bands: Sequence[str],
     target: GeoBox,
     flag: Callable[[xr.Dataset], xr.Dataset],
-    chunk: int = 2048,
+    chunk: int = DEFAULT_CHUNK,
 ) -> xr.Dataset:
     """Flag ``bands`` on their own pixels and take each flag's share of every target pixel.
 
@@ -167,7 +202,7 @@ def _clear_and_water(
     """Turn the shares of ``clear`` (kept or water), ``cloud`` and ``water`` into the flags.
 
     Water is a surface a pixel may partly be, not a contamination: a pixel kept except for
-    some water is clear, unless water is most of it and the mask rejects water.
+    some water is clear, unless water is at least half of it and the mask rejects water.
     """
     is_water = shares["water"] >= 0.5
     clear = shares["clear"] >= FULL_SHARE
@@ -191,7 +226,7 @@ def sentinel2_footprint_flags(
     *,
     preset: str | SCLMask = "default",
     dilate_px: int = 0,
-    chunk: int = 2048,
+    chunk: int = DEFAULT_CHUNK,
 ) -> xr.Dataset:
     """Per date, the SCL clear and water flags over each ``target`` pixel's whole footprint.
 
@@ -243,7 +278,7 @@ def landsat_footprint_flags(
     st_qa_max_k: float | None = None,
     cdist_min_km: float | None = None,
     dilate_px: int = 0,
-    chunk: int = 2048,
+    chunk: int = DEFAULT_CHUNK,
 ) -> xr.Dataset:
     """Per date, the Landsat clear and water flags over each ``target`` pixel's whole footprint.
 

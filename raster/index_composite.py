@@ -5,8 +5,9 @@ The general chain — bands to reflectance (:func:`raster.load.load_items`), ind
 (:func:`raster.quality.sentinel2_clear_mask`), then a per-pixel median
 (:func:`raster.composite.temporal_composite`) — materialises a float32 array for every band,
 index and date. For a 10 m run that is gigabytes of temporaries for three maps. Here one numba
-loop per chunk reads each pixel's stored values, converts them, masks them with the SCL,
-computes every index and keeps its median, and the SCL water flag on any date: the same
+loop per chunk reads each pixel's stored values, converts them, masks them with the SCL (or
+with clear and water flags computed beforehand: over each pixel's footprint, or dilated),
+computes every index and keeps its median, and the water flag on any date: the same
 values as the chain, bit for bit (the same float32 conversion, the same float64 sums in the
 same order — :class:`raster.indices.AffineRatio` — and numpy's quantile arithmetic), with no
 temporary larger than a pixel.
@@ -27,6 +28,7 @@ import xarray as xr
 from numba import njit
 
 from raster.composite import sorted_quantile, statistic_attrs
+from raster.footprint import on_coords_of
 from raster.indices import _attrs, _resolve_bands, _spec
 from raster.load import StoredBands
 from raster.quality.scl import SCL, SCLMask, scl_preset
@@ -100,9 +102,11 @@ def index_median_composite(
         picked = _resolve_bands(stored.data, spec)
         chosen.append(picked)
         bands += [picked[arg] for arg in spec.ratio.arguments]
-    if flags is not None and scl is not None:
-        raise ValueError("give the SCL classes (scl) or precomputed flags, not both")
-    mask = scl_preset(scl) if scl is not None and SCL_BAND in stored.data else None
+    if flags is not None and scl is not None and SCL_BAND in stored.data:
+        raise ValueError("give the SCL classes (scl=...) or precomputed flags, not both")
+    mask = (
+        scl_preset(scl) if scl is not None and flags is None and SCL_BAND in stored.data else None
+    )
     keep = np.zeros(256, dtype=np.bool_)
     water = np.zeros(256, dtype=np.bool_)
     if flags is not None:
@@ -117,7 +121,7 @@ def index_median_composite(
         bands.append(FLAGS_BAND if flags is not None else SCL_BAND)
     bands = list(dict.fromkeys(bands))
     terms = _terms(specs, chosen, bands)
-    scl_at = bands.index(bands[-1]) if masked else -1
+    scl_at = len(bands) - 1 if masked else -1
     per_date = [np.stack([getattr(stored, k)[b] for b in bands]) for k in ("scale", "offset",
                                                                            "fill")]  # fmt: skip
     kwargs: dict[str, Any] = dict(zip(("scale", "offset", "fill"), per_date, strict=True))
@@ -155,19 +159,13 @@ def index_median_composite(
 
 def _with_flag_codes(stored: StoredBands, flags: xr.Dataset) -> StoredBands:
     """Add ``flags`` to ``stored`` as one code band: 1 clear, 2 water, 3 both, 0 neither."""
-    codes = (flags["clear"].astype(np.uint8) + 2 * flags["water"].astype(np.uint8)).transpose(
-        "time", "y", "x"
-    )
     first = next(iter(stored.data.data_vars.values())).transpose("time", "y", "x")
-    if codes.shape != first.shape:
-        raise ValueError(f"flags of shape {codes.shape} for bands of shape {first.shape}")
-    theirs, ours = codes.coords.get("product_id"), first.coords.get("product_id")
-    if theirs is not None and ours is not None and list(theirs.values) != list(ours.values):
-        raise ValueError("flags and bands list different dates; load both from the same items")
+    codes = on_coords_of(flags["clear"].astype(np.uint8) + 2 * flags["water"].astype(np.uint8),
+                         first)  # fmt: skip
     n = first.sizes["time"]
     return replace(
         stored,
-        data=stored.data.assign({FLAGS_BAND: (first.dims, codes.data)}),
+        data=stored.data.assign({FLAGS_BAND: codes}),
         scale={**stored.scale, FLAGS_BAND: np.ones(n, np.float32)},
         offset={**stored.offset, FLAGS_BAND: np.zeros(n, np.float32)},
         fill={**stored.fill, FLAGS_BAND: np.full(n, np.nan)},

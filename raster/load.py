@@ -35,7 +35,7 @@ from odc.loader.types import RasterSource
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
-from raster.sources import require_bands
+from raster.sources import read_header, require_bands
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
@@ -392,6 +392,21 @@ def item_geobox(item: pystac.Item, band: str) -> GeoBox:
             "build the item with raster.sources.open_product so the grid comes from the file"
         )
     return GeoBox(tuple(shape), Affine(*transform[:6]), crs)
+
+
+def read_grid(item: pystac.Item, band: str) -> GeoBox:
+    """Return the native grid of one asset from its file's header (one small read, no pixel).
+
+    For items without ``proj`` fields on the asset (:func:`item_geobox` raises); signed
+    catalogue URLs are signed first.
+    """
+    require_bands(item, [band])
+    href = item.assets[band].get_absolute_href() or item.assets[band].href
+    signer = item.properties.get(SIGN_PROPERTY)
+    if signer and href.startswith(("http://", "https://")):
+        href = sign_href(href, signer)
+    header = read_header(href)
+    return GeoBox(header.shape, Affine(*header.transform[:6]), header.crs_code or header.crs_wkt)
 
 
 def _band_spec(item: pystac.Item, band: str) -> BandSpec | None:

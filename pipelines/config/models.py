@@ -465,8 +465,9 @@ class GridConfig(_Model):
         "grid is as fine as or finer than the band (each source pixel's value is kept, so "
         "exact zonal statistics equal those at the band's own resolution on aligned grids), "
         "'average' where it is coarser, from the bands' full-resolution pixels (never their "
-        "overviews). QA and class bands always use 'nearest'; where a band is averaged, a "
-        "pixel counts a date only when every SCL or QA_PIXEL pixel under it is clear. "
+        "overviews). QA and class bands are read with 'nearest'; where a grid pixel mixes "
+        "several pixels of a band, it counts a date only when every mask pixel under it "
+        "(SCL; QA_PIXEL, ST_QA, ST_CDIST) is clear. "
         "Default 'auto'.",
     )
 

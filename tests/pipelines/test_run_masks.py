@@ -2,7 +2,8 @@
 
 Sentinel-2 on the demo's 30 m grid (in Landsat's phase): the demo's products copied with
 clouds painted into their SCL (bright reflectance under them), overviews kept. Landsat on a
-60 m grid: the demo's products as they are (speckled clouds, ST_QA above 2 K around them).
+60 m grid: the demo's products as they are (speckled clouds and shadows; their ST_QA, 1.5 K
+everywhere, and ST_CDIST reject nothing: ``tests/raster/test_footprint.py`` checks those).
 The oracle is computed here from the product files with NumPy: each grid pixel's value is the
 area-weighted mean of the pixels under it (interval overlaps by hand), and a date counts for
 a pixel only when every mask pixel under it is clear (for SCL: vegetation, not-vegetated or
@@ -255,3 +256,27 @@ def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_f
     valid = np.isfinite(want)
     assert valid.mean() > 0.8
     assert (np.abs(got - want)[valid] <= rounding[valid] + 1e-6).all()
+
+
+@pytest.mark.parametrize(("resampling", "footprints"), [("auto", 2), ("nearest", 0)])
+def test_the_footprint_masks_serve_grids_that_mix_pixels(
+    demo_folder, monkeypatch, resampling, footprints
+):
+    """On a 60 m grid, ``auto`` averages both sensors' pixels: both masks cover the
+    footprint. ``nearest`` samples each band at the pixel centre, where the mask is taken
+    too: no footprint mask."""
+    from pipelines import run_graph
+
+    calls = []
+    for name in ("sentinel2_footprint_flags", "landsat_footprint_flags"):
+        real = getattr(run_graph, name)
+        monkeypatch.setattr(
+            run_graph, name, lambda *a, _f=real, **k: calls.append(1) or _f(*a, **k)
+        )
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": 60, "grid.resampling": resampling},
+    )
+    with raise_if_dask_computes():
+        run_graph.scene_graph(config)
+    assert len(calls) == footprints

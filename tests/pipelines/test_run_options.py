@@ -222,7 +222,21 @@ def test_products_without_reflectance_write_no_empty_ndvi_or_land_cover(
         **{"inputs.landsat": [str(tmp_path / "st_only")], "inputs.sentinel2": [],
            "scenarios": []},
     )  # fmt: skip
+    # An earlier run in the same folder (outputs.overwrite) left its NDVI, and the user keeps
+    # a file of their own there.
+    rasters = tmp_path / "run" / "rasters"
+    rasters.mkdir(parents=True)
+    profile = dict(driver="GTiff", width=2, height=2, count=1, dtype="uint8", crs="EPSG:32631",
+                   transform=rasterio.transform.from_origin(0, 2, 1, 1))  # fmt: skip
+    for name, tags in (("ndvi_median", {"ilots_version": "0.1"}), ("my_own", {"by": "me"})):
+        with rasterio.open(rasters / f"{name}.tif", "w", **profile) as dst:
+            dst.write(np.zeros((1, 2, 2), np.uint8))
+            dst.update_tags(**tags)
+        (rasters / f"{name}.qml").write_text("<qgis/>")
     result = run(config, out=tmp_path / "run", tile_size_px=tile_size)
+    assert (rasters / "my_own.tif").exists() and (rasters / "my_own.qml").exists()
+    assert not (rasters / "ndvi_median.qml").exists()
+    (rasters / "my_own.tif").unlink()
     written = {p.name for p in (tmp_path / "run" / "rasters").glob("*.tif")}
     assert written == {"lst_median.tif", "lst_p90.tif", "lst_anomaly.tif", "n_clear.tif"}
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())

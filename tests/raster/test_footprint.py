@@ -18,7 +18,13 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from scipy import ndimage
 
-from raster.footprint import FULL_SHARE, footprint_shares, native_groups, sentinel2_footprint_flags
+from raster.footprint import (
+    FULL_SHARE,
+    footprint_shares,
+    landsat_footprint_flags,
+    native_groups,
+    sentinel2_footprint_flags,
+)
 from raster.sources import open_product
 from raster.synthetic import write_sentinel2_earthsearch
 from tests.conftest import overlap_lengths, raise_if_dask_computes
@@ -169,3 +175,79 @@ def test_products_of_another_utm_zone_are_flagged_on_the_grid(tmp_path):
     flags = sentinel2_footprint_flags(items, TARGET)
     assert flags["clear"].values[0].all()  # the zone-30 product (1 July): all vegetation
     assert not flags["clear"].values[1].all()
+
+
+# --- Landsat QA flags on a written product ----------------------------------------------------
+
+#: A 30 m Landsat product in USGS's pixel phase, and a 60 m grid half a Landsat pixel off it.
+L30 = GeoBox((40, 40), Affine(30, 0, 300015, 0, -30, 5000015), CRS)
+L60 = GeoBox((18, 18), Affine(60, 0, 300030, 0, -60, 5000000), CRS)
+
+
+def _landsat(tmp_path):
+    from raster.synthetic import encode_qa_pixel, write_landsat_c2l2
+
+    qa = np.full(L30.shape.yx, encode_qa_pixel(), np.uint16)
+    qa[5:9, 6:9] = encode_qa_pixel(cloud=True)
+    qa[20:22, 30] = encode_qa_pixel(shadow=True)
+    qa[:, 15] = encode_qa_pixel(water=True)  # a river, one pixel wide
+    qa[30:34, 30:34] = encode_qa_pixel(water=True)  # a lake, 120 m square
+    qa[39, 0] = encode_qa_pixel(fill=True)
+    st_qa = np.full(L30.shape.yx, 150, np.int16)  # 1.5 K
+    st_qa[12:14, 20:23] = 300  # 3 K: too uncertain
+    cdist = np.full(L30.shape.yx, 500, np.int16)  # 5 km from a cloud
+    cdist[25, 5:8] = 50  # 0.5 km
+    bands = {"lwir11": np.full(L30.shape.yx, 40000, np.uint16), "qa_pixel": qa,
+             "st_qa": st_qa, "st_cdist": cdist}  # fmt: skip
+    product = write_landsat_c2l2(
+        tmp_path, bands=bands, crs=32631, transform=L30.affine, path=199, row=26,
+        date=dt.date(2023, 7, 18),
+    )  # fmt: skip
+    return open_product(product), qa, st_qa, cdist
+
+
+@pytest.mark.parametrize(
+    ("keep_water", "with_st", "dilate"),
+    [(True, True, 0), (True, False, 1), (False, True, 0)],
+    ids=["st-checks", "dilated", "water-rejected"],
+)
+def test_landsat_flags_are_clear_only_where_every_30_m_pixel_under_the_pixel_is(
+    tmp_path, keep_water, with_st, dilate
+):
+    from raster.quality.qa_pixel import QAPixelMask
+
+    item, qa, st_qa, cdist = _landsat(tmp_path)
+    preset = QAPixelMask(name="test", keep_water=keep_water)  # bits 0-5, as the default
+    with raise_if_dask_computes():
+        flags = landsat_footprint_flags(
+            [item], L60, preset=preset, st_qa_max_k=2.0 if with_st else None,
+            cdist_min_km=1.0 if with_st else None, dilate_px=dilate, chunk=8,
+        )  # fmt: skip
+    water_bit = (qa & (1 << 7)) > 0
+    rejected = (qa & 0b111111) > 0  # fill, dilated cloud, cirrus, cloud, shadow, snow
+    if with_st:
+        rejected |= (st_qa * 0.01 > 2.0) | (cdist * 0.01 < 1.0)
+    water = _share_by_hand(water_bit, L30, L60) >= 0.5
+    clear = ~_any_by_hand(rejected, L30, L60)
+    if not keep_water:
+        clear &= ~water
+    if dilate:
+        cloud = _any_by_hand((qa & 0b111110) > 0, L30, L60)  # not fill, not water
+        clear &= ~ndimage.binary_dilation(cloud, ndimage.generate_binary_structure(2, 1))
+    np.testing.assert_array_equal(flags["water"].values[0], water)
+    np.testing.assert_array_equal(flags["clear"].values[0], clear)
+    assert water.sum() > 4  # the lake, and the river where it is half a pixel
+    if keep_water:
+        assert clear[water].any()  # water kept: a lake pixel with nothing else is clear
+    else:
+        assert not clear[water].any()
+
+
+def test_an_item_without_grid_fields_is_gridded_from_its_file(tmp_path):
+    item = _product(tmp_path, 1, _scl(1))
+    want = native_groups([item], "scl", TARGET)[0][1]
+    for fields in (item.properties, item.assets["scl"].extra_fields):
+        for key in ("proj:shape", "proj:transform"):
+            fields.pop(key, None)
+    got = native_groups([item], "scl", TARGET)[0][1]
+    assert got == want and got.resolution.x == 20

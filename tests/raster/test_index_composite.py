@@ -38,7 +38,8 @@ def _stored(n_time=5, ny=37, nx=23, seed=0, chunks=None, with_scl=True) -> Store
     offset["red"][0] = offset["nir"][0] = -1.0
     if with_scl:
         scale["scl"][:], offset["scl"][:] = 1.0, 0.0
-    coords = {"time": np.arange(n_time), "y": np.arange(ny) * -10.0, "x": np.arange(nx) * 10.0}
+    coords = {"time": np.arange(n_time), "y": np.arange(ny) * -10.0, "x": np.arange(nx) * 10.0,
+              "product_id": ("time", [f"S2_{t}" for t in range(n_time)])}  # fmt: skip
     ds = xr.Dataset({b: (("time", "y", "x"), v) for b, v in data.items()}, coords=coords)
     if chunks:
         ds = ds.chunk({"time": 1, **chunks})
@@ -154,7 +155,8 @@ def test_precomputed_flags_mask_the_dates_and_flag_water(chunks):
     dims, shape = ("time", "y", "x"), stored.data["red"].shape
     clear, water = rng.random(shape) < 0.6, rng.random(shape) < 0.05
     clear[:, 5, :] = False
-    flags = xr.Dataset({"clear": (dims, clear), "water": (dims, water)})
+    coords = {k: v for k, v in stored.data.coords.items()}
+    flags = xr.Dataset({"clear": (dims, clear), "water": (dims, water)}, coords=coords)
     if chunks:
         flags = flags.chunk({"time": 1, "y": 8, "x": 8})  # other chunks than the bands'
     fused = index_median_composite(stored, ["ndvi", "ndbi"], scl=None, flags=flags).compute()
@@ -167,13 +169,24 @@ def test_precomputed_flags_mask_the_dates_and_flag_water(chunks):
     assert np.isnan(fused["ndvi"].values[5]).all()
 
 
-def test_flags_refused_beside_scl_or_for_other_dates():
+def test_flags_refused_beside_scl_or_for_other_dates_or_pixels():
     stored = _stored()
     dims, shape = ("time", "y", "x"), stored.data["red"].shape
     flags = xr.Dataset(
-        {"clear": (dims, np.ones(shape, bool)), "water": (dims, np.zeros(shape, bool))}
+        {"clear": (dims, np.ones(shape, bool)), "water": (dims, np.zeros(shape, bool))},
+        coords=stored.data.coords,
     )
     with pytest.raises(ValueError, match="not both"):
         index_median_composite(stored, ["ndvi"], scl="default", flags=flags)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match="different dates"):
         index_median_composite(stored, ["ndvi"], scl=None, flags=flags.isel(time=slice(1, None)))
+    swapped = flags.assign_coords(product_id=("time", flags["product_id"].values[::-1]))
+    with pytest.raises(ValueError, match="different dates"):
+        index_median_composite(stored, ["ndvi"], scl=None, flags=swapped)
+    shifted = flags.assign_coords(x=flags["x"] + 5.0)
+    with pytest.raises(ValueError, match="different grids"):
+        index_median_composite(stored, ["ndvi"], scl=None, flags=shifted)
+    # Without SCL in the bands, the default scl= is no conflict: the flags mask.
+    bare = _stored(with_scl=False)
+    out = index_median_composite(bare, ["ndvi"], flags=flags.assign(clear=flags["clear"] & False))
+    assert np.isnan(out["ndvi"].values).all()
