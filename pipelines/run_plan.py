@@ -82,7 +82,12 @@ class RunPlan:
         return "\n".join(lines)
 
 
-_SOURCES = {"sentinel2": "Sentinel-2", "landsat": "Landsat surface reflectance (30 m)"}
+_SOURCES = {
+    "sentinel2": "Sentinel-2",
+    "landsat": "Landsat surface reflectance (30 m)",
+    "none": "none: the Landsat products lack red and near-infrared reflectance (SR_B4, "
+    "SR_B5), so the run makes no NDVI and no land cover",
+}
 #: Tiles listed one by one in a plan's summary.
 _TILES_LISTED = 12
 #: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
@@ -148,8 +153,18 @@ def plan(config: RunConfig) -> RunPlan:
         memory_bytes=memory,
         tiles=tuple(tiles),
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
-        indices_from=index_source(config, inputs),
+        indices_from=_indices_from(config, inputs),
     )
+
+
+def _indices_from(config: RunConfig, inputs: Any) -> str:
+    """Where the run takes its indices: ``index_source``, or ``none`` without reflectance."""
+    source = index_source(config, inputs)
+    if source == "landsat" and not all(
+        {"red", "nir08"} <= set(item.assets) for item in inputs.landsat
+    ):
+        return "none"
+    return source
 
 
 def _checkpoint_bytes(config: RunConfig, n_landsat: int, npix: int) -> int:

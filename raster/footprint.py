@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pystac
@@ -31,7 +32,7 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_reproject
 
 from raster._lift import lift
-from raster.load import item_geobox, load_items, read_grid
+from raster.load import item_geobox, load_items, load_stored, read_grid
 from raster.nearest import same_phase
 from raster.quality.dilation import dilate_mask
 from raster.quality.masks import landsat_clear_mask, landsat_water_mask
@@ -121,14 +122,16 @@ def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None
         float32 shares in [0, 1] (exact area weights, GDAL's ``average``); NaN where no
         source pixel lies under the target pixel. Lazy on Dask input.
     """
-    out = {}
-    for name, var in flags.data_vars.items():
-        extra = {"chunks": (chunk, chunk)} if chunk and is_dask_collection(var.data) else {}
-        share = xr_reproject(
-            var.astype(np.float32), target, resampling="average", dst_nodata=np.nan, **extra
-        )
-        out[name] = share.assign_attrs(long_name=f"share of the pixel: {name}")
-    return xr.Dataset(out)
+    # One warp for all flags: stacked as 0/1 bytes, averaged in float32.
+    names = list(flags.data_vars)
+    stack = flags.to_dataarray("flag").astype(np.uint8)
+    extra = {"chunks": (chunk, chunk)} if chunk and is_dask_collection(stack.data) else {}
+    shares = xr_reproject(stack, target, resampling="average", dst_nodata=np.nan,
+                          dtype=np.float32, **extra)  # fmt: skip
+    return xr.Dataset({
+        name: shares.isel(flag=k, drop=True).assign_attrs(long_name=f"share of the pixel: {name}")
+        for k, name in enumerate(names)
+    })  # fmt: skip
 
 
 def on_coords_of(flag: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
@@ -165,6 +168,8 @@ def native_flag_shares(
     target: GeoBox,
     flag: Callable[[xr.Dataset], xr.Dataset],
     chunk: int = DEFAULT_CHUNK,
+    *,
+    stored: bool = False,
 ) -> xr.Dataset:
     """Flag ``bands`` on their own pixels and take each flag's share of every target pixel.
 
@@ -180,6 +185,9 @@ def native_flag_shares(
         ``flag(native) -> Dataset`` of boolean ``(time, y, x)`` flags.
     chunk
         Chunk edge of the results, in ``target`` pixels.
+    stored
+        Give ``flag`` the values as the files store them (:func:`raster.load.load_stored`:
+        class codes stay bytes) instead of in physical units.
 
     Returns
     -------
@@ -187,10 +195,18 @@ def native_flag_shares(
         float32 shares (:func:`footprint_shares`), dates in :func:`raster.load.load_items`'
         order. Lazy.
     """
+
+    def load(members: list[pystac.Item], *args: Any, **kwargs: Any) -> xr.Dataset:
+        return (
+            load_stored(members, *args, **kwargs).data
+            if stored
+            else load_items(members, *args, **kwargs)
+        )
+
     parts = []
     for members, window in native_groups(items, bands[0], target):
         ratio = abs(target.affine.a / window.affine.a)
-        native = load_items(members, list(bands), geobox=window, chunk=int(chunk * ratio))
+        native = load(members, list(bands), geobox=window, chunk=int(chunk * ratio))
         parts.append(footprint_shares(flag(native), target, chunk))
     shares = xr.concat(parts, "time") if len(parts) > 1 else parts[0]
     return shares.sortby(["time", "product_id"])
@@ -262,7 +278,7 @@ def sentinel2_footprint_flags(
             "water": scl == int(SCL.WATER),
         })  # fmt: skip
 
-    shares = native_flag_shares(items, ["scl"], target, flag, chunk)
+    shares = native_flag_shares(items, ["scl"], target, flag, chunk, stored=True)
     return _clear_and_water(
         shares, water_kept=int(SCL.WATER) in spec.keep, dilate_px=dilate_px,
         comment=f"{spec.describe()}, over every SCL pixel under the grid pixel",

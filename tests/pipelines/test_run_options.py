@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from pipelines.config import apply_overrides, load_config
 from pipelines.run import run
+from pipelines.run_plan import plan
 from tiles.errors import ConfigError
 
 QUICK = {"outputs.report": False, "inequality.outcomes": ["lst_mean_k"]}
@@ -222,6 +223,8 @@ def test_products_without_reflectance_write_no_empty_ndvi_or_land_cover(
         **{"inputs.landsat": [str(tmp_path / "st_only")], "inputs.sentinel2": [],
            "scenarios": []},
     )  # fmt: skip
+    summary = plan(config).summary()  # --dry-run says so before any pixel
+    assert "indices from: none: the Landsat products lack red and near-infrared" in summary
     # An earlier run in the same folder (outputs.overwrite) left its NDVI, and the user keeps
     # a file of their own there.
     rasters = tmp_path / "run" / "rasters"
