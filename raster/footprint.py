@@ -29,7 +29,7 @@ import xarray as xr
 from affine import Affine
 from dask.base import is_dask_collection
 from odc.geo.geobox import GeoBox
-from odc.geo.xr import xr_reproject
+from odc.geo.xr import xr_coords, xr_reproject
 
 from raster._lift import lift
 from raster.load import item_geobox, load_items, load_stored, read_grid
@@ -107,6 +107,10 @@ def _window(grid: GeoBox, target: GeoBox) -> GeoBox:
 def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None) -> xr.Dataset:
     """Share of each ``target`` pixel's area where each boolean flag of ``flags`` holds.
 
+    Where the flags' grid and ``target`` share a CRS and neither is rotated, the area weights
+    are separable (an x overlap times a y overlap) and taken axis by axis, without a warp;
+    otherwise GDAL's ``average`` warp computes them.
+
     Parameters
     ----------
     flags
@@ -119,19 +123,77 @@ def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None
     Returns
     -------
     xarray.Dataset
-        float32 shares in [0, 1] (exact area weights, GDAL's ``average``); NaN where no
-        source pixel lies under the target pixel. Lazy on Dask input.
+        float32 shares in [0, 1] (exact area weights, as GDAL's ``average``); NaN where no
+        source pixel lies under the target pixel. Lazy on Dask input. A target pixel the
+        source covers in part (at the source's edge) takes the mean over the covered part;
+        GDAL leaves some of those empty (:func:`raster.footprint.native_groups` reads a
+        window one pixel wider than the target, so the runs meet none).
     """
-    # One warp for all flags: stacked as 0/1 bytes, averaged in float32.
     names = list(flags.data_vars)
     stack = flags.to_dataarray("flag").astype(np.uint8)
-    extra = {"chunks": (chunk, chunk)} if chunk and is_dask_collection(stack.data) else {}
-    shares = xr_reproject(stack, target, resampling="average", dst_nodata=np.nan,
-                          dtype=np.float32, **extra)  # fmt: skip
+    source = stack.odc.geobox
+    lazy = is_dask_collection(stack.data)
+    if _separable(source, target):
+        shares = _separable_shares(stack, source, target)
+        if lazy and chunk:  # the data only (DataArray.chunk would chunk product_id too)
+            shares = shares.copy(data=shares.data.rechunk({-2: chunk, -1: chunk}))
+    else:  # one warp for all flags: stacked as 0/1 bytes, averaged in float32
+        extra = {"chunks": (chunk, chunk)} if chunk and lazy else {}
+        shares = xr_reproject(stack, target, resampling="average", dst_nodata=np.nan,
+                              dtype=np.float32, **extra)  # fmt: skip
     return xr.Dataset({
         name: shares.isel(flag=k, drop=True).assign_attrs(long_name=f"share of the pixel: {name}")
         for k, name in enumerate(names)
     })  # fmt: skip
+
+
+def _separable(source: GeoBox, target: GeoBox) -> bool:
+    """Whether area weights between the grids are an x overlap times a y overlap."""
+    s, t = source.affine, target.affine
+    return source.crs == target.crs and s.b == s.d == t.b == t.d == 0
+
+
+def _axis_weights(
+    t0: float, t_step: float, n_target: int, s0: float, s_step: float, n_source: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each target pixel on one axis, the source pixels it overlaps and their weights.
+
+    Returns ``(index, weight)`` of shape ``(n_target, k)``: source indices (clipped into the
+    source) and the share of the target pixel's length each covers (0 outside the source).
+    """
+    k = int(np.ceil(abs(t_step) / abs(s_step))) + 1
+    lo_t = t0 + t_step * np.arange(n_target) + min(t_step, 0.0)  # low edge of each pixel
+    first = np.floor((lo_t - s0) / s_step if s_step > 0 else (lo_t + abs(t_step) - s0) / s_step)
+    index = first.astype(np.int64)[:, None] + np.arange(k)
+    lo_s = s0 + s_step * index + min(s_step, 0.0)
+    overlap = np.minimum(lo_t[:, None] + abs(t_step), lo_s + abs(s_step)) - np.maximum(
+        lo_t[:, None], lo_s
+    )
+    inside = (index >= 0) & (index < n_source)
+    weight = np.where(inside, np.clip(overlap, 0.0, None), 0.0) / abs(t_step)
+    return np.clip(index, 0, n_source - 1), weight
+
+
+def _separable_shares(stack: xr.DataArray, source: GeoBox, target: GeoBox) -> xr.DataArray:
+    """Area-weighted means of ``stack`` over ``target`` pixels, one axis at a time."""
+    s, t = source.affine, target.affine
+    (sy, sx), (ty, tx) = source.shape.yx, target.shape.yx
+    ix, wx = _axis_weights(t.c, t.a, tx, s.c, s.a, sx)
+    iy, wy = _axis_weights(t.f, t.e, ty, s.f, s.e, sy)
+    data = stack.data
+    along_x = sum(
+        data[..., ix[:, m]].astype(np.float32) * wx[:, m].astype(np.float32)
+        for m in range(ix.shape[1])
+    )
+    along_y = sum(
+        along_x[..., iy[:, m], :] * wy[:, m, None].astype(np.float32) for m in range(iy.shape[1])
+    )
+    covered = (wy.sum(1)[:, None] * wx.sum(1)[None, :]).astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = along_y / np.where(covered > 0, covered, np.nan)
+    coords = {k: v for k, v in stack.coords.items() if not {"y", "x"} & set(v.dims)}
+    coords.update(xr_coords(target, crs_coord_name="spatial_ref"))
+    return xr.DataArray(shares, dims=stack.dims, coords=coords)
 
 
 def on_coords_of(flag: xr.DataArray, like: xr.DataArray) -> xr.DataArray:

@@ -251,3 +251,42 @@ def test_an_item_without_grid_fields_is_gridded_from_its_file(tmp_path):
             fields.pop(key, None)
     got = native_groups([item], "scl", TARGET)[0][1]
     assert got == want and got.resolution.x == 20
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        TARGET,
+        GeoBox((25, 21), Affine(25, 0, 299990, 0, -25, 5000013), CRS),  # no common phase
+        GeoBox((9, 9), Affine(70, 0, 300100, 0, -70, 4999900), CRS),  # 3.5 pixels each
+        GeoBox((30, 30), Affine(20, 0, 300010, 0, -20, 5000010), CRS),  # same size, shifted
+    ],
+    ids=["landsat-phase", "no-phase", "coarse", "shifted"],
+)
+@pytest.mark.parametrize("chunks", [None, 7], ids=["numpy", "dask"])
+def test_separable_shares_equal_gdal_average(monkeypatch, target, chunks):
+    """The axis-by-axis weights give GDAL's ``average`` warp (the path for other CRSs)."""
+    from raster import footprint
+
+    values = np.random.default_rng(11).random((2, *SOURCE.shape.yx)) < 0.4
+    data = dsa.from_array(values, chunks=(1, chunks, chunks)) if chunks else values
+    flags = xr.Dataset(
+        {"flag": xr.DataArray(data, dims=("time", "y", "x"), coords=xr_coords(SOURCE))}
+    )
+    separable = footprint_shares(flags, target, chunk=5 if chunks else None)["flag"].values
+    monkeypatch.setattr(footprint, "_separable", lambda source, target: False)
+    warped = footprint_shares(flags, target, chunk=5 if chunks else None)["flag"].values
+    # Pixels wholly inside the source (GDAL's rule for those it covers in part is its own).
+    left, bottom, right, top = SOURCE.boundingbox
+    x0, y0 = target.affine.c, target.affine.f
+    step = target.affine.a
+    cols = (x0 + step * np.arange(target.shape.x) >= left) & (
+        x0 + step * (np.arange(target.shape.x) + 1) <= right
+    )
+    rows = (y0 - step * np.arange(target.shape.y) <= top) & (
+        y0 - step * (np.arange(target.shape.y) + 1) >= bottom
+    )
+    inside = np.ix_(np.arange(2), np.nonzero(rows)[0], np.nonzero(cols)[0])
+    assert separable[inside].size > 90 and np.isfinite(separable[inside]).all()
+    np.testing.assert_allclose(separable[inside], warped[inside], rtol=0, atol=2e-6)
+    assert not (np.isnan(separable) & np.isfinite(warped)).any()  # where GDAL has one, too
