@@ -155,7 +155,7 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         with timer("sentinel2"):
             idx, more = sentinel2_indices(config, inputs.sentinel2, geobox)
             notes += more
-    else:
+    if idx is None:  # no Sentinel-2, or none usable: Landsat's reflectance
         with timer("landsat_indices"):
             idx, more = landsat_indices(config, inputs.landsat, geobox)
             notes += more
@@ -427,14 +427,18 @@ def _qa_flags(
     return ds
 
 
-def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Dataset, list[str]]:
-    """Median composites of the Sentinel-2 indices the products allow, and notes on gaps."""
+def sentinel2_indices(
+    config: RunConfig, items: Any, geobox: Any
+) -> tuple[xr.Dataset | None, list[str]]:
+    """Median composites of the Sentinel-2 indices the products allow, and notes on gaps.
+
+    None (and a note) when no product has the bands NDVI needs.
+    """
     notes: list[str] = []
-    wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]
-    available = set()
-    for item in items:
-        available |= set(item.assets)
-    bands = [b for b in wanted if b in available]
+    items, bands, more = _sentinel2_bands(config, items)
+    notes += more
+    if not items:
+        return None, notes
     native_m = lambda band: SENTINEL2_NATIVE_M.get(band, 20.0)  # noqa: E731
     resampling = _continuous(config, items, bands, native_m)
     preset = config.mask.sentinel2_preset
@@ -454,6 +458,34 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> tuple[xr.Da
     scl = None if preset == "none" or flags is not None else preset
     out = index_median_composite(stored, names, scl=scl, flags=flags)
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
+
+
+def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str], list[str]]:
+    """Choose the products to use, the bands to read from all of them; note what is left.
+
+    A product without red or near-infrared (or without SCL when the run masks with it)
+    gives no NDVI it could be trusted for: it is left out. The other bands are read where
+    every product kept has them (an index needing a band one product lacks is left out).
+    """
+    need = {"red", "nir"} | ({"scl"} if config.mask.sentinel2_preset != "none" else set())
+    kept = [item for item in items if need <= set(item.assets)]
+    notes = []
+    if len(kept) < len(items):
+        left = [item.id for item in items if item not in kept]
+        notes.append(
+            f"{len(left)} Sentinel-2 product(s) lack {', '.join(sorted(need))} and were left "
+            f"out of the NDVI and land cover: {', '.join(left[:3])}"
+            + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+        )
+    common = set.intersection(*(set(item.assets) for item in kept)) if kept else set()
+    wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]
+    lacking = sorted({b for item in kept for b in item.assets if b in wanted} - common)
+    if lacking:
+        notes.append(
+            f"some Sentinel-2 products lack {', '.join(lacking)}: read from none, so the "
+            "indices needing them are left out; download the products whole"
+        )
+    return kept, [b for b in wanted if b in common], notes
 
 
 def _mixes_pixels(

@@ -146,14 +146,28 @@ def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_fo
         {"inputs.sentinel2": [str(tmp_path / "s2")], "grid.resolution": 10, "mask.dilate_px": 2},
     )
     items = resolve_inputs(config).sentinel2
-    with rasterio.open(products[0] / "B04.tif") as src:
-        full = GeoBox(src.shape, src.transform, src.crs)
-    grid = full[380:560, 480:680]  # around the first two clouds
     with raise_if_dask_computes():
-        idx, _ = sentinel2_indices(config, items, grid)
+        idx, _ = sentinel2_indices(config, items, _s2_window(products[0]))
     got = idx["ndvi"].values
-    rows, cols = np.s_[380:560], np.s_[480:680]
     disk = np.add.outer(np.arange(-2, 3) ** 2, np.arange(-2, 3) ** 2) <= 4
+    want, per_date = _ndvi_on_s2_pixels(products, disk)
+    assert np.isnan(want).sum() < np.isnan(per_date).sum() / len(per_date)  # dates fill in
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
+
+
+#: A window of the products' 10 m pixels, around the first two painted clouds.
+ROWS, COLS = np.s_[380:560], np.s_[480:680]
+
+
+def _s2_window(product):
+    with rasterio.open(product / "B08.tif") as src:
+        return GeoBox(src.shape, src.transform, src.crs)[ROWS, COLS]
+
+
+def _ndvi_on_s2_pixels(products, disk=None):
+    """NDVI median on the products' own 10 m pixels (:data:`ROWS`, :data:`COLS`), by hand:
+    each pixel with the SCL pixel it lies in (kept: 4, 5), clouds grown by ``disk``."""
     per_date = []
     for product in products:
         item = json.loads((product / f"{product.name}.json").read_text())
@@ -161,16 +175,47 @@ def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_fo
         for name, file in (("red", "B04"), ("nir", "B08")):
             meta = item["assets"][name]["raster:bands"][0]
             with rasterio.open(product / f"{file}.tif") as src:
-                band[name] = src.read(1)[rows, cols] * meta["scale"] + meta["offset"]
+                band[name] = src.read(1)[ROWS, COLS] * meta["scale"] + meta["offset"]
         with rasterio.open(product / "SCL.tif") as src:
-            scl = np.repeat(np.repeat(src.read(1), 2, axis=0), 2, axis=1)[rows, cols]
-        cloud = ndimage.binary_dilation(np.isin(scl, [3, 8, 9, 10]), disk)
-        clear = np.isin(scl, [4, 5]) & ~cloud
+            scl = np.repeat(np.repeat(src.read(1), 2, axis=0), 2, axis=1)[ROWS, COLS]
+        clear = np.isin(scl, [4, 5])
+        if disk is not None:
+            clear &= ~ndimage.binary_dilation(np.isin(scl, [3, 8, 9, 10]), disk)
         per_date.append(
             np.where(clear, (band["nir"] - band["red"]) / (band["nir"] + band["red"]), np.nan)
         )
-    want = np.nanmedian(np.stack(per_date), axis=0)
-    assert np.isnan(want).sum() < np.isnan(per_date).sum() / len(per_date)  # dates fill in
+    return np.nanmedian(np.stack(per_date), axis=0), per_date
+
+
+def _drop_band(product, name, file):
+    """Deliver a product without one band: its file and its asset gone."""
+    path = product / f"{product.name}.json"
+    item = json.loads(path.read_text())
+    del item["assets"][name]
+    path.write_text(json.dumps(item))
+    (product / f"{file}.tif").unlink()
+
+
+def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_folder, tmp_path):
+    """One product without red (a partial download): no NDVI can come from it, so it is left
+    out; another without SWIR 1.6 µm: MNDWI, NDBI and the albedo need it, so they are left
+    out of every date (the NDVI keeps it). Both said in the notes, none stops the run."""
+    products = _cloudy_products(demo_folder, tmp_path / "s2")
+    _drop_band(products[0], "red", "B04")
+    _drop_band(products[1], "swir16", "B11")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"inputs.sentinel2": [str(tmp_path / "s2")], "grid.resolution": 10},
+    )
+    items = resolve_inputs(config).sentinel2
+    assert len(items) == 3
+    with raise_if_dask_computes():
+        idx, notes = sentinel2_indices(config, items, _s2_window(products[2]))
+    assert set(idx.data_vars) == {"ndvi", "scl_water"}
+    assert any(f"were left out of the NDVI and land cover: {products[0].name}" in n for n in notes)
+    assert any("some Sentinel-2 products lack swir16" in n for n in notes)
+    want, _ = _ndvi_on_s2_pixels(products[1:])
+    got = idx["ndvi"].values
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
 
@@ -349,3 +394,20 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
     # odc-stac warps chunk by chunk with GDAL's approximate transformer, rasterio the whole
     # array: a nearest pick may differ where a pixel centre is within a hair of an edge.
     assert differ.mean() < 0.005, differ.sum()
+
+
+def test_without_a_usable_sentinel2_product_the_indices_come_from_landsat(demo_folder, tmp_path):
+    products = _cloudy_products(demo_folder, tmp_path / "s2")
+    for product in products:
+        _drop_band(product, "nir", "B08")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"), {"inputs.sentinel2": [str(tmp_path / "s2")]}
+    )
+    from pipelines.run_graph import scene_graph
+
+    with raise_if_dask_computes():
+        graph = scene_graph(config)
+    assert any("3 Sentinel-2 product(s) lack nir, red, scl" in n for n in graph.notes)
+    # The NDVI comes from the Landsat reflectance (the demo's products: red and NIR only).
+    assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
+    assert set(graph.idx.data_vars) == {"ndvi"}
