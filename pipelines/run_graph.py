@@ -460,6 +460,11 @@ def sentinel2_indices(
     return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
 
 
+def sentinel2_needs(config: RunConfig) -> set[str]:
+    """Return the bands a Sentinel-2 product needs to give the run an NDVI it can trust."""
+    return {"red", "nir"} | ({"scl"} if config.mask.sentinel2_preset != "none" else set())
+
+
 def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str], list[str]]:
     """Choose the products to use, the bands to read from all of them; note what is left.
 
@@ -467,7 +472,7 @@ def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str
     gives no NDVI it could be trusted for: it is left out. The other bands are read where
     every product kept has them (an index needing a band one product lacks is left out).
     """
-    need = {"red", "nir"} | ({"scl"} if config.mask.sentinel2_preset != "none" else set())
+    need = sentinel2_needs(config)
     kept = [item for item in items if need <= set(item.assets)]
     notes = []
     if len(kept) < len(items):

@@ -14,7 +14,7 @@ from shapely.geometry import shape
 
 from pipelines import run_tiles
 from pipelines.config import RunConfig, area_of_interest, resolve_inputs
-from pipelines.run_graph import analysis_grid, index_source
+from pipelines.run_graph import analysis_grid, index_source, sentinel2_needs
 from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "TilePlan", "grid_info", "plan"]
@@ -160,6 +160,9 @@ def plan(config: RunConfig) -> RunPlan:
 def _indices_from(config: RunConfig, inputs: Any) -> str:
     """Where the run takes its indices: ``index_source``, or ``none`` without reflectance."""
     source = index_source(config, inputs)
+    need = sentinel2_needs(config)
+    if source == "sentinel2" and not any(need <= set(it.assets) for it in inputs.sentinel2):
+        source = "landsat"  # as the run: no usable Sentinel-2 product
     if source == "landsat" and not all(
         {"red", "nir08"} <= set(item.assets) for item in inputs.landsat
     ):

@@ -27,6 +27,7 @@ from scipy import ndimage
 from pipelines.config import apply_overrides, load_config, resolve_inputs
 from pipelines.run import run
 from pipelines.run_graph import sentinel2_indices
+from pipelines.run_plan import plan
 from tests.conftest import overlap_lengths, raise_if_dask_computes
 
 CLOUD = 9
@@ -411,3 +412,4 @@ def test_without_a_usable_sentinel2_product_the_indices_come_from_landsat(demo_f
     # The NDVI comes from the Landsat reflectance (the demo's products: red and NIR only).
     assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
     assert set(graph.idx.data_vars) == {"ndvi"}
+    assert "indices from: Landsat surface reflectance" in plan(config).summary()  # --dry-run
