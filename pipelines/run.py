@@ -65,6 +65,7 @@ from pipelines.outputs import (
 )
 from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record
+from pipelines.outputs.rasters import VERSION_TAG
 from pipelines.progress import progress_stage
 from pipelines.report import build_report
 from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
@@ -798,7 +799,7 @@ def _remove_stale_rasters(folder: RunFolder, written: set[str]) -> None:
 
     With ``outputs.overwrite``, a run without NDVI (or with fewer ``outputs.rasters``) would
     otherwise leave the earlier run's files beside its own, listed in its manifest and read
-    by ``ilots scenarios``. Only files ilots wrote (tagged ``ilots_version``) go, with their
+    by ``ilots scenarios``. Only files ilots wrote (tagged :data:`VERSION_TAG`) go, with their
     QGIS style; a user's own files stay.
     """
     for path in sorted(folder.rasters.glob("*.tif")) if folder.rasters.is_dir() else []:
@@ -806,7 +807,7 @@ def _remove_stale_rasters(folder: RunFolder, written: set[str]) -> None:
             continue
         try:
             with rasterio.open(path) as src:
-                ours = "ilots_version" in src.tags()
+                ours = VERSION_TAG in src.tags()
         except RasterioIOError:
             continue
         if ours:

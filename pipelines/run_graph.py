@@ -206,7 +206,12 @@ def grid_resampling(config: RunConfig, native_m: float) -> str:
     method = config.grid.resampling
     if method != "auto":
         return method
-    return "average" if config.grid.resolution > native_m * 1.001 else "nearest"
+    return "average" if _coarser(config, native_m) else "nearest"
+
+
+def _coarser(config: RunConfig, native_m: float) -> bool:
+    """Whether the run's grid pixels are larger than a band's ``native_m`` metres."""
+    return config.grid.resolution > native_m * 1.001
 
 
 def _continuous(
@@ -502,9 +507,8 @@ def _mixes_pixels(
     it; ``bilinear`` and ``cubic`` reach further), and its mask must cover them all
     (:mod:`raster.footprint`), not only the one at its centre.
     """
-    coarse = config.grid.resolution
     return any(
-        method != "nearest" and coarse > native_m(band) * 1.001
+        method != "nearest" and _coarser(config, native_m(band))
         for band, method in resampling.items()
     )
 
@@ -559,6 +563,8 @@ def index_source(config: RunConfig, inputs: Any) -> str:
 
 
 #: Landsat 8/9 Collection 2 surface-reflectance bands the index composites use (OLI B2-B7).
+#: The Landsat reflectance bands the run's NDVI and land cover need (SR_B4, SR_B5).
+LANDSAT_NDVI_BANDS = frozenset({"red", "nir08"})
 LANDSAT_SR_BANDS = ("blue", "green", "red", "nir08", "swir16", "swir22")
 
 
@@ -578,7 +584,7 @@ def landsat_indices(
     notes: list[str] = []
     common = set.intersection(*(set(item.assets) for item in items)) if items else set()
     bands = [band for band in LANDSAT_SR_BANDS if band in common]
-    if not {"red", "nir08"} <= set(bands):
+    if not LANDSAT_NDVI_BANDS <= set(bands):
         notes.append(
             "Landsat products lack red and near-infrared reflectance (SR_B4, SR_B5): no NDVI "
             "or land cover; download the L2SP products with their SR bands, or add Sentinel-2"

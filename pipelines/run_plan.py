@@ -14,7 +14,12 @@ from shapely.geometry import shape
 
 from pipelines import run_tiles
 from pipelines.config import RunConfig, area_of_interest, resolve_inputs
-from pipelines.run_graph import analysis_grid, index_source, sentinel2_needs
+from pipelines.run_graph import (
+    LANDSAT_NDVI_BANDS,
+    analysis_grid,
+    index_source,
+    sentinel2_needs,
+)
 from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "TilePlan", "grid_info", "plan"]
@@ -164,7 +169,7 @@ def _indices_from(config: RunConfig, inputs: Any) -> str:
     if source == "sentinel2" and not any(need <= set(it.assets) for it in inputs.sentinel2):
         source = "landsat"  # as the run: no usable Sentinel-2 product
     if source == "landsat" and not all(
-        {"red", "nir08"} <= set(item.assets) for item in inputs.landsat
+        LANDSAT_NDVI_BANDS <= set(item.assets) for item in inputs.landsat
     ):
         return "none"
     return source

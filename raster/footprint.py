@@ -2,26 +2,25 @@
 
 When a grid pixel is coarser than a band (a 30 m run of Sentinel-2's 10 m reflectances, a
 60 m run of Landsat's 30 m pixels), the band is averaged over the pixel: every source pixel
-under it counts. Its mask must then speak
-for all of them. A class band resampled by nearest (SCL, 20 m) samples one point of the pixel:
-a grid pixel whose centre is clear keeps the average of its cloudy edge pixels, and where the
-centre falls exactly on a class-pixel edge (a 30 m grid in Landsat's phase over 20 m SCL,
-every other pixel) the warper's tie-break decides.
+under it counts. Its mask must then speak for all of them. A class band resampled by nearest
+(SCL, 20 m) samples one point of the pixel: a grid pixel whose centre is clear keeps the
+average of its cloudy edge pixels, and where the centre falls exactly on a class-pixel edge
+(a 30 m grid in Landsat's phase over 20 m SCL, every other pixel) the warper's tie-break
+decides.
 
 Here the flags are computed on the band's own pixels and their share of each grid pixel's area
-is taken with exact area weights (GDAL's ``average``, which weighs a partly covered source
-pixel by the part it covers): a pixel is cloudy when any source pixel under it is, clear
-only when every one is (:data:`FULL_SHARE`; no data under it counts as not clear), water when
-at least half of it is. Water is a surface, not a contamination: a riverbank pixel is clear
-when its land is, and, where the mask rejects water, masked when at least half of it is
-water, as the class at its centre would mostly say.
+is taken with exact area weights (each partly covered source pixel weighed by the part it
+covers, as GDAL's ``average`` does; axis by axis where the grids share a CRS): a pixel is
+cloudy when any source pixel under it is, clear only when every one is (:data:`FULL_SHARE`;
+no data under it counts as not clear), water when at least half of it is. Water is a surface,
+not a contamination: a riverbank pixel is clear when its land is, and, where the mask rejects
+water, masked when at least half of it is water, as the class at its centre would mostly say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import pystac
@@ -32,7 +31,7 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords, xr_reproject
 
 from raster._lift import lift
-from raster.load import item_geobox, load_items, load_stored, read_grid
+from raster.load import item_geobox, load_stored, read_grid
 from raster.nearest import same_phase
 from raster.quality.dilation import dilate_mask
 from raster.quality.masks import landsat_clear_mask, landsat_water_mask
@@ -257,19 +256,12 @@ def native_flag_shares(
         float32 shares (:func:`footprint_shares`), dates in :func:`raster.load.load_items`'
         order. Lazy.
     """
-
-    def load(members: list[pystac.Item], *args: Any, **kwargs: Any) -> xr.Dataset:
-        return (
-            load_stored(members, *args, **kwargs).data
-            if stored
-            else load_items(members, *args, **kwargs)
-        )
-
     parts = []
     for members, window in native_groups(items, bands[0], target):
         ratio = abs(target.affine.a / window.affine.a)
-        native = load(members, list(bands), geobox=window, chunk=int(chunk * ratio))
-        parts.append(footprint_shares(flag(native), target, chunk))
+        native = load_stored(members, list(bands), geobox=window, chunk=int(chunk * ratio))
+        parts.append(footprint_shares(flag(native.data if stored else native.physical()),
+                                      target, chunk))  # fmt: skip
     shares = xr.concat(parts, "time") if len(parts) > 1 else parts[0]
     return shares.sortby(["time", "product_id"])
 

@@ -284,9 +284,14 @@ class SigningRioDriver(RioDriver):
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
         """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
-        if src.uri.startswith(("http://", "https://")):
-            src = src.patch(uri=sign_href(src.uri, self.signer))
-        return super().open(src, ctx)
+        return super().open(src.patch(uri=_signed(src.uri, self.signer)), ctx)
+
+
+def _signed(href: str, signer: str | None) -> str:
+    """Return a remote ``href`` signed afresh by ``signer``; local paths as they are."""
+    if signer and href.startswith(("http://", "https://")):
+        return sign_href(href, signer)
+    return href
 
 
 def _driver(items: Sequence[pystac.Item]) -> SigningRioDriver | None:
@@ -402,10 +407,7 @@ def read_grid(item: pystac.Item, band: str) -> GeoBox:
     """
     require_bands(item, [band])
     href = item.assets[band].get_absolute_href() or item.assets[band].href
-    signer = item.properties.get(SIGN_PROPERTY)
-    if signer and href.startswith(("http://", "https://")):
-        href = sign_href(href, signer)
-    header = read_header(href)
+    header = read_header(_signed(href, item.properties.get(SIGN_PROPERTY)))
     return GeoBox(header.shape, Affine(*header.transform[:6]), header.crs_code or header.crs_wkt)
 
 

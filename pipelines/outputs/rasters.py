@@ -37,6 +37,7 @@ from tiles.errors import CRSError
 __all__ = [
     "OVERVIEW_RESAMPLINGS",
     "RASTER_SPECS",
+    "VERSION_TAG",
     "RasterSpec",
     "raster_tags",
     "remove_scratch",
@@ -50,6 +51,9 @@ _LOG.addHandler(logging.NullHandler())
 OVERVIEW_RESAMPLINGS = frozenset(
     ("nearest", "average", "bilinear", "cubic", "cubicspline", "lanczos", "mode", "rms")
 )
+
+#: The tag that marks a raster as written by ilots (its version).
+VERSION_TAG = "ilots_version"
 
 # Attributes that describe an encoding, not the values written (already decoded floats).
 _ENCODING_ATTRS = frozenset(
@@ -312,7 +316,7 @@ def raster_tags(
         text = _tag_value(value)
         if text is not None:
             tags[key] = text
-    tags["ilots_version"] = ilots_version()
+    tags[VERSION_TAG] = ilots_version()
     tags["synthetic"] = "true" if synthetic else "false"
     if synthetic:
         note = "synthetic data from ilots demo, not a real place"
