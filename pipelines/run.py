@@ -342,14 +342,11 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             return err
 
     # Each outcome has its own seeded streams and only reads the table: they run side by
-    # side (NumPy's scans of the resamples release the GIL), each with one BLAS thread:
-    # OpenBLAS's own threads spin on the cores the outcomes and the COG encoding share
-    # (measured with one OpenBLAS thread: 1.3 → 0.8 s for the benchmark's three outcomes).
+    # side (NumPy's scans of the resamples release the GIL), each with the run's one BLAS
+    # thread: OpenBLAS's own threads spin on the cores the outcomes and the COG encoding
+    # share (measured with one OpenBLAS thread: 1.3 → 0.8 s for the benchmark's three).
     workers = max(1, min(len(outcomes), CPU_COUNT))
-    with (
-        threadpool_limits(limits=1, user_api="blas"),
-        concurrent.futures.ThreadPoolExecutor(workers) as pool,
-    ):
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         results = dict(zip(outcomes, pool.map(one, outcomes), strict=True))
     for outcome, result in results.items():
         if isinstance(result, InequalityError):
@@ -386,7 +383,10 @@ def run(
     """
     tune_allocator()  # chunk-sized buffers reused, not page-faulted afresh (tiles.allocator)
     # GC passes skip what the imports and the caller made; NumPy asks for no huge pages,
-    # whose first touch can stall on memory compaction (both in tiles.allocator).
+    # whose first touch can stall on memory compaction (both in tiles.allocator). One BLAS
+    # thread, as dask.distributed's workers have: the run's parallelism is Dask's, and
+    # OpenBLAS's own threads spin on the cores after each call (0.17 CPU-s of the benchmark
+    # run, in the reference sums' dot products, beside the inequality's fits).
     with contextlib.ExitStack() as stack:
         if dask.config.get("scheduler", None) is None:  # none chosen (a distributed Client
             # or scheduler_context sets one): the config's, as `ilots run` would
@@ -395,6 +395,7 @@ def run(
             )
         stack.enter_context(frozen_heap())
         stack.enter_context(numpy_hugepage_advice(False))
+        stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
         return _run_to_folder(config, out, tile_size_px)
 
 

@@ -27,7 +27,7 @@ def _glibc() -> bool:
 @pytest.fixture
 def fresh(monkeypatch):
     monkeypatch.setattr(allocator, "_tuned", None)
-    for name in ("ILOTS_MALLOC_TUNING", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+    for name in ("ILOTS_MALLOC_TUNING", *allocator.ENVIRONMENT):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -40,7 +40,7 @@ def test_tunes_glibc_once(fresh):
 @pytest.mark.parametrize(
     ("name", "value"),
     [("ILOTS_MALLOC_TUNING", "0"), ("MALLOC_MMAP_THRESHOLD_", "131072"),
-     ("MALLOC_TRIM_THRESHOLD_", "131072")],
+     ("MALLOC_TRIM_THRESHOLD_", "131072"), ("MALLOC_ARENA_MAX", "4")],
 )  # fmt: skip
 def test_leaves_the_allocator_alone_when_told(fresh, name, value):
     fresh.setenv(name, value)
@@ -75,6 +75,39 @@ def test_large_buffers_come_from_the_heap_after_tuning(tune):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split() == [str(tune), str(not tune)]
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc only: mallopt, malloc_stats")
+@pytest.mark.parametrize("tune", [True, False])
+def test_new_threads_share_the_arenas_after_tuning(tune):
+    """Four new threads allocate at once: untuned glibc gives each its own arena (up to 8 per
+    core); tuned, they share the existing ones. ``malloc_stats`` prints one ``Arena N:``
+    block per arena (to stderr)."""
+    code = (
+        "import ctypes, threading\n"
+        "from tiles.allocator import tune_allocator\n"
+        f"tuned = tune_allocator() if {tune} else False\n"
+        "libc = ctypes.CDLL('libc.so.6')\n"
+        "libc.malloc.restype = ctypes.c_void_p\n"
+        "libc.free.argtypes = [ctypes.c_void_p]\n"
+        "barrier = threading.Barrier(4)\n"
+        "def work():\n"
+        "    block = libc.malloc(1 << 20)\n"
+        "    barrier.wait()\n"
+        "    libc.free(block)\n"
+        "threads = [threading.Thread(target=work) for _ in range(4)]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join()\n"
+        "print(tuned, flush=True)\n"
+        "libc.malloc_stats()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if "MALLOC" not in k}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    arenas = out.stderr.count("Arena ")
+    assert out.stdout.split() == [str(tune)]
+    assert arenas == (allocator.ARENA_MAX if tune else 5), out.stderr
 
 
 class _Node:
