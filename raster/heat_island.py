@@ -287,7 +287,8 @@ def _zone_geometries(zones: Any, gbox: GeoBox, crs: Any) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-#: Block edge (pixels) of the coarse distance transform that decides most ring pixels.
+#: Block edge (pixels) of the coarse distance transform that decides most ring pixels (1, 2,
+#: 4 or 8: a block row's booleans are read as one unsigned integer).
 _RING_COARSE = 4
 
 
@@ -297,10 +298,11 @@ def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tup
     Exact, coarse to fine: a distance transform on blocks of ``_RING_COARSE``² pixels (a
     block is urban when any of its pixels is) bounds every pixel's distance within ±2h,
     h the largest offset of a pixel centre from its block centre; that settles all pixels
-    but those within 2h of a ring limit, whose distance is computed exactly from their
-    nearest urban pixel (a k-d tree of the footprint's edge pixels: the nearest urban pixel
-    of an outside point always has a non-urban 4-neighbour) with the arithmetic of
-    :func:`scipy.ndimage.distance_transform_edt`. ~1/16 of the full transform's work.
+    but those of the blocks within 2h of a ring limit, whose distance is computed exactly
+    from their nearest urban pixel (a k-d tree of the footprint's edge pixels: the nearest
+    urban pixel of an outside point always has a non-urban 4-neighbour) with the arithmetic
+    of :func:`scipy.ndimage.distance_transform_edt`. ~1/16 of the full transform's work;
+    the per-pixel steps touch only the undecided blocks and the footprint's bounding box.
     """
     u = np.asarray(urban, dtype=bool)
     if not u.any():
@@ -312,29 +314,61 @@ def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tup
         return (dist > inner_m) & (dist <= outer_m)
     sy, sx = (float(v) for v in sampling)
     cy, cx = -(-ny // f), -(-nx // f)
-    padded = np.zeros((cy * f, cx * f), dtype=bool)
-    padded[:ny, :nx] = u
-    coarse = padded.reshape(cy, f, cx, f).any(axis=(1, 3))
+    padded = u
+    if (cy * f, cx * f) != u.shape:
+        padded = np.zeros((cy * f, cx * f), dtype=bool)
+        padded[:ny, :nx] = u
+    # Any over the f rows of each block (contiguous), then over its f columns: f bools read
+    # as one unsigned integer (f is 1, 2, 4 or 8).
+    rows_any = np.logical_or.reduce(padded.reshape(cy, f, cx * f), axis=1)
+    coarse = rows_any.view(f"u{f}") != 0
     blocks = ndimage.distance_transform_edt(~coarse, sampling=(f * sy, f * sx))
     slack = 2.0 * math.hypot((f - 1) / 2 * sy, (f - 1) / 2 * sx) * (1 + 1e-9) + 1e-9 * outer_m
     lo, hi = blocks - slack, blocks + slack
-    # Per block: 1 all in the ring, 0 none, 2 undecided; then per pixel.
-    state = np.where((lo > inner_m) & (hi <= outer_m), 1, 0).astype(np.uint8)
-    state[(state == 0) & (hi > inner_m) & (lo <= outer_m)] = 2
-    state = np.repeat(np.repeat(state, f, 0), f, 1)[:ny, :nx]
-    ring = state == 1
-    unsure = (state == 2) & ~u
-    rows, cols = np.nonzero(unsure)
+    inside = (lo > inner_m) & (hi <= outer_m)  # whole blocks in the ring (none urban)
+    unsure = ~inside & (hi > inner_m) & (lo <= outer_m)
+    ring = np.repeat(np.repeat(inside, f, 0), f, 1)[:ny, :nx]
+    rows, cols = _pixels_of_blocks(np.nonzero(unsure), f, (ny, nx))
+    outside = ~u[rows, cols]
+    rows, cols = rows[outside], cols[outside]
     if rows.size:
-        edge = u & ~ndimage.binary_erosion(u, border_value=0)
-        ey, ex = np.nonzero(edge)
+        ey, ex = _edge_pixels(u)
         tree = cKDTree(np.column_stack([ey * sy, ex * sx]))
-        _, nearest = tree.query(np.column_stack([rows * sy, cols * sx]))
+        _, nearest = tree.query(np.column_stack([rows * sy, cols * sx]), workers=-1)
         dy = (ey[nearest] - rows).astype(np.float64) * sy
         dx = (ex[nearest] - cols).astype(np.float64) * sx
         dist = np.sqrt(dy * dy + dx * dx)
         ring[rows, cols] = (dist > inner_m) & (dist <= outer_m)
     return ring
+
+
+def _pixels_of_blocks(
+    blocks: tuple[np.ndarray, np.ndarray], f: int, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of every pixel of the ``f``² blocks ``blocks`` inside ``shape``."""
+    by, bx = blocks
+    dy, dx = np.divmod(np.arange(f * f), f)
+    rows, cols = (by[:, None] * f + dy).ravel(), (bx[:, None] * f + dx).ravel()
+    inside = (rows < shape[0]) & (cols < shape[1])
+    return rows[inside], cols[inside]
+
+
+def _edge_pixels(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the urban pixels with a non-urban 4-neighbour.
+
+    Outside the array counts as non-urban: ``np.nonzero(u & ~binary_erosion(u,
+    border_value=0))``, worked out on the footprint's bounding box.
+    """
+    rows, cols = np.flatnonzero(u.any(axis=1)), np.flatnonzero(u.any(axis=0))
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    # A non-urban frame around the box: what lies beyond it is non-urban, inside the array
+    # (the box bounds the footprint) or outside it (border_value=0).
+    box = np.zeros((r1 - r0 + 2, c1 - c0 + 2), dtype=bool)
+    box[1:-1, 1:-1] = u[r0:r1, c0:c1]
+    core = box[1:-1, 1:-1]
+    interior = core & box[:-2, 1:-1] & box[2:, 1:-1] & box[1:-1, :-2] & box[1:-1, 2:]
+    ey, ex = np.nonzero(core & ~interior)
+    return ey + r0, ex + c0
 
 
 def rural_ring(

@@ -8,9 +8,11 @@ import dask.array as da
 import numpy as np
 import pytest
 import xarray as xr
+from scipy import ndimage
 
 from raster.composite import temporal_composite
 from raster.heat_island import (
+    _edge_pixels,
     lst_anomaly,
     rural_reference_mask,
     rural_ring,
@@ -105,6 +107,31 @@ def test_large_ring_coarse_to_fine_matches_brute_force(inner, outer, res, seed):
     ring = rural_ring(yx(urban, res=res), inner_m=inner, outer_m=outer).values
     np.testing.assert_array_equal(ring, (d > inner) & (d <= outer))
     assert ring.any() and not ring.all()
+
+
+def test_large_ring_with_the_footprint_on_the_array_edges():
+    """Urban pixels on all four borders (outside the array is not urban) and an array whose
+    sides are not multiples of the coarse blocks: still the brute-force ring."""
+    rng = np.random.default_rng(7)
+    urban = rng.random((93, 107)) < 0.002
+    urban[0, 10:30] = urban[-1, 60:70] = urban[40:50, 0] = urban[5:9, -1] = True
+    d = brute_force_distance(urban, 10, 10)
+    ring = rural_ring(yx(urban), inner_m=40, outer_m=170).values
+    np.testing.assert_array_equal(ring, (d > 40) & (d <= 170))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ring_edge_pixels_are_those_of_a_binary_erosion(seed):
+    rng = np.random.default_rng(seed)
+    urban = rng.random((rng.integers(1, 40), rng.integers(1, 40))) < rng.uniform(0.05, 0.9)
+    urban[0, :] |= seed % 2 == 0  # on the border, where scipy's border_value=0 counts
+    urban[:, -1] |= seed % 3 == 0
+    if not urban.any():
+        urban[0, 0] = True
+    expected = np.nonzero(urban & ~ndimage.binary_erosion(urban, border_value=0))
+    got = _edge_pixels(urban)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
 
 
 @pytest.mark.parametrize(("chunks", "outer"), [(4, 30), (4, 60), (7, 45)])
