@@ -223,13 +223,29 @@ def to_jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot write a {type(obj).__name__} to JSON; convert it to plain types")
 
 
+#: Digests already taken, by real path, inode, size and times: a file hashed as soon as it is
+#: written (the run's COGs, on their encoding thread) is not read again when the manifest
+#: lists it; a file rewritten (ilots writes under a temporary name then renames, so a new
+#: inode; in place, a new change time) is hashed anew.
+_DIGESTS: dict[tuple[Any, ...], str] = {}
+_DIGESTS_KEPT = 4096
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    """SHA-256 hex digest of a file, read in 1 MiB blocks (remembered while it is unchanged)."""
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns,
+           stat.st_ctime_ns)  # fmt: skip
+    if (known := _DIGESTS.get(key)) is not None:
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(_BLOCK):
             digest.update(block)
-    return digest.hexdigest()
+    if len(_DIGESTS) >= _DIGESTS_KEPT:
+        _DIGESTS.clear()
+    _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def file_record(path: str | os.PathLike[str], *, hash_files: bool = True) -> dict[str, Any]:

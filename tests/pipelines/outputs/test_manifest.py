@@ -16,7 +16,7 @@ from pipelines.outputs import (
     write_json_atomic,
     write_manifest,
 )
-from pipelines.outputs.manifest import to_jsonable
+from pipelines.outputs.manifest import sha256_file, to_jsonable
 
 REQUIRED_VERSIONS = (
     "python", "ilots", "numpy", "xarray", "dask", "rasterio", "gdal", "odc-stac", "geopandas",
@@ -172,3 +172,29 @@ def test_json_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
         write_json_atomic(target, {"a": 1})
     assert os.listdir(tmp_path) == ["manifest.json"]
     assert target.read_text() == "{}\n", "the previous file is untouched"
+
+
+def test_sha256_is_remembered_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """A digest is taken once per file state; a file replaced (same size, same times) or
+    rewritten in place is hashed anew. Oracle: hashlib on the bytes."""
+    path = tmp_path / "a.tif"
+    path.write_bytes(b"first" * 1000)
+    reads = []
+    real_open = open
+    monkeypatch.setattr(
+        "builtins.open", lambda p, *a, **k: (reads.append(Path(p)), real_open(p, *a, **k))[1]
+    )
+    assert sha256_file(path) == hashlib.sha256(b"first" * 1000).hexdigest()
+    assert sha256_file(path) == hashlib.sha256(b"first" * 1000).hexdigest()
+    assert reads == [path], "the unchanged file is read once"
+    times = path.stat().st_atime_ns, path.stat().st_mtime_ns
+    staged = tmp_path / ".a.tif.tmp"
+    staged.write_bytes(b"other" * 1000)  # same size
+    os.utime(staged, ns=times)  # same times
+    os.replace(staged, path)  # as ilots writes
+    assert sha256_file(path) == hashlib.sha256(b"other" * 1000).hexdigest()
+    with real_open(path, "r+b") as handle:  # in place, same size
+        handle.write(b"third")
+    os.utime(path, ns=times)
+    assert sha256_file(path) == hashlib.sha256(b"third" + b"other" * 999).hexdigest()
+    assert len(reads) == 3
