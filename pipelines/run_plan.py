@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from dask.system import CPU_COUNT
 from shapely.geometry import shape
 
 from pipelines import run_tiles
@@ -22,7 +23,7 @@ from pipelines.run_graph import (
 )
 from tiles.grid import LANDSAT_PIXEL_M
 
-__all__ = ["RunPlan", "TilePlan", "grid_info", "plan"]
+__all__ = ["RunPlan", "TilePlan", "expected_memory", "grid_info", "plan"]
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,9 @@ class TilePlan:
 class RunPlan:
     """What a run would do, computed without reading a pixel.
 
-    ``memory_bytes`` is the expected peak: the largest tile's pixels at the per-pixel cost
-    measured by ``benchmarks/bench_pipeline.py`` (rounded up), plus the masks a run keeps for
-    the whole grid, plus the libraries. ``checkpoint_bytes`` is the disk the checkpoints of
+    ``memory_bytes`` is the expected peak (:func:`expected_memory`): fitted to the peaks
+    ``benchmarks/bench_pipeline.py``'s city reaches on grids of 10 to 60 m, in one piece and
+    in tiles, and rounded up. ``checkpoint_bytes`` is the disk the checkpoints of
     a run in several tiles take at most (0 for one tile), under ``<run folder>/.checkpoints``
     until the run ends.
     """
@@ -95,16 +96,19 @@ _SOURCES = {
 }
 #: Tiles listed one by one in a plan's summary.
 _TILES_LISTED = 12
-#: Bytes a pixel of a tile costs per Landsat and per Sentinel-2 scene, and for the outputs;
-#: bytes a pixel of the whole grid for its masks, in one piece and in tiles; the libraries.
-#: Calibrated on benchmarks/RESULTS.md (4,000² pixels, 6 + 4 scenes): in one piece these
-#: give 2.8 GB where the run peaks at 1.8-2.2 GB; in tiles of 1,024² and 2,048², 1.2 and
-#: 1.6 GB where it peaks at 1.15 and 1.2-1.3 GB. A tiled run holds more of the whole grid
-#: than its masks: the zone coverage, GDAL's block cache while it encodes the COGs from the
-#: tiles' pieces (up to GDAL_CACHEMAX), the report's rasters. The estimate errs high.
-_BYTES_PER_LANDSAT, _BYTES_PER_S2, _BYTES_OUTPUTS = 8, 12, 48
-_BYTES_MASKS, _BYTES_GRID_TILED = 8, 40
-_BYTES_LIBRARIES = 400_000_000
+#: The expected peak memory (:func:`expected_memory`), fitted to the peaks of 11 runs of the
+#: benchmark city (benchmarks/RESULTS.md, session 11): grids of 10 to 60 m, in one piece and
+#: in tiles of 512 to 2,048 pixels, with 1 to 4 Sentinel-2 and 2 to 6 Landsat scenes, then
+#: rounded up so that it errs high on all of them (by 2 to 25 %). The libraries and what a
+#: run holds whatever its size; bytes per pixel of the largest tile; per Landsat scene per
+#: Landsat pixel of it; per Sentinel-2 scene per 10 m pixel a chunk reads (a coarse grid
+#: averages every 10 m pixel under it), for each worker thread beyond two; per pixel of the
+#: whole grid in a tiled run (zone coverage, the mosaics' encoding, the report's rasters).
+_BYTES_FIXED = 720_000_000
+_BYTES_PER_TILE_PX, _BYTES_PER_LANDSAT_PX, _BYTES_PER_S2_SOURCE_PX = 64, 6, 1.0
+_BYTES_GRID_TILED = 30
+#: Native pixel of the Sentinel-2 bands the indices need most (red, NIR), in metres.
+_S2_PIXEL_M = 10.0
 #: Checkpoint bytes per grid pixel (pipelines/run_tiles.py): the float32 LST of each Landsat
 #: scene (on the Landsat pixels below 30 m); NDVI and albedo (float32) and the land-cover
 #: classes (uint8) with Sentinel-2 or an external map; the derived land cover, urban footprint
@@ -144,9 +148,7 @@ def plan(config: RunConfig) -> RunPlan:
     tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(
         geobox, config.scheduler.tile_size_px)]  # fmt: skip
     tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
-    per_px = _BYTES_PER_LANDSAT * n_l + _BYTES_PER_S2 * n_s + _BYTES_OUTPUTS
-    grid_px = _BYTES_MASKS if len(tiles) == 1 else _BYTES_GRID_TILED
-    memory = _BYTES_LIBRARIES + tile_px * per_px + npix * grid_px
+    memory = expected_memory(config, tile_px, npix, n_l, n_s if _uses_s2(config, inputs) else 0)
     return RunPlan(
         area=area.description,
         grid=grid_info(geobox),
@@ -160,6 +162,40 @@ def plan(config: RunConfig) -> RunPlan:
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
         indices_from=_indices_from(config, inputs),
     )
+
+
+def expected_memory(
+    config: RunConfig, tile_px: int, grid_px: int, n_landsat: int, n_sentinel2: int
+) -> int:
+    """Return the expected peak memory of a run, in bytes (see the constants above).
+
+    Parameters
+    ----------
+    config
+        The run's config (resolution, chunk size, mask dilation, worker threads).
+    tile_px, grid_px
+        Pixels of the largest processing tile and of the whole grid.
+    n_landsat, n_sentinel2
+        Scenes the run reads (Sentinel-2: 0 when the indices come from elsewhere).
+    """
+    resolution = config.grid.resolution
+    # Below 30 m (and without mask dilation) the LST series stays on the Landsat pixels.
+    on_landsat_pixels = resolution < LANDSAT_PIXEL_M and config.mask.dilate_px == 0
+    landsat_px = (resolution / LANDSAT_PIXEL_M) ** 2 if on_landsat_pixels else 1.0
+    chunk_px = min(config.scheduler.chunk_px**2, tile_px)
+    threads = max(2, config.scheduler.workers or CPU_COUNT)
+    s2_read = n_sentinel2 * chunk_px * (resolution / _S2_PIXEL_M) ** 2 * threads / 2
+    memory = (
+        _BYTES_FIXED
+        + tile_px * (_BYTES_PER_TILE_PX + _BYTES_PER_LANDSAT_PX * n_landsat * landsat_px)
+        + _BYTES_PER_S2_SOURCE_PX * s2_read
+        + (_BYTES_GRID_TILED * grid_px if tile_px < grid_px else 0)
+    )
+    return int(memory)
+
+
+def _uses_s2(config: RunConfig, inputs: Any) -> bool:
+    return _indices_from(config, inputs) == "sentinel2"
 
 
 def _indices_from(config: RunConfig, inputs: Any) -> str:
