@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -382,21 +383,50 @@ def run(
     RunResult
     """
     tune_allocator()  # chunk-sized buffers reused, not page-faulted afresh (tiles.allocator)
-    # GC passes skip what the imports and the caller made; NumPy asks for no huge pages,
-    # whose first touch can stall on memory compaction (both in tiles.allocator). One BLAS
-    # thread, as dask.distributed's workers have: the run's parallelism is Dask's, and
-    # OpenBLAS's own threads spin on the cores after each call (0.17 CPU-s of the benchmark
-    # run, in the reference sums' dot products, beside the inequality's fits).
     with contextlib.ExitStack() as stack:
         if dask.config.get("scheduler", None) is None:  # none chosen (a distributed Client
             # or scheduler_context sets one): the config's, as `ilots run` would
             stack.enter_context(
                 scheduler_context(config_scheduler(config), None, config.scheduler.workers)
             )
-        stack.enter_context(frozen_heap())
-        stack.enter_context(numpy_hugepage_advice(False))
-        stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+        stack.enter_context(_process_settings())
         return _run_to_folder(config, out, tile_size_px)
+
+
+_settings_lock = threading.Lock()
+_settings_users = 0
+_settings_made: contextlib.ExitStack | None = None
+
+
+@contextlib.contextmanager
+def _process_settings() -> Iterator[None]:
+    """Make the process-wide settings of a run; overlapping runs share them.
+
+    The first of overlapping runs (threads of one process) makes them and the last undoes
+    them, so that none is left behind. GC passes skip what the imports and the caller made;
+    NumPy asks for no huge pages, whose first touch can stall on memory compaction (both in
+    tiles.allocator). One BLAS thread, as dask.distributed's workers have: the run's
+    parallelism is Dask's, and OpenBLAS's own threads spin on the cores after each call
+    (0.17 CPU-s of the benchmark run, in the reference sums' dot products, beside the
+    inequality's fits).
+    """
+    global _settings_users, _settings_made
+    with _settings_lock:
+        if _settings_users == 0:
+            made = contextlib.ExitStack()
+            made.enter_context(frozen_heap())
+            made.enter_context(numpy_hugepage_advice(False))
+            made.enter_context(threadpool_limits(limits=1, user_api="blas"))
+            _settings_made = made
+        _settings_users += 1
+    try:
+        yield
+    finally:
+        with _settings_lock:
+            _settings_users -= 1
+            if _settings_users == 0 and _settings_made is not None:
+                _settings_made.close()
+                _settings_made = None
 
 
 def config_scheduler(config: RunConfig) -> str | None:
@@ -431,15 +461,16 @@ def _run_to_folder(
                     early = _manifest(config, result, timer, caught, ours, started, settled=False)
                     write_manifest(folder.manifest, early)
                     result.report = build_report(folder.root, lang=config.outputs.report_language)
+                digests: dict[str, str] = {}
                 for cog in dict.fromkeys(futures.values()):
-                    cog.result()
+                    digests.update(cog.result())
                 _remove_stale_rasters(folder, written=set(futures))
             except BaseException:
                 # A raster failed: no manifest, so the folder never looks like a whole run.
                 folder.manifest.unlink(missing_ok=True)
                 raise
     run_tiles.remove_checkpoints(folder.root)  # after the COGs: a tiled mosaic reads them
-    manifest = _manifest(config, result, timer, caught, ours, started)
+    manifest = _manifest(config, result, timer, caught, ours, started, digests=digests)
     if config.outputs.report and not report_possible:
         manifest["warnings"].append(
             "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
@@ -459,11 +490,13 @@ def _manifest(
     ours: list[str],
     started: dt.datetime,
     settled: bool = True,
+    digests: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Build the manifest of the run folder as it stands (every file in it is listed).
 
     ``settled=False`` while the COGs are still being encoded: the report's copy, which lists
     no output (the report does not read them; the final manifest lists them all).
+    ``digests``: the COGs' SHA-256, taken as they were written (:func:`_write_cogs`).
     """
     # Not for users: library deprecations, and rasterio's NotGeoreferencedWarning about its own
     # in-memory datasets (warp, rasterize), which rasterio silences with warnings filters that
@@ -497,6 +530,7 @@ def _manifest(
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),
+        known_digests=digests,
     )
     if settled and figures.is_dir():
         manifest["outputs"].append(file_record(figures))
@@ -842,7 +876,8 @@ def _write_cogs(
     synthetic: bool,
     timer: _Timer,
     compression: str,
-) -> None:
+) -> dict[str, str]:
+    """Write ``rasters`` as COGs; return their SHA-256 by absolute path."""
     # One COG at a time (GDAL compresses each with every core): five side by side, with
     # their GDAL threads, starved the statistics and the report the run waits for
     # (measured on the benchmark: 2.56 → 2.32 s from the tiles' end to the run's, medians of
@@ -856,10 +891,9 @@ def _write_cogs(
             scheduler=LOCAL_SCHEDULERS["synchronous"],
             compression=compression,
         )
-        # Hashed here, beside the statistics and the report, not after them: the manifest's
-        # sha256_file finds the digests (0.1 s less at the end of the benchmark run).
-        for path in written.values():
-            sha256_file(Path(path))
+    # Hashed here, beside the statistics and the report, not after them: the manifest
+    # takes these digests (0.1 s less at the end of the benchmark run).
+    return {str(Path(path).resolve()): sha256_file(path) for path in written.values()}
 
 
 #: Config keys a tiled run's checkpointed pieces do not depend on: read only after the tiles

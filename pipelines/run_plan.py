@@ -102,8 +102,10 @@ _TILES_LISTED = 12
 #: rounded up so that it errs high on all of them (by 2 to 25 %). The libraries and what a
 #: run holds whatever its size; bytes per pixel of the largest tile; per Landsat scene per
 #: Landsat pixel of it; per Sentinel-2 scene per 10 m pixel a chunk reads (a coarse grid
-#: averages every 10 m pixel under it), for each worker thread beyond two; per pixel of the
-#: whole grid in a tiled run (zone coverage, the mosaics' encoding, the report's rasters).
+#: averages every 10 m pixel under it), times the worker threads over two (every run measured
+#: had two: more threads, more chunks read at once, an extrapolation that errs high); per
+#: pixel of the whole grid in a tiled run (zone coverage, the mosaics' encoding, the
+#: report's rasters).
 _BYTES_FIXED = 720_000_000
 _BYTES_PER_TILE_PX, _BYTES_PER_LANDSAT_PX, _BYTES_PER_S2_SOURCE_PX = 64, 6, 1.0
 _BYTES_GRID_TILED = 30

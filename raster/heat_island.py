@@ -292,7 +292,9 @@ def _zone_geometries(zones: Any, gbox: GeoBox, crs: Any) -> list[Any]:
 _RING_COARSE = 4
 
 
-def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tuple) -> np.ndarray:
+def _ring_block(
+    urban: np.ndarray, inner_m: float, outer_m: float, sampling: tuple, workers: int = 1
+) -> np.ndarray:
     """Ring of one block: ``inner_m < distance to the nearest urban pixel <= outer_m``.
 
     Exact, coarse to fine: a distance transform on blocks of ``_RING_COARSE``² pixels (a
@@ -303,8 +305,9 @@ def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tup
     urban pixel of an outside point always has a non-urban 4-neighbour) with the arithmetic
     of :func:`scipy.ndimage.distance_transform_edt`. ~1/16 of the full transform's work;
     the per-pixel steps touch only the undecided blocks and the footprint's bounding box.
+    ``workers``: threads of the k-d tree's queries (-1: every core).
     """
-    u = np.asarray(urban, dtype=bool)
+    u = np.ascontiguousarray(urban, dtype=bool)  # row-major: block rows read as integers
     if not u.any():
         return np.zeros(u.shape, dtype=bool)
     f = _RING_COARSE
@@ -334,7 +337,7 @@ def _ring_block(urban: np.ndarray, inner_m: float, outer_m: float, sampling: tup
     if rows.size:
         ey, ex = _edge_pixels(u)
         tree = cKDTree(np.column_stack([ey * sy, ex * sx]))
-        _, nearest = tree.query(np.column_stack([rows * sy, cols * sx]), workers=-1)
+        _, nearest = tree.query(np.column_stack([rows * sy, cols * sx]), workers=workers)
         dy = (ey[nearest] - rows).astype(np.float64) * sy
         dx = (ex[nearest] - cols).astype(np.float64) * sx
         dist = np.sqrt(dy * dy + dx * dx)
@@ -429,8 +432,8 @@ def rural_ring(
                                              dtype=bool, **kwargs)  # fmt: skip
         if ring.chunks != data.chunks:
             ring = ring.rechunk(data.chunks)
-    else:
-        ring = _ring_block(np.asarray(data), **kwargs)
+    else:  # computed now, while the graph is built: on every core
+        ring = _ring_block(np.asarray(data), workers=-1, **kwargs)
     definition = (
         f"rural ring {inner_m:g}-{outer_m:g} m from the urban footprint "
         f"({urban.attrs.get('definition', 'as given')})"

@@ -15,14 +15,19 @@ of a whole band or of int64 indices is mapped afresh every time, and a buffer fr
 another thread goes back to an arena that may not reuse it soon. One arena
 (:data:`ARENA_MAX`: the main one) for all threads keeps those pages in use too. The
 kernel's page zeroing (``clear_page_erms``) was still 1.4 CPU-s of the benchmark run; with
-one arena, 5.3–5.6 s → 4.6–4.8 s, system time 1.6–1.9 → 0.8–1.0 s, and a lower peak
-(1.65–1.8 GB against 1.8–2.0 GB). Threads that allocated before the call keep their arenas.
+one arena, 5.33–5.73 s → 4.58–4.71 s, system time 1.6–1.9 → 0.8–1.0 s, and a lower peak
+(1.6–1.8 GB against 1.8–2.0 GB; ``benchmarks/RESULTS.md``, session 11). Threads that
+allocated before the call keep their arenas; and once a process has more than 8 arenas
+(threads that allocated before the call, on a machine of more than one core), glibc has
+fixed its limit and new threads still get arenas of their own: the run is then as fast as
+before this setting, no slower.
 
 :func:`tune_allocator` is called at the start of :func:`pipelines.run.run`. It changes the
 whole process, so it stays out of the way of anyone who chose otherwise: it does nothing
 when ``ILOTS_MALLOC_TUNING=0``, when the ``MALLOC_MMAP_THRESHOLD_``,
-``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_ARENA_MAX`` environment variables are set (glibc
-reads those itself), or when the C library is not glibc (macOS, Windows, musl).
+``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_ARENA_MAX`` environment variables or a
+``glibc.malloc.`` entry of ``GLIBC_TUNABLES`` are set (glibc reads those itself), or when
+the C library is not glibc (macOS, Windows, musl).
 
 **Cyclic garbage collector.** Python's full (generation 2) collections walk every tracked
 object while holding the GIL, so they stall the run's Python threads. After the imports a
@@ -72,7 +77,8 @@ MMAP_THRESHOLD = 64 << 20
 TRIM_THRESHOLD = 1 << 30
 #: Arenas all threads share (glibc's default: up to 8 per core, one per new thread). One: the
 #: main arena's heap has no size cap; the run's threads allocate few, large blocks, so they
-#: hardly wait on its lock (measured: 4.50–4.71 s with one, 4.56–5.05 s with two).
+#: hardly wait on its lock (measured side by side: 4.50–4.71 s with one, 4.56–5.05 s with
+#: two).
 ARENA_MAX = 1
 #: glibc's environment variables for these settings: any of them set, the run leaves all be.
 ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
@@ -99,7 +105,11 @@ def tune_allocator() -> bool:
     if _tuned is not None:
         return _tuned
     _tuned = False
-    skip = _opted_out() or any(name in os.environ for name in ENVIRONMENT)
+    skip = (
+        _opted_out()
+        or any(name in os.environ for name in ENVIRONMENT)
+        or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+    )
     if skip or not sys.platform.startswith("linux"):
         return _tuned
     try:

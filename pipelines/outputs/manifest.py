@@ -98,6 +98,7 @@ def build_manifest(
     started: datetime | None = None,
     finished: datetime | None = None,
     hash_inputs: bool = True,
+    known_digests: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of a run (every key of :data:`MANIFEST_KEYS`, in that order).
 
@@ -123,6 +124,8 @@ def build_manifest(
     hash_inputs
         Hash input files (reads them all once; a Landsat scene is about 1 GB). When false,
         sizes only and ``sha256`` is ``null``.
+    known_digests
+        Absolute path → SHA-256 of outputs hashed as they were written (not read again).
 
     Returns
     -------
@@ -145,7 +148,7 @@ def build_manifest(
         "duration_s": duration,
         "config": dict(config),
         "inputs": [file_record(path, hash_files=hash_inputs) for path in inputs],
-        "outputs": [file_record(path) for path in outputs],
+        "outputs": [file_record(path, known=known_digests) for path in outputs],
         "grid": dict(grid),
         "timings": {str(step): float(seconds) for step, seconds in timings.items()},
         "warnings": [str(message) for message in warnings],
@@ -223,33 +226,25 @@ def to_jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot write a {type(obj).__name__} to JSON; convert it to plain types")
 
 
-#: Digests already taken, by real path, inode, size and times: a file hashed as soon as it is
-#: written (the run's COGs, on their encoding thread) is not read again when the manifest
-#: lists it; a file rewritten (ilots writes under a temporary name then renames, so a new
-#: inode; in place, a new change time) is hashed anew.
-_DIGESTS: dict[tuple[Any, ...], str] = {}
-_DIGESTS_KEPT = 4096
-
-
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks (remembered while it is unchanged)."""
-    stat = os.stat(path)
-    key = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns,
-           stat.st_ctime_ns)  # fmt: skip
-    if (known := _DIGESTS.get(key)) is not None:
-        return known
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(_BLOCK):
             digest.update(block)
-    if len(_DIGESTS) >= _DIGESTS_KEPT:
-        _DIGESTS.clear()
-    _DIGESTS[key] = digest.hexdigest()
-    return _DIGESTS[key]
+    return digest.hexdigest()
 
 
-def file_record(path: str | os.PathLike[str], *, hash_files: bool = True) -> dict[str, Any]:
+def file_record(
+    path: str | os.PathLike[str],
+    *,
+    hash_files: bool = True,
+    known: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Size and SHA-256 of a file, or of each file in a folder (recursively, sorted).
+
+    ``known`` maps absolute paths to the digests their writer took of them as it wrote
+    them (a run's COGs, hashed on their encoding thread); those files are not read again.
 
     Returns
     -------
@@ -282,11 +277,13 @@ def file_record(path: str | os.PathLike[str], *, hash_files: bool = True) -> dic
             "size": sum(entry["size"] for entry in files),
             "files": files,
         }
+    resolved = str(source.resolve())
+    digest = (known or {}).get(resolved)
     return {
-        "path": str(source.resolve()),
+        "path": resolved,
         "kind": "file",
         "size": source.stat().st_size,
-        "sha256": sha256_file(source) if hash_files else None,
+        "sha256": digest or (sha256_file(source) if hash_files else None),
     }
 
 

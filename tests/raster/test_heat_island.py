@@ -120,6 +120,20 @@ def test_large_ring_with_the_footprint_on_the_array_edges():
     np.testing.assert_array_equal(ring, (d > 40) & (d <= 170))
 
 
+def test_ring_of_an_x_y_footprint_and_of_column_major_data():
+    """Dims (x, y), or (y, x) over Fortran-ordered data: the same ring as (y, x) row-major
+    (sides multiples of the coarse blocks: the data are not copied into a padded array)."""
+    rng = np.random.default_rng(8)
+    urban = rng.random((92, 112)) < 0.01
+    d = brute_force_distance(urban, 10, 10)
+    expected = (d > 30) & (d <= 250)
+    as_xy = yx(urban).transpose("x", "y")
+    np.testing.assert_array_equal(rural_ring(as_xy, inner_m=30, outer_m=250).values, expected)
+    column_major = yx(urban).copy(data=np.asfortranarray(urban))
+    ring = rural_ring(column_major, inner_m=30, outer_m=250).values
+    np.testing.assert_array_equal(ring, expected)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_ring_edge_pixels_are_those_of_a_binary_erosion(seed):
     rng = np.random.default_rng(seed)

@@ -24,10 +24,16 @@ def _glibc() -> bool:
     return sys.platform.startswith("linux")
 
 
+def _clean_env() -> dict[str, str]:
+    """This environment without glibc's malloc settings, which tune_allocator respects:
+    dask.distributed's nanny, started by other tests, exports MALLOC_TRIM_THRESHOLD_ here."""
+    return {k: v for k, v in os.environ.items() if "MALLOC" not in k and k != "GLIBC_TUNABLES"}
+
+
 @pytest.fixture
 def fresh(monkeypatch):
     monkeypatch.setattr(allocator, "_tuned", None)
-    for name in ("ILOTS_MALLOC_TUNING", *allocator.ENVIRONMENT):
+    for name in ("ILOTS_MALLOC_TUNING", "GLIBC_TUNABLES", *allocator.ENVIRONMENT):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -40,7 +46,8 @@ def test_tunes_glibc_once(fresh):
 @pytest.mark.parametrize(
     ("name", "value"),
     [("ILOTS_MALLOC_TUNING", "0"), ("MALLOC_MMAP_THRESHOLD_", "131072"),
-     ("MALLOC_TRIM_THRESHOLD_", "131072"), ("MALLOC_ARENA_MAX", "4")],
+     ("MALLOC_TRIM_THRESHOLD_", "131072"), ("MALLOC_ARENA_MAX", "4"),
+     ("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")],
 )  # fmt: skip
 def test_leaves_the_allocator_alone_when_told(fresh, name, value):
     fresh.setenv(name, value)
@@ -68,9 +75,7 @@ def test_large_buffers_come_from_the_heap_after_tuning(tune):
         "a = np.ones(12 << 20, np.float32)\n"
         "print(tuned, libc.mallinfo2().hblkhd >= a.nbytes)\n"
     )
-    # A clean environment: dask.distributed's nanny, started by other tests, exports
-    # MALLOC_TRIM_THRESHOLD_ into this process's, which tune_allocator respects.
-    env = {k: v for k, v in os.environ.items() if "MALLOC" not in k}
+    env = _clean_env()
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
@@ -101,7 +106,7 @@ def test_new_threads_share_the_arenas_after_tuning(tune):
         "print(tuned, flush=True)\n"
         "libc.malloc_stats()\n"
     )
-    env = {k: v for k, v in os.environ.items() if "MALLOC" not in k}
+    env = _clean_env()
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
