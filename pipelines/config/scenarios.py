@@ -14,7 +14,7 @@ Example::
 
     scenarios:
       - name: green_qpv
-        description: Reclassify 30 % of the built pixels of every QPV into dense vegetation
+        description: Reclassify 30 % of the QPV's built pixels into dense vegetation
         where: {layer: qpv}
         change:
           - reclassify: {from: built, to: dense_vegetation, fraction: 0.3}
@@ -303,8 +303,8 @@ class ReclassifyChange(_Model):
     """Turn a share of the pixels of one land-cover class into another class.
 
     ``fraction`` of the selected pixels of class ``from`` (rounded to whole pixels, chosen in
-    a seeded random order) take class ``to`` and the median NDVI and albedo of that class in
-    the run.
+    a seeded random order over the whole ``where``: with several zones, each gets about that
+    share) take class ``to`` and the median NDVI and albedo of that class in the run.
     """
 
     model_config = ConfigDict(
@@ -317,8 +317,8 @@ class ReclassifyChange(_Model):
         1.0,
         ge=0,
         le=1,
-        description="Share of the class's pixels in `where` that are converted, in [0, 1]. "
-        "Default 1.",
+        description="Share of the class's pixels in `where` (taken together) that are "
+        "converted, in [0, 1]. Default 1.",
     )
 
     @field_validator("from_", "to")

@@ -310,6 +310,8 @@ def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
     )
     if model.get("forced") and below:
         sentences.append(m("model_forced"))
+    elif below:
+        sentences.append(m("model_refused"))
     sentences.append(m("scenario_effect"))
     return sentences
 

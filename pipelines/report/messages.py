@@ -408,10 +408,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Warning: the scenarios were forced although the model's skill is under the threshold; "
         "their effects are unreliable.",
     ),
+    "model_refused": (
+        "Scénarios refusés : la qualité du modèle est sous le seuil ; aucun effet n'est "
+        "calculé (scenario_model.force ou --force les calcule quand même).",
+        "Scenarios refused: the model's skill is under the threshold; no effect is computed "
+        "(scenario_model.force or --force computes them anyway).",
+    ),
     "scenario_effect": (
-        "Effet = LST prédite (scénario) − LST prédite (situation actuelle) : le biais du modèle "
-        "s'annule.",
-        "Effect = predicted LST (scenario) − predicted LST (baseline): the model's bias cancels.",
+        "Effet = LST prédite (scénario) − LST prédite (situation actuelle) : un biais constant "
+        "du modèle s'annule, pas son erreur sur la réponse de la température au changement. "
+        "Les intervalles des indicateurs après scénario n'incluent pas l'erreur du modèle.",
+        "Effect = predicted LST (scenario) − predicted LST (baseline): a constant bias of the "
+        "model cancels, not its error on how the temperature responds to the change. The "
+        "intervals of the indicators after a scenario leave out the model's error.",
     ),
     "scenario_best": (
         "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",

@@ -570,9 +570,9 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         return Section("scenarios", m("sec_scenarios"), (_missing(m, "what_scenarios"),))
     blocks: list[Block | None] = []
     if files.model is not None:
-        forced = m("model_forced")
+        warned = {m("model_forced"), m("model_refused")}
         blocks.extend(
-            Paragraph(s, style="warning" if s == forced else "")
+            Paragraph(s, style="warning" if s in warned else "")
             for s in model_sentences(files.model, m)
         )
     table = files.comparison

@@ -14,10 +14,12 @@ its ``on``), on the surface as the previous changes left it:
 ``reclassify``
     ``fraction`` of the selected pixels of class ``from`` (rounded to whole pixels) become
     class ``to``. The pixels are **whole pixels chosen in a seeded random order** (seeded by
-    ``scenario_model.seed``, the scenario's name and the change's position), not a fractional
-    mix of every pixel: a converted pixel takes the median NDVI and median albedo of class
-    ``to`` over the run's grid (what a typical pixel of that class looks like there), and the
-    neighbourhood shares and distances of the model follow from the new land cover.
+    ``scenario_model.seed``, the scenario's ``where`` and changes and the change's position;
+    drawn over the whole ``where``: each of several zones gets *about* the fraction), not a
+    fractional mix of every pixel: a converted pixel takes the median NDVI and median albedo
+    of class ``to`` over the run's grid (what a typical pixel of that class looks like
+    there), and the neighbourhood shares and distances of the model follow from the new land
+    cover.
 
 A pixel counts as *changed* when its NDVI, albedo or class differs from the baseline after
 all changes; a change that sets a value a pixel already has changes nothing.
@@ -180,7 +182,10 @@ def apply_changes(
             steps.append(f"albedo change on {int(sel.sum())} pixels")
         else:
             spec: ReclassifyChange = change.reclassify  # type: ignore[assignment]
-            typical_ndvi, typical_albedo = class_medians(baseline, spec.to)
+            try:
+                typical_ndvi, typical_albedo = class_medians(baseline, spec.to)
+            except ScenarioError as err:
+                raise ScenarioError(f"{label}: change[{k}]: {err}") from None
             candidates = np.flatnonzero(where & (landcover == class_codes([spec.from_])[0]))
             stream = (seed, zlib.crc32(name.encode()), k)
             chosen = candidates[selected_pixels(candidates.size, spec.fraction, stream)]

@@ -98,6 +98,10 @@ class Baseline:
         return geometry_mask(shapes, out_shape=self.shape, transform=self.transform, invert=True)
 
 
+#: Per-IRIS columns of the run the comparison reads (the QPV gap's outcome).
+_IRIS_COLUMNS = ("lst_anomaly_mean_k",)
+
+
 def zone_id_columns(config: RunConfig) -> dict[str, str]:
     """Zone layer name → id column, for the layers a config declares."""
     ids = {}
@@ -155,7 +159,7 @@ def read_baseline(folder: str | Path | RunFolder, config: RunConfig) -> Baseline
     Raises
     ------
     ScenarioError
-        A raster or zone layer the scenarios need is missing.
+        A raster or zone layer the scenarios need is missing, or a column of one.
     """
     folder = folder if isinstance(folder, RunFolder) else RunFolder(Path(folder))
     target_name = config.scenario_model.target
@@ -178,6 +182,13 @@ def read_baseline(folder: str | Path | RunFolder, config: RunConfig) -> Baseline
     )
     ids = zone_id_columns(config)
     zones = {name: _zone_layer(folder, name) for name in ids}
+    for name, frame in zones.items():
+        wanted = [ids[name]] + (list(_IRIS_COLUMNS) if name == "iris" else [])
+        if missing := [column for column in wanted if column not in frame.columns]:
+            raise ScenarioError(
+                f"zone layer {name!r} of {folder.root} has no {', '.join(missing)} column: "
+                "not a run of this config, or of another ilots version; rerun ilots run"
+            )
     inequality = None
     if folder.inequality_json.is_file():
         inequality = json.loads(folder.inequality_json.read_text(encoding="utf-8"))

@@ -288,7 +288,8 @@ class ScenarioModel:
             "ranges": {name: list(bounds) for name, bounds in self.ranges.items()},
             "scikit_learn": sklearn.__version__,
             "effect": "predicted(scenario) - predicted(baseline), never minus the observed "
-            "value, so the model's bias cancels",
+            "value: a constant bias of the model cancels, its error on the response to a "
+            "change does not (and the after-scenario intervals leave it out)",
         }
         if self.kind == "gradient_boosting":
             record["monotonic_constraints"] = {n: RESPONSE_SIGNS[n] for n in self.predictors}

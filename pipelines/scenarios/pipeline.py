@@ -23,13 +23,14 @@ default), ``report.html`` is rebuilt so that it shows the scenarios.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import write_text_atomic
 from pipelines.outputs.manifest import file_record
-from pipelines.scenarios.apply import apply_changes
+from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
 from pipelines.scenarios.compare import (
     COMPARISON_COLUMNS,
@@ -53,6 +54,7 @@ from pipelines.scenarios.compare import (
     zone_effects,
 )
 from pipelines.scenarios.effect import Effect, predict_effect
+from pipelines.scenarios.errors import ModelSkillError
 from pipelines.scenarios.figures import comparison_figure, delta_map
 from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
@@ -63,6 +65,8 @@ __all__ = ["ScenariosResult", "extrapolation_notes", "run_digest", "run_matches"
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
 _NOT_RUN_KEYS = ("scenarios", "scenario_model", "scheduler")
+#: Keys of ``outputs`` that only say whether and in which language the report is written.
+_REPORT_KEYS = ("report", "report_language")
 
 
 @dataclass
@@ -113,11 +117,17 @@ def scenario_line(row: dict[str, Any]) -> str:
 
 
 def run_digest(config_json: dict[str, Any]) -> str:
-    """SHA-256 of the run part of a config dumped as JSON (scenario and scheduler keys left out)."""
+    """SHA-256 of the run part of a config dumped as JSON.
+
+    The scenario, scheduler and report keys are left out: they do not change the run's
+    numbers.
+    """
     data = {k: v for k, v in config_json.items() if k not in _NOT_RUN_KEYS}
     outputs = dict(data.get("outputs") or {})
     outputs.pop("overwrite", None)
     outputs.pop("folder", None)  # a run folder may move; the manifest found is the one compared
+    for key in _REPORT_KEYS:  # the scenarios rebuild the report as they are asked to
+        outputs.pop(key, None)
     data["outputs"] = outputs
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -211,9 +221,13 @@ def run_scenarios(
         No scenarios; or the run folder holds a run of another config and
         ``outputs.overwrite`` is false.
     ScenarioError
-        A ``where`` matches nothing, an albedo change without albedo, a missing raster.
+        A ``where`` matches nothing, an albedo change without albedo, a missing raster;
+        raised before any output is replaced (a failure while the scenarios are written
+        puts the previous ``scenarios/`` back).
     ModelSkillError
-        The model's blocked cross-validated R² is below the threshold and not forced.
+        The model's blocked cross-validated R² is below the threshold and not forced;
+        raised once ``scenarios/`` holds only ``model.json`` and the report and the
+        manifest say so.
     """
     say = echo or (lambda _line: None)
     if out is not None:
@@ -246,6 +260,10 @@ def run_scenarios(
         for i, spec in enumerate(config.scenarios)
     ]
     settings = config.scenario_model
+    # Every scenario's changes are tried before the model is fitted and before any output is
+    # replaced: a class absent from the run or an albedo change without albedo stops here.
+    for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
+        _applied(baseline, area, spec, settings.seed, _label(i, spec))
     grid_args = {
         "resolution": baseline.resolution,
         "window_px": settings.window_px,
@@ -255,11 +273,66 @@ def run_scenarios(
     model = fit_model(
         _fit_target(baseline, config), before, settings, resolution=baseline.resolution
     )
-    if folder.scenarios.exists():
-        shutil.rmtree(folder.scenarios)
-    folder.scenarios.mkdir(parents=True)
-    write_json_atomic(folder.scenarios / "model.json", model.to_json())
-    check_skill(model)
+    refused: ModelSkillError | None = None
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    # A new scenarios/ folder replaces the old one once whole; if a scenario fails on the
+    # way, the old one comes back, as the report and the manifest still describe it.
+    with _replacing(folder.scenarios):
+        write_json_atomic(folder.scenarios / "model.json", model.to_json())
+        try:
+            check_skill(model)
+        except ModelSkillError as err:  # scenarios/ says so (model.json), as will the report
+            refused = err
+        else:
+            rows, notes = _write_scenarios(baseline, config, areas, model, before, grid_args)
+    table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
+    comparison = table[[*COMPARISON_COLUMNS]]
+    refreshed = [folder.scenarios]
+    if config.outputs.report:
+        from pipelines.report import build_report
+
+        refreshed += [build_report(folder.root, lang=config.outputs.report_language)]
+        refreshed += [folder.figures]
+    _update_manifest(folder, model, table, notes, reused, refreshed)
+    if refused is not None:
+        raise refused
+    return ScenariosResult(
+        folder=Path(folder.root), model=model, comparison=comparison, reused_run=reused,
+        notes=notes,
+    )  # fmt: skip
+
+
+def _applied(
+    baseline: Baseline, area: np.ndarray, spec: ScenarioSpec, seed: int, label: str
+) -> Applied:
+    """Apply a scenario's changes to the baseline surface (its notes not warned)."""
+    with warnings.catch_warnings():  # its warnings are in the result's notes, said once
+        warnings.simplefilter("ignore", IlotsWarning)
+        return apply_changes(
+            baseline.surface, area, spec.change, seed=seed, name=draw_key(spec), label=label
+        )
+
+
+def draw_key(spec: ScenarioSpec) -> str:
+    """Return what seeds a scenario's random pixel choice (with ``scenario_model.seed``).
+
+    Its ``where`` and ``change`` as JSON, not its name or place in the list.
+    """
+    drawn = spec.model_dump(mode="json", include={"where", "change"})
+    return json.dumps(drawn, sort_keys=True, separators=(",", ":"))
+
+
+def _write_scenarios(
+    baseline: Baseline,
+    config: RunConfig,
+    areas: list[np.ndarray],
+    model: ScenarioModel,
+    before: Any,
+    grid_args: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Predict and write every scenario, then the comparison; return its rows and notes."""
+    folder = baseline.folder
     coverages = {
         layer: layer_coverage(baseline, layer, config.zones.method) for layer in baseline.zones
     }
@@ -270,12 +343,7 @@ def run_scenarios(
     notes: list[str] = []
     for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
         label = _label(i, spec)
-        with warnings.catch_warnings():  # its warnings are in applied.notes, shown once
-            warnings.simplefilter("ignore", IlotsWarning)
-            applied = apply_changes(
-                baseline.surface, area, spec.change, seed=settings.seed, name=spec.name,
-                label=label,
-            )  # fmt: skip
+        applied = _applied(baseline, area, spec, config.scenario_model.seed, label)
         after = update_predictors(before, baseline.surface, applied.surface, **grid_args)
         effect = predict_effect(model, before, after, baseline.anomaly)
         notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, model)
@@ -285,23 +353,31 @@ def run_scenarios(
         row["steps"] = "; ".join(applied.steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
-    table = pd.DataFrame(rows)
-    comparison = table[[*COMPARISON_COLUMNS]]
+    comparison = pd.DataFrame(rows)[[*COMPARISON_COLUMNS]]
     write_text_atomic(
         folder.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
     )
     comparison_figure(baseline, deltas, comparison, folder.scenarios / "comparison.png")
-    refreshed = [folder.scenarios]
-    if config.outputs.report:
-        from pipelines.report import build_report
+    return rows, notes
 
-        refreshed += [build_report(folder.root, lang=config.outputs.report_language)]
-        refreshed += [folder.figures]
-    _update_manifest(folder, model, table, notes, reused, refreshed)
-    return ScenariosResult(
-        folder=Path(folder.root), model=model, comparison=comparison, reused_run=reused,
-        notes=notes,
-    )  # fmt: skip
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[None]:
+    """Make ``path`` a new, empty folder; the old one comes back if the block fails."""
+    previous = path.with_name(f".{path.name}-previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    if path.exists():
+        path.rename(previous)
+    path.mkdir(parents=True)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        if previous.exists():
+            previous.rename(path)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def _write_scenario(

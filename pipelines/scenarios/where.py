@@ -154,8 +154,17 @@ def where_mask(
         mask = baseline.mask_of(frame.geometry)
     usable = mask & (surface.landcover > 0) & np.isfinite(surface.ndvi)
     if not usable.any():
-        raise ScenarioError(
-            f"{label}: where {where.describe()} matches no pixel of the run's grid with a land "
-            "cover and an NDVI; check that it lies inside the area of the run"
-        )
+        if not mask.any():
+            why = (
+                "holds no pixel centre of the run's grid (a pixel belongs to a polygon when "
+                f"its centre does; pixels are {baseline.resolution:g} m): check that it lies "
+                "inside the area of the run and is larger than a pixel"
+            )
+        else:
+            why = (
+                f"has {int(mask.sum())} pixels of the run's grid, none with both a land cover "
+                "and an NDVI (a pixel that the masks left out of every date, such as water "
+                "under a mask preset that rejects it, has no NDVI)"
+            )
+        raise ScenarioError(f"{label}: where {where.describe()} {why}")
     return usable

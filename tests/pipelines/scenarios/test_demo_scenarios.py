@@ -8,6 +8,7 @@ scenarios run on copies of its run folder, which ``ilots scenarios`` reuses.
 
 import json
 import shutil
+from pathlib import Path
 
 import exactextract
 import geopandas as gpd
@@ -56,6 +57,10 @@ def _config(data, scenarios, **model):
         {**data, "scenarios": scenarios, "scenario_model": {**data["scenario_model"], **model}},
         source="test.yaml",
     )
+
+
+def folder_of(data):
+    return Path(data["outputs"]["folder"])
 
 
 def _read(path):
@@ -249,8 +254,19 @@ def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
     far.to_file(tmp_path / "paris.gpkg")
     scenario = {"name": "paris", "where": {"file": str(tmp_path / "paris.gpkg")},
                 "change": [{"ndvi": {"add": 0.1}}]}  # fmt: skip
-    with pytest.raises(ScenarioError, match=r"where \{file: .*paris.gpkg\} matches no pixel"):
+    with pytest.raises(ScenarioError, match=r"where \{file: .*paris.gpkg\} holds no pixel centre"):
         run_scenarios(_config(data, [scenario], **FAST))
+    # A polygon inside the city smaller than a pixel, between pixel centres: said so.
+    with rasterio.open(folder_of(data) / "rasters" / "lst_anomaly.tif") as src:
+        x0, y0 = src.transform * (src.width // 2, src.height // 2)  # a pixel corner
+        crs = src.crs
+    tiny = gpd.GeoDataFrame(geometry=gpd.points_from_xy([x0], [y0]).buffer(2.0), crs=crs)
+    tiny.to_file(tmp_path / "tiny.gpkg")
+    scenario = {"name": "tiny", "where": {"file": str(tmp_path / "tiny.gpkg")},
+                "change": [{"ndvi": {"add": 0.1}}]}  # fmt: skip
+    with pytest.raises(ScenarioError, match=r"larger than a pixel") as err:
+        run_scenarios(_config(data, [scenario], **FAST))
+    assert "centre" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_cli_scenarios_end_to_end(run_copy, tmp_path):
@@ -281,6 +297,15 @@ def test_cli_scenarios_end_to_end(run_copy, tmp_path):
     assert message.startswith("Error: ModelSkillError: ") and "r2_min 0.99" in message
     model = json.loads((folder / "scenarios" / "model.json").read_text())
     assert model["passed"] is False and model["threshold"] == 0.99
+    # Nothing of the previous scenarios is left, or listed: the manifest lists what is on
+    # disk, and the report says the scenarios were refused.
+    assert [p.name for p in (folder / "scenarios").iterdir()] == ["model.json"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert all(Path(r["path"]).exists() for r in manifest["outputs"])
+    assert manifest["scenarios"]["comparison"] == []
+    report = (folder / "report.html").read_text()
+    assert "Scénarios refusés" in report or "Scenarios refused" in report
+    assert "green_schoolyards" not in report
     forced = runner.invoke(main, ["scenarios", str(path), "--force"])
     assert forced.exit_code == 0, forced.output
     assert "forced" in forced.output
@@ -300,6 +325,8 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     same = {**data, "scheduler": {"kind": "synchronous"}}
     same["outputs"] = {**data["outputs"], "overwrite": False, "folder": str(tmp_path / "x")}
     assert run_matches(RunFolder(folder), _config(same, [], force=True))
+    english = {**data, "outputs": {**data["outputs"], "report_language": "en", "report": False}}
+    assert run_matches(RunFolder(folder), _config(english, []))  # the report only
     other = {**data, "grid": {**data["grid"], "resolution": 60}}
     assert not run_matches(RunFolder(folder), _config(other, []))
     scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
@@ -315,6 +342,67 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     assert (fresh / "rasters" / "albedo_median.tif").is_file()
     assert (fresh / "scenarios" / "s" / "delta_lst.tif").is_file()
     assert run_matches(RunFolder(fresh), config)
+
+
+def test_a_failing_scenario_leaves_the_previous_scenarios_as_they_were(run_copy, monkeypatch):
+    folder, data = run_copy
+    good = {"name": "good", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    run_scenarios(_config(data, [good], **FAST))
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    # Into a class the run lacks (the demo has no bare soil), second in the list: refused
+    # before the model is fitted, naming the scenario and the change.
+    bare = {"name": "bare", "where": {"layer": "qpv"},
+            "change": [{"reclassify": {"from": "built", "to": "bare_soil"}}]}  # fmt: skip
+    import pipelines.scenarios.pipeline as pipeline
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the model is fitted before the scenarios are checked")
+
+    monkeypatch.setattr(pipeline, "fit_model", no_fit)
+    with pytest.raises(ScenarioError, match=r"scenarios\[1\] 'bare': change\[0\]: .*bare_soil"):
+        run_scenarios(_config(data, [good, bare], **FAST))
+    monkeypatch.undo()
+    # A failure while the second scenario is written: the previous folder comes back.
+    written = []
+    real = pipeline._write_scenario
+
+    def failing(*args, **kwargs):
+        if written:
+            raise OSError("disk full")
+        written.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_write_scenario", failing)
+    other = {**good, "name": "other"}
+    with pytest.raises(OSError, match="disk full"):
+        run_scenarios(_config(data, [good, other], **FAST))
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_renaming_a_scenario_keeps_its_pixels(run_copy):
+    """The random pixels of a partial reclassification follow the scenario's where and
+    changes, not its name or its place in the list."""
+    _, data = run_copy
+    change = [{"reclassify": {"from": "built", "to": "dense_vegetation", "fraction": 0.3}}]
+    first = {"name": "green_qpv", "where": {"layer": "qpv"}, "change": change}
+    other = {"name": "cool", "where": {"everywhere": True}, "change": [{"ndvi": {"add": 0.05}}]}
+    one = run_scenarios(_config(data, [first], **FAST)).comparison.iloc[0]
+    renamed = {**first, "name": "g4"}
+    two = run_scenarios(_config(data, [other, renamed], **FAST)).comparison.iloc[1]
+    assert two["pixels_changed"] == one["pixels_changed"]
+    assert two["changed_mean_delta_k"] == one["changed_mean_delta_k"]
+    assert two["qpv_gap_after_k"] == one["qpv_gap_after_k"]
+
+
+def test_a_run_folder_without_the_comparison_columns_is_refused_in_one_line(run_copy):
+    folder, data = run_copy
+    iris = gpd.read_parquet(folder / "zones" / "iris.parquet")
+    iris.drop(columns=["lst_anomaly_mean_k"]).to_parquet(folder / "zones" / "iris.parquet")
+    scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    with pytest.raises(ScenarioError, match="no lst_anomaly_mean_k column") as err:
+        run_scenarios(_config(data, [scenario], **FAST))
+    assert "\n" not in str(err.value)
 
 
 def test_the_run_writes_the_sentinel2_albedo(demo):
