@@ -448,6 +448,14 @@ class ScenarioModelConfig(_Model):
         description="Pixels drawn (seeded) to fit and cross-validate the model. Default 20000.",
     )
     seed: int = Field(0, ge=0, description="Seed of the pixel draws and the model. Default 0.")
+    replicates: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="Refits of the model and redraws of the pixels, with seeds seed, seed + 1, "
+        "...: the comparison gives each effect's range over them (the model's own "
+        "randomness, not its whole error). 1: none. Default 10.",
+    )
 
     @field_validator("window_px")
     @classmethod

@@ -445,6 +445,16 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_ci_after": ("Indice de concentration après", "Concentration index after"),
     "scenario_map": ("ΔT du scénario « {name} »", "ΔT of scenario “{name}”"),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
+    "scenario_spread": (
+        "Entre parenthèses : le plus petit et le plus grand effet sur {n} ajustements du "
+        "modèle (tirages différents des pixels d'apprentissage et des pixels convertis). "
+        "C'est la part aléatoire de l'incertitude du modèle, pas toute son erreur : le modèle "
+        "ne départage pas deux scénarios dont les fourchettes se recouvrent.",
+        "In brackets: the smallest and largest effect over {n} fits of the model (other draws "
+        "of the training pixels and of the pixels converted). This is the random part of the "
+        "model's uncertainty, not its whole error: the model does not tell apart two scenarios "
+        "whose ranges overlap.",
+    ),
     # --- method ---------------------------------------------------------------------------------
     "method_lst": (
         "La température de surface (LST) mesurée par satellite n'est pas la température de "

@@ -550,7 +550,30 @@ _SCENARIO_COLUMNS = (
 )
 
 
-def _scenario_cell(value: Any, how: str | int | None, m: Messages) -> Cell:
+def _has_spread(table: Any) -> bool:
+    """Whether the comparison gives ranges over replicates that differ from the values."""
+    lows = [c for c in table.columns if c.endswith("_min") and c[:-4] + "_max" in table]
+    return any((table[c] != table[c[:-4] + "_max"]).any() for c in lows)
+
+
+def _replicates(model: Mapping[str, Any] | None) -> str:
+    count = (model or {}).get("replicates")
+    return str(count) if isinstance(count, int) else "?"
+
+
+def _range(row: Any, name: str) -> tuple[Any, Any] | None:
+    low, high = row.get(f"{name}_min"), row.get(f"{name}_max")
+    if is_number(low) and is_number(high):
+        return low, high
+    return None
+
+
+def _scenario_cell(
+    value: Any, how: str | int | None, m: Messages, spread: tuple[Any, Any] | None = None
+) -> Cell:
+    if spread is not None and isinstance(how, int):
+        low, high = (m.number(v, how) for v in spread)
+        return Cell(f"{m.number(value, how)} ({low} … {high})", True)
     if how is None:
         return Cell(
             "" if value is None or (isinstance(value, float) and value != value) else str(value)
@@ -581,12 +604,18 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         if best:
             blocks.append(Paragraph(best))
         columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]
+        spread = _has_spread(table)
+        if spread:
+            blocks.append(Paragraph(m("scenario_spread", n=_replicates(files.model))))
         blocks.append(
             TableBlock(
                 id="scenarios-table",
                 headers=tuple(m(key) for _, key, _ in columns),
                 rows=tuple(
-                    tuple(_scenario_cell(row[name], how, m) for name, _, how in columns)
+                    tuple(
+                        _scenario_cell(row[name], how, m, _range(row, name))
+                        for name, _, how in columns
+                    )
                     for _, row in table.iterrows()
                 ),
                 row_ids=tuple(str(s) for s in table["scenario"]),

@@ -42,6 +42,13 @@ Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per
 ``extrapolated_share``
     Largest share, over the predictors, of predicted pixels pushed outside the range the
     model was fitted on (where a gradient-boosting model's response is flat).
+``<column>_min``, ``<column>_max`` for each of :data:`SPREAD_COLUMNS`
+    The lowest and highest value of the column over the ``scenario_model.replicates``
+    refits of the model and redraws of a ``reclassify`` fraction's pixels (seeds ``seed``,
+    ``seed + 1``, ...; the column itself is the first): how much the model's own randomness
+    moves it, a lower bound of its uncertainty (the model's structural error is not in it).
+    ``qpv_gap_after_k`` of a refit is ``qpv_gap_before_k + qpv_delta_mean_k −
+    rest_delta_mean_k``.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from raster.zonal import ZoneCoverage, prepare_zones, zonal_stats, zone_coverage
 
 __all__ = [
     "COMPARISON_COLUMNS",
+    "SPREAD_COLUMNS",
     "group_deltas",
     "inequality_of",
     "layer_coverage",
@@ -85,6 +93,14 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "pixels_predicted",
     "extrapolated_share",
 )
+#: Comparison columns also given as their range over the model's replicates.
+SPREAD_COLUMNS: tuple[str, ...] = (
+    "changed_mean_delta_k",
+    "mean_delta_k",
+    "urban_mean_delta_k",
+    "qpv_gap_after_k",
+)
+COMPARISON_COLUMNS += tuple(f"{c}_{end}" for c in SPREAD_COLUMNS for end in ("min", "max"))
 _OUTCOME = "lst_anomaly_mean_k"
 
 

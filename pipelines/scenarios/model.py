@@ -38,6 +38,7 @@ the same cores slow gradient boosting down by orders of magnitude.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ __all__ = [
     "check_skill",
     "fit_model",
     "make_estimator",
+    "refit",
     "spatial_blocks",
 ]
 
@@ -281,6 +283,7 @@ class ScenarioModel:
             "passed": self.passed,
             "forced": self.settings.force,
             "seed": self.settings.seed,
+            "replicates": self.settings.replicates,
             "sample": self.settings.sample,
             "fit_area": self.settings.fit_area,
             "window_px": self.settings.window_px,
@@ -345,10 +348,7 @@ def fit_model(
             f"only {n_usable} pixels have {settings.target} and every predictor (need "
             f"{MIN_PIXELS}); check the run's rasters (NDVI, land cover, LST) over the area" + wider
         )
-    rows, cols = np.nonzero(usable)
-    rng = np.random.default_rng(settings.seed)
-    pick = np.sort(rng.choice(n_usable, size=min(settings.sample, n_usable), replace=False))
-    rows, cols = rows[pick], cols[pick]
+    rows, cols = _fitting_sample(usable, settings.sample, settings.seed)
     dropped: dict[str, str] = {}
     kept = []
     for name in names:
@@ -407,3 +407,37 @@ def check_skill(model: ScenarioModel, *, force: bool | None = None) -> None:
         f"folds of {cv.block_m:g} m blocks, {cv.n_pixels} pixels); scenarios refused. Set "
         "scenario_model.force: true (or --force) to run them anyway, or lower r2_min"
     )
+
+
+def _fitting_sample(usable: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of ``size`` pixels drawn (seeded) among the ``usable`` ones."""
+    rows, cols = np.nonzero(usable)
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(rows.size, size=min(size, rows.size), replace=False))
+    return rows[pick], cols[pick]
+
+
+def refit(
+    model: ScenarioModel,
+    target: np.ndarray,
+    predictors: Mapping[str, np.ndarray],
+    seed: int,
+) -> ScenarioModel:
+    """Fit ``model`` again on the pixels drawn with ``seed`` (trees grown with it too).
+
+    The same estimator and predictors, no cross-validation (the skill is the model's): one
+    replicate of the scenario comparison's spread (``scenario_model.replicates``).
+    """
+    usable = np.isfinite(target)
+    for name in model.predictors:
+        usable &= np.isfinite(predictors[name])
+    rows, cols = _fitting_sample(usable, model.settings.sample, seed)
+    X = np.column_stack([predictors[name][rows, cols] for name in model.predictors])
+    y = np.asarray(target[rows, cols], dtype=np.float64)
+    with threadpool_limits(limits=1):
+        fitted = make_estimator(model.settings.estimator, model.predictors, seed).fit(X, y)
+    ranges = {
+        name: (float(X[:, k].min()), float(X[:, k].max()))
+        for k, name in enumerate(model.predictors)
+    }
+    return dataclasses.replace(model, estimator=fitted, ranges=ranges)

@@ -47,6 +47,7 @@ from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
 from pipelines.scenarios.compare import (
     COMPARISON_COLUMNS,
+    SPREAD_COLUMNS,
     group_deltas,
     inequality_of,
     layer_coverage,
@@ -56,7 +57,7 @@ from pipelines.scenarios.compare import (
 from pipelines.scenarios.effect import Effect, predict_effect
 from pipelines.scenarios.errors import ModelSkillError
 from pipelines.scenarios.figures import comparison_figure, delta_map
-from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model
+from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model, refit
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
 from pipelines.scenarios.where import where_mask
 from tiles.errors import IlotsWarning
@@ -89,6 +90,12 @@ class ScenariosResult:
             + (", forced" if not self.model.passed else "")
             + ")"
         ]
+        replicates = self.model.settings.replicates
+        if replicates > 1 and len(self.comparison):
+            lines.append(
+                f"[ranges]: lowest and highest over {replicates} fits of the model "
+                "(scenario_model.replicates), its random part only"
+            )
         for row in self.comparison.to_dict("records"):
             lines.append(scenario_line(row))
         lines.append(f"scenarios written to {self.folder / 'scenarios'}")
@@ -101,17 +108,25 @@ def _number(value: Any, fmt: str) -> str:
 
 
 def scenario_line(row: dict[str, Any]) -> str:
-    """Describe a scenario's comparison row in one terminal line."""
+    """Describe a scenario's comparison row in one terminal line (ranges over replicates)."""
+
+    def value(column: str, fmt: str) -> str:
+        text = _number(row[column], fmt)
+        low, high = row.get(f"{column}_min"), row.get(f"{column}_max")
+        if low is not None and high is not None and math.isfinite(low) and low != high:
+            text += f" [{_number(low, fmt)}, {_number(high, fmt)}]"
+        return text
+
     text = (
         f"scenario {row['scenario']}: {_number(row['area_changed_m2'] / 1e4, '.1f')} ha changed, "
-        f"mean ΔT {_number(row['changed_mean_delta_k'], '+.2f')} K on them, "
-        f"{_number(row['mean_delta_k'], '+.2f')} K over the target area, "
-        f"{_number(row['urban_mean_delta_k'], '+.3f')} K over the city"
+        f"mean ΔT {value('changed_mean_delta_k', '+.2f')} K on them, "
+        f"{value('mean_delta_k', '+.2f')} K over the target area, "
+        f"{value('urban_mean_delta_k', '+.3f')} K over the city"
     )
     if math.isfinite(row["qpv_gap_before_k"]):
         text += (
             f", QPV gap {_number(row['qpv_gap_before_k'], '+.2f')} → "
-            f"{_number(row['qpv_gap_after_k'], '+.2f')} K"
+            f"{value('qpv_gap_after_k', '+.2f')} K"
         )
     return text
 
@@ -331,25 +346,52 @@ def _write_scenarios(
     before: Any,
     grid_args: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Predict and write every scenario, then the comparison; return its rows and notes."""
+    """Predict and write every scenario, then the comparison; return its rows and notes.
+
+    Each scenario is also predicted by the model's other replicates (refitted with seeds
+    ``seed + 1``, ``seed + 2``, ..., the pixels of a partial reclassification redrawn with
+    them), for the range of its effects.
+    """
     folder = baseline.folder
+    settings = config.scenario_model
     coverages = {
         layer: layer_coverage(baseline, layer, config.zones.method) for layer in baseline.zones
     }
     before_report = inequality_of(baseline, config) if "iris" in baseline.zones else None
     before_json = json.loads(before_report.to_json()) if before_report is not None else None
+    city = _city(baseline)
+    target = _fit_target(baseline, config)
+    seeds = range(settings.seed + 1, settings.seed + settings.replicates)
+    others = [refit(model, target, before, seed) for seed in seeds]
     rows: list[dict[str, Any]] = []
     deltas: dict[str, np.ndarray] = {}
     notes: list[str] = []
     for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
         label = _label(i, spec)
-        applied = _applied(baseline, area, spec, config.scenario_model.seed, label)
+        applied = _applied(baseline, area, spec, settings.seed, label)
         after = update_predictors(before, baseline.surface, applied.surface, **grid_args)
         effect = predict_effect(model, before, after, baseline.anomaly)
         notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, model)
+        replicates = []
+        for seed, other in zip(seeds, others, strict=True):
+            if _draws(spec):  # another draw of the pixels to convert
+                applied_r = _applied(baseline, area, spec, seed, label)
+                after_r = update_predictors(
+                    before, baseline.surface, applied_r.surface, **grid_args
+                )
+            else:
+                applied_r, after_r = applied, after
+            delta_r = predict_effect(other, before, after_r, baseline.anomaly).delta
+            iris = None
+            if "iris" in baseline.zones:
+                iris = zone_effects(baseline, "iris", coverages["iris"], delta_r, applied_r.changed)
+            replicates.append(
+                _mean_effects(baseline, config, area, applied_r.changed, delta_r, iris, city)
+            )
         row = _write_scenario(
-            baseline, config, spec, area, applied.changed, effect, coverages, before_json
-        )
+            baseline, config, spec, area, applied.changed, effect, coverages, before_json,
+            replicates, city,
+        )  # fmt: skip
         row["steps"] = "; ".join(applied.steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
@@ -359,6 +401,13 @@ def _write_scenarios(
     )
     comparison_figure(baseline, deltas, comparison, folder.scenarios / "comparison.png")
     return rows, notes
+
+
+def _draws(spec: ScenarioSpec) -> bool:
+    """Whether the scenario converts a random share of a class's pixels."""
+    return any(
+        change.reclassify is not None and change.reclassify.fraction < 1 for change in spec.change
+    )
 
 
 @contextlib.contextmanager
@@ -389,8 +438,14 @@ def _write_scenario(
     effect: Effect,
     coverages: dict[str, Any],
     before_json: dict[str, Any] | None,
+    replicates: list[dict[str, float]],
+    city: np.ndarray,
 ) -> dict[str, Any]:
-    """Write one scenario's folder; return its comparison row."""
+    """Write one scenario's folder; return its comparison row.
+
+    ``replicates``: the :func:`_mean_effects` of the model's other replicates, whose range
+    with this effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`.
+    """
     folder = baseline.folder.scenario(spec.name)
     folder.mkdir(parents=True, exist_ok=True)
     delta = effect.delta
@@ -414,27 +469,20 @@ def _write_scenario(
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:
         write_inequality(report, folder / "inequality.json", folder / "inequality.csv")
-    qpv_delta, rest_delta = (
-        group_deltas(baseline, config, tables["iris"]) if "iris" in tables else (math.nan,) * 2
-    )
+    means = _mean_effects(baseline, config, area, changed, delta, tables.get("iris"), city)
     area_m2 = float(changed.sum()) * baseline.pixel_area_m2
-    in_area = area & np.isfinite(delta)
-    on_changed = changed & np.isfinite(delta)
-    city = np.zeros(baseline.shape, dtype=bool)
-    if "iris" in baseline.zones:
-        city = baseline.mask_of(baseline.zones["iris"].geometry)
-    city &= np.isfinite(delta)
-    urban_mean = float(delta[city].mean()) if city.any() else math.nan
     row = {
         "scenario": spec.name,
         "description": spec.description,
         "area_changed_m2": area_m2,
-        "changed_mean_delta_k": (float(delta[on_changed].mean()) if on_changed.any() else math.nan),
-        "mean_delta_k": float(delta[in_area].mean()) if in_area.any() else math.nan,
-        "urban_mean_delta_k": urban_mean,
-        "delta_k_per_ha": urban_mean / (area_m2 / 1e4) if area_m2 > 0 else math.nan,
-        "qpv_delta_mean_k": qpv_delta,
-        "rest_delta_mean_k": rest_delta,
+        "changed_mean_delta_k": means["changed_mean_delta_k"],
+        "mean_delta_k": means["mean_delta_k"],
+        "urban_mean_delta_k": means["urban_mean_delta_k"],
+        "delta_k_per_ha": (
+            means["urban_mean_delta_k"] / (area_m2 / 1e4) if area_m2 > 0 else math.nan
+        ),
+        "qpv_delta_mean_k": means["qpv_delta_mean_k"],
+        "rest_delta_mean_k": means["rest_delta_mean_k"],
         "qpv_gap_before_k": metric_value(before_json, "group_difference"),
         "qpv_gap_after_k": metric_value(after_json, "group_difference"),
         "concentration_index_before": metric_value(before_json, "concentration_index"),
@@ -443,6 +491,17 @@ def _write_scenario(
         "pixels_predicted": int(effect.predicted.sum()),
         "extrapolated_share": max(effect.outside_range.values(), default=0.0),
     }
+    gap_before = row["qpv_gap_before_k"]
+    for column in SPREAD_COLUMNS:
+        values = [row[column]] + [
+            gap_before + r["qpv_delta_mean_k"] - r["rest_delta_mean_k"]
+            if column == "qpv_gap_after_k"
+            else r[column]
+            for r in replicates
+        ]
+        finite = [v for v in values if math.isfinite(v)]
+        row[f"{column}_min"] = min(finite) if finite else math.nan
+        row[f"{column}_max"] = max(finite) if finite else math.nan
     summary = {
         "scenario": spec.model_dump(mode="json"),
         "synthetic": baseline.synthetic,
@@ -452,6 +511,45 @@ def _write_scenario(
     }
     write_json_atomic(folder / "summary.json", summary)
     return row
+
+
+def _mean_effects(
+    baseline: Baseline,
+    config: RunConfig,
+    area: np.ndarray,
+    changed: np.ndarray,
+    delta: np.ndarray,
+    iris: pd.DataFrame | None,
+    city: np.ndarray,
+) -> dict[str, float]:
+    """Mean ΔT over the changed pixels, the ``where``, the city, and the QPV and other IRIS.
+
+    ``iris``: the per-IRIS effects (:func:`~.compare.zone_effects`), None without IRIS;
+    ``city``: the pixels of the IRIS (:func:`_city`).
+    """
+    finite = np.isfinite(delta)
+    qpv_delta, rest_delta = (
+        group_deltas(baseline, config, iris) if iris is not None else (math.nan,) * 2
+    )
+
+    def mean(pixels: np.ndarray) -> float:
+        pixels = pixels & finite
+        return float(delta[pixels].mean()) if pixels.any() else math.nan
+
+    return {
+        "changed_mean_delta_k": mean(changed),
+        "mean_delta_k": mean(area),
+        "urban_mean_delta_k": mean(city),
+        "qpv_delta_mean_k": qpv_delta,
+        "rest_delta_mean_k": rest_delta,
+    }
+
+
+def _city(baseline: Baseline) -> np.ndarray:
+    """Pixels of the IRIS (none without IRIS)."""
+    if "iris" not in baseline.zones:
+        return np.zeros(baseline.shape, dtype=bool)
+    return baseline.mask_of(baseline.zones["iris"].geometry)
 
 
 def _update_manifest(

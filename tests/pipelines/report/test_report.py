@@ -241,7 +241,15 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
     rows = dict(table_rows(en_report.doc, "scenarios-table"))
     assert list(rows) == comparison["scenario"].tolist()
     column = headers(en_report.doc, "scenarios-table").index("QPV gap after (K)")
-    assert [rows[s][column] for s in rows] == [en(v) for v in comparison["qpv_gap_after_k"]]
+    # Each effect with its range over the model's replicates, from the CSV.
+    expected = [
+        f"{en(v)} ({en(lo)} … {en(hi)})"
+        for v, lo, hi in comparison[["qpv_gap_after_k", "qpv_gap_after_k_min",
+                                     "qpv_gap_after_k_max"]].itertuples(index=False)
+    ]  # fmt: skip
+    assert [rows[s][column] for s in rows] == expected
+    assert (comparison["qpv_gap_after_k_min"] < comparison["qpv_gap_after_k_max"]).all()
+    assert f"over {model['replicates']} fits of the model" in text
     images = list(en_report.doc.by_id("scenarios").iter("img"))
     assert len(images) == 1 + len(comparison)  # side by side, then one map per scenario
 

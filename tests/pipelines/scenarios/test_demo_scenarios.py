@@ -380,6 +380,35 @@ def test_a_failing_scenario_leaves_the_previous_scenarios_as_they_were(run_copy,
     assert after == before
 
 
+def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
+    """Each effect's range over 3 replicates (seeds 4, 5, 6) is the range of the effects of
+    three runs of 1 replicate with those seeds: the refits are the models those runs fit, and
+    the redrawn pixels theirs."""
+    _, data = run_copy
+    scenarios = [
+        {"name": "green_qpv", "where": {"layer": "qpv"},
+         "change": [{"reclassify": {"from": "built", "to": "dense_vegetation",
+                                    "fraction": 0.3}}]},
+        {"name": "cool_roofs", "where": {"everywhere": True},
+         "change": [{"albedo": {"add": 0.15, "on": "built"}}]},
+    ]  # fmt: skip
+    spread = run_scenarios(_config(data, scenarios, **FAST, seed=4, replicates=3)).comparison
+    singles = [
+        run_scenarios(_config(data, scenarios, **FAST, seed=seed, replicates=1)).comparison
+        for seed in (4, 5, 6)
+    ]
+    for column in ("changed_mean_delta_k", "mean_delta_k", "urban_mean_delta_k",
+                   "qpv_gap_after_k"):  # fmt: skip
+        values = np.array([single[column].to_numpy() for single in singles])
+        np.testing.assert_allclose(spread[column], values[0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(spread[f"{column}_min"], values.min(axis=0), atol=1e-9)
+        np.testing.assert_allclose(spread[f"{column}_max"], values.max(axis=0), atol=1e-9)
+        assert (values.max(axis=0) > values.min(axis=0)).all(), column  # the seeds matter
+        for single in singles:  # one replicate: no range beyond the value
+            assert (single[f"{column}_min"] == single[column]).all()
+            assert (single[f"{column}_max"] == single[column]).all()
+
+
 def test_renaming_a_scenario_keeps_its_pixels(run_copy):
     """The random pixels of a partial reclassification follow the scenario's where and
     changes, not its name or its place in the list."""
@@ -433,3 +462,19 @@ def test_the_run_writes_the_sentinel2_albedo(demo):
     assert (landcover[woods] == 2).mean() > 0.9  # dense vegetation in the run's land cover
     iris = gpd.read_file(root / "outputs" / "zones.gpkg", layer="iris")
     assert iris["albedo_mean"].between(0.1, 0.3).all()
+
+
+def test_the_terminal_line_gives_the_ranges_that_are_ranges():
+    from pipelines.scenarios.pipeline import scenario_line
+
+    row = {
+        "scenario": "s", "area_changed_m2": 25_000.0,
+        "changed_mean_delta_k": -2.0, "changed_mean_delta_k_min": -2.5,
+        "changed_mean_delta_k_max": -1.75,
+        "mean_delta_k": -0.5, "mean_delta_k_min": -0.5, "mean_delta_k_max": -0.5,
+        "urban_mean_delta_k": -0.01, "qpv_gap_before_k": float("nan"),
+    }  # fmt: skip
+    assert scenario_line(row) == (
+        "scenario s: 2.5 ha changed, mean ΔT -2.00 [-2.50, -1.75] K on them, -0.50 K over "
+        "the target area, -0.010 K over the city"
+    )

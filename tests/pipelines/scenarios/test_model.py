@@ -18,6 +18,7 @@ from pipelines.scenarios import (
     make_estimator,
     spatial_blocks,
 )
+from pipelines.scenarios.model import refit
 from pipelines.scenarios.predictors import PREDICTORS, RESPONSE_SIGNS
 
 
@@ -170,3 +171,21 @@ def test_too_few_pixels_says_what_to_change(fit_area):
     text = str(err.value)
     assert text.startswith("only 9 pixels have") and "\n" not in text
     assert ("scenario_model.fit_area: grid" in text) == (fit_area == "zones")
+
+
+@pytest.mark.parametrize("estimator", ["gradient_boosting", "ridge"])
+def test_a_refit_with_the_models_seed_is_the_model_and_another_seed_another(estimator):
+    target, predictors = _case(0.5)
+    settings = ScenarioModelConfig(block_m=300, sample=1000, estimator=estimator, seed=3)
+    model = fit_model(target, predictors, settings, resolution=30)
+    everywhere = np.isfinite(target)
+    same = refit(model, target, predictors, seed=3)
+    np.testing.assert_array_equal(
+        same.predict(predictors, everywhere), model.predict(predictors, everywhere)
+    )
+    assert same.ranges == model.ranges and same.cv == model.cv
+    other = refit(model, target, predictors, seed=4)  # another sample of 1,000 of 3,595
+    assert not np.array_equal(
+        other.predict(predictors, everywhere), model.predict(predictors, everywhere)
+    )
+    assert other.predictors == model.predictors and other.cv == model.cv
