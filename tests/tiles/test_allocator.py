@@ -30,6 +30,14 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if "MALLOC" not in k and k != "GLIBC_TUNABLES"}
 
 
+def _python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new Python process of :func:`_clean_env`; its output as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env=_clean_env(),
+    )  # fmt: skip
+
+
 @pytest.fixture
 def fresh(monkeypatch):
     monkeypatch.setattr(allocator, "_tuned", None)
@@ -75,10 +83,7 @@ def test_large_buffers_come_from_the_heap_after_tuning(tune):
         "a = np.ones(12 << 20, np.float32)\n"
         "print(tuned, libc.mallinfo2().hblkhd >= a.nbytes)\n"
     )
-    env = _clean_env()
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
+    out = _python(code)
     assert out.stdout.split() == [str(tune), str(not tune)]
 
 
@@ -106,10 +111,7 @@ def test_new_threads_share_the_arenas_after_tuning(tune):
         "print(tuned, flush=True)\n"
         "libc.malloc_stats()\n"
     )
-    env = _clean_env()
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
+    out = _python(code)
     arenas = out.stderr.count("Arena ")
     assert out.stdout.split() == [str(tune)]
     assert arenas == (allocator.ARENA_MAX if tune else 5), out.stderr
