@@ -49,6 +49,7 @@ from pipelines.report.views import (
     Section,
     TableBlock,
 )
+from pipelines.scenarios.compare import is_range
 
 __all__ = ["HOTTEST_COUNT", "build_page", "ranking_column"]
 
@@ -551,9 +552,13 @@ _SCENARIO_COLUMNS = (
 
 
 def _has_spread(table: Any) -> bool:
-    """Whether the comparison gives ranges over replicates that differ from the values."""
-    lows = [c for c in table.columns if c.endswith("_min") and c[:-4] + "_max" in table]
-    return any((table[c] != table[c[:-4] + "_max"]).any() for c in lows)
+    """Whether the comparison gives ranges over replicates wider than rounding."""
+    return any(
+        _range(row, column[: -len("_min")]) is not None
+        for _, row in table.iterrows()
+        for column in table.columns
+        if column.endswith("_min")
+    )
 
 
 def _replicates(model: Mapping[str, Any] | None) -> str:
@@ -562,8 +567,9 @@ def _replicates(model: Mapping[str, Any] | None) -> str:
 
 
 def _range(row: Any, name: str) -> tuple[Any, Any] | None:
+    """Return the range of column ``name`` over the replicates (None: a single value)."""
     low, high = row.get(f"{name}_min"), row.get(f"{name}_max")
-    if is_number(low) and is_number(high):
+    if is_number(low) and is_number(high) and is_range(float(low), float(high)):
         return low, high
     return None
 

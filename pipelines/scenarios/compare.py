@@ -70,6 +70,7 @@ __all__ = [
     "SPREAD_COLUMNS",
     "group_deltas",
     "inequality_of",
+    "is_range",
     "layer_coverage",
     "metric_value",
     "zone_effects",
@@ -102,6 +103,14 @@ SPREAD_COLUMNS: tuple[str, ...] = (
 )
 COMPARISON_COLUMNS += tuple(f"{c}_{end}" for c in SPREAD_COLUMNS for end in ("min", "max"))
 _OUTCOME = "lst_anomaly_mean_k"
+#: Relative width under which a range over replicates is one value (rounding, identities).
+RANGE_RTOL = 1e-9
+
+
+def is_range(low: float, high: float) -> bool:
+    """Whether ``[low, high]`` (over the replicates) is wider than rounding."""
+    scale = max(1.0, abs(low), abs(high))
+    return bool(np.isfinite(low) and np.isfinite(high) and high - low > RANGE_RTOL * scale)
 
 
 def layer_coverage(baseline: Baseline, layer: str, method: str) -> ZoneCoverage:
@@ -220,6 +229,11 @@ def group_deltas(
             dtype=np.float64
         )
         present &= np.isfinite(weights)
+    # The rows the run's group difference keeps (its complete rows): a missing membership
+    # or stratum leaves the IRIS out, as it leaves it out of qpv_gap_*.
+    present &= table[setup["group"]].notna().to_numpy()
+    if setup.get("stratum") is not None:
+        present &= table[setup["stratum"]].notna().to_numpy()
     group = table[setup["group"]].fillna(False).to_numpy(dtype=bool)
     means = []
     for members in (present & group, present & ~group):

@@ -423,15 +423,21 @@ def refit(
     predictors: Mapping[str, np.ndarray],
     seed: int,
 ) -> ScenarioModel:
-    """Fit ``model`` again on the pixels drawn with ``seed`` (trees grown with it too).
+    """Fit ``model`` again on the pixels drawn with ``seed``.
 
     The same estimator and predictors, no cross-validation (the skill is the model's): one
-    replicate of the scenario comparison's spread (``scenario_model.replicates``).
+    replicate of the scenario comparison's spread (``scenario_model.replicates``). The
+    pixels are drawn as the model's (``sample`` of them, without replacement), so a refit
+    with the model's seed is the model; where ``sample`` takes every usable pixel, they are
+    drawn with replacement (a bootstrap), else every refit would be the model.
     """
     usable = np.isfinite(target)
     for name in model.predictors:
         usable &= np.isfinite(predictors[name])
     rows, cols = _fitting_sample(usable, model.settings.sample, seed)
+    if rows.size == int(usable.sum()):  # the sample is every usable pixel: a bootstrap
+        pick = np.random.default_rng(seed).integers(0, rows.size, rows.size)
+        rows, cols = rows[pick], cols[pick]
     X = np.column_stack([predictors[name][rows, cols] for name in model.predictors])
     y = np.asarray(target[rows, cols], dtype=np.float64)
     with threadpool_limits(limits=1):

@@ -50,6 +50,7 @@ from pipelines.scenarios.compare import (
     SPREAD_COLUMNS,
     group_deltas,
     inequality_of,
+    is_range,
     layer_coverage,
     metric_value,
     zone_effects,
@@ -113,7 +114,7 @@ def scenario_line(row: dict[str, Any]) -> str:
     def value(column: str, fmt: str) -> str:
         text = _number(row[column], fmt)
         low, high = row.get(f"{column}_min"), row.get(f"{column}_max")
-        if low is not None and high is not None and math.isfinite(low) and low != high:
+        if low is not None and high is not None and is_range(low, high):
             text += f" [{_number(low, fmt)}, {_number(high, fmt)}]"
         return text
 
@@ -303,13 +304,13 @@ def run_scenarios(
             rows, notes = _write_scenarios(baseline, config, areas, model, before, grid_args)
     table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
     comparison = table[[*COMPARISON_COLUMNS]]
-    refreshed = [folder.scenarios]
+    # The manifest lists the new scenarios/ first: a report that fails leaves it right.
+    _update_manifest(folder, model, table, notes, reused, [folder.scenarios])
     if config.outputs.report:
         from pipelines.report import build_report
 
-        refreshed += [build_report(folder.root, lang=config.outputs.report_language)]
-        refreshed += [folder.figures]
-    _update_manifest(folder, model, table, notes, reused, refreshed)
+        report = build_report(folder.root, lang=config.outputs.report_language)
+        _update_manifest(folder, model, table, notes, reused, [report, folder.figures])
     if refused is not None:
         raise refused
     return ScenariosResult(
@@ -412,21 +413,38 @@ def _draws(spec: ScenarioSpec) -> bool:
 
 @contextlib.contextmanager
 def _replacing(path: Path) -> Iterator[None]:
-    """Make ``path`` a new, empty folder; the old one comes back if the block fails."""
+    """Make ``path`` a new, empty folder; the old one comes back if the block fails.
+
+    The old folder waits under ``.<name>-previous`` while the block runs. One left there
+    by a run that was killed is the last whole folder: it is put back first.
+    """
     previous = path.with_name(f".{path.name}-previous")
-    if previous.exists():
-        shutil.rmtree(previous)
+    discarded = path.with_name(f".{path.name}-discarded")
+    shutil.rmtree(discarded, ignore_errors=True)
+    if previous.exists():  # a run killed while it wrote: its old folder is the whole one
+        shutil.rmtree(path, ignore_errors=True)
+        previous.rename(path)
     if path.exists():
         path.rename(previous)
     path.mkdir(parents=True)
     try:
         yield
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
-        if previous.exists():
-            previous.rename(path)
+        try:
+            shutil.rmtree(path)
+            if previous.exists():
+                previous.rename(path)
+        except OSError as err:  # the block's error stays the one raised
+            warnings.warn(
+                f"{path} could not be put back as it was ({err}); the previous one is in "
+                f"{previous}, and the next run puts it back",
+                IlotsWarning,
+                stacklevel=3,
+            )
         raise
-    shutil.rmtree(previous, ignore_errors=True)
+    if previous.exists():
+        previous.rename(discarded)  # the new folder is whole: the old one goes
+        shutil.rmtree(discarded, ignore_errors=True)
 
 
 def _write_scenario(

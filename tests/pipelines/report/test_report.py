@@ -449,3 +449,21 @@ def test_cli_help():
     result = CliRunner().invoke(main, ["report", "--help"])
     assert result.exit_code == 0
     assert "RUN_DIR" in result.output and "--lang" in result.output
+
+
+def test_scenario_ranges_are_shown_only_where_they_are_ranges():
+    from pipelines.report.sections import _has_spread, _range
+
+    table = pd.DataFrame(
+        {
+            "mean_delta_k": [-1.0, -2.0, -3.0],
+            "mean_delta_k_min": [-1.0, -2.5, float("nan")],
+            "mean_delta_k_max": [-1.0 + 1e-16, -1.5, float("nan")],
+        }
+    )
+    rows = [row for _, row in table.iterrows()]
+    assert _range(rows[0], "mean_delta_k") is None  # one replicate, or rounding
+    assert _range(rows[1], "mean_delta_k") == (-2.5, -1.5)
+    assert _range(rows[2], "mean_delta_k") is None  # no value to range over
+    assert _has_spread(table)
+    assert not _has_spread(table.iloc[[0, 2]])

@@ -409,6 +409,50 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
             assert (single[f"{column}_max"] == single[column]).all()
 
 
+def test_the_gap_identity_holds_with_iris_the_group_test_leaves_out(run_copy):
+    """qpv_gap_after − qpv_gap_before = qpv_delta − rest_delta (comparison.csv's docs), also
+    when an IRIS with income has no stratum or no QPV membership (the group difference
+    leaves it out: so must the QPV and rest means of ΔT)."""
+    folder, data = run_copy
+    iris = gpd.read_parquet(folder / "zones" / "iris.parquet")
+    with_income = iris["disp_med"].notna()
+    in_qpv = iris.index[with_income & iris["in_qpv"].astype(bool)]
+    outside = iris.index[with_income & ~iris["in_qpv"].astype(bool)]
+    iris["insee_com"] = iris["insee_com"].astype(object)
+    iris.loc[in_qpv[0], "insee_com"] = None  # no stratum
+    iris["in_qpv"] = iris["in_qpv"].astype(object)
+    iris.loc[outside[0], "in_qpv"] = None  # no membership
+    iris.to_parquet(folder / "zones" / "iris.parquet")
+    config = {**data, "inequality": {**data["inequality"], "stratum": "insee_com"}}
+    scenario = {"name": "green", "where": {"layer": "qpv"},
+                "change": [{"ndvi": {"add": 0.3, "on": "built"}}]}  # fmt: skip
+    row = run_scenarios(_config(config, [scenario], **FAST, replicates=2)).comparison.iloc[0]
+    gap_change = row["qpv_gap_after_k"] - row["qpv_gap_before_k"]
+    delta_change = row["qpv_delta_mean_k"] - row["rest_delta_mean_k"]
+    assert gap_change == pytest.approx(delta_change, abs=1e-12)
+    assert row["qpv_gap_after_k_min"] <= row["qpv_gap_after_k"] <= row["qpv_gap_after_k_max"]
+
+
+def test_a_report_that_fails_leaves_the_manifest_listing_what_is_on_disk(run_copy, monkeypatch):
+    folder, data = run_copy
+    first = {"name": "first", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    run_scenarios(_config(data, [first], **FAST, replicates=1))
+    import pipelines.report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("report failed")
+
+    monkeypatch.setattr(pipelines.report, "build_report", broken)
+    second = {**first, "name": "second"}
+    with pytest.raises(RuntimeError, match="report failed"):
+        run_scenarios(_config(data, [second], **FAST, replicates=1))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    listed = [Path(r["path"]) for r in manifest["outputs"]]
+    assert all(path.exists() for path in listed)
+    assert any(path.parts[-2:] == ("second", "delta_lst.tif") for path in listed)
+    assert not (folder / "scenarios" / "first").exists()
+
+
 def test_renaming_a_scenario_keeps_its_pixels(run_copy):
     """The random pixels of a partial reclassification follow the scenario's where and
     changes, not its name or its place in the list."""
