@@ -316,8 +316,14 @@ def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
     return sentences
 
 
-def scenario_best_sentence(comparison: pd.DataFrame, m: Messages) -> str | None:
-    """Name the scenario that narrows the QPV gap the most (|after| − |before| lowest)."""
+def scenario_best_sentence(
+    comparison: pd.DataFrame, m: Messages, fits: int | None = None
+) -> str | None:
+    """Name the scenario that narrows the QPV gap the most (|after| − |before| lowest).
+
+    With ``fits`` (the model's fits, ``scenario_model.replicates``) above one and the
+    comparison's ``qpv_gap_best_fits``, say in how many of them it does.
+    """
     needed = {"scenario", "qpv_gap_before_k", "qpv_gap_after_k"}
     if not needed <= set(comparison.columns):
         return None
@@ -327,12 +333,16 @@ def scenario_best_sentence(comparison: pd.DataFrame, m: Messages) -> str | None:
     if change.empty or change.min() >= 0:
         return None
     best = change.idxmin()
-    return m(
+    sentence = m(
         "scenario_best",
         name=comparison.loc[best, "scenario"],
         before=m.number(before[best]),
         after=m.number(after[best]),
     )
+    wins = comparison["qpv_gap_best_fits"][best] if "qpv_gap_best_fits" in comparison else None
+    if fits is not None and fits > 1 and is_number(wins):
+        sentence += " " + m("scenario_best_fits", k=m.integer(wins), n=m.integer(fits))
+    return sentence
 
 
 def method_notes(

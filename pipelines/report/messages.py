@@ -422,6 +422,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "model cancels, not its error on how the temperature responds to the change. The "
         "intervals of the indicators after a scenario leave out the model's error.",
     ),
+    "scenario_best_fits": (
+        "Il le fait dans {k} des {n} ajustements du modèle.",
+        "It does in {k} of the model's {n} fits.",
+    ),
     "scenario_best": (
         "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
         "Scenario “{name}” narrows the QPV − rest gap the most: from {before} to {after} K.",

@@ -606,7 +606,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         )
     table = files.comparison
     if table is not None:
-        best = scenario_best_sentence(table, m)
+        fits = (files.model or {}).get("replicates")
+        best = scenario_best_sentence(table, m, fits=fits if isinstance(fits, int) else None)
         if best:
             blocks.append(Paragraph(best))
         columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]

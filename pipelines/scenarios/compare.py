@@ -42,6 +42,9 @@ Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per
 ``extrapolated_share``
     Largest share, over the predictors, of predicted pixels pushed outside the range the
     model was fitted on (where a gradient-boosting model's response is flat).
+``qpv_gap_best_fits``
+    In how many of the model's fits (the model and its replicates) this scenario narrows
+    the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative).
 ``<column>_min``, ``<column>_max`` for each of :data:`SPREAD_COLUMNS`
     The lowest and highest value of the column over the ``scenario_model.replicates``
     refits of the model and redraws of a ``reclassify`` fraction's pixels (seeds ``seed``,
@@ -93,6 +96,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "pixels_changed",
     "pixels_predicted",
     "extrapolated_share",
+    "qpv_gap_best_fits",
 )
 #: Comparison columns also given as their range over the model's replicates.
 SPREAD_COLUMNS: tuple[str, ...] = (

@@ -63,7 +63,14 @@ from pipelines.scenarios.predictors import compute_predictors, update_predictors
 from pipelines.scenarios.where import where_mask
 from tiles.errors import IlotsWarning
 
-__all__ = ["ScenariosResult", "extrapolation_notes", "run_digest", "run_matches", "run_scenarios"]
+__all__ = [
+    "ScenariosResult",
+    "best_fits",
+    "extrapolation_notes",
+    "run_digest",
+    "run_matches",
+    "run_scenarios",
+]
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
 _NOT_RUN_KEYS = ("scenarios", "scenario_model", "scheduler")
@@ -367,6 +374,7 @@ def _write_scenarios(
     rows: list[dict[str, Any]] = []
     deltas: dict[str, np.ndarray] = {}
     notes: list[str] = []
+    gaps: list[list[float]] = []  # per scenario, the QPV gap after it in each fit
     for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
         label = _label(i, spec)
         applied = _applied(baseline, area, spec, settings.seed, label)
@@ -393,15 +401,39 @@ def _write_scenarios(
             baseline, config, spec, area, applied.changed, effect, coverages, before_json,
             replicates, city,
         )  # fmt: skip
+        gap_before = row["qpv_gap_before_k"]
+        gaps.append(
+            [row["qpv_gap_after_k"]]
+            + [gap_before + r["qpv_delta_mean_k"] - r["rest_delta_mean_k"] for r in replicates]
+        )
         row["steps"] = "; ".join(applied.steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
+    for row, wins in zip(rows, best_fits(rows[0]["qpv_gap_before_k"], gaps), strict=True):
+        row["qpv_gap_best_fits"] = wins
     comparison = pd.DataFrame(rows)[[*COMPARISON_COLUMNS]]
     write_text_atomic(
         folder.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
     )
     comparison_figure(baseline, deltas, comparison, folder.scenarios / "comparison.png")
     return rows, notes
+
+
+def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
+    """In how many fits each scenario narrows the QPV gap the most (and narrows it).
+
+    ``gaps[s][j]``: the QPV gap after scenario ``s`` in fit ``j``; narrowing is
+    ``|after| − |before|`` (the report's best scenario), the lowest and negative wins.
+    """
+    wins = [0] * len(gaps)
+    if not gaps or not math.isfinite(gap_before):
+        return wins
+    for fit in zip(*gaps, strict=True):
+        change = [abs(g) - abs(gap_before) if math.isfinite(g) else math.inf for g in fit]
+        best = min(range(len(change)), key=change.__getitem__)
+        if change[best] < 0:
+            wins[best] += 1
+    return wins
 
 
 def _draws(spec: ScenarioSpec) -> bool:

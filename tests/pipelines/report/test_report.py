@@ -250,6 +250,11 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
     assert [rows[s][column] for s in rows] == expected
     assert (comparison["qpv_gap_after_k_min"] < comparison["qpv_gap_after_k_max"]).all()
     assert f"over {model['replicates']} fits of the model" in text
+    best = comparison.loc[
+        (comparison["qpv_gap_after_k"].abs() - comparison["qpv_gap_before_k"].abs()).idxmin()
+    ]
+    wins = int(best["qpv_gap_best_fits"])
+    assert f"It does in {wins} of the model's {model['replicates']} fits." in text
     images = list(en_report.doc.by_id("scenarios").iter("img"))
     assert len(images) == 1 + len(comparison)  # side by side, then one map per scenario
 

@@ -407,6 +407,15 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
         for single in singles:  # one replicate: no range beyond the value
             assert (single[f"{column}_min"] == single[column]).all()
             assert (single[f"{column}_max"] == single[column]).all()
+    # In how many fits each scenario narrows the QPV gap the most, from the three runs.
+    before = abs(spread["qpv_gap_before_k"].iloc[0])
+    wins = [0, 0]
+    for single in singles:
+        change = single["qpv_gap_after_k"].abs().to_numpy() - before
+        if change.min() < 0:
+            wins[int(change.argmin())] += 1
+    assert spread["qpv_gap_best_fits"].tolist() == wins
+    assert sum(wins) == 3  # the demo's QPV greening narrows the gap in every fit
 
 
 def test_the_gap_identity_holds_with_iris_the_group_test_leaves_out(run_copy):
@@ -522,3 +531,14 @@ def test_the_terminal_line_gives_the_ranges_that_are_ranges():
         "scenario s: 2.5 ha changed, mean ΔT -2.00 [-2.50, -1.75] K on them, -0.50 K over "
         "the target area, -0.010 K over the city"
     )
+
+
+def test_best_fits_counts_the_fits_each_scenario_narrows_the_gap_most_in():
+    from pipelines.scenarios.pipeline import best_fits
+
+    # gap before 1.0; three scenarios over four fits (by hand: |after| - 1 lowest and < 0)
+    gaps = [[0.5, 0.2, 1.5, float("nan")], [-0.3, 0.4, 1.2, 0.9], [0.9, -0.1, 1.1, 0.95]]
+    # fit 1: -0.5, -0.7, -0.1 -> 2nd; fit 2: -0.8, -0.6, -0.9 -> 3rd; fit 3: none narrows;
+    # fit 4: (no value), -0.1, -0.05 -> 2nd
+    assert best_fits(1.0, gaps) == [0, 2, 1]
+    assert best_fits(float("nan"), gaps) == [0, 0, 0]
