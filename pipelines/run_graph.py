@@ -562,9 +562,9 @@ def index_source(config: RunConfig, inputs: Any) -> str:
     return source
 
 
-#: Landsat 8/9 Collection 2 surface-reflectance bands the index composites use (OLI B2-B7).
 #: The Landsat reflectance bands the run's NDVI and land cover need (SR_B4, SR_B5).
 LANDSAT_NDVI_BANDS = frozenset({"red", "nir08"})
+#: Landsat 8/9 Collection 2 surface-reflectance bands the index composites use (OLI B2-B7).
 LANDSAT_SR_BANDS = ("blue", "green", "red", "nir08", "swir16", "swir22")
 
 

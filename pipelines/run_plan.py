@@ -150,7 +150,8 @@ def plan(config: RunConfig) -> RunPlan:
     tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(
         geobox, config.scheduler.tile_size_px)]  # fmt: skip
     tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
-    memory = expected_memory(config, tile_px, npix, n_l, n_s if _uses_s2(config, inputs) else 0)
+    indices_from = _indices_from(config, inputs)
+    memory = expected_memory(config, tile_px, npix, n_l, n_s if indices_from == "sentinel2" else 0)
     return RunPlan(
         area=area.description,
         grid=grid_info(geobox),
@@ -162,7 +163,7 @@ def plan(config: RunConfig) -> RunPlan:
         memory_bytes=memory,
         tiles=tuple(tiles),
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
-        indices_from=_indices_from(config, inputs),
+        indices_from=indices_from,
     )
 
 
@@ -194,10 +195,6 @@ def expected_memory(
         + (_BYTES_GRID_TILED * grid_px if tile_px < grid_px else 0)
     )
     return int(memory)
-
-
-def _uses_s2(config: RunConfig, inputs: Any) -> bool:
-    return _indices_from(config, inputs) == "sentinel2"
 
 
 def _indices_from(config: RunConfig, inputs: Any) -> str:

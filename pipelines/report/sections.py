@@ -561,9 +561,10 @@ def _has_spread(table: Any) -> bool:
     )
 
 
-def _replicates(model: Mapping[str, Any] | None) -> str:
+def _replicates(model: Mapping[str, Any] | None) -> int | None:
+    """Return the model's fits (``model.json``'s ``replicates``; None if older)."""
     count = (model or {}).get("replicates")
-    return str(count) if isinstance(count, int) else "?"
+    return count if isinstance(count, int) else None
 
 
 def _range(row: Any, name: str) -> tuple[Any, Any] | None:
@@ -606,14 +607,14 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         )
     table = files.comparison
     if table is not None:
-        fits = (files.model or {}).get("replicates")
-        best = scenario_best_sentence(table, m, fits=fits if isinstance(fits, int) else None)
+        fits = _replicates(files.model)
+        best = scenario_best_sentence(table, m, fits=fits)
         if best:
             blocks.append(Paragraph(best))
         columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]
         spread = _has_spread(table)
         if spread:
-            blocks.append(Paragraph(m("scenario_spread", n=_replicates(files.model))))
+            blocks.append(Paragraph(m("scenario_spread", n=m.integer(fits))))
         blocks.append(
             TableBlock(
                 id="scenarios-table",

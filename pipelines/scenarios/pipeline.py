@@ -367,6 +367,7 @@ def _write_scenarios(
     }
     before_report = inequality_of(baseline, config) if "iris" in baseline.zones else None
     before_json = json.loads(before_report.to_json()) if before_report is not None else None
+    gap_before = metric_value(before_json, "group_difference")
     city = _city(baseline)
     target = _fit_target(baseline, config)
     seeds = range(settings.seed + 1, settings.seed + settings.replicates)
@@ -394,22 +395,18 @@ def _write_scenarios(
             iris = None
             if "iris" in baseline.zones:
                 iris = zone_effects(baseline, "iris", coverages["iris"], delta_r, applied_r.changed)
-            replicates.append(
-                _mean_effects(baseline, config, area, applied_r.changed, delta_r, iris, city)
-            )
+            replicates.append(_mean_effects(
+                baseline, config, area, applied_r.changed, delta_r, iris, city, gap_before
+            ))  # fmt: skip
         row = _write_scenario(
             baseline, config, spec, area, applied.changed, effect, coverages, before_json,
             replicates, city,
         )  # fmt: skip
-        gap_before = row["qpv_gap_before_k"]
-        gaps.append(
-            [row["qpv_gap_after_k"]]
-            + [gap_before + r["qpv_delta_mean_k"] - r["rest_delta_mean_k"] for r in replicates]
-        )
+        gaps.append([row["qpv_gap_after_k"]] + [r["qpv_gap_after_k"] for r in replicates])
         row["steps"] = "; ".join(applied.steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
-    for row, wins in zip(rows, best_fits(rows[0]["qpv_gap_before_k"], gaps), strict=True):
+    for row, wins in zip(rows, best_fits(gap_before, gaps), strict=True):
         row["qpv_gap_best_fits"] = wins
     comparison = pd.DataFrame(rows)[[*COMPARISON_COLUMNS]]
     write_text_atomic(
@@ -519,7 +516,10 @@ def _write_scenario(
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:
         write_inequality(report, folder / "inequality.json", folder / "inequality.csv")
-    means = _mean_effects(baseline, config, area, changed, delta, tables.get("iris"), city)
+    gap_before = metric_value(before_json, "group_difference")
+    means = _mean_effects(
+        baseline, config, area, changed, delta, tables.get("iris"), city, gap_before
+    )
     area_m2 = float(changed.sum()) * baseline.pixel_area_m2
     row = {
         "scenario": spec.name,
@@ -533,7 +533,7 @@ def _write_scenario(
         ),
         "qpv_delta_mean_k": means["qpv_delta_mean_k"],
         "rest_delta_mean_k": means["rest_delta_mean_k"],
-        "qpv_gap_before_k": metric_value(before_json, "group_difference"),
+        "qpv_gap_before_k": gap_before,
         "qpv_gap_after_k": metric_value(after_json, "group_difference"),
         "concentration_index_before": metric_value(before_json, "concentration_index"),
         "concentration_index_after": metric_value(after_json, "concentration_index"),
@@ -541,14 +541,8 @@ def _write_scenario(
         "pixels_predicted": int(effect.predicted.sum()),
         "extrapolated_share": max(effect.outside_range.values(), default=0.0),
     }
-    gap_before = row["qpv_gap_before_k"]
     for column in SPREAD_COLUMNS:
-        values = [row[column]] + [
-            gap_before + r["qpv_delta_mean_k"] - r["rest_delta_mean_k"]
-            if column == "qpv_gap_after_k"
-            else r[column]
-            for r in replicates
-        ]
+        values = [row[column]] + [r[column] for r in replicates]
         finite = [v for v in values if math.isfinite(v)]
         row[f"{column}_min"] = min(finite) if finite else math.nan
         row[f"{column}_max"] = max(finite) if finite else math.nan
@@ -571,11 +565,14 @@ def _mean_effects(
     delta: np.ndarray,
     iris: pd.DataFrame | None,
     city: np.ndarray,
+    gap_before: float,
 ) -> dict[str, float]:
     """Mean ΔT over the changed pixels, the ``where``, the city, and the QPV and other IRIS.
 
     ``iris``: the per-IRIS effects (:func:`~.compare.zone_effects`), None without IRIS;
-    ``city``: the pixels of the IRIS (:func:`_city`).
+    ``city``: the pixels of the IRIS (:func:`_city`). With them, the QPV gap after the
+    scenario by the identity of :mod:`~.compare` (``gap_before`` + QPV − rest ΔT), which a
+    replicate takes instead of rerunning the inequality metrics.
     """
     finite = np.isfinite(delta)
     qpv_delta, rest_delta = (
@@ -592,6 +589,7 @@ def _mean_effects(
         "urban_mean_delta_k": mean(city),
         "qpv_delta_mean_k": qpv_delta,
         "rest_delta_mean_k": rest_delta,
+        "qpv_gap_after_k": gap_before + qpv_delta - rest_delta,
     }
 
 
