@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -134,9 +133,12 @@ class TileCheckpoints:
         Write them before the tile's :meth:`save`, whose file marks the tile done.
         """
         for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            _atomic_write(self._array_path(stage, tile.name, name), buffer.getvalue())
+            with (
+                _staged(self._array_path(stage, tile.name, name)) as staging,
+                open(staging, "wb") as out,
+            ):
+                # Straight into the file: no in-memory copy of a tile-sized array.
+                np.save(out, np.ascontiguousarray(array), allow_pickle=False)
 
     @contextlib.contextmanager
     def array_targets(
@@ -191,10 +193,16 @@ class NpyRegions:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    with _staged(path) as staging:
+        staging.write_bytes(data)
+
+
+@contextlib.contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    """Yield a temporary name beside ``path``; renamed onto it if the block ends well."""
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        staging.write_bytes(data)
+        yield staging
         os.replace(staging, path)
     finally:
-        if staging.exists():
-            staging.unlink()
+        staging.unlink(missing_ok=True)
