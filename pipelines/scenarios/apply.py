@@ -27,6 +27,7 @@ all changes; a change that sets a value a pixel already has changes nothing.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 import zlib
@@ -145,7 +146,9 @@ def apply_changes(
     seed
         ``scenario_model.seed``.
     name
-        The scenario's name (seeds its random pixel choice, with ``seed``).
+        What seeds the scenario's random pixel choices, with ``seed``
+        (:func:`pipelines.scenarios.pipeline.draw_key`: its area). A ``reclassify`` draws
+        with it and the changes up to it: adding a change after it never moves its pixels.
     label
         How messages name the scenario.
 
@@ -187,7 +190,7 @@ def apply_changes(
             except ScenarioError as err:
                 raise ScenarioError(f"{label}: change[{k}]: {err}") from None
             candidates = np.flatnonzero(where & (landcover == class_codes([spec.from_])[0]))
-            stream = (seed, zlib.crc32(name.encode()), k)
+            stream = (seed, zlib.crc32(_draw_name(name, changes[: k + 1]).encode()), k)
             chosen = candidates[selected_pixels(candidates.size, spec.fraction, stream)]
             landcover.flat[chosen] = class_codes([spec.to])[0]
             ndvi.flat[chosen] = typical_ndvi
@@ -214,6 +217,12 @@ def apply_changes(
         steps=tuple(steps),
         notes=tuple(notes),
     )
+
+
+def _draw_name(name: str, changes: Sequence[ChangeSpec]) -> str:
+    """``name`` and ``changes`` as JSON: what a reclassification's draw depends on."""
+    done = [c.model_dump(mode="json", by_alias=True) for c in changes]
+    return name + json.dumps(done, sort_keys=True, separators=(",", ":"))
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:

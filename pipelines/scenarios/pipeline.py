@@ -74,8 +74,9 @@ __all__ = [
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
 _NOT_RUN_KEYS = ("scenarios", "scenario_model", "scheduler")
-#: Keys of ``outputs`` that only say whether and in which language the report is written.
-_REPORT_KEYS = ("report", "report_language")
+#: Keys of ``outputs`` that change no number of the run: whether and in which language the
+#: report is written, whether the manifest hashes the inputs.
+_REPORT_KEYS = ("report", "report_language", "hash_inputs")
 
 
 @dataclass
@@ -338,11 +339,12 @@ def _applied(
 
 
 def draw_key(spec: ScenarioSpec) -> str:
-    """Return what seeds a scenario's random pixel choice (with ``scenario_model.seed``).
+    """Return what seeds a scenario's random pixel choices (with ``scenario_model.seed``).
 
-    Its ``where`` and ``change`` as JSON, not its name or place in the list.
+    Its ``where`` as JSON, not its name or place in the list; each ``reclassify`` adds the
+    changes up to it (:func:`~.apply.apply_changes`), not those after it.
     """
-    drawn = spec.model_dump(mode="json", include={"where", "change"})
+    drawn = spec.model_dump(mode="json", include={"where"})
     return json.dumps(drawn, sort_keys=True, separators=(",", ":"))
 
 
@@ -376,6 +378,7 @@ def _write_scenarios(
     deltas: dict[str, np.ndarray] = {}
     notes: list[str] = []
     gaps: list[list[float]] = []  # per scenario, the QPV gap after it in each fit
+    summaries: list[dict[str, Any]] = []
     for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
         label = _label(i, spec)
         applied = _applied(baseline, area, spec, settings.seed, label)
@@ -398,16 +401,19 @@ def _write_scenarios(
             replicates.append(_mean_effects(
                 baseline, config, area, applied_r.changed, delta_r, iris, city, gap_before
             ))  # fmt: skip
-        row = _write_scenario(
+        row, summary = _write_scenario(
             baseline, config, spec, area, applied.changed, effect, coverages, before_json,
             replicates, city,
         )  # fmt: skip
+        summaries.append(summary)
         gaps.append([row["qpv_gap_after_k"]] + [r["qpv_gap_after_k"] for r in replicates])
         row["steps"] = "; ".join(applied.steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
     for row, wins in zip(rows, best_fits(gap_before, gaps), strict=True):
         row["qpv_gap_best_fits"] = wins
+    for spec, summary in zip(config.scenarios, summaries, strict=True):  # rows now whole
+        write_json_atomic(folder.scenario(spec.name) / "summary.json", summary)
     comparison = pd.DataFrame(rows)[[*COMPARISON_COLUMNS]]
     write_text_atomic(
         folder.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
@@ -487,8 +493,11 @@ def _write_scenario(
     before_json: dict[str, Any] | None,
     replicates: list[dict[str, float]],
     city: np.ndarray,
-) -> dict[str, Any]:
-    """Write one scenario's folder; return its comparison row.
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write one scenario's folder but its ``summary.json``; return its row and summary.
+
+    The caller completes the row (the fits in which the scenario does best are known once
+    every scenario has run), then writes the summary, which holds it.
 
     ``replicates``: the :func:`_mean_effects` of the model's other replicates, whose range
     with this effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`.
@@ -553,8 +562,7 @@ def _write_scenario(
         "outside_fitted_range": dict(effect.outside_range),
         "comparison": row,
     }
-    write_json_atomic(folder / "summary.json", summary)
-    return row
+    return row, summary
 
 
 def _mean_effects(

@@ -129,3 +129,24 @@ def test_a_change_that_selects_nothing_warns(surface):
             surface, where, [change(reclassify={"from": "built", "to": "low_vegetation"})],
             seed=0, name="t", label="t",
         )  # fmt: skip
+
+
+def test_a_change_added_after_a_reclassification_keeps_its_pixels(surface):
+    """A reclassification draws with the scenario's area and the changes up to it: a change
+    added after it moves none of its pixels, another area draws others."""
+    from pipelines.config import ScenarioSpec
+    from pipelines.scenarios.pipeline import draw_key
+
+    where = np.ones(surface.landcover.shape, dtype=bool)
+    half = change(reclassify={"from": "built", "to": "dense_vegetation", "fraction": 0.5})
+    then = change(ndvi={"add": 0.1, "on": "low_vegetation"})
+
+    def applied(area, changes):
+        spec = ScenarioSpec(name="s", where=area, change=changes)
+        return apply_changes(surface, where, changes, seed=0, name=draw_key(spec), label="s")
+
+    everywhere = {"layer": "iris"}
+    alone = applied(everywhere, [half]).surface.landcover
+    np.testing.assert_array_equal(applied(everywhere, [half, then]).surface.landcover, alone)
+    elsewhere = applied({"layer": "qpv"}, [half]).surface.landcover
+    assert (elsewhere != alone).any()

@@ -92,6 +92,15 @@ def test_scenario_files_and_comparison(demo):
             assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
             assert src.crs.to_epsg() == 32631
         assert tags["units"] == "K" and tags["synthetic"] == "true"
+        # summary.json holds the scenario's whole comparison row, the best-fit counts
+        # (known once every scenario has run) and its steps included.
+        summary = json.loads((folder / name / "summary.json").read_text())
+        row = table.set_index("scenario").loc[name]
+        assert summary["scenario"]["name"] == name
+        assert summary["comparison"]["qpv_gap_best_fits"] == row["qpv_gap_best_fits"]
+        assert summary["comparison"]["steps"] and summary["where_pixels"] > 0
+        for column in ("changed_mean_delta_k", "qpv_gap_after_k", "qpv_gap_after_k_max"):
+            assert summary["comparison"][column] == pytest.approx(row[column], rel=1e-9)
     assert (folder / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     manifest = json.loads((root / "outputs" / "manifest.json").read_text())
     assert manifest["scenarios"]["model"]["cv"]["r2"] == pytest.approx(
