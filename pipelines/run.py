@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -517,9 +517,12 @@ def _manifest(
                and p != folder.manifest)
         if settled else []
     )  # fmt: skip
+    products, hashing = result._products  # type: ignore[attr-defined]
+    config_files = [p for _k, p in config_paths(config) if Path(p).is_file()]
     manifest = build_manifest(
         config=config.model_dump(mode="json"),
-        inputs=[p for _k, p in config_paths(config) if Path(p).is_file()],
+        inputs=[*config_files, *(p for p in products.local if p not in config_files)],
+        hash_inputs=config.outputs.hash_inputs,
         grid=result._grid,  # type: ignore[attr-defined]
         timings=dict(timer.timings),
         warnings=messages + result.warnings,
@@ -530,8 +533,10 @@ def _manifest(
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),
-        known_digests=digests,
+        known_digests={**(digests or {}), **hashing.result()},
     )
+    manifest["inputs"] += [{"path": href, "kind": "remote", "size": None, "sha256": None}
+                           for href in products.remote]  # fmt: skip
     if settled and figures.is_dir():
         manifest["outputs"].append(file_record(figures))
     return manifest
@@ -594,6 +599,10 @@ def _run(
     notes: list[str] = []
     graph = scene_graph(config, timer)
     notes += graph.notes
+    # The products' files the run reads are hashed on the COG thread, idle until the first
+    # raster is final, while the pixels are read (the page cache serves both).
+    products = _product_files(graph.read)
+    hashing = cogs.submit(_digests, products.local if config.outputs.hash_inputs else [])
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     with timer("census"):  # before any pixel is read: a wrong table stops the run at once
         census_tables = _census_tables(config, communes=set(iris["code_iris"].str[:5]))
@@ -815,6 +824,7 @@ def _run(
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]
+    result._products = (products, hashing)  # type: ignore[attr-defined]
     return result
 
 
@@ -920,20 +930,56 @@ def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
     }
     for item in inputs.items:
         for asset in item.assets.values():
-            href = asset.get_absolute_href() or asset.href
-            if href.startswith("/vsi"):  # /vsitar/, /vsizip/...: stamp the archive itself
-                path = Path("/" + href.split("/", 2)[2].lstrip("/"))
-                while not path.is_file() and path != path.parent:
-                    path = path.parent
+            path = _local_file(asset.get_absolute_href() or asset.href)
+            if path is not None:
                 paths.add(path)
-            elif href.startswith("file://") or "://" not in href:
-                paths.add(Path(href.removeprefix("file://")))
     stamps = []
     for path in sorted(paths):
         if path.is_file():
             stat = path.stat()
             stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
     return stamps
+
+
+def _local_file(href: str) -> Path | None:
+    """Return the local file behind ``href``, or None for a remote one.
+
+    A path, a ``file://`` URL, or the archive of a ``/vsitar/``, ``/vsizip/``... path.
+    """
+    if href.startswith("/vsi"):
+        path = Path("/" + href.split("/", 2)[2].lstrip("/"))
+        while not path.is_file() and path != path.parent:
+            path = path.parent
+        return path
+    if href.startswith("file://") or "://" not in href:
+        return Path(href.removeprefix("file://"))
+    return None
+
+
+@dataclass(frozen=True)
+class _Products:
+    """The files of the products a run reads (:attr:`SceneGraph.read`): local, and remote."""
+
+    local: tuple[str, ...]
+    remote: tuple[str, ...]
+
+
+def _product_files(hrefs: Iterable[str]) -> _Products:
+    """Sort the hrefs a run reads into local files (absolute, each once) and remote ones."""
+    local: dict[str, None] = {}
+    remote: dict[str, None] = {}
+    for href in hrefs:
+        path = _local_file(href)
+        if path is None:
+            remote[href.split("?", 1)[0]] = None  # no signature or token in the manifest
+        elif path.is_file():
+            local[str(path.resolve())] = None
+    return _Products(tuple(local), tuple(remote))
+
+
+def _digests(paths: Iterable[str]) -> dict[str, str]:
+    """Return the SHA-256 of each file, by path."""
+    return {path: sha256_file(path) for path in paths}
 
 
 def _synthetic(inputs: Any) -> bool:

@@ -103,6 +103,10 @@ class SceneGraph:
         The Landsat series, with the LST on the Landsat pixels when the grid is finer.
     notes
         Warnings about what the inputs lack.
+    read
+        The files (hrefs) the run reads pixels or metadata from: each used product's
+        metadata file (MTL, item JSON) and the assets of the bands it loads
+        (:func:`files_read`).
     """
 
     area: Any
@@ -121,6 +125,7 @@ class SceneGraph:
     template: xr.DataArray
     landsat: LandsatSeries | None = None
     notes: list[str] = field(default_factory=list)
+    read: tuple[str, ...] = ()
 
 
 def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
@@ -144,6 +149,7 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
     with timer("landsat"):
         landsat = landsat_lst(config, inputs.landsat, geobox)
         lst, qa_water = landsat.lst, landsat.water
+    read = [(inputs.landsat, landsat_bands(config, inputs.landsat))]
     with timer("reference"):
         zone_union = urban_footprint_from_zones(iris, geobox)
         hi = config.heat_island
@@ -155,10 +161,14 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         with timer("sentinel2"):
             idx, more = sentinel2_indices(config, inputs.sentinel2, geobox)
             notes += more
+            if idx is not None:
+                read.append(_sentinel2_bands(config, inputs.sentinel2)[:2])
     if idx is None:  # no Sentinel-2, or none usable: Landsat's reflectance
         with timer("landsat_indices"):
             idx, more = landsat_indices(config, inputs.landsat, geobox)
             notes += more
+            if idx is not None:
+                read.append((inputs.landsat, [*_landsat_sr_bands(inputs.landsat), "qa_pixel"]))
     with timer("landcover"):
         if config.landcover.external is not None:
             classes = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
@@ -185,7 +195,27 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         template=template,
         landsat=landsat,
         notes=notes,
+        read=files_read(read),
     )
+
+
+def files_read(reads: list[tuple[Any, list[str]]]) -> tuple[str, ...]:
+    """Return the hrefs a run reads of ``(items, bands)``: metadata files, then bands.
+
+    Each item's metadata file (the one its reader parsed, ``ilots:metadata``: the MTL, the
+    item JSON) comes before its bands; a band an item lacks is skipped; each href once.
+    """
+    hrefs: dict[str, None] = {}
+    for items, bands in reads:
+        for item in items:
+            metadata = item.properties.get("ilots:metadata")
+            if metadata:
+                hrefs[str(metadata)] = None
+            for band in bands:
+                if band in item.assets:
+                    asset = item.assets[band]
+                    hrefs[asset.get_absolute_href() or asset.href] = None
+    return tuple(hrefs)
 
 
 def _no_timer(stage: str) -> contextlib.AbstractContextManager[None]:
@@ -375,11 +405,7 @@ def _load_landsat(
 
 def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
-    bands = ["lwir11", "qa_pixel"]
-    for band, key in (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km")):
-        if getattr(config.mask, key) is not None:
-            _require_band(items, band, f"mask.{key}")
-            bands.append(band)
+    bands = landsat_bands(config, items)
     chunk = config.scheduler.chunk_px
     flags = _qa_flags(config, items, geobox, ["lwir11"], with_st=True)
     if flags is not None:
@@ -403,6 +429,20 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     return LandsatSeries(
         out["lst"].rename(lst.name), out["water"].rename(water.name), native=lst, gather=native
     )
+
+
+def landsat_bands(config: RunConfig, items: Any) -> list[str]:
+    """Return the Landsat bands the LST and its masks read.
+
+    ST_B10 and QA_PIXEL; ST_QA and ST_CDIST when their thresholds are set (an error when a
+    product lacks one).
+    """
+    bands = ["lwir11", "qa_pixel"]
+    for band, key in (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km")):
+        if getattr(config.mask, key) is not None:
+            _require_band(items, band, f"mask.{key}")
+            bands.append(band)
+    return bands
 
 
 def _qa_flags(
@@ -568,6 +608,12 @@ LANDSAT_NDVI_BANDS = frozenset({"red", "nir08"})
 LANDSAT_SR_BANDS = ("blue", "green", "red", "nir08", "swir16", "swir22")
 
 
+def _landsat_sr_bands(items: Any) -> list[str]:
+    """Return the reflectance bands of :data:`LANDSAT_SR_BANDS` every product carries."""
+    common = set.intersection(*(set(item.assets) for item in items)) if items else set()
+    return [band for band in LANDSAT_SR_BANDS if band in common]
+
+
 def landsat_indices(
     config: RunConfig, items: Any, geobox: Any
 ) -> tuple[xr.Dataset | None, list[str]]:
@@ -582,8 +628,7 @@ def landsat_indices(
     near-infrared reflectance (ST-only downloads).
     """
     notes: list[str] = []
-    common = set.intersection(*(set(item.assets) for item in items)) if items else set()
-    bands = [band for band in LANDSAT_SR_BANDS if band in common]
+    bands = _landsat_sr_bands(items)
     if not LANDSAT_NDVI_BANDS <= set(bands):
         notes.append(
             "Landsat products lack red and near-infrared reflectance (SR_B4, SR_B5): no NDVI "

@@ -1055,6 +1055,12 @@ class OutputsConfig(_Model):
         "less encoding time for the same size; needs GDAL 2.3 or later built with ZSTD, as "
         "QGIS 3 and rasterio's wheels are). Default 'deflate'.",
     )
+    hash_inputs: bool = Field(
+        True,
+        description="Record the SHA-256 of every input file in manifest.json (the config's "
+        "files and each product's files the run reads, an archive whole); false records "
+        "sizes only. Hashing reads each file once more, about 1 s per 2 GB. Default true.",
+    )
     report: bool = Field(True, description="Write report.html. Default true.")
     report_language: Literal["fr", "en"] = Field(
         "fr", description="Language of report.html: fr or en. Default 'fr'."

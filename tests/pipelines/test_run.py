@@ -92,6 +92,34 @@ def test_run_folder_files(demo_run):
     assert load_config(out / "config.yaml").grid.resolution == 30
 
 
+def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
+    """The manifest lists each product file the run read (each Landsat scene's ST_B10,
+    QA_PIXEL, ST_QA and the MTL it parsed; each Sentinel-2 product's bands and item JSON),
+    with its size and SHA-256, beside the config's files; the assets it did not read are
+    not listed (SR_B4/B5: the NDVI comes from Sentinel-2; ST_CDIST: no distance threshold;
+    B8A)."""
+    out, _ = demo_run
+    inputs = json.loads((out / "manifest.json").read_text())["inputs"]
+    listed = {Path(record["path"]): record for record in inputs}
+    assert len(listed) == len(inputs)  # each file once
+    products = demo_folder / "products"
+    expected = set()
+    for folder in sorted(products.glob("L*_L2SP_*")):
+        expected |= {next(folder.glob(f"*_{band}.TIF")) for band in ("ST_B10", "QA_PIXEL", "ST_QA")}
+        mtl = [path for path in listed if path.parent == folder.resolve() and "_MTL." in path.name]
+        assert len(mtl) == 1, folder.name
+    for folder in sorted(products.glob("S2*_L2A")):
+        bands = ("B02", "B03", "B04", "B08", "B11", "B12", "SCL")
+        expected |= {folder / f"{band}.tif" for band in bands} | {folder / f"{folder.name}.json"}
+    expected = {path.resolve() for path in expected}
+    read = {path for path in listed if products.resolve() in path.parents}
+    assert read - {p for p in read if "_MTL." in p.name} == expected
+    for path in (*read, (demo_folder / "zones" / "iris.gpkg").resolve()):
+        record = listed[path]
+        assert record["kind"] == "file" and record["size"] == path.stat().st_size, path
+        assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), path
+
+
 def _planted_shares(iris):
     """Share of each planted class of the demo city in each IRIS (from the city model)."""
     city = make_city()
@@ -341,9 +369,12 @@ def test_overwritten_run_that_stops_leaves_no_manifest(
 
 
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
-    overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd"}
+    overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
+                 "outputs.hash_inputs": False}  # fmt: skip
     config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
     result = run(config, out=tmp_path / "csv")
+    inputs = json.loads((result.folder / "manifest.json").read_text())["inputs"]
+    assert len(inputs) > 4 and all(r["sha256"] is None and r["size"] > 0 for r in inputs)
     for name in ("lst_median", "landcover"):  # ZSTD, the same values as the DEFLATE run's
         with rasterio.open(result.folder / "rasters" / f"{name}.tif") as got:
             with rasterio.open(demo_run[0] / "rasters" / f"{name}.tif") as want:

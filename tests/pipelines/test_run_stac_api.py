@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import sys
 import threading
@@ -297,6 +298,12 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
         # each read signs again.
         assert item.assets["st_qa"].href.endswith("_ST_QA.TIF")
         assert "sig=" not in path.read_text()
+    # The manifest lists the files read over HTTP (no signature; neither size nor hash).
+    inputs = json.loads((tmp_path / "remote" / "manifest.json").read_text())["inputs"]
+    remote = [r["path"] for r in inputs if r["kind"] == "remote"]
+    assert len(remote) == 4 * 3 + 3 * 7  # ST_B10, QA_PIXEL, ST_QA; 6 bands and SCL
+    assert all(h.startswith("http://127.0.0.1:") and "?" not in h for h in remote)
+    assert all(r["sha256"] is None for r in inputs if r["kind"] == "remote")
     _same_run(tmp_path / "remote", downloads_run)
 
 
