@@ -58,12 +58,16 @@ class ScenarioFiles:
         ``scenarios/comparison.png``, the side-by-side figure.
     maps
         ``(scenario name, scenarios/<name>/delta_lst.png)`` for each scenario with a map.
+    warnings
+        What ``ilots scenarios`` warned of (``manifest.json``, ``scenarios.warnings``): pixels
+        outside the model's fitted range, changes that select nothing ...
     """
 
     comparison: pd.DataFrame | None = None
     model: Mapping[str, Any] | None = None
     comparison_png: Path | None = None
     maps: tuple[tuple[str, Path], ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def present(self) -> bool:
@@ -202,7 +206,7 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
         qpv=qpv,
         inequality=inequality,
         heat_island=heat_island,
-        scenarios=_read_scenarios(folder),
+        scenarios=_read_scenarios(folder, manifest),
         n_clear=n_clear,
         n_clear_decimated=decimated,
         synthetic=_is_synthetic(folder, manifest),
@@ -295,7 +299,7 @@ def _truthy(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in _TRUE
 
 
-def _read_scenarios(folder: RunFolder) -> ScenarioFiles:
+def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioFiles:
     root = folder.scenarios
     if not root.is_dir():
         return ScenarioFiles()
@@ -331,6 +335,7 @@ def _read_scenarios(folder: RunFolder) -> ScenarioFiles:
         model=model,
         comparison_png=side_by_side if _is_png(side_by_side) else None,
         maps=tuple(maps),
+        warnings=tuple(str(w) for w in (manifest.get("scenarios") or {}).get("warnings") or ()),
     )
 
 

@@ -77,6 +77,11 @@ def _magnitude(metric: Mapping[str, Any]) -> tuple[float, Any, Any]:
     return -value, flip(high), flip(low)
 
 
+#: Below this many QPV IRIS, the QPV gap's headline says it rests on very few zones (its
+#: bootstrap resamples a handful of values, its permutations are few distinct splits).
+FEW_QPV_IRIS = 10
+
+
 def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
     """Word the QPV gap ("Les QPV sont en moyenne X K plus chauds …") from ``group_difference``."""
     metric = _metric(inequality, "group_difference")
@@ -91,6 +96,8 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
         "p": m.p_clause(metric.get("p_value")),
     }
     value = float(metric["value"])
+    unclear = _includes_zero(metric.get("ci_low"), metric.get("ci_high"))
+    said = False  # whether the sentence itself says the interval includes 0
     if not is_temperature(outcome):
         text = m(
             "qpv_gap_generic",
@@ -109,8 +116,9 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     else:
         size, low, high = _magnitude(metric)
         direction = m("qpv_hotter") if value > 0 else m("qpv_cooler")
+        said = unclear
         text = m(
-            "qpv_gap",
+            "qpv_gap_unclear" if unclear else "qpv_gap",
             value=m.number(size),
             direction=direction,
             ci=m.ci(low, high, confidence),
@@ -118,8 +126,11 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
         )
     weighted = (inequality or {}).get("population") is not None
     notes = [m("qpv_gap_basis" if weighted else "qpv_gap_basis_unweighted", label=label)]
-    if _includes_zero(metric.get("ci_low"), metric.get("ci_high")):
+    if unclear and not said:
         notes.append(m("ci_includes_zero"))
+    n_in = metric.get("n_in")
+    if is_number(n_in) and n_in < FEW_QPV_IRIS:
+        notes.append(m("qpv_few_zones", n_in=m.integer(n_in)))
     return Headline("qpv_gap", text, tuple(notes))
 
 
@@ -130,14 +141,12 @@ def decile_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headli
         return None
     outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
     by = inequality["exposure_by_decile"].get("by")  # type: ignore[index]
-    who = m("deciles_population") if by == "population" else m("deciles_zones")
     confidence = metric.get("confidence", 0.95)
     value = float(metric["value"])
     if is_temperature(outcome) and m.number(abs(value)) != m.number(0.0):
         size, low, high = _magnitude(metric)
         text = m(
-            "decile_gap",
-            who=who,
+            "decile_gap" if by == "population" else "decile_gap_zones",
             value=m.number(size),
             direction=m("qpv_hotter") if value > 0 else m("qpv_cooler"),
             ci=m.ci(low, high, confidence),
@@ -151,8 +160,10 @@ def decile_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headli
             ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence, 3),
             n=m.integer(metric.get("n")),
         )
-    notes = (m("ci_includes_zero"),) if _includes_zero(metric["ci_low"], metric["ci_high"]) else ()
-    return Headline("decile_gap", text, notes)
+    notes = [m("decile_basis")]
+    if _includes_zero(metric["ci_low"], metric["ci_high"]):
+        notes.append(m("ci_includes_zero"))
+    return Headline("decile_gap", text, tuple(notes))
 
 
 def concentration_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:

@@ -145,6 +145,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV are on average {value} K {direction} than the rest of the urban area "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
+    "qpv_gap_unclear": (
+        "Dans ces données, les QPV sont en moyenne {value} K {direction} que le reste de "
+        "l'agglomération, mais l'écart n'est pas établi : son intervalle de confiance contient "
+        "0 ({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "In these data QPV are on average {value} K {direction} than the rest of the urban "
+        "area, but the gap is not established: its confidence interval includes 0 ({ci}; "
+        "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+    ),
+    "qpv_few_zones": (
+        "Seuls {n_in} IRIS sont en QPV : l'écart et son intervalle de confiance reposent sur "
+        "très peu de zones.",
+        "Only {n_in} IRIS are in QPV: the gap and its confidence interval rest on very few zones.",
+    ),
     "qpv_gap_same": (
         "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de l'agglomération "
         "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
@@ -171,14 +184,26 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The confidence interval includes 0: these data do not establish the gap.",
     ),
     "ci": ("IC {level} % {low} à {high}", "{level}% CI {low} to {high}"),
-    "deciles_population": ("10 % des habitants", "10% of residents"),
-    "deciles_zones": ("10 % des IRIS", "10% of IRIS"),
     "decile_gap": (
-        "Les {who} aux revenus les plus modestes (D1) vivent dans des IRIS en moyenne "
-        "{value} K {direction} que les {who} les plus aisés (D10) ({ci} ; n = {n} IRIS).",
-        "The {who} with the lowest incomes (D1) live in IRIS that are on average {value} K "
-        "{direction} than those of the {who} with the highest incomes (D10) "
-        "({ci}; n = {n} IRIS).",
+        "Les 10 % des habitants des IRIS au revenu médian le plus bas (D1) vivent dans des "
+        "IRIS en moyenne {value} K {direction} que les 10 % des habitants des IRIS au revenu "
+        "médian le plus élevé (D10) ({ci} ; n = {n} IRIS).",
+        "The 10% of residents of the IRIS with the lowest median income (D1) live in IRIS "
+        "that are on average {value} K {direction} than those of the 10% of residents of the "
+        "IRIS with the highest median income (D10) ({ci}; n = {n} IRIS).",
+    ),
+    "decile_gap_zones": (
+        "Les 10 % des IRIS au revenu médian le plus bas (D1) sont en moyenne {value} K "
+        "{direction} que les 10 % des IRIS au revenu médian le plus élevé (D10) ({ci} ; "
+        "n = {n} IRIS).",
+        "The 10% of IRIS with the lowest median income (D1) are on average {value} K "
+        "{direction} than the 10% of IRIS with the highest median income (D10) ({ci}; "
+        "n = {n} IRIS).",
+    ),
+    "decile_basis": (
+        "Les déciles classent les IRIS par leur revenu médian (Filosofi), non les ménages par "
+        "le leur.",
+        "The deciles rank the IRIS by their median income (Filosofi), not households by their own.",
     ),
     "decile_gap_generic": (
         "Écart D1 − D10 de {label} : {value} ({ci} ; n = {n} IRIS).",
@@ -422,9 +447,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "model cancels, not its error on how the temperature responds to the change. The "
         "intervals of the indicators after a scenario leave out the model's error.",
     ),
+    "scenario_warnings": ("Avertissements des scénarios", "Scenario warnings"),
     "scenario_best_fits": (
         "Il le fait dans {k} des {n} ajustements du modèle.",
-        "It does in {k} of the model's {n} fits.",
+        "It does so in {k} of the model's {n} fits.",
     ),
     "scenario_best": (
         "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",

@@ -629,6 +629,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
                 row_ids=tuple(str(s) for s in table["scenario"]),
             )
         )
+    if files.warnings:
+        blocks.append(ListBlock(files.warnings, title=m("scenario_warnings")))
     if files.comparison_png is not None:
         blocks.append(
             FigureBlock(

@@ -47,6 +47,14 @@ def test_qpv_hotter():
         "(IC 95 % 0,51 à 3,91 ; n = 4 IRIS en QPV et 58 autres IRIS ; p = 0,012)."
     )
     assert not any("contient 0" in n for n in h.notes)
+    assert (
+        h.notes[-1]
+        == "Seuls 4 IRIS sont en QPV : l'écart et son intervalle de confiance "
+        "reposent sur très peu de zones.".replace(" :", NBSP + ":")
+    )
+    many = _ineq(1.43, 0.51, 3.91)
+    many["group_difference"]["n_in"] = 12
+    assert not any("QPV :" in _plain(n) for n in qpv_gap_headline(many, FR).notes)
 
 
 def test_qpv_cooler_flips_the_interval():
@@ -58,10 +66,20 @@ def test_qpv_cooler_flips_the_interval():
     assert "95% CI 0.25 to 2.50" in h.text
 
 
-def test_qpv_interval_through_zero_is_flagged():
+def test_qpv_interval_through_zero_is_said_in_the_sentence():
+    """An interval through 0: the sentence says "in these data ... but the gap is not
+    established", not "QPV are hotter" with the caveat in a note."""
     h = qpv_gap_headline(_ineq(1.43, -0.99, 3.91), EN)
-    assert f"95% CI {MINUS}0.99 to 3.91" in h.text
-    assert "The confidence interval includes 0" in h.notes[-1]
+    assert h.text == (
+        "In these data QPV are on average 1.43 K hotter than the rest of the urban area, but "
+        f"the gap is not established: its confidence interval includes 0 (95% CI {MINUS}0.99 "
+        "to 3.91; n = 4 QPV IRIS and 58 other IRIS; p = 0.012)."
+    )
+    assert not any("includes 0" in n for n in h.notes)  # said once
+    assert "n'est pas établi" in qpv_gap_headline(_ineq(1.43, -0.99, 3.91), FR).text
+    # Other outcomes keep their generic sentence, with the caveat as a note.
+    h = qpv_gap_headline(_ineq(-0.07, -0.1, 0.04, outcome="ndvi_mean"), EN)
+    assert "The confidence interval includes 0" in h.notes[1]
 
 
 def test_qpv_zero_and_non_temperature():
@@ -83,10 +101,16 @@ def test_decile_gap_by_zones_and_population():
     gap = {"value": -0.8, "ci_low": -1.5, "ci_high": -0.1, "n": 62}
     ineq = {"outcome": "lst_mean_k", "exposure_by_decile": {"by": "zones", "gap_d1_d10": gap}}
     text = _plain(decile_headline(ineq, FR).text)
-    assert text.startswith("Les 10 % des IRIS aux revenus les plus modestes (D1)")
+    assert text.startswith(
+        "Les 10 % des IRIS au revenu médian le plus bas (D1) sont en moyenne 0,80 K moins "
+        "chauds que les 10 % des IRIS au revenu médian le plus élevé (D10)"
+    )
+    assert "revenu médian (Filosofi), non les ménages" in _plain(decile_headline(ineq, FR).notes[0])
     assert "0,80 K moins chauds" in text and "IC 95 % 0,10 à 1,50" in text
     ineq["exposure_by_decile"]["by"] = "population"
-    assert "10% of residents" in decile_headline(ineq, EN).text
+    assert decile_headline(ineq, EN).text.startswith(
+        "The 10% of residents of the IRIS with the lowest median income (D1) live in IRIS"
+    )
 
 
 def test_concentration_reading():

@@ -96,20 +96,26 @@ def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
     group = inequality["group_difference"]
     assert gap == pytest.approx(group["value"], abs=1e-9)
     assert gap > 0  # the demo plants hotter QPV
+    # With 4 QPV IRIS the demo's interval includes 0: the sentence says so.
+    assert group["ci_low"] < 0 < group["ci_high"]
     expected = (
-        f"Les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de l'agglomération "
-        f"(IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS en "
-        f"QPV et {len(outside)} autres IRIS ; p = {fr(group['p_value'])})."
+        f"Dans ces données, les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de "
+        "l'agglomération, mais l'écart n'est pas établi : son intervalle de confiance contient "
+        f"0 (IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS "
+        f"en QPV et {len(outside)} autres IRIS ; p = {fr(group['p_value'])})."
     )
-    assert expected in fr_report.text("headline-qpv_gap")
+    text = fr_report.text("headline-qpv_gap")
+    assert expected in text
+    assert f"Seuls {len(inside)} IRIS sont en QPV" in text
 
 
 def test_qpv_gap_in_english(iris, inequality, en_report):
     group = inequality["group_difference"]
     expected = (
-        f"QPV are on average {en(group['value'])} K hotter than the rest of the urban area "
-        f"(95% CI {en(group['ci_low'])} to {en(group['ci_high'])}; n = {group['n_in']} QPV IRIS "
-        f"and {group['n_out']} other IRIS; p = {en(group['p_value'])})."
+        f"In these data QPV are on average {en(group['value'])} K hotter than the rest of the "
+        "urban area, but the gap is not established: its confidence interval includes 0 "
+        f"(95% CI {en(group['ci_low'])} to {en(group['ci_high'])}; n = {group['n_in']} QPV "
+        f"IRIS and {group['n_out']} other IRIS; p = {en(group['p_value'])})."
     )
     assert expected in en_report.text("headline-qpv_gap")
 
@@ -254,9 +260,13 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
         (comparison["qpv_gap_after_k"].abs() - comparison["qpv_gap_before_k"].abs()).idxmin()
     ]
     wins = int(best["qpv_gap_best_fits"])
-    assert f"It does in {wins} of the model's {model['replicates']} fits." in text
+    assert f"It does so in {wins} of the model's {model['replicates']} fits." in text
     images = list(en_report.doc.by_id("scenarios").iter("img"))
     assert len(images) == 1 + len(comparison)  # side by side, then one map per scenario
+    # What ilots scenarios warned of (the manifest's) is listed with them.
+    warned = json.loads((demo_run / "manifest.json").read_text())["scenarios"]["warnings"]
+    assert warned and "Scenario warnings" in text
+    assert all(" ".join(w.split()) in " ".join(text.split()) for w in warned)
 
 
 # --- extras: SUHII and scenarios ---------------------------------------------------------------
