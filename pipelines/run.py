@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import os
+import tempfile
 import threading
 import time
 import warnings
@@ -162,6 +163,10 @@ LOCAL_SCHEDULERS = {
 }
 
 
+#: Seconds to wait for a Dask scheduler given by address before saying none answers.
+SCHEDULER_TIMEOUT_S = 10
+
+
 @contextlib.contextmanager
 def scheduler_context(
     scheduler: str | None = None, workers: int | None = None, num_workers: int | None = None
@@ -175,7 +180,15 @@ def scheduler_context(
     if scheduler and "://" in scheduler:
         from distributed import Client
 
-        with Client(scheduler):
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except OSError as err:  # nothing listens, or a firewall (distributed's TimeoutError)
+            raise ConfigError(
+                f"scheduler.address (--scheduler): no Dask scheduler answers at {scheduler} "
+                f"within {SCHEDULER_TIMEOUT_S} s ({type(err).__name__}); start one there "
+                "(`dask scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
+            ) from None
+        with client:
             yield
     elif workers:
         from distributed import Client, LocalCluster
@@ -312,8 +325,17 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     """
     census, ineq = config.census, config.inequality
     income = census.income_column if census is not None else None
-    if not income or income not in table:
+    if not income:
         notes.append("no income column: inequality statistics skipped")
+        return {}
+    if income not in table:
+        found = [c for c in table.columns if c.startswith("disp_")]
+        notes.append(
+            f"census.income_column: the IRIS table has no column {income!r}, so inequality "
+            f"statistics are skipped; Filosofi columns are read without their year suffix "
+            f"(DISP_MED21 becomes disp_med); income columns found: "
+            f"{', '.join(found) if found else 'none (is census.filosofi set?)'}"
+        )
         return {}
     if not pd.to_numeric(table[income], errors="coerce").notna().any():
         notes.append(
@@ -325,6 +347,11 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     roles = zone_roles(
         table, income=income, population_weighted=ineq.population_weighted, stratum=ineq.stratum
     )
+    if ineq.population_weighted and roles["population"] is None:
+        notes.append(
+            "inequality.population_weighted: the IRIS table has no population column (set "
+            "census.population), so the inequality statistics weigh every IRIS alike"
+        )
     outcomes = []
     for outcome in ineq.outcomes:
         if outcome not in table:
@@ -581,12 +608,23 @@ def _census_tables(config: RunConfig, communes: set[str] | None = None) -> list[
 
 
 def _check_folder(config: RunConfig) -> None:
+    """Stop before any pixel is read when the run folder holds a run, or cannot be written."""
     folder = RunFolder(Path(config.outputs.folder))
     if folder.manifest.exists() and not config.outputs.overwrite:
         raise ConfigError(
             f"outputs.folder: {folder.root} holds a previous run; set outputs.overwrite: true "
             "or choose another --out"
         )
+    root = Path(folder.root)
+    try:  # an empty folder, if it was not there: nothing that looks like a run
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"outputs.folder (--out): cannot write in {root}: {err.strerror or err}; choose "
+            "a folder you can write to"
+        ) from None
 
 
 def _run(

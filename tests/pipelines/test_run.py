@@ -14,6 +14,7 @@ import pytest
 import rasterio
 import shapely
 import xarray as xr
+import yaml
 from click.testing import CliRunner
 
 from pipelines import run_tiles
@@ -275,6 +276,57 @@ def test_bad_scheduler_is_rejected(demo_folder):
     )
     assert result.exit_code != 0
     assert "--scheduler" in result.output
+
+
+def test_a_scheduler_address_nobody_answers_is_one_line(demo_folder, tmp_path, monkeypatch):
+    import socket
+
+    import pipelines.run as run_module
+
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(run_module, "SCHEDULER_TIMEOUT_S", 1)
+    args = ["run", str(demo_folder / "config.yaml"), "--out", str(tmp_path / "r"),
+            "--scheduler", f"tcp://127.0.0.1:{port}"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in lines[0]
+    assert "--scheduler threads" in lines[0]
+
+
+def test_an_output_folder_that_cannot_be_written_stops_before_any_read(demo_folder, tmp_path):
+    """``--out`` under a file (or without permission): one line, before any pixel is read
+    (it used to be a traceback once the whole run was computed)."""
+    (tmp_path / "a_file").write_text("not a folder")
+    config = load_config(demo_folder / "config.yaml")
+    with raise_if_dask_computes(), pytest.raises(ConfigError) as caught:
+        run(config, out=tmp_path / "a_file" / "out")
+    assert str(caught.value).startswith("outputs.folder (--out): cannot write in ")
+    assert "\n" not in str(caught.value)
+
+
+def test_an_income_column_named_as_in_the_file_says_what_to_write(demo_folder, tmp_path):
+    """``income_column: DISP_MED21`` (the file's header): the run goes on without inequality
+    statistics and its warning names the key, the suffix rule and the columns there are."""
+    overrides = {"census.income_column": "DISP_MED21", "outputs.report": False}
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    result = run(config, out=tmp_path / "r")
+    assert result.inequality is None
+    [note] = [w for w in result.warnings if w.startswith("census.income_column")]
+    assert "no column 'DISP_MED21'" in note and "income columns found: disp_med" in note
+    # Without a population table, weighted statistics (the default) are unweighted: said.
+    data = yaml.safe_load((demo_folder / "config.yaml").read_text())
+    del data["census"]["population"]
+    (demo_folder / "no_population.yaml").write_text(yaml.safe_dump(data))
+    config = apply_overrides(
+        load_config(demo_folder / "no_population.yaml"), {"outputs.report": False}
+    )
+    result = run(config, out=tmp_path / "unweighted")
+    assert result.inequality is not None
+    assert any(w.startswith("inequality.population_weighted: ") for w in result.warnings)
 
 
 def test_a_national_iris_file_gives_the_communes_of_the_area(demo_run, demo_folder, tmp_path):
