@@ -616,7 +616,8 @@ def _check_folder(config: RunConfig) -> None:
             "or choose another --out"
         )
     root = Path(folder.root)
-    try:  # an empty folder, if it was not there: nothing that looks like a run
+    made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
+    try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=root):
             pass
@@ -625,6 +626,10 @@ def _check_folder(config: RunConfig) -> None:
             f"outputs.folder (--out): cannot write in {root}: {err.strerror or err}; choose "
             "a folder you can write to"
         ) from None
+    finally:  # the folders made to try are removed: a run that stops leaves nothing
+        for path in made:
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def _run(

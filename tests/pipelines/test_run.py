@@ -306,6 +306,11 @@ def test_an_output_folder_that_cannot_be_written_stops_before_any_read(demo_fold
         run(config, out=tmp_path / "a_file" / "out")
     assert str(caught.value).startswith("outputs.folder (--out): cannot write in ")
     assert "\n" not in str(caught.value)
+    # A folder that can be made is made, tried and removed before the run goes on.
+    with raise_if_dask_computes(), pytest.raises(ConfigError, match=r"census\.filosofi"):
+        bad = {"census.filosofi": str(tmp_path / "a_file")}
+        run(apply_overrides(config, bad), out=tmp_path / "new" / "out")
+    assert not (tmp_path / "new").exists()
 
 
 def test_an_income_column_named_as_in_the_file_says_what_to_write(demo_folder, tmp_path):
