@@ -365,7 +365,7 @@ def run_command(
             )
     config = load_config(config_path)
     if dry_run:
-        click.echo(plan(config).summary())
+        click.echo(plan(config, source=str(config_path)).summary())
         return
     if scheduler is None:
         scheduler = config_scheduler(config)
@@ -374,7 +374,7 @@ def run_command(
         scheduler_context(scheduler, workers, num_workers),
         dask_progress("ilots run", progress),
     ):
-        result = run(config, out=out)
+        result = run(config, out=out, source=str(config_path))
     click.echo(result.summary())
 
 

@@ -151,7 +151,7 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     )
     say(f"wrote {planted_path} (the effects the generator planted)")
     say(f"running the pipeline of {config_path} (synthetic data)")
-    result = run(config)
+    result = run(config, source=str(config_path))
     lines.append(
         f"planted by the generator: QPV-vs-rest LST gap {planted['qpv_gap_k']:+.2f} K, "
         f"SUHII {planted['suhii_k']:+.2f} K"

@@ -391,7 +391,11 @@ def _frac_code(column: str) -> int | None:
 
 
 def run(
-    config: RunConfig, *, out: str | Path | None = None, tile_size_px: int | None = None
+    config: RunConfig,
+    *,
+    out: str | Path | None = None,
+    tile_size_px: int | None = None,
+    source: str = "config",
 ) -> RunResult:
     """Run the whole pipeline of ``config`` and write its run folder.
 
@@ -404,6 +408,8 @@ def run(
     tile_size_px
         Processing tile edge in pixels, overriding ``scheduler.tile_size_px`` (which is at
         least 512); small values are for tests that force a grid into several tiles.
+    source
+        How messages about the inputs name the config (its file, as ``ilots run`` gives).
 
     Returns
     -------
@@ -417,7 +423,7 @@ def run(
                 scheduler_context(config_scheduler(config), None, config.scheduler.workers)
             )
         stack.enter_context(_process_settings())
-        return _run_to_folder(config, out, tile_size_px)
+        return _run_to_folder(config, out, tile_size_px, source)
 
 
 _settings_lock = threading.Lock()
@@ -464,7 +470,7 @@ def config_scheduler(config: RunConfig) -> str | None:
 
 
 def _run_to_folder(
-    config: RunConfig, out: str | Path | None, tile_size_px: int | None
+    config: RunConfig, out: str | Path | None, tile_size_px: int | None, source: str = "config"
 ) -> RunResult:
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
@@ -476,7 +482,7 @@ def _run_to_folder(
         # The COGs are encoded in this thread while the tables, the manifest and the report
         # are written (GDAL releases the GIL); the run waits for them before it ends.
         with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs") as cogs:
-            result = _run(config, timer, tile_size_px, cogs)
+            result = _run(config, timer, tile_size_px, cogs, source)
             folder = RunFolder(result.folder)
             try:
                 futures = result._cogs  # type: ignore[attr-defined]
@@ -637,10 +643,11 @@ def _run(
     timer: _Timer,
     tile_size_px: int | None,
     cogs: concurrent.futures.Executor,
+    source: str = "config",
 ) -> RunResult:
     _check_folder(config)
     notes: list[str] = []
-    graph = scene_graph(config, timer)
+    graph = scene_graph(config, timer, source=source)
     notes += graph.notes
     # The products' files the run reads are hashed on the COG thread, idle until the first
     # raster is final, while the pixels are read (the page cache serves both).

@@ -128,7 +128,7 @@ class SceneGraph:
     read: tuple[str, ...] = ()
 
 
-def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
+def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config") -> SceneGraph:
     """Build the lazy graph of a run from its config; read no pixel.
 
     Parameters
@@ -137,15 +137,17 @@ def scene_graph(config: RunConfig, timer: Any = None) -> SceneGraph:
         A validated run config.
     timer
         Optional context-manager factory ``timer(stage)`` that times each stage.
+    source
+        How messages about the inputs name the config (its file).
     """
     timer = timer or _no_timer
     notes: list[str] = []
     with timer("aoi"):
-        area, iris, qpv = zones_and_area(config)
+        area, iris, qpv = zones_and_area(config, source=source)
     with timer("grid"):
         geobox = analysis_grid(config, area)
     with timer("items"):
-        inputs = resolve_inputs(config, area=area)
+        inputs = resolve_inputs(config, area=area, source=source)
     with timer("landsat"):
         landsat = landsat_lst(config, inputs.landsat, geobox)
         lst, qa_water = landsat.lst, landsat.water
@@ -267,7 +269,9 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
     return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
 
 
-def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+def zones_and_area(
+    config: RunConfig, *, source: str = "config"
+) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """Read the area of interest, the IRIS layer (required) and the QPV layer (optional).
 
     The layer ``aoi.zones`` names (IRIS or QPV) is read first, only its features of
@@ -282,8 +286,8 @@ def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDat
     named = config.aoi.zones if config.aoi.zones in ("iris", "qpv") else None
     whole = None
     if named is not None:  # with aoi.communes, that layer's features of those communes
-        whole = read_zone_layer(config, named, communes=config.aoi.communes)
-    area = area_of_interest(config, features=whole)
+        whole = read_zone_layer(config, named, source=source, communes=config.aoi.communes)
+    area = area_of_interest(config, source=source, features=whole)
     layers: dict[str, gpd.GeoDataFrame | None] = {"iris": None, "qpv": None}
     for name in layers:
         if name == "qpv" and config.zones.qpv is None:
@@ -291,7 +295,7 @@ def zones_and_area(config: RunConfig) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDat
         if name == named and not config.aoi.buffer_m:
             frame = whole
         else:  # grown by aoi.buffer_m, the area takes in features of other communes too
-            frame = read_zone_layer(config, name, within=area)
+            frame = read_zone_layer(config, name, source=source, within=area)
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
         rule = "point" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"

@@ -137,14 +137,17 @@ def grid_info(geobox: Any) -> dict[str, Any]:
     }
 
 
-def plan(config: RunConfig) -> RunPlan:
-    """Describe a run (grid, scenes, tiles, memory and disk estimates) without reading pixels."""
-    area = area_of_interest(config)
+def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
+    """Describe a run (grid, scenes, tiles, memory and disk estimates) without reading pixels.
+
+    ``source`` names the config in messages about its inputs (its file).
+    """
+    area = area_of_interest(config, source=source)
     geobox = analysis_grid(config, area)
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
-        inputs = resolve_inputs(config, area=area, item_dir=items)
+        inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
     tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(

@@ -488,6 +488,7 @@ def resolve_inputs(
         reasons: dict[str, int] = {}
         away: list[str] = []  # the footprints of products outside the area, for the error
         level: list[str] = []  # the first Landsat product without Level-2 ST, for the error
+        dates: list[str] = []  # acquisition dates of the products outside the periods
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
             items = _source_items(
@@ -518,6 +519,8 @@ def resolve_inputs(
                     if why == _OUTSIDE_AREA and _footprint_text(item) not in away:
                         away.append(_footprint_text(item))  # once per product (folder, .tar)
                     label = _reason_label(why)
+                    if label == "outside the periods":
+                        dates.append(why.split()[1].rstrip(","))
                     reasons[label] = reasons.get(label, 0) + 1
                     skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
                     logger.info("%s: %s left out: %s", key, item.id, why)
@@ -528,7 +531,9 @@ def resolve_inputs(
         if level and ordered:
             n = reasons[_NO_ST]
             _warn(f"{source}: inputs.landsat: {n} product(s) left out, e.g. {level[0]}")
-        _check_found(config, sensor, ordered, reasons, source, away, search_area.geometry, level)
+        _check_found(
+            config, sensor, ordered, reasons, source, away, search_area.geometry, level, dates
+        )
         logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
     return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
 
@@ -570,11 +575,17 @@ def _check_found(
     away: Sequence[str] = (),
     area: BaseGeometry | None = None,
     level: Sequence[str] = (),
+    dates: Sequence[str] = (),
 ) -> None:
     sources = getattr(config.inputs, sensor)
     if items or not sources:
         return
-    why = "; ".join(f"{n} {reason}" for reason, n in reasons.items()) or "no product found"
+    span = min(dates, default=""), max(dates, default="")
+    when = f", acquired {span[0]}" + (f" to {span[1]}" if span[1] != span[0] else "")
+    why = "; ".join(
+        f"{n} {reason}" + (when if dates and reason == "outside the periods" else "")
+        for reason, n in reasons.items()
+    ) or "no product found"  # fmt: skip
     text = (
         f"{source}: inputs.{sensor}: no {_SENSOR_NAME[sensor]} product within the periods and "
         f"area of interest ({why})"

@@ -278,6 +278,23 @@ def test_bad_scheduler_is_rejected(demo_folder):
     assert "--scheduler" in result.output
 
 
+def test_errors_about_the_inputs_name_the_config_file(demo_folder, tmp_path):
+    """``ilots run`` and ``--dry-run``: a period without scenes is said of the config file
+    (it was said of "config")."""
+    data = yaml.safe_load((demo_folder / "config.yaml").read_text())
+    data["periods"]["years"] = [2031]
+    path = demo_folder / "future.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for extra in (["--dry-run"], ["--out", str(tmp_path / "r")]):
+        result = CliRunner().invoke(main, ["run", str(path), *extra])
+        assert result.exit_code == 1, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert lines[-1].startswith(f"Error: ConfigError: {path}: inputs.landsat: "), lines[-1]
+        # ... and gives the products' dates (the demo's scenes: June to August 2023).
+        first, last = min(s.date for s in SCENES), max(s.date for s in SCENES)
+        assert f"outside the periods, acquired {first} to {last}" in lines[-1], lines[-1]
+
+
 def test_a_scheduler_address_nobody_answers_is_one_line(demo_folder, tmp_path, monkeypatch):
     import socket
 

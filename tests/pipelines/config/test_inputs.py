@@ -99,7 +99,10 @@ def test_periods_area_and_clouds_filter(products, write_config):
         resolve_inputs(far, source="config.yaml")
     text = str(err.value)
     assert text.startswith("config.yaml: inputs.landsat: no Landsat product within the periods")
-    assert "(1 outside the periods; 3 footprint outside the area of interest)" in text
+    assert (
+        "(1 outside the periods, acquired 2023-05-02; 3 footprint outside the area of "
+        "interest)" in text
+    )
     assert "\n" not in text  # one line
     # Where the scenes are, and where the area is (lon/lat, 2 decimals; the scenes' own
     # bounding boxes, as the run found them above; the bbox grown by its 1 km ring).
