@@ -78,6 +78,7 @@ from raster.heat_island import (
 )
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import ConfigError, IlotsError, InequalityError, collected_warnings
+from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
 
@@ -305,13 +306,33 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
 
 def no_clear_note(config: RunConfig, n_scenes: int) -> str:
     """Say that no IRIS has a composite LST, why it can be, and what to change."""
+    min_clear = config.composite.min_clear
+    if n_scenes < min_clear:  # the plain cause: no pixel can reach min_clear
+        return (
+            f"no IRIS has a composite LST: the periods hold {n_scenes} Landsat scene(s), "
+            f"fewer than composite.min_clear ({min_clear}) clear observations a pixel needs; "
+            "the LST columns are empty. Add scenes (inputs, periods) or lower "
+            "composite.min_clear"
+        )
+    causes = []
+    if config.grid.resolution > LANDSAT_PIXEL_M:
+        causes.append(
+            f"on a {config.grid.resolution:g} m grid a pixel is clear only where every "
+            f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is (a finer grid.resolution keeps more)"
+        )
+    if config.inputs.max_cloud_cover is not None:
+        causes.append(
+            f"inputs.max_cloud_cover ({config.inputs.max_cloud_cover:g}, in percent) left out "
+            "the cloudier scenes"
+        )
+    also = f" ({'; '.join(causes)})" if causes else ""
     return (
         f"no IRIS has a composite LST: over every IRIS the {n_scenes} Landsat scene(s) in the "
         f"periods are cloud, shadow or fill (mask.landsat_preset "
         f"'{config.mask.landsat_preset}'), or fewer than composite.min_clear "
-        f"({config.composite.min_clear}) are clear on more than zones.min_valid_frac "
-        f"({config.zones.min_valid_frac:g}) of its area; the LST columns are empty. Add scenes "
-        "(inputs, periods), or lower composite.min_clear or zones.min_valid_frac"
+        f"({min_clear}) are clear on more than zones.min_valid_frac "
+        f"({config.zones.min_valid_frac:g}) of its area{also}; the LST columns are empty. Add "
+        "scenes (inputs, periods), or lower composite.min_clear or zones.min_valid_frac"
     )
 
 

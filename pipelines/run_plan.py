@@ -66,6 +66,9 @@ class RunPlan:
             lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
         if self.skipped:
             lines.append(f"left out: {len(self.skipped)} candidates")
+            lines += [f"  {why}" for why in self.skipped[:_SKIPPED_LISTED]]
+            if len(self.skipped) > _SKIPPED_LISTED:
+                lines.append(f"  ... and {len(self.skipped) - _SKIPPED_LISTED} more")
         lines.append(f"NDVI, albedo and land-cover indices from: {_SOURCES[self.indices_from]}")
         if len(self.tiles) > 1:
             biggest = max(self.tiles, key=lambda t: t.shape[0] * t.shape[1])
@@ -96,6 +99,8 @@ _SOURCES = {
 }
 #: Tiles listed one by one in a plan's summary.
 _TILES_LISTED = 12
+#: Candidates left out listed one by one (with why) in a plan's summary.
+_SKIPPED_LISTED = 20
 #: The expected peak memory (:func:`expected_memory`), fitted to the peaks of 11 runs of the
 #: benchmark city (benchmarks/RESULTS.md, session 11): grids of 10 to 60 m, in one piece and
 #: in tiles of 512 to 2,048 pixels, with 1 to 4 Sentinel-2 and 2 to 6 Landsat scenes, then

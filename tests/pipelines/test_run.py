@@ -191,6 +191,12 @@ def test_dry_run_lists_tiles_and_their_scenes(demo_folder):
     assert f"tile_000_000 (512 x 512): landsat {len(SCENES)}" in text
     assert "checkpoints on disk: up to" in text and tiled.checkpoint_bytes > 0
     assert "checkpoints on disk" not in whole.summary() and whole.checkpoint_bytes == 0
+    # The candidates left out are listed with why (June and July only: August's scene).
+    june_july = plan(apply_overrides(config, {"periods.months": [6, 7]})).summary()
+    [august] = [s for s in SCENES if s.date.startswith("2023-08")]
+    [line] = [line for line in june_july.splitlines() if august.date in line]
+    assert line.startswith("  L") and f"acquired {august.date}, outside the periods" in line
+    assert "left out: 2 candidates" in june_july  # and the August Sentinel-2 product
 
 
 def test_grid_info_names_the_crs_by_its_epsg_code():
@@ -293,6 +299,24 @@ def test_errors_about_the_inputs_name_the_config_file(demo_folder, tmp_path):
         # ... and gives the products' dates (the demo's scenes: June to August 2023).
         first, last = min(s.date for s in SCENES), max(s.date for s in SCENES)
         assert f"outside the periods, acquired {first} to {last}" in lines[-1], lines[-1]
+
+
+def test_the_no_lst_warning_names_the_settings_that_can_cause_it(demo_folder):
+    """A run with no IRIS LST exits 0 with a warning: it names the coarse grid and the
+    scene cloud filter when they are set, and says it plainly when the periods hold fewer
+    scenes than composite.min_clear."""
+    from pipelines.run import no_clear_note
+
+    config = load_config(demo_folder / "config.yaml")
+    plain = no_clear_note(config, 4)
+    assert "grid.resolution" not in plain and "max_cloud_cover" not in plain
+    coarse = apply_overrides(config, {"grid.resolution": 300, "inputs.max_cloud_cover": 0.7})
+    note = no_clear_note(coarse, 4)
+    assert "on a 300 m grid a pixel is clear only where every 30 m Landsat pixel" in note
+    assert "inputs.max_cloud_cover (0.7, in percent)" in note
+    few = no_clear_note(config, 2)  # min_clear: 3
+    assert few.startswith("no IRIS has a composite LST: the periods hold 2 Landsat scene(s), "
+                          "fewer than composite.min_clear (3)")  # fmt: skip
 
 
 def test_a_scheduler_address_nobody_answers_is_one_line(demo_folder, tmp_path, monkeypatch):
