@@ -45,7 +45,12 @@ class ProductNotFoundError(ProductError, FileNotFoundError):
 
 
 class UnrecognisedProductError(ProductError):
-    """A path is not a product layout ilots knows; the message lists the known layouts."""
+    """A path is not a product layout ilots knows; the message lists the known layouts.
+
+    ``reason`` says what was looked for and not found, when known (e.g. "no MTL ... inside").
+    """
+
+    reason: str = ""
 
 
 class MetadataError(ProductError):

@@ -122,11 +122,19 @@ def _describe(error: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[str |
         return loc, f"must have {what} {count} entries (got {_short(value)})"
     if cause is not None and kind == "value_error":
         return loc, str(cause)
+    if kind in ("tuple_type", "list_type") and not isinstance(value, list | tuple | dict):
+        text = str(value).strip()
+        example = text if text.isdigit() else "a, b"  # years: "2023" -> [2023]
+        return loc, f"must be a list in square brackets, e.g. [{example}] (got {_short(value)})"
+    if kind == "string_type" and isinstance(value, int) and loc and loc[-1] == "crs":
+        return loc, f"must be text: 'EPSG:{value}' for that EPSG code (got {value})"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     message = message[:1].lower() + message[1:]
     if kind.endswith(("_type", "_parsing")) or "should be" in message:
         message = message.replace("input should be", "must be")
+        if kind.startswith(("date_", "datetime_")):
+            message += "; write dates as YYYY-MM-DD, e.g. 2023-06-01"
         message += f" (got {_short(value)})"
     return loc, message
 
@@ -156,7 +164,11 @@ def validation_error(
     ConfigError
         ``"<source>: <key>: <message>"``, plus ``(line N)`` and ``(and N more errors)``.
     """
-    errors = _distinct(err.errors(include_url=False))
+    # An unknown key first: a misspelt section ("period:") also makes its right name
+    # missing, and "did you mean 'periods'?" says what to fix.
+    errors = sorted(
+        _distinct(err.errors(include_url=False)), key=lambda e: e.get("type") != "extra_forbidden"
+    )
     loc, message = _describe(errors[0], root)
     key = format_key(loc)
     line = yaml_line(document, loc) if document is not None else None

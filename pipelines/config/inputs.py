@@ -118,11 +118,11 @@ class _Opener:
             return result
         if path.resolve() not in self.warned:
             self.warned.add(path.resolve())
-            why = (
-                "not a product ilots recognises"
-                if isinstance(result, UnrecognisedProductError)
-                else str(result)
-            )
+            why = str(result)
+            if isinstance(result, UnrecognisedProductError):  # without the layouts' list
+                why = "not a product ilots recognises" + (
+                    f" ({result.reason})" if result.reason else ""
+                )
             self.skipped.append(f"{path}: {why}")
             _warn(f"{key}: skipping {path}: {why}")
         return None

@@ -88,6 +88,11 @@ def _parse_yaml(text: str, source: str) -> dict[str, Any]:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = err.problem or "not valid YAML"
+        if "escape" in problem:  # a Windows path in double quotes: C:\Users\...
+            problem += (
+                "; in double quotes YAML reads a backslash as an escape: write the path in "
+                "single quotes ('C:\\data\\iris.gpkg') or with forward slashes"
+            )
         raise ConfigError(f"{source}: {where}{problem}".replace("\n", " ")) from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({err})".replace("\n", " ")) from err

@@ -43,10 +43,12 @@ RECOGNISED_LAYOUTS = (
 
 def _unrecognised(path: Path, why: str = "") -> UnrecognisedProductError:
     reason = f" ({why})" if why else ""
-    return UnrecognisedProductError(
+    err = UnrecognisedProductError(
         f"{path} is not a product ilots recognises{reason}; expected "
         + "; ".join(RECOGNISED_LAYOUTS)
     )
+    err.reason = why
+    return err
 
 
 def _is_landsat_json(data: dict[str, Any]) -> bool:

@@ -67,6 +67,22 @@ def test_folder_of_products(products, write_config):
     assert "inputs.landsat[0]" in text[0]
 
 
+def test_a_folder_without_metadata_says_what_it_lacks(tmp_path, write_config):
+    """A product folder whose MTL was not downloaded: the warning says what is missing."""
+    folder = tmp_path / "downloads" / L8_JULY
+    folder.mkdir(parents=True)
+    (folder / f"{L8_JULY}_ST_B10.TIF").write_bytes(b"II*\x00")
+    config = config_for(write_config, f"['{tmp_path / 'downloads'}']")
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ConfigError):
+        warnings.simplefilter("always")
+        resolve_inputs(config)
+    assert any(
+        f"skipping {folder}: not a product ilots recognises (no MTL, MTD_MSIL2A.xml or item "
+        "JSON inside)" in text
+        for text in messages(caught)
+    ), messages(caught)
+
+
 def test_glob_of_tars_and_of_mtl_files(products, write_config):
     tars = resolve_inputs(config_for(write_config, f"['{products}/*.tar']"))
     assert ids(tars.landsat) == [L8_JULY]

@@ -192,6 +192,9 @@ def test_yaml_problems(tmp_path, write_config):
     with pytest.raises(ConfigError, match=r"dup.yaml: line 6.*key 'grid' is given twice \(first "
                        r"on line 5\)"):  # fmt: skip
         load_config(twice, check_paths=False)
+    windows = write_config(MINIMAL + 'census:\n  filosofi: "C:\\Users\\me\\filo.csv"\n', "w.yaml")
+    with pytest.raises(ConfigError, match=r"w.yaml: line 6, .*escape.*single quotes"):
+        load_config(windows, check_paths=False)
 
 
 def test_bad_value_in_a_file_names_file_key_and_line(write_config):

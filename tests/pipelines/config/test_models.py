@@ -41,6 +41,29 @@ def error_of(data: dict) -> str:
     return text
 
 
+def test_a_misspelt_section_is_named_before_the_missing_one():
+    """``period:`` for ``periods:`` makes two errors; the one that says what to fix comes
+    first (it came second, behind "periods: required key is missing")."""
+    data = {k: v for k, v in BASE.items() if k != "periods"} | {"period": {"years": [2023]}}
+    text = error_of(data)
+    assert text.startswith("config.yaml: period: unknown key (did you mean 'periods'?)"), text
+    assert text.endswith("(and 1 more error)")
+    nested = with_("zones", {"iris": {"pth": "iris.gpkg"}})
+    assert error_of(nested).startswith("config.yaml: zones.iris.pth: unknown key")
+
+
+def test_type_errors_show_how_to_write_the_value():
+    years = error_of(with_("periods", {"years": "2023"}))
+    assert "periods.years: must be a list in square brackets, e.g. [2023] (got '2023')" in years
+    months = error_of(with_("periods", {"months": "6-8"}))
+    assert "e.g. [a, b] (got '6-8')" in months
+    crs = error_of(with_("grid", {"crs": 2154}))
+    assert "grid.crs: must be text: 'EPSG:2154' for that EPSG code (got 2154)" in crs
+    ranges = {"ranges": [{"start": "01/06/2023", "end": "2023-08-31"}]}
+    date = error_of(with_("periods", ranges))
+    assert "periods.ranges[0].start: " in date and "write dates as YYYY-MM-DD" in date
+
+
 def test_config_error_is_an_ilots_error():
     assert issubclass(ConfigError, IlotsError)
 
