@@ -870,6 +870,13 @@ def _run(
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
             overlay = iris_qpv_overlay(iris, qpv, threshold=threshold)
             table, _ = join_tables(table, overlay.drop(columns=["iris_area_m2"]), on="code_iris")
+            if not overlay["in_qpv"].any():
+                notes.append(
+                    f"zones.qpv: no IRIS has {threshold:.0%} or more of its area in a QPV "
+                    "(zones.qpv.iris_share_threshold), so QPV and the rest are not compared; "
+                    "check that the QPV layer covers the area of interest, or lower the "
+                    "threshold"
+                )
         table = _with_percentile_ranks(table)
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
     with timer("inequality"):

@@ -200,12 +200,13 @@ def _population_column(
     if len(found_years) > 1:
         raise CensusError(
             f"several population columns ({', '.join(str(c) for c, _ in found_years)}); "
-            "choose one with column='P21_POP'"
+            "name one (census.population_column in a config, column= in Python)"
         )
     found = find_column(names, ("population",), error=CensusError, what="population")
     if found is not None:
         return found, None
     raise CensusError(
-        "no population column: expected a column named like P21_POP (or 'population', or "
-        f"pass column=...); columns found: {describe_columns(list(columns))}"
+        "no population column: expected a column named like P21_POP or 'population', or "
+        "name it (census.population_column in a config, column= in Python); columns found: "
+        f"{describe_columns(list(columns))}"
     )

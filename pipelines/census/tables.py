@@ -153,6 +153,8 @@ def read_table(
     if not isinstance(source, str | os.PathLike):
         raise TypeError(f"the {what} must be a path or a DataFrame, got {type(source).__name__}")
     path = Path(source)
+    if path.is_dir():
+        raise CensusError(f"{what} {path} is a folder; give the table file in it (.csv, .xlsx)")
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     if path.suffix.lower() in EXCEL_SUFFIXES:

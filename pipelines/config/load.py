@@ -231,8 +231,8 @@ def check_paths(config: RunConfig, *, source: str = "config") -> None:
     Raises
     ------
     ConfigError
-        ``"<source>: <key>: file not found: <path>"`` for the first missing path, followed by
-        the keys of the other missing ones.
+        ``"<source>: <key>: file not found: <path>"`` for the first missing path (or a census
+        table given as a folder), followed by the keys of the other missing ones.
     """
     problems: list[tuple[str, str]] = []
     for key, path in config_paths(config):
@@ -241,6 +241,8 @@ def check_paths(config: RunConfig, *, source: str = "config") -> None:
                 problems.append((key, f"nothing matches {path}"))
         elif not path.exists():
             problems.append((key, f"file not found: {path}"))
+        elif key.startswith("census.") and path.is_dir():  # tables are files
+            problems.append((key, f"{path} is a folder; give the table file in it"))
     if problems:
         key, message = problems[0]
         text = f"{source}: {key}: {message}"

@@ -323,10 +323,17 @@ def run_inequality(
     )
 
     difference = None
-    if group is not None:
+    member = table[group].to_numpy()[present] if group is not None else None
+    n_in = int(np.count_nonzero(member.astype(bool))) if member is not None else 0
+    if member is not None and n_in in (0, len(member)):  # a side without zones: no test,
+        notes.append(  # the other statistics stand
+            f"group {group!r}: {n_in} of the {len(member)} zones used are in it, so it is not "
+            "compared with the rest"
+        )
+    elif group is not None:
         difference = group_difference(
             h,
-            table[group].to_numpy()[present],
+            member,
             weights=w,
             stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
             permutations=permutations,

@@ -363,6 +363,14 @@ def test_an_income_column_named_as_in_the_file_says_what_to_write(demo_folder, t
     assert result.inequality is None
     [note] = [w for w in result.warnings if w.startswith("census.income_column")]
     assert "no column 'DISP_MED21'" in note and "income columns found: disp_med" in note
+    # No IRIS in a QPV (a threshold above every IRIS's share): said, and the statistics
+    # that do not compare QPV with the rest are there.
+    strict = {"zones.qpv.iris_share_threshold": 0.95, "outputs.report": False}
+    result = run(apply_overrides(load_config(demo_folder / "config.yaml"), strict),
+                 out=tmp_path / "no_qpv")  # fmt: skip
+    assert any(w.startswith("zones.qpv: no IRIS has 95% or more") for w in result.warnings)
+    assert result.inequality is not None and result.inequality.group_difference is None
+    assert result.inequality.generalized_concentration_index is not None
     # Without a population table, weighted statistics (the default) are unweighted: said.
     data = yaml.safe_load((demo_folder / "config.yaml").read_text())
     del data["census"]["population"]

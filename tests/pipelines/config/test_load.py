@@ -7,6 +7,7 @@ import shutil
 import pytest
 import yaml
 
+from pipelines.census import read_filosofi
 from pipelines.config import (
     EXAMPLE_CONFIGS,
     ConfigError,
@@ -18,6 +19,7 @@ from pipelines.config import (
     example_config,
     load_config,
 )
+from tiles.errors import CensusError
 
 from .conftest import MINIMAL
 
@@ -195,6 +197,17 @@ def test_yaml_problems(tmp_path, write_config):
     windows = write_config(MINIMAL + 'census:\n  filosofi: "C:\\Users\\me\\filo.csv"\n', "w.yaml")
     with pytest.raises(ConfigError, match=r"w.yaml: line 6, .*escape.*single quotes"):
         load_config(windows, check_paths=False)
+
+
+def test_a_census_table_given_as_a_folder_is_named(tmp_path, write_config):
+    (tmp_path / "census").mkdir()
+    (tmp_path / "products").mkdir()
+    (tmp_path / "iris.gpkg").write_bytes(b"")
+    text = f"zones:\n  iris: {{path: iris.gpkg}}\ncensus:\n  filosofi: {tmp_path / 'census'}\n"
+    with pytest.raises(ConfigError, match=r"census\.filosofi: .*census is a folder; give the"):
+        load_config(write_config(MINIMAL + text), check_paths=True)
+    with pytest.raises(CensusError, match=r"Filosofi table .*census is a folder"):
+        read_filosofi(tmp_path / "census")
 
 
 def test_bad_value_in_a_file_names_file_key_and_line(write_config):

@@ -182,6 +182,21 @@ def test_decimal_comma_strings_are_read():
     assert any("decimal comma" in note for note in report.notes)
 
 
+def test_a_group_without_zones_drops_only_the_group_comparison():
+    """No zone in the group (no IRIS in a QPV): the group test is left out with a note, the
+    other statistics are those of the run without a group (the whole report was lost)."""
+    frame = city()
+    frame["qpv"] = False
+    args = {"outcome": "lst_mean_k", "income": "DISP_MED21", "population": "population",
+            "bootstrap": 50, "seed": 1}  # fmt: skip
+    report = run_inequality(frame, group="qpv", **args)
+    assert report.group_difference is None
+    assert any(n.startswith("group 'qpv': 0 of the 62 zones used are in it") for n in report.notes)
+    plain = run_inequality(frame, **args)
+    assert report.generalized_concentration_index == plain.generalized_concentration_index
+    assert report.deciles == plain.deciles
+
+
 def test_errors():
     table = pd.DataFrame({"lst": [np.nan] * 5, "income": INCOME, "pop": POPULATION})
     with pytest.raises(InequalityError, match="all missing"):
