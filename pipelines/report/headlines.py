@@ -290,11 +290,19 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
         m(
             "suhii_definition",
             formula=m("suhii_formula"),
-            urban=urban or m("unknown"),
-            rural=rural or m("unknown"),
+            urban=m.definition(urban) if urban else m("unknown"),
+            rural=m.definition(rural) if rural else m("unknown"),
         )
     )
     return sentences
+
+
+def _model_word(name: Any, m: Messages) -> str:
+    """Say one of model.json's identifiers (estimator, target, predictor) in words."""
+    if not name:
+        return m("unknown")
+    key = f"model_{name}"
+    return m(key) if key in MESSAGES else str(name)
 
 
 def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
@@ -305,9 +313,9 @@ def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
     sentences = [
         m(
             "model_skill",
-            estimator=model.get("estimator") or m("unknown"),
-            target=model.get("target") or m("unknown"),
-            predictors=", ".join(str(p) for p in predictors) or m("unknown"),
+            estimator=_model_word(model.get("estimator"), m),
+            target=_model_word(model.get("target"), m),
+            predictors=", ".join(_model_word(p, m) for p in predictors) or m("unknown"),
             r2=m.number(cv.get("r2")),
             rmse=m.number(cv.get("rmse_k")),
             folds=m.integer(cv.get("folds")),

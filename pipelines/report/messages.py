@@ -295,7 +295,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_composite": ("composite médian", "median composite"),
     "fig_scatter": ("Revenu et {label}", "Income and {label}"),
     "fig_scatter_caption": (
-        "Un point par IRIS. Droite des moindres carrés : pente {slope} pour 1 000 € ; "
+        "Un point par IRIS. Droite des moindres carrés : pente {slope} pour 1\u00a0000 € ; "
         "r de Pearson = {r} ({ci}).",
         "One point per IRIS. Least-squares line: slope {slope} per €1,000; Pearson r = {r} ({ci}).",
     ),
@@ -352,7 +352,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_group": ("Groupe", "Group"),
     "col_n_zones": ("IRIS", "IRIS"),
     "col_built": ("Part bâtie", "Built share"),
-    "col_scene": ("Scène", "Scene"),
+    "col_scene": ("Scène (UTC)", "Scene (UTC)"),
     "col_platform": ("Satellite", "Platform"),
     "col_suhii": ("SUHII (K)", "SUHII (K)"),
     "col_urban_mean": ("Moyenne urbaine (K)", "Urban mean (K)"),
@@ -419,8 +419,23 @@ _TABLE: dict[str, tuple[str, str]] = {
     "quality_warnings": ("Avertissements de la run", "Warnings of the run"),
     "quality_no_warnings": ("La run n'a émis aucun avertissement.", "The run raised no warning."),
     # --- scenarios ------------------------------------------------------------------------------
+    # the scenario model's words (model.json's identifiers)
+    "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),
+    "model_ridge": ("linéaire (ridge)", "Linear (ridge)"),
+    "model_lst_anomaly": ("l'anomalie de LST (ΔT)", "the LST anomaly (ΔT)"),
+    "model_lst": ("la LST", "the LST"),
+    "model_ndvi": ("NDVI", "NDVI"),
+    "model_albedo": ("albédo", "albedo"),
+    "model_built_share": ("part de bâti alentour", "share of built land around"),
+    "model_vegetation_share": ("part de végétation alentour", "share of vegetation around"),
+    "model_water_share": ("part d'eau alentour", "share of water around"),
+    "model_dist_water_m": ("distance à l'eau", "distance to water"),
+    "model_dist_dense_vegetation_m": (
+        "distance à la végétation dense",
+        "distance to dense vegetation",
+    ),
     "model_skill": (
-        "Modèle {estimator} de {target} à partir de {predictors} : R² = {r2}, RMSE = {rmse} K en "
+        "Modèle {estimator} de {target} selon {predictors} : R² = {r2}, RMSE = {rmse} K en "
         "validation croisée spatiale par blocs ({folds} plis, blocs de {block} m, {pixels} "
         "pixels). Seuil de R² requis : {threshold}.",
         "{estimator} model of {target} from {predictors}: R² = {r2}, RMSE = {rmse} K by "
@@ -471,8 +486,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_rest_delta": ("ΔT reste (K)", "ΔT rest (K)"),
     "col_gap_before": ("Écart QPV avant (K)", "QPV gap before (K)"),
     "col_gap_after": ("Écart QPV après (K)", "QPV gap after (K)"),
-    "col_ci_before": ("Indice de concentration avant", "Concentration index before"),
-    "col_ci_after": ("Indice de concentration après", "Concentration index after"),
+    "col_ci_before": (
+        "Indice de concentration généralisé avant (K)",
+        "Generalised concentration index before (K)",
+    ),
+    "col_ci_after": (
+        "Indice de concentration généralisé après (K)",
+        "Generalised concentration index after (K)",
+    ),
     "scenario_map": ("ΔT du scénario « {name} »", "ΔT of scenario “{name}”"),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
     "scenario_spread": (

@@ -37,7 +37,7 @@ from pipelines.report.tables import (
     n_clear_distribution,
     quality_summary,
 )
-from pipelines.report.text import Messages, is_number, is_temperature
+from pipelines.report.text import NBSP, Messages, is_number, is_temperature
 from pipelines.report.views import (
     Block,
     Cell,
@@ -246,7 +246,8 @@ def _deciles(summary: RunSummary, m: Messages) -> Section:
         "fig_deciles_caption" if weighted else "fig_deciles_caption_unweighted",
         label=m.label(outcome),
         basis=m(basis),
-        gap=m.number(gap.get("value"), digits, signed=True),
+        gap=m.number(gap.get("value"), digits, signed=True)
+        + (NBSP + "K" if is_temperature(outcome) else ""),
         ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
     )
     rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
@@ -545,8 +546,8 @@ _SCENARIO_COLUMNS = (
     ("rest_delta_mean_k", "col_rest_delta", 2),
     ("qpv_gap_before_k", "col_gap_before", 2),
     ("qpv_gap_after_k", "col_gap_after", 2),
-    ("concentration_index_before", "col_ci_before", 3),
-    ("concentration_index_after", "col_ci_after", 3),
+    ("generalized_concentration_index_before", "col_ci_before", 3),
+    ("generalized_concentration_index_after", "col_ci_after", 3),
     ("extrapolated_share", "col_extrapolated", "share"),
 )
 

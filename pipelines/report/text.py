@@ -43,6 +43,28 @@ def is_temperature(column: str) -> bool:
     return column.endswith("_k")
 
 
+#: The fragments of the run's heat-island definitions (``heat_island.json``) in French.
+_DEFINITIONS_FR = tuple(
+    (re.compile(pattern), french)
+    for pattern, french in (
+        (r"union of (\d+) zone polygons, pixel centres inside",
+         r"union de \1 polygones de zones, pixels dont le centre y est"),
+        (r"union of (\d+) zone polygons, all touched pixels",
+         r"union de \1 polygones de zones, tous les pixels touchés"),
+        (r"land-cover classes \[([^\]]*)\] \(([^)]*)\)", r"classes d'occupation du sol [\1] (\2)"),
+        (r" inside the ", " à l'intérieur de l'"),
+        (r"\(as given\)", "(telle que donnée)"),
+        (r"rural ring ([\d.]+)-([\d.]+) m from the urban footprint",
+         r"anneau rural de \1 à \2 m autour de l'emprise urbaine"),
+        (r"water pixels excluded", "pixels d'eau exclus"),
+        (r"built pixels excluded", "pixels bâtis exclus"),
+        (r"elevation within ±([\d.]+) m of the urban elevation",
+         r"altitude à ±\1 m de celle de la ville"),
+        (r"elevation within ±([\d.]+) m of ([\d.]+) m", r"altitude à ±\1 m de \2 m"),
+    )
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Messages:
     """The report's messages and number formats in one language.
@@ -71,6 +93,18 @@ class Messages:
         text = MESSAGES[key][self.lang].format(**fields)
         if self.lang == "fr":
             text = _FR_AFTER.sub("«" + NBSP, _FR_BEFORE.sub(NBSP + r"\1", text))
+        return text
+
+    def definition(self, text: str) -> str:
+        """Return a heat-island definition the run wrote in English, in this language.
+
+        The run writes them from fixed fragments (:mod:`raster.heat_island`: the zone union,
+        land-cover classes, the rural ring, exclusions, elevation); any other text is kept.
+        """
+        if self.lang != "fr":
+            return text
+        for pattern, french in _DEFINITIONS_FR:
+            text = pattern.sub(french, text)
         return text
 
     def label(self, column: str, kind: str = "var") -> str:

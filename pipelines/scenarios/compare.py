@@ -34,8 +34,10 @@ Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per
     ``qpv_gap_after_k − qpv_gap_before_k = qpv_delta_mean_k − rest_delta_mean_k``.
 ``qpv_gap_before_k``, ``qpv_gap_after_k``
     QPV-minus-rest difference of the IRIS LST anomaly before and after the scenario.
-``concentration_index_before``, ``concentration_index_after``
-    Concentration index of the IRIS LST anomaly over income ranks, before and after.
+``generalized_concentration_index_before``, ``generalized_concentration_index_after``
+    Generalised concentration index (K) of the IRIS LST anomaly over income ranks, before
+    and after: the index the report's key findings give (the relative index divides by the
+    mean anomaly, near 0 and of either sign).
 ``pixels_changed``, ``pixels_predicted``
     Pixels changed, and pixels whose predictors changed (neighbours included) and were
     predicted.
@@ -91,8 +93,8 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "rest_delta_mean_k",
     "qpv_gap_before_k",
     "qpv_gap_after_k",
-    "concentration_index_before",
-    "concentration_index_after",
+    "generalized_concentration_index_before",
+    "generalized_concentration_index_after",
     "pixels_changed",
     "pixels_predicted",
     "extrapolated_share",

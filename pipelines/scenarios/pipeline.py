@@ -544,8 +544,12 @@ def _write_scenario(
         "rest_delta_mean_k": means["rest_delta_mean_k"],
         "qpv_gap_before_k": gap_before,
         "qpv_gap_after_k": metric_value(after_json, "group_difference"),
-        "concentration_index_before": metric_value(before_json, "concentration_index"),
-        "concentration_index_after": metric_value(after_json, "concentration_index"),
+        "generalized_concentration_index_before": metric_value(
+            before_json, "generalized_concentration_index"
+        ),
+        "generalized_concentration_index_after": metric_value(
+            after_json, "generalized_concentration_index"
+        ),
         "pixels_changed": int(changed.sum()),
         "pixels_predicted": int(effect.predicted.sum()),
         "extrapolated_share": max(effect.outside_range.values(), default=0.0),

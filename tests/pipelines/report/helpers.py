@@ -195,8 +195,8 @@ COMPARISON = pd.DataFrame(
         "rest_delta_mean_k": [-0.0312, -0.4388],
         "qpv_gap_before_k": [1.4307, 1.4307],
         "qpv_gap_after_k": [0.2548, 1.2683],
-        "concentration_index_before": [-0.2466, -0.2466],
-        "concentration_index_after": [-0.1802, -0.2391],
+        "generalized_concentration_index_before": [-0.7374, -0.7374],
+        "generalized_concentration_index_after": [-0.5661, -0.4682],
         "extrapolated_share": [0.0, 0.9557],
     }
 )

@@ -146,6 +146,25 @@ def test_hottest_headline_of_a_layer_without_names():
     assert "nan" not in text
 
 
+def test_the_model_sentence_says_its_identifiers_in_words():
+    model = {
+        "estimator": "gradient_boosting",
+        "target": "lst_anomaly",
+        "predictors": ["ndvi", "albedo", "built_share", "dist_water_m"],
+        "threshold": 0.5,
+        "cv": {"r2": 0.75, "rmse_k": 1.56, "folds": 5, "block_m": 1000, "n_pixels": 500},
+    }
+    french = _plain(model_sentences(model, FR)[0])
+    assert french.startswith(
+        "Modèle à gradient boosting (arbres) de l'anomalie de LST (ΔT) selon NDVI, albédo, "
+        "part de bâti alentour, distance à l'eau : R² = 0,75"
+    )
+    english = model_sentences(model, EN)[0]
+    assert english.startswith("Gradient-boosting (trees) model of the LST anomaly (ΔT) from NDVI")
+    for identifier in ("gradient_boosting", "lst_anomaly", "built_share", "dist_water_m"):
+        assert identifier not in french and identifier not in english
+
+
 def test_model_sentences_warn_only_when_forced_below_threshold():
     model = {
         "estimator": "Ridge",

@@ -23,6 +23,7 @@ from pipelines.cli import main
 from pipelines.report import FIGURE_NAMES, build_report
 from tests.pipelines.report.helpers import (
     HEAT_ISLAND,
+    MINUS,
     Node,
     copy_run,
     en,
@@ -200,6 +201,11 @@ def test_decile_table_from_inequality_json(inequality, en_report):
     assert [cells[0] for _, cells in rows] == [f"D{d['decile']}" for d in deciles]
     assert [cells[4] for _, cells in rows] == [en(d["exposure"]) for d in deciles]
     assert rows[0][1][2] == f"{deciles[0]['population']:,.0f}"
+    # The figure's caption gives the D1 − D10 gap with its unit.
+    gap = inequality["exposure_by_decile"]["gap_d1_d10"]["value"]
+    value = en(abs(gap))
+    caption = " ".join(en_report.text("deciles").replace("\u00a0", " ").split())
+    assert f"D1 − D10 gap: {'+' if gap > 0 else MINUS}{value} K (" in caption, caption
 
 
 # --- sections, languages -----------------------------------------------------------------------
@@ -275,6 +281,7 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
 def test_suhii_section_from_heat_island_json(full_report):
     rows = table_rows(full_report.doc, "suhii-table")
     assert len(rows) == 5
+    assert headers(full_report.doc, "suhii-table")[0] == "Scène (UTC)"  # the items' times
     assert rows[0][1][:3] == ["2023-06-26 10:30", "landsat-8", fr(2.96)]
     assert rows[2][1][2] == "—"  # a scene without a value
     keys = ("suhii_k", "urban_mean_k", "rural_mean_k")
@@ -292,6 +299,20 @@ def test_suhii_section_from_heat_island_json(full_report):
     assert "Zone urbaine : union of the IRIS." in text
     assert f"SUHII) : {fr(3.2874)} K" in full_report.text("headline-suhii")
     assert (full_report.run / "figures" / "suhii.png").is_file()
+
+
+def test_the_french_report_says_the_heat_island_definitions_in_french(demo_run, tmp_path):
+    """The run writes its urban footprint and rural reference in English (heat_island.json);
+    the French report says them in French."""
+    definition = json.loads((demo_run / "heat_island.json").read_text())["definition"]
+    assert definition["reference_definition"].startswith("rural ring ")
+    run = copy_run(demo_run, tmp_path / "run")
+    text = " ".join(_built(run, build_report(run, lang="fr")).text("suhii").split())
+    assert "Zone urbaine : union de 64 polygones de zones, pixels dont le centre y est." in text
+    rural = f"anneau rural de {definition['ring_inner_km'] * 1000:g} à "
+    assert f"Référence rurale : {rural}" in text and "pixels d'eau exclus" in text
+    for english in ("union of", "rural ring", "pixels excluded", "pixel centres"):
+        assert english not in text
 
 
 def test_suhii_of_the_demo_run(demo_run, en_report):

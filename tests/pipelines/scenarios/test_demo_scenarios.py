@@ -102,6 +102,11 @@ def test_scenario_files_and_comparison(demo):
         for column in ("changed_mean_delta_k", "qpv_gap_after_k", "qpv_gap_after_k_max"):
             assert summary["comparison"][column] == pytest.approx(row[column], rel=1e-9)
     assert (folder / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    # The concentration index before is the run's generalised one (its key findings'), in K.
+    ineq = json.loads((root / "outputs" / "inequality.json").read_text())
+    assert ineq["outcome"] == "lst_anomaly_mean_k"
+    before = table["generalized_concentration_index_before"]
+    assert before.tolist() == pytest.approx([ineq["generalized_concentration_index"]["value"]] * 2)
     manifest = json.loads((root / "outputs" / "manifest.json").read_text())
     assert manifest["scenarios"]["model"]["cv"]["r2"] == pytest.approx(
         json.loads((folder / "model.json").read_text())["cv"]["r2"]
