@@ -1074,7 +1074,7 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
         assert dask.config.get("num_workers") == 3
     seen = {}
 
-    def fake_run(config, out=None):
+    def fake_run(config, out=None, source=None):
         seen["num_workers"] = dask.config.get("num_workers", None)
         raise ConfigError("stop here")
 
