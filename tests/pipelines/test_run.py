@@ -1088,7 +1088,7 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
     assert "stop here" in result.output and seen["num_workers"] == 2
 
     # The Python API on the config's scheduler too, unless the caller chose one.
-    def fake_folder(config, out, tile_size_px):
+    def fake_folder(config, out, tile_size_px, source):
         seen["api"] = (dask.config.get("scheduler"), dask.config.get("num_workers", None))
         raise ConfigError("stop")
 
