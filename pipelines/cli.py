@@ -353,7 +353,7 @@ def run_command(
     progress: bool | None,
 ) -> None:
     """Run the whole pipeline of CONFIG.yaml and write the run folder."""
-    from pipelines.config import load_config
+    from pipelines.config import apply_overrides, load_config
     from pipelines.progress import dask_progress
     from pipelines.run import config_scheduler, plan, run, scheduler_context
 
@@ -365,6 +365,10 @@ def run_command(
             )
     config = load_config(config_path)
     if dry_run:
+        if scheduler is not None and "://" in scheduler:  # plan for that cluster
+            config = apply_overrides(
+                config, {"scheduler.kind": "distributed", "scheduler.address": scheduler}
+            )
         click.echo(plan(config, source=str(config_path)).summary())
         return
     if scheduler is None:

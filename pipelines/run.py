@@ -71,7 +71,7 @@ from pipelines.outputs.rasters import VERSION_TAG
 from pipelines.progress import progress_stage
 from pipelines.report import build_report
 from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
-from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan
+from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
@@ -702,8 +702,9 @@ def _run(
 
     hi = config.heat_island
     # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
-    # A grid no larger than scheduler.tile_size_px is one tile: the one-piece run.
-    size = tile_size_px or config.scheduler.tile_size_px
+    # A grid no larger than the tile size (scheduler.tile_size_px, or for auto what fits in
+    # memory: run_plan.tile_size) is one tile: the one-piece run.
+    size = tile_size_px or run_tile_size(config, geobox.shape.yx, inputs)
     tiles = run_tiles.tiles_of(geobox, size)
     one_piece = len(tiles) == 1
     pixels = None

@@ -22,8 +22,15 @@ from pipelines.run_graph import (
     sentinel2_needs,
 )
 from tiles.grid import LANDSAT_PIXEL_M
+from tiles.memory import physical_memory
 
-__all__ = ["RunPlan", "TilePlan", "expected_memory", "grid_info", "plan"]
+__all__ = ["RunPlan", "TilePlan", "expected_memory", "grid_info", "plan", "tile_size"]
+
+#: Share of the machine's memory a run with ``scheduler.tile_size_px: auto`` plans to use.
+AUTO_MEMORY_SHARE = 0.5
+#: Tile edge of ``auto`` on a Dask cluster (its workers' memory is not this machine's), and
+#: where the system does not say its memory.
+FIXED_TILE_PX = 4096
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class RunPlan:
     tiles: tuple[TilePlan, ...] = ()
     checkpoint_bytes: int = 0
     indices_from: str = "sentinel2"
+    memory_budget: int | None = None
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -88,6 +96,11 @@ class RunPlan:
         else:
             lines.append("processing tiles: 1 (the whole grid in one piece)")
         lines.append(f"expected peak memory: {self.memory_bytes / 1e9:.1f} GB")
+        if self.memory_budget is not None:
+            lines.append(
+                f"  (tile_size_px auto: the largest tiles whose run fits in "
+                f"{self.memory_budget / 1e9:.1f} GB, half of this machine's memory)"
+            )
         return "\n".join(lines)
 
 
@@ -155,11 +168,13 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
-    tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(
-        geobox, config.scheduler.tile_size_px)]  # fmt: skip
-    tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
     indices_from = _indices_from(config, inputs)
-    memory = expected_memory(config, tile_px, npix, n_l, n_s if indices_from == "sentinel2" else 0)
+    n_s2 = n_s if indices_from == "sentinel2" else 0
+    budget = _memory_budget(config)
+    size = tile_size(config, geobox.shape.yx, n_l, n_s2, budget=budget)
+    tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(geobox, size)]
+    tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
+    memory = expected_memory(config, tile_px, npix, n_l, n_s2)
     return RunPlan(
         area=area.description,
         grid=grid_info(geobox),
@@ -172,7 +187,56 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         tiles=tuple(tiles),
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
         indices_from=indices_from,
+        memory_budget=budget,
     )
+
+
+def run_tile_size(config: RunConfig, shape: tuple[int, int], inputs: Any) -> int:
+    """Return the tile edge a run of ``inputs`` on a grid of ``shape`` uses (:func:`tile_size`)."""
+    n_s2 = len(inputs.sentinel2) if _indices_from(config, inputs) == "sentinel2" else 0
+    budget = _memory_budget(config)
+    return tile_size(config, shape, len(inputs.landsat), n_s2, budget=budget)
+
+
+def tile_size(
+    config: RunConfig,
+    shape: tuple[int, int],
+    n_landsat: int,
+    n_sentinel2: int,
+    *,
+    budget: float | None,
+) -> int:
+    """Return the processing tile edge of a run: ``scheduler.tile_size_px``, or what fits.
+
+    ``auto``: the whole grid (``shape``, rows and columns) in one piece when its
+    :func:`expected_memory` is within ``budget`` bytes; else the largest multiple of
+    ``chunk_px`` whose tiles' run is, at least ``chunk_px``.
+    Without a budget (a cluster, or a system that does not say its memory):
+    :data:`FIXED_TILE_PX`.
+    """
+    size = config.scheduler.tile_size_px
+    if size != "auto":
+        return int(size)
+    chunk = config.scheduler.chunk_px
+    if budget is None:
+        return max(chunk, FIXED_TILE_PX)
+    ny, nx = shape
+    grid_px = ny * nx
+    edge = -(-max(ny, nx) // chunk) * chunk  # one tile
+    while edge > chunk:
+        tile_px = min(edge, ny) * min(edge, nx)
+        if expected_memory(config, tile_px, grid_px, n_landsat, n_sentinel2) <= budget:
+            return edge
+        edge -= chunk
+    return chunk
+
+
+def _memory_budget(config: RunConfig) -> int | None:
+    """Bytes a run with ``tile_size_px: auto`` may plan for; None on a cluster or when unknown."""
+    if config.scheduler.tile_size_px != "auto" or run_tiles.on_cluster(config):
+        return None
+    total = physical_memory()
+    return int(AUTO_MEMORY_SHARE * total) if total else None
 
 
 def expected_memory(

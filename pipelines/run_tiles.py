@@ -319,6 +319,26 @@ def _batch_size(pieces: Mapping[str, Any]) -> int:
     return max(1, -(-_workers() // chunks))
 
 
+def on_cluster(config: Any = None) -> bool:
+    """Return whether the run computes on a Dask cluster of other machines.
+
+    ``scheduler.kind: distributed`` in ``config``, or a ``dask.distributed`` client of a
+    scheduler elsewhere (``--scheduler tcp://...``); not a ``LocalCluster`` (``--workers``),
+    whose workers share this machine.
+    """
+    if config is not None and config.scheduler.kind == "distributed":
+        return True
+    if "distributed" in sys.modules:  # a client exists only if distributed was imported
+        from distributed import LocalCluster, get_client
+
+        try:
+            client = get_client()
+        except ValueError:  # no client: the local scheduler
+            return False
+        return not isinstance(client.cluster, LocalCluster)
+    return False
+
+
 def _workers() -> int:
     """Count the threads Dask computes with: a distributed client's, else the local pool's."""
     if "distributed" in sys.modules:  # a client exists only if distributed was imported

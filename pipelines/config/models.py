@@ -1117,11 +1117,13 @@ class SchedulerConfig(_Model):
     workers: int | None = Field(
         None, ge=1, description="Worker threads or processes. Default: one per CPU."
     )
-    tile_size_px: int = Field(
-        4096,
-        ge=512,
-        description="Processing tile edge in pixels, a multiple of chunk_px; each tile is "
-        "computed and checkpointed in turn. Default 4096.",
+    tile_size_px: int | Literal["auto"] = Field(
+        "auto",
+        description="Processing tile edge in pixels (a multiple of chunk_px), or auto: the "
+        "whole grid in one piece when the memory the run expects (as --dry-run prints it) "
+        "fits in half of this machine's (or container's), else the largest tile that does; "
+        "4096 on a Dask cluster, whose workers' memory the plan cannot see. A run in "
+        "several tiles computes and checkpoints them in turn. Default auto.",
     )
     chunk_px: int = Field(
         2048,
@@ -1137,6 +1139,13 @@ class SchedulerConfig(_Model):
         if isinstance(data, dict) and data.get("address") and "kind" not in data:
             data = {**data, "kind": "distributed"}
         return data
+
+    @field_validator("tile_size_px", mode="before")
+    @classmethod
+    def _tile_size(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() != "auto" and not value.strip().isdigit():
+            raise ValueError(f"must be auto or a number of pixels, e.g. 4096 (got {value!r})")
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("address")
     @classmethod
@@ -1157,10 +1166,11 @@ class SchedulerConfig(_Model):
             raise key_error(
                 "chunk_px", f"must be a multiple of 512, e.g. 2048 (got {self.chunk_px})"
             )
-        if self.tile_size_px % self.chunk_px:
+        size = self.tile_size_px
+        if size != "auto" and (size < 512 or size % self.chunk_px):
             raise key_error(
                 "tile_size_px",
-                f"must be a multiple of chunk_px {self.chunk_px} (got {self.tile_size_px})",
+                f"must be auto or a multiple of chunk_px {self.chunk_px} (got {size})",
             )
         return self
 

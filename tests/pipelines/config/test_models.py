@@ -163,7 +163,11 @@ def test_models_are_frozen():
         ("scheduler", {"kind": "cluster"}, "scheduler.kind: must be one of threads, processes"),
         ("scheduler", {"kind": "distributed"}, "scheduler.address: is required"),
         ("scheduler", {"chunk_px": 1000}, "scheduler.chunk_px: must be a multiple of 512"),
-        ("scheduler", {"tile_size_px": 3072}, "scheduler.tile_size_px: must be a multiple of"),
+        (
+            "scheduler",
+            {"tile_size_px": 3072},
+            "scheduler.tile_size_px: must be auto or a multiple of",
+        ),
         ("scheduler", {"workers": 0}, "scheduler.workers: must be >= 1 (got 0)"),
         ("scheduler", "tcp//host", "scheduler.kind: must be one of"),
         ("outputs", {"rasters": ["lst_mode"]}, "outputs.rasters: unknown raster 'lst_mode'"),

@@ -1,0 +1,96 @@
+"""``scheduler.tile_size_px: auto``: one piece when the run fits in memory, else tiles."""
+
+from __future__ import annotations
+
+import pytest
+
+import pipelines.run_plan as run_plan
+import pipelines.run_tiles as run_tiles
+from pipelines.config import apply_overrides, config_from_dict, load_config
+from pipelines.run import run
+from pipelines.run_plan import expected_memory, plan, tile_size
+from tiles.errors import ConfigError
+
+GRID = (6000, 5000)  # rows, columns: a 60 x 50 km city and ring at 10 m
+NPIX = GRID[0] * GRID[1]
+
+
+@pytest.fixture
+def config(demo_folder):
+    return apply_overrides(load_config(demo_folder / "config.yaml"), {"grid.resolution": 10})
+
+
+def _memory(config, edge):
+    """The expected memory of the run in tiles of ``edge`` (one tile: the whole grid)."""
+    tile_px = min(edge, GRID[0]) * min(edge, GRID[1])
+    return expected_memory(config, tile_px, NPIX, 20, 15)
+
+
+def test_auto_is_one_piece_when_the_run_fits(config):
+    assert config.scheduler.tile_size_px == "auto"  # the default
+    assert tile_size(config, GRID, 20, 15, budget=_memory(config, 6144)) == 6144  # one tile
+
+
+def test_auto_takes_the_largest_chunk_multiple_that_fits(config):
+    """Candidates are the multiples of chunk_px (2048) from the whole grid down: 6144 (one
+    tile), 4096, 2048; the first whose expected memory is within the budget is taken."""
+    assert config.scheduler.chunk_px == 2048
+    assert tile_size(config, GRID, 20, 15, budget=_memory(config, 6144) - 1) == 4096
+    assert tile_size(config, GRID, 20, 15, budget=_memory(config, 4096)) == 4096
+    assert tile_size(config, GRID, 20, 15, budget=_memory(config, 4096) - 1) == 2048
+    assert tile_size(config, GRID, 20, 15, budget=1) == 2048  # never below a chunk
+    # Without a budget (a cluster, or a system that does not say): the fixed 4096.
+    assert tile_size(config, GRID, 20, 15, budget=None) == run_plan.FIXED_TILE_PX == 4096
+    fixed = apply_overrides(config, {"scheduler.tile_size_px": 2048})
+    assert tile_size(fixed, GRID, 20, 15, budget=1e15) == 2048  # a set size is kept
+
+
+def test_tile_size_is_auto_or_a_chunk_multiple():
+    base = {"aoi": {"bbox": [1.3, 43.5, 1.5, 43.7]}, "periods": {"years": [2023]},
+            "inputs": {"landsat": ["products"]}}  # fmt: skip
+    for bad in (256, 3072, "big"):
+        with pytest.raises(ConfigError, match=r"scheduler\.tile_size_px: must be"):
+            config_from_dict({**base, "scheduler": {"tile_size_px": bad}}, source="c.yaml")
+    assert config_from_dict({**base, "scheduler": {"tile_size_px": 4096}}).scheduler.tile_size_px
+
+
+def test_the_plan_and_the_run_take_half_the_machine_memory(config, monkeypatch, tmp_path):
+    """``--dry-run`` says the budget; a run whose machine is too small for one piece is cut
+    into the tiles the plan says (their edge recorded as the run cuts them)."""
+    summary = plan(config).summary()
+    assert "processing tiles: 1 (the whole grid in one piece)" in summary
+    assert "tile_size_px auto: the largest tiles whose run fits in" in summary
+    config = apply_overrides(config, {"scheduler.chunk_px": 512, "outputs.report": False})
+    shape = (config_grid := plan(config).grid)["height"], config_grid["width"]
+    npix = shape[0] * shape[1]
+    budget = expected_memory(config, 1024 * 1024, npix, 4, 3)  # the demo's 4 + 3 scenes
+    monkeypatch.setattr(run_plan, "physical_memory", lambda: 2 * budget)
+    small = plan(config)
+    assert shape == (1640, 1640) and small.memory_budget == budget
+    assert [t.shape for t in small.tiles[:2]] == [(1024, 1024), (1024, 616)]
+    sizes = []
+    tiles_of = run_tiles.tiles_of
+    monkeypatch.setattr(run_tiles, "tiles_of", lambda g, s: sizes.append(s) or tiles_of(g, s))
+    run(config, out=tmp_path / "r")
+    assert sizes == [1024]
+
+
+def test_on_a_cluster_elsewhere_auto_is_the_fixed_tile(config, demo_folder):
+    """``--dry-run --scheduler tcp://...`` plans for the cluster: no budget, the fixed tile
+    (a ``LocalCluster`` of ``--workers`` shares this machine: its budget holds)."""
+    from click.testing import CliRunner
+    from distributed import Client, LocalCluster
+
+    from pipelines.cli import main
+
+    args = ["run", str(demo_folder / "config.yaml"), "--dry-run"]
+    local = CliRunner().invoke(main, args)
+    assert local.exit_code == 0 and "tile_size_px auto" in local.output
+    remote = CliRunner().invoke(main, [*args, "--scheduler", "tcp://10.0.0.5:8786"])
+    assert remote.exit_code == 0, remote.output
+    assert "tile_size_px auto" not in remote.output
+    cluster = apply_overrides(config, {"scheduler": "tcp://10.0.0.5:8786"})
+    assert plan(cluster).memory_budget is None
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as lc, Client(lc):
+        assert not run_tiles.on_cluster(config)
+        assert plan(config).memory_budget is not None
