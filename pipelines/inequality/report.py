@@ -288,7 +288,12 @@ def run_inequality(
     n_used = int(present.sum())
     if n_used < n_rows:
         detail = ", ".join(cause for cause in causes if not cause.startswith("0 "))
-        notes.append(f"{n_rows - n_used} of {n_rows} rows dropped ({detail})")
+        residents = ""
+        if pop is not None:  # the residents of the dropped zones that have a population
+            lost = pop[~present]
+            lost = lost[np.isfinite(lost)]
+            residents = f"; {lost.sum():.0f} of {np.nansum(pop):.0f} residents in them"
+        notes.append(f"{n_rows - n_used} of {n_rows} rows dropped ({detail}){residents}")
     if n_used < 3:
         raise InequalityError(f"only {n_used} zones have outcome and income (need at least 3)")
     h, y = h[present], y[present]

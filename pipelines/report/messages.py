@@ -393,6 +393,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The table counts every IRIS with a value; the gap tested above counts only the {n} "
         "IRIS whose income and population are known.",
     ),
+    "residents_left_out": (
+        "Les IRIS laissés de côté comptent {n} des {total} habitants.",
+        "The IRIS left out hold {n} of the {total} residents.",
+    ),
     "qpv_polygons_caption": (
         "Les QPV eux-mêmes, statistiques exactes sur leurs contours.",
         "The QPV themselves, exact statistics over their outlines.",

@@ -197,6 +197,20 @@ def test_a_group_without_zones_drops_only_the_group_comparison():
     assert report.deciles == plain.deciles
 
 
+def test_the_residents_of_dropped_zones_are_counted():
+    """science.md §8.3: say how many IRIS and how many residents were dropped."""
+    frame = city()  # row 3: income secret; row 7: no LST
+    report = run_inequality(frame, outcome="lst_mean_k", income="DISP_MED21",
+                            population="population", bootstrap=0)  # fmt: skip
+    lost = int(frame.loc[[3, 7], "population"].sum())
+    total = int(frame["population"].sum())
+    expected = (
+        f"2 of 64 rows dropped (1 missing lst_mean_k, 1 missing DISP_MED21); {lost} of "
+        f"{total} residents in them"
+    )
+    assert expected in report.notes
+
+
 def test_errors():
     table = pd.DataFrame({"lst": [np.nan] * 5, "income": INCOME, "pop": POPULATION})
     with pytest.raises(InequalityError, match="all missing"):

@@ -110,6 +110,17 @@ def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
     assert f"Seuls {len(inside)} IRIS sont en QPV" in text
 
 
+def test_the_residents_left_out_are_counted(iris, inequality, en_report):
+    """science.md §8.3: the IRIS left out of the statistics, and their residents."""
+    used = iris.dropna(subset=[OUTCOME, "disp_med", "population"])
+    assert inequality["n_used"] == len(used) < len(iris)
+    left = int(iris["population"].sum() - used["population"].sum())
+    total = int(iris["population"].sum())
+    text = " ".join(en_report.text("qpv").replace("\u00a0", " ").split())
+    assert f"The IRIS left out hold {left:,} of the {total:,} residents." in text
+    assert any(f"{left} of {total} residents in them" in n for n in inequality["notes"])
+
+
 def test_qpv_gap_in_english(iris, inequality, en_report):
     group = inequality["group_difference"]
     expected = (
