@@ -98,6 +98,16 @@ def open_layer(
             f"{name} has no CRS; set it with gdf.set_crs(...) (IGN IRIS and ANCT QPV in "
             "metropolitan France: 'EPSG:2154'; GeoJSON: 'EPSG:4326')"
         )
+    if frame.crs.is_geographic and len(frame) and not frame.geometry.is_empty.all():
+        west, south, east, north = frame.total_bounds
+        if min(west, south) < -180 or max(east, north) > 180 or min(south, north) < -90:
+            raise CRSError(
+                f"{name} says {frame.crs.to_string()} (degrees) but its coordinates reach "
+                f"({east:.0f}, {north:.0f}), which are not degrees: the file's CRS is wrong; "
+                "coordinates in metres are a projected CRS (IGN IRIS in metropolitan France: "
+                "Lambert-93, EPSG:2154): fix the file, e.g. ogr2ogr -a_srs EPSG:2154 "
+                "fixed.gpkg <file>"
+            )
     return frame
 
 

@@ -128,6 +128,22 @@ def test_no_crs_is_an_error():
     assert "set_crs" in one_line(err)
 
 
+def test_metres_under_a_degrees_crs_are_named(tmp_path):
+    """Lambert-93 coordinates in a file that says EPSG:4326 (a GeoJSON written without
+    reprojecting): one line naming the file and the likely CRS, not a grid error later."""
+    path = tmp_path / "iris.geojson"
+    layer({"CODE_IRIS": ["751010101", "751010102"]}).set_crs(
+        "EPSG:4326", allow_override=True
+    ).to_file(path)
+    with pytest.raises(CRSError) as err:
+        read_iris(path)
+    text = one_line(err)
+    assert text.startswith(f"{path} says EPSG:4326 (degrees) but its coordinates reach (")
+    assert "EPSG:2154" in text and "ogr2ogr -a_srs EPSG:2154" in text
+    degrees = layer({"CODE_IRIS": ["751010101"]}).to_crs("EPSG:4326")
+    assert len(read_iris(degrees)[0]) == 1  # real degrees pass
+
+
 def test_no_code_column_lists_the_columns_found():
     with pytest.raises(ZonesError) as err:
         read_iris(layer({"CODE": ["751010101"], "LIBELLE": ["x"]}))
