@@ -505,6 +505,8 @@ def resolve_inputs(
                 other = len(items) - len(mine)
                 extra = f" ({other} of another sensor)" if other else ""
                 _warn(f"{key}: no {_SENSOR_NAME[sensor]} product found{extra}")
+                if other:  # said again if no source gives this sensor a product
+                    reasons["of another sensor"] = reasons.get("of another sensor", 0) + other
             for item in mine:
                 why = _rejection(
                     item, area=search_area.geometry, intervals=intervals, max_cloud_cover=cloud

@@ -319,6 +319,23 @@ def test_the_no_lst_warning_names_the_settings_that_can_cause_it(demo_folder):
                           "fewer than composite.min_clear (3)")  # fmt: skip
 
 
+def test_a_landsat_folder_of_sentinel2_products_says_so(demo_folder, tmp_path):
+    """inputs.landsat pointing at Sentinel-2 products only: the error says they are of
+    another sensor (it said "no product found" after a warning saying otherwise)."""
+    only_s2 = tmp_path / "s2"
+    only_s2.mkdir()
+    for product in (demo_folder / "products").glob("S2*"):
+        (only_s2 / product.name).symlink_to(product)
+    config = apply_overrides(load_config(demo_folder / "config.yaml"),
+                             {"inputs.landsat": [{"path": str(only_s2)}]})  # fmt: skip
+    with pytest.warns(Warning), pytest.raises(ConfigError) as caught:
+        plan(config)
+    assert (
+        f"no Landsat product within the periods and area of interest ({len(S2_PRODUCTS)} "
+        "of another sensor)" in str(caught.value)
+    )
+
+
 def test_a_scheduler_address_nobody_answers_is_one_line(demo_folder, tmp_path, monkeypatch):
     import socket
 
