@@ -449,7 +449,9 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     config = load_config(config_path)
     # On the config's scheduler, as `ilots run` (the scenarios rerun the run when needed).
     with scheduler_context(config_scheduler(config), None, config.scheduler.workers):
-        result = run_scenarios(config, out=out, force=force, echo=click.echo)
+        result = run_scenarios(
+            config, out=out, force=force, echo=click.echo, source=str(config_path)
+        )
     click.echo("\n".join(result.summary()))
 
 

@@ -315,7 +315,7 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> str:
             "composite.min_clear"
         )
     causes = []
-    if config.grid.resolution > LANDSAT_PIXEL_M:
+    if config.grid.resolution > LANDSAT_PIXEL_M and config.grid.resampling != "nearest":
         causes.append(
             f"on a {config.grid.resolution:g} m grid a pixel is clear only where every "
             f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is (a finer grid.resolution keeps more)"
@@ -502,8 +502,15 @@ def _run_to_folder(
         warnings.simplefilter("always")
         # The COGs are encoded in this thread while the tables, the manifest and the report
         # are written (GDAL releases the GIL); the run waits for them before it ends.
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs") as cogs:
-            result = _run(config, timer, tile_size_px, cogs, source)
+        with (
+            _InputHashes() as hashes,
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs") as cogs,
+        ):
+            try:
+                result = _run(config, timer, tile_size_px, cogs, hashes, source)
+            except BaseException:
+                hashes.stop()  # the error (or Ctrl-C) is said without waiting for the hashes
+                raise
             folder = RunFolder(result.folder)
             try:
                 futures = result._cogs  # type: ignore[attr-defined]
@@ -571,8 +578,8 @@ def _manifest(
                and p != folder.manifest)
         if settled else []
     )  # fmt: skip
-    products, hashing = result._products  # type: ignore[attr-defined]
-    config_files = [p for _k, p in config_paths(config) if Path(p).is_file()]
+    products, hashes = result._products  # type: ignore[attr-defined]
+    config_files = [str(Path(p).resolve()) for _k, p in config_paths(config) if Path(p).is_file()]
     manifest = build_manifest(
         config=config.model_dump(mode="json"),
         inputs=[*config_files, *(p for p in products.local if p not in config_files)],
@@ -587,7 +594,7 @@ def _manifest(
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),
-        known_digests={**(digests or {}), **hashing.result()},
+        known_digests={**(digests or {}), **hashes.result()},
     )
     manifest["inputs"] += [{"path": href, "kind": "remote", "size": None, "sha256": None}
                            for href in products.remote]  # fmt: skip
@@ -664,16 +671,18 @@ def _run(
     timer: _Timer,
     tile_size_px: int | None,
     cogs: concurrent.futures.Executor,
+    hashes: _InputHashes,
     source: str = "config",
 ) -> RunResult:
     _check_folder(config)
     notes: list[str] = []
     graph = scene_graph(config, timer, source=source)
     notes += graph.notes
-    # The products' files the run reads are hashed on the COG thread, idle until the first
-    # raster is final, while the pixels are read (the page cache serves both).
-    products = _product_files(graph.read)
-    hashing = cogs.submit(_digests, products.local if config.outputs.hash_inputs else [])
+    # The products' files the run reads are hashed on a thread of their own while the pixels
+    # are read (the page cache serves both); the saved STAC items are the run's own files.
+    products = _product_files(graph.read, within=Path(config.outputs.folder).resolve())
+    if config.outputs.hash_inputs:
+        hashes.start(products.local)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     with timer("census"):  # before any pixel is read: a wrong table stops the run at once
         census_tables = _census_tables(config, communes=set(iris["code_iris"].str[:5]))
@@ -903,7 +912,7 @@ def _run(
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]
-    result._products = (products, hashing)  # type: ignore[attr-defined]
+    result._products = (products, hashes)  # type: ignore[attr-defined]
     return result
 
 
@@ -1043,22 +1052,59 @@ class _Products:
     remote: tuple[str, ...]
 
 
-def _product_files(hrefs: Iterable[str]) -> _Products:
-    """Sort the hrefs a run reads into local files (absolute, each once) and remote ones."""
+def _product_files(hrefs: Iterable[str], within: Path) -> _Products:
+    """Sort the hrefs a run reads into local files (absolute, each once) and remote ones.
+
+    Files ``within`` the run folder (the STAC items a search saved there) are its outputs.
+    """
     local: dict[str, None] = {}
     remote: dict[str, None] = {}
     for href in hrefs:
         path = _local_file(href)
         if path is None:
             remote[href.split("?", 1)[0]] = None  # no signature or token in the manifest
-        elif path.is_file():
+        elif path.is_file() and within not in path.resolve().parents:
             local[str(path.resolve())] = None
     return _Products(tuple(local), tuple(remote))
 
 
-def _digests(paths: Iterable[str]) -> dict[str, str]:
-    """Return the SHA-256 of each file, by path."""
-    return {path: sha256_file(path) for path in paths}
+class _InputHashes:
+    """The SHA-256 of the input files, taken on a thread of their own while the run computes.
+
+    A context manager: leaving it waits for the hashing, which :meth:`stop` ends after the
+    file being read (a failed run says its error without hashing the rest).
+    """
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-hash")
+        self._stopped = threading.Event()
+        self._future: concurrent.futures.Future | None = None
+
+    def __enter__(self) -> _InputHashes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+
+    def start(self, paths: Iterable[str]) -> None:
+        """Hash ``paths`` in the background."""
+        self._future = self._pool.submit(self._hash, list(paths))
+
+    def stop(self) -> None:
+        """Hash no more files."""
+        self._stopped.set()
+
+    def result(self) -> dict[str, str]:
+        """Return the digests by path (waiting for them); empty if nothing was started."""
+        return self._future.result() if self._future is not None else {}
+
+    def _hash(self, paths: list[str]) -> dict[str, str]:
+        digests = {}
+        for path in paths:
+            if self._stopped.is_set():
+                break
+            digests[path] = sha256_file(path)
+        return digests
 
 
 def _synthetic(inputs: Any) -> bool:

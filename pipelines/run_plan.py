@@ -97,9 +97,12 @@ class RunPlan:
             lines.append("processing tiles: 1 (the whole grid in one piece)")
         lines.append(f"expected peak memory: {self.memory_bytes / 1e9:.1f} GB")
         if self.memory_budget is not None:
+            budget = f"{self.memory_budget / 1e9:.1f} GB, half of this machine's (or container's)"
             lines.append(
-                f"  (tile_size_px auto: the largest tiles whose run fits in "
-                f"{self.memory_budget / 1e9:.1f} GB, half of this machine's memory)"
+                f"  (tile_size_px auto: the largest tiles whose run fits in {budget} memory)"
+                if self.memory_bytes <= self.memory_budget
+                else f"  (tile_size_px auto: even tiles of one chunk expect more than {budget} "
+                "memory; lower scheduler.chunk_px or use a larger machine)"
             )
         return "\n".join(lines)
 
@@ -170,7 +173,8 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
     indices_from = _indices_from(config, inputs)
     n_s2 = n_s if indices_from == "sentinel2" else 0
-    budget = _memory_budget(config)
+    # On the cluster the config names, or the client of the caller's (--scheduler tcp://).
+    budget = _memory_budget(config, run_tiles.on_cluster(config))
     size = tile_size(config, geobox.shape.yx, n_l, n_s2, budget=budget)
     tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(geobox, size)]
     tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
@@ -192,9 +196,13 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
 
 
 def run_tile_size(config: RunConfig, shape: tuple[int, int], inputs: Any) -> int:
-    """Return the tile edge a run of ``inputs`` on a grid of ``shape`` uses (:func:`tile_size`)."""
+    """Return the tile edge a run of ``inputs`` on a grid of ``shape`` uses (:func:`tile_size`).
+
+    On a cluster when the run computes with a client of one (the scheduler it runs on, not
+    ``scheduler.kind``, which ``--scheduler`` may have replaced).
+    """
     n_s2 = len(inputs.sentinel2) if _indices_from(config, inputs) == "sentinel2" else 0
-    budget = _memory_budget(config)
+    budget = _memory_budget(config, run_tiles.on_cluster())
     return tile_size(config, shape, len(inputs.landsat), n_s2, budget=budget)
 
 
@@ -231,9 +239,9 @@ def tile_size(
     return chunk
 
 
-def _memory_budget(config: RunConfig) -> int | None:
+def _memory_budget(config: RunConfig, cluster: bool) -> int | None:
     """Bytes a run with ``tile_size_px: auto`` may plan for; None on a cluster or when unknown."""
-    if config.scheduler.tile_size_px != "auto" or run_tiles.on_cluster(config):
+    if config.scheduler.tile_size_px != "auto" or cluster:
         return None
     total = physical_memory()
     return int(AUTO_MEMORY_SHARE * total) if total else None

@@ -329,11 +329,12 @@ def run_inequality(
 
     difference = None
     member = table[group].to_numpy()[present] if group is not None else None
-    n_in = int(np.count_nonzero(member.astype(bool))) if member is not None else 0
-    if member is not None and n_in in (0, len(member)):  # a side without zones: no test,
-        notes.append(  # the other statistics stand
-            f"group {group!r}: {n_in} of the {len(member)} zones used are in it, so it is not "
-            "compared with the rest"
+    known = pd.notna(member) if member is not None else None  # missing: neither side
+    n_in = int(np.count_nonzero(member[known].astype(bool))) if member is not None else 0
+    if member is not None and n_in in (0, int(known.sum())):  # a side without zones: no
+        notes.append(  # test, the other statistics stand
+            f"group {group!r}: {n_in} of {int(known.sum())} zones used are in it (zones "
+            "without a value counted on neither side), so it is not compared with the rest"
         )
     elif group is not None:
         difference = group_difference(

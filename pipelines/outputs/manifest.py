@@ -125,7 +125,8 @@ def build_manifest(
         Hash input files (reads them all once; a Landsat scene is about 1 GB). When false,
         sizes only and ``sha256`` is ``null``.
     known_digests
-        Absolute path → SHA-256 of outputs hashed as they were written (not read again).
+        Absolute path → SHA-256 of files already hashed (outputs as they were written, inputs
+        while the run read them): not read again.
 
     Returns
     -------
@@ -147,7 +148,9 @@ def build_manifest(
         "finished": _iso(end),
         "duration_s": duration,
         "config": dict(config),
-        "inputs": [file_record(path, hash_files=hash_inputs) for path in inputs],
+        "inputs": [
+            file_record(path, hash_files=hash_inputs, known=known_digests) for path in inputs
+        ],
         "outputs": [file_record(path, known=known_digests) for path in outputs],
         "grid": dict(grid),
         "timings": {str(step): float(seconds) for step, seconds in timings.items()},

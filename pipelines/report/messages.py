@@ -154,9 +154,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_few_zones": (
-        "Seuls {n_in} IRIS sont en QPV : l'écart et son intervalle de confiance reposent sur "
-        "très peu de zones.",
-        "Only {n_in} IRIS are in QPV: the gap and its confidence interval rest on very few zones.",
+        "Seuls {n_in} IRIS en QPV entrent dans l'écart : lui et son intervalle de confiance "
+        "reposent sur très peu de zones.",
+        "Only {n_in} QPV IRIS enter the gap: it and its confidence interval rest on very few "
+        "zones.",
     ),
     "qpv_gap_same": (
         "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de l'agglomération "
@@ -427,7 +428,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),
     "model_ridge": ("linéaire (ridge)", "Linear (ridge)"),
     "model_lst_anomaly": ("l'anomalie de LST (ΔT)", "the LST anomaly (ΔT)"),
-    "model_lst": ("la LST", "the LST"),
+    "model_lst_median": ("la LST médiane", "the median LST"),
     "model_ndvi": ("NDVI", "NDVI"),
     "model_albedo": ("albédo", "albedo"),
     "model_built_share": ("part de bâti alentour", "share of built land around"),

@@ -220,6 +220,7 @@ def run_scenarios(
     out: str | Path | None = None,
     force: bool = False,
     echo: Callable[[str], None] | None = None,
+    source: str = "config",
 ) -> ScenariosResult:
     """Run the planner scenarios of ``config`` on its run folder and compare them.
 
@@ -234,6 +235,8 @@ def run_scenarios(
         (as ``scenario_model.force``).
     echo
         Where progress lines go (default: nowhere).
+    source
+        How messages about the inputs name the config (its file), when the run is made.
 
     Returns
     -------
@@ -275,7 +278,7 @@ def run_scenarios(
         from pipelines.run import run
 
         say(f"running the pipeline into {folder.root} first")
-        run(config)
+        run(config, source=source)
     else:
         say(f"reusing the finished run in {folder.root}")
     baseline = read_baseline(folder, config)

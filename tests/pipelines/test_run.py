@@ -121,6 +121,50 @@ def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
         assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), path
 
 
+def test_each_input_file_is_hashed_once(demo_folder, tmp_path, monkeypatch):
+    """The digests taken while the pixels are read are the manifest's (the early one for the
+    report, and the final one): no input is read again to hash it."""
+    import collections
+
+    import pipelines.outputs.manifest as manifest_module
+    import pipelines.run as run_module
+
+    counts = collections.Counter()
+    real = manifest_module.sha256_file
+
+    def counting(path):
+        counts[str(Path(path).resolve())] += 1
+        return real(path)
+
+    monkeypatch.setattr(run_module, "sha256_file", counting)
+    monkeypatch.setattr(manifest_module, "sha256_file", counting)
+    run(load_config(demo_folder / "config.yaml"), out=tmp_path / "r")
+    products = {p for p in counts if str((demo_folder / "products").resolve()) in p}
+    assert len(products) == 4 * 4 + 3 * 8  # 3 bands + MTL; 7 bands + item JSON
+    assert all(counts[p] == 1 for p in products), {p: n for p, n in counts.items() if n > 1}
+
+
+def test_a_failed_run_does_not_wait_for_the_hashes(demo_folder, tmp_path, monkeypatch):
+    """A census error (raised before any pixel is read) stops the hashing of the inputs
+    after the file being read: they are not all hashed before the error is said."""
+    import time
+
+    import pipelines.run as run_module
+
+    hashed = []
+
+    def slow(path):
+        time.sleep(0.2)
+        hashed.append(path)
+        return "0" * 64
+
+    monkeypatch.setattr(run_module, "sha256_file", slow)
+    bad = {"census.filosofi": str(demo_folder / "zones" / "qpv.geojson")}
+    with pytest.raises(ConfigError, match=r"census\.filosofi"):
+        run(apply_overrides(load_config(demo_folder / "config.yaml"), bad), out=tmp_path / "r")
+    assert len(hashed) < 10  # of the 40 product files
+
+
 def _planted_shares(iris):
     """Share of each planted class of the demo city in each IRIS (from the city model)."""
     city = make_city()
@@ -314,6 +358,9 @@ def test_the_no_lst_warning_names_the_settings_that_can_cause_it(demo_folder):
     note = no_clear_note(coarse, 4)
     assert "on a 300 m grid a pixel is clear only where every 30 m Landsat pixel" in note
     assert "inputs.max_cloud_cover (0.7, in percent)" in note
+    nearest = apply_overrides(coarse, {"grid.resampling": "nearest"})  # one QA pixel each
+    assert "grid pixel is clear only" not in no_clear_note(nearest, 4)
+    assert "a pixel is clear only" not in no_clear_note(nearest, 4)
     few = no_clear_note(config, 2)  # min_clear: 3
     assert few.startswith("no IRIS has a composite LST: the periods hold 2 Landsat scene(s), "
                           "fewer than composite.min_clear (3)")  # fmt: skip

@@ -94,3 +94,23 @@ def test_on_a_cluster_elsewhere_auto_is_the_fixed_tile(config, demo_folder):
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as lc, Client(lc):
         assert not run_tiles.on_cluster(config)
         assert plan(config).memory_budget is not None
+
+
+def test_the_run_plans_for_the_scheduler_it_runs_on(config, monkeypatch):
+    """A config naming a cluster that ``--scheduler threads`` replaced: the run, with no
+    client, plans with this machine's memory; the plan of the config, for the cluster."""
+    from types import SimpleNamespace
+
+    named = apply_overrides(config, {"scheduler": "tcp://10.0.0.5:8786"})
+    scene = SimpleNamespace(assets={"red": None, "nir08": None})  # Landsat NDVI, no S2
+    inputs = SimpleNamespace(landsat=[scene] * 20, sentinel2=[])
+    fits_2048 = expected_memory(named, 2048 * 2048, NPIX, 20, 0)
+    monkeypatch.setattr(run_plan, "physical_memory", lambda: 2 * fits_2048)
+    assert run_plan.run_tile_size(named, GRID, inputs) == 2048  # not the cluster's 4096
+    assert plan(named).memory_budget is None
+
+
+def test_the_plan_says_when_even_one_chunk_does_not_fit(config, monkeypatch):
+    monkeypatch.setattr(run_plan, "physical_memory", lambda: 2e6)  # 1 MB budget
+    summary = plan(config).summary()
+    assert "even tiles of one chunk expect more than 0.0 GB" in summary

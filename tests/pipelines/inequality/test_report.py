@@ -191,10 +191,13 @@ def test_a_group_without_zones_drops_only_the_group_comparison():
             "bootstrap": 50, "seed": 1}  # fmt: skip
     report = run_inequality(frame, group="qpv", **args)
     assert report.group_difference is None
-    assert any(n.startswith("group 'qpv': 0 of the 62 zones used are in it") for n in report.notes)
+    assert any(n.startswith("group 'qpv': 0 of 62 zones used are in it") for n in report.notes)
     plain = run_inequality(frame, **args)
     assert report.generalized_concentration_index == plain.generalized_concentration_index
     assert report.deciles == plain.deciles
+    # A zone that does not say (a blank cell) is on neither side: still no zone inside.
+    frame["qpv"] = pd.Series([False] * (len(frame) - 1) + [np.nan], dtype=object)
+    assert run_inequality(frame, group="qpv", **args).group_difference is None
 
 
 def test_the_residents_of_dropped_zones_are_counted():

@@ -49,12 +49,12 @@ def test_qpv_hotter():
     assert not any("contient 0" in n for n in h.notes)
     assert (
         h.notes[-1]
-        == "Seuls 4 IRIS sont en QPV : l'écart et son intervalle de confiance "
+        == "Seuls 4 IRIS en QPV entrent dans l'écart : lui et son intervalle de confiance "
         "reposent sur très peu de zones.".replace(" :", NBSP + ":")
     )
     many = _ineq(1.43, 0.51, 3.91)
     many["group_difference"]["n_in"] = 12
-    assert not any("QPV :" in _plain(n) for n in qpv_gap_headline(many, FR).notes)
+    assert not any("Seuls" in n for n in qpv_gap_headline(many, FR).notes)
 
 
 def test_qpv_cooler_flips_the_interval():
@@ -163,6 +163,8 @@ def test_the_model_sentence_says_its_identifiers_in_words():
     assert english.startswith("Gradient-boosting (trees) model of the LST anomaly (ΔT) from NDVI")
     for identifier in ("gradient_boosting", "lst_anomaly", "built_share", "dist_water_m"):
         assert identifier not in french and identifier not in english
+    median = model_sentences({**model, "target": "lst_median", "estimator": "ridge"}, FR)[0]
+    assert median.startswith("Modèle linéaire (ridge) de la LST médiane selon NDVI")
 
 
 def test_model_sentences_warn_only_when_forced_below_threshold():

@@ -107,7 +107,7 @@ def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
     )
     text = fr_report.text("headline-qpv_gap")
     assert expected in text
-    assert f"Seuls {len(inside)} IRIS sont en QPV" in text
+    assert f"Seuls {len(inside)} IRIS en QPV entrent dans l'écart" in text
 
 
 def test_the_residents_left_out_are_counted(iris, inequality, en_report):
