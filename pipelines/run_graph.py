@@ -525,11 +525,12 @@ def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str
     kept = [item for item in items if need <= set(item.assets)]
     notes = []
     if len(kept) < len(items):
-        left = [item.id for item in items if item not in kept]
+        left = [f"{item.id} (no {', '.join(sorted(need - set(item.assets)))})"
+                for item in items if item not in kept]  # fmt: skip
         notes.append(
-            f"{len(left)} Sentinel-2 product(s) lack {', '.join(sorted(need))} and were left "
-            f"out of the NDVI and land cover: {', '.join(left[:3])}"
-            + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+            f"{len(left)} Sentinel-2 product(s) lack bands the NDVI needs "
+            f"({', '.join(sorted(need))}) and were left out of the NDVI and land cover: "
+            f"{', '.join(left[:3])}" + (f" and {len(left) - 3} more" if len(left) > 3 else "")
         )
     common = set.intersection(*(set(item.assets) for item in kept)) if kept else set()
     wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]

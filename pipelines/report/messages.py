@@ -483,7 +483,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "ΔT moyen des pixels modifiés (K)",
         "Mean ΔT of the changed pixels (K)",
     ),
-    "col_mean_delta": ("ΔT moyen de la zone ciblée (K)", "Mean ΔT over the target area (K)"),
+    "col_mean_delta": (
+        "ΔT moyen de la zone ciblée, pixels avec NDVI (K)",
+        "Mean ΔT over the target area, pixels with NDVI (K)",
+    ),
     "col_urban_delta": ("ΔT moyen, ville (K)", "Mean ΔT, whole city (K)"),
     "col_delta_per_ha": ("ΔT ville par ha modifié (K)", "City ΔT per ha changed (K)"),
     "col_extrapolated": ("Part extrapolée", "Extrapolated share"),

@@ -22,7 +22,9 @@ Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per
 ``mean_delta_k``
     Mean ΔT (K) over the pixels of the scenario's ``where``, changed or not (how much cooler
     the targeted area gets: a cool-roof scenario on the IRIS averages its roofs' ΔT with the
-    unchanged streets, parks and fields of the IRIS).
+    unchanged streets, parks and fields of the IRIS); the ``where`` holds the pixels with a
+    land cover and an NDVI, so over the whole city it can differ from
+    ``urban_mean_delta_k``.
 ``urban_mean_delta_k``
     Mean ΔT (K) over the pixels of the IRIS (the whole city).
 ``delta_k_per_ha``

@@ -213,7 +213,9 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
     with raise_if_dask_computes():
         idx, notes = sentinel2_indices(config, items, _s2_window(products[2]))
     assert set(idx.data_vars) == {"ndvi", "scl_water"}
-    assert any(f"were left out of the NDVI and land cover: {products[0].name}" in n for n in notes)
+    assert any(
+        f"were left out of the NDVI and land cover: {products[0].name} (no red)" in n for n in notes
+    )  # the band it lacks, not every band the NDVI needs
     assert any("some Sentinel-2 products lack swir16" in n for n in notes)
     want, _ = _ndvi_on_s2_pixels(products[1:])
     got = idx["ndvi"].values
@@ -408,7 +410,11 @@ def test_without_a_usable_sentinel2_product_the_indices_come_from_landsat(demo_f
 
     with raise_if_dask_computes():
         graph = scene_graph(config)
-    assert any("3 Sentinel-2 product(s) lack nir, red, scl" in n for n in graph.notes)
+    assert any(
+        "3 Sentinel-2 product(s) lack bands the NDVI needs (nir, red, scl)" in n
+        and n.count("(no nir)") == 3
+        for n in graph.notes
+    )
     # The NDVI comes from the Landsat reflectance (the demo's products: red and NIR only).
     assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
     assert set(graph.idx.data_vars) == {"ndvi"}
