@@ -60,6 +60,9 @@ class InequalityReport:
         Rows in the table.
     n_used
         Rows with outcome, income (and population) present.
+    population_total, population_used
+        Residents of the rows with a population, and of the rows used (science.md §8.3:
+        say how many residents the dropped zones hold); ``None`` without a population.
     concentration_index, generalized_concentration_index
         Standard C and generalized GC (population-weighted when a population is given).
     erreygers_index
@@ -86,6 +89,8 @@ class InequalityReport:
     stratum: str | None
     n_rows: int
     n_used: int
+    population_total: float | None
+    population_used: float | None
     concentration_index: ConcentrationResult
     generalized_concentration_index: ConcentrationResult
     erreygers_index: ConcentrationResult | None
@@ -124,6 +129,8 @@ class InequalityReport:
             "stratum": self.stratum,
             "n_rows": self.n_rows,
             "n_used": self.n_used,
+            "population_total": json_value(self.population_total),
+            "population_used": json_value(self.population_used),
             "seed": json_value(self.seed),
             "notes": list(self.notes),
             "concentration_index": self.concentration_index.to_dict(),
@@ -286,14 +293,17 @@ def run_inequality(
         present &= np.isfinite(pop)
     n_rows = len(table)
     n_used = int(present.sum())
+    residents = None  # (all, used): of the rows with a population
+    if pop is not None:
+        residents = float(np.nansum(pop)), float(pop[present].sum())
     if n_used < n_rows:
         detail = ", ".join(cause for cause in causes if not cause.startswith("0 "))
-        residents = ""
-        if pop is not None:  # the residents of the dropped zones that have a population
-            lost = pop[~present]
-            lost = lost[np.isfinite(lost)]
-            residents = f"; {lost.sum():.0f} of {np.nansum(pop):.0f} residents in them"
-        notes.append(f"{n_rows - n_used} of {n_rows} rows dropped ({detail}){residents}")
+        lost = (
+            f"; {residents[0] - residents[1]:.0f} of {residents[0]:.0f} residents in them"
+            if residents is not None
+            else ""
+        )
+        notes.append(f"{n_rows - n_used} of {n_rows} rows dropped ({detail}){lost}")
     if n_used < 3:
         raise InequalityError(f"only {n_used} zones have outcome and income (need at least 3)")
     h, y = h[present], y[present]
@@ -328,25 +338,26 @@ def run_inequality(
     )
 
     difference = None
-    member = table[group].to_numpy()[present] if group is not None else None
-    known = pd.notna(member) if member is not None else None  # missing: neither side
-    n_in = int(np.count_nonzero(member[known].astype(bool))) if member is not None else 0
-    if member is not None and n_in in (0, int(known.sum())):  # a side without zones: no
-        notes.append(  # test, the other statistics stand
-            f"group {group!r}: {n_in} of {int(known.sum())} zones used are in it (zones "
-            "without a value counted on neither side), so it is not compared with the rest"
-        )
-    elif group is not None:
-        difference = group_difference(
-            h,
-            member,
-            weights=w,
-            stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
-            permutations=permutations,
-            bootstrap=bootstrap,
-            confidence=confidence,
-            seed=streams[4],
-        )
+    if group is not None:
+        member = table[group].to_numpy()[present]
+        known = pd.notna(member)  # a zone without a value is on neither side
+        n_in, n_known = int(np.count_nonzero(member[known].astype(bool))), int(known.sum())
+        if n_in in (0, n_known):  # a side without zones: no test, the other statistics stand
+            notes.append(
+                f"group {group!r}: {n_in} of {n_known} zones used are in it (zones without a "
+                "value counted on neither side), so it is not compared with the rest"
+            )
+        else:
+            difference = group_difference(
+                h,
+                member,
+                weights=w,
+                stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
+                permutations=permutations,
+                bootstrap=bootstrap,
+                confidence=confidence,
+                seed=streams[4],
+            )
     elif stratum is not None:
         notes.append(f"stratum {stratum!r} ignored: it only applies to a group comparison")
 
@@ -392,6 +403,8 @@ def run_inequality(
         stratum=stratum,
         n_rows=n_rows,
         n_used=n_used,
+        population_total=residents[0] if residents is not None else None,
+        population_used=residents[1] if residents is not None else None,
         concentration_index=standard,
         generalized_concentration_index=generalized,
         erreygers_index=erreygers,

@@ -290,21 +290,6 @@ def _deciles(summary: RunSummary, m: Messages) -> Section:
     )
 
 
-def _residents_left_out(iris: Any, inequality: Mapping[str, Any]) -> tuple[float, float] | None:
-    """Residents of the IRIS the inequality statistics leave out, and of all, or None.
-
-    The IRIS without the outcome, the income or the population (inequality.json's columns);
-    the residents counted are those of the IRIS with a population (science.md §8.3).
-    """
-    population = inequality.get("population")
-    columns = [inequality.get("outcome"), inequality.get("income"), population]
-    if population is None or any(c not in iris for c in columns):
-        return None
-    values = iris[columns].apply(pd.to_numeric, errors="coerce")
-    left = values.isna().any(axis=1)
-    return float(values.loc[left, population].sum()), float(values[population].sum())
-
-
 _QPV_COLUMNS = ("lst_anomaly_mean_k", "lst_mean_k", "ndvi_mean", "lc_built_frac")
 
 
@@ -348,9 +333,12 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
     n_used = (summary.inequality or {}).get("n_used")
     if is_number(n_used) and int(n_used) < len(iris):
         caption += " " + m("qpv_table_rows", n=m.integer(n_used))
-        left = _residents_left_out(iris, summary.inequality or {})
-        if left is not None:
-            caption += " " + m("residents_left_out", n=m.integer(left[0]), total=m.integer(left[1]))
+        total = (summary.inequality or {}).get("population_total")
+        used = (summary.inequality or {}).get("population_used")
+        if is_number(total) and is_number(used):  # science.md §8.3
+            caption += " " + m(
+                "residents_left_out", n=m.integer(total - used), total=m.integer(total)
+            )
     blocks: list[Block | None] = [
         Paragraph(headline.text) if headline else None,
         *(Paragraph(note, style="note") for note in (headline.notes if headline else ())),

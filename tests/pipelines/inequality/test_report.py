@@ -212,6 +212,8 @@ def test_the_residents_of_dropped_zones_are_counted():
         f"{total} residents in them"
     )
     assert expected in report.notes
+    assert (report.population_total, report.population_used) == (total, total - lost)
+    assert report.to_dict()["population_used"] == total - lost
 
 
 def test_errors():
