@@ -328,27 +328,32 @@ def on_cluster(config: Any = None) -> bool:
     """
     if config is not None and config.scheduler.kind == "distributed":
         return True
-    if "distributed" in sys.modules:  # a client exists only if distributed was imported
-        from distributed import LocalCluster, get_client
+    client = _client()
+    if client is None:
+        return False
+    from distributed import LocalCluster
 
-        try:
-            client = get_client()
-        except ValueError:  # no client: the local scheduler
-            return False
-        return not isinstance(client.cluster, LocalCluster)
-    return False
+    return not isinstance(client.cluster, LocalCluster)
 
 
 def _workers() -> int:
     """Count the threads Dask computes with: a distributed client's, else the local pool's."""
-    if "distributed" in sys.modules:  # a client exists only if distributed was imported
-        from distributed import get_client
-
-        try:
-            return max(1, sum(get_client().nthreads().values()))
-        except ValueError:  # no client: the local scheduler
-            pass
+    client = _client()
+    if client is not None:
+        return max(1, sum(client.nthreads().values()))
     return int(dask.config.get("num_workers", None) or CPU_COUNT)
+
+
+def _client() -> Any:
+    """Return the ``dask.distributed`` client the run computes with, or None (local)."""
+    if "distributed" not in sys.modules:  # a client exists only if distributed was imported
+        return None
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:  # no client: the local scheduler
+        return None
 
 
 def _share_of(name: str, layer: xr.DataArray, tile: Tile, gather: NativeGather | None) -> Any:
