@@ -1103,7 +1103,10 @@ class _InputHashes:
         for path in paths:
             if self._stopped.is_set():
                 break
-            digests[path] = sha256_file(path)
+            try:
+                digests[path] = sha256_file(path)
+            except FileNotFoundError:  # moved or deleted during the run: said by the manifest
+                continue
         return digests
 
 

@@ -107,7 +107,9 @@ def build_manifest(
     config
         The configuration as run (e.g. ``model.model_dump(mode="json")``).
     inputs
-        Input files or folders (product folders are hashed file by file).
+        Input files or folders (product folders are hashed file by file). One gone since the
+        run read it (moved or deleted during the run) is recorded as ``"kind": "missing"``,
+        without size or hash, and said in ``warnings``.
     grid
         The analysis grid (CRS, transform, shape, resolution ...).
     timings
@@ -136,8 +138,21 @@ def build_manifest(
     Raises
     ------
     FileNotFoundError
-        An input or output does not exist.
+        An output does not exist.
     """
+    warnings = [str(message) for message in warnings]
+    input_records = []
+    for path in inputs:
+        if Path(path).exists():
+            input_records.append(file_record(path, hash_files=hash_inputs, known=known_digests))
+            continue
+        gone = str(Path(path).absolute())
+        input_records.append({"path": gone, "kind": "missing", "size": None, "sha256": None})
+        warnings.append(
+            f"input {gone} was moved or deleted during the run: the outputs were computed "
+            "from it, but manifest.json records no size or hash for it; keep inputs in place "
+            "until a run ends"
+        )
     end = _aware(finished) if finished is not None else datetime.now(UTC)
     start = _aware(started) if started is not None else None
     duration = (end - start).total_seconds() if start is not None else None
@@ -148,13 +163,11 @@ def build_manifest(
         "finished": _iso(end),
         "duration_s": duration,
         "config": dict(config),
-        "inputs": [
-            file_record(path, hash_files=hash_inputs, known=known_digests) for path in inputs
-        ],
+        "inputs": input_records,
         "outputs": [file_record(path, known=known_digests) for path in outputs],
         "grid": dict(grid),
         "timings": {str(step): float(seconds) for step, seconds in timings.items()},
-        "warnings": [str(message) for message in warnings],
+        "warnings": warnings,
         "versions": library_versions(),
         "platform": _platform(),
         "extra": dict(extra or {}),

@@ -557,6 +557,43 @@ def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path)
     assert any("outputs.zone_formats needs gpkg" in w for w in result.warnings)
 
 
+def test_product_deleted_during_the_run_is_said_in_the_manifest(demo_folder, tmp_path,
+                                                                  monkeypatch):  # fmt: skip
+    """A product file moved away after the run read it: the run still ends with its
+    manifest, which records the file as missing and says so (it used to raise at the end,
+    after the checkpoints were removed)."""
+    import shutil
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(demo_folder, inputs)
+    qa = sorted((inputs / "products").glob("L*/*_QA_PIXEL.TIF"))[0]
+    remove = run_tiles.remove_checkpoints
+
+    def delete_then_remove(root):
+        qa.unlink()
+        remove(root)
+
+    monkeypatch.setattr(run_tiles, "remove_checkpoints", delete_then_remove)
+    config = apply_overrides(load_config(inputs / "config.yaml"), {"outputs.report": False})
+    result = run(config, out=tmp_path / "run")
+    records = json.loads((result.folder / "manifest.json").read_text())["inputs"]
+    gone = [r for r in records if r["kind"] == "missing"]
+    assert gone == [{"path": str(qa), "kind": "missing", "size": None, "sha256": None}]
+    assert all(r["sha256"] for r in records if r["kind"] == "file")
+    assert any(str(qa) in w and "moved or deleted" in w for w in result.warnings)
+
+
+def test_input_hashes_skip_a_file_gone_before_its_turn(tmp_path):
+    from pipelines.run import _InputHashes
+
+    kept = tmp_path / "B10.TIF"
+    kept.write_bytes(b"II*\x00 pixels")
+    with _InputHashes() as hashes:
+        hashes.start([str(tmp_path / "gone.TIF"), str(kept)])
+        digests = hashes.result()
+    assert digests == {str(kept): hashlib.sha256(kept.read_bytes()).hexdigest()}
+
+
 # ------------------------------------------------------------------------ processing tiles
 
 _TABLE_COLUMNS = (

@@ -115,10 +115,23 @@ def test_write_manifest_is_strict_json(tmp_path, run_files):
     ]
 
 
-def test_missing_input_and_incomplete_manifest(tmp_path):
+def test_input_gone_during_the_run_is_recorded_and_said(tmp_path, run_files):
+    gone = tmp_path / "LC09_B10.TIF"  # read by the run, then moved away before the manifest
+    manifest = build_manifest(config={}, inputs=[gone, run_files["config"]], grid={},
+                              timings={}, warnings=["earlier"], outputs=[])  # fmt: skip
+    assert manifest["inputs"][0] == {
+        "path": str(gone), "kind": "missing", "size": None, "sha256": None,
+    }  # fmt: skip
+    assert manifest["inputs"][1]["kind"] == "file" and manifest["inputs"][1]["sha256"]
+    assert manifest["warnings"][0] == "earlier"
+    assert len(manifest["warnings"]) == 2 and str(gone) in manifest["warnings"][1]
+    assert "moved or deleted during the run" in manifest["warnings"][1]
+
+
+def test_missing_output_and_incomplete_manifest(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        build_manifest(config={}, inputs=[tmp_path / "nope.TIF"], grid={}, timings={},
-                       warnings=[], outputs=[])  # fmt: skip
+        build_manifest(config={}, inputs=[], grid={}, timings={}, warnings=[],
+                       outputs=[tmp_path / "lst.tif"])  # fmt: skip
     with pytest.raises(ValueError, match="lacks keys"):
         write_manifest(tmp_path / "manifest.json", {"config": {}})
     assert os.listdir(tmp_path) == []
