@@ -76,9 +76,25 @@ def _base_dir(info: core_schema.ValidationInfo) -> Path:
     return Path(base) if base is not None else Path.cwd()
 
 
+def _no_control_characters(text: str) -> None:
+    r"""Refuse a path holding a tab, a newline or another control character.
+
+    A Windows path in YAML double quotes, ``"C:\temp\new.csv"``, reads as
+    ``C:<tab>emp<newline>ew.csv``.
+    """
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(
+            f"{text!r} holds control characters: in double quotes YAML reads a backslash as "
+            "an escape (\\t is a tab, \\n a newline); write the path in single quotes "
+            "('C:\\data\\iris.gpkg') or with forward slashes"
+        )
+
+
 def _not_empty(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("must be a path, not an empty string")
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("must be a path, not an empty string")
+        _no_control_characters(value)
     return value
 
 
@@ -113,6 +129,7 @@ def _resolve_href(value: str, info: core_schema.ValidationInfo) -> str:
     text = value.strip()
     if not text:
         raise ValueError("must be a path or URL, not an empty string")
+    _no_control_characters(text)
     if is_url(text):
         return text
     parsed = urlparse(text)

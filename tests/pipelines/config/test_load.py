@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -197,6 +198,17 @@ def test_yaml_problems(tmp_path, write_config):
     windows = write_config(MINIMAL + 'census:\n  filosofi: "C:\\Users\\me\\filo.csv"\n', "w.yaml")
     with pytest.raises(ConfigError, match=r"w.yaml: line 6, .*escape.*single quotes"):
         load_config(windows, check_paths=False)
+    # Escapes YAML knows (\t, \n) give a path with a tab and a newline: refused, on one line.
+    tabbed = 'census:\n  filosofi: "C:\\temp\\new.csv"\n'
+    catalog = 'inputs: {landsat: [{catalog: {href: "C:\\tmp\\new.json"}}]}\n'
+    for name, text, key in [("t.yaml", MINIMAL + tabbed, r"census\.filosofi"),
+                            ("c.yaml", MINIMAL.replace("inputs: {landsat: [products]}\n", "")
+                             + catalog, r"inputs.*href")]:  # fmt: skip
+        with pytest.raises(ConfigError) as err:
+            load_config(write_config(text, name), check_paths=False)
+        message = str(err.value)
+        assert "\n" not in message and "\t" not in message
+        assert re.search(rf"{name}: .*{key}.*control characters.*single quotes", message)
 
 
 def test_a_census_table_given_as_a_folder_is_named(tmp_path, write_config):
