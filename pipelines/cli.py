@@ -73,7 +73,13 @@ _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT}
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """One line per warning, without the source line: users read these, not developers."""
-    click.echo(f"warning: {message}", err=True)
+    _echo_warnings([str(message)])
+
+
+def _echo_warnings(messages: list[str]) -> None:
+    """Write the warnings a run collected to stderr, as those said as they happen."""
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -379,7 +385,8 @@ def run_command(
         dask_progress("ilots run", progress),
     ):
         result = run(config, out=out, source=str(config_path))
-    click.echo(result.summary())
+    click.echo(result.summary(with_warnings=False))
+    _echo_warnings(result.warnings)
 
 
 @main.command("demo")
@@ -452,7 +459,8 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
         result = run_scenarios(
             config, out=out, force=force, echo=click.echo, source=str(config_path)
         )
-    click.echo("\n".join(result.summary()))
+    click.echo("\n".join(result.summary(with_warnings=False)))
+    _echo_warnings(result.notes)
 
 
 from pipelines.inequality.cli import inequality_command  # noqa: E402

@@ -103,8 +103,12 @@ class RunResult:
     heat_island: dict[str, Any] | None = None
     report: Path | None = None
 
-    def summary(self) -> str:
-        """Lines for the terminal."""
+    def summary(self, with_warnings: bool = True) -> str:
+        """Lines for the terminal.
+
+        ``with_warnings=False``: without the run's warnings (``ilots run`` writes them to
+        stderr).
+        """
         total = sum(self.timings.values())
         lines = [f"run folder: {self.folder} ({total:.1f} s)"]
         iris = self.zones.get("iris")
@@ -125,8 +129,8 @@ class RunResult:
             )
         if self.report is not None:
             lines.append(f"report: {self.report}")
-        for message in self.warnings:
-            lines.append(f"warning: {message}")
+        if with_warnings:
+            lines += [f"warning: {message}" for message in self.warnings]
         return "\n".join(lines)
 
 

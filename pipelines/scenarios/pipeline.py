@@ -89,8 +89,12 @@ class ScenariosResult:
     reused_run: bool
     notes: list[str] = field(default_factory=list)
 
-    def summary(self) -> list[str]:
-        """Lines for the terminal: the model's skill, then one line per scenario."""
+    def summary(self, with_warnings: bool = True) -> list[str]:
+        """Lines for the terminal: the model's skill, one line per scenario, the warnings.
+
+        ``with_warnings=False``: without the warnings (``ilots scenarios`` writes them to
+        stderr).
+        """
         cv = self.model.cv
         lines = [
             f"scenario model: {self.model.kind} on {self.model.target}, spatially blocked CV "
@@ -108,7 +112,8 @@ class ScenariosResult:
         for row in self.comparison.to_dict("records"):
             lines.append(scenario_line(row))
         lines.append(f"scenarios written to {self.folder / 'scenarios'}")
-        lines += [f"warning: {note}" for note in self.notes]
+        if with_warnings:
+            lines += [f"warning: {note}" for note in self.notes]
         return lines
 
 

@@ -265,7 +265,13 @@ def test_cli_run_synchronous(demo_folder, tmp_path):
     result = CliRunner().invoke(main, [*args, "--scheduler", "synchronous"])
     assert result.exit_code == 0, result.output
     assert (out / "manifest.json").is_file()
-    assert "run folder" in result.output
+    assert "run folder" in result.stdout
+    # The run's warnings go to stderr, as --dry-run's and those said as they happen.
+    warned = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert warned and "warning:" not in result.stdout
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {message}" for message in warned
+    ]
 
 
 def test_unknown_key_is_one_line_error(demo_folder, tmp_path):

@@ -288,7 +288,8 @@ def test_cli_scenarios_end_to_end(run_copy, tmp_path):
     config = {**data, "scenarios": [{
         "name": "green_schoolyards", "description": "Greener courtyards in two IRIS",
         "where": {"layer": "iris", "filter": {"in_qpv": True}},
-        "change": [{"ndvi": {"add": 0.3, "cap": 0.8, "on": "built"}}],
+        "change": [{"ndvi": {"add": 0.3, "cap": 0.8, "on": "built"}},
+                   {"ndvi": {"add": 0.1, "on": "water"}}],
     }], "scenario_model": {**data["scenario_model"], **FAST}}  # fmt: skip
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -297,6 +298,11 @@ def test_cli_scenarios_end_to_end(run_copy, tmp_path):
     assert result.exit_code == 0, result.output
     assert "reusing the finished run" in result.output
     assert "scenario green_schoolyards:" in result.output
+    # The warnings go to stderr (once), not among the results on stdout.
+    assert "warning" not in result.stdout
+    assert result.stderr.splitlines() == [
+        "warning: scenarios[0] 'green_schoolyards': change[1] (ndvi) selects no pixel in its area"
+    ]
     assert (folder / "scenarios" / "green_schoolyards" / "delta_lst.tif").is_file()
     assert list(pd.read_csv(folder / "scenarios" / "comparison.csv")["scenario"]) == [
         "green_schoolyards"
