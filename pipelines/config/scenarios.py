@@ -452,9 +452,9 @@ class ScenarioModelConfig(_Model):
         10,
         ge=1,
         le=100,
-        description="Refits of the model and redraws of the pixels, with seeds seed, seed + 1, "
-        "...: the comparison gives each effect's range over them (the model's own "
-        "randomness, not its whole error). 1: none. Default 10.",
+        description="Fits of the model and draws of the pixels, with seeds seed, seed + 1, "
+        "...: the comparison gives each effect's median fit and its range over them (the "
+        "model's own randomness, not its whole error). 1: the seed's fit alone. Default 10.",
     )
 
     @field_validator("window_px")

@@ -505,12 +505,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "scenario_map": ("ΔT du scénario « {name} »", "ΔT of scenario “{name}”"),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
     "scenario_spread": (
-        "Entre parenthèses : le plus petit et le plus grand effet sur {n} ajustements du "
+        "Chaque effet est celui de l'ajustement médian du modèle ; entre parenthèses : le "
+        "plus petit et le plus grand effet sur {n} ajustements du "
         "modèle (tirages différents des pixels d'apprentissage et des pixels convertis). "
         "C'est la part aléatoire de l'incertitude du modèle, pas toute son erreur. Les "
         "scénarios partagent ces ajustements : un ajustement qui renforce un effet renforce "
         "les autres, si bien que leur classement varie moins que leurs fourchettes.",
-        "In brackets: the smallest and largest effect over {n} fits of the model (other draws "
+        "Each effect is that of the model's median fit; in brackets: the smallest and "
+        "largest effect over {n} fits of the model (other draws "
         "of the training pixels and of the pixels converted). This is the random part of the "
         "model's uncertainty, not its whole error. The scenarios share these fits: a fit that "
         "strengthens one effect strengthens the others, so their ranking varies less than "

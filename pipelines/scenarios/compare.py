@@ -11,7 +11,11 @@ The inequality metrics (:func:`pipelines.inequality.run_inequality`) of the IRIS
 ``lst_anomaly_mean_k`` are computed before (the run's values) and after (the after-scenario
 values) with the run's settings, so both rest on the same IRIS, weights and seeds.
 
-Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per scenario):
+Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per scenario).
+The values are those of the scenario's *median fit*: of the ``scenario_model.replicates``
+fits (the model and its refits, seeds ``seed``, ``seed + 1``, ...), the one whose
+``changed_mean_delta_k`` is the median (of the two middle ones, the smaller effect); the
+scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
 
 ``scenario``, ``description``
     Name and description from the config.
@@ -49,11 +53,15 @@ Columns of ``scenarios/comparison.csv`` (:data:`COMPARISON_COLUMNS`, one row per
 ``qpv_gap_best_fits``
     In how many of the model's fits (the model and its replicates) this scenario narrows
     the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative).
+``fit_seed``
+    The seed of the median fit: ``scenario_model.seed: <fit_seed>`` with ``replicates: 1``
+    gives this row's values.
 ``<column>_min``, ``<column>_max`` for each of :data:`SPREAD_COLUMNS`
     The lowest and highest value of the column over the ``scenario_model.replicates``
-    refits of the model and redraws of a ``reclassify`` fraction's pixels (seeds ``seed``,
-    ``seed + 1``, ...; the column itself is the first): how much the model's own randomness
-    moves it, a lower bound of its uncertainty (the model's structural error is not in it).
+    fits of the model and redraws of a ``reclassify`` fraction's pixels (seeds ``seed``,
+    ``seed + 1``, ...; the column itself is one of them): how much the model's own
+    randomness moves it, a lower bound of its uncertainty (the model's structural error is
+    not in it).
     ``qpv_gap_after_k`` of a refit is ``qpv_gap_before_k + qpv_delta_mean_k −
     rest_delta_mean_k``.
 """
@@ -101,6 +109,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "pixels_predicted",
     "extrapolated_share",
     "qpv_gap_best_fits",
+    "fit_seed",
 )
 #: Comparison columns also given as their range over the model's replicates.
 SPREAD_COLUMNS: tuple[str, ...] = (

@@ -106,8 +106,8 @@ class ScenariosResult:
         replicates = self.model.settings.replicates
         if replicates > 1 and len(self.comparison):
             lines.append(
-                f"[ranges]: lowest and highest over {replicates} fits of the model "
-                "(scenario_model.replicates), its random part only"
+                f"values of the median fit [lowest, highest] over {replicates} fits of the "
+                "model (scenario_model.replicates), its random part only"
             )
         for row in self.comparison.to_dict("records"):
             lines.append(scenario_line(row))
@@ -346,6 +346,21 @@ def _applied(
         )
 
 
+def _scenario_surface(
+    baseline: Baseline,
+    area: np.ndarray,
+    spec: ScenarioSpec,
+    label: str,
+    before: Mapping[str, np.ndarray],
+    grid_args: dict[str, Any],
+    *,
+    seed: int,
+) -> tuple[Applied, Mapping[str, np.ndarray]]:
+    """Return the scenario's changed surface (pixels drawn with ``seed``) and predictors."""
+    applied = _applied(baseline, area, spec, seed, label)
+    return applied, update_predictors(before, baseline.surface, applied.surface, **grid_args)
+
+
 def draw_key(spec: ScenarioSpec) -> str:
     """Return what seeds a scenario's random pixel choices (with ``scenario_model.seed``).
 
@@ -366,9 +381,11 @@ def _write_scenarios(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Predict and write every scenario, then the comparison; return its rows and notes.
 
-    Each scenario is also predicted by the model's other replicates (refitted with seeds
-    ``seed + 1``, ``seed + 2``, ..., the pixels of a partial reclassification redrawn with
-    them), for the range of its effects.
+    Each scenario is predicted by every fit: the model (``seed``) and its replicates
+    (refitted with seeds ``seed + 1``, ``seed + 2``, ..., the pixels of a partial
+    reclassification redrawn with them), for the range of its effects. Its values, map and
+    tables are those of its median fit (:func:`median_fit`), not of whichever fit the seed
+    gives: one seed can give a fit at the edge of the range.
     """
     folder = baseline.folder
     settings = config.scenario_model
@@ -380,8 +397,8 @@ def _write_scenarios(
     gap_before = metric_value(before_json, "group_difference")
     city = _city(baseline)
     target = _fit_target(baseline, config)
-    seeds = range(settings.seed + 1, settings.seed + settings.replicates)
-    others = [refit(model, target, before, seed) for seed in seeds]
+    seeds = range(settings.seed, settings.seed + settings.replicates)
+    fits = [model] + [refit(model, target, before, seed) for seed in seeds[1:]]
     rows: list[dict[str, Any]] = []
     deltas: dict[str, np.ndarray] = {}
     notes: list[str] = []
@@ -389,32 +406,31 @@ def _write_scenarios(
     summaries: list[dict[str, Any]] = []
     for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
         label = _label(i, spec)
-        applied = _applied(baseline, area, spec, settings.seed, label)
-        after = update_predictors(before, baseline.surface, applied.surface, **grid_args)
-        effect = predict_effect(model, before, after, baseline.anomaly)
-        notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, model)
-        replicates = []
-        for seed, other in zip(seeds, others, strict=True):
-            if _draws(spec):  # another draw of the pixels to convert
-                applied_r = _applied(baseline, area, spec, seed, label)
-                after_r = update_predictors(
-                    before, baseline.surface, applied_r.surface, **grid_args
-                )
-            else:
-                applied_r, after_r = applied, after
-            delta_r = predict_effect(other, before, after_r, baseline.anomaly).delta
+        args = (baseline, area, spec, label, before, grid_args)
+        # Without a random draw of pixels, every fit predicts the same changed surface.
+        fixed = None if _draws(spec) else _scenario_surface(*args, seed=settings.seed)
+        trials = []  # the mean effects of each fit
+        for seed, fit in zip(seeds, fits, strict=True):
+            applied, after = fixed or _scenario_surface(*args, seed=seed)
+            delta = predict_effect(fit, before, after, baseline.anomaly).delta
             iris = None
             if "iris" in baseline.zones:
-                iris = zone_effects(baseline, "iris", coverages["iris"], delta_r, applied_r.changed)
-            replicates.append(_mean_effects(
-                baseline, config, area, applied_r.changed, delta_r, iris, city, gap_before
+                iris = zone_effects(baseline, "iris", coverages["iris"], delta, applied.changed)
+            trials.append(_mean_effects(
+                baseline, config, area, applied.changed, delta, iris, city, gap_before
             ))  # fmt: skip
+        point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
+        applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
+        effect = predict_effect(fits[point], before, after, baseline.anomaly)
+        notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, fits[point])
+        others = [trial for j, trial in enumerate(trials) if j != point]
         row, summary = _write_scenario(
             baseline, config, spec, area, applied.changed, effect, coverages, before_json,
-            replicates, city,
+            others, city,
         )  # fmt: skip
         summaries.append(summary)
-        gaps.append([row["qpv_gap_after_k"]] + [r["qpv_gap_after_k"] for r in replicates])
+        gaps.append([trial["qpv_gap_after_k"] for trial in trials])
+        row["fit_seed"] = seeds[point]
         row["steps"] = "; ".join(applied.steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
@@ -428,6 +444,20 @@ def _write_scenarios(
     )
     comparison_figure(baseline, deltas, comparison, folder.scenarios / "comparison.png")
     return rows, notes
+
+
+def median_fit(values: list[float]) -> int:
+    """Index of the fit whose value is the median of ``values`` (NaN ones left out).
+
+    With an even count, of the two middle values the one nearer 0 (the smaller effect);
+    ties go to the earlier fit. Without a finite value, the first fit (the model).
+    """
+    finite = [j for j, value in enumerate(values) if math.isfinite(value)]
+    if not finite:
+        return 0
+    ranked = sorted(finite, key=values.__getitem__)  # stable: ties keep the fits' order
+    middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
+    return min(middle, key=lambda j: abs(values[j]))
 
 
 def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
@@ -507,8 +537,8 @@ def _write_scenario(
     The caller completes the row (the fits in which the scenario does best are known once
     every scenario has run), then writes the summary, which holds it.
 
-    ``replicates``: the :func:`_mean_effects` of the model's other replicates, whose range
-    with this effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`.
+    ``replicates``: the :func:`_mean_effects` of the other fits, whose range with this
+    effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`.
     """
     folder = baseline.folder.scenario(spec.name)
     folder.mkdir(parents=True, exist_ok=True)

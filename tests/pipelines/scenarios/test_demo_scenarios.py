@@ -403,8 +403,9 @@ def test_a_failing_scenario_leaves_the_previous_scenarios_as_they_were(run_copy,
 def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
     """Each effect's range over 3 replicates (seeds 4, 5, 6) is the range of the effects of
     three runs of 1 replicate with those seeds: the refits are the models those runs fit, and
-    the redrawn pixels theirs."""
-    _, data = run_copy
+    the redrawn pixels theirs. The values, map and fit_seed are those of the run whose
+    effect on the changed pixels is the middle one of the three."""
+    folder, data = run_copy
     scenarios = [
         {"name": "green_qpv", "where": {"layer": "qpv"},
          "change": [{"reclassify": {"from": "built", "to": "dense_vegetation",
@@ -412,15 +413,32 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
         {"name": "cool_roofs", "where": {"everywhere": True},
          "change": [{"albedo": {"add": 0.15, "on": "built"}}]},
     ]  # fmt: skip
+    singles, maps = [], []
+    for seed in (4, 5, 6):
+        singles.append(
+            run_scenarios(_config(data, scenarios, **FAST, seed=seed, replicates=1)).comparison
+        )
+        maps.append(
+            {
+                spec["name"]: _read(folder / "scenarios" / spec["name"] / "delta_lst.tif")[0]
+                for spec in scenarios
+            }
+        )
     spread = run_scenarios(_config(data, scenarios, **FAST, seed=4, replicates=3)).comparison
-    singles = [
-        run_scenarios(_config(data, scenarios, **FAST, seed=seed, replicates=1)).comparison
-        for seed in (4, 5, 6)
-    ]
+    changed = np.array([single["changed_mean_delta_k"].to_numpy() for single in singles])
+    middle = np.argsort(changed, axis=0)[1]  # per scenario, the run of the median effect
+    assert spread["fit_seed"].tolist() == [(4, 5, 6)[m] for m in middle]
+    for k, spec in enumerate(scenarios):
+        np.testing.assert_array_equal(
+            _read(folder / "scenarios" / spec["name"] / "delta_lst.tif")[0],
+            maps[middle[k]][spec["name"]],
+        )
     for column in ("changed_mean_delta_k", "mean_delta_k", "urban_mean_delta_k",
                    "qpv_gap_after_k"):  # fmt: skip
         values = np.array([single[column].to_numpy() for single in singles])
-        np.testing.assert_allclose(spread[column], values[0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            spread[column], values[middle, range(len(scenarios))], rtol=0, atol=1e-12
+        )
         np.testing.assert_allclose(spread[f"{column}_min"], values.min(axis=0), atol=1e-9)
         np.testing.assert_allclose(spread[f"{column}_max"], values.max(axis=0), atol=1e-9)
         assert (values.max(axis=0) > values.min(axis=0)).all(), column  # the seeds matter

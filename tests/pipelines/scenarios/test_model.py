@@ -19,6 +19,7 @@ from pipelines.scenarios import (
     spatial_blocks,
 )
 from pipelines.scenarios.model import refit
+from pipelines.scenarios.pipeline import median_fit
 from pipelines.scenarios.predictors import PREDICTORS, RESPONSE_SIGNS
 
 
@@ -203,3 +204,19 @@ def test_refits_differ_when_the_sample_takes_every_pixel():
     for seed in (4, 5):
         again = refit(model, target, predictors, seed=seed).predict(predictors, everywhere)
         assert not np.allclose(again, first, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([-7.1, -5.3, -6.7], 2),  # odd count: the middle value
+        ([-7.1, -5.3, -6.7, -6.3], 3),  # even: of -6.7 and -6.3, the smaller effect
+        ([0.4, 1.0, -0.2, 2.0], 0),  # of 0.4 and 1.0 (either sign), the one nearer 0
+        ([-1.0, 1.0], 0),  # the same size: the earlier fit
+        ([float("nan"), -3.0, -1.0, -2.0], 3),  # a fit without a value is left out
+        ([float("nan"), float("nan")], 0),  # none: the model's own fit
+        ([-2.5], 0),
+    ],
+)
+def test_median_fit_by_hand(values, expected):
+    assert median_fit(values) == expected
