@@ -428,14 +428,19 @@ def refit(
     The same estimator and predictors, no cross-validation (the skill is the model's): one
     replicate of the scenario comparison's spread (``scenario_model.replicates``). The
     pixels are drawn as the model's (``sample`` of them, without replacement), so a refit
-    with the model's seed is the model; where ``sample`` takes every usable pixel, they are
-    drawn with replacement (a bootstrap), else every refit would be the model.
+    with the model's seed is the model (returned as is). Where ``sample`` takes every usable
+    pixel, they are drawn with replacement (a bootstrap), else every refit would be the
+    model; then the refit with the model's seed is a bootstrap too, so that the replicates
+    are alike (the model, on every pixel, would be the least noisy of them).
     """
     usable = np.isfinite(target)
     for name in model.predictors:
         usable &= np.isfinite(predictors[name])
     rows, cols = _fitting_sample(usable, model.settings.sample, seed)
-    if rows.size == int(usable.sum()):  # the sample is every usable pixel: a bootstrap
+    bootstrap = rows.size == int(usable.sum())  # the sample is every usable pixel
+    if seed == model.settings.seed and not bootstrap:
+        return model
+    if bootstrap:
         pick = np.random.default_rng(seed).integers(0, rows.size, rows.size)
         rows, cols = rows[pick], cols[pick]
     X = np.column_stack([predictors[name][rows, cols] for name in model.predictors])

@@ -398,7 +398,7 @@ def _write_scenarios(
     city = _city(baseline)
     target = _fit_target(baseline, config)
     seeds = range(settings.seed, settings.seed + settings.replicates)
-    fits = [model] + [refit(model, target, before, seed) for seed in seeds[1:]]
+    fits = [refit(model, target, before, seed) for seed in seeds] if len(seeds) > 1 else [model]
     rows: list[dict[str, Any]] = []
     deltas: dict[str, np.ndarray] = {}
     notes: list[str] = []

@@ -456,6 +456,20 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
     assert sum(wins) == 3  # the demo's QPV greening narrows the gap in every fit
 
 
+def test_with_every_pixel_sampled_the_fits_are_bootstraps_only(run_copy):
+    """sample above the usable pixels: the refits are bootstraps, and so is the seed's fit,
+    so the model fitted on every pixel (a replicates: 1 run) is none of the fits."""
+    _, data = run_copy
+    scenario = {"name": "cool_roofs", "where": {"everywhere": True},
+                "change": [{"albedo": {"add": 0.15, "on": "built"}}]}  # fmt: skip
+    model_only = run_scenarios(_config(data, [scenario], sample=10**6, replicates=1))
+    assert model_only.model.cv.n_pixels < 10**6  # every usable pixel
+    fits = run_scenarios(_config(data, [scenario], sample=10**6, replicates=2)).comparison
+    value = model_only.comparison["changed_mean_delta_k"].iloc[0]
+    low, high = fits[["changed_mean_delta_k_min", "changed_mean_delta_k_max"]].iloc[0]
+    assert low < high and value not in (low, high)
+
+
 def test_the_gap_identity_holds_with_iris_the_group_test_leaves_out(run_copy):
     """qpv_gap_after − qpv_gap_before = qpv_delta − rest_delta (comparison.csv's docs), also
     when an IRIS with income has no stratum or no QPV membership (the group difference
