@@ -53,6 +53,12 @@ def test_signed_percent_share_and_p_values():
     assert fr.percent(40.0) == f"40{NBSP}%"
     assert en.percent(91.666, 1) == "91.7%"
     assert fr.share(0.5) == f"50{NBSP}%"
+    # Not 0 or 1, but rounding to it: said as such.
+    assert fr.share(0.0008) == f"<{NBSP}1{NBSP}%" and en.share(0.0008) == "< 1%"
+    assert en.share(0.9996) == "> 99%" and en.share(0.00004, 1) == "< 0.1%"
+    assert en.share(0.0) == "0%" and en.share(1.0) == "100%" and en.share(0.005) == "< 1%"
+    assert en.share(0.994) == "99%" and en.share(0.9951, 1) == "99.5%"
+    assert en.share(0.0051) == "1%" and en.share(0.995) == "> 99%"
     assert fr.p_value(0.2164) == "0,22"
     assert fr.p_value(0.001) == "0,001"
     assert en.p_value(3.1e-7) == "< 0.001"
