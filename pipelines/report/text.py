@@ -43,26 +43,37 @@ def is_temperature(column: str) -> bool:
     return column.endswith("_k")
 
 
-#: The fragments of the run's heat-island definitions (``heat_island.json``) in French.
+#: The fragments of the run's heat-island definitions (``heat_island.json``) in French;
+#: ``{0}``, ``{1}``: the fragment's groups, numbers and class names said in French.
 _DEFINITIONS_FR = tuple(
     (re.compile(pattern), french)
     for pattern, french in (
         (r"union of (\d+) zone polygons, pixel centres inside",
-         r"union de \1 polygones de zones, pixels dont le centre y est"),
+         "union de {0} polygones de zones, pixels dont le centre y est"),
         (r"union of (\d+) zone polygons, all touched pixels",
-         r"union de \1 polygones de zones, tous les pixels touchés"),
-        (r"land-cover classes \[([^\]]*)\] \(([^)]*)\)", r"classes d'occupation du sol [\1] (\2)"),
+         "union de {0} polygones de zones, tous les pixels touchés"),
+        (r"land-cover classes \[([^\]]*)\] \(([^)]*)\)", "classes d'occupation du sol [{0}] ({1})"),
         (r" inside the ", " à l'intérieur de l'"),
         (r"\(as given\)", "(telle que donnée)"),
         (r"rural ring ([\d.]+)-([\d.]+) m from the urban footprint",
-         r"anneau rural de \1 à \2 m autour de l'emprise urbaine"),
+         "anneau rural de {0} à {1} m autour de l'emprise urbaine"),
         (r"water pixels excluded", "pixels d'eau exclus"),
         (r"built pixels excluded", "pixels bâtis exclus"),
         (r"elevation within ±([\d.]+) m of the urban elevation",
-         r"altitude à ±\1 m de celle de la ville"),
-        (r"elevation within ±([\d.]+) m of ([\d.]+) m", r"altitude à ±\1 m de \2 m"),
+         "altitude à ±{0} m de celle de la ville"),
+        (r"elevation within ±([\d.]+) m of ([\d.]+) m", "altitude à ±{0} m de {1} m"),
+        (r"; ", NBSP + "; "),
     )
 )  # fmt: skip
+#: The land-cover classes (:mod:`raster.landcover`) in French; other names are kept.
+_CLASSES_FR = {
+    "water": "eau",
+    "dense_vegetation": "végétation dense",
+    "low_vegetation": "végétation basse",
+    "built": "bâti",
+    "bare_soil": "sol nu",
+}
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -104,8 +115,18 @@ class Messages:
         if self.lang != "fr":
             return text
         for pattern, french in _DEFINITIONS_FR:
-            text = pattern.sub(french, text)
+            text = pattern.sub(
+                lambda match, french=french: french.format(*map(self._french, match.groups())),
+                text,
+            )
         return text
+
+    def _french(self, fragment: str) -> str:
+        """Say a number (``2500.5`` → ``2 500,5``) or a list of class names in French."""
+        number = _PLAIN_NUMBER.fullmatch(fragment)
+        if number:
+            return self.number(float(fragment), len(number.group(1) or ""))
+        return ", ".join(_CLASSES_FR.get(name, name) for name in fragment.split(", "))
 
     def label(self, column: str, kind: str = "var") -> str:
         """Label of a zone-table column: ``kind`` ``"var"`` (in a sentence) or ``"axis"``."""

@@ -84,3 +84,20 @@ def test_significant_digits():
     assert en.significant(12.345) == "12.3"
     assert en.significant(1234.5) == "1,234"
     assert en.significant(0.0) == "0.00"
+
+
+def test_heat_island_definitions_in_french():
+    fr, en = Messages("fr"), Messages("en")
+    text = (
+        "rural ring 2000-10000 m from the urban footprint (land-cover classes [4, 9] "
+        "(built, quarry)); water pixels excluded; elevation within ±25.5 m of 1234.25 m"
+    )
+    assert fr.definition(text) == (
+        f"anneau rural de 2{NBSP}000 à 10{NBSP}000 m autour de l'emprise urbaine "
+        f"(classes d'occupation du sol [4, 9] (bâti, quarry)){NBSP}; pixels d'eau exclus"
+        f"{NBSP}; altitude à ±25,5 m de 1{NBSP}234,25 m"
+    )
+    assert en.definition(text) == text
+    assert fr.definition("land-cover classes [2, 3] (dense_vegetation, low_vegetation)") == (
+        "classes d'occupation du sol [2, 3] (végétation dense, végétation basse)"
+    )
