@@ -480,12 +480,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_description": ("Description", "Description"),
     "col_area_changed": ("Surface modifiée (ha)", "Area changed (ha)"),
     "col_changed_delta": (
-        "ΔT moyen des pixels modifiés (K)",
-        "Mean ΔT of the changed pixels (K)",
+        "ΔT moyen des pixels modifiés, avec anomalie observée (K)",
+        "Mean ΔT of the changed pixels with an observed anomaly (K)",
     ),
     "col_mean_delta": (
-        "ΔT moyen de la zone ciblée, pixels avec NDVI (K)",
-        "Mean ΔT over the target area, pixels with NDVI (K)",
+        "ΔT moyen de la zone ciblée, pixels avec anomalie observée (K)",
+        "Mean ΔT over the target area, pixels with an observed anomaly (K)",
     ),
     "col_urban_delta": ("ΔT moyen, ville (K)", "Mean ΔT, whole city (K)"),
     "col_delta_per_ha": ("ΔT ville par ha modifié (K)", "City ΔT per ha changed (K)"),

@@ -22,7 +22,9 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
 ``area_changed_m2``
     Area of the pixels whose NDVI, albedo or class the scenario changed.
 ``changed_mean_delta_k``
-    Mean ΔT (K) over the pixels the scenario changed (how much cooler they get).
+    Mean ΔT (K) over the pixels the scenario changed (how much cooler they get). ΔT, as
+    every mean below, is over the pixels with an observed LST anomaly: the run's NaN ones
+    (never clear, outside the scenes) have no ΔT, though they count in ``area_changed_m2``.
 ``mean_delta_k``
     Mean ΔT (K) over the pixels of the scenario's ``where``, changed or not (how much cooler
     the targeted area gets: a cool-roof scenario on the IRIS averages its roofs' ΔT with the

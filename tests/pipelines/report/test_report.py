@@ -351,8 +351,10 @@ def test_scenario_section_from_scenario_files(full_report):
         cells = rows[row["scenario"]]
         assert cells[column["Description"]] == row["description"]
         assert cells[column["Surface modifiée (ha)"]] == fr(row["area_changed_m2"] / 10_000)
-        assert cells[column["ΔT moyen des pixels modifiés (K)"]] == fr(row["changed_mean_delta_k"])
-        assert cells[column["ΔT moyen de la zone ciblée, pixels avec NDVI (K)"]] == fr(
+        assert cells[column["ΔT moyen des pixels modifiés, avec anomalie observée (K)"]] == fr(
+            row["changed_mean_delta_k"]
+        )
+        assert cells[column["ΔT moyen de la zone ciblée, pixels avec anomalie observée (K)"]] == fr(
             row["mean_delta_k"]
         )
         assert cells[column["ΔT moyen, ville (K)"]] == fr(row["urban_mean_delta_k"], 3)
