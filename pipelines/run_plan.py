@@ -170,9 +170,7 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
     npix = int(geobox.shape[0] * geobox.shape[1])
-    n_l, n_s = len(inputs.landsat), len(inputs.sentinel2)
-    indices_from = _indices_from(config, inputs)
-    n_s2 = n_s if indices_from == "sentinel2" else 0
+    n_l, n_s2 = _scenes_read(config, inputs)
     # On the cluster the config names, or the client of the caller's (--scheduler tcp://).
     budget = _memory_budget(config, run_tiles.on_cluster(config))
     size = tile_size(config, geobox.shape.yx, n_l, n_s2, budget=budget)
@@ -190,7 +188,7 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         memory_bytes=memory,
         tiles=tuple(tiles),
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
-        indices_from=indices_from,
+        indices_from=_indices_from(config, inputs),
         memory_budget=budget,
     )
 
@@ -201,9 +199,17 @@ def run_tile_size(config: RunConfig, shape: tuple[int, int], inputs: Any) -> int
     On a cluster when the run computes with a client of one (the scheduler it runs on, not
     ``scheduler.kind``, which ``--scheduler`` may have replaced).
     """
-    n_s2 = len(inputs.sentinel2) if _indices_from(config, inputs) == "sentinel2" else 0
     budget = _memory_budget(config, run_tiles.on_cluster())
-    return tile_size(config, shape, len(inputs.landsat), n_s2, budget=budget)
+    return tile_size(config, shape, *_scenes_read(config, inputs), budget=budget)
+
+
+def _scenes_read(config: RunConfig, inputs: Any) -> tuple[int, int]:
+    """Return the counts of Landsat and Sentinel-2 scenes a run reads.
+
+    Sentinel-2: 0 when the indices come from Landsat.
+    """
+    n_s2 = len(inputs.sentinel2) if _indices_from(config, inputs) == "sentinel2" else 0
+    return len(inputs.landsat), n_s2
 
 
 def tile_size(
