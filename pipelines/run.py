@@ -599,9 +599,8 @@ def _manifest(
         started=started,
         finished=dt.datetime.now(dt.UTC),
         known_digests={**(digests or {}), **hashes.result()},
+        remote_inputs=products.remote,
     )
-    manifest["inputs"] += [{"path": href, "kind": "remote", "size": None, "sha256": None}
-                           for href in products.remote]  # fmt: skip
     if settled and figures.is_dir():
         manifest["outputs"].append(file_record(figures))
     return manifest

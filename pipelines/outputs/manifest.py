@@ -99,6 +99,7 @@ def build_manifest(
     finished: datetime | None = None,
     hash_inputs: bool = True,
     known_digests: Mapping[str, str] | None = None,
+    remote_inputs: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Assemble the manifest of a run (every key of :data:`MANIFEST_KEYS`, in that order).
 
@@ -129,6 +130,9 @@ def build_manifest(
     known_digests
         Absolute path → SHA-256 of files already hashed (outputs as they were written, inputs
         while the run read them): not read again.
+    remote_inputs
+        URLs of inputs read over the network, listed after ``inputs`` as ``"kind":
+        "remote"`` without size or hash (give them without a signature or token).
 
     Returns
     -------
@@ -153,6 +157,10 @@ def build_manifest(
             "from it, but manifest.json records no size or hash for it; keep inputs in place "
             "until a run ends"
         )
+    input_records += [
+        {"path": str(href), "kind": "remote", "size": None, "sha256": None}
+        for href in remote_inputs
+    ]
     end = _aware(finished) if finished is not None else datetime.now(UTC)
     start = _aware(started) if started is not None else None
     duration = (end - start).total_seconds() if start is not None else None

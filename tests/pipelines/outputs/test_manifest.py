@@ -128,6 +128,14 @@ def test_input_gone_during_the_run_is_recorded_and_said(tmp_path, run_files):
     assert "moved or deleted during the run" in manifest["warnings"][1]
 
 
+def test_remote_inputs_are_listed_after_the_files_without_size_or_hash(run_files):
+    url = "https://sentinel-cogs.s3.amazonaws.com/sentinel-s2-l2a-cogs/31/T/CJ/B04.tif"
+    manifest = build_manifest(config={}, inputs=[run_files["config"]], grid={}, timings={},
+                              warnings=[], outputs=[], remote_inputs=[url])  # fmt: skip
+    assert [r["kind"] for r in manifest["inputs"]] == ["file", "remote"]
+    assert manifest["inputs"][1] == {"path": url, "kind": "remote", "size": None, "sha256": None}
+
+
 def test_missing_output_and_incomplete_manifest(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         build_manifest(config={}, inputs=[], grid={}, timings={}, warnings=[],
