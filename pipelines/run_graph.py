@@ -151,26 +151,24 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     with timer("landsat"):
         landsat = landsat_lst(config, inputs.landsat, geobox)
         lst, qa_water = landsat.lst, landsat.water
-    read = [(inputs.landsat, landsat_bands(config, inputs.landsat))]
+    read = [(inputs.landsat, landsat.bands)]
     with timer("reference"):
         zone_union = urban_footprint_from_zones(iris, geobox)
         hi = config.heat_island
         ring = rural_ring(
             zone_union, inner_m=hi.ring_inner_km * 1000, outer_m=hi.ring_outer_km * 1000
         )
-    idx = None
+    indices = IndexComposites(None)
     if index_source(config, inputs) == "sentinel2":
         with timer("sentinel2"):
-            idx, more = sentinel2_indices(config, inputs.sentinel2, geobox)
-            notes += more
-            if idx is not None:
-                read.append(_sentinel2_bands(config, inputs.sentinel2)[:2])
-    if idx is None:  # no Sentinel-2, or none usable: Landsat's reflectance
+            indices = sentinel2_indices(config, inputs.sentinel2, geobox)
+            notes += indices.notes
+    if indices.data is None:  # no Sentinel-2, or none usable: Landsat's reflectance
         with timer("landsat_indices"):
-            idx, more = landsat_indices(config, inputs.landsat, geobox)
-            notes += more
-            if idx is not None:
-                read.append((inputs.landsat, [*_landsat_sr_bands(inputs.landsat), "qa_pixel"]))
+            indices = landsat_indices(config, inputs.landsat, geobox)
+            notes += indices.notes
+    idx = indices.data
+    read.append((indices.items, indices.bands))
     with timer("landcover"):
         if config.landcover.external is not None:
             classes = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
@@ -201,7 +199,7 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     )
 
 
-def files_read(reads: list[tuple[Any, list[str]]]) -> tuple[str, ...]:
+def files_read(reads: list[tuple[Any, Any]]) -> tuple[str, ...]:
     """Return the hrefs a run reads of ``(items, bands)``: metadata files, then bands.
 
     Each item's metadata file (the one its reader parsed, ``ilots:metadata``: the MTL, the
@@ -349,6 +347,8 @@ class LandsatSeries:
     water
         The QA water bit on any date ``(y, x)``, on the analysis grid (on a grid coarser
         than 30 m: the bit over at least half of the pixel, :mod:`raster.footprint`).
+    bands
+        The bands read from every product (:func:`landsat_bands`).
     native, gather
         When the grid is finer than the Landsat pixels: the same LST on those pixels
         (``gather.geobox``) and the gather that puts per-pixel results of it onto the grid
@@ -357,6 +357,7 @@ class LandsatSeries:
 
     lst: xr.DataArray
     water: xr.DataArray
+    bands: tuple[str, ...] = ()
     native: xr.DataArray | None = None
     gather: NativeGather | None = None
 
@@ -365,6 +366,27 @@ class LandsatSeries:
         if self.gather is None:
             return data
         return gather_nearest(data, self.gather, aligned_chunks(self.gather.target, chunk))
+
+
+@dataclass(frozen=True)
+class IndexComposites:
+    """The index composites of a run (:func:`sentinel2_indices`, :func:`landsat_indices`).
+
+    Attributes
+    ----------
+    data
+        Median composites ``(y, x)`` of the indices the products allow; None when they lack
+        the bands NDVI needs.
+    notes
+        What the products lack, for the run's warnings.
+    items, bands
+        The products read and the bands read from each (none when ``data`` is None).
+    """
+
+    data: xr.Dataset | None
+    notes: tuple[str, ...] = ()
+    items: tuple[Any, ...] = ()
+    bands: tuple[str, ...] = ()
 
 
 def qa_pixel_preset_of(config: RunConfig) -> str | QAPixelMask:
@@ -414,7 +436,9 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     flags = _qa_flags(config, items, geobox, ["lwir11"], with_st=True)
     if flags is not None:
         lst = surface_temperature_l2(flags, mask=flags["clear"])
-        return LandsatSeries(lst, flags["water"].any("time").rename("water_mask"))
+        return LandsatSeries(
+            lst, flags["water"].any("time").rename("water_mask"), bands=tuple(bands)
+        )
     ds, native = _load_landsat(config, items, bands, geobox)
     clear = landsat_clear_mask(
         ds,
@@ -427,12 +451,11 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     # QA water bit (bit 7) on any date, for the land cover.
     water = landsat_water_mask(ds).any("time")
     if native is None:
-        return LandsatSeries(lst, water)
+        return LandsatSeries(lst, water, bands=tuple(bands))
     out = gather_nearest(xr.Dataset({"lst": lst, "water": water}), native,
                          aligned_chunks(geobox, chunk))  # fmt: skip
-    return LandsatSeries(
-        out["lst"].rename(lst.name), out["water"].rename(water.name), native=lst, gather=native
-    )
+    return LandsatSeries(out["lst"].rename(lst.name), out["water"].rename(water.name),
+                         bands=tuple(bands), native=lst, gather=native)  # fmt: skip
 
 
 def landsat_bands(config: RunConfig, items: Any) -> list[str]:
@@ -476,18 +499,17 @@ def _qa_flags(
     return ds
 
 
-def sentinel2_indices(
-    config: RunConfig, items: Any, geobox: Any
-) -> tuple[xr.Dataset | None, list[str]]:
+def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposites:
     """Median composites of the Sentinel-2 indices the products allow, and notes on gaps.
 
-    None (and a note) when no product has the bands NDVI needs.
+    No composite (and a note) when no product has the bands NDVI needs.
     """
     notes: list[str] = []
     items, bands, more = _sentinel2_bands(config, items)
     notes += more
     if not items:
-        return None, notes
+        return IndexComposites(None, tuple(notes))
+    read = tuple(bands)  # SCL too: read for its flags, when it leaves the bands below
     native_m = lambda band: SENTINEL2_NATIVE_M.get(band, 20.0)  # noqa: E731
     resampling = _continuous(config, items, bands, native_m)
     preset = config.mask.sentinel2_preset
@@ -506,7 +528,8 @@ def sentinel2_indices(
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
     scl = None if preset == "none" or flags is not None else preset
     out = index_median_composite(stored, names, scl=scl, flags=flags)
-    return out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {}), notes
+    out = out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {})
+    return IndexComposites(out, tuple(notes), tuple(items), read)
 
 
 def sentinel2_needs(config: RunConfig) -> set[str]:
@@ -619,9 +642,7 @@ def _landsat_sr_bands(items: Any) -> list[str]:
     return [band for band in LANDSAT_SR_BANDS if band in common]
 
 
-def landsat_indices(
-    config: RunConfig, items: Any, geobox: Any
-) -> tuple[xr.Dataset | None, list[str]]:
+def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposites:
     """Median composites of the indices Landsat surface reflectance allows, and notes on gaps.
 
     For ``composite.indices_from: landsat``, or ``auto`` without Sentinel-2: the OLI
@@ -629,7 +650,7 @@ def landsat_indices(
     QA_PIXEL preset (water kept, as MNDWI needs it), NDVI, MNDWI and NDBI where the bands
     allow, the Liang (2001) broadband albedo with B2, B4-B7, then the median over the clear
     scenes. Like the LST, the per-pixel work runs on the Landsat pixels when the grid is
-    finer and is gathered onto it. Returns None (and a note) when the products lack red or
+    finer and is gathered onto it. No composite (and a note) when the products lack red or
     near-infrared reflectance (ST-only downloads).
     """
     notes: list[str] = []
@@ -639,7 +660,7 @@ def landsat_indices(
             "Landsat products lack red and near-infrared reflectance (SR_B4, SR_B5): no NDVI "
             "or land cover; download the L2SP products with their SR bands, or add Sentinel-2"
         )
-        return None, notes
+        return IndexComposites(None, tuple(notes))
     names, more = _land_cover_indices(bands, "nir08", "Landsat", "the QA water bit")
     notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
@@ -659,7 +680,8 @@ def landsat_indices(
     )  # fmt: skip
     if native is not None:
         out = gather_nearest(out, native, aligned_chunks(geobox, config.scheduler.chunk_px))
-    return out.rename({"albedo_liang": "albedo"} if "albedo_liang" in out else {}), notes
+    out = out.rename({"albedo_liang": "albedo"} if "albedo_liang" in out else {})
+    return IndexComposites(out, tuple(notes), tuple(items), (*bands, "qa_pixel"))
 
 
 def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:

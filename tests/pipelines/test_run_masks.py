@@ -148,7 +148,7 @@ def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_fo
     )
     items = resolve_inputs(config).sentinel2
     with raise_if_dask_computes():
-        idx, _ = sentinel2_indices(config, items, _s2_window(products[0]))
+        idx = sentinel2_indices(config, items, _s2_window(products[0])).data
     got = idx["ndvi"].values
     disk = np.add.outer(np.arange(-2, 3) ** 2, np.arange(-2, 3) ** 2) <= 4
     want, per_date = _ndvi_on_s2_pixels(products, disk)
@@ -211,8 +211,11 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
     items = resolve_inputs(config).sentinel2
     assert len(items) == 3
     with raise_if_dask_computes():
-        idx, notes = sentinel2_indices(config, items, _s2_window(products[2]))
+        indices = sentinel2_indices(config, items, _s2_window(products[2]))
+        idx, notes = indices.data, indices.notes
     assert set(idx.data_vars) == {"ndvi", "scl_water"}
+    assert len(indices.items) == 2  # swir16 is read from none, as one product lacks it
+    assert indices.bands == ("red", "nir", "green", "blue", "swir22", "scl")
     assert any(
         f"were left out of the NDVI and land cover: {products[0].name} (no red)" in n for n in notes
     )  # the band it lacks, not every band the NDVI needs
