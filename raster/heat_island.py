@@ -650,14 +650,15 @@ def lst_anomaly(lst: xr.DataArray, reference: xr.DataArray) -> xr.DataArray:
     if units is not None and ref_units is not None and units != ref_units:
         raise ValueError(f"LST is in {units!r} but the reference in {ref_units!r}; convert one")
     reference = reference.drop_vars("n_reference_pixels", errors="ignore")
-    out = (lst.astype(np.float64) - reference).astype(np.float32)
-    return out.rename("lst_anomaly").assign_attrs(
-        long_name="LST anomaly against the scene's rural reference (delta T)",
-        units="K",
-        formula="LST - mean LST over the rural reference pixels of the same scene",
-        reference_definition=reference.attrs.get("reference_definition", "rural reference"),
+    out = (lst.astype(np.float64) - reference).astype(np.float32).rename("lst_anomaly")
+    out.attrs = {  # its own, not the LST's: a ΔT is no CF surface_temperature
+        "long_name": "LST anomaly against the scene's rural reference (delta T)",
+        "units": "K",
+        "formula": "LST - mean LST over the rural reference pixels of the same scene",
+        "reference_definition": reference.attrs.get("reference_definition", "rural reference"),
         **_ring_attrs(reference),
-    )
+    }
+    return out
 
 
 def scene_zscore_against(

@@ -101,10 +101,11 @@ def scene_zscore(
     mean = ref.mean(reduce_dims, skipna=True)
     std = ref.std(reduce_dims, skipna=True, ddof=ddof)
     out = ((values - mean) / std.where(std > 0)).astype(np.float32)
-    name = f"{da.name}_zscore" if da.name is not None else "zscore"
-    return out.rename(name).assign_attrs(
-        long_name=f"standardised anomaly of {da.attrs.get('long_name', da.name or 'values')}",
-        units="1",
-        formula=f"(x - mean) / std, ddof={ddof}",
-        comment=f"mean and std over {', '.join(reduce_dims)} of valid pixels",
-    )
+    out = out.rename(f"{da.name}_zscore" if da.name is not None else "zscore")
+    out.attrs = {  # its own, not the input's (a z-score has no CF standard_name)
+        "long_name": f"standardised anomaly of {da.attrs.get('long_name', da.name or 'values')}",
+        "units": "1",
+        "formula": f"(x - mean) / std, ddof={ddof}",
+        "comment": f"mean and std over {', '.join(reduce_dims)} of valid pixels",
+    }
+    return out

@@ -508,6 +508,7 @@ def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
     folder = tmp_path / "run" / "rasters"
     with rasterio.open(folder / "lst_anomaly.tif") as src:
         anomaly, transform, crs = src.read(1), src.transform, src.crs
+        assert src.tags()["units"] == "K" and "standard_name" not in src.tags()  # not a LST
     with rasterio.open(folder / "landcover.tif") as src:
         classes = src.read(1)
     union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()

@@ -260,6 +260,9 @@ def test_scene_reference_anomaly_and_suhii_exact():
     assert dt.values[0][urban.values].tolist() == [5.0] * 25
     assert (dt.values[0][~urban.values] == 0).all()
     assert dt.dtype == np.float32 and dt.attrs["units"] == "K"
+    tagged = lst.assign_attrs(standard_name="surface_temperature", long_name="LST")
+    assert "standard_name" not in lst_anomaly(tagged, ref).attrs  # a ΔT is no temperature
+    assert "standard_name" not in scene_zscore_against(tagged, mask).attrs
     out = suhii(lst, urban, mask)
     np.testing.assert_array_equal(out["suhii"].values, [5.0, 5.0])
     np.testing.assert_array_equal(out["rural_mean"].values, [300.0, 303.0])
