@@ -284,16 +284,17 @@ def _zone_table(
     return out
 
 
-#: Per-IRIS columns ranked ("hotter than X % of the IRIS", science.md §7.5) -> column prefix.
+#: Per-zone columns ranked ("hotter than X % of the IRIS", science.md §7.5) -> column prefix.
 RANKED = {"lst_anomaly_mean_k": "lst_anomaly", "lst_mean_k": "lst"}
 
 
 def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     """Add the "hotter than X %" columns of :data:`RANKED` (science.md §7.5).
 
-    ``<prefix>_hotter_than_pct``: share of the other IRIS with a lower value (%), over the
-    IRIS with a value; with a population column, ``<prefix>_hotter_than_residents_pct``:
-    share of the residents of the other IRIS (IRIS with a population).
+    ``<prefix>_hotter_than_pct``: share of the other zones of the layer (the IRIS, the QPV)
+    with a lower value (%), over the zones with a value; with a population column,
+    ``<prefix>_hotter_than_residents_pct``: share of the residents of the other zones
+    (zones with a population).
     """
     out = table.copy()
     for column, prefix in RANKED.items():
@@ -892,6 +893,8 @@ def _run(
                 )
         table = _with_percentile_ranks(table)
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
+        if "qpv" in layers:  # "which QPV is the hottest": ranked among the QPV
+            layers["qpv"] = _with_percentile_ranks(layers["qpv"])
     with timer("inequality"):
         reports = _inequality_reports(config, table, notes)
         report = next(iter(reports.values()), None)

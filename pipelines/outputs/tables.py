@@ -123,6 +123,15 @@ def check_table_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _typed_text(table: pd.DataFrame) -> pd.DataFrame:
+    """Type the text columns with no value (a QPV layer without commune names) as strings.
+
+    Arrow would type them ``null``, which DuckDB, R and QGIS read as untyped columns.
+    """
+    empty = [c for c in table.columns if table[c].dtype == object and table[c].isna().all()]
+    return table.astype(dict.fromkeys(empty, "string")) if empty else table
+
+
 def write_table(
     table: pd.DataFrame, path: str | os.PathLike[str], zones: gpd.GeoDataFrame | None = None
 ) -> Path:
@@ -145,7 +154,7 @@ def write_table(
         if suffix == ".csv":
             table.to_csv(staging, index=False)
         elif suffix == ".parquet":
-            table.to_parquet(staging, index=False)
+            _typed_text(table).to_parquet(staging, index=False)
         else:
             geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
             geo.to_file(staging, layer=target.stem, driver="GPKG")

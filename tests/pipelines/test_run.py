@@ -1144,6 +1144,22 @@ def test_iris_percentile_rank_columns(demo_run):
         assert np.isnan(got[~both]).all()
 
 
+def test_qpv_are_ranked_among_the_qpv(demo_run):
+    """ "Hotter than X % of the QPV", hand-counted; no population there, so no residents rank."""
+    out, _ = demo_run
+    qpv = gpd.read_parquet(out / "zones" / "qpv.parquet")
+    assert len(qpv) > 2 and "lst_anomaly_hotter_than_residents_pct" not in qpv
+    for column, prefix in (("lst_anomaly_mean_k", "lst_anomaly"), ("lst_mean_k", "lst")):
+        values = qpv[column].to_numpy()
+        valid = np.isfinite(values)
+        expected = np.full(len(values), np.nan)
+        for i in np.flatnonzero(valid):
+            expected[i] = 100.0 * (values[valid] < values[i]).sum() / (valid.sum() - 1)
+        np.testing.assert_allclose(qpv[f"{prefix}_hotter_than_pct"], expected, atol=1e-9)
+    layer = gpd.read_file(out / "zones.gpkg", layer="qpv")
+    np.testing.assert_array_equal(layer["lst_hotter_than_pct"], qpv["lst_hotter_than_pct"])
+
+
 def test_every_configured_outcome_is_crossed_with_income(demo_run):
     """The primary outcome in inequality.json, the others under other_outcomes, all in the CSV;
     the NDVI concentration index recomputed by hand (science.md §7.1, weighted ranks)."""

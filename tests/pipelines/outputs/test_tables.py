@@ -28,6 +28,16 @@ def test_geoparquet_round_trip_keeps_crs_and_geometry(tmp_path, layers):
     assert geo["columns"]["geometry"]["crs"]["id"] == {"authority": "EPSG", "code": 2154}
 
 
+def test_a_text_column_without_values_is_typed_string(tmp_path, layers):
+    """A QPV layer without commune names: Arrow's type is string, not null (untyped)."""
+    qpv = layers["qpv"].assign(nom_com=pd.Series([None] * len(layers["qpv"]), dtype=object))
+    write_geoparquet(qpv, tmp_path / "qpv.parquet")
+    schema = pq.read_schema(tmp_path / "qpv.parquet")
+    assert str(schema.field("nom_com").type) in ("string", "large_string")
+    assert gpd.read_parquet(tmp_path / "qpv.parquet")["nom_com"].isna().all()
+    assert qpv["nom_com"].dtype == object  # the caller's frame is left as it was
+
+
 def test_geoparquet_refuses_missing_crs_and_plain_frames(tmp_path, layers):
     with pytest.raises(CRSError, match="no CRS"):
         write_geoparquet(layers["iris"].set_crs(None, allow_override=True), tmp_path / "a.parquet")
