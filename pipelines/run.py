@@ -895,6 +895,8 @@ def _run(
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
         if "qpv" in layers:  # "which QPV is the hottest": ranked among the QPV
             layers["qpv"] = _with_percentile_ranks(layers["qpv"])
+        # Every layer in the IRIS layer's CRS, so that they overlay without a reprojection.
+        layers = {name: layer.to_crs(iris.crs) for name, layer in layers.items()}
     with timer("inequality"):
         reports = _inequality_reports(config, table, notes)
         report = next(iter(reports.values()), None)

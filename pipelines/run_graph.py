@@ -709,8 +709,13 @@ def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.
     classes = classify_landcover(ndvi, mndwi, ndbi, thresholds=thresholds)
     # No index value (masked) but flagged water: water.
     masked_water = (classes == LandCover.NODATA) & is_water
+    attrs = dict(classes.attrs)
+    attrs["rule"] = attrs.get("rule", "").replace(
+        "NaN input -> 0", "NaN input -> 0, or 1 (water) where the SCL water class or the QA "
+        "water bit flags the pixel"
+    )  # fmt: skip
     classes = classes.where(~masked_water, np.uint8(LandCover.WATER))
-    return classes.rename("landcover")
+    return classes.rename("landcover").assign_attrs(attrs)
 
 
 def derive_layers(

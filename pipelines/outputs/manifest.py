@@ -83,6 +83,9 @@ _DISTRIBUTIONS = {
     "exactextract": "exactextract",
     "numba": "numba",
     "scikit-image": "scikit-image",
+    "scikit-learn": "scikit-learn",  # the scenario model
+    "matplotlib": "matplotlib",  # the report's and the scenarios' figures
+    "jinja2": "jinja2",  # the report
 }
 
 

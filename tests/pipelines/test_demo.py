@@ -232,6 +232,7 @@ def test_demo_run_landcover_matches_the_generator(demo):
     out, _ = demo
     with rasterio.open(out / "outputs" / "rasters" / "landcover.tif") as src:
         classes, transform = src.read(1), src.transform
+        assert "or 1 (water) where the SCL water class" in src.tags()["rule"]  # says so
     truth, _, _ = _pure_city_classes(make_city(), classes.shape, transform)
     for generator, run_class in ((1, 1), (2, 2), (4, 4)):
         share = (classes[truth == generator] == run_class).mean()

@@ -65,7 +65,9 @@ def test_run_folder_files(demo_run):
         "in_qpv",
     ):
         assert column in iris, column
-    assert gpd.read_parquet(out / "zones" / "qpv.parquet").crs is not None
+    # The QPV (EPSG:4326 GeoJSON) in the IRIS layer's CRS, in both formats.
+    assert gpd.read_parquet(out / "zones" / "qpv.parquet").crs == iris.crs
+    assert gpd.read_file(out / "zones.gpkg", layer="qpv").crs == iris.crs
     inequality = json.loads((out / "inequality.json").read_text())
     assert "concentration_index" in inequality
     assert (out / "inequality.csv").is_file()

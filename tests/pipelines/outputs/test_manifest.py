@@ -20,7 +20,7 @@ from pipelines.outputs.manifest import to_jsonable
 
 REQUIRED_VERSIONS = (
     "python", "ilots", "numpy", "xarray", "dask", "rasterio", "gdal", "odc-stac", "geopandas",
-    "shapely", "pyproj", "exactextract", "numba",
+    "shapely", "pyproj", "exactextract", "numba", "scikit-learn", "matplotlib", "jinja2",
 )  # fmt: skip
 
 
