@@ -279,9 +279,9 @@ def run_inequality(
     y, note = _numeric_column(table[income], income)
     notes.extend(note)
     if not np.isfinite(h).any():
-        raise InequalityError(f"outcome column {outcome!r} is all missing; check the zonal step")
+        raise InequalityError(_no_number(table[outcome], "outcome", "check the zonal step"))
     if not np.isfinite(y).any():
-        raise InequalityError(f"income column {income!r} is all missing; check the Filosofi join")
+        raise InequalityError(_no_number(table[income], "income", "check the Filosofi join"))
     present = np.isfinite(h) & np.isfinite(y)
     causes = [f"{int((~np.isfinite(h)).sum())} missing {outcome}"]
     causes.append(f"{int((~np.isfinite(y)).sum())} missing {income}")
@@ -289,6 +289,10 @@ def run_inequality(
     if population is not None:
         pop, note = _numeric_column(table[population], population)
         notes.extend(note)
+        if not np.isfinite(pop).any():
+            raise InequalityError(
+                _no_number(table[population], "population", "check the population join")
+            )
         causes.append(f"{int((~np.isfinite(pop)).sum())} missing {population}")
         present &= np.isfinite(pop)
     n_rows = len(table)
@@ -339,6 +343,7 @@ def run_inequality(
 
     difference = None
     if group is not None:
+        _check_group(table[group], group)
         member = table[group].to_numpy()[present]
         known = pd.notna(member)  # a zone without a value is on neither side
         n_in, n_known = int(np.count_nonzero(member[known].astype(bool))), int(known.sum())
@@ -415,6 +420,31 @@ def run_inequality(
         residual_morans_i=residual,
         notes=tuple(notes),
         seed=seed,
+    )
+
+
+def _no_number(column: pd.Series, role: str, hint: str) -> str:
+    """Say that a column has no number: all missing, or text (with examples)."""
+    name = column.name
+    text = column.dropna()
+    if text.empty:
+        return f"{role} column {name!r} is all missing; {hint}"
+    examples = ", ".join(repr(v) for v in pd.unique(text)[:3])
+    return f"{role} column {name!r} holds no number (e.g. {examples}); give a numeric column"
+
+
+def _check_group(column: pd.Series, name: str) -> None:
+    """Refuse a group column that is not booleans or 0/1 (missing values allowed)."""
+    values = column.dropna()
+    if pd.api.types.is_bool_dtype(values):
+        return
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all() and numeric.isin([0, 1]).all():
+        return
+    examples = ", ".join(repr(v) for v in pd.unique(values)[:3])
+    raise InequalityError(
+        f"group column {name!r} must hold booleans or 0/1 (found {examples}); recode it, "
+        "1 for the zones in the group (e.g. the QPV) and 0 for the others"
     )
 
 

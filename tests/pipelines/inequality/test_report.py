@@ -231,3 +231,24 @@ def test_errors():
             outcome="lst",
             income="income",
         )
+
+
+
+def test_text_columns_are_named_as_text():
+    """A text column given as outcome, population or group is said to be one (it used to
+    read "all missing", "only 0 zones", or to drop the group test in silence)."""
+    frame = city()
+    frame["name"] = [f"IRIS {i}" for i in range(len(frame))]
+    args = {"outcome": "lst_mean_k", "income": "DISP_MED21", "bootstrap": 0}
+    with pytest.raises(InequalityError, match=r"outcome column 'name' holds no number \(e\.g\. "
+                       r"'IRIS 0', 'IRIS 1', 'IRIS 2'\); give a numeric column"):  # fmt: skip
+        run_inequality(frame, **{**args, "outcome": "name"})
+    with pytest.raises(InequalityError, match=r"population column 'name' holds no number"):
+        run_inequality(frame, **args, population="name")
+    frame["qpv_text"] = np.where(frame["qpv"], "oui", "non")
+    with pytest.raises(InequalityError, match=r"group column 'qpv_text' must hold booleans or "
+                       r"0/1 \(found 'oui', 'non'\)"):  # fmt: skip
+        run_inequality(frame, **args, group="qpv_text")
+    frame["qpv_int"] = frame["qpv"].astype(int).astype(object)  # 0/1, a blank: accepted
+    frame.loc[5, "qpv_int"] = None
+    assert run_inequality(frame, **args, group="qpv_int").group_difference is not None
