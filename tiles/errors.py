@@ -21,6 +21,7 @@ __all__ = [
     "IlotsWarning",
     "InequalityError",
     "MetadataError",
+    "OutputError",
     "ProductError",
     "ProductNotFoundError",
     "ReadError",
@@ -94,6 +95,10 @@ class ConfigError(IlotsError):
 
 class InequalityError(IlotsError):
     """An inequality statistic cannot be computed from the table given (missing column, no data)."""
+
+
+class OutputError(IlotsError):
+    """An output cannot be written there (its folder is read-only, or it is an input)."""
 
 
 class IlotsWarning(UserWarning):

@@ -9,13 +9,16 @@ writers which pick a format from the suffix (GDAL, pyarrow) still do.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__all__ = ["ilots_version", "staged", "write_text_atomic"]
+from tiles.errors import OutputError
+
+__all__ = ["check_output", "ilots_version", "staged", "write_text_atomic"]
 
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
@@ -66,3 +69,39 @@ def ilots_version() -> str:
         return version("ilots")
     except PackageNotFoundError:
         return "unknown"
+
+
+def check_output(
+    path: str | os.PathLike[str],
+    *,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    option: str = "--out",
+) -> Path:
+    """Check, before any work, that ``path`` can be written and is none of ``inputs``.
+
+    Its folder must exist and take a new file (a temporary one is made and removed): an
+    unwritable place is said in one line before the computation, not after it.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is one of ``inputs`` (it would be overwritten), or its folder cannot be
+        written.
+    """
+    target = Path(path)
+    for source in inputs:
+        if source is not None and Path(source).resolve() == target.resolve():
+            raise OutputError(
+                f"{option} {target} is the input file {source}: writing it would destroy "
+                "that input; choose another output name"
+            )
+    folder = target.parent
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise OutputError(
+            f"{option} {target}: cannot write in {folder} ({err.strerror or err}); choose a "
+            "folder you can write to"
+        ) from None
+    return target

@@ -233,7 +233,6 @@ def test_errors():
         )
 
 
-
 def test_text_columns_are_named_as_text():
     """A text column given as outcome, population or group is said to be one (it used to
     read "all missing", "only 0 zones", or to drop the group test in silence)."""
