@@ -40,16 +40,37 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if http is not None:  # GDAL reading a remote input (rasterio's RasterioIOError)
                 raise click.ClickException(_http_message(int(http[1]))) from err
             # GDAL reports a full disk through rasterio without an errno: match its text.
-            if err.errno not in _DISK_ERRORS and "No space left on device" not in str(err):
+            if err.errno in _DISK_ERRORS or "No space left on device" in str(err):
+                where = f" writing {err.filename}" if err.filename else ""
+                raise click.ClickException(
+                    f"{err.strerror or err}{where}: free some space (a tiled run's checkpoints "
+                    "need what --dry-run says) or choose another --out; run the same command "
+                    "again afterwards: a tiled run resumes from its finished tiles"
+                ) from err
+            corrupt = _undecodable_file(err)
+            if corrupt is not None:
+                raise click.ClickException(
+                    f"ReadError: {corrupt}: the file is corrupt (its pixels cannot be "
+                    "decoded); download it again"
+                ) from err
+            if _LOG.isEnabledFor(logging.DEBUG):  # -vv: the traceback, for a bug report
                 raise
-            where = f" writing {err.filename}" if err.filename else ""
-            raise click.ClickException(
-                f"{err.strerror or err}{where}: free some space (a tiled run's checkpoints "
-                "need what --dry-run says) or choose another --out; run the same command "
-                "again afterwards: a tiled run resumes from its finished tiles"
-            ) from err
+            raise click.ClickException(f"{type(err).__name__}: {err}") from err
 
     return wrapper
+
+
+def _undecodable_file(err: BaseException) -> str | None:
+    """Return the file a GDAL read failed to decode ("Read failed"; its causes name it)."""
+    if "Read failed" not in str(err):
+        return None
+    seen: BaseException | None = err
+    while seen is not None:
+        named = re.search(r"(\S+\.(?:tiff?|jp2)), band \d+: ", str(seen), re.IGNORECASE)
+        if named is not None:
+            return named[1]
+        seen = seen.__cause__ or seen.__context__
+    return "a raster file"
 
 
 def _http_message(code: int) -> str:
@@ -89,6 +110,8 @@ def _setup_logging(verbose: int) -> None:
     warnings.simplefilter("default" if verbose >= 2 else "ignore")
     warnings.simplefilter("always", IlotsWarning)
     warnings.showwarning = _show_warning
+    if verbose == 0:  # odc-stac logs each failed read; ilots says it in one line instead
+        logging.getLogger("odc.loader").setLevel(logging.CRITICAL)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,9 +202,11 @@ def lst_command(
     PRODUCT is a product folder, one of its _MTL files (.txt, .json, .xml), the USGS .tar or a
     STAC item JSON. The COG stays on the product's own grid (no reprojection).
     """
+    from pipelines.outputs._atomic import check_output
     from pipelines.product import MaskOptions, product_lst, write_product_raster
     from pipelines.progress import dask_progress
 
+    check_output(out, inputs=[product])
     options = MaskOptions(
         preset=mask_preset,
         keep_water=keep_water or None,
@@ -226,12 +251,14 @@ def indices_command(
     product: Path, index_names: str, out: Path, mask_preset: str, progress: bool | None
 ) -> None:
     """Spectral indices of one Landsat or Sentinel-2 PRODUCT, one COG each."""
+    from pipelines.outputs._atomic import check_output
     from pipelines.product import MaskOptions, product_indices, write_product_raster
     from pipelines.progress import dask_progress
 
-    names = [n.strip().lower() for n in index_names.split(",") if n.strip()]
+    names = list(dict.fromkeys(n.strip().lower() for n in index_names.split(",") if n.strip()))
+    for name in names:
+        check_output(out / f"{name}.tif", inputs=[product], make_folder=True)
     result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))
-    out.mkdir(parents=True, exist_ok=True)
     for name in names:
         with dask_progress(name, progress):
             path = write_product_raster(result[name], out / f"{name}.tif")
@@ -271,6 +298,11 @@ def indices_command(
     help="Summarise only this band (1-based); all bands by default.",
 )
 @click.option(
+    "--layer",
+    default=None,
+    help="Layer of ZONES, when it has several (e.g. iris or qpv of a run's zones.gpkg).",
+)
+@click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -294,6 +326,7 @@ def zonal_command(
     all_touched: bool,
     weights: Path | None,
     band: int | None,
+    layer: str | None,
     cache_dir: Path | None,
     out: Path,
     progress: bool | None,
@@ -303,11 +336,13 @@ def zonal_command(
     Zones are reprojected to the raster's CRS (never the raster to the zones'); invalid
     geometries are repaired. Statistics follow exactextract's definitions.
     """
+    from pipelines.outputs._atomic import check_output
     from pipelines.outputs.tables import check_table_path, write_table
     from pipelines.progress import dask_progress
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
+    check_output(out, inputs=[raster, zones, weights])
     with dask_progress("zonal statistics", progress):
         table, frame = zonal_table(
             raster,
@@ -319,6 +354,7 @@ def zonal_command(
             weights=weights,
             band=band,
             cache_dir=cache_dir,
+            layer=layer,
         )
     path = write_table(table, out, frame)
     click.echo(f"wrote {path} ({len(table)} zones, {table.shape[1] - 1} columns)")
@@ -465,6 +501,7 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
 
 from pipelines.inequality.cli import inequality_command  # noqa: E402
 
+inequality_command.callback = _friendly_errors(inequality_command.callback)
 main.add_command(inequality_command, "inequality")
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import rioxarray
 import xarray as xr
 
+from raster.sources.assets import check_complete
 from raster.zonal.api import zonal_stats
-from tiles.errors import IlotsError
+from tiles.errors import IlotsError, ReadError, ZonesError
 
 __all__ = ["open_raster", "zonal_table"]
 
@@ -37,6 +39,9 @@ def open_raster(path: str | os.PathLike[str], band: int | None = None) -> xr.Dat
         data = rioxarray.open_rasterio(
             path, chunks={"band": 1, "y": 2048, "x": 2048}, masked=True, lock=False
         )
+        check_complete(str(path))
+    except ReadError:
+        raise
     except Exception as err:  # rasterio raises several types for unreadable files
         raise IlotsError(f"cannot read raster {path}: {err}") from err
     names = data.attrs.get("long_name")
@@ -65,10 +70,14 @@ def zonal_table(
     weights: str | os.PathLike[str] | None = None,
     band: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    layer: str | None = None,
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
-    """Zonal statistics of a raster file over a zone file; returns the table and the zones."""
+    """Zonal statistics of a raster file over a zone file; returns the table and the zones.
+
+    ``layer``: the zone file's layer (needed when it has several, e.g. a run's zones.gpkg).
+    """
     values = open_raster(raster, band)
-    frame = zones if isinstance(zones, gpd.GeoDataFrame) else _read_zones(zones)
+    frame = zones if isinstance(zones, gpd.GeoDataFrame) else _read_zones(zones, layer)
     weight_raster = open_raster(weights, 1) if weights is not None else None
     table = zonal_stats(values, frame, id=id, stats=stats, method=method,
                         all_touched=all_touched, weights=weight_raster,
@@ -76,8 +85,34 @@ def zonal_table(
     return table, frame
 
 
-def _read_zones(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+def _read_zones(path: str | os.PathLike[str], layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a zone file (GeoPackage, GeoJSON, Shapefile ... or GeoParquet) and its layer."""
+    source = Path(path)
     try:
-        return gpd.read_file(path)
-    except Exception as err:  # pyogrio raises its own types for unreadable files
+        if source.suffix.lower() == ".parquet":
+            frame = gpd.read_parquet(source)
+        else:
+            listed = gpd.list_layers(source)
+            layers = list(listed.loc[listed["geometry_type"].notna(), "name"])
+            if layer is not None and layer not in layers:
+                raise ZonesError(
+                    f"{source.name} has no zone layer {layer!r}; its layers: {', '.join(layers)}"
+                )
+            if layer is None and len(layers) > 1:
+                raise ZonesError(
+                    f"{source.name} has several layers ({', '.join(layers)}); choose one "
+                    "with --layer"
+                )
+            frame = gpd.read_file(source, layer=layer)
+    except ZonesError:
+        raise
+    except Exception as err:  # pyogrio and pyarrow raise their own types for unreadable files
         raise IlotsError(f"cannot read zones {path}: {err}") from err
+    if len(frame) == 0:
+        raise ZonesError(f"{source.name} holds no zone")
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise ZonesError(
+            f"{source.name} has no zone geometry (a table?): give the polygons as a "
+            "GeoPackage, GeoJSON, Shapefile or GeoParquet"
+        )
+    return frame

@@ -14,6 +14,7 @@ import click
 import pandas as pd
 
 from pipelines.inequality.report import run_inequality
+from pipelines.outputs._atomic import check_output
 from tiles.errors import IlotsError
 
 __all__ = ["inequality_command", "read_table"]
@@ -43,7 +44,10 @@ def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str 
         )
     try:
         if suffix == ".csv":
-            return pd.read_csv(path), None
+            frame = pd.read_csv(path)
+            if frame.shape[1] == 1 and ";" in str(frame.columns[0]):  # INSEE's separator
+                frame = pd.read_csv(path, sep=";")
+            return frame, None
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
@@ -56,10 +60,18 @@ def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str 
             return pd.read_parquet(path), None
         import geopandas as gpd
 
+        if layer is not None:
+            layers = list(gpd.list_layers(path)["name"])
+            if layer not in layers:
+                raise click.ClickException(
+                    f"{path.name} has no layer {layer!r}; its layers: {', '.join(layers)}"
+                )
         frame = gpd.read_file(path, layer=layer)
         has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any()
         return frame, frame.geometry.name if has_geometry else None
-    except (OSError, ValueError) as err:
+    except click.ClickException:
+        raise
+    except Exception as err:  # pyogrio's errors for unreadable files are not OSErrors
         raise click.ClickException(f"cannot read {path.name}: {err}") from err
 
 
@@ -142,6 +154,9 @@ def inequality_command(
     """
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
+    csv_path = out.with_suffix(".csv")
+    check_output(out, inputs=[table], make_folder=True)
+    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)")
     frame, geometry = read_table(table, layer)
     wanted = {
         "--outcome": outcome,
@@ -173,6 +188,5 @@ def inequality_command(
         )
     except IlotsError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
-    csv_path = out.with_suffix(".csv")
     _write_atomically({out: report.to_json() + "\n", csv_path: report.to_csv()})
     click.echo(f"wrote {out} and {csv_path.name}", err=True)

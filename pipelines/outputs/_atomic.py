@@ -76,11 +76,13 @@ def check_output(
     *,
     inputs: Iterable[str | os.PathLike[str] | None] = (),
     option: str = "--out",
+    make_folder: bool = False,
 ) -> Path:
     """Check, before any work, that ``path`` can be written and is none of ``inputs``.
 
-    Its folder must exist and take a new file (a temporary one is made and removed): an
-    unwritable place is said in one line before the computation, not after it.
+    Its folder must exist (``make_folder``: is made) and take a new file (a temporary one is
+    made and removed): an unwritable place is said in one line before the computation, not
+    after it.
 
     Raises
     ------
@@ -97,6 +99,8 @@ def check_output(
             )
     folder = target.parent
     try:
+        if make_folder:
+            folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:

@@ -36,6 +36,7 @@ __all__ = [
     "RasterHeader",
     "RemotePolicy",
     "band_asset",
+    "check_complete",
     "footprint",
     "href_name",
     "is_remote",
@@ -128,8 +129,15 @@ def _check_blocks(src: rasterio.DatasetReader, file_size: int | None) -> None:
     if offset and size and int(offset) + int(size) > file_size:
         raise ReadError(
             f"{src.name}: file is truncated ({file_size} bytes, data runs to "
-            f"{int(offset) + int(size)}); download the product again"
+            f"{int(offset) + int(size)}); download it (or write it) again"
         )
+
+
+def check_complete(href: str) -> None:
+    """Raise :class:`ReadError` if a local GeoTIFF is truncated (a download cut short)."""
+    size = os.path.getsize(href) if os.path.isfile(href) else None
+    with rasterio.open(href) as src:
+        _check_blocks(src, size)
 
 
 def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:

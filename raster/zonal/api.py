@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio.env
+import shapely
 import xarray as xr
 from dask.delayed import Delayed
 from dask.system import CPU_COUNT
@@ -35,7 +37,7 @@ from raster.zonal.coverage import Method, ZoneCoverage, zone_coverage
 from raster.zonal.partials import Needs, Partials, finalise, layer_partials, merge_all
 from raster.zonal.statistics import Statistic, parse_statistics
 from raster.zonal.zones import prepare_zones
-from tiles.errors import CRSError, GridError
+from tiles.errors import CRSError, GridError, IlotsWarning, ZonesError
 
 __all__ = ["READ_CACHE_MIB", "one_pass_block_cache", "raster_geobox", "zonal_stats"]
 
@@ -103,6 +105,7 @@ def zonal_stats(
     prepared = None
     if coverage is None:
         prepared = prepare_zones(zones, id=id, crs=geobox.crs.to_wkt())
+        _check_overlap(prepared.ids, prepared.geometry, geobox)
     else:
         _check_coverage(coverage, geobox)
     names = list(layers)
@@ -246,6 +249,33 @@ def _sources(values: xr.DataArray | xr.Dataset) -> list[Any]:
     if isinstance(values, xr.Dataset):
         return [v.data[None] for v in values.data_vars.values()]
     return [values.data[None] if values.ndim == 2 else values.data]
+
+
+def _check_overlap(ids: np.ndarray, geometry: np.ndarray, geobox: GeoBox) -> None:
+    """Refuse zones of which none reaches the raster; warn about those that do not.
+
+    Zones off the raster get NaN statistics: all of them off is a wrong CRS or the wrong
+    raster rather than a result.
+    """
+    if len(geometry) == 0:
+        raise ZonesError("the zone layer holds no zone")
+    left, bottom, right, top = geobox.boundingbox
+    xmin, ymin, xmax, ymax = shapely.bounds(geometry).T  # NaN for empty geometries
+    away = ~((xmin < right) & (xmax > left) & (ymin < top) & (ymax > bottom))
+    if away.all():
+        raise ZonesError(
+            f"none of the {len(geometry)} zones overlaps the raster (raster bounds "
+            f"{left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f} in its CRS); check the zones' "
+            "CRS and that the raster covers them"
+        )
+    if away.any():
+        shown = ", ".join(map(str, ids[away][:3]))
+        warnings.warn(
+            f"{int(away.sum())} of {len(geometry)} zones do not overlap the raster (e.g. "
+            f"{shown}); they get NaN statistics",
+            IlotsWarning,
+            stacklevel=3,
+        )
 
 
 def _same_grid(data: xr.DataArray, geobox: GeoBox, what: str) -> None:

@@ -209,6 +209,31 @@ def test_error_corrupt_tiff_names_the_file(real_data, tmp_path):
     _assert_one_line_error(result, "ST_B10.TIF")
 
 
+def test_error_undecodable_tiff_names_the_file(demo_folder, tmp_path):
+    """Garbage inside a band (a whole file, but its DEFLATE tiles do not decode): one line
+    naming it, not a traceback, and no output."""
+    product = sorted((demo_folder / "products").glob("LC0*"))[0]
+    copy = tmp_path / product.name
+    shutil.copytree(product, copy)
+    (st,) = copy.glob("*_ST_B10.TIF")
+    data = bytearray(st.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 20000] = np.random.default_rng(0).bytes(20000)
+    st.write_bytes(bytes(data))
+    result = _run("lst", copy, "--out", tmp_path / "x.tif")
+    _assert_one_line_error(result, "ReadError", "ST_B10.TIF", "corrupt", "download it again")
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    for args in (["lst", real_data / T1], ["indices", real_data / T1, "--index", "ndvi"]):
+        out = tmp_path / "a_file" / ("x.tif" if args[0] == "lst" else "folder")
+        result = _run(*args, "--out", out)
+        _assert_one_line_error(result, "OutputError", str(out.parent if args[0] == "lst" else out))
+    assert (tmp_path / "a_file").read_text() == ""
+
+
 def test_python_dash_m_and_help():
     done = subprocess.run([sys.executable, "-m", "pipelines", "--help"], capture_output=True,
                           text=True, check=True)  # fmt: skip

@@ -165,3 +165,60 @@ def test_zonal_cli_errors(tmp_path):
         errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
         assert len(errors) == 1 and fragment in errors[0], result.output
     assert not (tmp_path / "a.csv").exists()
+
+
+def _one_error(result):
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert result.exit_code == 1 and len(errors) == 1, result.output
+    return errors[0]
+
+
+def test_zonal_zone_files_as_users_give_them(tmp_path):
+    """The run's GeoParquet and a layer of its zones.gpkg are read; a table without geometry,
+    a GeoPackage of several layers without --layer, an empty layer, zones off the raster, a
+    truncated raster and --out naming the zone file each get one line (the zone file left
+    as it was)."""
+    ny, nx = 10, 10
+    raster = tmp_path / "r.tif"
+    grid = {"crs": "EPSG:32631", "transform": from_origin(600000, 5400000, 30, 30)}
+    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
+                       dtype="float32", tiled=True, blockxsize=16, blockysize=16,
+                       **grid) as dst:  # fmt: skip
+        dst.write(np.arange(ny * nx, dtype="float32").reshape(1, ny, nx))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_parquet(tmp_path / "z.parquet")
+    gpkg = tmp_path / "zones.gpkg"
+    zones.to_file(gpkg, layer="iris")
+    far = zones.assign(geometry=zones.translate(1e5, 0))  # 100 km east: off the raster
+    far.to_file(gpkg, layer="qpv")
+    zones.iloc[:0].to_file(tmp_path / "empty.gpkg")
+    pd.DataFrame({"zid": ["Z000"]}).to_csv(tmp_path / "table.csv", index=False)
+    common = ("--id", "zid", "--stats", "mean")
+    parquet = _run("zonal", raster, tmp_path / "z.parquet", *common, "--out", tmp_path / "p.csv")
+    layer = _run("zonal", raster, gpkg, "--layer", "iris", *common, "--out", tmp_path / "l.csv")
+    assert parquet.exit_code == 0 and layer.exit_code == 0, parquet.output + layer.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "p.csv"), pd.read_csv(tmp_path / "l.csv"))
+    before = gpkg.read_bytes()
+    for zone_file, extra, fragment in [
+        (tmp_path / "table.csv", (), "table.csv has no zone geometry"),
+        (gpkg, (), "zones.gpkg has several layers (iris, qpv); choose one with --layer"),
+        (gpkg, ("--layer", "qpvv"), "has no zone layer 'qpvv'; its layers: iris, qpv"),
+        (gpkg, ("--layer", "qpv"), "none of the 3 zones overlaps the raster"),
+        (tmp_path / "empty.gpkg", (), "empty.gpkg holds no zone"),
+    ]:
+        result = _run("zonal", raster, zone_file, *extra, *common, "--out", tmp_path / "x.csv")
+        assert fragment in _one_error(result)
+    result = _run("zonal", raster, gpkg, "--layer", "iris", *common, "--out", gpkg)
+    assert "is the input file" in _one_error(result) and gpkg.read_bytes() == before
+    partly = pd.concat([zones, far.iloc[:1].assign(zid="far")])
+    partly.to_file(tmp_path / "partly.gpkg")
+    out = tmp_path / "y.csv"
+    result = _run("zonal", raster, tmp_path / "partly.gpkg", *common, "--out", out)
+    assert result.exit_code == 0 and pd.read_csv(out)["mean"].isna().sum() == 1
+    said = "warning: 1 of 4 zones do not overlap the raster (e.g. far); they get NaN statistics"
+    assert said in result.output.splitlines()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(raster.read_bytes()[:-200])
+    result = _run("zonal", cut, gpkg, "--layer", "iris", *common, "--out", tmp_path / "c.csv")
+    assert "file is truncated" in _one_error(result)
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "c.csv").exists()

@@ -102,3 +102,34 @@ def test_bad_paths(tmp_path):
     csv.write_text("a,b\n1,2\n")
     result = run(csv, "--outcome", "a", "--income", "b", "--out", tmp_path / "r.txt")
     assert result.exit_code != 0 and ".json" in result.output
+
+
+def test_tables_as_users_give_them(tmp_path, frame):
+    """INSEE's ';' CSV is read; a misspelt layer lists the layers; an --out whose sibling CSV
+    is the table, or in a folder that cannot be written, is refused before any work, in one
+    line (through ``ilots``, as users call it), and the table is left as it was."""
+    from pipelines.cli import main
+
+    def ilots(*args):
+        return CliRunner().invoke(main, ["inequality", *map(str, args)])
+
+    semi = tmp_path / "semi.csv"
+    pd.DataFrame(frame.drop(columns="geometry")).to_csv(semi, index=False, sep=";")
+    assert ilots(semi, *common(tmp_path / "from_semi.json")).exit_code == 0
+    assert json.loads((tmp_path / "from_semi.json").read_text())["n_used"] == 62
+    gpkg = tmp_path / "zones.gpkg"
+    frame.to_file(gpkg, layer="iris")
+    result = ilots(gpkg, "--layer", "irs", *common(tmp_path / "r.json"))
+    assert result.exit_code == 1 and "zones.gpkg has no layer 'irs'; its layers: iris" in (
+        result.output
+    )
+    table = tmp_path / "city.csv"
+    pd.DataFrame(frame.drop(columns="geometry")).to_csv(table, index=False)
+    before = table.read_bytes()
+    (tmp_path / "a_file").write_text("")
+    for out, said in [(tmp_path / "city.json", "is the input file"),
+                      (tmp_path / "a_file" / "r.json", "cannot write in")]:  # fmt: skip
+        result = ilots(table, *common(out))
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 1 and len(lines) == 1 and said in lines[0], result.output
+    assert table.read_bytes() == before and not (tmp_path / "city.json").exists()
