@@ -129,8 +129,10 @@ def test_lst_level1_real_scene(real_data, tmp_path, method):
 
 
 def test_indices_sentinel2_real(real_data, tmp_path):
-    result = _run("indices", real_data / S2, "--index", "ndvi", "--mask", "none", "--out", tmp_path)
+    result = _run("indices", real_data / S2, "--index", "ndvi,NDVI", "--mask", "none", "--out",
+                  tmp_path)  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert result.output.count("wrote ") == 1  # an index named twice is made once
     with rasterio.open(real_data / S2 / "B04.tif") as src:
         red = src.read(1).astype(np.float64)
     with rasterio.open(real_data / S2 / "B08.tif") as src:
