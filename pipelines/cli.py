@@ -448,12 +448,11 @@ def demo_command(out: Path) -> None:
 @click.option(
     "--lang",
     type=click.Choice(["fr", "en"]),
-    default="fr",
-    show_default=True,
-    help="Language of the report.",
+    default=None,
+    help="Language of the report. Default: the run's outputs.report_language (fr).",
 )
 @_friendly_errors
-def report_command(run_dir: Path, lang: str) -> None:
+def report_command(run_dir: Path, lang: str | None) -> None:
     """(Re)build RUN_DIR/report.html, self-contained, and its figures/ from a run folder."""
     from pipelines.report import build_report
 

@@ -30,7 +30,7 @@ FIGURE_NAMES = (
 )
 
 
-def build_report(run_dir: str | os.PathLike[str], *, lang: str = "fr") -> Path:
+def build_report(run_dir: str | os.PathLike[str], *, lang: str | None = None) -> Path:
     """Build the self-contained HTML report of a run folder.
 
     Parameters
@@ -38,7 +38,8 @@ def build_report(run_dir: str | os.PathLike[str], *, lang: str = "fr") -> Path:
     run_dir
         The run folder (``ilots run``'s output; ``<out>/outputs`` for ``ilots demo``).
     lang
-        ``"fr"`` (default) or ``"en"``.
+        ``"fr"`` or ``"en"``; by default the run's ``outputs.report_language`` (its
+        manifest's config), else ``"fr"``.
 
     Returns
     -------
@@ -50,8 +51,11 @@ def build_report(run_dir: str | os.PathLike[str], *, lang: str = "fr") -> Path:
     ReportError
         Unknown language, a folder that is not a run folder, or an unreadable run file.
     """
-    messages = Messages(lang)
     summary = read_run(run_dir)
+    if lang is None:
+        outputs = (summary.manifest.get("config") or {}).get("outputs") or {}
+        lang = outputs.get("report_language") or "fr"
+    messages = Messages(lang)
     page = build_page(summary, messages)
     folder = summary.folder
     folder.figures.mkdir(parents=True, exist_ok=True)

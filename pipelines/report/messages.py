@@ -584,10 +584,8 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{n} fichiers d'entrée (voir manifest.json).",
         "{n} input files (see manifest.json).",
     ),
-    "about_files": (
-        "Fichiers : zones.gpkg (à ouvrir dans QGIS), inequality.json, manifest.json, figures/.",
-        "Files: zones.gpkg (open it in QGIS), inequality.json, manifest.json, figures/.",
-    ),
+    "about_files": ("Fichiers : {files}.", "Files: {files}."),
+    "about_qgis": ("à ouvrir dans QGIS", "open it in QGIS"),
 }
 
 #: ``MESSAGES[key][lang]``: the text of message ``key`` in language ``lang``.

@@ -694,5 +694,11 @@ def _about(summary: RunSummary, m: Messages) -> Section:
     inputs = summary.manifest.get("inputs")
     if isinstance(inputs, list):
         items.append(m("about_inputs", n=m.integer(len(inputs))))
-    items.append(m("about_files"))
+    root = summary.folder.root
+    files = [
+        name + (f" ({m('about_qgis')})" if name == "zones.gpkg" else "")
+        for name in ("zones.gpkg", "inequality.json", "manifest.json", "figures/")
+        if (root / name.rstrip("/")).exists()
+    ]
+    items.append(m("about_files", files=", ".join(files)))
     return Section("about", m("sec_about"), (ListBlock(tuple(items)),))

@@ -433,6 +433,7 @@ def test_rebuild_removes_stale_figures_and_missing_inequality(demo_run, tmp_path
     doc = parse_html(build_report(run, lang="en").read_text(encoding="utf-8"))
     assert not (run / "figures" / "suhii.png").exists()
     assert "Not computed for this run: inequality metrics" in doc.by_id("headlines").text()
+    assert "Files: manifest.json, figures/." in doc.by_id("about").text()  # those left
     assert doc.by_id("figure-lst_map") is not None
     assert f"N = {len(iris) - 3} IRIS" in doc.by_id("hottest").text()
     assert "Grey hatching: 3 IRIS without a value" in doc.by_id("maps").text()
@@ -519,3 +520,17 @@ def test_scenario_ranges_are_shown_only_where_they_are_ranges():
     assert _range(rows[2], "mean_delta_k") is None  # no value to range over
     assert _has_spread(table)
     assert not _has_spread(table.iloc[[0, 2]])
+
+
+def test_rebuilt_report_keeps_the_run_language(demo_run, tmp_path):
+    """`ilots report RUN` writes the report in the run's outputs.report_language (it always
+    wrote French); --lang still chooses."""
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["config"]["outputs"]["report_language"] = "en"
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    runner = CliRunner()
+    assert runner.invoke(main, ["report", str(run)]).exit_code == 0
+    assert '<html lang="en"' in (run / "report.html").read_text(encoding="utf-8")
+    assert runner.invoke(main, ["report", str(run), "--lang", "fr"]).exit_code == 0
+    assert '<html lang="fr"' in (run / "report.html").read_text(encoding="utf-8")
