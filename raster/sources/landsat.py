@@ -9,6 +9,7 @@ JSONs go to :mod:`raster.sources.landsat_stac`.
 from __future__ import annotations
 
 import logging
+import posixpath
 import tarfile
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def _item_from_tar(tar_path: Path) -> pystac.Item:
     except (tarfile.TarError, EOFError, OSError) as err:
         raise ProductError(f"{tar_path}: cannot read the tar ({err}); download it again") from err
     fmt = mtl_member.name.rsplit(".", 1)[-1].lower()
-    mtl_href = f"/vsitar/{tar_path}/{mtl_member.name}"
+    # GDAL finds members by their normalised name: "./x.TIF" (tar -C dir .) as "x.TIF".
+    mtl_href = f"/vsitar/{tar_path}/{posixpath.normpath(mtl_member.name)}"
     meta = landsat_metadata(
         parse_mtl(content, fmt, source=mtl_href),  # type: ignore[arg-type]
         source=mtl_href,
@@ -86,7 +88,7 @@ def _item_from_tar(tar_path: Path) -> pystac.Item:
         member = members.get(name)
         if member is None:
             return None
-        return f"/vsitar/{tar_path}/{member.name}", member.size
+        return f"/vsitar/{tar_path}/{posixpath.normpath(member.name)}", member.size
 
     return landsat_item_from_metadata(meta, locate, source=str(tar_path), metadata_href=mtl_href)
 

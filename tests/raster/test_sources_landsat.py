@@ -70,11 +70,13 @@ def _file_proj(path: Path | str) -> tuple:
         )
 
 
-def _make_tar(product: Path, tmp_path: Path) -> Path:
-    tar_path = tmp_path / f"{product.name}.tar"
+def _make_tar(product: Path, folder: Path, prefix: str = "") -> Path:
+    """The product's files in a tar; ``prefix="./"`` as ``tar -C product .`` stores them."""
+    folder.mkdir(exist_ok=True)
+    tar_path = folder / f"{product.name}.tar"
     with tarfile.open(tar_path, "w") as archive:
         for file in sorted(product.iterdir()):
-            archive.add(file, arcname=file.name)
+            archive.add(file, arcname=prefix + file.name)
     return tar_path
 
 
@@ -86,7 +88,8 @@ def _routes(real_data: Path, folder: str, tmp_path: Path) -> dict[str, Path]:
         "mtl.txt": product / f"{name}_MTL.txt",
         "mtl.json": product / f"{name}_MTL.json",
         "mtl.xml": product / f"{name}_MTL.xml",
-        "tar": _make_tar(product, tmp_path),
+        "tar": _make_tar(product, tmp_path / "flat"),
+        "tar_dot": _make_tar(product, tmp_path / "dot", prefix="./"),
         "sr_stac": product / f"{name}_SR_stac.json",
         "st_stac": product / f"{name}_ST_stac.json",
     }
@@ -107,7 +110,7 @@ def test_every_layout_gives_the_same_item(
             file = product / f"{product.name}_{SUFFIX[key]}.TIF"
             assert _proj(item, key) == _file_proj(file), (route, key)
             href = item.assets[key].href
-            if route == "tar":
+            if route.startswith("tar"):
                 assert href.startswith("/vsitar/") and href.endswith(file.name)
                 assert _proj(item, key) == _file_proj(href)  # GDAL reads it in the tar
             else:
