@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import rioxarray
 import xarray as xr
 
 from raster.sources.assets import check_complete
 from raster.zonal.api import zonal_stats
-from tiles.errors import IlotsError, ReadError, ZonesError
+from raster.zonal.partials import Needs
+from raster.zonal.statistics import parse_statistics
+from tiles.errors import IlotsError, IlotsWarning, ReadError, ZonesError
 
 __all__ = ["open_raster", "zonal_table"]
 
@@ -76,13 +80,28 @@ def zonal_table(
 
     ``layer``: the zone file's layer (needed when it has several, e.g. a run's zones.gpkg).
     """
+    needs = Needs.of(parse_statistics(stats))
+    if all_touched and method != "centre":
+        _warn("--all-touched only changes --method centre (exact coverage counts every "
+              "touched pixel by its covered fraction already); ignored")  # fmt: skip
+    if weights is not None and not needs.weighted:
+        _warn("--weights is only used by weighted_mean and weighted_sum; ignored")
+        weights = None
     values = open_raster(raster, band)
+    stored = np.dtype(values.encoding.get("dtype", values.dtype))  # before nodata -> NaN
+    if needs.classes and stored.kind == "f":
+        _warn(f"--stats frac on {Path(raster).name}, a floating-point raster: one column per "
+              "distinct value; frac is meant for class rasters (land cover)")  # fmt: skip
     frame = zones if isinstance(zones, gpd.GeoDataFrame) else _read_zones(zones, layer)
     weight_raster = open_raster(weights, 1) if weights is not None else None
     table = zonal_stats(values, frame, id=id, stats=stats, method=method,
                         all_touched=all_touched, weights=weight_raster,
                         cache_dir=cache_dir)  # fmt: skip
     return table, frame
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, IlotsWarning, stacklevel=3)
 
 
 def _read_zones(path: str | os.PathLike[str], layer: str | None = None) -> gpd.GeoDataFrame:

@@ -222,3 +222,21 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
     result = _run("zonal", cut, gpkg, "--layer", "iris", *common, "--out", tmp_path / "c.csv")
     assert "file is truncated" in _one_error(result)
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "c.csv").exists()
+
+
+def test_zonal_options_that_do_nothing_are_said(tmp_path):
+    ny, nx = 10, 10
+    raster = tmp_path / "r.tif"
+    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
+                       dtype="float32", crs="EPSG:32631",
+                       transform=from_origin(600000, 5400000, 30, 30)) as dst:  # fmt: skip
+        dst.write(np.arange(ny * nx, dtype="float32").reshape(1, ny, nx))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean,frac",
+                  "--all-touched", "--weights", raster, "--out", tmp_path / "o.csv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 3
+    assert "--all-touched only changes --method centre" in warned[0]
+    assert "--weights is only used by weighted_mean and weighted_sum" in warned[1]
+    assert "--stats frac on r.tif, a floating-point raster" in warned[2]
