@@ -80,7 +80,8 @@ def _open_folder(path: Path) -> pystac.Item:
     if inner:
         raise _unrecognised(
             path,
-            f"it holds {len(inner)} product folders: give them one by one or use open_products",
+            f"it holds {len(inner)} product folders: give them one by one (or "
+            "open_products in Python)",
         )
     raise _unrecognised(path, "no MTL, MTD_MSIL2A.xml or item JSON inside")
 

@@ -98,7 +98,9 @@ def zonal_stats(
     needs = Needs.of(specs)
     if needs.weighted:
         if weights is None:
-            raise ValueError("weighted_mean / weighted_sum need a weight raster: weights=...")
+            raise ValueError(
+                "weighted_mean / weighted_sum need a weight raster (--weights FILE, weights=...)"
+            )
         _same_grid(weights, geobox, "the weight raster")
     sources = _sources(values)
     wdata = weights.data if (weights is not None and needs.weighted) else None
@@ -211,8 +213,8 @@ def raster_geobox(data: xr.DataArray) -> GeoBox:
     gbox = data.odc.geobox
     if gbox is None or gbox.crs is None:
         raise CRSError(
-            "the raster has no CRS; set one (e.g. da.rio.write_crs('EPSG:32631')) so the zones "
-            "can be brought to it"
+            "the raster has no CRS; set one (gdal_edit.py -a_srs EPSG:32631 FILE, or "
+            "da.rio.write_crs('EPSG:32631')) so the zones can be brought to it"
         )
     return gbox
 

@@ -190,8 +190,8 @@ def prepare_zones(zones: gpd.GeoDataFrame, *, id: Hashable, crs: Any) -> Prepare
     geometry_name = _active_geometry_name(zones)
     if zones.crs is None:
         raise CRSError(
-            "zones have no CRS; set it with gdf.set_crs(...) "
-            "(e.g. 'EPSG:2154' for IGN IRIS, 'EPSG:4326' for GeoJSON)"
+            "zones have no CRS; set it (ogr2ogr -a_srs EPSG:2154 OUT IN, QGIS's Set Layer CRS, "
+            "or gdf.set_crs(...); e.g. 'EPSG:2154' for IGN IRIS, 'EPSG:4326' for GeoJSON)"
         )
     source_crs = pyproj.CRS.from_user_input(zones.crs)
     target_crs = _raster_crs(crs)
@@ -298,7 +298,7 @@ def _zone_ids(zones: gpd.GeoDataFrame, column: Hashable, geometry_name: Hashable
         rows = np.flatnonzero(null)[:_N_EXAMPLES].tolist()
         raise ZonesError(
             f"{int(null.sum())} zones have no value in id column {column!r} (rows {rows}); "
-            "fill or drop them (gdf.dropna(subset=[...])) before zonal statistics"
+            "fill or drop those zones before zonal statistics"
         )
     duplicated = np.asarray(ids.duplicated(keep=False))
     if duplicated.any():

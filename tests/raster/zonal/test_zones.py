@@ -78,7 +78,7 @@ def test_zones_without_crs():
     with pytest.raises(CRSError) as err:
         prepare_zones(zones, id="code", crs=UTM31)
     text = one_line(err)
-    assert text.startswith("zones have no CRS; set it with gdf.set_crs(")
+    assert text.startswith("zones have no CRS; set it (ogr2ogr -a_srs")
     assert isinstance(err.value, IlotsError)
 
 
