@@ -206,6 +206,8 @@ def lst_command(
     from pipelines.product import MaskOptions, product_lst, write_product_raster
     from pipelines.progress import dask_progress
 
+    if out.suffix.lower() not in (".tif", ".tiff"):
+        raise click.BadParameter(f"the COG must end in .tif (got {out.name})", param_hint="--out")
     check_output(out, inputs=[product])
     options = MaskOptions(
         preset=mask_preset,
@@ -256,9 +258,9 @@ def indices_command(
     from pipelines.progress import dask_progress
 
     names = list(dict.fromkeys(n.strip().lower() for n in index_names.split(",") if n.strip()))
+    result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))  # lazy
     for name in names:
         check_output(out / f"{name}.tif", inputs=[product], make_folder=True)
-    result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))
     for name in names:
         with dask_progress(name, progress):
             path = write_product_raster(result[name], out / f"{name}.tif")

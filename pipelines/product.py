@@ -262,6 +262,12 @@ def product_indices(
             f"{', '.join(index_names())}"
         )
     item = product if isinstance(product, pystac.Item) else open_product(product)
+    sentinel2 = str(item.properties.get("platform", "")).lower().startswith("sentinel-2")
+    if "albedo_liang" in names and sentinel2:
+        raise ValueError(
+            f"albedo_liang is Liang's formula for Landsat OLI bands; {item.id} is a Sentinel-2 "
+            "product: use albedo_s2"
+        )
     used: list[str] = []
     for name in names:
         chosen = INDICES[name].resolve(item.assets)

@@ -236,6 +236,16 @@ def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
     assert (tmp_path / "a_file").read_text() == ""
 
 
+def test_options_the_command_cannot_honour(real_data, tmp_path):
+    """A COG named .txt, and Liang's OLI albedo asked of a Sentinel-2 product: one line, no
+    file (they were written, the albedo from the wrong coefficients)."""
+    result = _run("lst", real_data / T1, "--out", tmp_path / "lst.txt")
+    assert result.exit_code == 2 and "must end in .tif" in result.output
+    result = _run("indices", real_data / S2, "--index", "albedo_liang", "--out", tmp_path / "ix")
+    _assert_one_line_error(result, "albedo_liang is Liang's formula", "use albedo_s2")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_python_dash_m_and_help():
     done = subprocess.run([sys.executable, "-m", "pipelines", "--help"], capture_output=True,
                           text=True, check=True)  # fmt: skip
