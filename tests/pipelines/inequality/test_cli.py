@@ -115,8 +115,10 @@ def test_tables_as_users_give_them(tmp_path, frame):
 
     semi = tmp_path / "semi.csv"
     pd.DataFrame(frame.drop(columns="geometry")).to_csv(semi, index=False, sep=";")
-    assert ilots(semi, *common(tmp_path / "from_semi.json")).exit_code == 0
+    result = ilots(semi, *common(tmp_path / "from_semi.json"))
+    assert result.exit_code == 0
     assert json.loads((tmp_path / "from_semi.json").read_text())["n_used"] == 62
+    assert "note: 2 of 64 rows dropped" in result.output  # said, not only in the JSON
     gpkg = tmp_path / "zones.gpkg"
     frame.to_file(gpkg, layer="iris")
     result = ilots(gpkg, "--layer", "irs", *common(tmp_path / "r.json"))
