@@ -213,6 +213,11 @@ def _lst_method(item: pystac.Item, product_type: str, method: str) -> str:
         raise UnsupportedProductError(
             f"{item.id} is a Level-1 product; use --method single-band or single-channel"
         )
+    if method == "l2" and level == "L2SP" and "lwir11" not in item.assets:
+        raise BandMissingError(
+            f"{item.id}: its surface temperature file ({item.id}_ST_B10.TIF) is missing; "
+            "download the product again, whole"
+        )
     if method == "l2" and (level == "L2SR" or "lwir11" not in item.assets):
         raise UnsupportedProductError(
             f"{item.id} is {level or 'a Level-2 product'} without surface temperature "

@@ -551,6 +551,8 @@ def _without_surface_temperature(item: pystac.Item) -> str | None:
             "takes LST from Level-2 surface temperature, so download the L2SP product (`ilots "
             "lst --method single-band` computes one Level-1 scene)"
         )
+    if "lwir11" not in item.assets and item.properties.get("ilots:processing_level") == "L2SP":
+        return "without its ST_B10 file (surface temperature); download the product again, whole"
     if "lwir11" not in item.assets:
         return "no surface temperature band (an L2SR product); download the L2SP product"
     return None
@@ -559,7 +561,7 @@ def _without_surface_temperature(item: pystac.Item) -> str | None:
 def _reason_label(why: str) -> str:
     if why.endswith("outside the periods"):
         return "outside the periods"
-    if why.startswith(("a Level-1 product", "no surface temperature band")):
+    if why.startswith(("a Level-1 product", "no surface temperature band", "without its ST_B10")):
         return _NO_ST
     return "too cloudy" if why.startswith("cloud cover") else why
 

@@ -246,6 +246,15 @@ def test_options_the_command_cannot_honour(real_data, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_error_l2sp_without_its_st_b10_file(real_data, tmp_path):
+    copy = tmp_path / (real_data / T1).name
+    shutil.copytree(real_data / T1, copy)
+    (st,) = copy.glob("*_ST_B10.TIF")
+    st.unlink()
+    result = _run("lst", copy, "--out", tmp_path / "x.tif")
+    _assert_one_line_error(result, f"{st.name}) is missing", "download the product again")
+
+
 def test_python_dash_m_and_help():
     done = subprocess.run([sys.executable, "-m", "pipelines", "--help"], capture_output=True,
                           text=True, check=True)  # fmt: skip

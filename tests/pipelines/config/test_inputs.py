@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import warnings
 from pathlib import Path
 from typing import ClassVar
@@ -330,3 +331,19 @@ def test_level1_products_are_left_out_with_a_warning(products, tmp_path, write_c
     said = [m for m in messages(caught) if "left out" in m]
     assert len(said) == 1 and f"e.g. {l1.name} is a Level-1 product (L1TP)" in said[0]
     assert "download the L2SP product" in said[0]
+
+
+def test_an_l2sp_product_without_its_st_b10_file_is_named_as_such(products, tmp_path,
+                                                                  write_config):  # fmt: skip
+    """An L2SP folder whose ST_B10 file is missing is not "an L2SR product": it says which
+    file to fetch again."""
+    copy = tmp_path / "copy"
+    shutil.copytree(products / L9_JULY, copy / L9_JULY)
+    (copy / L9_JULY / f"{L9_JULY}_ST_B10.TIF").unlink()
+    config = config_for(write_config, f"['{products}', '{copy}']")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resolve_inputs(config)
+    said = [m for m in messages(caught) if "left out" in m]
+    assert len(said) == 1
+    assert f"e.g. {L9_JULY} is without its ST_B10 file (surface temperature)" in said[0]
