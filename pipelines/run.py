@@ -64,6 +64,7 @@ from pipelines.outputs import (
     write_manifest,
     write_rasters,
     write_zones_gpkg,
+    zone_layer_description,
 )
 from pipelines.outputs._atomic import staged
 from pipelines.outputs.manifest import file_record, sha256_file
@@ -904,7 +905,9 @@ def _run(
         _claim(folder)
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
-            write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers))
+            descriptions = {name: zone_layer_description(name) for name in layers}
+            write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers),
+                             descriptions=descriptions)  # fmt: skip
         for name, frame in layers.items():
             if "parquet" in formats:
                 write_geoparquet(frame, folder.zone_parquet(name))

@@ -11,7 +11,7 @@ crash leaves the previous file or none, never a partial one. Rasters are written
 """
 
 from pipelines.outputs.folder import RunFolder
-from pipelines.outputs.geopackage import write_zones_gpkg
+from pipelines.outputs.geopackage import write_zones_gpkg, zone_layer_description
 from pipelines.outputs.manifest import (
     MANIFEST_KEYS,
     build_manifest,
@@ -35,4 +35,5 @@ __all__ = [
     "write_manifest",
     "write_rasters",
     "write_zones_gpkg",
+    "zone_layer_description",
 ]

@@ -30,7 +30,7 @@ from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
 from tiles.errors import CRSError, ZonesError
 
-__all__ = ["GPKG_VERSION", "LAYER_STYLES_DDL", "write_zones_gpkg"]
+__all__ = ["GPKG_VERSION", "LAYER_STYLES_DDL", "write_zones_gpkg", "zone_layer_description"]
 
 #: GeoPackage version written. GDAL >= 3.7.1 writes 1.4 by default, which the GDAL of QGIS
 #: releases still in use (3.22 with GDAL 3.6, Debian 12) reads with a "may only be partially
@@ -57,6 +57,17 @@ LAYER_STYLES_DDL = f"""CREATE TABLE "layer_styles" (
 )"""
 
 _RESERVED = ("gpkg_", "rtree_", "sqlite_")
+
+
+def zone_layer_description(layer: str) -> str:
+    """Return the gpkg_contents description of a run's zone layer: its rows and units."""
+    what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+    return (
+        f"ilots: one row per {what}. Units by column suffix: _k kelvin, _m2 square metres, "
+        "_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless; disp_med median "
+        "disposable income per consumption unit (EUR/year, INSEE Filosofi); population "
+        "residents."
+    )
 
 
 def write_zones_gpkg(

@@ -84,6 +84,7 @@ from raster.zonal import ZoneCoverage, prepare_zones, zonal_stats, zone_coverage
 
 __all__ = [
     "COMPARISON_COLUMNS",
+    "OUTCOME",
     "SPREAD_COLUMNS",
     "group_deltas",
     "inequality_of",
@@ -121,7 +122,7 @@ SPREAD_COLUMNS: tuple[str, ...] = (
     "qpv_gap_after_k",
 )
 COMPARISON_COLUMNS += tuple(f"{c}_{end}" for c in SPREAD_COLUMNS for end in ("min", "max"))
-_OUTCOME = "lst_anomaly_mean_k"
+OUTCOME = "lst_anomaly_mean_k"  # the IRIS column the inequality metrics rest on
 #: Relative width under which a range over replicates is one value (rounding, identities).
 RANGE_RTOL = 1e-9
 
@@ -165,7 +166,7 @@ def zone_effects(
         }
     )
     table = zonal_stats(values, frame, id=id_column, stats=["mean", "sum"], coverage=coverage)
-    before = frame.set_index(id_column)[_OUTCOME] if _OUTCOME in frame else np.nan
+    before = frame.set_index(id_column)[OUTCOME] if OUTCOME in frame else np.nan
     out = pd.DataFrame({id_column: table[id_column]})
     out["delta_lst_mean_k"] = table["delta_mean"].to_numpy()
     out["lst_anomaly_before_mean_k"] = (
@@ -218,12 +219,12 @@ def inequality_of(
     """
     table = baseline.zones["iris"].copy()
     setup = _income_setup(config, table)
-    if setup is None or _OUTCOME not in table:
+    if setup is None or OUTCOME not in table:
         return None
     if iris_values is not None:
         after = iris_values.set_index("code_iris")["lst_anomaly_after_mean_k"]
-        table[_OUTCOME] = table["code_iris"].map(after).to_numpy(dtype=np.float64)
-    return run_inequality(table, outcome=_OUTCOME, **config.inequality.run_options(), **setup)
+        table[OUTCOME] = table["code_iris"].map(after).to_numpy(dtype=np.float64)
+    return run_inequality(table, outcome=OUTCOME, **config.inequality.run_options(), **setup)
 
 
 def group_deltas(
@@ -240,7 +241,7 @@ def group_deltas(
     delta = table["code_iris"].map(iris_after.set_index("code_iris")["delta_lst_mean_k"])
     delta = delta.to_numpy(dtype=np.float64)
     income = pd.to_numeric(table[setup["income"]], errors="coerce").to_numpy(dtype=np.float64)
-    outcome = pd.to_numeric(table[_OUTCOME], errors="coerce").to_numpy(dtype=np.float64)
+    outcome = pd.to_numeric(table[OUTCOME], errors="coerce").to_numpy(dtype=np.float64)
     present = np.isfinite(outcome) & np.isfinite(income) & np.isfinite(delta)
     weights = np.ones_like(delta)
     if setup["population"] is not None:

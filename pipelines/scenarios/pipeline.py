@@ -47,6 +47,7 @@ from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
 from pipelines.scenarios.compare import (
     COMPARISON_COLUMNS,
+    OUTCOME,
     SPREAD_COLUMNS,
     group_deltas,
     inequality_of,
@@ -562,7 +563,8 @@ def _write_scenario(
     report = inequality_of(baseline, config, tables["iris"]) if "iris" in tables else None
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:
-        write_inequality(report, folder / "inequality.json", folder / "inequality.csv")
+        # Keyed by outcome, as the run's: its CSV has the same columns (outcome first).
+        write_inequality({OUTCOME: report}, folder / "inequality.json", folder / "inequality.csv")
     gap_before = metric_value(before_json, "group_difference")
     means = _mean_effects(
         baseline, config, area, changed, delta, tables.get("iris"), city, gap_before

@@ -44,7 +44,10 @@ def test_run_folder_files(demo_run):
     assert set(gpd.list_layers(out / "zones.gpkg")["name"]) >= {"iris", "qpv"}
     with sqlite3.connect(out / "zones.gpkg") as con:
         styled = {row[0] for row in con.execute("SELECT f_table_name FROM layer_styles")}
+        described = dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
     assert styled >= {"iris", "qpv"}
+    for layer in ("iris", "qpv"):  # the units, in the file as well as in the README
+        assert "_k kelvin" in described[layer] and "disp_med" in described[layer]
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
     assert iris.crs is not None and len(iris) == IRIS_GRID**2
     for column in (

@@ -161,6 +161,10 @@ def test_greening_the_qpv_cools_them_and_narrows_the_gap(demo):
     assert row["qpv_gap_before_k"] == pytest.approx(run["group_difference"]["value"])
     after = json.loads((folder / "inequality.json").read_text())
     assert row["qpv_gap_after_k"] == pytest.approx(after["group_difference"]["value"])
+    # Its CSV has the run's columns (the outcome first), so the two stack.
+    flat = pd.read_csv(folder / "inequality.csv")
+    assert list(flat.columns) == list(pd.read_csv(root / "outputs" / "inequality.csv").columns)
+    assert set(flat["outcome"]) == {"lst_anomaly_mean_k"}
     # The gap after, recomputed with pandas: population-weighted IRIS means in / out of QPV.
     iris = gpd.read_file(root / "outputs" / "zones.gpkg", layer="iris")
     iris = iris.merge(pd.read_csv(folder / "iris.csv", dtype={"code_iris": str}), on="code_iris")
