@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,7 @@ from raster.quality import (
 )
 from raster.quality.qa_pixel import QAPixelMask
 from raster.thermal import surface_temperature_l2
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, IlotsWarning
 from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
 
 logger = logging.getLogger(__name__)
@@ -259,12 +260,35 @@ def _continuous(
 
 
 def analysis_grid(config: RunConfig, area: Any) -> Any:
-    """Build the run's analysis grid: the area grown by the outer rural ring, in the grid CRS."""
+    """Build the run's analysis grid: the area grown by the outer rural ring, in the grid CRS.
+
+    Warns when ``grid.resampling`` is bilinear or cubic (:func:`_kernel_reach_note`).
+    """
+    note = _kernel_reach_note(config)
+    if note is not None:
+        warnings.warn(note, IlotsWarning, stacklevel=2)
     crs = grid_crs(config, area)
     grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
     resolution = config.grid.resolution
     anchor = grid_anchor(resolution, crs)
     return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
+
+
+def _kernel_reach_note(config: RunConfig) -> str | None:
+    """Say that bilinear or cubic resampling weighs band pixels the cloud masks do not cover.
+
+    A grid pixel's masks speak for the band pixel nearest its centre, or for those under its
+    footprint on a coarser grid (:mod:`raster.footprint`); a bilinear or cubic kernel also
+    weighs their neighbours, whose clouds no mask then removes.
+    """
+    method = config.grid.resampling
+    if method not in ("bilinear", "cubic"):
+        return None
+    return (
+        f"grid.resampling: {method} weighs the band pixels around each grid pixel, beyond "
+        "those its cloud masks speak for: cloud edges can leak into clear pixels; use auto "
+        "(nearest, or average onto a coarser grid), or widen the masks (mask.dilate_px)"
+    )
 
 
 def zones_and_area(

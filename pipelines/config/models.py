@@ -467,7 +467,8 @@ class GridConfig(_Model):
         "'average' where it is coarser, from the bands' full-resolution pixels (never their "
         "overviews). QA and class bands are read with 'nearest'; where a grid pixel mixes "
         "several pixels of a band, it counts a date only when every mask pixel under it "
-        "(SCL; QA_PIXEL, ST_QA, ST_CDIST) is clear. "
+        "(SCL; QA_PIXEL, ST_QA, ST_CDIST) is clear. 'bilinear' and 'cubic' also weigh band "
+        "pixels beyond those the masks cover (cloud edges can leak; a warning says so). "
         "Default 'auto'.",
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ from pipelines.run import run
 from pipelines.run_graph import sentinel2_indices
 from pipelines.run_plan import plan
 from tests.conftest import overlap_lengths, raise_if_dask_computes
+from tiles.errors import IlotsWarning
 
 CLOUD = 9
 BRIGHT_DN = 6000
@@ -422,3 +424,16 @@ def test_without_a_usable_sentinel2_product_the_indices_come_from_landsat(demo_f
     assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
     assert set(graph.idx.data_vars) == {"ndvi"}
     assert "indices from: Landsat surface reflectance" in plan(config).summary()  # --dry-run
+
+
+@pytest.mark.parametrize("resampling", ["bilinear", "cubic"])
+def test_bilinear_and_cubic_are_said_to_reach_past_the_masks(demo_folder, resampling):
+    """--dry-run (and the run) warn that these kernels weigh pixels the masks do not cover."""
+    config = apply_overrides(load_config(demo_folder / "config.yaml"),
+                             {"grid.resampling": resampling})  # fmt: skip
+    with pytest.warns(IlotsWarning, match=rf"grid.resampling: {resampling} weighs the band "
+                      r"pixels around each grid pixel.*mask.dilate_px"):  # fmt: skip
+        plan(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        plan(load_config(demo_folder / "config.yaml"))  # auto: no such warning
