@@ -580,7 +580,8 @@ VARIANTS = {"ilots-tiled": ("run-tiled", TILED), "ilots-zstd": ("run-zstd", ZSTD
 
 def run_ilots(root: Path, variant: str | None = None) -> None:
     from pipelines.config import apply_overrides, load_config
-    from pipelines.run import run, scheduler_context
+    from pipelines.run import run
+    from pipelines.scheduler import scheduler_context
 
     config = load_config(root / "config.yaml")
     if variant is not None:

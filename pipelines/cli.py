@@ -399,7 +399,8 @@ def run_command(
     """Run the whole pipeline of CONFIG.yaml and write the run folder."""
     from pipelines.config import apply_overrides, load_config
     from pipelines.progress import dask_progress
-    from pipelines.run import config_scheduler, plan, run, scheduler_context
+    from pipelines.run import plan, run
+    from pipelines.scheduler import config_scheduler, scheduler_context
 
     if scheduler is not None and "://" not in scheduler:
         if scheduler not in ("threads", "processes", "synchronous"):
@@ -487,8 +488,8 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     ΔT COG and map, per-zone ΔT and the inequality metrics after the scenario.
     """
     from pipelines.config import load_config
-    from pipelines.run import config_scheduler, scheduler_context
     from pipelines.scenarios import run_scenarios
+    from pipelines.scheduler import config_scheduler, scheduler_context
 
     config = load_config(config_path)
     # On the config's scheduler, as `ilots run` (the scenarios rerun the run when needed).

@@ -12,13 +12,11 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import os
 import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +71,7 @@ from pipelines.progress import progress_stage
 from pipelines.report import build_report
 from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
+from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
@@ -159,86 +158,6 @@ class _Timer:
                 yield
         finally:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
-
-
-#: Dask's local schedulers by name (``scheduler.kind``, ``--scheduler``).
-LOCAL_SCHEDULERS = {
-    "threads": dask.threaded.get,
-    "processes": dask.multiprocessing.get,
-    "synchronous": dask.local.get_sync,
-}
-
-
-#: Seconds to wait for a Dask scheduler given by address before saying none answers.
-SCHEDULER_TIMEOUT_S = 10
-
-
-@contextlib.contextmanager
-def scheduler_context(
-    scheduler: str | None = None, workers: int | None = None, num_workers: int | None = None
-) -> Iterator[None]:
-    """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
-
-    ``workers`` starts a :class:`distributed.LocalCluster` of that many workers (unless an
-    address is given); ``num_workers`` sizes the local thread or process pool
-    (``scheduler.workers`` of the config; default one per CPU).
-    """
-    if scheduler and "://" in scheduler:
-        from distributed import Client
-
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except OSError as err:  # nothing listens, or a firewall (distributed's TimeoutError)
-            raise ConfigError(
-                f"scheduler.address (--scheduler): no Dask scheduler answers at {scheduler} "
-                f"within {SCHEDULER_TIMEOUT_S} s ({type(err).__name__}); start one there "
-                "(`dask scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
-            ) from None
-        with client:
-            yield
-    elif workers:
-        from distributed import Client, LocalCluster
-
-        with LocalCluster(n_workers=workers, threads_per_worker=1) as cluster, Client(cluster):
-            yield
-    else:
-        # The scheduler as a function and the rechunk method dask picks without a
-        # distributed client: named by strings, dask imports distributed (~0.2 s) to look
-        # for a client.
-        name = scheduler or "threads"
-        options: dict[str, Any] = {
-            "scheduler": LOCAL_SCHEDULERS.get(name, name),
-            "array.rechunk.method": "tasks",
-        }
-        if num_workers:
-            options["num_workers"] = num_workers
-        with contextlib.ExitStack() as stack:
-            if name == "processes":
-                options["pool"] = stack.enter_context(_process_pool(num_workers))
-            stack.enter_context(dask.config.set(options))
-            yield
-
-
-@contextlib.contextmanager
-def _process_pool(num_workers: int | None) -> Iterator[ProcessPoolExecutor]:
-    """One pool of worker processes for every computation of a run.
-
-    Without it, Dask's multiprocessing scheduler starts a pool per computation, and each
-    spawned process imports the libraries and loads the compiled kernels again: a run in 9
-    tiles of the demo city took 116 s on 2 cores, 30 computations of 2 fresh processes each.
-    The pool is set up as ``dask.multiprocessing.get`` sets up its own.
-    """
-    if os.environ.get("PYTHONHASHSEED") in (None, "0"):
-        os.environ["PYTHONHASHSEED"] = "6640"  # Dask's value: the same hashes in every worker
-    pool = ProcessPoolExecutor(
-        num_workers or CPU_COUNT,
-        mp_context=dask.multiprocessing.get_context(),
-        initializer=dask.multiprocessing.initialize_worker_process,
-    )
-    try:
-        yield pool
-    finally:
-        pool.shutdown()
 
 
 def _zone_table(
@@ -487,13 +406,6 @@ def _process_settings() -> Iterator[None]:
             if _settings_users == 0 and _settings_made is not None:
                 _settings_made.close()
                 _settings_made = None
-
-
-def config_scheduler(config: RunConfig) -> str | None:
-    """Return the scheduler ``scheduler.kind``/``address`` name (a name, an address or None)."""
-    return config.scheduler.address or (
-        config.scheduler.kind if config.scheduler.kind != "distributed" else None
-    )
 
 
 def _run_to_folder(

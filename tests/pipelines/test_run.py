@@ -397,12 +397,12 @@ def test_a_landsat_folder_of_sentinel2_products_says_so(demo_folder, tmp_path):
 def test_a_scheduler_address_nobody_answers_is_one_line(demo_folder, tmp_path, monkeypatch):
     import socket
 
-    import pipelines.run as run_module
+    import pipelines.scheduler
 
     with socket.socket() as sock:  # a port nothing listens on once closed
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    monkeypatch.setattr(run_module, "SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.setattr(pipelines.scheduler, "SCHEDULER_TIMEOUT_S", 1)
     args = ["run", str(demo_folder / "config.yaml"), "--out", str(tmp_path / "r"),
             "--scheduler", f"tcp://127.0.0.1:{port}"]  # fmt: skip
     result = CliRunner().invoke(main, args)
@@ -1110,7 +1110,7 @@ def test_tiled_cluster_run_equals_one_piece(demo_folder, tmp_path):
     pieces back: the same run folder as one piece on threads."""
     from distributed import LocalCluster
 
-    from pipelines.run import scheduler_context
+    from pipelines.scheduler import scheduler_context
 
     overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
     config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
@@ -1194,8 +1194,8 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
     import dask.multiprocessing
 
     import pipelines.run as run_module
-    from pipelines.run import scheduler_context
     from pipelines.run_graph import scene_graph
+    from pipelines.scheduler import scheduler_context
 
     with scheduler_context("processes", num_workers=3):
         assert dask.config.get("scheduler") is dask.multiprocessing.get
@@ -1256,7 +1256,7 @@ def test_processes_scheduler_keeps_one_pool_for_the_run():
 
     import dask
 
-    from pipelines.run import scheduler_context
+    from pipelines.scheduler import scheduler_context
 
     def pids(n):
         return set(dask.compute(*[dask.delayed(_worker_pid)(k) for k in range(n)]))
