@@ -66,7 +66,7 @@ def _undecodable_file(err: BaseException) -> str | None:
         return None
     seen: BaseException | None = err
     while seen is not None:
-        named = re.search(r"(\S+\.(?:tiff?|jp2)), band \d+: ", str(seen), re.IGNORECASE)
+        named = re.search(r"^(.+?\.(?:tiff?|jp2)), band \d+: ", str(seen), re.I | re.M)
         if named is not None:
             return named[1]
         seen = seen.__cause__ or seen.__context__

@@ -22,9 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import dask
-import dask.local
-import dask.multiprocessing
-import dask.threaded
 import geopandas as gpd
 import numpy as np
 import pandas as pd

@@ -109,7 +109,10 @@ def _read_zones(path: str | os.PathLike[str], layer: str | None = None) -> gpd.G
     source = Path(path)
     try:
         if source.suffix.lower() == ".parquet":
-            frame = gpd.read_parquet(source)
+            try:
+                frame = gpd.read_parquet(source)
+            except ValueError:  # a Parquet table without GeoParquet metadata: no geometry
+                frame = pd.read_parquet(source)
         else:
             listed = gpd.list_layers(source)
             layers = list(listed.loc[listed["geometry_type"].notna(), "name"])

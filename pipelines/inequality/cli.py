@@ -155,8 +155,6 @@ def inequality_command(
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
     csv_path = out.with_suffix(".csv")
-    check_output(out, inputs=[table], make_folder=True)
-    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)")
     frame, geometry = read_table(table, layer)
     wanted = {
         "--outcome": outcome,
@@ -171,6 +169,8 @@ def inequality_command(
         raise click.ClickException(
             f"{table.name} has no column {'; '.join(missing)}; columns found: {found}"
         )
+    check_output(out, inputs=[table], make_folder=True)  # before the bootstraps
+    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)")
     try:
         report = run_inequality(
             frame,

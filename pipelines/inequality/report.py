@@ -343,8 +343,7 @@ def run_inequality(
 
     difference = None
     if group is not None:
-        _check_group(table[group], group)
-        member = table[group].to_numpy()[present]
+        member = _group_membership(table[group], group)[present]
         known = pd.notna(member)  # a zone without a value is on neither side
         n_in, n_known = int(np.count_nonzero(member[known].astype(bool))), int(known.sum())
         if n_in in (0, n_known):  # a side without zones: no test, the other statistics stand
@@ -433,14 +432,22 @@ def _no_number(column: pd.Series, role: str, hint: str) -> str:
     return f"{role} column {name!r} holds no number (e.g. {examples}); give a numeric column"
 
 
-def _check_group(column: pd.Series, name: str) -> None:
-    """Refuse a group column that is not booleans or 0/1 (missing values allowed)."""
+def _group_membership(column: pd.Series, name: str) -> np.ndarray:
+    """Return the group column as True/False, None where missing (an object array).
+
+    Booleans, or 0/1 as numbers or as text ("0" is not in the group, as a Parquet or
+    GeoPackage text field may hold it); anything else is refused.
+    """
     values = column.dropna()
+    out = np.full(len(column), None, dtype=object)
+    known = column.notna().to_numpy()
     if pd.api.types.is_bool_dtype(values):
-        return
+        out[known] = values.to_numpy(dtype=bool)
+        return out
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().all() and numeric.isin([0, 1]).all():
-        return
+        out[known] = numeric.to_numpy() == 1
+        return out
     examples = ", ".join(repr(v) for v in pd.unique(values)[:3])
     raise InequalityError(
         f"group column {name!r} must hold booleans or 0/1 (found {examples}); recode it, "

@@ -80,15 +80,29 @@ def check_output(
 ) -> Path:
     """Check, before any work, that ``path`` can be written and is none of ``inputs``.
 
-    Its folder must exist (``make_folder``: is made) and take a new file (a temporary one is
-    made and removed): an unwritable place is said in one line before the computation, not
-    after it.
+    An unwritable place is said in one line before the computation, not after it.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    inputs
+        The files the command reads (``None`` entries skipped).
+    option
+        How messages name the output (the command's option).
+    make_folder
+        Make the output's folder when it is missing (else that is an error).
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Raises
     ------
     OutputError
-        ``path`` is one of ``inputs`` (it would be overwritten), or its folder cannot be
-        written.
+        ``path`` is one of ``inputs`` (it would be overwritten), or its folder is missing or
+        does not take a new file (a temporary one is made and removed).
     """
     target = Path(path)
     for source in inputs:
@@ -98,6 +112,8 @@ def check_output(
                 "that input; choose another output name"
             )
     folder = target.parent
+    if not make_folder and not folder.is_dir():
+        raise OutputError(f"{option} {target}: folder {folder} does not exist; create it first")
     try:
         if make_folder:
             folder.mkdir(parents=True, exist_ok=True)

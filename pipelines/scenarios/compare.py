@@ -56,8 +56,10 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
     In how many of the model's fits (the model and its replicates) this scenario narrows
     the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative).
 ``fit_seed``
-    The seed of the median fit: ``scenario_model.seed: <fit_seed>`` with ``replicates: 1``
-    gives this row's values.
+    The seed of the median fit (its pixel sample and its estimator's seed). Where ``sample``
+    is below the usable pixels, ``scenario_model.seed: <fit_seed>`` with ``replicates: 1``
+    fits the same model; where it takes them all, the fits are bootstraps and a
+    ``replicates: 1`` run uses the model fitted on every pixel instead.
 ``<column>_min``, ``<column>_max`` for each of :data:`SPREAD_COLUMNS`
     The lowest and highest value of the column over the ``scenario_model.replicates``
     fits of the model and redraws of a ``reclassify`` fraction's pixels (seeds ``seed``,

@@ -458,7 +458,7 @@ def median_fit(values: list[float]) -> int:
         return 0
     ranked = sorted(finite, key=values.__getitem__)  # stable: ties keep the fits' order
     middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
-    return min(middle, key=lambda j: abs(values[j]))
+    return min(middle, key=lambda j: (abs(values[j]), j))
 
 
 def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:

@@ -91,6 +91,17 @@ def zonal_stats(
         One row per zone in input order: the id column, then one column per statistic
         (``<layer>_<stat>`` when there are several layers). Zones that cover no valid pixel
         have ``count`` 0 and NaN statistics.
+
+    Raises
+    ------
+    ZonesError
+        No zone, no zone with a polygon, or (without ``coverage``) no zone that overlaps
+        the raster (a wrong CRS, or the wrong raster).
+
+    Warns
+    -----
+    IlotsWarning
+        Zones that do not overlap the raster (they get NaN statistics).
     """
     layers = _layers(values)
     geobox = raster_geobox(next(iter(layers.values())))
@@ -261,14 +272,17 @@ def _check_overlap(ids: np.ndarray, geometry: np.ndarray, geobox: GeoBox) -> Non
     """
     if len(geometry) == 0:
         raise ZonesError("the zone layer holds no zone")
+    shaped = ~shapely.is_empty(geometry) & ~shapely.is_missing(geometry)
+    if not shaped.any():  # each already warned about by prepare_zones
+        raise ZonesError("no zone has a polygon (all are empty, missing, points or lines)")
     left, bottom, right, top = geobox.boundingbox
     xmin, ymin, xmax, ymax = shapely.bounds(geometry).T  # NaN for empty geometries
-    away = ~((xmin < right) & (xmax > left) & (ymin < top) & (ymax > bottom))
-    if away.all():
+    away = shaped & ~((xmin < right) & (xmax > left) & (ymin < top) & (ymax > bottom))
+    if away.sum() == shaped.sum():
         raise ZonesError(
-            f"none of the {len(geometry)} zones overlaps the raster (raster bounds "
-            f"{left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f} in its CRS); check the zones' "
-            "CRS and that the raster covers them"
+            f"none of the {int(shaped.sum())} zones overlaps the raster (raster bounds "
+            f"{left:g}, {bottom:g}, {right:g}, {top:g} in its CRS); check the zones' CRS and "
+            "that the raster covers them"
         )
     if away.any():
         shown = ", ".join(map(str, ids[away][:3]))

@@ -227,6 +227,17 @@ def test_error_undecodable_tiff_names_the_file(demo_folder, tmp_path):
     assert not (tmp_path / "x.tif").exists()
 
 
+def test_the_undecodable_file_is_found_in_gdal_errors():
+    from pipelines.cli import _undecodable_file
+
+    cause = OSError(r"C:\My Data\LC08_ST_B10.TIF, band 1: IReadBlock failed at X offset 0")
+    err = OSError("Read failed. See previous exception for details.")
+    err.__cause__ = cause
+    assert _undecodable_file(err) == r"C:\My Data\LC08_ST_B10.TIF"  # spaces kept
+    assert _undecodable_file(OSError("Read failed.")) == "a raster file"
+    assert _undecodable_file(OSError("Permission denied")) is None
+
+
 def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
     (tmp_path / "a_file").write_text("")
     for args in (["lst", real_data / T1], ["indices", real_data / T1, "--index", "ndvi"]):
@@ -234,6 +245,8 @@ def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
         result = _run(*args, "--out", out)
         _assert_one_line_error(result, "OutputError", str(out.parent if args[0] == "lst" else out))
     assert (tmp_path / "a_file").read_text() == ""
+    result = _run("lst", real_data / T1, "--out", tmp_path / "missing" / "x.tif")
+    _assert_one_line_error(result, "folder", "missing does not exist; create it first")
 
 
 def test_options_the_command_cannot_honour(real_data, tmp_path):

@@ -193,6 +193,9 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
     far.to_file(gpkg, layer="qpv")
     zones.iloc[:0].to_file(tmp_path / "empty.gpkg")
     pd.DataFrame({"zid": ["Z000"]}).to_csv(tmp_path / "table.csv", index=False)
+    pd.DataFrame({"zid": ["Z000"]}).to_parquet(tmp_path / "table.parquet")  # no GeoParquet
+    points = zones.assign(geometry=zones.centroid)
+    points.to_file(tmp_path / "points.gpkg")
     common = ("--id", "zid", "--stats", "mean")
     parquet = _run("zonal", raster, tmp_path / "z.parquet", *common, "--out", tmp_path / "p.csv")
     layer = _run("zonal", raster, gpkg, "--layer", "iris", *common, "--out", tmp_path / "l.csv")
@@ -201,6 +204,8 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
     before = gpkg.read_bytes()
     for zone_file, extra, fragment in [
         (tmp_path / "table.csv", (), "table.csv has no zone geometry"),
+        (tmp_path / "table.parquet", (), "table.parquet has no zone geometry"),
+        (tmp_path / "points.gpkg", (), "no zone has a polygon"),
         (gpkg, (), "zones.gpkg has several layers (iris, qpv); choose one with --layer"),
         (gpkg, ("--layer", "qpvv"), "has no zone layer 'qpvv'; its layers: iris, qpv"),
         (gpkg, ("--layer", "qpv"), "none of the 3 zones overlaps the raster"),

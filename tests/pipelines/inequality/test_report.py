@@ -250,4 +250,10 @@ def test_text_columns_are_named_as_text():
         run_inequality(frame, **args, group="qpv_text")
     frame["qpv_int"] = frame["qpv"].astype(int).astype(object)  # 0/1, a blank: accepted
     frame.loc[5, "qpv_int"] = None
-    assert run_inequality(frame, **args, group="qpv_int").group_difference is not None
+    reference = run_inequality(frame, **args, group="qpv_int").group_difference
+    assert reference is not None
+    frame["qpv_text01"] = frame["qpv_int"].map({0: "0", 1: "1"})  # text "0" is not in it
+    assert run_inequality(frame, **args, group="qpv_text01").group_difference == reference
+    frame["qpv_bool"] = frame["qpv"].astype(object)
+    frame.loc[5, "qpv_bool"] = None
+    assert run_inequality(frame, **args, group="qpv_bool").group_difference == reference

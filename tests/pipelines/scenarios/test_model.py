@@ -214,6 +214,7 @@ def test_refits_differ_when_the_sample_takes_every_pixel():
         ([-7.1, -5.3, -6.7, -6.3], 3),  # even: of -6.7 and -6.3, the smaller effect
         ([0.4, 1.0, -0.2, 2.0], 0),  # of 0.4 and 1.0 (either sign), the one nearer 0
         ([-1.0, 1.0], 0),  # the same size: the earlier fit
+        ([1.0, -1.0], 0),
         ([float("nan"), -3.0, -1.0, -2.0], 3),  # a fit without a value is left out
         ([float("nan"), float("nan")], 0),  # none: the model's own fit
         ([-2.5], 0),
