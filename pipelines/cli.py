@@ -110,8 +110,13 @@ def _setup_logging(verbose: int) -> None:
     warnings.simplefilter("default" if verbose >= 2 else "ignore")
     warnings.simplefilter("always", IlotsWarning)
     warnings.showwarning = _show_warning
-    if verbose == 0:  # odc-stac logs each failed read; ilots says it in one line instead
-        logging.getLogger("odc.loader").setLevel(logging.CRITICAL)
+    # odc-stac logs each failed read at ERROR, and ilots says it in one line instead: its
+    # records stop short of the terminal, but still reach the handlers on its loggers (the
+    # "skipped an unreadable file" warnings of raster.load), and show with -v.
+    odc = logging.getLogger("odc.loader")
+    if not any(isinstance(h, logging.NullHandler) for h in odc.handlers):
+        odc.addHandler(logging.NullHandler())  # else logging's last resort prints them
+    odc.propagate = verbose > 0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

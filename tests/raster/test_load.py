@@ -200,7 +200,20 @@ def test_mixed_crs_needs_a_resolution(tmp_path):
     assert ds.rio.crs.to_epsg() in (32630, 32631)
 
 
-def test_on_error_skip_warns_and_goes_on(tmp_path):
+@pytest.mark.parametrize("after_cli", [False, True])
+def test_on_error_skip_warns_and_goes_on(tmp_path, monkeypatch, after_cli):
+    """Also once the command line set its logging up (it keeps odc-stac's failed-read log
+    lines off the terminal, and once took its records away from this warning too)."""
+    if after_cli:
+        import logging
+
+        from pipelines.cli import _setup_logging
+
+        odc = logging.getLogger("odc.loader")
+        monkeypatch.setattr(odc, "propagate", odc.propagate)
+        monkeypatch.setattr(odc, "handlers", list(odc.handlers))
+        with warnings.catch_warnings():  # its warning filters and display, undone after
+            _setup_logging(0)
     good = _l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600000, 5400000), tag=1)
     bad = _l2_product(tmp_path, "landsat-9", dt.date(2023, 7, 20), (600000, 5400000), tag=2)
     items = [open_product(good), open_product(bad)]
