@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import tempfile
 import threading
 import time
 import warnings
@@ -61,7 +60,7 @@ from pipelines.outputs import (
     write_zones_gpkg,
     zone_layer_description,
 )
-from pipelines.outputs._atomic import staged
+from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.outputs.rasters import VERSION_TAG
 from pipelines.progress import progress_stage
@@ -566,9 +565,7 @@ def _check_folder(config: RunConfig) -> None:
     root = Path(folder.root)
     made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=root):
-            pass
+        probe_folder(root, make=True)
     except OSError as err:
         raise ConfigError(
             f"outputs.folder (--out): cannot write in {root}: {err.strerror or err}; choose "

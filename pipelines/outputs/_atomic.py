@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tiles.errors import OutputError
 
-__all__ = ["check_output", "ilots_version", "staged", "write_text_atomic"]
+__all__ = ["check_output", "ilots_version", "probe_folder", "staged", "write_text_atomic"]
 
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
@@ -115,13 +115,24 @@ def check_output(
     if not make_folder and not folder.is_dir():
         raise OutputError(f"{option} {target}: folder {folder} does not exist; create it first")
     try:
-        if make_folder:
-            folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        probe_folder(folder, make=make_folder)
     except OSError as err:
         raise OutputError(
             f"{option} {target}: cannot write in {folder} ({err.strerror or err}); choose a "
             "folder you can write to"
         ) from None
     return target
+
+
+def probe_folder(folder: str | os.PathLike[str], *, make: bool = False) -> None:
+    """Write and remove a temporary file in ``folder`` (made first with ``make``).
+
+    Raises
+    ------
+    OSError
+        The folder cannot be made, or does not take a new file (read-only, a file, full).
+    """
+    if make:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass

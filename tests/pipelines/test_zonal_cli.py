@@ -144,13 +144,19 @@ def test_gpkg_output_has_geometry_and_multiband_names(tmp_path):
     np.testing.assert_allclose(pd.read_csv(one)["mean"], 2.0)
 
 
+def _small_raster(path, values, **profile):
+    """A 300 m square float32 raster in UTM 31N (``values``: its rows, its columns)."""
+    ny, nx = values.shape
+    transform = from_origin(600000, 5400000, 30, 30)
+    with rasterio.open(path, "w", driver="GTiff", width=nx, height=ny, count=1,
+                       dtype="float32", crs="EPSG:32631", transform=transform,
+                       **profile) as dst:  # fmt: skip
+        dst.write(values.astype("float32")[None])
+    return path
+
+
 def test_zonal_cli_errors(tmp_path):
-    ny, nx = 10, 10
-    raster = tmp_path / "r.tif"
-    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
-                       dtype="float32", crs="EPSG:32631",
-                       transform=from_origin(600000, 5400000, 30, 30)) as dst:  # fmt: skip
-        dst.write(np.ones((1, ny, nx), "float32"))
+    raster = _small_raster(tmp_path / "r.tif", np.ones((10, 10)))
     zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
     zones = pd.concat([zones, zones.iloc[:1]])
     zones.to_file(tmp_path / "dup.gpkg")
@@ -178,13 +184,8 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
     a GeoPackage of several layers without --layer, an empty layer, zones off the raster, a
     truncated raster and --out naming the zone file each get one line (the zone file left
     as it was)."""
-    ny, nx = 10, 10
-    raster = tmp_path / "r.tif"
-    grid = {"crs": "EPSG:32631", "transform": from_origin(600000, 5400000, 30, 30)}
-    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
-                       dtype="float32", tiled=True, blockxsize=16, blockysize=16,
-                       **grid) as dst:  # fmt: skip
-        dst.write(np.arange(ny * nx, dtype="float32").reshape(1, ny, nx))
+    values = np.arange(100.0).reshape(10, 10)
+    raster = _small_raster(tmp_path / "r.tif", values, tiled=True, blockxsize=16, blockysize=16)
     zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
     zones.to_parquet(tmp_path / "z.parquet")
     gpkg = tmp_path / "zones.gpkg"
@@ -230,12 +231,7 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
 
 
 def test_zonal_options_that_do_nothing_are_said(tmp_path):
-    ny, nx = 10, 10
-    raster = tmp_path / "r.tif"
-    with rasterio.open(raster, "w", driver="GTiff", width=nx, height=ny, count=1,
-                       dtype="float32", crs="EPSG:32631",
-                       transform=from_origin(600000, 5400000, 30, 30)) as dst:  # fmt: skip
-        dst.write(np.arange(ny * nx, dtype="float32").reshape(1, ny, nx))
+    raster = _small_raster(tmp_path / "r.tif", np.arange(100.0).reshape(10, 10))
     _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
     result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean,frac",
                   "--all-touched", "--weights", raster, "--out", tmp_path / "o.csv")  # fmt: skip
