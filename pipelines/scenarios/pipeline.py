@@ -382,11 +382,12 @@ def _write_scenarios(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Predict and write every scenario, then the comparison; return its rows and notes.
 
-    Each scenario is predicted by every fit: the model (``seed``) and its replicates
-    (refitted with seeds ``seed + 1``, ``seed + 2``, ..., the pixels of a partial
-    reclassification redrawn with them), for the range of its effects. Its values, map and
-    tables are those of its median fit (:func:`median_fit`), not of whichever fit the seed
-    gives: one seed can give a fit at the edge of the range.
+    Each scenario is predicted by every fit, seeds ``seed``, ``seed + 1``, ... (the first
+    is the model itself, unless ``sample`` takes every usable pixel: then each fit is a
+    bootstrap, :func:`~.model.refit`), the pixels of a partial reclassification redrawn with
+    each seed, for the range of its effects. Its values, map and tables are those of its
+    median fit (:func:`median_fit`), not of whichever fit the seed gives: one seed can give a
+    fit at the edge of the range.
     """
     folder = baseline.folder
     settings = config.scenario_model
