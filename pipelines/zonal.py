@@ -109,6 +109,10 @@ def _read_zones(path: str | os.PathLike[str], layer: str | None = None) -> gpd.G
     source = Path(path)
     try:
         if source.suffix.lower() == ".parquet":
+            if layer is not None:
+                raise ZonesError(
+                    f"{source.name} is a Parquet file, which holds one layer: leave out --layer"
+                )
             try:
                 frame = gpd.read_parquet(source)
             except ValueError:  # a Parquet table without GeoParquet metadata: no geometry

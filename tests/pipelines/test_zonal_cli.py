@@ -206,6 +206,7 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
     for zone_file, extra, fragment in [
         (tmp_path / "table.csv", (), "table.csv has no zone geometry"),
         (tmp_path / "table.parquet", (), "table.parquet has no zone geometry"),
+        (tmp_path / "z.parquet", ("--layer", "iris"), "holds one layer: leave out --layer"),
         (tmp_path / "points.gpkg", (), "no zone has a polygon"),
         (gpkg, (), "zones.gpkg has several layers (iris, qpv); choose one with --layer"),
         (gpkg, ("--layer", "qpvv"), "has no zone layer 'qpvv'; its layers: iris, qpv"),
