@@ -483,6 +483,12 @@ def resolve_inputs(
     opener = _Opener()
     skipped: list[str] = []
     result: dict[str, tuple[pystac.Item, ...]] = {}
+    # A folder listed under both sensors: what in it is no product is said of both keys.
+    listing: dict[Path, list[str]] = {}
+    for sensor in ("landsat", "sentinel2"):
+        for i, src in enumerate(getattr(config.inputs, sensor)):
+            if src.path is not None:
+                listing.setdefault(Path(src.path), []).append(f"inputs.{sensor}[{i}]")
     for sensor in ("landsat", "sentinel2"):
         kept: dict[str, pystac.Item] = {}
         reasons: dict[str, int] = {}
@@ -491,9 +497,10 @@ def resolve_inputs(
         dates: list[str] = []  # acquisition dates of the products outside the periods
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
+            keys = listing.get(Path(src.path), []) if src.path is not None else []
             items = _source_items(
                 src,
-                key,
+                f"{source}: {', '.join(keys)}" if len(keys) > 1 else key,
                 opener=opener,
                 bbox=bbox,
                 intervals=intervals,

@@ -68,6 +68,18 @@ def test_folder_of_products(products, write_config):
     assert "inputs.landsat[0]" in text[0]
 
 
+def test_a_folder_listed_for_both_sensors_names_both_keys(products, write_config):
+    """What in a folder listed under landsat and sentinel2 is no product is said once, of
+    both keys (it was said of inputs.landsat[0], also for a Sentinel-2 product)."""
+    config = apply_overrides(config_for(write_config, f"['{products}']"),
+                             {"inputs.sentinel2": [str(products)]})  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resolve_inputs(config)
+    said = [m for m in messages(caught) if "README.txt" in m]
+    assert len(said) == 1 and "inputs.landsat[0], inputs.sentinel2[0]: skipping" in said[0]
+
+
 def test_a_folder_without_metadata_says_what_it_lacks(tmp_path, write_config):
     """A product folder whose MTL was not downloaded: the warning says what is missing."""
     folder = tmp_path / "downloads" / L8_JULY
