@@ -135,9 +135,13 @@ def _check_blocks(src: rasterio.DatasetReader, file_size: int | None) -> None:
 
 def check_complete(href: str) -> None:
     """Raise :class:`ReadError` if a local GeoTIFF is truncated (a download cut short)."""
-    size = os.path.getsize(href) if os.path.isfile(href) else None
     with rasterio.open(href) as src:
-        _check_blocks(src, size)
+        _check_blocks(src, _local_size(href))
+
+
+def _local_size(href: str) -> int | None:
+    """Size in bytes of a local file; None for GDAL paths (``/vsi...``) and URLs."""
+    return os.path.getsize(href) if not href.startswith("/vsi") and os.path.isfile(href) else None
 
 
 def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:
@@ -160,8 +164,8 @@ def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:
     ReadError
         If the file cannot be opened as a raster, is truncated, or has no CRS.
     """
-    if file_size is None and not href.startswith("/vsi") and os.path.isfile(href):
-        file_size = os.path.getsize(href)
+    if file_size is None:
+        file_size = _local_size(href)
     try:
         with rasterio.open(href) as src:
             _check_blocks(src, file_size)
