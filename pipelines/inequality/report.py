@@ -428,8 +428,9 @@ def _no_number(column: pd.Series, role: str, hint: str) -> str:
     text = column.dropna()
     if text.empty:
         return f"{role} column {name!r} is all missing; {hint}"
-    examples = ", ".join(repr(v) for v in pd.unique(text)[:3])
-    return f"{role} column {name!r} holds no number (e.g. {examples}); give a numeric column"
+    return (
+        f"{role} column {name!r} holds no number (e.g. {_examples(text, 3)}); give a numeric column"
+    )
 
 
 def _group_membership(column: pd.Series, name: str) -> np.ndarray:
@@ -448,11 +449,15 @@ def _group_membership(column: pd.Series, name: str) -> np.ndarray:
     if numeric.notna().all() and numeric.isin([0, 1]).all():
         out[known] = numeric.to_numpy() == 1
         return out
-    examples = ", ".join(repr(v) for v in pd.unique(values)[:3])
     raise InequalityError(
-        f"group column {name!r} must hold booleans or 0/1 (found {examples}); recode it, "
-        "1 for the zones in the group (e.g. the QPV) and 0 for the others"
+        f"group column {name!r} must hold booleans or 0/1 (found {_examples(values, 3)}); "
+        "recode it, 1 for the zones in the group (e.g. the QPV) and 0 for the others"
     )
+
+
+def _examples(values: pd.Series, n: int) -> str:
+    """Return the first ``n`` distinct values, quoted, for a one-line message."""
+    return ", ".join(repr(v) for v in pd.unique(values)[:n])
 
 
 def _numeric_column(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
@@ -468,7 +473,7 @@ def _numeric_column(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]
     if commas.any():
         notes.append(f"{int(commas.sum())} values of {name} read with a decimal comma")
     if bad.any():
-        examples = ", ".join(repr(v) for v in pd.unique(column[bad])[:4])
+        examples = _examples(column[bad], 4)
         notes.append(
             f"{int(bad.sum())} non-numeric values of {name} treated as missing (e.g. {examples})"
         )
