@@ -73,7 +73,13 @@ from raster.heat_island import (
     lst_anomaly,
 )
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
-from tiles.errors import ConfigError, IlotsError, InequalityError, collected_warnings
+from tiles.errors import (
+    ConfigError,
+    IlotsError,
+    InequalityError,
+    LayerNotFoundError,
+    collected_warnings,
+)
 from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
@@ -692,8 +698,11 @@ def _run(
         if qpv is not None:
             frames["qpv"] = (qpv, "code_qp")
         for extra in config.zones.extra:
-            key = f"zones.extra[{extra.name}]"
-            frame = open_layer(extra.path, layer=extra.layer, what=key, bbox=graph.area.series())
+            key, near = f"zones.extra[{extra.name}]", graph.area.series()
+            try:
+                frame = open_layer(extra.path, layer=extra.layer, what=key, bbox=near)
+            except LayerNotFoundError as err:
+                raise ConfigError(f"{source}: {key}.layer: {err}") from err
             kept = zones_in_area(frame, graph.area, key, rule="overlap", required=False)
             frames[extra.name] = (kept, extra.id)
         zone_layers = [

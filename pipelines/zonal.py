@@ -13,6 +13,7 @@ import pandas as pd
 import rioxarray
 import xarray as xr
 
+from pipelines.census import check_layer
 from raster.sources.assets import check_complete
 from raster.zonal.api import zonal_stats
 from raster.zonal.partials import Needs
@@ -118,12 +119,7 @@ def _read_zones(path: str | os.PathLike[str], layer: str | None = None) -> gpd.G
             except ValueError:  # a Parquet table without GeoParquet metadata: no geometry
                 frame = pd.read_parquet(source)
         else:
-            listed = gpd.list_layers(source)
-            layers = list(listed.loc[listed["geometry_type"].notna(), "name"])
-            if layer is not None and layer not in layers:
-                raise ZonesError(
-                    f"{source.name} has no zone layer {layer!r}; its layers: {', '.join(layers)}"
-                )
+            layers = check_layer(source, layer, spatial=True)
             if layer is None and len(layers) > 1:
                 raise ZonesError(
                     f"{source.name} has several layers ({', '.join(layers)}); choose one "

@@ -85,6 +85,10 @@ class ZonesError(IlotsError):
     """A zone layer cannot be used as given (missing, null or duplicated ids; no geometry)."""
 
 
+class LayerNotFoundError(ZonesError):
+    """A vector file has no layer of the name given; the message lists its layers."""
+
+
 class CensusError(IlotsError):
     """A census table (Filosofi, population) or a join of tables cannot be used as given."""
 

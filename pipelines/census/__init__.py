@@ -27,9 +27,12 @@ Public API
 ``open_layer(source, *, layer, what, bbox=None, fids=None) -> GeoDataFrame``
     (:mod:`._layers`) A vector layer with its CRS checked, read near an area (``bbox``) or
     for some features (``fids``) only.
+``check_layer(path, layer, *, spatial=False) -> list[str]``
+    (:mod:`._layers`) The names of a vector file's layers; a name it does not have is
+    refused with the list.
 """
 
-from pipelines.census._layers import open_layer
+from pipelines.census._layers import check_layer, open_layer
 from pipelines.census.filosofi import FILOSOFI_ALIASES, FilosofiMeta, read_filosofi
 from pipelines.census.iris import read_iris
 from pipelines.census.joins import JoinReport, join_tables
@@ -42,6 +45,7 @@ __all__ = [
     "FilosofiMeta",
     "JoinReport",
     "PopulationMeta",
+    "check_layer",
     "iris_qpv_overlay",
     "join_tables",
     "open_layer",

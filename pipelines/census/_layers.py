@@ -16,10 +16,11 @@ from pipelines.census._messages import WarningLog, examples
 from pipelines.census.codes import CodeFormat, normalise_codes
 from pipelines.census.fields import describe_columns
 from raster.zonal.zones import prepare_zones
-from tiles.errors import CRSError, ZonesError
+from tiles.errors import CRSError, LayerNotFoundError, ZonesError
 
 __all__ = [
     "assemble",
+    "check_layer",
     "checked_codes",
     "duplicated_codes_error",
     "layer_bounds",
@@ -58,6 +59,8 @@ def open_layer(
         If ``source`` is neither a path nor a GeoDataFrame.
     FileNotFoundError
         If the path does not exist.
+    tiles.errors.LayerNotFoundError
+        If the file has no layer named ``layer`` (a :class:`~tiles.errors.ZonesError`).
     tiles.errors.ZonesError
         If the file cannot be read or has no geometry column.
     tiles.errors.CRSError
@@ -76,8 +79,11 @@ def open_layer(
         if not path.exists() and not str(source).startswith("/vsi"):
             raise FileNotFoundError(f"{what} layer not found: {path}")
         try:
+            check_layer(path, layer)
             bounds = None if bbox is None else layer_bounds(path, layer, bbox)
             frame = gpd.read_file(path, layer=layer, bbox=bounds, fids=fids)
+        except ZonesError:
+            raise
         except Exception as err:  # pyogrio raises several types for unreadable files
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ZonesError(f"cannot read the {what} layer {path}: {reason}") from err
@@ -109,6 +115,30 @@ def open_layer(
                 "fixed.gpkg <file>"
             )
     return frame
+
+
+def check_layer(
+    path: str | os.PathLike[str], layer: str | int | None, *, spatial: bool = False
+) -> list[str]:
+    """Return the names of a vector file's layers, having checked that ``layer`` is one.
+
+    With ``spatial``, only the layers with a geometry column count (a GeoPackage may also
+    hold attribute tables and QGIS's ``layer_styles``). An integer or no ``layer`` is not
+    checked.
+
+    Raises
+    ------
+    tiles.errors.LayerNotFoundError
+        If ``layer`` is a name the file does not have; the message lists the file's layers.
+    """
+    listed = pyogrio.list_layers(path)
+    names = [str(name) for name, geometry in listed if geometry is not None or not spatial]
+    if isinstance(layer, str) and layer not in names:
+        kind = "zone layer" if spatial else "layer"
+        raise LayerNotFoundError(
+            f"{Path(path).name} has no {kind} {layer!r}; its {kind}s: {', '.join(names)}"
+        )
+    return names
 
 
 def layer_bounds(

@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from pipelines.census.codes import commune_codes
 from pipelines.config.models import RunConfig
-from tiles.errors import ConfigError, IlotsError
+from tiles.errors import ConfigError, IlotsError, LayerNotFoundError
 from tiles.grid import utm_crs_for
 
 __all__ = ["AreaOfInterest", "area_of_interest", "grid_crs", "read_zone_layer", "zone_source"]
@@ -281,7 +281,8 @@ def read_zone_layer(
     except ConfigError:
         raise
     except (IlotsError, OSError) as err:
-        raise ConfigError(f"{source}: zones.{name}.path: {err}") from err
+        key = "layer" if isinstance(err, LayerNotFoundError) else "path"
+        raise ConfigError(f"{source}: zones.{name}.{key}: {err}") from err
     return frame
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipelines.inequality.report import run_inequality
 from pipelines.outputs._atomic import check_output
-from tiles.errors import IlotsError
+from tiles.errors import IlotsError, LayerNotFoundError
 
 __all__ = ["inequality_command", "read_table"]
 
@@ -60,17 +60,16 @@ def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str 
             return pd.read_parquet(path), None
         import geopandas as gpd
 
-        if layer is not None:
-            layers = list(gpd.list_layers(path)["name"])
-            if layer not in layers:
-                raise click.ClickException(
-                    f"{path.name} has no layer {layer!r}; its layers: {', '.join(layers)}"
-                )
+        from pipelines.census import check_layer
+
+        check_layer(path, layer)
         frame = gpd.read_file(path, layer=layer)
         has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any()
         return frame, frame.geometry.name if has_geometry else None
     except click.ClickException:
         raise
+    except LayerNotFoundError as err:
+        raise click.ClickException(str(err)) from err
     except Exception as err:  # pyogrio's errors for unreadable files are not OSErrors
         raise click.ClickException(f"cannot read {path.name}: {err}") from err
 

@@ -15,6 +15,7 @@ import rasterio
 import yaml
 from rasterio.features import geometry_mask
 from scipy import ndimage
+from shapely.geometry import box
 
 from pipelines.config import apply_overrides, load_config
 from pipelines.run import run
@@ -251,3 +252,48 @@ def test_products_without_reflectance_write_no_empty_ndvi_or_land_cover(
     assert iris["ndvi_mean"].isna().all() and iris["lst_mean_k"].notna().all()
     said = [w for w in result.warnings if "lack red and near-infrared reflectance" in w]
     assert len(said) == 1
+
+
+def _overlap(edges: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Length of [low, high] inside each interval [edges[i], edges[i + 1]] (either order)."""
+    lo, hi = np.minimum(edges[:-1], edges[1:]), np.maximum(edges[:-1], edges[1:])
+    return np.clip(np.minimum(hi, high) - np.maximum(lo, low), 0, None)
+
+
+def test_an_extra_zone_layer_gets_exact_statistics(demo_folder, demo_run, tmp_path):
+    # Two rectangles off the pixel edges, in the grid's CRS: each pixel's covered share is
+    # the product of its row and column overlaps, so the exact mean is known analytically.
+    with rasterio.open(demo_run[0] / "rasters" / "lst_median.tif") as src:
+        transform, crs = src.transform, src.crs
+    x0, y0 = transform.c, transform.f
+    boxes = {"p1": (x0 + 6_013.0, y0 - 8_177.0, x0 + 7_251.0, y0 - 7_093.0),
+             "p2": (x0 + 8_104.0, y0 - 9_950.0, x0 + 8_896.5, y0 - 9_001.0)}  # fmt: skip
+    parks = gpd.GeoDataFrame(
+        {"park_id": list(boxes)}, geometry=[box(*b) for b in boxes.values()], crs=crs
+    )
+    parks.to_file(tmp_path / "parks.gpkg", layer="parks")
+    layer = {"name": "parks", "path": str(tmp_path / "parks.gpkg"), "id": "park_id"}
+    result = run(_config(demo_folder, **{"zones.extra": [layer]}), out=tmp_path / "run")
+    lst, transform, *_ = _read(tmp_path / "run", "lst_median")
+    xs = transform.c + transform.a * np.arange(lst.shape[1] + 1)
+    ys = transform.f + transform.e * np.arange(lst.shape[0] + 1)
+    table = gpd.read_file(tmp_path / "run" / "zones.gpkg", layer="parks").set_index("park_id")
+    for park, (west, south, east, north) in boxes.items():
+        weight = np.outer(_overlap(ys, south, north), _overlap(xs, west, east))
+        clear = np.isfinite(lst) & (weight > 0)
+        want = (weight[clear] * lst[clear]).sum() / weight[clear].sum()
+        assert clear.sum() > 500 and table.loc[park, "lst_mean_k"] == pytest.approx(want, abs=1e-4)
+        assert table.loc[park, "area_m2"] == pytest.approx((east - west) * (north - south))
+    assert table.crs == result.zones["iris"].crs  # written in the IRIS layer's CRS
+    assert gpd.read_parquet(tmp_path / "run" / "zones" / "parks.parquet").crs == table.crs
+
+
+def test_a_misspelt_extra_layer_names_its_key_and_the_file_layers(demo_folder, tmp_path):
+    gpd.GeoDataFrame({"park_id": ["p1"]}, geometry=[box(0, 0, 1, 1)], crs=2154).to_file(
+        tmp_path / "parks.gpkg", layer="parks"
+    )
+    layer = {"name": "parks", "path": str(tmp_path / "parks.gpkg"), "id": "park_id",
+             "layer": "parcs"}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"zones.extra\[parks\].layer: parks.gpkg has no layer "
+                       r"'parcs'; its layers: parks$"):  # fmt: skip
+        run(_config(demo_folder, **{"zones.extra": [layer]}), out=tmp_path / "run")

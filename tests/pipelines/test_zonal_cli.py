@@ -209,7 +209,7 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
         (tmp_path / "z.parquet", ("--layer", "iris"), "holds one layer: leave out --layer"),
         (tmp_path / "points.gpkg", (), "no zone has a polygon"),
         (gpkg, (), "zones.gpkg has several layers (iris, qpv); choose one with --layer"),
-        (gpkg, ("--layer", "qpvv"), "has no zone layer 'qpvv'; its layers: iris, qpv"),
+        (gpkg, ("--layer", "qpvv"), "has no zone layer 'qpvv'; its zone layers: iris, qpv"),
         (gpkg, ("--layer", "qpv"), "none of the 3 zones overlaps the raster"),
         (tmp_path / "empty.gpkg", (), "empty.gpkg holds no zone"),
     ]:

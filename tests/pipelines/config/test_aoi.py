@@ -109,6 +109,18 @@ def test_missing_zone_file_names_the_key(write_config):
         area_of_interest(config, source="config.yaml")
 
 
+@pytest.mark.parametrize("id_column", ["", ", id: CODE_IRIS"])
+def test_a_misspelt_zone_layer_names_its_key_and_the_file_layers(
+    iris_gpkg, write_config, id_column
+):
+    text = IRIS_CONFIG.replace(
+        "{path: zones/iris.gpkg}", f"{{path: zones/iris.gpkg, layer: irs{id_column}}}"
+    )
+    with pytest.raises(ConfigError, match=r"^config.yaml: zones.iris.layer: iris.gpkg has no "
+                       r"layer 'irs'; its layers: iris$"):  # fmt: skip
+        area_of_interest(load(write_config, text), source="config.yaml")
+
+
 def test_extra_layer_with_commune_field(tmp_path, write_config):
     gpd.GeoDataFrame(
         {"park_id": ["p1", "p2"], "CODE_COM": ["31555", "31069"]},
