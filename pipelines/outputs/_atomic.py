@@ -101,8 +101,8 @@ def check_output(
     Raises
     ------
     OutputError
-        ``path`` is one of ``inputs`` (it would be overwritten), or its folder is missing or
-        does not take a new file (a temporary one is made and removed).
+        ``path`` is one of ``inputs`` (it would be overwritten) or a folder, or its folder is
+        missing or does not take a new file (a temporary one is made and removed).
     """
     target = Path(path)
     for source in inputs:
@@ -111,6 +111,8 @@ def check_output(
                 f"{option} {target} is the input file {source}: writing it would destroy "
                 "that input; choose another output name"
             )
+    if target.is_dir():
+        raise OutputError(f"{option} {target} is a folder; remove or rename it")
     folder = target.parent
     if not make_folder and not folder.is_dir():
         raise OutputError(f"{option} {target}: folder {folder} does not exist; create it first")

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from pipelines.outputs._atomic import staged, write_text_atomic
+from pipelines.outputs._atomic import check_output, staged, write_text_atomic
 from pipelines.report.data import read_run
 from pipelines.report.html import render_html
 from pipelines.report.sections import build_page
@@ -50,8 +50,11 @@ def build_report(run_dir: str | os.PathLike[str], *, lang: str | None = None) ->
     ------
     ReportError
         Unknown language, a folder that is not a run folder, or an unreadable run file.
+    tiles.errors.OutputError
+        ``report.html`` cannot be written (a folder of that name, a read-only run folder).
     """
     summary = read_run(run_dir)
+    check_output(summary.folder.report, option="the report")  # before drawing the figures
     if lang is None:
         outputs = (summary.manifest.get("config") or {}).get("outputs") or {}
         lang = outputs.get("report_language") or "fr"

@@ -492,6 +492,19 @@ def test_cli_bad_run_folder_is_one_line(tmp_path):
     assert "ReportError" in lines[0] and "manifest.json and zones.gpkg missing" in lines[0]
 
 
+def test_cli_report_html_being_a_folder_is_one_line_before_any_figure(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    (run / "report.html").unlink(missing_ok=True)
+    (run / "report.html").mkdir()
+    for png in (run / "figures").glob("*.png"):
+        png.unlink()
+    result = CliRunner().invoke(main, ["report", str(run)])
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [
+        f"Error: OutputError: the report {run / 'report.html'} is a folder; remove or rename it"
+    ]
+    assert not list((run / "figures").glob("*.png"))
+
+
 def test_cli_rejects_unknown_language(tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path), "--lang", "de"])
     assert result.exit_code == 2
