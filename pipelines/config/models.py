@@ -984,7 +984,12 @@ class InequalityConfig(_Model):
     contiguity: Literal["queen", "rook", "knn"] = Field(
         "queen", description="Spatial weights of Moran's I. Default 'queen'."
     )
-    bootstrap: int = Field(999, ge=0, description="Bootstrap resamples for intervals. Default 999.")
+    bootstrap: int = Field(
+        999,
+        ge=0,
+        description="Bootstrap resamples for the intervals of the concentration indices and the "
+        "D1-D10 gap. Default 999.",
+    )
     permutations: int = Field(
         9999,
         ge=99,

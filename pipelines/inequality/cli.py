@@ -121,8 +121,21 @@ def _write_atomically(files: dict[Path, str]) -> None:
     show_default=True,
     help="Spatial neighbours for Moran's I (geometry tables only).",
 )
-@click.option("--bootstrap", type=click.IntRange(min=0), default=999, show_default=True)
-@click.option("--permutations", type=click.IntRange(min=0), default=9999, show_default=True)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=999,
+    show_default=True,
+    help="Bootstrap resamples for the intervals of the concentration indices and the D1-D10 gap.",
+)
+@click.option(
+    "--permutations",
+    type=click.IntRange(min=0),
+    default=9999,
+    show_default=True,
+    help="Random relabelings of the --group test (and its interval) when exact enumeration "
+    "is too large.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
 @click.option(
     "--out",

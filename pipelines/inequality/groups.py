@@ -14,6 +14,12 @@ labels (they still enter both means).
 
 "As extreme" is |Δ*| ≥ |Δ_obs| (two-sided), Δ* ≥ Δ_obs (greater) or Δ* ≤ Δ_obs (less), with a
 relative tolerance of 1e-9 so that the observed labelling always counts itself.
+
+The interval on Δ inverts the same two-sided test under an additive shift: it holds every δ
+that the test does not reject (p > 1 − confidence) for the outcome with δ taken off the group's
+zones, over the same relabelings (for a relabeling, Δ* is linear in δ). So it excludes 0
+exactly when the test rejects, however few zones the group has; a bootstrap of a 4-zone group
+(most QPV of a town sit in one or two IRIS) excluded 0 in 18 % of null cases instead of 5 %.
 """
 
 from __future__ import annotations
@@ -47,7 +53,6 @@ def group_difference(
     permutations: int = 9999,
     alternative: Literal["two-sided", "greater", "less"] = "two-sided",
     exact_limit: int = EXACT_LIMIT,
-    bootstrap: int = 0,
     confidence: float = 0.95,
     seed: Any = None,
 ) -> GroupDifferenceResult:
@@ -70,13 +75,10 @@ def group_difference(
         Which p-value goes to ``p_value`` (all three are in the result).
     exact_limit
         Enumerate exactly when the number of relabelings is at most this.
-    bootstrap
-        Resamples for a percentile interval on Δ, drawn within group and outside (and
-        within strata); 0: no interval.
     confidence
-        Level of that interval.
+        Level of the interval on Δ, from inverting the two-sided test (none without a test).
     seed
-        Seed of the Monte Carlo relabelings and the bootstrap.
+        Seed of the Monte Carlo relabelings.
 
     Returns
     -------
@@ -91,8 +93,8 @@ def group_difference(
     """
     if alternative not in _ALTERNATIVES:
         raise InequalityError(f"alternative must be one of {', '.join(_ALTERNATIVES)}")
-    if permutations < 0 or bootstrap < 0:
-        raise InequalityError("permutations and bootstrap must be ≥ 0")
+    if permutations < 0:
+        raise InequalityError("permutations must be ≥ 0")
     if not 0.0 < confidence < 1.0:
         raise InequalityError(f"confidence must be between 0 and 1, got {confidence}")
     h = as_vector(outcome, "outcome")
@@ -138,37 +140,29 @@ def group_difference(
     p = {alt: np.nan for alt in _ALTERNATIVES}
     exact = False
     relabelings = 0
+    ci_low = ci_high = np.nan
     if permutations > 0 or total_relabelings <= exact_limit:
+        # Per relabeling: Σw·h, Σw and the weight of the observed group's zones in it.
+        members_w = w * inside
         if total_relabelings <= exact_limit:
-            sums_wh, sums_w = _enumerate(h, w, groups, counts)
+            sums = _enumerate([w * h, w, members_w], groups, counts)
             exact = True
             relabelings = total_relabelings
         else:
-            sums_wh, sums_w = _monte_carlo(h, w, inside, groups, permutations, rng)
+            sums = _monte_carlo([w * h, w, members_w], inside, groups, permutations, rng)
             relabelings = permutations
-        total_wh, total_w = float(np.sum(w * h)), float(w.sum())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            deltas = sums_wh / sums_w - (total_wh - sums_wh) / (total_w - sums_w)
-        tol = 1e-9 * (abs(delta) + float(np.std(h)) + 1e-300)
-        hits = {
-            "two-sided": np.abs(deltas) >= abs(delta) - tol,
-            "greater": deltas >= delta - tol,
-            "less": deltas <= delta + tol,
-        }
-        for alt, hit in hits.items():
-            count = int(np.count_nonzero(hit))
-            p[alt] = count / relabelings if exact else (1 + count) / (1 + relabelings)
+        shifts = _Shifts(sums, h, w, w_in, delta, exact)
+        for alt in _ALTERNATIVES:
+            p[alt] = shifts.p_value(0.0, alt)
+        ci_low, ci_high = shifts.interval(1.0 - confidence)
+        if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+            notes.append(
+                f"{relabelings} relabelings are too few for a {confidence:.0%} interval: the test "
+                "cannot reject any difference on one side, so the interval is unbounded there"
+            )
         if total_relabelings == 1:
             notes.append("only one possible labelling: the test has no power (p = 1)")
-
-    ci_low = ci_high = np.nan
-    if bootstrap > 0:
-        boot = _bootstrap(h, w, inside, strata, bootstrap, rng)
-        boot = boot[np.isfinite(boot)]
-        tail = (1.0 - confidence) / 2.0
-        if len(boot):
-            ci_low, ci_high = (float(v) for v in np.quantile(boot, [tail, 1.0 - tail]))
-    if seed is None and (bootstrap > 0 or not exact):
+    if seed is None and not exact and relabelings:
         notes.append("not seeded: pass seed= for reproducible p-values and intervals")
 
     weighting = "population-weighted" if weights is not None else "zone"
@@ -181,8 +175,8 @@ def group_difference(
     )
     strat = f"within {len(groups)} strata" if stratum is not None else "unstratified"
     method = f"Δ = {weighting} mean inside − outside; permutation test, {strat}, {test}"
-    if bootstrap > 0:
-        method += f"; percentile bootstrap within group and stratum (B={bootstrap})"
+    if relabelings:
+        method += "; interval: the δ the two-sided test does not reject under an additive shift"
     return GroupDifferenceResult(
         metric="group_difference",
         value=delta,
@@ -237,70 +231,101 @@ def _stratum_codes(stratum: npt.ArrayLike, n: int) -> np.ndarray:
 
 
 def _enumerate(
-    h: np.ndarray, w: np.ndarray, groups: list[np.ndarray], counts: list[tuple[int, int]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Σw·h and Σw inside the group for every stratified relabeling."""
-    sums_wh = np.zeros(1)
-    sums_w = np.zeros(1)
+    values: list[np.ndarray], groups: list[np.ndarray], counts: list[tuple[int, int]]
+) -> list[np.ndarray]:
+    """Sum each per-zone vector of ``values`` inside the group, for every relabeling."""
+    sums = [np.zeros(1) for _ in values]
     for members, (_, k) in zip(groups, counts, strict=True):
         if k == 0:
             continue
         chosen = np.array(list(itertools.combinations(members, k)), dtype=np.int64)
-        part_wh = (w[chosen] * h[chosen]).sum(axis=1)
-        part_w = w[chosen].sum(axis=1)
-        sums_wh = (sums_wh[:, None] + part_wh[None, :]).ravel()
-        sums_w = (sums_w[:, None] + part_w[None, :]).ravel()
-    return sums_wh, sums_w
+        for i, vector in enumerate(values):
+            sums[i] = (sums[i][:, None] + vector[chosen].sum(axis=1)[None, :]).ravel()
+    return sums
 
 
 def _monte_carlo(
-    h: np.ndarray,
-    w: np.ndarray,
+    values: list[np.ndarray],
     inside: np.ndarray,
     groups: list[np.ndarray],
     replicates: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Σw·h and Σw inside the group for random relabelings within strata."""
-    sums_wh = np.zeros(replicates)
-    sums_w = np.zeros(replicates)
+) -> list[np.ndarray]:
+    """Sum each per-zone vector of ``values`` inside the group, for random relabelings."""
+    sums = [np.zeros(replicates) for _ in values]
     for members in groups:
         labels = inside[members].astype(np.float64)
         if labels.sum() in (0, len(labels)):
-            sums_wh += np.sum(labels * w[members] * h[members])
-            sums_w += np.sum(labels * w[members])
+            for total, vector in zip(sums, values, strict=True):
+                total += np.sum(labels * vector[members])
             continue
-        wh, ws = w[members] * h[members], w[members]
         block = max(1, _BLOCK_ELEMENTS // len(members))
         for first in range(0, replicates, block):
             size = min(block, replicates - first)
             drawn = rng.permuted(np.broadcast_to(labels, (size, len(labels))), axis=1)
-            sums_wh[first : first + size] += drawn @ wh
-            sums_w[first : first + size] += drawn @ ws
-    return sums_wh, sums_w
+            for total, vector in zip(sums, values, strict=True):
+                total[first : first + size] += drawn @ vector[members]
+    return sums
 
 
-def _bootstrap(
-    h: np.ndarray,
-    w: np.ndarray,
-    inside: np.ndarray,
-    strata: np.ndarray,
-    replicates: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Δ over resamples drawn with replacement within each (stratum, group) cell."""
-    sums = {True: [np.zeros(replicates), np.zeros(replicates)]}
-    sums[False] = [np.zeros(replicates), np.zeros(replicates)]
-    for s in np.unique(strata):
-        for side in (True, False):
-            members = np.flatnonzero((strata == s) & (inside == side))
-            if len(members) == 0:
-                continue
-            block = max(1, _BLOCK_ELEMENTS // len(members))
-            for first in range(0, replicates, block):
-                size = min(block, replicates - first)
-                idx = members[rng.integers(0, len(members), size=(size, len(members)))]
-                sums[side][0][first : first + size] += (w[idx] * h[idx]).sum(axis=1)
-                sums[side][1][first : first + size] += w[idx].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return sums[True][0] / sums[True][1] - sums[False][0] / sums[False][1]
+class _Shifts:
+    """The permutation test of H0: Δ = δ, for any δ, over one set of relabelings.
+
+    With δ taken off the observed group's zones, a relabeling's statistic is
+    Δ*(δ) = Δ*(0) − δ·c, where c is the weight share of the observed group's zones in the
+    relabeled group minus that outside it; the observed one is Δ_obs − δ.
+    """
+
+    def __init__(
+        self,
+        sums: list[np.ndarray],
+        h: np.ndarray,
+        w: np.ndarray,
+        w_in: float,
+        delta: float,
+        exact: bool,
+    ) -> None:
+        sums_wh, sums_w, sums_g = sums
+        total_wh, total_w = float(np.sum(w * h)), float(w.sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.base = sums_wh / sums_w - (total_wh - sums_wh) / (total_w - sums_w)
+            self.slope = sums_g / sums_w - (w_in - sums_g) / (total_w - sums_w)
+        self.delta, self.exact = delta, exact
+        self.scale = abs(delta) + float(np.std(h)) + 1e-300
+        self.tol = 1e-9 * self.scale
+
+    def p_value(self, shift: float, alternative: str = "two-sided") -> float:
+        """Return the test's p-value for H0: Δ = ``shift``."""
+        deltas = self.base - shift * self.slope
+        observed = self.delta - shift
+        hit = {
+            "two-sided": lambda: np.abs(deltas) >= abs(observed) - self.tol,
+            "greater": lambda: deltas >= observed - self.tol,
+            "less": lambda: deltas <= observed + self.tol,
+        }[alternative]()
+        count, n = int(np.count_nonzero(hit)), len(deltas)
+        return count / n if self.exact else (1 + count) / (1 + n)
+
+    def interval(self, alpha: float) -> tuple[float, float]:
+        """Return the ends of the δ around Δ_obs with p(δ) > ``alpha`` (to 1e-9 of the scale).
+
+        Each end is bracketed by doubling steps away from Δ_obs, then bisected. An end is
+        infinite when no δ on that side is rejected (too few relabelings for ``alpha``).
+        """
+        return self._end(alpha, -1.0), self._end(alpha, 1.0)
+
+    def _end(self, alpha: float, side: float) -> float:
+        inner, step = self.delta, self.scale  # p(Δ_obs) = 1: kept
+        outer = inner + side * step
+        while self.p_value(outer) > alpha:
+            inner, step = outer, 2 * step
+            outer = inner + side * step
+            if step > 1e12 * self.scale:
+                return side * math.inf
+        while abs(outer - inner) > 1e-9 * self.scale:
+            middle = 0.5 * (inner + outer)
+            if self.p_value(middle) > alpha:
+                inner = middle
+            else:
+                outer = middle
+        return float(inner)

@@ -241,8 +241,8 @@ def run_inequality(
     contiguity
         ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
     bootstrap
-        Bootstrap resamples for the intervals of the indices, the decile gap and the group
-        difference.
+        Bootstrap resamples for the intervals of the indices and the decile gap (the group
+        difference's interval inverts its permutation test).
     permutations
         Monte Carlo relabelings of the group test when exact enumeration is too large.
     moran_permutations
@@ -358,7 +358,6 @@ def run_inequality(
                 weights=w,
                 stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
                 permutations=permutations,
-                bootstrap=bootstrap,
                 confidence=confidence,
                 seed=streams[4],
             )

@@ -172,13 +172,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_basis": (
-        "Écart de {label}, moyennes pondérées par la population, test de permutation.",
-        "Gap in {label}, population-weighted means, permutation test.",
+        "Écart de {label}, moyennes pondérées par la population, test de permutation ; "
+        "l'intervalle réunit les écarts que ce test ne rejette pas.",
+        "Gap in {label}, population-weighted means, permutation test; the interval holds the "
+        "gaps that test does not reject.",
     ),
     "qpv_gap_basis_unweighted": (
         "Écart de {label}, moyennes des IRIS non pondérées (pas de population), test de "
-        "permutation.",
-        "Gap in {label}, unweighted means of the IRIS (no population), permutation test.",
+        "permutation ; l'intervalle réunit les écarts que ce test ne rejette pas.",
+        "Gap in {label}, unweighted means of the IRIS (no population), permutation test; the "
+        "interval holds the gaps that test does not reject.",
     ),
     "ci_includes_zero": (
         "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",

@@ -96,14 +96,45 @@ def test_monte_carlo_respects_strata():
     assert stratified.p_value > 0.2
 
 
-def test_bootstrap_interval():
-    rng = np.random.default_rng(2)
-    values = rng.normal(30, 1, 60)
-    group = np.arange(60) < 15
-    values[group] += 2
-    result = group_difference(values, group, bootstrap=500, seed=3)
+@pytest.mark.parametrize("stratified", [False, True])
+def test_interval_inverts_the_exact_test(stratified):
+    # Oracle: the brute-force test of H0: Δ = δ (δ taken off the group's values) rejects
+    # just outside each end of the interval and not just inside it.
+    strata = np.array(["A", "A", "B", "B", "A", "B", "A", "B"]) if stratified else np.zeros(8)
+    weights = np.array([120, 300, 80, 500, 260, 90, 410, 150], float)
+    result = group_difference(
+        P1_VALUES, P1_GROUP, weights=weights, stratum=strata if stratified else None
+    )
     assert result.ci_low < result.value < result.ci_high
-    assert 1.0 < result.value < 3.0
+
+    def p_two(shift):
+        return _brute_force(P1_VALUES - shift * P1_GROUP, P1_GROUP, strata, weights)[1]
+
+    step = 1e-6
+    assert p_two(result.ci_low + step) > 0.05 >= p_two(result.ci_low - step)
+    assert p_two(result.ci_high - step) > 0.05 >= p_two(result.ci_high + step)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_interval_excludes_zero_exactly_when_the_test_rejects(seed):
+    # Few group zones in many strata (a town's QPV IRIS): a bootstrap within the strata
+    # could not vary the lone ones, and its interval excluded 0 where the test did not reject.
+    rng = np.random.default_rng(seed)
+    values = rng.normal(30, 1, 60)
+    group = np.zeros(60, bool)
+    group[rng.choice(60, 4, replace=False)] = True
+    values[group] += seed * 0.4
+    strata = rng.integers(0, 6, 60)
+    result = group_difference(values, group, stratum=strata, exact_limit=0, seed=seed)
+    assert result.ci_low < result.value < result.ci_high
+    assert (result.ci_low > 0 or result.ci_high < 0) == (result.p_two_sided <= 0.05)
+
+
+def test_too_few_relabelings_leave_the_interval_unbounded():
+    result = group_difference([30.0, 31.0, 29.5, 30.5, 34.0], [0, 0, 0, 0, 1])  # 5 labellings
+    assert result.p_two_sided == pytest.approx(0.2)
+    assert result.ci_low == -np.inf and result.ci_high == np.inf
+    assert any("too few for a 95% interval" in note for note in result.notes)
 
 
 def test_missing_group_rows_are_dropped():
