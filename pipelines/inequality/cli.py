@@ -44,10 +44,11 @@ def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str 
         )
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
-            if frame.shape[1] == 1 and ";" in str(frame.columns[0]):  # INSEE's separator
-                frame = pd.read_csv(path, sep=";")
-            return frame, None
+            with path.open(encoding="utf-8", errors="replace") as file:
+                header = file.readline()
+            # INSEE writes ';' between fields (and decimal commas, which the statistics read)
+            sep = ";" if header.count(";") > header.count(",") else ","
+            return pd.read_csv(path, sep=sep), None
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 

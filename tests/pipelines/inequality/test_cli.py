@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -119,6 +120,18 @@ def test_tables_as_users_give_them(tmp_path, frame):
     assert result.exit_code == 0
     assert json.loads((tmp_path / "from_semi.json").read_text())["n_used"] == 62
     assert "note: 2 of 64 rows dropped" in result.output  # said, not only in the JSON
+    # Decimal commas too, with a first row that has fewer of them than the next ones (its
+    # income is missing, as INSEE's secret cells are)
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    secret_first = np.argsort(pd.to_numeric(table["DISP_MED21"], errors="coerce").notna())
+    table["DISP_MED21"] = table["DISP_MED21"].astype(str).str.replace(".", ",")
+    table.iloc[secret_first].to_csv(semi, index=False, sep=";", decimal=",")
+    first, second = semi.read_text().splitlines()[1:3]
+    assert first.count(",") < second.count(",")
+    result = ilots(semi, *common(tmp_path / "from_commas.json"))
+    assert result.exit_code == 0, result.output
+    got, want = (json.loads((tmp_path / f"from_{n}.json").read_text()) for n in ("commas", "semi"))
+    assert got["n_used"] == 62 and got["concentration_index"] == want["concentration_index"]
     gpkg = tmp_path / "zones.gpkg"
     frame.to_file(gpkg, layer="iris")
     result = ilots(gpkg, "--layer", "irs", *common(tmp_path / "r.json"))
