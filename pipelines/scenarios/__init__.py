@@ -40,7 +40,12 @@ from pipelines.scenarios.model import (
     make_estimator,
     spatial_blocks,
 )
-from pipelines.scenarios.pipeline import ScenariosResult, run_matches, run_scenarios
+from pipelines.scenarios.pipeline import (
+    ScenariosResult,
+    run_matches,
+    run_mismatch,
+    run_scenarios,
+)
 from pipelines.scenarios.predictors import PREDICTORS, Surface, compute_predictors
 from pipelines.scenarios.where import where_mask
 
@@ -65,6 +70,7 @@ __all__ = [
     "predict_effect",
     "read_baseline",
     "run_matches",
+    "run_mismatch",
     "run_scenarios",
     "spatial_blocks",
     "where_mask",

@@ -42,7 +42,7 @@ from pipelines.config import ConfigError, RunConfig, apply_overrides
 from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import write_text_atomic
-from pipelines.outputs.manifest import file_record
+from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
 from pipelines.scenarios.compare import (
@@ -70,6 +70,7 @@ __all__ = [
     "extrapolation_notes",
     "run_digest",
     "run_matches",
+    "run_mismatch",
     "run_scenarios",
 ]
 
@@ -164,17 +165,55 @@ def run_digest(config_json: dict[str, Any]) -> str:
 
 
 def run_matches(folder: RunFolder, config: RunConfig) -> bool:
-    """Whether ``folder`` holds a finished run of the run part of ``config``."""
-    if not (folder.manifest.is_file() and (folder.rasters / "lst_anomaly.tif").is_file()):
-        return False
+    """Whether ``folder`` holds a reusable run of ``config`` (:func:`run_mismatch`)."""
+    return run_mismatch(folder, config) is None
+
+
+def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
+    """Why ``folder`` cannot be reused for the scenarios of ``config``; None if it can.
+
+    It can when it holds a finished run (manifest and ``lst_anomaly.tif``) of the run part
+    of ``config`` whose input files are as the manifest recorded them: same size, and same
+    SHA-256 where it has one (an edited zone or census file, a reprocessed product).
+    """
+    if not folder.manifest.is_file():
+        return "it holds no finished run (no manifest.json)"
+    if not (folder.rasters / "lst_anomaly.tif").is_file():
+        return "its rasters/lst_anomaly.tif is missing"
     try:
         manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return "its manifest.json is unreadable"
     recorded = manifest.get("config")
     if not isinstance(recorded, dict):
-        return False
-    return run_digest(recorded) == run_digest(config.model_dump(mode="json"))
+        return "its manifest.json records no config"
+    if run_digest(recorded) != run_digest(config.model_dump(mode="json")):
+        return "it is a run of another config"
+    for entry in manifest.get("inputs") or []:
+        changed = _input_change(entry)
+        if changed is not None:
+            return f"its input {entry.get('path')} {changed} since the run"
+    return None
+
+
+def _input_change(entry: Mapping[str, Any]) -> str | None:
+    """How a recorded input file differs from the manifest's record, or None."""
+    if not isinstance(entry, Mapping) or entry.get("kind") not in ("file", "folder"):
+        return None  # remote, or already missing when the run read it
+    path = Path(str(entry.get("path")))
+    files = (
+        [(path / str(item["path"]), item) for item in entry.get("files") or []]
+        if entry.get("kind") == "folder"
+        else [(path, entry)]
+    )
+    for file, record in files:
+        if not file.is_file():
+            return "was removed"
+        if file.stat().st_size != record.get("size"):
+            return "changed size"
+        if record.get("sha256") and sha256_file(file) != record["sha256"]:
+            return "changed"
+    return None
 
 
 #: Share of a scenario's predicted pixels outside the model's fitted range of a predictor from
@@ -274,16 +313,17 @@ def run_scenarios(
         settings = config.scenario_model.model_copy(update={"force": True})
         config = config.model_copy(update={"scenario_model": settings})
     folder = RunFolder(Path(config.outputs.folder))
-    reused = run_matches(folder, config)
+    mismatch = run_mismatch(folder, config)
+    reused = mismatch is None
     if not reused:
         if folder.manifest.exists() and not config.outputs.overwrite:
             raise ConfigError(
-                f"outputs.folder: {folder.root} holds a run of another config; set "
-                "outputs.overwrite: true to run this one there, or choose another --out"
+                f"outputs.folder: {folder.root} cannot be reused: {mismatch}; set "
+                "outputs.overwrite: true to run the pipeline there again, or choose another --out"
             )
         from pipelines.run import run
 
-        say(f"running the pipeline into {folder.root} first")
+        say(f"running the pipeline into {folder.root} first: {mismatch}")
         run(config, source=source)
     else:
         say(f"reusing the finished run in {folder.root}")

@@ -39,9 +39,24 @@ def _values(wanted: Any) -> list[Any]:
 
 
 def _matches(column: pd.Series, wanted: list[Any]) -> pd.Series:
+    """Rows of ``column`` equal to one of ``wanted``.
+
+    Raises
+    ------
+    ValueError
+        A value that the column's type cannot hold: text other than true/false for a
+        true/false column (``oui`` or ``1`` is not read as either), text for a number column.
+    """
     if pd.api.types.is_bool_dtype(column):
-        flags = {bool(v) for v in wanted if isinstance(v, bool | int) and v in (0, 1)}
-        flags |= {v.strip().lower() == "true" for v in wanted if isinstance(v, str)}
+        flags = set()
+        for value in wanted:
+            text = value.strip().lower() if isinstance(value, str) else None
+            if isinstance(value, bool | int) and value in (0, 1):
+                flags.add(bool(value))
+            elif text in ("true", "false"):
+                flags.add(text == "true")
+            else:
+                raise ValueError(f"is a true/false column: give true or false (got {value!r})")
         return column.isin(flags)
     if pd.api.types.is_numeric_dtype(column):
         numbers = []
@@ -49,7 +64,7 @@ def _matches(column: pd.Series, wanted: list[Any]) -> pd.Series:
             try:
                 numbers.append(float(value))
             except (TypeError, ValueError):
-                continue
+                raise ValueError(f"is a number column: give numbers (got {value!r})") from None
         return column.astype(float).isin(numbers)
     return column.astype("string").isin([str(v) for v in wanted]).fillna(False).astype(bool)
 
@@ -80,7 +95,10 @@ def _filtered(
             raise ScenarioError(
                 f"{label}: where filter column {column!r} is not in {what} (columns: {columns})"
             )
-        keep &= _matches(frame[column], _values(wanted))
+        try:
+            keep &= _matches(frame[column], _values(wanted))
+        except ValueError as err:
+            raise ScenarioError(f"{label}: where filter {column!r} {err}") from None
     if not keep.any():
         raise ScenarioError(
             f"{label}: where {where.describe()} matches no zone of {what}; check the filter "

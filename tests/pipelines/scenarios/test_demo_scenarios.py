@@ -24,7 +24,13 @@ from pipelines.config import ConfigError, config_from_dict, load_config
 from pipelines.demo import run_demo
 from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
 from pipelines.outputs import RunFolder
-from pipelines.scenarios import COMPARISON_COLUMNS, ScenarioError, run_matches, run_scenarios
+from pipelines.scenarios import (
+    COMPARISON_COLUMNS,
+    ScenarioError,
+    run_matches,
+    run_mismatch,
+    run_scenarios,
+)
 
 BUILT = 4
 FAST = {"sample": 3000}  # a smaller fitting sample for the extra runs of this module
@@ -259,7 +265,14 @@ def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
         ({"layer": "qpv", "ids": ["QP999999"]}, "QP999999"),
         ({"layer": "iris", "filter": {"insee_com": "99999"}}, "insee_com: '99999'"),
         ({"layer": "iris", "filter": {"rent": 1}}, "filter column 'rent' is not in zone layer"),
-    ]
+        # Text for a true/false column selected the IRIS outside QPV (any text but "true"
+        # read as false), and text for a number column was dropped.
+        ({"layer": "iris", "filter": {"in_qpv": "oui"}},
+         "filter 'in_qpv' is a true/false column: give true or false (got 'oui')"),
+        ({"layer": "iris", "filter": {"in_qpv": "1"}}, "give true or false (got '1')"),
+        ({"layer": "iris", "filter": {"population": "many"}},
+         "filter 'population' is a number column: give numbers (got 'many')"),
+    ]  # fmt: skip
     for where, expected in cases:
         scenario = {"name": "nowhere", "where": where, "change": [{"ndvi": {"add": 0.1}}]}
         with pytest.raises(ScenarioError) as err:
@@ -355,7 +368,7 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     assert not run_matches(RunFolder(folder), _config(other, []))
     scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
     other["outputs"] = {**data["outputs"], "overwrite": False}
-    with pytest.raises(ConfigError, match="holds a run of another config"):
+    with pytest.raises(ConfigError, match="cannot be reused: it is a run of another config"):
         run_scenarios(_config(other, [scenario]))
     # No run in the folder yet: the pipeline runs first, then the scenarios.
     config = load_config(root / "config.yaml")
@@ -366,6 +379,31 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     assert (fresh / "rasters" / "albedo_median.tif").is_file()
     assert (fresh / "scenarios" / "s" / "delta_lst.tif").is_file()
     assert run_matches(RunFolder(fresh), config)
+
+
+def test_a_run_whose_inputs_changed_is_not_reused(run_copy, tmp_path):
+    # The manifest's record of an input (here a copy of the QPV file, so the shared demo is
+    # left alone) is checked: an edit of the same size, another size, a removal.
+    folder, data = run_copy
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(e for e in manifest["inputs"] if e["path"].endswith("qpv.geojson"))
+    copy = tmp_path / "qpv.geojson"
+    copy.write_bytes(Path(entry["path"]).read_bytes())
+    entry["path"] = str(copy)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    config = _config(data, [])
+    assert run_mismatch(RunFolder(folder), config) is None
+    text = copy.read_text()
+    copy.write_text(text.replace("QP031903", "QP031999"))  # same size, another code
+    assert run_mismatch(RunFolder(folder), config) == f"its input {copy} changed since the run"
+    copy.write_text(text + " ")
+    assert run_mismatch(RunFolder(folder), config).endswith("changed size since the run")
+    copy.unlink()
+    assert run_mismatch(RunFolder(folder), config).endswith("was removed since the run")
+    scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    data["outputs"] = {**data["outputs"], "overwrite": False}
+    with pytest.raises(ConfigError, match=r"cannot be reused: its input .*qpv.geojson was removed"):
+        run_scenarios(_config(data, [scenario]))
 
 
 def test_a_failing_scenario_leaves_the_previous_scenarios_as_they_were(run_copy, monkeypatch):
