@@ -228,7 +228,7 @@ for note in heat.notes:
 gap = heat.group_difference
 planted = json.loads((DEMO / "planted_effects.json").read_text())
 print(
-    f"Les QPV sont en moyenne {gap.value:+.2f} K plus chauds que le reste de l'agglomération "
+    f"Les QPV sont en moyenne {gap.value:+.2f} K plus chauds que le reste de la zone étudiée "
     f"(IC {ineq.confidence * 100:.0f} % {gap.ci_low:+.2f} à {gap.ci_high:+.2f} K, "
     f"p = {gap.p_value:.3f}, {gap.n_in} IRIS en QPV contre {gap.n_out})."
 )

@@ -360,7 +360,8 @@ def scenario_best_sentence(
     )
     wins = comparison["qpv_gap_best_fits"][best] if "qpv_gap_best_fits" in comparison else None
     if fits is not None and fits > 1 and is_number(wins):
-        sentence += " " + m("scenario_best_fits", k=m.integer(wins), n=m.integer(fits))
+        key = "scenario_best_fits_all" if wins == fits else "scenario_best_fits"
+        sentence += " " + m(key, k=m.integer(wins), n=m.integer(fits))
     return sentence
 
 

@@ -24,14 +24,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Surface temperature, vegetation and income per IRIS and QPV",
     ),
     "synthetic_banner": (
-        "Données synthétiques : cette run lit des données fabriquées (la ville de démonstration "
+        "Données synthétiques : ce traitement lit des données fictives (la ville de démonstration "
         "ou des images de synthèse). Les chiffres de ce rapport illustrent la méthode ; ils ne "
         "décrivent aucun territoire réel.",
         "Synthetic data: this run reads made-up inputs (the demo city, or synthetic imagery). "
         "The numbers in this report illustrate the method; they describe no real place.",
     ),
     "meta_run": (
-        "Run terminée le {date} · configuration « {config} » · ilots {version}",
+        "Traitement terminé le {date} · configuration « {config} » · ilots {version}",
         "Run finished on {date} · configuration “{config}” · ilots {version}",
     ),
     "meta_report": (
@@ -43,13 +43,16 @@ _TABLE: dict[str, tuple[str, str]] = {
     "missing_value": ("—", "—"),
     "yes": ("oui", "yes"),
     "no": ("non", "no"),
-    "not_computed": ("Non calculé pour cette run : {what}.", "Not computed for this run: {what}."),
+    "not_computed": (
+        "Non calculé pour ce traitement : {what}.",
+        "Not computed for this run: {what}.",
+    ),
     # --- sections ---------------------------------------------------------------------------
     "sec_headlines": ("En bref", "Key findings"),
     "sec_maps": ("Cartes par IRIS", "Maps per IRIS"),
     "sec_income": ("Revenu et chaleur", "Income and heat"),
     "sec_deciles": ("Exposition par décile de revenu", "Exposure by income decile"),
-    "sec_qpv": ("QPV et reste de l'agglomération", "QPV and the rest of the urban area"),
+    "sec_qpv": ("QPV et reste de la zone étudiée", "QPV and the rest of the study area"),
     "sec_hottest": ("Les {n} IRIS les plus chauds", "The {n} hottest IRIS"),
     "sec_suhii": (
         "Îlot de chaleur urbain de surface (SUHII)",
@@ -58,7 +61,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "sec_quality": ("Qualité des données", "Data quality"),
     "sec_scenarios": ("Scénarios d'aménagement", "Planning scenarios"),
     "sec_method": ("Notes de méthode", "Method notes"),
-    "sec_about": ("À propos de cette run", "About this run"),
+    "sec_about": ("À propos de ce traitement", "About this run"),
     # --- what a missing file leaves out -------------------------------------------------------
     "what_inequality": (
         "indicateurs d'inégalité (inequality.json absent)",
@@ -140,33 +143,33 @@ _TABLE: dict[str, tuple[str, str]] = {
     "qpv_hotter": ("plus chauds", "hotter"),
     "qpv_cooler": ("moins chauds", "cooler"),
     "qpv_gap": (
-        "Les QPV sont en moyenne {value} K {direction} que le reste de l'agglomération "
+        "Les QPV sont en moyenne {value} K {direction} que le reste de la zone étudiée "
         "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "QPV are on average {value} K {direction} than the rest of the urban area "
+        "QPV are on average {value} K {direction} than the rest of the study area "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_unclear": (
         "Dans ces données, les QPV sont en moyenne {value} K {direction} que le reste de "
-        "l'agglomération, mais l'écart n'est pas établi : son intervalle de confiance contient "
+        "la zone étudiée, mais l'écart n'est pas établi : son intervalle de confiance contient "
         "0 ({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "In these data QPV are on average {value} K {direction} than the rest of the urban "
+        "In these data QPV are on average {value} K {direction} than the rest of the study "
         "area, but the gap is not established: its confidence interval includes 0 ({ci}; "
         "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_few_zones": (
-        "Seuls {n_in} IRIS en QPV entrent dans l'écart : lui et son intervalle de confiance "
+        "Seuls {n_in} IRIS en QPV entrent dans l'écart : cet écart et son intervalle de confiance "
         "reposent sur très peu de zones.",
         "Only {n_in} QPV IRIS enter the gap: it and its confidence interval rest on very few "
         "zones.",
     ),
     "qpv_gap_same": (
-        "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de l'agglomération "
+        "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de la zone étudiée "
         "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "QPV are on average neither hotter nor cooler than the rest of the urban area "
+        "QPV are on average neither hotter nor cooler than the rest of the study area "
         "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_generic": (
-        "Écart moyen QPV − reste de l'agglomération pour {label} : {value} "
+        "Écart moyen QPV − reste de la zone étudiée pour {label} : {value} "
         "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "Mean QPV − rest gap in {label}: {value} "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
@@ -190,8 +193,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "ci": ("IC {level} % {low} à {high}", "{level}% CI {low} to {high}"),
     "decile_gap": (
         "Les 10 % des habitants des IRIS au revenu médian le plus bas (D1) vivent dans des "
-        "IRIS en moyenne {value} K {direction} que les 10 % des habitants des IRIS au revenu "
-        "médian le plus élevé (D10) ({ci} ; n = {n} IRIS).",
+        "IRIS en moyenne {value} K {direction} que ceux des 10 % des habitants des IRIS au "
+        "revenu médian le plus élevé (D10) ({ci} ; n = {n} IRIS).",
         "The 10% of residents of the IRIS with the lowest median income (D1) live in IRIS "
         "that are on average {value} K {direction} than those of the 10% of residents of the "
         "IRIS with the highest median income (D10) ({ci}; n = {n} IRIS).",
@@ -424,8 +427,11 @@ _TABLE: dict[str, tuple[str, str]] = {
         "La distribution par pixel est lue sur une vue sous-échantillonnée du raster.",
         "The per-pixel distribution is read from a decimated view of the raster.",
     ),
-    "quality_warnings": ("Avertissements de la run", "Warnings of the run"),
-    "quality_no_warnings": ("La run n'a émis aucun avertissement.", "The run raised no warning."),
+    "quality_warnings": ("Avertissements du traitement", "Warnings of the run"),
+    "quality_no_warnings": (
+        "Le traitement n'a émis aucun avertissement.",
+        "The run raised no warning.",
+    ),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),
@@ -474,6 +480,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "scenario_best_fits": (
         "Il le fait dans {k} des {n} ajustements du modèle.",
         "It does so in {k} of the model's {n} fits.",
+    ),
+    "scenario_best_fits_all": (
+        "Il le fait dans les {n} ajustements du modèle.",
+        "It does so in all {n} of the model's fits.",
     ),
     "scenario_best": (
         "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
@@ -572,7 +582,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "values stay missing, never set to 0.",
     ),
     "method_synthetic": (
-        "Cette run traite des données synthétiques (ville de démonstration) : elle montre la "
+        "Ce traitement porte sur des données synthétiques (ville de démonstration) : il montre la "
         "méthode et ses sorties, pas un territoire.",
         "This run processes synthetic data (the demo city): it shows the method and its "
         "outputs, not a place.",
@@ -582,7 +592,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",
         "Analysis grid: {crs}, {resolution} m pixels, {width} × {height} pixels.",
     ),
-    "about_duration": ("Durée de la run : {seconds} s.", "Run time: {seconds} s."),
+    "about_duration": ("Durée du traitement : {seconds} s.", "Run time: {seconds} s."),
     "about_inputs": (
         "{n} fichiers d'entrée (voir manifest.json).",
         "{n} input files (see manifest.json).",

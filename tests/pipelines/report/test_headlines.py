@@ -43,13 +43,13 @@ def _ineq(value, low, high, outcome="lst_anomaly_mean_k", p=0.0123):
 def test_qpv_hotter():
     h = qpv_gap_headline(_ineq(1.4306977, 0.512, 3.9128), FR)
     assert _plain(h.text) == (
-        "Les QPV sont en moyenne 1,43 K plus chauds que le reste de l'agglomération "
+        "Les QPV sont en moyenne 1,43 K plus chauds que le reste de la zone étudiée "
         "(IC 95 % 0,51 à 3,91 ; n = 4 IRIS en QPV et 58 autres IRIS ; p = 0,012)."
     )
     assert not any("contient 0" in n for n in h.notes)
     assert (
         h.notes[-1]
-        == "Seuls 4 IRIS en QPV entrent dans l'écart : lui et son intervalle de confiance "
+        == "Seuls 4 IRIS en QPV entrent dans l'écart : cet écart et son intervalle de confiance "
         "reposent sur très peu de zones.".replace(" :", NBSP + ":")
     )
     many = _ineq(1.43, 0.51, 3.91)
@@ -71,7 +71,7 @@ def test_qpv_interval_through_zero_is_said_in_the_sentence():
     established", not "QPV are hotter" with the caveat in a note."""
     h = qpv_gap_headline(_ineq(1.43, -0.99, 3.91), EN)
     assert h.text == (
-        "In these data QPV are on average 1.43 K hotter than the rest of the urban area, but "
+        "In these data QPV are on average 1.43 K hotter than the rest of the study area, but "
         f"the gap is not established: its confidence interval includes 0 (95% CI {MINUS}0.99 "
         "to 3.91; n = 4 QPV IRIS and 58 other IRIS; p = 0.012)."
     )

@@ -101,7 +101,7 @@ def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
     assert group["ci_low"] < 0 < group["ci_high"]
     expected = (
         f"Dans ces données, les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de "
-        "l'agglomération, mais l'écart n'est pas établi : son intervalle de confiance contient "
+        "la zone étudiée, mais l'écart n'est pas établi : son intervalle de confiance contient "
         f"0 (IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS "
         f"en QPV et {len(outside)} autres IRIS ; p = {fr(group['p_value'])})."
     )
@@ -125,7 +125,7 @@ def test_qpv_gap_in_english(iris, inequality, en_report):
     group = inequality["group_difference"]
     expected = (
         f"In these data QPV are on average {en(group['value'])} K hotter than the rest of the "
-        "urban area, but the gap is not established: its confidence interval includes 0 "
+        "study area, but the gap is not established: its confidence interval includes 0 "
         f"(95% CI {en(group['ci_low'])} to {en(group['ci_high'])}; n = {group['n_in']} QPV "
         f"IRIS and {group['n_out']} other IRIS; p = {en(group['p_value'])})."
     )
@@ -225,7 +225,7 @@ def test_decile_table_from_inequality_json(inequality, en_report):
 def test_absent_files_leave_a_not_computed_note(fr_report):
     for section in ("suhii", "scenarios"):
         node = fr_report.doc.by_id(section)
-        assert "Non calculé pour cette run" in node.text()
+        assert "Non calculé pour ce traitement" in node.text()
         assert not list(node.iter("img"))
         assert not list(node.iter("table"))
     assert not (fr_report.run / "figures" / "suhii.png").exists()
@@ -277,7 +277,11 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
         (comparison["qpv_gap_after_k"].abs() - comparison["qpv_gap_before_k"].abs()).idxmin()
     ]
     wins = int(best["qpv_gap_best_fits"])
-    assert f"It does so in {wins} of the model's {model['replicates']} fits." in text
+    fits = model["replicates"]
+    if wins == fits:
+        assert f"It does so in all {fits} of the model's fits." in text
+    else:
+        assert f"It does so in {wins} of the model's {fits} fits." in text
     images = list(en_report.doc.by_id("scenarios").iter("img"))
     assert len(images) == 1 + len(comparison)  # side by side, then one map per scenario
     # What ilots scenarios warned of (the manifest's) is listed with them.

@@ -73,7 +73,7 @@ def test_french_typography_adds_non_breaking_spaces():
     text = Messages("fr")("meta_run", date="2026-01-01", config="demo", version="1.0")
     assert f"«{NBSP}demo{NBSP}»" in text
     text = Messages("fr")("not_computed", what="x")
-    assert f"run{NBSP}: x." in text
+    assert f"traitement{NBSP}: x." in text
     assert NBSP not in Messages("en")("not_computed", what="x")
 
 
