@@ -93,7 +93,8 @@ def correlation(
         ci_high=ci_high,
         p_value=p,
         n=n,
-        method=f"{method.capitalize()} correlation; Fisher-z interval, SE(z) = {se_text}",
+        method=f"{method.capitalize()} correlation over zones, unweighted; Fisher-z interval, "
+        f"SE(z) = {se_text}",
         notes=tuple(notes),
         confidence=confidence,
     )

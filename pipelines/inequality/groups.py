@@ -173,7 +173,8 @@ def group_difference(
         if relabelings
         else "no test"
     )
-    strat = f"within {len(groups)} strata" if stratum is not None else "unstratified"
+    strata_word = "stratum" if len(groups) == 1 else "strata"
+    strat = f"within {len(groups)} {strata_word}" if stratum is not None else "unstratified"
     method = f"Δ = {weighting} mean inside − outside; permutation test, {strat}, {test}"
     if relabelings:
         method += "; interval: the δ the two-sided test does not reject under an additive shift"

@@ -293,6 +293,12 @@ def run_inequality(
             raise InequalityError(
                 _no_number(table[population], "population", "check the population join")
             )
+        negative = table[population][np.isfinite(pop) & (pop < 0)]
+        if len(negative):
+            raise InequalityError(
+                f"population column {population!r} has negative values ({_examples(negative, 3)}); "
+                "give the residents of each zone (≥ 0)"
+            )
         causes.append(f"{int((~np.isfinite(pop)).sum())} missing {population}")
         present &= np.isfinite(pop)
     n_rows = len(table)
@@ -456,7 +462,8 @@ def _group_membership(column: pd.Series, name: str) -> np.ndarray:
 
 def _examples(values: pd.Series, n: int) -> str:
     """Return the first ``n`` distinct values, quoted, for a one-line message."""
-    return ", ".join(repr(v) for v in pd.unique(values)[:n])
+    return ", ".join(repr(v.item() if isinstance(v, np.generic) else v)
+                     for v in pd.unique(values)[:n])  # fmt: skip
 
 
 def _numeric_column(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:

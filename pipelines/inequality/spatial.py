@@ -274,7 +274,8 @@ def _moran(
         if seed is None:
             notes.append("permutations not seeded: pass seed= for a reproducible p-value")
     if weights.islands:
-        notes.append(f"{weights.islands} zones have no neighbour (islands)")
+        zones = "1 zone has" if weights.islands == 1 else f"{weights.islands} zones have"
+        notes.append(f"{zones} no neighbour (islands)")
     result = MoranResult(
         metric=metric,
         value=value,
@@ -284,9 +285,10 @@ def _moran(
         method=(
             f"global Moran's I, {weights.description}, {transform} weights; "
             + (
-                f"pseudo p from {permutations} permutations (one-sided, folded as esda)"
+                f"pseudo p from {permutations} permutations (one-sided, folded as esda); "
+                "p_norm two-sided"
                 if permutations
-                else "normal approximation only"
+                else "normal approximation only (p_norm two-sided)"
             )
         ),
         notes=tuple(notes),

@@ -257,3 +257,17 @@ def test_text_columns_are_named_as_text():
     frame["qpv_bool"] = frame["qpv"].astype(object)
     frame.loc[5, "qpv_bool"] = None
     assert run_inequality(frame, **args, group="qpv_bool").group_difference == reference
+
+
+def test_number_columns_are_quoted_as_numbers_and_named():
+    frame = city()
+    args = {"outcome": "lst_mean_k", "income": "DISP_MED21", "bootstrap": 0}
+    frame["share"] = np.linspace(0, 1, len(frame))  # a QPV share, not a membership
+    with pytest.raises(InequalityError, match=r"group column 'share' must hold booleans or "
+                       r"0/1 \(found 0\.0, 0\.01"):  # fmt: skip
+        run_inequality(frame, **args, group="share")
+    frame["residents"] = 100.0
+    frame.loc[3, "residents"] = -5.0
+    with pytest.raises(InequalityError, match=r"population column 'residents' has negative "
+                       r"values \(-5\.0\); give the residents"):  # fmt: skip
+        run_inequality(frame, **args, population="residents")
