@@ -313,7 +313,10 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
 
     def one(outcome: str) -> Any:
         try:
-            return run_inequality(table, outcome=outcome, **roles, **ineq.run_options())
+            bounds = outcome_bounds(outcome)
+            return run_inequality(
+                table, outcome=outcome, bounds=bounds, **roles, **ineq.run_options()
+            )
         except InequalityError as err:  # e.g. the same value in every IRIS, < 3 with income
             return err
 
@@ -328,6 +331,19 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         if isinstance(result, InequalityError):
             notes.append(f"inequality.outcomes: {outcome!r} skipped: {result}")
     return {k: v for k, v in results.items() if not isinstance(v, InequalityError)}
+
+
+def outcome_bounds(column: str) -> tuple[float, float] | None:
+    """Return the range of a bounded per-zone column of the run, for the Erreygers index.
+
+    NDVI lies in [−1, 1]; albedo and the land-cover and valid shares in [0, 1]. Other columns
+    (temperatures, counts) have no bounds the index could use.
+    """
+    if column.startswith("ndvi_"):
+        return (-1.0, 1.0)
+    if column.startswith("albedo_") or column.endswith("_frac"):
+        return (0.0, 1.0)
+    return None
 
 
 def _frac_code(column: str) -> int | None:

@@ -204,6 +204,21 @@ def test_run_recovers_planted_heat_island(demo_run):
     assert (table["lst_p90_k"] >= table["lst_mean_k"]).all()
 
 
+def test_bounded_outcomes_get_the_erreygers_index(demo_run):
+    # NDVI lies in [-1, 1]: E = 4·μ/(b − a)·C (Erreygers 2009), μ the population-weighted
+    # mean NDVI of the IRIS with income, here from the zone table. Temperatures have none.
+    folder, result = demo_run
+    report = json.loads((folder / "inequality.json").read_text())
+    ndvi = report["other_outcomes"]["ndvi_mean"]
+    table = result.zones["iris"]
+    used = table[["ndvi_mean", "disp_med", "population"]].dropna()
+    mu = np.average(used["ndvi_mean"], weights=used["population"])
+    c = ndvi["concentration_index"]["value"]
+    assert ndvi["erreygers_index"]["bounds"] == [-1.0, 1.0]
+    assert ndvi["erreygers_index"]["value"] == pytest.approx(4 * mu / 2.0 * c, rel=1e-9)
+    assert report["erreygers_index"] is None  # lst_anomaly_mean_k: no bounds
+
+
 def test_dry_run_reads_no_pixels(demo_folder):
     config = load_config(demo_folder / "config.yaml")
     with raise_if_dask_computes():
