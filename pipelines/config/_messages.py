@@ -75,7 +75,7 @@ def _unknown_key(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     key = str(loc[-1])
     if parent is None:
         return "unknown key; remove it"
-    valid = list(parent.model_fields)
+    valid = [field.alias or name for name, field in parent.model_fields.items()]
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key{hint}; valid keys here: {', '.join(valid)}"

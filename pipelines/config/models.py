@@ -1264,6 +1264,19 @@ class RunConfig(_Model):
         return self
 
     def _check_scenarios(self, layers: tuple[str, ...]) -> None:
+        if self.scenarios and self.outputs.rasters is not None:
+            # ilots scenarios reads these rasters of the run (pipelines.scenarios.baseline)
+            needed = ["lst_anomaly", "ndvi_median", "landcover", self.scenario_model.target]
+            if any(c.albedo is not None for s in self.scenarios for c in s.change):
+                needed.append("albedo_median")
+            missing = [n for n in dict.fromkeys(needed) if n not in self.outputs.rasters]
+            if missing:
+                raise key_error(
+                    "outputs.rasters",
+                    f"leaves out {', '.join(missing)}, which the scenarios read; add "
+                    f"{'it' if len(missing) == 1 else 'them'}, or remove outputs.rasters to "
+                    "write every raster",
+                )
         seen: set[str] = set()
         for i, scenario in enumerate(self.scenarios):
             if scenario.name in seen:

@@ -307,9 +307,7 @@ class ReclassifyChange(_Model):
     share) take class ``to`` and the median NDVI and albedo of that class in the run.
     """
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
     from_: str = Field(alias="from", description="Class to convert, e.g. built. Required.")
     to: str = Field(description="Class it becomes, e.g. dense_vegetation. Required.")
@@ -325,6 +323,13 @@ class ReclassifyChange(_Model):
     @classmethod
     def _names(cls, value: Any) -> str:
         return _class_name(value)
+
+    @field_validator("fraction", mode="before")
+    @classmethod
+    def _share(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 1:
+            raise ValueError(f"is a share in [0, 1] (got {value:g}): 30 % is written 0.3")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> ReclassifyChange:

@@ -177,8 +177,8 @@ def apply_changes(
             if albedo is None:
                 raise ScenarioError(
                     f"{label}: change[{k}] changes the albedo, but the run has no "
-                    "rasters/albedo_median.tif (its Sentinel-2 products lack the blue and "
-                    "SWIR 2.2 bands); drop the albedo change or add those bands"
+                    "rasters/albedo_median.tif (albedo needs Sentinel-2 inputs with their blue "
+                    "and SWIR 2.2 bands); drop the albedo change, or rerun ilots run with them"
                 )
             sel = _on(current, where, change.albedo.on) & np.isfinite(albedo)
             albedo[sel] = _albedo_after(albedo[sel], change.albedo)
@@ -205,12 +205,17 @@ def apply_changes(
             continue
         if not sel.any():
             notes.append(f"{label}: change[{k}] ({change.kind}) selects no pixel in its area")
-    for note in notes:
-        warnings.warn(note, IlotsWarning, stacklevel=2)
     changed = landcover != baseline.landcover
     changed |= ~_same(ndvi, baseline.ndvi)
     if albedo is not None and baseline.albedo is not None:
         changed |= ~_same(albedo, baseline.albedo)
+    if not notes and not changed.any():  # pixels selected, none changed (fraction 0, add 0)
+        notes.append(
+            f"{label}: changes no pixel: its changes leave the selected pixels as they are "
+            "(a fraction or an addition of 0, a cap above every value)"
+        )
+    for note in notes:
+        warnings.warn(note, IlotsWarning, stacklevel=2)
     return Applied(
         surface=Surface(ndvi, albedo, landcover),
         changed=changed,

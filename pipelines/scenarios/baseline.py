@@ -121,8 +121,16 @@ def _raster(folder: RunFolder, name: str) -> xr.DataArray:
             f"run folder {folder.root} has no rasters/{name}.tif; rerun ilots run (with "
             "Sentinel-2 inputs for NDVI and land cover) before ilots scenarios"
         )
-    data = rioxarray.open_rasterio(path, masked=True).squeeze("band", drop=True)
-    return data.load()
+    try:
+        data = rioxarray.open_rasterio(path, masked=True).squeeze("band", drop=True)
+        return data.load()
+    except (rasterio.errors.RasterioError, OSError) as err:  # truncated, not a GeoTIFF
+        cause = err.__cause__ or err  # rasterio's "Read failed" says its reason there
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        raise ScenarioError(
+            f"run folder {folder.root}: rasters/{name}.tif cannot be read ({reason}); rerun "
+            "ilots run to write it again"
+        ) from err
 
 
 def _zone_layer(folder: RunFolder, name: str) -> gpd.GeoDataFrame:

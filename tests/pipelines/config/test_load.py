@@ -53,7 +53,7 @@ zones:
   qpv: {path: zones/qpv.geojson, iris_share_threshold: 0.3}
   extra: [{name: parks, path: ../shared/parks.gpkg, id: park_id}]
 census: {filosofi: census/filosofi.csv, population: census/population.csv}
-outputs: {folder: out, rasters: [lst_median, lst_anomaly, landcover]}
+outputs: {folder: out, rasters: [lst_median, lst_anomaly, landcover, ndvi_median, albedo_median]}
 scheduler: tcp://10.0.0.5:8786
 scenarios:
   - name: green_schoolyards

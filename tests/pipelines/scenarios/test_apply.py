@@ -102,16 +102,21 @@ def test_changes_compose_in_order_and_respect_on(surface):
 
 def test_no_op_changes_change_nothing(surface):
     where = np.ones(surface.landcover.shape, dtype=bool)
-    applied = apply_changes(
-        surface,
-        where,
-        [change(ndvi={"add": 0.0}), change(albedo={"add": 0.0, "on": "built"})],
-        seed=0,
-        name="t",
-        label="t",
-    )
+    with pytest.warns(IlotsWarning, match="t: changes no pixel"):
+        applied = apply_changes(
+            surface,
+            where,
+            [change(ndvi={"add": 0.0}), change(albedo={"add": 0.0, "on": "built"})],
+            seed=0,
+            name="t",
+            label="t",
+        )
     assert not applied.changed.any()
     np.testing.assert_array_equal(applied.surface.ndvi, surface.ndvi)
+    assert applied.notes == (
+        "t: changes no pixel: its changes leave the selected pixels as they are (a fraction "
+        "or an addition of 0, a cap above every value)",
+    )
 
 
 def test_albedo_change_needs_an_albedo_raster(surface):

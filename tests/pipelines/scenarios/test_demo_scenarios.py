@@ -31,6 +31,7 @@ from pipelines.scenarios import (
     run_mismatch,
     run_scenarios,
 )
+from pipelines.scenarios.baseline import read_baseline
 
 BUILT = 4
 FAST = {"sample": 3000}  # a smaller fitting sample for the extra runs of this module
@@ -379,6 +380,20 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     assert (fresh / "rasters" / "albedo_median.tif").is_file()
     assert (fresh / "scenarios" / "s" / "delta_lst.tif").is_file()
     assert run_matches(RunFolder(fresh), config)
+
+
+@pytest.mark.parametrize("damage", ["remove", "truncate"])
+def test_a_missing_or_corrupt_run_raster_says_to_rerun_the_run(run_copy, damage):
+    # A run's own output: "rerun ilots run", not the product reader's "download it again".
+    folder, data = run_copy
+    raster = folder / "rasters" / "ndvi_median.tif"
+    if damage == "remove":
+        raster.unlink()
+    else:
+        raster.write_bytes(raster.read_bytes()[:5000])
+    scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    with pytest.raises(ScenarioError, match=r"rasters/ndvi_median.tif.*rerun ilots run"):
+        read_baseline(folder, _config(data, [scenario]))
 
 
 def test_a_run_whose_inputs_changed_is_not_reused(run_copy, tmp_path):

@@ -55,7 +55,17 @@ def error_of(scenario=None, **top) -> str:
                 **GREEN,
                 "change": [{"reclassify": {"from": "built", "to": "water", "fraction": 1.5}}],
             },
-            "scenarios[0].change[0].reclassify.fraction: must be <= 1 (got 1.5)",
+            "scenarios[0].change[0].reclassify.fraction: is a share in [0, 1] (got 1.5): 30 % "
+            "is written 0.3",
+        ),
+        (
+            {**GREEN, "change": [{"reclassify": {"from": "built", "to": "water", "fractoin": 1}}]},
+            "reclassify.fractoin: unknown key (did you mean 'fraction'?); valid keys here: from, "
+            "to, fraction",
+        ),
+        (  # the Python name of `from` is not a second spelling of it
+            {**GREEN, "change": [{"reclassify": {"from_": "built", "to": "water"}}]},
+            "reclassify.from_: unknown key (did you mean 'from'?)",
         ),
         (
             {**GREEN, "change": [{"reclassify": {"from": "roofs", "to": "dense_vegetation"}}]},
@@ -113,6 +123,18 @@ def test_bad_model_settings_name_the_key():
 def test_duplicate_names_are_an_error():
     text = error_of(**{"scenarios": [GREEN, GREEN]})
     assert "scenarios[1].name: 'green_qpv' is used twice" in text
+
+
+def test_rasters_the_scenarios_read_must_be_written():
+    cool = {"name": "cool", "where": {"layer": "iris"}, "change": [{"albedo": {"add": 0.1}}]}
+    rasters = {"rasters": ["lst_median", "lst_anomaly", "landcover"]}
+    text = error_of(**{"scenarios": [GREEN, cool], "outputs": rasters})
+    assert text.endswith(
+        "outputs.rasters: leaves out ndvi_median, albedo_median, which the scenarios read; "
+        "add them, or remove outputs.rasters to write every raster"
+    )
+    rasters = {"rasters": ["lst_anomaly", "landcover", "ndvi_median"]}  # no albedo change
+    assert config_from_dict({**BASE, "scenarios": [GREEN], "outputs": rasters}).scenarios
 
 
 def test_yaml_scenarios_load_and_round_trip(tmp_path):
