@@ -471,10 +471,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "scenario_effect": (
         "Effet = LST prédite (scénario) − LST prédite (situation actuelle) : un biais constant "
         "du modèle s'annule, pas son erreur sur la réponse de la température au changement. "
-        "Les intervalles des indicateurs après scénario n'incluent pas l'erreur du modèle.",
+        "Les intervalles de confiance des indicateurs après scénario (inequality.json de chaque "
+        "scénario) n'incluent pas l'erreur du modèle.",
         "Effect = predicted LST (scenario) − predicted LST (baseline): a constant bias of the "
         "model cancels, not its error on how the temperature responds to the change. The "
-        "intervals of the indicators after a scenario leave out the model's error.",
+        "confidence intervals of the indicators after a scenario (each scenario's "
+        "inequality.json) leave out the model's error.",
     ),
     "scenario_warnings": ("Avertissements des scénarios", "Scenario warnings"),
     "scenario_best_fits": (
@@ -501,7 +503,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Mean ΔT over the target area, pixels with an observed anomaly (K)",
     ),
     "col_urban_delta": ("ΔT moyen, ville (K)", "Mean ΔT, whole city (K)"),
-    "col_delta_per_ha": ("ΔT ville par ha modifié (K)", "City ΔT per ha changed (K)"),
+    "col_delta_per_ha": ("ΔT ville par ha modifié (K/ha)", "City ΔT per ha changed (K/ha)"),
     "col_extrapolated": ("Part extrapolée", "Extrapolated share"),
     "col_qpv_delta": ("ΔT QPV (K)", "ΔT QPV (K)"),
     "col_rest_delta": ("ΔT reste (K)", "ΔT rest (K)"),
@@ -518,18 +520,31 @@ _TABLE: dict[str, tuple[str, str]] = {
     "scenario_map": ("ΔT du scénario « {name} »", "ΔT of scenario “{name}”"),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
     "scenario_spread": (
-        "Chaque effet est celui de l'ajustement médian du modèle ; entre parenthèses : le "
-        "plus petit et le plus grand effet sur {n} ajustements du "
-        "modèle (tirages différents des pixels d'apprentissage et des pixels convertis). "
-        "C'est la part aléatoire de l'incertitude du modèle, pas toute son erreur. Les "
-        "scénarios partagent ces ajustements : un ajustement qui renforce un effet renforce "
-        "les autres, si bien que leur classement varie moins que leurs fourchettes.",
-        "Each effect is that of the model's median fit; in brackets: the smallest and "
-        "largest effect over {n} fits of the model (other draws "
-        "of the training pixels and of the pixels converted). This is the random part of the "
-        "model's uncertainty, not its whole error. The scenarios share these fits: a fit that "
+        "Chaque scénario est chiffré par l'un des {n} ajustements du modèle : celui dont "
+        "l'effet moyen sur les pixels modifiés est la médiane. Toutes ses colonnes viennent "
+        "de cet ajustement, si bien qu'une colonne peut se trouver au bord de sa propre "
+        "fourchette. Entre parenthèses : la valeur la plus basse et la plus haute de la "
+        "colonne sur les {n} ajustements (tirages différents des pixels d'apprentissage et "
+        "des pixels convertis). Ce n'est pas un intervalle de confiance : c'est la part "
+        "aléatoire de l'incertitude du modèle, pas toute son erreur. Les scénarios partagent "
+        "ces ajustements : un ajustement qui renforce un effet renforce les autres, si bien "
+        "que leur classement varie moins que leurs fourchettes.",
+        "Each scenario is given by one of the model's {n} fits: the one whose mean effect on "
+        "the changed pixels is the median. All its columns come from that fit, so a column "
+        "can sit at the edge of its own range. In brackets: the lowest and highest value of "
+        "the column over the {n} fits (other draws of the training pixels and of the pixels "
+        "converted). This is not a confidence interval: it is the random part of the model's "
+        "uncertainty, not its whole error. The scenarios share these fits: a fit that "
         "strengthens one effect strengthens the others, so their ranking varies less than "
         "their ranges.",
+    ),
+    "scenario_one_fit": (
+        "Chaque scénario est chiffré par un seul ajustement du modèle "
+        "(scenario_model.replicates : 1) : aucune fourchette ne dit combien il varierait avec "
+        "un autre tirage des pixels ; scenario_model.replicates : 10 la donne.",
+        "Each scenario is given by a single fit of the model (scenario_model.replicates: 1): "
+        "no range says how much it would vary with another draw of the pixels; "
+        "scenario_model.replicates: 10 gives it.",
     ),
     # --- method ---------------------------------------------------------------------------------
     "method_lst": (

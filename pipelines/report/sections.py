@@ -622,6 +622,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         spread = _has_spread(table)
         if spread:
             blocks.append(Paragraph(m("scenario_spread", n=m.integer(fits))))
+        elif fits == 1:
+            blocks.append(Paragraph(m("scenario_one_fit")))
         blocks.append(
             TableBlock(
                 id="scenarios-table",

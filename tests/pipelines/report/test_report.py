@@ -24,7 +24,9 @@ from pipelines.report import FIGURE_NAMES, build_report
 from tests.pipelines.report.helpers import (
     HEAT_ISLAND,
     MINUS,
+    MODEL,
     Node,
+    add_extras,
     copy_run,
     en,
     fr,
@@ -272,7 +274,7 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
     ]  # fmt: skip
     assert [rows[s][column] for s in rows] == expected
     assert (comparison["qpv_gap_after_k_min"] < comparison["qpv_gap_after_k_max"]).all()
-    assert f"over {model['replicates']} fits of the model" in text
+    assert f"over the {model['replicates']} fits" in text
     best = comparison.loc[
         (comparison["qpv_gap_after_k"].abs() - comparison["qpv_gap_before_k"].abs()).idxmin()
     ]
@@ -363,7 +365,7 @@ def test_scenario_section_from_scenario_files(full_report):
         )
         assert cells[column["ΔT moyen, ville (K)"]] == fr(row["urban_mean_delta_k"], 3)
         # Three significant digits.
-        assert cells[column["ΔT ville par ha modifié (K)"]] == fr(row["delta_k_per_ha"], 6)
+        assert cells[column["ΔT ville par ha modifié (K/ha)"]] == fr(row["delta_k_per_ha"], 6)
         assert cells[column["Écart QPV après (K)"]] == fr(row["qpv_gap_after_k"])
         assert cells[column["Part extrapolée"]] == f"{100 * row['extrapolated_share']:.0f} %"
     text = full_report.text("scenarios")
@@ -519,6 +521,21 @@ def test_cli_help():
     result = CliRunner().invoke(main, ["report", "--help"])
     assert result.exit_code == 0
     assert "RUN_DIR" in result.output and "--lang" in result.output
+
+
+def test_a_single_fit_is_said_to_have_no_range(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    (run / "heat_island.json").unlink(missing_ok=True)
+    add_extras(run, model={**MODEL, "replicates": 1})  # COMPARISON has no _min/_max columns
+    text = _built(run, build_report(run, lang="en")).doc.by_id("scenarios").text()
+    assert "given by a single fit of the model (scenario_model.replicates: 1)" in text
+    assert "In brackets" not in text
+    run = copy_run(demo_run, tmp_path / "run10")
+    (run / "heat_island.json").unlink(missing_ok=True)
+    add_extras(run, model={**MODEL, "replicates": 10})
+    assert (
+        "single fit" not in _built(run, build_report(run, lang="en")).doc.by_id("scenarios").text()
+    )
 
 
 def test_scenario_ranges_are_shown_only_where_they_are_ranges():
