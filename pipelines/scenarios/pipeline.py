@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.config import ConfigError, RunConfig, apply_overrides
+from pipelines.config import ConfigError, RunConfig, apply_overrides, dump_config
 from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import write_text_atomic
@@ -361,8 +361,11 @@ def run_scenarios(
             rows, notes = _write_scenarios(baseline, config, areas, model, before, grid_args)
     table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
     comparison = table[[*COMPARISON_COLUMNS]]
+    # The run folder's config.yaml (the run's) gains the scenarios as run here, so that
+    # `ilots scenarios <folder>/config.yaml` reproduces scenarios/ (the run part is the same).
+    config_file = dump_config(config, Path(folder.root) / "config.yaml")
     # The manifest lists the new scenarios/ first: a report that fails leaves it right.
-    _update_manifest(folder, model, table, notes, reused, [folder.scenarios])
+    _update_manifest(folder, model, table, notes, reused, [folder.scenarios, config_file])
     if config.outputs.report:
         from pipelines.report import build_report
 

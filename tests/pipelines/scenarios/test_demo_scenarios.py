@@ -6,6 +6,7 @@ recomputations (exactextract zone means of the ΔT raster, pandas group means); 
 scenarios run on copies of its run folder, which ``ilots scenarios`` reuses.
 """
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -394,6 +395,20 @@ def test_a_missing_or_corrupt_run_raster_says_to_rerun_the_run(run_copy, damage)
     scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
     with pytest.raises(ScenarioError, match=r"rasters/ndvi_median.tif.*rerun ilots run"):
         read_baseline(folder, _config(data, [scenario]))
+
+
+def test_the_run_folder_config_reproduces_the_scenarios_run(run_copy):
+    folder, data = run_copy
+    good = {"name": "good", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    config = _config(data, [good], sample=2000, replicates=2)
+    run_scenarios(config)
+    written = load_config(folder / "config.yaml")
+    assert written.scenarios == config.scenarios and written.scenario_model == config.scenario_model
+    manifest = json.loads((folder / "manifest.json").read_text())
+    here = str((folder / "config.yaml").resolve())  # (the copied manifest names the demo's)
+    (record,) = [r for r in manifest["outputs"] if r["path"] == here]
+    assert record["sha256"] == hashlib.sha256((folder / "config.yaml").read_bytes()).hexdigest()
+    assert run_matches(RunFolder(folder), written)  # the run part is the run's
 
 
 def test_a_run_whose_inputs_changed_is_not_reused(run_copy, tmp_path):
