@@ -253,10 +253,32 @@ def _label(index: int, spec: ScenarioSpec) -> str:
 def _fit_target(baseline: Baseline, config: RunConfig) -> np.ndarray:
     if config.scenario_model.fit_area == "grid":
         return baseline.target
+    return np.where(_zone_pixels(baseline), baseline.target, np.nan)
+
+
+def _zone_pixels(baseline: Baseline) -> np.ndarray:
+    """Pixels of any zone layer (what ``scenario_model.fit_area: zones`` fits on)."""
     inside = np.zeros(baseline.shape, dtype=bool)
     for frame in baseline.zones.values():
         inside |= baseline.mask_of(frame.geometry)
-    return np.where(inside, baseline.target, np.nan)
+    return inside
+
+
+def outside_fit_note(label: str, changed: np.ndarray, fitted: np.ndarray) -> str | None:
+    """Say that a scenario changes pixels outside the area the model was fitted on, or None.
+
+    ``fitted``: the pixels of ``scenario_model.fit_area: zones``. From
+    :data:`NOTE_OUTSIDE_SHARE` of the changed pixels.
+    """
+    n_changed = int(changed.sum())
+    share = int((changed & ~fitted).sum()) / n_changed if n_changed else 0.0
+    if share < NOTE_OUTSIDE_SHARE:
+        return None
+    return (
+        f"{label}: {share:.0%} of the changed pixels lie outside the zones the model was "
+        "fitted on (scenario_model.fit_area: zones), e.g. in the rural ring: its effect there "
+        "is extrapolated; fit_area: grid fits it on the whole grid"
+    )
 
 
 def run_scenarios(
@@ -442,6 +464,7 @@ def _write_scenarios(
     gap_before = metric_value(before_json, "group_difference")
     city = _city(baseline)
     target = _fit_target(baseline, config)
+    zone_pixels = _zone_pixels(baseline) if settings.fit_area == "zones" else None
     seeds = range(settings.seed, settings.seed + settings.replicates)
     fits = [refit(model, target, before, seed) for seed in seeds] if len(seeds) > 1 else [model]
     rows: list[dict[str, Any]] = []
@@ -468,6 +491,9 @@ def _write_scenarios(
         applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
         effect = predict_effect(fits[point], before, after, baseline.anomaly)
         notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, fits[point])
+        if zone_pixels is not None:
+            note = outside_fit_note(label, applied.changed, zone_pixels)
+            notes += [note] if note else []
         others = [trial for j, trial in enumerate(trials) if j != point]
         row, summary = _write_scenario(
             baseline, config, spec, area, applied.changed, effect, coverages, before_json,

@@ -19,6 +19,7 @@ import pytest
 import rasterio
 import yaml
 from click.testing import CliRunner
+from rasterio.features import geometry_mask
 
 from pipelines.cli import main
 from pipelines.config import ConfigError, config_from_dict, load_config
@@ -206,8 +207,6 @@ def test_cool_roofs_cool_the_built_class(demo):
     row = pd.read_csv(root / "outputs" / "scenarios" / "comparison.csv").iloc[1]
     assert row["extrapolated_share"] > 0  # reported, not hidden
     # The changed pixels, recomputed: the run's built class with its centre in an IRIS.
-    from rasterio.features import geometry_mask
-
     iris = gpd.read_file(root / "outputs" / "zones.gpkg", layer="iris")
     with rasterio.open(root / "outputs" / "rasters" / "landcover.tif") as src:
         shapes = list(iris.to_crs(src.crs).geometry)
@@ -245,6 +244,30 @@ def test_no_op_scenario_gives_exactly_zero(run_copy):
     assert (table["area_changed_m2"] == 0).all() and (table["mean_delta_k"] == 0).all()
     assert (table["qpv_gap_after_k"] == table["qpv_gap_before_k"]).all()
     assert table["delta_k_per_ha"].isna().all()
+
+
+def test_changes_outside_the_fitted_zones_are_said_to_be_extrapolated(run_copy):
+    # The model is fitted on the zones' pixels (fit_area: zones); a change everywhere also
+    # changes the rural ring's, where its effect is an extrapolation in space. Oracle: the
+    # pixels with an NDVI (those an addition changes) whose centre is in no IRIS or QPV.
+    folder, data = run_copy
+    everywhere = {"name": "all", "where": {"everywhere": True}, "change": [{"ndvi": {"add": 0.05}}]}
+    result = run_scenarios(_config(data, [everywhere], **FAST, replicates=1))
+    with rasterio.open(folder / "rasters" / "ndvi_median.tif") as src:
+        ndvi, transform, crs = src.read(1), src.transform, src.crs
+    shapes = [
+        geom
+        for name in ("iris", "qpv")
+        for geom in gpd.read_parquet(folder / "zones" / f"{name}.parquet").to_crs(crs).geometry
+    ]
+    inside = ~geometry_mask(shapes, out_shape=ndvi.shape, transform=transform)
+    changed = np.isfinite(ndvi)
+    want = (changed & ~inside).sum() / changed.sum()
+    (note,) = [n for n in result.notes if "outside the zones the model was fitted on" in n]
+    assert f": {want:.0%} of the changed pixels" in note and 0.5 < want < 1
+    inside_only = {**everywhere, "where": {"layer": "iris"}}
+    result = run_scenarios(_config(data, [inside_only], **FAST, replicates=1))
+    assert not [n for n in result.notes if "outside the zones" in n]
 
 
 def test_a_run_without_income_values_gives_scenarios_without_inequality(run_copy):
