@@ -172,7 +172,12 @@ def where_mask(
         mask = baseline.mask_of(frame.geometry)
     usable = mask & (surface.landcover > 0) & np.isfinite(surface.ndvi)
     if not usable.any():
-        if not mask.any():
+        if not mask.any() and where.kind == "landcover":
+            why = (
+                "selects no pixel: the run's land cover has no pixel of "
+                f"{' or '.join(where.landcover or ())}"
+            )
+        elif not mask.any():
             why = (
                 "holds no pixel centre of the run's grid (a pixel belongs to a polygon when "
                 f"its centre does; pixels are {baseline.resolution:g} m): check that it lies "

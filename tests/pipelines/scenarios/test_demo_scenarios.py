@@ -295,6 +295,8 @@ def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
         ({"layer": "iris", "filter": {"in_qpv": "oui"}},
          "filter 'in_qpv' is a true/false column: give true or false (got 'oui')"),
         ({"layer": "iris", "filter": {"in_qpv": "1"}}, "give true or false (got '1')"),
+        ({"landcover": "bare_soil"}, "selects no pixel: the run's land cover has no pixel of "
+         "bare_soil"),  # the demo has none
         ({"layer": "iris", "filter": {"population": "many"}},
          "filter 'population' is a number column: give numbers (got 'many')"),
     ]  # fmt: skip
