@@ -341,7 +341,9 @@ def scenario_best_sentence(
     """Name the scenario that narrows the QPV gap the most (|after| − |before| lowest).
 
     With ``fits`` (the model's fits, ``scenario_model.replicates``) above one and the
-    comparison's ``qpv_gap_best_fits``, say in how many of them it does.
+    comparison's ``qpv_gap_best_fits``, the scenario best in the most fits is named, and in
+    how many (each scenario's values come from its own median fit, so comparing them across
+    scenarios compares different fits); scenarios best in as many fits are named together.
     """
     needed = {"scenario", "qpv_gap_before_k", "qpv_gap_after_k"}
     if not needed <= set(comparison.columns):
@@ -352,16 +354,27 @@ def scenario_best_sentence(
     if change.empty or change.min() >= 0:
         return None
     best = change.idxmin()
+    wins = None
+    if fits is not None and fits > 1 and "qpv_gap_best_fits" in comparison:
+        wins = pd.to_numeric(comparison["qpv_gap_best_fits"], errors="coerce")
+        if wins.notna().any():
+            leaders = wins.index[wins == wins.max()]
+            if len(leaders) > 1:
+                quoted = [m("quoted_name", name=comparison.loc[i, "scenario"]) for i in leaders]
+                names = f"{', '.join(quoted[:-1])} {m('and')} {quoted[-1]}"
+                return m(
+                    "scenario_best_tie", names=names, k=m.integer(wins.max()), n=m.integer(fits)
+                )
+            best = leaders[0] if leaders[0] in change.index else best
     sentence = m(
         "scenario_best",
         name=comparison.loc[best, "scenario"],
         before=m.number(before[best]),
         after=m.number(after[best]),
     )
-    wins = comparison["qpv_gap_best_fits"][best] if "qpv_gap_best_fits" in comparison else None
-    if fits is not None and fits > 1 and is_number(wins):
-        key = "scenario_best_fits_all" if wins == fits else "scenario_best_fits"
-        sentence += " " + m(key, k=m.integer(wins), n=m.integer(fits))
+    if wins is not None and is_number(wins[best]):
+        key = "scenario_best_fits_all" if wins[best] == fits else "scenario_best_fits"
+        sentence += " " + m(key, k=m.integer(wins[best]), n=m.integer(fits))
     return sentence
 
 

@@ -487,6 +487,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Il le fait dans les {n} ajustements du modèle.",
         "It does so in all {n} of the model's fits.",
     ),
+    "scenario_best_tie": (
+        "Les scénarios {names} réduisent le plus l'écart QPV − reste, chacun dans {k} des "
+        "{n} ajustements du modèle.",
+        "Scenarios {names} narrow the QPV − rest gap the most, each in {k} of the model's "
+        "{n} fits.",
+    ),
+    "quoted_name": ("« {name} »", "“{name}”"),
+    "and": ("et", "and"),
     "scenario_best": (
         "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
         "Scenario “{name}” narrows the QPV − rest gap the most: from {before} to {after} K.",

@@ -198,6 +198,31 @@ def test_best_scenario_narrows_the_gap_most():
     assert scenario_best_sentence(table, EN) is None
 
 
+def test_best_scenario_is_the_one_best_in_the_most_fits():
+    # Each row's values come from its own median fit: "c" has the lowest gap there, "b" is
+    # best in more of the fits; two best in as many fits are named together.
+    table = pd.DataFrame(
+        {
+            "scenario": ["a", "b", "c"],
+            "qpv_gap_before_k": [1.4, 1.4, 1.4],
+            "qpv_gap_after_k": [1.3, 0.30, 0.25],
+            "qpv_gap_best_fits": [0, 6, 4],
+        }
+    )
+    assert scenario_best_sentence(table, EN, fits=10) == (
+        "Scenario “b” narrows the QPV − rest gap the most: from 1.40 to 0.30 K. It does so in "
+        "6 of the model's 10 fits."
+    )
+    table["qpv_gap_best_fits"] = [0, 5, 5]
+    assert scenario_best_sentence(table, EN, fits=10) == (
+        "Scenarios “b” and “c” narrow the QPV − rest gap the most, each in 5 of the model's "
+        "10 fits."
+    )
+    assert scenario_best_sentence(table, FR, fits=10).startswith(
+        "Les scénarios «\u00a0b\u00a0» et «\u00a0c\u00a0» réduisent le plus"
+    )
+
+
 def test_method_notes_quote_morans_i_and_synthetic():
     ineq = {"morans_i": {"value": 0.34518, "p_value": 0.001}}
     notes = method_notes(ineq, FR, synthetic=True)
