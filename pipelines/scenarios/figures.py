@@ -101,8 +101,13 @@ def delta_map(
     *,
     title: str,
     half: float | None = None,
+    drawn: bool = False,
 ) -> Path:
-    """Write the ΔT map of one scenario (``scenarios/<name>/delta_lst.png``)."""
+    """Write the ΔT map of one scenario (``scenarios/<name>/delta_lst.png``).
+
+    ``drawn``: the scenario converts a random share of pixels, whose places on the map are
+    one draw (said under it), not a plan.
+    """
     half = delta_scale([delta]) if half is None else half
     fig = Figure(figsize=(6.4, 5.6), layout="constrained")
     ax = fig.add_subplot()
@@ -110,6 +115,8 @@ def delta_map(
     fig.colorbar(image, ax=ax, shrink=0.8, label="ΔLST, scenario − baseline (K)")
     ax.set_title(title, fontsize=10)
     note = "QPV outlined in black, IRIS in grey"
+    if drawn:
+        note += "; the converted pixels are one random draw of the share asked for, not a plan"
     if baseline.synthetic:
         note += f"; {_SYNTHETIC}"
     fig.get_layout_engine().set(h_pad=0.15)  # type: ignore[union-attr]

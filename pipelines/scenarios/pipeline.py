@@ -623,7 +623,7 @@ def _write_scenario(
     }
     write_rasters({"delta_lst": raster}, folder, synthetic=baseline.synthetic, compute=True)
     title = f"{spec.name}: predicted ΔLST"
-    delta_map(baseline, delta, folder / "delta_lst.png", title=title)
+    delta_map(baseline, delta, folder / "delta_lst.png", title=title, drawn=_draws(spec))
     tables = {}
     for layer in baseline.zones:
         tables[layer] = zone_effects(baseline, layer, coverages[layer], delta, changed)

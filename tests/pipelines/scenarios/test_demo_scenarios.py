@@ -691,3 +691,23 @@ def test_best_fits_counts_the_fits_each_scenario_narrows_the_gap_most_in():
     # fit 4: (no value), -0.1, -0.05 -> 2nd
     assert best_fits(1.0, gaps) == [0, 2, 1]
     assert best_fits(float("nan"), gaps) == [0, 0, 0]
+
+
+def test_a_drawn_scenario_map_says_its_pixels_are_one_draw(run_copy, monkeypatch, tmp_path):
+    from pipelines.scenarios import figures
+
+    folder, data = run_copy
+    baseline = read_baseline(folder, _config(data, []))
+    said: list[str] = []
+
+    def capture(fig, path):
+        said.extend(text.get_text() for text in fig.texts)
+        return Path(path)
+
+    monkeypatch.setattr(figures, "save_png", capture)
+    delta = np.zeros(baseline.shape)
+    figures.delta_map(baseline, delta, tmp_path / "a.png", title="t", drawn=True)
+    assert any("the converted pixels are one random draw" in text for text in said)
+    said.clear()
+    figures.delta_map(baseline, delta, tmp_path / "b.png", title="t")
+    assert said and not any("random draw" in text for text in said)
