@@ -149,12 +149,27 @@ def comparison_figure(
     after = pd.to_numeric(table["qpv_gap_after_k"], errors="coerce").to_numpy(dtype=float)
     bars.bar(x - 0.2, before, width=0.4, color="0.6", label="QPV gap before")
     bars.bar(x + 0.2, after, width=0.4, color="#2b8cbe", label="QPV gap after")
+    note = "ΔLST = predicted(scenario) − predicted(baseline); QPV outlined in black"
+    if {"qpv_gap_after_k_min", "qpv_gap_after_k_max"} <= set(table.columns):
+        low = pd.to_numeric(table["qpv_gap_after_k_min"], errors="coerce").to_numpy(dtype=float)
+        high = pd.to_numeric(table["qpv_gap_after_k_max"], errors="coerce").to_numpy(dtype=float)
+        spread = np.isfinite(low) & np.isfinite(high) & np.isfinite(after)
+        if spread.any():  # the range over the model's fits, which may cross zero
+            bars.errorbar(
+                (x + 0.2)[spread],
+                after[spread],
+                yerr=np.clip([after[spread] - low[spread], high[spread] - after[spread]], 0, None),
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+                linewidth=0.8,
+            )
+            note += "; bars: lowest to highest gap after over the model's fits"
     bars.axhline(0, color="black", linewidth=0.6)
     bars.set_xticks(x, [str(s) for s in table["scenario"]], rotation=20, fontsize=8)
     bars.set_ylabel("QPV − rest, IRIS LST anomaly (K)")
     bars.legend(fontsize=7, loc="best")
     bars.set_title("QPV gap before and after", fontsize=9)
-    note = "ΔLST = predicted(scenario) − predicted(baseline); QPV outlined in black"
     if baseline.synthetic:
         note += f"; {_SYNTHETIC}"
     fig.get_layout_engine().set(h_pad=0.15)  # type: ignore[union-attr]

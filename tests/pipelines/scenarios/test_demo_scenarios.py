@@ -711,3 +711,10 @@ def test_a_drawn_scenario_map_says_its_pixels_are_one_draw(run_copy, monkeypatch
     said.clear()
     figures.delta_map(baseline, delta, tmp_path / "b.png", title="t")
     assert said and not any("random draw" in text for text in said)
+    # The QPV gap after, with its range over the fits, which crosses zero here.
+    table = pd.DataFrame(
+        {"scenario": ["s"], "qpv_gap_before_k": [1.5], "qpv_gap_after_k": [-0.15]}
+    ).assign(qpv_gap_after_k_min=-0.18, qpv_gap_after_k_max=0.30)
+    said.clear()
+    figures.comparison_figure(baseline, {"s": delta}, table, tmp_path / "c.png")
+    assert any("bars: lowest to highest gap after over the model's fits" in t for t in said)
