@@ -15,7 +15,7 @@ It computes per-product LST and NDVI COGs into ``scenes/`` (beside the run folde
 it: ``ilots run`` does not write them) and prints class means recovered from them, writes
 synthetic IRIS and QPV layers and Filosofi and population tables
 (:mod:`pipelines.demo_census`) and ``planted_effects.json`` (what the generator planted:
-QPV-vs-rest LST gap, SUHII, NDVI of parks and dense districts), copies
+QPV-vs-rest LST gap, SUHII, NDVI of parks and dense districts, LST per unit of roof albedo), copies
 ``pipelines/configs/demo.yaml`` to ``config.yaml``, runs the whole pipeline on it
 (:func:`pipelines.run.run`) into ``outputs/``, then its planner scenarios (greening the QPV,
 cool roofs; :func:`pipelines.scenarios.run_scenarios`) into ``outputs/scenarios/``.

@@ -132,11 +132,15 @@ def planted_effects(
     * ``suhii_k``: mean planted offset over the IRIS union minus over the rural reference
       (the ring ``ring_inner_km``-``ring_outer_km`` around it, vegetation only: the run leaves
       water and built-looking pixels, here bare fields, out of its reference);
-    * ``ndvi_dense_vegetation`` and ``ndvi_dense_built``: NDVI of the class reflectances.
+    * ``ndvi_dense_vegetation`` and ``ndvi_dense_built``: NDVI of the class reflectances;
+    * ``roof_albedo_lst_slope_k``: the LST change planted per unit of roof albedo
+      (:data:`~pipelines.demo_city.ALBEDO_LST_SLOPE_K`; a cool-roof scenario adding 0.15
+      to the albedo would cool its roofs by 0.15 times it, where the model's fitted albedo
+      range reaches).
 
     The scene textures average out over IRIS, and the rural level of each scene cancels.
     """
-    from pipelines.demo_city import CLASSES
+    from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES
 
     n = city.landcover.shape[0]
     row, col = np.mgrid[0:n, 0:n] + 0.5
@@ -169,6 +173,7 @@ def planted_effects(
         "ndvi_dense_vegetation": float(ndvi[2]),
         "ndvi_dense_built": float(ndvi[4]),
         "n_iris_in_qpv": int(in_qpv.sum()),
+        "roof_albedo_lst_slope_k": ALBEDO_LST_SLOPE_K,
     }
 
 

@@ -15,7 +15,7 @@ from pipelines.cli import main
 from pipelines.config import apply_overrides, example_config, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import planted_effects
-from pipelines.demo_city import CLASSES, SUBURB_RADIUS_M, make_city
+from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, SUBURB_RADIUS_M, make_city
 from pipelines.run import run
 from pipelines.run_graph import scene_graph
 from raster.sources import open_product
@@ -147,6 +147,7 @@ def test_demo_recovers_planted_qpv_gap(demo, planted):
     written = json.loads((out / "planted_effects.json").read_text())
     assert written["synthetic"] is True
     assert written["qpv_gap_k"] == pytest.approx(planted["qpv_gap_k"])
+    assert written["roof_albedo_lst_slope_k"] == ALBEDO_LST_SLOPE_K < 0  # brighter is cooler
     assert planted["n_iris_in_qpv"] >= 3
     assert planted["qpv_gap_k"] > 0.5  # QPV planted denser, hotter on average
     gap = json.loads((out / "outputs" / "inequality.json").read_text())["group_difference"]
