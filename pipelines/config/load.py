@@ -287,11 +287,21 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        # mkstemp makes the file for its owner only (0600); the run's other files are
+        # readable as the umask lets them (colleagues, cluster workers under another account).
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """Return the process's file-creation mask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def config_digest(config: RunConfig, *, without: Iterable[str] = ()) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -132,9 +133,13 @@ def test_round_trip_is_identical(tmp_path, write_config):
 def test_dump_writes_every_default_and_relative_paths(tmp_path, write_config):
     path = write_config(FULL, folder=tmp_path / "run")
     config = load_config(path, check_paths=False)
-    text = dump_config(config, tmp_path / "run" / "config.yaml").read_text()
+    written = dump_config(config, tmp_path / "run" / "config.yaml")
+    text = written.read_text()
     data = yaml.safe_load(text)
     assert text.startswith("# ilots run configuration")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert written.stat().st_mode & 0o777 == 0o666 & ~mask  # as open() makes files, not 0600
     assert data["zones"]["iris"]["path"] == "zones/iris.gpkg"
     assert data["zones"]["extra"][0]["path"] == str(tmp_path / "shared" / "parks.gpkg")
     assert data["inputs"]["landsat"][0] == {"path": "products/*.tar"}
