@@ -61,6 +61,7 @@ from pipelines.outputs import (
     zone_layer_description,
 )
 from pipelines.outputs._atomic import probe_folder, staged
+from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.outputs.rasters import VERSION_TAG
 from pipelines.progress import progress_stage
@@ -431,6 +432,13 @@ def _run_to_folder(
 ) -> RunResult:
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
+    _check_folder(config)
+    with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
+        sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
+        return _locked_run(config, tile_size_px, source)
+
+
+def _locked_run(config: RunConfig, tile_size_px: int | None, source: str) -> RunResult:
     started = dt.datetime.now(dt.UTC)
     timer = _Timer()
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
@@ -607,7 +615,6 @@ def _run(
     hashes: _InputHashes,
     source: str = "config",
 ) -> RunResult:
-    _check_folder(config)
     notes: list[str] = []
     graph = scene_graph(config, timer, source=source)
     notes += graph.notes

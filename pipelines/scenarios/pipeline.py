@@ -42,6 +42,7 @@ from pipelines.config import ConfigError, RunConfig, apply_overrides, dump_confi
 from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import write_text_atomic
+from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
@@ -334,6 +335,13 @@ def run_scenarios(
     if force:
         settings = config.scenario_model.model_copy(update={"force": True})
         config = config.model_copy(update={"scenario_model": settings})
+    with folder_lock(config.outputs.folder):  # no run nor other scenarios write there meanwhile
+        return _scenarios_in_folder(config, say, source)
+
+
+def _scenarios_in_folder(
+    config: RunConfig, say: Callable[[str], None], source: str
+) -> ScenariosResult:
     folder = RunFolder(Path(config.outputs.folder))
     mismatch = run_mismatch(folder, config)
     reused = mismatch is None

@@ -26,7 +26,7 @@ from pipelines.demo_city import CLASSES, make_city
 from pipelines.run import plan, run
 from raster.composite import temporal_composite
 from tests.conftest import raise_if_dask_computes
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, OutputError
 from tiles.processing import Tile
 
 
@@ -87,7 +87,7 @@ def test_run_folder_files(demo_run):
     # Every file of the folder but the manifest itself (its hash cannot be its own), each
     # with the hash of what is on disk.
     on_disk = {p.name for p in out.rglob("*") if p.is_file() and "figures" not in p.parts}
-    assert set(listed) - {"figures"} == on_disk - {"manifest.json"}
+    assert set(listed) - {"figures"} == on_disk - {"manifest.json", ".ilots.lock"}
     for name in ("lst_median.tif", "lst_median.qml", "zones.gpkg"):
         path = next(out.rglob(name))
         assert listed[name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest(), name
@@ -217,6 +217,25 @@ def test_bounded_outcomes_get_the_erreygers_index(demo_run):
     assert ndvi["erreygers_index"]["bounds"] == [-1.0, 1.0]
     assert ndvi["erreygers_index"]["value"] == pytest.approx(4 * mu / 2.0 * c, rel=1e-9)
     assert report["erreygers_index"] is None  # lst_anomaly_mean_k: no bounds
+
+
+def test_a_run_into_a_folder_another_run_holds_stops_at_once(demo_folder, tmp_path):
+    # Two runs into one folder mixed their checkpoints and outputs: the second stops.
+    import subprocess
+    import sys
+
+    from tests.pipelines.outputs.test_lock import HOLD
+
+    folder = tmp_path / "run"
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE)
+    try:
+        assert other.stdout.readline().strip() == b"held"
+        with pytest.raises(OutputError, match="is in use by another ilots run"):
+            run(load_config(demo_folder / "config.yaml"), out=folder)
+        assert {p.name for p in folder.iterdir()} == {".ilots.lock"}  # nothing written
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_dry_run_reads_no_pixels(demo_folder):

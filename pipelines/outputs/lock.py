@@ -1,0 +1,131 @@
+"""One process at a time in a run folder, and what a killed one left behind.
+
+Two runs into one folder would mix their checkpoints and outputs (a manifest naming one
+config over the other's rasters). :func:`folder_lock` holds an advisory lock
+(``fcntl.flock``) on ``<folder>/.ilots.lock`` while a run or the scenarios write there: the
+second one stops at once, naming the first. The kernel drops the lock when its process
+ends, however it ends, so a killed run never leaves the folder locked. The lock file stays
+(hidden, never listed as an output): removing it would let a waiting process lock a file
+that a third one has already replaced. Where ``fcntl`` does not exist (Windows), no lock is
+taken.
+
+:func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
+(``kill -9``, a lost node): their names are ilots' own, hidden, with a 32-digit hex token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from tiles.errors import OutputError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LOCK_NAME", "folder_lock", "sweep_temporaries"]
+
+#: The lock file in a run folder.
+LOCK_NAME = ".ilots.lock"
+
+#: Temporary names of the atomic writers: ``.<stem>.<hex>.tmp<suffix>`` (``staged``),
+#: ``.<name>.<hex>.tmp`` and ``.<name>.<hex>.scratch.tif`` (``raster.cog``),
+#: ``.<name>.<random>.tmp`` (``dump_config``'s ``mkstemp``).
+_TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{32}\.(tmp|scratch)|[a-z0-9_]{8}\.tmp)(\.[A-Za-z0-9]+)?$")
+
+_held: dict[Path, int] = {}  # folders this process holds, and how many holders
+_held_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``folder`` for this process; make it first if needed.
+
+    Re-entrant within a process (``ilots scenarios`` runs the pipeline into the folder it
+    holds).
+
+    Raises
+    ------
+    OutputError
+        Another process holds the folder.
+    """
+    root = Path(folder).resolve()
+    made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
+    with _held_lock:
+        if root in _held:
+            _held[root] += 1
+            handle = None
+        else:
+            handle = _acquire(root)
+            _held[root] = 1
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _held[root] -= 1
+            if _held[root] == 0:
+                del _held[root]
+                if handle is not None:
+                    handle.close()  # releases the lock
+                _remove_if_unused(made)
+
+
+def _remove_if_unused(made: list[Path]) -> None:
+    """Remove the folders made for the lock when nothing but the lock was written there."""
+    if not made or not made[0].is_dir():
+        return
+    if {path.name for path in made[0].iterdir()} - {LOCK_NAME}:
+        return
+    (made[0] / LOCK_NAME).unlink(missing_ok=True)
+    for path in made:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def _acquire(root: Path) -> object | None:
+    if fcntl is None:
+        return None
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / LOCK_NAME, "a+", encoding="utf-8")  # open while the lock is held
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise OutputError(
+            f"{root} is in use by another ilots run ({owner}); wait for it to end, or choose "
+            "another --out"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+    handle.flush()
+    return handle
+
+
+def sweep_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files a killed ilots process left in a run folder it holds.
+
+    Only names of ilots' atomic writers go (:data:`_TEMPORARY`), in the folder and its
+    sub-folders except the tile checkpoints (which keep their own). Call it with the folder
+    held (:func:`folder_lock`), so that no live process is writing them.
+    """
+    root = Path(folder)
+    removed = []
+    if not root.is_dir():
+        return removed
+    for path in root.rglob(".*"):
+        if ".checkpoints" in path.relative_to(root).parts or not path.is_file():
+            continue
+        if _TEMPORARY.match(path.name):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -1,0 +1,89 @@
+"""One process at a time in a run folder; what a killed one left is swept."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import pytest
+
+from pipelines.outputs.lock import LOCK_NAME, folder_lock, sweep_temporaries
+from tiles.errors import OutputError
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+
+HOLD = textwrap.dedent(
+    """
+    import sys, time
+    from pipelines.outputs.lock import folder_lock
+    with folder_lock(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+@pytest.fixture
+def held(tmp_path):
+    """A run folder held by another process (killed at the end, which frees it)."""
+    folder = tmp_path / "run"
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    assert other.stdout.readline().strip() == "held"
+    yield folder, other
+    other.kill()
+    other.wait()
+
+
+def test_a_second_process_is_refused_with_the_first_named(held):
+    folder, other = held
+    said = rf"run is in use by another ilots run \(pid {other.pid} on .*\); wait for it to end"
+    with pytest.raises(OutputError, match=said), folder_lock(folder):
+        pass
+
+
+def test_the_lock_goes_with_its_process_however_it_ends(held):
+    folder, other = held
+    other.kill()  # kill -9: no cleanup ran
+    other.wait()
+    with folder_lock(folder):
+        assert (folder / LOCK_NAME).read_text().startswith("pid ")
+
+
+def test_the_lock_is_reentrant_in_a_process_and_leaves_no_folder_it_made(tmp_path):
+    folder = tmp_path / "new" / "run"
+    with folder_lock(folder):
+        with folder_lock(folder):  # ilots scenarios running the pipeline
+            assert folder.is_dir()
+    assert not (tmp_path / "new").exists()  # nothing written but the lock: removed
+    with folder_lock(folder):
+        (folder / "manifest.json").write_text("{}")
+    assert (folder / "manifest.json").is_file()
+
+
+def test_the_runs_temporary_names_are_swept_and_nothing_else(tmp_path):
+    hex32 = uuid.uuid4().hex
+    temporary = [
+        f".report.{hex32}.tmp.html",  # staged()
+        f".zones.{hex32}.tmp.gpkg",
+        f"rasters/.lst_median.tif.{hex32}.tmp",  # raster.cog
+        f"rasters/.ndvi_median.tif.{hex32}.scratch.tif",
+        ".config.yaml.k2_x9q0a.tmp",  # dump_config's mkstemp
+        f"scenarios/green/.delta_lst.tif.{hex32}.tmp",
+    ]
+    kept = [
+        ".ilots.lock",
+        ".notes.txt",
+        "data.tmp",
+        "rasters/lst_median.tif",
+        f".checkpoints/.tile_000.{hex32}.tmp.npy",  # the checkpoints keep their own
+    ]
+    for name in temporary + kept:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    removed = sweep_temporaries(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == sorted(temporary)
+    assert all((tmp_path / name).is_file() for name in kept)
