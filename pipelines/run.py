@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import json
 import threading
 import time
 import warnings
@@ -435,10 +436,55 @@ def _run_to_folder(
     _check_folder(config)
     with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
-        return _locked_run(config, tile_size_px, source)
+        previous = _previous_outputs(RunFolder(Path(config.outputs.folder)))
+        return _locked_run(config, tile_size_px, source, previous)
 
 
-def _locked_run(config: RunConfig, tile_size_px: int | None, source: str) -> RunResult:
+def _previous_outputs(folder: RunFolder) -> list[Path]:
+    """Return the files the folder's previous run listed as its outputs, in this folder.
+
+    Its manifest names them under the folder it ran into (``outputs.folder`` of its config);
+    a folder copied or moved since has them here. Files outside it are not returned.
+    """
+    try:
+        manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
+        old_root = Path(manifest["config"]["outputs"]["folder"])
+        records = list(manifest.get("outputs") or [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    files = []
+    for record in records:
+        if not isinstance(record, dict) or record.get("kind") != "file":
+            continue
+        try:
+            files.append(Path(folder.root) / Path(str(record["path"])).relative_to(old_root))
+        except (KeyError, ValueError):
+            continue
+    return files
+
+
+def _remove_stale_outputs(folder: RunFolder, previous: list[Path], since: float) -> None:
+    """Remove the previous run's outputs this run did not write again (older than ``since``).
+
+    A run into a folder with ``outputs.overwrite`` would otherwise keep, and list in its
+    manifest, files it no longer makes: a zone format or an inequality outcome left out, and
+    the previous run's ``scenarios/``, which its report would show as this run's.
+    """
+    root = Path(folder.root).resolve()
+    emptied = set()
+    for path in previous:
+        if path.is_file() and root in path.resolve().parents and path.stat().st_mtime < since:
+            path.unlink()
+            emptied.add(path.parent)
+    for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        while parent != Path(folder.root) and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
+def _locked_run(
+    config: RunConfig, tile_size_px: int | None, source: str, previous: list[Path]
+) -> RunResult:
     started = dt.datetime.now(dt.UTC)
     timer = _Timer()
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
@@ -456,6 +502,8 @@ def _locked_run(config: RunConfig, tile_size_px: int | None, source: str) -> Run
                 hashes.stop()  # the error (or Ctrl-C) is said without waiting for the hashes
                 raise
             folder = RunFolder(result.folder)
+            # Before the report, which would show a previous run's scenarios as this run's.
+            _remove_stale_outputs(folder, previous, since=started.timestamp())
             try:
                 futures = result._cogs  # type: ignore[attr-defined]
                 if config.outputs.report and report_possible:

@@ -742,7 +742,8 @@ def _update_manifest(
     if not folder.manifest.is_file():
         return
     manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
-    roots = tuple(str(Path(path).resolve()) for path in refreshed)
+    # The scenario files are listed afresh at each call (the report's comes second).
+    roots = tuple(str(Path(path).resolve()) for path in [*refreshed, folder.scenarios])
     outputs = [
         record
         for record in manifest.get("outputs", [])

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -553,6 +554,30 @@ def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder):
     )
     with pytest.raises(ConfigError, match="previous run"):
         run(config, out=out)
+
+
+def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo_folder, tmp_path):
+    # A copy of a finished run (its manifest names the original folder) that also had
+    # scenarios and CSV zone tables; the new run makes neither. The previous run's files it
+    # does not write again go, the original folder and the user's own file stay.
+    out, _ = demo_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    old = {"scenarios/green/delta_lst.tif": b"old", "zones/iris.csv": b"code_iris\n"}
+    for name, data in old.items():
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes(data)
+        manifest["outputs"].append({"path": str(out / name), "kind": "file", "size": 3})
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    (copy / "notes.txt").write_text("mine")
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.report": False})
+    run(config, out=copy)
+    assert not (copy / "scenarios").exists() and not (copy / "zones" / "iris.csv").exists()
+    assert (copy / "notes.txt").read_text() == "mine"
+    listed = {r["path"] for r in json.loads((copy / "manifest.json").read_text())["outputs"]}
+    assert not any("scenarios" in path or path.endswith("iris.csv") for path in listed)
+    assert (out / "manifest.json").is_file() and (out / "zones.gpkg").is_file()  # untouched
 
 
 @pytest.mark.parametrize("crash_in", ["first_pass", "tile_pieces"])

@@ -432,6 +432,8 @@ def test_the_run_folder_config_reproduces_the_scenarios_run(run_copy):
     manifest = json.loads((folder / "manifest.json").read_text())
     here = str((folder / "config.yaml").resolve())  # (the copied manifest names the demo's)
     (record,) = [r for r in manifest["outputs"] if r["path"] == here]
+    paths = [r["path"] for r in manifest["outputs"]]
+    assert len(paths) == len(set(paths))  # the report's update listed scenarios/ again
     assert record["sha256"] == hashlib.sha256((folder / "config.yaml").read_bytes()).hexdigest()
     assert run_matches(RunFolder(folder), written)  # the run part is the run's
 
