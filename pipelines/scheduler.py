@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -47,17 +48,7 @@ def scheduler_context(
     (``scheduler.workers`` of the config; default one per CPU).
     """
     if scheduler and "://" in scheduler:
-        from distributed import Client
-
-        try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
-        except OSError as err:  # nothing listens, or a firewall (distributed's TimeoutError)
-            raise ConfigError(
-                f"scheduler.address (--scheduler): no Dask scheduler answers at {scheduler} "
-                f"within {SCHEDULER_TIMEOUT_S} s ({type(err).__name__}); start one there "
-                "(`dask scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
-            ) from None
-        with client:
+        with _connected(scheduler):
             yield
     elif workers:
         from distributed import Client, LocalCluster
@@ -80,6 +71,44 @@ def scheduler_context(
                 options["pool"] = stack.enter_context(_process_pool(num_workers))
             stack.enter_context(dask.config.set(options))
             yield
+
+
+@contextlib.contextmanager
+def _connected(address: str) -> Iterator[None]:
+    """Connect a :class:`distributed.Client` to ``address`` for the block, or say why not.
+
+    The connection is made on a thread of its own, waited for :data:`SCHEDULER_TIMEOUT_S`
+    and a little more: something else than a Dask scheduler listening there (its dashboard
+    on 8787, a web server) never completes distributed's handshake, and ``Client``'s own
+    timeout does not cover that wait.
+    """
+    from distributed import Client
+
+    made: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            made["client"] = Client(address, timeout=SCHEDULER_TIMEOUT_S)
+        except BaseException as err:  # said below, in the caller's thread
+            made["error"] = err
+
+    thread = threading.Thread(target=connect, name="ilots-connect", daemon=True)
+    thread.start()
+    thread.join(SCHEDULER_TIMEOUT_S + 5)
+    error = made.get("error")
+    if "client" not in made:
+        if isinstance(error, OSError):  # nothing listens, or a firewall (a TimeoutError)
+            why = f"no Dask scheduler answers at {address} within {SCHEDULER_TIMEOUT_S} s"
+        else:  # no answer to the handshake, or one that is not distributed's
+            why = f"what answers at {address} is not a Dask scheduler"
+        detail = f" ({type(error).__name__})" if error is not None else ""
+        raise ConfigError(
+            f"scheduler.address (--scheduler): {why}{detail}; give the scheduler's address "
+            "(port 8786 by default; 8787 is its dashboard), start one there (`dask "
+            "scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
+        ) from None
+    with made["client"]:
+        yield
 
 
 @contextlib.contextmanager

@@ -220,6 +220,48 @@ def test_bounded_outcomes_get_the_erreygers_index(demo_run):
     assert report["erreygers_index"] is None  # lst_anomaly_mean_k: no bounds
 
 
+@pytest.mark.parametrize("answer", [b"", b"SSH-2.0-OpenSSH_9.6\r\n"])
+def test_a_scheduler_address_that_is_not_a_dask_scheduler_is_one_line(
+    demo_folder, tmp_path, monkeypatch, answer
+):
+    # Something else listens there: silent as a web server awaiting its request (Client
+    # hung for ever), or a banner (a traceback of a 2.8 EiB allocation).
+    import socket
+    import threading
+
+    import pipelines.scheduler
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if answer:
+                conn.sendall(answer * 64)
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setattr(pipelines.scheduler, "SCHEDULER_TIMEOUT_S", 1)
+    args = ["run", str(demo_folder / "config.yaml"), "--out", str(tmp_path / "r"),
+            "--scheduler", f"tcp://127.0.0.1:{port}"]  # fmt: skip
+    try:
+        result = CliRunner().invoke(main, args)
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert f"tcp://127.0.0.1:{port}" in lines[0] and "8787 is its dashboard" in lines[0]
+
+
 def test_a_run_into_a_folder_another_run_holds_stops_at_once(demo_folder, tmp_path):
     # Two runs into one folder mixed their checkpoints and outputs: the second stops.
     import subprocess
