@@ -273,3 +273,52 @@ def test_python_dash_m_and_help():
                           text=True, check=True)  # fmt: skip
     for command in ("lst", "indices", "demo"):
         assert command in done.stdout
+
+
+STUCK_RUN = """
+import sys, threading, time
+import pipelines.run
+
+def stuck(*args, **kwargs):
+    print("running", flush=True)
+    if sys.argv[1] == "hang":  # a thread that never ends, as Dask's pool caught mid-callback
+        threading.Thread(target=time.sleep, args=(600,)).start()
+    time.sleep(600)
+
+pipelines.run.run = stuck
+import pipelines.cli
+pipelines.cli.EXIT_GRACE_S = 1
+from pipelines.cli import main
+main(["run", sys.argv[2]])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not deliverable on Windows")
+@pytest.mark.parametrize("hang", ["exit", "hang"])
+def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
+    import signal
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n"
+        f"inputs: {{landsat: [{tmp_path}]}}\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", STUCK_RUN, hang, str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "running"
+        child.send_signal(signal.SIGTERM)  # as kill, SLURM, systemd and docker stop send
+        _, err = child.communicate(timeout=30)  # a thread left hanging: ended after 1 s
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == [
+        "interrupted: the run folder has no manifest.json, so it is not taken for a finished "
+        "run; a tiled run keeps its finished tiles in .checkpoints/ and the same command "
+        "resumes from them"
+    ]
