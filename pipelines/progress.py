@@ -10,7 +10,9 @@ writer) counts towards its own stage.
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +20,8 @@ from typing import Any
 
 from dask.callbacks import Callback
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["dask_progress", "progress_detail", "progress_stage"]
 
@@ -27,18 +31,26 @@ _DETAIL: ContextVar[str] = ContextVar("ilots_progress_detail", default="")
 
 @contextmanager
 def progress_stage(label: str) -> Iterator[None]:
-    """Count the Dask computations run in the block on the bar ``label``."""
+    """Count the Dask computations run in the block on the bar ``label``.
+
+    The stage is also logged (INFO, ``ilots -v``) as it starts and ends, for a log written
+    to a file, where the bar draws nothing.
+    """
     token, detail = _STAGE.set(label), _DETAIL.set("")
+    started = time.perf_counter()
+    logger.info("%s ...", label)
     try:
         yield
     finally:
+        logger.info("%s: done in %.1f s", label, time.perf_counter() - started)
         _DETAIL.reset(detail)
         _STAGE.reset(token)
 
 
 def progress_detail(text: str) -> None:
-    """Say where the current stage is (e.g. ``"tile 2/4"``); shown after its label."""
+    """Say where the current stage is (e.g. ``"tile 2/4"``); shown after its label, logged."""
     _DETAIL.set(text)
+    logger.info("%s: %s", _STAGE.get() or "ilots", text)
 
 
 class _RichCallback(Callback):

@@ -61,7 +61,7 @@ from pipelines.outputs import (
     write_zones_gpkg,
     zone_layer_description,
 )
-from pipelines.outputs._atomic import probe_folder, staged
+from pipelines.outputs._atomic import ilots_version, probe_folder, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.outputs.rasters import VERSION_TAG
@@ -78,6 +78,7 @@ from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import (
     ConfigError,
     IlotsError,
+    IlotsWarning,
     InequalityError,
     LayerNotFoundError,
     collected_warnings,
@@ -557,7 +558,11 @@ def _manifest(
     # and transform itself (ReadError).
     chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning,
                NotGeoreferencedWarning)  # fmt: skip
-    recorded = [str(w.message) for w in caught if not issubclass(w.category, chatter)]
+    recorded = [
+        str(w.message)
+        for w in caught
+        if not issubclass(w.category, chatter) and not str(w.message).startswith(_CHATTER)
+    ]
     # ilots' own are all in `ours`, however other threads swapped the filters (tiles.errors).
     messages = list(dict.fromkeys(recorded + ours))
     folder = RunFolder(result.folder)
@@ -592,6 +597,11 @@ def _manifest(
     if settled and figures.is_dir():
         manifest["outputs"].append(file_record(figures))
     return manifest
+
+
+#: Starts of library warnings a user cannot act on: distributed's advice on the size of the
+#: graph it sends to a cluster (the run's inputs are read by the workers, not sent).
+_CHATTER = ("Sending large graph",)
 
 
 def _census_tables(config: RunConfig, communes: set[str] | None = None) -> list[pd.DataFrame]:
@@ -783,6 +793,7 @@ def _run(
     fingerprint = {
         # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
         "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
+        "ilots": ilots_version(),  # an upgrade (a mended kernel) recomputes every tile
         "config": config_digest(config, without=NOT_IN_PIECES),
         "grid": grid_info(geobox),
         "tile_size": size,
@@ -800,6 +811,15 @@ def _run(
             Path(config.outputs.folder), {**fingerprint, "files": _file_stamps(config, inputs)}
         )
     )
+    resumed = sum(store.done("inputs", tile) for tile in tiles)
+    if resumed and not one_piece:
+        warnings.warn(
+            f"resumed an interrupted run: {resumed} of {len(tiles)} tiles read from its "
+            f"checkpoints ({run_tiles.CHECKPOINT_DIR}/, made with the same config, inputs and "
+            "ilots version)",
+            IlotsWarning,
+            stacklevel=2,
+        )
     # `cogs` writes the COGs in its thread with Dask's synchronous scheduler (the pieces are
     # in this process, or its checkpoint files), one batch at a time, in the order given.
     folder = RunFolder(Path(config.outputs.folder))

@@ -322,3 +322,28 @@ def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
         "run; a tiled run keeps its finished tiles in .checkpoints/ and the same command "
         "resumes from them"
     ]
+
+
+def test_a_log_file_follows_the_stages_and_minus_vv_is_not_flooded(caplog):
+    # A log written to a file gets no progress bar: -v logs each stage and tile instead;
+    # -vv shows ilots' debug lines, not rasterio's for every file it opens.
+    import logging
+
+    from pipelines.cli import _setup_logging
+    from pipelines.progress import progress_detail, progress_stage
+
+    root = logging.getLogger()
+    before = root.level, logging.getLogger("rasterio").level
+    try:
+        _setup_logging(2)
+        assert logging.getLogger("rasterio").getEffectiveLevel() == logging.INFO
+    finally:
+        root.setLevel(before[0])
+        logging.getLogger("rasterio").setLevel(before[1])
+    with caplog.at_level(logging.INFO, logger="pipelines.progress"):
+        with progress_stage("rasters and zonal statistics"):
+            progress_detail("tile 2/16")
+    said = [record.getMessage() for record in caplog.records]
+    assert said[0] == "rasters and zonal statistics ..."
+    assert said[1] == "rasters and zonal statistics: tile 2/16"
+    assert said[2].startswith("rasters and zonal statistics: done in ")
