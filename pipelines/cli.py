@@ -475,8 +475,16 @@ def run_command(
                 "use threads, processes, synchronous or tcp://HOST:PORT",
                 param_hint="--scheduler",
             )
+    if scheduler is not None and workers is not None:
+        raise click.BadParameter(
+            "--workers starts a local Dask cluster of N worker processes, which replaces "
+            "--scheduler; give one of them",
+            param_hint="--workers",
+        )
     config = load_config(config_path)
     if dry_run:
+        if out is not None:  # the plan says what the run would find there
+            config = apply_overrides(config, {"outputs.folder": str(out.resolve())})
         if scheduler is not None and "://" in scheduler:  # plan for that cluster
             config = apply_overrides(
                 config, {"scheduler.kind": "distributed", "scheduler.address": scheduler}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dask.system import CPU_COUNT
@@ -62,6 +63,7 @@ class RunPlan:
     checkpoint_bytes: int = 0
     indices_from: str = "sentinel2"
     memory_budget: int | None = None
+    folder: str = ""
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -95,6 +97,8 @@ class RunPlan:
             )
         else:
             lines.append("processing tiles: 1 (the whole grid in one piece)")
+        if self.folder:
+            lines.append(f"run folder: {self.folder}")
         lines.append(f"expected peak memory: {self.memory_bytes / 1e9:.1f} GB")
         if self.memory_budget is not None:
             budget = f"{self.memory_budget / 1e9:.1f} GB, half of this machine's (or container's)"
@@ -190,6 +194,20 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         checkpoint_bytes=_checkpoint_bytes(config, n_l, npix) if len(tiles) > 1 else 0,
         indices_from=_indices_from(config, inputs),
         memory_budget=budget,
+        folder=_folder_note(config),
+    )
+
+
+def _folder_note(config: RunConfig) -> str:
+    """Say where the run writes, and what it will do with a previous run there."""
+    root = Path(config.outputs.folder)
+    if not (root / "manifest.json").is_file():
+        return str(root)
+    if config.outputs.overwrite:
+        return f"{root} (holds a previous run, which this run replaces: outputs.overwrite)"
+    return (
+        f"{root} holds a previous run: the run would stop before reading any pixel; set "
+        "outputs.overwrite: true or choose another --out"
     )
 
 

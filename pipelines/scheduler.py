@@ -7,6 +7,7 @@ a run; :func:`config_scheduler` names the scheduler a config asks for.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ def scheduler_context(
     elif workers:
         from distributed import Client, LocalCluster
 
+        _quiet_distributed()
         with LocalCluster(n_workers=workers, threads_per_worker=1) as cluster, Client(cluster):
             yield
     else:
@@ -73,6 +75,20 @@ def scheduler_context(
             yield
 
 
+def _quiet_distributed() -> None:
+    """Log dask.distributed at the level of the run's logging, INFO at most.
+
+    distributed sets its loggers to INFO when it is imported (its ``logging`` config): a
+    ``--workers`` cluster's start and stop were 40 lines on every run; ``ilots -v`` shows
+    them.
+    """
+    level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+    logging.getLogger("distributed").setLevel(level)
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.NOTSET)  # as the parent says
+
+
 @contextlib.contextmanager
 def _connected(address: str) -> Iterator[None]:
     """Connect a :class:`distributed.Client` to ``address`` for the block, or say why not.
@@ -84,6 +100,7 @@ def _connected(address: str) -> Iterator[None]:
     """
     from distributed import Client
 
+    _quiet_distributed()
     made: dict[str, Any] = {}
 
     def connect() -> None:

@@ -1176,7 +1176,8 @@ class SchedulerConfig(_Model):
         if size != "auto" and (size < 512 or size % self.chunk_px):
             raise key_error(
                 "tile_size_px",
-                f"must be auto or a multiple of chunk_px {self.chunk_px} (got {size})",
+                f"must be auto or a multiple of chunk_px {self.chunk_px} (got {size}); for "
+                "smaller tiles lower scheduler.chunk_px too (a multiple of 512)",
             )
         return self
 

@@ -281,6 +281,21 @@ def test_a_run_into_a_folder_another_run_holds_stops_at_once(demo_folder, tmp_pa
         other.wait()
 
 
+def test_dry_run_says_what_the_run_would_find_in_its_folder(demo_run, demo_folder, tmp_path):
+    out, _ = demo_run
+    config = load_config(demo_folder / "config.yaml")
+    for overwrite, said in [
+        (False, "holds a previous run: the run would stop before reading any pixel"),
+        (True, "holds a previous run, which this run replaces"),
+    ]:
+        options = {"outputs.folder": str(out), "outputs.overwrite": overwrite}
+        assert f"run folder: {out}" in plan(apply_overrides(config, options)).summary()
+        assert said in plan(apply_overrides(config, options)).summary()
+    args = ["run", str(demo_folder / "config.yaml"), "--dry-run", "--out", str(tmp_path / "new")]
+    result = CliRunner().invoke(main, args)  # --out is the folder planned for
+    assert f"run folder: {tmp_path / 'new'}\n" in result.output
+
+
 def test_dry_run_reads_no_pixels(demo_folder):
     config = load_config(demo_folder / "config.yaml")
     with raise_if_dask_computes():
@@ -415,6 +430,28 @@ def test_bad_scheduler_is_rejected(demo_folder):
     )
     assert result.exit_code != 0
     assert "--scheduler" in result.output
+    # --workers starts a LocalCluster, which silently replaced the scheduler asked for.
+    both = ["run", str(demo_folder / "config.yaml"), "--scheduler", "processes", "--workers", "2"]
+    result = CliRunner().invoke(main, both)
+    assert result.exit_code == 2 and "replaces --scheduler; give one of them" in result.output
+
+
+def test_a_workers_cluster_is_quiet_unless_asked(monkeypatch):
+    # distributed sets its loggers to INFO when imported: 40 lines of a cluster's start and
+    # stop on every --workers run. They follow the run's level now (-v shows them).
+    import logging
+
+    from pipelines.scheduler import _quiet_distributed
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    logging.getLogger("distributed.scheduler").setLevel(logging.INFO)
+    _quiet_distributed()
+    assert not logging.getLogger("distributed.scheduler").isEnabledFor(logging.INFO)
+    monkeypatch.setattr(root, "level", logging.DEBUG)  # ilots -vv
+    _quiet_distributed()
+    assert logging.getLogger("distributed.scheduler").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("distributed.scheduler").isEnabledFor(logging.DEBUG)
 
 
 def test_errors_about_the_inputs_name_the_config_file(demo_folder, tmp_path):
