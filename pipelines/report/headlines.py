@@ -382,7 +382,7 @@ def method_notes(
     inequality: Mapping[str, Any] | None, m: Messages, *, synthetic: bool
 ) -> list[str]:
     """List the caveats every reader must see; quote Moran's I when the run computed it."""
-    notes = [m("method_lst"), m("method_anomaly"), m("method_zonal")]
+    notes = [m("method_lst"), m("method_units"), m("method_anomaly"), m("method_zonal")]
     moran = _metric(inequality, "morans_i")
     if moran is not None:
         # No permutation run (inequality.moran_permutations: 0): the normal approximation's.

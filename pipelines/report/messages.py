@@ -604,6 +604,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Income: median disposable income per consumption unit (INSEE Filosofi); suppressed "
         "values stay missing, never set to 0.",
     ),
+    "method_units": (
+        "Les températures sont en kelvins (K) : une température en °C est la valeur en K moins "
+        "273,15 (306,15 K = 33 °C) ; un écart de 1 K est un écart de 1 °C.",
+        "Temperatures are in kelvin (K): a temperature in °C is the value in K minus 273.15 "
+        "(306.15 K = 33 °C); a difference of 1 K is a difference of 1 °C.",
+    ),
     "method_synthetic": (
         "Ce traitement porte sur des données synthétiques (ville de démonstration) : il montre la "
         "méthode et ses sorties, pas un territoire.",

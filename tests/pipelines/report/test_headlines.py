@@ -232,6 +232,9 @@ def test_method_notes_quote_morans_i_and_synthetic():
     notes = method_notes(None, EN, synthetic=False)
     assert not any("synthetic" in n for n in notes)
     assert any("optimistic" in n for n in notes)
+    # K for planners who think in °C: 306.15 - 273.15 = 33, and a gap is the same in both.
+    assert any("(306.15 K = 33 °C); a difference of 1 K is a difference of 1 °C" in n
+               for n in notes)  # fmt: skip
 
 
 def test_method_notes_without_permutations_quote_the_normal_p_value():
