@@ -16,6 +16,7 @@ taken.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import socket
@@ -39,6 +40,8 @@ LOCK_NAME = ".ilots.lock"
 #: ``.<name>.<hex>.tmp`` and ``.<name>.<hex>.scratch.tif`` (``raster.cog``),
 #: ``.<name>.<random>.tmp`` (``dump_config``'s ``mkstemp``).
 _TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{32}\.(tmp|scratch)|[a-z0-9_]{8}\.tmp)(\.[A-Za-z0-9]+)?$")
+
+logger = logging.getLogger(__name__)
 
 _held: dict[Path, int] = {}  # folders this process holds, and how many holders
 _held_lock = threading.Lock()
@@ -96,7 +99,7 @@ def _acquire(root: Path) -> object | None:
     handle = open(root / LOCK_NAME, "a+", encoding="utf-8")  # open while the lock is held
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:  # held by another process
         handle.seek(0)
         owner = handle.read().strip() or "another process"
         handle.close()
@@ -104,6 +107,8 @@ def _acquire(root: Path) -> object | None:
             f"{root} is in use by another ilots run ({owner}); wait for it to end, or choose "
             "another --out"
         ) from None
+    except OSError as err:  # a file system without locks (some network mounts): run unlocked
+        logger.info("%s cannot be locked (%s): two runs into it would not be told apart", root, err)
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")

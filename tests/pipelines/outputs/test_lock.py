@@ -87,3 +87,17 @@ def test_the_runs_temporary_names_are_swept_and_nothing_else(tmp_path):
     removed = sweep_temporaries(tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == sorted(temporary)
     assert all((tmp_path / name).is_file() for name in kept)
+
+
+def test_a_file_system_without_locks_runs_unlocked(tmp_path, monkeypatch):
+    # Some network mounts answer flock with ENOLCK: that is no other run holding the folder.
+    import errno
+
+    from pipelines.outputs import lock
+
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    with folder_lock(tmp_path / "run"):
+        (tmp_path / "run" / "manifest.json").write_text("{}")
