@@ -455,12 +455,16 @@ def _previous_outputs(folder: RunFolder) -> list[Path]:
         return []
     files = []
     for record in records:
-        if not isinstance(record, dict) or record.get("kind") != "file":
+        if not isinstance(record, dict) or record.get("kind") not in ("file", "folder"):
             continue
         try:
-            files.append(Path(folder.root) / Path(str(record["path"])).relative_to(old_root))
+            path = Path(folder.root) / Path(str(record["path"])).relative_to(old_root)
         except (KeyError, ValueError):
             continue
+        if record["kind"] == "file":
+            files.append(path)
+        else:  # the figures: their files
+            files += [path / str(item.get("path")) for item in record.get("files") or []]
     return files
 
 

@@ -654,6 +654,7 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.report": False})
     run(config, out=copy)
     assert not (copy / "scenarios").exists() and not (copy / "zones" / "iris.csv").exists()
+    assert not (copy / "report.html").exists() and not (copy / "figures").exists()  # no report
     assert (copy / "notes.txt").read_text() == "mine"
     listed = {r["path"] for r in json.loads((copy / "manifest.json").read_text())["outputs"]}
     assert not any("scenarios" in path or path.endswith("iris.csv") for path in listed)
