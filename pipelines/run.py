@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import json
 import threading
 import time
 import warnings
@@ -25,11 +24,10 @@ import dask
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from dask.system import CPU_COUNT
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning
 from threadpoolctl import threadpool_limits
 
 from pipelines import run_tiles
@@ -64,7 +62,7 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import ilots_version, probe_folder, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import file_record, sha256_file
-from pipelines.outputs.rasters import VERSION_TAG
+from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
 from pipelines.progress import progress_stage
 from pipelines.report import build_report
 from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
@@ -437,54 +435,8 @@ def _run_to_folder(
     _check_folder(config)
     with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
-        previous = _previous_outputs(RunFolder(Path(config.outputs.folder)))
+        previous = previous_outputs(RunFolder(Path(config.outputs.folder)))
         return _locked_run(config, tile_size_px, source, previous)
-
-
-def _previous_outputs(folder: RunFolder) -> list[Path]:
-    """Return the files the folder's previous run listed as its outputs, in this folder.
-
-    Its manifest names them under the folder it ran into (``outputs.folder`` of its config);
-    a folder copied or moved since has them here. Files outside it are not returned.
-    """
-    try:
-        manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
-        old_root = Path(manifest["config"]["outputs"]["folder"])
-        records = list(manifest.get("outputs") or [])
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    files = []
-    for record in records:
-        if not isinstance(record, dict) or record.get("kind") not in ("file", "folder"):
-            continue
-        try:
-            path = Path(folder.root) / Path(str(record["path"])).relative_to(old_root)
-        except (KeyError, ValueError):
-            continue
-        if record["kind"] == "file":
-            files.append(path)
-        else:  # the figures: their files
-            files += [path / str(item.get("path")) for item in record.get("files") or []]
-    return files
-
-
-def _remove_stale_outputs(folder: RunFolder, previous: list[Path], since: float) -> None:
-    """Remove the previous run's outputs this run did not write again (older than ``since``).
-
-    A run into a folder with ``outputs.overwrite`` would otherwise keep, and list in its
-    manifest, files it no longer makes: a zone format or an inequality outcome left out, and
-    the previous run's ``scenarios/``, which its report would show as this run's.
-    """
-    root = Path(folder.root).resolve()
-    emptied = set()
-    for path in previous:
-        if path.is_file() and root in path.resolve().parents and path.stat().st_mtime < since:
-            path.unlink()
-            emptied.add(path.parent)
-    for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
-        while parent != Path(folder.root) and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
 
 
 def _locked_run(
@@ -508,7 +460,7 @@ def _locked_run(
                 raise
             folder = RunFolder(result.folder)
             # Before the report, which would show a previous run's scenarios as this run's.
-            _remove_stale_outputs(folder, previous, since=started.timestamp())
+            remove_stale_outputs(folder, previous, since=started.timestamp())
             try:
                 futures = result._cogs  # type: ignore[attr-defined]
                 if config.outputs.report and report_possible:
@@ -522,7 +474,7 @@ def _locked_run(
                 digests: dict[str, str] = {}
                 for cog in dict.fromkeys(futures.values()):
                     digests.update(cog.result())
-                _remove_stale_rasters(folder, written=set(futures))
+                remove_stale_rasters(folder, written=set(futures))
             except BaseException:
                 # A raster failed: no manifest, so the folder never looks like a whole run.
                 folder.manifest.unlink(missing_ok=True)
@@ -946,27 +898,6 @@ def _claim(folder: RunFolder) -> None:
     """
     folder.create()
     folder.manifest.unlink(missing_ok=True)
-
-
-def _remove_stale_rasters(folder: RunFolder, written: set[str]) -> None:
-    """Remove the rasters an earlier run left in the folder that this run did not write.
-
-    With ``outputs.overwrite``, a run without NDVI (or with fewer ``outputs.rasters``) would
-    otherwise leave the earlier run's files beside its own, listed in its manifest and read
-    by ``ilots scenarios``. Only files ilots wrote (tagged :data:`VERSION_TAG`) go, with their
-    QGIS style; a user's own files stay.
-    """
-    for path in sorted(folder.rasters.glob("*.tif")) if folder.rasters.is_dir() else []:
-        if path.stem in written:
-            continue
-        try:
-            with rasterio.open(path) as src:
-                ours = VERSION_TAG in src.tags()
-        except RasterioIOError:
-            continue
-        if ours:
-            path.unlink()
-            path.with_suffix(".qml").unlink(missing_ok=True)
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

@@ -1,0 +1,87 @@
+"""What a run into a folder holding an earlier run removes of the earlier one.
+
+With ``outputs.overwrite``, the files an earlier run wrote and this one does not write again
+would stay beside the new ones and be listed in the new manifest: its ``scenarios/`` (shown by
+the new report as this run's), a zone format no longer asked for, a raster no longer made.
+Only files ilots wrote go: those the earlier manifest lists, and rasters tagged as ilots'.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import rasterio
+from rasterio.errors import RasterioIOError
+
+from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.rasters import VERSION_TAG
+
+__all__ = ["previous_outputs", "remove_stale_outputs", "remove_stale_rasters"]
+
+
+def previous_outputs(folder: RunFolder) -> list[Path]:
+    """Return the files the folder's previous run listed as its outputs, in this folder.
+
+    Its manifest names them under the folder it ran into (``outputs.folder`` of its config);
+    a folder copied or moved since has them here. Files outside it are not returned.
+    """
+    try:
+        manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
+        old_root = Path(manifest["config"]["outputs"]["folder"])
+        records = list(manifest.get("outputs") or [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    files = []
+    for record in records:
+        if not isinstance(record, dict) or record.get("kind") not in ("file", "folder"):
+            continue
+        try:
+            path = Path(folder.root) / Path(str(record["path"])).relative_to(old_root)
+        except (KeyError, ValueError):
+            continue
+        if record["kind"] == "file":
+            files.append(path)
+        else:  # the figures: their files
+            files += [path / str(item.get("path")) for item in record.get("files") or []]
+    return files
+
+
+def remove_stale_outputs(folder: RunFolder, previous: list[Path], since: float) -> None:
+    """Remove the previous run's outputs this run did not write again (older than ``since``).
+
+    A run into a folder with ``outputs.overwrite`` would otherwise keep, and list in its
+    manifest, files it no longer makes: a zone format or an inequality outcome left out, and
+    the previous run's ``scenarios/``, which its report would show as this run's.
+    """
+    root = Path(folder.root).resolve()
+    emptied = set()
+    for path in previous:
+        if path.is_file() and root in path.resolve().parents and path.stat().st_mtime < since:
+            path.unlink()
+            emptied.add(path.parent)
+    for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        while parent != Path(folder.root) and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
+def remove_stale_rasters(folder: RunFolder, written: set[str]) -> None:
+    """Remove the rasters an earlier run left in the folder that this run did not write.
+
+    With ``outputs.overwrite``, a run without NDVI (or with fewer ``outputs.rasters``) would
+    otherwise leave the earlier run's files beside its own, listed in its manifest and read
+    by ``ilots scenarios``. Only files ilots wrote (tagged :data:`VERSION_TAG`) go, with their
+    QGIS style; a user's own files stay.
+    """
+    for path in sorted(folder.rasters.glob("*.tif")) if folder.rasters.is_dir() else []:
+        if path.stem in written:
+            continue
+        try:
+            with rasterio.open(path) as src:
+                ours = VERSION_TAG in src.tags()
+        except RasterioIOError:
+            continue
+        if ours:
+            path.unlink()
+            path.with_suffix(".qml").unlink(missing_ok=True)
