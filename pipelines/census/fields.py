@@ -31,8 +31,9 @@ __all__ = [
 #: length and completes with the commune code (IRIS-GE ``depcom`` + ``iris``).
 IRIS_CODE = ("CODE_IRIS", "DCOMIRIS", "IRIS", "CODGEO")
 IRIS_NAME = ("NOM_IRIS", "LIB_IRIS", "LIBIRIS")
-#: The 5-character commune code of an IRIS (IGN ``INSEE_COM``, IRIS-GE ``DEPCOM``).
-IRIS_COMMUNE = ("INSEE_COM", "DEPCOM", "CODE_COM", "CODE_COMMUNE", "COM")
+#: The 5-character commune code of an IRIS (IGN ``INSEE_COM``, IRIS-GE ``DEPCOM``, the IGN
+#: 2024 GeoPackage's ``code_insee``).
+IRIS_COMMUNE = ("INSEE_COM", "DEPCOM", "CODE_COM", "CODE_COMMUNE", "COM", "CODE_INSEE")
 IRIS_COMMUNE_NAME = ("NOM_COM", "LIB_COM", "LIBCOM", "NOM_COMMUNE")
 IRIS_TYPE = ("TYP_IRIS", "TYPE_IRIS")
 

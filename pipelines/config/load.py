@@ -240,7 +240,7 @@ def check_paths(config: RunConfig, *, source: str = "config") -> None:
             if not glob.glob(str(path), recursive=True):
                 problems.append((key, f"nothing matches {path}"))
         elif not path.exists():
-            problems.append((key, f"file not found: {path}"))
+            problems.append((key, f"file not found: {path}{_case_hint(path)}"))
         elif key.startswith("census.") and path.is_dir():  # tables are files
             problems.append((key, f"{path} is a folder; give the table file in it"))
     if problems:
@@ -249,6 +249,15 @@ def check_paths(config: RunConfig, *, source: str = "config") -> None:
         if len(problems) > 1:
             text += "; also missing: " + ", ".join(k for k, _m in problems[1:])
         raise ConfigError(text)
+
+
+def _case_hint(path: Path) -> str:
+    """Name a file beside ``path`` whose name differs only in case (INSEE's ``.CSV``)."""
+    try:
+        near = [p.name for p in path.parent.iterdir() if p.name.lower() == path.name.lower()]
+    except OSError:
+        return ""
+    return f" (there is {near[0]} beside it: the case differs)" if near else ""
 
 
 _check_paths = check_paths

@@ -93,6 +93,18 @@ def test_dcomiris_variant():
     assert out["insee_com"].tolist() == ["75101"]
 
 
+def test_ign_2024_geopackage_schema():
+    # IGN's CONTOURS-IRIS 2024 GeoPackage: cleabs, code_insee, nom_commune, iris (4 digits),
+    # code_iris, nom_iris, type_iris (lower case). The commune code is code_insee's.
+    gdf = layer({"cleabs": ["IRIS0001"], "code_insee": ["31555"], "nom_commune": ["Toulouse"],
+                 "iris": ["0101"], "code_iris": ["315550101"], "nom_iris": ["Capitole"],
+                 "type_iris": ["H"]})  # fmt: skip
+    out, warns = call_quiet(read_iris, gdf)[0]
+    assert out["code_iris"].tolist() == ["315550101"] and out["insee_com"].tolist() == ["31555"]
+    assert out["nom_com"].tolist() == ["Toulouse"] and "code_insee" not in out.columns
+    assert not any("commune" in w for w in warns), warns
+
+
 def test_iris_ge_commune_plus_four_digit_number():
     gdf = layer({"depcom": ["1002", "75101"], "iris": [101, "0102"], "nom_iris": ["a", "b"]})
     out, warns = call_quiet(read_iris, gdf)[0]

@@ -179,6 +179,12 @@ def test_missing_input_file_names_the_key(tmp_path, write_config):
     config = load_config(path, check_paths=False)
     with pytest.raises(ConfigError, match=r"^cfg: zones.iris.path"):
         check_paths(config, source="cfg")
+    # INSEE ships base-ic-evol-struct-pop-2021.CSV: a name that differs in case is named.
+    (tmp_path / "zones").mkdir()
+    (tmp_path / "zones" / "IRIS.GPKG").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"file not found: .*iris.gpkg \(there is IRIS.GPKG "
+                       r"beside it: the case differs\)$"):  # fmt: skip
+        load_config(path)
 
 
 def test_glob_matching_nothing(tmp_path, write_config):
