@@ -77,11 +77,13 @@ def _open_folder(path: Path) -> pystac.Item:
     if stac_jsons:
         return landsat_item(stac_jsons[0])
     inner = [p.name for p in sorted(path.iterdir()) if p.is_dir() and _has_product(p)]
+    if len(inner) == 1:  # X.SAFE in X.SAFE: what Windows' "Extract all" makes of a .zip
+        return _open_folder(path / inner[0])
     if inner:
         raise _unrecognised(
             path,
-            f"it holds {len(inner)} product folders: give them one by one (or "
-            "open_products in Python)",
+            f"it holds {len(inner)} product folders: give them one by one, or a glob such "
+            f"as {path / '*'} (open_products in Python)",
         )
     raise _unrecognised(path, "no MTL, MTD_MSIL2A.xml or item JSON inside")
 
@@ -116,6 +118,10 @@ def open_product(path: str | Path) -> pystac.Item:
     path = Path(path).expanduser()
     if not path.exists():
         raise ProductNotFoundError(f"{path} does not exist; check the product path")
+    if "_MSIL1C_" in path.name:  # a folder or its .zip
+        raise UnsupportedProductError(
+            f"{path} is a Sentinel-2 L1C product; ilots reads L2A (download the MSIL2A one)"
+        )
     if path.is_dir():
         return _open_folder(path)
     name = path.name

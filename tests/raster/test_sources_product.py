@@ -76,8 +76,19 @@ def test_unrecognised_file(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 def test_folder_of_products_says_so(real_data: Path) -> None:
-    with pytest.raises(UnrecognisedProductError, match="2 product folders"):
-        open_product(real_data / "landsat_c2l2")
+    folder = real_data / "landsat_c2l2"
+    with pytest.raises(UnrecognisedProductError, match=rf"2 product folders: give them one by "
+                       rf"one, or a glob such as {folder}/\*"):  # fmt: skip
+        open_product(folder)
+
+
+@pytest.mark.realdata
+def test_a_product_nested_in_a_folder_of_its_name_is_read(real_data: Path, tmp_path: Path) -> None:
+    # What Windows' "Extract all" makes of a .zip: X.SAFE/X.SAFE; here a Landsat folder.
+    name = "LC08_L2SP_008059_20191201_20200825_02_T1"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / name).symlink_to(real_data / "landsat_c2l2" / name)
+    assert open_product(tmp_path / name).id == open_product(real_data / "landsat_c2l2" / name).id
 
 
 def test_missing_path(tmp_path: Path) -> None:
@@ -137,3 +148,8 @@ def test_sentinel2_l1c_is_unsupported(tmp_path: Path) -> None:
     (safe / "MTD_MSIL1C.xml").write_text("<x/>")
     with pytest.raises(UnsupportedProductError, match="L1C"):
         open_product(safe)
+    zipped = tmp_path / f"{safe.name}.zip"  # as Copernicus delivers it
+    zipped.write_bytes(b"PK")
+    with pytest.raises(UnsupportedProductError, match=r"is a Sentinel-2 L1C product; ilots "
+                       r"reads L2A \(download the MSIL2A one\)"):  # fmt: skip
+        open_product(zipped)
