@@ -67,6 +67,18 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 EXIT_GRACE_S = 10
 
 
+#: What an interrupted command leaves, said on one line.
+_INTERRUPTED = {
+    "run": "the run folder has no manifest.json, so it is not taken for a finished run; a "
+    "tiled run keeps its finished tiles in .checkpoints/ and the same command resumes from "
+    "them",
+    "scenarios": "the run folder's previous scenarios/, report and manifest are as they were "
+    "(stopped while the pipeline ran first, the folder has no manifest and the same command "
+    "resumes a tiled run)",
+    "demo": "run the same command again to make the demo anew",
+}
+
+
 def _interruptible(func: Callable[..., Any]) -> Callable[..., Any]:
     """Stop a long command on Ctrl-C or SIGTERM with one line, and make sure it exits.
 
@@ -85,12 +97,8 @@ def _interruptible(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except KeyboardInterrupt:
-            click.echo(
-                "interrupted: the run folder has no manifest.json, so it is not taken for a "
-                "finished run; a tiled run keeps its finished tiles in .checkpoints/ and the "
-                "same command resumes from them",
-                err=True,
-            )
+            command = func.__name__.removesuffix("_command")
+            click.echo(f"interrupted: {_INTERRUPTED[command]}", err=True)
             register = getattr(threading, "_register_atexit", None)  # runs before the joins
             if register is not None:
                 register(_exit_deadline)
