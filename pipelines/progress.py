@@ -27,6 +27,10 @@ __all__ = ["dask_progress", "progress_detail", "progress_stage"]
 
 _STAGE: ContextVar[str | None] = ContextVar("ilots_progress_stage", default=None)
 _DETAIL: ContextVar[str] = ContextVar("ilots_progress_detail", default="")
+#: The share of its stage the next computations cover, ``(start, end)`` in [0, 1].
+_SPAN: ContextVar[tuple[float, float] | None] = ContextVar("ilots_progress_span", default=None)
+#: A stage's bar with a span: its total, in steps (its share of the stage, per mille).
+_SPAN_TOTAL = 1000
 
 
 @contextmanager
@@ -36,20 +40,27 @@ def progress_stage(label: str) -> Iterator[None]:
     The stage is also logged (INFO, ``ilots -v``) as it starts and ends, for a log written
     to a file, where the bar draws nothing.
     """
-    token, detail = _STAGE.set(label), _DETAIL.set("")
+    token, detail, span = _STAGE.set(label), _DETAIL.set(""), _SPAN.set(None)
     started = time.perf_counter()
     logger.info("%s ...", label)
     try:
         yield
     finally:
         logger.info("%s: done in %.1f s", label, time.perf_counter() - started)
+        _SPAN.reset(span)
         _DETAIL.reset(detail)
         _STAGE.reset(token)
 
 
-def progress_detail(text: str) -> None:
-    """Say where the current stage is (e.g. ``"tile 2/4"``); shown after its label, logged."""
+def progress_detail(text: str, span: tuple[float, float] | None = None) -> None:
+    """Say where the current stage is (e.g. ``"tile 2/4"``); shown after its label, logged.
+
+    ``span``: the share of the stage the next computations cover, e.g. ``(1/4, 2/4)`` for
+    the second of 4 tiles; the stage's bar then reads the stage's progress (without one it
+    counts tasks, and its total grows with each computation).
+    """
     _DETAIL.set(text)
+    _SPAN.set(span)
     logger.info("%s: %s", _STAGE.get() or "ilots", text)
 
 
@@ -66,27 +77,43 @@ class _RichCallback(Callback):
     def _start_state(self, dsk: Any, state: Any) -> None:
         label = _STAGE.get() or self._description
         total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
-        detail = _DETAIL.get()
+        detail, span = _DETAIL.get(), _SPAN.get()
         description = f"{label} ({detail})" if detail else label
         bar = self._bars.get(label)
+        if span is not None:  # the bar is the stage's share done: steps of _SPAN_TOTAL
+            if bar is None:
+                bar = self._bars[label] = self._progress.add_task(description, total=_SPAN_TOTAL)
+            start, end = (round(_SPAN_TOTAL * share) for share in span)
+            self._progress.update(bar, completed=start, description=description)
+            self._running[id(state)] = [bar, total, 0, start, end]
+            return
         if bar is None:
             bar = self._bars[label] = self._progress.add_task(description, total=total)
         else:
             grown = self._progress.tasks[bar].total + total
             self._progress.update(bar, total=grown, description=description)
-        self._running[id(state)] = [bar, total, 0]
+        self._running[id(state)] = [bar, total, 0, None, None]
 
     def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
         run = self._running.get(id(state))
-        if run is not None:
-            run[2] += 1
-            self._progress.advance(run[0])
+        if run is None:
+            return
+        bar, total, done, start, end = run
+        run[2] = done = done + 1
+        if start is None:
+            self._progress.advance(bar)
+        else:
+            self._progress.update(bar, completed=start + (end - start) * done / max(total, 1))
 
     def _finish(self, dsk: Any, state: Any, errored: bool) -> None:
         run = self._running.pop(id(state), None)
-        if run is not None and not errored and run[1] > run[2]:
-            # Tasks already finished when the computation started are counted done.
-            self._progress.advance(run[0], run[1] - run[2])
+        if run is None or errored:
+            return
+        bar, total, done, start, end = run
+        if start is not None:
+            self._progress.update(bar, completed=end)
+        elif total > done:  # tasks already finished when the computation started: done
+            self._progress.advance(bar, total - done)
 
 
 @contextmanager

@@ -278,7 +278,7 @@ def _input_pass(
             batch.append(todo.pop(0))
             lazy.append(me.input_pieces(inputs, batch[-1], gather))
         first, last = done + 1, done + len(batch)
-        progress_detail(_tiles_label(first, last, len(tiles)))
+        progress_detail(_tiles_label(first, last, len(tiles)), _span(first, last, len(tiles)))
         for tile, pieces in zip(batch, dask.compute(*lazy), strict=True):
             store.save_arrays("inputs", tile, {k: np.asarray(v) for k, v in pieces.items()})
             store.save("inputs", tile, None)  # written last: the tile is done
@@ -310,6 +310,11 @@ def _tiles_label(first: int, last: int, total: int) -> str:
     if total == 1:
         return ""
     return f"tile {first}/{total}" if first == last else f"tiles {first}-{last}/{total}"
+
+
+def _span(first: int, last: int, total: int) -> tuple[float, float]:
+    """Return the share of a pass that tiles ``first`` to ``last`` of ``total`` make."""
+    return (first - 1) / total, last / total
 
 
 def _batch_size(pieces: Mapping[str, Any]) -> int:
@@ -741,7 +746,7 @@ def run_tiles(
     with timer("reference"):
         sums = []
         for k, tile in enumerate(tiles, 1):
-            progress_detail(_tiles_label(k, k, len(tiles)))
+            progress_detail(_tiles_label(k, k, len(tiles)), _span(k, k, len(tiles)))
             if not store.done("reference", tile):
                 sums_of_tile, pieces = me.first_pass(pixels, tile, gather, keep)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
@@ -767,7 +772,7 @@ def run_tiles(
     with timer("tiles"):
         results = []
         for k, tile in enumerate(tiles, 1):
-            progress_detail(_tiles_label(k, k, len(tiles)))
+            progress_detail(_tiles_label(k, k, len(tiles)), _span(k, k, len(tiles)))
             if not store.done("tile", tile):
                 result = me.tile_pieces(rasters, layers, tile, masks)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
