@@ -96,7 +96,14 @@ def zonal_stats(
     ------
     ZonesError
         No zone, no zone with a polygon, or (without ``coverage``) no zone that overlaps
-        the raster (a wrong CRS, or the wrong raster).
+        the raster (a wrong CRS, or the wrong raster); with ``coverage``, zones or an ``id``
+        other than those it was built from.
+    CRSError
+        Zones or a raster without a CRS; ``area_m2`` asked of a raster in degrees.
+    GridError
+        A ``coverage`` or ``weights`` of another grid.
+    ValueError
+        An unknown statistic; a weighted statistic without ``weights``.
 
     Warns
     -----
@@ -115,12 +122,18 @@ def zonal_stats(
         _same_grid(weights, geobox, "the weight raster")
     sources = _sources(values)
     wdata = weights.data if (weights is not None and needs.weighted) else None
+    if "area_m2" in {spec.name for spec in specs} and geobox.crs is not None:
+        if geobox.crs.geographic:
+            raise CRSError(
+                "area_m2 needs a projected raster: this one is in degrees "
+                f"(EPSG:{geobox.crs.epsg}); reproject it first, e.g. to EPSG:2154"
+            )
     prepared = None
     if coverage is None:
         prepared = prepare_zones(zones, id=id, crs=geobox.crs.to_wkt())
         _check_overlap(prepared.ids, prepared.geometry, geobox)
     else:
-        _check_coverage(coverage, geobox)
+        _check_coverage(coverage, geobox, zones, id)
     names = list(layers)
     if not any(isinstance(a, da.Array) for a in [*sources, wdata]):
         # In-memory layers: no graph, the kernels run directly over row strips in threads.
@@ -303,13 +316,21 @@ def _same_grid(data: xr.DataArray, geobox: GeoBox, what: str) -> None:
         )
 
 
-def _check_coverage(coverage: ZoneCoverage, geobox: GeoBox) -> None:
+def _check_coverage(coverage: ZoneCoverage, geobox: GeoBox, zones: Any, id: Any) -> None:
     if coverage.shape != tuple(geobox.shape.yx) or not np.allclose(
         coverage.transform, tuple(geobox.affine)[:6]
     ):
         raise GridError(
             "the coverage was computed for another grid; rebuild it with "
             "raster.zonal.zone_coverage for this raster"
+        )
+    # The table takes its ids from the coverage: zones or an id column that are not the
+    # coverage's would label its rows wrongly.
+    given = zones[id] if isinstance(zones, pd.DataFrame) and id in zones.columns else None
+    if given is None or [str(v) for v in given] != [str(v) for v in coverage.ids]:
+        raise ZonesError(
+            f"the coverage was computed for other zones than these (by {id!r}); give the "
+            "zones and id it was built from, or rebuild it with raster.zonal.zone_coverage"
         )
 
 

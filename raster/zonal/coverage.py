@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from affine import Affine
 from odc.geo.geobox import GeoBox
@@ -35,6 +36,7 @@ from raster.zonal.kernels import (
 )
 from raster.zonal.rasterize import exact_coverage
 from raster.zonal.zones import PreparedZones
+from tiles.errors import CRSError
 
 __all__ = ["ZoneCoverage", "ZoneCoverageWindow", "label_dtype", "no_zone", "zone_coverage"]
 
@@ -323,9 +325,22 @@ def zone_coverage(
     Returns
     -------
     ZoneCoverage
+
+    Raises
+    ------
+    tiles.errors.CRSError
+        The zones are not in the grid's CRS (every fraction would be 0, silently).
+    ValueError
+        An unknown ``method``.
     """
     if method not in ("exact", "centre"):
         raise ValueError(f"method must be 'exact' or 'centre', got {method!r}")
+    if geobox.crs is not None and geobox.crs != zones.crs:
+        raise CRSError(
+            f"the zones are in {zones.crs.to_string()}, the grid in "
+            f"{pyproj.CRS.from_user_input(geobox.crs.to_wkt()).to_string()}: "
+            "prepare them for it, prepare_zones(zones, id=..., crs=<the raster's CRS>)"
+        )
     name = "exact" if method == "exact" else ("all_touched" if all_touched else "centre")
     cache_path = None
     if cache_dir is not None:

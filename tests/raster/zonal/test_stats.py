@@ -23,7 +23,7 @@ from raster.zonal.coverage import ZoneCoverage, no_zone
 from raster.zonal.partials import chunk_partials, finalise, merge
 from raster.zonal.statistics import parse_statistics
 from tests.conftest import raise_if_dask_computes
-from tiles.errors import CRSError, GridError
+from tiles.errors import CRSError, GridError, ZonesError
 
 CRS = "EPSG:32631"
 X0, Y0, RES = 600000.0, 5400000.0, 30.0
@@ -231,6 +231,39 @@ def test_valid_frac_and_area(scene):
     assert 0.5 < a["valid_frac"] < 1.0
     assert got.set_index("zid").loc["C", "valid_frac"] == pytest.approx(1.0)
     assert np.isnan(got.set_index("zid").loc["F", "valid_frac"])
+
+
+def test_area_in_degrees_is_refused(scene):
+    # On a raster in degrees, the covered area came out in square degrees (0.000034 for a
+    # 30 ha IRIS), named area_m2.
+    values, _, _, zones = scene
+    geographic = grid_array(values).rio.reproject("EPSG:4326")
+    with pytest.raises(CRSError, match=r"area_m2 needs a projected raster: this one is in "
+                       r"degrees \(EPSG:4326\); reproject it first"):  # fmt: skip
+        zonal_stats(geographic, zones.to_crs(4326), id="zid", stats=["mean", "area_m2"])
+    means = zonal_stats(geographic, zones.to_crs(4326), id="zid", stats=["mean"])["mean"]
+    assert means.notna().any()  # other statistics are fine in degrees
+
+
+def test_a_coverage_is_used_with_its_own_zones_only(scene):
+    # The table takes its ids from the coverage: other zones or another id column labelled
+    # its rows wrongly; zones in another CRS than the grid gave all-NaN statistics.
+    from raster.zonal import prepare_zones, zone_coverage
+
+    values, _, _, zones = scene
+    grid = grid_array(values)
+    coverage = zone_coverage(prepare_zones(zones, id="zid", crs=CRS), grid.odc.geobox)
+    want = zonal_stats(grid, zones, id="zid", stats=["mean"])
+    pd.testing.assert_frame_equal(
+        zonal_stats(grid, zones, id="zid", stats=["mean"], coverage=coverage), want
+    )
+    with pytest.raises(ZonesError, match="the coverage was computed for other zones"):
+        zonal_stats(grid, zones.iloc[:3], id="zid", stats=["mean"], coverage=coverage)
+    renamed = zones.assign(name=[f"zone {k}" for k in range(len(zones))])
+    with pytest.raises(ZonesError, match=r"other zones than these \(by 'name'\)"):
+        zonal_stats(grid, renamed, id="name", stats=["mean"], coverage=coverage)
+    with pytest.raises(CRSError, match=r"the zones are in EPSG:2154, the grid in EPSG:32631"):
+        zone_coverage(prepare_zones(zones.to_crs(2154), id="zid", crs=2154), grid.odc.geobox)
 
 
 def test_multiband_and_dataset_column_names(scene):
