@@ -44,6 +44,7 @@ __all__ = [
     "NormalisedCodes",
     "commune_codes",
     "iris_of_communes",
+    "no_row_of_communes",
     "normalise_codes",
 ]
 
@@ -59,14 +60,28 @@ MUNICIPAL_ARRONDISSEMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def iris_of_communes(values: pd.Series, communes: Collection[str]) -> np.ndarray:
+def iris_of_communes(values: pd.Series, communes: str | int | Collection[str | int]) -> np.ndarray:
     """Mask of the IRIS codes (normalised, :func:`normalise_codes`) of ``communes``.
 
     An IRIS code starts with its commune's (or arrondissement's) 5 characters; missing and
     malformed codes are outside, so that a table read for one city is checked on its rows.
+    ``communes``: one code or several, as text or numbers (``31555``, ``1002`` for
+    ``01002``); Paris, Marseille and Lyon take their arrondissements (:func:`commune_codes`).
     """
+    wanted = [communes] if isinstance(communes, str | int) else list(communes)
+    normalised = normalise_codes(pd.Series([str(c) for c in wanted], dtype="string"), COMMUNE)
+    accepted = frozenset().union(*(commune_codes(str(c)) for c in normalised.codes.dropna()))
     codes = normalise_codes(values, IRIS).codes
-    return codes.str[:5].isin(set(communes)).fillna(False).to_numpy(dtype=bool)
+    return codes.str[:5].isin(accepted).fillna(False).to_numpy(dtype=bool)
+
+
+def no_row_of_communes(communes: str | int | Collection[str | int]) -> str:
+    """Say that a table has no row of ``communes`` (for a reader's warnings)."""
+    wanted = [communes] if isinstance(communes, str | int) else list(communes)
+    return (
+        f"no row of commune(s) {', '.join(map(str, wanted))}: check the codes (INSEE commune "
+        "codes, 5 characters) and that the table covers them (its year's IRIS)"
+    )
 
 
 def commune_codes(code: str) -> frozenset[str]:

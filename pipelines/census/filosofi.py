@@ -54,7 +54,7 @@ import pandas as pd
 
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, QPV, CodeFormat, iris_of_communes
+from pipelines.census.codes import IRIS, QPV, CodeFormat, iris_of_communes, no_row_of_communes
 from pipelines.census.fields import find_column
 from pipelines.census.tables import (
     TableSource,
@@ -205,7 +205,7 @@ def read_filosofi(
     *,
     level: Level = "iris",
     sheet: str | int | None = None,
-    communes: Collection[str] | None = None,
+    communes: str | int | Collection[str | int] | None = None,
 ) -> tuple[pd.DataFrame, FilosofiMeta, list[str]]:
     """Read a Filosofi table by IRIS or by QPV.
 
@@ -221,7 +221,9 @@ def read_filosofi(
     communes
         With ``level="iris"``: keep the IRIS of these communes only (the first 5 characters
         of the IRIS code), so that a national table (INSEE publishes France in one file)
-        speaks of a city's IRIS, its secret-value counts too. Default: all.
+        speaks of a city's IRIS, its secret-value counts too: one code or several, text or
+        numbers; Paris, Marseille and Lyon take their arrondissements. None of them in the
+        table is warned about. Default: all.
 
     Returns
     -------
@@ -261,6 +263,8 @@ def read_filosofi(
     names = _normalised_names(frame.columns, key, level)
     if communes is not None and level == "iris":  # before the checks: the city's rows only
         frame = frame[iris_of_communes(frame[key], communes)]
+        if frame.empty:
+            log.add(no_row_of_communes(communes))
     codes = _keys(frame[key], level, key, log)
 
     data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, iris_of_communes
+from pipelines.census.codes import IRIS, iris_of_communes, no_row_of_communes
 from pipelines.census.fields import IRIS_CODE, describe_columns, find_column
 from pipelines.census.tables import TableSource, bad_values_error, parse_numbers, read_table
 from tiles.errors import CensusError
@@ -81,7 +81,7 @@ def read_population(
     *,
     column: str | None = None,
     sheet: str | int | None = None,
-    communes: Collection[str] | None = None,
+    communes: str | int | Collection[str | int] | None = None,
 ) -> tuple[pd.DataFrame, PopulationMeta, list[str]]:
     """Read population by IRIS from an INSEE table or an IRIS layer.
 
@@ -98,7 +98,9 @@ def read_population(
         XLSX sheet; by default the first holding an IRIS key column.
     communes
         Keep the IRIS of these communes only (the first 5 characters of the IRIS code), so
-        that a national table speaks of a city's IRIS, in its warnings too. Default: all.
+        that a national table speaks of a city's IRIS, in its warnings too: one code or
+        several, text or numbers; Paris, Marseille and Lyon take their arrondissements. None
+        of them in the table is warned about. Default: all.
 
     Returns
     -------
@@ -133,6 +135,8 @@ def read_population(
 
     if communes is not None:  # before the checks: the city's rows only
         frame = frame[iris_of_communes(frame[key], communes)]
+        if frame.empty:
+            log.add(no_row_of_communes(communes))
     codes = checked_codes(frame[key], IRIS, key, log, "IRIS", error=CensusError)
     duplicated = codes.duplicated(keep=False).to_numpy()
     if duplicated.any():

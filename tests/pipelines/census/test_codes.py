@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pipelines.census.codes import COMMUNE, IRIS, QPV, normalise_codes
 from pipelines.census.fields import IRIS_CODE, find_column
 from tiles import ZonesError
+from tiles.errors import IlotsWarning
 
 departments = st.sampled_from(["01", "09", "13", "2A", "2B", "75", "95", "97"])
 iris_codes = st.builds(
@@ -76,3 +77,27 @@ def test_find_column_case_insensitive_in_preference_order():
         find_column(["CODE_IRIS"], IRIS_CODE, error=ZonesError, what="x", exclude=["CODE_IRIS"])
         is None
     )
+
+
+def test_iris_of_communes_as_users_give_them():
+    # A commune given as one text, a number (zero restored), Paris for its arrondissements.
+    from pipelines.census.codes import iris_of_communes
+
+    iris = pd.Series(["751010101", "751200101", "315550101", "010020101", None])
+    assert iris_of_communes(iris, "75056").tolist() == [True, True, False, False, False]
+    assert iris_of_communes(iris, [31555]).tolist() == [False, False, True, False, False]
+    assert iris_of_communes(iris, 1002).tolist() == [False, False, False, True, False]
+    assert iris_of_communes(iris, {"75101", "31555"}).tolist() == [True, False, True, False, False]
+
+
+def test_a_census_table_without_the_communes_asked_says_so(tmp_path):
+    from pipelines.census import read_filosofi
+
+    table = tmp_path / "filosofi.csv"
+    table.write_text("IRIS;DISP_MED21\n315550101;21000\n315550102;19000\n")
+    with pytest.warns(IlotsWarning, match="no row of commune"):
+        frame, _meta, warned = read_filosofi(table, communes=["31069"])
+    assert frame.empty
+    assert warned == [f"Filosofi table {table}: no row of commune(s) 31069: check the codes "
+                      "(INSEE commune codes, 5 characters) and that the table covers them "
+                      "(its year's IRIS)"]  # fmt: skip

@@ -252,7 +252,7 @@ def test_real_filosofi_2018_kept_to_communes(real_data):
     # INSEE's table holds France: with communes, the rows and the secret counts are theirs.
     path = real_data / "filosofi" / "BASE_TD_FILO_DISP_IRIS_2018_france.csv"
     raw = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
-    communes = {"31555", "75112", "75056"}  # Toulouse, Paris 12th; 75056 names no IRIS
+    communes = {"31555", "75112"}  # Toulouse, Paris 12th
     mine = raw[raw["IRIS"].str[:5].isin(communes)]
     table, meta, warns = call_quiet(read_filosofi, path, communes=communes)[0]
     assert 100 < len(table) == len(mine) < 300
@@ -260,6 +260,10 @@ def test_real_filosofi_2018_kept_to_communes(real_data):
     secret = int(mine["DISP_TP6018"].str.strip().str.lower().isin(MARKERS).sum())
     assert dict(meta.missing).get("disp_tp60", 0) == secret
     assert all("2881" not in w for w in warns)
+    # Paris (75056) names its IRIS through its 20 arrondissements (75101-75120).
+    paris = call_quiet(read_filosofi, path, communes="75056")[0][0]
+    arrondissements = {f"751{k:02d}" for k in range(1, 21)}
+    assert len(paris) == raw["IRIS"].str[:5].isin(arrondissements).sum() == 870
 
 
 @pytest.mark.realdata
