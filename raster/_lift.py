@@ -12,11 +12,12 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import dask
 import numpy as np
 import xarray as xr
 from numpy.typing import DTypeLike
 
-__all__ = ["STRIP_PIXELS", "lift"]
+__all__ = ["STRIP_PIXELS", "lift", "numpy_only"]
 
 #: Pixels per strip: 2 MiB per float64 temporary.
 STRIP_PIXELS = 1 << 18
@@ -71,3 +72,22 @@ def _by_strips(
         strip = np.s_[..., start : start + rows, :]
         out[strip] = kernel(*(v[strip] for v in views), **kwargs)
     return out
+
+
+def numpy_only(x: Any, name: str, instead: str) -> None:
+    """Refuse a Dask-backed input to a NumPy kernel, naming the lazy function to use.
+
+    A kernel calls ``np.asarray`` on its inputs: a Dask array (or a DataArray holding one)
+    would be read whole there, or fail inside Dask, and come back without coordinates.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is a Dask array or a DataArray of one.
+    """
+    data = x.data if isinstance(x, xr.DataArray) else x
+    if dask.is_dask_collection(data):
+        raise TypeError(
+            f"{name} is a lazy (Dask) array, and this is a NumPy kernel, which would read it "
+            f"whole: use {instead} (lazy, coordinates kept)"
+        )

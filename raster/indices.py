@@ -34,7 +34,7 @@ import xarray as xr
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from raster._floats import finish_float as _finish
-from raster._lift import lift
+from raster._lift import lift, numpy_only
 from raster.bands import band_table
 from tiles.errors import BandMissingError, ProductError
 
@@ -75,6 +75,7 @@ def _reflectance(x: ArrayLike, name: str, *, convert: bool = True) -> NDArray[np
 
     With ``convert=False`` only the check is done and ``x`` comes back as an array unchanged.
     """
+    numpy_only(x, name, "raster.compute_indices(ds, [...]) on the bands' Dataset")
     arr = np.asarray(x)
     if arr.ndim > 0 and arr.dtype.kind in "iub":
         raise TypeError(

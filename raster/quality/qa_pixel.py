@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from raster._lift import numpy_only
 from raster.quality._bitfield import _bitfield, _field
 from raster.quality._checks import _check_confidence, _resolve
 
@@ -175,6 +176,7 @@ def decode_qa_pixel(qa: np.ndarray) -> dict[str, np.ndarray]:
 
 def _qa_pixel_data(qa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """QA_PIXEL codes, and the pixels that hold data (neither NaN nor fill, bit 0)."""
+    numpy_only(qa, "QA_PIXEL", "raster.quality.landsat_clear_mask(ds)")
     codes, missing = _bitfield(qa, "QA_PIXEL")
     return codes, ~missing & ((codes & 1) == 0)
 

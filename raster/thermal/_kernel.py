@@ -12,9 +12,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from raster._floats import finish_float as _finish  # noqa: F401  (used by the kernels)
+from raster._lift import numpy_only
 
 
 def _f64(x: ArrayLike) -> NDArray[np.float64]:
+    numpy_only(x, "an input", "raster.thermal's xarray wrappers, surface_temperature_l2, "
+               "lst_level1, scene_utfvi or scene_zscore,")  # fmt: skip
     return np.asarray(x, dtype=np.float64)
 
 
