@@ -556,8 +556,10 @@ def _masked_mean(
     total = values.sum(dims, skipna=True, dtype=np.float64)  # float64 sums, no float64 copy
     count = values.count(dims)
     n_mask = mask.astype(bool).sum()
-    if total.chunks is not None:
-        total, count = total.chunk(-1), count.chunk(-1)
+    if total.chunks is not None:  # the data only: chunked coordinates (product_id along
+        # time) would be computed by every alignment with the LST, while a graph is built
+        total = total.copy(data=total.data.rechunk(-1))
+        count = count.copy(data=count.data.rechunk(-1))
     mean = xr.apply_ufunc(
         _checked_mean,
         total,

@@ -312,6 +312,23 @@ def test_all_nan_scene():
     assert np.isnan(dt.values[1]).all() and (dt.values[2] == dt.values[0]).all()
 
 
+def test_the_anomaly_of_scenes_with_their_ids_builds_without_computing():
+    # A loaded stack has per-scene coordinates (product_id, platform): the reference's were
+    # chunked with its data, and every alignment with the LST computed them.
+    lazy_lst, urban = city(offsets=(0.0, 3.0, -2.0), chunks=4)
+    lazy_lst = lazy_lst.assign_coords(
+        product_id=("time", ["LC08_a", "LC09_b", "LC08_c"]),
+        platform=("time", ["landsat-8", "landsat-9", "landsat-8"]),
+    )
+    lazy_urban = urban.chunk({"y": 4, "x": 4})
+    with raise_if_dask_computes():
+        mask = rural_reference_mask(rural_ring(lazy_urban, inner_m=10, outer_m=40))
+        ref = scene_reference(lazy_lst, mask)
+        dt = lst_anomaly(lazy_lst, ref)
+    assert not isinstance(ref["product_id"].data, da.Array)
+    assert list(dt["product_id"].values) == ["LC08_a", "LC09_b", "LC08_c"]
+
+
 def test_dask_equals_numpy_and_lazy():
     eager_lst, urban = city(offsets=(0.0, 3.0, -2.0))
     lazy_lst, _ = city(offsets=(0.0, 3.0, -2.0), chunks=4)
