@@ -79,7 +79,12 @@ def parse_stat(name: str) -> float:
 
 
 def _check_stats(stats: Sequence[str] | str) -> tuple[tuple[str, ...], np.ndarray]:
-    names = (stats,) if isinstance(stats, str) else tuple(stats)
+    # "median,p90" as zonal_stats and compute_indices take it, or a sequence of names
+    names = (
+        tuple(n.strip() for n in stats.split(",") if n.strip())
+        if isinstance(stats, str)
+        else tuple(stats)
+    )
     if not names:
         raise ValueError("stats is empty; ask for at least one of 'median', 'mean', 'pNN'")
     if len(set(names)) != len(names):
@@ -221,7 +226,8 @@ def temporal_composite(
         Observations ``(time, y, x)`` (any other dims are kept), NaN where not clear, e.g.
         LST in K, the per-scene ΔT, or NDVI.
     stats
-        ``"median"``, ``"mean"`` and/or percentiles ``"pNN"``; default median and P90.
+        ``"median"``, ``"mean"`` and/or percentiles ``"pNN"``, as a sequence or one
+        comma-separated string (``"median,p90"``); default median and P90.
         Quantiles follow numpy's ``"linear"`` method (module docstring).
     min_clear
         Minimum number of clear observations (science.md §5: 3, **[U]**); the statistics are

@@ -117,6 +117,11 @@ class ParsedNumbers:
         return sum(self.markers.values())
 
 
+#: Vector layers, which a census table reader is sometimes given by mistake (an IRIS layer
+#: that carries the population, P18_POP).
+_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".fgb")
+
+
 def read_table(
     source: TableSource,
     *,
@@ -157,6 +162,11 @@ def read_table(
         raise CensusError(f"{what} {path} is a folder; give the table file in it (.csv, .xlsx)")
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
+    if path.suffix.lower() in _VECTOR_SUFFIXES:
+        raise CensusError(
+            f"{what} {path} is a vector layer, not a table: read it first (e.g. "
+            "pipelines.census.read_iris, or geopandas.read_file) and pass the (Geo)DataFrame"
+        )
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(path, key_variants, sheet, what)
     return _read_delimited(path, key_variants, what)

@@ -117,6 +117,15 @@ def test_bad_stats(stats):
         temporal_composite(cube(), stats=stats)
 
 
+def test_stats_as_one_comma_separated_string():
+    # As zonal_stats and compute_indices take them; "median,p90" was an unknown statistic.
+    listed = temporal_composite(cube(), stats=["median", "p90"], min_clear=1)
+    joined = temporal_composite(cube(), stats="median, p90", min_clear=1)
+    xr.testing.assert_identical(joined, listed)
+    with pytest.raises(ValueError):
+        temporal_composite(cube(), stats="median,median")
+
+
 def test_parse_stat():
     assert parse_stat("median") == 0.5
     assert parse_stat("p90") == 0.9

@@ -109,3 +109,17 @@ def test_real_paris_layer_population(real_data):
     assert meta.year == 2018 and meta.column == "P18_POP" and warns == []
     assert table["code_iris"].tolist() == raw["CODE_IRIS"].tolist()
     np.testing.assert_array_equal(table["population"], raw["P18_POP"].to_numpy())
+
+
+def test_a_vector_layer_given_as_the_table_says_to_read_it_first(tmp_path):
+    # An IRIS layer carrying P18_POP, given by its path: "no header with a key column ...
+    # first line: '{'" before.
+    from shapely.geometry import box
+
+    path = tmp_path / "iris.geojson"
+    gpd.GeoDataFrame({"CODE_IRIS": ["315550101"], "P18_POP": [2000]},
+                     geometry=[box(0, 0, 1, 1)], crs=2154).to_file(path)  # fmt: skip
+    with pytest.raises(CensusError, match=r"is a vector layer, not a table: read it first"):
+        read_population(path)
+    frame = gpd.read_file(path)
+    assert read_population(frame)[0]["population"].tolist() == [2000]
