@@ -119,7 +119,7 @@ class ParsedNumbers:
 
 #: Vector layers, which a census table reader is sometimes given by mistake (an IRIS layer
 #: that carries the population, P18_POP).
-_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".fgb")
+_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb")
 
 
 def read_table(
