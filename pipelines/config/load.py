@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -292,25 +291,11 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
         f"'ilots run {path.name}' reproduces the run.\n"
     )
     text = header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp makes the file for its owner only (0600); the run's other files are
-        # readable as the umask lets them (colleagues, cluster workers under another account).
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # The writers' atomic write (temporary name, then rename), with the permissions the umask
+    # gives, as the run's other files. Imported here: reading a config needs no writer.
+    from pipelines.outputs._atomic import write_text_atomic
 
-
-def _umask() -> int:
-    """Return the process's file-creation mask (read by setting it, then restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    return write_text_atomic(path, text)
 
 
 def config_digest(config: RunConfig, *, without: Iterable[str] = ()) -> str:

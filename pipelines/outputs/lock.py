@@ -38,7 +38,8 @@ LOCK_NAME = ".ilots.lock"
 
 #: Temporary names of the atomic writers: ``.<stem>.<hex>.tmp<suffix>`` (``staged``),
 #: ``.<name>.<hex>.tmp`` and ``.<name>.<hex>.scratch.tif`` (``raster.cog``),
-#: ``.<name>.<random>.tmp`` (``dump_config``'s ``mkstemp``).
+#: ``.<name>.<random>.tmp`` (``mkstemp``'s, which ``dump_config`` used before: a killed
+#: run of that code left them).
 _TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{32}\.(tmp|scratch)|[a-z0-9_]{8}\.tmp)(\.[A-Za-z0-9]+)?$")
 
 logger = logging.getLogger(__name__)
