@@ -67,20 +67,22 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 EXIT_GRACE_S = 10
 
 
-#: What an interrupted command leaves, said on one line.
-_INTERRUPTED = {
-    "run": "the run folder has no manifest.json, so it is not taken for a finished run; a "
-    "tiled run keeps its finished tiles in .checkpoints/ and the same command resumes from "
-    "them",
-    "scenarios": "the run folder's previous scenarios/, report and manifest are as they were "
-    "(stopped while the pipeline ran first, the folder has no manifest and the same command "
-    "resumes a tiled run)",
-    "demo": "run the same command again to make the demo anew",
-}
+_RUN_LEFT = (
+    "the run folder has no manifest.json, so it is not taken for a finished run; a tiled run "
+    "keeps its finished tiles in .checkpoints/ and the same command resumes from them"
+)
+_SCENARIOS_LEFT = (
+    "the run folder's previous scenarios/, report and manifest are as they were (stopped "
+    "while the pipeline ran first, the folder has no manifest and the same command resumes a "
+    "tiled run)"
+)
+_DEMO_LEFT = "run the same command again to make the demo anew"
 
 
-def _interruptible(func: Callable[..., Any]) -> Callable[..., Any]:
+def _interruptible(left: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Stop a long command on Ctrl-C or SIGTERM with one line, and make sure it exits.
+
+    ``left``: what the interrupted command leaves, said on that line.
 
     SIGTERM (``kill``, SLURM, systemd, ``docker stop``) is taken as Ctrl-C, so the run cleans
     up as it does then (temporary files removed, no manifest). Once interrupted, the process
@@ -90,24 +92,26 @@ def _interruptible(func: Callable[..., Any]) -> Callable[..., Any]:
     by the first of the threading module's exit calls.
     """
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
-        try:
-            return func(*args, **kwargs)
-        except KeyboardInterrupt:
-            command = func.__name__.removesuffix("_command")
-            click.echo(f"interrupted: {_INTERRUPTED[command]}", err=True)
-            register = getattr(threading, "_register_atexit", None)  # runs before the joins
-            if register is not None:
-                register(_exit_deadline)
-            raise SystemExit(130) from None
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            main_thread = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+            try:
+                return func(*args, **kwargs)
+            except KeyboardInterrupt:
+                click.echo(f"interrupted: {left}", err=True)
+                register = getattr(threading, "_register_atexit", None)  # before the joins
+                if register is not None:
+                    register(_exit_deadline)
+                raise SystemExit(130) from None
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -462,7 +466,7 @@ def zonal_command(
 @click.option("--dry-run", is_flag=True, help="Show the grid, scenes and memory; read no pixel.")
 @_progress_option
 @_friendly_errors
-@_interruptible
+@_interruptible(_RUN_LEFT)
 def run_command(
     config_path: Path,
     out: Path | None,
@@ -521,7 +525,7 @@ def run_command(
     help="Folder for the synthetic products and the outputs.",
 )
 @_friendly_errors
-@_interruptible
+@_interruptible(_DEMO_LEFT)
 def demo_command(out: Path) -> None:
     """Synthesise a small city in real product formats and process it."""
     from pipelines.demo import run_demo
@@ -565,7 +569,7 @@ def report_command(run_dir: Path, lang: str | None) -> None:
     "scenario_model.r2_min (recorded in model.json).",
 )
 @_friendly_errors
-@_interruptible
+@_interruptible(_SCENARIOS_LEFT)
 def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     """Fit the scenario model on a run, apply each scenario of CONFIG.yaml, compare them.
 
