@@ -251,12 +251,6 @@ def _label(index: int, spec: ScenarioSpec) -> str:
     return f"scenarios[{index}] {spec.name!r}"
 
 
-def _fit_target(baseline: Baseline, config: RunConfig) -> np.ndarray:
-    if config.scenario_model.fit_area == "grid":
-        return baseline.target
-    return np.where(_zone_pixels(baseline), baseline.target, np.nan)
-
-
 def _zone_pixels(baseline: Baseline) -> np.ndarray:
     """Pixels of any zone layer (what ``scenario_model.fit_area: zones`` fits on)."""
     inside = np.zeros(baseline.shape, dtype=bool)
@@ -373,9 +367,12 @@ def _scenarios_in_folder(
         "distance_cap_m": settings.distance_cap_m,
     }
     before = compute_predictors(baseline.surface, **grid_args)
-    model = fit_model(
-        _fit_target(baseline, config), before, settings, resolution=baseline.resolution
-    )
+    # The model is fitted on the zones' pixels (fit_area: zones), or on the whole grid.
+    zone_pixels = _zone_pixels(baseline) if settings.fit_area == "zones" else None
+    target = baseline.target
+    if zone_pixels is not None:
+        target = np.where(zone_pixels, target, np.nan)
+    model = fit_model(target, before, settings, resolution=baseline.resolution)
     refused: ModelSkillError | None = None
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -388,7 +385,9 @@ def _scenarios_in_folder(
         except ModelSkillError as err:  # scenarios/ says so (model.json), as will the report
             refused = err
         else:
-            rows, notes = _write_scenarios(baseline, config, areas, model, before, grid_args)
+            rows, notes = _write_scenarios(
+                baseline, config, areas, model, before, grid_args, target, zone_pixels
+            )
     table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
     comparison = table[[*COMPARISON_COLUMNS]]
     # The run folder's config.yaml (the run's) gains the scenarios as run here, so that
@@ -452,8 +451,13 @@ def _write_scenarios(
     model: ScenarioModel,
     before: Any,
     grid_args: dict[str, Any],
+    target: np.ndarray,
+    zone_pixels: np.ndarray | None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Predict and write every scenario, then the comparison; return its rows and notes.
+
+    ``target`` is what the model was fitted on (refits too), ``zone_pixels`` the pixels of
+    ``fit_area: zones`` (None for the whole grid).
 
     Each scenario is predicted by every fit, seeds ``seed``, ``seed + 1``, ... (the first
     is the model itself, unless ``sample`` takes every usable pixel: then each fit is a
@@ -471,8 +475,6 @@ def _write_scenarios(
     before_json = json.loads(before_report.to_json()) if before_report is not None else None
     gap_before = metric_value(before_json, "group_difference")
     city = _city(baseline)
-    target = _fit_target(baseline, config)
-    zone_pixels = _zone_pixels(baseline) if settings.fit_area == "zones" else None
     seeds = range(settings.seed, settings.seed + settings.replicates)
     fits = [refit(model, target, before, seed) for seed in seeds] if len(seeds) > 1 else [model]
     rows: list[dict[str, Any]] = []
