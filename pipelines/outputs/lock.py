@@ -97,7 +97,10 @@ def _acquire(root: Path) -> object | None:
     if fcntl is None:
         return None
     root.mkdir(parents=True, exist_ok=True)
-    handle = open(root / LOCK_NAME, "a+", encoding="utf-8")  # open while the lock is held
+    try:
+        handle = open(root / LOCK_NAME, "a+", encoding="utf-8")  # open while the lock is held
+    except PermissionError:  # a read-only folder: whoever writes there says why it cannot
+        return None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process

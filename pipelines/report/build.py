@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
 
 from pipelines.outputs._atomic import check_output, staged, write_text_atomic
+from pipelines.outputs.lock import folder_lock
 from pipelines.report.data import read_run
 from pipelines.report.html import render_html
 from pipelines.report.sections import build_page
@@ -51,8 +53,19 @@ def build_report(run_dir: str | os.PathLike[str], *, lang: str | None = None) ->
     ReportError
         Unknown language, a folder that is not a run folder, or an unreadable run file.
     tiles.errors.OutputError
-        ``report.html`` cannot be written (a folder of that name, a read-only run folder).
+        ``report.html`` cannot be written (a folder of that name, a read-only run folder), or
+        another process (a run, the scenarios) is writing the folder.
     """
+    root = Path(run_dir)
+    # Held as a run holds it (re-entrant: a run builds its report inside its own hold), so
+    # that a report is never drawn from a run folder half rewritten by another process. A
+    # folder that is no run folder is said so by read_run, and gets no lock file.
+    run_like = any((root / name).exists() for name in ("manifest.json", "zones.gpkg"))
+    with folder_lock(root) if run_like else contextlib.nullcontext():
+        return _build_report(root, lang)
+
+
+def _build_report(run_dir: Path, lang: str | None) -> Path:
     summary = read_run(run_dir)
     check_output(summary.folder.report, option="the report")  # before drawing the figures
     if lang is None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -568,3 +571,26 @@ def test_rebuilt_report_keeps_the_run_language(demo_run, tmp_path):
     assert '<html lang="en"' in (run / "report.html").read_text(encoding="utf-8")
     assert runner.invoke(main, ["report", str(run), "--lang", "fr"]).exit_code == 0
     assert '<html lang="fr"' in (run / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_cli_report_waits_for_no_run_writing_the_folder(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    hold = "import sys, time\nfrom pipelines.outputs.lock import folder_lock\n"
+    hold += "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
+    other = subprocess.Popen([sys.executable, "-c", hold, str(run)], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(main, ["report", str(run)])
+    finally:
+        other.kill()
+        other.wait()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: OutputError: {run.resolve()} is in use by another ilots run (pid {other.pid} "
+        f"on {socket.gethostname()}); wait for it to end, or choose another --out"
+    ]
+    assert not (run / "report.html").exists()
+    assert CliRunner().invoke(main, ["report", str(run)]).exit_code == 0  # free again
+    assert (run / "report.html").is_file()
