@@ -29,6 +29,31 @@ LST_COMMENT = "surface (skin) temperature, not air temperature"
 
 _KELVIN = {"K", "kelvin", "Kelvin"}
 
+#: Below this, a temperature in K is no land surface's (Level-2 ST starts at 149 K): values
+#: all under it are degrees Celsius, whatever the ``units`` attribute says (xarray keeps it
+#: through ``lwir11 - 273.15``).
+_NOT_KELVIN_BELOW = 100.0
+
+
+def _check_celsius(values: np.ndarray) -> np.ndarray:
+    """Return ``values``; raise if its temperatures (0 taken as fill) are all under 100 K."""
+    top = float(np.fmax.reduce(values, axis=None)) if values.size else np.nan  # NaN-blind
+    if top != 0 and top < _NOT_KELVIN_BELOW:  # False for NaN: nothing to judge
+        low = float(np.fmin.reduce(values, axis=None))
+        raise ProductError(
+            f"lwir11 holds temperatures from {low:.4g} to {top:.4g}: degrees Celsius, not K; "
+            "give surface_temperature_l2 kelvin (add 273.15)"
+        )
+    return values
+
+
+def _kelvin_values(lwir: xr.DataArray) -> xr.DataArray:
+    """``lwir`` checked to hold K, not °C: now if in memory, else as each chunk is computed."""
+    if isinstance(lwir.data, np.ndarray):
+        _check_celsius(lwir.data)
+        return lwir
+    return lwir.copy(data=lwir.data.map_blocks(_check_celsius, dtype=lwir.dtype))
+
 
 def _band(ds: xr.Dataset, name: str, purpose: str) -> xr.DataArray:
     if name not in ds.data_vars:
@@ -102,7 +127,9 @@ def surface_temperature_l2(
     tiles.errors.BandMissingError
         If ``lwir11`` (or ``st_qa`` when asked for) is absent.
     tiles.errors.ProductError
-        If ``lwir11`` holds integers (unscaled DN) or its ``units`` attribute is not kelvin.
+        If ``lwir11`` holds integers (unscaled DN), its ``units`` attribute is not kelvin, or
+        its temperatures are all below 100 K (degrees Celsius; 0 is taken as fill). On Dask,
+        that last check runs as each chunk is computed.
     """
     lwir = _band(ds, "lwir11", "surface_temperature_l2")
     units = lwir.attrs.get("units")
@@ -111,6 +138,7 @@ def surface_temperature_l2(
             f"lwir11 has units {units!r}, expected K: surface_temperature_l2 reads a Level-2 "
             "ST band; use lst_level1 for Level-1 radiance"
         )
+    lwir = _kelvin_values(lwir)  # °C would all be masked, silently, as below 149 K
     low, high = valid_range
     keep = (lwir > low) & (lwir <= high)
     if max_uncertainty_k is not None:

@@ -585,6 +585,31 @@ def test_surface_temperature_l2_bad_inputs():
         surface_temperature_l2(celsius)
 
 
+@pytest.mark.parametrize("chunks", [None, {"time": 1}])
+def test_surface_temperature_l2_refuses_celsius(chunks, no_compute):
+    ds = l2_dataset(chunks)
+    celsius = ds["lwir11"] - 273.15  # units "K" kept or dropped, depending on keep_attrs
+    if chunks is None:
+        with pytest.raises(ProductError, match=r"from -124.1 to 99.85: degrees Celsius, not K"):
+            surface_temperature_l2(ds.assign(lwir11=celsius))
+        return
+    out = surface_temperature_l2(ds.assign(lwir11=celsius))  # lazy: said when computed
+    with pytest.raises(
+        ProductError, match=r"degrees Celsius, not K; give surface_temperature_l2 kelvin"
+    ):
+        out.compute(scheduler="synchronous")
+
+
+def test_surface_temperature_l2_in_kelvin_without_units_is_kept():
+    ds = l2_dataset()
+    bare = ds.assign(lwir11=ds["lwir11"].copy(deep=True).assign_attrs({}))
+    bare["lwir11"][0] = 0.0  # a scene of fill 0 only: no values to judge
+    xr.testing.assert_identical(
+        surface_temperature_l2(bare.isel(time=[1])), surface_temperature_l2(ds.isel(time=[1]))
+    )
+    assert np.isnan(surface_temperature_l2(bare.isel(time=[0])).values).all()
+
+
 def test_surface_temperature_l2_numpy_dask_identical():
     eager = surface_temperature_l2(l2_dataset(), max_uncertainty_k=2.0)
     lazy = surface_temperature_l2(l2_dataset(chunks={"time": 1, "x": 2}), max_uncertainty_k=2.0)
