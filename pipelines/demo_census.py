@@ -126,12 +126,14 @@ def planted_effects(
     """Compute what the generator planted, from its own fields (no product is read).
 
     * ``qpv_gap_k``: population-weighted mean of the per-IRIS planted LST offset
-      (:meth:`~pipelines.demo_city.CityModel.lst_offset`, water included, as the run keeps
-      it in its LST) over IRIS in QPV (share >= :data:`QPV_SHARE_THRESHOLD`) minus over the
-      other IRIS, on the IRIS with a published income (as the run's group difference uses);
-    * ``suhii_k``: mean planted offset over the IRIS union minus over the rural reference
-      (the ring ``ring_inner_km``-``ring_outer_km`` around it, vegetation only: the run leaves
-      water and built-looking pixels, here bare fields, out of its reference);
+      (:meth:`~pipelines.demo_city.CityModel.lst_offset`, water left out, as the run leaves
+      it out of its LST) over IRIS in QPV (share >= :data:`QPV_SHARE_THRESHOLD`) minus over
+      the other IRIS, on the IRIS with a published income (as the run's group difference
+      uses);
+    * ``suhii_k``: mean planted offset over the IRIS union (water left out) minus over the
+      rural reference (the ring ``ring_inner_km``-``ring_outer_km`` around it, vegetation
+      only: the run leaves water and built-looking pixels, here bare fields, out of its
+      reference);
     * ``ndvi_dense_vegetation`` and ``ndvi_dense_built``: NDVI of the class reflectances;
     * ``roof_albedo_lst_slope_k``: the LST change planted per unit of roof albedo
       (:data:`~pipelines.demo_city.ALBEDO_LST_SLOPE_K`; a cool-roof scenario adding 0.15
@@ -146,6 +148,7 @@ def planted_effects(
     row, col = np.mgrid[0:n, 0:n] + 0.5
     east, north = (col - n / 2) * city.resolution, (n / 2 - row) * city.resolution
     offset = city.lst_offset()
+    water = city.landcover == 1
     half = IRIS_GRID * IRIS_SIZE_M / 2
     tables = _tables(city, _iris(city), _qpv(city))
     means = []
@@ -153,7 +156,7 @@ def planted_effects(
         j, i = divmod(k, IRIS_GRID)
         west, south = -half + i * IRIS_SIZE_M, -half + j * IRIS_SIZE_M
         sel = (east >= west) & (east < west + IRIS_SIZE_M)
-        sel &= (north >= south) & (north < south + IRIS_SIZE_M)
+        sel &= (north >= south) & (north < south + IRIS_SIZE_M) & ~water
         means.append(offset[sel].mean())
     tables["offset"] = means
     used = tables[tables["income"].notna()]
@@ -163,7 +166,7 @@ def planted_effects(
         used["offset"][~in_qpv], weights=w[~in_qpv]
     )
     dist = np.hypot(np.maximum(np.abs(east) - half, 0), np.maximum(np.abs(north) - half, 0))
-    urban = dist == 0
+    urban = (dist == 0) & ~water
     ring = (dist > ring_inner_km * 1000) & (dist <= ring_outer_km * 1000)
     ring &= np.isin(city.landcover, (2, 3))
     ndvi = {code: (row[3] - row[2]) / (row[3] + row[2]) for code, row in CLASSES.items()}

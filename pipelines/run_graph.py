@@ -16,6 +16,7 @@ separated. The manifest records this as a warning.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -50,7 +51,7 @@ from raster.quality import (
     sentinel2_clear_mask,
     sentinel2_water_mask,
 )
-from raster.quality.qa_pixel import QAPixelMask
+from raster.quality.qa_pixel import QAPixelMask, qa_pixel_preset
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError, IlotsWarning
 from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
@@ -413,10 +414,17 @@ class IndexComposites:
     bands: tuple[str, ...] = ()
 
 
-def qa_pixel_preset_of(config: RunConfig) -> str | QAPixelMask:
-    """Return the QA_PIXEL preset of ``mask.landsat_preset`` (``none``: reject fill only)."""
+def qa_pixel_preset_of(config: RunConfig, *, lst: bool = False) -> QAPixelMask:
+    """Return the QA_PIXEL preset of ``mask.landsat_preset`` (``none``: reject fill only).
+
+    For the LST (``lst``), water is rejected too unless ``mask.lst_keep_water``; the indices
+    keep it (the land cover finds water there).
+    """
     name = config.mask.landsat_preset
-    return QAPixelMask(reject_bits=(0,), name="none") if name == "none" else name
+    spec = QAPixelMask(reject_bits=(0,), name="none") if name == "none" else qa_pixel_preset(name)
+    if lst and not config.mask.lst_keep_water:
+        spec = dataclasses.replace(spec, keep_water=False)
+    return spec
 
 
 def _require_band(items: Any, band: str, key: str) -> None:
@@ -457,7 +465,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
     bands = landsat_bands(config, items)
     chunk = config.scheduler.chunk_px
-    flags = _qa_flags(config, items, geobox, ["lwir11"], with_st=True)
+    flags = _qa_flags(config, items, geobox, ["lwir11"], lst=True)
     if flags is not None:
         lst = surface_temperature_l2(flags, mask=flags["clear"])
         return LandsatSeries(
@@ -466,7 +474,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     ds, native = _load_landsat(config, items, bands, geobox)
     clear = landsat_clear_mask(
         ds,
-        preset=qa_pixel_preset_of(config),
+        preset=qa_pixel_preset_of(config, lst=True),
         st_qa_max_k=config.mask.st_qa_max_k,
         cdist_min_km=config.mask.cdist_min_km,
         dilate_px=config.mask.dilate_px,
@@ -497,14 +505,14 @@ def landsat_bands(config: RunConfig, items: Any) -> list[str]:
 
 
 def _qa_flags(
-    config: RunConfig, items: Any, geobox: Any, bands: list[str], *, with_st: bool
+    config: RunConfig, items: Any, geobox: Any, bands: list[str], *, lst: bool
 ) -> xr.Dataset | None:
     """Load ``bands`` onto a coarser grid, with the QA flags over each pixel's footprint.
 
     None when no grid pixel mixes several Landsat pixels (the grid is as fine as the 30 m
     pixels, or ``grid.resampling: nearest``: the per-pixel path). Otherwise ``bands`` on the
     grid beside ``clear`` (every 30 m pixel under the grid pixel clear by the run's QA_PIXEL
-    preset, and by ST_QA and ST_CDIST when ``with_st``) and ``water``
+    preset, and by ST_QA and ST_CDIST for the ``lst``) and ``water``
     (:func:`raster.footprint.landsat_footprint_flags`), on the bands' coordinates.
     """
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
@@ -512,9 +520,9 @@ def _qa_flags(
         return None
     mask = config.mask
     flags = landsat_footprint_flags(
-        items, geobox, preset=qa_pixel_preset_of(config), dilate_px=mask.dilate_px,
-        st_qa_max_k=mask.st_qa_max_k if with_st else None,
-        cdist_min_km=mask.cdist_min_km if with_st else None, chunk=config.scheduler.chunk_px,
+        items, geobox, preset=qa_pixel_preset_of(config, lst=lst), dilate_px=mask.dilate_px,
+        st_qa_max_k=mask.st_qa_max_k if lst else None,
+        cdist_min_km=mask.cdist_min_km if lst else None, chunk=config.scheduler.chunk_px,
     )  # fmt: skip
     ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px,
                     resampling=resampling)  # fmt: skip
@@ -689,7 +697,7 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
     notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
         names.append("albedo_liang")
-    flags = _qa_flags(config, items, geobox, bands, with_st=False)
+    flags = _qa_flags(config, items, geobox, bands, lst=False)
     if flags is not None:
         ds, native, clear = flags, None, flags["clear"]
     else:

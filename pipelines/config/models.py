@@ -528,6 +528,12 @@ class MaskConfig(_Model):
         description="Grow the cloud masks (Landsat QA_PIXEL, Sentinel-2 SCL cloud classes) by "
         "this radius, in analysis-grid pixels. Default 0.",
     )
+    lst_keep_water: bool = Field(
+        False,
+        description="Keep the pixels QA_PIXEL flags as water (bit 7) in the LST. Default false: "
+        "water LST behaves differently and is no urban LST (science.md §1.3), so it is left "
+        "out of the LST rasters, the zone statistics and the heat-island means.",
+    )
 
     @field_validator("landsat_preset")
     @classmethod

@@ -230,7 +230,8 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
 
 def _landsat_by_hand(demo_folder, grid, shape, bands):
     """Per Landsat date: each band's GDAL-style uint16 mean DN over each grid pixel (fill
-    left out), the QA_PIXEL and ST_QA flags per 30 m pixel, and the overlap weights."""
+    left out), the QA_PIXEL and ST_QA flags per 30 m pixel, the overlap weights, the grid
+    pixels' centres, and water (QA_PIXEL bit 7) per 30 m pixel and its share of each grid pixel."""
     for product in sorted(demo_folder.glob("products/LC0*")):
         read = {}
         for band in (*bands, "QA_PIXEL", "ST_QA"):
@@ -248,13 +249,16 @@ def _landsat_by_hand(demo_folder, grid, shape, bands):
         rows = np.floor((grid.f + grid.e * (np.arange(shape[0]) + 0.5) - transform.f) / -30)
         cols = np.floor((grid.c + grid.a * (np.arange(shape[1]) + 0.5) - transform.c) / 30)
         centre = np.ix_(rows.astype(int), cols.astype(int))
-        yield means, qa_clear, st_ok, (wy, wx), centre
+        water30 = (read["QA_PIXEL"] & 128) != 0
+        water_share, _, _ = _on_grid(water30, transform, grid, shape)
+        yield means, qa_clear, st_ok, (wy, wx), centre, (water30, water_share)
 
 
 def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_folder, tmp_path):
     """On a 60 m grid the LST of a date is the area-weighted mean of the 30 m pixels under a
     grid pixel, and counts only when every one of them is clear (QA_PIXEL bits 0-5 unset,
-    ST_QA <= 2 K): a cloud's edge no longer warms or cools the pixels it partly covers."""
+    ST_QA <= 2 K) and water (bit 7) is less than half of it: a cloud's edge no longer warms
+    or cools the pixels it partly covers, and the river is no urban LST."""
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"grid.resolution": 60, "outputs.report": False, "scenarios": [],
@@ -265,12 +269,12 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
         got, grid = src.read(1), src.transform
     assert grid.a == 60
     per_date, partly_cloudy = [], 0
-    for means, qa_clear, st_ok, (wy, wx), centre in _landsat_by_hand(
+    for means, qa_clear, st_ok, (wy, wx), centre, (_, water_share) in _landsat_by_hand(
         demo_folder, grid, got.shape, ["ST_B10"]
     ):
         kelvin = means["ST_B10"] * 0.00341802 + 149.0
         clear30 = qa_clear & st_ok
-        clear = (wy @ ~clear30 @ wx.T) == 0
+        clear = ((wy @ ~clear30 @ wx.T) == 0) & (water_share < 0.5)
         partly_cloudy += int((clear30[centre] & ~clear).sum())
         per_date.append(np.where(clear & (kelvin > 149.0), kelvin, np.nan))
     assert partly_cloudy > 50  # what the centre's QA called clear, a cloud partly covers
@@ -285,6 +289,31 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
     assert off.max() <= 0.0035  # a DN of rounding in GDAL's uint16 mean (0.0034 K)
 
 
+@pytest.mark.parametrize("keep", [False, True])
+def test_water_is_left_out_of_the_lst_unless_kept(demo_folder, tmp_path, keep):
+    """On the demo's 30 m grid (a Landsat pixel per grid pixel), a date counts in n_clear
+    where the pixel's QA_PIXEL bits 0-5 are unset and ST_QA <= 2 K, and not on water (bit 7)
+    unless ``mask.lst_keep_water``: the river's LST is no urban LST (science.md §1.3)."""
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"outputs.report": False, "scenarios": [], "inequality.outcomes": ["lst_mean_k"],
+         "mask.lst_keep_water": keep},
+    )  # fmt: skip
+    run(config, out=tmp_path / "run")
+    with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
+        got, grid = src.read(1), src.transform
+    assert grid.a == 30
+    want, wet = np.zeros(got.shape, int), np.zeros(got.shape, int)
+    for _, qa_clear, st_ok, _, centre, (water30, _) in _landsat_by_hand(
+        demo_folder, grid, got.shape, ["ST_B10"]
+    ):
+        clear = (qa_clear & st_ok)[centre]
+        wet += clear & water30[centre]
+        want += clear & (keep | ~water30[centre])
+    assert (wet > 0).sum() > 500  # the river, clear on some dates
+    np.testing.assert_array_equal(got, want)
+
+
 def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_folder, tmp_path):
     """``composite.indices_from: landsat`` on a 60 m grid: the NDVI of a date comes from the
     reflectance averaged over the 30 m pixels under a grid pixel, all clear by QA_PIXEL."""
@@ -297,7 +326,7 @@ def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_f
     with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
         got, grid = src.read(1), src.transform
     per_date, bounds = [], []
-    for means, qa_clear, _, (wy, wx), _ in _landsat_by_hand(
+    for means, qa_clear, _, (wy, wx), _, _ in _landsat_by_hand(
         demo_folder, grid, got.shape, ["SR_B4", "SR_B5"]
     ):
         red, nir = (means[b] * 0.0000275 - 0.2 for b in ("SR_B4", "SR_B5"))
@@ -342,7 +371,8 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
     Landsat products rewritten in zone 30 (their own 30 m grid there), run on the demo's
     zone-31 grid: the LST median equals the one made here by warping each product's files
     onto the grid with rasterio (nearest, as ``auto`` takes a 30 m band onto a 30 m grid),
-    masking by QA_PIXEL bits 0-5 and ST_QA <= 2 K and taking the median of >= 3 dates."""
+    masking by QA_PIXEL bits 0-5 and 7 (water) and ST_QA <= 2 K and taking the median of >=
+    3 dates."""
     from rasterio.warp import Resampling as R
     from rasterio.warp import calculate_default_transform, reproject
 
@@ -392,6 +422,7 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
                 warped[band] = out.astype(np.int64)
         kelvin = warped["ST_B10"] * 0.00341802 + 149.0
         clear = ((warped["QA_PIXEL"] & 63) == 0) & (warped["QA_PIXEL"] > 0)
+        clear &= (warped["QA_PIXEL"] & 128) == 0  # water is no urban LST (mask.lst_keep_water)
         clear &= (warped["ST_QA"] > 0) & (warped["ST_QA"] * 0.01 <= 2.0) & (warped["ST_B10"] > 0)
         per_date.append(np.where(clear, kelvin, np.nan))
     stack = np.stack(per_date)
