@@ -185,6 +185,7 @@ def _terms(specs: Sequence[Any], chosen: Sequence[dict[str, str]], bands: list[s
     }  # fmt: skip
     out["num_const"] = np.array([s.ratio.numerator_constant for s in specs], dtype=np.float64)
     out["den_const"] = np.array([s.ratio.denominator_constant for s in specs], dtype=np.float64)
+    out["floor"] = np.array([s.ratio.floor for s in specs], dtype=np.float64)
     for k, (spec, picked) in enumerate(zip(specs, chosen, strict=True)):
         for side, terms in (("num", spec.ratio.numerator), ("den", spec.ratio.denominator)):
             for m, (arg, coef) in enumerate(terms):
@@ -222,7 +223,7 @@ def _composite_block(*per_band: Sequence[np.ndarray], **kwargs: Any) -> np.ndarr
 @njit(cache=True, nogil=True)
 def _fused(  # pragma: no cover - compiled
     dn, n_rows, row0, scale, offset, fill, num_band, num_coef, num_const, den_band, den_coef,
-    den_const, scl_at, keep, water, out,
+    den_const, floor, scl_at, keep, water, out,
 ):  # fmt: skip
     """Fill rows ``row0 ...`` of ``out`` with the index medians and the water flag.
 
@@ -262,8 +263,8 @@ def _fused(  # pragma: no cover - compiled
                     wet[x] = wet[x] or (ok and water[c])
         for k in range(n_index):
             for t in range(n_time):
-                _affine_row(num, num_const[k], num_band[k], num_coef[k], value, t)
-                _affine_row(den, den_const[k], den_band[k], den_coef[k], value, t)
+                _affine_row(num, num_const[k], num_band[k], num_coef[k], value, t, floor[k])
+                _affine_row(den, den_const[k], den_band[k], den_coef[k], value, t, floor[k])
                 for x in range(nx):
                     v = np.float64(np.float32(num[x] / den[x])) if den[x] != 0.0 else np.nan
                     index[k, t, x] = v if clear[t, x] else np.nan
@@ -292,8 +293,11 @@ def _fused(  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _affine_row(out, const, bands, coefs, value, t):  # pragma: no cover - compiled
-    """``out[x] = const + Σ coefs[m] * value[bands[m], t, x]``, in order (−1 ends ``bands``)."""
+def _affine_row(out, const, bands, coefs, value, t, floor):  # pragma: no cover - compiled
+    """``out[x] = const + Σ coefs[m] * max(value[bands[m], t, x], floor)``, term by term.
+
+    −1 ends ``bands``; NaN values stay NaN.
+    """
     out[:] = const
     for m in range(bands.shape[0]):
         b = bands[m]
@@ -301,4 +305,5 @@ def _affine_row(out, const, bands, coefs, value, t):  # pragma: no cover - compi
             break
         c = coefs[m]
         for x in range(out.shape[0]):
-            out[x] = out[x] + c * value[b, t, x]
+            v = value[b, t, x]
+            out[x] = out[x] + c * (floor if v < floor else v)

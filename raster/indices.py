@@ -97,13 +97,17 @@ def _divide(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.fl
 def _normalized_difference(
     a: ArrayLike, b: ArrayLike, names: tuple[str, str], dtype: DTypeLike
 ) -> NDArray[np.floating]:
-    """Return ``(a - b) / (a + b)``, NaN where ``a + b == 0``.
+    """Return ``(a - b) / (a + b)``, NaN where ``a + b == 0``; negative inputs count as 0.
 
-    The arithmetic is float64 (the ufuncs cast on the fly, so float32 inputs are never
-    copied whole), and only the result is rounded to ``dtype``.
+    A surface reflectance below 0 (Landsat's L2 offset is −0.2, Sentinel-2's −0.1: dark water
+    comes out slightly negative) is noise about 0: taken as it is, it sent the NDVI of a
+    water pixel with red 0.0084 and NIR −0.0084 to 1344. As 0 it gives −1, and the result
+    stays in [−1, 1]. The arithmetic is float64 (the ufuncs cast on the fly), and only the
+    result is rounded to ``dtype``.
     """
     _reflectance(a, names[0], convert=False)
     _reflectance(b, names[1], convert=False)
+    a, b = np.maximum(a, 0.0), np.maximum(b, 0.0)  # NaN stays NaN
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         num = np.asarray(np.subtract(a, b, dtype=np.float64))
         den = np.add(a, b, dtype=np.float64)
@@ -383,17 +387,21 @@ class AffineRatio:
         ``(argument, coefficient)`` terms; arguments are the kernel's (:attr:`IndexSpec.arguments`).
     numerator_constant, denominator_constant
         The constants ``n0`` and ``d0``.
+    floor
+        Arguments below it count as it (0 for the normalized differences, whose kernels take
+        a negative reflectance as 0); ``-inf``: none.
     """
 
     numerator: tuple[tuple[str, float], ...]
     numerator_constant: float = 0.0
     denominator: tuple[tuple[str, float], ...] = ()
     denominator_constant: float = 1.0
+    floor: float = -np.inf
 
     @classmethod
     def normalized_difference(cls, a: str, b: str) -> AffineRatio:
-        """Return the normalized difference ``(a - b) / (a + b)``."""
-        return cls(((a, 1.0), (b, -1.0)), 0.0, ((a, 1.0), (b, 1.0)), 0.0)
+        """Return the normalized difference ``(a - b) / (a + b)``, negative arguments as 0."""
+        return cls(((a, 1.0), (b, -1.0)), 0.0, ((a, 1.0), (b, 1.0)), 0.0, floor=0.0)
 
     @classmethod
     def linear(

@@ -71,6 +71,21 @@ def test_equals_the_general_chain_bit_for_bit(chunks):
     np.testing.assert_array_equal(fused["scl_water"].values, expected["scl_water"].values)
     assert np.isnan(fused["ndvi"].values[5]).all()  # never clear
     assert np.isfinite(fused["ndvi"].values).mean() > 0.5
+    for name in ("ndvi", "mndwi", "ndbi", "ndwi", "ui"):  # negative reflectances count as 0
+        assert np.nanmax(np.abs(fused[name].values)) <= 1, name
+
+
+def test_a_negative_reflectance_counts_as_zero():
+    """Red 0.0084 and NIR -0.0084 (DN 84 and 1916 at scale 1e-4, offsets 0 and -0.2): NDVI -1
+    on both dates, not (-0.0084 - 0.0084) / 0 nor 1344-like values."""
+    red = np.full((2, 1, 1), 84, np.uint16)
+    nir = np.array([1916, 1916], np.uint16).reshape(2, 1, 1)
+    ds = xr.Dataset({"red": (("time", "y", "x"), red), "nir": (("time", "y", "x"), nir)})
+    scale = {b: np.full(2, 1e-4, np.float32) for b in ("red", "nir")}
+    offset = {"red": np.zeros(2, np.float32), "nir": np.full(2, -0.2, np.float32)}
+    fill = {b: np.full(2, np.nan) for b in scale}
+    stored = StoredBands(ds, scale, offset, fill, dict.fromkeys(scale))
+    assert index_median_composite(stored, ["ndvi"])["ndvi"].item() == -1.0
 
 
 @pytest.mark.parametrize("strip_bytes", [1, 5 * 7 * 23 * 2 * 6])  # 1 row; 6 rows (37 = 6·6 + 1)

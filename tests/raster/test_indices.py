@@ -135,8 +135,32 @@ def test_zero_and_nan_give_nan_without_warning(kernel):
     assert not np.isinf(out).any()
     assert np.isnan(out[1]) and np.isnan(out[2])
     if kernel is not savi:  # savi's denominator has + L
-        assert np.isnan(out[0]) and np.isnan(out[3])
+        assert np.isnan(out[0]) and np.isnan(out[4])  # both 0, or both negative: 0 / 0
+        assert abs(out[3]) == 1  # -0.1 counts as 0: (0.1 - 0) / (0.1 + 0)
     assert np.isnan(out[5])  # inf input
+
+
+ND_KERNELS = [ndvi, ndbi, mndwi, ndwi, ui]
+
+
+def test_a_negative_reflectance_counts_as_zero_in_a_normalized_difference():
+    """A real Landsat water pixel (Arcachon, SR red 0.008395, NIR -0.0084075 after the L2
+    offset of -0.2): its NDVI was (-0.0084075 - 0.008395) / (-0.0000125) = 1344."""
+    assert ndvi(np.float32(0.008395), np.float32(-0.0084075)) == -1.0  # (0 - r) / (0 + r)
+    assert ndvi(-0.01, 0.3, dtype=np.float64) == 1.0
+    assert mndwi(0.05, -0.02, dtype=np.float64) == 1.0  # green over SWIR below 0: water
+    check(ndvi(0.1, 0.3, dtype=np.float64), 0.5)  # non-negative inputs: unchanged
+
+
+@pytest.mark.parametrize("kernel", ND_KERNELS)
+def test_normalized_differences_stay_within_minus_one_and_one(kernel):
+    rng = np.random.default_rng(7)
+    a, b = rng.uniform(-0.2, 1.6, (2, 100_000))  # the L2 range: DN 1..65535 * 2.75e-5 - 0.2
+    out = kernel(a, b, dtype=np.float64)
+    finite = np.isfinite(out)
+    assert finite.mean() > 0.9 and (np.abs(out[finite]) <= 1).all()
+    both = (a < 0) & (b < 0)
+    assert np.isnan(out[both]).all() and not np.isnan(out[~both]).any()
 
 
 def test_savi_zero_denominator():
