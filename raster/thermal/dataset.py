@@ -35,24 +35,24 @@ _KELVIN = {"K", "kelvin", "Kelvin"}
 _NOT_KELVIN_BELOW = 100.0
 
 
-def _check_celsius(values: np.ndarray) -> np.ndarray:
+def _check_celsius(values: np.ndarray, who: str = "surface_temperature_l2") -> np.ndarray:
     """Return ``values``; raise if its temperatures (0 taken as fill) are all under 100 K."""
     top = float(np.fmax.reduce(values, axis=None)) if values.size else np.nan  # NaN-blind
     if top != 0 and top < _NOT_KELVIN_BELOW:  # False for NaN: nothing to judge
         low = float(np.fmin.reduce(values, axis=None))
         raise ProductError(
-            f"lwir11 holds temperatures from {low:.4g} to {top:.4g}: degrees Celsius, not K; "
-            "give surface_temperature_l2 kelvin (add 273.15)"
+            f"{who} was given temperatures from {low:.4g} to {top:.4g}: degrees Celsius, "
+            "not K; give it kelvin (add 273.15)"
         )
     return values
 
 
-def _kelvin_values(lwir: xr.DataArray) -> xr.DataArray:
-    """``lwir`` checked to hold K, not °C: now if in memory, else as each chunk is computed."""
-    if isinstance(lwir.data, np.ndarray):
-        _check_celsius(lwir.data)
-        return lwir
-    return lwir.copy(data=lwir.data.map_blocks(_check_celsius, dtype=lwir.dtype))
+def _kelvin_values(lst: xr.DataArray, who: str = "surface_temperature_l2") -> xr.DataArray:
+    """``lst`` checked to hold K, not °C: now if in memory, else as each chunk is computed."""
+    if isinstance(lst.data, np.ndarray):
+        _check_celsius(lst.data, who)
+        return lst
+    return lst.copy(data=lst.data.map_blocks(_check_celsius, who, dtype=lst.dtype))
 
 
 def _band(ds: xr.Dataset, name: str, purpose: str) -> xr.DataArray:

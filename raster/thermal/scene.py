@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from raster.thermal.dataset import _KELVIN
+from raster.thermal.dataset import _KELVIN, _kelvin_values
 
 
 def _spatial_dims(da: xr.DataArray, dims: str | Sequence[str] | None) -> list[str]:
@@ -51,10 +51,14 @@ def scene_utfvi(
     ------
     ValueError
         If the ``units`` attribute says the input is not in kelvin.
+    tiles.errors.ProductError
+        If every temperature is below 100 K (degrees Celsius, whatever ``units`` says; 0 is
+        taken as fill): at once on NumPy, as each chunk is computed on Dask.
     """
     units = lst.attrs.get("units")
     if units is not None and units not in _KELVIN:
         raise ValueError(f"scene_utfvi needs LST in K, got units {units!r}: convert to kelvin")
+    lst = _kelvin_values(lst, "scene_utfvi")
     reduce_dims = _spatial_dims(lst, dims)
     ts = lst.astype(np.float64)
     ref = ts if reference is None else ts.where(reference)

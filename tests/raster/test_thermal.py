@@ -481,6 +481,22 @@ def test_utfvi_refuses_celsius():
         utfvi(TS - 273.15)
 
 
+@pytest.mark.parametrize("chunks", [None, {"x": 2}])
+def test_scene_utfvi_refuses_celsius_whatever_its_units(chunks):
+    celsius = xr.DataArray(np.array([[27.0, 30.0, 33.0, 36.0]]), dims=("y", "x"))
+    celsius = celsius.chunk(chunks) if chunks else celsius  # no units attribute
+    with pytest.raises(
+        ProductError, match=r"scene_utfvi was given temperatures from \d+ to 36: degrees Celsius"
+    ):
+        scene_utfvi(celsius).compute()
+    kelvin = scene_utfvi(celsius + 273.15).compute()  # T_mean 304.65 K: (T - 304.65) / T
+    check(
+        kelvin.values[0],
+        (np.array([27.0, 30, 33, 36]) - 31.5) / (np.array([27.0, 30, 33, 36]) + 273.15),
+        rtol=F32_RTOL,
+    )
+
+
 def test_zs1_zscore():
     zs1 = [-1.3416408, -0.4472136, 0.4472136, 1.3416408]  # 7 decimals printed
     check(zscore(TS, dtype=F64), zs1, rtol=0, atol=5e-8)
@@ -590,12 +606,15 @@ def test_surface_temperature_l2_refuses_celsius(chunks, no_compute):
     ds = l2_dataset(chunks)
     celsius = ds["lwir11"] - 273.15  # units "K" kept or dropped, depending on keep_attrs
     if chunks is None:
-        with pytest.raises(ProductError, match=r"from -124.1 to 99.85: degrees Celsius, not K"):
+        with pytest.raises(
+            ProductError,
+            match=r"surface_temperature_l2 was given temperatures from -124.1 to 99.85: deg",
+        ):
             surface_temperature_l2(ds.assign(lwir11=celsius))
         return
     out = surface_temperature_l2(ds.assign(lwir11=celsius))  # lazy: said when computed
     with pytest.raises(
-        ProductError, match=r"degrees Celsius, not K; give surface_temperature_l2 kelvin"
+        ProductError, match=r"degrees Celsius, not K; give it kelvin \(add 273.15\)"
     ):
         out.compute(scheduler="synchronous")
 
