@@ -248,6 +248,14 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> str:
             f"on a {config.grid.resolution:g} m grid a pixel is clear only where every "
             f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is (a finer grid.resolution keeps more)"
         )
+    mask = config.mask
+    if mask.st_qa_max_k is not None:  # humid scenes' ST_QA is above 2 K over whole scenes
+        causes.append(
+            f"mask.st_qa_max_k drops pixels whose ST_QA uncertainty exceeds {mask.st_qa_max_k:g} "
+            "K, which in humid air can be every pixel of a scene: raise it or set it to null"
+        )
+    if mask.cdist_min_km is not None:
+        causes.append(f"mask.cdist_min_km drops pixels within {mask.cdist_min_km:g} km of a cloud")
     if config.inputs.max_cloud_cover is not None:
         causes.append(
             f"inputs.max_cloud_cover ({config.inputs.max_cloud_cover:g}, in percent) left out "

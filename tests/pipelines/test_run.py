@@ -480,6 +480,15 @@ def test_the_no_lst_warning_names_the_settings_that_can_cause_it(demo_folder):
     config = load_config(demo_folder / "config.yaml")
     plain = no_clear_note(config, 4)
     assert "grid.resolution" not in plain and "max_cloud_cover" not in plain
+    # The ST filters (on by default): humid scenes' ST_QA can exceed 2 K everywhere.
+    assert "mask.st_qa_max_k drops pixels whose ST_QA uncertainty exceeds 2 K" in plain
+    assert "cdist_min_km" not in plain  # null in the demo config
+    near = no_clear_note(apply_overrides(config, {"mask.cdist_min_km": 1.0}), 4)
+    assert "mask.cdist_min_km drops pixels within 1 km of a cloud" in near
+    unfiltered = config.model_copy(  # (apply_overrides skips None values)
+        update={"mask": config.mask.model_copy(update={"st_qa_max_k": None})}
+    )
+    assert "st_qa_max_k" not in no_clear_note(unfiltered, 4)
     coarse = apply_overrides(config, {"grid.resolution": 300, "inputs.max_cloud_cover": 0.7})
     note = no_clear_note(coarse, 4)
     assert "on a 300 m grid a pixel is clear only where every 30 m Landsat pixel" in note
