@@ -10,6 +10,7 @@ run still reads no pixel before its single compute.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,19 @@ from raster.heat_island import (
     urban_footprint_from_landcover,
 )
 from raster.landcover import LandCover, map_external_landcover
-from tiles.errors import ConfigError, ReadError
+from tiles.errors import ConfigError, IlotsWarning, ReadError
 
 __all__ = ["dem_on_grid", "external_landcover", "reference_mask", "urban_footprint"]
 
 
-def _on_grid(path: Path, band: int, like: xr.DataArray, resampling: str, key: str) -> xr.DataArray:
-    """Open band ``band`` of ``path`` lazily and warp it onto the grid of ``like``."""
+def _on_grid(
+    path: Path, band: int, like: xr.DataArray, resampling: str, key: str, outside: str
+) -> xr.DataArray:
+    """Open band ``band`` of ``path`` lazily and warp it onto the grid of ``like``.
+
+    A file that misses the grid is an error; one that covers part of it is warned about,
+    with ``outside`` (what the run does where the file has no value).
+    """
     try:
         src = rioxarray.open_rasterio(path, masked=True, chunks={"x": 2048, "y": 2048})
     except Exception as err:  # rasterio raises several types for unreadable files
@@ -41,11 +48,48 @@ def _on_grid(path: Path, band: int, like: xr.DataArray, resampling: str, key: st
     if band > src.sizes.get("band", 1):
         raise ConfigError(f"{key}: {path} has {src.sizes.get('band', 1)} band(s), not band {band}")
     data = src.isel(band=band - 1, drop=True)
-    warped = data.odc.reproject(like.odc.geobox, resampling=resampling)
+    grid = like.odc.geobox
+    try:
+        share = _covered_share(data.odc.geobox, grid)
+        warped = data.odc.reproject(grid, resampling=resampling)
+    except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
+        raise ConfigError(
+            f"{key}: {path} ({data.rio.crs}) cannot be placed on the run's grid ({grid.crs}): "
+            f"{err}; check the file's CRS"
+        ) from err
+    if share == 0:
+        raise ConfigError(
+            f"{key}: {path} does not cover the run's grid (the zones and their rural ring): "
+            f"its bounds {_bounds(data.odc.geobox)} in {data.rio.crs}, the grid's "
+            f"{_bounds(grid)} in {grid.crs}; check the file and its CRS"
+        )
+    if share < COVERED:
+        warnings.warn(
+            f"{key}: {path.name} covers {share:.0%} of the run's grid (the zones and their "
+            f"rural ring); {outside}",
+            IlotsWarning,
+            stacklevel=3,
+        )
     warped = warped.assign_coords(y=like["y"], x=like["x"])
     if like.chunks is not None:
         warped = warped.chunk(dict(zip(like.dims, like.chunks, strict=True)))
     return warped.drop_vars([c for c in warped.coords if c not in ("y", "x")])
+
+
+#: A file covering less of the grid than this is warned about (a pixel of 10,000 spares).
+COVERED = 0.9999
+
+
+def _covered_share(box: Any, grid: Any) -> float:
+    """Share of ``grid``'s area inside the footprint of ``box`` (odc-geo GeoBoxes)."""
+    extent = grid.extent
+    footprint = box.extent.to_crs(grid.crs, resolution=min(abs(grid.resolution.x), 100.0))
+    return float(footprint.intersection(extent).area / extent.area)
+
+
+def _bounds(box: Any) -> str:
+    left, bottom, right, top = box.boundingbox
+    return f"({left:.6g}, {bottom:.6g}, {right:.6g}, {top:.6g})"
 
 
 def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
@@ -67,7 +111,11 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     ext = config.landcover.external
     if ext is None:
         raise ConfigError("landcover.external is not set")
-    codes = _on_grid(Path(ext.path), ext.band, like, "nearest", "landcover.external.path")
+    codes = _on_grid(
+        Path(ext.path), ext.band, like, "nearest", "landcover.external.path",
+        "outside it pixels have no class: the zones' class shares count the covered part "
+        "only, and the rural reference keeps the water and built pixels there",
+    )  # fmt: skip
     classes = map_external_landcover(codes, ext.class_mapping())
     return classes.rename("landcover").assign_attrs(classes.attrs, source_file=Path(ext.path).name)
 
@@ -76,7 +124,10 @@ def dem_on_grid(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     """Warp the DEM of ``heat_island.dem`` onto the analysis grid (bilinear, m, NaN outside)."""
     if config.heat_island.dem is None:
         raise ConfigError("heat_island.dem is not set")
-    dem = _on_grid(Path(config.heat_island.dem), 1, like, "bilinear", "heat_island.dem")
+    dem = _on_grid(
+        Path(config.heat_island.dem), 1, like, "bilinear", "heat_island.dem",
+        "outside it the rural reference has no elevation, and no pixel there is kept in it",
+    )  # fmt: skip
     return dem.astype(np.float32).rename("elevation").assign_attrs(units="m")
 
 

@@ -10,6 +10,7 @@ import rasterio
 import rasterio.features
 import shapely
 import xarray as xr
+from affine import Affine
 from rasterio.transform import from_origin
 
 from pipelines import run_layers
@@ -19,7 +20,7 @@ from pipelines.demo_city import make_city
 from pipelines.run import run
 from raster.landcover import WORLDCOVER_MAPPING
 from tests.conftest import raise_if_dask_computes
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, IlotsWarning
 
 #: Synthetic city class -> an ESA WorldCover code (water, trees, grass, built, built, bare).
 CITY_TO_WORLDCOVER = {1: 80, 2: 10, 3: 30, 4: 50, 5: 50, 6: 60}
@@ -93,6 +94,50 @@ def test_external_landcover_is_the_recoded_map(demo_folder, worldcover, tmp_path
     assert iris["lc_built_frac"].mean() == pytest.approx(
         (expected[centre_in] == 4).mean(), abs=0.01
     )
+
+
+def test_an_external_map_off_the_area_or_in_part_is_said(demo_folder, worldcover, tmp_path):
+    """A map 100 km away stops the run before any pixel is read; a map of the western half of
+    the grid runs with a warning saying the share covered (computed here from the bounds)."""
+    from pipelines import run_layers
+
+    _, codes, transform = worldcover
+    like = _like()
+    away = tmp_path / "away.tif"
+    _write(away, codes, transform * Affine.translation(10_000, 0), f"EPSG:{make_city().crs}", 0)
+    mapped = {"landcover.external": {"path": str(away), "mapping": "worldcover"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with pytest.raises(ConfigError, match=r"landcover.external.path: .*away.tif does not cover "
+                       r"the run's grid .*its bounds \(.*\) in EPSG:32631"):  # fmt: skip
+        run_layers.external_landcover(config, like)
+    box = like.odc.geobox
+    half = tmp_path / "half.tif"
+    west = box[:, : box.shape.x // 4]  # the western quarter of the grid, at its resolution
+    _write(half, np.full(west.shape.yx, 50, np.uint8), west.transform, str(box.crs), 0)
+    mapped = {"landcover.external": {"path": str(half), "mapping": "worldcover"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with pytest.warns(IlotsWarning, match=r"half.tif covers 25% of the run's grid .* class "
+                      r"shares count the covered part only"):  # fmt: skip
+        classes = run_layers.external_landcover(config, like)
+    assert (classes.values[:, : box.shape.x // 4] == 4).all()
+    assert (classes.values[:, box.shape.x // 4 :] == 0).all()
+
+
+def test_an_external_map_whose_crs_does_not_fit_is_one_line(demo_folder, worldcover, tmp_path):
+    """The demo's map tagged with the next UTM zone: PROJ/GEOS fail on its footprint."""
+    from pipelines import run_layers
+
+    _, codes, transform = worldcover
+    wrong = tmp_path / "wrong.tif"
+    _write(wrong, codes, transform, "EPSG:32630", 0)
+    mapped = {"landcover.external": {"path": str(wrong), "mapping": "worldcover"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with pytest.raises(ConfigError) as caught:
+        run_layers.external_landcover(config, _like())
+    message = str(caught.value)
+    assert message.startswith("landcover.external.path: ") and "\n" not in message
+    assert "wrong.tif" in message
+    assert "check the file" in message
 
 
 @TILINGS
@@ -329,8 +374,9 @@ def _demo_scene_files(demo_folder, bands, grid, shape):
 
 def test_st_qa_and_cloud_distance_masks_from_the_config(demo_folder, tmp_path):
     """mask.st_qa_max_k and mask.cdist_min_km (the default 1 km): n_clear counts, per grid
-    pixel, the scenes whose own files say clear (QA_PIXEL bits 0-5), ST_QA <= 2 K and
-    ST_CDIST >= 1 km, read by hand (ST_QA and ST_CDIST scale 0.01, science.md §1.2)."""
+    pixel, the scenes whose own files say clear (QA_PIXEL bits 0-5) and not water (bit 7),
+    ST_QA <= 2 K and ST_CDIST >= 1 km, read by hand (ST_QA and ST_CDIST scale 0.01,
+    science.md §1.2)."""
     config = _config(demo_folder, tmp_path / "run", **{"mask.cdist_min_km": 1.0})
     result = run(config)
     with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
@@ -341,7 +387,7 @@ def test_st_qa_and_cloud_distance_masks_from_the_config(demo_folder, tmp_path):
     for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, n_clear.shape):
         qa_ok = (read["QA_PIXEL"] & 0b111111) == 0
         ok = qa_ok & (read["ST_QA"] * 0.01 <= 2.0) & (read["ST_CDIST"] * 0.01 >= 1.0)
-        ok &= read["ST_B10"] != 0
+        ok &= (read["ST_B10"] != 0) & ((read["QA_PIXEL"] & 128) == 0)
         near_cloud += int((qa_ok & ~ok).sum())
         count += ok[r, c]
     assert near_cloud > 1000  # the cloudy scenes lose clear pixels within 1 km of a cloud
@@ -381,24 +427,31 @@ def test_missing_band_for_a_mask_is_one_line_naming_the_key(real_data, tmp_path)
 
 def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
     # 'none' rejects fill only: the clouded pixels of the two cloudy scenes count as clear.
+    # Water is no cloud: the LST leaves it out all the same (mask.lst_keep_water).
     config = _config(
         demo_folder, tmp_path / "run",
         **{"mask.landsat_preset": "none", "mask.sentinel2_preset": "none"},
     )  # fmt: skip
     run(config)
     with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
-        assert (src.read(1) == 4).all()  # the 4 demo scenes cover the whole grid
+        n_clear, grid = src.read(1), src.transform
+    dry = np.zeros(n_clear.shape, dtype=int)
+    for read, (r, c) in _demo_scene_files(demo_folder, ("QA_PIXEL",), grid, n_clear.shape):
+        dry += ((read["QA_PIXEL"] & 128) == 0)[r, c]
+    assert (dry < 4).sum() > 500  # the river
+    np.testing.assert_array_equal(n_clear, dry)  # the 4 demo scenes cover the whole grid
     with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
         assert np.isfinite(src.read(1)).all()  # water too: no SCL class is masked
 
 
 def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0):
     """Each demo scene's LST (K) at the grid's pixel centres, from its files: DN · 0.00341802
-    + 149.0 where QA_PIXEL bits 0-5 are clear and ST_QA · 0.01 <= st_qa_max_k."""
+    + 149.0 where QA_PIXEL bits 0-5 are clear, bit 7 (water) unset and ST_QA · 0.01 <=
+    st_qa_max_k."""
     scenes = []
     bands = ("QA_PIXEL", "ST_QA", "ST_B10")
     for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, shape):
-        ok = ((read["QA_PIXEL"] & 0b111111) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
+        ok = ((read["QA_PIXEL"] & 0b10111111) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
         lst = np.where(ok & (read["ST_B10"] != 0), read["ST_B10"] * 0.00341802 + 149.0, np.nan)
         scenes.append(lst[r, c])
     return np.stack(scenes)
