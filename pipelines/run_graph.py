@@ -31,6 +31,7 @@ from odc.geo.geom import Geometry
 from pipelines import run_layers
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
 from pipelines.config.aoi import read_zone_layer
+from raster.acquisitions import acquisition_groups, fuse_acquisitions, repeated_products
 from raster.bands import band_table
 from raster.composite import temporal_composite
 from raster.footprint import landsat_footprint_flags, on_coords_of, sentinel2_footprint_flags
@@ -467,7 +468,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     chunk = config.scheduler.chunk_px
     flags = _qa_flags(config, items, geobox, ["lwir11"], lst=True)
     if flags is not None:
-        lst = surface_temperature_l2(flags, mask=flags["clear"])
+        lst = one_scene_per_overpass(surface_temperature_l2(flags, mask=flags["clear"]))
         return LandsatSeries(
             lst, flags["water"].any("time").rename("water_mask"), bands=tuple(bands)
         )
@@ -479,7 +480,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
         cdist_min_km=config.mask.cdist_min_km,
         dilate_px=config.mask.dilate_px,
     )
-    lst = surface_temperature_l2(ds, mask=clear)
+    lst = one_scene_per_overpass(surface_temperature_l2(ds, mask=clear))
     # QA water bit (bit 7) on any date, for the land cover.
     water = landsat_water_mask(ds).any("time")
     if native is None:
@@ -488,6 +489,24 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
                          aligned_chunks(geobox, chunk))  # fmt: skip
     return LandsatSeries(out["lst"].rename(lst.name), out["water"].rename(water.name),
                          bands=tuple(bands), native=lst, gather=native)  # fmt: skip
+
+
+def one_scene_per_overpass(series: Any) -> Any:
+    """Fuse the products of one overpass (adjacent rows, a product given twice) into one scene.
+
+    Their overlap would otherwise count twice in ``n_clear`` and the composites
+    (:mod:`raster.acquisitions`).
+    """
+    groups = acquisition_groups(series)
+    fused = [group for group in groups if len(group) > 1]
+    if fused:
+        ids = series["product_id"].values if "product_id" in series.coords else None
+        logger.info(
+            "%d Landsat products are %d overpasses, each fused into one scene%s",
+            sum(map(len, fused)), len(fused),
+            f": {', '.join(' + '.join(ids[g]) for g in fused)}" if ids is not None else "",
+        )  # fmt: skip
+    return fuse_acquisitions(series, groups)
 
 
 def landsat_bands(config: RunConfig, items: Any) -> list[str]:
@@ -531,12 +550,37 @@ def _qa_flags(
     return ds
 
 
+def _one_of_each_product(items: Any) -> list[Any]:
+    """Keep one Sentinel-2 item of each tile and overpass (the newest processing baseline).
+
+    The same product from two collections (Earth Search's ``sentinel-2-l2a`` and
+    ``sentinel-2-c1-l2a``) would weigh its date twice in the medians.
+    """
+    items = list(items)
+    for group in repeated_products(items, lambda item: str(item.properties.get("s2:mgrs_tile"))):
+        kept = max(group, key=lambda item: str(item.properties.get("s2:processing_baseline", "")))
+        left = [item for item in group if item is not kept]
+        warnings.warn(
+            f"inputs.sentinel2: {' and '.join(item.id for item in group)} are one product "
+            f"(tile {kept.properties.get('s2:mgrs_tile')}, {kept.datetime:%Y-%m-%d %H:%M} UTC); "
+            f"{kept.id} kept (processing baseline "
+            f"{kept.properties.get('s2:processing_baseline', 'unknown')}), "
+            f"{'the other' if len(left) == 1 else 'the others'} left out so that its date "
+            "counts once",
+            IlotsWarning,
+            stacklevel=3,
+        )
+        items = [item for item in items if all(item is not other for other in left)]
+    return items
+
+
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposites:
     """Median composites of the Sentinel-2 indices the products allow, and notes on gaps.
 
     No composite (and a note) when no product has the bands NDVI needs.
     """
     notes: list[str] = []
+    items = _one_of_each_product(items)
     items, bands, more = _sentinel2_bands(config, items)
     notes += more
     if not items:
@@ -705,7 +749,7 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
         clear = landsat_clear_mask(
             ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
         )
-    per_scene = compute_indices(ds, names).where(clear)
+    per_scene = one_scene_per_overpass(compute_indices(ds, names).where(clear))
     out = xr.Dataset(
         {name: temporal_composite(per_scene[name], stats=["median"], min_clear=1)["median"]
          for name in names}

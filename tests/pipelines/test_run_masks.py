@@ -314,6 +314,85 @@ def test_water_is_left_out_of_the_lst_unless_kept(demo_folder, tmp_path, keep):
     np.testing.assert_array_equal(got, want)
 
 
+def _as_row_29(product, folder, keep_rows):
+    """Copy a demo Landsat product as row 29 of the same path and overpass, its pixels below
+    ``keep_rows`` made fill (as a scene north of the demo's would reach only its north)."""
+    copy = folder / product.name.replace("_198030_", "_198029_")
+    copy.mkdir()
+    for source in product.iterdir():
+        target = copy / source.name.replace("_198030_", "_198029_")
+        if source.suffix == ".TIF":
+            with rasterio.open(source) as src:
+                data, profile = src.read(1), src.profile
+            data[keep_rows:] = 1 if "QA_PIXEL" in source.name else 0  # fill
+            with rasterio.open(target, "w", **profile) as dst:
+                dst.write(data, 1)
+        else:
+            text = source.read_text().replace("_198030_", "_198029_")
+            target.write_text(text.replace("WRS_ROW = 30", "WRS_ROW = 29"))
+    return copy
+
+
+def test_products_of_one_overpass_count_once(demo_folder, tmp_path):
+    """Each demo Landsat product given again as row 29 of the same pass (the same pixels over
+    the north third of the grid, fill elsewhere): the run equals the demo's run exactly, as
+    each pair is one overpass; before, n_clear doubled over the overlap."""
+    overrides = {"outputs.report": False, "scenarios": [], "inequality.outcomes": ["lst_mean_k"]}
+    plain = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    run(plain, out=tmp_path / "plain")
+    rows = tmp_path / "rows"
+    rows.mkdir()
+    products = sorted(demo_folder.glob("products/LC0*"))
+    for product in products:
+        shutil.copytree(product, rows / product.name)
+        _as_row_29(product, rows, keep_rows=200)
+    both = apply_overrides(plain, {"inputs.landsat": [str(rows)]})
+    result = run(both, out=tmp_path / "both")
+    for name in ("n_clear", "lst_median", "lst_anomaly"):
+        with rasterio.open(tmp_path / "plain" / "rasters" / f"{name}.tif") as src:
+            want = src.read(1)
+        with rasterio.open(tmp_path / "both" / "rasters" / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(1), want, err_msg=name)
+    assert (want != 0).any()
+    heat = json.loads((tmp_path / "both" / "heat_island.json").read_text())
+    ids = [scene["product_id"] for scene in heat["scenes"]]
+    assert ids == [f"{p.name.replace('_198030_', '_198029_')} + {p.name}" for p in products]
+    assert len(result.zones["iris"]) == 64
+
+
+def test_a_sentinel2_product_given_twice_counts_once(demo_folder, tmp_path):
+    """The demo's July Sentinel-2 product also given as Earth Search's collection 1 item (its
+    id, baseline 05.10): the newer baseline's is kept, with a warning naming both, and the
+    NDVI median equals the demo run's (the July date counted twice moved it, by up to 0.02
+    in an audit)."""
+    overrides = {"outputs.report": False, "scenarios": [], "inequality.outcomes": ["lst_mean_k"]}
+    plain = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    run(plain, out=tmp_path / "plain")
+    s2 = tmp_path / "s2"
+    shutil.copytree(demo_folder / "products", s2, ignore=shutil.ignore_patterns("LC0*"))
+    july = s2 / "S2B_31TCJ_20230714_0_L2A"
+    twice = s2 / "S2B_T31TCJ_20230714T105621_L2A"
+    shutil.copytree(july, twice)
+    item = json.loads((july / f"{july.name}.json").read_text())
+    (twice / f"{july.name}.json").unlink()
+    item["id"] = twice.name
+    item["properties"]["s2:processing_baseline"] = "05.10"
+    (twice / f"{twice.name}.json").write_text(json.dumps(item))
+    both = apply_overrides(plain, {"inputs.sentinel2": [str(s2)]})
+    warned = run(both, out=tmp_path / "both").warnings
+    for name in ("ndvi_median", "landcover"):
+        with rasterio.open(tmp_path / "plain" / "rasters" / f"{name}.tif") as src:
+            want = src.read(1)
+        with rasterio.open(tmp_path / "both" / "rasters" / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(1), want, err_msg=name)
+    said = (
+        "inputs.sentinel2: S2B_31TCJ_20230714_0_L2A and S2B_T31TCJ_20230714T105621_L2A are one "
+        "product (tile 31TCJ, 2023-07-14 10:56 UTC); S2B_T31TCJ_20230714T105621_L2A kept "
+        "(processing baseline 05.10), the other left out so that its date counts once"
+    )
+    assert said in warned, warned
+
+
 def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_folder, tmp_path):
     """``composite.indices_from: landsat`` on a 60 m grid: the NDVI of a date comes from the
     reflectance averaged over the 30 m pixels under a grid pixel, all clear by QA_PIXEL."""

@@ -1,0 +1,84 @@
+"""Products of one overpass fused into one scene (raster.acquisitions)."""
+
+from __future__ import annotations
+
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+
+from raster.acquisitions import acquisition_groups, fuse_acquisitions
+from tests.conftest import raise_if_dask_computes
+
+NAN = np.nan
+
+
+def _series(chunks=None) -> xr.DataArray:
+    """Five products: landsat-8 rows 29 and 30 of one pass (24 s apart), a landsat-9 scene
+    acquired in between, then landsat-8 again 16 days later, given twice."""
+    t0 = np.datetime64("2023-06-26T10:45:00")
+    times = [t0, t0 + np.timedelta64(24, "s"), t0 + np.timedelta64(60, "s"),
+             t0 + np.timedelta64(16, "D"), t0 + np.timedelta64(16, "D")]  # fmt: skip
+    values = np.array(
+        [
+            [[1.0, 2.0, NAN], [NAN, NAN, NAN]],  # row 29: the north
+            [[1.0, NAN, NAN], [4.0, 5.0, NAN]],  # row 30: the south, overlapping at (0, 0)
+            [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0]],
+            [[8.0, NAN, 8.0], [8.0, 8.0, 8.0]],
+            [[8.0, 9.0, 8.0], [8.0, 8.0, NAN]],  # the same product from another collection
+        ]
+    )
+    da = xr.DataArray(
+        values, dims=("time", "y", "x"),
+        coords={"time": times, "y": [1.0, 0.0], "x": [0.0, 1.0, 2.0],
+                "product_id": ("time", ["L8_198029", "L8_198030", "L9_x", "L8_a", "L8_a"]),
+                "platform": ("time", ["landsat-8", "landsat-8", "landsat-9", "landsat-8",
+                                      "landsat-8"]),
+                "cloud": ("time", [1.0, 2.0, 3.0, 4.0, 5.0])},
+        attrs={"units": "K"},
+    )  # fmt: skip
+    # Data chunked per scene, coordinates in memory, as raster.load gives them.
+    return da.copy(data=dsa.from_array(values, chunks=(1, 2, 3))) if chunks else da
+
+
+def test_groups_are_one_platform_within_two_minutes():
+    assert acquisition_groups(_series()) == [[0, 1], [2], [3, 4]]
+    assert acquisition_groups(_series().drop_vars("platform")) == [[0, 1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize("chunks", [None, 1], ids=["numpy", "dask"])
+def test_each_overpass_is_one_scene_with_the_first_valid_value(chunks):
+    series = _series(chunks)
+    with raise_if_dask_computes():
+        fused = fuse_acquisitions(series, acquisition_groups(series))
+    if chunks:
+        assert isinstance(fused.data, dsa.Array)
+    expected = np.array(
+        [
+            [[1.0, 2.0, NAN], [4.0, 5.0, NAN]],
+            [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0]],
+            [[8.0, 9.0, 8.0], [8.0, 8.0, 8.0]],
+        ]
+    )
+    np.testing.assert_array_equal(fused.values, expected)
+    assert list(fused["product_id"].values) == ["L8_198029 + L8_198030", "L9_x", "L8_a"]
+    assert list(fused["platform"].values) == ["landsat-8", "landsat-9", "landsat-8"]
+    assert list(fused["cloud"].values) == [1.0, 3.0, 4.0]  # the first product's
+    np.testing.assert_array_equal(fused["time"].values, series["time"].values[[0, 2, 3]])
+    assert fused.attrs == {"units": "K"}
+    # n_clear counts each overpass once: 3 observations at (0, 0), not 5.
+    assert int(np.isfinite(series.values[:, 0, 0]).sum()) == 5
+    assert int(np.isfinite(fused.values[:, 0, 0]).sum()) == 3
+
+
+def test_a_dataset_is_fused_variable_by_variable():
+    series = _series()
+    ds = xr.Dataset({"a": series, "b": series * 10})
+    fused = fuse_acquisitions(ds, acquisition_groups(ds))
+    np.testing.assert_array_equal(fused["b"].values, 10 * fused["a"].values)
+    assert fused["a"].values[0, 1, 0] == 4.0
+
+
+def test_one_product_per_overpass_is_left_as_it_is():
+    series = _series().isel(time=[0, 2, 3])
+    assert fuse_acquisitions(series, acquisition_groups(series)) is series
