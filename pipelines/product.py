@@ -31,7 +31,7 @@ from raster.quality import (
     qa_pixel_preset,
     sentinel2_clear_mask,
 )
-from raster.sources import open_product
+from raster.sources import half_note, open_product
 from raster.thermal import lst_level1, surface_temperature_l2
 from tiles.errors import BandMissingError, IlotsWarning, UnsupportedProductError
 
@@ -213,6 +213,9 @@ def _lst_method(item: pystac.Item, product_type: str, method: str) -> str:
         raise UnsupportedProductError(
             f"{item.id} is a Level-1 product; use --method single-band or single-channel"
         )
+    half = half_note(item, needed="ST")
+    if method == "l2" and half is not None and "lwir11" not in item.assets:
+        raise BandMissingError(f"{item.id} has no surface temperature: it is {half}")
     if method == "l2" and level == "L2SP" and "lwir11" not in item.assets:
         raise BandMissingError(
             f"{item.id}: its surface temperature file ({item.id}_ST_B10.TIF) is missing; "
@@ -278,9 +281,11 @@ def product_indices(
         chosen = INDICES[name].resolve(item.assets)
         if chosen is None:
             needed = ", ".join("/".join(c) for _, c in INDICES[name].inputs)
+            half = half_note(item, needed="SR")
             raise BandMissingError(
                 f"index {name} needs the bands {needed}; product {item.id} "
                 f"has {', '.join(sorted(item.assets))}"
+                + (f": it is {half}" if half is not None else "")
             )
         used.extend(chosen.values())
     ds = _load_scene(item, used + _qa_bands(item, options), chunk)

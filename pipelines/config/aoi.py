@@ -128,8 +128,9 @@ def area_of_interest(
     Raises
     ------
     ConfigError
-        An unreadable or empty polygon file, a layer without CRS, or communes with no
-        feature; the message names the ``aoi`` key.
+        An unreadable or empty polygon file, a table without geometry, a layer without CRS
+        or whose coordinates contradict it (a GeoJSON in metres, which RFC 7946 makes
+        longitude/latitude), or communes with no feature; the message names the ``aoi`` key.
     """
     aoi = config.aoi
     if aoi.bbox is not None:
@@ -161,9 +162,75 @@ def _read_layer(path: Path, layer: str | None, *, key: str, source: str) -> gpd.
     except Exception as err:  # pyogrio raises several types for unreadable files
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"{source}: {key}: cannot read {path}: {reason}") from err
+    if not _has_geometry(frame):
+        raise ConfigError(
+            f"{source}: {key}: {path} has no geometry{_other_layers(path, layer, key)}"
+        )
     if frame.crs is None:
         raise ConfigError(f"{source}: {key}: {path} has no CRS; set one (e.g. EPSG:2154)")
+    _check_lonlat(frame, path, key=key, source=source)
     return frame
+
+
+def _has_geometry(frame: Any) -> bool:
+    """Whether a read table is a GeoDataFrame with its geometry column (not a CSV's table)."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return False
+    try:
+        return frame.geometry.name in frame.columns
+    except AttributeError:  # a GeoDataFrame without an active geometry column
+        return False
+
+
+def _other_layers(path: Path, layer: str | None, key: str) -> str:
+    """Say what to do about a layer without geometry: the file's layers, if some have one."""
+    layer_key = "aoi.layer" if key == "aoi.file" else f"{key}.layer"
+    try:
+        layers = [(str(name), kind) for name, kind in pyogrio.list_layers(path)]
+    except Exception:  # only a hint, about a file that was read
+        layers = []
+    if not any(kind is not None for _name, kind in layers):
+        alternatives = " or use aoi.bbox or aoi.zones" if key == "aoi.file" else ""
+        return (
+            " (a table without coordinates); give a polygon file (GeoPackage, GeoJSON, "
+            f"shapefile){alternatives}"
+        )
+    listed = ", ".join(f"{name} ({kind or 'no geometry'})" for name, kind in layers)
+    what = f"its layer {layer!r}" if layer is not None else "its first layer"
+    return f" in {what}; its layers: {listed}; name a layer with geometry in {layer_key}"
+
+
+def _check_lonlat(frame: gpd.GeoDataFrame, path: Path, *, key: str, source: str) -> None:
+    """Refuse a layer whose CRS is geographic but whose coordinates are no degrees.
+
+    GeoJSON has no CRS but EPSG:4326 (RFC 7946): a file written in Lambert-93 without a
+    ``crs`` member is read as degrees, and its metres would be taken for longitudes.
+    """
+    if not CRS.from_user_input(frame.crs).is_geographic or frame.empty:
+        return
+    west, south, east, north = (float(v) for v in frame.total_bounds)
+    if not all(np.isfinite([west, south, east, north])):
+        return
+    if -180.0 <= west and east <= 180.0 and -90.0 <= south and north <= 90.0:
+        return
+    where = f"coordinates (e.g. x {west:.0f} to {east:.0f}, y {south:.0f} to {north:.0f})"
+    if _is_geojson(path):
+        raise ConfigError(
+            f"{source}: {key}: {path}'s {where} are not longitude/latitude, although GeoJSON "
+            "(RFC 7946) says they are: re-export it in EPSG:4326 (or as a GeoPackage, which "
+            "keeps its CRS)"
+        )
+    raise ConfigError(
+        f"{source}: {key}: {path} says its CRS is {CRS.from_user_input(frame.crs).name}, but "
+        f"its {where} are not longitude/latitude: set its true CRS (e.g. EPSG:2154)"
+    )
+
+
+def _is_geojson(path: Path) -> bool:
+    try:
+        return str(pyogrio.read_info(path).get("driver", "")).lower() == "geojson"
+    except Exception:  # GDAL cannot say: the name does
+        return path.suffix.lower() in (".geojson", ".json")
 
 
 def _union(frame: gpd.GeoDataFrame, description: str, key: str, source: str) -> AreaOfInterest:

@@ -18,9 +18,11 @@ Each source of ``inputs.landsat`` and ``inputs.sentinel2`` gives products:
 Items from catalogues and APIs are written as JSON under ``item_dir`` (default
 ``<outputs.folder>/stac_items``; a local catalogue's own files are read in place) and opened
 with :func:`~raster.sources.open_product`, so every item follows the contract of
-:mod:`raster.sources` whatever its origin. Products of the other sensor are left out
+:mod:`raster.sources` whatever its origin. USGS's SR and ST items of one Level-2 product
+(``<id>_SR``, ``<id>_ST``), from any sources of a sensor, make one product
+(:func:`~raster.sources.merge_halves`). Products of the other sensor are left out
 silently (one folder may serve both lists); duplicates (a ``.tar`` beside its folder) keep
-the first one found.
+the first one found. A search that returns ``stac_api.max_items`` items is warned about.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from pipelines.config._types import has_glob, is_url
 from pipelines.config.aoi import AreaOfInterest, area_of_interest
 from pipelines.config.models import InputSource, RunConfig, StacApiSource
 from raster.load import SIGN_PROPERTY
-from raster.sources import open_product
+from raster.sources import half_note, merge_halves, open_product
 from tiles.errors import ConfigError, IlotsError, IlotsWarning, UnrecognisedProductError
 
 __all__ = [
@@ -283,6 +285,12 @@ def _stac_datetime(interval: Interval) -> str:
     return f"{start:%Y-%m-%dT%H:%M:%SZ}/{last:%Y-%m-%dT%H:%M:%SZ}"
 
 
+def _period_text(interval: Interval) -> str:
+    """``2023-06-01 to 2023-08-31``: the days of a half-open interval."""
+    start, end = interval
+    return f"{start:%Y-%m-%d} to {end - dt.timedelta(seconds=1):%Y-%m-%d}"
+
+
 def _modifier(sign: str | None) -> Callable[[Any], Any] | None:
     if sign is None:
         return None
@@ -302,6 +310,7 @@ def search_stac_api(
     bbox: BBox,
     intervals: Sequence[Interval],
     max_cloud_cover: float | None = None,
+    key: str = "stac_api",
 ) -> list[pystac.Item]:
     """Search a STAC API over a box, once per period, with pystac-client.
 
@@ -315,6 +324,8 @@ def search_stac_api(
         Half-open UTC intervals, one search each.
     max_cloud_cover
         Adds ``eo:cloud_cover <= max_cloud_cover`` to the query.
+    key
+        The config key of ``api``, for the warning.
 
     Returns
     -------
@@ -325,6 +336,11 @@ def search_stac_api(
     ------
     ConfigError
         If pystac-client is missing or the API cannot be searched (the message gives the URL).
+
+    Warns
+    -----
+    IlotsWarning
+        When the search of a period returns ``api.max_items`` items: there may be more.
     """
     try:
         from pystac_client import Client
@@ -336,6 +352,7 @@ def search_stac_api(
     if max_cloud_cover is not None:
         query.setdefault("eo:cloud_cover", {"lte": max_cloud_cover})
     found: dict[str, pystac.Item] = {}
+    full: list[str] = []  # the periods whose search stopped at max_items
     try:
         client = Client.open(api.url, modifier=_modifier(api.sign))
         for interval in intervals:
@@ -346,13 +363,23 @@ def search_stac_api(
                 query=query or None,
                 max_items=api.max_items,
             )
+            count = 0
             for item in search.items():
+                count += 1
                 found.setdefault(item.id, item)
+            if api.max_items is not None and count >= api.max_items:
+                full.append(_period_text(interval))
     except ConfigError:
         raise
     except Exception as err:  # network, HTTP and API errors of pystac-client
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"cannot search the STAC API {api.url}: {reason}") from err
+    if full:
+        _warn(
+            f"{key}.max_items: the search of {api.url} returned {api.max_items} items, the "
+            f"limit, for {len(full)} period(s) (e.g. {full[0]}): there may be more products; "
+            "raise max_items (null: no limit), or narrow the periods or max_cloud_cover"
+        )
     logger.info("STAC API %s: %d items", api.url, len(found))
     return list(found.values())
 
@@ -417,16 +444,23 @@ def _source_items(
     elif src.stac_api is not None:
         try:
             raw = search_stac_api(
-                src.stac_api, bbox=bbox, intervals=intervals, max_cloud_cover=max_cloud_cover
+                src.stac_api,
+                bbox=bbox,
+                intervals=intervals,
+                max_cloud_cover=max_cloud_cover,
+                key=f"{key}.stac_api",
             )
         except ConfigError as err:
             raise ConfigError(f"{key}.stac_api: {err}") from err
     else:  # InputSource validation guarantees one alternative
         raise ConfigError(f"{key}: give path, catalog or stac_api")
     signer = src.stac_api.sign if src.stac_api is not None else None
+    # Every JSON written before any is read: USGS's SR and ST items of a product are read
+    # together when they sit side by side (raster.sources.landsat_halves).
+    paths = [_local_self(item) or _save_item(item, item_dir, signed=signer is not None)
+             for item in raw]  # fmt: skip
     items = []
-    for item in raw:
-        path = _local_self(item) or _save_item(item, item_dir, signed=signer is not None)
+    for path in paths:
         opened = opener.open(path, key)
         if opened is not None:
             if signer is not None:  # signed again at each read (raster.load.SigningRioDriver)
@@ -495,6 +529,7 @@ def resolve_inputs(
         away: list[str] = []  # the footprints of products outside the area, for the error
         level: list[str] = []  # the first Landsat product without Level-2 ST, for the error
         dates: list[str] = []  # acquisition dates of the products outside the periods
+        gathered: list[tuple[str, pystac.Item]] = []  # (source key, item) of every source
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
             keys = listing.get(Path(src.path), []) if src.path is not None else []
@@ -514,32 +549,40 @@ def resolve_inputs(
                 _warn(f"{key}: no {_SENSOR_NAME[sensor]} product found{extra}")
                 if other:  # said again if no source gives this sensor a product
                     reasons["of another sensor"] = reasons.get("of another sensor", 0) + other
-            for item in mine:
-                why = _rejection(
-                    item, area=search_area.geometry, intervals=intervals, max_cloud_cover=cloud
-                )
-                if why is None and sensor == "landsat":
-                    why = _without_surface_temperature(item)
-                    if why is not None and not level:
-                        level.append(f"{item.id} is {why}")
-                if why is None and item.id in kept:
-                    why = "duplicate of a product already found"
-                if why is not None:
-                    if why == _OUTSIDE_AREA and _footprint_text(item) not in away:
-                        away.append(_footprint_text(item))  # once per product (folder, .tar)
-                    label = _reason_label(why)
-                    if label == "outside the periods":
-                        dates.append(why.split()[1].rstrip(","))
-                    reasons[label] = reasons.get(label, 0) + 1
-                    skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
-                    logger.info("%s: %s left out: %s", key, item.id, why)
-                    continue
-                kept[item.id] = item
+            gathered.extend((key, item) for item in mine)
+        key_of: dict[str, str] = {}  # the source that first gave each product
+        for key, item in gathered:
+            key_of.setdefault(item.id, key)
+        # USGS's SR and ST items of a product, from any sources, as one product
+        for item in merge_halves(item for _key, item in gathered):
+            key = key_of[item.id]
+            why = _rejection(
+                item, area=search_area.geometry, intervals=intervals, max_cloud_cover=cloud
+            )
+            if why is None and sensor == "landsat":
+                why = _without_surface_temperature(item)
+                if why is not None and not level:
+                    level.append(f"{item.id} is {why}")
+            if why is None and item.id in kept:
+                why = "duplicate of a product already found"
+            if why is not None:
+                if why == _OUTSIDE_AREA and _footprint_text(item) not in away:
+                    away.append(_footprint_text(item))  # once per product (folder, .tar)
+                label = _reason_label(why)
+                if label == "outside the periods":
+                    dates.append(why.split()[1].rstrip(","))
+                reasons[label] = reasons.get(label, 0) + 1
+                skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
+                logger.info("%s: %s left out: %s", key, item.id, why)
+                continue
+            kept[item.id] = item
         ordered = sorted(kept.values(), key=lambda it: (_item_time(it) or _EPOCH, it.id))
         result[sensor] = tuple(ordered)
         if level and ordered:
             n = reasons[_NO_ST]
             _warn(f"{source}: inputs.landsat: {n} product(s) left out, e.g. {level[0]}")
+        if sensor == "landsat" and _indices_from_landsat(config):
+            _warn_st_halves(ordered, source)
         _check_found(
             config, sensor, ordered, reasons, source, away, search_area.geometry, level, dates
         )
@@ -558,6 +601,9 @@ def _without_surface_temperature(item: pystac.Item) -> str | None:
             "takes LST from Level-2 surface temperature, so download the L2SP product (`ilots "
             "lst --method single-band` computes one Level-1 scene)"
         )
+    half = half_note(item, needed="ST")
+    if half is not None and "lwir11" not in item.assets:
+        return half
     if "lwir11" not in item.assets and item.properties.get("ilots:processing_level") == "L2SP":
         return "without its ST_B10 file (surface temperature); download the product again, whole"
     if "lwir11" not in item.assets:
@@ -565,10 +611,29 @@ def _without_surface_temperature(item: pystac.Item) -> str | None:
     return None
 
 
+def _indices_from_landsat(config: RunConfig) -> bool:
+    """Whether the run takes NDVI, albedo and land cover from the Landsat reflectance."""
+    chosen = config.composite.indices_from
+    return chosen == "landsat" or (chosen == "auto" and not config.inputs.sentinel2)
+
+
+def _warn_st_halves(items: Sequence[pystac.Item], source: str) -> None:
+    """Warn about kept products that are the ST half of a USGS product without its SR item."""
+    notes = [note for item in items if (note := half_note(item, needed="SR")) is not None]
+    if notes:
+        first = next(it for it in items if half_note(it, needed="SR") is not None)
+        _warn(
+            f"{source}: inputs.landsat: {len(notes)} product(s) without reflectance, so no "
+            f"Landsat NDVI, albedo or land cover: e.g. {first.id} is {notes[0]}"
+        )
+
+
 def _reason_label(why: str) -> str:
     if why.endswith("outside the periods"):
         return "outside the periods"
-    if why.startswith(("a Level-1 product", "no surface temperature band", "without its ST_B10")):
+    if why.startswith(
+        ("a Level-1 product", "no surface temperature band", "without its ST_B10", "the SR half")
+    ):
         return _NO_ST
     return "too cloudy" if why.startswith("cloud cover") else why
 

@@ -773,6 +773,10 @@ class ExternalLandcover(_Model):
         names = set(CLASS_NAMES.values())
         table = {}
         for code, target in value.items():
+            if isinstance(code, float) and not code.is_integer():  # int() would take 10.5 as 10
+                raise ValueError(
+                    f"map code {code!r} is not an integer; list the map's integer class codes"
+                )
             try:
                 key = int(code)
             except (TypeError, ValueError):

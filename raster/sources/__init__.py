@@ -28,6 +28,13 @@ Assets
     ``sin(SUN_ELEVATION)``; Level-1 thermal bands are radiance and carry ``ilots:k1`` and
     ``ilots:k2`` (the scene's K1/K2 from the MTL). Sentinel-2 offsets follow the processing
     baseline (``-0.1`` from 04.00 on), never the date.
+
+USGS gives a Level-2 product as two STAC items, its surface reflectance (``<id>_SR``,
+collection ``landsat-c2l2-sr``) and its surface temperature (``<id>_ST``,
+``landsat-c2l2-st``). An item JSON is read with the other half's JSON beside it
+(``X_SR.json`` / ``X_ST.json``, ``X_SR_stac.json`` / ``X_ST_stac.json``), and
+:func:`merge_halves` joins the halves gathered from anywhere else; an item of one half alone
+carries ``ilots:usgs_half`` (``"SR"`` or ``"ST"``) and :func:`half_note` says what it lacks.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from __future__ import annotations
 from raster.sources.assets import RasterHeader, read_header, require_bands
 from raster.sources.landsat import landsat_item
 from raster.sources.landsat_build import BandScaling, band_scaling
+from raster.sources.landsat_halves import HALF_PROPERTY, half_note, merge_halves
 from raster.sources.mtl import LandsatMetadata, landsat_metadata, parse_mtl, read_mtl
 from raster.sources.product import RECOGNISED_LAYOUTS, open_product, open_products
 from raster.sources.sentinel2 import sentinel2_item
@@ -43,6 +51,7 @@ from raster.sources.sentinel2_scaling import boa_scaling, parse_baseline
 from tiles.errors import ProductNotFoundError
 
 __all__ = [
+    "HALF_PROPERTY",
     "RECOGNISED_LAYOUTS",
     "BandScaling",
     "LandsatMetadata",
@@ -50,8 +59,10 @@ __all__ = [
     "RasterHeader",
     "band_scaling",
     "boa_scaling",
+    "half_note",
     "landsat_item",
     "landsat_metadata",
+    "merge_halves",
     "open_product",
     "open_products",
     "parse_baseline",

@@ -1,7 +1,10 @@
 """Landsat STAC item JSONs (USGS, Planetary Computer, odc-stac style) → ilots items.
 
 A USGS item sits beside the product in a downloaded folder (``..._SR_stac.json`` and
-``..._ST_stac.json``) while its hrefs point to USGS servers. When the product's MTL is beside
+``..._ST_stac.json``) while its hrefs point to USGS servers; USGS's STAC API gives the same two
+halves as items ``<id>_SR`` and ``<id>_ST``. Either half is read with the other when its JSON
+is beside it (:mod:`raster.sources.landsat_halves`); alone, the item says which half it is
+(``ilots:usgs_half``). When the product's MTL is beside
 the JSON, the item is built from the MTL and the local files exactly as for the folder, so
 every layout of one product gives the same assets. Otherwise the JSON is all there is: assets
 are mapped to local files of the same name where those exist, scale/offset come from the
@@ -42,6 +45,13 @@ from raster.sources.landsat_build import (
     landsat_item_from_metadata,
     landsat_product_type,
 )
+from raster.sources.landsat_halves import (
+    HALF_PROPERTY,
+    Half,
+    sibling_candidates,
+    split_half,
+    usgs_half,
+)
 from raster.sources.mtl import MTL_SUFFIXES, landsat_metadata, read_mtl
 from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
 
@@ -54,7 +64,6 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 _FILE_BAND = re.compile(LANDSAT_PRODUCT_ID.pattern + r"_(?P<band>.+)\.tiff?", re.IGNORECASE)
-_SIBLING = {"_SR_stac.json": "_ST_stac.json", "_ST_stac.json": "_SR_stac.json"}
 _REFERENCE_BANDS = ("red", "nir08", "lwir11", "green", "blue")
 
 
@@ -121,17 +130,36 @@ def _band_of(key: str, href: str, table: Mapping[str, BandSpec]) -> BandSpec | N
     return by_file_key.get(stem.upper()) or table.get(key)
 
 
-def _assets_of(path: Path, data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """Return the JSON's assets, plus those of its USGS SR/ST sibling beside it."""
+def _sibling(path: Path, data: Mapping[str, Any], half: Half | None) -> Mapping[str, Any] | None:
+    """Return the JSON of the product's other USGS half beside ``path`` (same product), if any.
+
+    ``X_SR_stac.json`` goes with ``X_ST_stac.json`` (a downloaded product), ``X_SR.json`` with
+    ``X_ST.json`` (the LandsatLook STAC API's items, saved under their ids).
+    """
+    if half is None:
+        return None
+    product, _ = split_half(str(data.get("id", "")))
+    for candidate in sibling_candidates(path, half):
+        if not candidate.is_file():
+            continue
+        try:
+            other = load_json(candidate)
+        except MetadataError:
+            continue
+        if split_half(str(other.get("id", "")))[0] == product and usgs_half(
+            other, candidate
+        ) not in (None, half):
+            return other
+    return None
+
+
+def _assets_of(
+    data: Mapping[str, Any], sibling: Mapping[str, Any] | None
+) -> dict[str, Mapping[str, Any]]:
+    """Return the JSON's assets, plus those of its USGS SR/ST sibling."""
     assets = dict(data.get("assets", {}))
-    for suffix, other in _SIBLING.items():
-        if path.name.endswith(suffix):
-            sibling = path.with_name(path.name[: -len(suffix)] + other)
-            if sibling.is_file():
-                sibling_data = load_json(sibling)
-                if sibling_data.get("id") == data.get("id"):
-                    for key, value in sibling_data.get("assets", {}).items():
-                        assets.setdefault(key, value)
+    for key, value in (sibling or {}).get("assets", {}).items():
+        assets.setdefault(key, value)
     return assets
 
 
@@ -214,7 +242,9 @@ def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -
     product_type = landsat_product_type(int(match["collection"]), match["level"], source=source)
     table = band_table(product_type)
     folder = path.parent
-    assets_json = _assets_of(path, data)
+    half = usgs_half(data, path) if match["level"] == "L2SP" else None
+    sibling = _sibling(path, data, half)
+    assets_json = _assets_of(data, sibling)
 
     mtl_path = _local_mtl(data, folder, product_id)
     if mtl_path is not None:
@@ -275,11 +305,14 @@ def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -
     located = built.reference_footprint(_REFERENCE_BANDS)
     geometry, bbox = located or (data.get("geometry"), data.get("bbox"))
     acquired = parse_datetime(props.get("datetime", ""), source=source)
+    properties = _properties(data, match, product_type, source)
+    if half is not None and sibling is None:
+        properties[HALF_PROPERTY] = half
     return new_item(
         product_id,
         geometry=geometry,
         bbox=bbox,
         acquired=acquired,
-        properties=_properties(data, match, product_type, source),
+        properties=properties,
         assets=built.ordered(table),
     )

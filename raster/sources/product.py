@@ -13,12 +13,14 @@ import pystac
 from raster.sources.assets import load_json
 from raster.sources.landsat import find_mtl, is_tar, landsat_item
 from raster.sources.landsat_build import LANDSAT_ITEM_ID
+from raster.sources.landsat_halves import merge_halves, split_half
 from raster.sources.mtl import MTL_SUFFIXES
 from raster.sources.sentinel2 import is_safe, sentinel2_item
 from raster.sources.sentinel2_stac import find_item_json, is_sentinel2_item
 from tiles.errors import (
     IlotsError,
     IlotsWarning,
+    MetadataError,
     ProductNotFoundError,
     UnrecognisedProductError,
     UnsupportedProductError,
@@ -73,9 +75,9 @@ def _open_folder(path: Path) -> pystac.Item:
         return landsat_item(path)
     if find_item_json(path) is not None:
         return sentinel2_item(path)
-    stac_jsons = sorted(path.glob("*_stac.json"))
-    if stac_jsons:
-        return landsat_item(stac_jsons[0])
+    item_jsons = _landsat_jsons(path)
+    if item_jsons:
+        return _one_product(path, item_jsons)
     inner = [p.name for p in sorted(path.iterdir()) if p.is_dir() and _has_product(p)]
     if len(inner) == 1:  # X.SAFE in X.SAFE: what Windows' "Extract all" makes of a .zip
         return _open_folder(path / inner[0])
@@ -86,6 +88,31 @@ def _open_folder(path: Path) -> pystac.Item:
             f"as {path / '*'} (open_products in Python)",
         )
     raise _unrecognised(path, "no MTL, MTD_MSIL2A.xml or item JSON inside")
+
+
+def _landsat_jsons(folder: Path) -> dict[str, list[Path]]:
+    """Return a folder's Landsat item JSONs by product id (a product's SR and ST together)."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = load_json(path)
+        except MetadataError:
+            continue
+        if _is_landsat_json(data):
+            found.setdefault(split_half(str(data["id"]))[0], []).append(path)
+    return found
+
+
+def _one_product(folder: Path, item_jsons: dict[str, list[Path]]) -> pystac.Item:
+    """Return the item of the one product whose item JSONs a folder holds (SR and ST joined)."""
+    if len(item_jsons) > 1:
+        raise _unrecognised(
+            folder,
+            f"it holds the item JSONs of {len(item_jsons)} Landsat products: give them one by "
+            f"one, or a glob such as {folder / '*.json'} (open_products in Python)",
+        )
+    (paths,) = item_jsons.values()
+    return merge_halves(landsat_item(p) for p in paths)[0]
 
 
 def _has_product(folder: Path) -> bool:
@@ -152,7 +179,8 @@ def open_products(
     Returns
     -------
     list of pystac.Item
-        The items of the products that could be read.
+        The items of the products that could be read; the SR and ST items of a USGS product
+        (:func:`~raster.sources.landsat_halves.merge_halves`) give one item.
 
     Raises
     ------
@@ -171,4 +199,4 @@ def open_products(
             if on_error == "raise":
                 raise
             warnings.warn(f"skipping product {path}: {err}", IlotsWarning, stacklevel=2)
-    return items
+    return merge_halves(items)

@@ -2,6 +2,9 @@
 
 import datetime as dt
 import io
+import json
+import warnings
+from pathlib import Path
 
 import dask.array as da
 import numpy as np
@@ -93,6 +96,69 @@ def test_threshold_needing_an_absent_band(tmp_path):
     )  # fmt: skip
     with pytest.raises(BandMissingError, match="st_qa"):
         product_lst(folder, mask=MaskOptions(st_qa_max_k=2.0))
+
+
+#: The files of each USGS STAC API item of a Level-2 product, by the API's asset keys.
+USGS_HALVES = {
+    "SR": {"red": "SR_B4.TIF", "nir08": "SR_B5.TIF", "qa_pixel": "QA_PIXEL.TIF"},
+    "ST": {"lwir11": "ST_B10.TIF", "QA": "ST_QA.TIF", "CDIST": "ST_CDIST.TIF",
+           "qa_pixel": "QA_PIXEL.TIF"},
+}  # fmt: skip
+
+
+def _usgs_item(product: Path, half: str, folder: Path) -> Path:
+    """The ``<id>_SR`` or ``<id>_ST`` item of the LandsatLook STAC API for ``product``,
+    written in ``folder`` (apart from the product's MTL) with hrefs to its files."""
+    pid = product.name
+    item = {
+        "type": "Feature", "stac_version": "1.0.0", "id": f"{pid}_{half}",
+        "collection": f"landsat-c2l2-{half.lower()}",
+        "properties": {"datetime": "2023-07-12T10:45:00Z", "platform": "LANDSAT_8",
+                       "instruments": ["OLI", "TIRS"], "landsat:correction": "L2SP"},
+        "geometry": None, "links": [],
+        "assets": {key: {"href": str(product / f"{pid}_{name}"), "roles": ["data"]}
+                   for key, name in USGS_HALVES[half].items()},
+    }  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{pid}_{half}.json"
+    path.write_text(json.dumps(item))
+    return path
+
+
+def test_lst_of_a_lone_sr_item_names_the_st_item(product, tmp_path):
+    sr = _usgs_item(product, "SR", tmp_path / "sr_only")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no scale/offset in the item: the defaults
+        with pytest.raises(BandMissingError) as info:
+            product_lst(sr)
+    message = str(info.value)
+    assert f"it is the SR half ({product.name}_SR.json, collection landsat-c2l2-sr" in message
+    assert f"without its ST item ({product.name}_ST, collection landsat-c2l2-st" in message
+    assert "download the product again" not in message
+
+
+def test_indices_of_a_lone_st_item_name_the_sr_item(product, tmp_path):
+    st = _usgs_item(product, "ST", tmp_path / "st_only")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(BandMissingError) as info:
+            product_indices(st, ["ndvi"])
+    message = str(info.value)
+    assert f"it is the ST half ({product.name}_ST.json, collection landsat-c2l2-st" in message
+    assert f"without its SR item ({product.name}_SR, collection landsat-c2l2-sr" in message
+
+
+def test_sr_and_st_items_side_by_side_give_lst_and_indices(product, tmp_path):
+    folder = tmp_path / "items"
+    sr, st = (_usgs_item(product, half, folder) for half in ("SR", "ST"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lst = product_lst(sr)
+        ndvi = product_indices(st, ["ndvi"])["ndvi"]
+    # the product was written at 300 K, red 0.05 and NIR 0.45 (fixture above)
+    assert _kept(lst) == CLOUD | WATER
+    np.testing.assert_allclose(np.nanmean(lst.values), 300.0, atol=2e-3)
+    np.testing.assert_allclose(np.nanmean(ndvi.values), 0.4 / 0.5, rtol=1e-4)
 
 
 def test_bad_mask_options():

@@ -110,7 +110,8 @@ class _SignedFiles(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def blob_storage(demo_folder, tmp_path_factory):
     """The demo's products over HTTP: Landsat under ``landsat-c2/level-2/standard/...`` as on
-    Planetary Computer, Sentinel-2 under ``sentinel-cogs/...`` as on Earth Search."""
+    Planetary Computer and under ``landsatlook/data/collection02/...`` as on USGS's
+    LandsatLook, Sentinel-2 under ``sentinel-cogs/...`` as on Earth Search."""
     root = tmp_path_factory.mktemp("blob")
     for product in sorted((demo_folder / "products").glob("L[CO]0*_L2SP_*")):
         pid = product.name
@@ -118,6 +119,10 @@ def blob_storage(demo_folder, tmp_path_factory):
         target = root / "landsat-c2" / "level-2" / "standard" / "oli-tirs" / year / path / row
         target.mkdir(parents=True, exist_ok=True)
         (target / pid).symlink_to(product)
+        usgs = root / "landsatlook" / "data" / "collection02" / "level-2" / "standard"
+        usgs = usgs / "oli-tirs" / year / path / row  # USGS's own storage: no signature
+        usgs.mkdir(parents=True, exist_ok=True)
+        (usgs / pid).symlink_to(product)
     for product in sorted((demo_folder / "products").glob("S2*_L2A")):
         tile, date = product.name.split("_")[1], product.name.split("_")[2]
         target = (root / "sentinel-cogs" / "sentinel-s2-l2a-cogs" / tile[:2] / tile[2] /
@@ -375,3 +380,106 @@ def test_a_refused_read_is_one_line_saying_what_to_do(
         "with pip install planetary-computer), or its signing service refused; run the same "
         "command again (a tiled run resumes from its finished tiles)"
     )
+
+
+#: The files of USGS's two LandsatLook STAC items of a Level-2 product, by the API's asset keys.
+USGS_KEYS = {
+    "SR": {"SR_B4.TIF": "red", "SR_B5.TIF": "nir08", "QA_PIXEL.TIF": "qa_pixel",
+           "MTL.json": "MTL.json"},
+    "ST": {"ST_B10.TIF": "lwir11", "ST_QA.TIF": "QA", "ST_CDIST.TIF": "CDIST",
+           "QA_PIXEL.TIF": "qa_pixel", "MTL.json": "MTL.json"},
+}  # fmt: skip
+
+
+def _usgs_item(product: Path, half: str, base: str) -> pystac.Item:
+    """An item of USGS's LandsatLook STAC API: ``<id>_SR`` (collection landsat-c2l2-sr) or
+    ``<id>_ST`` (landsat-c2l2-st), each with its half of the files, the grid in the item's
+    properties and no ``raster:bands`` (USGS gives none)."""
+    local = open_product(product)
+    pid = product.name
+    folder = f"{base}/landsatlook/data/collection02/level-2/standard/oli-tirs/{pid[17:21]}/"
+    folder += f"{pid[10:13]}/{pid[13:16]}/{pid}"
+    with rasterio.open(product / f"{pid}_ST_B10.TIF") as src:
+        epsg, shape, transform = src.crs.to_epsg(), list(src.shape), list(src.transform)[:6]
+    properties = {
+        "platform": local.properties["platform"].upper().replace("-", "_"),
+        "instruments": ["OLI", "TIRS"],
+        "eo:cloud_cover": local.properties["eo:cloud_cover"],
+        "landsat:correction": "L2SP",
+        "landsat:wrs_path": pid[10:13],
+        "landsat:wrs_row": pid[13:16],
+        "proj:epsg": epsg,
+        "proj:shape": shape,
+        "proj:transform": transform,
+    }
+    item = pystac.Item(
+        f"{pid}_{half}",
+        geometry=local.geometry,
+        bbox=local.bbox,
+        datetime=local.datetime,
+        properties=properties,
+        collection=f"landsat-c2l2-{half.lower()}",
+    )
+    for suffix, key in USGS_KEYS[half].items():
+        item.add_asset(key, pystac.Asset(f"{folder}/{pid}_{suffix}"))
+    return item
+
+
+LANDSATLOOK = {
+    "url": "https://landsatlook.usgs.gov/stac-server",
+    "collections": ["landsat-c2l2-sr", "landsat-c2l2-st"],
+}
+
+
+@pytest.fixture
+def landsatlook_api(monkeypatch, demo_folder, blob_storage):
+    """pystac-client's Client answering as USGS's LandsatLook: each product as two items."""
+    pystac_client = pytest.importorskip("pystac_client")
+    base, _root = blob_storage
+    products = sorted((demo_folder / "products").glob("L[CO]0*"))
+    items = [_usgs_item(p, half, base) for p in products for half in ("SR", "ST")]
+
+    class Search:
+        def __init__(self, found):
+            self._found = found
+
+        def items(self):
+            return iter([item.clone() for item in self._found])
+
+    class Client:
+        searches: ClassVar[list[dict]] = []
+
+        @classmethod
+        def open(cls, url, modifier=None, **kwargs):
+            return cls()
+
+        def search(self, **kwargs):
+            Client.searches.append(kwargs)
+            start, end = kwargs["datetime"].split("/")
+            return Search([it for it in items if it.collection_id in kwargs["collections"]
+                           and start[:10] <= it.datetime.isoformat()[:10] <= end])  # fmt: skip
+
+    monkeypatch.setattr(pystac_client, "Client", Client)
+    return Client
+
+
+@pytest.mark.filterwarnings("ignore:.*gives no scale/offset")  # USGS's items: the defaults
+def test_usgs_sr_and_st_items_give_the_landsat_only_run_of_the_downloads(
+    demo_folder, landsatlook_api, tmp_path
+):
+    """Without Sentinel-2, NDVI and land cover come from the Landsat reflectance, which USGS
+    gives in the SR item and the temperature in the ST item: each pair is one product."""
+    products = demo_folder / "products"
+    usgs = _config(demo_folder, [{"stac_api": LANDSATLOOK}], [])
+    described = plan(usgs)
+    assert sorted(described.scenes["landsat"]) == sorted(p.name for p in products.glob("L[CO]0*"))
+    assert described.indices_from == "landsat"
+    assert described.skipped == ()
+    run(usgs, out=tmp_path / "usgs")
+    saved = sorted(p.name for p in (tmp_path / "usgs" / "stac_items").glob("L*.json"))
+    assert saved == sorted(
+        f"{p.name}_{h}.json" for p in products.glob("L[CO]0*") for h in "SR ST".split()
+    )
+    local = _config(demo_folder, [str(products)], [])
+    run(local, out=tmp_path / "local")
+    _same_run(tmp_path / "usgs", tmp_path / "local")

@@ -221,3 +221,60 @@ def test_a_buffered_area_of_communes_keeps_the_iris_it_takes_in(iris_gpkg, write
     text = IRIS_CONFIG.replace(", '2A004']", "], buffer_m: 400")
     _, iris, _ = zones_and_area(load(write_config, text))
     assert sorted(iris["code_iris"]) == ["310690101", "315550101", "315550102"]
+
+
+AOI_FILE = "{bbox: [1.35, 43.55, 1.52, 43.67]}"
+
+
+def test_a_table_without_geometry_as_aoi_file_is_named(tmp_path, write_config):
+    (tmp_path / "communes.csv").write_text("code,name\n31555,Toulouse\n")
+    config = load(write_config, MINIMAL.replace(AOI_FILE, "{file: communes.csv}"))
+    with pytest.raises(ConfigError) as err:
+        area_of_interest(config, source="c.yaml")
+    assert str(err.value) == (
+        f"c.yaml: aoi.file: {tmp_path / 'communes.csv'} has no geometry (a table without "
+        "coordinates); give a polygon file (GeoPackage, GeoJSON, shapefile) or use aoi.bbox "
+        "or aoi.zones"
+    )
+
+
+def test_a_geopackage_layer_without_geometry_lists_the_layers(tmp_path, write_config):
+    import pyogrio
+
+    path = tmp_path / "city.gpkg"
+    table = pd.DataFrame({"code": ["31555"], "name": ["Toulouse"]})
+    pyogrio.write_dataframe(table, path, layer="communes")
+    config = load(write_config, MINIMAL.replace(AOI_FILE, "{file: city.gpkg}"))
+    with pytest.raises(ConfigError, match=r"city.gpkg has no geometry \(a table without coord"):
+        area_of_interest(config, source="c.yaml")
+    gpd.GeoDataFrame(
+        {"name": ["centre"]}, geometry=[box(1.40, 43.58, 1.46, 43.62)], crs="EPSG:4326"
+    ).to_file(path, layer="zone")
+    config = load(write_config, MINIMAL.replace(AOI_FILE, "{file: city.gpkg, layer: communes}"))
+    with pytest.raises(ConfigError) as err:
+        area_of_interest(config, source="c.yaml")
+    assert str(err.value) == (
+        f"c.yaml: aoi.file: {path} has no geometry in its layer 'communes'; its layers: "
+        "zone (Polygon), communes (no geometry); name a layer with geometry in aoi.layer"
+    )
+    config = load(write_config, MINIMAL.replace(AOI_FILE, "{file: city.gpkg, layer: zone}"))
+    assert area_of_interest(config).geometry.bounds == pytest.approx((1.40, 43.58, 1.46, 43.62))
+
+
+def test_a_geojson_in_lambert93_without_crs_member_is_named(tmp_path, write_config):
+    """RFC 7946 GeoJSON is longitude/latitude: a file of Lambert-93 metres without a ``crs``
+    member is read as degrees. Said even when grid.crs is set (no "set the grid CRS")."""
+    (tmp_path / "aoi.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[563213, 6280806], [565619, '
+        "6280806], [565619, 6283212], [563213, 6283212], [563213, 6280806]]]}}]}"
+    )
+    text = MINIMAL.replace(AOI_FILE, "{file: aoi.geojson}") + "grid: {crs: 'EPSG:32631'}\n"
+    config = load(write_config, text)
+    with pytest.raises(ConfigError) as err:
+        area_of_interest(config, source="c.yaml")
+    assert str(err.value) == (
+        f"c.yaml: aoi.file: {tmp_path / 'aoi.geojson'}'s coordinates (e.g. x 563213 to 565619, "
+        "y 6280806 to 6283212) are not longitude/latitude, although GeoJSON (RFC 7946) says "
+        "they are: re-export it in EPSG:4326 (or as a GeoPackage, which keeps its CRS)"
+    )

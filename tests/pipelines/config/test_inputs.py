@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import ClassVar
 import numpy as np
 import pystac
 import pytest
+import rasterio
 import yaml
 from rasterio.transform import from_origin
 
@@ -359,3 +361,159 @@ def test_an_l2sp_product_without_its_st_b10_file_is_named_as_such(products, tmp_
     said = [m for m in messages(caught) if "left out" in m]
     assert len(said) == 1
     assert f"e.g. {L9_JULY} is without its ST_B10 file (surface temperature)" in said[0]
+
+
+#: The files of each USGS STAC item of a Level-2 product, by the LandsatLook API's keys.
+USGS_HALVES = {
+    "SR": {"red": "SR_B4.TIF", "qa_pixel": "QA_PIXEL.TIF", "MTL.json": "MTL.json"},
+    "ST": {"lwir11": "ST_B10.TIF", "qa_pixel": "QA_PIXEL.TIF", "MTL.json": "MTL.json"},
+}
+
+
+def usgs_item(product: Path, half: str, *, suffixed_id: bool = True) -> dict:
+    """The SR or ST item of a product as USGS gives it: the LandsatLook STAC API's
+    (``<id>_SR``, remote hrefs) or, with ``suffixed_id=False``, a download's
+    ``_SR_stac.json`` (the product id). Hrefs point to USGS; the files are not beside."""
+    local = open_product(product)
+    pid = product.name
+    base = f"https://landsatlook.usgs.gov/data/collection02/level-2/standard/oli-tirs/2023/199/030/{pid}"
+    with rasterio.open(product / f"{pid}_SR_B4.TIF") as src:
+        grid = {"proj:epsg": src.crs.to_epsg(), "proj:shape": list(src.shape),
+                "proj:transform": list(src.transform)[:6]}  # fmt: skip
+    return {
+        "type": "Feature", "stac_version": "1.0.0",
+        "id": f"{pid}_{half}" if suffixed_id else pid,
+        "collection": f"landsat-c2l2-{half.lower()}",
+        "properties": {"datetime": local.datetime.isoformat(), "platform": "LANDSAT_8",
+                       "eo:cloud_cover": 5.0, "landsat:correction": "L2SP", **grid},
+        "geometry": local.geometry, "bbox": local.bbox, "links": [],
+        "assets": {key: {"href": f"{base}/{pid}_{name}", "roles": ["data"]}
+                   for key, name in USGS_HALVES[half].items()},
+    }  # fmt: skip
+
+
+def usgs_catalogue(products: Path, folder: Path, halves=("SR", "ST")) -> Path:
+    """A static catalogue of USGS items (each in its own folder, as pystac saves them)."""
+    root = pystac.Catalog(id="usgs", description="LandsatLook items")
+    for half in halves:
+        root.add_item(pystac.Item.from_dict(usgs_item(products / L8_JULY, half)))
+    root.normalize_hrefs(str(folder))
+    root.save(pystac.CatalogType.SELF_CONTAINED)
+    return folder / "catalog.json"
+
+
+def test_usgs_sr_and_st_items_of_a_catalogue_make_one_product(products, tmp_path, write_config):
+    href = usgs_catalogue(products, tmp_path / "stac")
+    config = config_for(write_config, f"[{{catalog: {{href: '{href}'}}}}]")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY]
+    (item,) = found.landsat
+    base = "https://landsatlook.usgs.gov/data/collection02/level-2/standard/oli-tirs/2023/199/030"
+    assert item.assets["red"].href == f"{base}/{L8_JULY}/{L8_JULY}_SR_B4.TIF"
+    assert item.assets["lwir11"].href == f"{base}/{L8_JULY}/{L8_JULY}_ST_B10.TIF"
+    assert "ilots:usgs_half" not in item.properties
+    assert found.skipped == ()
+    assert not [m for m in messages(caught) if "left out" in m or "half" in m]
+
+
+def test_a_lone_usgs_sr_item_is_said_to_be_the_sr_half(products, tmp_path, write_config):
+    href = usgs_catalogue(products, tmp_path / "stac", halves=("SR",))
+    config = config_for(write_config, f"[{{catalog: {{href: '{href}'}}}}]")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ConfigError) as err:
+            resolve_inputs(config, source="c.yaml")
+    message = str(err.value)
+    assert message.startswith("c.yaml: inputs.landsat: no Landsat product within the periods")
+    assert f"e.g. {L8_JULY} is the SR half ({L8_JULY}_SR.json, collection landsat-c2l2-sr" in (
+        message
+    )
+    assert f"without its ST item ({L8_JULY}_ST, collection landsat-c2l2-st" in message
+    assert "download the product again" not in message
+
+
+def test_a_lone_usgs_st_item_warns_that_indices_need_the_sr_item(products, tmp_path, write_config):
+    href = usgs_catalogue(products, tmp_path / "stac", halves=("ST",))
+    config = config_for(write_config, f"[{{catalog: {{href: '{href}'}}}}]")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config, source="c.yaml")
+    assert ids(found.landsat) == [L8_JULY]  # its LST is used
+    said = [m for m in messages(caught) if "without reflectance" in m]
+    assert said == [
+        "c.yaml: inputs.landsat: 1 product(s) without reflectance, so no Landsat NDVI, albedo "
+        f"or land cover: e.g. {L8_JULY} is the ST half ({L8_JULY}_ST.json, collection "
+        "landsat-c2l2-st: surface temperature only) of a USGS product without its SR item "
+        f"({L8_JULY}_SR, collection landsat-c2l2-sr: the surface reflectance); give both "
+        "(search or catalogue both collections, or put the SR item beside it as "
+        f"{L8_JULY}_SR.json)"
+    ]
+
+
+def test_a_folder_of_usgs_stac_jsons_gives_every_product(products, tmp_path, write_config):
+    """USGS's ``_SR_stac.json`` / ``_ST_stac.json`` of two products, without their MTL."""
+    folder = tmp_path / "stac_jsons"
+    folder.mkdir()
+    for pid in (L8_JULY, L9_JULY):
+        for half in ("SR", "ST"):
+            data = usgs_item(products / pid, half, suffixed_id=False)
+            (folder / f"{pid}_{half}_stac.json").write_text(json.dumps(data))
+    config = config_for(write_config, f"['{folder}']")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    for item in found.landsat:
+        assert {"red", "lwir11", "qa_pixel"} <= set(item.assets)
+    assert found.skipped == ()
+    assert not [m for m in messages(caught) if "skipping" in m or "left out" in m]
+
+
+def test_usgs_api_sr_and_st_items_make_one_product(monkeypatch, products, tmp_path, write_config):
+    pystac_client = pytest.importorskip("pystac_client")
+    found_items = [pystac.Item.from_dict(usgs_item(products / L8_JULY, half))
+                   for half in ("SR", "ST")]  # fmt: skip
+    monkeypatch.setattr(
+        pystac_client.Client, "open", staticmethod(lambda url, **kw: FakeClient(found_items))
+    )
+    config = config_for(
+        write_config,
+        "[{stac_api: {url: 'https://landsatlook.usgs.gov/stac-server', "
+        "collections: [landsat-c2l2-sr, landsat-c2l2-st]}}]",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no scale/offset in USGS's items: the defaults
+        found = resolve_inputs(config, item_dir=tmp_path / "items")
+    assert ids(found.landsat) == [L8_JULY]
+    assert {"red", "lwir11", "qa_pixel"} <= set(found.landsat[0].assets)
+    saved = sorted(p.name for p in (tmp_path / "items").iterdir())
+    assert saved == [f"{L8_JULY}_SR.json", f"{L8_JULY}_ST.json"]
+
+
+@pytest.mark.parametrize(("max_items", "warned"), [(2, True), (3, False), (None, False)])
+def test_a_search_stopped_by_max_items_is_said(fake_api, max_items, warned):
+    """The fake API holds 2 items of summer 2023: a limit of 2 may have cut the answer."""
+    api = StacApiSource(
+        url="https://stac.example/v1", collections=["landsat-c2-l2"], max_items=max_items
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = search_stac_api(
+            api,
+            bbox=(1.3, 43.5, 1.6, 43.7),
+            intervals=SUMMER,
+            key="c.yaml: inputs.landsat[0].stac_api",
+        )
+    assert len(items) == 2
+    said = [m for m in messages(caught) if "max_items" in m]
+    if warned:
+        assert said == [
+            "c.yaml: inputs.landsat[0].stac_api.max_items: the search of "
+            "https://stac.example/v1 returned 2 items, the limit, for 1 period(s) (e.g. "
+            "2023-06-01 to 2023-08-31): there may be more products; raise max_items (null: no "
+            "limit), or narrow the periods or max_cloud_cover"
+        ]
+    else:
+        assert said == []

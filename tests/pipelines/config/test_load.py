@@ -268,3 +268,19 @@ def test_digest_without_keys_ignores_only_them(tmp_path, write_config):
         config_digest(apply_overrides(config, {"scheduler.chunk_px": 512}), without=without) != base
     )
     assert config_digest(config, without=("no_such_section.key",)) == config_digest(config)
+
+
+def test_a_fractional_land_cover_map_code_is_refused(tmp_path, write_config):
+    """YAML reads ``10.5:`` as a float, which int() would take for code 10."""
+    text = (
+        MINIMAL
+        + "landcover:\n  external:\n    path: lc.tif\n    mapping: {10.5: built, 20: water}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(text), check_paths=False)
+    assert str(err.value) == (
+        f"{tmp_path / 'config.yaml'}: landcover.external.mapping: map code 10.5 is not an "
+        "integer; list the map's integer class codes (line 8)"
+    )
+    whole = load_config(write_config(text.replace("10.5: built", "10: built")), check_paths=False)
+    assert whole.landcover.external.mapping == {10: "built", 20: "water"}
