@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import logging
 import threading
 import time
 import warnings
@@ -84,6 +85,9 @@ from tiles.errors import (
 from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
 
 LANDCOVER_NAMES = {
     1: "water",
@@ -568,6 +572,20 @@ def _manifest(
 _CHATTER = ("Sending large graph",)
 
 
+def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
+    """Keep the rows of a census table whose IRIS the run has; log how many were left.
+
+    Read for the communes of the run's IRIS, a table also holds those communes' IRIS outside
+    an area given as a box or a polygon: not an unmatched code worth a warning.
+    """
+    inside = census["code_iris"].astype(str).isin(set(codes.astype(str)))
+    if not inside.all():
+        logger.info(
+            "census: %d rows of the area's communes are IRIS outside the area", (~inside).sum()
+        )
+    return census[inside]
+
+
 def _census_tables(config: RunConfig, communes: set[str] | None = None) -> list[pd.DataFrame]:
     """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
 
@@ -850,6 +868,8 @@ def _run(
     with timer("census"):
         table = layers["iris"]
         for census_table in census_tables:
+            if config.aoi.zones is None:  # a box or polygon cuts communes: their IRIS outside
+                census_table = _in_area(census_table, table["code_iris"])  # it are expected
             table, _ = join_tables(table, census_table, on="code_iris")
         if qpv is not None:
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]

@@ -297,3 +297,15 @@ def test_a_misspelt_extra_layer_names_its_key_and_the_file_layers(demo_folder, t
     with pytest.raises(ConfigError, match=r"zones.extra\[parks\].layer: parks.gpkg has no layer "
                        r"'parcs'; its layers: parks$"):  # fmt: skip
         run(_config(demo_folder, **{"zones.extra": [layer]}), out=tmp_path / "run")
+
+
+def test_an_area_cutting_communes_warns_of_no_census_row_outside_it(demo_folder, tmp_path):
+    """A box over the west of the demo city: the Filosofi rows of the IRIS east of it (same
+    communes) are outside the area, not unmatched codes; the IRIS inside get their medians."""
+    config = _config(demo_folder, aoi={"bbox": [1.29, 43.60, 1.32, 43.65]})
+    result = run(config, out=tmp_path / "run")
+    iris = result.zones["iris"]
+    assert 10 < len(iris) < 64
+    assert not [w for w in result.warnings if "codes have no match" in w], result.warnings
+    want = _filosofi_by_hand(demo_folder).reindex(iris["code_iris"]).to_numpy()
+    np.testing.assert_array_equal(iris["disp_med"].to_numpy(), want)
