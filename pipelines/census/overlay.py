@@ -38,6 +38,9 @@ logger.addHandler(logging.NullHandler())
 DEFAULT_AREA_CRS = "EPSG:2154"
 #: Share of an IRIS's area inside QPV from which the IRIS counts as QPV (science.md §7.6 [U]).
 DEFAULT_THRESHOLD = 0.5
+#: Overlaps smaller than this (m²) are the shared edges of IRIS and QPV drawn along the same
+#: streets, reprojected: no overlap (on the demo, 18 IRIS had a QPV "main" from a sliver).
+SLIVER_M2 = 1.0
 
 
 def iris_qpv_overlay(
@@ -77,8 +80,10 @@ def iris_qpv_overlay(
         * ``qpv_share``: their ratio in [0, 1] (NaN for an IRIS without area);
         * ``in_qpv``: ``qpv_share >= threshold`` (False where the share is NaN);
         * ``code_qp_main``: the QPV with the largest overlap (None when there is none;
-          ties go to the first QPV in ``qpv`` order). Even a sliver sets it: read it
-          together with ``qpv_share``.
+          ties go to the first QPV in ``qpv`` order).
+
+        Overlaps under :data:`SLIVER_M2` (1 m²: the shared edge of an IRIS and a QPV drawn
+        along the same street) count as none.
 
     Raises
     ------
@@ -112,7 +117,7 @@ def iris_qpv_overlay(
     if pairs.shape[1]:
         i_idx, q_idx = pairs
         areas = shapely.area(shapely.intersection(iris_geoms[i_idx], qpv_geoms[q_idx]))
-        keep = areas > 0  # touching only
+        keep = areas >= SLIVER_M2  # not touching only, nor a sliver of a shared edge
         i_idx, q_idx, areas = i_idx[keep], q_idx[keep], areas[keep]
         order = np.lexsort((q_idx, -areas, i_idx))  # per IRIS: largest area, then QPV order
         i_sorted, q_sorted = i_idx[order], q_idx[order]

@@ -87,6 +87,19 @@ def test_touching_only_is_no_overlap():
     assert out["qpv_share"].tolist() == [0.0] and out["code_qp_main"].tolist() == [None]
 
 
+def test_a_sliver_of_a_shared_edge_is_no_overlap():
+    """A QPV drawn along the IRIS's edge, 2 mm over it (0.2 m²): no QPV there; 2 cm (2 m²)
+    is an overlap, however small, with its QPV named."""
+    iris = layer({"code_iris": ["751010101", "751010102"]},
+                 geometry=[sq(0, 0, S, S), sq(0, 200, S, 300)])  # fmt: skip
+    qpv = layer({"code_qp": ["QP075001", "QP075002"]},
+                geometry=[sq(S - 0.002, 0, 2 * S, S), sq(S - 0.02, 200, 2 * S, 300)])  # fmt: skip
+    out = iris_qpv_overlay(iris, qpv)
+    np.testing.assert_allclose(out["qpv_area_m2"], [0.0, 2.0], rtol=1e-6)
+    assert out["code_qp_main"].tolist() == [None, "QP075002"]
+    assert out["in_qpv"].tolist() == [False, False]
+
+
 def test_iris_without_area():
     iris = layer({"code_iris": ["751010101", "751010102"]}, geometry=[sq(0, 0, S, S), None])
     qpv = layer({"code_qp": ["QP075001"]}, geometry=[sq(0, 0, S, S)])
