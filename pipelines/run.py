@@ -895,7 +895,8 @@ def _run(
         _claim(folder)
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
-            descriptions = {name: zone_layer_description(name) for name in layers}
+            descriptions = {name: zone_layer_description(name, frame.columns)
+                            for name, frame in layers.items()}  # fmt: skip
             write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers),
                              descriptions=descriptions)  # fmt: skip
         for name, frame in layers.items():

@@ -542,7 +542,9 @@ def scene_suhii(
     for k, when in enumerate(np.atleast_1d(times)):
         records.append(
             {
-                "time": None if when is None else str(np.datetime_as_string(when, unit="s")),
+                # UTC, as the products' times (ISO 8601 with its "Z": readers take no zone
+                # for local time)
+                "time": None if when is None else f"{np.datetime_as_string(when, unit='s')}Z",
                 **{name: None if v[k] is None else str(v[k]) for name, v in labels.items()},
                 **suhii_record(urban_mean[k], rural_mean[k], urban_count[k], rural_count[k]),
             }

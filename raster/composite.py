@@ -292,15 +292,18 @@ def statistic_attrs(
     """CF attributes of the composite statistic ``stat`` of a variable with ``attrs``.
 
     ``units`` and ``standard_name`` are kept; ``long_name`` says which statistic of what,
-    ``cell_methods`` how (``"time: quantile 0.5"``).
+    ``cell_methods`` how (``"time: median"``, ``"time: quantile 0.9"``: CF has no method for a
+    percentile).
     """
     q = parse_stat(stat)
     what = "mean" if q < 0 else ("median" if stat == "median" else f"{100 * q:g}th percentile")
     long_name = attrs.get("long_name", name or "values")
+    # CF Appendix E names mean and median; a percentile has no CF method of its own.
+    method = "mean" if q < 0 else ("median" if q == 0.5 else f"quantile {q:g}")
     return {
         **{k: attrs[k] for k in ("units", "standard_name") if k in attrs},
         "long_name": f"{what} of {long_name} over clear observations",
-        "cell_methods": f"{dim}: {'mean' if q < 0 else f'quantile {q:g}'}",
+        "cell_methods": f"{dim}: {method}",
     }
 
 

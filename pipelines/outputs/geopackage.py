@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import closing
 from pathlib import Path
 
@@ -59,14 +59,24 @@ LAYER_STYLES_DDL = f"""CREATE TABLE "layer_styles" (
 _RESERVED = ("gpkg_", "rtree_", "sqlite_")
 
 
-def zone_layer_description(layer: str) -> str:
-    """Return the gpkg_contents description of a run's zone layer: its rows and units."""
+def zone_layer_description(layer: str, columns: Iterable[str] | None = None) -> str:
+    """Return the gpkg_contents description of a run's zone layer: its rows and units.
+
+    The census columns (``disp_med``, ``population``) are described when ``columns`` holds
+    them (all of them when ``columns`` is None).
+    """
     what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+    census = {
+        "disp_med": "disp_med median disposable income per consumption unit (EUR/year, INSEE "
+        "Filosofi)",
+        "population": "population residents",
+    }
+    held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
     return (
         f"ilots: one row per {what}. Units by column suffix: _k kelvin, _m2 square metres, "
-        "_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless; disp_med median "
-        "disposable income per consumption unit (EUR/year, INSEE Filosofi); population "
-        "residents."
+        f"_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless"
+        + "".join(f"; {text}" for text in held.values())
+        + "."
     )
 
 

@@ -1,5 +1,6 @@
 """The demo writes real-format synthetic products and recovers the effects planted in them."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -175,6 +176,8 @@ def test_demo_reports_suhii_per_scene_and_composite(demo, planted):
     heat = json.loads((out / "outputs" / "heat_island.json").read_text())
     assert len(heat["scenes"]) == len(SCENES)
     assert {s["product_id"][:4] for s in heat["scenes"]} == {"LC08", "LC09"}
+    for record in heat["scenes"]:  # UTC, said so: ISO 8601 without a zone is local time
+        assert dt.datetime.fromisoformat(record["time"]).utcoffset() == dt.timedelta(0)
     # Oracle at the run's resolution: the generator's planted offset averaged over the 3 x 3
     # 10 m cells of each 30 m pixel, urban footprint minus rural reference pixels.
     city = make_city()

@@ -48,7 +48,10 @@ def test_run_folder_files(demo_run):
         described = dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
     assert styled >= {"iris", "qpv"}
     for layer in ("iris", "qpv"):  # the units, in the file as well as in the README
-        assert "_k kelvin" in described[layer] and "disp_med" in described[layer]
+        assert "_k kelvin" in described[layer]
+    # Each layer describes the census columns it has: the QPV layer holds none.
+    assert "disp_med" in described["iris"] and "population residents" in described["iris"]
+    assert "disp_med" not in described["qpv"] and "population" not in described["qpv"]
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
     assert iris.crs is not None and len(iris) == IRIS_GRID**2
     for column in (

@@ -228,3 +228,13 @@ def test_property_matches_nanquantile(values, tenths):
         )
         lo, hi = np.float32(np.nanmin(col)), np.float32(np.nanmax(col))
         assert lo <= out["median"][j] <= hi
+
+
+def test_cell_methods_use_the_cf_names_where_there_is_one():
+    """CF Appendix E has mean and median; a percentile keeps the quantile it is."""
+    from raster.composite import statistic_attrs
+
+    methods = {stat: statistic_attrs({"units": "K"}, "lst", stat)["cell_methods"]
+               for stat in ("mean", "median", "p50", "p90")}  # fmt: skip
+    assert methods == {"mean": "time: mean", "median": "time: median", "p50": "time: median",
+                       "p90": "time: quantile 0.9"}  # fmt: skip
