@@ -248,9 +248,10 @@ print(f"no-op scenario: largest |ΔT| = {np.nanmax(np.abs(noop_effect.delta)):.1
 # per scenario a ΔT COG and map, per-IRIS and per-QPV ΔT, and the inequality metrics
 # recomputed on the after-scenario anomaly.
 #
-# The comparison's columns: `area_changed_m2`; `mean_delta_k` (mean ΔT over the scenario's
-# area); `urban_mean_delta_k` (over the whole city) and `delta_k_per_ha` (that, per hectare
-# changed: the city-wide return of each hectare of effort); `qpv_delta_mean_k` and
+# The comparison's columns: `area_changed_m2` and `area_changed_predicted_m2` (the changed
+# pixels with an observed anomaly, which get a ΔT); `mean_delta_k` (mean ΔT over the
+# scenario's area); `urban_mean_delta_k` (over the whole city) and `delta_k_per_ha` (that,
+# per hectare changed with a prediction: the city-wide return of each hectare of effort); `qpv_delta_mean_k` and
 # `rest_delta_mean_k` (population-weighted IRIS means, as the gap is computed); the QPV gap
 # and the concentration index before and after.
 

@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,10 @@ class ScenarioFiles:
     warnings
         What ``ilots scenarios`` warned of (``manifest.json``, ``scenarios.warnings``): pixels
         outside the model's fitted range, changes that select nothing ...
+    outside_range
+        Scenario name → predictor → share of its predicted pixels outside the model's fitted
+        range (``scenarios/<name>/summary.json``, ``outside_fitted_range``); a scenario
+        without a readable summary is absent.
     """
 
     comparison: pd.DataFrame | None = None
@@ -68,6 +72,7 @@ class ScenarioFiles:
     comparison_png: Path | None = None
     maps: tuple[tuple[str, Path], ...] = ()
     warnings: tuple[str, ...] = ()
+    outside_range: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     @property
     def present(self) -> bool:
@@ -322,6 +327,7 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
         else sorted(p.name for p in root.iterdir() if p.is_dir())
     )
     maps = []
+    outside: dict[str, dict[str, float]] = {}
     for name in names:
         try:
             png = folder.scenario(name) / "delta_lst.png"
@@ -329,6 +335,9 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
             continue
         if _is_png(png):
             maps.append((name, png))
+        shares = _outside_range(png.with_name("summary.json"))
+        if shares is not None:
+            outside[name] = shares
     side_by_side = root / "comparison.png"
     return ScenarioFiles(
         comparison=comparison,
@@ -336,7 +345,28 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
         comparison_png=side_by_side if _is_png(side_by_side) else None,
         maps=tuple(maps),
         warnings=tuple(str(w) for w in (manifest.get("scenarios") or {}).get("warnings") or ()),
+        outside_range=outside,
     )
+
+
+def _outside_range(path: Path) -> dict[str, float] | None:
+    """Read a scenario's shares of predicted pixels outside the fitted range (summary.json).
+
+    ``None`` when the summary is absent or unreadable: the report then words the
+    extrapolation from ``comparison.csv`` alone.
+    """
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    shares = summary.get("outside_fitted_range") if isinstance(summary, dict) else None
+    if not isinstance(shares, dict):
+        return None
+    return {
+        str(k): float(v)
+        for k, v in shares.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def _is_png(path: Path) -> bool:

@@ -35,8 +35,10 @@ from pipelines.report.tables import GroupMeans, LineFit
 from pipelines.report.text import Messages, is_number, is_temperature
 
 __all__ = [
+    "add_footer",
     "decile_figure",
     "income_scatter",
+    "localise",
     "map_figure",
     "png_bytes",
     "qpv_figure",
@@ -71,6 +73,8 @@ _LINE_GAP = 0.04
 _SUHII_SIZE = (7.0, 4.0)
 #: Widest SUHII figure (inches): still drawn at its own size in the report's 62 rem column.
 _SUHII_MAX_WIDTH = 8.4
+#: Font size of a figure's footer (the synthetic-data mark), in points.
+FOOTER_POINTS = 7
 
 
 def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
@@ -115,10 +119,46 @@ class _LocalFormatter(ScalarFormatter):
         return text.replace(".", ",") if self._messages.lang == "fr" else text
 
 
-def _localise(m: Messages, *axes: Any) -> None:
-    """Write the tick labels of the numeric ``axes`` the way the report's language does."""
+def localise(m: Messages, *axes: Any) -> None:
+    """Write the tick labels of the numeric ``axes`` the way the report's language does.
+
+    ``axes``: matplotlib :class:`~matplotlib.axis.Axis` objects (``ax.xaxis``, a colour
+    bar's ``cbar.ax.yaxis``); French gets the decimal comma and the thousands space.
+    """
     for axis in axes:
         axis.set_major_formatter(_LocalFormatter(m))
+
+
+def add_footer(fig: Figure, text: str) -> Figure:
+    """Write ``text`` in a strip added under everything ``fig`` holds (the synthetic mark).
+
+    The figure grows by the strip's height (one line of :data:`FOOTER_POINTS` text and its
+    margins); its axes and figure texts keep their size and their place from the top, so
+    the footer overlaps nothing. Call it once the figure is laid out.
+    """
+    width, height = (float(v) for v in fig.get_size_inches())
+    strip = 2 * _EDGE + _LINE * FOOTER_POINTS / 72
+    total = height + strip
+    for ax in fig.axes:
+        box = ax.get_position(original=True)
+        ax.set_position(
+            (box.x0, (box.y0 * height + strip) / total, box.width, box.height * height / total)
+        )
+    for label in fig.texts:  # the suptitle: as far from the top as it was
+        if label.get_transform() == fig.transFigure:
+            x, y = label.get_position()
+            label.set_position((x, 1 - (1 - y) * height / total))
+    fig.set_size_inches(width, total)
+    fig.text(
+        _EDGE / width,
+        _EDGE / total,
+        text,
+        fontsize=FOOTER_POINTS,
+        color="0.3",
+        ha="left",
+        va="bottom",
+    )
+    return fig
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -297,7 +337,7 @@ def map_figure(
     colorbar = fig.colorbar(
         ScalarMappable(norm=norm, cmap=cmap), cax=cax, label=m.label(column, "axis")
     )
-    _localise(m, colorbar.ax.yaxis)
+    localise(m, colorbar.ax.yaxis)
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
     _title(ax, title)
@@ -427,7 +467,7 @@ def income_scatter(
     _title(ax, m("fig_scatter", label=m.label(outcome)))
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    _localise(m, ax.xaxis, ax.yaxis)
+    localise(m, ax.xaxis, ax.yaxis)
     _place_plot(fig, ax, bottom=_x_room())
     return fig
 
@@ -459,7 +499,7 @@ def decile_figure(deciles: Mapping[str, Any], outcome: str, m: Messages) -> Figu
     ax.set_ylabel(m.label(outcome, "axis"))
     _title(ax, m("fig_deciles"))
     ax.grid(axis="y", alpha=0.3)
-    _localise(m, ax.yaxis)
+    localise(m, ax.yaxis)
     _place_plot(fig, ax, bottom=_x_room(), right=0.15)
     return fig
 
@@ -490,7 +530,7 @@ def qpv_figure(
     ax.set_ylabel(m.label(outcome, "axis"))
     _title(ax, m("fig_qpv"))
     ax.grid(axis="y", alpha=0.3)
-    _localise(m, ax.yaxis)
+    localise(m, ax.yaxis)
     _place_plot(fig, ax, bottom=_x_room(label=False), right=0.15)
     return fig
 
@@ -529,7 +569,7 @@ def suhii_figure(heat_island: Mapping[str, Any], m: Messages) -> Figure | None:
     _title(ax, m("fig_suhii"))
     ax.tick_params(axis="x", labelsize=_SCENE_POINTS)
     ax.grid(axis="y", alpha=0.3)
-    _localise(m, ax.yaxis)
+    localise(m, ax.yaxis)
     _place_plot(fig, ax, bottom=_x_room(lines=2, size=_SCENE_POINTS), right=0.15)
     if not _side_by_side(fig, ax, [dates, platforms]):
         _stand_scene_labels(fig, ax, [f"{d} {p}" for d, p in zip(dates, platforms, strict=True)])
@@ -603,7 +643,7 @@ def quality_figure(
         ax.set_ylabel(m("axis_share_pixels"))
         _title(ax, m("fig_quality_n_clear"), fontsize=_PANEL_TITLE_POINTS)
         ax.grid(axis="y", alpha=0.3)
-        _localise(m, ax.xaxis, ax.yaxis)
+        localise(m, ax.xaxis, ax.yaxis)
     if has_valid:
         ax = axes[index]
         values = pd.to_numeric(zones["valid_frac"], errors="coerce").dropna()
@@ -622,7 +662,7 @@ def quality_figure(
         _title(ax, m("fig_quality_valid"), fontsize=_PANEL_TITLE_POINTS)
         ax.grid(axis="y", alpha=0.3)
         ax.yaxis.set_major_locator(_count_locator())  # no half IRIS when a bin has a few
-        _localise(m, ax.xaxis, ax.yaxis)
+        localise(m, ax.xaxis, ax.yaxis)
     fig.suptitle(m("fig_quality"))
     _place_panels(fig, axes)
     return fig

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.inequality.spatial import ALPHA
 from pipelines.report.messages import MESSAGES
 from pipelines.report.text import Messages, is_number, is_temperature
 
@@ -25,6 +26,8 @@ __all__ = [
     "hottest_headline",
     "method_notes",
     "model_sentences",
+    "model_word",
+    "moran_note",
     "qpv_gap_headline",
     "scenario_best_sentence",
     "suhii_composites",
@@ -90,10 +93,12 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
     label = m.label(outcome)
     confidence = metric.get("confidence", 0.95)
+    # Monte Carlo relabelings bound the p-value below (an exact test's is exact).
+    relabelings = None if metric.get("exact") else metric.get("relabelings")
     common = {
         "n_in": m.integer(metric.get("n_in")),
         "n_out": m.integer(metric.get("n_out")),
-        "p": m.p_clause(metric.get("p_value")),
+        "p": m.p_clause(metric.get("p_value"), relabelings),
     }
     value = float(metric["value"])
     unclear = _includes_zero(metric.get("ci_low"), metric.get("ci_high"))
@@ -297,8 +302,11 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
     return sentences
 
 
-def _model_word(name: Any, m: Messages) -> str:
-    """Say one of model.json's identifiers (estimator, target, predictor) in words."""
+def model_word(name: Any, m: Messages) -> str:
+    """Say one of model.json's identifiers (estimator, target, predictor) in words.
+
+    An identifier without words of its own is kept as it is.
+    """
     if not name:
         return m("unknown")
     key = f"model_{name}"
@@ -313,9 +321,9 @@ def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
     sentences = [
         m(
             "model_skill",
-            estimator=_model_word(model.get("estimator"), m),
-            target=_model_word(model.get("target"), m),
-            predictors=", ".join(_model_word(p, m) for p in predictors) or m("unknown"),
+            estimator=model_word(model.get("estimator"), m),
+            target=model_word(model.get("target"), m),
+            predictors=", ".join(model_word(p, m) for p in predictors) or m("unknown"),
             r2=m.number(cv.get("r2")),
             rmse=m.number(cv.get("rmse_k")),
             folds=m.integer(cv.get("folds")),
@@ -378,18 +386,33 @@ def scenario_best_sentence(
     return sentence
 
 
+def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:
+    """Say what the intervals' independence assumption is worth, from Moran's I when given.
+
+    Neighbouring IRIS are said to be alike only when Moran's I is significant (p <
+    :data:`~pipelines.inequality.spatial.ALPHA`, as the run's own caveats); a p-value at the
+    smallest the permutations allow reads ``p ≤ 0,001``.
+    """
+    moran = _metric(inequality, "morans_i")
+    if moran is None:
+        return m("method_ci")
+    permutations = moran.get("permutations")
+    p = moran.get("p_value")
+    if not is_number(p):
+        # No permutation run (inequality.moran_permutations: 0): the normal approximation's.
+        p, permutations = moran.get("p_norm"), None
+    if not is_number(p):
+        return m("method_ci")
+    key = "method_ci_moran" if float(p) < ALPHA else "method_ci_moran_unclear"
+    return m(key, value=m.number(moran["value"], 3), p=m.p_clause(p, permutations))
+
+
 def method_notes(
     inequality: Mapping[str, Any] | None, m: Messages, *, synthetic: bool
 ) -> list[str]:
     """List the caveats every reader must see; quote Moran's I when the run computed it."""
     notes = [m("method_lst"), m("method_units"), m("method_anomaly"), m("method_zonal")]
-    moran = _metric(inequality, "morans_i")
-    if moran is not None:
-        # No permutation run (inequality.moran_permutations: 0): the normal approximation's.
-        p = moran["p_value"] if moran.get("p_value") is not None else moran.get("p_norm")
-        notes.append(m("method_ci_moran", value=m.number(moran["value"], 3), p=m.p_clause(p)))
-    else:
-        notes.append(m("method_ci"))
+    notes.append(moran_note(inequality, m))
     notes += [m("method_causal"), m("method_income")]
     if synthetic:
         notes.append(m("method_synthetic"))

@@ -3,7 +3,8 @@
 Keys name a message; each holds a ``fr`` and an ``en`` text with ``str.format`` fields. Numbers
 arrive already formatted for the language (:class:`pipelines.report.text.Messages`). French
 texts are written with plain spaces: the non-breaking spaces of French typography (before
-``; : % ? !`` and inside « ») are added when the message is rendered.
+``; : % ? !``, inside « » and between a number and its unit, ``1,53 K``, ``33 °C``) are added
+when the message is rendered.
 """
 
 from __future__ import annotations
@@ -218,20 +219,20 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "concentration": (
         "Indice de concentration généralisé de {label} selon le revenu : {value} ({ci} ; "
-        "n = {n}) : {reading}.",
-        "Generalised concentration index of {label} by income: {value} ({ci}; n = {n}): {reading}.",
+        "n = {n}). {reading}.",
+        "Generalised concentration index of {label} by income: {value} ({ci}; n = {n}). {reading}.",
     ),
     "concentration_poor": (
-        "les valeurs sont plus élevées dans les IRIS aux revenus les plus modestes",
-        "values are higher in the IRIS with the lowest incomes",
+        "Les valeurs sont plus élevées dans les IRIS aux revenus les plus modestes",
+        "Values are higher in the IRIS with the lowest incomes",
     ),
     "concentration_rich": (
-        "les valeurs sont plus élevées dans les IRIS aux revenus les plus élevés",
-        "values are higher in the IRIS with the highest incomes",
+        "Les valeurs sont plus élevées dans les IRIS aux revenus les plus élevés",
+        "Values are higher in the IRIS with the highest incomes",
     ),
     "concentration_none": (
-        "aucune concentration n'est établie (l'intervalle contient 0)",
-        "no concentration is established (the interval includes 0)",
+        "Aucune concentration n'est établie (l'intervalle contient 0)",
+        "No concentration is established (the interval includes 0)",
     ),
     "correlation": (
         "Corrélation de Pearson entre le revenu médian et {label} : r = {value} ({ci} ; n = {n}).",
@@ -239,13 +240,13 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "hottest": (
         "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} des autres IRIS "
-        "({label} : {value} K).",
+        "({label} y est de {value} K).",
         "The hottest IRIS, {name} ({code}), is hotter than {pct} of the other IRIS "
         "({label}: {value} K).",
     ),
     "hottest_unnamed": (
         "L'IRIS le plus chaud, {code}, est plus chaud que {pct} des autres IRIS "
-        "({label} : {value} K).",
+        "({label} y est de {value} K).",
         "The hottest IRIS, {code}, is hotter than {pct} of the other IRIS ({label}: {value} K).",
     ),
     "suhii_headline": (
@@ -300,7 +301,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_fit": ("droite des moindres carrés", "least-squares line"),
     "legend_overall": ("ensemble", "all residents"),
     "legend_composite": ("composite médian", "median composite"),
-    "fig_scatter": ("Revenu et {label}", "Income and {label}"),
+    "fig_scatter": ("Le revenu médian et {label}", "Median income and {label}"),
     "fig_scatter_caption": (
         "Un point par IRIS. Droite des moindres carrés : pente {slope} pour 1\u00a0000 € ; "
         "r de Pearson = {r} ({ci}).",
@@ -345,6 +346,41 @@ _TABLE: dict[str, tuple[str, str]] = {
     "fig_quality_n_clear": ("Observations claires par pixel", "Clear observations per pixel"),
     "fig_quality_valid": ("Couverture des IRIS", "Coverage of the IRIS"),
     "fig_quality_threshold": ("seuil {value}", "threshold {value}"),
+    "figure_synthetic": (
+        "Données synthétiques : aucun lieu réel",
+        "Synthetic data: not a real place",
+    ),
+    # the scenario figures (pipelines.scenarios.figures)
+    "scenario_figure_title": ("{name} : ΔLST prédit", "{name}: predicted ΔLST"),
+    "scenario_figure_colorbar": (
+        "ΔLST, scénario − situation actuelle (K)",
+        "ΔLST, scenario − baseline (K)",
+    ),
+    "scenario_figure_colorbar_short": ("ΔLST (K)", "ΔLST (K)"),
+    "scenario_figure_outlines": (
+        "QPV en noir, IRIS en gris",
+        "QPV outlined in black, IRIS in grey",
+    ),
+    "scenario_figure_qpv": ("QPV en noir", "QPV outlined in black"),
+    "scenario_figure_drawn": (
+        "Les pixels convertis sont un tirage au hasard de la part demandée, pas un plan",
+        "The converted pixels are one random draw of the share asked for, not a plan",
+    ),
+    "scenario_figure_delta": (
+        "ΔLST = LST prédite (scénario) − LST prédite (situation actuelle)",
+        "ΔLST = predicted LST (scenario) − predicted LST (baseline)",
+    ),
+    "scenario_figure_range": (
+        "Barres d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle",
+        "Error bars: lowest to highest gap after over the model's fits",
+    ),
+    "scenario_figure_gap_before": ("Écart QPV avant", "QPV gap before"),
+    "scenario_figure_gap_after": ("Écart QPV après", "QPV gap after"),
+    "scenario_figure_gap_axis": (
+        "QPV − reste, anomalie ΔT des IRIS (K)",
+        "QPV − rest, IRIS LST anomaly ΔT (K)",
+    ),
+    "scenario_figure_gap_title": ("Écart QPV avant et après", "QPV gap before and after"),
     # --- tables ----------------------------------------------------------------------------------
     "col_rank": ("Rang", "Rank"),
     "col_code": ("Code", "Code"),
@@ -394,11 +430,50 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Moyennes des IRIS, non pondérées (pas de population).",
         "Means of the IRIS, unweighted (no population).",
     ),
+    "qpv_table_counts": (
+        "Les colonnes IRIS et Population comptent les IRIS qui entrent dans la moyenne de "
+        "{label} : ceux qui en ont une valeur et une population.",
+        "The IRIS and Population columns count the IRIS that enter the mean of {label}: those "
+        "with a value of it and a population.",
+    ),
+    "qpv_table_counts_unweighted": (
+        "La colonne IRIS compte les IRIS qui entrent dans la moyenne de {label} : ceux qui en "
+        "ont une valeur.",
+        "The IRIS column counts the IRIS that enter the mean of {label}: those with a value of it.",
+    ),
+    "qpv_table_left_out": (
+        "{n} IRIS sans valeur ou sans population n'y entrent pas ({n_in} en QPV, {n_out} autres).",
+        "{n} IRIS without a value or a population are left out ({n_in} in QPV, {n_out} others).",
+    ),
+    "qpv_table_left_out_unweighted": (
+        "{n} IRIS sans valeur n'y entrent pas ({n_in} en QPV, {n_out} autres).",
+        "{n} IRIS without a value are left out ({n_in} in QPV, {n_out} others).",
+    ),
     "qpv_table_rows": (
-        "Le tableau compte tous les IRIS qui ont une valeur ; l'écart testé plus haut ne compte "
-        "que les {n} IRIS dont le revenu et la population sont connus.",
-        "The table counts every IRIS with a value; the gap tested above counts only the {n} "
-        "IRIS whose income and population are known.",
+        "L'écart testé plus haut ne compte que les {n} IRIS dont le revenu et la population "
+        "sont aussi connus.",
+        "The gap tested above counts only the {n} IRIS whose income and population are also known.",
+    ),
+    "deciles_table_caption": (
+        "Moyenne de {label} par décile de revenu, avec le nombre d'IRIS et les bornes du "
+        "revenu médian des IRIS de chaque décile.",
+        "Mean of {label} by income decile, with the number of IRIS and the bounds of the "
+        "median income of the IRIS in each decile.",
+    ),
+    "hottest_table_caption": (
+        "Les {n} IRIS les plus chauds selon {label}, du plus chaud au moins chaud.",
+        "The {n} hottest IRIS by {label}, hottest first.",
+    ),
+    "suhii_table_caption": (
+        "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale et le "
+        "nombre de pixels de chacune.",
+        "SUHII of each scene and of the composites, with the urban and rural means and the "
+        "number of pixels of each.",
+    ),
+    "scenarios_table_caption": (
+        "Un scénario par ligne : surface modifiée, effets ΔLST (K) et écart QPV − reste avant "
+        "et après.",
+        "One scenario per row: area changed, ΔLST effects (K) and QPV − rest gap before and after.",
     ),
     "residents_left_out": (
         "Les IRIS laissés de côté comptent {n} des {total} habitants.",
@@ -428,6 +503,11 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The per-pixel distribution is read from a decimated view of the raster.",
     ),
     "quality_warnings": ("Avertissements du traitement", "Warnings of the run"),
+    "quality_warnings_lead": (
+        "Messages émis par le traitement, cités en anglais tels qu'ils sont écrits dans "
+        "manifest.json.",
+        "Messages raised by the run, quoted as written in manifest.json.",
+    ),
     "quality_no_warnings": (
         "Le traitement n'a émis aucun avertissement.",
         "The run raised no warning.",
@@ -469,16 +549,25 @@ _TABLE: dict[str, tuple[str, str]] = {
         "(scenario_model.force or --force computes them anyway).",
     ),
     "scenario_effect": (
-        "Effet = LST prédite (scénario) − LST prédite (situation actuelle) : un biais constant "
+        "Effet d'un scénario, noté ΔLST = LST prédite (scénario) − LST prédite (situation "
+        "actuelle), en K ; à ne pas confondre avec l'anomalie ΔT du traitement (écart à la "
+        "référence rurale). Un biais constant "
         "du modèle s'annule, pas son erreur sur la réponse de la température au changement. "
         "Les intervalles de confiance des indicateurs après scénario (inequality.json de chaque "
         "scénario) n'incluent pas l'erreur du modèle.",
-        "Effect = predicted LST (scenario) − predicted LST (baseline): a constant bias of the "
+        "Effect of a scenario, written ΔLST = predicted LST (scenario) − predicted LST "
+        "(baseline), in K; not to be confused with the run's anomaly ΔT (the difference to the "
+        "rural reference). A constant bias of the "
         "model cancels, not its error on how the temperature responds to the change. The "
         "confidence intervals of the indicators after a scenario (each scenario's "
         "inequality.json) leave out the model's error.",
     ),
     "scenario_warnings": ("Avertissements des scénarios", "Scenario warnings"),
+    "scenario_warnings_lead": (
+        "Messages émis par ilots scenarios, cités en anglais tels qu'ils sont écrits dans "
+        "manifest.json.",
+        "Messages raised by ilots scenarios, quoted as written in manifest.json.",
+    ),
     "scenario_best_fits": (
         "Il le fait dans {k} des {n} ajustements du modèle.",
         "It does so in {k} of the model's {n} fits.",
@@ -502,19 +591,26 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_scenario": ("Scénario", "Scenario"),
     "col_description": ("Description", "Description"),
     "col_area_changed": ("Surface modifiée (ha)", "Area changed (ha)"),
+    "col_area_predicted": (
+        "Surface modifiée avec prédiction (ha)",
+        "Area changed with a prediction (ha)",
+    ),
     "col_changed_delta": (
-        "ΔT moyen des pixels modifiés, avec anomalie observée (K)",
-        "Mean ΔT of the changed pixels with an observed anomaly (K)",
+        "ΔLST moyen des pixels modifiés avec prédiction (K)",
+        "Mean ΔLST of the changed pixels with a prediction (K)",
     ),
     "col_mean_delta": (
-        "ΔT moyen de la zone ciblée, pixels avec anomalie observée (K)",
-        "Mean ΔT over the target area, pixels with an observed anomaly (K)",
+        "ΔLST moyen de la zone ciblée, pixels avec anomalie observée (K)",
+        "Mean ΔLST over the target area, pixels with an observed anomaly (K)",
     ),
-    "col_urban_delta": ("ΔT moyen, ville (K)", "Mean ΔT, whole city (K)"),
-    "col_delta_per_ha": ("ΔT ville par ha modifié (K/ha)", "City ΔT per ha changed (K/ha)"),
+    "col_urban_delta": ("ΔLST moyen, ville (K)", "Mean ΔLST, whole city (K)"),
+    "col_delta_per_ha": (
+        "ΔLST ville par ha modifié avec prédiction (K/ha)",
+        "City ΔLST per ha changed with a prediction (K/ha)",
+    ),
     "col_extrapolated": ("Part extrapolée", "Extrapolated share"),
-    "col_qpv_delta": ("ΔT QPV (K)", "ΔT QPV (K)"),
-    "col_rest_delta": ("ΔT reste (K)", "ΔT rest (K)"),
+    "col_qpv_delta": ("ΔLST QPV (K)", "ΔLST QPV (K)"),
+    "col_rest_delta": ("ΔLST reste (K)", "ΔLST rest (K)"),
     "col_gap_before": ("Écart QPV avant (K)", "QPV gap before (K)"),
     "col_gap_after": ("Écart QPV après (K)", "QPV gap after (K)"),
     "col_ci_before": (
@@ -525,7 +621,45 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Indice de concentration généralisé après (K)",
         "Generalised concentration index after (K)",
     ),
-    "scenario_map": ("ΔT du scénario « {name} »", "ΔT of scenario “{name}”"),
+    "scenario_map": ("ΔLST du scénario « {name} »", "ΔLST of scenario “{name}”"),
+    "scenario_area_predicted": (
+        "Surface modifiée avec prédiction : la part de la surface modifiée dont les pixels ont "
+        "une température observée (assez de dates claires) et des prédicteurs connus ; le ΔLST "
+        "moyen des pixels modifiés et le ΔLST ville par hectare reposent sur elle.",
+        "Area changed with a prediction: the part of the area changed whose pixels have an "
+        "observed temperature (enough clear dates) and known predictors; the mean ΔLST of the "
+        "changed pixels and the city ΔLST per hectare rest on it.",
+    ),
+    "scenario_extrapolated_definition": (
+        "Part extrapolée : part des pixels prédits où une variable du modèle sort, après le "
+        "scénario, de l'intervalle de valeurs sur lequel le modèle a été ajusté (la plus "
+        "grande de ces parts sur les variables).",
+        "Extrapolated share: the share of the predicted pixels where a predictor of the model, "
+        "after the scenario, lies outside the range of values the model was fitted on (the "
+        "largest of these shares over the predictors).",
+    ),
+    "scenario_extrapolated_held": (
+        "Scénario « {name} » : {share} des pixels prédits sortent de l'intervalle ajusté"
+        "{detail}. Son effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle "
+        "garde la réponse qu'il a au bord, si bien que l'effet est probablement sous-estimé "
+        "(estimation prudente).",
+        "Scenario “{name}”: {share} of the predicted pixels lie outside the fitted range"
+        "{detail}. Its effect is therefore mostly extrapolated: beyond that range the model "
+        "holds the response it has at the edge, so the effect is likely underestimated "
+        "(conservative).",
+    ),
+    "scenario_extrapolated_linear": (
+        "Scénario « {name} » : {share} des pixels prédits sortent de l'intervalle ajusté"
+        "{detail}. Son effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle "
+        "linéaire prolonge sa pente sans donnée pour la vérifier ; l'effet est peu sûr.",
+        "Scenario “{name}”: {share} of the predicted pixels lie outside the fitted range"
+        "{detail}. Its effect is therefore mostly extrapolated: beyond that range the linear "
+        "model extends its slope with no data to check it; the effect is uncertain.",
+    ),
+    "scenario_extrapolated_detail": (
+        " de la variable « {predictor} »",
+        " of the predictor “{predictor}”",
+    ),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
     "scenario_spread": (
         "Chaque scénario est chiffré par l'un des {n} ajustements du modèle : celui dont "
@@ -585,6 +719,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The confidence intervals assume independent IRIS. Neighbouring IRIS are alike "
         "(Moran's I = {value}, {p}): these intervals are optimistic, the real uncertainty "
         "is larger.",
+    ),
+    "method_ci_moran_unclear": (
+        "Les intervalles de confiance supposent des IRIS indépendants. Ces données n'établissent "
+        "pas que les IRIS voisins se ressemblent (I de Moran = {value}, {p}) ; s'ils se "
+        "ressemblent, ces intervalles sont optimistes.",
+        "The confidence intervals assume independent IRIS. These data do not establish that "
+        "neighbouring IRIS are alike (Moran's I = {value}, {p}); where they are, these "
+        "intervals are optimistic.",
     ),
     "method_ci": (
         "Les intervalles de confiance supposent des IRIS indépendants ; avec l'autocorrélation "

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from pipelines.outputs._atomic import ilots_version
 from pipelines.report import figures
-from pipelines.report.data import RunSummary
+from pipelines.report.data import RunSummary, ScenarioFiles
 from pipelines.report.headlines import (
     Headline,
     concentration_headline,
@@ -24,6 +25,7 @@ from pipelines.report.headlines import (
     hottest_headline,
     method_notes,
     model_sentences,
+    model_word,
     qpv_gap_headline,
     scenario_best_sentence,
     suhii_composites,
@@ -31,6 +33,7 @@ from pipelines.report.headlines import (
 )
 from pipelines.report.messages import MESSAGES
 from pipelines.report.tables import (
+    GroupMeans,
     group_means,
     hottest_zones,
     line_fit,
@@ -51,10 +54,13 @@ from pipelines.report.views import (
 )
 from pipelines.scenarios.compare import is_range
 
-__all__ = ["HOTTEST_COUNT", "build_page", "ranking_column"]
+__all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "ranking_column"]
 
 #: How many of the hottest IRIS the report lists.
 HOTTEST_COUNT = 20
+#: From this share of its predicted pixels outside the model's fitted range, a scenario's
+#: effect is said, in its section, to be mostly extrapolated.
+EXTRAPOLATED_LARGE = 0.5
 _ID = "code_iris"
 _NAME = "nom_iris"
 _QPV_ID = "code_qp"
@@ -86,15 +92,16 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
             name_column=_NAME,
             n=HOTTEST_COUNT,
         )
+    draw = _Drawer(m("figure_synthetic") if summary.synthetic else None)
     sections = (
         _headlines(summary, hottest, column, m),
-        _maps(summary, column, m),
-        _income(summary, m),
-        _deciles(summary, m),
-        _qpv(summary, m),
+        _maps(summary, column, m, draw),
+        _income(summary, m, draw),
+        _deciles(summary, m, draw),
+        _qpv(summary, m, draw),
         _hottest(summary, hottest, column, m),
-        _suhii(summary, m),
-        _quality(summary, column, m),
+        _suhii(summary, m, draw),
+        _quality(summary, column, m, draw),
         _scenarios(summary, m),
         Section(
             "method",
@@ -126,14 +133,38 @@ def _has_values(frame: pd.DataFrame, column: str) -> bool:
     return bool(pd.to_numeric(frame[column], errors="coerce").notna().any())
 
 
-def _figure(fig: Any, alt: str, caption: str = "", name: str | None = None) -> FigureBlock | None:
-    if fig is None:
-        return None
-    return FigureBlock(png=figures.png_bytes(fig), alt=alt, caption=caption, name=name)
+@dataclass(frozen=True)
+class _Drawer:
+    """Render the report's figures to PNG blocks, each marked as synthetic when the run is.
+
+    ``mark``: the footer a figure of a synthetic run carries (in the report's language), so
+    that a figure copied out of ``figures/`` still says it shows no real place.
+    """
+
+    mark: str | None = None
+
+    def __call__(
+        self, fig: Any, alt: str, caption: str = "", name: str | None = None
+    ) -> FigureBlock | None:
+        if fig is None:
+            return None
+        if self.mark:
+            figures.add_footer(fig, self.mark)
+        return FigureBlock(png=figures.png_bytes(fig), alt=alt, caption=caption, name=name)
 
 
 def _blocks(*blocks: Block | None) -> tuple[Block, ...]:
     return tuple(b for b in blocks if b is not None)
+
+
+def _headline_blocks(headline: Headline | None) -> tuple[Paragraph, ...]:
+    """Repeat a headline in a section: its sentence, then its notes (its caveats)."""
+    if headline is None:
+        return ()
+    return (
+        Paragraph(headline.text),
+        *(Paragraph(note, style="note") for note in headline.notes),
+    )
 
 
 def _headlines(
@@ -165,7 +196,7 @@ def _headlines(
     )
 
 
-def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
+def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -> Section:
     iris, qpv = summary.iris, summary.qpv
     blocks: list[Block | None] = []
     # A column without a single value (every IRIS clouded; no red or NIR band for the NDVI)
@@ -174,14 +205,14 @@ def _maps(summary: RunSummary, column: str | None, m: Messages) -> Section:
     if lst_drawn:
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
         fig = figures.map_figure(iris, column, m, title=title, qpv=qpv)
-        blocks.append(_figure(fig, title, name="lst_map"))
+        blocks.append(draw(fig, title, name="lst_map"))
     elif column is not None:
         blocks.append(_missing(m, "what_map_lst"))
     if _has_values(iris, "ndvi_mean"):
         fig = figures.map_figure(
             iris, "ndvi_mean", m, title=m("fig_map_ndvi"), qpv=qpv, cmap="YlGn", diverging=False
         )
-        blocks.append(_figure(fig, m("fig_map_ndvi"), name="ndvi_map"))
+        blocks.append(draw(fig, m("fig_map_ndvi"), name="ndvi_map"))
     elif "ndvi_mean" in iris.columns:
         blocks.append(_missing(m, "what_map_ndvi"))
     if any(isinstance(b, FigureBlock) for b in blocks):
@@ -205,7 +236,7 @@ def _names(summary: RunSummary) -> tuple[str, str, str]:
     )
 
 
-def _income(summary: RunSummary, m: Messages) -> Section:
+def _income(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     ineq = summary.inequality
     income, _, group = _names(summary)
     outcome = str((ineq or {}).get("outcome") or ranking_column(summary) or "")
@@ -223,14 +254,17 @@ def _income(summary: RunSummary, m: Messages) -> Section:
             ci=m.ci(pearson.get("ci_low"), pearson.get("ci_high"), pearson.get("confidence", 0.95)),
         )
     title = m("fig_scatter", label=m.label(outcome))
-    blocks = [_figure(fig, title, caption, name="income_scatter")]
-    headline = correlation_headline(ineq, m)
-    if headline is not None:
-        blocks.insert(0, Paragraph(headline.text))
-    return Section("income", m("sec_income"), _blocks(*blocks))
+    return Section(
+        "income",
+        m("sec_income"),
+        _blocks(
+            *_headline_blocks(correlation_headline(ineq, m)),
+            draw(fig, title, caption, name="income_scatter"),
+        ),
+    )
 
 
-def _deciles(summary: RunSummary, m: Messages) -> Section:
+def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     ineq = summary.inequality
     deciles = (ineq or {}).get("exposure_by_decile")
     if not isinstance(deciles, Mapping):
@@ -273,13 +307,14 @@ def _deciles(summary: RunSummary, m: Messages) -> Section:
             )
             for r in rows
         ),
+        caption=m("deciles_table_caption", label=m.label(outcome)),
     )
     return Section(
         "deciles",
         m("sec_deciles"),
         _blocks(
-            Paragraph(headline.text) if headline else None,
-            _figure(
+            *_headline_blocks(headline),
+            draw(
                 figures.decile_figure(deciles, outcome, m),
                 m("fig_deciles"),
                 caption,
@@ -302,13 +337,13 @@ def _qpv_value_cells(row: Mapping[str, Any] | pd.Series, m: Messages) -> tuple[C
     )
 
 
-def _qpv(summary: RunSummary, m: Messages) -> Section:
+def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     iris = summary.iris
     _, population, group = _names(summary)
     outcome = ranking_column(summary)
     if group not in iris.columns or not iris[group].fillna(False).astype(bool).any():
         return Section("qpv", m("sec_qpv"), (_missing(m, "what_qpv"),))
-    means = group_means(iris, _QPV_COLUMNS, group=group, population=population)
+    means = group_means(iris, _QPV_COLUMNS, group=group, population=population, count=outcome)
     weighted = population in iris.columns
     headline = qpv_gap_headline(summary.inequality, m)
     value_headers = (m("col_anomaly"), m("col_lst"), m("col_ndvi"), m("col_built"))
@@ -330,8 +365,9 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
         if is_number(threshold)
         else m("qpv_table_caption_plain" + suffix)
     )
+    caption += _qpv_counts(means, m, suffix)
     n_used = (summary.inequality or {}).get("n_used")
-    if is_number(n_used) and int(n_used) < len(iris):
+    if is_number(n_used) and int(n_used) < means.table["n_zones"].sum():
         caption += " " + m("qpv_table_rows", n=m.integer(n_used))
         total = (summary.inequality or {}).get("population_total")
         used = (summary.inequality or {}).get("population_used")
@@ -340,8 +376,7 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
                 "residents_left_out", n=m.integer(total - used), total=m.integer(total)
             )
     blocks: list[Block | None] = [
-        Paragraph(headline.text) if headline else None,
-        *(Paragraph(note, style="note") for note in (headline.notes if headline else ())),
+        *_headline_blocks(headline),
         TableBlock(
             id="qpv-table",
             headers=(
@@ -358,7 +393,7 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
     if outcome is not None:
         fig = figures.qpv_figure(iris, outcome, means, m, group=group)
         caption = m("fig_qpv_caption" + suffix)
-        blocks.append(_figure(fig, m("fig_qpv"), caption, name="qpv_comparison"))
+        blocks.append(draw(fig, m("fig_qpv"), caption, name="qpv_comparison"))
     qpv = summary.qpv
     if qpv is not None and len(qpv):
         ids = qpv[_QPV_ID].astype(str) if _QPV_ID in qpv.columns else qpv.index.astype(str)
@@ -376,6 +411,22 @@ def _qpv(summary: RunSummary, m: Messages) -> Section:
             )
         )
     return Section("qpv", m("sec_qpv"), _blocks(*blocks))
+
+
+def _qpv_counts(means: GroupMeans, m: Messages, suffix: str) -> str:
+    """Say what the QPV table's IRIS and population columns count, and who is left out."""
+    if means.counted is None:
+        return ""
+    text = " " + m("qpv_table_counts" + suffix, label=m.label(means.counted))
+    left_in, left_out = (int(means.table.loc[key, "n_left_out"]) for key in (True, False))
+    if left_in + left_out:
+        text += " " + m(
+            "qpv_table_left_out" + suffix,
+            n=m.integer(left_in + left_out),
+            n_in=m.integer(left_in),
+            n_out=m.integer(left_out),
+        )
+    return text
 
 
 def _hottest(
@@ -427,14 +478,16 @@ def _hottest(
                 id="hottest-table",
                 headers=headers,
                 rows=rows,
+                caption=m("hottest_table_caption", n=m.integer(len(rows)), label=m.label(column)),
                 row_ids=tuple(hottest["id"].astype(str)),
+                row_header=1,  # the IRIS code names the row
             ),
             Paragraph(definition, style="note"),
         ),
     )
 
 
-def _suhii(summary: RunSummary, m: Messages) -> Section:
+def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     heat = summary.heat_island
     if heat is None:
         return Section("suhii", m("sec_suhii"), (_missing(m, "what_suhii"),))
@@ -470,6 +523,7 @@ def _suhii(summary: RunSummary, m: Messages) -> Section:
             m("col_rural_pixels"),
         ),
         rows=tuple(rows),
+        caption=m("suhii_table_caption"),
     )
     sentences = suhii_sentences(heat, m)
     return Section(
@@ -477,14 +531,14 @@ def _suhii(summary: RunSummary, m: Messages) -> Section:
         m("sec_suhii"),
         _blocks(
             *(Paragraph(s) for s in sentences[:-1]),
-            _figure(figures.suhii_figure(heat, m), m("fig_suhii"), name="suhii"),
+            draw(figures.suhii_figure(heat, m), m("fig_suhii"), name="suhii"),
             table,
             Paragraph(sentences[-1], style="note"),
         ),
     )
 
 
-def _quality(summary: RunSummary, column: str | None, m: Messages) -> Section:
+def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -> Section:
     iris = summary.iris
     threshold = summary.min_valid_frac
     blocks: list[Block | None] = []
@@ -528,13 +582,13 @@ def _quality(summary: RunSummary, column: str | None, m: Messages) -> Section:
         else None
     )
     fig = figures.quality_figure(iris, m, n_clear_shares=shares, min_valid_frac=threshold)
-    blocks.append(_figure(fig, m("fig_quality"), name="data_quality"))
+    blocks.append(draw(fig, m("fig_quality"), name="data_quality"))
     if shares is None:
         blocks.append(_missing(m, "what_n_clear"))
     elif summary.n_clear_decimated:
         blocks.append(Paragraph(m("quality_decimated"), style="note"))
     if summary.warnings:
-        blocks.append(ListBlock(summary.warnings, title=m("quality_warnings")))
+        blocks.append(_warnings(summary.warnings, m, "quality_warnings"))
     else:
         blocks.append(Paragraph(m("quality_no_warnings")))
     return Section("quality", m("sec_quality"), _blocks(*blocks))
@@ -544,6 +598,7 @@ _SCENARIO_COLUMNS = (
     ("scenario", "col_scenario", None),
     ("description", "col_description", None),
     ("area_changed_m2", "col_area_changed", "ha"),
+    ("area_changed_predicted_m2", "col_area_predicted", "ha"),
     ("changed_mean_delta_k", "col_changed_delta", 2),
     ("mean_delta_k", "col_mean_delta", 2),
     ("urban_mean_delta_k", "col_urban_delta", 3),
@@ -635,11 +690,17 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
                     )
                     for _, row in table.iterrows()
                 ),
+                caption=m("scenarios_table_caption"),
                 row_ids=tuple(str(s) for s in table["scenario"]),
             )
         )
+        if "area_changed_predicted_m2" in table.columns:
+            blocks.append(Paragraph(m("scenario_area_predicted"), style="note"))
+        if "extrapolated_share" in table.columns:
+            blocks.append(Paragraph(m("scenario_extrapolated_definition"), style="note"))
+            blocks.extend(_extrapolated(table, files, m))
     if files.warnings:
-        blocks.append(ListBlock(files.warnings, title=m("scenario_warnings")))
+        blocks.append(_warnings(files.warnings, m, "scenario_warnings"))
     if files.comparison_png is not None:
         blocks.append(
             FigureBlock(
@@ -652,6 +713,43 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         label = m("scenario_map", name=name)
         blocks.append(FigureBlock(path.read_bytes(), label, label))
     return Section("scenarios", m("sec_scenarios"), _blocks(*blocks))
+
+
+def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> list[Paragraph]:
+    """Say of each scenario mostly extrapolated (:data:`EXTRAPOLATED_LARGE`) what it implies.
+
+    A gradient-boosting model holds its response flat beyond the range it was fitted on, so
+    the effect there is likely underestimated; a linear one extends its slope unchecked. The
+    predictor most often outside its range is named from the scenario's ``summary.json``.
+    """
+    model = files.model or {}
+    key = (
+        "scenario_extrapolated_linear"
+        if model.get("estimator") == "ridge"
+        else "scenario_extrapolated_held"
+    )
+    said = []
+    for _, row in table.iterrows():
+        share = row.get("extrapolated_share")
+        if not is_number(share) or float(share) < EXTRAPOLATED_LARGE:
+            continue
+        name = str(row["scenario"])
+        detail = ""
+        outside = files.outside_range.get(name) or {}
+        if outside:  # the predictor most pushed out of its range
+            predictor = max(outside, key=outside.__getitem__)
+            detail = m("scenario_extrapolated_detail", predictor=model_word(predictor, m))
+        said.append(
+            Paragraph(m(key, name=name, share=m.share(share), detail=detail), style="warning")
+        )
+    return said
+
+
+def _warnings(items: tuple[str, ...], m: Messages, key: str) -> ListBlock:
+    """List the run's warnings as its manifest holds them (English), with a heading and lead."""
+    return ListBlock(
+        items, title=m(key), lead=m(f"{key}_lead"), lang=None if m.lang == "en" else "en"
+    )
 
 
 def _when(value: str | None) -> str | None:

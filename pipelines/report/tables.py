@@ -95,15 +95,21 @@ class GroupMeans:
     columns
         The columns averaged.
     table
-        Index ``True`` (in the group) and ``False``; columns ``n_zones``, ``population`` and
-        one population-weighted mean per column (unweighted when there is no population).
+        Index ``True`` (in the group) and ``False``; columns ``n_zones`` and ``population``
+        (the zones that enter the mean of the ``counted`` column, and their population),
+        ``n_left_out`` (the zones of the group that do not: no value, or no weight) and one
+        population-weighted mean per column (unweighted when there is no population).
     weighted
         Whether the means are population-weighted.
+    counted
+        The column whose mean the counts are those of (``None``: none of the columns is in
+        the table; then the counts are of every zone).
     """
 
     columns: tuple[str, ...]
     table: pd.DataFrame
     weighted: bool
+    counted: str | None = None
 
 
 def group_means(
@@ -112,6 +118,7 @@ def group_means(
     *,
     group: str = "in_qpv",
     population: str | None = "population",
+    count: str | None = None,
 ) -> GroupMeans:
     """Mean of each column over the zones in the group and over the others.
 
@@ -126,6 +133,10 @@ def group_means(
     population
         Weight column; zones without a weight are left out of the weighted means. ``None`` or
         an absent column gives plain means.
+    count
+        The column whose mean the zone counts and population are those of (by default the
+        first of ``columns`` present): a table of means then counts the zones its means rest
+        on, not zones without a value.
 
     Returns
     -------
@@ -133,6 +144,7 @@ def group_means(
         Each mean is over the zones of the group that have both a value and a weight.
     """
     present = tuple(c for c in columns if c in zones.columns)
+    counted = count if count in present else (present[0] if present else None)
     flag = zones[group].fillna(False).astype(bool)
     weighted = population is not None and population in zones.columns
     weights = (
@@ -143,19 +155,24 @@ def group_means(
     rows = {}
     for inside in (True, False):
         part = flag == inside
-        row: dict[str, float] = {
-            "n_zones": float(part.sum()),
-            "population": float(weights[part].sum()) if weighted else float("nan"),
-        }
+        w = weights[part]
+        row: dict[str, float] = {}
         for name in present:
             values = pd.to_numeric(zones.loc[part, name], errors="coerce")
-            w = weights[part]
             ok = values.notna() & w.notna() & (w > 0)
             total = float(w[ok].sum())
             row[name] = float((values[ok] * w[ok]).sum() / total) if total > 0 else float("nan")
+            if name == counted:
+                row["n_zones"] = float(ok.sum())
+                row["population"] = total if weighted else float("nan")
+                row["n_left_out"] = float(part.sum() - ok.sum())
+        if counted is None:
+            row["n_zones"] = float(part.sum())
+            row["population"] = float(w.sum()) if weighted else float("nan")
+            row["n_left_out"] = 0.0
         rows[inside] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
-    return GroupMeans(columns=present, table=table, weighted=weighted)
+    return GroupMeans(columns=present, table=table, weighted=weighted, counted=counted)
 
 
 @dataclass(frozen=True)

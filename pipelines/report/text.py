@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.report.errors import ReportError
 from pipelines.report.messages import LANGUAGES, MESSAGES
 
-__all__ = ["MINUS", "NBSP", "Messages", "is_number", "is_temperature"]
+__all__ = ["MINUS", "NBSP", "Messages", "is_number", "is_temperature", "permutation_floor"]
 
 #: Non-breaking space (French typography, thousands separator).
 NBSP = "\u00a0"
@@ -26,6 +26,13 @@ _DASH = "—"
 # French: a non-breaking space before ; : % ? ! and », after «.
 _FR_BEFORE = re.compile(r" ([;:%?!»])")
 _FR_AFTER = re.compile(r"« ")
+# French: "de le NDVI" is "du NDVI", "à les IRIS" "aux IRIS" (a label after a preposition).
+_FR_CONTRACTIONS = tuple(
+    (re.compile(rf"\b{before}\b"), after)
+    for before, after in (("de le", "du"), ("de les", "des"), ("à le", "au"), ("à les", "aux"))
+)
+# French: a non-breaking space between a number and its unit ("1,53 K", "33 °C", "1 500 m").
+_FR_UNIT = re.compile(r"(?<=\d) (?=(?:K/ha|K|°C|km²|km|m²|m|ha|€)(?!\w))")
 
 
 def is_number(value: Any) -> bool:
@@ -36,6 +43,16 @@ def is_number(value: Any) -> bool:
         return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
+
+
+def permutation_floor(permutations: Any) -> float | None:
+    """Smallest p-value ``permutations`` random permutations give, 1/(permutations + 1).
+
+    ``None`` without a positive count (no permutation test).
+    """
+    if not is_number(permutations) or float(permutations) < 1:
+        return None
+    return 1.0 / (float(permutations) + 1.0)
 
 
 def is_temperature(column: str) -> bool:
@@ -104,6 +121,9 @@ class Messages:
         text = MESSAGES[key][self.lang].format(**fields)
         if self.lang == "fr":
             text = _FR_AFTER.sub("«" + NBSP, _FR_BEFORE.sub(NBSP + r"\1", text))
+            text = _FR_UNIT.sub(NBSP, text)
+            for pattern, contracted in _FR_CONTRACTIONS:
+                text = pattern.sub(contracted, text)
         return text
 
     def definition(self, text: str) -> str:
@@ -199,10 +219,23 @@ class Messages:
             return "< " + self.number(0.001, 3)
         return self.number(value, 3 if float(value) < 0.1 else 2)
 
-    def p_clause(self, value: Any) -> str:
-        """``p = 0,012``, or ``p < 0,001`` under a thousandth (:meth:`p_value`)."""
+    def p_clause(self, value: Any, permutations: Any = None) -> str:
+        """``p = 0,012``, or ``p < 0,001`` under a thousandth (:meth:`p_value`).
+
+        With the ``permutations`` a permutation p-value was drawn from, a p-value at the
+        smallest they allow, 1/(permutations + 1), reads ``p ≤ 0,001`` (999 permutations):
+        the test cannot tell how much smaller the true p-value is.
+        """
+        floor = permutation_floor(permutations)
+        if floor is not None and is_number(value) and float(value) <= floor * (1 + 1e-9):
+            return f"p ≤ {self._round_up(floor)}"
         text = self.p_value(value)
         return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+    def _round_up(self, value: float) -> str:
+        """Write a positive ``value`` with one significant digit, rounded up (0.00081 → 0,0009)."""
+        digits = max(0, -math.floor(math.log10(value)))
+        return self.number(math.ceil(value * 10**digits - 1e-9) / 10**digits, digits)
 
     def yes_no(self, value: Any) -> str:
         """``oui``/``non`` (``yes``/``no``) for a truth value; a dash when missing."""

@@ -74,18 +74,35 @@ class Cell:
 
 @dataclass(frozen=True)
 class TableBlock:
-    """A table with a header row; ``id`` is the HTML id, ``row_ids`` one ``data-id`` per row."""
+    """A table with a header row and a caption saying what it holds.
+
+    Attributes
+    ----------
+    id
+        The HTML id.
+    headers, rows
+        The column headers and the rows of cells.
+    caption
+        The table's ``<caption>``.
+    row_ids
+        One ``data-id`` per row (or none).
+    row_header
+        Index of the cell that names its row (a ``<th scope="row">``); ``None``: none does.
+    """
 
     id: str
     headers: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     caption: str = ""
     row_ids: tuple[str, ...] = ()
+    row_header: int | None = 0
     kind: str = field(default="table", init=False)
 
     def __post_init__(self) -> None:
         if self.row_ids and len(self.row_ids) != len(self.rows):
             raise ValueError(f"{len(self.row_ids)} row ids for {len(self.rows)} rows")
+        if self.row_header is not None and not 0 <= self.row_header < len(self.headers):
+            raise ValueError(f"row header {self.row_header} of {len(self.headers)} columns")
         for row in self.rows:
             if len(row) != len(self.headers):
                 raise ValueError(f"a row of {len(row)} cells under {len(self.headers)} headers")
@@ -93,10 +110,16 @@ class TableBlock:
 
 @dataclass(frozen=True)
 class ListBlock:
-    """A bullet list with an optional title."""
+    """A bullet list with an optional title and lead sentence.
+
+    ``lang``: the language of the items when it is not the page's (the run's messages,
+    quoted in English in a French report).
+    """
 
     items: tuple[str, ...]
     title: str = ""
+    lead: str = ""
+    lang: str | None = None
     kind: str = field(default="list", init=False)
 
 

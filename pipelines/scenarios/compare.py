@@ -21,10 +21,14 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
     Name and description from the config.
 ``area_changed_m2``
     Area of the pixels whose NDVI, albedo or class the scenario changed.
+``area_changed_predicted_m2``
+    Area of the changed pixels that got a prediction: those with an observed LST anomaly
+    (at least ``composite.min_clear`` clear dates) and known predictors. The changed pixels
+    without one (the run's NaN anomaly: too few clear dates, outside the scenes) have no ΔT;
+    they count in ``area_changed_m2``, not here.
 ``changed_mean_delta_k``
-    Mean ΔT (K) over the pixels the scenario changed (how much cooler they get). ΔT, as
-    every mean below, is over the pixels with an observed LST anomaly: the run's NaN ones
-    (never clear, outside the scenes) have no ΔT, though they count in ``area_changed_m2``.
+    Mean ΔT (K) over the changed pixels that got a prediction (how much cooler they get).
+    ΔT, as every mean below, is over the pixels with an observed LST anomaly.
 ``mean_delta_k``
     Mean ΔT (K) over the pixels of the scenario's ``where``, changed or not (how much cooler
     the targeted area gets: a cool-roof scenario on the IRIS averages its roofs' ΔT with the
@@ -34,8 +38,10 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
 ``urban_mean_delta_k``
     Mean ΔT (K) over the pixels of the IRIS (the whole city).
 ``delta_k_per_ha``
-    ``urban_mean_delta_k`` per hectare changed: city-wide effect per unit of effort (K/ha),
-    comparable between scenarios of different sizes; empty when nothing changed.
+    ``urban_mean_delta_k`` per hectare of ``area_changed_predicted_m2``: city-wide effect per
+    unit of effort (K/ha), comparable between scenarios of different sizes; the changed
+    hectares without a prediction add nothing to the city's mean, so they do not divide it
+    either. Empty when no changed pixel got a prediction.
 ``qpv_delta_mean_k``, ``rest_delta_mean_k``
     Mean per-IRIS ΔT of the IRIS in QPV and of the others, weighted and restricted as the
     run's QPV gap is (population-weighted, IRIS with income and population), so that
@@ -100,6 +106,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "scenario",
     "description",
     "area_changed_m2",
+    "area_changed_predicted_m2",
     "changed_mean_delta_k",
     "mean_delta_k",
     "urban_mean_delta_k",

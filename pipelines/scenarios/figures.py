@@ -1,9 +1,12 @@
-"""Maps of ΔT per scenario and the side-by-side comparison figure (matplotlib, Agg canvas).
+"""Maps of ΔLST per scenario and the side-by-side comparison figure (matplotlib, Agg canvas).
 
 Figures use matplotlib's object API (no pyplot state) and are written atomically as PNG. Maps
-show ΔT (K, blue cooler, red warmer, zero white) over the extent of the run's zones with the
-QPV outlined in black and the IRIS in grey; a run made from synthetic inputs says so on every
-figure.
+show the scenario effect ΔLST (K, blue cooler, red warmer, zero white) over the extent of the
+run's zones with the QPV outlined in black and the IRIS in grey; a run made from synthetic
+inputs says so on every figure. Their words come from the report's messages
+(:class:`pipelines.report.text.Messages`), in the run's ``outputs.report_language``, and in
+French their tick labels use the decimal comma, as the report's own figures do; the footer is
+wrapped to the figure's width.
 """
 
 from __future__ import annotations
@@ -19,16 +22,22 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from pipelines.outputs._atomic import staged
+from pipelines.report.figures import localise
+from pipelines.report.text import Messages
 from pipelines.scenarios.baseline import Baseline
 
-__all__ = ["comparison_figure", "delta_map", "delta_scale", "save_png"]
+__all__ = ["comparison_figure", "delta_map", "delta_scale", "footer_lines", "save_png"]
 
 #: Resolution of the PNGs (dots per inch).
 DPI = 110
 _CMAP = "RdBu_r"
-_SYNTHETIC = "synthetic data (ilots demo), not a real place"
+#: Font size of the footer (points), its line height (in font sizes) and margin (inches).
+_FOOTER_POINTS = 7
+_FOOTER_LINE = 1.3
+_FOOTER_MARGIN = 0.08
 
 
 def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DPI) -> Path:
@@ -40,6 +49,49 @@ def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = DPI) -> Pa
     finally:
         fig.clear()
     return Path(path)
+
+
+def footer_lines(fig: Figure, sentences: Sequence[str], *, dpi: int = DPI) -> list[str]:
+    """Wrap the footer ``sentences`` into lines that fit the width of ``fig``.
+
+    Words are measured with the Agg renderer the PNG is drawn with, in the footer's font; a
+    word longer than a line keeps a line of its own.
+    """
+    text = ". ".join(s.rstrip(".") for s in sentences) + "."
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    renderer = canvas.get_renderer()
+    font = FontProperties(size=_FOOTER_POINTS)
+    room = (fig.get_figwidth() - 2 * _FOOTER_MARGIN) * dpi
+
+    def width(line: str) -> float:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0]
+
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and width(f"{lines[-1]} {word}") <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def _footer(fig: Figure, sentences: Sequence[str]) -> None:
+    """Write the wrapped footer at the bottom of ``fig`` and keep the layout above it."""
+    lines = footer_lines(fig, sentences)
+    height = (len(lines) * _FOOTER_LINE * _FOOTER_POINTS / 72 + 2 * _FOOTER_MARGIN) / (
+        fig.get_figheight()
+    )
+    fig.get_layout_engine().set(rect=(0, height, 1, 1 - height))  # type: ignore[union-attr]
+    fig.text(
+        _FOOTER_MARGIN / fig.get_figwidth(),
+        _FOOTER_MARGIN / fig.get_figheight(),
+        "\n".join(lines),
+        fontsize=_FOOTER_POINTS,
+        color="0.3",
+        va="bottom",
+        linespacing=_FOOTER_LINE,
+    )
 
 
 def delta_scale(deltas: Sequence[np.ndarray]) -> float:
@@ -102,25 +154,28 @@ def delta_map(
     title: str,
     half: float | None = None,
     drawn: bool = False,
+    m: Messages | None = None,
 ) -> Path:
-    """Write the ΔT map of one scenario (``scenarios/<name>/delta_lst.png``).
+    """Write the ΔLST map of one scenario (``scenarios/<name>/delta_lst.png``).
 
     ``drawn``: the scenario converts a random share of pixels, whose places on the map are
-    one draw (said under it), not a plan.
+    one draw (said under it), not a plan. ``m``: the words, in the run's language (French
+    by default, as the report).
     """
+    m = m or Messages()
     half = delta_scale([delta]) if half is None else half
     fig = Figure(figsize=(6.4, 5.6), layout="constrained")
     ax = fig.add_subplot()
     image = _draw_map(ax, baseline, delta, half)
-    fig.colorbar(image, ax=ax, shrink=0.8, label="ΔLST, scenario − baseline (K)")
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.8, label=m("scenario_figure_colorbar"))
+    localise(m, colorbar.ax.yaxis)
     ax.set_title(title, fontsize=10)
-    note = "QPV outlined in black, IRIS in grey"
+    notes = [m("scenario_figure_outlines")]
     if drawn:
-        note += "; the converted pixels are one random draw of the share asked for, not a plan"
+        notes.append(m("scenario_figure_drawn"))
     if baseline.synthetic:
-        note += f"; {_SYNTHETIC}"
-    fig.get_layout_engine().set(h_pad=0.15)  # type: ignore[union-attr]
-    fig.text(0.01, 0.005, note, fontsize=7, color="0.3")
+        notes.append(m("figure_synthetic"))
+    _footer(fig, notes)
     return save_png(fig, path)
 
 
@@ -129,8 +184,14 @@ def comparison_figure(
     deltas: Mapping[str, np.ndarray],
     table: pd.DataFrame,
     path: str | os.PathLike[str],
+    *,
+    m: Messages | None = None,
 ) -> Path:
-    """Write the side-by-side figure: one ΔT map per scenario (one scale) and the QPV gap bars."""
+    """Write the side-by-side figure: one ΔLST map per scenario (one scale), QPV gap bars.
+
+    ``m``: the words, in the run's language (French by default, as the report).
+    """
+    m = m or Messages()
     names = list(deltas)
     half = delta_scale(list(deltas.values()))
     fig = Figure(figsize=(3.6 * (len(names) + 1), 4.6), layout="constrained")
@@ -142,14 +203,17 @@ def comparison_figure(
         ax.set_title(name, fontsize=9)
         maps.append(ax)
     if image is not None:
-        fig.colorbar(image, ax=maps, shrink=0.6, location="bottom", label="ΔLST (K)")
+        colorbar = fig.colorbar(
+            image, ax=maps, shrink=0.6, location="bottom", label=m("scenario_figure_colorbar_short")
+        )
+        localise(m, colorbar.ax.xaxis)
     bars = fig.add_subplot(grid[0, len(names)])
     x = np.arange(len(table))
     before = pd.to_numeric(table["qpv_gap_before_k"], errors="coerce").to_numpy(dtype=float)
     after = pd.to_numeric(table["qpv_gap_after_k"], errors="coerce").to_numpy(dtype=float)
-    bars.bar(x - 0.2, before, width=0.4, color="0.6", label="QPV gap before")
-    bars.bar(x + 0.2, after, width=0.4, color="#2b8cbe", label="QPV gap after")
-    note = "ΔLST = predicted(scenario) − predicted(baseline); QPV outlined in black"
+    bars.bar(x - 0.2, before, width=0.4, color="0.6", label=m("scenario_figure_gap_before"))
+    bars.bar(x + 0.2, after, width=0.4, color="#2b8cbe", label=m("scenario_figure_gap_after"))
+    notes = [m("scenario_figure_delta"), m("scenario_figure_qpv")]
     if {"qpv_gap_after_k_min", "qpv_gap_after_k_max"} <= set(table.columns):
         low = pd.to_numeric(table["qpv_gap_after_k_min"], errors="coerce").to_numpy(dtype=float)
         high = pd.to_numeric(table["qpv_gap_after_k_max"], errors="coerce").to_numpy(dtype=float)
@@ -164,14 +228,14 @@ def comparison_figure(
                 capsize=3,
                 linewidth=0.8,
             )
-            note += "; bars: lowest to highest gap after over the model's fits"
+            notes.append(m("scenario_figure_range"))
     bars.axhline(0, color="black", linewidth=0.6)
     bars.set_xticks(x, [str(s) for s in table["scenario"]], rotation=20, fontsize=8)
-    bars.set_ylabel("QPV − rest, IRIS LST anomaly (K)")
+    bars.set_ylabel(m("scenario_figure_gap_axis"))
+    localise(m, bars.yaxis)
     bars.legend(fontsize=7, loc="best")
-    bars.set_title("QPV gap before and after", fontsize=9)
+    bars.set_title(m("scenario_figure_gap_title"), fontsize=9)
     if baseline.synthetic:
-        note += f"; {_SYNTHETIC}"
-    fig.get_layout_engine().set(h_pad=0.15)  # type: ignore[union-attr]
-    fig.text(0.01, 0.005, note, fontsize=7, color="0.3")
+        notes.append(m("figure_synthetic"))
+    _footer(fig, notes)
     return save_png(fig, path)

@@ -44,6 +44,7 @@ from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, wr
 from pipelines.outputs._atomic import write_text_atomic
 from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import file_record, sha256_file
+from pipelines.report.text import Messages
 from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
 from pipelines.scenarios.compare import (
@@ -134,9 +135,13 @@ def scenario_line(row: dict[str, Any]) -> str:
             text += f" [{_number(low, fmt)}, {_number(high, fmt)}]"
         return text
 
+    area = f"{_number(row['area_changed_m2'] / 1e4, '.1f')} ha changed,"
+    predicted = row.get("area_changed_predicted_m2")
+    if predicted is not None:  # the mean over the changed pixels is over those predicted
+        area += f" of which {_number(predicted / 1e4, '.1f')} ha with a prediction:"
     text = (
-        f"scenario {row['scenario']}: {_number(row['area_changed_m2'] / 1e4, '.1f')} ha changed, "
-        f"mean ΔT {value('changed_mean_delta_k', '+.2f')} K on them, "
+        f"scenario {row['scenario']}: {area} "
+        f"mean ΔLST {value('changed_mean_delta_k', '+.2f')} K on them, "
         f"{value('mean_delta_k', '+.2f')} K over the target area, "
         f"{value('urban_mean_delta_k', '+.3f')} K over the city"
     )
@@ -490,12 +495,14 @@ def _write_scenarios(
         trials = []  # the mean effects of each fit
         for seed, fit in zip(seeds, fits, strict=True):
             applied, after = fixed or _scenario_surface(*args, seed=seed)
-            delta = predict_effect(fit, before, after, baseline.anomaly).delta
+            trial = predict_effect(fit, before, after, baseline.anomaly)
+            delta = trial.delta
             iris = None
             if "iris" in baseline.zones:
                 iris = zone_effects(baseline, "iris", coverages["iris"], delta, applied.changed)
             trials.append(_mean_effects(
-                baseline, config, area, applied.changed, delta, iris, city, gap_before
+                baseline, config, area, applied.changed & trial.predicted, delta, iris, city,
+                gap_before,
             ))  # fmt: skip
         point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
         applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
@@ -523,8 +530,15 @@ def _write_scenarios(
     write_text_atomic(
         folder.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
     )
-    comparison_figure(baseline, deltas, comparison, folder.scenarios / "comparison.png")
+    comparison_figure(
+        baseline, deltas, comparison, folder.scenarios / "comparison.png", m=_messages(config)
+    )
     return rows, notes
+
+
+def _messages(config: RunConfig) -> Messages:
+    """Return the words of the scenario figures, in the run's report language."""
+    return Messages(config.outputs.report_language)
 
 
 def median_fit(values: list[float]) -> int:
@@ -632,8 +646,15 @@ def _write_scenario(
         f"the {config.scenario_model.estimator} model of {config.scenario_model.target}",
     }
     write_rasters({"delta_lst": raster}, folder, synthetic=baseline.synthetic, compute=True)
-    title = f"{spec.name}: predicted ΔLST"
-    delta_map(baseline, delta, folder / "delta_lst.png", title=title, drawn=_draws(spec))
+    m = _messages(config)
+    delta_map(
+        baseline,
+        delta,
+        folder / "delta_lst.png",
+        title=m("scenario_figure_title", name=spec.name),
+        drawn=_draws(spec),
+        m=m,
+    )
     tables = {}
     for layer in baseline.zones:
         tables[layer] = zone_effects(baseline, layer, coverages[layer], delta, changed)
@@ -646,19 +667,24 @@ def _write_scenario(
         # Keyed by outcome, as the run's: its CSV has the same columns (outcome first).
         write_inequality({OUTCOME: report}, folder / "inequality.json", folder / "inequality.csv")
     gap_before = metric_value(before_json, "group_difference")
+    # The changed pixels that got a prediction: those with an observed anomaly (enough clear
+    # dates) and known predictors; the others have no ΔLST, and no part in its means.
+    predicted = changed & effect.predicted
     means = _mean_effects(
-        baseline, config, area, changed, delta, tables.get("iris"), city, gap_before
+        baseline, config, area, predicted, delta, tables.get("iris"), city, gap_before
     )
     area_m2 = float(changed.sum()) * baseline.pixel_area_m2
+    predicted_m2 = float(predicted.sum()) * baseline.pixel_area_m2
     row = {
         "scenario": spec.name,
         "description": spec.description,
         "area_changed_m2": area_m2,
+        "area_changed_predicted_m2": predicted_m2,
         "changed_mean_delta_k": means["changed_mean_delta_k"],
         "mean_delta_k": means["mean_delta_k"],
         "urban_mean_delta_k": means["urban_mean_delta_k"],
         "delta_k_per_ha": (
-            means["urban_mean_delta_k"] / (area_m2 / 1e4) if area_m2 > 0 else math.nan
+            means["urban_mean_delta_k"] / (predicted_m2 / 1e4) if predicted_m2 > 0 else math.nan
         ),
         "qpv_delta_mean_k": means["qpv_delta_mean_k"],
         "rest_delta_mean_k": means["rest_delta_mean_k"],
@@ -700,6 +726,9 @@ def _mean_effects(
     gap_before: float,
 ) -> dict[str, float]:
     """Mean ΔT over the changed pixels, the ``where``, the city, and the QPV and other IRIS.
+
+    ``changed``: the changed pixels that got a prediction (``changed & effect.predicted``),
+    those the mean "on the changed pixels" is over.
 
     ``iris``: the per-IRIS effects (:func:`~.compare.zone_effects`), None without IRIS;
     ``city``: the pixels of the IRIS (:func:`_city`). With them, the QPV gap after the

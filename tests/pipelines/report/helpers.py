@@ -80,16 +80,23 @@ def parse_html(text: str) -> Node:
 
 
 def table_rows(doc: Node, table_id: str) -> list[tuple[str | None, list[str]]]:
-    """(data-id, cell texts) of each body row of table ``table_id``."""
+    """(data-id, cell texts) of each body row of table ``table_id`` (row headers included)."""
     table = doc.by_id(table_id)
     assert table is not None, f"no table #{table_id}"
     (body,) = list(table.iter("tbody"))
     rows = body.iter("tr")
-    return [(tr.attrs.get("data-id"), [td.text() for td in tr.iter("td")]) for tr in rows]
+    return [(tr.attrs.get("data-id"), [cell.text() for cell in row_cells(tr)]) for tr in rows]
+
+
+def row_cells(tr: Node) -> list[Node]:
+    """The cells of a table row, in order: its ``<th>`` row header and its ``<td>``."""
+    return [c for c in tr.children if isinstance(c, Node) and c.tag in ("td", "th")]
 
 
 def headers(doc: Node, table_id: str) -> list[str]:
-    return [th.text() for th in doc.by_id(table_id).iter("th")]
+    """The column headers of table ``table_id`` (its ``<thead>``)."""
+    (head,) = list(doc.by_id(table_id).iter("thead"))
+    return [th.text() for th in head.iter("th")]
 
 
 def fr(value: float, digits: int = 2) -> str:
@@ -187,6 +194,7 @@ COMPARISON = pd.DataFrame(
         "scenario": ["green_qpv", "cool_roofs"],
         "description": ["Greening the QPV schoolyards", "Cool roofs on the built class"],
         "area_changed_m2": [182000.0, 1250000.0],
+        "area_changed_predicted_m2": [171000.0, 1148000.0],
         "changed_mean_delta_k": [-2.0311, -1.4027],
         "mean_delta_k": [-1.1234, -0.4521],
         "urban_mean_delta_k": [-0.1234, -0.3012],

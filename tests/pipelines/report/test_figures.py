@@ -391,3 +391,45 @@ def test_histogram_counts_are_whole():
     locs = [v for v in ax.yaxis.get_majorticklocs() if low <= v <= high]
     assert locs == [0.0, 1.0, 2.0]
     assert [ax.yaxis.get_major_formatter()(v) for v in locs] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("m", [FR, EN], ids=["fr", "en"])
+def test_the_synthetic_mark_sits_under_everything_in_the_canvas(m):
+    """A figure of a synthetic run carries the mark in a strip of its own: every axes keeps
+    its size in inches, and the mark is inside the canvas, below every axes' labels."""
+    zones = _zones()
+    scenes = [{"time": "2023-07-11", "platform": "landsat-9", "suhii_k": 1.5}]
+    built = {
+        "map": figures.map_figure(zones, "lst_anomaly_mean_k", m, title="T"),
+        "scatter": figures.income_scatter(zones, "lst_anomaly_mean_k", "disp_med", m, fit=None),
+        "suhii": figures.suhii_figure({"scenes": scenes}, m),
+        "quality": figures.quality_figure(
+            zones, m, n_clear_shares=pd.Series({2: 0.5, 3: 0.5}), min_valid_frac=0.6
+        ),
+    }
+    mark = m("figure_synthetic")
+    assert mark == ("Données synthétiques\u00a0: aucun lieu réel" if m is FR else
+                    "Synthetic data: not a real place")  # fmt: skip
+    for name, fig in built.items():
+        width, height = fig.get_size_inches()
+        sizes = [(ax.get_position().width * width, ax.get_position().height * height)
+                 for ax in fig.axes]  # fmt: skip
+        titles = [fig.get_tightbbox(_draw(fig)).y1]  # the top of the drawing, in inches
+        figures.add_footer(fig, mark)
+        renderer = _draw(fig)
+        new_width, new_height = fig.get_size_inches()
+        assert new_width == width and new_height > height, name
+        for ax, (w, h) in zip(fig.axes, sizes, strict=True):
+            box_ = ax.get_position()
+            assert box_.width * new_width == pytest.approx(w) and box_.height * new_height == (
+                pytest.approx(h)
+            ), name
+        (footer,) = [t for t in fig.texts if t.get_text() == mark]
+        extent = footer.get_window_extent(renderer)
+        assert extent.x0 >= 0 and extent.y0 >= 0 and extent.x1 <= fig.bbox.x1, name
+        for ax in fig.axes:
+            assert extent.y1 <= ax.get_tightbbox(renderer).y0, name
+        # Nothing moved off the top: the drawing's top is as far from the top as it was.
+        top = fig.get_tightbbox(renderer).y1
+        assert new_height - top == pytest.approx(height - titles[0], abs=0.02), name
+        _assert_inside(fig, renderer)

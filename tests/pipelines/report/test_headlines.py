@@ -59,7 +59,7 @@ def test_qpv_hotter():
 
 def test_qpv_cooler_flips_the_interval():
     h = qpv_gap_headline(_ineq(-1.25, -2.5, -0.25), FR)
-    assert "1,25 K moins chauds" in h.text
+    assert f"1,25{NBSP}K moins chauds" in h.text
     assert _plain(h.text).count("IC 95 % 0,25 à 2,50") == 1
     h = qpv_gap_headline(_ineq(-1.25, -2.5, -0.25), EN)
     assert "1.25 K cooler than the rest" in h.text
@@ -122,17 +122,27 @@ def test_concentration_reading():
 
     assert "lowest incomes" in concentration_headline(ineq(-0.74, -1.0, -0.44), EN).text
     assert "highest incomes" in concentration_headline(ineq(0.5, 0.2, 0.8), EN).text
-    assert "no concentration" in concentration_headline(ineq(-0.1, -0.3, 0.1), EN).text
-    assert f"{MINUS}0,74 K" in concentration_headline(ineq(-0.74, -1.0, -0.44), FR).text
+    assert "No concentration" in concentration_headline(ineq(-0.1, -0.3, 0.1), EN).text
+    french = concentration_headline(ineq(-0.74, -1.0, -0.44), FR).text
+    # One colon (the value's), the reading a sentence of its own; K bound to its number.
+    assert _plain(french) == (
+        "Indice de concentration généralisé de l'anomalie de température de surface ΔT selon "
+        f"le revenu : {MINUS}0,74 K (IC 95 % {MINUS}1,00 à {MINUS}0,44 ; n = 62). Les valeurs "
+        "sont plus élevées dans les IRIS aux revenus les plus modestes."
+    )
+    assert f"{MINUS}0,74{NBSP}K" in french
 
 
 def test_hottest_headline():
     table = pd.DataFrame(
         {"id": ["75056"], "name": ["Belleville"], "value": [7.428], "hotter_than_pct": [98.41]}
     )
-    text = _plain(hottest_headline(table, "lst_anomaly_mean_k", FR).text)
+    raw = hottest_headline(table, "lst_anomaly_mean_k", FR).text
+    text = _plain(raw)
     assert "Belleville (75056), est plus chaud que 98 % des autres IRIS" in text
-    assert "7,43 K" in text
+    # No "(l'anomalie … : 7,43 K)": the label is the subject of its own clause.
+    assert text.endswith("(l'anomalie de température de surface ΔT y est de 7,43 K).")
+    assert f"7,43{NBSP}K)" in raw
 
 
 def test_hottest_headline_of_a_layer_without_names():
@@ -235,6 +245,34 @@ def test_method_notes_quote_morans_i_and_synthetic():
     # K for planners who think in °C: 306.15 - 273.15 = 33, and a gap is the same in both.
     assert any("(306.15 K = 33 °C); a difference of 1 K is a difference of 1 °C" in n
                for n in notes)  # fmt: skip
+
+
+def test_morans_i_is_said_significant_only_below_005():
+    # 999 permutations: p = 0.001 is the smallest they give, so the true p is at most that.
+    strong = {"morans_i": {"value": 0.33437, "p_value": 0.001, "permutations": 999}}
+    (fr,) = [n for n in method_notes(strong, FR, synthetic=False) if "Moran" in n]
+    assert _plain(fr) == (
+        "Les intervalles de confiance supposent des IRIS indépendants. Or les IRIS voisins se "
+        "ressemblent (I de Moran = 0,334, p ≤ 0,001) : ces intervalles sont optimistes, "
+        "l'incertitude réelle est plus grande."
+    )
+    (en,) = [n for n in method_notes(strong, EN, synthetic=False) if "Moran" in n]
+    assert "Neighbouring IRIS are alike (Moran's I = 0.334, p ≤ 0.001)" in en
+    # p = 0.22: not established, in both languages; nothing says the IRIS are alike.
+    weak = {"morans_i": {"value": 0.0681, "p_value": 0.2164, "permutations": 999}}
+    (fr,) = [n for n in method_notes(weak, FR, synthetic=False) if "Moran" in n]
+    assert "Ces données n'établissent pas que les IRIS voisins se ressemblent" in fr
+    assert "(I de Moran = 0,068, p = 0,22)" in _plain(fr)
+    assert "Or les IRIS voisins se ressemblent" not in fr
+    (en,) = [n for n in method_notes(weak, EN, synthetic=False) if "Moran" in n]
+    assert "These data do not establish that neighbouring IRIS are alike" in en
+    assert "(Moran's I = 0.068, p = 0.22)" in en and "Neighbouring IRIS are alike" not in en
+    # At the 5 % threshold itself: not significant (p < 0.05 is).
+    edge = {"morans_i": {"value": 0.2, "p_value": 0.05, "permutations": 999}}
+    assert any("n'établissent pas" in n for n in method_notes(edge, FR, synthetic=False))
+    # Above the floor of its permutations, the p-value is quoted as it is.
+    above = {"morans_i": {"value": 0.2, "p_value": 0.002, "permutations": 999}}
+    assert any("p = 0,002)" in _plain(n) for n in method_notes(above, FR, synthetic=False))
 
 
 def test_method_notes_without_permutations_quote_the_normal_p_value():

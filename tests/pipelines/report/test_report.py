@@ -12,7 +12,7 @@ import re
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,6 +35,7 @@ from tests.pipelines.report.helpers import (
     fr,
     headers,
     parse_html,
+    row_cells,
     table_rows,
 )
 
@@ -104,11 +105,12 @@ def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
     assert gap > 0  # the demo plants hotter QPV
     # With 4 QPV IRIS the demo's interval includes 0: the sentence says so.
     assert group["ci_low"] < 0 < group["ci_high"]
+    p = group["p_value"]  # two decimals from 0.1, three below (science.md's convention)
     expected = (
         f"Dans ces données, les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de "
         "la zone étudiée, mais l'écart n'est pas établi : son intervalle de confiance contient "
         f"0 (IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS "
-        f"en QPV et {len(outside)} autres IRIS ; p = {fr(group['p_value'])})."
+        f"en QPV et {len(outside)} autres IRIS ; p = {fr(p, 3 if p < 0.1 else 2)})."
     )
     text = fr_report.text("headline-qpv_gap")
     assert expected in text
@@ -128,11 +130,12 @@ def test_the_residents_left_out_are_counted(iris, inequality, en_report):
 
 def test_qpv_gap_in_english(iris, inequality, en_report):
     group = inequality["group_difference"]
+    p = group["p_value"]
     expected = (
         f"In these data QPV are on average {en(group['value'])} K hotter than the rest of the "
         "study area, but the gap is not established: its confidence interval includes 0 "
         f"(95% CI {en(group['ci_low'])} to {en(group['ci_high'])}; n = {group['n_in']} QPV "
-        f"IRIS and {group['n_out']} other IRIS; p = {en(group['p_value'])})."
+        f"IRIS and {group['n_out']} other IRIS; p = {en(p, 3 if p < 0.1 else 2)})."
     )
     assert expected in en_report.text("headline-qpv_gap")
 
@@ -242,7 +245,13 @@ def test_synthetic_banner_and_method_notes(fr_report, en_report):
     method = fr_report.text("method")
     assert "n'est pas la température de l'air" in method
     moran = json.loads((fr_report.run / "inequality.json").read_text())["morans_i"]
-    assert f"I de Moran = {fr(moran['value'], 3)}, p = {fr(moran['p_value'], 3)}" in method
+    # The demo's I is as strong as its 999 permutations can show: p at their floor, 1/1000.
+    assert moran["p_value"] == 1 / (moran["permutations"] + 1) == 0.001
+    assert f"Or les IRIS voisins se ressemblent (I de Moran = {fr(moran['value'], 3)}, " in method
+    assert "p ≤ 0,001)" in method and "p = 0,001" not in method
+    # The banner is a static note, not an alert that screen readers interrupt for.
+    banner = fr_report.doc.by_id("synthetic-banner")
+    assert banner.attrs.get("role") == "note" and 'role="alert"' not in fr_report.html
     assert "hatching" not in fr_report.text("maps") and "Hachures" not in fr_report.text("maps")
     about = fr_report.text("about")
     assert "ilots demo city (synthetic)" in about and "0.1.0" in about
@@ -360,19 +369,38 @@ def test_scenario_section_from_scenario_files(full_report):
         cells = rows[row["scenario"]]
         assert cells[column["Description"]] == row["description"]
         assert cells[column["Surface modifiée (ha)"]] == fr(row["area_changed_m2"] / 10_000)
-        assert cells[column["ΔT moyen des pixels modifiés, avec anomalie observée (K)"]] == fr(
+        assert cells[column["Surface modifiée avec prédiction (ha)"]] == fr(
+            row["area_changed_predicted_m2"] / 10_000
+        )
+        # The scenario effect is ΔLST everywhere, ΔT stays the run's anomaly.
+        assert cells[column["ΔLST moyen des pixels modifiés avec prédiction (K)"]] == fr(
             row["changed_mean_delta_k"]
         )
-        assert cells[column["ΔT moyen de la zone ciblée, pixels avec anomalie observée (K)"]] == fr(
-            row["mean_delta_k"]
-        )
-        assert cells[column["ΔT moyen, ville (K)"]] == fr(row["urban_mean_delta_k"], 3)
+        assert cells[
+            column["ΔLST moyen de la zone ciblée, pixels avec anomalie observée (K)"]
+        ] == fr(row["mean_delta_k"])
+        assert cells[column["ΔLST moyen, ville (K)"]] == fr(row["urban_mean_delta_k"], 3)
         # Three significant digits.
-        assert cells[column["ΔT ville par ha modifié (K/ha)"]] == fr(row["delta_k_per_ha"], 6)
+        assert cells[column["ΔLST ville par ha modifié avec prédiction (K/ha)"]] == fr(
+            row["delta_k_per_ha"], 6
+        )
+        assert cells[column["ΔLST QPV (K)"]] == fr(row["qpv_delta_mean_k"])
         assert cells[column["Écart QPV après (K)"]] == fr(row["qpv_gap_after_k"])
         assert cells[column["Part extrapolée"]] == f"{100 * row['extrapolated_share']:.0f} %"
+    assert not any("ΔT" in h for h in column if "Écart" not in h)
     text = full_report.text("scenarios")
     assert "R² = 0,81, RMSE = 0,93 K" in text and "5 plis, blocs de 1 500 m" in text
+    assert "Effet d'un scénario, noté ΔLST = LST prédite (scénario) − LST prédite" in text
+    # The column is defined; the scenario with 96 % extrapolated (not the one with 0 %) is
+    # said to be mostly extrapolated, held at the range's edge: likely underestimated.
+    assert "Part extrapolée : part des pixels prédits où une variable du modèle sort" in text
+    assert (
+        "Scénario « cool_roofs » : 96 % des pixels prédits sortent de l'intervalle ajusté. Son "
+        "effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle garde la "
+        "réponse qu'il a au bord, si bien que l'effet est probablement sous-estimé "
+        "(estimation prudente)."
+    ) in text
+    assert "« green_qpv » : " not in text
     assert "« green_qpv » réduit le plus l'écart QPV − reste : de 1,43 à 0,25 K" in text
     embedded = [img.attrs["src"] for img in full_report.doc.by_id("scenarios").iter("img")]
     files = [
@@ -594,3 +622,202 @@ def test_cli_report_waits_for_no_run_writing_the_folder(demo_run, tmp_path):
     assert not (run / "report.html").exists()
     assert CliRunner().invoke(main, ["report", str(run)]).exit_code == 0  # free again
     assert (run / "report.html").is_file()
+
+
+# --- audit fixes: counts, caveats, wording, tables, figures ------------------------------------
+
+
+def _with_inequality(demo_run, tmp_path, edit):
+    run = copy_run(demo_run, tmp_path / "run")
+    ineq = json.loads((run / "inequality.json").read_text())
+    edit(ineq)
+    (run / "inequality.json").write_text(json.dumps(ineq))
+    return run
+
+
+def test_qpv_table_counts_the_iris_its_means_rest_on(demo_run, tmp_path):
+    # Three IRIS lose their anomaly (one in QPV, two out): the table's counts and population
+    # are those of the IRIS its means rest on, and the caption says how many are left out.
+    run = copy_run(demo_run, tmp_path / "run")
+    iris = gpd.read_parquet(run / "zones" / "iris.parquet")
+    qpv_rows = iris.index[iris["in_qpv"].astype(bool)]
+    other_rows = iris.index[~iris["in_qpv"].astype(bool)]
+    iris.loc[[qpv_rows[0], other_rows[0], other_rows[1]], OUTCOME] = np.nan
+    iris.to_parquet(run / "zones" / "iris.parquet")
+    (run / "zones.gpkg").unlink()
+    built = _built(run, build_report(run, lang="fr"))
+    rows = dict(table_rows(built.doc, "qpv-table"))
+    for key, part in (("in", iris[iris["in_qpv"]]), ("out", iris[~iris["in_qpv"]])):
+        used = part.dropna(subset=[OUTCOME, "population"])
+        population = f"{used['population'].sum():,.0f}".replace(",", " ")
+        assert rows[key][1:3] == [str(len(used)), population], key
+        assert rows[key][3] == fr(np.average(used[OUTCOME], weights=used["population"]))
+    assert int(rows["in"][1]) == int(iris["in_qpv"].sum()) - 1
+    caption = built.doc.by_id("qpv-table-caption").text()
+    assert (
+        "Les colonnes IRIS et Population comptent les IRIS qui entrent dans la moyenne de "
+        "l'anomalie de température de surface ΔT : ceux qui en ont une valeur et une population."
+    ) in caption
+    assert "3 IRIS sans valeur ou sans population n'y entrent pas (1 en QPV, 2 autres)." in caption
+    assert "compte tous les IRIS" not in caption
+
+
+def test_the_decile_section_keeps_the_headline_caveats(demo_run, tmp_path):
+    # An interval through 0: "En bref" says the gap is not established, so must the section.
+    def through_zero(ineq):
+        ineq["exposure_by_decile"]["gap_d1_d10"]["ci_low"] = -0.5
+
+    run = _with_inequality(demo_run, tmp_path, through_zero)
+    built = _built(run, build_report(run, lang="fr"))
+    caveat = "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données."
+    basis = "Les déciles classent les IRIS par leur revenu médian (Filosofi), non les ménages"
+    assert caveat in built.text("headline-decile_gap") and basis in built.text(
+        "headline-decile_gap"
+    )
+    section = built.text("deciles")
+    headline = built.text("headline-decile_gap")
+    assert headline.split("Les déciles")[0] in section  # the sentence, with its notes
+    assert caveat in section and basis in section
+
+
+def test_morans_i_without_significance_is_not_said_to_make_iris_alike(demo_run, tmp_path):
+    def weak(ineq):
+        ineq["morans_i"].update(value=0.0681, p_value=0.2164)
+
+    run = _with_inequality(demo_run, tmp_path, weak)
+    text = _built(run, build_report(run, lang="fr")).text("method")
+    assert "Ces données n'établissent pas que les IRIS voisins se ressemblent" in text
+    assert "(I de Moran = 0,068, p = 0,22)" in text
+    assert "Or les IRIS voisins se ressemblent" not in text
+    text = _built(run, build_report(run, lang="en")).text("method")
+    assert "These data do not establish that neighbouring IRIS are alike" in text
+    assert "(Moran's I = 0.068, p = 0.22)" in text and "Neighbouring IRIS are alike" not in text
+
+
+def test_the_run_warnings_are_said_to_be_quoted_from_the_manifest(fr_report, en_report):
+    warned = json.loads((fr_report.run / "manifest.json").read_text())["warnings"]
+    assert warned  # the demo repairs a QPV geometry and reads secret Filosofi cells
+    quality = fr_report.doc.by_id("quality")
+    (title,) = list(quality.iter("h3"))
+    assert title.text() == "Avertissements du traitement"
+    assert [p.text() for p in quality.iter("p") if p.attrs.get("class") == "note"][-1] == (
+        "Messages émis par le traitement, cités en anglais tels qu'ils sont écrits dans "
+        "manifest.json."
+    )
+    (items,) = [ul for ul in quality.iter("ul") if "items" in ul.attrs.get("class", "")]
+    assert items.attrs.get("lang") == "en"  # English inside the French page
+    assert [li.text() for li in items.iter("li")] == [" ".join(w.split()) for w in warned]
+    english = en_report.doc.by_id("quality")
+    assert "Messages raised by the run, quoted as written in manifest.json." in english.text()
+    assert all(ul.attrs.get("lang") is None for ul in english.iter("ul"))
+
+
+def test_every_table_has_a_caption_and_row_headers(full_report, en_report):
+    labels = {  # table → the column that names its rows
+        "deciles-table": 0, "qpv-table": 0, "qpv-polygons": 0, "hottest-table": 1,
+        "suhii-table": 0, "scenarios-table": 0,
+    }  # fmt: skip
+    for built in (full_report, en_report):
+        tables = list(built.doc.iter("table"))
+        assert {t.attrs["id"] for t in tables} == set(labels)
+        for table in tables:
+            (caption,) = list(table.iter("caption"))
+            assert caption.text(), table.attrs["id"]
+            (body,) = list(table.iter("tbody"))
+            for tr in body.iter("tr"):
+                cells = row_cells(tr)
+                heads = [i for i, cell in enumerate(cells) if cell.tag == "th"]
+                assert heads == [labels[table.attrs["id"]]], table.attrs["id"]
+                assert cells[heads[0]].attrs.get("scope") == "row"
+    assert full_report.doc.by_id("hottest-table-caption").text() == (
+        "Les 20 IRIS les plus chauds selon l'anomalie de température de surface ΔT, du plus "
+        "chaud au moins chaud."
+    )
+
+
+def test_wide_tables_stay_readable_on_screen_and_in_print(full_report):
+    style = "".join(node.text() for node in full_report.doc.iter("style"))
+    screen, _, printed = style.partition("@media print")
+    # On screen: a wide table scrolls inside its frame; in print: small type, wrapping.
+    assert re.search(r"\.table-wrap \{[^}]*overflow-x: auto", screen)
+    assert re.search(r"table \{[^}]*font-size: 7pt", printed)
+    assert re.search(r"td\.num, th\.num \{ white-space: normal; \}", printed)
+    assert re.search(r"\.table-wrap\.wide \{ page: wide; \}", printed)
+    assert "@page wide { size: A4 landscape;" in style
+    (wrap,) = [
+        div for div in full_report.doc.iter("div")
+        if div.by_id("scenarios-table") is not None and "table-wrap" in div.attrs.get("class", "")
+    ]  # fmt: skip
+    assert wrap.attrs["class"] == "table-wrap wide"  # 15 columns: a landscape page in print
+
+
+def test_french_numbers_are_bound_to_their_units(fr_report, full_report):
+    # "1,53 K", "33 °C", "1 500 m": never split across lines (a non-breaking space).
+    for built in (fr_report, full_report):
+        body = re.sub(r'src="data:[^"]*"', "", built.html.split("<body>", 1)[1])
+        body = re.sub(r"<td>[^<]*</td>", "", body)  # scenario descriptions: the config's words
+        loose = re.findall(r"\d (?:K|°C|m|ha|€)(?![\w])", body)
+        assert loose == []
+        assert "\u00a0K" in body and "306,15\u00a0K = 33\u00a0°C" in body
+
+
+def test_the_scatter_title_and_hottest_headline_read_as_french(fr_report):
+    assert fr_report.doc.by_id("figure-income_scatter").iter("img").__next__().attrs["alt"] == (
+        "Le revenu médian et l'anomalie de température de surface ΔT"
+    )
+    text = fr_report.text("headline-hottest")
+    assert re.search(r"\(l'anomalie de température de surface ΔT y est de \d+,\d\d K\)\.$", text)
+    assert "ΔT :" not in text
+    concentration = fr_report.text("headline-concentration")
+    assert concentration.count(":") == 1
+
+
+def test_figures_of_a_synthetic_run_carry_the_mark(demo_run, monkeypatch):
+    from pipelines.report import figures as report_figures
+    from pipelines.report.data import read_run
+    from pipelines.report.sections import build_page
+    from pipelines.report.text import Messages
+
+    seen = []
+    real = report_figures.png_bytes
+
+    def spy(fig, **kwargs):
+        seen.append([t.get_text() for t in fig.texts])
+        return real(fig, **kwargs)
+
+    monkeypatch.setattr(report_figures, "png_bytes", spy)
+    summary = read_run(demo_run)
+    assert summary.synthetic
+    for lang, mark in (("fr", "Données synthétiques\u00a0: aucun lieu réel"),
+                       ("en", "Synthetic data: not a real place")):  # fmt: skip
+        seen.clear()
+        page = build_page(summary, Messages(lang))
+        assert len(seen) == len([f for f in page.figures() if f.name]) >= 6
+        assert all(mark in texts for texts in seen), seen
+    seen.clear()
+    build_page(replace(summary, synthetic=False), Messages("fr"))
+    assert seen and not any("synth" in t.lower() for texts in seen for t in texts)
+
+
+def test_a_mostly_extrapolated_demo_scenario_is_said_so_in_english(demo_run, en_report):
+    comparison = pd.read_csv(demo_run / "scenarios" / "comparison.csv").set_index("scenario")
+    share = comparison.loc["cool_roofs", "extrapolated_share"]
+    assert share >= 0.5 > comparison.loc["green_qpv", "extrapolated_share"]
+    summary = json.loads((demo_run / "scenarios" / "cool_roofs" / "summary.json").read_text())
+    worst = max(summary["outside_fitted_range"], key=summary["outside_fitted_range"].get)
+    assert worst == "albedo"
+    text = en_report.text("scenarios")
+    assert (
+        f"Scenario “cool_roofs”: {100 * share:.0f}% of the predicted pixels lie outside the "
+        "fitted range of the predictor “albedo”. Its effect is therefore mostly extrapolated: "
+        "beyond that range the model holds the response it has at the edge, so the effect is "
+        "likely underestimated (conservative)."
+    ) in text
+    assert "Scenario “green_qpv”:" not in text
+    assert "Extrapolated share: the share of the predicted pixels where a predictor" in text
+    # The area the per-hectare effect rests on is the table's, from comparison.csv.
+    rows = dict(table_rows(en_report.doc, "scenarios-table"))
+    column = headers(en_report.doc, "scenarios-table").index("Area changed with a prediction (ha)")
+    assert rows["cool_roofs"][column] == en(
+        comparison.loc["cool_roofs", "area_changed_predicted_m2"] / 1e4
+    )

@@ -48,15 +48,25 @@ def test_group_means_population_weighted(zones):
     assert means.table.loc[True, "t"] == pytest.approx((31 * 100 + 35 * 200) / 300)
     # Out: b (33, 300), d (35, 400), f (38, 1000); g has no value.
     assert means.table.loc[False, "t"] == pytest.approx((33 * 300 + 35 * 400 + 38 * 1000) / 1700)
-    assert means.table.loc[True, "n_zones"] == 3
-    assert means.table.loc[False, "population"] == 1750.0
+    # The counts are those of the means of t (the first column): the zones they rest on.
+    assert means.counted == "t"
+    assert means.table.loc[True, "n_zones"] == 2  # a, c (e has no population)
+    assert means.table.loc[True, "population"] == 300.0
+    assert means.table.loc[True, "n_left_out"] == 1
+    assert means.table.loc[False, "n_zones"] == 3  # b, d, f (g has no value)
+    assert means.table.loc[False, "population"] == 1700.0
+    assert means.table.loc[False, "n_left_out"] == 1
     assert means.weighted
+    # Counted on another column: valid_frac has a value everywhere, e still has no weight.
+    other = group_means(zones, ["t", "valid_frac"], population="population", count="valid_frac")
+    assert other.table.loc[False, "n_zones"] == 4 and other.table.loc[False, "population"] == 1750
 
 
 def test_group_means_unweighted_without_population(zones):
     means = group_means(zones.drop(columns="population"), ["t"], population="population")
     assert means.table.loc[True, "t"] == pytest.approx((31 + 35 + 36) / 3)
     assert not means.weighted
+    assert means.table.loc[False, "n_zones"] == 3 and means.table.loc[False, "n_left_out"] == 1
 
 
 def test_quality_summary(zones):

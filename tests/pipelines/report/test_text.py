@@ -77,6 +77,45 @@ def test_french_typography_adds_non_breaking_spaces():
     assert NBSP not in Messages("en")("not_computed", what="x")
 
 
+def test_french_binds_numbers_to_their_units():
+    fr = Messages("fr")
+    text = fr("method_units")
+    assert (
+        f"(306,15{NBSP}K = 33{NBSP}°C){NBSP}; un écart de 1{NBSP}K est un écart de 1{NBSP}°C."
+        in text
+    )
+    grid = fr("about_grid", crs="EPSG:2154", resolution="30", width="10", height="20")
+    assert f"pixels de 30{NBSP}m," in grid
+    text = fr("suhii_scenes", low="2,96", high="3,41", n="2", mean="3,19")
+    assert f"de 2,96 à 3,41{NBSP}K (2 scènes{NBSP}; moyenne 3,19{NBSP}K)." in text
+    # Not a unit: a count of IRIS, a word starting with a unit's letter.
+    text = fr("qpv_few_zones", n_in="4")
+    assert "4 IRIS" in text and NBSP + "IRIS" not in text
+    assert NBSP not in Messages("en")("method_units")
+
+
+def test_french_contracts_a_label_after_de():
+    fr = Messages("fr")
+    assert fr("qpv_gap_basis", label=fr.label("ndvi_mean")).startswith("Écart du NDVI,")
+    assert fr("qpv_gap_basis", label=fr.label("lst_p90_k")).startswith(
+        "Écart du 90e centile de température de surface,"
+    )
+    assert fr("qpv_gap_basis", label=fr.label("lst_anomaly_mean_k")).startswith(
+        "Écart de l'anomalie"
+    )
+
+
+def test_p_at_the_floor_of_its_permutations():
+    fr, en = Messages("fr"), Messages("en")
+    assert fr.p_clause(0.001, 999) == "p ≤ 0,001" and en.p_clause(0.001, 999) == "p ≤ 0.001"
+    assert fr.p_clause(0.0001, 9999) == "p ≤ 0,0001"
+    assert en.p_clause(1 / 100, 99) == "p ≤ 0.01"
+    assert en.p_clause(1 / 1235, 1234) == "p ≤ 0.0009"  # 0.00081, rounded up
+    assert fr.p_clause(0.002, 999) == "p = 0,002"  # above the floor: as it is
+    assert fr.p_clause(0.001) == "p = 0,001"  # no count: the value as given
+    assert en.p_clause(2e-7, 0) == "p < 0.001"  # no permutation (normal approximation)
+
+
 def test_significant_digits():
     fr, en = Messages("fr"), Messages("en")
     assert fr.significant(-0.000678) == f"{MINUS}0,000678"

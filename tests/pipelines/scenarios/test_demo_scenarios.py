@@ -26,6 +26,7 @@ from pipelines.config import ConfigError, config_from_dict, load_config
 from pipelines.demo import run_demo
 from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
 from pipelines.outputs import RunFolder
+from pipelines.report.text import Messages
 from pipelines.scenarios import (
     COMPARISON_COLUMNS,
     ScenarioError,
@@ -216,6 +217,44 @@ def test_cool_roofs_cool_the_built_class(demo):
     expected = float(np.nanmean(delta[changed]))  # no ΔT where the run has no anomaly
     assert row["changed_mean_delta_k"] == pytest.approx(expected, abs=1e-6)
     assert row["changed_mean_delta_k"] < row["mean_delta_k"] < 0  # the IRIS: mostly unchanged
+
+
+def test_the_effect_per_hectare_rests_on_the_changed_pixels_with_a_prediction(demo):
+    """Cool roofs change every built pixel of the IRIS, some without an LST composite (too
+    few clear dates: no anomaly, no ΔT). By hand from the rasters: the changed area counts
+    them, the area with a prediction does not, and the city's ΔT per hectare divides by it."""
+    root, report = demo
+    outputs = root / "outputs"
+    delta, _ = _read(outputs / "scenarios" / "cool_roofs" / "delta_lst.tif")
+    anomaly, _ = _read(outputs / "rasters" / "lst_anomaly.tif")
+    iris = gpd.read_file(outputs / "zones.gpkg", layer="iris")
+    with rasterio.open(outputs / "rasters" / "landcover.tif") as src:
+        landcover, transform = src.read(1), src.transform
+        inside = geometry_mask(list(iris.to_crs(src.crs).geometry), out_shape=src.shape,
+                               transform=transform, invert=True)  # fmt: skip
+    pixel_m2 = abs(transform.a * transform.e)
+    changed = inside & (landcover == BUILT)
+    predicted = changed & np.isfinite(delta)
+    # No ΔT exactly where the run has no anomaly; the demo has such changed pixels.
+    np.testing.assert_array_equal(np.isfinite(delta), np.isfinite(anomaly))
+    assert 0 < predicted.sum() < changed.sum()
+    row = pd.read_csv(outputs / "scenarios" / "comparison.csv").set_index("scenario")
+    row = row.loc["cool_roofs"]
+    assert row["pixels_changed"] == changed.sum()
+    assert row["area_changed_m2"] == pytest.approx(changed.sum() * pixel_m2)
+    assert row["area_changed_predicted_m2"] == pytest.approx(predicted.sum() * pixel_m2)
+    city = float(np.nanmean(delta[inside]))  # the IRIS' pixels with a ΔT (float32 COG)
+    assert row["urban_mean_delta_k"] == pytest.approx(city, rel=1e-5)
+    per_ha = city / (predicted.sum() * pixel_m2 / 1e4)
+    assert row["delta_k_per_ha"] == pytest.approx(per_ha, rel=1e-5)
+    assert row["changed_mean_delta_k"] == pytest.approx(float(delta[predicted].mean()), abs=1e-6)
+    # The terminal line quotes both areas, the mean "on them" being over the second.
+    line = next(x for x in report.splitlines() if "scenario cool_roofs:" in x)
+    assert (
+        f"scenario cool_roofs: {changed.sum() * pixel_m2 / 1e4:.1f} ha changed, of which "
+        f"{predicted.sum() * pixel_m2 / 1e4:.1f} ha with a prediction: mean ΔLST "
+        f"{float(delta[predicted].mean()):+.2f} ["
+    ) in line
 
 
 def test_no_op_scenario_gives_exactly_zero(run_copy):
@@ -679,8 +718,13 @@ def test_the_terminal_line_gives_the_ranges_that_are_ranges():
         "urban_mean_delta_k": -0.01, "qpv_gap_before_k": float("nan"),
     }  # fmt: skip
     assert scenario_line(row) == (
-        "scenario s: 2.5 ha changed, mean ΔT -2.00 [-2.50, -1.75] K on them, -0.50 K over "
+        "scenario s: 2.5 ha changed, mean ΔLST -2.00 [-2.50, -1.75] K on them, -0.50 K over "
         "the target area, -0.010 K over the city"
+    )
+    # With the area that got a prediction, the mean "on them" is said to be over it.
+    assert scenario_line({**row, "area_changed_predicted_m2": 21_000.0}) == (
+        "scenario s: 2.5 ha changed, of which 2.1 ha with a prediction: mean ΔLST -2.00 "
+        "[-2.50, -1.75] K on them, -0.50 K over the target area, -0.010 K over the city"
     )
 
 
@@ -703,20 +747,21 @@ def test_a_drawn_scenario_map_says_its_pixels_are_one_draw(run_copy, monkeypatch
     said: list[str] = []
 
     def capture(fig, path):
-        said.extend(text.get_text() for text in fig.texts)
+        said.extend(text.get_text().replace("\n", " ") for text in fig.texts)  # unwrapped
         return Path(path)
 
     monkeypatch.setattr(figures, "save_png", capture)
     delta = np.zeros(baseline.shape)
-    figures.delta_map(baseline, delta, tmp_path / "a.png", title="t", drawn=True)
-    assert any("the converted pixels are one random draw" in text for text in said)
+    en = Messages("en")
+    figures.delta_map(baseline, delta, tmp_path / "a.png", title="t", drawn=True, m=en)
+    assert any("The converted pixels are one random draw" in text for text in said)
     said.clear()
-    figures.delta_map(baseline, delta, tmp_path / "b.png", title="t")
+    figures.delta_map(baseline, delta, tmp_path / "b.png", title="t", m=en)
     assert said and not any("random draw" in text for text in said)
     # The QPV gap after, with its range over the fits, which crosses zero here.
     table = pd.DataFrame(
         {"scenario": ["s"], "qpv_gap_before_k": [1.5], "qpv_gap_after_k": [-0.15]}
     ).assign(qpv_gap_after_k_min=-0.18, qpv_gap_after_k_max=0.30)
     said.clear()
-    figures.comparison_figure(baseline, {"s": delta}, table, tmp_path / "c.png")
-    assert any("bars: lowest to highest gap after over the model's fits" in t for t in said)
+    figures.comparison_figure(baseline, {"s": delta}, table, tmp_path / "c.png", m=en)
+    assert any("Error bars: lowest to highest gap after over the model's" in t for t in said)
