@@ -225,6 +225,17 @@ def test_map_of_one_value_up_to_rounding_is_one_colour():
     assert np.ptp(colours, axis=0).max() == 0.0
 
 
+def test_a_diverging_map_has_one_scale_both_sides_of_zero():
+    """-0.5 K is as pale a blue as +0.5 K is a red: the colour bar runs from -4 to +4 K."""
+    zones = _zones()
+    fig = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map", cmap="RdBu_r")
+    known = fig.axes[0].collections[0]
+    assert (known.norm.vmin, known.norm.vmax) == (-4.0, 4.0)
+    cmap = known.get_cmap()
+    assert known.to_rgba(np.array([-0.5]))[0].tolist() == list(cmap(0.5 - 0.5 / 8))
+    assert known.to_rgba(np.array([0.0]))[0].tolist() == list(cmap(0.5))
+
+
 def test_map_draws_values_and_hatched_zones_without_value():
     zones = _zones()
     fig = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map")
