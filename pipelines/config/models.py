@@ -750,7 +750,12 @@ class LandcoverRules(_Model):
 class ExternalLandcover(_Model):
     """An existing land-cover map (ESA WorldCover, OSO, CORINE ...) used instead of the rules."""
 
-    path: ConfigPath = Field(description="Land-cover raster (GeoTIFF). Required.")
+    path: ConfigPath = Field(
+        description="Land-cover raster (GeoTIFF). Each grid pixel takes the class at its centre "
+        "(nearest): a map finer than the grid is sampled, not aggregated (give it at the grid's "
+        "resolution, e.g. resampled with gdalwarp -r mode, for class shares of its own pixels). "
+        "Required."
+    )
     band: int = Field(1, ge=1, description="Band holding the class codes. Default 1.")
     mapping: str | dict[int, str] = Field(
         description="A shipped mapping ('worldcover', 'oso', 'corine') or a table {map code: "
