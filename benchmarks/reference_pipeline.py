@@ -12,9 +12,10 @@ geopandas add the census and the IRIS x QPV overlay. It computes, with ilots' de
 ``composite.min_clear: 3``, default heat island, land-cover rules and minimum mapping unit):
 
 * Masks. Landsat C2 L2: QA_PIXEL bits 0-5 (fill, dilated cloud, cirrus, cloud, shadow, snow)
-  reject a pixel (mask 63), so does ST_QA > 2 K or missing, and an ST_B10 outside
-  (149, 373] K; LST = DN x 0.00341802 + 149. Sentinel-2 L2A: SCL 4 (vegetation) and 5 (not
-  vegetated) are kept; reflectance = DN x scale + offset of the item's ``raster:bands``.
+  reject a pixel (mask 63), and for the LST water (bit 7: no urban LST), so does ST_QA > 2 K
+  or missing, and an ST_B10 outside (149, 373] K; LST = DN x 0.00341802 + 149. Sentinel-2
+  L2A: SCL 4 (vegetation) and 5 (not vegetated) are kept; reflectance = DN x scale + offset
+  of the item's ``raster:bands``.
 * LST composites: per pixel over the clear scenes, the median (``lst_median``) and the 90th
   percentile (``lst_p90``, NumPy's linear quantile), NaN where fewer than 3 scenes are clear;
   ``n_clear``, the number of clear scenes.
@@ -37,8 +38,9 @@ geopandas add the census and the IRIS x QPV overlay. It computes, with ilots' de
 * Per IRIS (rasterstats, pixel-centre rule): means of ``lst_median`` (``lst_mean_k``),
   ``lst_p90`` (``lst_p90_mean_k``), ``lst_anomaly``, NDVI, albedo and ``n_clear``; the 90th
   percentile of ``lst_median`` over the IRIS (``lst_p90_k``); ``valid_frac``, the share of
-  the IRIS pixels with a median LST; land-cover shares over the classified pixels
-  (``categorical=True``); ``area_m2``, the polygon area in the grid CRS.
+  the IRIS's land pixels (not of the water class) with a median LST; land-cover shares over
+  the classified pixels (``categorical=True``); ``area_m2``, the polygon area in the grid
+  CRS.
 * Census: Filosofi ``DISP_MED21`` (decimal comma; secret markers ``nd``, ``ns``, ``s``, ``so``
   -> NaN) as ``disp_med``, ``P21_POP`` as ``population``; IRIS x QPV in Lambert-93
   (EPSG:2154, invalid QPV repaired): ``qpv_area_m2`` inside the QPV union, ``qpv_share`` of
@@ -154,7 +156,7 @@ def landsat_scene(folder: Path, template) -> tuple[xr.DataArray, xr.DataArray]:
     st_qa = on_grid(open_band(next(folder.glob("*_ST_QA.TIF"))), template)
     qa = on_grid(open_band(next(folder.glob("*_QA_PIXEL.TIF")), masked=False), template)
     lst = st * ST_SCALE + ST_OFFSET
-    clear = (qa & QA_REJECT) == 0
+    clear = ((qa & QA_REJECT) == 0) & ((qa & QA_WATER) == 0)  # water is no urban LST
     clear &= (st_qa * ST_QA_SCALE >= 0) & (st_qa * ST_QA_SCALE <= ST_QA_MAX_K)
     clear &= (lst > 149.0) & (lst <= 373.0)
     water = ((qa & QA_FILL) == 0) & ((qa & QA_WATER) != 0)
@@ -311,7 +313,9 @@ def run_means_only(products: Path, iris_path: Path, out: Path) -> pd.DataFrame:
     template = open_band(asset(items[0], "red")[0])  # the 10 m grid
 
     folders = [f for f in sorted(products.glob("L*_L2SP_*")) if f.is_dir()]
-    lst = xr.concat([landsat_scene(f, template)[0] for f in folders], dim="time")
+    scenes = [landsat_scene(f, template) for f in folders]
+    lst = xr.concat([scene[0] for scene in scenes], dim="time")
+    water = np.any([scene[1].values for scene in scenes], axis=0)  # the QA water bit
     n_clear = lst.count("time")
     lst_median = lst.median("time").where(n_clear >= MIN_CLEAR)
     ndvi = xr.concat([sentinel2_ndvi(it, template) for it in items], dim="time")
@@ -330,8 +334,12 @@ def run_means_only(products: Path, iris_path: Path, out: Path) -> pd.DataFrame:
         table[f"{name}_mean"] = [s["mean"] for s in stats]
         table[f"{name}_count"] = [s["count"] for s in stats]
     table = table.rename(columns={"lst_mean": "lst_mean_k", "lst_count": "lst_count"})
-    # n_clear is defined on every pixel of the grid: its count is the zone's pixel count.
-    table["valid_frac"] = table["lst_count"] / table["n_clear_count"]
+    # n_clear is defined on every pixel of the grid: its count where it is not water is the
+    # zone's land pixel count (water has no LST).
+    land = zonal_stats(iris, np.where(water, np.nan, 1.0), affine=affine, nodata=np.nan,
+                       stats=["count"])  # fmt: skip
+    table["land_count"] = [s["count"] for s in land]
+    table["valid_frac"] = (table["lst_count"] / table["land_count"]).clip(upper=1.0)
     table = table[["code_iris", "lst_mean_k", "ndvi_mean", "n_clear_mean", "valid_frac",
                    "lst_count"]]  # fmt: skip
     write(table, out)
@@ -392,7 +400,7 @@ def run_reference(
     table["area_m2"] = iris.area
     med = zonal(iris, lst_median.values, affine, ["mean", "count", "percentile_90"], nodata=np.nan)
     n = zonal(iris, n_clear.values.astype("float32"), affine, ["mean", "count"], nodata=np.nan)
-    table["valid_frac"] = med["count"] / n["count"]
+    table["valid_frac"] = med["count"] / n["count"]  # of the land, once the classes are known
     table["lst_mean_k"] = med["mean"]
     table["lst_p90_k"] = med["percentile_90"]
     for column, layer in (
@@ -412,6 +420,8 @@ def run_reference(
     shares = counts.div(counts.sum(axis=1), axis=0).fillna(0)  # IRIS without classes: 0
     for code, name in CLASSES.items():
         table[f"lc_{name}_frac"] = shares[code]
+    land = 1.0 - table["lc_water_frac"]  # water has no LST: the share is of the land
+    table["valid_frac"] = (table["valid_frac"] / land).where(land > 0).clip(upper=1.0)
 
     table = census(table, filosofi, population)
     table = table.merge(qpv_overlay(iris, qpv), on="code_iris", how="left")

@@ -174,17 +174,26 @@ def _zone_table(
     *,
     min_valid_frac: float = 0.0,
     min_clear_area_frac: float = 0.0,
+    water_excluded: bool = False,
 ) -> pd.DataFrame:
     """Build the per-zone columns of a run from the zonal tables of its merged tile partials.
 
     A zone whose share of covered area with a composite LST (``valid_frac``: pixels with at
     least ``composite.min_clear`` clear scenes) is below ``min_valid_frac`` gets no LST
     value: a few clear pixels in one corner do not describe it (science.md §6.2). Below
-    ``min_clear_area_frac`` it is flagged, ``low_clear_area`` (§5).
+    ``min_clear_area_frac`` it is flagged, ``low_clear_area`` (§5). With water left out of
+    the LST (``water_excluded``), the share is of the zone's land: its area less the land
+    cover's water, which has no LST whatever the clouds (a riverside IRIS is not "cloudy").
     """
     out = pd.DataFrame({id_col: table[id_col]})
     out["area_m2"] = table["lst_median_area_m2"]
     out["valid_frac"] = table["lst_median_valid_frac"]
+    shares = _class_shares(frac, id_col)
+    if water_excluded:  # NaN water share (no land cover there): the whole area, as it was
+        land = 1.0 - shares["water"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            on_land = np.where(land > 0, np.minimum(out["valid_frac"] / land, 1.0), np.nan)
+        out["valid_frac"] = np.where(np.isnan(land), out["valid_frac"], on_land)
     out["lst_mean_k"] = table["lst_median_mean"]
     # The zone's 90th percentile of the median LST (its hot spots), and the zone mean of the
     # per-pixel 90th percentile over the scenes (its hot days).
@@ -199,16 +208,26 @@ def _zone_table(
     few = ~(out["valid_frac"] >= min_valid_frac)  # NaN: a zone the grid does not cover
     out.loc[few, [c for c in out.columns if c.startswith("lst_")]] = np.nan
     out["low_clear_area"] = ~(out["valid_frac"] >= min_clear_area_frac)
-    # The frac statistic gives 0 for a class absent from a zone and NaN for every class of a
-    # zone without a classified pixel (all masked, or outside the land cover): that zone has
-    # no shares, not 0 % of each. A class absent from the whole grid has no column: 0 %.
+    for name, share in shares.items():
+        out[f"lc_{name}_frac"] = share
+    return out
+
+
+def _class_shares(frac: pd.DataFrame, id_col: str) -> dict[str, np.ndarray]:
+    """Each land-cover class's share of each zone, by :data:`LANDCOVER_NAMES`.
+
+    The frac statistic gives 0 for a class absent from a zone and NaN for every class of a
+    zone without a classified pixel (all masked, or outside the land cover): that zone has
+    no shares, not 0 % of each. A class absent from the whole grid has no column: 0 %.
+    """
     classes = [c for c in frac.columns if c != id_col and _frac_code(c) is not None]
     empty = frac[classes].isna().all(axis=1).to_numpy() if classes else np.ones(len(frac), bool)
+    shares = {}
     for code, name in LANDCOVER_NAMES.items():
         cols = [c for c in classes if _frac_code(c) == code]
         share = frac[cols[0]].to_numpy(dtype=float) if cols else np.zeros(len(frac))
-        out[f"lc_{name}_frac"] = np.where(empty, np.nan, np.nan_to_num(share))
-    return out
+        shares[name] = np.where(empty, np.nan, np.nan_to_num(share))
+    return shares
 
 
 #: Per-zone columns ranked ("hotter than X % of the IRIS", science.md §7.5) -> column prefix.
@@ -861,6 +880,7 @@ def _run(
             stats = _zone_table(
                 *tables[name], id_col, min_valid_frac=config.zones.min_valid_frac,
                 min_clear_area_frac=comp.min_clear_area_frac,
+                water_excluded=not config.mask.lst_keep_water,
             )  # fmt: skip
             layers[name] = frame.merge(stats, on=id_col, how="left")
         if "lst_mean_k" in layers["iris"] and not layers["iris"]["lst_mean_k"].notna().any():

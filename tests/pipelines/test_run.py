@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import rasterio.features
 import shapely
 import xarray as xr
 import yaml
@@ -206,6 +207,29 @@ def test_run_recovers_planted_heat_island(demo_run):
     assert table["in_qpv"].any()
     assert (table["valid_frac"] > 0.3).all()
     assert (table["lst_p90_k"] >= table["lst_mean_k"]).all()
+
+
+def test_valid_frac_is_of_the_zones_land(demo_run, demo_folder):
+    """Water has no LST: an IRIS along the river is not 'cloudy'. Its valid_frac is the
+    share of its land (area less land-cover water) with a composite LST, here counted by
+    hand over the pixel centres of the run's lst_median.tif and landcover.tif."""
+    folder, result = demo_run
+    with rasterio.open(folder / "rasters" / "lst_median.tif") as src:
+        lst, transform, crs = src.read(1), src.transform, src.crs
+    with rasterio.open(folder / "rasters" / "landcover.tif") as src:
+        classes = src.read(1)
+    iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs)
+    table = result.zones["iris"].set_index("code_iris")
+    riverside = 0
+    for code, geometry in zip(iris["CODE_IRIS"], iris.geometry, strict=True):
+        inside = rasterio.features.geometry_mask([geometry], lst.shape, transform, invert=True)
+        land = inside & (classes != 1)
+        want = np.isfinite(lst[inside]).sum() / land.sum()
+        assert table.loc[code, "valid_frac"] == pytest.approx(min(want, 1.0), abs=0.03), code
+        if (classes[inside] == 1).mean() > 0.3:
+            riverside += 1
+            assert table.loc[code, "valid_frac"] > 0.9  # was the land's share of the IRIS
+    assert riverside >= 4
 
 
 def test_bounded_outcomes_get_the_erreygers_index(demo_run):
