@@ -290,7 +290,7 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> str:
         f"periods are cloud, shadow or fill (mask.landsat_preset "
         f"'{config.mask.landsat_preset}'), or fewer than composite.min_clear "
         f"({min_clear}) are clear on more than zones.min_valid_frac "
-        f"({config.zones.min_valid_frac:g}) of its area{also}; the LST columns are empty. Add "
+        f"({config.zones.min_valid_frac:g}) of its land{also}; the LST columns are empty. Add "
         "scenes (inputs, periods), or lower composite.min_clear or zones.min_valid_frac"
     )
 

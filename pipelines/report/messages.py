@@ -133,7 +133,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "axis_lc_built_frac": ("Part bâtie", "Built share"),
     "axis_population": ("Population", "Population"),
-    "axis_valid_frac": ("Part de la surface couverte", "Share of the area covered"),
+    "axis_valid_frac": (
+        "Part des terres couverte (l'eau exclue)",
+        "Share of the land covered (water left out)",
+    ),
     "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
     "axis_share_pixels": ("Part des pixels", "Share of pixels"),
     "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
@@ -485,10 +488,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     # --- quality --------------------------------------------------------------------------------
     "quality_zones": (
-        "{with_value} IRIS sur {n} ont une valeur de {label}. Part de la surface couverte par "
-        "des pixels valides : minimum {vmin}, médiane {vmed}.",
-        "{with_value} of {n} IRIS have a value of {label}. Share of the area covered by valid "
-        "pixels: minimum {vmin}, median {vmed}.",
+        "{with_value} IRIS sur {n} ont une valeur de {label}. Part des terres (l'eau exclue) "
+        "couverte par des pixels valides : minimum {vmin}, médiane {vmed}.",
+        "{with_value} of {n} IRIS have a value of {label}. Share of the land (water left out) "
+        "covered by valid pixels: minimum {vmin}, median {vmed}.",
     ),
     "quality_below": (
         "{count} IRIS sont sous le seuil de couverture de {threshold} et n'ont pas de valeur.",
