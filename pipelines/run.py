@@ -595,7 +595,8 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
     """Keep the rows of a census table whose IRIS the run has; log how many were left.
 
     Read for the communes of the run's IRIS, a table also holds those communes' IRIS outside
-    an area given as a box or a polygon: not an unmatched code worth a warning.
+    an area given as a box, a polygon or other zones (the QPV): not an unmatched code worth
+    a warning.
     """
     inside = census["code_iris"].astype(str).isin(set(codes.astype(str)))
     if not inside.all():
@@ -884,12 +885,12 @@ def _run(
             )  # fmt: skip
             layers[name] = frame.merge(stats, on=id_col, how="left")
         if "lst_mean_k" in layers["iris"] and not layers["iris"]["lst_mean_k"].notna().any():
-            notes.append(no_clear_note(config, len(graph.inputs.landsat)))
+            notes.append(no_clear_note(config, graph.lst.sizes["time"]))  # scenes, not products
     with timer("census"):
         table = layers["iris"]
         for census_table in census_tables:
-            if config.aoi.zones is None:  # a box or polygon cuts communes: their IRIS outside
-                census_table = _in_area(census_table, table["code_iris"])  # it are expected
+            if config.aoi.zones != "iris":  # a box, a polygon, the QPV cut communes: their
+                census_table = _in_area(census_table, table["code_iris"])  # IRIS outside it
             table, _ = join_tables(table, census_table, on="code_iris")
         if qpv is not None:
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]

@@ -54,14 +54,15 @@ def _on_grid(
         warped = data.odc.reproject(grid, resampling=resampling)
     except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
         raise ConfigError(
-            f"{key}: {path} ({data.rio.crs}) cannot be placed on the run's grid ({grid.crs}): "
+            f"{key}: {path} ({data.rio.crs}) cannot be placed on the run's grid "
+            f"({_crs_name(grid.crs)}): "
             f"{err}; check the file's CRS"
         ) from err
     if share == 0:
         raise ConfigError(
             f"{key}: {path} does not cover the run's grid (the zones and their rural ring): "
             f"its bounds {_bounds(data.odc.geobox)} in {data.rio.crs}, the grid's "
-            f"{_bounds(grid)} in {grid.crs}; check the file and its CRS"
+            f"{_bounds(grid)} in {_crs_name(grid.crs)}; check the file and its CRS"
         )
     if share < COVERED:
         warnings.warn(
@@ -81,15 +82,24 @@ COVERED = 0.9999
 
 
 def _covered_share(box: Any, grid: Any) -> float:
-    """Share of ``grid``'s area inside the footprint of ``box`` (odc-geo GeoBoxes)."""
-    extent = grid.extent
-    footprint = box.extent.to_crs(grid.crs, resolution=min(abs(grid.resolution.x), 100.0))
-    return float(footprint.intersection(extent).area / extent.area)
+    """Share of ``grid``'s area inside the footprint of ``box`` (odc-geo GeoBoxes).
+
+    Measured in the file's CRS: the grid's small extent goes there (densified every 1 km),
+    never a continental or global file's extent into the grid's UTM zone, where it breaks.
+    """
+    extent = grid.extent.to_crs(box.crs, resolution=1000.0)
+    return float(extent.intersection(box.extent).area / extent.area)
 
 
 def _bounds(box: Any) -> str:
     left, bottom, right, top = box.boundingbox
     return f"({left:.6g}, {bottom:.6g}, {right:.6g}, {top:.6g})"
+
+
+def _crs_name(crs: Any) -> str:
+    """``EPSG:32631``, or the CRS's name when it has no EPSG code (never its whole WKT)."""
+    epsg = getattr(crs, "epsg", None)
+    return f"EPSG:{epsg}" if epsg else str(getattr(crs, "name", crs))
 
 
 def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:

@@ -18,6 +18,7 @@ each item as it is stored (the Sentinel-2 composite, whose products may differ i
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ __all__ = ["SAME_OVERPASS", "acquisition_groups", "fuse_acquisitions", "repeated
 #: consecutive rows are ~24 s apart, a Sentinel-2 datastrip's tiles share one time; a
 #: platform sees a place again days later).
 SAME_OVERPASS = np.timedelta64(120, "s")
+_SAME_OVERPASS_TD = dt.timedelta(seconds=120)
 
 
 def acquisition_groups(series: xr.DataArray | xr.Dataset) -> list[list[int]]:
@@ -123,10 +125,9 @@ def repeated_products(items: Sequence[Any], tile: Callable[[Any], str]) -> list[
     for item in items:
         runs = groups.setdefault((str(item.properties.get("platform", "")), tile(item)), [])
         for group in runs:
-            if (
-                abs(np.datetime64(item.datetime, "ns") - np.datetime64(group[0].datetime, "ns"))
-                < SAME_OVERPASS
-            ):
+            # Python datetimes (UTC-aware, as pystac gives them): no NumPy conversion, which
+            # warns about time zones.
+            if abs(item.datetime - group[0].datetime) < _SAME_OVERPASS_TD:
                 group.append(item)
                 break
         else:

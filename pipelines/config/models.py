@@ -902,9 +902,10 @@ class ZonesConfig(_Model):
         0.5,
         ge=0,
         le=1,
-        description="Zones with less valid covered area than this share (valid_frac: area with "
-        "a composite LST) get no LST value: their lst_* columns are empty, valid_frac stays "
-        "(science.md §6.2, [U]). Default 0.5.",
+        description="Zones with less valid covered area than this share (valid_frac: the share "
+        "of the zone's land, or of its area under mask.lst_keep_water, with a composite LST) "
+        "get no LST value: their lst_* columns are empty, valid_frac stays (science.md §6.2, "
+        "[U]). Default 0.5.",
     )
 
     @field_validator("extra")

@@ -202,10 +202,12 @@ def getis_ord_gi_star(
 def spatial_note(result: MoranResult, alpha: float = ALPHA) -> str | None:
     """Return the caveat for other results when ``result`` shows autocorrelation, else None.
 
-    Uses the permutation p-value, or the normal one when no permutation was run.
+    Uses the permutation p-value, or the normal one when no permutation was run. Only a
+    positive autocorrelation (neighbours alike) makes intervals that assume independence
+    optimistic; a negative one makes them conservative, and gets no caveat.
     """
     p = result.p_value if np.isfinite(result.p_value) else result.p_norm
-    if not (np.isfinite(p) and p < alpha):
+    if not (np.isfinite(p) and p < alpha and result.value > 0):
         return None
     residual = result.metric.startswith("residual")
     what = "residual spatial autocorrelation" if residual else "spatial autocorrelation"

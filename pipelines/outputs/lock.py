@@ -99,8 +99,8 @@ def _acquire(root: Path) -> object | None:
     root.mkdir(parents=True, exist_ok=True)
     try:
         handle = open(root / LOCK_NAME, "a+", encoding="utf-8")  # open while the lock is held
-    except PermissionError:  # a read-only folder: whoever writes there says why it cannot
-        return None
+    except OSError:  # a read-only folder or mount (EACCES, EROFS): whoever writes there
+        return None  # says why it cannot
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process

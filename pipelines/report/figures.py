@@ -549,8 +549,8 @@ def suhii_figure(heat_island: Mapping[str, Any], m: Messages) -> Figure | None:
         return None
     fig = _new_figure(*_SUHII_SIZE)
     ax = fig.add_subplot()
-    # Bars at 0, 1, ...: two scenes of one day and platform (two rows of a path) keep a bar
-    # each, where a categorical axis would draw them on the same spot.
+    # Bars at 0, 1, ...: two scenes of one day (two platforms' overpasses) keep a bar each,
+    # where a categorical axis would draw them on the same spot.
     positions = np.arange(len(scenes))
     ax.bar(positions, [float(s["suhii_k"]) for s in scenes], color=_BAR_COLOUR)
     dates = [str(s.get("time", ""))[:10] for s in scenes]

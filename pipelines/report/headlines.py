@@ -389,8 +389,8 @@ def scenario_best_sentence(
 def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:
     """Say what the intervals' independence assumption is worth, from Moran's I when given.
 
-    Neighbouring IRIS are said to be alike only when Moran's I is significant (p <
-    :data:`~pipelines.inequality.spatial.ALPHA`, as the run's own caveats); a p-value at the
+    Neighbouring IRIS are said to be alike only when Moran's I is positive and significant
+    (p < :data:`~pipelines.inequality.spatial.ALPHA`, as the run's own caveats); a p-value at the
     smallest the permutations allow reads ``p ≤ 0,001``.
     """
     moran = _metric(inequality, "morans_i")
@@ -403,7 +403,9 @@ def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:
         p, permutations = moran.get("p_norm"), None
     if not is_number(p):
         return m("method_ci")
-    key = "method_ci_moran" if float(p) < ALPHA else "method_ci_moran_unclear"
+    # Alike only for a positive I: a significant negative one (neighbours unlike) is not it.
+    alike = float(p) < ALPHA and is_number(moran.get("value")) and float(moran["value"]) > 0
+    key = "method_ci_moran" if alike else "method_ci_moran_unclear"
     return m(key, value=m.number(moran["value"], 3), p=m.p_clause(p, permutations))
 
 

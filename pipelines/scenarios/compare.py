@@ -22,10 +22,10 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
 ``area_changed_m2``
     Area of the pixels whose NDVI, albedo or class the scenario changed.
 ``area_changed_predicted_m2``
-    Area of the changed pixels that got a prediction: those with an observed LST anomaly
-    (at least ``composite.min_clear`` clear dates) and known predictors. The changed pixels
-    without one (the run's NaN anomaly: too few clear dates, outside the scenes) have no ΔT;
-    they count in ``area_changed_m2``, not here.
+    Area of the changed pixels that got a ΔT: those with an observed LST anomaly (at least
+    ``composite.min_clear`` clear dates; 0 where the model sees no change of its
+    predictors). The changed pixels without one (the run's NaN anomaly: too few clear
+    dates, outside the scenes) count in ``area_changed_m2``, not here.
 ``changed_mean_delta_k``
     Mean ΔT (K) over the changed pixels that got a prediction (how much cooler they get).
     ΔT, as every mean below, is over the pixels with an observed LST anomaly.

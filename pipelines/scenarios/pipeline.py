@@ -501,7 +501,7 @@ def _write_scenarios(
             if "iris" in baseline.zones:
                 iris = zone_effects(baseline, "iris", coverages["iris"], delta, applied.changed)
             trials.append(_mean_effects(
-                baseline, config, area, applied.changed & trial.predicted, delta, iris, city,
+                baseline, config, area, applied.changed & np.isfinite(delta), delta, iris, city,
                 gap_before,
             ))  # fmt: skip
         point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
@@ -667,9 +667,9 @@ def _write_scenario(
         # Keyed by outcome, as the run's: its CSV has the same columns (outcome first).
         write_inequality({OUTCOME: report}, folder / "inequality.json", folder / "inequality.csv")
     gap_before = metric_value(before_json, "group_difference")
-    # The changed pixels that got a prediction: those with an observed anomaly (enough clear
-    # dates) and known predictors; the others have no ΔLST, and no part in its means.
-    predicted = changed & effect.predicted
+    # The changed pixels that got a ΔLST: those with an observed anomaly (enough clear
+    # dates), 0 where the model sees no change; the others have no part in its means.
+    predicted = changed & np.isfinite(delta)
     means = _mean_effects(
         baseline, config, area, predicted, delta, tables.get("iris"), city, gap_before
     )
@@ -727,8 +727,8 @@ def _mean_effects(
 ) -> dict[str, float]:
     """Mean ΔT over the changed pixels, the ``where``, the city, and the QPV and other IRIS.
 
-    ``changed``: the changed pixels that got a prediction (``changed & effect.predicted``),
-    those the mean "on the changed pixels" is over.
+    ``changed``: the changed pixels that got a ΔLST (``changed & isfinite(delta)``), those
+    the mean "on the changed pixels" is over.
 
     ``iris``: the per-IRIS effects (:func:`~.compare.zone_effects`), None without IRIS;
     ``city``: the pixels of the IRIS (:func:`_city`). With them, the QPV gap after the

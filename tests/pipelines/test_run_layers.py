@@ -123,6 +123,28 @@ def test_an_external_map_off_the_area_or_in_part_is_said(demo_folder, worldcover
     assert (classes.values[:, box.shape.x // 4 :] == 0).all()
 
 
+def test_a_global_or_continental_file_covers_the_grid(demo_folder, tmp_path):
+    """A worldwide DEM in degrees (a VRT of tiles, WorldCover) covers the demo's grid: its
+    extent is never projected into the grid's UTM zone, where it breaks (share 0)."""
+    from odc.geo.geobox import GeoBox
+
+    from pipelines import run_layers
+
+    grid = _like().odc.geobox
+    world = GeoBox.from_bbox((-180, -90, 180, 90), crs="EPSG:4326", resolution=0.5)
+    europe = GeoBox.from_bbox((2_500_000, 1_400_000, 7_400_000, 5_500_000), crs="EPSG:3035",
+                              resolution=1000)  # fmt: skip
+    assert run_layers._covered_share(world, grid) == pytest.approx(1.0)
+    assert run_layers._covered_share(europe, grid) == pytest.approx(1.0)
+    dem = tmp_path / "world.tif"
+    _write(dem, np.full(world.shape.yx, 150.0, np.float32), world.transform, "EPSG:4326")
+    config = _config(demo_folder, tmp_path / "x", **{"heat_island.dem": str(dem)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)  # no error, no partial-cover warning
+        elevation = run_layers.dem_on_grid(config, _like())
+    assert elevation.shape == grid.shape.yx
+
+
 def test_an_external_map_whose_crs_does_not_fit_is_one_line(demo_folder, worldcover, tmp_path):
     """The demo's map tagged with the next UTM zone: PROJ/GEOS fail on its footprint."""
     from pipelines import run_layers

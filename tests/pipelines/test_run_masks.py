@@ -358,6 +358,17 @@ def test_products_of_one_overpass_count_once(demo_folder, tmp_path):
     ids = [scene["product_id"] for scene in heat["scenes"]]
     assert ids == [f"{p.name.replace('_198030_', '_198029_')} + {p.name}" for p in products]
     assert len(result.zones["iris"]) == 64
+    # Two dates in four products: the no-LST warning counts the two scenes.
+    two = tmp_path / "two"
+    two.mkdir()
+    for product in products[:2]:
+        shutil.copytree(product, two / product.name)
+        _as_row_29(product, two, keep_rows=200)
+    warned = run(
+        apply_overrides(plain, {"inputs.landsat": [str(two)]}), out=tmp_path / "2"
+    ).warnings
+    said = "no IRIS has a composite LST: the periods hold 2 Landsat scene(s), fewer than "
+    assert any(w.startswith(said) for w in warned), warned
 
 
 def test_a_sentinel2_product_given_twice_counts_once(demo_folder, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from raster.acquisitions import acquisition_groups, fuse_acquisitions
+from raster.acquisitions import acquisition_groups, fuse_acquisitions, repeated_products
 from tests.conftest import raise_if_dask_computes
 
 NAN = np.nan
@@ -82,3 +82,30 @@ def test_a_dataset_is_fused_variable_by_variable():
 def test_one_product_per_overpass_is_left_as_it_is():
     series = _series().isel(time=[0, 2, 3])
     assert fuse_acquisitions(series, acquisition_groups(series)) is series
+
+
+def test_repeated_products_are_one_tile_of_one_overpass_without_a_warning():
+    """pystac datetimes are UTC-aware: grouping them must not warn (NumPy's datetime64 does,
+    and a run records every warning in its manifest)."""
+    import datetime as dt
+    import warnings
+
+    import pystac
+
+    t0 = dt.datetime(2023, 7, 14, 10, 56, 21, tzinfo=dt.UTC)
+
+    def item(name, tile, when, platform="sentinel-2b"):
+        props = {"platform": platform, "s2:mgrs_tile": tile}
+        return pystac.Item(name, None, None, when, props)
+
+    items = [
+        item("a", "31TCJ", t0),
+        item("b", "31TCJ", t0 + dt.timedelta(seconds=30)),  # the same product, elsewhere
+        item("c", "31TCH", t0),  # the next tile of the pass: another product
+        item("d", "31TCJ", t0 + dt.timedelta(days=5)),
+        item("e", "31TCJ", t0, platform="sentinel-2a"),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        groups = repeated_products(items, lambda it: it.properties["s2:mgrs_tile"])
+    assert [[it.id for it in group] for group in groups] == [["a", "b"]]

@@ -80,6 +80,12 @@ def test_permutation_inference_is_seeded_and_flags_autocorrelation():
     assert "optimistic" in note and note in first.notes
     noise = morans_i(frame["z"], frame, permutations=499, seed=3)
     assert noise.p_value > 0.05 and spatial_note(noise) is None
+    # A checkerboard: significant negative autocorrelation makes independent-zone
+    # intervals conservative, not optimistic: no caveat.
+    board = frame.assign(x=np.where((np.arange(len(frame)) % 2) == 0, 1.0, -1.0))
+    checker = morans_i(board["x"], board, contiguity="rook", permutations=499, seed=3)
+    assert checker.value < 0 and checker.p_value < 0.05, (checker.value, checker.p_value)
+    assert spatial_note(checker) is None
 
 
 def _dense_cliff_ord(w, x):

@@ -273,6 +273,10 @@ def test_morans_i_is_said_significant_only_below_005():
     # Above the floor of its permutations, the p-value is quoted as it is.
     above = {"morans_i": {"value": 0.2, "p_value": 0.002, "permutations": 999}}
     assert any("p = 0,002)" in _plain(n) for n in method_notes(above, FR, synthetic=False))
+    # A significant negative I: neighbours unlike (a checkerboard), not alike.
+    unlike = {"morans_i": {"value": -0.3, "p_value": 0.001, "permutations": 999}}
+    (en,) = [n for n in method_notes(unlike, EN, synthetic=False) if "Moran" in n]
+    assert "Neighbouring IRIS are alike" not in en and "do not establish" in en
 
 
 def test_method_notes_without_permutations_quote_the_normal_p_value():
