@@ -63,9 +63,9 @@ def _iris(city: CityModel) -> gpd.GeoDataFrame:
             rows.append(
                 {
                     "CODE_IRIS": f"{_COMMUNE}{n:04d}",
-                    "NOM_IRIS": f"Synthetique {n}",
+                    "NOM_IRIS": f"Synthétique {n}",
                     "INSEE_COM": _COMMUNE,
-                    "NOM_COM": "Ville synthetique",
+                    "NOM_COM": "Ville synthétique",
                     "TYP_IRIS": "H",
                     "geometry": box(west, south, west + IRIS_SIZE_M, south + IRIS_SIZE_M),
                 }
@@ -81,9 +81,9 @@ def _qpv(city: CityModel) -> gpd.GeoDataFrame:
         {
             "code_qp": list(QPV_FOOTPRINTS),
             "lib_qp": [
-                "Quartier synthetique A",
-                "Quartier synthetique B",
-                "Quartier synthetique C",
+                "Quartier synthétique A",
+                "Quartier synthétique B",
+                "Quartier synthétique C",
             ],
             "insee_com": [_COMMUNE] * 3,
             "geometry": [a, b, c],
