@@ -251,9 +251,9 @@ print(f"no-op scenario: largest |ΔT| = {np.nanmax(np.abs(noop_effect.delta)):.1
 # The comparison's columns: `area_changed_m2` and `area_changed_predicted_m2` (the changed
 # pixels with an observed anomaly, which get a ΔT); `mean_delta_k` (mean ΔT over the
 # scenario's area); `urban_mean_delta_k` (over the whole city) and `delta_k_per_ha` (that,
-# per hectare changed with a prediction: the city-wide return of each hectare of effort); `qpv_delta_mean_k` and
-# `rest_delta_mean_k` (population-weighted IRIS means, as the gap is computed); the QPV gap
-# and the concentration index before and after.
+# per hectare changed with a prediction: the city-wide return of each hectare of effort);
+# `qpv_delta_mean_k` and `rest_delta_mean_k` (population-weighted IRIS means, as the gap is
+# computed); the QPV gap and the concentration index before and after.
 
 # %%
 result = run_scenarios(config)
