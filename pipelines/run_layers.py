@@ -27,6 +27,7 @@ from raster.heat_island import (
 )
 from raster.landcover import LandCover, map_external_landcover
 from tiles.errors import ConfigError, IlotsWarning, ReadError
+from tiles.grid import crs_name
 
 __all__ = ["dem_on_grid", "external_landcover", "reference_mask", "urban_footprint"]
 
@@ -55,14 +56,14 @@ def _on_grid(
     except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
         raise ConfigError(
             f"{key}: {path} ({data.rio.crs}) cannot be placed on the run's grid "
-            f"({_crs_name(grid.crs)}): "
+            f"({crs_name(grid.crs)}): "
             f"{err}; check the file's CRS"
         ) from err
     if share == 0:
         raise ConfigError(
             f"{key}: {path} does not cover the run's grid (the zones and their rural ring): "
             f"its bounds {_bounds(data.odc.geobox)} in {data.rio.crs}, the grid's "
-            f"{_bounds(grid)} in {_crs_name(grid.crs)}; check the file and its CRS"
+            f"{_bounds(grid)} in {crs_name(grid.crs)}; check the file and its CRS"
         )
     if share < COVERED:
         warnings.warn(
@@ -94,12 +95,6 @@ def _covered_share(box: Any, grid: Any) -> float:
 def _bounds(box: Any) -> str:
     left, bottom, right, top = box.boundingbox
     return f"({left:.6g}, {bottom:.6g}, {right:.6g}, {top:.6g})"
-
-
-def _crs_name(crs: Any) -> str:
-    """``EPSG:32631``, or the CRS's name when it has no EPSG code (never its whole WKT)."""
-    epsg = getattr(crs, "epsg", None)
-    return f"EPSG:{epsg}" if epsg else str(getattr(crs, "name", crs))
 
 
 def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import pyproj
 from odc.geo import CRS
 from odc.geo.geobox import GeoBox
 from odc.geo.geom import BoundingBox, Geometry
@@ -24,10 +25,22 @@ __all__ = [
     "LANDSAT_PIXEL_M",
     "aligned_chunks",
     "analysis_geobox",
+    "crs_name",
     "grid_anchor",
     "is_utm",
     "utm_crs_for",
 ]
+
+
+def crs_name(crs: Any) -> str:
+    """Return a short name for a CRS, for messages: ``EPSG:2154`` when it has one, else its name.
+
+    ``crs``: anything pyproj reads (a pyproj, rasterio or odc-geo CRS, ``"EPSG:2154"``).
+    """
+    crs = pyproj.CRS.from_user_input(crs)
+    authority = crs.to_authority(min_confidence=90)
+    return ":".join(authority) if authority else crs.name
+
 
 #: Default chunk edge in pixels (a multiple of the 512-pixel COG block).
 DEFAULT_CHUNK = 2048

@@ -47,6 +47,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from shapely import GeometryType
 
 from tiles.errors import CRSError, IlotsWarning, ZonesError
+from tiles.grid import crs_name
 
 __all__ = ["PreparedZones", "prepare_zones"]
 
@@ -208,8 +209,8 @@ def prepare_zones(zones: gpd.GeoDataFrame, *, id: Hashable, crs: Any) -> Prepare
             logger.info(
                 "reprojecting %d zones from %s to the raster CRS %s",
                 len(geoms),
-                _crs_name(source_crs),
-                _crs_name(target_crs),
+                crs_name(source_crs),
+                crs_name(target_crs),
             )
         projected = gpd.GeoSeries(geoms, crs=source_crs).to_crs(target_crs)
         geoms = np.array(_to_numpy(projected), dtype=object)
@@ -317,8 +318,8 @@ def _check_finite(geoms: np.ndarray, ids: pd.Index, source: pyproj.CRS, target: 
     bad = np.isinf(bounds).any(axis=1)
     if bad.any():
         raise CRSError(
-            f"{int(bad.sum())} zones cannot be reprojected from {_crs_name(source)} to "
-            f"{_crs_name(target)} (outside its area of use), e.g. ids {_examples(ids[bad])}; "
+            f"{int(bad.sum())} zones cannot be reprojected from {crs_name(source)} to "
+            f"{crs_name(target)} (outside its area of use), e.g. ids {_examples(ids[bad])}; "
             "check the zones' CRS and clip the zones to the raster"
         )
 
@@ -396,9 +397,9 @@ def _warn_repaired(
     n_source, n_target = int(in_source.sum()), int(in_target.sum())
     if not n_source + n_target:
         return
-    where = f"{n_source} in {_crs_name(source)}"
+    where = f"{n_source} in {crs_name(source)}"
     if n_target:
-        where += f", {n_target} after reprojection to {_crs_name(target)}"
+        where += f", {n_target} after reprojection to {crs_name(target)}"
     warnings.warn(
         f"{n_source + n_target} invalid zone geometries were repaired with shapely.make_valid "
         f"({where}), e.g. ids {_examples(ids[in_source | in_target])}; their areas may differ "
@@ -424,9 +425,3 @@ def _examples(values: Sequence[Any] | pd.Index) -> str:
     shown = [v.item() if isinstance(v, np.generic) else v for v in list(values[:_N_EXAMPLES])]
     text = ", ".join(repr(v) for v in shown)
     return text + (", ..." if len(values) > _N_EXAMPLES else "")
-
-
-def _crs_name(crs: pyproj.CRS) -> str:
-    """Return a short name for a CRS: ``EPSG:2154`` when it has one, else its name."""
-    authority = crs.to_authority(min_confidence=90)
-    return ":".join(authority) if authority else crs.name
