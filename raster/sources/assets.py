@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ __all__ = [
     "RemotePolicy",
     "band_asset",
     "check_complete",
+    "folder_jsons",
     "footprint",
     "href_name",
     "is_remote",
@@ -497,6 +498,19 @@ def load_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MetadataError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data
+
+
+def folder_jsons(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Yield each readable JSON object of a folder (``*.json``, by name) with its path.
+
+    A file that is not valid JSON, or not an object, is passed over: a folder of products
+    holds other JSON files (a provider's metadata, a half-downloaded one).
+    """
+    for path in sorted(folder.glob("*.json")):
+        try:
+            yield path, load_json(path)
+        except MetadataError:
+            continue
 
 
 def local_file(href: str, folder: Path) -> Path | None:

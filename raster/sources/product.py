@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import pystac
 
-from raster.sources.assets import load_json
+from raster.sources.assets import folder_jsons, load_json
 from raster.sources.landsat import find_mtl, is_tar, landsat_item
 from raster.sources.landsat_build import LANDSAT_ITEM_ID
 from raster.sources.landsat_halves import merge_halves, split_half
@@ -20,7 +20,6 @@ from raster.sources.sentinel2_stac import find_item_json, is_sentinel2_item
 from tiles.errors import (
     IlotsError,
     IlotsWarning,
-    MetadataError,
     ProductNotFoundError,
     UnrecognisedProductError,
     UnsupportedProductError,
@@ -93,11 +92,7 @@ def _open_folder(path: Path) -> pystac.Item:
 def _landsat_jsons(folder: Path) -> dict[str, list[Path]]:
     """Return a folder's Landsat item JSONs by product id (a product's SR and ST together)."""
     found: dict[str, list[Path]] = {}
-    for path in sorted(folder.glob("*.json")):
-        try:
-            data = load_json(path)
-        except MetadataError:
-            continue
+    for path, data in folder_jsons(folder):
         if _is_landsat_json(data):
             found.setdefault(split_half(str(data["id"]))[0], []).append(path)
     return found

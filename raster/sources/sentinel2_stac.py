@@ -22,6 +22,7 @@ from raster.bands import SENTINEL2_L2A, BandSpec
 from raster.sources.assets import (
     ItemAssets,
     RemotePolicy,
+    folder_jsons,
     json_bands,
     keeps_remote,
     load_json,
@@ -64,14 +65,7 @@ def find_item_json(folder: Path) -> Path | None:
     UnrecognisedProductError
         If the folder holds several Sentinel-2 item JSONs.
     """
-    found = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            data = load_json(path)
-        except MetadataError:
-            continue
-        if is_sentinel2_item(data):
-            found.append(path)
+    found = [path for path, data in folder_jsons(folder) if is_sentinel2_item(data)]
     if len(found) > 1:
         raise UnrecognisedProductError(
             f"{folder} holds {len(found)} Sentinel-2 item JSONs; give one item JSON at a time"
