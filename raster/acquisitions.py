@@ -32,8 +32,7 @@ __all__ = ["SAME_OVERPASS", "acquisition_groups", "fuse_acquisitions", "repeated
 #: Products of one platform acquired closer than this are one overpass (a Landsat path's
 #: consecutive rows are ~24 s apart, a Sentinel-2 datastrip's tiles share one time; a
 #: platform sees a place again days later).
-SAME_OVERPASS = np.timedelta64(120, "s")
-_SAME_OVERPASS_TD = dt.timedelta(seconds=120)
+SAME_OVERPASS = dt.timedelta(seconds=120)
 
 
 def acquisition_groups(series: xr.DataArray | xr.Dataset) -> list[list[int]]:
@@ -56,9 +55,10 @@ def acquisition_groups(series: xr.DataArray | xr.Dataset) -> list[list[int]]:
     )
     groups: list[list[int]] = []
     last: dict[str, int] = {}  # platform -> its latest group
+    within = np.timedelta64(SAME_OVERPASS)
     for k, (when, platform) in enumerate(zip(times, platforms, strict=True)):
         g = last.get(str(platform))
-        if g is not None and when - times[groups[g][-1]] < SAME_OVERPASS:
+        if g is not None and when - times[groups[g][-1]] < within:
             groups[g].append(k)
         else:
             last[str(platform)] = len(groups)
@@ -127,7 +127,7 @@ def repeated_products(items: Sequence[Any], tile: Callable[[Any], str]) -> list[
         for group in runs:
             # Python datetimes (UTC-aware, as pystac gives them): no NumPy conversion, which
             # warns about time zones.
-            if abs(item.datetime - group[0].datetime) < _SAME_OVERPASS_TD:
+            if abs(item.datetime - group[0].datetime) < SAME_OVERPASS:
                 group.append(item)
                 break
         else:
