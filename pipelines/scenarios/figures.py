@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from pipelines.outputs._atomic import staged
-from pipelines.report.figures import localise
+from pipelines.report.figures import FOOTER_POINTS, localise
 from pipelines.report.text import Messages
 from pipelines.scenarios.baseline import Baseline
 
@@ -34,8 +34,7 @@ __all__ = ["comparison_figure", "delta_map", "delta_scale", "footer_lines", "sav
 #: Resolution of the PNGs (dots per inch).
 DPI = 110
 _CMAP = "RdBu_r"
-#: Font size of the footer (points), its line height (in font sizes) and margin (inches).
-_FOOTER_POINTS = 7
+#: The footer's line height (in font sizes) and margin (inches); its font is the report's.
 _FOOTER_LINE = 1.3
 _FOOTER_MARGIN = 0.08
 
@@ -61,7 +60,7 @@ def footer_lines(fig: Figure, sentences: Sequence[str], *, dpi: int = DPI) -> li
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     fig.set_dpi(dpi)
     renderer = canvas.get_renderer()
-    font = FontProperties(size=_FOOTER_POINTS)
+    font = FontProperties(size=FOOTER_POINTS)
     room = (fig.get_figwidth() - 2 * _FOOTER_MARGIN) * dpi
 
     def width(line: str) -> float:
@@ -79,7 +78,7 @@ def footer_lines(fig: Figure, sentences: Sequence[str], *, dpi: int = DPI) -> li
 def _footer(fig: Figure, sentences: Sequence[str]) -> None:
     """Write the wrapped footer at the bottom of ``fig`` and keep the layout above it."""
     lines = footer_lines(fig, sentences)
-    height = (len(lines) * _FOOTER_LINE * _FOOTER_POINTS / 72 + 2 * _FOOTER_MARGIN) / (
+    height = (len(lines) * _FOOTER_LINE * FOOTER_POINTS / 72 + 2 * _FOOTER_MARGIN) / (
         fig.get_figheight()
     )
     fig.get_layout_engine().set(rect=(0, height, 1, 1 - height))  # type: ignore[union-attr]
@@ -87,7 +86,7 @@ def _footer(fig: Figure, sentences: Sequence[str]) -> None:
         _FOOTER_MARGIN / fig.get_figwidth(),
         _FOOTER_MARGIN / fig.get_figheight(),
         "\n".join(lines),
-        fontsize=_FOOTER_POINTS,
+        fontsize=FOOTER_POINTS,
         color="0.3",
         va="bottom",
         linespacing=_FOOTER_LINE,
