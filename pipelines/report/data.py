@@ -163,6 +163,15 @@ class RunSummary:
         value = zones.get("min_valid_frac") if isinstance(zones, Mapping) else None
         return float(value) if isinstance(value, int | float) else None
 
+    @property
+    def water_left_out(self) -> bool:
+        """Whether the run left water out of its LST, so a zone's ``valid_frac`` is of its land.
+
+        ``mask.lst_keep_water`` false (the default) or absent (a run from before that key).
+        """
+        mask = self.config.get("mask")
+        return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
+
 
 def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
     """Read the run folder ``run_dir`` for the report.

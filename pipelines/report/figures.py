@@ -622,8 +622,13 @@ def quality_figure(
     *,
     n_clear_shares: pd.Series | None,
     min_valid_frac: float | None,
+    water_left_out: bool = True,
 ) -> Figure | None:
-    """Clear observations per pixel (when known) and the zones' valid share, side by side."""
+    """Clear observations per pixel (when known) and the zones' valid share, side by side.
+
+    ``water_left_out``: the valid share is of the zones' land (the run left water out of its
+    LST) rather than of their whole area.
+    """
     has_valid = "valid_frac" in zones.columns
     panels = int(n_clear_shares is not None) + int(has_valid)
     if panels == 0:
@@ -659,7 +664,7 @@ def quality_figure(
                 label=m("fig_quality_threshold", value=m.share(min_valid_frac)),
             )
             ax.legend(fontsize=8)
-        ax.set_xlabel(m("axis_valid_frac"))
+        ax.set_xlabel(m("axis_valid_frac" if water_left_out else "axis_valid_frac_water_kept"))
         ax.set_ylabel(m("axis_share_zones"))
         _title(ax, m("fig_quality_valid"), fontsize=_PANEL_TITLE_POINTS)
         ax.grid(axis="y", alpha=0.3)

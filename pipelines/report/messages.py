@@ -137,6 +137,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Part des terres couverte (l'eau exclue)",
         "Share of the land covered (water left out)",
     ),
+    "axis_valid_frac_water_kept": ("Part de la surface couverte", "Share of the area covered"),
     "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
     "axis_share_pixels": ("Part des pixels", "Share of pixels"),
     "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
@@ -331,6 +332,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "population (each ~10% of residents)",
     ),
     "deciles_basis_zones": ("IRIS (chacun ~10 % des IRIS)", "IRIS (each ~10% of IRIS)"),
+    "deciles_few_zones": (
+        "D1 et D10 ne comptent que {d1} et {d10} IRIS : leurs moyennes changent sensiblement "
+        "avec un seul IRIS de plus ou de moins, et un bootstrap sur si peu de zones tend à "
+        "donner un intervalle trop étroit.",
+        "D1 and D10 hold only {d1} and {d10} IRIS: their means move noticeably with a single "
+        "IRIS more or less, and a bootstrap over so few zones tends to give too narrow an "
+        "interval.",
+    ),
     "deciles_ci_per_decile": (
         "Barres d'erreur : intervalle de confiance de chaque décile.",
         "Error bars: confidence interval of each decile.",
@@ -491,6 +500,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{with_value} IRIS sur {n} ont une valeur de {label}. Part des terres (l'eau exclue) "
         "couverte par des pixels valides : minimum {vmin}, médiane {vmed}.",
         "{with_value} of {n} IRIS have a value of {label}. Share of the land (water left out) "
+        "covered by valid pixels: minimum {vmin}, median {vmed}.",
+    ),
+    "quality_zones_water_kept": (
+        "{with_value} IRIS sur {n} ont une valeur de {label}. Part de la surface (l'eau "
+        "comprise) couverte par des pixels valides : minimum {vmin}, médiane {vmed}.",
+        "{with_value} of {n} IRIS have a value of {label}. Share of the area (water included) "
         "covered by valid pixels: minimum {vmin}, median {vmed}.",
     ),
     "quality_below": (

@@ -61,6 +61,8 @@ HOTTEST_COUNT = 20
 #: From this share of its predicted pixels outside the model's fitted range, a scenario's
 #: effect is said, in its section, to be mostly extrapolated.
 EXTRAPOLATED_LARGE = 0.5
+#: Below this many IRIS in D1 or D10, the decile section says the two means rest on few zones.
+FEW_DECILE_ZONES = 10
 _ID = "code_iris"
 _NAME = "nom_iris"
 _QPV_ID = "code_qp"
@@ -321,7 +323,19 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
                 name="deciles",
             ),
             table if rows else None,
+            _few_decile_zones(rows, m),
         ),
+    )
+
+
+def _few_decile_zones(rows: list[Mapping[str, Any]], m: Messages) -> Paragraph | None:
+    """Say D1 and D10 rest on few IRIS when either holds under :data:`FEW_DECILE_ZONES`."""
+    ends = {r.get("decile"): r.get("n_zones") for r in rows if r.get("decile") in (1, 10)}
+    counts = [ends.get(1), ends.get(10)]
+    if not all(is_number(n) for n in counts) or min(counts) >= FEW_DECILE_ZONES:
+        return None
+    return Paragraph(
+        m("deciles_few_zones", d1=m.integer(counts[0]), d10=m.integer(counts[1])), style="note"
     )
 
 
@@ -547,7 +561,7 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
         blocks.append(
             Paragraph(
                 m(
-                    "quality_zones",
+                    "quality_zones" if summary.water_left_out else "quality_zones_water_kept",
                     with_value=m.integer(q.n_with_value),
                     n=m.integer(q.n_zones),
                     label=m.label(column),
@@ -581,7 +595,13 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
         if summary.n_clear is not None and len(summary.n_clear)
         else None
     )
-    fig = figures.quality_figure(iris, m, n_clear_shares=shares, min_valid_frac=threshold)
+    fig = figures.quality_figure(
+        iris,
+        m,
+        n_clear_shares=shares,
+        min_valid_frac=threshold,
+        water_left_out=summary.water_left_out,
+    )
     blocks.append(draw(fig, m("fig_quality"), name="data_quality"))
     if shares is None:
         blocks.append(_missing(m, "what_n_clear"))

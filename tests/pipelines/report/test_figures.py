@@ -173,6 +173,16 @@ def test_suhii_and_quality_figures():
     assert len(fig.axes) == 1
 
 
+def test_quality_figure_names_what_the_valid_share_is_of():
+    """Of the land when the run left water out of its LST; of the whole area when it kept it."""
+    (ax,) = figures.quality_figure(_zones(), EN, n_clear_shares=None, min_valid_frac=None).axes
+    assert ax.get_xlabel() == "Share of the land covered (water left out)"
+    (ax,) = figures.quality_figure(
+        _zones(), EN, n_clear_shares=None, min_valid_frac=None, water_left_out=False
+    ).axes
+    assert ax.get_xlabel() == "Share of the area covered"
+
+
 def _signed_area(ring):
     x, y = ring[:, 0], ring[:, 1]
     return float(np.sum(x[:-1] * y[1:] - x[1:] * y[:-1]) / 2)

@@ -226,6 +226,22 @@ def test_decile_table_from_inequality_json(inequality, en_report):
     caption = " ".join(en_report.text("deciles").replace("\u00a0", " ").split())
     assert f"D1 − D10 gap: {'+' if gap > 0 else MINUS}{value} K (" in caption, caption
 
+    # The demo's D1 and D10 hold 6 and 7 IRIS (fewer than 10): the section says so.
+    ends = [d["n_zones"] for d in deciles if d["decile"] in (1, 10)]
+    assert max(ends) < 10
+    assert f"D1 and D10 hold only {ends[0]} and {ends[1]} IRIS" in caption
+
+
+def test_no_few_zones_note_when_the_end_deciles_are_large(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    inequality = json.loads((run / "inequality.json").read_text())
+    for row in inequality["exposure_by_decile"]["deciles"]:
+        row["n_zones"] = 10 if row["decile"] in (1, 10) else 3
+    (run / "inequality.json").write_text(json.dumps(inequality))
+    report = _built(run, build_report(run, lang="en"))
+    assert "D1 and D10 hold only" not in report.text("deciles")
+    assert "deciles-table" in report.html
+
 
 # --- sections, languages -----------------------------------------------------------------------
 
@@ -599,6 +615,20 @@ def test_rebuilt_report_keeps_the_run_language(demo_run, tmp_path):
     assert '<html lang="en"' in (run / "report.html").read_text(encoding="utf-8")
     assert runner.invoke(main, ["report", str(run), "--lang", "fr"]).exit_code == 0
     assert '<html lang="fr"' in (run / "report.html").read_text(encoding="utf-8")
+
+
+def test_quality_note_says_what_the_valid_share_is_of(demo_run, tmp_path):
+    """The demo leaves water out of its LST: the share is of the land. A run that kept water
+    (``mask.lst_keep_water``) measured it over the whole area, and the report says so."""
+    run = copy_run(demo_run, tmp_path / "run")
+    report = _built(run, build_report(run, lang="en"))
+    assert "Share of the land (water left out) covered by valid pixels" in report.html
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["config"]["mask"]["lst_keep_water"] = True
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    report = _built(run, build_report(run, lang="en"))
+    assert "water left out" not in report.html
+    assert "Share of the area (water included) covered by valid pixels" in report.html
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
