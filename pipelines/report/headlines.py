@@ -34,6 +34,9 @@ __all__ = [
     "suhii_sentences",
 ]
 
+#: 0 °C in kelvin: the SUHII headline gives the mean LSTs in °C too.
+_KELVIN_AT_0C = 273.15
+
 
 @dataclass(frozen=True)
 class Headline:
@@ -260,13 +263,16 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
         ]
         value = m.number(composite["suhii_k"])
         if absolute:
+            urban, rural = (float(absolute[0][k]) for k in ("urban_mean_k", "rural_mean_k"))
             sentences.append(
                 m(
                     "suhii_headline",
                     value=value,
                     on=on,
-                    urban=m.number(absolute[0]["urban_mean_k"]),
-                    rural=m.number(absolute[0]["rural_mean_k"]),
+                    urban=m.number(urban),
+                    rural=m.number(rural),
+                    urban_c=m.number(urban - _KELVIN_AT_0C, 1),
+                    rural_c=m.number(rural - _KELVIN_AT_0C, 1),
                 )
             )
         else:

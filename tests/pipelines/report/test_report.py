@@ -338,7 +338,8 @@ def test_suhii_section_from_heat_island_json(full_report):
     # The SUHII of "composite"; mean temperatures only from the LST composite.
     assert (
         f"SUHII) : {fr(3.2874)} K sur le composite médian de l'anomalie ΔT (LST moyenne : "
-        f"{fr(307.912)} K en ville, {fr(304.6107)} K sur la référence rurale)."
+        f"{fr(307.912)} K, soit {fr(34.762, 1)} °C, en ville ; {fr(304.6107)} K, soit "
+        f"{fr(31.4607, 1)} °C, sur la référence rurale)."
     ) in text
     assert f"de {fr(2.96)} à {fr(3.41)} K (2 scènes ; moyenne {fr((2.96 + 3.41) / 2)} K)" in text
     assert "Zone urbaine : union of the IRIS." in text
