@@ -204,12 +204,24 @@ def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> H
     if metric is None:
         return None
     outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
+    r = float(metric["value"])
+    low, high = metric.get("ci_low"), metric.get("ci_high")
+    if _includes_zero(low, high):
+        reading = m("correlation_none")
+    else:
+        label = m.label(outcome)
+        reading = m(
+            "correlation_lower" if r < 0 else "correlation_higher",
+            label=label[:1].upper() + label[1:],
+            r2=m.share(r * r),
+        )
     text = m(
         "correlation",
         label=m.label(outcome),
-        value=m.number(metric["value"]),
-        ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), metric.get("confidence", 0.95)),
+        value=m.number(r),
+        ci=m.ci(low, high, metric.get("confidence", 0.95)),
         n=m.integer(metric.get("n")),
+        reading=reading,
     )
     return Headline("correlation", text)
 

@@ -239,8 +239,26 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No concentration is established (the interval includes 0)",
     ),
     "correlation": (
-        "Corrélation de Pearson entre le revenu médian et {label} : r = {value} ({ci} ; n = {n}).",
-        "Pearson correlation of median income and {label}: r = {value} ({ci}; n = {n}).",
+        "Corrélation de Pearson entre le revenu médian et {label} : r = {value} ({ci} ; n = {n} "
+        "IRIS, chacun comptant une fois, sans pondération par la population). {reading}.",
+        "Pearson correlation of median income and {label}: r = {value} ({ci}; n = {n} IRIS, "
+        "each counting once, not weighted by population). {reading}.",
+    ),
+    "correlation_lower": (
+        "{label} tend à diminuer quand le revenu augmente ; r² = {r2} : cette part de ses "
+        "écarts entre IRIS va de pair avec le revenu",
+        "{label} tends to fall as income rises; r² = {r2}: this share of its differences "
+        "between IRIS goes with income",
+    ),
+    "correlation_higher": (
+        "{label} tend à augmenter avec le revenu ; r² = {r2} : cette part de ses écarts entre "
+        "IRIS va de pair avec le revenu",
+        "{label} tends to rise with income; r² = {r2}: this share of its differences between "
+        "IRIS goes with income",
+    ),
+    "correlation_none": (
+        "Aucun lien linéaire n'est établi (l'intervalle contient 0)",
+        "No linear link is established (the interval includes 0)",
     ),
     "hottest": (
         "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} des autres IRIS "

@@ -7,6 +7,7 @@ import pandas as pd
 
 from pipelines.report.headlines import (
     concentration_headline,
+    correlation_headline,
     decile_headline,
     hottest_headline,
     method_notes,
@@ -131,6 +132,28 @@ def test_concentration_reading():
         "sont plus élevées dans les IRIS aux revenus les plus modestes."
     )
     assert f"{MINUS}0,74{NBSP}K" in french
+
+
+def test_correlation_reading():
+    def ineq(r, lo, hi, outcome="lst_anomaly_mean_k"):
+        pearson = {"value": r, "ci_low": lo, "ci_high": hi, "n": 62}
+        return {"outcome": outcome, "correlations": {"pearson": pearson}}
+
+    falls = correlation_headline(ineq(-0.5, -0.7, -0.3), EN).text
+    assert "tends to fall as income rises; r² = 25%: this share" in falls
+    rises = correlation_headline(ineq(0.3, 0.05, 0.5, "ndvi_mean"), EN).text
+    assert rises.endswith("The NDVI tends to rise with income; r² = 9%: this share of its "
+                          "differences between IRIS goes with income.")  # fmt: skip
+    none = correlation_headline(ineq(-0.2, -0.4, 0.05), EN).text
+    assert "No linear link is established" in none and "r²" not in none
+    french = _plain(correlation_headline(ineq(-0.5, -0.7, -0.3), FR).text)
+    assert french == (
+        "Corrélation de Pearson entre le revenu médian et l'anomalie de température de surface "
+        f"ΔT : r = {MINUS}0,50 (IC 95 % {MINUS}0,70 à {MINUS}0,30 ; n = 62 IRIS, chacun comptant "
+        "une fois, sans pondération par la population). L'anomalie de température de surface ΔT "
+        "tend à diminuer quand le revenu augmente ; r² = 25 % : cette part de ses écarts entre "
+        "IRIS va de pair avec le revenu."
+    )
 
 
 def test_hottest_headline():

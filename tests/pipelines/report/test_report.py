@@ -150,9 +150,15 @@ def test_other_headlines_quote_inequality_json(inequality, fr_report, en_report)
         fr_report.text("headline-concentration")
     )
     r = inequality["correlations"]["pearson"]
-    assert f"r = {en(r['value'])} (95% CI {en(r['ci_low'])} to {en(r['ci_high'])}; n = 62)" in (
-        en_report.text("headline-correlation")
+    text = en_report.text("headline-correlation")
+    assert f"r = {en(r['value'])} (95% CI {en(r['ci_low'])} to {en(r['ci_high'])}; n = 62 IRIS" in (
+        text
     )
+    # The demo: r < 0 with an interval clear of 0; r² as a whole percentage.
+    assert r["value"] < 0 and r["ci_high"] < 0
+    assert "each counting once, not weighted by population" in text
+    r2 = f"{round(100 * r['value'] ** 2)}%"
+    assert f"tends to fall as income rises; r² = {r2}: this share" in text
 
 
 def test_income_scatter_caption(iris, inequality, fr_report):
