@@ -261,6 +261,15 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="Atmospheric water vapour in g/cm2 (single-channel method).",
 )
+@click.option(
+    "--sharpen-with",
+    "sharpen_with",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Sharpen the LST to the grid of this one-band NDVI GeoTIFF (e.g. Sentinel-2 at "
+    "10 m; its pixel size must divide 30 m): NDVI regression with a residual correction "
+    "that keeps each 30 m cell's radiance. The COG is then on the NDVI's grid.",
+)
 @_progress_option
 @_friendly_errors
 def lst_command(
@@ -273,20 +282,27 @@ def lst_command(
     cdist_min: float | None,
     dilate: int,
     water_vapour: float,
+    sharpen_with: Path | None,
     progress: bool | None,
 ) -> None:
     """Land surface temperature (K) of one Landsat PRODUCT as a COG.
 
     PRODUCT is a product folder, one of its _MTL files (.txt, .json, .xml), the USGS .tar or a
-    STAC item JSON. The COG stays on the product's own grid (no reprojection).
+    STAC item JSON. The COG stays on the product's own grid (no reprojection), or with
+    --sharpen-with is sharpened onto the NDVI's grid.
     """
     from pipelines.outputs._atomic import check_output
-    from pipelines.product import MaskOptions, product_lst, write_product_raster
+    from pipelines.product import (
+        MaskOptions,
+        product_lst,
+        sharpen_product_lst,
+        write_product_raster,
+    )
     from pipelines.progress import dask_progress
 
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise click.BadParameter(f"the COG must end in .tif (got {out.name})", param_hint="--out")
-    check_output(out, inputs=[product])
+    check_output(out, inputs=[product] + ([sharpen_with] if sharpen_with else []))
     options = MaskOptions(
         preset=mask_preset,
         keep_water=keep_water or None,
@@ -295,9 +311,21 @@ def lst_command(
         cdist_min_km=cdist_min,
     )
     result = product_lst(product, method=method, mask=options, water_vapour=water_vapour)
-    with dask_progress("land surface temperature", progress):
-        path = write_product_raster(result, out)
-    click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
+    if sharpen_with is None:
+        with dask_progress("land surface temperature", progress):
+            path = write_product_raster(result, out)
+        click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
+        return
+    sharpened = sharpen_product_lst(result, sharpen_with)
+    with dask_progress("sharpened land surface temperature", progress):
+        done = sharpened.compute()  # LST, NDVI and the fit in one pass
+        path = write_product_raster(done.lst, out)
+    fit = done.fit_values()
+    slope = f"{'-' if fit.b < 0 else '+'} {abs(fit.b):.2f}"
+    click.echo(
+        f"wrote {path} ({done.lst.attrs['valid_pixels']} valid pixels; "
+        f"LST = {fit.a:.2f} {slope}·NDVI over {fit.n_cells} cells, r² {fit.r2:.2f})"
+    )
 
 
 @main.command("indices")

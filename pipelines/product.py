@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import odc.geo.xr  # noqa: F401  (registers the .odc accessor)
 import pystac
+import rioxarray
 import xarray as xr
+from affine import Affine
+from odc.geo.geobox import GeoBox
 
 from raster.cog import write_cog
 from raster.compute import compute_into_memory
@@ -31,11 +35,24 @@ from raster.quality import (
     qa_pixel_preset,
     sentinel2_clear_mask,
 )
+from raster.sharpen import SharpenResult, sharpen_lst
 from raster.sources import half_note, open_product
 from raster.thermal import lst_level1, surface_temperature_l2
-from tiles.errors import BandMissingError, IlotsWarning, UnsupportedProductError
+from tiles.errors import (
+    BandMissingError,
+    GridError,
+    IlotsWarning,
+    ReadError,
+    UnsupportedProductError,
+)
 
-__all__ = ["MaskOptions", "product_indices", "product_lst", "write_product_raster"]
+__all__ = [
+    "MaskOptions",
+    "product_indices",
+    "product_lst",
+    "sharpen_product_lst",
+    "write_product_raster",
+]
 
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())
@@ -296,6 +313,74 @@ def product_indices(
     for name in names:
         out[name].attrs.update({"source_product": item.id, "ilots_mask": options.preset})
     return out
+
+
+def sharpen_product_lst(
+    lst: xr.DataArray, ndvi_path: str | os.PathLike[str], *, chunk: int = 2048
+) -> SharpenResult:
+    """Sharpen a product's LST to the grid of an NDVI GeoTIFF, lazily (``--sharpen-with``).
+
+    The NDVI file defines the output grid; its pixel size must divide the LST's (30 m → 10 or
+    15 m). The LST is first put, by area-weighted ``average`` resampling, on the grid of
+    ``factor × factor`` NDVI pixels (same CRS and corner as the NDVI, cropped to whole
+    blocks); where the NDVI's pixel edges fall on the Landsat edges (15 m + k·30 m in UTM) this
+    changes no value, elsewhere it is the only resampling of the LST, and an explicit
+    reprojection when the NDVI is in another CRS. Then :func:`raster.sharpen.sharpen_lst`
+    with its defaults (NDVI basis, radiance-conserving ``average`` correction).
+
+    Parameters
+    ----------
+    lst
+        LST (K) from :func:`product_lst`.
+    ndvi_path
+        One-band NDVI GeoTIFF with a CRS (e.g. a Sentinel-2 NDVI from ``ilots indices``);
+        its nodata pixels are NaN.
+    chunk
+        Dask chunk edge in NDVI pixels.
+
+    Raises
+    ------
+    ReadError
+        The NDVI file cannot be opened, has no CRS or more than one band.
+    GridError
+        Its pixel size does not divide the LST's, or it is smaller than one LST pixel.
+    """
+    ndvi = _open_ndvi(Path(ndvi_path), chunk)
+    fine = ndvi.odc.geobox
+    coarse_res = abs(float(lst.odc.geobox.resolution.x))
+    rx, ry = abs(float(fine.resolution.x)), abs(float(fine.resolution.y))
+    factor = round(coarse_res / rx)
+    if factor < 2 or abs(coarse_res / rx - factor) > 1e-6 or abs(coarse_res / ry - factor) > 1e-6:
+        raise GridError(
+            f"{Path(ndvi_path).name}: its {rx:g} m pixels do not divide the LST's "
+            f"{coarse_res:g} m pixels by an integer >= 2; write the NDVI at e.g. 10 or 15 m"
+        )
+    ny, nx = fine.shape.y // factor, fine.shape.x // factor
+    if ny == 0 or nx == 0:
+        raise GridError(
+            f"{Path(ndvi_path).name} is smaller than one {coarse_res:g} m LST pixel; "
+            "give an NDVI covering the area to sharpen"
+        )
+    ndvi = ndvi.isel(y=slice(0, ny * factor), x=slice(0, nx * factor))
+    grid = GeoBox((ny, nx), fine.affine * Affine.scale(factor), fine.crs)
+    coarse = lst.odc.reproject(grid, resampling="average", dst_nodata=np.nan)
+    coarse.attrs = dict(lst.attrs)
+    result = sharpen_lst(coarse, ndvi)
+    keep = ("source_product", "method", "ilots_mask", "ilots_keep_water")
+    extra = {k: lst.attrs[k] for k in keep if k in lst.attrs}
+    return SharpenResult(lst=result.lst.assign_attrs(extra), fit=result.fit)
+
+
+def _open_ndvi(path: Path, chunk: int) -> xr.DataArray:
+    try:
+        src = rioxarray.open_rasterio(path, masked=True, chunks={"x": chunk, "y": chunk})
+    except Exception as err:  # rasterio raises several types for unreadable files
+        raise ReadError(f"cannot open {path} as a raster ({err}); check the file") from err
+    if isinstance(src, list) or "band" not in src.dims or src.sizes["band"] != 1:
+        raise ReadError(f"{path.name} must be a one-band NDVI GeoTIFF")
+    if src.rio.crs is None:
+        raise ReadError(f"{path.name} has no CRS; write the NDVI with its CRS")
+    return src.squeeze("band", drop=True).rename("ndvi")
 
 
 def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Path:

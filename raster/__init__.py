@@ -14,6 +14,7 @@ from raster.quality import (
     sentinel2_clear_mask,
     sentinel2_water_mask,
 )
+from raster.sharpen import sharpen_lst
 from raster.sources import open_product, open_products
 from raster.thermal import lst_level1, surface_temperature_l2
 from raster.zonal import zonal_stats, zone_coverage
@@ -32,6 +33,7 @@ __all__ = [
     "open_products",
     "sentinel2_clear_mask",
     "sentinel2_water_mask",
+    "sharpen_lst",
     "surface_temperature_l2",
     "write_cog",
     "zonal_stats",

@@ -347,3 +347,83 @@ def test_a_log_file_follows_the_stages_and_minus_vv_is_not_flooded(caplog):
     assert said[0] == "rasters and zonal statistics ..."
     assert said[1] == "rasters and zonal statistics: tile 2/16"
     assert said[2].startswith("rasters and zonal statistics: done in ")
+
+
+# --------------------------------------------------------------------------------------------
+# ilots lst --sharpen-with (synthetic product, NDVI GeoTIFF on a nesting 10 m grid)
+# --------------------------------------------------------------------------------------------
+
+
+def _sharpen_inputs(tmp_path, ndvi_res=10.0):
+    """A Level-2 product whose LST is 300 − 10·(block-mean NDVI), and the fine NDVI file.
+
+    The NDVI grid's corner is the product's corner, so its 3 × 3 blocks are the product's
+    30 m pixels and the LST is not resampled before sharpening.
+    """
+    import datetime as dt
+
+    import xarray as xr
+    from rasterio.transform import from_origin
+
+    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+
+    n, k, x0, y0 = 24, 3, 600000.0, 5400000.0
+    rng = np.random.default_rng(11)
+    ndvi = rng.uniform(0.1, 0.8, (n * k, n * k)).astype("float32")
+    ndvi[30:33, 30:33][0, 1] = np.nan  # one fine pixel of coarse cell (10, 10)
+    filled = np.where(np.isnan(ndvi), 0.45, ndvi).astype(np.float64)
+    ndvi_c = filled.reshape(n, k, n, k).mean(axis=(1, 3))
+    bands = {
+        "lwir11": kelvin_to_st_dn(300.0 - 10.0 * ndvi_c),
+        "qa_pixel": np.full((n, n), encode_qa_pixel(), dtype="uint16"),
+    }
+    product = write_landsat_c2l2(
+        tmp_path, bands=bands, crs=32631, transform=from_origin(x0, y0, 30, 30),
+        platform="landsat-8", path=199, row=26, date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+    m = round(n * 30 / ndvi_res)
+    values = ndvi if ndvi_res == 10.0 else np.full((m, m), 0.5, "float32")
+    da_ = xr.DataArray(
+        values,
+        dims=("y", "x"),
+        coords={
+            "y": y0 - ndvi_res * (np.arange(m) + 0.5),
+            "x": x0 + ndvi_res * (np.arange(m) + 0.5),
+        },
+    ).rio.write_crs("EPSG:32631")
+    path = tmp_path / "ndvi.tif"
+    da_.rio.write_nodata(np.nan).rio.to_raster(path)
+    return product, path, ndvi
+
+
+def test_lst_sharpen_with_ndvi(tmp_path):
+    product, ndvi_path, ndvi = _sharpen_inputs(tmp_path)
+    out = tmp_path / "lst10.tif"
+    result = _run("lst", product, "--out", out, "--sharpen-with", ndvi_path)
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as src, rasterio.open(ndvi_path) as ref:
+        lst = src.read(1)
+        tags = src.tags()
+        assert (src.crs, src.transform, src.shape) == (ref.crs, ref.transform, ref.shape)
+    assert tags["units"] == "K" and "sharpened 3x" in tags["long_name"]
+    assert int(tags["sharpen_n_cells"]) >= 10
+    assert float(tags["sharpen_b"]) == pytest.approx(-10.0, abs=0.05)
+    np.testing.assert_array_equal(np.isnan(lst), np.isnan(ndvi))
+    # Analytically: LST_c = 300 − 10·NDVI_c (to the 0.0034 K ST step), so the sharpened LST
+    # is 300 − 10·NDVI_f plus the radiance correction's offset, (3/2)·var(T̂)/T ≈ 0.02 K
+    # (var ≤ 10² · 0.7²/12 ≈ 4 K²). Cell (10, 10), with a NaN pixel, is left out.
+    keep = np.ones_like(lst, dtype=bool)
+    keep[30:33, 30:33] = False
+    np.testing.assert_allclose(lst[keep], 300.0 - 10.0 * ndvi[keep], atol=0.05)
+    assert "- 10.00·NDVI over " in result.output and "cells, r² 1.00" in result.output
+
+
+def test_lst_sharpen_with_an_ndvi_that_does_not_nest(tmp_path):
+    product, ndvi_path, _ = _sharpen_inputs(tmp_path, ndvi_res=20.0)
+    result = CliRunner().invoke(
+        main, ["lst", str(product), "--out", str(tmp_path / "x.tif"), "--sharpen-with",
+               str(ndvi_path)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "GridError" in result.output and "do not divide" in result.output
+    assert len(result.output.strip().splitlines()) == 1
