@@ -234,18 +234,25 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
     help="QA_PIXEL preset: default rejects fill, dilated cloud, cirrus, cloud, "
     "shadow, snow; gee keeps snow; strict adds cloud confidence >= medium.",
 )
-@click.option("--keep-water", is_flag=True, help="Keep water pixels (masked by default).")
+@click.option(
+    "--keep-water",
+    is_flag=True,
+    help="Keep water pixels (masked by default: QA_PIXEL bit 7; NDVI < 0 for Collection 1, "
+    "whose BQA has no water bit).",
+)
 @click.option(
     "--st-qa-max",
     type=float,
     default=None,
-    help="Reject pixels whose ST_QA uncertainty exceeds this many kelvin (L2).",
+    help="Reject pixels whose ST_QA uncertainty exceeds this many kelvin (L2; off by "
+    "default here, 2 K in ilots run's mask.st_qa_max_k).",
 )
 @click.option(
     "--cdist-min",
     type=float,
     default=None,
-    help="Reject pixels closer than this many km to a cloud (ST_CDIST, L2).",
+    help="Reject pixels closer than this many km to a cloud (ST_CDIST, L2; off by default "
+    "here, 1 km in ilots run's mask.cdist_min_km).",
 )
 @click.option(
     "--dilate",
@@ -351,7 +358,8 @@ def lst_command(
     default="default",
     show_default=True,
     help="Cloud mask preset: QA_PIXEL default/gee/strict for Landsat, SCL "
-    "default/conservative/permissive for Sentinel-2; 'none' keeps every pixel.",
+    "default/conservative/permissive for Sentinel-2; 'none' keeps every pixel. Water is "
+    "kept (MNDWI and NDWI need it).",
 )
 @_progress_option
 @_friendly_errors

@@ -30,9 +30,11 @@ from raster.indices import INDICES, compute_indices, index_names
 from raster.load import load_items
 from raster.quality import (
     RADSAT_BITS,
+    SCLMask,
     bqa_clear_mask,
     landsat_clear_mask,
     qa_pixel_preset,
+    scl_preset,
     sentinel2_clear_mask,
 )
 from raster.sharpen import SharpenResult, sharpen_lst
@@ -104,12 +106,22 @@ def _clear_mask(
     *,
     keep_water: bool,
 ) -> xr.DataArray | None:
-    """Build the keep-mask of a loaded single-scene dataset (``None`` for preset "none")."""
+    """Build the keep-mask of a loaded single-scene dataset (``None`` for preset "none").
+
+    ``keep_water`` is the flow's default, overridden by ``options.keep_water``. Water is
+    SCL 6 for Sentinel-2, QA_PIXEL bit 7 for Landsat Collection 2, and NDVI < 0 for
+    Collection 1, whose BQA has no water bit (science.md §2.2).
+    """
     if options.preset == "none":
         return None
+    if options.keep_water is not None:
+        keep_water = options.keep_water
     product_type = item.properties["ilots:product_type"]
     if product_type == "sentinel-2-l2a":
-        return sentinel2_clear_mask(ds, preset=options.preset, dilate_px=options.dilate_px)
+        preset = scl_preset(options.preset)
+        if keep_water:  # SCL 6 kept, its cloud dilation unchanged
+            preset = SCLMask(preset.keep | {6}, name=f"{preset.name} + water")
+        return sentinel2_clear_mask(ds, preset=preset, dilate_px=options.dilate_px)
     if "bqa" in ds:
         if options.preset != "default" or options.dilate_px:
             warnings.warn(
@@ -118,9 +130,23 @@ def _clear_mask(
                 IlotsWarning,
                 stacklevel=3,
             )
-        return bqa_clear_mask(ds)
-    if options.keep_water is not None:
-        keep_water = options.keep_water
+        if options.extra_bands():
+            warnings.warn(
+                f"{item.id} is Collection 1 Level-1: it has no ST_QA nor ST_CDIST, so "
+                "--st-qa-max and --cdist-min are not applied",
+                IlotsWarning,
+                stacklevel=3,
+            )
+        clear = bqa_clear_mask(ds)
+        if keep_water:
+            return clear
+        if not {"red", "nir08"} <= set(ds.data_vars):
+            raise BandMissingError(
+                f"{item.id} is Collection 1, whose BQA has no water bit: water is found as "
+                "NDVI < 0, which needs its red and near-infrared bands (B4, B5)"
+            )
+        water = compute_indices(ds[["red", "nir08"]], ["ndvi"])["ndvi"] < 0
+        return clear & ~water
     spec = dataclasses.replace(qa_pixel_preset(options.preset), keep_water=keep_water)
     saturated = [b for b in used if b in RADSAT_BITS] if "qa_radsat" in ds else []
     return landsat_clear_mask(
@@ -208,9 +234,27 @@ def product_lst(
             "source_product": item.id,
             "ilots_mask": options.preset,
             "ilots_keep_water": str(bool(options.keep_water)),
+            "ilots_rejected": _rejected(
+                options, keep_water=bool(options.keep_water), thresholds=method == "l2"
+            ),
         }
     )
     return lst
+
+
+def _rejected(options: MaskOptions, *, keep_water: bool, thresholds: bool = False) -> str:
+    """Say what the mask rejects, for the message when no pixel is left.
+
+    ``thresholds``: the ST_QA and ST_CDIST thresholds apply (Level-2 surface temperature).
+    """
+    if options.preset == "none":
+        return "fill"
+    reasons = ["cloud", "cloud shadow", "fill"] + ([] if keep_water else ["water"])
+    if thresholds and options.st_qa_max_k is not None:
+        reasons.append(f"ST_QA above {options.st_qa_max_k:g} K")
+    if thresholds and options.cdist_min_km is not None:
+        reasons.append(f"closer than {options.cdist_min_km:g} km to a cloud")
+    return ", ".join(reasons[:-1]) + " or " + reasons[-1]
 
 
 def _lst_method(item: pystac.Item, product_type: str, method: str) -> str:
@@ -310,8 +354,16 @@ def product_indices(
     clear = _clear_mask(item, ds, options, used, keep_water=True)
     if clear is not None:
         out = out.where(clear)
+    keep_water = options.keep_water is not False
     for name in names:
-        out[name].attrs.update({"source_product": item.id, "ilots_mask": options.preset})
+        out[name].attrs.update(
+            {
+                "source_product": item.id,
+                "ilots_mask": options.preset,
+                "ilots_keep_water": str(keep_water),
+                "ilots_rejected": _rejected(options, keep_water=keep_water),
+            }
+        )
     return out
 
 
@@ -393,7 +445,8 @@ def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Pa
     if valid == 0:
         warnings.warn(
             f"{data.attrs.get('source_product', 'the product')}: no valid pixel after masking "
-            f"(all cloud, fill or water); {path} is written with nodata everywhere",
+            f"(all {data.attrs.get('ilots_rejected', 'cloud, fill or water')}); {path} is "
+            "written with nodata everywhere",
             IlotsWarning,
             stacklevel=2,
         )

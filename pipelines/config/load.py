@@ -287,8 +287,9 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
     data = config.model_dump(mode="json", context={"relative_to": folder})
     header = (
         "# ilots run configuration (every default spelled out).\n"
-        "# Relative paths are relative to this file's folder; "
-        f"'ilots run {path.name}' reproduces the run.\n"
+        "# Relative paths are relative to this file's folder. "
+        f"'ilots run {path.name} --out NEW_FOLDER' reproduces the run\n"
+        "# (without --out it writes to outputs.folder); 'ilots scenarios' its scenarios.\n"
     )
     text = header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     # The writers' atomic write (temporary name, then rename), with the permissions the umask

@@ -85,8 +85,16 @@ def test_lst_almost_all_cloud_runs_and_warns(real_data, tmp_path):
     assert ((qa & 0b111111) == 0).sum() == 0
     assert (qa == 23888).sum() > 0
     assert "no valid pixel" in result.output
+    assert "(all cloud, cloud shadow, fill or water)" in result.output
     with rasterio.open(out) as src:
         assert np.isnan(src.read(1)).all()
+
+
+def test_lst_empty_after_st_qa_names_the_threshold(real_data, tmp_path):
+    # Data README: the clear pixels of T1 all have ST_QA >= 3.17 K, so 2 K leaves none.
+    result = _run("lst", real_data / T1, "--st-qa-max", "2", "--out", tmp_path / "lst.tif")
+    assert result.exit_code == 0, result.output
+    assert "(all cloud, cloud shadow, fill, water or ST_QA above 2 K)" in result.output
 
 
 def _mtl_number(text, key):
@@ -128,6 +136,43 @@ def test_lst_level1_real_scene(real_data, tmp_path, method):
     assert 280 < np.percentile(lst[valid], 5) and np.percentile(lst[valid], 95) < 330
 
 
+def test_lst_collection1_leaves_water_out_by_ndvi(real_data, tmp_path):
+    """Collection 1's BQA has no water bit: water is NDVI < 0 (science.md §2.2), by hand from
+    the TOA reflectance of B4 and B5 (the sun-elevation factor cancels in the ratio)."""
+    folder = real_data / C1
+    text = next(folder.glob("*_MTL.txt")).read_text()
+    rho = {}
+    for band in (4, 5):
+        mult = _mtl_number(text, f"REFLECTANCE_MULT_BAND_{band}")
+        add = _mtl_number(text, f"REFLECTANCE_ADD_BAND_{band}")
+        dn = _band(folder, f"B{band}").astype(np.float64)
+        rho[band] = np.where(dn > 0, np.maximum(mult * dn + add, 0.0), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (rho[5] - rho[4]) / (rho[5] + rho[4])
+    water = ndvi < 0
+    assert water.sum() > 1_000  # the Atlantic off South Carolina
+    outs = {}
+    for flag in ((), ("--keep-water",)):
+        out = tmp_path / f"lst{len(flag)}.tif"
+        result = _run("lst", folder, *flag, "--out", out)
+        assert result.exit_code == 0, result.output
+        with rasterio.open(out) as src:
+            outs[bool(flag)] = np.isfinite(src.read(1))
+            assert src.tags()["ilots_keep_water"] == str(bool(flag))
+    masked, kept = outs[False], outs[True]
+    assert not masked[water].any()
+    np.testing.assert_array_equal(masked, kept & ~water)
+    assert kept[water].sum() > 1_000
+
+
+def test_lst_collection1_says_st_qa_is_not_applied(real_data, tmp_path):
+    result = _run("lst", real_data / C1, "--st-qa-max", "1", "--out", tmp_path / "lst.tif")
+    assert result.exit_code == 0, result.output
+    assert "no ST_QA nor ST_CDIST, so --st-qa-max and --cdist-min are not applied" in (
+        " ".join(result.output.split())
+    )
+
+
 def test_indices_sentinel2_real(real_data, tmp_path):
     result = _run("indices", real_data / S2, "--index", "ndvi,NDVI", "--mask", "none", "--out",
                   tmp_path)  # fmt: skip
@@ -154,9 +199,34 @@ def test_indices_sentinel2_scl_mask(real_data, tmp_path):
         ndvi = src.read(1)
     # SCL is 200 m, the bands 100 m on the same origin: nearest resampling replicates 2 x 2.
     scl_100 = np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)[: ndvi.shape[0], : ndvi.shape[1]]
-    keep = np.isin(scl_100, [4, 5])
+    keep = np.isin(scl_100, [4, 5, 6])  # water (6) kept for indices, as for Landsat
     assert not np.isfinite(ndvi[~keep]).any()
     assert np.isfinite(ndvi[keep]).mean() > 0.99
+
+
+def test_indices_sentinel2_keep_water(tmp_path):
+    """SCL 6 is kept for the indices (MNDWI and NDWI need water), as Landsat's water bit is;
+    clouds (SCL 9) are not."""
+    from raster.synthetic import write_sentinel2_earthsearch
+
+    scl = np.full((20, 20), 5, dtype="uint8")
+    scl[:, :6] = 6  # a river (whole 20 m SCL pixels)
+    scl[14:, 10:] = 9  # a cloud
+    dn = lambda v: np.full((20, 20), v, dtype="uint16")  # noqa: E731
+    item = write_sentinel2_earthsearch(
+        tmp_path / "in", bands={"red": dn(1500), "nir": dn(1300), "green": dn(1800),
+                                "swir16": dn(1200), "scl": scl},
+        tile="31TCJ", datetime="2023-07-14T10:56:00Z", crs=32631,
+        transform=(10.0, 0.0, 300000.0, 0.0, -10.0, 4800000.0), processing_baseline="05.10",
+    )  # fmt: skip
+    result = _run("indices", item.parent, "--index", "mndwi", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(tmp_path / "out" / "mndwi.tif") as src:
+        mndwi = src.read(1)
+    assert np.isfinite(mndwi[scl == 6]).all() and np.isfinite(mndwi[scl == 5]).all()
+    assert not np.isfinite(mndwi[scl == 9]).any()
+    # Baseline 05.10: reflectance = (DN − 1000) / 10000; MNDWI = (green − SWIR1) / (sum).
+    np.testing.assert_allclose(mndwi[scl == 6], (0.08 - 0.02) / (0.08 + 0.02), rtol=1e-5)
 
 
 def test_indices_landsat_several(real_data, tmp_path):
