@@ -264,9 +264,8 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--water-vapour",
     type=float,
-    default=2.0,
-    show_default=True,
-    help="Atmospheric water vapour in g/cm2 (single-channel method).",
+    default=None,
+    help="Atmospheric water vapour in g/cm2 (single-channel method only; default 2.0).",
 )
 @click.option(
     "--sharpen-with",
@@ -288,7 +287,7 @@ def lst_command(
     st_qa_max: float | None,
     cdist_min: float | None,
     dilate: int,
-    water_vapour: float,
+    water_vapour: float | None,
     sharpen_with: Path | None,
     progress: bool | None,
 ) -> None:
@@ -399,7 +398,8 @@ def indices_command(
     default="exact",
     show_default=True,
     help="exact: pixels weighted by the covered fraction; centre: pixel centres "
-    "(rasterstats' rule).",
+    "(rasterstats' rule for which pixels count; the statistics keep exactextract's "
+    "definitions, so a median of tied values can differ from rasterstats').",
 )
 @click.option("--all-touched", is_flag=True, help="With --method centre: every touched pixel.")
 @click.option(
@@ -474,6 +474,24 @@ def zonal_command(
         )
     path = write_table(table, out, frame)
     click.echo(f"wrote {path} ({len(table)} zones, {table.shape[1] - 1} columns)")
+    moved = _reprojection_note(raster, frame)
+    if moved:
+        click.echo(moved)
+
+
+def _reprojection_note(raster: Path, frame: Any) -> str | None:
+    """Say that the zones were reprojected to the raster's CRS, when they were."""
+    import pyproj
+    import rasterio
+
+    from tiles.grid import crs_name
+
+    with rasterio.open(raster) as src:
+        target = pyproj.CRS.from_user_input(src.crs)
+    source = pyproj.CRS.from_user_input(frame.crs)
+    if source.equals(target, ignore_axis_order=True):
+        return None
+    return f"zones reprojected from {crs_name(source)} to the raster's {crs_name(target)}"
 
 
 @main.command("run")

@@ -181,7 +181,7 @@ def product_lst(
     *,
     method: LstMethod = "auto",
     mask: MaskOptions | None = None,
-    water_vapour: float = 2.0,
+    water_vapour: float | None = None,
     chunk: int = 2048,
 ) -> xr.DataArray:
     """Land surface temperature (K) of one Landsat product on its own grid, lazily.
@@ -197,7 +197,8 @@ def product_lst(
     mask
         Pixels to keep; default :class:`MaskOptions` (clouds and water masked).
     water_vapour
-        Column water vapour (g cm-2) for the single-channel method.
+        Column water vapour (g cm-2) for the single-channel method; default 2.0. Given with
+        another method, it is ignored with a warning.
     chunk
         Dask chunk edge in pixels.
 
@@ -216,6 +217,13 @@ def product_lst(
     item = product if isinstance(product, pystac.Item) else open_product(product)
     product_type = item.properties["ilots:product_type"]
     method = _lst_method(item, product_type, method)
+    if water_vapour is not None and method != "single-channel":
+        warnings.warn(
+            f"the water vapour applies to the single-channel method only; the {method} "
+            "method does not use it",
+            IlotsWarning,
+            stacklevel=2,
+        )
     if method == "l2":
         ds = _load_scene(item, ["lwir11", *_qa_bands(item, options)], chunk)
         clear = _clear_mask(item, ds, options, ["lwir11"], keep_water=False)
@@ -226,7 +234,8 @@ def product_lst(
     else:
         used = ["lwir11", "red", "nir08"]
         ds = _load_scene(item, used + _qa_bands(item, options), chunk)
-        lst = lst_level1(ds, method=method, water_vapour=water_vapour)
+        vapour = 2.0 if water_vapour is None else water_vapour
+        lst = lst_level1(ds, method=method, water_vapour=vapour)
         clear = _clear_mask(item, ds, options, used, keep_water=False)
         lst = lst if clear is None else lst.where(clear)
     lst.attrs.update(
@@ -355,7 +364,17 @@ def product_indices(
     if clear is not None:
         out = out.where(clear)
     keep_water = options.keep_water is not False
+    level1 = str(item.properties.get("ilots:processing_level", "")).startswith("L1")
+    if level1:
+        warnings.warn(
+            f"{item.id} is Level-1: its indices are of top-of-atmosphere reflectance, not "
+            "surface reflectance (use the Level-2 product to compare with other dates)",
+            IlotsWarning,
+            stacklevel=2,
+        )
     for name in names:
+        if level1:
+            out[name].attrs["reflectance"] = "top of atmosphere (Level-1)"
         out[name].attrs.update(
             {
                 "source_product": item.id,

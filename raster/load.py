@@ -393,8 +393,9 @@ def item_geobox(item: pystac.Item, band: str) -> GeoBox:
         crs = f"EPSG:{crs}"
     if not shape or not transform or not crs:
         raise MetadataError(
-            f"asset {band!r} of {item.id} has no proj:shape/proj:transform/proj:code; "
-            "build the item with raster.sources.open_product so the grid comes from the file"
+            f"asset {band!r} of {item.id} has no proj:shape/proj:transform/proj:code, so "
+            "its grid is unknown without reading it; download the product and give its "
+            "folder (ilots reads the grid from the files)"
         )
     return GeoBox(tuple(shape), Affine(*transform[:6]), crs)
 

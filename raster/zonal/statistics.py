@@ -101,5 +101,5 @@ def parse_statistics(stats: str | Iterable[str]) -> tuple[Statistic, ...]:
             stat = _one(str(item))
             parsed.setdefault(stat.column, stat)
     if not parsed:
-        raise ValueError("no statistic requested; e.g. stats=['mean', 'count']")
+        raise ValueError("no statistic requested; ask for at least one, e.g. mean,count")
     return tuple(parsed.values())

@@ -306,8 +306,8 @@ def _zone_ids(zones: gpd.GeoDataFrame, column: Hashable, geometry_name: Hashable
         values = ids[duplicated].unique()
         raise ZonesError(
             f"{len(values)} ids in column {column!r} are not unique ({int(duplicated.sum())} "
-            f"rows), e.g. {_examples(values)}; dissolve them (gdf.dissolve(by=...)) or pass "
-            "a column that names each zone once"
+            f"rows), e.g. {_examples(values)}; dissolve the zones by that id (in QGIS or "
+            "geopandas) or give an id column that names each zone once"
         )
     return ids
 

@@ -165,6 +165,24 @@ def test_lst_collection1_leaves_water_out_by_ndvi(real_data, tmp_path):
     assert kept[water].sum() > 1_000
 
 
+def test_lst_water_vapour_outside_single_channel_is_said(real_data, tmp_path):
+    result = _run("lst", real_data / T1, "--water-vapour", "3", "--out", tmp_path / "a.tif")
+    assert result.exit_code == 0, result.output
+    assert "water vapour applies to the single-channel method only" in result.output
+    result = _run("lst", real_data / T1, "--out", tmp_path / "b.tif")
+    assert "water vapour" not in result.output
+
+
+def test_indices_level1_say_top_of_atmosphere(real_data, tmp_path):
+    result = _run("indices", real_data / C1, "--index", "ndvi", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "top-of-atmosphere reflectance, not surface reflectance" in result.output
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        assert src.tags()["reflectance"] == "top of atmosphere (Level-1)"
+    result = _run("indices", real_data / T1, "--index", "ndvi", "--out", tmp_path / "l2")
+    assert "top-of-atmosphere" not in result.output
+
+
 def test_lst_collection1_says_st_qa_is_not_applied(real_data, tmp_path):
     result = _run("lst", real_data / C1, "--st-qa-max", "1", "--out", tmp_path / "lst.tif")
     assert result.exit_code == 0, result.output

@@ -102,6 +102,9 @@ def test_real_paris_iris_over_lambert93_raster(real_data, tmp_path):
     result = _run("zonal", raster, zones_path, "--id", "CODE_IRIS", "--stats", "mean,count,p90",
                   "--out", out)  # fmt: skip
     assert result.exit_code == 0, result.output
+    # DESIGN.md: a CRS mismatch is an explicit reprojection, said at the default verbosity.
+    assert "zones reprojected from EPSG:4326" in result.output
+    assert "to the raster's EPSG:2154" in result.output
     ours = pd.read_parquet(out)
     assert ours["CODE_IRIS"].tolist() == iris["CODE_IRIS"].tolist()
     assert ours["CODE_IRIS"].str.len().eq(9).all()
@@ -222,6 +225,7 @@ def test_zonal_zone_files_as_users_give_them(tmp_path):
     out = tmp_path / "y.csv"
     result = _run("zonal", raster, tmp_path / "partly.gpkg", *common, "--out", out)
     assert result.exit_code == 0 and pd.read_csv(out)["mean"].isna().sum() == 1
+    assert "reprojected" not in result.output  # zones and raster both in EPSG:32631
     said = "warning: 1 of 4 zones do not overlap the raster (e.g. far); they get NaN statistics"
     assert said in result.output.splitlines()
     cut = tmp_path / "cut.tif"
