@@ -155,6 +155,8 @@ def open_product(path: str | Path) -> pystac.Item:
         return sentinel2_item(path)
     if path.suffix.lower() == ".json":
         return _open_json(path)
+    if path.suffix.lower() in (".tif", ".tiff", ".jp2") and _has_product(path.parent):
+        raise _unrecognised(path, f"one band file of a product: give its folder {path.parent}")
     raise _unrecognised(path)
 
 

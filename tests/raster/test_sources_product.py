@@ -75,6 +75,15 @@ def test_unrecognised_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize("folder", [T1, ES_FOLDER])
+def test_a_band_file_points_to_its_folder(real_data: Path, folder: str) -> None:
+    band = sorted((real_data / folder).glob("*.[Tt][Ii][Ff]"))[0]
+    with pytest.raises(UnrecognisedProductError) as info:
+        open_product(band)
+    assert f"one band file of a product: give its folder {real_data / folder}" in str(info.value)
+
+
+@pytest.mark.realdata
 def test_folder_of_products_says_so(real_data: Path) -> None:
     folder = real_data / "landsat_c2l2"
     with pytest.raises(UnrecognisedProductError, match=rf"2 product folders: give them one by "
