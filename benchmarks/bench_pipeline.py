@@ -31,8 +31,8 @@ work's own on the same base (the ``imports`` row). The best of ``--repeat`` runs
 peak memory is the largest seen. Cases:
 
 1. ``floor``: read and decode, whole file by whole file with rasterio, every band the run
-   reads: Landsat ST_B10, QA_PIXEL, ST_QA; Sentinel-2 red, nir, green, swir16 and scl (the
-   bands ``pipelines.run_graph.sentinel2_indices`` loads), holding them all.
+   reads: Landsat ST_B10, QA_PIXEL, ST_QA, QA_RADSAT; Sentinel-2 red, nir, green, swir16 and
+   scl (the bands ``pipelines.run_graph.sentinel2_indices`` loads), holding them all.
    ``floor-warp`` (no target, for reference) also resamples every band not already on the
    10 m grid onto it with ``rasterio.warp.reproject`` (nearest, as ilots' ``grid.resampling:
    auto`` upsamples), as ilots and the reference must: Landsat 30 m -> 10 m, Sentinel-2
@@ -224,12 +224,12 @@ S2_SCENES = (
     (dt.datetime(2023, 7, 24, 10, 56, 19, tzinfo=dt.UTC), "sentinel-2b", "05.09", 0.20, 62),
     (dt.datetime(2023, 8, 8, 10, 56, 19, tzinfo=dt.UTC), "sentinel-2a", "05.10", 0.05, 63),
 )
-#: The bands the run reads (pipelines/run_graph.py: landsat_lst with st_qa_max_k set, and
-#: sentinel2_indices).
-LANDSAT_FILES = ("ST_B10", "QA_PIXEL", "ST_QA")
+#: The bands the run reads (pipelines/run_graph.py: landsat_lst with st_qa_max_k and
+#: mask.radsat set, and sentinel2_indices).
+LANDSAT_FILES = ("ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT")
 S2_BANDS = ("red", "nir", "green", "swir16", "scl")
 #: Bump when the products or zones written change, so that an old workload is rewritten.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CENTRE_COMMUNE = "31555"
 OTHER_COMMUNES = tuple(f"319{k:02d}" for k in range(1, 9))  # not real codes: synthetic
 
@@ -304,6 +304,13 @@ def _write_landsat(city, scene, folder: Path) -> Path:
             cloud=cloud30, dilated_cloud=cloud30, shadow=shadow30, water=water30
         ),
         "st_qa": st_qa,
+        # As real products: QA_RADSAT, B2-B4 (bits 1-3) saturated on the brightest dense roofs.
+        "qa_radsat": np.where(
+            (_coarsen((city.landcover == 4).astype("float32"), f) == 1.0)
+            & (_coarsen(city.brightness.astype("float32"), f) > 1.59),
+            0b1110,
+            0,
+        ).astype("uint16"),
     }
     return write_landsat_c2l2(
         folder,
@@ -432,6 +439,7 @@ def _config(work: Workload) -> dict:
             "sentinel2_preset": "default",
             "st_qa_max_k": 2.0,
             "cdist_min_km": None,  # the synthetic products carry no ST_CDIST band
+            "radsat": True,
         },
         "composite": {"statistics": ["median", "p90"], "min_clear": 3, "anomaly": True},
         "heat_island": {"ring_inner_km": work.ring_inner_km, "ring_outer_km": work.ring_outer_km},

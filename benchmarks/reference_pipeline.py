@@ -13,9 +13,10 @@ geopandas add the census and the IRIS x QPV overlay. It computes, with ilots' de
 
 * Masks. Landsat C2 L2: QA_PIXEL bits 0-5 (fill, dilated cloud, cirrus, cloud, shadow, snow)
   reject a pixel (mask 63), and for the LST water (bit 7: no urban LST), so does ST_QA > 2 K
-  or missing, and an ST_B10 outside (149, 373] K; LST = DN x 0.00341802 + 149. Sentinel-2
-  L2A: SCL 4 (vegetation) and 5 (not vegetated) are kept; reflectance = DN x scale + offset
-  of the item's ``raster:bands``.
+  or missing, QA_RADSAT terrain occlusion (bit 11; ``mask.radsat``: QA_RADSAT has no band-10
+  saturation bit, and the Landsat reflectance is not used) and an ST_B10 outside (149, 373]
+  K; LST = DN x 0.00341802 + 149. Sentinel-2 L2A: SCL 4 (vegetation) and 5 (not vegetated)
+  are kept; reflectance = DN x scale + offset of the item's ``raster:bands``.
 * LST composites: per pixel over the clear scenes, the median (``lst_median``) and the 90th
   percentile (``lst_p90``, NumPy's linear quantile), NaN where fewer than 3 scenes are clear;
   ``n_clear``, the number of clear scenes.
@@ -93,6 +94,7 @@ from skimage.measure import label
 
 QA_REJECT = 0b111111  # QA_PIXEL bits 0-5: fill, dilated cloud, cirrus, cloud, shadow, snow
 QA_FILL, QA_WATER = 1 << 0, 1 << 7
+RADSAT_TERRAIN = 1 << 11  # QA_RADSAT terrain occlusion; no bit for band 10
 ST_SCALE, ST_OFFSET = 0.00341802, 149.0  # ST_B10 DN -> K
 ST_QA_SCALE = 0.01  # ST_QA DN -> K
 ST_QA_MAX_K = 2.0
@@ -155,8 +157,10 @@ def landsat_scene(folder: Path, template) -> tuple[xr.DataArray, xr.DataArray]:
     st = on_grid(open_band(next(folder.glob("*_ST_B10.TIF"))), template)
     st_qa = on_grid(open_band(next(folder.glob("*_ST_QA.TIF"))), template)
     qa = on_grid(open_band(next(folder.glob("*_QA_PIXEL.TIF")), masked=False), template)
+    radsat = on_grid(open_band(next(folder.glob("*_QA_RADSAT.TIF")), masked=False), template)
     lst = st * ST_SCALE + ST_OFFSET
     clear = ((qa & QA_REJECT) == 0) & ((qa & QA_WATER) == 0)  # water is no urban LST
+    clear &= (radsat & RADSAT_TERRAIN) == 0
     clear &= (st_qa * ST_QA_SCALE >= 0) & (st_qa * ST_QA_SCALE <= ST_QA_MAX_K)
     clear &= (lst > 149.0) & (lst <= 373.0)
     water = ((qa & QA_FILL) == 0) & ((qa & QA_WATER) != 0)

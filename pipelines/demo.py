@@ -4,7 +4,8 @@ The demo writes, from the synthetic city of :mod:`pipelines.demo_city`:
 
 * four summer Landsat Collection 2 L2SP product folders (Landsat 8 and 9, June to August 2023,
   each with its own rural temperature; two with clouds and their shadows flagged in
-  ``QA_PIXEL``; ``ST_QA``; ``_MTL.txt`` and ``_MTL.json``);
+  ``QA_PIXEL``; ``ST_QA``; ``QA_RADSAT`` with the brightest dense roofs saturated in the
+  visible bands; ``_MTL.txt`` and ``_MTL.json``);
 * three Sentinel-2 L2A products in the Earth Search COG layout with their STAC item JSON,
   bands ``blue`` (B02), ``green``, ``red``, ``nir`` (B08), ``nir08`` (B8A), ``swir16`` (B11),
   ``swir22`` (B12) and ``scl``: one at processing baseline 02.14 (no BOA offset) and two at
@@ -191,6 +192,7 @@ def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
         ),
         "st_qa": np.full(lst.shape, 150, dtype="int16"),  # 1.5 K uncertainty
         "st_cdist": _cloud_distance_dn(cloud30, city.resolution * f),
+        "qa_radsat": _saturation(city, f),
     }
     return write_landsat_c2l2(
         folder, bands=bands, crs=city.crs,
@@ -198,6 +200,25 @@ def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
         platform=scene.platform, path=198, row=30, date=dt.date.fromisoformat(scene.date),
         cloud_cover=float(cloud30.mean() * 100), overwrite=True,
     )  # fmt: skip
+
+
+#: Roof brightness factor (:data:`pipelines.demo_city.ROOF_BRIGHTNESS`) above which a dense
+#: built 30 m pixel is flagged saturated in the visible bands: under 1 % of the dense roofs.
+SATURATED_ROOF_BRIGHTNESS = 1.59
+#: QA_RADSAT bits of the bright roofs: bands 2-4 (blue, green, red; science.md §1.3).
+_VISIBLE_SATURATION = (1 << 1) | (1 << 2) | (1 << 3)
+
+
+def _saturation(city: CityModel, factor: int) -> np.ndarray:
+    """Return QA_RADSAT: B2-B4 saturated on the brightest dense roofs, 0 elsewhere.
+
+    As on real scenes, a few bright roofs saturate OLI's visible bands; NIR, SWIR and the
+    thermal band are not flagged, and the flat city has no terrain occlusion.
+    """
+    brightness = city.brightness if city.brightness is not None else np.ones(city.landcover.shape)
+    dense = _block_mean(city.landcover == 4, factor) == 1.0
+    bright = _block_mean(brightness, factor) > SATURATED_ROOF_BRIGHTNESS
+    return np.where(dense & bright, _VISIBLE_SATURATION, 0).astype("uint16")
 
 
 def _cloud_distance_dn(cloud: np.ndarray, pixel_m: float) -> np.ndarray:

@@ -148,11 +148,13 @@ def _clear_mask(
         water = compute_indices(ds[["red", "nir08"]], ["ndvi"])["ndvi"] < 0
         return clear & ~water
     spec = dataclasses.replace(qa_pixel_preset(options.preset), keep_water=keep_water)
-    saturated = [b for b in used if b in RADSAT_BITS] if "qa_radsat" in ds else []
+    # With QA_RADSAT: the saturation of the bands used, and terrain occlusion (bit 11) always,
+    # also for the LST (Level-2 QA_RADSAT has no band-10 bit), as in the run.
+    saturated = [b for b in used if b in RADSAT_BITS] if "qa_radsat" in ds else None
     return landsat_clear_mask(
         ds,
         preset=spec,
-        radsat_bands=saturated or None,
+        radsat_bands=saturated,
         st_qa_max_k=options.st_qa_max_k,
         cdist_min_km=options.cdist_min_km,
         dilate_px=options.dilate_px,

@@ -37,7 +37,7 @@ from raster.composite import temporal_composite
 from raster.footprint import landsat_footprint_flags, on_coords_of, sentinel2_footprint_flags
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
 from raster.index_composite import index_median_composite
-from raster.indices import compute_indices
+from raster.indices import INDICES, compute_indices
 from raster.landcover import (
     LandCover,
     LandcoverThresholds,
@@ -48,6 +48,7 @@ from raster.load import load_items, load_stored, native_window
 from raster.nearest import NativeGather, gather_nearest
 from raster.quality import (
     landsat_clear_mask,
+    landsat_radsat_mask,
     landsat_water_mask,
     sentinel2_clear_mask,
     sentinel2_water_mask,
@@ -293,6 +294,12 @@ def _kernel_reach_note(config: RunConfig) -> str | None:
     )
 
 
+def require_iris(config: RunConfig) -> None:
+    """Raise a one-line ConfigError when the config names no IRIS layer (a run needs one)."""
+    if config.zones.iris is None:
+        raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
+
+
 def zones_and_area(
     config: RunConfig, *, source: str = "config"
 ) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
@@ -305,8 +312,7 @@ def zones_and_area(
     keeps the zones of the area (:func:`zones_in_area`), so that the "urban" footprint does
     not cover the countryside.
     """
-    if config.zones.iris is None:
-        raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
+    require_iris(config)
     named = config.aoi.zones if config.aoi.zones in ("iris", "qpv") else None
     whole = None
     if named is not None:  # with aoi.communes, that layer's features of those communes
@@ -428,8 +434,11 @@ def qa_pixel_preset_of(config: RunConfig, *, lst: bool = False) -> QAPixelMask:
     return spec
 
 
-def _require_band(items: Any, band: str, key: str) -> None:
-    """Raise a one-line ConfigError naming the products without ``band``, which ``key`` needs."""
+def _require_band(items: Any, band: str, key: str, off: str = "null") -> None:
+    """Raise a one-line ConfigError naming the products without ``band``, which ``key`` needs.
+
+    ``off`` is the value of ``key`` that turns the test off, named in the message.
+    """
     lacking = [item.id for item in items if band not in item.assets]
     if lacking:
         shown = ", ".join(lacking[:3]) + (
@@ -437,8 +446,26 @@ def _require_band(items: Any, band: str, key: str) -> None:
         )
         raise ConfigError(
             f"{key}: {len(lacking)} Landsat product(s) lack the {band.upper()} band it needs "
-            f"({shown}); add that file (every USGS L2SP product has it) or set {key}: null"
+            f"({shown}); add that file (every USGS L2SP product has it) or set {key}: {off}"
         )
+
+
+def _radsat_band(config: RunConfig, items: Any) -> list[str]:
+    """``["qa_radsat"]`` under ``mask.radsat`` (an error when a product lacks it), else none."""
+    if not config.mask.radsat:
+        return []
+    _require_band(items, "qa_radsat", "mask.radsat", off="false")
+    return ["qa_radsat"]
+
+
+#: The bands whose QA_RADSAT saturation rejects an LST pixel: none, as Level-2 QA_RADSAT has
+#: no band-10 bit (science.md §1.3); terrain occlusion (bit 11) is checked all the same.
+LST_RADSAT_BANDS: tuple[str, ...] = ()
+
+
+def _index_radsat_bands(names: list[str], bands: list[str]) -> dict[str, tuple[str, ...]]:
+    """Return the reflectance bands each index reads among ``bands`` (saturated: rejected)."""
+    return {name: tuple(INDICES[name].resolve(bands).values()) for name in names}
 
 
 def _load_landsat(
@@ -463,12 +490,18 @@ def _load_landsat(
 
 
 def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
-    """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit."""
+    """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit.
+
+    Under ``mask.radsat`` the LST is also left out where QA_RADSAT flags terrain occlusion
+    (bit 11): Level-2 QA_RADSAT has no band-10 saturation bit (science.md §1.3).
+    """
     bands = landsat_bands(config, items)
     chunk = config.scheduler.chunk_px
-    flags = _qa_flags(config, items, geobox, ["lwir11"], lst=True)
+    radsat = {"lst": LST_RADSAT_BANDS} if config.mask.radsat else None
+    flags = _qa_flags(config, items, geobox, ["lwir11"], lst=True, radsat=radsat)
     if flags is not None:
-        lst = one_scene_per_overpass(surface_temperature_l2(flags, mask=flags["clear"]))
+        clear = flags["clear"] & flags["radsat_lst"] if radsat else flags["clear"]
+        lst = one_scene_per_overpass(surface_temperature_l2(flags, mask=clear))
         return LandsatSeries(
             lst, flags["water"].any("time").rename("water_mask"), bands=tuple(bands)
         )
@@ -476,6 +509,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     clear = landsat_clear_mask(
         ds,
         preset=qa_pixel_preset_of(config, lst=True),
+        radsat_bands=LST_RADSAT_BANDS if radsat else None,
         st_qa_max_k=config.mask.st_qa_max_k,
         cdist_min_km=config.mask.cdist_min_km,
         dilate_px=config.mask.dilate_px,
@@ -512,27 +546,35 @@ def one_scene_per_overpass(series: Any) -> Any:
 def landsat_bands(config: RunConfig, items: Any) -> list[str]:
     """Return the Landsat bands the LST and its masks read.
 
-    ST_B10 and QA_PIXEL; ST_QA and ST_CDIST when their thresholds are set (an error when a
-    product lacks one).
+    ST_B10 and QA_PIXEL; ST_QA and ST_CDIST when their thresholds are set, QA_RADSAT under
+    ``mask.radsat`` (an error when a product lacks one).
     """
     bands = ["lwir11", "qa_pixel"]
     for band, key in (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km")):
         if getattr(config.mask, key) is not None:
             _require_band(items, band, f"mask.{key}")
             bands.append(band)
-    return bands
+    return bands + _radsat_band(config, items)
 
 
 def _qa_flags(
-    config: RunConfig, items: Any, geobox: Any, bands: list[str], *, lst: bool
+    config: RunConfig,
+    items: Any,
+    geobox: Any,
+    bands: list[str],
+    *,
+    lst: bool,
+    radsat: dict[str, tuple[str, ...]] | None = None,
 ) -> xr.Dataset | None:
     """Load ``bands`` onto a coarser grid, with the QA flags over each pixel's footprint.
 
     None when no grid pixel mixes several Landsat pixels (the grid is as fine as the 30 m
     pixels, or ``grid.resampling: nearest``: the per-pixel path). Otherwise ``bands`` on the
     grid beside ``clear`` (every 30 m pixel under the grid pixel clear by the run's QA_PIXEL
-    preset, and by ST_QA and ST_CDIST for the ``lst``) and ``water``
-    (:func:`raster.footprint.landsat_footprint_flags`), on the bands' coordinates.
+    preset, and by ST_QA and ST_CDIST for the ``lst``), ``water`` and, per output of
+    ``radsat``, ``radsat_<output>`` (no 30 m pixel under it saturated in the bands the output
+    uses, nor terrain-occluded) (:func:`raster.footprint.landsat_footprint_flags`), on the
+    bands' coordinates.
     """
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
     if not _mixes_pixels(config, resampling, lambda band: LANDSAT_PIXEL_M):
@@ -541,7 +583,8 @@ def _qa_flags(
     flags = landsat_footprint_flags(
         items, geobox, preset=qa_pixel_preset_of(config, lst=lst), dilate_px=mask.dilate_px,
         st_qa_max_k=mask.st_qa_max_k if lst else None,
-        cdist_min_km=mask.cdist_min_km if lst else None, chunk=config.scheduler.chunk_px,
+        cdist_min_km=mask.cdist_min_km if lst else None, radsat=radsat,
+        chunk=config.scheduler.chunk_px,
     )  # fmt: skip
     ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px,
                     resampling=resampling)  # fmt: skip
@@ -723,11 +766,12 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
 
     For ``composite.indices_from: landsat``, or ``auto`` without Sentinel-2: the OLI
     reflectance of each scene (the bands every product carries), masked with the run's
-    QA_PIXEL preset (water kept, as MNDWI needs it), NDVI, MNDWI and NDBI where the bands
-    allow, the Liang (2001) broadband albedo with B2, B4-B7, then the median over the clear
-    scenes. Like the LST, the per-pixel work runs on the Landsat pixels when the grid is
-    finer and is gathered onto it. No composite (and a note) when the products lack red or
-    near-infrared reflectance (ST-only downloads).
+    QA_PIXEL preset (water kept, as MNDWI needs it) and, under ``mask.radsat``, each index
+    where QA_RADSAT flags a band it reads saturated or the terrain occluded, NDVI, MNDWI and
+    NDBI where the bands allow, the Liang (2001) broadband albedo with B2, B4-B7, then the
+    median over the clear scenes. Like the LST, the per-pixel work runs on the Landsat
+    pixels when the grid is finer and is gathered onto it. No composite (and a note) when
+    the products lack red or near-infrared reflectance (ST-only downloads).
     """
     notes: list[str] = []
     bands = _landsat_sr_bands(items)
@@ -741,15 +785,27 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
     notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
         names.append("albedo_liang")
-    flags = _qa_flags(config, items, geobox, bands, lst=False)
+    qa = ["qa_pixel", *_radsat_band(config, items)]
+    # Per index, the bands whose saturation (QA_RADSAT) rejects its pixels.
+    used = _index_radsat_bands(names, bands) if config.mask.radsat else {}
+    flags = _qa_flags(config, items, geobox, bands, lst=False, radsat=used or None)
     if flags is not None:
         ds, native, clear = flags, None, flags["clear"]
+        keep = {name: flags[f"radsat_{name}"] for name in used}
     else:
-        ds, native = _load_landsat(config, items, [*bands, "qa_pixel"], geobox)
+        ds, native = _load_landsat(config, items, [*bands, *qa], geobox)
         clear = landsat_clear_mask(
             ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
         )
-    per_scene = one_scene_per_overpass(compute_indices(ds, names).where(clear))
+        # One QA_RADSAT read per scene; each index's test fuses into its own chunk tasks.
+        keep = {name: landsat_radsat_mask(ds, read) for name, read in used.items()}
+    indices = compute_indices(ds, names)
+    per_scene = one_scene_per_overpass(
+        xr.Dataset({
+            name: indices[name].where(clear & keep[name] if name in keep else clear)
+            for name in names
+        }, attrs=indices.attrs)
+    )  # fmt: skip
     out = xr.Dataset(
         {name: temporal_composite(per_scene[name], stats=["median"], min_clear=1)["median"]
          for name in names}
@@ -757,7 +813,7 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
     if native is not None:
         out = gather_nearest(out, native, aligned_chunks(geobox, config.scheduler.chunk_px))
     out = out.rename({"albedo_liang": "albedo"} if "albedo_liang" in out else {})
-    return IndexComposites(out, tuple(notes), tuple(items), (*bands, "qa_pixel"))
+    return IndexComposites(out, tuple(notes), tuple(items), (*bands, *qa))
 
 
 def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:

@@ -20,6 +20,8 @@ from pipelines.run_graph import (
     LANDSAT_NDVI_BANDS,
     analysis_grid,
     index_source,
+    landsat_bands,
+    require_iris,
     sentinel2_needs,
 )
 from tiles.grid import LANDSAT_PIXEL_M
@@ -167,12 +169,14 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
 
     ``source`` names the config in messages about its inputs (its file).
     """
+    require_iris(config)
     area = area_of_interest(config, source=source)
     geobox = analysis_grid(config, area)
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
+    landsat_bands(config, inputs.landsat)  # the QA bands the masks need: as the run, an error
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s2 = _scenes_read(config, inputs)
     # On the cluster the config names, or the client of the caller's (--scheduler tcp://).

@@ -19,7 +19,7 @@ water, masked when at least half of it is water, as the class at its centre woul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -34,7 +34,7 @@ from raster._lift import lift
 from raster.load import item_geobox, load_stored, read_grid
 from raster.nearest import same_phase
 from raster.quality.dilation import dilate_mask
-from raster.quality.masks import landsat_clear_mask, landsat_water_mask
+from raster.quality.masks import landsat_clear_mask, landsat_radsat_mask, landsat_water_mask
 from raster.quality.qa_pixel import QAPixelMask, qa_pixel_cloudy, qa_pixel_preset
 from raster.quality.scl import SCL, SCL_CLOUD_CLASSES, SCLMask, scl_preset
 from tiles.errors import MetadataError
@@ -347,6 +347,7 @@ def landsat_footprint_flags(
     preset: str | QAPixelMask = "default",
     st_qa_max_k: float | None = None,
     cdist_min_km: float | None = None,
+    radsat: Mapping[str, Iterable[int | str]] | None = None,
     dilate_px: int = 0,
     chunk: int = DEFAULT_CHUNK,
 ) -> xr.Dataset:
@@ -361,6 +362,11 @@ def landsat_footprint_flags(
         The run's grid (coarser than the 30 m pixels).
     preset, st_qa_max_k, cdist_min_km
         As :func:`raster.quality.landsat_clear_mask`, on the 30 m pixels.
+    radsat
+        Per output name, the bands whose QA_RADSAT saturation (or terrain occlusion) rejects
+        a pixel (:func:`raster.quality.landsat_radsat_mask`): one more flag ``radsat_<name>``
+        each, True where no 30 m pixel under the grid pixel is rejected. QA_RADSAT is read
+        once for them all; ``None`` or empty reads it not.
     dilate_px
         Grow the QA_PIXEL cloud rejection by a disk of this radius in ``target`` pixels.
     chunk
@@ -371,22 +377,35 @@ def landsat_footprint_flags(
     xarray.Dataset
         Lazy boolean ``(time, y, x)`` ``clear`` (every 30 m pixel under it clear or water,
         not ``water`` when the preset rejects water, no dilated cloud) and ``water`` (the QA
-        water bit over at least half of it), dates in :func:`raster.load.load_items`' order.
+        water bit over at least half of it), dates in :func:`raster.load.load_items`' order;
+        ``radsat_<name>`` per entry of ``radsat``.
     """
     spec = qa_pixel_preset(preset)
     water_kept = replace(spec, keep_water=True)
+    outputs = {name: tuple(bands) for name, bands in (radsat or {}).items()}
     bands = ["qa_pixel"] + ["st_qa"] * (st_qa_max_k is not None)
-    bands += ["st_cdist"] * (cdist_min_km is not None)
+    bands += ["st_cdist"] * (cdist_min_km is not None) + ["qa_radsat"] * bool(outputs)
 
     def flag(native: xr.Dataset) -> xr.Dataset:
         kept = landsat_clear_mask(native, preset=water_kept, st_qa_max_k=st_qa_max_k,
                                   cdist_min_km=cdist_min_km)  # fmt: skip
         cloudy = lift(qa_pixel_cloudy, native["qa_pixel"], dtype=bool, kwargs={"spec": spec})
-        return xr.Dataset({"clear": kept, "cloud": cloudy, "water": landsat_water_mask(native)})
+        return xr.Dataset({
+            "clear": kept, "cloud": cloudy, "water": landsat_water_mask(native),
+            **{f"radsat_{name}": landsat_radsat_mask(native, used)
+               for name, used in outputs.items()},
+        })  # fmt: skip
 
     shares = native_flag_shares(items, bands, target, flag, chunk)
-    return _clear_and_water(
+    flags = _clear_and_water(
         shares, water_kept=spec.keep_water, dilate_px=dilate_px,
         comment=f"{spec.describe()}, over every 30 m pixel under the grid pixel",
         water="QA_PIXEL water (bit 7)",
     )  # fmt: skip
+    for name, used in outputs.items():
+        saturated = f"any of {list(used)} saturated or " if used else ""
+        flags[f"radsat_{name}"] = (shares[f"radsat_{name}"] >= FULL_SHARE).assign_attrs(
+            long_name=f"not saturated nor terrain-occluded for {name} (True = keep)",
+            comment=f"QA_RADSAT: {saturated}terrain occlusion under the grid pixel rejected",
+        )
+    return flags

@@ -7,11 +7,12 @@ lists them all). Paths are absolute after validation (:data:`~pipelines.config._
 Values marked **[U]** in ``science.md`` are fields with the sheet's suggested default, never
 hard-coded constants.
 
-Minimal config::
+Minimal config (``ilots run`` needs an IRIS layer; the model alone does not)::
 
     aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}
     periods: {years: [2023]}
     inputs: {landsat: [products/landsat]}
+    zones: {iris: {path: zones/CONTOURS-IRIS.gpkg}}
 """
 
 from __future__ import annotations
@@ -521,6 +522,14 @@ class MaskConfig(_Model):
         description="Drop Landsat L2 pixels closer than this to a cloud (ST_CDIST), in km "
         "(science.md §5, [U]). Default 1.0; null: no ST_CDIST test.",
     )
+    radsat: bool = Field(
+        True,
+        description="Drop, per output, the Landsat L2 pixels whose QA_RADSAT flags a band it "
+        "uses as saturated (NDVI: B4, B5; NDBI: B5, B6; MNDWI: B3, B6; albedo: B2, B4-B7; "
+        "bright roofs) or terrain occlusion (bit 11; the only test of the LST, as QA_RADSAT "
+        "has no band-10 bit). Default true: every Landsat product must then carry QA_RADSAT; "
+        "false: no QA_RADSAT test (science.md §1.3).",
+    )
     dilate_px: int = Field(
         0,
         ge=0,
@@ -888,7 +897,9 @@ class ExtraZoneLayer(_Model):
 class ZonesConfig(_Model):
     """Zone layers aggregated exactly (coverage fractions) and how."""
 
-    iris: ZoneLayerConfig | None = Field(None, description="IRIS layer. Default: none.")
+    iris: ZoneLayerConfig | None = Field(
+        None, description="IRIS layer; ilots run and --dry-run need one. Default: none."
+    )
     qpv: QpvLayerConfig | None = Field(None, description="QPV layer. Default: none.")
     extra: tuple[ExtraZoneLayer, ...] = Field(
         (), description="Other zone layers [{name, path, id}]. Default: none."

@@ -71,6 +71,7 @@ from raster.quality.landsat_qa import (
 from raster.quality.masks import (
     bqa_clear_mask,
     landsat_clear_mask,
+    landsat_radsat_mask,
     landsat_water_mask,
     sentinel2_clear_mask,
     sentinel2_water_mask,
@@ -117,6 +118,7 @@ __all__ = [
     "decode_qa_pixel",
     "dilate_mask",
     "landsat_clear_mask",
+    "landsat_radsat_mask",
     "landsat_water_mask",
     "qa_pixel_clear",
     "qa_pixel_cloudy",

@@ -113,11 +113,9 @@ def landsat_clear_mask(
         mask = mask & ~_dilate_da(_lift(qa_pixel_cloudy, qa, spec=spec), dilate_px)
         comment += f"; cloud rejection dilated by a disk of {dilate_px} px"
     if radsat_bands is not None:
-        bands = tuple(radsat_bands) if not isinstance(radsat_bands, str | int) else (radsat_bands,)
-        radsat_reject_value(bands)  # validate before building the graph
-        radsat = _band(ds, "qa_radsat", "load the 'qa_radsat' band or pass radsat_bands=None")
-        mask = mask & _lift(radsat_ok, radsat, bands=bands)
-        comment += f"; QA_RADSAT: saturated {list(bands)} or terrain occlusion rejected"
+        radsat = landsat_radsat_mask(ds, radsat_bands, hint="or pass radsat_bands=None")
+        mask = mask & radsat
+        comment += "; " + radsat.attrs["comment"]
     if st_qa_max_k is not None:
         _finite_positive("st_qa_max_k", st_qa_max_k, allow_zero=False)
         st_qa = _band(ds, "st_qa", "load the 'st_qa' band or pass st_qa_max_k=None")
@@ -129,6 +127,53 @@ def landsat_clear_mask(
         mask = mask & _lift(cdist_ok, cdist, min_km=cdist_min_km)
         comment += f"; ST_CDIST < {cdist_min_km} km or missing rejected"
     return _finish(mask, "clear", comment)
+
+
+def landsat_radsat_mask(
+    ds: xr.Dataset, bands: Iterable[int | str] | int | str, *, hint: str = ""
+) -> xr.DataArray:
+    """Pixels where none of ``bands`` is saturated nor the terrain occludes the view (True = keep).
+
+    The xarray wrapper of :func:`raster.quality.radsat_ok`, for the bands one output uses
+    (NDVI: ``("red", "nir08")``); several outputs of one scene each take their own mask from
+    the same ``qa_radsat`` variable.
+
+    Parameters
+    ----------
+    ds
+        Dataset with a ``qa_radsat`` variable (Landsat 8/9 QA_RADSAT, integer or float with
+        NaN for nodata; NaN is rejected). NumPy- or Dask-backed.
+    bands
+        Band numbers (1-7, 9) or common band names (:data:`raster.quality.RADSAT_BITS`);
+        empty checks terrain occlusion (bit 11) only, as for the thermal band, which has no
+        saturation bit in Level-2 QA_RADSAT (science.md §1.3).
+    hint
+        Appended to the message when ``qa_radsat`` is missing (how the caller skips the test).
+
+    Returns
+    -------
+    xarray.DataArray
+        Boolean ``radsat_mask`` with the coordinates of ``qa_radsat``, lazy on Dask input.
+
+    Raises
+    ------
+    BandMissingError
+        If ``qa_radsat`` is absent.
+    ValueError
+        On a band with no QA_RADSAT bit.
+    """
+    chosen = (bands,) if isinstance(bands, str | int) else tuple(bands)
+    radsat_reject_value(chosen)  # validate before building the graph
+    radsat = _band(ds, "qa_radsat", f"load the 'qa_radsat' band {hint}".rstrip())
+    saturated = f"saturated {list(chosen)} or terrain occlusion" if chosen else "terrain occlusion"
+    mask = _lift(radsat_ok, radsat, bands=chosen).rename("radsat_mask")
+    mask.attrs = {
+        "long_name": "not saturated nor terrain-occluded (True = keep)",
+        "flag_values": (0, 1),
+        "flag_meanings": "rejected kept",
+        "comment": f"QA_RADSAT: {saturated} rejected",
+    }
+    return mask
 
 
 def landsat_water_mask(ds: xr.Dataset) -> xr.DataArray:

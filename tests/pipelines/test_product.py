@@ -32,6 +32,7 @@ def product(tmp_path):
     radsat = np.zeros((N, N), dtype="uint16")
     radsat[5, 5] = 1 << 3  # red (B4) saturated
     radsat[6, 6] = 1 << 6  # SWIR 2 (B7) saturated: not used by NDVI or LST
+    radsat[7, 7] = 1 << 11  # terrain occlusion: rejected for every output
     st_qa = np.full((N, N), 150, dtype="int16")  # 1.5 K
     st_qa[8, 8] = 450  # 4.5 K
     cdist = np.full((N, N), 500, dtype="int16")  # 5 km from a cloud
@@ -59,27 +60,30 @@ CLOUD = {(0, c) for c in range(4)}
 WATER = {(1, c) for c in range(4)}
 
 
+OCCLUDED = {(7, 7)}
+
+
 def test_lst_masks_cloud_and_water_by_default(product):
     lst = product_lst(product)
-    assert _kept(lst) == CLOUD | WATER
+    assert _kept(lst) == CLOUD | WATER | OCCLUDED
     np.testing.assert_allclose(np.nanmean(lst.values), 300.0, atol=2e-3)
 
 
 def test_lst_thresholds_on_uncertainty_and_cloud_distance(product):
     lst = product_lst(product, mask=MaskOptions(st_qa_max_k=2.0, cdist_min_km=1.0))
-    assert _kept(lst) == CLOUD | WATER | {(8, 8), (9, 9)}
+    assert _kept(lst) == CLOUD | WATER | OCCLUDED | {(8, 8), (9, 9)}
 
 
 def test_indices_mask_saturated_bands_they_use_and_keep_water(product):
     ndvi = product_indices(product, ["ndvi"])["ndvi"]
-    assert _kept(ndvi) == CLOUD | {(5, 5)}
+    assert _kept(ndvi) == CLOUD | OCCLUDED | {(5, 5)}
     np.testing.assert_allclose(np.nanmean(ndvi.values), 0.4 / 0.5, rtol=1e-4)
 
 
 def test_water_can_be_kept_for_lst_and_masked_for_indices(product):
-    assert _kept(product_lst(product, mask=MaskOptions(keep_water=True))) == CLOUD
+    assert _kept(product_lst(product, mask=MaskOptions(keep_water=True))) == CLOUD | OCCLUDED
     ndvi = product_indices(product, ["ndvi"], mask=MaskOptions(keep_water=False))["ndvi"]
-    assert _kept(ndvi) == CLOUD | WATER | {(5, 5)}
+    assert _kept(ndvi) == CLOUD | WATER | OCCLUDED | {(5, 5)}
 
 
 def test_indices_without_mask(product):

@@ -105,8 +105,8 @@ def test_run_folder_files(demo_run):
 
 def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
     """The manifest lists each product file the run read (each Landsat scene's ST_B10,
-    QA_PIXEL, ST_QA and the MTL it parsed; each Sentinel-2 product's bands and item JSON),
-    with its size and SHA-256, beside the config's files; the assets it did not read are
+    QA_PIXEL, ST_QA, QA_RADSAT and the MTL it parsed; each Sentinel-2 product's bands and
+    item JSON), with its size and SHA-256, beside the config's files; the assets it did not read are
     not listed (SR_B4/B5: the NDVI comes from Sentinel-2; ST_CDIST: no distance threshold;
     B8A)."""
     out, _ = demo_run
@@ -116,7 +116,10 @@ def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
     products = demo_folder / "products"
     expected = set()
     for folder in sorted(products.glob("L*_L2SP_*")):
-        expected |= {next(folder.glob(f"*_{band}.TIF")) for band in ("ST_B10", "QA_PIXEL", "ST_QA")}
+        expected |= {
+            next(folder.glob(f"*_{band}.TIF"))
+            for band in ("ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT")
+        }
         mtl = [path for path in listed if path.parent == folder.resolve() and "_MTL." in path.name]
         assert len(mtl) == 1, folder.name
     for folder in sorted(products.glob("S2*_L2A")):
@@ -150,7 +153,7 @@ def test_each_input_file_is_hashed_once(demo_folder, tmp_path, monkeypatch):
     monkeypatch.setattr(manifest_module, "sha256_file", counting)
     run(load_config(demo_folder / "config.yaml"), out=tmp_path / "r")
     products = {p for p in counts if str((demo_folder / "products").resolve()) in p}
-    assert len(products) == 4 * 4 + 3 * 8  # 3 bands + MTL; 7 bands + item JSON
+    assert len(products) == 4 * 5 + 3 * 8  # 4 bands + MTL; 7 bands + item JSON
     assert all(counts[p] == 1 for p in products), {p: n for p, n in counts.items() if n > 1}
 
 
@@ -336,6 +339,15 @@ def test_dry_run_reads_no_pixels(demo_folder):
     assert result.exit_code == 0, result.output
     assert f"landsat: {len(SCENES)} scenes" in result.output
     assert "expected peak memory" in result.output
+
+
+def test_dry_run_refuses_a_config_without_iris(demo_folder, tmp_path):
+    """A config without ``zones.iris`` (the model allows it) stops --dry-run as it stops the
+    run, with the key, instead of planning a run that would fail."""
+    config = load_config(demo_folder / "config.yaml")
+    bare = config.model_copy(update={"zones": config.zones.model_copy(update={"iris": None})})
+    with pytest.raises(ConfigError, match=r"^zones\.iris: the run needs an IRIS layer"):
+        plan(bare)
 
 
 def test_dry_run_lists_tiles_and_their_scenes(demo_folder):

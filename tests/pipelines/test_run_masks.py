@@ -231,10 +231,11 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
 def _landsat_by_hand(demo_folder, grid, shape, bands):
     """Per Landsat date: each band's GDAL-style uint16 mean DN over each grid pixel (fill
     left out), the QA_PIXEL and ST_QA flags per 30 m pixel, the overlap weights, the grid
-    pixels' centres, and water (QA_PIXEL bit 7) per 30 m pixel and its share of each grid pixel."""
+    pixels' centres, water (QA_PIXEL bit 7) per 30 m pixel and its share of each grid pixel,
+    and QA_RADSAT per 30 m pixel."""
     for product in sorted(demo_folder.glob("products/LC0*")):
         read = {}
-        for band in (*bands, "QA_PIXEL", "ST_QA"):
+        for band in (*bands, "QA_PIXEL", "ST_QA", "QA_RADSAT"):
             with rasterio.open(next(product.glob(f"*_{band}.TIF"))) as src:
                 read[band], transform = src.read(1), src.transform
         means = {}
@@ -251,14 +252,15 @@ def _landsat_by_hand(demo_folder, grid, shape, bands):
         centre = np.ix_(rows.astype(int), cols.astype(int))
         water30 = (read["QA_PIXEL"] & 128) != 0
         water_share, _, _ = _on_grid(water30, transform, grid, shape)
-        yield means, qa_clear, st_ok, (wy, wx), centre, (water30, water_share)
+        yield means, qa_clear, st_ok, (wy, wx), centre, (water30, water_share), read["QA_RADSAT"]
 
 
 def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_folder, tmp_path):
     """On a 60 m grid the LST of a date is the area-weighted mean of the 30 m pixels under a
     grid pixel, and counts only when every one of them is clear (QA_PIXEL bits 0-5 unset,
     ST_QA <= 2 K) and water (bit 7) is less than half of it: a cloud's edge no longer warms
-    or cools the pixels it partly covers, and the river is no urban LST."""
+    or cools the pixels it partly covers, and the river is no urban LST. QA_RADSAT has no
+    band-10 bit: only terrain occlusion (bit 11, none in the demo) would reject a pixel."""
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"grid.resolution": 60, "outputs.report": False, "scenarios": [],
@@ -269,11 +271,11 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
         got, grid = src.read(1), src.transform
     assert grid.a == 60
     per_date, partly_cloudy = [], 0
-    for means, qa_clear, st_ok, (wy, wx), centre, (_, water_share) in _landsat_by_hand(
+    for means, qa_clear, st_ok, (wy, wx), centre, (_, water_share), radsat in _landsat_by_hand(
         demo_folder, grid, got.shape, ["ST_B10"]
     ):
         kelvin = means["ST_B10"] * 0.00341802 + 149.0
-        clear30 = qa_clear & st_ok
+        clear30 = qa_clear & st_ok & ((radsat & 2048) == 0)
         clear = ((wy @ ~clear30 @ wx.T) == 0) & (water_share < 0.5)
         partly_cloudy += int((clear30[centre] & ~clear).sum())
         per_date.append(np.where(clear & (kelvin > 149.0), kelvin, np.nan))
@@ -304,7 +306,7 @@ def test_water_is_left_out_of_the_lst_unless_kept(demo_folder, tmp_path, keep):
         got, grid = src.read(1), src.transform
     assert grid.a == 30
     want, wet = np.zeros(got.shape, int), np.zeros(got.shape, int)
-    for _, qa_clear, st_ok, _, centre, (water30, _) in _landsat_by_hand(
+    for _, qa_clear, st_ok, _, centre, (water30, _), _ in _landsat_by_hand(
         demo_folder, grid, got.shape, ["ST_B10"]
     ):
         clear = (qa_clear & st_ok)[centre]
@@ -406,7 +408,9 @@ def test_a_sentinel2_product_given_twice_counts_once(demo_folder, tmp_path):
 
 def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_folder, tmp_path):
     """``composite.indices_from: landsat`` on a 60 m grid: the NDVI of a date comes from the
-    reflectance averaged over the 30 m pixels under a grid pixel, all clear by QA_PIXEL."""
+    reflectance averaged over the 30 m pixels under a grid pixel, all clear by QA_PIXEL and
+    none with B4 or B5 saturated (QA_RADSAT bits 3, 4; the demo's brightest dense roofs
+    saturate B2-B4 on every date) nor terrain-occluded (bit 11)."""
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"grid.resolution": 60, "composite.indices_from": "landsat", "outputs.report": False,
@@ -416,17 +420,21 @@ def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_f
     with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:
         got, grid = src.read(1), src.transform
     per_date, bounds = [], []
-    for means, qa_clear, _, (wy, wx), _, _ in _landsat_by_hand(
+    saturated = np.zeros(got.shape, dtype=bool)
+    for means, qa_clear, _, (wy, wx), _, _, radsat in _landsat_by_hand(
         demo_folder, grid, got.shape, ["SR_B4", "SR_B5"]
     ):
         red, nir = (means[b] * 0.0000275 - 0.2 for b in ("SR_B4", "SR_B5"))
-        clear = (wy @ ~qa_clear @ wx.T) == 0
+        unsaturated = (radsat & (8 | 16 | 2048)) == 0
+        clear = (wy @ ~(qa_clear & unsaturated) @ wx.T) == 0
+        saturated |= (wy @ ~unsaturated @ wx.T) > 0
         per_date.append(np.where(clear, (nir - red) / (nir + red), np.nan))
         bounds.append(2 * 0.0000275 * (abs(red) + abs(nir)) / (nir + red) ** 2 * 1.01)
     with np.errstate(all="ignore"):
         want = np.nanmedian(np.stack(per_date), axis=0)
         rounding = np.nanmax(np.stack(bounds), axis=0)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert saturated.sum() > 10 and np.isnan(got[saturated]).all()
     valid = np.isfinite(want)
     assert valid.mean() > 0.8
     assert (np.abs(got - want)[valid] <= rounding[valid] + 1e-6).all()
@@ -470,7 +478,10 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
 
     zone30 = tmp_path / "zone30"
     for product in sorted(demo_folder.glob("products/LC0*")):
-        files = {b: next(product.glob(f"*_{b}.TIF")) for b in ("ST_B10", "QA_PIXEL", "ST_QA")}
+        files = {
+            b: next(product.glob(f"*_{b}.TIF"))
+            for b in ("ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT")
+        }
         with rasterio.open(files["ST_B10"]) as src:
             transform, width, height = calculate_default_transform(
                 src.crs, "EPSG:32630", src.width, src.height, *src.bounds, resolution=30
@@ -478,7 +489,8 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
             transform = Affine(30, 0, np.floor(transform.c / 30) * 30 - 15, 0, -30,
                                np.ceil(transform.f / 30) * 30 + 15)  # fmt: skip
         bands = {}
-        for band, name in (("ST_B10", "lwir11"), ("QA_PIXEL", "qa_pixel"), ("ST_QA", "st_qa")):
+        for band, name in (("ST_B10", "lwir11"), ("QA_PIXEL", "qa_pixel"), ("ST_QA", "st_qa"),
+                           ("QA_RADSAT", "qa_radsat")):  # fmt: skip
             with rasterio.open(files[band]) as src:
                 out = np.full(
                     (height + 2, width + 2), 1 if band == "QA_PIXEL" else 0, src.dtypes[0]
@@ -558,3 +570,157 @@ def test_bilinear_and_cubic_are_said_to_reach_past_the_masks(demo_folder, resamp
     with warnings.catch_warnings():
         warnings.simplefilter("error", IlotsWarning)
         plan(load_config(demo_folder / "config.yaml"))  # auto: no such warning
+
+
+#: QA_RADSAT bits (science.md §1.3): B1 (coastal) 0, B4 (red) 3, B5 (NIR) 4, B7 (SWIR 2) 6,
+#: terrain occlusion 11.
+COASTAL, RED, NIR, SWIR22, TERRAIN = 1, 8, 16, 64, 2048
+
+
+def _saturated_products(demo_folder, folder):
+    """Copy the demo's Landsat products with QA_RADSAT bits painted in (beside the demo's own
+    bright roofs, B2-B4 saturated on every date). Blocks of 30 m pixels, by date k:
+    ``all_red`` red saturated on every date, ``nir_first`` NIR on the first date only,
+    ``other`` coastal and SWIR 2 (bands no NDVI reads) on every date, ``terrain_second``
+    terrain occlusion on the second date only."""
+    folder.mkdir()
+    blocks = {"all_red": (200, 210), "nir_first": (230, 250), "other": (260, 280),
+              "terrain_second": (250, 330)}  # fmt: skip
+    for k, source in enumerate(sorted(demo_folder.glob("products/LC0*"))):
+        product = folder / source.name
+        shutil.copytree(source, product)
+        path = next(product.glob("*_QA_RADSAT.TIF"))
+        with rasterio.open(path) as src:
+            radsat, profile = src.read(1), src.profile
+        bits = {"all_red": RED, "nir_first": NIR if k == 0 else 0, "other": COASTAL | SWIR22,
+                "terrain_second": TERRAIN if k == 1 else 0}  # fmt: skip
+        for name, (r0, c0) in blocks.items():
+            radsat[r0 : r0 + 6, c0 : c0 + 6] |= bits[name]
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(radsat, 1)
+    return blocks
+
+
+def _by_hand_on(graph_da, products, radsat_rejects):
+    """Per date, the product files read by hand onto ``graph_da``'s grid (its pixel centres
+    fall on the 30 m pixels): red and NIR reflectance, ST_B10 in K, QA_PIXEL bits 0-5 clear,
+    QA_PIXEL water, ST_QA <= 2 K, no ``radsat_rejects`` bit, and the 30 m pixel (row and
+    column) of each grid pixel."""
+    xs, ys = graph_da["x"].values, graph_da["y"].values
+    for product in products:
+        read = {}
+        for band in ("SR_B4", "SR_B5", "ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT"):
+            with rasterio.open(next(product.glob(f"*_{band}.TIF"))) as src:
+                read[band], t = src.read(1).astype(np.int64), src.transform
+        rows = np.floor((t.f - ys) / 30).astype(int)
+        cols = np.floor((xs - t.c) / 30).astype(int)
+        on = {band: values[np.ix_(rows, cols)] for band, values in read.items()}
+        yield {
+            "red": on["SR_B4"] * 0.0000275 - 0.2,
+            "nir": on["SR_B5"] * 0.0000275 - 0.2,
+            "kelvin": on["ST_B10"] * 0.00341802 + 149.0,
+            "clear": (on["QA_PIXEL"] & 63) == 0,
+            "water": (on["QA_PIXEL"] & 128) != 0,
+            "st_ok": on["ST_QA"] * 0.01 <= 2.0,
+            "unsaturated": (on["QA_RADSAT"] & radsat_rejects) == 0,
+            "pixels": (rows, cols),
+        }
+
+
+def _block(rows, cols, r0, c0):
+    """Index the grid pixels that are the 6 x 6 30 m pixels from (r0, c0)."""
+    return np.ix_((rows >= r0) & (rows < r0 + 6), (cols >= c0) & (cols < c0 + 6))
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+@pytest.mark.parametrize("radsat", [True, False])
+def test_landsat_indices_and_lst_leave_out_saturated_and_occluded_pixels(
+    demo_folder, tmp_path, radsat
+):
+    """``composite.indices_from: landsat`` on the demo's 30 m grid (a Landsat pixel per grid
+    pixel): with ``mask.radsat`` a date's NDVI is left out where QA_RADSAT flags B4 or B5
+    saturated or the terrain occluded (bits 3, 4, 11), not for bands the NDVI does not read;
+    the LST of a date only where the terrain is occluded (QA_RADSAT has no band-10 bit).
+    ``mask.radsat: false`` keeps them all."""
+    from pipelines.run_graph import scene_graph
+
+    blocks = _saturated_products(demo_folder, tmp_path / "landsat")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"inputs.landsat": [str(tmp_path / "landsat")], "composite.indices_from": "landsat",
+         "mask.radsat": radsat},
+    )  # fmt: skip
+    with raise_if_dask_computes():
+        graph = scene_graph(config)
+    assert ("qa_radsat" in graph.landsat.bands) == radsat
+    assert any(href.endswith("_QA_RADSAT.TIF") for href in graph.read) == radsat
+    ndvi = graph.idx["ndvi"].compute()
+    lst = graph.lst.compute()
+    products = sorted((tmp_path / "landsat").iterdir())
+    ndvi_rejects = RED | NIR | TERRAIN if radsat else 0
+    per_date, lst_dates = [], []
+    for scene in _by_hand_on(ndvi, products, ndvi_rejects):
+        keep = scene["clear"] & scene["unsaturated"]
+        per_date.append(
+            np.where(keep, (scene["nir"] - scene["red"]) / (scene["nir"] + scene["red"]), np.nan)
+        )
+    for scene in _by_hand_on(lst, products, TERRAIN if radsat else 0):
+        keep = scene["clear"] & ~scene["water"] & scene["st_ok"] & scene["unsaturated"]
+        lst_dates.append(np.where(keep, scene["kelvin"], np.nan))
+    want = np.nanmedian(np.stack(per_date), axis=0)
+    got = ndvi.values
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(np.isnan(lst.values), np.isnan(np.stack(lst_dates)))
+    np.testing.assert_allclose(lst.values, np.stack(lst_dates), atol=2e-4, equal_nan=True)
+
+    # The planted blocks, one by one (none of them is water or one of the demo's roofs).
+    rows, cols = scene["pixels"]  # the same on every date
+    all_red = _block(rows, cols, *blocks["all_red"])
+    assert np.isnan(got[all_red]).all() if radsat else np.isfinite(got[all_red]).all()
+    nir_first = _block(rows, cols, *blocks["nir_first"])
+    later = np.nanmedian(np.stack(per_date[1:]), axis=0)[nir_first]  # the first date left out
+    assert np.isfinite(later).all()
+    if radsat:
+        np.testing.assert_allclose(got[nir_first], later, atol=1e-6)
+    else:
+        assert np.abs(got[nir_first] - later).max() > 1e-3
+    other = _block(rows, cols, *blocks["other"])
+    assert np.isfinite(got[other]).all()  # coastal and SWIR 2 saturation: no NDVI test
+    terrain = _block(rows, cols, *blocks["terrain_second"])
+    second = lst.isel(time=1).values[terrain]
+    assert np.isnan(second).all() == radsat and np.isfinite(lst.isel(time=0).values[terrain]).all()
+
+
+def test_a_landsat_product_without_qa_radsat_stops_the_run_unless_radsat_is_off(
+    demo_folder, tmp_path
+):
+    """As for ST_QA and ST_CDIST: a product without the QA band a mask key needs is a
+    one-line ConfigError naming the key, the product and the fix; ``mask.radsat: false``
+    runs without QA_RADSAT and reads it from no product."""
+    from pipelines.run_graph import scene_graph
+    from tiles.errors import ConfigError
+
+    folder = tmp_path / "landsat"
+    folder.mkdir()
+    for source in sorted(demo_folder.glob("products/LC0*")):
+        shutil.copytree(source, folder / source.name)
+    lacking = sorted(folder.iterdir())[2]
+    next(lacking.glob("*_QA_RADSAT.TIF")).unlink()  # a partial download
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"), {"inputs.landsat": [str(folder)]}
+    )
+    with pytest.raises(ConfigError) as caught:
+        scene_graph(config)
+    message = str(caught.value)
+    assert message == (
+        f"mask.radsat: 1 Landsat product(s) lack the QA_RADSAT band it needs ({lacking.name}); "
+        "add that file (every USGS L2SP product has it) or set mask.radsat: false"
+    )
+    with pytest.raises(ConfigError) as caught:  # --dry-run says it before any run
+        plan(config)
+    assert str(caught.value) == message
+    with raise_if_dask_computes():
+        graph = scene_graph(apply_overrides(config, {"mask.radsat": False}))
+    assert "qa_radsat" not in graph.landsat.bands
+    assert not any("QA_RADSAT" in href for href in graph.read)

@@ -53,7 +53,8 @@ def _write_city(folder, real_data, *, crs, corner, year, month):
         # Both products are in that folder: the period keeps one.
         "inputs": {"landsat": [str(real_data / "landsat_c2l2")]},
         "grid": {"crs": "utm", "resolution": 30},
-        "mask": {"st_qa_max_k": None, "cdist_min_km": None},
+        # The stored downloads hold ST_QA but neither ST_CDIST nor QA_RADSAT.
+        "mask": {"st_qa_max_k": None, "cdist_min_km": None, "radsat": False},
         "composite": {"min_clear": 1},
         "heat_island": {"ring_inner_km": 1, "ring_outer_km": 3},
         "zones": {"iris": {"path": "iris.gpkg"}},
@@ -262,6 +263,7 @@ def _synthetic_landsat(folder, origin=PARIS_ORIGIN, shape=PARIS_SHAPE, crs=32631
         "lwir11": dn,
         "qa_pixel": np.full(shape, encode_qa_pixel(), dtype="uint16"),
         "st_qa": np.full(shape, 100, dtype="int16"),
+        "qa_radsat": np.zeros(shape, dtype="uint16"),  # nothing saturated
     }
     for day in ("2019-07-09", "2019-07-25"):
         write_landsat_c2l2(

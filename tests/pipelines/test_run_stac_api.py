@@ -49,6 +49,7 @@ PC_KEYS = {
     "ST_QA.TIF": "qa",
     "ST_CDIST.TIF": "cdist",
     "QA_PIXEL.TIF": "qa_pixel",
+    "QA_RADSAT.TIF": "qa_radsat",
     "MTL.txt": "mtl.txt",
     "MTL.json": "mtl.json",
     "MTL.xml": "mtl.xml",
@@ -297,7 +298,7 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
     for path in saved:
         item = open_product(path)
         assert item.id == next((demo_folder / "products").glob(f"{path.stem[:25]}*")).name
-        assert {"lwir11", "qa_pixel", "st_qa", "st_cdist"} <= set(item.assets)
+        assert {"lwir11", "qa_pixel", "st_qa", "st_cdist", "qa_radsat"} <= set(item.assets)
         assert item.assets["lwir11"].href.startswith("http://127.0.0.1:")
         # Without the search's signature (expired by now, and no token in the run folder):
         # each read signs again.
@@ -306,7 +307,7 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
     # The manifest lists the files read over HTTP (no signature; neither size nor hash).
     inputs = json.loads((tmp_path / "remote" / "manifest.json").read_text())["inputs"]
     remote = [r["path"] for r in inputs if r["kind"] == "remote"]
-    assert len(remote) == 4 * 3 + 3 * 7  # ST_B10, QA_PIXEL, ST_QA; 6 bands and SCL
+    assert len(remote) == 4 * 4 + 3 * 7  # ST_B10, QA_PIXEL, ST_QA, QA_RADSAT; 6 bands, SCL
     assert all(h.startswith("http://127.0.0.1:") and "?" not in h for h in remote)
     assert all(r["sha256"] is None for r in inputs if r["kind"] == "remote")
     _same_run(tmp_path / "remote", downloads_run)
@@ -385,9 +386,9 @@ def test_a_refused_read_is_one_line_saying_what_to_do(
 #: The files of USGS's two LandsatLook STAC items of a Level-2 product, by the API's asset keys.
 USGS_KEYS = {
     "SR": {"SR_B4.TIF": "red", "SR_B5.TIF": "nir08", "QA_PIXEL.TIF": "qa_pixel",
-           "MTL.json": "MTL.json"},
+           "QA_RADSAT.TIF": "qa_radsat", "MTL.json": "MTL.json"},
     "ST": {"ST_B10.TIF": "lwir11", "ST_QA.TIF": "QA", "ST_CDIST.TIF": "CDIST",
-           "QA_PIXEL.TIF": "qa_pixel", "MTL.json": "MTL.json"},
+           "QA_PIXEL.TIF": "qa_pixel", "QA_RADSAT.TIF": "qa_radsat", "MTL.json": "MTL.json"},
 }  # fmt: skip
 
 

@@ -197,8 +197,13 @@ def _landsat(tmp_path):
     st_qa[12:14, 20:23] = 300  # 3 K: too uncertain
     cdist = np.full(L30.shape.yx, 500, np.int16)  # 5 km from a cloud
     cdist[25, 5:8] = 50  # 0.5 km
+    radsat = np.zeros(L30.shape.yx, np.uint16)
+    radsat[10, 10] = 8  # red (B4) saturated
+    radsat[16:18, 25] = 16  # NIR (B5)
+    radsat[3, 33] = 64  # SWIR 2 (B7): no NDVI band
+    radsat[26, 12] = 2048  # terrain occlusion
     bands = {"lwir11": np.full(L30.shape.yx, 40000, np.uint16), "qa_pixel": qa,
-             "st_qa": st_qa, "st_cdist": cdist}  # fmt: skip
+             "st_qa": st_qa, "st_cdist": cdist, "qa_radsat": radsat}  # fmt: skip
     product = write_landsat_c2l2(
         tmp_path, bands=bands, crs=32631, transform=L30.affine, path=199, row=26,
         date=dt.date(2023, 7, 18),
@@ -290,3 +295,30 @@ def test_separable_shares_equal_gdal_average(monkeypatch, target, chunks):
     assert separable[inside].size > 90 and np.isfinite(separable[inside]).all()
     np.testing.assert_allclose(separable[inside], warped[inside], rtol=0, atol=2e-6)
     assert not (np.isnan(separable) & np.isfinite(warped)).any()  # where GDAL has one, too
+
+
+def test_landsat_radsat_flags_reject_a_pixel_with_any_saturated_30_m_pixel_under_it(tmp_path):
+    """Per output, a grid pixel is kept only when no 30 m pixel under it has a band the
+    output uses saturated (QA_RADSAT bit 3 = B4, 4 = B5) nor the terrain occluded (bit 11);
+    the LST (no bands: QA_RADSAT has no band-10 bit) only the latter."""
+    import rasterio
+
+    item, _, _, _ = _landsat(tmp_path)
+    with rasterio.open(item.assets["qa_radsat"].href) as src:
+        radsat = src.read(1)
+    with raise_if_dask_computes():
+        flags = landsat_footprint_flags(
+            [item], L60, radsat={"ndvi": ("red", "nir08"), "lst": ()}, chunk=8
+        )
+    ndvi = ~_any_by_hand((radsat & (8 | 16 | 2048)) > 0, L30, L60)
+    lst = ~_any_by_hand((radsat & 2048) > 0, L30, L60)
+    np.testing.assert_array_equal(flags["radsat_ndvi"].values[0], ndvi)
+    np.testing.assert_array_equal(flags["radsat_lst"].values[0], lst)
+    # 60 m pixels half a 30 m pixel off: a 30 m pixel of even row and column straddles 2 x 2
+    # of them (red, terrain); the NIR pair (rows 16-17, column 25) lies in 2 x 1; SWIR 2
+    # saturation rejects none.
+    assert (~ndvi).sum() == 4 + 2 + 4 and (~lst).sum() == 4
+    assert set(flags.data_vars) == {"clear", "water", "radsat_ndvi", "radsat_lst"}
+    plain = landsat_footprint_flags([item], L60, chunk=8)
+    assert set(plain.data_vars) == {"clear", "water"}
+    np.testing.assert_array_equal(plain["clear"].values, flags["clear"].values)

@@ -27,6 +27,7 @@ from raster.quality import (
     decode_qa_pixel,
     dilate_mask,
     landsat_clear_mask,
+    landsat_radsat_mask,
     landsat_water_mask,
     qa_pixel_clear,
     qa_pixel_cloudy,
@@ -528,6 +529,8 @@ WRAPPERS = {
     ),
     "landsat_gee_dilated": lambda ds: landsat_clear_mask(ds, preset="gee", dilate_px=4),
     "landsat_water": landsat_water_mask,
+    "landsat_radsat_ndvi": lambda ds: landsat_radsat_mask(ds, ("red", "nir08")),
+    "landsat_radsat_terrain": lambda ds: landsat_radsat_mask(ds, ()),
     "s2_default": lambda ds: sentinel2_clear_mask(ds),
     "s2_permissive_dilated": lambda ds: sentinel2_clear_mask(ds, preset="permissive", dilate_px=3),
     "s2_water": sentinel2_water_mask,
@@ -782,3 +785,26 @@ def test_real_sentinel2_scl(real_data):
     assert int(scl_keep(scl, "permissive").sum()) == permissive
     assert int(scl_water(scl).sum()) == tally.get(6, 0)
     assert int(scl_keep(scl).sum()) > 0.9 * scl.size  # 96 % class 5 per the data README
+
+
+def test_radsat_mask_per_output():
+    """Each output rejects the saturation of its own bands (science.md §1.3: B4 = bit 3,
+    B5 = bit 4, B6 = bit 5), and every output terrain occlusion (bit 11)."""
+    values = np.array([[0, 8, 16, 32, 8 | 32, 2048, 1 | 64]], dtype=np.uint16)
+    ds = xr.Dataset({"qa_radsat": (("y", "x"), values)})
+    ndvi = landsat_radsat_mask(ds, ("red", "nir08"))
+    ndbi = landsat_radsat_mask(ds, ["swir16", "nir08"])
+    lst = landsat_radsat_mask(ds, ())
+    np.testing.assert_array_equal(ndvi.values, [[True, False, False, True, False, False, True]])
+    np.testing.assert_array_equal(ndbi.values, [[True, True, False, False, False, False, True]])
+    np.testing.assert_array_equal(lst.values, [[True, True, True, True, True, False, True]])
+    assert ndvi.name == "radsat_mask" and "'red', 'nir08'" in ndvi.attrs["comment"]
+    assert lst.attrs["comment"] == "QA_RADSAT: terrain occlusion rejected"
+    float_qa = ds.astype(np.float32).where(ds["qa_radsat"] != 32)  # NaN: missing, rejected
+    np.testing.assert_array_equal(
+        landsat_radsat_mask(float_qa, ()).values, [[True, True, True, False, True, False, True]]
+    )
+    with pytest.raises(BandMissingError, match="qa_radsat"):
+        landsat_radsat_mask(ds.drop_vars("qa_radsat"), ("red",))
+    with pytest.raises(ValueError, match="QA_RADSAT"):
+        landsat_radsat_mask(ds, ("lwir11",))  # band 10 has no QA_RADSAT bit
