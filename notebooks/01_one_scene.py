@@ -20,10 +20,12 @@
 # temperature (LST) in kelvin**, and compute the **NDVI** vegetation index from the red and
 # near-infrared surface reflectance.
 #
-# **The data is synthetic.** It comes from `ilots demo`: a made-up city of about 18 km × 18 km
-# (64 IRIS, 3 QPV), written in the real USGS product layout (GeoTIFF bands, `_MTL.txt`,
-# `_MTL.json`, `QA_PIXEL` bits) so that the same code runs on your own downloads. No value
-# here describes a real place.
+# **The data is synthetic.** It comes from `ilots demo`: a made-up town about 4.4 km across
+# (64 IRIS, 3 QPV) in a scene of about 18 km × 18 km, written in the real USGS product layout
+# (GeoTIFF bands, `_MTL.txt`, `_MTL.json`, `QA_PIXEL` bits) so that the same code runs on your
+# own downloads. No value here describes a real place (its commune code, 31555, and its
+# Landsat path and row, 198/030, are real ones borrowed for realism: do not join them to real
+# data).
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
 # notebook writes a fresh demo into a temporary folder (about 15 seconds).
@@ -78,7 +80,7 @@ print("bands:", ", ".join(sorted(item.assets)))
 # the product has no data.
 
 # %%
-ds = load_items([item], ["red", "nir08", "lwir11", "qa_pixel"])
+ds = load_items([item], ["red", "nir08", "lwir11", "qa_pixel", "qa_radsat", "st_qa"])
 print(ds)
 
 # %% [markdown]
@@ -89,14 +91,21 @@ print(ds)
 # (bits 0–5). Water (bit 7) is *not* rejected here: it is a separate mask, because whether a
 # river belongs in an urban statistic is a choice, not a quality problem.
 #
-# `surface_temperature_l2` then keeps the valid kelvin values under that mask, and
-# `compute_indices` builds NDVI = (NIR − red) / (NIR + red) on the same clear pixels.
+# Two more tests, as `ilots run` makes them by default: `ST_QA` (the product's own
+# uncertainty of each temperature, in K) above 2 K rejects a pixel for the LST, and
+# `QA_RADSAT` rejects a pixel for an index where a band it reads is saturated (bright roofs)
+# and for every output where the terrain hides it.
+#
+# `surface_temperature_l2` then keeps the valid kelvin values under the LST's mask, and
+# `compute_indices` builds NDVI = (NIR − red) / (NIR + red) on the clear pixels whose red and
+# near-infrared are not saturated.
 
 # %%
-clear = landsat_clear_mask(ds, preset="default")
+clear = landsat_clear_mask(ds, preset="default", st_qa_max_k=2.0, radsat_bands=())
+clear_ndvi = landsat_clear_mask(ds, preset="default", radsat_bands=["red", "nir08"])
 water = landsat_water_mask(ds)
 lst = surface_temperature_l2(ds, mask=clear).isel(time=0)
-ndvi = compute_indices(ds, ["ndvi"])["ndvi"].where(clear).isel(time=0)
+ndvi = compute_indices(ds, ["ndvi"])["ndvi"].where(clear_ndvi).isel(time=0)
 
 # One compute reads each file once.
 lst_v, ndvi_v, clear_v, water_v = (
@@ -227,3 +236,13 @@ results = {
 print(json.dumps(results, indent=2))
 if os.environ.get("ILOTS_NOTEBOOK_RESULTS"):
     Path(os.environ["ILOTS_NOTEBOOK_RESULTS"]).write_text(json.dumps(results, indent=2))
+
+# %% [markdown]
+# ## On your city
+#
+# The same two steps from the command line, on any Landsat 8/9 Level-2 product you
+# downloaded (the USGS `.tar`, its folder or its STAC item): `ilots lst PRODUCT --out lst.tif`
+# and `ilots indices PRODUCT --index ndvi --out indices/` (their `--help` lists the masks;
+# the ST_QA test is off there unless `--st-qa-max 2` is given). For a whole summer, a city's
+# IRIS and its QPV, write a config and run `ilots run` (the README's "Run it on your own
+# city").

@@ -112,8 +112,9 @@ shown += ["lst_anomaly_area_m2", "ndvi_median_mean"]
 print(iris_stats[shown].head(8).round(3).to_string(index=False))
 
 # %% [markdown]
-# The same numbers are in the run's `zones.gpkg` (the layers to open in QGIS), computed there
-# tile by tile from mergeable partial sums: the two agree to floating-point precision.
+# The same numbers are in the run's `zones.gpkg` (the layers to open in QGIS) and its
+# GeoParquet twin `zones/iris.parquet`, read here, computed there tile by tile from mergeable
+# partial sums: the two agree to floating-point precision.
 
 # %%
 run_iris = pd.read_parquet(RUN / "zones" / "iris.parquet").set_index("code_iris")
@@ -182,13 +183,15 @@ plt.show()
 # each with its uncertainty and the number of IRIS it rests on:
 #
 # * the **QPV gap**: population-weighted mean anomaly inside QPV minus outside, with a
-#   permutation test (labels shuffled within each commune) and a bootstrap interval;
+#   permutation test (labels shuffled within each commune; the demo has one commune, so here
+#   over all IRIS) and the interval that test gives (the gaps it does not reject: with a
+#   handful of QPV IRIS a bootstrap interval would exclude 0 too often);
 # * the **generalised concentration index** GC = 2·cov(h, r) of the anomaly over income
 #   ranks, in kelvin: negative when the poorer IRIS are the hotter ones (for temperatures the
 #   standard relative index depends on the zero of the scale, so GC is the one to read);
 # * **exposure by income decile** (each decile holds about 10 % of residents);
 # * **Moran's I**: neighbouring IRIS resemble each other, so intervals that assume
-#   independent zones are optimistic — the report says so in its notes.
+#   independent zones are optimistic — each metric's `notes` say so, printed below.
 #
 # The same settings as the run's config are used, so the numbers match `inequality.json`.
 
@@ -223,14 +226,22 @@ print(
 )
 for note in heat.notes:
     print("note:", note)
+# Each metric's caveats (its `notes`, joined with " | " in the flat table).
+metrics = [heat.group_difference, heat.generalized_concentration_index, heat.morans_i]
+caveats = {note for metric in metrics if metric is not None for note in metric.notes}
+for caveat in sorted(caveats):
+    print("caveat:", caveat)
 
 # %%
 gap = heat.group_difference
 planted = json.loads((DEMO / "planted_effects.json").read_text())
+established = not (gap.ci_low <= 0 <= gap.ci_high)
 print(
-    f"Les QPV sont en moyenne {gap.value:+.2f} K plus chauds que le reste de la zone étudiée "
-    f"(IC {ineq.confidence * 100:.0f} % {gap.ci_low:+.2f} à {gap.ci_high:+.2f} K, "
-    f"p = {gap.p_value:.3f}, {gap.n_in} IRIS en QPV contre {gap.n_out})."
+    f"In these data the QPV IRIS are on average {abs(gap.value):.2f} K "
+    f"{'hotter' if gap.value > 0 else 'cooler'} than the rest of the area "
+    f"({ineq.confidence * 100:.0f}% CI {gap.ci_low:+.2f} to {gap.ci_high:+.2f} K, "
+    f"p = {gap.p_value:.3f}; {gap.n_in} QPV IRIS against {gap.n_out})"
+    + ("." if established else ", but the gap is not established: its interval includes 0.")
 )
 print(f"(the generator planted a gap of {planted['qpv_gap_k']:+.2f} K in this synthetic city)")
 
@@ -278,13 +289,14 @@ axes[1].legend()
 plt.show()
 
 # %% [markdown]
-# ## "Hotter than X % of the IRIS"
+# ## "Hotter than X % of the other IRIS"
 #
-# Percentile ranks turn a temperature into a sentence a resident understands. The ten
-# hottest IRIS, with their income, population and QPV status:
+# Percentile ranks turn a temperature into a sentence a resident understands: the hottest
+# IRIS is hotter than 100 % of the *other* IRIS (science.md §7.5). The ten hottest IRIS, with
+# their income, population and QPV status:
 
 # %%
-ranks = percentile_ranks(table["lst_anomaly_mean_k"], weights=table["population"].fillna(0))
+ranks = percentile_ranks(table["lst_anomaly_mean_k"])
 table["hotter_than_pct"] = ranks["hotter_than_pct"]
 columns = ["code_iris", "lst_anomaly_mean_k", "hotter_than_pct", income, "population", "in_qpv"]
 print(
@@ -336,3 +348,14 @@ results = {
 print(json.dumps({k: v for k, v in results.items() if k != "iris_lst_anomaly_mean_k"}, indent=2))
 if os.environ.get("ILOTS_NOTEBOOK_RESULTS"):
     Path(os.environ["ILOTS_NOTEBOOK_RESULTS"]).write_text(json.dumps(results, indent=2))
+
+# %% [markdown]
+# ## On your city
+#
+# The command line does all of this in one go: `ilots run my-city.yaml` writes the per-IRIS
+# table (`zones.gpkg`, `zones/*.parquet`), `inequality.json` and the report, from the IGN
+# IRIS, the ANCT QPV, INSEE Filosofi and the census population (the README's "Run it on
+# your own city" says where each comes from; `pipelines/configs/toulouse.yaml` is a
+# commented example). For one raster and any polygons, `ilots zonal RASTER ZONES --id FIELD`;
+# for the statistics of a table you already have, `ilots inequality`; `ilots report RUN_DIR`
+# rebuilds the report.

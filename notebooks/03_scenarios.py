@@ -56,13 +56,13 @@ from pipelines.scenarios import (
     predict_effect,
     read_baseline,
     run_scenarios,
+    update_predictors,
     where_mask,
 )
-from pipelines.scenarios.predictors import update_predictors
 from tiles.errors import IlotsWarning
 
 pd.set_option("display.width", 120)
-warnings.simplefilter("ignore", IlotsWarning)  # the run's notes were printed by the demo
+warnings.simplefilter("ignore", IlotsWarning)  # the no-op scenario warns it changes nothing
 
 DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
 config = load_config(DEMO / "config.yaml")
@@ -193,8 +193,10 @@ print(f"fitted response to albedo on built pixels: {slope / 10:+.2f} K per +0.1 
 # 2. `apply_changes`: the changed surface (new arrays; the baseline is untouched);
 # 3. `update_predictors`: the predictors of the changed surface (shares and distances are
 #    recomputed only when the land cover changes);
-# 4. `predict_effect`: ΔT = predicted(scenario) − predicted(baseline). The model's error at
-#    a pixel is in both predictions and cancels; a change that changes nothing gives exactly 0.
+# 4. `predict_effect`: ΔT = predicted(scenario) − predicted(baseline). The part of the
+#    model's error that the change does not touch is in both predictions and cancels (its
+#    error on how temperature responds to the change does not); a change that changes nothing
+#    gives exactly 0.
 
 # %%
 street_trees = config_from_dict(
@@ -237,7 +239,7 @@ zero = [ChangeSpec.model_validate({"ndvi": {"add": 0.0, "on": "built"}})]
 noop = apply_changes(baseline.surface, area, zero, seed=0, name="noop", label="noop")
 noop_after = update_predictors(before, baseline.surface, noop.surface, **grid)
 noop_effect = predict_effect(model, before, noop_after, baseline.anomaly)
-print(f"no-op scenario: largest |ΔT| = {np.nanmax(np.abs(noop_effect.delta)):.1f} K")
+print(f"no-op scenario: largest |ΔT| = {np.nanmax(np.abs(noop_effect.delta)):g} K")
 
 # %% [markdown]
 # ## All the config's scenarios, compared
@@ -276,6 +278,19 @@ plt.show()
 # All of this is a **model's** answer on **synthetic** data: it inherits the model's skill
 # (see `model.json`), says nothing about air temperature (LST is the surface's), and an
 # effect is conservative where the scenario pushes a predictor outside the fitted range.
+#
+# The warning printed above is such a case: `cool_roofs` raises the roofs' albedo beyond the
+# brightest albedo the model saw, where the model holds its response flat. Its ΔT is
+# therefore a **lower bound** on the cooling (the `extrapolated_share` column says how much of
+# each scenario rests on such pixels): compare it with the other scenarios with that in
+# mind. Each row is the fit whose effect is the median of `scenario_model.replicates`
+# refits; the `_min`/`_max` columns give the range over them (the model's random part, not a
+# confidence interval).
+
+# %%
+shown = ["scenario", "extrapolated_share", "changed_mean_delta_k", "changed_mean_delta_k_min"]
+shown += ["changed_mean_delta_k_max"]
+print(comparison[shown].round(3).to_string(index=False))
 
 # %%
 narrowest = comparison.loc[
@@ -288,7 +303,7 @@ print(
 )
 print(
     f"most city-wide cooling per hectare changed: {efficient['scenario']} "
-    f"({efficient['delta_k_per_ha'] * 100:+.2f} K per 100 ha)"
+    f"({efficient['delta_k_per_ha']:+.4f} K per hectare changed)"
 )
 
 # %% [markdown]
@@ -319,3 +334,11 @@ results = {
 print(yaml.safe_dump({k: v for k, v in results.items() if k != "scenarios"}, sort_keys=False))
 if os.environ.get("ILOTS_NOTEBOOK_RESULTS"):
     Path(os.environ["ILOTS_NOTEBOOK_RESULTS"]).write_text(json.dumps(results, indent=2))
+
+# %% [markdown]
+# ## On your city
+#
+# Add `scenarios:` to your run's config (the demo's `config.yaml` has two to copy: greening
+# the QPV, cool roofs) and run `ilots scenarios my-city.yaml`: it reuses the finished run,
+# fits the model, and writes `scenarios/` and the report's scenario section. Check the
+# model's cross-validated R² in `model.json` first, and read every effect as the model's.

@@ -157,7 +157,8 @@ with get_task_stream(client) as stream:
     result = run(config, out=cluster_run_dir)
 run_tasks = Counter(task["worker"] for task in stream.data)
 print(f"run folder: {result.folder}; tasks per worker: {dict(run_tasks)}")
-timings = pd.Series(result.timings).sort_values(ascending=False)
+timings = pd.Series(result.timings, name="seconds").sort_values(ascending=False)
+print("the run's slowest stages (seconds):")
 print((timings.head(6)).round(2).to_string())
 
 columns = ["lst_mean_k", "lst_anomaly_mean_k", "ndvi_mean", "lc_built_frac"]

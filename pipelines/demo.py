@@ -53,7 +53,7 @@ from raster.synthetic import (
     write_sentinel2_earthsearch,
 )
 
-__all__ = ["S2_PRODUCTS", "SCENES", "run_demo", "write_demo_products"]
+__all__ = ["S2_PRODUCTS", "SCENES", "demo_folder", "run_demo", "write_demo_products"]
 
 #: The Landsat scenes (path 198 row 30; Landsat 8 and 9 pass 8 days apart).
 SCENES = (

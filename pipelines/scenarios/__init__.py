@@ -46,7 +46,12 @@ from pipelines.scenarios.pipeline import (
     run_mismatch,
     run_scenarios,
 )
-from pipelines.scenarios.predictors import PREDICTORS, Surface, compute_predictors
+from pipelines.scenarios.predictors import (
+    PREDICTORS,
+    Surface,
+    compute_predictors,
+    update_predictors,
+)
 from pipelines.scenarios.where import where_mask
 
 __all__ = [
@@ -73,5 +78,6 @@ __all__ = [
     "run_mismatch",
     "run_scenarios",
     "spatial_blocks",
+    "update_predictors",
     "where_mask",
 ]
