@@ -493,7 +493,10 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     """Load the Landsat scenes onto the grid: masked LST per scene (K) and the QA water bit.
 
     Under ``mask.radsat`` the LST is also left out where QA_RADSAT flags terrain occlusion
-    (bit 11): Level-2 QA_RADSAT has no band-10 saturation bit (science.md §1.3).
+    (bit 11): Level-2 QA_RADSAT has no band-10 saturation bit (science.md §1.3). On a grid
+    coarser than 30 m (``average``), a pixel's LST is (mean of T⁴)^(1/4) over the 30 m pixels
+    under it, all clear where it is kept (:func:`_qa_flags`); on a 30 m or finer grid, the
+    LST of the 30 m pixel under it.
     """
     bands = landsat_bands(config, items)
     chunk = config.scheduler.chunk_px
@@ -574,18 +577,25 @@ def _qa_flags(
     preset, and by ST_QA and ST_CDIST for the ``lst``), ``water`` and, per output of
     ``radsat``, ``radsat_<output>`` (no 30 m pixel under it saturated in the bands the output
     uses, nor terrain-occluded) (:func:`raster.footprint.landsat_footprint_flags`), on the
-    bands' coordinates.
+    bands' coordinates. An ``average`` of ST_B10 (``lwir11``, the ``auto`` resampling onto a
+    coarser grid) is taken as radiance, not temperature (science.md pitfall 13): the flags'
+    (mean of T⁴)^(1/4) of the 30 m pixels, from the read the flags make of them (ST_B10 read
+    once); the other bands (reflectance) are averaged as they are.
     """
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
     if not _mixes_pixels(config, resampling, lambda band: LANDSAT_PIXEL_M):
         return None
     mask = config.mask
+    radiance = resampling.get("lwir11") == "average"
     flags = landsat_footprint_flags(
         items, geobox, preset=qa_pixel_preset_of(config, lst=lst), dilate_px=mask.dilate_px,
         st_qa_max_k=mask.st_qa_max_k if lst else None,
         cdist_min_km=mask.cdist_min_km if lst else None, radsat=radsat,
-        chunk=config.scheduler.chunk_px,
+        temperature=radiance, chunk=config.scheduler.chunk_px,
     )  # fmt: skip
+    bands = [band for band in bands if not (radiance and band == "lwir11")]
+    if not bands:
+        return flags
     ds = load_items(items, bands, geobox=geobox, chunk=config.scheduler.chunk_px,
                     resampling=resampling)  # fmt: skip
     for name, flag in flags.data_vars.items():

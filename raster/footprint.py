@@ -15,6 +15,14 @@ cloudy when any source pixel under it is, clear only when every one is (:data:`F
 no data under it counts as not clear), water when at least half of it is. Water is a surface,
 not a contamination: a riverbank pixel is clear when its land is, and, where the mask rejects
 water, masked when at least half of it is water, as the class at its centre would mostly say.
+
+The Landsat surface temperature of such a pixel is taken from the same read of the 30 m
+pixels (:func:`landsat_footprint_flags` with ``temperature=True``): as radiance, not as
+temperature (science.md pitfall 13), with the Stefan–Boltzmann proxy pyDMS uses, the
+fourth root of the area-weighted mean of T⁴. A linear mean of T is biased low by about
+(3/2)·σ²/T̄ for a spread σ of the 30 m temperatures under the pixel (0.12 K for 5 K at
+300 K). The exact band radiance would go through Planck's law at 10.9 µm; T⁴ is science.md's
+choice.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from tiles.grid import DEFAULT_CHUNK
 
 __all__ = [
     "FULL_SHARE",
+    "footprint_means",
     "footprint_shares",
     "landsat_footprint_flags",
     "native_flag_shares",
@@ -129,21 +138,57 @@ def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None
         window one pixel wider than the target, so the runs meet none).
     """
     names = list(flags.data_vars)
-    stack = flags.to_dataarray("flag").astype(np.uint8)
-    source = stack.odc.geobox
-    lazy = is_dask_collection(stack.data)
-    if _separable(source, target):
-        shares = _separable_shares(stack, source, target)
-        if lazy and chunk:  # the data only (DataArray.chunk would chunk product_id too)
-            shares = shares.copy(data=shares.data.rechunk({-2: chunk, -1: chunk}))
-    else:  # one warp for all flags: stacked as 0/1 bytes, averaged in float32
-        extra = {"chunks": (chunk, chunk)} if chunk and lazy else {}
-        shares = xr_reproject(stack, target, resampling="average", dst_nodata=np.nan,
-                              dtype=np.float32, **extra)  # fmt: skip
+    # One warp for all flags: stacked as 0/1 bytes, averaged in float32.
+    shares = _area_means(flags.to_dataarray("flag").astype(np.uint8), target, chunk)
     return xr.Dataset({
         name: shares.isel(flag=k, drop=True).assign_attrs(long_name=f"share of the pixel: {name}")
         for k, name in enumerate(names)
     })  # fmt: skip
+
+
+def footprint_means(values: xr.Dataset, target: GeoBox, chunk: int | None = None) -> xr.Dataset:
+    """Mean of each variable of ``values`` over each ``target`` pixel, with exact area weights.
+
+    The weights of :func:`footprint_shares` (a source pixel weighs by the part of the target
+    pixel it covers), applied to numbers instead of flags.
+
+    Parameters
+    ----------
+    values
+        Finite float ``(..., y, x)`` variables on a georeferenced grid (any CRS). A NaN
+        spreads to the target pixels next to it (a weight of 0 times NaN is NaN): give
+        missing values a number (0) and their own flag, whose share says where they weigh.
+    target
+        The grid to take the means on.
+    chunk
+        Output chunk edge for Dask input (default: the input's chunks).
+
+    Returns
+    -------
+    xarray.Dataset
+        float32 means, each variable keeping its attributes; NaN where no source pixel lies
+        under the target pixel. Lazy on Dask input.
+    """
+    names = list(values.data_vars)
+    means = _area_means(values.to_dataarray("value").astype(np.float32), target, chunk)
+    return xr.Dataset({
+        name: means.isel(value=k, drop=True).assign_attrs(values[name].attrs)
+        for k, name in enumerate(names)
+    })  # fmt: skip
+
+
+def _area_means(stack: xr.DataArray, target: GeoBox, chunk: int | None) -> xr.DataArray:
+    """Area-weighted float32 means of ``stack`` (``(..., y, x)``) over ``target`` pixels."""
+    source = stack.odc.geobox
+    lazy = is_dask_collection(stack.data)
+    if _separable(source, target):
+        means = _separable_shares(stack, source, target)
+        if lazy and chunk:  # the data only (DataArray.chunk would chunk product_id too)
+            means = means.copy(data=means.data.rechunk({-2: chunk, -1: chunk}))
+        return means
+    extra = {"chunks": (chunk, chunk)} if chunk and lazy else {}
+    return xr_reproject(stack, target, resampling="average", dst_nodata=np.nan,
+                        dtype=np.float32, **extra)  # fmt: skip
 
 
 def _separable(source: GeoBox, target: GeoBox) -> bool:
@@ -234,6 +279,9 @@ def native_flag_shares(
 ) -> xr.Dataset:
     """Flag ``bands`` on their own pixels and take each flag's share of every target pixel.
 
+    Numbers ``flag`` computes beside its flags (float variables) are averaged over each
+    target pixel with the same area weights (:func:`footprint_means`), from the same read.
+
     Parameters
     ----------
     items
@@ -243,7 +291,8 @@ def native_flag_shares(
     target
         The grid to take the shares on.
     flag
-        ``flag(native) -> Dataset`` of boolean ``(time, y, x)`` flags.
+        ``flag(native) -> Dataset`` of boolean ``(time, y, x)`` flags, and of finite float
+        ones to average (:func:`footprint_means`), if any.
     chunk
         Chunk edge of the results, in ``target`` pixels.
     stored
@@ -253,15 +302,21 @@ def native_flag_shares(
     Returns
     -------
     xarray.Dataset
-        float32 shares (:func:`footprint_shares`), dates in :func:`raster.load.load_items`'
-        order. Lazy.
+        float32 shares (:func:`footprint_shares`) of the flags and means of the numbers,
+        dates in :func:`raster.load.load_items`' order. Lazy.
     """
     parts = []
     for members, window in native_groups(items, bands[0], target):
         ratio = abs(target.affine.a / window.affine.a)
         native = load_stored(members, list(bands), geobox=window, chunk=int(chunk * ratio))
-        parts.append(footprint_shares(flag(native.data if stored else native.physical()),
-                                      target, chunk))  # fmt: skip
+        per_pixel = flag(native.data if stored else native.physical())
+        flags = [name for name, v in per_pixel.data_vars.items() if v.dtype == bool]
+        numbers = [name for name in per_pixel.data_vars if name not in flags]
+        part = footprint_shares(per_pixel[flags], target, chunk)
+        if numbers:
+            means = footprint_means(per_pixel[numbers], target, chunk)
+            part = xr.merge([part, means], compat="override", join="exact")
+        parts.append(part)
     shares = xr.concat(parts, "time") if len(parts) > 1 else parts[0]
     return shares.sortby(["time", "product_id"])
 
@@ -349,9 +404,15 @@ def landsat_footprint_flags(
     cdist_min_km: float | None = None,
     radsat: Mapping[str, Iterable[int | str]] | None = None,
     dilate_px: int = 0,
+    temperature: bool = False,
+    valid_range: tuple[float, float] = (149.0, 373.0),
     chunk: int = DEFAULT_CHUNK,
 ) -> xr.Dataset:
     """Per date, the Landsat clear and water flags over each ``target`` pixel's whole footprint.
+
+    With ``temperature``, also the pixel's surface temperature from the same read of the 30 m
+    pixels: the fourth root of the area-weighted mean of their T⁴ (radiance by the
+    Stefan–Boltzmann proxy, science.md pitfall 13), not the mean of T.
 
     Parameters
     ----------
@@ -369,6 +430,11 @@ def landsat_footprint_flags(
         once for them all; ``None`` or empty reads it not.
     dilate_px
         Grow the QA_PIXEL cloud rejection by a disk of this radius in ``target`` pixels.
+    temperature
+        Also read ST_B10 (``lwir11``) and return its temperature over each pixel.
+    valid_range
+        ``(low, high)`` in K: a 30 m pixel holds a temperature when ``low < T <= high``
+        (:func:`raster.thermal.surface_temperature_l2`'s range; the fill DN 0 is 149 K).
     chunk
         Chunk edge of the results, in ``target`` pixels.
 
@@ -378,23 +444,33 @@ def landsat_footprint_flags(
         Lazy boolean ``(time, y, x)`` ``clear`` (every 30 m pixel under it clear or water,
         not ``water`` when the preset rejects water, no dilated cloud) and ``water`` (the QA
         water bit over at least half of it), dates in :func:`raster.load.load_items`' order;
-        ``radsat_<name>`` per entry of ``radsat``.
+        ``radsat_<name>`` per entry of ``radsat``. With ``temperature``, float32 ``lwir11``
+        in K: (mean of T⁴)^(1/4) over the 30 m pixels under the pixel, weighted by the area
+        each covers; NaN where one of them holds no temperature in ``valid_range``. Where
+        ``clear`` holds, they are all clear.
     """
     spec = qa_pixel_preset(preset)
     water_kept = replace(spec, keep_water=True)
     outputs = {name: tuple(bands) for name, bands in (radsat or {}).items()}
     bands = ["qa_pixel"] + ["st_qa"] * (st_qa_max_k is not None)
     bands += ["st_cdist"] * (cdist_min_km is not None) + ["qa_radsat"] * bool(outputs)
+    bands += ["lwir11"] * temperature
+    low, high = valid_range
 
     def flag(native: xr.Dataset) -> xr.Dataset:
         kept = landsat_clear_mask(native, preset=water_kept, st_qa_max_k=st_qa_max_k,
                                   cdist_min_km=cdist_min_km)  # fmt: skip
         cloudy = lift(qa_pixel_cloudy, native["qa_pixel"], dtype=bool, kwargs={"spec": spec})
-        return xr.Dataset({
+        out = xr.Dataset({
             "clear": kept, "cloud": cloudy, "water": landsat_water_mask(native),
             **{f"radsat_{name}": landsat_radsat_mask(native, used)
                for name, used in outputs.items()},
         })  # fmt: skip
+        if temperature:
+            kelvin = native["lwir11"]
+            out["has_st"] = (kelvin > low) & (kelvin <= high)
+            out["t4"] = lift(_fourth_power, kelvin, out["has_st"], dtype=np.float32)
+        return out
 
     shares = native_flag_shares(items, bands, target, flag, chunk)
     flags = _clear_and_water(
@@ -408,4 +484,27 @@ def landsat_footprint_flags(
             long_name=f"not saturated nor terrain-occluded for {name} (True = keep)",
             comment=f"QA_RADSAT: {saturated}terrain occlusion under the grid pixel rejected",
         )
+    if temperature:
+        kelvin = lift(_fourth_root, shares["t4"], shares["has_st"], dtype=np.float32)
+        flags["lwir11"] = kelvin.assign_attrs(
+            units="K", long_name="surface temperature (ST_B10)",
+            comment="land surface (skin) temperature, not air temperature; over the grid "
+            "pixel: (mean of T⁴)^(1/4) over the 30 m pixels under it, weighted by the area "
+            "each covers (radiance by the Stefan–Boltzmann proxy, not the mean of T)",
+        )  # fmt: skip
     return flags
+
+
+def _fourth_power(kelvin: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """T⁴ (K⁴, float64) where ``valid``, 0 elsewhere (finite, for :func:`footprint_means`)."""
+    t = np.asarray(kelvin, dtype=np.float64)
+    return np.where(valid, np.where(valid, t, 0.0) ** 4, 0.0)
+
+
+def _fourth_root(mean_t4: np.ndarray, valid_share: np.ndarray) -> np.ndarray:
+    """(mean of T⁴)^(1/4) in K where every pixel averaged held a temperature, else NaN.
+
+    ``valid_share`` is the share of the pixel's area holding one (:data:`FULL_SHARE`: all).
+    """
+    whole = np.asarray(valid_share) >= FULL_SHARE  # NaN (no source pixel): False
+    return np.where(whole, np.where(whole, mean_t4, 0.0).astype(np.float64) ** 0.25, np.nan)

@@ -5,7 +5,8 @@ clouds painted into their SCL (bright reflectance under them), overviews kept. L
 60 m grid: the demo's products as they are (speckled clouds and shadows; their ST_QA, 1.5 K
 everywhere, and ST_CDIST reject nothing: ``tests/raster/test_footprint.py`` checks those).
 The oracle is computed here from the product files with NumPy: each grid pixel's value is the
-area-weighted mean of the pixels under it (interval overlaps by hand), and a date counts for
+area-weighted mean of the pixels under it (interval overlaps by hand; for the LST, the fourth
+root of the mean of their T⁴: a pixel averages radiance, not temperature), and a date counts for
 a pixel only when every mask pixel under it is clear (for SCL: vegetation, not-vegetated or
 water, water not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
 """
@@ -230,9 +231,10 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
 
 def _landsat_by_hand(demo_folder, grid, shape, bands):
     """Per Landsat date: each band's GDAL-style uint16 mean DN over each grid pixel (fill
-    left out), the QA_PIXEL and ST_QA flags per 30 m pixel, the overlap weights, the grid
-    pixels' centres, water (QA_PIXEL bit 7) per 30 m pixel and its share of each grid pixel,
-    and QA_RADSAT per 30 m pixel."""
+    left out; for ST_B10, ``"ST_B10_K"`` too: the fourth root of the area-weighted mean of
+    T⁴ in K, NaN where a 30 m pixel under it is fill), the QA_PIXEL and ST_QA flags per 30 m
+    pixel, the overlap weights, the grid pixels' centres, water (QA_PIXEL bit 7) per 30 m
+    pixel and its share of each grid pixel, and QA_RADSAT per 30 m pixel."""
     for product in sorted(demo_folder.glob("products/LC0*")):
         read = {}
         for band in (*bands, "QA_PIXEL", "ST_QA", "QA_RADSAT"):
@@ -245,6 +247,10 @@ def _landsat_by_hand(demo_folder, grid, shape, bands):
             total, _, _ = _on_grid(np.where(valid, read[band], 0), transform, grid, shape)
             with np.errstate(invalid="ignore", divide="ignore"):
                 means[band] = np.round(total / weight_sum)
+            if band == "ST_B10":
+                t4 = np.where(valid, (read[band] * 0.00341802 + 149.0) ** 4, 0.0)
+                mean_t4, _, _ = _on_grid(t4, transform, grid, shape)
+                means["ST_B10_K"] = np.where(weight_sum >= 1 - 1e-9, mean_t4**0.25, np.nan)
         qa_clear = (read["QA_PIXEL"] & 63) == 0  # the default preset: bits 0-5
         st_ok = (read["ST_QA"] != -9999) & (read["ST_QA"] * 0.01 <= 2.0)
         rows = np.floor((grid.f + grid.e * (np.arange(shape[0]) + 0.5) - transform.f) / -30)
@@ -256,11 +262,12 @@ def _landsat_by_hand(demo_folder, grid, shape, bands):
 
 
 def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_folder, tmp_path):
-    """On a 60 m grid the LST of a date is the area-weighted mean of the 30 m pixels under a
-    grid pixel, and counts only when every one of them is clear (QA_PIXEL bits 0-5 unset,
-    ST_QA <= 2 K) and water (bit 7) is less than half of it: a cloud's edge no longer warms
-    or cools the pixels it partly covers, and the river is no urban LST. QA_RADSAT has no
-    band-10 bit: only terrain occlusion (bit 11, none in the demo) would reject a pixel."""
+    """On a 60 m grid the LST of a date is the fourth root of the area-weighted mean of T⁴ of
+    the 30 m pixels under a grid pixel (science.md pitfall 13), and counts only when every one
+    of them is clear (QA_PIXEL bits 0-5 unset, ST_QA <= 2 K) and water (bit 7) is less than
+    half of it: a cloud's edge no longer warms or cools the pixels it partly covers, and the
+    river is no urban LST. QA_RADSAT has no band-10 bit: only terrain occlusion (bit 11, none
+    in the demo) would reject a pixel."""
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"grid.resolution": 60, "outputs.report": False, "scenarios": [],
@@ -274,7 +281,7 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
     for means, qa_clear, st_ok, (wy, wx), centre, (_, water_share), radsat in _landsat_by_hand(
         demo_folder, grid, got.shape, ["ST_B10"]
     ):
-        kelvin = means["ST_B10"] * 0.00341802 + 149.0
+        kelvin = means["ST_B10_K"]
         clear30 = qa_clear & st_ok & ((radsat & 2048) == 0)
         clear = ((wy @ ~clear30 @ wx.T) == 0) & (water_share < 0.5)
         partly_cloudy += int((clear30[centre] & ~clear).sum())
@@ -288,7 +295,145 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
     # them on two of the four dates, and fewer than the 3 clear dates the config asks.
     assert np.isfinite(want).mean() > 0.3
     off = np.abs(got - want)[np.isfinite(want)]
-    assert off.max() <= 0.0035  # a DN of rounding in GDAL's uint16 mean (0.0034 K)
+    assert off.max() <= 1e-4  # float32 sums of T⁴ (no uint16 rounding: the mean is float)
+
+
+#: A 36 x 36 block of 30 m pixels (rows, columns of the demo's Landsat products) in the
+#: countryside, clear on the first two dates and dry, where the checkerboard is 290 / 320 K.
+PATCH = np.s_[60:96, 60:96]
+#: The 30 m pixel made cloudy on the first date, inside the patch (under 2 x 2 of the 60 m
+#: pixels, half a Landsat pixel off; under one 90 m pixel).
+CLOUD_PIXEL = (76, 76)
+
+
+def _checkerboard_products(demo_folder, folder):
+    """The demo's Landsat products at USGS's pixel phase (corners at 15 m + k·30 m), their
+    ST_B10 a checkerboard of the demo's temperatures + 15 K and - 15 K, exactly 290 K and
+    320 K in :data:`PATCH`; on the first date, :data:`CLOUD_PIXEL` cloudy."""
+    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+
+    for k, product in enumerate(sorted(demo_folder.glob("products/LC0*"))):
+        bands = {}
+        for band, name in (("ST_B10", "lwir11"), ("QA_PIXEL", "qa_pixel"), ("ST_QA", "st_qa"),
+                           ("QA_RADSAT", "qa_radsat")):  # fmt: skip
+            with rasterio.open(next(product.glob(f"*_{band}.TIF"))) as src:
+                bands[name], transform = src.read(1), src.transform
+        kelvin = np.where(bands["lwir11"] > 0, bands["lwir11"] * 0.00341802 + 149.0, np.nan)
+        kelvin[PATCH] = 305.0
+        rows, cols = np.indices(kelvin.shape)
+        bands["lwir11"] = kelvin_to_st_dn(kelvin + np.where((rows + cols) % 2, -15.0, 15.0))
+        if k == 0:
+            bands["qa_pixel"][CLOUD_PIXEL] = encode_qa_pixel(cloud=True)
+        shifted = Affine(30, 0, transform.c + 5, 0, -30, transform.f - 5)
+        assert shifted.c % 30 == 15 and shifted.f % 30 == 15
+        pid = product.name
+        write_landsat_c2l2(
+            folder, bands=bands, crs=32631, transform=shifted, path=198, row=30,
+            date=dt.date(int(pid[17:21]), int(pid[21:23]), int(pid[23:25])),
+            platform="landsat-9" if pid.startswith("LC09") else "landsat-8",
+        )  # fmt: skip
+    return sorted(folder.iterdir())
+
+
+def _radiance_lst_by_hand(products, grid, shape):
+    """Per date, each grid pixel's (area-weighted mean of T⁴)^(1/4) over the 30 m pixels
+    under it, where every one of them is clear (QA_PIXEL bits 0-5, ST_QA <= 2 K, no terrain
+    occlusion) and holds a temperature, and water is under half of it; else NaN. Also the
+    grid rows and columns wholly inside :data:`PATCH`, and the grid pixels
+    :data:`CLOUD_PIXEL` overlaps."""
+    per_date = []
+    for product in products:
+        read = {}
+        for band in ("ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT"):
+            with rasterio.open(next(product.glob(f"*_{band}.TIF"))) as src:
+                read[band], transform = src.read(1), src.transform
+        dn = read["ST_B10"]
+        kelvin = dn * 0.00341802 + 149.0
+        with_t = _on_grid(dn > 0, transform, grid, shape)[0] >= 1 - 1e-9
+        mean_t4, wy, wx = _on_grid(np.where(dn > 0, kelvin**4, 0.0), transform, grid, shape)
+        qa = read["QA_PIXEL"]
+        clear30 = ((qa & 63) == 0) & (read["ST_QA"] * 0.01 <= 2.0)
+        clear30 &= (read["ST_QA"] != -9999) & ((read["QA_RADSAT"] & 2048) == 0)
+        water = _on_grid((qa & 128) != 0, transform, grid, shape)[0] >= 0.5
+        clear = ((wy @ ~clear30 @ wx.T) == 0) & ~water & with_t
+        per_date.append(np.where(clear, mean_t4**0.25, np.nan))
+    # Grid pixels wholly inside the patch: their edges within its 30 m pixels' edges.
+    x0, y0 = transform.c + 30 * PATCH[1].start, transform.f - 30 * PATCH[0].start
+    x1, y1 = transform.c + 30 * PATCH[1].stop, transform.f - 30 * PATCH[0].stop
+    xs, ys = grid.c + grid.a * np.arange(shape[1] + 1), grid.f + grid.e * np.arange(shape[0] + 1)
+    cols = np.nonzero((xs[:-1] >= x0) & (xs[1:] <= x1))[0]
+    rows = np.nonzero((ys[:-1] <= y0) & (ys[1:] >= y1))[0]
+    under = np.outer(wy[:, CLOUD_PIXEL[0]] > 0, wx[:, CLOUD_PIXEL[1]] > 0)
+    return np.stack(per_date), np.ix_(rows, cols), under
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+@pytest.mark.parametrize("resolution", [60, 90])
+def test_a_coarse_pixel_takes_the_radiance_mean_of_its_30_m_temperatures(
+    demo_folder, tmp_path, resolution
+):
+    """science.md pitfall 13: on a grid coarser than 30 m, a pixel's LST on a date is
+    (mean of T⁴)^(1/4) over the 30 m pixels under it, each weighed by the area it covers, not
+    their mean temperature. Products with a ± 15 K checkerboard (290 / 320 K in a patch)
+    under 60 m pixels half a Landsat pixel off (weights 1/4, 1/2, 1/4 per axis: half hot, half
+    cold) and aligned 90 m pixels (5 hot and 4 cold, or 4 and 5): the LST per date, the
+    median, n_clear equal the oracle computed from the product files; a pixel with one cloudy
+    30 m pixel under it has no LST that date. A run in tiles gives the same outputs."""
+    from pipelines.run_graph import scene_graph
+    from raster.synthetic import kelvin_to_st_dn
+
+    products = _checkerboard_products(demo_folder, tmp_path / "landsat")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"inputs.landsat": [str(tmp_path / "landsat")], "grid.resolution": resolution,
+         "outputs.report": False, "scenarios": [], "inequality.outcomes": ["lst_mean_k"]},
+    )  # fmt: skip
+    with raise_if_dask_computes():
+        graph = scene_graph(config)
+    grid, shape = graph.geobox.affine, graph.geobox.shape.yx
+    want, patch, under = _radiance_lst_by_hand(products, grid, shape)
+    lst = graph.lst.values
+    np.testing.assert_array_equal(np.isnan(lst), np.isnan(want))
+    np.testing.assert_allclose(lst, want, rtol=0, atol=1e-3, equal_nan=True)
+
+    # The patch, by hand: the DN-scaled 290 and 320 K, as radiance (T⁴) and as temperature.
+    cold, hot = kelvin_to_st_dn([290.0, 320.0]) * 0.00341802 + 149.0
+    mixes = [(5, 4), (4, 5)] if resolution == 90 else [(1, 1)]
+    radiance = [((h * hot**4 + c * cold**4) / (h + c)) ** 0.25 for h, c in mixes]
+    linear = [(h * hot + c * cold) / (h + c) for h, c in mixes]
+    if resolution == 60:  # half and half: 306.10 K, where the mean temperature is 305.00 K
+        np.testing.assert_allclose([radiance[0], linear[0]], [306.10, 305.00], atol=0.005)
+    assert min(abs(r - m) for r in radiance for m in linear) > 1.0  # ~ (3/2)·σ²/T̄
+    second = lst[1][patch]  # a date without clouds
+    assert second.size >= 100 and np.isfinite(second).all()
+    nearest = np.min([np.abs(second - r) for r in radiance], axis=0)
+    assert nearest.max() < 1e-3
+    # One cloudy 30 m pixel under it: no LST on the first date, as on no other pixel there.
+    assert under.sum() == (4 if resolution == 60 else 1) and under[patch].sum() == under.sum()
+    assert np.isnan(lst[0][under]).all() and np.isfinite(lst[1][under]).all()
+    assert np.isnan(lst[0][patch]).sum() == under.sum()
+
+    whole = run(config, out=tmp_path / "whole")
+    rasters = {}
+    for name in ("lst_median", "n_clear", "lst_anomaly"):
+        with rasterio.open(tmp_path / "whole" / "rasters" / f"{name}.tif") as src:
+            rasters[name] = src.read(1)
+    n_clear = np.isfinite(want).sum(0)
+    np.testing.assert_array_equal(rasters["n_clear"], n_clear)
+    with np.errstate(all="ignore"):
+        median = np.where(n_clear >= 3, np.nanmedian(want, axis=0), np.nan)
+    np.testing.assert_allclose(rasters["lst_median"], median, rtol=0, atol=1e-3, equal_nan=True)
+    assert np.isfinite(median).mean() > 0.3
+
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=64)  # 3 x 3 tiles at 90 m
+    for name, values in rasters.items():
+        with rasterio.open(tmp_path / "tiled" / "rasters" / f"{name}.tif") as src:
+            np.testing.assert_array_equal(src.read(1), values, err_msg=name)
+    assert whole.zones["iris"]["lst_mean_k"].notna().sum() >= 5  # the speckle leaves few at 60 m
+    for layer in ("iris", "qpv"):
+        a, b = whole.zones[layer], tiled.zones[layer]
+        for column in ("lst_mean_k", "lst_anomaly_mean_k", "n_clear_mean", "valid_frac"):
+            np.testing.assert_allclose(b[column], a[column], rtol=1e-9, err_msg=column)
 
 
 @pytest.mark.parametrize("keep", [False, True])

@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from raster.footprint import (
     FULL_SHARE,
+    footprint_means,
     footprint_shares,
     landsat_footprint_flags,
     native_groups,
@@ -184,7 +185,7 @@ L30 = GeoBox((40, 40), Affine(30, 0, 300015, 0, -30, 5000015), CRS)
 L60 = GeoBox((18, 18), Affine(60, 0, 300030, 0, -60, 5000000), CRS)
 
 
-def _landsat(tmp_path):
+def _landsat(tmp_path, lwir11=None):
     from raster.synthetic import encode_qa_pixel, write_landsat_c2l2
 
     qa = np.full(L30.shape.yx, encode_qa_pixel(), np.uint16)
@@ -202,7 +203,9 @@ def _landsat(tmp_path):
     radsat[16:18, 25] = 16  # NIR (B5)
     radsat[3, 33] = 64  # SWIR 2 (B7): no NDVI band
     radsat[26, 12] = 2048  # terrain occlusion
-    bands = {"lwir11": np.full(L30.shape.yx, 40000, np.uint16), "qa_pixel": qa,
+    if lwir11 is None:
+        lwir11 = np.full(L30.shape.yx, 40000, np.uint16)
+    bands = {"lwir11": lwir11, "qa_pixel": qa,
              "st_qa": st_qa, "st_cdist": cdist, "qa_radsat": radsat}  # fmt: skip
     product = write_landsat_c2l2(
         tmp_path, bands=bands, crs=32631, transform=L30.affine, path=199, row=26,
@@ -322,3 +325,53 @@ def test_landsat_radsat_flags_reject_a_pixel_with_any_saturated_30_m_pixel_under
     plain = landsat_footprint_flags([item], L60, chunk=8)
     assert set(plain.data_vars) == {"clear", "water"}
     np.testing.assert_array_equal(plain["clear"].values, flags["clear"].values)
+
+
+def test_landsat_temperature_is_the_radiance_mean_of_the_30_m_pixels(tmp_path):
+    """With ``temperature``, a grid pixel's ST_B10 is the fourth root of the area-weighted
+    mean of T⁴ over the 30 m pixels under it (science.md pitfall 13), from the same read as
+    its flags; NaN where one of them is fill. A 290 / 320 K checkerboard under 60 m pixels
+    half a Landsat pixel off: weights 1/4, 1/2, 1/4 per axis, half hot and half cold."""
+    from raster.synthetic import kelvin_to_st_dn
+
+    rows, cols = np.indices(L30.shape.yx)
+    kelvin = np.where((rows + cols) % 2, 290.0, 320.0)
+    kelvin[17, 5] = np.nan  # fill (odd row and column: inside one 60 m pixel)
+    dn = kelvin_to_st_dn(kelvin)
+    item, _, _, _ = _landsat(tmp_path, lwir11=dn)
+    with raise_if_dask_computes():
+        flags = landsat_footprint_flags([item], L60, temperature=True, chunk=8)
+    assert set(flags.data_vars) == {"clear", "water", "lwir11"}
+    assert flags["lwir11"].attrs["units"] == "K" and flags["lwir11"].dtype == np.float32
+    got = flags["lwir11"].values[0]
+    t = dn * 0.00341802 + 149.0
+    want = (_share_by_hand(np.where(dn > 0, t**4, 0.0), L30, L60)) ** 0.25
+    want[_any_by_hand(dn == 0, L30, L60)] = np.nan
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isnan(got).sum() == 1
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4, equal_nan=True)
+    cold, hot = t[dn > 0].min(), t.max()
+    np.testing.assert_allclose(np.nanmin(got), ((cold**4 + hot**4) / 2) ** 0.25, atol=1e-4)
+    assert np.nanmax(got) - np.nanmin(got) < 1e-3  # everywhere the same mix
+    assert np.nanmin(got) - (cold + hot) / 2 > 1.0  # 306.10 K, not the mean 305.00 K
+    plain = landsat_footprint_flags([item], L60, chunk=8)
+    np.testing.assert_array_equal(plain["clear"].values, flags["clear"].values)
+
+
+@pytest.mark.parametrize("chunks", [None, 7], ids=["numpy", "dask"])
+def test_footprint_means_weigh_by_area_and_equal_gdal_average(monkeypatch, chunks):
+    """Area-weighted means of numbers: the hand-computed weights, and GDAL's ``average``
+    warp (the path for other CRSs) on pixels wholly inside the source."""
+    from raster import footprint
+
+    values = 280.0 + 40.0 * np.random.default_rng(5).random(SOURCE.shape.yx)
+    data = dsa.from_array(values, chunks=chunks) if chunks else values
+    ds = xr.Dataset({"t4": xr.DataArray(data, dims=("y", "x"), coords=xr_coords(SOURCE),
+                                        attrs={"units": "K4"})})  # fmt: skip
+    with raise_if_dask_computes():
+        means = footprint_means(ds, TARGET, chunk=5 if chunks else None)
+    assert means["t4"].attrs["units"] == "K4"
+    np.testing.assert_allclose(means["t4"].values, _share_by_hand(values), rtol=1e-6)
+    monkeypatch.setattr(footprint, "_separable", lambda source, target: False)
+    warped = footprint_means(ds, TARGET, chunk=5 if chunks else None)["t4"].values
+    np.testing.assert_allclose(warped, means["t4"].values, rtol=1e-6)
