@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyproj
-from odc.geo import CRS
+from odc.geo import CRS, xy_
 from odc.geo.geobox import GeoBox
 from odc.geo.geom import BoundingBox, Geometry
 
@@ -92,12 +92,14 @@ def analysis_geobox(
         Grid CRS; default the UTM zone of the area's centre.
     anchor
         ``"edge"`` (default): pixel edges at whole multiples of ``resolution``, as
-        Sentinel-2's grids; ``"center"``: pixel centres there, edges half a pixel off, as
-        Landsat's 30 m grids in UTM (:func:`grid_anchor`).
+        Sentinel-2's grids; ``"center"``: pixel centres there, edges half a pixel off;
+        ``"landsat"``: edges at 15 m + k·``resolution``, on the edges of Landsat's 30 m UTM
+        pixels (15 m + k·30 m) for any whole multiple of 30 m (the same as ``"center"`` at
+        30 and 90 m, not at 60 or 120 m) (:func:`grid_anchor`).
 
     Returns
     -------
-    A north-up GeoBox whose pixel edges (or centres) are whole multiples of ``resolution``.
+    A north-up GeoBox whose pixel edges (or centres) fall as ``anchor`` says.
 
     Raises
     ------
@@ -112,9 +114,13 @@ def analysis_geobox(
     if crs is None:
         centre = geom.to_crs("EPSG:4326").centroid
         crs = utm_crs_for(centre.coords[0][0], centre.coords[0][1])
-    if anchor not in ("edge", "center"):
-        raise GridError(f"grid anchor must be 'edge' or 'center', got {anchor!r}")
-    return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor=anchor)
+    if anchor not in ("edge", "center", "landsat"):
+        raise GridError(f"grid anchor must be 'edge', 'center' or 'landsat', got {anchor!r}")
+    snap: Any = anchor
+    if anchor == "landsat":  # odc-geo's anchor: the edges' offset, as a fraction of a pixel
+        fraction = (LANDSAT_PIXEL_M / 2) / float(resolution)
+        snap = xy_(fraction, fraction)
+    return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor=snap)
 
 
 #: Pixel size (m) of the Landsat Collection 2 Level-2 bands (ST is delivered at 30 m,
@@ -132,16 +138,17 @@ def is_utm(epsg: int | None) -> bool:
 def grid_anchor(resolution: float, crs: Any) -> str:
     """Anchor of an analysis grid, so that the Landsat pixels need no resampling if they can.
 
-    ``"center"`` for a UTM grid whose pixel is a whole multiple of 30 m: its edges then fall
-    on Landsat's (15 m + k·30 m), so the LST is read pixel for pixel, where an edge-anchored
+    ``"landsat"`` for a UTM grid whose pixel is a whole multiple of 30 m: its edges then fall
+    on Landsat's (15 m + k·30 m), so at 30 m the LST is read pixel for pixel (an edge-anchored
     grid put every pixel centre on a Landsat pixel edge and took the pixel half a pixel east
-    and south; the Sentinel-2 bands are averaged onto it as at any 30 m grid. ``"edge"``
+    and south) and at 60 m a pixel holds 2 × 2 whole Landsat pixels (centre-anchored, it cut
+    3 × 3 of them); the Sentinel-2 bands are averaged onto it as at any 30 m grid. ``"edge"``
     otherwise: below 30 m the grid keeps Sentinel-2's edges (its 10 and 20 m pixels are not
     resampled), and a grid in another CRS resamples both sensors.
     """
     ratio = float(resolution) / LANDSAT_PIXEL_M
     whole = ratio >= 1 and abs(ratio - round(ratio)) < 1e-9
-    return "center" if whole and is_utm(CRS(crs).epsg) else "edge"
+    return "landsat" if whole and is_utm(CRS(crs).epsg) else "edge"
 
 
 def aligned_chunks(geobox: GeoBox, chunk: int = DEFAULT_CHUNK, block: int = 512) -> dict[str, int]:

@@ -375,8 +375,8 @@ def test_a_coarse_pixel_takes_the_radiance_mean_of_its_30_m_temperatures(
     """science.md pitfall 13: on a grid coarser than 30 m, a pixel's LST on a date is
     (mean of T⁴)^(1/4) over the 30 m pixels under it, each weighed by the area it covers, not
     their mean temperature. Products with a ± 15 K checkerboard (290 / 320 K in a patch)
-    under 60 m pixels half a Landsat pixel off (weights 1/4, 1/2, 1/4 per axis: half hot, half
-    cold) and aligned 90 m pixels (5 hot and 4 cold, or 4 and 5): the LST per date, the
+    under 60 m pixels (2 × 2 whole Landsat pixels: half hot, half cold) and 90 m pixels
+    (5 hot and 4 cold, or 4 and 5), both on Landsat's pixel edges: the LST per date, the
     median, n_clear equal the oracle computed from the product files; a pixel with one cloudy
     30 m pixel under it has no LST that date. A run in tiles gives the same outputs."""
     from pipelines.run_graph import scene_graph
@@ -409,7 +409,7 @@ def test_a_coarse_pixel_takes_the_radiance_mean_of_its_30_m_temperatures(
     nearest = np.min([np.abs(second - r) for r in radiance], axis=0)
     assert nearest.max() < 1e-3
     # One cloudy 30 m pixel under it: no LST on the first date, as on no other pixel there.
-    assert under.sum() == (4 if resolution == 60 else 1) and under[patch].sum() == under.sum()
+    assert under.sum() == 1 and under[patch].sum() == under.sum()  # grids on Landsat's edges
     assert np.isnan(lst[0][under]).all() and np.isfinite(lst[1][under]).all()
     assert np.isnan(lst[0][patch]).sum() == under.sum()
 

@@ -160,7 +160,7 @@ def test_30m_grid_reads_landsat_pixels_unshifted(tmp_path):
     items = [open_product(path)]
     native = load_items(items, ["lwir11"]).lwir11.isel(time=0).values  # its own grid
     area = BoundingBox(600100, 5399500, 600600, 5399900, crs=CRS)
-    assert grid_anchor(30, CRS) == "center"
+    assert grid_anchor(30, CRS) == "landsat"
     grid = analysis_geobox(area, 30, CRS, anchor=grid_anchor(30, CRS))
     assert (grid.affine.c - 600015) % 30 == 0 and (grid.affine.f - 5400015) % 30 == 0
     r0, c0 = int((5400015 - grid.affine.f) // 30), int((grid.affine.c - 600015) // 30)

@@ -72,9 +72,10 @@ def test_aligned_chunks_are_block_multiples_or_whole_axis(chunk, ny, nx):
 @pytest.mark.parametrize(
     ("resolution", "crs", "anchor"),
     [
-        (30, "EPSG:32631", "center"),  # Landsat's own pixels: its edges at 15 m + k·30 m
-        (60, "EPSG:32630", "center"),
-        (90, "EPSG:32731", "center"),
+        (30, "EPSG:32631", "landsat"),  # Landsat's own pixels: its edges at 15 m + k·30 m
+        (60, "EPSG:32630", "landsat"),
+        (90, "EPSG:32731", "landsat"),
+        (120, "EPSG:32631", "landsat"),
         (10, "EPSG:32631", "edge"),  # Sentinel-2's 10 and 20 m grids: edges at k·10 m
         (20, "EPSG:32631", "edge"),
         (45, "EPSG:32631", "edge"),  # no whole number of Landsat pixels
@@ -85,8 +86,11 @@ def test_grid_anchor_follows_the_landsat_pixels_at_multiples_of_30_m(resolution,
     assert grid_anchor(resolution, crs) == anchor
     area = BoundingBox(600100, 5399500, 600700, 5399900, crs="EPSG:32631").to_crs(crs)
     grid = analysis_geobox(area, resolution, crs, anchor=anchor)
-    offset = 0.0 if anchor == "edge" else resolution / 2
-    assert (grid.affine.c - offset) % resolution == pytest.approx(0, abs=1e-6)
+    if anchor == "edge":
+        assert grid.affine.c % resolution == pytest.approx(0, abs=1e-6)
+    else:  # every pixel edge on a Landsat pixel edge, 15 m + k·30 m, at 60 and 120 m too
+        for edge in (grid.affine.c, grid.affine.f, grid.affine.c + resolution):
+            assert (edge - 15.0) % 30.0 == pytest.approx(0, abs=1e-6)
 
 
 def test_bad_grid_anchor():
