@@ -206,7 +206,9 @@ def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> H
     outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
     r = float(metric["value"])
     low, high = metric.get("ci_low"), metric.get("ci_high")
-    if _includes_zero(low, high):
+    if not (is_number(low) and is_number(high)):
+        reading = m("correlation_no_interval")  # n <= 3
+    elif _includes_zero(low, high):
         reading = m("correlation_none")
     else:
         label = m.label(outcome)

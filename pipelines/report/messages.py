@@ -256,6 +256,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{label} tends to rise with income; r² = {r2}: this share of its differences between "
         "IRIS goes with income",
     ),
+    "correlation_no_interval": (
+        "Trop peu d'IRIS pour un intervalle : aucun lien linéaire n'est établi",
+        "Too few IRIS for an interval: no linear link is established",
+    ),
     "correlation_none": (
         "Aucun lien linéaire n'est établi (l'intervalle contient 0)",
         "No linear link is established (the interval includes 0)",

@@ -146,6 +146,9 @@ def test_correlation_reading():
                           "differences between IRIS goes with income.")  # fmt: skip
     none = correlation_headline(ineq(-0.2, -0.4, 0.05), EN).text
     assert "No linear link is established" in none and "r²" not in none
+    no_interval = correlation_headline(ineq(-0.9, None, None), EN).text  # n <= 3
+    assert "Too few IRIS for an interval: no linear link" in no_interval
+    assert "r²" not in no_interval
     french = _plain(correlation_headline(ineq(-0.5, -0.7, -0.3), FR).text)
     assert french == (
         "Corrélation de Pearson entre le revenu médian et l'anomalie de température de surface "
