@@ -515,3 +515,62 @@ def test_lst_sharpen_with_an_ndvi_that_does_not_nest(tmp_path):
     assert result.exit_code == 1
     assert "GridError" in result.output and "do not divide" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_sharpen_blocks_off_landsat_edges_are_radiance_means_and_skip_clouds(tmp_path):
+    """A 10 m NDVI grid whose edges are 10 m off Landsat's (Sentinel-2's never meet them):
+    each 30 m block of it straddles 2 x 2 Landsat pixels with weights 2/3 and 1/3 per axis.
+    Its LST is (area-weighted mean of T⁴)^(1/4) of those pixels, computed here by hand from
+    the ST_B10 DN, not their mean temperature; a block touching the cloudy pixel gets none,
+    nor do its sharpened 10 m pixels (a plain average warp gave it its clear part's value)."""
+    import datetime as dt
+
+    import xarray as xr
+    from rasterio.transform import from_origin
+
+    from pipelines.product import product_lst, sharpen_product_lst
+    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+
+    n, x0, y0 = 12, 600000.0, 5400000.0
+    hot = (np.add.outer(np.arange(n), np.arange(n)) % 2).astype(bool)
+    dn = kelvin_to_st_dn(np.where(hot, 320.0, 290.0))
+    qa = np.full((n, n), encode_qa_pixel(), dtype="uint16")
+    qa[6, 6] = encode_qa_pixel(cloud=True)
+    product = write_landsat_c2l2(
+        tmp_path, bands={"lwir11": dn, "qa_pixel": qa}, crs=32631,
+        transform=from_origin(x0, y0, 30, 30), platform="landsat-8", path=199, row=26,
+        date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+    m = 3 * (n - 1)  # 10 m pixels from x0 + 10 to the last whole block inside the product
+    rng = np.random.default_rng(5)
+    ndvi = xr.DataArray(
+        rng.uniform(0.1, 0.8, (m, m)).astype("float32"), dims=("y", "x"),
+        coords={"y": y0 - 10 - 10 * (np.arange(m) + 0.5), "x": x0 + 10 + 10 * (np.arange(m) + 0.5)},
+    ).rio.write_crs("EPSG:32631")  # fmt: skip
+    ndvi.rio.write_nodata(np.nan).rio.to_raster(tmp_path / "ndvi.tif")
+
+    lst = product_lst(product)
+    coarse = sharpen_product_lst(lst, tmp_path / "ndvi.tif").compute()
+    fine = coarse.lst.values
+    kelvin = dn * 0.00341802 + 149.0
+    w = np.array([2 / 3, 1 / 3])
+    blocks = m // 3
+    expected = np.full((blocks, blocks), np.nan)
+    for i in range(blocks):
+        for j in range(blocks):
+            under = (slice(i, i + 2), slice(j, j + 2))
+            if (qa[under] != encode_qa_pixel()).any():
+                continue
+            expected[i, j] = (np.outer(w, w) * kelvin[under] ** 4).sum() ** 0.25
+    # Blocks touching the cloudy pixel (6, 6): those at (5..6, 5..6); their 10 m pixels: NaN.
+    assert np.isnan(expected).sum() == 4
+    by_block = fine.reshape(blocks, 3, blocks, 3).transpose(0, 2, 1, 3)  # (block, block, 3, 3)
+    assert np.isnan(by_block[np.isnan(expected)]).all()
+    assert np.isfinite(by_block[~np.isnan(expected)]).all()
+    # The residual correction keeps each block's radiance: (mean of T⁴)^(1/4) of its 10 m
+    # pixels is the block's, to second order (mK); a linear mean would be ~1 K lower.
+    got = (np.mean(by_block.astype("float64") ** 4, axis=(2, 3))) ** 0.25
+    np.testing.assert_allclose(got, expected, atol=0.01, equal_nan=True)
+    linear = np.array([[(np.outer(w, w) * kelvin[i : i + 2, j : j + 2]).sum()
+                        for j in range(blocks)] for i in range(blocks)])  # fmt: skip
+    assert np.nanmin(np.abs(expected - linear)) > 0.5
