@@ -93,9 +93,9 @@ def analysis_geobox(
     anchor
         ``"edge"`` (default): pixel edges at whole multiples of ``resolution``, as
         Sentinel-2's grids; ``"center"``: pixel centres there, edges half a pixel off;
-        ``"landsat"``: edges at 15 m + k·``resolution``, on the edges of Landsat's 30 m UTM
-        pixels (15 m + k·30 m) for any whole multiple of 30 m (the same as ``"center"`` at
-        30 and 90 m, not at 60 or 120 m) (:func:`grid_anchor`).
+        ``"landsat"``: edges on those of Landsat's 30 m UTM pixels (15 m + k·30 m in the
+        north zone USGS grids them in, also south of the equator) for any whole multiple of
+        30 m (:func:`grid_anchor`).
 
     Returns
     -------
@@ -118,9 +118,21 @@ def analysis_geobox(
         raise GridError(f"grid anchor must be 'edge', 'center' or 'landsat', got {anchor!r}")
     snap: Any = anchor
     if anchor == "landsat":  # odc-geo's anchor: the edges' offset, as a fraction of a pixel
-        fraction = (LANDSAT_PIXEL_M / 2) / float(resolution)
-        snap = xy_(fraction, fraction)
+        snap = _landsat_anchor(float(resolution), CRS(crs))
     return GeoBox.from_geopolygon(geom.to_crs(crs), resolution=resolution, anchor=snap)
+
+
+def _landsat_anchor(resolution: float, crs: CRS) -> Any:
+    """Return the odc-geo anchor that puts a grid's edges on Landsat's (15 m + k·30 m).
+
+    USGS grids southern scenes in the north UTM zone, with negative northings (EPSG:326zz);
+    a grid in the zone's south CRS (327zz, 10,000 km false northing) has Landsat's edges at
+    10,000,015 m + k·30 m there.
+    """
+    half = LANDSAT_PIXEL_M / 2
+    south = crs.epsg is not None and 32701 <= crs.epsg <= 32760
+    y_edge = half + (SOUTH_FALSE_NORTHING_M if south else 0.0)
+    return xy_(half % resolution / resolution, y_edge % resolution / resolution)
 
 
 #: Pixel size (m) of the Landsat Collection 2 Level-2 bands (ST is delivered at 30 m,
@@ -128,6 +140,8 @@ def analysis_geobox(
 #: 15 m + k·30 m (the USGS products' ``proj:transform``), half a pixel off Sentinel-2's, at
 #: multiples of 10 m.
 LANDSAT_PIXEL_M = 30.0
+#: False northing of the southern UTM zones (EPSG:327zz), in metres.
+SOUTH_FALSE_NORTHING_M = 10_000_000.0
 
 
 def is_utm(epsg: int | None) -> bool:
