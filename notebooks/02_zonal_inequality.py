@@ -321,12 +321,19 @@ green = run_inequality(
     population="population",
     group="in_qpv",
     stratum="insee_com",
+    geometry="geometry",
+    bounds=(-1.0, 1.0),  # NDVI is bounded: the Erreygers index is comparable across cities
     **settings,
 )
+nd_gap, nd_e = green.group_difference, green.erreygers_index
 print(
-    f"NDVI: QPV minus rest {green.group_difference.value:+.3f}, concentration index "
-    f"{green.concentration_index.value:+.3f} (positive: the greener IRIS are the richer ones)"
+    f"NDVI: QPV minus rest {nd_gap.value:+.3f} ({ineq.confidence * 100:.0f}% CI "
+    f"{nd_gap.ci_low:+.3f} to {nd_gap.ci_high:+.3f}, p = {nd_gap.p_value:.3f}); Erreygers "
+    f"concentration index {nd_e.value:+.3f} (CI {nd_e.ci_low:+.3f} to {nd_e.ci_high:+.3f}; "
+    "positive: the greener IRIS are the richer ones)"
 )
+for caveat in sorted({note for metric in (nd_gap, nd_e) for note in metric.notes}):
+    print("caveat:", caveat)
 
 # %% [markdown]
 # ## Key results

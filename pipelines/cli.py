@@ -388,7 +388,7 @@ def indices_command(
     "--stats",
     default="mean,count",
     show_default=True,
-    help="Comma-separated: count, sum, mean, stdev (std), variance, min, max, median, "
+    help="Comma-separated: count, sum, mean (avg), stdev (std), variance (var), min, max, median, "
     "pNN, quantile(q=0.9), frac, weighted_mean, weighted_sum, valid_frac, "
     "area_m2.",
 )
