@@ -26,7 +26,7 @@ from odc.geo.geobox import GeoBox
 
 from raster.cog import write_cog
 from raster.compute import compute_into_memory
-from raster.footprint import FULL_SHARE, footprint_means
+from raster.footprint import temperature_means
 from raster.indices import INDICES, compute_indices, index_names
 from raster.load import load_items
 from raster.quality import (
@@ -438,32 +438,13 @@ def sharpen_product_lst(
         )
     ndvi = ndvi.isel(y=slice(0, ny * factor), x=slice(0, nx * factor))
     grid = GeoBox((ny, nx), fine.affine * Affine.scale(factor), fine.crs)
-    coarse = _radiance_blocks(lst, grid).assign_attrs(lst.attrs)
+    # As radiance, and none where a masked pixel lies under a block (a plain average warp
+    # gave a block the value of its clear part, which the sharpening spread over the cloud).
+    coarse = temperature_means(lst, grid).rename(lst.name).assign_attrs(lst.attrs)
     result = sharpen_lst(coarse, ndvi)
     keep = ("source_product", "method", "ilots_mask", "ilots_keep_water")
     extra = {k: lst.attrs[k] for k in keep if k in lst.attrs}
     return SharpenResult(lst=result.lst.assign_attrs(extra), fit=result.fit)
-
-
-def _radiance_blocks(lst: xr.DataArray, grid: GeoBox) -> xr.DataArray:
-    """Return the LST over each ``grid`` pixel as radiance, NaN unless all of it has one.
-
-    (area-weighted mean of T⁴)^(1/4) of the product's pixels under it (science.md pitfall
-    13). A block straddling a masked (cloudy) Landsat pixel gets none: a plain ``average`` warp
-    would give it the value of its clear part, which the sharpening then spreads over the
-    cloud.
-    """
-    valid = np.isfinite(lst)
-    parts = xr.Dataset(
-        {
-            "t4": xr.where(valid, lst.astype("float64") ** 4, 0.0).astype("float32"),
-            "valid": valid.astype("float32"),
-        }
-    )
-    parts = parts.odc.assign_crs(lst.odc.crs)
-    means = footprint_means(parts, grid)
-    whole = means["valid"] >= FULL_SHARE
-    return (means["t4"].where(whole) ** 0.25).astype("float32").rename(lst.name)
 
 
 def _open_ndvi(path: Path, chunk: int) -> xr.DataArray:

@@ -57,6 +57,7 @@ __all__ = [
     "native_groups",
     "on_coords_of",
     "sentinel2_footprint_flags",
+    "temperature_means",
 ]
 
 #: Share of a pixel at or above which a flag holds over the whole pixel (float32 sums of
@@ -493,6 +494,39 @@ def landsat_footprint_flags(
             "each covers (radiance by the Stefan–Boltzmann proxy, not the mean of T)",
         )  # fmt: skip
     return flags
+
+
+def temperature_means(
+    kelvin: xr.DataArray, target: GeoBox, chunk: int | None = None
+) -> xr.DataArray:
+    """Average a temperature onto ``target`` as radiance, NaN unless all of a pixel has one.
+
+    (area-weighted mean of T⁴)^(1/4) of the source pixels under it (science.md pitfall 13),
+    with the weights of :func:`footprint_means`; a target pixel with a NaN source pixel
+    under it (masked, cloudy) gets none, where a plain ``average`` warp would give it the
+    value of its valid part.
+
+    Parameters
+    ----------
+    kelvin
+        ``(..., y, x)`` temperatures (K) on a georeferenced grid, NaN where there is none.
+    target
+        The grid to take the means on.
+    chunk
+        Output chunk edge for Dask input (default: the input's chunks).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 temperatures (K), without the input's attributes. Lazy on Dask input.
+    """
+    valid = np.isfinite(kelvin)
+    parts = xr.Dataset({
+        "t4": lift(_fourth_power, kelvin, valid, dtype=np.float32),
+        "valid": valid.astype(np.float32),
+    })  # fmt: skip
+    means = footprint_means(parts, target, chunk)
+    return lift(_fourth_root, means["t4"], means["valid"], dtype=np.float32)
 
 
 def _fourth_power(kelvin: np.ndarray, valid: np.ndarray) -> np.ndarray:
