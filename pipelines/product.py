@@ -19,7 +19,6 @@ from typing import Literal
 import numpy as np
 import odc.geo.xr  # noqa: F401  (registers the .odc accessor)
 import pystac
-import rioxarray
 import xarray as xr
 from affine import Affine
 from odc.geo.geobox import GeoBox
@@ -93,6 +92,10 @@ class MaskOptions:
         if self.dilate_px < 0:
             raise ValueError(f"dilate_px must be >= 0, got {self.dilate_px}")
 
+    def keeps_water(self, default: bool) -> bool:
+        """Whether water is kept: ``keep_water``, else the flow's ``default``."""
+        return default if self.keep_water is None else self.keep_water
+
     def extra_bands(self) -> list[str]:
         """Level-2 QA bands these thresholds need besides the QA band."""
         return [b for b, v in (("st_qa", self.st_qa_max_k), ("st_cdist", self.cdist_min_km))
@@ -109,14 +112,12 @@ def _clear_mask(
 ) -> xr.DataArray | None:
     """Build the keep-mask of a loaded single-scene dataset (``None`` for preset "none").
 
-    ``keep_water`` is the flow's default, overridden by ``options.keep_water``. Water is
-    SCL 6 for Sentinel-2, QA_PIXEL bit 7 for Landsat Collection 2, and NDVI < 0 for
-    Collection 1, whose BQA has no water bit (science.md §2.2).
+    ``keep_water``: whether water is kept (:meth:`MaskOptions.keeps_water`). Water is SCL 6
+    for Sentinel-2, QA_PIXEL bit 7 for Landsat Collection 2, and NDVI < 0 for Collection 1,
+    whose BQA has no water bit (science.md §2.2).
     """
     if options.preset == "none":
         return None
-    if options.keep_water is not None:
-        keep_water = options.keep_water
     product_type = item.properties["ilots:product_type"]
     if product_type == "sentinel-2-l2a":
         preset = scl_preset(options.preset)
@@ -220,6 +221,7 @@ def product_lst(
     item = product if isinstance(product, pystac.Item) else open_product(product)
     product_type = item.properties["ilots:product_type"]
     method = _lst_method(item, product_type, method)
+    keep_water = options.keeps_water(False)  # water LST is not urban LST
     if water_vapour is not None and method != "single-channel":
         warnings.warn(
             f"the water vapour applies to the single-channel method only; the {method} "
@@ -229,7 +231,7 @@ def product_lst(
         )
     if method == "l2":
         ds = _load_scene(item, ["lwir11", *_qa_bands(item, options)], chunk)
-        clear = _clear_mask(item, ds, options, ["lwir11"], keep_water=False)
+        clear = _clear_mask(item, ds, options, ["lwir11"], keep_water=keep_water)
         lst = surface_temperature_l2(ds, mask=clear)
         lst.attrs["method"] = (
             "USGS Collection 2 Level-2 ST_B10 (single-channel, ASTER GED emissivity)"
@@ -239,16 +241,14 @@ def product_lst(
         ds = _load_scene(item, used + _qa_bands(item, options), chunk)
         vapour = 2.0 if water_vapour is None else water_vapour
         lst = lst_level1(ds, method=method, water_vapour=vapour)
-        clear = _clear_mask(item, ds, options, used, keep_water=False)
+        clear = _clear_mask(item, ds, options, used, keep_water=keep_water)
         lst = lst if clear is None else lst.where(clear)
     lst.attrs.update(
         {
             "source_product": item.id,
             "ilots_mask": options.preset,
-            "ilots_keep_water": str(bool(options.keep_water)),
-            "ilots_rejected": _rejected(
-                options, keep_water=bool(options.keep_water), thresholds=method == "l2"
-            ),
+            "ilots_keep_water": str(keep_water),
+            "ilots_rejected": _rejected(options, keep_water=keep_water, thresholds=method == "l2"),
         }
     )
     return lst
@@ -363,10 +363,10 @@ def product_indices(
         used.extend(chosen.values())
     ds = _load_scene(item, used + _qa_bands(item, options), chunk)
     out = compute_indices(ds, names)
-    clear = _clear_mask(item, ds, options, used, keep_water=True)
+    keep_water = options.keeps_water(True)  # MNDWI and NDWI need water
+    clear = _clear_mask(item, ds, options, used, keep_water=keep_water)
     if clear is not None:
         out = out.where(clear)
-    keep_water = options.keep_water is not False
     level1 = str(item.properties.get("ilots:processing_level", "")).startswith("L1")
     if level1:
         warnings.warn(
@@ -389,9 +389,7 @@ def product_indices(
     return out
 
 
-def sharpen_product_lst(
-    lst: xr.DataArray, ndvi_path: str | os.PathLike[str], *, chunk: int = 2048
-) -> SharpenResult:
+def sharpen_product_lst(lst: xr.DataArray, ndvi_path: str | os.PathLike[str]) -> SharpenResult:
     """Sharpen a product's LST to the grid of an NDVI GeoTIFF, lazily (``--sharpen-with``).
 
     The NDVI file defines the output grid; its pixel size must divide the LST's (30 m → 10 or
@@ -410,17 +408,15 @@ def sharpen_product_lst(
     ndvi_path
         One-band NDVI GeoTIFF with a CRS (e.g. a Sentinel-2 NDVI from ``ilots indices``);
         its nodata pixels are NaN.
-    chunk
-        Dask chunk edge in NDVI pixels.
 
     Raises
     ------
-    ReadError
-        The NDVI file cannot be opened, has no CRS or more than one band.
+    IlotsError, ReadError
+        The NDVI file cannot be read, has no CRS or more than one band.
     GridError
         Its pixel size does not divide the LST's, or it is smaller than one LST pixel.
     """
-    ndvi = _open_ndvi(Path(ndvi_path), chunk)
+    ndvi = _open_ndvi(Path(ndvi_path))
     fine = ndvi.odc.geobox
     coarse_res = abs(float(lst.odc.geobox.resolution.x))
     rx, ry = abs(float(fine.resolution.x)), abs(float(fine.resolution.y))
@@ -447,16 +443,15 @@ def sharpen_product_lst(
     return SharpenResult(lst=result.lst.assign_attrs(extra), fit=result.fit)
 
 
-def _open_ndvi(path: Path, chunk: int) -> xr.DataArray:
-    try:
-        src = rioxarray.open_rasterio(path, masked=True, chunks={"x": chunk, "y": chunk})
-    except Exception as err:  # rasterio raises several types for unreadable files
-        raise ReadError(f"cannot open {path} as a raster ({err}); check the file") from err
-    if isinstance(src, list) or "band" not in src.dims or src.sizes["band"] != 1:
+def _open_ndvi(path: Path) -> xr.DataArray:
+    from pipelines.zonal import open_raster  # the raster reader of ``ilots zonal``
+
+    src = open_raster(path)
+    if "band" in src.dims:
         raise ReadError(f"{path.name} must be a one-band NDVI GeoTIFF")
     if src.rio.crs is None:
         raise ReadError(f"{path.name} has no CRS; write the NDVI with its CRS")
-    return src.squeeze("band", drop=True).rename("ndvi")
+    return src.rename("ndvi")
 
 
 def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Path:
