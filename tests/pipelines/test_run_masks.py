@@ -301,8 +301,8 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
 #: A 36 x 36 block of 30 m pixels (rows, columns of the demo's Landsat products) in the
 #: countryside, clear on the first two dates and dry, where the checkerboard is 290 / 320 K.
 PATCH = np.s_[60:96, 60:96]
-#: The 30 m pixel made cloudy on the first date, inside the patch (under 2 x 2 of the 60 m
-#: pixels, half a Landsat pixel off; under one 90 m pixel).
+#: The 30 m pixel made cloudy on the first date, inside the patch (under one 60 m and one
+#: 90 m pixel: both grids' edges are on Landsat's).
 CLOUD_PIXEL = (76, 76)
 
 
@@ -310,7 +310,7 @@ def _checkerboard_products(demo_folder, folder):
     """The demo's Landsat products at USGS's pixel phase (corners at 15 m + k·30 m), their
     ST_B10 a checkerboard of the demo's temperatures + 15 K and - 15 K, exactly 290 K and
     320 K in :data:`PATCH`; on the first date, :data:`CLOUD_PIXEL` cloudy."""
-    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn
 
     for k, product in enumerate(sorted(demo_folder.glob("products/LC0*"))):
         bands = {}
@@ -326,13 +326,20 @@ def _checkerboard_products(demo_folder, folder):
             bands["qa_pixel"][CLOUD_PIXEL] = encode_qa_pixel(cloud=True)
         shifted = Affine(30, 0, transform.c + 5, 0, -30, transform.f - 5)
         assert shifted.c % 30 == 15 and shifted.f % 30 == 15
-        pid = product.name
-        write_landsat_c2l2(
-            folder, bands=bands, crs=32631, transform=shifted, path=198, row=30,
-            date=dt.date(int(pid[17:21]), int(pid[21:23]), int(pid[23:25])),
-            platform="landsat-9" if pid.startswith("LC09") else "landsat-8",
-        )  # fmt: skip
+        _rewrite(product, folder, bands, crs=32631, transform=shifted, path=198, row=30)
     return sorted(folder.iterdir())
+
+
+def _rewrite(product, folder, bands, *, crs, transform, path, row):
+    """Write ``bands`` as a Landsat product of ``product``'s date and platform."""
+    from raster.synthetic import write_landsat_c2l2
+
+    pid = product.name
+    return write_landsat_c2l2(
+        folder, bands=bands, crs=crs, transform=transform, path=path, row=row,
+        date=dt.date(int(pid[17:21]), int(pid[21:23]), int(pid[23:25])),
+        platform="landsat-9" if pid.startswith("LC09") else "landsat-8",
+    )  # fmt: skip
 
 
 def _radiance_lst_by_hand(products, grid, shape):
@@ -619,8 +626,6 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
     from rasterio.warp import Resampling as R
     from rasterio.warp import calculate_default_transform, reproject
 
-    from raster.synthetic import write_landsat_c2l2
-
     zone30 = tmp_path / "zone30"
     for product in sorted(demo_folder.glob("products/LC0*")):
         files = {
@@ -643,12 +648,7 @@ def test_landsat_products_of_another_utm_zone_are_warped_onto_the_grid(demo_fold
                 reproject(rasterio.band(src, 1), out, dst_transform=transform,
                           dst_crs="EPSG:32630", resampling=R.nearest)  # fmt: skip
             bands[name] = out
-        pid = product.name
-        write_landsat_c2l2(
-            zone30, bands=bands, crs=32630, transform=transform, path=200, row=30,
-            date=dt.date(int(pid[17:21]), int(pid[21:23]), int(pid[23:25])),
-            platform="landsat-9" if pid.startswith("LC09") else "landsat-8",
-        )  # fmt: skip
+        _rewrite(product, zone30, bands, crs=32630, transform=transform, path=200, row=30)
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"inputs.landsat": [str(zone30)], "outputs.report": False, "scenarios": [],
