@@ -165,7 +165,7 @@ def sharpen_lst(
     ny, nx = ndvi.shape[0] // factor, ndvi.shape[1] // factor
     coarse = lst.isel(y=slice(row, row + ny), x=slice(col, col + nx))
     dtype = np.result_type(lst.dtype, ndvi.dtype, np.float32)
-    if _is_dask(coarse.data) or _is_dask(ndvi.data):
+    if dask.is_dask_collection(coarse.data) or dask.is_dask_collection(ndvi.data):
         data, fit = _sharpen_dask(ndvi.data, coarse.data, factor, spec, dtype)
     else:
         values, fit_numbers = _sharpen_numpy(ndvi.values, coarse.values, factor, spec)
@@ -177,7 +177,7 @@ def sharpen_lst(
             for i, k in enumerate(_FIT_FIELDS)
         }
     )
-    known = {} if _is_dask(data) else _fit_attrs(fit_ds)
+    known = {} if dask.is_dask_collection(data) else _fit_attrs(fit_ds)
     attrs = {
         "long_name": f"land surface temperature sharpened {factor}x by {spec.describe()}",
         "units": "K",
@@ -265,10 +265,6 @@ def _nesting(coarse: GeoBox, fine: GeoBox) -> tuple[int, tuple[int, int]]:
     return factor, (row, col)
 
 
-def _is_dask(x: Any) -> bool:
-    return dask.is_dask_collection(x)
-
-
 # --------------------------------------------------------------------------------------------
 # NumPy and Dask paths (one set of kernels)
 # --------------------------------------------------------------------------------------------
@@ -311,9 +307,12 @@ def _aligned(ndvi_fine: Any, t_coarse: Any, factor: int) -> tuple[da.Array, da.A
     NDVI's rounded to whole LST pixels.
     """
     shape = t_coarse.shape
-    if _is_dask(ndvi_fine) and all(c % factor == 0 for ax in ndvi_fine.chunks for c in ax):
+    whole = dask.is_dask_collection(ndvi_fine) and all(
+        c % factor == 0 for ax in ndvi_fine.chunks for c in ax
+    )
+    if whole:
         chunks = tuple(tuple(c // factor for c in ax) for ax in ndvi_fine.chunks)
-    elif _is_dask(t_coarse):
+    elif dask.is_dask_collection(t_coarse):
         chunks = t_coarse.chunks
     else:
         size = tuple(max(1, round(c / factor)) for c in ndvi_fine.chunksize)
