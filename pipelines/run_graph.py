@@ -607,7 +607,9 @@ def _one_of_each_product(items: Any) -> list[Any]:
     """Keep one Sentinel-2 item of each tile and overpass (the newest processing baseline).
 
     The same product from two collections (Earth Search's ``sentinel-2-l2a`` and
-    ``sentinel-2-c1-l2a``) would weigh its date twice in the medians.
+    ``sentinel-2-c1-l2a``) would weigh its date twice in the medians. The composite would count
+    it once too (as the other tiles of a datatake, :func:`sentinel2_indices`), but with the
+    first in time order, not the newest baseline, and after reading both.
     """
     items = list(items)
     for group in repeated_products(items, lambda item: str(item.properties.get("s2:mgrs_tile"))):
@@ -630,6 +632,9 @@ def _one_of_each_product(items: Any) -> list[Any]:
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposites:
     """Median composites of the Sentinel-2 indices the products allow, and notes on gaps.
 
+    The tiles of one datatake (same platform and sensing time:
+    :func:`raster.acquisitions.acquisition_groups`) count once in the medians: in their
+    overlap, the first clear one.
     No composite (and a note) when no product has the bands NDVI needs.
     """
     notes: list[str] = []
@@ -648,6 +653,15 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexCompos
         bands = [b for b in bands if b != "scl"] if flags is not None else bands
     chunk = config.scheduler.chunk_px
     stored = load_stored(items, bands, geobox=geobox, chunk=chunk, resampling=resampling)
+    groups = acquisition_groups(stored.data)
+    fused = [group for group in groups if len(group) > 1]
+    if fused:
+        ids = stored.data["product_id"].values
+        logger.info(
+            "%d Sentinel-2 products are %d acquisitions, each counted once in the index "
+            "medians: %s", sum(map(len, fused)), len(fused),
+            ", ".join(" + ".join(ids[g]) for g in fused),
+        )  # fmt: skip
     names, more = _land_cover_indices(bands, "nir", "Sentinel-2", "the SCL/QA water class")
     notes += more
     # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
@@ -656,7 +670,7 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexCompos
     # Reflectance, indices, the SCL clear mask (water taken before it: the default preset
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
     scl = None if preset == "none" or flags is not None else preset
-    out = index_median_composite(stored, names, scl=scl, flags=flags)
+    out = index_median_composite(stored, names, scl=scl, flags=flags, groups=groups)
     out = out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {})
     return IndexComposites(out, tuple(notes), tuple(items), read)
 

@@ -11,9 +11,13 @@ towards that date.
 within :data:`SAME_OVERPASS` of each other) from a series' ``time`` and ``platform``
 coordinates; :func:`fuse_acquisitions` makes one scene of each group, lazily: at each pixel
 the first finite value of its products, in time order (the values of two products of one
-overpass are the same measurement where both have one). :func:`repeated_products` finds
-items that are one product given twice (one tile of one overpass), for readers that take
-each item as it is stored (the Sentinel-2 composite, whose products may differ in offsets).
+overpass are the same measurement where both have one). The Sentinel-2 index composite
+(:func:`raster.index_composite.index_median_composite`) cannot fuse its stored values so: two
+tiles of one datatake may come from different processing baselines, with different offsets.
+It takes the groups instead and applies the same rule to each date's indices, after
+converting that date's values. :func:`repeated_products` finds items that are one product
+given twice (one tile of one overpass), so that a reader can keep one of them before reading
+any (the newest processing baseline).
 """
 
 from __future__ import annotations

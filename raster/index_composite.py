@@ -12,6 +12,13 @@ values as the chain, bit for bit (the same float32 conversion, the same float64 
 same order — :class:`raster.indices.AffineRatio` — and numpy's quantile arithmetic), with no
 temporary larger than a pixel.
 
+The products of one acquisition (Sentinel-2 MGRS tiles of one datatake, which overlap by
+about 10 km) count once: given the groups of :func:`raster.acquisitions.acquisition_groups`,
+each index of a pixel keeps the first value of its group's products in time order, as
+:func:`raster.acquisitions.fuse_acquisitions` does with the chain's per-date indices. The
+products are fused after their conversion, not as stored DNs: two products of one datatake
+may come from different processing baselines, with different offsets.
+
 Indices that are not ratios of affine forms of their bands (SAVI, IBI) are not fused; compute
 them with the general chain.
 """
@@ -49,13 +56,14 @@ def index_median_composite(
     *,
     scl: str | SCLMask | Iterable[int] | None = "default",
     flags: xr.Dataset | None = None,
+    groups: Sequence[Sequence[int]] | None = None,
 ) -> xr.Dataset:
-    """Median over clear dates of each index, and the SCL water flag, from stored bands.
+    """Median over clear acquisitions of each index, and the SCL water flag, from stored bands.
 
-    Equal to ``temporal_composite(compute_indices(stored.physical(), names)[n]
-    .where(sentinel2_clear_mask(ds, preset=scl)), stats="median", min_clear=1)["median"]``
-    for each index ``n``, and ``sentinel2_water_mask(ds).any("time")``, without their
-    temporaries. Lazy on Dask input: one task per y/x chunk, reading every date.
+    Equal to ``temporal_composite(fuse_acquisitions(compute_indices(stored.physical(),
+    names)[n].where(sentinel2_clear_mask(ds, preset=scl)), groups), stats="median",
+    min_clear=1)["median"]`` for each index ``n``, and ``sentinel2_water_mask(ds).any("time")``,
+    without their temporaries. Lazy on Dask input: one task per y/x chunk, reading every date.
 
     Parameters
     ----------
@@ -72,6 +80,12 @@ def index_median_composite(
         used instead of the SCL classes (give ``scl=None``): masks the classes alone cannot
         express, e.g. over each pixel's footprint
         (:func:`raster.footprint.sentinel2_footprint_flags`) or with dilated clouds.
+    groups
+        The positions along ``time`` of each acquisition, in increasing order
+        (:func:`raster.acquisitions.acquisition_groups`): a pixel's index takes, of a group's
+        dates, the first one's value that is not NaN (clear, inside its footprint), so that
+        an acquisition delivered as several products counts once. Default: each date is an
+        acquisition of its own.
 
     Returns
     -------
@@ -83,8 +97,8 @@ def index_median_composite(
     Raises
     ------
     ValueError
-        If an index is unknown or not a ratio of affine forms, or both ``scl`` and ``flags``
-        are given.
+        If an index is unknown or not a ratio of affine forms, both ``scl`` and ``flags``
+        are given, or ``groups`` do not split the dates' positions into increasing runs.
     tiles.errors.BandMissingError
         If a band an index needs is not loaded.
     """
@@ -125,7 +139,8 @@ def index_median_composite(
     per_date = [np.stack([getattr(stored, k)[b] for b in bands]) for k in ("scale", "offset",
                                                                            "fill")]  # fmt: skip
     kwargs: dict[str, Any] = dict(zip(("scale", "offset", "fill"), per_date, strict=True))
-    kwargs.update(terms, scl_at=scl_at, keep=keep, water=water)
+    first = _first_of_group(groups, stored.data.sizes["time"])
+    kwargs.update(terms, scl_at=scl_at, keep=keep, water=water, first=first)
     arrays = [stored.data[b].transpose("time", "y", "x").data for b in bands]
     n_out = len(specs) + 1
     if all(isinstance(a, np.ndarray) for a in arrays):
@@ -155,6 +170,30 @@ def index_median_composite(
             long_name="water", comment=comment
         )
     return out
+
+
+def _first_of_group(groups: Sequence[Sequence[int]] | None, n_time: int) -> np.ndarray:
+    """Return, for each date, the position of the first date of its acquisition group.
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` do not split ``0 .. n_time - 1`` into non-empty increasing runs.
+    """
+    first = np.arange(n_time, dtype=np.int64)
+    if groups is None:
+        return first
+    positions = [[int(t) for t in group] for group in groups]
+    if sorted(t for group in positions for t in group) != list(range(n_time)) or any(
+        not group or group != sorted(group) for group in positions
+    ):
+        raise ValueError(
+            f"groups must split the positions 0..{n_time - 1} of the {n_time} dates into "
+            f"groups in increasing order (raster.acquisitions.acquisition_groups), got {groups!r}"
+        )
+    for group in positions:
+        first[group] = group[0]
+    return first
 
 
 def _with_flag_codes(stored: StoredBands, flags: xr.Dataset) -> StoredBands:
@@ -223,14 +262,16 @@ def _composite_block(*per_band: Sequence[np.ndarray], **kwargs: Any) -> np.ndarr
 @njit(cache=True, nogil=True)
 def _fused(  # pragma: no cover - compiled
     dn, n_rows, row0, scale, offset, fill, num_band, num_coef, num_const, den_band, den_coef,
-    den_const, floor, scl_at, keep, water, out,
+    den_const, floor, scl_at, keep, water, first, out,
 ):  # fmt: skip
     """Fill rows ``row0 ...`` of ``out`` with the index medians and the water flag.
 
     ``dn[:, :, :n_rows]`` holds those rows of every band and date, as stored. In phases the
-    compiler vectorises along the row: physical values, SCL, indices, then the medians: each
-    pixel's dates sorted by an odd-even transposition network (NaN as +inf, no
-    data-dependent branch), its median taken from its ``n`` clear values.
+    compiler vectorises along the row: physical values, SCL, indices (a date whose
+    acquisition began at an earlier date ``first[t]`` moves its value there where that date
+    has none, and is left out), then the medians: each pixel's dates sorted by an odd-even
+    transposition network (NaN as +inf, no data-dependent branch), its median taken from its
+    ``n`` clear values.
     """
     n_band, n_time, _, nx = dn.shape
     n_index = num_band.shape[0]
@@ -268,6 +309,12 @@ def _fused(  # pragma: no cover - compiled
                 for x in range(nx):
                     v = np.float64(np.float32(num[x] / den[x])) if den[x] != 0.0 else np.nan
                     index[k, t, x] = v if clear[t, x] else np.nan
+                f = first[t]
+                if f != t:  # fillna of the acquisition's first date, as fuse_acquisitions
+                    for x in range(nx):
+                        if np.isnan(index[k, f, x]):
+                            index[k, f, x] = index[k, t, x]
+                        index[k, t, x] = np.nan
         for k in range(n_index):
             for x in range(nx):
                 count[x] = 0

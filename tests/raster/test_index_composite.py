@@ -9,11 +9,13 @@ import pytest
 import xarray as xr
 
 from raster import index_composite
+from raster.acquisitions import acquisition_groups, fuse_acquisitions
 from raster.composite import temporal_composite
 from raster.index_composite import index_median_composite
 from raster.indices import compute_indices
 from raster.load import StoredBands
 from raster.quality import sentinel2_clear_mask, sentinel2_water_mask
+from tests.conftest import raise_if_dask_computes
 from tiles.errors import BandMissingError
 
 BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")
@@ -46,13 +48,15 @@ def _stored(n_time=5, ny=37, nx=23, seed=0, chunks=None, with_scl=True) -> Store
     return StoredBands(ds, scale, offset, fill, {b: None for b in data})
 
 
-def _chain(stored: StoredBands, names, preset="default") -> xr.Dataset:
+def _chain(stored: StoredBands, names, preset="default", groups=None) -> xr.Dataset:
     ds = stored.physical()
     indices = compute_indices(ds, names)
     out = xr.Dataset()
     clear = sentinel2_clear_mask(ds, preset=preset) if "scl" in ds else None
     for name in indices.data_vars:
         values = indices[name] if clear is None else indices[name].where(clear)
+        if groups is not None:
+            values = fuse_acquisitions(values, groups)
         out[name] = temporal_composite(values, stats="median", min_clear=1)["median"]
     if "scl" in ds:
         out["scl_water"] = sentinel2_water_mask(ds).any("time")
@@ -205,3 +209,125 @@ def test_flags_refused_beside_scl_or_for_other_dates_or_pixels():
     bare = _stored(with_scl=False)
     out = index_median_composite(bare, ["ndvi"], flags=flags.assign(clear=flags["clear"] & False))
     assert np.isnan(out["ndvi"].values).all()
+
+
+#: Datatake sensing start of the two tiles, and the next date (another acquisition).
+T0 = np.datetime64("2023-07-14T10:56:21")
+
+
+def _two_tiles(chunks=None, baselines=("02.14", "02.14")) -> StoredBands:
+    """One row of 8 pixels, three dates: tiles A (pixels 0-4) and B (pixels 2-7) of one
+    datatake, 10 s apart, then C ten days later over all. Reflectance (red, NIR): A (0.1, 0.3),
+    NDVI 0.5, cloudy (SCL 9) at pixel 4; B (0.1, 0.9), NDVI 0.8; C (0.3, 0.3), NDVI 0. Outside
+    its tile a product holds fill (DN 0, SCL 0). DN = 10,000 ρ, plus 1,000 from baseline 04.00
+    (offset -0.1, science.md §3.2); C is 05.10."""
+    red, nir = np.zeros((2, 3, 1, 8), np.uint16)
+    scl = np.zeros((3, 1, 8), np.uint8)
+    offset = np.array([-0.1 if b >= "04.00" else 0.0 for b in (*baselines, "05.10")])
+    add = np.round(-offset * 1e4).astype(np.uint16)
+    for t, cols, (r, n) in ((0, slice(0, 5), (0.1, 0.3)), (1, slice(2, 8), (0.1, 0.9)),
+                            (2, slice(0, 8), (0.3, 0.3))):  # fmt: skip
+        red[t, 0, cols] = round(r * 1e4) + add[t]
+        nir[t, 0, cols] = round(n * 1e4) + add[t]
+        scl[t, 0, cols] = 4
+    scl[0, 0, 4] = 9
+    dims = ("time", "y", "x")
+    ds = xr.Dataset(
+        {"red": (dims, red), "nir": (dims, nir), "scl": (dims, scl)},
+        coords={"time": [T0, T0 + np.timedelta64(10, "s"), T0 + np.timedelta64(10, "D")],
+                "y": [0.0], "x": np.arange(8) * 10.0,
+                "platform": ("time", ["sentinel-2b"] * 3),
+                "product_id": ("time", ["S2B_31TCJ", "S2B_31TDJ", "S2B_31TCJ_later"])},
+    )  # fmt: skip
+    if chunks:
+        ds = ds.chunk({"time": 1, "x": chunks})
+    scale = {"red": np.full(3, 1e-4, np.float32), "nir": np.full(3, 1e-4, np.float32),
+             "scl": np.ones(3, np.float32)}  # fmt: skip
+    shift = {"red": offset.astype(np.float32), "nir": offset.astype(np.float32),
+             "scl": np.zeros(3, np.float32)}  # fmt: skip
+    fill = {b: np.zeros(3) for b in scale}
+    return StoredBands(ds, scale, shift, fill, dict.fromkeys(scale))
+
+
+@pytest.mark.parametrize("baselines", [("02.14", "02.14"), ("02.14", "04.00")],
+                         ids=["same-offsets", "offsets-differ"])  # fmt: skip
+@pytest.mark.parametrize("chunks", [None, 3], ids=["numpy", "dask"])
+def test_two_tiles_of_one_datatake_count_once(chunks, baselines):
+    """Pixels 0-1, A and C: median(0.5, 0) = 0.25. Overlap 2-4: at 2-3 A's 0.5 (the first
+    product) and C, 0.25, not median(0.5, 0.8, 0) = 0.5; at 4, A cloudy, B's 0.8 and C, 0.4.
+    Pixels 5-7, B and C: 0.4. B's DNs converted with B's offset: with A's (none) its NDVI
+    would be (1.0 - 0.2) / 1.2 = 0.667 and the median 0.333."""
+    stored = _two_tiles(chunks, baselines)
+    groups = acquisition_groups(stored.data)
+    assert groups == [[0, 1], [2]]
+    out = index_median_composite(stored, ["ndvi"], groups=groups)
+    if chunks:
+        assert isinstance(out["ndvi"].data, dsa.Array)
+    expected = [0.25, 0.25, 0.25, 0.25, 0.4, 0.4, 0.4, 0.4]
+    np.testing.assert_allclose(out["ndvi"].values[0], expected, atol=1e-6)
+    assert not out["scl_water"].values.any()
+
+
+@pytest.mark.parametrize("chunks", [None, {"y": 16, "x": 10}], ids=["numpy", "dask"])
+def test_acquisitions_equal_the_chain_of_fused_scenes_bit_for_bit(chunks):
+    """Random dates 0-1 and 3-4 as two acquisitions: the chain's indices fused
+    (raster.acquisitions.fuse_acquisitions), then their median; one date per group is the
+    plain composite, bit for bit."""
+    groups = [[0, 1], [2], [3, 4]]
+    fused = index_median_composite(_stored(chunks=chunks), NAMES, groups=groups).compute()
+    expected = _chain(_stored(), NAMES, groups=groups)
+    plain = index_median_composite(_stored(), NAMES).compute()
+    alone = index_median_composite(_stored(), NAMES, groups=[[t] for t in range(5)]).compute()
+    for name in NAMES:
+        np.testing.assert_array_equal(fused[name].values, expected[name].values, err_msg=name)
+        np.testing.assert_array_equal(alone[name].values, plain[name].values, err_msg=name)
+    assert (fused["ndvi"].values != plain["ndvi"].values).any()
+    np.testing.assert_array_equal(fused["scl_water"].values, expected["scl_water"].values)
+
+
+@pytest.mark.parametrize("chunks", [None, 3], ids=["numpy", "dask"])
+def test_acquisitions_with_precomputed_flags(chunks):
+    """Footprint flags per date (in the dates' order) mask the products before they are fused:
+    the same medians as the SCL classes of ``_two_tiles`` give."""
+    stored = _two_tiles(chunks)
+    scl = stored.data["scl"]
+    flags = xr.Dataset({"clear": scl.isin([4, 5]), "water": scl == 6})
+    bare = StoredBands(stored.data.drop_vars("scl"), stored.scale, stored.offset, stored.fill,
+                       stored.specs)  # fmt: skip
+    out = index_median_composite(bare, ["ndvi"], scl=None, flags=flags, groups=[[0, 1], [2]])
+    expected = [0.25, 0.25, 0.25, 0.25, 0.4, 0.4, 0.4, 0.4]
+    np.testing.assert_allclose(out["ndvi"].values[0], expected, atol=1e-6)
+
+
+def test_acquisitions_build_lazily():
+    """Red 1, NIR 3, 9, 1: NDVI 0.5, 0.8, 0; dates 0 and 1 one acquisition (its first date's
+    0.5), so the median of 0.5 and 0 is 0.25 (of the three dates it would be 0.5)."""
+    reads = []
+    values = {"red": (1, 1, 1), "nir": (3, 9, 1)}
+
+    def block(band, i):
+        reads.append((band, i))
+        return np.full((1, 8, 8), values[band][i], np.uint16)
+
+    dims = ("time", "y", "x")
+    ds = xr.Dataset({
+        band: (dims, dsa.concatenate([
+            dsa.from_delayed(dask.delayed(block)(band, i), (1, 8, 8), np.uint16)
+            for i in range(3)
+        ]))
+        for band in values
+    })  # fmt: skip
+    per = {b: np.ones(3, np.float32) for b in values}
+    zero = {b: np.zeros(3, np.float32) for b in per}
+    stored = StoredBands(ds, per, zero, {b: np.full(3, np.nan) for b in per}, dict.fromkeys(per))
+    with raise_if_dask_computes():
+        out = index_median_composite(stored, ["ndvi"], groups=[[0, 1], [2]])
+    assert reads == [] and out["ndvi"].chunks is not None
+    assert (out["ndvi"].values == np.float32(0.25)).all()
+    assert len(reads) == 6
+
+
+@pytest.mark.parametrize("groups", [[[0, 1]], [[0, 1], [1, 2]], [[1, 0], [2]], [[0, 1, 2], []]])
+def test_groups_must_split_the_dates_in_order(groups):
+    with pytest.raises(ValueError, match=r"groups must split the positions 0\.\.2"):
+        index_median_composite(_stored(n_time=3), ["ndvi"], groups=groups)
