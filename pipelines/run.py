@@ -2,9 +2,10 @@
 
 Stages: the lazy graph of :mod:`pipelines.run_graph` (grid, scenes, land cover, reference
 pixels) -> per-scene references from tile sums -> per-scene LST anomaly (and z-score) ->
-temporal composites -> zonal statistics per IRIS and QPV -> SUHII -> census join and QPV
-overlay -> percentile ranks -> inequality -> run folder (rasters, zones.gpkg,
-zones/<layer>.parquet, heat_island.json, inequality.json/.csv, config.yaml, manifest.json).
+temporal composites -> zonal statistics per IRIS and QPV -> (``sharpen``) the LST composite
+sharpened with the NDVI composite -> SUHII -> census join and QPV overlay -> percentile
+ranks -> inequality -> run folder (rasters, zones.gpkg, zones/<layer>.parquet,
+heat_island.json, inequality.json/.csv, config.yaml, manifest.json).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from pipelines.progress import progress_stage
 from pipelines.report import build_report
 from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
+from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
 from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
 from raster.composite import temporal_composite
 from raster.heat_island import (
@@ -109,6 +111,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     heat_island: dict[str, Any] | None = None
     report: Path | None = None
+    sharpen: dict[str, Any] | None = None  # the sharpened LST's fit (manifest extra.sharpen)
 
     def summary(self, with_warnings: bool = True) -> str:
         """Lines for the terminal.
@@ -148,6 +151,7 @@ STAGE_LABELS = {
     "coverage": "zone coverage",
     "tiles": "rasters and zonal statistics",
     "rasters": "writing the rasters",
+    "sharpen": "sharpening the LST",
 }
 
 
@@ -575,6 +579,7 @@ def _manifest(
         extra={
             "config_digest": config_digest(config),
             "suhii_k": ((result.heat_island or {}).get("composite") or {}).get("suhii_k"),
+            **({"sharpen": result.sharpen} if result.sharpen is not None else {}),
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),
@@ -861,6 +866,17 @@ def _run(
     # statistics and the report are made meanwhile.
     encode({k: v for k, v in rasters.items() if k == "n_clear"})
     encode(rasters)
+    sharpened_fit = None
+    if config.sharpen.enabled:  # on the final composites: a tiled run's are the mosaics
+        ndvi = rasters.get("ndvi_median")
+        with timer("sharpen"):
+            sharpened = sharpen_composite(
+                config.sharpen, rasters["lst_median"],
+                None if ndvi is None or ndvi.attrs.get(PLACEHOLDER) else ndvi, crs, notes,
+            )  # fmt: skip
+        if sharpened is not None:
+            sharpened_fit = sharpen_record(sharpened, config.sharpen)
+            encode({SHARPENED: sharpened})
     with timer("heat_island"):
         heat = heat_island_summary(
             composite_sums,
@@ -931,7 +947,12 @@ def _run(
         write_json_atomic(folder.heat_island_json, heat)
         dump_config(config, Path(folder.root) / "config.yaml")
     result = RunResult(
-        folder=Path(folder.root), zones=layers, inequality=report, warnings=notes, heat_island=heat
+        folder=Path(folder.root),
+        zones=layers,
+        inequality=report,
+        warnings=notes,
+        heat_island=heat,
+        sharpen=sharpened_fit,
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]
@@ -997,12 +1018,14 @@ def _write_cogs(
 
 
 #: Config keys a tiled run's checkpointed pieces do not depend on: read only after the tiles
-#: (census joins, inequality, the outputs written, scenarios), naming the run, or saying
-#: where the work runs. A run stopped by a bad census table, or resumed on a cluster or with
-#: the report in English, resumes from its finished tiles; any setting of the grid, inputs,
-#: masks, composites, heat island, land cover, zones or tiling recomputes them.
+#: (census joins, inequality, the outputs written, scenarios, the sharpened LST made from the
+#: mosaicked composites), naming the run, or saying where the work runs. A run stopped by a
+#: bad census table, or resumed on a cluster, with the report in English or with sharpening
+#: on, resumes from its finished tiles; any setting of the grid, inputs, masks, composites,
+#: heat island, land cover, zones or tiling recomputes them.
 NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
-                 "scheduler.kind", "scheduler.address", "scheduler.workers")  # fmt: skip
+                 "sharpen", "scheduler.kind", "scheduler.address",
+                 "scheduler.workers")  # fmt: skip
 
 
 def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:

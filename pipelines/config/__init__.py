@@ -1,8 +1,9 @@
 """Run configuration: YAML files validated into frozen pydantic models.
 
 A config names the area of interest, the periods, the satellite inputs, the grid, the masks,
-the composites, the heat-island reference, the land cover, the zone layers, the census files,
-the inequality statistics, the outputs, the scheduler and the planner scenarios
+the composites, the heat-island reference, the land cover, the sharpened LST map, the zone
+layers, the census files, the inequality statistics, the outputs, the scheduler and the
+planner scenarios
 (:mod:`.scenarios`). Unknown keys and bad values raise :class:`~tiles.errors.ConfigError` with
 one line naming the file and the dotted key
 (``config.yaml: grid.resolution: must be > 0 (got -30)``); paths resolve against the config

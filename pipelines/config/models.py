@@ -64,6 +64,7 @@ __all__ = [
     "QpvLayerConfig",
     "RunConfig",
     "SchedulerConfig",
+    "SharpenConfig",
     "StacApiSource",
     "ZoneLayerConfig",
     "ZonesConfig",
@@ -85,6 +86,7 @@ _ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: ``lst_<statistic>`` of every ``composite.statistics`` (median and p90 always), and these.
 _RASTER_SINGLES = (
     "lst_anomaly", "lst_zscore", "ndvi_median", "albedo_median", "landcover", "n_clear",
+    "lst_median_sharpened",
 )  # fmt: skip
 
 
@@ -706,6 +708,44 @@ class HeatIslandConfig(_Model):
         return self
 
 
+# --------------------------------------------------------------------------------- sharpen
+
+
+class SharpenConfig(_Model):
+    """Thermal sharpening of the LST composite with the NDVI composite (science.md §4.2).
+
+    Read after the tiles (the run's ``lst_median`` and ``ndvi_median`` are final then), so a
+    tiled run resumes from its checkpoints whatever these keys say.
+    """
+
+    enabled: bool = Field(
+        False,
+        description="Also write rasters/lst_median_sharpened.tif: lst_median sharpened with "
+        "ndvi_median (regression on NDVI over the homogeneous 30 m cells, then each cell's "
+        "residual, so each keeps its radiance), on grids of 10 or 15 m with an NDVI; "
+        "otherwise the run says why in its warnings. Default false.",
+    )
+    basis: Literal["ndvi", "tsharp"] = Field(
+        "ndvi",
+        description="Regression basis: 'ndvi' (DisTrad, LST = a + b·NDVI) or 'tsharp' "
+        "(TsHARP's fractional cover from NDVI 0.125-0.8, exponent 0.625, [U]). Default 'ndvi'.",
+    )
+    correction: Literal["average", "linreg"] = Field(
+        "average",
+        description="Residual correction: 'average' (each 30 m cell keeps its radiance, "
+        "(mean of T⁴)^(1/4)) or 'linreg' (the residual of the fit at the cell's mean NDVI). "
+        "Default 'average'.",
+    )
+    cv_quantile: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="The 30 m cells fitted are those whose coefficient of variation of NDVI "
+        "is at most this quantile of all cells' (pyDMS' 0.8; TsHARP's 0.25 is [U]); 1 fits "
+        "every cell. Default 0.8.",
+    )
+
+
 # ------------------------------------------------------------------------------- landcover
 
 
@@ -1075,7 +1115,7 @@ class OutputsConfig(_Model):
         description="Rasters to write as COG, e.g. [lst_median, lst_anomaly, ndvi_median, "
         "landcover]: lst_<statistic> for each of composite.statistics (lst_median and lst_p90 "
         "always), lst_anomaly, lst_zscore (anomaly_method zscore), ndvi_median, albedo_median, "
-        "landcover, n_clear. Default: all computed.",
+        "landcover, n_clear, lst_median_sharpened (sharpen.enabled). Default: all computed.",
     )
     zone_formats: tuple[Literal["gpkg", "parquet", "csv"], ...] = Field(
         ("gpkg", "parquet"),
@@ -1245,6 +1285,9 @@ class RunConfig(_Model):
     landcover: LandcoverConfig = Field(
         default_factory=dict, validate_default=True, description="Land cover."
     )
+    sharpen: SharpenConfig = Field(
+        default_factory=dict, validate_default=True, description="Sharpened LST raster."
+    )
     zones: ZonesConfig = Field(
         default_factory=dict, validate_default=True, description="Zone layers."
     )
@@ -1289,6 +1332,7 @@ class RunConfig(_Model):
             )
         for name in self.outputs.rasters or ():
             self._check_raster(name)
+        self._check_sharpen()
         self._check_scenarios(layers)
         return self
 
@@ -1319,6 +1363,18 @@ class RunConfig(_Model):
                     f"no zone layer {where.layer!r} in this run (configured: {configured}); "
                     "name one of them or add it under zones",
                 )
+
+    def _check_sharpen(self) -> None:
+        listed = self.outputs.rasters
+        if listed is None or self.sharpen.enabled == ("lst_median_sharpened" in listed):
+            return
+        if self.sharpen.enabled:
+            raise key_error(
+                "outputs.rasters",
+                "leaves out lst_median_sharpened, which sharpen.enabled writes; add it, or "
+                "remove outputs.rasters to write every raster",
+            )
+        raise key_error("outputs.rasters", "lst_median_sharpened needs sharpen.enabled: true")
 
     def _check_raster(self, name: str) -> None:
         if name == "lst_zscore" and self.composite.anomaly_method != "zscore":

@@ -117,6 +117,7 @@ class RasterStyle:
 RASTER_STYLES: Mapping[str, RasterStyle] = {
     "lst_median": RasterStyle(THERMAL_RAMP, units="K"),
     "lst_p90": RasterStyle(THERMAL_RAMP, units="K"),
+    "lst_median_sharpened": RasterStyle(THERMAL_RAMP, units="K"),
     "lst_anomaly": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K"),
     "lst_zscore": RasterStyle(DIVERGING_RAMP, symmetric=True),
     "delta_lst": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K", nonzero=True),

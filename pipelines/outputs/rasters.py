@@ -94,6 +94,11 @@ RASTER_SPECS: Mapping[str, RasterSpec] = {
     "lst_p90": RasterSpec(
         "90th percentile of land surface temperature", "K", standard_name="surface_temperature"
     ),
+    "lst_median_sharpened": RasterSpec(
+        "median land surface temperature sharpened with the NDVI median",
+        "K",
+        standard_name="surface_temperature",
+    ),
     "lst_anomaly": RasterSpec("land surface temperature anomaly", "K"),
     "ndvi_median": RasterSpec(
         "median normalized difference vegetation index",

@@ -1,0 +1,237 @@
+"""``sharpen``: the run's LST composite sharpened with its NDVI composite (science.md §4.2).
+
+Small 10 m runs of the demo's inputs (a 4.5 × 3.7 km box, a 1 km rural ring). The oracles are
+NumPy here: the 30 m cells as (mean of T⁴)^(1/4) of 3 × 3 blocks of the written
+``lst_median``, and the least-squares fit over the homogeneous cells (science.md §4.2),
+never the sharpening code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
+from rasterio.transform import from_origin
+
+from pipelines import run_tiles
+from pipelines.config import apply_overrides, config_digest, load_config
+from pipelines.config.models import SharpenConfig
+from pipelines.run import NOT_IN_PIECES, run
+from pipelines.run_sharpen import sharpen_composite
+from tiles.errors import ConfigError
+
+try:  # the independent COG validator (test extra); GDAL's own LAYOUT=COG flag is checked anyway
+    from rio_cogeo.cogeo import cog_validate
+except ImportError:  # pragma: no cover
+    cog_validate = None
+
+SMALL = {
+    "outputs.report": False,
+    "inequality.outcomes": ["lst_mean_k"],
+    "aoi": {"bbox": [1.305, 43.625, 1.335, 43.64]},
+    "heat_island.ring_inner_km": 0.2,
+    "heat_island.ring_outer_km": 1.0,
+    "grid.resolution": 10,
+}
+SHARPEN = {"sharpen.enabled": True}
+NAME = "lst_median_sharpened"
+FIT_KEYS = ("a", "b", "r2", "n_cells", "cv_threshold")
+
+
+def _config(demo_folder, **overrides):
+    return apply_overrides(load_config(demo_folder / "config.yaml"), {**SMALL, **overrides})
+
+
+def _read(folder: Path, name: str) -> np.ndarray:
+    with rasterio.open(folder / "rasters" / f"{name}.tif") as src:
+        return src.read(1).astype(np.float64)
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def _blocks(values: np.ndarray) -> np.ndarray:
+    """The whole 3 × 3 blocks from the top-left corner, as ``(ny, nx, 9)``."""
+    ny, nx = (n // 3 for n in values.shape)
+    blocks = values[: ny * 3, : nx * 3].reshape(ny, 3, nx, 3).transpose(0, 2, 1, 3)
+    return blocks.reshape(ny, nx, 9)
+
+
+def _radiance_mean(blocks: np.ndarray) -> np.ndarray:
+    """(mean of T⁴)^(1/4) of each block over its finite pixels (NaN if none)."""
+    t4 = np.where(np.isfinite(blocks), blocks, 0.0) ** 4
+    count = np.isfinite(blocks).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (t4.sum(axis=-1) / count) ** 0.25
+
+
+def _coarse_lst(lst: np.ndarray) -> np.ndarray:
+    """The oracle's 30 m cells: radiance mean of each block, NaN if a pixel of it is NaN."""
+    blocks = _blocks(lst)
+    return np.where(np.isfinite(blocks).all(axis=-1), _radiance_mean(blocks), np.nan)
+
+
+@pytest.fixture(scope="module")
+def sharpened(demo_folder, tmp_path_factory):
+    """A one-piece 10 m run with ``sharpen.enabled``: its folder."""
+    out = tmp_path_factory.mktemp("sharpened")
+    run(_config(demo_folder, **SHARPEN), out=out)
+    return out
+
+
+def test_sharpened_raster_keeps_each_cells_radiance_and_adds_detail(sharpened):
+    path = sharpened / "rasters" / f"{NAME}.tif"
+    if cog_validate is not None:
+        valid, errors, _ = cog_validate(path)
+        assert valid and not errors, errors
+    with rasterio.open(path) as src:
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.dtypes[0] == "float32" and src.tags()["units"] == "K"
+        tags = src.tags()
+    assert (sharpened / "rasters" / f"{NAME}.qml").is_file()  # styled like lst_median
+    lst, ndvi, out = (_read(sharpened, n) for n in ("lst_median", "ndvi_median", NAME))
+    assert out.shape == lst.shape
+    coarse = _coarse_lst(lst)
+    cells = np.isfinite(coarse)
+    assert cells.sum() > 5000
+    fine = _blocks(out)
+    # NaN where a cell has no LST, and in the last columns that make no whole block.
+    assert np.isnan(fine[~cells]).all()
+    assert np.isnan(out[:, fine.shape[1] * 3 :]).all() and out.shape[1] % 3 == 2
+    sharp = cells & np.isfinite(fine).any(axis=-1)
+    # Radiance conserved: the library adds each cell's residual in kelvin, which keeps its
+    # radiance mean to second order of the spread inside it (raster.sharpen SharpenSpec).
+    error = np.abs(_radiance_mean(fine) - coarse)[sharp]
+    assert np.median(error) < 1e-4 and error.max() < 5e-3
+    # Exactly: T_f = a + b·NDVI_f + ΔT_c with ΔT_c = T_c − (mean of (a + b·NDVI_f)⁴)^(1/4).
+    fit = _manifest(sharpened)["extra"]["sharpen"]
+    predicted = fit["a"] + fit["b"] * _blocks(ndvi)
+    residual = fine - predicted
+    expected = coarse - _radiance_mean(np.where(np.isfinite(fine), predicted, np.nan))
+    np.testing.assert_allclose(residual[sharp], np.broadcast_to(
+        expected[..., None], residual.shape)[sharp], atol=1e-4)  # fmt: skip
+    # Not block-constant where the NDVI varies inside a cell.
+    complete = sharp & np.isfinite(fine).all(axis=-1)
+    ndvi_range = np.ptp(_blocks(ndvi)[complete], axis=-1)
+    spread = np.ptp(fine[complete], axis=-1)
+    varied = ndvi_range > 0.1
+    assert varied.sum() > 100 and (spread[varied] > 0.09 * abs(fit["b"])).all()
+    # The fit in the manifest and in the raster's tags.
+    assert fit["raster"] == f"rasters/{NAME}.tif" and fit["basis"] == "ndvi" and fit["factor"] == 3
+    for key in FIT_KEYS:
+        assert float(tags[f"sharpen_{key}"]) == pytest.approx(fit[key], rel=1e-12), key
+
+
+def test_fit_is_least_squares_over_the_homogeneous_cells(sharpened):
+    """science.md §4.2 step 3 by hand: cells with an LST and nine NDVI pixels, the 80 %
+    lowest CV (population std / |mean|) of their NDVI, LST = a + b·mean NDVI."""
+    lst, ndvi = _read(sharpened, "lst_median"), _read(sharpened, "ndvi_median")
+    coarse, blocks = _coarse_lst(lst), _blocks(ndvi)
+    mean = blocks.mean(axis=-1)  # NaN unless all nine pixels have an NDVI
+    cv = np.where(blocks.std(axis=-1) == 0, 0.0, blocks.std(axis=-1) / np.abs(mean))
+    eligible = np.isfinite(coarse) & np.isfinite(mean)
+    chosen = eligible & (cv <= np.quantile(cv[eligible], 0.8))
+    b, a = np.polyfit(mean[chosen], coarse[chosen], 1)
+    r = np.corrcoef(mean[chosen], coarse[chosen])[0, 1]
+    fit = _manifest(sharpened)["extra"]["sharpen"]
+    assert fit["n_cells"] == int(chosen.sum()) > 1000
+    np.testing.assert_allclose([fit["a"], fit["b"], fit["r2"]], [a, b, r * r], rtol=1e-6)
+    assert fit["b"] < 0  # greener is cooler in the demo city
+
+
+def test_tiled_run_gives_the_one_piece_sharpened_raster(sharpened, demo_folder, tmp_path):
+    config = _config(demo_folder, **SHARPEN)
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=128)  # 128: not whole 3x3 blocks
+    grid = _read(tmp_path / "tiled", NAME)
+    assert len(run_tiles.tiles_of(_geobox(tmp_path / "tiled"), 128)) == 12
+    whole = _read(sharpened, NAME)
+    np.testing.assert_array_equal(np.isnan(grid), np.isnan(whole))
+    np.testing.assert_allclose(grid, whole, rtol=0, atol=1e-6, equal_nan=True)
+    one, many = (_manifest(f)["extra"]["sharpen"] for f in (sharpened, tiled.folder))
+    for key in FIT_KEYS:
+        assert many[key] == pytest.approx(one[key], rel=1e-12, abs=1e-12), key
+
+
+def _geobox(folder: Path) -> GeoBox:
+    with rasterio.open(folder / "rasters" / "lst_median.tif") as src:
+        return GeoBox(src.shape, src.transform, src.crs)
+
+
+def test_off_by_default_no_raster_and_no_fit(demo_folder, tmp_path):
+    result = run(_config(demo_folder), out=tmp_path / "off")
+    assert not (tmp_path / "off" / "rasters" / f"{NAME}.tif").exists()
+    manifest = _manifest(tmp_path / "off")
+    assert "sharpen" not in manifest["extra"] and "sharpen" not in manifest["timings"]
+    assert manifest["config"]["sharpen"]["enabled"] is False
+    assert not any("sharpen" in w for w in manifest["warnings"]) and result.sharpen is None
+    assert (tmp_path / "off" / "rasters" / "lst_median.tif").is_file()
+
+
+def test_a_30_m_grid_writes_no_raster_and_says_why(demo_folder, tmp_path):
+    result = run(_config(demo_folder, **SHARPEN, **{"grid.resolution": 30}), out=tmp_path / "r")
+    assert not (tmp_path / "r" / "rasters" / f"{NAME}.tif").exists()
+    manifest = _manifest(tmp_path / "r")
+    notes = [w for w in manifest["warnings"] if w.startswith("sharpen:")]
+    assert len(notes) == 1 and "\n" not in notes[0]
+    assert "30 m grid" in notes[0] and "grid.resolution to 10 or 15" in notes[0]
+    assert "sharpen" not in manifest["extra"] and notes[0] in result.warnings
+
+
+def test_too_few_homogeneous_cells_writes_no_raster_and_says_why(demo_folder, tmp_path):
+    """A CV quantile of 1e-4 of the area's ~13,000 cells keeps one or two: fewer than 10."""
+    config = _config(demo_folder, **SHARPEN, **{"sharpen.cv_quantile": 1e-4})
+    run(config, out=tmp_path / "r")
+    manifest = _manifest(tmp_path / "r")
+    notes = [w for w in manifest["warnings"] if w.startswith("sharpen:")]
+    assert len(notes) == 1 and "homogeneous" in notes[0] and "sharpen.cv_quantile" in notes[0]
+    assert not (tmp_path / "r" / "rasters" / f"{NAME}.tif").exists()
+
+
+def test_sharpen_settings_do_not_recompute_a_tiled_runs_pieces(demo_folder):
+    """Read after the tiles: the checkpoints' fingerprint leaves the section out."""
+    off = _config(demo_folder)
+    on = apply_overrides(off, {"sharpen": {"enabled": True, "basis": "tsharp"}})
+    assert config_digest(on) != config_digest(off)
+    assert config_digest(on, without=NOT_IN_PIECES) == config_digest(off, without=NOT_IN_PIECES)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"enabled": True, "bases": "ndvi"}, "sharpen.bases: unknown key"),
+        ({"basis": "dms"}, "sharpen.basis: must be one of ndvi, tsharp"),
+        ({"correction": "none"}, "sharpen.correction: must be one of average, linreg"),
+        ({"cv_quantile": 0}, "sharpen.cv_quantile: must be > 0"),
+    ],
+)
+def test_bad_sharpen_settings_are_one_line_errors(demo_folder, section, message):
+    with pytest.raises(ConfigError) as err:
+        apply_overrides(load_config(demo_folder / "config.yaml"), {"sharpen": section})
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_outputs_rasters_and_sharpen_must_agree(demo_folder):
+    base = apply_overrides(load_config(demo_folder / "config.yaml"), {"scenarios": []})
+    with pytest.raises(ConfigError, match="leaves out lst_median_sharpened"):
+        apply_overrides(base, {"sharpen.enabled": True, "outputs.rasters": ["lst_median"]})
+    with pytest.raises(ConfigError, match=r"lst_median_sharpened needs sharpen\.enabled"):
+        apply_overrides(base, {"outputs.rasters": ["lst_median", NAME]})
+    both = apply_overrides(base, {"sharpen.enabled": True, "outputs.rasters": [NAME]})
+    assert both.outputs.rasters == (NAME,)
+
+
+def test_a_run_without_ndvi_writes_no_raster_and_says_why():
+    """Without NDVI (the run's ndvi_median an empty placeholder, given as None)."""
+    grid = GeoBox((30, 30), from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), "EPSG:32631")
+    coords = xr_coords(grid, crs_coord_name="spatial_ref")
+    lst = xr.DataArray(np.full((30, 30), 300.0, np.float32), dims=("y", "x"), coords=coords)
+    notes: list[str] = []
+    assert sharpen_composite(SharpenConfig(enabled=True), lst, None, "EPSG:32631", notes) is None
+    assert len(notes) == 1 and "no NDVI composite" in notes[0] and "inputs.sentinel2" in notes[0]
