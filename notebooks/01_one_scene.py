@@ -28,14 +28,17 @@
 # data).
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 15 seconds).
+# notebook writes a fresh demo into a temporary folder (about 15 seconds) and removes it when
+# its kernel, or the script, ends.
 #
 # Keep in mind throughout: LST is the temperature of the *surface* (roofs, roads, tree
 # canopy) seen from space at about 10:30 solar time, not the air temperature people feel.
 
 # %%
+import atexit
 import json
 import os
+import shutil
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -50,6 +53,8 @@ from raster.sources import open_product
 from raster.thermal import surface_temperature_l2
 
 DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
+if not os.environ.get("ILOTS_DEMO_DIR"):  # that temporary demo is this notebook's own:
+    atexit.register(shutil.rmtree, DEMO, ignore_errors=True)  # removed when the kernel ends
 print("demo folder:", DEMO)
 print("Landsat products:", *sorted(p.name for p in (DEMO / "products").glob("LC0*")), sep="\n  ")
 

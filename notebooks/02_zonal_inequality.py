@@ -28,11 +28,14 @@
 # QPV-versus-rest gap, so we can also check that the chain recovers it.
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 15 seconds).
+# notebook writes a fresh demo into a temporary folder (about 15 seconds) and removes it when
+# its kernel, or the script, ends.
 
 # %%
+import atexit
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -61,6 +64,8 @@ pd.set_option("display.width", 120)
 warnings.simplefilter("ignore", IlotsWarning)
 
 DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
+if not os.environ.get("ILOTS_DEMO_DIR"):  # that temporary demo is this notebook's own:
+    atexit.register(shutil.rmtree, DEMO, ignore_errors=True)  # removed when the kernel ends
 config = load_config(DEMO / "config.yaml")
 RUN = Path(config.outputs.folder)
 print("demo folder:", DEMO)
@@ -310,7 +315,10 @@ print(
 # ## And vegetation?
 #
 # The same question for NDVI, per QPV directly (one row per QPV, from the QPV layer) and as
-# an inequality over income.
+# an inequality over income. The `_count` columns are not whole numbers: `count` is the
+# number of valid pixels weighted by the fraction of each that the QPV covers (a 30 m pixel
+# cut in half by the QPV's border counts 0.5), so × 900 m² it is the QPV's area with a value.
+# NDVI counts more pixels than LST because fewer are masked for it (water is kept).
 
 # %%
 print(qpv_stats.rename(columns=lambda c: c.replace("_median", "")).round(3).to_string(index=False))

@@ -34,11 +34,14 @@
 # cool-roof scenario has something to find.
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 20 seconds).
+# notebook writes a fresh demo into a temporary folder (about 20 seconds) and removes it when
+# its kernel, or the script, ends.
 
 # %%
+import atexit
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -47,7 +50,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipelines.config import ChangeSpec, config_from_dict, load_config
+from pipelines.config import ChangeSpec, apply_overrides, config_from_dict, load_config
 from pipelines.demo import demo_folder
 from pipelines.scenarios import (
     apply_changes,
@@ -65,7 +68,11 @@ pd.set_option("display.width", 120)
 warnings.simplefilter("ignore", IlotsWarning)  # the no-op scenario warns it changes nothing
 
 DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
-config = load_config(DEMO / "config.yaml")
+if not os.environ.get("ILOTS_DEMO_DIR"):  # that temporary demo is this notebook's own:
+    atexit.register(shutil.rmtree, DEMO, ignore_errors=True)  # removed when the kernel ends
+# The scenario figures (comparison.png, the ΔT maps) and the report are written in the
+# run's outputs.report_language, French by default: in English here, as this notebook.
+config = apply_overrides(load_config(DEMO / "config.yaml"), {"outputs.report_language": "en"})
 RUN = Path(config.outputs.folder)
 print("demo folder:", DEMO)
 print("run folder: ", RUN)

@@ -27,13 +27,32 @@
 # `LocalCluster` by `Client("tcp://scheduler-host:8786")`; from the command line,
 # `ilots run config.yaml --workers 4` or `--scheduler tcp://HOST:PORT` do the same.
 #
+# **Run it in Jupyter** (or any Jupyter kernel, as the project's tests do), not as
+# `python notebooks/04_scaling_out.py`: the cluster's worker processes are started by
+# *spawning* new Python processes, which import the script that started them, so as a script
+# each worker would run this whole file again, cluster included, and fails to start ("An
+# attempt has been made to start a new process before the current process has finished its
+# bootstrapping phase"). A kernel has no script to import; run as a script, the first cell
+# stops with one line saying this.
+#
 # **The data is synthetic** (the `ilots demo` city: 64 IRIS, 3 QPV, no real place). Set
 # `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 15 seconds).
+# notebook writes a fresh demo into a temporary folder (about 15 seconds) and removes it when
+# its kernel, or the script, ends.
 
 # %%
+try:  # a Jupyter kernel defines get_ipython; a plain script does not
+    get_ipython  # noqa: B018
+except NameError:
+    raise SystemExit(
+        "04_scaling_out starts worker processes, which a plain script cannot do (each would "
+        "run the script again): open it in Jupyter (jupytext --to notebook) instead"
+    ) from None
+
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -57,6 +76,8 @@ from tiles.errors import IlotsWarning
 warnings.simplefilter("ignore", IlotsWarning)  # the repaired demo QPV: see notebook 02
 
 DEMO = demo_folder()  # $ILOTS_DEMO_DIR, or a fresh demo in a temporary folder
+if not os.environ.get("ILOTS_DEMO_DIR"):  # that temporary demo is this notebook's own:
+    atexit.register(shutil.rmtree, DEMO, ignore_errors=True)  # removed when the kernel ends
 config = load_config(DEMO / "config.yaml")
 RUN = Path(config.outputs.folder)
 print("demo folder:", DEMO)
@@ -153,6 +174,8 @@ print(
 
 # %%
 cluster_run_dir = Path(tempfile.mkdtemp(prefix="ilots-cluster-run-"))
+if not os.environ.get("ILOTS_DEMO_DIR"):  # removed with this notebook's own demo
+    atexit.register(shutil.rmtree, cluster_run_dir, ignore_errors=True)
 with get_task_stream(client) as stream:
     result = run(config, out=cluster_run_dir)
 run_tasks = Counter(task["worker"] for task in stream.data)

@@ -232,7 +232,8 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
     default="default",
     show_default=True,
     help="QA_PIXEL preset: default rejects fill, dilated cloud, cirrus, cloud, "
-    "shadow, snow; gee keeps snow; strict adds cloud confidence >= medium.",
+    "shadow, snow; gee keeps snow; strict adds cloud confidence >= medium. A Collection 1 "
+    "BQA has one fixed rule: gee and strict are not applied there (a warning says so).",
 )
 @click.option(
     "--keep-water",
@@ -356,16 +357,22 @@ def lst_command(
     "mask_preset",
     default="default",
     show_default=True,
-    help="Cloud mask preset: QA_PIXEL default/gee/strict for Landsat, SCL "
-    "default/conservative/permissive for Sentinel-2; 'none' keeps every pixel. Water is "
-    "kept (MNDWI and NDWI need it).",
+    help="Cloud mask preset: QA_PIXEL default/gee/strict for Landsat (Collection 1: the "
+    "BQA's fixed rule), SCL default/conservative/permissive for Sentinel-2; 'none' keeps "
+    "every pixel. Water is kept (MNDWI and NDWI need it).",
 )
 @_progress_option
 @_friendly_errors
 def indices_command(
     product: Path, index_names: str, out: Path, mask_preset: str, progress: bool | None
 ) -> None:
-    """Spectral indices of one Landsat or Sentinel-2 PRODUCT, one COG each."""
+    """Spectral indices of one Landsat or Sentinel-2 PRODUCT, one COG each.
+
+    The normalized differences (ndvi, ndbi, mndwi, ndwi, ui) take a negative reflectance
+    (noise about 0, as on dark water) as 0, so they stay in [-1, 1]: a pixel with red < 0
+    has NDVI 1, and one with both bands < 0 none. The cloud mask leaves most such pixels
+    out; a warning says how many are kept (each COG's ilots_negative_reflectance_pixels tag).
+    """
     from pipelines.outputs._atomic import check_output
     from pipelines.product import MaskOptions, product_indices, write_product_raster
     from pipelines.progress import dask_progress
@@ -390,7 +397,7 @@ def indices_command(
     show_default=True,
     help="Comma-separated: count, sum, mean (avg), stdev (std), variance (var), min, max, median, "
     "pNN, quantile(q=0.9), frac, weighted_mean, weighted_sum, valid_frac, "
-    "area_m2.",
+    "area_m2. frac (the share of each class) needs a class raster: whole codes, at most 256.",
 )
 @click.option(
     "--method",

@@ -8,7 +8,9 @@ pixel, and leaves computing to the writer, so each input file is read once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import operator
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -218,7 +220,7 @@ def product_lst(
         does not fit the product level.
     """
     options = mask or MaskOptions()
-    item = product if isinstance(product, pystac.Item) else open_product(product)
+    item = product if isinstance(product, pystac.Item) else _open(product)
     product_type = item.properties["ilots:product_type"]
     method = _lst_method(item, product_type, method)
     keep_water = options.keeps_water(False)  # water LST is not urban LST
@@ -252,6 +254,48 @@ def product_lst(
         }
     )
     return lst
+
+
+def _open(product: str | os.PathLike[str]) -> pystac.Item:
+    """Open a product path; refuse one read from metadata alone (:func:`_check_band_files`).
+
+    The reader's warning that the item has metadata only gives way to that error.
+    """
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        item = open_product(product)
+    _check_band_files(item)
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return item
+
+
+def _check_band_files(item: pystac.Item) -> None:
+    """Refuse a product read from metadata alone (an MTL with none of its band files beside it).
+
+    Raises
+    ------
+    BandMissingError
+        Naming the metadata file, and the product folders beside it when there are: a stray
+        MTL left at the top of a folder of products is read before the folders.
+    """
+    if item.assets:
+        return
+    metadata = item.properties.get("ilots:metadata")
+    if not metadata or "://" in str(metadata):
+        raise BandMissingError(f"{item.id} has no band file; give the product folder itself")
+    where = Path(str(metadata)).parent
+    inside = sorted(where.iterdir()) if where.is_dir() else []  # not a folder: in a .tar
+    folders = [p for p in inside if p.is_dir() and (any(p.glob("*_MTL.*")) or p.suffix == ".SAFE")]
+    hint = "give the product folder itself, with its band files"
+    if len(folders) == 1:
+        hint = f"give the product folder itself: {folders[0]}"
+    elif folders:
+        hint = f"give one of the {len(folders)} product folders in {where} itself"
+    raise BandMissingError(
+        f"{metadata} was read as the product, but the product's band files are not beside "
+        f"it; {hint}"
+    )
 
 
 def _rejected(options: MaskOptions, *, keep_water: bool, thresholds: bool = False) -> str:
@@ -333,7 +377,10 @@ def product_indices(
     Returns
     -------
     xarray.Dataset
-        One lazy float32 variable per index, NaN where masked or undefined.
+        One lazy float32 variable per index, NaN where masked or undefined. The normalized
+        differences take a negative reflectance as 0 (red < 0 gives NDVI 1): their attribute
+        :data:`NEGATIVE_REFLECTANCE` counts the kept pixels concerned, which
+        :func:`write_product_raster` computes and warns about.
     """
     options = mask or MaskOptions()
     unknown = [n for n in names if n not in INDICES]
@@ -342,7 +389,7 @@ def product_indices(
             f"unknown index {', '.join(unknown) or '(none given)'}; choose from "
             f"{', '.join(index_names())}"
         )
-    item = product if isinstance(product, pystac.Item) else open_product(product)
+    item = product if isinstance(product, pystac.Item) else _open(product)
     sentinel2 = str(item.properties.get("platform", "")).lower().startswith("sentinel-2")
     if "albedo_liang" in names and sentinel2:
         raise ValueError(
@@ -367,6 +414,7 @@ def product_indices(
     clear = _clear_mask(item, ds, options, used, keep_water=keep_water)
     if clear is not None:
         out = out.where(clear)
+    floored = _floored_pixels(ds, names, clear)
     level1 = str(item.properties.get("ilots:processing_level", "")).startswith("L1")
     if level1:
         warnings.warn(
@@ -386,7 +434,40 @@ def product_indices(
                 "ilots_rejected": _rejected(options, keep_water=keep_water),
             }
         )
+        if name in floored:
+            out[name].attrs[NEGATIVE_REFLECTANCE] = floored[name]
     return out
+
+
+#: Attribute of a normalized difference from :func:`product_indices`: the pixels the mask
+#: kept where a band of the index has a negative reflectance, taken as 0. A pair (the bands
+#: read, as ``"red, nir08"``; a lazy 0-d count) until :func:`write_product_raster` computes
+#: the count with the index; then an int, also written as a COG tag.
+NEGATIVE_REFLECTANCE = "ilots_negative_reflectance_pixels"
+
+
+def _floored_pixels(
+    ds: xr.Dataset, names: Sequence[str], clear: xr.DataArray | None
+) -> dict[str, tuple[str, xr.DataArray]]:
+    """Count, lazily, the kept pixels where a normalized difference floors a reflectance.
+
+    The normalized differences (NDVI, NDBI, MNDWI, NDWI, UI) take a negative reflectance as
+    0 (:func:`raster.indices.ndvi`: noise about 0, as on dark water), so that a pixel with
+    red < 0 and NIR > 0 has an NDVI of exactly 1, as dense vegetation, and one with both
+    below 0 none. Returns ``{index: (bands, count)}`` for those indices, ``bands`` naming the
+    bands the index reads (``"red, nir08"``).
+    """
+    counts: dict[str, tuple[str, xr.DataArray]] = {}
+    for name in names:
+        ratio = INDICES[name].ratio
+        if ratio is None or ratio.floor != 0.0:
+            continue
+        bands = list(dict.fromkeys(INDICES[name].resolve(ds.data_vars).values()))
+        negative = functools.reduce(operator.or_, (ds[b] < 0 for b in bands))
+        if clear is not None:
+            negative = negative & clear
+        counts[name] = (", ".join(bands), negative.sum())
+    return counts
 
 
 def sharpen_product_lst(lst: xr.DataArray, ndvi_path: str | os.PathLike[str]) -> SharpenResult:
@@ -458,8 +539,30 @@ def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Pa
     """Compute a 2-D product raster and write it as a COG; warn when nothing is valid.
 
     The count of valid pixels is stored in ``data.attrs["valid_pixels"]`` and in the COG tags.
+    An index of :func:`product_indices` that took a negative reflectance as 0 on kept pixels
+    (:data:`NEGATIVE_REFLECTANCE`, counted in the same pass) warns how many, and its count
+    becomes a COG tag too.
     """
-    (values,) = compute_into_memory(data)
+    floored = data.attrs.get(NEGATIVE_REFLECTANCE)
+    if isinstance(floored, tuple):
+        bands, lazy = floored
+        values, count = compute_into_memory(data, lazy)
+        negative = int(count.values)
+        data.attrs[NEGATIVE_REFLECTANCE] = values.attrs[NEGATIVE_REFLECTANCE] = negative
+        if negative:
+            mask = data.attrs.get("ilots_mask", "default")
+            index = str(data.name).upper()
+            warnings.warn(
+                f"{data.attrs.get('source_product', 'the product')}: on {negative} pixels "
+                f"kept by the mask ({mask}), {index} reads a negative reflectance of {bands}, "
+                f"taken as 0: there {index} is -1, 1 or nodata whatever the surface (red < 0 "
+                "gives NDVI 1, as dense vegetation)"
+                + ("; --mask default leaves most of them out" if mask == "none" else ""),
+                IlotsWarning,
+                stacklevel=2,
+            )
+    else:
+        (values,) = compute_into_memory(data)
     valid = int(np.isfinite(values.values).sum())
     if valid == 0:
         warnings.warn(

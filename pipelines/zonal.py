@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import rioxarray
 import xarray as xr
@@ -88,11 +87,9 @@ def zonal_table(
     if weights is not None and not needs.weighted:
         _warn("--weights is only used by weighted_mean and weighted_sum; ignored")
         weights = None
+    # frac on a raster that is not one of classes is refused as its values are seen
+    # (raster.zonal.partials.check_classes); whole codes stored as floats are classes.
     values = open_raster(raster, band)
-    stored = np.dtype(values.encoding.get("dtype", values.dtype))  # before nodata -> NaN
-    if needs.classes and stored.kind == "f":
-        _warn(f"--stats frac on {Path(raster).name}, a floating-point raster: one column per "
-              "distinct value; frac is meant for class rasters (land cover)")  # fmt: skip
     frame = zones if isinstance(zones, gpd.GeoDataFrame) else _read_zones(zones, layer)
     weight_raster = open_raster(weights, 1) if weights is not None else None
     table = zonal_stats(values, frame, id=id, stats=stats, method=method,

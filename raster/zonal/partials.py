@@ -35,9 +35,11 @@ from raster.zonal.kernels import (
 from raster.zonal.statistics import Statistic
 
 __all__ = [
+    "MAX_FRAC_CLASSES",
     "Needs",
     "Partials",
     "ZoneSamples",
+    "check_classes",
     "chunk_partials",
     "finalise",
     "layer_partials",
@@ -357,10 +359,50 @@ def _samples(values: np.ndarray, window: ZoneCoverageWindow) -> tuple[np.ndarray
     )
 
 
+#: The most distinct values ``frac`` takes as classes: no uint8 class raster has more. A
+#: raster with more, or with any non-integer value, holds measurements, of which ``frac``
+#: would give one column per distinct value.
+MAX_FRAC_CLASSES = 256
+
+
+def check_classes(classes: np.ndarray) -> None:
+    """Refuse ``frac`` over values that are not class codes.
+
+    Parameters
+    ----------
+    classes
+        The distinct valid values seen (a chunk's, or the merged ones).
+
+    Raises
+    ------
+    ValueError
+        A value is not a whole number, or there are more than :data:`MAX_FRAC_CLASSES`.
+        Whole class codes stored as floats (a land cover saved as float32) pass.
+    """
+    advice = (
+        "ask for statistics such as mean or p90 instead (--stats mean,p90), or classify the "
+        "raster first"
+    )
+    if classes.dtype.kind == "f":
+        odd = classes[np.isfinite(classes) & (classes != np.round(classes))]
+        if odd.size:
+            raise ValueError(
+                f"frac gives the share of each class of a class raster (land cover), but this "
+                f"raster holds non-integer values (e.g. {odd[0]:g}): {advice}"
+            )
+    if classes.size > MAX_FRAC_CLASSES:
+        raise ValueError(
+            f"frac gives the share of each class of a class raster (land cover), but this "
+            f"raster holds more than {MAX_FRAC_CLASSES} distinct values ({classes.size} "
+            f"seen): {advice}"
+        )
+
+
 def _class_sums(
     zone: np.ndarray, val: np.ndarray, cov: np.ndarray, n_zones: int
 ) -> dict[float, np.ndarray]:
     classes, inverse = np.unique(val, return_inverse=True)
+    check_classes(classes)
     sums = np.bincount(inverse * n_zones + zone, weights=cov,
                        minlength=classes.shape[0] * n_zones)  # fmt: skip
     return {float(c): sums[i * n_zones : (i + 1) * n_zones] for i, c in enumerate(classes)}
@@ -371,6 +413,8 @@ def merge(a: Partials, b: Partials) -> Partials:
     classes = dict(a.classes)
     for value, sums in b.classes.items():
         classes[value] = classes[value] + sums if value in classes else sums
+    if len(classes) > MAX_FRAC_CLASSES:
+        check_classes(np.fromiter(classes, dtype=np.float64, count=len(classes)))
     quantiles, done, qs = a.quantiles, a.done, a.qs
     if b.done is not None:
         if done is None:

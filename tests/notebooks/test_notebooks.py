@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ import pytest
 import rasterio
 import rioxarray
 import xarray as xr
+import yaml
 from ipykernel.kernelspec import write_kernel_spec
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -266,6 +268,11 @@ def check_scenarios(results: dict[str, Any], demo: Path) -> None:
     assert results["street_trees_changed_pixels"] > 0
     assert results["street_trees_qpv_mean_delta_k"] < 0
     assert -3.0 < results["albedo_response_k_per_0_1"] < 0  # planted: -1.5 K per +0.1
+    # The scenarios (comparison.png among them) were made in English, the notebook's
+    # language: the run folder's config.yaml is the one they ran with, the report theirs.
+    ran = yaml.safe_load((demo / "outputs" / "config.yaml").read_text())
+    assert ran["outputs"]["report_language"] == "en"
+    assert '<html lang="en">' in (demo / "outputs" / "report.html").read_text()
     table = pd.read_csv(folder / "comparison.csv")
     ours = pd.DataFrame(results["scenarios"])
     assert list(ours["scenario"]) == list(table["scenario"]) == ["green_qpv", "cool_roofs"]
@@ -327,3 +334,40 @@ def test_notebook_executes(notebook: Path, kernel: str, demo_dir: Path, tmp_path
     if check is not None:
         assert results is not None, f"{notebook.name} stored no results in ILOTS_NOTEBOOK_RESULTS"
         check(results, demo_dir)
+
+
+def _script(notebook: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run a notebook as a plain script, without ILOTS_DEMO_DIR, its temp folder ``tmp_path``."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ILOTS_DEMO_DIR", "ILOTS_REAL_DATA", "ILOTS_NOTEBOOK_RESULTS")}  # fmt: skip
+    env.update({"TMPDIR": str(tmp_path), "MPLBACKEND": "Agg"})
+    return subprocess.run(
+        [sys.executable, str(NOTEBOOK_DIR / notebook)], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_a_script_removes_the_demo_it_wrote(tmp_path: Path) -> None:
+    done = _script("01_one_scene.py", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"writing the synthetic demo city into {tmp_path}" in done.stdout
+    assert list(tmp_path.iterdir()) == []  # its ~140 MB temporary demo is gone
+
+
+def test_scaling_out_says_it_needs_jupyter(tmp_path: Path) -> None:
+    nb = jupytext.read(NOTEBOOK_DIR / "04_scaling_out.py")
+    assert "**Run it in Jupyter**" in nb.cells[0].source  # said in its first cell
+    done = _script("04_scaling_out.py", tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (
+        "04_scaling_out starts worker processes, which a plain script cannot do (each would "
+        "run the script again): open it in Jupyter (jupytext --to notebook) instead\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # stopped before writing a demo
+
+
+def test_the_qpv_table_says_why_its_counts_are_fractional() -> None:
+    cells = jupytext.read(NOTEBOOK_DIR / "02_zonal_inequality.py").cells
+    (k,) = [i for i, c in enumerate(cells) if "print(qpv_stats" in c.source]
+    assert cells[k - 1].cell_type == "markdown"
+    assert "The `_count` columns are not whole numbers" in cells[k - 1].source

@@ -280,6 +280,94 @@ def test_error_unrecognised_folder(tmp_path):
     _assert_one_line_error(result, "not a product ilots recognises", "_MTL", "SAFE")
 
 
+@pytest.mark.parametrize("command", ["lst", "indices"])
+def test_error_a_stray_mtl_beside_the_product_folder(tmp_path, command):
+    """A folder holding one product folder and a leftover MTL at its top: the MTL is read
+    as the product; the error names it, says the bands are not beside it, and gives the
+    product folder to use instead."""
+    import datetime as dt
+
+    from rasterio.transform import from_origin
+
+    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+
+    n = 8
+    bands = {"lwir11": kelvin_to_st_dn(np.full((n, n), 300.0)),
+             "qa_pixel": np.full((n, n), encode_qa_pixel(), dtype="uint16")}  # fmt: skip
+    folder = write_landsat_c2l2(
+        tmp_path / "downloads", bands=bands, crs=32631, platform="landsat-8", path=199,
+        row=26, transform=from_origin(600000, 5400000, 30, 30), date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+    (mtl,) = folder.glob("*_MTL.txt")
+    stray = shutil.copy(mtl, tmp_path / "downloads")
+    out = ["--out", tmp_path / ("x.tif" if command == "lst" else "idx")]
+    result = _run(command, tmp_path / "downloads", *out)
+    _assert_one_line_error(
+        result,
+        f"BandMissingError: {stray} was read as the product, but the product's band files "
+        f"are not beside it; give the product folder itself: {folder}",
+    )
+    assert "warning" not in result.output  # the reader's "metadata only" gives way to it
+    shutil.rmtree(folder)  # the MTL alone, with no product folder beside it
+    result = _run(command, stray, *out)
+    _assert_one_line_error(result, f"{stray} was read as the product", "give the product "
+                           "folder itself, with its band files")  # fmt: skip
+
+
+def test_indices_say_how_many_kept_pixels_have_a_negative_reflectance(real_data, tmp_path):
+    # By hand from the DN: 8 pixels of T1 have red < 0 (SR_B4 DN below 7273) and none NIR < 0.
+    rho = {b: _band(real_data / T1, b).astype(np.float64) for b in ("SR_B4", "SR_B5")}
+    rho = {b: np.where(dn > 0, dn * 2.75e-5 - 0.2, np.nan) for b, dn in rho.items()}
+    negative = (rho["SR_B4"] < 0) | (rho["SR_B5"] < 0)
+    assert negative.sum() == 8 and (rho["SR_B5"] > 0)[negative].all()
+    result = _run("indices", real_data / T1, "--mask", "none", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "warning: LC08_L2SP_008059_20191201_20200825_02_T1: on 8 pixels kept by the mask "
+        "(none), NDVI reads a negative reflectance of red, nir08, taken as 0: there NDVI is "
+        "-1, 1 or nodata whatever the surface (red < 0 gives NDVI 1, as dense vegetation); "
+        "--mask default leaves most of them out"
+    ) in said
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        ndvi = src.read(1)
+        assert src.tags()["ilots_negative_reflectance_pixels"] == "8"
+    assert (ndvi[negative] == 1.0).all()  # (nir - 0) / (nir + 0)
+    result = _run("indices", real_data / T1, "--out", tmp_path / "masked")
+    assert result.exit_code == 0 and "negative reflectance" not in result.output
+    with rasterio.open(tmp_path / "masked" / "ndvi.tif") as src:
+        assert src.tags()["ilots_negative_reflectance_pixels"] == "0"
+
+
+def test_lst_collection1_says_the_preset_is_not_applied(real_data, tmp_path):
+    """Collection 1's BQA has no preset: gee and strict are said not to apply (science.md
+    gives no C1 BQA bits to build them from), and the LST is the default mask's."""
+    outs = {}
+    for preset in ("default", "strict", "gee"):
+        out = tmp_path / f"{preset}.tif"
+        result = _run("lst", real_data / C1, "--mask", preset, "--out", out)
+        assert result.exit_code == 0, result.output
+        said = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+        if preset == "default":
+            assert not said
+        else:
+            assert said == [
+                f"warning: {C1.split('/')[1]} is Collection 1: its BQA has fixed rules, so the "
+                f"mask preset {preset!r} and the dilation are not applied"
+            ]
+        with rasterio.open(out) as src:
+            outs[preset] = src.read(1)
+    np.testing.assert_array_equal(outs["strict"], outs["default"])
+    np.testing.assert_array_equal(outs["gee"], outs["default"])
+    for command in ("lst", "indices"):  # and --help says so
+        helped = " ".join(_run(command, "--help").output.split())
+        assert (
+            "A Collection 1 BQA has one fixed rule: gee and strict are not applied there"
+            if command == "lst"
+            else "(Collection 1: the BQA's fixed rule)"
+        ) in helped
+
+
 def test_error_missing_band(real_data, tmp_path):
     result = _run("indices", real_data / T1, "--index", "ndbi", "--out", tmp_path)
     _assert_one_line_error(result, "swir16", (real_data / T1).name)

@@ -9,9 +9,10 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pytest
+import rasterio
 from rasterio.transform import from_origin
 
-from pipelines.product import MaskOptions, product_indices, product_lst
+from pipelines.product import MaskOptions, product_indices, product_lst, write_product_raster
 from pipelines.progress import dask_progress
 from raster.synthetic import (
     encode_qa_pixel,
@@ -19,7 +20,7 @@ from raster.synthetic import (
     reflectance_to_dn_landsat,
     write_landsat_c2l2,
 )
-from tiles.errors import BandMissingError
+from tiles.errors import BandMissingError, IlotsWarning
 
 N = 16
 
@@ -89,6 +90,52 @@ def test_water_can_be_kept_for_lst_and_masked_for_indices(product):
 def test_indices_without_mask(product):
     ndvi = product_indices(product, ["ndvi"], mask=MaskOptions(preset="none"))["ndvi"]
     assert np.isfinite(ndvi.values).all()
+
+
+def _negative_red_product(tmp_path):
+    """Red 0.05 and NIR 0.45, but red -0.01 at (0, 1) (under the cloud), (2, 2) and (2, 3),
+    and red and NIR -0.01 at (3, 3)."""
+    red, nir = np.full((N, N), 0.05), np.full((N, N), 0.45)
+    red[[0, 2, 2, 3], [1, 2, 3, 3]] = -0.01
+    nir[3, 3] = -0.01
+    qa = np.full((N, N), encode_qa_pixel(), dtype="uint16")
+    qa[0, :4] = encode_qa_pixel(cloud=True)
+    bands = {"red": reflectance_to_dn_landsat(red), "nir08": reflectance_to_dn_landsat(nir),
+             "qa_pixel": qa}  # fmt: skip
+    return write_landsat_c2l2(
+        tmp_path, bands=bands, crs=32631, transform=from_origin(600000, 5400000, 30, 30),
+        platform="landsat-8", path=199, row=26, date=dt.date(2023, 7, 12),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("preset", "count"), [("none", 4), ("default", 3)])
+def test_a_negative_reflectance_taken_as_zero_is_counted_and_said(tmp_path, preset, count):
+    # By hand: 4 pixels have a negative red; the cloud mask leaves out the one at (0, 1).
+    product = _negative_red_product(tmp_path)
+    ndvi = product_indices(product, ["ndvi"], mask=MaskOptions(preset=preset))["ndvi"]
+    with pytest.warns(
+        IlotsWarning,
+        match=rf"on {count} pixels kept by the mask \({preset}\), "
+        r"NDVI reads a negative reflectance of red, nir08, taken as 0",
+    ) as said:
+        write_product_raster(ndvi, tmp_path / "ndvi.tif")
+    (message,) = [str(w.message) for w in said if issubclass(w.category, IlotsWarning)]
+    assert ("--mask default leaves most of them out" in message) == (preset == "none")
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        values, tags = src.read(1, masked=True).filled(np.nan), src.tags()
+    assert tags["ilots_negative_reflectance_pixels"] == str(count)
+    # (0.45 - 0) / (0.45 + 0) = 1 where red < 0; no value where both are (0 / 0)
+    assert values[2, 2] == values[2, 3] == 1.0 and np.isnan(values[3, 3])
+    assert np.isnan(values[0, 1]) == (preset == "default")
+
+
+def test_indices_without_negative_reflectance_say_nothing(product, tmp_path):
+    ndvi = product_indices(product, ["ndvi", "savi"], mask=MaskOptions(preset="none"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        write_product_raster(ndvi["ndvi"], tmp_path / "ndvi.tif")
+    assert ndvi["ndvi"].attrs["ilots_negative_reflectance_pixels"] == 0
+    assert "ilots_negative_reflectance_pixels" not in ndvi["savi"].attrs  # no floor in SAVI
 
 
 def test_threshold_needing_an_absent_band(tmp_path):

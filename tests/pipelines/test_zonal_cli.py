@@ -242,7 +242,31 @@ def test_zonal_options_that_do_nothing_are_said(tmp_path):
                   "--all-touched", "--weights", raster, "--out", tmp_path / "o.csv")  # fmt: skip
     assert result.exit_code == 0, result.output
     warned = [line for line in result.output.splitlines() if line.startswith("warning: ")]
-    assert len(warned) == 3
+    assert len(warned) == 2  # frac on a float raster of whole codes (0 to 99) is not one
     assert "--all-touched only changes --method centre" in warned[0]
     assert "--weights is only used by weighted_mean and weighted_sum" in warned[1]
-    assert "--stats frac on r.tif, a floating-point raster" in warned[2]
+
+
+def test_zonal_frac_on_a_float_raster_of_measurements_is_refused(tmp_path):
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    lst = _small_raster(tmp_path / "lst.tif", 290 + np.arange(100.0).reshape(10, 10) / 8)
+    result = _run("zonal", lst, tmp_path / "z.gpkg", "--id", "zid", "--stats", "frac",
+                  "--out", tmp_path / "o.csv")  # fmt: skip
+    error = _one_error(result)
+    assert "frac gives the share of each class of a class raster (land cover)" in error
+    assert "non-integer values (e.g. 290.125)" in error and "--stats mean,p90" in error
+    assert not (tmp_path / "o.csv").exists()
+    # The same raster classified, and stored as float32 (NaN nodata): frac by hand.
+    classes = np.where(np.arange(100).reshape(10, 10) < 30, 1.0, 2.0)
+    classes[9, 9] = np.nan
+    land = _small_raster(tmp_path / "land.tif", classes, nodata=np.nan)
+    one = gpd.GeoDataFrame({"zid": ["all"]}, geometry=[shapely.box(600000, 5399700, 600300,
+                           5400000)], crs=32631)  # fmt: skip
+    one.to_file(tmp_path / "one.gpkg")
+    result = _run("zonal", land, tmp_path / "one.gpkg", "--id", "zid", "--stats", "frac",
+                  "--out", tmp_path / "f.csv")  # fmt: skip
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    table = pd.read_csv(tmp_path / "f.csv")
+    assert list(table.columns) == ["zid", "frac_1", "frac_2"]
+    assert table["frac_1"].item() == pytest.approx(30 / 99)  # 3 rows of 10 of 99 valid
+    assert table["frac_2"].item() == pytest.approx(69 / 99)

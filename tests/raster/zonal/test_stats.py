@@ -128,6 +128,41 @@ def test_weighted_and_frac_match_exactextract(scene):
             assert got[f"frac_{value:g}"].iloc[k] == pytest.approx(share, rel=1e-6)
 
 
+def test_frac_of_whole_codes_stored_as_floats():
+    # A land cover saved as float32 with NaN nodata: codes 1 and 2, by hand 3/5 and 2/5 of
+    # the valid pixels of the box of 2 x 3 pixels (one of them NaN).
+    values = np.array([[1, 1, 2], [1, 2, np.nan]], dtype=np.float32)
+    zones = gpd.GeoDataFrame({"zid": ["A"]}, geometry=[cell_box(0, 0, 3, 2)], crs=CRS)
+    got = zonal_stats(grid_array(values), zones, id="zid", stats=["frac"])
+    assert list(got.columns) == ["zid", "frac_1", "frac_2"]
+    assert got["frac_1"].item() == pytest.approx(3 / 5) and got["frac_2"].item() == 0.4
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        (np.arange(12.0).reshape(3, 4) / 4, r"non-integer values \(e\.g\. 0\.25\)"),
+        (np.arange(300.0).reshape(15, 20), r"more than 256 distinct values \(300 seen\)"),
+        (np.arange(300, dtype=np.int16).reshape(15, 20), r"more than 256 distinct values"),
+    ],
+)
+def test_frac_of_measurements_is_refused(values, said):
+    ny, nx = values.shape
+    zones = gpd.GeoDataFrame({"zid": ["A"]}, geometry=[cell_box(0, 0, nx, ny)], crs=CRS)
+    with pytest.raises(ValueError, match=rf"frac gives the share of each class .*{said}"):
+        zonal_stats(grid_array(values), zones, id="zid", stats=["mean", "frac"])
+
+
+def test_frac_counts_the_classes_of_all_chunks_together():
+    # 4 chunks of 150 distinct whole values each: every chunk passes, their union does not.
+    values = np.arange(600.0).reshape(20, 30)
+    zones = gpd.GeoDataFrame({"zid": ["A"]}, geometry=[cell_box(0, 0, 30, 20)], crs=CRS)
+    with pytest.raises(ValueError, match=r"more than 256 distinct values \(300 seen\)"):
+        zonal_stats(grid_array(values, (5, 30)), zones, id="zid", stats=["frac"])
+    two = zonal_stats(grid_array(values[:8], (4, 30)), zones, id="zid", stats=["frac"])
+    assert two.shape == (1, 241) and two["frac_239"].item() == pytest.approx(1 / 240)
+
+
 def test_exactextract_documentation_example():
     # science.md §9.6: values 1..4, coverage 0.5, 0, 1, 0.25, weights 5..8.
     cov = ZoneCoverage(
