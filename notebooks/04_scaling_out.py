@@ -174,8 +174,7 @@ print(
 
 # %%
 cluster_run_dir = Path(tempfile.mkdtemp(prefix="ilots-cluster-run-"))
-if not os.environ.get("ILOTS_DEMO_DIR"):  # removed with this notebook's own demo
-    atexit.register(shutil.rmtree, cluster_run_dir, ignore_errors=True)
+atexit.register(shutil.rmtree, cluster_run_dir, ignore_errors=True)  # this notebook's own
 with get_task_stream(client) as stream:
     result = run(config, out=cluster_run_dir)
 run_tasks = Counter(task["worker"] for task in stream.data)

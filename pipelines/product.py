@@ -378,9 +378,10 @@ def product_indices(
     -------
     xarray.Dataset
         One lazy float32 variable per index, NaN where masked or undefined. The normalized
-        differences take a negative reflectance as 0 (red < 0 gives NDVI 1): their attribute
-        :data:`NEGATIVE_REFLECTANCE` counts the kept pixels concerned, which
-        :func:`write_product_raster` computes and warns about.
+        differences take a negative reflectance as 0 (red < 0 gives NDVI 1): their
+        ``encoding[NEGATIVE_REFLECTANCE]`` counts the kept pixels concerned, lazily (the
+        attributes stay plain values, for any writer), which :func:`write_product_raster`
+        computes and warns about.
     """
     options = mask or MaskOptions()
     unknown = [n for n in names if n not in INDICES]
@@ -435,14 +436,15 @@ def product_indices(
             }
         )
         if name in floored:
-            out[name].attrs[NEGATIVE_REFLECTANCE] = floored[name]
+            out[name].encoding[NEGATIVE_REFLECTANCE] = floored[name]
     return out
 
 
-#: Attribute of a normalized difference from :func:`product_indices`: the pixels the mask
-#: kept where a band of the index has a negative reflectance, taken as 0. A pair (the bands
-#: read, as ``"red, nir08"``; a lazy 0-d count) until :func:`write_product_raster` computes
-#: the count with the index; then an int, also written as a COG tag.
+#: Key of a normalized difference from :func:`product_indices`: the pixels the mask kept
+#: where a band of the index has a negative reflectance, taken as 0. In its ``encoding``, a
+#: pair (the bands read, as ``"red, nir08"``; a lazy 0-d count), until
+#: :func:`write_product_raster` computes the count with the index; then an int in its
+#: attributes, also written as a COG tag.
 NEGATIVE_REFLECTANCE = "ilots_negative_reflectance_pixels"
 
 
@@ -543,7 +545,7 @@ def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Pa
     (:data:`NEGATIVE_REFLECTANCE`, counted in the same pass) warns how many, and its count
     becomes a COG tag too.
     """
-    floored = data.attrs.get(NEGATIVE_REFLECTANCE)
+    floored = data.encoding.get(NEGATIVE_REFLECTANCE)
     if isinstance(floored, tuple):
         bands, lazy = floored
         values, count = compute_into_memory(data, lazy)

@@ -873,6 +873,7 @@ def _run(
             sharpened = sharpen_composite(
                 config.sharpen, rasters["lst_median"],
                 None if ndvi is None or ndvi.attrs.get(PLACEHOLDER) else ndvi, crs, notes,
+                gather,
             )  # fmt: skip
         if sharpened is not None:
             sharpened_fit = sharpen_record(sharpened, config.sharpen)

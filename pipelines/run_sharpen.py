@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import odc.geo.xr  # noqa: F401  (the .odc accessor)
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
@@ -17,18 +18,23 @@ from odc.geo.geobox import GeoBox
 
 from pipelines.config.models import SharpenConfig
 from raster.footprint import temperature_means
+from raster.nearest import NativeGather
 from raster.sharpen import SharpenError, sharpen_lst
 from tiles.grid import LANDSAT_PIXEL_M
 
-__all__ = ["COARSE_CELLS", "SHARPENED", "sharpen_composite", "sharpen_record"]
+__all__ = ["COARSE_CELLS", "SHARPENED", "landsat_phase", "sharpen_composite", "sharpen_record"]
 
 #: Name of the sharpened LST raster (``sharpen.enabled``).
 SHARPENED = "lst_median_sharpened"
-#: How the 30 m cells of the sharpening are made from the grid's ``lst_median``.
+#: How the 30 m cells of the sharpening are made from the grid's ``lst_median``: on the
+#: Landsat pixels (the grid pixels gathered from one), or, when the run warped the Landsat
+#: products onto the grid (another CRS), from the grid's corner.
 COARSE_CELLS = (
-    "blocks of {factor} x {factor} grid pixels from the grid's top-left corner, each the "
-    "(mean of T^4)^(1/4) of its lst_median pixels, none where one of them has none"
+    "blocks of {factor} x {factor} grid pixels {where}, each the (mean of T^4)^(1/4) of its "
+    "lst_median pixels, none where one of them has none"
 )
+ON_LANDSAT_PIXELS = "on the Landsat pixels (the grid pixels taken from one)"
+FROM_CORNER = "from the grid's top-left corner (Landsat products warped onto the grid)"
 
 
 def sharpen_composite(
@@ -37,16 +43,20 @@ def sharpen_composite(
     ndvi: xr.DataArray | None,
     crs: str,
     notes: list[str],
+    gather: NativeGather | None = None,
 ) -> xr.DataArray | None:
     """Sharpen the run's ``lst_median`` with its ``ndvi_median`` (science.md §4.2), in memory.
 
-    The 30 m cells are :data:`COARSE_CELLS`: below 30 m the grid's ``lst_median`` holds the
-    Landsat composite gathered by nearest pixel, and a 10 m grid keeps Sentinel-2's edges,
-    which never fall on Landsat's, so a block may mix two Landsat pixels; as radiance
-    (science.md pitfall 13), and with no value over a masked pixel, which the sharpening
-    would otherwise spread over it. The fit is one over the whole grid, so a tiled run (its
-    composites mosaicked from the tiles) gives the one-piece run's raster. The last rows or
-    columns that make no whole block have no value.
+    The 30 m cells are :data:`COARSE_CELLS`. Below 30 m the grid's ``lst_median`` holds the
+    Landsat composite gathered by nearest pixel: each Landsat pixel is a block of
+    ``factor × factor`` grid pixels starting at a row and column :func:`landsat_phase` finds
+    from ``gather``, and those blocks are the cells, so that each keeps its Landsat pixel's
+    radiance. Without a gather (Landsat products warped onto the grid), the blocks
+    start at the grid's corner and may mix Landsat pixels. A cell is the radiance mean of its
+    pixels (science.md pitfall 13), none over a masked pixel, which the sharpening would
+    otherwise spread over it. The fit is one over the whole grid, so a tiled run (its
+    composites mosaicked from the tiles) gives the one-piece run's raster. Pixels of the
+    Landsat pixels the grid's edges cut (no whole block) have no value.
 
     Parameters
     ----------
@@ -59,6 +69,9 @@ def sharpen_composite(
         The grid's CRS.
     notes
         The run's warnings, to which a note is added when no raster can be made.
+    gather
+        How the run put the Landsat pixels onto the grid (``LandsatSeries.gather``); None
+        when it warped them.
 
     Returns
     -------
@@ -72,27 +85,79 @@ def sharpen_composite(
     if factor is None or ndvi is None:
         notes.append(f"sharpen: {SHARPENED}.tif not written: {_why_not_sharpened(lst, factor)}")
         return None
-    ny, nx = (n // factor * factor for n in lst.shape)
+    phase = landsat_phase(gather, factor)
+    oy, ox = phase or (0, 0)
+    ny, nx = ((n - o) // factor * factor for n, o in zip(lst.shape, (oy, ox), strict=True))
+    whole = {"y": slice(oy, oy + ny), "x": slice(ox, ox + nx)}
     try:
         result = sharpen_lst(
-            _coarse_cells(lst, factor),
-            ndvi.rio.write_crs(crs).isel(y=slice(0, ny), x=slice(0, nx)),
+            _coarse_cells(lst.isel(whole), factor),
+            ndvi.rio.write_crs(crs).isel(whole),
             basis=options.basis,
             correction=options.correction,
             cv_quantile=options.cv_quantile,
         ).compute()
-    except SharpenError as err:  # "<what is wrong>: <the library's fix, in its own terms>"
-        notes.append(
-            f"sharpen: {SHARPENED}.tif not written: {str(err).split(': ', 1)[0]}; raise "
-            f"sharpen.cv_quantile (now {options.cv_quantile:g}; 1 fits every cell with an "
-            "LST and an NDVI) or run a larger area"
-        )
+    except SharpenError as err:
+        notes.append(f"sharpen: {SHARPENED}.tif not written: {_too_few_cells(err, options)}")
         return None
     out = result.lst.reindex_like(lst).rename(SHARPENED)
+    where = ON_LANDSAT_PIXELS if phase is not None else FROM_CORNER
     return out.assign_attrs(
         long_name=f"median {out.attrs['long_name']}",
-        sharpen_coarse_cells=COARSE_CELLS.format(factor=factor),
+        cell_methods=lst.attrs.get("cell_methods", "time: median"),
+        sharpen_coarse_cells=COARSE_CELLS.format(factor=factor, where=where),
     )
+
+
+def landsat_phase(gather: NativeGather | None, factor: int) -> tuple[int, int] | None:
+    """Row and column of the grid where the first whole Landsat pixel starts.
+
+    Parameters
+    ----------
+    gather
+        How the run put the Landsat pixels onto the grid (:class:`raster.nearest.NativeGather`:
+        the Landsat row and column of each grid row and column); None when it warped them.
+    factor
+        Grid pixels per Landsat pixel.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(row, col)`` in ``0 .. factor - 1``; None without a gather, or when the grid rows
+        or columns do not come in runs of ``factor`` per Landsat pixel.
+    """
+    if gather is None:
+        return None
+    phase = tuple(_run_start(index, factor) for index in (gather.rows, gather.cols))
+    return None if None in phase else (int(phase[0]), int(phase[1]))  # type: ignore[arg-type]
+
+
+def _run_start(index: np.ndarray, factor: int) -> int | None:
+    """Start (mod ``factor``) of the runs of ``factor`` equal values ``index`` is made of.
+
+    None unless ``index`` changes exactly every ``factor`` positions (its first and last
+    runs may be shorter: cut by the grid's edges).
+    """
+    changes = np.flatnonzero(np.diff(index)) + 1
+    start = int(changes[0]) % factor if changes.size else 0
+    every = np.arange(start or factor, index.size, factor)
+    return start if np.array_equal(changes, every) else None
+
+
+def _too_few_cells(err: SharpenError, options: SharpenConfig) -> str:
+    """Say why the fit could not be made and what to change."""
+    if err.eligible == 0:
+        return (
+            "no 30 m cell has both an LST and an NDVI (see the warnings on clear observations "
+            "above): give the run more clear scenes"
+        )
+    if err.eligible is not None:
+        return (
+            f"only {err.fitted} homogeneous 30 m cells (of {err.eligible} with an LST and an "
+            f"NDVI), too few to fit; raise sharpen.cv_quantile (now {options.cv_quantile:g}; 1 "
+            "fits every cell with an LST and an NDVI) or run a larger area"
+        )
+    return f"{err} (sharpen.cv_quantile)"
 
 
 def sharpen_record(sharpened: xr.DataArray, options: SharpenConfig) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
 from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
+from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = [
     "CONFIG_VERSION",
@@ -722,8 +723,8 @@ class SharpenConfig(_Model):
         False,
         description="Also write rasters/lst_median_sharpened.tif: lst_median sharpened with "
         "ndvi_median (regression on NDVI over the homogeneous 30 m cells, then each cell's "
-        "residual, so each keeps its radiance), on grids of 10 or 15 m with an NDVI; "
-        "otherwise the run says why in its warnings. Default false.",
+        "residual, so each Landsat pixel keeps its radiance), on a grid of 10 or 15 m (others "
+        "are refused) with an NDVI (else the run says why in its warnings). Default false.",
     )
     basis: Literal["ndvi", "tsharp"] = Field(
         "ndvi",
@@ -1365,6 +1366,15 @@ class RunConfig(_Model):
                 )
 
     def _check_sharpen(self) -> None:
+        if self.sharpen.enabled:
+            ratio = LANDSAT_PIXEL_M / self.grid.resolution
+            if round(ratio) < 2 or abs(ratio - round(ratio)) > 1e-6:
+                raise key_error(
+                    "sharpen.enabled",
+                    f"sharpens the LST onto grid pixels that divide Landsat's 30 m, but "
+                    f"grid.resolution is {self.grid.resolution:g}; set grid.resolution to 10 "
+                    "or 15, or sharpen.enabled to false",
+                )
         listed = self.outputs.rasters
         if listed is None or self.sharpen.enabled == ("lst_median_sharpened" in listed):
             return

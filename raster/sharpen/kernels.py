@@ -43,7 +43,14 @@ Correction = Literal["average", "linreg"]
 
 
 class SharpenError(IlotsError, ValueError):
-    """Thermal sharpening cannot run on the inputs given (units, too few homogeneous cells)."""
+    """Thermal sharpening cannot run on the inputs given (units, too few homogeneous cells).
+
+    When too few cells were homogeneous, ``fitted`` and ``eligible`` say how many were, of
+    how many with an LST and an NDVI (else None), so that callers can word their own advice.
+    """
+
+    fitted: int | None = None
+    eligible: int | None = None
 
 
 @dataclass(frozen=True)
@@ -330,12 +337,14 @@ def fit_basis(
     chosen = eligible & (cv <= threshold)
     n = int(chosen.sum())
     if n < spec.min_cells:
-        raise SharpenError(
+        error = SharpenError(
             f"only {n} homogeneous coarse cells (of {n_eligible} with LST and NDVI) to fit "
             f"LST = a + b·f(NDVI), below min_cells={spec.min_cells}: raise cv_quantile "
             f"(now {spec.cv_quantile}), lower min_cells or min_valid_fraction "
             f"(now {spec.min_valid_fraction}), or sharpen a larger area"
         )
+        error.fitted, error.eligible = n, n_eligible
+        raise error
     tc, fc = t[chosen], f[chosen]
     df, dt = fc - fc.mean(), tc - tc.mean()
     sff = float(df @ df)

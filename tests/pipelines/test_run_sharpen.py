@@ -1,9 +1,10 @@
 """``sharpen``: the run's LST composite sharpened with its NDVI composite (science.md §4.2).
 
 Small 10 m runs of the demo's inputs (a 4.5 × 3.7 km box, a 1 km rural ring). The oracles are
-NumPy here: the 30 m cells as (mean of T⁴)^(1/4) of 3 × 3 blocks of the written
-``lst_median``, and the least-squares fit over the homogeneous cells (science.md §4.2),
-never the sharpening code.
+NumPy here: the 30 m cells as the 3 × 3 blocks of the written ``lst_median`` that are the
+demo's Landsat pixels (their edges from the products' own transform), each (mean of
+T⁴)^(1/4), and the least-squares fit over the homogeneous cells (science.md §4.2), never the
+sharpening code.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from pipelines import run_tiles
 from pipelines.config import apply_overrides, config_digest, load_config
 from pipelines.config.models import SharpenConfig
 from pipelines.run import NOT_IN_PIECES, run
-from pipelines.run_sharpen import sharpen_composite
+from pipelines.run_sharpen import landsat_phase, sharpen_composite
+from raster.nearest import NativeGather
 from tiles.errors import ConfigError
 
 try:  # the independent COG validator (test extra); GDAL's own LAYOUT=COG flag is checked anyway
@@ -57,11 +59,23 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
 
 
-def _blocks(values: np.ndarray) -> np.ndarray:
-    """The whole 3 × 3 blocks from the top-left corner, as ``(ny, nx, 9)``."""
-    ny, nx = (n // 3 for n in values.shape)
-    blocks = values[: ny * 3, : nx * 3].reshape(ny, 3, nx, 3).transpose(0, 2, 1, 3)
-    return blocks.reshape(ny, nx, 9)
+def _landsat_phase(demo_folder: Path, folder: Path) -> tuple[int, int]:
+    """Row and column of the run's grid where a demo Landsat pixel starts, from the files."""
+    band = next((demo_folder / "products").glob("LC0*/*_ST_B10.TIF"))
+    with rasterio.open(band) as landsat, rasterio.open(folder / "rasters/lst_median.tif") as grid:
+        assert landsat.res == (30.0, 30.0) and grid.res == (10.0, 10.0)
+        dx = (landsat.transform.c - grid.transform.c) / 10.0
+        dy = (grid.transform.f - landsat.transform.f) / 10.0
+    assert dx == round(dx) and dy == round(dy)  # the demo's grids share 10 m edges
+    return round(dy) % 3, round(dx) % 3
+
+
+def _blocks(values: np.ndarray, phase: tuple[int, int]) -> np.ndarray:
+    """The whole 3 × 3 blocks starting at row and column ``phase``, as ``(ny, nx, 9)``."""
+    oy, ox = phase
+    ny, nx = ((n - o) // 3 for n, o in zip(values.shape, phase, strict=True))
+    part = values[oy : oy + ny * 3, ox : ox + nx * 3]
+    return part.reshape(ny, 3, nx, 3).transpose(0, 2, 1, 3).reshape(ny, nx, 9)
 
 
 def _radiance_mean(blocks: np.ndarray) -> np.ndarray:
@@ -72,9 +86,9 @@ def _radiance_mean(blocks: np.ndarray) -> np.ndarray:
         return (t4.sum(axis=-1) / count) ** 0.25
 
 
-def _coarse_lst(lst: np.ndarray) -> np.ndarray:
+def _coarse_lst(lst: np.ndarray, phase: tuple[int, int]) -> np.ndarray:
     """The oracle's 30 m cells: radiance mean of each block, NaN if a pixel of it is NaN."""
-    blocks = _blocks(lst)
+    blocks = _blocks(lst, phase)
     return np.where(np.isfinite(blocks).all(axis=-1), _radiance_mean(blocks), np.nan)
 
 
@@ -86,7 +100,12 @@ def sharpened(demo_folder, tmp_path_factory):
     return out
 
 
-def test_sharpened_raster_keeps_each_cells_radiance_and_adds_detail(sharpened):
+@pytest.fixture(scope="module")
+def phase(sharpened, demo_folder):
+    return _landsat_phase(demo_folder, sharpened)
+
+
+def test_sharpened_raster_keeps_each_landsat_pixels_radiance_and_adds_detail(sharpened, phase):
     path = sharpened / "rasters" / f"{NAME}.tif"
     if cog_validate is not None:
         valid, errors, _ = cog_validate(path)
@@ -96,30 +115,45 @@ def test_sharpened_raster_keeps_each_cells_radiance_and_adds_detail(sharpened):
         assert src.dtypes[0] == "float32" and src.tags()["units"] == "K"
         tags = src.tags()
     assert (sharpened / "rasters" / f"{NAME}.qml").is_file()  # styled like lst_median
+    assert tags["cell_methods"] == "time: median"
     lst, ndvi, out = (_read(sharpened, n) for n in ("lst_median", "ndvi_median", NAME))
     assert out.shape == lst.shape
-    coarse = _coarse_lst(lst)
+    assert phase != (0, 0)  # the demo's Landsat pixels do not start at the grid's corner
+    # The cells are the Landsat pixels: lst_median is one value over each.
+    blocks = _blocks(lst, phase)
+    complete = np.isfinite(blocks).all(axis=-1)
+    assert (np.ptp(blocks[complete], axis=-1) == 0).all()
+    coarse = _coarse_lst(lst, phase)
     cells = np.isfinite(coarse)
     assert cells.sum() > 5000
-    fine = _blocks(out)
-    # NaN where a cell has no LST, and in the last columns that make no whole block.
+    fine = _blocks(out, phase)
+    # NaN where a cell has no LST, and on the Landsat pixels the grid's edges cut.
     assert np.isnan(fine[~cells]).all()
-    assert np.isnan(out[:, fine.shape[1] * 3 :]).all() and out.shape[1] % 3 == 2
+    oy, ox = phase
+    assert np.isnan(out[:oy]).all() and np.isnan(out[:, :ox]).all()
+    assert np.isnan(out[oy + fine.shape[0] * 3 :]).all()
+    assert np.isnan(out[:, ox + fine.shape[1] * 3 :]).all()
+    # Every pixel with an NDVI in a whole cell with an LST has a sharpened value.
+    with_ndvi = np.isfinite(_blocks(ndvi, phase))
+    assert np.isfinite(fine[cells][with_ndvi[cells]]).all()
+    assert np.isnan(fine[cells][~with_ndvi[cells]]).all()
+    # Each Landsat pixel keeps its radiance: the library adds each cell's residual in
+    # kelvin, which keeps its radiance mean to second order of the spread inside it
+    # (raster.sharpen SharpenSpec).
     sharp = cells & np.isfinite(fine).any(axis=-1)
-    # Radiance conserved: the library adds each cell's residual in kelvin, which keeps its
-    # radiance mean to second order of the spread inside it (raster.sharpen SharpenSpec).
     error = np.abs(_radiance_mean(fine) - coarse)[sharp]
     assert np.median(error) < 1e-4 and error.max() < 5e-3
     # Exactly: T_f = a + b·NDVI_f + ΔT_c with ΔT_c = T_c − (mean of (a + b·NDVI_f)⁴)^(1/4).
     fit = _manifest(sharpened)["extra"]["sharpen"]
-    predicted = fit["a"] + fit["b"] * _blocks(ndvi)
+    predicted = fit["a"] + fit["b"] * _blocks(ndvi, phase)
     residual = fine - predicted
     expected = coarse - _radiance_mean(np.where(np.isfinite(fine), predicted, np.nan))
-    np.testing.assert_allclose(residual[sharp], np.broadcast_to(
-        expected[..., None], residual.shape)[sharp], atol=1e-4)  # fmt: skip
+    pixels = sharp[..., None] & np.isfinite(fine)  # a pixel without NDVI has no value
+    np.testing.assert_allclose(residual[pixels], np.broadcast_to(
+        expected[..., None], residual.shape)[pixels], atol=1e-4)  # fmt: skip
     # Not block-constant where the NDVI varies inside a cell.
     complete = sharp & np.isfinite(fine).all(axis=-1)
-    ndvi_range = np.ptp(_blocks(ndvi)[complete], axis=-1)
+    ndvi_range = np.ptp(_blocks(ndvi, phase)[complete], axis=-1)
     spread = np.ptp(fine[complete], axis=-1)
     varied = ndvi_range > 0.1
     assert varied.sum() > 100 and (spread[varied] > 0.09 * abs(fit["b"])).all()
@@ -129,11 +163,11 @@ def test_sharpened_raster_keeps_each_cells_radiance_and_adds_detail(sharpened):
         assert float(tags[f"sharpen_{key}"]) == pytest.approx(fit[key], rel=1e-12), key
 
 
-def test_fit_is_least_squares_over_the_homogeneous_cells(sharpened):
+def test_fit_is_least_squares_over_the_homogeneous_cells(sharpened, phase):
     """science.md §4.2 step 3 by hand: cells with an LST and nine NDVI pixels, the 80 %
     lowest CV (population std / |mean|) of their NDVI, LST = a + b·mean NDVI."""
     lst, ndvi = _read(sharpened, "lst_median"), _read(sharpened, "ndvi_median")
-    coarse, blocks = _coarse_lst(lst), _blocks(ndvi)
+    coarse, blocks = _coarse_lst(lst, phase), _blocks(ndvi, phase)
     mean = blocks.mean(axis=-1)  # NaN unless all nine pixels have an NDVI
     cv = np.where(blocks.std(axis=-1) == 0, 0.0, blocks.std(axis=-1) / np.abs(mean))
     eligible = np.isfinite(coarse) & np.isfinite(mean)
@@ -174,14 +208,26 @@ def test_off_by_default_no_raster_and_no_fit(demo_folder, tmp_path):
     assert (tmp_path / "off" / "rasters" / "lst_median.tif").is_file()
 
 
-def test_a_30_m_grid_writes_no_raster_and_says_why(demo_folder, tmp_path):
-    result = run(_config(demo_folder, **SHARPEN, **{"grid.resolution": 30}), out=tmp_path / "r")
-    assert not (tmp_path / "r" / "rasters" / f"{NAME}.tif").exists()
-    manifest = _manifest(tmp_path / "r")
-    notes = [w for w in manifest["warnings"] if w.startswith("sharpen:")]
-    assert len(notes) == 1 and "\n" not in notes[0]
-    assert "30 m grid" in notes[0] and "grid.resolution to 10 or 15" in notes[0]
-    assert "sharpen" not in manifest["extra"] and notes[0] in result.warnings
+@pytest.mark.parametrize("resolution", [30, 20, 60])
+def test_sharpening_onto_a_grid_that_does_not_divide_30_m_is_a_config_error(
+    demo_folder, resolution
+):
+    """Refused when the config is read, not after the whole run."""
+    with pytest.raises(ConfigError) as err:
+        _config(demo_folder, **SHARPEN, **{"grid.resolution": resolution})
+    message = str(err.value)
+    assert "sharpen.enabled" in message and f"grid.resolution is {resolution}" in message
+    assert "set grid.resolution to 10 or 15" in message and "\n" not in message
+    assert _config(demo_folder, **SHARPEN, **{"grid.resolution": 15}).sharpen.enabled
+
+
+def test_the_dry_run_says_what_sharpening_adds(demo_folder):
+    from pipelines.run_plan import plan
+
+    text = plan(_config(demo_folder, **SHARPEN)).summary()
+    line = next(t for t in text.splitlines() if t.startswith("sharpened LST:"))
+    assert "rasters/lst_median_sharpened.tif" in line and "GB more memory" in line
+    assert "sharpened LST" not in plan(_config(demo_folder)).summary()
 
 
 def test_too_few_homogeneous_cells_writes_no_raster_and_says_why(demo_folder, tmp_path):
@@ -218,7 +264,8 @@ def test_bad_sharpen_settings_are_one_line_errors(demo_folder, section, message)
 
 
 def test_outputs_rasters_and_sharpen_must_agree(demo_folder):
-    base = apply_overrides(load_config(demo_folder / "config.yaml"), {"scenarios": []})
+    base = apply_overrides(load_config(demo_folder / "config.yaml"),
+                           {"scenarios": [], "grid.resolution": 10})  # fmt: skip
     with pytest.raises(ConfigError, match="leaves out lst_median_sharpened"):
         apply_overrides(base, {"sharpen.enabled": True, "outputs.rasters": ["lst_median"]})
     with pytest.raises(ConfigError, match=r"lst_median_sharpened needs sharpen\.enabled"):
@@ -235,3 +282,38 @@ def test_a_run_without_ndvi_writes_no_raster_and_says_why():
     notes: list[str] = []
     assert sharpen_composite(SharpenConfig(enabled=True), lst, None, "EPSG:32631", notes) is None
     assert len(notes) == 1 and "no NDVI composite" in notes[0] and "inputs.sentinel2" in notes[0]
+
+
+def _lst_and_ndvi(lst_value: float, shape=(30, 30)) -> tuple[xr.DataArray, xr.DataArray]:
+    grid = GeoBox(shape, from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), "EPSG:32631")
+    coords = xr_coords(grid, crs_coord_name="spatial_ref")
+    lst = xr.DataArray(np.full(shape, lst_value, np.float32), dims=("y", "x"), coords=coords)
+    ndvi = lst * 0 + np.linspace(0.1, 0.8, shape[1], dtype=np.float32)
+    return lst.assign_attrs(units="K"), ndvi
+
+
+def test_no_cell_with_an_lst_says_so_not_to_raise_cv_quantile():
+    lst, ndvi = _lst_and_ndvi(np.nan)
+    notes: list[str] = []
+    assert sharpen_composite(SharpenConfig(enabled=True), lst, ndvi, "EPSG:32631", notes) is None
+    assert len(notes) == 1 and "no 30 m cell has both an LST and an NDVI" in notes[0]
+    assert "cv_quantile" not in notes[0]
+
+
+def _gather(rows: list[int], cols: list[int]) -> NativeGather:
+    grid = GeoBox((len(rows), len(cols)), from_origin(0.0, 0.0, 10.0, 10.0), "EPSG:32631")
+    return NativeGather(grid, np.array(rows), np.array(cols), grid)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "expected"),
+    [
+        ([0, 0, 1, 1, 1, 2, 2, 2, 3], [0, 1, 1, 1, 2, 2, 2, 3], (2, 1)),
+        ([0, 0, 0, 1, 1, 1], [5, 6, 6, 6, 7, 7, 7], (0, 1)),
+        ([0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1], None),  # runs of 2: not 3 per pixel
+        ([0, 0, 1, 1, 1, 1, 2], [0, 0, 0], None),  # a run of 4
+    ],
+)
+def test_landsat_phase_is_where_the_runs_of_one_landsat_pixel_start(rows, cols, expected):
+    assert landsat_phase(_gather(rows, cols), 3) == expected
+    assert landsat_phase(None, 3) is None
