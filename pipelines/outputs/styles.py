@@ -4,17 +4,29 @@ Two styles, written as QGIS writes them (``<qgis>`` root, ``renderer-v2``), with
 symbol layer's properties both as an ``<Option type="Map">`` (the current format) and as the
 legacy ``<prop k v>`` list (all older QGIS 3 releases read only that one):
 
-* :func:`graduated_qml`: a graduated renderer (``graduatedSymbol``, ``GraduatedColor``) on one
-  numeric column, by default ``lst_anomaly_mean_k`` of the ``iris`` layer, with a diverging
-  blue → red ramp (ColorBrewer RdBu, 7 classes) and breaks computed from the data: equal
-  intervals symmetric about 0 (the middle class astride 0 is the neutral colour) or
-  quantiles. Labels carry the unit (K).
+* :func:`graduated_qml`: graduated colours on one numeric column, by default
+  ``lst_anomaly_mean_k`` of the ``iris`` layer, with a diverging blue → red ramp (ColorBrewer
+  RdBu, 7 classes) and breaks computed from the data: equal intervals symmetric about 0 (the
+  middle class astride 0 is the neutral colour) or quantiles. Labels carry the unit (K). A
+  last legend class, "no value", draws the zones whose value is NULL (the ``lst_*`` columns
+  of a zone under ``zones.min_valid_frac``) in hatched light grey, as the report's maps do.
 * :func:`outline_qml`: a single-symbol renderer with no fill and a thick dark outline, labelled
   by a name field (``nom_qp`` for the QPV layer).
 
-The renderer and classification elements follow ``QgsGraduatedSymbolRenderer::save`` /
-``create`` and ``QgsClassificationMethod::save`` of the QGIS sources; range bounds keep full
-precision (QGIS itself writes 15 decimals), only the labels are rounded.
+The graduated colours are a rule-based renderer (``RuleRenderer``), one rule per class and one
+``IS NULL`` rule, not QGIS's graduated renderer (``graduatedSymbol``): that one has no class
+for NULL and draws nothing for those features (qgis/QGIS#31853), so the zones without a value
+were holes in the map, and nothing in a style can draw them beside it (one renderer per
+layer; the renderers that wrap another, an ``embeddedRenderer``, are the inverted-polygon,
+merged-feature and point displacement / cluster ones, and none draws what the one it wraps
+skips). The rule-based renderer and its XML are the same in QGIS 2 and every QGIS 3, and its
+legend lists the rules in their order. The filters are those QGIS writes when it converts a
+graduated renderer to rules (``QgsRuleBasedRenderer::convertFromRenderer``), ``>= lower AND
+<= upper`` for the first class and ``> lower AND <= upper`` after it, so a value on a break
+falls in the lower class as with the graduated renderer and no feature is drawn twice; the
+breaks keep every digit (QGIS rounds them to 6 decimals there), only the labels are rounded.
+What the rules lose is the graduated renderer's one-click reclassification in QGIS's layer
+properties ("Refine Selected Rules › Add Ranges to Rules" still splits a class).
 """
 
 from __future__ import annotations
@@ -31,6 +43,8 @@ from pipelines.outputs._atomic import ilots_version
 
 __all__ = [
     "DIVERGING_RAMP",
+    "NO_VALUE_FILL",
+    "NO_VALUE_HATCH",
     "class_breaks",
     "default_zone_styles",
     "graduated_qml",
@@ -49,10 +63,21 @@ DIVERGING_RAMP: tuple[tuple[int, int, int], ...] = (
     (178, 24, 43),
 )
 
+#: Zones without a value: light grey under grey ``///`` hatching, as the report's maps draw
+#: them (``pipelines.report.figures.map_figure``: face ``#e4e4e4``, edge and hatch ``#9a9a9a``).
+NO_VALUE_FILL: tuple[int, int, int] = (228, 228, 228)
+NO_VALUE_HATCH: tuple[int, int, int] = (154, 154, 154)
+# Matplotlib's "///" as it draws it (measured at 100 to 508 dpi): lines 2.0 mm apart, 1 pt
+# (hatch.linewidth, 0.35 mm) wide, at 45°; the report's zone edges are 0.4 pt (0.14 mm).
+_HATCH_ANGLE = 45.0  # degrees anticlockwise from the x axis: "/"
+_HATCH_DISTANCE_MM = 2.0
+_HATCH_WIDTH_MM = 0.35
+_NO_VALUE_OUTLINE_MM = 0.14
+
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 _QGIS_VERSION = "3.28.0-Firenze"  # an LTR still in use: newer QGIS read it silently
 _POLYGON = "2"  # QgsWkbTypes::PolygonGeometry, the layerGeometryType of a polygon layer
-_METHOD_IDS = {"equal": "EqualInterval", "quantile": "Quantile"}
+_METHODS = ("equal", "quantile")
 
 BreakMethod = Literal["equal", "quantile"]
 
@@ -91,7 +116,7 @@ def class_breaks(
     """
     if not isinstance(n_classes, int | np.integer) or n_classes < 1:
         raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
-    if method not in _METHOD_IDS:
+    if method not in _METHODS:
         raise ValueError(f"method must be 'equal' or 'quantile', got {method!r}")
     data = np.asarray(values, dtype=np.float64).ravel()
     data = data[np.isfinite(data)]
@@ -133,8 +158,13 @@ def graduated_qml(
     units: str = "K",
     ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP,
     outline: tuple[int, int, int, int] = (255, 255, 255, 160),
+    no_value_label: str = "no value",
 ) -> str:
     """QML of a graduated-colour polygon style on ``field``, classes computed from ``values``.
+
+    A rule-based renderer: one rule per class of :func:`class_breaks`, low to high, then one
+    for the features whose ``field`` is NULL, drawn hatched light grey (see the module's
+    docstring for why not QGIS's graduated renderer).
 
     Parameters
     ----------
@@ -149,7 +179,9 @@ def graduated_qml(
     ramp
         Colour stops, low to high.
     outline
-        RGBA of the thin polygon outlines.
+        RGBA of the thin polygon outlines of the classes.
+    no_value_label
+        Legend label of the features without a value.
 
     Returns
     -------
@@ -161,65 +193,47 @@ def graduated_qml(
     colors = ramp_colors(count, ramp)
     decimals = _label_decimals(edges)
     suffix = f" {units}" if units else ""
+    column = _quoted_column(field)
 
     root = _qgis_root(labels=False)
     renderer = ET.SubElement(
         root,
         "renderer-v2",
         {
-            "type": "graduatedSymbol",
-            "attr": field,
-            "graduatedMethod": "GraduatedColor",
+            "type": "RuleRenderer",
             "symbollevels": "0",
             "forceraster": "0",
             "enableorderby": "0",
             "referencescale": "-1",
         },
     )
-    ranges = ET.SubElement(renderer, "ranges")
+    rules = ET.SubElement(renderer, "rules", {"key": f"ilots-{field}"})
     symbols = ET.SubElement(renderer, "symbols")
     for i in range(count):
         lower, upper = float(edges[i]), float(edges[i + 1])
+        above = ">=" if i == 0 else ">"
         ET.SubElement(
-            ranges,
-            "range",
+            rules,
+            "rule",
             {
-                "lower": repr(lower),
-                "upper": repr(upper),
+                "key": f"ilots-{field}-{i}",
                 "symbol": str(i),
                 "label": f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}",
-                "render": "true",
-                "uuid": f"ilots-{field}-{i}",
+                "filter": f"{column} {above} {_number(lower)} AND {column} <= {_number(upper)}",
             },
         )
         symbols.append(_fill_symbol(str(i), (*colors[i], 255), outline, outline_width=0.1))
-    source = ET.SubElement(renderer, "source-symbol")
-    source.append(_fill_symbol("0", (*colors[count // 2], 255), outline, outline_width=0.1))
-    renderer.append(_gradient_ramp(ramp))
-    method_elem = ET.SubElement(renderer, "classificationMethod", {"id": _METHOD_IDS[method]})
-    symmetric_on = symmetric and method == "equal"
     ET.SubElement(
-        method_elem,
-        "symmetricMode",
+        rules,
+        "rule",
         {
-            "enabled": "1" if symmetric_on else "0",
-            "symmetrypoint": "0",
-            "astride": "1" if symmetric_on and count % 2 == 1 else "0",
+            "key": f"ilots-{field}-null",
+            "symbol": str(count),
+            "label": no_value_label,
+            "filter": f"{column} IS NULL",
         },
     )
-    ET.SubElement(
-        method_elem,
-        "labelFormat",
-        {
-            "format": f"%1 – %2{suffix}",
-            "labelprecision": str(decimals),
-            "trimtrailingzeroes": "0",
-        },
-    )
-    ET.SubElement(ET.SubElement(method_elem, "parameters"), "Option")
-    ET.SubElement(method_elem, "extraInformation")
-    ET.SubElement(renderer, "rotation")
-    ET.SubElement(renderer, "sizescale")
+    symbols.append(_no_value_symbol(str(count)))
     _finish(root)
     return _serialise(root)
 
@@ -408,6 +422,81 @@ def _fill_symbol(
         },
     )
     return symbol
+
+
+def _no_value_symbol(name: str) -> ET.Element:
+    """Build the symbol of the zones without a value: light grey fill, grey ``///`` hatching."""
+    symbol = _fill_symbol(
+        name,
+        (*NO_VALUE_FILL, 255),
+        (*NO_VALUE_HATCH, 255),
+        outline_width=_NO_VALUE_OUTLINE_MM,
+    )
+    hatch = ET.SubElement(
+        symbol,
+        "layer",
+        {"class": "LinePatternFill", "enabled": "1", "locked": "0", "pass": "0"},
+    )
+    color = _rgba((*NO_VALUE_HATCH, 255))
+    width = f"{_HATCH_WIDTH_MM:g}"
+    _properties(
+        hatch,
+        {
+            "angle": f"{_HATCH_ANGLE:g}",
+            "color": color,
+            "distance": f"{_HATCH_DISTANCE_MM:g}",
+            "distance_map_unit_scale": "3x:0,0,0,0,0,0",
+            "distance_unit": "MM",
+            "line_width": width,
+            "line_width_map_unit_scale": "3x:0,0,0,0,0,0",
+            "line_width_unit": "MM",
+            "offset": "0",
+            "offset_map_unit_scale": "3x:0,0,0,0,0,0",
+            "offset_unit": "MM",
+        },
+    )
+    # The lines themselves: QGIS 3 draws the pattern with this sub-symbol, named as QGIS
+    # names sub-symbols ("@<symbol>@<layer>"); "color" and "line_width" above are its own.
+    line = ET.SubElement(
+        hatch,
+        "symbol",
+        {
+            "type": "line",
+            "name": f"@{name}@1",
+            "alpha": "1",
+            "clip_to_extent": "1",
+            "force_rhr": "0",
+        },
+    )
+    _properties(
+        ET.SubElement(
+            line, "layer", {"class": "SimpleLine", "enabled": "1", "locked": "0", "pass": "0"}
+        ),
+        {
+            "capstyle": "square",
+            "joinstyle": "bevel",
+            "line_color": color,
+            "line_style": "solid",
+            "line_width": width,
+            "line_width_unit": "MM",
+            "offset": "0",
+            "offset_unit": "MM",
+        },
+    )
+    return symbol
+
+
+def _quoted_column(field: str) -> str:
+    """``field`` as a column reference of a QGIS expression (``QgsExpression::quotedColumnRef``)."""
+    return '"' + field.replace('"', '""') + '"'
+
+
+def _number(value: float) -> str:
+    """``value`` as a QGIS expression literal that reads back as the same double.
+
+    Positional (never ``1e-05``), and the shortest such digits: every QGIS release parses it.
+    """
+    return np.format_float_positional(value, unique=True, trim="-")
 
 
 def _gradient_ramp(ramp: Sequence[tuple[int, int, int]]) -> ET.Element:

@@ -31,6 +31,7 @@ from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image
 
+from pipelines.outputs.styles import NO_VALUE_FILL, NO_VALUE_HATCH
 from pipelines.report.tables import GroupMeans, LineFit
 from pipelines.report.text import Messages, is_number, is_temperature
 
@@ -325,12 +326,11 @@ def map_figure(
         ax.add_collection(known, autolim=True)
     handles = []
     if not has_value.all():
-        missing = Collection(facecolor="#e4e4e4", edgecolor="#9a9a9a", hatch="///", linewidth=0.4)
+        look = {"facecolor": _hex(NO_VALUE_FILL), "edgecolor": _hex(NO_VALUE_HATCH), "hatch": "///"}
+        missing = Collection(**look, linewidth=0.4)  # as QGIS draws them (zones.gpkg's style)
         missing.set_paths([path for path, ok in zip(paths, has_value, strict=True) if not ok])
         ax.add_collection(missing, autolim=True)
-        handles.append(
-            Patch(facecolor="#e4e4e4", edgecolor="#9a9a9a", hatch="///", label=m("legend_no_value"))
-        )
+        handles.append(Patch(**look, label=m("legend_no_value")))
     if qpv is not None and len(qpv):
         outlines = LineCollection(_boundary_lines(qpv.geometry), color="black", linewidth=1.6)
         ax.add_collection(outlines, autolim=True)
@@ -703,3 +703,8 @@ def _place_panels(fig: Figure, axes: Sequence[Axes]) -> None:
         x += left
         _place(fig, ax, left=x, bottom=bottom, right=width - x - panel, top=top)
         x += panel + _PANEL_RIGHT
+
+
+def _hex(rgb: Sequence[int]) -> str:
+    """``#rrggbb`` of an RGB triple."""
+    return "#" + "".join(f"{c:02x}" for c in rgb)

@@ -2,15 +2,18 @@
 
 The oracle is QGIS: ``qgis_probe.py`` runs under a Python with QGIS's bindings (Debian's
 ``python3-qgis``; ``$ILOTS_QGIS_PYTHON`` names another interpreter), opens ``zones.gpkg`` and
-the COGs as a user would, and draws each raster. Skipped, with the reason, where QGIS is not
-installed (``.ci/run`` installs it).
+the COGs as a user would, and draws each layer. The demo's IRIS all have a value, so the probe
+also opens a copy of its ``zones.gpkg``, with the run's styles, where three IRIS have none (as
+under clouds). Skipped, with the reason, where QGIS is not installed (``.ci/run`` installs it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,10 +22,13 @@ import pytest
 import rasterio
 from PIL import Image
 
-from pipelines.outputs.styles import DIVERGING_RAMP
+from pipelines.outputs import write_zones_gpkg
+from pipelines.outputs.styles import DIVERGING_RAMP, NO_VALUE_FILL, NO_VALUE_HATCH
 from raster.landcover import CLASS_COLOURS, LandCover
 
 PROBE = Path(__file__).with_name("qgis_probe.py")
+FIELD = "lst_anomaly_mean_k"
+N_CLOUDED = 3
 
 
 def _qgis_python() -> str | None:
@@ -51,16 +57,29 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _clouded_copy(gpkg: Path, target: Path) -> Path:
+    """``gpkg`` rewritten with the value of its largest IRIS removed, its styles unchanged."""
+    layers = {name: gpd.read_file(gpkg, layer=name) for name in ("iris", "qpv")}
+    with closing(sqlite3.connect(gpkg)) as con:
+        styles = dict(con.execute("SELECT f_table_name, styleQML FROM layer_styles"))
+    iris = layers["iris"]
+    iris.loc[iris["area_m2"].nlargest(N_CLOUDED).index, FIELD] = np.nan
+    return write_zones_gpkg(target, layers, styles)
+
+
 @pytest.fixture(scope="module")
 def in_qgis(demo_run, tmp_path_factory):
     out, _ = demo_run
     images = tmp_path_factory.mktemp("qgis")
+    clouded = _clouded_copy(out / "zones.gpkg", images / "clouded.gpkg")
     done = subprocess.run(
-        [QGIS_PYTHON, str(PROBE), str(out), str(images)],
+        [QGIS_PYTHON, str(PROBE), str(out), str(images), str(clouded)],
         capture_output=True, text=True, env=_env(), timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    return out, json.loads(done.stdout.strip().splitlines()[-1])
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report["clouded"] = report["more"][str(clouded)]
+    return out, report
 
 
 def _interior(mask: np.ndarray) -> tuple[int, int]:
@@ -76,17 +95,57 @@ def _rgba(report: dict, name: str, pixel: tuple[int, int]) -> tuple[int, ...]:
         return image.convert("RGBA").getpixel((pixel[1], pixel[0]))
 
 
+def _drawn(layer: dict) -> np.ndarray:
+    """The (row, col, RGBA) image QGIS drew of a vector layer."""
+    with Image.open(layer["image"]) as image:
+        return np.asarray(image.convert("RGBA"))
+
+
 def test_zones_gpkg_opens_styled(in_qgis):
     out, report = in_qgis
     iris, qpv = report["vector"]["iris"], report["vector"]["qpv"]
-    assert iris["valid"] and iris["renderer"] == "graduatedSymbol"
-    assert iris["attribute"] == "lst_anomaly_mean_k"
-    assert len(iris["labels_of_ranges"]) == 7 and all(
-        label.endswith(" K") for label in iris["labels_of_ranges"]
-    )
+    assert iris["valid"] and iris["renderer"] == "RuleRenderer"
+    assert iris["columns"] == [FIELD]
+    labels = [item["label"] for item in iris["legend"]]
+    assert len(labels) == 8 and all(label.endswith(" K") for label in labels[:7])
+    assert labels[7] == "no value" and iris["filters"][7] == f'"{FIELD}" IS NULL'
+    colors = [tuple(item["color"]) for item in iris["legend"]]
+    assert colors == [(*c, 255) for c in (*DIVERGING_RAMP, NO_VALUE_FILL)]
     assert iris["features"] == len(gpd.read_parquet(out / "zones" / "iris.parquet"))
     assert qpv["valid"] and qpv["renderer"] == "singleSymbol" and qpv["labels"]
     assert qpv["features"] == len(gpd.read_parquet(out / "zones" / "qpv.parquet"))
+
+
+def test_qgis_draws_every_iris_valued_in_its_class_colour_the_others_hatched(in_qgis):
+    _, report = in_qgis
+    values = [zone["values"][FIELD] for zone in report["vector"]["iris"]["zones"]]
+    # the breaks the run's style has: 7 equal classes over [-m, m], m = max |anomaly|, a
+    # value on a break in the lower class (what QGIS's graduated renderer drew)
+    bound = max(abs(v) for v in values if v is not None)
+    edges = [-bound + 2 * bound * i / 7 for i in range(8)]
+    for layer in (report["vector"]["iris"], report["clouded"]):
+        image = _drawn(layer)
+        nulls = 0
+        for zone in layer["zones"]:
+            value = zone["values"][FIELD]
+            assert len(zone["symbols"]) == 1, zone  # drawn, and once
+            (symbol,) = zone["symbols"]
+            row, col = zone["pixel"]
+            if value is None:
+                nulls += 1
+                assert symbol["layers"] == ["SimpleFill", "LinePatternFill"]
+                assert tuple(symbol["color"]) == (*NO_VALUE_FILL, 255)
+                around = image[row - 5 : row + 6, col - 5 : col + 6].reshape(-1, 4).astype(int)
+                assert (around[:, 3] == 255).all(), "drawn, not a hole"
+                assert (around[:, 0] == around[:, 1]).all() and (around[:, 1] == around[:, 2]).all()
+                assert around[:, 0].max() == NO_VALUE_FILL[0], "light grey ..."
+                assert around[:, 0].min() <= NO_VALUE_HATCH[0] + 10, "... hatched grey"
+            else:
+                klass = next(i for i in range(7) if edges[i] <= value <= edges[i + 1])
+                expected = (*DIVERGING_RAMP[klass], 255)
+                assert tuple(symbol["color"]) == expected, (value, klass)
+                assert tuple(image[row, col]) == expected, (value, klass)
+        assert nulls == (N_CLOUDED if layer is report["clouded"] else 0)
 
 
 def test_every_raster_opens_with_its_style(in_qgis):

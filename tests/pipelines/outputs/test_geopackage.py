@@ -75,8 +75,12 @@ def test_layers_and_qgis_styles(tmp_path, layers):
         assert updated.endswith("Z") and "T" in updated  # the ISO-8601 form GDAL wants
         ET.fromstring(qml)
     renderer = ET.fromstring(rows[0][5]).find("renderer-v2")
-    assert renderer.get("type") == "graduatedSymbol"
-    assert renderer.get("attr") == "lst_anomaly_mean_k"
+    assert renderer.get("type") == "RuleRenderer"
+    no_value = renderer.find("rules").findall("rule")[-1]
+    assert no_value.get("filter") == '"lst_anomaly_mean_k" IS NULL'
+    # the IRIS without a value (NaN) is stored NULL, which that last rule draws
+    null = "SELECT nom_iris FROM iris WHERE lst_anomaly_mean_k IS NULL"
+    assert _query(target, null) == [("IRIS 9",)]
 
     # GDAL sees the table as QGIS does: FID ``id``, boolean default flag, datetime stamps
     info = pyogrio.read_info(target, layer="layer_styles")

@@ -1,3 +1,5 @@
+import itertools
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -57,44 +59,126 @@ def test_ramp_colors():
     assert three[1] == DIVERGING_RAMP[3]
 
 
+def _rules(renderer: ET.Element) -> list[ET.Element]:
+    assert renderer.get("type") == "RuleRenderer"
+    return renderer.find("rules").findall("rule")
+
+
+_CLASS_FILTER = re.compile(
+    r'^"(?P<field>.+)" (?P<op>>=?) (?P<lo>\S+) AND "(?P=field)" <= (?P<hi>\S+)$'
+)
+
+
+def _class_filter(rule: ET.Element) -> tuple[str, str, float, float]:
+    """Field, lower operator and bounds of a class rule's filter, read back as QGIS would."""
+    match = _CLASS_FILTER.match(rule.get("filter"))
+    assert match, rule.get("filter")
+    assert "e" not in match["lo"].lower() + match["hi"].lower(), "positional numbers only"
+    return match["field"], match["op"], float(match["lo"]), float(match["hi"])
+
+
+def _matching(rules: list[ET.Element], value: float) -> list[int]:
+    """Indexes of the rules whose filter a feature with ``value`` (NaN: NULL) passes."""
+    hits = []
+    for i, rule in enumerate(rules):
+        if rule.get("filter").endswith(" IS NULL"):
+            ok = np.isnan(value)
+        else:
+            _, op, low, high = _class_filter(rule)
+            ok = (value >= low if op == ">=" else value > low) and value <= high
+        if ok:
+            hits.append(i)
+    return hits
+
+
 def test_graduated_qml_classifies_the_anomaly_blue_to_red():
     root = _parse(graduated_qml(ANOMALY))
     renderer = root.find("renderer-v2")
-    assert renderer.get("type") == "graduatedSymbol"
-    assert renderer.get("attr") == "lst_anomaly_mean_k"
-    assert renderer.get("graduatedMethod") == "GraduatedColor"
-    ranges = renderer.find("ranges").findall("range")
-    assert len(ranges) == 7
-    lowers = [float(r.get("lower")) for r in ranges]
-    uppers = [float(r.get("upper")) for r in ranges]
-    assert uppers[:-1] == lowers[1:], "classes are contiguous"
-    finite = ANOMALY[np.isfinite(ANOMALY)]
-    assert lowers[0] <= finite.min() and uppers[-1] >= finite.max()
-    assert all(r.get("label").endswith(" K") for r in ranges)
-    assert ranges[0].get("label") == "-3.0 – -2.1 K"
+    rules = _rules(renderer)
+    assert len(rules) == 8, "7 classes, then no value"
+    classes, no_value = rules[:7], rules[7]
+    # the breaks to the last bit (max |value| = 3.0: -3 + 6 i / 7), the lowest class closed
+    edges = class_breaks(ANOMALY, 7)
+    np.testing.assert_allclose(edges, [-3 + 6 * i / 7 for i in range(8)])
+    bounds = [_class_filter(rule) for rule in classes]
+    assert [b[0] for b in bounds] == ["lst_anomaly_mean_k"] * 7
+    assert [b[1] for b in bounds] == [">="] + [">"] * 6
+    assert [b[2] for b in bounds] == list(edges[:-1])
+    assert [b[3] for b in bounds] == list(edges[1:])
+    assert [r.get("label") for r in classes] == [
+        f"{lo:.1f} – {hi:.1f} K" for lo, hi in itertools.pairwise(edges)
+    ]
+    assert classes[0].get("label") == "-3.0 – -2.1 K"
+    # every value in exactly one class, a break in the lower one (as QGIS's graduated
+    # renderer: the first range with lower <= value <= upper); NULL in the last rule only
+    for value in [*ANOMALY, *edges]:
+        if np.isnan(value):
+            assert _matching(rules, value) == [7]
+        else:
+            expected = next(i for i in range(7) if edges[i] <= value <= edges[i + 1])
+            assert _matching(rules, value) == [expected], value
+    assert no_value.get("filter") == '"lst_anomaly_mean_k" IS NULL'
+    assert no_value.get("label") == "no value"
+    assert len({r.get("key") for r in rules}) == 8
+
     symbols = {s.get("name"): s for s in renderer.find("symbols").findall("symbol")}
-    assert {r.get("symbol") for r in ranges} == set(symbols)
+    assert [r.get("symbol") for r in rules] == [str(i) for i in range(8)] == list(symbols)
     colors = []
-    for r in ranges:
-        options, props = _layer_props(symbols[r.get("symbol")])
+    for rule in classes:
+        symbol = symbols[rule.get("symbol")]
+        assert len(symbol.findall("layer")) == 1
+        options, props = _layer_props(symbol)
         assert options == props, "new (Option) and legacy (prop) properties agree"
         assert options["style"] == "solid"
+        assert options["outline_color"] == "255,255,255,160"
         colors.append(tuple(int(c) for c in options["color"].split(",")))
-    assert colors[0][2] > colors[0][0], "lowest class is blue"
-    assert colors[-1][0] > colors[-1][2], "highest class is red"
-    method = renderer.find("classificationMethod")
-    assert method.get("id") == "EqualInterval"
-    assert method.find("symmetricMode").get("enabled") == "1"
-    assert renderer.find("colorramp").get("name") == "[source]"
+    assert colors == [(*c, 255) for c in DIVERGING_RAMP], "the same colours, blue to red"
     assert root.find("layerGeometryType").text == "2"
 
 
+def test_no_value_is_hatched_light_grey_as_in_the_report():
+    renderer = _parse(graduated_qml(ANOMALY, no_value_label="sans valeur")).find("renderer-v2")
+    no_value = _rules(renderer)[-1]
+    assert no_value.get("label") == "sans valeur"
+    symbol = renderer.find(f"symbols/symbol[@name='{no_value.get('symbol')}']")
+    fill, hatch = symbol.findall("layer")
+    assert (fill.get("class"), hatch.get("class")) == ("SimpleFill", "LinePatternFill")
+    fill_options, fill_props = _layer_props(symbol)
+    assert fill_options == fill_props
+    # the report's maps: face #e4e4e4, edges and "///" hatching #9a9a9a
+    assert fill_options["color"] == "228,228,228,255" and fill_options["style"] == "solid"
+    assert fill_options["outline_color"] == "154,154,154,255"
+    hatch_options = {o.get("name"): o.get("value") for o in hatch.find("Option")}
+    assert hatch_options == {p.get("k"): p.get("v") for p in hatch.findall("prop")}
+    assert hatch_options["angle"] == "45" and hatch_options["distance_unit"] == "MM"
+    assert 0 < float(hatch_options["line_width"]) < float(hatch_options["distance"])
+    line = hatch.find("symbol")
+    assert line.get("type") == "line"
+    line_options, line_props = _layer_props(line)
+    assert line_options == line_props
+    assert line_options["line_color"] == "154,154,154,255"
+    assert line_options["line_width"] == hatch_options["line_width"]
+
+
+def test_graduated_qml_breaks_keep_every_digit():
+    # tiny values: a 6-decimal or exponent form would merge or garble the breaks
+    values = np.array([-3.3e-7, 0.5e-7, 2.9e-7])
+    rules = _rules(_parse(graduated_qml(values, n_classes=3)).find("renderer-v2"))
+    edges = class_breaks(values, 3)
+    assert [_class_filter(r)[2:] for r in rules[:3]] == list(itertools.pairwise(edges))
+    assert [_matching(rules, v) for v in values] == [[0], [1], [2]]
+
+
 def test_graduated_qml_quantiles_other_field():
-    root = _parse(graduated_qml(np.arange(20.0), field="ndvi_mean", method="quantile", units=""))
-    renderer = root.find("renderer-v2")
-    assert renderer.get("attr") == "ndvi_mean"
-    assert renderer.find("classificationMethod").get("id") == "Quantile"
-    assert not renderer.find("ranges").find("range").get("label").endswith(" ")
+    values = np.arange(20.0)
+    root = _parse(graduated_qml(values, field='ndvi "mean"', method="quantile", units=""))
+    rules = _rules(root.find("renderer-v2"))
+    # a double quote in a column name is doubled, as QgsExpression.quotedColumnRef does
+    assert rules[0].get("filter").startswith('"ndvi ""mean""" >= 0 AND "ndvi ""mean""" <= ')
+    assert rules[-1].get("filter") == '"ndvi ""mean""" IS NULL'
+    edges = class_breaks(values, 7, method="quantile")
+    assert [float(r.get("filter").rsplit(" ", 1)[1]) for r in rules[:-1]] == list(edges[1:])
+    assert not rules[0].get("label").endswith(" ")
 
 
 def test_outline_qml_no_fill_thick_outline_labelled():
@@ -118,7 +202,7 @@ def test_outline_qml_no_fill_thick_outline_labelled():
 def test_default_zone_styles(layers):
     styles = default_zone_styles(layers)
     assert set(styles) == {"iris", "qpv"}
-    assert _parse(styles["iris"]).find("renderer-v2").get("type") == "graduatedSymbol"
+    assert _parse(styles["iris"]).find("renderer-v2").get("type") == "RuleRenderer"
     assert _parse(styles["qpv"]).find("renderer-v2").get("type") == "singleSymbol"
     bare = {"iris": layers["iris"].drop(columns="lst_anomaly_mean_k"), "other": layers["qpv"]}
     assert default_zone_styles(bare) == {}
