@@ -259,12 +259,18 @@ def product_lst(
 def _open(product: str | os.PathLike[str]) -> pystac.Item:
     """Open a product path; refuse one read from metadata alone (:func:`_check_band_files`).
 
+    A Planetary Computer item is signed at each read (a one-line error without the
+    planetary-computer package: :mod:`pipelines.config.planetary_computer`).
+
     The reader's warning that the item has metadata only gives way to that error.
     """
+    from pipelines.config.planetary_computer import sign_planetary_computer
+
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         item = open_product(product)
     _check_band_files(item)
+    sign_planetary_computer([item], Path(product).name)  # its storage refuses unsigned reads
     for w in said:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     return item

@@ -253,8 +253,9 @@ def _load_raw(
     return raw
 
 
-#: Item property naming how its asset URLs are signed (``planetary_computer``); set by the
-#: catalogue searches that sign (:mod:`pipelines.config.inputs`).
+#: Item property naming how its asset URLs are signed (``planetary_computer``); set by
+#: :mod:`pipelines.config.inputs` on the items of a search that signs, and on Planetary
+#: Computer items of any source (item files, static catalogues, searches).
 SIGN_PROPERTY = "ilots:sign"
 
 

@@ -23,6 +23,10 @@ with :func:`~raster.sources.open_product`, so every item follows the contract of
 (:func:`~raster.sources.merge_halves`). Products of the other sensor are left out
 silently (one folder may serve both lists); duplicates (a ``.tar`` beside its folder) keep
 the first one found. A search that returns ``stac_api.max_items`` items is warned about.
+
+Items of any source whose files are in Planetary Computer's storage (item JSONs saved from
+its Explorer or API, static catalogues of its items) are signed at each read, as a search with
+``stac_api.sign: planetary_computer`` is (:mod:`pipelines.config.planetary_computer`).
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ from shapely.geometry.base import BaseGeometry
 from pipelines.config._types import has_glob, is_url
 from pipelines.config.aoi import AreaOfInterest, area_of_interest
 from pipelines.config.models import InputSource, RunConfig, StacApiSource
+from pipelines.config.planetary_computer import (
+    found_on_planetary_computer,
+    planetary_computer_module,
+    sign_planetary_computer,
+)
 from raster.load import SIGN_PROPERTY
 from raster.sources import half_note, merge_halves, open_product
 from tiles.errors import ConfigError, IlotsError, IlotsWarning, UnrecognisedProductError
@@ -294,14 +303,7 @@ def _period_text(interval: Interval) -> str:
 def _modifier(sign: str | None) -> Callable[[Any], Any] | None:
     if sign is None:
         return None
-    try:
-        import planetary_computer  # type: ignore[import-not-found]
-    except ImportError as err:
-        raise ConfigError(
-            "stac_api.sign: planetary_computer needs the planetary-computer package "
-            "(pip install planetary-computer)"
-        ) from err
-    return planetary_computer.sign_inplace
+    return planetary_computer_module("stac_api.sign: planetary_computer").sign_inplace
 
 
 def search_stac_api(
@@ -427,9 +429,32 @@ def _source_items(
     max_cloud_cover: float | None,
     item_dir: Path,
 ) -> list[pystac.Item]:
-    """Return the ilots items one source gives (not yet filtered by sensor, time, area)."""
+    """Return the ilots items one source gives (not yet filtered by sensor, time, area).
+
+    Those that read Planetary Computer's storage are marked to be signed at each read.
+    """
     if src.path is not None:
-        return opener.expand(src.path, key)
+        items = opener.expand(src.path, key)
+    else:
+        items = _found_items(
+            src, key, opener=opener, bbox=bbox, intervals=intervals,
+            max_cloud_cover=max_cloud_cover, item_dir=item_dir,
+        )  # fmt: skip
+    sign_planetary_computer(items, key)
+    return items
+
+
+def _found_items(
+    src: InputSource,
+    key: str,
+    *,
+    opener: _Opener,
+    bbox: BBox,
+    intervals: Sequence[Interval],
+    max_cloud_cover: float | None,
+    item_dir: Path,
+) -> list[pystac.Item]:
+    """Return the ilots items of a catalogue or API source, saving remote items' JSON."""
     if src.catalog is not None:
         try:
             raw = search_catalog(
@@ -456,8 +481,10 @@ def _source_items(
         raise ConfigError(f"{key}: give path, catalog or stac_api")
     signer = src.stac_api.sign if src.stac_api is not None else None
     # Every JSON written before any is read: USGS's SR and ST items of a product are read
-    # together when they sit side by side (raster.sources.landsat_halves).
-    paths = [_local_self(item) or _save_item(item, item_dir, signed=signer is not None)
+    # together when they sit side by side (raster.sources.landsat_halves). Signed hrefs are
+    # saved without their signature.
+    paths = [_local_self(item) or _save_item(item, item_dir, signed=signer is not None
+                                             or found_on_planetary_computer(item))
              for item in raw]  # fmt: skip
     items = []
     for path in paths:
