@@ -33,8 +33,8 @@ COARSE_CELLS = (
     "blocks of {factor} x {factor} grid pixels {where}, each the (mean of T^4)^(1/4) of its "
     "lst_median pixels, none where one of them has none"
 )
-ON_LANDSAT_PIXELS = "on the Landsat pixels (the grid pixels taken from one)"
-FROM_CORNER = "from the grid's top-left corner (Landsat products warped onto the grid)"
+_ON_LANDSAT_PIXELS = "on the Landsat pixels (the grid pixels taken from one)"
+_FROM_CORNER = "from the grid's top-left corner (Landsat products warped onto the grid)"
 
 
 def sharpen_composite(
@@ -101,7 +101,7 @@ def sharpen_composite(
         notes.append(f"sharpen: {SHARPENED}.tif not written: {_too_few_cells(err, options)}")
         return None
     out = result.lst.reindex_like(lst).rename(SHARPENED)
-    where = ON_LANDSAT_PIXELS if phase is not None else FROM_CORNER
+    where = _ON_LANDSAT_PIXELS if phase is not None else _FROM_CORNER
     return out.assign_attrs(
         long_name=f"median {out.attrs['long_name']}",
         cell_methods=lst.attrs.get("cell_methods", "time: median"),
