@@ -11,6 +11,13 @@ so that a cool-roof scenario has a real effect to find. The layout is in
 metres around the centre, so the urban area keeps its size whatever the edge of the model.
 The products written from it say they are synthetic in their metadata. Nothing here is a
 measurement.
+
+The model's 10 m cells are Sentinel-2's pixels (edges on multiples of 10 m). Landsat's 30 m
+pixels are on USGS's grid instead, edges at 15 m + k·30 m (:meth:`CityModel.landsat_grid`),
+half a 10 m cell off the model's: each covers 2 × 2 whole cells, halves of 8 and quarters of
+4, and :meth:`CityModel.landsat_mean` weighs every cell by the area it shares with the pixel
+(the exact integral of the piecewise-constant field, so the planted effects are what the
+run reads on a grid in Landsat's phase, pixel for pixel).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = [
     "ALBEDO_LST_SLOPE_K",
@@ -128,6 +137,35 @@ class CityModel:
         """``(east, north)`` of the city centre in ``crs``."""
         half = self.landcover.shape[0] * self.resolution / 2
         return self.origin[0] + half, self.origin[1] - half
+
+    def landsat_grid(self) -> tuple[tuple[float, float], tuple[int, int]]:
+        """USGS's 30 m pixels wholly inside the model: ``(west, north)`` and ``(rows, cols)``.
+
+        Landsat Collection 2 products are gridded in UTM with pixel edges at 15 m + k·30 m
+        (pixel centres on multiples of 30 m; the MTL corners are those centres), in both
+        axes.
+        """
+        size, edge = LANDSAT_PIXEL_M, LANDSAT_PIXEL_M / 2
+        west, north = self.origin
+        height, width = (n * self.resolution for n in self.landcover.shape)
+        x0 = west + (edge - west) % size
+        y0 = north - (north - edge) % size
+        rows = int((y0 - (north - height)) // size)
+        cols = int((west + width - x0) // size)
+        return (x0, y0), (rows, cols)
+
+    def landsat_mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a field of the model over each Landsat pixel of :meth:`landsat_grid`.
+
+        Each cell counts by the area it shares with the pixel (a cell cut by a pixel edge
+        counts for the part inside), so a boolean field gives the fraction of the pixel it
+        covers, exactly 1 only where every cell the pixel touches is set.
+        """
+        (x0, y0), (rows, cols) = self.landsat_grid()
+        step = LANDSAT_PIXEL_M / self.resolution
+        top, left = (self.origin[1] - y0) / self.resolution, (x0 - self.origin[0]) / self.resolution
+        sums = _interval_sums(np.asarray(values, dtype=np.float64), top, step, rows)
+        return _interval_sums(sums.T, left, step, cols).T / step**2
 
     def lst_offset(self) -> np.ndarray:
         """Planted LST offset (K) of every pixel relative to rural cropland (no texture).
@@ -248,6 +286,21 @@ def _inside(ring: tuple[tuple[float, float], ...], x: np.ndarray, y: np.ndarray)
         x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
         inside ^= crosses & (x < x_at)
     return inside
+
+
+def _interval_sums(values: np.ndarray, start: float, step: float, count: int) -> np.ndarray:
+    """Sum the rows of ``values`` over ``count`` intervals of ``step`` rows from ``start``.
+
+    Row ``k`` of the result integrates the rows from ``start + k * step`` to ``start + (k + 1)
+    * step`` (in rows; the ends may cut a row, which then counts for the part inside): the
+    cumulative sum interpolated linearly at the ends, exact for a field constant per row.
+    """
+    cum = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    ends = start + step * np.arange(count + 1)
+    lo = np.floor(ends).astype(int)
+    hi = np.minimum(lo + 1, len(cum) - 1)
+    at = cum[lo] + (ends - lo)[:, None] * (cum[hi] - cum[lo])
+    return np.diff(at, axis=0)
 
 
 def _smooth(field: np.ndarray, passes: int) -> np.ndarray:
