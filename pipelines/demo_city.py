@@ -12,7 +12,9 @@ metres around the centre, so the urban area keeps its size whatever the edge of 
 The products written from it say they are synthetic in their metadata. Nothing here is a
 measurement.
 
-The model's 10 m cells are Sentinel-2's pixels (edges on multiples of 10 m). Landsat's 30 m
+The model's 10 m cells are Sentinel-2's pixels (edges on multiples of 10 m, the corner on the
+60 m lattice of its tiles, :data:`S2_TILE_LATTICE_M`, so its 20 m pixels are 2 × 2 cells in a
+real tile's phase). Landsat's 30 m
 pixels are on USGS's grid instead, edges at 15 m + k·30 m (:meth:`CityModel.landsat_grid`),
 half a 10 m cell off the model's: each covers 2 × 2 whole cells, halves of 8 and quarters of
 4, and :meth:`CityModel.landsat_mean` weighs every cell by the area it shares with the pixel
@@ -37,6 +39,7 @@ __all__ = [
     "ROOF_BLOCK_M",
     "ROOF_BRIGHTNESS",
     "ROOF_CLASSES",
+    "S2_TILE_LATTICE_M",
     "SUBURB_RADIUS_M",
     "CityModel",
     "Scene",
@@ -79,6 +82,11 @@ ROOF_BLOCK_M = 90.0
 #: exchange, a dry sealed surface cools by ~4 K. Satellite LST-albedo slopes over cities are
 #: weaker (mixed pixels, heat storage, walls), hence the smaller value chosen here.
 ALBEDO_LST_SLOPE_K = -15.0
+
+#: Sentinel-2 tiles (MGRS, 109.8 km) have their corners on multiples of 60 m in UTM (the
+#: ``ULX``/``ULY`` of their ``MTD_TL.xml``), so a real tile's 10, 20 and 60 m pixels have their
+#: edges on multiples of 10, 20 and 60 m; the model's corner is put on this lattice.
+S2_TILE_LATTICE_M = 60.0
 
 #: Radii (m) of the dense centre and of the suburbs around the city centre.
 DENSE_RADIUS_M = 1200.0
@@ -240,7 +248,9 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     Returns
     -------
     CityModel
-        On a UTM 31N grid near Toulouse (EPSG:32631), for plausibility only.
+        On a UTM 31N grid near Toulouse (EPSG:32631), for plausibility only, its corner on
+        :data:`S2_TILE_LATTICE_M`, so that the Sentinel-2 products cut from it are in the
+        pixel phase of a real tile at each of their resolutions.
     """
     n = round(size_m / resolution)
     rng = np.random.default_rng(seed)
@@ -262,7 +272,10 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     river_north = -450.0 - 540.0 * np.sin(2 * np.pi * (east + 4500.0) / 6000.0)
     landcover[np.abs(north - river_north) < 110.0] = 1
     half = n * resolution / 2
-    origin = (364500.0 - half, 4831500.0 + half)  # centre fixed, whatever the size
+    # Centre within 30 m of a fixed point whatever the size, the corner on the tiles' lattice.
+    lattice = S2_TILE_LATTICE_M
+    origin = (round((364500.0 - half) / lattice) * lattice,
+              round((4831500.0 + half) / lattice) * lattice)  # fmt: skip
     return CityModel(landcover, resolution, origin, 32631, _roofs(landcover, resolution, seed))
 
 
