@@ -276,6 +276,7 @@ def _write_landsat(city, scene, folder: Path) -> Path:
     from rasterio.transform import from_origin
     from scipy import ndimage
 
+    from pipelines.demo import SATURATED_ROOF_BRIGHTNESS
     from pipelines.demo_city import Scene
     from raster.synthetic import (
         encode_qa_pixel,
@@ -307,7 +308,8 @@ def _write_landsat(city, scene, folder: Path) -> Path:
         "st_qa": st_qa,
         # As real products: QA_RADSAT, B2-B4 (bits 1-3) saturated on the brightest dense roofs.
         "qa_radsat": np.where(
-            (to30(city.landcover == 4) == 1.0) & (to30(city.brightness) > 1.59),
+            (to30(city.landcover == 4) == 1.0)
+            & (to30(city.brightness) > SATURATED_ROOF_BRIGHTNESS),
             0b1110,
             0,
         ).astype("uint16"),
