@@ -2,10 +2,11 @@
 
 The demo writes, from the synthetic city of :mod:`pipelines.demo_city`:
 
-* four summer Landsat Collection 2 L2SP product folders (Landsat 8 and 9, June to August 2023,
-  each with its own rural temperature; two with clouds and their shadows flagged in
-  ``QA_PIXEL``; ``ST_QA``; ``QA_RADSAT`` with the brightest dense roofs saturated in the
-  visible bands; ``_MTL.txt`` and ``_MTL.json``);
+* four summer Landsat Collection 2 L2SP product folders on USGS's 30 m pixel grid (edges at
+  15 m + k·30 m, :meth:`pipelines.demo_city.CityModel.landsat_grid`; Landsat 8 and 9, June
+  to August 2023, each with its own rural temperature; two with clouds and their shadows
+  flagged in ``QA_PIXEL``; ``ST_QA``; ``QA_RADSAT`` with the brightest dense roofs saturated
+  in the visible bands; ``_MTL.txt`` and ``_MTL.json``);
 * three Sentinel-2 L2A products in the Earth Search COG layout with their STAC item JSON,
   bands ``blue`` (B02), ``green``, ``red``, ``nir`` (B08), ``nir08`` (B8A), ``swir16`` (B11),
   ``swir22`` (B12) and ``scl``: one at processing baseline 02.14 (no BOA offset) and two at
