@@ -14,12 +14,11 @@ measurement.
 
 The model's 10 m cells are Sentinel-2's pixels (edges on multiples of 10 m, the corner on the
 60 m lattice of its tiles, :data:`S2_TILE_LATTICE_M`, so its 20 m pixels are 2 × 2 cells in a
-real tile's phase). Landsat's 30 m
-pixels are on USGS's grid instead, edges at 15 m + k·30 m (:meth:`CityModel.landsat_grid`),
-half a 10 m cell off the model's: each covers 2 × 2 whole cells, halves of 8 and quarters of
-4, and :meth:`CityModel.landsat_mean` weighs every cell by the area it shares with the pixel
-(the exact integral of the piecewise-constant field, so the planted effects are what the
-run reads on a grid in Landsat's phase, pixel for pixel).
+real tile's phase). Landsat's 30 m pixels are on USGS's grid instead, edges at 15 m + k·30 m
+(:meth:`CityModel.landsat_grid`), half a 10 m cell off the model's: each covers 2 × 2 whole
+cells, halves of 8 and quarters of 4, and :meth:`CityModel.landsat_mean` weighs every cell by
+the area it shares with the pixel (the exact integral of the piecewise-constant field, so
+the planted effects are what the run reads on a grid in Landsat's phase, pixel for pixel).
 """
 
 from __future__ import annotations
