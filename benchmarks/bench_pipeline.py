@@ -930,12 +930,16 @@ def main() -> None:
 
 
 def report(best, work, files, size_mb, args, comparison, timings, after) -> None:
+    import rasterio
+
     n_landsat = len(LANDSAT_SCENES)
     n_s2 = len(S2_SCENES)
+    with rasterio.open(files[0]) as src:  # a Landsat band: the pixels inside the city
+        landsat = " x ".join(str(n) for n in src.shape)
     print()
     print(
         f"workload: {work.size} x {work.size} px at 10 m, {n_landsat} Landsat C2 L2 "
-        f"({math.ceil(work.size / 3)}² at 30 m), {n_s2} Sentinel-2 L2A (10 m bands "
+        f"({landsat} at 30 m), {n_s2} Sentinel-2 L2A (10 m bands "
         f"{work.size}², 20 m {work.size // 2}²), {work.n_iris} IRIS; floor reads {len(files)} "
         f"files ({size_mb:.0f} MB compressed); best of {args.repeat}"
     )
