@@ -7,7 +7,9 @@ writers (:mod:`raster.synthetic`):
 * a synthetic city of 4,000 x 4,000 pixels at 10 m (40 km square, UTM 31N) with a dense
   centre, suburbs, QPV, parks, a river and countryside;
 * 6 Landsat 8/9 Collection 2 L2SP product folders (June-August 2023, USGS layout with MTL,
-  30 m: 1,334 x 1,334 pixels; four with clouds and shadows flagged in QA_PIXEL, ST_QA above
+  30 m on USGS's pixel grid, edges at 15 m + k·30 m: the 1,332 x 1,332 pixels wholly inside
+  the city, each the area-weighted mean of the 10 m cells it covers,
+  ``CityModel.landsat_mean``; four with clouds and shadows flagged in QA_PIXEL, ST_QA above
   2 K around the clouds);
 * 4 Sentinel-2 L2A products in the Earth Search COG layout with their STAC item JSON
   (10 m bands 4,000 x 4,000, 20 m bands and SCL 2,000 x 2,000; three with clouds and shadows
@@ -108,7 +110,6 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 RES = 10.0
-LANDSAT_FACTOR = 3  # 10 m city model -> 30 m Landsat pixels
 S2_20M_FACTOR = 2  # 10 m -> 20 m Sentinel-2 bands
 PEAK_TARGET_MIB = 3e9 / 2**20  # 3 GB
 FLOOR_TARGET = 2.0
@@ -229,7 +230,7 @@ S2_SCENES = (
 LANDSAT_FILES = ("ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT")
 S2_BANDS = ("red", "nir", "green", "swir16", "scl")
 #: Bump when the products or zones written change, so that an old workload is rewritten.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 CENTRE_COMMUNE = "31555"
 OTHER_COMMUNES = tuple(f"319{k:02d}" for k in range(1, 9))  # not real codes: synthetic
 
@@ -275,6 +276,7 @@ def _write_landsat(city, scene, folder: Path) -> Path:
     from rasterio.transform import from_origin
     from scipy import ndimage
 
+    from pipelines.demo import SATURATED_ROOF_BRIGHTNESS
     from pipelines.demo_city import Scene
     from raster.synthetic import (
         encode_qa_pixel,
@@ -282,23 +284,23 @@ def _write_landsat(city, scene, folder: Path) -> Path:
         reflectance_to_dn_landsat,
         write_landsat_c2l2,
     )
+    from tiles.grid import LANDSAT_PIXEL_M
 
     date, platform, rural, cloud_fraction, seed = scene
     s = Scene(date, platform, rural_lst_k=rural, cloud_fraction=cloud_fraction, seed=seed)
-    f = LANDSAT_FACTOR
+    to30 = city.landsat_mean
     cloud, shadow = _clouds(city.landcover.shape[0], cloud_fraction, seed + 1000)
-    cloud30 = _coarsen(cloud.astype("float32"), f) > 0.3
-    shadow30 = _coarsen(shadow.astype("float32"), f) > 0.3
-    water30 = _coarsen((city.landcover == 1).astype("float32"), f) > 0.5
-    lst = _coarsen(city.surface_temperature(s), f)
+    cloud30, shadow30 = to30(cloud) > 0.3, to30(shadow) > 0.3
+    water30 = to30(city.landcover == 1) > 0.5
+    lst = to30(city.surface_temperature(s))
     lst = np.where(cloud30, rural - 25.0, lst)  # cold cloud tops
     lst = np.where(shadow30 & ~cloud30, lst - 4.0, lst)
     # ST uncertainty 1.5 K; 2.6 K (rejected by the 2 K threshold) within 90 m of a cloud.
     near = ndimage.binary_dilation(cloud30, iterations=3) & ~cloud30
     st_qa = np.where(near, 260, 150).astype("int16")
     bands = {
-        "red": reflectance_to_dn_landsat(_coarsen(city.reflectance("red", seed), f)),
-        "nir08": reflectance_to_dn_landsat(_coarsen(city.reflectance("nir", seed), f)),
+        "red": reflectance_to_dn_landsat(to30(city.reflectance("red", seed))),
+        "nir08": reflectance_to_dn_landsat(to30(city.reflectance("nir", seed))),
         "lwir11": kelvin_to_st_dn(lst),
         "qa_pixel": encode_qa_pixel(
             cloud=cloud30, dilated_cloud=cloud30, shadow=shadow30, water=water30
@@ -306,8 +308,8 @@ def _write_landsat(city, scene, folder: Path) -> Path:
         "st_qa": st_qa,
         # As real products: QA_RADSAT, B2-B4 (bits 1-3) saturated on the brightest dense roofs.
         "qa_radsat": np.where(
-            (_coarsen((city.landcover == 4).astype("float32"), f) == 1.0)
-            & (_coarsen(city.brightness.astype("float32"), f) > 1.59),
+            (to30(city.landcover == 4) == 1.0)
+            & (to30(city.brightness) > SATURATED_ROOF_BRIGHTNESS),
             0b1110,
             0,
         ).astype("uint16"),
@@ -316,7 +318,7 @@ def _write_landsat(city, scene, folder: Path) -> Path:
         folder,
         bands=bands,
         crs=city.crs,
-        transform=from_origin(*city.origin, RES * f, RES * f),
+        transform=from_origin(*city.landsat_grid()[0], LANDSAT_PIXEL_M, LANDSAT_PIXEL_M),
         platform=platform,
         path=198,
         row=30,
@@ -928,12 +930,16 @@ def main() -> None:
 
 
 def report(best, work, files, size_mb, args, comparison, timings, after) -> None:
+    import rasterio
+
     n_landsat = len(LANDSAT_SCENES)
     n_s2 = len(S2_SCENES)
+    with rasterio.open(files[0]) as src:  # a Landsat band: the pixels inside the city
+        landsat = " x ".join(str(n) for n in src.shape)
     print()
     print(
         f"workload: {work.size} x {work.size} px at 10 m, {n_landsat} Landsat C2 L2 "
-        f"({math.ceil(work.size / 3)}² at 30 m), {n_s2} Sentinel-2 L2A (10 m bands "
+        f"({landsat} at 30 m), {n_s2} Sentinel-2 L2A (10 m bands "
         f"{work.size}², 20 m {work.size // 2}²), {work.n_iris} IRIS; floor reads {len(files)} "
         f"files ({size_mb:.0f} MB compressed); best of {args.repeat}"
     )

@@ -2,10 +2,11 @@
 
 The demo writes, from the synthetic city of :mod:`pipelines.demo_city`:
 
-* four summer Landsat Collection 2 L2SP product folders (Landsat 8 and 9, June to August 2023,
-  each with its own rural temperature; two with clouds and their shadows flagged in
-  ``QA_PIXEL``; ``ST_QA``; ``QA_RADSAT`` with the brightest dense roofs saturated in the
-  visible bands; ``_MTL.txt`` and ``_MTL.json``);
+* four summer Landsat Collection 2 L2SP product folders on USGS's 30 m pixel grid (edges at
+  15 m + k·30 m, :meth:`pipelines.demo_city.CityModel.landsat_grid`; Landsat 8 and 9, June
+  to August 2023, each with its own rural temperature; two with clouds and their shadows
+  flagged in ``QA_PIXEL``; ``ST_QA``; ``QA_RADSAT`` with the brightest dense roofs saturated
+  in the visible bands; ``_MTL.txt`` and ``_MTL.json``);
 * three Sentinel-2 L2A products in the Earth Search COG layout with their STAC item JSON,
   bands ``blue`` (B02), ``green``, ``red``, ``nir`` (B08), ``nir08`` (B8A), ``swir16`` (B11),
   ``swir22`` (B12) and ``scl``: one at processing baseline 02.14 (no BOA offset) and two at
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 from rasterio.transform import from_origin
 from scipy import ndimage
 
@@ -52,6 +54,7 @@ from raster.synthetic import (
     write_landsat_c2l2,
     write_sentinel2_earthsearch,
 )
+from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = ["S2_PRODUCTS", "SCENES", "demo_folder", "run_demo", "write_demo_products"]
 
@@ -70,7 +73,6 @@ S2_PRODUCTS = (
     (dt.datetime(2023, 7, 14, 10, 56, 21, tzinfo=dt.UTC), "sentinel-2b", "05.09", 23),
     (dt.datetime(2023, 8, 8, 10, 56, 19, tzinfo=dt.UTC), "sentinel-2a", "05.10", 25),
 )
-_LANDSAT_FACTOR = 3  # 10 m model -> 30 m Landsat pixels
 _TAG = "[synthetic] "  # every line the demo prints carries it
 
 
@@ -125,7 +127,7 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         lst = product_lst(folder)
         path = write_product_raster(lst, scenes_dir / f"lst_{scene.platform}_{scene.date}.tif")
         say(f"wrote {path} (from synthetic data)")
-        lines.append(f"  {scene.date} {scene.platform}: " + _class_means(lst.values, city))
+        lines.append(f"  {scene.date} {scene.platform}: " + _class_means(lst, city))
     lines.append("mean NDVI by synthetic land-cover class (Sentinel-2, 10 m):")
     for when, platform, baseline, seed in S2_PRODUCTS:
         item = _write_sentinel2(city, products_dir, when, platform, baseline, seed)
@@ -134,7 +136,7 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         name = f"ndvi_sentinel-2_{when.date().isoformat()}.tif"
         path = write_product_raster(ndvi, scenes_dir / name)
         say(f"wrote {path} (from synthetic data)")
-        lines.append(f"  {when.date()} baseline {baseline}: " + _class_means(ndvi.values, city))
+        lines.append(f"  {when.date()} baseline {baseline}: " + _class_means(ndvi, city))
     lines.append(f"per-product outputs (COG, open them in QGIS): {scenes_dir}")
 
     census = write_demo_census(city, root)
@@ -176,48 +178,51 @@ def _block_mean(values: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
-    f = _LANDSAT_FACTOR
+    """Write one Landsat product on USGS's pixel grid (:meth:`CityModel.landsat_grid`)."""
+    to30 = city.landsat_mean
     cloud, shadow = city.clouds(scene)
-    cloud30, shadow30 = _block_mean(cloud, f) > 0.3, _block_mean(shadow, f) > 0.3
-    water30 = _block_mean(city.landcover == 1, f) > 0.5
-    lst = _block_mean(city.surface_temperature(scene), f)
+    cloud30, shadow30 = to30(cloud) > 0.3, to30(shadow) > 0.3
+    water30 = to30(city.landcover == 1) > 0.5
+    lst = to30(city.surface_temperature(scene))
     lst = np.where(cloud30, scene.rural_lst_k - 25.0, lst)  # cold cloud tops
     lst = np.where(shadow30 & ~cloud30, lst - 4.0, lst)
     bands = {
-        "red": reflectance_to_dn_landsat(_block_mean(city.reflectance("red", scene.seed), f)),
-        "nir08": reflectance_to_dn_landsat(_block_mean(city.reflectance("nir", scene.seed), f)),
+        "red": reflectance_to_dn_landsat(to30(city.reflectance("red", scene.seed))),
+        "nir08": reflectance_to_dn_landsat(to30(city.reflectance("nir", scene.seed))),
         "lwir11": kelvin_to_st_dn(lst),
         "qa_pixel": encode_qa_pixel(
             cloud=cloud30, dilated_cloud=cloud30, shadow=shadow30, water=water30
         ),
         "st_qa": np.full(lst.shape, 150, dtype="int16"),  # 1.5 K uncertainty
-        "st_cdist": _cloud_distance_dn(cloud30, city.resolution * f),
-        "qa_radsat": _saturation(city, f),
+        "st_cdist": _cloud_distance_dn(cloud30, LANDSAT_PIXEL_M),
+        "qa_radsat": _saturation(city),
     }
+    (west, north), _ = city.landsat_grid()
     return write_landsat_c2l2(
         folder, bands=bands, crs=city.crs,
-        transform=from_origin(*city.origin, city.resolution * f, city.resolution * f),
+        transform=from_origin(west, north, LANDSAT_PIXEL_M, LANDSAT_PIXEL_M),
         platform=scene.platform, path=198, row=30, date=dt.date.fromisoformat(scene.date),
         cloud_cover=float(cloud30.mean() * 100), overwrite=True,
     )  # fmt: skip
 
 
-#: Roof brightness factor (:data:`pipelines.demo_city.ROOF_BRIGHTNESS`) above which a dense
-#: built 30 m pixel is flagged saturated in the visible bands: under 1 % of the dense roofs.
-SATURATED_ROOF_BRIGHTNESS = 1.59
+#: Roof brightness factor (:data:`pipelines.demo_city.ROOF_BRIGHTNESS`), averaged over a 30 m
+#: pixel wholly on dense roofs, above which the pixel is flagged saturated in the visible
+#: bands: under 1 % of the dense roofs (36 pixels of 4,103 in the demo).
+SATURATED_ROOF_BRIGHTNESS = 1.58
 #: QA_RADSAT bits of the bright roofs: bands 2-4 (blue, green, red; science.md §1.3).
 _VISIBLE_SATURATION = (1 << 1) | (1 << 2) | (1 << 3)
 
 
-def _saturation(city: CityModel, factor: int) -> np.ndarray:
+def _saturation(city: CityModel) -> np.ndarray:
     """Return QA_RADSAT: B2-B4 saturated on the brightest dense roofs, 0 elsewhere.
 
     As on real scenes, a few bright roofs saturate OLI's visible bands; NIR, SWIR and the
     thermal band are not flagged, and the flat city has no terrain occlusion.
     """
     brightness = city.brightness if city.brightness is not None else np.ones(city.landcover.shape)
-    dense = _block_mean(city.landcover == 4, factor) == 1.0
-    bright = _block_mean(brightness, factor) > SATURATED_ROOF_BRIGHTNESS
+    dense = city.landsat_mean(city.landcover == 4) == 1.0
+    bright = city.landsat_mean(brightness) > SATURATED_ROOF_BRIGHTNESS
     return np.where(dense & bright, _VISIBLE_SATURATION, 0).astype("uint16")
 
 
@@ -284,12 +289,16 @@ def _write_sentinel2(
     )  # fmt: skip
 
 
-def _class_means(values: np.ndarray, city: CityModel, digits: int = 1) -> str:
-    factor = city.landcover.shape[0] // values.shape[0]
-    classes = city.landcover[::factor, ::factor][: values.shape[0], : values.shape[1]]
+def _class_means(values: xr.DataArray, city: CityModel, digits: int = 1) -> str:
+    """Mean of ``values`` per class of the model cell under each pixel centre."""
+    west, north = city.origin
+    n = city.landcover.shape[0]
+    rows = np.clip(((north - values.y.values) // city.resolution).astype(int), 0, n - 1)
+    cols = np.clip(((values.x.values - west) // city.resolution).astype(int), 0, n - 1)
+    classes, data = city.landcover[np.ix_(rows, cols)], values.values
     parts = []
     for code, (name, *_rest) in CLASSES.items():
-        sel = (classes == code) & np.isfinite(values)
+        sel = (classes == code) & np.isfinite(data)
         if sel.any():
-            parts.append(f"{name} {np.mean(values[sel]):.{digits + 1 if digits > 1 else 2}f}")
+            parts.append(f"{name} {np.mean(data[sel]):.{digits + 1 if digits > 1 else 2}f}")
     return ", ".join(parts)

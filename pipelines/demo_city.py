@@ -11,6 +11,14 @@ so that a cool-roof scenario has a real effect to find. The layout is in
 metres around the centre, so the urban area keeps its size whatever the edge of the model.
 The products written from it say they are synthetic in their metadata. Nothing here is a
 measurement.
+
+The model's 10 m cells are Sentinel-2's pixels (edges on multiples of 10 m, the corner on the
+60 m lattice of its tiles, :data:`S2_TILE_LATTICE_M`, so its 20 m pixels are 2 × 2 cells in a
+real tile's phase). Landsat's 30 m pixels are on USGS's grid instead, edges at 15 m + k·30 m
+(:meth:`CityModel.landsat_grid`), half a 10 m cell off the model's: each covers 2 × 2 whole
+cells, halves of 8 and quarters of 4, and :meth:`CityModel.landsat_mean` weighs every cell by
+the area it shares with the pixel (the exact integral of the piecewise-constant field, so
+the planted effects are what the run reads on a grid in Landsat's phase, pixel for pixel).
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = [
     "ALBEDO_LST_SLOPE_K",
@@ -28,6 +38,7 @@ __all__ = [
     "ROOF_BLOCK_M",
     "ROOF_BRIGHTNESS",
     "ROOF_CLASSES",
+    "S2_TILE_LATTICE_M",
     "SUBURB_RADIUS_M",
     "CityModel",
     "Scene",
@@ -70,6 +81,11 @@ ROOF_BLOCK_M = 90.0
 #: exchange, a dry sealed surface cools by ~4 K. Satellite LST-albedo slopes over cities are
 #: weaker (mixed pixels, heat storage, walls), hence the smaller value chosen here.
 ALBEDO_LST_SLOPE_K = -15.0
+
+#: Sentinel-2 tiles (MGRS, 109.8 km) have their corners on multiples of 60 m in UTM (the
+#: ``ULX``/``ULY`` of their ``MTD_TL.xml``), so a real tile's 10, 20 and 60 m pixels have their
+#: edges on multiples of 10, 20 and 60 m; the model's corner is put on this lattice.
+S2_TILE_LATTICE_M = 60.0
 
 #: Radii (m) of the dense centre and of the suburbs around the city centre.
 DENSE_RADIUS_M = 1200.0
@@ -128,6 +144,35 @@ class CityModel:
         """``(east, north)`` of the city centre in ``crs``."""
         half = self.landcover.shape[0] * self.resolution / 2
         return self.origin[0] + half, self.origin[1] - half
+
+    def landsat_grid(self) -> tuple[tuple[float, float], tuple[int, int]]:
+        """USGS's 30 m pixels wholly inside the model: ``(west, north)`` and ``(rows, cols)``.
+
+        Landsat Collection 2 products are gridded in UTM with pixel edges at 15 m + k·30 m
+        (pixel centres on multiples of 30 m; the MTL corners are those centres), in both
+        axes.
+        """
+        size, edge = LANDSAT_PIXEL_M, LANDSAT_PIXEL_M / 2
+        west, north = self.origin
+        height, width = (n * self.resolution for n in self.landcover.shape)
+        x0 = west + (edge - west) % size
+        y0 = north - (north - edge) % size
+        rows = int((y0 - (north - height)) // size)
+        cols = int((west + width - x0) // size)
+        return (x0, y0), (rows, cols)
+
+    def landsat_mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a field of the model over each Landsat pixel of :meth:`landsat_grid`.
+
+        Each cell counts by the area it shares with the pixel (a cell cut by a pixel edge
+        counts for the part inside), so a boolean field gives the fraction of the pixel it
+        covers, exactly 1 only where every cell the pixel touches is set.
+        """
+        (x0, y0), (rows, cols) = self.landsat_grid()
+        step = LANDSAT_PIXEL_M / self.resolution
+        top, left = (self.origin[1] - y0) / self.resolution, (x0 - self.origin[0]) / self.resolution
+        sums = _interval_sums(np.asarray(values, dtype=np.float64), top, step, rows)
+        return _interval_sums(sums.T, left, step, cols).T / step**2
 
     def lst_offset(self) -> np.ndarray:
         """Planted LST offset (K) of every pixel relative to rural cropland (no texture).
@@ -202,7 +247,9 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     Returns
     -------
     CityModel
-        On a UTM 31N grid near Toulouse (EPSG:32631), for plausibility only.
+        On a UTM 31N grid near Toulouse (EPSG:32631), for plausibility only, its corner on
+        :data:`S2_TILE_LATTICE_M`, so that the Sentinel-2 products cut from it are in the
+        pixel phase of a real tile at each of their resolutions.
     """
     n = round(size_m / resolution)
     rng = np.random.default_rng(seed)
@@ -224,7 +271,10 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     river_north = -450.0 - 540.0 * np.sin(2 * np.pi * (east + 4500.0) / 6000.0)
     landcover[np.abs(north - river_north) < 110.0] = 1
     half = n * resolution / 2
-    origin = (364500.0 - half, 4831500.0 + half)  # centre fixed, whatever the size
+    # Centre within 30 m of a fixed point whatever the size, the corner on the tiles' lattice.
+    lattice = S2_TILE_LATTICE_M
+    origin = (round((364500.0 - half) / lattice) * lattice,
+              round((4831500.0 + half) / lattice) * lattice)  # fmt: skip
     return CityModel(landcover, resolution, origin, 32631, _roofs(landcover, resolution, seed))
 
 
@@ -248,6 +298,21 @@ def _inside(ring: tuple[tuple[float, float], ...], x: np.ndarray, y: np.ndarray)
         x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
         inside ^= crosses & (x < x_at)
     return inside
+
+
+def _interval_sums(values: np.ndarray, start: float, step: float, count: int) -> np.ndarray:
+    """Sum the rows of ``values`` over ``count`` intervals of ``step`` rows from ``start``.
+
+    Row ``k`` of the result integrates the rows from ``start + k * step`` to ``start + (k + 1)
+    * step`` (in rows; the ends may cut a row, which then counts for the part inside): the
+    cumulative sum interpolated linearly at the ends, exact for a field constant per row.
+    """
+    cum = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    ends = start + step * np.arange(count + 1)
+    lo = np.floor(ends).astype(int)
+    hi = np.minimum(lo + 1, len(cum) - 1)
+    at = cum[lo] + (ends - lo)[:, None] * (cum[hi] - cum[lo])
+    return np.diff(at, axis=0)
 
 
 def _smooth(field: np.ndarray, passes: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import rasterio
 import rasterio.features
 import yaml
 from click.testing import CliRunner
+from scipy import sparse
 
 from pipelines.cli import main
 from pipelines.config import apply_overrides, example_config, load_config
@@ -38,13 +39,35 @@ def planted():
     return planted_effects(make_city(), ring["ring_inner_km"], ring["ring_outer_km"])
 
 
-def _class_of_pixels(shape):
-    city = make_city()
-    factor = city.landcover.shape[0] // shape[0]
-    n0, n1 = shape[0] * factor, shape[1] * factor
-    blocks = city.landcover[:n0, :n1].reshape(shape[0], factor, shape[1], factor)
-    pure = (blocks == blocks[:, :1, :, :1]).all(axis=(1, 3))  # pixels of a single class
-    return np.where(pure, blocks[:, 0, :, 0], 0)
+def _overlaps(edges: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Length (in cells) of each interval between consecutive ``edges`` inside each of ``n``
+    cells, as an ``(len(edges) - 1, n)`` matrix."""
+    k = np.arange(n)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    return sparse.csr_matrix(np.clip(np.minimum(hi, k + 1) - np.maximum(lo, k), 0.0, None))
+
+
+def _footprint_means(city, fields, shape, transform):
+    """Each field of the generator's 10 m cells averaged over the footprint of each pixel of a
+    grid, every cell weighted by the area it shares with the pixel (NaN where the pixel is not
+    wholly inside the model)."""
+    res = city.resolution
+    rows = (city.origin[1] - (transform.f + transform.e * np.arange(shape[0] + 1))) / res
+    cols = (transform.c + transform.a * np.arange(shape[1] + 1) - city.origin[0]) / res
+    wy, wx = _overlaps(rows, city.landcover.shape[0]), _overlaps(cols, city.landcover.shape[1])
+    area = np.outer(wy.sum(axis=1), wx.sum(axis=1))
+    full = np.isclose(area, abs(transform.a * transform.e) / res**2)
+    return [np.where(full, (wy @ (wx @ np.asarray(f, float).T).T) / area, np.nan) for f in fields]
+
+
+def _pure_classes(city, shape, transform):
+    """The generator's class of each pixel of a grid whose footprint covers cells of that one
+    class only (0 elsewhere)."""
+    shares = _footprint_means(city, [city.landcover == c for c in CLASSES], shape, transform)
+    pure = np.zeros(shape, dtype=np.uint8)
+    for code, share in zip(CLASSES, shares, strict=True):
+        pure[share >= 1 - 1e-9] = code
+    return pure
 
 
 def test_demo_products_are_real_formats(demo):
@@ -75,8 +98,8 @@ def test_demo_recovers_planted_heat_island(demo):
     assert len(tifs) == len(SCENES)
     for tif in tifs:
         with rasterio.open(tif) as src:
-            lst = src.read(1)
-        classes = _class_of_pixels(lst.shape)
+            lst, transform = src.read(1), src.transform
+        classes = _pure_classes(make_city(), lst.shape, transform)
         base = np.nanmean(lst[classes == 3])  # rural low vegetation
         for code in (2, 4, 5):  # dense vegetation, dense built, suburban built
             recovered = np.nanmean(lst[classes == code]) - base
@@ -182,20 +205,17 @@ def test_demo_reports_suhii_per_scene_and_composite(demo, planted):
     assert {s["product_id"][:4] for s in heat["scenes"]} == {"LC08", "LC09"}
     for record in heat["scenes"]:  # UTC, said so: ISO 8601 without a zone is local time
         assert dt.datetime.fromisoformat(record["time"]).utcoffset() == dt.timedelta(0)
-    # Oracle at the run's resolution: the generator's planted offset averaged over the 3 x 3
-    # 10 m cells of each 30 m pixel, urban footprint minus rural reference pixels.
+    # Oracle at the run's resolution: the generator's planted offset averaged over each 30 m
+    # pixel (the 10 m cells weighted by the area they share with it: the grid's pixels are
+    # the products' own), urban footprint minus rural reference pixels.
     city = make_city()
     graph = scene_graph(load_config(out / "config.yaml"))
     urban, ref = graph.urban.values.astype(bool), graph.reference_mask.values.astype(bool)
-    _, east, north = _pure_city_classes(city, urban.shape, graph.geobox.transform)
-    i, j = (north // city.resolution).astype(int), (east // city.resolution).astype(int)
-    padded = np.pad(city.lst_offset(), 1, mode="edge")
-    n = city.landcover.shape[0]
-    i, j = np.clip(i, 0, n - 1) + 1, np.clip(j, 0, n - 1) + 1
-    offset = sum(padded[i + di, j + dj] for di in (-1, 0, 1) for dj in (-1, 0, 1)) / 9
-    # Water (the products' QA bit 7: most of the pixel's cells) has no urban LST.
-    wet = np.pad(city.landcover == 1, 1, mode="edge")
-    water = sum(wet[i + di, j + dj] for di in (-1, 0, 1) for dj in (-1, 0, 1)) / 9 > 0.5
+    offset, wet = _footprint_means(
+        city, [city.lst_offset(), city.landcover == 1], urban.shape, graph.geobox.transform
+    )
+    # Water (the products' QA bit 7: most of the pixel's area) has no urban LST.
+    water = wet > 0.5
     expected = offset[urban & ~water].mean() - offset[ref].mean()
     assert abs(heat["composite"]["suhii_k"] - expected) < 0.25, (heat["composite"], expected)
     for record in heat["scenes"]:  # cloud gaps and each scene's texture: looser
@@ -220,21 +240,12 @@ def test_demo_reports_suhii_per_scene_and_composite(demo, planted):
 
 
 def _pure_city_classes(city, shape, transform):
-    """The generator's class of each run pixel whose 3 x 3 10 m cells around its centre are
-    all of one class (0 elsewhere), and the pixel centres in metres from the city origin."""
+    """The generator's class of each run pixel whose footprint covers 10 m cells of that one
+    class only (0 elsewhere), and the pixel centres in metres from the city origin."""
     rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
     east = transform.c + cols * transform.a - city.origin[0]
     north = city.origin[1] - (transform.f + rows * transform.e)
-    i, j = (north // city.resolution).astype(int), (east // city.resolution).astype(int)
-    n = city.landcover.shape[0]
-    inside = (i >= 0) & (i < n) & (j >= 0) & (j < n)
-    centre = np.where(inside, city.landcover[np.clip(i, 0, n - 1), np.clip(j, 0, n - 1)], 0)
-    same = np.ones(shape, dtype=bool)
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            ii, jj = np.clip(i + di, 0, n - 1), np.clip(j + dj, 0, n - 1)
-            same &= city.landcover[ii, jj] == centre
-    return np.where(inside & same, centre, 0), east, north
+    return _pure_classes(city, shape, transform), east, north
 
 
 def test_demo_run_landcover_matches_the_generator(demo):

@@ -231,7 +231,9 @@ def test_valid_frac_is_of_the_zones_land(demo_run, demo_folder):
         assert table.loc[code, "valid_frac"] == pytest.approx(min(want, 1.0), abs=0.03), code
         if (classes[inside] == 1).mean() > 0.3:
             riverside += 1
-            assert table.loc[code, "valid_frac"] > 0.9  # was the land's share of the IRIS
+            # Was the land's share of the IRIS (under 0.7 here); what is lost now is clouds:
+            # land clear on fewer than composite.min_clear dates, up to ~11 % of an IRIS.
+            assert table.loc[code, "valid_frac"] > 0.85
     assert riverside >= 4
 
 

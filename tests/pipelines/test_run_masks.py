@@ -307,7 +307,7 @@ CLOUD_PIXEL = (76, 76)
 
 
 def _checkerboard_products(demo_folder, folder):
-    """The demo's Landsat products at USGS's pixel phase (corners at 15 m + k·30 m), their
+    """The demo's Landsat products (at USGS's pixel phase, edges at 15 m + k·30 m), their
     ST_B10 a checkerboard of the demo's temperatures + 15 K and - 15 K, exactly 290 K and
     320 K in :data:`PATCH`; on the first date, :data:`CLOUD_PIXEL` cloudy."""
     from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn
@@ -324,9 +324,8 @@ def _checkerboard_products(demo_folder, folder):
         bands["lwir11"] = kelvin_to_st_dn(kelvin + np.where((rows + cols) % 2, -15.0, 15.0))
         if k == 0:
             bands["qa_pixel"][CLOUD_PIXEL] = encode_qa_pixel(cloud=True)
-        shifted = Affine(30, 0, transform.c + 5, 0, -30, transform.f - 5)
-        assert shifted.c % 30 == 15 and shifted.f % 30 == 15
-        _rewrite(product, folder, bands, crs=32631, transform=shifted, path=198, row=30)
+        assert transform.c % 30 == 15 and transform.f % 30 == 15  # as the demo writes them
+        _rewrite(product, folder, bands, crs=32631, transform=transform, path=198, row=30)
     return sorted(folder.iterdir())
 
 
