@@ -429,32 +429,9 @@ def _source_items(
     max_cloud_cover: float | None,
     item_dir: Path,
 ) -> list[pystac.Item]:
-    """Return the ilots items one source gives (not yet filtered by sensor, time, area).
-
-    Those that read Planetary Computer's storage are marked to be signed at each read.
-    """
+    """Return the ilots items one source gives (not yet filtered by sensor, time, area)."""
     if src.path is not None:
-        items = opener.expand(src.path, key)
-    else:
-        items = _found_items(
-            src, key, opener=opener, bbox=bbox, intervals=intervals,
-            max_cloud_cover=max_cloud_cover, item_dir=item_dir,
-        )  # fmt: skip
-    sign_planetary_computer(items, key)
-    return items
-
-
-def _found_items(
-    src: InputSource,
-    key: str,
-    *,
-    opener: _Opener,
-    bbox: BBox,
-    intervals: Sequence[Interval],
-    max_cloud_cover: float | None,
-    item_dir: Path,
-) -> list[pystac.Item]:
-    """Return the ilots items of a catalogue or API source, saving remote items' JSON."""
+        return opener.expand(src.path, key)
     if src.catalog is not None:
         try:
             raw = search_catalog(
@@ -560,9 +537,10 @@ def resolve_inputs(
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
             keys = listing.get(Path(src.path), []) if src.path is not None else []
+            named = f"{source}: {', '.join(keys)}" if len(keys) > 1 else key
             items = _source_items(
                 src,
-                f"{source}: {', '.join(keys)}" if len(keys) > 1 else key,
+                named,
                 opener=opener,
                 bbox=bbox,
                 intervals=intervals,
@@ -570,6 +548,7 @@ def resolve_inputs(
                 item_dir=folder,
             )
             mine = [it for it in items if _is_sensor(it, sensor)]
+            sign_planetary_computer(mine, named)  # its storage refuses unsigned reads
             if not mine:
                 other = len(items) - len(mine)
                 extra = f" ({other} of another sensor)" if other else ""
