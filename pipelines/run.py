@@ -66,7 +66,7 @@ from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
 from pipelines.progress import progress_stage
-from pipelines.report import build_report
+from pipelines.report import Messages, build_report
 from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
@@ -75,6 +75,7 @@ from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
 )
+from raster.load import native_window
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import (
     ConfigError,
@@ -869,11 +870,18 @@ def _run(
     sharpened_fit = None
     if config.sharpen.enabled:  # on the final composites: a tiled run's are the mosaics
         ndvi = rasters.get("ndvi_median")
+        # Which Landsat pixel each grid pixel lies in: the run's gather, or (when it loaded
+        # the bands onto the grid: mask dilation, another resampling) the same plan anew.
+        pixels = (
+            gather
+            if gather is not None
+            else native_window(list(inputs.landsat), ["lwir11"], geobox)
+        )
         with timer("sharpen"):
             sharpened = sharpen_composite(
                 config.sharpen, rasters["lst_median"],
                 None if ndvi is None or ndvi.attrs.get(PLACEHOLDER) else ndvi, crs, notes,
-                gather,
+                pixels,
             )  # fmt: skip
         if sharpened is not None:
             sharpened_fit = sharpen_record(sharpened, config.sharpen)
@@ -935,8 +943,9 @@ def _run(
         if "gpkg" in formats:
             descriptions = {name: zone_layer_description(name, frame.columns)
                             for name, frame in layers.items()}  # fmt: skip
-            write_zones_gpkg(folder.zones_gpkg, layers, default_zone_styles(layers),
-                             descriptions=descriptions)  # fmt: skip
+            no_value = Messages(config.outputs.report_language)("legend_no_value")
+            styles = default_zone_styles(layers, no_value_label=no_value)  # the report's words
+            write_zones_gpkg(folder.zones_gpkg, layers, styles, descriptions=descriptions)
         for name, frame in layers.items():
             if "parquet" in formats:
                 write_geoparquet(frame, folder.zone_parquet(name))

@@ -70,8 +70,9 @@ def sharpen_composite(
     notes
         The run's warnings, to which a note is added when no raster can be made.
     gather
-        How the run put the Landsat pixels onto the grid (``LandsatSeries.gather``); None
-        when it warped them.
+        Which Landsat pixel each grid pixel lies in (:func:`raster.load.native_window`, the
+        run's ``LandsatSeries.gather`` when it used one); None when the products are not on
+        one grid of the grid's CRS (warped onto it).
 
     Returns
     -------

@@ -1371,9 +1371,9 @@ class RunConfig(_Model):
             if round(ratio) < 2 or abs(ratio - round(ratio)) > 1e-6:
                 raise key_error(
                     "sharpen.enabled",
-                    f"sharpens the LST onto grid pixels that divide Landsat's 30 m, but "
-                    f"grid.resolution is {self.grid.resolution:g}; set grid.resolution to 10 "
-                    "or 15, or sharpen.enabled to false",
+                    f"sharpens the LST onto grid pixels finer than Landsat's 30 m that divide "
+                    f"it, but grid.resolution is {self.grid.resolution:g}; set grid.resolution "
+                    "to 10 or 15, or sharpen.enabled to false",
                 )
         listed = self.outputs.rasters
         if listed is None or self.sharpen.enabled == ("lst_median_sharpened" in listed):

@@ -164,7 +164,8 @@ def graduated_qml(
 
     A rule-based renderer: one rule per class of :func:`class_breaks`, low to high, then one
     for the features whose ``field`` is NULL, drawn hatched light grey (see the module's
-    docstring for why not QGIS's graduated renderer).
+    docstring for why not QGIS's graduated renderer). Without any finite value, the NULL rule
+    alone.
 
     Parameters
     ----------
@@ -188,10 +189,11 @@ def graduated_qml(
     str
         The QML document (UTF-8 text with the QGIS doctype).
     """
-    edges = class_breaks(values, n_classes, method=method, symmetric=symmetric)
-    count = len(edges) - 1
-    colors = ramp_colors(count, ramp)
-    decimals = _label_decimals(edges)
+    finite = np.isfinite(np.asarray(values, dtype=np.float64)).any()
+    edges = class_breaks(values, n_classes, method=method, symmetric=symmetric) if finite else []
+    count = max(len(edges) - 1, 0)
+    colors = ramp_colors(count, ramp) if count else []
+    decimals = _label_decimals(np.asarray(edges)) if count else 1
     suffix = f" {units}" if units else ""
     column = _quoted_column(field)
 
@@ -287,6 +289,7 @@ def default_zone_styles(
     *,
     field: str = "lst_anomaly_mean_k",
     qpv_label: str = "nom_qp",
+    no_value_label: str = "no value",
     n_classes: int = 7,
     method: BreakMethod = "equal",
 ) -> dict[str, str]:
@@ -297,9 +300,12 @@ def default_zone_styles(
     layers
         Layer name → GeoDataFrame (only ``iris`` and ``qpv`` get a style here).
     field
-        Column of ``iris`` to classify; when absent or all missing the layer gets no style.
+        Column of ``iris`` to classify (all missing: the "no value" class alone); when
+        absent the layer gets no style.
     qpv_label
         Column of ``qpv`` labelling each QPV; labels are left off when absent.
+    no_value_label
+        Legend label of the IRIS without a value (the report's language).
     n_classes, method
         See :func:`class_breaks`.
 
@@ -313,8 +319,8 @@ def default_zone_styles(
     columns = getattr(iris, "columns", ())
     if iris is not None and field in columns:
         values = np.asarray(iris[field], dtype=np.float64)  # type: ignore[index]
-        if np.isfinite(values).any():
-            styles["iris"] = graduated_qml(values, field=field, n_classes=n_classes, method=method)
+        styles["iris"] = graduated_qml(values, field=field, n_classes=n_classes, method=method,
+                                       no_value_label=no_value_label)  # fmt: skip
     qpv = layers.get("qpv")
     if qpv is not None:
         has_label = qpv_label in getattr(qpv, "columns", ())

@@ -108,7 +108,8 @@ def test_zones_gpkg_opens_styled(in_qgis):
     assert iris["columns"] == [FIELD]
     labels = [item["label"] for item in iris["legend"]]
     assert len(labels) == 8 and all(label.endswith(" K") for label in labels[:7])
-    assert labels[7] == "no value" and iris["filters"][7] == f'"{FIELD}" IS NULL'
+    # The no-value class, in the report's language (French by default).
+    assert labels[7] == "sans valeur" and iris["filters"][7] == f'"{FIELD}" IS NULL'
     colors = [tuple(item["color"]) for item in iris["legend"]]
     assert colors == [(*c, 255) for c in (*DIVERGING_RAMP, NO_VALUE_FILL)]
     assert iris["features"] == len(gpd.read_parquet(out / "zones" / "iris.parquet"))

@@ -45,9 +45,11 @@ def test_run_folder_files(demo_run):
             assert src.crs.to_epsg() == 32631
     assert set(gpd.list_layers(out / "zones.gpkg")["name"]) >= {"iris", "qpv"}
     with sqlite3.connect(out / "zones.gpkg") as con:
-        styled = {row[0] for row in con.execute("SELECT f_table_name FROM layer_styles")}
+        styles = dict(con.execute("SELECT f_table_name, styleQML FROM layer_styles"))
         described = dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
-    assert styled >= {"iris", "qpv"}
+    assert set(styles) >= {"iris", "qpv"}
+    # The IRIS legend's class for zones without a value, in the report's language (French).
+    assert 'label="sans valeur"' in styles["iris"] and "IS NULL" in styles["iris"]
     for layer in ("iris", "qpv"):  # the units, in the file as well as in the README
         assert "_k kelvin" in described[layer]
     # Each layer describes the census columns it has: the QPV layer holds none.

@@ -167,6 +167,22 @@ def test_sharpened_raster_keeps_each_landsat_pixels_radiance_and_adds_detail(sha
         assert float(tags[f"sharpen_{key}"]) == pytest.approx(fit[key], rel=1e-12), key
 
 
+def test_with_a_dilated_mask_the_cells_are_still_the_landsat_pixels(demo_folder, tmp_path):
+    """Under mask.dilate_px the run loads the Landsat bands onto the grid (no gather): the
+    cells are still the Landsat pixels, found from the products' own grid."""
+    out = tmp_path / "dilated"
+    run(_config(demo_folder, **SHARPEN, **{"mask.dilate_px": 1}), out=out)
+    phase = _landsat_phase(demo_folder, out)
+    with rasterio.open(out / "rasters" / f"{NAME}.tif") as src:
+        assert "on the Landsat pixels" in src.tags()["sharpen_coarse_cells"]
+    lst, sharp = _read(out, "lst_median"), _read(out, NAME)
+    coarse, fine = _coarse_lst(lst, phase), _blocks(sharp, phase)
+    kept = np.isfinite(coarse) & np.isfinite(fine).any(axis=-1)
+    assert kept.sum() > 5000
+    error = np.abs(_radiance_mean(fine) - coarse)[kept]
+    assert np.median(error) < 1e-4 and error.max() < 5e-3
+
+
 def test_fit_is_least_squares_over_the_homogeneous_cells(sharpened, phase):
     """science.md §4.2 step 3 by hand: cells with an LST and nine NDVI pixels, the 80 %
     lowest CV (population std / |mean|) of their NDVI, LST = a + b·mean NDVI."""

@@ -3,6 +3,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines.outputs import default_zone_styles, graduated_qml, outline_qml
@@ -206,3 +207,14 @@ def test_default_zone_styles(layers):
     assert _parse(styles["qpv"]).find("renderer-v2").get("type") == "singleSymbol"
     bare = {"iris": layers["iris"].drop(columns="lst_anomaly_mean_k"), "other": layers["qpv"]}
     assert default_zone_styles(bare) == {}
+
+
+def test_all_values_missing_gives_the_no_value_class_alone():
+    """An all-cloudy run: every IRIS is NULL, drawn hatched as such (not QGIS's random
+    single symbol of an unstyled layer)."""
+    frame = pd.DataFrame({"lst_anomaly_mean_k": [np.nan, np.nan]})
+    qml = default_zone_styles({"iris": frame}, no_value_label="sans valeur")["iris"]
+    rules = _parse(qml).findall(".//rules/rule")
+    assert [(r.get("label"), r.get("filter")) for r in rules] == [
+        ("sans valeur", '"lst_anomaly_mean_k" IS NULL')
+    ]
