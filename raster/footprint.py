@@ -138,12 +138,11 @@ def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None
         GDAL leaves some of those empty (:func:`raster.footprint.native_groups` reads a
         window one pixel wider than the target, so the runs meet none).
     """
-    names = list(flags.data_vars)
     # One warp for all flags: stacked as 0/1 bytes, averaged in float32.
-    shares = _area_means(flags.to_dataarray("flag").astype(np.uint8), target, chunk)
+    shares = _each_area_mean(flags, np.uint8, target, chunk)
     return xr.Dataset({
-        name: shares.isel(flag=k, drop=True).assign_attrs(long_name=f"share of the pixel: {name}")
-        for k, name in enumerate(names)
+        name: share.assign_attrs(long_name=f"share of the pixel: {name}")
+        for name, share in shares.items()
     })  # fmt: skip
 
 
@@ -170,12 +169,17 @@ def footprint_means(values: xr.Dataset, target: GeoBox, chunk: int | None = None
         float32 means, each variable keeping its attributes; NaN where no source pixel lies
         under the target pixel. Lazy on Dask input.
     """
-    names = list(values.data_vars)
-    means = _area_means(values.to_dataarray("value").astype(np.float32), target, chunk)
-    return xr.Dataset({
-        name: means.isel(value=k, drop=True).assign_attrs(values[name].attrs)
-        for k, name in enumerate(names)
-    })  # fmt: skip
+    means = _each_area_mean(values, np.float32, target, chunk)
+    return xr.Dataset({name: mean.assign_attrs(values[name].attrs)
+                       for name, mean in means.items()})  # fmt: skip
+
+
+def _each_area_mean(
+    data: xr.Dataset, dtype: type, target: GeoBox, chunk: int | None
+) -> dict[str, xr.DataArray]:
+    """Area means of every variable of ``data`` (as ``dtype``), stacked for one pass."""
+    means = _area_means(data.to_dataarray("variable").astype(dtype), target, chunk)
+    return {str(name): means.isel(variable=k, drop=True) for k, name in enumerate(data.data_vars)}
 
 
 def _area_means(stack: xr.DataArray, target: GeoBox, chunk: int | None) -> xr.DataArray:
@@ -531,8 +535,7 @@ def temperature_means(
 
 def _fourth_power(kelvin: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """T⁴ (K⁴, float64) where ``valid``, 0 elsewhere (finite, for :func:`footprint_means`)."""
-    t = np.asarray(kelvin, dtype=np.float64)
-    return np.where(valid, np.where(valid, t, 0.0) ** 4, 0.0)
+    return np.where(valid, np.asarray(kelvin, dtype=np.float64), 0.0) ** 4
 
 
 def _fourth_root(mean_t4: np.ndarray, valid_share: np.ndarray) -> np.ndarray:
