@@ -278,7 +278,7 @@ def _write_landsat(city, scene, folder: Path) -> Path:
     from rasterio.transform import from_origin
     from scipy import ndimage
 
-    from pipelines.demo import SATURATED_ROOF_BRIGHTNESS
+    from pipelines.demo import roof_saturation
     from pipelines.demo_city import Scene
     from raster.synthetic import (
         encode_qa_pixel,
@@ -308,13 +308,8 @@ def _write_landsat(city, scene, folder: Path) -> Path:
             cloud=cloud30, dilated_cloud=cloud30, shadow=shadow30, water=water30
         ),
         "st_qa": st_qa,
-        # As real products: QA_RADSAT, B2-B4 (bits 1-3) saturated on the brightest dense roofs.
-        "qa_radsat": np.where(
-            (to30(city.landcover == 4) == 1.0)
-            & (to30(city.brightness) > SATURATED_ROOF_BRIGHTNESS),
-            0b1110,
-            0,
-        ).astype("uint16"),
+        # As real products: QA_RADSAT, B2-B4 saturated on the brightest dense roofs (the demo's).
+        "qa_radsat": roof_saturation(city),
     }
     return write_landsat_c2l2(
         folder,

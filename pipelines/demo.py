@@ -56,7 +56,14 @@ from raster.synthetic import (
 )
 from tiles.grid import LANDSAT_PIXEL_M
 
-__all__ = ["S2_PRODUCTS", "SCENES", "demo_folder", "run_demo", "write_demo_products"]
+__all__ = [
+    "S2_PRODUCTS",
+    "SCENES",
+    "demo_folder",
+    "roof_saturation",
+    "run_demo",
+    "write_demo_products",
+]
 
 #: The Landsat scenes (path 198 row 30; Landsat 8 and 9 pass 8 days apart).
 SCENES = (
@@ -195,7 +202,7 @@ def _write_landsat(city: CityModel, scene: Scene, folder: Path) -> Path:
         ),
         "st_qa": np.full(lst.shape, 150, dtype="int16"),  # 1.5 K uncertainty
         "st_cdist": _cloud_distance_dn(cloud30, LANDSAT_PIXEL_M),
-        "qa_radsat": _saturation(city),
+        "qa_radsat": roof_saturation(city),
     }
     (west, north), _ = city.landsat_grid()
     return write_landsat_c2l2(
@@ -214,7 +221,7 @@ SATURATED_ROOF_BRIGHTNESS = 1.58
 _VISIBLE_SATURATION = (1 << 1) | (1 << 2) | (1 << 3)
 
 
-def _saturation(city: CityModel) -> np.ndarray:
+def roof_saturation(city: CityModel) -> np.ndarray:
     """Return QA_RADSAT: B2-B4 saturated on the brightest dense roofs, 0 elsewhere.
 
     As on real scenes, a few bright roofs saturate OLI's visible bands; NIR, SWIR and the
