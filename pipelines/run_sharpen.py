@@ -20,7 +20,7 @@ from pipelines.config.models import SharpenConfig
 from raster.footprint import temperature_means
 from raster.nearest import NativeGather
 from raster.sharpen import SharpenError, sharpen_lst
-from tiles.grid import LANDSAT_PIXEL_M
+from tiles.grid import landsat_subdivision
 
 __all__ = ["COARSE_CELLS", "SHARPENED", "landsat_phase", "sharpen_composite", "sharpen_record"]
 
@@ -204,7 +204,5 @@ def _coarse_cells(lst: xr.DataArray, factor: int) -> xr.DataArray:
 
 def _sharpen_factor(grid: GeoBox) -> int | None:
     """Grid pixels per Landsat pixel along each axis (2 or more), or None if not a whole one."""
-    ratio = LANDSAT_PIXEL_M / abs(float(grid.resolution.x))
-    factor = round(ratio)
     square = abs(abs(grid.resolution.y) - abs(grid.resolution.x)) < 1e-9
-    return factor if factor >= 2 and abs(ratio - factor) < 1e-6 and square else None
+    return landsat_subdivision(abs(float(grid.resolution.x))) if square else None

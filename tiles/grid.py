@@ -28,6 +28,7 @@ __all__ = [
     "crs_name",
     "grid_anchor",
     "is_utm",
+    "landsat_subdivision",
     "utm_crs_for",
 ]
 
@@ -147,6 +148,17 @@ SOUTH_FALSE_NORTHING_M = 10_000_000.0
 def is_utm(epsg: int | None) -> bool:
     """Whether an EPSG code is a WGS 84 / UTM zone (326zz north, 327zz south)."""
     return epsg is not None and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760)
+
+
+def landsat_subdivision(resolution: float) -> int | None:
+    """Grid pixels per Landsat pixel along an axis when ``resolution`` divides 30 m.
+
+    2 or more (15 m: 2, 10 m: 3); None when ``resolution`` is not a whole fraction of 30 m
+    finer than it (the grids thermal sharpening can put the Landsat LST on).
+    """
+    ratio = LANDSAT_PIXEL_M / float(resolution)
+    factor = round(ratio)
+    return factor if factor >= 2 and abs(ratio - factor) < 1e-6 else None
 
 
 def grid_anchor(resolution: float, crs: Any) -> str:

@@ -39,7 +39,7 @@ from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
 from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
-from tiles.grid import LANDSAT_PIXEL_M
+from tiles.grid import landsat_subdivision
 
 __all__ = [
     "CONFIG_VERSION",
@@ -1367,8 +1367,7 @@ class RunConfig(_Model):
 
     def _check_sharpen(self) -> None:
         if self.sharpen.enabled:
-            ratio = LANDSAT_PIXEL_M / self.grid.resolution
-            if round(ratio) < 2 or abs(ratio - round(ratio)) > 1e-6:
+            if landsat_subdivision(self.grid.resolution) is None:
                 raise key_error(
                     "sharpen.enabled",
                     f"sharpens the LST onto grid pixels finer than Landsat's 30 m that divide "

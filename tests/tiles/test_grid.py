@@ -4,7 +4,13 @@ from hypothesis import strategies as st
 from odc.geo.geom import BoundingBox, box
 
 from tiles.errors import GridError
-from tiles.grid import aligned_chunks, analysis_geobox, grid_anchor, utm_crs_for
+from tiles.grid import (
+    aligned_chunks,
+    analysis_geobox,
+    grid_anchor,
+    landsat_subdivision,
+    utm_crs_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +106,11 @@ def test_grid_anchor_follows_the_landsat_pixels_at_multiples_of_30_m(resolution,
 def test_bad_grid_anchor():
     with pytest.raises(GridError, match="anchor"):
         analysis_geobox(BoundingBox(0, 0, 100, 100, crs="EPSG:32631"), 30, anchor="corner")
+
+
+@pytest.mark.parametrize(
+    ("resolution", "factor"),
+    [(10, 3), (15, 2), (7.5, 4), (5, 6), (30, None), (20, None), (60, None), (12, None)],
+)
+def test_landsat_subdivision_is_grid_pixels_per_landsat_pixel(resolution, factor):
+    assert landsat_subdivision(resolution) == factor
