@@ -174,7 +174,9 @@ print(
 
 # %%
 cluster_run_dir = Path(tempfile.mkdtemp(prefix="ilots-cluster-run-"))
-atexit.register(shutil.rmtree, cluster_run_dir, ignore_errors=True)  # this notebook's own
+if not os.environ.get("ILOTS_DEMO_DIR"):  # removed with this notebook's own demo; with a
+    # demo folder given, kept: its caller may read the results (the project's tests do)
+    atexit.register(shutil.rmtree, cluster_run_dir, ignore_errors=True)
 with get_task_stream(client) as stream:
     result = run(config, out=cluster_run_dir)
 run_tasks = Counter(task["worker"] for task in stream.data)
