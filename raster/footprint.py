@@ -46,7 +46,7 @@ from raster.quality.masks import landsat_clear_mask, landsat_radsat_mask, landsa
 from raster.quality.qa_pixel import QAPixelMask, qa_pixel_cloudy, qa_pixel_preset
 from raster.quality.scl import SCL, SCL_CLOUD_CLASSES, SCLMask, scl_preset
 from tiles.errors import MetadataError
-from tiles.grid import DEFAULT_CHUNK
+from tiles.grid import DEFAULT_CHUNK, northing_offset
 
 __all__ = [
     "FULL_SHARE",
@@ -197,9 +197,13 @@ def _area_means(stack: xr.DataArray, target: GeoBox, chunk: int | None) -> xr.Da
 
 
 def _separable(source: GeoBox, target: GeoBox) -> bool:
-    """Whether area weights between the grids are an x overlap times a y overlap."""
+    """Whether area weights between the grids are an x overlap times a y overlap.
+
+    So they are on north-up grids of one CRS, or of the north and south CRSs of one UTM zone
+    (a southern Landsat scene in 326zz under a 327zz grid: :func:`tiles.grid.northing_offset`).
+    """
     s, t = source.affine, target.affine
-    return source.crs == target.crs and s.b == s.d == t.b == t.d == 0
+    return northing_offset(source.crs, target.crs) is not None and s.b == s.d == t.b == t.d == 0
 
 
 def _axis_weights(
@@ -228,7 +232,8 @@ def _separable_shares(stack: xr.DataArray, source: GeoBox, target: GeoBox) -> xr
     s, t = source.affine, target.affine
     (sy, sx), (ty, tx) = source.shape.yx, target.shape.yx
     ix, wx = _axis_weights(t.c, t.a, tx, s.c, s.a, sx)
-    iy, wy = _axis_weights(t.f, t.e, ty, s.f, s.e, sy)
+    shift = northing_offset(source.crs, target.crs) or 0.0
+    iy, wy = _axis_weights(t.f, t.e, ty, s.f + shift, s.e, sy)
     data = stack.data
     along_x = sum(
         data[..., ix[:, m]].astype(np.float32) * wx[:, m].astype(np.float32)

@@ -8,6 +8,11 @@ rows and columns gives GDAL's nearest result at a fraction of the cost of its wa
 30 m Landsat and 20 m Sentinel-2 bands of a 10 m run are read once at their resolution and
 each value is repeated, not warped pixel by pixel.
 
+The north and south CRSs of one UTM zone count as one CRS here: a southern Landsat scene,
+gridded by USGS in the north zone with negative northings, lies on a 327zz grid translated by
+the 10,000 km false northing (La Réunion's Landsat products in EPSG:32640 under a run in
+EPSG:32740, Sentinel-2's CRS there), so it is gathered like any other, not warped.
+
 Ties follow GDAL's warper: a target pixel centre exactly on a source pixel edge takes the
 pixel after the edge in pixel order (GDAL adds 1e-10 before truncating).
 """
@@ -28,6 +33,8 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
+
+from tiles.grid import northing_offset
 
 __all__ = ["NativeGather", "gather_nearest", "native_counts", "native_gather", "same_phase"]
 
@@ -71,18 +78,21 @@ def native_gather(source: GeoBox, target: GeoBox) -> NativeGather | None:
     Returns
     -------
     NativeGather or None
-        None when the gather does not apply: different CRSs, a rotated grid, or source pixels
-        smaller than the target's (downsampling reads overviews; leave it to the warper).
+        None when the gather does not apply: different CRSs (other than the north and south
+        CRSs of one UTM zone, :func:`tiles.grid.northing_offset`), a rotated grid, or source
+        pixels smaller than the target's (downsampling reads overviews; leave it to the
+        warper). The plan's window is in the source's CRS.
     """
     src, dst = source.affine, target.affine
-    if source.crs != target.crs or not (_axis_aligned(src) and _axis_aligned(dst)):
+    shift = northing_offset(source.crs, target.crs)
+    if shift is None or not (_axis_aligned(src) and _axis_aligned(dst)):
         return None
     if abs(src.a) < abs(dst.a) * (1 - _PHASE_TOL) or abs(src.e) < abs(dst.e) * (1 - _PHASE_TOL):
         return None
     ny, nx = target.shape.yx
     # Centres of the target pixels in the source grid's pixel coordinates.
     col_pos = (dst.c + (np.arange(nx) + 0.5) * dst.a - src.c) / src.a
-    row_pos = (dst.f + (np.arange(ny) + 0.5) * dst.e - src.f) / src.e
+    row_pos = (dst.f + (np.arange(ny) + 0.5) * dst.e - (src.f + shift)) / src.e
     cols = np.floor(col_pos + _GDAL_NUDGE).astype(np.int64)
     rows = np.floor(row_pos + _GDAL_NUDGE).astype(np.int64)
     c0, r0 = int(cols.min()), int(rows.min())

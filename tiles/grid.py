@@ -29,6 +29,7 @@ __all__ = [
     "grid_anchor",
     "is_utm",
     "landsat_subdivision",
+    "northing_offset",
     "utm_crs_for",
 ]
 
@@ -148,6 +149,26 @@ SOUTH_FALSE_NORTHING_M = 10_000_000.0
 def is_utm(epsg: int | None) -> bool:
     """Whether an EPSG code is a WGS 84 / UTM zone (326zz north, 327zz south)."""
     return epsg is not None and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760)
+
+
+def northing_offset(source: Any, target: Any) -> float | None:
+    """Add this to a ``source`` northing to get the same point's northing in ``target``.
+
+    0 when the CRSs are equal; ±10,000 km between the north and south CRSs of one UTM zone
+    (USGS grids southern Landsat scenes in the north zone, EPSG:326zz with negative
+    northings, where Sentinel-2 and the analysis grid use the south zone, 327zz): the same
+    projection, so a grid in one is a translated grid in the other, with no resampling.
+    None otherwise (the grids need a warp).
+
+    ``source``, ``target``: anything odc-geo reads as a CRS.
+    """
+    a, b = CRS(source), CRS(target)
+    if a == b:
+        return 0.0
+    if not (is_utm(a.epsg) and is_utm(b.epsg)) or a.epsg % 100 != b.epsg % 100:
+        return None
+    south = (b.epsg > 32700) - (a.epsg > 32700)  # type: ignore[operator]
+    return south * SOUTH_FALSE_NORTHING_M
 
 
 def landsat_subdivision(resolution: float) -> int | None:

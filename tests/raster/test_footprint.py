@@ -375,3 +375,25 @@ def test_footprint_means_weigh_by_area_and_equal_gdal_average(monkeypatch, chunk
     monkeypatch.setattr(footprint, "_separable", lambda source, target: False)
     warped = footprint_means(ds, TARGET, chunk=5 if chunks else None)["t4"].values
     np.testing.assert_allclose(warped, means["t4"].values, rtol=1e-6)
+
+
+@pytest.mark.parametrize("chunks", [None, 7], ids=["numpy", "dask"])
+def test_southern_landsat_shares_on_the_south_crs_are_separable_and_equal_gdal(monkeypatch, chunks):
+    """30 m pixels of a southern Landsat scene (USGS: north zone, negative northings) onto a
+    60 m grid in the zone's south CRS: the same lattice 10,000 km north, so the weights are
+    separable. Oracles: the hand-computed area weights on the translated grid, and GDAL's
+    ``average`` warp between the two CRSs."""
+    from raster import footprint
+
+    source = GeoBox((30, 30), Affine(30, 0, 339_985, 0, -30, -2_319_975), "EPSG:32640")
+    target = GeoBox((12, 12), Affine(60, 0, 340_045, 0, -60, 7_680_025 - 60), "EPSG:32740")
+    moved = GeoBox(target.shape, Affine(60, 0, 340_045, 0, -60, -2_319_975 - 60), "EPSG:32640")
+    assert footprint._separable(source, target)
+    values = np.random.default_rng(12).random(source.shape.yx) < 0.4
+    data = dsa.from_array(values, chunks=chunks) if chunks else values
+    flags = xr.Dataset({"flag": xr.DataArray(data, dims=("y", "x"), coords=xr_coords(source))})
+    got = footprint_shares(flags, target, chunk=5 if chunks else None)["flag"].values
+    np.testing.assert_allclose(got, _share_by_hand(values, source, moved), rtol=0, atol=2e-6)
+    monkeypatch.setattr(footprint, "_separable", lambda source, target: False)
+    warped = footprint_shares(flags, target, chunk=5 if chunks else None)["flag"].values
+    np.testing.assert_allclose(got, warped, rtol=0, atol=2e-6)

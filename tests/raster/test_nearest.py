@@ -68,6 +68,54 @@ def test_gather_equals_gdal_nearest(src_res, dst_res, dst_origin):
     np.testing.assert_array_equal(got, expected)
 
 
+#: A southern Landsat grid as USGS writes it (north zone, negative northings, edges at
+#: 15 m + k·30 m) and the same zone's south CRS, where Sentinel-2 and the run's grid are.
+NORTH_40, SOUTH_40 = "EPSG:32640", "EPSG:32740"
+REUNION = GeoBox((40, 36), from_origin(339_985.0, -2_319_975.0, 30, 30), NORTH_40)
+
+
+@pytest.mark.parametrize("dst_origin", [(340_003.0, 7_679_993.5), (340_127.0, 7_679_811.0)])
+def test_gather_from_the_north_zone_onto_its_south_crs_equals_gdal(dst_origin):
+    """Southern Landsat pixels (326zz) onto a 327zz grid are gathered, not warped: the oracle
+    is GDAL's nearest warp between the two CRSs (phases off the pixel edges, where PROJ's
+    rounding cannot decide a tie)."""
+    values = np.random.default_rng(5).integers(0, 60_000, size=REUNION.shape.yx)
+    target = GeoBox((70, 75), from_origin(*dst_origin, 10, 10), SOUTH_40)
+    plan = native_gather(REUNION, target)
+    assert plan is not None and plan.geobox.crs == REUNION.crs  # read on the product's grid
+    col0 = round((plan.geobox.affine.c - REUNION.affine.c) / 30)
+    row0 = round((REUNION.affine.f - plan.geobox.affine.f) / 30)
+    ny, nx = plan.geobox.shape.yx
+    got = values[row0 : row0 + ny, col0 : col0 + nx].take(plan.rows, 0).take(plan.cols, 1)
+    expected = np.full(target.shape.yx, -1.0)
+    reproject(
+        values.astype("float64"), expected, src_transform=REUNION.affine, src_crs=NORTH_40,
+        dst_transform=target.affine, dst_crs=SOUTH_40, resampling=Resampling.nearest,
+        src_nodata=None, dst_nodata=-1.0,
+    )  # fmt: skip
+    assert (expected >= 0).all()
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dst_origin", [(340_000.0, 7_680_000.0), (340_010.0, 7_679_980.0)])
+def test_gather_onto_the_south_crs_is_the_gather_onto_the_translated_grid(dst_origin):
+    """With ties (10 m centres on 30 m edges): the south-CRS grid is the north-CRS grid moved
+    10,000 km north, so its plan is that grid's, which equals GDAL in one CRS (above)."""
+    south = GeoBox((70, 75), from_origin(*dst_origin, 10, 10), SOUTH_40)
+    north = GeoBox((70, 75), from_origin(dst_origin[0], dst_origin[1] - 1e7, 10, 10), NORTH_40)
+    got, want = native_gather(REUNION, south), native_gather(REUNION, north)
+    assert got.geobox == want.geobox
+    np.testing.assert_array_equal(got.rows, want.rows)
+    np.testing.assert_array_equal(got.cols, want.cols)
+    assert got.target == south
+    # and the other way: the same pixels in the south CRS onto the north-CRS grid
+    moved = GeoBox(REUNION.shape, from_origin(339_985.0, 7_680_025.0, 30, 30), SOUTH_40)
+    back = native_gather(moved, north)
+    np.testing.assert_array_equal(back.rows, want.rows)
+    np.testing.assert_array_equal(back.cols, want.cols)
+    assert native_gather(REUNION, GeoBox((5, 5), from_origin(0, 0, 10, 10), "EPSG:32739")) is None
+
+
 def test_gather_declines_what_it_cannot_do():
     source = GeoBox((10, 10), from_origin(0, 100, 10, 10), CRS)
     finer = GeoBox((10, 10), from_origin(0, 100, 5, 5), CRS)
@@ -134,14 +182,14 @@ def test_gather_reads_each_source_chunk_once():
     assert total == whole.sum()
 
 
-def _l2(tmp_path, day, origin, tag):
+def _l2(tmp_path, day, origin, tag, crs=32631):
     rng = np.random.default_rng(tag)
     size = 24
     lst = kelvin_to_st_dn(300.0 + 10 * rng.random((size, size)))
     qa = np.broadcast_to(encode_qa_pixel(), (size, size)).copy()
     qa[rng.random((size, size)) < 0.2] = encode_qa_pixel(cloud=True)
     return write_landsat_c2l2(
-        tmp_path, bands={"lwir11": lst, "qa_pixel": qa}, crs=32631,
+        tmp_path, bands={"lwir11": lst, "qa_pixel": qa}, crs=crs,
         transform=from_origin(*origin, 30, 30), platform="landsat-8", path=199, row=26,
         date=dt.date(2023, 7, day),
     )  # fmt: skip
@@ -186,7 +234,31 @@ def test_load_items_gathers_coarse_bands_exactly_as_the_warper(tmp_path, monkeyp
         fast = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
                           resampling="nearest")  # fmt: skip
     assert opened == [], "building the graph opened files"
-    assert "reproject" not in str(dict(fast.lwir11.data.__dask_graph__()))
+    layers = fast.lwir11.data.__dask_graph__().layers
+    assert any(name.startswith("gather-nearest") for name in layers)  # no warp
+    monkeypatch.setattr(raster.load, "_gather_plan", lambda *args: None)  # odc-stac + GDAL
+    warped = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
+                        resampling="nearest")  # fmt: skip
+    xr.testing.assert_identical(fast.compute(), warped.compute())
+    assert np.isfinite(fast.lwir11.values).any() and np.isnan(fast.lwir11.values).any()
+
+
+def test_southern_landsat_products_are_gathered_onto_a_south_crs_grid(tmp_path, monkeypatch):
+    """La Réunion: USGS products in EPSG:32640 with negative northings under a run in
+    EPSG:32740. Read on their own grid and gathered (no warp in the graph), the values are
+    GDAL's (odc-stac's warp between the two CRSs) on a grid whose centres are off the
+    30 m edges, and the masks and LST can run on the Landsat pixels (a native window)."""
+    items = [
+        open_product(_l2(tmp_path, 4, (339_985, -2_319_975), 1, crs=32640)),
+        open_product(_l2(tmp_path, 20, (340_075, -2_320_065), 2, crs=32640)),
+    ]
+    grid = GeoBox((50, 60), from_origin(340_052, 7_679_953, 10, 10), SOUTH_40)
+    assert raster.load.native_window(items, ["lwir11", "qa_pixel"], grid) is not None
+    with raise_if_dask_computes():
+        fast = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
+                          resampling="nearest")  # fmt: skip
+    layers = fast.lwir11.data.__dask_graph__().layers
+    assert any(name.startswith("gather-nearest") for name in layers)
     monkeypatch.setattr(raster.load, "_gather_plan", lambda *args: None)  # odc-stac + GDAL
     warped = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
                         resampling="nearest")  # fmt: skip

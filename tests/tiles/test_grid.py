@@ -114,3 +114,21 @@ def test_bad_grid_anchor():
 )
 def test_landsat_subdivision_is_grid_pixels_per_landsat_pixel(resolution, factor):
     assert landsat_subdivision(resolution) == factor
+
+
+def test_northing_offset_is_the_south_zones_false_northing():
+    """The oracle is PROJ: a point's northing in the zone's south CRS minus its north one."""
+    from pyproj import Transformer
+
+    from tiles.grid import northing_offset
+
+    to_south = Transformer.from_crs("EPSG:32640", "EPSG:32740", always_xy=True)
+    x, y = 340_000.0, -2_320_000.0  # Saint-Denis, La Réunion, as USGS grids it
+    south_y = to_south.transform(x, y)[1]
+    assert northing_offset("EPSG:32640", "EPSG:32740") == pytest.approx(south_y - y, abs=1e-6)
+    assert northing_offset("EPSG:32740", "EPSG:32640") == pytest.approx(y - south_y, abs=1e-6)
+    assert northing_offset("EPSG:32631", "EPSG:32631") == 0.0
+    assert northing_offset("EPSG:2154", "EPSG:2154") == 0.0
+    assert northing_offset("EPSG:32631", "EPSG:32632") is None  # another zone: a warp
+    assert northing_offset("EPSG:32740", "EPSG:32739") is None
+    assert northing_offset("EPSG:2154", "EPSG:32631") is None
