@@ -22,8 +22,9 @@ Public API
     IRIS layer's ``P18_POP``-style column.
 ``join_tables(left, right, on="code_iris", how="left") -> (DataFrame, JoinReport)``
     (:mod:`.joins`) A one-to-one join that reports every unmatched code.
-``iris_qpv_overlay(iris, qpv, *, threshold=0.5, crs="EPSG:2154") -> DataFrame``
-    (:mod:`.overlay`) Per IRIS: ``qpv_share``, ``in_qpv``, ``code_qp_main``.
+``iris_qpv_overlay(iris, qpv, *, threshold=0.5, crs=None) -> DataFrame``
+    (:mod:`.overlay`) Per IRIS: ``qpv_share``, ``in_qpv``, ``code_qp_main``; areas in an
+    equal-area CRS centred on the IRIS unless ``crs`` is given.
 ``open_layer(source, *, layer, what, bbox=None, fids=None) -> GeoDataFrame``
     (:mod:`._layers`) A vector layer with its CRS checked, read near an area (``bbox``) or
     for some features (``fids``) only.

@@ -5,12 +5,13 @@ when at least ``threshold`` of its area lies inside the union of the QPV polygon
 default, 50 %, is the rule of science.md §7.6, marked **[U]** there: a parameter, not a
 constant. INSEE's own QPV/IRIS correspondence is not used (not reached).
 
-Areas are computed in a projected CRS, by default Lambert-93 (EPSG:2154, the IGN CRS of
-metropolitan France). Lambert-93 is conformal, not equal-area, but its areal scale factor
-varies by well under 0.1 % across one IRIS, so it cancels in the *ratio* of an area inside
-the IRIS to the IRIS's area. For overseas departments pass their local UTM CRS (e.g.
-EPSG:2975 for La Réunion); EPSG:3035 (LAEA Europe, equal-area) also works for metropolitan
-France. Geometries are repaired after reprojection (:func:`raster.zonal.prepare_zones`).
+Areas are computed in a projected CRS, by default a Lambert azimuthal equal-area projection
+centred on the IRIS (:func:`equal_area_crs`): true areas in m² wherever the city is, in
+metropolitan France and overseas alike. A conformal CRS's areal scale factor varies by well
+under 0.1 % across one IRIS, so it cancels in the *ratio* ``qpv_share``, but not in the
+areas: Lambert-93 (EPSG:2154) measures metropolitan areas within about 0.6 %, and overseas
+areas 1.3 (Guadeloupe) to 3.5 (La Réunion) times too large, far outside its area of use.
+Geometries are repaired after reprojection (:func:`raster.zonal.prepare_zones`).
 """
 
 from __future__ import annotations
@@ -29,13 +30,11 @@ from pipelines.census._messages import WarningLog
 from raster.zonal.zones import prepare_zones
 from tiles.errors import CRSError
 
-__all__ = ["DEFAULT_AREA_CRS", "DEFAULT_THRESHOLD", "iris_qpv_overlay"]
+__all__ = ["DEFAULT_THRESHOLD", "equal_area_crs", "iris_qpv_overlay"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-#: Lambert-93: the projected CRS areas are measured in for metropolitan France.
-DEFAULT_AREA_CRS = "EPSG:2154"
 #: Share of an IRIS's area inside QPV from which the IRIS counts as QPV (science.md §7.6 [U]).
 DEFAULT_THRESHOLD = 0.5
 #: Overlaps smaller than this (m²) are the shared edges of IRIS and QPV drawn along the same
@@ -48,7 +47,7 @@ def iris_qpv_overlay(
     qpv: gpd.GeoDataFrame,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    crs: Any = DEFAULT_AREA_CRS,
+    crs: Any = None,
     iris_id: str = "code_iris",
     qpv_id: str = "code_qp",
 ) -> pd.DataFrame:
@@ -65,7 +64,8 @@ def iris_qpv_overlay(
     threshold
         An IRIS is ``in_qpv`` when ``qpv_share >= threshold``; in (0, 1], default 0.5.
     crs
-        Projected CRS the areas are computed in (default EPSG:2154, Lambert-93).
+        Projected CRS the areas are computed in; by default :func:`equal_area_crs` of the
+        IRIS (true areas).
     iris_id, qpv_id
         The code columns.
 
@@ -102,7 +102,7 @@ def iris_qpv_overlay(
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
-    target = _projected_crs(crs)
+    target = equal_area_crs(iris) if crs is None else _projected_crs(crs)
     log = WarningLog("IRIS x QPV overlay")
     iris_zones = log.call(prepare_zones, iris, id=iris_id, crs=target)
     qpv_zones = log.call(prepare_zones, qpv, id=qpv_id, crs=target)
@@ -156,6 +156,29 @@ def iris_qpv_overlay(
     )  # fmt: skip
     log.emit()
     return out
+
+
+def equal_area_crs(zones: gpd.GeoDataFrame) -> pyproj.CRS:
+    """Return a Lambert azimuthal equal-area CRS centred on ``zones`` (WGS 84, metres).
+
+    Equal-area everywhere, and nearly free of shape distortion over a city around its
+    centre: areas measured in it are the zones' areas on the ellipsoid.
+
+    Raises
+    ------
+    tiles.errors.CRSError
+        If ``zones`` has no CRS.
+    """
+    if zones.crs is None:
+        raise CRSError("the IRIS layer has no CRS; set it (e.g. EPSG:2154) before the overlay")
+    west, south, east, north = zones.total_bounds
+    to_degrees = pyproj.Transformer.from_crs(zones.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_degrees.transform((west + east) / 2, (south + north) / 2)
+    if not np.isfinite([lon, lat]).all():  # no zone: any centre measures nothing
+        lon = lat = 0.0
+    return pyproj.CRS.from_proj4(
+        f"+proj=laea +lat_0={lat:.4f} +lon_0={lon:.4f} +x_0=0 +y_0=0 +datum=WGS84 +units=m"
+    )
 
 
 def _projected_crs(crs: Any) -> pyproj.CRS:

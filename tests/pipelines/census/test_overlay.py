@@ -1,17 +1,29 @@
-"""iris_qpv_overlay on hand-made squares (areas computed by hand) and on the real QPV."""
+"""iris_qpv_overlay on hand-made squares (areas computed by hand) and on the real QPV.
+
+The squares are drawn in Lambert-93 and measured there (``crs=L93``): their areas and shares
+are then exact by hand. By default areas are measured in an equal-area CRS; its oracle is
+the geodesic area on the ellipsoid (pyproj's ``Geod``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from pyproj import Geod
 from shapely import box
 
 from pipelines.census import iris_qpv_overlay, read_qpv
-from tests.pipelines.census.helpers import X0, Y0, call_quiet, layer
+from tests.pipelines.census.helpers import L93, X0, Y0, call_quiet, layer
 from tiles import CRSError, ZonesError
 
 S = 100.0  # the IRIS are 100 m squares: area 10 000 m²
+
+
+def geodesic_areas(frame) -> np.ndarray:
+    """Areas (m²) on the WGS 84 ellipsoid, by pyproj's Geod (geodesic edges)."""
+    geod = Geod(ellps="WGS84")
+    return np.array([abs(geod.geometry_area_perimeter(g)[0]) for g in frame.to_crs(4326).geometry])
 
 
 def sq(x0, y0, x1, y1):
@@ -44,7 +56,7 @@ def qpv_layer(crs="EPSG:2154"):
 
 
 def test_shares_by_hand():
-    out = iris_qpv_overlay(iris_layer(), qpv_layer())
+    out = iris_qpv_overlay(iris_layer(), qpv_layer(), crs=L93)
     assert list(out.columns) == [
         "code_iris",
         "iris_area_m2",
@@ -62,9 +74,9 @@ def test_shares_by_hand():
 
 
 def test_threshold_is_inclusive_and_configurable():
-    out = iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=0.6)
+    out = iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=0.6, crs=L93)
     assert out["in_qpv"].tolist() == [False, True, False, False, False]
-    out = iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=0.4)
+    out = iris_qpv_overlay(iris_layer(), qpv_layer(), threshold=0.4, crs=L93)
     assert out["in_qpv"].tolist() == [True, True, False, True, True]
 
 
@@ -83,7 +95,7 @@ def test_equal_area_crs_gives_the_same_shares():
 def test_touching_only_is_no_overlap():
     iris = layer({"code_iris": ["751010101"]}, geometry=[sq(0, 0, S, S)])
     qpv = layer({"code_qp": ["QP075001"]}, geometry=[sq(S, 0, 2 * S, S)])
-    out = iris_qpv_overlay(iris, qpv)
+    out = iris_qpv_overlay(iris, qpv, crs=L93)
     assert out["qpv_share"].tolist() == [0.0] and out["code_qp_main"].tolist() == [None]
 
 
@@ -94,7 +106,7 @@ def test_a_sliver_of_a_shared_edge_is_no_overlap():
                  geometry=[sq(0, 0, S, S), sq(0, 200, S, 300)])  # fmt: skip
     qpv = layer({"code_qp": ["QP075001", "QP075002"]},
                 geometry=[sq(S - 0.002, 0, 2 * S, S), sq(S - 0.02, 200, 2 * S, 300)])  # fmt: skip
-    out = iris_qpv_overlay(iris, qpv)
+    out = iris_qpv_overlay(iris, qpv, crs=L93)
     np.testing.assert_allclose(out["qpv_area_m2"], [0.0, 2.0], rtol=1e-6)
     assert out["code_qp_main"].tolist() == [None, "QP075002"]
     assert out["in_qpv"].tolist() == [False, False]
@@ -103,7 +115,7 @@ def test_a_sliver_of_a_shared_edge_is_no_overlap():
 def test_iris_without_area():
     iris = layer({"code_iris": ["751010101", "751010102"]}, geometry=[sq(0, 0, S, S), None])
     qpv = layer({"code_qp": ["QP075001"]}, geometry=[sq(0, 0, S, S)])
-    out, warns = call_quiet(iris_qpv_overlay, iris, qpv)
+    out, warns = call_quiet(iris_qpv_overlay, iris, qpv, crs=L93)
     assert out["qpv_share"].iloc[0] == 1.0 and np.isnan(out["qpv_share"].iloc[1])
     assert out["in_qpv"].tolist() == [True, False]
     assert any("no area" in w for w in warns)
@@ -135,6 +147,39 @@ def test_real_qpv_over_themselves(real_data):
     np.testing.assert_allclose(out["qpv_share"], 1.0, atol=1e-9)
     assert out["in_qpv"].all()
     assert (out["code_qp_main"] == out["code_iris"]).all()  # no QPV overlaps another much
-    areas = qpv.to_crs("EPSG:2154").geometry.area.to_numpy()
-    np.testing.assert_allclose(out["iris_area_m2"], areas, rtol=1e-9)
+    np.testing.assert_allclose(out["iris_area_m2"], geodesic_areas(qpv), rtol=1e-6)
     assert isinstance(out, pd.DataFrame)
+
+
+def test_areas_overseas_are_true_areas():
+    """La Réunion, drawn in its IGN CRS (RGR92 / UTM 40S, EPSG:2975): 1 km IRIS squares, a
+    QPV over the west 60 % of the first. The default equal-area CRS gives the geodesic areas
+    and the share; Lambert-93, far outside its area of use there, gave areas 3.5 times too
+    large and moved the share."""
+    x0, y0 = 338_000.0, 7_688_000.0  # Saint-Denis
+    iris = layer({"code_iris": ["974110101", "974110102"]}, crs="EPSG:2975",
+                 geometry=[box(x0, y0, x0 + 1000, y0 + 1000),
+                           box(x0 + 1000, y0, x0 + 2000, y0 + 1000)])  # fmt: skip
+    qpv = layer({"code_qp": ["QN97401M"]}, crs="EPSG:2975",
+                geometry=[box(x0 - 200, y0, x0 + 600, y0 + 1000)])  # fmt: skip
+    out = iris_qpv_overlay(iris, qpv)
+    true_iris = geodesic_areas(iris)
+    true_inside = geodesic_areas(qpv.clip(iris.geometry.iloc[0]))
+    np.testing.assert_allclose(out["iris_area_m2"], true_iris, rtol=1e-6)
+    np.testing.assert_allclose(out["qpv_area_m2"], [true_inside[0], 0.0], rtol=1e-6)
+    np.testing.assert_allclose(out["qpv_share"], [0.6, 0.0], atol=1e-5)
+    assert out["in_qpv"].tolist() == [True, False]
+    lambert = iris_qpv_overlay(iris, qpv, crs=L93)
+    assert lambert["iris_area_m2"].iloc[0] / true_iris[0] > 3  # the former default
+
+
+def test_the_default_area_crs_is_equal_area_and_centred():
+    from pipelines.census.overlay import equal_area_crs
+
+    crs = equal_area_crs(iris_layer())
+    operation = crs.coordinate_operation
+    assert "Lambert Azimuthal Equal Area" in operation.method_name
+    params = {param.name: param.value for param in operation.params}
+    lon, lat = params["Longitude of natural origin"], params["Latitude of natural origin"]
+    # The squares' corner (652,000, 6,862,000) in Lambert-93 is Paris, about 2.35°E 48.85°N.
+    assert lon == pytest.approx(2.35, abs=0.02) and lat == pytest.approx(48.85, abs=0.02)
