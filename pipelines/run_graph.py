@@ -21,16 +21,17 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
+import shapely
 import xarray as xr
 from odc.geo.geom import Geometry
 
 from pipelines import run_layers
 from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
-from pipelines.config.aoi import read_zone_layer
+from pipelines.config.aoi import AreaOfInterest, read_zone_layer
 from raster.acquisitions import acquisition_groups, fuse_acquisitions, repeated_products
 from raster.bands import band_table
 from raster.composite import temporal_composite
@@ -86,8 +87,9 @@ class SceneGraph:
     ----------
     area
         The area of interest (:func:`pipelines.config.area_of_interest`).
-    iris, qpv
-        The zone layers as read (QPV may be None).
+    iris, qpv, qpv_of_iris
+        The zone layers as read (QPV may be None), and every QPV overlapping the IRIS
+        (:class:`AreaZones`).
     geobox
         The analysis grid.
     inputs
@@ -116,6 +118,7 @@ class SceneGraph:
     area: Any
     iris: gpd.GeoDataFrame
     qpv: gpd.GeoDataFrame | None
+    qpv_of_iris: gpd.GeoDataFrame | None
     geobox: Any
     inputs: Any
     lst: xr.DataArray
@@ -147,7 +150,7 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     timer = timer or _no_timer
     notes: list[str] = []
     with timer("aoi"):
-        area, iris, qpv = zones_and_area(config, source=source)
+        area, iris, qpv, qpv_of_iris = zones_and_area(config, source=source)
     with timer("grid"):
         geobox = analysis_grid(config, area)
     with timer("items"):
@@ -186,6 +189,7 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
         area=area,
         iris=iris,
         qpv=qpv,
+        qpv_of_iris=qpv_of_iris,
         geobox=geobox,
         inputs=inputs,
         lst=lst,
@@ -300,9 +304,30 @@ def require_iris(config: RunConfig) -> None:
         raise ConfigError("zones.iris: the run needs an IRIS layer (per-IRIS statistics, census)")
 
 
-def zones_and_area(
-    config: RunConfig, *, source: str = "config"
-) -> tuple[Any, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+class AreaZones(NamedTuple):
+    """The area of interest and its zone layers (:func:`zones_and_area`).
+
+    Attributes
+    ----------
+    area
+        The area of interest (:class:`pipelines.config.aoi.AreaOfInterest`).
+    iris
+        The IRIS of the area.
+    qpv
+        The QPV of the area (a zone layer: statistics per QPV); None without ``zones.qpv``.
+    qpv_of_iris
+        Every QPV overlapping the area's IRIS, for the IRIS × QPV overlay: an IRIS kept by
+        its inner point may reach past the area into a QPV wholly outside it, which still
+        covers part of that IRIS. None without ``zones.qpv``.
+    """
+
+    area: AreaOfInterest
+    iris: gpd.GeoDataFrame
+    qpv: gpd.GeoDataFrame | None
+    qpv_of_iris: gpd.GeoDataFrame | None
+
+
+def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
     """Read the area of interest, the IRIS layer (required) and the QPV layer (optional).
 
     The layer ``aoi.zones`` names (IRIS or QPV) is read first, only its features of
@@ -310,7 +335,9 @@ def zones_and_area(
     only (a national IGN or ANCT file gives the city's zones, not 48,000 rows), and so is
     that layer again when ``aoi.buffer_m`` grows the area past its features. Each layer then
     keeps the zones of the area (:func:`zones_in_area`), so that the "urban" footprint does
-    not cover the countryside.
+    not cover the countryside. The QPV file is read near the area and its IRIS, whose QPV
+    shares count every QPV they overlap (with ``aoi.zones: qpv`` and ``aoi.communes``, the
+    QPV of those communes only).
     """
     require_iris(config)
     named = config.aoi.zones if config.aoi.zones in ("iris", "qpv") else None
@@ -319,19 +346,33 @@ def zones_and_area(
         whole = read_zone_layer(config, named, source=source, communes=config.aoi.communes)
     area = area_of_interest(config, source=source, features=whole)
     layers: dict[str, gpd.GeoDataFrame | None] = {"iris": None, "qpv": None}
+    qpv_of_iris = None
     for name in layers:
         if name == "qpv" and config.zones.qpv is None:
             continue
         if name == named and not config.aoi.buffer_m:
             frame = whole
         else:  # grown by aoi.buffer_m, the area takes in features of other communes too
-            frame = read_zone_layer(config, name, source=source, within=area)
+            near = area if name == "iris" else _with_zones(area, layers["iris"])
+            frame = read_zone_layer(config, name, source=source, within=near)
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
         rule = "point" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"
         required = name == "iris"
         layers[name] = zones_in_area(frame, area, f"zones.{name}", rule=rule, required=required)
-    return area, layers["iris"], layers["qpv"]
+        if name == "qpv":
+            of_iris = _with_zones(None, layers["iris"])
+            qpv_of_iris = zones_in_area(frame, of_iris, "zones.qpv", rule="overlap",
+                                        required=False)  # fmt: skip
+    return AreaZones(area, layers["iris"], layers["qpv"], qpv_of_iris)
+
+
+def _with_zones(area: AreaOfInterest | None, zones: gpd.GeoDataFrame) -> AreaOfInterest:
+    """Return the union of ``area`` (if any) and the polygons of ``zones``, in their CRS."""
+    union = zones.geometry.union_all()
+    if area is not None:
+        union = union.union(area.to_crs(zones.crs).geometry)
+    return AreaOfInterest(shapely.make_valid(union), zones.crs, "the area and its IRIS")
 
 
 def zones_in_area(

@@ -166,7 +166,7 @@ def test_a_run_reads_each_zone_file_once(iris_gpkg, write_config, monkeypatch):
     for name in ("read_iris", "read_qpv"):
         reader = getattr(census, name)
         monkeypatch.setattr(census, name, lambda *a, _r=reader, **k: reads.append(k) or _r(*a, **k))
-    area, iris, qpv = zones_and_area(load(write_config, IRIS_CONFIG))
+    area, iris, qpv, _ = zones_and_area(load(write_config, IRIS_CONFIG))
     assert len(reads) == 1 and reads[0]["bbox"] is None  # aoi.zones: iris, read whole once
     assert sorted(iris["code_iris"]) == ["2A0040101", "315550101", "315550102"]
     assert qpv is None and area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
@@ -200,7 +200,7 @@ def test_communes_iris_are_read_alone_from_a_national_file(tmp_path, write_confi
 
     _national_iris(tmp_path / "zones" / "france.gpkg")
     text = IRIS_CONFIG.replace("zones/iris.gpkg", "zones/france.gpkg").replace(", '2A004'", "")
-    area, iris, _ = zones_and_area(load(write_config, text))
+    area, iris, _, _ = zones_and_area(load(write_config, text))
     assert sorted(iris["code_iris"]) == ["315550101", "315550102"]
     assert area.geometry.area == pytest.approx(2 * 500.0 * 500.0)
     # A commune with no feature is said from the attributes, not from a bad row far away.
@@ -219,7 +219,7 @@ def test_a_buffered_area_of_communes_keeps_the_iris_it_takes_in(iris_gpkg, write
     from pipelines.run_graph import zones_and_area
 
     text = IRIS_CONFIG.replace(", '2A004']", "], buffer_m: 400")
-    _, iris, _ = zones_and_area(load(write_config, text))
+    iris = zones_and_area(load(write_config, text)).iris
     assert sorted(iris["code_iris"]) == ["310690101", "315550101", "315550102"]
 
 
@@ -278,3 +278,38 @@ def test_a_geojson_in_lambert93_without_crs_member_is_named(tmp_path, write_conf
         "y 6280806 to 6283212) are not longitude/latitude, although GeoJSON (RFC 7946) says "
         "they are: re-export it in EPSG:4326 (or as a GeoPackage, which keeps its CRS)"
     )
+
+
+def test_qpv_overlapping_an_iris_past_the_area_count_in_its_share(tmp_path, write_config):
+    """An IRIS kept by its inner point reaches past the area into a QPV wholly outside it:
+    that QPV is no zone of the area, but covers 400 of the IRIS's 1,400 m (hand oracle)."""
+    from pipelines.census import iris_qpv_overlay
+    from pipelines.run_graph import zones_and_area
+
+    x0, y0 = 574_000.0, 6_279_000.0
+    (tmp_path / "zones").mkdir()
+    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs=2154).to_file(
+        tmp_path / "zones" / "area.gpkg"
+    )
+    gpd.GeoDataFrame(
+        {"CODE_IRIS": ["315550101"], "INSEE_COM": ["31555"], "NOM_IRIS": ["A"]},
+        geometry=[box(x0, y0, x0 + 1400, y0 + 1000)],
+        crs=2154,
+    ).to_file(tmp_path / "zones" / "iris.gpkg")
+    gpd.GeoDataFrame(
+        {"code_qp": ["QN03101M", "QN03102M"], "nom_qp": ["Dedans", "Dehors"],
+         "insee_com": ["31555", "31555"]},
+        geometry=[box(x0 + 100, y0, x0 + 200, y0 + 1000),  # inside the area
+                  box(x0 + 1000, y0, x0 + 1400, y0 + 1000)],  # outside it
+        crs=2154,
+    ).to_file(tmp_path / "zones" / "qpv.gpkg")  # fmt: skip
+    text = MINIMAL.replace(AOI_FILE, "{file: zones/area.gpkg}") + (
+        "zones: {iris: {path: zones/iris.gpkg}, qpv: {path: zones/qpv.gpkg}}\n"
+    )
+    zones = zones_and_area(load(write_config, text))
+    assert zones.iris["code_iris"].tolist() == ["315550101"]
+    assert zones.qpv["code_qp"].tolist() == ["QN03101M"]  # the QPV of the area
+    assert sorted(zones.qpv_of_iris["code_qp"]) == ["QN03101M", "QN03102M"]
+    out = iris_qpv_overlay(zones.iris, zones.qpv_of_iris, crs="EPSG:2154")
+    assert out["qpv_share"].iloc[0] == pytest.approx(500 / 1400, abs=1e-9)
+    assert out["code_qp_main"].iloc[0] == "QN03102M"
