@@ -113,6 +113,7 @@ class RunResult:
     heat_island: dict[str, Any] | None = None
     report: Path | None = None
     sharpen: dict[str, Any] | None = None  # the sharpened LST's fit (manifest extra.sharpen)
+    census: dict[str, Any] | None = None  # the census tables' files and years (extra.census)
 
     def summary(self, with_warnings: bool = True) -> str:
         """Lines for the terminal.
@@ -581,6 +582,7 @@ def _manifest(
             "config_digest": config_digest(config),
             "suhii_k": ((result.heat_island or {}).get("composite") or {}).get("suhii_k"),
             **({"sharpen": result.sharpen} if result.sharpen is not None else {}),
+            **({"census": result.census} if result.census is not None else {}),
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),
@@ -595,6 +597,25 @@ def _manifest(
 #: Starts of library warnings a user cannot act on: distributed's advice on the size of the
 #: graph it sends to a cluster (the run's inputs are read by the workers, not sent).
 _CHATTER = ("Sending large graph",)
+
+
+def _replaced(
+    layer: pd.DataFrame, incoming: pd.DataFrame, key: str, name: str, notes: list[str]
+) -> pd.DataFrame:
+    """Drop the columns of a zone layer that the run is about to join, and say so.
+
+    A layer that already has them (an ilots ``zones.gpkg`` given as the IRIS layer, a field
+    called ``population``) would otherwise keep its own values and get the run's under
+    another name, and the run would go on with the old ones.
+    """
+    clash = [c for c in incoming.columns if c != key and c in layer.columns]
+    if not clash:
+        return layer
+    notes.append(
+        f"{name}: the layer's own columns {', '.join(clash)} were replaced by those the run "
+        "computes and joins (is the layer a run's output? give the source zone layer)"
+    )
+    return layer.drop(columns=clash)
 
 
 def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
@@ -612,12 +633,23 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
     return census[inside]
 
 
-def _census_tables(config: RunConfig, communes: set[str] | None = None) -> list[pd.DataFrame]:
+def _census_tables(
+    config: RunConfig, communes: set[str] | None = None
+) -> tuple[list[pd.DataFrame], dict[str, dict[str, Any]]]:
     """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
 
     With ``communes`` (those of the run's IRIS), only their rows are kept: INSEE publishes
     each table for all France, whose other 48,000 IRIS would each be an "unmatched code"
     and whose secret values would be counted in the run's warnings.
+
+    Returns
+    -------
+    tables
+        The tables read.
+    sources
+        For the manifest (``extra.census``): per table (``filosofi``, ``population``), its
+        file, the year its column names carry (``DISP_MED21``: 2021; None if none), its key
+        column and rows kept, and the population column.
 
     Raises
     ------
@@ -627,27 +659,51 @@ def _census_tables(config: RunConfig, communes: set[str] | None = None) -> list[
     """
     census = config.census
     tables: list[pd.DataFrame] = []
+    sources: dict[str, dict[str, Any]] = {}
     if census is None:
-        return tables
+        return tables, sources
     try:
         if census.filosofi is not None:
             key = "census.filosofi"
-            filosofi = read_filosofi(
+            table, meta, _ = read_filosofi(
                 census.filosofi, sheet=census.filosofi_sheet, communes=communes
             )
-            tables.append(filosofi[0])
+            tables.append(table)
+            sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
         if census.population is not None:
             key = "census.population"
-            population = read_population(
+            table, meta, _ = read_population(
                 census.population,
                 column=census.population_column,
                 sheet=census.population_sheet,
                 communes=communes,
             )
-            tables.append(population[0])
+            tables.append(table)
+            sources["population"] = {
+                **_census_source(census.population, meta.year, meta.key, table),
+                "column": meta.column,
+            }
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{key}: {err}") from err
-    return tables
+    return tables, sources
+
+
+def _census_source(path: Any, year: int | None, key: str, table: pd.DataFrame) -> dict[str, Any]:
+    """Return a census table's record in the manifest (``extra.census``)."""
+    return {"file": Path(path).name, "year": year, "key": key, "rows": len(table)}
+
+
+def _census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:
+    """Say when the income and the population tables are of different years."""
+    income = sources.get("filosofi", {}).get("year")
+    people = sources.get("population", {}).get("year")
+    if income is None or people is None or income == people:
+        return None
+    return (
+        f"census: the Filosofi income is of {income} and the population of {people}: IRIS "
+        "redrawn in between are unmatched or mismatched; use tables of one year where INSEE "
+        "publishes both"
+    )
 
 
 def _check_folder(config: RunConfig) -> None:
@@ -691,7 +747,10 @@ def _run(
         hashes.start(products.local)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     with timer("census"):  # before any pixel is read: a wrong table stops the run at once
-        census_tables = _census_tables(config, communes=set(iris["code_iris"].str[:5]))
+        census_tables, census_sources = _census_tables(
+            config, communes=set(iris["code_iris"].str[:5])
+        )
+        notes += [note] if (note := _census_years_note(census_sources)) else []
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
     # that puts results onto the grid), else on the grid.
@@ -908,6 +967,7 @@ def _run(
                 min_clear_area_frac=comp.min_clear_area_frac,
                 water_excluded=not config.mask.lst_keep_water,
             )  # fmt: skip
+            frame = _replaced(frame, stats, id_col, f"zones.{name}", notes)
             layers[name] = frame.merge(stats, on=id_col, how="left")
         if "lst_mean_k" in layers["iris"] and not layers["iris"]["lst_mean_k"].notna().any():
             notes.append(no_clear_note(config, graph.lst.sizes["time"]))  # scenes, not products
@@ -916,11 +976,14 @@ def _run(
         for census_table in census_tables:
             if config.aoi.zones != "iris":  # a box, a polygon, the QPV cut communes: their
                 census_table = _in_area(census_table, table["code_iris"])  # IRIS outside it
+            table = _replaced(table, census_table, "code_iris", "zones.iris", notes)
             table, _ = join_tables(table, census_table, on="code_iris")
         if qpv is not None:
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
-            overlay = iris_qpv_overlay(iris, qpv, threshold=threshold)
-            table, _ = join_tables(table, overlay.drop(columns=["iris_area_m2"]), on="code_iris")
+            overlay = iris_qpv_overlay(iris, graph.qpv_of_iris, threshold=threshold)
+            overlay = overlay.drop(columns=["iris_area_m2"])
+            table = _replaced(table, overlay, "code_iris", "zones.iris", notes)
+            table, _ = join_tables(table, overlay, on="code_iris")
             if not overlay["in_qpv"].any():
                 notes.append(
                     f"zones.qpv: no IRIS has {threshold:.0%} or more of its area in a QPV "
@@ -941,7 +1004,8 @@ def _run(
         _claim(folder)
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
-            descriptions = {name: zone_layer_description(name, frame.columns)
+            years = {table: source["year"] for table, source in census_sources.items()}
+            descriptions = {name: zone_layer_description(name, frame.columns, years)
                             for name, frame in layers.items()}  # fmt: skip
             no_value = Messages(config.outputs.report_language)("legend_no_value")
             styles = default_zone_styles(layers, no_value_label=no_value)  # the report's words
@@ -963,6 +1027,7 @@ def _run(
         warnings=notes,
         heat_island=heat,
         sharpen=sharpened_fit,
+        census=census_sources or None,
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]

@@ -59,17 +59,25 @@ LAYER_STYLES_DDL = f"""CREATE TABLE "layer_styles" (
 _RESERVED = ("gpkg_", "rtree_", "sqlite_")
 
 
-def zone_layer_description(layer: str, columns: Iterable[str] | None = None) -> str:
+def zone_layer_description(
+    layer: str,
+    columns: Iterable[str] | None = None,
+    years: Mapping[str, int | None] | None = None,
+) -> str:
     """Return the gpkg_contents description of a run's zone layer: its rows and units.
 
     The census columns (``disp_med``, ``population``) are described when ``columns`` holds
-    them (all of them when ``columns`` is None).
+    them (all of them when ``columns`` is None), with the year of their table when ``years``
+    gives it (``{"filosofi": 2021, "population": 2020}``).
     """
     what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+    years = years or {}
+    income_year = f" {years['filosofi']}" if years.get("filosofi") else ""
+    census_year = f" (INSEE census {years['population']})" if years.get("population") else ""
     census = {
         "disp_med": "disp_med median disposable income per consumption unit (EUR/year, INSEE "
-        "Filosofi)",
-        "population": "population residents",
+        f"Filosofi{income_year})",
+        "population": f"population residents{census_year}",
     }
     held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
     return (

@@ -55,6 +55,14 @@ def test_run_folder_files(demo_run):
     # Each layer describes the census columns it has: the QPV layer holds none.
     assert "disp_med" in described["iris"] and "population residents" in described["iris"]
     assert "disp_med" not in described["qpv"] and "population" not in described["qpv"]
+    # With the year of each table, from its column names (the demo's DISP_MED21, P21_POP).
+    assert "INSEE Filosofi 2021)" in described["iris"]
+    assert "population residents (INSEE census 2021)" in described["iris"]
+    census = json.loads((out / "manifest.json").read_text())["extra"]["census"]
+    assert census["filosofi"]["year"] == 2021 and census["population"]["year"] == 2021
+    assert census["population"]["column"] == "P21_POP" and census["filosofi"]["key"] == "IRIS"
+    assert census["filosofi"]["rows"] == census["population"]["rows"] == IRIS_GRID**2
+    assert not [w for w in result.warnings if w.startswith("census: the Filosofi income is")]
     iris = gpd.read_parquet(out / "zones" / "iris.parquet")
     assert iris.crs is not None and len(iris) == IRIS_GRID**2
     for column in (
@@ -659,6 +667,48 @@ def test_a_national_iris_file_gives_the_communes_of_the_area(demo_run, demo_fold
     assert len(got) == IRIS_GRID**2 and set(got["code_iris"]) == set(want["code_iris"])
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
     assert result.heat_island["composite"] == expected.heat_island["composite"]
+
+
+def test_census_tables_of_different_years_are_said(demo_folder, tmp_path):
+    """The year in each table's column names (``DISP_MED21``, ``P19_POP``) is recorded, and
+    tables of different years are said: IRIS redrawn in between do not match."""
+    from pipelines.run import _census_tables, _census_years_note
+
+    text = (demo_folder / "census" / "population.csv").read_text()
+    (tmp_path / "pop2019.csv").write_text(text.replace("P21_POP", "P19_POP"))
+    config = apply_overrides(load_config(demo_folder / "config.yaml"),
+                             {"census.population": str(tmp_path / "pop2019.csv")})  # fmt: skip
+    tables, sources = _census_tables(config)
+    assert [len(t) for t in tables] == [IRIS_GRID**2] * 2
+    assert sources["filosofi"]["year"] == 2021 and sources["population"]["year"] == 2019
+    assert sources["population"]["file"] == "pop2019.csv"
+    note = _census_years_note(sources)
+    assert note.startswith("census: the Filosofi income is of 2021 and the population of 2019")
+    assert _census_years_note({**sources, "population": {"year": 2021}}) is None
+
+
+def test_a_runs_zones_given_as_the_iris_layer_get_the_runs_own_values(
+    demo_run, demo_folder, tmp_path
+):
+    """A run's ``zones.gpkg`` given as the IRIS layer already holds every column the run
+    computes and joins (statistics, census, QPV overlay). They are replaced, with a warning,
+    so the tables equal the demo run's: before, the layer's population and QPV columns won
+    and the run's came out as ``_right`` or ``_y`` columns."""
+    folder, expected = demo_run
+    layer = gpd.read_file(folder / "zones.gpkg", layer="iris")
+    layer["population"] = 1.0  # stale values the run must not keep
+    layer.to_file(tmp_path / "old_zones.gpkg", layer="iris", driver="GPKG")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"zones.iris.path": str(tmp_path / "old_zones.gpkg"), "outputs.report": False},
+    )
+    result = run(config, out=tmp_path / "run")
+    got = result.zones["iris"].drop(columns="geometry").reset_index(drop=True)
+    want = expected.zones["iris"].drop(columns="geometry").reset_index(drop=True)
+    assert not [c for c in got.columns if c.endswith(("_right", "_x", "_y"))]
+    pd.testing.assert_frame_equal(got[want.columns], want, check_exact=False, rtol=1e-9)
+    notes = [w for w in result.warnings if w.startswith("zones.iris: the layer's own columns")]
+    assert notes and "population" in " ".join(notes) and "lst_mean_k" in " ".join(notes)
 
 
 def test_an_area_made_of_qpv_keeps_the_iris_around_them(demo_folder, tmp_path):
