@@ -114,6 +114,30 @@ def test_planetary_computer_item_files_are_signed_at_each_read(
     assert signer == [href.split("?")[0]]
 
 
+def test_gdal_curl_paths_of_planetary_computer_are_signed_after_the_prefix(
+    products, tmp_path, write_config, signer, monkeypatch
+):
+    """Hrefs given as GDAL /vsicurl/ paths (with a saved signature) are Planetary Computer's
+    too: signed at each read, the URL after the prefix, the prefix kept; without the
+    package, refused before any read."""
+    data = pc_item_json(products / L8_JULY)
+    for asset in data["assets"].values():
+        asset["href"] = f"/vsicurl/{asset['href']}"
+    folder = write_items(tmp_path / "items", data)
+    found = resolve(write_config, [str(folder)])
+    assert [it.id for it in found.landsat] == [L8_JULY]
+    assert found.landsat[0].properties[SIGN_PROPERTY] == "planetary_computer"
+    href = found.landsat[0].assets["lwir11"].href
+    assert href.startswith(f"/vsicurl/{PC_LANDSAT}/landsat-c2/")
+    assert href.endswith(f"_ST_B10.TIF?{OLD}")
+    url = href[len("/vsicurl/") :].split("?")[0]
+    assert read_uri(found.landsat, "lwir11") == f"/vsicurl/{url}?{FAKE}"
+    assert signer == [url]
+    monkeypatch.setitem(sys.modules, "planetary_computer", None)
+    with pytest.raises(ConfigError, match=r"inputs.landsat\[0\]: 1 Planetary Computer item"):
+        resolve(write_config, [str(folder)])
+
+
 @pytest.mark.realdata
 def test_a_real_planetary_computer_sentinel2_item_is_signed(
     real_data, products, tmp_path, write_config, signer, monkeypatch
