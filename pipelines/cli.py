@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as err:
             http = re.search(r"HTTP response code: (\d+)", str(err))
             if http is not None:  # GDAL reading a remote input (rasterio's RasterioIOError)
-                raise click.ClickException(_http_message(int(http[1]))) from err
+                unsigned = _unsigned_searches(kwargs.get("config_path"))
+                raise click.ClickException(_http_message(int(http[1]), unsigned)) from err
             # GDAL reports a full disk through rasterio without an errno: match its text.
             if err.errno in _DISK_ERRORS or "No space left on device" in str(err):
                 where = f" writing {err.filename}" if err.filename else ""
@@ -138,13 +139,47 @@ def _undecodable_file(err: BaseException) -> str | None:
     return "a raster file"
 
 
-def _http_message(code: int) -> str:
-    """One line on a remote input that refused to be read, and what to do."""
-    if code in (401, 403, 409):
+def _unsigned_searches(config_path: Path | None) -> list[str]:
+    """Return the keys of the config's STAC API searches without ``stac_api.sign``.
+
+    ``inputs.landsat[0]``...; none without a config (``ilots lst`` on an item file).
+    """
+    if config_path is None:
+        return []
+    from pipelines.config import load_config
+
+    try:
+        inputs = load_config(config_path, check_paths=False).inputs
+    except IlotsError:
+        return []
+    return [
+        f"inputs.{sensor}[{i}]"
+        for sensor in ("landsat", "sentinel2")
+        for i, src in enumerate(getattr(inputs, sensor))
+        if src.stac_api is not None and src.stac_api.sign is None
+    ]
+
+
+def _http_message(code: int, unsigned: Sequence[str] = ()) -> str:
+    """One line on a remote input that refused to be read, and what to do.
+
+    ``unsigned``: the config keys of the STAC API searches that do not sign their URLs
+    (:func:`_unsigned_searches`); Planetary Computer's files are signed whatever the input.
+    """
+    again = "run the same command again (a tiled run resumes from its finished tiles)"
+    if code in (401, 403, 409) and unsigned:
+        apis, its = ("API", "its") if len(unsigned) == 1 else ("APIs", "their")
         why = (
-            "access refused: the catalogue may need its URLs signed (inputs.*[].stac_api.sign: "
-            "planetary_computer, with pip install planetary-computer), or its signing service "
-            "refused; run the same command again (a tiled run resumes from its finished tiles)"
+            f"access refused: the STAC {apis} of {', '.join(unsigned)} may need {its} URLs "
+            f"signed ({unsigned[0]}.stac_api.sign: planetary_computer, with pip install "
+            f"planetary-computer), or {its} signing service refused; {again}"
+        )
+    elif code in (401, 403, 409):
+        why = (
+            "access refused: Planetary Computer's files are signed at each read, from item "
+            "files, catalogues and searches alike, so either its storage refused the token: "
+            f"{again}; or the files are in storage ilots cannot sign: download the products "
+            "and give their folder"
         )
     elif code == 404:
         why = "the file is no longer on the server; run again to search the catalogue anew"

@@ -76,6 +76,7 @@ from raster.heat_island import (
     lst_anomaly,
 )
 from raster.load import native_window
+from raster.sources.hrefs import href_file
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import (
     ConfigError,
@@ -1118,7 +1119,7 @@ def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
     }
     for item in inputs.items:
         for asset in item.assets.values():
-            path = _local_file(asset.get_absolute_href() or asset.href)
+            path = href_file(asset.get_absolute_href() or asset.href)
             if path is not None:
                 paths.add(path)
     stamps = []
@@ -1127,21 +1128,6 @@ def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
             stat = path.stat()
             stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
     return stamps
-
-
-def _local_file(href: str) -> Path | None:
-    """Return the local file behind ``href``, or None for a remote one.
-
-    A path, a ``file://`` URL, or the archive of a ``/vsitar/``, ``/vsizip/``... path.
-    """
-    if href.startswith("/vsi"):
-        path = Path("/" + href.split("/", 2)[2].lstrip("/"))
-        while not path.is_file() and path != path.parent:
-            path = path.parent
-        return path
-    if href.startswith("file://") or "://" not in href:
-        return Path(href.removeprefix("file://"))
-    return None
 
 
 @dataclass(frozen=True)
@@ -1160,7 +1146,7 @@ def _product_files(hrefs: Iterable[str], within: Path) -> _Products:
     local: dict[str, None] = {}
     remote: dict[str, None] = {}
     for href in hrefs:
-        path = _local_file(href)
+        path = href_file(href)
         if path is None:
             remote[href.split("?", 1)[0]] = None  # no signature or token in the manifest
         elif path.is_file() and within not in path.resolve().parents:

@@ -36,6 +36,7 @@ from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
+from raster.sources.hrefs import split_curl
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
@@ -263,13 +264,15 @@ def sign_href(href: str, signer: str) -> str:
     """Return ``href`` signed afresh by ``signer`` (its old signature, a query, left out).
 
     ``planetary_computer``: :func:`planetary_computer.sign`, which keeps a token per storage
-    container and renews it before it expires.
+    container and renews it before it expires. A GDAL ``/vsicurl/`` path keeps its prefix,
+    its URL signed.
     """
     if signer != "planetary_computer":
         raise ValueError(f"unknown URL signer {signer!r}")
     import planetary_computer  # type: ignore[import-not-found]
 
-    return str(planetary_computer.sign(href.split("?", 1)[0]))
+    prefix, url = split_curl(href)
+    return prefix + str(planetary_computer.sign(url.split("?", 1)[0]))
 
 
 class SigningRioDriver(RioDriver):
@@ -289,8 +292,11 @@ class SigningRioDriver(RioDriver):
 
 
 def _signed(href: str, signer: str | None) -> str:
-    """Return a remote ``href`` signed afresh by ``signer``; local paths as they are."""
-    if signer and href.startswith(("http://", "https://")):
+    """Return a remote ``href`` signed afresh by ``signer``; local paths as they are.
+
+    Remote: a URL, or a GDAL ``/vsicurl/`` path of one.
+    """
+    if signer and split_curl(href)[1].startswith(("http://", "https://")):
         return sign_href(href, signer)
     return href
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 from pydantic_core import core_schema
+
+from raster.sources.hrefs import href_file
 
 __all__ = [
     "ConfigHref",
@@ -134,7 +136,13 @@ def _resolve_href(value: str, info: core_schema.ValidationInfo) -> str:
         return text
     parsed = urlparse(text)
     if parsed.scheme.lower() == "file":
-        text = unquote(parsed.path)
+        path = href_file(text)
+        if path is None:
+            raise ValueError(
+                f"is a file URL of another machine ({parsed.hostname!r}); give a local path "
+                "or an http(s) URL"
+            )
+        text = str(path)
     elif parsed.scheme and len(parsed.scheme) > 1:  # one letter: a Windows drive
         raise ValueError(f"must be a local path or an http(s) URL (got scheme {parsed.scheme!r})")
     return str(_resolve(Path(text), info))

@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pystac
 from shapely.geometry import box, shape
@@ -59,6 +58,7 @@ from pipelines.config.planetary_computer import (
 )
 from raster.load import SIGN_PROPERTY
 from raster.sources import half_note, merge_halves, open_product
+from raster.sources.hrefs import href_file
 from tiles.errors import ConfigError, IlotsError, IlotsWarning, UnrecognisedProductError
 
 __all__ = [
@@ -225,7 +225,7 @@ def _footprint_text(item: pystac.Item) -> str:
 def _catalog_location(href: str) -> str:
     if is_url(href):
         return href
-    path = Path(unquote(urlparse(href).path) if href.startswith("file:") else href)
+    path = Path(href_file(href) or href)
     return str(path / "catalog.json") if path.is_dir() else str(path)
 
 
@@ -415,8 +415,8 @@ def _local_self(item: pystac.Item) -> Path | None:
     href = item.get_self_href()
     if href is None or is_url(href):
         return None
-    path = Path(href[len("file://") :] if href.startswith("file://") else href)
-    return path if path.is_file() else None
+    path = href_file(href)
+    return path if path is not None and path.is_file() else None
 
 
 def _source_items(

@@ -20,6 +20,7 @@ import pystac
 
 from raster.load import SIGN_PROPERTY
 from raster.sources.assets import load_json
+from raster.sources.hrefs import split_curl
 from tiles.errors import ConfigError
 
 __all__ = [
@@ -55,8 +56,11 @@ _AZURE_BLOB = ".blob.core.windows.net"
 
 
 def _azure_accounts(hrefs: Iterable[str]) -> set[str]:
-    """Return the Azure storage accounts (``<account>.blob.core.windows.net``) of ``hrefs``."""
-    hosts = (urlparse(href).hostname or "" for href in hrefs)
+    """Return the Azure storage accounts (``<account>.blob.core.windows.net``) of ``hrefs``.
+
+    URLs, and GDAL ``/vsicurl/`` paths of URLs.
+    """
+    hosts = (urlparse(split_curl(href)[1]).hostname or "" for href in hrefs)
     return {host.removesuffix(_AZURE_BLOB) for host in hosts if host.endswith(_AZURE_BLOB)}
 
 

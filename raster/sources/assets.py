@@ -16,9 +16,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import pystac
 import rasterio
@@ -28,6 +28,7 @@ from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 from rasterio.errors import RasterioError
 
 from raster.bands import BandSpec
+from raster.sources.hrefs import href_path, split_curl
 from tiles.errors import BandMissingError, MetadataError, ReadError
 
 __all__ = [
@@ -197,8 +198,7 @@ def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:
 
 
 def _media_type(href: str) -> str | None:
-    path = urlparse(href).path if is_remote(href) else href
-    return _MEDIA_TYPES.get(Path(path).suffix.lower())
+    return _MEDIA_TYPES.get(PurePosixPath(href_name(href)).suffix.lower())
 
 
 def _finite(value: float | None) -> float | None:
@@ -517,20 +517,25 @@ def local_file(href: str, folder: Path) -> Path | None:
     """Return the local file an item href names, resolved against the item's ``folder``.
 
     A relative href is taken relative to ``folder`` (as STAC says), an absolute or
-    ``file://`` one as is; a URL, or a path that does not exist, falls back to
-    :func:`local_twin` (a file of the same name in ``folder``).
+    ``file:`` one as is (:func:`~raster.sources.hrefs.href_path`); a URL, a GDAL path, or a
+    path that does not exist, falls back to :func:`local_twin` (a file of the same name in
+    ``folder``).
     """
-    if not is_remote(href):
-        path = Path(urlparse(href).path if href.startswith("file:") else href)
-        path = path if path.is_absolute() else folder / path
-        if path.is_file():
-            return path.resolve()
+    path = href_path(href)
+    if path is not None and (folder / path).is_file():  # an absolute path as it is
+        return (folder / path).resolve()
     return local_twin(href, folder)
 
 
 def href_name(href: str) -> str:
-    """Return the file name an href ends with: a URL's query (a signature) left out."""
-    return Path(urlparse(href).path if is_remote(href) else href).name
+    """Return the file name an href ends with, percent-decoded.
+
+    A URL's query (a signature) is left out, and so is a ``/vsicurl/`` path's.
+    """
+    url = split_curl(href)[1]
+    if is_remote(url):
+        return PurePosixPath(unquote(urlparse(url).path)).name
+    return (href_path(href) or PurePosixPath(href)).name
 
 
 def local_twin(href: str, folder: Path) -> Path | None:

@@ -662,3 +662,31 @@ def test_sharpen_blocks_off_landsat_edges_are_radiance_means_and_skip_clouds(tmp
     linear = np.array([[(np.outer(w, w) * kelvin[i : i + 2, j : j + 2]).sum()
                         for j in range(blocks)] for i in range(blocks)])  # fmt: skip
     assert np.nanmin(np.abs(expected - linear)) > 0.5
+
+
+def test_a_refused_read_names_the_searches_that_do_not_sign(tmp_path):
+    """The HTTP 403/409 line asks for stac_api.sign on the config's searches that do not
+    sign, by key; a config without one (item files, catalogues, signed searches) is told
+    that Planetary Computer's files are signed already."""
+    from pipelines.cli import _http_message, _unsigned_searches
+
+    api = "{stac_api: {url: 'https://x.org/stac', collections: [c]%s}}"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n"
+        f"inputs:\n  landsat: [items, {api % ''}, {api % ', sign: planetary_computer'}]\n"
+        f"  sentinel2: [{api % ''}]\n"
+    )
+    unsigned = _unsigned_searches(config)
+    assert unsigned == ["inputs.landsat[1]", "inputs.sentinel2[0]"]
+    assert _http_message(409, unsigned) == (
+        "a remote input file could not be read (HTTP 409): access refused: the STAC APIs of "
+        "inputs.landsat[1], inputs.sentinel2[0] may need their URLs signed "
+        "(inputs.landsat[1].stac_api.sign: planetary_computer, with pip install "
+        "planetary-computer), or their signing service refused; run the same command again "
+        "(a tiled run resumes from its finished tiles)"
+    )
+    assert _unsigned_searches(None) == []  # ilots lst / indices: an item file
+    assert _unsigned_searches(tmp_path / "missing.yaml") == []
+    assert "Planetary Computer's files are signed at each read" in _http_message(403, [])
+    assert "stac_api.sign" not in _http_message(403, [])

@@ -1257,6 +1257,32 @@ def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):
     assert str(demo_folder / "zones" / "iris.gpkg") in stamps  # the config's files too
 
 
+def test_product_files_decode_file_urls_and_keep_curl_paths_remote(tmp_path):
+    """The manifest's input files: a file URL into a folder with a space and an accent (as
+    pystac writes it), one of host localhost, a /vsitar/ member (its archive), and a
+    /vsicurl/ URL listed as remote without its signature."""
+    from urllib.parse import quote
+
+    from pipelines.run import _product_files
+
+    folder = tmp_path / "Mes données"
+    folder.mkdir()
+    band, qa, archive = folder / "ST_B10.TIF", folder / "QA_PIXEL.TIF", folder / "LC09.tar"
+    for path in (band, qa, archive):
+        path.write_bytes(b"x")
+    url = "https://landsateuwest.blob.core.windows.net/landsat-c2/LC09_SR_B4.TIF"
+    hrefs = [
+        band.as_uri(),
+        f"file://localhost{quote(str(qa))}",
+        f"/vsitar/{archive}/LC09/LC09_ST_QA.TIF",
+        f"/vsicurl/{url}?st=2023&sig=abc",
+    ]
+    found = _product_files(hrefs, within=tmp_path / "run")
+    assert "%20" in hrefs[0] and "%C3%A9" in hrefs[1]
+    assert found.local == (str(band), str(qa), str(archive))
+    assert found.remote == (f"/vsicurl/{url}",)
+
+
 def _killed_run(monkeypatch, config, out, size, stage, after):
     """Run tiled, killed when pass ``stage`` starts its tile number ``after + 1``; return the
     names of the tiles it started before (the pass's real function is restored)."""

@@ -376,10 +376,10 @@ def test_a_refused_read_is_one_line_saying_what_to_do(
     assert result.exit_code == 1, result.output
     message = result.output.strip().splitlines()[-1]
     assert message == (
-        "Error: a remote input file could not be read (HTTP 409): access refused: the "
-        "catalogue may need its URLs signed (inputs.*[].stac_api.sign: planetary_computer, "
-        "with pip install planetary-computer), or its signing service refused; run the same "
-        "command again (a tiled run resumes from its finished tiles)"
+        "Error: a remote input file could not be read (HTTP 409): access refused: the STAC "
+        "API of inputs.landsat[0] may need its URLs signed (inputs.landsat[0].stac_api.sign: "
+        "planetary_computer, with pip install planetary-computer), or its signing service "
+        "refused; run the same command again (a tiled run resumes from its finished tiles)"
     )
 
 

@@ -301,3 +301,22 @@ def test_signed_items_are_read_through_a_driver_that_signs_each_open(monkeypatch
     marked = plain.clone()
     marked.properties[SIGN_PROPERTY] = "planetary_computer"
     assert isinstance(_driver([plain, marked]), SigningRioDriver)
+
+
+def test_a_gdal_curl_path_is_signed_after_its_prefix(monkeypatch):
+    # /vsicurl/ + a URL: planetary_computer.sign signs the URL only, GDAL needs the prefix.
+    import sys
+    import types
+
+    from raster.load import _signed
+
+    signed = []
+    module = types.ModuleType("planetary_computer")
+    module.sign = lambda href: signed.append(href) or f"{href}?sig=fresh"
+    monkeypatch.setitem(sys.modules, "planetary_computer", module)
+    url = "https://landsateuwest.blob.core.windows.net/landsat-c2/a_ST_B10.TIF"
+    assert _signed(f"/vsicurl/{url}?sig=old", "planetary_computer") == f"/vsicurl/{url}?sig=fresh"
+    assert signed == [url]
+    for local in ("/vsizip//data/a.zip/b.TIF", "/data/b.TIF"):
+        assert _signed(local, "planetary_computer") == local
+    assert signed == [url]

@@ -204,6 +204,23 @@ def test_static_catalogue_search(catalogue):
         search_catalog(str(catalogue.parent / "missing.json"))
 
 
+def test_an_item_whose_self_href_is_a_file_url_is_read_in_place(tmp_path):
+    """An item found on disk, its self href a percent-encoded file URL (a folder with a
+    space and an accent), is read where it is rather than saved again."""
+    from pipelines.config.inputs import _local_self
+
+    path = tmp_path / "Mes données" / "LC09.json"
+    path.parent.mkdir()
+    path.write_text("{}")
+    item = pystac.Item("LC09", None, None, dt.datetime(2023, 7, 1), {})
+    for href in (path.as_uri(), f"file://localhost{path.as_uri()[len('file://') :]}"):
+        item.set_self_href(href)
+        assert "%C3%A9" in item.get_self_href()
+        assert _local_self(item) == path
+    item.set_self_href("https://example.org/LC09.json")
+    assert _local_self(item) is None
+
+
 def write_catalogue_of(products_items, folder: Path) -> Path:
     root = pystac.Catalog(id="local", description="ilots items of synthetic products")
     for item in products_items:

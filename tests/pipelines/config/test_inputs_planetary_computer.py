@@ -23,12 +23,21 @@ from pathlib import Path
 import pystac
 import pytest
 import yaml
+from click.testing import CliRunner
 from odc.loader.types import RasterSource
 
-from pipelines.config import ConfigError, load_config, resolve_inputs
+from pipelines.cli import main
+from pipelines.config import ConfigError, apply_overrides, dump_config, load_config, resolve_inputs
 from pipelines.run import run
 from raster.load import SIGN_PROPERTY, _driver
-from tests.pipelines.test_run_stac_api import SAS, _config, _pc_item, _same_run, _SignedFiles
+from tests.pipelines.test_run_stac_api import (
+    EXPIRED,
+    SAS,
+    _config,
+    _pc_item,
+    _same_run,
+    _SignedFiles,
+)
 
 from .conftest import MINIMAL
 from .test_inputs import L8_JULY, L9_JULY
@@ -112,6 +121,30 @@ def test_planetary_computer_item_files_are_signed_at_each_read(
     # Each read signs afresh, the saved (expired) signature left out.
     assert read_uri(found.landsat, "lwir11") == f"{href.split('?')[0]}?{FAKE}"
     assert signer == [href.split("?")[0]]
+
+
+def test_gdal_curl_paths_of_planetary_computer_are_signed_after_the_prefix(
+    products, tmp_path, write_config, signer, monkeypatch
+):
+    """Hrefs given as GDAL /vsicurl/ paths (with a saved signature) are Planetary Computer's
+    too: signed at each read, the URL after the prefix, the prefix kept; without the
+    package, refused before any read."""
+    data = pc_item_json(products / L8_JULY)
+    for asset in data["assets"].values():
+        asset["href"] = f"/vsicurl/{asset['href']}"
+    folder = write_items(tmp_path / "items", data)
+    found = resolve(write_config, [str(folder)])
+    assert [it.id for it in found.landsat] == [L8_JULY]
+    assert found.landsat[0].properties[SIGN_PROPERTY] == "planetary_computer"
+    href = found.landsat[0].assets["lwir11"].href
+    assert href.startswith(f"/vsicurl/{PC_LANDSAT}/landsat-c2/")
+    assert href.endswith(f"_ST_B10.TIF?{OLD}")
+    url = href[len("/vsicurl/") :].split("?")[0]
+    assert read_uri(found.landsat, "lwir11") == f"/vsicurl/{url}?{FAKE}"
+    assert signer == [url]
+    monkeypatch.setitem(sys.modules, "planetary_computer", None)
+    with pytest.raises(ConfigError, match=r"inputs.landsat\[0\]: 1 Planetary Computer item"):
+        resolve(write_config, [str(folder)])
 
 
 @pytest.mark.realdata
@@ -310,6 +343,30 @@ def test_a_run_on_planetary_computer_item_files_is_the_run_of_the_downloads(
     for path in (tmp_path / "remote").rglob("*"):
         if path.is_file() and path.suffix in {".json", ".yaml", ".html", ".csv", ".txt"}:
             assert "sig=" not in path.read_text(errors="replace"), path
+
+
+def test_a_refused_read_of_item_files_does_not_ask_for_a_search_setting(
+    demo_folder, pc_storage, tmp_path, monkeypatch
+):
+    """Planetary Computer item files are signed already: a read the storage refuses (an
+    expired token, HTTP 403) says so in one line, without the stac_api.sign of a search."""
+    products = sorted((demo_folder / "products").glob("L[CO]0*"))
+    folder = write_items(tmp_path / "items", *(pc_item_json(p) for p in products))
+    module = types.ModuleType("planetary_computer")
+    module.sign = lambda href: f"{href.replace(PC_LANDSAT, pc_storage)}?{EXPIRED}"
+    monkeypatch.setitem(sys.modules, "planetary_computer", module)
+    config = _config(demo_folder, [str(folder)])
+    config = apply_overrides(config, {"outputs.folder": str(tmp_path / "run")})
+    dump_config(config, tmp_path / "config.yaml")
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "config.yaml")])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: a remote input file could not be read (HTTP 403): access refused: Planetary "
+        "Computer's files are signed at each read, from item files, catalogues and searches "
+        "alike, so either its storage refused the token: run the same command again (a tiled "
+        "run resumes from its finished tiles); or the files are in storage ilots cannot sign: "
+        "download the products and give their folder"
+    )
 
 
 def test_ilots_lst_on_a_planetary_computer_item_file_signs_it_or_says_what_is_missing(

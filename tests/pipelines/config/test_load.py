@@ -222,6 +222,26 @@ def test_yaml_problems(tmp_path, write_config):
         assert re.search(rf"{name}: .*{key}.*control characters.*single quotes", message)
 
 
+def test_a_catalogue_file_url_is_a_decoded_local_path(tmp_path, write_config):
+    """catalog.href as a file URL (RFC 8089: %20 a space, %C3%A9 an é; host empty or
+    localhost) is the path on this machine; a file URL of another machine is refused."""
+    without = MINIMAL.replace("inputs: {landsat: [products]}\n", "")
+    folder = tmp_path / "Mes données"
+    for url in (f"{folder.as_uri()}/catalog.json",
+                f"file://localhost{folder.as_uri()[len('file://'):]}/catalog.json"):  # fmt: skip
+        text = without + f"inputs: {{landsat: [{{catalog: {{href: '{url}'}}}}]}}\n"
+        config = load_config(write_config(text), check_paths=False)
+        assert config.inputs.landsat[0].catalog.href == f"{tmp_path}/Mes données/catalog.json"
+    text = without + "inputs: {landsat: [{catalog: {href: 'file://server/share/c.json'}}]}\n"
+    path = write_config(text, "c.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, check_paths=False)
+    assert str(err.value) == (
+        f"{path}: inputs.landsat[0].catalog.href: is a file URL of another machine ('server'); "
+        "give a local path or an http(s) URL (line 4)"
+    )
+
+
 def test_a_census_table_given_as_a_folder_is_named(tmp_path, write_config):
     (tmp_path / "census").mkdir()
     (tmp_path / "products").mkdir()
