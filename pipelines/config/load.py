@@ -35,6 +35,7 @@ __all__ = [
     "config_from_dict",
     "config_paths",
     "config_reference",
+    "config_yaml",
     "dump_config",
     "load_config",
 ]
@@ -282,8 +283,22 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
         The file written.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The writers' atomic write (temporary name, then rename), with the permissions the umask
+    # gives, as the run's other files. Imported here: reading a config needs no writer.
+    from pipelines.outputs._atomic import write_text_atomic
+
+    return write_text_atomic(path, config_yaml(config, path))
+
+
+def config_yaml(config: RunConfig, path: str | os.PathLike[str]) -> str:
+    """Return the YAML text :func:`dump_config` writes to ``path``, without writing it.
+
+    Its relative paths are relative to ``path``'s folder: a writer that stages the file
+    elsewhere before renaming it onto ``path`` (``ilots scenarios``) writes this text.
+    """
+    path = Path(path)
     folder = path.parent.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
     data = config.model_dump(mode="json", context={"relative_to": folder})
     header = (
         "# ilots run configuration (every default spelled out).\n"
@@ -291,12 +306,7 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
         f"'ilots run {path.name} --out NEW_FOLDER' reproduces the run\n"
         "# (without --out it writes to outputs.folder); 'ilots scenarios' its scenarios.\n"
     )
-    text = header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    # The writers' atomic write (temporary name, then rename), with the permissions the umask
-    # gives, as the run's other files. Imported here: reading a config needs no writer.
-    from pipelines.outputs._atomic import write_text_atomic
-
-    return write_text_atomic(path, text)
+    return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def config_digest(config: RunConfig, *, without: Iterable[str] = ()) -> str:

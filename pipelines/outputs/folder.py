@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RunFolder"]
+__all__ = ["RunFolder", "StagedRunFolder"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -119,3 +119,47 @@ class RunFolder:
         for folder in (self.root, self.rasters, self.zones, self.figures):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+@dataclass(frozen=True)
+class StagedRunFolder(RunFolder):
+    """A run folder whose scenario entries are read and written in a stage folder.
+
+    ``scenarios/``, ``figures/``, ``report.html`` and ``manifest.json`` are those of
+    ``stage`` (:func:`~pipelines.outputs.transaction.staged_entries`), which replace the run
+    folder's together; the other paths are the run folder's. ``ilots scenarios`` builds the
+    report of the staged state through it.
+
+    Parameters
+    ----------
+    root
+        The run folder.
+    stage
+        The stage folder.
+    """
+
+    stage: Path
+
+    @property
+    def scenarios(self) -> Path:
+        """Staged folder of the greening scenarios."""
+        return self.stage / "scenarios"
+
+    @property
+    def report(self) -> Path:
+        """Staged HTML report."""
+        return self.stage / "report.html"
+
+    @property
+    def figures(self) -> Path:
+        """Staged folder of the report's figures."""
+        return self.stage / "figures"
+
+    @property
+    def manifest(self) -> Path:
+        """Staged run manifest."""
+        return self.stage / "manifest.json"
+
+    def final(self, path: str | os.PathLike[str]) -> Path:
+        """Return where a path in the stage will be once the stage is put in place."""
+        return self.root / Path(path).relative_to(self.stage)

@@ -11,6 +11,8 @@ taken.
 
 :func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
 (``kill -9``, a lost node): their names are ilots' own, hidden, with a 32-digit hex token.
+A write of several entries that a killed process left half put in place (``ilots
+scenarios``, :mod:`.transaction`) is completed by the next process to take the folder.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipelines.outputs.transaction import finish_staged
 from tiles.errors import OutputError
 
 try:
@@ -53,7 +56,8 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
     """Hold ``folder`` for this process; make it first if needed.
 
     Re-entrant within a process (``ilots scenarios`` runs the pipeline into the folder it
-    holds).
+    holds). The first hold completes the write of several entries a killed process left
+    half put in place (:func:`~.transaction.finish_staged`), before anything reads them.
 
     Raises
     ------
@@ -63,13 +67,16 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
     root = Path(folder).resolve()
     made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
     with _held_lock:
-        if root in _held:
-            _held[root] += 1
-            handle = None
-        else:
+        first = root not in _held
+        if first:
             handle = _acquire(root)
             _held[root] = 1
+        else:
+            _held[root] += 1
+            handle = None
     try:
+        if first:  # a write a killed process left half put in place is completed first
+            finish_staged(root)
         yield
     finally:
         with _held_lock:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from pipelines.outputs._atomic import check_output, staged, write_text_atomic
+from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.lock import folder_lock
 from pipelines.report.data import read_run
 from pipelines.report.html import render_html
@@ -32,13 +33,15 @@ FIGURE_NAMES = (
 )
 
 
-def build_report(run_dir: str | os.PathLike[str], *, lang: str | None = None) -> Path:
+def build_report(run_dir: str | os.PathLike[str] | RunFolder, *, lang: str | None = None) -> Path:
     """Build the self-contained HTML report of a run folder.
 
     Parameters
     ----------
     run_dir
-        The run folder (``ilots run``'s output; ``<out>/outputs`` for ``ilots demo``).
+        The run folder (``ilots run``'s output; ``<out>/outputs`` for ``ilots demo``), or
+        a :class:`~pipelines.outputs.folder.StagedRunFolder`: then the report is built from
+        and into its stage.
     lang
         ``"fr"`` or ``"en"``; by default the run's ``outputs.report_language`` (its
         manifest's config), else ``"fr"``.
@@ -46,7 +49,8 @@ def build_report(run_dir: str | os.PathLike[str], *, lang: str | None = None) ->
     Returns
     -------
     Path
-        ``run_dir/report.html``. Each figure is also written to ``run_dir/figures/<name>.png``.
+        ``run_dir/report.html``. Each figure is also written to ``run_dir/figures/<name>.png``
+        (those of the stage, for a staged folder).
 
     Raises
     ------
@@ -56,16 +60,17 @@ def build_report(run_dir: str | os.PathLike[str], *, lang: str | None = None) ->
         ``report.html`` cannot be written (a folder of that name, a read-only run folder), or
         another process (a run, the scenarios) is writing the folder.
     """
-    root = Path(run_dir)
+    folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(Path(run_dir))
+    root = folder.root
     # Held as a run holds it (re-entrant: a run builds its report inside its own hold), so
     # that a report is never drawn from a run folder half rewritten by another process. A
     # folder that is no run folder is said so by read_run, and gets no lock file.
     run_like = any((root / name).exists() for name in ("manifest.json", "zones.gpkg"))
     with folder_lock(root) if run_like else contextlib.nullcontext():
-        return _build_report(root, lang)
+        return _build_report(folder, lang)
 
 
-def _build_report(run_dir: Path, lang: str | None) -> Path:
+def _build_report(run_dir: RunFolder, lang: str | None) -> Path:
     summary = read_run(run_dir)
     check_output(summary.folder.report, option="the report")  # before drawing the figures
     if lang is None:

@@ -29,6 +29,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
 from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
 from tiles.errors import IlotsWarning
 from tiles.grid import utm_crs_for
@@ -173,13 +174,15 @@ class RunSummary:
         return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
 
 
-def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
+def read_run(run_dir: str | os.PathLike[str] | RunFolder) -> RunSummary:
     """Read the run folder ``run_dir`` for the report.
 
     Parameters
     ----------
     run_dir
-        A folder written by ``ilots run`` or ``ilots demo`` (the demo's is ``<out>/outputs``).
+        A folder written by ``ilots run`` or ``ilots demo`` (the demo's is ``<out>/outputs``),
+        or its :class:`~pipelines.outputs.folder.RunFolder` (a staged one reads its stage's
+        scenarios and manifest).
 
     Returns
     -------
@@ -189,10 +192,11 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunSummary:
     Raises
     ------
     ReportError
-        The folder does not exist, lacks ``manifest.json`` or the IRIS layer, or holds a file
-        that cannot be parsed.
+        The folder does not exist, lacks ``manifest.json`` or the IRIS layer, holds a file
+        that cannot be parsed, or holds a write of ``ilots scenarios`` killed halfway
+        (:func:`~pipelines.outputs.transaction.interrupted_write`).
     """
-    folder = RunFolder(Path(run_dir))
+    folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(Path(run_dir))
     _check_run_folder(folder)
     manifest = _read_json(folder.manifest)
     iris = _read_layer(folder, "iris")
@@ -238,6 +242,11 @@ def _check_run_folder(folder: RunFolder) -> None:
         missing.append("manifest.json")
     if not folder.zones_gpkg.is_file() and not folder.zone_parquet("iris").is_file():
         missing.append("zones.gpkg")
+    if (writer := interrupted_write(root)) is not None:  # folder_lock completes it
+        raise ReportError(
+            f"{root}: the last {writer} was stopped while it put its files in place, which "
+            f"disagree; ilots report {root} completes that write, then reports"
+        )
     if missing:
         nested = root / "outputs" / "manifest.json"
         hint = f" (did you mean {root / 'outputs'}?)" if nested.is_file() else ""

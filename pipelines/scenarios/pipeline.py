@@ -15,22 +15,27 @@ numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, un
     <name>/inequality.json      inequality metrics on the after-scenario anomaly (and .csv)
     <name>/summary.json         what was changed, where, and the scenario's comparison row
 
-and records the model skill and the comparison in ``manifest.json`` under ``scenarios``. The
-previous ``scenarios/`` folder is replaced. ``model.json`` is written even when the model is
-refused for its skill, so that the refusal can be read. With ``outputs.report`` (the
-default), ``report.html`` is rebuilt so that it shows the scenarios.
+and records the model skill and the comparison in ``manifest.json`` under ``scenarios``.
+``model.json`` is written even when the model is refused for its skill, so that the refusal
+can be read. With ``outputs.report`` (the default), ``report.html`` (and ``figures/``) is
+rebuilt so that it shows the scenarios; ``config.yaml`` gains the scenarios as run.
+
+These entries describe each other, so they are replaced together
+(:func:`~pipelines.outputs.transaction.staged_entries`): written whole into
+``.ilots-staged/`` first, then renamed in place. A failure or a kill before the renames
+leaves the previous ones as they were; a kill during them leaves a folder that the next
+command holding it (``ilots scenarios``, ``ilots report``, ``ilots run``) completes first.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +43,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.config import ConfigError, RunConfig, apply_overrides, dump_config
+from pipelines.config import ConfigError, RunConfig, apply_overrides
+from pipelines.config.load import config_yaml
 from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import write_text_atomic
+from pipelines.outputs.folder import StagedRunFolder
 from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import file_record, sha256_file
+from pipelines.outputs.transaction import staged_entries
 from pipelines.report.text import Messages
 from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
@@ -316,8 +324,8 @@ def run_scenarios(
         ``outputs.overwrite`` is false.
     ScenarioError
         A ``where`` matches nothing, an albedo change without albedo, a missing raster;
-        raised before any output is replaced (a failure while the scenarios are written
-        puts the previous ``scenarios/`` back).
+        raised before any output is replaced (as is any failure while the scenarios, the
+        manifest and the report are written: the previous ones stay as they were).
     ModelSkillError
         The model's blocked cross-validated R² is below the threshold and not forced;
         raised once ``scenarios/`` holds only ``model.json`` and the report and the
@@ -381,36 +389,53 @@ def _scenarios_in_folder(
     refused: ModelSkillError | None = None
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
-    # A new scenarios/ folder replaces the old one once whole; if a scenario fails on the
-    # way, the old one comes back, as the report and the manifest still describe it.
-    with _replacing(folder.scenarios):
-        write_json_atomic(folder.scenarios / "model.json", model.to_json())
+    # Everything the scenarios change is written whole aside, then put in place together: a
+    # failure or a kill on the way leaves the previous scenarios/, report and manifest as
+    # they were (killed while they are put in place, the next command completes it).
+    with staged_entries(folder.root, by="ilots scenarios") as stage:
+        new = StagedRunFolder(folder.root, stage)
+        new.scenarios.mkdir()
+        write_json_atomic(new.scenarios / "model.json", model.to_json())
         try:
             check_skill(model)
         except ModelSkillError as err:  # scenarios/ says so (model.json), as will the report
             refused = err
         else:
             rows, notes = _write_scenarios(
-                baseline, config, areas, model, before, grid_args, target, zone_pixels
+                baseline, new, config, areas, model, before, grid_args, target, zone_pixels
             )
-    table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
-    comparison = table[[*COMPARISON_COLUMNS]]
-    # The run folder's config.yaml (the run's) gains the scenarios as run here, so that
-    # `ilots scenarios <folder>/config.yaml` reproduces scenarios/ (the run part is the same).
-    config_file = dump_config(config, Path(folder.root) / "config.yaml")
-    # The manifest lists the new scenarios/ first: a report that fails leaves it right.
-    _update_manifest(folder, model, table, notes, reused, [folder.scenarios, config_file])
-    if config.outputs.report:
-        from pipelines.report import build_report
-
-        report = build_report(folder.root, lang=config.outputs.report_language)
-        _update_manifest(folder, model, table, notes, reused, [report, folder.figures])
+        table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
+        _stage_records(new, config, model, table, notes, reused)
     if refused is not None:
         raise refused
     return ScenariosResult(
-        folder=Path(folder.root), model=model, comparison=comparison, reused_run=reused,
-        notes=notes,
+        folder=Path(folder.root), model=model, comparison=table[[*COMPARISON_COLUMNS]],
+        reused_run=reused, notes=notes,
     )  # fmt: skip
+
+
+def _stage_records(
+    new: StagedRunFolder,
+    config: RunConfig,
+    model: ScenarioModel,
+    table: pd.DataFrame,
+    notes: list[str],
+    reused: bool,
+) -> None:
+    """Stage the config, the manifest and the report that describe the staged scenarios/."""
+    # The run folder's config.yaml (the run's) gains the scenarios as run here, so that
+    # `ilots scenarios <folder>/config.yaml` reproduces scenarios/ (the run part is the same).
+    write_text_atomic(new.stage / "config.yaml", config_yaml(config, new.root / "config.yaml"))
+    run = RunFolder(new.root)
+    shutil.copy2(run.manifest, new.manifest)
+    _update_manifest(new, model, table, notes, reused, ["config.yaml"])
+    if config.outputs.report:  # the report reads the staged manifest and scenarios/
+        from pipelines.report import build_report
+
+        if run.figures.is_dir():  # the report replaces its figures, and removes stale ones
+            shutil.copytree(run.figures, new.figures)
+        build_report(new, lang=config.outputs.report_language)
+        _update_manifest(new, model, table, notes, reused, ["report.html", "figures"])
 
 
 def _applied(
@@ -451,6 +476,7 @@ def draw_key(spec: ScenarioSpec) -> str:
 
 def _write_scenarios(
     baseline: Baseline,
+    out: RunFolder,
     config: RunConfig,
     areas: list[np.ndarray],
     model: ScenarioModel,
@@ -461,8 +487,9 @@ def _write_scenarios(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Predict and write every scenario, then the comparison; return its rows and notes.
 
-    ``target`` is what the model was fitted on (refits too), ``zone_pixels`` the pixels of
-    ``fit_area: zones`` (None for the whole grid).
+    ``out``: where ``scenarios/`` is written (the stage). ``target`` is what the model was
+    fitted on (refits too), ``zone_pixels`` the pixels of ``fit_area: zones`` (None for the
+    whole grid).
 
     Each scenario is predicted by every fit, seeds ``seed``, ``seed + 1``, ... (the first
     is the model itself, unless ``sample`` takes every usable pixel: then each fit is a
@@ -471,7 +498,6 @@ def _write_scenarios(
     median fit (:func:`median_fit`), not of whichever fit the seed gives: one seed can give a
     fit at the edge of the range.
     """
-    folder = baseline.folder
     settings = config.scenario_model
     coverages = {
         layer: layer_coverage(baseline, layer, config.zones.method) for layer in baseline.zones
@@ -513,7 +539,7 @@ def _write_scenarios(
             notes += [note] if note else []
         others = [trial for j, trial in enumerate(trials) if j != point]
         row, summary = _write_scenario(
-            baseline, config, spec, area, applied.changed, effect, coverages, before_json,
+            baseline, out, config, spec, area, applied.changed, effect, coverages, before_json,
             others, city,
         )  # fmt: skip
         summaries.append(summary)
@@ -525,13 +551,13 @@ def _write_scenarios(
     for row, wins in zip(rows, best_fits(gap_before, gaps), strict=True):
         row["qpv_gap_best_fits"] = wins
     for spec, summary in zip(config.scenarios, summaries, strict=True):  # rows now whole
-        write_json_atomic(folder.scenario(spec.name) / "summary.json", summary)
+        write_json_atomic(out.scenario(spec.name) / "summary.json", summary)
     comparison = pd.DataFrame(rows)[[*COMPARISON_COLUMNS]]
     write_text_atomic(
-        folder.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
+        out.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
     )
     comparison_figure(
-        baseline, deltas, comparison, folder.scenarios / "comparison.png", m=_messages(config)
+        baseline, deltas, comparison, out.scenarios / "comparison.png", m=_messages(config)
     )
     return rows, notes
 
@@ -579,44 +605,9 @@ def _draws(spec: ScenarioSpec) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _replacing(path: Path) -> Iterator[None]:
-    """Make ``path`` a new, empty folder; the old one comes back if the block fails.
-
-    The old folder waits under ``.<name>-previous`` while the block runs. One left there
-    by a run that was killed is the last whole folder: it is put back first.
-    """
-    previous = path.with_name(f".{path.name}-previous")
-    discarded = path.with_name(f".{path.name}-discarded")
-    shutil.rmtree(discarded, ignore_errors=True)
-    if previous.exists():  # a run killed while it wrote: its old folder is the whole one
-        shutil.rmtree(path, ignore_errors=True)
-        previous.rename(path)
-    if path.exists():
-        path.rename(previous)
-    path.mkdir(parents=True)
-    try:
-        yield
-    except BaseException:
-        try:
-            shutil.rmtree(path)
-            if previous.exists():
-                previous.rename(path)
-        except OSError as err:  # the block's error stays the one raised
-            warnings.warn(
-                f"{path} could not be put back as it was ({err}); the previous one is in "
-                f"{previous}, and the next run puts it back",
-                IlotsWarning,
-                stacklevel=3,
-            )
-        raise
-    if previous.exists():
-        previous.rename(discarded)  # the new folder is whole: the old one goes
-        shutil.rmtree(discarded, ignore_errors=True)
-
-
 def _write_scenario(
     baseline: Baseline,
+    out: RunFolder,
     config: RunConfig,
     spec: ScenarioSpec,
     area: np.ndarray,
@@ -627,7 +618,7 @@ def _write_scenario(
     replicates: list[dict[str, float]],
     city: np.ndarray,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write one scenario's folder but its ``summary.json``; return its row and summary.
+    """Write one scenario's folder in ``out`` but its ``summary.json``; return its row and summary.
 
     The caller completes the row (the fits in which the scenario does best are known once
     every scenario has run), then writes the summary, which holds it.
@@ -635,7 +626,7 @@ def _write_scenario(
     ``replicates``: the :func:`_mean_effects` of the other fits, whose range with this
     effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`.
     """
-    folder = baseline.folder.scenario(spec.name)
+    folder = out.scenario(spec.name)
     folder.mkdir(parents=True, exist_ok=True)
     delta = effect.delta
     raster = baseline.template.copy(data=delta.astype(np.float32))
@@ -762,28 +753,30 @@ def _city(baseline: Baseline) -> np.ndarray:
 
 
 def _update_manifest(
-    folder: RunFolder,
+    new: StagedRunFolder,
     model: ScenarioModel,
     table: pd.DataFrame,
     notes: list[str],
     reused: bool,
-    refreshed: list[Path],
+    entries: list[str],
 ) -> None:
-    """Add the ``scenarios`` record to the run's manifest and refresh the files rewritten."""
-    if not folder.manifest.is_file():
-        return
-    manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
-    # The scenario files are listed afresh at each call (the report's comes second).
-    roots = tuple(str(Path(path).resolve()) for path in [*refreshed, folder.scenarios])
+    """Add the ``scenarios`` record to the staged manifest and list the staged ``entries``.
+
+    The staged files are listed under the paths they will have once put in place.
+    """
+    manifest = json.loads(new.manifest.read_text(encoding="utf-8"))
+    # The scenario files are listed afresh at each call (the report's come second).
+    replaced = tuple(str((new.root / name).resolve()) for name in [*entries, "scenarios"])
     outputs = [
         record
         for record in manifest.get("outputs", [])
-        if not str(record.get("path", "")).startswith(roots)
+        if not str(record.get("path", "")).startswith(replaced)
     ]
     # The scenario files one by one (as the run lists its outputs); the report and its
     # figures folder as the run records them.
-    outputs += [file_record(f) for f in sorted(folder.scenarios.rglob("*")) if f.is_file()]
-    outputs += [file_record(path) for path in refreshed if Path(path) != folder.scenarios]
+    staged = [f for f in sorted(new.scenarios.rglob("*")) if f.is_file()]
+    for path in [*staged, *(new.stage / name for name in entries)]:
+        outputs.append({**file_record(path), "path": str(new.final(path).resolve())})
     manifest["outputs"] = outputs
     manifest["scenarios"] = {
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -792,4 +785,4 @@ def _update_manifest(
         "comparison": table.replace({np.nan: None}).to_dict("records"),
         "warnings": list(notes),
     }
-    write_json_atomic(folder.manifest, manifest)
+    write_json_atomic(new.manifest, manifest)

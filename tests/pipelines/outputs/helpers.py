@@ -1,6 +1,8 @@
-"""Small in-memory rasters and zone layers for the output writers."""
+"""Small in-memory rasters and zone layers for the output writers; crashes while they write."""
 
 from __future__ import annotations
+
+import os
 
 import geopandas as gpd
 import numpy as np
@@ -61,3 +63,32 @@ def make_layers() -> dict[str, gpd.GeoDataFrame]:
         crs="EPSG:2154",
     )
     return {"iris": iris, "qpv": qpv}
+
+
+#: The changes to the file system a crash is taken after (renames, removals, new folders).
+FILE_SYSTEM_CHANGES = ("replace", "unlink", "rmdir", "mkdir")
+
+
+def after_each_change(monkeypatch, hook) -> None:
+    """Call ``hook()`` after each change to the file system, those of the hook itself aside.
+
+    The state the hook sees is what a ``kill -9`` there would leave; a hook that raises
+    stops the process there as an exception does (its handlers run).
+    """
+    busy = []
+
+    def wrap(real):
+        def change(*args, **kwargs):
+            result = real(*args, **kwargs)
+            if not busy:
+                busy.append(True)
+                try:
+                    hook()
+                finally:
+                    busy.pop()
+            return result
+
+        return change
+
+    for name in FILE_SYSTEM_CHANGES:
+        monkeypatch.setattr(os, name, wrap(getattr(os, name)))

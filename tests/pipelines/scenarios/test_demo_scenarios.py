@@ -8,7 +8,12 @@ scenarios run on copies of its run folder, which ``ilots scenarios`` reuses.
 
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import exactextract
@@ -26,6 +31,8 @@ from pipelines.config import ConfigError, config_from_dict, load_config
 from pipelines.demo import run_demo
 from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
 from pipelines.outputs import RunFolder
+from pipelines.outputs.lock import LOCK_NAME, folder_lock
+from pipelines.outputs.transaction import STAGE_NAME, interrupted_write
 from pipelines.report.text import Messages
 from pipelines.scenarios import (
     COMPARISON_COLUMNS,
@@ -35,6 +42,7 @@ from pipelines.scenarios import (
     run_scenarios,
 )
 from pipelines.scenarios.baseline import read_baseline
+from tests.pipelines.outputs.helpers import after_each_change
 
 BUILT = 4
 FAST = {"sample": 3000}  # a smaller fitting sample for the extra runs of this module
@@ -632,10 +640,12 @@ def test_the_gap_identity_holds_with_iris_the_group_test_leaves_out(run_copy):
     assert row["qpv_gap_after_k_min"] <= row["qpv_gap_after_k"] <= row["qpv_gap_after_k_max"]
 
 
-def test_a_report_that_fails_leaves_the_manifest_listing_what_is_on_disk(run_copy, monkeypatch):
+def test_a_report_that_fails_leaves_the_folder_as_it_was(run_copy, monkeypatch):
+    """The report is written with the scenarios and the manifest, or none of them is."""
     folder, data = run_copy
     first = {"name": "first", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
     run_scenarios(_config(data, [first], **FAST, replicates=1))
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     import pipelines.report
 
     def broken(*args, **kwargs):
@@ -645,11 +655,8 @@ def test_a_report_that_fails_leaves_the_manifest_listing_what_is_on_disk(run_cop
     second = {**first, "name": "second"}
     with pytest.raises(RuntimeError, match="report failed"):
         run_scenarios(_config(data, [second], **FAST, replicates=1))
-    manifest = json.loads((folder / "manifest.json").read_text())
-    listed = [Path(r["path"]) for r in manifest["outputs"]]
-    assert all(path.exists() for path in listed)
-    assert any(path.parts[-2:] == ("second", "delta_lst.tif") for path in listed)
-    assert not (folder / "scenarios" / "first").exists()
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
 
 
 def test_renaming_a_scenario_keeps_its_pixels(run_copy):
@@ -765,3 +772,153 @@ def test_a_drawn_scenario_map_says_its_pixels_are_one_draw(run_copy, monkeypatch
     said.clear()
     figures.comparison_figure(baseline, {"s": delta}, table, tmp_path / "c.png", m=en)
     assert any("Error bars: lowest to highest gap after over the model's" in t for t in said)
+
+
+# A scenario write killed at any point: the run folder's files are the previous ones or the
+# new ones, whole, or the next command completes the write first (saying so in one line).
+# Oracle: the folder's files (path → SHA-256) before and after a whole write.
+
+_STOPPED = "the last ilots scenarios was stopped while it put its files in place"
+
+
+def _digests(root, cache, *, stage=True):
+    """Path → SHA-256 of the folder's files but the lock (the stage's only if asked).
+
+    ``cache``: digests by inode; the killed folders are hard-linked copies.
+    """
+    digests = {}
+    for path in root.rglob("*"):
+        parts = path.relative_to(root).parts
+        if not path.is_file() or path.name == LOCK_NAME or (not stage and STAGE_NAME in parts):
+            continue
+        st = path.stat()
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in cache:
+            cache[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        digests[path.relative_to(root).as_posix()] = cache[key]
+    return digests
+
+
+def _one_scenario(name):
+    return {"name": name, "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+
+
+def test_a_kill_at_any_point_of_the_scenario_write_leaves_a_whole_folder(
+    run_copy, tmp_path, monkeypatch
+):
+    """kill -9 after each change to the file system: the run folder as it is then (a
+    hard-linked copy, which later renames do not touch), no handler run."""
+    folder, data = run_copy
+    run_scenarios(_config(data, [_one_scenario("old_x7")], **FAST, replicates=1))
+    cache = {}
+    old = _digests(folder, cache)
+    killed = []
+
+    def kill():
+        copy = tmp_path / "killed" / str(len(killed))
+        killed.append(shutil.copytree(folder, copy, copy_function=os.link))
+
+    after_each_change(monkeypatch, kill)
+    run_scenarios(_config(data, [_one_scenario("new_y8")], **FAST, replicates=1))
+    monkeypatch.undo()
+    new = _digests(folder, cache)
+    assert any("new_y8" in path for path in new) and not any("old_x7" in path for path in new)
+    outcomes = []
+    for copy in killed:
+        seen = _digests(copy, cache, stage=False)  # what a reader of the folder sees then
+        marked = interrupted_write(copy) is not None
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            with folder_lock(copy):  # the next command takes the folder
+                pass
+        said = [str(w.message) for w in said]
+        assert not (copy / STAGE_NAME).exists()
+        if marked:
+            assert len(said) == 1 and _STOPPED in said[0]
+            assert _digests(copy, cache) == new
+            outcomes.append("mix" if seen not in (old, new) else "completed")
+        else:
+            assert said == [] and seen in (old, new) and _digests(copy, cache) == seen
+            outcomes.append("old" if seen == old else "new")
+    rank = {"old": 0, "completed": 1, "mix": 1, "new": 2}
+    assert [rank[o] for o in outcomes] == sorted(rank[o] for o in outcomes)
+    # Killed before the entries are renamed, between two of them, and after.
+    assert {"old", "mix", "new"} <= set(outcomes)
+
+
+_KILL_WHILE_PUT_IN_PLACE = """
+import json, os, sys
+from pathlib import Path
+from pipelines.config import config_from_dict
+from pipelines.scenarios import run_scenarios
+
+config = config_from_dict(json.loads(sys.argv[1]), source="test.yaml")
+manifest = (Path(config.outputs.folder) / "manifest.json").resolve()
+real = os.replace
+
+def replace(source, target, **kwargs):
+    if Path(target).resolve() == manifest:  # config.yaml and figures/ are in place already
+        print("putting the manifest in place", flush=True)
+        sys.stdin.read()  # until killed
+    return real(source, target, **kwargs)
+
+os.replace = replace
+run_scenarios(config)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGKILL on Windows")
+def test_a_kill_9_while_the_files_are_put_in_place_is_completed_by_ilots_report(run_copy):
+    folder, data = run_copy
+    run_scenarios(_config(data, [_one_scenario("old_x7")], **FAST, replicates=1))
+    config = {**data, "scenarios": [_one_scenario("new_y8")],
+              "scenario_model": {**data["scenario_model"], **FAST, "replicates": 1}}  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILL_WHILE_PUT_IN_PLACE, json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "putting the manifest in place"
+    child.kill()
+    assert child.wait() == -signal.SIGKILL
+
+    def names():
+        scenarios = yaml.safe_load((folder / "config.yaml").read_text())["scenarios"]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        return {
+            "config.yaml": [spec["name"] for spec in scenarios],
+            "manifest.json": [row["scenario"] for row in manifest["scenarios"]["comparison"]],
+            "comparison.csv": pd.read_csv(folder / "scenarios" / "comparison.csv")[
+                "scenario"
+            ].tolist(),
+            "scenarios/": sorted(p.name for p in (folder / "scenarios").iterdir() if p.is_dir()),
+        }
+
+    # Killed halfway: the folder's files disagree (the config names the new scenario).
+    assert names() == {"config.yaml": ["new_y8"], "manifest.json": ["old_x7"],
+                       "comparison.csv": ["old_x7"], "scenarios/": ["old_x7"]}  # fmt: skip
+    result = CliRunner().invoke(main, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: {folder}: {_STOPPED}; its new config.yaml, figures/, manifest.json, "
+        "report.html, scenarios/ are now all in place, so they agree again"
+    ]
+    assert set(map(tuple, names().values())) == {("new_y8",)}
+    # The manifest records the files on disk: every scenario file, with its digest (the
+    # copied manifest also lists the demo folder's, elsewhere).
+    written = [folder.resolve() / "scenarios", folder.resolve() / "config.yaml"]
+    recorded = {
+        record["path"]: record["sha256"]
+        for record in json.loads((folder / "manifest.json").read_text())["outputs"]
+        if any(Path(record["path"]).is_relative_to(path) for path in written)
+    }
+    on_disk = {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in [*written[0].rglob("*"), written[1]]
+        if path.is_file()
+    }
+    assert recorded == on_disk and len(on_disk) > 5
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert "new_y8" in report and "old_x7" not in report
+    assert not (folder / STAGE_NAME).exists()
