@@ -157,6 +157,20 @@ class RunSummary:
         return tuple(str(w) for w in found)
 
     @property
+    def warning_codes(self) -> tuple[str | None, ...]:
+        """The kind of each of :attr:`warnings` (the manifest's ``warning_codes``).
+
+        ``None`` for a warning of no kind, and for every warning of a manifest written before
+        ``warning_codes`` (or with fewer codes than warnings).
+        """
+        found = self.manifest.get("warning_codes")
+        codes = found if isinstance(found, list) else []
+        return tuple(
+            codes[k] if k < len(codes) and isinstance(codes[k], str) else None
+            for k in range(len(self.warnings))
+        )
+
+    @property
     def min_valid_frac(self) -> float | None:
         """The configured ``zones.min_valid_frac`` (below it a zone gets no value)."""
         zones = self.config.get("zones")

@@ -554,6 +554,46 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Le traitement n'a émis aucun avertissement.",
         "The run raised no warning.",
     ),
+    "warning_kinds_lead": (
+        "Chaque type d'avertissement est résumé en français ; suivent, comme détail technique, "
+        "les messages d'origine, cités en anglais tels qu'ils sont écrits dans manifest.json.",
+        "Each kind of warning is summed up; the original messages follow as technical detail, "
+        "quoted as written in manifest.json.",
+    ),
+    # the kinds of warning (tiles.errors.WarningCode, manifest.json's warning_codes)
+    "warning_kind_zone_geometry_repaired": (
+        "Géométries de zones invalides, réparées : leurs surfaces peuvent différer un peu des "
+        "surfaces publiées",
+        "Invalid zone geometries, repaired: their areas may differ slightly from the "
+        "published ones",
+    ),
+    "warning_kind_secret_values": (
+        "Valeurs INSEE couvertes par le secret statistique ou absentes : laissées vides, "
+        "jamais mises à 0",
+        "INSEE values withheld by statistical confidentiality or missing: left empty, never "
+        "set to 0",
+    ),
+    "warning_kind_unmatched_codes": (
+        "Codes sans correspondance entre deux tables jointes (des IRIS de la couche absents "
+        "d'une table INSEE, ou l'inverse)",
+        "Codes without a match between two joined tables (IRIS of the layer missing from an "
+        "INSEE table, or the reverse)",
+    ),
+    "warning_kind_no_clear_pixels": (
+        "Scènes sans assez de pixels clairs dans l'emprise urbaine ou la référence rurale : "
+        "pas d'anomalie ΔT ni de SUHII pour elles",
+        "Scenes without enough clear pixels in the urban footprint or the rural reference: "
+        "no ΔT anomaly or SUHII for them",
+    ),
+    "warning_kind_no_clear_lst": (
+        "Aucun IRIS n'a de température de surface : trop peu d'observations claires",
+        "No IRIS has a surface temperature: too few clear observations",
+    ),
+    "warning_kind_skipped_input": (
+        "Fichiers ou produits d'entrée laissés de côté (illisibles ou inutilisables)",
+        "Input files or products left out (unreadable or unusable)",
+    ),
+    "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),
