@@ -120,6 +120,24 @@ _TABLE: dict[str, tuple[str, str]] = {
         "the 90th percentile of land surface temperature",
     ),
     "var_ndvi_mean": ("le NDVI", "the NDVI"),
+    "var_lst_p90_mean_k": (
+        "le 90e centile de température de surface des scènes, moyenné sur l'IRIS",
+        "the 90th percentile of land surface temperature over the scenes, averaged over the IRIS",
+    ),
+    "var_albedo_mean": ("l'albédo moyen", "the mean albedo"),
+    "var_n_clear_mean": (
+        "le nombre moyen d'observations claires",
+        "the mean number of clear observations",
+    ),
+    "var_valid_frac": (
+        "la part couverte par des pixels valides",
+        "the share covered by valid pixels",
+    ),
+    "var_lc_water_frac": ("la part d'eau", "the water share"),
+    "var_lc_dense_vegetation_frac": ("la part de végétation dense", "the dense vegetation share"),
+    "var_lc_low_vegetation_frac": ("la part de végétation basse", "the low vegetation share"),
+    "var_lc_built_frac": ("la part bâtie", "the built share"),
+    "var_lc_bare_soil_frac": ("la part de sol nu", "the bare soil share"),
     "axis_lst_anomaly_mean_k": (
         "Anomalie de température de surface ΔT (K)",
         "Land surface temperature anomaly ΔT (K)",
@@ -131,7 +149,20 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Revenu disponible médian par UC (€)",
         "Median disposable income per consumption unit (€)",
     ),
+    "axis_lst_p90_mean_k": (
+        "LST, 90e centile des scènes, moyenne de l'IRIS (K)",
+        "LST, 90th percentile over the scenes, IRIS mean (K)",
+    ),
+    "axis_albedo_mean": ("Albédo moyen", "Mean albedo"),
+    "axis_n_clear_mean": (
+        "Observations claires (moyenne des pixels)",
+        "Clear observations (mean over pixels)",
+    ),
+    "axis_lc_water_frac": ("Part d'eau", "Water share"),
+    "axis_lc_dense_vegetation_frac": ("Part de végétation dense", "Dense vegetation share"),
+    "axis_lc_low_vegetation_frac": ("Part de végétation basse", "Low vegetation share"),
     "axis_lc_built_frac": ("Part bâtie", "Built share"),
+    "axis_lc_bare_soil_frac": ("Part de sol nu", "Bare soil share"),
     "axis_population": ("Population", "Population"),
     "axis_valid_frac": (
         "Part des terres couverte (l'eau exclue)",

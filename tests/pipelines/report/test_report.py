@@ -927,6 +927,69 @@ def test_figures_of_a_synthetic_run_carry_the_mark(demo_run, monkeypatch):
     assert seen and not any("synth" in t.lower() for texts in seen for t in texts)
 
 
+#: The run's per-IRIS columns an inequality outcome can be (inequality.outcomes), with the
+#: French words for them, typed here: (in a sentence, on an axis).
+OUTCOME_WORDS_FR = {
+    "lst_anomaly_mean_k": ("l'anomalie de température de surface ΔT",
+                           "Anomalie de température de surface ΔT (K)"),
+    "lst_mean_k": ("la température de surface", "Température de surface (K)"),
+    "lst_p90_k": ("le 90e centile de température de surface", "LST, 90e centile (K)"),
+    "lst_p90_mean_k": ("le 90e centile de température de surface des scènes, moyenné sur l'IRIS",
+                       "LST, 90e centile des scènes, moyenne de l'IRIS (K)"),
+    "ndvi_mean": ("le NDVI", "NDVI moyen"),
+    "albedo_mean": ("l'albédo moyen", "Albédo moyen"),
+    "n_clear_mean": ("le nombre moyen d'observations claires",
+                     "Observations claires (moyenne des pixels)"),
+    "lc_water_frac": ("la part d'eau", "Part d'eau"),
+    "lc_dense_vegetation_frac": ("la part de végétation dense", "Part de végétation dense"),
+    "lc_low_vegetation_frac": ("la part de végétation basse", "Part de végétation basse"),
+    "lc_built_frac": ("la part bâtie", "Part bâtie"),
+    "lc_bare_soil_frac": ("la part de sol nu", "Part de sol nu"),
+}  # fmt: skip
+
+
+def test_every_outcome_column_of_the_run_has_french_and_english_words(iris):
+    from pipelines.report.text import Messages
+
+    fr_words, en_words = Messages("fr"), Messages("en")
+    for column, (var, axis) in OUTCOME_WORDS_FR.items():
+        assert column in iris.columns, column  # the run writes it
+        assert (fr_words.label(column), fr_words.label(column, "axis")) == (var, axis)
+        english = (en_words.label(column), en_words.label(column, "axis"))
+        assert column not in english and english != (var, axis), column
+
+
+def test_a_land_cover_outcome_is_worded_in_french_in_text_and_figures(demo_run, monkeypatch):
+    """inequality.outcomes may start with any per-IRIS column: the report says it in words,
+    in the sentences and in the labels given to matplotlib, never as its column name."""
+    from matplotlib.text import Text
+
+    from pipelines.report import figures as report_figures
+    from pipelines.report.data import read_run
+    from pipelines.report.html import render_html
+    from pipelines.report.sections import build_page
+    from pipelines.report.text import Messages
+
+    drawn: list[str] = []
+    real = report_figures.png_bytes
+
+    def spy(fig, **kwargs):
+        drawn.extend(t.get_text() for t in fig.findobj(Text))
+        return real(fig, **kwargs)
+
+    monkeypatch.setattr(report_figures, "png_bytes", spy)
+    summary = read_run(demo_run)
+    column = "lc_dense_vegetation_frac"
+    page = build_page(
+        replace(summary, inequality={**summary.inequality, "outcome": column}), Messages("fr")
+    )
+    text = parse_html(render_html(page)).text()
+    assert column not in text and not any(column in t for t in drawn)
+    assert "Corrélation de Pearson entre le revenu médian et la part de végétation dense" in text
+    assert "Part de végétation dense" in drawn  # the scatter's and the deciles' y axis
+    assert "Le revenu médian et la part de végétation dense" in drawn  # the scatter's title
+
+
 def test_a_mostly_extrapolated_demo_scenario_is_said_so_in_english(demo_run, en_report):
     comparison = pd.read_csv(demo_run / "scenarios" / "comparison.csv").set_index("scenario")
     share = comparison.loc["cool_roofs", "extrapolated_share"]
