@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import rasterio
+import yaml
 from pyogrio.errors import DataSourceError
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
@@ -65,6 +66,10 @@ class ScenarioFiles:
         Scenario name → predictor → share of its predicted pixels outside the model's fitted
         range (``scenarios/<name>/summary.json``, ``outside_fitted_range``); a scenario
         without a readable summary is absent.
+    figures_lang
+        The language the figures are drawn in: ``ilots scenarios`` draws them in its config's
+        ``outputs.report_language`` and writes that config to the run folder's
+        ``config.yaml``, which says it; ``None`` when it does not (absent, unreadable).
     """
 
     comparison: pd.DataFrame | None = None
@@ -73,6 +78,7 @@ class ScenarioFiles:
     maps: tuple[tuple[str, Path], ...] = ()
     warnings: tuple[str, ...] = ()
     outside_range: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    figures_lang: str | None = None
 
     @property
     def present(self) -> bool:
@@ -369,7 +375,19 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
         maps=tuple(maps),
         warnings=tuple(str(w) for w in (manifest.get("scenarios") or {}).get("warnings") or ()),
         outside_range=outside,
+        figures_lang=_config_language(folder.root / "config.yaml"),
     )
+
+
+def _config_language(path: Path) -> str | None:
+    """``outputs.report_language`` of a config file; ``None`` when absent or unreadable."""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    outputs = config.get("outputs") if isinstance(config, dict) else None
+    lang = outputs.get("report_language") if isinstance(outputs, dict) else None
+    return lang if isinstance(lang, str) else None
 
 
 def _outside_range(path: Path) -> dict[str, float] | None:

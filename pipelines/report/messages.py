@@ -774,6 +774,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         " of the predictor “{predictor}”",
     ),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
+    "scenario_figures_language": (
+        "Les figures ci-dessous sont en {drawn} : ilots scenarios les dessine dans la langue "
+        "de sa configuration, ici outputs.report_language : {drawn_code} (config.yaml du "
+        "dossier). Pour les avoir en {wanted}, relancer ilots scenarios avec "
+        "outputs.report_language : {wanted_code}.",
+        "The figures below are in {drawn}: ilots scenarios draws them in the language of its "
+        "config, here outputs.report_language: {drawn_code} (the folder's config.yaml). To "
+        "have them in {wanted}, rerun ilots scenarios with outputs.report_language: "
+        "{wanted_code}.",
+    ),
+    "language_fr": ("français", "French"),
+    "language_en": ("anglais", "English"),
     "scenario_spread": (
         "Chaque scénario est chiffré par l'un des {n} ajustements du modèle : celui dont "
         "l'effet moyen sur les pixels modifiés est la médiane. Toutes ses colonnes viennent "

@@ -31,7 +31,7 @@ from pipelines.report.headlines import (
     suhii_composites,
     suhii_sentences,
 )
-from pipelines.report.messages import MESSAGES
+from pipelines.report.messages import LANGUAGES, MESSAGES
 from pipelines.report.tables import (
     GroupMeans,
     group_means,
@@ -726,6 +726,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
             blocks.extend(_extrapolated(table, files, m))
     if files.warnings:
         blocks.append(_warnings(files.warnings, m, "scenario_warnings"))
+    if files.comparison_png is not None or files.maps:
+        blocks.append(_figures_language(files.figures_lang, m))
     if files.comparison_png is not None:
         blocks.append(
             FigureBlock(
@@ -738,6 +740,27 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         label = m("scenario_map", name=name)
         blocks.append(FigureBlock(path.read_bytes(), label, label))
     return Section("scenarios", m("sec_scenarios"), _blocks(*blocks))
+
+
+def _figures_language(drawn: str | None, m: Messages) -> Paragraph | None:
+    """Say that the scenario figures are in another language than the report, and how to redraw.
+
+    ``ilots scenarios`` draws them once, in its config's language (``drawn``); a report in
+    another language (``ilots report --lang``, or a run whose config says another) shows them
+    as they are.
+    """
+    if drawn is None or drawn == m.lang or drawn not in LANGUAGES:
+        return None
+    return Paragraph(
+        m(
+            "scenario_figures_language",
+            drawn=m(f"language_{drawn}"),
+            drawn_code=drawn,
+            wanted=m(f"language_{m.lang}"),
+            wanted_code=m.lang,
+        ),
+        style="note",
+    )
 
 
 def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> list[Paragraph]:
