@@ -84,7 +84,9 @@ from tiles.errors import (
     IlotsWarning,
     InequalityError,
     LayerNotFoundError,
+    WarningText,
     collected_warnings,
+    warning_text,
 )
 from tiles.grid import LANDSAT_PIXEL_M
 
@@ -262,15 +264,16 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def no_clear_note(config: RunConfig, n_scenes: int) -> str:
+def no_clear_note(config: RunConfig, n_scenes: int) -> WarningText:
     """Say that no IRIS has a composite LST, why it can be, and what to change."""
     min_clear = config.composite.min_clear
     if n_scenes < min_clear:  # the plain cause: no pixel can reach min_clear
-        return (
+        return WarningText(
             f"no IRIS has a composite LST: the periods hold {n_scenes} Landsat scene(s), "
             f"fewer than composite.min_clear ({min_clear}) clear observations a pixel needs; "
             "the LST columns are empty. Add scenes (inputs, periods) or lower "
-            "composite.min_clear"
+            "composite.min_clear",
+            "no_clear_lst",
         )
     causes = []
     if config.grid.resolution > LANDSAT_PIXEL_M and config.grid.resampling != "nearest":
@@ -292,13 +295,14 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> str:
             "the cloudier scenes"
         )
     also = f" ({'; '.join(causes)})" if causes else ""
-    return (
+    return WarningText(
         f"no IRIS has a composite LST: over every IRIS the {n_scenes} Landsat scene(s) in the "
         f"periods are cloud, shadow or fill (mask.landsat_preset "
         f"'{config.mask.landsat_preset}'), or fewer than composite.min_clear "
         f"({min_clear}) are clear on more than zones.min_valid_frac "
         f"({config.zones.min_valid_frac:g}) of its land{also}; the LST columns are empty. Add "
-        "scenes (inputs, periods), or lower composite.min_clear or zones.min_valid_frac"
+        "scenes (inputs, periods), or lower composite.min_clear or zones.min_valid_frac",
+        "no_clear_lst",
     )
 
 
@@ -524,6 +528,7 @@ def _locked_run(
             "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
             "or parquet"
         )
+        manifest["warning_codes"].append(None)
     write_manifest(folder.manifest, manifest)
     result.warnings = manifest["warnings"]
     result.timings = timer.timings
@@ -535,7 +540,7 @@ def _manifest(
     result: RunResult,
     timer: _Timer,
     caught: list,
-    ours: list[str],
+    ours: list[WarningText],
     started: dt.datetime,
     settled: bool = True,
     digests: Mapping[str, str] | None = None,
@@ -553,7 +558,7 @@ def _manifest(
     chatter = (DeprecationWarning, PendingDeprecationWarning, FutureWarning,
                NotGeoreferencedWarning)  # fmt: skip
     recorded = [
-        str(w.message)
+        warning_text(w.message)  # with its kind, for the report
         for w in caught
         if not issubclass(w.category, chatter) and not str(w.message).startswith(_CHATTER)
     ]

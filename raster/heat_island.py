@@ -538,9 +538,11 @@ def _checked_mean(
         k, n = int((~enough).sum()), int(enough.size)
         few = "no clear pixel" if min_pixels <= 1 else f"fewer than {min_pixels} clear pixels"
         warnings.warn(
-            f"{k} of {n} scene(s) have {few} in the {what}: their mean is NaN (and so their "
-            "ΔT / SUHII)",
-            IlotsWarning,
+            IlotsWarning(
+                f"{k} of {n} scene(s) have {few} in the {what}: their mean is NaN (and so their "
+                "ΔT / SUHII)",
+                code="no_clear_pixels",
+            ),
             stacklevel=2,
         )
     return mean

@@ -370,9 +370,11 @@ class _SkippedReadWarner(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.WARNING:
             warnings.warn(
-                f"skipped an unreadable file, its pixels are NaN (on_error='skip'): "
-                f"{record.getMessage()}",
-                IlotsWarning,
+                IlotsWarning(
+                    "skipped an unreadable file, its pixels are NaN (on_error='skip'): "
+                    f"{record.getMessage()}",
+                    code="skipped_input",
+                ),
                 stacklevel=2,
             )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 __all__ = [
     "BandMissingError",
@@ -27,9 +28,26 @@ __all__ = [
     "ReadError",
     "UnrecognisedProductError",
     "UnsupportedProductError",
+    "WarningCode",
+    "WarningText",
     "ZonesError",
     "collected_warnings",
+    "warning_text",
     "withdraw_warning",
+]
+
+#: The kinds of :class:`IlotsWarning` a run's report names in its own words (the manifest's
+#: ``warning_codes``): invalid zone geometries repaired, census values withheld as secret,
+#: codes without a match in a join, scenes without enough clear pixels in the urban footprint
+#: or the rural reference, no IRIS with a composite LST, inputs skipped. A warning of no kind
+#: has ``None``.
+WarningCode = Literal[
+    "zone_geometry_repaired",
+    "secret_values",
+    "unmatched_codes",
+    "no_clear_pixels",
+    "no_clear_lst",
+    "skipped_input",
 ]
 
 
@@ -105,34 +123,59 @@ class OutputError(IlotsError):
     """An output cannot be written there (its folder is read-only, or it is an input)."""
 
 
+class WarningText(str):
+    """The message of a warning, which also knows the warning's kind.
+
+    A ``str`` (equal to, and written as, the message alone), so that it goes wherever a
+    run's messages go; ``code`` is the :data:`WarningCode` of the warning, ``None`` when it
+    has none.
+    """
+
+    code: WarningCode | None
+
+    def __new__(cls, text: str, code: WarningCode | None = None) -> WarningText:
+        """Return ``text`` with the kind ``code``."""
+        self = super().__new__(cls, text)
+        self.code = code
+        return self
+
+
 class IlotsWarning(UserWarning):
     """A documented warning: the run goes on, but a user should know (fallback, repair, skip).
 
+    ``code``: its kind (:data:`WarningCode`), which the report names in its language; issue
+    one with a kind as ``warnings.warn(IlotsWarning(message, code=...), stacklevel=2)``.
     Every one issued inside :func:`collected_warnings` is recorded there, from any thread
     and whatever the warning filters say (see it).
     """
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: object, code: WarningCode | None = None) -> None:
         super().__init__(*args)
+        self.code = code
         for messages in tuple(_COLLECTORS):
-            messages.append(str(self))
+            messages.append(WarningText(str(self), code))
+
+
+def warning_text(message: Warning | str) -> WarningText:
+    """Return the text of a caught warning with its kind (``None`` unless an IlotsWarning's)."""
+    return WarningText(str(message), message.code if isinstance(message, IlotsWarning) else None)
 
 
 #: The message lists of the open :func:`collected_warnings` blocks.
-_COLLECTORS: list[list[str]] = []
+_COLLECTORS: list[list[WarningText]] = []
 
 
 @contextmanager
-def collected_warnings() -> Iterator[list[str]]:
+def collected_warnings() -> Iterator[list[WarningText]]:
     """Collect the message of every :class:`IlotsWarning` issued in the block, in any thread.
 
     ``warnings.catch_warnings`` is not thread-safe: a library entering and leaving it in
     another thread (rasterio does, around its in-memory datasets) swaps the process-wide
     filters and ``showwarning`` under a run's recorder, and warnings issued meanwhile are
     lost. This records ilots' own warnings as they are created, so a run's manifest lists
-    them all.
+    them all. Each message is a :class:`WarningText`: it keeps the warning's kind.
     """
-    messages: list[str] = []
+    messages: list[WarningText] = []
     _COLLECTORS.append(messages)
     try:
         yield messages

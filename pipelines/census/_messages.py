@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tiles.errors import IlotsWarning, withdraw_warning
+from tiles.errors import IlotsWarning, WarningCode, WarningText, withdraw_warning
 
 __all__ = ["WarningLog", "examples"]
 
@@ -34,15 +34,15 @@ class WarningLog:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self._messages: list[str] = []
+        self._messages: list[WarningText] = []
 
-    def add(self, message: str) -> None:
-        """Record one message (not emitted yet)."""
-        self._messages.append(f"{self.prefix}: {message}")
+    def add(self, message: str, code: WarningCode | None = None) -> None:
+        """Record one message (not emitted yet); ``code``: its kind, if it has one."""
+        self._messages.append(WarningText(f"{self.prefix}: {message}", code))
 
     @property
-    def messages(self) -> list[str]:
-        """The messages recorded so far, as a new list."""
+    def messages(self) -> list[WarningText]:
+        """The messages recorded so far (each with its kind), as a new list."""
         return list(self._messages)
 
     @contextmanager
@@ -55,9 +55,9 @@ class WarningLog:
             warnings.simplefilter("always")
             yield
         for item in caught:
-            if issubclass(item.category, IlotsWarning):
+            if isinstance(item.message, IlotsWarning):
                 withdraw_warning(str(item.message))  # issued again in our words by emit()
-                self.add(str(item.message))
+                self.add(str(item.message), item.message.code)
             else:
                 warnings.warn_explicit(
                     item.message, item.category, item.filename, item.lineno, source=item.source
@@ -68,14 +68,14 @@ class WarningLog:
         with self.capture():
             return func(*args, **kwargs)
 
-    def emit(self, stacklevel: int = 3) -> list[str]:
-        """Emit every recorded message as an IlotsWarning and return them as a list.
+    def emit(self, stacklevel: int = 3) -> list[WarningText]:
+        """Emit every recorded message as an IlotsWarning of its kind and return them as a list.
 
         The default ``stacklevel`` points at the caller of the public function that calls
         ``emit`` directly.
         """
         for message in self._messages:
-            warnings.warn(message, IlotsWarning, stacklevel=stacklevel)
+            warnings.warn(IlotsWarning(message, code=message.code), stacklevel=stacklevel)
         return self.messages
 
 

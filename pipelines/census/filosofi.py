@@ -399,12 +399,14 @@ def _warn_missing(
     )  # fmt: skip
     log.add(
         f"secret or missing values (nd/ns/s/so/empty) set to NaN, never 0, in "
-        f"{len(missing)} columns: {counts} (cells by marker: {seen})"
+        f"{len(missing)} columns: {counts} (cells by marker: {seen})",
+        code="secret_values",
     )
     n = len(table)
     entirely = [name for name, count in missing.items() if count == n and n > 0]
     if entirely:
         log.add(
             f"{len(entirely)} columns are entirely secret or empty ({n} of {n} rows), all "
-            f"NaN: {', '.join(entirely)}"
+            f"NaN: {', '.join(entirely)}",
+            code="secret_values",
         )

@@ -281,5 +281,6 @@ def _warn_unmatched(log: WarningLog, side: str, unmatched: pd.Series, lost: bool
     fate = f"dropped (how={how!r})" if lost else "kept with missing values"
     log.add(
         f"{len(unmatched)} {side} codes have no match and are {fate}, e.g. "
-        f"{examples(unmatched.tolist(), N_EXAMPLES)}"
+        f"{examples(unmatched.tolist(), N_EXAMPLES)}",
+        code="unmatched_codes",
     )

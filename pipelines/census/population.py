@@ -163,7 +163,8 @@ def read_population(
     if missing:
         log.add(
             f"{missing} of {len(frame)} populations in column {pop_column!r} are secret or "
-            "empty: set to NaN, never 0"
+            "empty: set to NaN, never 0",
+            code="secret_values",
         )
     out = pd.DataFrame(
         {

@@ -59,7 +59,13 @@ from pipelines.config.planetary_computer import (
 from raster.load import SIGN_PROPERTY
 from raster.sources import half_note, merge_halves, open_product
 from raster.sources.hrefs import href_file
-from tiles.errors import ConfigError, IlotsError, IlotsWarning, UnrecognisedProductError
+from tiles.errors import (
+    ConfigError,
+    IlotsError,
+    IlotsWarning,
+    UnrecognisedProductError,
+    WarningCode,
+)
 
 __all__ = [
     "Interval",
@@ -135,7 +141,7 @@ class _Opener:
                     f" ({result.reason})" if result.reason else ""
                 )
             self.skipped.append(f"{path}: {why}")
-            _warn(f"{key}: skipping {path}: {why}")
+            _warn(f"{key}: skipping {path}: {why}", code="skipped_input")
         return None
 
     def expand(self, path: Path, key: str) -> list[pystac.Item]:
@@ -156,8 +162,8 @@ class _Opener:
         return items
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, IlotsWarning, stacklevel=4)
+def _warn(message: str, code: WarningCode | None = None) -> None:
+    warnings.warn(IlotsWarning(message, code=code), stacklevel=4)
 
 
 def _item_time(item: pystac.Item) -> dt.datetime | None:
@@ -586,7 +592,10 @@ def resolve_inputs(
         result[sensor] = tuple(ordered)
         if level and ordered:
             n = reasons[_NO_ST]
-            _warn(f"{source}: inputs.landsat: {n} product(s) left out, e.g. {level[0]}")
+            _warn(
+                f"{source}: inputs.landsat: {n} product(s) left out, e.g. {level[0]}",
+                code="skipped_input",
+            )
         if sensor == "landsat" and _indices_from_landsat(config):
             _warn_st_halves(ordered, source)
         _check_found(

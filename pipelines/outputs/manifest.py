@@ -3,8 +3,10 @@
 The manifest makes a run folder auditable: the configuration as run, every input file with
 its size and SHA-256 (each file of a product folder), every output with the same, the library
 versions (including GDAL, GEOS and PROJ), the platform, the analysis grid, per-step timings
-and the warnings raised. JSON is strict: NaN and infinities become ``null``; NumPy scalars
-and arrays, paths, datetimes, dataclasses and pydantic models are converted.
+and the warnings raised. ``warning_codes`` gives the kind of each warning, in the same order
+(a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no kind); manifests written
+before it have none. JSON is strict: NaN and infinities become ``null``; NumPy scalars and
+arrays, paths, datetimes, dataclasses and pydantic models are converted.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.outputs._atomic import ilots_version, write_text_atomic
+from tiles.errors import WarningText
 
 __all__ = [
     "MANIFEST_KEYS",
@@ -55,6 +58,7 @@ MANIFEST_KEYS = (
     "grid",
     "timings",
     "warnings",
+    "warning_codes",
     "versions",
     "platform",
     "extra",
@@ -119,7 +123,8 @@ def build_manifest(
     timings
         Step name → seconds.
     warnings
-        Warning messages raised during the run.
+        Warning messages raised during the run; a :class:`tiles.errors.WarningText` gives
+        its kind to ``warning_codes``.
     outputs
         Files written (sizes and hashes recorded; folders file by file).
     extra
@@ -147,7 +152,9 @@ def build_manifest(
     FileNotFoundError
         An output does not exist.
     """
-    warnings = [str(message) for message in warnings]
+    messages = list(warnings)
+    codes = [message.code if isinstance(message, WarningText) else None for message in messages]
+    warnings = [str(message) for message in messages]
     input_records = []
     for path in inputs:
         if Path(path).exists():
@@ -160,6 +167,7 @@ def build_manifest(
             "from it, but manifest.json records no size or hash for it; keep inputs in place "
             "until a run ends"
         )
+        codes.append(None)
     input_records += [
         {"path": str(href), "kind": "remote", "size": None, "sha256": None}
         for href in remote_inputs
@@ -179,6 +187,7 @@ def build_manifest(
         "grid": dict(grid),
         "timings": {str(step): float(seconds) for step, seconds in timings.items()},
         "warnings": warnings,
+        "warning_codes": codes,
         "versions": library_versions(),
         "platform": _platform(),
         "extra": dict(extra or {}),

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import rasterio
+import yaml
 from pyogrio.errors import DataSourceError
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
@@ -66,6 +67,10 @@ class ScenarioFiles:
         Scenario name → predictor → share of its predicted pixels outside the model's fitted
         range (``scenarios/<name>/summary.json``, ``outside_fitted_range``); a scenario
         without a readable summary is absent.
+    figures_lang
+        The language the figures are drawn in: ``ilots scenarios`` draws them in its config's
+        ``outputs.report_language`` and writes that config to the run folder's
+        ``config.yaml``, which says it; ``None`` when it does not (absent, unreadable).
     """
 
     comparison: pd.DataFrame | None = None
@@ -74,6 +79,7 @@ class ScenarioFiles:
     maps: tuple[tuple[str, Path], ...] = ()
     warnings: tuple[str, ...] = ()
     outside_range: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    figures_lang: str | None = None
 
     @property
     def present(self) -> bool:
@@ -156,6 +162,20 @@ class RunSummary:
         """The warnings the run recorded in its manifest."""
         found = self.manifest.get("warnings") or ()
         return tuple(str(w) for w in found)
+
+    @property
+    def warning_codes(self) -> tuple[str | None, ...]:
+        """The kind of each of :attr:`warnings` (the manifest's ``warning_codes``).
+
+        ``None`` for a warning of no kind, and for every warning of a manifest written before
+        ``warning_codes`` (or with fewer codes than warnings).
+        """
+        found = self.manifest.get("warning_codes")
+        codes = found if isinstance(found, list) else []
+        return tuple(
+            codes[k] if k < len(codes) and isinstance(codes[k], str) else None
+            for k in range(len(self.warnings))
+        )
 
     @property
     def min_valid_frac(self) -> float | None:
@@ -364,7 +384,19 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
         maps=tuple(maps),
         warnings=tuple(str(w) for w in (manifest.get("scenarios") or {}).get("warnings") or ()),
         outside_range=outside,
+        figures_lang=_config_language(folder.root / "config.yaml"),
     )
+
+
+def _config_language(path: Path) -> str | None:
+    """``outputs.report_language`` of a config file; ``None`` when absent or unreadable."""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    outputs = config.get("outputs") if isinstance(config, dict) else None
+    lang = outputs.get("report_language") if isinstance(outputs, dict) else None
+    return lang if isinstance(lang, str) else None
 
 
 def _outside_range(path: Path) -> dict[str, float] | None:

@@ -120,6 +120,24 @@ _TABLE: dict[str, tuple[str, str]] = {
         "the 90th percentile of land surface temperature",
     ),
     "var_ndvi_mean": ("le NDVI", "the NDVI"),
+    "var_lst_p90_mean_k": (
+        "le 90e centile de température de surface des scènes, moyenné sur l'IRIS",
+        "the 90th percentile of land surface temperature over the scenes, averaged over the IRIS",
+    ),
+    "var_albedo_mean": ("l'albédo moyen", "the mean albedo"),
+    "var_n_clear_mean": (
+        "le nombre moyen d'observations claires",
+        "the mean number of clear observations",
+    ),
+    "var_valid_frac": (
+        "la part couverte par des pixels valides",
+        "the share covered by valid pixels",
+    ),
+    "var_lc_water_frac": ("la part d'eau", "the water share"),
+    "var_lc_dense_vegetation_frac": ("la part de végétation dense", "the dense vegetation share"),
+    "var_lc_low_vegetation_frac": ("la part de végétation basse", "the low vegetation share"),
+    "var_lc_built_frac": ("la part bâtie", "the built share"),
+    "var_lc_bare_soil_frac": ("la part de sol nu", "the bare soil share"),
     "axis_lst_anomaly_mean_k": (
         "Anomalie de température de surface ΔT (K)",
         "Land surface temperature anomaly ΔT (K)",
@@ -131,7 +149,20 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Revenu disponible médian par UC (€)",
         "Median disposable income per consumption unit (€)",
     ),
+    "axis_lst_p90_mean_k": (
+        "LST, 90e centile des scènes, moyenne de l'IRIS (K)",
+        "LST, 90th percentile over the scenes, IRIS mean (K)",
+    ),
+    "axis_albedo_mean": ("Albédo moyen", "Mean albedo"),
+    "axis_n_clear_mean": (
+        "Observations claires (moyenne des pixels)",
+        "Clear observations (mean over pixels)",
+    ),
+    "axis_lc_water_frac": ("Part d'eau", "Water share"),
+    "axis_lc_dense_vegetation_frac": ("Part de végétation dense", "Dense vegetation share"),
+    "axis_lc_low_vegetation_frac": ("Part de végétation basse", "Low vegetation share"),
     "axis_lc_built_frac": ("Part bâtie", "Built share"),
+    "axis_lc_bare_soil_frac": ("Part de sol nu", "Bare soil share"),
     "axis_population": ("Population", "Population"),
     "axis_valid_frac": (
         "Part des terres couverte (l'eau exclue)",
@@ -554,6 +585,46 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Le traitement n'a émis aucun avertissement.",
         "The run raised no warning.",
     ),
+    "warning_kinds_lead": (
+        "Chaque type d'avertissement est résumé en français ; suivent, comme détail technique, "
+        "les messages d'origine, cités en anglais tels qu'ils sont écrits dans manifest.json.",
+        "Each kind of warning is summed up; the original messages follow as technical detail, "
+        "quoted as written in manifest.json.",
+    ),
+    # the kinds of warning (tiles.errors.WarningCode, manifest.json's warning_codes)
+    "warning_kind_zone_geometry_repaired": (
+        "Géométries de zones invalides, réparées : leurs surfaces peuvent différer un peu des "
+        "surfaces publiées",
+        "Invalid zone geometries, repaired: their areas may differ slightly from the "
+        "published ones",
+    ),
+    "warning_kind_secret_values": (
+        "Valeurs INSEE couvertes par le secret statistique ou absentes : laissées vides, "
+        "jamais mises à 0",
+        "INSEE values withheld by statistical confidentiality or missing: left empty, never "
+        "set to 0",
+    ),
+    "warning_kind_unmatched_codes": (
+        "Codes sans correspondance entre deux tables jointes (des IRIS de la couche absents "
+        "d'une table INSEE, ou l'inverse)",
+        "Codes without a match between two joined tables (IRIS of the layer missing from an "
+        "INSEE table, or the reverse)",
+    ),
+    "warning_kind_no_clear_pixels": (
+        "Scènes sans assez de pixels clairs dans l'emprise urbaine ou la référence rurale : "
+        "pas d'anomalie ΔT ni de SUHII pour elles",
+        "Scenes without enough clear pixels in the urban footprint or the rural reference: "
+        "no ΔT anomaly or SUHII for them",
+    ),
+    "warning_kind_no_clear_lst": (
+        "Aucun IRIS n'a de température de surface : trop peu d'observations claires",
+        "No IRIS has a surface temperature: too few clear observations",
+    ),
+    "warning_kind_skipped_input": (
+        "Fichiers ou produits d'entrée laissés de côté (illisibles ou inutilisables)",
+        "Input files or products left out (unreadable or unusable)",
+    ),
+    "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),
@@ -703,6 +774,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         " of the predictor “{predictor}”",
     ),
     "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
+    "scenario_figures_language": (
+        "Les figures ci-dessous sont en {drawn} : ilots scenarios les dessine dans la langue "
+        "de sa configuration, ici outputs.report_language : {drawn_code} (config.yaml du "
+        "dossier). Pour les avoir en {wanted}, relancer ilots scenarios avec "
+        "outputs.report_language : {wanted_code}.",
+        "The figures below are in {drawn}: ilots scenarios draws them in the language of its "
+        "config, here outputs.report_language: {drawn_code} (the folder's config.yaml). To "
+        "have them in {wanted}, rerun ilots scenarios with outputs.report_language: "
+        "{wanted_code}.",
+    ),
+    "language_fr": ("français", "French"),
+    "language_en": ("anglais", "English"),
     "scenario_spread": (
         "Chaque scénario est chiffré par l'un des {n} ajustements du modèle : celui dont "
         "l'effet moyen sur les pixels modifiés est la médiane. Toutes ses colonnes viennent "

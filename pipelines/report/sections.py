@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
@@ -31,7 +31,7 @@ from pipelines.report.headlines import (
     suhii_composites,
     suhii_sentences,
 )
-from pipelines.report.messages import MESSAGES
+from pipelines.report.messages import LANGUAGES, MESSAGES
 from pipelines.report.tables import (
     GroupMeans,
     group_means,
@@ -51,8 +51,11 @@ from pipelines.report.views import (
     Paragraph,
     Section,
     TableBlock,
+    WarningGroup,
+    WarningsBlock,
 )
 from pipelines.scenarios.compare import is_range
+from tiles.errors import WarningCode
 
 __all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "ranking_column"]
 
@@ -67,6 +70,8 @@ _ID = "code_iris"
 _NAME = "nom_iris"
 _QPV_ID = "code_qp"
 _QPV_NAME = "nom_qp"
+#: The kinds of warning the report names (a message ``warning_kind_<code>`` each).
+_WARNING_KINDS: tuple[str, ...] = get_args(WarningCode)
 
 
 def ranking_column(summary: RunSummary) -> str | None:
@@ -608,7 +613,7 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
     elif summary.n_clear_decimated:
         blocks.append(Paragraph(m("quality_decimated"), style="note"))
     if summary.warnings:
-        blocks.append(_warnings(summary.warnings, m, "quality_warnings"))
+        blocks.append(_warnings(summary.warnings, m, "quality_warnings", summary.warning_codes))
     else:
         blocks.append(Paragraph(m("quality_no_warnings")))
     return Section("quality", m("sec_quality"), _blocks(*blocks))
@@ -721,6 +726,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
             blocks.extend(_extrapolated(table, files, m))
     if files.warnings:
         blocks.append(_warnings(files.warnings, m, "scenario_warnings"))
+    if files.comparison_png is not None or files.maps:
+        blocks.append(_figures_language(files.figures_lang, m))
     if files.comparison_png is not None:
         blocks.append(
             FigureBlock(
@@ -733,6 +740,27 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         label = m("scenario_map", name=name)
         blocks.append(FigureBlock(path.read_bytes(), label, label))
     return Section("scenarios", m("sec_scenarios"), _blocks(*blocks))
+
+
+def _figures_language(drawn: str | None, m: Messages) -> Paragraph | None:
+    """Say that the scenario figures are in another language than the report, and how to redraw.
+
+    ``ilots scenarios`` draws them once, in its config's language (``drawn``); a report in
+    another language (``ilots report --lang``, or a run whose config says another) shows them
+    as they are.
+    """
+    if drawn is None or drawn == m.lang or drawn not in LANGUAGES:
+        return None
+    return Paragraph(
+        m(
+            "scenario_figures_language",
+            drawn=m(f"language_{drawn}"),
+            drawn_code=drawn,
+            wanted=m(f"language_{m.lang}"),
+            wanted_code=m.lang,
+        ),
+        style="note",
+    )
 
 
 def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> list[Paragraph]:
@@ -765,10 +793,28 @@ def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> lis
     return said
 
 
-def _warnings(items: tuple[str, ...], m: Messages, key: str) -> ListBlock:
-    """List the run's warnings as its manifest holds them (English), with a heading and lead."""
-    return ListBlock(
-        items, title=m(key), lead=m(f"{key}_lead"), lang=None if m.lang == "en" else "en"
+def _warnings(
+    items: tuple[str, ...], m: Messages, key: str, codes: tuple[str | None, ...] = ()
+) -> WarningsBlock:
+    """List warnings as the manifest holds them (English) under a heading per kind.
+
+    ``codes``: the kind of each item (:data:`tiles.errors.WarningCode`; missing or unknown:
+    none). Kinds come in the order they were first warned of; the items of no kind come last,
+    under "other warnings" when a kind is named, else as one list without a heading.
+    """
+    kinds: dict[str | None, list[str]] = {}
+    for k, item in enumerate(items):
+        code = codes[k] if k < len(codes) else None
+        kinds.setdefault(code if code in _WARNING_KINDS else None, []).append(item)
+    other = kinds.pop(None, [])
+    groups = [WarningGroup(m(f"warning_kind_{code}"), tuple(said)) for code, said in kinds.items()]
+    if other:
+        groups.append(WarningGroup(m("warning_kind_other") if groups else "", tuple(other)))
+    return WarningsBlock(
+        title=m(key),
+        lead=m("warning_kinds_lead" if kinds else f"{key}_lead"),
+        groups=tuple(groups),
+        lang=None if m.lang == "en" else "en",
     )
 
 

@@ -2,7 +2,7 @@
 
 The template only lays these out; it holds no sentence of its own. A :class:`Section` is a
 titled sequence of blocks: paragraphs, headline lists, figures (PNG bytes, embedded as ``data:``
-URIs), tables and bullet lists.
+URIs), tables, bullet lists and the run's warnings grouped by kind.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ __all__ = [
     "Paragraph",
     "Section",
     "TableBlock",
+    "WarningGroup",
+    "WarningsBlock",
 ]
 
 
@@ -110,20 +112,42 @@ class TableBlock:
 
 @dataclass(frozen=True)
 class ListBlock:
-    """A bullet list with an optional title and lead sentence.
-
-    ``lang``: the language of the items when it is not the page's (the run's messages,
-    quoted in English in a French report).
-    """
+    """A bullet list with an optional title and lead sentence."""
 
     items: tuple[str, ...]
     title: str = ""
     lead: str = ""
-    lang: str | None = None
     kind: str = field(default="list", init=False)
 
 
-Block = Paragraph | HeadlineBlock | FigureBlock | TableBlock | ListBlock
+@dataclass(frozen=True)
+class WarningGroup:
+    """Warnings of one kind.
+
+    ``title``: the kind, said in the page's language (``""``: no heading); ``items``: the
+    messages as the run wrote them.
+    """
+
+    title: str
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WarningsBlock:
+    """The warnings of a run (or of ``ilots scenarios``), one group per kind.
+
+    ``lang``: the language of the messages when it is not the page's (they are quoted in
+    English in a French report).
+    """
+
+    title: str
+    lead: str
+    groups: tuple[WarningGroup, ...]
+    lang: str | None = None
+    kind: str = field(default="warnings", init=False)
+
+
+Block = Paragraph | HeadlineBlock | FigureBlock | TableBlock | ListBlock | WarningsBlock
 
 
 @dataclass(frozen=True)

@@ -195,5 +195,7 @@ def open_products(
         except IlotsError as err:
             if on_error == "raise":
                 raise
-            warnings.warn(f"skipping product {path}: {err}", IlotsWarning, stacklevel=2)
+            warnings.warn(
+                IlotsWarning(f"skipping product {path}: {err}", code="skipped_input"), stacklevel=2
+            )
     return merge_halves(items)

@@ -401,10 +401,12 @@ def _warn_repaired(
     if n_target:
         where += f", {n_target} after reprojection to {crs_name(target)}"
     warnings.warn(
-        f"{n_source + n_target} invalid zone geometries were repaired with shapely.make_valid "
-        f"({where}), e.g. ids {_examples(ids[in_source | in_target])}; their areas may differ "
-        "slightly from the published ones",
-        IlotsWarning,
+        IlotsWarning(
+            f"{n_source + n_target} invalid zone geometries were repaired with "
+            f"shapely.make_valid ({where}), e.g. ids {_examples(ids[in_source | in_target])}; "
+            "their areas may differ slightly from the published ones",
+            code="zone_geometry_repaired",
+        ),
         stacklevel=3,
     )
 

@@ -550,6 +550,7 @@ def test_the_no_lst_warning_names_the_settings_that_can_cause_it(demo_folder):
     few = no_clear_note(config, 2)  # min_clear: 3
     assert few.startswith("no IRIS has a composite LST: the periods hold 2 Landsat scene(s), "
                           "fewer than composite.min_clear (3)")  # fmt: skip
+    assert few.code == note.code == "no_clear_lst"  # the kind the report names
 
 
 def test_a_landsat_folder_of_sentinel2_products_says_so(demo_folder, tmp_path):

@@ -305,8 +305,9 @@ def test_all_nan_scene():
     lst, urban = city(offsets=(0.0, 1.0, 2.0))
     lst[1] = np.nan
     mask = rural_reference_mask(rural_ring(urban, inner_m=10, outer_m=40))
-    with pytest.warns(IlotsWarning, match="1 of 3 scene"):
+    with pytest.warns(IlotsWarning, match="1 of 3 scene") as said:
         ref = scene_reference(lst, mask)
+    assert [w.message.code for w in said] == ["no_clear_pixels"]  # the report names the kind
     assert ref.values[0] == 300.0 and np.isnan(ref.values[1]) and ref.values[2] == 302.0
     dt = lst_anomaly(lst, ref)
     assert np.isnan(dt.values[1]).all() and (dt.values[2] == dt.values[0]).all()

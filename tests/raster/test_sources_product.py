@@ -113,7 +113,9 @@ def test_open_products_skip_and_raise(real_data: Path, tmp_path: Path) -> None:
     with pytest.warns(IlotsWarning, match="skipping product") as record:
         items = open_products(paths, on_error="skip")
     assert [item.id for item in items] == [Path(T1).name, Path(T2).name]
-    assert len([w for w in record if issubclass(w.category, IlotsWarning)]) == 2
+    assert [w.message.code for w in record if issubclass(w.category, IlotsWarning)] == [
+        "skipped_input"
+    ] * 2
     with pytest.raises(ProductNotFoundError):
         open_products(paths)
     with pytest.raises(ValueError, match="on_error"):

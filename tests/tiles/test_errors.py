@@ -1,9 +1,11 @@
 """ilots' warnings are collected from every thread, whatever the warning filters say."""
 
+import json
+import pickle
 import threading
 import warnings
 
-from tiles.errors import IlotsWarning, collected_warnings, withdraw_warning
+from tiles.errors import IlotsWarning, collected_warnings, warning_text, withdraw_warning
 
 
 def test_collected_warnings_come_from_every_thread_whatever_the_filters():
@@ -29,3 +31,19 @@ def test_a_withdrawn_warning_leaves_the_collection():
         withdraw_warning("raw")
         withdraw_warning("never issued")
     assert got == ["raw", "other"]
+
+
+def test_a_warning_keeps_its_kind_in_the_collection_and_when_caught():
+    with collected_warnings() as got, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn(IlotsWarning("3 zones repaired", code="zone_geometry_repaired"))
+        warnings.warn("no kind", IlotsWarning)
+        warnings.warn("a library's", UserWarning)
+    assert got == ["3 zones repaired", "no kind"]
+    assert [m.code for m in got] == ["zone_geometry_repaired", None]
+    texts = [warning_text(w.message) for w in caught]
+    assert texts == ["3 zones repaired", "no kind", "a library's"]
+    assert [t.code for t in texts] == ["zone_geometry_repaired", None, None]
+    assert json.dumps(texts[0]) == '"3 zones repaired"'  # written as the message alone
+    copied = pickle.loads(pickle.dumps(texts[0]))
+    assert (copied, copied.code) == ("3 zones repaired", "zone_geometry_repaired")

@@ -107,6 +107,7 @@ def test_all_secret_column_is_all_nan_with_a_warning(tmp_path):
     (table, meta, warns), emitted = call_quiet(read_filosofi, path)
     assert emitted == warns
     assert len(warns) == 2 and "disp_d1 2" in warns[0] and "entirely secret" in warns[1]
+    assert [w.code for w in warns] == ["secret_values"] * 2  # the kind the report names
     assert table["disp_d1"].isna().all() and table["disp_d1"].dtype == np.float64
     assert dict(meta.missing) == {"disp_d1": 2}
     assert any("disp_d1" in w and "2 of 2 rows" in w for w in warns)

@@ -35,6 +35,7 @@ def test_left_join_reports_both_sides():
     assert report.n_rows == 3 and (report.n_left, report.n_right) == (3, 3)
     assert len(emitted) == 2 and list(report.warnings) == emitted
     assert "kept with missing values" in emitted[0] and "dropped (how='left')" in emitted[1]
+    assert [w.code for w in report.warnings] == ["unmatched_codes"] * 2  # the report's kind
 
 
 @pytest.mark.parametrize(("how", "rows"), [("inner", 2), ("outer", 4), ("right", 3)])

@@ -68,6 +68,8 @@ def test_folder_of_products(products, write_config):
     text = messages(caught)
     assert len(text) == 1 and "README.txt: not a product ilots recognises" in text[0]
     assert "inputs.landsat[0]" in text[0]
+    kinds = [w.message.code for w in caught if issubclass(w.category, IlotsWarning)]
+    assert kinds == ["skipped_input"]  # the kind the report names
 
 
 def test_a_folder_listed_for_both_sensors_names_both_keys(products, write_config):

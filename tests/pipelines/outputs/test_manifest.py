@@ -17,6 +17,7 @@ from pipelines.outputs import (
     write_manifest,
 )
 from pipelines.outputs.manifest import to_jsonable
+from tiles.errors import WarningText
 
 REQUIRED_VERSIONS = (
     "python", "ilots", "numpy", "xarray", "dask", "rasterio", "gdal", "odc-stac", "geopandas",
@@ -126,6 +127,19 @@ def test_input_gone_during_the_run_is_recorded_and_said(tmp_path, run_files):
     assert manifest["warnings"][0] == "earlier"
     assert len(manifest["warnings"]) == 2 and str(gone) in manifest["warnings"][1]
     assert "moved or deleted during the run" in manifest["warnings"][1]
+
+
+def test_each_warning_has_its_kind_in_the_same_order(tmp_path, run_files):
+    """warning_codes: the kind of each warning (a WarningText's), null without one."""
+    gone = tmp_path / "LC09_B10.TIF"
+    said = [WarningText("3 zones repaired", "zone_geometry_repaired"), "a plain one",
+            WarningText("no kind")]  # fmt: skip
+    manifest = build_manifest(config={}, inputs=[gone, run_files["config"]], grid={},
+                              timings={}, warnings=said, outputs=[])  # fmt: skip
+    assert manifest["warnings"][:3] == ["3 zones repaired", "a plain one", "no kind"]
+    assert manifest["warning_codes"] == ["zone_geometry_repaired", None, None, None]  # + gone
+    data = json.loads(json.dumps(to_jsonable(manifest)))
+    assert data["warning_codes"] == ["zone_geometry_repaired", None, None, None]
 
 
 def test_remote_inputs_are_listed_after_the_files_without_size_or_hash(run_files):

@@ -28,6 +28,7 @@ from tests.pipelines.report.helpers import (
     HEAT_ISLAND,
     MINUS,
     MODEL,
+    NBSP,
     Node,
     add_extras,
     copy_run,
@@ -731,22 +732,112 @@ def test_morans_i_without_significance_is_not_said_to_make_iris_alike(demo_run, 
     assert "(Moran's I = 0.068, p = 0.22)" in text and "Neighbouring IRIS are alike" not in text
 
 
-def test_the_run_warnings_are_said_to_be_quoted_from_the_manifest(fr_report, en_report):
-    warned = json.loads((fr_report.run / "manifest.json").read_text())["warnings"]
-    assert warned  # the demo repairs a QPV geometry and reads secret Filosofi cells
+# The kinds' headings, typed from the wording the report is to use (not read from its table).
+KINDS_FR = {
+    "zone_geometry_repaired": "Géométries de zones invalides, réparées : leurs surfaces "
+    "peuvent différer un peu des surfaces publiées",
+    "secret_values": "Valeurs INSEE couvertes par le secret statistique ou absentes : "
+    "laissées vides, jamais mises à 0",
+}
+KINDS_EN = {
+    "zone_geometry_repaired": "Invalid zone geometries, repaired: their areas may differ "
+    "slightly from the published ones",
+    "secret_values": "INSEE values withheld by statistical confidentiality or missing: left "
+    "empty, never set to 0",
+}
+
+
+def _warning_groups(section: Node) -> list[tuple[str | None, list[str], str | None]]:
+    """(heading, messages, lang of the list) of each list of warnings, in page order."""
+    groups, heading = [], None
+    for node in section.children:
+        if not isinstance(node, Node):
+            continue
+        if node.tag == "h4":
+            heading = node.text()
+        elif node.tag == "ul" and "items" in node.attrs.get("class", ""):
+            groups.append((heading, [li.text() for li in node.iter("li")], node.attrs.get("lang")))
+            heading = None
+    return groups
+
+
+def _lead(section: Node) -> str:
+    (title,) = list(section.iter("h3"))
+    notes = [n for n in section.children if isinstance(n, Node) and n.tag == "p"]
+    return next(
+        n.text() for n in notes if section.children.index(n) > section.children.index(title)
+    )
+
+
+def test_the_run_warnings_are_named_by_kind_over_their_quoted_messages(fr_report):
+    manifest = json.loads((fr_report.run / "manifest.json").read_text())
+    warned, codes = manifest["warnings"], manifest["warning_codes"]
+    # The demo repairs a QPV geometry and reads secret Filosofi cells.
+    assert codes == ["zone_geometry_repaired", "secret_values"]
     quality = fr_report.doc.by_id("quality")
     (title,) = list(quality.iter("h3"))
     assert title.text() == "Avertissements du traitement"
-    assert [p.text() for p in quality.iter("p") if p.attrs.get("class") == "note"][-1] == (
+    assert _lead(quality) == (
+        "Chaque type d'avertissement est résumé en français ; suivent, comme détail technique, "
+        "les messages d'origine, cités en anglais tels qu'ils sont écrits dans manifest.json."
+    )
+    # A French heading per kind, then the message as the manifest has it, marked English.
+    assert _warning_groups(quality) == [
+        (KINDS_FR[code], [" ".join(message.split())], "en")
+        for code, message in zip(codes, warned, strict=True)
+    ]
+    assert f"réparées{NBSP}: leurs surfaces" in fr_report.html  # French typography
+
+
+def test_an_english_report_names_the_kinds_in_english(en_report):
+    manifest = json.loads((en_report.run / "manifest.json").read_text())
+    quality = en_report.doc.by_id("quality")
+    assert _lead(quality) == (
+        "Each kind of warning is summed up; the original messages follow as technical detail, "
+        "quoted as written in manifest.json."
+    )
+    assert _warning_groups(quality) == [
+        (KINDS_EN[code], [" ".join(message.split())], None)  # the page's language: no lang
+        for code, message in zip(manifest["warning_codes"], manifest["warnings"], strict=True)
+    ]
+
+
+def test_a_manifest_without_warning_kinds_lists_its_warnings_as_before(demo_run, tmp_path):
+    """A run folder written before warning_codes: one list, no heading, the original lead."""
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["warning_codes"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    quality = _built(run, build_report(run, lang="fr")).doc.by_id("quality")
+    assert _lead(quality) == (
         "Messages émis par le traitement, cités en anglais tels qu'ils sont écrits dans "
         "manifest.json."
     )
-    (items,) = [ul for ul in quality.iter("ul") if "items" in ul.attrs.get("class", "")]
-    assert items.attrs.get("lang") == "en"  # English inside the French page
-    assert [li.text() for li in items.iter("li")] == [" ".join(w.split()) for w in warned]
-    english = en_report.doc.by_id("quality")
-    assert "Messages raised by the run, quoted as written in manifest.json." in english.text()
-    assert all(ul.attrs.get("lang") is None for ul in english.iter("ul"))
+    assert _warning_groups(quality) == [
+        (None, [" ".join(w.split()) for w in manifest["warnings"]], "en")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "secret", "other"),
+    [("fr", KINDS_FR["secret_values"], "Autres avertissements"),
+     ("en", KINDS_EN["secret_values"], "Other warnings")],
+)  # fmt: skip
+def test_warnings_of_no_known_kind_come_last_as_other_warnings(
+    demo_run, tmp_path, lang, secret, other
+):
+    """A code this report does not know (a later ilots'), none, or none given at all (fewer
+    codes than warnings): under "other warnings", after the kinds it names."""
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["warnings"] = ["first", "a later kind", "no kind", "secret cells", "no code"]
+    manifest["warning_codes"] = [None, "from_a_later_ilots", None, "secret_values"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    quality = _built(run, build_report(run, lang=lang)).doc.by_id("quality")
+    assert [(heading, said) for heading, said, _ in _warning_groups(quality)] == [
+        (secret, ["secret cells"]),
+        (other, ["first", "a later kind", "no kind", "no code"]),
+    ]
 
 
 def test_every_table_has_a_caption_and_row_headers(full_report, en_report):
@@ -834,6 +925,69 @@ def test_figures_of_a_synthetic_run_carry_the_mark(demo_run, monkeypatch):
     seen.clear()
     build_page(replace(summary, synthetic=False), Messages("fr"))
     assert seen and not any("synth" in t.lower() for texts in seen for t in texts)
+
+
+#: The run's per-IRIS columns an inequality outcome can be (inequality.outcomes), with the
+#: French words for them, typed here: (in a sentence, on an axis).
+OUTCOME_WORDS_FR = {
+    "lst_anomaly_mean_k": ("l'anomalie de température de surface ΔT",
+                           "Anomalie de température de surface ΔT (K)"),
+    "lst_mean_k": ("la température de surface", "Température de surface (K)"),
+    "lst_p90_k": ("le 90e centile de température de surface", "LST, 90e centile (K)"),
+    "lst_p90_mean_k": ("le 90e centile de température de surface des scènes, moyenné sur l'IRIS",
+                       "LST, 90e centile des scènes, moyenne de l'IRIS (K)"),
+    "ndvi_mean": ("le NDVI", "NDVI moyen"),
+    "albedo_mean": ("l'albédo moyen", "Albédo moyen"),
+    "n_clear_mean": ("le nombre moyen d'observations claires",
+                     "Observations claires (moyenne des pixels)"),
+    "lc_water_frac": ("la part d'eau", "Part d'eau"),
+    "lc_dense_vegetation_frac": ("la part de végétation dense", "Part de végétation dense"),
+    "lc_low_vegetation_frac": ("la part de végétation basse", "Part de végétation basse"),
+    "lc_built_frac": ("la part bâtie", "Part bâtie"),
+    "lc_bare_soil_frac": ("la part de sol nu", "Part de sol nu"),
+}  # fmt: skip
+
+
+def test_every_outcome_column_of_the_run_has_french_and_english_words(iris):
+    from pipelines.report.text import Messages
+
+    fr_words, en_words = Messages("fr"), Messages("en")
+    for column, (var, axis) in OUTCOME_WORDS_FR.items():
+        assert column in iris.columns, column  # the run writes it
+        assert (fr_words.label(column), fr_words.label(column, "axis")) == (var, axis)
+        english = (en_words.label(column), en_words.label(column, "axis"))
+        assert column not in english and english != (var, axis), column
+
+
+def test_a_land_cover_outcome_is_worded_in_french_in_text_and_figures(demo_run, monkeypatch):
+    """inequality.outcomes may start with any per-IRIS column: the report says it in words,
+    in the sentences and in the labels given to matplotlib, never as its column name."""
+    from matplotlib.text import Text
+
+    from pipelines.report import figures as report_figures
+    from pipelines.report.data import read_run
+    from pipelines.report.html import render_html
+    from pipelines.report.sections import build_page
+    from pipelines.report.text import Messages
+
+    drawn: list[str] = []
+    real = report_figures.png_bytes
+
+    def spy(fig, **kwargs):
+        drawn.extend(t.get_text() for t in fig.findobj(Text))
+        return real(fig, **kwargs)
+
+    monkeypatch.setattr(report_figures, "png_bytes", spy)
+    summary = read_run(demo_run)
+    column = "lc_dense_vegetation_frac"
+    page = build_page(
+        replace(summary, inequality={**summary.inequality, "outcome": column}), Messages("fr")
+    )
+    text = parse_html(render_html(page)).text()
+    assert column not in text and not any(column in t for t in drawn)
+    assert "Corrélation de Pearson entre le revenu médian et la part de végétation dense" in text
+    assert "Part de végétation dense" in drawn  # the scatter's and the deciles' y axis
+    assert "Le revenu médian et la part de végétation dense" in drawn  # the scatter's title
 
 
 def test_a_mostly_extrapolated_demo_scenario_is_said_so_in_english(demo_run, en_report):

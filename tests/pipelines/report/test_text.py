@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import string
+from typing import get_args
 
 import pytest
 
 from pipelines.report import LANGUAGES, MESSAGES, Messages, ReportError
 from tests.pipelines.report.helpers import MINUS, NBSP
+from tiles.errors import WarningCode
 
 
 def _fields(text: str) -> set[str]:
@@ -20,6 +22,15 @@ def test_every_message_has_both_languages_with_the_same_fields():
         assert set(texts) == {"fr", "en"}, key
         assert texts["fr"].strip() and texts["en"].strip(), key
         assert _fields(texts["fr"]) == _fields(texts["en"]), key
+
+
+def test_every_kind_of_warning_the_run_gives_has_a_heading():
+    """Each WarningCode ilots can write in a manifest is named by the report (no code falls
+    to "other warnings" for want of words)."""
+    kinds = get_args(WarningCode)
+    assert "secret_values" in kinds  # the Literal read, not an empty tuple
+    for code in kinds:
+        assert f"warning_kind_{code}" in MESSAGES, code
 
 
 def test_unknown_language_is_an_error_naming_the_choices():

@@ -233,8 +233,11 @@ def test_bow_tie_becomes_two_triangles():
     bow_tie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     assert not bow_tie.is_valid
     zones = zones_of([bow_tie, box(10, 10, 11, 11)])
-    with pytest.warns(IlotsWarning, match=r"^1 invalid zone geometries were repaired .*'Z000'"):
+    with pytest.warns(
+        IlotsWarning, match=r"^1 invalid zone geometries were repaired .*'Z000'"
+    ) as said:
         prepared = prepare_zones(zones, id="code", crs=L93)
+    assert [w.message.code for w in said] == ["zone_geometry_repaired"]  # the report's kind
     assert prepared.repaired == 1
     assert shapely.is_valid(prepared.geometry).all()
     assert prepared.geometry[0].geom_type == "MultiPolygon"
