@@ -1025,7 +1025,7 @@ def _run(
         if reports:
             write_inequality(reports, folder.inequality_json, folder.inequality_csv)
         write_json_atomic(folder.heat_island_json, heat)
-        dump_config(config, Path(folder.root) / "config.yaml")
+        dump_config(config, folder.config)
     result = RunResult(
         folder=Path(folder.root),
         zones=layers,

@@ -109,6 +109,11 @@ class RunFolder:
         """The run manifest."""
         return self.root / "manifest.json"
 
+    @property
+    def config(self) -> Path:
+        """The config the folder's outputs were made with (``ilots run config.yaml``)."""
+        return self.root / "config.yaml"
+
     def create(self) -> RunFolder:
         """Create the root and its ``rasters/``, ``zones/`` and ``figures/`` folders; return self.
 
@@ -125,10 +130,10 @@ class RunFolder:
 class StagedRunFolder(RunFolder):
     """A run folder whose scenario entries are read and written in a stage folder.
 
-    ``scenarios/``, ``figures/``, ``report.html`` and ``manifest.json`` are those of
-    ``stage`` (:func:`~pipelines.outputs.transaction.staged_entries`), which replace the run
-    folder's together; the other paths are the run folder's. ``ilots scenarios`` builds the
-    report of the staged state through it.
+    ``scenarios/``, ``figures/``, ``report.html``, ``manifest.json`` and ``config.yaml`` are
+    those of ``stage`` (:func:`~pipelines.outputs.transaction.staged_entries`), which replace
+    the run folder's together; the other paths are the run folder's. ``ilots scenarios``
+    builds the report of the staged state through it.
 
     Parameters
     ----------
@@ -159,6 +164,11 @@ class StagedRunFolder(RunFolder):
     def manifest(self) -> Path:
         """Staged run manifest."""
         return self.stage / "manifest.json"
+
+    @property
+    def config(self) -> Path:
+        """Staged config (the one the staged scenarios were made with)."""
+        return self.stage / "config.yaml"
 
     def final(self, path: str | os.PathLike[str]) -> Path:
         """Return where a path in the stage will be once the stage is put in place."""

@@ -384,7 +384,7 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
         maps=tuple(maps),
         warnings=tuple(str(w) for w in (manifest.get("scenarios") or {}).get("warnings") or ()),
         outside_range=outside,
-        figures_lang=_config_language(folder.root / "config.yaml"),
+        figures_lang=_config_language(folder.config),
     )
 
 

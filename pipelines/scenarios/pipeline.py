@@ -425,7 +425,7 @@ def _stage_records(
     """Stage the config, the manifest and the report that describe the staged scenarios/."""
     # The run folder's config.yaml (the run's) gains the scenarios as run here, so that
     # `ilots scenarios <folder>/config.yaml` reproduces scenarios/ (the run part is the same).
-    write_text_atomic(new.stage / "config.yaml", config_yaml(config, new.root / "config.yaml"))
+    write_text_atomic(new.config, config_yaml(config, new.final(new.config)))
     run = RunFolder(new.root)
     shutil.copy2(run.manifest, new.manifest)
     _update_manifest(new, model, table, notes, reused, ["config.yaml"])
