@@ -38,6 +38,13 @@ names the columns that are entirely secret). A cell that is neither a number nor
 an indicator column is an error. Other columns become float64 when every cell is a number or
 a marker, except code and label columns (``COM``, ``LIBCOM``, ``DEP`` ..., or any column with
 a leading zero such as ``01004``), which stay text.
+
+The numeric columns share one decimal mark (:func:`~pipelines.census.tables.table_decimal`):
+a table whose columns disagree (``20.1`` in one, ``19,300`` in another), or whose commas may
+be thousands separators (every one like ``19,300``, no column showing a decimal comma), is
+refused rather than read 1000 times too small. A median, quartile or decile column whose
+median lies outside 1,000-200,000 €/year per consumption unit is warned about
+(:func:`implausible_income`).
 """
 
 from __future__ import annotations
@@ -61,12 +68,15 @@ from pipelines.census.tables import (
     bad_values_error,
     parse_numbers,
     read_table,
+    table_decimal,
 )
 from tiles.errors import CensusError
 
 __all__ = [
     "FILOSOFI_ALIASES",
+    "INCOME_RANGE",
     "FilosofiMeta",
+    "implausible_income",
     "indicator_name",
     "read_filosofi",
 ]
@@ -104,6 +114,10 @@ _TEXT_COLUMNS = re.compile(
     re.IGNORECASE,
 )
 _LEADING_ZERO = re.compile(r"0\d")
+#: Income levels, in euros a year per consumption unit: medians, quartiles, deciles.
+_INCOME_LEVEL = re.compile(r"(disp|dec)_(med|q[13]|d[1-9])")
+#: Where the median of an income level column plausibly lies (€/year per consumption unit).
+INCOME_RANGE = (1_000.0, 200_000.0)
 
 
 @dataclass(frozen=True)
@@ -200,6 +214,57 @@ def indicator_name(column: str) -> tuple[str, int | None] | None:
     return (alias, None) if alias else None
 
 
+def implausible_income(column: str, values: np.ndarray) -> str | None:
+    """Say why an income level column looks wrong, or None when it looks right.
+
+    Medians, quartiles and deciles of Filosofi (``disp_med``, ``DISP_D121``, ``dec_q1`` ...)
+    are euros a year per consumption unit: the median of the column over its IRIS lies in
+    :data:`INCOME_RANGE`. Outside it the unit or the reading is wrong: thousands separators
+    read as decimal marks (19,300 as 19.3), a table in thousands of euros or in cents. Other
+    columns (rates, ratios, the Gini index) are not checked.
+
+    Parameters
+    ----------
+    column
+        The column's name as published or normalised (``DISP_MED21``, ``disp_med``).
+    values
+        Its values, NaN where missing.
+
+    Returns
+    -------
+    str or None
+        One line naming the column, its median and the likely cause.
+
+    Examples
+    --------
+    >>> implausible_income("DISP_MED21", np.array([21_340.0, 19_300.0])) is None
+    True
+    >>> implausible_income("disp_tp60", np.array([12.5])) is None
+    True
+    """
+    found = indicator_name(column)
+    name = found[0] if found else column.strip().lower()
+    finite = np.asarray(values, dtype="float64")
+    finite = finite[np.isfinite(finite)]
+    if not _INCOME_LEVEL.fullmatch(name) or not finite.size:
+        return None
+    median = float(np.median(finite))
+    low, high = INCOME_RANGE
+    if low <= median <= high:
+        return None
+    cause = (
+        "thousands separators read as decimal marks (19,300 read as 19.3), or a table in "
+        "thousands of euros"
+        if median < low
+        else "a table in cents, or decimal marks lost (21340,5 read as 213405)"
+    )
+    return (
+        f"income column {column!r} has a median of {median:.6g}, outside the "
+        f"{low:,.0f}-{high:,.0f} €/year per consumption unit of an income level: likely "
+        f"{cause}; check the file"
+    )
+
+
 def read_filosofi(
     source: TableSource,
     *,
@@ -267,25 +332,32 @@ def read_filosofi(
             log.add(no_row_of_communes(communes))
     codes = _keys(frame[key], level, key, log)
 
+    numeric = [
+        column
+        for column in frame.columns
+        if column != key
+        and (indicator_name(str(column)) is not None or _numeric_column(column, frame[column]))
+    ]
+    decimal = table_decimal({c: frame[c] for c in numeric}, log.prefix)
     data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}
     missing: dict[str, int] = {}
     markers: Counter[str] = Counter()
-    decimal = "."
     for column in frame.columns:
         if column == key:
             continue
         name = names[column]
         values = frame[column]
-        if indicator_name(str(column)) is not None or _numeric_column(column, values):
-            parsed = parse_numbers(values)
+        if column in numeric:
+            parsed = parse_numbers(values, decimal)
             if parsed.bad.any():
                 raise bad_values_error(column, values, parsed.bad)
             data[name] = parsed.values
             if parsed.missing:
                 missing[name] = parsed.missing
                 markers.update(parsed.markers)
-            if parsed.decimal == ",":
-                decimal = ","
+            implausible = implausible_income(str(column), parsed.values.to_numpy())
+            if implausible:
+                log.add(implausible)
         else:
             data[name] = values
     table = pd.DataFrame(data).reset_index(drop=True)

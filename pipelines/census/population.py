@@ -21,7 +21,13 @@ from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
 from pipelines.census.codes import IRIS, iris_of_communes, no_row_of_communes
 from pipelines.census.fields import IRIS_CODE, describe_columns, find_column
-from pipelines.census.tables import TableSource, bad_values_error, parse_numbers, read_table
+from pipelines.census.tables import (
+    TableSource,
+    bad_values_error,
+    parse_numbers,
+    read_table,
+    table_decimal,
+)
 from tiles.errors import CensusError
 
 __all__ = ["PopulationMeta", "read_population"]
@@ -119,7 +125,8 @@ def read_population(
     tiles.errors.CensusError
         If no IRIS code or population column is found (the message lists the columns),
         several population years are present and ``column`` is not given, codes are
-        missing, malformed or duplicated, or a population is negative or not a number.
+        missing, malformed or duplicated, a population is negative or not a number, or its
+        commas may be thousands separators (every one like ``2,345``: re-export the table).
     """
     keys = (*IRIS_CODE,)
     raw = read_table(source, key_variants=keys, sheet=sheet, what="population table")
@@ -150,7 +157,7 @@ def read_population(
         population = values.astype("float64")
         missing = int(population.isna().sum())
     else:
-        parsed = parse_numbers(values)
+        parsed = parse_numbers(values, table_decimal({pop_column: values}, log.prefix))
         if parsed.bad.any():
             raise bad_values_error(pop_column, values, parsed.bad)
         population, missing = parsed.values, parsed.missing

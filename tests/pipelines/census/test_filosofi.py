@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipelines.census import FilosofiMeta, read_filosofi
-from pipelines.census.filosofi import indicator_name
+from pipelines.census.filosofi import implausible_income, indicator_name
 from tests.pipelines.census.helpers import call_quiet, one_line
 from tiles import CensusError, IlotsWarning
 
@@ -154,6 +154,103 @@ def test_mixed_decimal_marks_in_one_column(tmp_path):
         read_filosofi(path)
 
 
+# --------------------------------------------------------------------------------------------
+# one decimal mark per table: thousands separators are never read as decimal marks
+
+
+def test_thousands_commas_beside_decimal_points_are_refused(tmp_path):
+    # An English re-save: 19,300 is 19 300 €, never 19.3; read per column it was 19.3.
+    path = write(tmp_path, 'IRIS,DISP_TP6021,DISP_MED21\n010040101,20.1,"19,300"\n'
+                 '010040102,25.7,"17,530"\n')  # fmt: skip
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert str(path) in text and "thousands separators" in text
+    assert "DISP_MED21 (e.g. '19,300')" in text and "DISP_TP6021 (e.g. '20.1')" in text
+
+
+def test_columns_disagreeing_on_the_decimal_mark_are_refused(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_GI21\n751010101;20.1;0,242\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "disagree" in text and "DISP_TP6021" in text and "DISP_GI21" in text
+    assert str(path) in text
+
+
+def test_commas_that_may_be_thousands_separators_are_refused(tmp_path):
+    # Every comma has 3 digits after it and no column shows the decimal mark.
+    path = write(tmp_path, 'IRIS,DISP_MED21\n010040101,"19,300"\n010040102,"17,530"\n')
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "DISP_MED21 (e.g. '19,300')" in text and "re-export" in text
+    assert str(path) in text
+
+
+def test_three_decimals_take_the_decimal_comma_of_another_column(tmp_path):
+    # 3,400 alone is ambiguous; DISP_TP6021's 20,1 shows the table's decimal comma.
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_S80S2021\n751010101;20,1;3,400\n"
+                 "751010102;8,0;2,125\n")  # fmt: skip
+    table, meta, _ = read_filosofi(path)
+    assert meta.decimal == ","
+    np.testing.assert_array_equal(table["disp_s80s20"], [3.4, 2.125])
+
+
+def test_spaces_as_thousands_separators_make_the_comma_decimal(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED21\n751010101;19 300,500\n751010102;17 530,250\n")
+    table, meta, warns = call_quiet(read_filosofi, path)[0]
+    np.testing.assert_array_equal(table["disp_med"], [19300.5, 17530.25])
+    assert meta.decimal == "," and warns == []
+
+
+def test_numbers_with_thousands_separators_say_so(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED21\n751010101;19.300,5\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert "thousands separators" in one_line(err) and "re-export" in one_line(err)
+
+
+def test_income_levels_in_thousands_of_euros_are_warned(tmp_path):
+    # Medians and deciles of 19.3 and 10.3 (thousands of euros), rates left alone.
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_MED21;DISP_D121\n751010101;12,5;19,3;10,3\n"
+                 "751010102;8,0;21,5;11,1\n751010103;9,0;20,0;10,9\n")  # fmt: skip
+    (table, _, warns), emitted = call_quiet(read_filosofi, path)
+    assert emitted == warns and len(warns) == 2
+    assert "'DISP_MED21'" in warns[0] and "median of 20," in warns[0]
+    assert "'DISP_D121'" in warns[1] and "median of 10.9," in warns[1]
+    assert all("thousands" in w for w in warns)
+    assert table["disp_med"].tolist() == [19.3, 21.5, 20.0]  # read, not changed
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "warned"),
+    [
+        ("DISP_MED21", [1000.0, 1000.0, np.nan], False),  # the bounds are plausible
+        ("DISP_MED21", [999.0, 999.0, 5e5], True),  # the median, not one IRIS, decides
+        ("disp_med", [200_000.0], False),
+        ("disp_d9", [200_001.0], True),
+        ("disp_q2", [19.3], True),  # the hackaviz median
+        ("DEC_Q121", [12.0], True),
+        ("decuc_q2", [np.nan, 19.3], True),
+        ("DISP_TP6021", [12.5], False),  # a rate
+        ("disp_gi", [0.25], False),
+        ("disp_s80s20", [3.4], False),
+        ("DISP_MED21", [np.nan], False),  # nothing to judge
+    ],
+)
+def test_implausible_income(column, values, warned):
+    message = implausible_income(column, np.array(values))
+    assert (message is not None) == warned
+    if warned:
+        assert repr(column) in message and "€/year per consumption unit" in message
+
+
+def test_income_in_cents_is_warned():
+    message = implausible_income("DISP_MED21", np.array([2_134_050.0, 1_930_000.0]))
+    assert "cents" in message and "2.03202e+06" in message
+
+
 def test_level_validated(tmp_path):
     with pytest.raises(ValueError, match="level"):
         read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"), level="commune")
@@ -214,7 +311,7 @@ def test_dataframe_source():
 
 
 def test_meta_is_frozen_and_serialisable(tmp_path):
-    _, meta, _ = read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"))
+    _, meta, _ = read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;21000\n"))
     assert isinstance(meta, FilosofiMeta)
     with pytest.raises(AttributeError):
         meta.year = 2021  # type: ignore[misc]

@@ -60,6 +60,23 @@ def test_rows_kept_to_communes(tmp_path):
     assert len(warns) == 1 and "1 of 3" in warns[0]
 
 
+def test_populations_with_thousands_separators_are_refused(tmp_path):
+    # 2,345 residents in an English export, never 2.345.
+    path = tmp_path / "pop.csv"
+    path.write_text('IRIS,P21_POP\n751010101,"2,345"\n751010102,"1,890"\n')
+    with pytest.raises(CensusError) as err:
+        read_population(path)
+    text = one_line(err)
+    assert str(path) in text and "P21_POP (e.g. '2,345')" in text and "re-export" in text
+
+
+def test_population_decimal_comma(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P21_POP\n751010101;2345,67891\n751010102;1890,5\n")
+    table, _, _ = read_population(path)
+    np.testing.assert_array_equal(table["population"], [2345.67891, 1890.5])
+
+
 def test_no_population_column_lists_columns(tmp_path):
     path = tmp_path / "pop.csv"
     path.write_text("IRIS;POPULATION_TOTALE\n751010101;10\n")
