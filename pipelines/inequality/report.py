@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.census.filosofi import implausible_income
+from pipelines.census.tables import table_decimal
 from pipelines.inequality._inputs import is_constant
 from pipelines.inequality.concentration import concentration_index
 from pipelines.inequality.correlation import correlation
@@ -225,7 +227,9 @@ def run_inequality(
         for temperatures).
     income
         Column of the income (e.g. ``DISP_MED21``). Non-numeric markers ('nd', 's', ...) are
-        treated as missing and counted in the notes.
+        treated as missing and counted in the notes. A Filosofi median, quartile or decile
+        whose median lies outside 1,000-200,000 €/year per consumption unit gets a note
+        (wrong unit, or thousands separators read as decimal marks).
     population
         Column of residents: population-weighted ranks, means and deciles of residents.
     group
@@ -261,7 +265,8 @@ def run_inequality(
     InequalityError
         A missing column (the message lists the columns found), an all-missing outcome or
         income, fewer than 3 complete zones, an outcome with the same value in every zone
-        (up to rounding), or bad options.
+        (up to rounding), text columns whose decimal marks disagree or whose commas may be
+        thousands separators (``19,300``), or bad options.
     """
     columns = [outcome, income, population, group, stratum]
     if isinstance(geometry, str):
@@ -274,10 +279,14 @@ def run_inequality(
             f"the table; columns found: {found}"
         )
     notes: list[str] = []
-    h, note = _numeric_column(table[outcome], outcome)
+    decimal = _decimal_mark(table, [outcome, income, population])
+    h, note = _numeric_column(table[outcome], outcome, decimal)
     notes.extend(note)
-    y, note = _numeric_column(table[income], income)
+    y, note = _numeric_column(table[income], income, decimal)
     notes.extend(note)
+    implausible = implausible_income(income, y)
+    if implausible:
+        notes.append(implausible)
     if not np.isfinite(h).any():
         raise InequalityError(_no_number(table[outcome], "outcome", "check the zonal step"))
     if not np.isfinite(y).any():
@@ -287,7 +296,7 @@ def run_inequality(
     causes.append(f"{int((~np.isfinite(y)).sum())} missing {income}")
     pop = None
     if population is not None:
-        pop, note = _numeric_column(table[population], population)
+        pop, note = _numeric_column(table[population], population, decimal)
         notes.extend(note)
         if not np.isfinite(pop).any():
             raise InequalityError(
@@ -466,12 +475,34 @@ def _examples(values: pd.Series, n: int) -> str:
                      for v in pd.unique(values)[:n])  # fmt: skip
 
 
-def _numeric_column(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
-    """Column as float64; non-numeric entries become NaN and are reported (with examples)."""
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+def _is_number_dtype(column: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column)
+
+
+def _decimal_mark(table: pd.DataFrame, names: list[str | None]) -> str:
+    """Return the decimal mark of the text columns among ``names`` (census table_decimal).
+
+    Columns that disagree, or commas that may be thousands separators (``19,300`` in every
+    cell, no column showing a decimal comma), raise an InequalityError: read as decimal
+    commas they would make an income 1000 times too small.
+    """
+    text = {n: table[n] for n in names if n is not None and not _is_number_dtype(table[n])}
+    return table_decimal(text, "the table", error=InequalityError)
+
+
+def _numeric_column(
+    column: pd.Series, name: str, decimal: str = "."
+) -> tuple[np.ndarray, list[str]]:
+    """Column as float64; non-numeric entries become NaN and are reported (with examples).
+
+    Text with a decimal comma is read as such when ``decimal`` is ``","`` (the table's mark,
+    :func:`_decimal_mark`).
+    """
+    if _is_number_dtype(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan), []
     text = column.astype("string")
     commas = text.str.match(_DECIMAL_COMMA).fillna(False).to_numpy(dtype=bool)
+    commas &= decimal == ","
     text = text.where(~commas, text.str.replace(",", ".", regex=False))
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = column.notna().to_numpy() & ~np.isfinite(values)

@@ -182,6 +182,35 @@ def test_decimal_comma_strings_are_read():
     assert any("decimal comma" in note for note in report.notes)
 
 
+def test_thousands_separators_are_never_read_as_decimal_commas():
+    # An English export: 19,300 is 19 300 €; read as 19.3 the income ranks would hold but
+    # every level would be 1000 times too small.
+    income = ["19,300", "17,530", "21,100", "25,400", "30,050"]
+    table = pd.DataFrame({"lst": LST_C, "DISP_MED21": income})
+    with pytest.raises(InequalityError) as err:
+        run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert "DISP_MED21 (e.g. '19,300')" in str(err.value) and "re-export" in str(err.value)
+    # Beside decimal points in another text column, the commas are thousands separators.
+    table["lst"] = [f"{v:.2f}" for v in LST_C]
+    with pytest.raises(InequalityError, match=r"thousands separators beside the decimal points"):
+        run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    # Beside a plain decimal comma, they are decimal commas (and the levels implausible).
+    table["lst"] = [f"{v:.1f}".replace(".", ",") for v in LST_C]
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert report.n_used == 5
+    assert any("'DISP_MED21' has a median of 21.1," in note for note in report.notes)
+
+
+def test_income_levels_out_of_range_get_a_note():
+    table = pd.DataFrame({"lst": LST_C, "DISP_MED21": [19.3, 17.53, 21.1, 25.4, 30.05]})
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    (note,) = [n for n in report.notes if "€/year" in n]
+    assert "'DISP_MED21' has a median of 21.1," in note and "thousands" in note
+    table["DISP_MED21"] *= 1000  # euros: no note
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert not any("€/year" in n for n in report.notes)
+
+
 def test_a_group_without_zones_drops_only_the_group_comparison():
     """No zone in the group (no IRIS in a QPV): the group test is left out with a note, the
     other statistics are those of the run without a group (the whole report was lost)."""
