@@ -43,9 +43,11 @@ __all__ = [
     "CodeFormat",
     "NormalisedCodes",
     "commune_codes",
+    "departement",
     "iris_of_communes",
     "no_row_of_communes",
     "normalise_codes",
+    "wanted_communes",
 ]
 
 _INTEGRAL_TEXT = re.compile(r"(\d+)\.0*")
@@ -68,11 +70,29 @@ def iris_of_communes(values: pd.Series, communes: str | int | Collection[str | i
     ``communes``: one code or several, as text or numbers (``31555``, ``1002`` for
     ``01002``); Paris, Marseille and Lyon take their arrondissements (:func:`commune_codes`).
     """
-    wanted = [communes] if isinstance(communes, str | int) else list(communes)
-    normalised = normalise_codes(pd.Series([str(c) for c in wanted], dtype="string"), COMMUNE)
-    accepted = frozenset().union(*(commune_codes(str(c)) for c in normalised.codes.dropna()))
+    accepted = wanted_communes(communes)
     codes = normalise_codes(values, IRIS).codes
     return codes.str[:5].isin(accepted).fillna(False).to_numpy(dtype=bool)
+
+
+def wanted_communes(communes: str | int | Collection[str | int]) -> frozenset[str]:
+    """Return the commune codes ``communes`` names, normalised, with their arrondissements.
+
+    One code or several, as text or numbers (``1002`` is ``01002``); Paris, Marseille and
+    Lyon add their arrondissements (:func:`commune_codes`).
+    """
+    wanted = [communes] if isinstance(communes, str | int) else list(communes)
+    normalised = normalise_codes(pd.Series([str(c) for c in wanted], dtype="string"), COMMUNE)
+    return frozenset().union(*(commune_codes(str(c)) for c in normalised.codes.dropna()))
+
+
+def departement(commune: str) -> str:
+    """Return the département of a commune code: its 3 first characters overseas, else 2.
+
+    >>> departement("74010"), departement("2A004"), departement("97411")
+    ('74', '2A', '974')
+    """
+    return commune[:3] if commune.startswith("97") else commune[:2]
 
 
 def no_row_of_communes(communes: str | int | Collection[str | int]) -> str:

@@ -30,6 +30,14 @@ any other column                            lower-cased
 The hackaviz names carry no year: :attr:`FilosofiMeta.year` is then None (with a warning).
 Indicators of several years in one table are an error.
 
+Rows
+----
+At the IRIS level, rows coded ``ZZZZZZZZZ`` (INSEE's code for what lies outside any IRIS)
+are dropped with a warning giving their count, and commune codes in the key column (a
+commune-level table, keyed ``CODGEO``) are refused: ilots needs the IRIS-level table. With
+``communes``, the rows of other communes are left out and counted
+(:mod:`pipelines.census._iris_rows`).
+
 Values
 ------
 Indicator columns become float64. The secret markers ``nd``, ``ns``, ``s``, ``so`` and empty
@@ -59,9 +67,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pipelines.census._iris_rows import IrisRows, iris_rows
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, QPV, CodeFormat, iris_of_communes, no_row_of_communes
+from pipelines.census.codes import IRIS, QPV, CodeFormat
 from pipelines.census.fields import find_column
 from pipelines.census.tables import (
     TableSource,
@@ -114,6 +123,8 @@ _TEXT_COLUMNS = re.compile(
     re.IGNORECASE,
 )
 _LEADING_ZERO = re.compile(r"0\d")
+#: What to read instead of a commune-level table.
+_IRIS_TABLE = "IRIS-level Filosofi (BASE_TD_FILO_DISP_IRIS_<year>)"
 #: Income levels, in euros a year per consumption unit: medians, quartiles, deciles.
 _INCOME_LEVEL = re.compile(r"(disp|dec)_(med|q[13]|d[1-9])")
 #: Where the median of an income level column plausibly lies (€/year per consumption unit).
@@ -152,6 +163,11 @@ class FilosofiMeta:
         0-based line or row of the column names (0 for a plain CSV; about 5 for INSEE XLSX).
     sheet
         The XLSX sheet read, else None.
+    outside
+        Rows of other communes left out by ``communes`` (0 without it).
+    outside_communes
+        The communes of those rows in the départements of ``communes``, sorted: for
+        :func:`~pipelines.census.join_tables` to tell an IRIS layer of another millésime.
     """
 
     level: str
@@ -166,6 +182,8 @@ class FilosofiMeta:
     decimal: str
     header_row: int
     sheet: str | None = None
+    outside: int = 0
+    outside_communes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.level not in KEYS:
@@ -188,6 +206,8 @@ class FilosofiMeta:
             "decimal": self.decimal,
             "header_row": self.header_row,
             "sheet": self.sheet,
+            "outside": self.outside,
+            "outside_communes": list(self.outside_communes),
         }
 
 
@@ -288,7 +308,8 @@ def read_filosofi(
         of the IRIS code), so that a national table (INSEE publishes France in one file)
         speaks of a city's IRIS, its secret-value counts too: one code or several, text or
         numbers; Paris, Marseille and Lyon take their arrondissements. None of them in the
-        table is warned about. Default: all.
+        table is warned about; the rows left out are counted in ``meta.outside`` (and
+        logged). Default: all.
 
     Returns
     -------
@@ -308,9 +329,11 @@ def read_filosofi(
     FileNotFoundError
         If the path does not exist.
     tiles.errors.CensusError
-        If no key column is found, keys are missing, malformed or duplicated, indicators of
-        several years are mixed, two columns normalise to the same name, or an indicator
-        cell is neither a number nor a secret marker.
+        If no key column is found, keys are missing, malformed or duplicated, the IRIS key
+        holds commune codes (a commune-level table), indicators of several years are mixed,
+        two columns normalise to the same name, an indicator cell is neither a number nor a
+        secret marker, or the decimal mark is not plain (columns disagree, or commas that
+        may be thousands separators).
     """
     if level not in KEYS:
         raise ValueError(f"level must be 'iris' or 'qpv', got {level!r}")
@@ -326,10 +349,10 @@ def read_filosofi(
 
     years = _single_year(frame.columns, log)
     names = _normalised_names(frame.columns, key, level)
-    if communes is not None and level == "iris":  # before the checks: the city's rows only
-        frame = frame[iris_of_communes(frame[key], communes)]
-        if frame.empty:
-            log.add(no_row_of_communes(communes))
+    rows = IrisRows(frame)
+    if level == "iris":  # before the checks: IRIS rows, the city's only
+        rows = iris_rows(frame, key, log, needed=_IRIS_TABLE, communes=communes)
+        frame = rows.frame
     codes = _keys(frame[key], level, key, log)
 
     numeric = [
@@ -376,6 +399,8 @@ def read_filosofi(
         decimal=decimal,
         header_row=raw.header_row,
         sheet=raw.sheet,
+        outside=rows.outside,
+        outside_communes=rows.outside_communes,
     )
     logger.info(
         "Filosofi %s table: %d rows, year %s, %d numeric columns with secret values",

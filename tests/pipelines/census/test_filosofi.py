@@ -251,6 +251,55 @@ def test_income_in_cents_is_warned():
     assert "cents" in message and "2.03202e+06" in message
 
 
+# --------------------------------------------------------------------------------------------
+# rows that are no IRIS, and rows of other communes
+
+
+@pytest.mark.parametrize("communes", [None, {"01004"}])
+def test_rows_outside_any_iris_are_dropped_and_counted(tmp_path, communes):
+    path = write(tmp_path, "IRIS;DISP_MED21\n010040101;19300\nZZZZZZZZZ;18000\n"
+                 "010040102;21000\nzzzzzzzzz;17000\n")  # fmt: skip
+    (table, meta, warns), emitted = call_quiet(read_filosofi, path, communes=communes)
+    assert table["code_iris"].tolist() == ["010040101", "010040102"]
+    assert meta.n_rows == 2 and emitted == warns and len(warns) == 1
+    assert "2 rows coded 'ZZZZZZZZZ' in column 'IRIS' dropped" in warns[0]
+
+
+@pytest.mark.parametrize("communes", [None, {"01001"}])
+def test_a_commune_level_table_is_refused(tmp_path, communes):
+    # With the communes filter its rows used to vanish (IRIS "01001" is of no commune).
+    path = write(tmp_path, "CODGEO;LIBGEO;DISP_MED21\n01001;L'Abergement;19300\n"
+                 "2A004;Ajaccio;18000\n")  # fmt: skip
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path, communes=communes)
+    text = one_line(err)
+    assert "2 of 2 values in column 'CODGEO' are commune codes" in text
+    assert "a commune-level table" in text and "BASE_TD_FILO_DISP_IRIS" in text
+
+
+def test_commune_rows_among_iris_rows_are_refused():
+    # Numbers as a spreadsheet gives them: 1001 is commune 01001, 10040101 IRIS 010040101.
+    raw = pd.DataFrame({"IRIS": [10040101, 1001], "DISP_MED21": [19300, 17000]})
+    with pytest.raises(CensusError) as err:
+        read_filosofi(raw)
+    assert "1 of 2 values in column 'IRIS' are commune codes, e.g. 1001" in one_line(err)
+    assert "rows of communes" in one_line(err)
+
+
+def test_rows_of_other_communes_are_counted(tmp_path, caplog):
+    # A Filosofi 2016 extract: Seynod (74268) later merged into Annecy (74010).
+    path = write(tmp_path, "IRIS;DISP_MED16\n740100101;21000\n742680101;22000\n"
+                 "742680102;23000\n751010101;25000\n")  # fmt: skip
+    with caplog.at_level("INFO", logger="pipelines.census"):
+        table, meta, warns = read_filosofi(path, communes={"74010"})
+    assert table["code_iris"].tolist() == ["740100101"] and warns == []
+    assert meta.outside == 3 and meta.outside_communes == ("74268",)  # 75101: not in 74
+    assert meta.to_dict()["outside_communes"] == ["74268"]
+    assert "3 rows of other communes left out" in caplog.text
+    _, whole, _ = read_filosofi(path)
+    assert whole.outside == 0 and whole.outside_communes == ()
+
+
 def test_level_validated(tmp_path):
     with pytest.raises(ValueError, match="level"):
         read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"), level="commune")

@@ -77,6 +77,25 @@ def test_population_decimal_comma(tmp_path):
     np.testing.assert_array_equal(table["population"], [2345.67891, 1890.5])
 
 
+def test_rows_outside_any_iris_and_of_other_communes(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P21_POP\nZZZZZZZZZ;40\n315550101;12\n310690101;9\n751010101;3\n")
+    (table, meta, warns), _ = call_quiet(read_population, path, communes={"31555"})
+    assert table["code_iris"].tolist() == ["315550101"]
+    assert meta.outside == 2 and meta.outside_communes == ("31069",)
+    assert len(warns) == 1 and "1 rows coded 'ZZZZZZZZZ'" in warns[0]
+
+
+def test_a_commune_population_table_is_refused(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("CODGEO;P21_POP\n01001;832\n01002;250\n")
+    with pytest.raises(CensusError) as err:
+        read_population(path, communes={"01001"})
+    text = one_line(err)
+    assert "2 of 2 values in column 'CODGEO' are commune codes" in text
+    assert "base-ic-evol-struct-pop" in text
+
+
 def test_no_population_column_lists_columns(tmp_path):
     path = tmp_path / "pop.csv"
     path.write_text("IRIS;POPULATION_TOTALE\n751010101;10\n")
