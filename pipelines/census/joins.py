@@ -7,7 +7,8 @@ text with their leading zeros (with a warning) so ``10020101`` meets ``"01002010
 :class:`JoinReport` says how many codes matched and which did not, on each side. Unmatched
 IRIS codes come with a reminder to pair the IRIS layer's millésime with the table's year,
 and with the communes a reader's filter left out of the table near them (``outside_communes``),
-the likely former communes of a commune nouvelle.
+the likely former communes of a commune nouvelle. QPV codes of the 2015 geography on one side
+and of the 2024 one on the other are warned about.
 
 Key formats known by column name: ``code_iris`` (9 characters), ``insee_com`` (5) and
 ``code_qp``. For any other key, numbers on one side are padded to the width of the text codes
@@ -27,7 +28,8 @@ import pandas as pd
 from pipelines.census._messages import WarningLog, examples
 from pipelines.census.codes import COMMUNE, IRIS, QPV, CodeFormat, departement, normalise_codes
 from pipelines.census.fields import describe_columns
-from tiles.errors import CensusError
+from pipelines.census.qpv import qpv_generation
+from tiles.errors import CensusError, ZonesError
 
 __all__ = ["JoinReport", "join_tables"]
 
@@ -176,6 +178,8 @@ def join_tables(
     _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how, hint)
     if iris and not in_right.all():
         _warn_outside(log, left_keys, left_keys[~in_right], outside_communes)
+    if _FORMATS.get(str(left_on)) is QPV:
+        _warn_generations(log, left_keys, right_keys)
 
     left_frame = left.copy()
     left_frame[left_on] = left_keys.to_numpy()
@@ -306,6 +310,24 @@ def _warn_unmatched(
         f"{examples(unmatched.tolist(), N_EXAMPLES)}{hint}",
         code="unmatched_codes",
     )
+
+
+def _warn_generations(log: WarningLog, left: pd.Series, right: pd.Series) -> None:
+    """Warn when the two sides hold QPV codes of different geographies (2015 and 2024)."""
+    if left.empty or right.empty:
+        return
+    generations = []
+    for keys in (left, right):
+        try:
+            generations.append(qpv_generation(keys))
+        except ZonesError:  # no QPV codes, or mixed ones: nothing to compare
+            return
+    if generations[0] != generations[1]:
+        log.add(
+            f"QPV {generations[0]} codes (left, e.g. {left.iloc[0]!r}) against QPV "
+            f"{generations[1]} codes (right, e.g. {right.iloc[0]!r}): the 2024 geography "
+            "renamed and redrew the QPV; use tables of the same QPV generation"
+        )
 
 
 def _warn_outside(

@@ -74,6 +74,21 @@ def test_a_commune_nouvelle_left_out_of_the_table_is_named(tmp_path):
     assert report.warnings == ()
 
 
+def test_qpv_codes_of_two_generations_are_named():
+    # A 2015 table (QP codes) joined to a 2024 layer (QN codes): no code can match.
+    layer_2024 = pd.DataFrame({"code_qp": ["QN09301A", "QN09302B"]})
+    table_2015 = pd.DataFrame({"code_qp": ["QP093028", "QP093029"], "disp_med": [1.0, 2.0]})
+    (_, report), _ = call_quiet(join_tables, layer_2024, table_2015, on="code_qp")
+    assert report.matched == 0 and len(report.warnings) == 3
+    said = "QPV 2024 codes (left, e.g. 'QN09301A') against QPV 2015 codes (right, e.g. "
+    assert said + "'QP093028')" in report.warnings[2]
+    assert "use tables of the same QPV generation" in report.warnings[2]
+    # One generation on both sides (overseas 2015 codes stay in the 2024 list): no warning.
+    overseas = pd.DataFrame({"code_qp": ["QN09301A", "QP974001"], "x": [1, 2]})
+    (_, report), _ = call_quiet(join_tables, layer_2024, overseas, on="code_qp")
+    assert not any("generation" in w for w in report.warnings)
+
+
 @pytest.mark.parametrize(("how", "rows"), [("inner", 2), ("outer", 4), ("right", 3)])
 def test_other_join_types(how, rows):
     left, right = left_right()
