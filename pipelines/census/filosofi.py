@@ -45,7 +45,9 @@ cells become NaN, never 0, and are counted per column (one warning lists the cou
 names the columns that are entirely secret). A cell that is neither a number nor a marker in
 an indicator column is an error. Other columns become float64 when every cell is a number or
 a marker, except code and label columns (``COM``, ``LIBCOM``, ``DEP`` ..., or any column with
-a leading zero such as ``01004``), which stay text.
+a leading zero such as ``01004``), which become text, whatever types a spreadsheet gave their
+cells: commune (``COM``, ``CODGEO`` ...), département (``DEP``) and région (``REG``) codes
+get their leading zeros back (``1004`` → ``01004``, with a warning).
 
 The numeric columns share one decimal mark (:func:`~pipelines.census.tables.table_decimal`):
 a table whose columns disagree (``20.1`` in one, ``19,300`` in another), or whose commas may
@@ -70,7 +72,15 @@ import pandas as pd
 from pipelines.census._iris_rows import IrisRows, iris_rows
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, QPV, CodeFormat
+from pipelines.census.codes import (
+    COMMUNE,
+    DEPARTEMENT,
+    IRIS,
+    QPV,
+    REGION,
+    CodeFormat,
+    normalise_codes,
+)
 from pipelines.census.fields import find_column
 from pipelines.census.tables import (
     TableSource,
@@ -123,6 +133,12 @@ _TEXT_COLUMNS = re.compile(
     re.IGNORECASE,
 )
 _LEADING_ZERO = re.compile(r"0\d")
+#: Code columns kept as text with their leading zeros restored, by lower-cased name.
+_CODES: dict[str, CodeFormat] = {
+    **dict.fromkeys(("com", "depcom", "insee_com", "code_com", "code_commune", "codgeo"), COMMUNE),
+    **dict.fromkeys(("dep", "code_dep", "code_departement"), DEPARTEMENT),
+    **dict.fromkeys(("reg", "code_reg", "code_region"), REGION),
+}
 #: What to read instead of a commune-level table.
 _IRIS_TABLE = "IRIS-level Filosofi (BASE_TD_FILO_DISP_IRIS_<year>)"
 #: Income levels, in euros a year per consumption unit: medians, quartiles, deciles.
@@ -382,7 +398,7 @@ def read_filosofi(
             if implausible:
                 log.add(implausible)
         else:
-            data[name] = values
+            data[name] = _text_column(column, values, log)
     table = pd.DataFrame(data).reset_index(drop=True)
     _warn_missing(table, missing, markers, log)
 
@@ -481,6 +497,39 @@ def _numeric_column(column: Hashable, values: pd.Series) -> bool:
         return False
     text = values[~np.isnan(parsed.values.to_numpy())].astype(str).str.strip()
     return not text.str.match(_LEADING_ZERO).any()
+
+
+def _text_column(column: Hashable, values: pd.Series, log: WarningLog) -> pd.Series:
+    """Return a column kept as it is, as text: codes with their leading zeros (see _CODES).
+
+    A spreadsheet gives numbers in code columns (``1004`` for ``01004``), often beside text
+    cells: text is kept as read, integral numbers lose their ``.0``, missing cells are None.
+    Commune, département and région code columns are normalised (zeros restored, with a
+    warning); their cells that are no such code are kept as read.
+    """
+    text = pd.Series([_cell_text(v) for v in values.tolist()], index=values.index, dtype=object)
+    fmt = _CODES.get(str(column).strip().lower())
+    if fmt is None:
+        return text
+    result = normalise_codes(values, fmt)
+    valid = ~result.invalid & ~result.missing
+    message = result.restored_message(column, fmt)
+    if message and result.padded:
+        log.add(message)
+    return text.where(~valid, result.codes)
+
+
+def _cell_text(value: Any) -> str | None:
+    """One cell as text: str as read, integral numbers without ``.0``, None when missing."""
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _warn_missing(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from shapely import box
 
 from pipelines.census import FilosofiMeta, read_filosofi
 from pipelines.census.filosofi import implausible_income, indicator_name
@@ -347,6 +349,34 @@ def test_xlsx_with_insee_header_rows(tmp_path):
     np.testing.assert_array_equal(table["disp_tp60"], [20.1, np.nan, np.nan])
     assert dict(meta.markers) == {"nd": 1, "ns": 1, "s": 1}
     assert any("leading zeros restored" in w for w in warns)
+
+
+def test_xlsx_code_columns_become_text_with_their_zeros(tmp_path):
+    # A re-saved workbook: code cells as numbers beside text; the run's GeoParquet failed
+    # on the mixed column (ArrowInvalid) after all the work.
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["IRIS", "COM", "DEP", "REG", "LIBCOM", "TRIRIS", "DISP_MED21"])
+    sheet.append(["010040101", 1004, 1, 84, "Ambérieu", 10011, 19300])
+    sheet.append(["010040102", "01004", "01", "84", "Ambérieu", "010011", 17530])
+    sheet.append(["2A0040101", "2A004", "2A", 94, "Ajaccio", None, 21000])
+    sheet.append(["751010101", 75101, 75, 11, 1789, "751011", 30000])
+    path = tmp_path / "filo.xlsx"
+    book.save(path)
+    (table, _, warns), _ = call_quiet(read_filosofi, path)
+    assert table["com"].tolist() == ["01004", "01004", "2A004", "75101"]
+    assert table["dep"].tolist() == ["01", "01", "2A", "75"]
+    assert table["reg"].tolist() == ["84", "84", "94", "11"]
+    assert table["libcom"].tolist() == ["Ambérieu", "Ambérieu", "Ajaccio", "1789"]
+    assert table["triris"].tolist() == ["10011", "010011", None, "751011"]  # no known width
+    assert any("column 'COM' were stored as numbers" in w and "1004 -> '01004'" in w
+               for w in warns)  # fmt: skip
+    from pipelines.outputs.tables import write_geoparquet
+
+    zones = gpd.GeoDataFrame(table, geometry=[box(i, 0, i + 1, 1) for i in range(4)], crs=2154)
+    back = pd.read_parquet(write_geoparquet(zones, tmp_path / "zones.parquet"))
+    assert back["com"].tolist() == ["01004", "01004", "2A004", "75101"]
 
 
 def test_dataframe_source():
