@@ -81,6 +81,8 @@ _REEXPORT = (
 )
 #: Suffixes read as spreadsheets (openpyxl; .xls with xlrd); any other as delimited text.
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+#: The first bytes of an OLE2 file: the old Excel format (.xls, Excel 97-2003).
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,8 +184,9 @@ def read_table(
         raise FileNotFoundError(f"{what} not found: {path}")
     if path.suffix.lower() in _VECTOR_SUFFIXES:
         raise CensusError(
-            f"{what} {path} is a vector layer, not a table: read it first (e.g. "
-            "pipelines.census.read_iris, or geopandas.read_file) and pass the (Geo)DataFrame"
+            f"{what} {path} is a vector layer, not a table: write its attributes to a CSV "
+            f"(e.g. ogr2ogr -f CSV {path.stem}.csv {path}) and give that; in Python, pass "
+            "the GeoDataFrame read with geopandas.read_file"
         )
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(path, key_variants, sheet, what)
@@ -410,11 +413,12 @@ def _read_excel(
             path, sheet_name=None if sheet is None else sheet, header=None, dtype=object
         )
     except ImportError as err:
+        kind, engine = ("old Excel (.xls)", "xlrd") if _is_xls(path) else ("XLSX", "openpyxl")
         raise CensusError(
-            f"reading the XLSX {what} {path} needs openpyxl: pip install openpyxl "
-            "(or export the sheet to CSV)"
+            f"reading the {kind} {what} {path} needs {engine}: pip install {engine} (or save "
+            "the sheet as CSV)"
         ) from err
-    except (ValueError, KeyError, IndexError, OSError) as err:
+    except Exception as err:  # the engines (openpyxl, xlrd) raise their own types
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         if sheet is not None and isinstance(err, ValueError | IndexError):
             reason += f" (its sheets: {', '.join(map(repr, _sheet_names(path)))})"
@@ -440,6 +444,12 @@ def _read_excel(
         f"{_HEADER_SEARCH} rows of any sheet of the {what} {path} "
         f"(sheets: {describe_columns(list(sheets))}); pass sheet= or check the file"
     )
+
+
+def _is_xls(path: Path) -> bool:
+    """Whether the file is in the old Excel format (OLE2), which pandas reads with xlrd."""
+    with path.open("rb") as file:
+        return file.read(len(_OLE2)) == _OLE2
 
 
 def _header_row(grid: pd.DataFrame, keys: set[str]) -> int | None:

@@ -7,6 +7,7 @@ pandas, never taken from read_filosofi.
 from __future__ import annotations
 
 import math
+import sys
 
 import geopandas as gpd
 import numpy as np
@@ -377,6 +378,39 @@ def test_xlsx_code_columns_become_text_with_their_zeros(tmp_path):
     zones = gpd.GeoDataFrame(table, geometry=[box(i, 0, i + 1, 1) for i in range(4)], crs=2154)
     back = pd.read_parquet(write_geoparquet(zones, tmp_path / "zones.parquet"))
     assert back["com"].tolist() == ["01004", "01004", "2A004", "75101"]
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the first bytes of an Excel 97-2003 file
+
+
+def test_an_old_excel_file_without_xlrd_names_xlrd(tmp_path, monkeypatch):
+    # Older INSEE millésimes are .xls, which pandas reads with xlrd, not openpyxl (that the
+    # message named, installed or not).
+    path = tmp_path / "BASE_TD_FILO_DISP_IRIS_2014.xls"
+    path.write_bytes(OLE2 + bytes(504))
+    monkeypatch.setitem(sys.modules, "xlrd", None)  # import xlrd raises ImportError
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "old Excel (.xls)" in text and "needs xlrd: pip install xlrd" in text
+    assert "openpyxl" not in text
+
+
+def test_an_xlsx_file_without_openpyxl_names_openpyxl(tmp_path, monkeypatch):
+    path = tmp_path / "filo.xlsx"
+    _insee_like_workbook(path)
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(CensusError, match=r"XLSX Filosofi table .* needs openpyxl: pip install"):
+        read_filosofi(path)
+
+
+def test_an_unreadable_old_excel_file_is_one_line(tmp_path):
+    # xlrd's own errors (CompDocError here) came out as a traceback.
+    pytest.importorskip("xlrd")
+    path = tmp_path / "filo.xls"
+    path.write_bytes(OLE2 + bytes(600))
+    with pytest.raises(CensusError, match=rf"^cannot read the Filosofi table {path}: "):
+        read_filosofi(path)
 
 
 def test_dataframe_source():

@@ -147,15 +147,18 @@ def test_real_paris_layer_population(real_data):
     np.testing.assert_array_equal(table["population"], raw["P18_POP"].to_numpy())
 
 
-def test_a_vector_layer_given_as_the_table_says_to_read_it_first(tmp_path):
+def test_a_vector_layer_given_as_the_table_says_how_to_make_a_table(tmp_path):
     # An IRIS layer carrying P18_POP, given by its path: "no header with a key column ...
-    # first line: '{'" before.
+    # first line: '{'" before; then a fix for Python users only.
     from shapely.geometry import box
 
     path = tmp_path / "iris.geojson"
     gpd.GeoDataFrame({"CODE_IRIS": ["315550101"], "P18_POP": [2000]},
                      geometry=[box(0, 0, 1, 1)], crs=2154).to_file(path)  # fmt: skip
-    with pytest.raises(CensusError, match=r"is a vector layer, not a table: read it first"):
+    with pytest.raises(CensusError) as err:
         read_population(path)
+    text = one_line(err)
+    assert "is a vector layer, not a table" in text
+    assert f"ogr2ogr -f CSV iris.csv {path}" in text and "geopandas.read_file" in text
     frame = gpd.read_file(path)
     assert read_population(frame)[0]["population"].tolist() == [2000]
