@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.census.codes import MUNICIPAL_ARRONDISSEMENTS
+from pipelines.census.fields import IRIS_COMMUNE
 from pipelines.census.filosofi import implausible_income
 from pipelines.census.tables import table_decimal
 from pipelines.inequality._inputs import is_constant
@@ -48,6 +50,10 @@ NOT_CAUSAL = (
     "(confounders: density, building height, distance to centre, water, elevation)"
 )
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+#: The city of each municipal arrondissement of Paris, Lyon and Marseille ("75101" → "75056").
+_CITY = {code: city for city, codes in MUNICIPAL_ARRONDISSEMENTS.items() for code in codes}
+#: Names of commune code columns (any case), whose arrondissements become their city.
+_COMMUNE_COLUMNS = frozenset(name.lower() for name in IRIS_COMMUNE)
 
 
 @dataclass(frozen=True)
@@ -235,7 +241,10 @@ def run_inequality(
     group
         Column of group membership (booleans or 0/1, e.g. QPV) for the group difference.
     stratum
-        Column to stratify the group permutation test by (e.g. commune code).
+        Column to stratify the group permutation test by (e.g. commune code). In a commune
+        code column (``insee_com``, ``com`` ...), the municipal arrondissements of Paris,
+        Lyon and Marseille (751xx, 6938x, 132xx, which IRIS carry) count as their city
+        (75056, 69123, 13055): a stratum is a city (science.md §7.6).
     geometry
         Geometry column name, or a GeoSeries aligned with ``table``: adds Moran's I of the
         outcome and of the OLS residuals on income.
@@ -357,6 +366,14 @@ def run_inequality(
     )
 
     difference = None
+    strata = None
+    if group is not None and stratum is not None:
+        strata, merged = _strata(table[stratum])
+        if merged:
+            notes.append(
+                f"stratum {stratum!r}: {merged} zones of arrondissements of Paris, Lyon or "
+                "Marseille are stratified by their city (75056, 69123, 13055)"
+            )
     if group is not None:
         member = _group_membership(table[group], group)[present]
         known = pd.notna(member)  # a zone without a value is on neither side
@@ -371,7 +388,7 @@ def run_inequality(
                 h,
                 member,
                 weights=w,
-                stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
+                stratum=strata[present] if strata is not None else None,
                 permutations=permutations,
                 confidence=confidence,
                 seed=streams[4],
@@ -434,6 +451,35 @@ def run_inequality(
         notes=tuple(notes),
         seed=seed,
     )
+
+
+def _strata(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Return the stratum of each zone, and how many arrondissements became their city.
+
+    Only a commune code column (:data:`~pipelines.census.fields.IRIS_COMMUNE`) is changed:
+    its arrondissement codes, as text or numbers, become their city's code, of the same type.
+    """
+    values = column.to_numpy(dtype=object, copy=True)
+    if str(column.name).strip().lower() not in _COMMUNE_COLUMNS:
+        return values, 0
+    merged = 0
+    for i, value in enumerate(values):
+        city = _CITY.get(value.strip() if isinstance(value, str) else _integral_text(value))
+        if city is not None:
+            values[i] = city if isinstance(value, str) else type(value)(int(city))
+            merged += 1
+    return values, merged
+
+
+def _integral_text(value: Any) -> str | None:
+    """``"75101"`` for 75101 or 75101.0; None for anything else."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return None
 
 
 def _no_number(column: pd.Series, role: str, hint: str) -> str:

@@ -211,6 +211,47 @@ def test_income_levels_out_of_range_get_a_note():
     assert not any("€/year" in n for n in report.notes)
 
 
+def _arrondissements(codes):
+    """Six zones: the two hottest in the group, both in the first arrondissement."""
+    return pd.DataFrame({
+        "lst": [10.0, 11.0, 0.0, 1.0, 2.0, 3.0],
+        "income": [12e3, 13e3, 20e3, 21e3, 22e3, 23e3],
+        "qpv": [True, True, False, False, False, False],
+        "insee_com": codes,
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        ["75101", "75101", "75102", "75102", "75120", "75120"],  # Paris, as IRIS give them
+        [69381, 69381, 69382, 69383, 69389, 69389],  # Lyon, codes read as numbers
+        ["13201", "13201", "13202", "13216", "13216", "13055"],  # Marseille, and the city
+    ],
+)
+def test_arrondissements_are_stratified_as_their_city(codes):
+    # One stratum of 6 zones, 2 in the group: C(6, 2) = 15 relabelings, and only the
+    # observed one has |Δ| >= 10.5 - 1.5, so p = 1/15. By arrondissement the group's two
+    # zones fill their stratum: one labelling, p = 1 (science.md §7.6 asks for the city).
+    table = _arrondissements(codes)
+    args = {"outcome": "lst", "income": "income", "group": "qpv", "bootstrap": 0}
+    report = run_inequality(table, stratum="insee_com", **args)
+    assert report.group_difference.p_two_sided == pytest.approx(1 / 15)
+    assert report.group_difference.value == pytest.approx(9.0)
+    assert any("are stratified by their city" in n for n in report.notes)
+    assert table["insee_com"].tolist() == codes  # the caller's table untouched
+
+
+def test_other_strata_keep_arrondissement_like_codes():
+    # An urban unit code may read 13201: only commune code columns are cities.
+    table = _arrondissements(["13201", "13201", "13202", "13202", "13216", "13216"])
+    table = table.rename(columns={"insee_com": "uu2020"})
+    args = {"outcome": "lst", "income": "income", "group": "qpv", "bootstrap": 0}
+    report = run_inequality(table, stratum="uu2020", **args)
+    assert report.group_difference.p_two_sided == 1.0
+    assert not any("their city" in n for n in report.notes)
+
+
 def test_a_group_without_zones_drops_only_the_group_comparison():
     """No zone in the group (no IRIS in a QPV): the group test is left out with a note, the
     other statistics are those of the run without a group (the whole report was lost)."""
