@@ -326,7 +326,8 @@ def _warn_generations(log: WarningLog, left: pd.Series, right: pd.Series) -> Non
         log.add(
             f"QPV {generations[0]} codes (left, e.g. {left.iloc[0]!r}) against QPV "
             f"{generations[1]} codes (right, e.g. {right.iloc[0]!r}): the 2024 geography "
-            "renamed and redrew the QPV; use tables of the same QPV generation"
+            "renamed and redrew the QPV; use tables of the same QPV generation",
+            code="unmatched_codes",
         )
 
 

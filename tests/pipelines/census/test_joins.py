@@ -66,6 +66,7 @@ def test_a_commune_nouvelle_left_out_of_the_table_is_named(tmp_path):
     assert "2 IRIS of the left table stay unmatched" in warns[1]
     assert "2 communes of their départements" in warns[1] and "'74011', '74268'" in warns[1]
     assert "use the IRIS layer of the table's year" in warns[1]
+    assert [w.code for w in report.warnings] == ["unmatched_codes"] * 2
     # A commune of another département, or one the left table has, is not named.
     (_, report), _ = call_quiet(join_tables, iris, filo, outside_communes=("69001", "74010"))
     assert len(report.warnings) == 1
@@ -83,6 +84,7 @@ def test_qpv_codes_of_two_generations_are_named():
     said = "QPV 2024 codes (left, e.g. 'QN09301A') against QPV 2015 codes (right, e.g. "
     assert said + "'QP093028')" in report.warnings[2]
     assert "use tables of the same QPV generation" in report.warnings[2]
+    assert report.warnings[2].code == "unmatched_codes"  # the kind the report names
     # One generation on both sides (overseas 2015 codes stay in the 2024 list): no warning.
     overseas = pd.DataFrame({"code_qp": ["QN09301A", "QP974001"], "x": [1, 2]})
     (_, report), _ = call_quiet(join_tables, layer_2024, overseas, on="code_qp")
