@@ -320,12 +320,14 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         notes.append("no income column: inequality statistics skipped")
         return {}
     if income not in table:
-        found = [c for c in table.columns if c.startswith("disp_")]
+        found = [c for c in table.columns if c.startswith(("disp_", "dec_"))]
+        median = next((c for c in ("disp_med", "dec_med") if c in found), None)
         notes.append(
             f"census.income_column: the IRIS table has no column {income!r}, so inequality "
             f"statistics are skipped; Filosofi columns are read without their year suffix "
             f"(DISP_MED21 becomes disp_med); income columns found: "
             f"{', '.join(found) if found else 'none (is census.filosofi set?)'}"
+            + (f"; set census.income_column: {median}" if median else "")
         )
         return {}
     if not pd.to_numeric(table[income], errors="coerce").notna().any():

@@ -15,13 +15,16 @@ Public API
 ``read_filosofi(source, *, level="iris", sheet=None, communes=None)``
     ``-> (DataFrame, FilosofiMeta, warnings)``
     (:mod:`.filosofi`) INSEE Filosofi CSV or XLSX: year suffix removed (``disp_med``), year
-    in the metadata, secret markers as NaN and counted; ``communes`` keeps their IRIS.
+    in the metadata, secret markers as NaN and counted; ``communes`` keeps their IRIS (the
+    rows left out counted in the metadata); ``ZZZZZZZZZ`` rows dropped and counted.
 ``read_population(source, *, column=None, sheet=None, communes=None)``
     ``-> (DataFrame, PopulationMeta, warnings)``
     (:mod:`.population`) ``code_iris`` and ``population`` from an INSEE census table or an
     IRIS layer's ``P18_POP``-style column.
-``join_tables(left, right, on="code_iris", how="left") -> (DataFrame, JoinReport)``
-    (:mod:`.joins`) A one-to-one join that reports every unmatched code.
+``join_tables(left, right, on="code_iris", how="left", *, outside_communes=())``
+    ``-> (DataFrame, JoinReport)``
+    (:mod:`.joins`) A one-to-one join that reports every unmatched code; unmatched IRIS
+    point at the IRIS millésime, naming the communes a reader left out (``outside_communes``).
 ``iris_qpv_overlay(iris, qpv, *, threshold=0.5, crs=None) -> DataFrame``
     (:mod:`.overlay`) Per IRIS: ``qpv_share``, ``in_qpv``, ``code_qp_main``; areas in an
     equal-area CRS centred on the IRIS unless ``crs`` is given.

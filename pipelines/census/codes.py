@@ -13,12 +13,14 @@ code           width  pattern                            example
 =============  =====  =================================  ===================================
 IRIS           9      5-char commune + 4 digits          ``751010101``, ``2A0040101``
 commune        5      2-digit dept (or 2A/2B) + 3        ``75101``, ``2B033``, ``97411``
+département    2      2 digits, 2A/2B, or 97 + 1 digit   ``01``, ``2A``, ``974``
+région         2      2 digits                           ``84``, ``01``
 QPV 2015       8      ``QP`` + 3-char dept + 3 digits    ``QP093028``
 QPV 2024       8      ``QN`` + 3-char dept + 2 + letter  ``QN04901M``
 =============  =====  =================================  ===================================
 
-Only all-digit codes shorter than the width are zero-padded (IRIS, commune); QPV codes are
-never padded.
+Only all-digit codes shorter than the width are zero-padded (IRIS, commune, département,
+région); QPV codes are never padded.
 """
 
 from __future__ import annotations
@@ -34,18 +36,22 @@ import pandas as pd
 
 __all__ = [
     "COMMUNE",
+    "DEPARTEMENT",
     "IRIS",
     "IRIS_NUMBER",
     "MUNICIPAL_ARRONDISSEMENTS",
     "QPV",
     "QPV_2015",
     "QPV_2024",
+    "REGION",
     "CodeFormat",
     "NormalisedCodes",
     "commune_codes",
+    "departement",
     "iris_of_communes",
     "no_row_of_communes",
     "normalise_codes",
+    "wanted_communes",
 ]
 
 _INTEGRAL_TEXT = re.compile(r"(\d+)\.0*")
@@ -68,11 +74,29 @@ def iris_of_communes(values: pd.Series, communes: str | int | Collection[str | i
     ``communes``: one code or several, as text or numbers (``31555``, ``1002`` for
     ``01002``); Paris, Marseille and Lyon take their arrondissements (:func:`commune_codes`).
     """
-    wanted = [communes] if isinstance(communes, str | int) else list(communes)
-    normalised = normalise_codes(pd.Series([str(c) for c in wanted], dtype="string"), COMMUNE)
-    accepted = frozenset().union(*(commune_codes(str(c)) for c in normalised.codes.dropna()))
+    accepted = wanted_communes(communes)
     codes = normalise_codes(values, IRIS).codes
     return codes.str[:5].isin(accepted).fillna(False).to_numpy(dtype=bool)
+
+
+def wanted_communes(communes: str | int | Collection[str | int]) -> frozenset[str]:
+    """Return the commune codes ``communes`` names, normalised, with their arrondissements.
+
+    One code or several, as text or numbers (``1002`` is ``01002``); Paris, Marseille and
+    Lyon add their arrondissements (:func:`commune_codes`).
+    """
+    wanted = [communes] if isinstance(communes, str | int) else list(communes)
+    normalised = normalise_codes(pd.Series([str(c) for c in wanted], dtype="string"), COMMUNE)
+    return frozenset().union(*(commune_codes(str(c)) for c in normalised.codes.dropna()))
+
+
+def departement(commune: str) -> str:
+    """Return the département of a commune code: its 3 first characters overseas, else 2.
+
+    >>> departement("74010"), departement("2A004"), departement("97411")
+    ('74', '2A', '974')
+    """
+    return commune[:3] if commune.startswith("97") else commune[:2]
 
 
 def no_row_of_communes(communes: str | int | Collection[str | int]) -> str:
@@ -135,6 +159,10 @@ IRIS = CodeFormat(
     "IRIS code", r"(?:(?!00)\d{5}|2[AB]\d{3})\d{4}", width=9, example="751010101 or 2A0040101"
 )
 COMMUNE = CodeFormat("commune code", r"(?!00)\d{5}|2[AB]\d{3}", width=5, example="75101 or 2A004")
+DEPARTEMENT = CodeFormat(
+    "département code", r"(?!00)\d{2}|2[AB]|97[1-8]", width=2, example="01, 2A or 974"
+)
+REGION = CodeFormat("région code", r"\d{2}", width=2, example="84 or 01")
 QPV_2015 = CodeFormat("2015 QPV code", r"QP\d{2}[0-9AB]\d{3}", example="QP093028")
 QPV_2024 = CodeFormat("2024 QPV code", r"QN\d{2}[0-9AB]\d{2}[A-Z]", example="QN04901M")
 QPV = CodeFormat(

@@ -30,6 +30,14 @@ any other column                            lower-cased
 The hackaviz names carry no year: :attr:`FilosofiMeta.year` is then None (with a warning).
 Indicators of several years in one table are an error.
 
+Rows
+----
+At the IRIS level, rows coded ``ZZZZZZZZZ`` (INSEE's code for what lies outside any IRIS)
+are dropped with a warning giving their count, and commune codes in the key column (a
+commune-level table, keyed ``CODGEO``) are refused: ilots needs the IRIS-level table. With
+``communes``, the rows of other communes are left out and counted
+(:mod:`pipelines.census._iris_rows`).
+
 Values
 ------
 Indicator columns become float64. The secret markers ``nd``, ``ns``, ``s``, ``so`` and empty
@@ -37,7 +45,16 @@ cells become NaN, never 0, and are counted per column (one warning lists the cou
 names the columns that are entirely secret). A cell that is neither a number nor a marker in
 an indicator column is an error. Other columns become float64 when every cell is a number or
 a marker, except code and label columns (``COM``, ``LIBCOM``, ``DEP`` ..., or any column with
-a leading zero such as ``01004``), which stay text.
+a leading zero such as ``01004``), which become text, whatever types a spreadsheet gave their
+cells: commune (``COM``, ``CODGEO`` ...), département (``DEP``) and région (``REG``) codes
+get their leading zeros back (``1004`` → ``01004``, with a warning).
+
+The numeric columns share one decimal mark (:func:`~pipelines.census.tables.table_decimal`):
+a table whose columns disagree (``20.1`` in one, ``19,300`` in another), or whose commas may
+be thousands separators (every one like ``19,300``, no column showing a decimal comma), is
+refused rather than read 1000 times too small. A median, quartile or decile column whose
+median lies outside 1,000-200,000 €/year per consumption unit is warned about
+(:func:`implausible_income`).
 """
 
 from __future__ import annotations
@@ -52,21 +69,33 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pipelines.census._iris_rows import IrisRows, iris_rows
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, QPV, CodeFormat, iris_of_communes, no_row_of_communes
+from pipelines.census.codes import (
+    COMMUNE,
+    DEPARTEMENT,
+    IRIS,
+    QPV,
+    REGION,
+    CodeFormat,
+    normalise_codes,
+)
 from pipelines.census.fields import find_column
 from pipelines.census.tables import (
     TableSource,
     bad_values_error,
     parse_numbers,
     read_table,
+    table_decimal,
 )
 from tiles.errors import CensusError
 
 __all__ = [
     "FILOSOFI_ALIASES",
+    "INCOME_RANGE",
     "FilosofiMeta",
+    "implausible_income",
     "indicator_name",
     "read_filosofi",
 ]
@@ -104,6 +133,18 @@ _TEXT_COLUMNS = re.compile(
     re.IGNORECASE,
 )
 _LEADING_ZERO = re.compile(r"0\d")
+#: Code columns kept as text with their leading zeros restored, by lower-cased name.
+_CODES: dict[str, CodeFormat] = {
+    **dict.fromkeys(("com", "depcom", "insee_com", "code_com", "code_commune", "codgeo"), COMMUNE),
+    **dict.fromkeys(("dep", "code_dep", "code_departement"), DEPARTEMENT),
+    **dict.fromkeys(("reg", "code_reg", "code_region"), REGION),
+}
+#: What to read instead of a commune-level table.
+_IRIS_TABLE = "IRIS-level Filosofi (BASE_TD_FILO_DISP_IRIS_<year>)"
+#: Income levels, in euros a year per consumption unit: medians, quartiles, deciles.
+_INCOME_LEVEL = re.compile(r"(disp|dec)_(med|q[13]|d[1-9])")
+#: Where the median of an income level column plausibly lies (€/year per consumption unit).
+INCOME_RANGE = (1_000.0, 200_000.0)
 
 
 @dataclass(frozen=True)
@@ -138,6 +179,11 @@ class FilosofiMeta:
         0-based line or row of the column names (0 for a plain CSV; about 5 for INSEE XLSX).
     sheet
         The XLSX sheet read, else None.
+    outside
+        Rows of other communes left out by ``communes`` (0 without it).
+    outside_communes
+        The communes of those rows in the départements of ``communes``, sorted: for
+        :func:`~pipelines.census.join_tables` to tell an IRIS layer of another millésime.
     """
 
     level: str
@@ -152,6 +198,8 @@ class FilosofiMeta:
     decimal: str
     header_row: int
     sheet: str | None = None
+    outside: int = 0
+    outside_communes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.level not in KEYS:
@@ -174,6 +222,8 @@ class FilosofiMeta:
             "decimal": self.decimal,
             "header_row": self.header_row,
             "sheet": self.sheet,
+            "outside": self.outside,
+            "outside_communes": list(self.outside_communes),
         }
 
 
@@ -200,6 +250,57 @@ def indicator_name(column: str) -> tuple[str, int | None] | None:
     return (alias, None) if alias else None
 
 
+def implausible_income(column: str, values: np.ndarray) -> str | None:
+    """Say why an income level column looks wrong, or None when it looks right.
+
+    Medians, quartiles and deciles of Filosofi (``disp_med``, ``DISP_D121``, ``dec_q1`` ...)
+    are euros a year per consumption unit: the median of the column over its IRIS lies in
+    :data:`INCOME_RANGE`. Outside it the unit or the reading is wrong: thousands separators
+    read as decimal marks (19,300 as 19.3), a table in thousands of euros or in cents. Other
+    columns (rates, ratios, the Gini index) are not checked.
+
+    Parameters
+    ----------
+    column
+        The column's name as published or normalised (``DISP_MED21``, ``disp_med``).
+    values
+        Its values, NaN where missing.
+
+    Returns
+    -------
+    str or None
+        One line naming the column, its median and the likely cause.
+
+    Examples
+    --------
+    >>> implausible_income("DISP_MED21", np.array([21_340.0, 19_300.0])) is None
+    True
+    >>> implausible_income("disp_tp60", np.array([12.5])) is None
+    True
+    """
+    found = indicator_name(column)
+    name = found[0] if found else column.strip().lower()
+    finite = np.asarray(values, dtype="float64")
+    finite = finite[np.isfinite(finite)]
+    if not _INCOME_LEVEL.fullmatch(name) or not finite.size:
+        return None
+    median = float(np.median(finite))
+    low, high = INCOME_RANGE
+    if low <= median <= high:
+        return None
+    cause = (
+        "thousands separators read as decimal marks (19,300 read as 19.3), or a table in "
+        "thousands of euros"
+        if median < low
+        else "a table in cents, or decimal marks lost (21340,5 read as 213405)"
+    )
+    return (
+        f"income column {column!r} has a median of {median:.6g}, outside the "
+        f"{low:,.0f}-{high:,.0f} €/year per consumption unit of an income level: likely "
+        f"{cause}; check the file"
+    )
+
+
 def read_filosofi(
     source: TableSource,
     *,
@@ -223,7 +324,8 @@ def read_filosofi(
         of the IRIS code), so that a national table (INSEE publishes France in one file)
         speaks of a city's IRIS, its secret-value counts too: one code or several, text or
         numbers; Paris, Marseille and Lyon take their arrondissements. None of them in the
-        table is warned about. Default: all.
+        table is warned about; the rows left out are counted in ``meta.outside`` (and
+        logged). Default: all.
 
     Returns
     -------
@@ -243,9 +345,11 @@ def read_filosofi(
     FileNotFoundError
         If the path does not exist.
     tiles.errors.CensusError
-        If no key column is found, keys are missing, malformed or duplicated, indicators of
-        several years are mixed, two columns normalise to the same name, or an indicator
-        cell is neither a number nor a secret marker.
+        If no key column is found, keys are missing, malformed or duplicated, the IRIS key
+        holds commune codes (a commune-level table), indicators of several years are mixed,
+        two columns normalise to the same name, an indicator cell is neither a number nor a
+        secret marker, or the decimal mark is not plain (columns disagree, or commas that
+        may be thousands separators).
     """
     if level not in KEYS:
         raise ValueError(f"level must be 'iris' or 'qpv', got {level!r}")
@@ -261,33 +365,40 @@ def read_filosofi(
 
     years = _single_year(frame.columns, log)
     names = _normalised_names(frame.columns, key, level)
-    if communes is not None and level == "iris":  # before the checks: the city's rows only
-        frame = frame[iris_of_communes(frame[key], communes)]
-        if frame.empty:
-            log.add(no_row_of_communes(communes))
+    rows = IrisRows(frame)
+    if level == "iris":  # before the checks: IRIS rows, the city's only
+        rows = iris_rows(frame, key, log, needed=_IRIS_TABLE, communes=communes)
+        frame = rows.frame
     codes = _keys(frame[key], level, key, log)
 
+    numeric = [
+        column
+        for column in frame.columns
+        if column != key
+        and (indicator_name(str(column)) is not None or _numeric_column(column, frame[column]))
+    ]
+    decimal = table_decimal({c: frame[c] for c in numeric}, log.prefix)
     data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}
     missing: dict[str, int] = {}
     markers: Counter[str] = Counter()
-    decimal = "."
     for column in frame.columns:
         if column == key:
             continue
         name = names[column]
         values = frame[column]
-        if indicator_name(str(column)) is not None or _numeric_column(column, values):
-            parsed = parse_numbers(values)
+        if column in numeric:
+            parsed = parse_numbers(values, decimal)
             if parsed.bad.any():
                 raise bad_values_error(column, values, parsed.bad)
             data[name] = parsed.values
             if parsed.missing:
                 missing[name] = parsed.missing
                 markers.update(parsed.markers)
-            if parsed.decimal == ",":
-                decimal = ","
+            implausible = implausible_income(str(column), parsed.values.to_numpy())
+            if implausible:
+                log.add(implausible)
         else:
-            data[name] = values
+            data[name] = _text_column(column, values, log)
     table = pd.DataFrame(data).reset_index(drop=True)
     _warn_missing(table, missing, markers, log)
 
@@ -304,6 +415,8 @@ def read_filosofi(
         decimal=decimal,
         header_row=raw.header_row,
         sheet=raw.sheet,
+        outside=rows.outside,
+        outside_communes=rows.outside_communes,
     )
     logger.info(
         "Filosofi %s table: %d rows, year %s, %d numeric columns with secret values",
@@ -384,6 +497,39 @@ def _numeric_column(column: Hashable, values: pd.Series) -> bool:
         return False
     text = values[~np.isnan(parsed.values.to_numpy())].astype(str).str.strip()
     return not text.str.match(_LEADING_ZERO).any()
+
+
+def _text_column(column: Hashable, values: pd.Series, log: WarningLog) -> pd.Series:
+    """Return a column kept as it is, as text: codes with their leading zeros (see _CODES).
+
+    A spreadsheet gives numbers in code columns (``1004`` for ``01004``), often beside text
+    cells: text is kept as read, integral numbers lose their ``.0``, missing cells are None.
+    Commune, département and région code columns are normalised (zeros restored, with a
+    warning); their cells that are no such code are kept as read.
+    """
+    text = pd.Series([_cell_text(v) for v in values.tolist()], index=values.index, dtype=object)
+    fmt = _CODES.get(str(column).strip().lower())
+    if fmt is None:
+        return text
+    result = normalise_codes(values, fmt)
+    valid = ~result.invalid & ~result.missing
+    message = result.restored_message(column, fmt)
+    if message and result.padded:
+        log.add(message)
+    return text.where(~valid, result.codes)
+
+
+def _cell_text(value: Any) -> str | None:
+    """One cell as text: str as read, integral numbers without ``.0``, None when missing."""
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _warn_missing(

@@ -4,7 +4,11 @@
 both key columns exist (else the error lists the columns found), keys are unique on each side
 (else the error gives examples), codes stored as numbers on one side are turned back into
 text with their leading zeros (with a warning) so ``10020101`` meets ``"010020101"``, and a
-:class:`JoinReport` says how many codes matched and which did not, on each side.
+:class:`JoinReport` says how many codes matched and which did not, on each side. Unmatched
+IRIS codes come with a reminder to pair the IRIS layer's millésime with the table's year,
+and with the communes a reader's filter left out of the table near them (``outside_communes``),
+the likely former communes of a commune nouvelle. QPV codes of the 2015 geography on one side
+and of the 2024 one on the other are warned about.
 
 Key formats known by column name: ``code_iris`` (9 characters), ``insee_com`` (5) and
 ``code_qp``. For any other key, numbers on one side are padded to the width of the text codes
@@ -14,7 +18,7 @@ on the other side when those all have one width.
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import COMMUNE, IRIS, QPV, CodeFormat, normalise_codes
+from pipelines.census.codes import COMMUNE, IRIS, QPV, CodeFormat, departement, normalise_codes
 from pipelines.census.fields import describe_columns
-from tiles.errors import CensusError
+from pipelines.census.qpv import qpv_generation
+from tiles.errors import CensusError, ZonesError
 
 __all__ = ["JoinReport", "join_tables"]
 
@@ -35,6 +40,11 @@ logger.addHandler(logging.NullHandler())
 N_EXAMPLES = 10
 _FORMATS: dict[str, CodeFormat] = {"code_iris": IRIS, "insee_com": COMMUNE, "code_qp": QPV}
 _HOW = ("left", "right", "inner", "outer")
+#: Said when IRIS codes stay unmatched: codes change between IRIS millésimes.
+_MILLESIME = (
+    "; check that the IRIS layer's millésime matches the table's year (communes nouvelles, "
+    "merged or split IRIS)"
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,7 @@ def join_tables(
     how: Literal["left", "right", "inner", "outer"] = "left",
     *,
     suffixes: tuple[str, str] = ("", "_right"),
+    outside_communes: Collection[str] = (),
 ) -> tuple[pd.DataFrame, JoinReport]:
     """Join two tables on a code column, reporting every unmatched code.
 
@@ -122,6 +133,13 @@ def join_tables(
         match are dropped: the report counts them and names up to 10.
     suffixes
         Added to other columns present on both sides.
+    outside_communes
+        Communes whose rows were left out of ``right`` before the join, as a reader's
+        communes filter does (``meta.outside_communes`` of
+        :func:`~pipelines.census.read_filosofi` and :func:`~pipelines.census.read_population`).
+        When IRIS codes of ``left`` stay unmatched and some of these communes, absent from
+        ``left``, share their département, a warning says the IRIS layer and the table are
+        likely of different millésimes (a commune nouvelle made of those communes).
 
     Returns
     -------
@@ -154,8 +172,14 @@ def join_tables(
     matched = int(in_right.sum())
     lost_left = how in ("right", "inner")
     lost_right = how in ("left", "inner")
-    _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how)
-    _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how)
+    iris = _FORMATS.get(str(left_on)) is IRIS
+    hint = _MILLESIME if iris else ""
+    _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how, hint)
+    _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how, hint)
+    if iris and not in_right.all():
+        _warn_outside(log, left_keys, left_keys[~in_right], outside_communes)
+    if _FORMATS.get(str(left_on)) is QPV:
+        _warn_generations(log, left_keys, right_keys)
 
     left_frame = left.copy()
     left_frame[left_on] = left_keys.to_numpy()
@@ -275,12 +299,51 @@ def _check_unique(keys: pd.Series, side: str, column: Hashable) -> None:
         )
 
 
-def _warn_unmatched(log: WarningLog, side: str, unmatched: pd.Series, lost: bool, how: str) -> None:
+def _warn_unmatched(
+    log: WarningLog, side: str, unmatched: pd.Series, lost: bool, how: str, hint: str
+) -> None:
     if not len(unmatched):
         return
     fate = f"dropped (how={how!r})" if lost else "kept with missing values"
     log.add(
         f"{len(unmatched)} {side} codes have no match and are {fate}, e.g. "
-        f"{examples(unmatched.tolist(), N_EXAMPLES)}",
+        f"{examples(unmatched.tolist(), N_EXAMPLES)}{hint}",
         code="unmatched_codes",
     )
+
+
+def _warn_generations(log: WarningLog, left: pd.Series, right: pd.Series) -> None:
+    """Warn when the two sides hold QPV codes of different geographies (2015 and 2024)."""
+    if left.empty or right.empty:
+        return
+    generations = []
+    for keys in (left, right):
+        try:
+            generations.append(qpv_generation(keys))
+        except ZonesError:  # no QPV codes, or mixed ones: nothing to compare
+            return
+    if generations[0] != generations[1]:
+        log.add(
+            f"QPV {generations[0]} codes (left, e.g. {left.iloc[0]!r}) against QPV "
+            f"{generations[1]} codes (right, e.g. {right.iloc[0]!r}): the 2024 geography "
+            "renamed and redrew the QPV; use tables of the same QPV generation",
+            code="unmatched_codes",
+        )
+
+
+def _warn_outside(
+    log: WarningLog, left: pd.Series, unmatched: pd.Series, outside: Collection[str]
+) -> None:
+    """Warn when communes left out of the table share a département with unmatched IRIS."""
+    present = set(left.str[:5])
+    areas = {departement(code[:5]) for code in unmatched}
+    near = sorted({c for c in outside if c not in present and departement(c) in areas})
+    if near:
+        log.add(
+            f"{len(unmatched)} IRIS of the left table stay unmatched while the table had rows "
+            f"of {len(near)} communes of their départements missing from it, left out before "
+            f"the join (e.g. {examples(near)}): if the area's communes merged or split since "
+            "the table's year (communes nouvelles), the IRIS layer is of another millésime "
+            "than the table; use the IRIS layer of the table's year",
+            code="unmatched_codes",
+        )

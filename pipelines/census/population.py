@@ -17,11 +17,18 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.census._iris_rows import iris_rows
 from pipelines.census._layers import checked_codes
 from pipelines.census._messages import WarningLog, examples
-from pipelines.census.codes import IRIS, iris_of_communes, no_row_of_communes
+from pipelines.census.codes import IRIS
 from pipelines.census.fields import IRIS_CODE, describe_columns, find_column
-from pipelines.census.tables import TableSource, bad_values_error, parse_numbers, read_table
+from pipelines.census.tables import (
+    TableSource,
+    bad_values_error,
+    parse_numbers,
+    read_table,
+    table_decimal,
+)
 from tiles.errors import CensusError
 
 __all__ = ["PopulationMeta", "read_population"]
@@ -31,6 +38,8 @@ logger.addHandler(logging.NullHandler())
 
 #: ``P21_POP``: total population of census year 2021 (not ``P21_POP0014`` and the like).
 _POPULATION = re.compile(r"P(\d{2})_POP", re.IGNORECASE)
+#: What to read instead of a commune-level table.
+_IRIS_TABLE = "the census population by IRIS (base-ic-evol-struct-pop-<year>)"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,11 @@ class PopulationMeta:
         Rows read.
     missing
         Population cells that were secret or empty (set to NaN).
+    outside
+        Rows of other communes left out by ``communes`` (0 without it).
+    outside_communes
+        The communes of those rows in the départements of ``communes``, sorted: for
+        :func:`~pipelines.census.join_tables` to tell an IRIS layer of another millésime.
     """
 
     year: int | None
@@ -59,10 +73,12 @@ class PopulationMeta:
     key: str
     n_rows: int
     missing: int = 0
+    outside: int = 0
+    outside_communes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.missing < 0 or self.n_rows < 0:
-            raise ValueError("n_rows and missing must be >= 0")
+        if min(self.missing, self.n_rows, self.outside) < 0:
+            raise ValueError("n_rows, missing and outside must be >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the metadata as plain JSON-ready types."""
@@ -73,6 +89,8 @@ class PopulationMeta:
             "key": self.key,
             "n_rows": self.n_rows,
             "missing": self.missing,
+            "outside": self.outside,
+            "outside_communes": list(self.outside_communes),
         }
 
 
@@ -100,7 +118,9 @@ def read_population(
         Keep the IRIS of these communes only (the first 5 characters of the IRIS code), so
         that a national table speaks of a city's IRIS, in its warnings too: one code or
         several, text or numbers; Paris, Marseille and Lyon take their arrondissements. None
-        of them in the table is warned about. Default: all.
+        of them in the table is warned about; the rows left out are counted in
+        ``meta.outside`` (and logged). Default: all. Rows coded ``ZZZZZZZZZ`` (outside any
+        IRIS) are dropped with a warning; commune codes in the key column are refused.
 
     Returns
     -------
@@ -119,7 +139,9 @@ def read_population(
     tiles.errors.CensusError
         If no IRIS code or population column is found (the message lists the columns),
         several population years are present and ``column`` is not given, codes are
-        missing, malformed or duplicated, or a population is negative or not a number.
+        missing, malformed or duplicated, the key holds commune codes (a commune table), a
+        population is negative or not a number, or its commas may be thousands separators
+        (every one like ``2,345``: re-export the table).
     """
     keys = (*IRIS_CODE,)
     raw = read_table(source, key_variants=keys, sheet=sheet, what="population table")
@@ -133,10 +155,8 @@ def read_population(
         )
     pop_column, year = _population_column(frame.columns, column, exclude=key)
 
-    if communes is not None:  # before the checks: the city's rows only
-        frame = frame[iris_of_communes(frame[key], communes)]
-        if frame.empty:
-            log.add(no_row_of_communes(communes))
+    rows = iris_rows(frame, key, log, needed=_IRIS_TABLE, communes=communes)
+    frame = rows.frame  # before the checks: IRIS rows, the city's only
     codes = checked_codes(frame[key], IRIS, key, log, "IRIS", error=CensusError)
     duplicated = codes.duplicated(keep=False).to_numpy()
     if duplicated.any():
@@ -150,7 +170,7 @@ def read_population(
         population = values.astype("float64")
         missing = int(population.isna().sum())
     else:
-        parsed = parse_numbers(values)
+        parsed = parse_numbers(values, table_decimal({pop_column: values}, log.prefix))
         if parsed.bad.any():
             raise bad_values_error(pop_column, values, parsed.bad)
         population, missing = parsed.values, parsed.missing
@@ -179,6 +199,8 @@ def read_population(
         key=str(key),
         n_rows=len(out),
         missing=missing,
+        outside=rows.outside,
+        outside_communes=rows.outside_communes,
     )
     logger.info("population: %d IRIS from column %s, year %s", len(out), pop_column, year)
     return out, meta, log.emit()

@@ -9,9 +9,15 @@ of these into one shape:
   header row (the row among the first 50 holding the key column, e.g. ``IRIS``; when several
   do, the one with the most code-like names such as ``DISP_MED21``) and returns every cell as
   read, with no type guessing.
+* :func:`table_decimal` finds the one decimal mark of a table's numeric columns and refuses
+  a table that does not show it plainly: columns that disagree (decimal points in one, commas
+  in another), or commas that may be thousands separators (``19,300``: every comma with 1 to
+  3 digits before it and exactly 3 after, and no column showing a decimal comma), which
+  would read a median of 19 300 € as 19.3.
 * :func:`parse_numbers` turns one column into floats: the secret markers ``nd``, ``ns``,
-  ``s``, ``so`` and empty cells become NaN and are counted (never 0); a decimal comma is
-  detected per column; spaces inside numbers (thousands separators) are removed.
+  ``s``, ``so`` and empty cells become NaN and are counted (never 0); the decimal mark is
+  the table's, or detected per column; spaces inside numbers (thousands separators) are
+  removed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +49,7 @@ __all__ = [
     "is_number_column",
     "parse_numbers",
     "read_table",
+    "table_decimal",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,8 +68,21 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d*,\d+")
 _POINT_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
+#: A comma with 1 to 3 digits before it and exactly 3 after: ``19,300`` is 19.3 with a decimal
+#: comma, or 19 300 with a thousands separator (an English export).
+_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
+#: Numbers written with thousands separators, which no decimal mark can read: ``1,234,567``,
+#: ``2,345.5``, ``19.300,5``.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:(?:,\d{3})+(?:\.\d+)?|(?:\.\d{3})+(?:,\d+)?)")
+#: How to export a table that ilots reads without guessing.
+_REEXPORT = (
+    "re-export the table without thousands separators, with a decimal comma (INSEE's own "
+    "format, ';' between fields) or a decimal point"
+)
 #: Suffixes read as spreadsheets (openpyxl; .xls with xlrd); any other as delimited text.
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+#: The first bytes of an OLE2 file: the old Excel format (.xls, Excel 97-2003).
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,21 +184,25 @@ def read_table(
         raise FileNotFoundError(f"{what} not found: {path}")
     if path.suffix.lower() in _VECTOR_SUFFIXES:
         raise CensusError(
-            f"{what} {path} is a vector layer, not a table: read it first (e.g. "
-            "pipelines.census.read_iris, or geopandas.read_file) and pass the (Geo)DataFrame"
+            f"{what} {path} is a vector layer, not a table: write its attributes to a CSV "
+            f"(e.g. ogr2ogr -f CSV {path.stem}.csv {path}) and give that; in Python, pass "
+            "the GeoDataFrame read with geopandas.read_file"
         )
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(path, key_variants, sheet, what)
     return _read_delimited(path, key_variants, what)
 
 
-def parse_numbers(values: pd.Series) -> ParsedNumbers:
+def parse_numbers(values: pd.Series, decimal: str | None = None) -> ParsedNumbers:
     """Parse one column into float64, counting markers; never turns a marker into 0.
 
     Parameters
     ----------
     values
         Text cells (a CSV read as text) or a mix of numbers and text (XLSX). Never modified.
+    decimal
+        The table's decimal mark (:func:`table_decimal`): ``","`` reads commas as decimal
+        marks, ``"."`` leaves them unparsable. By default it is detected in this column.
 
     Returns
     -------
@@ -187,25 +211,29 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
 
     Raises
     ------
+    ValueError
+        If ``decimal`` is neither ``","``, ``"."`` nor None.
     tiles.errors.CensusError
-        If the column mixes decimal commas and decimal points.
+        If, without ``decimal``, the column mixes decimal commas and decimal points.
     """
+    if decimal not in (",", ".", None):
+        raise ValueError(f"decimal must be ',', '.' or None, got {decimal!r}")
     text = _as_text(values)
     lowered = text.str.lower()
     is_marker = lowered.isin(("", *MARKERS)).to_numpy()
     counts = Counter(lowered[is_marker].tolist())
     rest = text[~is_marker].str.replace(_SPACES, "", regex=True)
-    comma = rest.str.fullmatch(_COMMA_DECIMAL).to_numpy(dtype=bool)
-    point = rest.str.fullmatch(_POINT_DECIMAL).to_numpy(dtype=bool)
-    decimal = "."
-    if comma.any():
-        if point.any():
+    if decimal is None:
+        comma = rest.str.fullmatch(_COMMA_DECIMAL).to_numpy(dtype=bool)
+        point = rest.str.fullmatch(_POINT_DECIMAL).to_numpy(dtype=bool)
+        if comma.any() and point.any():
             raise CensusError(
                 f"column {values.name!r} mixes decimal commas (e.g. {rest[comma].iloc[0]!r}) "
                 f"and decimal points (e.g. {rest[point].iloc[0]!r}); fix the file's export"
             )
+        decimal = "," if comma.any() else "."
+    if decimal == ",":
         rest = rest.str.replace(",", ".", regex=False)
-        decimal = ","
     numbers = pd.to_numeric(rest, errors="coerce").astype("float64")
     out = pd.Series(np.nan, index=values.index, name=values.name, dtype="float64")
     out[~is_marker] = numbers.to_numpy()
@@ -213,6 +241,71 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     bad[~is_marker] = numbers.isna().to_numpy()
     markers = {m: counts[m] for m in ("", *MARKERS) if counts[m]}
     return ParsedNumbers(values=out, markers=markers, decimal=decimal, bad=bad)
+
+
+def table_decimal(
+    columns: Mapping[Hashable, pd.Series], where: str, *, error: type[Exception] = CensusError
+) -> str:
+    """Return the decimal mark of a table's numeric columns, refusing a table that hides it.
+
+    Only text cells count: the numbers of a spreadsheet carry no mark. A column whose commas
+    all have 1 to 3 digits before them and exactly 3 after (``19,300``), none in a number
+    with spaces (``19 300,500``), is ambiguous: a decimal comma (19.3) or a thousands
+    separator (19 300). It takes the decimal comma another column shows plainly; otherwise
+    the table is refused, for a median read 1000 times too small looks like any other number.
+
+    Parameters
+    ----------
+    columns
+        The numeric columns by name (as text or as a spreadsheet gave them). Never modified.
+    where
+        What the table is, for messages, e.g. ``"Filosofi table data/filo.csv"``.
+    error
+        The exception type raised.
+
+    Returns
+    -------
+    str
+        ``","`` when a column shows a decimal comma, else ``"."`` (also when no column has a
+        decimal mark at all).
+
+    Raises
+    ------
+    error
+        If a column mixes decimal commas and points, columns disagree on the mark, or commas
+        are ambiguous and no column shows a decimal comma; the message names the columns.
+    """
+    commas: dict[str, str] = {}
+    points: dict[str, str] = {}
+    grouped: dict[str, str] = {}
+    for name, values in columns.items():
+        comma, point, ambiguous = _decimal_cells(values)
+        if comma and point:
+            raise error(
+                f"{where}: column {name!r} mixes decimal commas (e.g. {comma!r}) and decimal "
+                f"points (e.g. {point!r}); {_REEXPORT}"
+            )
+        target = points if point else grouped if ambiguous else commas if comma else None
+        if target is not None:
+            target[str(name)] = point or comma
+    if commas and points:
+        raise error(
+            f"{where}: its numeric columns disagree on the decimal mark: decimal points in "
+            f"{_columns(points)}, decimal commas in {_columns(commas)}; {_REEXPORT}"
+        )
+    if grouped and points:
+        raise error(
+            f"{where}: the commas in {_columns(grouped)} look like thousands separators beside "
+            f"the decimal points in {_columns(points)}, and read as decimal commas they would "
+            f"make the values 1000 times too small; {_REEXPORT}"
+        )
+    if grouped and not commas:
+        raise error(
+            f"{where}: the commas in {_columns(grouped)} may be thousands separators or decimal "
+            "commas (19,300 is 19300 or 19.3): each has 3 digits after it and no column shows "
+            f"the decimal mark; {_REEXPORT}"
+        )
+    return "," if commas else "."
 
 
 def is_number_column(values: pd.Series) -> bool:
@@ -224,10 +317,34 @@ def is_number_column(values: pd.Series) -> bool:
 def bad_values_error(column: Hashable, values: pd.Series, bad: np.ndarray) -> CensusError:
     """Return a CensusError naming cells that are neither numbers nor secret markers."""
     shown = pd.unique(values[bad].astype(str))
+    grouped = any(_THOUSANDS.fullmatch(_SPACES.sub("", v)) for v in shown.tolist())
+    fix = _REEXPORT if grouped else "fix them or drop the column"
     return CensusError(
         f"{int(bad.sum())} cells of column {column!r} are neither numbers nor the secret "
-        f"markers nd/ns/s/so, e.g. {examples(shown.tolist())}; fix them or drop the column"
+        f"markers nd/ns/s/so, e.g. {examples(shown.tolist())}"
+        f"{' (numbers with thousands separators?)' if grouped else ''}; {fix}"
     )
+
+
+def _decimal_cells(values: pd.Series) -> tuple[str, str, bool]:
+    """One cell with a decimal comma, one with a point, and whether the commas are ambiguous.
+
+    Only text cells count; ``""`` when there is none. The commas are ambiguous when every
+    cell with one looks like ``19,300`` (:data:`_GROUPED`) and has no space in it.
+    """
+    cells = [v.strip() for v in values.tolist() if isinstance(v, str)]
+    numbers = [c for c in cells if c.lower() not in ("", *MARKERS)]
+    compact = [_SPACES.sub("", c) for c in numbers]
+    commas = [(c, n != c) for c, n in zip(compact, numbers, strict=True)
+              if _COMMA_DECIMAL.fullmatch(c)]  # fmt: skip
+    point = next((c for c in compact if _POINT_DECIMAL.fullmatch(c)), "")
+    ambiguous = bool(commas) and all(_GROUPED.fullmatch(c) and not spaced for c, spaced in commas)
+    return (commas[0][0] if commas else ""), point, ambiguous
+
+
+def _columns(examples_by_column: Mapping[str, str]) -> str:
+    """``DISP_MED21 (e.g. '19,300'), ...`` for a message."""
+    return ", ".join(f"{name} (e.g. {cell!r})" for name, cell in examples_by_column.items())
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,11 +413,12 @@ def _read_excel(
             path, sheet_name=None if sheet is None else sheet, header=None, dtype=object
         )
     except ImportError as err:
+        kind, engine = ("old Excel (.xls)", "xlrd") if _is_xls(path) else ("XLSX", "openpyxl")
         raise CensusError(
-            f"reading the XLSX {what} {path} needs openpyxl: pip install openpyxl "
-            "(or export the sheet to CSV)"
+            f"reading the {kind} {what} {path} needs {engine}: pip install {engine} (or save "
+            "the sheet as CSV)"
         ) from err
-    except (ValueError, KeyError, IndexError, OSError) as err:
+    except Exception as err:  # the engines (openpyxl, xlrd) raise their own types
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         if sheet is not None and isinstance(err, ValueError | IndexError):
             reason += f" (its sheets: {', '.join(map(repr, _sheet_names(path)))})"
@@ -326,6 +444,12 @@ def _read_excel(
         f"{_HEADER_SEARCH} rows of any sheet of the {what} {path} "
         f"(sheets: {describe_columns(list(sheets))}); pass sheet= or check the file"
     )
+
+
+def _is_xls(path: Path) -> bool:
+    """Whether the file is in the old Excel format (OLE2), which pandas reads with xlrd."""
+    with path.open("rb") as file:
+        return file.read(len(_OLE2)) == _OLE2
 
 
 def _header_row(grid: pd.DataFrame, keys: set[str]) -> int | None:

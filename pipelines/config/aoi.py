@@ -10,6 +10,7 @@ the file's CRS otherwise, e.g. Lambert-93 for IGN IRIS); reproject with
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 WGS84 = CRS.from_epsg(4326)
+#: Between the communes of one value (ANCT lists a QPV's communes as ``"69266, 69290"``).
+_LISTED = re.compile(r"[,;\s]+")
 
 
 @dataclass(frozen=True)
@@ -281,16 +284,19 @@ def _zone_features(
 def _of_communes(keys: list[pd.Series], communes: Collection[str]) -> tuple[np.ndarray, list[str]]:
     """Rows whose code in any of ``keys`` files a listed commune, and the communes not found.
 
-    Paris, Marseille and Lyon also take their arrondissements' codes (:func:`commune_codes`).
+    A value may list several communes (ANCT's ``insee_com`` of a QPV that spans them,
+    ``"69266, 69290"``): it files each of them. Paris, Marseille and Lyon also take their
+    arrondissements' codes (:func:`commune_codes`).
     """
     wanted = {code: commune_codes(code) for code in communes}
     accepted = frozenset().union(*wanted.values())
     inside = np.zeros(len(keys[0]) if keys else 0, dtype=bool)
     found: set[str] = set()
     for key in keys:
-        hit = key.isin(accepted).fillna(False).to_numpy()
-        inside |= hit
-        found |= set(key[hit])
+        listed = [set(_LISTED.split(v.strip())) if isinstance(v, str) else set() for v in key]
+        hits = [codes & accepted for codes in listed]
+        inside |= np.array([bool(hit) for hit in hits], dtype=bool)
+        found.update(*hits)
     return inside, [code for code, codes in wanted.items() if not codes & found]
 
 

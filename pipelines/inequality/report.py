@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.census.codes import MUNICIPAL_ARRONDISSEMENTS
+from pipelines.census.fields import IRIS_COMMUNE
+from pipelines.census.filosofi import implausible_income
+from pipelines.census.tables import table_decimal
 from pipelines.inequality._inputs import is_constant
 from pipelines.inequality.concentration import concentration_index
 from pipelines.inequality.correlation import correlation
@@ -46,6 +50,10 @@ NOT_CAUSAL = (
     "(confounders: density, building height, distance to centre, water, elevation)"
 )
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+#: The city of each municipal arrondissement of Paris, Lyon and Marseille ("75101" → "75056").
+_CITY = {code: city for city, codes in MUNICIPAL_ARRONDISSEMENTS.items() for code in codes}
+#: Names of commune code columns (any case), whose arrondissements become their city.
+_COMMUNE_COLUMNS = frozenset(name.lower() for name in IRIS_COMMUNE)
 
 
 @dataclass(frozen=True)
@@ -225,13 +233,18 @@ def run_inequality(
         for temperatures).
     income
         Column of the income (e.g. ``DISP_MED21``). Non-numeric markers ('nd', 's', ...) are
-        treated as missing and counted in the notes.
+        treated as missing and counted in the notes. A Filosofi median, quartile or decile
+        whose median lies outside 1,000-200,000 €/year per consumption unit gets a note
+        (wrong unit, or thousands separators read as decimal marks).
     population
         Column of residents: population-weighted ranks, means and deciles of residents.
     group
         Column of group membership (booleans or 0/1, e.g. QPV) for the group difference.
     stratum
-        Column to stratify the group permutation test by (e.g. commune code).
+        Column to stratify the group permutation test by (e.g. commune code). In a commune
+        code column (``insee_com``, ``com`` ...), the municipal arrondissements of Paris,
+        Lyon and Marseille (751xx, 6938x, 132xx, which IRIS carry) count as their city
+        (75056, 69123, 13055): a stratum is a city (science.md §7.6).
     geometry
         Geometry column name, or a GeoSeries aligned with ``table``: adds Moran's I of the
         outcome and of the OLS residuals on income.
@@ -261,7 +274,8 @@ def run_inequality(
     InequalityError
         A missing column (the message lists the columns found), an all-missing outcome or
         income, fewer than 3 complete zones, an outcome with the same value in every zone
-        (up to rounding), or bad options.
+        (up to rounding), text columns whose decimal marks disagree or whose commas may be
+        thousands separators (``19,300``), or bad options.
     """
     columns = [outcome, income, population, group, stratum]
     if isinstance(geometry, str):
@@ -274,10 +288,14 @@ def run_inequality(
             f"the table; columns found: {found}"
         )
     notes: list[str] = []
-    h, note = _numeric_column(table[outcome], outcome)
+    decimal = _decimal_mark(table, [outcome, income, population])
+    h, note = _numeric_column(table[outcome], outcome, decimal)
     notes.extend(note)
-    y, note = _numeric_column(table[income], income)
+    y, note = _numeric_column(table[income], income, decimal)
     notes.extend(note)
+    implausible = implausible_income(income, y)
+    if implausible:
+        notes.append(implausible)
     if not np.isfinite(h).any():
         raise InequalityError(_no_number(table[outcome], "outcome", "check the zonal step"))
     if not np.isfinite(y).any():
@@ -287,7 +305,7 @@ def run_inequality(
     causes.append(f"{int((~np.isfinite(y)).sum())} missing {income}")
     pop = None
     if population is not None:
-        pop, note = _numeric_column(table[population], population)
+        pop, note = _numeric_column(table[population], population, decimal)
         notes.extend(note)
         if not np.isfinite(pop).any():
             raise InequalityError(
@@ -348,6 +366,14 @@ def run_inequality(
     )
 
     difference = None
+    strata = None
+    if group is not None and stratum is not None:
+        strata, merged = _strata(table[stratum])
+        if merged:
+            notes.append(
+                f"stratum {stratum!r}: {merged} zones of arrondissements of Paris, Lyon or "
+                "Marseille are stratified by their city (75056, 69123, 13055)"
+            )
     if group is not None:
         member = _group_membership(table[group], group)[present]
         known = pd.notna(member)  # a zone without a value is on neither side
@@ -362,7 +388,7 @@ def run_inequality(
                 h,
                 member,
                 weights=w,
-                stratum=table[stratum].to_numpy()[present] if stratum is not None else None,
+                stratum=strata[present] if strata is not None else None,
                 permutations=permutations,
                 confidence=confidence,
                 seed=streams[4],
@@ -427,6 +453,35 @@ def run_inequality(
     )
 
 
+def _strata(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Return the stratum of each zone, and how many arrondissements became their city.
+
+    Only a commune code column (:data:`~pipelines.census.fields.IRIS_COMMUNE`) is changed:
+    its arrondissement codes, as text or numbers, become their city's code, of the same type.
+    """
+    values = column.to_numpy(dtype=object, copy=True)
+    if str(column.name).strip().lower() not in _COMMUNE_COLUMNS:
+        return values, 0
+    merged = 0
+    for i, value in enumerate(values):
+        city = _CITY.get(value.strip() if isinstance(value, str) else _integral_text(value))
+        if city is not None:
+            values[i] = city if isinstance(value, str) else type(value)(int(city))
+            merged += 1
+    return values, merged
+
+
+def _integral_text(value: Any) -> str | None:
+    """``"75101"`` for 75101 or 75101.0; None for anything else."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return None
+
+
 def _no_number(column: pd.Series, role: str, hint: str) -> str:
     """Say that a column has no number: all missing, or text (with examples)."""
     name = column.name
@@ -466,12 +521,34 @@ def _examples(values: pd.Series, n: int) -> str:
                      for v in pd.unique(values)[:n])  # fmt: skip
 
 
-def _numeric_column(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
-    """Column as float64; non-numeric entries become NaN and are reported (with examples)."""
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+def _is_number_dtype(column: pd.Series) -> bool:
+    return pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column)
+
+
+def _decimal_mark(table: pd.DataFrame, names: list[str | None]) -> str:
+    """Return the decimal mark of the text columns among ``names`` (census table_decimal).
+
+    Columns that disagree, or commas that may be thousands separators (``19,300`` in every
+    cell, no column showing a decimal comma), raise an InequalityError: read as decimal
+    commas they would make an income 1000 times too small.
+    """
+    text = {n: table[n] for n in names if n is not None and not _is_number_dtype(table[n])}
+    return table_decimal(text, "the table", error=InequalityError)
+
+
+def _numeric_column(
+    column: pd.Series, name: str, decimal: str = "."
+) -> tuple[np.ndarray, list[str]]:
+    """Column as float64; non-numeric entries become NaN and are reported (with examples).
+
+    Text with a decimal comma is read as such when ``decimal`` is ``","`` (the table's mark,
+    :func:`_decimal_mark`).
+    """
+    if _is_number_dtype(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan), []
     text = column.astype("string")
     commas = text.str.match(_DECIMAL_COMMA).fillna(False).to_numpy(dtype=bool)
+    commas &= decimal == ","
     text = text.where(~commas, text.str.replace(",", ".", regex=False))
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = column.notna().to_numpy() & ~np.isfinite(values)

@@ -7,13 +7,16 @@ pandas, never taken from read_filosofi.
 from __future__ import annotations
 
 import math
+import sys
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from shapely import box
 
 from pipelines.census import FilosofiMeta, read_filosofi
-from pipelines.census.filosofi import indicator_name
+from pipelines.census.filosofi import implausible_income, indicator_name
 from tests.pipelines.census.helpers import call_quiet, one_line
 from tiles import CensusError, IlotsWarning
 
@@ -154,6 +157,152 @@ def test_mixed_decimal_marks_in_one_column(tmp_path):
         read_filosofi(path)
 
 
+# --------------------------------------------------------------------------------------------
+# one decimal mark per table: thousands separators are never read as decimal marks
+
+
+def test_thousands_commas_beside_decimal_points_are_refused(tmp_path):
+    # An English re-save: 19,300 is 19 300 €, never 19.3; read per column it was 19.3.
+    path = write(tmp_path, 'IRIS,DISP_TP6021,DISP_MED21\n010040101,20.1,"19,300"\n'
+                 '010040102,25.7,"17,530"\n')  # fmt: skip
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert str(path) in text and "thousands separators" in text
+    assert "DISP_MED21 (e.g. '19,300')" in text and "DISP_TP6021 (e.g. '20.1')" in text
+
+
+def test_columns_disagreeing_on_the_decimal_mark_are_refused(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_GI21\n751010101;20.1;0,242\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "disagree" in text and "DISP_TP6021" in text and "DISP_GI21" in text
+    assert str(path) in text
+
+
+def test_commas_that_may_be_thousands_separators_are_refused(tmp_path):
+    # Every comma has 3 digits after it and no column shows the decimal mark.
+    path = write(tmp_path, 'IRIS,DISP_MED21\n010040101,"19,300"\n010040102,"17,530"\n')
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "DISP_MED21 (e.g. '19,300')" in text and "re-export" in text
+    assert str(path) in text
+
+
+def test_three_decimals_take_the_decimal_comma_of_another_column(tmp_path):
+    # 3,400 alone is ambiguous; DISP_TP6021's 20,1 shows the table's decimal comma.
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_S80S2021\n751010101;20,1;3,400\n"
+                 "751010102;8,0;2,125\n")  # fmt: skip
+    table, meta, _ = read_filosofi(path)
+    assert meta.decimal == ","
+    np.testing.assert_array_equal(table["disp_s80s20"], [3.4, 2.125])
+
+
+def test_spaces_as_thousands_separators_make_the_comma_decimal(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED21\n751010101;19 300,500\n751010102;17 530,250\n")
+    table, meta, warns = call_quiet(read_filosofi, path)[0]
+    np.testing.assert_array_equal(table["disp_med"], [19300.5, 17530.25])
+    assert meta.decimal == "," and warns == []
+
+
+def test_numbers_with_thousands_separators_say_so(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED21\n751010101;19.300,5\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert "thousands separators" in one_line(err) and "re-export" in one_line(err)
+
+
+def test_income_levels_in_thousands_of_euros_are_warned(tmp_path):
+    # Medians and deciles of 19.3 and 10.3 (thousands of euros), rates left alone.
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_MED21;DISP_D121\n751010101;12,5;19,3;10,3\n"
+                 "751010102;8,0;21,5;11,1\n751010103;9,0;20,0;10,9\n")  # fmt: skip
+    (table, _, warns), emitted = call_quiet(read_filosofi, path)
+    assert emitted == warns and len(warns) == 2
+    assert "'DISP_MED21'" in warns[0] and "median of 20," in warns[0]
+    assert "'DISP_D121'" in warns[1] and "median of 10.9," in warns[1]
+    assert all("thousands" in w for w in warns)
+    assert table["disp_med"].tolist() == [19.3, 21.5, 20.0]  # read, not changed
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "warned"),
+    [
+        ("DISP_MED21", [1000.0, 1000.0, np.nan], False),  # the bounds are plausible
+        ("DISP_MED21", [999.0, 999.0, 5e5], True),  # the median, not one IRIS, decides
+        ("disp_med", [200_000.0], False),
+        ("disp_d9", [200_001.0], True),
+        ("disp_q2", [19.3], True),  # the hackaviz median
+        ("DEC_Q121", [12.0], True),
+        ("decuc_q2", [np.nan, 19.3], True),
+        ("DISP_TP6021", [12.5], False),  # a rate
+        ("disp_gi", [0.25], False),
+        ("disp_s80s20", [3.4], False),
+        ("DISP_MED21", [np.nan], False),  # nothing to judge
+    ],
+)
+def test_implausible_income(column, values, warned):
+    message = implausible_income(column, np.array(values))
+    assert (message is not None) == warned
+    if warned:
+        assert repr(column) in message and "€/year per consumption unit" in message
+
+
+def test_income_in_cents_is_warned():
+    message = implausible_income("DISP_MED21", np.array([2_134_050.0, 1_930_000.0]))
+    assert "cents" in message and "2.03202e+06" in message
+
+
+# --------------------------------------------------------------------------------------------
+# rows that are no IRIS, and rows of other communes
+
+
+@pytest.mark.parametrize("communes", [None, {"01004"}])
+def test_rows_outside_any_iris_are_dropped_and_counted(tmp_path, communes):
+    path = write(tmp_path, "IRIS;DISP_MED21\n010040101;19300\nZZZZZZZZZ;18000\n"
+                 "010040102;21000\nzzzzzzzzz;17000\n")  # fmt: skip
+    (table, meta, warns), emitted = call_quiet(read_filosofi, path, communes=communes)
+    assert table["code_iris"].tolist() == ["010040101", "010040102"]
+    assert meta.n_rows == 2 and emitted == warns and len(warns) == 1
+    assert "2 rows coded 'ZZZZZZZZZ' in column 'IRIS' dropped" in warns[0]
+
+
+@pytest.mark.parametrize("communes", [None, {"01001"}])
+def test_a_commune_level_table_is_refused(tmp_path, communes):
+    # With the communes filter its rows used to vanish (IRIS "01001" is of no commune).
+    path = write(tmp_path, "CODGEO;LIBGEO;DISP_MED21\n01001;L'Abergement;19300\n"
+                 "2A004;Ajaccio;18000\n")  # fmt: skip
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path, communes=communes)
+    text = one_line(err)
+    assert "2 of 2 values in column 'CODGEO' are commune codes" in text
+    assert "a commune-level table" in text and "BASE_TD_FILO_DISP_IRIS" in text
+
+
+def test_commune_rows_among_iris_rows_are_refused():
+    # Numbers as a spreadsheet gives them: 1001 is commune 01001, 10040101 IRIS 010040101.
+    raw = pd.DataFrame({"IRIS": [10040101, 1001], "DISP_MED21": [19300, 17000]})
+    with pytest.raises(CensusError) as err:
+        read_filosofi(raw)
+    assert "1 of 2 values in column 'IRIS' are commune codes, e.g. 1001" in one_line(err)
+    assert "rows of communes" in one_line(err)
+
+
+def test_rows_of_other_communes_are_counted(tmp_path, caplog):
+    # A Filosofi 2016 extract: Seynod (74268) later merged into Annecy (74010).
+    path = write(tmp_path, "IRIS;DISP_MED16\n740100101;21000\n742680101;22000\n"
+                 "742680102;23000\n751010101;25000\n")  # fmt: skip
+    with caplog.at_level("INFO", logger="pipelines.census"):
+        table, meta, warns = read_filosofi(path, communes={"74010"})
+    assert table["code_iris"].tolist() == ["740100101"] and warns == []
+    assert meta.outside == 3 and meta.outside_communes == ("74268",)  # 75101: not in 74
+    assert meta.to_dict()["outside_communes"] == ["74268"]
+    assert "3 rows of other communes left out" in caplog.text
+    _, whole, _ = read_filosofi(path)
+    assert whole.outside == 0 and whole.outside_communes == ()
+
+
 def test_level_validated(tmp_path):
     with pytest.raises(ValueError, match="level"):
         read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"), level="commune")
@@ -203,6 +352,67 @@ def test_xlsx_with_insee_header_rows(tmp_path):
     assert any("leading zeros restored" in w for w in warns)
 
 
+def test_xlsx_code_columns_become_text_with_their_zeros(tmp_path):
+    # A re-saved workbook: code cells as numbers beside text; the run's GeoParquet failed
+    # on the mixed column (ArrowInvalid) after all the work.
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["IRIS", "COM", "DEP", "REG", "LIBCOM", "TRIRIS", "DISP_MED21"])
+    sheet.append(["010040101", 1004, 1, 84, "Ambérieu", 10011, 19300])
+    sheet.append(["010040102", "01004", "01", "84", "Ambérieu", "010011", 17530])
+    sheet.append(["2A0040101", "2A004", "2A", 94, "Ajaccio", None, 21000])
+    sheet.append(["751010101", 75101, 75, 11, 1789, "751011", 30000])
+    path = tmp_path / "filo.xlsx"
+    book.save(path)
+    (table, _, warns), _ = call_quiet(read_filosofi, path)
+    assert table["com"].tolist() == ["01004", "01004", "2A004", "75101"]
+    assert table["dep"].tolist() == ["01", "01", "2A", "75"]
+    assert table["reg"].tolist() == ["84", "84", "94", "11"]
+    assert table["libcom"].tolist() == ["Ambérieu", "Ambérieu", "Ajaccio", "1789"]
+    assert table["triris"].tolist() == ["10011", "010011", None, "751011"]  # no known width
+    assert any("column 'COM' were stored as numbers" in w and "1004 -> '01004'" in w
+               for w in warns)  # fmt: skip
+    from pipelines.outputs.tables import write_geoparquet
+
+    zones = gpd.GeoDataFrame(table, geometry=[box(i, 0, i + 1, 1) for i in range(4)], crs=2154)
+    back = pd.read_parquet(write_geoparquet(zones, tmp_path / "zones.parquet"))
+    assert back["com"].tolist() == ["01004", "01004", "2A004", "75101"]
+
+
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the first bytes of an Excel 97-2003 file
+
+
+def test_an_old_excel_file_without_xlrd_names_xlrd(tmp_path, monkeypatch):
+    # Older INSEE millésimes are .xls, which pandas reads with xlrd, not openpyxl (that the
+    # message named, installed or not).
+    path = tmp_path / "BASE_TD_FILO_DISP_IRIS_2014.xls"
+    path.write_bytes(OLE2 + bytes(504))
+    monkeypatch.setitem(sys.modules, "xlrd", None)  # import xlrd raises ImportError
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert "old Excel (.xls)" in text and "needs xlrd: pip install xlrd" in text
+    assert "openpyxl" not in text
+
+
+def test_an_xlsx_file_without_openpyxl_names_openpyxl(tmp_path, monkeypatch):
+    path = tmp_path / "filo.xlsx"
+    _insee_like_workbook(path)
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(CensusError, match=r"XLSX Filosofi table .* needs openpyxl: pip install"):
+        read_filosofi(path)
+
+
+def test_an_unreadable_old_excel_file_is_one_line(tmp_path):
+    # xlrd's own errors (CompDocError here) came out as a traceback.
+    pytest.importorskip("xlrd")
+    path = tmp_path / "filo.xls"
+    path.write_bytes(OLE2 + bytes(600))
+    with pytest.raises(CensusError, match=rf"^cannot read the Filosofi table {path}: "):
+        read_filosofi(path)
+
+
 def test_dataframe_source():
     raw = pd.DataFrame({"iris": [10040101, 751010101], "DISP_MED19": [19300, None]})
     table, meta, warns = call_quiet(read_filosofi, raw)[0]
@@ -214,7 +424,7 @@ def test_dataframe_source():
 
 
 def test_meta_is_frozen_and_serialisable(tmp_path):
-    _, meta, _ = read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"))
+    _, meta, _ = read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;21000\n"))
     assert isinstance(meta, FilosofiMeta)
     with pytest.raises(AttributeError):
         meta.year = 2021  # type: ignore[misc]

@@ -38,6 +38,59 @@ def test_left_join_reports_both_sides():
     assert [w.code for w in report.warnings] == ["unmatched_codes"] * 2  # the report's kind
 
 
+def test_unmatched_iris_codes_point_at_the_millesime():
+    left, right = left_right()
+    (_, report), _ = call_quiet(join_tables, left, right)
+    hint = "check that the IRIS layer's millésime matches the table's year (communes nouvelles"
+    assert all(hint in w for w in report.warnings) and len(report.warnings) == 2
+    # Other keys are no IRIS: no millésime to check.
+    left, right = (f.rename(columns={"code_iris": "code"}) for f in left_right())
+    (_, report), _ = call_quiet(join_tables, left, right, on="code")
+    assert len(report.warnings) == 2 and not any("millésime" in w for w in report.warnings)
+
+
+def test_a_commune_nouvelle_left_out_of_the_table_is_named(tmp_path):
+    # The IRIS layer is of 2024: Seynod (74268) merged into Annecy (74010) in 2021 and its
+    # IRIS are 74010xxxx. The Filosofi 2016 table still has 742680101 and 742680102.
+    table = tmp_path / "filo2016.csv"
+    table.write_text("IRIS;DISP_MED16\n740100101;21000\n742680101;22000\n742680102;23000\n"
+                     "740110101;20000\n690010101;19000\n")  # fmt: skip
+    iris = pd.DataFrame({"code_iris": ["740100101", "740100201", "740100202"]})
+    filo, meta, _ = read_filosofi(table, communes=set(iris["code_iris"].str[:5]))
+    assert meta.outside_communes == ("74011", "74268")
+    (joined, report), warns = call_quiet(
+        join_tables, iris, filo, outside_communes=meta.outside_communes
+    )
+    assert joined["disp_med"].tolist()[0] == 21000.0 and report.unmatched_left == 2
+    assert len(warns) == 2 and "2 left codes have no match" in warns[0]
+    assert "2 IRIS of the left table stay unmatched" in warns[1]
+    assert "2 communes of their départements" in warns[1] and "'74011', '74268'" in warns[1]
+    assert "use the IRIS layer of the table's year" in warns[1]
+    assert [w.code for w in report.warnings] == ["unmatched_codes"] * 2
+    # A commune of another département, or one the left table has, is not named.
+    (_, report), _ = call_quiet(join_tables, iris, filo, outside_communes=("69001", "74010"))
+    assert len(report.warnings) == 1
+    # Every IRIS matched: nothing to say.
+    (_, report), _ = call_quiet(join_tables, iris[:1], filo, outside_communes=meta.outside_communes)
+    assert report.warnings == ()
+
+
+def test_qpv_codes_of_two_generations_are_named():
+    # A 2015 table (QP codes) joined to a 2024 layer (QN codes): no code can match.
+    layer_2024 = pd.DataFrame({"code_qp": ["QN09301A", "QN09302B"]})
+    table_2015 = pd.DataFrame({"code_qp": ["QP093028", "QP093029"], "disp_med": [1.0, 2.0]})
+    (_, report), _ = call_quiet(join_tables, layer_2024, table_2015, on="code_qp")
+    assert report.matched == 0 and len(report.warnings) == 3
+    said = "QPV 2024 codes (left, e.g. 'QN09301A') against QPV 2015 codes (right, e.g. "
+    assert said + "'QP093028')" in report.warnings[2]
+    assert "use tables of the same QPV generation" in report.warnings[2]
+    assert report.warnings[2].code == "unmatched_codes"  # the kind the report names
+    # One generation on both sides (overseas 2015 codes stay in the 2024 list): no warning.
+    overseas = pd.DataFrame({"code_qp": ["QN09301A", "QP974001"], "x": [1, 2]})
+    (_, report), _ = call_quiet(join_tables, layer_2024, overseas, on="code_qp")
+    assert not any("generation" in w for w in report.warnings)
+
+
 @pytest.mark.parametrize(("how", "rows"), [("inner", 2), ("outer", 4), ("right", 3)])
 def test_other_join_types(how, rows):
     left, right = left_right()

@@ -60,6 +60,42 @@ def test_rows_kept_to_communes(tmp_path):
     assert len(warns) == 1 and "1 of 3" in warns[0]
 
 
+def test_populations_with_thousands_separators_are_refused(tmp_path):
+    # 2,345 residents in an English export, never 2.345.
+    path = tmp_path / "pop.csv"
+    path.write_text('IRIS,P21_POP\n751010101,"2,345"\n751010102,"1,890"\n')
+    with pytest.raises(CensusError) as err:
+        read_population(path)
+    text = one_line(err)
+    assert str(path) in text and "P21_POP (e.g. '2,345')" in text and "re-export" in text
+
+
+def test_population_decimal_comma(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P21_POP\n751010101;2345,67891\n751010102;1890,5\n")
+    table, _, _ = read_population(path)
+    np.testing.assert_array_equal(table["population"], [2345.67891, 1890.5])
+
+
+def test_rows_outside_any_iris_and_of_other_communes(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("IRIS;P21_POP\nZZZZZZZZZ;40\n315550101;12\n310690101;9\n751010101;3\n")
+    (table, meta, warns), _ = call_quiet(read_population, path, communes={"31555"})
+    assert table["code_iris"].tolist() == ["315550101"]
+    assert meta.outside == 2 and meta.outside_communes == ("31069",)
+    assert len(warns) == 1 and "1 rows coded 'ZZZZZZZZZ'" in warns[0]
+
+
+def test_a_commune_population_table_is_refused(tmp_path):
+    path = tmp_path / "pop.csv"
+    path.write_text("CODGEO;P21_POP\n01001;832\n01002;250\n")
+    with pytest.raises(CensusError) as err:
+        read_population(path, communes={"01001"})
+    text = one_line(err)
+    assert "2 of 2 values in column 'CODGEO' are commune codes" in text
+    assert "base-ic-evol-struct-pop" in text
+
+
 def test_no_population_column_lists_columns(tmp_path):
     path = tmp_path / "pop.csv"
     path.write_text("IRIS;POPULATION_TOTALE\n751010101;10\n")
@@ -111,15 +147,18 @@ def test_real_paris_layer_population(real_data):
     np.testing.assert_array_equal(table["population"], raw["P18_POP"].to_numpy())
 
 
-def test_a_vector_layer_given_as_the_table_says_to_read_it_first(tmp_path):
+def test_a_vector_layer_given_as_the_table_says_how_to_make_a_table(tmp_path):
     # An IRIS layer carrying P18_POP, given by its path: "no header with a key column ...
-    # first line: '{'" before.
+    # first line: '{'" before; then a fix for Python users only.
     from shapely.geometry import box
 
     path = tmp_path / "iris.geojson"
     gpd.GeoDataFrame({"CODE_IRIS": ["315550101"], "P18_POP": [2000]},
                      geometry=[box(0, 0, 1, 1)], crs=2154).to_file(path)  # fmt: skip
-    with pytest.raises(CensusError, match=r"is a vector layer, not a table: read it first"):
+    with pytest.raises(CensusError) as err:
         read_population(path)
+    text = one_line(err)
+    assert "is a vector layer, not a table" in text
+    assert f"ogr2ogr -f CSV iris.csv {path}" in text and "geopandas.read_file" in text
     frame = gpd.read_file(path)
     assert read_population(frame)[0]["population"].tolist() == [2000]

@@ -94,6 +94,27 @@ def test_iris_filtered_by_communes(iris_gpkg, write_config):
     assert area_of_interest(everything).geometry.area == pytest.approx(4 * 500.0 * 500.0)
 
 
+def test_a_qpv_listing_several_communes_is_of_each(tmp_path, write_config):
+    # ANCT gives a QPV that spans communes all their codes in one field: with communes it
+    # was left out, as "31069, 31555" is no code of the list.
+    side = 500.0
+    x0, y0 = 574_000.0, 6_279_000.0
+    gpd.GeoDataFrame(
+        {
+            "code_qp": ["QP031001", "QP031002", "QP031003", "QP031004"],
+            "insee_com": ["31555", "31069, 31555", "31069;31149", "31149"],
+        },
+        geometry=[box(x0 + i * side, y0, x0 + (i + 1) * side, y0 + side) for i in range(4)],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "qpv.gpkg")
+    aoi = "{zones: qpv, communes: ['31069']}"
+    text = MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}", aoi)
+    area = area_of_interest(load(write_config, text + "zones: {qpv: {path: qpv.gpkg}}\n"))
+    # the 2nd and 3rd squares, which list 31069 among their communes
+    assert area.geometry.bounds == (x0 + side, y0, x0 + 3 * side, y0 + side)
+    assert area.geometry.area == pytest.approx(2 * side * side)
+
+
 def test_unknown_commune(iris_gpkg, write_config):
     config = load(write_config, IRIS_CONFIG.replace("'2A004'", "'75056'"))
     with pytest.raises(ConfigError) as err:

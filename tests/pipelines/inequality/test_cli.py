@@ -148,3 +148,14 @@ def test_tables_as_users_give_them(tmp_path, frame):
         lines = result.output.strip().splitlines()
         assert result.exit_code == 1 and len(lines) == 1 and said in lines[0], result.output
     assert table.read_bytes() == before and not (tmp_path / "city.json").exists()
+
+
+def test_english_thousands_separators_are_refused(tmp_path):
+    """``ilots inequality`` on a re-saved English CSV: "19,300" is refused, not read as 19.3."""
+    table = tmp_path / "zones.csv"
+    rows = [f'I{i},{301 + i * 0.37:.2f},"{17 + i},{100 * i:03d}"' for i in range(6)]
+    table.write_text("iris,lst_mean_k,DISP_MED21\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "inequality.json"
+    result = run(table, "--outcome", "lst_mean_k", "--income", "DISP_MED21", "--out", out)
+    assert result.exit_code == 1 and "DISP_MED21 (e.g. '17,000')" in result.output
+    assert "thousands separators" in result.output and not out.exists()

@@ -182,6 +182,76 @@ def test_decimal_comma_strings_are_read():
     assert any("decimal comma" in note for note in report.notes)
 
 
+def test_thousands_separators_are_never_read_as_decimal_commas():
+    # An English export: 19,300 is 19 300 €; read as 19.3 the income ranks would hold but
+    # every level would be 1000 times too small.
+    income = ["19,300", "17,530", "21,100", "25,400", "30,050"]
+    table = pd.DataFrame({"lst": LST_C, "DISP_MED21": income})
+    with pytest.raises(InequalityError) as err:
+        run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert "DISP_MED21 (e.g. '19,300')" in str(err.value) and "re-export" in str(err.value)
+    # Beside decimal points in another text column, the commas are thousands separators.
+    table["lst"] = [f"{v:.2f}" for v in LST_C]
+    with pytest.raises(InequalityError, match=r"thousands separators beside the decimal points"):
+        run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    # Beside a plain decimal comma, they are decimal commas (and the levels implausible).
+    table["lst"] = [f"{v:.1f}".replace(".", ",") for v in LST_C]
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert report.n_used == 5
+    assert any("'DISP_MED21' has a median of 21.1," in note for note in report.notes)
+
+
+def test_income_levels_out_of_range_get_a_note():
+    table = pd.DataFrame({"lst": LST_C, "DISP_MED21": [19.3, 17.53, 21.1, 25.4, 30.05]})
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    (note,) = [n for n in report.notes if "€/year" in n]
+    assert "'DISP_MED21' has a median of 21.1," in note and "thousands" in note
+    table["DISP_MED21"] *= 1000  # euros: no note
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert not any("€/year" in n for n in report.notes)
+
+
+def _arrondissements(codes):
+    """Six zones: the two hottest in the group, both in the first arrondissement."""
+    return pd.DataFrame({
+        "lst": [10.0, 11.0, 0.0, 1.0, 2.0, 3.0],
+        "income": [12e3, 13e3, 20e3, 21e3, 22e3, 23e3],
+        "qpv": [True, True, False, False, False, False],
+        "insee_com": codes,
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        ["75101", "75101", "75102", "75102", "75120", "75120"],  # Paris, as IRIS give them
+        [69381, 69381, 69382, 69383, 69389, 69389],  # Lyon, codes read as numbers
+        ["13201", "13201", "13202", "13216", "13216", "13055"],  # Marseille, and the city
+    ],
+)
+def test_arrondissements_are_stratified_as_their_city(codes):
+    # One stratum of 6 zones, 2 in the group: C(6, 2) = 15 relabelings, and only the
+    # observed one has |Δ| >= 10.5 - 1.5, so p = 1/15. By arrondissement the group's two
+    # zones fill their stratum: one labelling, p = 1 (science.md §7.6 asks for the city).
+    table = _arrondissements(codes)
+    args = {"outcome": "lst", "income": "income", "group": "qpv", "bootstrap": 0}
+    report = run_inequality(table, stratum="insee_com", **args)
+    assert report.group_difference.p_two_sided == pytest.approx(1 / 15)
+    assert report.group_difference.value == pytest.approx(9.0)
+    assert any("are stratified by their city" in n for n in report.notes)
+    assert table["insee_com"].tolist() == codes  # the caller's table untouched
+
+
+def test_other_strata_keep_arrondissement_like_codes():
+    # An urban unit code may read 13201: only commune code columns are cities.
+    table = _arrondissements(["13201", "13201", "13202", "13202", "13216", "13216"])
+    table = table.rename(columns={"insee_com": "uu2020"})
+    args = {"outcome": "lst", "income": "income", "group": "qpv", "bootstrap": 0}
+    report = run_inequality(table, stratum="uu2020", **args)
+    assert report.group_difference.p_two_sided == 1.0
+    assert not any("their city" in n for n in report.notes)
+
+
 def test_a_group_without_zones_drops_only_the_group_comparison():
     """No zone in the group (no IRIS in a QPV): the group test is left out with a note, the
     other statistics are those of the run without a group (the whole report was lost)."""
