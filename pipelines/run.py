@@ -643,7 +643,7 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
 
 def _census_tables(
     config: RunConfig, communes: set[str] | None = None
-) -> tuple[list[pd.DataFrame], dict[str, dict[str, Any]]]:
+) -> tuple[list[tuple[pd.DataFrame, tuple[str, ...]]], dict[str, dict[str, Any]]]:
     """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
 
     With ``communes`` (those of the run's IRIS), only their rows are kept: INSEE publishes
@@ -653,7 +653,9 @@ def _census_tables(
     Returns
     -------
     tables
-        The tables read.
+        The tables read, each with the communes of its rows that ``communes`` left out in
+        the same départements (a commune nouvelle's former communes, say: for the join's
+        warnings, :func:`pipelines.census.join_tables`).
     sources
         For the manifest (``extra.census``): per table (``filosofi``, ``population``), its
         file, the year its column names carry (``DISP_MED21``: 2021; None if none), its key
@@ -666,7 +668,7 @@ def _census_tables(
         names its ``census`` key.
     """
     census = config.census
-    tables: list[pd.DataFrame] = []
+    tables: list[tuple[pd.DataFrame, tuple[str, ...]]] = []
     sources: dict[str, dict[str, Any]] = {}
     if census is None:
         return tables, sources
@@ -676,7 +678,7 @@ def _census_tables(
             table, meta, _ = read_filosofi(
                 census.filosofi, sheet=census.filosofi_sheet, communes=communes
             )
-            tables.append(table)
+            tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
         if census.population is not None:
             key = "census.population"
@@ -686,7 +688,7 @@ def _census_tables(
                 sheet=census.population_sheet,
                 communes=communes,
             )
-            tables.append(table)
+            tables.append((table, meta.outside_communes))
             sources["population"] = {
                 **_census_source(census.population, meta.year, meta.key, table),
                 "column": meta.column,
@@ -981,11 +983,11 @@ def _run(
             notes.append(no_clear_note(config, graph.lst.sizes["time"]))  # scenes, not products
     with timer("census"):
         table = layers["iris"]
-        for census_table in census_tables:
+        for census_table, outside in census_tables:
             if config.aoi.zones != "iris":  # a box, a polygon, the QPV cut communes: their
                 census_table = _in_area(census_table, table["code_iris"])  # IRIS outside it
             table = _replaced(table, census_table, "code_iris", "zones.iris", notes)
-            table, _ = join_tables(table, census_table, on="code_iris")
+            table, _ = join_tables(table, census_table, on="code_iris", outside_communes=outside)
         if qpv is not None:
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
             overlay = iris_qpv_overlay(iris, graph.qpv_of_iris, threshold=threshold)

@@ -680,7 +680,7 @@ def test_census_tables_of_different_years_are_said(demo_folder, tmp_path):
     config = apply_overrides(load_config(demo_folder / "config.yaml"),
                              {"census.population": str(tmp_path / "pop2019.csv")})  # fmt: skip
     tables, sources = _census_tables(config)
-    assert [len(t) for t in tables] == [IRIS_GRID**2] * 2
+    assert [(len(t), outside) for t, outside in tables] == [(IRIS_GRID**2, ())] * 2
     assert sources["filosofi"]["year"] == 2021 and sources["population"]["year"] == 2019
     assert sources["population"]["file"] == "pop2019.csv"
     note = _census_years_note(sources)
@@ -1597,3 +1597,23 @@ def test_missing_stratum_column_is_said(demo_run, demo_folder):
     reports = run_module._inequality_reports(config, result.zones["iris"], notes)
     assert list(reports) == ["lst_mean_k"]
     assert notes == ["inequality.stratum: no per-IRIS column 'no_such_column'; no strata"]
+
+
+def test_a_filosofi_table_of_former_communes_names_them(demo_folder, tmp_path):
+    """Two IRIS of the demo's commune coded in the table under another commune of the same
+    département (31999, as a table older than a commune nouvelle would): the run's IRIS stay
+    unmatched, the communes filter leaves those rows out, and the warning names 31999."""
+    text = (demo_folder / "census" / "filosofi.csv").read_text().splitlines()
+    header, rows = text[0], text[1:]
+    moved = [f"31999{row[5:]}" for row in rows[:2]]
+    (tmp_path / "filosofi.csv").write_text("\n".join([header, *moved, *rows[2:]]) + "\n")
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"census.filosofi": str(tmp_path / "filosofi.csv"), "outputs.report": False,
+         "inequality.outcomes": ["lst_mean_k"]},
+    )  # fmt: skip
+    result = run(config, out=tmp_path / "run")
+    unmatched = result.zones["iris"]["disp_med"].isna().sum()
+    assert unmatched >= 2
+    named = [w for w in result.warnings if "31999" in w]
+    assert named and any("commune" in w for w in named), result.warnings
