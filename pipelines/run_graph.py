@@ -336,8 +336,7 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
     that layer again when ``aoi.buffer_m`` grows the area past its features. Each layer then
     keeps the zones of the area (:func:`zones_in_area`), so that the "urban" footprint does
     not cover the countryside. The QPV file is read near the area and its IRIS, whose QPV
-    shares count every QPV they overlap (with ``aoi.zones: qpv`` and ``aoi.communes``, the
-    QPV of those communes only).
+    shares count every QPV they overlap, of any commune.
     """
     require_iris(config)
     named = config.aoi.zones if config.aoi.zones in ("iris", "qpv") else None

@@ -10,11 +10,12 @@ decides.
 
 Here the flags are computed on the band's own pixels and their share of each grid pixel's area
 is taken with exact area weights (each partly covered source pixel weighed by the part it
-covers, as GDAL's ``average`` does; axis by axis where the grids share a CRS): a pixel is
-cloudy when any source pixel under it is, clear only when every one is (:data:`FULL_SHARE`;
-no data under it counts as not clear), water when at least half of it is. Water is a surface,
-not a contamination: a riverbank pixel is clear when its land is, and, where the mask rejects
-water, masked when at least half of it is water, as the class at its centre would mostly say.
+covers, as GDAL's ``average`` does; axis by axis where the grids share a CRS, or are the north
+and south CRSs of one UTM zone): a pixel is cloudy when any source pixel under it is, clear
+only when every one is (:data:`FULL_SHARE`; no data under it counts as not clear), water when
+at least half of it is. Water is a surface, not a contamination: a riverbank pixel is clear
+when its land is, and, where the mask rejects water, masked when at least half of it is water,
+as the class at its centre would mostly say.
 
 The Landsat surface temperature of such a pixel is taken from the same read of the 30 m
 pixels (:func:`landsat_footprint_flags` with ``temperature=True``): as radiance, not as
@@ -116,9 +117,10 @@ def _window(grid: GeoBox, target: GeoBox) -> GeoBox:
 def footprint_shares(flags: xr.Dataset, target: GeoBox, chunk: int | None = None) -> xr.Dataset:
     """Share of each ``target`` pixel's area where each boolean flag of ``flags`` holds.
 
-    Where the flags' grid and ``target`` share a CRS and neither is rotated, the area weights
-    are separable (an x overlap times a y overlap) and taken axis by axis, without a warp;
-    otherwise GDAL's ``average`` warp computes them.
+    Where the flags' grid and ``target`` share a CRS (or are the north and south CRSs of one
+    UTM zone) and neither is rotated, the area weights are separable (an x overlap times a y
+    overlap) and taken axis by axis, without a warp; otherwise GDAL's ``average`` warp
+    computes them.
 
     Parameters
     ----------

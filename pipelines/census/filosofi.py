@@ -145,6 +145,8 @@ _IRIS_TABLE = "IRIS-level Filosofi (BASE_TD_FILO_DISP_IRIS_<year>)"
 _INCOME_LEVEL = re.compile(r"(disp|dec)_(med|q[13]|d[1-9])")
 #: Where the median of an income level column plausibly lies (€/year per consumption unit).
 INCOME_RANGE = (1_000.0, 200_000.0)
+#: Declared-income levels that are near 0 in the poorest areas: no low bound for them.
+_DECLARED_LOW = re.compile(r"dec_(q1|d[1-3])")
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,13 @@ def indicator_name(column: str) -> tuple[str, int | None] | None:
     return (alias, None) if alias else None
 
 
+def _income_level(column: str) -> str | None:
+    """Return the normalised name of an income level column (``DISP_MED21``: ``disp_med``)."""
+    found = indicator_name(column)
+    name = found[0] if found else column.strip().lower()
+    return name if _INCOME_LEVEL.fullmatch(name) else None
+
+
 def implausible_income(column: str, values: np.ndarray) -> str | None:
     """Say why an income level column looks wrong, or None when it looks right.
 
@@ -257,7 +266,9 @@ def implausible_income(column: str, values: np.ndarray) -> str | None:
     are euros a year per consumption unit: the median of the column over its IRIS lies in
     :data:`INCOME_RANGE`. Outside it the unit or the reading is wrong: thousands separators
     read as decimal marks (19,300 as 19.3), a table in thousands of euros or in cents. Other
-    columns (rates, ratios, the Gini index) are not checked.
+    columns (rates, ratios, the Gini index) are not checked, nor the low end of the lower
+    declared-income levels (``dec_q1``, ``dec_d1``-``dec_d3``): before transfers they are
+    near 0 in the poorest areas (the first decile of many QPV).
 
     Parameters
     ----------
@@ -278,15 +289,14 @@ def implausible_income(column: str, values: np.ndarray) -> str | None:
     >>> implausible_income("disp_tp60", np.array([12.5])) is None
     True
     """
-    found = indicator_name(column)
-    name = found[0] if found else column.strip().lower()
+    name = _income_level(column)
     finite = np.asarray(values, dtype="float64")
     finite = finite[np.isfinite(finite)]
-    if not _INCOME_LEVEL.fullmatch(name) or not finite.size:
+    if name is None or not finite.size:
         return None
     median = float(np.median(finite))
     low, high = INCOME_RANGE
-    if low <= median <= high:
+    if low <= median <= high or (median < low and _DECLARED_LOW.fullmatch(name)):
         return None
     cause = (
         "thousands separators read as decimal marks (19,300 read as 19.3), or a table in "
@@ -377,7 +387,8 @@ def read_filosofi(
         if column != key
         and (indicator_name(str(column)) is not None or _numeric_column(column, frame[column]))
     ]
-    decimal = table_decimal({c: frame[c] for c in numeric}, log.prefix)
+    levels = [c for c in numeric if _income_level(str(c)) is not None]
+    decimal = table_decimal({c: frame[c] for c in numeric}, log.prefix, grouping=levels)
     data: dict[str, pd.Series] = {_KEY_NAME[level]: codes}
     missing: dict[str, int] = {}
     markers: Counter[str] = Counter()

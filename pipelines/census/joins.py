@@ -6,9 +6,9 @@ both key columns exist (else the error lists the columns found), keys are unique
 text with their leading zeros (with a warning) so ``10020101`` meets ``"010020101"``, and a
 :class:`JoinReport` says how many codes matched and which did not, on each side. Unmatched
 IRIS codes come with a reminder to pair the IRIS layer's millésime with the table's year,
-and with the communes a reader's filter left out of the table near them (``outside_communes``),
-the likely former communes of a commune nouvelle. QPV codes of the 2015 geography on one side
-and of the 2024 one on the other are warned about.
+and, in an info log, with the communes a reader's filter left out of the table near them
+(``outside_communes``), maybe the former communes of a commune nouvelle. QPV codes of the 2015
+geography on one side and of the 2024 one on the other are warned about.
 
 Key formats known by column name: ``code_iris`` (9 characters), ``insee_com`` (5) and
 ``code_qp``. For any other key, numbers on one side are padded to the width of the text codes
@@ -137,9 +137,9 @@ def join_tables(
         Communes whose rows were left out of ``right`` before the join, as a reader's
         communes filter does (``meta.outside_communes`` of
         :func:`~pipelines.census.read_filosofi` and :func:`~pipelines.census.read_population`).
-        When IRIS codes of ``left`` stay unmatched and some of these communes, absent from
-        ``left``, share their département, a warning says the IRIS layer and the table are
-        likely of different millésimes (a commune nouvelle made of those communes).
+        When IRIS of a ``left`` commune that ``right`` has no row of stay unmatched and
+        some of these communes share its département, an info log names them (maybe the
+        former communes of a commune nouvelle; or, as often, neighbours of a national table).
 
     Returns
     -------
@@ -177,7 +177,7 @@ def join_tables(
     _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how, hint)
     _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how, hint)
     if iris and not in_right.all():
-        _warn_outside(log, left_keys, left_keys[~in_right], outside_communes)
+        _log_outside(right_keys, left_keys[~in_right], outside_communes)
     if _FORMATS.get(str(left_on)) is QPV:
         _warn_generations(log, left_keys, right_keys)
 
@@ -331,19 +331,27 @@ def _warn_generations(log: WarningLog, left: pd.Series, right: pd.Series) -> Non
         )
 
 
-def _warn_outside(
-    log: WarningLog, left: pd.Series, unmatched: pd.Series, outside: Collection[str]
-) -> None:
-    """Warn when communes left out of the table share a département with unmatched IRIS."""
-    present = set(left.str[:5])
-    areas = {departement(code[:5]) for code in unmatched}
-    near = sorted({c for c in outside if c not in present and departement(c) in areas})
-    if near:
-        log.add(
-            f"{len(unmatched)} IRIS of the left table stay unmatched while the table had rows "
-            f"of {len(near)} communes of their départements missing from it, left out before "
-            f"the join (e.g. {examples(near)}): if the area's communes merged or split since "
-            "the table's year (communes nouvelles), the IRIS layer is of another millésime "
-            "than the table; use the IRIS layer of the table's year",
-            code="unmatched_codes",
-        )
+def _log_outside(right: pd.Series, unmatched: pd.Series, outside: Collection[str]) -> None:
+    """Log when IRIS of a commune the table has no row of may be under its former communes.
+
+    A commune nouvelle with a new code (or a split commune) looks like this: the layer's
+    IRIS of a commune split into IRIS (not ``…0000``, the one IRIS of a small commune, which
+    Filosofi does not publish) stay unmatched, the table has no row of that commune, and it
+    had rows of communes of the same département that the communes filter left out. So does
+    a commune Filosofi withholds beside the rest of a national table's département (a review
+    found dozens around Lyon), so this is an info log (``ilots -v``), not a warning: the
+    unmatched warning's millésime hint is what every user sees.
+    """
+    in_table = set(right.astype(str).str[:5])
+    split = unmatched[~unmatched.str.endswith("0000")]
+    orphans = sorted({code[:5] for code in split if code[:5] not in in_table})
+    areas = {departement(code) for code in orphans}
+    near = sorted({c for c in outside if departement(c) in areas})
+    if orphans and near:
+        logger.info(
+            "join on IRIS codes: the table has no row of commune(s) %s, whose IRIS stay "
+            "unmatched, and had rows of %d communes of their départements outside the area "
+            "(e.g. %s): if those merged into the area's communes (communes nouvelles), the "
+            "IRIS layer is of another millésime than the table",
+            examples(orphans), len(near), examples(near),
+        )  # fmt: skip

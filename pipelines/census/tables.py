@@ -27,7 +27,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,15 +244,22 @@ def parse_numbers(values: pd.Series, decimal: str | None = None) -> ParsedNumber
 
 
 def table_decimal(
-    columns: Mapping[Hashable, pd.Series], where: str, *, error: type[Exception] = CensusError
+    columns: Mapping[Hashable, pd.Series],
+    where: str,
+    *,
+    error: type[Exception] = CensusError,
+    grouping: Collection[Hashable] | None = None,
 ) -> str:
     """Return the decimal mark of a table's numeric columns, refusing a table that hides it.
 
-    Only text cells count: the numbers of a spreadsheet carry no mark. A column whose commas
-    all have 1 to 3 digits before them and exactly 3 after (``19,300``), none in a number
-    with spaces (``19 300,500``), is ambiguous: a decimal comma (19.3) or a thousands
-    separator (19 300). It takes the decimal comma another column shows plainly; otherwise
-    the table is refused, for a median read 1000 times too small looks like any other number.
+    Only text cells count: the numbers of a spreadsheet carry no mark. In a column whose
+    values run in the thousands (``grouping``: incomes, populations), commas that all have 1
+    to 3 digits before them and exactly 3 after (``19,300``), none in a number with spaces
+    (``19 300,500``), are ambiguous: a decimal comma (19.3) or a thousands separator
+    (19 300). Such a column takes the decimal comma another column shows plainly; otherwise
+    the table is refused, for a median read 1000 times too small looks like any other
+    number. In other columns (a temperature in °C to 3 decimals, ``31,071``) a comma is a
+    decimal comma.
 
     Parameters
     ----------
@@ -262,6 +269,8 @@ def table_decimal(
         What the table is, for messages, e.g. ``"Filosofi table data/filo.csv"``.
     error
         The exception type raised.
+    grouping
+        The columns whose values may run in the thousands; None: every column.
 
     Returns
     -------
@@ -280,6 +289,7 @@ def table_decimal(
     grouped: dict[str, str] = {}
     for name, values in columns.items():
         comma, point, ambiguous = _decimal_cells(values)
+        ambiguous &= grouping is None or name in grouping
         if comma and point:
             raise error(
                 f"{where}: column {name!r} mixes decimal commas (e.g. {comma!r}) and decimal "

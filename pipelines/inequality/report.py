@@ -288,7 +288,7 @@ def run_inequality(
             f"the table; columns found: {found}"
         )
     notes: list[str] = []
-    decimal = _decimal_mark(table, [outcome, income, population])
+    decimal = _decimal_mark(table, [outcome, income, population], [income, population])
     h, note = _numeric_column(table[outcome], outcome, decimal)
     notes.extend(note)
     y, note = _numeric_column(table[income], income, decimal)
@@ -525,15 +525,17 @@ def _is_number_dtype(column: pd.Series) -> bool:
     return pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column)
 
 
-def _decimal_mark(table: pd.DataFrame, names: list[str | None]) -> str:
+def _decimal_mark(table: pd.DataFrame, names: list[str | None], grouping: list[str | None]) -> str:
     """Return the decimal mark of the text columns among ``names`` (census table_decimal).
 
-    Columns that disagree, or commas that may be thousands separators (``19,300`` in every
-    cell, no column showing a decimal comma), raise an InequalityError: read as decimal
-    commas they would make an income 1000 times too small.
+    Columns that disagree, or commas that may be thousands separators in the columns of
+    ``grouping`` (incomes, populations: ``19,300`` in every cell, no column showing a
+    decimal comma), raise an InequalityError: read as decimal commas they would make an
+    income 1000 times too small. An outcome's ``31,071`` (°C) is a decimal comma.
     """
     text = {n: table[n] for n in names if n is not None and not _is_number_dtype(table[n])}
-    return table_decimal(text, "the table", error=InequalityError)
+    thousands = [n for n in grouping if n is not None]
+    return table_decimal(text, "the table", error=InequalityError, grouping=thousands)
 
 
 def _numeric_column(

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 import sqlite3
 from pathlib import Path
@@ -1599,21 +1600,22 @@ def test_missing_stratum_column_is_said(demo_run, demo_folder):
     assert notes == ["inequality.stratum: no per-IRIS column 'no_such_column'; no strata"]
 
 
-def test_a_filosofi_table_of_former_communes_names_them(demo_folder, tmp_path):
-    """Two IRIS of the demo's commune coded in the table under another commune of the same
-    département (31999, as a table older than a commune nouvelle would): the run's IRIS stay
-    unmatched, the communes filter leaves those rows out, and the warning names 31999."""
+def test_a_filosofi_table_of_former_communes_is_logged(demo_folder, tmp_path, caplog):
+    """The demo's IRIS (commune 31555) against a table whose rows are all under another
+    commune of the département (31999, as a table older than a commune nouvelle with a new
+    code would be): the IRIS stay unmatched, said with the millésime hint, and the run
+    hands the communes the filter left out to the join, which logs them (``ilots -v``)."""
     text = (demo_folder / "census" / "filosofi.csv").read_text().splitlines()
-    header, rows = text[0], text[1:]
-    moved = [f"31999{row[5:]}" for row in rows[:2]]
-    (tmp_path / "filosofi.csv").write_text("\n".join([header, *moved, *rows[2:]]) + "\n")
+    moved = [f"31999{row[5:]}" for row in text[1:]]
+    (tmp_path / "filosofi.csv").write_text("\n".join([text[0], *moved]) + "\n")
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"census.filosofi": str(tmp_path / "filosofi.csv"), "outputs.report": False,
          "inequality.outcomes": ["lst_mean_k"]},
     )  # fmt: skip
-    result = run(config, out=tmp_path / "run")
-    unmatched = result.zones["iris"]["disp_med"].isna().sum()
-    assert unmatched >= 2
-    named = [w for w in result.warnings if "31999" in w]
-    assert named and any("commune" in w for w in named), result.warnings
+    with caplog.at_level(logging.INFO, logger="pipelines.census.joins"):
+        result = run(config, out=tmp_path / "run")
+    assert result.zones["iris"]["disp_med"].isna().all()
+    assert any("millésime matches the table's year" in w for w in result.warnings)
+    [logged] = [r.getMessage() for r in caplog.records if "has no row of" in r.getMessage()]
+    assert "commune(s) '31555'" in logged and "'31999'" in logged

@@ -200,6 +200,17 @@ def test_three_decimals_take_the_decimal_comma_of_another_column(tmp_path):
     np.testing.assert_array_equal(table["disp_s80s20"], [3.4, 2.125])
 
 
+def test_three_decimals_in_a_rate_beside_integer_incomes_are_a_decimal_comma(tmp_path):
+    # A rate does not run in the thousands: 14,300 is 14.3 %, although the integer medians
+    # show no mark to settle it (refused before the rule was narrowed to income levels).
+    path = write(tmp_path, "IRIS;DISP_TP6021;DISP_MED21\n751010101;14,300;21340\n"
+                 "751010102;9,125;19300\n")  # fmt: skip
+    table, meta, _ = call_quiet(read_filosofi, path)[0]
+    assert meta.decimal == ","
+    np.testing.assert_array_equal(table["disp_tp60"], [14.3, 9.125])
+    np.testing.assert_array_equal(table["disp_med"], [21340.0, 19300.0])
+
+
 def test_spaces_as_thousands_separators_make_the_comma_decimal(tmp_path):
     path = write(tmp_path, "IRIS;DISP_MED21\n751010101;19 300,500\n751010102;17 530,250\n")
     table, meta, warns = call_quiet(read_filosofi, path)[0]
@@ -234,7 +245,10 @@ def test_income_levels_in_thousands_of_euros_are_warned(tmp_path):
         ("disp_med", [200_000.0], False),
         ("disp_d9", [200_001.0], True),
         ("disp_q2", [19.3], True),  # the hackaviz median
-        ("DEC_Q121", [12.0], True),
+        ("DEC_Q121", [12.0], False),  # declared Q1, D1-D3: near 0 in the poorest areas
+        ("decuc_d1", [0.0, 0.0, 410.0], False),  # the real hackaviz QPV first deciles
+        ("DEC_Q321", [12.0], True),
+        ("dec_d1", [5e5], True),  # their high end is checked
         ("decuc_q2", [np.nan, 19.3], True),
         ("DISP_TP6021", [12.5], False),  # a rate
         ("disp_gi", [0.25], False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import geopandas as gpd
 import numpy as np
@@ -49,30 +50,43 @@ def test_unmatched_iris_codes_point_at_the_millesime():
     assert len(report.warnings) == 2 and not any("millésime" in w for w in report.warnings)
 
 
-def test_a_commune_nouvelle_left_out_of_the_table_is_named(tmp_path):
-    # The IRIS layer is of 2024: Seynod (74268) merged into Annecy (74010) in 2021 and its
-    # IRIS are 74010xxxx. The Filosofi 2016 table still has 742680101 and 742680102.
+def test_a_commune_nouvelle_left_out_of_the_table_is_logged(tmp_path, caplog):
+    # The IRIS layer is of a later millésime: Seynod (74268) and Cran-Gevrier (74093) merged
+    # into a commune nouvelle, here given the new code 74999, whose IRIS are 74999xxxx. The
+    # older Filosofi table has no row of 74999 but has 742680101, 742680102, 740930101.
     table = tmp_path / "filo2016.csv"
     table.write_text("IRIS;DISP_MED16\n740100101;21000\n742680101;22000\n742680102;23000\n"
-                     "740110101;20000\n690010101;19000\n")  # fmt: skip
-    iris = pd.DataFrame({"code_iris": ["740100101", "740100201", "740100202"]})
+                     "740930101;20000\n690010101;19000\n")  # fmt: skip
+    iris = pd.DataFrame({"code_iris": ["740100101", "749990101", "749990102"]})
     filo, meta, _ = read_filosofi(table, communes=set(iris["code_iris"].str[:5]))
-    assert meta.outside_communes == ("74011", "74268")
-    (joined, report), warns = call_quiet(
-        join_tables, iris, filo, outside_communes=meta.outside_communes
-    )
+    assert meta.outside_communes == ("74093", "74268")
+    with caplog.at_level(logging.INFO, logger="pipelines.census.joins"):
+        (joined, report), warns = call_quiet(
+            join_tables, iris, filo, outside_communes=meta.outside_communes
+        )
     assert joined["disp_med"].tolist()[0] == 21000.0 and report.unmatched_left == 2
-    assert len(warns) == 2 and "2 left codes have no match" in warns[0]
-    assert "2 IRIS of the left table stay unmatched" in warns[1]
-    assert "2 communes of their départements" in warns[1] and "'74011', '74268'" in warns[1]
-    assert "use the IRIS layer of the table's year" in warns[1]
-    assert [w.code for w in report.warnings] == ["unmatched_codes"] * 2
-    # A commune of another département, or one the left table has, is not named.
-    (_, report), _ = call_quiet(join_tables, iris, filo, outside_communes=("69001", "74010"))
-    assert len(report.warnings) == 1
-    # Every IRIS matched: nothing to say.
-    (_, report), _ = call_quiet(join_tables, iris[:1], filo, outside_communes=meta.outside_communes)
-    assert report.warnings == ()
+    # One warning, with the millésime hint; the former communes in an info log (ilots -v):
+    # with a national table, neighbours look the same (next test).
+    assert len(warns) == 1 and "2 left codes have no match" in warns[0]
+    assert "millésime matches the table's year" in warns[0]
+    [logged] = [r.getMessage() for r in caplog.records if "has no row of" in r.getMessage()]
+    assert "commune(s) '74999'" in logged and "'74093', '74268'" in logged
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="pipelines.census.joins"):
+        call_quiet(join_tables, iris, filo, outside_communes=("69001",))  # another département
+    assert not [r for r in caplog.records if "has no row of" in r.getMessage()]
+
+
+def test_neighbours_of_a_national_table_are_not_taken_for_former_communes():
+    """The real case a review found (Lyon's IRIS, the national Filosofi): IRIS unmatched
+    in a commune the table has rows of (an IRIS Filosofi withholds), or the one IRIS of a
+    small commune (…0000, never in Filosofi), while the communes filter left out the rest
+    of the département: no commune nouvelle to name, only the millésime hint."""
+    table = pd.DataFrame({"code_iris": ["693810101", "693810102"], "disp_med": [1.0, 2.0]})
+    iris = pd.DataFrame({"code_iris": ["693810101", "693810102", "693810103", "690270000"]})
+    (_, report), _ = call_quiet(join_tables, iris, table, outside_communes=("69027", "69243"))
+    assert len(report.warnings) == 1 and "millésime" in report.warnings[0]
+    assert report.unmatched_left == 2
 
 
 def test_qpv_codes_of_two_generations_are_named():

@@ -201,6 +201,17 @@ def test_thousands_separators_are_never_read_as_decimal_commas():
     assert any("'DISP_MED21' has a median of 21.1," in note for note in report.notes)
 
 
+def test_an_outcome_to_three_decimals_keeps_its_decimal_comma():
+    """A temperature in °C to 3 decimals (``31,071``) beside integer incomes: its commas are
+    decimal commas (an outcome does not run in the thousands), as before the check."""
+    lst = [f"{v:.3f}".replace(".", ",") for v in LST_C]
+    assert all(len(cell.split(",")[1]) == 3 for cell in lst)
+    table = pd.DataFrame({"lst": lst, "DISP_MED21": ["19300", "17530", "21100", "25400", "30050"]})
+    report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
+    assert report.n_used == 5
+    assert any("read with a decimal comma" in note for note in report.notes)
+
+
 def test_income_levels_out_of_range_get_a_note():
     table = pd.DataFrame({"lst": LST_C, "DISP_MED21": [19.3, 17.53, 21.1, 25.4, 30.05]})
     report = run_inequality(table, outcome="lst", income="DISP_MED21", bootstrap=0)
