@@ -1047,9 +1047,11 @@ class InequalityConfig(_Model):
     )
     stratum: str | None = Field(
         "insee_com",
-        description="Column to stratify the QPV permutation test by (science.md §7.6); in a "
-        "commune code column the arrondissements of Paris, Lyon and Marseille count as their "
-        "city (75056, 69123, 13055). Default 'insee_com'; null: no strata.",
+        description="Column to stratify the QPV gap and its permutation test by (science.md "
+        "§7.6): each QPV IRIS is compared with the other IRIS of its stratum, and the labels "
+        "are permuted within strata; in a commune code column the arrondissements of Paris, "
+        "Lyon and Marseille count as their city (75056, 69123, 13055). Default 'insee_com'; "
+        "null: no strata (the difference of the overall means).",
     )
     contiguity: Literal["queen", "rook", "knn"] = Field(
         "queen", description="Spatial weights of Moran's I. Default 'queen'."

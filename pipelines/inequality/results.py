@@ -188,6 +188,12 @@ class GroupDifferenceResult(MetricResult):
         Relabelings evaluated (all of them when exact, else the Monte Carlo draws B).
     n_strata
         Number of strata the labels were permuted within (1 when unstratified).
+    n_strata_compared
+        Strata with zones on both sides, whose gaps make ``value`` (their λ-weighted mean).
+    pooled_difference
+        ``mean_in − mean_out``, the difference of the overall means: ``value`` itself with one
+        stratum; with several, a description that mixes the group effect with where the
+        group's zones are (untested).
     confidence
         Level of the bootstrap interval ``ci_low``/``ci_high`` (NaN bounds when not run).
     """
@@ -204,6 +210,8 @@ class GroupDifferenceResult(MetricResult):
     relabelings: int = 0
     n_strata: int = 1
     confidence: float = 0.95
+    n_strata_compared: int = 1
+    pooled_difference: float = _NAN
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,13 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     confidence = metric.get("confidence", 0.95)
     # Monte Carlo relabelings bound the p-value below (an exact test's is exact).
     relabelings = None if metric.get("exact") else metric.get("relabelings")
+    within = int(metric.get("n_strata_compared") or 1) > 1  # several strata compared
+    stratum = _stratum_word(inequality, m)
     common = {
         "n_in": m.integer(metric.get("n_in")),
         "n_out": m.integer(metric.get("n_out")),
         "p": m.p_clause(metric.get("p_value"), relabelings),
+        "rest": m("qpv_rest_stratum", stratum=stratum) if within else m("qpv_rest_area"),
     }
     value = float(metric["value"])
     unclear = _includes_zero(metric.get("ci_low"), metric.get("ci_high"))
@@ -134,12 +137,29 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
         )
     weighted = (inequality or {}).get("population") is not None
     notes = [m("qpv_gap_basis" if weighted else "qpv_gap_basis_unweighted", label=label)]
+    if within:
+        pooled = metric.get("pooled_difference")
+        notes.append(
+            m("qpv_gap_within", stratum=stratum, n=m.integer(metric.get("n_strata_compared")),
+              pooled=m.number(pooled, signed=True) if is_number(pooled) else "–")
+        )  # fmt: skip
     if unclear and not said:
         notes.append(m("ci_includes_zero"))
     n_in = metric.get("n_in")
     if is_number(n_in) and n_in < FEW_QPV_IRIS:
         notes.append(m("qpv_few_zones", n_in=m.integer(n_in)))
     return Headline("qpv_gap", text, tuple(notes))
+
+
+def _stratum_word(inequality: Mapping[str, Any] | None, m: Messages) -> str:
+    """Name the QPV test's strata: "commune" for a commune code column, else the column."""
+    from pipelines.census.fields import IRIS_COMMUNE
+
+    column = str((inequality or {}).get("stratum") or "")
+    communes = {name.lower() for name in IRIS_COMMUNE}
+    return (
+        m("stratum_commune") if column.lower() in communes else m("stratum_column", column=column)
+    )
 
 
 def decile_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:

@@ -179,17 +179,17 @@ _TABLE: dict[str, tuple[str, str]] = {
     "qpv_hotter": ("plus chauds", "hotter"),
     "qpv_cooler": ("moins chauds", "cooler"),
     "qpv_gap": (
-        "Les QPV sont en moyenne {value} K {direction} que le reste de la zone étudiée "
+        "Les QPV sont en moyenne {value} K {direction} que {rest} "
         "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "QPV are on average {value} K {direction} than the rest of the study area "
+        "QPV are on average {value} K {direction} than {rest} "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_unclear": (
-        "Dans ces données, les QPV sont en moyenne {value} K {direction} que le reste de "
-        "la zone étudiée, mais l'écart n'est pas établi : son intervalle de confiance contient "
+        "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
+        "l'écart n'est pas établi : son intervalle de confiance contient "
         "0 ({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "In these data QPV are on average {value} K {direction} than the rest of the study "
-        "area, but the gap is not established: its confidence interval includes 0 ({ci}; "
+        "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
+        "not established: its confidence interval includes 0 ({ci}; "
         "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_few_zones": (
@@ -199,15 +199,15 @@ _TABLE: dict[str, tuple[str, str]] = {
         "zones.",
     ),
     "qpv_gap_same": (
-        "Les QPV ne sont en moyenne ni plus ni moins chauds que le reste de la zone étudiée "
+        "Les QPV ne sont en moyenne ni plus ni moins chauds que {rest} "
         "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "QPV are on average neither hotter nor cooler than the rest of the study area "
+        "QPV are on average neither hotter nor cooler than {rest} "
         "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_generic": (
-        "Écart moyen QPV − reste de la zone étudiée pour {label} : {value} "
+        "Écart moyen entre les QPV et {rest} pour {label} : {value} "
         "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "Mean QPV − rest gap in {label}: {value} "
+        "Mean gap between QPV and {rest} in {label}: {value} "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_gap_basis": (
@@ -221,6 +221,24 @@ _TABLE: dict[str, tuple[str, str]] = {
         "permutation ; l'intervalle réunit les écarts que ce test ne rejette pas.",
         "Gap in {label}, unweighted means of the IRIS (no population), permutation test; the "
         "interval holds the gaps that test does not reject.",
+    ),
+    "qpv_rest_area": ("le reste de la zone étudiée", "the rest of the study area"),
+    "qpv_rest_stratum": (
+        "les autres IRIS de leur {stratum}",
+        "the other IRIS of their {stratum}",
+    ),
+    "stratum_commune": ("commune", "commune"),
+    "stratum_column": ("strate « {column} »", "stratum '{column}'"),
+    "qpv_gap_within": (
+        "Écart calculé strate par strate ({stratum}) : chaque IRIS en QPV est comparé aux "
+        "autres IRIS de la sienne, dans les {n} qui ont les deux, et les écarts sont moyennés "
+        "(poids W_QPV·W_autres/W) ; le test permute les étiquettes dans chaque strate. "
+        "L'écart des moyennes d'ensemble, {pooled} K, mêle l'effet des QPV à leur "
+        "localisation.",
+        "Gap computed stratum by stratum ({stratum}): each QPV IRIS is compared with the other "
+        "IRIS of its own, in the {n} that have both, and the gaps are averaged (weights "
+        "W_QPV·W_other/W); the test permutes the labels within each stratum. The gap of the "
+        "overall means, {pooled} K, mixes the QPV effect with where the QPV are.",
     ),
     "ci_includes_zero": (
         "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",

@@ -24,14 +24,28 @@ def test_p1_exact_enumeration():
 
 
 def _brute_force(values, group, strata, weights):
-    """p-values by enumerating every labelling with the stratum counts of ``group``."""
+    """p-values by enumerating every labelling with the stratum counts of ``group``.
+
+    The statistic, written out here: in each stratum with zones on both sides the weighted
+    mean inside minus outside, averaged over those strata with weights W_in·W_out/W (the
+    observed labelling's weights: Mantel–Haenszel's); with one stratum, the difference of
+    means.
+    """
     n, k = len(values), int(group.sum())
     target = {s: int(group[strata == s].sum()) for s in np.unique(strata)}
+    compared = [s for s in np.unique(strata) if 0 < target[s] < int((strata == s).sum())]
+    lam = {}
+    for s in compared:
+        w_in, w_out = weights[(strata == s) & group].sum(), weights[(strata == s) & ~group].sum()
+        lam[s] = w_in * w_out / (w_in + w_out)
 
     def delta(labels):
-        return np.average(values[labels], weights=weights[labels]) - np.average(
-            values[~labels], weights=weights[~labels]
-        )
+        gaps = [
+            np.average(values[(strata == s) & labels], weights=weights[(strata == s) & labels])
+            - np.average(values[(strata == s) & ~labels], weights=weights[(strata == s) & ~labels])
+            for s in compared
+        ]
+        return np.average(gaps, weights=[lam[s] for s in compared])
 
     observed = delta(group)
     deltas = []
@@ -56,6 +70,12 @@ def test_stratified_weighted_exact_matches_brute_force():
     observed, p_two, p_greater, count = _brute_force(P1_VALUES, P1_GROUP, strata, weights)
     result = group_difference(P1_VALUES, P1_GROUP, weights=weights, stratum=strata)
     assert result.value == pytest.approx(observed, abs=1e-12)
+    pooled = np.average(P1_VALUES[P1_GROUP], weights=weights[P1_GROUP]) - np.average(
+        P1_VALUES[~P1_GROUP], weights=weights[~P1_GROUP]
+    )
+    assert result.pooled_difference == pytest.approx(pooled, abs=1e-12)
+    assert result.value != pytest.approx(pooled, abs=1e-3)  # two strata: not the same
+    assert result.n_strata_compared == 2
     assert result.relabelings == count == 24  # C(4, 2) · C(4, 1)
     assert result.p_two_sided == pytest.approx(p_two)
     assert result.p_greater == pytest.approx(p_greater)
@@ -84,7 +104,7 @@ def test_monte_carlo_agrees_with_exact_and_is_seeded():
 def test_monte_carlo_respects_strata():
     # All the group zones are in stratum 1 and the outcome differs only between strata, so
     # within-stratum relabelings match the observed gap: the stratified p stays large.
-    values = np.r_[np.full(10, 30.0), np.full(10, 35.0)] + np.linspace(0, 0.1, 20)
+    values = np.r_[np.full(10, 30.0), np.full(10, 35.0)] + np.tile([0.05, -0.05], 10)
     group = np.zeros(20, bool)
     group[10:18] = True
     strata = np.repeat([0, 1], 10)
@@ -161,3 +181,33 @@ def test_bad_groups(group, message):
 def test_bad_alternative():
     with pytest.raises(InequalityError, match="alternative"):
         group_difference(P1_VALUES, P1_GROUP, alternative="bigger")
+
+
+def _five_communes(effect: float, seed: int = 3):
+    """Five communes 2 K apart, the hotter with more QPV IRIS, QPV ``effect`` K off the
+    other IRIS of their own commune (the case a review found the pooled gap reversed in)."""
+    rng = np.random.default_rng(seed)
+    values, group, strata = [], [], []
+    for c, (base, n_qpv) in enumerate([(28, 1), (30, 2), (32, 3), (34, 4), (36, 5)]):
+        labels = np.r_[np.ones(n_qpv, bool), np.zeros(8, bool)]
+        values.append(base + effect * labels + rng.normal(0, 0.3, len(labels)))
+        group.append(labels)
+        strata.append(np.full(len(labels), c))
+    return np.concatenate(values), np.concatenate(group), np.concatenate(strata)
+
+
+def test_a_within_commune_effect_is_recovered_where_the_pooled_gap_reverses_it():
+    values, group, strata = _five_communes(effect=-1.0)
+    result = group_difference(values, group, stratum=strata, exact_limit=0, seed=0)
+    # The overall means mix in that QPV sit in the hotter communes: the pooled gap is > 0.
+    assert result.pooled_difference > 0.5
+    assert result.value == pytest.approx(-1.0, abs=0.25)  # the planted within-commune effect
+    assert result.ci_low < -1.0 < result.ci_high and result.ci_high < 0
+    assert result.p_two_sided < 0.01 and result.p_less < 0.01 and result.p_greater > 0.99
+    assert result.n_strata_compared == 5
+    # No effect: the estimate is near 0 and the two-sided test does not reject (before,
+    # the pooled gap's two-sided p was the one-sided p of a shifted null).
+    values, group, strata = _five_communes(effect=0.0)
+    null = group_difference(values, group, stratum=strata, exact_limit=0, seed=0)
+    assert abs(null.value) < 0.3 and null.p_two_sided > 0.05
+    assert null.ci_low < 0 < null.ci_high

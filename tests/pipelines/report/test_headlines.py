@@ -41,6 +41,31 @@ def _ineq(value, low, high, outcome="lst_anomaly_mean_k", p=0.0123):
     }
 
 
+def test_a_gap_within_several_communes_says_so():
+    """Several communes compared: the sentence compares the QPV with the other IRIS of their
+    commune, and a note gives the basis and the (confounded) gap of the overall means."""
+    ineq = _ineq(-1.02, -1.4, -0.6)
+    ineq["stratum"] = "insee_com"
+    ineq["group_difference"].update(n_strata_compared=5, pooled_difference=0.9123)
+    h = qpv_gap_headline(ineq, FR)
+    assert _plain(h.text).startswith(
+        "Les QPV sont en moyenne 1,02 K moins chauds que les autres IRIS de leur commune ("
+    )
+    [note] = [_plain(n) for n in h.notes if n.startswith("Écart calculé")]
+    assert "(commune)" in note and "dans les 5 qui ont les deux" in note and "+0,91 K" in note
+    en = qpv_gap_headline(ineq, EN)
+    assert en.text.startswith(
+        "QPV are on average 1.02 K cooler than the other IRIS of their commune"
+    )
+    ineq["stratum"] = "uu2020"
+    assert "the other IRIS of their stratum 'uu2020'" in qpv_gap_headline(ineq, EN).text
+    # One stratum (the demo's one commune): the study area, and no such note.
+    ineq["group_difference"]["n_strata_compared"] = 1
+    one = qpv_gap_headline(ineq, EN)
+    assert "than the rest of the study area" in one.text
+    assert not any("stratum by stratum" in n for n in one.notes)
+
+
 def test_qpv_hotter():
     h = qpv_gap_headline(_ineq(1.4306977, 0.512, 3.9128), FR)
     assert _plain(h.text) == (
