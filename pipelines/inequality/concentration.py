@@ -43,7 +43,7 @@ from pipelines.inequality.ranks import cumulative_midpoints, tie_groups
 from pipelines.inequality.results import ConcentrationResult
 from tiles.errors import InequalityError
 
-__all__ = ["Kind", "concentration_index", "gini"]
+__all__ = ["Kind", "concentration_index", "gini", "not_computed"]
 
 Kind = Literal["standard", "generalized", "erreygers"]
 _KINDS = ("standard", "generalized", "erreygers")
@@ -209,6 +209,41 @@ def concentration_index(
         confidence=confidence,
         ci_method=ci_method,
         bounds=bounds,
+    )
+
+
+def not_computed(
+    kind: Kind, reason: str, *, n: int, weighted: bool, confidence: float = 0.95
+) -> ConcentrationResult:
+    """Concentration index of ``kind`` that was not computed: NaN values and ``reason`` as note.
+
+    Parameters
+    ----------
+    kind
+        ``"standard"``, ``"generalized"`` or ``"erreygers"``.
+    reason
+        Why, for the reader (the result's only note).
+    n
+        Zones the index would have rested on.
+    weighted
+        Whether it would have been population-weighted.
+    confidence
+        Level its interval would have had.
+
+    Returns
+    -------
+    ConcentrationResult
+        ``value``, ``se``, ``ci_low``, ``ci_high`` and ``mean`` NaN.
+    """
+    return ConcentrationResult(
+        metric=_METRIC[kind],
+        value=float("nan"),
+        n=n,
+        method="not computed",
+        notes=(reason,),
+        kind=kind,
+        weighted=weighted,
+        confidence=confidence,
     )
 
 

@@ -1,8 +1,9 @@
 """Run every inequality statistic on one table of zones → :class:`InequalityReport`.
 
 The report is what ``inequality.json`` / ``inequality.csv`` of a run folder hold: the standard
-and generalized concentration indices (and Erreygers' when the outcome has bounds), exposure by
-income decile with the D1 − D10 gap, Pearson and Spearman correlations of outcome and income,
+concentration index (not for temperatures, whose origin is arbitrary: NaN with a note), the
+generalized one (and Erreygers' when the outcome has bounds), exposure by income decile with
+the D1 − D10 gap, Pearson and Spearman correlations of outcome and income,
 the group (QPV) difference with its permutation p-value, and Moran's I of the outcome and of
 the OLS residuals on income when geometries are given. Each number comes with its uncertainty,
 the n it rests on and notes; when zones are spatially autocorrelated, the intervals that assume
@@ -25,7 +26,7 @@ from pipelines.census.fields import IRIS_COMMUNE
 from pipelines.census.filosofi import implausible_income
 from pipelines.census.tables import table_decimal
 from pipelines.inequality._inputs import is_constant
-from pipelines.inequality.concentration import concentration_index
+from pipelines.inequality.concentration import Kind, concentration_index, not_computed
 from pipelines.inequality.correlation import correlation
 from pipelines.inequality.deciles import exposure_by_decile
 from pipelines.inequality.groups import group_difference
@@ -43,7 +44,7 @@ from pipelines.inequality.spatial import morans_i, residual_morans_i, spatial_no
 from pipelines.inequality.weights import as_spatial_weights
 from tiles.errors import InequalityError
 
-__all__ = ["InequalityReport", "run_inequality"]
+__all__ = ["InequalityReport", "is_temperature", "run_inequality"]
 
 NOT_CAUSAL = (
     "the cross-sectional association of outcome and income is not causal "
@@ -54,6 +55,20 @@ _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 _CITY = {code: city for city, codes in MUNICIPAL_ARRONDISSEMENTS.items() for code in codes}
 #: Names of commune code columns (any case), whose arrondissements become their city.
 _COMMUNE_COLUMNS = frozenset(name.lower() for name in IRIS_COMMUNE)
+
+
+def is_temperature(column: str) -> bool:
+    """Whether a zone-table column holds a temperature in kelvin (its name ends in ``_k``)."""
+    return column.endswith("_k")
+
+
+def _interval_note(outcome: str) -> str:
+    """Say why the standard C of an interval-scale outcome is not computed, and what to read."""
+    return (
+        f"standard C not computed: {outcome} is on an interval scale (a temperature), so "
+        "C = 2·cov(h, r)/μ depends on its origin (°C or K; for ΔT, the rural reference) "
+        "(science.md §7.1); read generalized_concentration_index (GC, in the outcome's unit)"
+    )
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,9 @@ class InequalityReport:
         Residents of the rows with a population, and of the rows used (science.md §8.3:
         say how many residents the dropped zones hold); ``None`` without a population.
     concentration_index, generalized_concentration_index
-        Standard C and generalized GC (population-weighted when a population is given).
+        Standard C and generalized GC (population-weighted when a population is given). An
+        index that is not computed (the standard C of a temperature, a zero mean) has NaN
+        values and a note saying why.
     erreygers_index
         Erreygers E when ``bounds`` were given, else ``None``.
     deciles
@@ -215,6 +232,7 @@ def run_inequality(
     stratum: str | None = None,
     geometry: str | Any | None = None,
     bounds: tuple[float, float] | None = None,
+    interval_scale: bool | None = None,
     contiguity: str = "queen",
     bootstrap: int = 999,
     permutations: int = 9999,
@@ -251,6 +269,11 @@ def run_inequality(
     bounds
         ``(a, b)`` range of a bounded outcome (e.g. ``(0, 1)`` for a green share): adds the
         Erreygers index.
+    interval_scale
+        Whether the outcome is on an interval scale (a temperature in °C or K, a ΔT), whose
+        origin is arbitrary: then the standard C, which depends on it, is not computed (its
+        result holds NaN and a note pointing to GC). ``None``: a temperature column of the
+        run (name ending in ``_k``, :func:`is_temperature`) is, any other is not.
     contiguity
         ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
     bootstrap
@@ -344,13 +367,21 @@ def run_inequality(
 
     streams = np.random.SeedSequence(seed).spawn(8)
     common = {"weights": w, "bootstrap": bootstrap, "confidence": confidence}
-    standard = concentration_index(h, y, kind="standard", seed=streams[0], **common)
-    generalized = concentration_index(h, y, kind="generalized", seed=streams[1], **common)
+    interval = is_temperature(outcome) if interval_scale is None else interval_scale
+    if interval:  # C depends on the origin: GC alone (science.md §7.1)
+        standard = not_computed(
+            "standard",
+            _interval_note(outcome),
+            n=n_used,
+            weighted=w is not None,
+            confidence=confidence,
+        )
+    else:
+        standard = _index_or_note(h, y, "standard", seed=streams[0], **common)
+    generalized = _index_or_note(h, y, "generalized", seed=streams[1], **common)
     erreygers = None
     if bounds is not None:
-        erreygers = concentration_index(
-            h, y, kind="erreygers", bounds=bounds, seed=streams[2], **common
-        )
+        erreygers = _index_or_note(h, y, "erreygers", bounds=bounds, seed=streams[2], **common)
     deciles = exposure_by_decile(
         h,
         y,
@@ -414,9 +445,9 @@ def run_inequality(
 
     caveat = spatial_note(moran) if moran is not None else None
     if caveat:
-        standard = standard.with_notes(caveat)
-        generalized = generalized.with_notes(caveat)
-        erreygers = erreygers.with_notes(caveat) if erreygers is not None else None
+        standard = _with_caveat(standard, caveat)
+        generalized = _with_caveat(generalized, caveat)
+        erreygers = _with_caveat(erreygers, caveat) if erreygers is not None else None
         deciles = DecileExposure(
             by=deciles.by,
             rows=deciles.rows,
@@ -451,6 +482,29 @@ def run_inequality(
         notes=tuple(notes),
         seed=seed,
     )
+
+
+def _index_or_note(h: np.ndarray, y: np.ndarray, kind: Kind, **options: Any) -> ConcentrationResult:
+    """Return the concentration index of ``kind``, or NaN with the reason when undefined.
+
+    A zero mean (standard C) or values outside the bounds (Erreygers) leave that index out,
+    not the outcome's other statistics.
+    """
+    try:
+        return concentration_index(h, y, kind=kind, **options)
+    except InequalityError as err:
+        return not_computed(
+            kind,
+            f"not computed: {err}",
+            n=len(h),
+            weighted=options.get("weights") is not None,
+            confidence=options.get("confidence", 0.95),
+        )
+
+
+def _with_caveat(result: ConcentrationResult, caveat: str) -> ConcentrationResult:
+    """Add the spatial caveat to ``result``, unless it was not computed (it has no interval)."""
+    return result.with_notes(caveat) if np.isfinite(result.value) else result
 
 
 def _strata(column: pd.Series) -> tuple[np.ndarray, int]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.inequality.report import is_temperature
 from pipelines.report.errors import ReportError
 from pipelines.report.messages import LANGUAGES, MESSAGES
 
@@ -53,11 +54,6 @@ def permutation_floor(permutations: Any) -> float | None:
     if not is_number(permutations) or float(permutations) < 1:
         return None
     return 1.0 / (float(permutations) + 1.0)
-
-
-def is_temperature(column: str) -> bool:
-    """Whether a zone-table column holds a temperature in kelvin (its name ends in ``_k``)."""
-    return column.endswith("_k")
 
 
 #: The fragments of the run's heat-island definitions (``heat_island.json``) in French;

@@ -312,6 +312,7 @@ def test_demo_concentration_index_is_negative(demo):
     out, _ = demo
     # Poorer IRIS are hotter (the income gradient and the QPV): heat concentrates among the
     # poor, so the concentration index of the LST anomaly over income ranks is negative.
+    # (The standard C of a temperature is not computed: it depends on the origin of ΔT.)
     result = json.loads((out / "outputs" / "inequality.json").read_text())
-    assert result["concentration_index"]["value"] < 0
+    assert result["concentration_index"]["value"] is None
     assert result["generalized_concentration_index"]["value"] < 0

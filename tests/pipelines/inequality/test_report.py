@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +20,7 @@ from pipelines.inequality import (
 from pipelines.inequality.results import CSV_COLUMNS
 from tiles.errors import IlotsError, InequalityError
 
-from ._vectors import C_CELSIUS, C_WEIGHTED, GC, INCOME, LST_C, POPULATION
+from ._vectors import C_CELSIUS, C_KELVIN, C_WEIGHTED, GC, INCOME, LST_C, POPULATION
 
 
 def city(n_side=8, seed=0):
@@ -57,6 +58,70 @@ def test_toy_table_reproduces_the_sheet():
     assert unweighted.deciles.by == "zones"
 
 
+def test_temperature_outcomes_have_no_standard_c():
+    # LST in K (science.md §9 C-3): GC = −1.36 in °C and in K; C differs with the origin
+    # (−0.0393 in °C, −0.0044 in K), so it is not published for a temperature.
+    table = pd.DataFrame({"lst_mean_k": LST_C + 273.15, "income": INCOME})
+    report = run_inequality(table, outcome="lst_mean_k", income="income", bootstrap=0)
+    standard = report.concentration_index
+    assert math.isnan(standard.value) and math.isnan(standard.se)
+    assert math.isnan(standard.ci_low) and math.isnan(standard.ci_high)
+    assert any("generalized_concentration_index" in note for note in standard.notes)
+    assert report.generalized_concentration_index.value == pytest.approx(GC, abs=1e-9)
+    payload = json.loads(report.to_json())
+    assert payload["concentration_index"]["value"] is None
+    assert payload["concentration_index"]["kind"] == "standard"  # the key stays for readers
+    row = pd.read_csv(io.StringIO(report.to_csv())).set_index("metric").loc["concentration_index"]
+    assert math.isnan(row["value"]) and "generalized_concentration_index" in row["notes"]
+
+
+def test_delta_t_shifted_by_its_reference_keeps_every_published_index():
+    # A different rural reference adds a constant to every ΔT: GC is invariant to it (analytic),
+    # the standard C was not (the audit: −0.29 → −0.21 for +1.3 K), so none is published.
+    delta_t = LST_C - 34.0
+    for shift in (0.0, 1.3):
+        table = pd.DataFrame({"lst_anomaly_mean_k": delta_t + shift, "income": INCOME})
+        report = run_inequality(table, outcome="lst_anomaly_mean_k", income="income", bootstrap=0)
+        assert math.isnan(report.concentration_index.value)
+        assert report.generalized_concentration_index.value == pytest.approx(GC, abs=1e-9)
+
+
+def test_interval_scale_can_be_set_either_way():
+    kelvin = pd.DataFrame({"lst_mean_k": LST_C + 273.15, "income": INCOME})
+    forced = run_inequality(
+        kelvin, outcome="lst_mean_k", income="income", interval_scale=False, bootstrap=0
+    )
+    assert forced.concentration_index.value == pytest.approx(C_KELVIN, abs=1e-9)  # C-3
+    celsius = pd.DataFrame({"lst": LST_C, "income": INCOME})
+    plain = run_inequality(celsius, outcome="lst", income="income", bootstrap=0)
+    assert plain.concentration_index.value == pytest.approx(C_CELSIUS, abs=1e-9)  # C-2
+    said = run_inequality(celsius, outcome="lst", income="income", interval_scale=True)
+    assert math.isnan(said.concentration_index.value)
+
+
+def test_a_zero_mean_leaves_out_the_standard_c_alone():
+    # Ten zones in income order, h = 4.5, 3.5, ..., −4.5: mean exactly 0, so C = 2·cov/μ is
+    # undefined. By hand: ranks (i + 0.5)/10, GC = 2·Σh_i·r_i/10 = 2·(−82.5/100) = −1.65;
+    # one zone per decile: D1 − D10 = 4.5 − (−4.5) = 9; the first three zones form the group:
+    # 3.5 − (−1.5) = 5, and of the C(10, 3) = 120 labellings only it and the last three
+    # reach |Δ| ≥ 5: p = 2/120.
+    table = pd.DataFrame(
+        {
+            "score": 4.5 - np.arange(10.0),
+            "income": 10000.0 + 1000 * np.arange(10),
+            "group": [1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+        }
+    )
+    report = run_inequality(table, outcome="score", income="income", group="group", bootstrap=0)
+    assert math.isnan(report.concentration_index.value)
+    assert any("mean is zero" in note for note in report.concentration_index.notes)
+    assert report.generalized_concentration_index.value == pytest.approx(-1.65, abs=1e-12)
+    assert report.deciles.gap.value == pytest.approx(9.0, abs=1e-12)
+    assert report.group_difference.value == pytest.approx(5.0, abs=1e-12)
+    assert report.group_difference.p_value == pytest.approx(2 / 120, abs=1e-12)
+    json.loads(report.to_json())  # strict JSON: the NaN index is written as null
+
+
 def test_full_report_json():
     frame = city()
     report = run_inequality(
@@ -75,7 +140,9 @@ def test_full_report_json():
     for key in ("concentration_index", "generalized_concentration_index"):
         assert {"value", "se", "ci_low", "ci_high", "n"} <= payload[key].keys()
         assert payload[key]["n"] == 62
-        assert payload[key]["ci_low"] < payload[key]["value"] < payload[key]["ci_high"]
+    gc = payload["generalized_concentration_index"]
+    assert gc["ci_low"] < gc["value"] < gc["ci_high"]
+    assert payload["concentration_index"]["value"] is None  # a temperature: GC only
     assert payload["n_rows"] == 64 and payload["n_used"] == 62
     assert any("2 of 64 rows dropped" in note for note in payload["notes"])
     assert any("'s'" in note and "non-numeric" in note for note in payload["notes"])

@@ -673,6 +673,20 @@ def _with_inequality(demo_run, tmp_path, edit):
     return run
 
 
+def test_an_older_inequality_json_with_a_standard_c_still_renders(demo_run, tmp_path, en_report):
+    # Runs before the standard C of temperatures was left out wrote a number there (the
+    # demo's −0.29); the report reads GC, so such a file gives the same key findings.
+    written = json.loads((demo_run / "inequality.json").read_text())
+    assert written["concentration_index"]["value"] is None
+
+    def older(ineq):
+        ineq["concentration_index"].update(value=-0.29, se=0.04, ci_low=-0.37, ci_high=-0.21)
+
+    run = _with_inequality(demo_run, tmp_path, older)
+    built = _built(run, build_report(run, lang="en"))
+    assert built.text("headlines") == en_report.text("headlines")
+
+
 def test_qpv_table_counts_the_iris_its_means_rest_on(demo_run, tmp_path):
     # Three IRIS lose their anomaly (one in QPV, two out): the table's counts and population
     # are those of the IRIS its means rest on, and the caption says how many are left out.
