@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.inequality._inputs import (
+    BOOTSTRAP,
     as_vector,
     check_weights,
     complete_rows,
@@ -42,7 +43,7 @@ def exposure_by_decile(
     population: npt.ArrayLike | None,
     *,
     by: Literal["population", "zones"] = "population",
-    bootstrap: int = 999,
+    bootstrap: int = BOOTSTRAP,
     confidence: float = 0.95,
     seed: Any = None,
 ) -> DecileExposure:
