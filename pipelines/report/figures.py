@@ -32,7 +32,7 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image
 
 from pipelines.outputs.styles import NO_VALUE_FILL, NO_VALUE_HATCH
-from pipelines.report.tables import GroupMeans, LineFit
+from pipelines.report.tables import GroupMeans, LineFit, group_flags
 from pipelines.report.text import Messages, is_number, is_temperature
 
 __all__ = [
@@ -511,10 +511,10 @@ def qpv_figure(
 ) -> Figure | None:
     """Box plots of the outcome for the zones in QPV and the others, points and means on top."""
     y = pd.to_numeric(zones[outcome], errors="coerce")
-    inside = zones[group].fillna(False).astype(bool)
+    known, inside = group_flags(zones[group])
     groups = [
-        (m("legend_in_qpv"), y[inside].dropna(), _QPV_COLOUR, True),
-        (m("legend_other"), y[~inside].dropna(), _OTHER_COLOUR, False),
+        (m("legend_in_qpv"), y[known & inside].dropna(), _QPV_COLOUR, True),
+        (m("legend_other"), y[known & ~inside].dropna(), _OTHER_COLOUR, False),
     ]
     if any(len(values) == 0 for _, values, _, _ in groups):
         return None

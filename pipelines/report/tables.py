@@ -20,6 +20,7 @@ __all__ = [
     "GroupMeans",
     "LineFit",
     "QualitySummary",
+    "group_flags",
     "group_means",
     "hottest_zones",
     "line_fit",
@@ -112,6 +113,15 @@ class GroupMeans:
     counted: str | None = None
 
 
+def group_flags(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return which zones have a group value, and which are in the group (missing: False).
+
+    A zone without a value is on neither side of a comparison, as in the QPV test
+    (:func:`pipelines.inequality.run_inequality`), not counted among the others.
+    """
+    return column.notna(), column.fillna(False).astype(bool)
+
+
 def group_means(
     zones: pd.DataFrame,
     columns: Sequence[str],
@@ -129,7 +139,9 @@ def group_means(
     columns
         Columns to average (those absent are skipped).
     group
-        Boolean column: ``True`` for zones in the group (e.g. IRIS classified QPV).
+        Boolean column: ``True`` for zones in the group (e.g. IRIS classified QPV). Zones
+        without a value are on neither side, as in the QPV test
+        (:func:`pipelines.inequality.run_inequality`).
     population
         Weight column; zones without a weight are left out of the weighted means. ``None`` or
         an absent column gives plain means.
@@ -145,7 +157,7 @@ def group_means(
     """
     present = tuple(c for c in columns if c in zones.columns)
     counted = count if count in present else (present[0] if present else None)
-    flag = zones[group].fillna(False).astype(bool)
+    known, flag = group_flags(zones[group])
     weighted = population is not None and population in zones.columns
     weights = (
         pd.to_numeric(zones[population], errors="coerce")
@@ -154,7 +166,7 @@ def group_means(
     )
     rows = {}
     for inside in (True, False):
-        part = flag == inside
+        part = known & (flag == inside)
         w = weights[part]
         row: dict[str, float] = {}
         for name in present:

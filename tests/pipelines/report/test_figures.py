@@ -151,6 +151,17 @@ def test_qpv_figure_marks_the_weighted_means():
     assert figures.qpv_figure(zones.assign(in_qpv=False), "lst_anomaly_mean_k", means, EN) is None
 
 
+def test_qpv_figure_leaves_out_zones_without_a_group_value():
+    # The zone of anomaly −0.5 has no in_qpv: in neither box (it was drawn among the others).
+    zones = _zones()
+    zones["in_qpv"] = pd.Series([None, False, False, True, True, True], dtype=object)
+    fig = figures.qpv_figure(zones, "lst_anomaly_mean_k", group_means(zones, []), EN)
+    (ax,) = fig.axes
+    points = [c.get_offsets() for c in ax.collections if c.get_offsets().shape[0] > 1]
+    drawn = sorted(np.round(np.concatenate(points)[:, 1], 9).tolist())
+    assert drawn == [1.25, 2.5, 3.0, 4.0]  # others 1.25, 2.5; QPV 4.0, 3.0 (and one NaN)
+
+
 def test_suhii_and_quality_figures():
     heat = {
         "composite": {"suhii_k": 2.6},

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.inequality import group_difference
 from pipelines.report.tables import (
     group_means,
     hottest_zones,
@@ -60,6 +61,21 @@ def test_group_means_population_weighted(zones):
     # Counted on another column: valid_frac has a value everywhere, e still has no weight.
     other = group_means(zones, ["t", "valid_frac"], population="population", count="valid_frac")
     assert other.table.loc[False, "n_zones"] == 4 and other.table.loc[False, "population"] == 1750
+
+
+def test_group_means_leave_out_zones_without_a_group_value(zones):
+    # b (33, 300) has no in_qpv: on neither side, as in the QPV test; it was counted "out".
+    zones["in_qpv"] = pd.Series([True, None, True, False, True, False, False], dtype=object)
+    means = group_means(zones, ["t"], group="in_qpv", population="population")
+    assert means.table.loc[True, "t"] == pytest.approx((31 * 100 + 35 * 200) / 300)
+    assert means.table.loc[False, "t"] == pytest.approx((35 * 400 + 38 * 1000) / 1400)
+    assert means.table.loc[False, "n_zones"] == 2  # d, f (g has no value)
+    assert means.table.loc[False, "population"] == 1400.0
+    assert means.table.loc[False, "n_left_out"] == 1  # g, not b
+    headline = group_difference(zones["t"], zones["in_qpv"], weights=zones["population"])
+    assert headline.n_out == 2  # the QPV gap's IRIS: the same ones
+    gap = means.table.loc[True, "t"] - means.table.loc[False, "t"]
+    assert headline.value == pytest.approx(gap, abs=1e-12)
 
 
 def test_group_means_unweighted_without_population(zones):
