@@ -136,7 +136,7 @@ def _write_atomically(files: dict[Path, str]) -> None:
     default=9999,
     show_default=True,
     help="Random relabelings of the --group test (and its interval) when exact enumeration "
-    "is too large.",
+    "is too large; 0: no test.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random draw.")
 @click.option(

@@ -80,7 +80,8 @@ def group_difference(
         Stratum label per zone (e.g. commune code); labels are permuted within strata only.
         Zones with a missing stratum are dropped.
     permutations
-        Monte Carlo relabelings B when exact enumeration is too large; 0 skips the test.
+        Monte Carlo relabelings B when exact enumeration is too large; 0 skips the test (no
+        p-value, no interval), however few the relabelings.
     alternative
         Which p-value goes to ``p_value`` (all three are in the result).
     exact_limit
@@ -152,19 +153,21 @@ def group_difference(
     exact = False
     relabelings = 0
     ci_low = ci_high = np.nan
+    tested = permutations > 0
     if not mixed:  # one labelling only: the overall means, a test without power
         delta = pooled
-        p = dict.fromkeys(_ALTERNATIVES, 1.0)
-        exact, relabelings, ci_low, ci_high = True, 1, -math.inf, math.inf
         notes.append(
             "no stratum has zones both inside and outside the group: the gap is the "
-            "difference of the overall means, with only one possible labelling (p = 1, no "
-            "interval)"
+            "difference of the overall means, with only one possible labelling"
+            + (" (p = 1, no interval)" if tested else "")
         )
+        if tested:
+            p = dict.fromkeys(_ALTERNATIVES, 1.0)
+            exact, relabelings, ci_low, ci_high = True, 1, -math.inf, math.inf
     else:
         lam = np.array([st.weight for st in mixed]) / sum(st.weight for st in mixed)
         delta = float(sum(share * st.observed for share, st in zip(lam, mixed, strict=True)))
-        if permutations > 0 or total_relabelings <= exact_limit:
+        if tested:
             if total_relabelings <= exact_limit:
                 base, slope = _enumerate(mixed, lam)
                 exact = True

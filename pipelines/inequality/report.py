@@ -281,7 +281,8 @@ def run_inequality(
         difference's interval inverts its permutation test); the default, 9,999, makes a
         bound's Monte Carlo error about 0.7 % of the interval's width.
     permutations
-        Monte Carlo relabelings of the group test when exact enumeration is too large.
+        Monte Carlo relabelings of the group test when exact enumeration is too large; 0: no
+        test (the difference without p-value or interval).
     moran_permutations
         Permutations of Moran's I.
     confidence

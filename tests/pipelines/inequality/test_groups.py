@@ -150,6 +150,18 @@ def test_interval_excludes_zero_exactly_when_the_test_rejects(seed):
     assert (result.ci_low > 0 or result.ci_high < 0) == (result.p_two_sided <= 0.05)
 
 
+@pytest.mark.parametrize("stratum", [None, [0, 0, 0, 1, 1, 1, 1, 1]])
+def test_zero_permutations_skip_the_test(stratum):
+    # P-1's 56 relabelings were enumerated even with permutations=0, documented as "no test";
+    # with strata (0: all in the group, 1: all out) the one labelling gave p = 1.
+    result = group_difference(P1_VALUES, P1_GROUP, stratum=stratum, permutations=0)
+    assert result.value == pytest.approx(41 / 15, abs=1e-12)  # the estimate stays
+    assert np.isnan([result.p_value, result.p_two_sided, result.p_greater, result.p_less]).all()
+    assert np.isnan([result.ci_low, result.ci_high]).all()
+    assert not result.exact and result.relabelings == 0
+    assert result.method.endswith("no test")
+
+
 def test_too_few_relabelings_leave_the_interval_unbounded():
     result = group_difference([30.0, 31.0, 29.5, 30.5, 34.0], [0, 0, 0, 0, 1])  # 5 labellings
     assert result.p_two_sided == pytest.approx(0.2)
