@@ -9,10 +9,11 @@ Moran's I = (n/S0)·Σ_iΣ_j w_ij z_i z_j / Σ z_i², z = x − x̄, S0 = Σ w_i
   the Cliff–Ord moments under normality. For OLS residuals the same moments are computed with
   the residual projector M = I − X(X'X)⁻¹X' (E[I] = (n/S0)·tr(MW)/(n − k)); they reduce to the
   plain ones when X is the intercept alone. Permuting residuals is only approximate, since
-  residuals are not exchangeable: prefer ``z_norm``/``p_norm`` for residuals.
+  residuals are not exchangeable: prefer ``z_norm``/``p_norm`` for residuals (Cliff & Ord
+  1981; Anselin 1988), as :func:`spatial_note` does.
 
-When p < 0.05 the result carries the note of :func:`spatial_note`: intervals that assume
-independent zones are optimistic.
+When p < 0.05 (``p_norm`` for residuals) the result carries the note of :func:`spatial_note`:
+intervals that assume independent zones are optimistic.
 """
 
 from __future__ import annotations
@@ -202,17 +203,25 @@ def getis_ord_gi_star(
 def spatial_note(result: MoranResult, alpha: float = ALPHA) -> str | None:
     """Return the caveat for other results when ``result`` shows autocorrelation, else None.
 
-    Uses the permutation p-value, or the normal one when no permutation was run. Only a
-    positive autocorrelation (neighbours alike) makes intervals that assume independence
-    optimistic; a negative one makes them conservative, and gets no caveat.
+    Moran's I of values uses the permutation p-value (the normal one when no permutation was
+    run); Moran's I of OLS residuals uses the normal p-value with the Cliff–Ord residual
+    moments, ``p_norm``: residuals are not exchangeable, so permuting them is not a valid test
+    (Cliff & Ord 1981; Anselin 1988). Only a positive autocorrelation (neighbours alike) makes
+    intervals that assume independence optimistic; a negative one makes them conservative,
+    and gets no caveat.
     """
-    p = result.p_value if np.isfinite(result.p_value) else result.p_norm
+    residual = result.metric.startswith("residual")
+    if residual:
+        p, name = result.p_norm, "p_norm"
+    elif np.isfinite(result.p_value):
+        p, name = result.p_value, "p"
+    else:
+        p, name = result.p_norm, "p_norm"
     if not (np.isfinite(p) and p < alpha and result.value > 0):
         return None
-    residual = result.metric.startswith("residual")
     what = "residual spatial autocorrelation" if residual else "spatial autocorrelation"
     return (
-        f"{what} (Moran's I = {result.value:.3f}, p = {p:.3g}): confidence intervals "
+        f"{what} (Moran's I = {result.value:.3f}, {name} = {p:.3g}): confidence intervals "
         "that assume independent zones are optimistic"
     )
 

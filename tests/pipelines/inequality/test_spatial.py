@@ -6,6 +6,7 @@ import pytest
 from shapely import box
 
 from pipelines.inequality import contiguity_weights, getis_ord_gi_star, morans_i, residual_morans_i
+from pipelines.inequality.results import MoranResult
 from pipelines.inequality.spatial import _cliff_ord_moments, spatial_note
 from tiles.errors import InequalityError
 
@@ -86,6 +87,21 @@ def test_permutation_inference_is_seeded_and_flags_autocorrelation():
     checker = morans_i(board["x"], board, contiguity="rook", permutations=499, seed=3)
     assert checker.value < 0 and checker.p_value < 0.05, (checker.value, checker.p_value)
     assert spatial_note(checker) is None
+
+
+def test_the_residual_caveat_rests_on_the_normal_p_value():
+    # Residuals are not exchangeable: for them the caveat reads p_norm (Cliff–Ord moments),
+    # for plain values the permutation p.
+    def moran(metric, p_value, p_norm):
+        return MoranResult(metric=metric, value=0.2, p_value=p_value, p_norm=p_norm)
+
+    assert spatial_note(moran("residual_morans_i", 0.001, 0.30)) is None
+    note = spatial_note(moran("residual_morans_i", 0.30, 0.004))
+    assert note is not None and "p_norm = 0.004" in note
+    assert note.startswith("residual spatial autocorrelation")
+    assert "p = 0.001" in spatial_note(moran("morans_i", 0.001, 0.30))
+    assert spatial_note(moran("morans_i", 0.30, 0.004)) is None
+    assert "p_norm = 0.004" in spatial_note(moran("morans_i", np.nan, 0.004))  # 0 permutations
 
 
 def _dense_cliff_ord(w, x):
