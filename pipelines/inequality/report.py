@@ -44,7 +44,7 @@ from pipelines.inequality.spatial import morans_i, residual_morans_i, spatial_no
 from pipelines.inequality.weights import as_spatial_weights
 from tiles.errors import InequalityError
 
-__all__ = ["InequalityReport", "is_temperature", "run_inequality"]
+__all__ = ["FEW_ZONES", "InequalityReport", "is_temperature", "run_inequality"]
 
 NOT_CAUSAL = (
     "the cross-sectional association of outcome and income is not causal "
@@ -55,6 +55,16 @@ _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 _CITY = {code: city for city, codes in MUNICIPAL_ARRONDISSEMENTS.items() for code in codes}
 #: Names of commune code columns (any case), whose arrondissements become their city.
 _COMMUNE_COLUMNS = frozenset(name.lower() for name in IRIS_COMMUNE)
+#: Below this many zones used, the bootstrap intervals of the concentration indices are said to
+#: be somewhat narrow. In simulation (a ΔT-like outcome falling with log income, population
+#: weights, B = 999, 3,000 draws each, ±0.4 points) the 95 % percentile intervals held the true
+#: GC 92 % of the time at 60 zones, 93 % at 100, 93.5-94 % at 200-400 and 96 % at 1,000.
+FEW_ZONES = 100
+_FEW_ZONES_NOTE = (
+    "{n} zones used, fewer than about 100: the bootstrap intervals of the concentration "
+    "indices are somewhat narrow (in simulation, 95 % intervals covered the true value ~92 % "
+    "of the time at 60 zones)"
+)
 
 
 def is_temperature(column: str) -> bool:
@@ -462,6 +472,8 @@ def run_inequality(
         correlations = tuple(
             result.with_notes(residual_caveat or caveat or "") for result in correlations
         )
+    if bootstrap > 0 and n_used < FEW_ZONES:
+        notes.append(_FEW_ZONES_NOTE.format(n=n_used))
     notes.append(NOT_CAUSAL)
     return InequalityReport(
         outcome=outcome,

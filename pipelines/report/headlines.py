@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.inequality.report import FEW_ZONES
 from pipelines.inequality.spatial import ALPHA
 from pipelines.report.messages import MESSAGES
 from pipelines.report.text import Messages, is_number, is_temperature
@@ -23,6 +24,7 @@ __all__ = [
     "concentration_headline",
     "correlation_headline",
     "decile_headline",
+    "few_iris_note",
     "hottest_headline",
     "method_notes",
     "model_sentences",
@@ -449,12 +451,31 @@ def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:
     return m(key, value=m.number(moran["value"], 3), p=m.p_clause(p, permutations))
 
 
+def few_iris_note(inequality: Mapping[str, Any] | None, m: Messages) -> str | None:
+    """Say that bootstrap intervals are somewhat narrow below about 100 IRIS, else ``None``.
+
+    Read from ``inequality.json``: the IRIS used (``n_used``, under
+    :data:`~pipelines.inequality.report.FEW_ZONES`) and the generalised index's interval
+    method (a bootstrap: the simulation behind the note is of bootstrap intervals).
+    """
+    n_used = (inequality or {}).get("n_used")
+    index = _metric(inequality, "generalized_concentration_index")
+    if not (is_number(n_used) and float(n_used) < FEW_ZONES and index is not None):
+        return None
+    if not str(index.get("ci_method") or "").startswith("bootstrap"):
+        return None
+    return m("method_ci_few_iris", n=m.integer(n_used))
+
+
 def method_notes(
     inequality: Mapping[str, Any] | None, m: Messages, *, synthetic: bool
 ) -> list[str]:
     """List the caveats every reader must see; quote Moran's I when the run computed it."""
     notes = [m("method_lst"), m("method_units"), m("method_anomaly"), m("method_zonal")]
     notes.append(moran_note(inequality, m))
+    few = few_iris_note(inequality, m)
+    if few:
+        notes.append(few)
     notes += [m("method_causal"), m("method_income")]
     if synthetic:
         notes.append(m("method_synthetic"))

@@ -877,6 +877,15 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The confidence intervals assume independent IRIS; with the usual spatial "
         "autocorrelation of neighbouring IRIS they are optimistic.",
     ),
+    "method_ci_few_iris": (
+        "Ces indicateurs reposent sur {n} IRIS, moins d'une centaine : les intervalles de "
+        "confiance bootstrap des indices de concentration y sont un peu trop étroits (en "
+        "simulation, un intervalle à 95 % contenait la vraie valeur dans environ 92 % des cas "
+        "avec 60 IRIS).",
+        "These statistics rest on {n} IRIS, fewer than about 100: the bootstrap confidence "
+        "intervals of the concentration indices are somewhat too narrow there (in simulation, "
+        "a 95% interval held the true value about 92% of the time with 60 IRIS).",
+    ),
     "method_causal": (
         "Le lien entre revenu et chaleur est une association, pas une causalité (densité, "
         "hauteur du bâti, distance au centre, eau et relief jouent aussi).",

@@ -123,6 +123,18 @@ def test_a_zero_mean_leaves_out_the_standard_c_alone():
     json.loads(report.to_json())  # strict JSON: the NaN index is written as null
 
 
+def test_fewer_than_100_zones_say_the_bootstrap_intervals_are_somewhat_narrow():
+    def report(n, bootstrap):
+        income = np.linspace(12000, 40000, n)
+        table = pd.DataFrame({"dt": np.sin(np.arange(n)) - income / 10000, "income": income})
+        return run_inequality(table, outcome="dt", income="income", bootstrap=bootstrap)
+
+    note = "99 zones used, fewer than about 100: the bootstrap intervals of the concentration"
+    assert any(n.startswith(note) and "~92 %" in n for n in report(99, 20).notes)
+    assert not any("fewer than about 100" in n for n in report(100, 20).notes)
+    assert not any("fewer than about 100" in n for n in report(99, 0).notes)  # normal intervals
+
+
 def test_full_report_json():
     frame = city()
     report = run_inequality(

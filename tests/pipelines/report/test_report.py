@@ -280,6 +280,12 @@ def test_synthetic_banner_and_method_notes(fr_report, en_report):
     assert "ilots demo city (synthetic)" in about and "0.1.0" in about
 
 
+def test_the_demo_s_62_iris_get_the_few_iris_note(fr_report, en_report):
+    assert json.loads((fr_report.run / "inequality.json").read_text())["n_used"] == 62
+    assert "Ces indicateurs reposent sur 62 IRIS, moins d'une centaine" in fr_report.text("method")
+    assert "These statistics rest on 62 IRIS, fewer than about 100" in en_report.text("method")
+
+
 def test_english_report_is_english(en_report, fr_report):
     assert '<html lang="en">' in en_report.html
     assert '<html lang="fr">' in fr_report.html
