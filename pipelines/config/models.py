@@ -1057,11 +1057,10 @@ class InequalityConfig(_Model):
         "queen", description="Spatial weights of Moran's I. Default 'queen'."
     )
     bootstrap: int = Field(
-        9999,
+        999,
         ge=0,
         description="Bootstrap resamples for the intervals of the concentration indices and the "
-        "D1-D10 gap (a bound's Monte Carlo error shrinks as 1/sqrt(B): at 999 the demo's D1-D10 "
-        "lower bound moved by 0.15 K from seed to seed, at 9999 by 0.06 K). Default 9999.",
+        "D1-D10 gap. Default 999.",
     )
     permutations: int = Field(
         9999,

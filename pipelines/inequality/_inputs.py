@@ -11,7 +11,6 @@ import numpy.typing as npt
 from tiles.errors import InequalityError
 
 __all__ = [
-    "BOOTSTRAP",
     "as_vector",
     "check_weights",
     "complete_rows",
@@ -20,12 +19,6 @@ __all__ = [
     "rng_from",
     "z_quantile",
 ]
-
-#: Default bootstrap resamples of the interval statistics. A percentile bound's Monte Carlo
-#: SD is about √(p(1 − p)/B)/f(q): 0.68/√B of the interval's width for a normal bootstrap
-#: distribution, 2 % at B = 999 (the demo's D1 − D10 lower bound moved by 0.15 K from seed to
-#: seed) and 0.7 % at 9,999 (0.06 K).
-BOOTSTRAP = 9999
 
 
 def as_vector(values: npt.ArrayLike, name: str) -> np.ndarray:

@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from pipelines.inequality._inputs import BOOTSTRAP
 from pipelines.inequality.report import run_inequality
 from pipelines.outputs._atomic import check_output
 from tiles.errors import IlotsError, LayerNotFoundError
@@ -126,7 +125,7 @@ def _write_atomically(files: dict[Path, str]) -> None:
 @click.option(
     "--bootstrap",
     type=click.IntRange(min=0),
-    default=BOOTSTRAP,
+    default=999,
     show_default=True,
     help="Bootstrap resamples for the intervals of the concentration indices and the D1-D10 gap.",
 )

@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.inequality._inputs import (
-    BOOTSTRAP,
     as_vector,
     check_weights,
     complete_rows,
@@ -43,7 +42,7 @@ def exposure_by_decile(
     population: npt.ArrayLike | None,
     *,
     by: Literal["population", "zones"] = "population",
-    bootstrap: int = BOOTSTRAP,
+    bootstrap: int = 999,
     confidence: float = 0.95,
     seed: Any = None,
 ) -> DecileExposure:

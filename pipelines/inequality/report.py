@@ -25,7 +25,7 @@ from pipelines.census.codes import MUNICIPAL_ARRONDISSEMENTS
 from pipelines.census.fields import IRIS_COMMUNE
 from pipelines.census.filosofi import implausible_income
 from pipelines.census.tables import table_decimal
-from pipelines.inequality._inputs import BOOTSTRAP, is_constant
+from pipelines.inequality._inputs import is_constant
 from pipelines.inequality.concentration import Kind, concentration_index, not_computed
 from pipelines.inequality.correlation import correlation
 from pipelines.inequality.deciles import exposure_by_decile
@@ -244,7 +244,7 @@ def run_inequality(
     bounds: tuple[float, float] | None = None,
     interval_scale: bool | None = None,
     contiguity: str = "queen",
-    bootstrap: int = BOOTSTRAP,
+    bootstrap: int = 999,
     permutations: int = 9999,
     moran_permutations: int = 999,
     confidence: float = 0.95,
@@ -288,8 +288,7 @@ def run_inequality(
         ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
     bootstrap
         Bootstrap resamples for the intervals of the indices and the decile gap (the group
-        difference's interval inverts its permutation test); the default, 9,999, makes a
-        bound's Monte Carlo error about 0.7 % of the interval's width.
+        difference's interval inverts its permutation test).
     permutations
         Monte Carlo relabelings of the group test when exact enumeration is too large; 0: no
         test (the difference without p-value or interval).
