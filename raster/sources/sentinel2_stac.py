@@ -30,8 +30,10 @@ from raster.sources.assets import (
     parse_datetime,
 )
 from raster.sources.sentinel2_scaling import (
+    DATATAKE_PROPERTY,
     baseline_from_product_id,
     boa_scaling,
+    datatake_of,
     format_baseline,
 )
 from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
@@ -119,6 +121,12 @@ def _mgrs_tile(data: Mapping[str, Any]) -> str | None:
         if match:
             return match[1]
     return None
+
+
+def _datatake(props: Mapping[str, Any], item_id: str) -> str | None:
+    """Return the datatake from ``s2:datatake_id``, the product name or the item id."""
+    names = ("s2:datatake_id", "s2:product_uri", "sentinel:product_id")
+    return datatake_of(*(props.get(key) for key in names), item_id)
 
 
 def _sun_elevation(props: Mapping[str, Any]) -> float | None:
@@ -226,6 +234,7 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         "s2:mgrs_tile": _mgrs_tile(data),
         "s2:product_uri": props.get("s2:product_uri") or props.get("sentinel:product_id"),
         "ilots:boa_offset_applied": applied if flag_key else None,
+        DATATAKE_PROPERTY: _datatake(props, item_id),
     }
     acquired = parse_datetime(props.get("datetime", ""), source=str(path))
     return new_item(

@@ -454,3 +454,34 @@ def test_relative_hrefs_resolve_against_the_json(
     assert set(item.assets) == {"red"}  # a local product keeps only its local bands
     assert Path(item.assets["red"].href) == (folder / "B04.tif").resolve()
     assert _proj(item, "red")[1] == (4, 4)
+
+
+# --- the datatake, the same from every distributor ------------------------------------------
+
+
+@pytest.mark.realdata
+def test_datatake_from_every_layout(real_data: Path, tmp_path: Path) -> None:
+    """``ilots:datatake`` is spacecraft + datatake sensing start, read off the names by hand:
+    Earth Search v1 ``s2:datatake_id`` GS2A_20200219T112111_024344_N02.14 (its ``datetime``,
+    11:34:25, is the tile's own sensing time); Earth Search v0 ``sentinel:product_id``
+    S2A_MSIL2A_20200714T115221_...; Planetary Computer S2B_MSIL2A_20190629T212529_...; a
+    SAFE's PRODUCT_URI; a Planetary Computer item with only its id."""
+    es = open_product(real_data / ES_FOLDER)
+    assert es.properties["ilots:datatake"] == "S2A_20200219T112111"
+    assert es.datetime.isoformat() == "2020-02-19T11:34:25.405000+00:00"
+    assert open_product(real_data / ES_V0).properties["ilots:datatake"] == "S2A_20200714T115221"
+    assert open_product(real_data / PC_ITEM).properties["ilots:datatake"] == "S2B_20190629T212529"
+    assert open_product(make_safe(tmp_path)).properties["ilots:datatake"] == f"S2B_{SENSING}"
+    data = json.loads((real_data / PC_ITEM).read_text())
+    for key in ("s2:datatake_id", "s2:product_uri"):
+        del data["properties"][key]
+    (tmp_path / "pc.json").write_text(json.dumps(data))
+    assert open_product(tmp_path / "pc.json").properties["ilots:datatake"] == "S2B_20190629T212529"
+
+
+@pytest.mark.realdata
+def test_no_datatake_where_no_name_tells_it(real_data: Path, tmp_path: Path) -> None:
+    """An Earth Search item without datatake id nor product name (its id, S2A_29RKH_20200219_
+    0_L2A, has no time of day) has none: it is grouped by its time."""
+    path = _es_variant(real_data, tmp_path, **{"s2:datatake_id": None, "s2:product_uri": None})
+    assert "ilots:datatake" not in sentinel2_item(path).properties
