@@ -3,8 +3,9 @@
 An Earth Search COG folder holds ``B04.tif``, ``B08.tif``, ``SCL.tif`` ... beside the item
 JSON; the item's remote hrefs are mapped to those files. Scale and offset follow the
 processing baseline (:mod:`raster.sources.sentinel2_scaling`), taking Earth Search's
-``earthsearch:boa_offset_applied`` into account; where the item's own ``raster:bands`` offset
-disagrees, an :class:`~tiles.errors.IlotsWarning` says which value is used and why.
+``earthsearch:boa_offset_applied`` into account; where the offset the item declares
+(``raster:bands``, or STAC 1.1's ``raster:offset``) disagrees, an
+:class:`~tiles.errors.IlotsWarning` says which value is used and why.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from raster.bands import SENTINEL2_L2A, BandSpec
 from raster.sources.assets import (
     ItemAssets,
     RemotePolicy,
+    declared_scaling,
     folder_jsons,
     json_bands,
     keeps_remote,
@@ -193,15 +195,13 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
     rule_offset = 0.0
     for name, band in found_bands.items():
         spec = band.spec
-        bands = band.asset.get("raster:bands") or [{}]
-        declared = bands[0] if isinstance(bands[0], Mapping) else {}
+        declared = declared_scaling(band.asset)
         if spec.kind == "reflectance":
             scale, offset = boa_scaling(baseline, offset_applied=applied)
             rule_offset = offset
-            if "scale" in declared:
-                scale = float(declared["scale"])
-            if "offset" in declared and abs(float(declared["offset"]) - offset) > 1e-12:
-                disagree.append(f"{name} ({float(declared['offset']):g})")
+            scale = declared.get("scale", scale)
+            if "offset" in declared and abs(declared["offset"] - offset) > 1e-12:
+                disagree.append(f"{name} ({declared['offset']:g})")
         else:
             scale, offset = spec.scale, spec.offset
         built.add_json_band(
@@ -212,7 +212,7 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         if applied:
             why += f" with {flag_key}=true (offset already added to the pixels)"
         warnings.warn(
-            f"{item_id}: the item's raster:bands offset of {', '.join(disagree)} disagrees with "
+            f"{item_id}: the offset the item declares for {', '.join(disagree)} disagrees with "
             f"{why}; using offset {rule_offset:g}",
             IlotsWarning,
             stacklevel=2,

@@ -352,3 +352,54 @@ def test_headers_only_no_warning_for_a_complete_product(real_data: Path) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         landsat_item(real_data / T2)
+
+
+def _stac11_item(
+    tmp_path: Path, *, on_asset: bool = False, red: tuple[float, float] = (2.75e-05, -0.2)
+) -> Path:
+    """The audit's STAC 1.1 item of a remote Landsat product: per-band ``bands`` with
+    ``raster:scale``/``raster:offset`` (no ``raster:bands``), or the same fields on the
+    asset itself (``on_asset``, as STAC 1.1 allows for one-band assets); ``red``: SR_B4's
+    scale and offset."""
+    name = "LC08_L2SP_047027_20201204_20210313_02_T1"
+    base = f"https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/{name}/{name}"
+    assets = {}
+    for key, suffix, fields in (
+        ("red", "SR_B4", {"raster:scale": red[0], "raster:offset": red[1], "nodata": 0}),
+        ("lwir11", "ST_B10", {"raster:scale": 0.00341802, "raster:offset": 149.0, "nodata": 0}),
+        ("qa_pixel", "QA_PIXEL", {"nodata": 1}),
+    ):
+        asset = {
+            "href": f"{base}_{suffix}.TIF", "roles": ["data"], "proj:code": "EPSG:32610",
+            "proj:shape": [7801, 7681], "proj:transform": [30, 0, 472485, 0, -30, 5373615],
+        }  # fmt: skip
+        if on_asset:
+            asset.update(fields)
+        else:
+            asset["bands"] = [{"data_type": "uint16", **fields}]
+        assets[key] = asset
+    item = {
+        "type": "Feature", "stac_version": "1.1.0", "id": "LC08_L2SP_047027_20201204_02_T1",
+        "collection": "landsat-c2-l2", "bbox": [-123, 47, -121, 49],
+        "geometry": {"type": "Polygon", "coordinates": [
+            [[-123, 47], [-121, 47], [-121, 49], [-123, 49], [-123, 47]]]},
+        "properties": {"datetime": "2020-12-04T19:02:11Z", "platform": "landsat-8"},
+        "assets": assets, "links": [],
+    }  # fmt: skip
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    return path
+
+
+@pytest.mark.parametrize("on_asset", [False, True], ids=["bands", "asset"])
+def test_stac11_raster_scale_and_offset_are_read(tmp_path: Path, on_asset: bool) -> None:
+    """STAC 1.1 moved the raster extension's fields into ``bands`` (``raster:scale``,
+    ``raster:offset``): read, not replaced by the band table's defaults with a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        item = landsat_item(_stac11_item(tmp_path, on_asset=on_asset))
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (2.75e-05, -0.2)
+    assert (_band(item, "lwir11")["scale"], _band(item, "lwir11")["offset"]) == (0.00341802, 149.0)
+    # the item's own numbers, not the defaults: a hand-made SR_B4 scale and offset
+    item = landsat_item(_stac11_item(tmp_path, on_asset=on_asset, red=(1e-4, -0.1)))
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (1e-4, -0.1)

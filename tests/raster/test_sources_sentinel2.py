@@ -485,3 +485,23 @@ def test_no_datatake_where_no_name_tells_it(real_data: Path, tmp_path: Path) -> 
     0_L2A, has no time of day) has none: it is grouped by its time."""
     path = _es_variant(real_data, tmp_path, **{"s2:datatake_id": None, "s2:product_uri": None})
     assert "ilots:datatake" not in sentinel2_item(path).properties
+
+
+@pytest.mark.realdata
+def test_stac11_bands_scale_and_offset_are_read(real_data: Path, tmp_path: Path) -> None:
+    """The real Earth Search item in STAC 1.1 form: each asset's ``raster:bands`` moved to
+    ``bands`` as ``raster:scale``/``raster:offset``. Declaring offset -0.1 at baseline 02.14
+    is seen (and refused, with the warning), its scale 2e-4 (hand-made) used."""
+    path = _es_variant(real_data, tmp_path)
+    data = json.loads(path.read_text())
+    data["stac_version"] = "1.1.0"
+    for asset in data["assets"].values():
+        for band in asset.pop("raster:bands", []):
+            if band.get("scale") == 0.0001:
+                band.update({"scale": 2e-4, "offset": -0.1})
+            fields = {f"raster:{k}" if k in ("scale", "offset") else k: v for k, v in band.items()}
+            asset["bands"] = [fields]
+    path.write_text(json.dumps(data))
+    with pytest.warns(IlotsWarning, match=r"declares for .*red \(-0\.1\).*baseline 02\.14"):
+        item = sentinel2_item(path)
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (2e-4, 0.0)
