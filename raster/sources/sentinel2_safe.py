@@ -134,7 +134,7 @@ class SafeMetadata:
     source: str = MTD_NAME
 
     def __post_init__(self) -> None:
-        parse_baseline(self.baseline)
+        parse_baseline(self.baseline, source=self.source)
         if not self.quantification > 0:
             raise ValueError(f"{self.source}: quantification must be positive")
         object.__setattr__(self, "boa_add_offsets", MappingProxyType(dict(self.boa_add_offsets)))
@@ -217,7 +217,7 @@ def _parse_mtd(data: bytes, source: str, folder_name: str) -> SafeMetadata:
     try:
         return SafeMetadata(
             product_uri=product_uri,
-            baseline=format_baseline(baseline),
+            baseline=format_baseline(baseline, source=f"{source} (PROCESSING_BASELINE)"),
             start_time=_time(_text(root, "PRODUCT_START_TIME"), "PRODUCT_START_TIME", source),
             spacecraft=_text(root, "SPACECRAFT_NAME") or "",
             cloud_cover=float(cloud) if cloud else None,

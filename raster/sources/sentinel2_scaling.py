@@ -42,7 +42,7 @@ DEFAULT_QUANTIFICATION = 10000.0
 #: ``BOA_ADD_OFFSET`` of baselines >= 04.00 so far (used only when the metadata lacks it).
 DEFAULT_BOA_ADD_OFFSET = -1000.0
 
-_BASELINE = re.compile(r"\s*N?(\d{1,2})\.?(\d{2})\s*")
+_BASELINE = re.compile(r"\s*N?(?P<major>\d{1,2})(?:\.(?P<minor>\d{1,2})|(?P<packed>\d{2}))\s*")
 _PRODUCT_BASELINE = re.compile(r"_N(\d{2})(\d{2})_")
 # S2A_MSIL2A_20200219T112111_... (product name, Planetary Computer id) or
 # GS2A_20200219T112111_024344_N02.14 (s2:datatake_id, the SAFE's datatakeIdentifier).
@@ -54,8 +54,18 @@ _DATATAKE = re.compile(r"G?(S2[A-D])_(?:MSIL2A_)?(\d{8}T\d{6})_")
 DATATAKE_PROPERTY = "ilots:datatake"
 
 
-def parse_baseline(baseline: str) -> tuple[int, int]:
-    """Parse a processing baseline (``"04.00"``, ``"4.00"``, ``"N0400"``) as ``(major, minor)``.
+def parse_baseline(baseline: str, *, source: str | None = None) -> tuple[int, int]:
+    """Parse a processing baseline as ``(major, minor)``.
+
+    ``"04.00"``, ``"4.00"``, ``"N0400"``, and a number written with one decimal (``4.0`` →
+    ``(4, 0)``, ``5.1`` → ``(5, 10)``: an item JSON that stores the baseline as a number).
+
+    Parameters
+    ----------
+    baseline
+        The baseline text.
+    source
+        The file or item it comes from, named in the error.
 
     Raises
     ------
@@ -64,15 +74,24 @@ def parse_baseline(baseline: str) -> tuple[int, int]:
     """
     match = _BASELINE.fullmatch(str(baseline))
     if match is None:
+        where = f"{source}: " if source else ""
         raise MetadataError(
-            f"processing baseline {baseline!r} is not of the form NN.NN; check the product metadata"
+            f"{where}processing baseline {baseline!r} is not of the form NN.NN (e.g. 05.10); "
+            "check the product metadata"
         )
-    return int(match[1]), int(match[2])
+    minor = match["minor"] or match["packed"]
+    return int(match["major"]), int(minor) * (10 if len(minor) == 1 else 1)
 
 
-def format_baseline(baseline: str) -> str:
-    """Return the baseline in the ``s2:processing_baseline`` form, ``"04.00"``."""
-    major, minor = parse_baseline(baseline)
+def format_baseline(baseline: str, *, source: str | None = None) -> str:
+    """Return the baseline in the ``s2:processing_baseline`` form, ``"04.00"``.
+
+    Raises
+    ------
+    MetadataError
+        If the text is not a baseline (``source`` named in the message).
+    """
+    major, minor = parse_baseline(baseline, source=source)
     return f"{major:02d}.{minor:02d}"
 
 

@@ -93,11 +93,11 @@ def _baseline(data: Mapping[str, Any], source: str) -> str:
     props = data.get("properties", {})
     for key in ("s2:processing_baseline", "sentinel:processing_baseline"):
         if props.get(key):
-            return format_baseline(str(props[key]))
+            return format_baseline(str(props[key]), source=f"{source} ({key})")
     for text in (props.get("s2:product_uri"), props.get("sentinel:product_id"), data.get("id")):
         baseline = baseline_from_product_id(str(text or ""))
         if baseline:
-            return format_baseline(baseline)
+            return format_baseline(baseline, source=source)
     raise MetadataError(
         f"{source}: no processing baseline (s2:processing_baseline, or _Nxxxx_ in the product "
         "name); it decides the BOA offset"

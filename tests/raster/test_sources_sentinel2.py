@@ -505,3 +505,49 @@ def test_stac11_bands_scale_and_offset_are_read(real_data: Path, tmp_path: Path)
     with pytest.warns(IlotsWarning, match=r"declares for .*red \(-0\.1\).*baseline 02\.14"):
         item = sentinel2_item(path)
     assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (2e-4, 0.0)
+
+
+# --- baselines written with one decimal, and errors that name the file ----------------------
+
+
+def test_one_digit_minor_baselines_are_tenths() -> None:
+    """A baseline stored as a JSON number loses its trailing zero: 4.0 is 04.00, 5.1 is
+    05.10 (never 05.01)."""
+    assert parse_baseline("4.0") == (4, 0)
+    assert parse_baseline("5.1") == (5, 10)
+    assert parse_baseline("5.11") == (5, 11)
+    assert parse_baseline("N0510") == parse_baseline("05.10") == (5, 10)
+    assert boa_scaling("4.0") == (1e-4, -0.1)
+    assert boa_scaling("3.9")[1] == 0.0
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("stored", "baseline"), [(4.0, "04.00"), (5.1, "05.10"), ("5.1", "05.10")])
+def test_numeric_baselines_of_an_item(
+    real_data: Path, tmp_path: Path, stored: object, baseline: str
+) -> None:
+    path = _es_variant(
+        real_data, tmp_path,
+        **{"s2:processing_baseline": stored, "earthsearch:boa_offset_applied": None},
+    )  # fmt: skip
+    _set_offsets(path, -0.1)
+    item = sentinel2_item(path)
+    assert item.properties["s2:processing_baseline"] == baseline
+    assert _band(item, "red")["offset"] == -0.1
+
+
+@pytest.mark.realdata
+def test_a_baseline_that_is_not_one_names_the_file(real_data: Path, tmp_path: Path) -> None:
+    path = _es_variant(real_data, tmp_path, **{"s2:processing_baseline": "baseline 5"})
+    with pytest.raises(MetadataError) as caught:
+        sentinel2_item(path)
+    assert str(caught.value).startswith(f"{path} (s2:processing_baseline): processing baseline ")
+    safe = make_safe(tmp_path / "safe")
+    mtd = safe / "MTD_MSIL2A.xml"
+    mtd.write_text(
+        mtd.read_text().replace(">05.10</PROCESSING_BASELINE>", ">5</PROCESSING_BASELINE>")
+    )
+    with pytest.raises(
+        MetadataError, match=rf"^{mtd} \(PROCESSING_BASELINE\): processing baseline '5'"
+    ):
+        sentinel2_item(safe)
