@@ -79,7 +79,10 @@ def landsat_item_from_mtl(mtl_path: Path, *, source: str) -> pystac.Item:
         path = folder / name
         return (str(path), None) if path.is_file() else None
 
-    return landsat_item_from_metadata(meta, locate, source=source, metadata_href=str(mtl_path))
+    return landsat_item_from_metadata(
+        meta, locate, source=source, metadata_href=str(mtl_path),
+        beside=(path.name for path in folder.iterdir()),
+    )  # fmt: skip
 
 
 def _product_id(data: Mapping[str, Any], source: str) -> re.Match[str]:
