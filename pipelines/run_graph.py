@@ -55,6 +55,7 @@ from raster.quality import (
     sentinel2_water_mask,
 )
 from raster.quality.qa_pixel import QAPixelMask, qa_pixel_preset
+from raster.sources.sentinel2_scaling import DATATAKE_PROPERTY
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError, IlotsWarning
 from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
@@ -644,22 +645,27 @@ def _qa_flags(
 
 
 def _one_of_each_product(items: Any) -> list[Any]:
-    """Keep one Sentinel-2 item of each tile and overpass (the newest processing baseline).
+    """Keep one Sentinel-2 item of each tile and datatake (the newest processing baseline).
 
     The same product from two collections (Earth Search's ``sentinel-2-l2a`` and
-    ``sentinel-2-c1-l2a``) would weigh its date twice in the medians. The composite would count
-    it once too (as the other tiles of a datatake, :func:`sentinel2_indices`), but with the
-    first in time order, not the newest baseline, and after reading both.
+    ``sentinel-2-c1-l2a``) or two distributors (an Earth Search item, a SAFE, a Planetary
+    Computer item: the same datatake, dated up to minutes apart) would weigh its date twice
+    in the medians. The composite would count it once too (as the other tiles of a datatake,
+    :func:`sentinel2_indices`), but with the first in time order, not the newest baseline,
+    and after reading both. Of equal baselines, the first in time order is kept.
     """
     items = list(items)
     for group in repeated_products(items, lambda item: str(item.properties.get("s2:mgrs_tile"))):
-        kept = max(group, key=lambda item: str(item.properties.get("s2:processing_baseline", "")))
+        kept = _newest_baseline(group)
         left = [item for item in group if item is not kept]
+        baseline = kept.properties.get("s2:processing_baseline", "unknown")
+        tie = all(it.properties.get("s2:processing_baseline") == baseline for it in left)
+        why = f"processing baseline {baseline}" + (", the same: the first in time" if tie else "")
+        datatake = kept.properties.get(DATATAKE_PROPERTY)
+        when = f"datatake {datatake}" if datatake else f"{kept.datetime:%Y-%m-%d %H:%M} UTC"
         warnings.warn(
             f"inputs.sentinel2: {' and '.join(item.id for item in group)} are one product "
-            f"(tile {kept.properties.get('s2:mgrs_tile')}, {kept.datetime:%Y-%m-%d %H:%M} UTC); "
-            f"{kept.id} kept (processing baseline "
-            f"{kept.properties.get('s2:processing_baseline', 'unknown')}), "
+            f"(tile {kept.properties.get('s2:mgrs_tile')}, {when}); {kept.id} kept ({why}), "
             f"{'the other' if len(left) == 1 else 'the others'} left out so that its date "
             "counts once",
             IlotsWarning,
@@ -669,10 +675,17 @@ def _one_of_each_product(items: Any) -> list[Any]:
     return items
 
 
+def _newest_baseline(group: list[Any]) -> Any:
+    """Return the item of the newest processing baseline; of equal ones, the first in time."""
+    first = sorted(group, key=lambda item: item.datetime)
+    return max(first, key=lambda item: str(item.properties.get("s2:processing_baseline", "")))
+
+
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposites:
     """Median composites of the Sentinel-2 indices the products allow, and notes on gaps.
 
-    The tiles of one datatake (same platform and sensing time:
+    The tiles of one datatake (same platform and datatake, from any source; or, for products
+    that do not name their datatake, acquired within two minutes:
     :func:`raster.acquisitions.acquisition_groups`) count once in the medians: in their
     overlap, the first clear one.
     No composite (and a note) when no product has the bands NDVI needs.
@@ -693,7 +706,7 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexCompos
         bands = [b for b in bands if b != "scl"] if flags is not None else bands
     chunk = config.scheduler.chunk_px
     stored = load_stored(items, bands, geobox=geobox, chunk=chunk, resampling=resampling)
-    groups = acquisition_groups(stored.data)
+    groups = acquisition_groups(stored.data, _datatakes(items))
     fused = [group for group in groups if len(group) > 1]
     if fused:
         ids = stored.data["product_id"].values
@@ -713,6 +726,15 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexCompos
     out = index_median_composite(stored, names, scl=scl, flags=flags, groups=groups)
     out = out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {})
     return IndexComposites(out, tuple(notes), tuple(items), read)
+
+
+def _datatakes(items: Any) -> dict[str, str]:
+    """Return the datatake of each item that names it, by item id."""
+    return {
+        item.id: str(item.properties[DATATAKE_PROPERTY])
+        for item in items
+        if item.properties.get(DATATAKE_PROPERTY)
+    }
 
 
 def sentinel2_needs(config: RunConfig) -> set[str]:

@@ -73,6 +73,10 @@ class BandSpec:
         CF standard name, where one exists.
     wavelength_um
         Centre wavelength in micrometres, for spectral bands.
+    saturated
+        A stored value that marks a saturated pixel (Sentinel-2 L2A reflectance: 65535, the
+        ``SATURATED`` special value of ``MTD_MSIL2A.xml``), read as missing like ``nodata``;
+        ``None`` where the format has none.
     """
 
     name: str
@@ -86,6 +90,7 @@ class BandSpec:
     long_name: str = ""
     standard_name: str | None = None
     wavelength_um: float | None = None
+    saturated: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.file_key:
@@ -376,6 +381,7 @@ _S2 = {
     "kind": "reflectance",
     "dtype": "uint16",
     "nodata": 0,
+    "saturated": 65535,
     "scale": 1e-4,
     "offset": 0.0,
     "unit": "1",
@@ -383,6 +389,7 @@ _S2 = {
 }
 
 #: Sentinel-2 L2A (Sen2Cor). The offset is 0 here; readers set -0.1 for baseline >= 04.00.
+#: DN 0 is NODATA and 65535 SATURATED (``Special_Values`` of ``MTD_MSIL2A.xml``): both missing.
 SENTINEL2_L2A = _table(
     BandSpec(
         "coastal",

@@ -10,7 +10,10 @@ warper); :func:`native_window` lets per-pixel work run on those coarser pixels f
 
 Every variable of the result is float32 in physical units (reflectance, K, W m-2 sr-1 um-1,
 or the integer codes of QA/class bands) with NaN where the file holds its fill value, and CF
-attributes (``units``, ``long_name``, ``standard_name`` where one exists).
+attributes (``units``, ``long_name``, ``standard_name`` where one exists). A band with a
+saturation value too (:attr:`raster.bands.BandSpec.saturated`: Sentinel-2 reflectance, DN
+65535) is read with it as the fill, before any resampling (:class:`SaturationReader`): NaN
+there, and left out of its neighbours' ``bilinear`` or ``average``.
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from xml.sax.saxutils import escape
 
 import numpy as np
 import odc.stac
 import pystac
+import rasterio
 import rioxarray  # noqa: F401  (registers .rio on the results)
 import xarray as xr
 from affine import Affine
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
 from odc.loader import RioDriver
-from odc.loader.types import RasterSource
+from odc.loader._rio import RioReader, rio_read
+from odc.loader.types import RasterLoadParams, RasterSource
 
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
@@ -230,7 +236,8 @@ def _load_raw(
     reprojection (or its plain read when the grids coincide).
     """
     options = {"groupby": "id", "preserve_original_order": True,
-               "fail_on_error": on_error == "raise", "driver": _driver(items),
+               "fail_on_error": on_error == "raise",
+               "driver": _driver(items, _saturated(items, bands)),
                "use_overviews": False}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
@@ -279,16 +286,23 @@ class SigningRioDriver(RioDriver):
     """odc-stac's rasterio reader that signs each URL when it opens the file.
 
     A catalogue that signs its URLs (Planetary Computer: tokens of about an hour) signs them
-    when the items are found; a long run reads them later, so each read signs again.
+    when the items are found; a long run reads them later, so each read signs again. Files
+    in ``saturated`` (href → the stored value marking a saturated pixel,
+    :attr:`raster.bands.BandSpec.saturated`) are read by :class:`SaturationReader`, that
+    value taken as the fill before any resampling.
     """
 
-    def __init__(self, signer: str) -> None:
+    def __init__(self, signer: str | None, saturated: Mapping[str, float] | None = None) -> None:
         super().__init__()
         self.signer = signer
+        self.saturated = dict(saturated or {})
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
         """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
-        return super().open(src.patch(uri=_signed(src.uri, self.signer)), ctx)
+        signed = src.patch(uri=_signed(src.uri, self.signer))
+        if src.uri in self.saturated:
+            return SaturationReader(signed, ctx, self.saturated[src.uri])
+        return super().open(signed, ctx)
 
 
 def _signed(href: str, signer: str | None) -> str:
@@ -301,12 +315,101 @@ def _signed(href: str, signer: str | None) -> str:
     return href
 
 
-def _driver(items: Sequence[pystac.Item]) -> SigningRioDriver | None:
-    """Return the reader of ``items``: odc-stac's own, or one that signs their URLs."""
+def _driver(
+    items: Sequence[pystac.Item], saturated: Mapping[str, float] | None = None
+) -> SigningRioDriver | None:
+    """Return the reader of ``items``: odc-stac's own, or one that signs or masks saturation.
+
+    ``saturated``: href → the stored value marking a saturated pixel (:func:`_saturated`).
+    """
     signers = {it.properties.get(SIGN_PROPERTY) for it in items} - {None}
     if len(signers) > 1:
         raise ValueError(f"items signed by several signers: {sorted(signers)}")
-    return SigningRioDriver(signers.pop()) if signers else None
+    signer = signers.pop() if signers else None
+    return SigningRioDriver(signer, saturated) if signer or saturated else None
+
+
+def _saturated(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, float]:
+    """Return the files of ``bands`` that mark saturated pixels: href → that stored value."""
+    out = {}
+    for item in items:
+        for band in bands:
+            spec = _band_spec(item, band)
+            if spec is not None and spec.saturated is not None:
+                asset = item.assets[band]
+                out[asset.get_absolute_href() or asset.href] = float(spec.saturated)
+    return out
+
+
+class SaturationReader(RioReader):
+    """Read one band with a second fill value, ``saturated``, before any resampling.
+
+    odc-stac tells GDAL one fill value per band (Sentinel-2: DN 0); a saturated pixel (DN
+    65535) would be averaged into its neighbours by ``bilinear`` or ``average`` as a
+    reflectance of 6.55. Here odc-stac's reader reads a GDAL VRT of the file, on the file's
+    own grid, that gives ``saturated`` pixels the fill value (:func:`saturation_vrt`):
+    GDAL's resampling leaves them out as it leaves out the fill, and every other value
+    and weight is the one it would read from the file.
+    """
+
+    def __init__(self, src: RasterSource, ctx: Any, saturated: float) -> None:
+        super().__init__(src, ctx)
+        self.saturated = saturated
+
+    def read(
+        self,
+        cfg: RasterLoadParams,
+        dst_geobox: GeoBox,
+        *,
+        dst: np.ndarray | None = None,
+        selection: Any = None,
+    ) -> tuple[tuple[slice, slice], np.ndarray]:
+        """Read the band onto ``dst_geobox`` as odc-stac's reader does, saturation as fill."""
+        try:
+            uri = saturation_vrt(self._src.uri, self._src.band or 1, self.saturated,
+                                 cfg.fill_value)  # fmt: skip
+        except rasterio.errors.RasterioIOError:
+            uri = self._src.uri  # unreadable: odc-stac's reader fails on it (or skips it)
+        return rio_read(self._src.patch(uri=uri), cfg, dst_geobox, dst=dst, selection=selection)
+
+
+def saturation_vrt(href: str, band: int, saturated: float, fill: float | None) -> str:
+    """Return a GDAL VRT (XML text) of one band of ``href`` with ``saturated`` read as its fill.
+
+    The VRT has the file's grid, data type and fill value (``fill`` where the file declares
+    none); a pixel equal to ``saturated`` is not copied from the file
+    (``ComplexSource``'s ``NODATA``) and holds the fill.
+
+    Raises
+    ------
+    rasterio.errors.RasterioIOError
+        If the file cannot be opened.
+    MetadataError
+        If neither the file nor ``fill`` gives a fill value.
+    """
+    with rasterio.open(href) as src:
+        nodata = src.nodatavals[band - 1]
+        nodata = fill if nodata is None else nodata
+        if nodata is None:
+            raise MetadataError(
+                f"{href}: no nodata value to read its saturated pixels ({saturated:g}) as; "
+                "give the band a raster:bands nodata"
+            )
+        geotransform = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
+        return (
+            f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">'
+            f"<SRS>{escape(src.crs.to_wkt())}</SRS><GeoTransform>{geotransform}</GeoTransform>"
+            f'<VRTRasterBand dataType="{_GDAL_TYPES[src.dtypes[band - 1]]}" band="1">'
+            f"<NoDataValue>{nodata!r}</NoDataValue><ComplexSource>"
+            f'<SourceFilename relativeToVRT="0">{escape(href)}</SourceFilename>'
+            f"<SourceBand>{band}</SourceBand><NODATA>{saturated!r}</NODATA>"
+            "</ComplexSource></VRTRasterBand></VRTDataset>"
+        )
+
+
+#: GDAL's names of the integer data types a band with a saturation value may have.
+_GDAL_TYPES = {"uint8": "Byte", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
+               "int32": "Int32"}  # fmt: skip
 
 
 def _load_gathered(

@@ -14,7 +14,9 @@ Properties
     ``ilots:processing_level`` (``L2SP``, ``L2SR``, ``L1TP``, ``L2A`` ...), ``ilots:source``
     (the path that was read), ``eo:cloud_cover`` and ``view:sun_elevation`` where known,
     ``landsat:wrs_path`` / ``landsat:wrs_row`` / ``landsat:collection_number`` for Landsat,
-    ``s2:processing_baseline`` (string ``"04.00"``) and ``s2:mgrs_tile`` for Sentinel-2.
+    ``s2:processing_baseline`` (string ``"04.00"``), ``s2:mgrs_tile`` and, where the product
+    name or datatake id tells it, ``ilots:datatake`` (``S2A_20200219T112111``: spacecraft and
+    datatake sensing start, the same in every distributor's copy) for Sentinel-2.
 Geometry
     The footprint in EPSG:4326 (the reference band's bounds, transformed), and its bbox.
 Assets

@@ -38,6 +38,7 @@ __all__ = [
     "RemotePolicy",
     "band_asset",
     "check_complete",
+    "declared_scaling",
     "folder_jsons",
     "footprint",
     "href_name",
@@ -470,6 +471,32 @@ def parse_datetime(text: str, *, source: str) -> datetime:
     except ValueError:
         raise MetadataError(f"{source}: datetime {text!r} is not ISO 8601") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def declared_scaling(asset: Mapping[str, Any]) -> dict[str, float]:
+    """Return the ``scale`` and ``offset`` an item JSON's asset declares (either, both, none).
+
+    STAC 1.0's raster extension puts them in ``raster:bands[0]`` (``scale``, ``offset``);
+    STAC 1.1 in ``bands[0]`` (``raster:scale``, ``raster:offset``) or, for a one-band asset,
+    on the asset itself. The first of these places that gives a value is used.
+    """
+    places = [
+        (_first_band(asset.get("raster:bands")), ""),
+        (_first_band(asset.get("bands")), "raster:"),
+        (asset, "raster:"),
+    ]
+    out: dict[str, float] = {}
+    for key in ("scale", "offset"):
+        value = next((band[prefix + key] for band, prefix in places if prefix + key in band), None)
+        if value is not None:
+            out[key] = float(value)
+    return out
+
+
+def _first_band(bands: Any) -> Mapping[str, Any]:
+    """Return the first band object of a ``raster:bands`` or ``bands`` list, else ``{}``."""
+    first = bands[0] if isinstance(bands, list) and bands else None
+    return first if isinstance(first, Mapping) else {}
 
 
 def remote_proj(asset: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:

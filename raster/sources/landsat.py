@@ -90,7 +90,9 @@ def _item_from_tar(tar_path: Path) -> pystac.Item:
             return None
         return f"/vsitar/{tar_path}/{posixpath.normpath(member.name)}", member.size
 
-    return landsat_item_from_metadata(meta, locate, source=str(tar_path), metadata_href=mtl_href)
+    return landsat_item_from_metadata(
+        meta, locate, source=str(tar_path), metadata_href=mtl_href, beside=members
+    )
 
 
 def landsat_item(path: str | Path, *, remote: RemotePolicy = "auto") -> pystac.Item:

@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,12 +260,31 @@ def _mtl_footprint(meta: LandsatMetadata) -> tuple[dict[str, Any] | None, list[f
 Locator = Callable[[str], tuple[str, int | None] | None]
 
 
+#: The files of a Collection 1 Level-2 product as USGS ESPA delivered it (``..._sr_band4.tif``,
+#: ``..._pixel_qa.tif``, ``..._bt_band10.tif`` beside the Collection 1 Level-1 MTL).
+_ESPA_FILE = re.compile(r".*_(?:sr_band\d+|pixel_qa|bt_band1[01]|sr_aerosol|radsat_qa)\.tif",
+                        re.IGNORECASE)  # fmt: skip
+
+
+def _refuse_espa(names: Iterable[str], where: str) -> None:
+    """Raise :class:`UnsupportedProductError` when ``names`` hold ESPA Level-2 files."""
+    espa = sorted(n for n in names if _ESPA_FILE.fullmatch(n))
+    if espa:
+        named = min(espa, key=lambda n: ("_sr_band" not in n.lower(), n))
+        raise UnsupportedProductError(
+            f"{where}: {named} and the files beside it are Collection 1 Level-2 as ESPA "
+            "delivered it; Collection 1 Level-2 (ESPA) is not supported: download Collection 2 "
+            "Level-2 from EarthExplorer"
+        )
+
+
 def landsat_item_from_metadata(
     meta: LandsatMetadata,
     locate: Locator,
     *,
     source: str,
     metadata_href: str,
+    beside: Iterable[str] = (),
 ) -> pystac.Item:
     """Build the item of a product from its MTL and a way to find its files.
 
@@ -280,6 +299,10 @@ def landsat_item_from_metadata(
         The path the user gave (``ilots:source``).
     metadata_href
         Where the MTL was read (``ilots:metadata``).
+    beside
+        The names of the files beside the MTL (its folder, its tar): when none is a band of
+        the MTL and some are a Collection 1 Level-2 product's as ESPA delivered it, that
+        product is refused.
 
     Returns
     -------
@@ -287,7 +310,10 @@ def landsat_item_from_metadata(
 
     Raises
     ------
-    UnsupportedProductError, MetadataError, ReadError
+    UnsupportedProductError
+        Landsat 4-7, a product level without a band table, or ESPA Level-2 files beside a
+        Collection 1 MTL without its bands.
+    MetadataError, ReadError
     """
     check_spacecraft(meta.spacecraft, meta.product_id)
     product_type = landsat_product_type(meta.collection, meta.processing_level, source=meta.source)
@@ -328,6 +354,7 @@ def landsat_item_from_metadata(
     if located is not None:
         geometry, bbox = located
     else:
+        _refuse_espa(beside, source)
         warnings.warn(
             f"{meta.product_id}: no band file of the product was found beside {metadata_href}; "
             "the item has metadata only",

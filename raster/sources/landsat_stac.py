@@ -8,7 +8,8 @@ is beside it (:mod:`raster.sources.landsat_halves`); alone, the item says which 
 the JSON, the item is built from the MTL and the local files exactly as for the folder, so
 every layout of one product gives the same assets. Otherwise the JSON is all there is: assets
 are mapped to local files of the same name where those exist, scale/offset come from the
-item's ``raster:bands`` (or the band table's defaults, with a warning), and the grid of remote
+item's ``raster:bands`` or STAC 1.1 ``raster:scale``/``raster:offset`` (or the band table's
+defaults, with a warning), and the grid of remote
 files is taken from the item's projection fields.
 """
 
@@ -28,6 +29,7 @@ from raster.sources.assets import (
     ItemAssets,
     RemotePolicy,
     band_asset,
+    declared_scaling,
     href_name,
     json_bands,
     keeps_remote,
@@ -77,7 +79,10 @@ def landsat_item_from_mtl(mtl_path: Path, *, source: str) -> pystac.Item:
         path = folder / name
         return (str(path), None) if path.is_file() else None
 
-    return landsat_item_from_metadata(meta, locate, source=source, metadata_href=str(mtl_path))
+    return landsat_item_from_metadata(
+        meta, locate, source=source, metadata_href=str(mtl_path),
+        beside=(path.name for path in folder.iterdir()),
+    )  # fmt: skip
 
 
 def _product_id(data: Mapping[str, Any], source: str) -> re.Match[str]:
@@ -164,11 +169,10 @@ def _assets_of(
 
 
 def _scaling(asset: Mapping[str, Any], spec: BandSpec) -> tuple[float, float, bool]:
-    bands = asset.get("raster:bands") or [{}]
-    band = bands[0] if isinstance(bands[0], Mapping) else {}
-    if spec.kind in ("reflectance", "temperature") and "scale" not in band:
+    declared = declared_scaling(asset)
+    if spec.kind in ("reflectance", "temperature") and "scale" not in declared:
         return spec.scale, spec.offset, False
-    return float(band.get("scale", spec.scale)), float(band.get("offset", spec.offset)), True
+    return declared.get("scale", spec.scale), declared.get("offset", spec.offset), True
 
 
 def _properties(

@@ -29,9 +29,11 @@ import pystac
 from raster.bands import SENTINEL2_L2A
 from raster.sources.assets import ItemAssets, new_item
 from raster.sources.sentinel2_scaling import (
+    DATATAKE_PROPERTY,
     DEFAULT_QUANTIFICATION,
     OFFSET_BASELINE,
     boa_scaling,
+    datatake_of,
     format_baseline,
     parse_baseline,
 )
@@ -114,6 +116,9 @@ class SafeMetadata:
         ``BOA_QUANTIFICATION_VALUE``.
     boa_add_offsets
         ``BOA_ADD_OFFSET`` per band id (``B04`` → ``-1000``); empty before baseline 04.00.
+    datatake
+        The datatake, ``S2B_20230615T105031``, from ``PRODUCT_URI`` or the ``Datatake``
+        identifier (:func:`raster.sources.sentinel2_scaling.datatake_of`), if they tell it.
     source
         The file read.
     """
@@ -125,10 +130,11 @@ class SafeMetadata:
     cloud_cover: float | None
     quantification: float
     boa_add_offsets: Mapping[str, float] = field(default_factory=dict)
+    datatake: str | None = None
     source: str = MTD_NAME
 
     def __post_init__(self) -> None:
-        parse_baseline(self.baseline)
+        parse_baseline(self.baseline, source=self.source)
         if not self.quantification > 0:
             raise ValueError(f"{self.source}: quantification must be positive")
         object.__setattr__(self, "boa_add_offsets", MappingProxyType(dict(self.boa_add_offsets)))
@@ -206,15 +212,20 @@ def _parse_mtd(data: bytes, source: str, folder_name: str) -> SafeMetadata:
             raise MetadataError(f"{source}: BOA_ADD_OFFSET band_id={band_id!r} is not a band")
         offsets[name] = float(el.text)
     cloud = _text(root, "Cloud_Coverage_Assessment")
+    product_uri = _text(root, "PRODUCT_URI") or folder_name
+    datatake = next(_iter(root, "Datatake"), None)
     try:
         return SafeMetadata(
-            product_uri=_text(root, "PRODUCT_URI") or folder_name,
-            baseline=format_baseline(baseline),
+            product_uri=product_uri,
+            baseline=format_baseline(baseline, source=f"{source} (PROCESSING_BASELINE)"),
             start_time=_time(_text(root, "PRODUCT_START_TIME"), "PRODUCT_START_TIME", source),
             spacecraft=_text(root, "SPACECRAFT_NAME") or "",
             cloud_cover=float(cloud) if cloud else None,
             quantification=float(quantification_text or DEFAULT_QUANTIFICATION),
             boa_add_offsets=offsets,
+            datatake=datatake_of(
+                product_uri, datatake.get("datatakeIdentifier") if datatake is not None else None
+            ),
             source=source,
         )
     except ValueError as err:
@@ -413,6 +424,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
         "s2:processing_baseline": meta.baseline,
         "s2:mgrs_tile": tile,
         "s2:product_uri": meta.product_uri,
+        DATATAKE_PROPERTY: meta.datatake,
     }
     return new_item(
         meta.product_id,

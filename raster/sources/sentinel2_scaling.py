@@ -11,6 +11,10 @@ added to the pixels* and flagged them ``earthsearch:boa_offset_applied: true`` (
 ``sentinel:boa_offset_applied``); their DN scale like pre-04.00 data, whatever the item's
 ``raster:bands`` offset says (Element84 earth-search #9: the flag is the truth; #33/#66 report
 some flags wrong, which metadata cannot detect).
+
+The product name also tells the datatake (:func:`datatake_of`): the spacecraft and the
+datatake's sensing start, the same in every distributor's copy of a product and in every tile
+of one datatake, whatever ``datetime`` each distributor gives its items.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import re
 from tiles.errors import MetadataError
 
 __all__ = [
+    "DATATAKE_PROPERTY",
     "DEFAULT_BOA_ADD_OFFSET",
     "DEFAULT_QUANTIFICATION",
     "OFFSET_BASELINE",
     "baseline_from_product_id",
     "boa_scaling",
+    "datatake_of",
     "format_baseline",
     "parse_baseline",
 ]
@@ -36,12 +42,30 @@ DEFAULT_QUANTIFICATION = 10000.0
 #: ``BOA_ADD_OFFSET`` of baselines >= 04.00 so far (used only when the metadata lacks it).
 DEFAULT_BOA_ADD_OFFSET = -1000.0
 
-_BASELINE = re.compile(r"\s*N?(\d{1,2})\.?(\d{2})\s*")
+_BASELINE = re.compile(r"\s*N?(?P<major>\d{1,2})(?:\.(?P<minor>\d{1,2})|(?P<packed>\d{2}))\s*")
 _PRODUCT_BASELINE = re.compile(r"_N(\d{2})(\d{2})_")
+# S2A_MSIL2A_20200219T112111_... (product name, Planetary Computer id) or
+# GS2A_20200219T112111_024344_N02.14 (s2:datatake_id, the SAFE's datatakeIdentifier).
+_DATATAKE = re.compile(r"G?(S2[A-D])_(?:MSIL2A_)?(\d{8}T\d{6})_")
+
+#: Item property naming a Sentinel-2 product's datatake, ``S2A_20200219T112111`` (spacecraft
+#: and datatake sensing start): Earth Search gives each tile's own sensing time as
+#: ``datetime``, a SAFE and Planetary Computer the datatake's start, minutes apart.
+DATATAKE_PROPERTY = "ilots:datatake"
 
 
-def parse_baseline(baseline: str) -> tuple[int, int]:
-    """Parse a processing baseline (``"04.00"``, ``"4.00"``, ``"N0400"``) as ``(major, minor)``.
+def parse_baseline(baseline: str, *, source: str | None = None) -> tuple[int, int]:
+    """Parse a processing baseline as ``(major, minor)``.
+
+    ``"04.00"``, ``"4.00"``, ``"N0400"``, and a number written with one decimal (``4.0`` →
+    ``(4, 0)``, ``5.1`` → ``(5, 10)``: an item JSON that stores the baseline as a number).
+
+    Parameters
+    ----------
+    baseline
+        The baseline text.
+    source
+        The file or item it comes from, named in the error.
 
     Raises
     ------
@@ -50,15 +74,24 @@ def parse_baseline(baseline: str) -> tuple[int, int]:
     """
     match = _BASELINE.fullmatch(str(baseline))
     if match is None:
+        where = f"{source}: " if source else ""
         raise MetadataError(
-            f"processing baseline {baseline!r} is not of the form NN.NN; check the product metadata"
+            f"{where}processing baseline {baseline!r} is not of the form NN.NN (e.g. 05.10); "
+            "check the product metadata"
         )
-    return int(match[1]), int(match[2])
+    minor = match["minor"] or match["packed"]
+    return int(match["major"]), int(minor) * (10 if len(minor) == 1 else 1)
 
 
-def format_baseline(baseline: str) -> str:
-    """Return the baseline in the ``s2:processing_baseline`` form, ``"04.00"``."""
-    major, minor = parse_baseline(baseline)
+def format_baseline(baseline: str, *, source: str | None = None) -> str:
+    """Return the baseline in the ``s2:processing_baseline`` form, ``"04.00"``.
+
+    Raises
+    ------
+    MetadataError
+        If the text is not a baseline (``source`` named in the message).
+    """
+    major, minor = parse_baseline(baseline, source=source)
     return f"{major:02d}.{minor:02d}"
 
 
@@ -66,6 +99,23 @@ def baseline_from_product_id(product_id: str) -> str | None:
     """Return the baseline coded in a product name (``_N0214_`` → ``"02.14"``), if any."""
     match = _PRODUCT_BASELINE.search(product_id)
     return f"{match[1]}.{match[2]}" if match else None
+
+
+def datatake_of(*names: object) -> str | None:
+    """Return the datatake (``S2A_20200219T112111``) of the first name that tells it.
+
+    Parameters
+    ----------
+    names
+        Product names (``S2A_MSIL2A_20200219T112111_N0214_..._T29RKH_....SAFE``), datatake
+        ids (``GS2A_20200219T112111_024344_N02.14``), Planetary Computer item ids; ``None``
+        and names without a datatake (Earth Search's ``S2A_29RKH_20200219_0_L2A``) are skipped.
+    """
+    for name in names:
+        match = _DATATAKE.match(str(name or ""))
+        if match:
+            return f"{match[1]}_{match[2]}"
+    return None
 
 
 def boa_scaling(

@@ -3,8 +3,9 @@
 An Earth Search COG folder holds ``B04.tif``, ``B08.tif``, ``SCL.tif`` ... beside the item
 JSON; the item's remote hrefs are mapped to those files. Scale and offset follow the
 processing baseline (:mod:`raster.sources.sentinel2_scaling`), taking Earth Search's
-``earthsearch:boa_offset_applied`` into account; where the item's own ``raster:bands`` offset
-disagrees, an :class:`~tiles.errors.IlotsWarning` says which value is used and why.
+``earthsearch:boa_offset_applied`` into account; where the offset the item declares
+(``raster:bands``, or STAC 1.1's ``raster:offset``) disagrees, an
+:class:`~tiles.errors.IlotsWarning` says which value is used and why.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from raster.bands import SENTINEL2_L2A, BandSpec
 from raster.sources.assets import (
     ItemAssets,
     RemotePolicy,
+    declared_scaling,
     folder_jsons,
     json_bands,
     keeps_remote,
@@ -30,8 +32,10 @@ from raster.sources.assets import (
     parse_datetime,
 )
 from raster.sources.sentinel2_scaling import (
+    DATATAKE_PROPERTY,
     baseline_from_product_id,
     boa_scaling,
+    datatake_of,
     format_baseline,
 )
 from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
@@ -89,11 +93,11 @@ def _baseline(data: Mapping[str, Any], source: str) -> str:
     props = data.get("properties", {})
     for key in ("s2:processing_baseline", "sentinel:processing_baseline"):
         if props.get(key):
-            return format_baseline(str(props[key]))
+            return format_baseline(str(props[key]), source=f"{source} ({key})")
     for text in (props.get("s2:product_uri"), props.get("sentinel:product_id"), data.get("id")):
         baseline = baseline_from_product_id(str(text or ""))
         if baseline:
-            return format_baseline(baseline)
+            return format_baseline(baseline, source=source)
     raise MetadataError(
         f"{source}: no processing baseline (s2:processing_baseline, or _Nxxxx_ in the product "
         "name); it decides the BOA offset"
@@ -119,6 +123,12 @@ def _mgrs_tile(data: Mapping[str, Any]) -> str | None:
         if match:
             return match[1]
     return None
+
+
+def _datatake(props: Mapping[str, Any], item_id: str) -> str | None:
+    """Return the datatake from ``s2:datatake_id``, the product name or the item id."""
+    names = ("s2:datatake_id", "s2:product_uri", "sentinel:product_id")
+    return datatake_of(*(props.get(key) for key in names), item_id)
 
 
 def _sun_elevation(props: Mapping[str, Any]) -> float | None:
@@ -185,15 +195,13 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
     rule_offset = 0.0
     for name, band in found_bands.items():
         spec = band.spec
-        bands = band.asset.get("raster:bands") or [{}]
-        declared = bands[0] if isinstance(bands[0], Mapping) else {}
+        declared = declared_scaling(band.asset)
         if spec.kind == "reflectance":
             scale, offset = boa_scaling(baseline, offset_applied=applied)
             rule_offset = offset
-            if "scale" in declared:
-                scale = float(declared["scale"])
-            if "offset" in declared and abs(float(declared["offset"]) - offset) > 1e-12:
-                disagree.append(f"{name} ({float(declared['offset']):g})")
+            scale = declared.get("scale", scale)
+            if "offset" in declared and abs(declared["offset"] - offset) > 1e-12:
+                disagree.append(f"{name} ({declared['offset']:g})")
         else:
             scale, offset = spec.scale, spec.offset
         built.add_json_band(
@@ -204,7 +212,7 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         if applied:
             why += f" with {flag_key}=true (offset already added to the pixels)"
         warnings.warn(
-            f"{item_id}: the item's raster:bands offset of {', '.join(disagree)} disagrees with "
+            f"{item_id}: the offset the item declares for {', '.join(disagree)} disagrees with "
             f"{why}; using offset {rule_offset:g}",
             IlotsWarning,
             stacklevel=2,
@@ -226,6 +234,7 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         "s2:mgrs_tile": _mgrs_tile(data),
         "s2:product_uri": props.get("s2:product_uri") or props.get("sentinel:product_id"),
         "ilots:boa_offset_applied": applied if flag_key else None,
+        DATATAKE_PROPERTY: _datatake(props, item_id),
     }
     acquired = parse_datetime(props.get("datetime", ""), source=str(path))
     return new_item(

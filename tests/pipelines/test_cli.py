@@ -690,3 +690,24 @@ def test_a_refused_read_names_the_searches_that_do_not_sign(tmp_path):
     assert _unsigned_searches(tmp_path / "missing.yaml") == []
     assert "Planetary Computer's files are signed at each read" in _http_message(403, [])
     assert "stac_api.sign" not in _http_message(403, [])
+
+
+@pytest.mark.parametrize("command", ["lst", "indices"])
+def test_error_a_collection1_level2_espa_folder(real_data, tmp_path, command):
+    """An ESPA order: the real C1 Level-1 MTL beside ``_sr_band4.tif``, ``_pixel_qa.tif``
+    ... (here the Level-1 files under those names), the Level-1 bands absent. The error says
+    what it is and what to download, not that the band files are not beside the MTL."""
+    name = C1.rsplit("/", 1)[-1]
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copy(real_data / C1 / f"{name}_MTL.txt", folder)
+    for level1, espa in (("B4", "sr_band4"), ("B5", "sr_band5"), ("BQA", "pixel_qa")):
+        (folder / f"{name}_{espa}.tif").symlink_to(real_data / C1 / f"{name}_{level1}.TIF")
+    out = ["--out", tmp_path / ("x.tif" if command == "lst" else "idx")]
+    result = _run(command, folder, *out)
+    _assert_one_line_error(
+        result,
+        f"UnsupportedProductError: {folder}: {name}_sr_band4.tif and the files beside it are "
+        "Collection 1 Level-2 as ESPA delivered it; Collection 1 Level-2 (ESPA) is not "
+        "supported: download Collection 2 Level-2 from EarthExplorer",
+    )

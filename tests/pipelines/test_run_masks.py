@@ -551,7 +551,7 @@ def test_a_sentinel2_product_given_twice_counts_once(demo_folder, tmp_path):
             np.testing.assert_array_equal(src.read(1), want, err_msg=name)
     said = (
         "inputs.sentinel2: S2B_31TCJ_20230714_0_L2A and S2B_T31TCJ_20230714T105621_L2A are one "
-        "product (tile 31TCJ, 2023-07-14 10:56 UTC); S2B_T31TCJ_20230714T105621_L2A kept "
+        "product (tile 31TCJ, datatake S2B_20230714T105621); S2B_T31TCJ_20230714T105621_L2A kept "
         "(processing baseline 05.10), the other left out so that its date counts once"
     )
     assert said in warned, warned

@@ -9,6 +9,7 @@ scene for the LST; ``ilots run`` on them, its NDVI median compared with hand-com
 
 from __future__ import annotations
 
+import json
 import logging
 
 import geopandas as gpd
@@ -22,7 +23,10 @@ from rasterio.transform import from_origin
 from pipelines import run_graph
 from pipelines.config import load_config
 from pipelines.run import run
+from raster.acquisitions import acquisition_groups
 from raster.footprint import sentinel2_footprint_flags
+from raster.load import load_stored
+from raster.sources import open_product
 from raster.synthetic import (
     encode_qa_pixel,
     reflectance_to_dn_landsat,
@@ -30,6 +34,7 @@ from raster.synthetic import (
     write_landsat_c2l2,
     write_sentinel2_earthsearch,
 )
+from tiles.errors import IlotsWarning
 
 CRS = 32631
 #: The IRIS: 2 x 2 boxes of 300 m; the grid is their union grown by the 300 m ring.
@@ -145,3 +150,90 @@ def test_two_tiles_of_one_datatake_count_once_in_the_ndvi_median(
     np.testing.assert_allclose(ndvi[~overlap], 0.35, atol=1e-6)
     said = "2 Sentinel-2 products are 1 acquisitions, each counted once in the index medians"
     assert any(said in record.getMessage() for record in caplog.records)
+
+
+def test_tiles_of_one_datatake_dated_apart_by_their_distributor_count_once(tmp_path):
+    """Earth Search dates each tile by its own sensing time, a SAFE or Planetary Computer by
+    the datatake's start: tile B's item moved 13 min 14 s after A (as the real Earth Search
+    item S2A_29RKH_20200219_0_L2A is after its datatake), its product name unchanged. Still
+    one acquisition: 0.35 in the overlap (by time alone, two: median(0.5, 0.5, 0.2) = 0.5)."""
+    products = tmp_path / "products"
+    products.mkdir()
+    _landsat(products)
+    for name, tile in (("A", "31TCJ"), ("B", "31TDJ")):
+        path = _sentinel2(products, name, red=0.1, nir=0.3, when=DATATAKE, tile=tile)
+    item = json.loads(path.read_text())
+    item["properties"]["datetime"] = "2023-07-14T11:09:35Z"
+    path.write_text(json.dumps(item))
+    _sentinel2(products, "C", red=0.2, nir=0.3, when="2023-07-24T10:56:21Z", tile="31TCJ")
+    run(_config(tmp_path, 10))
+    with rasterio.open(tmp_path / "out" / "rasters" / "ndvi_median.tif") as src:
+        ndvi, transform = src.read(1), src.transform
+    cols = np.arange(ndvi.shape[1])
+    x = (transform * (cols + 0.5, np.zeros_like(cols)))[0]
+    overlap = (x > OVERLAP[0]) & (x < OVERLAP[1])
+    assert overlap.any()
+    np.testing.assert_allclose(ndvi, 0.35, atol=1e-6)
+
+
+ES_FOLDER = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+
+
+def _planetary_computer_copy(real_data, folder, tile="29RKH"):
+    """The real Earth Search product as a Planetary Computer item (the audit's variant):
+    its band files under PC names, ``datetime`` the datatake start (11:21:11.024, 13 min 14 s
+    before Earth Search's), PC's id; the product name and datatake id of the real item."""
+    es_dir = real_data / ES_FOLDER
+    es = json.loads((es_dir / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    folder.mkdir()
+    assets = {}
+    for key, name, res in (("B04", "B04.tif", 10), ("B08", "B08.tif", 10), ("SCL", "SCL.tif", 20)):
+        local = f"T{tile}_20200219T112111_{key}_{res}m.tif"
+        (folder / local).symlink_to(es_dir / name)
+        assets[key] = {"href": f"https://example.invalid/R{res}m/{local}", "roles": ["data"]}
+    props = {
+        "datetime": "2020-02-19T11:21:11.024000Z", "platform": "Sentinel-2A",
+        "s2:mgrs_tile": tile, "s2:processing_baseline": "02.14", "s2:product_type": "S2MSI2A",
+        "s2:product_uri": es["properties"]["s2:product_uri"].replace("29RKH", tile),
+        "s2:datatake_id": es["properties"]["s2:datatake_id"],
+    }  # fmt: skip
+    item = {
+        "type": "Feature", "stac_version": "1.0.0", "collection": "sentinel-2-l2a",
+        "id": f"S2A_MSIL2A_20200219T112111_R037_T{tile}_20200219T123947",
+        "geometry": es["geometry"], "bbox": es["bbox"], "links": [], "assets": assets,
+        "properties": props,
+    }  # fmt: skip
+    (folder / "item.json").write_text(json.dumps(item))
+    return folder / "item.json"
+
+
+@pytest.mark.realdata
+def test_one_product_from_earth_search_and_planetary_computer_is_read_once(real_data, tmp_path):
+    """The real Earth Search item (11:34:25.405) and the same product as Planetary Computer
+    gives it (11:21:11.024): one product, the first in time kept (same baseline), with a
+    warning saying which and why."""
+    es = open_product(real_data / ES_FOLDER)
+    pc = open_product(_planetary_computer_copy(real_data, tmp_path / "pc"))
+    assert (es.datetime - pc.datetime).total_seconds() == pytest.approx(794.381)
+    with pytest.warns(IlotsWarning) as caught:
+        kept = run_graph._one_of_each_product([pc, es])
+    assert [item.id for item in kept] == [pc.id]
+    said = (
+        f"inputs.sentinel2: {pc.id} and {es.id} are one product (tile 29RKH, datatake "
+        f"S2A_20200219T112111); {pc.id} kept (processing baseline 02.14, the same: the first "
+        "in time), the other left out so that its date counts once"
+    )
+    assert [str(w.message) for w in caught] == [said]
+
+
+@pytest.mark.realdata
+def test_two_tiles_of_one_datatake_from_two_distributors_are_one_acquisition(real_data, tmp_path):
+    """The real Earth Search tile and a Planetary Computer tile of the same datatake (its
+    neighbour, 29RKJ: here the same pixels): two products, not one product given twice, but
+    one acquisition in the index medians."""
+    es = open_product(real_data / ES_FOLDER)
+    pc = open_product(_planetary_computer_copy(real_data, tmp_path / "pc", tile="29RKJ"))
+    assert run_graph._one_of_each_product([pc, es]) == [pc, es]
+    stored = load_stored([es, pc], ["red"])
+    assert list(stored.data["product_id"].values) == [pc.id, es.id]  # in time order
+    assert acquisition_groups(stored.data, run_graph._datatakes([es, pc])) == [[0, 1]]

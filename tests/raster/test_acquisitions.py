@@ -109,3 +109,65 @@ def test_repeated_products_are_one_tile_of_one_overpass_without_a_warning():
         warnings.simplefilter("error")
         groups = repeated_products(items, lambda it: it.properties["s2:mgrs_tile"])
     assert [[it.id for it in group] for group in groups] == [["a", "b"]]
+
+
+# --- Sentinel-2: the datatake, whatever time each distributor gives -------------------------
+
+
+def _s2_series(times_s, platforms, ids) -> xr.DataArray:
+    t0 = np.datetime64("2020-02-19T11:21:11")
+    return xr.DataArray(
+        np.zeros((len(ids), 1, 1)), dims=("time", "y", "x"),
+        coords={"time": [t0 + np.timedelta64(s, "s") for s in times_s],
+                "platform": ("time", platforms), "product_id": ("time", ids)},
+    )  # fmt: skip
+
+
+def test_products_of_one_datatake_are_one_acquisition_whatever_their_times():
+    """A SAFE dated at the datatake start (11:21:11), an Earth Search tile of the same
+    datatake dated 13 min 14 s later, a tile without datatake 30 s after that (the time
+    window), then another datatake of S2A within the window of nothing."""
+    series = _s2_series(
+        [0, 794, 824, 5 * 86400],
+        ["sentinel-2a"] * 4,
+        ["safe", "es", "unnamed", "later"],
+    )
+    datatakes = {"safe": "S2A_20200219T112111", "es": "S2A_20200219T112111",
+                 "later": "S2A_20200224T112111"}  # fmt: skip
+    assert acquisition_groups(series, datatakes) == [[0, 1, 2], [3]]
+    # by time alone, 13 minutes apart: two acquisitions
+    assert acquisition_groups(series) == [[0], [1, 2], [3]]
+
+
+def test_a_datatake_between_the_products_of_another_is_not_joined_by_time():
+    """The members of one datatake need not be consecutive in time; a product of another
+    datatake is never joined by the time window, nor one of another platform."""
+    series = _s2_series(
+        [0, 30, 60, 794], ["sentinel-2a", "sentinel-2b", "sentinel-2a", "sentinel-2a"],
+        ["a1", "b", "x", "a2"],
+    )  # fmt: skip
+    datatakes = {"a1": "S2A_1", "b": "S2B_1", "x": "S2A_2", "a2": "S2A_1"}
+    assert acquisition_groups(series, datatakes) == [[0, 3], [1], [2]]
+
+
+def test_repeated_products_of_one_datatake_and_tile_from_two_sources():
+    import datetime as dt
+
+    import pystac
+
+    t0 = dt.datetime(2020, 2, 19, 11, 21, 11, tzinfo=dt.UTC)
+
+    def item(name, tile, seconds, datatake):
+        props = {"platform": "sentinel-2a", "s2:mgrs_tile": tile}
+        if datatake:
+            props["ilots:datatake"] = datatake
+        return pystac.Item(name, None, None, t0 + dt.timedelta(seconds=seconds), props)
+
+    items = [
+        item("es", "29RKH", 794, "S2A_20200219T112111"),  # given first, dated later
+        item("safe", "29RKH", 0, "S2A_20200219T112111"),
+        item("es-next-tile", "29RKJ", 800, "S2A_20200219T112111"),
+        item("unnamed", "29RKH", 824, None),  # within 2 min of "es": the same product
+    ]
+    groups = repeated_products(items, lambda it: it.properties["s2:mgrs_tile"])
+    assert [[it.id for it in group] for group in groups] == [["es", "safe", "unnamed"]]

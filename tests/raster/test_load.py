@@ -14,7 +14,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from raster.load import load_items
+from raster.load import item_geobox, load_items
 from raster.sources import open_product
 from raster.synthetic import (
     encode_qa_pixel,
@@ -320,3 +320,129 @@ def test_a_gdal_curl_path_is_signed_after_its_prefix(monkeypatch):
     for local in ("/vsizip//data/a.zip/b.TIF", "/data/b.TIF"):
         assert _signed(local, "planetary_computer") == local
     assert signed == [url]
+
+
+# --- Sentinel-2 DN 65535 (SATURATED) is missing, before any resampling ---------------------
+
+S2_FOLDER = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
+#: A pixel of the real B04 whose SCL (200 m) is 5, bare soil: kept by the default mask.
+SAT_ROW, SAT_COL = 500, 500
+
+
+def _s2_with_red_pixel(real_data, folder, value):
+    """The real Earth Search product with B04's pixel (SAT_ROW, SAT_COL) set to ``value``."""
+    source = real_data / S2_FOLDER
+    folder.mkdir()
+    shutil.copy(source / "S2A_29RKH_20200219_0_L2A.json", folder)
+    for name in ("B08.tif", "SCL.tif"):
+        (folder / name).symlink_to(source / name)
+    with rasterio.open(source / "B04.tif") as src:
+        profile, red = src.profile, src.read(1)
+    red[SAT_ROW, SAT_COL] = value
+    with rasterio.open(folder / "B04.tif", "w", **profile) as dst:
+        dst.write(red, 1)
+    return open_product(folder)
+
+
+@pytest.mark.realdata
+def test_a_saturated_sentinel2_pixel_is_missing_and_its_neighbours_unchanged(real_data, tmp_path):
+    """The audit's case: one B04 pixel at DN 65535 (MTD_MSIL2A.xml SATURATED) on bare soil.
+    Its NDVI is NaN (not (NIR - 6.5535) / (NIR + 6.5535)); its neighbours' NDVI is
+    (B08 - B04) / (B08 + B04) of their DNs (baseline 02.14: no offset)."""
+    from pipelines.product import product_indices
+
+    item = _s2_with_red_pixel(real_data, tmp_path / "s2", 65535)
+    assert item.properties["s2:processing_baseline"] == "02.14"
+    red = load_items([item], ["red"]).red.isel(time=0).values
+    assert np.isnan(red[SAT_ROW, SAT_COL])
+    ndvi = product_indices(item, ["ndvi"]).ndvi.values
+    assert np.isnan(ndvi[SAT_ROW, SAT_COL])
+    with rasterio.open(real_data / S2_FOLDER / "B04.tif") as src:
+        b04 = src.read(1).astype(float)
+    with rasterio.open(real_data / S2_FOLDER / "B08.tif") as src:
+        b08 = src.read(1).astype(float)
+    for r, c in ((SAT_ROW, SAT_COL + 1), (SAT_ROW - 1, SAT_COL), (SAT_ROW + 1, SAT_COL - 1)):
+        want = (b08[r, c] - b04[r, c]) / (b08[r, c] + b04[r, c])
+        assert ndvi[r, c] == pytest.approx(want, abs=1e-6)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("resampling", ["average", "bilinear", "cubic"])
+def test_a_saturated_sentinel2_pixel_is_left_out_of_a_coarser_grid(real_data, tmp_path, resampling):
+    """On a 150 m grid (the files are 100 m), the saturated pixel is left out of the
+    resampling as a nodata pixel is: the grid is the one loaded with DN 0 (NODATA) there, and
+    no reflectance exceeds 1 (6.5535 averaged in gave up to 1.3 in the audit)."""
+    from odc.geo.geobox import GeoBox
+
+    saturated = _s2_with_red_pixel(real_data, tmp_path / "sat", 65535)
+    nodata = _s2_with_red_pixel(real_data, tmp_path / "nodata", 0)
+    native = item_geobox(saturated, "red")
+    grid = GeoBox.from_bbox(native.boundingbox, crs=native.crs, resolution=150)
+    got, want = (
+        load_items([item], ["red"], geobox=grid, resampling=resampling).red.values
+        for item in (saturated, nodata)
+    )
+    np.testing.assert_array_equal(got, want)
+    assert np.nanmax(got) <= 1.0
+    # and the pixels around it are not all missing: only that one is left out
+    x, y = native.affine * (SAT_COL + 0.5, SAT_ROW + 0.5)
+    col, row = ~grid.affine * (x, y)
+    assert np.isfinite(got[0, int(row), int(col)])
+
+
+def test_saturation_vrt_takes_the_items_fill_where_the_file_has_none(tmp_path):
+    """A file without a nodata tag (a SAFE's JPEG 2000): the VRT reads 65535 and 0 as the
+    item's fill 0, every other value as it is."""
+    from raster.load import saturation_vrt
+
+    path = tmp_path / "b04.tif"
+    dn = np.array([[0, 1, 65535], [65534, 1000, 7]], dtype="uint16")
+    with rasterio.open(path, "w", driver="GTiff", width=3, height=2, count=1, dtype="uint16",
+                       crs="EPSG:32631", transform=from_origin(0, 20, 10, 10)) as dst:  # fmt: skip
+        dst.write(dn, 1)
+    with rasterio.open(saturation_vrt(str(path), 1, 65535, 0)) as vrt:
+        assert vrt.nodata == 0
+        np.testing.assert_array_equal(vrt.read(1), [[0, 1, 0], [65534, 1000, 7]])
+        assert vrt.transform == from_origin(0, 20, 10, 10) and vrt.crs.to_epsg() == 32631
+
+
+@pytest.mark.realdata
+def test_reading_through_the_saturation_vrt_changes_no_other_value(real_data, monkeypatch):
+    """The real product (no DN 65535) resampled into another CRS, as odc-stac's own reader
+    gives it from the file: the same DNs, bilinear and average (GDAL's kernels and source
+    windows are those of the file's grid)."""
+    from odc.geo.geobox import GeoBox
+
+    import raster.load
+
+    item = open_product(real_data / S2_FOLDER)
+    native = item_geobox(item, "red")
+    grid = GeoBox.from_bbox(
+        native.boundingbox.to_crs("EPSG:4326"), crs="EPSG:4326", resolution=0.002
+    )
+    for resampling in ("bilinear", "average"):
+        got = raster.load.load_stored([item], ["red"], geobox=grid, resampling=resampling)
+        with monkeypatch.context() as patch:
+            patch.setattr(raster.load, "_saturated", lambda items, bands: {})
+            want = raster.load.load_stored([item], ["red"], geobox=grid, resampling=resampling)
+        np.testing.assert_array_equal(got.data.red.values, want.data.red.values)
+        assert (got.data.red.values > 0).sum() > 100_000
+
+
+def test_a_signed_saturation_read_is_signed(monkeypatch):
+    import sys
+    import types
+
+    from odc.loader.types import RasterSource
+
+    from raster.load import SaturationReader, SigningRioDriver
+
+    module = types.ModuleType("planetary_computer")
+    module.sign = lambda href: f"{href}?sig=fresh"
+    monkeypatch.setitem(sys.modules, "planetary_computer", module)
+    href = "https://x.blob.core.windows.net/c/B04.tif"
+    driver = SigningRioDriver("planetary_computer", {href: 65535.0})
+    reader = driver.open(RasterSource(href), None)
+    assert isinstance(reader, SaturationReader) and reader.saturated == 65535.0
+    assert reader._src.uri == f"{href}?sig=fresh"
+    assert not isinstance(driver.open(RasterSource(href + "x"), None), SaturationReader)

@@ -352,3 +352,100 @@ def test_headers_only_no_warning_for_a_complete_product(real_data: Path) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         landsat_item(real_data / T2)
+
+
+def _stac11_item(
+    tmp_path: Path, *, on_asset: bool = False, red: tuple[float, float] = (2.75e-05, -0.2)
+) -> Path:
+    """The audit's STAC 1.1 item of a remote Landsat product: per-band ``bands`` with
+    ``raster:scale``/``raster:offset`` (no ``raster:bands``), or the same fields on the
+    asset itself (``on_asset``, as STAC 1.1 allows for one-band assets); ``red``: SR_B4's
+    scale and offset."""
+    name = "LC08_L2SP_047027_20201204_20210313_02_T1"
+    base = f"https://landsateuwest.blob.core.windows.net/landsat-c2/level-2/{name}/{name}"
+    assets = {}
+    for key, suffix, fields in (
+        ("red", "SR_B4", {"raster:scale": red[0], "raster:offset": red[1], "nodata": 0}),
+        ("lwir11", "ST_B10", {"raster:scale": 0.00341802, "raster:offset": 149.0, "nodata": 0}),
+        ("qa_pixel", "QA_PIXEL", {"nodata": 1}),
+    ):
+        asset = {
+            "href": f"{base}_{suffix}.TIF", "roles": ["data"], "proj:code": "EPSG:32610",
+            "proj:shape": [7801, 7681], "proj:transform": [30, 0, 472485, 0, -30, 5373615],
+        }  # fmt: skip
+        if on_asset:
+            asset.update(fields)
+        else:
+            asset["bands"] = [{"data_type": "uint16", **fields}]
+        assets[key] = asset
+    item = {
+        "type": "Feature", "stac_version": "1.1.0", "id": "LC08_L2SP_047027_20201204_02_T1",
+        "collection": "landsat-c2-l2", "bbox": [-123, 47, -121, 49],
+        "geometry": {"type": "Polygon", "coordinates": [
+            [[-123, 47], [-121, 47], [-121, 49], [-123, 49], [-123, 47]]]},
+        "properties": {"datetime": "2020-12-04T19:02:11Z", "platform": "landsat-8"},
+        "assets": assets, "links": [],
+    }  # fmt: skip
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    return path
+
+
+@pytest.mark.parametrize("on_asset", [False, True], ids=["bands", "asset"])
+def test_stac11_raster_scale_and_offset_are_read(tmp_path: Path, on_asset: bool) -> None:
+    """STAC 1.1 moved the raster extension's fields into ``bands`` (``raster:scale``,
+    ``raster:offset``): read, not replaced by the band table's defaults with a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        item = landsat_item(_stac11_item(tmp_path, on_asset=on_asset))
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (2.75e-05, -0.2)
+    assert (_band(item, "lwir11")["scale"], _band(item, "lwir11")["offset"]) == (0.00341802, 149.0)
+    # the item's own numbers, not the defaults: a hand-made SR_B4 scale and offset
+    item = landsat_item(_stac11_item(tmp_path, on_asset=on_asset, red=(1e-4, -0.1)))
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (1e-4, -0.1)
+
+
+def _espa_folder(real_data: Path, folder: Path, *, with_level1: bool = False) -> Path:
+    """A Collection 1 Level-2 product as ESPA delivered it: the real C1 Level-1 MTL beside
+    ``_sr_band4.tif``, ``_sr_band5.tif``, ``_bt_band10.tif``, ``_pixel_qa.tif`` (here the
+    Level-1 files under ESPA's names), and optionally the Level-1 bands too."""
+    source = real_data / C1
+    name = source.name
+    folder.mkdir(parents=True)
+    shutil.copy(source / f"{name}_MTL.txt", folder)
+    for level1, espa in (("B4", "sr_band4"), ("B5", "sr_band5"), ("B10", "bt_band10"),
+                         ("BQA", "pixel_qa")):  # fmt: skip
+        (folder / f"{name}_{espa}.tif").symlink_to(source / f"{name}_{level1}.TIF")
+        if with_level1:
+            (folder / f"{name}_{level1}.TIF").symlink_to(source / f"{name}_{level1}.TIF")
+    return folder
+
+
+def test_an_espa_collection1_level2_folder_is_refused_as_such(
+    real_data: Path, tmp_path: Path
+) -> None:
+    """Not "its band files are not beside it" (the MTL's Level-1 bands are absent): the
+    folder is named, with what to download instead. As a folder, its MTL or a tar."""
+    folder = _espa_folder(real_data, tmp_path / "espa")
+    mtl = folder / f"{Path(C1).name}_MTL.txt"
+    archive = tmp_path / "espa.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(folder.iterdir()):
+            tar.add(path.resolve(), arcname=path.name)
+    for given in (folder, mtl, archive):
+        with pytest.raises(UnsupportedProductError) as caught:
+            landsat_item(given)
+        message = str(caught.value)
+        assert message.startswith(f"{given.resolve()}: {Path(C1).name}_sr_band4.tif and ")
+        assert message.endswith(
+            "Collection 1 Level-2 (ESPA) is not supported: download Collection 2 Level-2 from "
+            "EarthExplorer"
+        )
+
+
+def test_a_level1_folder_with_espa_files_beside_is_read_as_level1(
+    real_data: Path, tmp_path: Path
+) -> None:
+    item = landsat_item(_espa_folder(real_data, tmp_path / "both", with_level1=True))
+    assert item.properties["ilots:product_type"] == "landsat-c1-l1"
+    assert {"red", "nir08", "lwir11", "bqa"} <= set(item.assets)

@@ -454,3 +454,100 @@ def test_relative_hrefs_resolve_against_the_json(
     assert set(item.assets) == {"red"}  # a local product keeps only its local bands
     assert Path(item.assets["red"].href) == (folder / "B04.tif").resolve()
     assert _proj(item, "red")[1] == (4, 4)
+
+
+# --- the datatake, the same from every distributor ------------------------------------------
+
+
+@pytest.mark.realdata
+def test_datatake_from_every_layout(real_data: Path, tmp_path: Path) -> None:
+    """``ilots:datatake`` is spacecraft + datatake sensing start, read off the names by hand:
+    Earth Search v1 ``s2:datatake_id`` GS2A_20200219T112111_024344_N02.14 (its ``datetime``,
+    11:34:25, is the tile's own sensing time); Earth Search v0 ``sentinel:product_id``
+    S2A_MSIL2A_20200714T115221_...; Planetary Computer S2B_MSIL2A_20190629T212529_...; a
+    SAFE's PRODUCT_URI; a Planetary Computer item with only its id."""
+    es = open_product(real_data / ES_FOLDER)
+    assert es.properties["ilots:datatake"] == "S2A_20200219T112111"
+    assert es.datetime.isoformat() == "2020-02-19T11:34:25.405000+00:00"
+    assert open_product(real_data / ES_V0).properties["ilots:datatake"] == "S2A_20200714T115221"
+    assert open_product(real_data / PC_ITEM).properties["ilots:datatake"] == "S2B_20190629T212529"
+    assert open_product(make_safe(tmp_path)).properties["ilots:datatake"] == f"S2B_{SENSING}"
+    data = json.loads((real_data / PC_ITEM).read_text())
+    for key in ("s2:datatake_id", "s2:product_uri"):
+        del data["properties"][key]
+    (tmp_path / "pc.json").write_text(json.dumps(data))
+    assert open_product(tmp_path / "pc.json").properties["ilots:datatake"] == "S2B_20190629T212529"
+
+
+@pytest.mark.realdata
+def test_no_datatake_where_no_name_tells_it(real_data: Path, tmp_path: Path) -> None:
+    """An Earth Search item without datatake id nor product name (its id, S2A_29RKH_20200219_
+    0_L2A, has no time of day) has none: it is grouped by its time."""
+    path = _es_variant(real_data, tmp_path, **{"s2:datatake_id": None, "s2:product_uri": None})
+    assert "ilots:datatake" not in sentinel2_item(path).properties
+
+
+@pytest.mark.realdata
+def test_stac11_bands_scale_and_offset_are_read(real_data: Path, tmp_path: Path) -> None:
+    """The real Earth Search item in STAC 1.1 form: each asset's ``raster:bands`` moved to
+    ``bands`` as ``raster:scale``/``raster:offset``. Declaring offset -0.1 at baseline 02.14
+    is seen (and refused, with the warning), its scale 2e-4 (hand-made) used."""
+    path = _es_variant(real_data, tmp_path)
+    data = json.loads(path.read_text())
+    data["stac_version"] = "1.1.0"
+    for asset in data["assets"].values():
+        for band in asset.pop("raster:bands", []):
+            if band.get("scale") == 0.0001:
+                band.update({"scale": 2e-4, "offset": -0.1})
+            fields = {f"raster:{k}" if k in ("scale", "offset") else k: v for k, v in band.items()}
+            asset["bands"] = [fields]
+    path.write_text(json.dumps(data))
+    with pytest.warns(IlotsWarning, match=r"declares for .*red \(-0\.1\).*baseline 02\.14"):
+        item = sentinel2_item(path)
+    assert (_band(item, "red")["scale"], _band(item, "red")["offset"]) == (2e-4, 0.0)
+
+
+# --- baselines written with one decimal, and errors that name the file ----------------------
+
+
+def test_one_digit_minor_baselines_are_tenths() -> None:
+    """A baseline stored as a JSON number loses its trailing zero: 4.0 is 04.00, 5.1 is
+    05.10 (never 05.01)."""
+    assert parse_baseline("4.0") == (4, 0)
+    assert parse_baseline("5.1") == (5, 10)
+    assert parse_baseline("5.11") == (5, 11)
+    assert parse_baseline("N0510") == parse_baseline("05.10") == (5, 10)
+    assert boa_scaling("4.0") == (1e-4, -0.1)
+    assert boa_scaling("3.9")[1] == 0.0
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("stored", "baseline"), [(4.0, "04.00"), (5.1, "05.10"), ("5.1", "05.10")])
+def test_numeric_baselines_of_an_item(
+    real_data: Path, tmp_path: Path, stored: object, baseline: str
+) -> None:
+    path = _es_variant(
+        real_data, tmp_path,
+        **{"s2:processing_baseline": stored, "earthsearch:boa_offset_applied": None},
+    )  # fmt: skip
+    _set_offsets(path, -0.1)
+    item = sentinel2_item(path)
+    assert item.properties["s2:processing_baseline"] == baseline
+    assert _band(item, "red")["offset"] == -0.1
+
+
+@pytest.mark.realdata
+def test_a_baseline_that_is_not_one_names_the_file(real_data: Path, tmp_path: Path) -> None:
+    path = _es_variant(real_data, tmp_path, **{"s2:processing_baseline": "baseline 5"})
+    with pytest.raises(MetadataError) as caught:
+        sentinel2_item(path)
+    assert str(caught.value).startswith(f"{path} (s2:processing_baseline): processing baseline ")
+    safe = make_safe(tmp_path / "safe")
+    mtd = safe / "MTD_MSIL2A.xml"
+    mtd.write_text(
+        mtd.read_text().replace(">05.10</PROCESSING_BASELINE>", ">5</PROCESSING_BASELINE>")
+    )
+    with pytest.raises(
+        MetadataError, match=rf"^{mtd} \(PROCESSING_BASELINE\): processing baseline '5'"
+    ):
+        sentinel2_item(safe)

@@ -536,3 +536,26 @@ def test_a_search_stopped_by_max_items_is_said(fake_api, max_items, warned):
         ]
     else:
         assert said == []
+
+
+@pytest.mark.realdata
+def test_an_espa_collection1_level2_folder_says_so(real_data, tmp_path, write_config):
+    """A run given an ESPA order (C1 Level-1 MTL beside ``_sr_band4.tif`` ...): the warning
+    that skips it says it is Collection 1 Level-2 (ESPA), and what to download."""
+    name = "LC08_L1TP_016037_20170813_20170814_01_RT"
+    source = real_data / "landsat_l1" / name
+    folder = tmp_path / "downloads" / name
+    folder.mkdir(parents=True)
+    shutil.copy(source / f"{name}_MTL.txt", folder)
+    for level1, espa in (("B4", "sr_band4"), ("BQA", "pixel_qa")):
+        (folder / f"{name}_{espa}.tif").symlink_to(source / f"{name}_{level1}.TIF")
+    config = config_for(write_config, f"['{tmp_path / 'downloads'}']")
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ConfigError):
+        warnings.simplefilter("always")
+        resolve_inputs(config)
+    said = (
+        f"skipping {folder.parent}: {folder}: {name}_sr_band4.tif and the files beside it are "
+        "Collection 1 Level-2 as ESPA delivered it; Collection 1 Level-2 (ESPA) is not "
+        "supported: download Collection 2 Level-2 from EarthExplorer"
+    )
+    assert any(text.endswith(said) for text in messages(caught)), messages(caught)
