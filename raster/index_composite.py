@@ -309,6 +309,8 @@ def _fused(  # pragma: no cover - compiled
     srt = np.empty((n_time, nx), dtype=np.float64)
     count = np.empty(nx, dtype=np.int64)
     low = np.empty(nx, dtype=np.bool_)
+    hit = np.empty(nx, dtype=np.bool_)
+    n_below = np.empty(nx, dtype=np.int64)
     below = np.zeros((n_index, n_time, nx), dtype=np.bool_)
     for y in range(n_rows):
         for b in range(n_band):
@@ -333,7 +335,7 @@ def _fused(  # pragma: no cover - compiled
             for t in range(n_time):
                 _affine_row(num, num_const[k], num_band[k], num_coef[k], value, t, floor[k])
                 _affine_row(den, den_const[k], den_band[k], den_coef[k], value, t, floor[k])
-                _below_row(low, num_band[k], den_band[k], value, t, floor[k])
+                _below_row(low, den_band[k], value, t, floor[k])
                 for x in range(nx):
                     v = np.float64(np.float32(num[x] / den[x])) if den[x] != 0.0 else np.nan
                     index[k, t, x] = v if clear[t, x] else np.nan
@@ -366,28 +368,35 @@ def _fused(  # pragma: no cover - compiled
                 n = count[x]
                 med = np.nan if n == 0 else sorted_quantile(srt[:, x], n, 0.5)
                 out[k, row0 + y, x] = med
+        n_below[:] = 0
+        for t in range(n_time):
+            hit[:] = False
+            for k in range(n_index):
+                for x in range(nx):
+                    hit[x] = hit[x] or below[k, t, x]
+            for x in range(nx):
+                n_below[x] += hit[x]
         for x in range(nx):
             out[n_index, row0 + y, x] = 1.0 if wet[x] else 0.0
-            n = 0
-            for t in range(n_time):
-                hit = False
-                for k in range(n_index):
-                    hit = hit or below[k, t, x]
-                n += hit
-            out[n_index + 1, row0 + y, x] = n
+            out[n_index + 1, row0 + y, x] = n_below[x]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _below_row(out, num_bands, den_bands, value, t, floor):  # pragma: no cover - compiled
-    """``out[x]``: a band of the ratio is below ``floor`` at ``(t, x)`` (−1 ends a list)."""
+def _below_row(out, bands, value, t, floor):  # pragma: no cover - compiled
+    """``out[x]``: one of ``bands`` is below ``floor`` at ``(t, x)`` (−1 ends ``bands``).
+
+    Given a ratio's denominator bands: a floored ratio (a normalized difference) reads the
+    same bands above and below.
+    """
     out[:] = False
-    for bands in (num_bands, den_bands):
-        for m in range(bands.shape[0]):
-            b = bands[m]
-            if b < 0:
-                break
-            for x in range(out.shape[0]):
-                out[x] = out[x] or value[b, t, x] < floor
+    if floor == -np.inf:
+        return
+    for m in range(bands.shape[0]):
+        b = bands[m]
+        if b < 0:
+            break
+        for x in range(out.shape[0]):
+            out[x] = out[x] or value[b, t, x] < floor
 
 
 @njit(cache=True, nogil=True, inline="always")
