@@ -67,7 +67,7 @@ from pipelines.outputs.manifest import file_record, sha256_file
 from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
-from pipelines.run_graph import derive_layers, scene_graph, zones_in_area
+from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
 from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
@@ -75,6 +75,7 @@ from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
 )
+from raster.index_composite import FLOORED
 from raster.load import native_window
 from raster.sources.hrefs import href_file
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
@@ -770,7 +771,9 @@ def _run(
     # neighbourhood steps (minimum mapping unit, masks): run_tiles.input_pieces, first_pass.
     input_layers = {"series": graph.lst if gather is None else landsat.native}
     if graph.idx is not None:
-        input_layers.update({k: graph.idx[k] for k in ("ndvi", "albedo") if k in graph.idx})
+        input_layers.update(
+            {k: graph.idx[k] for k in ("ndvi", "albedo", FLOORED) if k in graph.idx}
+        )
     if graph.classes is not None:
         input_layers["classes"] = graph.classes
 
@@ -801,8 +804,10 @@ def _run(
             lazy = derive(input_layers)
             pixels = dict(zip(lazy, dask.persist(*lazy.values()), strict=True))
     comp = config.composite
+    floored: list[xr.DataArray] = []  # the index composites' count, as the passes read it
 
     def build_rasters(reference: xr.DataArray, pixels: dict[str, xr.DataArray]) -> xr.Dataset:
+        floored.extend(pixels[k] for k in (FLOORED,) if k in pixels)
         series = pixels["series"]
         spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
                               coords={d: reference[d] for d in reference.dims})  # fmt: skip
@@ -931,6 +936,7 @@ def _run(
         anomaly_reference=comp.anomaly_reference,
         gather=gather,
     )
+    notes += [note for layer in floored if (note := floored_note(layer))]
     # Each raster is encoded once it is final (index composites and land cover during the
     # tiles pass; then n_clear, which the report reads, and the LST rasters): the tables, the
     # statistics and the report are made meanwhile.

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
+import operator
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +39,7 @@ from raster.bands import band_table
 from raster.composite import temporal_composite
 from raster.footprint import landsat_footprint_flags, on_coords_of, sentinel2_footprint_flags
 from raster.heat_island import rural_ring, scene_reference, urban_footprint_from_zones
-from raster.index_composite import index_median_composite
+from raster.index_composite import FLOORED, index_median_composite
 from raster.indices import INDICES, compute_indices
 from raster.landcover import (
     LandCover,
@@ -68,6 +70,7 @@ __all__ = [
     "SceneGraph",
     "analysis_grid",
     "derive_layers",
+    "floored_note",
     "grid_resampling",
     "index_source",
     "landsat_indices",
@@ -448,8 +451,10 @@ class IndexComposites:
     Attributes
     ----------
     data
-        Median composites ``(y, x)`` of the indices the products allow; None when they lack
-        the bands NDVI needs.
+        Median composites ``(y, x)`` of the indices the products allow, and
+        :data:`raster.index_composite.FLOORED` (per pixel, the dates whose normalized
+        difference read a negative reflectance: :func:`floored_note`); None when the
+        products lack the bands NDVI needs.
     notes
         What the products lack, for the run's warnings.
     items, bands
@@ -723,7 +728,8 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexCompos
     # Reflectance, indices, the SCL clear mask (water taken before it: the default preset
     # keeps SCL 4 and 5 only) and the medians in one fused pass per chunk.
     scl = None if preset == "none" or flags is not None else preset
-    out = index_median_composite(stored, names, scl=scl, flags=flags, groups=groups)
+    out = index_median_composite(stored, names, scl=scl, flags=flags, groups=groups, floored=True)
+    out[FLOORED].attrs.update(_floored_attrs("Sentinel-2", names))
     out = out.rename({"albedo_s2": "albedo"} if "albedo_s2" in out else {})
     return IndexComposites(out, tuple(notes), tuple(items), read)
 
@@ -886,20 +892,64 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
         # One QA_RADSAT read per scene; each index's test fuses into its own chunk tasks.
         keep = {name: landsat_radsat_mask(ds, read) for name, read in used.items()}
     indices = compute_indices(ds, names)
-    per_scene = one_scene_per_overpass(
-        xr.Dataset({
-            name: indices[name].where(clear & keep[name] if name in keep else clear)
-            for name in names
-        }, attrs=indices.attrs)
-    )  # fmt: skip
+    kept = {name: indices[name].where(clear & keep[name] if name in keep else clear)
+            for name in names}  # fmt: skip
+    floored = _floored_flags(ds, kept)
+    per_scene = one_scene_per_overpass(xr.Dataset({**kept, **floored}, attrs=indices.attrs))
     out = xr.Dataset(
         {name: temporal_composite(per_scene[name], stats=["median"], min_clear=1)["median"]
          for name in names}
     )  # fmt: skip
+    hit = functools.reduce(operator.or_, (per_scene[flag] == 1 for flag in floored))
+    out[FLOORED] = hit.sum("time").astype(np.uint16).assign_attrs(_floored_attrs("Landsat", names))
     if native is not None:
         out = gather_nearest(out, native, aligned_chunks(geobox, config.scheduler.chunk_px))
     out = out.rename({"albedo_liang": "albedo"} if "albedo_liang" in out else {})
     return IndexComposites(out, tuple(notes), tuple(items), (*bands, *qa))
+
+
+def _floored_flags(ds: xr.Dataset, kept: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """Per normalized difference, whether its kept value read a negative reflectance.
+
+    ``kept``: each index per scene, NaN where masked. Returns, by ``_floored_<index>``, 1
+    where a band of the index is below 0 (taken as 0: :func:`raster.indices.ndvi`), 0 where
+    none is, NaN where the index has no value: fused as the index is
+    (:func:`one_scene_per_overpass`), a flag follows the value its acquisition keeps.
+    """
+    flags = {}
+    for name, values in kept.items():
+        ratio = INDICES[name].ratio
+        if ratio is None or ratio.floor != 0.0:
+            continue
+        bands = dict.fromkeys(INDICES[name].resolve(ds.data_vars).values())
+        negative = functools.reduce(operator.or_, (ds[band] < 0 for band in bands))
+        flags[f"_floored_{name}"] = xr.where(values.notnull(), negative, np.nan).astype("float32")
+    return flags
+
+
+def _floored_attrs(sensor: str, names: list[str]) -> dict[str, str]:
+    """Attributes of the count of dates that read a negative reflectance (:func:`floored_note`)."""
+    normalized = [n for n in names if (r := INDICES[n].ratio) is not None and r.floor == 0.0]
+    return {"sensor": sensor, "indices": ", ".join(n.upper() for n in normalized)}
+
+
+def floored_note(count: xr.DataArray) -> str | None:
+    """Say how often the index composites took a negative reflectance as 0; None if never.
+
+    ``count``: the composites' :data:`raster.index_composite.FLOORED` layer (per pixel, the
+    dates whose normalized difference, kept for its median, read a negative reflectance), as
+    the run's passes keep it (in memory, or a tiled run's checkpointed pieces): summing it
+    reads no product again.
+    """
+    total = int(count.sum())
+    if total == 0:
+        return None
+    return (
+        f"{count.attrs.get('sensor', 'the')} index composites: on {total} pixel-dates kept by "
+        f"the masks (a grid pixel on one acquisition), a normalized difference "
+        f"({count.attrs.get('indices', 'NDVI')}) read a negative reflectance, taken as 0: there "
+        "the index is -1 or 1 whatever the surface (red < 0 gives NDVI 1, as dense vegetation)"
+    )
 
 
 def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.DataArray:

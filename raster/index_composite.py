@@ -19,6 +19,11 @@ each index of a pixel keeps the first value of its group's products in time orde
 products are fused after their conversion, not as stored DNs: two products of one datatake
 may come from different processing baselines, with different offsets.
 
+The normalized differences take a negative reflectance as 0 (:func:`raster.indices.ndvi`):
+with ``floored=True`` the same pass counts, per pixel, the dates whose value of one of them,
+kept for the median, read a negative reflectance (red < 0 gives an NDVI of exactly 1), so
+that a caller can say how often the rule decided a value.
+
 Indices that are not ratios of affine forms of their bands (SAVI, IBI) are not fused; compute
 them with the general chain.
 """
@@ -40,12 +45,15 @@ from raster.indices import _attrs, _resolve_bands, _spec
 from raster.load import StoredBands
 from raster.quality.scl import SCL, SCLMask, scl_preset
 
-__all__ = ["index_median_composite"]
+__all__ = ["FLOORED", "index_median_composite"]
 
 #: The Sentinel-2 band whose classes mask the dates and flag water.
 SCL_BAND = "scl"
 #: The band that carries precomputed clear/water flags into the fused pass.
 FLAGS_BAND = "_flags"
+#: The variable counting, per pixel, the dates whose normalized difference read a negative
+#: reflectance (``floored=True``).
+FLOORED = "negative_reflectance"
 #: Size of the buffer that holds a strip of rows of every band and date (bytes).
 STRIP_BYTES = 8 << 20
 
@@ -57,6 +65,7 @@ def index_median_composite(
     scl: str | SCLMask | Iterable[int] | None = "default",
     flags: xr.Dataset | None = None,
     groups: Sequence[Sequence[int]] | None = None,
+    floored: bool = False,
 ) -> xr.Dataset:
     """Median over clear acquisitions of each index, and the SCL water flag, from stored bands.
 
@@ -86,13 +95,18 @@ def index_median_composite(
         dates, the first one's value that is not NaN (clear, inside its footprint), so that
         an acquisition delivered as several products counts once. Default: each date is an
         acquisition of its own.
+    floored
+        Also return :data:`FLOORED`, counted in the same pass.
 
     Returns
     -------
     xarray.Dataset
         One float32 variable per index (NaN where no date is clear) with the attributes
         :func:`raster.composite.temporal_composite` gives its median, and ``scl_water``
-        (bool: SCL class 6 on any date) when masked by SCL or ``flags``.
+        (bool: SCL class 6 on any date) when masked by SCL or ``flags``. With ``floored``,
+        :data:`FLOORED` (uint16): per pixel, the dates (an acquisition's products counted
+        once) at which a normalized difference (an index whose ratio floors its bands at 0)
+        kept for its median read a negative reflectance, taken as 0.
 
     Raises
     ------
@@ -142,7 +156,7 @@ def index_median_composite(
     first = _first_of_group(groups, stored.data.sizes["time"])
     kwargs.update(terms, scl_at=scl_at, keep=keep, water=water, first=first)
     arrays = [stored.data[b].transpose("time", "y", "x").data for b in bands]
-    n_out = len(specs) + 1
+    n_out = len(specs) + 2
     if all(isinstance(a, np.ndarray) for a in arrays):
         data: Any = _composite_block(*([a] for a in arrays), **kwargs)
     else:
@@ -168,6 +182,16 @@ def index_median_composite(
             comment = flags["water"].attrs.get("comment", "water") + ", on any date"
         out["scl_water"] = (stack.isel(index=len(specs), drop=True) > 0).assign_attrs(
             long_name="water", comment=comment
+        )
+    if floored:
+        out[FLOORED] = (
+            stack.isel(index=len(specs) + 1, drop=True)
+            .astype(np.uint16)
+            .assign_attrs(
+                long_name="dates whose normalized difference read a negative reflectance",
+                units="1",
+                comment="a negative reflectance is taken as 0 (red < 0 gives NDVI 1)",
+            )
         )
     return out
 
@@ -247,7 +271,7 @@ def _composite_block(*per_band: Sequence[np.ndarray], **kwargs: Any) -> np.ndarr
     dtype = np.result_type(*(b[0] for b in blocks))
     rows = max(1, min(ny, STRIP_BYTES // max(1, len(blocks) * n_time * nx * dtype.itemsize)))
     strip = np.empty((len(blocks), n_time, rows, nx), dtype=dtype)
-    out = np.empty((kwargs["num_band"].shape[0] + 1, ny, nx), dtype=np.float32)
+    out = np.empty((kwargs["num_band"].shape[0] + 2, ny, nx), dtype=np.float32)
     for row0 in range(0, ny, rows):
         n_rows = min(rows, ny - row0)
         for i, band in enumerate(blocks):
@@ -264,14 +288,15 @@ def _fused(  # pragma: no cover - compiled
     dn, n_rows, row0, scale, offset, fill, num_band, num_coef, num_const, den_band, den_coef,
     den_const, floor, scl_at, keep, water, first, out,
 ):  # fmt: skip
-    """Fill rows ``row0 ...`` of ``out`` with the index medians and the water flag.
+    """Fill rows ``row0 ...`` of ``out`` with the index medians, the water flag and the count.
 
     ``dn[:, :, :n_rows]`` holds those rows of every band and date, as stored. In phases the
     compiler vectorises along the row: physical values, SCL, indices (a date whose
     acquisition began at an earlier date ``first[t]`` moves its value there where that date
-    has none, and is left out), then the medians: each pixel's dates sorted by an odd-even
-    transposition network (NaN as +inf, no data-dependent branch), its median taken from its
-    ``n`` clear values.
+    has none, and is left out; with it, whether the value read a band below the index's
+    floor), then the medians: each pixel's dates sorted by an odd-even transposition network
+    (NaN as +inf, no data-dependent branch), its median taken from its ``n`` clear values.
+    The last plane counts the dates at which some index's value read a band below its floor.
     """
     n_band, n_time, _, nx = dn.shape
     n_index = num_band.shape[0]
@@ -283,6 +308,10 @@ def _fused(  # pragma: no cover - compiled
     den = np.empty(nx, dtype=np.float64)
     srt = np.empty((n_time, nx), dtype=np.float64)
     count = np.empty(nx, dtype=np.int64)
+    low = np.empty(nx, dtype=np.bool_)
+    hit = np.empty(nx, dtype=np.bool_)
+    n_below = np.empty(nx, dtype=np.int64)
+    below = np.zeros((n_index, n_time, nx), dtype=np.bool_)
     for y in range(n_rows):
         for b in range(n_band):
             for t in range(n_time):
@@ -306,15 +335,19 @@ def _fused(  # pragma: no cover - compiled
             for t in range(n_time):
                 _affine_row(num, num_const[k], num_band[k], num_coef[k], value, t, floor[k])
                 _affine_row(den, den_const[k], den_band[k], den_coef[k], value, t, floor[k])
+                _below_row(low, den_band[k], value, t, floor[k])
                 for x in range(nx):
                     v = np.float64(np.float32(num[x] / den[x])) if den[x] != 0.0 else np.nan
                     index[k, t, x] = v if clear[t, x] else np.nan
+                    below[k, t, x] = low[x] and not np.isnan(index[k, t, x])
                 f = first[t]
                 if f != t:  # fillna of the acquisition's first date, as fuse_acquisitions
                     for x in range(nx):
                         if np.isnan(index[k, f, x]):
                             index[k, f, x] = index[k, t, x]
+                            below[k, f, x] = below[k, t, x]
                         index[k, t, x] = np.nan
+                        below[k, t, x] = False
         for k in range(n_index):
             for x in range(nx):
                 count[x] = 0
@@ -335,8 +368,35 @@ def _fused(  # pragma: no cover - compiled
                 n = count[x]
                 med = np.nan if n == 0 else sorted_quantile(srt[:, x], n, 0.5)
                 out[k, row0 + y, x] = med
+        n_below[:] = 0
+        for t in range(n_time):
+            hit[:] = False
+            for k in range(n_index):
+                for x in range(nx):
+                    hit[x] = hit[x] or below[k, t, x]
+            for x in range(nx):
+                n_below[x] += hit[x]
         for x in range(nx):
             out[n_index, row0 + y, x] = 1.0 if wet[x] else 0.0
+            out[n_index + 1, row0 + y, x] = n_below[x]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _below_row(out, bands, value, t, floor):  # pragma: no cover - compiled
+    """``out[x]``: one of ``bands`` is below ``floor`` at ``(t, x)`` (−1 ends ``bands``).
+
+    Given a ratio's denominator bands: a floored ratio (a normalized difference) reads the
+    same bands above and below.
+    """
+    out[:] = False
+    if floor == -np.inf:
+        return
+    for m in range(bands.shape[0]):
+        b = bands[m]
+        if b < 0:
+            break
+        for x in range(out.shape[0]):
+            out[x] = out[x] or value[b, t, x] < floor
 
 
 @njit(cache=True, nogil=True, inline="always")

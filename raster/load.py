@@ -349,7 +349,8 @@ class SaturationReader(RioReader):
     reflectance of 6.55. Here odc-stac's reader reads a GDAL VRT of the file, on the file's
     own grid, that gives ``saturated`` pixels the fill value (:func:`saturation_vrt`):
     GDAL's resampling leaves them out as it leaves out the fill, and every other value
-    and weight is the one it would read from the file.
+    and weight is the one it would read from the file. With ``nearest`` (each pixel read is
+    one of the file's), the file is read as it is and its saturated pixels set to the fill.
     """
 
     def __init__(self, src: RasterSource, ctx: Any, saturated: float) -> None:
@@ -365,6 +366,10 @@ class SaturationReader(RioReader):
         selection: Any = None,
     ) -> tuple[tuple[slice, slice], np.ndarray]:
         """Read the band onto ``dst_geobox`` as odc-stac's reader does, saturation as fill."""
+        if cfg.nearest and cfg.fill_value is not None:  # each pixel read is one of the file's
+            roi, out = rio_read(self._src, cfg, dst_geobox, dst=dst, selection=selection)
+            np.copyto(out, out.dtype.type(cfg.fill_value), where=out == self.saturated)
+            return roi, out
         try:
             uri = saturation_vrt(self._src.uri, self._src.band or 1, self.saturated,
                                  cfg.fill_value)  # fmt: skip

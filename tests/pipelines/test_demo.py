@@ -292,7 +292,7 @@ def test_ndvi_and_land_cover_from_landsat_reflectance(demo, planted, tmp_path):
     )
     with raise_if_dask_computes():
         graph = scene_graph(config)
-    assert set(graph.idx) == {"ndvi"}  # no green or SWIR in these products
+    assert set(graph.idx) == {"ndvi", "negative_reflectance"}  # NDVI only: no green, no SWIR
     assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
     result = run(config, out=tmp_path / "run")
     with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:

@@ -216,7 +216,7 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
     with raise_if_dask_computes():
         indices = sentinel2_indices(config, items, _s2_window(products[2]))
         idx, notes = indices.data, indices.notes
-    assert set(idx.data_vars) == {"ndvi", "scl_water"}
+    assert set(idx.data_vars) == {"ndvi", "scl_water", "negative_reflectance"}
     assert len(indices.items) == 2  # swir16 is read from none, as one product lacks it
     assert indices.bands == ("red", "nir", "green", "blue", "swir22", "scl")
     assert any(
@@ -699,7 +699,7 @@ def test_without_a_usable_sentinel2_product_the_indices_come_from_landsat(demo_f
     )
     # The NDVI comes from the Landsat reflectance (the demo's products: red and NIR only).
     assert any("Landsat products lack bands for mndwi, ndbi" in n for n in graph.notes)
-    assert set(graph.idx.data_vars) == {"ndvi"}
+    assert set(graph.idx.data_vars) == {"ndvi", "negative_reflectance"}
     assert "indices from: Landsat surface reflectance" in plan(config).summary()  # --dry-run
 
 

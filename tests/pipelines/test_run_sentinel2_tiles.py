@@ -20,9 +20,10 @@ import shapely
 import yaml
 from rasterio.transform import from_origin
 
-from pipelines import run_graph
-from pipelines.config import load_config
+from pipelines import run_graph, run_tiles
+from pipelines.config import apply_overrides, load_config
 from pipelines.run import run
+from pipelines.run_tiles import input_pieces
 from raster.acquisitions import acquisition_groups
 from raster.footprint import sentinel2_footprint_flags
 from raster.load import load_stored
@@ -68,13 +69,13 @@ def _sentinel2(folder, name, *, red, nir, when, tile, cloud=False, baseline="05.
     )  # fmt: skip
 
 
-def _landsat(folder):
+def _landsat(folder, red=0.08):
     """One clear Landsat 8 scene at 300 K over the grid (30 m, USGS pixel phase 15 m)."""
     shape = (52, 52)
     write_landsat_c2l2(
         folder,
         bands={
-            "red": reflectance_to_dn_landsat(np.full(shape, 0.08)),
+            "red": reflectance_to_dn_landsat(np.full(shape, red)),
             "nir08": reflectance_to_dn_landsat(np.full(shape, 0.30)),
             "lwir11": np.full(shape, round((300.0 - 149.0) / 0.00341802), np.uint16),
             "qa_pixel": np.full(shape, encode_qa_pixel(), np.uint16),
@@ -237,3 +238,44 @@ def test_two_tiles_of_one_datatake_from_two_distributors_are_one_acquisition(rea
     stored = load_stored([es, pc], ["red"])
     assert list(stored.data["product_id"].values) == [pc.id, es.id]  # in time order
     assert acquisition_groups(stored.data, run_graph._datatakes([es, pc])) == [[0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("indices_from", "tile_size_px"),
+    [("sentinel2", None), ("sentinel2", 64), ("landsat", None)],
+    ids=["sentinel2", "sentinel2-tiled", "landsat"],
+)
+def test_the_run_says_how_often_a_negative_reflectance_was_taken_as_zero(
+    tmp_path, monkeypatch, indices_from, tile_size_px
+):
+    """Sentinel-2 tile C (the whole grid) has red -0.02 (DN 800 at baseline 05.10), NIR
+    0.3: its NDVI reads a negative red, taken as 0, on every grid pixel; A and B (red 0.1)
+    never. One pixel-date per grid pixel, counted in the pass that makes the composites
+    (also a tiled run's, from its checkpointed pieces). From Landsat (red -0.01 on its one
+    scene, which covers the grid): the same count."""
+    products = tmp_path / "products"
+    products.mkdir()
+    _landsat(products, red=-0.01 if indices_from == "landsat" else 0.08)
+    for name, tile in (("A", "31TCJ"), ("B", "31TDJ")):
+        _sentinel2(products, name, red=0.1, nir=0.3, when=DATATAKE, tile=tile)
+    if indices_from == "sentinel2":
+        _sentinel2(products, "C", red=-0.02, nir=0.3, when="2023-07-24T10:56:21Z", tile="31TCJ")
+    config = apply_overrides(_config(tmp_path, 10), {"composite.indices_from": indices_from})
+    pieces = []
+    monkeypatch.setattr(
+        run_tiles, "input_pieces", lambda *a: pieces.append(a[1]) or input_pieces(*a)
+    )
+    result = run(config, tile_size_px=tile_size_px)
+    assert len(pieces) == (4 if tile_size_px else 0)  # 2 x 2 tiles of the 120 x 120 grid, or one
+    with rasterio.open(tmp_path / "out" / "rasters" / "ndvi_median.tif") as src:
+        ndvi = src.read(1)
+    sensor = {"sentinel2": "Sentinel-2", "landsat": "Landsat"}[indices_from]
+    said = (
+        f"{sensor} index composites: on {ndvi.size} pixel-dates kept by the masks (a grid "
+        "pixel on one acquisition), a normalized difference (NDVI) read a negative "
+        "reflectance, taken as 0: there the index is -1 or 1 whatever the surface (red < 0 "
+        "gives NDVI 1, as dense vegetation)"
+    )
+    assert said in result.warnings, result.warnings
+    if indices_from == "landsat":
+        assert (ndvi == 1.0).all()

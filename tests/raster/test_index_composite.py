@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import dask
 import dask.array as dsa
 import numpy as np
@@ -331,3 +334,64 @@ def test_acquisitions_build_lazily():
 def test_groups_must_split_the_dates_in_order(groups):
     with pytest.raises(ValueError, match=r"groups must split the positions 0\.\.2"):
         index_median_composite(_stored(n_time=3), ["ndvi"], groups=groups)
+
+
+# --- the dates whose normalized difference read a negative reflectance ----------------------
+
+
+def _three_pixels() -> StoredBands:
+    """Four dates of three pixels; reflectance = DN / 10,000 - 0.1 (red DN 500: -0.05).
+
+    A: red < 0 on every date, cloudy (SCL 9) on the third. B: red and NIR < 0 on the first
+    date (0 / 0: no NDVI), red < 0 on the last. C: outside the first product (DN 0, fill),
+    red < 0 on the second."""
+    red = np.array([[500, 500, 0], [500, 1500, 500], [500, 1500, 1500], [500, 500, 1500]])
+    nir = np.array([[4000, 500, 0], [4000, 4000, 4000], [4000, 4000, 4000], [4000, 4000, 4000]])
+    scl = np.array([[4, 4, 0], [4, 4, 4], [9, 4, 4], [4, 4, 4]])
+    arrays = {"red": red.astype(np.uint16), "nir": nir.astype(np.uint16),
+              "scl": scl.astype(np.uint8)}  # fmt: skip
+    ds = xr.Dataset({b: (("time", "y", "x"), a[:, None, :]) for b, a in arrays.items()})
+    scale = {b: np.full(4, 1.0 if b == "scl" else 1e-4, np.float32) for b in arrays}
+    offset = {b: np.full(4, 0.0 if b == "scl" else -0.1, np.float32) for b in arrays}
+    fill = {b: np.zeros(4) for b in arrays}
+    return StoredBands(ds, scale, offset, fill, dict.fromkeys(arrays))
+
+
+def test_the_dates_that_read_a_negative_reflectance_are_counted_by_hand():
+    """Each date apart: A 3 (its cloudy date is not kept), B 1 (its 0 / 0 date has no
+    NDVI), C 1. With the first two dates one acquisition: A 2 (its second date is the first
+    one's acquisition), B 1 (its first date has no NDVI: the second's, red > 0, stands for
+    the acquisition), C 1 (its second date stands for the acquisition it is outside of)."""
+    stored = _three_pixels()
+    out = index_median_composite(stored, ["ndvi"], floored=True)
+    assert out[index_composite.FLOORED].dtype == np.uint16
+    assert out[index_composite.FLOORED].values.tolist() == [[3, 1, 1]]
+    fused = index_median_composite(stored, ["ndvi"], groups=[[0, 1], [2], [3]], floored=True)
+    assert fused[index_composite.FLOORED].values.tolist() == [[2, 1, 1]]
+    assert fused["ndvi"].values[0, 0] == 1.0  # red < 0 on both acquisitions kept: NDVI 1
+    assert index_composite.FLOORED not in index_median_composite(stored, ["ndvi"])
+
+
+@pytest.mark.parametrize("chunks", [None, {"y": 16, "x": 10}], ids=["numpy", "dask"])
+def test_the_count_equals_the_general_chain(chunks):
+    """The count of the chain: per date (acquisitions fused as for the medians), whether a
+    normalized difference has a value (clear, defined) and one of its bands is below 0."""
+    from raster.indices import INDICES
+
+    groups = [[0, 2], [1], [3, 4]]
+    normalized = ["ndvi", "mndwi", "ndbi", "ndwi", "ui"]
+    ds = _stored().physical()
+    clear = sentinel2_clear_mask(ds)
+    indices = compute_indices(ds, normalized)
+    hits = []
+    for name in normalized:
+        bands = INDICES[name].resolve(ds.data_vars).values()
+        negative = functools.reduce(operator.or_, (ds[b] < 0 for b in bands))
+        kept = indices[name].where(clear)
+        flag = xr.where(kept.notnull(), negative.astype(float), np.nan)
+        hits.append(fuse_acquisitions(flag, groups) == 1)
+    want = functools.reduce(operator.or_, hits).sum("time").values
+    assert want.max() >= 2 and (want == 0).any()
+    got = index_median_composite(_stored(chunks=chunks), [*normalized, "albedo_s2"],
+                                 groups=groups, floored=True)  # fmt: skip
+    np.testing.assert_array_equal(got[index_composite.FLOORED].values, want)

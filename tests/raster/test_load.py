@@ -367,7 +367,7 @@ def test_a_saturated_sentinel2_pixel_is_missing_and_its_neighbours_unchanged(rea
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("resampling", ["average", "bilinear", "cubic"])
+@pytest.mark.parametrize("resampling", ["average", "bilinear", "cubic", "nearest"])
 def test_a_saturated_sentinel2_pixel_is_left_out_of_a_coarser_grid(real_data, tmp_path, resampling):
     """On a 150 m grid (the files are 100 m), the saturated pixel is left out of the
     resampling as a nodata pixel is: the grid is the one loaded with DN 0 (NODATA) there, and
@@ -446,3 +446,16 @@ def test_a_signed_saturation_read_is_signed(monkeypatch):
     assert isinstance(reader, SaturationReader) and reader.saturated == 65535.0
     assert reader._src.uri == f"{href}?sig=fresh"
     assert not isinstance(driver.open(RasterSource(href + "x"), None), SaturationReader)
+
+
+@pytest.mark.realdata
+def test_a_saturated_pixel_read_with_nearest_on_its_own_grid_is_missing(real_data, tmp_path):
+    """``nearest`` (each grid pixel one of the file's): the saturated pixel alone is NaN, the
+    others are their DN / 10,000 (baseline 02.14)."""
+    item = _s2_with_red_pixel(real_data, tmp_path / "s2", 65535)
+    red = load_items([item], ["red"], resampling="nearest").red.isel(time=0).values
+    with rasterio.open(real_data / S2_FOLDER / "B04.tif") as src:
+        dn = src.read(1).astype(np.float64)
+    want = np.where(dn == 0, np.nan, dn * 1e-4)
+    want[SAT_ROW, SAT_COL] = np.nan
+    np.testing.assert_allclose(red, want, rtol=1e-6, equal_nan=True)
