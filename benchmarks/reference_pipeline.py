@@ -43,8 +43,9 @@ geopandas add the census and the IRIS x QPV overlay. It computes, with ilots' de
   the classified pixels (``categorical=True``); ``area_m2``, the polygon area in the grid
   CRS.
 * Census: Filosofi ``DISP_MED21`` (decimal comma; secret markers ``nd``, ``ns``, ``s``, ``so``
-  -> NaN) as ``disp_med``, ``P21_POP`` as ``population``; IRIS x QPV in Lambert-93
-  (EPSG:2154, invalid QPV repaired): ``qpv_area_m2`` inside the QPV union, ``qpv_share`` of
+  -> NaN) as ``disp_med``, ``P21_POP`` as ``population``; IRIS x QPV in LAEA Europe
+  (EPSG:3035, equal-area: true areas; invalid QPV repaired): ``qpv_area_m2`` inside the QPV
+  union, ``qpv_share`` of
   the IRIS area, ``in_qpv`` (share >= 0.5), ``code_qp_main`` (largest overlap).
 * Ranks: ``<x>_hotter_than_pct``, the share (%) of the other IRIS with a value strictly
   lower, and ``<x>_hotter_than_residents_pct``, the share of the residents of the other IRIS
@@ -111,7 +112,7 @@ ALBEDO_S2 = {"blue": 0.2266, "green": 0.1236, "red": 0.1573, "nir": 0.3417,
              "swir16": 0.1170, "swir22": 0.0338}  # fmt: skip
 RING_KM = (2.0, 10.0)
 SECRET = ["nd", "ns", "s", "so"]  # INSEE secrecy markers
-AREA_CRS = "EPSG:2154"  # Lambert-93, for the IRIS x QPV areas
+AREA_CRS = "EPSG:3035"  # LAEA Europe, equal-area: true areas for the IRIS x QPV overlay
 QPV_SHARE = 0.5
 COLUMNS = [
     "code_iris", "nom_iris", "insee_com", "typ_iris", "nom_com", "geometry", "area_m2",
