@@ -4,7 +4,8 @@ Within a stratum (a commune, an urban unit), the gap is Δ_s = mean_w(h | group)
 mean_w(h | not group), with population weights when given (science.md §7.6). The estimate is
 their weighted mean over the strata with zones on both sides, each weighted by
 λ_s = W_in·W_out/(W_in + W_out) (W: the population, or the number of zones, in and out of the
-group there; Mantel–Haenszel's weights): a comparison of each group zone with the zones of its
+group there, in the labelling at hand, observed or relabelled; Mantel–Haenszel's weights;
+zones of no population are left out): a comparison of each group zone with the zones of its
 own stratum, so that geography does not masquerade as a group effect. With one stratum (or
 none) it is the plain difference of means. The null distribution comes from relabelling zones
 **within each stratum**, the number of group zones per stratum kept; strata whose zones are
@@ -139,8 +140,15 @@ def group_difference(
 
     rng = rng_from(seed)
     groups = [np.flatnonzero(strata == s) for s in np.unique(strata)]
-    mixed = [_Stratum(m, h, w, inside) for m in groups if 0 < inside[m].sum() < len(m)]
-    mixed = [stratum for stratum in mixed if stratum.weight > 0]
+    # Zones of no population weigh nothing in a weighted mean: out of the relabelings too
+    # (a relabeling putting a side on them only would have no mean).
+    weighed = [members[w[members] > 0] for members in groups]
+    if any(len(m) < len(g) for m, g in zip(weighed, groups, strict=True)):
+        notes.append(
+            f"{int((w == 0).sum())} zones have no population: they do not enter the weighted "
+            "gap nor its relabelings"
+        )
+    mixed = [_Stratum(m, h, w, inside) for m in weighed if 0 < inside[m].sum() < len(m)]
     fixed = len(groups) - len(mixed)
     if stratum is not None and fixed:
         notes.append(
@@ -165,15 +173,14 @@ def group_difference(
             p = dict.fromkeys(_ALTERNATIVES, 1.0)
             exact, relabelings, ci_low, ci_high = True, 1, -math.inf, math.inf
     else:
-        lam = np.array([st.weight for st in mixed]) / sum(st.weight for st in mixed)
-        delta = float(sum(share * st.observed for share, st in zip(lam, mixed, strict=True)))
+        delta = sum(st.weight * st.observed for st in mixed) / sum(st.weight for st in mixed)
         if tested:
             if total_relabelings <= exact_limit:
-                base, slope = _enumerate(mixed, lam)
+                base, slope = _enumerate(mixed)
                 exact = True
                 relabelings = total_relabelings
             else:
-                base, slope = _monte_carlo(mixed, lam, permutations, rng)
+                base, slope = _monte_carlo(mixed, permutations, rng)
                 relabelings = permutations
             shifts = _Shifts(base, slope, delta, float(np.std(h)), exact)
             for alt in _ALTERNATIVES:
@@ -200,7 +207,7 @@ def group_difference(
     )
     strata_word = "stratum" if len(groups) == 1 else "strata"
     strat = f"within {len(groups)} {strata_word}" if stratum is not None else "unstratified"
-    if len(mixed) > 1:
+    if stratum is not None and len(groups) > 1:
         estimate = (
             f"Δ = {weighting} mean inside − outside within each of the {len(mixed)} strata "
             "with zones on both sides, averaged with weights W_in·W_out/(W_in + W_out)"
@@ -268,10 +275,12 @@ def _stratum_codes(stratum: npt.ArrayLike, n: int) -> np.ndarray:
 class _Stratum:
     """One stratum with zones on both sides: its zones, its observed gap and its weight λ.
 
-    ``gaps(chosen)``: for relabelings given as the zones put in the group (rows of ``chosen``,
-    a boolean or index matrix), the stratum's gap Δ*_s and its slope c_s in the shift δ taken
-    off the observed group's zones (Δ*_s(δ) = Δ*_s − δ·c_s; c_s is the weight share of the
-    observed group's zones in the relabelled group minus that outside it).
+    For relabelings given by their in-group sums, :meth:`terms` returns each one's
+    ``λ*·Δ*_s``, ``λ*·c_s`` and ``λ*``: the stratum's gap, its slope in the shift δ taken off
+    the observed group's zones (Δ*_s(δ) = Δ*_s − δ·c_s; c_s is the weight share of the
+    observed group's zones in the relabelled group minus that outside it) and its weight
+    λ* = W_in*·W_out*/W, all of that relabeling. Summed over the strata, they give the
+    relabeling's Δ* = Σλ*Δ*_s / Σλ* and slope Σλ*c_s / Σλ*, as for the observed labelling.
     """
 
     def __init__(self, members: np.ndarray, h: np.ndarray, w: np.ndarray, inside: np.ndarray):
@@ -282,21 +291,25 @@ class _Stratum:
         self.total_wh, self.total_w = float(self.wh.sum()), float(self.w.sum())
         self.w_in = float(self.wg.sum())
         self.weight = self.w_in * (self.total_w - self.w_in) / self.total_w
-        self.observed = float(
-            self.wg @ h[members] / self.w_in
-            - (self.total_wh - self.wg @ h[members]) / (self.total_w - self.w_in)
-        )
+        in_wh = float(self.wg @ h[members])
+        self.observed = in_wh / self.w_in - (self.total_wh - in_wh) / (self.total_w - self.w_in)
 
-    def gaps(self, sum_wh: np.ndarray, sum_w: np.ndarray, sum_g: np.ndarray):
-        """Return (Δ*_s, c_s) of relabelings from their in-group sums of w·h, w and w·g."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out_w = self.total_w - sum_w
-            base = sum_wh / sum_w - (self.total_wh - sum_wh) / out_w
-            slope = sum_g / sum_w - (self.w_in - sum_g) / out_w
-        return base, slope
+    def terms(
+        self, sum_wh: np.ndarray, sum_w: np.ndarray, sum_g: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return (λ*·Δ*_s, λ*·c_s, λ*) of relabelings from their in-group sums of w·h, w, w·g.
 
-    def combinations(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return (Δ*_s, c_s) of every relabeling of the stratum, in blocks of combinations."""
+        Every zone weighs more than 0 (:func:`group_difference` leaves the others out), so
+        both sides of a relabeling have weight.
+        """
+        out_w = self.total_w - sum_w
+        lam = sum_w * out_w / self.total_w
+        base = sum_wh / sum_w - (self.total_wh - sum_wh) / out_w
+        slope = sum_g / sum_w - (self.w_in - sum_g) / out_w
+        return lam * base, lam * slope, lam
+
+    def combinations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return :meth:`terms` of every relabeling of the stratum, in blocks of combinations."""
         n, k = len(self.members), self.k
         block = max(1, _BLOCK_ELEMENTS // k)
         combos = itertools.combinations(range(n), k)
@@ -307,11 +320,13 @@ class _Stratum:
             if not flat.size:
                 break
             chosen = flat.reshape(-1, k)
-            parts.append(self.gaps(*(v[chosen].sum(axis=1) for v in (self.wh, self.w, self.wg))))
-        return np.concatenate([b for b, _ in parts]), np.concatenate([c for _, c in parts])
+            parts.append(self.terms(*(v[chosen].sum(axis=1) for v in (self.wh, self.w, self.wg))))
+        return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]
 
-    def draws(self, replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Return (Δ*_s, c_s) of ``replicates`` random relabelings of the stratum."""
+    def draws(
+        self, replicates: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return :meth:`terms` of ``replicates`` random relabelings of the stratum."""
         labels = np.zeros(len(self.members))
         labels[: self.k] = 1.0
         block = max(1, _BLOCK_ELEMENTS // len(labels))
@@ -319,30 +334,28 @@ class _Stratum:
         for first in range(0, replicates, block):
             size = min(block, replicates - first)
             drawn = rng.permuted(np.broadcast_to(labels, (size, len(labels))), axis=1)
-            parts.append(self.gaps(drawn @ self.wh, drawn @ self.w, drawn @ self.wg))
-        return np.concatenate([b for b, _ in parts]), np.concatenate([c for _, c in parts])
+            parts.append(self.terms(drawn @ self.wh, drawn @ self.w, drawn @ self.wg))
+        return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]
 
 
-def _enumerate(mixed: list[_Stratum], lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Δ* and its slope for every joint relabeling: λ-weighted sums over the strata's own."""
-    base, slope = np.zeros(1), np.zeros(1)
-    for share, stratum in zip(lam, mixed, strict=True):
-        b, c = stratum.combinations()
-        base = (base[:, None] + share * b[None, :]).ravel()
-        slope = (slope[:, None] + share * c[None, :]).ravel()
-    return base, slope
+def _enumerate(mixed: list[_Stratum]) -> tuple[np.ndarray, np.ndarray]:
+    """Δ* and its slope for every joint relabeling (sums over the strata's own, then ratios)."""
+    sums = [np.zeros(1) for _ in range(3)]
+    for stratum in mixed:
+        for i, term in enumerate(stratum.combinations()):
+            sums[i] = (sums[i][:, None] + term[None, :]).ravel()
+    return sums[0] / sums[2], sums[1] / sums[2]
 
 
 def _monte_carlo(
-    mixed: list[_Stratum], lam: np.ndarray, replicates: int, rng: np.random.Generator
+    mixed: list[_Stratum], replicates: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Δ* and its slope for random relabelings, drawn within each stratum."""
-    base, slope = np.zeros(replicates), np.zeros(replicates)
-    for share, stratum in zip(lam, mixed, strict=True):
-        b, c = stratum.draws(replicates, rng)
-        base += share * b
-        slope += share * c
-    return base, slope
+    sums = [np.zeros(replicates) for _ in range(3)]
+    for stratum in mixed:
+        for total, term in zip(sums, stratum.draws(replicates, rng), strict=True):
+            total += term
+    return sums[0] / sums[2], sums[1] / sums[2]
 
 
 class _Shifts:

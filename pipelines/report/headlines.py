@@ -100,7 +100,9 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     confidence = metric.get("confidence", 0.95)
     # Monte Carlo relabelings bound the p-value below (an exact test's is exact).
     relabelings = None if metric.get("exact") else metric.get("relabelings")
-    within = int(metric.get("n_strata_compared") or 1) > 1  # several strata compared
+    # A stratified gap (the QPV IRIS against the others of their commune) as soon as the
+    # IRIS span several strata, even when one of them holds every QPV IRIS.
+    within = int(metric.get("n_strata") or 1) > 1 and int(metric.get("n_strata_compared") or 0) >= 1
     stratum = _stratum_word(inequality, m)
     common = {
         "n_in": m.integer(metric.get("n_in")),

@@ -459,3 +459,21 @@ def test_a_saturated_pixel_read_with_nearest_on_its_own_grid_is_missing(real_dat
     want = np.where(dn == 0, np.nan, dn * 1e-4)
     want[SAT_ROW, SAT_COL] = np.nan
     np.testing.assert_allclose(red, want, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("/data/T31TCJ/B04.tif", "/data/T31TCJ/B04.tif"),
+        ("https://host/B04.tif?se=2026&sig=x", "/vsicurl/https://host/B04.tif?se=2026&sig=x"),
+        ("s3://sentinel-cogs/tiles/B04.tif", "/vsis3/sentinel-cogs/tiles/B04.tif"),
+        ("file:///home/a/Mes%20donn%C3%A9es/B04.tif", "/home/a/Mes données/B04.tif"),
+        ("/vsicurl/https://host/B04.tif", "/vsicurl/https://host/B04.tif"),
+    ],
+)
+def test_the_saturation_vrt_reads_urls_through_gdal_file_systems(href, expected):
+    """Inside a VRT a bare URL goes to GDAL's HTTP driver, which downloads the whole file at
+    each open; the VRT names it as rasterio opens it (ranged reads)."""
+    from raster.load import gdal_path
+
+    assert gdal_path(href) == expected

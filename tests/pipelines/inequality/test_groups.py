@@ -27,25 +27,22 @@ def _brute_force(values, group, strata, weights):
     """p-values by enumerating every labelling with the stratum counts of ``group``.
 
     The statistic, written out here: in each stratum with zones on both sides the weighted
-    mean inside minus outside, averaged over those strata with weights W_in·W_out/W (the
-    observed labelling's weights: Mantel–Haenszel's); with one stratum, the difference of
-    means.
+    mean inside minus outside, averaged over those strata with weights W_in·W_out/W (each
+    labelling's own: Mantel–Haenszel's); with one stratum, the difference of means.
     """
     n, k = len(values), int(group.sum())
     target = {s: int(group[strata == s].sum()) for s in np.unique(strata)}
     compared = [s for s in np.unique(strata) if 0 < target[s] < int((strata == s).sum())]
-    lam = {}
-    for s in compared:
-        w_in, w_out = weights[(strata == s) & group].sum(), weights[(strata == s) & ~group].sum()
-        lam[s] = w_in * w_out / (w_in + w_out)
 
     def delta(labels):
-        gaps = [
-            np.average(values[(strata == s) & labels], weights=weights[(strata == s) & labels])
-            - np.average(values[(strata == s) & ~labels], weights=weights[(strata == s) & ~labels])
-            for s in compared
-        ]
-        return np.average(gaps, weights=[lam[s] for s in compared])
+        gaps, lam = [], []
+        for s in compared:
+            inside, outside = (strata == s) & labels, (strata == s) & ~labels
+            w_in, w_out = weights[inside].sum(), weights[outside].sum()
+            gaps.append(np.average(values[inside], weights=weights[inside])
+                        - np.average(values[outside], weights=weights[outside]))  # fmt: skip
+            lam.append(w_in * w_out / (w_in + w_out))
+        return np.average(gaps, weights=lam)
 
     observed = delta(group)
     deltas = []
@@ -223,3 +220,25 @@ def test_a_within_commune_effect_is_recovered_where_the_pooled_gap_reverses_it()
     null = group_difference(values, group, stratum=strata, exact_limit=0, seed=0)
     assert abs(null.value) < 0.3 and null.p_two_sided > 0.05
     assert null.ci_low < 0 < null.ci_high
+
+
+def test_zones_without_population_are_left_out_of_the_relabelings():
+    """A zone of population 0 weighs nothing in a weighted mean; relabelings putting a side
+    on such zones only had no mean (NaN) and biased p down, and a stratum of such zones
+    only divided by 0. Oracle: the brute force over the zones with population."""
+    values = np.array([31.0, 29.5, 30.2, 28.9, 33.0, 30.0, 32.5, 29.0, 30.7, 31.9, 28.0, 30.3])
+    group = np.array([1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], bool)
+    strata = np.repeat([0, 1], 6)
+    weights = np.array([900, 0, 1200, 800, 1500, 1100, 700, 1300, 0, 1000, 950, 1250], float)
+    result = group_difference(values, group, weights=weights, stratum=strata)
+    kept = weights > 0
+    observed, p_two, _, count = _brute_force(values[kept], group[kept], strata[kept], weights[kept])
+    assert result.value == pytest.approx(observed, abs=1e-12)
+    assert result.relabelings == count == 25  # C(5, 1) · C(5, 1)
+    assert result.p_two_sided == pytest.approx(p_two)
+    assert any("2 zones have no population" in note for note in result.notes)
+    # A stratum whose zones all have no population: left out, no division by zero.
+    strata3 = np.r_[strata, [2, 2]]
+    out = group_difference(np.r_[values, [30.0, 31.0]], np.r_[group, [True, False]],
+                           weights=np.r_[weights, [0.0, 0.0]], stratum=strata3)  # fmt: skip
+    assert out.value == pytest.approx(observed, abs=1e-12) and out.n_strata_compared == 2

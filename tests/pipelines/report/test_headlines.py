@@ -46,7 +46,7 @@ def test_a_gap_within_several_communes_says_so():
     commune, and a note gives the basis and the (confounded) gap of the overall means."""
     ineq = _ineq(-1.02, -1.4, -0.6)
     ineq["stratum"] = "insee_com"
-    ineq["group_difference"].update(n_strata_compared=5, pooled_difference=0.9123)
+    ineq["group_difference"].update(n_strata=7, n_strata_compared=5, pooled_difference=0.9123)
     h = qpv_gap_headline(ineq, FR)
     assert _plain(h.text).startswith(
         "Les QPV sont en moyenne 1,02 K moins chauds que les autres IRIS de leur commune ("
@@ -59,8 +59,12 @@ def test_a_gap_within_several_communes_says_so():
     )
     ineq["stratum"] = "uu2020"
     assert "the other IRIS of their stratum 'uu2020'" in qpv_gap_headline(ineq, EN).text
-    # One stratum (the demo's one commune): the study area, and no such note.
+    # Several communes, the QPV IRIS all in one (an agglomeration's centre): still that
+    # commune's gap, not the study area's.
     ineq["group_difference"]["n_strata_compared"] = 1
+    assert "than the other IRIS of their stratum" in qpv_gap_headline(ineq, EN).text
+    # One stratum (the demo's one commune): the study area, and no such note.
+    ineq["group_difference"]["n_strata"] = 1
     one = qpv_gap_headline(ineq, EN)
     assert "than the rest of the study area" in one.text
     assert not any("stratum by stratum" in n for n in one.notes)
