@@ -173,7 +173,7 @@ def group_difference(
             p = dict.fromkeys(_ALTERNATIVES, 1.0)
             exact, relabelings, ci_low, ci_high = True, 1, -math.inf, math.inf
     else:
-        delta = sum(st.weight * st.observed for st in mixed) / sum(st.weight for st in mixed)
+        delta = float(sum(st.weighted_gap for st in mixed) / sum(st.weight for st in mixed))
         if tested:
             if total_relabelings <= exact_limit:
                 base, slope = _enumerate(mixed)
@@ -273,7 +273,7 @@ def _stratum_codes(stratum: npt.ArrayLike, n: int) -> np.ndarray:
 
 
 class _Stratum:
-    """One stratum with zones on both sides: its zones, its observed gap and its weight λ.
+    """One stratum with zones on both sides: its zones, and its observed λ·Δ_s and λ.
 
     For relabelings given by their in-group sums, :meth:`terms` returns each one's
     ``λ*·Δ*_s``, ``λ*·c_s`` and ``λ*``: the stratum's gap, its slope in the shift δ taken off
@@ -290,9 +290,10 @@ class _Stratum:
         self.wg = self.w * inside[members]
         self.total_wh, self.total_w = float(self.wh.sum()), float(self.w.sum())
         self.w_in = float(self.wg.sum())
-        self.weight = self.w_in * (self.total_w - self.w_in) / self.total_w
-        in_wh = float(self.wg @ h[members])
-        self.observed = in_wh / self.w_in - (self.total_wh - in_wh) / (self.total_w - self.w_in)
+        # The observed labelling's terms, by the same arithmetic as every relabeling's.
+        self.weighted_gap, _, self.weight = self.terms(
+            np.float64(self.wg @ h[members]), np.float64(self.w_in), np.float64(self.w_in)
+        )
 
     def terms(
         self, sum_wh: np.ndarray, sum_w: np.ndarray, sum_g: np.ndarray
