@@ -42,7 +42,7 @@ from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
-from raster.sources.hrefs import href_path, split_curl
+from raster.sources.hrefs import gdal_path, split_curl
 from tiles.errors import GridError, IlotsWarning, MetadataError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
@@ -410,25 +410,6 @@ def saturation_vrt(href: str, band: int, saturated: float, fill: float | None) -
             f"<SourceBand>{band}</SourceBand><NODATA>{saturated!r}</NODATA>"
             "</ComplexSource></VRTRasterBand></VRTDataset>"
         )
-
-
-def gdal_path(href: str) -> str:
-    """Return the path GDAL reads ``href`` by: a URL through its virtual file systems.
-
-    rasterio opens ``https://`` and ``s3://`` through ``/vsicurl/`` and ``/vsis3/`` (ranged
-    reads); inside a VRT, GDAL would hand a bare URL to its HTTP driver, which downloads the
-    whole file at each open. Paths and GDAL paths are returned as they are.
-    """
-    scheme, sep, rest = href.partition("://")
-    scheme = scheme.lower() if sep else ""
-    if scheme in ("http", "https"):
-        return f"/vsicurl/{href}"
-    if scheme in ("s3", "gs"):
-        return f"/vsi{scheme}/{rest}"
-    if scheme == "file":
-        local = href_path(href)
-        return str(local) if local is not None else href
-    return href
 
 
 #: GDAL's names of the integer data types a band with a saturation value may have.

@@ -16,7 +16,7 @@ import re
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from urllib.parse import SplitResult, unquote, urlsplit
 
-__all__ = ["href_file", "href_path", "split_curl"]
+__all__ = ["gdal_path", "href_file", "href_path", "split_curl"]
 
 #: GDAL's file systems that read a member of an archive, whose path follows them.
 _ARCHIVES = ("/vsizip/", "/vsitar/", "/vsigzip/", "/vsi7z/", "/vsirar/")
@@ -111,3 +111,23 @@ def _file_url_path(parts: SplitResult, windows: bool) -> PurePath | None:
     if host.lower() not in _LOCAL_HOSTS:  # file://server/share/x.TIF
         path = f"//{host}{path}"
     return PureWindowsPath(path)
+
+
+def gdal_path(href: str) -> str:
+    """Return the path GDAL reads ``href`` by: a URL through its virtual file systems.
+
+    rasterio opens ``https://`` and ``s3://`` through ``/vsicurl/`` and ``/vsis3/`` (ranged
+    reads); inside a VRT, GDAL would hand a bare URL to its HTTP driver, which downloads the
+    whole file at each open. A ``file:`` URL gives its path (:func:`href_path`); paths and
+    GDAL paths are returned as they are.
+    """
+    scheme, sep, rest = href.partition("://")
+    scheme = scheme.lower() if sep else ""
+    if scheme in ("http", "https"):
+        return f"/vsicurl/{href}"
+    if scheme in ("s3", "gs"):
+        return f"/vsi{scheme}/{rest}"
+    if scheme == "file":
+        local = href_path(href)
+        return str(local) if local is not None else href
+    return href

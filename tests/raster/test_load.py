@@ -474,6 +474,6 @@ def test_a_saturated_pixel_read_with_nearest_on_its_own_grid_is_missing(real_dat
 def test_the_saturation_vrt_reads_urls_through_gdal_file_systems(href, expected):
     """Inside a VRT a bare URL goes to GDAL's HTTP driver, which downloads the whole file at
     each open; the VRT names it as rasterio opens it (ranged reads)."""
-    from raster.load import gdal_path
+    from raster.sources.hrefs import gdal_path
 
     assert gdal_path(href) == expected
