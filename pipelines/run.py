@@ -118,6 +118,7 @@ class RunResult:
     report: Path | None = None
     sharpen: dict[str, Any] | None = None  # the sharpened LST's fit (manifest extra.sharpen)
     census: dict[str, Any] | None = None  # the census tables' files and years (extra.census)
+    synthetic: bool = False  # read the demo's synthetic inputs (extra.synthetic)
 
     def summary(self, with_warnings: bool = True) -> str:
         """Lines for the terminal.
@@ -589,6 +590,7 @@ def _manifest(
         outputs=outputs,
         extra={
             "config_digest": config_digest(config),
+            "synthetic": result.synthetic,
             "suhii_k": ((result.heat_island or {}).get("composite") or {}).get("suhii_k"),
             **({"sharpen": result.sharpen} if result.sharpen is not None else {}),
             **({"census": result.census} if result.census is not None else {}),
@@ -1021,8 +1023,10 @@ def _run(
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
             years = {table: source["year"] for table, source in census_sources.items()}
-            descriptions = {name: zone_layer_description(name, frame.columns, years)
-                            for name, frame in layers.items()}  # fmt: skip
+            descriptions = {
+                name: zone_layer_description(name, frame.columns, years, synthetic=synthetic)
+                for name, frame in layers.items()
+            }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
             styles = default_zone_styles(layers, no_value_label=no_value)  # the report's words
             write_zones_gpkg(folder.zones_gpkg, layers, styles, descriptions=descriptions)
@@ -1033,8 +1037,10 @@ def _run(
                 with staged(folder.zones / f"{name}.csv") as staging:
                     pd.DataFrame(frame.drop(columns="geometry")).to_csv(staging, index=False)
         if reports:
-            write_inequality(reports, folder.inequality_json, folder.inequality_csv)
-        write_json_atomic(folder.heat_island_json, heat)
+            write_inequality(
+                reports, folder.inequality_json, folder.inequality_csv, synthetic=synthetic
+            )
+        write_json_atomic(folder.heat_island_json, {"synthetic": synthetic, **heat})
         dump_config(config, folder.config)
     result = RunResult(
         folder=Path(folder.root),
@@ -1044,6 +1050,7 @@ def _run(
         heat_island=heat,
         sharpen=sharpened_fit,
         census=census_sources or None,
+        synthetic=synthetic,
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]

@@ -63,12 +63,16 @@ def zone_layer_description(
     layer: str,
     columns: Iterable[str] | None = None,
     years: Mapping[str, int | None] | None = None,
+    *,
+    synthetic: bool = False,
 ) -> str:
     """Return the gpkg_contents description of a run's zone layer: its rows and units.
 
     The census columns (``disp_med``, ``population``) are described when ``columns`` holds
     them (all of them when ``columns`` is None), with the year of their table when ``years``
-    gives it (``{"filosofi": 2021, "population": 2020}``).
+    gives it (``{"filosofi": 2021, "population": 2020}``). ``synthetic``: the run read the
+    demo's synthetic products and tables, which the description says first (its census
+    columns are then not INSEE's).
     """
     what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
     years = years or {}
@@ -79,9 +83,16 @@ def zone_layer_description(
         f"Filosofi{income_year})",
         "population": f"population residents{census_year}",
     }
+    if synthetic:
+        census = {
+            "disp_med": "disp_med synthetic median income per consumption unit (EUR/year, in "
+            "INSEE Filosofi's format)",
+            "population": "population synthetic residents",
+        }
     held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
     return (
-        f"ilots: one row per {what}. Units by column suffix: _k kelvin, _m2 square metres, "
+        ("SYNTHETIC DATA (ilots demo, not a real place). " if synthetic else "")
+        + f"ilots: one row per {what}. Units by column suffix: _k kelvin, _m2 square metres, "
         f"_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless"
         + "".join(f"; {text}" for text in held.values())
         + "."

@@ -77,6 +77,8 @@ def write_inequality(
     reports: _Report | Mapping[str, _Report],
     json_path: str | os.PathLike[str],
     csv_path: str | os.PathLike[str],
+    *,
+    synthetic: bool | None = None,
 ) -> tuple[Path, Path]:
     """Write :class:`~pipelines.inequality.InequalityReport` s as JSON and CSV, atomically.
 
@@ -88,20 +90,27 @@ def write_inequality(
         metric and outcome, with an ``outcome`` column first.
     json_path, csv_path
         Targets (``RunFolder.inequality_json`` / ``inequality_csv``).
+    synthetic
+        Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
+        of the JSON, first; ``None`` writes none (a table of unknown origin).
 
     Returns
     -------
     tuple of Path
         The JSON and CSV paths.
     """
+    marked = {} if synthetic is None else {"synthetic": synthetic}
     if not isinstance(reports, Mapping):
-        text = reports.to_json()
+        if marked:
+            text = json.dumps({**marked, **json.loads(reports.to_json())}, indent=1)
+        else:
+            text = reports.to_json()
         json_file = write_text_atomic(json_path, text if text.endswith("\n") else text + "\n")
         return json_file, write_text_atomic(csv_path, reports.to_csv())
     if not reports:
         raise ValueError("no inequality report to write")
     outcomes = list(reports)
-    primary = json.loads(reports[outcomes[0]].to_json())
+    primary = {**marked, **json.loads(reports[outcomes[0]].to_json())}
     primary["other_outcomes"] = {o: json.loads(reports[o].to_json()) for o in outcomes[1:]}
     json_file = write_text_atomic(json_path, json.dumps(primary, indent=1) + "\n")
     frames = []

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -161,6 +162,23 @@ def test_demo_runs_the_whole_pipeline(demo):
     # cells), not a library's about its own workings.
     assert len(warnings) == 2 and warnings[0].startswith("QPV layer: 1 invalid zone"), warnings
     assert warnings[1].startswith("Filosofi table "), warnings
+
+
+def test_demo_outputs_say_they_are_synthetic(demo):
+    # Issue #5: the generator is documented as synthetic wherever its outputs appear, the
+    # zone layers and the JSON files included, not only the rasters and the report.
+    out, _ = demo
+    run_folder = out / "outputs"
+    for name in ("manifest.json", "heat_island.json", "inequality.json"):
+        data = json.loads((run_folder / name).read_text())
+        marked = data["extra"]["synthetic"] if name == "manifest.json" else data["synthetic"]
+        assert marked is True, name
+    with sqlite3.connect(run_folder / "zones.gpkg") as db:
+        rows = dict(db.execute("SELECT table_name, description FROM gpkg_contents"))
+    for layer in ("iris", "qpv"):
+        assert rows[layer].startswith("SYNTHETIC DATA (ilots demo, not a real place)."), rows
+    assert "synthetic median income" in rows["iris"] and "INSEE census" not in rows["iris"]
+    assert "INSEE Filosofi 20" not in rows["iris"]  # no table year claimed for made-up data
 
 
 def test_demo_says_synthetic_on_every_line(demo):

@@ -144,6 +144,8 @@ def test_real_product_zonal_means_and_valid_fraction(clear_run):
     assert 0 < kept < 7  # real clouds: some IRIS 2-7 % clear (flagged), some 60-99 % (kept)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["grid"]["crs"] == "EPSG:32618"
+    assert manifest["extra"]["synthetic"] is False  # a USGS product, not the demo's
+    assert json.loads((out / "heat_island.json").read_text())["synthetic"] is False
     assert not any("no IRIS has a clear" in w for w in result.warnings)
 
 
