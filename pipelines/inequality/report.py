@@ -188,7 +188,9 @@ class InequalityReport:
     def to_frame(self) -> pd.DataFrame:
         """Return the flat table, one row per metric.
 
-        Columns are ``metric, value, se, ci_low, ci_high, p_value, n, method, notes``.
+        Columns are :data:`~pipelines.inequality.results.CSV_COLUMNS`: ``metric, value, se,
+        ci_low, ci_high, confidence, p_value, n, method, notes``; ``confidence`` is the level
+        of the row's interval (every interval of a report has the same), empty without one.
         """
         rows = [
             self.concentration_index.to_row(),
@@ -203,6 +205,10 @@ class InequalityReport:
             if metric.metric
             not in ("concentration_index", "generalized_concentration_index", "erreygers_index")
         )
+        level = self.concentration_index.confidence  # run_inequality's, for every interval
+        for row in rows:  # the decile gap's MetricResult does not carry its level
+            if row["confidence"] is None and None not in (row["ci_low"], row["ci_high"]):
+                row["confidence"] = level
         return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
 
     def to_csv(self) -> str:

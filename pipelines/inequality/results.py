@@ -35,6 +35,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "se",
     "ci_low",
     "ci_high",
+    "confidence",
     "p_value",
     "n",
     "method",
@@ -121,8 +122,13 @@ class MetricResult:
         return {f.name: json_value(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def to_row(self) -> dict[str, Any]:
-        """Return the flat CSV row (:data:`CSV_COLUMNS`); notes joined with ``" | "``."""
-        row = {name: json_value(getattr(self, name)) for name in CSV_COLUMNS[:-1]}
+        """Return the flat CSV row (:data:`CSV_COLUMNS`); notes joined with ``" | "``.
+
+        ``confidence`` is the level of the interval when the result has both (else empty).
+        """
+        row = {name: json_value(getattr(self, name, None)) for name in CSV_COLUMNS[:-1]}
+        if row["ci_low"] is None or row["ci_high"] is None:
+            row["confidence"] = None
         row["notes"] = NOTE_SEPARATOR.join(self.notes)
         return row
 
@@ -153,6 +159,17 @@ class ConcentrationResult(MetricResult):
     confidence: float = 0.95
     ci_method: str = ""
     bounds: tuple[float, float] | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        """Return the flat CSV row, its ``method`` saying how the interval was made.
+
+        The standard error is Kakwani's (the delta method) while the interval may be a
+        bootstrap percentile one: a CSV reader sees both.
+        """
+        row = super().to_row()
+        if self.ci_method and row["confidence"] is not None:
+            row["method"] = f"{self.method}; interval: {self.ci_method}"
+        return row
 
 
 @dataclass(frozen=True)
@@ -331,6 +348,7 @@ class DecileExposure:
                     "se": None,
                     "ci_low": None,
                     "ci_high": None,
+                    "confidence": None,
                     "p_value": None,
                     "n": row.n_zones,
                     "method": f"population-weighted mean outcome; income deciles split {split}",

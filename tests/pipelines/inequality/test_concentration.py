@@ -172,6 +172,7 @@ def test_result_serialises_to_strict_json():
         "se",
         "ci_low",
         "ci_high",
+        "confidence",
         "p_value",
         "n",
         "method",

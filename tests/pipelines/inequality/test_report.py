@@ -247,6 +247,25 @@ def test_csv_is_flat():
     assert table.loc[table.metric == "group_difference", "p_value"].notna().all()
 
 
+def test_csv_says_each_interval_level_and_how_it_was_made():
+    # The JSON carries `confidence` and the indices' `ci_method`; the CSV must too, or its
+    # reader takes GC's bootstrap interval for the delta method of its SE.
+    report = run_inequality(
+        city(), outcome="lst_mean_k", income="DISP_MED21", group="qpv", bootstrap=50,
+        permutations=99, confidence=0.9,
+    )  # fmt: skip
+    table = pd.read_csv(io.StringIO(report.to_csv())).set_index("metric")
+    gc = table.loc["generalized_concentration_index"]
+    assert gc["method"].endswith("; interval: bootstrap percentile over zones (B=50)")
+    for metric in ("generalized_concentration_index", "exposure_gap_d1_d10", "group_difference",
+                   "correlation_pearson"):  # fmt: skip
+        assert table.loc[metric, "confidence"] == 0.9, metric
+    # No interval, no level: the per-decile exposures, and C (not computed for a temperature).
+    assert table.loc["exposure_D1", "confidence"] != table.loc["exposure_D1", "confidence"]
+    assert np.isnan(table.loc["concentration_index", "confidence"])
+    assert "interval" not in table.loc["concentration_index", "method"]
+
+
 def test_erreygers_with_bounds():
     table = pd.DataFrame({"green": [0.1, 0.15, 0.3, 0.35, 0.5], "income": INCOME})
     report = run_inequality(table, outcome="green", income="income", bounds=(0, 1), bootstrap=0)
