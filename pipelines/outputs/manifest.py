@@ -326,6 +326,9 @@ def file_record(
 def library_versions() -> dict[str, str | None]:
     """Versions of Python, ilots, the libraries it runs on, and GDAL, GEOS and PROJ.
 
+    Rasterio and pyogrio each bundle a GDAL, which may differ: ``gdal`` is rasterio's (the
+    rasters), ``gdal_pyogrio`` pyogrio's (the vector layers).
+
     A library that is not installed maps to ``None``.
     """
     found: dict[str, str | None] = {
@@ -338,6 +341,8 @@ def library_versions() -> dict[str, str | None]:
         except PackageNotFoundError:
             found[name] = None
     found["gdal"] = _native("rasterio", "__gdal_version__")
+    # The vector files (zone layers in, zones.gpkg out) go through pyogrio's own GDAL.
+    found["gdal_pyogrio"] = _native("pyogrio", "__gdal_version_string__")
     found["geos"] = _native("shapely", "geos_version_string")
     found["proj"] = _native("pyproj", "proj_version_str")
     return found

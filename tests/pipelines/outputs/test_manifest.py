@@ -22,6 +22,7 @@ from tiles.errors import WarningText
 REQUIRED_VERSIONS = (
     "python", "ilots", "numpy", "xarray", "dask", "rasterio", "gdal", "odc-stac", "geopandas",
     "shapely", "pyproj", "exactextract", "numba", "scikit-learn", "matplotlib", "jinja2",
+    "gdal_pyogrio",  # the zone layers' GDAL, which may differ from rasterio's
 )  # fmt: skip
 
 
