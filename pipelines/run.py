@@ -360,8 +360,14 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     def one(outcome: str) -> Any:
         try:
             bounds = outcome_bounds(outcome)
+            scale = ineq.interval_scale.get(outcome)  # None: the name decides
             return run_inequality(
-                table, outcome=outcome, bounds=bounds, **roles, **ineq.run_options()
+                table,
+                outcome=outcome,
+                bounds=bounds,
+                interval_scale=scale,
+                **roles,
+                **ineq.run_options(),
             )
         except InequalityError as err:  # e.g. the same value in every IRIS, < 3 with income
             return err
