@@ -981,7 +981,7 @@ class CensusConfig(_Model):
 
     filosofi: ConfigPath | None = Field(
         None,
-        description="Filosofi IRIS file, CSV or XLSX (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). "
+        description="Filosofi IRIS file, CSV, XLSX or XLS (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). "
         "Default: none.",
     )
     filosofi_sheet: str | None = Field(
@@ -997,7 +997,7 @@ class CensusConfig(_Model):
     )
     population: ConfigPath | None = Field(
         None,
-        description="Population per IRIS (INSEE census table, CSV or XLSX). Default: none.",
+        description="Population per IRIS (INSEE census table, CSV, XLSX or XLS). Default: none.",
     )
     population_column: str | None = Field(
         None, description="Population column, e.g. 'P21_POP'. Default: detected."
