@@ -40,6 +40,7 @@ from pipelines.census import (
     read_filosofi,
     read_population,
 )
+from pipelines.census.filosofi import implausible_income
 from pipelines.config import (
     RunConfig,
     apply_overrides,
@@ -357,12 +358,24 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             outcomes.append(outcome)
     if ineq.stratum is not None and ineq.stratum not in table:
         notes.append(f"inequality.stratum: no per-IRIS column {ineq.stratum!r}; no strata")
+    if census.filosofi is None:  # else read_filosofi warned of it: the run says it once
+        values = pd.to_numeric(table[income], errors="coerce").to_numpy(dtype=float)
+        implausible = implausible_income(income, values)
+        if implausible:
+            notes.append(f"census.income_column: {implausible}")
 
     def one(outcome: str) -> Any:
         try:
             bounds = outcome_bounds(outcome)
+            scale = ineq.interval_scale.get(outcome)  # None: the name decides
             return run_inequality(
-                table, outcome=outcome, bounds=bounds, **roles, **ineq.run_options()
+                table,
+                outcome=outcome,
+                bounds=bounds,
+                interval_scale=scale,
+                check_income=False,  # said once above, or by read_filosofi
+                **roles,
+                **ineq.run_options(),
             )
         except InequalityError as err:  # e.g. the same value in every IRIS, < 3 with income
             return err

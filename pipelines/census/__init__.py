@@ -14,7 +14,7 @@ Public API
     ``nom_com``, ``generation``, other columns, ``geometry`` (invalid polygons repaired).
 ``read_filosofi(source, *, level="iris", sheet=None, communes=None)``
     ``-> (DataFrame, FilosofiMeta, warnings)``
-    (:mod:`.filosofi`) INSEE Filosofi CSV or XLSX: year suffix removed (``disp_med``), year
+    (:mod:`.filosofi`) INSEE Filosofi CSV, XLSX or XLS: year suffix removed (``disp_med``), year
     in the metadata, secret markers as NaN and counted; ``communes`` keeps their IRIS (the
     rows left out counted in the metadata); ``ZZZZZZZZZ`` rows dropped and counted.
 ``read_population(source, *, column=None, sheet=None, communes=None)``

@@ -323,7 +323,7 @@ def read_filosofi(
     Parameters
     ----------
     source
-        Path of the INSEE CSV or XLSX (or a re-saved copy), or a DataFrame already read.
+        Path of the INSEE CSV, XLSX or XLS (or a re-saved copy), or a DataFrame already read.
     level
         ``"iris"`` (key ``IRIS`` → ``code_iris``) or ``"qpv"`` (key ``CODE_QP`` →
         ``code_qp``).

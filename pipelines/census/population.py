@@ -106,7 +106,7 @@ def read_population(
     Parameters
     ----------
     source
-        Path of an INSEE census CSV or XLSX by IRIS, or a (Geo)DataFrame holding an IRIS
+        Path of an INSEE census CSV, XLSX or XLS by IRIS, or a (Geo)DataFrame holding an IRIS
         code column and a population column (e.g. the IRIS layer from
         :func:`~pipelines.census.read_iris`). Never modified.
     column

@@ -1,4 +1,4 @@
-"""INSEE tables as published: CSV or XLSX, header row found, numbers parsed, markers counted.
+"""INSEE tables as published: CSV, XLSX or XLS, header row found, numbers parsed, markers counted.
 
 INSEE ships the same table as ``;``-separated CSV with a decimal comma (science.md pitfall 14)
 and as XLSX whose first five or so rows are a title and human-readable labels above the row of
@@ -79,7 +79,8 @@ _REEXPORT = (
     "re-export the table without thousands separators, with a decimal comma (INSEE's own "
     "format, ';' between fields) or a decimal point"
 )
-#: Suffixes read as spreadsheets (openpyxl; .xls with xlrd); any other as delimited text.
+#: Suffixes read as spreadsheets (openpyxl; .xls with python-calamine); any other as
+#: delimited text.
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 #: The first bytes of an OLE2 file: the old Excel format (.xls, Excel 97-2003).
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -149,13 +150,13 @@ def read_table(
     sheet: str | int | None = None,
     what: str = "table",
 ) -> RawTable:
-    """Read a CSV or XLSX census table, finding its header row by the key column.
+    """Read a CSV, XLSX or XLS census table, finding its header row by the key column.
 
     Parameters
     ----------
     source
-        Path of a ``.csv`` (any other suffix is read as delimited text) or ``.xlsx`` file,
-        or a DataFrame already read (used as is: its columns are the header).
+        Path of a ``.csv`` (any other suffix is read as delimited text), ``.xlsx`` or
+        ``.xls`` file, or a DataFrame already read (used as is: its columns are the header).
     key_variants
         Accepted names of the key column (case-insensitive), e.g. ``("IRIS", "CODE_IRIS")``.
     sheet
@@ -409,7 +410,7 @@ def _read_delimited(path: Path, key_variants: Sequence[str], what: str) -> RawTa
 def _sheet_names(path: Path) -> list[str]:
     """Return the sheet names of a spreadsheet, or none when it cannot be opened."""
     try:
-        with pd.ExcelFile(path) as book:
+        with pd.ExcelFile(path, engine=_engine(path)) as book:
             return [str(name) for name in book.sheet_names]
     except (ValueError, OSError, ImportError):
         return []
@@ -420,15 +421,21 @@ def _read_excel(
 ) -> RawTable:
     try:
         sheets = pd.read_excel(
-            path, sheet_name=None if sheet is None else sheet, header=None, dtype=object
+            path,
+            sheet_name=None if sheet is None else sheet,
+            header=None,
+            dtype=object,
+            engine=_engine(path),
         )
     except ImportError as err:
-        kind, engine = ("old Excel (.xls)", "xlrd") if _is_xls(path) else ("XLSX", "openpyxl")
+        kind, package = (
+            ("old Excel (.xls)", "python-calamine") if _is_xls(path) else ("XLSX", "openpyxl")
+        )
         raise CensusError(
-            f"reading the {kind} {what} {path} needs {engine}: pip install {engine} (or save "
-            "the sheet as CSV)"
+            f"reading the {kind} {what} {path} needs {package}: pip install {package} (or "
+            "save the sheet as CSV)"
         ) from err
-    except Exception as err:  # the engines (openpyxl, xlrd) raise their own types
+    except Exception as err:  # the engines (openpyxl, python-calamine) raise their own types
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         if sheet is not None and isinstance(err, ValueError | IndexError):
             reason += f" (its sheets: {', '.join(map(repr, _sheet_names(path)))})"
@@ -457,9 +464,20 @@ def _read_excel(
 
 
 def _is_xls(path: Path) -> bool:
-    """Whether the file is in the old Excel format (OLE2), which pandas reads with xlrd."""
+    """Whether the file is in the old Excel format (OLE2, Excel 97-2003)."""
     with path.open("rb") as file:
         return file.read(len(_OLE2)) == _OLE2
+
+
+def _engine(path: Path) -> str:
+    """Return the pandas engine of a spreadsheet: calamine for the old Excel format.
+
+    pandas reads .xls with xlrd by default, which it deprecates for them and ilots does not
+    install; python-calamine reads them, text cells as text (codes keep their leading zeros)
+    and whole numbers as ints, as openpyxl gives .xlsx cells. .xlsx and .xlsm: openpyxl,
+    named (pandas' default for them is to become calamine).
+    """
+    return "calamine" if _is_xls(path) else "openpyxl"
 
 
 def _header_row(grid: pd.DataFrame, keys: set[str]) -> int | None:

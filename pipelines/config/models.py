@@ -981,7 +981,7 @@ class CensusConfig(_Model):
 
     filosofi: ConfigPath | None = Field(
         None,
-        description="Filosofi IRIS file, CSV or XLSX (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). "
+        description="Filosofi IRIS file, CSV, XLSX or XLS (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). "
         "Default: none.",
     )
     filosofi_sheet: str | None = Field(
@@ -997,7 +997,7 @@ class CensusConfig(_Model):
     )
     population: ConfigPath | None = Field(
         None,
-        description="Population per IRIS (INSEE census table, CSV or XLSX). Default: none.",
+        description="Population per IRIS (INSEE census table, CSV, XLSX or XLS). Default: none.",
     )
     population_column: str | None = Field(
         None, description="Population column, e.g. 'P21_POP'. Default: detected."
@@ -1039,6 +1039,14 @@ class InequalityConfig(_Model):
         "ndvi_mean, lc_dense_vegetation_frac; the first is the primary outcome of "
         "inequality.json (the others under other_outcomes). Default [lst_anomaly_mean_k, "
         "lst_mean_k, ndvi_mean].",
+    )
+    interval_scale: dict[str, bool] = Field(
+        {},
+        description="Per outcome, whether it is on an interval scale, whose zero is arbitrary "
+        "(a temperature, a ΔT, a z-score such as lst_zscore_mean): then its standard "
+        "concentration index C, which depends on the origin, is not computed (read the "
+        "generalized index GC); false computes it. e.g. {lst_zscore_mean: true}. Default {}: "
+        "outcomes whose name ends in _k (the run's temperatures) are, the others are not.",
     )
     population_weighted: bool = Field(
         True,
@@ -1085,6 +1093,17 @@ class InequalityConfig(_Model):
     @classmethod
     def _distinct(cls, outcomes: tuple[str, ...]) -> tuple[str, ...]:
         return _unique(outcomes, "outcome")
+
+    @model_validator(mode="after")
+    def _scales_of_outcomes(self) -> InequalityConfig:
+        unknown = [name for name in self.interval_scale if name not in self.outcomes]
+        if unknown:
+            raise key_error(
+                "interval_scale",
+                f"{', '.join(map(repr, unknown))} not in inequality.outcomes "
+                f"({', '.join(self.outcomes)}); list the outcome there, or remove it here",
+            )
+        return self
 
     def run_options(self) -> dict[str, Any]:
         """Return the keyword arguments of :func:`pipelines.inequality.run_inequality` it sets.

@@ -114,6 +114,15 @@ def _write_atomically(files: dict[Path, str]) -> None:
     metavar="LOW,HIGH",
     help="Range of a bounded outcome (e.g. 0,1 for a green share): adds the Erreygers index.",
 )
+@click.option(
+    "--interval-scale/--ratio-scale",
+    default=None,
+    help="Whether the outcome is on an interval scale, whose zero is arbitrary (a temperature "
+    "in °C or K, a ΔT, a z-score): then the standard concentration index C, which depends on "
+    "the origin, is not computed; read the generalized index GC. Default: interval scale when "
+    "the outcome's name ends in _k (the run's temperatures), ratio scale otherwise; give "
+    "--interval-scale for a temperature in °C such as lst_c.",
+)
 @click.option("--layer", default=None, help="GeoPackage layer (default: the first).")
 @click.option(
     "--contiguity",
@@ -153,6 +162,7 @@ def inequality_command(
     group: str | None,
     stratum: str | None,
     bounds: str | None,
+    interval_scale: bool | None,
     layer: str | None,
     contiguity: str,
     bootstrap: int,
@@ -194,6 +204,7 @@ def inequality_command(
             stratum=stratum,
             geometry=geometry,
             bounds=_parse_bounds(bounds),
+            interval_scale=interval_scale,
             contiguity=contiguity,
             bootstrap=bootstrap,
             permutations=permutations,

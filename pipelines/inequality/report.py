@@ -249,6 +249,7 @@ def run_inequality(
     geometry: str | Any | None = None,
     bounds: tuple[float, float] | None = None,
     interval_scale: bool | None = None,
+    check_income: bool = True,
     contiguity: str = "queen",
     bootstrap: int = 999,
     permutations: int = 9999,
@@ -290,6 +291,10 @@ def run_inequality(
         origin is arbitrary: then the standard C, which depends on it, is not computed (its
         result holds NaN and a note pointing to GC). ``None``: a temperature column of the
         run (name ending in ``_k``, :func:`is_temperature`) is, any other is not.
+    check_income
+        Note an income level outside 1,000-200,000 €/year (see ``income``). ``False`` where
+        the table's reader already warned of it (``ilots run``: the Filosofi reader, whose
+        warning is in the run's manifest), so that a run says it once.
     contiguity
         ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
     bootstrap
@@ -333,7 +338,7 @@ def run_inequality(
     notes.extend(note)
     y, note = _numeric_column(table[income], income, decimal)
     notes.extend(note)
-    implausible = implausible_income(income, y)
+    implausible = implausible_income(income, y) if check_income else None
     if implausible:
         notes.append(implausible)
     if not np.isfinite(h).any():

@@ -375,6 +375,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_no_value": ("sans valeur", "no value"),
     "legend_in_qpv": ("IRIS en QPV", "QPV IRIS"),
     "legend_other": ("autres IRIS", "other IRIS"),
+    "legend_qpv_unknown": ("IRIS au statut QPV inconnu", "IRIS of unknown QPV status"),
     "legend_fit": ("droite des moindres carrés", "least-squares line"),
     "legend_overall": ("ensemble", "all residents"),
     "legend_composite": ("composite médian", "median composite"),

@@ -1,12 +1,18 @@
-"""The run's note when the configured income column is not in the IRIS table (F10a)."""
+"""The run's notes on its income: a configured column not in the IRIS table (F10a), an
+implausible income level said once."""
 
 from __future__ import annotations
 
+import warnings
+
+import geopandas as gpd
 import pandas as pd
 import pytest
+from shapely.geometry import box
 
 import pipelines.run as run_module
 from pipelines.config import config_from_dict
+from tiles.errors import collected_warnings
 
 CONFIG = {
     "aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]},
@@ -41,3 +47,53 @@ def test_a_missing_income_column_lists_every_income_column(columns, income, foun
         assert "set census.income_column" not in note
     else:
         assert note.endswith(f"; set census.income_column: {advice}")
+
+
+@pytest.mark.parametrize("from_filosofi", [True, False])
+def test_an_implausible_income_level_is_said_once(tmp_path, from_filosofi):
+    """Medians in thousands of euros (19,3 for 19 300 €) are said once in a run, among its
+    warnings (the manifest's): by the Filosofi reader, or by the run when the IRIS table
+    holds the income itself; not again in the inequality statistics of each outcome."""
+    codes = [f"31555010{i}" for i in range(5)]
+    thousands = ["19,3", "17,5", "21,1", "25,4", "30,1"]
+    census: dict = {}
+    iris = gpd.GeoDataFrame(
+        {"code_iris": codes, "lst_mean_k": [311.0, 309.5, 310.2, 307.9, 306.4]},
+        geometry=[box(100 * i, 0, 100 * (i + 1), 100) for i in range(5)],
+        crs="EPSG:2154",
+    )
+    iris["ndvi_mean"] = [0.2, 0.3, 0.25, 0.4, 0.5]
+    if from_filosofi:
+        path = tmp_path / "filosofi.csv"
+        rows = "".join(f"{c};{v}\n" for c, v in zip(codes, thousands, strict=True))
+        path.write_text("IRIS;DISP_MED21\n" + rows, encoding="utf-8")
+        census = {"filosofi": str(path)}
+    else:
+        iris["disp_med"] = [float(v.replace(",", ".")) for v in thousands]
+    config = config_from_dict(
+        {
+            **CONFIG,
+            "zones": {"iris": {"path": str(tmp_path / "iris.gpkg")}},
+            "census": census,
+            "inequality": {
+                "outcomes": ["lst_mean_k", "ndvi_mean"],
+                "bootstrap": 0,
+                "moran_permutations": 0,
+                "stratum": None,
+            },
+        }
+    )
+    notes: list[str] = []
+    with warnings.catch_warnings(), collected_warnings() as warned:
+        warnings.simplefilter("ignore")
+        tables, _ = run_module._census_tables(config)
+        table = iris
+        for census_table, _outside in tables:
+            table = table.merge(census_table, on="code_iris")
+        reports = run_module._inequality_reports(config, table, notes)
+    assert set(reports) == {"lst_mean_k", "ndvi_mean"}
+    said = [*warned, *notes, *(note for r in reports.values() for note in r.notes)]
+    # By hand: the median of 17.5, 19.3, 21.1, 25.4, 30.1 is 21.1 (€/year: 1000 times short).
+    (message,) = [text for text in said if "€/year per consumption unit" in text]
+    assert "median of 21.1," in message and "thousands" in message
+    assert message in (warned if from_filosofi else notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import types
 
 import geopandas as gpd
 import numpy as np
@@ -397,17 +398,62 @@ def test_xlsx_code_columns_become_text_with_their_zeros(tmp_path):
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the first bytes of an Excel 97-2003 file
 
 
-def test_an_old_excel_file_without_xlrd_names_xlrd(tmp_path, monkeypatch):
-    # Older INSEE millésimes are .xls, which pandas reads with xlrd, not openpyxl (that the
-    # message named, installed or not).
+def _insee_like_xls(path):
+    """The workbook of :func:`_insee_like_workbook` in the old Excel format (BIFF8, OLE2),
+    as INSEE published the Filosofi tables before 2017, written with xlwt."""
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook()
+    doc = book.add_sheet("Documentation")
+    doc.write(0, 0, "Revenus, pauvreté et niveau de vie en 2014 (Iris)")
+    sheet = book.add_sheet("IRIS")
+    rows = [
+        ["Revenus, pauvreté et niveau de vie en 2014 (Iris)"],
+        [],
+        ["IRIS", "Libellé de l'IRIS", "Commune", "Médiane (€)", "Taux de pauvreté (%)"],
+        ["IRIS", "LIBIRIS", "COM", "DISP_MED14", "DISP_TP6014"],
+        [10040101, "Centre", "01004", 19300, 20.1],  # code stored as a number
+        ["010040102", "Gare", 1004, 17530.5, "s"],  # a text code with its zero, a number COM
+        ["2A0040101", "Ajaccio", "2A004", "nd", "ns"],
+    ]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.save(str(path))
+
+
+@pytest.mark.parametrize("xlrd_installed", [False, True])
+def test_an_old_excel_file_is_read(tmp_path, monkeypatch, xlrd_installed):
+    # Older INSEE millésimes are .xls (OLE2), read with python-calamine: pandas' default
+    # for them is xlrd (pandas 2; pandas 3 too when xlrd is installed), which pandas
+    # deprecates and ilots does not install. Text codes keep their leading zeros.
+    path = tmp_path / "BASE_TD_FILO_DISP_IRIS_2014.xls"
+    _insee_like_xls(path)
+    if xlrd_installed:  # a stand-in that pandas would pick, and that reads nothing
+        monkeypatch.setitem(sys.modules, "xlrd", types.SimpleNamespace(__version__="2.0.1"))
+    assert path.read_bytes()[: len(OLE2)] == OLE2  # the old format, whatever its suffix
+    (table, meta, warns), emitted = call_quiet(read_filosofi, path)
+    assert meta.header_row == 3 and meta.sheet == "IRIS" and meta.year == 2014
+    assert list(table.columns) == ["code_iris", "libiris", "com", "disp_med", "disp_tp60"]
+    assert table["code_iris"].tolist() == ["010040101", "010040102", "2A0040101"]
+    assert table["com"].tolist() == ["01004", "01004", "2A004"]
+    np.testing.assert_array_equal(table["disp_med"], [19300.0, 17530.5, np.nan])
+    np.testing.assert_array_equal(table["disp_tp60"], [20.1, np.nan, np.nan])
+    assert dict(meta.markers) == {"nd": 1, "ns": 1, "s": 1}
+    assert any("leading zeros restored" in w for w in warns) and emitted == warns
+    with pytest.raises(CensusError, match=r"its sheets: 'Documentation', 'IRIS'"):
+        read_filosofi(path, sheet="2014")
+
+
+def test_an_old_excel_file_without_calamine_names_calamine(tmp_path, monkeypatch):
+    # pandas reads .xls with xlrd unless told; ilots asks for calamine, and names it.
     path = tmp_path / "BASE_TD_FILO_DISP_IRIS_2014.xls"
     path.write_bytes(OLE2 + bytes(504))
-    monkeypatch.setitem(sys.modules, "xlrd", None)  # import xlrd raises ImportError
+    monkeypatch.setitem(sys.modules, "python_calamine", None)  # its import raises ImportError
     with pytest.raises(CensusError) as err:
         read_filosofi(path)
     text = one_line(err)
-    assert "old Excel (.xls)" in text and "needs xlrd: pip install xlrd" in text
-    assert "openpyxl" not in text
+    assert "old Excel (.xls)" in text and "needs python-calamine: pip install python-ca" in text
+    assert "openpyxl" not in text and "xlrd" not in text
 
 
 def test_an_xlsx_file_without_openpyxl_names_openpyxl(tmp_path, monkeypatch):
@@ -419,8 +465,8 @@ def test_an_xlsx_file_without_openpyxl_names_openpyxl(tmp_path, monkeypatch):
 
 
 def test_an_unreadable_old_excel_file_is_one_line(tmp_path):
-    # xlrd's own errors (CompDocError here) came out as a traceback.
-    pytest.importorskip("xlrd")
+    # The engine's own errors (xlrd's CompDocError, calamine's CalamineError) came out as a
+    # traceback.
     path = tmp_path / "filo.xls"
     path.write_bytes(OLE2 + bytes(600))
     with pytest.raises(CensusError, match=rf"^cannot read the Filosofi table {path}: "):

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from pipelines.inequality.cli import inequality_command
 
+from ._vectors import C_CELSIUS, C_KELVIN, GC, INCOME, LST_C
 from .test_report import city
 
 
@@ -160,3 +161,27 @@ def test_english_thousands_separators_are_refused(tmp_path):
     result = run(table, "--outcome", "lst_mean_k", "--income", "DISP_MED21", "--out", out)
     assert result.exit_code == 1 and "DISP_MED21 (e.g. '17,000')" in result.output
     assert "thousands separators" in result.output and not out.exists()
+
+
+def test_interval_scale_options(tmp_path):
+    """A °C column not named *_k gets its standard C left out with --interval-scale (it would
+    depend on the origin), and a *_k column keeps it with --ratio-scale (science.md §9 C-2,
+    C-3); without either, the name decides."""
+    table = tmp_path / "zones.csv"
+    pd.DataFrame({"lst_c": LST_C, "lst_k": LST_C + 273.15, "inc": INCOME}).to_csv(table)
+
+    def standard_c(outcome, *flags):
+        out = tmp_path / f"{outcome}{''.join(flags)}.json"
+        args = ["--outcome", outcome, "--income", "inc", "--bootstrap", 0, "--out", out]
+        result = run(table, *args, *flags)
+        assert result.exit_code == 0, result.output
+        payload = json.loads(out.read_text())
+        assert payload["generalized_concentration_index"]["value"] == pytest.approx(GC, abs=1e-9)
+        return payload["concentration_index"]["value"]
+
+    assert standard_c("lst_c") == pytest.approx(C_CELSIUS, abs=1e-9)  # guessed: ratio scale
+    assert standard_c("lst_c", "--interval-scale") is None
+    assert standard_c("lst_k") is None  # guessed: interval scale
+    assert standard_c("lst_k", "--ratio-scale") == pytest.approx(C_KELVIN, abs=1e-9)
+    help_text = run("--help").output
+    assert "--interval-scale / --ratio-scale" in help_text

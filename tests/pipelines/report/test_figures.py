@@ -123,6 +123,40 @@ def test_scatter_in_english_with_fit_line():
     assert ax.xaxis.get_major_formatter()(20000.0) == "20,000"
 
 
+def _scatter_points(ax):
+    """The points of each labelled scatter of ``ax``: label -> sorted (x, y) pairs."""
+    return {
+        c.get_label(): sorted(map(tuple, np.asarray(c.get_offsets()).tolist()))
+        for c in ax.collections
+    }
+
+
+@pytest.mark.parametrize(
+    ("m", "unknown_label"),
+    [(EN, "IRIS of unknown QPV status"), (FR, "IRIS au statut QPV inconnu")],
+)
+def test_scatter_draws_zones_of_unknown_qpv_status_apart(m, unknown_label):
+    zones = _zones()
+    zones["in_qpv"] = pd.array([False, pd.NA, False, True, True, pd.NA], dtype="boolean")
+    fig = figures.income_scatter(zones, "lst_anomaly_mean_k", "disp_med", m, fit=None)
+    (ax,) = fig.axes
+    # By hand from _zones(): zone 3 has no outcome, so it is in no group.
+    assert _scatter_points(ax) == {
+        m("legend_other"): [(20000.0, 2.5), (25000.0, -0.5)],
+        m("legend_in_qpv"): [(15000.0, 4.0)],
+        unknown_label: [(16000.0, 3.0), (22000.0, 1.25)],
+    }
+    (hollow,) = [c for c in ax.collections if c.get_label() == unknown_label]
+    assert hollow.get_facecolors().size == 0  # hollow: edges only
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == unknown_label
+
+
+def test_scatter_without_unknown_qpv_status_has_no_unknown_group():
+    fig = figures.income_scatter(_zones(), "lst_anomaly_mean_k", "disp_med", EN, fit=None)
+    (ax,) = fig.axes
+    assert set(_scatter_points(ax)) == {"other IRIS", "QPV IRIS"}
+
+
 def test_decile_bars_with_and_without_intervals():
     rows = [{"decile": d, "exposure": 5.0 - d / 2} for d in range(1, 11)]
     fig = figures.decile_figure({"deciles": rows, "overall": 2.3}, "lst_mean_k", FR)
