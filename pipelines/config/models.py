@@ -1043,10 +1043,11 @@ class InequalityConfig(_Model):
     interval_scale: dict[str, bool] = Field(
         {},
         description="Per outcome, whether it is on an interval scale, whose zero is arbitrary "
-        "(a temperature, a ΔT, a z-score such as lst_zscore_mean): then its standard "
-        "concentration index C, which depends on the origin, is not computed (read the "
-        "generalized index GC); false computes it. e.g. {lst_zscore_mean: true}. Default {}: "
-        "outcomes whose name ends in _k (the run's temperatures) are, the others are not.",
+        "(a temperature, a ΔT, a z-score): then its standard concentration index C, which "
+        "depends on the origin, is not computed (read the generalized index GC); false "
+        "computes it. e.g. {lst_c: true} for a temperature column in °C. Default {}: "
+        "outcomes whose name ends in _k (the run's temperatures) or holds zscore "
+        "(lst_zscore_mean) are, the others are not.",
     )
     population_weighted: bool = Field(
         True,

@@ -120,7 +120,8 @@ def _write_atomically(files: dict[Path, str]) -> None:
     help="Whether the outcome is on an interval scale, whose zero is arbitrary (a temperature "
     "in °C or K, a ΔT, a z-score): then the standard concentration index C, which depends on "
     "the origin, is not computed; read the generalized index GC. Default: interval scale when "
-    "the outcome's name ends in _k (the run's temperatures), ratio scale otherwise; give "
+    "the outcome's name ends in _k (the run's temperatures) or holds zscore, ratio scale "
+    "otherwise; give "
     "--interval-scale for a temperature in °C such as lst_c.",
 )
 @click.option("--layer", default=None, help="GeoPackage layer (default: the first).")

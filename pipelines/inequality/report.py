@@ -72,10 +72,20 @@ def is_temperature(column: str) -> bool:
     return column.endswith("_k")
 
 
+def is_interval_scale(column: str) -> bool:
+    """Whether a zone-table column's zero is arbitrary, by its name.
+
+    A temperature in kelvin (``_k``: an LST, a ΔT against the rural reference) or a z-score
+    (``zscore``: 0 is the scene's rural mean, and its zone means are of either sign).
+    """
+    return is_temperature(column) or "zscore" in column.lower()
+
+
 def _interval_note(outcome: str) -> str:
     """Say why the standard C of an interval-scale outcome is not computed, and what to read."""
     return (
-        f"standard C not computed: {outcome} is on an interval scale (a temperature), so "
+        f"standard C not computed: {outcome} is on an interval scale (a temperature or a "
+        "z-score), so "
         "C = 2·cov(h, r)/μ depends on its origin (°C or K; for ΔT, the rural reference) "
         "(science.md §7.1); read generalized_concentration_index (GC, in the outcome's unit)"
     )
@@ -290,7 +300,8 @@ def run_inequality(
         Whether the outcome is on an interval scale (a temperature in °C or K, a ΔT), whose
         origin is arbitrary: then the standard C, which depends on it, is not computed (its
         result holds NaN and a note pointing to GC). ``None``: a temperature column of the
-        run (name ending in ``_k``, :func:`is_temperature`) is, any other is not.
+        run (name ending in ``_k``) or a z-score (``zscore`` in its name) is
+        (:func:`is_interval_scale`), any other is not.
     check_income
         Note an income level outside 1,000-200,000 €/year (see ``income``). ``False`` where
         the table's reader already warned of it (``ilots run``: the Filosofi reader, whose
@@ -389,7 +400,7 @@ def run_inequality(
 
     streams = np.random.SeedSequence(seed).spawn(8)
     common = {"weights": w, "bootstrap": bootstrap, "confidence": confidence}
-    interval = is_temperature(outcome) if interval_scale is None else interval_scale
+    interval = is_interval_scale(outcome) if interval_scale is None else interval_scale
     if interval:  # C depends on the origin: GC alone (science.md §7.1)
         standard = not_computed(
             "standard",

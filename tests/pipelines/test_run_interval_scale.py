@@ -27,7 +27,8 @@ def _reports(inequality):
     table = gpd.GeoDataFrame(
         {
             "code_iris": [f"31555010{i}" for i in range(5)],
-            "lst_zscore_mean": LST_C,  # an outcome not named *_k
+            "lst_c": LST_C,  # a temperature in °C: its name does not say so
+            "lst_zscore_mean": (LST_C - 33.0) / 2.0,  # a z-score: its zero is arbitrary too
             "lst_mean_k": LST_C + 273.15,
             "disp_med": INCOME,
         },
@@ -39,13 +40,14 @@ def _reports(inequality):
 
 
 def test_interval_scale_of_an_outcome_leaves_out_its_standard_c():
-    outcomes = ["lst_zscore_mean", "lst_mean_k"]
+    outcomes = ["lst_c", "lst_mean_k", "lst_zscore_mean"]
     guessed = _reports({"outcomes": outcomes})
-    assert guessed["lst_zscore_mean"].concentration_index.value == pytest.approx(C_CELSIUS)
+    assert guessed["lst_c"].concentration_index.value == pytest.approx(C_CELSIUS)
     assert math.isnan(guessed["lst_mean_k"].concentration_index.value)  # *_k: interval
-    said = _reports({"outcomes": outcomes, "interval_scale": {"lst_zscore_mean": True}})
-    assert math.isnan(said["lst_zscore_mean"].concentration_index.value)
-    assert said["lst_zscore_mean"].generalized_concentration_index.value == pytest.approx(GC)
+    assert math.isnan(guessed["lst_zscore_mean"].concentration_index.value)  # zscore: interval
+    said = _reports({"outcomes": outcomes, "interval_scale": {"lst_c": True}})
+    assert math.isnan(said["lst_c"].concentration_index.value)
+    assert said["lst_c"].generalized_concentration_index.value == pytest.approx(GC)
     assert math.isnan(said["lst_mean_k"].concentration_index.value)  # not listed: the name
 
 
