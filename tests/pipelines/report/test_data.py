@@ -72,11 +72,14 @@ def test_a_file_that_is_not_png_is_left_out_with_a_warning(demo_run, tmp_path):
 
 def test_synthetic_flag_from_tags_or_manifest(demo_run, tmp_path):
     run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["extra"].pop("synthetic") is True  # the demo's run says it
+    (run / "manifest.json").write_text(json.dumps(manifest))  # as a run before it did
+    assert read_run(run).synthetic  # from its rasters' tags
     for path in (run / "rasters").glob("*.tif"):
         with rasterio.open(path, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:
             ds.update_tags(synthetic="false")
     assert not read_run(run).synthetic
-    manifest = json.loads((run / "manifest.json").read_text())
     manifest["extra"]["synthetic"] = True
     (run / "manifest.json").write_text(json.dumps(manifest))
     assert read_run(run).synthetic
