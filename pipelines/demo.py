@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +42,7 @@ from scipy import ndimage
 from pipelines.config import example_config, load_config
 from pipelines.demo_census import planted_effects, write_demo_census
 from pipelines.demo_city import CLASSES, CityModel, Scene, make_city
+from pipelines.outputs._atomic import write_text_atomic
 from pipelines.product import product_indices, product_lst, write_product_raster
 from pipelines.run import run
 from pipelines.scenarios import run_scenarios
@@ -150,14 +150,15 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     say(f"wrote {census['iris'].parent} and {census['filosofi'].parent} (synthetic IRIS, QPV, "
         "Filosofi, population)")  # fmt: skip
     config_path = root / "config.yaml"
-    shutil.copyfile(example_config("demo"), config_path)
+    write_text_atomic(config_path, example_config("demo").read_text(encoding="utf-8"))
     config = load_config(config_path)
     hi = config.heat_island
     planted = planted_effects(city, hi.ring_inner_km, hi.ring_outer_km)
     planted_path = root / "planted_effects.json"
-    planted_path.write_text(
+    write_text_atomic(
+        planted_path,
         json.dumps({"synthetic": True, "source": "ilots demo generator", **planted}, indent=2)
-        + "\n"
+        + "\n",
     )
     say(f"wrote {planted_path} (the effects the generator planted)")
     say(f"running the pipeline of {config_path} (synthetic data)")

@@ -28,6 +28,7 @@ import pandas as pd
 from shapely.geometry import Polygon, box
 
 from pipelines.demo_city import QPV_FOOTPRINTS, CityModel
+from pipelines.outputs._atomic import staged
 
 __all__ = [
     "IRIS_GRID",
@@ -198,20 +199,22 @@ def write_demo_census(city: CityModel, root: str | Path) -> dict[str, Path]:
         "filosofi": root / "census" / "filosofi.csv",
         "population": root / "census" / "population.csv",
     }
-    for key in ("iris", "qpv"):
-        if paths[key].exists():
-            paths[key].unlink()
-    iris.to_crs(IGN_CRS).to_file(paths["iris"], layer="iris", driver="GPKG")
-    qpv.to_file(paths["qpv"], driver="GeoJSON")
+    # Each file under a temporary name, then renamed: a killed demo leaves no half file.
+    with staged(paths["iris"]) as staging:
+        iris.to_crs(IGN_CRS).to_file(staging, layer="iris", driver="GPKG")
+    with staged(paths["qpv"]) as staging:
+        qpv.to_file(staging, driver="GeoJSON")
 
     tables = _tables(city, iris, qpv)
     cells = [_french(v) for v in tables["income"]]
     for marker, row in _SECRET.items():  # statistical secrecy markers
         cells[row] = marker
-    pd.DataFrame({"IRIS": iris["CODE_IRIS"], "DISP_MED21": cells}).to_csv(
-        paths["filosofi"], sep=";", index=False
-    )
-    pd.DataFrame({"IRIS": iris["CODE_IRIS"], "P21_POP": tables["population"]}).to_csv(
-        paths["population"], sep=";", index=False
-    )
+    with staged(paths["filosofi"]) as staging:
+        pd.DataFrame({"IRIS": iris["CODE_IRIS"], "DISP_MED21": cells}).to_csv(
+            staging, sep=";", index=False
+        )
+    with staged(paths["population"]) as staging:
+        pd.DataFrame({"IRIS": iris["CODE_IRIS"], "P21_POP": tables["population"]}).to_csv(
+            staging, sep=";", index=False
+        )
     return paths

@@ -64,7 +64,7 @@ from pipelines.outputs import (
 )
 from pipelines.outputs._atomic import ilots_version, probe_folder, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
-from pipelines.outputs.manifest import file_record, sha256_file
+from pipelines.outputs.manifest import output_record, sha256_file
 from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
@@ -612,9 +612,10 @@ def _manifest(
         finished=dt.datetime.now(dt.UTC),
         known_digests={**(digests or {}), **hashes.result()},
         remote_inputs=products.remote,
+        outputs_root=result.folder,
     )
     if settled and figures.is_dir():
-        manifest["outputs"].append(file_record(figures))
+        manifest["outputs"].append(output_record(figures, result.folder))
     return manifest
 
 

@@ -36,14 +36,17 @@ __all__ = [
     "build_manifest",
     "file_record",
     "library_versions",
+    "output_path",
+    "output_record",
     "sha256_file",
     "to_jsonable",
     "write_json_atomic",
     "write_manifest",
 ]
 
-#: Version of the manifest layout; bump when a key changes meaning.
-MANIFEST_VERSION = 1
+#: Version of the manifest layout; bump when a key changes meaning. 2: output paths are
+#: relative to the run folder (1: absolute), so a copied or moved folder's manifest holds.
+MANIFEST_VERSION = 2
 
 #: Top-level keys of every manifest, in order.
 MANIFEST_KEYS = (
@@ -107,6 +110,7 @@ def build_manifest(
     hash_inputs: bool = True,
     known_digests: Mapping[str, str] | None = None,
     remote_inputs: Iterable[str] = (),
+    outputs_root: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of a run (every key of :data:`MANIFEST_KEYS`, in that order).
 
@@ -141,6 +145,10 @@ def build_manifest(
     remote_inputs
         URLs of inputs read over the network, listed after ``inputs`` as ``"kind":
         "remote"`` without size or hash (give them without a signature or token).
+    outputs_root
+        The run folder: output paths are recorded relative to it (POSIX), so that the
+        manifest of a folder copied or moved elsewhere still names its files
+        (:func:`output_path` reads them back). ``None``: absolute paths.
 
     Returns
     -------
@@ -183,7 +191,7 @@ def build_manifest(
         "duration_s": duration,
         "config": dict(config),
         "inputs": input_records,
-        "outputs": [file_record(path, known=known_digests) for path in outputs],
+        "outputs": [output_record(path, outputs_root, known=known_digests) for path in outputs],
         "grid": dict(grid),
         "timings": {str(step): float(seconds) for step, seconds in timings.items()},
         "warnings": warnings,
@@ -321,6 +329,35 @@ def file_record(
         "size": source.stat().st_size,
         "sha256": digest or (sha256_file(source) if hash_files else None),
     }
+
+
+def output_record(
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str] | None,
+    *,
+    known: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return :func:`file_record` of an output with its path relative to the run folder.
+
+    ``root`` is the run folder; a path outside it (or ``root=None``) stays absolute.
+    """
+    record = file_record(path, known=known)
+    if root is not None:
+        try:
+            record["path"] = Path(record["path"]).relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return record
+
+
+def output_path(record_path: str, root: str | os.PathLike[str]) -> Path:
+    """Return where a manifest's output record points, for the run folder at ``root`` now.
+
+    Relative paths (manifest version 2) are the run folder's; absolute ones (version 1,
+    written where the folder was then) are returned as they are.
+    """
+    path = Path(record_path)
+    return path if path.is_absolute() else Path(root) / path
 
 
 def library_versions() -> dict[str, str | None]:

@@ -23,8 +23,9 @@ __all__ = ["previous_outputs", "remove_stale_outputs", "remove_stale_rasters"]
 def previous_outputs(folder: RunFolder) -> list[Path]:
     """Return the files the folder's previous run listed as its outputs, in this folder.
 
-    Its manifest names them under the folder it ran into (``outputs.folder`` of its config);
-    a folder copied or moved since has them here. Files outside it are not returned.
+    Its manifest names them relative to the folder (manifest version 2), or under the
+    folder it ran into (``outputs.folder`` of its config, version 1); a folder copied or
+    moved since has them here. Files outside it are not returned.
     """
     try:
         manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
@@ -37,8 +38,13 @@ def previous_outputs(folder: RunFolder) -> list[Path]:
         if not isinstance(record, dict) or record.get("kind") not in ("file", "folder"):
             continue
         try:
-            path = Path(folder.root) / Path(str(record["path"])).relative_to(old_root)
+            recorded = Path(str(record["path"]))
+            path = Path(folder.root) / (
+                recorded.relative_to(old_root) if recorded.is_absolute() else recorded
+            )
         except (KeyError, ValueError):
+            continue
+        if ".." in path.relative_to(folder.root).parts:  # a hand-edited record
             continue
         if record["kind"] == "file":
             files.append(path)

@@ -50,7 +50,7 @@ from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, wr
 from pipelines.outputs._atomic import write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder
 from pipelines.outputs.lock import folder_lock
-from pipelines.outputs.manifest import file_record, sha256_file
+from pipelines.outputs.manifest import file_record, output_path, sha256_file
 from pipelines.outputs.transaction import staged_entries
 from pipelines.report.text import Messages
 from pipelines.scenarios.apply import Applied, apply_changes
@@ -765,18 +765,22 @@ def _update_manifest(
     The staged files are listed under the paths they will have once put in place.
     """
     manifest = json.loads(new.manifest.read_text(encoding="utf-8"))
-    # The scenario files are listed afresh at each call (the report's come second).
-    replaced = tuple(str((new.root / name).resolve()) for name in [*entries, "scenarios"])
-    outputs = [
-        record
-        for record in manifest.get("outputs", [])
-        if not str(record.get("path", "")).startswith(replaced)
-    ]
+    # The scenario files are listed afresh at each call (the report's come second). Paths
+    # are the run folder's (absolute in a manifest before version 2).
+    root = new.root.resolve()
+    replaced = [root / name for name in [*entries, "scenarios"]]
+
+    def listed_again(record: dict) -> bool:
+        path = output_path(str(record.get("path", "")), root)
+        return any(path == entry or entry in path.parents for entry in replaced)
+
+    outputs = [record for record in manifest.get("outputs", []) if not listed_again(record)]
     # The scenario files one by one (as the run lists its outputs); the report and its
     # figures folder as the run records them.
     staged = [f for f in sorted(new.scenarios.rglob("*")) if f.is_file()]
     for path in [*staged, *(new.stage / name for name in entries)]:
-        outputs.append({**file_record(path), "path": str(new.final(path).resolve())})
+        final = new.final(path).relative_to(new.root).as_posix()
+        outputs.append({**file_record(path), "path": final})
     manifest["outputs"] = outputs
     manifest["scenarios"] = {
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -54,7 +54,7 @@ def test_run_folder_files(demo_run):
     for layer in ("iris", "qpv"):  # the units, in the file as well as in the README
         assert "_k kelvin" in described[layer]
     # Each layer describes the census columns it has: the QPV layer holds none.
-    assert "disp_med" in described["iris"] and "population residents" in described["iris"]
+    assert "disp_med" in described["iris"] and "population" in described["iris"]
     assert "disp_med" not in described["qpv"] and "population" not in described["qpv"]
     # With the year of each table, from its column names (the demo's DISP_MED21, P21_POP).
     assert "INSEE Filosofi 2021)" in described["iris"]
@@ -741,7 +741,7 @@ def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder):
 
 
 def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo_folder, tmp_path):
-    # A copy of a finished run (its manifest names the original folder) that also had
+    # A copy of a finished run (its config names the original folder) that also had
     # scenarios and CSV zone tables; the new run makes neither. The previous run's files it
     # does not write again go, the original folder and the user's own file stay.
     out, _ = demo_run
@@ -752,7 +752,10 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     for name, data in old.items():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         (copy / name).write_bytes(data)
-        manifest["outputs"].append({"path": str(out / name), "kind": "file", "size": 3})
+        # Relative to the folder, as runs record them since manifest version 2, or under
+        # the folder the run wrote into, as version 1 did.
+        recorded = name if name.endswith(".csv") else str(out / name)
+        manifest["outputs"].append({"path": recorded, "kind": "file", "size": 3})
     (copy / "manifest.json").write_text(json.dumps(manifest))
     (copy / "notes.txt").write_text("mine")
     config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.report": False})

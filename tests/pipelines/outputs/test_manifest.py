@@ -16,7 +16,7 @@ from pipelines.outputs import (
     write_json_atomic,
     write_manifest,
 )
-from pipelines.outputs.manifest import to_jsonable
+from pipelines.outputs.manifest import output_path, to_jsonable
 from tiles.errors import WarningText
 
 REQUIRED_VERSIONS = (
@@ -93,7 +93,7 @@ def test_manifest_is_complete_with_sizes_and_hashes(run_files):
     for name in REQUIRED_VERSIONS:
         assert isinstance(manifest["versions"][name], str) and manifest["versions"][name], name
     assert manifest["platform"]["system"] and manifest["platform"]["cpu_count"] >= 1
-    assert manifest["manifest_version"] == 1 and manifest["ilots_version"]
+    assert manifest["manifest_version"] == 2 and manifest["ilots_version"]
 
 
 def test_write_manifest_is_strict_json(tmp_path, run_files):
@@ -231,3 +231,21 @@ def test_known_digests_are_taken_and_other_files_hashed(tmp_path, run_files):
         known_digests=stand_in,
     )  # fmt: skip
     assert manifest["outputs"][0]["sha256"] == "0" * 64
+
+
+def test_outputs_are_recorded_relative_to_the_run_folder(tmp_path):
+    # A run folder copied or moved keeps a manifest that names its own files (version 2);
+    # a path outside the folder stays absolute, and version 1's absolute records still read.
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere.txt"
+    (run / "zones").mkdir(parents=True)
+    (run / "zones" / "iris.parquet").write_bytes(b"PAR1")
+    elsewhere.write_text("x")
+    manifest = build_manifest(
+        config={}, inputs=[], grid={}, timings={}, warnings=[],
+        outputs=[run / "zones" / "iris.parquet", elsewhere], outputs_root=run,
+    )  # fmt: skip
+    paths = [record["path"] for record in manifest["outputs"]]
+    assert paths == ["zones/iris.parquet", str(elsewhere.resolve())]
+    moved = tmp_path / "moved"
+    assert output_path(paths[0], moved) == moved / "zones" / "iris.parquet"
+    assert output_path(paths[1], moved) == elsewhere.resolve()

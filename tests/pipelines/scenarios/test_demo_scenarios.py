@@ -32,6 +32,7 @@ from pipelines.demo import run_demo
 from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
 from pipelines.outputs import RunFolder
 from pipelines.outputs.lock import LOCK_NAME, folder_lock
+from pipelines.outputs.manifest import output_path
 from pipelines.outputs.transaction import STAGE_NAME, interrupted_write
 from pipelines.report.text import Messages
 from pipelines.scenarios import (
@@ -63,7 +64,8 @@ def run_copy(demo, tmp_path):
     folder = tmp_path / "run"
     shutil.copytree(root / "outputs" / "rasters", folder / "rasters")
     shutil.copytree(root / "outputs" / "zones", folder / "zones")
-    for name in ("manifest.json", "inequality.json", "config.yaml", "zones.gpkg"):
+    for name in ("manifest.json", "inequality.json", "inequality.csv", "heat_island.json",
+                 "config.yaml", "zones.gpkg"):  # fmt: skip
         shutil.copy(root / "outputs" / name, folder / name)
     data = load_config(root / "config.yaml").model_dump(mode="json")
     data["outputs"]["folder"] = str(folder)
@@ -133,7 +135,7 @@ def test_scenario_files_and_comparison(demo):
         table["scenario"]
     )
     recorded = {record["path"] for record in manifest["outputs"]}
-    assert str((folder / "comparison.csv").resolve()) in recorded
+    assert "scenarios/comparison.csv" in recorded  # relative to the run folder
     # The report is rebuilt after the scenarios, so it shows them.
     assert "green_qpv" in (root / "outputs" / "report.html").read_text(encoding="utf-8")
 
@@ -412,7 +414,7 @@ def test_cli_scenarios_end_to_end(run_copy, tmp_path):
     # disk, and the report says the scenarios were refused.
     assert [p.name for p in (folder / "scenarios").iterdir()] == ["model.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert all(Path(r["path"]).exists() for r in manifest["outputs"])
+    assert all((folder / r["path"]).exists() for r in manifest["outputs"])
     assert manifest["scenarios"]["comparison"] == []
     report = (folder / "report.html").read_text()
     assert "Scénarios refusés" in report or "Scenarios refused" in report
@@ -477,7 +479,7 @@ def test_the_run_folder_config_reproduces_the_scenarios_run(run_copy):
     written = load_config(folder / "config.yaml")
     assert written.scenarios == config.scenarios and written.scenario_model == config.scenario_model
     manifest = json.loads((folder / "manifest.json").read_text())
-    here = str((folder / "config.yaml").resolve())  # (the copied manifest names the demo's)
+    here = "config.yaml"  # relative to the run folder
     (record,) = [r for r in manifest["outputs"] if r["path"] == here]
     paths = [r["path"] for r in manifest["outputs"]]
     assert len(paths) == len(set(paths))  # the report's update listed scenarios/ again
@@ -908,10 +910,12 @@ def test_a_kill_9_while_the_files_are_put_in_place_is_completed_by_ilots_report(
     # The manifest records the files on disk: every scenario file, with its digest (the
     # copied manifest also lists the demo folder's, elsewhere).
     written = [folder.resolve() / "scenarios", folder.resolve() / "config.yaml"]
+    listed = json.loads((folder / "manifest.json").read_text())["outputs"]
+    where = {output_path(r["path"], folder.resolve()): r.get("sha256") for r in listed}
     recorded = {
-        record["path"]: record["sha256"]
-        for record in json.loads((folder / "manifest.json").read_text())["outputs"]
-        if any(Path(record["path"]).is_relative_to(path) for path in written)
+        str(path): digest
+        for path, digest in where.items()
+        if any(path.is_relative_to(entry) for entry in written)
     }
     on_disk = {
         str(path): hashlib.sha256(path.read_bytes()).hexdigest()
