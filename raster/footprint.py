@@ -23,7 +23,9 @@ temperature (science.md pitfall 13), with the Stefan–Boltzmann proxy pyDMS use
 fourth root of the area-weighted mean of T⁴. A linear mean of T is biased low by about
 (3/2)·σ²/T̄ for a spread σ of the 30 m temperatures under the pixel (0.12 K for 5 K at
 300 K). The exact band radiance would go through Planck's law at 10.9 µm; T⁴ is science.md's
-choice.
+choice. Where the mask rejects water, the mean is over the pixel's land only (its 30 m pixels
+without the QA water bit, each weighed by the area it covers), and only they must be clear and
+hold a temperature: a riverbank pixel's LST is its land's, not cooled by the river beside it.
 """
 
 from __future__ import annotations
@@ -424,7 +426,9 @@ def landsat_footprint_flags(
 
     With ``temperature``, also the pixel's surface temperature from the same read of the 30 m
     pixels: the fourth root of the area-weighted mean of their T⁴ (radiance by the
-    Stefan–Boltzmann proxy, science.md pitfall 13), not the mean of T.
+    Stefan–Boltzmann proxy, science.md pitfall 13), not the mean of T. Where ``preset``
+    rejects water, of its land pixels only (no QA water bit), and ``clear`` asks only them to
+    be clear: the water of a riverbank pixel is neither in its LST nor in its mask.
 
     Parameters
     ----------
@@ -459,10 +463,13 @@ def landsat_footprint_flags(
         ``radsat_<name>`` per entry of ``radsat``. With ``temperature``, float32 ``lwir11``
         in K: (mean of T⁴)^(1/4) over the 30 m pixels under the pixel, weighted by the area
         each covers; NaN where one of them holds no temperature in ``valid_range``. Where
-        ``clear`` holds, they are all clear.
+        ``clear`` holds, they are all clear. When the preset rejects water, "the 30 m pixels"
+        of ``lwir11`` and ``clear`` are the land ones (a water pixel under it, clear or not,
+        counts for neither; ``lwir11`` is NaN where there is no land).
     """
     spec = qa_pixel_preset(preset)
     water_kept = replace(spec, keep_water=True)
+    land_only = temperature and not spec.keep_water  # water left out of the LST and its mask
     outputs = {name: tuple(bands) for name, bands in (radsat or {}).items()}
     bands = ["qa_pixel"] + ["st_qa"] * (st_qa_max_k is not None)
     bands += ["st_cdist"] * (cdist_min_km is not None) + ["qa_radsat"] * bool(outputs)
@@ -473,15 +480,20 @@ def landsat_footprint_flags(
         kept = landsat_clear_mask(native, preset=water_kept, st_qa_max_k=st_qa_max_k,
                                   cdist_min_km=cdist_min_km)  # fmt: skip
         cloudy = lift(qa_pixel_cloudy, native["qa_pixel"], dtype=bool, kwargs={"spec": spec})
+        water = landsat_water_mask(native)
         out = xr.Dataset({
-            "clear": kept, "cloud": cloudy, "water": landsat_water_mask(native),
+            "clear": (kept | water) if land_only else kept, "cloud": cloudy, "water": water,
             **{f"radsat_{name}": landsat_radsat_mask(native, used)
                for name, used in outputs.items()},
         })  # fmt: skip
         if temperature:
             kelvin = native["lwir11"]
-            out["has_st"] = (kelvin > low) & (kelvin <= high)
-            out["t4"] = lift(_fourth_power, kelvin, out["has_st"], dtype=np.float32)
+            has_st = (kelvin > low) & (kelvin <= high)
+            out["has_st"] = (has_st | water) if land_only else has_st
+            if land_only:
+                has_st = has_st & ~water
+                out["land"] = ~water
+            out["t4"] = lift(_fourth_power, kelvin, has_st, dtype=np.float32)
         return out
 
     shares = native_flag_shares(items, bands, target, flag, chunk)
@@ -497,11 +509,13 @@ def landsat_footprint_flags(
             comment=f"QA_RADSAT: {saturated}terrain occlusion under the grid pixel rejected",
         )
     if temperature:
-        kelvin = lift(_fourth_root, shares["t4"], shares["has_st"], dtype=np.float32)
+        land = [shares["land"]] if land_only else []
+        kelvin = lift(_fourth_root, shares["t4"], shares["has_st"], *land, dtype=np.float32)
+        pixels = "land 30 m pixels (no QA water bit)" if land_only else "30 m pixels"
         flags["lwir11"] = kelvin.assign_attrs(
             units="K", long_name="surface temperature (ST_B10)",
             comment="land surface (skin) temperature, not air temperature; over the grid "
-            "pixel: (mean of T⁴)^(1/4) over the 30 m pixels under it, weighted by the area "
+            f"pixel: (mean of T⁴)^(1/4) over the {pixels} under it, weighted by the area "
             "each covers (radiance by the Stefan–Boltzmann proxy, not the mean of T)",
         )  # fmt: skip
     return flags
@@ -545,10 +559,17 @@ def _fourth_power(kelvin: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid, np.asarray(kelvin, dtype=np.float64), 0.0) ** 4
 
 
-def _fourth_root(mean_t4: np.ndarray, valid_share: np.ndarray) -> np.ndarray:
-    """(mean of T⁴)^(1/4) in K where every pixel averaged held a temperature, else NaN.
+def _fourth_root(
+    mean_t4: np.ndarray, valid_share: np.ndarray, part_share: np.ndarray | float = 1.0
+) -> np.ndarray:
+    """(mean of T⁴)^(1/4) in K over a part of the pixel, where all of it held a temperature.
 
-    ``valid_share`` is the share of the pixel's area holding one (:data:`FULL_SHARE`: all).
+    ``mean_t4`` is the area mean of T⁴ over the whole pixel with 0 outside the part,
+    ``part_share`` the share of the pixel's area the part covers (1: all of it, the mean as
+    it is), ``valid_share`` the share that holds a temperature or lies outside the part
+    (:data:`FULL_SHARE`: all). NaN where a pixel of the part holds none, or there is no part.
     """
-    whole = np.asarray(valid_share) >= FULL_SHARE  # NaN (no source pixel): False
-    return np.where(whole, np.where(whole, mean_t4, 0.0).astype(np.float64) ** 0.25, np.nan)
+    part = np.asarray(part_share)
+    whole = (np.asarray(valid_share) >= FULL_SHARE) & (part > 0)  # NaN (no source): False
+    t4 = np.where(whole, mean_t4, 0.0).astype(np.float64) / np.where(whole, part, 1.0)
+    return np.where(whole, t4**0.25, np.nan)

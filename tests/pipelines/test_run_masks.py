@@ -6,9 +6,10 @@ clouds painted into their SCL (bright reflectance under them), overviews kept. L
 everywhere, and ST_CDIST reject nothing: ``tests/raster/test_footprint.py`` checks those).
 The oracle is computed here from the product files with NumPy: each grid pixel's value is the
 area-weighted mean of the pixels under it (interval overlaps by hand; for the LST, the fourth
-root of the mean of their T⁴: a pixel averages radiance, not temperature), and a date counts for
-a pixel only when every mask pixel under it is clear (for SCL: vegetation, not-vegetated or
-water, water not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
+root of the mean of their T⁴: a pixel averages radiance, not temperature; over its land only,
+water left out), and a date counts for a pixel only when every mask pixel under it is clear
+(for SCL: vegetation, not-vegetated or water, water not most of it; for the LST: every land
+pixel, water not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
 """
 
 from __future__ import annotations
@@ -232,9 +233,10 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
 def _landsat_by_hand(demo_folder, grid, shape, bands):
     """Per Landsat date: each band's GDAL-style uint16 mean DN over each grid pixel (fill
     left out; for ST_B10, ``"ST_B10_K"`` too: the fourth root of the area-weighted mean of
-    T⁴ in K, NaN where a 30 m pixel under it is fill), the QA_PIXEL and ST_QA flags per 30 m
-    pixel, the overlap weights, the grid pixels' centres, water (QA_PIXEL bit 7) per 30 m
-    pixel and its share of each grid pixel, and QA_RADSAT per 30 m pixel."""
+    T⁴ in K over the land 30 m pixels (QA_PIXEL bit 7 unset), NaN where one of them is fill
+    or there is no land), the QA_PIXEL and ST_QA flags per 30 m pixel, the overlap weights,
+    the grid pixels' centres, water (QA_PIXEL bit 7) per 30 m pixel and its share of each
+    grid pixel, and QA_RADSAT per 30 m pixel."""
     for product in sorted(demo_folder.glob("products/LC0*")):
         read = {}
         for band in (*bands, "QA_PIXEL", "ST_QA", "QA_RADSAT"):
@@ -248,9 +250,16 @@ def _landsat_by_hand(demo_folder, grid, shape, bands):
             with np.errstate(invalid="ignore", divide="ignore"):
                 means[band] = np.round(total / weight_sum)
             if band == "ST_B10":
-                t4 = np.where(valid, (read[band] * 0.00341802 + 149.0) ** 4, 0.0)
+                land = (read["QA_PIXEL"] & 128) == 0
+                t4 = np.where(valid & land, (read[band] * 0.00341802 + 149.0) ** 4, 0.0)
                 mean_t4, _, _ = _on_grid(t4, transform, grid, shape)
-                means["ST_B10_K"] = np.where(weight_sum >= 1 - 1e-9, mean_t4**0.25, np.nan)
+                land_share, _, _ = _on_grid(land, transform, grid, shape)
+                with_t, _, _ = _on_grid(valid | ~land, transform, grid, shape)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    kelvin = (mean_t4 / land_share) ** 0.25
+                means["ST_B10_K"] = np.where(
+                    (with_t >= 1 - 1e-9) & (land_share > 0), kelvin, np.nan
+                )
         qa_clear = (read["QA_PIXEL"] & 63) == 0  # the default preset: bits 0-5
         st_ok = (read["ST_QA"] != -9999) & (read["ST_QA"] * 0.01 <= 2.0)
         rows = np.floor((grid.f + grid.e * (np.arange(shape[0]) + 0.5) - transform.f) / -30)
@@ -263,11 +272,12 @@ def _landsat_by_hand(demo_folder, grid, shape, bands):
 
 def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_folder, tmp_path):
     """On a 60 m grid the LST of a date is the fourth root of the area-weighted mean of T⁴ of
-    the 30 m pixels under a grid pixel (science.md pitfall 13), and counts only when every one
-    of them is clear (QA_PIXEL bits 0-5 unset, ST_QA <= 2 K) and water (bit 7) is less than
-    half of it: a cloud's edge no longer warms or cools the pixels it partly covers, and the
-    river is no urban LST. QA_RADSAT has no band-10 bit: only terrain occlusion (bit 11, none
-    in the demo) would reject a pixel."""
+    the land 30 m pixels under a grid pixel (science.md pitfall 13; water, QA_PIXEL bit 7, is
+    no land surface temperature: §1.3), and counts only when every one of them is clear
+    (QA_PIXEL bits 0-5 unset, ST_QA <= 2 K) and water is less than half of it: a cloud's edge
+    no longer warms or cools the pixels it partly covers, and the river neither is urban LST
+    nor cools the riverbank pixels. QA_RADSAT has no band-10 bit: only terrain occlusion
+    (bit 11, none in the demo) would reject a pixel."""
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"grid.resolution": 60, "outputs.report": False, "scenarios": [],
@@ -277,16 +287,18 @@ def test_landsat_on_a_grid_coarser_than_30_m_is_masked_over_each_footprint(demo_
     with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
         got, grid = src.read(1), src.transform
     assert grid.a == 60
-    per_date, partly_cloudy = [], 0
-    for means, qa_clear, st_ok, (wy, wx), centre, (_, water_share), radsat in _landsat_by_hand(
+    per_date, partly_cloudy, riverbank = [], 0, 0
+    for means, qa_clear, st_ok, (wy, wx), centre, water, radsat in _landsat_by_hand(
         demo_folder, grid, got.shape, ["ST_B10"]
     ):
-        kelvin = means["ST_B10_K"]
-        clear30 = qa_clear & st_ok & ((radsat & 2048) == 0)
+        (water30, water_share), kelvin = water, means["ST_B10_K"]
+        clear30 = ((qa_clear & st_ok) | water30) & ((radsat & 2048) == 0)  # water: left out
         clear = ((wy @ ~clear30 @ wx.T) == 0) & (water_share < 0.5)
         partly_cloudy += int((clear30[centre] & ~clear).sum())
+        riverbank += int((clear & (water_share > 0) & (kelvin > 149.0)).sum())
         per_date.append(np.where(clear & (kelvin > 149.0), kelvin, np.nan))
     assert partly_cloudy > 50  # what the centre's QA called clear, a cloud partly covers
+    assert riverbank > 100  # pixel-dates with water under them, their land's LST kept
     stack = np.stack(per_date)
     with np.errstate(all="ignore"):
         want = np.where(np.isfinite(stack).sum(0) >= 3, np.nanmedian(stack, axis=0), np.nan)
@@ -342,27 +354,30 @@ def _rewrite(product, folder, bands, *, crs, transform, path, row):
 
 
 def _radiance_lst_by_hand(products, grid, shape):
-    """Per date, each grid pixel's (area-weighted mean of T⁴)^(1/4) over the 30 m pixels
-    under it, where every one of them is clear (QA_PIXEL bits 0-5, ST_QA <= 2 K, no terrain
-    occlusion) and holds a temperature, and water is under half of it; else NaN. Also the
-    grid rows and columns wholly inside :data:`PATCH`, and the grid pixels
-    :data:`CLOUD_PIXEL` overlaps."""
+    """Per date, each grid pixel's (area-weighted mean of T⁴)^(1/4) over the land 30 m
+    pixels under it (QA_PIXEL bit 7 unset), where every one of them is clear (QA_PIXEL bits
+    0-5, ST_QA <= 2 K), holds a temperature and none is terrain-occluded, and water is under
+    half of it; else NaN. Also the grid rows and columns wholly inside :data:`PATCH`, and the
+    grid pixels :data:`CLOUD_PIXEL` overlaps."""
     per_date = []
     for product in products:
         read = {}
         for band in ("ST_B10", "QA_PIXEL", "ST_QA", "QA_RADSAT"):
             with rasterio.open(next(product.glob(f"*_{band}.TIF"))) as src:
                 read[band], transform = src.read(1), src.transform
-        dn = read["ST_B10"]
+        dn, qa = read["ST_B10"], read["QA_PIXEL"]
         kelvin = dn * 0.00341802 + 149.0
-        with_t = _on_grid(dn > 0, transform, grid, shape)[0] >= 1 - 1e-9
-        mean_t4, wy, wx = _on_grid(np.where(dn > 0, kelvin**4, 0.0), transform, grid, shape)
-        qa = read["QA_PIXEL"]
-        clear30 = ((qa & 63) == 0) & (read["ST_QA"] * 0.01 <= 2.0)
-        clear30 &= (read["ST_QA"] != -9999) & ((read["QA_RADSAT"] & 2048) == 0)
-        water = _on_grid((qa & 128) != 0, transform, grid, shape)[0] >= 0.5
+        land = (qa & 128) == 0
+        with_t = _on_grid((dn > 0) | ~land, transform, grid, shape)[0] >= 1 - 1e-9
+        t4 = np.where((dn > 0) & land, kelvin**4, 0.0)
+        mean_t4, wy, wx = _on_grid(t4, transform, grid, shape)
+        land_share = _on_grid(land, transform, grid, shape)[0]
+        clear30 = ((qa & 63) == 0) & (read["ST_QA"] * 0.01 <= 2.0) & (read["ST_QA"] != -9999)
+        clear30 = (clear30 | ~land) & ((read["QA_RADSAT"] & 2048) == 0)
+        water = _on_grid(~land, transform, grid, shape)[0] >= 0.5
         clear = ((wy @ ~clear30 @ wx.T) == 0) & ~water & with_t
-        per_date.append(np.where(clear, mean_t4**0.25, np.nan))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_date.append(np.where(clear, (mean_t4 / land_share) ** 0.25, np.nan))
     # Grid pixels wholly inside the patch: their edges within its 30 m pixels' edges.
     x0, y0 = transform.c + 30 * PATCH[1].start, transform.f - 30 * PATCH[0].start
     x1, y1 = transform.c + 30 * PATCH[1].stop, transform.f - 30 * PATCH[0].stop

@@ -8,6 +8,7 @@ source pixel's weight (no GDAL involved).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import dask.array as dsa
 import numpy as np
@@ -185,7 +186,7 @@ L30 = GeoBox((40, 40), Affine(30, 0, 300015, 0, -30, 5000015), CRS)
 L60 = GeoBox((18, 18), Affine(60, 0, 300030, 0, -60, 5000000), CRS)
 
 
-def _landsat(tmp_path, lwir11=None):
+def _landsat(tmp_path, lwir11=None, crs=32631, transform=L30.affine):
     from raster.synthetic import encode_qa_pixel, write_landsat_c2l2
 
     qa = np.full(L30.shape.yx, encode_qa_pixel(), np.uint16)
@@ -208,7 +209,7 @@ def _landsat(tmp_path, lwir11=None):
     bands = {"lwir11": lwir11, "qa_pixel": qa,
              "st_qa": st_qa, "st_cdist": cdist, "qa_radsat": radsat}  # fmt: skip
     product = write_landsat_c2l2(
-        tmp_path, bands=bands, crs=32631, transform=L30.affine, path=199, row=26,
+        tmp_path, bands=bands, crs=crs, transform=transform, path=199, row=26,
         date=dt.date(2023, 7, 18),
     )  # fmt: skip
     return open_product(product), qa, st_qa, cdist
@@ -397,3 +398,164 @@ def test_southern_landsat_shares_on_the_south_crs_are_separable_and_equal_gdal(m
     monkeypatch.setattr(footprint, "_separable", lambda source, target: False)
     warped = footprint_shares(flags, target, chunk=5 if chunks else None)["flag"].values
     np.testing.assert_allclose(got, warped, rtol=0, atol=2e-6)
+
+
+# --- Water left out of a coarse pixel's LST ---------------------------------------------------
+
+#: 11 x 11 Landsat pixels (one of margin around 9 x 9) under a 90 m grid of 3 x 3 pixels on
+#: Landsat's pixel edges: each grid pixel is 3 x 3 whole Landsat pixels.
+L30_SMALL = GeoBox((11, 11), Affine(30, 0, 299_985, 0, -30, 5_000_045), CRS)
+L90 = GeoBox((3, 3), Affine(90, 0, 300_015, 0, -90, 5_000_015), CRS)
+
+
+def _riverbank_product(tmp_path):
+    """Per 90 m pixel (row, column) of :data:`L90`, its 3 x 3 Landsat pixels: 280 K water
+    (QA bit 7) and 310 K land (300 K in (0, 1)), clear unless said.
+
+    (0, 0) 2 water, 7 land; (0, 1) 1 water, also cloudy; (0, 2) 5 water; (1, 0) 2 water and
+    a cloudy land pixel; (1, 1) 1 water without a temperature (ST_B10 0); (1, 2) all water;
+    (2, 0) land, 300 / 320 K checkerboard; (2, 1) 1 water and a land pixel without a
+    temperature; (2, 2) 1 water with ST_QA 3 K (too uncertain)."""
+    from raster.synthetic import encode_qa_pixel, kelvin_to_st_dn, write_landsat_c2l2
+
+    kelvin = np.full((11, 11), 310.0)
+    water = np.zeros((11, 11), bool)
+    cloud = np.zeros((11, 11), bool)
+    st_qa = np.full((11, 11), 150, np.int16)
+    block = lambda r, c: (slice(1 + 3 * r, 4 + 3 * r), slice(1 + 3 * c, 4 + 3 * c))  # noqa: E731
+    sub = lambda r, c, i, j: (1 + 3 * r + i, 1 + 3 * c + j)  # noqa: E731
+    for r, c, cells in [
+        (0, 0, [(0, 0), (0, 1)]), (0, 1, [(1, 1)]),
+        (0, 2, [(0, 0), (0, 1), (0, 2), (1, 0), (2, 2)]), (1, 0, [(2, 0), (2, 1)]),
+        (1, 1, [(0, 2)]), (1, 2, [(i, j) for i in range(3) for j in range(3)]),
+        (2, 1, [(1, 1)]), (2, 2, [(2, 2)]),
+    ]:  # fmt: skip
+        for i, j in cells:
+            water[sub(r, c, i, j)] = True
+    kelvin[block(0, 1)] = 300.0
+    rows, cols = np.indices((3, 3))
+    kelvin[block(2, 0)] = np.where((rows + cols) % 2, 300.0, 320.0)
+    kelvin[water] = 280.0
+    cloud[sub(0, 1, 1, 1)] = cloud[sub(1, 0, 1, 1)] = True
+    dn = kelvin_to_st_dn(kelvin)
+    dn[sub(1, 1, 0, 2)] = dn[sub(2, 1, 0, 0)] = 0
+    st_qa[sub(2, 2, 2, 2)] = 300
+    bands = {"lwir11": dn, "qa_pixel": encode_qa_pixel(water=water, cloud=cloud),
+             "st_qa": st_qa}  # fmt: skip
+    product = write_landsat_c2l2(
+        tmp_path, bands=bands, crs=32631, transform=L30_SMALL.affine, path=199, row=26,
+        date=dt.date(2023, 7, 18),
+    )  # fmt: skip
+    return open_product(product), dn * 0.00341802 + 149.0
+
+
+@pytest.mark.parametrize("chunk", [1, 8])
+def test_water_is_left_out_of_a_coarse_pixel_lst_when_the_preset_rejects_it(tmp_path, chunk):
+    """``mask.lst_keep_water: false`` on a 90 m grid: a riverbank pixel's LST is the
+    radiance mean of its land alone, and it is clear when its land is and water is under half
+    of it (science.md §1.3). Hand-computed per pixel from the temperatures as stored (ST_B10
+    DN), where the mean of T⁴ over all nine would be 5.9 K colder in (0, 0)."""
+    from raster.quality.qa_pixel import QAPixelMask
+
+    item, t = _riverbank_product(tmp_path)
+    land, hot, cold = t[1, 3], t[1, 4], t[1, 1]  # 310, 300 and 280 K as stored
+    assert (round(land, 2), round(hot, 2), round(cold, 2)) == (310.0, 300.0, 280.0)
+    checker = ((5 * t[7, 1] ** 4 + 4 * t[7, 2] ** 4) / 9) ** 0.25
+    nan = np.nan
+    want_t = [[land, hot, land], [land, land, nan], [checker, nan, land]]
+    want_clear = [[True, True, False], [False, True, False], [True, True, True]]
+    want_water = [[False, False, True], [False, False, True], [False, False, False]]
+    rejected = QAPixelMask(name="test", keep_water=False)
+    with raise_if_dask_computes():
+        flags = landsat_footprint_flags(
+            [item], L90, preset=rejected, st_qa_max_k=2.0, temperature=True, chunk=chunk
+        )
+    got = flags["lwir11"].values[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want_t))
+    np.testing.assert_allclose(got, want_t, rtol=0, atol=1e-4)  # float32 rounding only
+    np.testing.assert_array_equal(flags["clear"].values[0], want_clear)
+    np.testing.assert_array_equal(flags["water"].values[0], want_water)
+    assert "land 30 m pixels" in flags["lwir11"].attrs["comment"]
+    everything = ((7 * land**4 + 2 * cold**4) / 9) ** 0.25  # 304.07 K: the river mixed in
+    assert got[0, 0] - everything > 5.0
+
+    # Water kept: the mean of all nine, and every one of them must be clear (as before).
+    kept = landsat_footprint_flags(
+        [item], L90, preset=replace(rejected, keep_water=True), st_qa_max_k=2.0,
+        temperature=True, chunk=chunk,
+    )  # fmt: skip
+    got = kept["lwir11"].values[0]
+    np.testing.assert_allclose(got[0, 0], everything, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(got[1, 2], cold, rtol=0, atol=1e-4)
+    assert np.isnan(got[1, 1]) and np.isnan(got[2, 1])
+    np.testing.assert_array_equal(
+        kept["clear"].values[0], [[True, False, True], [False, True, True], [True, True, False]]
+    )
+
+
+#: Grids half a Landsat pixel off :data:`L30`; "south": over the same product written in the
+#: north zone with negative northings (as USGS does), the grid in that zone's south CRS.
+RIVERBANK_GRIDS = {
+    "60m": L60,
+    "90m-off": GeoBox((12, 12), Affine(90, 0, 300_030, 0, -90, 5_000_000), CRS),
+    "south": GeoBox((12, 12), Affine(90, 0, 340_000, 0, -90, 7_680_010), "EPSG:32740"),
+}
+
+
+@pytest.mark.parametrize("dilate", [0, 1])
+@pytest.mark.parametrize("where", sorted(RIVERBANK_GRIDS))
+def test_a_coarse_pixel_lst_is_the_area_weighted_radiance_mean_of_its_land(tmp_path, where, dilate):
+    """Water rejected, grids half a Landsat pixel off (a 30 m pixel weighs 1/4, 1/2 or 3/4
+    of a 60 m pixel's side; 1/6 or 1/3 of a 90 m one's) and a southern scene (north-zone
+    product, negative northings) under its zone's south CRS: the LST equals the hand-computed
+    (Σ w·T⁴ over land / Σ w over land)^(1/4), NaN where a land pixel has none; clear where
+    every land pixel is and water is under half of the pixel."""
+    from raster.quality.qa_pixel import QAPixelMask
+    from raster.synthetic import kelvin_to_st_dn
+
+    rng = np.random.default_rng(7)
+    kelvin = 305.0 + 10.0 * rng.random(L30.shape.yx)
+    _, qa, st_qa, cdist = _landsat(tmp_path / "layout")  # its QA, for the temperatures
+    water_bit = (qa & (1 << 7)) > 0
+    kelvin[water_bit] = 285.0
+    kelvin[3, 20] = np.nan  # land without a temperature
+    kelvin[31, 31] = np.nan  # water without one: it counts for nothing
+    dn = kelvin_to_st_dn(kelvin)
+    source, target = L30, RIVERBANK_GRIDS[where]
+    crs, origin = 32631, L30.affine
+    if where == "south":
+        origin = Affine(30, 0, 339_985, 0, -30, -2_319_975)
+        crs, source = 32640, GeoBox(L30.shape, origin, "EPSG:32640")
+    item, _, _, _ = _landsat(tmp_path / where, lwir11=dn, crs=crs, transform=origin)
+    moved = target  # the target on the source's lattice, for the hand weights
+    if where == "south":
+        a = target.affine
+        moved = GeoBox(target.shape, Affine(a.a, 0, a.c, 0, a.e, a.f - 10_000_000), source.crs)
+    with raise_if_dask_computes():
+        flags = landsat_footprint_flags(
+            [item], target, preset=QAPixelMask(name="test", keep_water=False),
+            st_qa_max_k=2.0, cdist_min_km=1.0, dilate_px=dilate, temperature=True, chunk=5,
+        )  # fmt: skip
+    t = dn * 0.00341802 + 149.0
+    land, has_t = ~water_bit, dn > 0
+    share = lambda flag: _share_by_hand(flag, source, moved)  # noqa: E731
+    touches = lambda flag: _any_by_hand(flag, source, moved)  # noqa: E731
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = (share(np.where(land & has_t, t**4, 0.0)) / share(land)) ** 0.25
+    want[touches(land & ~has_t) | (share(land) == 0)] = np.nan
+    rejected = ((qa & 0b111111) > 0) | (st_qa * 0.01 > 2.0) | (cdist * 0.01 < 1.0)
+    water = share(water_bit) >= 0.5
+    clear = ~touches(land & rejected) & ~water
+    if dilate:
+        cloud = touches((qa & 0b111110) > 0)
+        clear &= ~ndimage.binary_dilation(cloud, ndimage.generate_binary_structure(2, 1))
+    got = flags["lwir11"].values[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-4, equal_nan=True)
+    np.testing.assert_array_equal(flags["water"].values[0], water)
+    np.testing.assert_array_equal(flags["clear"].values[0], clear)
+    riverbank = clear & (share(water_bit) > 0) & np.isfinite(want)
+    assert riverbank.sum() >= 5  # kept pixels with water under them: the land's LST only
+    with np.errstate(invalid="ignore"):
+        everything = share(np.where(has_t, t**4, 0.0)) ** 0.25
+    assert (everything[riverbank] < got[riverbank] - 0.3).all()  # 1/36 of water: 0.5 K
