@@ -443,6 +443,8 @@ def _config(work: Workload) -> dict:
         },
         "composite": {"statistics": ["median", "p90"], "min_clear": 3, "anomaly": True},
         "heat_island": {"ring_inner_km": work.ring_inner_km, "ring_outer_km": work.ring_outer_km},
+        # 4 pixels of 10 m, the reference's MIN_MAPPING_UNIT (the default is 3600 m², 36 px)
+        "landcover": {"min_mapping_unit_m2": 400},
         "zones": {"iris": {"path": "zones/iris.gpkg"}, "qpv": {"path": "zones/qpv.geojson"}},
         "census": {
             "filosofi": "census/filosofi.csv",

@@ -9,7 +9,8 @@ presets, scaled to kelvin or reflectance, stacked with ``xr.concat`` and reduced
 time; then ``rasterstats.zonal_stats`` summarises the composites per IRIS, and pandas and
 geopandas add the census and the IRIS x QPV overlay. It computes, with ilots' definitions
 (``ilots run`` with the bench config: default masks, ``st_qa_max_k: 2``, no ST_CDIST,
-``composite.min_clear: 3``, default heat island, land-cover rules and minimum mapping unit):
+``composite.min_clear: 3``, default heat island and land-cover rules,
+``landcover.min_mapping_unit_m2: 400``, 4 pixels):
 
 * Masks. Landsat C2 L2: QA_PIXEL bits 0-5 (fill, dilated cloud, cirrus, cloud, shadow, snow)
   reject a pixel (mask 63), and for the LST water (bit 7: no urban LST), so does ST_QA > 2 K
@@ -104,7 +105,7 @@ SCL_WATER = 6
 MIN_CLEAR = 3
 # Land-cover rules (ilots' defaults) and classes.
 WATER_MNDWI, DENSE_NDVI, LOW_NDVI, BUILT_NDBI = 0.0, 0.5, 0.2, 0.0
-MIN_MAPPING_UNIT = 4  # pixels, 4-connected
+MIN_MAPPING_UNIT = 4  # pixels of 10 m, 4-connected (landcover.min_mapping_unit_m2: 400)
 CLASSES = {1: "water", 2: "dense_vegetation", 3: "low_vegetation", 4: "built", 5: "bare_soil"}
 WATER, BUILT = 1, 4
 # Bonafoni & Sekertekin (2020) Sentinel-2 albedo.

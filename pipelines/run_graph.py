@@ -298,7 +298,7 @@ def _kernel_reach_note(config: RunConfig) -> str | None:
     return (
         f"grid.resampling: {method} weighs the band pixels around each grid pixel, beyond "
         "those its cloud masks speak for: cloud edges can leak into clear pixels; use auto "
-        "(nearest, or average onto a coarser grid), or widen the masks (mask.dilate_px)"
+        "(nearest, or average onto a coarser grid), or widen the masks (mask.dilate_m)"
     )
 
 
@@ -527,7 +527,8 @@ def _load_landsat(
     """
     resampling = _continuous(config, items, bands, lambda band: LANDSAT_PIXEL_M)
     native = None
-    if config.mask.dilate_px == 0 and all(resampling.get(b, "nearest") == "nearest" for b in bands):
+    dilate = config.mask.dilate_pixels(config.grid.resolution)
+    if dilate == 0 and all(resampling.get(b, "nearest") == "nearest" for b in bands):
         native = native_window(items, bands, geobox)
     grid = native.geobox if native is not None else geobox
     ds = load_items(items, bands, geobox=grid, chunk=config.scheduler.chunk_px,
@@ -561,7 +562,7 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
         radsat_bands=LST_RADSAT_BANDS if radsat else None,
         st_qa_max_k=config.mask.st_qa_max_k,
         cdist_min_km=config.mask.cdist_min_km,
-        dilate_px=config.mask.dilate_px,
+        dilate_px=config.mask.dilate_pixels(config.grid.resolution),
     )
     lst = one_scene_per_overpass(surface_temperature_l2(ds, mask=clear))
     # QA water bit (bit 7) on any date, for the land cover.
@@ -634,7 +635,8 @@ def _qa_flags(
     mask = config.mask
     radiance = resampling.get("lwir11") == "average"
     flags = landsat_footprint_flags(
-        items, geobox, preset=qa_pixel_preset_of(config, lst=lst), dilate_px=mask.dilate_px,
+        items, geobox, preset=qa_pixel_preset_of(config, lst=lst),
+        dilate_px=mask.dilate_pixels(config.grid.resolution),
         st_qa_max_k=mask.st_qa_max_k if lst else None,
         cdist_min_km=mask.cdist_min_km if lst else None, radsat=radsat,
         temperature=radiance, chunk=config.scheduler.chunk_px,
@@ -797,10 +799,10 @@ def _scl_flags(config: RunConfig, items: Any, geobox: Any, mixes: bool) -> xr.Da
 
     None (the fused pass reads SCL itself) when no grid pixel mixes several band pixels and
     no dilation is asked. When one does (``mixes``), a pixel must be clear over its whole
-    footprint (:mod:`raster.footprint`); when ``mask.dilate_px`` is set, the cloud classes
-    are grown by that many grid pixels.
+    footprint (:mod:`raster.footprint`); when ``mask.dilate_m`` is set, the cloud classes
+    are grown by that distance in whole grid pixels.
     """
-    dilate = config.mask.dilate_px
+    dilate = config.mask.dilate_pixels(config.grid.resolution)
     preset = config.mask.sentinel2_preset
     chunk = config.scheduler.chunk_px
     if mixes:
@@ -887,7 +889,9 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
     else:
         ds, native = _load_landsat(config, items, [*bands, *qa], geobox)
         clear = landsat_clear_mask(
-            ds, preset=qa_pixel_preset_of(config), dilate_px=config.mask.dilate_px
+            ds,
+            preset=qa_pixel_preset_of(config),
+            dilate_px=config.mask.dilate_pixels(config.grid.resolution),
         )
         # One QA_RADSAT read per scene; each index's test fuses into its own chunk tasks.
         keep = {name: landsat_radsat_mask(ds, read) for name, read in used.items()}
@@ -1008,7 +1012,7 @@ def derive_layers(
         ``landcover`` is None without ``classes``.
     """
     landcover = classes
-    mmu = config.landcover.min_mapping_unit_px
+    mmu = config.landcover.min_mapping_unit_pixels(config.grid.resolution)
     if classes is not None and config.landcover.external is None and mmu > 1:
         landcover = clean_minimum_mapping_unit(
             classes, mmu, connectivity=config.landcover.connectivity

@@ -304,7 +304,8 @@ def expected_memory(
     """
     resolution = config.grid.resolution
     # Below 30 m (and without mask dilation) the LST series stays on the Landsat pixels.
-    on_landsat_pixels = resolution < LANDSAT_PIXEL_M and config.mask.dilate_px == 0
+    dilate = config.mask.dilate_pixels(resolution)
+    on_landsat_pixels = resolution < LANDSAT_PIXEL_M and dilate == 0
     landsat_px = (resolution / LANDSAT_PIXEL_M) ** 2 if on_landsat_pixels else 1.0
     chunk_px = min(config.scheduler.chunk_px**2, tile_px)
     threads = max(2, config.scheduler.workers or CPU_COUNT)
@@ -335,7 +336,8 @@ def _checkpoint_bytes(config: RunConfig, n_landsat: int, npix: int) -> int:
     """Upper estimate of the checkpoints of a run in several tiles, in bytes."""
     resolution = config.grid.resolution
     # Below 30 m (and without mask dilation) the LST is kept on the Landsat pixels.
-    on_landsat_pixels = resolution < LANDSAT_PIXEL_M and config.mask.dilate_px == 0
+    dilate = config.mask.dilate_pixels(resolution)
+    on_landsat_pixels = resolution < LANDSAT_PIXEL_M and dilate == 0
     lst = _CKPT_LST * n_landsat * ((resolution / LANDSAT_PIXEL_M) ** 2 if on_landsat_pixels else 1)
     per_px = lst + _CKPT_INDICES + _CKPT_DERIVED + _CKPT_RASTERS + _CKPT_PARTIALS
     return int(npix * per_px)

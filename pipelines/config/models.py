@@ -18,8 +18,10 @@ Minimal config (``ilots run`` needs an IRIS layer; the model alone does not)::
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from typing import Any, Literal
+import warnings
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -39,6 +41,7 @@ from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
 from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
+from tiles.errors import IlotsWarning
 from tiles.grid import landsat_subdivision
 
 __all__ = [
@@ -81,6 +84,9 @@ LANDCOVER_CLASSES: tuple[str, ...] = tuple(name for code, name in CLASS_NAMES.it
 #: First year with Landsat 8 data (ilots reads Landsat 8/9 and Sentinel-2 only).
 FIRST_YEAR = 2013
 
+#: Largest radius of the cloud-mask dilation, in grid pixels.
+_MAX_DILATE_PX = 50
+
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: Rasters a run writes (``outputs.rasters`` picks among them): the LST composites
@@ -111,6 +117,67 @@ def _one_of(model: BaseModel, names: tuple[str, ...], hint: str) -> str:
         got = " and ".join(given) if given else "none"
         raise ValueError(f"give exactly one of {', '.join(names)} (got {got}); {hint}")
     return given[0]
+
+
+class _SizeModel(_Model):
+    """A section holding a size in metres (a length or an area) and its deprecated pixel form.
+
+    ``_SIZE`` names the key in metres and the deprecated key in analysis-grid pixels. The
+    metres key keeps its default unless the pixel key is given (it is then ``None``); the two
+    are exclusive; the one left at ``None`` is not written back to YAML.
+    :meth:`RunConfig._warn_pixel_keys` warns about the pixel key, as it needs
+    ``grid.resolution`` to give the equivalent in metres.
+    """
+
+    _SIZE: ClassVar[tuple[str, str]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metres_unless_pixels(cls, data: Any) -> Any:
+        metres, pixels = cls._SIZE
+        if not isinstance(data, dict):
+            return data
+        if data.get(pixels) is not None:
+            return {metres: None, **data}
+        if data.get(metres) is None:  # missing, or an explicit null: the default
+            return {**data, metres: cls.model_fields[metres].default}
+        return data
+
+    @model_validator(mode="after")
+    def _one_size(self) -> _SizeModel:
+        metres, pixels = self._SIZE
+        if getattr(self, metres) is not None and getattr(self, pixels) is not None:
+            raise key_error(
+                pixels,
+                f"give {metres} or {pixels}, not both; remove {pixels} (deprecated: it counts "
+                "grid pixels, whose size grid.resolution sets)",
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_unused_size(self, handler: Any) -> dict[str, Any]:
+        unused = {key for key in self._SIZE if getattr(self, key) is None}
+        return {key: value for key, value in handler(self).items() if key not in unused}
+
+    def _pixels(self, pixel_size: float) -> int:
+        """Return the size in pixels of ``pixel_size`` m (or m²), whole.
+
+        The pixel key as given, else the metres rounded up (:func:`_whole_pixels`).
+        """
+        metres, pixels = self._SIZE
+        size = getattr(self, metres)
+        if size is None:  # validation leaves exactly one of the two keys set
+            return int(getattr(self, pixels))
+        return _whole_pixels(size / pixel_size)
+
+
+def _whole_pixels(pixels: float) -> int:
+    """Round a size in pixels up to whole pixels.
+
+    A size within 1e-9 px of a whole number counts as it: float error must not add a pixel
+    (four pixels of 33.3 m, 4435.56 m², are 4.000000000000001 pixels of 1108.89 m²).
+    """
+    return math.ceil(pixels - 1e-9)
 
 
 def _unique(values: tuple[Any, ...], what: str) -> tuple[Any, ...]:
@@ -501,8 +568,10 @@ class GridConfig(_Model):
 # ------------------------------------------------------------------------------------ mask
 
 
-class MaskConfig(_Model):
+class MaskConfig(_SizeModel):
     """Cloud and quality masks (science.md §1.3, §3.3, §5)."""
+
+    _SIZE = ("dilate_m", "dilate_px")
 
     landsat_preset: str = Field(
         "default",
@@ -534,12 +603,21 @@ class MaskConfig(_Model):
         "has no band-10 bit). Default true: every Landsat product must then carry QA_RADSAT; "
         "false: no QA_RADSAT test (science.md §1.3).",
     )
-    dilate_px: int = Field(
-        0,
+    dilate_m: float | None = Field(
+        0.0,
         ge=0,
-        le=50,
         description="Grow the cloud masks (Landsat QA_PIXEL, Sentinel-2 SCL cloud classes) by "
-        "this radius, in analysis-grid pixels. Default 0.",
+        "this distance, in metres: by a disk of dilate_m / grid.resolution analysis-grid "
+        "pixels, rounded up (within 1e-9 of a whole number counts as it), so clouds grow by "
+        "at least this much on any grid; at most 50 pixels (1500 m at 30 m). Default 0.",
+    )
+    dilate_px: int | None = Field(
+        None,
+        ge=0,
+        le=_MAX_DILATE_PX,
+        description="Deprecated, use dilate_m: the radius in analysis-grid pixels, whose size "
+        "grid.resolution sets (60 m at 30 m, 20 m at 10 m for 2 px); a warning gives the "
+        "equivalent dilate_m. Not with dilate_m. Default: none.",
     )
     lst_keep_water: bool = Field(
         False,
@@ -557,6 +635,13 @@ class MaskConfig(_Model):
     @classmethod
     def _sentinel2(cls, name: str) -> str:
         return _preset(name, SCL_PRESETS, "SCL")
+
+    def dilate_pixels(self, resolution: float) -> int:
+        """Return the radius of the cloud-mask dilation in pixels of a grid of ``resolution`` m.
+
+        ``dilate_px`` as given, else ``dilate_m / resolution`` rounded up to whole pixels.
+        """
+        return self._pixels(resolution)
 
 
 def _preset(name: str, presets: Any, what: str) -> str:
@@ -852,29 +937,51 @@ class ExternalLandcover(_Model):
         return {code: codes[name] for code, name in self.mapping.items()}
 
 
-class LandcoverConfig(_Model):
+class LandcoverConfig(_SizeModel):
     """Land-cover classes: index rules, or an external map."""
+
+    _SIZE = ("min_mapping_unit_m2", "min_mapping_unit_px")
 
     rules: LandcoverRules = Field(
         default_factory=dict,
         validate_default=True,
         description="Thresholds of the rule-based classes. Default: the documented thresholds.",
     )
-    min_mapping_unit_px: int = Field(
-        4,
+    min_mapping_unit_m2: float | None = Field(
+        3600.0,
         ge=0,
-        description="Class regions of the rule classes smaller than this many pixels take the "
-        "majority class around them; 0 or 1 keeps every pixel (an external map is used as is). "
-        "Default 4.",
+        description="Minimum mapping unit, in m²: class regions of the rule classes smaller "
+        "than this take the majority class around them; a region is kept from "
+        "ceil(min_mapping_unit_m2 / grid.resolution²) pixels (within 1e-9 of a whole number "
+        "counts as it), i.e. when its area is at least this. 0 keeps every pixel (an "
+        "external map is used as is). Default 3600 (0.36 ha): four 30 m Landsat pixels, as "
+        "the former default of 4 px on the default 30 m grid; 36 px on a 10 m grid, where "
+        "400 gives the former 4 px.",
+    )
+    min_mapping_unit_px: int | None = Field(
+        None,
+        ge=0,
+        description="Deprecated, use min_mapping_unit_m2: the unit in analysis-grid pixels, "
+        "whose area grid.resolution sets (4 px: 3600 m² at 30 m, 400 m² at 10 m); a warning "
+        "gives the equivalent min_mapping_unit_m2. Not with min_mapping_unit_m2. Default: "
+        "none.",
     )
     connectivity: Literal[1, 2] = Field(
         1,
-        description="For min_mapping_unit_px: pixels of one region touch by an edge (1) or also "
-        "by a corner (2). Default 1.",
+        description="For the minimum mapping unit: pixels of one region touch by an edge (1) "
+        "or also by a corner (2). Default 1.",
     )
     external: ExternalLandcover | None = Field(
         None, description="Use this map instead of the rules. Default: none (rules)."
     )
+
+    def min_mapping_unit_pixels(self, resolution: float) -> int:
+        """Return the minimum mapping unit in pixels of a grid of ``resolution`` m.
+
+        ``min_mapping_unit_px`` as given, else ``min_mapping_unit_m2 / resolution²`` rounded
+        up to whole pixels: the regions kept are those of at least ``min_mapping_unit_m2``.
+        """
+        return self._pixels(resolution**2)
 
 
 # ----------------------------------------------------------------------------------- zones
@@ -1358,7 +1465,37 @@ class RunConfig(_Model):
             self._check_raster(name)
         self._check_sharpen()
         self._check_scenarios(layers)
+        self._check_dilation()
+        self._warn_pixel_keys()
         return self
+
+    def _check_dilation(self) -> None:
+        resolution = self.grid.resolution
+        radius = self.mask.dilate_pixels(resolution)
+        if radius > _MAX_DILATE_PX:
+            raise key_error(
+                "mask.dilate_m",
+                f"{self.mask.dilate_m:g} m is {radius} px of this {resolution:g} m grid; give "
+                f"at most {_MAX_DILATE_PX} px ({_MAX_DILATE_PX * resolution:g} m here)",
+            )
+
+    def _warn_pixel_keys(self) -> None:
+        """Warn about a deprecated size in grid pixels, giving its equivalent in metres."""
+        resolution = self.grid.resolution
+        for section, pixel_size in (("landcover", resolution**2), ("mask", resolution)):
+            model = getattr(self, section)
+            metres, pixels = model._SIZE
+            count = getattr(model, pixels)
+            if count is not None:
+                warnings.warn(
+                    IlotsWarning(
+                        f"{section}.{pixels} is deprecated: it counts grid pixels, whose size "
+                        f"grid.resolution sets; write {section}.{metres}: "
+                        f"{count * pixel_size:.15g} instead (the same {count} px on this "
+                        f"{resolution:g} m grid)"
+                    ),
+                    stacklevel=2,
+                )
 
     def _check_scenarios(self, layers: tuple[str, ...]) -> None:
         if self.scenarios and self.outputs.rasters is not None:

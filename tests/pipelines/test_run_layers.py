@@ -601,14 +601,14 @@ def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
 
 
 def test_land_cover_rule_thresholds_from_the_config(demo_folder, tmp_path):
-    """landcover.rules and min_mapping_unit_px through the run: without the minimum mapping
+    """landcover.rules and min_mapping_unit_m2 through the run: without the minimum mapping
     unit, a pixel not classed water (the first rule, on MNDWI: a few river-edge pixels have
     their 20 m SWIR from the water and a high NDVI) is dense vegetation exactly where its
     NDVI composite reaches rules.dense_ndvi, and low vegetation from rules.low_ndvi up to it."""
     config = _config(
         demo_folder, tmp_path / "run",
         **{"landcover.rules.dense_ndvi": 0.7, "landcover.rules.low_ndvi": 0.3,
-           "landcover.min_mapping_unit_px": 1, "outputs.report": False},
+           "landcover.min_mapping_unit_m2": 0, "outputs.report": False},
     )  # fmt: skip
     run(config)
     folder = tmp_path / "run" / "rasters"

@@ -9,7 +9,7 @@ area-weighted mean of the pixels under it (interval overlaps by hand; for the LS
 root of the mean of their T⁴: a pixel averages radiance, not temperature; over its land only,
 water left out), and a date counts for a pixel only when every mask pixel under it is clear
 (for SCL: vegetation, not-vegetated or water, water not most of it; for the LST: every land
-pixel, water not most of it), with the clouds grown by ``mask.dilate_px`` grid pixels.
+pixel, water not most of it), with the clouds grown by ``mask.dilate_m`` (whole grid pixels).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_a_pixel_counts_a_date_only_when_its_whole_footprint_is_clear(
         {
             "inputs.sentinel2": [str(tmp_path / "s2")],
             "inputs.landsat": [str(demo_folder / "products")],
-            "mask.dilate_px": dilate,
+            "mask.dilate_m": 30 * dilate,  # grid pixels of 30 m
             "outputs.report": False,
             "scenarios": [],
             "inequality.outcomes": ["lst_mean_k"],
@@ -142,13 +142,13 @@ def test_a_pixel_counts_a_date_only_when_its_whole_footprint_is_clear(
 
 
 def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_folder, tmp_path):
-    """``mask.dilate_px`` grows the SCL clouds too (it once applied to Landsat only): on a 10 m
+    """``mask.dilate_m`` grows the SCL clouds too (it once applied to Landsat only): on a 10 m
     grid in Sentinel-2's phase, each pixel takes its 10 m reflectance and the SCL pixel it
-    lies in, and the clouds grow by a disk of 2 grid pixels."""
+    lies in, and the clouds grow by 20 m, a disk of 2 grid pixels."""
     products = _cloudy_products(demo_folder, tmp_path / "s2")
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
-        {"inputs.sentinel2": [str(tmp_path / "s2")], "grid.resolution": 10, "mask.dilate_px": 2},
+        {"inputs.sentinel2": [str(tmp_path / "s2")], "grid.resolution": 10, "mask.dilate_m": 20},
     )
     items = resolve_inputs(config).sentinel2
     with raise_if_dask_computes():
@@ -724,7 +724,7 @@ def test_bilinear_and_cubic_are_said_to_reach_past_the_masks(demo_folder, resamp
     config = apply_overrides(load_config(demo_folder / "config.yaml"),
                              {"grid.resampling": resampling})  # fmt: skip
     with pytest.warns(IlotsWarning, match=rf"grid.resampling: {resampling} weighs the band "
-                      r"pixels around each grid pixel.*mask.dilate_px"):  # fmt: skip
+                      r"pixels around each grid pixel.*mask.dilate_m"):  # fmt: skip
         plan(config)
     with warnings.catch_warnings():
         warnings.simplefilter("error", IlotsWarning)

@@ -1,6 +1,8 @@
 """Run-level tests of options that had kernel tests only: each run on the demo's inputs with
 the option set, checked against an oracle made here (the tables the test writes, scipy's
-labelling, a hand count of pixels), never against the code under test."""
+labelling, a hand count of pixels), never against the code under test; and the sizes in
+metres (land-cover minimum mapping unit, cloud dilation) through the run's steps on analytic
+inputs, on two grids."""
 
 from __future__ import annotations
 
@@ -12,14 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import xarray as xr
 import yaml
 from rasterio.features import geometry_mask
 from scipy import ndimage
 from shapely.geometry import box
 
-from pipelines.config import apply_overrides, load_config
+from pipelines.config import RunConfig, apply_overrides, config_from_dict, load_config
 from pipelines.run import run
+from pipelines.run_graph import derive_layers
 from pipelines.run_plan import plan
+from raster.landcover import LandCover
+from raster.quality import sentinel2_clear_mask
 from tiles.errors import ConfigError
 
 QUICK = {"outputs.report": False, "inequality.outcomes": ["lst_mean_k"]}
@@ -143,10 +149,11 @@ def test_landcover_connectivity_decides_which_regions_are_small(demo_folder, tmp
         run(_config(demo_folder, **options), out=tmp_path / name)
         return _read(tmp_path / name, "landcover")
 
-    raw, *_ = landcover("raw", **{"landcover.min_mapping_unit_px": 1})
-    edges, *_, edge_tags = landcover("edges", **{"landcover.min_mapping_unit_px": 4})
+    raw, *_ = landcover("raw", **{"landcover.min_mapping_unit_m2": 0})
+    # 3600 m²: 4 pixels of the demo's 30 m grid
+    edges, *_, edge_tags = landcover("edges", **{"landcover.min_mapping_unit_m2": 3600})
     corners, *_, corner_tags = landcover(
-        "corners", **{"landcover.min_mapping_unit_px": 4, "landcover.connectivity": 2}
+        "corners", **{"landcover.min_mapping_unit_m2": 3600, "landcover.connectivity": 2}
     )
     small4 = _small_regions(raw, 4, ndimage.generate_binary_structure(2, 1))
     small8 = _small_regions(raw, 4, ndimage.generate_binary_structure(2, 2))
@@ -156,6 +163,55 @@ def test_landcover_connectivity_decides_which_regions_are_small(demo_folder, tmp
     assert (edges != raw)[small4].mean() > 0.9 and (corners != raw)[small8].mean() > 0.9
     assert edge_tags["minimum_mapping_unit_connectivity"] == "1"
     assert corner_tags["minimum_mapping_unit_connectivity"] == "2"
+
+
+def _bare_config(resolution: float, **sections) -> RunConfig:
+    """A config needing no files (its inputs are never read), on a grid of ``resolution`` m."""
+    data = {"aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]}, "periods": {"years": [2023]},
+            "inputs": {"landsat": ["products"]}, "grid": {"resolution": resolution}}  # fmt: skip
+    return config_from_dict({**data, **sections})
+
+
+def _gathered(array30: np.ndarray, resolution: int) -> np.ndarray:
+    """A 30 m raster as a grid of ``resolution`` m (dividing 30) samples it: nearest copies."""
+    k = 30 // resolution
+    return np.repeat(np.repeat(array30, k, axis=0), k, axis=1)
+
+
+@pytest.mark.parametrize("resolution", [30, 10])
+def test_the_minimum_mapping_unit_is_an_area_on_any_grid(resolution):
+    """Dense vegetation with built patches of one, two and four 30 m pixels (900, 1800 and
+    3600 m²), on a 30 m grid and gathered onto a 10 m one: under the default 3600 m² the two
+    smaller patches take the vegetation around them on both grids and the 3600 m² one stays
+    (a unit of 4 pixels removed them at 30 m only: 6300 m² of built at 10 m)."""
+    dense, built = LandCover.DENSE_VEGETATION, LandCover.BUILT
+    field = np.full((9, 9), dense, dtype=np.uint8)
+    field[6:8, 5:7] = built  # 3600 m²
+    want = field.copy()
+    field[4, 4] = built  # 900 m²
+    field[1, 1:3] = built  # 1800 m²
+    classes = xr.DataArray(_gathered(field, resolution), dims=("y", "x"))
+    nowhere = xr.zeros_like(classes, dtype=bool)
+    landcover, _, _ = derive_layers(_bare_config(resolution), nowhere, nowhere, classes)
+    np.testing.assert_array_equal(landcover.values, _gathered(want, resolution))
+    assert (landcover.values == built).sum() * resolution**2 == 3600
+
+
+@pytest.mark.parametrize("resolution", [30, 10])
+def test_cloud_dilation_is_a_distance_on_any_grid(resolution):
+    """A cloud (SCL 9) column one 30 m pixel wide down 15 pixels of vegetation, grown by
+    mask.dilate_m 60: a disk reaches its radius across a straight edge, so every row loses
+    60 m either side of the 30 m cloud, 150 m by 450 m on both grids (2 px reached 70 m on
+    the 10 m grid)."""
+    scl = np.full((15, 15), 4, dtype=np.uint8)
+    scl[:, 7] = 9
+    config = _bare_config(resolution, mask={"dilate_m": 60})
+    ds = xr.Dataset({"scl": (("y", "x"), _gathered(scl, resolution))})
+    radius = config.mask.dilate_pixels(config.grid.resolution)
+    clear = sentinel2_clear_mask(ds, preset=config.mask.sentinel2_preset, dilate_px=radius)
+    rejected = ~clear.values
+    assert (rejected.sum(axis=1) * resolution == 150).all()
+    assert rejected.sum() * resolution**2 == 150 * 450
 
 
 @pytest.mark.parametrize("area", ["zones", "grid"])

@@ -168,10 +168,10 @@ def test_sharpened_raster_keeps_each_landsat_pixels_radiance_and_adds_detail(sha
 
 
 def test_with_a_dilated_mask_the_cells_are_still_the_landsat_pixels(demo_folder, tmp_path):
-    """Under mask.dilate_px the run loads the Landsat bands onto the grid (no gather): the
+    """Under mask.dilate_m the run loads the Landsat bands onto the grid (no gather): the
     cells are still the Landsat pixels, found from the products' own grid."""
     out = tmp_path / "dilated"
-    run(_config(demo_folder, **SHARPEN, **{"mask.dilate_px": 1}), out=out)
+    run(_config(demo_folder, **SHARPEN, **{"mask.dilate_m": 10}), out=out)
     phase = _landsat_phase(demo_folder, out)
     with rasterio.open(out / "rasters" / f"{NAME}.tif") as src:
         assert "on the Landsat pixels" in src.tags()["sharpen_coarse_cells"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import warnings
 
 import pytest
 import yaml
@@ -21,7 +22,7 @@ from pipelines.config import (
     example_config,
     load_config,
 )
-from tiles.errors import CensusError
+from tiles.errors import CensusError, IlotsWarning
 
 from .conftest import MINIMAL
 
@@ -93,6 +94,18 @@ def test_example_specifics():
     assert toulouse.aoi.communes == ("31555",)
     with pytest.raises(ConfigError, match="no example config"):
         example_config("paris")
+
+
+@pytest.mark.parametrize("name", EXAMPLE_CONFIGS)
+def test_shipped_examples_keep_their_pixels_in_metres(name):
+    """The examples give sizes in metres (no deprecation warning), and on their 30 m grids
+    the same pixels as the former defaults: a minimum mapping unit of 4 px, no dilation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        config = load_config(example_config(name), check_paths=False)
+    assert config.grid.resolution == 30
+    assert config.landcover.min_mapping_unit_pixels(config.grid.resolution) == 4
+    assert config.mask.dilate_pixels(config.grid.resolution) == 0
 
 
 def test_real_city_example_reports_missing_downloads():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,10 +17,11 @@ from pipelines.config import (
     SchedulerConfig,
     config_from_dict,
     config_reference,
+    dump_config,
     load_config,
 )
 from raster.landcover import LandCover, LandcoverThresholds
-from tiles.errors import IlotsError
+from tiles.errors import IlotsError, IlotsWarning
 
 BASE = {
     "aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]},
@@ -84,7 +87,9 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
         0,
     )
     assert rules.thresholds() == LandcoverThresholds()  # the kernel's defaults
-    assert config.landcover.min_mapping_unit_px == 4
+    assert config.landcover.min_mapping_unit_m2 == 3600.0
+    assert config.landcover.min_mapping_unit_px is None
+    assert config.mask.dilate_m == 0.0 and config.mask.dilate_px is None
     assert config.census.income_column == "disp_med"
     assert config.inputs.landsat[0].path == tmp_path / "products"
     assert config.outputs.folder == tmp_path / "run"
@@ -124,6 +129,12 @@ def test_models_are_frozen():
         ("mask", {"landsat_preset": "cloudless"}, "mask.landsat_preset: unknown QA_PIXEL preset"),
         ("mask", {"sentinel2_preset": "gee"}, "use one of default, conservative, permissive"),
         ("mask", {"dilate_px": -1}, "mask.dilate_px: must be >= 0 (got -1)"),
+        ("mask", {"dilate_m": -1}, "mask.dilate_m: must be >= 0 (got -1)"),
+        (
+            "landcover",
+            {"min_mapping_unit_m2": -900},
+            "landcover.min_mapping_unit_m2: must be >= 0 (got -900)",
+        ),
         ("mask", {"st_qa_max_k": "two"}, "mask.st_qa_max_k: "),
         (
             "heat_island",
@@ -347,3 +358,130 @@ def test_every_key_is_documented_with_its_default():
     for key, _default, text in optional:
         assert "Default" in text, f"{key}: the description does not give the default"
     assert set(RunConfig.model_fields) <= {key.split(".")[0] for key in keys}
+
+
+@pytest.mark.parametrize(
+    ("area_m2", "resolution", "pixels"),
+    [
+        (3600, 30, 4),  # the default on the default grid: four 30 m pixels
+        (3600, 10, 36),
+        (3600, 60, 1),  # one 60 m pixel is 3600 m²: every region is kept
+        (3601, 30, 5),  # a region of 4 px (3600 m²) is below 3601 m²: 5 px are needed
+        (3599, 30, 4),
+        (400, 10, 4),
+        (2500, 10, 25),  # 0.25 ha at 10 m
+        (0, 10, 0),
+        (4435.56, 33.3, 4),  # 4 x 33.3²: 4.000000000000001 in floats, still 4 px
+    ],
+)
+def test_minimum_mapping_unit_in_pixels_is_the_area_rounded_up(area_m2, resolution, pixels):
+    data = {**BASE, "landcover": {"min_mapping_unit_m2": area_m2}}
+    config = config_from_dict({**data, "grid": {"resolution": resolution}})
+    assert config.landcover.min_mapping_unit_pixels(resolution) == pixels
+
+
+@pytest.mark.parametrize(
+    ("distance_m", "resolution", "pixels"),
+    [(0, 30, 0), (30, 30, 1), (45, 30, 2), (60, 30, 2), (60, 10, 6), (20, 10, 2), (99.9, 33.3, 3)],
+)
+def test_cloud_dilation_in_pixels_is_the_distance_rounded_up(distance_m, resolution, pixels):
+    config = config_from_dict({**BASE, "mask": {"dilate_m": distance_m}})
+    assert config.mask.dilate_pixels(resolution) == pixels
+
+
+def test_cloud_dilation_is_at_most_50_grid_pixels():
+    assert config_from_dict({**BASE, "mask": {"dilate_m": 1500}}).mask.dilate_pixels(30) == 50
+    text = error_of({**BASE, "grid": {"resolution": 10}, "mask": {"dilate_m": 600}})
+    assert text == (
+        "config.yaml: mask.dilate_m: 600 m is 60 px of this 10 m grid; give at most 50 px "
+        "(500 m here)"
+    )
+
+
+def _pixel_key_warnings(data: dict) -> tuple[RunConfig, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config = config_from_dict(data)
+    return config, [str(w.message) for w in caught if issubclass(w.category, IlotsWarning)]
+
+
+@pytest.mark.parametrize(
+    ("resolution", "area", "distance"), [(30, "3600", "60"), (10, "400", "20")]
+)
+def test_the_pixel_keys_still_count_grid_pixels_with_a_warning(resolution, area, distance):
+    """The deprecated keys keep their meaning (4 px, 2 px whatever the grid); each warning is
+    one line naming the key in metres and the value that gives the same pixels here."""
+    config, said = _pixel_key_warnings(
+        {**BASE, "grid": {"resolution": resolution},
+         "landcover": {"min_mapping_unit_px": 4}, "mask": {"dilate_px": 2}}
+    )  # fmt: skip
+    assert config.landcover.min_mapping_unit_pixels(resolution) == 4
+    assert config.mask.dilate_pixels(resolution) == 2
+    assert config.landcover.min_mapping_unit_m2 is None and config.mask.dilate_m is None
+    assert said == [
+        "landcover.min_mapping_unit_px is deprecated: it counts grid pixels, whose size "
+        f"grid.resolution sets; write landcover.min_mapping_unit_m2: {area} instead (the same "
+        f"4 px on this {resolution} m grid)",
+        "mask.dilate_px is deprecated: it counts grid pixels, whose size grid.resolution sets; "
+        f"write mask.dilate_m: {distance} instead (the same 2 px on this {resolution} m grid)",
+    ]
+    # The values the warnings give mean the same pixels, and warn no more.
+    metres, quiet = _pixel_key_warnings(
+        {**BASE, "grid": {"resolution": resolution},
+         "landcover": {"min_mapping_unit_m2": float(area)}, "mask": {"dilate_m": float(distance)}}
+    )  # fmt: skip
+    assert quiet == []
+    assert metres.landcover.min_mapping_unit_pixels(resolution) == 4
+    assert metres.mask.dilate_pixels(resolution) == 2
+
+
+def test_the_equivalent_the_warning_gives_survives_float_rounding():
+    # 4 x 33.3² = 4435.56 and 3 x 33.3 = 99.9 are a hair over 4 and 3 pixels in floats.
+    data = {**BASE, "grid": {"resolution": 33.3}}
+    _, said = _pixel_key_warnings(
+        {**data, "landcover": {"min_mapping_unit_px": 4}, "mask": {"dilate_px": 3}}
+    )
+    assert "landcover.min_mapping_unit_m2: 4435.56 instead" in said[0]
+    assert "mask.dilate_m: 99.9 instead" in said[1]
+    config = config_from_dict(
+        {**data, "landcover": {"min_mapping_unit_m2": 4435.56}, "mask": {"dilate_m": 99.9}}
+    )
+    assert config.landcover.min_mapping_unit_pixels(33.3) == 4
+    assert config.mask.dilate_pixels(33.3) == 3
+
+
+@pytest.mark.parametrize(
+    ("section", "metres", "pixels"),
+    [
+        ("landcover", "min_mapping_unit_m2", "min_mapping_unit_px"),
+        ("mask", "dilate_m", "dilate_px"),
+    ],
+)
+def test_a_size_in_metres_and_in_pixels_are_exclusive(section, metres, pixels):
+    text = error_of(with_(section, {metres: 0, pixels: 4}))
+    assert text == (
+        f"config.yaml: {section}.{pixels}: give {metres} or {pixels}, not both; remove "
+        f"{pixels} (deprecated: it counts grid pixels, whose size grid.resolution sets)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "written"),
+    [
+        ({}, {"landcover": {"min_mapping_unit_m2": 3600.0}, "mask": {"dilate_m": 0.0}}),
+        (
+            {"landcover": {"min_mapping_unit_px": 4}, "mask": {"dilate_px": 1}},
+            {"landcover": {"min_mapping_unit_px": 4}, "mask": {"dilate_px": 1}},
+        ),
+    ],
+)
+def test_only_the_size_given_is_written_back(tmp_path, sizes, written):
+    """A config written back (the run folder's copy) holds the key it was given, not the other
+    at null, so that it reads back equal, the deprecated key included."""
+    config, _ = _pixel_key_warnings({**BASE, **sizes})
+    data = yaml.safe_load(dump_config(config, tmp_path / "config.yaml").read_text())
+    keys = ("min_mapping_unit_m2", "min_mapping_unit_px", "dilate_m", "dilate_px")
+    got = {section: {k: v for k, v in data[section].items() if k in keys} for section in written}
+    assert got == written
+    again, _ = _pixel_key_warnings(data)
+    assert again == config
