@@ -26,6 +26,7 @@ from pipelines.census.fields import IRIS_COMMUNE
 from pipelines.census.filosofi import implausible_income
 from pipelines.census.tables import table_decimal
 from pipelines.inequality._inputs import is_constant
+from pipelines.inequality.bootstrap import Resamples
 from pipelines.inequality.concentration import Kind, concentration_index, not_computed
 from pipelines.inequality.correlation import correlation
 from pipelines.inequality.deciles import exposure_by_decile
@@ -287,8 +288,8 @@ def run_inequality(
     contiguity
         ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
     bootstrap
-        Bootstrap resamples for the intervals of the indices and the decile gap (the group
-        difference's interval inverts its permutation test).
+        Bootstrap resamples of zones, the same for the intervals of the indices and of the
+        decile gap (the group difference's interval inverts its permutation test).
     permutations
         Monte Carlo relabelings of the group test when exact enumeration is too large; 0: no
         test (the difference without p-value or interval).
@@ -297,7 +298,8 @@ def run_inequality(
     confidence
         Level of every interval.
     seed
-        Seed every random draw derives from (independent streams per statistic).
+        Seed every random draw derives from: one stream for the resamples that the bootstrap
+        intervals share, independent streams for the group test and Moran's I.
 
     Returns
     -------
@@ -377,7 +379,13 @@ def run_inequality(
     w = pop[present] if pop is not None else None
 
     streams = np.random.SeedSequence(seed).spawn(8)
-    common = {"weights": w, "bootstrap": bootstrap, "confidence": confidence}
+    # The bootstrap intervals of the outcome (C, GC, E, the D1 - D10 gap) share one set of
+    # resamples: they come from the same resamples of its zones, so their Monte Carlo errors
+    # are those of one draw, not of four independent ones, and the counts are drawn once.
+    # (streams[1:4] seeded separate draws before: unused, so the group test and Moran's I
+    # keep their streams and values.)
+    resamples = Resamples(bootstrap, n_used, streams[0]) if bootstrap > 0 else bootstrap
+    common = {"weights": w, "bootstrap": resamples, "confidence": confidence}
     interval = is_temperature(outcome) if interval_scale is None else interval_scale
     if interval:  # C depends on the origin: GC alone (science.md §7.1)
         standard = not_computed(
@@ -388,19 +396,18 @@ def run_inequality(
             confidence=confidence,
         )
     else:
-        standard = _index_or_note(h, y, "standard", seed=streams[0], **common)
-    generalized = _index_or_note(h, y, "generalized", seed=streams[1], **common)
+        standard = _index_or_note(h, y, "standard", **common)
+    generalized = _index_or_note(h, y, "generalized", **common)
     erreygers = None
     if bounds is not None:
-        erreygers = _index_or_note(h, y, "erreygers", bounds=bounds, seed=streams[2], **common)
+        erreygers = _index_or_note(h, y, "erreygers", bounds=bounds, **common)
     deciles = exposure_by_decile(
         h,
         y,
         w,
         by="population" if w is not None else "zones",
-        bootstrap=bootstrap,
+        bootstrap=resamples,
         confidence=confidence,
-        seed=streams[3],
     )
     correlations = tuple(
         correlation(h, y, method=method, confidence=confidence).with_notes(NOT_CAUSAL)
