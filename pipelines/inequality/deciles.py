@@ -35,7 +35,7 @@ def exposure_by_decile(
     population: npt.ArrayLike | None,
     *,
     by: Literal["population", "zones"] = "population",
-    bootstrap: int | Resamples = 999,
+    bootstrap: int | Resamples = 9999,
     confidence: float = 0.95,
     seed: Any = None,
 ) -> DecileExposure:
