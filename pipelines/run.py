@@ -381,9 +381,10 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
             return err
 
     # Each outcome has its own seeded streams and only reads the table: they run side by
-    # side (NumPy's scans of the resamples release the GIL), each with the run's one BLAS
-    # thread: OpenBLAS's own threads spin on the cores the outcomes and the COG encoding
-    # share (measured with one OpenBLAS thread: 1.3 → 0.8 s for the benchmark's three).
+    # side (the bootstrap's numba kernels and NumPy's draws release the GIL), each with the
+    # run's one BLAS thread: OpenBLAS's own threads spin on the cores the outcomes and the
+    # COG encoding share (measured with one OpenBLAS thread: 1.3 → 0.8 s for the benchmark's
+    # three).
     workers = max(1, min(len(outcomes), CPU_COUNT))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         results = dict(zip(outcomes, pool.map(one, outcomes), strict=True))

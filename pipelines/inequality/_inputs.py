@@ -15,7 +15,6 @@ __all__ = [
     "check_weights",
     "complete_rows",
     "is_constant",
-    "resample_counts",
     "rng_from",
     "z_quantile",
 ]
@@ -131,19 +130,6 @@ def check_weights(weights: np.ndarray, name: str = "weights") -> np.ndarray:
 def rng_from(seed: Any) -> np.random.Generator:
     """Return a numpy Generator from an int, SeedSequence, Generator or ``None`` (fresh)."""
     return np.random.default_rng(seed)
-
-
-def resample_counts(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    """How many times each of ``n`` zones is drawn in each of ``size`` bootstrap resamples.
-
-    Draws ``rng.integers(0, n, size=(size, n))`` (a resample of zones with replacement per
-    row) and counts them: ``(size, n)`` integers summing to ``n`` per row. A statistic that
-    depends on the zones only through their order and weights is the same on the resample
-    and on the zones weighted by these counts, with neither a gather nor a sort per row.
-    """
-    drawn = rng.integers(0, n, size=(size, n))
-    drawn += np.arange(size)[:, None] * n
-    return np.bincount(drawn.ravel(), minlength=size * n).reshape(size, n)
 
 
 def z_quantile(confidence: float) -> float:

@@ -135,7 +135,7 @@ def _write_atomically(files: dict[Path, str]) -> None:
 @click.option(
     "--bootstrap",
     type=click.IntRange(min=0),
-    default=999,
+    default=9999,
     show_default=True,
     help="Bootstrap resamples for the intervals of the concentration indices and the D1-D10 gap.",
 )

@@ -21,7 +21,8 @@ independent draws carrying fixed weights and reduces to the formula above when w
 mixes an unweighted curve with weighted ranks; we do not.) For GC the influence function is
 h_i(2r_i − 1) + μ − (q_{i−1} + q_i)·μ − 2·GC, valid even when μ = 0 (ΔT outcomes). Tied
 incomes use group-mean ranks and group-mean curve midpoints, so nothing depends on row order.
-A bootstrap over zones (``bootstrap > 0``) gives a percentile interval instead of value ± z·SE.
+A bootstrap over zones (``bootstrap``, :mod:`~pipelines.inequality.bootstrap`) gives a
+percentile interval instead of value ± z·SE.
 """
 
 from __future__ import annotations
@@ -31,14 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.inequality._inputs import (
-    as_vector,
-    check_weights,
-    complete_rows,
-    resample_counts,
-    rng_from,
-    z_quantile,
-)
+from pipelines.inequality._inputs import as_vector, check_weights, complete_rows, z_quantile
+from pipelines.inequality.bootstrap import Resamples, as_resamples
 from pipelines.inequality.ranks import cumulative_midpoints, tie_groups
 from pipelines.inequality.results import ConcentrationResult
 from tiles.errors import InequalityError
@@ -54,8 +49,6 @@ _METRIC = {
 }
 #: |μ|/σ above which the standard C is flagged as depending on the outcome's origin.
 ORIGIN_RATIO = 5.0
-#: Elements (replicates × zones) per bootstrap block, to bound memory.
-_BLOCK_ELEMENTS = 2_000_000
 
 
 def concentration_index(
@@ -65,7 +58,7 @@ def concentration_index(
     weights: npt.ArrayLike | None = None,
     kind: Kind = "standard",
     bounds: tuple[float, float] | None = None,
-    bootstrap: int = 0,
+    bootstrap: int | Resamples = 0,
     confidence: float = 0.95,
     seed: Any = None,
 ) -> ConcentrationResult:
@@ -87,11 +80,15 @@ def concentration_index(
         ``(a, b)``, the outcome's possible range; required for ``kind="erreygers"`` (e.g.
         ``(0, 1)`` for a green share), refused otherwise.
     bootstrap
-        Number of bootstrap resamples of zones for a percentile interval; 0 uses value ± z·SE.
+        Resamples of zones for a percentile interval: how many to draw from ``seed``, or
+        :class:`~pipelines.inequality.bootstrap.Resamples` of the complete zones, which
+        statistics of the same zones can share to take their intervals from the same
+        resamples (:func:`~pipelines.inequality.report.run_inequality` does). 0 uses
+        value ± z·SE.
     confidence
         Level of the interval.
     seed
-        Seed (int, ``SeedSequence`` or ``Generator``) of the bootstrap; ``None`` is not
+        Seed (int, ``SeedSequence`` or ``Generator``) of the drawn resamples; ``None`` is not
         reproducible.
 
     Returns
@@ -103,7 +100,8 @@ def concentration_index(
     ------
     InequalityError
         Unknown kind, missing or bad bounds, fewer than 3 complete zones, an all-missing input,
-        negative weights, or a zero mean for ``kind="standard"``.
+        negative weights, a zero mean for ``kind="standard"``, a negative ``bootstrap``, or
+        resamples of another number of zones.
 
     Examples
     --------
@@ -126,8 +124,6 @@ def concentration_index(
         bounds = (low, high)
     elif bounds is not None:
         raise InequalityError("bounds only apply to kind='erreygers'; drop them or change kind")
-    if bootstrap < 0:
-        raise InequalityError(f"bootstrap must be ≥ 0, got {bootstrap}")
     z = z_quantile(confidence)
 
     arrays = [as_vector(outcome, "outcome"), as_vector(income, "income")]
@@ -157,15 +153,16 @@ def concentration_index(
     value = _index(kind, mu, cov, bounds)
     se = _standard_error(kind, hs, ws, ranks[0], start[0], end[0], mu, cov, bounds)
 
-    if bootstrap > 0:
-        replicates = _bootstrap(kind, ys, hs, ws, bounds, bootstrap, rng_from(seed))
+    resamples = as_resamples(bootstrap, n, seed)
+    if resamples is not None:
+        replicates = _index(kind, *resamples.moments(hs, ws, ys), bounds)
         finite = replicates[np.isfinite(replicates)]
         if len(finite) < len(replicates):
             notes.append(f"{len(replicates) - len(finite)} bootstrap replicates undefined, skipped")
         tail = (1.0 - confidence) / 2.0
         ci_low, ci_high = (float(v) for v in np.quantile(finite, [tail, 1.0 - tail]))
-        ci_method = f"bootstrap percentile over zones (B={bootstrap})"
-        if seed is None:
+        ci_method = f"bootstrap percentile over zones (B={resamples.size})"
+        if not resamples.seeded:
             notes.append("bootstrap not seeded: pass seed= for a reproducible interval")
     else:
         ci_low, ci_high = value - z * se, value + z * se
@@ -349,32 +346,6 @@ def _standard_error(
     else:
         influence = 4.0 * influence_gc / _width(bounds)
     return float(np.sqrt(np.sum(w**2 * influence**2)))
-
-
-def _bootstrap(
-    kind: str,
-    keys: np.ndarray,
-    h: np.ndarray,
-    w: np.ndarray,
-    bounds: tuple[float, float] | None,
-    replicates: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Index over ``replicates`` resamples of zones (inputs sorted by income).
-
-    A resample is the zones in their income order weighted by how often each was drawn
-    (copies of a zone tie on income, so they share its tie group): the same ranks and
-    moments as the resample itself, without sorting it.
-    """
-    n = len(h)
-    block = max(1, _BLOCK_ELEMENTS // n)
-    values = []
-    for first in range(0, replicates, block):
-        size = min(block, replicates - first)
-        counts = resample_counts(rng, n, size)
-        mu, cov, *_ = _moments(keys[None, :], h[None, :], counts * w)
-        values.append(_index(kind, mu, cov, bounds))
-    return np.concatenate(values)
 
 
 def _scale_notes(kind: str, h: np.ndarray, w: np.ndarray, mu: float) -> list[str]:

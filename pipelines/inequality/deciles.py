@@ -20,20 +20,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.inequality._inputs import (
-    as_vector,
-    check_weights,
-    complete_rows,
-    resample_counts,
-    rng_from,
-)
+from pipelines.inequality._inputs import as_vector, check_weights, complete_rows
+from pipelines.inequality.bootstrap import Resamples, as_resamples
 from pipelines.inequality.ranks import cumulative_midpoints, tie_groups
 from pipelines.inequality.results import DecileExposure, DecileRow, MetricResult
 from tiles.errors import InequalityError
 
 __all__ = ["decile_of_rank", "exposure_by_decile"]
-
-_BLOCK_ELEMENTS = 2_000_000
 
 
 def exposure_by_decile(
@@ -42,7 +35,7 @@ def exposure_by_decile(
     population: npt.ArrayLike | None,
     *,
     by: Literal["population", "zones"] = "population",
-    bootstrap: int = 999,
+    bootstrap: int | Resamples = 9999,
     confidence: float = 0.95,
     seed: Any = None,
 ) -> DecileExposure:
@@ -60,11 +53,14 @@ def exposure_by_decile(
     by
         ``"population"``: deciles of residents; ``"zones"``: deciles of zones.
     bootstrap
-        Resamples of zones for the gap's percentile interval (0: no interval).
+        Resamples of zones for the gap's percentile interval: how many to draw from ``seed``,
+        or :class:`~pipelines.inequality.bootstrap.Resamples` of the complete zones, which
+        statistics of the same zones can share to take their intervals from the same
+        resamples (:func:`~pipelines.inequality.report.run_inequality` does). 0: no interval.
     confidence
         Level of the interval.
     seed
-        Seed of the bootstrap (int, ``SeedSequence`` or ``Generator``).
+        Seed of the drawn resamples (int, ``SeedSequence`` or ``Generator``).
 
     Returns
     -------
@@ -74,12 +70,11 @@ def exposure_by_decile(
     Raises
     ------
     InequalityError
-        Unknown ``by``, fewer than 3 complete zones, all-missing input, bad populations.
+        Unknown ``by``, fewer than 3 complete zones, all-missing input, bad populations, a
+        negative ``bootstrap``, or resamples of another number of zones.
     """
     if by not in ("population", "zones"):
         raise InequalityError(f"by must be 'population' or 'zones'; got {by!r}")
-    if bootstrap < 0:
-        raise InequalityError(f"bootstrap must be ≥ 0, got {bootstrap}")
     if not 0.0 < confidence < 1.0:
         raise InequalityError(f"confidence must be between 0 and 1, got {confidence}")
     arrays = [as_vector(outcome, "outcome"), as_vector(income, "income")]
@@ -125,24 +120,29 @@ def exposure_by_decile(
     gap = rows[0].exposure - rows[-1].exposure
 
     ci_low = ci_high = np.nan
-    if bootstrap > 0 and np.isfinite(gap):
-        replicates = _bootstrap_gap(h, y, pop, rank_mass, bootstrap, rng_from(seed))
+    resamples = as_resamples(bootstrap, n, seed)
+    if resamples is not None and np.isfinite(gap):
+        replicates = resamples.gaps(h, pop, rank_mass, y)
         finite = replicates[np.isfinite(replicates)]
         if len(finite) < len(replicates):
             notes.append(
-                f"{len(replicates) - len(finite)} of {bootstrap} bootstrap resamples had an "
-                "empty D1 or D10 and were skipped"
+                f"{len(replicates) - len(finite)} of {resamples.size} bootstrap resamples had "
+                "an empty D1 or D10 and were skipped"
             )
         if len(finite):
             tail = (1.0 - confidence) / 2.0
             ci_low, ci_high = (float(v) for v in np.quantile(finite, [tail, 1.0 - tail]))
-        if seed is None:
+        if not resamples.seeded:
             notes.append("bootstrap not seeded: pass seed= for a reproducible interval")
     split = "residents" if by == "population" else "zones"
     method = (
         f"E_D1 − E_D10, population-weighted mean outcome per income decile; deciles split "
         f"{split}; a zone belongs to the decile of its fractional income rank"
-        + (f"; percentile bootstrap over zones (B={bootstrap})" if bootstrap else "")
+        + (
+            f"; percentile bootstrap over zones (B={resamples.size})"
+            if resamples is not None
+            else ""
+        )
     )
     if population is None:
         notes.append("no population given: every zone weighs the same")
@@ -178,28 +178,3 @@ def _deciles(sorted_income: np.ndarray, mass: np.ndarray) -> np.ndarray:
     start, end = tie_groups(sorted_income)
     ranks = cumulative_midpoints(mass, start, end) / mass.sum(axis=1, keepdims=True)
     return decile_of_rank(ranks)
-
-
-def _bootstrap_gap(
-    h: np.ndarray,
-    y: np.ndarray,
-    pop: np.ndarray,
-    rank_mass: np.ndarray,
-    replicates: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """D1 − D10 gap over resamples: the zones (sorted by income) weighted by their draws."""
-    n = len(h)
-    block = max(1, _BLOCK_ELEMENTS // n)
-    gaps = []
-    for first in range(0, replicates, block):
-        size = min(block, replicates - first)
-        counts = resample_counts(rng, n, size)
-        deciles = _deciles(y[None, :], counts * rank_mass)
-        pp = counts * pop
-        hp = pp * h
-        with np.errstate(divide="ignore", invalid="ignore"):
-            low = np.where(deciles == 1, hp, 0).sum(1) / np.where(deciles == 1, pp, 0).sum(1)
-            high = np.where(deciles == 10, hp, 0).sum(1) / np.where(deciles == 10, pp, 0).sum(1)
-        gaps.append(low - high)
-    return np.concatenate(gaps)

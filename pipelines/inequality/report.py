@@ -26,6 +26,7 @@ from pipelines.census.fields import IRIS_COMMUNE
 from pipelines.census.filosofi import implausible_income
 from pipelines.census.tables import table_decimal
 from pipelines.inequality._inputs import is_constant
+from pipelines.inequality.bootstrap import Resamples
 from pipelines.inequality.concentration import Kind, concentration_index, not_computed
 from pipelines.inequality.correlation import correlation
 from pipelines.inequality.deciles import exposure_by_decile
@@ -58,7 +59,9 @@ _COMMUNE_COLUMNS = frozenset(name.lower() for name in IRIS_COMMUNE)
 #: Below this many zones used, the bootstrap intervals of the concentration indices are said to
 #: be somewhat narrow. In simulation (a ΔT-like outcome falling with log income, population
 #: weights, B = 999, 3,000 draws each, ±0.4 points) the 95 % percentile intervals held the true
-#: GC 92 % of the time at 60 zones, 93 % at 100, 93.5-94 % at 200-400 and 96 % at 1,000.
+#: GC 92 % of the time at 60 zones, 93 % at 100, 93.5-94 % at 200-400 and 96 % at 1,000. B only
+#: sets the Monte Carlo noise of the bounds: in a paired check (another ΔT-like city, 2,000
+#: draws) B = 999 and 9,999 covered 93.5 and 94.0 % at 60 zones, 94.5 and 94.5 % at 1,000.
 FEW_ZONES = 100
 _FEW_ZONES_NOTE = (
     "{n} zones used, fewer than about 100: the bootstrap intervals of the concentration "
@@ -261,7 +264,7 @@ def run_inequality(
     interval_scale: bool | None = None,
     check_income: bool = True,
     contiguity: str = "queen",
-    bootstrap: int = 999,
+    bootstrap: int = 9999,
     permutations: int = 9999,
     moran_permutations: int = 999,
     confidence: float = 0.95,
@@ -309,8 +312,8 @@ def run_inequality(
     contiguity
         ``"queen"``, ``"rook"`` or ``"knn"`` for the spatial weights.
     bootstrap
-        Bootstrap resamples for the intervals of the indices and the decile gap (the group
-        difference's interval inverts its permutation test).
+        Bootstrap resamples of zones, the same for the intervals of the indices and of the
+        decile gap (the group difference's interval inverts its permutation test).
     permutations
         Monte Carlo relabelings of the group test when exact enumeration is too large; 0: no
         test (the difference without p-value or interval).
@@ -319,7 +322,8 @@ def run_inequality(
     confidence
         Level of every interval.
     seed
-        Seed every random draw derives from (independent streams per statistic).
+        Seed every random draw derives from: one stream for the resamples that the bootstrap
+        intervals share, independent streams for the group test and Moran's I.
 
     Returns
     -------
@@ -399,7 +403,13 @@ def run_inequality(
     w = pop[present] if pop is not None else None
 
     streams = np.random.SeedSequence(seed).spawn(8)
-    common = {"weights": w, "bootstrap": bootstrap, "confidence": confidence}
+    # The bootstrap intervals of the outcome (C, GC, E, the D1 - D10 gap) share one set of
+    # resamples: they come from the same resamples of its zones, so their Monte Carlo errors
+    # are those of one draw, not of four independent ones, and the counts are drawn once.
+    # (streams[1:4] seeded separate draws before: unused, so the group test and Moran's I
+    # keep their streams and values.)
+    resamples = Resamples(bootstrap, n_used, streams[0]) if bootstrap > 0 else bootstrap
+    common = {"weights": w, "bootstrap": resamples, "confidence": confidence}
     interval = is_interval_scale(outcome) if interval_scale is None else interval_scale
     if interval:  # C depends on the origin: GC alone (science.md §7.1)
         standard = not_computed(
@@ -410,19 +420,18 @@ def run_inequality(
             confidence=confidence,
         )
     else:
-        standard = _index_or_note(h, y, "standard", seed=streams[0], **common)
-    generalized = _index_or_note(h, y, "generalized", seed=streams[1], **common)
+        standard = _index_or_note(h, y, "standard", **common)
+    generalized = _index_or_note(h, y, "generalized", **common)
     erreygers = None
     if bounds is not None:
-        erreygers = _index_or_note(h, y, "erreygers", bounds=bounds, seed=streams[2], **common)
+        erreygers = _index_or_note(h, y, "erreygers", bounds=bounds, **common)
     deciles = exposure_by_decile(
         h,
         y,
         w,
         by="population" if w is not None else "zones",
-        bootstrap=bootstrap,
+        bootstrap=resamples,
         confidence=confidence,
-        seed=streams[3],
     )
     correlations = tuple(
         correlation(h, y, method=method, confidence=confidence).with_notes(NOT_CAUSAL)

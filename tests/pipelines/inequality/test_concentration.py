@@ -8,7 +8,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pipelines.inequality import concentration_index, gini
-from pipelines.inequality.concentration import _bootstrap, influence_terms
+from pipelines.inequality.bootstrap import Resamples
+from pipelines.inequality.concentration import influence_terms
 from pipelines.inequality.ranks import tie_groups
 from tiles.errors import InequalityError
 
@@ -205,22 +206,30 @@ def test_bootstrap_is_reproducible_with_a_seed():
 
 @pytest.mark.parametrize("kind", ["standard", "generalized"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_each_bootstrap_replicate_is_the_index_of_its_resample(kind, weighted):
-    # The replicates weigh the zones by their draw counts; the oracle builds each resample
-    # (the same draws: rng.integers(0, n, (B, n))) and takes its index with bootstrap=0.
+def test_the_interval_is_the_percentiles_of_the_index_of_each_resample(kind, weighted):
+    # Column i of the counts is the i-th zone in income order: the oracle builds each
+    # resample from the sorted zones and takes its index with bootstrap=0.
     lst, income, population = _synthetic(60, seed=5)
     income = np.round(income, -3)  # tied incomes, also across copies of a zone
+    weights = population if weighted else None
+    resamples = Resamples(40, 60, seed=11)
+    result = concentration_index(
+        lst, income, weights=weights, kind=kind, bootstrap=resamples, confidence=0.8
+    )
     order = np.argsort(income, kind="stable")
-    h, y = lst[order], income[order]
-    w = population[order] / population.sum() if weighted else np.full(60, 1 / 60)
-    replicates = _bootstrap(kind, y, h, w, None, 25, np.random.default_rng(11))
-    drawn = np.random.default_rng(11).integers(0, 60, size=(25, 60))
-    expected = [
-        concentration_index(h[d], y[d], weights=w[d] if weighted else None, kind=kind).value
-        for d in drawn
-    ]
+    h, y, w = lst[order], income[order], population[order]
+    values = [
+        concentration_index(
+            np.repeat(h, row), np.repeat(y, row), weights=np.repeat(w, row) if weighted else None,
+            kind=kind,
+        ).value
+        for row in np.concatenate(list(resamples.blocks()))
+    ]  # fmt: skip
     assert len(np.unique(y)) < 60
-    np.testing.assert_allclose(replicates, expected, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(
+        [result.ci_low, result.ci_high], np.quantile(values, [0.1, 0.9]), rtol=1e-10
+    )
+    assert result.ci_method == "bootstrap percentile over zones (B=40)"
 
 
 @pytest.mark.parametrize("kind", ["standard", "generalized"])

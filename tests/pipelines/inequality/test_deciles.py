@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pipelines.inequality import exposure_by_decile
-from pipelines.inequality.deciles import _bootstrap_gap, decile_of_rank
+from pipelines.inequality.bootstrap import Resamples
+from pipelines.inequality.deciles import decile_of_rank
 from tiles.errors import InequalityError
 
 
@@ -86,18 +87,23 @@ def test_gap_bootstrap_is_seeded_and_covers_the_gap():
 
 
 @pytest.mark.parametrize("by", ["population", "zones"])
-def test_each_bootstrap_gap_is_the_gap_of_its_resample(by):
-    # Replicates weigh the zones by their draw counts; the oracle builds each resample from
-    # the same draws (rng.integers(0, n, (B, n))) and takes its gap without bootstrap.
+def test_the_interval_is_the_percentiles_of_the_gap_of_each_resample(by):
+    # Column i of the counts is the i-th zone in income order: the oracle builds each
+    # resample from the sorted zones and takes its gap without bootstrap.
     outcome, income, population = _synthetic(80, seed=2)
     income = np.round(income, -3)  # ties
+    resamples = Resamples(40, 80, seed=3)
+    result = exposure_by_decile(outcome, income, population, by=by, bootstrap=resamples)
     order = np.argsort(income, kind="stable")
     h, y, pop = outcome[order], income[order], population[order]
-    rank_mass = pop if by == "population" else np.ones(80)
-    replicates = _bootstrap_gap(h, y, pop, rank_mass, 25, np.random.default_rng(3))
-    drawn = np.random.default_rng(3).integers(0, 80, size=(25, 80))
-    expected = [exposure_by_decile(h[d], y[d], pop[d], by=by, bootstrap=0).gap.value for d in drawn]
-    np.testing.assert_allclose(replicates, expected, rtol=1e-10)
+    gaps = [
+        exposure_by_decile(np.repeat(h, row), np.repeat(y, row), np.repeat(pop, row), by=by,
+                           bootstrap=0).gap.value
+        for row in np.concatenate(list(resamples.blocks()))
+    ]  # fmt: skip
+    expected = np.quantile(gaps, [0.025, 0.975])
+    np.testing.assert_allclose([result.gap.ci_low, result.gap.ci_high], expected, rtol=1e-10)
+    assert "(B=40)" in result.gap.method
 
 
 def test_serialisation():

@@ -11,6 +11,7 @@ import pytest
 from shapely import box
 
 from pipelines.inequality import (
+    bootstrap,
     concentration_index,
     correlation,
     group_difference,
@@ -271,6 +272,25 @@ def test_erreygers_with_bounds():
     report = run_inequality(table, outcome="green", income="income", bounds=(0, 1), bootstrap=0)
     assert report.erreygers_index is not None
     assert report.to_dict()["erreygers_index"]["bounds"] == [0.0, 1.0]
+
+
+def test_the_intervals_of_an_outcome_come_from_the_same_resamples(monkeypatch):
+    # E = 8·cov/(b − a) and GC = 2·cov: on the same resamples, E's interval is 4·GC's (b − a = 1).
+    draws = []
+    drawn = bootstrap.resample_counts
+    monkeypatch.setattr(bootstrap, "resample_counts", lambda *a: draws.append(a) or drawn(*a))
+    frame = city()
+    frame["green"] = np.clip(0.2 + frame["DISP_MED21"].where(frame["DISP_MED21"] != "s")
+                             .astype(float) / 1e5, 0, 1)  # fmt: skip
+    report = run_inequality(
+        frame, outcome="green", income="DISP_MED21", population="population", bounds=(0, 1),
+        bootstrap=300, seed=3,
+    )  # fmt: skip
+    gc, e = report.generalized_concentration_index, report.erreygers_index
+    assert (e.ci_low, e.ci_high) == pytest.approx((4 * gc.ci_low, 4 * gc.ci_high), rel=1e-12)
+    assert np.isfinite(report.concentration_index.ci_low)
+    assert np.isfinite(report.deciles.gap.ci_low)
+    assert len(draws) == 1  # one draw for C, GC, E and the D1 - D10 gap
 
 
 def test_decimal_comma_strings_are_read():
