@@ -212,6 +212,7 @@ def _zone_table(
     out["lst_p90_k"] = table["lst_median_p90"]
     out["lst_p90_mean_k"] = table["lst_p90_mean"]
     out["lst_anomaly_mean_k"] = table["lst_anomaly_mean"]
+    out["lst_anomaly_p90_mean_k"] = table["lst_anomaly_p90_mean"]
     if "lst_zscore_mean" in table:
         out["lst_zscore_mean"] = table["lst_zscore_mean"]
     out["ndvi_mean"] = table["ndvi_median_mean"]
@@ -837,13 +838,15 @@ def _run(
             )
         stats = list(dict.fromkeys(["median", "p90", *comp.statistics]))
         lst_c = temporal_composite(series, stats=stats, min_clear=comp.min_clear)
-        d_c = temporal_composite(delta, stats=["median"], min_clear=comp.min_clear)
+        # ΔT as the LST: its median, and its 90th percentile over the dates (hot days).
+        d_c = temporal_composite(delta, stats=["median", "p90"], min_clear=comp.min_clear)
         rasters = xr.Dataset(
             {
                 "lst_median": lst_c["median"],
                 "lst_p90": lst_c["p90"],
                 **{f"lst_{stat}": lst_c[stat] for stat in stats[2:]},  # composite.statistics
                 "lst_anomaly": d_c["median"],
+                "lst_anomaly_p90": d_c["p90"],
                 "n_clear": lst_c["n_clear"],
             }
         )

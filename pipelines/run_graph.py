@@ -769,7 +769,9 @@ def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str
             f"{', '.join(left[:3])}" + (f" and {len(left) - 3} more" if len(left) > 3 else "")
         )
     common = set.intersection(*(set(item.assets) for item in kept)) if kept else set()
-    wanted = ["red", "nir", "green", "swir16", "blue", "swir22", "scl"]
+    # nir08 (B8A, 20 m): NDBI's near-infrared, the spectral match of OLI B5 that science.md
+    # §3.1 pairs with B11 (the index registry prefers it; B08 where the products lack it).
+    wanted = ["red", "nir", "nir08", "green", "swir16", "blue", "swir22", "scl"]
     lacking = sorted({b for item in kept for b in item.assets if b in wanted} - common)
     if lacking:
         notes.append(

@@ -153,12 +153,12 @@ _BYTES_SHARPEN_PX = 60
 #: Checkpoint bytes per grid pixel (pipelines/run_tiles.py): the float32 LST of each Landsat
 #: scene (on the Landsat pixels below 30 m); NDVI and albedo (float32) and the land-cover
 #: classes (uint8) with Sentinel-2 or an external map; the derived land cover, urban footprint
-#: and reference mask (1 byte each); the LST rasters (median, P90, anomaly and z-score in
-#: float32, n_clear int16: the NDVI, albedo and land-cover rasters are mosaicked from the
+#: and reference mask (1 byte each); the LST rasters (median, P90, anomaly, its P90 and
+#: z-score in float32, n_clear int16: the NDVI, albedo and land-cover rasters are mosaicked from the
 #: pieces above, or, without them, take less than they would); the zonal partials
 #: (measured 1.3 on the benchmark city, counted 2).
 _CKPT_LST, _CKPT_INDICES, _CKPT_DERIVED, _CKPT_PARTIALS = 4, 9, 3, 2
-_CKPT_RASTERS = 4 * 4 + 2
+_CKPT_RASTERS = 5 * 4 + 2
 
 
 def grid_info(geobox: Any) -> dict[str, Any]:

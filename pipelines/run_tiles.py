@@ -84,9 +84,10 @@ __all__ = [
 #: Version of the checkpoint contents (2: raster pieces as .npy, per-zone quantile samples;
 #: 3: pass 0 keeps the input layers, pass 1 the derived ones; 4: on grids coarser than a band,
 #: masks over each pixel's footprint; 5: there, the LST as the T⁴ mean of its 30 m pixels; 6:
-#: pass 0 keeps the index composites' count of dates that read a negative reflectance; so
-#: pieces of earlier versions are not resumed beside).
-CHECKPOINT_FORMAT = 6
+#: pass 0 keeps the index composites' count of dates that read a negative reflectance; 7: the
+#: 90th percentile of ΔT over the dates, and water out of coarse pixels' LST; so pieces of
+#: earlier versions are not resumed beside).
+CHECKPOINT_FORMAT = 7
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
@@ -94,6 +95,7 @@ ZONE_LAYERS = (
     "lst_median",
     "lst_p90",
     "lst_anomaly",
+    "lst_anomaly_p90",
     "lst_zscore",
     "ndvi_median",
     "n_clear",

@@ -1246,7 +1246,8 @@ class OutputsConfig(_Model):
         None,
         description="Rasters to write as COG, e.g. [lst_median, lst_anomaly, ndvi_median, "
         "landcover]: lst_<statistic> for each of composite.statistics (lst_median and lst_p90 "
-        "always), lst_anomaly, lst_zscore (anomaly_method zscore), ndvi_median, albedo_median, "
+        "always), lst_anomaly, lst_anomaly_p90, lst_zscore (anomaly_method zscore), ndvi_median, "
+        "albedo_median, "
         "landcover, n_clear, lst_median_sharpened (sharpen.enabled). Default: all computed.",
     )
     zone_formats: tuple[Literal["gpkg", "parquet", "csv"], ...] = Field(

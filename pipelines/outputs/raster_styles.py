@@ -119,6 +119,7 @@ RASTER_STYLES: Mapping[str, RasterStyle] = {
     "lst_p90": RasterStyle(THERMAL_RAMP, units="K"),
     "lst_median_sharpened": RasterStyle(THERMAL_RAMP, units="K"),
     "lst_anomaly": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K"),
+    "lst_anomaly_p90": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K"),
     "lst_zscore": RasterStyle(DIVERGING_RAMP, symmetric=True),
     "delta_lst": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K", nonzero=True),
     "ndvi_median": RasterStyle(VEGETATION_RAMP),

@@ -100,6 +100,9 @@ RASTER_SPECS: Mapping[str, RasterSpec] = {
         standard_name="surface_temperature",
     ),
     "lst_anomaly": RasterSpec("land surface temperature anomaly", "K"),
+    "lst_anomaly_p90": RasterSpec(
+        "90th percentile of the land surface temperature anomaly over the scenes", "K"
+    ),
     "ndvi_median": RasterSpec(
         "median normalized difference vegetation index",
         "1",

@@ -114,6 +114,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "l'anomalie de température de surface ΔT",
         "the land surface temperature anomaly ΔT",
     ),
+    "var_lst_anomaly_p90_mean_k": (
+        "le 90e centile de l'anomalie ΔT des scènes, moyenné sur l'IRIS",
+        "the 90th percentile of the anomaly ΔT over the scenes, averaged over the IRIS",
+    ),
     "var_lst_mean_k": ("la température de surface", "the land surface temperature"),
     "var_lst_p90_k": (
         "le 90e centile de température de surface",
@@ -141,6 +145,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "axis_lst_anomaly_mean_k": (
         "Anomalie de température de surface ΔT (K)",
         "Land surface temperature anomaly ΔT (K)",
+    ),
+    "axis_lst_anomaly_p90_mean_k": (
+        "ΔT, 90e centile des scènes, moyenne de l'IRIS (K)",
+        "ΔT, 90th percentile over the scenes, IRIS mean (K)",
     ),
     "axis_lst_mean_k": ("Température de surface (K)", "Land surface temperature (K)"),
     "axis_lst_p90_k": ("LST, 90e centile (K)", "LST, 90th percentile (K)"),

@@ -36,7 +36,8 @@ from tiles.processing import Tile
 def test_run_folder_files(demo_run):
     out, result = demo_run
     assert result.folder == out
-    names = {"lst_median", "lst_p90", "lst_anomaly", "ndvi_median", "landcover", "n_clear"}
+    names = {"lst_median", "lst_p90", "lst_anomaly", "lst_anomaly_p90", "ndvi_median", "landcover"}
+    names |= {"n_clear"}
     names |= {"albedo_median"}  # the demo's Sentinel-2 products carry B02 and B12
     assert {p.stem for p in (out / "rasters").glob("*.tif")} == names
     for name in names:
@@ -56,9 +57,12 @@ def test_run_folder_files(demo_run):
     # Each layer describes the census columns it has: the QPV layer holds none.
     assert "disp_med" in described["iris"] and "population" in described["iris"]
     assert "disp_med" not in described["qpv"] and "population" not in described["qpv"]
-    # With the year of each table, from its column names (the demo's DISP_MED21, P21_POP).
-    assert "INSEE Filosofi 2021)" in described["iris"]
-    assert "population residents (INSEE census 2021)" in described["iris"]
+    # The demo's tables are synthetic: the description claims no INSEE year for them (a
+    # real run's has the year of each table: tests/pipelines/outputs/test_geopackage.py).
+    assert (
+        described["iris"].startswith("SYNTHETIC DATA") and "INSEE census" not in described["iris"]
+    )
+    # The years of the tables, from their column names (the demo's DISP_MED21, P21_POP).
     census = json.loads((out / "manifest.json").read_text())["extra"]["census"]
     assert census["filosofi"]["year"] == 2021 and census["population"]["year"] == 2021
     assert census["population"]["column"] == "P21_POP" and census["filosofi"]["key"] == "IRIS"
@@ -118,8 +122,7 @@ def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
     """The manifest lists each product file the run read (each Landsat scene's ST_B10,
     QA_PIXEL, ST_QA, QA_RADSAT and the MTL it parsed; each Sentinel-2 product's bands and
     item JSON), with its size and SHA-256, beside the config's files; the assets it did not read are
-    not listed (SR_B4/B5: the NDVI comes from Sentinel-2; ST_CDIST: no distance threshold;
-    B8A)."""
+    not listed (SR_B4/B5: the NDVI comes from Sentinel-2; ST_CDIST: no distance threshold)."""
     out, _ = demo_run
     inputs = json.loads((out / "manifest.json").read_text())["inputs"]
     listed = {Path(record["path"]): record for record in inputs}
@@ -134,7 +137,7 @@ def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
         mtl = [path for path in listed if path.parent == folder.resolve() and "_MTL." in path.name]
         assert len(mtl) == 1, folder.name
     for folder in sorted(products.glob("S2*_L2A")):
-        bands = ("B02", "B03", "B04", "B08", "B11", "B12", "SCL")
+        bands = ("B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL")
         expected |= {folder / f"{band}.tif" for band in bands} | {folder / f"{folder.name}.json"}
     expected = {path.resolve() for path in expected}
     read = {path for path in listed if products.resolve() in path.parents}
@@ -164,7 +167,7 @@ def test_each_input_file_is_hashed_once(demo_folder, tmp_path, monkeypatch):
     monkeypatch.setattr(manifest_module, "sha256_file", counting)
     run(load_config(demo_folder / "config.yaml"), out=tmp_path / "r")
     products = {p for p in counts if str((demo_folder / "products").resolve()) in p}
-    assert len(products) == 4 * 5 + 3 * 8  # 4 bands + MTL; 7 bands + item JSON
+    assert len(products) == 4 * 5 + 3 * 9  # 4 bands + MTL; 8 bands + item JSON
     assert all(counts[p] == 1 for p in products), {p: n for p, n in counts.items() if n > 1}
 
 

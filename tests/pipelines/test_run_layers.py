@@ -326,6 +326,36 @@ def _composite_median(per_scene, min_clear):
     return np.where(np.isfinite(per_scene).sum(axis=0) >= min_clear, median, np.nan)
 
 
+@TILINGS
+def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
+    demo_folder, tmp_path, tile_size
+):
+    """Issue #5: per pixel, the median and the P90 of ΔT over the clear scenes. ΔT of a scene
+    is its LST less the mean LST of its clear rural reference pixels (science.md §6.1); the
+    P90 is numpy's linear one (science.md Z-7), NaN below ``composite.min_clear`` scenes."""
+    from pipelines.run_graph import scene_graph
+
+    config = _config(demo_folder, tmp_path / "run")
+    result = run(config, tile_size_px=tile_size)
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_anomaly_p90.tif") as src:
+        got = src.read(1)
+        assert src.tags()["units"] == "K"
+    graph = scene_graph(config)
+    lst = graph.lst.values.astype(np.float64)
+    rural = graph.reference_mask.values.astype(bool)
+    delta = lst - np.array([np.nanmean(scene[rural]) for scene in lst])[:, None, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        p90 = np.nanpercentile(delta, 90, axis=0)
+    expected = np.where(np.isfinite(delta).sum(axis=0) >= config.composite.min_clear, p90, np.nan)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
+    iris = result.zones["iris"]
+    hot, typical = iris["lst_anomaly_p90_mean_k"], iris["lst_anomaly_mean_k"]
+    assert hot.notna().sum() == typical.notna().sum() > 0
+    assert (hot >= typical - 1e-6).all()  # a pixel's P90 is at least its median
+
+
 def test_zscore_anomaly_of_a_tiled_run(demo_folder, tmp_path):
     """The z-score composite of a run in 3 x 3 tiles (reference mean and spread merged from
     tile sums of squares) equals the direct per-scene z-score of the whole grid."""

@@ -161,6 +161,38 @@ def test_cloud_dilation_reaches_sentinel2_on_a_grid_as_fine_as_its_bands(demo_fo
     np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
 
 
+def test_sentinel2_ndbi_pairs_b11_with_b8a(demo_folder):
+    """NDBI = (B11 − B8A)/(B11 + B8A) (science.md §3.1, §3.4: B8A is OLI B5's spectral match),
+    not B08: on the products' own 20 m pixels, each date with its SCL (kept: 4, 5), median over
+    the dates, by hand from the files."""
+    products = sorted(demo_folder.glob("products/S2*_L2A"))
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"grid.resolution": 20})
+    with rasterio.open(products[0] / "B11.tif") as src:
+        window = GeoBox(src.shape, src.transform, src.crs)[100:220, 150:300]
+    items = resolve_inputs(config).sentinel2
+    with raise_if_dask_computes():
+        ndbi = sentinel2_indices(config, items, window).data["ndbi"]
+    got = ndbi.values
+    per_date, b08 = [], []
+    for product in products:
+        item = json.loads((product / f"{product.name}.json").read_text())
+        rho = {}
+        for name, file in (("swir16", "B11"), ("nir08", "B8A"), ("nir", "B08")):
+            meta = item["assets"][name]["raster:bands"][0]
+            with rasterio.open(product / f"{file}.tif") as src:
+                dn = src.read(1)
+            dn = dn[::2, ::2] if name == "nir" else dn  # a 10 m pixel of each 20 m one
+            rho[name] = dn[100:220, 150:300] * meta["scale"] + meta["offset"]
+        with rasterio.open(product / "SCL.tif") as src:
+            clear = np.isin(src.read(1)[100:220, 150:300], [4, 5])
+        swir = rho["swir16"]
+        per_date.append(np.where(clear, (swir - rho["nir08"]) / (swir + rho["nir08"]), np.nan))
+        b08.append(np.where(clear, (swir - rho["nir"]) / (swir + rho["nir"]), np.nan))
+    want = np.nanmedian(np.stack(per_date), axis=0)
+    np.testing.assert_allclose(got, want, atol=1e-6, equal_nan=True)
+    assert np.nanmax(np.abs(want - np.nanmedian(np.stack(b08), axis=0))) > 0.01  # it tells
+
+
 #: A window of the products' 10 m pixels, around the first two painted clouds.
 ROWS, COLS = np.s_[380:560], np.s_[480:680]
 
@@ -219,7 +251,7 @@ def test_a_product_without_a_band_is_left_out_or_the_indices_needing_it(demo_fol
         idx, notes = indices.data, indices.notes
     assert set(idx.data_vars) == {"ndvi", "scl_water", "negative_reflectance"}
     assert len(indices.items) == 2  # swir16 is read from none, as one product lacks it
-    assert indices.bands == ("red", "nir", "green", "blue", "swir22", "scl")
+    assert indices.bands == ("red", "nir", "nir08", "green", "blue", "swir22", "scl")
     assert any(
         f"were left out of the NDVI and land cover: {products[0].name} (no red)" in n for n in notes
     )  # the band it lacks, not every band the NDVI needs

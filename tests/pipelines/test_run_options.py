@@ -300,7 +300,8 @@ def test_products_without_reflectance_write_no_empty_ndvi_or_land_cover(
     assert not (rasters / "ndvi_median.qml").exists()
     (rasters / "my_own.tif").unlink()
     written = {p.name for p in (tmp_path / "run" / "rasters").glob("*.tif")}
-    assert written == {"lst_median.tif", "lst_p90.tif", "lst_anomaly.tif", "n_clear.tif"}
+    assert written == {"lst_median.tif", "lst_p90.tif", "lst_anomaly.tif", "lst_anomaly_p90.tif",
+                       "n_clear.tif"}  # fmt: skip
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     outputs = {Path(entry["path"]).name for entry in manifest["outputs"]}
     assert "ndvi_median.tif" not in outputs and "landcover.tif" not in outputs

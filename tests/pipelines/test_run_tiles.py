@@ -81,6 +81,7 @@ def test_zone_without_classified_pixel_has_no_land_cover_shares():
         "code": ["a", "b"], "lst_median_area_m2": [1.0, 1.0], "lst_median_valid_frac": [1, 0],
         "lst_median_mean": [300.0, np.nan], "lst_median_p90": [301.0, np.nan],
         "lst_p90_mean": [302.0, np.nan], "lst_anomaly_mean": [1.0, np.nan],
+        "lst_anomaly_p90_mean": [2.0, np.nan],
         "ndvi_median_mean": [0.3, np.nan], "n_clear_mean": [4.0, 0.0],
     })  # fmt: skip
     frac = pd.DataFrame({"code": ["a", "b"], "frac_1": [0.25, np.nan], "frac_2": [0.0, np.nan],

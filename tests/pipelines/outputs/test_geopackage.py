@@ -8,7 +8,7 @@ import numpy as np
 import pyogrio
 import pytest
 
-from pipelines.outputs import default_zone_styles, write_zones_gpkg
+from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
 from tiles.errors import CRSError, ZonesError
 
@@ -149,3 +149,17 @@ def test_bad_inputs_are_refused(tmp_path, layers):
     with pytest.raises(ZonesError, match="not a GeoDataFrame"):
         write_zones_gpkg(target, {"iris": layers["iris"].drop(columns="geometry")})
     assert os.listdir(tmp_path) == []
+
+
+def test_layer_description_names_the_census_tables_and_their_years():
+    columns = ["code_iris", "lst_mean_k", "disp_med", "population"]
+    real = zone_layer_description("iris", columns, {"filosofi": 2021, "population": 2020})
+    assert real.startswith("ilots: one row per IRIS. Units by column suffix: _k kelvin")
+    assert "(EUR/year, INSEE Filosofi 2021)" in real
+    assert "population residents (INSEE census 2020)" in real
+    qpv = zone_layer_description("qpv", ["code_qp", "lst_mean_k"], {"filosofi": 2021})
+    assert "disp_med" not in qpv and "population" not in qpv  # columns it does not have
+    # The demo's made-up tables: said first, and no INSEE table or year claimed.
+    demo = zone_layer_description("iris", columns, {"filosofi": 2021}, synthetic=True)
+    assert demo.startswith("SYNTHETIC DATA (ilots demo, not a real place). ilots: one row")
+    assert "synthetic median income" in demo and "INSEE Filosofi 20" not in demo
