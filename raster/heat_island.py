@@ -455,6 +455,7 @@ def rural_reference_mask(
     elevation: xr.DataArray | None = None,
     urban_elevation: float | xr.DataArray | None = None,
     tolerance_m: float = 50.0,
+    water_source: str | None = None,
 ) -> xr.DataArray:
     """Rural reference pixels: the ring without water and built pixels, near the urban elevation.
 
@@ -472,6 +473,9 @@ def rural_reference_mask(
         (science.md §4.1; Peng et al. 2012 use the mean); required with ``elevation``.
     tolerance_m
         Keep pixels with ``|elevation − urban_elevation| <= tolerance_m``; default 50 m **[U]**.
+    water_source
+        What flags the ``water`` pixels (e.g. ``"QA_PIXEL water bit on any date"``), said in
+        the reference definition; default: nothing said.
 
     Returns
     -------
@@ -493,7 +497,8 @@ def rural_reference_mask(
         if layer is not None:
             _aligned(ring, _require_yx(layer, name), name)
             mask = mask & ~layer.astype(bool)
-            parts.append(f"{name} pixels excluded")
+            source = water_source if name == "water" and water_source else None
+            parts.append(f"{name} pixels excluded" + (f" ({source})" if source else ""))
     if elevation is not None:
         _aligned(ring, _require_yx(elevation, "elevation"), "elevation")
         if urban_elevation is None:

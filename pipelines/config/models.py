@@ -761,10 +761,14 @@ class HeatIslandConfig(_Model):
         description="Outer edge of the rural ring, in km outside the urban area ([U]). Default 10.",
     )
     exclude_water: bool = Field(
-        True, description="Leave water pixels out of the rural ring. Default true."
+        True,
+        description="Leave water pixels out of the rural ring: the land cover's water class, "
+        "or without a land cover the QA_PIXEL water bit on any date. Default true.",
     )
     exclude_built: bool = Field(
-        True, description="Leave built pixels out of the rural ring. Default true."
+        True,
+        description="Leave built pixels out of the rural ring (the land cover's built class: "
+        "without a land cover it cannot be applied, and the run says so). Default true.",
     )
     dem: ConfigPath | None = Field(
         None,

@@ -466,14 +466,15 @@ def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
         assert np.isfinite(src.read(1)).all()  # water too: no SCL class is masked
 
 
-def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0):
+def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0, keep_water=False):
     """Each demo scene's LST (K) at the grid's pixel centres, from its files: DN · 0.00341802
-    + 149.0 where QA_PIXEL bits 0-5 are clear, bit 7 (water) unset and ST_QA · 0.01 <=
-    st_qa_max_k."""
+    + 149.0 where QA_PIXEL bits 0-5 are clear, bit 7 (water) unset (unless ``keep_water``)
+    and ST_QA · 0.01 <= st_qa_max_k."""
     scenes = []
     bands = ("QA_PIXEL", "ST_QA", "ST_B10")
+    flags = 0b111111 if keep_water else 0b10111111
     for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, shape):
-        ok = ((read["QA_PIXEL"] & 0b10111111) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
+        ok = ((read["QA_PIXEL"] & flags) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
         lst = np.where(ok & (read["ST_B10"] != 0), read["ST_B10"] * 0.00341802 + 149.0, np.nan)
         scenes.append(lst[r, c])
     return np.stack(scenes)
@@ -598,6 +599,69 @@ def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
     assert composite["rural_mean_k"] == pytest.approx(
         np.nanmean(anomaly[reference].astype(np.float64)), abs=1e-4
     )
+
+
+def _ring_by_hand(demo_folder, transform, crs, shape):
+    """The IRIS union rasterised by pixel centre (rasterio) and the demo config's 1-6 km ring
+    around it (scipy's Euclidean distance transform, 30 m pixels)."""
+    from scipy import ndimage
+
+    union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()
+    urban = rasterio.features.geometry_mask([union], shape, transform, invert=True)
+    distance = ndimage.distance_transform_edt(~urban, sampling=30.0)
+    return urban, (distance > 1000.0) & (distance <= 6000.0)
+
+
+#: What a run without a land cover says of heat_island.exclude_built.
+NO_BUILT_NOTE = (
+    "heat_island.exclude_built: the run has no land cover, so the rural reference keeps its "
+    "built pixels (heat_island.exclude_water uses the QA_PIXEL water bit on any date); for a "
+    "land cover add Sentinel-2 inputs, Landsat products with their SR bands or "
+    "landcover.external"
+)
+
+
+@TILINGS
+def test_without_a_land_cover_water_is_the_qa_bit_and_built_is_said(
+    demo_folder, tmp_path, tile_size
+):
+    """Landsat ST-only products, no Sentinel-2: no land cover. heat_island.exclude_water still
+    applies, with the QA_PIXEL water bit on any date; exclude_built cannot: the run says so
+    and heat_island.json records it false (it said true over a reference that kept them).
+    With mask.lst_keep_water the scenes keep the water's LST: per scene, the rural pixels are
+    those of the 1-6 km ring (by hand) with a clear LST (by hand, water kept) and no water bit
+    on any date."""
+    import shutil
+
+    for product in sorted(demo_folder.glob("products/LC0*")):
+        shutil.copytree(product, tmp_path / "st_only" / product.name,
+                        ignore=shutil.ignore_patterns("*_SR_B*"))  # fmt: skip
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"inputs.landsat": [str(tmp_path / "st_only")], "inputs.sentinel2": [],
+           "scenarios": [], "mask.lst_keep_water": True, "outputs.report": False},
+    )  # fmt: skip
+    result = run(config, tile_size_px=tile_size)
+    assert result.warnings.count(NO_BUILT_NOTE) == 1
+    heat = json.loads((tmp_path / "run" / "heat_island.json").read_text())
+    definition = heat["definition"]
+    assert definition["exclude_water"] is True and definition["exclude_built"] is False
+    assert definition["reference_definition"].endswith(
+        "pixel centres inside); water pixels excluded (QA_PIXEL water bit on any date)"
+    )
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
+        transform, crs, shape = src.transform, src.crs, src.shape
+    _, ring = _ring_by_hand(demo_folder, transform, crs, shape)
+    water = np.zeros(shape, dtype=bool)
+    for read, (r, c) in _demo_scene_files(demo_folder, ("QA_PIXEL",), transform, shape):
+        water |= ((read["QA_PIXEL"] & 128) != 0)[r, c]
+    reference = ring & ~water
+    scenes = _scene_lst_by_hand(demo_folder, transform, shape, keep_water=True)
+    assert np.isfinite(scenes[:, ring & water]).sum() > 1000  # clear water the ring leaves out
+    for record, lst in zip(heat["scenes"], scenes, strict=True):
+        clear = np.isfinite(lst[reference])
+        assert record["rural_pixels"] == clear.sum()
+        assert record["rural_mean_k"] == pytest.approx(np.nanmean(lst[reference]), abs=1e-4)
 
 
 def test_land_cover_rule_thresholds_from_the_config(demo_folder, tmp_path):

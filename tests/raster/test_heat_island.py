@@ -290,6 +290,19 @@ def test_reference_skips_nan_and_min_pixels():
     assert strict[0] == 300.0 and np.isnan(strict[1])
 
 
+def test_reference_definition_says_what_flags_water():
+    ring = rural_ring(yx(footprint_5x5()), inner_m=0, outer_m=30)
+    water = yx(np.zeros((15, 15), bool))
+    said = rural_reference_mask(ring, water=water, water_source="QA_PIXEL water bit on any date")
+    assert said.attrs["reference_definition"].endswith(
+        "; water pixels excluded (QA_PIXEL water bit on any date)"
+    )
+    plain = rural_reference_mask(ring, water=water, built=water, water_source=None)
+    assert plain.attrs["reference_definition"].endswith(
+        "; water pixels excluded; built pixels excluded"
+    )
+
+
 def test_no_rural_pixel_warns_and_gives_nan():
     lst, urban = city()
     empty = yx(np.zeros((15, 15), bool))
