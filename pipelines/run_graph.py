@@ -191,7 +191,10 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
             config, zone_union, ring, classes, qa_water if classes is None else None
         )
         # Lazy, for its dims, coords and attributes; its values come from the tile sums.
-        template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+        template = scene_reference(
+            lst, reference_mask, min_pixels=run_layers.reference_min_pixels(config),
+            min_frac=hi.min_reference_frac,
+        )  # fmt: skip
     return SceneGraph(
         area=area,
         iris=iris,

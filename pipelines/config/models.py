@@ -779,7 +779,18 @@ class HeatIslandConfig(_Model):
         1,
         ge=1,
         description="A scene with fewer clear rural reference pixels gets no reference (no "
-        "anomaly for that scene). Default 1.",
+        "anomaly for that scene), counted in 30 m Landsat pixels whatever grid.resolution "
+        "(1 is 9 pixels of a 10 m grid). Default 1.",
+    )
+    min_reference_frac: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="A scene whose clear rural reference pixels are a smaller share of the "
+        "reference's pixels (the ring without its water, built and off-elevation pixels) gets "
+        "no reference either: a few pixels left clear between clouds are no rural mean. With "
+        "composite.anomaly_reference: urban, both minimums apply to the urban footprint. "
+        "Default 0.1.",
     )
     elevation_tolerance_m: float = Field(
         50.0,
