@@ -945,7 +945,7 @@ def _run(
         derive=derive,
         pixels=pixels,
         reference_template=template,
-        min_pixels=run_layers.reference_min_pixels(config),
+        min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
         min_frac=hi.min_reference_frac,
         build_rasters=build_rasters,
         settled_rasters=settled_rasters,

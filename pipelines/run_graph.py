@@ -192,7 +192,7 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
         )
         # Lazy, for its dims, coords and attributes; its values come from the tile sums.
         template = scene_reference(
-            lst, reference_mask, min_pixels=run_layers.reference_min_pixels(config),
+            lst, reference_mask, min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
             min_frac=hi.min_reference_frac,
         )  # fmt: skip
     return SceneGraph(

@@ -10,7 +10,6 @@ run still reads no pixel before its single compute.
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from raster.heat_island import (
 )
 from raster.landcover import LandCover, map_external_landcover
 from tiles.errors import ConfigError, IlotsWarning, ReadError
-from tiles.grid import LANDSAT_PIXEL_M, crs_name
+from tiles.grid import crs_name
 
 __all__ = [
     "dem_on_grid",
@@ -36,7 +35,6 @@ __all__ = [
     "external_landcover",
     "heat_island_definition",
     "reference_mask",
-    "reference_min_pixels",
     "urban_footprint",
 ]
 
@@ -249,7 +247,7 @@ def heat_island_definition(config: RunConfig, has_landcover: bool) -> dict[str, 
 
     ``exclude_built`` is false without a land cover, whatever the config asks
     (:func:`exclusion_note`); ``min_reference_pixels`` is in 30 m Landsat pixels
-    (:func:`reference_min_pixels`).
+    (:meth:`pipelines.config.models.HeatIslandConfig.min_reference_grid_pixels`).
     """
     hi = config.heat_island
     return {
@@ -261,17 +259,6 @@ def heat_island_definition(config: RunConfig, has_landcover: bool) -> dict[str, 
         "min_reference_pixels": hi.min_reference_pixels,
         "min_reference_frac": hi.min_reference_frac,
     }
-
-
-def reference_min_pixels(config: RunConfig) -> int:
-    """``heat_island.min_reference_pixels`` as analysis-grid pixels (at least 1).
-
-    The setting counts 30 m Landsat pixels (the LST's own), whatever the grid: the grid
-    pixels covering the same area, rounded up (1 Landsat pixel is 9 pixels of a 10 m grid,
-    3 of a 20 m one, 1 of a 90 m one).
-    """
-    area = config.heat_island.min_reference_pixels * LANDSAT_PIXEL_M**2
-    return max(1, math.ceil(area / config.grid.resolution**2 - 1e-9))
 
 
 def _nanmedian(data: Any) -> Any:

@@ -42,7 +42,7 @@ from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
 from tiles.errors import IlotsWarning
-from tiles.grid import landsat_subdivision
+from tiles.grid import LANDSAT_PIXEL_M, landsat_subdivision
 
 __all__ = [
     "CONFIG_VERSION",
@@ -807,6 +807,16 @@ class HeatIslandConfig(_Model):
                 f"must be larger than ring_inner_km ({self.ring_outer_km} <= {self.ring_inner_km})",
             )
         return self
+
+    def min_reference_grid_pixels(self, resolution: float) -> int:
+        """Return ``min_reference_pixels`` in pixels of a grid of ``resolution`` m (at least 1).
+
+        The key counts 30 m Landsat pixels (the LST's own) whatever the grid: the grid pixels
+        of the same area, rounded up (1 Landsat pixel is 9 pixels of a 10 m grid, 3 of a 20 m
+        one, 1 of a 90 m one).
+        """
+        area = self.min_reference_pixels * LANDSAT_PIXEL_M**2
+        return max(1, _whole_pixels(area / resolution**2))
 
 
 # --------------------------------------------------------------------------------- sharpen

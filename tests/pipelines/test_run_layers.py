@@ -576,22 +576,6 @@ def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     assert thin.heat_island["definition"]["min_reference_pixels"] == 4 * thinnest + 1
 
 
-@pytest.mark.parametrize(
-    ("resolution", "landsat_pixels", "grid_pixels"),
-    # By hand: ceil(n · 900 m² / resolution²), at least 1.
-    [(10, 1, 9), (20, 1, 3), (30, 1, 1), (90, 1, 1), (10, 5, 45), (20, 10, 23), (60, 10, 3),
-     (90, 9, 1), (90, 10, 2), (30, 7, 7)],
-)  # fmt: skip
-def test_min_reference_pixels_is_an_area_of_landsat_pixels(
-    demo_folder, tmp_path, resolution, landsat_pixels, grid_pixels
-):
-    config = _config(
-        demo_folder, tmp_path,
-        **{"grid.resolution": resolution, "heat_island.min_reference_pixels": landsat_pixels},
-    )  # fmt: skip
-    assert run_layers.reference_min_pixels(config) == grid_pixels
-
-
 @pytest.mark.parametrize("exclude", [True, False], ids=["excluded", "kept"])
 def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
     """heat_island.exclude_water / exclude_built, and the ring itself, against an oracle:
