@@ -45,7 +45,8 @@ def heat_island_summary(
     scenes
         Per-scene records of :func:`pipelines.run_tiles.scene_suhii`.
     definition
-        How the footprint and the ring were defined (config values), copied as given.
+        How the footprint and the ring were defined, as applied
+        (:func:`pipelines.run_layers.heat_island_definition`), copied as given.
 
     Returns
     -------

@@ -32,7 +32,7 @@ from dask.system import CPU_COUNT
 from rasterio.errors import NotGeoreferencedWarning
 from threadpoolctl import threadpool_limits
 
-from pipelines import run_tiles
+from pipelines import run_layers, run_tiles
 from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
@@ -794,12 +794,15 @@ def _run(
         )
     if graph.classes is not None:
         input_layers["classes"] = graph.classes
+    elif landsat is not None and config.heat_island.exclude_water:  # the QA water bit
+        input_layers["water"] = landsat.water
 
     def derive(layers: Mapping[str, xr.DataArray], settle: bool = False) -> dict[str, xr.DataArray]:
         landcover, footprint, reference_mask = derive_layers(
-            config, graph.zone_union, graph.ring, layers.get("classes"), settle=settle
-        )
-        out = {k: v for k, v in layers.items() if k != "classes"}
+            config, graph.zone_union, graph.ring, layers.get("classes"), layers.get("water"),
+            settle=settle,
+        )  # fmt: skip
+        out = {k: v for k, v in layers.items() if k not in ("classes", "water")}
         out.update(reference_mask=reference_mask, urban=footprint)
         if landcover is not None:
             out["landcover"] = landcover
@@ -945,7 +948,8 @@ def _run(
         derive=derive,
         pixels=pixels,
         reference_template=template,
-        min_pixels=hi.min_reference_pixels,
+        min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
+        min_frac=hi.min_reference_frac,
         build_rasters=build_rasters,
         settled_rasters=settled_rasters,
         on_settled=encode,
@@ -987,13 +991,7 @@ def _run(
             urban,
             graph.reference_mask,
             scene_suhii,
-            {
-                "urban": hi.urban,
-                "ring_inner_km": hi.ring_inner_km,
-                "ring_outer_km": hi.ring_outer_km,
-                "exclude_water": hi.exclude_water,
-                "exclude_built": hi.exclude_built,
-            },
+            run_layers.heat_island_definition(config, graph.landcover is not None),
         )
     with timer("zonal"):
         layers = {}

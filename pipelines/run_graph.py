@@ -185,10 +185,16 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
             classes = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
         else:
             classes = rule_classes(config, idx, qa_water) if idx is not None else None
+        notes += [note] if (note := run_layers.exclusion_note(config, classes is not None)) else []
     with timer("anomaly"):
-        landcover, urban, reference_mask = derive_layers(config, zone_union, ring, classes)
+        landcover, urban, reference_mask = derive_layers(
+            config, zone_union, ring, classes, qa_water if classes is None else None
+        )
         # Lazy, for its dims, coords and attributes; its values come from the tile sums.
-        template = scene_reference(lst, reference_mask, min_pixels=hi.min_reference_pixels)
+        template = scene_reference(
+            lst, reference_mask, min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
+            min_frac=hi.min_reference_frac,
+        )  # fmt: skip
     return SceneGraph(
         area=area,
         iris=iris,
@@ -997,6 +1003,7 @@ def derive_layers(
     zone_union: xr.DataArray,
     ring: xr.DataArray,
     classes: xr.DataArray | None,
+    water: xr.DataArray | None = None,
     *,
     settle: bool = False,
 ) -> tuple[xr.DataArray | None, xr.DataArray, xr.DataArray]:
@@ -1006,7 +1013,8 @@ def derive_layers(
     (an external map is used as mapped), then the masks that depend on it. A tiled run
     applies them to the mosaic of its tiles' classes, so their halos read no input, with
     ``settle``: whole-grid reductions (the urban median elevation of a DEM filter) are
-    computed at once, not again for every tile's window.
+    computed at once, not again for every tile's window. ``water``: the QA water bit, the
+    reference's water without ``classes`` (:func:`pipelines.run_layers.reference_mask`).
 
     Returns
     -------
@@ -1020,5 +1028,5 @@ def derive_layers(
             classes, mmu, connectivity=config.landcover.connectivity
         ).rename("landcover")
     urban = run_layers.urban_footprint(config, zone_union, landcover)
-    mask = run_layers.reference_mask(config, ring, urban, landcover, settle_elevation=settle)
+    mask = run_layers.reference_mask(config, ring, urban, landcover, water, settle_elevation=settle)
     return landcover, urban, mask

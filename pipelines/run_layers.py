@@ -29,7 +29,14 @@ from raster.landcover import LandCover, map_external_landcover
 from tiles.errors import ConfigError, IlotsWarning, ReadError
 from tiles.grid import crs_name
 
-__all__ = ["dem_on_grid", "external_landcover", "reference_mask", "urban_footprint"]
+__all__ = [
+    "dem_on_grid",
+    "exclusion_note",
+    "external_landcover",
+    "heat_island_definition",
+    "reference_mask",
+    "urban_footprint",
+]
 
 
 def _on_grid(
@@ -168,6 +175,7 @@ def reference_mask(
     ring: xr.DataArray,
     urban: xr.DataArray,
     landcover: xr.DataArray | None,
+    water: xr.DataArray | None = None,
     *,
     settle_elevation: bool = False,
 ) -> xr.DataArray:
@@ -178,14 +186,23 @@ def reference_mask(
     ``elevation_tolerance_m`` of the median elevation of the urban footprint. That median
     is a reduction over the whole grid: ``settle_elevation`` computes it now, so that a run
     computing the mask window by window (processing tiles) does not redo it for each.
+
+    Water and built pixels are the land cover's classes. Without a land cover, water is
+    ``water`` (the QA_PIXEL water bit on any date:
+    :attr:`pipelines.run_graph.LandsatSeries.water`) and built pixels cannot be told
+    (:func:`exclusion_note` says so).
     """
     hi = config.heat_island
-    water = built = None
+    source = None
     if landcover is not None:
         water = landcover == LandCover.WATER if hi.exclude_water else None
         built = landcover == LandCover.BUILT if hi.exclude_built else None
+    else:
+        water = water if hi.exclude_water else None
+        built = None
+        source = WATER_BIT
     if hi.dem is None:
-        return rural_reference_mask(ring, water=water, built=built)
+        return rural_reference_mask(ring, water=water, built=built, water_source=source)
     dem = dem_on_grid(config, ring)
     median = _nanmedian(dem.where(urban.astype(bool)).data)
     if settle_elevation and isinstance(median, da.Array):
@@ -198,7 +215,50 @@ def reference_mask(
         elevation=dem,
         urban_elevation=urban_elevation,
         tolerance_m=hi.elevation_tolerance_m,
+        water_source=source,
     )
+
+
+#: What flags water in the rural reference when the run has no land cover.
+WATER_BIT = "QA_PIXEL water bit on any date"
+
+
+def exclusion_note(config: RunConfig, has_landcover: bool) -> str | None:
+    """Say that ``heat_island.exclude_built`` cannot be applied without a land cover, or None.
+
+    Water needs no land cover: the QA_PIXEL water bit stands in for it (:func:`reference_mask`).
+    """
+    if has_landcover or not config.heat_island.exclude_built:
+        return None
+    water = (
+        f" (heat_island.exclude_water uses the {WATER_BIT})"
+        if config.heat_island.exclude_water
+        else ""
+    )
+    return (
+        "heat_island.exclude_built: the run has no land cover, so the rural reference keeps "
+        f"its built pixels{water}; for a land cover add Sentinel-2 inputs, Landsat products "
+        "with their SR bands or landcover.external"
+    )
+
+
+def heat_island_definition(config: RunConfig, has_landcover: bool) -> dict[str, Any]:
+    """Return the SUHII settings heat_island.json records, as applied.
+
+    ``exclude_built`` is false without a land cover, whatever the config asks
+    (:func:`exclusion_note`); ``min_reference_pixels`` is in 30 m Landsat pixels
+    (:meth:`pipelines.config.models.HeatIslandConfig.min_reference_grid_pixels`).
+    """
+    hi = config.heat_island
+    return {
+        "urban": hi.urban,
+        "ring_inner_km": hi.ring_inner_km,
+        "ring_outer_km": hi.ring_outer_km,
+        "exclude_water": hi.exclude_water,
+        "exclude_built": hi.exclude_built and has_landcover,
+        "min_reference_pixels": hi.min_reference_pixels,
+        "min_reference_frac": hi.min_reference_frac,
+    }
 
 
 def _nanmedian(data: Any) -> Any:

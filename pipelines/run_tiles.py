@@ -528,13 +528,15 @@ def scene_suhii(
     list of dict
         One record per scene, in time order: ``time``, ``platform``, ``product_id``, ``suhii_k``,
         ``urban_mean_k``, ``rural_mean_k``, ``urban_pixels``, ``rural_pixels`` (clear pixels;
-        a mean with no clear pixel is None).
+        a mean with no clear pixel, or a scene without a reference, is None) and
+        ``rural_clear_share`` (``rural_pixels`` over the reference's pixels).
     """
     if not parts or "urban_total" not in parts[0]:
         return []
     urban_total = np.sum([p["urban_total"] for p in parts], axis=0)
     urban_count = np.sum([p["urban_count"] for p in parts], axis=0)
     rural_count = np.sum([p["count"] for p in parts], axis=0)
+    rural_n_mask = np.sum([p["n_mask"] for p in parts])
     urban_mean = np.where(urban_count > 0, urban_total / np.maximum(urban_count, 1), np.nan)
     rural_mean = np.asarray(reference.values, dtype=np.float64)
     times = reference["time"].values if "time" in reference.coords else [None] * len(rural_mean)
@@ -551,6 +553,9 @@ def scene_suhii(
                 "time": None if when is None else f"{np.datetime_as_string(when, unit='s')}Z",
                 **{name: None if v[k] is None else str(v[k]) for name, v in labels.items()},
                 **suhii_record(urban_mean[k], rural_mean[k], urban_count[k], rural_count[k]),
+                "rural_clear_share": (
+                    float(rural_count[k] / rural_n_mask) if rural_n_mask else None
+                ),
             }
         )
     return records
@@ -561,12 +566,15 @@ def merged_reference(
     template: xr.DataArray,
     min_pixels: int,
     region: str = "rural",
+    min_frac: float = 0.0,
 ) -> xr.DataArray:
     """Derive the per-scene reference from the merged tile sums (as ``scene_reference``).
 
     ``region`` is ``"rural"`` (the reference mask) or ``"urban"`` (the urban footprint, from
-    sums taken with ``urban``). The population standard deviation (ddof 0) of the clear
-    reference pixels rides along as coordinate ``reference_std`` (for z-scores).
+    sums taken with ``urban``). A scene with fewer than ``min_pixels`` clear pixels there, or
+    a clear share of its pixels under ``min_frac``, gets none (NaN). The population standard
+    deviation (ddof 0) of the clear reference pixels rides along as coordinate
+    ``reference_std`` (for z-scores).
     """
     prefix = {"rural": "", "urban": "urban_"}[region]
     total = np.sum([p[f"{prefix}total"] for p in parts], axis=0)
@@ -575,7 +583,8 @@ def merged_reference(
     n_mask = np.sum([p[f"{prefix}n_mask"] for p in parts])
     what = "rural reference" if region == "rural" else "urban footprint"
     hint = RURAL_HINT if region == "rural" else URBAN_HINT
-    mean = _checked_mean(total, count, n_mask, what=what, hint=hint, min_pixels=min_pixels)
+    mean = _checked_mean(total, count, n_mask, what=what, hint=hint, min_pixels=min_pixels,
+                         min_frac=min_frac)  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = np.maximum(sumsq / count - mean * mean, 0.0)
     dims = template.dims
@@ -704,6 +713,7 @@ def run_tiles(
     anomaly_reference: str = "rural",
     gather: NativeGather | None = None,
     pixels: Mapping[str, xr.DataArray] | None = None,
+    min_frac: float = 0.0,
     on_settled: Callable[[Mapping[str, xr.DataArray]], None] | None = None,
 ) -> tuple[
     xr.Dataset,
@@ -728,7 +738,8 @@ def run_tiles(
     with ``urban``, the per-scene SUHII records of :func:`scene_suhii` (else an empty list)
     and the merged :func:`composite_sums` of the composites (else only empty ``n_mask``).
     ``build_rasters`` receives the per-scene reference of ``anomaly_reference``
-    (``"rural"``, or ``"urban"``: needs ``urban``), with its spread as coordinate
+    (``"rural"``, or ``"urban"``: needs ``urban``; NaN for a scene below ``min_pixels`` or
+    ``min_frac``, :func:`merged_reference`), with its spread as coordinate
     ``reference_std``, and the per-pixel layers. With ``gather``, ``series`` is on the
     Landsat pixels (see :func:`reference_sums`).
 
@@ -759,10 +770,10 @@ def run_tiles(
                 store.save_arrays("derived", tile, pieces)
                 store.save("reference", tile, sums_of_tile)
             sums.append(store.load("reference", tile))
-        reference = merged_reference(sums, reference_template, min_pixels)
+        reference = merged_reference(sums, reference_template, min_pixels, min_frac=min_frac)
         scenes = scene_suhii(sums, reference)
         if anomaly_reference == "urban":
-            reference = merged_reference(sums, reference_template, min_pixels, "urban")
+            reference = merged_reference(sums, reference_template, min_pixels, "urban", min_frac)
     if keep:
         derived = {name: pixels[name] for name in keep}
         pixels = {**pixels, **_mosaics(derived, tiles, store, "derived", gather)}

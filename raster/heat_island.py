@@ -455,6 +455,7 @@ def rural_reference_mask(
     elevation: xr.DataArray | None = None,
     urban_elevation: float | xr.DataArray | None = None,
     tolerance_m: float = 50.0,
+    water_source: str | None = None,
 ) -> xr.DataArray:
     """Rural reference pixels: the ring without water and built pixels, near the urban elevation.
 
@@ -472,6 +473,9 @@ def rural_reference_mask(
         (science.md §4.1; Peng et al. 2012 use the mean); required with ``elevation``.
     tolerance_m
         Keep pixels with ``|elevation − urban_elevation| <= tolerance_m``; default 50 m **[U]**.
+    water_source
+        What flags the ``water`` pixels (e.g. ``"QA_PIXEL water bit on any date"``), said in
+        the reference definition; default: nothing said.
 
     Returns
     -------
@@ -493,7 +497,8 @@ def rural_reference_mask(
         if layer is not None:
             _aligned(ring, _require_yx(layer, name), name)
             mask = mask & ~layer.astype(bool)
-            parts.append(f"{name} pixels excluded")
+            source = water_source if name == "water" and water_source else None
+            parts.append(f"{name} pixels excluded" + (f" ({source})" if source else ""))
     if elevation is not None:
         _aligned(ring, _require_yx(elevation, "elevation"), "elevation")
         if urban_elevation is None:
@@ -525,22 +530,29 @@ def _checked_mean(
     what: str,
     hint: str,
     min_pixels: int,
+    min_frac: float = 0.0,
 ) -> np.ndarray:
-    """Mean from sum and count, NaN below ``min_pixels``; warn when data are lacking."""
+    """Mean from sum and count; warn when data are lacking.
+
+    NaN where ``count`` is below ``min_pixels`` or below ``min_frac`` of the mask's
+    ``n_mask`` pixels (the clear share ``count / n_mask``).
+    """
     total = np.asarray(total, dtype=np.float64)
     count = np.asarray(count)
-    enough = count >= max(min_pixels, 1)
+    n = int(np.asarray(n_mask))
+    # count / n, not count >= min_frac * n: 3 of 30 is 0.1 exactly, 0.1 * 30 is not 3.
+    share = count / n if n else np.zeros(count.shape)
+    enough = (count >= max(min_pixels, 1)) & (share >= min_frac)
     mean = np.where(enough, total / np.maximum(count, 1), np.nan)
-    if int(np.asarray(n_mask)) == 0:
+    if n == 0:
         warnings.warn(f"the {what} mask is empty, so its mean is NaN; {hint}", IlotsWarning,
                       stacklevel=2)  # fmt: skip
     elif not enough.all():
-        k, n = int((~enough).sum()), int(enough.size)
-        few = "no clear pixel" if min_pixels <= 1 else f"fewer than {min_pixels} clear pixels"
+        k = int((~enough).sum())
         warnings.warn(
             IlotsWarning(
-                f"{k} of {n} scene(s) have {few} in the {what}: their mean is NaN (and so their "
-                "ΔT / SUHII)",
+                f"{k} of {enough.size} scene(s) have {_too_few(min_pixels, min_frac, n, what)}: "
+                "their mean is NaN (and so their ΔT / SUHII)",
                 code="no_clear_pixels",
             ),
             stacklevel=2,
@@ -548,8 +560,23 @@ def _checked_mean(
     return mean
 
 
+def _too_few(min_pixels: int, min_frac: float, n_mask: int, what: str) -> str:
+    """Say what a scene lacks in the ``what`` mask of ``n_mask`` pixels (a warning's words)."""
+    limits = [f"under {min_frac * 100:.4g}% of its {n_mask} pixels"] if min_frac > 0 else []
+    limits += [f"fewer than {min_pixels}"] if min_pixels > 1 else []
+    if not limits:
+        return f"no clear pixel in the {what}"
+    return f"too few clear pixels in the {what} ({', or '.join(limits)})"
+
+
 def _masked_mean(
-    lst: xr.DataArray, mask: xr.DataArray, *, what: str, hint: str, min_pixels: int = 1
+    lst: xr.DataArray,
+    mask: xr.DataArray,
+    *,
+    what: str,
+    hint: str,
+    min_pixels: int = 1,
+    min_frac: float = 0.0,
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """Per-scene mean of ``lst`` over ``mask`` and its pixel count; lazy, warns at compute."""
     dims = _spatial_dims(lst)
@@ -567,7 +594,7 @@ def _masked_mean(
         total,
         count,
         n_mask,
-        kwargs={"what": what, "hint": hint, "min_pixels": min_pixels},
+        kwargs={"what": what, "hint": hint, "min_pixels": min_pixels, "min_frac": min_frac},
         dask="parallelized",
         output_dtypes=[np.float64],
     )
@@ -580,7 +607,11 @@ URBAN_HINT = "check the zones or built classes"
 
 
 def scene_reference(
-    lst: xr.DataArray, reference_mask: xr.DataArray, *, min_pixels: int = 1
+    lst: xr.DataArray,
+    reference_mask: xr.DataArray,
+    *,
+    min_pixels: int = 1,
+    min_frac: float = 0.0,
 ) -> xr.DataArray:
     """Rural reference temperature of each scene: mean LST over the clear reference pixels.
 
@@ -592,6 +623,10 @@ def scene_reference(
         Rural reference pixels ``(y, x)`` (:func:`rural_reference_mask`).
     min_pixels
         A scene with fewer clear reference pixels gets a NaN reference; default 1.
+    min_frac
+        A scene whose clear reference pixels are a smaller share of the mask's pixels gets a
+        NaN reference too (a few pixels left clear between clouds are no rural reference);
+        default 0 (no share asked).
 
     Returns
     -------
@@ -611,8 +646,10 @@ def scene_reference(
         or min_pixels < 1
     ):
         raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
+    if isinstance(min_frac, bool) or not 0.0 <= float(min_frac) <= 1.0:
+        raise ValueError(f"min_frac must be a share from 0 to 1, got {min_frac!r}")
     mean, count = _masked_mean(lst, reference_mask, what="rural reference", hint=RURAL_HINT,
-                               min_pixels=int(min_pixels))  # fmt: skip
+                               min_pixels=int(min_pixels), min_frac=float(min_frac))  # fmt: skip
     return (
         mean.rename("rural_reference")
         .assign_coords(n_reference_pixels=count)
@@ -621,6 +658,7 @@ def scene_reference(
             units=lst.attrs.get("units", "K"),
             reference_definition=_definition(reference_mask, "rural reference mask"),
             min_pixels=int(min_pixels),
+            min_frac=float(min_frac),
             **_ring_attrs(reference_mask),
         )
     )

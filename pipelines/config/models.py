@@ -42,7 +42,7 @@ from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
 from tiles.errors import IlotsWarning
-from tiles.grid import landsat_subdivision
+from tiles.grid import LANDSAT_PIXEL_M, landsat_subdivision
 
 __all__ = [
     "CONFIG_VERSION",
@@ -761,10 +761,14 @@ class HeatIslandConfig(_Model):
         description="Outer edge of the rural ring, in km outside the urban area ([U]). Default 10.",
     )
     exclude_water: bool = Field(
-        True, description="Leave water pixels out of the rural ring. Default true."
+        True,
+        description="Leave water pixels out of the rural ring: the land cover's water class, "
+        "or without a land cover the QA_PIXEL water bit on any date. Default true.",
     )
     exclude_built: bool = Field(
-        True, description="Leave built pixels out of the rural ring. Default true."
+        True,
+        description="Leave built pixels out of the rural ring (the land cover's built class: "
+        "without a land cover it cannot be applied, and the run says so). Default true.",
     )
     dem: ConfigPath | None = Field(
         None,
@@ -775,7 +779,18 @@ class HeatIslandConfig(_Model):
         1,
         ge=1,
         description="A scene with fewer clear rural reference pixels gets no reference (no "
-        "anomaly for that scene). Default 1.",
+        "anomaly for that scene), counted in 30 m Landsat pixels whatever grid.resolution "
+        "(1 is 9 pixels of a 10 m grid). Default 1.",
+    )
+    min_reference_frac: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="A scene whose clear rural reference pixels are a smaller share of the "
+        "reference's pixels (the ring without its water, built and off-elevation pixels) gets "
+        "no reference either: a few pixels left clear between clouds are no rural mean. With "
+        "composite.anomaly_reference: urban, both minimums apply to the urban footprint. "
+        "Default 0.1.",
     )
     elevation_tolerance_m: float = Field(
         50.0,
@@ -792,6 +807,16 @@ class HeatIslandConfig(_Model):
                 f"must be larger than ring_inner_km ({self.ring_outer_km} <= {self.ring_inner_km})",
             )
         return self
+
+    def min_reference_grid_pixels(self, resolution: float) -> int:
+        """Return ``min_reference_pixels`` in pixels of a grid of ``resolution`` m (at least 1).
+
+        The key counts 30 m Landsat pixels (the LST's own) whatever the grid: the grid pixels
+        of the same area, rounded up (1 Landsat pixel is 9 pixels of a 10 m grid, 3 of a 20 m
+        one, 1 of a 90 m one).
+        """
+        area = self.min_reference_pixels * LANDSAT_PIXEL_M**2
+        return max(1, _whole_pixels(area / resolution**2))
 
 
 # --------------------------------------------------------------------------------- sharpen

@@ -496,14 +496,15 @@ def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
         assert np.isfinite(src.read(1)).all()  # water too: no SCL class is masked
 
 
-def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0):
+def _scene_lst_by_hand(demo_folder, grid, shape, st_qa_max_k=2.0, keep_water=False):
     """Each demo scene's LST (K) at the grid's pixel centres, from its files: DN · 0.00341802
-    + 149.0 where QA_PIXEL bits 0-5 are clear, bit 7 (water) unset and ST_QA · 0.01 <=
-    st_qa_max_k."""
+    + 149.0 where QA_PIXEL bits 0-5 are clear, bit 7 (water) unset (unless ``keep_water``)
+    and ST_QA · 0.01 <= st_qa_max_k."""
     scenes = []
     bands = ("QA_PIXEL", "ST_QA", "ST_B10")
+    flags = 0b111111 if keep_water else 0b10111111
     for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, shape):
-        ok = ((read["QA_PIXEL"] & 0b10111111) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
+        ok = ((read["QA_PIXEL"] & flags) == 0) & (read["ST_QA"] * 0.01 <= st_qa_max_k)
         lst = np.where(ok & (read["ST_B10"] != 0), read["ST_B10"] * 0.00341802 + 149.0, np.nan)
         scenes.append(lst[r, c])
     return np.stack(scenes)
@@ -582,17 +583,27 @@ def test_zones_by_pixel_centres(demo_folder, tmp_path):
 
 def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     """heat_island.min_reference_pixels: a scene with fewer clear rural pixels gets no
-    reference (no anomaly, no SUHII) and a warning; the others keep theirs."""
-    config = _config(demo_folder, tmp_path / "run", **{"outputs.report": False})
+    reference (no anomaly, no SUHII) and a warning; the others keep theirs. It counts 30 m
+    Landsat pixels: on a 60 m grid, 4 of them make a grid pixel, so 4 c + 1 asks for more
+    than c grid pixels (counted as grid pixels, it would drop every scene)."""
+    config = _config(
+        demo_folder, tmp_path / "run", **{"grid.resolution": 60, "outputs.report": False}
+    )
     base = run(config)
     counts = [s["rural_pixels"] for s in base.heat_island["scenes"]]
-    threshold = sorted(counts)[0] + 1  # more than the thinnest scene has
-    thin = run(apply_overrides(config, {"heat_island.min_reference_pixels": threshold,
+    thinnest = sorted(counts)[0]
+    assert sorted(counts)[1] > thinnest and max(counts) < 4 * thinnest + 1
+    thin = run(apply_overrides(config, {"heat_island.min_reference_pixels": 4 * thinnest + 1,
                                         "outputs.folder": str(tmp_path / "thin")}))  # fmt: skip
     suhii = [s["suhii_k"] for s in thin.heat_island["scenes"]]
-    assert [v is None for v in suhii] == [n < threshold for n in counts]
-    assert any(f"fewer than {threshold} clear pixels in the rural reference" in w
-               for w in thin.warnings)  # fmt: skip
+    assert [v is None for v in suhii] == [n == thinnest for n in counts]
+    assert sum(v is None for v in suhii) == 1
+    assert any(
+        "1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its " in w
+        and f"pixels, or fewer than {thinnest + 1}): their mean is NaN" in w
+        for w in thin.warnings
+    ), thin.warnings
+    assert thin.heat_island["definition"]["min_reference_pixels"] == 4 * thinnest + 1
 
 
 @pytest.mark.parametrize("exclude", [True, False], ids=["excluded", "kept"])
@@ -628,6 +639,126 @@ def test_rural_reference_pixels_by_hand(demo_folder, tmp_path, exclude):
     assert composite["rural_mean_k"] == pytest.approx(
         np.nanmean(anomaly[reference].astype(np.float64)), abs=1e-4
     )
+
+
+def _ring_by_hand(demo_folder, transform, crs, shape):
+    """The IRIS union rasterised by pixel centre (rasterio) and the demo config's 1-6 km ring
+    around it (scipy's Euclidean distance transform, 30 m pixels)."""
+    from scipy import ndimage
+
+    union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()
+    urban = rasterio.features.geometry_mask([union], shape, transform, invert=True)
+    distance = ndimage.distance_transform_edt(~urban, sampling=30.0)
+    return urban, (distance > 1000.0) & (distance <= 6000.0)
+
+
+#: What a run without a land cover says of heat_island.exclude_built.
+NO_BUILT_NOTE = (
+    "heat_island.exclude_built: the run has no land cover, so the rural reference keeps its "
+    "built pixels (heat_island.exclude_water uses the QA_PIXEL water bit on any date); for a "
+    "land cover add Sentinel-2 inputs, Landsat products with their SR bands or "
+    "landcover.external"
+)
+
+
+@TILINGS
+def test_without_a_land_cover_water_is_the_qa_bit_and_built_is_said(
+    demo_folder, tmp_path, tile_size
+):
+    """Landsat ST-only products, no Sentinel-2: no land cover. heat_island.exclude_water still
+    applies, with the QA_PIXEL water bit on any date; exclude_built cannot: the run says so
+    and heat_island.json records it false (it said true over a reference that kept them).
+    With mask.lst_keep_water the scenes keep the water's LST: per scene, the rural pixels are
+    those of the 1-6 km ring (by hand) with a clear LST (by hand, water kept) and no water bit
+    on any date."""
+    import shutil
+
+    for product in sorted(demo_folder.glob("products/LC0*")):
+        shutil.copytree(product, tmp_path / "st_only" / product.name,
+                        ignore=shutil.ignore_patterns("*_SR_B*"))  # fmt: skip
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"inputs.landsat": [str(tmp_path / "st_only")], "inputs.sentinel2": [],
+           "scenarios": [], "mask.lst_keep_water": True, "outputs.report": False},
+    )  # fmt: skip
+    result = run(config, tile_size_px=tile_size)
+    assert result.warnings.count(NO_BUILT_NOTE) == 1
+    heat = json.loads((tmp_path / "run" / "heat_island.json").read_text())
+    definition = heat["definition"]
+    assert definition["exclude_water"] is True and definition["exclude_built"] is False
+    assert definition["reference_definition"].endswith(
+        "pixel centres inside); water pixels excluded (QA_PIXEL water bit on any date)"
+    )
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
+        transform, crs, shape = src.transform, src.crs, src.shape
+    _, ring = _ring_by_hand(demo_folder, transform, crs, shape)
+    water = np.zeros(shape, dtype=bool)
+    for read, (r, c) in _demo_scene_files(demo_folder, ("QA_PIXEL",), transform, shape):
+        water |= ((read["QA_PIXEL"] & 128) != 0)[r, c]
+    reference = ring & ~water
+    scenes = _scene_lst_by_hand(demo_folder, transform, shape, keep_water=True)
+    assert np.isfinite(scenes[:, ring & water]).sum() > 1000  # clear water the ring leaves out
+    for record, lst in zip(heat["scenes"], scenes, strict=True):
+        clear = np.isfinite(lst[reference])
+        assert record["rural_pixels"] == clear.sum()
+        assert record["rural_mean_k"] == pytest.approx(np.nanmean(lst[reference]), abs=1e-4)
+        assert record["rural_clear_share"] == pytest.approx(clear.sum() / reference.sum())
+
+
+def test_a_sliver_of_clear_ring_sets_no_reference(demo_folder, tmp_path):
+    """heat_island.min_reference_frac (default 0.1): the first scene's ring clouded
+    (QA_PIXEL cloud bit) but for its 5 coolest clear pixels gets no reference, said as a
+    scene without a clear rural pixel is. Its anomaly is NaN: the composite SUHII is the
+    median over the other three scenes' ΔT (by hand: LST from the files, each scene's rural
+    mean over the 1-6 km ring without the land cover's water and built pixels, median where
+    3 or more are clear). With those 5 pixels as its reference it moved by about 1 K."""
+    import shutil
+
+    landsat = tmp_path / "sliver" / "products"
+    for product in sorted(demo_folder.glob("products/LC0*")):
+        shutil.copytree(product, landsat / product.name)
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"inputs.landsat": [str(landsat)], "scenarios": [], "outputs.report": False},
+    )  # fmt: skip
+    grid = _grid_of(config)
+    transform, shape = grid.affine, grid.shape.yx
+    urban, ring = _ring_by_hand(demo_folder, transform, grid.crs.to_wkt(), shape)
+    first = _scene_lst_by_hand(demo_folder, transform, shape)[0]
+    rows, cols = np.nonzero(ring & np.isfinite(first))
+    coolest = np.argsort(first[rows, cols])[:5]
+    kept = np.zeros(shape, dtype=bool)
+    kept[rows[coolest], cols[coolest]] = True
+    _, (r, c) = next(_demo_scene_files(tmp_path / "sliver", ("QA_PIXEL",), transform, shape))
+    qa_path = next(sorted(landsat.glob("LC0*"))[0].glob("*_QA_PIXEL.TIF"))
+    with rasterio.open(qa_path, "r+") as dst:
+        qa = dst.read(1)
+        clouded = ring & ~kept
+        qa[r[clouded], c[clouded]] |= 1 << 3  # cloud
+        dst.write(qa, 1)
+    result = run(config)
+    heat = result.heat_island
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        assert src.transform == transform
+        reference = ring & ~np.isin(src.read(1), (1, 4))  # water, built
+    scenes = _scene_lst_by_hand(tmp_path / "sliver", transform, shape)
+    n_first = int(np.isfinite(scenes[0][reference]).sum())
+    assert 0 < n_first <= 5 and reference.sum() > 100_000
+    record = heat["scenes"][0]
+    assert record["rural_pixels"] == n_first
+    assert record["rural_clear_share"] == pytest.approx(n_first / reference.sum())
+    assert record["suhii_k"] is None and record["rural_mean_k"] is None
+    assert all(s["suhii_k"] is not None for s in heat["scenes"][1:])
+    assert (
+        f"1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its "
+        f"{reference.sum()} pixels): their mean is NaN (and so their ΔT / SUHII)"
+    ) in result.warnings
+    delta = np.stack([lst - np.nanmean(lst[reference]) for lst in scenes[1:]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        median = np.where(np.isfinite(delta).sum(0) >= 3, np.nanmedian(delta, axis=0), np.nan)
+    expected = np.nanmean(median[urban]) - np.nanmean(median[reference])
+    assert heat["composite"]["suhii_k"] == pytest.approx(expected, abs=1e-4)
 
 
 def test_land_cover_rule_thresholds_from_the_config(demo_folder, tmp_path):

@@ -290,6 +290,50 @@ def test_reference_skips_nan_and_min_pixels():
     assert strict[0] == 300.0 and np.isnan(strict[1])
 
 
+def test_min_frac_drops_a_scene_with_a_sliver_of_clear_ring():
+    """min_frac: a scene whose clear reference pixels are under that share of the mask's gets
+    no reference. A hand-made mask of 30 pixels: 3 clear (10 %, 3/30 is 0.1 exactly while
+    0.1 * 30 is 3.0000000000000004) keep a reference, their mean; 2 clear (6.7 %) none."""
+    lst, _ = city(offsets=(0.0, 3.0, 6.0))
+    mask = yx(np.zeros((15, 15), bool))
+    mask.values[:2, :15] = True  # 30 pixels
+    cloudy = lst.copy()
+    cloudy.values[1, 0, 3:] = cloudy.values[1, 1] = np.nan  # 3 clear: (0, 0), (0, 1), (0, 2)
+    cloudy.values[1, 0, :3] = [301.0, 302.0, 306.0]
+    cloudy.values[2, 0, 2:] = cloudy.values[2, 1] = np.nan  # 2 clear: (0, 0), (0, 1)
+    cloudy.values[2, 0, :2] = [290.0, 292.0]
+    assert scene_reference(cloudy, mask).values[2] == 291.0  # no share asked: 2 pixels do
+    with pytest.warns(IlotsWarning) as said:
+        ref = scene_reference(cloudy, mask, min_frac=0.1)
+    assert ref.values[0] == 300.0 and ref.values[1] == 303.0 and np.isnan(ref.values[2])
+    assert ref.n_reference_pixels.values.tolist() == [30, 3, 2]
+    assert ref.attrs["min_frac"] == 0.1
+    assert [str(w.message) for w in said] == [
+        "1 of 3 scene(s) have too few clear pixels in the rural reference (under 10% of its "
+        "30 pixels): their mean is NaN (and so their ΔT / SUHII)"
+    ]
+    assert said[0].message.code == "no_clear_pixels"
+    with pytest.warns(IlotsWarning, match=r"\(under 10% of its 30 pixels, or fewer than 4\)"):
+        both = scene_reference(cloudy, mask, min_pixels=4, min_frac=0.1)
+    assert both.values[0] == 300.0 and np.isnan(both.values[1:]).all()
+    for wrong in (-0.1, 1.5, True):
+        with pytest.raises(ValueError, match="min_frac must be a share from 0 to 1"):
+            scene_reference(cloudy, mask, min_frac=wrong)
+
+
+def test_reference_definition_says_what_flags_water():
+    ring = rural_ring(yx(footprint_5x5()), inner_m=0, outer_m=30)
+    water = yx(np.zeros((15, 15), bool))
+    said = rural_reference_mask(ring, water=water, water_source="QA_PIXEL water bit on any date")
+    assert said.attrs["reference_definition"].endswith(
+        "; water pixels excluded (QA_PIXEL water bit on any date)"
+    )
+    plain = rural_reference_mask(ring, water=water, built=water, water_source=None)
+    assert plain.attrs["reference_definition"].endswith(
+        "; water pixels excluded; built pixels excluded"
+    )
+
+
 def test_no_rural_pixel_warns_and_gives_nan():
     lst, urban = city()
     empty = yx(np.zeros((15, 15), bool))

@@ -381,6 +381,27 @@ def test_minimum_mapping_unit_in_pixels_is_the_area_rounded_up(area_m2, resoluti
 
 
 @pytest.mark.parametrize(
+    ("landsat_pixels", "resolution", "pixels"),
+    # By hand: ceil(n · 900 m² / resolution²), at least 1.
+    [(1, 10, 9), (1, 20, 3), (1, 30, 1), (1, 90, 1), (5, 10, 45), (10, 20, 23), (10, 60, 3),
+     (9, 90, 1), (10, 90, 2), (7, 30, 7), (1, 15, 4), (2, 25, 3)],
+)  # fmt: skip
+def test_min_reference_pixels_counts_landsat_pixels(landsat_pixels, resolution, pixels):
+    """heat_island.min_reference_pixels is an area of 30 m Landsat pixels on any grid (it
+    counted grid pixels: 1 was a ninth of a Landsat pixel on a 10 m grid)."""
+    data = {**BASE, "heat_island": {"min_reference_pixels": landsat_pixels}}
+    config = config_from_dict({**data, "grid": {"resolution": resolution}})
+    assert config.heat_island.min_reference_grid_pixels(resolution) == pixels
+
+
+def test_min_reference_frac_is_a_share():
+    assert config_from_dict(BASE).heat_island.min_reference_frac == 0.1
+    for wrong in (-0.1, 1.5):
+        text = error_of(with_("heat_island", {"min_reference_frac": wrong}))
+        assert "heat_island.min_reference_frac" in text
+
+
+@pytest.mark.parametrize(
     ("distance_m", "resolution", "pixels"),
     [(0, 30, 0), (30, 30, 1), (45, 30, 2), (60, 30, 2), (60, 10, 6), (20, 10, 2), (99.9, 33.3, 3)],
 )
