@@ -233,7 +233,14 @@ def inequality_of(
     if iris_values is not None:
         after = iris_values.set_index("code_iris")["lst_anomaly_after_mean_k"]
         table[OUTCOME] = table["code_iris"].map(after).to_numpy(dtype=np.float64)
-    return run_inequality(table, outcome=OUTCOME, **config.inequality.run_options(), **setup)
+    return run_inequality(
+        table,
+        outcome=OUTCOME,
+        interval_scale=config.inequality.interval_scale.get(OUTCOME),  # as the run
+        check_income=False,  # the run said an implausible income once, among its warnings
+        **config.inequality.run_options(),
+        **setup,
+    )
 
 
 def group_deltas(
