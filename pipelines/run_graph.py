@@ -548,8 +548,9 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
     Under ``mask.radsat`` the LST is also left out where QA_RADSAT flags terrain occlusion
     (bit 11): Level-2 QA_RADSAT has no band-10 saturation bit (science.md §1.3). On a grid
     coarser than 30 m (``average``), a pixel's LST is (mean of T⁴)^(1/4) over the 30 m pixels
-    under it, all clear where it is kept (:func:`_qa_flags`); on a 30 m or finer grid, the
-    LST of the 30 m pixel under it.
+    under it, all clear where it is kept (:func:`_qa_flags`); with water left out (the
+    default), over its land 30 m pixels only; on a 30 m or finer grid, the LST of the 30 m
+    pixel under it.
     """
     bands = landsat_bands(config, items)
     chunk = config.scheduler.chunk_px
@@ -627,7 +628,8 @@ def _qa_flags(
     None when no grid pixel mixes several Landsat pixels (the grid is as fine as the 30 m
     pixels, or ``grid.resampling: nearest``: the per-pixel path). Otherwise ``bands`` on the
     grid beside ``clear`` (every 30 m pixel under the grid pixel clear by the run's QA_PIXEL
-    preset, and by ST_QA and ST_CDIST for the ``lst``), ``water`` and, per output of
+    preset, and by ST_QA and ST_CDIST for the ``lst``; for the ``lst`` with water left out,
+    every land 30 m pixel), ``water`` and, per output of
     ``radsat``, ``radsat_<output>`` (no 30 m pixel under it saturated in the bands the output
     uses, nor terrain-occluded) (:func:`raster.footprint.landsat_footprint_flags`), on the
     bands' coordinates. An ``average`` of ST_B10 (``lwir11``, the ``auto`` resampling onto a
