@@ -780,7 +780,8 @@ def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str
     # nir08 (B8A, 20 m): NDBI's near-infrared, the spectral match of OLI B5 that science.md
     # §3.1 pairs with B11 (the index registry prefers it; B08 where the products lack it).
     wanted = ["red", "nir", "nir08", "green", "swir16", "blue", "swir22", "scl"]
-    lacking = sorted({b for item in kept for b in item.assets if b in wanted} - common)
+    # B8A: NDBI's preferred near-infrared; without it in every product, NDBI takes B08.
+    lacking = sorted({b for item in kept for b in item.assets if b in wanted} - common - {"nir08"})
     if lacking:
         notes.append(
             f"some Sentinel-2 products lack {', '.join(lacking)}: read from none, so the "

@@ -656,7 +656,12 @@ def _write_scenario(
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:
         # Keyed by outcome, as the run's: its CSV has the same columns (outcome first).
-        write_inequality({OUTCOME: report}, folder / "inequality.json", folder / "inequality.csv")
+        write_inequality(
+            {OUTCOME: report},
+            folder / "inequality.json",
+            folder / "inequality.csv",
+            synthetic=baseline.synthetic,
+        )
     gap_before = metric_value(before_json, "group_difference")
     # The changed pixels that got a ΔLST: those with an observed anomaly (enough clear
     # dates), 0 where the model sees no change; the others have no part in its means.

@@ -600,7 +600,7 @@ def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     assert sum(v is None for v in suhii) == 1
     assert any(
         "1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its " in w
-        and f"pixels, or fewer than {thinnest + 1}): their mean is NaN" in w
+        and f"grid pixels, or fewer than {thinnest + 1} grid pixels): their mean is NaN" in w
         for w in thin.warnings
     ), thin.warnings
     assert thin.heat_island["definition"]["min_reference_pixels"] == 4 * thinnest + 1
@@ -751,7 +751,7 @@ def test_a_sliver_of_clear_ring_sets_no_reference(demo_folder, tmp_path):
     assert all(s["suhii_k"] is not None for s in heat["scenes"][1:])
     assert (
         f"1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its "
-        f"{reference.sum()} pixels): their mean is NaN (and so their ΔT / SUHII)"
+        f"{reference.sum()} grid pixels): their mean is NaN (and so their ΔT / SUHII)"
     ) in result.warnings
     delta = np.stack([lst - np.nanmean(lst[reference]) for lst in scenes[1:]])
     with warnings.catch_warnings():

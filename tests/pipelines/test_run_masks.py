@@ -193,6 +193,24 @@ def test_sentinel2_ndbi_pairs_b11_with_b8a(demo_folder):
     assert np.nanmax(np.abs(want - np.nanmedian(np.stack(b08), axis=0))) > 0.01  # it tells
 
 
+def test_a_product_without_b8a_takes_b08_for_ndbi_and_says_nothing(demo_folder, tmp_path):
+    # B8A is NDBI's preferred near-infrared, not a band it needs: a product without it makes
+    # the run read B08 in every product, with no "download the products whole" note.
+    folder = tmp_path / "s2"
+    folder.mkdir()
+    for source in sorted(demo_folder.glob("products/S2*_L2A")):
+        shutil.copytree(source, folder / source.name)
+    _drop_band(sorted(folder.iterdir())[0], "nir08", "B8A")
+    config = apply_overrides(load_config(demo_folder / "config.yaml"),
+                             {"inputs.sentinel2": [str(folder)]})  # fmt: skip
+    items = resolve_inputs(config).sentinel2
+    with rasterio.open(sorted(folder.iterdir())[0] / "B11.tif") as src:
+        window = GeoBox(src.shape, src.transform, src.crs)[100:120, 150:170]
+    indices = sentinel2_indices(config, items, window)
+    assert "nir08" not in indices.bands and "nir" in indices.bands
+    assert "ndbi" in indices.data and not any("lack" in note for note in indices.notes)
+
+
 #: A window of the products' 10 m pixels, around the first two painted clouds.
 ROWS, COLS = np.s_[380:560], np.s_[480:680]
 

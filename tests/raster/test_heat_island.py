@@ -310,10 +310,12 @@ def test_min_frac_drops_a_scene_with_a_sliver_of_clear_ring():
     assert ref.attrs["min_frac"] == 0.1
     assert [str(w.message) for w in said] == [
         "1 of 3 scene(s) have too few clear pixels in the rural reference (under 10% of its "
-        "30 pixels): their mean is NaN (and so their ΔT / SUHII)"
+        "30 grid pixels): their mean is NaN (and so their ΔT / SUHII)"
     ]
     assert said[0].message.code == "no_clear_pixels"
-    with pytest.warns(IlotsWarning, match=r"\(under 10% of its 30 pixels, or fewer than 4\)"):
+    with pytest.warns(
+        IlotsWarning, match=r"\(under 10% of its 30 grid pixels, or fewer than 4 grid pixels\)"
+    ):
         both = scene_reference(cloudy, mask, min_pixels=4, min_frac=0.1)
     assert both.values[0] == 300.0 and np.isnan(both.values[1:]).all()
     for wrong in (-0.1, 1.5, True):

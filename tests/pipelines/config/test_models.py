@@ -15,6 +15,7 @@ from pipelines.config import (
     PeriodsConfig,
     RunConfig,
     SchedulerConfig,
+    apply_overrides,
     config_from_dict,
     config_reference,
     dump_config,
@@ -454,6 +455,44 @@ def test_the_pixel_keys_still_count_grid_pixels_with_a_warning(resolution, area,
     assert quiet == []
     assert metres.landcover.min_mapping_unit_pixels(resolution) == 4
     assert metres.mask.dilate_pixels(resolution) == 2
+
+
+def _override_warnings(config: RunConfig, overrides: dict) -> tuple[RunConfig, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        changed = apply_overrides(config, overrides)
+    return changed, [str(w.message) for w in caught if issubclass(w.category, IlotsWarning)]
+
+
+def test_overrides_replace_a_size_in_either_unit_and_warn_once():
+    """``--out`` on a config with a pixel key does not say its deprecation a second time (it
+    was said when the file was read); an override in either unit replaces the config's size
+    in the other (the two keys are exclusive)."""
+    pixels, said = _pixel_key_warnings(with_("landcover", {"min_mapping_unit_px": 4}))
+    assert len(said) == 1
+    moved, again = _override_warnings(pixels, {"outputs.folder": "elsewhere"})
+    assert again == [] and moved.landcover.min_mapping_unit_pixels(30) == 4
+    metres, quiet = _override_warnings(pixels, {"landcover.min_mapping_unit_m2": 900})
+    assert quiet == [] and metres.landcover.min_mapping_unit_px is None
+    assert metres.landcover.min_mapping_unit_pixels(30) == 1
+    back, told = _override_warnings(metres, {"landcover.min_mapping_unit_px": 2})
+    assert back.landcover.min_mapping_unit_m2 is None
+    assert back.landcover.min_mapping_unit_pixels(30) == 2
+    assert len(told) == 1 and told[0].startswith("landcover.min_mapping_unit_px is deprecated")
+    dilated, _ = _override_warnings(config_from_dict(BASE), {"mask.dilate_px": 1})
+    assert dilated.mask.dilate_m is None and dilated.mask.dilate_pixels(30) == 1
+
+
+@pytest.mark.parametrize("key", ["dilate_m", "min_mapping_unit_m2"])
+def test_an_infinite_size_is_refused_in_one_line(key):
+    section = "mask" if key == "dilate_m" else "landcover"
+    text = error_of(with_(section, {key: float("inf")}))
+    assert text.startswith(f"config.yaml: {section}.{key}: ") and "\n" not in text
+
+
+def test_the_hot_days_anomaly_can_be_asked_by_name():
+    config = config_from_dict(with_("outputs", {"rasters": ["lst_median", "lst_anomaly_p90"]}))
+    assert config.outputs.rasters == ("lst_median", "lst_anomaly_p90")
 
 
 def test_the_equivalent_the_warning_gives_survives_float_rounding():

@@ -107,6 +107,7 @@ def test_scenario_files_and_comparison(demo):
         for file in ("delta_lst.tif", "delta_lst.png", "iris.csv", "qpv.csv", "inequality.json"):
             assert (folder / name / file).is_file(), (name, file)
         assert (folder / name / "delta_lst.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert json.loads((folder / name / "inequality.json").read_text())["synthetic"] is True
         with rasterio.open(folder / name / "delta_lst.tif") as src:
             tags = src.tags()
             assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
