@@ -47,7 +47,7 @@ from pipelines.config import ConfigError, RunConfig, apply_overrides
 from pipelines.config.load import config_yaml
 from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
-from pipelines.outputs._atomic import write_text_atomic
+from pipelines.outputs._atomic import ilots_version, write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder
 from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import file_record, output_path, sha256_file
@@ -161,11 +161,10 @@ def scenario_line(row: dict[str, Any]) -> str:
     return text
 
 
-def run_digest(config_json: dict[str, Any]) -> str:
-    """SHA-256 of the run part of a config dumped as JSON.
+def _run_part(config_json: dict[str, Any]) -> dict[str, Any]:
+    """Return the run part of a config dumped as JSON: what changes the run's numbers.
 
-    The scenario, scheduler and report keys are left out: they do not change the run's
-    numbers.
+    The scenario, scheduler and report keys are left out.
     """
     data = {k: v for k, v in config_json.items() if k not in _NOT_RUN_KEYS}
     outputs = dict(data.get("outputs") or {})
@@ -174,8 +173,25 @@ def run_digest(config_json: dict[str, Any]) -> str:
     for key in _REPORT_KEYS:  # the scenarios rebuild the report as they are asked to
         outputs.pop(key, None)
     data["outputs"] = outputs
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return data
+
+
+def run_digest(config_json: dict[str, Any]) -> str:
+    """SHA-256 of the run part of a config dumped as JSON (:func:`_run_part`)."""
+    text = json.dumps(_run_part(config_json), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)  # fmt: skip
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dumps (a key one lacks included)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            key
+            for name in sorted(set(old) | set(new), key=str)
+            for key in _differing_keys(old.get(name), new.get(name), f"{prefix}{name}.")
+        ]
+    return [] if old == new else [prefix.rstrip(".")]
 
 
 def run_matches(folder: RunFolder, config: RunConfig) -> bool:
@@ -201,8 +217,13 @@ def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
     recorded = manifest.get("config")
     if not isinstance(recorded, dict):
         return "its manifest.json records no config"
-    if run_digest(recorded) != run_digest(config.model_dump(mode="json")):
-        return "it is a run of another config"
+    current = config.model_dump(mode="json")
+    if run_digest(recorded) != run_digest(current):
+        keys = _differing_keys(_run_part(recorded), _run_part(current))
+        named = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        version = manifest.get("ilots_version")
+        earlier = f"; it was written by ilots {version}" if version != ilots_version() else ""
+        return f"it is a run of another config ({named} differ{earlier})"
     for entry in manifest.get("inputs") or []:
         changed = _input_change(entry)
         if changed is not None:

@@ -445,7 +445,9 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     assert not run_matches(RunFolder(folder), _config(other, []))
     scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
     other["outputs"] = {**data["outputs"], "overwrite": False}
-    with pytest.raises(ConfigError, match="cannot be reused: it is a run of another config"):
+    # The message names what differs (a folder of an earlier ilots: the keys it lacked).
+    said = r"cannot be reused: it is a run of another config \(grid\.resolution differ\)"
+    with pytest.raises(ConfigError, match=said):
         run_scenarios(_config(other, [scenario]))
     # No run in the folder yet: the pipeline runs first, then the scenarios.
     config = load_config(root / "config.yaml")
@@ -927,3 +929,13 @@ def test_a_kill_9_while_the_files_are_put_in_place_is_completed_by_ilots_report(
     report = (folder / "report.html").read_text(encoding="utf-8")
     assert "new_y8" in report and "old_x7" not in report
     assert not (folder / STAGE_NAME).exists()
+
+
+def test_a_config_of_an_earlier_version_names_the_keys_it_lacked():
+    from pipelines.scenarios.pipeline import _differing_keys
+
+    old = {"heat_island": {"ring_outer_km": 10}, "inequality": {"bootstrap": 999}}
+    new = {"heat_island": {"ring_outer_km": 10, "min_reference_frac": 0.1},
+           "inequality": {"bootstrap": 9999}}  # fmt: skip
+    assert _differing_keys(old, new) == ["heat_island.min_reference_frac", "inequality.bootstrap"]
+    assert _differing_keys(new, new) == []
