@@ -268,6 +268,29 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Share of the IRIS without a composite LST above which a run says so (below it, the
+#: report's maps and quality section show them; all of them: :func:`no_clear_note`).
+FEW_CLEAR_SHARE = 0.1
+
+
+def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
+    """Say that many IRIS (not all) have no composite LST, and what to change."""
+    coarse = (
+        f"; on this {config.grid.resolution:g} m grid a pixel is clear only where every "
+        f"{LANDSAT_PIXEL_M:g} m Landsat pixel of its land is: a finer grid.resolution keeps more"
+        if config.grid.resolution > LANDSAT_PIXEL_M and config.grid.resampling != "nearest"
+        else ""
+    )
+    return WarningText(
+        f"{without} of {total} IRIS have no composite LST: fewer than composite.min_clear "
+        f"({config.composite.min_clear}) clear scenes on more than zones.min_valid_frac "
+        f"({config.zones.min_valid_frac:g}) of their land{coarse}. Their LST columns are "
+        "empty and they are left out of the inequality statistics; add scenes (inputs, "
+        "periods), or lower composite.min_clear or zones.min_valid_frac",
+        "no_clear_lst",
+    )
+
+
 def no_clear_note(config: RunConfig, n_scenes: int) -> WarningText:
     """Say that no IRIS has a composite LST, why it can be, and what to change."""
     min_clear = config.composite.min_clear
@@ -1003,8 +1026,11 @@ def _run(
             )  # fmt: skip
             frame = _replaced(frame, stats, id_col, f"zones.{name}", notes)
             layers[name] = frame.merge(stats, on=id_col, how="left")
-        if "lst_mean_k" in layers["iris"] and not layers["iris"]["lst_mean_k"].notna().any():
+        lst_of_iris = layers["iris"].get("lst_mean_k")
+        if lst_of_iris is not None and not lst_of_iris.notna().any():
             notes.append(no_clear_note(config, graph.lst.sizes["time"]))  # scenes, not products
+        elif lst_of_iris is not None and lst_of_iris.isna().mean() > FEW_CLEAR_SHARE:
+            notes.append(few_clear_note(config, int(lst_of_iris.isna().sum()), len(lst_of_iris)))
     with timer("census"):
         table = layers["iris"]
         for census_table, outside in census_tables:

@@ -933,3 +933,26 @@ def test_a_landsat_product_without_qa_radsat_stops_the_run_unless_radsat_is_off(
         graph = scene_graph(apply_overrides(config, {"mask.radsat": False}))
     assert "qa_radsat" not in graph.landsat.bands
     assert not any("QA_RADSAT" in href for href in graph.read)
+
+
+def test_a_run_says_when_many_iris_have_no_lst(demo_folder, tmp_path):
+    # At 90 m a pixel is clear only where all nine Landsat pixels of its land are: most of
+    # the demo's 550 m IRIS keep under half their land clear on 3 dates. Before, only a run
+    # where no IRIS had an LST said anything.
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": 90, "outputs.report": False, "scenarios": []},
+    )
+    result = run(config, out=tmp_path / "run")
+    lst = result.zones["iris"]["lst_mean_k"]
+    without = int(lst.isna().sum())
+    assert 0.1 * len(lst) < without < len(lst)  # many, not all
+    said = [w for w in result.warnings if "IRIS have no composite LST" in w]
+    assert said == [
+        f"{without} of {len(lst)} IRIS have no composite LST: fewer than composite.min_clear "
+        "(3) clear scenes on more than zones.min_valid_frac (0.5) of their land; on this 90 m "
+        "grid a pixel is clear only where every 30 m Landsat pixel of its land is: a finer "
+        "grid.resolution keeps more. Their LST columns are empty and they are left out of the "
+        "inequality statistics; add scenes (inputs, periods), or lower composite.min_clear or "
+        "zones.min_valid_frac"
+    ]
