@@ -287,7 +287,7 @@ def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
         f"({config.zones.min_valid_frac:g}) of their land{coarse}. Their LST columns are "
         "empty and they are left out of the inequality statistics; add scenes (inputs, "
         "periods), or lower composite.min_clear or zones.min_valid_frac",
-        "no_clear_lst",
+        "few_clear_lst",
     )
 
 

@@ -39,7 +39,8 @@ __all__ = [
 #: The kinds of :class:`IlotsWarning` a run's report names in its own words (the manifest's
 #: ``warning_codes``): invalid zone geometries repaired, census values withheld as secret,
 #: codes without a match in a join, scenes without enough clear pixels in the urban footprint
-#: or the rural reference, no IRIS with a composite LST, inputs skipped. A warning of no kind
+#: or the rural reference, no IRIS with a composite LST, many IRIS (not all) without one,
+#: inputs skipped. A warning of no kind
 #: has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
@@ -47,6 +48,7 @@ WarningCode = Literal[
     "unmatched_codes",
     "no_clear_pixels",
     "no_clear_lst",
+    "few_clear_lst",
     "skipped_input",
 ]
 

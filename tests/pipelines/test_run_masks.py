@@ -948,6 +948,9 @@ def test_a_run_says_when_many_iris_have_no_lst(demo_folder, tmp_path):
     without = int(lst.isna().sum())
     assert 0.1 * len(lst) < without < len(lst)  # many, not all
     said = [w for w in result.warnings if "IRIS have no composite LST" in w]
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    kinds = dict(zip(manifest["warnings"], manifest["warning_codes"], strict=True))
+    assert kinds[said[0]] == "few_clear_lst"  # its own title in the report, not "no IRIS'
     assert said == [
         f"{without} of {len(lst)} IRIS have no composite LST: fewer than composite.min_clear "
         "(3) clear scenes on more than zones.min_valid_frac (0.5) of their land; on this 90 m "
