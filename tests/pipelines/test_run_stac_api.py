@@ -307,7 +307,7 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
     # The manifest lists the files read over HTTP (no signature; neither size nor hash).
     inputs = json.loads((tmp_path / "remote" / "manifest.json").read_text())["inputs"]
     remote = [r["path"] for r in inputs if r["kind"] == "remote"]
-    assert len(remote) == 4 * 4 + 3 * 7  # ST_B10, QA_PIXEL, ST_QA, QA_RADSAT; 6 bands, SCL
+    assert len(remote) == 4 * 4 + 3 * 8  # ST_B10, QA_PIXEL, ST_QA, QA_RADSAT; 7 bands, SCL
     assert all(h.startswith("http://127.0.0.1:") and "?" not in h for h in remote)
     assert all(r["sha256"] is None for r in inputs if r["kind"] == "remote")
     _same_run(tmp_path / "remote", downloads_run)
