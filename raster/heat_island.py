@@ -562,8 +562,8 @@ def _checked_mean(
 
 def _too_few(min_pixels: int, min_frac: float, n_mask: int, what: str) -> str:
     """Say what a scene lacks in the ``what`` mask of ``n_mask`` pixels (a warning's words)."""
-    limits = [f"under {min_frac * 100:.4g}% of its {n_mask} pixels"] if min_frac > 0 else []
-    limits += [f"fewer than {min_pixels}"] if min_pixels > 1 else []
+    limits = [f"under {min_frac * 100:.4g}% of its {n_mask} grid pixels"] if min_frac > 0 else []
+    limits += [f"fewer than {min_pixels} grid pixels"] if min_pixels > 1 else []
     if not limits:
         return f"no clear pixel in the {what}"
     return f"too few clear pixels in the {what} ({', or '.join(limits)})"
