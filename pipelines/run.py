@@ -277,15 +277,16 @@ def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
     """Say that many IRIS (not all) have no composite LST, and what to change."""
     coarse = (
         f"; on this {config.grid.resolution:g} m grid a pixel is clear only where every "
-        f"{LANDSAT_PIXEL_M:g} m Landsat pixel of its land is: a finer grid.resolution keeps more"
+        f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is: a finer grid.resolution keeps more"
         if config.grid.resolution > LANDSAT_PIXEL_M and config.grid.resampling != "nearest"
         else ""
     )
+    land = "land" if not config.mask.lst_keep_water else "area"
     return WarningText(
-        f"{without} of {total} IRIS have no composite LST: fewer than composite.min_clear "
-        f"({config.composite.min_clear}) clear scenes on more than zones.min_valid_frac "
-        f"({config.zones.min_valid_frac:g}) of their land{coarse}. Their LST columns are "
-        "empty and they are left out of the inequality statistics; add scenes (inputs, "
+        f"{without} of {total} IRIS have no composite LST: the share of their {land} clear on "
+        f"at least composite.min_clear ({config.composite.min_clear}) scenes is under "
+        f"zones.min_valid_frac ({config.zones.min_valid_frac:g}){coarse}. Their LST columns "
+        "are empty and they are left out of the inequality statistics; add scenes (inputs, "
         "periods), or lower composite.min_clear or zones.min_valid_frac",
         "few_clear_lst",
     )
@@ -1029,8 +1030,10 @@ def _run(
         lst_of_iris = layers["iris"].get("lst_mean_k")
         if lst_of_iris is not None and not lst_of_iris.notna().any():
             notes.append(no_clear_note(config, graph.lst.sizes["time"]))  # scenes, not products
-        elif lst_of_iris is not None and lst_of_iris.isna().mean() > FEW_CLEAR_SHARE:
-            notes.append(few_clear_note(config, int(lst_of_iris.isna().sum()), len(lst_of_iris)))
+        elif lst_of_iris is not None:  # for want of clear scenes (not IRIS without land)
+            cloudy = lst_of_iris.isna() & layers["iris"]["valid_frac"].notna()
+            if cloudy.mean() > FEW_CLEAR_SHARE:
+                notes.append(few_clear_note(config, int(cloudy.sum()), len(lst_of_iris)))
     with timer("census"):
         table = layers["iris"]
         for census_table, outside in census_tables:

@@ -782,6 +782,13 @@ def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str
     wanted = ["red", "nir", "nir08", "green", "swir16", "blue", "swir22", "scl"]
     # B8A: NDBI's preferred near-infrared; without it in every product, NDBI takes B08.
     lacking = sorted({b for item in kept for b in item.assets if b in wanted} - common - {"nir08"})
+    without = [item.id for item in kept if "nir08" not in item.assets]
+    if without and len(without) < len(kept):
+        notes.append(
+            f"NDBI pairs B11 with B08, not B8A (science.md §3.4), in every Sentinel-2 product: "
+            f"{len(without)} of {len(kept)} lack B8A (nir08), e.g. {without[0]}; download the "
+            "products whole"
+        )
     if lacking:
         notes.append(
             f"some Sentinel-2 products lack {', '.join(lacking)}: read from none, so the "

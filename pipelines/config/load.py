@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipelines.config._messages import format_key, validation_error
 from pipelines.config._types import has_glob, is_url
-from pipelines.config.models import PIXEL_KEY_DEPRECATED, SIZE_KEYS, RunConfig
+from pipelines.config.models import SIZE_KEYS, RunConfig
 from tiles.errors import ConfigError
 
 __all__ = [
@@ -371,7 +372,6 @@ def apply_overrides(
         An unknown key or a bad value, named by its dotted key.
     """
     data = config.model_dump(mode="json")
-    pixel_keys = False
     for key, value in overrides.items():
         if value is None:
             continue
@@ -382,15 +382,19 @@ def apply_overrides(
             if not isinstance(child, dict):
                 raise ConfigError(f"{source}: {'.'.join(parts[: i + 1])}: not a config section")
             node = child
-        # A size in metres or in pixels replaces the config's, whichever it gave.
+        # A size in metres or in pixels replaces the config's, whichever it gave (both in
+        # the overrides: the model refuses them).
         pair = SIZE_KEYS.get(parts[0], ()) if len(parts) == 2 else ()
         if parts[-1] in pair:
-            node.pop(pair[1 - pair.index(parts[-1])], None)
-            pixel_keys |= parts[-1] == pair[1]
+            other = pair[1 - pair.index(parts[-1])]
+            if f"{parts[0]}.{other}" not in overrides:
+                node.pop(other, None)
         node[parts[-1]] = os.fspath(value) if isinstance(value, os.PathLike) else value
     with warnings.catch_warnings():
-        if not pixel_keys:  # the config's own pixel keys: said when it was read, not again
-            warnings.filterwarnings("ignore", message=f".*{PIXEL_KEY_DEPRECATED}")
+        # The config's own deprecated keys were said when it was read: not again (a new
+        # one, or the same on another grid.resolution, is).
+        for text in config.pixel_key_warnings():
+            warnings.filterwarnings("ignore", message=re.escape(text) + "$")
         return config_from_dict(data, base_dir=base_dir, source=source)
 
 

@@ -1517,23 +1517,26 @@ class RunConfig(_Model):
                 f"at most {_MAX_DILATE_PX} px ({_MAX_DILATE_PX * resolution:g} m here)",
             )
 
-    def _warn_pixel_keys(self) -> None:
-        """Warn about a deprecated size in grid pixels, giving its equivalent in metres."""
+    def pixel_key_warnings(self) -> list[str]:
+        """Return the warnings about its deprecated sizes in grid pixels (with the metres)."""
         resolution = self.grid.resolution
+        said = []
         for section, pixel_size in (("landcover", resolution**2), ("mask", resolution)):
             model = getattr(self, section)
             metres, pixels = model._SIZE
             count = getattr(model, pixels)
             if count is not None:
-                warnings.warn(
-                    IlotsWarning(
-                        f"{section}.{pixels} {PIXEL_KEY_DEPRECATED}, whose size "
-                        f"grid.resolution sets; write {section}.{metres}: "
-                        f"{count * pixel_size:.15g} instead (the same {count} px on this "
-                        f"{resolution:g} m grid)"
-                    ),
-                    stacklevel=2,
+                said.append(
+                    f"{section}.{pixels} {PIXEL_KEY_DEPRECATED}, whose size grid.resolution "
+                    f"sets; write {section}.{metres}: {count * pixel_size:.15g} instead (the "
+                    f"same {count} px on this {resolution:g} m grid)"
                 )
+        return said
+
+    def _warn_pixel_keys(self) -> None:
+        """Warn about a deprecated size in grid pixels, giving its equivalent in metres."""
+        for text in self.pixel_key_warnings():
+            warnings.warn(IlotsWarning(text), stacklevel=2)
 
     def _check_scenarios(self, layers: tuple[str, ...]) -> None:
         if self.scenarios and self.outputs.rasters is not None:

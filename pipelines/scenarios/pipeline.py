@@ -221,9 +221,11 @@ def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
     if run_digest(recorded) != run_digest(current):
         keys = _differing_keys(_run_part(recorded), _run_part(current))
         named = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        verb = "differs" if len(keys) == 1 else "differ"
         version = manifest.get("ilots_version")
-        earlier = f"; it was written by ilots {version}" if version != ilots_version() else ""
-        return f"it is a run of another config ({named} differ{earlier})"
+        earlier = f"it was written by ilots {version}" if version != ilots_version() else ""
+        why = "; ".join(filter(None, [f"{named} {verb}" if keys else "", earlier]))
+        return "it is a run of another config" + (f" ({why})" if why else "")
     for entry in manifest.get("inputs") or []:
         changed = _input_change(entry)
         if changed is not None:

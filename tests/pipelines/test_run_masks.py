@@ -193,9 +193,9 @@ def test_sentinel2_ndbi_pairs_b11_with_b8a(demo_folder):
     assert np.nanmax(np.abs(want - np.nanmedian(np.stack(b08), axis=0))) > 0.01  # it tells
 
 
-def test_a_product_without_b8a_takes_b08_for_ndbi_and_says_nothing(demo_folder, tmp_path):
+def test_a_product_without_b8a_makes_ndbi_take_b08_and_says_so(demo_folder, tmp_path):
     # B8A is NDBI's preferred near-infrared, not a band it needs: a product without it makes
-    # the run read B08 in every product, with no "download the products whole" note.
+    # the run read B08 in every product, which it says (not that an index is left out).
     folder = tmp_path / "s2"
     folder.mkdir()
     for source in sorted(demo_folder.glob("products/S2*_L2A")):
@@ -208,7 +208,10 @@ def test_a_product_without_b8a_takes_b08_for_ndbi_and_says_nothing(demo_folder, 
         window = GeoBox(src.shape, src.transform, src.crs)[100:120, 150:170]
     indices = sentinel2_indices(config, items, window)
     assert "nir08" not in indices.bands and "nir" in indices.bands
-    assert "ndbi" in indices.data and not any("lack" in note for note in indices.notes)
+    assert "ndbi" in indices.data
+    (said,) = [note for note in indices.notes if "lack" in note]
+    assert said.startswith("NDBI pairs B11 with B08, not B8A (science.md §3.4), in every ")
+    assert f"1 of {len(items)} lack B8A (nir08)" in said
 
 
 #: A window of the products' 10 m pixels, around the first two painted clouds.
@@ -952,9 +955,9 @@ def test_a_run_says_when_many_iris_have_no_lst(demo_folder, tmp_path):
     kinds = dict(zip(manifest["warnings"], manifest["warning_codes"], strict=True))
     assert kinds[said[0]] == "few_clear_lst"  # its own title in the report, not "no IRIS'
     assert said == [
-        f"{without} of {len(lst)} IRIS have no composite LST: fewer than composite.min_clear "
-        "(3) clear scenes on more than zones.min_valid_frac (0.5) of their land; on this 90 m "
-        "grid a pixel is clear only where every 30 m Landsat pixel of its land is: a finer "
+        f"{without} of {len(lst)} IRIS have no composite LST: the share of their land clear on "
+        "at least composite.min_clear (3) scenes is under zones.min_valid_frac (0.5); on this "
+        "90 m grid a pixel is clear only where every 30 m Landsat pixel under it is: a finer "
         "grid.resolution keeps more. Their LST columns are empty and they are left out of the "
         "inequality statistics; add scenes (inputs, periods), or lower composite.min_clear or "
         "zones.min_valid_frac"

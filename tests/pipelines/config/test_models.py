@@ -481,6 +481,15 @@ def test_overrides_replace_a_size_in_either_unit_and_warn_once():
     assert len(told) == 1 and told[0].startswith("landcover.min_mapping_unit_px is deprecated")
     dilated, _ = _override_warnings(config_from_dict(BASE), {"mask.dilate_px": 1})
     assert dilated.mask.dilate_m is None and dilated.mask.dilate_pixels(30) == 1
+    # Both units in one set of overrides: refused, as in a file.
+    with pytest.raises(ConfigError, match="give dilate_m or dilate_px, not both"):
+        apply_overrides(config_from_dict(BASE), {"mask.dilate_m": 60, "mask.dilate_px": 2})
+    # A pixel key an override brings in (a whole section) is said; the config's own is said
+    # again on another grid, whose equivalent in metres differs.
+    _, section = _override_warnings(config_from_dict(BASE), {"mask": {"dilate_px": 2}})
+    assert [text.split(" is ")[0] for text in section] == ["mask.dilate_px"]
+    _, regrid = _override_warnings(pixels, {"grid.resolution": 10})
+    assert len(regrid) == 1 and "min_mapping_unit_m2: 400 instead" in regrid[0]
 
 
 @pytest.mark.parametrize("key", ["dilate_m", "min_mapping_unit_m2"])

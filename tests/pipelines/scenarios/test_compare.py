@@ -36,5 +36,11 @@ def test_scenario_inequality_does_not_repeat_the_runs_income_warning():
     report = inequality_of(baseline, config_from_dict(CONFIG))
     assert report is not None and report.n_used == 6
     assert not any("1,000" in note or "implausible" in note for note in report.notes)
-    # The standard C of the ΔT is left out by its name, as in the run.
+    # The standard C of the ΔT is left out by its name, as in the run, unless the config's
+    # inequality.interval_scale says otherwise.
     assert np.isnan(report.concentration_index.value)
+    ratio = config_from_dict(
+        {**CONFIG, "inequality": {**CONFIG["inequality"],
+                                  "interval_scale": {"lst_anomaly_mean_k": False}}}
+    )  # fmt: skip
+    assert np.isfinite(inequality_of(baseline, ratio).concentration_index.value)

@@ -446,7 +446,7 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     scenario = {"name": "s", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
     other["outputs"] = {**data["outputs"], "overwrite": False}
     # The message names what differs (a folder of an earlier ilots: the keys it lacked).
-    said = r"cannot be reused: it is a run of another config \(grid\.resolution differ\)"
+    said = r"cannot be reused: it is a run of another config \(grid\.resolution differs\)"
     with pytest.raises(ConfigError, match=said):
         run_scenarios(_config(other, [scenario]))
     # No run in the folder yet: the pipeline runs first, then the scenarios.
