@@ -263,7 +263,7 @@ def _moments_kernel(counts, h, w, last):  # pragma: no cover - compiled
 
 def _group_bounds(sorted_income: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whether each zone is the first, and whether it is the last, of its tie group."""
-    start, end = (group[0] for group in tie_groups(sorted_income[None, :]))
+    start, end = tie_groups(sorted_income)
     positions = np.arange(len(sorted_income))
     return start == positions, end == positions
 

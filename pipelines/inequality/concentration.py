@@ -143,15 +143,14 @@ def concentration_index(
 
     order = np.argsort(y, kind="stable")
     hs, ys, ws = h[order], y[order], w[order]
-    mu, cov, ranks, start, end = _moments(ys[None, :], hs[None, :], ws[None, :])
-    mu, cov = float(mu[0]), float(cov[0])
+    mu, cov, ranks, start, end = _moments(ys, hs, ws)
     if kind == "standard" and not abs(mu) > 1e-10 * float(np.abs(h).max()):
         raise InequalityError(
             "the outcome's mean is zero, so the standard C is undefined; "
             "use kind='generalized' (GC = 2·cov(h, r))"
         )
     value = _index(kind, mu, cov, bounds)
-    se = _standard_error(kind, hs, ws, ranks[0], start[0], end[0], mu, cov, bounds)
+    se = _standard_error(kind, hs, ws, ranks, start, end, mu, cov, bounds)
 
     resamples = as_resamples(bootstrap, n, seed)
     if resamples is not None:
@@ -271,26 +270,22 @@ def gini(values: npt.ArrayLike, *, weights: npt.ArrayLike | None = None) -> floa
     x = kept[0]
     w = check_weights(kept[1]) if weights is not None else np.full(len(x), 1.0 / len(x))
     order = np.argsort(x, kind="stable")
-    mu, cov, *_ = _moments(x[order][None, :], x[order][None, :], w[order][None, :])
-    if not abs(mu[0]) > 0:
+    mu, cov, *_ = _moments(x[order], x[order], w[order])
+    if not abs(mu) > 0:
         raise InequalityError("the values' mean is zero, so the Gini coefficient is undefined")
-    return float(2.0 * cov[0] / mu[0])
+    return 2.0 * cov / mu
 
 
 def _moments(
     keys: np.ndarray, h: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row (sorted by ``keys``): μ_w, cov_w(h, r) (ddof 0), ranks r and tie groups.
-
-    ``keys`` is one sorted row shared by every row of ``w``; ``h`` one row or one per row.
-    """
+) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """μ_w, cov_w(h, r) (ddof 0), ranks r and tie groups of zones sorted by ``keys``."""
     start, end = tie_groups(keys)
-    total = w.sum(axis=1, keepdims=True)
-    w = w / total
+    w = w / w.sum()
     ranks = cumulative_midpoints(w, start, end)
-    mu = (w * h).sum(axis=1)
-    rbar = (w * ranks).sum(axis=1)
-    cov = (w * (h - mu[:, None]) * (ranks - rbar[:, None])).sum(axis=1)
+    mu = float((w * h).sum())
+    rbar = float((w * ranks).sum())
+    cov = float((w * (h - mu) * (ranks - rbar)).sum())
     return mu, cov, ranks, start, end
 
 
@@ -322,7 +317,7 @@ def influence_terms(
     """
     mu = float((w * h).sum())
     gc = float(2.0 * (w * h * ranks).sum() - mu * 2.0 * (w * ranks).sum())
-    midpoint = cumulative_midpoints((w * h)[None, :], start[None, :], end[None, :])[0]
+    midpoint = cumulative_midpoints(w * h, start, end)
     return h * (2.0 * ranks - 1.0) + mu - 2.0 * midpoint - 2.0 * gc, mu, gc
 
 

@@ -91,7 +91,7 @@ def exposure_by_decile(
     order = np.argsort(y, kind="stable")
     h, y, pop = h[order], y[order], pop[order]
     rank_mass = pop if by == "population" else np.ones(n)
-    deciles = _deciles(y[None, :], rank_mass[None, :])[0]
+    deciles = _deciles(y, rank_mass)
 
     overall = float(np.sum(pop * h) / pop.sum())
     rows = []
@@ -174,7 +174,6 @@ def decile_of_rank(ranks: npt.ArrayLike) -> np.ndarray:
 
 
 def _deciles(sorted_income: np.ndarray, mass: np.ndarray) -> np.ndarray:
-    """Deciles per row of zones sorted by income, ranks from ``mass`` (ties share a rank)."""
+    """Deciles of zones sorted by income, ranks from ``mass`` (ties share a rank)."""
     start, end = tie_groups(sorted_income)
-    ranks = cumulative_midpoints(mass, start, end) / mass.sum(axis=1, keepdims=True)
-    return decile_of_rank(ranks)
+    return decile_of_rank(cumulative_midpoints(mass, start, end) / mass.sum())

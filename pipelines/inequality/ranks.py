@@ -61,35 +61,35 @@ def fractional_ranks(income: npt.ArrayLike, weights: npt.ArrayLike | None = None
             raise InequalityError("weights must be finite and aligned with income")
         check_weights(mass)
     order = np.argsort(keys, kind="stable")
-    start, end = tie_groups(keys[order][None, :])
-    ranks_sorted = cumulative_midpoints(mass[order][None, :], start, end)[0] / mass.sum()
+    start, end = tie_groups(keys[order])
+    ranks_sorted = cumulative_midpoints(mass[order], start, end) / mass.sum()
     ranks = np.empty_like(ranks_sorted)
     ranks[order] = ranks_sorted
     return ranks
 
 
 def tie_groups(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last position of each element's tie group, row by row.
+    """First and last position of each element's tie group.
 
     Parameters
     ----------
     sorted_keys
-        2-D array (replicates × zones), each row sorted ascending.
+        1-D array, sorted ascending.
 
     Returns
     -------
     start, end
         Integer arrays of the same shape: for each element, the index of the first and last
-        element equal to it in its row.
+        element equal to it.
     """
-    rows, n = sorted_keys.shape
-    new = np.ones((rows, n), dtype=bool)
-    new[:, 1:] = sorted_keys[:, 1:] != sorted_keys[:, :-1]
-    positions = np.broadcast_to(np.arange(n), (rows, n))
-    start = np.maximum.accumulate(np.where(new, positions, 0), axis=1)
-    last = np.ones((rows, n), dtype=bool)
-    last[:, :-1] = new[:, 1:]
-    end = np.minimum.accumulate(np.where(last, positions, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    n = len(sorted_keys)
+    new = np.ones(n, dtype=bool)
+    new[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    positions = np.arange(n)
+    start = np.maximum.accumulate(np.where(new, positions, 0))
+    last = np.ones(n, dtype=bool)
+    last[:-1] = new[1:]
+    end = np.minimum.accumulate(np.where(last, positions, n - 1)[::-1])[::-1]
     return start, end
 
 
@@ -98,20 +98,18 @@ def cumulative_midpoints(mass: np.ndarray, start: np.ndarray, end: np.ndarray) -
 
     With ``mass`` the weights this is the (unnormalised) fractional rank; with ``mass`` the
     weighted outcome it is the midpoint of the concentration-curve step, (q_{i−1} + q_i)/2.
+    (The bootstrap's resamples have their own kernels: :mod:`pipelines.inequality.bootstrap`.)
 
     Parameters
     ----------
     mass
-        2-D array (replicates × zones) in sorted order.
+        1-D array in sorted order.
     start, end
-        Tie groups from :func:`tie_groups` of one sorted row (shape ``(1, zones)``), shared
-        by every row of ``mass`` (a bootstrap resample weighs the same sorted zones).
+        Tie groups from :func:`tie_groups` of the sorted keys.
     """
-    if start.shape[0] != 1 or end.shape[0] != 1:
-        raise ValueError("cumulative_midpoints takes the tie groups of one sorted row")
-    inclusive = np.cumsum(mass, axis=1)
+    inclusive = np.cumsum(mass)
     midpoints = inclusive - mass / 2.0
-    columns = np.flatnonzero(start[0] != end[0])  # tied elements take their group's mean
-    first, last = start[0, columns], end[0, columns]
-    midpoints[:, columns] = (inclusive[:, first] - mass[:, first] + inclusive[:, last]) / 2.0
+    columns = np.flatnonzero(start != end)  # tied elements take their group's mean
+    first, last = start[columns], end[columns]
+    midpoints[columns] = (inclusive[first] - mass[first] + inclusive[last]) / 2.0
     return midpoints

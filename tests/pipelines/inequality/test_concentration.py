@@ -69,8 +69,8 @@ def test_c5_kakwani_standard_error():
 
 def test_c5_kakwani_a_terms():
     w = np.full(5, 0.2)
-    start, end = tie_groups(INCOME[None, :])
-    influence_gc, mu, gc = influence_terms(LST_C, w, np.array(RANKS), start[0], end[0])
+    start, end = tie_groups(INCOME)
+    influence_gc, mu, gc = influence_terms(LST_C, w, np.array(RANKS), start, end)
     c = gc / mu
     a = (influence_gc - c * (LST_C - mu)) / mu + 1 + c
     np.testing.assert_allclose(a, KAKWANI_A, atol=5e-9)
