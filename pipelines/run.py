@@ -273,14 +273,19 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
 FEW_CLEAR_SHARE = 0.1
 
 
+def _coarse_grid_cause(config: RunConfig) -> str | None:
+    """Why fewer pixels are clear on a grid coarser than the Landsat pixels, or None."""
+    if config.grid.resolution <= LANDSAT_PIXEL_M or config.grid.resampling == "nearest":
+        return None
+    return (
+        f"on a {config.grid.resolution:g} m grid a pixel is clear only where every "
+        f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is (a finer grid.resolution keeps more)"
+    )
+
+
 def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
     """Say that many IRIS (not all) have no composite LST, and what to change."""
-    coarse = (
-        f"; on this {config.grid.resolution:g} m grid a pixel is clear only where every "
-        f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is: a finer grid.resolution keeps more"
-        if config.grid.resolution > LANDSAT_PIXEL_M and config.grid.resampling != "nearest"
-        else ""
-    )
+    coarse = f"; {cause}" if (cause := _coarse_grid_cause(config)) else ""
     land = "land" if not config.mask.lst_keep_water else "area"
     return WarningText(
         f"{without} of {total} IRIS have no composite LST: the share of their {land} clear on "
@@ -303,12 +308,7 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> WarningText:
             "composite.min_clear",
             "no_clear_lst",
         )
-    causes = []
-    if config.grid.resolution > LANDSAT_PIXEL_M and config.grid.resampling != "nearest":
-        causes.append(
-            f"on a {config.grid.resolution:g} m grid a pixel is clear only where every "
-            f"{LANDSAT_PIXEL_M:g} m Landsat pixel under it is (a finer grid.resolution keeps more)"
-        )
+    causes = [cause] if (cause := _coarse_grid_cause(config)) else []
     mask = config.mask
     if mask.st_qa_max_k is not None:  # humid scenes' ST_QA is above 2 K over whole scenes
         causes.append(

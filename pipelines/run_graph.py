@@ -778,9 +778,9 @@ def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str
         )
     common = set.intersection(*(set(item.assets) for item in kept)) if kept else set()
     # nir08 (B8A, 20 m): NDBI's near-infrared, the spectral match of OLI B5 that science.md
-    # §3.1 pairs with B11 (the index registry prefers it; B08 where the products lack it).
+    # §3.1 pairs with B11 (the index registry prefers it). Not a band any index lacks: when
+    # one product has no B8A, none is read and NDBI takes B08, which the note below says.
     wanted = ["red", "nir", "nir08", "green", "swir16", "blue", "swir22", "scl"]
-    # B8A: NDBI's preferred near-infrared; without it in every product, NDBI takes B08.
     lacking = sorted({b for item in kept for b in item.assets if b in wanted} - common - {"nir08"})
     without = [item.id for item in kept if "nir08" not in item.assets]
     if without and len(without) < len(kept):

@@ -92,8 +92,6 @@ SIZE_KEYS: dict[str, tuple[str, str]] = {
     "landcover": ("min_mapping_unit_m2", "min_mapping_unit_px"),
     "mask": ("dilate_m", "dilate_px"),
 }
-#: The words of the warning about a pixel key (:meth:`RunConfig._warn_pixel_keys`).
-PIXEL_KEY_DEPRECATED = "is deprecated: it counts grid pixels"
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
@@ -1527,9 +1525,9 @@ class RunConfig(_Model):
             count = getattr(model, pixels)
             if count is not None:
                 said.append(
-                    f"{section}.{pixels} {PIXEL_KEY_DEPRECATED}, whose size grid.resolution "
-                    f"sets; write {section}.{metres}: {count * pixel_size:.15g} instead (the "
-                    f"same {count} px on this {resolution:g} m grid)"
+                    f"{section}.{pixels} is deprecated: it counts grid pixels, whose size "
+                    f"grid.resolution sets; write {section}.{metres}: {count * pixel_size:.15g} "
+                    f"instead (the same {count} px on this {resolution:g} m grid)"
                 )
         return said
 

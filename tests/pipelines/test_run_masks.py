@@ -956,9 +956,9 @@ def test_a_run_says_when_many_iris_have_no_lst(demo_folder, tmp_path):
     assert kinds[said[0]] == "few_clear_lst"  # its own title in the report, not "no IRIS'
     assert said == [
         f"{without} of {len(lst)} IRIS have no composite LST: the share of their land clear on "
-        "at least composite.min_clear (3) scenes is under zones.min_valid_frac (0.5); on this "
-        "90 m grid a pixel is clear only where every 30 m Landsat pixel under it is: a finer "
-        "grid.resolution keeps more. Their LST columns are empty and they are left out of the "
+        "at least composite.min_clear (3) scenes is under zones.min_valid_frac (0.5); on a "
+        "90 m grid a pixel is clear only where every 30 m Landsat pixel under it is (a finer "
+        "grid.resolution keeps more). Their LST columns are empty and they are left out of the "
         "inequality statistics; add scenes (inputs, periods), or lower composite.min_clear or "
         "zones.min_valid_frac"
     ]
