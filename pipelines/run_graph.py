@@ -1037,6 +1037,8 @@ def derive_layers(
         landcover = clean_minimum_mapping_unit(
             classes, mmu, connectivity=config.landcover.connectivity
         ).rename("landcover")
+        # the unit as applied, beside its pixels: whole pixels of the grid, in m²
+        landcover.attrs["minimum_mapping_unit_m2"] = mmu * float(config.grid.resolution) ** 2
     urban = run_layers.urban_footprint(config, zone_union, landcover)
     mask = run_layers.reference_mask(config, ring, urban, landcover, water, settle_elevation=settle)
     return landcover, urban, mask

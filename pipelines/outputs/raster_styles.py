@@ -2,14 +2,16 @@
 
 QGIS applies ``<name>.qml`` beside ``<name>.tif`` as the layer's default style when it opens
 the file (``QgsMapLayer::loadDefaultStyle``); without one it shows a grey stretch, and the land
-cover's 256-entry colour table as 256 unnamed classes. Two renderers, written as QGIS writes
-them (``<pipe><rasterrenderer>``):
+cover's 256-entry colour table as 256 unnamed classes. Two renderers, the first in two
+styles, written as QGIS writes them (``<pipe><rasterrenderer>``):
 
 * :func:`pseudocolor_qml`: ``singlebandpseudocolor``, a colour ramp interpolated between
-  evenly spaced values, each labelled with its unit; for the measures (LST, ΔT, NDVI, albedo,
-  clear-observation counts). The range is a 2–98 % cut of the raster's values
-  (:func:`stretch`), symmetric about 0 for anomalies so that the neutral colour means "as the
-  reference".
+  evenly spaced values, each labelled with its unit; for the measures (LST, ΔT, NDVI,
+  albedo). The range is a 2–98 % cut of the raster's values (:func:`stretch`), symmetric
+  about 0 for anomalies so that the neutral colour means "as the reference".
+* :func:`count_qml`: ``singlebandpseudocolor`` with discrete classes of whole numbers, one
+  colour per count (binned when there are many), labelled with the counts; for the number
+  of clear observations.
 * :func:`paletted_qml`: ``paletted``, one named, coloured entry per land-cover class
   (:data:`raster.landcover.CLASS_NAMES`, :data:`raster.landcover.CLASS_COLOURS`).
 
@@ -44,6 +46,8 @@ from raster.landcover import CLASS_COLOURS, CLASS_NAMES, LandCover
 __all__ = [
     "RASTER_STYLES",
     "RasterStyle",
+    "count_classes",
+    "count_qml",
     "paletted_qml",
     "pseudocolor_qml",
     "raster_style_qml",
@@ -84,6 +88,8 @@ CUT_PERCENT = (2.0, 98.0)
 #: Overviews average the extremes, so the range is a little narrower than the full
 #: resolution's, as QGIS's own estimated statistics are.
 SAMPLE_PX = 512
+#: Most classes of a count raster's style (:func:`count_classes`); more counts are binned.
+MAX_COUNT_CLASSES = 12
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,8 @@ class RasterStyle:
     units
         Unit shown after each legend value (``"K"``); empty for none.
     integer
-        Counts: the range runs from the smallest to the largest value, legend items sit on
-        whole numbers.
+        Counts: discrete classes of whole numbers from 0 to the largest value
+        (:func:`count_qml`).
     nonzero
         The range comes from the non-zero values only (a scenario's ΔT is 0 wherever it
         changes nothing, most of the city).
@@ -130,23 +136,19 @@ RASTER_STYLES: Mapping[str, RasterStyle] = {
 
 
 def stretch(
-    values: ArrayLike, *, symmetric: bool = False, integer: bool = False, nonzero: bool = False
+    values: ArrayLike, *, symmetric: bool = False, nonzero: bool = False
 ) -> tuple[float, float] | None:
     """Return the range a colour ramp spans: the :data:`CUT_PERCENT` percentiles of ``values``.
 
     Non-finite values are left out, and zeros with ``nonzero``. ``symmetric`` widens it to
-    ``[-m, m]`` with ``m`` the larger bound in absolute value; ``integer`` takes the smallest
-    and largest values instead of percentiles. A single value is widened by 0.5 each side.
-    Returns ``None`` when no value is left.
+    ``[-m, m]`` with ``m`` the larger bound in absolute value. A single value is widened by
+    0.5 each side. Returns ``None`` when no value is left.
     """
     data = np.asarray(values, dtype=np.float64).ravel()
     data = data[np.isfinite(data) & ((data != 0) if nonzero else True)]
     if data.size == 0:
         return None
-    if integer:
-        low, high = float(data.min()), float(data.max())
-    else:
-        low, high = (float(v) for v in np.percentile(data, CUT_PERCENT))
+    low, high = (float(v) for v in np.percentile(data, CUT_PERCENT))
     if symmetric:
         bound = max(abs(low), abs(high))
         low, high = -bound, bound
@@ -155,28 +157,76 @@ def stretch(
     return low, high
 
 
-def pseudocolor_qml(
-    low: float,
-    high: float,
-    ramp: Ramp,
-    *,
-    units: str = "",
-    integer: bool = False,
-) -> str:
+def pseudocolor_qml(low: float, high: float, ramp: Ramp, *, units: str = "") -> str:
     """QML of a ``singlebandpseudocolor`` style: ``ramp`` interpolated from ``low`` to ``high``.
 
-    One legend item per ramp colour, at evenly spaced values (``integer``: on whole numbers,
-    so at most one per number), labelled ``"<value> <units>"`` with enough decimals to tell
-    the items apart. Values outside the range take the end colours.
+    One legend item per ramp colour, at evenly spaced values, labelled ``"<value> <units>"``
+    with enough decimals to tell the items apart. Values outside the range take the end
+    colours.
     """
     if not high > low:
         raise ValueError(f"a colour ramp needs low < high, got {low} and {high}")
     values = np.linspace(low, high, len(ramp))
-    if integer:
-        values = np.unique(np.round(values))
-    places = 0 if integer else _label_decimals(values)
+    places = _label_decimals(values)
     suffix = f" {units}" if units else ""
     root, pipe = _raster_root()
+    shader = _colorramp_shader(pipe, low, high, ramp, interpolated=True, places=places)
+    for value, color in zip(values, ramp_colors(len(values), ramp), strict=True):
+        _shader_item(shader, repr(float(value)), color, f"{value:.{places}f}{suffix}")
+    _finish(root, pipe)
+    return _serialise(root)
+
+
+def count_classes(high: int, max_classes: int = MAX_COUNT_CLASSES) -> list[tuple[int, int]]:
+    """Classes of a count raster from 0 to ``high``: inclusive ``(first, last)`` counts.
+
+    0 (never observed) is a class of its own; 1 to ``high`` get one class per count, or
+    equal bins of whole counts when that would make more than ``max_classes`` classes in
+    all (the last bin may be narrower).
+    """
+    if high < 0 or max_classes < 2:
+        raise ValueError(f"need a count >= 0 and at least 2 classes, got {high}, {max_classes}")
+    width = max(1, -(-high // (max_classes - 1)))  # ceil: 1 to high in max_classes - 1 bins
+    return [(0, 0)] + [(lo, min(lo + width - 1, high)) for lo in range(1, high + 1, width)]
+
+
+def count_qml(high: int, ramp: Ramp, *, max_classes: int = MAX_COUNT_CLASSES) -> str:
+    """QML of a discrete style of a count raster (whole numbers from 0 to about ``high``).
+
+    A ``singlebandpseudocolor`` renderer with a ``DISCRETE`` colour ramp shader: each class of
+    :func:`count_classes` has one colour of ``ramp`` and is labelled with its counts (``"3"``,
+    ``"5–8"``); QGIS draws a value with the first class whose upper count is not below it.
+    The last class is open-ended (``"≥ 4"``, upper value ``inf``): ``high`` comes from a
+    sample of the raster, so a count above it still takes the last colour.
+    """
+    classes = count_classes(int(high), max_classes)
+    top = max(int(high), 1)  # the range QGIS shows when reclassifying: 0 to 1 at least
+    root, pipe = _raster_root()
+    shader = _colorramp_shader(pipe, 0.0, float(top), ramp, interpolated=False, places=0)
+    colors = ramp_colors(len(classes), ramp)
+    for i, ((first, last), color) in enumerate(zip(classes, colors, strict=True)):
+        if i == len(classes) - 1:
+            value, label = "inf", f"≥ {first}"
+        else:
+            value, label = repr(float(last)), str(first) if first == last else f"{first}–{last}"
+        _shader_item(shader, value, color, label)
+    _finish(root, pipe)
+    return _serialise(root)
+
+
+def _colorramp_shader(
+    pipe: ET.Element,
+    low: float,
+    high: float,
+    ramp: Ramp,
+    *,
+    interpolated: bool,
+    places: int,
+) -> ET.Element:
+    """Add a ``singlebandpseudocolor`` renderer of ``low`` to ``high`` to ``pipe``.
+
+    Returns its colour ramp shader (``INTERPOLATED`` or ``DISCRETE``), to add the items to.
+    """
     renderer = ET.SubElement(
         pipe,
         "rasterrenderer",
@@ -195,8 +245,8 @@ def pseudocolor_qml(
         ET.SubElement(renderer, "rastershader"),
         "colorrampshader",
         {
-            "colorRampType": "INTERPOLATED",
-            "classificationMode": "1",  # continuous
+            "colorRampType": "INTERPOLATED" if interpolated else "DISCRETE",
+            "classificationMode": "1" if interpolated else "2",  # continuous, equal interval
             "clip": "0",
             "minimumValue": repr(float(low)),
             "maximumValue": repr(float(high)),
@@ -204,19 +254,13 @@ def pseudocolor_qml(
         },
     )
     shader.append(_gradient_ramp(ramp))
-    for value, color in zip(values, ramp_colors(len(values), ramp), strict=True):
-        ET.SubElement(
-            shader,
-            "item",
-            {
-                "value": repr(float(value)),
-                "color": _hex(color),
-                "alpha": "255",
-                "label": f"{value:.{places}f}{suffix}",
-            },
-        )
-    _finish(root, pipe)
-    return _serialise(root)
+    return shader
+
+
+def _shader_item(shader: ET.Element, value: str, color: Sequence[int], label: str) -> None:
+    ET.SubElement(
+        shader, "item", {"value": value, "color": _hex(color), "alpha": "255", "label": label}
+    )
 
 
 def paletted_qml(classes: Mapping[int, tuple[str, tuple[int, int, int, int]]]) -> str:
@@ -268,12 +312,16 @@ def raster_style_qml(name: str, values: ArrayLike | None = None) -> str | None:
             {code: (CLASS_NAMES[code].replace("_", " "), CLASS_COLOURS[code])
              for code in CLASS_NAMES if code != LandCover.NODATA}
         )  # fmt: skip
-    bounds = None if values is None else stretch(
-        values, symmetric=style.symmetric, integer=style.integer, nonzero=style.nonzero
-    )  # fmt: skip
+    if values is None:
+        return None
+    if style.integer:
+        counts = np.asarray(values, dtype=np.float64)
+        counts = counts[np.isfinite(counts)]
+        return count_qml(max(0, int(counts.max())), style.ramp) if counts.size else None
+    bounds = stretch(values, symmetric=style.symmetric, nonzero=style.nonzero)
     if bounds is None:
         return None
-    return pseudocolor_qml(*bounds, style.ramp, units=style.units, integer=style.integer)
+    return pseudocolor_qml(*bounds, style.ramp, units=style.units)
 
 
 def write_raster_style(tif: str | os.PathLike[str], name: str | None = None) -> Path | None:

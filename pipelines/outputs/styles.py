@@ -7,7 +7,10 @@ legacy ``<prop k v>`` list (all older QGIS 3 releases read only that one):
 * :func:`graduated_qml`: graduated colours on one numeric column, by default
   ``lst_anomaly_mean_k`` of the ``iris`` layer, with a diverging blue → red ramp (ColorBrewer
   RdBu, 7 classes) and breaks computed from the data: equal intervals symmetric about 0 (the
-  middle class astride 0 is the neutral colour) or quantiles. Labels carry the unit (K). A
+  middle class astride 0 is the neutral colour) or quantiles. The equal intervals span the
+  zones that are not outliers (Tukey's far-out fences), and the two outermost classes reach
+  the minimum and maximum: one hot industrial zone takes the darkest red instead of pushing
+  every other zone into the pale middle classes. Labels carry the unit (K). A
   last legend class, "no value", draws the zones whose value is NULL (the ``lst_*`` columns
   of a zone under ``zones.min_valid_frac``) in hatched light grey, as the report's maps do.
 * :func:`outline_qml`: a single-symbol renderer with no fill and a thick dark outline, labelled
@@ -45,6 +48,7 @@ __all__ = [
     "DIVERGING_RAMP",
     "NO_VALUE_FILL",
     "NO_VALUE_HATCH",
+    "OUTLIER_FENCE",
     "class_breaks",
     "default_zone_styles",
     "graduated_qml",
@@ -78,6 +82,9 @@ _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 _QGIS_VERSION = "3.28.0-Firenze"  # an LTR still in use: newer QGIS read it silently
 _POLYGON = "2"  # QgsWkbTypes::PolygonGeometry, the layerGeometryType of a polygon layer
 _METHODS = ("equal", "quantile")
+#: Tukey's fence factor of :func:`class_breaks`: farther than this many interquartile ranges
+#: beyond the quartiles, a zone is an outlier (his "far out" values).
+OUTLIER_FENCE = 3.0
 
 BreakMethod = Literal["equal", "quantile"]
 
@@ -88,6 +95,7 @@ def class_breaks(
     *,
     method: BreakMethod = "equal",
     symmetric: bool = True,
+    fence: float | None = OUTLIER_FENCE,
 ) -> np.ndarray:
     """Class edges (``n + 1`` increasing numbers) of the finite ``values``.
 
@@ -101,8 +109,16 @@ def class_breaks(
         ``"equal"``: equal intervals; ``"quantile"``: equal counts (duplicate edges, from
         tied values, are merged so fewer classes may come back).
     symmetric
-        With ``"equal"``, span ``[-m, m]`` where ``m = max |value|``, so that a diverging
-        ramp puts its neutral colour on 0 (an anomaly of zero). Ignored for quantiles.
+        With ``"equal"``, span ``[-m, m]`` where ``m`` is the largest ``|value|`` of a
+        non-outlier, so that a diverging ramp puts its neutral colour on 0 (an anomaly of
+        zero). Ignored for quantiles.
+    fence
+        With ``"equal"``: values more than ``fence`` interquartile ranges below the first
+        quartile or above the third (Tukey's fences; 3, his "far out" values) are outliers.
+        The equal intervals span the other values, and the outermost classes are
+        open-ended: they stretch to the minimum and maximum, so an outlier takes the
+        extreme colour without squeezing every other zone into the middle classes.
+        ``None``: every value is spanned.
 
     Returns
     -------
@@ -112,27 +128,46 @@ def class_breaks(
     Raises
     ------
     ValueError
-        No finite value, or a bad ``n_classes`` / ``method``.
+        No finite value, or a bad ``n_classes`` / ``method`` / ``fence``.
     """
     if not isinstance(n_classes, int | np.integer) or n_classes < 1:
         raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
     if method not in _METHODS:
         raise ValueError(f"method must be 'equal' or 'quantile', got {method!r}")
+    if fence is not None and not fence >= 0:
+        raise ValueError(f"fence must be a number >= 0 (or None for no outliers), got {fence!r}")
     data = np.asarray(values, dtype=np.float64).ravel()
     data = data[np.isfinite(data)]
     if data.size == 0:
         raise ValueError("no finite values to classify; check the zonal statistics column")
-    low, high = float(data.min()), float(data.max())
     if method == "quantile":
         edges = np.unique(np.quantile(data, np.linspace(0.0, 1.0, n_classes + 1)))
         if edges.size >= 2:
             return edges
+    low, high = _spanned(data, fence)
     if symmetric and method == "equal":
         bound = max(abs(low), abs(high))
         low, high = (-bound, bound) if bound > 0 else (-0.5, 0.5)
     elif low == high:
         low, high = low - 0.5, high + 0.5
-    return np.linspace(low, high, n_classes + 1)
+    edges = np.linspace(low, high, n_classes + 1)
+    edges[0], edges[-1] = min(edges[0], data.min()), max(edges[-1], data.max())
+    return edges
+
+
+def _spanned(data: np.ndarray, fence: float | None) -> tuple[float, float]:
+    """Smallest and largest of the finite ``data`` that are not outliers (see ``fence``).
+
+    Where the non-outliers are all 0 (a layer mostly of zeros), every value is spanned: the
+    fences would leave nothing to classify.
+    """
+    if fence is not None:
+        first, third = np.percentile(data, [25.0, 75.0])
+        reach = fence * (third - first)
+        inliers = data[(data >= first - reach) & (data <= third + reach)]
+        if np.any(inliers != 0):
+            return float(inliers.min()), float(inliers.max())
+    return float(data.min()), float(data.max())
 
 
 def ramp_colors(
@@ -155,6 +190,7 @@ def graduated_qml(
     n_classes: int = 7,
     method: BreakMethod = "equal",
     symmetric: bool = True,
+    fence: float | None = OUTLIER_FENCE,
     units: str = "K",
     ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP,
     outline: tuple[int, int, int, int] = (255, 255, 255, 160),
@@ -173,8 +209,9 @@ def graduated_qml(
         The column's values (the layer's ``field``), to compute the breaks.
     field
         Attribute the renderer classifies.
-    n_classes, method, symmetric
-        See :func:`class_breaks`.
+    n_classes, method, symmetric, fence
+        See :func:`class_breaks`; an open-ended outer class is labelled from the minimum or
+        to the maximum it reaches (``"2.1 – 12.0 K"``).
     units
         Unit shown in the class labels (``"-1.2 – -0.4 K"``); empty for none.
     ramp
@@ -190,7 +227,11 @@ def graduated_qml(
         The QML document (UTF-8 text with the QGIS doctype).
     """
     finite = np.isfinite(np.asarray(values, dtype=np.float64)).any()
-    edges = class_breaks(values, n_classes, method=method, symmetric=symmetric) if finite else []
+    edges = (
+        class_breaks(values, n_classes, method=method, symmetric=symmetric, fence=fence)
+        if finite
+        else []
+    )
     count = max(len(edges) - 1, 0)
     colors = ramp_colors(count, ramp) if count else []
     decimals = _label_decimals(np.asarray(edges)) if count else 1

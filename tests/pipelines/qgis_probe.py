@@ -7,13 +7,14 @@ Run by ``tests/pipelines/test_qgis.py`` with a Python that has QGIS's bindings (
 
 For each layer of ``zones.gpkg`` and each raster of ``rasters/``, QGIS opens it as a user
 would (its default style: the GeoPackage's ``layer_styles`` table, the ``.qml`` beside a
-COG) and the probe reports the renderer and its legend; each layer is also drawn and the
-image saved in ``OUT`` (second argument) for the test to read. A raster is drawn at its own
-size and extent, so that pixel ``(row, col)`` of the image is pixel ``(row, col)`` of the
-raster; a vector layer at 1,000 pixels across its extent, and for each feature the probe
-reports the symbols the renderer gives it, the attributes the renderer reads and the image
-pixel of the point of the feature farthest from its edges. The ``iris`` layers of further
-GeoPackages (the ``GPKG`` arguments) are reported in the same way, under ``"more"``.
+COG) and the probe reports the renderer and its legend (a pseudocolour raster's shader type
+and items); each layer is also drawn and the image saved in ``OUT`` (second argument) for the
+test to read. A raster is drawn at its own size and extent, so that pixel ``(row, col)`` of
+the image is pixel ``(row, col)`` of the raster; a vector layer at 1,000 pixels across its
+extent, and for each feature the probe reports the symbols the renderer gives it, the
+attributes the renderer reads and the image pixel of the point of the feature farthest from
+its edges. The ``iris`` layers of further GeoPackages (the ``GPKG`` arguments) are reported
+in the same way, under ``"more"``.
 """
 
 from __future__ import annotations
@@ -128,6 +129,12 @@ def raster_report(tif: Path, out_dir: Path) -> dict:
         out["classes"] = {str(int(c.value)): c.label for c in renderer.classes()}
     elif renderer.type() == "singlebandpseudocolor":
         out["range"] = [renderer.classificationMin(), renderer.classificationMax()]
+        shader = renderer.shader().rasterShaderFunction()
+        out["shader"] = shader.colorRampTypeAsQString()
+        out["items"] = [
+            {"value": item.value, "label": item.label, "color": rgba(item.color)}
+            for item in shader.colorRampItemList()
+        ]
     image = out_dir / f"{tif.stem}.qgis.png"
     draw(layer, QSize(layer.width(), layer.height()), image)
     out["image"] = str(image)

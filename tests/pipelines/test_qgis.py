@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -120,10 +121,7 @@ def test_zones_gpkg_opens_styled(in_qgis):
 def test_qgis_draws_every_iris_valued_in_its_class_colour_the_others_hatched(in_qgis):
     _, report = in_qgis
     values = [zone["values"][FIELD] for zone in report["vector"]["iris"]["zones"]]
-    # the breaks the run's style has: 7 equal classes over [-m, m], m = max |anomaly|, a
-    # value on a break in the lower class (what QGIS's graduated renderer drew)
-    bound = max(abs(v) for v in values if v is not None)
-    edges = [-bound + 2 * bound * i / 7 for i in range(8)]
+    edges = _zone_class_edges(np.array([v for v in values if v is not None]))
     for layer in (report["vector"]["iris"], report["clouded"]):
         image = _drawn(layer)
         nulls = 0
@@ -147,6 +145,18 @@ def test_qgis_draws_every_iris_valued_in_its_class_colour_the_others_hatched(in_
                 assert tuple(symbol["color"]) == expected, (value, klass)
                 assert tuple(image[row, col]) == expected, (value, klass)
         assert nulls == (N_CLOUDED if layer is report["clouded"] else 0)
+
+
+def _zone_class_edges(values: np.ndarray) -> list[float]:
+    """The breaks the run's style has: 7 equal classes over [-m, m], m the largest |anomaly|
+    within Tukey's far-out fences (3 IQR beyond the quartiles), the end classes stretched to
+    the minimum and maximum; a value on a break is in the lower class (as QGIS's graduated
+    renderer draws it)."""
+    first, third = np.percentile(values, [25, 75])
+    inside = (values >= first - 3 * (third - first)) & (values <= third + 3 * (third - first))
+    bound = np.abs(values[inside]).max()
+    edges = [-bound + 2 * bound * i / 7 for i in range(8)]
+    return [min(edges[0], values.min()), *edges[1:-1], max(edges[-1], values.max())]
 
 
 def test_every_raster_opens_with_its_style(in_qgis):
@@ -187,3 +197,32 @@ def test_qgis_draws_the_classes_and_the_anomaly_in_their_colours(in_qgis):
     assert _rgba(report, "lst_anomaly", tuple(map(int, coolest))) == (*DIVERGING_RAMP[0], 255)
     if np.isnan(anomaly).any():  # no data is drawn transparent
         assert _rgba(report, "lst_anomaly", _interior(np.isnan(anomaly)))[3] == 0
+
+
+def _counts_of(label: str) -> tuple[float, float]:
+    """The counts a legend label of ``n_clear`` names: ``"3"``, ``"5–8"`` or ``"≥ 9"``."""
+    match = re.fullmatch(r"(\d+)|(\d+)–(\d+)|≥ (\d+)", label)
+    assert match, f"not a whole count: {label!r}"
+    one, first, last, above = match.groups()
+    if one is not None:
+        return int(one), int(one)
+    return (int(first), int(last)) if first is not None else (int(above), np.inf)
+
+
+def test_qgis_draws_each_clear_count_in_the_colour_of_its_legend_class(in_qgis):
+    out, report = in_qgis
+    seen = report["rasters"]["n_clear"]
+    assert seen["shader"] == "DISCRETE", "classes of whole counts, not a continuous ramp"
+    legend = [(_counts_of(item["label"]), tuple(item["color"])) for item in seen["items"]]
+    assert legend[0][0] == (0, 0), "no clear observation is a class of its own"
+    assert len({color for _, color in legend}) == len(legend), "one colour per class"
+    with rasterio.open(out / "rasters" / "n_clear.tif") as src:
+        counts = src.read(1)
+    inner = np.zeros(counts.shape, dtype=bool)
+    inner[1:-1, 1:-1] = True
+    present = np.unique(counts)
+    assert present.size >= 3, present
+    for count in present:
+        (color,) = [color for (low, high), color in legend if low <= count <= high]
+        row, col = np.argwhere((counts == count) & inner)[0]
+        assert _rgba(report, "n_clear", (int(row), int(col))) == color, count

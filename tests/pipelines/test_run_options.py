@@ -162,6 +162,8 @@ def test_landcover_connectivity_decides_which_regions_are_small(demo_folder, tmp
     assert (edges != raw)[only_by_edges].sum() > 10
     assert (edges != raw)[small4].mean() > 0.9 and (corners != raw)[small8].mean() > 0.9
     assert edge_tags["minimum_mapping_unit_connectivity"] == "1"
+    assert edge_tags["minimum_mapping_unit_px"] == "4"  # 3600 m² of the demo's 900 m² pixels
+    assert edge_tags["minimum_mapping_unit_m2"] == "3600.0"
     assert corner_tags["minimum_mapping_unit_connectivity"] == "2"
 
 
@@ -195,6 +197,9 @@ def test_the_minimum_mapping_unit_is_an_area_on_any_grid(resolution):
     landcover, _, _ = derive_layers(_bare_config(resolution), nowhere, nowhere, classes)
     np.testing.assert_array_equal(landcover.values, _gathered(want, resolution))
     assert (landcover.values == built).sum() * resolution**2 == 3600
+    # the unit as applied, in the file's tags: 4 pixels of 900 m², 36 of 100 m²
+    assert landcover.attrs["minimum_mapping_unit_px"] == 3600 // resolution**2
+    assert landcover.attrs["minimum_mapping_unit_m2"] == 3600.0
 
 
 @pytest.mark.parametrize("resolution", [30, 10])

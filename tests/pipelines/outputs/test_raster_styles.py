@@ -8,7 +8,10 @@ import pytest
 
 from pipelines.outputs import write_rasters
 from pipelines.outputs.raster_styles import (
+    COUNT_RAMP,
     THERMAL_RAMP,
+    count_classes,
+    count_qml,
     paletted_qml,
     pseudocolor_qml,
     raster_style_qml,
@@ -34,7 +37,6 @@ def test_stretch_is_the_2_98_percent_cut():
     values = np.append(np.arange(101.0), [np.nan, np.inf])
     assert stretch(values) == (2.0, 98.0)
     assert stretch(values - 90.0, symmetric=True) == (-88.0, 88.0)  # -88 .. 8 → ±88
-    assert stretch(np.array([3, 0, 7, 5]), integer=True) == (0.0, 7.0)
     # A scenario's ΔT: 0 wherever nothing changed; the range comes from the changes.
     delta = np.zeros(1000)
     delta[:11] = -np.arange(11.0)  # -1 … -10 K on 1 % of the pixels
@@ -63,10 +65,50 @@ def test_pseudocolor_qml_ramp_items_and_labels():
         pseudocolor_qml(1.0, 1.0, THERMAL_RAMP)
 
 
-def test_counts_get_one_legend_item_per_whole_number():
-    items = _items(_renderer(pseudocolor_qml(2.0, 4.0, THERMAL_RAMP, integer=True)))
-    assert [(v, label) for v, label, _ in items] == [(2.0, "2"), (3.0, "3"), (4.0, "4")]
-    assert items[0][2] == "#4575b4" and items[-1][2] == "#d73027"  # the ramp's ends
+def test_count_classes_one_per_count_or_binned():
+    assert count_classes(0) == [(0, 0)]
+    assert count_classes(4) == [(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
+    assert count_classes(11) == [(0, 0)] + [(k, k) for k in range(1, 12)]  # 12 classes
+    # 1 to 40 in at most 11 bins: ceil(40 / 11) = 4 counts each, 1-4 ... 37-40
+    assert count_classes(40) == [(0, 0)] + [(k, k + 3) for k in range(1, 41, 4)]
+    # 1 to 12 in 2-count bins; 1 to 23 in 3-count bins, the last one 22-23
+    assert count_classes(12)[-1] == (11, 12) and len(count_classes(12)) == 7
+    assert count_classes(23)[-2:] == [(19, 21), (22, 23)]
+    with pytest.raises(ValueError, match="count >= 0"):
+        count_classes(-1)
+
+
+def _discrete_shader(qml: str) -> ET.Element:
+    renderer = _renderer(qml)
+    assert renderer.get("type") == "singlebandpseudocolor"
+    shader = renderer.find("rastershader/colorrampshader")
+    assert shader.get("colorRampType") == "DISCRETE"
+    return shader
+
+
+def test_counts_get_discrete_classes_labelled_with_whole_numbers():
+    shader = _discrete_shader(count_qml(4, COUNT_RAMP))
+    items = [(i.get("value"), i.get("label"), i.get("color")) for i in shader.iter("item")]
+    # QGIS's discrete shader: a value takes the first item whose value is not below it; the
+    # last item, at inf, takes any count above the sampled maximum too.
+    assert [(v, label) for v, label, _ in items] == [
+        ("0.0", "0"), ("1.0", "1"), ("2.0", "2"), ("3.0", "3"), ("inf", "≥ 4")
+    ]  # fmt: skip
+    assert items[0][2] == "#ffffcc" and items[-1][2] == "#0c2c84"  # the ramp's ends
+    assert len({color for _, _, color in items}) == 5
+    binned = _discrete_shader(count_qml(40, COUNT_RAMP))
+    labels = [(i.get("value"), i.get("label")) for i in binned.iter("item")]
+    assert labels[:3] == [("0.0", "0"), ("4.0", "1–4"), ("8.0", "5–8")]
+    assert labels[-2:] == [("36.0", "33–36"), ("inf", "≥ 37")]
+
+
+def test_n_clear_is_styled_as_counts():
+    counts = np.array([[0, 2, 3], [3, 3, np.nan]])  # NaN: no data
+    shader = _discrete_shader(raster_style_qml("n_clear", counts))
+    assert [i.get("label") for i in shader.iter("item")] == ["0", "1", "2", "≥ 3"]
+    assert raster_style_qml("n_clear", np.full(3, np.nan)) is None
+    zeros = _discrete_shader(raster_style_qml("n_clear", np.zeros(3)))
+    assert [(i.get("value"), i.get("label")) for i in zeros.iter("item")] == [("inf", "≥ 0")]
 
 
 def test_land_cover_palette_names_every_class():

@@ -5,6 +5,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.outputs import default_zone_styles, graduated_qml, outline_qml
 from pipelines.outputs.styles import DIVERGING_RAMP, class_breaks, ramp_colors
@@ -135,6 +137,96 @@ def test_graduated_qml_classifies_the_anomaly_blue_to_red():
         colors.append(tuple(int(c) for c in options["color"].split(",")))
     assert colors == [(*c, 255) for c in DIVERGING_RAMP], "the same colours, blue to red"
     assert root.find("layerGeometryType").text == "2"
+
+
+def _class_counts(qml: str, values: np.ndarray) -> list[int]:
+    """How many of ``values`` each class rule of ``qml`` draws, as QGIS evaluates the filters."""
+    rules = _rules(_parse(qml).find("renderer-v2"))
+    counts = [0] * (len(rules) - 1)
+    for value in values:
+        (hit,) = _matching(rules, value)
+        counts[hit] += 1
+    return counts
+
+
+# -3.0, -2.9, ..., 3.0 K and one industrial zone at +12 K: 62 zones.
+WITH_OUTLIER = np.append(np.arange(-30, 31) / 10, 12.0)
+
+
+def test_an_outlier_takes_the_extreme_class_instead_of_squeezing_the_others():
+    # By hand: the quartiles of the 62 values (numpy's linear ones, positions 15.25 and
+    # 45.75 of the sorted values) are -1.475 and 1.575, so the far-out fence is
+    # 1.575 + 3 x 3.05 = 10.725 < 12: the 12 K zone is an outlier, the others span ±3 K.
+    edges = class_breaks(WITH_OUTLIER)
+    np.testing.assert_allclose(edges, [*(-3 + 6 * i / 7 for i in range(7)), 12.0])
+    # The classes cut at -3 + 6 i / 7 (-2.14, -1.29, -0.43, 0.43, ...): counting the tenths
+    # in each, 9, 9, 8, 9, 8, 9, and 9 + the outlier in the last, open-ended one.
+    qml = graduated_qml(WITH_OUTLIER)
+    assert _class_counts(qml, WITH_OUTLIER) == [9, 9, 8, 9, 8, 9, 10]
+    labels = [r.get("label") for r in _rules(_parse(qml).find("renderer-v2"))]
+    assert labels[0] == "-3.0 – -2.1 K" and labels[6] == "2.1 – 12.0 K"
+    # Spanning every value (the old style): classes of 24 / 7 = 3.43 K cut at ±1.71 and
+    # ±5.14, so 13 + 35 + 13 = 61 of the 62 zones in the three middle classes.
+    squeezed = graduated_qml(WITH_OUTLIER, fence=None)
+    assert _class_counts(squeezed, WITH_OUTLIER) == [0, 0, 13, 35, 13, 0, 1]
+    np.testing.assert_allclose(class_breaks(WITH_OUTLIER, fence=None), np.linspace(-12, 12, 8))
+
+
+def test_an_outlier_below_opens_the_first_class_of_plain_breaks():
+    # 1.0, 1.1, ..., 3.0 and -9: quartiles (positions 5.25, 15.75) 1.425 and 2.475, the
+    # far-out fence 1.425 - 3 x 1.05 = -1.725 > -9. The others span 1 to 3 in 4 classes.
+    values = np.append(np.arange(10, 31) / 10, -9.0)
+    edges = class_breaks(values, 4, symmetric=False)
+    np.testing.assert_allclose(edges, [-9.0, 1.5, 2.0, 2.5, 3.0])
+    qml = graduated_qml(values, n_classes=4, symmetric=False, units="")
+    assert _class_counts(qml, values) == [7, 5, 5, 5]  # -9 and 1.0 ... 1.5, then 5 tenths each
+
+
+def test_a_layer_mostly_of_one_value_is_still_classified():
+    # The quartiles are equal (no spread): every other value would be an outlier, and the
+    # non-outliers leave nothing to span; all values are spanned then.
+    np.testing.assert_allclose(class_breaks([0, 0, 0, 0, 10.0], 5), np.linspace(-10, 10, 6))
+    # A non-zero constant with one outlier: the constant's class, widened by 0.5, then open.
+    np.testing.assert_allclose(class_breaks([1, 1, 1, 1, 5.0], 2), [-1, 0, 5])
+    np.testing.assert_allclose(class_breaks([1, 1, 1, 1, 5.0], 2, symmetric=False), [0.5, 1, 5])
+    with pytest.raises(ValueError, match="fence"):
+        class_breaks([1.0], fence=-1.0)
+
+
+_ZONE_VALUES = st.lists(
+    st.one_of(
+        st.floats(-50, 50, allow_subnormal=False),
+        st.sampled_from([0.0, 1.0, 300.0, -300.0, np.nan]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=_ZONE_VALUES,
+    n_classes=st.integers(1, 9),
+    symmetric=st.booleans(),
+    fence=st.sampled_from([3.0, 1.5, 0.0, None]),
+)
+def test_every_zone_falls_in_exactly_one_class(values, n_classes, symmetric, fence):
+    """No zone left unstyled in QGIS, none drawn twice, whatever the values."""
+    values = np.asarray(values)
+    finite = values[np.isfinite(values)]
+    qml = graduated_qml(values, n_classes=n_classes, symmetric=symmetric, fence=fence)
+    rules = _rules(_parse(qml).find("renderer-v2"))
+    for value in values:
+        assert len(_matching(rules, value)) == 1, value
+    if finite.size == 0:
+        return
+    edges = class_breaks(values, n_classes, symmetric=symmetric, fence=fence)
+    _, _, first, _ = _class_filter(rules[0])
+    _, _, _, last = _class_filter(rules[n_classes - 1])
+    assert first == edges[0] <= finite.min() and last == edges[-1] >= finite.max()
+    assert np.all(np.diff(edges) > 0)
+    if symmetric:  # the inner breaks mirror each other: the neutral class sits on 0
+        np.testing.assert_allclose(edges[1:-1], -edges[-2:0:-1], atol=1e-12)
 
 
 def test_no_value_is_hatched_light_grey_as_in_the_report():
