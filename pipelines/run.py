@@ -1077,7 +1077,7 @@ def _run(
             write_zones_gpkg(folder.zones_gpkg, layers, styles, descriptions=descriptions)
         for name, frame in layers.items():
             if "parquet" in formats:
-                write_geoparquet(frame, folder.zone_parquet(name))
+                write_geoparquet(frame, folder.zone_parquet(name), synthetic=synthetic)
             if "csv" in formats:
                 with staged(folder.zones / f"{name}.csv") as staging:
                     pd.DataFrame(frame.drop(columns="geometry")).to_csv(staging, index=False)
