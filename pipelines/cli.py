@@ -608,7 +608,8 @@ def run_command(
     ):
         result = run(config, out=out, source=str(config_path))
     click.echo(result.summary(with_warnings=False))
-    _echo_warnings(result.warnings)
+    said = config.pixel_key_warnings()  # when the config was read: in the manifest, not again
+    _echo_warnings([message for message in result.warnings if message not in said])
 
 
 @main.command("demo")

@@ -7,8 +7,9 @@ Written next to the demo products so that ``ilots run`` reads them like real fil
   ``INSEE_COM``, ``TYP_IRIS``), in Lambert-93 (EPSG:2154) as IGN publishes the IRIS of
   metropolitan France, so that the run reprojects them onto its UTM grid as it does real ones;
 * ``zones/qpv.geojson``: the three QPV of :data:`pipelines.demo_city.QPV_FOOTPRINTS` with
-  ANCT field names (``code_qp``, ``lib_qp``, ``insee_com``), in EPSG:4326; one is an invalid
-  bow-tie, as real files sometimes hold, so that the repair path runs;
+  ANCT field names (``code_qp``, ``lib_qp``, ``insee_com``, ``lib_com``: the commune's name
+  as the IRIS layer gives it), in EPSG:4326; one is an invalid bow-tie, as real files
+  sometimes hold, so that the repair path runs;
 * ``census/filosofi.csv``: Filosofi IRIS layout (``;`` separator, decimal comma, ``IRIS``,
   ``DISP_MED21``), poorer in the dense centre and in QPV, with ``s``/``nd`` secrecy markers;
 * ``census/population.csv``: ``IRIS;P21_POP``;
@@ -44,6 +45,8 @@ IRIS_SIZE_M = 550.0
 #: An IRIS counts as in a QPV from this share of its area inside one (the run's default).
 QPV_SHARE_THRESHOLD = 0.5
 _COMMUNE = "31555"
+#: The synthetic commune's name, in the IRIS layer (``NOM_COM``) and the QPV layer (``lib_com``).
+_COMMUNE_NAME = "Ville synthétique"
 #: CRS of the IRIS file: Lambert-93, as IGN's CONTOURS-IRIS for metropolitan France.
 IGN_CRS = "EPSG:2154"
 _SECRET = {"s": -1, "nd": IRIS_GRID - 1}  # Filosofi cells hidden by statistical secrecy
@@ -66,7 +69,7 @@ def _iris(city: CityModel) -> gpd.GeoDataFrame:
                     "CODE_IRIS": f"{_COMMUNE}{n:04d}",
                     "NOM_IRIS": f"Synthétique {n}",
                     "INSEE_COM": _COMMUNE,
-                    "NOM_COM": "Ville synthétique",
+                    "NOM_COM": _COMMUNE_NAME,
                     "TYP_IRIS": "H",
                     "geometry": box(west, south, west + IRIS_SIZE_M, south + IRIS_SIZE_M),
                 }
@@ -87,6 +90,7 @@ def _qpv(city: CityModel) -> gpd.GeoDataFrame:
                 "Quartier synthétique C",
             ],
             "insee_com": [_COMMUNE] * 3,
+            "lib_com": [_COMMUNE_NAME] * 3,
             "geometry": [a, b, c],
         },
         crs=f"EPSG:{city.crs}",

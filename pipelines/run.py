@@ -606,7 +606,9 @@ def _manifest(
         if not issubclass(w.category, chatter) and not str(w.message).startswith(_CHATTER)
     ]
     # ilots' own are all in `ours`, however other threads swapped the filters (tiles.errors).
-    messages = list(dict.fromkeys(recorded + ours))
+    # The config's deprecated keys were said when it was read, before the run: first here.
+    deprecated = [WarningText(t, "deprecated_key") for t in config.pixel_key_warnings()]
+    messages = list(dict.fromkeys(deprecated + recorded + ours))
     folder = RunFolder(result.folder)
     figures = folder.figures  # listed as one folder record
     # Every file but hidden ones, the figures (one record) and the manifest itself (the early
@@ -1077,7 +1079,7 @@ def _run(
             write_zones_gpkg(folder.zones_gpkg, layers, styles, descriptions=descriptions)
         for name, frame in layers.items():
             if "parquet" in formats:
-                write_geoparquet(frame, folder.zone_parquet(name))
+                write_geoparquet(frame, folder.zone_parquet(name), synthetic=synthetic)
             if "csv" in formats:
                 with staged(folder.zones / f"{name}.csv") as staging:
                     pd.DataFrame(frame.drop(columns="geometry")).to_csv(staging, index=False)

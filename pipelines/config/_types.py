@@ -6,9 +6,12 @@ Every path field is a :data:`ConfigPath`. On validation it is made absolute: ``~
 ``$VARS`` are expanded, then a relative path is joined to the folder of the config file (the
 ``base_dir`` of the validation context; the current folder when the model is built in Python).
 On a JSON dump with a ``relative_to`` context folder (what :func:`~pipelines.config.dump_config`
-passes), a path inside that folder is written relative to it (POSIX separators), any other path
-absolute; so a run folder that holds its inputs can be moved and ``ilots run DIR/config.yaml``
-still finds them. :data:`ConfigHref` does the same for fields that may also be URLs.
+passes), a path inside the context's ``relative_within`` folder (``relative_to`` itself, or one
+of its ancestors; default ``relative_to``) is written relative to ``relative_to`` (POSIX
+separators, ``../`` to climb), any other path absolute; so a run folder that holds its inputs,
+or a demo folder holding them beside its run folder, can be moved and
+``ilots run DIR/config.yaml`` still finds them. :data:`ConfigHref` does the same for fields
+that may also be URLs.
 
 Keyed errors
 ------------
@@ -111,10 +114,9 @@ def _relative_text(path: Path, info: core_schema.SerializationInfo) -> str:
     context = info.context if isinstance(info.context, dict) else {}
     base = context.get("relative_to")
     if base is not None:
-        try:
-            return path.relative_to(Path(base)).as_posix() or "."
-        except ValueError:
-            pass
+        within = Path(context.get("relative_within", base))
+        if path.is_relative_to(within):  # lexical: both are absolute and normalised
+            return Path(os.path.relpath(path, base)).as_posix()
     return str(path)
 
 

@@ -6,7 +6,9 @@ duplicated keys, which YAML would otherwise resolve silently), validates it into
 then checks that every input file exists (:func:`check_paths`). :func:`dump_config` writes a
 config back as complete YAML (every default spelled out) that :func:`load_config` reads into an
 equal config: the run folder keeps the config it ran, and ``ilots run DIR/config.yaml``
-reproduces the run.
+reproduces the run. Its input paths are relative when the inputs are in the config's folder or
+in the demo or project folder around it, so that a demo folder moved or copied elsewhere runs
+again from its own configs.
 """
 
 from __future__ import annotations
@@ -269,7 +271,8 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
     """Write a config as YAML that :func:`load_config` reads back into an equal config.
 
     Every field is written, defaults included, so that the file describes the run even if
-    defaults change. Paths inside the file's folder are written relative to it, others
+    defaults change. Paths inside the file's folder, or inside the demo or project folder
+    around it (:func:`_portable_root`), are written relative to the file's folder, others
     absolute. The file is written atomically (temporary name, then rename).
 
     Parameters
@@ -297,11 +300,13 @@ def config_yaml(config: RunConfig, path: str | os.PathLike[str]) -> str:
     """Return the YAML text :func:`dump_config` writes to ``path``, without writing it.
 
     Its relative paths are relative to ``path``'s folder: a writer that stages the file
-    elsewhere before renaming it onto ``path`` (``ilots scenarios``) writes this text.
+    elsewhere before renaming it onto ``path`` (``ilots scenarios``) writes this text. The
+    paths under :func:`_portable_root` of that folder are written relative, others absolute.
     """
     path = Path(path)
     folder = path.parent.resolve()
-    data = config.model_dump(mode="json", context={"relative_to": folder})
+    context = {"relative_to": folder, "relative_within": _portable_root(folder)}
+    data = config.model_dump(mode="json", context=context)
     header = (
         "# ilots run configuration (every default spelled out).\n"
         "# Relative paths are relative to this file's folder. "
@@ -309,6 +314,29 @@ def config_yaml(config: RunConfig, path: str | os.PathLike[str]) -> str:
         "# (without --out it writes to outputs.folder); 'ilots scenarios' its scenarios.\n"
     )
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _portable_root(folder: Path) -> Path:
+    """Return the folder under which a config written in ``folder`` gives relative paths.
+
+    ``folder``'s parent when it holds a ``config.yaml`` (a demo or project folder with the
+    run folder inside it: ``ilots demo`` lays out ``products/``, ``zones/``, ``census/`` and
+    ``config.yaml`` beside ``outputs/``), so that the run folder's config reaches its inputs
+    as ``../zones/iris.gpkg`` and the whole folder can be moved or copied; else ``folder``
+    itself (a path in a sibling folder stays absolute: the run folder alone can move).
+
+    Parameters
+    ----------
+    folder
+        The absolute folder of the config file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder`` or its parent.
+    """
+    parent = folder.parent
+    return parent if parent != folder and (parent / "config.yaml").is_file() else folder
 
 
 def config_digest(config: RunConfig, *, without: Iterable[str] = ()) -> str:

@@ -1534,7 +1534,7 @@ class RunConfig(_Model):
     def _warn_pixel_keys(self) -> None:
         """Warn about a deprecated size in grid pixels, giving its equivalent in metres."""
         for text in self.pixel_key_warnings():
-            warnings.warn(IlotsWarning(text), stacklevel=2)
+            warnings.warn(IlotsWarning(text, code="deprecated_key"), stacklevel=2)
 
     def _check_scenarios(self, layers: tuple[str, ...]) -> None:
         if self.scenarios and self.outputs.rasters is not None:

@@ -1,8 +1,9 @@
 """Tabular outputs of a run: GeoParquet zone layers and the inequality report.
 
-GeoParquet goes through :func:`write_table` (atomic, geopandas
-``to_parquet``, which writes the GeoParquet ``geo`` metadata with the CRS as PROJJSON);
-the inequality report's JSON and CSV texts through :func:`write_text_atomic`.
+GeoParquet goes through :func:`write_geoparquet` (atomic, geopandas ``to_parquet``, which
+writes the GeoParquet ``geo`` metadata with the CRS as PROJJSON, plus an ``ilots`` key of
+provenance: :data:`PROVENANCE_KEY`); the inequality report's JSON and CSV texts through
+:func:`write_text_atomic`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Protocol
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow.parquet as pq
 
-from pipelines.outputs._atomic import staged, write_text_atomic
+from pipelines.outputs._atomic import ilots_version, staged, write_text_atomic
 from tiles.errors import CRSError, ZonesError
 
 __all__ = [
+    "PROVENANCE_KEY",
     "TABLE_FORMATS",
     "check_table_path",
     "write_geoparquet",
@@ -30,6 +33,10 @@ __all__ = [
 
 #: Suffixes of the per-zone tables ``ilots zonal`` writes.
 TABLE_FORMATS = (".csv", ".parquet", ".gpkg")
+#: Schema metadata key of a GeoParquet zone layer's provenance, beside GeoParquet's ``geo``:
+#: JSON ``{"synthetic": true/false, "ilots_version": "..."}`` (``synthetic`` left out when
+#: unknown), as ``manifest.json`` (``extra.synthetic``) and the GeoPackage descriptions say.
+PROVENANCE_KEY = b"ilots"
 
 
 class _Report(Protocol):
@@ -38,7 +45,9 @@ class _Report(Protocol):
     def to_csv(self) -> str: ...
 
 
-def write_geoparquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_geoparquet(
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, synthetic: bool | None = None
+) -> Path:
     """Write a zone layer as GeoParquet, atomically; the CRS travels in the file's metadata.
 
     Parameters
@@ -48,6 +57,10 @@ def write_geoparquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Pat
     path
         Target ending in ``.parquet`` (``RunFolder.zone_parquet(layer)``); its folder must
         exist.
+    synthetic
+        Whether the zones' data are synthetic (the demo's), written with the ilots version
+        under the schema metadata key :data:`PROVENANCE_KEY`; ``None`` writes the version
+        only (a table of unknown origin).
 
     Returns
     -------
@@ -70,7 +83,24 @@ def write_geoparquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Pat
         raise ZonesError("the layer has no active geometry column; call set_geometry() first")
     if gdf.crs is None:
         raise CRSError(f"the layer for {target.name} has no CRS; set it with .set_crs()")
-    return write_table(gdf, target)
+    check_table_path(target)
+    provenance = {} if synthetic is None else {"synthetic": synthetic}
+    provenance["ilots_version"] = ilots_version()
+    with staged(target) as staging:
+        _typed_text(gdf).to_parquet(staging, index=False)
+        _add_schema_metadata(staging, {PROVENANCE_KEY: json.dumps(provenance).encode()})
+    return target
+
+
+def _add_schema_metadata(path: Path, entries: Mapping[bytes, bytes]) -> None:
+    """Add keys to a Parquet file's schema metadata, keeping the others (GeoParquet's ``geo``).
+
+    geopandas' ``to_parquet`` takes no metadata of the caller's: the file, a zone layer small
+    enough to hold in memory, is read back and written again with it.
+    """
+    table = pq.read_table(path)
+    metadata = {**(table.schema.metadata or {}), **entries}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
 def write_inequality(

@@ -655,6 +655,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Fichiers ou produits d'entrée laissés de côté (illisibles ou inutilisables)",
         "Input files or products left out (unreadable or unusable)",
     ),
+    "warning_kind_deprecated_key": (
+        "Clés de configuration dépréciées : le message donne la clé qui les remplace",
+        "Deprecated config keys: the message gives the key that replaces each",
+    ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)

@@ -2,11 +2,13 @@
 
 import datetime as dt
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import rasterio
 import rasterio.features
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 from scipy import sparse
 
 from pipelines.cli import main
-from pipelines.config import apply_overrides, example_config, load_config
+from pipelines.config import apply_overrides, config_paths, example_config, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import planted_effects
 from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, SUBURB_RADIUS_M, make_city
@@ -179,6 +181,34 @@ def test_demo_outputs_say_they_are_synthetic(demo):
         assert rows[layer].startswith("SYNTHETIC DATA (ilots demo, not a real place)."), rows
     assert "synthetic median income" in rows["iris"] and "INSEE census" not in rows["iris"]
     assert "INSEE Filosofi 20" not in rows["iris"]  # no table year claimed for made-up data
+    for layer in ("iris", "qpv"):  # and the GeoParquet tables, beside a valid `geo` key
+        path = run_folder / "zones" / f"{layer}.parquet"
+        assert json.loads(pq.read_schema(path).metadata[b"ilots"])["synthetic"] is True, layer
+        assert gpd.read_parquet(path).crs.to_epsg() == 2154, layer  # the IRIS layer's CRS
+
+
+def test_demo_qpv_layer_names_its_commune(demo):
+    """The demo's QPV file carries the commune name (ANCT's lib_com), as its IRIS layer does."""
+    out, _ = demo
+    iris = gpd.read_file(out / "zones" / "iris.gpkg")
+    names = dict(zip(iris["INSEE_COM"], iris["NOM_COM"], strict=True))
+    qpv = gpd.read_parquet(out / "outputs" / "zones" / "qpv.parquet")
+    assert len(qpv) == 3 and qpv["nom_com"].notna().all()
+    assert qpv["nom_com"].tolist() == [names[code] for code in qpv["insee_com"]]
+
+
+def test_a_copied_demo_folder_runs_from_its_own_configs(demo, tmp_path):
+    """The demo's config and its run folder's name the inputs relative to themselves: a copy
+    of the demo folder reads the copy's inputs and writes into the copy's run folder."""
+    out, _ = demo
+    copy = Path(shutil.copytree(out, tmp_path / "copy", ignore=shutil.ignore_patterns("*.tif")))
+    for config_file in (copy / "config.yaml", copy / "outputs" / "config.yaml"):
+        text = config_file.read_text()
+        assert str(out) not in text, config_file
+        config = load_config(config_file)  # checks that every input is there
+        paths = [path for _key, path in config_paths(config)]
+        assert {"products", "zones", "census"} <= {p.relative_to(copy).parts[0] for p in paths}
+        assert config.outputs.folder == copy / "outputs", config_file
 
 
 def test_demo_says_synthetic_on_every_line(demo):

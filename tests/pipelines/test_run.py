@@ -426,6 +426,25 @@ def test_cli_run_synchronous(demo_folder, tmp_path):
     ]
 
 
+def test_deprecated_keys_are_in_the_manifest_and_said_once(demo_folder, tmp_path):
+    """A config's deprecated pixel key, said as the config is read (before the run records
+    its warnings), is among the manifest's warnings with its kind, and not said again."""
+    data = yaml.safe_load((demo_folder / "config.yaml").read_text())
+    data["mask"]["dilate_px"] = 0  # the default dilate_m: 0 m, in deprecated pixels
+    data["outputs"]["report"] = False
+    (demo_folder / "deprecated.yaml").write_text(yaml.safe_dump(data))
+    out = tmp_path / "run"
+    args = ["run", str(demo_folder / "deprecated.yaml"), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--scheduler", "synchronous"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    kinds = dict(zip(manifest["warnings"], manifest["warning_codes"], strict=True))
+    [said] = [w for w in kinds if w.startswith("mask.dilate_px is deprecated")]
+    assert kinds[said] == "deprecated_key"
+    assert "write mask.dilate_m: 0 instead" in said
+    assert result.stderr.splitlines().count(f"warning: {said}") == 1, result.stderr
+
+
 def test_unknown_key_is_one_line_error(demo_folder, tmp_path):
     bad = demo_folder / "bad.yaml"
     bad.write_text((demo_folder / "config.yaml").read_text() + "\nbogus_key: 1\n")

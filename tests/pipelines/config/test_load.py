@@ -22,6 +22,7 @@ from pipelines.config import (
     example_config,
     load_config,
 )
+from pipelines.config.load import config_yaml
 from tiles.errors import CensusError, IlotsWarning
 
 from .conftest import MINIMAL
@@ -179,6 +180,31 @@ def test_dumped_run_folder_can_move(tmp_path, write_config):
     config = load_config(tmp_path / "elsewhere" / "config.yaml")
     assert config.zones.iris.path == tmp_path / "elsewhere" / "zones" / "iris.gpkg"
     assert moved
+
+
+def test_run_folder_config_reaches_the_demo_folders_inputs_relatively(tmp_path, write_config):
+    """A run folder inside a demo or project folder (one holding config.yaml) writes the
+    inputs beside it as ../ paths, so that the whole folder can be copied; without that
+    config.yaml around it, a sibling folder's input stays absolute (the run folder can move
+    alone)."""
+    demo = tmp_path / "demo"
+    text = MINIMAL + "zones: {iris: {path: zones/iris.gpkg}}\noutputs: {folder: outputs}\n"
+    config = load_config(write_config(text, folder=demo), check_paths=False)
+    data = yaml.safe_load(config_yaml(config, demo / "outputs" / "config.yaml"))
+    assert data["zones"]["iris"]["path"] == "../zones/iris.gpkg"
+    assert data["inputs"]["landsat"] == [{"path": "../products"}]
+    assert data["outputs"]["folder"] == "."
+    # Beside a folder without config.yaml: absolute, as before.
+    (demo / "config.yaml").rename(demo / "other.yaml")
+    data = yaml.safe_load(config_yaml(config, demo / "outputs" / "config.yaml"))
+    assert data["zones"]["iris"]["path"] == str(demo / "zones" / "iris.gpkg")
+    assert data["inputs"]["landsat"] == [{"path": str(demo / "products")}]
+    assert data["outputs"]["folder"] == "."
+    # Two levels up is never relative: only the folder around the config's own.
+    (demo / "other.yaml").rename(demo / "config.yaml")
+    data = yaml.safe_load(config_yaml(config, demo / "outputs" / "deeper" / "config.yaml"))
+    assert data["zones"]["iris"]["path"] == str(demo / "zones" / "iris.gpkg")
+    assert data["outputs"]["folder"] == str(demo / "outputs")
 
 
 def test_missing_input_file_names_the_key(tmp_path, write_config):

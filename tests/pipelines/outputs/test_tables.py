@@ -28,6 +28,26 @@ def test_geoparquet_round_trip_keeps_crs_and_geometry(tmp_path, layers):
     assert geo["columns"]["geometry"]["crs"]["id"] == {"authority": "EPSG", "code": 2154}
 
 
+@pytest.mark.parametrize("synthetic", [True, False, None])
+def test_geoparquet_says_whether_its_zones_are_synthetic(tmp_path, layers, synthetic):
+    """Beside the GeoParquet ``geo`` key, still valid: an ``ilots`` key with the mark and the
+    version (no mark for a table of unknown origin)."""
+    from pipelines.outputs._atomic import ilots_version
+
+    target = tmp_path / "iris.parquet"
+    write_geoparquet(layers["iris"], target, synthetic=synthetic)
+    metadata = pq.read_schema(target).metadata
+    expected = {"ilots_version": ilots_version()}
+    if synthetic is not None:
+        expected["synthetic"] = synthetic
+    assert json.loads(metadata[b"ilots"]) == expected
+    geo = json.loads(metadata[b"geo"])
+    assert geo["columns"]["geometry"]["crs"]["id"] == {"authority": "EPSG", "code": 2154}
+    back = gpd.read_parquet(target)
+    assert back.crs.to_epsg() == 2154 and back.geometry.geom_equals(layers["iris"].geometry).all()
+    assert os.listdir(tmp_path) == ["iris.parquet"]
+
+
 def test_a_text_column_without_values_is_typed_string(tmp_path, layers):
     """A QPV layer without commune names: Arrow's type is string, not null (untyped)."""
     qpv = layers["qpv"].assign(nom_com=pd.Series([None] * len(layers["qpv"]), dtype=object))
