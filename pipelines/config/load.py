@@ -464,12 +464,14 @@ def _reference(model: type[BaseModel], prefix: tuple[str, ...], rows: list[Any])
     from pipelines.config._messages import _inner_model
 
     for name, field in model.model_fields.items():
-        key = (*prefix, name)
+        key = (*prefix, field.alias or name)  # as written in YAML: from, not from_
         inner = _inner_model(field.annotation)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if field.is_required():
             default = "(required)"
         else:
-            value = field.get_default(call_default_factory=True)
+            # A default a validator fills in (periods.months with years) is shown as such.
+            value = extra.get("effective_default", field.get_default(call_default_factory=True))
             if inner is not None and isinstance(value, dict):
                 default = "(section)"
             else:

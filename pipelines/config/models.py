@@ -321,6 +321,8 @@ class PeriodsConfig(_OneOfModel):
         None,
         description="Months (1-12) of each year, with `years` only. Default [6, 7, 8], "
         "June-August (science.md §5).",
+        # What config_reference shows: with `years`, a missing months key is DEFAULT_MONTHS.
+        json_schema_extra={"effective_default": list(DEFAULT_MONTHS)},
     )
     ranges: tuple[DateRange, ...] | None = Field(
         None,

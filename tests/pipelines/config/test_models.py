@@ -361,6 +361,17 @@ def test_every_key_is_documented_with_its_default():
     assert set(RunConfig.model_fields) <= {key.split(".")[0] for key in keys}
 
 
+def test_the_reference_shows_keys_and_defaults_as_a_user_writes_them():
+    """``from`` (the YAML key; from_ is Python's name for it), and the months a config with
+    years gets when it gives none (not null)."""
+    rows = {key: default for key, default, _text in config_reference()}
+    assert "scenarios[].change[].reclassify.from" in rows
+    assert not any(key.endswith("from_") for key in rows)
+    assert rows["periods.months"] == "[6, 7, 8]"
+    assert config_from_dict(BASE).periods.months == (6, 7, 8)  # what the reference says
+    assert rows["periods.years"] == "null"
+
+
 @pytest.mark.parametrize(
     ("area_m2", "resolution", "pixels"),
     [
