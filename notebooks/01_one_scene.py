@@ -28,7 +28,7 @@
 # data).
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 15 seconds) and removes it when
+# notebook writes a fresh demo into a temporary folder (about a minute) and removes it when
 # its kernel, or the script, ends.
 #
 # Keep in mind throughout: LST is the temperature of the *surface* (roofs, roads, tree

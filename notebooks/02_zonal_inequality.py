@@ -28,7 +28,7 @@
 # QPV-versus-rest gap, so we can also check that the chain recovers it.
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 15 seconds) and removes it when
+# notebook writes a fresh demo into a temporary folder (about a minute) and removes it when
 # its kernel, or the script, ends.
 
 # %%

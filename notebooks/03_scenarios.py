@@ -34,7 +34,7 @@
 # cool-roof scenario has something to find.
 #
 # Set `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 20 seconds) and removes it when
+# notebook writes a fresh demo into a temporary folder (about a minute) and removes it when
 # its kernel, or the script, ends.
 
 # %%

@@ -37,7 +37,7 @@
 #
 # **The data is synthetic** (the `ilots demo` city: 64 IRIS, 3 QPV, no real place). Set
 # `ILOTS_DEMO_DIR` to a folder written by `ilots demo --out DIR` to reuse it; otherwise the
-# notebook writes a fresh demo into a temporary folder (about 15 seconds) and removes it when
+# notebook writes a fresh demo into a temporary folder (about a minute) and removes it when
 # its kernel, or the script, ends.
 
 # %%

@@ -113,7 +113,8 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
 
     Returns
     -------
-    A short report: where the outputs are, and the class means recovered from them.
+    A short report: where the outputs are, and the class means recovered from them; its
+    last line says which report.html to open.
     """
     root = Path(out)
     products_dir, scenes_dir = root / "products", root / "scenes"
@@ -177,6 +178,9 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         say(f"running the planner scenarios of {config_path} (synthetic data)")
         lines += run_scenarios(config).summary()
         lines.append(f"run the scenarios again with: ilots scenarios {config_path}")
+    if result.report is not None:  # last: what to open once the demo has ended
+        with_scenarios = " (the run and its scenarios)" if config.scenarios else ""
+        lines.append(f"open the report in a web browser{with_scenarios}: {result.report}")
     return "\n".join(_TAG + line for line in lines)
 
 

@@ -72,11 +72,19 @@ from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
 from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
+from pipelines.zone_columns import (
+    LOW_CLEAR_AREA,
+    RANKED,
+    ZONE_STATISTICS,
+    landcover_column,
+    rank_columns,
+)
 from raster.composite import temporal_composite
 from raster.heat_island import (
     lst_anomaly,
 )
 from raster.index_composite import FLOORED
+from raster.landcover import CLASS_NAMES
 from raster.load import native_window
 from raster.sources.hrefs import href_file
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
@@ -97,13 +105,8 @@ __all__ = ["RunPlan", "RunResult", "TilePlan", "plan", "run", "scheduler_context
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-LANDCOVER_NAMES = {
-    1: "water",
-    2: "dense_vegetation",
-    3: "low_vegetation",
-    4: "built",
-    5: "bare_soil",
-}
+#: Land-cover class code -> name (:data:`raster.landcover.CLASS_NAMES` without no data).
+LANDCOVER_NAMES = {code: name for code, name in CLASS_NAMES.items() if code}
 
 
 @dataclass
@@ -198,31 +201,25 @@ def _zone_table(
     cover's water, which has no LST whatever the clouds (a riverside IRIS is not "cloudy").
     """
     out = pd.DataFrame({id_col: table[id_col]})
-    out["area_m2"] = table["lst_median_area_m2"]
-    out["valid_frac"] = table["lst_median_valid_frac"]
+    for column, (layer, statistic) in ZONE_STATISTICS.items():
+        source = f"{layer}_{statistic}"
+        if source in table:
+            out[column] = table[source]
+        elif column == "albedo_mean":  # no albedo without the blue and SWIR 2.2 bands
+            out[column] = np.nan
+        elif column != "lst_zscore_mean":  # only with composite.anomaly_method zscore
+            raise KeyError(f"zonal table without {source!r}")
     shares = _class_shares(frac, id_col)
     if water_excluded:  # NaN water share (no land cover there): the whole area, as it was
         land = 1.0 - shares["water"]
         with np.errstate(invalid="ignore", divide="ignore"):
             on_land = np.where(land > 0, np.minimum(out["valid_frac"] / land, 1.0), np.nan)
         out["valid_frac"] = np.where(np.isnan(land), out["valid_frac"], on_land)
-    out["lst_mean_k"] = table["lst_median_mean"]
-    # The zone's 90th percentile of the median LST (its hot spots), and the zone mean of the
-    # per-pixel 90th percentile over the scenes (its hot days).
-    out["lst_p90_k"] = table["lst_median_p90"]
-    out["lst_p90_mean_k"] = table["lst_p90_mean"]
-    out["lst_anomaly_mean_k"] = table["lst_anomaly_mean"]
-    out["lst_anomaly_p90_mean_k"] = table["lst_anomaly_p90_mean"]
-    if "lst_zscore_mean" in table:
-        out["lst_zscore_mean"] = table["lst_zscore_mean"]
-    out["ndvi_mean"] = table["ndvi_median_mean"]
-    out["albedo_mean"] = table["albedo_median_mean"] if "albedo_median_mean" in table else np.nan
-    out["n_clear_mean"] = table["n_clear_mean"]
     few = ~(out["valid_frac"] >= min_valid_frac)  # NaN: a zone the grid does not cover
     out.loc[few, [c for c in out.columns if c.startswith("lst_")]] = np.nan
-    out["low_clear_area"] = ~(out["valid_frac"] >= min_clear_area_frac)
+    out[LOW_CLEAR_AREA] = ~(out["valid_frac"] >= min_clear_area_frac)
     for name, share in shares.items():
-        out[f"lc_{name}_frac"] = share
+        out[landcover_column(name)] = share
     return out
 
 
@@ -243,10 +240,6 @@ def _class_shares(frac: pd.DataFrame, id_col: str) -> dict[str, np.ndarray]:
     return shares
 
 
-#: Per-zone columns ranked ("hotter than X % of the IRIS", science.md §7.5) -> column prefix.
-RANKED = {"lst_anomaly_mean_k": "lst_anomaly", "lst_mean_k": "lst"}
-
-
 def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     """Add the "hotter than X %" columns of :data:`RANKED` (science.md §7.5).
 
@@ -259,12 +252,12 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     for column, prefix in RANKED.items():
         if column not in out:
             continue
+        over_zones, over_residents = rank_columns(prefix)
         ranks = percentile_ranks(out[column])
-        out[f"{prefix}_hotter_than_pct"] = ranks["hotter_than_pct"].to_numpy()
+        out[over_zones] = ranks["hotter_than_pct"].to_numpy()
         if "population" in out:
             weighted = percentile_ranks(out[column], weights=out["population"])
-            residents = weighted["hotter_than_residents_pct"].to_numpy()
-            out[f"{prefix}_hotter_than_residents_pct"] = residents
+            out[over_residents] = weighted["hotter_than_residents_pct"].to_numpy()
     return out
 
 

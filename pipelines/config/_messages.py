@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pipelines.config._types import KeyedValueError
 from tiles.errors import ConfigError
 
-__all__ = ["format_key", "validation_error", "yaml_line"]
+__all__ = ["close_match", "did_you_mean", "format_key", "validation_error", "yaml_line"]
 
 _MAX_INPUT = 60
 
@@ -32,6 +32,20 @@ def format_key(loc: Sequence[str | int]) -> str:
         else:
             text += ("." if text else "") + str(part)
     return text
+
+
+def close_match(word: str, valid: Sequence[str], cutoff: float = 0.6) -> str | None:
+    """Return the entry of ``valid`` closest to ``word`` (a misspelling of it), or None.
+
+    :func:`difflib.get_close_matches`: None when no entry scores ``cutoff`` or more.
+    """
+    close = difflib.get_close_matches(word, list(valid), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def did_you_mean(match: str | None) -> str:
+    """Return `` (did you mean 'x'?)`` for a :func:`close_match`, or nothing for None."""
+    return f" (did you mean {match!r}?)" if match is not None else ""
 
 
 def _number(value: Any) -> str:
@@ -76,9 +90,9 @@ def _unknown_key(root: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     if parent is None:
         return "unknown key; remove it"
     valid = [field.alias or name for name, field in parent.model_fields.items()]
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown key{hint}; valid keys here: {', '.join(valid)}"
+    return (
+        f"unknown key{did_you_mean(close_match(key, valid))}; valid keys here: {', '.join(valid)}"
+    )
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[str | int, ...]:

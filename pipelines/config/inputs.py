@@ -185,6 +185,18 @@ def _item_footprint(item: pystac.Item) -> BaseGeometry | None:
 
 
 _OUTSIDE_AREA = "footprint outside the area of interest"
+#: How the error counts the products left out for a reason: (one, several), after the number.
+_COUNTED = {
+    _OUTSIDE_AREA: (
+        "with its footprint outside the area of interest",
+        "with their footprint outside the area of interest",
+    ),
+    "duplicate of a product already found": (
+        "duplicate of a product already found",
+        "duplicates of products already found",
+    ),
+    "no acquisition time": ("without an acquisition time", "without an acquisition time"),
+}
 #: Footprints an error lists at most (the rest are counted).
 _FOOTPRINTS_SHOWN = 4
 
@@ -657,6 +669,29 @@ def _is_sensor(item: pystac.Item, sensor: str) -> bool:
     return str(item.properties.get("ilots:product_type", "")).startswith(_SENSOR_PREFIX[sensor])
 
 
+def _counted(n: int, reason: str) -> str:
+    """Return ``n`` products left out for ``reason`` as the error says it: 4 with their ..."""
+    one, several = _COUNTED.get(reason, (reason, reason))
+    return f"{n} {one if n == 1 else several}"
+
+
+def _area_layer_key(config: RunConfig) -> str | None:
+    """Return the config key of the vector file the area of interest comes from, or None.
+
+    ``zones.iris``, ``zones.qpv``, ``zones.extra[i]`` (``aoi.zones``) or ``aoi.file``; None
+    for a bounding box, whose degrees have no CRS to get wrong.
+    """
+    aoi = config.aoi
+    if aoi.kind == "file":
+        return "aoi.file"
+    if aoi.kind != "zones" or aoi.zones is None:
+        return None
+    if aoi.zones in ("iris", "qpv"):
+        return f"zones.{aoi.zones}"
+    names = [layer.name for layer in config.zones.extra]
+    return f"zones.extra[{names.index(aoi.zones)}]" if aoi.zones in names else None
+
+
 def _check_found(
     config: RunConfig,
     sensor: str,
@@ -674,7 +709,7 @@ def _check_found(
     span = min(dates, default=""), max(dates, default="")
     when = f", acquired {span[0]}" + (f" to {span[1]}" if span[1] != span[0] else "")
     why = "; ".join(
-        f"{n} {reason}" + (when if dates and reason == "outside the periods" else "")
+        _counted(n, reason) + (when if dates and reason == "outside the periods" else "")
         for reason, n in reasons.items()
     ) or "no product found"  # fmt: skip
     text = (
@@ -687,6 +722,12 @@ def _check_found(
             f"; their footprints: {', '.join(away[:_FOOTPRINTS_SHOWN])}{more}; the area of "
             f"interest with its rural ring: {_bounds_text(area.bounds)}"
         )
+        layer = _area_layer_key(config)
+        if layer is not None:  # coordinates read in a wrong CRS put the area elsewhere
+            text += (
+                f"; is the CRS of {layer} right? The area lies where the CRS its file declares "
+                "puts its coordinates"
+            )
     if level:
         text += f"; e.g. {level[0]}"
     if sensor == "landsat" or config.composite.indices_from == "sentinel2":

@@ -92,12 +92,8 @@ def _parse_yaml(text: str, source: str) -> dict[str, Any]:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = err.problem or "not valid YAML"
-        if "escape" in problem:  # a Windows path in double quotes: C:\Users\...
-            problem += (
-                "; in double quotes YAML reads a backslash as an escape: write the path in "
-                "single quotes ('C:\\data\\iris.gpkg') or with forward slashes"
-            )
-        raise ConfigError(f"{source}: {where}{problem}".replace("\n", " ")) from err
+        text = f"{source}: {where}{problem}{_yaml_hint(problem)}"
+        raise ConfigError(text.replace("\n", " ")) from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({err})".replace("\n", " ")) from err
     if data is None:
@@ -108,6 +104,30 @@ def _parse_yaml(text: str, source: str) -> dict[str, Any]:
             f"not a {type(data).__name__}"
         )
     return data
+
+
+def _yaml_hint(problem: str) -> str:
+    """Return what to change for a YAML parser's ``problem``, as ``"; ..."``, or nothing."""
+    if "escape" in problem:  # a Windows path in double quotes: C:\Users\...
+        return (
+            "; in double quotes YAML reads a backslash as an escape: write the path in "
+            "single quotes ('C:\\data\\iris.gpkg') or with forward slashes"
+        )
+    if "'\\t'" in problem:  # PyYAML writes the tab as '\t'
+        return (
+            "; a tab: indent with spaces (YAML takes no tabs), at the depth of the keys beside it"
+        )
+    if problem.startswith("expected <block end>"):  # a key or '- ' item off its column
+        return (
+            "; the indentation is off: indent with spaces, at the depth of the keys (or "
+            "'- ' items) beside it"
+        )
+    if problem.startswith("mapping values are not allowed"):
+        return (
+            "; a key indented under a value, or ': ' inside a value: indent the key at the "
+            "depth of the keys beside it, or quote the value ('Toulouse: summer 2023')"
+        )
+    return ""
 
 
 def config_from_dict(
@@ -444,12 +464,14 @@ def _reference(model: type[BaseModel], prefix: tuple[str, ...], rows: list[Any])
     from pipelines.config._messages import _inner_model
 
     for name, field in model.model_fields.items():
-        key = (*prefix, name)
+        key = (*prefix, field.alias or name)  # as written in YAML: from, not from_
         inner = _inner_model(field.annotation)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if field.is_required():
             default = "(required)"
         else:
-            value = field.get_default(call_default_factory=True)
+            # A default a validator fills in (periods.months with years) is shown as such.
+            value = extra.get("effective_default", field.get_default(call_default_factory=True))
             if inner is not None and isinstance(value, dict):
                 default = "(section)"
             else:

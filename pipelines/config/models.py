@@ -35,9 +35,12 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from pipelines.census.codes import COMMUNE
+from pipelines.census.filosofi import indicator_name
 from pipelines.census.tables import EXCEL_SUFFIXES
+from pipelines.config._messages import close_match, did_you_mean
 from pipelines.config._types import ConfigHref, ConfigPath, is_url, key_error
 from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
+from pipelines.zone_columns import LANDCOVER_CLASSES, zone_columns
 from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
@@ -78,9 +81,6 @@ __all__ = [
 CONFIG_VERSION = 1
 #: Default compositing months: June to August (science.md §5).
 DEFAULT_MONTHS: tuple[int, ...] = (6, 7, 8)
-#: Land-cover class names of :class:`raster.landcover.LandCover`, in code order 1..5 (0 is no
-#: data); the per-zone columns are ``lc_<name>_frac``.
-LANDCOVER_CLASSES: tuple[str, ...] = tuple(name for code, name in CLASS_NAMES.items() if code)
 #: First year with Landsat 8 data (ilots reads Landsat 8/9 and Sentinel-2 only).
 FIRST_YEAR = 2013
 
@@ -94,6 +94,12 @@ SIZE_KEYS: dict[str, tuple[str, str]] = {
 }
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: A Filosofi indicator's name without its year (``DISP_MED``, ``dec_d1``): read lower-cased.
+_FILOSOFI_NAME = re.compile(r"(disp|dec)_[a-z0-9_]+", re.IGNORECASE)
+#: How close to a per-zone column of the run (:func:`difflib.get_close_matches`) an outcome
+#: of the same family is refused as a misspelling of it: lst_anomaly_mean for
+#: lst_anomaly_mean_k (0.94), lst_anomaly (0.76), not lst_c (0.53) nor lst_day_k (0.74).
+_OUTCOME_TYPO_CUTOFF = 0.75
 _ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: Rasters a run writes (``outputs.rasters`` picks among them): the LST composites
 #: ``lst_<statistic>`` of every ``composite.statistics`` (median and p90 always), and these.
@@ -315,6 +321,8 @@ class PeriodsConfig(_OneOfModel):
         None,
         description="Months (1-12) of each year, with `years` only. Default [6, 7, 8], "
         "June-August (science.md §5).",
+        # What config_reference shows: with `years`, a missing months key is DEFAULT_MONTHS.
+        json_schema_extra={"effective_default": list(DEFAULT_MONTHS)},
     )
     ranges: tuple[DateRange, ...] | None = Field(
         None,
@@ -1132,8 +1140,9 @@ class CensusConfig(_Model):
     income_column: str = Field(
         "disp_med",
         min_length=1,
-        description="Income column, without year suffix (DISP_MED21 -> disp_med), in euros "
-        "per consumption unit. Default 'disp_med'.",
+        description="Income column, in euros per consumption unit: a Filosofi indicator is "
+        "read without its year suffix and in lower case, as the Filosofi reader names the "
+        "columns (DISP_MED21 or DISP_MED -> disp_med). Default 'disp_med'.",
     )
     population: ConfigPath | None = Field(
         None,
@@ -1147,6 +1156,11 @@ class CensusConfig(_Model):
         description="Sheet of an XLSX population file (its name). Default: the first sheet "
         "with an IRIS code column.",
     )
+
+    @field_validator("income_column")
+    @classmethod
+    def _income_name(cls, name: str) -> str:
+        return filosofi_column(name)
 
     @field_validator("filosofi_sheet", "population_sheet", mode="before")
     @classmethod
@@ -1166,6 +1180,20 @@ class CensusConfig(_Model):
         return self
 
 
+def filosofi_column(name: str) -> str:
+    """Return the name the Filosofi reader gives a column named ``name`` as INSEE publishes it.
+
+    A Filosofi indicator loses its year suffix and is lower-cased (``DISP_MED21`` and
+    ``DISP_MED`` -> ``disp_med``, :func:`pipelines.census.filosofi.indicator_name`); another
+    name is kept as it is (a column of another table).
+    """
+    text = name.strip()
+    found = indicator_name(text)
+    if found is not None:
+        return found[0]
+    return text.lower() if _FILOSOFI_NAME.fullmatch(text) else name
+
+
 # ------------------------------------------------------------------------------ inequality
 
 
@@ -1177,8 +1205,10 @@ class InequalityConfig(_Model):
         min_length=1,
         description="Per-IRIS columns crossed with income, e.g. lst_anomaly_mean_k, lst_mean_k, "
         "ndvi_mean, lc_dense_vegetation_frac; the first is the primary outcome of "
-        "inequality.json (the others under other_outcomes). Default [lst_anomaly_mean_k, "
-        "lst_mean_k, ndvi_mean].",
+        "inequality.json (the others under other_outcomes). A column of the IRIS layer or of "
+        "a census table may be named too; a name resembling one of the run's columns "
+        "(lst_anomaly_mean for lst_anomaly_mean_k) is refused as a misspelling. Default "
+        "[lst_anomaly_mean_k, lst_mean_k, ndvi_mean].",
     )
     interval_scale: dict[str, bool] = Field(
         {},
@@ -1235,6 +1265,15 @@ class InequalityConfig(_Model):
     @field_validator("outcomes")
     @classmethod
     def _distinct(cls, outcomes: tuple[str, ...]) -> tuple[str, ...]:
+        for name in outcomes:
+            meant = misspelt_zone_column(name)
+            if meant is not None:
+                family = meant.split("_")[0]
+                kin = [c for c in zone_columns() if c.split("_")[0] == family]
+                raise ValueError(
+                    f"{name!r} is not a per-IRIS column of the run{did_you_mean(meant)}; its "
+                    f"{family}_ columns: {', '.join(kin)}"
+                )
         return _unique(outcomes, "outcome")
 
     @model_validator(mode="after")
@@ -1263,6 +1302,22 @@ class InequalityConfig(_Model):
             "confidence": self.confidence,
             "seed": self.seed,
         }
+
+
+def misspelt_zone_column(name: str) -> str | None:
+    """Return the per-zone column of a run that ``name`` misspells, or None.
+
+    None for one of the columns (:func:`pipelines.zone_columns.zone_columns`), and for a name
+    that resembles none of those of its family (the same first word: ``lst``, ``ndvi``,
+    ``lc`` ...): it may name a column of the IRIS layer or of a census table (``lst_c``,
+    ``disp_tp60``). Case is ignored in the comparison (``LST_MEAN_K`` -> ``lst_mean_k``).
+    """
+    columns = zone_columns()
+    if name in columns:
+        return None
+    text = name.strip().lower()
+    family = [column for column in columns if column.split("_")[0] == text.split("_")[0]]
+    return close_match(text, family, cutoff=_OUTCOME_TYPO_CUTOFF)
 
 
 # --------------------------------------------------------------------------------- outputs
@@ -1499,6 +1554,12 @@ class RunConfig(_Model):
             )
         for name in self.outputs.rasters or ():
             self._check_raster(name)
+        zscore = "lst_zscore_mean"
+        if zscore in self.inequality.outcomes and self.composite.anomaly_method != "zscore":
+            raise key_error(
+                "inequality.outcomes",
+                f"{zscore} needs composite.anomaly_method: zscore (a run computes it then only)",
+            )
         self._check_sharpen()
         self._check_scenarios(layers)
         self._check_dilation()

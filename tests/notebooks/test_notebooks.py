@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -308,6 +309,29 @@ ORACLES: dict[str, Callable[[dict[str, Any], Path], None]] = {
 
 def test_the_notebooks_are_found() -> None:
     assert set(ORACLES) <= {p.stem for p in NOTEBOOKS}
+
+
+def test_notebooks_made_by_jupytext_are_ignored_by_git() -> None:
+    """``jupytext --to notebook notebooks/01_one_scene.py`` (notebooks/README.md) writes
+    ``01_one_scene.ipynb`` beside it: a copy, not to commit."""
+    root = NOTEBOOK_DIR.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = [f"notebooks/{path.stem}.ipynb" for path in NOTEBOOKS]
+    ignored = subprocess.run(
+        ["git", "check-ignore", *names], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert ignored.stdout.split() == names
+
+
+def test_notebooks_say_how_long_a_fresh_demo_takes_as_their_readme() -> None:
+    """A fresh demo, its scenarios included, takes about a minute: not "about 15 seconds"."""
+    said = re.compile(r"temporary folder \(about ([^)]*)\)")
+    readme = said.findall(" ".join((NOTEBOOK_DIR / "README.md").read_text().split()))
+    assert readme == ["a minute, its scenarios included"]
+    for notebook in NOTEBOOKS:
+        text = " ".join(notebook.read_text(encoding="utf-8").replace("# ", " ").split())
+        assert said.findall(text) == ["a minute"], notebook.name
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=_ids)

@@ -218,6 +218,17 @@ def test_demo_says_synthetic_on_every_line(demo):
     assert all(line.startswith("[synthetic] ") for line in lines), lines
 
 
+def test_demo_ends_with_the_report_to_open(demo):
+    """The report's path was in the middle of the output, its last lines about scenarios."""
+    out, report = demo
+    last = report.splitlines()[-1]
+    html = out / "outputs" / "report.html"
+    assert last == (
+        f"[synthetic] open the report in a web browser (the run and its scenarios): {html}"
+    )
+    assert html.is_file()
+
+
 def test_demo_recovers_planted_qpv_gap(demo, planted):
     out, _ = demo
     written = json.loads((out / "planted_effects.json").read_text())

@@ -27,8 +27,8 @@ CONFIG = {
     [
         # A declared-income (DEC) Filosofi file, the default disp_med asked for.
         (["dec_med", "dec_d1", "dec_tp60"], None, "dec_med, dec_d1, dec_tp60", "dec_med"),
-        # The file's own header asked for: the normalised name is there.
-        (["disp_med", "disp_d1"], "DISP_MED21", "disp_med, disp_d1", "disp_med"),
+        # A name the Filosofi table does not have (its mean income is not published).
+        (["disp_med", "disp_d1"], "DISP_MOY21", "disp_med, disp_d1", "disp_med"),
         ([], None, "none (is census.filosofi set?)", None),
     ],
 )
@@ -47,6 +47,33 @@ def test_a_missing_income_column_lists_every_income_column(columns, income, foun
         assert "set census.income_column" not in note
     else:
         assert note.endswith(f"; set census.income_column: {advice}")
+
+
+def test_the_income_column_as_insee_names_it_is_the_normalised_one():
+    """``census.income_column: DISP_MED21``, the file's own header, left the inequality
+    statistics out (the IRIS table has ``disp_med``); it names that column."""
+    config = config_from_dict(
+        {
+            **CONFIG,
+            "census": {"income_column": "DISP_MED21"},
+            "inequality": {"outcomes": ["lst_mean_k"], "bootstrap": 0, "stratum": None},
+        }
+    )
+    table = gpd.GeoDataFrame(
+        {
+            "code_iris": [f"31555010{i}" for i in range(5)],
+            "lst_mean_k": [311.0, 309.5, 310.2, 307.9, 306.4],
+            "disp_med": [17_500.0, 19_300.0, 21_100.0, 25_400.0, 30_100.0],
+        },
+        geometry=[box(100 * i, 0, 100 * (i + 1), 100) for i in range(5)],
+        crs="EPSG:2154",
+    )
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reports = run_module._inequality_reports(config, table, notes)
+    assert set(reports) == {"lst_mean_k"}
+    assert not any("census.income_column" in note for note in notes), notes
 
 
 @pytest.mark.parametrize("from_filosofi", [True, False])

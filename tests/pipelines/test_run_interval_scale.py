@@ -18,6 +18,7 @@ CONFIG = {
     "periods": {"years": [2023]},
     "inputs": {"landsat": ["products"]},
     "census": {},
+    "composite": {"anomaly_method": "zscore"},  # a run with lst_zscore_mean
 }
 
 

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import ClassVar
 
+import geopandas as gpd
 import numpy as np
 import pystac
 import pytest
@@ -28,7 +29,7 @@ from pipelines.config.models import StacApiSource
 from raster.sources import open_product
 from tiles.errors import IlotsWarning
 
-from .conftest import MINIMAL
+from .conftest import MINIMAL, iris_layer
 
 L8_JULY = "LC08_L2SP_199030_20230712_20230714_02_T1"
 L9_JULY = "LC09_L2SP_199030_20230720_20230722_02_T1"
@@ -133,10 +134,11 @@ def test_periods_area_and_clouds_filter(products, write_config):
     text = str(err.value)
     assert text.startswith("config.yaml: inputs.landsat: no Landsat product within the periods")
     assert (
-        "(1 outside the periods, acquired 2023-05-02; 3 footprint outside the area of "
-        "interest)" in text
+        "(1 outside the periods, acquired 2023-05-02; 3 with their footprint outside the area "
+        "of interest)" in text
     )
     assert "\n" not in text  # one line
+    assert "CRS" not in text  # a bounding box, in degrees
     # Where the scenes are, and where the area is (lon/lat, 2 decimals; the scenes' own
     # bounding boxes, as the run found them above; the bbox grown by its 1 km ring).
     for item in found.landsat[1:]:  # the two July products (May is outside the periods)
@@ -144,6 +146,35 @@ def test_periods_area_and_clouds_filter(products, write_config):
         where = f"lon {west:.2f} to {east:.2f}, lat {south:.2f} to {north:.2f}"
         assert text.count(f"{item.id} ({where})") == 1  # once, though in a folder and a .tar
     assert "the area of interest with its rural ring: lon 1.99 to 2.11, lat 43.99 to 44.11" in text
+
+
+@pytest.mark.parametrize(("layer", "key"), [("iris", "zones.iris"), ("file", "aoi.file")])
+def test_an_area_from_a_layer_labelled_with_a_wrong_crs_asks_about_its_crs(
+    products, tmp_path, write_config, layer, key
+):
+    """IRIS in Lambert-93 labelled Lambert II étendu (EPSG:27572) put the area near the
+    pole: the error says which file's CRS to check, not only that no product is there."""
+    iris = gpd.read_file(iris_layer(tmp_path / "l93.gpkg"))
+    mislabelled = tmp_path / "iris_27572.gpkg"
+    iris.set_crs("EPSG:27572", allow_override=True).to_file(mislabelled, driver="GPKG")
+    aoi = {"zones": "iris"} if layer == "iris" else {"file": str(mislabelled)}
+    # June-August: the July products (one of them twice, folder and .tar) are outside the
+    # area; a window around 20 July: the landsat-9 product alone.
+    window = {"ranges": [{"start": "2023-07-15", "end": "2023-07-25"}]}
+    periods, counted = {
+        "iris": (window, "1 with its footprint outside the area of interest"),
+        "file": ({"years": [2023]}, "3 with their footprint outside the area of interest"),
+    }[layer]
+    config = config_for(
+        write_config, f"['{products}']", aoi=aoi, zones={"iris": {"path": str(mislabelled)}},
+        periods=periods,
+    )  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(config, source="config.yaml")
+    text = str(err.value)
+    assert counted in text, text
+    assert f"; is the CRS of {key} right? The area lies where the CRS its file declares" in text
 
 
 def test_sources_giving_nothing(tmp_path, write_config):

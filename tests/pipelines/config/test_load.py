@@ -261,6 +261,32 @@ def test_yaml_problems(tmp_path, write_config):
         assert re.search(rf"{name}: .*{key}.*control characters.*single quotes", message)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        # A key one space too deep, then one too shallow: the parser's "expected <block
+        # end>, but found '<block mapping start>'".
+        ("periods:\n  years: [2023]\n   months: [6]\n", 3, "the indentation is off: indent "
+         "with spaces, at the depth of the keys (or '- ' items) beside it"),
+        ("periods:\n  years: [2023]\n months: [6]\n", 3, "the indentation is off"),
+        ("inputs:\n  landsat:\n    - a\n  - b\n", 4, "the indentation is off"),
+        # "found character '\\t' that cannot start any token"
+        ("aoi:\n\tzones: iris\n", 2, "a tab: indent with spaces (YAML takes no tabs)"),
+        # "mapping values are not allowed here"
+        ("aoi:\n  zones: iris\n    communes: ['31555']\n", 3, "a key indented under a value"),
+        ("name: Toulouse: summer\n", 1, "or quote the value"),
+    ],
+)  # fmt: skip
+def test_yaml_indentation_errors_say_what_to_change(write_config, text, line, hint):
+    path = write_config(text, "i.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, check_paths=False)
+    message = str(err.value)
+    assert message.startswith(f"{path}: line {line}, column "), message
+    assert hint in message, message
+    assert "\n" not in message and "\t" not in message
+
+
 def test_a_catalogue_file_url_is_a_decoded_local_path(tmp_path, write_config):
     """catalog.href as a file URL (RFC 8089: %20 a space, %C3%A9 an é; host empty or
     localhost) is the path on this machine; a file URL of another machine is refused."""

@@ -361,6 +361,17 @@ def test_every_key_is_documented_with_its_default():
     assert set(RunConfig.model_fields) <= {key.split(".")[0] for key in keys}
 
 
+def test_the_reference_shows_keys_and_defaults_as_a_user_writes_them():
+    """``from`` (the YAML key; from_ is Python's name for it), and the months a config with
+    years gets when it gives none (not null)."""
+    rows = {key: default for key, default, _text in config_reference()}
+    assert "scenarios[].change[].reclassify.from" in rows
+    assert not any(key.endswith("from_") for key in rows)
+    assert rows["periods.months"] == "[6, 7, 8]"
+    assert config_from_dict(BASE).periods.months == (6, 7, 8)  # what the reference says
+    assert rows["periods.years"] == "null"
+
+
 @pytest.mark.parametrize(
     ("area_m2", "resolution", "pixels"),
     [
@@ -554,3 +565,73 @@ def test_only_the_size_given_is_written_back(tmp_path, sizes, written):
     assert got == written
     again, _ = _pixel_key_warnings(data)
     assert again == config
+
+
+def test_a_misspelt_outcome_is_refused_with_the_column_meant(tmp_path):
+    """``lst_anomaly_mean`` (no ``_k``) passed the check and the run skipped its primary
+    outcome; now the config names the column, with its line."""
+    text = yaml.safe_dump({**BASE, "inequality": {"outcomes": ["lst_anomaly_mean"]}})
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, check_paths=False)
+    message = str(err.value)
+    line = text.splitlines().index("inequality:") + 2  # the key under inequality
+    assert message.startswith(
+        f"{path}: inequality.outcomes: 'lst_anomaly_mean' is not a per-IRIS column of the run "
+        "(did you mean 'lst_anomaly_mean_k'?)"
+    ), message
+    assert message.endswith(f"(line {line})"), message
+    for typo, meant in [
+        ("LST_MEAN_K", "lst_mean_k"),
+        ("ndvi_median", "ndvi_mean"),
+        ("lc_built", "lc_built_frac"),
+        ("lc_vegetation_frac", "lc_low_vegetation_frac"),
+    ]:
+        said = error_of(with_("inequality", {"outcomes": ["lst_mean_k", typo]}))
+        assert f"inequality.outcomes: {typo!r} is not a per-IRIS column" in said, said
+        assert f"(did you mean {meant!r}?)" in said, said
+
+
+def test_outcomes_may_name_the_run_columns_and_others():
+    """Every per-IRIS column of a run is an outcome; so is a column of the IRIS layer or a
+    census table that resembles none of the run's (lst_c, a temperature in °C)."""
+    runs = [
+        "lst_mean_k", "lst_p90_k", "lst_anomaly_p90_mean_k", "ndvi_mean", "albedo_mean",
+        "n_clear_mean", "valid_frac", "lc_dense_vegetation_frac", "lc_bare_soil_frac",
+        "lst_hotter_than_pct",
+    ]  # fmt: skip
+    others = ["lst_c", "lst_day_k", "disp_tp60", "qpv_share", "qpv_area_m2", "canopy_frac"]
+    config = config_from_dict(with_("inequality", {"outcomes": runs + others}))
+    assert config.inequality.outcomes == (*runs, *others)
+
+
+def test_zscore_outcome_needs_the_zscore_anomaly():
+    data = with_("inequality", {"outcomes": ["lst_zscore_mean"]})
+    assert "inequality.outcomes: lst_zscore_mean needs composite.anomaly_method: zscore" in (
+        error_of(data)
+    )
+    config = config_from_dict({**data, "composite": {"anomaly_method": "zscore"}})
+    assert config.inequality.outcomes == ("lst_zscore_mean",)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("DISP_MED21", "disp_med"),  # as INSEE publishes it
+        ("disp_med21", "disp_med"),
+        ("DISP_MED", "disp_med"),
+        ("DISP_TP6019", "disp_tp60"),
+        ("DISP_D121", "disp_d1"),
+        ("DISP_MED_A21", "disp_med"),  # INSEE's QPV tables
+        ("DEC_MED21", "dec_med"),
+        ("disp_med", "disp_med"),
+        ("revenu_median", "revenu_median"),  # not a Filosofi name: kept as given
+        ("Revenu", "Revenu"),
+    ],
+)
+def test_income_column_is_read_as_the_filosofi_reader_names_it(given, read):
+    """Filosofi columns lose their year suffix and are lower-cased when read: the year-suffixed
+    name of the INSEE file names the same column (it left the inequality statistics out)."""
+    config = config_from_dict(with_("census", {"income_column": given}))
+    assert config.census.income_column == read
