@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 import pipelines.run as run_module
 from pipelines.config import config_from_dict
+from pipelines.run_census import read_census_tables
 from tiles.errors import collected_warnings
 
 CONFIG = {
@@ -86,7 +87,7 @@ def test_an_implausible_income_level_is_said_once(tmp_path, from_filosofi):
     notes: list[str] = []
     with warnings.catch_warnings(), collected_warnings() as warned:
         warnings.simplefilter("ignore")
-        tables, _ = run_module._census_tables(config)
+        tables, _ = read_census_tables(config)
         table = iris
         for census_table, _outside in tables:
             table = table.merge(census_table, on="code_iris")
