@@ -647,3 +647,15 @@ def test_an_xlsx_named_csv_says_to_rename_it(tmp_path):
     assert one_line(err) == (
         f"the Filosofi table {path} is an Excel workbook (.xlsx) named '.csv': rename it filo.xlsx"
     )
+
+
+def test_a_table_without_indicator_asks_whether_it_is_the_filosofi_table(tmp_path):
+    """Said "no two-digit year suffix ...; no Filosofi indicator found (meta.year is None):
+    check the source's documentation", of a population table given as Filosofi."""
+    path = write(tmp_path, "IRIS;P21_POP\n751010101;1875\n")
+    (_, meta, warns), _ = call_quiet(read_filosofi, path)
+    assert meta.year is None
+    assert warns == [
+        f"Filosofi table {path}: no Filosofi indicator among its columns ('IRIS', 'P21_POP'), "
+        "which are named like DISP_MED21 or DISP_TP6021: is it the Filosofi table?"
+    ]
