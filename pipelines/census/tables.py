@@ -5,10 +5,11 @@ and as XLSX whose first five or so rows are a title and human-readable labels ab
 column codes. Third parties re-save them with ``,`` and a decimal point. This module reads any
 of these into one shape:
 
-* :func:`read_table` finds the separator, the encoding (UTF-8, else Windows-1252) and the
-  header row (the row among the first 50 holding the key column, e.g. ``IRIS``; when several
-  do, the one with the most code-like names such as ``DISP_MED21``) and returns every cell as
-  read, with no type guessing.
+* :func:`read_table` finds the separator (``;``, tab or ``,``), the encoding (UTF-16 with a
+  byte-order mark, as Excel's "Unicode text"; UTF-8, else Windows-1252) and the header row
+  (the row among the first 50 holding the key column, e.g. ``IRIS``; when several do, the one
+  with the most code-like names such as ``DISP_MED21``) and returns every cell as read, with
+  no type guessing. A ZIP archive as INSEE ships it is read from the one table in it.
 * :func:`table_decimal` finds the one decimal mark of a table's numeric columns and refuses
   a table that does not show it plainly: columns that disagree (decimal points in one, commas
   in another), or commas that may be thousands separators (``19,300``: every comma with 1 to
@@ -166,8 +167,10 @@ def read_table(
     Parameters
     ----------
     source
-        Path of a ``.csv`` (any other suffix is read as delimited text), ``.xlsx`` or
-        ``.xls`` file, or a DataFrame already read (used as is: its columns are the header).
+        Path of a ``.csv`` (any other suffix is read as delimited text; a ZIP archive, e.g.
+        INSEE's ``BASE_TD_FILO_IRIS_2021_DISP_CSV.zip``, from the one CSV in it whose header
+        has the key column, its ``meta_*`` files passed over), ``.xlsx`` or ``.xls`` file, or a
+        DataFrame already read (used as is: its columns are the header).
     key_variants
         Accepted names of the key column (case-insensitive), e.g. ``("IRIS", "CODE_IRIS")``.
     sheet
@@ -180,8 +183,9 @@ def read_table(
     FileNotFoundError
         If the path does not exist.
     tiles.errors.CensusError
-        If the file cannot be read or no header row with the key column is found among the
-        first 50 lines (the message shows the first line read).
+        If the file cannot be read, or no header row with the key column is found among the
+        first 50 lines (the message names another separator seen beside the key, or shows the
+        first line read), or a ZIP archive holds no such table or several.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
