@@ -37,8 +37,6 @@ from pipelines.census import (
     iris_qpv_overlay,
     join_tables,
     open_layer,
-    read_filosofi,
-    read_population,
 )
 from pipelines.census.filosofi import implausible_income
 from pipelines.config import (
@@ -68,6 +66,7 @@ from pipelines.outputs.manifest import output_record, sha256_file
 from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
+from pipelines.run_census import census_years_note, read_census_tables
 from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
@@ -90,7 +89,6 @@ from raster.sources.hrefs import href_file
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import (
     ConfigError,
-    IlotsError,
     IlotsWarning,
     InequalityError,
     LayerNotFoundError,
@@ -679,81 +677,6 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
     return census[inside]
 
 
-def _census_tables(
-    config: RunConfig, communes: set[str] | None = None
-) -> tuple[list[tuple[pd.DataFrame, tuple[str, ...]]], dict[str, dict[str, Any]]]:
-    """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
-
-    With ``communes`` (those of the run's IRIS), only their rows are kept: INSEE publishes
-    each table for all France, whose other 48,000 IRIS would each be an "unmatched code"
-    and whose secret values would be counted in the run's warnings.
-
-    Returns
-    -------
-    tables
-        The tables read, each with the communes of its rows that ``communes`` left out in
-        the same départements (a commune nouvelle's former communes, say: for the join's
-        warnings, :func:`pipelines.census.join_tables`).
-    sources
-        For the manifest (``extra.census``): per table (``filosofi``, ``population``), its
-        file, the year its column names carry (``DISP_MED21``: 2021; None if none), its key
-        column and rows kept, and the population column.
-
-    Raises
-    ------
-    ConfigError
-        A table that cannot be read (missing, wrong sheet, no IRIS column ...); the message
-        names its ``census`` key.
-    """
-    census = config.census
-    tables: list[tuple[pd.DataFrame, tuple[str, ...]]] = []
-    sources: dict[str, dict[str, Any]] = {}
-    if census is None:
-        return tables, sources
-    try:
-        if census.filosofi is not None:
-            key = "census.filosofi"
-            table, meta, _ = read_filosofi(
-                census.filosofi, sheet=census.filosofi_sheet, communes=communes
-            )
-            tables.append((table, meta.outside_communes))
-            sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
-        if census.population is not None:
-            key = "census.population"
-            table, meta, _ = read_population(
-                census.population,
-                column=census.population_column,
-                sheet=census.population_sheet,
-                communes=communes,
-            )
-            tables.append((table, meta.outside_communes))
-            sources["population"] = {
-                **_census_source(census.population, meta.year, meta.key, table),
-                "column": meta.column,
-            }
-    except (IlotsError, OSError) as err:
-        raise ConfigError(f"{key}: {err}") from err
-    return tables, sources
-
-
-def _census_source(path: Any, year: int | None, key: str, table: pd.DataFrame) -> dict[str, Any]:
-    """Return a census table's record in the manifest (``extra.census``)."""
-    return {"file": Path(path).name, "year": year, "key": key, "rows": len(table)}
-
-
-def _census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:
-    """Say when the income and the population tables are of different years."""
-    income = sources.get("filosofi", {}).get("year")
-    people = sources.get("population", {}).get("year")
-    if income is None or people is None or income == people:
-        return None
-    return (
-        f"census: the Filosofi income is of {income} and the population of {people}: IRIS "
-        "redrawn in between are unmatched or mismatched; use tables of one year where INSEE "
-        "publishes both"
-    )
-
-
 def _check_folder(config: RunConfig) -> None:
     """Stop before any pixel is read when the run folder holds a run, or cannot be written."""
     folder = RunFolder(Path(config.outputs.folder))
@@ -795,10 +718,10 @@ def _run(
         hashes.start(products.local)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
     with timer("census"):  # before any pixel is read: a wrong table stops the run at once
-        census_tables, census_sources = _census_tables(
-            config, communes=set(iris["code_iris"].str[:5])
+        census_tables, census_sources = read_census_tables(
+            config, communes=set(iris["code_iris"].str[:5]), source=source
         )
-        notes += [note] if (note := _census_years_note(census_sources)) else []
+        notes += [note] if (note := census_years_note(census_sources)) else []
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather
     # that puts results onto the grid), else on the grid.

@@ -373,7 +373,47 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
             of_iris = _with_zones(None, layers["iris"])
             qpv_of_iris = zones_in_area(frame, of_iris, "zones.qpv", rule="overlap",
                                         required=False)  # fmt: skip
+            if layers["qpv"].empty:
+                _no_qpv_in_area(config, _with_zones(area, layers["iris"]), source)
     return AreaZones(area, layers["iris"], layers["qpv"], qpv_of_iris)
+
+
+def _no_qpv_in_area(config: RunConfig, near: AreaOfInterest, source: str) -> None:
+    """Say that the QPV file has no QPV in the area, with its extent and the area's.
+
+    When the file's extent does not even meet the area's (with its IRIS), the file is of
+    another place or its CRS is wrong: an error, as a run would go on with ``in_qpv`` false
+    everywhere, which reads as "no QPV is hot". When it does (a national file, a commune
+    without QPV, as most are), a warning: the run has no QPV statistics.
+    """
+    from pipelines.census._layers import extent_text, layer_extent
+
+    layer = config.zones.qpv
+    crs, extent = layer_extent(layer.path, layer.layer)
+    if extent is None:
+        raise ConfigError(
+            f"{source}: zones.qpv.path: {layer.path.name} holds no QPV feature; give the ANCT "
+            "QPV layer, or remove zones.qpv"
+        )
+    west, south, east, north = (float(v) for v in near.series().to_crs(crs).total_bounds)
+    extents = (
+        f"the layer spans {extent_text(extent)} and the area of interest with its IRIS "
+        f"{extent_text((west, south, east, north))}, in the layer's CRS ({crs.to_string()})"
+    )
+    lw, ls, le, ln = extent
+    if lw > east or le < west or ls > north or ln < south:
+        raise ConfigError(
+            f"{source}: zones.qpv.path: no QPV of {layer.path.name} lies in the area of "
+            f"interest: {extents}, which do not meet: the file is of another place or its "
+            "CRS is wrong; give the QPV layer of the area, with its CRS"
+        )
+    warnings.warn(
+        f"zones.qpv: no QPV of {layer.path.name} lies in the area of interest ({extents}): "
+        "the qpv zone layer is empty and in_qpv false for every IRIS; if the area has QPV, "
+        "check zones.qpv (the file, its geography and CRS); if it has none, remove zones.qpv",
+        IlotsWarning,
+        stacklevel=3,
+    )
 
 
 def _with_zones(area: AreaOfInterest | None, zones: gpd.GeoDataFrame) -> AreaOfInterest:

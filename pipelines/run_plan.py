@@ -1,7 +1,9 @@
 """``ilots run --dry-run``: what a run would do, from metadata only (reads no pixel).
 
 The grid, the scenes per sensor and per processing tile, the expected peak memory and, for a
-run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`).
+run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`). The zone
+layers and the census tables are read as the run reads them (they are small), so that their
+errors and warnings come out before the run.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from dask.system import CPU_COUNT
 from shapely.geometry import shape
 
 from pipelines import run_tiles
-from pipelines.config import RunConfig, area_of_interest, resolve_inputs
+from pipelines.config import RunConfig, resolve_inputs
+from pipelines.run_census import census_summary, read_census_tables
 from pipelines.run_graph import (
     LANDSAT_NDVI_BANDS,
     analysis_grid,
     index_source,
     landsat_bands,
-    require_iris,
     sentinel2_needs,
+    zones_and_area,
 )
 from tiles.grid import LANDSAT_PIXEL_M
 from tiles.memory import physical_memory
@@ -54,7 +57,9 @@ class RunPlan:
     in tiles, and rounded up. ``checkpoint_bytes`` is the disk the checkpoints of
     a run in several tiles take at most (0 for one tile), under ``<run folder>/.checkpoints``
     until the run ends. ``sharpen_bytes``, with ``sharpen.enabled``: the memory the sharpened
-    LST takes while it is made, after the tiles (None when not asked).
+    LST takes while it is made, after the tiles (None when not asked). ``zones`` and
+    ``census`` say what the zone layers and census tables read hold for the area (a line
+    each; empty without them).
     """
 
     area: str
@@ -68,14 +73,15 @@ class RunPlan:
     memory_budget: int | None = None
     folder: str = ""
     sharpen_bytes: int | None = None
+    zones: str = ""
+    census: str = ""
 
     def summary(self) -> str:
         """Lines for the terminal."""
         g = self.grid
-        lines = [
-            f"area of interest: {self.area}",
-            f"grid: {g['crs']} {g['resolution']} m, {g['width']} x {g['height']} pixels",
-        ]
+        lines = [f"area of interest: {self.area}"]
+        lines += [line for line in (self.zones, self.census) if line]
+        lines.append(f"grid: {g['crs']} {g['resolution']} m, {g['width']} x {g['height']} pixels")
         for sensor, ids in self.scenes.items():
             lines.append(f"{sensor}: {len(ids)} scenes" + (f" ({', '.join(ids)})" if ids else ""))
         if self.skipped:
@@ -179,10 +185,12 @@ def grid_info(geobox: Any) -> dict[str, Any]:
 def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     """Describe a run (grid, scenes, tiles, memory and disk estimates) without reading pixels.
 
-    ``source`` names the config in messages about its inputs (its file).
+    ``source`` names the config in messages about its inputs (its file). The zone layers and
+    the census tables are read as the run reads them (their errors stop the plan with the
+    run's message, their warnings are emitted); no pixel is.
     """
-    require_iris(config)
-    area = area_of_interest(config, source=source)
+    area, iris, qpv, _ = zones_and_area(config, source=source)
+    _, census = read_census_tables(config, communes=set(iris["code_iris"].str[:5]), source=source)
     geobox = analysis_grid(config, area)
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
@@ -212,6 +220,8 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         memory_budget=budget,
         folder=_folder_note(config),
         sharpen_bytes=_BYTES_SHARPEN_PX * npix if config.sharpen.enabled else None,
+        zones=f"zones: {len(iris)} IRIS" + ("" if qpv is None else f", {len(qpv)} QPV"),
+        census=census_summary(census) or "",
     )
 
 

@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+from pyproj import CRS
 
 from pipelines.census._messages import WarningLog, examples
 from pipelines.census.codes import CodeFormat, normalise_codes
@@ -23,7 +24,9 @@ __all__ = [
     "check_layer",
     "checked_codes",
     "duplicated_codes_error",
+    "extent_text",
     "layer_bounds",
+    "layer_extent",
     "missing_column_error",
     "open_layer",
     "repair_geometries",
@@ -64,7 +67,8 @@ def open_layer(
     tiles.errors.ZonesError
         If the file cannot be read or has no geometry column.
     tiles.errors.CRSError
-        If the layer has no CRS.
+        If the layer has no CRS, or says degrees but its coordinates are not (checked on the
+        whole file's bounds when only part of it is read).
     """
     if isinstance(source, gpd.GeoDataFrame):
         frame = source.copy()
@@ -80,9 +84,12 @@ def open_layer(
             raise FileNotFoundError(f"{what} layer not found: {path}")
         try:
             check_layer(path, layer)
+            if bbox is not None or fids is not None:  # part of the layer: check all of it
+                crs, extent = layer_extent(path, layer)
+                _check_degrees(crs, extent, str(path))
             bounds = None if bbox is None else layer_bounds(path, layer, bbox)
             frame = gpd.read_file(path, layer=layer, bbox=bounds, fids=fids)
-        except ZonesError:
+        except (ZonesError, CRSError):
             raise
         except Exception as err:  # pyogrio raises several types for unreadable files
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -104,17 +111,53 @@ def open_layer(
             f"{name} has no CRS; set it with gdf.set_crs(...) (IGN IRIS and ANCT QPV in "
             "metropolitan France: 'EPSG:2154'; GeoJSON: 'EPSG:4326')"
         )
-    if frame.crs.is_geographic and len(frame) and not frame.geometry.is_empty.all():
-        west, south, east, north = frame.total_bounds
-        if min(west, south) < -180 or max(east, north) > 180 or min(south, north) < -90:
-            raise CRSError(
-                f"{name} says {frame.crs.to_string()} (degrees) but its coordinates reach "
-                f"({east:.0f}, {north:.0f}), which are not degrees: the file's CRS is wrong; "
-                "coordinates in metres are a projected CRS (IGN IRIS in metropolitan France: "
-                "Lambert-93, EPSG:2154): fix the file, e.g. ogr2ogr -a_srs EPSG:2154 "
-                "fixed.gpkg <file>"
-            )
+    if len(frame) and not frame.geometry.is_empty.all():
+        _check_degrees(frame.crs, tuple(frame.total_bounds), name)
     return frame
+
+
+def layer_extent(
+    path: str | os.PathLike[str], layer: str | int | None
+) -> tuple[CRS | None, tuple[float, float, float, float] | None]:
+    """Return a vector file's layer CRS and the bounds of all its features, in that CRS.
+
+    The bounds come from the file's header or index where it has them (GeoPackage,
+    shapefile, FlatGeobuf), else from a pass over the features. None for a layer without
+    features (or without a CRS, for the CRS).
+    """
+    info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+    crs = None if info["crs"] is None else CRS.from_user_input(info["crs"])
+    bounds = info.get("total_bounds")
+    if bounds is None or not np.all(np.isfinite(bounds)):
+        return crs, None
+    west, south, east, north = (float(v) for v in bounds)
+    return crs, (west, south, east, north)
+
+
+def extent_text(bounds: Sequence[float]) -> str:
+    """``(west, south) to (east, north)`` for a message: metres whole, degrees to 1e-4."""
+    whole = max(abs(float(v)) for v in bounds) >= 1000
+    values = [f"{float(v):.0f}" if whole else f"{float(v):.4f}" for v in bounds]
+    return f"({values[0]}, {values[1]}) to ({values[2]}, {values[3]})"
+
+
+def _check_degrees(crs: CRS | None, bounds: Sequence[float] | None, name: str) -> None:
+    """Raise a CRSError when a layer in degrees has coordinates that are not degrees.
+
+    ``bounds``: the layer's (west, south, east, north) in ``crs``; nothing is checked
+    without them or in a projected CRS.
+    """
+    if crs is None or bounds is None or not crs.is_geographic:
+        return
+    west, south, east, north = bounds
+    if min(west, south) < -180 or max(east, north) > 180 or min(south, north) < -90:
+        raise CRSError(
+            f"{name} says {crs.to_string()} (degrees) but its coordinates reach "
+            f"({east:.0f}, {north:.0f}), which are not degrees: the file's CRS is wrong; "
+            "coordinates in metres are a projected CRS (IGN IRIS and ANCT QPV in "
+            "metropolitan France: Lambert-93, EPSG:2154): fix the file, e.g. ogr2ogr "
+            "-a_srs EPSG:2154 fixed.gpkg <file>"
+        )
 
 
 def check_layer(

@@ -81,7 +81,7 @@ from pipelines.census.codes import (
     CodeFormat,
     normalise_codes,
 )
-from pipelines.census.fields import find_column
+from pipelines.census.fields import describe_columns, find_column
 from pipelines.census.tables import (
     TableSource,
     bad_values_error,
@@ -473,12 +473,17 @@ def _single_year(columns: pd.Index, log: WarningLog) -> int | None:
             f"the Filosofi table mixes indicator years: {'; '.join(parts)}; read one "
             "millésime at a time and join them explicitly"
         )
-    if not by_year:
+    if not by_year and indicators:
         log.add(
-            "no two-digit year suffix in the indicator names (e.g. DISP_MED21); "
-            f"{'the year is unknown' if indicators else 'no Filosofi indicator found'} "
-            "(meta.year is None): check the source's documentation"
+            "its indicator names carry no two-digit year (DISP_MED21 is of 2021): the income "
+            "year is unknown; the source's documentation gives it"
         )
+    elif not by_year:
+        log.add(
+            f"no Filosofi indicator among its columns ({describe_columns(list(columns))}), "
+            "which are named like DISP_MED21 or DISP_TP6021: is it the Filosofi table?"
+        )
+    if not by_year:
         return None
     return next(iter(by_year))
 

@@ -5,10 +5,11 @@ and as XLSX whose first five or so rows are a title and human-readable labels ab
 column codes. Third parties re-save them with ``,`` and a decimal point. This module reads any
 of these into one shape:
 
-* :func:`read_table` finds the separator, the encoding (UTF-8, else Windows-1252) and the
-  header row (the row among the first 50 holding the key column, e.g. ``IRIS``; when several
-  do, the one with the most code-like names such as ``DISP_MED21``) and returns every cell as
-  read, with no type guessing.
+* :func:`read_table` finds the separator (``;``, tab or ``,``), the encoding (UTF-16 with a
+  byte-order mark, as Excel's "Unicode text"; UTF-8, else Windows-1252) and the header row
+  (the row among the first 50 holding the key column, e.g. ``IRIS``; when several do, the one
+  with the most code-like names such as ``DISP_MED21``) and returns every cell as read, with
+  no type guessing. A ZIP archive as INSEE ships it is read from the one table in it.
 * :func:`table_decimal` finds the one decimal mark of a table's numeric columns and refuses
   a table that does not show it plainly: columns that disagree (decimal points in one, commas
   in another), or commas that may be thousands separators (``19,300``: every comma with 1 to
@@ -22,14 +23,16 @@ of these into one shape:
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import os
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -84,6 +87,15 @@ _REEXPORT = (
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 #: The first bytes of an OLE2 file: the old Excel format (.xls, Excel 97-2003).
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: The first bytes of a ZIP archive (INSEE ships its tables zipped; an .xlsx is one too).
+_ZIP = b"PK\x03\x04"
+#: Members of a ZIP archive read as delimited text tables.
+_TEXT_TABLES = (".csv", ".txt")
+#: The largest table read from a ZIP archive, uncompressed (INSEE's largest IRIS tables
+#: are about 100 MB): a larger member is passed over.
+_ZIP_MEMBER_LIMIT = 1 << 30
+#: Characters of a text searched for NUL characters (a binary file, UTF-16 without a mark).
+_SNIFF_CHARS = 65536
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,8 +167,10 @@ def read_table(
     Parameters
     ----------
     source
-        Path of a ``.csv`` (any other suffix is read as delimited text), ``.xlsx`` or
-        ``.xls`` file, or a DataFrame already read (used as is: its columns are the header).
+        Path of a ``.csv`` (any other suffix is read as delimited text; a ZIP archive, e.g.
+        INSEE's ``BASE_TD_FILO_IRIS_2021_DISP_CSV.zip``, from the one CSV in it whose header
+        has the key column, its ``meta_*`` files passed over), ``.xlsx`` or ``.xls`` file, or a
+        DataFrame already read (used as is: its columns are the header).
     key_variants
         Accepted names of the key column (case-insensitive), e.g. ``("IRIS", "CODE_IRIS")``.
     sheet
@@ -169,8 +183,9 @@ def read_table(
     FileNotFoundError
         If the path does not exist.
     tiles.errors.CensusError
-        If the file cannot be read or no header row with the key column is found among the
-        first 50 lines (the message shows the first line read).
+        If the file cannot be read, or no header row with the key column is found among the
+        first 50 lines (the message names another separator seen beside the key, or shows the
+        first line read), or a ZIP archive holds no such table or several.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
@@ -363,16 +378,103 @@ def _columns(examples_by_column: Mapping[str, str]) -> str:
 
 
 def _read_delimited(path: Path, key_variants: Sequence[str], what: str) -> RawTable:
+    """Read a delimited text table; a ZIP archive (INSEE ships tables zipped): its table."""
     raw = path.read_bytes()
+    if raw.startswith(_ZIP):
+        return _read_zipped(path, key_variants, what)
+    text = _decode(raw, f"the {what} {path}")
+    header = _find_header(text, key_variants)
+    if header is None:
+        raise CensusError(f"the {what} {path}: {_no_header(text, key_variants)}")
+    return _parse_delimited(text, header, str(path), what)
+
+
+def _read_zipped(path: Path, key_variants: Sequence[str], what: str) -> RawTable:
+    """Read the one table of a ZIP archive whose header has the key column.
+
+    INSEE ships each table zipped beside a ``meta_*`` file describing its columns, which is
+    passed over. The archive is read in memory, each text member up to
+    :data:`_ZIP_MEMBER_LIMIT` bytes; spreadsheets in it are not read.
+    """
+    unzip = "unzip it and give the table file in it (.csv or .xlsx)"
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-        logger.info("%s is not UTF-8: read as Windows-1252", path)
-    lines = text.splitlines()[:_HEADER_SEARCH]
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            names = [m.filename for m in members if not m.filename.startswith("__MACOSX/")]
+            if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+                raise CensusError(
+                    f"the {what} {path} is an Excel workbook (.xlsx) named {path.suffix!r}: "
+                    f"rename it {path.stem}.xlsx"
+                )
+            found = []
+            for member in members:
+                name = PurePosixPath(member.filename).name
+                if member.filename not in names or name.lower().startswith("meta"):
+                    continue
+                if not name.lower().endswith(_TEXT_TABLES) or member.file_size > _ZIP_MEMBER_LIMIT:
+                    continue
+                where = f"{member.filename} in the {what} {path}"
+                text = _decode(archive.read(member), where)
+                header = _find_header(text, key_variants)
+                if header is not None:
+                    found.append((member.filename, text, header))
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as err:
+        raise CensusError(
+            f"the {what} {path} is a ZIP archive that cannot be read ({err}): {unzip}"
+        ) from err
+    if len(found) != 1:
+        which = "no table" if not found else f"{len(found)} tables"
+        raise CensusError(
+            f"the {what} {path} is a ZIP archive with {which} whose header has a key column "
+            f"({', '.join(key_variants)}) among its files ({describe_columns(names)}): {unzip}"
+        )
+    member, text, header = found[0]
+    logger.info("reading %s from the ZIP archive %s", member, path)
+    return _parse_delimited(text, header, f"{path} ({member})", what)
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """Return the text of a table: UTF-16 with a byte-order mark, UTF-8, else Windows-1252.
+
+    Excel's "Unicode text" is UTF-16 with a byte-order mark (and tabs between fields).
+
+    Raises
+    ------
+    tiles.errors.CensusError
+        If the text holds NUL characters (a binary file, or UTF-16 without a byte-order
+        mark) or is not valid UTF-16 after its mark.
+    """
+    save = "save it as CSV UTF-8 (';' or ',' between fields)"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise CensusError(f"{where} starts as UTF-16 text but is not: {err}; {save}") from err
+        logger.info("%s is UTF-16 text (Excel's Unicode text)", where)
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+            logger.info("%s is not UTF-8: read as Windows-1252", where)
+    if "\x00" in text[:_SNIFF_CHARS]:
+        raise CensusError(
+            f"{where} is not a text table: it holds NUL characters (a binary file, or UTF-16 "
+            f"text without a byte-order mark); {save}"
+        )
+    return text
+
+
+def _find_header(text: str, key_variants: Sequence[str]) -> tuple[int, str] | None:
+    """Return the header line (0-based) and separator of a table, or None when none is found.
+
+    The header is the line among the first :data:`_HEADER_SEARCH` that names a key column
+    when split by one of :data:`_SEPARATORS`; when several do, the one with the most
+    code-like names (a later line wins ties).
+    """
     keys = {k.lower() for k in key_variants}
-    best: tuple[int, int, str] | None = None  # (score, -line, separator)
-    for number, line in enumerate(lines):
+    best: tuple[int, int, str] | None = None  # (score, line, separator)
+    for number, line in enumerate(text.splitlines()[:_HEADER_SEARCH]):
         for separator in _SEPARATORS:
             cells = [c.strip().strip('"').strip() for c in line.split(separator)]
             if not any(c.lower() in keys for c in cells):
@@ -381,13 +483,36 @@ def _read_delimited(path: Path, key_variants: Sequence[str], what: str) -> RawTa
             if best is None or score >= best[0]:
                 best = (score, number, separator)
             break  # the first separator that shows the key on this line
-    if best is None:
-        first = lines[0][:80] if lines else ""
-        raise CensusError(
-            f"no header with a key column ({', '.join(key_variants)}) in the first "
-            f"{_HEADER_SEARCH} lines of the {what} {path}; first line: {first!r}"
-        )
-    _, header_row, separator = best
+    return None if best is None else (best[1], best[2])
+
+
+def _no_header(text: str, key_variants: Sequence[str]) -> str:
+    """Say why no header was found: another separator, or no key column at all."""
+    separators = "';', ',' or a tab"
+    key = re.compile(
+        r"(?<![\w])(" + "|".join(map(re.escape, key_variants)) + r")[\"']?([^\w\s\"'])",
+        re.IGNORECASE,
+    )
+    lines = text.splitlines()[:_HEADER_SEARCH]
+    for number, line in enumerate(lines):
+        match = key.search(line)
+        if match is not None:
+            return (
+                f"line {number + 1} names the key column {match[1]!r} but separates the "
+                f"columns with {match[2]!r}: save the table as CSV with {separators} between "
+                "the fields (INSEE's own: ';')"
+            )
+    first = lines[0][:80] if lines else ""
+    return (
+        f"no header with a key column ({', '.join(key_variants)}) in its first "
+        f"{_HEADER_SEARCH} lines, read as fields separated by {separators}; first line: "
+        f"{first!r}"
+    )
+
+
+def _parse_delimited(text: str, header: tuple[int, str], source: str, what: str) -> RawTable:
+    """Read every cell of a table as text from its header line down."""
+    header_row, separator = header
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -400,11 +525,11 @@ def _read_delimited(path: Path, key_variants: Sequence[str], what: str) -> RawTa
         )
     except (pd.errors.ParserError, ValueError) as err:
         reason = str(err).splitlines()[0]
-        raise CensusError(f"cannot read the {what} {path}: {reason}") from err
+        raise CensusError(f"cannot read the {what} {source}: {reason}") from err
     frame.columns = [str(c).strip() for c in frame.columns]
-    logger.info("read %d rows from %s (separator %r, header line %d)", len(frame), path,
+    logger.info("read %d rows from %s (separator %r, header line %d)", len(frame), source,
                 separator, header_row)  # fmt: skip
-    return RawTable(_drop_empty_rows(frame), str(path), separator, header_row)
+    return RawTable(_drop_empty_rows(frame), source, separator, header_row)
 
 
 def _sheet_names(path: Path) -> list[str]:

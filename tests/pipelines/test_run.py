@@ -357,6 +357,50 @@ def test_dry_run_reads_no_pixels(demo_folder):
     assert "expected peak memory" in result.output
 
 
+def test_dry_run_reads_the_census_tables_as_the_run(demo_folder, tmp_path):
+    """--dry-run read no census table: a '|'-separated Filosofi file passed it, and stopped
+    the run only. It now stops the dry run, with the config's name and key, and the plan
+    says what the tables hold for the area (counted on the raw files)."""
+    config = load_config(demo_folder / "config.yaml")
+    with raise_if_dask_computes():
+        summary = plan(config).summary()
+    rows = {
+        name: len(pd.read_csv(demo_folder / "census" / f"{name}.csv", sep=";", dtype=str))
+        for name in ("filosofi", "population")
+    }
+    assert (
+        f"census tables: filosofi filosofi.csv ({rows['filosofi']} rows of the area's "
+        f"communes, 2021); population population.csv ({rows['population']} rows of the "
+        "area's communes, 2021)"
+    ) in summary.splitlines()
+    text = (demo_folder / "census" / "filosofi.csv").read_text()
+    (tmp_path / "filo.csv").write_text(text.replace(";", "|"))
+    piped = apply_overrides(config, {"census.filosofi": str(tmp_path / "filo.csv")})
+    with raise_if_dask_computes(), pytest.raises(ConfigError) as caught:
+        plan(piped, source="city.yaml")
+    assert str(caught.value).startswith(
+        f"city.yaml: census.filosofi: the Filosofi table {tmp_path / 'filo.csv'}: line 1 names "
+        "the key column 'IRIS' but separates the columns with '|'"
+    )
+    result = CliRunner().invoke(main, ["run", "--dry-run", str(demo_folder / "config.yaml")])
+    assert result.exit_code == 0 and "census tables: filosofi filosofi.csv" in result.output
+
+
+def test_dry_run_reads_the_zone_layers_as_the_run(demo_folder, tmp_path):
+    """A QPV file of Lambert-93 metres labelled EPSG:4326 passed --dry-run (which read no QPV)
+    and gave a run with an empty QPV layer: the dry run now stops on it."""
+    qpv = gpd.read_file(demo_folder / "zones" / "qpv.geojson").to_crs("EPSG:2154")
+    qpv.set_crs("EPSG:4326", allow_override=True).to_file(tmp_path / "qpv.gpkg")
+    config = apply_overrides(load_config(demo_folder / "config.yaml"),
+                             {"zones.qpv.path": str(tmp_path / "qpv.gpkg")})  # fmt: skip
+    with raise_if_dask_computes(), pytest.raises(ConfigError) as caught:
+        plan(config, source="city.yaml")
+    assert str(caught.value).startswith(
+        f"city.yaml: zones.qpv.path: {tmp_path / 'qpv.gpkg'} says EPSG:4326 (degrees) but its "
+        "coordinates reach ("
+    )
+
+
 def test_dry_run_refuses_a_config_without_iris(demo_folder, tmp_path):
     """A config without ``zones.iris`` (the model allows it) stops --dry-run as it stops the
     run, with the key, instead of planning a run that would fail."""
@@ -696,19 +740,19 @@ def test_a_national_iris_file_gives_the_communes_of_the_area(demo_run, demo_fold
 def test_census_tables_of_different_years_are_said(demo_folder, tmp_path):
     """The year in each table's column names (``DISP_MED21``, ``P19_POP``) is recorded, and
     tables of different years are said: IRIS redrawn in between do not match."""
-    from pipelines.run import _census_tables, _census_years_note
+    from pipelines.run_census import census_years_note, read_census_tables
 
     text = (demo_folder / "census" / "population.csv").read_text()
     (tmp_path / "pop2019.csv").write_text(text.replace("P21_POP", "P19_POP"))
     config = apply_overrides(load_config(demo_folder / "config.yaml"),
                              {"census.population": str(tmp_path / "pop2019.csv")})  # fmt: skip
-    tables, sources = _census_tables(config)
+    tables, sources = read_census_tables(config)
     assert [(len(t), outside) for t, outside in tables] == [(IRIS_GRID**2, ())] * 2
     assert sources["filosofi"]["year"] == 2021 and sources["population"]["year"] == 2019
     assert sources["population"]["file"] == "pop2019.csv"
-    note = _census_years_note(sources)
+    note = census_years_note(sources)
     assert note.startswith("census: the Filosofi income is of 2021 and the population of 2019")
-    assert _census_years_note({**sources, "population": {"year": 2021}}) is None
+    assert census_years_note({**sources, "population": {"year": 2021}}) is None
 
 
 def test_a_runs_zones_given_as_the_iris_layer_get_the_runs_own_values(

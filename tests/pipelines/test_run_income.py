@@ -12,7 +12,8 @@ from shapely.geometry import box
 
 import pipelines.run as run_module
 from pipelines.config import config_from_dict
-from tiles.errors import collected_warnings
+from pipelines.run_census import read_census_tables
+from tiles.errors import ConfigError, collected_warnings
 
 CONFIG = {
     "aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]},
@@ -113,7 +114,7 @@ def test_an_implausible_income_level_is_said_once(tmp_path, from_filosofi):
     notes: list[str] = []
     with warnings.catch_warnings(), collected_warnings() as warned:
         warnings.simplefilter("ignore")
-        tables, _ = run_module._census_tables(config)
+        tables, _ = read_census_tables(config)
         table = iris
         for census_table, _outside in tables:
             table = table.merge(census_table, on="code_iris")
@@ -124,3 +125,31 @@ def test_an_implausible_income_level_is_said_once(tmp_path, from_filosofi):
     (message,) = [text for text in said if "€/year per consumption unit" in text]
     assert "median of 21.1," in message and "thousands" in message
     assert message in (warned if from_filosofi else notes)
+
+
+def test_a_filosofi_table_without_income_stops_the_run(tmp_path):
+    """The population table given as census.filosofi: the run ended without inequality
+    statistics after a warning in the reader's words ("meta.year is None"). It now stops,
+    naming the key, the file and its columns; a table of another income column is read."""
+    path = tmp_path / "population.csv"
+    path.write_text("IRIS;P21_POP\n315550101;1875\n315550102;1768\n", encoding="utf-8")
+    zones = {"iris": {"path": str(tmp_path / "iris.gpkg")}}  # never read here
+    config = config_from_dict({**CONFIG, "zones": zones, "census": {"filosofi": str(path)}})
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ConfigError) as err:
+        warnings.simplefilter("always")
+        read_census_tables(config, source="city.yaml")
+    assert str(err.value) == (
+        "city.yaml: census.filosofi: population.csv holds no Filosofi indicator (e.g. "
+        "DISP_MED21) nor the column census.income_column names ('disp_med'); its columns: "
+        "'IRIS', 'P21_POP': is it the Filosofi table (INSEE's BASE_TD_FILO_IRIS_<year>_DISP)?"
+    )
+    assert [str(w.message) for w in caught] == [
+        f"Filosofi table {path}: no Filosofi indicator among its columns ('IRIS', 'P21_POP'), "
+        "which are named like DISP_MED21 or DISP_TP6021: is it the Filosofi table?"
+    ]
+    census = {"filosofi": str(path), "income_column": "p21_pop"}
+    own = config_from_dict({**CONFIG, "zones": zones, "census": census})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        [(table, _)], _ = read_census_tables(own)
+    assert table["p21_pop"].tolist() == [1875.0, 1768.0]

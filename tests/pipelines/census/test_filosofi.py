@@ -550,3 +550,112 @@ def test_real_hackaviz_qpv_table(real_data):
     assert table["pop_mun"].sum() == sum(int(v) for v in raw["pop_mun"])
     assert dict(meta.missing)["part_chomprinc"] == int((raw["part_chomprinc"] == "").sum())
     assert not math.isnan(table["disp_med"].sum())
+
+
+# --------------------------------------------------------------------------------------------
+# files that are not plain CSV: other separators, UTF-16, ZIP archives
+
+
+def test_another_separator_is_named_with_those_read(tmp_path):
+    """A '|'-separated table said "no header with a key column ... first line: 'IRIS|...'",
+    which did not say that the separator is what is wrong, nor which ones are read."""
+    path = write(tmp_path, "IRIS|DISP_MED21\n751010101|25000\n")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert one_line(err) == (
+        f"the Filosofi table {path}: line 1 names the key column 'IRIS' but separates the "
+        "columns with '|': save the table as CSV with ';', ',' or a tab between the fields "
+        "(INSEE's own: ';')"
+    )
+    path = write(tmp_path, "CODE|DISP_MED21\n751010101|25000\n")  # no key column at all
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert "read as fields separated by ';', ',' or a tab; first line: 'CODE|" in one_line(err)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_excel_unicode_text_is_read(tmp_path, encoding):
+    """Excel's "Unicode text" (UTF-16 with a byte-order mark, tabs between the fields) gave
+    "no header ...; first line: 'ÿþI\\x00R\\x00I\\x00S...'"."""
+    text = "\ufeffIRIS\tLIBIRIS\tDISP_MED21\r\n751010101\tLouvre\t25000,5\r\n"
+    text += "910490101\tÉvry\tnd\r\n"  # the byte-order mark first: Excel writes one
+    table, meta, _ = call_quiet(read_filosofi, write(tmp_path, text, encoding=encoding))[0]
+    assert meta.separator == "\t" and meta.decimal == ","
+    assert table["code_iris"].tolist() == ["751010101", "910490101"]
+    assert table["libiris"].tolist() == ["Louvre", "Évry"]
+    np.testing.assert_array_equal(table["disp_med"], [25000.5, np.nan])
+
+
+def test_utf16_without_a_byte_order_mark_says_how_to_save_the_table(tmp_path):
+    path = write(tmp_path, "IRIS;DISP_MED21\n751010101;25000\n", encoding="utf-16-le")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    text = one_line(err)
+    assert text.startswith(f"the Filosofi table {path} is not a text table: it holds NUL")
+    assert text.endswith("save it as CSV UTF-8 (';' or ',' between fields)")
+
+
+def _zip(path, members: dict[str, str]):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in members.items():
+            archive.writestr(name, text.encode("utf-8"))
+    return path
+
+
+INSEE_CSV = "IRIS;LIBIRIS;DISP_MED21\n751010101;Louvre;25000,5\n751010102;Halles;s\n"
+#: INSEE's description of the columns, shipped beside the table: it names IRIS too.
+INSEE_META = "COD_VAR;LIB_VAR\nIRIS;Code de l'IRIS\nDISP_MED21;Médiane (€)\n"
+
+
+def test_an_insee_zip_archive_is_read_from_its_table(tmp_path):
+    """INSEE ships each table zipped beside its meta_ file: the archive was read as text
+    ("first line: 'PK\\x03\\x04...'"); its table is now read, the meta_ file passed over."""
+    members = {"BASE_TD_FILO_IRIS_2021_DISP.csv": INSEE_CSV,
+               "meta_BASE_TD_FILO_IRIS_2021_DISP.csv": INSEE_META}  # fmt: skip
+    path = _zip(tmp_path / "BASE_TD_FILO_IRIS_2021_DISP_CSV.zip", members)
+    table, meta, _ = call_quiet(read_filosofi, path)[0]
+    assert meta.source == f"{path} (BASE_TD_FILO_IRIS_2021_DISP.csv)" and meta.year == 2021
+    assert table["code_iris"].tolist() == ["751010101", "751010102"]
+    assert table["libiris"].tolist() == ["Louvre", "Halles"]
+    np.testing.assert_array_equal(table["disp_med"], [25000.5, np.nan])
+
+
+def test_a_zip_archive_without_one_table_says_to_unzip_it(tmp_path):
+    two = _zip(tmp_path / "two.zip", {"a.csv": INSEE_CSV, "b.csv": INSEE_CSV})
+    with pytest.raises(CensusError) as err:
+        read_filosofi(two)
+    assert one_line(err) == (
+        f"the Filosofi table {two} is a ZIP archive with 2 tables whose header has a key "
+        "column (IRIS, CODE_IRIS, DCOMIRIS, CODGEO) among its files ('a.csv', 'b.csv'): unzip "
+        "it and give the table file in it (.csv or .xlsx)"
+    )
+    none = _zip(tmp_path / "none.zip", {"meta_filo.csv": INSEE_META, "notes.txt": "hello"})
+    with pytest.raises(CensusError, match=r"is a ZIP archive with no table whose header"):
+        read_filosofi(none)
+
+
+def test_an_xlsx_named_csv_says_to_rename_it(tmp_path):
+    pytest.importorskip("openpyxl")
+    pd.DataFrame({"IRIS": ["751010101"], "DISP_MED21": [25000]}).to_excel(
+        tmp_path / "filo.xlsx", index=False
+    )
+    path = (tmp_path / "filo.xlsx").rename(tmp_path / "filo.csv")
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert one_line(err) == (
+        f"the Filosofi table {path} is an Excel workbook (.xlsx) named '.csv': rename it filo.xlsx"
+    )
+
+
+def test_a_table_without_indicator_asks_whether_it_is_the_filosofi_table(tmp_path):
+    """Said "no two-digit year suffix ...; no Filosofi indicator found (meta.year is None):
+    check the source's documentation", of a population table given as Filosofi."""
+    path = write(tmp_path, "IRIS;P21_POP\n751010101;1875\n")
+    (_, meta, warns), _ = call_quiet(read_filosofi, path)
+    assert meta.year is None
+    assert warns == [
+        f"Filosofi table {path}: no Filosofi indicator among its columns ('IRIS', 'P21_POP'), "
+        "which are named like DISP_MED21 or DISP_TP6021: is it the Filosofi table?"
+    ]

@@ -142,3 +142,18 @@ def test_real_occitanie_qpv(real_data):
     # the valid ones are untouched
     valid = shapely.is_valid(raw.geometry.to_numpy())
     assert shapely.equals(out.geometry.to_numpy()[valid], raw.geometry.to_numpy()[valid]).all()
+
+
+def test_a_file_in_metres_labelled_degrees_is_refused_before_its_area_is_read(tmp_path):
+    """Read near an area (a city out of a national file), a QPV file of Lambert-93 metres
+    labelled EPSG:4326 gave no feature and no error: the bounding-box read found nothing
+    near Toulouse in "degrees" of 652,000. Its whole extent is now checked first."""
+    path = tmp_path / "qpv.gpkg"
+    frame = layer({"code_qp": ["QN07501M", "QN07502M"]})  # 652000-652200 x 6862000-6862100
+    frame.set_crs("EPSG:4326", allow_override=True).to_file(path)
+    toulouse = gpd.GeoSeries([shapely.box(1.35, 43.55, 1.52, 43.67)], crs="EPSG:4326")
+    with pytest.raises(CRSError) as err:
+        read_qpv(path, bbox=toulouse)
+    text = one_line(err)
+    assert f"{path} says EPSG:4326 (degrees) but its coordinates reach (652200, 6862100)" in text
+    assert "Lambert-93, EPSG:2154" in text and "ANCT QPV" in text

@@ -10,6 +10,7 @@ from shapely.geometry import box
 
 from pipelines.config import ConfigError, area_of_interest, config_from_dict, grid_crs
 from pipelines.config.aoi import read_zone_layer
+from tiles.errors import IlotsWarning
 
 from .conftest import MINIMAL, iris_layer
 
@@ -334,3 +335,57 @@ def test_qpv_overlapping_an_iris_past_the_area_count_in_its_share(tmp_path, writ
     out = iris_qpv_overlay(zones.iris, zones.qpv_of_iris, crs="EPSG:2154")
     assert out["qpv_share"].iloc[0] == pytest.approx(500 / 1400, abs=1e-9)
     assert out["code_qp_main"].iloc[0] == "QN03102M"
+
+
+def _qpv_file(path, squares) -> None:
+    """Write QPV squares (x0, y0, side in Lambert-93 metres) with ANCT 2024 fields."""
+    codes = [f"QN0310{i}M" for i in range(1, len(squares) + 1)]
+    gpd.GeoDataFrame(
+        {"code_qp": codes, "lib_qp": codes, "insee_com": ["31555"] * len(codes)},
+        geometry=[box(x, y, x + side, y + side) for x, y, side in squares],
+        crs="EPSG:2154",
+    ).to_file(path)
+
+
+QPV_CONFIG = IRIS_CONFIG.replace(
+    "zones: {iris: {path: zones/iris.gpkg}}", "zones: {iris: {path: zones/iris.gpkg}, "
+    "qpv: {path: zones/qpv.gpkg}}"
+)  # fmt: skip
+
+
+def test_a_qpv_file_of_another_place_stops_the_run_with_both_extents(iris_gpkg, write_config):
+    """A QPV file wholly away from the area (another city's, or a wrong CRS) gave a run with
+    an empty qpv layer and in_qpv false everywhere, said by a vague closing warning only."""
+    from pipelines.run_graph import zones_and_area
+
+    _qpv_file(iris_gpkg.parent / "qpv.gpkg", [(652_000, 6_862_000, 100)])  # Paris
+    with pytest.raises(ConfigError) as err:
+        zones_and_area(load(write_config, QPV_CONFIG), source="c.yaml")
+    # The IRIS of 31555 and 2A004: 574,000-575,000 and 575,500-576,000 by 6,279,000-500.
+    assert str(err.value) == (
+        "c.yaml: zones.qpv.path: no QPV of qpv.gpkg lies in the area of interest: the layer "
+        "spans (652000, 6862000) to (652100, 6862100) and the area of interest with its IRIS "
+        "(574000, 6279000) to (576000, 6279500), in the layer's CRS (EPSG:2154), which do not "
+        "meet: the file is of another place or its CRS is wrong; give the QPV layer of the "
+        "area, with its CRS"
+    )
+
+
+def test_a_qpv_file_with_no_qpv_in_the_area_is_warned_of(iris_gpkg, write_config):
+    """A file around the area with no QPV in it (a national file, a commune without QPV) is
+    a warning: the run goes on without QPV statistics, and says so."""
+    from pipelines.run_graph import zones_and_area
+
+    squares = [(573_000, 6_279_000, 100), (575_100, 6_279_100, 100), (577_000, 6_279_400, 100)]
+    _qpv_file(iris_gpkg.parent / "qpv.gpkg", squares)  # west, Blagnac's square, east
+    with pytest.warns(IlotsWarning) as caught:
+        zones = zones_and_area(load(write_config, QPV_CONFIG))
+    assert zones.qpv.empty and len(zones.iris) == 3
+    said = [str(w.message) for w in caught if "zones.qpv" in str(w.message)]
+    assert said == [
+        "zones.qpv: no QPV of qpv.gpkg lies in the area of interest (the layer spans (573000, "
+        "6279000) to (577100, 6279500) and the area of interest with its IRIS (574000, "
+        "6279000) to (576000, 6279500), in the layer's CRS (EPSG:2154)): the qpv zone layer "
+        "is empty and in_qpv false for every IRIS; if the area has QPV, check zones.qpv (the "
+        "file, its geography and CRS); if it has none, remove zones.qpv"
+    ]

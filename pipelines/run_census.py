@@ -1,0 +1,137 @@
+"""The census tables of a run (``census.filosofi``, ``census.population``), read for its IRIS.
+
+The run reads them before any pixel, and ``ilots run --dry-run`` reads them too (they are
+small), so that a table the run cannot read stops the dry run with the same message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.census import FilosofiMeta, read_filosofi, read_population
+from pipelines.census.fields import describe_columns
+from pipelines.census.filosofi import indicator_name
+from pipelines.config import RunConfig
+from tiles.errors import CensusError, ConfigError, IlotsError
+
+__all__ = ["census_summary", "census_years_note", "read_census_tables"]
+
+#: A table read, with the communes of its rows left out in the same départements.
+CensusTable = tuple[pd.DataFrame, tuple[str, ...]]
+
+
+def read_census_tables(
+    config: RunConfig, communes: Collection[str] | None = None, *, source: str = "config"
+) -> tuple[list[CensusTable], dict[str, dict[str, Any]]]:
+    """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
+
+    Parameters
+    ----------
+    config
+        A validated config.
+    communes
+        The communes of the run's IRIS: only their rows are kept, for INSEE publishes each
+        table for all France, whose other 48,000 IRIS would each be an "unmatched code" and
+        whose secret values would be counted in the run's warnings. Default: every row.
+    source
+        Name of the config in error messages (its file).
+
+    Returns
+    -------
+    tables
+        The tables read, each with the communes of its rows that ``communes`` left out in
+        the same départements (a commune nouvelle's former communes, say: for the join's
+        warnings, :func:`pipelines.census.join_tables`).
+    sources
+        For the manifest (``extra.census``): per table (``filosofi``, ``population``), its
+        file, the year its column names carry (``DISP_MED21``: 2021; None if none), its key
+        column and rows kept, and the population column.
+
+    Raises
+    ------
+    ConfigError
+        A table that cannot be read (missing, wrong sheet, no IRIS column ...), or a
+        Filosofi table with no Filosofi indicator nor ``census.income_column``:
+        ``"<source>: census.filosofi: <why>"``.
+    """
+    census = config.census
+    tables: list[CensusTable] = []
+    sources: dict[str, dict[str, Any]] = {}
+    if census is None:
+        return tables, sources
+    key = "census"
+    try:
+        if census.filosofi is not None:
+            key = "census.filosofi"
+            table, meta, _ = read_filosofi(
+                census.filosofi, sheet=census.filosofi_sheet, communes=communes
+            )
+            _check_income(meta, table, census.filosofi, census.income_column)
+            tables.append((table, meta.outside_communes))
+            sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
+        if census.population is not None:
+            key = "census.population"
+            table, meta, _ = read_population(
+                census.population,
+                column=census.population_column,
+                sheet=census.population_sheet,
+                communes=communes,
+            )
+            tables.append((table, meta.outside_communes))
+            sources["population"] = {
+                **_census_source(census.population, meta.year, meta.key, table),
+                "column": meta.column,
+            }
+    except (IlotsError, OSError) as err:
+        raise ConfigError(f"{source}: {key}: {err}") from err
+    return tables, sources
+
+
+def _check_income(meta: FilosofiMeta, table: pd.DataFrame, path: Any, income: str) -> None:
+    """Refuse a Filosofi table with no Filosofi indicator nor the income column.
+
+    Such a table (the population table given twice, say) would give the run no income, and
+    the run would end without its inequality statistics.
+    """
+    published = [name for name, _ in meta.columns]
+    if income in table.columns or any(indicator_name(name) for name in published):
+        return
+    raise CensusError(
+        f"{Path(path).name} holds no Filosofi indicator (e.g. DISP_MED21) nor the column "
+        f"census.income_column names ({income!r}); its columns: {describe_columns(published)}: "
+        "is it the Filosofi table (INSEE's BASE_TD_FILO_IRIS_<year>_DISP)?"
+    )
+
+
+def census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:
+    """Say when the income and the population tables are of different years."""
+    income = sources.get("filosofi", {}).get("year")
+    people = sources.get("population", {}).get("year")
+    if income is None or people is None or income == people:
+        return None
+    return (
+        f"census: the Filosofi income is of {income} and the population of {people}: IRIS "
+        "redrawn in between are unmatched or mismatched; use tables of one year where INSEE "
+        "publishes both"
+    )
+
+
+def census_summary(sources: dict[str, dict[str, Any]]) -> str | None:
+    """One line for the dry run: each table read, its rows for the area and its year."""
+    if not sources:
+        return None
+    parts = []
+    for name, record in sources.items():
+        year = f", {record['year']}" if record.get("year") is not None else ""
+        rows = f"{record['rows']} rows of the area's communes{year}"
+        parts.append(f"{name} {record['file']} ({rows})")
+    return "census tables: " + "; ".join(parts)
+
+
+def _census_source(path: Any, year: int | None, key: str, table: pd.DataFrame) -> dict[str, Any]:
+    """Return a census table's record in the manifest (``extra.census``)."""
+    return {"file": Path(path).name, "year": year, "key": key, "rows": len(table)}
