@@ -1129,8 +1129,8 @@ class CensusConfig(_Model):
 
     filosofi: ConfigPath | None = Field(
         None,
-        description="Filosofi IRIS file, CSV, XLSX or XLS (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). "
-        "Default: none.",
+        description="Filosofi IRIS file: CSV (UTF-8, Latin-1 or UTF-16; or INSEE's ZIP as "
+        "downloaded), XLSX or XLS (e.g. BASE_TD_FILO_IRIS_2021_DISP.csv). Default: none.",
     )
     filosofi_sheet: str | None = Field(
         None,
@@ -1146,7 +1146,8 @@ class CensusConfig(_Model):
     )
     population: ConfigPath | None = Field(
         None,
-        description="Population per IRIS (INSEE census table, CSV, XLSX or XLS). Default: none.",
+        description="Population per IRIS (INSEE census table, CSV or its ZIP, XLSX or XLS). "
+        "Default: none.",
     )
     population_column: str | None = Field(
         None, description="Population column, e.g. 'P21_POP'. Default: detected."
