@@ -546,6 +546,7 @@ def _locked_run(
             folder = RunFolder(result.folder)
             # Before the report, which would show a previous run's scenarios as this run's.
             remove_stale_outputs(folder, previous, since=started.timestamp())
+            folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             try:
                 futures = result._cogs  # type: ignore[attr-defined]
                 if config.outputs.report and report_possible:
@@ -1108,12 +1109,15 @@ def _run(
 def _claim(folder: RunFolder) -> None:
     """Make ``folder`` this run's before a file in it is written or replaced.
 
-    A previous run's manifest goes first (``outputs.overwrite``): if this run stops half-way,
-    the folder holds no manifest, so it never looks like a whole run mixing two runs' files.
-    A run that stops before writing anything leaves the previous run as it was.
+    A previous run's manifest is set aside first (``outputs.overwrite``): if this run stops
+    half-way, the folder holds no manifest, so it never looks like a whole run mixing two
+    runs' files, and the run that resumes it still removes the previous run's outputs it
+    does not make (:func:`~pipelines.outputs.stale.previous_outputs`). A run that stops
+    before writing anything leaves the previous run as it was.
     """
     folder.create()
-    folder.manifest.unlink(missing_ok=True)
+    if folder.manifest.exists():
+        folder.manifest.replace(folder.previous_manifest)
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

@@ -818,6 +818,48 @@ def test_overwritten_run_that_stops_leaves_no_manifest(
         ).stat().st_mtime
 
 
+def test_a_run_resumed_after_a_stop_removes_the_replaced_runs_outputs(
+    demo_run, demo_folder, tmp_path, monkeypatch
+):
+    """A run over a finished one (with scenarios and CSV tables, which the new run does not
+    make), stopped after it replaced a file, then run again: stopped, the folder is not
+    taken for a finished run; finished, it neither keeps nor lists the replaced run's files,
+    nor keeps its set-aside manifest."""
+    from pipelines.outputs.folder import RunFolder
+    from pipelines.report.data import read_run
+    from pipelines.report.errors import ReportError
+    from pipelines.scenarios.pipeline import run_mismatch
+
+    out = tmp_path / "run"
+    shutil.copytree(demo_run[0], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    old = {"scenarios/green/delta_lst.tif": b"old", "zones/iris.csv": b"code_iris\n"}
+    for name, data in old.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+        manifest["outputs"].append({"path": name, "kind": "file", "size": len(data)})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    config = load_config(demo_folder / "config.yaml")
+    real = run_tiles.tile_pieces
+
+    def stopped(*args):
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(run_tiles, "tile_pieces", stopped)  # after the NDVI COG is queued
+    with pytest.raises(RuntimeError, match="stopped"):
+        run(config, out=out)
+    monkeypatch.setattr(run_tiles, "tile_pieces", real)
+    with pytest.raises(ReportError, match=r"manifest\.json missing"):
+        read_run(out)
+    assert "no finished run" in run_mismatch(RunFolder(out), config)
+    run(config, out=out)
+    assert not (out / "scenarios").exists() and not (out / "zones" / "iris.csv").exists()
+    listed = {r["path"] for r in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert not [path for path in listed if path.startswith(("scenarios/", "zones/iris.csv"))]
+    hidden = [p.name for p in out.rglob(".*")]
+    assert hidden == [".ilots.lock"]
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip
