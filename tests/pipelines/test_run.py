@@ -860,6 +860,41 @@ def test_a_run_resumed_after_a_stop_removes_the_replaced_runs_outputs(
     assert hidden == [".ilots.lock"]
 
 
+def test_a_run_killed_while_its_report_is_built_resumes(demo_folder, tmp_path, monkeypatch):
+    """Killed (as the OOM killer does: no clean-up) while it builds its report, the COGs
+    still being encoded, a tiled run leaves no manifest.json: it is not taken for a finished
+    run, and the same command (no outputs.overwrite) resumes it from its checkpoints."""
+    import pipelines.run as run_module
+    from pipelines.report.data import read_run
+    from pipelines.report.errors import ReportError
+
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.overwrite": False})
+    out, killed = tmp_path / "run", tmp_path / "killed"
+    real = run_module.build_report
+
+    def left_by_a_kill(directory, names):  # the lock and the COGs' temporary files
+        return [n for n in names if n.startswith(".") and n != run_tiles.CHECKPOINT_DIR]
+
+    def killed_meanwhile(*args, **kwargs):
+        shutil.copytree(out, killed, ignore=left_by_a_kill)  # the folder a kill leaves
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "build_report", killed_meanwhile)
+    finished = run(config, out=out, tile_size_px=150)
+    monkeypatch.setattr(run_module, "build_report", real)
+    assert (killed / run_tiles.CHECKPOINT_DIR).is_dir()
+    assert not (killed / "manifest.json").exists()
+    with pytest.raises(ReportError, match=r"manifest\.json missing"):
+        read_run(killed)
+    resumed = run(config, out=killed, tile_size_px=150)
+    n_tiles = len(_tile_names(config, 150))
+    said = f"resumed an interrupted run: {n_tiles} of {n_tiles} tiles read from its checkpoints"
+    assert any(w.startswith(said) for w in resumed.warnings), resumed.warnings
+    _assert_same_run(finished, resumed, exact=True)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "manifest.json" in report and "EPSG:32631" in report  # the manifest it was given
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip
