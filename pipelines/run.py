@@ -534,10 +534,7 @@ def _locked_run(
         warnings.simplefilter("always")
         # The COGs are encoded in this thread while the tables and the report are written
         # (GDAL releases the GIL); the run waits for them before it ends.
-        with (
-            _InputHashes() as hashes,
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs") as cogs,
-        ):
+        with _InputHashes() as hashes, _cog_thread() as cogs:
             try:
                 result = _run(config, timer, tile_size_px, cogs, hashes, source)
             except BaseException:
@@ -1117,6 +1114,25 @@ def _claim(folder: RunFolder) -> None:
     folder.create()
     if folder.manifest.exists():
         folder.manifest.replace(folder.previous_manifest)
+
+
+@contextlib.contextmanager
+def _cog_thread() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    """Give the thread that encodes the COGs, one at a time, while the run goes on.
+
+    A run that stops drops the COGs still queued. On Ctrl-C (or SIGTERM) it does not wait
+    for the one being encoded either: it writes to a temporary name, renamed only once
+    whole, which the next run into the folder removes (``sweep_temporaries``) if the
+    process ends first. On an error, it waits for that one, so that nothing writes in the
+    folder once the run has raised.
+    """
+    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
+    try:
+        yield executor
+    except BaseException as err:
+        executor.shutdown(wait=isinstance(err, Exception), cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

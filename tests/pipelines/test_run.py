@@ -895,6 +895,42 @@ def test_a_run_killed_while_its_report_is_built_resumes(demo_folder, tmp_path, m
     assert "manifest.json" in report and "EPSG:32631" in report  # the manifest it was given
 
 
+def test_ctrl_c_waits_for_no_cog(demo_folder, tmp_path, monkeypatch):
+    """Ctrl-C while a COG is encoded and others are queued: the run stops at once, without
+    encoding the queued ones nor waiting for the one being encoded (it writes to a temporary
+    name, which the next run into the folder removes)."""
+    import threading
+
+    import pipelines.run as run_module
+
+    encoding, release, started, finished = threading.Event(), threading.Event(), [], []
+
+    def slow_cogs(rasters, *args):  # the first: a large city's
+        started.append(set(rasters))
+        if len(started) == 1:
+            encoding.set()
+            release.wait(timeout=60)  # only ends a run that waits for it (without the fix)
+        finished.append(set(rasters))
+        return {}
+
+    def interrupted(*args, **kwargs):  # after every COG is queued
+        encoding.wait()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_write_cogs", slow_cogs)
+    monkeypatch.setattr(run_module, "_inequality_reports", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(load_config(demo_folder / "config.yaml"), out=tmp_path / "run")
+        assert finished == []  # not waited for
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("ilots-cogs"):
+                thread.join()
+    assert len(started) == 1 and "ndvi_median" in started[0]  # the queued ones: dropped
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip
