@@ -523,12 +523,9 @@ def _locked_run(
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
     with warnings.catch_warnings(record=True) as caught, collected_warnings() as ours:
         warnings.simplefilter("always")
-        # The COGs are encoded in this thread while the tables, the manifest and the report
-        # are written (GDAL releases the GIL); the run waits for them before it ends.
-        with (
-            _InputHashes() as hashes,
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs") as cogs,
-        ):
+        # The COGs are encoded in this thread while the tables and the report are written
+        # (GDAL releases the GIL); the run waits for them before it ends.
+        with _InputHashes() as hashes, _cog_thread() as cogs:
             try:
                 result = _run(config, timer, tile_size_px, cogs, hashes, source)
             except BaseException:
@@ -537,24 +534,23 @@ def _locked_run(
             folder = RunFolder(result.folder)
             # Before the report, which would show a previous run's scenarios as this run's.
             remove_stale_outputs(folder, previous, since=started.timestamp())
-            try:
-                futures = result._cogs  # type: ignore[attr-defined]
-                if config.outputs.report and report_possible:
-                    # The report reads the manifest (warnings, timings) and n_clear, written
-                    # first; the final manifest below lists the report and every raster.
-                    if "n_clear" in futures:
-                        futures["n_clear"].result()
-                    early = _manifest(config, result, timer, caught, ours, started, settled=False)
-                    write_manifest(folder.manifest, early)
-                    result.report = build_report(folder.root, lang=config.outputs.report_language)
-                digests: dict[str, str] = {}
-                for cog in dict.fromkeys(futures.values()):
-                    digests.update(cog.result())
-                remove_stale_rasters(folder, written=set(futures))
-            except BaseException:
-                # A raster failed: no manifest, so the folder never looks like a whole run.
-                folder.manifest.unlink(missing_ok=True)
-                raise
+            folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
+            futures = result._cogs  # type: ignore[attr-defined]
+            if config.outputs.report and report_possible:
+                # The report reads the manifest (warnings, timings), given here as it stands
+                # (no output listed), and n_clear, written first. No manifest.json until the
+                # run is whole: a run killed meanwhile is not taken for a finished one, and
+                # the same command resumes it.
+                if "n_clear" in futures:
+                    futures["n_clear"].result()
+                early = _manifest(config, result, timer, caught, ours, started, settled=False)
+                result.report = build_report(
+                    folder.root, lang=config.outputs.report_language, manifest=early
+                )
+            digests: dict[str, str] = {}
+            for cog in dict.fromkeys(futures.values()):
+                digests.update(cog.result())
+            remove_stale_rasters(folder, written=set(futures))
     run_tiles.remove_checkpoints(folder.root)  # after the COGs: a tiled mosaic reads them
     manifest = _manifest(config, result, timer, caught, ours, started, digests=digests)
     if config.outputs.report and not report_possible:
@@ -581,8 +577,9 @@ def _manifest(
 ) -> dict[str, Any]:
     """Build the manifest of the run folder as it stands (every file in it is listed).
 
-    ``settled=False`` while the COGs are still being encoded: the report's copy, which lists
-    no output (the report does not read them; the final manifest lists them all).
+    ``settled=False`` while the COGs are still being encoded: the report's copy, given to it
+    in memory, which lists no output (the report does not read them; the final manifest,
+    written last, lists them all).
     ``digests``: the COGs' SHA-256, taken as they were written (:func:`_write_cogs`).
     """
     # Not for users: library deprecations, and rasterio's NotGeoreferencedWarning about its own
@@ -602,8 +599,8 @@ def _manifest(
     messages = list(dict.fromkeys(deprecated + recorded + ours))
     folder = RunFolder(result.folder)
     figures = folder.figures  # listed as one folder record
-    # Every file but hidden ones, the figures (one record) and the manifest itself (the early
-    # one, for the report, would be listed with a hash the final one cannot have).
+    # Every file but hidden ones (the lock, temporary files, a replaced run's manifest set
+    # aside), the figures (one record) and the manifest itself (written after this list).
     outputs = (
         sorted(p for p in result.folder.rglob("*")
                if p.is_file() and not p.name.startswith(".") and figures not in p.parents
@@ -1024,12 +1021,34 @@ def _run(
 def _claim(folder: RunFolder) -> None:
     """Make ``folder`` this run's before a file in it is written or replaced.
 
-    A previous run's manifest goes first (``outputs.overwrite``): if this run stops half-way,
-    the folder holds no manifest, so it never looks like a whole run mixing two runs' files.
-    A run that stops before writing anything leaves the previous run as it was.
+    A previous run's manifest is set aside first (``outputs.overwrite``): if this run stops
+    half-way, the folder holds no manifest, so it never looks like a whole run mixing two
+    runs' files, and the run that resumes it still removes the previous run's outputs it
+    does not make (:func:`~pipelines.outputs.stale.previous_outputs`). A run that stops
+    before writing anything leaves the previous run as it was.
     """
     folder.create()
-    folder.manifest.unlink(missing_ok=True)
+    if folder.manifest.exists():
+        folder.manifest.replace(folder.previous_manifest)
+
+
+@contextlib.contextmanager
+def _cog_thread() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    """Give the thread that encodes the COGs, one at a time, while the run goes on.
+
+    A run that stops drops the COGs still queued. On Ctrl-C (or SIGTERM) it does not wait
+    for the one being encoded either: it writes to a temporary name, renamed only once
+    whole, which the next run into the folder removes (``sweep_temporaries``) if the
+    process ends first. On an error, it waits for that one, so that nothing writes in the
+    folder once the run has raised.
+    """
+    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
+    try:
+        yield executor
+    except BaseException as err:
+        executor.shutdown(wait=isinstance(err, Exception), cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

@@ -9,6 +9,9 @@
     scenarios/<name>/           one folder per greening scenario, plus comparison.csv
     report.html + figures/      the HTML report and its figures
     manifest.json               config, inputs, versions, grid, timings, warnings
+
+``manifest.json`` is the last file a run puts in place: a folder without it holds no finished
+run (stopped half-way, its replaced run's manifest is ``.manifest.previous.json``).
 """
 
 from __future__ import annotations
@@ -113,6 +116,17 @@ class RunFolder:
     def config(self) -> Path:
         """The config the folder's outputs were made with (``ilots run config.yaml``)."""
         return self.root / "config.yaml"
+
+    @property
+    def previous_manifest(self) -> Path:
+        """The manifest of the run a new run into the folder replaces, set aside (hidden).
+
+        A run moves ``manifest.json`` here before it replaces a file, so that the folder
+        never looks like a finished run until it is one, while a run resumed after a crash
+        still knows which files the replaced run wrote (:mod:`.stale`). Hidden: never listed
+        as an output, never read as the folder's manifest.
+        """
+        return self.root / ".manifest.previous.json"
 
     def create(self) -> RunFolder:
         """Create the root and its ``rasters/``, ``zones/`` and ``figures/`` folders; return self.

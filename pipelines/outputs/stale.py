@@ -23,12 +23,22 @@ __all__ = ["previous_outputs", "remove_stale_outputs", "remove_stale_rasters"]
 def previous_outputs(folder: RunFolder) -> list[Path]:
     """Return the files the folder's previous run listed as its outputs, in this folder.
 
-    Its manifest names them relative to the folder (manifest version 2), or under the
-    folder it ran into (``outputs.folder`` of its config, version 1); a folder copied or
-    moved since has them here. Files outside it are not returned.
+    The previous run is the finished one whose manifest is ``manifest.json``, or, after a
+    run into the folder stopped half-way (which set that manifest aside before replacing a
+    file), ``.manifest.previous.json`` (:attr:`RunFolder.previous_manifest`): the run that
+    resumes it still removes the files of the run it replaces. Its manifest names them
+    relative to the folder (manifest version 2), or under the folder it ran into
+    (``outputs.folder`` of its config, version 1); a folder copied or moved since has them
+    here. Files outside it are not returned.
     """
+    manifests = (folder.manifest, folder.previous_manifest)
+    return list(dict.fromkeys(file for path in manifests for file in _listed_files(folder, path)))
+
+
+def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path]:
+    """Return the files the manifest at ``manifest_path`` lists, in ``folder``."""
     try:
-        manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         old_root = Path(manifest["config"]["outputs"]["folder"])
         records = list(manifest.get("outputs") or [])
     except (OSError, ValueError, KeyError, TypeError):

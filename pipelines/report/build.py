@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pipelines.outputs._atomic import check_output, staged, write_text_atomic
 from pipelines.outputs.folder import RunFolder
@@ -33,7 +35,12 @@ FIGURE_NAMES = (
 )
 
 
-def build_report(run_dir: str | os.PathLike[str] | RunFolder, *, lang: str | None = None) -> Path:
+def build_report(
+    run_dir: str | os.PathLike[str] | RunFolder,
+    *,
+    lang: str | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> Path:
     """Build the self-contained HTML report of a run folder.
 
     Parameters
@@ -45,6 +52,9 @@ def build_report(run_dir: str | os.PathLike[str] | RunFolder, *, lang: str | Non
     lang
         ``"fr"`` or ``"en"``; by default the run's ``outputs.report_language`` (its
         manifest's config), else ``"fr"``.
+    manifest
+        The manifest of a run still writing the folder, read instead of ``manifest.json``
+        (``ilots run`` writes that file last, once the report and every raster are written).
 
     Returns
     -------
@@ -65,13 +75,17 @@ def build_report(run_dir: str | os.PathLike[str] | RunFolder, *, lang: str | Non
     # Held as a run holds it (re-entrant: a run builds its report inside its own hold), so
     # that a report is never drawn from a run folder half rewritten by another process. A
     # folder that is no run folder is said so by read_run, and gets no lock file.
-    run_like = any((root / name).exists() for name in ("manifest.json", "zones.gpkg"))
+    run_like = manifest is not None or any(
+        (root / name).exists() for name in ("manifest.json", "zones.gpkg")
+    )
     with folder_lock(root) if run_like else contextlib.nullcontext():
-        return _build_report(folder, lang)
+        return _build_report(folder, lang, manifest)
 
 
-def _build_report(run_dir: RunFolder, lang: str | None) -> Path:
-    summary = read_run(run_dir)
+def _build_report(
+    run_dir: RunFolder, lang: str | None, manifest: Mapping[str, Any] | None = None
+) -> Path:
+    summary = read_run(run_dir, manifest=manifest)
     check_output(summary.folder.report, option="the report")  # before drawing the figures
     if lang is None:
         outputs = (summary.manifest.get("config") or {}).get("outputs") or {}

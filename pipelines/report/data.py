@@ -194,7 +194,9 @@ class RunSummary:
         return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
 
 
-def read_run(run_dir: str | os.PathLike[str] | RunFolder) -> RunSummary:
+def read_run(
+    run_dir: str | os.PathLike[str] | RunFolder, *, manifest: Mapping[str, Any] | None = None
+) -> RunSummary:
     """Read the run folder ``run_dir`` for the report.
 
     Parameters
@@ -203,6 +205,9 @@ def read_run(run_dir: str | os.PathLike[str] | RunFolder) -> RunSummary:
         A folder written by ``ilots run`` or ``ilots demo`` (the demo's is ``<out>/outputs``),
         or its :class:`~pipelines.outputs.folder.RunFolder` (a staged one reads its stage's
         scenarios and manifest).
+    manifest
+        The manifest of a run still writing the folder (``ilots run``, whose
+        ``manifest.json`` is written last), read instead of ``manifest.json``.
 
     Returns
     -------
@@ -217,8 +222,8 @@ def read_run(run_dir: str | os.PathLike[str] | RunFolder) -> RunSummary:
         (:func:`~pipelines.outputs.transaction.interrupted_write`).
     """
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(Path(run_dir))
-    _check_run_folder(folder)
-    manifest = _read_json(folder.manifest)
+    _check_run_folder(folder, manifest_given=manifest is not None)
+    manifest = _read_json(folder.manifest) if manifest is None else dict(manifest)
     iris = _read_layer(folder, "iris")
     if iris is None:
         raise ReportError(
@@ -251,14 +256,14 @@ def read_run(run_dir: str | os.PathLike[str] | RunFolder) -> RunSummary:
     )
 
 
-def _check_run_folder(folder: RunFolder) -> None:
+def _check_run_folder(folder: RunFolder, manifest_given: bool = False) -> None:
     root = folder.root
     if not root.is_dir():
         raise ReportError(
             f"run folder {root} does not exist; pass the folder ilots run or ilots demo wrote"
         )
     missing = []
-    if not folder.manifest.is_file():
+    if not manifest_given and not folder.manifest.is_file():
         missing.append("manifest.json")
     if not folder.zones_gpkg.is_file() and not folder.zone_parquet("iris").is_file():
         missing.append("zones.gpkg")

@@ -861,10 +861,11 @@ def _about(summary: RunSummary, m: Messages) -> Section:
     if isinstance(inputs, list):
         items.append(m("about_inputs", n=m.integer(len(inputs))))
     root = summary.folder.root
+    # manifest.json is the summary's, even when ilots run gives it before writing it last.
     files = [
         name + (f" ({m('about_qgis')})" if name == "zones.gpkg" else "")
         for name in ("zones.gpkg", "inequality.json", "manifest.json", "figures/")
-        if (root / name.rstrip("/")).exists()
+        if name == "manifest.json" or (root / name.rstrip("/")).exists()
     ]
     items.append(m("about_files", files=", ".join(files)))
     return Section("about", m("sec_about"), (ListBlock(tuple(items)),))

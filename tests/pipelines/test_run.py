@@ -862,6 +862,119 @@ def test_overwritten_run_that_stops_leaves_no_manifest(
         ).stat().st_mtime
 
 
+def test_a_run_resumed_after_a_stop_removes_the_replaced_runs_outputs(
+    demo_run, demo_folder, tmp_path, monkeypatch
+):
+    """A run over a finished one (with scenarios and CSV tables, which the new run does not
+    make), stopped after it replaced a file, then run again: stopped, the folder is not
+    taken for a finished run; finished, it neither keeps nor lists the replaced run's files,
+    nor keeps its set-aside manifest."""
+    from pipelines.outputs.folder import RunFolder
+    from pipelines.report.data import read_run
+    from pipelines.report.errors import ReportError
+    from pipelines.scenarios.pipeline import run_mismatch
+
+    out = tmp_path / "run"
+    shutil.copytree(demo_run[0], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    old = {"scenarios/green/delta_lst.tif": b"old", "zones/iris.csv": b"code_iris\n"}
+    for name, data in old.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+        manifest["outputs"].append({"path": name, "kind": "file", "size": len(data)})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    config = load_config(demo_folder / "config.yaml")
+    real = run_tiles.tile_pieces
+
+    def stopped(*args):
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(run_tiles, "tile_pieces", stopped)  # after the NDVI COG is queued
+    with pytest.raises(RuntimeError, match="stopped"):
+        run(config, out=out)
+    monkeypatch.setattr(run_tiles, "tile_pieces", real)
+    with pytest.raises(ReportError, match=r"manifest\.json missing"):
+        read_run(out)
+    assert "no finished run" in run_mismatch(RunFolder(out), config)
+    run(config, out=out)
+    assert not (out / "scenarios").exists() and not (out / "zones" / "iris.csv").exists()
+    listed = {r["path"] for r in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert not [path for path in listed if path.startswith(("scenarios/", "zones/iris.csv"))]
+    hidden = [p.name for p in out.rglob(".*")]
+    assert hidden == [".ilots.lock"]
+
+
+def test_a_run_killed_while_its_report_is_built_resumes(demo_folder, tmp_path, monkeypatch):
+    """Killed (as the OOM killer does: no clean-up) while it builds its report, the COGs
+    still being encoded, a tiled run leaves no manifest.json: it is not taken for a finished
+    run, and the same command (no outputs.overwrite) resumes it from its checkpoints."""
+    import pipelines.run as run_module
+    from pipelines.report.data import read_run
+    from pipelines.report.errors import ReportError
+
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.overwrite": False})
+    out, killed = tmp_path / "run", tmp_path / "killed"
+    real = run_module.build_report
+
+    def left_by_a_kill(directory, names):  # the lock and the COGs' temporary files
+        return [n for n in names if n.startswith(".") and n != run_tiles.CHECKPOINT_DIR]
+
+    def killed_meanwhile(*args, **kwargs):
+        shutil.copytree(out, killed, ignore=left_by_a_kill)  # the folder a kill leaves
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "build_report", killed_meanwhile)
+    finished = run(config, out=out, tile_size_px=150)
+    monkeypatch.setattr(run_module, "build_report", real)
+    assert (killed / run_tiles.CHECKPOINT_DIR).is_dir()
+    assert not (killed / "manifest.json").exists()
+    with pytest.raises(ReportError, match=r"manifest\.json missing"):
+        read_run(killed)
+    resumed = run(config, out=killed, tile_size_px=150)
+    n_tiles = len(_tile_names(config, 150))
+    said = f"resumed an interrupted run: {n_tiles} of {n_tiles} tiles read from its checkpoints"
+    assert any(w.startswith(said) for w in resumed.warnings), resumed.warnings
+    _assert_same_run(finished, resumed, exact=True)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "manifest.json" in report and "EPSG:32631" in report  # the manifest it was given
+
+
+def test_ctrl_c_waits_for_no_cog(demo_folder, tmp_path, monkeypatch):
+    """Ctrl-C while a COG is encoded and others are queued: the run stops at once, without
+    encoding the queued ones nor waiting for the one being encoded (it writes to a temporary
+    name, which the next run into the folder removes)."""
+    import threading
+
+    import pipelines.run as run_module
+
+    encoding, release, started, finished = threading.Event(), threading.Event(), [], []
+
+    def slow_cogs(rasters, *args):  # the first: a large city's
+        started.append(set(rasters))
+        if len(started) == 1:
+            encoding.set()
+            release.wait(timeout=60)  # only ends a run that waits for it (without the fix)
+        finished.append(set(rasters))
+        return {}
+
+    def interrupted(*args, **kwargs):  # after every COG is queued
+        encoding.wait()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_write_cogs", slow_cogs)
+    monkeypatch.setattr(run_module, "_inequality_reports", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(load_config(demo_folder / "config.yaml"), out=tmp_path / "run")
+        assert finished == []  # not waited for
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("ilots-cogs"):
+                thread.join()
+    assert len(started) == 1 and "ndvi_median" in started[0]  # the queued ones: dropped
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip

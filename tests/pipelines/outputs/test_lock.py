@@ -76,6 +76,7 @@ def test_the_runs_temporary_names_are_swept_and_nothing_else(tmp_path):
     ]
     kept = [
         ".ilots.lock",
+        ".manifest.previous.json",  # a replaced run's, set aside by a run that stopped
         ".notes.txt",
         "data.tmp",
         "rasters/lst_median.tif",
