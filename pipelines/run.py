@@ -750,8 +750,16 @@ def _run(
     hi = config.heat_island
     # Processing tiles: windows of the lazy graph, checkpointed (pipelines/run_tiles.py).
     # A grid no larger than the tile size (scheduler.tile_size_px, or for auto what fits in
-    # memory: run_plan.tile_size) is one tile: the one-piece run.
-    size = tile_size_px or run_tile_size(config, geobox.shape.yx, inputs)
+    # memory: run_plan.tile_size) is one tile: the one-piece run. Auto's size depends on the
+    # workers and the cluster, which a resumed run may change: it takes the size its
+    # interrupted run chose, as that run's checkpoints record it.
+    fingerprint = _fingerprint(config, geobox, inputs, tile_size_px)
+    folder_path = Path(config.outputs.folder)
+    size = (
+        tile_size_px
+        or run_tiles.recorded_tile_size(folder_path, fingerprint)
+        or run_tile_size(config, geobox.shape.yx, inputs)
+    )
     tiles = run_tiles.tiles_of(geobox, size)
     one_piece = len(tiles) == 1
     pixels = None
@@ -834,26 +842,11 @@ def _run(
             run_tiles.zone_layer(name, frame, id_col, geobox, method)
             for name, (frame, id_col) in frames.items()
         ]
-    fingerprint = {
-        # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
-        "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
-        "ilots": ilots_version(),  # an upgrade (a mended kernel) recomputes every tile
-        "config": config_digest(config, without=NOT_IN_PIECES),
-        "grid": grid_info(geobox),
-        "tile_size": size,
-        "items": [it.id for it in inputs.items],
-    }
-    # One tile has nothing to resume from: its passes are kept in memory. A tiled run also
-    # keys its checkpoints on the files its pieces read, so a product or zone file replaced
-    # under the same name (a reprocessed scene, edited IRIS) is never resumed from stale
-    # pieces; what only the steps after the tiles read (census tables, outputs, inequality
-    # settings) can be fixed and the run resumed.
+    # One tile has nothing to resume from: its passes are kept in memory.
     store = (
         run_tiles.MemoryCheckpoints()
         if one_piece
-        else run_tiles.checkpoints(
-            Path(config.outputs.folder), {**fingerprint, "files": _file_stamps(config, inputs)}
-        )
+        else run_tiles.checkpoints(folder_path, fingerprint, size)
     )
     resumed = sum(store.done("inputs", tile) for tile in tiles)
     if resumed and not one_piece:
@@ -1106,6 +1099,29 @@ def _write_cogs(
 NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
                  "sharpen", "scheduler.kind", "scheduler.address",
                  "scheduler.workers")  # fmt: skip
+
+
+def _fingerprint(
+    config: RunConfig, geobox: Any, inputs: Any, tile_size_px: int | None
+) -> dict[str, Any]:
+    """Return what a tiled run's checkpointed pieces depend on (any change: every tile anew).
+
+    Also the files its pieces read, so that a product or zone file replaced under the same
+    name (a reprocessed scene, edited IRIS) is never resumed from stale pieces; what only
+    the steps after the tiles read (census tables, outputs, inequality settings) can be
+    fixed and the run resumed. The tile size as given (``auto``: the size chosen is
+    recorded with the checkpoints, :func:`run_tiles.checkpoints`).
+    """
+    return {
+        # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
+        "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
+        "ilots": ilots_version(),  # an upgrade (a mended kernel) recomputes every tile
+        "config": config_digest(config, without=NOT_IN_PIECES),
+        "grid": grid_info(geobox),
+        "tile_size": tile_size_px or config.scheduler.tile_size_px,
+        "items": [it.id for it in inputs.items],
+        "files": _file_stamps(config, inputs),
+    }
 
 
 def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:

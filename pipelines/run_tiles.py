@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
+import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ from raster.zonal.coverage import ZoneCoverage, zone_coverage
 from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
 from raster.zonal.statistics import parse_statistics
 from raster.zonal.zones import prepare_zones
+from tiles.errors import IlotsWarning
 from tiles.processing import Tile, TileCheckpoints, processing_tiles
 
 __all__ = [
@@ -74,6 +76,7 @@ __all__ = [
     "lst_share",
     "merge_composite_sums",
     "merged_reference",
+    "recorded_tile_size",
     "reference_sums",
     "run_tiles",
     "scene_suhii",
@@ -182,9 +185,53 @@ def tiles_of(geobox: Any, tile_size: int) -> list[Tile]:
     return processing_tiles(geobox, tile_size, block=min(int(tile_size), 512))
 
 
-def checkpoints(folder: Path, fingerprint: Any) -> TileCheckpoints:
-    """Open the checkpoint store of a run folder."""
-    return TileCheckpoints(Path(folder) / CHECKPOINT_DIR, fingerprint)
+#: The parts of a run's checkpoint fingerprint (``pipelines.run._fingerprint``), in the
+#: words that say which changed.
+_FINGERPRINT_WORDS = {
+    "checkpoint_format": "checkpoint format",
+    "ilots": "ilots version",
+    "config": "config",
+    "grid": "grid",
+    "tile_size": "tile size",
+    "tile_size_px": "tile size",  # the size an automatic one chose (a recorded setting)
+    "items": "inputs",
+    "files": "inputs",
+}
+
+
+def checkpoints(folder: Path, fingerprint: Any, tile_size: int | None = None) -> TileCheckpoints:
+    """Open the checkpoint store of a run folder, for a run in tiles of ``tile_size`` pixels.
+
+    The tile size is recorded (:func:`recorded_tile_size`). The checkpoints of another run
+    (another ``fingerprint``) are discarded, with an :class:`~tiles.errors.IlotsWarning`
+    saying what changed.
+    """
+    settings = {"tile_size_px": int(tile_size)} if tile_size is not None else None
+    store = TileCheckpoints(Path(folder) / CHECKPOINT_DIR, fingerprint, settings)
+    if store.discarded is not None:
+        words = list(dict.fromkeys(_FINGERPRINT_WORDS.get(k, k) for k in store.discarded))
+        made = f"made with another {', '.join(words)}" if words else "made by an earlier ilots"
+        warnings.warn(
+            IlotsWarning(
+                f"discarded the tile checkpoints of an earlier run in {CHECKPOINT_DIR}/ ({made}): "
+                "every tile is computed anew",
+                code="discarded_checkpoints",
+            ),
+            stacklevel=2,
+        )
+    return store
+
+
+def recorded_tile_size(folder: Path, fingerprint: Any) -> int | None:
+    """Return the tile size the checkpoints of ``fingerprint`` in a run folder were made in.
+
+    None when the folder holds none. A run with ``scheduler.tile_size_px: auto`` resumed
+    with other workers or on a cluster, where auto would choose another size, takes it so
+    that its finished tiles are kept.
+    """
+    settings = TileCheckpoints.recorded_settings(Path(folder) / CHECKPOINT_DIR, fingerprint)
+    size = settings.get("tile_size_px")
+    return size if isinstance(size, int) and size > 0 else None
 
 
 def remove_checkpoints(folder: Path) -> None:

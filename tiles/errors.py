@@ -40,8 +40,9 @@ __all__ = [
 #: ``warning_codes``): invalid zone geometries repaired, census values withheld as secret,
 #: codes without a match in a join, scenes without enough clear pixels in the urban footprint
 #: or the rural reference, no IRIS with a composite LST, many IRIS (not all) without one,
-#: inputs skipped, deprecated config keys (said when the config is read). A warning of no
-#: kind has ``None``.
+#: inputs skipped, deprecated config keys (said when the config is read), tile checkpoints
+#: damaged (removed; their tiles computed anew) or of another run (discarded). A warning of
+#: no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -51,6 +52,8 @@ WarningCode = Literal[
     "few_clear_lst",
     "skipped_input",
     "deprecated_key",
+    "damaged_checkpoint",
+    "discarded_checkpoints",
 ]
 
 

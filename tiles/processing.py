@@ -10,11 +10,13 @@ in tiles gives the same numbers as a run in one piece.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import pickle
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 from odc.geo.geobox import GeoBox
 
-from tiles.errors import GridError
+from tiles.errors import GridError, IlotsWarning
 
 __all__ = ["NpyRegions", "Tile", "TileCheckpoints", "processing_tiles"]
 
@@ -86,11 +88,18 @@ class TileCheckpoints:
     """Finished tiles' results on disk, written atomically, keyed by a run fingerprint.
 
     A checkpoint is the pickled result of one tile (zonal partials, small per-scene sums),
-    written under a temporary name and renamed, so a tile is either wholly done or absent;
-    raster pieces are ``.npy`` files beside it (:meth:`save_arrays`), memory-mapped when read
-    back so a mosaic never needs every tile in memory at once. The fingerprint (a hash of
-    whatever defines the run: config, inputs, grid) is stored beside them; checkpoints of
-    another run are never reused.
+    written under a temporary name, flushed to disk and renamed, so a tile is either wholly
+    done or absent; raster pieces are ``.npy`` files beside it (:meth:`save_arrays`),
+    memory-mapped when read back so a mosaic never needs every tile in memory at once. Their
+    space is reserved before they are written, so a full disk stops a run with an error
+    (``ENOSPC``), never a crash. The fingerprint (a hash of whatever defines the run: config,
+    inputs, grid) is stored beside them; checkpoints of another run are never reused.
+
+    Opening the store cleans up what a killed or crashed run left: the temporary files of
+    its unfinished writes, and any checkpoint that cannot be read back (empty or truncated:
+    the tile's checkpoints are removed, with an :class:`~tiles.errors.IlotsWarning`, and the
+    tile is computed anew). Open it only with the run folder held (the caller's lock), so
+    that no live process is writing there.
 
     Parameters
     ----------
@@ -98,18 +107,96 @@ class TileCheckpoints:
         Where the checkpoints live (created).
     fingerprint
         JSON-serialisable description of the run; any change invalidates the checkpoints.
+        A mapping's top-level keys name what changed (:attr:`discarded`).
+    settings
+        JSON-serialisable values the run chose that its fingerprint leaves open (an
+        automatic tile size), recorded so that a resumed run takes them again
+        (:meth:`recorded_settings`); other values than those recorded with the same
+        fingerprint invalidate the checkpoints too.
+
+    Attributes
+    ----------
+    discarded
+        The top-level keys of ``fingerprint`` (then of ``settings``) whose values differ
+        from those of the run whose checkpoints were discarded on opening (empty when that
+        run's are not known: written by an earlier ilots); ``None`` when no checkpoint was
+        discarded for another run.
     """
 
-    def __init__(self, folder: str | os.PathLike[str], fingerprint: Any) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        fingerprint: Any,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(fingerprint, sort_keys=True, default=str)
-        self.key = hashlib.sha256(text.encode()).hexdigest()[:16]
-        stamp = self.folder / "fingerprint.json"
-        if stamp.exists() and json.loads(stamp.read_text()).get("key") != self.key:
-            for old in (*self.folder.glob("*.pkl"), *self.folder.glob("*.npy")):
-                old.unlink()
-        _atomic_write(stamp, json.dumps({"key": self.key}).encode())
+        self.key = _digest(fingerprint)
+        parts = _parts(fingerprint)
+        self.discarded: tuple[str, ...] | None = None
+        self._remove_temporaries()
+        settings = dict(settings or {})
+        stamp = _read_stamp(self.folder)
+        if stamp is not None and (changed := _changes(stamp, self.key, parts, settings)):
+            removed = self._remove(("*.pkl", "*.npy"))
+            if removed and not stamp:
+                self._warn_damaged(
+                    f"removed the tile checkpoints in {self.folder}: their {_STAMP} is damaged "
+                    f"({_DAMAGE}), so they cannot be told to be this run's; every tile is "
+                    "computed anew"
+                )
+            elif removed:
+                self.discarded = tuple(k for k in changed if k)
+        self._remove_damaged()
+        stamp = {"key": self.key, "parts": parts, "settings": settings}
+        _atomic_write(self.folder / _STAMP, json.dumps(stamp).encode())
+
+    @staticmethod
+    def recorded_settings(folder: str | os.PathLike[str], fingerprint: Any) -> dict[str, Any]:
+        """Return the ``settings`` recorded with the checkpoints of ``fingerprint`` in ``folder``.
+
+        Empty when the folder holds no checkpoints of that fingerprint. Reads only.
+        """
+        stamp = _read_stamp(Path(folder))
+        if stamp is None or stamp.get("key") != _digest(fingerprint):
+            return {}
+        settings = stamp.get("settings")
+        return dict(settings) if isinstance(settings, dict) else {}
+
+    def _remove(self, patterns: tuple[str, ...]) -> list[Path]:
+        removed = [path for pattern in patterns for path in self.folder.glob(pattern)]
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
+
+    def _remove_temporaries(self) -> None:
+        """Remove the temporary files of writes a killed run left unfinished (``.*.tmp``)."""
+        self._remove((".*.tmp",))
+
+    def _remove_damaged(self) -> None:
+        """Remove the checkpoints that cannot be read back, and their tiles' other ones.
+
+        An empty or truncated file (a crash before its data reached the disk, a full disk)
+        makes its tile not done: each of its passes is computed anew.
+        """
+        damaged = [p for p in sorted(self.folder.glob("*.pkl")) if not _unpickles(p)]
+        damaged += [p for p in sorted(self.folder.glob("*.npy")) if not _maps(p)]
+        if not damaged:
+            return
+        tiles = sorted({path.name.split(".")[1] for path in damaged})
+        for path in damaged:
+            path.unlink(missing_ok=True)
+        self._remove(tuple(f"*.{tile}.pkl" for tile in tiles))
+        names = ", ".join(path.name for path in damaged[:_NAMED])
+        names += f" and {len(damaged) - _NAMED} more" if len(damaged) > _NAMED else ""
+        self._warn_damaged(
+            f"removed damaged tile checkpoints in {self.folder} ({_DAMAGE}): {names}; "
+            f"{len(tiles)} tile(s) computed anew"
+        )
+
+    @staticmethod
+    def _warn_damaged(message: str) -> None:
+        warnings.warn(IlotsWarning(message, code="damaged_checkpoint"), stacklevel=4)
 
     def _path(self, stage: str, tile: Tile) -> Path:
         return self.folder / f"{stage}.{tile.name}.pkl"
@@ -133,12 +220,9 @@ class TileCheckpoints:
         Write them before the tile's :meth:`save`, whose file marks the tile done.
         """
         for name, array in arrays.items():
-            with (
-                _staged(self._array_path(stage, tile.name, name)) as staging,
-                open(staging, "wb") as out,
-            ):
-                # Straight into the file: no in-memory copy of a tile-sized array.
-                np.save(out, np.ascontiguousarray(array), allow_pickle=False)
+            path = self._array_path(stage, tile.name, name)
+            with _staged(path) as staging, open(staging, "wb") as out:
+                _write_npy(out, np.ascontiguousarray(array), path)
 
     @contextlib.contextmanager
     def array_targets(
@@ -157,8 +241,13 @@ class TileCheckpoints:
         try:
             for key, (shape, dtype) in pieces.items():
                 np.lib.format.open_memmap(staging[key], "w+", np.dtype(dtype), tuple(shape))
+                # A sparse file: reserved, so that a full disk is an error here, not a crash
+                # (SIGBUS) in a write through a memory map.
+                with open(staging[key], "r+b") as out:
+                    _reserve(out, os.fstat(out.fileno()).st_size, final[key])
             yield {key: NpyRegions(path) for key, path in staging.items()}
             for key, path in staging.items():
+                _fsync(path)
                 os.replace(path, final[key])
         finally:
             for path in staging.values():
@@ -192,6 +281,126 @@ class NpyRegions:
         target.flush()
 
 
+#: The file holding the fingerprint's key in a checkpoint folder.
+_STAMP = "fingerprint.json"
+
+#: What a checkpoint that cannot be read back is, and what left it so.
+_DAMAGE = "empty or truncated, left by a crash or a full disk"
+
+#: How many damaged checkpoints a warning names.
+_NAMED = 5
+
+#: Errors of :func:`os.posix_fallocate` on a file system that cannot reserve space.
+_NO_FALLOCATE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _parts(fingerprint: Any) -> dict[str, str]:
+    """Digest of each top-level value of a mapping fingerprint (what changed is told by them)."""
+    if not isinstance(fingerprint, Mapping):
+        return {}
+    return {str(key): _digest(value) for key, value in fingerprint.items()}
+
+
+def _changes(
+    stamp: Mapping[str, Any], key: str, parts: Mapping[str, str], settings: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """Return what differs between the run a checkpoint folder's ``stamp`` is of and this one.
+
+    The top-level keys of the fingerprint (``parts``) whose values changed, then those of
+    the ``settings`` (recorded ones only); ``("",)`` when the fingerprint changed but which
+    of its parts is not known (a stamp without them, or unreadable); empty when the same.
+    """
+    earlier = stamp.get("parts")
+    earlier = earlier if isinstance(earlier, dict) else {}
+    if stamp.get("key") != key:
+        return tuple(k for k in parts if earlier and earlier.get(k) != parts[k]) or ("",)
+    recorded = stamp.get("settings")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    return tuple(k for k in settings if k in recorded and recorded[k] != settings[k])
+
+
+def _read_stamp(folder: Path) -> dict[str, Any] | None:
+    """Read the fingerprint file of a checkpoint folder: None if absent, ``{}`` if unreadable.
+
+    An unreadable one (empty: a crash before it reached the disk) matches no run.
+    """
+    try:
+        stamp = json.loads((folder / _STAMP).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def _unpickles(path: Path) -> bool:
+    """Whether a checkpoint can be read back (any error: it cannot)."""
+    try:
+        with open(path, "rb") as src:
+            pickle.load(src)  # our own checkpoint
+    except Exception:  # empty, truncated, unreadable: all mean not done
+        return False
+    return True
+
+
+def _maps(path: Path) -> bool:
+    """Whether a raster piece can be memory-mapped as :meth:`TileCheckpoints.load_array` does."""
+    try:
+        np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception:  # a header cut short, data shorter than its shape says
+        return False
+    return True
+
+
+def _write_npy(out: Any, array: np.ndarray, path: Path) -> None:
+    """Write a C-contiguous ``array`` as ``.npy`` (as :func:`numpy.save`) into ``out``.
+
+    Its space is reserved first (:func:`_reserve`); the data is written by Python's file
+    I/O, whose errors carry their ``errno`` (a full disk is ``ENOSPC``), where NumPy's
+    ``tofile`` reports a short write without one. No in-memory copy of the array.
+    """
+    header = np.lib.format.header_data_from_array_1_0(array)
+    try:
+        np.lib.format.write_array_header_1_0(out, header)
+    except ValueError:  # a header too long for version 1.0
+        np.lib.format.write_array_header_2_0(out, header)
+    _reserve(out, out.tell() + array.nbytes, path)
+    try:
+        out.write(array.reshape(-1).view(np.uint8))
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(path)) from err
+
+
+def _reserve(out: Any, size: int, path: Path) -> None:
+    """Allocate the first ``size`` bytes of the open file ``out`` on disk (``path``: its name).
+
+    Raises ``OSError`` (``ENOSPC``: the disk is full) naming ``path``. Where the file system
+    (or the system) cannot reserve space, the file is left as it is.
+    """
+    if size <= 0 or not hasattr(os, "posix_fallocate"):
+        return
+    try:
+        os.posix_fallocate(out.fileno(), 0, size)
+    except OSError as err:
+        if err.errno in _NO_FALLOCATE:
+            return
+        raise OSError(err.errno, err.strerror, str(path)) from err
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data to disk (before it is renamed into place)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     with _staged(path) as staging:
         staging.write_bytes(data)
@@ -199,10 +408,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def _staged(path: Path) -> Iterator[Path]:
-    """Yield a temporary name beside ``path``; renamed onto it if the block ends well."""
+    """Yield a temporary name beside ``path``; flushed, renamed onto it if the block ends well."""
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         yield staging
+        _fsync(staging)
         os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)

@@ -659,6 +659,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Clés de configuration dépréciées : le message donne la clé qui les remplace",
         "Deprecated config keys: the message gives the key that replaces each",
     ),
+    "warning_kind_damaged_checkpoint": (
+        "Points de reprise d'un traitement interrompu illisibles (vides ou tronqués) : "
+        "supprimés, leurs tuiles recalculées ; les résultats n'en dépendent pas",
+        "Checkpoints of an interrupted run unreadable (empty or truncated): removed, their "
+        "tiles computed anew; the results do not depend on it",
+    ),
+    "warning_kind_discarded_checkpoints": (
+        "Points de reprise d'un traitement interrompu faits avec d'autres réglages ou "
+        "entrées : écartés, toutes les tuiles recalculées",
+        "Checkpoints of an interrupted run made with other settings or inputs: discarded, "
+        "every tile computed anew",
+    ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)

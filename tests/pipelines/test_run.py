@@ -1409,9 +1409,32 @@ def test_resume_after_fixing_what_the_tiles_do_not_read(demo_folder, tmp_path, m
     _assert_same_run(whole, resumed)
     _killed_run(monkeypatch, config, tmp_path / "other", size, "tile", after=2)
     again = _count_passes(monkeypatch)
-    run(apply_overrides(config, {"composite.min_clear": 1}), out=tmp_path / "other",
-        tile_size_px=size)  # fmt: skip
+    other = run(apply_overrides(config, {"composite.min_clear": 1}), out=tmp_path / "other",
+                tile_size_px=size)  # fmt: skip
     assert all(sorted(again[stage]) == sorted(names) for stage in _PASSES)
+    said = [w for w in other.warnings if w.startswith("discarded the tile checkpoints")]
+    assert len(said) == 1 and "(made with another config)" in said[0], other.warnings
+
+
+def test_auto_tile_size_resumes_in_the_tiles_of_its_interrupted_run(
+    demo_folder, tmp_path, monkeypatch
+):
+    """With ``tile_size_px: auto``, a run resumed with other workers (or on a cluster),
+    where auto chooses another size, keeps its finished tiles: it takes the size its
+    interrupted run chose."""
+    from pipelines import run as run_module
+
+    config = load_config(demo_folder / "config.yaml")
+    assert config.scheduler.tile_size_px == "auto"
+    out, chosen = tmp_path / "run", 150
+    monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen)
+    started = _killed_run(monkeypatch, config, out, None, "tile", after=2)
+    monkeypatch.setattr(run_module, "run_tile_size", lambda *args: 2 * chosen)  # now
+    again = _count_passes(monkeypatch)
+    resumed = run(apply_overrides(config, {"scheduler.workers": 1}), out=out)
+    assert again["inputs"] == again["reference"] == []
+    assert sorted(again["tile"]) == sorted(set(_tile_names(config, chosen)) - set(started))
+    assert not any(w.startswith("discarded the tile checkpoints") for w in resumed.warnings)
 
 
 def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):

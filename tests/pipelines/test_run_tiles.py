@@ -18,6 +18,7 @@ from rasterio.transform import from_origin
 from pipelines import run_tiles
 from pipelines.run import _zone_table
 from raster.nearest import gather_nearest, native_gather
+from tiles.errors import IlotsWarning
 
 CRS = "EPSG:32631"
 
@@ -109,3 +110,20 @@ def test_pass_0_batches_tiles_to_give_every_worker_a_chunk():
         assert [run_tiles._batch_size(pieces(n)) for n in (1, 2, 3)] == [4, 1, 1]
     with dask.config.set(num_workers=8):
         assert run_tiles._batch_size(pieces(2)) == 2
+
+
+def test_discarded_checkpoints_say_what_changed_in_words(tmp_path):
+    """Checkpoints of another run are discarded with one warning naming what changed."""
+    grid = GeoBox((400, 400), from_origin(600_000.0, 5_400_000.0, 30.0, 30.0), CRS)
+    tile = run_tiles.tiles_of(grid, 150)[0]
+    first = {"checkpoint_format": 7, "ilots": "1.0", "config": "a", "grid": [1],
+             "tile_size": 150, "items": ["x"], "files": [["b10.tif", 1, 2]]}  # fmt: skip
+    run_tiles.checkpoints(tmp_path, first, 150).save("tile", tile, None)
+    later = {**first, "tile_size": 300, "files": [["b10.tif", 1, 3]], "ilots": "1.1"}
+    with pytest.warns(IlotsWarning) as caught:
+        store = run_tiles.checkpoints(tmp_path, later, 300)
+    assert [w.message.code for w in caught] == ["discarded_checkpoints"]
+    assert "(made with another ilots version, tile size, inputs)" in str(caught[0].message)
+    assert not store.done("tile", tile)
+    assert run_tiles.recorded_tile_size(tmp_path, later) == 300
+    assert run_tiles.recorded_tile_size(tmp_path, first) is None

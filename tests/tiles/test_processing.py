@@ -1,10 +1,15 @@
+import errno
+import os
+import signal
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from odc.geo.geom import BoundingBox
 
-from tiles.errors import GridError
+from tiles.errors import GridError, IlotsWarning
 from tiles.grid import analysis_geobox
 from tiles.processing import TileCheckpoints, processing_tiles
 
@@ -93,3 +98,185 @@ def test_array_targets_are_filled_by_regions_and_kept_only_when_whole(tmp_path):
             raise RuntimeError("stopped")
     assert not (tmp_path / f"inputs.{tiles[2].name}.lst.npy").exists()
     assert not list(tmp_path.glob(".*tmp"))
+
+
+# --- what a crash, a kill or a full disk leaves -----------------------------------------------
+
+
+def _failing_fallocate(code):
+    def fallocate(fd, offset, length):
+        raise OSError(code, os.strerror(code))
+
+    return fallocate
+
+
+def _write_piece(store, tile, how, shape=(64, 256)):
+    """Checkpoint one float32 raster piece of ``tile`` the way ``how`` says."""
+    values = np.ones(shape, dtype="float32")
+    if how == "save_arrays":
+        store.save_arrays("inputs", tile, {"lst": values})
+    else:
+        with store.array_targets("inputs", {(tile.name, "lst"): (shape, "float32")}) as targets:
+            targets[(tile.name, "lst")][:, :] = values
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="no posix_fallocate")
+def test_array_targets_are_not_sparse(tmp_path):
+    """The pieces written through memory maps have their space on disk before any write
+    (a sparse file on a full disk: SIGBUS, no message)."""
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    shape = (1000, 1000)
+    with store.array_targets("inputs", {(tile.name, "lst"): (shape, "float32")}):
+        (staging,) = tmp_path.glob(".*.tmp")
+        assert staging.stat().st_blocks * 512 >= 4 * 1000 * 1000
+
+
+@pytest.mark.parametrize("how", ["array_targets", "save_arrays"])
+def test_a_full_disk_is_an_error_naming_the_checkpoint(tmp_path, monkeypatch, how):
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    monkeypatch.setattr(os, "posix_fallocate", _failing_fallocate(errno.ENOSPC), raising=False)
+    with pytest.raises(OSError, match=r"inputs\.tile_000_000\.lst\.npy") as caught:
+        _write_piece(store, tile, how)
+    assert caught.value.errno == errno.ENOSPC
+    assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*tmp"))
+
+
+@pytest.mark.parametrize("how", ["array_targets", "save_arrays"])
+def test_file_systems_without_fallocate_still_take_checkpoints(tmp_path, monkeypatch, how):
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    monkeypatch.setattr(os, "posix_fallocate", _failing_fallocate(errno.EOPNOTSUPP), raising=False)
+    _write_piece(store, tile, how)
+    np.testing.assert_array_equal(store.load_array("inputs", tile, "lst"), np.ones((64, 256)))
+
+
+@pytest.fixture
+def file_size_limit():
+    """Limit the size of the files this process writes (as a full disk would stop them)."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error (EFBIG), not a kill
+
+    def limit(nbytes):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_a_short_write_of_a_checkpoint_says_its_errno(tmp_path, monkeypatch, file_size_limit):
+    """Where space cannot be reserved, a write cut short by the disk says why (NumPy's
+    tofile said "requested and written" without an errno, which the CLI could not tell)."""
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    monkeypatch.setattr(os, "posix_fallocate", _failing_fallocate(errno.EOPNOTSUPP), raising=False)
+    file_size_limit(16384)
+    with pytest.raises(OSError, match=r"inputs\.tile_000_000\.lst\.npy") as caught:
+        _write_piece(store, tile, "save_arrays")  # 64 KiB
+    assert caught.value.errno == errno.EFBIG
+    assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*tmp"))
+
+
+def test_checkpoints_reach_the_disk_before_their_rename(tmp_path, monkeypatch):
+    """Each checkpoint file is flushed (fsync) before it is renamed into place, so a power
+    cut never leaves an empty checkpoint under its final name."""
+    tiles = processing_tiles(_grid(1200, 700), 512)
+    flushed, renamed = set(), []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd):
+        flushed.add(os.fstat(fd).st_ino)
+        fsync(fd)
+
+    def spy_replace(src, dst):
+        renamed.append((Path(dst).name, os.stat(src).st_ino in flushed))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    _write_piece(store, tiles[0], "save_arrays")
+    _write_piece(store, tiles[1], "array_targets")
+    store.save("inputs", tiles[0], None)
+    assert sorted(renamed) == [
+        ("fingerprint.json", True),
+        ("inputs.tile_000_000.lst.npy", True),
+        ("inputs.tile_000_000.pkl", True),
+        ("inputs.tile_000_001.lst.npy", True),
+    ]
+
+
+def test_temporary_files_of_a_killed_run_are_removed(tmp_path):
+    left = [
+        tmp_path / f".inputs.tile_000_000.lst.npy.{'a' * 32}.tmp",  # array_targets's
+        tmp_path / f".tile.tile_000_001.pkl.{'b' * 32}.tmp",  # save's
+    ]
+    for path in left:
+        path.write_bytes(b"\0" * 10)
+    (tmp_path / "notes.txt").write_text("kept")
+    TileCheckpoints(tmp_path, {"config": "a"})
+    assert not any(path.exists() for path in left)
+    assert (tmp_path / "notes.txt").read_text() == "kept"
+
+
+def test_damaged_checkpoints_are_removed_and_their_tiles_computed_anew(tmp_path):
+    """An empty pickle or a truncated piece (a crash before the data reached the disk) makes
+    its tile not done, with one warning naming the files; the other tiles are kept."""
+    tiles = processing_tiles(_grid(1200, 1200), 512)[:3]
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    for tile in tiles:
+        _write_piece(store, tile, "save_arrays")
+        store.save("inputs", tile, None)
+        store.save("tile", tile, {"sum": 1.0})
+    (tmp_path / f"tile.{tiles[0].name}.pkl").write_bytes(b"")
+    piece = tmp_path / f"inputs.{tiles[1].name}.lst.npy"
+    piece.write_bytes(piece.read_bytes()[:1000])
+    with pytest.warns(IlotsWarning) as caught:
+        again = TileCheckpoints(tmp_path, {"config": "a"})
+    assert len(caught) == 1 and caught[0].message.code == "damaged_checkpoint"
+    said = str(caught[0].message)
+    assert f"tile.{tiles[0].name}.pkl" in said and f"inputs.{tiles[1].name}.lst.npy" in said
+    for stage in ("inputs", "tile"):
+        assert [t.name for t in again.finished(stage, tiles)] == [tiles[2].name]
+    assert not piece.exists()
+    assert again.load("tile", tiles[2]) == {"sum": 1.0}
+
+
+def test_a_damaged_fingerprint_discards_every_checkpoint(tmp_path):
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    TileCheckpoints(tmp_path, {"config": "a"}).save("tile", tile, {"sum": 1.0})
+    (tmp_path / "fingerprint.json").write_bytes(b"")
+    with pytest.warns(IlotsWarning, match="fingerprint.json is damaged") as caught:
+        again = TileCheckpoints(tmp_path, {"config": "a"})
+    assert caught[0].message.code == "damaged_checkpoint"
+    assert not again.done("tile", tile) and again.discarded is None
+
+
+def test_discarded_checkpoints_say_what_changed(tmp_path):
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    first = {"config": "a", "grid": [1, 2], "ilots": "1.0"}
+    store = TileCheckpoints(tmp_path, first)
+    assert store.discarded is None  # nothing there before
+    store.save("tile", tile, None)
+    assert TileCheckpoints(tmp_path, first).discarded is None  # kept
+    other = {**first, "config": "b", "ilots": "1.1"}
+    assert TileCheckpoints(tmp_path, other).discarded == ("config", "ilots")
+    assert TileCheckpoints(tmp_path, first).discarded is None  # nothing left to discard
+
+
+def test_settings_are_recorded_with_the_checkpoints_of_their_fingerprint(tmp_path):
+    TileCheckpoints(tmp_path, {"config": "a"}, settings={"tile_size_px": 1024})
+    assert TileCheckpoints.recorded_settings(tmp_path, {"config": "a"}) == {"tile_size_px": 1024}
+    assert TileCheckpoints.recorded_settings(tmp_path, {"config": "b"}) == {}
+    assert TileCheckpoints.recorded_settings(tmp_path / "none", {"config": "a"}) == {}
+
+
+def test_other_settings_than_recorded_discard_the_checkpoints(tmp_path):
+    """Checkpoints made in tiles of another (automatic) size are never mixed with these."""
+    tile = processing_tiles(_grid(100, 100), 512)[0]
+    TileCheckpoints(tmp_path, {"config": "a"}, {"tile_size_px": 512}).save("tile", tile, None)
+    again = TileCheckpoints(tmp_path, {"config": "a"}, {"tile_size_px": 1024})
+    assert again.discarded == ("tile_size_px",) and not again.done("tile", tile)
