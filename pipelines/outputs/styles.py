@@ -49,6 +49,7 @@ __all__ = [
     "NO_VALUE_FILL",
     "NO_VALUE_HATCH",
     "OUTLIER_FENCE",
+    "OUTLIER_SHARE",
     "class_breaks",
     "default_zone_styles",
     "graduated_qml",
@@ -85,6 +86,9 @@ _METHODS = ("equal", "quantile")
 #: Tukey's fence factor of :func:`class_breaks`: farther than this many interquartile ranges
 #: beyond the quartiles, a zone is an outlier (his "far out" values).
 OUTLIER_FENCE = 3.0
+#: Most outliers :func:`class_breaks` sets apart, as a share of the zones (at least one): a
+#: longer tail (a district of hot IRIS) is what the map is for, and is spanned by the classes.
+OUTLIER_SHARE = 0.05
 
 BreakMethod = Literal["equal", "quantile"]
 
@@ -117,8 +121,9 @@ def class_breaks(
         quartile or above the third (Tukey's fences; 3, his "far out" values) are outliers.
         The equal intervals span the other values, and the outermost classes are
         open-ended: they stretch to the minimum and maximum, so an outlier takes the
-        extreme colour without squeezing every other zone into the middle classes.
-        ``None``: every value is spanned.
+        extreme colour without squeezing every other zone into the middle classes. Only
+        when the outliers are few (:data:`OUTLIER_SHARE` of the zones, at least one): a
+        long tail of hot zones is spanned like the rest. ``None``: every value is spanned.
 
     Returns
     -------
@@ -158,14 +163,16 @@ def class_breaks(
 def _spanned(data: np.ndarray, fence: float | None) -> tuple[float, float]:
     """Smallest and largest of the finite ``data`` that are not outliers (see ``fence``).
 
-    Where the non-outliers are all 0 (a layer mostly of zeros), every value is spanned: the
-    fences would leave nothing to classify.
+    Every value is spanned where the outliers are more than :data:`OUTLIER_SHARE` of the
+    values (at least one may be set apart), and where the non-outliers are all 0 (a layer
+    mostly of zeros): the fences would leave nothing to classify.
     """
     if fence is not None:
         first, third = np.percentile(data, [25.0, 75.0])
         reach = fence * (third - first)
         inliers = data[(data >= first - reach) & (data <= third + reach)]
-        if np.any(inliers != 0):
+        few = data.size - inliers.size <= max(1, int(OUTLIER_SHARE * data.size))
+        if few and np.any(inliers != 0):
             return float(inliers.min()), float(inliers.max())
     return float(data.min()), float(data.max())
 

@@ -182,6 +182,21 @@ def test_an_outlier_below_opens_the_first_class_of_plain_breaks():
     assert _class_counts(qml, values) == [7, 5, 5, 5]  # -9 and 1.0 ... 1.5, then 5 tenths each
 
 
+def test_a_long_hot_tail_is_spanned_not_set_apart():
+    # 80 zones at -0.1, -0.1 + 0.2/79, ..., 0.1 K (the city's background) and a district of
+    # 20 hot zones at 1.5 + 2.5 k/19 K, k = 0..19 (1.5 to 4 K). The quartiles are about
+    # -0.037 and 0.088, so the far-out fence (about 0.46 K) would set all 20 hot zones
+    # apart in one class: 20 % of the zones, more than the 5 % a few outliers may be. Every
+    # value is spanned: ±4 K in 7 classes of 8/7 K, cut at ±4/7, ±12/7 (1.714), ±20/7
+    # (2.857). By hand: the 80 background zones in the middle class; of the hot ones,
+    # k = 0, 1 (1.5, 1.63) up to 12/7, k = 2..10 (1.76 ... 2.82) up to 20/7, k = 11..19 above.
+    values = np.concatenate([np.linspace(-0.1, 0.1, 80), np.linspace(1.5, 4.0, 20)])
+    np.testing.assert_allclose(class_breaks(values), np.linspace(-4, 4, 8))
+    assert _class_counts(graduated_qml(values), values) == [0, 0, 0, 80, 2, 9, 9]
+    # With the hot zones set apart (the fence alone), they would share the last class.
+    assert class_breaks(values)[-2] > 2.0
+
+
 def test_a_layer_mostly_of_one_value_is_still_classified():
     # The quartiles are equal (no spread): every other value would be an outlier, and the
     # non-outliers leave nothing to span; all values are spanned then.
