@@ -373,7 +373,7 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
             of_iris = _with_zones(None, layers["iris"])
             qpv_of_iris = zones_in_area(frame, of_iris, "zones.qpv", rule="overlap",
                                         required=False)  # fmt: skip
-            if layers["qpv"].empty:
+            if layers["qpv"].empty and qpv_of_iris.empty:  # else some IRIS are in a QPV
                 _no_qpv_in_area(config, _with_zones(area, layers["iris"]), source)
     return AreaZones(area, layers["iris"], layers["qpv"], qpv_of_iris)
 

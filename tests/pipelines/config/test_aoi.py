@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -335,6 +337,32 @@ def test_qpv_overlapping_an_iris_past_the_area_count_in_its_share(tmp_path, writ
     out = iris_qpv_overlay(zones.iris, zones.qpv_of_iris, crs="EPSG:2154")
     assert out["qpv_share"].iloc[0] == pytest.approx(500 / 1400, abs=1e-9)
     assert out["code_qp_main"].iloc[0] == "QN03102M"
+
+
+def test_no_qpv_warning_when_an_iris_reaches_into_a_qpv_past_the_area(tmp_path, write_config):
+    """No QPV lies in the area, but its IRIS reaches past it into one (400 of its 1,400 m):
+    the run has in_qpv from that QPV, so it must not say "in_qpv false for every IRIS"."""
+    from pipelines.run_graph import zones_and_area
+
+    x0, y0 = 574_000.0, 6_279_000.0
+    (tmp_path / "zones").mkdir()
+    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs=2154).to_file(
+        tmp_path / "zones" / "area.gpkg"
+    )
+    gpd.GeoDataFrame(
+        {"CODE_IRIS": ["315550101"], "INSEE_COM": ["31555"], "NOM_IRIS": ["A"]},
+        geometry=[box(x0, y0, x0 + 1400, y0 + 1000)],
+        crs=2154,
+    ).to_file(tmp_path / "zones" / "iris.gpkg")
+    _qpv_file(tmp_path / "zones" / "qpv.gpkg", [(x0 + 1000, y0, 400)])  # outside the area
+    text = MINIMAL.replace(AOI_FILE, "{file: zones/area.gpkg}") + (
+        "zones: {iris: {path: zones/iris.gpkg}, qpv: {path: zones/qpv.gpkg}}\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        zones = zones_and_area(load(write_config, text))
+    assert zones.qpv.empty and zones.qpv_of_iris["code_qp"].tolist() == ["QN03101M"]
+    assert not [w for w in caught if "no QPV of" in str(w.message)]
 
 
 def _qpv_file(path, squares) -> None:
