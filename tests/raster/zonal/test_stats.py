@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from raster.zonal.api import zonal_stats
 from raster.zonal.coverage import ZoneCoverage, no_zone
-from raster.zonal.partials import chunk_partials, finalise, merge
+from raster.zonal.partials import _distinct_values, chunk_partials, finalise, merge
 from raster.zonal.statistics import parse_statistics
 from tests.conftest import raise_if_dask_computes
 from tiles.errors import CRSError, GridError, ZonesError
@@ -161,6 +161,44 @@ def test_frac_counts_the_classes_of_all_chunks_together():
         zonal_stats(grid_array(values, (5, 30)), zones, id="zid", stats=["frac"])
     two = zonal_stats(grid_array(values[:8], (4, 30)), zones, id="zid", stats=["frac"])
     assert two.shape == (1, 241) and two["frac_239"].item() == pytest.approx(1 / 240)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64, np.float16]),
+    codes=st.lists(st.integers(-70_000, 70_000), min_size=1, max_size=40),
+    shift=st.sampled_from([0.0, 0.5, 2.0**20, -(2.0**30), np.inf, -np.inf, np.nan]),
+    shifted=st.integers(0, 3),
+)
+def test_distinct_values_are_numpys_unique(dtype, codes, shift, shifted):
+    # Whole codes (close together or over 2**16 apart, large or not) take the counting path;
+    # a half, an infinity or a NaN among them the sort: both must be np.unique's answer.
+    val = np.array(codes, dtype=np.float64)
+    val[:shifted] += shift
+    val = val.astype(dtype)
+    expected_values, expected_index = np.unique(val, return_inverse=True)
+    got_values, got_index = _distinct_values(val)
+    assert got_values.dtype == val.dtype
+    np.testing.assert_array_equal(got_values, expected_values)
+    np.testing.assert_array_equal(got_index, expected_index)
+
+
+def test_frac_of_many_class_pixels_is_the_count_by_hand():
+    # A 300 x 400 land cover of codes 1..7 with NaN gaps and two zones splitting it at a
+    # pixel edge: each zone's class shares are its pixels' class counts over its valid ones.
+    rng = np.random.default_rng(7)
+    values = rng.integers(1, 8, (300, 400)).astype(np.float32)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    zones = gpd.GeoDataFrame(
+        {"zid": ["W", "E"]}, geometry=[cell_box(0, 0, 150, 300), cell_box(150, 0, 400, 300)],
+        crs=CRS,
+    )  # fmt: skip
+    got = zonal_stats(grid_array(values, (128, 128)), zones, id="zid", stats=["frac"])
+    for row, block in zip(got.itertuples(), (values[:, :150], values[:, 150:]), strict=True):
+        valid = block[np.isfinite(block)]
+        for code in range(1, 8):
+            share = np.count_nonzero(valid == code) / valid.size
+            assert getattr(row, f"frac_{code}") == pytest.approx(share, rel=1e-12)
 
 
 def test_exactextract_documentation_example():
