@@ -252,7 +252,7 @@ def _clean_kernel(classes: np.ndarray, min_pixels: int, connectivity: int) -> np
 
     The rule of :func:`clean_minimum_mapping_unit`, compiled (:func:`_dissolve_small`):
     labelling the regions with scikit-image and the holes with SciPy, then voting with
-    NumPy, took 0.13 CPU-s a 2,000² block of the benchmark city's land cover, this 0.085 s.
+    NumPy, took 0.13 CPU-s for a 2,000² block of the benchmark city's land cover, this 0.085 s.
     """
     cls = np.ascontiguousarray(classes)
     if min_pixels <= 1 or cls.size == 0:
@@ -414,7 +414,7 @@ def clean_minimum_mapping_unit(
 ) -> Any:
     """Dissolve class regions smaller than a minimum mapping unit into their surroundings.
 
-    Connected regions of one class (scikit-image labelling) with fewer than ``min_pixels``
+    Connected regions of one class (a union-find labelling) with fewer than ``min_pixels``
     pixels are *small*. Adjacent small pixels form holes; each hole takes the majority class
     of the non-small, non-nodata pixels that touch it (one vote per touching pixel pair; ties
     go to the lowest code). A hole that touches nothing but no data or the array edge keeps
@@ -446,7 +446,8 @@ def clean_minimum_mapping_unit(
     Raises
     ------
     ValueError
-        On a non-2-D array, a negative ``min_pixels`` or ``depth``, or a bad connectivity.
+        On a non-2-D array, a negative ``min_pixels`` or ``depth``, a bad connectivity, or
+        a negative class code (when the block is cleaned: lazily on Dask).
     TypeError
         If the classes are not integers.
     """

@@ -235,7 +235,7 @@ def _count_into(mask, rows, cols, counts):  # pragma: no cover - compiled
     """Add 1 to ``counts[rows[i], cols[j]]`` for every True ``mask[i, j]``.
 
     One pass over the mask, without a branch: summing its uint8 view along each axis in turn
-    (``np.add.reduceat``) took 0.1 CPU-s a 4,000² mask, this 0.01 s.
+    (``np.add.reduceat``) took 0.1 CPU-s for a 4,000² mask, this 0.01 s.
     """
     for i in range(mask.shape[0]):
         line = mask[i]
