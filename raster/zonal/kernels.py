@@ -23,6 +23,9 @@ __all__ = [
     "accumulate",
     "accumulate_weighted",
     "chunks_touched",
+    "class_coverage",
+    "covered_codes",
+    "covered_range",
     "gather_segments",
     "label_dtype",
     "label_runs",
@@ -221,6 +224,80 @@ def accumulate_weighted(
                 continue
             cw[z, layer] += f * p
             cwx[z, layer] += f * p * v
+
+
+@njit(cache=True, nogil=True)
+def covered_range(values, r_row, r_c0, r_c1, p_row, p_col, p_frac):  # pragma: no cover - compiled
+    """``(n, lo, hi, whole)`` of the valid covered values of a 2-D layer.
+
+    The values of the runs' pixels and of the triples with a fraction > 0 that are not NaN:
+    how many, their min and max (float64), and whether all are finite whole numbers.
+    """
+    n = 0
+    lo = np.inf
+    hi = -np.inf
+    whole = True
+    for k in range(r_row.shape[0]):
+        line = values[r_row[k]]
+        for j in range(r_c0[k], r_c1[k]):
+            v = np.float64(line[j])
+            if v == v:
+                n += 1
+                lo = min(lo, v)
+                hi = max(hi, v)
+                whole = whole and v == np.floor(v) and abs(v) < np.inf
+    for k in range(p_row.shape[0]):
+        v = np.float64(values[p_row[k], p_col[k]])
+        if p_frac[k] > 0.0 and v == v:
+            n += 1
+            lo = min(lo, v)
+            hi = max(hi, v)
+            whole = whole and v == np.floor(v) and abs(v) < np.inf
+    return n, lo, hi, whole
+
+
+@njit(cache=True, nogil=True)
+def covered_codes(
+    values, r_row, r_c0, r_c1, p_row, p_col, p_frac, low, seen
+):  # pragma: no cover - compiled
+    """Set ``seen[v - low]`` for each valid covered value ``v`` (whole, from ``low``).
+
+    The pixels of :func:`covered_range`, whose ``lo`` is ``low``.
+    """
+    for k in range(r_row.shape[0]):
+        line = values[r_row[k]]
+        for j in range(r_c0[k], r_c1[k]):
+            v = np.float64(line[j])
+            if v == v:
+                seen[np.int64(v - low)] = True
+    for k in range(p_row.shape[0]):
+        v = np.float64(values[p_row[k], p_col[k]])
+        if p_frac[k] > 0.0 and v == v:
+            seen[np.int64(v - low)] = True
+
+
+@njit(cache=True, nogil=True)
+def class_coverage(
+    values, r_row, r_c0, r_c1, r_zone, p_row, p_col, p_zone, p_frac, low, position, sums
+):  # pragma: no cover - compiled
+    """Add each zone's coverage of each class to ``sums`` (``(class, zone)`` float64).
+
+    The valid covered values are whole numbers from ``low`` (:func:`covered_codes`): value
+    ``v`` adds to row ``position[v - low]``. Every run pixel adds 1, then every triple its
+    fraction (> 0), in that order: the sums ``np.bincount`` gives over the values of the
+    runs followed by those of the triples.
+    """
+    for k in range(r_row.shape[0]):
+        line = values[r_row[k]]
+        z = r_zone[k]
+        for j in range(r_c0[k], r_c1[k]):
+            v = np.float64(line[j])
+            if v == v:
+                sums[position[np.int64(v - low)], z] += 1.0
+    for k in range(p_row.shape[0]):
+        v = np.float64(values[p_row[k], p_col[k]])
+        if p_frac[k] > 0.0 and v == v:
+            sums[position[np.int64(v - low)], p_zone[k]] += p_frac[k]
 
 
 @njit(cache=True, nogil=True)

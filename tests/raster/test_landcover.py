@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 
 from raster.landcover import (
     CLASS_NAMES,
@@ -283,6 +284,67 @@ def test_mmu_dataarray_lazy():
         lazy = clean_minimum_mapping_unit(grid(x, chunks=9).rename("landcover"), 3)
     np.testing.assert_array_equal(lazy.values, eager.values)
     assert "spatial_ref" in lazy.coords
+
+
+def mmu_by_class_labels(x, min_pixels, connectivity):
+    """The MMU rule the slow way: SciPy labels each class's regions, then the holes; every
+    vote is counted by a loop over the hole pixels and their neighbours."""
+    structure = ndimage.generate_binary_structure(2, connectivity)
+    small = np.zeros(x.shape, dtype=bool)
+    for code in np.unique(x[x != 0]):
+        regions, _ = ndimage.label(x == code, structure=structure)
+        sizes = np.bincount(regions.ravel())
+        small |= (regions > 0) & (sizes[regions] < min_pixels)
+    holes, n_holes = ndimage.label(small, structure=structure)
+    out = x.copy()
+    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+               if structure[dy + 1, dx + 1] and (dy, dx) != (0, 0)]  # fmt: skip
+    for h in range(1, n_holes + 1):
+        votes = {}
+        pixels = np.argwhere(holes == h)
+        for y, x_ in pixels:
+            for dy, dx in offsets:
+                yy, xx = y + dy, x_ + dx
+                if 0 <= yy < x.shape[0] and 0 <= xx < x.shape[1]:
+                    if not small[yy, xx] and x[yy, xx] != 0:
+                        votes[int(x[yy, xx])] = votes.get(int(x[yy, xx]), 0) + 1
+        if votes:
+            most = max(votes.values())
+            out[tuple(pixels.T)] = min(c for c, v in votes.items() if v == most)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(1, 30), st.integers(1, 30)),
+    n_codes=st.integers(1, 6),
+    blocky=st.booleans(),
+    min_pixels=st.integers(2, 9),
+    connectivity=st.sampled_from([1, 2]),
+    dtype=st.sampled_from([np.uint8, np.uint16, np.int32, np.int64]),
+)
+def test_mmu_is_the_rule_with_class_labels(
+    seed, shape, n_codes, blocky, min_pixels, connectivity, dtype
+):
+    # Speckled or blocky maps with no data (0): regions, holes and votes of every shape.
+    rng = np.random.default_rng(seed)
+    if blocky:
+        coarse = rng.integers(0, n_codes + 1, (shape[0] // 3 + 1, shape[1] // 3 + 1))
+        x = np.kron(coarse, np.ones((3, 3), dtype=np.int64))[: shape[0], : shape[1]]
+        specks = rng.random(shape) < 0.15
+        x[specks] = rng.integers(0, n_codes + 1, specks.sum())
+    else:
+        x = rng.integers(0, n_codes + 1, shape)
+    x = x.astype(dtype)
+    got = clean_minimum_mapping_unit(x, min_pixels, connectivity=connectivity)
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(got, mmu_by_class_labels(x, min_pixels, connectivity))
+
+
+def test_mmu_refuses_negative_codes():
+    with pytest.raises(ValueError, match=r"land-cover codes must be >= 0 \(0 is no data\), got -1"):
+        clean_minimum_mapping_unit(np.array([[1, -1], [2, 2]], dtype=np.int16), 2)
 
 
 @pytest.mark.parametrize(

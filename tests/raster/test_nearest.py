@@ -291,3 +291,26 @@ def test_native_counts_is_the_adjoint_of_the_gather(dst_origin):
     order = rng.permutation(70)
     shuffled = native_counts(mask[order], plan.rows[order], plan.cols, plan.geobox.shape.yx)
     np.testing.assert_array_equal(shuffled, counts)
+
+
+@pytest.mark.parametrize("fill", [0.0, 0.3, 1.0])
+def test_native_counts_are_numpys_add_at(fill):
+    """Counts of a mask (none, some, all True) against np.add.at over every pixel, with rows
+    and columns in any order and native pixels that no target pixel reads."""
+    rng = np.random.default_rng(11)
+    mask = rng.random((50, 40)) < fill
+    rows, cols = rng.integers(0, 20, 50), rng.integers(0, 17, 40)
+    expected = np.zeros((21, 18), dtype=np.int64)
+    np.add.at(expected, (rows[:, None], cols[None, :]), mask.astype(np.int64))
+    counts = native_counts(mask, rows, cols, (21, 18))
+    assert counts.dtype == np.int64
+    np.testing.assert_array_equal(counts, expected)
+    # A window of a larger mask (a strided view) counts the same.
+    wide = np.zeros((50, 80), dtype=bool)
+    wide[:, ::2] = mask
+    np.testing.assert_array_equal(native_counts(wide[:, ::2], rows, cols, (21, 18)), expected)
+
+
+def test_native_counts_refuse_a_mask_of_another_shape():
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 4\) needs as many rows"):
+        native_counts(np.ones((3, 4), bool), np.arange(3), np.arange(5), (3, 5))

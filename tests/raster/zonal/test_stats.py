@@ -163,6 +163,77 @@ def test_frac_counts_the_classes_of_all_chunks_together():
     assert two.shape == (1, 241) and two["frac_239"].item() == pytest.approx(1 / 240)
 
 
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    low=st.sampled_from([0.0, -3.0, 2.0**20, 70_000.0]),
+    values_are=st.sampled_from(["codes", "halves", "infinite", "far apart"]),
+)
+def test_class_coverage_is_the_sum_by_hand(scene, seed, dtype, low, values_are):
+    # Each zone's coverage of each distinct value: every wholly covered pixel counts 1, then
+    # every partly covered one its fraction, in the coverage's order (a loop in Python over
+    # the runs, then the triples), equal bit for bit; codes counted in place and other
+    # values (halves, infinities, codes more than 2**16 apart) sorted must agree with it.
+    from raster.zonal.coverage import zone_coverage
+    from raster.zonal.partials import Needs
+    from raster.zonal.zones import prepare_zones
+
+    _, _, _, zones = scene
+    rng = np.random.default_rng(seed)
+    values = low + rng.integers(0, 6, (60, 80)).astype(np.float64)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    odd = rng.random(values.shape) < 0.05
+    if values_are == "halves":
+        values[odd] += 0.5
+    elif values_are == "infinite":
+        values[odd] = np.inf
+    elif values_are == "far apart":
+        values[odd] += 2.0**16
+    values = values.astype(dtype)
+    cov = zone_coverage(prepare_zones(zones, id="zid", crs=CRS), grid_array(values).odc.geobox)
+    window = cov.window(slice(None), slice(None))
+    try:
+        got = chunk_partials(values, window, 6, Needs(classes=True)).classes
+    except ValueError as err:  # halves: refused as measurements
+        assert values_are == "halves" and "non-integer values" in str(err)
+        return
+    expected: dict[float, np.ndarray] = {}
+    runs = (window.run_row, window.run_c0, window.run_c1, window.run_zone)
+    for row, c0, c1, zone in zip(*runs, strict=True):
+        for col in range(c0, c1):
+            v = float(values[row, col])
+            if v == v:
+                expected.setdefault(v, np.zeros(6))[zone] += 1.0
+    triples = (window.rows, window.cols, window.zones, window.fractions)
+    for row, col, zone, fraction in zip(*triples, strict=True):
+        v = float(values[row, col])
+        if v == v and fraction > 0:
+            expected.setdefault(v, np.zeros(6))[zone] += fraction
+    assert sorted(got) == sorted(expected)
+    for value, sums in expected.items():
+        np.testing.assert_array_equal(got[value], sums)
+
+
+def test_frac_of_many_class_pixels_is_the_count_by_hand():
+    # A 300 x 400 land cover of codes 1..7 with NaN gaps and two zones splitting it at a
+    # pixel edge: each zone's class shares are its pixels' class counts over its valid ones.
+    rng = np.random.default_rng(7)
+    values = rng.integers(1, 8, (300, 400)).astype(np.float32)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    zones = gpd.GeoDataFrame(
+        {"zid": ["W", "E"]}, geometry=[cell_box(0, 0, 150, 300), cell_box(150, 0, 400, 300)],
+        crs=CRS,
+    )  # fmt: skip
+    got = zonal_stats(grid_array(values, (128, 128)), zones, id="zid", stats=["frac"])
+    for row, block in zip(got.itertuples(), (values[:, :150], values[:, 150:]), strict=True):
+        valid = block[np.isfinite(block)]
+        for code in range(1, 8):
+            share = np.count_nonzero(valid == code) / valid.size
+            assert getattr(row, f"frac_{code}") == pytest.approx(share, rel=1e-12)
+
+
 def test_exactextract_documentation_example():
     # science.md §9.6: values 1..4, coverage 0.5, 0, 1, 0.25, weights 5..8.
     cov = ZoneCoverage(
