@@ -342,11 +342,6 @@ def test_mmu_is_the_rule_with_class_labels(
     np.testing.assert_array_equal(got, mmu_by_class_labels(x, min_pixels, connectivity))
 
 
-def test_mmu_refuses_negative_codes():
-    with pytest.raises(ValueError, match=r"land-cover codes must be >= 0 \(0 is no data\), got -1"):
-        clean_minimum_mapping_unit(np.array([[1, -1], [2, 2]], dtype=np.int16), 2)
-
-
 @pytest.mark.parametrize(
     ("args", "kwargs", "error"),
     [
