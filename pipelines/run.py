@@ -752,14 +752,10 @@ def _run(
     # A grid no larger than the tile size (scheduler.tile_size_px, or for auto what fits in
     # memory: run_plan.tile_size) is one tile: the one-piece run. Auto's size depends on the
     # workers and the cluster, which a resumed run may change: it takes the size its
-    # interrupted run chose, as that run's checkpoints record it.
+    # interrupted run chose, as that run's checkpoints record it, if it fits here.
     fingerprint = _fingerprint(config, geobox, inputs, tile_size_px)
     folder_path = Path(config.outputs.folder)
-    size = (
-        tile_size_px
-        or run_tiles.recorded_tile_size(folder_path, fingerprint)
-        or run_tile_size(config, geobox.shape.yx, inputs)
-    )
+    size = tile_size_px or _auto_tile_size(config, geobox, inputs, folder_path, fingerprint)
     tiles = run_tiles.tiles_of(geobox, size)
     one_piece = len(tiles) == 1
     pixels = None
@@ -1099,6 +1095,24 @@ def _write_cogs(
 NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
                  "sharpen", "scheduler.kind", "scheduler.address",
                  "scheduler.workers")  # fmt: skip
+
+
+def _auto_tile_size(
+    config: RunConfig, geobox: Any, inputs: Any, folder: Path, fingerprint: Any
+) -> int:
+    """Return the tile edge of a run with ``scheduler.tile_size_px: auto``.
+
+    What auto gives here, or the edge an interrupted run's checkpoints in ``folder`` were
+    made in. The recorded edge is kept when it is no larger than this machine's (its tiles fit in
+    this memory: other workers, a bigger machine) or on a cluster (no memory budget);
+    larger, it could exhaust this machine's memory: its tiles are computed anew in this
+    machine's, which the discarded checkpoints' warning says.
+    """
+    fresh = run_tile_size(config, geobox.shape.yx, inputs)
+    recorded = run_tiles.recorded_tile_size(folder, fingerprint)
+    if recorded is not None and (recorded <= fresh or run_tiles.on_cluster()):
+        return recorded
+    return fresh
 
 
 def _fingerprint(

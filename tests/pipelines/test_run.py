@@ -1437,6 +1437,26 @@ def test_auto_tile_size_resumes_in_the_tiles_of_its_interrupted_run(
     assert not any(w.startswith("discarded the tile checkpoints") for w in resumed.warnings)
 
 
+def test_auto_tile_size_of_a_bigger_machine_is_not_resumed_where_it_would_not_fit(
+    demo_folder, tmp_path, monkeypatch
+):
+    """Resumed on a machine whose memory fits only smaller tiles than the interrupted run
+    chose, auto takes this machine's size (the recorded one could exhaust its memory): every
+    tile is computed anew, which the discarded checkpoints' warning says."""
+    from pipelines import run as run_module
+
+    config = load_config(demo_folder / "config.yaml")
+    out, chosen = tmp_path / "run", 300
+    monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen)
+    _killed_run(monkeypatch, config, out, None, "tile", after=1)
+    monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen // 2)  # less memory
+    again = _count_passes(monkeypatch)
+    resumed = run(config, out=out)
+    assert sorted(again["tile"]) == sorted(_tile_names(config, chosen // 2))
+    said = [w for w in resumed.warnings if w.startswith("discarded the tile checkpoints")]
+    assert len(said) == 1, resumed.warnings
+
+
 def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):
     """The checkpoint fingerprint stamps local assets and the archive of /vsitar/ assets
     (a Landsat .tar read in place), not remote URLs."""
