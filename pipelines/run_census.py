@@ -12,11 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.census import FilosofiMeta, read_filosofi, read_population
-from pipelines.census.fields import describe_columns
-from pipelines.census.filosofi import indicator_name
+from pipelines.census import read_filosofi, read_population
 from pipelines.config import RunConfig
-from tiles.errors import CensusError, ConfigError, IlotsError
+from tiles.errors import ConfigError, IlotsError
 
 __all__ = ["census_summary", "census_years_note", "read_census_tables"]
 
@@ -55,7 +53,8 @@ def read_census_tables(
     ------
     ConfigError
         A table that cannot be read (missing, wrong sheet, no IRIS column ...), or a
-        Filosofi table with no Filosofi indicator nor ``census.income_column``:
+        Filosofi table with no Filosofi indicator nor ``census.income_column``
+        (:func:`pipelines.census.read_filosofi`):
         ``"<source>: census.filosofi: <why>"``.
     """
     census = config.census
@@ -68,9 +67,11 @@ def read_census_tables(
         if census.filosofi is not None:
             key = "census.filosofi"
             table, meta, _ = read_filosofi(
-                census.filosofi, sheet=census.filosofi_sheet, communes=communes
+                census.filosofi,
+                sheet=census.filosofi_sheet,
+                communes=communes,
+                income_column=census.income_column,
             )
-            _check_income(meta, table, census.filosofi, census.income_column)
             tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
         if census.population is not None:
@@ -89,22 +90,6 @@ def read_census_tables(
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{source}: {key}: {err}") from err
     return tables, sources
-
-
-def _check_income(meta: FilosofiMeta, table: pd.DataFrame, path: Any, income: str) -> None:
-    """Refuse a Filosofi table with no Filosofi indicator nor the income column.
-
-    Such a table (the population table given twice, say) would give the run no income, and
-    the run would end without its inequality statistics.
-    """
-    published = [name for name, _ in meta.columns]
-    if income in table.columns or any(indicator_name(name) for name in published):
-        return
-    raise CensusError(
-        f"{Path(path).name} holds no Filosofi indicator (e.g. DISP_MED21) nor the column "
-        f"census.income_column names ({income!r}); its columns: {describe_columns(published)}: "
-        "is it the Filosofi table (INSEE's BASE_TD_FILO_IRIS_<year>_DISP)?"
-    )
 
 
 def census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:
