@@ -66,7 +66,7 @@ from pipelines.outputs.manifest import output_record, sha256_file
 from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
-from pipelines.run_census import census_years_note, read_census_tables
+from pipelines.run_census import census_years_note, check_outcomes, read_census_tables
 from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
@@ -714,10 +714,12 @@ def _run(
     if config.outputs.hash_inputs:
         hashes.start(products.local)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
-    with timer("census"):  # before any pixel is read: a wrong table stops the run at once
+    # Before any pixel is read: a wrong table, or an outcome no table holds, stops the run.
+    with timer("census"):
         census_tables, census_sources = read_census_tables(
             config, communes=set(iris["code_iris"].str[:5]), source=source
         )
+        check_outcomes(config, iris.columns, census_tables, source=source)
         notes += [note] if (note := census_years_note(census_sources)) else []
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather

@@ -6,19 +6,20 @@ small), so that a table the run cannot read stops the dry run with the same mess
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipelines.census import FilosofiMeta, read_filosofi, read_population
-from pipelines.census.fields import describe_columns
-from pipelines.census.filosofi import indicator_name
+from pipelines.census import read_filosofi, read_population
+from pipelines.census.overlay import OVERLAY_COLUMNS
 from pipelines.config import RunConfig
-from tiles.errors import CensusError, ConfigError, IlotsError
+from pipelines.config._messages import close_match, did_you_mean
+from pipelines.zone_columns import zone_columns
+from tiles.errors import ConfigError, IlotsError
 
-__all__ = ["census_summary", "census_years_note", "read_census_tables"]
+__all__ = ["census_summary", "census_years_note", "check_outcomes", "read_census_tables"]
 
 #: A table read, with the communes of its rows left out in the same départements.
 CensusTable = tuple[pd.DataFrame, tuple[str, ...]]
@@ -55,7 +56,8 @@ def read_census_tables(
     ------
     ConfigError
         A table that cannot be read (missing, wrong sheet, no IRIS column ...), or a
-        Filosofi table with no Filosofi indicator nor ``census.income_column``:
+        Filosofi table with no Filosofi indicator nor ``census.income_column``
+        (:func:`pipelines.census.read_filosofi`):
         ``"<source>: census.filosofi: <why>"``.
     """
     census = config.census
@@ -68,9 +70,11 @@ def read_census_tables(
         if census.filosofi is not None:
             key = "census.filosofi"
             table, meta, _ = read_filosofi(
-                census.filosofi, sheet=census.filosofi_sheet, communes=communes
+                census.filosofi,
+                sheet=census.filosofi_sheet,
+                communes=communes,
+                income_column=census.income_column,
             )
-            _check_income(meta, table, census.filosofi, census.income_column)
             tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
         if census.population is not None:
@@ -91,19 +95,62 @@ def read_census_tables(
     return tables, sources
 
 
-def _check_income(meta: FilosofiMeta, table: pd.DataFrame, path: Any, income: str) -> None:
-    """Refuse a Filosofi table with no Filosofi indicator nor the income column.
+def check_outcomes(
+    config: RunConfig,
+    iris_columns: Iterable[Hashable],
+    tables: Iterable[CensusTable],
+    *,
+    source: str = "config",
+) -> None:
+    """Refuse an ``inequality.outcomes`` name that will be no column of the run's IRIS table.
 
-    Such a table (the population table given twice, say) would give the run no income, and
-    the run would end without its inequality statistics.
+    The IRIS table holds the run's per-zone columns (:func:`pipelines.zone_columns.zone_columns`),
+    the IRIS layer's own columns, the census tables' columns (as their readers name them:
+    ``disp_tp60``) and, with ``zones.qpv``, the QPV overlay's. Checked once the layer and the
+    tables are read, by the dry run and before the run reads pixels (rather than skipping the
+    outcome after the whole compute). Without ``census`` no inequality is computed: nothing
+    is checked.
+
+    Parameters
+    ----------
+    config
+        A validated config.
+    iris_columns
+        The columns of the IRIS layer read (``zones.iris``).
+    tables
+        The census tables read (:func:`read_census_tables`).
+    source
+        Name of the config in the message (its file).
+
+    Raises
+    ------
+    ConfigError
+        ``"<source>: inequality.outcomes: 'x' is no column of the IRIS table (did you mean
+        'y'?)"``.
     """
-    published = [name for name, _ in meta.columns]
-    if income in table.columns or any(indicator_name(name) for name in published):
+    if config.census is None:
         return
-    raise CensusError(
-        f"{Path(path).name} holds no Filosofi indicator (e.g. DISP_MED21) nor the column "
-        f"census.income_column names ({income!r}); its columns: {describe_columns(published)}: "
-        "is it the Filosofi table (INSEE's BASE_TD_FILO_IRIS_<year>_DISP)?"
+    columns = [*zone_columns(), *map(str, iris_columns)]
+    columns += [str(column) for table, _ in tables for column in table.columns]
+    if config.zones.qpv is not None:
+        columns += OVERLAY_COLUMNS
+    for name in config.inequality.outcomes:
+        if name not in columns:
+            raise ConfigError(
+                f"{source}: inequality.outcomes: {name!r} is no column of the IRIS table"
+                + _column_meant(name, list(dict.fromkeys(columns)))
+            )
+
+
+def _column_meant(name: str, columns: list[str]) -> str:
+    """Say which column ``name`` misspells (same but for case, else closest), or what to name."""
+    same_but_case = [column for column in columns if column.lower() == name.lower()]
+    meant = same_but_case[0] if same_but_case else close_match(name, columns)
+    if meant is not None:
+        return did_you_mean(meant)
+    return (
+        ": name a column of the run (e.g. lst_anomaly_mean_k, lst_mean_k, ndvi_mean), of "
+        "zones.iris or of a census table"
     )
 
 

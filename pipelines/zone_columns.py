@@ -2,8 +2,9 @@
 
 :func:`pipelines.run._zone_table` builds the columns of :data:`ZONE_STATISTICS` and
 :func:`landcover_column`, :func:`pipelines.run._with_percentile_ranks` those of
-:func:`rank_columns`; :class:`pipelines.config.models.InequalityConfig` checks its outcomes
-against :func:`zone_columns`. Light on purpose: the config imports it.
+:func:`rank_columns`; :func:`pipelines.run_census.check_outcomes` checks
+``inequality.outcomes`` against :func:`zone_columns` and the columns of the tables read. Light
+on purpose: the config imports it.
 """
 
 from __future__ import annotations

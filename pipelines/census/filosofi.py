@@ -64,6 +64,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -317,6 +318,7 @@ def read_filosofi(
     level: Level = "iris",
     sheet: str | int | None = None,
     communes: str | int | Collection[str | int] | None = None,
+    income_column: str | None = None,
 ) -> tuple[pd.DataFrame, FilosofiMeta, list[str]]:
     """Read a Filosofi table by IRIS or by QPV.
 
@@ -336,6 +338,11 @@ def read_filosofi(
         numbers; Paris, Marseille and Lyon take their arrondissements. None of them in the
         table is warned about; the rows left out are counted in ``meta.outside`` (and
         logged). Default: all.
+    income_column
+        The column the caller takes the income from, as read (``disp_med``; a custom table's
+        ``revenu``): a table with no Filosofi indicator nor this column is refused, one with
+        it is read without a word. Default None: a table without Filosofi indicator is read
+        with a warning asking whether it is the Filosofi table.
 
     Returns
     -------
@@ -359,7 +366,8 @@ def read_filosofi(
         holds commune codes (a commune-level table), indicators of several years are mixed,
         two columns normalise to the same name, an indicator cell is neither a number nor a
         secret marker, or the decimal mark is not plain (columns disagree, or commas that
-        may be thousands separators).
+        may be thousands separators), or with ``income_column`` the table has neither a
+        Filosofi indicator nor that column.
     """
     if level not in KEYS:
         raise ValueError(f"level must be 'iris' or 'qpv', got {level!r}")
@@ -373,8 +381,10 @@ def read_filosofi(
             f"{', '.join(KEYS[level])}; columns found: {list(map(str, frame.columns))}"
         )
 
-    years = _single_year(frame.columns, log)
+    years = _single_year(frame.columns, log, warn_without_indicator=income_column is None)
     names = _normalised_names(frame.columns, key, level)
+    if income_column is not None:
+        _check_income(frame.columns, set(names.values()), income_column, raw.source)
     rows = IrisRows(frame)
     if level == "iris":  # before the checks: IRIS rows, the city's only
         rows = iris_rows(frame, key, log, needed=_IRIS_TABLE, communes=communes)
@@ -456,8 +466,14 @@ def _normalised_names(columns: pd.Index, key: Hashable, level: str) -> dict[Hash
     return names
 
 
-def _single_year(columns: pd.Index, log: WarningLog) -> int | None:
-    """Return the one year of the indicators; None (with a warning) if no name has one."""
+def _single_year(
+    columns: pd.Index, log: WarningLog, *, warn_without_indicator: bool = True
+) -> int | None:
+    """Return the one year of the indicators; None (with a warning) if no name has one.
+
+    ``warn_without_indicator=False``: no warning for a table without any indicator (the
+    caller checks its income column, :func:`_check_income`).
+    """
     by_year: dict[int, list[str]] = {}
     indicators = 0
     for column in columns:
@@ -478,7 +494,7 @@ def _single_year(columns: pd.Index, log: WarningLog) -> int | None:
             "its indicator names carry no two-digit year (DISP_MED21 is of 2021): the income "
             "year is unknown; the source's documentation gives it"
         )
-    elif not by_year:
+    elif not indicators and warn_without_indicator:
         log.add(
             f"no Filosofi indicator among its columns ({describe_columns(list(columns))}), "
             "which are named like DISP_MED21 or DISP_TP6021: is it the Filosofi table?"
@@ -486,6 +502,22 @@ def _single_year(columns: pd.Index, log: WarningLog) -> int | None:
     if not by_year:
         return None
     return next(iter(by_year))
+
+
+def _check_income(columns: pd.Index, names: Collection[str], income: str, source: str) -> None:
+    """Refuse a table with no Filosofi indicator nor the income column (names as read).
+
+    Such a table (the population table given as the Filosofi one, say) would give the run
+    no income, and the run would end without its inequality statistics.
+    """
+    if income in names or any(indicator_name(str(column)) for column in columns):
+        return
+    published = [str(column) for column in columns]
+    raise CensusError(
+        f"{Path(source).name} holds no Filosofi indicator (e.g. DISP_MED21) nor the column "
+        f"census.income_column names ({income!r}); its columns: {describe_columns(published)}: "
+        "is it the Filosofi table (INSEE's BASE_TD_FILO_IRIS_<year>_DISP)?"
+    )
 
 
 def _keys(values: pd.Series, level: str, column: Hashable, log: WarningLog) -> pd.Series:

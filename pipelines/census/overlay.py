@@ -30,7 +30,11 @@ from pipelines.census._messages import WarningLog
 from raster.zonal.zones import prepare_zones
 from tiles.errors import CRSError
 
-__all__ = ["DEFAULT_THRESHOLD", "equal_area_crs", "iris_qpv_overlay"]
+__all__ = ["DEFAULT_THRESHOLD", "OVERLAY_COLUMNS", "equal_area_crs", "iris_qpv_overlay"]
+
+#: The columns :func:`iris_qpv_overlay` adds to an IRIS, which a run joins to its IRIS table
+#: (``iris_area_m2`` left out: the run has its own ``area_m2``).
+OVERLAY_COLUMNS = ("qpv_area_m2", "qpv_share", "in_qpv", "code_qp_main")
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())

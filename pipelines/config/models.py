@@ -37,10 +37,9 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from pipelines.census.codes import COMMUNE
 from pipelines.census.filosofi import indicator_name
 from pipelines.census.tables import EXCEL_SUFFIXES
-from pipelines.config._messages import close_match, did_you_mean
 from pipelines.config._types import ConfigHref, ConfigPath, is_url, key_error
 from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
-from pipelines.zone_columns import LANDCOVER_CLASSES, zone_columns
+from pipelines.zone_columns import LANDCOVER_CLASSES
 from raster.composite import parse_stat
 from raster.landcover import CLASS_NAMES, EXTERNAL_MAPPINGS, LandcoverThresholds
 from raster.quality import QA_PIXEL_PRESETS, SCL_PRESETS
@@ -96,10 +95,6 @@ SIZE_KEYS: dict[str, tuple[str, str]] = {
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: A Filosofi indicator's name without its year (``DISP_MED``, ``dec_d1``): read lower-cased.
 _FILOSOFI_NAME = re.compile(r"(disp|dec)_[a-z0-9_]+", re.IGNORECASE)
-#: How close to a per-zone column of the run (:func:`difflib.get_close_matches`) an outcome
-#: of the same family is refused as a misspelling of it: lst_anomaly_mean for
-#: lst_anomaly_mean_k (0.94), lst_anomaly (0.76), not lst_c (0.53) nor lst_day_k (0.74).
-_OUTCOME_TYPO_CUTOFF = 0.75
 _ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
 #: Rasters a run writes (``outputs.rasters`` picks among them): the LST composites
 #: ``lst_<statistic>`` of every ``composite.statistics`` (median and p90 always), and these.
@@ -1207,8 +1202,8 @@ class InequalityConfig(_Model):
         description="Per-IRIS columns crossed with income, e.g. lst_anomaly_mean_k, lst_mean_k, "
         "ndvi_mean, lc_dense_vegetation_frac; the first is the primary outcome of "
         "inequality.json (the others under other_outcomes). A column of the IRIS layer or of "
-        "a census table may be named too; a name resembling one of the run's columns "
-        "(lst_anomaly_mean for lst_anomaly_mean_k) is refused as a misspelling. Default "
+        "a census table may be named too; a name that is no column of them nor of the run "
+        "is refused by the dry run and before the run reads pixels. Default "
         "[lst_anomaly_mean_k, lst_mean_k, ndvi_mean].",
     )
     interval_scale: dict[str, bool] = Field(
@@ -1266,15 +1261,8 @@ class InequalityConfig(_Model):
     @field_validator("outcomes")
     @classmethod
     def _distinct(cls, outcomes: tuple[str, ...]) -> tuple[str, ...]:
-        for name in outcomes:
-            meant = misspelt_zone_column(name)
-            if meant is not None:
-                family = meant.split("_")[0]
-                kin = [c for c in zone_columns() if c.split("_")[0] == family]
-                raise ValueError(
-                    f"{name!r} is not a per-IRIS column of the run{did_you_mean(meant)}; its "
-                    f"{family}_ columns: {', '.join(kin)}"
-                )
+        # Whether a name is a column is known once the IRIS layer and the census tables are
+        # read: pipelines.run_census.check_outcomes, in the dry run and before the pixels.
         return _unique(outcomes, "outcome")
 
     @model_validator(mode="after")
@@ -1303,22 +1291,6 @@ class InequalityConfig(_Model):
             "confidence": self.confidence,
             "seed": self.seed,
         }
-
-
-def misspelt_zone_column(name: str) -> str | None:
-    """Return the per-zone column of a run that ``name`` misspells, or None.
-
-    None for one of the columns (:func:`pipelines.zone_columns.zone_columns`), and for a name
-    that resembles none of those of its family (the same first word: ``lst``, ``ndvi``,
-    ``lc`` ...): it may name a column of the IRIS layer or of a census table (``lst_c``,
-    ``disp_tp60``). Case is ignored in the comparison (``LST_MEAN_K`` -> ``lst_mean_k``).
-    """
-    columns = zone_columns()
-    if name in columns:
-        return None
-    text = name.strip().lower()
-    family = [column for column in columns if column.split("_")[0] == text.split("_")[0]]
-    return close_match(text, family, cutoff=_OUTCOME_TYPO_CUTOFF)
 
 
 # --------------------------------------------------------------------------------- outputs

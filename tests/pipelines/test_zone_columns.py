@@ -1,4 +1,4 @@
-"""The per-zone columns the config checks outcomes against are those a run's zone tables hold."""
+"""The per-zone columns outcomes are checked against are those a run's zone tables hold."""
 
 from __future__ import annotations
 

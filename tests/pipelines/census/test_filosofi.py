@@ -659,3 +659,19 @@ def test_a_table_without_indicator_asks_whether_it_is_the_filosofi_table(tmp_pat
         f"Filosofi table {path}: no Filosofi indicator among its columns ('IRIS', 'P21_POP'), "
         "which are named like DISP_MED21 or DISP_TP6021: is it the Filosofi table?"
     ]
+
+
+def test_a_table_with_the_income_column_asked_for_is_read_without_a_word(tmp_path):
+    """A custom income table (no Filosofi indicator) was warned "is it the Filosofi table?"
+    though it holds census.income_column; without that column it is refused, once."""
+    path = write(tmp_path, "IRIS;Revenu\n751010101;21000\n")
+    (table, meta, warns), caught = call_quiet(read_filosofi, path, income_column="revenu")
+    assert table["revenu"].tolist() == [21000.0] and meta.year is None
+    assert warns == caught == []
+    with pytest.raises(CensusError) as err:
+        call_quiet(read_filosofi, path, income_column="disp_med")
+    assert one_line(err) == (
+        f"{path.name} holds no Filosofi indicator (e.g. DISP_MED21) nor the column "
+        "census.income_column names ('disp_med'); its columns: 'IRIS', 'Revenu': is it the "
+        "Filosofi table (INSEE's BASE_TD_FILO_IRIS_<year>_DISP)?"
+    )

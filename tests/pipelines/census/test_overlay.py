@@ -14,6 +14,7 @@ from pyproj import Geod
 from shapely import box
 
 from pipelines.census import iris_qpv_overlay, read_qpv
+from pipelines.census.overlay import OVERLAY_COLUMNS
 from tests.pipelines.census.helpers import L93, X0, Y0, call_quiet, layer
 from tiles import CRSError, ZonesError
 
@@ -65,6 +66,7 @@ def test_shares_by_hand():
         "in_qpv",
         "code_qp_main",
     ]
+    assert list(out.columns[2:]) == list(OVERLAY_COLUMNS)  # the outcomes a run may name
     assert out["code_iris"].tolist() == [f"75101010{i}" for i in range(1, 6)]
     np.testing.assert_allclose(out["iris_area_m2"], [10_000.0] * 5)
     np.testing.assert_allclose(out["qpv_area_m2"], [5000.0, 10_000.0, 0.0, 5000.0, 4000.0])
