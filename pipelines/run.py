@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import glob
 import logging
 import threading
 import time
@@ -46,6 +47,7 @@ from pipelines.config import (
     config_paths,
     dump_config,
 )
+from pipelines.config._types import has_glob
 from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import percentile_ranks, run_inequality, zone_roles
 from pipelines.outputs import (
@@ -63,7 +65,13 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import ilots_version, probe_folder, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import output_record, sha256_file
-from pipelines.outputs.stale import previous_outputs, remove_stale_outputs, remove_stale_rasters
+from pipelines.outputs.stale import (
+    folder_clock,
+    is_input,
+    previous_outputs,
+    remove_stale_outputs,
+    remove_stale_rasters,
+)
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
 from pipelines.run_census import census_years_note, check_outcomes, read_census_tables
@@ -519,6 +527,8 @@ def _locked_run(
     config: RunConfig, tile_size_px: int | None, source: str, previous: list[Path]
 ) -> RunResult:
     started = dt.datetime.now(dt.UTC)
+    # The files with this time or a later one are the run's: those it wrote.
+    since = folder_clock(config.outputs.folder)
     timer = _Timer()
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
     with warnings.catch_warnings(record=True) as caught, collected_warnings() as ours:
@@ -532,8 +542,10 @@ def _locked_run(
                 hashes.stop()  # the error (or Ctrl-C) is said without waiting for the hashes
                 raise
             folder = RunFolder(result.folder)
+            inputs = _input_paths(config, result._products[0].local)  # type: ignore[attr-defined]
+            written = _Written(since, inputs)
             # Before the report, which would show a previous run's scenarios as this run's.
-            remove_stale_outputs(folder, previous, since=started.timestamp())
+            remove_stale_outputs(folder, previous, since=since, inputs=inputs)
             folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             futures = result._cogs  # type: ignore[attr-defined]
             if config.outputs.report and report_possible:
@@ -543,7 +555,9 @@ def _locked_run(
                 # the same command resumes it.
                 if "n_clear" in futures:
                     futures["n_clear"].result()
-                early = _manifest(config, result, timer, caught, ours, started, settled=False)
+                early = _manifest(
+                    config, result, timer, caught, ours, started, written, settled=False
+                )
                 result.report = build_report(
                     folder.root, lang=config.outputs.report_language, manifest=early
                 )
@@ -552,7 +566,7 @@ def _locked_run(
                 digests.update(cog.result())
             remove_stale_rasters(folder, written=set(futures))
     run_tiles.remove_checkpoints(folder.root)  # after the COGs: a tiled mosaic reads them
-    manifest = _manifest(config, result, timer, caught, ours, started, digests=digests)
+    manifest = _manifest(config, result, timer, caught, ours, started, written, digests=digests)
     if config.outputs.report and not report_possible:
         manifest["warnings"].append(
             "report.html not written: it maps the zones, so outputs.zone_formats needs gpkg "
@@ -572,15 +586,19 @@ def _manifest(
     caught: list,
     ours: list[WarningText],
     started: dt.datetime,
+    written: _Written,
     settled: bool = True,
     digests: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Build the manifest of the run folder as it stands (every file in it is listed).
+    """Build the manifest of the run folder as it stands (the files the run wrote listed).
 
     ``settled=False`` while the COGs are still being encoded: the report's copy, given to it
     in memory, which lists no output (the report does not read them; the final manifest,
     written last, lists them all).
     ``digests``: the COGs' SHA-256, taken as they were written (:func:`_write_cogs`).
+    ``written`` tells the run's files from the others: an input kept in the folder, a
+    user's QGIS project saved there, which the next run would remove as this one's outputs
+    (:func:`~pipelines.outputs.stale.remove_stale_outputs`).
     """
     # Not for users: library deprecations, and rasterio's NotGeoreferencedWarning about its own
     # in-memory datasets (warp, rasterize), which rasterio silences with warnings filters that
@@ -599,12 +617,13 @@ def _manifest(
     messages = list(dict.fromkeys(deprecated + recorded + ours))
     folder = RunFolder(result.folder)
     figures = folder.figures  # listed as one folder record
-    # Every file but hidden ones (the lock, temporary files, a replaced run's manifest set
-    # aside), the figures (one record) and the manifest itself (written after this list).
+    # Every file the run wrote but hidden ones (the lock, temporary files, a replaced run's
+    # manifest set aside), the figures (one record) and the manifest itself (written after
+    # this list).
     outputs = (
         sorted(p for p in result.folder.rglob("*")
                if p.is_file() and not p.name.startswith(".") and figures not in p.parents
-               and p != folder.manifest)
+               and p != folder.manifest and written(p))
         if settled else []
     )  # fmt: skip
     products, hashes = result._products  # type: ignore[attr-defined]
@@ -633,6 +652,35 @@ def _manifest(
     if settled and figures.is_dir():
         manifest["outputs"].append(output_record(figures, result.folder))
     return manifest
+
+
+@dataclass(frozen=True)
+class _Written:
+    """Whether a file of the run folder is one the run wrote (called with its path).
+
+    Written since the run started (``since``, on the folder's clock:
+    :func:`~pipelines.outputs.stale.folder_clock`), and not one of its ``inputs``.
+    """
+
+    since: float
+    inputs: tuple[Path, ...]
+
+    def __call__(self, path: Path) -> bool:
+        return path.stat().st_mtime >= self.since and not is_input(path, self.inputs)
+
+
+def _input_paths(config: RunConfig, local: Iterable[str]) -> tuple[Path, ...]:
+    """Return the run's local inputs, resolved.
+
+    The config's files and folders, the files its globs match, and the product files the
+    run read (``local``).
+    """
+    given = [Path(p) for p in local]
+    for _key, path in config_paths(config):
+        given += (
+            [Path(p) for p in glob.glob(str(path), recursive=True)] if has_glob(path) else [path]
+        )
+    return tuple(dict.fromkeys(p.resolve() for p in given))
 
 
 #: Starts of library warnings a user cannot act on: distributed's advice on the size of the
@@ -1027,11 +1075,13 @@ def _claim(folder: RunFolder) -> None:
 def _cog_thread() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
     """Give the thread that encodes the COGs, one at a time, while the run goes on.
 
-    A run that stops drops the COGs still queued. On Ctrl-C (or SIGTERM) it does not wait
-    for the one being encoded either: it writes to a temporary name, renamed only once
-    whole, which the next run into the folder removes (``sweep_temporaries``) if the
-    process ends first. On an error, it waits for that one, so that nothing writes in the
-    folder once the run has raised.
+    A run that stops drops the COGs still queued. On Ctrl-C (or SIGTERM) the run raises
+    without waiting for the one being encoded, so that the interruption is said at once;
+    the process still waits for it before it exits, since Python joins the executor's
+    thread at interpreter exit (GDAL's encoding cannot be interrupted). It writes to a
+    temporary name, renamed only once whole, which the next run into the folder removes
+    (``sweep_temporaries``) if the process is killed first. On an error, the run waits for
+    that one before raising, so that nothing writes in the folder once the run has raised.
     """
     executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
     try:

@@ -9,6 +9,10 @@ Only files ilots wrote go: those the earlier manifest lists, and rasters tagged 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import time
+from collections.abc import Collection
 from pathlib import Path
 
 import rasterio
@@ -17,7 +21,36 @@ from rasterio.errors import RasterioIOError
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.rasters import VERSION_TAG
 
-__all__ = ["previous_outputs", "remove_stale_outputs", "remove_stale_rasters"]
+__all__ = [
+    "folder_clock",
+    "is_input",
+    "previous_outputs",
+    "remove_stale_outputs",
+    "remove_stale_rasters",
+]
+
+
+def folder_clock(root: str | os.PathLike[str]) -> float:
+    """Return the folder's file time now: what a file written there from now on has, or later.
+
+    Taken from a file written there and removed at once, so that it is on the same clock
+    and with the same granularity as the times of the files the run then writes: a file
+    system that rounds times down (two seconds on FAT), a network share whose server clock
+    differs from this machine's, or Linux's coarse file clock (a few milliseconds behind
+    :func:`time.time`) would otherwise date a file the run writes just after it started
+    before its start. The current time if the folder cannot be written.
+    """
+    try:  # the name is one sweep_temporaries removes, left by a process killed meanwhile
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".clock.", suffix=".tmp") as probe:
+            return os.fstat(probe.fileno()).st_mtime
+    except OSError:
+        return time.time()
+
+
+def is_input(path: Path, inputs: Collection[Path]) -> bool:
+    """Whether ``path`` is one of ``inputs`` (resolved paths) or inside one (a folder)."""
+    resolved = path.resolve()
+    return any(resolved == given or given in resolved.parents for given in inputs)
 
 
 def previous_outputs(folder: RunFolder) -> list[Path]:
@@ -63,17 +96,26 @@ def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path]:
     return files
 
 
-def remove_stale_outputs(folder: RunFolder, previous: list[Path], since: float) -> None:
+def remove_stale_outputs(
+    folder: RunFolder, previous: list[Path], since: float, inputs: Collection[Path] = ()
+) -> None:
     """Remove the previous run's outputs this run did not write again (older than ``since``).
 
     A run into a folder with ``outputs.overwrite`` would otherwise keep, and list in its
     manifest, files it no longer makes: a zone format or an inequality outcome left out, and
     the previous run's ``scenarios/``, which its report would show as this run's.
+    ``inputs`` (resolved files and folders) stay whatever the previous manifest says: an
+    input kept in the run folder, which a manifest of an earlier ilots listed as an output.
     """
     root = Path(folder.root).resolve()
     emptied = set()
     for path in previous:
-        if path.is_file() and root in path.resolve().parents and path.stat().st_mtime < since:
+        if (
+            path.is_file()
+            and root in path.resolve().parents
+            and path.stat().st_mtime < since
+            and not is_input(path, inputs)
+        ):
             path.unlink()
             emptied.add(path.parent)
     for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):

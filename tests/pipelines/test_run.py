@@ -834,6 +834,49 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     assert (out / "manifest.json").is_file() and (out / "zones.gpkg").is_file()  # untouched
 
 
+def test_inputs_and_a_users_project_in_the_run_folder_outlive_next_runs(demo_folder, tmp_path):
+    """A run folder that holds some of its inputs (the QPV layer, the Filosofi table), run
+    into three times with overwrite, and a QGIS project the user saved there after the
+    first run: the later runs read the inputs and keep them, keep the project, and no
+    manifest lists any of them as an output (the next run would remove it)."""
+    import os
+    import time
+
+    out = tmp_path / "run"
+    kept = {"qpv": out / "inputs" / "qpv.geojson", "filosofi": out / "inputs" / "filosofi.csv"}
+    kept["qpv"].parent.mkdir(parents=True)
+    shutil.copyfile(demo_folder / "zones" / "qpv.geojson", kept["qpv"])
+    shutil.copyfile(demo_folder / "census" / "filosofi.csv", kept["filosofi"])
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {
+            "zones.qpv.path": str(kept["qpv"]),
+            "census.filosofi": str(kept["filosofi"]),
+            "outputs.report": False,
+        },
+    )
+    originals = {name: path.read_bytes() for name, path in kept.items()}
+
+    def listed() -> set[str]:
+        manifest = json.loads((out / "manifest.json").read_text())
+        read = {record["path"] for record in manifest["inputs"]}
+        assert {str(path.resolve()) for path in kept.values()} <= read
+        return {record["path"] for record in manifest["outputs"]}
+
+    run(config, out=out)
+    assert {"inputs/qpv.geojson", "inputs/filosofi.csv"}.isdisjoint(listed())
+    project = out / "project.qgz"
+    project.write_bytes(b"PK user project")
+    saved = time.time() - 60  # saved a minute before the next run
+    os.utime(project, (saved, saved))
+    for _ in range(2):
+        run(config, out=out)
+        assert {name: path.read_bytes() for name, path in kept.items()} == originals
+        assert project.read_bytes() == b"PK user project"
+        assert {"inputs/qpv.geojson", "inputs/filosofi.csv", "project.qgz"}.isdisjoint(listed())
+        assert "zones.gpkg" in listed()  # what the run wrote is
+
+
 @pytest.mark.parametrize("crash_in", ["first_pass", "tile_pieces"])
 def test_overwritten_run_that_stops_leaves_no_manifest(
     demo_run, demo_folder, tmp_path, monkeypatch, crash_in
