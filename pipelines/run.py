@@ -40,6 +40,7 @@ from pipelines.census import (
     open_layer,
 )
 from pipelines.census.filosofi import implausible_income
+from pipelines.census.tables import column_named
 from pipelines.config import (
     RunConfig,
     apply_overrides,
@@ -346,6 +347,7 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     if not income:
         notes.append("no income column: inequality statistics skipped")
         return {}
+    income = column_named(table.columns, income) or income  # the census reader lower-cases
     if income not in table:
         found = [c for c in table.columns if c.startswith(("disp_", "dec_"))]
         median = next((c for c in ("disp_med", "dec_med") if c in found), None)

@@ -86,6 +86,7 @@ from pipelines.census.fields import describe_columns, find_column
 from pipelines.census.tables import (
     TableSource,
     bad_values_error,
+    column_named,
     parse_numbers,
     read_table,
     table_decimal,
@@ -510,7 +511,7 @@ def _check_income(columns: pd.Index, names: Collection[str], income: str, source
     Such a table (the population table given as the Filosofi one, say) would give the run
     no income, and the run would end without its inequality statistics.
     """
-    if income in names or any(indicator_name(str(column)) for column in columns):
+    if column_named(names, income) or any(indicator_name(str(column)) for column in columns):
         return
     published = [str(column) for column in columns]
     raise CensusError(

@@ -30,7 +30,7 @@ import os
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -49,6 +49,7 @@ __all__ = [
     "RawTable",
     "TableSource",
     "bad_values_error",
+    "column_named",
     "is_number_column",
     "parse_numbers",
     "read_table",
@@ -59,6 +60,22 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 TableSource = str | os.PathLike[str] | pd.DataFrame
+
+
+def column_named(columns: Iterable[Any], name: str) -> str | None:
+    """Return the column called ``name``, or else the one column that differs only in case.
+
+    The census readers lower-case the columns they read (``Revenu_Median`` is read as
+    ``revenu_median``), while a zone layer keeps its own: a name from the config (such as
+    ``census.income_column``) is looked up in either. ``None`` when no column, or several
+    differing only in case, match.
+    """
+    names = [str(column) for column in columns]
+    if name in names:
+        return name
+    folded = [column for column in names if column.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
 
 #: INSEE markers of a value not published (science.md §8.3): non diffusable, non
 #: significatif, secret, sans objet. Empty cells count as missing too.

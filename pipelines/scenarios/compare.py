@@ -85,6 +85,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from pipelines.census.tables import column_named
 from pipelines.config import RunConfig
 from pipelines.inequality import InequalityReport, run_inequality, zone_roles
 from pipelines.scenarios.baseline import Baseline
@@ -196,7 +197,8 @@ def _income_setup(config: RunConfig, table: pd.DataFrame) -> dict[str, Any] | No
     """
     census = config.census
     income = census.income_column if census is not None else None
-    if not income or income not in table:
+    income = column_named(table.columns, income) if income else None  # as the run finds it
+    if income is None:
         return None
     if not pd.to_numeric(table[income], errors="coerce").notna().any():
         return None

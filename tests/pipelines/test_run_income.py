@@ -152,3 +152,36 @@ def test_a_filosofi_table_without_income_stops_the_run(tmp_path):
     assert table["p21_pop"].tolist() == [1875.0, 1768.0]
     # A custom income table: not asked whether it is the Filosofi table.
     assert not [w for w in caught if "Filosofi table?" in str(w.message)], caught
+
+
+def test_an_income_column_named_as_in_its_file_is_found_whatever_its_case(tmp_path):
+    """A custom income table's header ``Revenu_Median``, given as census.income_column as
+    written in the file: the reader lower-cases the columns (``revenu_median``), and the
+    table was refused as holding neither a Filosofi indicator nor that column; the run
+    then finds it in the IRIS table (the name differs only in case) and crosses it."""
+    path = tmp_path / "revenus.csv"
+    path.write_text("IRIS;Revenu_Median\n315550101;17500\n315550102;21100\n", encoding="utf-8")
+    zones = {"iris": {"path": str(tmp_path / "iris.gpkg")}}  # never read here
+    census = {"filosofi": str(path), "income_column": "Revenu_Median"}
+    config = config_from_dict({**CONFIG, "zones": zones, "census": census})
+    [(table, _)], _ = read_census_tables(config, source="city.yaml")
+    assert table["revenu_median"].tolist() == [17_500.0, 21_100.0]
+    run_config = config_from_dict(
+        {**CONFIG, "census": {"income_column": "Revenu_Median"},
+         "inequality": {"outcomes": ["lst_mean_k"], "bootstrap": 0, "stratum": None}}
+    )  # fmt: skip
+    iris = gpd.GeoDataFrame(
+        {
+            "code_iris": [f"31555010{i}" for i in range(5)],
+            "lst_mean_k": [311.0, 309.5, 310.2, 307.9, 306.4],
+            "revenu_median": [17_500.0, 19_300.0, 21_100.0, 25_400.0, 30_100.0],
+        },
+        geometry=[box(100 * i, 0, 100 * (i + 1), 100) for i in range(5)],
+        crs="EPSG:2154",
+    )
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reports = run_module._inequality_reports(run_config, iris, notes)
+    assert set(reports) == {"lst_mean_k"}
+    assert not any("census.income_column" in note for note in notes), notes
