@@ -304,22 +304,34 @@ def test_a_geojson_in_lambert93_without_crs_member_is_named(tmp_path, write_conf
     )
 
 
+AREA_FILE_QPV_CONFIG = MINIMAL.replace(AOI_FILE, "{file: zones/area.gpkg}") + (
+    "zones: {iris: {path: zones/iris.gpkg}, qpv: {path: zones/qpv.gpkg}}\n"
+)
+
+
+def _area_and_a_longer_iris(folder) -> tuple[float, float]:
+    """Write a 1,000 m square area and one IRIS of 1,400 by 1,000 m reaching 400 m past it
+    (Lambert-93) in ``folder``; return the area's south-west corner."""
+    x0, y0 = 574_000.0, 6_279_000.0
+    folder.mkdir()
+    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs=2154).to_file(
+        folder / "area.gpkg"
+    )
+    gpd.GeoDataFrame(
+        {"CODE_IRIS": ["315550101"], "INSEE_COM": ["31555"], "NOM_IRIS": ["A"]},
+        geometry=[box(x0, y0, x0 + 1400, y0 + 1000)],
+        crs=2154,
+    ).to_file(folder / "iris.gpkg")
+    return x0, y0
+
+
 def test_qpv_overlapping_an_iris_past_the_area_count_in_its_share(tmp_path, write_config):
     """An IRIS kept by its inner point reaches past the area into a QPV wholly outside it:
     that QPV is no zone of the area, but covers 400 of the IRIS's 1,400 m (hand oracle)."""
     from pipelines.census import iris_qpv_overlay
     from pipelines.run_graph import zones_and_area
 
-    x0, y0 = 574_000.0, 6_279_000.0
-    (tmp_path / "zones").mkdir()
-    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs=2154).to_file(
-        tmp_path / "zones" / "area.gpkg"
-    )
-    gpd.GeoDataFrame(
-        {"CODE_IRIS": ["315550101"], "INSEE_COM": ["31555"], "NOM_IRIS": ["A"]},
-        geometry=[box(x0, y0, x0 + 1400, y0 + 1000)],
-        crs=2154,
-    ).to_file(tmp_path / "zones" / "iris.gpkg")
+    x0, y0 = _area_and_a_longer_iris(tmp_path / "zones")
     gpd.GeoDataFrame(
         {"code_qp": ["QN03101M", "QN03102M"], "nom_qp": ["Dedans", "Dehors"],
          "insee_com": ["31555", "31555"]},
@@ -327,9 +339,7 @@ def test_qpv_overlapping_an_iris_past_the_area_count_in_its_share(tmp_path, writ
                   box(x0 + 1000, y0, x0 + 1400, y0 + 1000)],  # outside it
         crs=2154,
     ).to_file(tmp_path / "zones" / "qpv.gpkg")  # fmt: skip
-    text = MINIMAL.replace(AOI_FILE, "{file: zones/area.gpkg}") + (
-        "zones: {iris: {path: zones/iris.gpkg}, qpv: {path: zones/qpv.gpkg}}\n"
-    )
+    text = AREA_FILE_QPV_CONFIG
     zones = zones_and_area(load(write_config, text))
     assert zones.iris["code_iris"].tolist() == ["315550101"]
     assert zones.qpv["code_qp"].tolist() == ["QN03101M"]  # the QPV of the area
@@ -344,20 +354,9 @@ def test_no_qpv_warning_when_an_iris_reaches_into_a_qpv_past_the_area(tmp_path, 
     the run has in_qpv from that QPV, so it must not say "in_qpv false for every IRIS"."""
     from pipelines.run_graph import zones_and_area
 
-    x0, y0 = 574_000.0, 6_279_000.0
-    (tmp_path / "zones").mkdir()
-    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs=2154).to_file(
-        tmp_path / "zones" / "area.gpkg"
-    )
-    gpd.GeoDataFrame(
-        {"CODE_IRIS": ["315550101"], "INSEE_COM": ["31555"], "NOM_IRIS": ["A"]},
-        geometry=[box(x0, y0, x0 + 1400, y0 + 1000)],
-        crs=2154,
-    ).to_file(tmp_path / "zones" / "iris.gpkg")
+    x0, y0 = _area_and_a_longer_iris(tmp_path / "zones")
     _qpv_file(tmp_path / "zones" / "qpv.gpkg", [(x0 + 1000, y0, 400)])  # outside the area
-    text = MINIMAL.replace(AOI_FILE, "{file: zones/area.gpkg}") + (
-        "zones: {iris: {path: zones/iris.gpkg}, qpv: {path: zones/qpv.gpkg}}\n"
-    )
+    text = AREA_FILE_QPV_CONFIG
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         zones = zones_and_area(load(write_config, text))
