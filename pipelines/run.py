@@ -75,7 +75,12 @@ from pipelines.outputs.stale import (
 )
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
-from pipelines.run_census import census_years_note, check_outcomes, read_census_tables
+from pipelines.run_census import (
+    census_years_note,
+    check_iris_columns,
+    income_advice,
+    read_census_tables,
+)
 from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_in_area
 from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
@@ -349,14 +354,9 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         return {}
     income = column_named(table.columns, income) or income  # the census reader lower-cases
     if income not in table:
-        found = [c for c in table.columns if c.startswith(("disp_", "dec_"))]
-        median = next((c for c in ("disp_med", "dec_med") if c in found), None)
         notes.append(
             f"census.income_column: the IRIS table has no column {income!r}, so inequality "
-            f"statistics are skipped; Filosofi columns are read without their year suffix "
-            f"(DISP_MED21 becomes disp_med); income columns found: "
-            f"{', '.join(found) if found else 'none (is census.filosofi set?)'}"
-            + (f"; set census.income_column: {median}" if median else "")
+            f"statistics are skipped; {income_advice(map(str, table.columns))}"
         )
         return {}
     if not pd.to_numeric(table[income], errors="coerce").notna().any():
@@ -764,12 +764,13 @@ def _run(
     if config.outputs.hash_inputs:
         hashes.start(products.local)
     iris, qpv, geobox, inputs = graph.iris, graph.qpv, graph.geobox, graph.inputs
-    # Before any pixel is read: a wrong table, or an outcome no table holds, stops the run.
+    # Before any pixel is read: a wrong table, or an outcome, stratum or income column no
+    # table holds, stops the run.
     with timer("census"):
         census_tables, census_sources = read_census_tables(
             config, communes=set(iris["code_iris"].str[:5]), source=source
         )
-        check_outcomes(config, iris.columns, census_tables, source=source)
+        check_iris_columns(config, iris.columns, census_tables, source=source)
         notes += [note] if (note := census_years_note(census_sources)) else []
     urban, template = graph.urban, graph.template
     # Per-pixel LST work runs on the Landsat pixels when the grid is finer (with the gather

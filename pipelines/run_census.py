@@ -14,12 +14,19 @@ import pandas as pd
 
 from pipelines.census import read_filosofi, read_population
 from pipelines.census.overlay import OVERLAY_COLUMNS
+from pipelines.census.tables import column_named
 from pipelines.config import RunConfig
 from pipelines.config._messages import close_match, did_you_mean
 from pipelines.zone_columns import zone_columns
 from tiles.errors import ConfigError, IlotsError
 
-__all__ = ["census_summary", "census_years_note", "check_outcomes", "read_census_tables"]
+__all__ = [
+    "census_summary",
+    "census_years_note",
+    "check_iris_columns",
+    "income_advice",
+    "read_census_tables",
+]
 
 #: A table read, with the communes of its rows left out in the same départements.
 CensusTable = tuple[pd.DataFrame, tuple[str, ...]]
@@ -95,21 +102,23 @@ def read_census_tables(
     return tables, sources
 
 
-def check_outcomes(
+def check_iris_columns(
     config: RunConfig,
     iris_columns: Iterable[Hashable],
     tables: Iterable[CensusTable],
     *,
     source: str = "config",
 ) -> None:
-    """Refuse an ``inequality.outcomes`` name that will be no column of the run's IRIS table.
+    """Refuse a column name of the config that will be no column of the run's IRIS table.
 
-    The IRIS table holds the run's per-zone columns (:func:`pipelines.zone_columns.zone_columns`),
-    the IRIS layer's own columns, the census tables' columns (as their readers name them:
-    ``disp_tp60``) and, with ``zones.qpv``, the QPV overlay's. Checked once the layer and the
-    tables are read, by the dry run and before the run reads pixels (rather than skipping the
-    outcome after the whole compute). Without ``census`` no inequality is computed: nothing
-    is checked.
+    ``inequality.outcomes``, ``inequality.stratum`` and ``census.income_column`` (looked up
+    whatever its case, as the run does: :func:`pipelines.census.tables.column_named`) name
+    columns of the IRIS table: the run's per-zone columns
+    (:func:`pipelines.zone_columns.zone_columns`), the IRIS layer's own columns, the census
+    tables' columns (as their readers name them: ``disp_tp60``) and, with ``zones.qpv``, the
+    QPV overlay's. Checked once the layer and the tables are read, by the dry run and before
+    the run reads pixels (rather than ending the whole compute without them). Without
+    ``census`` no inequality is computed: nothing is checked.
 
     Parameters
     ----------
@@ -126,7 +135,7 @@ def check_outcomes(
     ------
     ConfigError
         ``"<source>: inequality.outcomes: 'x' is no column of the IRIS table (did you mean
-        'y'?)"``.
+        'y'?)"``; the same for ``inequality.stratum`` and ``census.income_column``.
     """
     if config.census is None:
         return
@@ -134,24 +143,51 @@ def check_outcomes(
     columns += [str(column) for table, _ in tables for column in table.columns]
     if config.zones.qpv is not None:
         columns += OVERLAY_COLUMNS
+    columns = list(dict.fromkeys(columns))
     for name in config.inequality.outcomes:
         if name not in columns:
-            raise ConfigError(
-                f"{source}: inequality.outcomes: {name!r} is no column of the IRIS table"
-                + _column_meant(name, list(dict.fromkeys(columns)))
-            )
+            raise _no_column("inequality.outcomes", name, source, _column_meant(name, columns))
+    stratum = config.inequality.stratum
+    if stratum is not None and stratum not in columns:
+        advice = ": name a column of zones.iris or of a census table (e.g. insee_com), or null"
+        raise _no_column(
+            "inequality.stratum", stratum, source, _column_meant(stratum, columns, advice)
+        )
+    income = config.census.income_column
+    if column_named(columns, income) is None:
+        meant = did_you_mean(close_match(income, columns))
+        raise _no_column(
+            "census.income_column", income, source, f"{meant}; {income_advice(columns)}"
+        )
 
 
-def _column_meant(name: str, columns: list[str]) -> str:
-    """Say which column ``name`` misspells (same but for case, else closest), or what to name."""
+def income_advice(columns: Iterable[str]) -> str:
+    """Say how Filosofi columns are named, which income columns there are, and which to set."""
+    found = [column for column in columns if column.startswith(("disp_", "dec_"))]
+    median = next((column for column in ("disp_med", "dec_med") if column in found), None)
+    return (
+        "Filosofi columns are read without their year suffix (DISP_MED21 becomes disp_med); "
+        f"income columns found: {', '.join(found) if found else 'none (is census.filosofi set?)'}"
+        + (f"; set census.income_column: {median}" if median else "")
+    )
+
+
+def _no_column(key: str, name: str, source: str, advice: str) -> ConfigError:
+    """Return the error of a config name ``key: name`` that is no column of the IRIS table."""
+    return ConfigError(f"{source}: {key}: {name!r} is no column of the IRIS table{advice}")
+
+
+_OUTCOME_ADVICE = (
+    ": name a column of the run (e.g. lst_anomaly_mean_k, lst_mean_k, ndvi_mean), of "
+    "zones.iris or of a census table"
+)
+
+
+def _column_meant(name: str, columns: list[str], advice: str = _OUTCOME_ADVICE) -> str:
+    """Say which column ``name`` misspells (same but for case, else closest), or ``advice``."""
     same_but_case = [column for column in columns if column.lower() == name.lower()]
     meant = same_but_case[0] if same_but_case else close_match(name, columns)
-    if meant is not None:
-        return did_you_mean(meant)
-    return (
-        ": name a column of the run (e.g. lst_anomaly_mean_k, lst_mean_k, ndvi_mean), of "
-        "zones.iris or of a census table"
-    )
+    return did_you_mean(meant) if meant is not None else advice
 
 
 def census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:

@@ -18,7 +18,7 @@ from shapely.geometry import shape
 
 from pipelines import run_tiles
 from pipelines.config import RunConfig, resolve_inputs
-from pipelines.run_census import census_summary, check_outcomes, read_census_tables
+from pipelines.run_census import census_summary, check_iris_columns, read_census_tables
 from pipelines.run_graph import (
     LANDSAT_NDVI_BANDS,
     analysis_grid,
@@ -187,14 +187,15 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
 
     ``source`` names the config in messages about its inputs (its file). The zone layers and
     the census tables are read as the run reads them (their errors stop the plan with the
-    run's message, their warnings are emitted), and ``inequality.outcomes`` is checked against
-    their columns as the run checks it; no pixel is.
+    run's message, their warnings are emitted), and ``inequality.outcomes``,
+    ``inequality.stratum`` and ``census.income_column`` are checked against their columns as
+    the run checks them; no pixel is.
     """
     area, iris, qpv, _ = zones_and_area(config, source=source)
     tables, census = read_census_tables(
         config, communes=set(iris["code_iris"].str[:5]), source=source
     )
-    check_outcomes(config, iris.columns, tables, source=source)
+    check_iris_columns(config, iris.columns, tables, source=source)
     geobox = analysis_grid(config, area)
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.

@@ -2,8 +2,8 @@
 
 :func:`pipelines.run._zone_table` builds the columns of :data:`ZONE_STATISTICS` and
 :func:`landcover_column`, :func:`pipelines.run._with_percentile_ranks` those of
-:func:`rank_columns`; :func:`pipelines.run_census.check_outcomes` checks
-``inequality.outcomes`` against :func:`zone_columns` and the columns of the tables read. Light
+:func:`rank_columns`; :func:`pipelines.run_census.check_iris_columns` checks
+the config's column names against :func:`zone_columns` and the columns of the tables read. Light
 on purpose: the config imports it.
 """
 

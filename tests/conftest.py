@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -91,3 +92,18 @@ def overlap_lengths(target_edges, source_edges):
     )
     overlap = np.minimum(t[1][:, None], s[1]) - np.maximum(t[0][:, None], s[0])
     return np.clip(overlap, 0, None)
+
+
+@pytest.fixture
+def file_size_limit():
+    """Limit the size of the files this process writes (as a full disk would stop them)."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error (EFBIG), not a kill
+
+    def limit(nbytes):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    signal.signal(signal.SIGXFSZ, previous)

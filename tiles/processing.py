@@ -27,7 +27,7 @@ from odc.geo.geobox import GeoBox
 
 from tiles.errors import GridError, IlotsWarning
 
-__all__ = ["NpyRegions", "Tile", "TileCheckpoints", "processing_tiles"]
+__all__ = ["NpyRegions", "Tile", "TileCheckpoints", "processing_tiles", "save_npy"]
 
 
 @dataclass(frozen=True)
@@ -220,9 +220,7 @@ class TileCheckpoints:
         Write them before the tile's :meth:`save`, whose file marks the tile done.
         """
         for name, array in arrays.items():
-            path = self._array_path(stage, tile.name, name)
-            with _staged(path) as staging, open(staging, "wb") as out:
-                _write_npy(out, np.ascontiguousarray(array), path)
+            save_npy(self._array_path(stage, tile.name, name), array)
 
     @contextlib.contextmanager
     def array_targets(
@@ -355,6 +353,16 @@ def _maps(path: Path) -> bool:
     except Exception:  # a header cut short, data shorter than its shape says
         return False
     return True
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` as :func:`numpy.save` does, atomically (temporary name).
+
+    A full disk raises ``OSError`` with ``errno.ENOSPC`` naming ``path`` (:func:`_write_npy`),
+    where :func:`numpy.save` says "N requested and M written" without an ``errno``.
+    """
+    with _staged(path) as staging, open(staging, "wb") as out:
+        _write_npy(out, np.ascontiguousarray(array), path)
 
 
 def _write_npy(out: Any, array: np.ndarray, path: Path) -> None:

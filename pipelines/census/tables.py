@@ -109,7 +109,7 @@ _ZIP = b"PK\x03\x04"
 #: Members of a ZIP archive read as delimited text tables.
 _TEXT_TABLES = (".csv", ".txt")
 #: The largest table read from a ZIP archive, uncompressed (INSEE's largest IRIS tables
-#: are about 100 MB): a larger member is passed over.
+#: are about 100 MB): a larger member is passed over (and named if no other is the table).
 _ZIP_MEMBER_LIMIT = 1 << 30
 #: Characters of a text searched for NUL characters (a binary file, UTF-16 without a mark).
 _SNIFF_CHARS = 65536
@@ -411,7 +411,8 @@ def _read_zipped(path: Path, key_variants: Sequence[str], what: str) -> RawTable
 
     INSEE ships each table zipped beside a ``meta_*`` file describing its columns, which is
     passed over. The archive is read in memory, each text member up to
-    :data:`_ZIP_MEMBER_LIMIT` bytes; spreadsheets in it are not read.
+    :data:`_ZIP_MEMBER_LIMIT` bytes (without a table otherwise, the larger ones are named);
+    spreadsheets in it are not read.
     """
     unzip = "unzip it and give the table file in it (.csv or .xlsx)"
     try:
@@ -423,12 +424,15 @@ def _read_zipped(path: Path, key_variants: Sequence[str], what: str) -> RawTable
                     f"the {what} {path} is an Excel workbook (.xlsx) named {path.suffix!r}: "
                     f"rename it {path.stem}.xlsx"
                 )
-            found = []
+            found, too_large = [], []
             for member in members:
                 name = PurePosixPath(member.filename).name
                 if member.filename not in names or name.lower().startswith("meta"):
                     continue
-                if not name.lower().endswith(_TEXT_TABLES) or member.file_size > _ZIP_MEMBER_LIMIT:
+                if not name.lower().endswith(_TEXT_TABLES):
+                    continue
+                if member.file_size > _ZIP_MEMBER_LIMIT:
+                    too_large.append(member)
                     continue
                 where = f"{member.filename} in the {what} {path}"
                 text = _decode(archive.read(member), where)
@@ -439,6 +443,8 @@ def _read_zipped(path: Path, key_variants: Sequence[str], what: str) -> RawTable
         raise CensusError(
             f"the {what} {path} is a ZIP archive that cannot be read ({err}): {unzip}"
         ) from err
+    if not found and too_large:
+        raise CensusError(_too_large(path, what, too_large))
     if len(found) != 1:
         which = "no table" if not found else f"{len(found)} tables"
         raise CensusError(
@@ -448,6 +454,16 @@ def _read_zipped(path: Path, key_variants: Sequence[str], what: str) -> RawTable
     member, text, header = found[0]
     logger.info("reading %s from the ZIP archive %s", member, path)
     return _parse_delimited(text, header, f"{path} ({member})", what)
+
+
+def _too_large(path: Path, what: str, members: Sequence[zipfile.ZipInfo]) -> str:
+    """Say that the text files of a ZIP archive are too large to be read from it."""
+    listed = ", ".join(f"{m.filename!r} ({m.file_size:,} bytes)" for m in members)
+    return (
+        f"the {what} {path} is a ZIP archive whose text files are larger uncompressed than "
+        f"ilots reads from an archive ({_ZIP_MEMBER_LIMIT:,} bytes): {listed}; unzip it and "
+        "give the CSV"
+    )
 
 
 def _decode(raw: bytes, where: str) -> str:

@@ -1137,7 +1137,9 @@ class CensusConfig(_Model):
         min_length=1,
         description="Income column, in euros per consumption unit: a Filosofi indicator is "
         "read without its year suffix and in lower case, as the Filosofi reader names the "
-        "columns (DISP_MED21 or DISP_MED -> disp_med). Default 'disp_med'.",
+        "columns (DISP_MED21 or DISP_MED -> disp_med); a column of the IRIS layer may be named "
+        "too (whatever its case). A name that is no column of the IRIS table is refused by the "
+        "dry run and before the run reads pixels. Default 'disp_med'.",
     )
     population: ConfigPath | None = Field(
         None,
@@ -1225,8 +1227,9 @@ class InequalityConfig(_Model):
         description="Column to stratify the QPV gap and its permutation test by (science.md "
         "§7.6): each QPV IRIS is compared with the other IRIS of its stratum, and the labels "
         "are permuted within strata; in a commune code column the arrondissements of Paris, "
-        "Lyon and Marseille count as their city (75056, 69123, 13055). Default 'insee_com'; "
-        "null: no strata (the difference of the overall means).",
+        "Lyon and Marseille count as their city (75056, 69123, 13055). A name that is no column "
+        "of the IRIS table is refused by the dry run and before the run reads pixels. Default "
+        "'insee_com'; null: no strata (the difference of the overall means).",
     )
     contiguity: Literal["queen", "rook", "knn"] = Field(
         "queen", description="Spatial weights of Moran's I. Default 'queen'."
@@ -1262,7 +1265,7 @@ class InequalityConfig(_Model):
     @classmethod
     def _distinct(cls, outcomes: tuple[str, ...]) -> tuple[str, ...]:
         # Whether a name is a column is known once the IRIS layer and the census tables are
-        # read: pipelines.run_census.check_outcomes, in the dry run and before the pixels.
+        # read: pipelines.run_census.check_iris_columns, in the dry run and before the pixels.
         return _unique(outcomes, "outcome")
 
     @model_validator(mode="after")

@@ -37,6 +37,7 @@ from raster.zonal.kernels import (
 from raster.zonal.rasterize import exact_coverage
 from raster.zonal.zones import PreparedZones
 from tiles.errors import CRSError
+from tiles.processing import save_npy
 
 __all__ = ["ZoneCoverage", "ZoneCoverageWindow", "label_dtype", "no_zone", "zone_coverage"]
 
@@ -206,10 +207,7 @@ class ZoneCoverage:
         cached coverage loads without reading or allocating a raster.
         """
         target = Path(path)
-        labels_path = _labels_path(target)
-        staging = labels_path.with_name(f".{labels_path.name}.{uuid.uuid4().hex}.tmp.npy")
-        np.save(staging, np.ascontiguousarray(self.label_raster()))
-        os.replace(staging, labels_path)
+        save_npy(_labels_path(target), self.label_raster())  # a full disk: ENOSPC
         staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp.npz")
         run_row, run_c0, run_c1, run_zone = self.runs()
         np.savez(

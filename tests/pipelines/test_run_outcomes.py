@@ -1,5 +1,6 @@
-"""``inequality.outcomes`` is checked against the IRIS table's columns once they are known:
-the run's, the IRIS layer's and the census tables', by the dry run and before any pixel."""
+"""``inequality.outcomes``, ``inequality.stratum`` and ``census.income_column`` are checked
+against the IRIS table's columns once they are known: the run's, the IRIS layer's and the
+census tables', by the dry run and before any pixel."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ class _PastTheCheck(Exception):
     """Raised where the run would start its pixel work (the tiles' fingerprint)."""
 
 
-def _config(demo_folder, tmp_path, outcomes):
-    """The demo's config, its IRIS layer with a custom column lst_max_k (a user's maximum
-    LST) and its Filosofi table with the poverty rate DISP_TP6021."""
+def _config(demo_folder, tmp_path, outcomes, **more):
+    """The demo's config, its IRIS layer with custom columns lst_max_k (a user's maximum
+    LST) and Revenu_Median (a user's income), and its Filosofi table with the poverty rate
+    DISP_TP6021; ``more``: other overrides."""
     iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg")
     iris["lst_max_k"] = 310.0
+    iris["Revenu_Median"] = 21_000.0
     iris.to_file(tmp_path / "iris.gpkg")
     lines = (demo_folder / "census" / "filosofi.csv").read_text(encoding="utf-8").splitlines()
     lines = [lines[0] + ";DISP_TP6021"] + [line + ";12,5" for line in lines[1:]]
@@ -31,6 +34,7 @@ def _config(demo_folder, tmp_path, outcomes):
         "zones.iris.path": str(tmp_path / "iris.gpkg"),
         "census.filosofi": str(tmp_path / "filosofi.csv"),
         "inequality.outcomes": outcomes,
+        **more,
     }
     return apply_overrides(config, overrides)
 
@@ -82,3 +86,80 @@ def test_an_absent_column_stops_the_dry_run_and_the_run_before_pixels(
     with pytest.raises(ConfigError) as err:
         run(config, out=tmp_path / "run", source="city.yaml")
     assert str(err.value) == want
+
+
+def _refused(config, out, want):
+    """Both the dry run and the run (into ``out``) stop with ``want``, before any pixel."""
+    for start in (
+        lambda: plan(config, source="city.yaml"),
+        lambda: run(config, out=out, source="city.yaml"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            start()
+        assert str(err.value) == want
+
+
+@pytest.mark.parametrize(
+    ("more"),
+    [
+        # A commune code column of the IRIS layer (the default), or none: no strata.
+        {"inequality.stratum": "insee_com"},
+        {"inequality.stratum": None},
+        # An income column of the IRIS layer, named in another case, and a Filosofi one as
+        # INSEE writes it (read as disp_med).
+        {"census.income_column": "revenu_median"},
+        {"census.income_column": "DISP_MED21"},
+    ],
+)
+def test_a_stratum_and_an_income_column_of_the_iris_table_pass(
+    demo_folder, tmp_path, stop_before_pixels, more
+):
+    config = _config(demo_folder, tmp_path, ["lst_mean_k"], **more)
+    assert plan(config, source="city.yaml").census
+    with pytest.raises(_PastTheCheck):
+        run(config, out=tmp_path / "run", source="city.yaml")
+
+
+@pytest.mark.parametrize(
+    ("stratum", "said"),
+    [
+        ("insee_comm", " (did you mean 'insee_com'?)"),
+        ("INSEE_COM", " (did you mean 'insee_com'?)"),
+        (
+            "quartier",
+            ": name a column of zones.iris or of a census table (e.g. insee_com), or null",
+        ),
+    ],
+)
+def test_an_absent_stratum_stops_the_dry_run_and_the_run_before_pixels(
+    demo_folder, tmp_path, stop_before_pixels, stratum, said
+):
+    """It ended in "no per-IRIS column ...; no strata" after the whole compute."""
+    config = _config(demo_folder, tmp_path, ["lst_mean_k"], **{"inequality.stratum": stratum})
+    want = f"city.yaml: inequality.stratum: {stratum!r} is no column of the IRIS table{said}"
+    _refused(config, tmp_path / "run", want)
+
+
+# The demo's Filosofi table holds DISP_MED21 and, here, DISP_TP6021: read as disp_med and
+# disp_tp60, the IRIS table's only income columns.
+ADVICE = (
+    "; Filosofi columns are read without their year suffix (DISP_MED21 becomes disp_med); "
+    "income columns found: disp_med, disp_tp60; set census.income_column: disp_med"
+)
+
+
+@pytest.mark.parametrize(
+    ("income", "name", "said"),
+    [
+        ("DISP_MOY21", "disp_moy", " (did you mean 'disp_med'?)"),  # not published by IRIS
+        ("revenu", "revenu", ""),
+    ],
+)
+def test_an_absent_income_column_stops_the_dry_run_and_the_run_before_pixels(
+    demo_folder, tmp_path, stop_before_pixels, income, name, said
+):
+    """It ended in "the IRIS table has no column ..., so inequality statistics are skipped"
+    after the whole compute."""
+    config = _config(demo_folder, tmp_path, ["lst_mean_k"], **{"census.income_column": income})
+    want = f"city.yaml: census.income_column: {name!r} is no column of the IRIS table{said}"
+    _refused(config, tmp_path / "run", want + ADVICE)

@@ -1,6 +1,5 @@
 import errno
 import os
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -150,21 +149,6 @@ def test_file_systems_without_fallocate_still_take_checkpoints(tmp_path, monkeyp
     monkeypatch.setattr(os, "posix_fallocate", _failing_fallocate(errno.EOPNOTSUPP), raising=False)
     _write_piece(store, tile, how)
     np.testing.assert_array_equal(store.load_array("inputs", tile, "lst"), np.ones((64, 256)))
-
-
-@pytest.fixture
-def file_size_limit():
-    """Limit the size of the files this process writes (as a full disk would stop them)."""
-    resource = pytest.importorskip("resource")
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error (EFBIG), not a kill
-
-    def limit(nbytes):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
-
-    yield limit
-    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    signal.signal(signal.SIGXFSZ, previous)
 
 
 def test_a_short_write_of_a_checkpoint_says_its_errno(tmp_path, monkeypatch, file_size_limit):

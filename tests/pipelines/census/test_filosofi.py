@@ -636,6 +636,29 @@ def test_a_zip_archive_without_one_table_says_to_unzip_it(tmp_path):
         read_filosofi(none)
 
 
+def test_a_zip_member_too_large_to_read_is_named(tmp_path, monkeypatch):
+    """A table larger than the archive limit was passed over in silence, and the archive
+    said to hold "no table whose header has a key column"; it is named with its size."""
+    import pipelines.census.tables as tables
+
+    size = len(INSEE_CSV.encode("utf-8"))  # ASCII: one byte a character
+    monkeypatch.setattr(tables, "_ZIP_MEMBER_LIMIT", size - 1)
+    members = {"filo/BASE.csv": INSEE_CSV, "meta_BASE.csv": INSEE_META}
+    path = _zip(tmp_path / "filo.zip", members)
+    with pytest.raises(CensusError) as err:
+        read_filosofi(path)
+    assert one_line(err) == (
+        f"the Filosofi table {path} is a ZIP archive whose text files are larger uncompressed "
+        f"than ilots reads from an archive ({size - 1:,} bytes): 'filo/BASE.csv' ({size:,} "
+        "bytes); unzip it and give the CSV"
+    )
+    # A table within the limit is read, a larger file beside it passed over.
+    monkeypatch.setattr(tables, "_ZIP_MEMBER_LIMIT", size)
+    path = _zip(tmp_path / "two.zip", {"BASE.csv": INSEE_CSV, "notes.txt": "x" * (size + 1)})
+    table, _, _ = call_quiet(read_filosofi, path)[0]
+    assert table["code_iris"].tolist() == ["751010101", "751010102"]
+
+
 def test_an_xlsx_named_csv_says_to_rename_it(tmp_path):
     pytest.importorskip("openpyxl")
     pd.DataFrame({"IRIS": ["751010101"], "DISP_MED21": [25000]}).to_excel(
