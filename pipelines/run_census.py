@@ -15,7 +15,7 @@ import pandas as pd
 from pipelines.census import read_filosofi, read_population
 from pipelines.census.overlay import OVERLAY_COLUMNS
 from pipelines.census.tables import column_named
-from pipelines.config import RunConfig
+from pipelines.config import CensusConfig, RunConfig
 from pipelines.config._messages import close_match, did_you_mean
 from pipelines.zone_columns import zone_columns
 from tiles.errors import ConfigError, IlotsError
@@ -154,7 +154,10 @@ def check_iris_columns(
             "inequality.stratum", stratum, source, _column_meant(stratum, columns, advice)
         )
     income = config.census.income_column
-    if column_named(columns, income) is None:
+    # Without a Filosofi table and with the default name, no income is expected (a census
+    # of population only): the run notes that it skips the inequality statistics.
+    expected = config.census.filosofi is not None or income != _DEFAULT_INCOME
+    if expected and column_named(columns, income) is None:
         meant = did_you_mean(close_match(income, columns))
         raise _no_column(
             "census.income_column", income, source, f"{meant}; {income_advice(columns)}"
@@ -177,6 +180,8 @@ def _no_column(key: str, name: str, source: str, advice: str) -> ConfigError:
     return ConfigError(f"{source}: {key}: {name!r} is no column of the IRIS table{advice}")
 
 
+#: ``census.income_column``'s default, Filosofi's median disposable income.
+_DEFAULT_INCOME = CensusConfig.model_fields["income_column"].default
 _OUTCOME_ADVICE = (
     ": name a column of the run (e.g. lst_anomaly_mean_k, lst_mean_k, ndvi_mean), of "
     "zones.iris or of a census table"

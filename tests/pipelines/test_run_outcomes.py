@@ -163,3 +163,17 @@ def test_an_absent_income_column_stops_the_dry_run_and_the_run_before_pixels(
     config = _config(demo_folder, tmp_path, ["lst_mean_k"], **{"census.income_column": income})
     want = f"city.yaml: census.income_column: {name!r} is no column of the IRIS table{said}"
     _refused(config, tmp_path / "run", want + ADVICE)
+
+
+def test_a_census_of_population_only_with_the_default_income_passes(demo_folder, tmp_path):
+    """No Filosofi table and the default income column: no income is expected (a census of
+    population only, for the residents' ranks), so the dry run goes on (the run then notes
+    that it skips the inequality statistics); a named income column is still checked."""
+    config = _config(demo_folder, tmp_path, ["lst_anomaly_mean_k"])
+    census = config.census.model_copy(update={"filosofi": None})
+    only_people = config.model_copy(update={"census": census})
+    assert only_people.census.filosofi is None and only_people.census.population is not None
+    assert plan(only_people, source="city.yaml").census
+    named = apply_overrides(only_people, {"census.income_column": "revenu"})
+    with pytest.raises(ConfigError, match=r"city\.yaml: census\.income_column: 'revenu' is no"):
+        plan(named, source="city.yaml")
