@@ -63,7 +63,7 @@ from pipelines.outputs import (
     write_zones_gpkg,
     zone_layer_description,
 )
-from pipelines.outputs._atomic import ilots_version, probe_folder, staged
+from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import output_record, sha256_file
 from pipelines.outputs.stale import (
@@ -82,7 +82,14 @@ from pipelines.run_census import (
     read_census_tables,
 )
 from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_in_area
-from pipelines.run_plan import RunPlan, TilePlan, grid_info, plan, run_tile_size
+from pipelines.run_plan import (
+    RunPlan,
+    TilePlan,
+    grid_info,
+    plan,
+    run_fingerprint,
+    run_tile_size,
+)
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
 from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
 from pipelines.zone_columns import (
@@ -806,7 +813,7 @@ def _run(
     # memory: run_plan.tile_size) is one tile: the one-piece run. Auto's size depends on the
     # workers and the cluster, which a resumed run may change: it takes the size its
     # interrupted run chose, as that run's checkpoints record it, if it fits here.
-    fingerprint = _fingerprint(config, geobox, inputs, tile_size_px)
+    fingerprint = run_fingerprint(config, geobox, inputs, tile_size_px)
     folder_path = Path(config.outputs.folder)
     size = tile_size_px or _auto_tile_size(config, geobox, inputs, folder_path, fingerprint)
     tiles = run_tiles.tiles_of(geobox, size)
@@ -1141,82 +1148,16 @@ def _write_cogs(
     return {str(Path(path).resolve()): sha256_file(path) for path in written.values()}
 
 
-#: Config keys a tiled run's checkpointed pieces do not depend on: read only after the tiles
-#: (census joins, inequality, the outputs written, scenarios, the sharpened LST made from the
-#: mosaicked composites), naming the run, or saying where the work runs. A run stopped by a
-#: bad census table, or resumed on a cluster, with the report in English or with sharpening
-#: on, resumes from its finished tiles; any setting of the grid, inputs, masks, composites,
-#: heat island, land cover, zones or tiling recomputes them.
-NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
-                 "sharpen", "scheduler.kind", "scheduler.address",
-                 "scheduler.workers")  # fmt: skip
-
-
 def _auto_tile_size(
     config: RunConfig, geobox: Any, inputs: Any, folder: Path, fingerprint: Any
 ) -> int:
     """Return the tile edge of a run with ``scheduler.tile_size_px: auto``.
 
     What auto gives here, or the edge an interrupted run's checkpoints in ``folder`` were
-    made in. The recorded edge is kept when it is no larger than this machine's (its tiles fit in
-    this memory: other workers, a bigger machine) or on a cluster (no memory budget);
-    larger, it could exhaust this machine's memory: its tiles are computed anew in this
-    machine's, which the discarded checkpoints' warning says.
+    made in (:func:`run_tiles.resumed_tile_size`, the rule the dry run plans with too).
     """
     fresh = run_tile_size(config, geobox.shape.yx, inputs)
-    recorded = run_tiles.recorded_tile_size(folder, fingerprint)
-    if recorded is not None and (recorded <= fresh or run_tiles.on_cluster()):
-        return recorded
-    return fresh
-
-
-def _fingerprint(
-    config: RunConfig, geobox: Any, inputs: Any, tile_size_px: int | None
-) -> dict[str, Any]:
-    """Return what a tiled run's checkpointed pieces depend on (any change: every tile anew).
-
-    Also the files its pieces read, so that a product or zone file replaced under the same
-    name (a reprocessed scene, edited IRIS) is never resumed from stale pieces; what only
-    the steps after the tiles read (census tables, outputs, inequality settings) can be
-    fixed and the run resumed. The tile size as given (``auto``: the size chosen is
-    recorded with the checkpoints, :func:`run_tiles.checkpoints`).
-    """
-    return {
-        # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
-        "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
-        "ilots": ilots_version(),  # an upgrade (a mended kernel) recomputes every tile
-        "config": config_digest(config, without=NOT_IN_PIECES),
-        "grid": grid_info(geobox),
-        "tile_size": tile_size_px or config.scheduler.tile_size_px,
-        "items": [it.id for it in inputs.items],
-        "files": _file_stamps(config, inputs),
-    }
-
-
-def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
-    """Path, size and modification time (ns) of every local file the tiles' pieces read.
-
-    The config's files (zones, DEM, land-cover map, ...; not those of the sections in
-    :data:`NOT_IN_PIECES`, such as the census tables joined after the tiles) and every item's
-    local assets; a stat each, no reading (the manifest hashes the config's files once the
-    run is done).
-    """
-    paths = {
-        Path(p)
-        for key, p in config_paths(config)
-        if key.split(".")[0].split("[")[0] not in NOT_IN_PIECES
-    }
-    for item in inputs.items:
-        for asset in item.assets.values():
-            path = href_file(asset.get_absolute_href() or asset.href)
-            if path is not None:
-                paths.add(path)
-    stamps = []
-    for path in sorted(paths):
-        if path.is_file():
-            stat = path.stat()
-            stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return stamps
+    return run_tiles.resumed_tile_size(folder, fingerprint, fresh, cluster=run_tiles.on_cluster())
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from dask.system import CPU_COUNT
 from shapely.geometry import shape
 
 from pipelines import run_tiles
-from pipelines.config import RunConfig, resolve_inputs
+from pipelines.config import RunConfig, config_digest, config_paths, resolve_inputs
+from pipelines.outputs._atomic import ilots_source, ilots_version
 from pipelines.run_census import census_summary, check_iris_columns, read_census_tables
 from pipelines.run_graph import (
     LANDSAT_NDVI_BANDS,
@@ -27,10 +28,20 @@ from pipelines.run_graph import (
     sentinel2_needs,
     zones_and_area,
 )
+from raster.sources.hrefs import href_file
 from tiles.grid import LANDSAT_PIXEL_M
 from tiles.memory import physical_memory
 
-__all__ = ["RunPlan", "TilePlan", "expected_memory", "grid_info", "plan", "tile_size"]
+__all__ = [
+    "NOT_IN_PIECES",
+    "RunPlan",
+    "TilePlan",
+    "expected_memory",
+    "grid_info",
+    "plan",
+    "run_fingerprint",
+    "tile_size",
+]
 
 #: Share of the machine's memory a run with ``scheduler.tile_size_px: auto`` plans to use.
 AUTO_MEMORY_SHARE = 0.5
@@ -59,7 +70,9 @@ class RunPlan:
     until the run ends. ``sharpen_bytes``, with ``sharpen.enabled``: the memory the sharpened
     LST takes while it is made, after the tiles (None when not asked). ``zones`` and
     ``census`` say what the zone layers and census tables read hold for the area (a line
-    each; empty without them).
+    each; empty without them). ``resumed_tiles``: the tiles whose first pass an interrupted
+    run in the folder checkpointed, which the run resumes from in that run's tile size
+    (:func:`pipelines.run_tiles.resumed_tile_size`; 0: none).
     """
 
     area: str
@@ -75,6 +88,7 @@ class RunPlan:
     sharpen_bytes: int | None = None
     zones: str = ""
     census: str = ""
+    resumed_tiles: int = 0
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -112,6 +126,11 @@ class RunPlan:
                 f"checkpoints on disk: up to {self.checkpoint_bytes / 1e9:.1f} GB in the run "
                 "folder's .checkpoints/ (removed when the run ends)"
             )
+            if self.resumed_tiles:
+                lines.append(
+                    f"resumes an interrupted run: {self.resumed_tiles} of {len(self.tiles)} "
+                    f"tiles done (its checkpoints, in tiles of {biggest.shape[1]} px)"
+                )
         else:
             lines.append("processing tiles: 1 (the whole grid in one piece)")
         if self.folder:
@@ -201,13 +220,20 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
+        fingerprint = run_fingerprint(config, geobox, inputs, None)
     landsat_bands(config, inputs.landsat)  # the QA bands the masks need: as the run, an error
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s2 = _scenes_read(config, inputs)
     # On the cluster the config names, or the client of the caller's (--scheduler tcp://).
-    budget = _memory_budget(config, run_tiles.on_cluster(config))
-    size = tile_size(config, geobox.shape.yx, n_l, n_s2, budget=budget)
-    tiles = [_tile_plan(tile, inputs) for tile in run_tiles.tiles_of(geobox, size)]
+    cluster = run_tiles.on_cluster(config)
+    budget = _memory_budget(config, cluster)
+    fresh = tile_size(config, geobox.shape.yx, n_l, n_s2, budget=budget)
+    # An interrupted run's checkpoints in the folder: the run resumes in their tile size.
+    folder = Path(config.outputs.folder)
+    size = run_tiles.resumed_tile_size(folder, fingerprint, fresh, cluster=cluster)
+    grid_tiles = run_tiles.tiles_of(geobox, size)
+    resumed = run_tiles.resumable_tiles(folder, fingerprint, grid_tiles, size)
+    tiles = [_tile_plan(tile, inputs) for tile in grid_tiles]
     tile_px = max(t.shape[0] * t.shape[1] for t in tiles)
     memory = expected_memory(config, tile_px, npix, n_l, n_s2)
     return RunPlan(
@@ -227,7 +253,70 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         sharpen_bytes=_BYTES_SHARPEN_PX * npix if config.sharpen.enabled else None,
         zones=f"zones: {len(iris)} IRIS" + ("" if qpv is None else f", {len(qpv)} QPV"),
         census=census_summary(census) or "",
+        resumed_tiles=resumed if len(tiles) > 1 else 0,
     )
+
+
+#: Config keys a tiled run's checkpointed pieces do not depend on: read only after the tiles
+#: (census joins, inequality, the outputs written, scenarios, the sharpened LST made from the
+#: mosaicked composites), naming the run, or saying where the work runs. A run stopped by a
+#: bad census table, or resumed on a cluster, with the report in English or with sharpening
+#: on, resumes from its finished tiles; any setting of the grid, inputs, masks, composites,
+#: heat island, land cover, zones or tiling recomputes them.
+NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
+                 "sharpen", "scheduler.kind", "scheduler.address",
+                 "scheduler.workers")  # fmt: skip
+
+
+def run_fingerprint(
+    config: RunConfig, geobox: Any, inputs: Any, tile_size_px: int | None
+) -> dict[str, Any]:
+    """Return what a tiled run's checkpointed pieces depend on (any change: every tile anew).
+
+    Also the files its pieces read, so that a product or zone file replaced under the same
+    name (a reprocessed scene, edited IRIS) is never resumed from stale pieces; what only
+    the steps after the tiles read (census tables, outputs, inequality settings) can be
+    fixed and the run resumed. The tile size as given (``auto``: the size chosen is
+    recorded with the checkpoints, :func:`run_tiles.checkpoints`).
+    """
+    return {
+        # Bumped when what a checkpoint holds changes, so older ones are never resumed from.
+        "checkpoint_format": run_tiles.CHECKPOINT_FORMAT,
+        "ilots": ilots_version(),  # an upgrade (a mended kernel) recomputes every tile
+        # A development version's own code (a pulled kernel fix: same version); not a release's
+        **({"ilots_source": source} if (source := ilots_source()) is not None else {}),
+        "config": config_digest(config, without=NOT_IN_PIECES),
+        "grid": grid_info(geobox),
+        "tile_size": tile_size_px or config.scheduler.tile_size_px,
+        "items": [it.id for it in inputs.items],
+        "files": _file_stamps(config, inputs),
+    }
+
+
+def _file_stamps(config: RunConfig, inputs: Any) -> list[tuple[str, int, int]]:
+    """Path, size and modification time (ns) of every local file the tiles' pieces read.
+
+    The config's files (zones, DEM, land-cover map, ...; not those of the sections in
+    :data:`NOT_IN_PIECES`, such as the census tables joined after the tiles) and every item's
+    local assets; a stat each, no reading (the manifest hashes the config's files once the
+    run is done).
+    """
+    paths = {
+        Path(p)
+        for key, p in config_paths(config)
+        if key.split(".")[0].split("[")[0] not in NOT_IN_PIECES
+    }
+    for item in inputs.items:
+        for asset in item.assets.values():
+            path = href_file(asset.get_absolute_href() or asset.href)
+            if path is not None:
+                paths.add(path)
+    stamps = []
+    for path in sorted(paths):
+        if path.is_file():
+            stat = path.stat()
+            stamps.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return stamps
 
 
 def _folder_note(config: RunConfig) -> str:

@@ -78,6 +78,8 @@ __all__ = [
     "merged_reference",
     "recorded_tile_size",
     "reference_sums",
+    "resumable_tiles",
+    "resumed_tile_size",
     "run_tiles",
     "scene_suhii",
     "tile_pieces",
@@ -185,11 +187,12 @@ def tiles_of(geobox: Any, tile_size: int) -> list[Tile]:
     return processing_tiles(geobox, tile_size, block=min(int(tile_size), 512))
 
 
-#: The parts of a run's checkpoint fingerprint (``pipelines.run._fingerprint``), in the
+#: The parts of a run's checkpoint fingerprint (``pipelines.run_plan.run_fingerprint``), in the
 #: words that say which changed.
 _FINGERPRINT_WORDS = {
     "checkpoint_format": "checkpoint format",
     "ilots": "ilots version",
+    "ilots_source": "ilots source",  # a development version's code (outputs._atomic.ilots_source)
     "config": "config",
     "grid": "grid",
     "tile_size": "tile size",
@@ -232,6 +235,34 @@ def recorded_tile_size(folder: Path, fingerprint: Any) -> int | None:
     settings = TileCheckpoints.recorded_settings(Path(folder) / CHECKPOINT_DIR, fingerprint)
     size = settings.get("tile_size_px")
     return size if isinstance(size, int) and size > 0 else None
+
+
+def resumed_tile_size(folder: Path, fingerprint: Any, fresh: int, *, cluster: bool) -> int:
+    """Return the tile edge of an ``auto`` run: ``fresh``, or its interrupted run's.
+
+    The edge the checkpoints of ``fingerprint`` in the run folder were made in
+    (:func:`recorded_tile_size`) is kept when it is no larger than ``fresh`` (its tiles fit
+    in this memory: other workers, a bigger machine) or on a ``cluster`` (no memory budget);
+    larger, it could exhaust this machine's memory: its tiles are computed anew in
+    ``fresh``'s, which the discarded checkpoints' warning says. Reads only.
+    """
+    recorded = recorded_tile_size(folder, fingerprint)
+    if recorded is not None and (recorded <= fresh or cluster):
+        return recorded
+    return fresh
+
+
+def resumable_tiles(folder: Path, fingerprint: Any, tiles: list[Tile], tile_size: int) -> int:
+    """Count the ``tiles`` whose first pass an interrupted run in a run folder checkpointed.
+
+    Those a run of ``fingerprint`` in tiles of ``tile_size`` pixels resumes from (as the
+    run counts them: the ``inputs`` pass); 0 when the folder holds no checkpoints of that
+    run and size. Reads only (a dry run): the folder is neither created nor cleaned.
+    """
+    if recorded_tile_size(folder, fingerprint) != int(tile_size):
+        return 0
+    store = Path(folder) / CHECKPOINT_DIR
+    return sum(TileCheckpoints.checkpoint_path(store, "inputs", t).is_file() for t in tiles)
 
 
 def remove_checkpoints(folder: Path) -> None:

@@ -199,7 +199,12 @@ class TileCheckpoints:
         warnings.warn(IlotsWarning(message, code="damaged_checkpoint"), stacklevel=4)
 
     def _path(self, stage: str, tile: Tile) -> Path:
-        return self.folder / f"{stage}.{tile.name}.pkl"
+        return self.checkpoint_path(self.folder, stage, tile)
+
+    @staticmethod
+    def checkpoint_path(folder: str | os.PathLike[str], stage: str, tile: Tile) -> Path:
+        """Return the file of the checkpoint of ``stage`` for ``tile`` in ``folder``."""
+        return Path(folder) / f"{stage}.{tile.name}.pkl"
 
     def done(self, stage: str, tile: Tile) -> bool:
         """Whether ``stage`` of ``tile`` has a checkpoint."""

@@ -8,17 +8,33 @@ writers which pick a format from the suffix (GDAL, pyarrow) still do.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 from tiles.errors import OutputError
 
-__all__ = ["check_output", "ilots_version", "probe_folder", "staged", "write_text_atomic"]
+__all__ = [
+    "check_output",
+    "ilots_source",
+    "ilots_version",
+    "probe_folder",
+    "source_digest",
+    "staged",
+    "write_text_atomic",
+]
+
+#: The folder holding ilots' packages (a git checkout, or site-packages), and the packages
+#: (pyproject.toml's ``[tool.setuptools.packages.find]``).
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_PACKAGES = ("pipelines", "raster", "tiles")
 
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
@@ -69,6 +85,55 @@ def ilots_version() -> str:
         return version("ilots")
     except PackageNotFoundError:
         return "unknown"
+
+
+def ilots_source() -> str | None:
+    """Digest of ilots' own source code (:func:`source_digest`) when it is not a release.
+
+    A development version (``dev`` in it, an editable install or none: every git checkout
+    is ``0.1.0.dev0``) may change without its version changing; a release may not: None.
+    Computed once per process.
+    """
+    if not _is_development():
+        return None
+    return _installed_source_digest()
+
+
+@functools.cache
+def _installed_source_digest() -> str:
+    return source_digest(SOURCE_ROOT, SOURCE_PACKAGES)
+
+
+def _is_development() -> bool:
+    """Whether ilots runs from a development version: ``dev``, editable or not installed."""
+    installed = ilots_version()
+    if installed == "unknown" or "dev" in installed:
+        return True
+    try:
+        direct_url = json.loads(distribution("ilots").read_text("direct_url.json") or "{}")
+    except (PackageNotFoundError, ValueError):
+        return False
+    return bool(direct_url.get("dir_info", {}).get("editable", False))
+
+
+def source_digest(root: Path, packages: Iterable[str]) -> str:
+    """SHA-256 (hex) of the ``.py`` files of ``packages`` under ``root``: paths and bytes.
+
+    Their paths relative to ``root`` (POSIX, sorted) and contents, each length-prefixed, so
+    that moving code between files changes it too.
+    """
+    digest = hashlib.sha256()
+    files = sorted(
+        path.relative_to(root).as_posix()
+        for package in packages
+        for path in (root / package).rglob("*.py")
+    )
+    for name in files:
+        data = (root / name).read_bytes()
+        for part in (name.encode(), data):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+    return digest.hexdigest()
 
 
 def check_output(

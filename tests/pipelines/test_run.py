@@ -20,6 +20,7 @@ import xarray as xr
 import yaml
 from click.testing import CliRunner
 
+import pipelines.run as run_module
 from pipelines import run_tiles
 from pipelines.cli import main
 from pipelines.config import apply_overrides, load_config
@@ -27,6 +28,7 @@ from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import IRIS_GRID
 from pipelines.demo_city import CLASSES, make_city
 from pipelines.run import plan, run
+from pipelines.run_plan import run_fingerprint
 from raster.composite import temporal_composite
 from tests.conftest import raise_if_dask_computes
 from tiles.errors import ConfigError, OutputError
@@ -355,6 +357,47 @@ def test_dry_run_reads_no_pixels(demo_folder):
     assert result.exit_code == 0, result.output
     assert f"landsat: {len(SCENES)} scenes" in result.output
     assert "expected peak memory" in result.output
+
+
+class _Stopped(Exception):
+    """Stops a run at its checkpoint fingerprint, before any pixel."""
+
+
+def test_dry_run_plans_the_tiles_of_an_interrupted_run(demo_folder, tmp_path, monkeypatch):
+    """An interrupted auto run's checkpoints: the dry run plans (and says) their tile size,
+    as the run takes it, reading no pixel and leaving the checkpoints as they are."""
+    out = tmp_path / "run"
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": 20, "scheduler.chunk_px": 512, "outputs.folder": str(out)},
+    )
+    assert config.scheduler.tile_size_px == "auto"
+    seen = {}
+
+    def stop(config, geobox, inputs, tile_size_px):
+        seen.update(fingerprint=run_fingerprint(config, geobox, inputs, tile_size_px))
+        seen.update(geobox=geobox)
+        raise _Stopped
+
+    monkeypatch.setattr(run_module, "run_fingerprint", stop)
+    with pytest.raises(_Stopped):
+        run(config, out=out)  # the run's own fingerprint, which its checkpoints are keyed by
+    assert "resumes an interrupted run" not in plan(config).summary()
+    tiles = run_tiles.tiles_of(seen["geobox"], 512)  # auto's least: never above the fresh size
+    height, width = seen["geobox"].shape.yx
+    assert len(tiles) == -(-height // 512) * -(-width // 512) > 2
+    store = run_tiles.checkpoints(out, seen["fingerprint"], 512)
+    for tile in tiles[:2]:
+        store.save("inputs", tile, None)
+    before = sorted((p.name, p.read_bytes()) for p in (out / ".checkpoints").iterdir())
+    with raise_if_dask_computes():
+        resumed = plan(config)
+    assert [t.name for t in resumed.tiles] == [t.name for t in tiles]
+    assert f"resumes an interrupted run: 2 of {len(tiles)} tiles done" in resumed.summary()
+    assert sorted((p.name, p.read_bytes()) for p in (out / ".checkpoints").iterdir()) == before
+    # Checkpoints of another run (another grid): the fresh plan.
+    other = plan(apply_overrides(config, {"grid.resolution": 30}))
+    assert "resumes an interrupted run" not in other.summary()
 
 
 def test_dry_run_reads_the_census_tables_as_the_run(demo_folder, tmp_path):
@@ -1508,7 +1551,7 @@ def test_file_stamps_cover_local_assets_and_archives(demo_folder, tmp_path):
 
     import pystac
 
-    from pipelines.run import _file_stamps
+    from pipelines.run_plan import _file_stamps
 
     band = tmp_path / "B4.TIF"
     band.write_bytes(b"x" * 10)

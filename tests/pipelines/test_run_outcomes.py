@@ -44,7 +44,7 @@ def stop_before_pixels(monkeypatch):
     def stop(*args, **kwargs):
         raise _PastTheCheck
 
-    monkeypatch.setattr(run_module, "_fingerprint", stop)
+    monkeypatch.setattr(run_module, "run_fingerprint", stop)
 
 
 # The IRIS layer's own column, a census column as its reader names it (DISP_TP6021 of the

@@ -24,7 +24,8 @@ from rasterio.transform import from_origin
 from pipelines import run_tiles
 from pipelines.config import apply_overrides, config_digest, load_config
 from pipelines.config.models import SharpenConfig
-from pipelines.run import NOT_IN_PIECES, run
+from pipelines.run import run
+from pipelines.run_plan import NOT_IN_PIECES
 from pipelines.run_sharpen import landsat_phase, sharpen_composite
 from raster.nearest import NativeGather
 from tiles.errors import ConfigError
