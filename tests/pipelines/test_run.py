@@ -715,15 +715,18 @@ def test_an_output_folder_that_cannot_be_written_stops_before_any_read(demo_fold
     assert not (tmp_path / "new").exists()
 
 
-def test_an_income_column_named_as_in_the_file_says_what_to_write(demo_folder, tmp_path):
-    """``income_column: DISP_MED21`` (the file's header): the run goes on without inequality
-    statistics and its warning names the key, the suffix rule and the columns there are."""
-    overrides = {"census.income_column": "DISP_MED21", "outputs.report": False}
+def test_an_income_column_the_table_lacks_says_what_to_write(demo_folder, tmp_path):
+    """``income_column: DISP_MOY21`` (a mean income Filosofi does not publish by IRIS): the
+    run stops before any pixel, naming the key, the suffix rule and the columns there are
+    (``DISP_MED21``, the file's own header, is read as ``disp_med``: test_run_income)."""
+    overrides = {"census.income_column": "DISP_MOY21", "outputs.report": False}
     config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
-    result = run(config, out=tmp_path / "r")
-    assert result.inequality is None
-    [note] = [w for w in result.warnings if w.startswith("census.income_column")]
-    assert "no column 'DISP_MED21'" in note and "income columns found: disp_med" in note
+    with pytest.raises(ConfigError) as err:
+        run(config, out=tmp_path / "r")
+    message = str(err.value)
+    assert "census.income_column: 'disp_moy' is no column of the IRIS table" in message
+    assert "(DISP_MED21 becomes disp_med)" in message
+    assert "income columns found: disp_med" in message
     # No IRIS in a QPV (a threshold above every IRIS's share): said, and the statistics
     # that do not compare QPV with the rest are there.
     strict = {"zones.qpv.iris_share_threshold": 0.95, "outputs.report": False}
