@@ -96,13 +96,24 @@ def overlap_lengths(target_edges, source_edges):
 
 @pytest.fixture
 def file_size_limit():
-    """Limit the size of the files this process writes (as a full disk would stop them)."""
+    """Limit the size of the files this process writes, as a full disk would stop them:
+    ``with file_size_limit(nbytes): ...``.
+
+    Only within the ``with``: the limit holds for every file of the process, pytest's own
+    output too (redirected to a log file larger than the limit, its report of the test
+    would fail with EFBIG), so it is lifted before the test ends.
+    """
     resource = pytest.importorskip("resource")
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error (EFBIG), not a kill
 
+    @contextmanager
     def limit(nbytes):
         resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
     yield limit
     resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))

@@ -157,8 +157,10 @@ def test_a_short_write_of_a_checkpoint_says_its_errno(tmp_path, monkeypatch, fil
     tile = processing_tiles(_grid(100, 100), 512)[0]
     store = TileCheckpoints(tmp_path, {"config": "a"})
     monkeypatch.setattr(os, "posix_fallocate", _failing_fallocate(errno.EOPNOTSUPP), raising=False)
-    file_size_limit(16384)
-    with pytest.raises(OSError, match=r"inputs\.tile_000_000\.lst\.npy") as caught:
+    with (
+        file_size_limit(16384),
+        pytest.raises(OSError, match=r"inputs\.tile_000_000\.lst\.npy") as caught,
+    ):
         _write_piece(store, tile, "save_arrays")  # 64 KiB
     assert caught.value.errno == errno.EFBIG
     assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*tmp"))

@@ -59,8 +59,7 @@ def test_a_short_write_says_its_errno(tmp_path, monkeypatch, file_size_limit):
     monkeypatch.setattr(
         os, "posix_fallocate", _fallocate_failing_with(errno.EOPNOTSUPP), raising=False
     )
-    file_size_limit(16384)
-    with pytest.raises(OSError, match=r"cov\.labels\.npy") as caught:
+    with file_size_limit(16384), pytest.raises(OSError, match=r"cov\.labels\.npy") as caught:
         cov.save(tmp_path / "cov.npz")
     assert caught.value.errno == errno.EFBIG
     assert not list(tmp_path.iterdir())
