@@ -76,7 +76,7 @@ def test_a_wrong_sheet_stops_the_run_before_any_pixel(demo_folder, filosofi_xlsx
     with pytest.raises(ConfigError) as err:
         run(config, out=tmp_path / "run")
     text = str(err.value)
-    assert text.startswith("census.filosofi: cannot read the Filosofi") and "\n" not in text
+    assert text.startswith("config: census.filosofi: cannot read the Filosofi") and "\n" not in text
     assert "its sheets: 'Documentation', '2021'" in text
     assert not (tmp_path / "run").exists()  # nothing computed, nothing written
 
