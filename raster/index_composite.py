@@ -39,7 +39,7 @@ import numpy as np
 import xarray as xr
 from numba import njit
 
-from raster.composite import sorted_quantile, statistic_attrs
+from raster.composite import sort_columns, sorted_quantile, statistic_attrs
 from raster.footprint import on_coords_of
 from raster.indices import _attrs, _resolve_bands, _spec
 from raster.load import StoredBands
@@ -357,13 +357,7 @@ def _fused(  # pragma: no cover - compiled
                     ok = np.isfinite(v)
                     srt[t, x] = v if ok else np.inf
                     count[x] += ok
-            for p in range(n_time):
-                for t in range(p % 2, n_time - 1, 2):
-                    for x in range(nx):
-                        lo = srt[t, x]
-                        hi = srt[t + 1, x]
-                        srt[t, x] = lo if lo < hi else hi
-                        srt[t + 1, x] = hi if lo < hi else lo
+            sort_columns(srt, n_time, nx)
             for x in range(nx):
                 n = count[x]
                 med = np.nan if n == 0 else sorted_quantile(srt[:, x], n, 0.5)
