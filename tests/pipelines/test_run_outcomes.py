@@ -47,6 +47,24 @@ def stop_before_pixels(monkeypatch):
     monkeypatch.setattr(run_module, "run_fingerprint", stop)
 
 
+def _passed(config, out):
+    """The dry run reads on, and the run (into ``out``) gets past the checks to its pixels."""
+    assert plan(config, source="city.yaml").census
+    with pytest.raises(_PastTheCheck):
+        run(config, out=out, source="city.yaml")
+
+
+def _refused(config, out, want):
+    """Both the dry run and the run (into ``out``) stop with ``want``, before any pixel."""
+    for start in (
+        lambda: plan(config, source="city.yaml"),
+        lambda: run(config, out=out, source="city.yaml"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            start()
+        assert str(err.value) == want
+
+
 # The IRIS layer's own column, a census column as its reader names it (DISP_TP6021 of the
 # demo's Filosofi table), a QPV overlay column and a column of the run.
 CUSTOM = ["lst_max_k", "disp_tp60", "qpv_share", "lst_anomaly_mean_k"]
@@ -55,10 +73,7 @@ CUSTOM = ["lst_max_k", "disp_tp60", "qpv_share", "lst_anomaly_mean_k"]
 def test_columns_of_the_iris_layer_and_census_tables_pass(
     demo_folder, tmp_path, stop_before_pixels
 ):
-    config = _config(demo_folder, tmp_path, CUSTOM)
-    assert plan(config, source="city.yaml").census  # the dry run reads on
-    with pytest.raises(_PastTheCheck):
-        run(config, out=tmp_path / "run", source="city.yaml")
+    _passed(_config(demo_folder, tmp_path, CUSTOM), tmp_path / "run")
 
 
 @pytest.mark.parametrize(
@@ -80,23 +95,7 @@ def test_an_absent_column_stops_the_dry_run_and_the_run_before_pixels(
     """It ended in "no per-IRIS column ...; skipped" after the whole compute."""
     config = _config(demo_folder, tmp_path, ["lst_mean_k", outcome])
     want = f"city.yaml: inequality.outcomes: {outcome!r} is no column of the IRIS table{said}"
-    with pytest.raises(ConfigError) as err:
-        plan(config, source="city.yaml")
-    assert str(err.value) == want
-    with pytest.raises(ConfigError) as err:
-        run(config, out=tmp_path / "run", source="city.yaml")
-    assert str(err.value) == want
-
-
-def _refused(config, out, want):
-    """Both the dry run and the run (into ``out``) stop with ``want``, before any pixel."""
-    for start in (
-        lambda: plan(config, source="city.yaml"),
-        lambda: run(config, out=out, source="city.yaml"),
-    ):
-        with pytest.raises(ConfigError) as err:
-            start()
-        assert str(err.value) == want
+    _refused(config, tmp_path / "run", want)
 
 
 @pytest.mark.parametrize(
@@ -114,10 +113,7 @@ def _refused(config, out, want):
 def test_a_stratum_and_an_income_column_of_the_iris_table_pass(
     demo_folder, tmp_path, stop_before_pixels, more
 ):
-    config = _config(demo_folder, tmp_path, ["lst_mean_k"], **more)
-    assert plan(config, source="city.yaml").census
-    with pytest.raises(_PastTheCheck):
-        run(config, out=tmp_path / "run", source="city.yaml")
+    _passed(_config(demo_folder, tmp_path, ["lst_mean_k"], **more), tmp_path / "run")
 
 
 @pytest.mark.parametrize(
