@@ -200,9 +200,28 @@ def load_config(path: str | os.PathLike[str], *, check_paths: bool = True) -> Ru
     data = _parse_yaml(text, source)
     config = config_from_dict(data, base_dir=path.parent, source=source, document=text)
     if check_paths:
-        _check_paths(config, source=source)
+        try:
+            _check_paths(config, source=source)
+        except ConfigError as err:
+            raise ConfigError(f"{err}{_moved_run_hint(path)}") from None
     logger.info("read config %s", source)
     return config
+
+
+def _moved_run_hint(path: Path) -> str:
+    """Say that a run folder's config was moved without the inputs beside its folder, or ""."""
+    try:
+        manifest = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+        ran_in = Path(manifest["config"]["outputs"]["folder"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return ""
+    if ran_in == path.parent.resolve():
+        return ""
+    return (
+        f"; this config is that of a run made in {ran_in} (its manifest.json), and its "
+        f"relative paths lead out of the run folder: move or copy {ran_in.parent} whole, "
+        "or edit the paths"
+    )
 
 
 def config_paths(config: RunConfig) -> Iterator[tuple[str, Path]]:

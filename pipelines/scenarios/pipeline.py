@@ -204,7 +204,9 @@ def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
 
     It can when it holds a finished run (manifest and ``lst_anomaly.tif``) of the run part
     of ``config`` whose input files are as the manifest recorded them: same size, and same
-    SHA-256 where it has one (an edited zone or census file, a reprocessed product).
+    SHA-256 where it has one (an edited zone or census file, a reprocessed product). A run
+    folder moved or copied since the run is compared with its recorded paths moved alike
+    (:func:`_moved_paths`).
     """
     if not folder.manifest.is_file():
         return "it holds no finished run (no manifest.json)"
@@ -217,6 +219,8 @@ def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
     recorded = manifest.get("config")
     if not isinstance(recorded, dict):
         return "its manifest.json records no config"
+    moved = _moved_paths(recorded, folder)
+    recorded, inputs = _relocated((recorded, manifest.get("inputs") or []), *moved)
     current = config.model_dump(mode="json")
     if run_digest(recorded) != run_digest(current):
         keys = _differing_keys(_run_part(recorded), _run_part(current))
@@ -226,11 +230,37 @@ def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
         earlier = f"it was written by ilots {version}" if version != ilots_version() else ""
         why = "; ".join(filter(None, [f"{named} {verb}" if keys else "", earlier]))
         return "it is a run of another config" + (f" ({why})" if why else "")
-    for entry in manifest.get("inputs") or []:
+    for entry in inputs:
         changed = _input_change(entry)
         if changed is not None:
             return f"its input {entry.get('path')} {changed} since the run"
     return None
+
+
+def _moved_paths(recorded: Mapping[str, Any], folder: RunFolder) -> tuple[str, str]:
+    """Return the recorded folder and the folder it is now, to move recorded paths alike.
+
+    The recorded run folder (``outputs.folder``) and ``folder``; or their parents when the
+    run folder sits, under the same name, in a folder holding a ``config.yaml`` (a demo or
+    project folder moved or copied whole, its inputs beside the run folder). The same
+    folder twice when the run folder has not moved.
+    """
+    old = Path(str((recorded.get("outputs") or {}).get("folder") or folder.root))
+    new = folder.root.resolve()
+    if old != new and old.name == new.name and (new.parent / "config.yaml").is_file():
+        old, new = old.parent, new.parent
+    return str(old), str(new)
+
+
+def _relocated(value: Any, old: str, new: str) -> Any:
+    """``value`` (JSON data) with every path string under folder ``old`` moved to ``new``."""
+    if isinstance(value, Mapping):
+        return {key: _relocated(item, old, new) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_relocated(item, old, new) for item in value)
+    if old != new and isinstance(value, str) and Path(value).is_relative_to(old):
+        return str(Path(new) / Path(value).relative_to(old))
+    return value
 
 
 def _input_change(entry: Mapping[str, Any]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -205,6 +206,33 @@ def test_run_folder_config_reaches_the_demo_folders_inputs_relatively(tmp_path, 
     data = yaml.safe_load(config_yaml(config, demo / "outputs" / "deeper" / "config.yaml"))
     assert data["zones"]["iris"]["path"] == str(demo / "zones" / "iris.gpkg")
     assert data["outputs"]["folder"] == str(demo / "outputs")
+
+
+def test_a_run_folder_moved_without_its_inputs_says_where_the_run_was(tmp_path, write_config):
+    """The run folder's config reaches the demo folder's inputs by ../ paths: copied alone,
+    they lead nowhere, and the error says where the run was made (its manifest.json)."""
+    demo = tmp_path / "demo"
+    for folder in ("products", "zones"):
+        (demo / folder).mkdir(parents=True)
+    (demo / "zones" / "iris.gpkg").write_bytes(b"")
+    text = MINIMAL + "zones: {iris: {path: zones/iris.gpkg}}\noutputs: {folder: outputs}\n"
+    config = load_config(write_config(text, folder=demo))
+    dump_config(config, demo / "outputs" / "config.yaml")
+    manifest = {"config": config.model_dump(mode="json")}
+    (demo / "outputs" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert load_config(demo / "outputs" / "config.yaml") == config  # in place: no error
+    alone = shutil.copytree(demo / "outputs", tmp_path / "copied")
+    with pytest.raises(ConfigError) as err:
+        load_config(alone / "config.yaml")
+    assert str(err.value).startswith(f"{alone / 'config.yaml'}: inputs.landsat[0].path: file ")
+    assert str(err.value).endswith(
+        f"; this config is that of a run made in {demo / 'outputs'} (its manifest.json), and "
+        f"its relative paths lead out of the run folder: move or copy {demo} whole, or edit "
+        "the paths"
+    )
+    (alone / "manifest.json").unlink()  # no manifest: the plain message
+    with pytest.raises(ConfigError, match=r"also missing: zones.iris.path$"):
+        load_config(alone / "config.yaml")
 
 
 def test_missing_input_file_names_the_key(tmp_path, write_config):

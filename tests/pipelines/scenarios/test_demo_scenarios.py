@@ -490,6 +490,20 @@ def test_the_run_folder_config_reproduces_the_scenarios_run(run_copy):
     assert run_matches(RunFolder(folder), written)  # the run part is the run's
 
 
+def test_a_demo_folder_moved_whole_reuses_its_run(demo, tmp_path):
+    # Its manifest records the inputs and the run folder where they were: both moved alike,
+    # the run is reused; the inputs checked are the moved folder's own.
+    root, _ = demo
+    skip = shutil.ignore_patterns("scenarios", "figures", "report.html")
+    moved = shutil.copytree(root, tmp_path / "moved", ignore=skip)
+    config = load_config(moved / "config.yaml")
+    assert run_mismatch(RunFolder(moved / "outputs"), config) is None
+    qpv = moved / "zones" / "qpv.geojson"
+    qpv.write_text(qpv.read_text() + " ")
+    said = run_mismatch(RunFolder(moved / "outputs"), config)
+    assert said == f"its input {qpv} changed size since the run"
+
+
 def test_a_run_whose_inputs_changed_is_not_reused(run_copy, tmp_path):
     # The manifest's record of an input (here a copy of the QPV file, so the shared demo is
     # left alone) is checked: an edit of the same size, another size, a removal.
