@@ -89,6 +89,7 @@ from pipelines.run_plan import (
     plan,
     run_fingerprint,
     run_tile_size,
+    too_few_scenes,
 )
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
 from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
@@ -309,16 +310,15 @@ def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
     )
 
 
-def no_clear_note(config: RunConfig, n_scenes: int) -> WarningText:
-    """Say that no IRIS has a composite LST, why it can be, and what to change."""
+def no_clear_note(config: RunConfig, n_scenes: int, too_cloudy: int = 0) -> WarningText:
+    """Say that no IRIS has a composite LST, why it can be, and what to change.
+
+    ``too_cloudy``: the scenes ``inputs.max_cloud_cover`` left out (named only when some were).
+    """
     min_clear = config.composite.min_clear
     if n_scenes < min_clear:  # the plain cause: no pixel can reach min_clear
         return WarningText(
-            f"no IRIS has a composite LST: the periods hold {n_scenes} Landsat scene(s), "
-            f"fewer than composite.min_clear ({min_clear}) clear observations a pixel needs; "
-            "the LST columns are empty. Add scenes (inputs, periods) or lower "
-            "composite.min_clear",
-            "no_clear_lst",
+            f"no IRIS has a composite LST: {too_few_scenes(config, n_scenes)}", "no_clear_lst"
         )
     causes = [cause] if (cause := _coarse_grid_cause(config)) else []
     mask = config.mask
@@ -329,10 +329,10 @@ def no_clear_note(config: RunConfig, n_scenes: int) -> WarningText:
         )
     if mask.cdist_min_km is not None:
         causes.append(f"mask.cdist_min_km drops pixels within {mask.cdist_min_km:g} km of a cloud")
-    if config.inputs.max_cloud_cover is not None:
+    if config.inputs.max_cloud_cover is not None and too_cloudy:
         causes.append(
             f"inputs.max_cloud_cover ({config.inputs.max_cloud_cover:g}, in percent) left out "
-            "the cloudier scenes"
+            f"{too_cloudy} cloudier scene(s)"
         )
     also = f" ({'; '.join(causes)})" if causes else ""
     return WarningText(
@@ -993,7 +993,8 @@ def _run(
             layers[name] = frame.merge(stats, on=id_col, how="left")
         lst_of_iris = layers["iris"].get("lst_mean_k")
         if lst_of_iris is not None and not lst_of_iris.notna().any():
-            notes.append(no_clear_note(config, graph.lst.sizes["time"]))  # scenes, not products
+            cloudy = sum(": cloud cover " in why for why in inputs.skipped)
+            notes.append(no_clear_note(config, graph.lst.sizes["time"], cloudy))  # scenes
         elif lst_of_iris is not None:  # for want of clear scenes (not IRIS without land)
             cloudy = lst_of_iris.isna() & layers["iris"]["valid_frac"].notna()
             if cloudy.mean() > FEW_CLEAR_SHARE:

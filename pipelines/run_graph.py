@@ -526,27 +526,33 @@ def qa_pixel_preset_of(config: RunConfig, *, lst: bool = False) -> QAPixelMask:
     return spec
 
 
-def _require_band(items: Any, band: str, key: str, off: str = "null") -> None:
-    """Raise a one-line ConfigError naming the products without ``band``, which ``key`` needs.
+def _lacking_band(items: Any, band: str, key: str, off: str = "null") -> str | None:
+    """Say which products lack ``band``, which ``key`` needs; None when none does.
 
     ``off`` is the value of ``key`` that turns the test off, named in the message.
     """
     lacking = [item.id for item in items if band not in item.assets]
-    if lacking:
-        shown = ", ".join(lacking[:3]) + (
-            f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
-        )
-        raise ConfigError(
-            f"{key}: {len(lacking)} Landsat product(s) lack the {band.upper()} band it needs "
-            f"({shown}); add that file (every USGS L2SP product has it) or set {key}: {off}"
-        )
+    if not lacking:
+        return None
+    shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+    return (
+        f"{key}: {len(lacking)} Landsat product(s) lack the {band.upper()} band it needs "
+        f"({shown}); add that file (every USGS L2SP product has it) or set {key}: {off}"
+    )
+
+
+def _require_bands(items: Any, needs: list[tuple[str, str, str]]) -> None:
+    """Raise one ConfigError for every ``(band, key, off)`` of ``needs`` a product lacks."""
+    problems = [m for need in needs if (m := _lacking_band(items, *need)) is not None]
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def _radsat_band(config: RunConfig, items: Any) -> list[str]:
     """``["qa_radsat"]`` under ``mask.radsat`` (an error when a product lacks it), else none."""
     if not config.mask.radsat:
         return []
-    _require_band(items, "qa_radsat", "mask.radsat", off="false")
+    _require_bands(items, [("qa_radsat", "mask.radsat", "false")])
     return ["qa_radsat"]
 
 
@@ -646,12 +652,12 @@ def landsat_bands(config: RunConfig, items: Any) -> list[str]:
     ST_B10 and QA_PIXEL; ST_QA and ST_CDIST when their thresholds are set, QA_RADSAT under
     ``mask.radsat`` (an error when a product lacks one).
     """
-    bands = ["lwir11", "qa_pixel"]
-    for band, key in (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km")):
-        if getattr(config.mask, key) is not None:
-            _require_band(items, band, f"mask.{key}")
-            bands.append(band)
-    return bands + _radsat_band(config, items)
+    thresholds = [(band, f"mask.{key}", "null") for band, key in
+                  (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km"))
+                  if getattr(config.mask, key) is not None]  # fmt: skip
+    radsat = [("qa_radsat", "mask.radsat", "false")] if config.mask.radsat else []
+    _require_bands(items, thresholds + radsat)  # every missing band in one message
+    return ["lwir11", "qa_pixel", *(need[0] for need in thresholds + radsat)]
 
 
 def _qa_flags(

@@ -9,6 +9,7 @@ errors and warnings come out before the run.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ from pipelines.run_graph import (
     sentinel2_needs,
     zones_and_area,
 )
+from raster.acquisitions import repeated_products
 from raster.sources.hrefs import href_file
+from tiles.errors import IlotsWarning
 from tiles.grid import LANDSAT_PIXEL_M
 from tiles.memory import physical_memory
 
@@ -224,6 +227,9 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     landsat_bands(config, inputs.landsat)  # the QA bands the masks need: as the run, an error
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s2 = _scenes_read(config, inputs)
+    if (overpasses := landsat_overpasses(inputs.landsat)) < config.composite.min_clear:
+        warnings.warn(IlotsWarning(too_few_scenes(config, overpasses), code="no_clear_lst"),
+                      stacklevel=2)  # fmt: skip
     # On the cluster the config names, or the client of the caller's (--scheduler tcp://).
     cluster = run_tiles.on_cluster(config)
     budget = _memory_budget(config, cluster)
@@ -349,6 +355,21 @@ def _scenes_read(config: RunConfig, inputs: Any) -> tuple[int, int]:
     """
     n_s2 = len(inputs.sentinel2) if _indices_from(config, inputs) == "sentinel2" else 0
     return len(inputs.landsat), n_s2
+
+
+def landsat_overpasses(items: Any) -> int:
+    """Count the Landsat overpasses of ``items`` (adjacent rows of one overpass count once)."""
+    repeated = repeated_products(list(items), tile=lambda _item: "")
+    return len(items) - sum(len(group) - 1 for group in repeated)
+
+
+def too_few_scenes(config: RunConfig, n_scenes: int) -> str:
+    """Say that no pixel can reach ``composite.min_clear`` with the scenes of the periods."""
+    return (
+        f"the periods hold {n_scenes} Landsat scene(s), fewer than composite.min_clear "
+        f"({config.composite.min_clear}) clear observations a pixel needs, so every composite "
+        "LST is empty; add scenes (inputs, periods) or lower composite.min_clear"
+    )
 
 
 def tile_size(

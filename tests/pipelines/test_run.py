@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import warnings
 from pathlib import Path
 
 import dask.array as da
@@ -359,6 +360,25 @@ def test_dry_run_reads_no_pixels(demo_folder):
     assert "expected peak memory" in result.output
 
 
+def test_dry_run_warns_when_the_scenes_cannot_reach_min_clear(demo_folder):
+    # Known before any pixel: a pixel cannot be clear on more dates than there are scenes.
+    config = load_config(demo_folder / "config.yaml")
+    n = len(SCENES)  # the demo's Landsat scenes, one per overpass
+
+    def said(min_clear):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            plan(apply_overrides(config, {"composite.min_clear": min_clear}))
+        return [str(w.message) for w in caught if getattr(w.message, "code", "") == "no_clear_lst"]
+
+    assert said(n) == []
+    assert said(n + 1) == [
+        f"the periods hold {n} Landsat scene(s), fewer than composite.min_clear ({n + 1}) "
+        "clear observations a pixel needs, so every composite LST is empty; add scenes "
+        "(inputs, periods) or lower composite.min_clear"
+    ]
+
+
 class _Stopped(Exception):
     """Stops a run at its checkpoint fingerprint, before any pixel."""
 
@@ -651,9 +671,10 @@ def test_the_no_lst_warning_names_the_settings_that_can_cause_it(demo_folder):
     )
     assert "st_qa_max_k" not in no_clear_note(unfiltered, 4)
     coarse = apply_overrides(config, {"grid.resolution": 300, "inputs.max_cloud_cover": 0.7})
-    note = no_clear_note(coarse, 4)
+    note = no_clear_note(coarse, 4, 2)
     assert "on a 300 m grid a pixel is clear only where every 30 m Landsat pixel" in note
-    assert "inputs.max_cloud_cover (0.7, in percent)" in note
+    assert "inputs.max_cloud_cover (0.7, in percent) left out 2 cloudier scene(s)" in note
+    assert "max_cloud_cover" not in no_clear_note(coarse, 4)  # it left none out
     nearest = apply_overrides(coarse, {"grid.resampling": "nearest"})  # one QA pixel each
     assert "grid pixel is clear only" not in no_clear_note(nearest, 4)
     assert "a pixel is clear only" not in no_clear_note(nearest, 4)

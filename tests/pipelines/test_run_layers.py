@@ -473,8 +473,10 @@ def test_missing_band_for_a_mask_is_one_line_naming_the_key(real_data, tmp_path)
     assert str(err.value) == (
         "mask.cdist_min_km: 1 Landsat product(s) lack the ST_CDIST band it needs "
         "(LC08_L2SP_008059_20191201_20200825_02_T1); add that file (every USGS L2SP product "
-        "has it) or set mask.cdist_min_km: null"
-    )
+        "has it) or set mask.cdist_min_km: null; mask.radsat: 1 Landsat product(s) lack the "
+        "QA_RADSAT band it needs (LC08_L2SP_008059_20191201_20200825_02_T1); add that file "
+        "(every USGS L2SP product has it) or set mask.radsat: false"
+    )  # both missing bands at once, not one per run
 
 
 def test_mask_presets_none_keep_every_observation(demo_folder, tmp_path):
