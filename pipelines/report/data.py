@@ -29,6 +29,7 @@ from pyogrio.errors import DataSourceError
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
+from pipelines.config.models import CompositeConfig, InputsConfig, MaskConfig, ZonesConfig
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
@@ -185,6 +186,25 @@ class RunSummary:
         return float(value) if isinstance(value, int | float) else None
 
     @property
+    def changed_settings(self) -> tuple[tuple[str, Any, Any], ...]:
+        """The run's quality settings that differ from ilots' defaults.
+
+        ``(dotted key, value, default)`` for each of :data:`QUALITY_SETTINGS` the config
+        records with another value than the default (the masks, ``composite.min_clear``...).
+        """
+        changed = []
+        for section, model in QUALITY_SETTINGS.items():
+            recorded = self.config.get(section)
+            if not isinstance(recorded, Mapping):
+                continue
+            for name, spec in model.model_fields.items():
+                wanted = (section, name) in _QUALITY_FIELDS or model is MaskConfig
+                default = spec.get_default(call_default_factory=True)
+                if wanted and name in recorded and recorded[name] != default:
+                    changed.append((f"{section}.{name}", recorded[name], default))
+        return tuple(changed)
+
+    @property
     def water_left_out(self) -> bool:
         """Whether the run left water out of its LST, so a zone's ``valid_frac`` is of its land.
 
@@ -192,6 +212,14 @@ class RunSummary:
         """
         mask = self.config.get("mask")
         return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
+
+
+#: The config sections whose settings decide which pixels count (the report names those
+#: changed from the defaults): every mask setting, and the fields of :data:`_QUALITY_FIELDS`.
+QUALITY_SETTINGS = {"inputs": InputsConfig, "mask": MaskConfig, "composite": CompositeConfig,
+                    "zones": ZonesConfig}  # fmt: skip
+_QUALITY_FIELDS = {("inputs", "max_cloud_cover"), ("composite", "min_clear"),
+                   ("composite", "min_clear_area_frac"), ("zones", "min_valid_frac")}  # fmt: skip
 
 
 def read_run(

@@ -320,7 +320,9 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
     values = [
         float(s["suhii_k"]) for s in heat_island.get("scenes") or () if is_number(s.get("suhii_k"))
     ]
-    if values:
+    if len(values) == 1:
+        sentences.append(m("suhii_one_scene", value=m.number(values[0])))
+    elif values:
         sentences.append(
             m(
                 "suhii_scenes",

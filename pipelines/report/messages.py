@@ -356,6 +356,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Par scène, le SUHII va de {low} à {high} K ({n} scènes ; moyenne {mean} K).",
         "Per scene, SUHII ranges from {low} to {high} K ({n} scenes; mean {mean} K).",
     ),
+    "suhii_one_scene": (
+        "Sur la seule scène de la période, le SUHII est de {value} K.",
+        "On the periods' only scene, SUHII is {value} K.",
+    ),
     "suhii_none": (
         "Le SUHII du composite n'a pas pu être calculé (pas de pixel urbain ou rural valide).",
         "The composite's SUHII could not be computed (no valid urban or rural pixel).",
@@ -607,6 +611,20 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Messages émis par le traitement, cités en anglais tels qu'ils sont écrits dans "
         "manifest.json.",
         "Messages raised by the run, quoted as written in manifest.json.",
+    ),
+    "quality_settings": (
+        "Réglages qui décident des pixels retenus, changés par rapport aux valeurs par défaut "
+        "d'ilots : {items}.",
+        "Settings that decide which pixels count, changed from ilots' defaults: {items}.",
+    ),
+    "quality_setting": (
+        "{name} : {value} (défaut {default})",
+        "{name}: {value} (default {default})",
+    ),
+    "settings_separator": (" ; ", "; "),
+    "quality_settings_default": (
+        "Les masques et les seuils de qualité sont ceux par défaut d'ilots.",
+        "The masks and quality thresholds are ilots' defaults.",
     ),
     "quality_no_warnings": (
         "Le traitement n'a émis aucun avertissement.",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 import pandas as pd
+import yaml
 
 from pipelines.outputs._atomic import ilots_version
 from pipelines.report import figures
@@ -612,11 +613,27 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
         blocks.append(_missing(m, "what_n_clear"))
     elif summary.n_clear_decimated:
         blocks.append(Paragraph(m("quality_decimated"), style="note"))
+    blocks.append(_settings(summary.changed_settings, m))
     if summary.warnings:
         blocks.append(_warnings(summary.warnings, m, "quality_warnings", summary.warning_codes))
     else:
         blocks.append(Paragraph(m("quality_no_warnings")))
     return Section("quality", m("sec_quality"), _blocks(*blocks))
+
+
+def _settings(changed: tuple[tuple[str, Any, Any], ...], m: Messages) -> Paragraph:
+    """Name the quality settings changed from the defaults (a run's masks, thresholds)."""
+    if not changed:
+        return Paragraph(m("quality_settings_default"))
+
+    def shown(value: Any) -> str:  # as the config file writes it
+        return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
+
+    items = m("settings_separator").join(
+        m("quality_setting", name=key, value=shown(value), default=shown(default))
+        for key, value, default in changed
+    )
+    return Paragraph(m("quality_settings", items=items))
 
 
 _SCENARIO_COLUMNS = (

@@ -14,6 +14,7 @@ from pipelines.report.headlines import (
     model_sentences,
     qpv_gap_headline,
     scenario_best_sentence,
+    suhii_sentences,
 )
 from pipelines.report.tables import hottest_zones
 from pipelines.report.text import Messages
@@ -364,3 +365,13 @@ def test_method_notes_without_permutations_quote_the_normal_p_value():
     ineq = {"morans_i": {"value": 0.34518, "p_value": None, "p_norm": 2.4e-07}}
     notes = method_notes(ineq, FR, synthetic=False)
     assert any("(I de Moran = 0,345, p < 0,001)" in n for n in notes), notes
+
+
+def test_suhii_of_one_scene_is_no_range():
+    # One scene: its value, not "from 2.5 to 2.5 K (1 scenes)".
+    heat = {"scenes": [{"suhii_k": 2.5}], "definition": {}}
+    one = suhii_sentences(heat, Messages("en"))
+    assert "On the periods' only scene, SUHII is 2.50 K." in one
+    assert not any("ranges" in sentence for sentence in one)
+    two = suhii_sentences({**heat, "scenes": [{"suhii_k": 2.5}, {"suhii_k": 3.5}]}, Messages("en"))
+    assert "Per scene, SUHII ranges from 2.50 to 3.50 K (2 scenes; mean 3.00 K)." in two

@@ -250,6 +250,32 @@ def test_no_few_zones_note_when_the_end_deciles_are_large(demo_run, tmp_path):
     assert "deciles-table" in report.html
 
 
+def test_the_quality_section_names_the_settings_changed_from_the_defaults(demo_run, tmp_path):
+    # The demo turns the cloud-distance test off (its products have ST_CDIST, the default
+    # 1 km drops too much of the small city); a user's run changed two more.
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["mask"]["cdist_min_km"] is None
+    report = _built(run, build_report(run, lang="en"))
+    said = "Settings that decide which pixels count, changed from ilots' defaults: "
+    assert said + "mask.cdist_min_km: null (default 1.0)." in report.text("quality")
+    manifest["config"]["mask"].update(st_qa_max_k=None, cdist_min_km=1.0)
+    manifest["config"]["composite"]["min_clear"] = 1
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    report = _built(run, build_report(run, lang="fr"))
+    said = (  # French spacing before the colons and the semicolon (text() shows it as " ")
+        "changés par rapport aux valeurs par défaut d'ilots : mask.st_qa_max_k : null (défaut "
+        "2.0) ; composite.min_clear : 1 (défaut 3)."
+    )
+    assert said in report.text("quality")
+    assert "(défaut 2.0)\xa0; composite.min_clear\xa0: 1" in report.html
+    manifest["config"]["mask"]["st_qa_max_k"] = 2.0
+    manifest["config"]["composite"]["min_clear"] = 3
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    report = _built(run, build_report(run, lang="en"))
+    assert "The masks and quality thresholds are ilots' defaults." in report.text("quality")
+
+
 # --- sections, languages -----------------------------------------------------------------------
 
 
