@@ -40,7 +40,6 @@ from pipelines.census import (
     open_layer,
 )
 from pipelines.census.filosofi import implausible_income
-from pipelines.census.tables import column_named
 from pipelines.config import (
     RunConfig,
     apply_overrides,
@@ -355,15 +354,14 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     a note.
     """
     census, ineq = config.census, config.inequality
-    income = census.income_column if census is not None else None
-    if not income:
+    if census is None:
         notes.append("no income column: inequality statistics skipped")
         return {}
-    income = column_named(table.columns, income) or income  # the census reader lower-cases
-    if income not in table:
+    income = census.income_in(table.columns)
+    if income is None:
         notes.append(
-            f"census.income_column: the IRIS table has no column {income!r}, so inequality "
-            f"statistics are skipped; {income_advice(map(str, table.columns))}"
+            f"census.income_column: the IRIS table has no column {census.income_column!r}, so "
+            f"inequality statistics are skipped; {income_advice(map(str, table.columns))}"
         )
         return {}
     if not pd.to_numeric(table[income], errors="coerce").notna().any():

@@ -14,9 +14,9 @@ import pandas as pd
 
 from pipelines.census import read_filosofi, read_population
 from pipelines.census.overlay import OVERLAY_COLUMNS
-from pipelines.census.tables import column_named
 from pipelines.config import CensusConfig, RunConfig
 from pipelines.config._messages import close_match, did_you_mean
+from pipelines.config.models import filosofi_column
 from pipelines.zone_columns import zone_columns
 from tiles.errors import ConfigError, IlotsError
 
@@ -80,7 +80,7 @@ def read_census_tables(
                 census.filosofi,
                 sheet=census.filosofi_sheet,
                 communes=communes,
-                income_column=census.income_column,
+                income_column=filosofi_column(census.income_column),
             )
             tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
@@ -111,8 +111,8 @@ def check_iris_columns(
 ) -> None:
     """Refuse a column name of the config that will be no column of the run's IRIS table.
 
-    ``inequality.outcomes``, ``inequality.stratum`` and ``census.income_column`` (looked up
-    whatever its case, as the run does: :func:`pipelines.census.tables.column_named`) name
+    ``inequality.outcomes``, ``inequality.stratum`` and ``census.income_column`` (found as
+    the run finds it: :meth:`pipelines.config.CensusConfig.income_in`) name
     columns of the IRIS table: the run's per-zone columns
     (:func:`pipelines.zone_columns.zone_columns`), the IRIS layer's own columns, the census
     tables' columns (as their readers name them: ``disp_tp60``) and, with ``zones.qpv``, the
@@ -153,12 +153,13 @@ def check_iris_columns(
         raise _no_column(
             "inequality.stratum", stratum, source, _column_meant(stratum, columns, advice)
         )
-    income = config.census.income_column
-    # Without a Filosofi table and with the default name, no income is expected (a census
-    # of population only): the run notes that it skips the inequality statistics.
-    expected = config.census.filosofi is not None or income != _DEFAULT_INCOME
-    if expected and column_named(columns, income) is None:
-        meant = did_you_mean(close_match(income, columns))
+    census = config.census
+    income = census.income_column
+    # Without a Filosofi table and with the default name as written, no income is expected
+    # (a census of population only): the run notes that it skips the inequality statistics.
+    expected = census.filosofi is not None or income != _DEFAULT_INCOME
+    if expected and census.income_in(columns) is None:
+        meant = did_you_mean(close_match(filosofi_column(income), columns))
         raise _no_column(
             "census.income_column", income, source, f"{meant}; {income_advice(columns)}"
         )

@@ -56,6 +56,15 @@ def test_the_income_column_as_insee_names_it_is_the_normalised_one():
     _assert_income_crossed("DISP_MED21", "disp_med")
 
 
+@pytest.mark.parametrize("income_column", ["DISP_MED19", "disp_med19"])
+def test_the_iris_layers_own_income_column_is_crossed(income_column):
+    """An IGN IRIS layer a user enriched with ``DISP_MED19``, no Filosofi table: the name was
+    read as ``disp_med`` (the default), and the run skipped the inequality statistics
+    ("the IRIS table has no column 'disp_med'"); the layer's column, whatever its case, is
+    the income."""
+    _assert_income_crossed(income_column, "DISP_MED19")
+
+
 def _assert_income_crossed(income_column: str, iris_column: str) -> None:
     """Five IRIS whose income is ``iris_column``: with ``census.income_column``, the run
     crosses the LST with it, and says nothing of the income column."""
