@@ -377,7 +377,8 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     if ineq.population_weighted and roles["population"] is None:
         notes.append(
             "inequality.population_weighted: the IRIS table has no population column (set "
-            "census.population), so the inequality statistics weigh every IRIS alike"
+            "census.population, or census.population_column to a column of zones.iris), so "
+            "the inequality statistics weigh every IRIS alike"
         )
     outcomes = []
     for outcome in ineq.outcomes:
@@ -773,7 +774,7 @@ def _run(
     # table holds, stops the run.
     with timer("census"):
         census_tables, census_sources = read_census_tables(
-            config, communes=set(iris["code_iris"].str[:5]), source=source
+            config, communes=set(iris["code_iris"].str[:5]), iris=iris, source=source
         )
         check_iris_columns(config, iris.columns, census_tables, source=source)
         notes += [note] if (note := census_years_note(census_sources)) else []

@@ -1149,7 +1149,10 @@ class CensusConfig(_Model):
         "Default: none.",
     )
     population_column: str | None = Field(
-        None, description="Population column, e.g. 'P21_POP'. Default: detected."
+        None,
+        description="Population column, e.g. 'P21_POP': of census.population, or, without "
+        "it, of the IRIS layer (whatever its case, e.g. P18_POP of an enriched IGN layer). "
+        "Default: detected in census.population; none without it.",
     )
     population_sheet: str | None = Field(
         None,
@@ -1237,8 +1240,8 @@ class InequalityConfig(_Model):
     )
     population_weighted: bool = Field(
         True,
-        description="Weight ranks, means and deciles by residents (needs census.population). "
-        "Default true.",
+        description="Weight ranks, means and deciles by residents (needs census.population, or "
+        "census.population_column naming a column of zones.iris). Default true.",
     )
     stratum: str | None = Field(
         "insee_com",
@@ -1539,7 +1542,7 @@ class RunConfig(_Model):
                 "aoi.zones",
                 f"no zone layer {self.aoi.zones!r} (configured: {configured}); add it under zones",
             )
-        for key in ("filosofi", "population"):
+        for key in ("filosofi", "population", "population_column"):
             if getattr(self.census, key) is not None and self.zones.iris is None:
                 raise key_error(f"census.{key}", "needs zones.iris (census tables are per IRIS)")
         if self.composite.indices_from == "sentinel2" and not self.inputs.sentinel2:

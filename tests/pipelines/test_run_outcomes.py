@@ -205,3 +205,26 @@ def test_an_income_column_of_the_iris_layer_is_checked_as_written(
         "income columns found: none (is census.filosofi set?)"
     )
     _refused(absent, tmp_path / "run", want)
+
+
+def test_a_population_column_of_the_iris_layer_is_read_by_the_dry_run(
+    demo_folder, tmp_path, stop_before_pixels
+):
+    """``census.population_column`` without ``census.population`` names the IRIS layer's
+    column (it was ignored): the dry run and the run read it; a layer without it stops
+    both before any pixel."""
+    config = _config(demo_folder, tmp_path, ["lst_mean_k"])
+    iris = gpd.read_file(tmp_path / "iris.gpkg")
+    iris["P18_POP"] = 2_000.0
+    iris.to_file(tmp_path / "enriched.gpkg")
+    census = config.census.model_copy(update={"population": None, "population_column": "P18_POP"})
+    in_layer = config.model_copy(update={"census": census})
+    enriched = apply_overrides(in_layer, {"zones.iris.path": str(tmp_path / "enriched.gpkg")})
+    summary = plan(enriched, source="city.yaml").census
+    assert "; population enriched.gpkg (" in summary and summary.endswith(", 2018)")
+    _passed(enriched, tmp_path / "run")
+    want = (
+        "city.yaml: census.population_column: 'P18_POP' is no column of zones.iris; name the "
+        "layer's population column, or set census.population to a population table"
+    )
+    _refused(in_layer, tmp_path / "run", want)

@@ -192,6 +192,8 @@ def test_models_are_frozen():
         ("outputs", {"raster_compression": "lzw"}, "outputs.raster_compression: must be one of"),
         ("inequality", {"confidence": 1.5}, "inequality.confidence: must be < 1 (got 1.5)"),
         ("census", {"filosofi": "filo.csv"}, "census.filosofi: needs zones.iris"),
+        # The IRIS layer's column (without census.population): there is no layer to read.
+        ("census", {"population_column": "P18_POP"}, "census.population_column: needs zones.iris"),
         ("zones", {"extra": [{"name": "Parks", "path": "p.gpkg", "id": "id"}]}, "'Parks'"),
         ("scenarios", {"a": 1}, "scenarios: "),
         ("grid", "30", "grid: must be a mapping of keys (crs, resolution, resampling) (got '30')"),
