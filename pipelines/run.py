@@ -40,7 +40,6 @@ from pipelines.census import (
     open_layer,
 )
 from pipelines.census.filosofi import implausible_income
-from pipelines.census.tables import column_named
 from pipelines.config import (
     RunConfig,
     apply_overrides,
@@ -355,15 +354,14 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     a note.
     """
     census, ineq = config.census, config.inequality
-    income = census.income_column if census is not None else None
-    if not income:
+    if census is None:
         notes.append("no income column: inequality statistics skipped")
         return {}
-    income = column_named(table.columns, income) or income  # the census reader lower-cases
-    if income not in table:
+    income = census.income_in(table.columns)
+    if income is None:
         notes.append(
-            f"census.income_column: the IRIS table has no column {income!r}, so inequality "
-            f"statistics are skipped; {income_advice(map(str, table.columns))}"
+            f"census.income_column: the IRIS table has no column {census.income_column!r}, so "
+            f"inequality statistics are skipped; {income_advice(map(str, table.columns))}"
         )
         return {}
     if not pd.to_numeric(table[income], errors="coerce").notna().any():
@@ -379,7 +377,8 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
     if ineq.population_weighted and roles["population"] is None:
         notes.append(
             "inequality.population_weighted: the IRIS table has no population column (set "
-            "census.population), so the inequality statistics weigh every IRIS alike"
+            "census.population, or census.population_column to a column of zones.iris), so "
+            "the inequality statistics weigh every IRIS alike"
         )
     outcomes = []
     for outcome in ineq.outcomes:
@@ -775,7 +774,7 @@ def _run(
     # table holds, stops the run.
     with timer("census"):
         census_tables, census_sources = read_census_tables(
-            config, communes=set(iris["code_iris"].str[:5]), source=source
+            config, communes=set(iris["code_iris"].str[:5]), iris=iris, source=source
         )
         check_iris_columns(config, iris.columns, census_tables, source=source)
         notes += [note] if (note := census_years_note(census_sources)) else []

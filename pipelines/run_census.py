@@ -12,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.census import read_filosofi, read_population
+from pipelines.census import PopulationMeta, read_filosofi, read_population
 from pipelines.census.overlay import OVERLAY_COLUMNS
 from pipelines.census.tables import column_named
 from pipelines.config import CensusConfig, RunConfig
 from pipelines.config._messages import close_match, did_you_mean
+from pipelines.config.models import filosofi_column
 from pipelines.zone_columns import zone_columns
-from tiles.errors import ConfigError, IlotsError
+from tiles.errors import CensusError, ConfigError, IlotsError
 
 __all__ = [
     "census_summary",
@@ -33,7 +34,11 @@ CensusTable = tuple[pd.DataFrame, tuple[str, ...]]
 
 
 def read_census_tables(
-    config: RunConfig, communes: Collection[str] | None = None, *, source: str = "config"
+    config: RunConfig,
+    communes: Collection[str] | None = None,
+    *,
+    iris: pd.DataFrame | None = None,
+    source: str = "config",
 ) -> tuple[list[CensusTable], dict[str, dict[str, Any]]]:
     """Read the Filosofi and population tables of ``census``, to join on ``code_iris``.
 
@@ -45,6 +50,10 @@ def read_census_tables(
         The communes of the run's IRIS: only their rows are kept, for INSEE publishes each
         table for all France, whose other 48,000 IRIS would each be an "unmatched code" and
         whose secret values would be counted in the run's warnings. Default: every row.
+    iris
+        The IRIS layer read (``zones.iris``, with ``code_iris``): without
+        ``census.population``, ``census.population_column`` names its population column,
+        read as the population table's (``population``, checked as it is). Default: none.
     source
         Name of the config in error messages (its file).
 
@@ -65,7 +74,8 @@ def read_census_tables(
         A table that cannot be read (missing, wrong sheet, no IRIS column ...), or a
         Filosofi table with no Filosofi indicator nor ``census.income_column``
         (:func:`pipelines.census.read_filosofi`):
-        ``"<source>: census.filosofi: <why>"``.
+        ``"<source>: census.filosofi: <why>"``; a ``census.population_column`` that is no
+        column of ``iris`` (without ``census.population``).
     """
     census = config.census
     tables: list[CensusTable] = []
@@ -80,7 +90,7 @@ def read_census_tables(
                 census.filosofi,
                 sheet=census.filosofi_sheet,
                 communes=communes,
-                income_column=census.income_column,
+                income_column=filosofi_column(census.income_column),
             )
             tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
@@ -97,9 +107,36 @@ def read_census_tables(
                 **_census_source(census.population, meta.year, meta.key, table),
                 "column": meta.column,
             }
+        elif census.population_column is not None and iris is not None:
+            key = "census.population_column"
+            table, meta = _layer_population(iris, census.population_column)
+            tables.append((table, meta.outside_communes))
+            layer = config.zones.iris.path  # type: ignore[union-attr]  # iris was read from it
+            sources["population"] = {
+                **_census_source(layer, meta.year, meta.key, table),
+                "column": meta.column,
+            }
     except (IlotsError, OSError) as err:
         raise ConfigError(f"{source}: {key}: {err}") from err
     return tables, sources
+
+
+def _layer_population(iris: pd.DataFrame, name: str) -> tuple[pd.DataFrame, PopulationMeta]:
+    """Read the IRIS layer's population column ``name`` (whatever its case) as a table.
+
+    As :func:`pipelines.census.read_population` reads a population table: one row per
+    IRIS, ``code_iris`` and ``population``, the census year of a ``P18_POP`` name.
+    """
+    column = column_named(iris.columns, name)
+    if column is None:
+        meant = did_you_mean(close_match(name, [str(c) for c in iris.columns]))
+        raise CensusError(
+            f"{name!r} is no column of zones.iris{meant}; name the layer's population column, "
+            "or set census.population to a population table"
+        )
+    layer = pd.DataFrame({"code_iris": iris["code_iris"], column: iris[column]})
+    table, meta, _ = read_population(layer, column=column)
+    return table, meta
 
 
 def check_iris_columns(
@@ -111,8 +148,8 @@ def check_iris_columns(
 ) -> None:
     """Refuse a column name of the config that will be no column of the run's IRIS table.
 
-    ``inequality.outcomes``, ``inequality.stratum`` and ``census.income_column`` (looked up
-    whatever its case, as the run does: :func:`pipelines.census.tables.column_named`) name
+    ``inequality.outcomes``, ``inequality.stratum`` and ``census.income_column`` (found as
+    the run finds it: :meth:`pipelines.config.CensusConfig.income_in`) name
     columns of the IRIS table: the run's per-zone columns
     (:func:`pipelines.zone_columns.zone_columns`), the IRIS layer's own columns, the census
     tables' columns (as their readers name them: ``disp_tp60``) and, with ``zones.qpv``, the
@@ -153,12 +190,13 @@ def check_iris_columns(
         raise _no_column(
             "inequality.stratum", stratum, source, _column_meant(stratum, columns, advice)
         )
-    income = config.census.income_column
-    # Without a Filosofi table and with the default name, no income is expected (a census
-    # of population only): the run notes that it skips the inequality statistics.
-    expected = config.census.filosofi is not None or income != _DEFAULT_INCOME
-    if expected and column_named(columns, income) is None:
-        meant = did_you_mean(close_match(income, columns))
+    census = config.census
+    income = census.income_column
+    # Without a Filosofi table and with the default name as written, no income is expected
+    # (a census of population only): the run notes that it skips the inequality statistics.
+    expected = census.filosofi is not None or income != _DEFAULT_INCOME
+    if expected and census.income_in(columns) is None:
+        meant = did_you_mean(close_match(filosofi_column(income), columns))
         raise _no_column(
             "census.income_column", income, source, f"{meant}; {income_advice(columns)}"
         )

@@ -215,7 +215,7 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     """
     area, iris, qpv, _ = zones_and_area(config, source=source)
     tables, census = read_census_tables(
-        config, communes=set(iris["code_iris"].str[:5]), source=source
+        config, communes=set(iris["code_iris"].str[:5]), iris=iris, source=source
     )
     check_iris_columns(config, iris.columns, tables, source=source)
     geobox = analysis_grid(config, area)

@@ -5,8 +5,10 @@ both key columns exist (else the error lists the columns found), keys are unique
 (else the error gives examples), codes stored as numbers on one side are turned back into
 text with their leading zeros (with a warning) so ``10020101`` meets ``"010020101"``, and a
 :class:`JoinReport` says how many codes matched and which did not, on each side. Unmatched
-IRIS codes come with a reminder to pair the IRIS layer's millésime with the table's year,
-and, in an info log, with the communes a reader's filter left out of the table near them
+IRIS codes come with a reminder to pair the IRIS layer's millésime with the table's year
+(when the left table has the IRIS type, ``TYP_IRIS``, the activity and miscellaneous IRIS,
+whose few residents INSEE publishes no income for, are counted apart as expected), and, in an
+info log, with the communes a reader's filter left out of the table near them
 (``outside_communes``), maybe the former communes of a commune nouvelle. QPV codes of the 2015
 geography on one side and of the 2024 one on the other are warned about.
 
@@ -27,7 +29,7 @@ import pandas as pd
 
 from pipelines.census._messages import WarningLog, examples
 from pipelines.census.codes import COMMUNE, IRIS, QPV, CodeFormat, departement, normalise_codes
-from pipelines.census.fields import describe_columns
+from pipelines.census.fields import IRIS_TYPE, describe_columns, find_column
 from pipelines.census.qpv import qpv_generation
 from tiles.errors import CensusError, ZonesError
 
@@ -45,6 +47,9 @@ _MILLESIME = (
     "; check that the IRIS layer's millésime matches the table's year (communes nouvelles, "
     "merged or split IRIS)"
 )
+#: IRIS types with few residents (science.md §8.1): activity (A) and miscellaneous (D) IRIS,
+#: which INSEE's income tables mostly leave out (statistical secret, science.md §8.3).
+_FEW_RESIDENTS = ("A", "D")
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,8 @@ def join_tables(
     lost_right = how in ("left", "inner")
     iris = _FORMATS.get(str(left_on)) is IRIS
     hint = _MILLESIME if iris else ""
-    _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how, hint)
+    left_hint = _iris_type_hint(left, left_keys, ~in_right) if iris else ""
+    _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how, left_hint)
     _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how, hint)
     if iris and not in_right.all():
         _log_outside(right_keys, left_keys[~in_right], outside_communes)
@@ -310,6 +316,33 @@ def _warn_unmatched(
         f"{examples(unmatched.tolist(), N_EXAMPLES)}{hint}",
         code="unmatched_codes",
     )
+
+
+def _iris_type_hint(left: pd.DataFrame, keys: pd.Series, unmatched: np.ndarray) -> str:
+    """Count the unmatched IRIS of a type with few residents; for the others, the millésime.
+
+    With the IRIS type column of the IGN layer (``TYP_IRIS``, ``typ_iris``, ``type_iris``),
+    the activity (A) and miscellaneous (D) IRIS that INSEE publishes no income for are
+    counted apart: expected, they need no millésime check (on real Paris, 132 of the 155
+    IRIS without a Filosofi 2018 row). Without it, or with none of them, the millésime hint.
+    """
+    column = find_column(left.columns, IRIS_TYPE, error=CensusError, what="IRIS type")
+    if column is None:
+        return _MILLESIME
+    types = left[column].astype("string").str.strip().str.upper().fillna("")
+    types = types.to_numpy(dtype=str)[unmatched]
+    few = np.isin(types, _FEW_RESIDENTS)
+    if not few.any():
+        return _MILLESIME
+    said = (
+        f"; {int(few.sum())} of them are activity (A) or miscellaneous (D) IRIS ({column}), "
+        "with few residents: INSEE publishes no income for most of them (statistical "
+        "secret), as expected"
+    )
+    others = keys[unmatched][~few]
+    if others.empty:
+        return said
+    return f"{said}; for the other {len(others)}, e.g. {examples(others.tolist())}{_MILLESIME}"
 
 
 def _warn_generations(log: WarningLog, left: pd.Series, right: pd.Series) -> None:

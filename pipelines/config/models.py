@@ -21,6 +21,7 @@ import datetime as dt
 import math
 import re
 import warnings
+from collections.abc import Hashable, Iterable
 from typing import Any, ClassVar, Literal
 
 from pydantic import (
@@ -36,7 +37,7 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from pipelines.census.codes import COMMUNE
 from pipelines.census.filosofi import indicator_name
-from pipelines.census.tables import EXCEL_SUFFIXES
+from pipelines.census.tables import EXCEL_SUFFIXES, column_named
 from pipelines.config._types import ConfigHref, ConfigPath, is_url, key_error
 from pipelines.config.scenarios import ScenarioModelConfig, ScenarioSpec
 from pipelines.zone_columns import LANDCOVER_CLASSES
@@ -1138,8 +1139,9 @@ class CensusConfig(_Model):
         description="Income column, in euros per consumption unit: a Filosofi indicator is "
         "read without its year suffix and in lower case, as the Filosofi reader names the "
         "columns (DISP_MED21 or DISP_MED -> disp_med); a column of the IRIS layer may be named "
-        "too (whatever its case). A name that is no column of the IRIS table is refused by the "
-        "dry run and before the run reads pixels. Default 'disp_med'.",
+        "too (whatever its case, e.g. DISP_MED19), which is read when census.filosofi is not "
+        "set or has no such indicator. A name that is no column of the IRIS table is refused "
+        "by the dry run and before the run reads pixels. Default 'disp_med'.",
     )
     population: ConfigPath | None = Field(
         None,
@@ -1147,18 +1149,16 @@ class CensusConfig(_Model):
         "Default: none.",
     )
     population_column: str | None = Field(
-        None, description="Population column, e.g. 'P21_POP'. Default: detected."
+        None,
+        description="Population column, e.g. 'P21_POP': of census.population, or, without "
+        "it, of the IRIS layer (whatever its case, e.g. P18_POP of an enriched IGN layer). "
+        "Default: detected in census.population; none without it.",
     )
     population_sheet: str | None = Field(
         None,
         description="Sheet of an XLSX population file (its name). Default: the first sheet "
         "with an IRIS code column.",
     )
-
-    @field_validator("income_column")
-    @classmethod
-    def _income_name(cls, name: str) -> str:
-        return filosofi_column(name)
 
     @field_validator("filosofi_sheet", "population_sheet", mode="before")
     @classmethod
@@ -1176,6 +1176,27 @@ class CensusConfig(_Model):
                     f"{path.name} is not a spreadsheet (.xlsx, .xlsm, .xls); remove the key",
                 )
         return self
+
+    def income_in(self, columns: Iterable[Hashable]) -> str | None:
+        """Return the column of the IRIS table that ``income_column`` names, or None.
+
+        The name is kept as written, so that a column of the IRIS layer is found before
+        its year is stripped (``DISP_MED19`` of an IGN layer a user enriched). With
+        ``filosofi``, the name as the Filosofi reader gives it (:func:`filosofi_column`:
+        ``DISP_MED21`` -> ``disp_med``) comes first; then the column named so, whatever
+        its case (:func:`pipelines.census.tables.column_named`); then the name as read.
+
+        Parameters
+        ----------
+        columns
+            The IRIS table's columns: the layer's own, the census tables' (as read), the
+            run's.
+        """
+        names = [str(column) for column in columns]
+        read = filosofi_column(self.income_column)
+        if self.filosofi is not None and read in names:
+            return read
+        return column_named(names, self.income_column) or column_named(names, read)
 
 
 def filosofi_column(name: str) -> str:
@@ -1219,8 +1240,8 @@ class InequalityConfig(_Model):
     )
     population_weighted: bool = Field(
         True,
-        description="Weight ranks, means and deciles by residents (needs census.population). "
-        "Default true.",
+        description="Weight ranks, means and deciles by residents (needs census.population, or "
+        "census.population_column naming a column of zones.iris). Default true.",
     )
     stratum: str | None = Field(
         "insee_com",
@@ -1521,7 +1542,7 @@ class RunConfig(_Model):
                 "aoi.zones",
                 f"no zone layer {self.aoi.zones!r} (configured: {configured}); add it under zones",
             )
-        for key in ("filosofi", "population"):
+        for key in ("filosofi", "population", "population_column"):
             if getattr(self.census, key) is not None and self.zones.iris is None:
                 raise key_error(f"census.{key}", "needs zones.iris (census tables are per IRIS)")
         if self.composite.indices_from == "sentinel2" and not self.inputs.sentinel2:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from pipelines.inequality._inputs import as_vector, check_weights, complete_rows
 from pipelines.inequality.bootstrap import Resamples, as_resamples
 from pipelines.inequality.ranks import cumulative_midpoints, tie_groups
-from pipelines.inequality.results import DecileExposure, DecileRow, MetricResult
+from pipelines.inequality.results import DecileExposure, DecileRow, MetricResult, decile_mean
 from tiles.errors import InequalityError
 
 __all__ = ["decile_of_rank", "exposure_by_decile"]
@@ -85,7 +85,8 @@ def exposure_by_decile(
     kept, notes, _ = complete_rows(arrays, names)
     h, y = kept[0], kept[1]
     n = len(h)
-    pop = kept[2] if population is not None else np.ones(n)
+    weighted = population is not None
+    pop = kept[2] if weighted else np.ones(n)
     check_weights(pop, "population")
 
     order = np.argsort(y, kind="stable")
@@ -103,8 +104,8 @@ def exposure_by_decile(
             DecileRow(
                 decile=d,
                 n_zones=int(members.sum()),
-                population=weight,
-                population_share=weight / float(pop.sum()),
+                population=weight if weighted else np.nan,  # else n_zones counts them
+                population_share=weight / float(pop.sum()) if weighted else np.nan,
                 income_min=float(y[members].min()) if members.any() else np.nan,
                 income_max=float(y[members].max()) if members.any() else np.nan,
                 exposure=exposure,
@@ -136,7 +137,7 @@ def exposure_by_decile(
             notes.append("bootstrap not seeded: pass seed= for a reproducible interval")
     split = "residents" if by == "population" else "zones"
     method = (
-        f"E_D1 − E_D10, population-weighted mean outcome per income decile; deciles split "
+        f"E_D1 − E_D10, {decile_mean(weighted)} per income decile; deciles split "
         f"{split}; a zone belongs to the decile of its fractional income rank"
         + (
             f"; percentile bootstrap over zones (B={resamples.size})"
@@ -144,7 +145,7 @@ def exposure_by_decile(
             else ""
         )
     )
-    if population is None:
+    if not weighted:
         notes.append("no population given: every zone weighs the same")
     gap_result = MetricResult(
         metric="exposure_gap_d1_d10",
@@ -155,7 +156,9 @@ def exposure_by_decile(
         method=method,
         notes=tuple(notes),
     )
-    return DecileExposure(by=by, rows=tuple(rows), gap=gap_result, overall=overall)
+    return DecileExposure(
+        by=by, rows=tuple(rows), gap=gap_result, overall=overall, weighted=weighted
+    )
 
 
 def decile_of_rank(ranks: npt.ArrayLike) -> np.ndarray:

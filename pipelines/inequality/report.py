@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -490,12 +490,7 @@ def run_inequality(
         standard = _with_caveat(standard, caveat)
         generalized = _with_caveat(generalized, caveat)
         erreygers = _with_caveat(erreygers, caveat) if erreygers is not None else None
-        deciles = DecileExposure(
-            by=deciles.by,
-            rows=deciles.rows,
-            gap=deciles.gap.with_notes(caveat),
-            overall=deciles.overall,
-        )
+        deciles = replace(deciles, gap=deciles.gap.with_notes(caveat))
         difference = difference.with_notes(caveat) if difference is not None else None
     residual_caveat = spatial_note(residual) if residual is not None else None
     if residual_caveat or caveat:

@@ -25,6 +25,7 @@ __all__ = [
     "GroupDifferenceResult",
     "MetricResult",
     "MoranResult",
+    "decile_mean",
     "json_value",
 ]
 
@@ -278,15 +279,17 @@ class DecileRow:
     n_zones
         Zones whose fractional income rank falls in the decile.
     population
-        Residents of those zones (the weight total; the zone count when unweighted).
+        Residents of those zones (the weight total); NaN when unweighted (``n_zones``
+        counts the zones).
     population_share
-        ``population`` over the total.
+        ``population`` over the total; NaN when unweighted.
     income_min, income_max
         Range of zone incomes in the decile.
     exposure
-        Population-weighted mean outcome of the decile (NaN when the decile is empty).
+        Population-weighted mean outcome of the decile (unweighted without a population;
+        NaN when the decile is empty).
     exposure_minus_all
-        ``exposure`` minus the population-weighted mean of all zones (a difference, in the
+        ``exposure`` minus the mean of all zones, weighted alike (a difference, in the
         outcome's unit, as §7.2 asks for temperatures).
     """
 
@@ -319,13 +322,16 @@ class DecileExposure:
         ``exposure(D1) − exposure(D10)`` with its bootstrap interval (metric
         ``"exposure_gap_d1_d10"``).
     overall
-        Population-weighted mean outcome of all zones.
+        Population-weighted mean outcome of all zones (unweighted without a population).
+    weighted
+        Whether the means are population-weighted; False: every zone counts equally.
     """
 
     by: str
     rows: tuple[DecileRow, ...]
     gap: MetricResult
     overall: float
+    weighted: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``by``, ``overall``, ``deciles`` (list of rows) and ``gap_d1_d10``."""
@@ -339,8 +345,14 @@ class DecileExposure:
     def to_rows(self) -> list[dict[str, Any]]:
         """Flat CSV rows: one per decile (``exposure_D1`` ...), then the gap."""
         split = "residents" if self.by == "population" else "zones"
+        mean = decile_mean(self.weighted)
         rows = []
         for row in self.rows:
+            count = (
+                f"population={json_value(row.population)}"
+                if self.weighted
+                else f"zones={row.n_zones}"
+            )
             rows.append(
                 {
                     "metric": f"exposure_D{row.decile}",
@@ -351,12 +363,20 @@ class DecileExposure:
                     "confidence": None,
                     "p_value": None,
                     "n": row.n_zones,
-                    "method": f"population-weighted mean outcome; income deciles split {split}",
+                    "method": f"{mean}; income deciles split {split}",
                     "notes": (
-                        f"population={json_value(row.population)}; "
-                        f"income {json_value(row.income_min)}–{json_value(row.income_max)}"
+                        f"{count}; income {json_value(row.income_min)}–{json_value(row.income_max)}"
                     ),
                 }
             )
         rows.append(self.gap.to_row())
         return rows
+
+
+def decile_mean(weighted: bool) -> str:
+    """Name the mean outcome of a decile: population-weighted, or of zones counted equally."""
+    return (
+        "population-weighted mean outcome"
+        if weighted
+        else "unweighted mean outcome (zones counted equally)"
+    )

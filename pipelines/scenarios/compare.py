@@ -85,7 +85,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pipelines.census.tables import column_named
 from pipelines.config import RunConfig
 from pipelines.inequality import InequalityReport, run_inequality, zone_roles
 from pipelines.scenarios.baseline import Baseline
@@ -196,8 +195,7 @@ def _income_setup(config: RunConfig, table: pd.DataFrame) -> dict[str, Any] | No
     inequality then, and so do the scenarios.
     """
     census = config.census
-    income = census.income_column if census is not None else None
-    income = column_named(table.columns, income) if income else None  # as the run finds it
+    income = census.income_in(table.columns) if census is not None else None  # as the run's
     if income is None:
         return None
     if not pd.to_numeric(table[income], errors="coerce").notna().any():

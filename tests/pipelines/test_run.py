@@ -745,7 +745,7 @@ def test_an_income_column_the_table_lacks_says_what_to_write(demo_folder, tmp_pa
     with pytest.raises(ConfigError) as err:
         run(config, out=tmp_path / "r")
     message = str(err.value)
-    assert "census.income_column: 'disp_moy' is no column of the IRIS table" in message
+    assert "census.income_column: 'DISP_MOY21' is no column of the IRIS table" in message
     assert "(DISP_MED21 becomes disp_med)" in message
     assert "income columns found: disp_med" in message
     # No IRIS in a QPV (a threshold above every IRIS's share): said, and the statistics

@@ -11,8 +11,9 @@ import pytest
 from shapely.geometry import box
 
 import pipelines.run as run_module
+from pipelines.census import read_iris
 from pipelines.config import config_from_dict
-from pipelines.run_census import read_census_tables
+from pipelines.run_census import check_iris_columns, read_census_tables
 from tiles.errors import ConfigError, collected_warnings
 
 CONFIG = {
@@ -54,6 +55,15 @@ def test_the_income_column_as_insee_names_it_is_the_normalised_one():
     """``census.income_column: DISP_MED21``, the file's own header, left the inequality
     statistics out (the IRIS table has ``disp_med``); it names that column."""
     _assert_income_crossed("DISP_MED21", "disp_med")
+
+
+@pytest.mark.parametrize("income_column", ["DISP_MED19", "disp_med19"])
+def test_the_iris_layers_own_income_column_is_crossed(income_column):
+    """An IGN IRIS layer a user enriched with ``DISP_MED19``, no Filosofi table: the name was
+    read as ``disp_med`` (the default), and the run skipped the inequality statistics
+    ("the IRIS table has no column 'disp_med'"); the layer's column, whatever its case, is
+    the income."""
+    _assert_income_crossed(income_column, "DISP_MED19")
 
 
 def _assert_income_crossed(income_column: str, iris_column: str) -> None:
@@ -173,3 +183,87 @@ def test_an_income_column_named_as_in_its_file_is_found_whatever_its_case(tmp_pa
     [(table, _)], _ = read_census_tables(config, source="city.yaml")
     assert table["revenu_median"].tolist() == [17_500.0, 21_100.0]
     _assert_income_crossed("Revenu_Median", "revenu_median")
+
+
+def _layer_census(tmp_path, population_column: str):
+    """Five IRIS of an IGN layer a user enriched with DISP_MED19 and P18_POP, and a config
+    that names both, with no census table."""
+    iris = gpd.GeoDataFrame(
+        {
+            "code_iris": [f"31555010{i}" for i in range(5)],
+            "lst_mean_k": [311.0, 309.5, 310.2, 307.9, 306.4],
+            "DISP_MED19": [17_500.0, 19_300.0, 21_100.0, 25_400.0, 30_100.0],
+            "P18_POP": [2_100.0, 1_800.0, 2_500.0, 950.0, 3_050.0],
+        },
+        geometry=[box(100 * i, 0, 100 * (i + 1), 100) for i in range(5)],
+        crs="EPSG:2154",
+    )
+    census = {"income_column": "DISP_MED19", "population_column": population_column}
+    config = config_from_dict(
+        {
+            **CONFIG,
+            "zones": {"iris": {"path": str(tmp_path / "iris.gpkg")}},  # never read here
+            "census": census,
+            "inequality": {"outcomes": ["lst_mean_k"], "bootstrap": 0, "stratum": None},
+        }
+    )
+    return iris, config
+
+
+@pytest.mark.parametrize("population_column", ["P18_POP", "p18_pop"])
+def test_the_iris_layers_population_column_weighs_the_statistics(tmp_path, population_column):
+    """``census.population_column: P18_POP`` without ``census.population``: it was ignored,
+    and the run said the IRIS table had no population column (set census.population). The
+    layer's column (whatever its case) is the population, of 2018, and weighs the means."""
+    iris, config = _layer_census(tmp_path, population_column)
+    tables, sources = read_census_tables(config, iris=iris, source="city.yaml")
+    [(people, _)] = tables
+    assert people["population"].tolist() == [2_100.0, 1_800.0, 2_500.0, 950.0, 3_050.0]
+    assert sources["population"] == {
+        "file": "iris.gpkg",
+        "year": 2018,
+        "key": "code_iris",
+        "rows": 5,
+        "column": "P18_POP",
+    }
+    table = iris.merge(people, on="code_iris")
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reports = run_module._inequality_reports(config, table, notes)
+    assert not any("population" in note for note in notes), notes
+    report = reports["lst_mean_k"]
+    assert report.population == "population"
+    assert report.population_total == 2_100 + 1_800 + 2_500 + 950 + 3_050
+
+
+def test_a_population_column_the_iris_layer_lacks_stops_the_dry_run(tmp_path):
+    iris, config = _layer_census(tmp_path, "P21_POP")
+    with pytest.raises(ConfigError) as err:
+        read_census_tables(config, iris=iris, source="city.yaml")
+    assert str(err.value) == (
+        "city.yaml: census.population_column: 'P21_POP' is no column of zones.iris (did you "
+        "mean 'P18_POP'?); name the layer's population column, or set census.population to "
+        "a population table"
+    )
+
+
+@pytest.mark.realdata
+def test_real_paris_iris_layer_gives_income_and_population(real_data, tmp_path):
+    """The real Paris IRIS layer, enriched by its publisher with DISP_MED19 and P18_POP,
+    without any census table: both columns are the run's income and population."""
+    path = real_data / "iris" / "paris_iris_disp_med19_climbing_paris.geojson"
+    raw = gpd.read_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        iris, _ = read_iris(path)
+    census = {"income_column": "DISP_MED19", "population_column": "P18_POP"}
+    config = config_from_dict({**CONFIG, "zones": {"iris": {"path": str(path)}}, "census": census})
+    tables, sources = read_census_tables(config, iris=iris, source="city.yaml")
+    check_iris_columns(config, iris.columns, tables, source="city.yaml")  # no error
+    [(people, _)] = tables
+    expected = raw.set_index("CODE_IRIS")["P18_POP"]
+    got = people.set_index("code_iris")["population"]
+    pd.testing.assert_series_equal(got, expected.loc[got.index], check_names=False)
+    assert len(people) == 2297 and sources["population"]["year"] == 2018
+    assert config.census.income_in(iris.columns) == "DISP_MED19"

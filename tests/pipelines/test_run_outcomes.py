@@ -147,7 +147,7 @@ ADVICE = (
 @pytest.mark.parametrize(
     ("income", "name", "said"),
     [
-        ("DISP_MOY21", "disp_moy", " (did you mean 'disp_med'?)"),  # not published by IRIS
+        ("DISP_MOY21", "DISP_MOY21", " (did you mean 'disp_med'?)"),  # not published by IRIS
         ("revenu", "revenu", ""),
     ],
 )
@@ -173,3 +173,58 @@ def test_a_census_of_population_only_with_the_default_income_passes(demo_folder,
     named = apply_overrides(only_people, {"census.income_column": "revenu"})
     with pytest.raises(ConfigError, match=r"city\.yaml: census\.income_column: 'revenu' is no"):
         plan(named, source="city.yaml")
+
+
+def _without_filosofi(config):
+    """``config`` without its Filosofi table (a census of population only)."""
+    census = config.census.model_copy(update={"filosofi": None})
+    return config.model_copy(update={"census": census})
+
+
+def test_an_income_column_of_the_iris_layer_is_checked_as_written(
+    demo_folder, tmp_path, stop_before_pixels
+):
+    """No Filosofi table, ``income_column: DISP_MED19``: the name was read as disp_med, the
+    default, so the dry run did not check it, and the run skipped its inequality statistics
+    after the whole compute. The IRIS layer's column (whatever its case) passes; a layer
+    without it stops the dry run and the run, naming the key as written."""
+    config = _config(demo_folder, tmp_path, ["lst_mean_k"])
+    iris = gpd.read_file(tmp_path / "iris.gpkg")
+    iris["DISP_MED19"] = 21_000.0
+    iris.to_file(tmp_path / "enriched.gpkg")
+    for name in ("DISP_MED19", "disp_med19"):
+        overrides = {
+            "zones.iris.path": str(tmp_path / "enriched.gpkg"),
+            "census.income_column": name,
+        }
+        _passed(_without_filosofi(apply_overrides(config, overrides)), tmp_path / "run")
+    absent = _without_filosofi(apply_overrides(config, {"census.income_column": "DISP_MED19"}))
+    want = (
+        "city.yaml: census.income_column: 'DISP_MED19' is no column of the IRIS table; "
+        "Filosofi columns are read without their year suffix (DISP_MED21 becomes disp_med); "
+        "income columns found: none (is census.filosofi set?)"
+    )
+    _refused(absent, tmp_path / "run", want)
+
+
+def test_a_population_column_of_the_iris_layer_is_read_by_the_dry_run(
+    demo_folder, tmp_path, stop_before_pixels
+):
+    """``census.population_column`` without ``census.population`` names the IRIS layer's
+    column (it was ignored): the dry run and the run read it; a layer without it stops
+    both before any pixel."""
+    config = _config(demo_folder, tmp_path, ["lst_mean_k"])
+    iris = gpd.read_file(tmp_path / "iris.gpkg")
+    iris["P18_POP"] = 2_000.0
+    iris.to_file(tmp_path / "enriched.gpkg")
+    census = config.census.model_copy(update={"population": None, "population_column": "P18_POP"})
+    in_layer = config.model_copy(update={"census": census})
+    enriched = apply_overrides(in_layer, {"zones.iris.path": str(tmp_path / "enriched.gpkg")})
+    summary = plan(enriched, source="city.yaml").census
+    assert "; population enriched.gpkg (" in summary and summary.endswith(", 2018)")
+    _passed(enriched, tmp_path / "run")
+    want = (
+        "city.yaml: census.population_column: 'P18_POP' is no column of zones.iris; name the "
+        "layer's population column, or set census.population to a population table"
+    )
+    _refused(in_layer, tmp_path / "run", want)

@@ -50,6 +50,29 @@ def test_unmatched_iris_codes_point_at_the_millesime():
     assert len(report.warnings) == 2 and not any("millésime" in w for w in report.warnings)
 
 
+@pytest.mark.parametrize("column", ["TYP_IRIS", "typ_iris", "type_iris"])
+def test_unmatched_activity_and_miscellaneous_iris_are_expected(column):
+    """On a real run most IRIS without a Filosofi row are activity (A) or miscellaneous (D)
+    IRIS, with few residents: counted apart, without the millésime hint, which is kept for
+    the others (habitat H, unsplit commune Z, no type)."""
+    codes = ["751010101", "751010102", "751010103", "751010104", "751010105", "751010106"]
+    left = pd.DataFrame({"code_iris": codes, column: ["H", "A", "d", "H", "Z", None]})
+    right = pd.DataFrame({"code_iris": ["751010101"], "disp_med": [20_000.0]})
+    (_, report), _ = call_quiet(join_tables, left, right)
+    [warning] = report.warnings
+    assert warning.endswith(
+        f"; 2 of them are activity (A) or miscellaneous (D) IRIS ({column}), with few "
+        "residents: INSEE publishes no income for most of them (statistical secret), as "
+        "expected; for the other 3, e.g. '751010104', '751010105', '751010106'; check that "
+        "the IRIS layer's millésime matches the table's year (communes nouvelles, merged or "
+        "split IRIS)"
+    )
+    # Only A and D IRIS unmatched: nothing to check.
+    (_, report), _ = call_quiet(join_tables, left.iloc[:3], right)
+    [warning] = report.warnings
+    assert warning.endswith("as expected") and "millésime" not in warning
+
+
 def test_a_commune_nouvelle_left_out_of_the_table_is_logged(tmp_path, caplog):
     # The IRIS layer is of a later millésime: Seynod (74268) and Cran-Gevrier (74093) merged
     # into a commune nouvelle, here given the new code 74999, whose IRIS are 74999xxxx. The
@@ -220,9 +243,18 @@ def test_real_paris_iris_to_filosofi_2018(real_data):
     # unmatched examples are IRIS the Filosofi file does not cover
     assert len(report.examples_left) == 10
     assert not set(report.examples_left) & set(raw_filo["IRIS"])
-    # most are activity (A) or "divers" (D) IRIS with few households
+    # most are activity (A) or "divers" (D) IRIS with few households: said, and the
+    # millésime hint is for the others only
     unmatched = raw_iris[~raw_iris["CODE_IRIS"].isin(raw_filo["IRIS"])]
-    assert unmatched["TYP_IRIS"].isin(["A", "D"]).mean() > 0.8
+    few = unmatched["TYP_IRIS"].isin(["A", "D"])
+    assert few.mean() > 0.8 and (few.sum(), (~few).sum()) == (132, 23)
+    left_warning = report.warnings[0]
+    assert f"; {few.sum()} of them are activity (A) or miscellaneous (D) IRIS (typ_iris)" in (
+        left_warning
+    )
+    assert f"for the other {(~few).sum()}, e.g. " in left_warning
+    others = unmatched.loc[~few, "CODE_IRIS"].tolist()
+    assert f"e.g. {others[0]!r}" in left_warning.split("for the other")[1]
 
     both = joined.dropna(subset=["DISP_MED19", "disp_med"])
     r = np.corrcoef(both["DISP_MED19"], both["disp_med"])[0, 1]

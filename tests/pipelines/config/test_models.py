@@ -192,6 +192,8 @@ def test_models_are_frozen():
         ("outputs", {"raster_compression": "lzw"}, "outputs.raster_compression: must be one of"),
         ("inequality", {"confidence": 1.5}, "inequality.confidence: must be < 1 (got 1.5)"),
         ("census", {"filosofi": "filo.csv"}, "census.filosofi: needs zones.iris"),
+        # The IRIS layer's column (without census.population): there is no layer to read.
+        ("census", {"population_column": "P18_POP"}, "census.population_column: needs zones.iris"),
         ("zones", {"extra": [{"name": "Parks", "path": "p.gpkg", "id": "id"}]}, "'Parks'"),
         ("scenarios", {"a": 1}, "scenarios: "),
         ("grid", "30", "grid: must be a mapping of keys (crs, resolution, resampling) (got '30')"),
@@ -612,6 +614,25 @@ def test_zscore_outcome_needs_the_zscore_anomaly():
 )
 def test_income_column_is_read_as_the_filosofi_reader_names_it(given, read):
     """Filosofi columns lose their year suffix and are lower-cased when read: the year-suffixed
-    name of the INSEE file names the same column (it left the inequality statistics out)."""
+    name of the INSEE file names the same column (it left the inequality statistics out). The
+    name is kept as written (the IRIS layer's own column is looked up first)."""
     config = config_from_dict(with_("census", {"income_column": given}))
-    assert config.census.income_column == read
+    assert config.census.income_column == given
+    assert config.census.income_in(["code_iris", "lst_mean_k", read]) == read
+
+
+@pytest.mark.parametrize("filosofi", [False, True])
+@pytest.mark.parametrize("given", ["DISP_MED19", "disp_med19"])
+def test_income_column_names_the_iris_layers_column_before_its_year_is_stripped(given, filosofi):
+    """An IGN IRIS layer enriched with DISP_MED19: the name was read as disp_med (the
+    default), which no table had, and the run skipped its inequality statistics. Without a
+    Filosofi table, or one without that indicator, the layer's column is found, whatever
+    its case; a Filosofi table's own disp_med comes first."""
+    census = {"income_column": given, **({"filosofi": "filo.csv"} if filosofi else {})}
+    data = {**with_("census", census), "zones": {"iris": {"path": "iris.gpkg"}}}
+    income_in = config_from_dict(data).census.income_in
+    assert income_in(["code_iris", "DISP_MED19", "P18_POP"]) == "DISP_MED19"
+    assert income_in(["code_iris", "DISP_MED19", "disp_tp60"]) == "DISP_MED19"
+    both = ["code_iris", "DISP_MED19", "disp_med"]
+    assert income_in(both) == ("disp_med" if filosofi else "DISP_MED19")
+    assert income_in(["code_iris", "DISP_MED18"]) is None

@@ -131,3 +131,31 @@ def test_bad_input():
         exposure_by_decile([np.nan] * 3, [1, 2, 3], [1, 1, 1])
     with pytest.raises(InequalityError, match="negative"):
         exposure_by_decile([1, 2, 3], [1, 2, 3], [1, -1, 1])
+
+
+def test_an_unweighted_split_says_so_and_counts_zones():
+    """Without a population the deciles' means count every zone once: they were labelled
+    "population-weighted mean outcome", with a "population" that was the count of zones.
+    Ten zones, one per decile (ranks (i − 0.5)/10), so each decile's mean is its zone's."""
+    income = np.arange(1, 11, dtype=float) * 1_000
+    outcome = np.arange(40, 30, -1, dtype=float)
+    result = exposure_by_decile(outcome, income, None, by="zones", bootstrap=0)
+    assert result.weighted is False and result.by == "zones"
+    d1 = result.to_dict()["deciles"][0]
+    assert (d1["n_zones"], d1["population"], d1["population_share"]) == (1, None, None)
+    assert d1["exposure"] == 40.0
+    [row, *_] = result.to_rows()
+    assert (
+        row["method"]
+        == "unweighted mean outcome (zones counted equally); income deciles split zones"
+    )
+    assert row["notes"] == "zones=1; income 1000.0–1000.0"
+    assert "unweighted mean outcome (zones counted equally) per income decile" in result.gap.method
+    # With populations the rows are as before.
+    weighted = exposure_by_decile(outcome, income, np.full(10, 50.0), bootstrap=0)
+    [row, *_] = weighted.to_rows()
+    assert weighted.weighted is True
+    assert row["method"] == "population-weighted mean outcome; income deciles split residents"
+    assert row["notes"] == "population=50.0; income 1000.0–1000.0"
+    assert weighted.to_dict()["deciles"][0]["population"] == 50.0
+    assert "population-weighted mean outcome per income decile" in weighted.gap.method
