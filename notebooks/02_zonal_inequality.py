@@ -213,7 +213,7 @@ settings = {
 heat = run_inequality(
     table,
     outcome="lst_anomaly_mean_k",
-    income=config.census.income_column,
+    income=config.census.income_in(table.columns),
     population="population",
     group="in_qpv",
     stratum="insee_com",
@@ -260,7 +260,7 @@ print(f"(the generator planted a gap of {planted['qpv_gap_k']:+.2f} K in this sy
 # the whole city's mean as a line.
 
 # %%
-income = config.census.income_column
+income = config.census.income_in(table.columns)
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
 ok = table[[income, "lst_anomaly_mean_k"]].notna().all(axis=1)
 for flag, colour, label in ((False, "tab:gray", "outside QPV"), (True, "tab:red", "in QPV")):
