@@ -5,6 +5,8 @@ Each source of ``inputs.landsat`` and ``inputs.sentinel2`` gives products:
 ``path``
     A product (folder, ``_MTL`` file, ``.tar``, ``.SAFE``, item JSON), a folder of products
     (its entries are tried one by one), or a glob (``products/*.tar``, ``data/**/*_MTL.txt``).
+    A product folder's sub-folders that hold products give theirs too (one product's files
+    loose in a download folder beside other products' folders).
     Every candidate is recognised by :func:`raster.sources.open_product`; non-products and
     products ilots cannot use are skipped with an :class:`~tiles.errors.IlotsWarning`.
 ``catalog``
@@ -145,7 +147,12 @@ class _Opener:
         return None
 
     def expand(self, path: Path, key: str) -> list[pystac.Item]:
-        """Items of a product path, of the products in a folder, or of a glob's matches."""
+        """Items of a product path, of the products in a folder, or of a glob's matches.
+
+        A folder that is no product has its entries tried one by one (those that are no
+        product warned about); a product folder also gives the products in its sub-folders
+        (:meth:`inner`).
+        """
         if has_glob(path):
             candidates = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
         else:
@@ -155,11 +162,29 @@ class _Opener:
             result = self._try(candidate)
             if isinstance(result, UnrecognisedProductError) and candidate.is_dir():
                 children = [c for c in sorted(candidate.iterdir()) if not c.name.startswith(".")]
-                found = (self.open(child, key) for child in children)
+                found = [self.open(child, key) for child in children]
             else:
-                found = iter([self.open(candidate, key)])
+                found = [self.open(candidate, key)]
+                if isinstance(result, pystac.Item) and candidate.is_dir():
+                    found += self.inner(candidate, key)
             items.extend(item for item in found if item is not None)
         return items
+
+    def inner(self, folder: Path, key: str) -> list[pystac.Item | None]:
+        """Items of the products in the sub-folders of a product folder.
+
+        A download folder may hold one product's files loose beside other products' folders
+        (``landsat_l1/`` with an MTL and ``LC08_L1TP_.../``): the loose files are a product
+        and so is each such sub-folder. Sub-folders that are no product are the product's
+        own (a SAFE's ``GRANULE/``) and pass unsaid; one recognised but unusable is warned
+        about (None).
+        """
+        found: list[pystac.Item | None] = []
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and not child.name.startswith("."):
+                if not isinstance(self._try(child), UnrecognisedProductError):
+                    found.append(self.open(child, key))
+        return found
 
 
 def _warn(message: str, code: WarningCode | None = None) -> None:
