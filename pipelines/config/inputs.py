@@ -576,6 +576,7 @@ def resolve_inputs(
         away: list[str] = []  # the footprints of products outside the area, for the error
         level: list[str] = []  # the first Landsat product without Level-2 ST, for the error
         dates: list[str] = []  # acquisition dates of the products outside the periods
+        clouds: list[float] = []  # cloud covers (%) of the products too cloudy
         gathered: list[tuple[str, pystac.Item]] = []  # (source key, item) of every source
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
@@ -620,6 +621,8 @@ def resolve_inputs(
                 label = _reason_label(why)
                 if label == "outside the periods":
                     dates.append(why.split()[1].rstrip(","))
+                if label == _CLOUDY:
+                    clouds.append(float(item.properties["eo:cloud_cover"]))
                 reasons[label] = reasons.get(label, 0) + 1
                 skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
                 logger.info("%s: %s left out: %s", key, item.id, why)
@@ -636,7 +639,16 @@ def resolve_inputs(
         if sensor == "landsat" and _indices_from_landsat(config):
             _warn_st_halves(ordered, source)
         _check_found(
-            config, sensor, ordered, reasons, source, away, search_area.geometry, level, dates
+            config,
+            sensor,
+            ordered,
+            reasons,
+            source,
+            away,
+            search_area.geometry,
+            level,
+            dates,
+            clouds,
         )
         logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
     return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
@@ -687,7 +699,10 @@ def _reason_label(why: str) -> str:
         ("a Level-1 product", "no surface temperature band", "without its ST_B10", "the SR half")
     ):
         return _NO_ST
-    return "too cloudy" if why.startswith("cloud cover") else why
+    return _CLOUDY if why.startswith("cloud cover") else why
+
+
+_CLOUDY = "too cloudy"
 
 
 def _is_sensor(item: pystac.Item, sensor: str) -> bool:
@@ -727,15 +742,17 @@ def _check_found(
     area: BaseGeometry | None = None,
     level: Sequence[str] = (),
     dates: Sequence[str] = (),
+    clouds: Sequence[float] = (),
 ) -> None:
     sources = getattr(config.inputs, sensor)
     if items or not sources:
         return
     span = min(dates, default=""), max(dates, default="")
     when = f", acquired {span[0]}" + (f" to {span[1]}" if span[1] != span[0] else "")
+    detail = {"outside the periods": when if dates else "",
+              _CLOUDY: _cloud_text(clouds, config.inputs.max_cloud_cover)}  # fmt: skip
     why = "; ".join(
-        _counted(n, reason) + (when if dates and reason == "outside the periods" else "")
-        for reason, n in reasons.items()
+        _counted(n, reason) + detail.get(reason, "") for reason, n in reasons.items()
     ) or "no product found"  # fmt: skip
     text = (
         f"{source}: inputs.{sensor}: no {_SENSOR_NAME[sensor]} product within the periods and "
@@ -756,5 +773,15 @@ def _check_found(
     if level:
         text += f"; e.g. {level[0]}"
     if sensor == "landsat" or config.composite.indices_from == "sentinel2":
-        raise ConfigError(text + "; check the paths, periods and aoi")
+        check = "periods, aoi and inputs.max_cloud_cover" if clouds else "periods and aoi"
+        raise ConfigError(f"{text}; check the paths, {check}")
     _warn(text + "; indices will come from Landsat")
+
+
+def _cloud_text(clouds: Sequence[float], limit: float | None) -> str:
+    """``: 81 % > 70 %, inputs.max_cloud_cover``: the cloud covers of the products too cloudy."""
+    if not clouds or limit is None:
+        return ""
+    low, high = (f"{round(v, 1):g}" for v in (min(clouds), max(clouds)))
+    span = low if low == high else f"{low} to {high}"
+    return f": {span} % > {limit:g} %, inputs.max_cloud_cover"

@@ -120,6 +120,26 @@ def test_a_product_folder_also_gives_the_products_of_its_sub_folders(tmp_path, w
     assert messages(caught) == [] and found.skipped == ()
 
 
+def test_a_product_too_cloudy_says_its_cloud_cover_and_the_key(tmp_path, write_config):
+    """The cloud covers (the MTLs' CLOUD_COVER, as written) against the limit, and the key
+    to change, in the error and its hint."""
+    folder = tmp_path / "cloudy"
+    landsat_product(folder, dt.date(2023, 7, 12), cloud_cover=81.0)
+    config = config_for(write_config, f"['{folder}']")
+    config = apply_overrides(config, {"inputs.max_cloud_cover": 70})
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(config, source="config.yaml")
+    text = str(err.value)
+    assert "(1 too cloudy: 81 % > 70 %, inputs.max_cloud_cover)" in text
+    assert text.endswith("; check the paths, periods, aoi and inputs.max_cloud_cover")
+    landsat_product(folder, dt.date(2023, 7, 20), platform="landsat-9", cloud_cover=90.5)
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(config, source="config.yaml")
+    assert "(2 too cloudy: 81 to 90.5 % > 70 %, inputs.max_cloud_cover)" in str(err.value)
+
+
 def test_glob_of_tars_and_of_mtl_files(products, write_config):
     tars = resolve_inputs(config_for(write_config, f"['{products}/*.tar']"))
     assert ids(tars.landsat) == [L8_JULY]
