@@ -414,12 +414,38 @@ def indices_command(
 
     names = list(dict.fromkeys(n.strip().lower() for n in index_names.split(",") if n.strip()))
     result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))  # lazy
-    for name in names:
-        check_output(out / f"{name}.tif", inputs=[product], make_folder=True)
-    for name in names:
-        with dask_progress(name, progress):
-            path = write_product_raster(result[name], out / f"{name}.tif")
-        click.echo(f"wrote {path}")
+    made = _missing_folders(out)
+    try:
+        for name in names:
+            check_output(out / f"{name}.tif", inputs=[product], make_folder=True)
+        for name in names:
+            with dask_progress(name, progress):
+                path = write_product_raster(result[name], out / f"{name}.tif")
+            click.echo(f"wrote {path}")
+    except BaseException:
+        _remove_empty(made)  # a failed first read leaves no empty --out behind
+        raise
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """Return ``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove the ``folders`` (deepest first) that exist and are empty; stop at one that is not."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:  # not empty (a COG written before the failure), or not ours to remove
+            return
 
 
 @main.command("zonal")

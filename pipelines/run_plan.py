@@ -1,7 +1,8 @@
 """``ilots run --dry-run``: what a run would do, from metadata only (reads no pixel).
 
 The grid, the scenes per sensor and per processing tile, the expected peak memory and, for a
-run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`). The zone
+run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`), and the hosts
+of the scenes whose files are remote, which the run needs network access to. The zone
 layers and the census tables are read as the run reads them (they are small), so that their
 errors and warnings come out before the run.
 """
@@ -30,7 +31,7 @@ from pipelines.run_graph import (
     zones_and_area,
 )
 from raster.acquisitions import repeated_products
-from raster.sources.hrefs import href_file
+from raster.sources.hrefs import href_file, remote_host
 from tiles.errors import IlotsWarning
 from tiles.grid import LANDSAT_PIXEL_M
 from tiles.memory import physical_memory
@@ -75,7 +76,9 @@ class RunPlan:
     ``census`` say what the zone layers and census tables read hold for the area (a line
     each; empty without them). ``resumed_tiles``: the tiles whose first pass an interrupted
     run in the folder checkpointed, which the run resumes from in that run's tile size
-    (:func:`pipelines.run_tiles.resumed_tile_size`; 0: none).
+    (:func:`pipelines.run_tiles.resumed_tile_size`; 0: none). ``remote``: the hosts the
+    scenes the run reads have files on (their item JSONs name URLs), each with the ids of
+    those scenes (:func:`_remote_scenes`).
     """
 
     area: str
@@ -92,6 +95,7 @@ class RunPlan:
     zones: str = ""
     census: str = ""
     resumed_tiles: int = 0
+    remote: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -106,6 +110,8 @@ class RunPlan:
             lines += [f"  {why}" for why in self.skipped[:_SKIPPED_LISTED]]
             if len(self.skipped) > _SKIPPED_LISTED:
                 lines.append(f"  ... and {len(self.skipped) - _SKIPPED_LISTED} more")
+        if self.remote:
+            lines.append(_remote_line(self.remote))
         lines.append(f"NDVI, albedo and land-cover indices from: {_SOURCES[self.indices_from]}")
         if self.sharpen_bytes is not None:
             lines.append(
@@ -150,6 +156,25 @@ class RunPlan:
         return "\n".join(lines)
 
 
+def _remote_line(remote: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """Say which scenes' files are remote, on which hosts, and what the run needs then."""
+    scenes = {scene for _host, ids in remote for scene in ids}
+    hosts = "; ".join(
+        f"{host} ({', '.join(ids[:_REMOTE_LISTED])}"
+        + (f" and {len(ids) - _REMOTE_LISTED} more" if len(ids) > _REMOTE_LISTED else "")
+        + ")"
+        for host, ids in remote
+    )
+    one = len(scenes) == 1
+    return (
+        f"remote files: {len(scenes)} {'scene reads its' if one else 'scenes read their'} "
+        f"files over the network, from {hosts}; the run needs network access to "
+        f"{'this host' if len(remote) == 1 else 'these hosts'} (or download the "
+        f"{'product' if one else 'products'} and put each item JSON beside its files, which "
+        "ilots then reads on disk)"
+    )
+
+
 _SOURCES = {
     "sentinel2": "Sentinel-2",
     "landsat": "Landsat surface reflectance (30 m)",
@@ -160,6 +185,8 @@ _SOURCES = {
 _TILES_LISTED = 12
 #: Candidates left out listed one by one (with why) in a plan's summary.
 _SKIPPED_LISTED = 20
+#: Scenes with remote files listed by id per host in a plan's summary.
+_REMOTE_LISTED = 4
 #: The expected peak memory (:func:`expected_memory`), fitted to the peaks of 11 runs of the
 #: benchmark city (benchmarks/RESULTS.md, session 11): grids of 10 to 60 m, in one piece and
 #: in tiles of 512 to 2,048 pixels, with 1 to 4 Sentinel-2 and 2 to 6 Landsat scenes, then
@@ -260,7 +287,24 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         zones=f"zones: {len(iris)} IRIS" + ("" if qpv is None else f", {len(qpv)} QPV"),
         census=census_summary(census) or "",
         resumed_tiles=resumed if len(tiles) > 1 else 0,
+        remote=_remote_scenes(inputs.landsat + (inputs.sentinel2 if n_s2 else ())),
     )
+
+
+def _remote_scenes(items: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Return the hosts ``items`` have files on, each with the ids of those items, sorted.
+
+    A host as :func:`raster.sources.hrefs.remote_host` names it; local files (paths, GDAL
+    archive paths) have none.
+    """
+    found: dict[str, list[str]] = {}
+    for item in items:
+        hosts = {
+            remote_host(asset.get_absolute_href() or asset.href) for asset in item.assets.values()
+        }
+        for host in sorted(hosts - {None}):
+            found.setdefault(host, []).append(item.id)
+    return tuple((host, tuple(ids)) for host, ids in sorted(found.items()))
 
 
 #: Config keys a tiled run's checkpointed pieces do not depend on: read only after the tiles

@@ -13,15 +13,21 @@ or the integer codes of QA/class bands) with NaN where the file holds its fill v
 attributes (``units``, ``long_name``, ``standard_name`` where one exists). A band with a
 saturation value too (:attr:`raster.bands.BandSpec.saturated`: Sentinel-2 reflectance, DN
 65535) is read with it as the fill, before any resampling (:class:`SaturationReader`): NaN
-there, and left out of its neighbours' ``bilinear`` or ``average``.
+there, and left out of its neighbours' ``bilinear`` or ``average``. A remote file (an item
+JSON naming its files by URL) that cannot be read stops the load with a
+:class:`~tiles.errors.ReadError` naming the item JSON, the asset, the host and the fix
+(:class:`RemoteAsset`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import socket
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -42,8 +48,10 @@ from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
-from raster.sources.hrefs import gdal_path, split_curl
-from tiles.errors import GridError, IlotsWarning, MetadataError
+from raster.sources.assets import load_json
+from raster.sources.hrefs import gdal_path, remote_host, split_curl
+from raster.sources.landsat_halves import sibling_candidates
+from tiles.errors import GridError, IlotsError, IlotsWarning, MetadataError, ReadError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
 __all__ = [
@@ -237,7 +245,7 @@ def _load_raw(
     """
     options = {"groupby": "id", "preserve_original_order": True,
                "fail_on_error": on_error == "raise",
-               "driver": _driver(items, _saturated(items, bands)),
+               "driver": _driver(items, _saturated(items, bands), _remote(items, bands)),
                "use_overviews": False}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
@@ -289,20 +297,163 @@ class SigningRioDriver(RioDriver):
     when the items are found; a long run reads them later, so each read signs again. Files
     in ``saturated`` (href → the stored value marking a saturated pixel,
     :attr:`raster.bands.BandSpec.saturated`) are read by :class:`SaturationReader`, that
-    value taken as the fill before any resampling.
+    value taken as the fill before any resampling. A file of ``remote`` (URL → the
+    :class:`RemoteAsset` it is, :func:`_remote`) that cannot be read raises
+    :class:`~tiles.errors.ReadError` naming its item, asset and host (:class:`RemoteReader`).
     """
 
-    def __init__(self, signer: str | None, saturated: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        signer: str | None,
+        saturated: Mapping[str, float] | None = None,
+        remote: Mapping[str, RemoteAsset] | None = None,
+    ) -> None:
         super().__init__()
         self.signer = signer
         self.saturated = dict(saturated or {})
+        self.remote = dict(remote or {})
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
         """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
         signed = src.patch(uri=_signed(src.uri, self.signer))
         if src.uri in self.saturated:
-            return SaturationReader(signed, ctx, self.saturated[src.uri])
-        return super().open(signed, ctx)
+            reader = SaturationReader(signed, ctx, self.saturated[src.uri])
+        else:
+            reader = super().open(signed, ctx)
+        asset = self.remote.get(split_curl(src.uri)[1])
+        return reader if asset is None else RemoteReader(reader, asset)
+
+
+@dataclass(frozen=True)
+class RemoteAsset:
+    """A band file an item names by its URL: what a failed read of it says.
+
+    Parameters
+    ----------
+    item_id
+        The item's id.
+    band
+        The common band name of the asset.
+    url
+        The file's URL.
+    files
+        The item JSONs the asset may come from: the item's source, and the other half's
+        JSON beside it for a USGS product (:mod:`raster.sources.landsat_halves`).
+    """
+
+    item_id: str
+    band: str
+    url: str
+    files: tuple[str, ...]
+
+    @property
+    def host(self) -> str:
+        """Where the file is (:func:`raster.sources.hrefs.remote_host`)."""
+        return remote_host(self.url) or self.url
+
+    def origin(self) -> tuple[str, str]:
+        """Return the item JSON naming the file and the asset key it names it by.
+
+        The first of :attr:`files` whose assets hold :attr:`url` (signatures left out);
+        else the item's source and its common band name.
+        """
+        url = self.url.split("?", 1)[0]
+        for name in self.files:
+            try:
+                assets = load_json(Path(name)).get("assets") or {}
+            except (OSError, IlotsError):
+                continue
+            for key, asset in assets.items():
+                href = split_curl(str(asset.get("href", "")))[1] if isinstance(asset, dict) else ""
+                if href.split("?", 1)[0] == url:
+                    return name, str(key)
+        return (self.files[0] if self.files else self.item_id), self.band
+
+    def unreachable(self, err: Exception) -> ReadError:
+        """Return the one-line error of a failed read of the file: item, asset, host, fix."""
+        where, key = self.origin()
+        return ReadError(
+            f"{where}: asset {key!r} ({self.band} of {self.item_id}) cannot be read from "
+            f"{self.host} ({_network_reason(err, self.host)}): reading it needs network "
+            f"access to {self.host}; or download the product and put the item JSON beside "
+            "its files, which ilots then reads on disk"
+        )
+
+
+#: GDAL's text of an HTTP status (a file refused or gone: said by the CLI with what to do).
+_HTTP_STATUS = re.compile(r"HTTP response code: \d+")
+
+
+def _network_reason(err: Exception, host: str) -> str:
+    """Why a remote read failed: curl's error, else an unresolvable host, else GDAL's text.
+
+    GDAL says curl's error at the first open of a URL only; later opens of it say "does
+    not exist in the file system", so the host's name is looked up to tell.
+    """
+    text = str(err)
+    curl = re.search(r"CURL error: [^\n]+", text)
+    if curl is not None:
+        return curl[0].rstrip(".")
+    if "://" not in host:
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError:
+            return f"could not resolve host: {host}"
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class RemoteReader:
+    """A reader of a remote file whose failure names the file's item, asset and host.
+
+    Wraps the reader odc-stac opens (:meth:`SigningRioDriver.open`); a rasterio error
+    reading the file becomes :meth:`RemoteAsset.unreachable`'s :class:`~tiles.errors.ReadError`
+    (an HTTP status is left to the CLI, which says what to do for each). With
+    ``on_error="skip"`` odc-stac's reader raises nothing: the file is skipped as before.
+    """
+
+    def __init__(self, reader: Any, asset: RemoteAsset) -> None:
+        self.reader = reader
+        self.asset = asset
+
+    def read(
+        self,
+        cfg: RasterLoadParams,
+        dst_geobox: GeoBox,
+        *,
+        dst: np.ndarray | None = None,
+        selection: Any = None,
+    ) -> tuple[tuple[slice, slice], np.ndarray]:
+        """Read as the wrapped reader does; a failed read raises the asset's ReadError."""
+        try:
+            return self.reader.read(cfg, dst_geobox, dst=dst, selection=selection)
+        except rasterio.errors.RasterioError as err:
+            if _HTTP_STATUS.search(str(err)):
+                raise
+            raise self.asset.unreachable(err) from err
+
+
+def _remote(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, RemoteAsset]:
+    """Return the remote files of ``bands`` of ``items``: URL → its :class:`RemoteAsset`."""
+    out = {}
+    for item in items:
+        files = _item_files(item)
+        for band in bands:
+            asset = item.assets.get(band)
+            href = None if asset is None else asset.get_absolute_href() or asset.href
+            if href is not None and remote_host(href) is not None:
+                url = split_curl(href)[1]
+                out[url] = RemoteAsset(item.id, band, url, files)
+    return out
+
+
+def _item_files(item: pystac.Item) -> tuple[str, ...]:
+    """Return the item's JSON and, for a USGS half, the other half's JSON beside it."""
+    source = item.properties.get("ilots:source")
+    if source is None or not str(source).lower().endswith(".json"):
+        return ()
+    path = Path(str(source))
+    others = [p for half in ("SR", "ST") for p in sibling_candidates(path, half)]
+    return (str(path), *(str(p) for p in others if p.is_file()))
 
 
 def _signed(href: str, signer: str | None) -> str:
@@ -316,17 +467,23 @@ def _signed(href: str, signer: str | None) -> str:
 
 
 def _driver(
-    items: Sequence[pystac.Item], saturated: Mapping[str, float] | None = None
+    items: Sequence[pystac.Item],
+    saturated: Mapping[str, float] | None = None,
+    remote: Mapping[str, RemoteAsset] | None = None,
 ) -> SigningRioDriver | None:
-    """Return the reader of ``items``: odc-stac's own, or one that signs or masks saturation.
+    """Return the reader of ``items``: odc-stac's own, or :class:`SigningRioDriver`.
 
-    ``saturated``: href → the stored value marking a saturated pixel (:func:`_saturated`).
+    That one when ``items`` are signed, ``saturated`` (href → the stored value marking a
+    saturated pixel, :func:`_saturated`) or ``remote`` (URL → its :class:`RemoteAsset`,
+    :func:`_remote`) is not empty.
     """
     signers = {it.properties.get(SIGN_PROPERTY) for it in items} - {None}
     if len(signers) > 1:
         raise ValueError(f"items signed by several signers: {sorted(signers)}")
     signer = signers.pop() if signers else None
-    return SigningRioDriver(signer, saturated) if signer or saturated else None
+    if signer or saturated or remote:
+        return SigningRioDriver(signer, saturated, remote)
+    return None
 
 
 def _saturated(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, float]:
@@ -525,7 +682,13 @@ def read_grid(item: pystac.Item, band: str) -> GeoBox:
     """
     require_bands(item, [band])
     href = item.assets[band].get_absolute_href() or item.assets[band].href
-    header = read_header(_signed(href, item.properties.get(SIGN_PROPERTY)))
+    try:
+        header = read_header(_signed(href, item.properties.get(SIGN_PROPERTY)))
+    except ReadError as err:  # a remote file's unreadable header: named as its pixels are
+        remote, cause = _remote([item], [band]).get(split_curl(href)[1]), err.__cause__
+        if remote is None or cause is None or _HTTP_STATUS.search(str(cause)):
+            raise
+        raise remote.unreachable(cause) from err
     return GeoBox(header.shape, Affine(*header.transform[:6]), header.crs_code or header.crs_wkt)
 
 

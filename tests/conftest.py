@@ -1,8 +1,11 @@
-"""Shared fixtures: where the real data lives, and a dask scheduler that refuses to compute."""
+"""Shared fixtures: where the real data lives, a dask scheduler that refuses to compute, and
+item JSONs whose files cannot be reached."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +34,32 @@ def real_data() -> Path:
             "real data not found: set ILOTS_REAL_DATA to the shared data folder "
             "(see ../shared/data/README.md)"
         )
+    return path
+
+
+#: A host no resolver knows (RFC 6761 reserves .invalid): a read of it fails at once, offline.
+NO_HOST = "ilots-no-such-host.invalid"
+
+
+@pytest.fixture
+def quick_http(monkeypatch):
+    """GDAL's HTTP reads give up at once (no retry, short timeouts)."""
+    for option, value in (("GDAL_HTTP_TIMEOUT", "2"), ("GDAL_HTTP_CONNECTTIMEOUT", "2"),
+                          ("GDAL_HTTP_MAX_RETRY", "0")):  # fmt: skip
+        monkeypatch.setenv(option, value)
+
+
+def unreachable_item(source: Path, folder: Path) -> Path:
+    """Copy the item JSON ``source`` into ``folder`` with its files' URLs on :data:`NO_HOST`.
+
+    So that no test reads the network, even on a machine that has it.
+    """
+    data = json.loads(source.read_text(encoding="utf-8"))
+    for asset in data["assets"].values():
+        asset["href"] = re.sub(r"^https?://[^/]+/", f"http://{NO_HOST}/", asset["href"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / source.name
+    path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 

@@ -5,6 +5,8 @@ Each source of ``inputs.landsat`` and ``inputs.sentinel2`` gives products:
 ``path``
     A product (folder, ``_MTL`` file, ``.tar``, ``.SAFE``, item JSON), a folder of products
     (its entries are tried one by one), or a glob (``products/*.tar``, ``data/**/*_MTL.txt``).
+    A product folder's sub-folders that hold products give theirs too (one product's files
+    loose in a download folder beside other products' folders).
     Every candidate is recognised by :func:`raster.sources.open_product`; non-products and
     products ilots cannot use are skipped with an :class:`~tiles.errors.IlotsWarning`.
 ``catalog``
@@ -145,7 +147,12 @@ class _Opener:
         return None
 
     def expand(self, path: Path, key: str) -> list[pystac.Item]:
-        """Items of a product path, of the products in a folder, or of a glob's matches."""
+        """Items of a product path, of the products in a folder, or of a glob's matches.
+
+        A folder that is no product has its entries tried one by one (those that are no
+        product warned about); a product folder also gives the products in its sub-folders
+        (:meth:`inner`).
+        """
         if has_glob(path):
             candidates = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
         else:
@@ -155,11 +162,29 @@ class _Opener:
             result = self._try(candidate)
             if isinstance(result, UnrecognisedProductError) and candidate.is_dir():
                 children = [c for c in sorted(candidate.iterdir()) if not c.name.startswith(".")]
-                found = (self.open(child, key) for child in children)
+                found = [self.open(child, key) for child in children]
             else:
-                found = iter([self.open(candidate, key)])
+                found = [self.open(candidate, key)]
+                if isinstance(result, pystac.Item) and candidate.is_dir():
+                    found += self.inner(candidate, key)
             items.extend(item for item in found if item is not None)
         return items
+
+    def inner(self, folder: Path, key: str) -> list[pystac.Item | None]:
+        """Items of the products in the sub-folders of a product folder.
+
+        A download folder may hold one product's files loose beside other products' folders
+        (``landsat_l1/`` with an MTL and ``LC08_L1TP_.../``): the loose files are a product
+        and so is each such sub-folder. Sub-folders that are no product are the product's
+        own (a SAFE's ``GRANULE/``) and pass unsaid; one recognised but unusable is warned
+        about (None).
+        """
+        found: list[pystac.Item | None] = []
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and not child.name.startswith("."):
+                if not isinstance(self._try(child), UnrecognisedProductError):
+                    found.append(self.open(child, key))
+        return found
 
 
 def _warn(message: str, code: WarningCode | None = None) -> None:
@@ -551,6 +576,7 @@ def resolve_inputs(
         away: list[str] = []  # the footprints of products outside the area, for the error
         level: list[str] = []  # the first Landsat product without Level-2 ST, for the error
         dates: list[str] = []  # acquisition dates of the products outside the periods
+        clouds: list[float] = []  # cloud covers (%) of the products too cloudy
         gathered: list[tuple[str, pystac.Item]] = []  # (source key, item) of every source
         for i, src in enumerate(getattr(config.inputs, sensor)):
             key = f"{source}: inputs.{sensor}[{i}]"
@@ -595,6 +621,8 @@ def resolve_inputs(
                 label = _reason_label(why)
                 if label == "outside the periods":
                     dates.append(why.split()[1].rstrip(","))
+                if label == _CLOUDY:
+                    clouds.append(float(item.properties["eo:cloud_cover"]))
                 reasons[label] = reasons.get(label, 0) + 1
                 skipped.append(f"{item.id}: {why} ({item.properties.get('ilots:source')})")
                 logger.info("%s: %s left out: %s", key, item.id, why)
@@ -611,7 +639,16 @@ def resolve_inputs(
         if sensor == "landsat" and _indices_from_landsat(config):
             _warn_st_halves(ordered, source)
         _check_found(
-            config, sensor, ordered, reasons, source, away, search_area.geometry, level, dates
+            config,
+            sensor,
+            ordered,
+            reasons,
+            source,
+            away,
+            search_area.geometry,
+            level,
+            dates,
+            clouds,
         )
         logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
     return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
@@ -662,7 +699,10 @@ def _reason_label(why: str) -> str:
         ("a Level-1 product", "no surface temperature band", "without its ST_B10", "the SR half")
     ):
         return _NO_ST
-    return "too cloudy" if why.startswith("cloud cover") else why
+    return _CLOUDY if why.startswith("cloud cover") else why
+
+
+_CLOUDY = "too cloudy"
 
 
 def _is_sensor(item: pystac.Item, sensor: str) -> bool:
@@ -702,15 +742,17 @@ def _check_found(
     area: BaseGeometry | None = None,
     level: Sequence[str] = (),
     dates: Sequence[str] = (),
+    clouds: Sequence[float] = (),
 ) -> None:
     sources = getattr(config.inputs, sensor)
     if items or not sources:
         return
     span = min(dates, default=""), max(dates, default="")
     when = f", acquired {span[0]}" + (f" to {span[1]}" if span[1] != span[0] else "")
+    detail = {"outside the periods": when if dates else "",
+              _CLOUDY: _cloud_text(clouds, config.inputs.max_cloud_cover)}  # fmt: skip
     why = "; ".join(
-        _counted(n, reason) + (when if dates and reason == "outside the periods" else "")
-        for reason, n in reasons.items()
+        _counted(n, reason) + detail.get(reason, "") for reason, n in reasons.items()
     ) or "no product found"  # fmt: skip
     text = (
         f"{source}: inputs.{sensor}: no {_SENSOR_NAME[sensor]} product within the periods and "
@@ -731,5 +773,15 @@ def _check_found(
     if level:
         text += f"; e.g. {level[0]}"
     if sensor == "landsat" or config.composite.indices_from == "sentinel2":
-        raise ConfigError(text + "; check the paths, periods and aoi")
+        check = "periods, aoi and inputs.max_cloud_cover" if clouds else "periods and aoi"
+        raise ConfigError(f"{text}; check the paths, {check}")
     _warn(text + "; indices will come from Landsat")
+
+
+def _cloud_text(clouds: Sequence[float], limit: float | None) -> str:
+    """``: 81 % > 70 %, inputs.max_cloud_cover``: the cloud covers of the products too cloudy."""
+    if not clouds or limit is None:
+        return ""
+    low, high = (f"{round(v, 1):g}" for v in (min(clouds), max(clouds)))
+    span = low if low == high else f"{low} to {high}"
+    return f": {span} % > {limit:g} %, inputs.max_cloud_cover"

@@ -16,7 +16,7 @@ import re
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from urllib.parse import SplitResult, unquote, urlsplit
 
-__all__ = ["gdal_path", "href_file", "href_path", "split_curl"]
+__all__ = ["gdal_path", "href_file", "href_path", "remote_host", "split_curl"]
 
 #: GDAL's file systems that read a member of an archive, whose path follows them.
 _ARCHIVES = ("/vsizip/", "/vsitar/", "/vsigzip/", "/vsi7z/", "/vsirar/")
@@ -24,6 +24,8 @@ _ARCHIVES = ("/vsizip/", "/vsitar/", "/vsigzip/", "/vsi7z/", "/vsirar/")
 _CURL = ("/vsicurl/", "/vsicurl_streaming/")
 #: Any GDAL file system: the archives', the network's (``/vsis3/``...), memory's.
 _GDAL = re.compile(r"/vsi[a-z0-9_]+[/?]")
+#: GDAL's file systems of cloud storage, whose path starts with the bucket (or container).
+_CLOUD = re.compile(r"/vsi(s3|gs|az|adls|oss|swift)(?:_streaming)?/([^/]+)")
 #: A Windows drive: ``C:``, or ``C|`` as old file URLs write it.
 _DRIVE = re.compile(r"[A-Za-z][:|]")
 #: The hosts of a file URL that mean this machine.
@@ -39,6 +41,31 @@ def split_curl(href: str) -> tuple[str, str]:
         if href.startswith(prefix):
             return prefix, href[len(prefix) :]
     return "", href
+
+
+def remote_host(href: str) -> str | None:
+    """Return where a read of ``href`` goes over the network, or None for a file of this machine.
+
+    The host name of an ``http(s)`` URL, also behind GDAL's ``/vsicurl/``
+    (``landsatlook.usgs.gov``); ``scheme://bucket`` for cloud storage, as a URL
+    (``s3://sentinel-cogs/...``) or a GDAL path (``/vsis3/sentinel-cogs/...``) names it.
+    A GDAL archive path gives its archive's (``/vsizip//vsicurl/https://host/x.zip/b.TIF``:
+    ``host``). Paths, ``file:`` URLs of this machine and GDAL's memory paths give None.
+    """
+    for prefix in _ARCHIVES:
+        if href.startswith(prefix):
+            return remote_host(_unbraced(href[len(prefix) :]))
+    url = split_curl(href)[1]
+    cloud = _CLOUD.match(url)
+    if cloud is not None:
+        return f"{cloud[1]}://{cloud[2]}"
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if len(scheme) <= 1 or (scheme == "file" and parts.netloc.lower() in _LOCAL_HOSTS):
+        return None  # a path (one letter: a Windows drive) or a file of this machine
+    if scheme in ("http", "https"):
+        return parts.hostname or parts.netloc
+    return f"{scheme}://{parts.netloc}"
 
 
 def href_path(href: str, *, windows: bool = os.name == "nt") -> PurePath | None:

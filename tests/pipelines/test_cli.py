@@ -15,6 +15,7 @@ import rasterio
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from tests.conftest import NO_HOST, unreachable_item
 
 T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
 T2 = "landsat_c2l2/LC08_L2SP_001062_20201031_20201106_02_T2"
@@ -265,6 +266,31 @@ def _assert_one_line_error(result, *fragments):
     message = errors[0]
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_indices_of_an_unreachable_item_name_it_and_leave_no_folder(
+    real_data, tmp_path, quick_http
+):
+    """An Earth Search item whose COGs cannot be reached (no network): one line naming the
+    item file, the asset key in it (B04 red or B08 NIR, read first), the host and the fix;
+    the --out folder the command made (with its missing parent) is removed, empty."""
+    item = unreachable_item(
+        real_data / "stac_items/odc-stac/S2A_28QCH_20200714_0_L2A.json", tmp_path
+    )
+    result = _run("indices", item, "--index", "ndvi", "--out", tmp_path / "made" / "ndvi")
+    _assert_one_line_error(
+        result,
+        f"ReadError: {item}: asset 'B0",
+        f"of S2A_28QCH_20200714_0_L2A) cannot be read from {NO_HOST} (",
+        f"reading it needs network access to {NO_HOST}; or download the "
+        "product and put the item JSON beside its files, which ilots then reads on disk",
+    )
+    assert re.search(r"asset 'B04' \(red of|asset 'B08' \(nir of", result.output)
+    assert not (tmp_path / "made").exists()
+    kept = tmp_path / "mine"  # a folder the user made is left in place
+    kept.mkdir()
+    assert _run("indices", item, "--out", kept).exit_code == 1
+    assert kept.is_dir()
 
 
 def test_error_l2sr_product(real_data, tmp_path):

@@ -1,15 +1,23 @@
-"""``scheduler.tile_size_px: auto``: one piece when the run fits in memory, else tiles."""
+"""``scheduler.tile_size_px: auto``: one piece when the run fits in memory, else tiles; and
+what else ``--dry-run`` says (the hosts of remote files)."""
 
 from __future__ import annotations
 
+import re
+import warnings
+
+import geopandas as gpd
 import pytest
+import shapely
+import yaml
 
 import pipelines.run_plan as run_plan
 import pipelines.run_tiles as run_tiles
 from pipelines.config import apply_overrides, config_from_dict, load_config
 from pipelines.run import run
 from pipelines.run_plan import expected_memory, plan, tile_size
-from tiles.errors import ConfigError
+from tests.conftest import NO_HOST, unreachable_item
+from tiles.errors import ConfigError, IlotsWarning, ReadError
 
 GRID = (6000, 5000)  # rows, columns: a 60 x 50 km city and ring at 10 m
 NPIX = GRID[0] * GRID[1]
@@ -114,3 +122,53 @@ def test_the_plan_says_when_even_one_chunk_does_not_fit(config, monkeypatch):
     monkeypatch.setattr(run_plan, "physical_memory", lambda: 2e6)  # 1 MB budget
     summary = plan(config).summary()
     assert "even tiles of one chunk expect more than 0.0 GB" in summary
+
+
+STACTOOLS = "stac_items/stactools-landsat/LC08_L2SP_047027_20201204_20210313_02_T1"
+
+
+def test_the_plan_names_the_hosts_of_remote_files_and_the_run_the_one_it_cannot_read(
+    real_data, tmp_path, quick_http
+):
+    """USGS's SR and ST item JSONs of a product (Washington, December 2020), their files on
+    a host this machine cannot reach: ``--dry-run`` says the scene's files are remote, on
+    which host, and that the run needs network access; the run stops with one line naming
+    the item JSON and the asset key (as the JSON names it), the host and the fix."""
+    items = tmp_path / "items"
+    jsons = [unreachable_item(real_data / f"{STACTOOLS}_{half}_stac.json", items)
+             for half in ("SR", "ST")]  # fmt: skip
+    x0, y0 = 500_025.0, 5_260_005.0  # UTM 10N, inside the scene
+    boxes = [shapely.box(x0 + i * 600, y0, x0 + (i + 1) * 600, y0 + 600) for i in range(2)]
+    gpd.GeoDataFrame(
+        {"code_iris": ["999990001", "999990002"], "nom_iris": ["a", "b"]},
+        geometry=boxes, crs="EPSG:32610",
+    ).to_file(tmp_path / "iris.gpkg")  # fmt: skip
+    config = {
+        "aoi": {"zones": "iris"}, "periods": {"years": [2020], "months": [12]},
+        "inputs": {"landsat": [str(jsons[1])]},
+        "mask": {"st_qa_max_k": None, "cdist_min_km": None, "radsat": False},
+        "composite": {"min_clear": 1}, "heat_island": {"ring_inner_km": 1, "ring_outer_km": 2},
+        "zones": {"iris": {"path": "iris.gpkg"}}, "outputs": {"folder": "out"},
+    }  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    config = load_config(tmp_path / "config.yaml")
+    with warnings.catch_warnings():  # the items give no scale/offset of some bands
+        warnings.simplefilter("ignore", IlotsWarning)
+        summary = plan(config).summary()
+    product = "LC08_L2SP_047027_20201204_20210313_02_T1"
+    assert (
+        f"remote files: 1 scene reads its files over the network, from {NO_HOST} ({product}); "
+        "the run needs network access to this host (or download the product and put each "
+        "item JSON beside its files, which ilots then reads on disk)"
+    ) in summary.splitlines()
+    with warnings.catch_warnings(), pytest.raises(ReadError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        run(config)
+    halves = "|".join(re.escape(str(path)) for path in jsons)
+    assert re.fullmatch(
+        rf"({halves}): asset '[A-Z0-9_]+\.TIF' \(\w+ of {product}\) cannot be read from "
+        rf"{re.escape(NO_HOST)} \(.*resolve host: {re.escape(NO_HOST)}\): reading it needs "
+        rf"network access to {re.escape(NO_HOST)}; or download the product and put the item "
+        "JSON beside its files, which ilots then reads on disk",
+        str(err.value),
+    ), str(err.value)

@@ -24,7 +24,7 @@ from raster.synthetic import (
     write_landsat_c2l1,
     write_landsat_c2l2,
 )
-from tests.conftest import raise_if_dask_computes
+from tests.conftest import NO_HOST, raise_if_dask_computes
 from tiles.errors import BandMissingError, GridError, IlotsWarning
 
 T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
@@ -229,6 +229,36 @@ def test_on_error_skip_warns_and_goes_on(tmp_path, monkeypatch, after_cli):
                and w.message.code == "skipped_input" for w in caught)  # fmt: skip
     np.testing.assert_allclose(values[0], 301.0, atol=2e-3)
     assert np.isnan(values[1]).all()
+
+
+def test_a_remote_file_that_cannot_be_read_names_its_item_asset_and_host(tmp_path, quick_http):
+    """An item JSON naming its band files by URL, on a machine that cannot reach them: the
+    error is one line with the JSON, the asset's key in it, the host and the fix (not GDAL's
+    "does not exist in the file system", which reads as a wrong path). Twice: GDAL says
+    curl's error at the first open of a URL only."""
+    import json
+
+    from tiles.errors import ReadError
+
+    item = open_product(_l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600000, 5400000)))
+    url = f"http://{NO_HOST}/collection02/{item.id}_SR_B4.TIF"
+    item_json = tmp_path / f"{item.id}_SR_stac.json"
+    item_json.write_text(json.dumps({"assets": {"SR_B4.TIF": {"href": url}}}), encoding="utf-8")
+    item.properties["ilots:source"] = str(item_json)
+    item.assets["red"].href = url
+    for _attempt in range(2):
+        with pytest.raises(ReadError) as err:
+            load_items([item], ["red"]).red.compute()
+        text = str(err.value)
+        assert text.startswith(
+            f"{item_json}: asset 'SR_B4.TIF' (red of {item.id}) cannot be read from {NO_HOST} ("
+        )
+        assert f"resolve host: {NO_HOST}" in text.lower()
+        assert text.endswith(
+            f"reading it needs network access to {NO_HOST}; or download the product and put "
+            "the item JSON beside its files, which ilots then reads on disk"
+        )
+        assert "\n" not in text
 
 
 def test_mixed_resolutions_keep_the_finest_grid_and_its_alignment(real_data):

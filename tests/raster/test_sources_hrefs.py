@@ -14,7 +14,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 import pytest
 
 from raster.sources.assets import href_name, local_file
-from raster.sources.hrefs import href_file, href_path, split_curl
+from raster.sources.hrefs import href_file, href_path, remote_host, split_curl
 
 #: A French user's folder, as a file URL percent-encodes it.
 ENCODED = "/home/a/Mes%20donn%C3%A9es/LC09_ST_B10.TIF"
@@ -117,3 +117,28 @@ def test_an_item_names_its_files_by_file_urls_or_curl_paths(tmp_path):
     assert href_name(signed) == "LC09_ST_B10.TIF"
     assert local_file(signed, files) == band
     assert local_file(signed, items) is None
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("https://landsatlook.usgs.gov/data/x_ST_B10.TIF", "landsatlook.usgs.gov"),
+        ("http://ilots-no-such-host.invalid/x.tif", "ilots-no-such-host.invalid"),
+        ("https://x.blob.core.windows.net:443/c/x.TIF?sig=1", "x.blob.core.windows.net"),
+        ("/vsicurl/https://host.org/x.TIF", "host.org"),
+        ("/vsicurl_streaming/https://host.org/x.TIF", "host.org"),
+        ("s3://sentinel-cogs/tiles/B04.tif", "s3://sentinel-cogs"),
+        ("/vsis3/sentinel-cogs/tiles/B04.tif", "s3://sentinel-cogs"),
+        ("/vsizip//vsicurl/https://host.org/x.zip/inner.TIF", "host.org"),
+        ("/data/x.TIF", None),
+        ("relative/x.TIF", None),
+        ("C:/data/x.TIF", None),
+        (f"file://{ENCODED}", None),
+        ("/vsizip//data/x.zip/inner.TIF", None),
+        ("/vsimem/x.TIF", None),
+    ],
+)
+def test_remote_host_names_where_a_read_goes_over_the_network(href, expected):
+    """The host of a URL (RFC 3986: the authority without its port), a cloud bucket as
+    ``scheme://bucket``; None for files of this machine and memory."""
+    assert remote_host(href) == expected

@@ -71,8 +71,17 @@ def iris_gpkg(tmp_path):
     )
 
 
-def landsat_product(folder: Path, date: dt.date, platform: str = "landsat-8", tar: bool = False):
-    """A tiny Landsat 8/9 C2 L2SP product (red, ST_B10, QA_PIXEL) near Toulouse."""
+def landsat_product(
+    folder: Path,
+    date: dt.date,
+    platform: str = "landsat-8",
+    tar: bool = False,
+    cloud_cover: float | None = None,
+):
+    """A tiny Landsat 8/9 C2 L2SP product (red, ST_B10, QA_PIXEL) near Toulouse.
+
+    ``cloud_cover``: the MTL's CLOUD_COVER, in percent (default: the QA_PIXEL's, 0).
+    """
     bands = {
         "red": reflectance_to_dn_landsat(np.full((N, N), 0.05)),
         "lwir11": kelvin_to_st_dn(np.full((N, N), 300.0)),
@@ -80,7 +89,7 @@ def landsat_product(folder: Path, date: dt.date, platform: str = "landsat-8", ta
     }
     return write_landsat_c2l2(
         folder, bands=bands, crs=32631, transform=from_origin(*UTM_ORIGIN, 30, 30),
-        platform=platform, path=199, row=30, date=date, tar=tar,
+        platform=platform, path=199, row=30, date=date, tar=tar, cloud_cover=cloud_cover,
     )  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from pipelines.config.models import StacApiSource
 from raster.sources import open_product
 from tiles.errors import IlotsWarning
 
-from .conftest import MINIMAL, iris_layer
+from .conftest import MINIMAL, iris_layer, landsat_product
 
 L8_JULY = "LC08_L2SP_199030_20230712_20230714_02_T1"
 L9_JULY = "LC09_L2SP_199030_20230720_20230722_02_T1"
@@ -99,6 +99,45 @@ def test_a_folder_without_metadata_says_what_it_lacks(tmp_path, write_config):
         "JSON inside)" in text
         for text in messages(caught)
     ), messages(caught)
+
+
+def test_a_product_folder_also_gives_the_products_of_its_sub_folders(tmp_path, write_config):
+    """A download folder holding one product's files loose and another product's folder:
+    both products are read (the loose files hid the sub-folder), and the product's own
+    sub-folders that are no product pass unsaid."""
+    downloads = tmp_path / "downloads"
+    loose = landsat_product(downloads, dt.date(2023, 7, 12))
+    for file in loose.iterdir():
+        file.rename(downloads / file.name)
+    loose.rmdir()
+    landsat_product(downloads, dt.date(2023, 7, 20), platform="landsat-9")
+    (downloads / "notes").mkdir()  # no product: a folder of the user's
+    config = config_for(write_config, f"['{downloads}']")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    assert messages(caught) == [] and found.skipped == ()
+
+
+def test_a_product_too_cloudy_says_its_cloud_cover_and_the_key(tmp_path, write_config):
+    """The cloud covers (the MTLs' CLOUD_COVER, as written) against the limit, and the key
+    to change, in the error and its hint."""
+    folder = tmp_path / "cloudy"
+    landsat_product(folder, dt.date(2023, 7, 12), cloud_cover=81.0)
+    config = config_for(write_config, f"['{folder}']")
+    config = apply_overrides(config, {"inputs.max_cloud_cover": 70})
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(config, source="config.yaml")
+    text = str(err.value)
+    assert "(1 too cloudy: 81 % > 70 %, inputs.max_cloud_cover)" in text
+    assert text.endswith("; check the paths, periods, aoi and inputs.max_cloud_cover")
+    landsat_product(folder, dt.date(2023, 7, 20), platform="landsat-9", cloud_cover=90.5)
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(config, source="config.yaml")
+    assert "(2 too cloudy: 81 to 90.5 % > 70 %, inputs.max_cloud_cover)" in str(err.value)
 
 
 def test_glob_of_tars_and_of_mtl_files(products, write_config):
@@ -590,3 +629,18 @@ def test_an_espa_collection1_level2_folder_says_so(real_data, tmp_path, write_co
         "supported: download Collection 2 Level-2 from EarthExplorer"
     )
     assert any(text.endswith(said) for text in messages(caught)), messages(caught)
+
+
+@pytest.mark.realdata
+def test_a_real_loose_mtl_does_not_hide_the_product_folder_beside_it(real_data, write_config):
+    """``landsat_l1/`` holds a Collection 2 Level-1 MTL loose and a Collection 1 Level-1
+    product folder: both are read (and left out as Level-1, the run needing Level-2)."""
+    config = config_for(
+        write_config, f"['{real_data / 'landsat_l1'}']",
+        periods={"ranges": [{"start": "2017-08-01", "end": "2017-11-30"}]},  # both dates
+        aoi={"bbox": [-85.0, 30.0, 5.0, 50.0]},  # South Carolina to western France
+    )  # fmt: skip
+    with warnings.catch_warnings(), pytest.raises(ConfigError) as err:
+        warnings.simplefilter("ignore", IlotsWarning)
+        resolve_inputs(config)
+    assert "(2 without Level-2 surface temperature)" in str(err.value)
