@@ -6,6 +6,7 @@ small), so that a table the run cannot read stops the dry run with the same mess
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection, Hashable, Iterable
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,14 @@ from typing import Any
 import pandas as pd
 
 from pipelines.census import PopulationMeta, read_filosofi, read_population
+from pipelines.census.filosofi import indicator_name
 from pipelines.census.overlay import OVERLAY_COLUMNS
 from pipelines.census.tables import column_named
 from pipelines.config import CensusConfig, RunConfig
 from pipelines.config._messages import close_match, did_you_mean
 from pipelines.config.models import filosofi_column
 from pipelines.zone_columns import zone_columns
-from tiles.errors import CensusError, ConfigError, IlotsError
+from tiles.errors import CensusError, ConfigError, IlotsError, IlotsWarning
 
 __all__ = [
     "census_summary",
@@ -94,6 +96,7 @@ def read_census_tables(
             )
             tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)
+            _warn_other_year(census, meta.year, table.columns)
         if census.population is not None:
             key = "census.population"
             table, meta, _ = read_population(
@@ -256,6 +259,28 @@ def census_summary(sources: dict[str, dict[str, Any]]) -> str | None:
         rows = f"{record['rows']} rows of the area's communes{year}"
         parts.append(f"{name} {record['file']} ({rows})")
     return "census tables: " + "; ".join(parts)
+
+
+def _warn_other_year(census: CensusConfig, year: int | None, columns: Iterable[Hashable]) -> None:
+    """Warn when ``census.income_column`` names a Filosofi year other than the table's.
+
+    ``DISP_MED21`` over a 2019 table reads that table's ``disp_med``, of 2019: said, for the
+    config names a year the run does not use.
+    """
+    named = indicator_name(census.income_column.strip())
+    if named is None or named[1] is None or year is None or named[1] == year:
+        return
+    if named[0] not in {str(column) for column in columns}:
+        return  # a column of another table, or refused by the column check
+    warnings.warn(
+        IlotsWarning(
+            f"census.income_column: {census.income_column} names Filosofi {named[1]}, but "
+            f"census.filosofi {Path(census.filosofi or '').name} is the {year} table: its "
+            f"{named[0]} is of {year}; give the {named[1]} table, or name the column "
+            f"{named[0]} to use this one"
+        ),
+        stacklevel=3,
+    )
 
 
 def _census_source(path: Any, year: int | None, key: str, table: pd.DataFrame) -> dict[str, Any]:

@@ -267,3 +267,30 @@ def test_real_paris_iris_layer_gives_income_and_population(real_data, tmp_path):
     pd.testing.assert_series_equal(got, expected.loc[got.index], check_names=False)
     assert len(people) == 2297 and sources["population"]["year"] == 2018
     assert config.census.income_in(iris.columns) == "DISP_MED19"
+
+
+@pytest.mark.parametrize(("income_column", "said"), [("DISP_MED21", True), ("DISP_MED19", False),
+                                                       ("disp_med", False)])  # fmt: skip
+def test_an_income_column_of_another_year_than_the_filosofi_table_is_said(
+    tmp_path, income_column, said
+):
+    # The file is the 2019 table; DISP_MED21 reads its disp_med all the same, of 2019.
+    path = tmp_path / "BASE_TD_FILO_DISP_IRIS_2019.csv"
+    path.write_text("IRIS;DISP_MED19\n315550101;19300\n315550102;17500\n", encoding="utf-8")
+    census = {"filosofi": str(path), "income_column": income_column}
+    zones = {"iris": {"path": str(tmp_path / "iris.gpkg")}}  # never read here
+    config = config_from_dict({**CONFIG, "zones": zones, "census": census})
+    with warnings.catch_warnings(), collected_warnings() as warned:
+        warnings.simplefilter("ignore")
+        [(table, _)], sources = read_census_tables(config)
+    assert table["disp_med"].tolist() == [19300.0, 17500.0] and sources["filosofi"]["year"] == 2019
+    other_year = [text for text in warned if "names Filosofi" in text]
+    assert other_year == (
+        [
+            "census.income_column: DISP_MED21 names Filosofi 2021, but census.filosofi "
+            "BASE_TD_FILO_DISP_IRIS_2019.csv is the 2019 table: its disp_med is of 2019; give "
+            "the 2021 table, or name the column disp_med to use this one"
+        ]
+        if said
+        else []
+    )
