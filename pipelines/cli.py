@@ -7,6 +7,7 @@ a missing file, a bad option).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -16,7 +17,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except (IlotsError, FileNotFoundError, ValueError) as err:
+            checkpoint = _missing_checkpoint(err)
+            if checkpoint is not None:
+                raise click.ClickException(checkpoint) from err
             raise click.ClickException(f"{type(err).__name__}: {err}") from err
         except OSError as err:
             http = re.search(r"HTTP response code: (\d+)", str(err))
@@ -60,8 +64,67 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if _LOG.isEnabledFor(logging.DEBUG):  # -vv: the traceback, for a bug report
                 raise
             raise click.ClickException(f"{type(err).__name__}: {err}") from err
+        except Exception as err:
+            failure = _cluster_failure(err)
+            if failure is None or _LOG.isEnabledFor(logging.DEBUG):
+                raise
+            raise click.ClickException(failure) from err
 
     return wrapper
+
+
+#: Said of a failure on a Dask cluster that may come from a worker's view of the files.
+_SAME_PATHS = "on a cluster every worker must see the inputs and the run folder at the same paths"
+#: Said of a failure a run recovers from.
+_AGAIN = "run the same command again to resume from the finished tiles"
+
+
+def _missing_checkpoint(err: BaseException) -> str | None:
+    """Say that a tile checkpoint is missing, when ``err`` is about one (a cluster's run)."""
+    from pipelines.run_tiles import CHECKPOINT_DIR
+
+    filename = getattr(err, "filename", None)
+    if not isinstance(err, FileNotFoundError) or filename is None:
+        return None
+    if CHECKPOINT_DIR not in Path(os.fspath(filename)).parts:
+        return None
+    return (
+        f"the tile checkpoint {filename} is missing: {_SAME_PATHS} (a worker wrote it, or "
+        f"read it, where this machine does not); {_AGAIN}"
+    )
+
+
+def _cluster_failure(err: BaseException) -> str | None:
+    """One line on a failure of the Dask cluster or on its workers; None for another error.
+
+    A worker's error that distributed cannot rebuild here (rasterio's) comes back as a
+    plain ``Exception`` holding its ``repr``.
+    """
+    if "distributed" not in sys.modules:  # no cluster ran
+        return None
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(err, KilledWorker):
+        worker = getattr(err.last_worker, "address", err.last_worker)
+        return (
+            f"the Dask worker {worker} died while running the run's tasks (out of memory, or "
+            f"killed: its log says which); {_AGAIN}"
+        )
+    if isinstance(err, FutureCancelledError):
+        if err.reason == "scheduler-connection-lost":
+            why = "lost the connection to the Dask scheduler (it stopped, or the network failed)"
+        else:
+            why = f"the Dask scheduler cancelled the run's tasks ({err.reason})"
+        return f"{why}: check that the scheduler and its workers run; {_AGAIN}"
+    remote = re.fullmatch(r"(\w+)\((['\"])(.*)\2\)", str(err), re.S)
+    if type(err) is not Exception or remote is None:
+        return None
+    name, text = remote[1], remote[3].splitlines()[0]
+    missing = re.fullmatch(r"(.+?): No such file or directory", text)
+    if missing is not None:
+        return f"a Dask worker cannot open {missing[1]} (no such file): {_SAME_PATHS}; {_AGAIN}"
+    return f"{name} on a Dask worker: {text}; {_AGAIN}"
 
 
 #: Seconds an interrupted command is given to end before its process is ended for it.
@@ -100,8 +163,8 @@ def _interruptible(left: str) -> Callable[[Callable[..., Any]], Callable[..., An
             previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
             try:
                 return func(*args, **kwargs)
-            except KeyboardInterrupt:
-                click.echo(f"interrupted: {left}", err=True)
+            except KeyboardInterrupt as err:  # a command may say better what it left
+                click.echo(f"interrupted: {getattr(err, 'left', left)}", err=True)
                 register = getattr(threading, "_register_atexit", None)  # before the joins
                 if register is not None:
                     register(_exit_deadline)
@@ -603,39 +666,84 @@ def run_command(
     from pipelines.run import plan, run
     from pipelines.scheduler import config_scheduler, scheduler_context
 
-    if scheduler is not None and "://" not in scheduler:
-        if scheduler not in ("threads", "processes", "synchronous"):
-            raise click.BadParameter(
-                "use threads, processes, synchronous or tcp://HOST:PORT",
-                param_hint="--scheduler",
-            )
+    if scheduler is not None and scheduler not in ("threads", "processes", "synchronous"):
+        _check_address(scheduler)
     if scheduler is not None and workers is not None:
         raise click.BadParameter(
             "--workers starts a local Dask cluster of N worker processes, which replaces "
             "--scheduler; give one of them",
             param_hint="--workers",
         )
-    config = load_config(config_path)
+    # The run (its manifest and config.yaml) and the plan are of the scheduler it runs on.
+    config = _with_scheduler(load_config(config_path), scheduler, workers)
     if dry_run:
         if out is not None:  # the plan says what the run would find there
             config = apply_overrides(config, {"outputs.folder": str(out.resolve())})
-        if scheduler is not None and "://" in scheduler:  # plan for that cluster
-            config = apply_overrides(
-                config, {"scheduler.kind": "distributed", "scheduler.address": scheduler}
-            )
         click.echo(plan(config, source=str(config_path)).summary())
         return
-    if scheduler is None:
-        scheduler = config_scheduler(config)
-    num_workers = config.scheduler.workers if workers is None else None
+    folder = out.resolve() if out is not None else Path(config.outputs.folder)
+    given_as = "--scheduler" if scheduler else f"{config_path}: scheduler.address"
     with (
-        scheduler_context(scheduler, workers, num_workers),
+        _said_if_not_made(folder),
+        scheduler_context(
+            config_scheduler(config),
+            workers,
+            config.scheduler.workers if workers is None else None,
+            worker_timeout_s=config.scheduler.worker_timeout_s,
+            given_as=given_as,
+        ),
         dask_progress("ilots run", progress),
     ):
         result = run(config, out=out, source=str(config_path))
     click.echo(result.summary(with_warnings=False))
     said = config.pixel_key_warnings()  # when the config was read: in the manifest, not again
     _echo_warnings([message for message in result.warnings if message not in said])
+
+
+def _check_address(scheduler: str) -> None:
+    """Refuse a --scheduler that is no local scheduler's name nor a cluster's address."""
+    from pipelines.config.models import scheduler_address
+
+    if ":" not in scheduler:
+        raise click.BadParameter(
+            "use threads, processes, synchronous or tcp://HOST:PORT", param_hint="--scheduler"
+        )
+    try:
+        scheduler_address(scheduler)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--scheduler") from None
+
+
+def _with_scheduler(config: Any, scheduler: str | None, workers: int | None) -> Any:
+    """Return ``config`` with the scheduler section of ``--scheduler`` or ``--workers``.
+
+    ``--workers N`` is a local cluster of N one-thread worker processes: recorded as
+    ``kind: processes`` with N workers, what a run of the recorded config.yaml uses.
+    """
+    from pipelines.config import apply_overrides
+
+    if scheduler is None and workers is None:
+        return config
+    section = config.scheduler.model_dump(mode="json")
+    if workers is not None:
+        section.update(kind="processes", address=None, workers=workers)
+    elif "://" in scheduler:
+        section.update(kind="distributed", address=scheduler)
+    else:
+        section.update(kind=scheduler, address=None)
+    return apply_overrides(config, {"scheduler": section})
+
+
+@contextlib.contextmanager
+def _said_if_not_made(folder: Path) -> Iterator[None]:
+    """Say, of a run interrupted before it made its ``folder``, that it left nothing."""
+    existed = folder.exists()
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        if not existed and not folder.exists():
+            err.left = "the run was stopped before it made its folder; nothing was written"
+        raise
 
 
 @main.command("demo")

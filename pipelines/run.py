@@ -91,7 +91,13 @@ from pipelines.run_plan import (
     too_few_scenes,
 )
 from pipelines.run_sharpen import SHARPENED, sharpen_composite, sharpen_record
-from pipelines.scheduler import LOCAL_SCHEDULERS, config_scheduler, scheduler_context
+from pipelines.scheduler import (
+    LOCAL_SCHEDULERS,
+    cluster_record,
+    config_scheduler,
+    scheduler_context,
+    version_mismatches,
+)
 from pipelines.zone_columns import (
     LOW_CLEAR_AREA,
     RANKED,
@@ -541,6 +547,8 @@ def _locked_run(
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
     with warnings.catch_warnings(record=True) as caught, collected_warnings() as ours:
         warnings.simplefilter("always")
+        for message in version_mismatches():  # of a cluster's libraries: in the manifest
+            warnings.warn(IlotsWarning(message), stacklevel=1)
         # The COGs are encoded in this thread while the tables and the report are written
         # (GDAL releases the GIL); the run waits for them before it ends.
         with _InputHashes() as hashes, _cog_thread() as cogs:
@@ -650,6 +658,7 @@ def _manifest(
             "suhii_k": ((result.heat_island or {}).get("composite") or {}).get("suhii_k"),
             **({"sharpen": result.sharpen} if result.sharpen is not None else {}),
             **({"census": result.census} if result.census is not None else {}),
+            **({"cluster": cluster} if (cluster := cluster_record()) is not None else {}),
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),

@@ -315,7 +315,7 @@ def _remote_scenes(items: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
 #: heat island, land cover, zones or tiling recomputes them.
 NOT_IN_PIECES = ("name", "census", "inequality", "outputs", "scenarios", "scenario_model",
                  "sharpen", "scheduler.kind", "scheduler.address",
-                 "scheduler.workers")  # fmt: skip
+                 "scheduler.workers", "scheduler.worker_timeout_s")  # fmt: skip
 
 
 def run_fingerprint(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -20,10 +21,17 @@ import dask.multiprocessing
 import dask.threaded
 from dask.system import CPU_COUNT
 
-from pipelines.config import RunConfig
+from pipelines.config import RunConfig, SchedulerConfig
 from tiles.errors import ConfigError
 
-__all__ = ["LOCAL_SCHEDULERS", "SCHEDULER_TIMEOUT_S", "config_scheduler", "scheduler_context"]
+__all__ = [
+    "LOCAL_SCHEDULERS",
+    "SCHEDULER_TIMEOUT_S",
+    "cluster_record",
+    "config_scheduler",
+    "scheduler_context",
+    "version_mismatches",
+]
 
 
 #: Dask's local schedulers by name (``scheduler.kind``, ``--scheduler``).
@@ -40,22 +48,35 @@ SCHEDULER_TIMEOUT_S = 10
 
 @contextlib.contextmanager
 def scheduler_context(
-    scheduler: str | None = None, workers: int | None = None, num_workers: int | None = None
+    scheduler: str | None = None,
+    workers: int | None = None,
+    num_workers: int | None = None,
+    *,
+    worker_timeout_s: float = SchedulerConfig.model_fields["worker_timeout_s"].default,
+    given_as: str = "scheduler.address",
 ) -> Iterator[None]:
     """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
 
-    ``workers`` starts a :class:`distributed.LocalCluster` of that many workers (unless an
-    address is given); ``num_workers`` sizes the local thread or process pool
-    (``scheduler.workers`` of the config; default one per CPU).
+    ``workers`` starts a :class:`distributed.LocalCluster` of that many workers, whatever
+    ``scheduler`` names (``--workers`` over the config's scheduler); ``num_workers`` sizes
+    the local thread or process pool (``scheduler.workers`` of the config; default one per
+    CPU). On a scheduler given by address, the block starts once a worker has joined
+    (waited for ``worker_timeout_s``, ``scheduler.worker_timeout_s``) and every worker runs
+    this ilots. ``given_as``: the option or config key that named the address, which the
+    errors name.
     """
-    if scheduler and "://" in scheduler:
-        with _connected(scheduler):
-            yield
-    elif workers:
+    if workers:
         from distributed import Client, LocalCluster
 
         _quiet_distributed()
-        with LocalCluster(n_workers=workers, threads_per_worker=1) as cluster, Client(cluster):
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1) as cluster,
+            Client(cluster),
+            _quiet_interrupt(),
+        ):
+            yield
+    elif scheduler and "://" in scheduler:
+        with _connected(scheduler, worker_timeout_s, given_as):
             yield
     else:
         # The scheduler as a function and the rechunk method dask picks without a
@@ -90,13 +111,29 @@ def _quiet_distributed() -> None:
 
 
 @contextlib.contextmanager
-def _connected(address: str) -> Iterator[None]:
+def _quiet_interrupt() -> Iterator[None]:
+    """Silence distributed and asyncio while a Ctrl-C (or SIGTERM) closes the client.
+
+    The interrupted computations' waits end in ``AllExit``, which asyncio logs as "Task
+    exception was never retrieved" blocks, one per computation, before ilots' one line.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        for name in ("asyncio", "distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise
+
+
+@contextlib.contextmanager
+def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator[None]:
     """Connect a :class:`distributed.Client` to ``address`` for the block, or say why not.
 
     The connection is made on a thread of its own, waited for :data:`SCHEDULER_TIMEOUT_S`
     and a little more: something else than a Dask scheduler listening there (its dashboard
     on 8787, a web server) never completes distributed's handshake, and ``Client``'s own
-    timeout does not cover that wait.
+    timeout does not cover that wait. Then the block waits for a worker
+    (:func:`_check_workers`).
     """
     from distributed import Client
 
@@ -120,12 +157,127 @@ def _connected(address: str) -> Iterator[None]:
             why = f"what answers at {address} is not a Dask scheduler"
         detail = f" ({type(error).__name__})" if error is not None else ""
         raise ConfigError(
-            f"scheduler.address (--scheduler): {why}{detail}; give the scheduler's address "
+            f"{given_as}: {why}{detail}; give the scheduler's address "
             "(port 8786 by default; 8787 is its dashboard), start one there (`dask "
             "scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
         ) from None
-    with made["client"]:
+    with made["client"] as client, _quiet_interrupt():
+        _check_workers(client, address, worker_timeout_s, given_as)
         yield
+
+
+def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -> None:
+    """Wait for a worker to join the scheduler, then check that every worker runs this ilots.
+
+    A scheduler without workers, or whose workers exit because they cannot import ilots,
+    took the run's tasks and never ran them: the run waited without a word.
+    """
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except TimeoutError:  # distributed's (asyncio's) TimeoutError is the builtin one
+        raise ConfigError(
+            f"{given_as}: no worker joined the Dask scheduler at {address} within "
+            f"{timeout_s:g} s; start workers with `dask worker {address}` on machines that "
+            "have ilots installed (scheduler.worker_timeout_s sets the wait)"
+        ) from None
+    ours = _local_build()
+    for worker, theirs in sorted(client.run(_build_probe()).items()):
+        if theirs != ours:
+            raise ConfigError(
+                f"{given_as}: the Dask worker {worker} of {address} runs {theirs}, this "
+                f"machine {ours}; install the same ilots on every worker's machine (the same "
+                "release, or the same source for a development version) and restart them"
+            )
+
+
+def _build_probe() -> Callable[[], str]:
+    """Return a function saying which ilots its process runs, sent to workers by value.
+
+    Defined here rather than at module level, it is pickled with its code: a worker that
+    cannot import ilots runs it too, and says so.
+    """
+
+    def ilots_build() -> str:
+        try:
+            from pipelines.outputs._atomic import ilots_source, ilots_version
+        except ImportError as err:
+            return f"no ilots ({type(err).__name__}: {err})"
+        source = ilots_source()
+        return f"ilots {ilots_version()}" + (f" (source {source[:12]})" if source else "")
+
+    return ilots_build
+
+
+def _local_build() -> str:
+    """Which ilots this process runs, as :func:`_build_probe`'s function says it."""
+    return _build_probe()()
+
+
+def cluster_record() -> dict[str, Any] | None:
+    """Return the Dask cluster the run computes on, for its manifest; None on a local pool.
+
+    ``{"scheduler": address, "workers": n, "threads": n, "local": bool}``: ``local`` for
+    a :class:`distributed.LocalCluster` (``--workers``), whose workers share this machine.
+    """
+    client = _current_client()
+    if client is None:
+        return None
+    from distributed import LocalCluster
+
+    threads = client.nthreads()
+    return {
+        "scheduler": client.scheduler.address,
+        "workers": len(threads),
+        "threads": sum(threads.values()),
+        "local": isinstance(client.cluster, LocalCluster),
+    }
+
+
+def version_mismatches() -> list[str]:
+    """Say the libraries whose versions differ between this machine and the Dask cluster.
+
+    One message per library, e.g. ``dask 2025.1.0 here, 2024.1.0 on the scheduler``;
+    none on a local pool. distributed says it as a table, and only with ``-vv``.
+    """
+    client = _current_client()
+    if client is None:
+        return []
+    from distributed.versions import scheduler_relevant_packages
+
+    found = client.get_versions()
+    ours = found["client"].get("packages", {})
+    scheduler = found["scheduler"].get("packages", {})  # what it runs: dask's own libraries
+    places = {"the scheduler": {p: scheduler.get(p) for p in scheduler_relevant_packages}}
+    places.update(
+        {f"worker {w}": (v or {}).get("packages", {}) for w, v in found["workers"].items()}
+    )
+    messages = []
+    for package, version in sorted(ours.items()):
+        other = {
+            place: theirs.get(package)
+            for place, theirs in places.items()
+            if package in theirs and theirs[package] != version
+        }
+        if other:
+            there = ", ".join(f"{v or 'none'} on {place}" for place, v in other.items())
+            messages.append(
+                f"the Dask cluster runs other library versions than this machine: {package} "
+                f"{version or 'none'} here, {there}; install the same versions everywhere "
+                "(results and failures may differ)"
+            )
+    return messages
+
+
+def _current_client() -> Any:
+    """Return the ``dask.distributed`` client in use, or None (a local scheduler)."""
+    if "distributed" not in sys.modules:  # a client exists only if distributed was imported
+        return None
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:
+        return None
 
 
 @contextlib.contextmanager

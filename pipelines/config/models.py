@@ -50,6 +50,7 @@ from tiles.grid import LANDSAT_PIXEL_M, landsat_subdivision
 __all__ = [
     "CONFIG_VERSION",
     "DEFAULT_MONTHS",
+    "DEFAULT_SCHEDULER_PORT",
     "LANDCOVER_CLASSES",
     "AOIConfig",
     "CatalogSource",
@@ -75,6 +76,7 @@ __all__ = [
     "StacApiSource",
     "ZoneLayerConfig",
     "ZonesConfig",
+    "scheduler_address",
 ]
 
 #: Version of the config schema written by :func:`~pipelines.config.dump_config`.
@@ -96,7 +98,14 @@ SIZE_KEYS: dict[str, tuple[str, str]] = {
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: A Filosofi indicator's name without its year (``DISP_MED``, ``dec_d1``): read lower-cased.
 _FILOSOFI_NAME = re.compile(r"(disp|dec)_[a-z0-9_]+", re.IGNORECASE)
-_ADDRESS = re.compile(r"(tcp|tls|ucx|inproc|ws|wss)://\S+")
+#: A Dask scheduler's address: a protocol, a host and a port (``inproc://`` has no port).
+_ADDRESS = re.compile(
+    r"(tcp|tls|ucx|ws|wss)://(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+):\d{1,5}/?|inproc://\S+"
+)
+#: What an address that is not one may still name: ``[protocol://]host[:port][/]``.
+_HOST_PORT = re.compile(r"(?:\w+://)?(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+)(?::(\d+))?/?")
+#: The port of a Dask scheduler unless told otherwise.
+DEFAULT_SCHEDULER_PORT = 8786
 #: Rasters a run writes (``outputs.rasters`` picks among them): the LST composites
 #: ``lst_<statistic>`` of every ``composite.statistics`` (median and p90 always), and these.
 _RASTER_SINGLES = (
@@ -1410,6 +1419,12 @@ class SchedulerConfig(_Model):
     workers: int | None = Field(
         None, ge=1, description="Worker threads or processes. Default: one per CPU."
     )
+    worker_timeout_s: float = Field(
+        60,
+        gt=0,
+        description="Seconds a run on a Dask cluster (`address`) waits for a first worker to "
+        "join its scheduler before it stops and says so. Default 60.",
+    )
     tile_size_px: int | Literal["auto"] = Field(
         "auto",
         description="Processing tile edge in pixels (a multiple of chunk_px), or auto: the "
@@ -1427,8 +1442,8 @@ class SchedulerConfig(_Model):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            data = {"address": data} if "://" in data else {"kind": data}
+        if isinstance(data, str):  # an address has a port: `host:8786` is one without tcp://
+            data = {"address": data} if ":" in data else {"kind": data}
         if isinstance(data, dict) and data.get("address") and "kind" not in data:
             data = {**data, "kind": "distributed"}
         return data
@@ -1443,11 +1458,7 @@ class SchedulerConfig(_Model):
     @field_validator("address")
     @classmethod
     def _address(cls, address: str | None) -> str | None:
-        if address is not None and not _ADDRESS.fullmatch(address.strip()):
-            raise ValueError(
-                f"{address!r} is not a Dask scheduler address; use e.g. tcp://10.0.0.5:8786"
-            )
-        return address.strip() if address is not None else None
+        return scheduler_address(address) if address is not None else None
 
     @model_validator(mode="after")
     def _check(self) -> SchedulerConfig:
@@ -1467,6 +1478,44 @@ class SchedulerConfig(_Model):
                 "smaller tiles lower scheduler.chunk_px too (a multiple of 512)",
             )
         return self
+
+
+def scheduler_address(address: str) -> str:
+    """Return a Dask scheduler's address as given (stripped), or say how to write it.
+
+    Parameters
+    ----------
+    address
+        ``tcp://HOST:PORT`` (or ``tls://``, ``ucx://``, ``ws://``, ``wss://``, ``inproc://``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        Not an address Dask can connect to: no protocol (``10.0.0.5:8786``), no port
+        (``tcp://10.0.0.5``), or another protocol (``http://``); the message gives the
+        ``tcp://`` form.
+    """
+    text = address.strip()
+    if _ADDRESS.fullmatch(text):
+        return text
+    named = _HOST_PORT.fullmatch(text)
+    if named is None:
+        raise ValueError(
+            f"{text!r} is not a Dask scheduler address; use e.g. tcp://10.0.0.5:"
+            f"{DEFAULT_SCHEDULER_PORT}"
+        )
+    suggested = f"tcp://{named[1]}:{named[2] or DEFAULT_SCHEDULER_PORT}"
+    if named[2] is None:
+        why = f"has no port (a scheduler listens on {DEFAULT_SCHEDULER_PORT} by default)"
+    elif "://" in text:
+        why = "is not one Dask connects to (tcp://, tls://, ucx://, ws://, wss://)"
+    else:
+        why = "needs its protocol"
+    raise ValueError(f"the Dask scheduler address {text!r} {why}; use e.g. {suggested}")
 
 
 # ------------------------------------------------------------------------------------- run

@@ -481,10 +481,11 @@ STUCK_RUN = """
 import sys, threading, time
 import pipelines.run
 
-def stuck(*args, **kwargs):
-    print("running", flush=True)
+def stuck(config, **kwargs):
     if sys.argv[1] == "hang":  # a thread that never ends, as Dask's pool caught mid-callback
         threading.Thread(target=time.sleep, args=(600,)).start()
+        config.outputs.folder.mkdir()  # the run made its folder
+    print("running", flush=True)
     time.sleep(600)
 
 pipelines.run.run = stuck
@@ -519,11 +520,17 @@ def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
         child.kill()
     assert child.returncode == 130
     lines = [line for line in err.splitlines() if line.strip()]
-    assert lines == [
-        "interrupted: the run folder has no manifest.json, so it is not taken for a finished "
-        "run; a tiled run keeps its finished tiles in .checkpoints/ and the same command "
-        "resumes from them"
-    ]
+    if hang == "hang":  # stopped once the run made its folder
+        assert lines == [
+            "interrupted: the run folder has no manifest.json, so it is not taken for a "
+            "finished run; a tiled run keeps its finished tiles in .checkpoints/ and the same "
+            "command resumes from them"
+        ]
+    else:  # it said so of a folder never made
+        assert lines == [
+            "interrupted: the run was stopped before it made its folder; nothing was written"
+        ]
+        assert not (tmp_path / "run").exists()
 
 
 def test_a_log_file_follows_the_stages_and_minus_vv_is_not_flooded(caplog):
@@ -737,3 +744,79 @@ def test_error_a_collection1_level2_espa_folder(real_data, tmp_path, command):
         "Collection 1 Level-2 as ESPA delivered it; Collection 1 Level-2 (ESPA) is not "
         "supported: download Collection 2 Level-2 from EarthExplorer",
     )
+
+
+def _cluster_errors():
+    """Failures of a run on a Dask cluster, as distributed raises them in the client."""
+    from types import SimpleNamespace
+
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
+    qa = "/data/products/LC08_X/LC08_X_QA_PIXEL.TIF"
+    checkpoint = "/runs/r/.checkpoints/inputs.tile_001_000.classes.npy"
+    lost = "Client lost the connection to the scheduler. Please check your connection."
+    return [
+        (  # a worker that cannot see an input: rasterio's error, which distributed wraps
+            Exception(f"RasterioIOError('{qa}: No such file or directory')"),
+            f"a Dask worker cannot open {qa} (no such file): on a cluster every worker must "
+            "see the inputs and the run folder at the same paths; run the same command again "
+            "to resume from the finished tiles",
+        ),
+        (
+            KilledWorker(
+                ("composite_block-ec15", 0, 0), SimpleNamespace(address="tcp://10.0.0.7:41179"), 0
+            ),
+            "the Dask worker tcp://10.0.0.7:41179 died while running the run's tasks (out of "
+            "memory, or killed: its log says which); run the same command again to resume "
+            "from the finished tiles",
+        ),
+        (
+            FutureCancelledError("finalize-a261", "scheduler-connection-lost", lost),
+            "lost the connection to the Dask scheduler (it stopped, or the network failed): "
+            "check that the scheduler and its workers run; run the same command again to "
+            "resume from the finished tiles",
+        ),
+        (  # a worker wrote it where this machine does not see it
+            FileNotFoundError(2, "No such file or directory", checkpoint),
+            f"the tile checkpoint {checkpoint} is missing: on a cluster every worker must see "
+            "the inputs and the run folder at the same paths (a worker wrote it, or read it, "
+            "where this machine does not); run the same command again to resume from the "
+            "finished tiles",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_failures_on_a_cluster_are_one_line(case):
+    # They were 40 to 150 lines of traceback.
+    import click
+
+    from pipelines.cli import _friendly_errors
+
+    error, said = _cluster_errors()[case]
+
+    def failing():
+        raise error
+
+    with pytest.raises(click.ClickException) as caught:
+        _friendly_errors(failing)()
+    assert caught.value.message == said
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("tcp://127.0.0.1", "has no port (a scheduler listens on 8786 by default); use e.g. "
+                            "tcp://127.0.0.1:8786"),
+        ("http://127.0.0.1:8799", "use e.g. tcp://127.0.0.1:8799"),
+        ("127.0.0.1:8799", "needs its protocol; use e.g. tcp://127.0.0.1:8799"),
+        ("gpu", "use threads, processes, synchronous or tcp://HOST:PORT"),
+    ],
+)  # fmt: skip
+def test_a_malformed_scheduler_address_is_refused_before_any_contact(tmp_path, given, said):
+    # tcp://127.0.0.1 said "not a Dask scheduler (ValueError)"; http:// was taken.
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "c.yaml"), "--scheduler", given])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "--scheduler" in flat and said in flat

@@ -1954,3 +1954,84 @@ def test_a_filosofi_table_of_former_communes_is_logged(demo_folder, tmp_path, ca
     assert any("millésime matches the table's year" in w for w in result.warnings)
     [logged] = [r.getMessage() for r in caplog.records if "has no row of" in r.getMessage()]
     assert "commune(s) '31555'" in logged and "'31999'" in logged
+
+
+def _with_cluster(demo_folder, tmp_path, address, **scheduler):
+    """The demo's config with ``scheduler.address``, written in ``tmp_path``."""
+    from pipelines.config import dump_config
+
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"scheduler": {"kind": "distributed", "address": address, **scheduler}},
+    )
+    return dump_config(config, tmp_path / "cluster.yaml")
+
+
+def test_workers_win_over_the_configs_cluster_and_are_what_the_run_records(
+    demo_folder, tmp_path, monkeypatch
+):
+    # --workers was ignored when the config named a cluster, whose error blamed --scheduler;
+    # the run's config (manifest.json, config.yaml) said the config's scheduler.
+    from types import SimpleNamespace
+
+    from pipelines.scheduler import cluster_record
+
+    seen = {}
+
+    def fake_run(config, **kwargs):
+        seen.update(scheduler=config.scheduler, cluster=cluster_record())
+        return SimpleNamespace(summary=lambda with_warnings: "ran", warnings=[])
+
+    monkeypatch.setattr(run_module, "run", fake_run)
+    path = _with_cluster(demo_folder, tmp_path, "tcp://192.0.2.1:8786", tile_size_px=4096)
+    result = CliRunner().invoke(main, ["run", str(path), "--workers", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert seen["cluster"]["local"] is True and seen["cluster"]["workers"] == 1
+    scheduler = seen["scheduler"]
+    assert (scheduler.kind, scheduler.address, scheduler.workers) == ("processes", None, 1)
+    assert scheduler.tile_size_px == 4096  # the rest of the section as the config gives it
+    result = CliRunner().invoke(main, ["run", str(path), "--scheduler", "threads"])
+    assert result.exit_code == 0, result.output
+    assert (seen["scheduler"].kind, seen["scheduler"].address) == ("threads", None)
+    assert seen["cluster"] is None
+
+
+def test_a_configs_cluster_without_workers_is_said_of_the_config(demo_folder, tmp_path):
+    # The run waited forever, printing nothing.
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        address = empty.scheduler_address
+        path = _with_cluster(demo_folder, tmp_path, address, worker_timeout_s=0.5)
+        args = ["run", str(path), "--out", str(tmp_path / "r")]
+        result = CliRunner().invoke(main, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert lines[0].startswith(
+        f"Error: ConfigError: {path}: scheduler.address: no worker joined the Dask scheduler "
+        f"at {address} within 0.5 s; start workers with `dask worker {address}`"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_cluster_run_records_the_cluster_it_ran_on(demo_folder, tmp_path):
+    # --scheduler tcp://... recorded the config's kind threads in manifest.json and the run
+    # folder's config.yaml; the cluster was nowhere.
+    from distributed import LocalCluster
+
+    out = tmp_path / "r"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        args = ["run", str(demo_folder / "config.yaml"), "--out", str(out), "--no-progress"]
+        result = CliRunner().invoke(main, [*args, "--scheduler", address])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["scheduler"]["kind"] == "distributed"
+    assert manifest["config"]["scheduler"]["address"] == address
+    assert manifest["extra"]["cluster"] == {
+        "scheduler": address, "workers": 1, "threads": 2, "local": False
+    }  # fmt: skip
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert recorded["scheduler"]["address"] == address

@@ -297,6 +297,24 @@ def test_scheduler_shorthands():
         SchedulerConfig(kind="threads", address="tcp://h:1")
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("tcp://10.0.0.5", "has no port (a scheduler listens on 8786 by default); use e.g. "
+                           "tcp://10.0.0.5:8786"),
+        ("http://10.0.0.5:8799", "is not one Dask connects to (tcp://, tls://, ucx://, ws://, "
+                                 "wss://); use e.g. tcp://10.0.0.5:8799"),
+        ("10.0.0.5:8799", "needs its protocol; use e.g. tcp://10.0.0.5:8799"),
+    ],
+)  # fmt: skip
+def test_a_scheduler_address_needs_a_protocol_and_a_port(given, said):
+    # tcp://10.0.0.5 was taken, and failed when contacted ("not a Dask scheduler"); a host
+    # and port without tcp:// was read as an unknown kind.
+    text = error_of({**BASE, "scheduler": given})
+    assert text.startswith("config.yaml: scheduler.address: ") and said in text
+    assert SchedulerConfig.model_validate("tcp://[::1]:8786").address == "tcp://[::1]:8786"
+
+
 def test_input_source_shorthand_and_commune_codes(tmp_path):
     config = config_from_dict(
         {**BASE, "aoi": {"zones": "iris", "communes": ["2a004", 31555]},

@@ -1,0 +1,145 @@
+"""Where a run computes: a Dask cluster's workers are waited for and checked before it."""
+
+import logging
+import time
+from importlib.metadata import version
+
+import pytest
+
+import pipelines.scheduler
+from pipelines.scheduler import cluster_record, scheduler_context, version_mismatches
+from tiles.errors import ConfigError
+
+
+@pytest.fixture
+def cluster():
+    """A scheduler with one worker in this process (its address is ``inproc://``)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as made:
+        yield made
+
+
+def test_a_scheduler_without_workers_stops_with_one_line():
+    # It took the run's tasks and never ran them: the run waited without a word.
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        address = empty.scheduler_address
+        began = time.monotonic()
+        with pytest.raises(ConfigError) as caught:
+            with scheduler_context(address, worker_timeout_s=0.5, given_as="--scheduler"):
+                pytest.fail("the block ran without a worker")
+        assert time.monotonic() - began < 10
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"--scheduler: no worker joined the Dask scheduler at {address}")
+    assert "within 0.5 s" in message and f"`dask worker {address}`" in message
+
+
+def test_the_workers_of_this_ilots_run_the_block(cluster):
+    with scheduler_context(cluster.scheduler_address, worker_timeout_s=5):
+        record = cluster_record()
+        assert version_mismatches() == []
+    assert record == {
+        "scheduler": cluster.scheduler_address,
+        "workers": 1,
+        "threads": 1,
+        "local": False,  # reached by its address, as another machine's
+    }
+    assert cluster_record() is None  # no client once the block ends
+
+
+def test_a_worker_of_another_ilots_stops_the_run(cluster, monkeypatch):
+    # This machine "runs" 0.0.1; the worker (this process) the installed version.
+    monkeypatch.setattr(pipelines.scheduler, "_local_build", lambda: "ilots 0.0.1")
+    with pytest.raises(ConfigError) as caught:
+        with scheduler_context(cluster.scheduler_address, worker_timeout_s=5):
+            pytest.fail("the block ran on a worker of another ilots")
+    message = str(caught.value)
+    (worker,) = cluster.scheduler.workers
+    assert f"the Dask worker {worker} of {cluster.scheduler_address} runs " in message
+    assert f"runs ilots {version('ilots')}" in message and "this machine ilots 0.0.1;" in message
+
+
+def test_a_worker_that_cannot_import_ilots_stops_the_run(cluster, monkeypatch):
+    # The worker's process cannot import ilots' modules (a worker of another environment).
+    import sys
+
+    monkeypatch.setattr(pipelines.scheduler, "_local_build", lambda: "ilots 1.0")
+    monkeypatch.setitem(sys.modules, "pipelines.outputs._atomic", None)
+    with pytest.raises(ConfigError) as caught:
+        with scheduler_context(cluster.scheduler_address, worker_timeout_s=5):
+            pytest.fail("the block ran on a worker without ilots")
+    assert "runs no ilots (ModuleNotFoundError: " in str(caught.value)
+    assert "this machine ilots 1.0;" in str(caught.value)
+
+
+WITHOUT_ILOTS = """
+import pickle, sys
+
+class NoIlots:  # a worker's environment without ilots
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pipelines", "raster", "tiles"):
+            raise ModuleNotFoundError(f"No module named {name.split('.')[0]!r}")
+
+sys.meta_path.insert(0, NoIlots())
+print(pickle.loads(sys.stdin.buffer.read())())
+"""
+
+
+def test_the_probe_sent_to_workers_runs_where_ilots_is_not_installed():
+    # A function of this module is pickled by reference: a worker without ilots failed to
+    # read it (in distributed's handler, which tells the client nothing it can show).
+    import subprocess
+    import sys
+
+    from distributed.protocol import pickle as dask_pickle
+
+    sent = dask_pickle.dumps(pipelines.scheduler._build_probe())
+    done = subprocess.run([sys.executable, "-c", WITHOUT_ILOTS], input=sent,
+                          capture_output=True, check=True)  # fmt: skip
+    assert done.stdout.decode().strip() == (
+        "no ilots (ModuleNotFoundError: No module named 'pipelines')"
+    )
+
+
+def test_workers_start_a_local_cluster_whatever_the_scheduler_named():
+    # --workers 1 over a config's cluster address: the address was used, --workers ignored.
+    with scheduler_context("tcp://192.0.2.1:8786", workers=1, worker_timeout_s=1):
+        record = cluster_record()
+    assert record["local"] is True and record["workers"] == 1 and record["threads"] == 1
+    assert not record["scheduler"].startswith("tcp://192.0.2.1")
+
+
+def test_library_versions_other_than_this_machines_are_said(cluster, monkeypatch):
+    from distributed import Client
+
+    real = Client.get_versions
+
+    def older_scheduler(self, *args, **kwargs):
+        found = real(self, *args, **kwargs)
+        found["scheduler"]["packages"] = {**found["scheduler"]["packages"], "dask": "2024.1.0"}
+        return found
+
+    monkeypatch.setattr(Client, "get_versions", older_scheduler)
+    with scheduler_context(cluster.scheduler_address, worker_timeout_s=5):
+        said = version_mismatches()
+    assert said == [
+        "the Dask cluster runs other library versions than this machine: dask "
+        f"{version('dask')} here, 2024.1.0 on the scheduler; install the same versions "
+        "everywhere (results and failures may differ)"
+    ]
+
+
+def test_an_interrupt_silences_the_clients_closing(cluster, monkeypatch):
+    # Ctrl-C: asyncio logged "Task exception was never retrieved ... AllExit" blocks.
+    for name in ("asyncio", "distributed"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.WARNING)
+    with pytest.raises(KeyboardInterrupt):
+        with scheduler_context(cluster.scheduler_address, worker_timeout_s=5):
+            raise KeyboardInterrupt
+    assert not logging.getLogger("asyncio").isEnabledFor(logging.CRITICAL)
+    assert not logging.getLogger("distributed.client").isEnabledFor(logging.CRITICAL)
