@@ -679,7 +679,11 @@ def run_command(
     if dry_run:
         if out is not None:  # the plan says what the run would find there
             config = apply_overrides(config, {"outputs.folder": str(out.resolve())})
-        click.echo(plan(config, source=str(config_path)).summary())
+        try:
+            click.echo(plan(config, source=str(config_path)).summary())
+        except KeyboardInterrupt as err:
+            err.left = "the dry run was stopped; it writes nothing"
+            raise
         return
     folder = out.resolve() if out is not None else Path(config.outputs.folder)
     given_as = "--scheduler" if scheduler else f"{config_path}: scheduler.address"

@@ -488,16 +488,16 @@ def stuck(config, **kwargs):
     print("running", flush=True)
     time.sleep(600)
 
-pipelines.run.run = stuck
+pipelines.run.run = pipelines.run.plan = stuck
 import pipelines.cli
 pipelines.cli.EXIT_GRACE_S = 1
 from pipelines.cli import main
-main(["run", sys.argv[2]])
+main(["run", sys.argv[2], *(["--dry-run"] if sys.argv[1] == "dry" else [])])
 """
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not deliverable on Windows")
-@pytest.mark.parametrize("hang", ["exit", "hang"])
+@pytest.mark.parametrize("hang", ["exit", "hang", "dry"])
 def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
     import signal
 
@@ -526,6 +526,8 @@ def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
             "finished run; a tiled run keeps its finished tiles in .checkpoints/ and the same "
             "command resumes from them"
         ]
+    elif hang == "dry":  # a dry run writes nothing: no word of a run folder
+        assert lines == ["interrupted: the dry run was stopped; it writes nothing"]
     else:  # it said so of a folder never made
         assert lines == [
             "interrupted: the run was stopped before it made its folder; nothing was written"
