@@ -92,9 +92,45 @@ def test_iris_filtered_by_communes(iris_gpkg, write_config):
     # IRIS 315550101, 315550102 (adjacent squares) and 2A0040101: 3 of the 4 squares
     assert area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
     assert area.geometry.geom_type == "MultiPolygon"
-    assert "31555" in area.description
+    assert area.description == "3 iris features of commune(s) 31555, 2A004"
     everything = load(write_config, IRIS_CONFIG.replace(", communes: ['31555', '2A004']", ""))
-    assert area_of_interest(everything).geometry.area == pytest.approx(4 * 500.0 * 500.0)
+    whole = area_of_interest(everything)
+    assert whole.geometry.area == pytest.approx(4 * 500.0 * 500.0)
+    # A whole (national) layer says how many communes it takes in: 31555, 31069, 2A004.
+    assert whole.description == "4 iris features of 3 communes"
+
+
+def test_a_buffered_area_says_it_is_grown(iris_gpkg, write_config):
+    text = IRIS_CONFIG.replace("communes: ['31555', '2A004']}", "communes: ['31555'], "
+                               "buffer_m: 600}")  # fmt: skip
+    area = area_of_interest(load(write_config, text))
+    assert area.description == "2 iris features of commune(s) 31555, grown by 600 m"
+
+
+def test_a_misspelt_commune_lists_the_nearest_codes_of_its_departement(tmp_path, write_config):
+    # A national layer (communes of several départements): a typo shows the codes around it,
+    # not the first codes of France.
+    codes = ["01001", "01002", "31553", "31554", "31555", "31557", "31558", "31559", "31560"]
+    gpd.GeoDataFrame(
+        {"INSEE_COM": codes, "CODE_IRIS": [f"{c}0000" for c in codes]},
+        geometry=[box(i * 100.0, 0, (i + 1) * 100.0, 100) for i in range(len(codes))],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "france.gpkg")
+    text = (
+        MINIMAL.replace(AOI_FILE, "{zones: iris, communes: ['31556']}")
+        + "zones: {iris: {path: france.gpkg}}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        area_of_interest(load(write_config, text), source="c.yaml")
+    assert str(err.value) == (
+        "c.yaml: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (the "
+        "layer's communes nearest 31556: 31554, 31555, 31557, 31558, 31559); check the codes "
+        "and the layer's millésime"
+    )
+    # No commune of its département: the layer's first codes.
+    with pytest.raises(ConfigError, match=r"\(no commune of département 75 in the layer; "
+                       r"communes found e.g. 01001, 01002, 31553, 31554, 31555\)"):  # fmt: skip
+        area_of_interest(load(write_config, text.replace("31556", "75056")))
 
 
 def test_a_qpv_listing_several_communes_is_of_each(tmp_path, write_config):
@@ -232,8 +268,8 @@ def test_communes_iris_are_read_alone_from_a_national_file(tmp_path, write_confi
     with pytest.raises(ConfigError) as err:
         zones_and_area(missing)
     assert str(err.value).startswith(
-        "config: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (communes "
-        "found e.g. 2A004, 31069"
+        "config: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (the "
+        "layer's communes nearest 31556: 31069, 31555)"
     )
 
 
