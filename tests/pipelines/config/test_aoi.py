@@ -7,6 +7,7 @@ import warnings
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from pyproj import CRS
 from shapely.geometry import box
 
@@ -452,3 +453,74 @@ def test_a_qpv_file_with_no_qpv_in_the_area_is_warned_of(iris_gpkg, write_config
         "is empty and in_qpv false for every IRIS; if the area has QPV, check zones.qpv (the "
         "file, its geography and CRS); if it has none, remove zones.qpv"
     ]
+
+
+def _l_shaped_iris(path, x0: float, y0: float) -> None:
+    """IRIS about the 1 km square of an aoi.file at (x0, y0), in Lambert-93.
+
+    ``315550001``: 120,000 of its 260,000 m² inside (46 %), its inner point inside (its tall
+    arm holds the middle of its height); ``315550002``: 140,000 of 260,000 m² inside (54 %),
+    its inner point outside; ``315550003`` inside; ``315550004`` touches the edge from outside.
+    """
+
+    def shifted(*boxes):
+        return shapely.union_all([box(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in boxes])
+
+    shapes = [
+        shifted((800, 0, 1000, 600), (1000, 0, 1700, 200)),
+        shifted((300, 700, 1000, 900), (1000, 700, 1200, 1300)),
+        shifted((100, 100, 300, 300)),
+        shifted((1000, 300, 1200, 400)),
+    ]
+    codes = [f"31555000{i}" for i in range(1, 5)]
+    gpd.GeoDataFrame(
+        {"INSEE_COM": ["31555"] * 4, "CODE_IRIS": codes, "TYP_IRIS": ["H"] * 4},
+        geometry=shapes,
+        crs="EPSG:2154",
+    ).to_file(path)
+
+
+def test_iris_cut_by_the_area_are_kept_when_half_inside_and_said(tmp_path, write_config):
+    # An aoi.file cuts two L-shaped IRIS: the one 46 % inside (its inner point inside) is left
+    # out, the one 54 % inside (its inner point outside) is kept whole; one is said of each.
+    from pipelines.run_graph import zones_and_area
+
+    x0, y0 = 574_000.0, 6_279_000.0
+    _l_shaped_iris(tmp_path / "iris.gpkg", x0, y0)
+    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs="EPSG:2154").to_file(
+        tmp_path / "aoi.gpkg"
+    )
+    text = MINIMAL.replace(AOI_FILE, "{file: aoi.gpkg}") + "zones: {iris: {path: iris.gpkg}}\n"
+    with pytest.warns(IlotsWarning) as caught:
+        iris = zones_and_area(load(write_config, text)).iris
+    assert sorted(iris["code_iris"]) == ["315550002", "315550003"]
+    said = [w.message for w in caught if "edge" in str(w.message)]
+    assert [str(m) for m in said] == [
+        "zones.iris: 2 IRIS cross the edge of the area of interest (1 features of aoi.gpkg): "
+        "1 at least half inside is kept whole, 1 is left out; to analyse whole communes, set "
+        "aoi.zones: iris with aoi.communes"
+    ]
+    assert said[0].code == "zones_cut_by_area"
+
+
+def test_the_area_is_prepared_for_the_zones_spatial_tests(monkeypatch):
+    # A national area (the union of 48,000 IRIS) tested unprepared against each QPV took
+    # 245 s: each predicate now takes the prepared area first; the zones kept are the same.
+    from pipelines.config.aoi import AreaOfInterest
+    from pipelines.run_graph import zones_in_area
+
+    squares = [box(i * 100.0, 0, i * 100.0 + 100, 100) for i in range(6)]
+    zones = gpd.GeoDataFrame({"code": list("abcdef")}, geometry=squares, crs="EPSG:2154")
+    area = AreaOfInterest(box(150, 0, 300, 100), CRS.from_epsg(2154), "test")
+    # By hand: b (100-200) and c (200-300) share area with it; d (300-400) touches it.
+    seen = []
+    for name in ("intersects", "touches", "covers"):
+        original = getattr(shapely, name)
+        monkeypatch.setattr(
+            shapely, name, lambda a, b, _f=original: seen.append(shapely.is_prepared(a)) or _f(a, b)
+        )
+    assert zones_in_area(zones, area, "zones.qpv", rule="overlap")["code"].tolist() == ["b", "c"]
+    assert [bool(s) for s in seen] == [True, True]  # intersects, touches
+    # b is half inside (kept whole), c inside
+    assert zones_in_area(zones, area, "zones.iris")["code"].tolist() == ["b", "c"]
+    assert [bool(s) for s in seen] == [True] * 4  # and intersects, covers
