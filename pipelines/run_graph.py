@@ -32,7 +32,13 @@ import xarray as xr
 from odc.geo.geom import Geometry
 
 from pipelines import run_layers
-from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
+from pipelines.config import (
+    RunConfig,
+    area_of_interest,
+    check_coverage,
+    grid_crs,
+    resolve_inputs,
+)
 from pipelines.config.aoi import AreaOfInterest, read_zone_layer
 from raster.acquisitions import acquisition_groups, fuse_acquisitions, repeated_products
 from raster.bands import band_table
@@ -155,10 +161,11 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     notes: list[str] = []
     with timer("aoi"):
         area, iris, qpv, qpv_of_iris = zones_and_area(config, source=source)
-    with timer("grid"):
-        geobox = analysis_grid(config, area)
     with timer("items"):
         inputs = resolve_inputs(config, area=area, source=source)
+        check_coverage(config, area, inputs.landsat, source=source)
+    with timer("grid"):
+        geobox = analysis_grid(config, area)
     with timer("landsat"):
         landsat = landsat_lst(config, inputs.landsat, geobox)
         lst, qa_water = landsat.lst, landsat.water
