@@ -55,7 +55,9 @@ def read_census_tables(
     iris
         The IRIS layer read (``zones.iris``, with ``code_iris``): without
         ``census.population``, ``census.population_column`` names its population column,
-        read as the population table's (``population``, checked as it is). Default: none.
+        read as the population table's (``population``, checked as it is); the Filosofi
+        secret values are counted over its IRIS (not all those of its communes: a box
+        cuts them). Default: none.
     source
         Name of the config in error messages (its file).
 
@@ -93,6 +95,7 @@ def read_census_tables(
                 sheet=census.filosofi_sheet,
                 communes=communes,
                 income_column=filosofi_column(census.income_column),
+                counted=None if iris is None else set(iris["code_iris"]),
             )
             tables.append((table, meta.outside_communes))
             sources["filosofi"] = _census_source(census.filosofi, meta.year, meta.key, table)

@@ -32,7 +32,13 @@ import xarray as xr
 from odc.geo.geom import Geometry
 
 from pipelines import run_layers
-from pipelines.config import RunConfig, area_of_interest, grid_crs, resolve_inputs
+from pipelines.config import (
+    RunConfig,
+    area_of_interest,
+    check_coverage,
+    grid_crs,
+    resolve_inputs,
+)
 from pipelines.config.aoi import AreaOfInterest, read_zone_layer
 from raster.acquisitions import acquisition_groups, fuse_acquisitions, repeated_products
 from raster.bands import band_table
@@ -155,10 +161,11 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     notes: list[str] = []
     with timer("aoi"):
         area, iris, qpv, qpv_of_iris = zones_and_area(config, source=source)
-    with timer("grid"):
-        geobox = analysis_grid(config, area)
     with timer("items"):
         inputs = resolve_inputs(config, area=area, source=source)
+        check_coverage(config, area, inputs.landsat, source=source)
+    with timer("grid"):
+        geobox = analysis_grid(config, area)
     with timer("landsat"):
         landsat = landsat_lst(config, inputs.landsat, geobox)
         lst, qa_water = landsat.lst, landsat.water
@@ -366,9 +373,14 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
             frame = read_zone_layer(config, name, source=source, within=near)
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
-        rule = "point" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"
+        rule = "share" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"
+        if frame is whole:  # the features the area was made of: each is in it
+            rule = "all"
         required = name == "iris"
-        layers[name] = zones_in_area(frame, area, f"zones.{name}", rule=rule, required=required)
+        layers[name] = zones_in_area(
+            frame, area, f"zones.{name}", rule=rule, required=required,
+            edge_warning=name == "iris" and config.aoi.kind in ("bbox", "file"),
+        )  # fmt: skip
         if name == "qpv":
             of_iris = _with_zones(None, layers["iris"])
             qpv_of_iris = zones_in_area(frame, of_iris, "zones.qpv", rule="overlap",
@@ -424,30 +436,55 @@ def _with_zones(area: AreaOfInterest | None, zones: gpd.GeoDataFrame) -> AreaOfI
     return AreaOfInterest(shapely.make_valid(union), zones.crs, "the area and its IRIS")
 
 
+#: The share of its area a zone must have inside an area of interest that cuts it (a box, a
+#: polygon file, an area grown by ``aoi.buffer_m``) to be kept, whole.
+MIN_SHARE_INSIDE = 0.5
+#: A zone crosses the area's edge when more than this share of its area is on either side of
+#: it: a zone along the edge that only touches it, or overlaps it by a sliver of rounding,
+#: does not.
+_EDGE_SLIVER = 0.001
+
+
 def zones_in_area(
     zones: gpd.GeoDataFrame,
     area: Any,
     key: str,
     *,
-    rule: str = "point",
+    rule: str = "share",
     required: bool = True,
+    edge_warning: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Keep the zones of ``area``: those whose inner point lies in it, or that overlap it.
+    """Keep the zones of ``area``: those mostly inside it, or that overlap it.
 
-    ``rule="point"``: a zone's representative point (shapely's ``point_on_surface``, always
-    inside it) is in the area, so with ``aoi.zones: iris`` and ``aoi.communes`` exactly those
-    communes' IRIS are kept, and with a box or a polygon file the IRIS mostly inside it.
-    ``rule="overlap"``: the zone shares some area with it (QPV: one straddling the edge still
-    gives the IRIS inside their QPV share). Logs how many were kept; no zone in the area is a
-    ConfigError for ``required`` layers.
+    ``rule="share"``: at least :data:`MIN_SHARE_INSIDE` (half) of a zone's area lies in the
+    area; a zone the area's edge cuts is then kept whole, else left out (with a box or a
+    polygon file, the IRIS mostly inside it). ``rule="overlap"``: the zone shares some area
+    with it (QPV: one straddling the edge still gives the IRIS inside their QPV share).
+    ``rule="all"``: the zones the area was made of (``aoi.zones`` without ``aoi.buffer_m``),
+    each in it by construction: only those without geometry are left out. The area's geometry
+    is prepared (:func:`shapely.prepare`), so that a large one (the union of a national
+    layer) is tested against each zone through its index.
+
+    Logs how many were kept; no zone in the area is a ConfigError for ``required`` layers.
+    With ``edge_warning``, an :class:`~tiles.errors.IlotsWarning` says how many zones the
+    area's edge cuts and what became of them.
     """
-    geometry = area.to_crs(zones.crs).geometry
-    valid = zones.geometry.notna() & ~zones.geometry.is_empty
-    if rule == "point":
-        inside = valid & zones.geometry.representative_point().within(geometry)
-    else:
-        inside = valid & zones.geometry.intersects(geometry) & ~zones.geometry.touches(geometry)
-    kept = zones[inside.to_numpy()]
+    if rule not in ("share", "overlap", "all"):
+        raise ValueError(f"rule must be 'share', 'overlap' or 'all', got {rule!r}")
+    shapes = np.asarray(zones.geometry.array, dtype=object)
+    inside = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
+    if rule != "all":
+        geometry = area.to_crs(zones.crs).geometry
+        shapely.prepare(geometry)
+        inside[inside] = shapely.intersects(geometry, shapes[inside])
+        if rule == "overlap":
+            inside[inside] = ~shapely.touches(geometry, shapes[inside])
+        else:
+            share = _share_inside(geometry, shapes, inside)
+            if edge_warning:
+                _warn_edge(share, key, area.description)
+            inside = share >= MIN_SHARE_INSIDE
+    kept = zones[inside]
     if len(kept) < len(zones):
         logger.info("%s: %d of %d zones in the area of interest", key, len(kept), len(zones))
     if required and kept.empty:
@@ -456,6 +493,43 @@ def zones_in_area(
             f"({area.description}); check aoi and the zone layer's extent"
         )
     return kept
+
+
+def _share_inside(geometry: Any, shapes: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Return the share of each shape's area inside the prepared ``geometry`` (0 off ``hits``).
+
+    The shapes it covers are 1 without an intersection; only those its edge cuts are cut.
+    """
+    share = np.zeros(len(shapes))
+    covered = hits.copy()
+    covered[hits] = shapely.covers(geometry, shapes[hits])
+    share[covered] = 1.0
+    cut = hits & ~covered
+    if cut.any():
+        whole = shapely.area(shapes[cut])
+        part = shapely.area(shapely.intersection(shapes[cut], geometry))
+        share[cut] = np.divide(part, whole, out=np.zeros_like(part), where=whole > 0)
+    return share
+
+
+def _warn_edge(share: np.ndarray, key: str, description: str) -> None:
+    """Warn how many zones the area's edge cuts: kept whole when at least half inside."""
+    cut = (share > _EDGE_SLIVER) & (share < 1.0 - _EDGE_SLIVER)
+    if not cut.any():
+        return
+    n = int(cut.sum())
+    kept = int((share[cut] >= MIN_SHARE_INSIDE).sum())
+    verbs = {1: ("crosses", "is")}
+    warnings.warn(
+        IlotsWarning(
+            f"{key}: {n} IRIS {verbs.get(n, ('cross', ''))[0]} the edge of the area of interest "
+            f"({description}): {kept} at least half inside {verbs.get(kept, ('', 'are'))[1]} "
+            f"kept whole, {n - kept} {verbs.get(n - kept, ('', 'are'))[1]} left out; to analyse "
+            "whole communes, set aoi.zones: iris with aoi.communes",
+            code="zones_cut_by_area",
+        ),
+        stacklevel=4,
+    )
 
 
 @dataclass(frozen=True)

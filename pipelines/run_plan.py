@@ -19,7 +19,13 @@ from dask.system import CPU_COUNT
 from shapely.geometry import shape
 
 from pipelines import run_tiles
-from pipelines.config import RunConfig, config_digest, config_paths, resolve_inputs
+from pipelines.config import (
+    RunConfig,
+    check_coverage,
+    config_digest,
+    config_paths,
+    resolve_inputs,
+)
 from pipelines.outputs._atomic import ilots_source, ilots_version
 from pipelines.run_census import census_summary, check_iris_columns, read_census_tables
 from pipelines.run_graph import (
@@ -241,15 +247,17 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     the run checks them; no pixel is.
     """
     area, iris, qpv, _ = zones_and_area(config, source=source)
-    tables, census = read_census_tables(
-        config, communes=set(iris["code_iris"].str[:5]), iris=iris, source=source
-    )
-    check_iris_columns(config, iris.columns, tables, source=source)
-    geobox = analysis_grid(config, area)
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
+        # As the run, before the grid: an area the scenes miss is said before it is planned.
+        check_coverage(config, area, inputs.landsat, source=source)
+        tables, census = read_census_tables(
+            config, communes=set(iris["code_iris"].str[:5]), iris=iris, source=source
+        )
+        check_iris_columns(config, iris.columns, tables, source=source)
+        geobox = analysis_grid(config, area)
         fingerprint = run_fingerprint(config, geobox, inputs, None)
     landsat_bands(config, inputs.landsat)  # the QA bands the masks need: as the run, an error
     npix = int(geobox.shape[0] * geobox.shape[1])

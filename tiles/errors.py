@@ -41,8 +41,9 @@ __all__ = [
 #: codes without a match in a join, scenes without enough clear pixels in the urban footprint
 #: or the rural reference, no IRIS with a composite LST, many IRIS (not all) without one,
 #: inputs skipped, deprecated config keys (said when the config is read), tile checkpoints
-#: damaged (removed; their tiles computed anew) or of another run (discarded). A warning of
-#: no kind has ``None``.
+#: damaged (removed; their tiles computed anew) or of another run (discarded), Landsat
+#: products covering only part of the area of interest, IRIS cut by the area's edge (a box,
+#: a polygon file). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -54,6 +55,8 @@ WarningCode = Literal[
     "deprecated_key",
     "damaged_checkpoint",
     "discarded_checkpoints",
+    "partial_coverage",
+    "zones_cut_by_area",
 ]
 
 

@@ -320,6 +320,7 @@ def read_filosofi(
     sheet: str | int | None = None,
     communes: str | int | Collection[str | int] | None = None,
     income_column: str | None = None,
+    counted: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, FilosofiMeta, list[str]]:
     """Read a Filosofi table by IRIS or by QPV.
 
@@ -344,6 +345,10 @@ def read_filosofi(
         ``revenu``): a table with no Filosofi indicator nor this column is refused, one with
         it is read without a word. Default None: a table without Filosofi indicator is read
         with a warning asking whether it is the Filosofi table.
+    counted
+        With ``level="iris"``: the IRIS codes (normalised, ``"315550101"``) over which the
+        secret values are counted, in the warning and ``meta.missing``: the IRIS a run keeps
+        (a box cuts a commune; ``communes`` keeps all its rows). Default: every row kept.
 
     Returns
     -------
@@ -391,6 +396,9 @@ def read_filosofi(
         rows = iris_rows(frame, key, log, needed=_IRIS_TABLE, communes=communes)
         frame = rows.frame
     codes = _keys(frame[key], level, key, log)
+    tallied = None
+    if counted is not None and level == "iris":
+        tallied = codes.isin(set(counted)).to_numpy()
 
     numeric = [
         column
@@ -413,16 +421,17 @@ def read_filosofi(
             if parsed.bad.any():
                 raise bad_values_error(column, values, parsed.bad)
             data[name] = parsed.values
-            if parsed.missing:
-                missing[name] = parsed.missing
-                markers.update(parsed.markers)
+            tally = parsed if tallied is None else parse_numbers(values[tallied], decimal)
+            if tally.missing:
+                missing[name] = tally.missing
+                markers.update(tally.markers)
             implausible = implausible_income(str(column), parsed.values.to_numpy())
             if implausible:
                 log.add(implausible)
         else:
             data[name] = _text_column(column, values, log)
     table = pd.DataFrame(data).reset_index(drop=True)
-    _warn_missing(table, missing, markers, log)
+    _warn_missing(missing, markers, log, len(table) if tallied is None else int(tallied.sum()))
 
     meta = FilosofiMeta(
         level=level,
@@ -581,10 +590,11 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _warn_missing(
-    table: pd.DataFrame, missing: dict[str, int], markers: Counter[str], log: WarningLog
-) -> None:
-    """One warning with the secret-value counts per column; one for all-secret columns."""
+def _warn_missing(missing: dict[str, int], markers: Counter[str], log: WarningLog, n: int) -> None:
+    """One warning with the secret-value counts per column; one for all-secret columns.
+
+    ``n``: the rows counted (the IRIS the counts are of).
+    """
     if not missing:
         return
     counts = ", ".join(f"{name} {count}" for name, count in missing.items())
@@ -597,7 +607,6 @@ def _warn_missing(
         f"{len(missing)} columns: {counts} (cells by marker: {seen})",
         code="secret_values",
     )
-    n = len(table)
     entirely = [name for name, count in missing.items() if count == n and n > 0]
     if entirely:
         log.add(

@@ -179,7 +179,12 @@ def join_tables(
     lost_right = how in ("left", "inner")
     iris = _FORMATS.get(str(left_on)) is IRIS
     hint = _MILLESIME if iris else ""
-    left_hint = _iris_type_hint(left, left_keys, ~in_right) if iris else ""
+    left_hint = ""
+    if iris:
+        unmatched = left_keys[~in_right]
+        left_hint = _no_row_hint(right_keys, unmatched) + _iris_type_hint(
+            left, left_keys, ~in_right
+        )
     _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how, left_hint)
     _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how, hint)
     if iris and not in_right.all():
@@ -318,6 +323,35 @@ def _warn_unmatched(
     )
 
 
+def _communes_without_row(right: pd.Series, unmatched: pd.Series) -> list[str]:
+    """Return the communes of unmatched IRIS of which ``right`` has no row at all, sorted.
+
+    Only communes split into IRIS: the one IRIS of a small commune (``…0000``) has no
+    Filosofi row, as expected (:func:`_log_outside`).
+    """
+    in_table = set(right.astype(str).str[:5])
+    split = unmatched[~unmatched.str.endswith("0000")]
+    return sorted({code[:5] for code in split if code[:5] not in in_table})
+
+
+def _no_row_hint(right: pd.Series, unmatched: pd.Series) -> str:
+    """Name the communes no IRIS of which has a row in ``right``, with their unmatched IRIS.
+
+    A whole commune without a row is no IRIS redrawn: a commune nouvelle's new code, a
+    table of other communes, or a commune INSEE withholds.
+    """
+    communes = _communes_without_row(right, unmatched)
+    if not communes:
+        return ""
+    n = int(unmatched.str[:5].isin(communes).sum())
+    shown = ", ".join(communes[:N_EXAMPLES])
+    more = f" and {len(communes) - N_EXAMPLES} more" if len(communes) > N_EXAMPLES else ""
+    return (
+        f"; the table has no row of any IRIS of commune(s) {shown}{more} ({n} of these "
+        "codes): check that it covers them"
+    )
+
+
 def _iris_type_hint(left: pd.DataFrame, keys: pd.Series, unmatched: np.ndarray) -> str:
     """Count the unmatched IRIS of a type with few residents; for the others, the millésime.
 
@@ -375,9 +409,7 @@ def _log_outside(right: pd.Series, unmatched: pd.Series, outside: Collection[str
     found dozens around Lyon), so this is an info log (``ilots -v``), not a warning: the
     unmatched warning's millésime hint is what every user sees.
     """
-    in_table = set(right.astype(str).str[:5])
-    split = unmatched[~unmatched.str.endswith("0000")]
-    orphans = sorted({code[:5] for code in split if code[:5] not in in_table})
+    orphans = _communes_without_row(right, unmatched)
     areas = {departement(code) for code in orphans}
     near = sorted({c for c in outside if departement(c) in areas})
     if orphans and near:

@@ -28,7 +28,8 @@ Public API
     The AOI as a shapely geometry with its CRS (:mod:`.aoi`).
 ``resolve_inputs(config) -> ResolvedInputs``
     Products as ilots STAC Items from folders, globs, static catalogues and STAC APIs
-    (:mod:`.inputs`); ``search_catalog`` and ``search_stac_api`` do the searching.
+    (:mod:`.inputs`); ``search_catalog`` and ``search_stac_api`` do the searching;
+    ``check_coverage(config, area, items)`` says when their footprints miss most of the area.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pathlib import Path
 from pipelines.config.aoi import AreaOfInterest, area_of_interest, grid_crs
 from pipelines.config.inputs import (
     ResolvedInputs,
+    check_coverage,
     resolve_inputs,
     search_catalog,
     search_stac_api,
@@ -131,6 +133,7 @@ __all__ = [
     "ZonesConfig",
     "apply_overrides",
     "area_of_interest",
+    "check_coverage",
     "check_paths",
     "config_digest",
     "config_from_dict",

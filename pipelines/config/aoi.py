@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from bisect import bisect_left
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from pipelines.census.codes import commune_codes
+from pipelines.census.codes import commune_codes, departement
 from pipelines.config.models import RunConfig
 from tiles.errors import ConfigError, IlotsError, LayerNotFoundError
 from tiles.grid import utm_crs_for
@@ -126,7 +127,7 @@ def area_of_interest(
     -------
     AreaOfInterest
         In EPSG:4326 for a bounding box, in the layer's CRS otherwise; grown by
-        ``aoi.buffer_m`` if set (then in EPSG:4326).
+        ``aoi.buffer_m`` if set (then in EPSG:4326, its description saying so).
 
     Raises
     ------
@@ -143,9 +144,10 @@ def area_of_interest(
         area = _union(frame, f"{len(frame)} features of {aoi.file.name}", "aoi.file", source)
     else:
         frame = _zone_features(config, source=source, features=features)
-        area = _union(frame, _zones_description(config, len(frame)), "aoi.zones", source)
+        area = _union(frame, _zones_description(config, frame), "aoi.zones", source)
     if aoi.buffer_m:
-        area = area.buffered(aoi.buffer_m)
+        grown = area.buffered(aoi.buffer_m)
+        area = replace(grown, description=f"{area.description}, grown by {aoi.buffer_m:g} m")
     logger.info("area of interest: %s", area.description)
     return area
 
@@ -303,12 +305,34 @@ def _of_communes(keys: list[pd.Series], communes: Collection[str]) -> tuple[np.n
 def _missing_communes(
     config: RunConfig, name: str, missing: list[str], codes: pd.Series, source: str
 ) -> ConfigError:
-    examples = ", ".join(sorted(set(codes.dropna()))[:5])
+    found = sorted(set(codes.dropna()))
     return ConfigError(
         f"{source}: aoi.communes: no {name} feature of commune(s) {', '.join(missing)} in "
-        f"{_layer_path(config, name).name} (communes found e.g. {examples}); check the codes "
-        "and the layer's millésime"
+        f"{_layer_path(config, name).name} ({_nearest_codes(missing[0], found)}); check the "
+        "codes and the layer's millésime"
     )
+
+
+#: How many of a layer's commune codes an error about a missing commune lists.
+_CODES_SHOWN = 5
+
+
+def _nearest_codes(code: str, found: list[str]) -> str:
+    """Say which of the sorted codes ``found`` are nearest ``code``, in its département.
+
+    A typo (``31556`` for ``31555``) then shows the right code beside it, not the first
+    communes of France. When the layer has no commune of that département, its first codes.
+    """
+    area = departement(code)
+    near = [c for c in found if departement(c) == area]
+    if not near:
+        return (
+            f"no commune of département {area} in the layer; communes found e.g. "
+            f"{', '.join(found[:_CODES_SHOWN])}"
+        )
+    at = bisect_left(near, code)
+    start = min(max(at - _CODES_SHOWN // 2, 0), max(len(near) - _CODES_SHOWN, 0))
+    return f"the layer's communes nearest {code}: {', '.join(near[start : start + _CODES_SHOWN])}"
 
 
 def read_zone_layer(
@@ -430,8 +454,15 @@ def _find_column(frame: gpd.GeoDataFrame, wanted: str) -> str | None:
     return None
 
 
-def _zones_description(config: RunConfig, count: int) -> str:
-    text = f"{count} {config.aoi.zones} features"
+def _zones_description(config: RunConfig, frame: gpd.GeoDataFrame) -> str:
+    """``"64 iris features of commune(s) 31555"``; without ``aoi.communes``, how many communes.
+
+    An IRIS layer read whole (a national file: ``"47952 iris features of 34816 communes"``)
+    says so, as the area is then all of them.
+    """
+    text = f"{len(frame)} {config.aoi.zones} features"
     if config.aoi.communes is not None:
         text += f" of commune(s) {', '.join(config.aoi.communes)}"
+    elif config.aoi.zones == "iris" and "insee_com" in frame.columns:
+        text += f" of {frame['insee_com'].nunique()} communes"
     return text

@@ -47,11 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import pystac
+import shapely
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from pipelines.config._types import has_glob, is_url
-from pipelines.config.aoi import AreaOfInterest, area_of_interest
+from pipelines.config.aoi import WGS84, AreaOfInterest, area_of_interest
 from pipelines.config.models import InputSource, RunConfig, StacApiSource
 from pipelines.config.planetary_computer import (
     found_on_planetary_computer,
@@ -70,8 +71,12 @@ from tiles.errors import (
 )
 
 __all__ = [
+    "COVERAGE_MIN",
+    "COVERAGE_WARN",
     "Interval",
     "ResolvedInputs",
+    "check_coverage",
+    "landsat_coverage",
     "resolve_inputs",
     "search_catalog",
     "search_stac_api",
@@ -652,6 +657,86 @@ def resolve_inputs(
         )
         logger.info("%d %s products", len(ordered), _SENSOR_NAME[sensor])
     return ResolvedInputs(result["landsat"], result["sentinel2"], tuple(opener.skipped + skipped))
+
+
+#: Below this share of the area of interest under the Landsat products' footprints, a warning:
+#: the zones outside them get no LST (a city at the edge of a scene, a missing product).
+COVERAGE_WARN = 0.5
+#: Below this share, an error: such a run cannot be meant (the whole of a national IRIS file
+#: taken as the area, ``aoi.zones: iris`` without ``aoi.communes``; an area of another place),
+#: and would plan a grid, tiles and checkpoints for an area the scenes do not cover.
+COVERAGE_MIN = 0.05
+
+
+def landsat_coverage(area: AreaOfInterest, items: Sequence[pystac.Item]) -> float | None:
+    """Return the share of ``area`` the footprints of ``items`` cover (0 to 1).
+
+    Measured in the area's CRS when it is projected (Lambert-93 for IGN IRIS), else in its
+    UTM zone; only the part of the area within the footprints' bounds is intersected, so a
+    national area costs one clip. None when no item has a footprint.
+    """
+    footprints = [f for item in items if (f := _item_footprint(item)) is not None]
+    if not footprints:
+        return None
+    if area.crs.is_geographic:
+        area = area.to_crs(area.utm_crs())
+    union = shapely.make_valid(shapely.union_all(footprints))
+    cover = AreaOfInterest(union, WGS84, "the Landsat footprints").to_crs(area.crs).geometry
+    near = shapely.clip_by_rect(area.geometry, *cover.bounds)
+    return float(shapely.intersection(near, cover).area / area.geometry.area)
+
+
+def check_coverage(
+    config: RunConfig,
+    area: AreaOfInterest,
+    items: Sequence[pystac.Item],
+    *,
+    source: str = "config",
+) -> float | None:
+    """Say when the Landsat products cover only part of the area of interest.
+
+    Under :data:`COVERAGE_MIN` (5 %) of the area under their footprints, a ConfigError; under
+    :data:`COVERAGE_WARN` (50 %), an :class:`~tiles.errors.IlotsWarning` (``partial_coverage``):
+    each with the share, the area's description, the footprints' extent and the fix. Returns
+    the share (None without footprints).
+
+    Raises
+    ------
+    ConfigError
+        ``"<source>: aoi: the Landsat products cover 0.4 % of the area of interest (...)"``.
+    """
+    share = landsat_coverage(area, items)
+    if share is None or share >= COVERAGE_WARN:
+        return share
+    footprints = [f for item in items if (f := _item_footprint(item)) is not None]
+    span = _bounds_text(shapely.union_all(footprints).bounds)
+    aoi = config.aoi
+    where = (
+        "set aoi.communes or aoi.bbox"
+        if aoi.kind == "zones" and aoi.communes is None
+        else f"set aoi.{'communes' if aoi.kind == 'zones' else aoi.kind}"
+    )
+    text = (
+        f"the Landsat products cover {_percent(share)} % of the area of interest "
+        f"({area.description}); their footprints span {span}"
+    )
+    if share < COVERAGE_MIN:
+        raise ConfigError(
+            f"{source}: aoi: {text}: {where} to the area your scenes cover, or add the "
+            "products that cover it (inputs.landsat)"
+        )
+    _warn(
+        f"{source}: aoi: {text}: the zones outside them get no LST; add the products that "
+        f"cover them (inputs.landsat), or {where} to the area your scenes cover",
+        code="partial_coverage",
+    )
+    return share
+
+
+def _percent(share: float) -> str:
+    """Write a share as a percentage: ``32.5``, ``0.4``, ``0.056`` (two figures under 1 %)."""
+    pct = 100.0 * share
+    return f"{pct:.1f}" if pct >= 1.0 else f"{pct:.2g}"
 
 
 _NO_ST = "without Level-2 surface temperature"

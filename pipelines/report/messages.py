@@ -689,6 +689,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Checkpoints of an interrupted run made with other settings or inputs: discarded, "
         "every tile computed anew",
     ),
+    "warning_kind_partial_coverage": (
+        "Les produits Landsat ne couvrent qu'une partie de la zone d'étude : ses IRIS hors de "
+        "leur emprise n'ont pas de température",
+        "The Landsat products cover only part of the area of interest: its IRIS outside them "
+        "have no temperature",
+    ),
+    "warning_kind_zones_cut_by_area": (
+        "Des IRIS coupés par le bord de la zone d'étude : gardés entiers s'ils y sont au "
+        "moins pour moitié, laissés de côté sinon",
+        "IRIS cut by the edge of the area of interest: kept whole when at least half inside, "
+        "left out otherwise",
+    ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)

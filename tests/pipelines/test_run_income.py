@@ -294,3 +294,28 @@ def test_an_income_column_of_another_year_than_the_filosofi_table_is_said(
         if said
         else []
     )
+
+
+def test_secret_values_are_counted_over_the_run_iris_not_their_communes(tmp_path):
+    """A box keeps 2 IRIS of a commune whose 2 others are secret: the warning counted the
+    commune's secret values ("disp_med 2"), though none of the run's IRIS is secret."""
+    path = tmp_path / "filosofi.csv"
+    path.write_text(
+        "IRIS;DISP_MED21\n315550101;21000\n315550102;s\n315550103;nd\n315550104;22000\n",
+        encoding="utf-8",
+    )
+    zones = {"iris": {"path": str(tmp_path / "iris.gpkg")}}  # never read here
+    config = config_from_dict({**CONFIG, "zones": zones, "census": {"filosofi": str(path)}})
+    iris = pd.DataFrame({"code_iris": ["315550101", "315550104"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        [(table, _)], _ = read_census_tables(config, communes={"31555"}, iris=iris)
+    assert len(table) == 4  # the commune's rows, for the join's warnings
+    assert not [w for w in caught if "secret" in str(w.message)], [str(w.message) for w in caught]
+    # The run's IRIS one of which is secret: counted.
+    iris = pd.DataFrame({"code_iris": ["315550101", "315550102"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_census_tables(config, communes={"31555"}, iris=iris)
+    (said,) = [str(w.message) for w in caught if "secret" in str(w.message)]
+    assert said.endswith("in 1 columns: disp_med 1 (cells by marker: 's' 1)")

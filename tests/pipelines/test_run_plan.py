@@ -172,3 +172,36 @@ def test_the_plan_names_the_hosts_of_remote_files_and_the_run_the_one_it_cannot_
         "JSON beside its files, which ilots then reads on disk",
         str(err.value),
     ), str(err.value)
+
+
+def _landsat_bounds(demo_folder) -> tuple[float, float, float, float]:
+    """The lon/lat bounds of the demo's Landsat footprints (its products' metadata)."""
+    from raster.sources import open_product
+
+    footprints = [
+        shapely.geometry.shape(open_product(path).geometry)
+        for path in sorted((demo_folder / "products").glob("LC0*"))
+    ]
+    return shapely.union_all(footprints).bounds
+
+
+def test_an_area_the_scenes_barely_cover_stops_the_dry_run_and_the_run(
+    config, demo_folder, tmp_path
+):
+    # A box 40 times as wide as the scenes (the whole of a national IRIS file, in effect):
+    # the dry run and the run stop before planning a grid for it, with the share (2.5 %).
+    west, south, east, north = _landsat_bounds(demo_folder)
+    wide = apply_overrides(
+        config, {"aoi": {"bbox": [west, south, west + 40 * (east - west), north]}}
+    )
+    message = r"^config: aoi: the Landsat products cover 2\.\d % of the area of interest \(bbox"
+    with pytest.raises(ConfigError, match=message):
+        plan(wide)
+    with pytest.raises(ConfigError, match=message):
+        run(wide, out=tmp_path / "run")
+    # Three times as wide: a warning (a third of it covered), and the plan goes on.
+    third = apply_overrides(
+        config, {"aoi": {"bbox": [west, south, west + 3 * (east - west), north]}}
+    )
+    with pytest.warns(IlotsWarning, match=r"cover 3\d\.\d % of the area of interest"):
+        assert plan(third).grid["width"] > 0

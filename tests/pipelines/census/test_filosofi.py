@@ -318,6 +318,27 @@ def test_rows_of_other_communes_are_counted(tmp_path, caplog):
     assert whole.outside == 0 and whole.outside_communes == ()
 
 
+def test_secret_values_are_counted_over_the_iris_counted_only(tmp_path):
+    # A box keeps 2 IRIS of a commune whose other 2 are secret: kept in the table (the
+    # communes filter), they are not counted in the warning nor in meta.missing.
+    path = write(tmp_path, "IRIS;DISP_MED21;DISP_D121\n315550101;21000;9000\n"
+                 "315550102;s;s\n315550103;nd;8000\n315550104;22000;s\n")  # fmt: skip
+    kept = ["315550101", "315550104"]
+    table, meta, warns = call_quiet(read_filosofi, path, communes={"31555"}, counted=kept)[0]
+    assert len(table) == 4 and np.isnan(table["disp_med"]).sum() == 2
+    assert meta.missing == (("disp_d1", 1),) and meta.markers == (("s", 1),)
+    assert warns == [
+        f"Filosofi table {path}: secret or missing values (nd/ns/s/so/empty) set to NaN, never "
+        "0, in 1 columns: disp_d1 1 (cells by marker: 's' 1)"
+    ]
+    # Over IRIS none of which is secret: nothing to say.
+    assert call_quiet(read_filosofi, path, counted=["315550101"])[0][2] == []
+    # Every row counted, as without it: disp_d1 is all secret over 315550102 and 315550104.
+    secret = call_quiet(read_filosofi, path, counted=["315550102", "315550104"])[0][2]
+    assert secret[1].endswith("1 columns are entirely secret or empty (2 of 2 rows), all NaN: "
+                              "disp_d1")  # fmt: skip
+
+
 def test_level_validated(tmp_path):
     with pytest.raises(ValueError, match="level"):
         read_filosofi(write(tmp_path, "IRIS;DISP_MED18\n751010101;1\n"), level="commune")

@@ -112,6 +112,24 @@ def test_neighbours_of_a_national_table_are_not_taken_for_former_communes():
     assert report.unmatched_left == 2
 
 
+def test_a_commune_with_no_row_in_the_table_is_named():
+    """Blagnac (31069) in the area, its IRIS absent from the table: the warning named no
+    commune ("3 left codes have no match", the millésime hint); it names 31069 now. The one
+    IRIS of a small commune (31001, …0000, never in Filosofi) and an IRIS of Toulouse, which
+    has rows, are no such commune."""
+    table = pd.DataFrame({"code_iris": ["315550101", "315550102"], "disp_med": [1.0, 2.0]})
+    codes = ["315550101", "315550103", "310690101", "310690102", "310010000"]
+    (_, report), _ = call_quiet(join_tables, pd.DataFrame({"code_iris": codes}), table)
+    warning = report.warnings[0]  # the second: 315550102 of the table, not in the layer
+    assert warning == (
+        "join on 'code_iris': 4 left codes have no match and are kept with missing values, "
+        "e.g. '315550103', '310690101', '310690102', '310010000'; the table has no row of any "
+        "IRIS of commune(s) 31069 (2 of these codes): check that it covers them; check that "
+        "the IRIS layer's millésime matches the table's year (communes nouvelles, merged or "
+        "split IRIS)"
+    )
+
+
 def test_qpv_codes_of_two_generations_are_named():
     # A 2015 table (QP codes) joined to a 2024 layer (QN codes): no code can match.
     layer_2024 = pd.DataFrame({"code_qp": ["QN09301A", "QN09302B"]})

@@ -7,6 +7,7 @@ import warnings
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from pyproj import CRS
 from shapely.geometry import box
 
@@ -92,9 +93,45 @@ def test_iris_filtered_by_communes(iris_gpkg, write_config):
     # IRIS 315550101, 315550102 (adjacent squares) and 2A0040101: 3 of the 4 squares
     assert area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
     assert area.geometry.geom_type == "MultiPolygon"
-    assert "31555" in area.description
+    assert area.description == "3 iris features of commune(s) 31555, 2A004"
     everything = load(write_config, IRIS_CONFIG.replace(", communes: ['31555', '2A004']", ""))
-    assert area_of_interest(everything).geometry.area == pytest.approx(4 * 500.0 * 500.0)
+    whole = area_of_interest(everything)
+    assert whole.geometry.area == pytest.approx(4 * 500.0 * 500.0)
+    # A whole (national) layer says how many communes it takes in: 31555, 31069, 2A004.
+    assert whole.description == "4 iris features of 3 communes"
+
+
+def test_a_buffered_area_says_it_is_grown(iris_gpkg, write_config):
+    text = IRIS_CONFIG.replace("communes: ['31555', '2A004']}", "communes: ['31555'], "
+                               "buffer_m: 600}")  # fmt: skip
+    area = area_of_interest(load(write_config, text))
+    assert area.description == "2 iris features of commune(s) 31555, grown by 600 m"
+
+
+def test_a_misspelt_commune_lists_the_nearest_codes_of_its_departement(tmp_path, write_config):
+    # A national layer (communes of several départements): a typo shows the codes around it,
+    # not the first codes of France.
+    codes = ["01001", "01002", "31553", "31554", "31555", "31557", "31558", "31559", "31560"]
+    gpd.GeoDataFrame(
+        {"INSEE_COM": codes, "CODE_IRIS": [f"{c}0000" for c in codes]},
+        geometry=[box(i * 100.0, 0, (i + 1) * 100.0, 100) for i in range(len(codes))],
+        crs="EPSG:2154",
+    ).to_file(tmp_path / "france.gpkg")
+    text = (
+        MINIMAL.replace(AOI_FILE, "{zones: iris, communes: ['31556']}")
+        + "zones: {iris: {path: france.gpkg}}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        area_of_interest(load(write_config, text), source="c.yaml")
+    assert str(err.value) == (
+        "c.yaml: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (the "
+        "layer's communes nearest 31556: 31554, 31555, 31557, 31558, 31559); check the codes "
+        "and the layer's millésime"
+    )
+    # No commune of its département: the layer's first codes.
+    with pytest.raises(ConfigError, match=r"\(no commune of département 75 in the layer; "
+                       r"communes found e.g. 01001, 01002, 31553, 31554, 31555\)"):  # fmt: skip
+        area_of_interest(load(write_config, text.replace("31556", "75056")))
 
 
 def test_a_qpv_listing_several_communes_is_of_each(tmp_path, write_config):
@@ -232,8 +269,8 @@ def test_communes_iris_are_read_alone_from_a_national_file(tmp_path, write_confi
     with pytest.raises(ConfigError) as err:
         zones_and_area(missing)
     assert str(err.value).startswith(
-        "config: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (communes "
-        "found e.g. 2A004, 31069"
+        "config: aoi.communes: no iris feature of commune(s) 31556 in france.gpkg (the "
+        "layer's communes nearest 31556: 31069, 31555)"
     )
 
 
@@ -416,3 +453,74 @@ def test_a_qpv_file_with_no_qpv_in_the_area_is_warned_of(iris_gpkg, write_config
         "is empty and in_qpv false for every IRIS; if the area has QPV, check zones.qpv (the "
         "file, its geography and CRS); if it has none, remove zones.qpv"
     ]
+
+
+def _l_shaped_iris(path, x0: float, y0: float) -> None:
+    """IRIS about the 1 km square of an aoi.file at (x0, y0), in Lambert-93.
+
+    ``315550001``: 120,000 of its 260,000 m² inside (46 %), its inner point inside (its tall
+    arm holds the middle of its height); ``315550002``: 140,000 of 260,000 m² inside (54 %),
+    its inner point outside; ``315550003`` inside; ``315550004`` touches the edge from outside.
+    """
+
+    def shifted(*boxes):
+        return shapely.union_all([box(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in boxes])
+
+    shapes = [
+        shifted((800, 0, 1000, 600), (1000, 0, 1700, 200)),
+        shifted((300, 700, 1000, 900), (1000, 700, 1200, 1300)),
+        shifted((100, 100, 300, 300)),
+        shifted((1000, 300, 1200, 400)),
+    ]
+    codes = [f"31555000{i}" for i in range(1, 5)]
+    gpd.GeoDataFrame(
+        {"INSEE_COM": ["31555"] * 4, "CODE_IRIS": codes, "TYP_IRIS": ["H"] * 4},
+        geometry=shapes,
+        crs="EPSG:2154",
+    ).to_file(path)
+
+
+def test_iris_cut_by_the_area_are_kept_when_half_inside_and_said(tmp_path, write_config):
+    # An aoi.file cuts two L-shaped IRIS: the one 46 % inside (its inner point inside) is left
+    # out, the one 54 % inside (its inner point outside) is kept whole; one is said of each.
+    from pipelines.run_graph import zones_and_area
+
+    x0, y0 = 574_000.0, 6_279_000.0
+    _l_shaped_iris(tmp_path / "iris.gpkg", x0, y0)
+    gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs="EPSG:2154").to_file(
+        tmp_path / "aoi.gpkg"
+    )
+    text = MINIMAL.replace(AOI_FILE, "{file: aoi.gpkg}") + "zones: {iris: {path: iris.gpkg}}\n"
+    with pytest.warns(IlotsWarning) as caught:
+        iris = zones_and_area(load(write_config, text)).iris
+    assert sorted(iris["code_iris"]) == ["315550002", "315550003"]
+    said = [w.message for w in caught if "edge" in str(w.message)]
+    assert [str(m) for m in said] == [
+        "zones.iris: 2 IRIS cross the edge of the area of interest (1 features of aoi.gpkg): "
+        "1 at least half inside is kept whole, 1 is left out; to analyse whole communes, set "
+        "aoi.zones: iris with aoi.communes"
+    ]
+    assert said[0].code == "zones_cut_by_area"
+
+
+def test_the_area_is_prepared_for_the_zones_spatial_tests(monkeypatch):
+    # A national area (the union of 48,000 IRIS) tested unprepared against each QPV took
+    # 245 s: each predicate now takes the prepared area first; the zones kept are the same.
+    from pipelines.config.aoi import AreaOfInterest
+    from pipelines.run_graph import zones_in_area
+
+    squares = [box(i * 100.0, 0, i * 100.0 + 100, 100) for i in range(6)]
+    zones = gpd.GeoDataFrame({"code": list("abcdef")}, geometry=squares, crs="EPSG:2154")
+    area = AreaOfInterest(box(150, 0, 300, 100), CRS.from_epsg(2154), "test")
+    # By hand: b (100-200) and c (200-300) share area with it; d (300-400) touches it.
+    seen = []
+    for name in ("intersects", "touches", "covers"):
+        original = getattr(shapely, name)
+        monkeypatch.setattr(
+            shapely, name, lambda a, b, _f=original: seen.append(shapely.is_prepared(a)) or _f(a, b)
+        )
+    assert zones_in_area(zones, area, "zones.qpv", rule="overlap")["code"].tolist() == ["b", "c"]
+    assert [bool(s) for s in seen] == [True, True]  # intersects, touches
+    # b is half inside (kept whole), c inside
+    assert zones_in_area(zones, area, "zones.iris")["code"].tolist() == ["b", "c"]
+    assert [bool(s) for s in seen] == [True] * 4  # and intersects, covers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -16,15 +17,19 @@ import pytest
 import rasterio
 import yaml
 from rasterio.transform import from_origin
+from shapely.geometry import box
 
 from pipelines.config import (
     ConfigError,
     apply_overrides,
+    area_of_interest,
+    check_coverage,
     load_config,
     resolve_inputs,
     search_catalog,
     search_stac_api,
 )
+from pipelines.config.inputs import landsat_coverage
 from pipelines.config.models import StacApiSource
 from raster.sources import open_product
 from tiles.errors import IlotsWarning
@@ -644,3 +649,70 @@ def test_a_real_loose_mtl_does_not_hide_the_product_folder_beside_it(real_data, 
         warnings.simplefilter("ignore", IlotsWarning)
         resolve_inputs(config)
     assert "(2 without Level-2 surface temperature)" in str(err.value)
+
+
+def _laea_share(area_bbox, footprint_bbox) -> float:
+    """The share of a lon/lat box another covers, in the Lambert equal-area CRS (an oracle)."""
+    boxes = gpd.GeoSeries([box(*area_bbox), box(*footprint_bbox)], crs=4326).to_crs(3035)
+    return float(boxes[0].intersection(boxes[1]).area / boxes[0].area)
+
+
+def _strip(share_of_longitude: float):
+    """A product whose footprint is the west ``share_of_longitude`` of lon 1-2, lat 43-44."""
+    when = dt.datetime(2023, 7, 12, tzinfo=UTC)
+    footprint = (1.0, 43.0, 1.0 + share_of_longitude, 44.0)
+    return synthetic_item("L8", when, footprint, "landsat-c2-l2"), footprint
+
+
+def test_products_covering_part_of_the_area_are_warned_about(write_config):
+    # A 1 x 1 degree box; the footprint covers its west 30 %: warned, with the share and fix.
+    config = config_for(write_config, "[products]", aoi={"bbox": [1.0, 43.0, 2.0, 44.0]})
+    area = area_of_interest(config)
+    item, footprint = _strip(0.3)
+    expected = _laea_share((1.0, 43.0, 2.0, 44.0), footprint)
+    assert 0.29 < expected < 0.31
+    assert landsat_coverage(area, [item]) == pytest.approx(expected, abs=1e-3)
+    with pytest.warns(IlotsWarning) as caught:
+        share = check_coverage(config, area, [item], source="c.yaml")
+    assert share == pytest.approx(expected, abs=1e-3)
+    (warning,) = [w.message for w in caught if "cover" in str(w.message)]
+    assert warning.code == "partial_coverage"
+    assert str(warning) == (
+        f"c.yaml: aoi: the Landsat products cover {100 * expected:.1f} % of the area of "
+        "interest (bbox [1.0, 43.0, 2.0, 44.0]); their footprints span lon 1.00 to 1.30, lat "
+        "43.00 to 44.00: the zones outside them get no LST; add the products that cover them "
+        "(inputs.landsat), or set aoi.bbox to the area your scenes cover"
+    )
+    # Half of it or more: nothing said.
+    wide, _ = _strip(0.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_coverage(config, area, [wide]) > 0.5
+
+
+def test_products_covering_a_tiny_part_of_a_national_area_stop_the_run(tmp_path, write_config):
+    # aoi.zones: iris without aoi.communes, the IRIS file of all France (here 4 IRIS of
+    # 500 m): the products cover a speck of it, an error saying how to fix the config.
+    iris_layer(tmp_path / "iris.gpkg")
+    config = config_for(
+        write_config, "[products]", aoi={"zones": "iris"}, zones={"iris": {"path": "iris.gpkg"}}
+    )
+    area = area_of_interest(config)
+    # A 0.0004 x 0.0004 degree box (about 32 x 44 m) inside the first IRIS square:
+    # 1400 m² of the 4 squares' 1,000,000 m², about 0.14 %.
+    square = gpd.GeoSeries([box(574_000, 6_279_000, 574_500, 6_279_500)], crs=2154)
+    centre = square.centroid.to_crs(4326).iloc[0]
+    speck = (centre.x - 0.0002, centre.y - 0.0002, centre.x + 0.0002, centre.y + 0.0002)
+    when = dt.datetime(2023, 7, 12, tzinfo=UTC)
+    item = synthetic_item("L8", when, speck, "landsat-c2-l2")
+    expected = float(gpd.GeoSeries([box(*speck)], crs=4326).to_crs(2154).area.iloc[0] / 1_000_000.0)
+    assert landsat_coverage(area, [item]) == pytest.approx(expected, rel=1e-3)
+    with pytest.raises(ConfigError) as err:
+        check_coverage(config, area, [item], source="c.yaml")
+    assert re.fullmatch(
+        r"c\.yaml: aoi: the Landsat products cover 0\.1\d % of the area of interest \(4 iris "
+        r"features of 3 communes\); their footprints span lon [\d.]+ to [\d.]+, lat [\d.]+ to "
+        r"[\d.]+: set aoi\.communes or aoi\.bbox to the area your scenes cover, or add the "
+        r"products that cover it \(inputs\.landsat\)",
+        str(err.value),
+    )
