@@ -106,7 +106,7 @@ class StageBars:
         self._progress = progress
         self._description = description
         self._bars: dict[str, TaskID] = {}  # stage label -> rich task
-        self._totals: dict[TaskID, float] = {}
+        self._totals: dict[TaskID, int] = {}  # rich task -> its total
         self._lock = threading.Lock()
 
     def begin(self, total: int | None) -> Computation:

@@ -128,3 +128,18 @@ def test_a_persist_under_the_bars_stays_on_the_cluster(client):
         assert int(ones.sum().compute()) == 100
         bar = _bar(progress, "x")
     assert bar.completed == bar.total > 10
+
+
+def _fail(x: int) -> int:
+    raise ValueError(f"no pixel in {x}")
+
+
+def test_a_failed_cluster_computation_raises_and_leaves_the_scheduler_clean(client):
+    failing = dask.delayed(_fail)(dask.delayed(_increment)(1))
+    with Progress(disable=True) as progress, _follow(progress, "x"):
+        with pytest.raises(ValueError, match="no pixel in 2"):
+            dask.compute(failing)
+        assert dask.compute(dask.delayed(_increment)(1)) == (2,)  # the next one computes
+    # The scheduler's progress plugins are gone, its tasks forgotten.
+    _wait_for(lambda: not client.cluster.scheduler.tasks)
+    assert not [name for name in client.cluster.scheduler.plugins if "progress" in name]
