@@ -41,6 +41,7 @@ from raster.sources.hrefs import href_file, remote_host
 from tiles.errors import IlotsWarning
 from tiles.grid import LANDSAT_PIXEL_M
 from tiles.memory import physical_memory
+from tiles.processing import tile_spans
 
 __all__ = [
     "NOT_IN_PIECES",
@@ -436,7 +437,8 @@ def tile_size(
 
     ``auto``: the whole grid (``shape``, rows and columns) in one piece when its
     :func:`expected_memory` is within ``budget`` bytes; else the largest multiple of
-    ``chunk_px`` whose tiles' run is, at least ``chunk_px``.
+    ``chunk_px`` whose tiles' run is (its largest tile's, a narrow remainder of the grid
+    included: :func:`tiles.processing.tile_spans`), at least ``chunk_px``.
     Without a budget (a cluster, or a system that does not say its memory):
     :data:`FIXED_TILE_PX`.
     """
@@ -450,7 +452,8 @@ def tile_size(
     grid_px = ny * nx
     edge = -(-max(ny, nx) // chunk) * chunk  # one tile
     while edge > chunk:
-        tile_px = min(edge, ny) * min(edge, nx)
+        rows, cols = (max(stop - start for start, stop in tile_spans(n, edge)) for n in shape)
+        tile_px = rows * cols
         if expected_memory(config, tile_px, grid_px, n_landsat, n_sentinel2) <= budget:
             return edge
         edge -= chunk

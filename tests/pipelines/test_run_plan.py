@@ -53,6 +53,18 @@ def test_auto_takes_the_largest_chunk_multiple_that_fits(config):
     assert tile_size(fixed, GRID, 20, 15, budget=1e15) == 2048  # a set size is kept
 
 
+def test_auto_weighs_the_tile_a_narrow_remainder_widens(config):
+    """8300 pixels a side in tiles of 4096: the 108 left join the second tile, of 4204
+    pixels a side (8300 - 4096); in tiles of 2048 they join the fourth, of 2156."""
+    grid, npix = (8300, 8300), 8300 * 8300
+
+    def memory(edge):
+        return expected_memory(config, edge * edge, npix, 20, 15)
+
+    assert tile_size(config, grid, 20, 15, budget=memory(4204)) == 4096
+    assert tile_size(config, grid, 20, 15, budget=memory(4204) - 1) == 2048
+
+
 def test_tile_size_is_auto_or_a_chunk_multiple():
     base = {"aoi": {"bbox": [1.3, 43.5, 1.5, 43.7]}, "periods": {"years": [2023]},
             "inputs": {"landsat": ["products"]}}  # fmt: skip

@@ -10,7 +10,7 @@ from odc.geo.geom import BoundingBox
 
 from tiles.errors import GridError, IlotsWarning
 from tiles.grid import analysis_geobox
-from tiles.processing import TileCheckpoints, processing_tiles
+from tiles.processing import TileCheckpoints, processing_tiles, tile_spans
 
 
 def _grid(ny, nx):
@@ -33,6 +33,23 @@ def test_tiles_partition_the_grid(ny, nx, size):
         assert tile.geobox.affine.f == gbox.affine.f - 30 * tile.rows.start
         assert (tile.rows.stop - tile.rows.start) % 512 == 0 or tile.rows.stop == ny
     assert (covered == 1).all()
+
+
+def test_a_narrow_remainder_of_the_grid_widens_the_tile_before_it():
+    # The demo grid at 4 m, 4101 pixels a side, was 4 tiles of 4096: 4096², 5 x 4096,
+    # 4096 x 5 and 5 x 5 pixels. A remainder narrower than 4096 / 8 = 512 pixels joins the
+    # tile before it; 512 or more is a tile of its own.
+    square = processing_tiles(_grid(4101, 4101), 4096)
+    assert [(t.rows, t.cols) for t in square] == [(slice(0, 4101), slice(0, 4101))]
+    wide = processing_tiles(_grid(4101, 4608), 4096)
+    assert [(t.index, t.rows, t.cols) for t in wide] == [
+        ((0, 0), slice(0, 4101), slice(0, 4096)),
+        ((0, 1), slice(0, 4101), slice(4096, 4608)),
+    ]
+    assert tile_spans(4607, 4096) == [(0, 4607)]  # 511 left
+    assert tile_spans(8703, 4096) == [(0, 4096), (4096, 8703)]  # 8703 - 8192 = 511 left
+    assert tile_spans(8704, 4096) == [(0, 4096), (4096, 8192), (8192, 8704)]  # 512 left
+    assert tile_spans(300, 4096) == [(0, 300)]
 
 
 def test_bad_tile_size():
