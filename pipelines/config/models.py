@@ -1431,7 +1431,8 @@ class SchedulerConfig(_Model):
         "whole grid in one piece when the memory the run expects (as --dry-run prints it) "
         "fits in half of this machine's (or container's), else the largest tile that does; "
         "4096 on a Dask cluster, whose workers' memory the plan cannot see. A run in "
-        "several tiles computes and checkpoints them in turn. Default auto.",
+        "several tiles computes and checkpoints them in turn; the last tile of a row or "
+        "column takes in a leftover strip narrower than 1/8 of the edge. Default auto.",
     )
     chunk_px: int = Field(
         2048,
