@@ -234,10 +234,10 @@ def test_progress_has_one_bar_per_stage_that_fills_up():
     from rich.console import Console
     from rich.progress import Progress
 
-    from pipelines.progress import _RichCallback, progress_detail, progress_stage
+    from pipelines.progress import _follow, progress_detail, progress_stage
 
     progress = Progress(console=Console(file=io.StringIO()))
-    with progress, _RichCallback(progress, "other"):
+    with progress, _follow(progress, "other"):
         with progress_stage("one tile"):
             da.ones(40, chunks=10).sum().compute()
         with progress_stage("reading"):
