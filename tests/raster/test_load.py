@@ -26,7 +26,7 @@ from raster.synthetic import (
     write_landsat_c2l1,
     write_landsat_c2l2,
 )
-from tests.conftest import NO_HOST, raise_if_dask_computes
+from tests.conftest import NO_HOST, damage_tile, raise_if_dask_computes
 from tiles.errors import BandMissingError, GridError, IlotsWarning, ReadError
 
 T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
@@ -264,29 +264,6 @@ def test_a_remote_file_that_cannot_be_read_names_its_item_asset_and_host(tmp_pat
 # --- a damaged tile inside an intact file: one line naming the file, its product, the fix --
 
 
-def _damage_tile(href, col=1, row=1):
-    """Overwrite tile (col, row) of a tiled GeoTIFF with 0xFF, its header left intact.
-
-    The tile's place comes from the file's own TIFF tags; inside a GDAL ``/vsitar/`` path,
-    from the member's place in the tar too. Returns the file written to.
-    """
-    import tarfile
-
-    with rasterio.open(href) as src:
-        offset = int(src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=1))
-        size = int(src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=1))
-    path = href
-    if href.startswith("/vsitar/"):
-        path, member = href[len("/vsitar/") :].rsplit(".tar/", 1)
-        path += ".tar"
-        with tarfile.open(path) as tar:
-            offset += tar.getmember(member).offset_data
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        f.write(b"\xff" * size)
-    return path
-
-
 def _damaged_sentinel2(tmp_path, band):
     """A 64 x 64 Earth Search product (10 m, 16-pixel tiles) with one tile of ``band`` damaged."""
     from raster.synthetic import reflectance_to_dn_sentinel2, write_sentinel2_earthsearch
@@ -298,7 +275,7 @@ def _damaged_sentinel2(tmp_path, band):
         transform=from_origin(600000, 5400000, 10, 10), blocksize=16,
     )  # fmt: skip
     name = {"red": "B04.tif", "scl": "SCL.tif"}[band]
-    _damage_tile(str(path.parent / name))
+    damage_tile(str(path.parent / name))
     return open_product(path.parent), str(path.parent / name)
 
 
@@ -314,7 +291,7 @@ def _damaged_landsat(tmp_path, band, tar=False):
     suffix = {"lwir11": "ST_B10", "qa_pixel": "QA_PIXEL"}[band]
     name = f"{folder.name}_{suffix}.TIF"
     href = f"/vsitar/{folder}.tar/{name}" if tar else str(folder / name)
-    _damage_tile(href)
+    damage_tile(href)
     return open_product(Path(f"{folder}.tar") if tar else folder), href
 
 
