@@ -927,3 +927,12 @@ def test_a_malformed_scheduler_address_is_refused_before_any_contact(tmp_path, g
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())
     assert "--scheduler" in flat and said in flat
+
+
+def test_the_dry_run_help_says_it_reads_no_pixel_data():
+    # A damaged tile inside a file passes the dry run (headers and metadata) and stops the
+    # run: the help says so.
+    result = CliRunner().invoke(main, ["run", "--help"])
+    flat = " ".join(result.output.split())
+    assert "the products' headers and metadata only" in flat
+    assert "damage inside a file's pixel data shows in the run, not here" in flat
