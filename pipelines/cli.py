@@ -57,15 +57,15 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 ) from err
             corrupt = _undecodable_file(err)
             if corrupt is not None:
-                raise click.ClickException(
-                    f"ReadError: {corrupt}: the file is corrupt (its pixels cannot be "
-                    "decoded); download it again"
-                ) from err
+                raise click.ClickException(_corrupt_message(corrupt)) from err
             if _LOG.isEnabledFor(logging.DEBUG):  # -vv: the traceback, for a bug report
                 raise
             raise click.ClickException(f"{type(err).__name__}: {err}") from err
         except Exception as err:
-            failure = _cluster_failure(err)
+            corrupt = _undecodable_file(err) if _is_rasterio_error(err) else None
+            if corrupt is not None:
+                raise click.ClickException(_corrupt_message(corrupt)) from err
+            failure = _cluster_failure(err) or _rasterio_failure(err)
             if failure is None or _LOG.isEnabledFor(logging.DEBUG):
                 raise
             raise click.ClickException(failure) from err
@@ -98,7 +98,8 @@ def _cluster_failure(err: BaseException) -> str | None:
     """One line on a failure of the Dask cluster or on its workers; None for another error.
 
     A worker's error that distributed cannot rebuild here (rasterio's) comes back as a
-    plain ``Exception`` holding its ``repr``.
+    plain ``Exception`` holding its ``repr``. A corrupt input is no failure a new run
+    recovers from: that line says to download it again.
     """
     if "distributed" not in sys.modules:  # no cluster ran
         return None
@@ -124,6 +125,13 @@ def _cluster_failure(err: BaseException) -> str | None:
     missing = re.fullmatch(r"(.+?): No such file or directory", text)
     if missing is not None:
         return f"a Dask worker cannot open {missing[1]} (no such file): {_SAME_PATHS}; {_AGAIN}"
+    if name == "ReadError":  # says which file and what to do
+        return f"{name} on a Dask worker: {text}"
+    if re.match(r"(Read failed|Chunk and warp failed)\b", text):
+        return (
+            f"{name} on a Dask worker: {text}: an input file is corrupt (its pixels cannot be "
+            "decoded; the worker's log names it); download it again"
+        )
     return f"{name} on a Dask worker: {text}; {_AGAIN}"
 
 
@@ -190,16 +198,50 @@ def _exit_deadline() -> None:
 
 
 def _undecodable_file(err: BaseException) -> str | None:
-    """Return the file a GDAL read failed to decode ("Read failed"; its causes name it)."""
-    if "Read failed" not in str(err):
-        return None
+    """Return the file a GDAL read failed to decode; its causes name it.
+
+    A read ("Read failed"), or a warp whose source block could not be read ("Chunk and
+    warp failed" caused by GDAL's "IReadBlock failed").
+    """
+    chain = []
     seen: BaseException | None = err
     while seen is not None:
-        named = re.search(r"^(.+?\.(?:tiff?|jp2)), band \d+: ", str(seen), re.I | re.M)
+        chain.append(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    if "Read failed" not in chain[0] and not any("IReadBlock failed" in t for t in chain):
+        return None
+    for text in chain:
+        named = re.search(r"^(.+?\.(?:tiff?|jp2)), band \d+: ", text, re.I | re.M)
         if named is not None:
             return named[1]
-        seen = seen.__cause__ or seen.__context__
     return "a raster file"
+
+
+def _corrupt_message(file: str) -> str:
+    """Say that GDAL cannot decode the pixels of ``file``, and what to do."""
+    return (
+        f"ReadError: {file}: the file is corrupt (its pixels cannot be decoded); download it again"
+    )
+
+
+def _is_rasterio_error(err: BaseException) -> bool:
+    """Whether ``err`` is one of rasterio's errors (rasterio imported only if it was)."""
+    errors = sys.modules.get("rasterio.errors")
+    return errors is not None and isinstance(err, errors.RasterioError)
+
+
+def _rasterio_failure(err: BaseException) -> str | None:
+    """One line on a rasterio error that is no OSError (a warp, a window); None for another.
+
+    rasterio's own words, then GDAL's first cause when it chains one.
+    """
+    if not _is_rasterio_error(err):
+        return None
+    deepest: BaseException = err
+    while (deepest.__cause__ or deepest.__context__) is not None:
+        deepest = deepest.__cause__ or deepest.__context__  # type: ignore[assignment]
+    cause = str(deepest).strip().splitlines()[0] if deepest is not err and str(deepest) else ""
+    return f"{type(err).__name__}: {err}" + (f" ({cause})" if cause else "")
 
 
 def _unsigned_searches(config_path: Path | None) -> list[str]:
@@ -648,7 +690,12 @@ def _reprojection_note(raster: Path, frame: Any) -> str | None:
     default=None,
     help="Start a local Dask cluster of N workers.",
 )
-@click.option("--dry-run", is_flag=True, help="Show the grid, scenes and memory; read no pixel.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the grid, scenes and memory; read no pixel: the products' headers and metadata "
+    "only, so damage inside a file's pixel data shows in the run, not here.",
+)
 @_progress_option
 @_friendly_errors
 @_interruptible(_RUN_LEFT)

@@ -65,7 +65,7 @@ from raster.quality import (
 from raster.quality.qa_pixel import QAPixelMask, qa_pixel_preset
 from raster.sources.sentinel2_scaling import DATATAKE_PROPERTY
 from raster.thermal import surface_temperature_l2
-from tiles.errors import ConfigError, IlotsWarning
+from tiles.errors import ConfigError, IlotsWarning, WarningText
 from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ __all__ = [
     "rule_classes",
     "scene_graph",
     "sentinel2_indices",
+    "sentinel2_left_out",
     "zones_and_area",
     "zones_in_area",
 ]
@@ -878,24 +879,36 @@ def sentinel2_needs(config: RunConfig) -> set[str]:
     return {"red", "nir"} | ({"scl"} if config.mask.sentinel2_preset != "none" else set())
 
 
+def sentinel2_left_out(config: RunConfig, items: Any) -> WarningText | None:
+    """Say which Sentinel-2 products lack bands the NDVI needs (:func:`sentinel2_needs`).
+
+    The run leaves them out of the NDVI and land cover (:func:`sentinel2_indices`); the dry
+    run says it from the items' assets too. None when every product has them.
+    """
+    need = sentinel2_needs(config)
+    left = [f"{item.id} (no {', '.join(sorted(need - set(item.assets)))})"
+            for item in items if not need <= set(item.assets)]  # fmt: skip
+    if not left:
+        return None
+    return WarningText(
+        f"{len(left)} Sentinel-2 product(s) lack bands the NDVI needs "
+        f"({', '.join(sorted(need))}) and were left out of the NDVI and land cover: "
+        f"{', '.join(left[:3])}" + (f" and {len(left) - 3} more" if len(left) > 3 else ""),
+        "skipped_input",
+    )
+
+
 def _sentinel2_bands(config: RunConfig, items: Any) -> tuple[list[Any], list[str], list[str]]:
     """Choose the products to use, the bands to read from all of them; note what is left.
 
     A product without red or near-infrared (or without SCL when the run masks with it)
-    gives no NDVI it could be trusted for: it is left out. The other bands are read where
-    every product kept has them (an index needing a band one product lacks is left out).
+    gives no NDVI it could be trusted for: it is left out (:func:`sentinel2_left_out`). The
+    other bands are read where every product kept has them (an index needing a band one
+    product lacks is left out).
     """
     need = sentinel2_needs(config)
     kept = [item for item in items if need <= set(item.assets)]
-    notes = []
-    if len(kept) < len(items):
-        left = [f"{item.id} (no {', '.join(sorted(need - set(item.assets)))})"
-                for item in items if item not in kept]  # fmt: skip
-        notes.append(
-            f"{len(left)} Sentinel-2 product(s) lack bands the NDVI needs "
-            f"({', '.join(sorted(need))}) and were left out of the NDVI and land cover: "
-            f"{', '.join(left[:3])}" + (f" and {len(left) - 3} more" if len(left) > 3 else "")
-        )
+    notes: list[str] = [note] if (note := sentinel2_left_out(config, items)) else []
     common = set.intersection(*(set(item.assets) for item in kept)) if kept else set()
     # nir08 (B8A, 20 m): NDBI's near-infrared, the spectral match of OLI B5 that science.md
     # §3.1 pairs with B11 (the index registry prefers it). Not a band any index lacks: when

@@ -33,6 +33,7 @@ from pipelines.run_graph import (
     analysis_grid,
     index_source,
     landsat_bands,
+    sentinel2_left_out,
     sentinel2_needs,
     zones_and_area,
 )
@@ -266,6 +267,10 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     if (overpasses := landsat_overpasses(inputs.landsat)) < config.composite.min_clear:
         warnings.warn(IlotsWarning(too_few_scenes(config, overpasses), code="no_clear_lst"),
                       stacklevel=2)  # fmt: skip
+    if index_source(config, inputs) == "sentinel2" and (
+        left := sentinel2_left_out(config, inputs.sentinel2)
+    ):  # as the run says it
+        warnings.warn(IlotsWarning(left, code=left.code), stacklevel=2)
     # On the cluster the config names, or the client of the caller's (--scheduler tcp://).
     cluster = run_tiles.on_cluster(config)
     budget = _memory_budget(config, cluster)

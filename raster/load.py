@@ -16,12 +16,15 @@ saturation value too (:attr:`raster.bands.BandSpec.saturated`: Sentinel-2 reflec
 there, and left out of its neighbours' ``bilinear`` or ``average``. A remote file (an item
 JSON naming its files by URL) that cannot be read stops the load with a
 :class:`~tiles.errors.ReadError` naming the item JSON, the asset, the host and the fix
-(:class:`RemoteAsset`).
+(:class:`RemoteAsset`); a file of this machine whose pixels cannot be decoded (a damaged
+tile inside an intact header), with one naming the file, its product and the fix
+(:class:`LocalBand`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 import warnings
@@ -49,7 +52,7 @@ from raster.bands import BandSpec, band_table
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
 from raster.sources.assets import load_json
-from raster.sources.hrefs import gdal_path, remote_host, split_curl
+from raster.sources.hrefs import gdal_path, href_file, remote_host, split_curl
 from raster.sources.landsat_halves import sibling_candidates
 from tiles.errors import GridError, IlotsError, IlotsWarning, MetadataError, ReadError
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
@@ -245,7 +248,8 @@ def _load_raw(
     """
     options = {"groupby": "id", "preserve_original_order": True,
                "fail_on_error": on_error == "raise",
-               "driver": _driver(items, _saturated(items, bands), _remote(items, bands)),
+               "driver": _driver(items, _saturated(items, bands), _remote(items, bands),
+                                 _local(items, bands)),
                "use_overviews": False}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
@@ -299,7 +303,9 @@ class SigningRioDriver(RioDriver):
     :attr:`raster.bands.BandSpec.saturated`) are read by :class:`SaturationReader`, that
     value taken as the fill before any resampling. A file of ``remote`` (URL → the
     :class:`RemoteAsset` it is, :func:`_remote`) that cannot be read raises
-    :class:`~tiles.errors.ReadError` naming its item, asset and host (:class:`RemoteReader`).
+    :class:`~tiles.errors.ReadError` naming its item, asset and host; a file of ``local``
+    (href → the :class:`LocalBand` it is, :func:`_local`) whose pixels cannot be decoded,
+    one naming the file, its band and product (:class:`BandReader`).
     """
 
     def __init__(
@@ -307,11 +313,13 @@ class SigningRioDriver(RioDriver):
         signer: str | None,
         saturated: Mapping[str, float] | None = None,
         remote: Mapping[str, RemoteAsset] | None = None,
+        local: Mapping[str, LocalBand] | None = None,
     ) -> None:
         super().__init__()
         self.signer = signer
         self.saturated = dict(saturated or {})
         self.remote = dict(remote or {})
+        self.local = dict(local or {})
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
         """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
@@ -320,8 +328,8 @@ class SigningRioDriver(RioDriver):
             reader = SaturationReader(signed, ctx, self.saturated[src.uri])
         else:
             reader = super().open(signed, ctx)
-        asset = self.remote.get(split_curl(src.uri)[1])
-        return reader if asset is None else RemoteReader(reader, asset)
+        band = self.remote.get(split_curl(src.uri)[1]) or self.local.get(src.uri)
+        return reader if band is None else BandReader(reader, band)
 
 
 @dataclass(frozen=True)
@@ -369,6 +377,14 @@ class RemoteAsset:
                     return name, str(key)
         return (self.files[0] if self.files else self.item_id), self.band
 
+    def read_error(self, err: Exception) -> ReadError | None:
+        """Return the error a failed read of the file raises; None for an HTTP status.
+
+        An HTTP status (a file refused or gone) is left to the CLI, which says what to do
+        for each.
+        """
+        return None if _HTTP_STATUS.search(str(err)) else self.unreachable(err)
+
     def unreachable(self, err: Exception) -> ReadError:
         """Return the one-line error of a failed read of the file: item, asset, host, fix."""
         where, key = self.origin()
@@ -402,18 +418,65 @@ def _network_reason(err: Exception, host: str) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-class RemoteReader:
-    """A reader of a remote file whose failure names the file's item, asset and host.
+@dataclass(frozen=True)
+class LocalBand:
+    """A band file of this machine (or inside a local archive): what a failed read of it says.
 
-    Wraps the reader odc-stac opens (:meth:`SigningRioDriver.open`); a rasterio error
-    reading the file becomes :meth:`RemoteAsset.unreachable`'s :class:`~tiles.errors.ReadError`
-    (an HTTP status is left to the CLI, which says what to do for each). With
-    ``on_error="skip"`` odc-stac's reader raises nothing: the file is skipped as before.
+    Parameters
+    ----------
+    item_id
+        The id of the product it belongs to.
+    band
+        Its common band name.
+    href
+        The file, as the item names it (``B04.tif`` is in every Sentinel-2 product: the
+        error names its full path).
     """
 
-    def __init__(self, reader: Any, asset: RemoteAsset) -> None:
+    item_id: str
+    band: str
+    href: str
+
+    def read_error(self, err: Exception) -> ReadError | None:
+        """Return the error a failed read of the file raises; None when it cannot be opened.
+
+        A file this process cannot open (gone, not readable; on a cluster, not at the same
+        path on a worker) is not corrupt: its rasterio error is left to the CLI, which says
+        what to do.
+        """
+        path = href_file(self.href)
+        if path is None or not os.access(path, os.R_OK):
+            return None
+        reason = _gdal_reason(err).replace(self.href, Path(self.href).name)
+        return ReadError(
+            f"{self.href} ({self.band} of {self.item_id}): the file is corrupt, its pixels "
+            f"cannot be read ({reason}); download it again"
+        )
+
+
+def _gdal_reason(err: BaseException) -> str:
+    """GDAL's first word on a failed read: the first line of the deepest error it chains."""
+    while (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__  # type: ignore[assignment]
+    text = str(err).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
+
+
+class BandReader:
+    """A reader of one band file whose failure names the file, its product and the fix.
+
+    Wraps the reader odc-stac opens (:meth:`SigningRioDriver.open`); a rasterio error
+    reading the file becomes its ``band``'s :class:`~tiles.errors.ReadError`
+    (:meth:`RemoteAsset.read_error`, :meth:`LocalBand.read_error`), or stays as it is when
+    that gives none. The ReadError chains no GDAL error: distributed sends a worker's error
+    to the client pickled with its causes, and rasterio's do not unpickle (the client got a
+    bare ``Exception`` holding a ``repr``). With ``on_error="skip"`` odc-stac's reader raises
+    nothing: the file is skipped as before.
+    """
+
+    def __init__(self, reader: Any, band: RemoteAsset | LocalBand) -> None:
         self.reader = reader
-        self.asset = asset
+        self.band = band
 
     def read(
         self,
@@ -423,13 +486,14 @@ class RemoteReader:
         dst: np.ndarray | None = None,
         selection: Any = None,
     ) -> tuple[tuple[slice, slice], np.ndarray]:
-        """Read as the wrapped reader does; a failed read raises the asset's ReadError."""
+        """Read as the wrapped reader does; a failed read raises the band's ReadError."""
         try:
             return self.reader.read(cfg, dst_geobox, dst=dst, selection=selection)
         except rasterio.errors.RasterioError as err:
-            if _HTTP_STATUS.search(str(err)):
+            error = self.band.read_error(err)
+            if error is None:
                 raise
-            raise self.asset.unreachable(err) from err
+        raise error  # out of the except clause: no GDAL error as its context
 
 
 def _remote(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, RemoteAsset]:
@@ -443,6 +507,18 @@ def _remote(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, Rem
             if href is not None and remote_host(href) is not None:
                 url = split_curl(href)[1]
                 out[url] = RemoteAsset(item.id, band, url, files)
+    return out
+
+
+def _local(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, LocalBand]:
+    """Return the files of this machine of ``bands`` of ``items``: href → its :class:`LocalBand`."""
+    out = {}
+    for item in items:
+        for band in bands:
+            asset = item.assets.get(band)
+            href = None if asset is None else asset.get_absolute_href() or asset.href
+            if href is not None and remote_host(href) is None:
+                out[href] = LocalBand(item.id, band, href)
     return out
 
 
@@ -470,19 +546,21 @@ def _driver(
     items: Sequence[pystac.Item],
     saturated: Mapping[str, float] | None = None,
     remote: Mapping[str, RemoteAsset] | None = None,
+    local: Mapping[str, LocalBand] | None = None,
 ) -> SigningRioDriver | None:
     """Return the reader of ``items``: odc-stac's own, or :class:`SigningRioDriver`.
 
     That one when ``items`` are signed, ``saturated`` (href → the stored value marking a
-    saturated pixel, :func:`_saturated`) or ``remote`` (URL → its :class:`RemoteAsset`,
-    :func:`_remote`) is not empty.
+    saturated pixel, :func:`_saturated`), ``remote`` (URL → its :class:`RemoteAsset`,
+    :func:`_remote`) or ``local`` (href → its :class:`LocalBand`, :func:`_local`) is not
+    empty.
     """
     signers = {it.properties.get(SIGN_PROPERTY) for it in items} - {None}
     if len(signers) > 1:
         raise ValueError(f"items signed by several signers: {sorted(signers)}")
     signer = signers.pop() if signers else None
-    if signer or saturated or remote:
-        return SigningRioDriver(signer, saturated, remote)
+    if signer or saturated or remote or local:
+        return SigningRioDriver(signer, saturated, remote, local)
     return None
 
 

@@ -1,5 +1,5 @@
-"""Shared fixtures: where the real data lives, a dask scheduler that refuses to compute, and
-item JSONs whose files cannot be reached."""
+"""Shared fixtures: where the real data lives, a dask scheduler that refuses to compute,
+item JSONs whose files cannot be reached, and raster files damaged inside their pixel data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import tarfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -147,3 +148,25 @@ def file_size_limit():
     yield limit
     resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     signal.signal(signal.SIGXFSZ, previous)
+
+
+def damage_tile(href, col=1, row=1):
+    """Overwrite tile (col, row) of a tiled GeoTIFF with 0xFF, its header left intact.
+
+    The tile's place comes from the file's own TIFF tags; inside a GDAL ``/vsitar/`` path,
+    from the member's place in the tar too.
+    """
+    import rasterio
+
+    with rasterio.open(href) as src:
+        offset = int(src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=1))
+        size = int(src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=1))
+    path = href
+    if href.startswith("/vsitar/"):
+        path, member = href[len("/vsitar/") :].rsplit(".tar/", 1)
+        path += ".tar"
+        with tarfile.open(path) as tar:
+            offset += tar.getmember(member).offset_data
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(b"\xff" * size)

@@ -15,7 +15,7 @@ import rasterio
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from tests.conftest import NO_HOST, unreachable_item
+from tests.conftest import NO_HOST, damage_tile, unreachable_item
 
 T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
 T2 = "landsat_c2l2/LC08_L2SP_001062_20201031_20201106_02_T2"
@@ -440,6 +440,100 @@ def test_the_undecodable_file_is_found_in_gdal_errors():
     assert _undecodable_file(OSError("Permission denied")) is None
 
 
+def _demo_with_damaged_b04(demo_folder, tmp_path):
+    """The demo's inputs with one tile of the first Sentinel-2 product's B04.tif damaged
+    (its header intact); the other files are links to the demo's. Returns the config, the
+    damaged file and its product's folder."""
+    folder = tmp_path / "demo"
+    (folder / "products").mkdir(parents=True)
+    shutil.copy(demo_folder / "config.yaml", folder)
+    for name in ("zones", "census"):
+        (folder / name).symlink_to(demo_folder / name)
+    first_s2 = sorted((demo_folder / "products").glob("S2*"))[0]
+    for product in (demo_folder / "products").iterdir():
+        if product != first_s2:
+            (folder / "products" / product.name).symlink_to(product)
+    damaged = folder / "products" / first_s2.name
+    shutil.copytree(first_s2, damaged)
+    damage_tile(str(damaged / "B04.tif"), 2, 2)
+    return folder / "config.yaml", damaged / "B04.tif", damaged
+
+
+@pytest.mark.parametrize("on", ["threads", "a Dask cluster"])
+def test_a_damaged_tile_of_a_sentinel2_band_is_one_line_naming_it(demo_folder, tmp_path, on):
+    """The audit's case: one tile of B04.tif damaged inside an intact file. The run ended in
+    a 97-line traceback ending "WarpOperationError: Chunk and warp failed" naming a bare
+    B04.tif (every Earth Search product has one); on a cluster, one line without the file
+    that said to run the same command again (which fails the same way)."""
+    from distributed import LocalCluster
+
+    config, b04, product = _demo_with_damaged_b04(demo_folder, tmp_path)
+    args = ["run", str(config), "--out", str(tmp_path / "out"), "--no-progress"]
+    if on == "threads":
+        result = CliRunner().invoke(main, args)
+    else:
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                          dashboard_address=None) as cluster:  # fmt: skip
+            result = CliRunner().invoke(main, [*args, "--scheduler", cluster.scheduler_address])
+    _assert_one_line_error(
+        result,
+        f"Error: ReadError: {b04} (red of {product.name}): the file is corrupt, its pixels "
+        "cannot be read (",
+    )
+    assert result.output.rstrip().endswith("); download it again"), result.output
+    assert "run the same command" not in result.output and "Traceback" not in result.output
+
+
+def test_a_rasterio_error_that_is_no_oserror_is_one_line(tmp_path):
+    """rasterio's warp and window errors are no OSError: they went out as a traceback. A
+    warp that could not read a block of its source says the file is corrupt (GDAL names
+    it bare); another says rasterio's and GDAL's words; -vv keeps the traceback."""
+    import logging
+
+    import click
+    from rasterio.transform import from_origin
+    from rasterio.warp import Resampling, reproject
+
+    from pipelines.cli import _friendly_errors
+
+    path = tmp_path / "b04.tif"
+    profile = {"driver": "GTiff", "width": 64, "height": 64, "count": 1, "dtype": "uint16",
+               "crs": "EPSG:32631", "transform": from_origin(600000, 5400000, 10, 10),
+               "tiled": True, "blockxsize": 16, "blockysize": 16,
+               "compress": "deflate"}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((64, 64), 1000, np.uint16), 1)
+    damage_tile(str(path))
+
+    def warp():
+        with rasterio.open(path) as src:
+            reproject(rasterio.band(src, 1), np.zeros((32, 32), np.uint16),
+                      dst_transform=from_origin(600000, 5400000, 20, 20), dst_crs="EPSG:32631",
+                      resampling=Resampling.bilinear)  # fmt: skip
+
+    def window():
+        raise rasterio.errors.WindowError("the window is outside the raster")
+
+    with pytest.raises(rasterio.errors.WarpOperationError):
+        warp()
+    with pytest.raises(click.ClickException) as caught:
+        _friendly_errors(warp)()
+    assert caught.value.message == (
+        "ReadError: b04.tif: the file is corrupt (its pixels cannot be decoded); download it again"
+    )
+    with pytest.raises(click.ClickException) as caught:
+        _friendly_errors(window)()
+    assert caught.value.message == "WindowError: the window is outside the raster"
+    ilots_log = logging.getLogger("ilots")
+    previous = ilots_log.level
+    ilots_log.setLevel(logging.DEBUG)  # -vv
+    try:
+        with pytest.raises(rasterio.errors.WindowError):
+            _friendly_errors(window)()
+    finally:
+        ilots_log.setLevel(previous)
+
+
 def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
     (tmp_path / "a_file").write_text("")
     for args in (["lst", real_data / T1], ["indices", real_data / T1, "--index", "ndvi"]):
@@ -757,6 +851,7 @@ def _cluster_errors():
 
     qa = "/data/products/LC08_X/LC08_X_QA_PIXEL.TIF"
     checkpoint = "/runs/r/.checkpoints/inputs.tile_001_000.classes.npy"
+    b04 = "/data/products/S2A_31TCJ_20230629_0_L2A/B04.tif"
     lost = "Client lost the connection to the scheduler. Please check your connection."
     return [
         (  # a worker that cannot see an input: rasterio's error, which distributed wraps
@@ -786,10 +881,20 @@ def _cluster_errors():
             "where this machine does not); run the same command again to resume from the "
             "finished tiles",
         ),
+        (  # a corrupt input, said by a ReadError this machine could not rebuild
+            Exception(f"ReadError('{b04}: the file is corrupt; download it again')"),
+            f"ReadError on a Dask worker: {b04}: the file is corrupt; download it again",
+        ),
+        (  # a corrupt input, said by GDAL alone: running again fails the same way
+            Exception("RasterioIOError('Read failed. See previous exception for details.')"),
+            "RasterioIOError on a Dask worker: Read failed. See previous exception for "
+            "details.: an input file is corrupt (its pixels cannot be decoded; the worker's "
+            "log names it); download it again",
+        ),
     ]
 
 
-@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("case", range(6))
 def test_failures_on_a_cluster_are_one_line(case):
     # They were 40 to 150 lines of traceback.
     import click
@@ -822,3 +927,12 @@ def test_a_malformed_scheduler_address_is_refused_before_any_contact(tmp_path, g
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())
     assert "--scheduler" in flat and said in flat
+
+
+def test_the_dry_run_help_says_it_reads_no_pixel_data():
+    # A damaged tile inside a file passes the dry run (headers and metadata) and stops the
+    # run: the help says so.
+    result = CliRunner().invoke(main, ["run", "--help"])
+    flat = " ".join(result.output.split())
+    assert "the products' headers and metadata only" in flat
+    assert "damage inside a file's pixel data shows in the run, not here" in flat

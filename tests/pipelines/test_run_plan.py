@@ -197,6 +197,51 @@ def _landsat_bounds(demo_folder) -> tuple[float, float, float, float]:
     return shapely.union_all(footprints).bounds
 
 
+@pytest.mark.parametrize("damage", ["no SCL.tif", "no assets in the item JSON"])
+def test_the_dry_run_says_which_sentinel2_products_lack_bands_the_ndvi_needs(
+    demo_folder, tmp_path, damage
+):
+    """A product without its SCL (a partial download), or whose item JSON lists no asset:
+    the run warned that it left it out of the NDVI, the dry run said nothing. Both say it
+    now, in the same words and of the same kind."""
+    import json
+
+    from pipelines.run_graph import scene_graph
+
+    folder = tmp_path / "s2"
+    folder.mkdir()
+    products = sorted((demo_folder / "products").glob("S2*_L2A"))
+    for source in products:
+        (folder / source.name).mkdir()
+        for file in source.iterdir():
+            (folder / source.name / file.name).symlink_to(file)
+    first = folder / products[0].name
+    if damage == "no SCL.tif":
+        (first / "SCL.tif").unlink()
+        missing = "scl"
+    else:
+        item_json = first / f"{first.name}.json"
+        item = json.loads(item_json.read_text())
+        item["assets"] = {}
+        item_json.unlink()  # a link to the demo's: written anew
+        item_json.write_text(json.dumps(item))
+        missing = "nir, red, scl"
+    said = (
+        "1 Sentinel-2 product(s) lack bands the NDVI needs (nir, red, scl) and were left out "
+        f"of the NDVI and land cover: {first.name} (no {missing})"
+    )
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"), {"inputs.sentinel2": [str(folder)]}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan(config)
+    dry = [w.message for w in caught if str(w.message) == said]
+    assert len(dry) == 1 and dry[0].code == "skipped_input", [str(w.message) for w in caught]
+    notes = scene_graph(config).notes
+    assert [n.code for n in notes if n == said] == ["skipped_input"]
+
+
 def test_an_area_the_scenes_barely_cover_stops_the_dry_run_and_the_run(
     config, demo_folder, tmp_path
 ):

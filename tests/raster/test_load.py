@@ -5,8 +5,10 @@ of the product metadata (science.md §1.2), never from the loader.
 """
 
 import datetime as dt
+import re
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pystac
@@ -24,8 +26,8 @@ from raster.synthetic import (
     write_landsat_c2l1,
     write_landsat_c2l2,
 )
-from tests.conftest import NO_HOST, raise_if_dask_computes
-from tiles.errors import BandMissingError, GridError, IlotsWarning
+from tests.conftest import NO_HOST, damage_tile, raise_if_dask_computes
+from tiles.errors import BandMissingError, GridError, IlotsWarning, ReadError
 
 T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
 
@@ -220,7 +222,7 @@ def test_on_error_skip_warns_and_goes_on(tmp_path, monkeypatch, after_cli):
     # The file goes bad after planning (e.g. a network share dropped it).
     (st_file,) = bad.glob("*_ST_B10.TIF")
     shutil.copy(next(bad.glob("*_MTL.txt")), st_file)
-    with pytest.raises(rasterio.errors.RasterioError):
+    with pytest.raises(ReadError, match=f"^{re.escape(str(st_file))} \\(lwir11 of {bad.name}\\): "):
         load_items(items, ["lwir11"]).compute()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -237,8 +239,6 @@ def test_a_remote_file_that_cannot_be_read_names_its_item_asset_and_host(tmp_pat
     "does not exist in the file system", which reads as a wrong path). Twice: GDAL says
     curl's error at the first open of a URL only."""
     import json
-
-    from tiles.errors import ReadError
 
     item = open_product(_l2_product(tmp_path, "landsat-8", dt.date(2023, 7, 12), (600000, 5400000)))
     url = f"http://{NO_HOST}/collection02/{item.id}_SR_B4.TIF"
@@ -259,6 +259,99 @@ def test_a_remote_file_that_cannot_be_read_names_its_item_asset_and_host(tmp_pat
             "the item JSON beside its files, which ilots then reads on disk"
         )
         assert "\n" not in text
+
+
+# --- a damaged tile inside an intact file: one line naming the file, its product, the fix --
+
+
+def _damaged_sentinel2(tmp_path, band):
+    """A 64 x 64 Earth Search product (10 m, 16-pixel tiles) with one tile of ``band`` damaged."""
+    from raster.synthetic import reflectance_to_dn_sentinel2, write_sentinel2_earthsearch
+
+    dn = reflectance_to_dn_sentinel2(np.full((64, 64), 0.1), processing_baseline="05.10")
+    path = write_sentinel2_earthsearch(
+        tmp_path, bands={"red": dn, "nir": dn, "scl": np.full((32, 32), 4, np.uint8)},
+        tile="31TCJ", datetime="2023-07-14T10:56:00Z", crs=32631,
+        transform=from_origin(600000, 5400000, 10, 10), blocksize=16,
+    )  # fmt: skip
+    name = {"red": "B04.tif", "scl": "SCL.tif"}[band]
+    damage_tile(str(path.parent / name))
+    return open_product(path.parent), str(path.parent / name)
+
+
+def _damaged_landsat(tmp_path, band, tar=False):
+    """A 64 x 64 Landsat 8 Level-2 product (16-pixel tiles) with one tile of ``band`` damaged."""
+    size = 64
+    folder = write_landsat_c2l2(
+        tmp_path, bands={"lwir11": kelvin_to_st_dn(np.full((size, size), 300.0)),
+                         "qa_pixel": np.full((size, size), encode_qa_pixel(), np.uint16)},
+        crs=32631, transform=from_origin(600000, 5400000, 30, 30), platform="landsat-8",
+        path=199, row=26, date=dt.date(2023, 7, 12), blocksize=16, tar=tar,
+    )  # fmt: skip
+    suffix = {"lwir11": "ST_B10", "qa_pixel": "QA_PIXEL"}[band]
+    name = f"{folder.name}_{suffix}.TIF"
+    href = f"/vsitar/{folder}.tar/{name}" if tar else str(folder / name)
+    damage_tile(href)
+    return open_product(Path(f"{folder}.tar") if tar else folder), href
+
+
+#: (sensor, damaged band, bands loaded, load_items keywords, read by an index gather).
+DAMAGED_READS = {
+    "sentinel2 native": ("sentinel2", "red", ["red"], {}, False),
+    "sentinel2 bilinear": ("sentinel2", "red", ["red"], {"resolution": 20}, False),
+    "sentinel2 average": ("sentinel2", "red", ["red"], {"resolution": 20, "resampling":
+                                                         "average"}, False),
+    "sentinel2 reprojected": ("sentinel2", "red", ["red"], {"crs": "EPSG:2154",
+                                                           "resolution": 15}, False),
+    "sentinel2 nearest gathered": ("sentinel2", "scl", ["scl"], {"resolution": 10}, True),
+    "landsat native": ("landsat", "lwir11", ["lwir11"], {}, False),
+    "landsat bilinear": ("landsat", "lwir11", ["lwir11"], {"resolution": 20}, False),
+    "landsat nearest gathered": ("landsat", "qa_pixel", ["qa_pixel"], {"resolution": 10}, True),
+    "landsat nearest warped": ("landsat", "qa_pixel", ["qa_pixel"], {"crs": "EPSG:2154",
+                                                                     "resolution": 30}, False),
+    "landsat tar": ("landsat tar", "lwir11", ["lwir11"], {"resolution": 20}, False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_READS))
+def test_a_damaged_tile_names_the_file_its_product_and_the_fix(tmp_path, case):
+    """The audit's case: one tile of B04.tif overwritten, its header intact. The run ended
+    in a 97-line traceback ending "WarpOperationError: Chunk and warp failed" that named
+    only B04.tif (in every Sentinel-2 product). Every read path, warped or not, gives one
+    line: the file's full path, its band and product, and what to do."""
+    from raster.load import native_window
+
+    sensor, band, bands, keywords, gathered = DAMAGED_READS[case]
+    if sensor == "sentinel2":
+        item, href = _damaged_sentinel2(tmp_path, band)
+    else:
+        item, href = _damaged_landsat(tmp_path, band, tar=sensor == "landsat tar")
+    ds = load_items([item], bands, **keywords)
+    if gathered:  # the band is read on its own grid and gathered (raster.nearest)
+        assert native_window([item], [band], ds.odc.geobox) is not None
+    with pytest.raises(ReadError) as err:
+        ds.compute()
+    text = str(err.value)
+    assert text.startswith(f"{href} ({band} of {item.id}): the file is corrupt, its pixels "
+                           "cannot be read (")  # fmt: skip
+    assert text.endswith("); download it again") and "\n" not in text
+
+
+def test_a_damaged_tile_read_on_a_dask_worker_reaches_the_client_whole(tmp_path):
+    """On a Dask cluster the client got ``Exception("RasterioIOError('Read failed. See
+    previous exception for details.')")``: distributed sends a worker's error pickled with
+    its causes, and GDAL's do not unpickle. The ReadError comes back as it was raised."""
+    from distributed import Client, LocalCluster
+
+    item, href = _damaged_sentinel2(tmp_path, "red")
+    with pytest.raises(ReadError) as local:
+        load_items([item], ["red"]).compute(scheduler="synchronous")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):  # fmt: skip
+        with pytest.raises(ReadError) as remote:
+            load_items([item], ["red"]).compute()
+    assert str(remote.value) == str(local.value)
+    assert str(remote.value).startswith(f"{href} (red of {item.id}): the file is corrupt")
 
 
 def test_mixed_resolutions_keep_the_finest_grid_and_its_alignment(real_data):
