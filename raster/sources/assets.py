@@ -42,6 +42,7 @@ __all__ = [
     "folder_jsons",
     "footprint",
     "href_name",
+    "invalid_jsons",
     "is_remote",
     "json_bands",
     "keeps_remote",
@@ -49,11 +50,14 @@ __all__ = [
     "local_file",
     "local_twin",
     "new_item",
+    "not_the_band_file",
     "parse_datetime",
+    "permission_denied",
     "read_header",
     "reference_header",
     "remote_proj",
     "require_bands",
+    "size_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -165,7 +169,8 @@ def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:
     Raises
     ------
     ReadError
-        If the file cannot be opened as a raster, is truncated, or has no CRS.
+        If the file cannot be opened as a raster, is truncated, has no CRS, or may not be
+        read (its permissions).
     """
     if file_size is None:
         file_size = _local_size(href)
@@ -191,11 +196,34 @@ def read_header(href: str, *, file_size: int | None = None) -> RasterHeader:
     except ReadError:
         raise
     except (RasterioError, OSError) as err:
+        if _local_size(href) is not None and not os.access(href, os.R_OK):
+            raise permission_denied(href) from err  # GDAL says so only in its text
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ReadError(
             f"{href}: cannot open raster ({reason}); the file is corrupt or incomplete, "
             "download it again"
         ) from err
+
+
+def permission_denied(path: str | os.PathLike[str]) -> ReadError:
+    """Return the error for a file or folder ilots may not read (by its permissions)."""
+    return ReadError(f"cannot read {path}: permission denied; check its permissions")
+
+
+def size_text(shape: tuple[int, int]) -> str:
+    """Return a raster's size as ``"<columns> x <rows>"``, as GDAL gives it."""
+    return f"{shape[1]} x {shape[0]}"
+
+
+def not_the_band_file(header: RasterHeader, expected: str) -> ReadError:
+    """Return the error for a band file of the wrong data type or size (another file's).
+
+    ``expected`` says what the band's file should be (``"the MTL says UINT16 / 582 x 582"``).
+    """
+    return ReadError(
+        f"{header.href} is {header.dtype} / {size_text(header.shape)} where {expected}: "
+        "not this band's file; download the product again"
+    )
 
 
 def _media_type(href: str) -> str | None:
@@ -362,15 +390,28 @@ class ItemAssets:
         offset: float,
         extra: Mapping[str, Any] | None = None,
         file_size: int | None = None,
+        data_type: str | None = None,
     ) -> None:
         """Read a band file's header (:func:`read_header`) and add its asset (:func:`band_asset`).
+
+        ``data_type`` is the one the product's metadata gives for the file (the MTL's
+        ``"UINT16"``), if it does; else the band table's (``spec.dtype``) is expected.
 
         Raises
         ------
         ReadError
-            If the file cannot be opened as a raster, is truncated, or has no CRS.
+            If the file cannot be opened as a raster, is truncated, or has no CRS; or if its
+            data type is not the band's (another file put in its place).
         """
         header = read_header(href, file_size=file_size)
+        expected = (data_type or spec.dtype).lower()
+        if header.dtype != expected:
+            said = (
+                f"the MTL says {data_type}"
+                if data_type
+                else f"{spec.file_key} files are {expected}"
+            )
+            raise not_the_band_file(header, said)
         self.headers[spec.name] = header
         self.assets[spec.name] = band_asset(
             href, spec, scale=scale, offset=offset, header=header, extra=extra
@@ -516,12 +557,26 @@ def remote_proj(asset: Mapping[str, Any], properties: Mapping[str, Any]) -> dict
     }
 
 
+def _parse_json(path: Path) -> Any:
+    """Parse a JSON file, with a :class:`MetadataError` when it is not valid JSON."""
+    text = ""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        reason = (
+            "the file is empty"
+            if not text.strip()
+            else f"{err.msg} at line {err.lineno} column {err.colno}"
+        )
+    except UnicodeDecodeError as err:
+        reason = f"not UTF-8 text: {err.reason} at byte {err.start}"
+    raise MetadataError(f"{path} is not valid JSON ({reason}); download it again")
+
+
 def load_json(path: Path) -> dict[str, Any]:
     """Read a JSON file, with a :class:`MetadataError` when it is not valid JSON."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MetadataError(f"{path}: not valid JSON ({err}); is the file complete?") from err
+    data = _parse_json(path)
     if not isinstance(data, dict):
         raise MetadataError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data
@@ -531,13 +586,29 @@ def folder_jsons(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     """Yield each readable JSON object of a folder (``*.json``, by name) with its path.
 
     A file that is not valid JSON, or not an object, is passed over: a folder of products
-    holds other JSON files (a provider's metadata, a half-downloaded one).
+    holds other JSON files (a provider's metadata, a half-downloaded one);
+    :func:`invalid_jsons` says which are not valid JSON.
     """
     for path in sorted(folder.glob("*.json")):
         try:
             yield path, load_json(path)
         except MetadataError:
             continue
+
+
+def invalid_jsons(folder: Path) -> list[MetadataError]:
+    """Return the errors of a folder's ``*.json`` files that are not valid JSON, by name.
+
+    So that a product whose item JSON was cut short (or left empty) is said to be so, rather
+    than not recognised.
+    """
+    errors = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            _parse_json(path)
+        except MetadataError as err:
+            errors.append(err)
+    return errors
 
 
 def local_file(href: str, folder: Path) -> Path | None:

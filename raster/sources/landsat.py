@@ -21,7 +21,7 @@ from raster.sources.landsat_stac import landsat_item_from_mtl, landsat_item_from
 from raster.sources.mtl import MTL_SUFFIXES, landsat_metadata, parse_mtl
 from tiles.errors import ProductError, UnrecognisedProductError
 
-__all__ = ["find_mtl", "is_tar", "landsat_item"]
+__all__ = ["find_mtls", "is_tar", "landsat_item"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -34,30 +34,42 @@ def is_tar(path: Path) -> bool:
     return path.name.lower().endswith(_TAR_SUFFIXES)
 
 
-def find_mtl(folder: Path) -> Path | None:
-    """Return the MTL file of a product folder (``.xml``, then ``.txt``, then ``.json``), if any.
+def find_mtls(folder: Path) -> list[Path]:
+    """Return the MTL files of a product folder, preferred form first; none without an MTL.
+
+    The forms are preferred in the order of :data:`~raster.sources.mtl.MTL_SUFFIXES`
+    (``.xml``, ``.txt``, ``.json``).
 
     Raises
     ------
     UnrecognisedProductError
         If the folder holds the MTL files of more than one product.
     """
-    found: dict[str, Path] = {}
-    for suffix in reversed(MTL_SUFFIXES):  # later (preferred) suffixes overwrite
+    found: dict[str, list[Path]] = {}
+    for suffix in MTL_SUFFIXES:
         for path in sorted(folder.glob(f"*{suffix}")):
-            found[path.name[: -len(suffix)]] = path
+            found.setdefault(path.name[: -len(suffix)], []).append(path)
     if len(found) > 1:
         raise UnrecognisedProductError(
             f"{folder} holds {len(found)} Landsat products ({', '.join(sorted(found))}); "
             "give one product folder or MTL file at a time"
         )
-    return next(iter(found.values()), None)
+    return next(iter(found.values()), [])
+
+
+def _open_tar(tar_path: Path) -> tarfile.TarFile:
+    """Open a (possibly compressed) tar; one line when it is empty or no tar at all."""
+    try:
+        return tarfile.open(tar_path)
+    except tarfile.ReadError as err:  # tarfile lists each compression it tried, line by line
+        what = "is empty" if tar_path.stat().st_size == 0 else "is not a tar archive"
+        raise ProductError(f"{tar_path} {what}; download it again") from err
 
 
 def _item_from_tar(tar_path: Path) -> pystac.Item:
     tar_path = tar_path.resolve()
     try:
-        with tarfile.open(tar_path) as archive:
+        with _open_tar(tar_path) as archive:
             members = {Path(m.name).name: m for m in archive.getmembers() if m.isfile()}
             mtl_member = next(
                 (
@@ -74,8 +86,13 @@ def _item_from_tar(tar_path: Path) -> pystac.Item:
                 )
             handle = archive.extractfile(mtl_member)
             content = handle.read() if handle is not None else b""
+    except PermissionError:
+        raise  # open_product says so
     except (tarfile.TarError, EOFError, OSError) as err:
-        raise ProductError(f"{tar_path}: cannot read the tar ({err}); download it again") from err
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ProductError(
+            f"{tar_path}: cannot read the tar ({reason}); download it again"
+        ) from err
     fmt = mtl_member.name.rsplit(".", 1)[-1].lower()
     # GDAL finds members by their normalised name: "./x.TIF" (tar -C dir .) as "x.TIF".
     mtl_href = f"/vsitar/{tar_path}/{posixpath.normpath(mtl_member.name)}"
@@ -127,14 +144,14 @@ def landsat_item(path: str | Path, *, remote: RemotePolicy = "auto") -> pystac.I
     path = Path(path)
     source = str(path.resolve())
     if path.is_dir():
-        mtl_path = find_mtl(path)
-        if mtl_path is None:
+        mtl_paths = find_mtls(path)
+        if not mtl_paths:
             raise UnrecognisedProductError(
                 f"{path} has no *_MTL.txt/.json/.xml; a Landsat folder needs the product's MTL"
             )
-        return landsat_item_from_mtl(mtl_path, source=source)
+        return landsat_item_from_mtl(mtl_paths, source=source)
     if path.name.endswith(MTL_SUFFIXES):
-        return landsat_item_from_mtl(path, source=source)
+        return landsat_item_from_mtl([path], source=source)
     if is_tar(path):
         return _item_from_tar(path)
     if path.suffix.lower() == ".json":

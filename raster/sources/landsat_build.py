@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import pystac
 
 from raster.bands import BandSpec, band_table
-from raster.sources.assets import ItemAssets, new_item
+from raster.sources.assets import ItemAssets, new_item, not_the_band_file, size_text
 from raster.sources.mtl import LandsatMetadata, mtl_value
 from tiles.errors import IlotsWarning, MetadataError, UnsupportedProductError
 
@@ -60,6 +61,10 @@ _L1_RESCALING = ("LEVEL1_RADIOMETRIC_RESCALING", "RADIOMETRIC_RESCALING")
 _L1_THERMAL = ("LEVEL1_THERMAL_CONSTANTS", "TIRS_THERMAL_CONSTANTS")
 _L2_SR = "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"
 _L2_ST = "LEVEL2_SURFACE_TEMPERATURE_PARAMETERS"
+# Where each collection keeps the file names and data types, and the grid sizes.
+_CONTENTS = ("PRODUCT_CONTENTS", "PRODUCT_METADATA")
+_GRID = ("PROJECTION_ATTRIBUTES", "PRODUCT_METADATA")
+_THERMAL_BANDS = ("B10", "B11")  # Level-1; Level-2 thermal files are ST_*
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,68 @@ def _refuse_espa(names: Iterable[str], where: str) -> None:
         )
 
 
+def _mtl_data_type(meta: LandsatMetadata, file_name: str) -> str | None:
+    """Return the data type the MTL gives a file (``DATA_TYPE_X`` of its ``FILE_NAME_X``)."""
+    try:
+        contents = meta.group(*_CONTENTS)
+    except MetadataError:
+        return None
+    for key, value in contents.items():
+        if key.startswith("FILE_NAME_") and str(value) == file_name:
+            data_type = contents.get("DATA_TYPE_" + key.removeprefix("FILE_NAME_"))
+            return str(data_type) if data_type else None
+    return None
+
+
+def _mtl_shape(meta: LandsatMetadata, spec: BandSpec) -> tuple[int, int] | None:
+    """Return the ``(rows, columns)`` the MTL gives a band's file (``THERMAL_LINES`` ...)."""
+    thermal = spec.file_key.startswith("ST_") or spec.file_key in _THERMAL_BANDS
+    kind = "THERMAL" if thermal else "REFLECTIVE"
+    try:
+        grid = meta.group(*_GRID)
+    except MetadataError:
+        return None
+    lines, samples = grid.get(f"{kind}_LINES"), grid.get(f"{kind}_SAMPLES")
+    return (lines, samples) if isinstance(lines, int) and isinstance(samples, int) else None
+
+
+def _check_sizes(meta: LandsatMetadata, built: ItemAssets, table: Mapping[str, BandSpec]) -> None:
+    """Raise :class:`ReadError` for a band file whose size is not the product's.
+
+    The product's size is the MTL's. When no file has it, the files were resampled or clipped
+    together (as the real products in ``../shared/data``): the size most of them share is.
+    """
+    said = {name: _mtl_shape(meta, table[name]) for name in built.headers}
+    if not said:
+        return
+    if any(header.shape == said[name] for name, header in built.headers.items()):
+        expected, by = said, "the MTL says"
+    else:
+        common = Counter(h.shape for h in built.headers.values()).most_common(1)[0][0]
+        expected, by = dict.fromkeys(built.headers, common), "the product's other files are"
+    for name, header in built.headers.items():
+        shape = expected[name]
+        if shape is not None and header.shape != shape:
+            raise not_the_band_file(header, f"{by} {header.dtype.upper()} / {size_text(shape)}")
+
+
+def _refuse_other_product(meta: LandsatMetadata, names: Iterable[str], mtl: str) -> None:
+    """Raise :class:`MetadataError` when the band files beside an MTL are another product's."""
+    others = {
+        match[0]
+        for name in names
+        if name.lower().endswith((".tif", ".tiff"))
+        and (match := LANDSAT_PRODUCT_ID.match(name)) is not None
+        and match[0] != meta.product_id
+    }
+    if others:
+        raise MetadataError(
+            f"{mtl} names product {meta.product_id} while the files beside it are of product "
+            f"{', '.join(sorted(others))}: the MTL is another product's; download the product "
+            "again"
+        )
+
+
 def landsat_item_from_metadata(
     meta: LandsatMetadata,
     locate: Locator,
@@ -342,7 +409,9 @@ def landsat_item_from_metadata(
             offset=scaling.offset,
             extra=scaling.extra,
             file_size=size,
+            data_type=_mtl_data_type(meta, file_name),
         )
+    _check_sizes(meta, built, table)
     if defaulted:
         warnings.warn(
             f"{meta.product_id}: MTL {meta.source} has no scale/offset for "
@@ -354,7 +423,9 @@ def landsat_item_from_metadata(
     if located is not None:
         geometry, bbox = located
     else:
-        _refuse_espa(beside, source)
+        names = sorted(beside)
+        _refuse_espa(names, source)
+        _refuse_other_product(meta, names, metadata_href)
         warnings.warn(
             f"{meta.product_id}: no band file of the product was found beside {metadata_href}; "
             "the item has metadata only",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from raster.sources.landsat_halves import (
     split_half,
     usgs_half,
 )
-from raster.sources.mtl import MTL_SUFFIXES, landsat_metadata, read_mtl
+from raster.sources.mtl import MTL_SUFFIXES, landsat_metadata, read_first_mtl, read_mtl
 from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
 
 __all__ = [
@@ -69,10 +69,13 @@ _FILE_BAND = re.compile(LANDSAT_PRODUCT_ID.pattern + r"_(?P<band>.+)\.tiff?", re
 _REFERENCE_BANDS = ("red", "nir08", "lwir11", "green", "blue")
 
 
-def landsat_item_from_mtl(mtl_path: Path, *, source: str) -> pystac.Item:
-    """Build the item of a product from its local MTL and the files beside it."""
-    mtl_path = mtl_path.resolve()
-    meta = landsat_metadata(read_mtl(mtl_path), source=str(mtl_path))
+def landsat_item_from_mtl(mtl_paths: Sequence[Path], *, source: str) -> pystac.Item:
+    """Build the item of a product from its local MTL and the files beside it.
+
+    ``mtl_paths`` are the product's MTL files, preferred first: the first that can be read
+    is (:func:`~raster.sources.mtl.read_first_mtl`).
+    """
+    mtl_path, meta = read_first_mtl([path.resolve() for path in mtl_paths])
     folder = mtl_path.parent
 
     def locate(name: str) -> tuple[str, int | None] | None:
@@ -111,18 +114,19 @@ def _product_id(data: Mapping[str, Any], source: str) -> re.Match[str]:
     )
 
 
-def _local_mtl(data: Mapping[str, Any], folder: Path, product_id: str) -> Path | None:
-    for suffix in MTL_SUFFIXES:
-        candidate = folder / f"{product_id}{suffix}"
-        if candidate.is_file():
-            return candidate
+def _local_mtls(data: Mapping[str, Any], folder: Path, product_id: str) -> list[Path]:
+    """Return the product's MTL files beside its item JSON, preferred form first."""
+    named = [folder / f"{product_id}{suffix}" for suffix in MTL_SUFFIXES]
+    found = [path for path in named if path.is_file()]
+    if found:
+        return found
     for asset in data.get("assets", {}).values():
         href = str(asset.get("href", ""))
         if href_name(href).endswith(MTL_SUFFIXES):
             twin = local_twin(href, folder)
             if twin is not None:
-                return twin
-    return None
+                return [twin]
+    return []
 
 
 def _band_of(key: str, href: str, table: Mapping[str, BandSpec]) -> BandSpec | None:
@@ -250,11 +254,12 @@ def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -
     sibling = _sibling(path, data, half)
     assets_json = _assets_of(data, sibling)
 
-    mtl_path = _local_mtl(data, folder, product_id)
-    if mtl_path is not None:
-        item = landsat_item_from_mtl(mtl_path, source=source)
+    mtl_paths = _local_mtls(data, folder, product_id)
+    if mtl_paths:
+        item = landsat_item_from_mtl(mtl_paths, source=source)
         if remote == "keep":
-            meta = landsat_metadata(read_mtl(mtl_path), source=str(mtl_path))
+            mtl_path = item.properties["ilots:metadata"]
+            meta = landsat_metadata(read_mtl(mtl_path), source=mtl_path)
             for key, asset in assets_json.items():
                 spec = _band_of(key, str(asset.get("href", "")), table)
                 if spec is None or spec.name in item.assets:

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -34,6 +34,7 @@ __all__ = [
     "mtl_group",
     "mtl_value",
     "parse_mtl",
+    "read_first_mtl",
     "read_mtl",
 ]
 
@@ -394,4 +395,39 @@ def landsat_metadata(mtl: Mapping[str, Any], *, source: str = "MTL") -> LandsatM
         files=_band_files(contents, product_id),
         mtl=mtl,
         source=source,
+    )
+
+
+def read_first_mtl(paths: Sequence[Path]) -> tuple[Path, LandsatMetadata]:
+    """Read the first of a product's MTL files that can be read.
+
+    A form that cannot be read (cut short, damaged, lacking a field) is logged at INFO and
+    the next one read: a broken ``_MTL.xml`` does not lose a product whose ``_MTL.txt`` is fine.
+
+    Parameters
+    ----------
+    paths
+        The product's MTL files (its forms), preferred first; at least one.
+
+    Returns
+    -------
+    ``(path, metadata)`` of the file read.
+
+    Raises
+    ------
+    MetadataError
+        If none can be read, saying what is wrong with each.
+    """
+    failures: list[str] = []
+    for number, path in enumerate(paths):
+        try:
+            return path, landsat_metadata(read_mtl(path), source=str(path))
+        except MetadataError as err:
+            what = str(err).removeprefix(f"{path}: ").split("; ")[0]  # without the fix
+            failures.append(f"{path.name}: {what}")
+            if number + 1 < len(paths):
+                logger.info("%s: %s; reading %s instead", path, what, paths[number + 1].name)
+    raise MetadataError(
+        f"{paths[0].parent}: cannot read the product's MTL ({'; '.join(failures)}); "
+        "download the product again"
     )

@@ -10,8 +10,13 @@ from typing import Any, Literal
 
 import pystac
 
-from raster.sources.assets import folder_jsons, load_json
-from raster.sources.landsat import find_mtl, is_tar, landsat_item
+from raster.sources.assets import (
+    folder_jsons,
+    invalid_jsons,
+    load_json,
+    permission_denied,
+)
+from raster.sources.landsat import find_mtls, is_tar, landsat_item
 from raster.sources.landsat_build import LANDSAT_ITEM_ID
 from raster.sources.landsat_halves import merge_halves, split_half
 from raster.sources.mtl import MTL_SUFFIXES
@@ -70,7 +75,7 @@ def _open_folder(path: Path) -> pystac.Item:
         return sentinel2_item(path)
     if (path / "MTD_MSIL1C.xml").is_file():
         raise UnsupportedProductError(f"{path} is a Sentinel-2 L1C product; ilots reads L2A")
-    if find_mtl(path) is not None:
+    if find_mtls(path):
         return landsat_item(path)
     if find_item_json(path) is not None:
         return sentinel2_item(path)
@@ -86,6 +91,9 @@ def _open_folder(path: Path) -> pystac.Item:
             f"it holds {len(inner)} product folders: give them one by one, or a glob such "
             f"as {path / '*'} (open_products in Python)",
         )
+    invalid = invalid_jsons(path)
+    if invalid:  # an item JSON cut short, most likely
+        raise invalid[0]
     raise _unrecognised(path, "no MTL, MTD_MSIL2A.xml or item JSON inside")
 
 
@@ -111,7 +119,10 @@ def _one_product(folder: Path, item_jsons: dict[str, list[Path]]) -> pystac.Item
 
 
 def _has_product(folder: Path) -> bool:
-    return is_safe(folder) or any(folder.glob("*_MTL.*")) or any(folder.glob("*.json"))
+    try:
+        return is_safe(folder) or any(folder.glob("*_MTL.*")) or any(folder.glob("*.json"))
+    except PermissionError:  # it may be one: opening it says what keeps it out of reach
+        return True
 
 
 def open_product(path: str | Path) -> pystac.Item:
@@ -135,9 +146,28 @@ def open_product(path: str | Path) -> pystac.Item:
     UnrecognisedProductError
         If ``path`` is none of the layouts above; the message lists them.
     UnsupportedProductError, MetadataError, ReadError
-        From the readers.
+        From the readers; a :class:`ReadError` too for a file or folder ilots may not read.
     """
     path = Path(path).expanduser()
+    try:
+        return _open(path)
+    except PermissionError as err:
+        raise permission_denied(_kept_out(Path(err.filename or path))) from err
+
+
+def _kept_out(path: Path) -> Path:
+    """Return the folder whose permissions keep ``path`` out of reach, else ``path`` itself."""
+    for inner in [*reversed(path.parents), path]:
+        try:
+            inner.stat()
+        except PermissionError:  # its folder may not be searched
+            return inner.parent
+        except OSError:
+            break
+    return path
+
+
+def _open(path: Path) -> pystac.Item:
     if not path.exists():
         raise ProductNotFoundError(f"{path} does not exist; check the product path")
     if "_MSIL1C_" in path.name:  # a folder or its .zip

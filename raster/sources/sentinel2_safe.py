@@ -74,6 +74,8 @@ _JP2 = re.compile(
     re.IGNORECASE,
 )
 _TILE = re.compile(r"_T(\d{2}[A-Z]{3})_")
+#: The name of a zipped L2A SAFE: ``S2B_MSIL2A_....SAFE.zip``, or any ``_MSIL2A_`` zip.
+_SAFE_ZIP_NAME = re.compile(r"_MSIL2A_|\.SAFE\.zip$", re.IGNORECASE)
 _REFERENCE_BANDS = ("red", "nir", "green", "blue", "nir08")
 
 
@@ -266,8 +268,14 @@ def _zip_files(path: Path) -> _SafeFiles:
         with zipfile.ZipFile(path) as archive:
             roots = _zip_roots(archive)
             members = archive.namelist()
+    except PermissionError:
+        raise  # open_product says so
     except (zipfile.BadZipFile, OSError) as err:
         raise ReadError(f"{path}: cannot read the zip ({err}); is the download complete?") from err
+    if not roots:
+        raise UnrecognisedProductError(
+            f"{path} holds no {MTD_NAME}; is it a Sentinel-2 L2A SAFE zip?"
+        )
     if len(roots) != 1:
         raise UnrecognisedProductError(
             f"{path} holds {len(roots)} Sentinel-2 SAFE products (one {MTD_NAME} each); "
@@ -286,14 +294,22 @@ def _zip_files(path: Path) -> _SafeFiles:
 
 
 def is_safe_zip(path: Path) -> bool:
-    """Whether ``path`` is a zip holding an L2A SAFE (the Copernicus Data Space download)."""
+    """Whether ``path`` is a zip holding an L2A SAFE (the Copernicus Data Space download).
+
+    A zip named as one (``S2B_MSIL2A_....SAFE.zip``), and a zip that cannot be read at all
+    (a download cut short), count as one: reading it then says what is wrong with it.
+    """
     if not (path.is_file() and path.suffix.lower() == ".zip"):
         return False
+    if _SAFE_ZIP_NAME.search(path.name):
+        return True
     try:
         with zipfile.ZipFile(path) as archive:
             return bool(_zip_roots(archive))
+    except PermissionError:
+        raise  # open_product says so
     except (zipfile.BadZipFile, OSError):
-        return False
+        return True
 
 
 def _band_files(files: _SafeFiles) -> dict[str, tuple[str, int]]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import tarfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pystac
 import pytest
 import rasterio
@@ -25,6 +27,7 @@ from tiles.errors import (
     BandMissingError,
     IlotsWarning,
     MetadataError,
+    ProductError,
     ReadError,
     UnrecognisedProductError,
     UnsupportedProductError,
@@ -449,3 +452,123 @@ def test_a_level1_folder_with_espa_files_beside_is_read_as_level1(
     item = landsat_item(_espa_folder(real_data, tmp_path / "both", with_level1=True))
     assert item.properties["ilots:product_type"] == "landsat-c1-l1"
     assert {"red", "nir08", "lwir11", "bqa"} <= set(item.assets)
+
+
+# --- damaged downloads: another file in a band's place, broken MTLs, empty tars -----------
+
+ES_B04 = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A/B04.tif"  # uint16, 1098 x 1098
+
+
+def _linked(product: Path, folder: Path, *, mtl: bool = True) -> Path:
+    """The product's band files (linked) and, with ``mtl``, its MTL files (copied)."""
+    folder = folder / product.name
+    folder.mkdir(parents=True)
+    for file in product.glob("*.TIF"):
+        (folder / file.name).symlink_to(file)
+    if mtl:
+        for file in product.glob("*_MTL.*"):
+            shutil.copy(file, folder)
+    return folder
+
+
+def _put_float32(band: Path) -> None:
+    """Replace a band file by a float32 GeoTIFF of its grid (an LST raster, say)."""
+    with rasterio.open(band) as src:
+        profile = {**src.profile, "dtype": "float32", "nodata": None}
+    band.unlink()
+    with rasterio.open(band, "w", **profile) as dst:
+        dst.write(np.full((profile["height"], profile["width"]), 300.0, np.float32), 1)
+
+
+def test_a_float_file_in_a_band_s_place_is_refused(real_data: Path, tmp_path: Path) -> None:
+    folder = _linked(real_data / T1, tmp_path)
+    band = folder / f"{folder.name}_ST_B10.TIF"
+    _put_float32(band)
+    # the MTL says DATA_TYPE_BAND_ST_B10 = "UINT16"; the file is 512 x 512
+    with pytest.raises(ReadError) as info:
+        landsat_item(folder)
+    assert str(info.value) == (
+        f"{band} is float32 / 512 x 512 where the MTL says UINT16: not this band's file; "
+        "download the product again"
+    )
+
+
+def test_a_band_file_of_another_size_is_refused(real_data: Path, tmp_path: Path) -> None:
+    folder = _linked(real_data / T1, tmp_path)
+    band = folder / f"{folder.name}_SR_B5.TIF"
+    band.unlink()
+    band.symlink_to(real_data / ES_B04)  # a Sentinel-2 band put in a Landsat one's place
+    # The files were downsampled to 512 x 512 by their publisher; the MTL still says
+    # 7591 x 7741 (REFLECTIVE_SAMPLES x _LINES): the size expected is the other files'.
+    with pytest.raises(ReadError) as info:
+        landsat_item(folder)
+    assert str(info.value) == (
+        f"{band} is uint16 / 1098 x 1098 where the product's other files are UINT16 / "
+        "512 x 512: not this band's file; download the product again"
+    )
+    # A product whose files have the MTL's size (as USGS delivers it): the MTL's size.
+    for mtl in folder.glob("*_MTL.*"):
+        mtl.unlink()
+    text = (real_data / T1 / f"{folder.name}_MTL.txt").read_text()
+    for key, native in (("LINES", "7741"), ("SAMPLES", "7591")):
+        for kind in ("REFLECTIVE", "THERMAL"):
+            text = text.replace(f"{kind}_{key} = {native}", f"{kind}_{key} = 512")
+    (folder / f"{folder.name}_MTL.txt").write_text(text)
+    with pytest.raises(ReadError) as info:
+        landsat_item(folder)
+    assert str(info.value) == (
+        f"{band} is uint16 / 1098 x 1098 where the MTL says UINT16 / 512 x 512: not this "
+        "band's file; download the product again"
+    )
+
+
+def test_a_broken_mtl_xml_falls_back_to_the_txt(
+    real_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _linked(real_data / T1, tmp_path)
+    xml = folder / f"{folder.name}_MTL.xml"
+    xml.write_bytes(xml.read_bytes()[:5000])  # a download cut short
+    with caplog.at_level(logging.INFO, logger="raster.sources.mtl"):
+        item = landsat_item(folder)
+    assert item.properties["ilots:metadata"] == str(folder / f"{folder.name}_MTL.txt")
+    assert f"reading {folder.name}_MTL.txt instead" in caplog.text
+    whole = landsat_item(real_data / T1)
+    assert set(item.assets) == set(whole.assets) == T1_BANDS
+    assert item.datetime == whole.datetime
+    assert _band(item, "lwir11") == _band(whole, "lwir11")
+
+
+def test_when_every_mtl_is_broken_each_is_named(real_data: Path, tmp_path: Path) -> None:
+    folder = _linked(real_data / T1, tmp_path)
+    for mtl in folder.glob("*_MTL.*"):
+        mtl.write_bytes(b"")
+    with pytest.raises(MetadataError) as info:
+        landsat_item(folder)
+    message = str(info.value)
+    assert message.startswith(f"{folder}: cannot read the product's MTL (")
+    assert message.endswith("; download the product again")
+    assert message.index("_MTL.xml: ") < message.index("_MTL.txt: ") < message.index("_MTL.json: ")
+
+
+def test_the_mtl_of_another_product_is_named_as_such(real_data: Path, tmp_path: Path) -> None:
+    folder = _linked(real_data / T1, tmp_path, mtl=False)
+    other = real_data / T2
+    for suffix in ("_MTL.txt", "_MTL.xml"):  # T2's metadata under T1's names
+        shutil.copy(other / f"{other.name}{suffix}", folder / f"{folder.name}{suffix}")
+    with pytest.raises(MetadataError) as info:
+        landsat_item(folder)
+    assert str(info.value) == (
+        f"{folder / folder.name}_MTL.xml names product {other.name} while the files beside it "
+        f"are of product {folder.name}: the MTL is another product's; download the product again"
+    )
+
+
+@pytest.mark.parametrize(("content", "what"), [(b"", "is empty"), (b"<html>" * 99, "is not a tar")])
+def test_an_empty_or_foreign_tar_is_one_line(tmp_path: Path, content: bytes, what: str) -> None:
+    tar_path = tmp_path / "LC08_L2SP_008059_20191201_20200825_02_T1.tar"
+    tar_path.write_bytes(content)
+    with pytest.raises(ProductError) as info:
+        landsat_item(tar_path)
+    assert str(info.value).startswith(f"{tar_path} {what}")
+    assert str(info.value).endswith("; download it again")
+    assert "\n" not in str(info.value)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import tarfile
 from pathlib import Path
 
 import pystac
 import pytest
+import rasterio
+from rasterio.errors import RasterioIOError
 
 from raster.sources import (
     RECOGNISED_LAYOUTS,
@@ -18,6 +23,7 @@ from raster.sources import (
 from tiles.errors import (
     IlotsError,
     IlotsWarning,
+    ReadError,
     UnrecognisedProductError,
     UnsupportedProductError,
 )
@@ -64,9 +70,9 @@ def test_unrecognised_folder_lists_layouts(tmp_path: Path) -> None:
 
 
 def test_unrecognised_file(tmp_path: Path) -> None:
-    path = tmp_path / "scene.zip"
+    path = tmp_path / "scene.txt"
     path.write_bytes(b"PK")
-    with pytest.raises(UnrecognisedProductError, match=r"scene\.zip"):
+    with pytest.raises(UnrecognisedProductError, match=r"scene\.txt"):
         open_product(path)
     other = tmp_path / "catalog.json"
     other.write_text(json.dumps({"type": "Catalog", "id": "x"}))
@@ -164,3 +170,108 @@ def test_sentinel2_l1c_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedProductError, match=r"is a Sentinel-2 L1C product; ilots "
                        r"reads L2A \(download the MSIL2A one\)"):  # fmt: skip
         open_product(zipped)
+
+
+# --- permissions: what root cannot see, so the calls that meet them are stood in for ------
+
+
+def _forbid(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``folder`` one that may not be entered nor listed, as ``chmod 000`` does.
+
+    Tests run as root here, whom permissions do not stop: the calls meeting them raise as
+    they would for any other user.
+    """
+    stat, scandir, listdir = os.stat, os.scandir, os.listdir
+
+    def denied(path: object) -> PermissionError:
+        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+    def fake_stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(path, int) and folder in Path(os.fspath(path)).parents:
+            raise denied(path)
+        return stat(path, *args, **kwargs)
+
+    def fake_list(real):  # type: ignore[no-untyped-def]
+        def listing(path="."):  # type: ignore[no-untyped-def]
+            if not isinstance(path, int) and Path(os.fspath(path)) == folder:
+                raise denied(path)
+            return real(path)
+
+        return listing
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    monkeypatch.setattr(os, "scandir", fake_list(scandir))
+    monkeypatch.setattr(os, "listdir", fake_list(listdir))
+
+
+def _denied(path: Path) -> str:
+    return f"cannot read {path}: permission denied; check its permissions"
+
+
+@pytest.mark.realdata
+def test_a_product_folder_that_may_not_be_read_is_skipped_as_such(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shut, other = tmp_path / Path(T1).name, tmp_path / Path(T2).name
+    shut.symlink_to(real_data / T1)
+    other.symlink_to(real_data / T2)
+    _forbid(monkeypatch, shut)
+    with pytest.raises(ReadError) as info:
+        open_product(shut)
+    assert str(info.value) == _denied(shut)
+    with pytest.raises(ReadError) as info:
+        open_product(shut / f"{shut.name}_MTL.txt")
+    assert str(info.value) == _denied(shut)
+    with pytest.warns(IlotsWarning) as record:
+        items = open_products([shut, other], on_error="skip")
+    assert [item.id for item in items] == [other.name]
+    assert [str(w.message) for w in record] == [f"skipping product {shut}: {_denied(shut)}"]
+    # their folder is a folder of products, of which one may not be read, not a bad product
+    with pytest.raises(UnrecognisedProductError, match="it holds 2 product folders"):
+        open_product(tmp_path)
+
+
+@pytest.mark.realdata
+def test_a_band_file_that_may_not_be_read_is_not_called_corrupt(
+    real_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    band = (real_data / T1 / f"{Path(T1).name}_ST_B10.TIF").resolve()
+    real_open, real_access = rasterio.open, os.access
+
+    def fake_open(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.fspath(path) == str(band):  # what GDAL says of a file it may not read
+            raise RasterioIOError(f"{band}: Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    def fake_access(path, mode, **kwargs):  # type: ignore[no-untyped-def]
+        return os.fspath(path) != str(band) and real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(rasterio, "open", fake_open)
+    monkeypatch.setattr(os, "access", fake_access)
+    with pytest.raises(ReadError) as info:
+        open_product(real_data / T1)
+    assert str(info.value) == _denied(band)
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root reads whatever the permissions say: chmod cannot shut a file to root",
+)
+def test_permissions_for_real(real_data: Path, tmp_path: Path) -> None:
+    folder = tmp_path / Path(T1).name
+    shutil.copytree(real_data / T1, folder)
+    band = folder / f"{folder.name}_ST_B10.TIF"
+    try:
+        band.chmod(0)
+        with pytest.raises(ReadError) as info:
+            open_product(folder)
+        assert str(info.value) == _denied(band)
+        band.chmod(0o644)
+        folder.chmod(0)
+        with pytest.raises(ReadError) as info:
+            open_product(folder)
+        assert str(info.value) == _denied(folder)
+    finally:
+        folder.chmod(0o755)
+        band.chmod(0o644)

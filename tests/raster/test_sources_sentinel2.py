@@ -14,7 +14,8 @@ from affine import Affine
 
 from raster.sources import boa_scaling, open_product, parse_baseline, sentinel2_item
 from raster.sources.sentinel2_safe import read_mtd_msil2a
-from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
+from raster.synthetic import write_sentinel2_safe
+from tiles.errors import IlotsWarning, MetadataError, ReadError, UnrecognisedProductError
 
 ES_FOLDER = "sentinel2_l2a/S2A_29RKH_20200219_0_L2A"
 ES_V0 = "stac_items/odc-stac/S2A_28QCH_20200714_0_L2A.json"
@@ -323,6 +324,46 @@ def test_a_zip_without_a_safe_is_not_a_product(tmp_path: Path) -> None:
         open_product(archive)
 
 
+def _safe_zip(folder: Path) -> Path:
+    """A SAFE from :func:`write_sentinel2_safe`, zipped as the Copernicus Data Space does."""
+    n = 32
+    bands = {"red": np.full((n, n), 1500, np.uint16), "nir": np.full((n, n), 3000, np.uint16)}
+    safe = write_sentinel2_safe(
+        folder, bands=bands, tile=TILE, datetime="2023-06-15T10:50:31Z", crs=32631,
+        transform=Affine(10.0, 0.0, 399960.0, 0.0, -10.0, 5400000.0),
+    )  # fmt: skip
+    archive = folder / f"{safe.name}.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in sorted(safe.rglob("*")):
+            out.write(path, path.relative_to(safe.parent).as_posix())
+    return archive
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.0])
+def test_a_cut_safe_zip_says_so(tmp_path: Path, keep: float) -> None:
+    archive = _safe_zip(tmp_path)
+    assert open_product(archive).properties["ilots:product_type"] == "sentinel-2-l2a"
+    with archive.open("r+b") as file:
+        file.truncate(int(archive.stat().st_size * keep))  # a download cut short
+    with pytest.raises(ReadError) as info:
+        open_product(archive)
+    assert str(info.value) == (
+        f"{archive}: cannot read the zip (File is not a zip file); is the download complete?"
+    )
+
+
+def test_a_zip_that_cannot_be_read_says_so_whatever_its_name(tmp_path: Path) -> None:
+    archive = tmp_path / "download.zip"
+    archive.write_bytes(b"PK\x03\x04")
+    with pytest.raises(ReadError, match=r"download\.zip: cannot read the zip \("):
+        open_product(archive)
+    named = tmp_path / "S2B_MSIL2A_20230615T105031_N0510_R051_T31UDQ_20230615T123456.SAFE.zip"
+    with zipfile.ZipFile(named, "w") as out:
+        out.writestr("notes.txt", "no product here")
+    with pytest.raises(UnrecognisedProductError, match=f"{named.name} holds no MTD_MSIL2A.xml"):
+        open_product(named)
+
+
 # --- real Earth Search COG folder, real item JSONs ------------------------------------------
 
 
@@ -342,6 +383,48 @@ def test_real_earth_search_folder(real_data: Path) -> None:
     assert item.properties["platform"] == "sentinel-2a"
     json_item = sentinel2_item(folder / "S2A_29RKH_20200219_0_L2A.json")
     assert json_item.assets["red"].href == item.assets["red"].href
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("cut", "why"), [(0, "the file is empty"), (900, "at line 1 column")])
+def test_a_cut_item_json_is_named(real_data: Path, tmp_path: Path, cut: int, why: str) -> None:
+    source = real_data / ES_FOLDER
+    folder = tmp_path / source.name
+    folder.mkdir()
+    for band in source.glob("*.tif"):
+        (folder / band.name).symlink_to(band)
+    item_json = folder / "S2A_29RKH_20200219_0_L2A.json"
+    item_json.write_bytes((source / item_json.name).read_bytes()[:cut])
+    for given in (folder, item_json):
+        with pytest.raises(MetadataError) as info:
+            open_product(given)
+        message = str(info.value)
+        assert message.startswith(f"{item_json} is not valid JSON (")
+        assert why in message and message.endswith("); download it again")
+
+
+@pytest.mark.realdata
+def test_a_float_file_in_a_sentinel2_band_s_place_is_refused(
+    real_data: Path, tmp_path: Path
+) -> None:
+    source = real_data / ES_FOLDER
+    folder = tmp_path / source.name
+    folder.mkdir()
+    for file in source.iterdir():
+        (folder / file.name).symlink_to(file)
+    band = folder / "B04.tif"
+    with rasterio.open(source / "B04.tif") as src:
+        profile = {**src.profile, "dtype": "float32", "nodata": None}
+    band.unlink()
+    with rasterio.open(band, "w", **profile) as dst:  # an NDVI raster, say
+        dst.write(np.zeros((profile["height"], profile["width"]), np.float32), 1)
+    with pytest.raises(ReadError) as info:
+        open_product(folder)
+    # raster.bands: Sentinel-2 L2A reflectance is stored as uint16
+    assert str(info.value) == (
+        f"{band} is float32 / 1098 x 1098 where B04 files are uint16: not this band's file; "
+        "download the product again"
+    )
 
 
 def _es_variant(real_data: Path, tmp_path: Path, **props: object) -> Path:
