@@ -198,23 +198,10 @@ def _exit_deadline() -> None:
 
 
 def _undecodable_file(err: BaseException) -> str | None:
-    """Return the file a GDAL read failed to decode; its causes name it.
+    """Return the file GDAL failed to decode (:func:`raster.gdal_errors.undecodable_file`)."""
+    from raster.gdal_errors import undecodable_file  # raster's imports wait for a failure
 
-    A read ("Read failed"), or a warp whose source block could not be read ("Chunk and
-    warp failed" caused by GDAL's "IReadBlock failed").
-    """
-    chain = []
-    seen: BaseException | None = err
-    while seen is not None:
-        chain.append(str(seen))
-        seen = seen.__cause__ or seen.__context__
-    if "Read failed" not in chain[0] and not any("IReadBlock failed" in t for t in chain):
-        return None
-    for text in chain:
-        named = re.search(r"^(.+?\.(?:tiff?|jp2)), band \d+: ", text, re.I | re.M)
-        if named is not None:
-            return named[1]
-    return "a raster file"
+    return undecodable_file(err)
 
 
 def _corrupt_message(file: str) -> str:
@@ -237,11 +224,11 @@ def _rasterio_failure(err: BaseException) -> str | None:
     """
     if not _is_rasterio_error(err):
         return None
-    deepest: BaseException = err
-    while (deepest.__cause__ or deepest.__context__) is not None:
-        deepest = deepest.__cause__ or deepest.__context__  # type: ignore[assignment]
-    cause = str(deepest).strip().splitlines()[0] if deepest is not err and str(deepest) else ""
-    return f"{type(err).__name__}: {err}" + (f" ({cause})" if cause else "")
+    from raster.gdal_errors import deepest_reason
+
+    cause = deepest_reason(err)
+    said = str(err).strip().rstrip(".")
+    return f"{type(err).__name__}: {err}" + (f" ({cause})" if cause != said else "")
 
 
 def _unsigned_searches(config_path: Path | None) -> list[str]:

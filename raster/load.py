@@ -49,6 +49,7 @@ from odc.loader.types import RasterLoadParams, RasterSource
 
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
+from raster.gdal_errors import deepest_reason, undecodable
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
 from raster.sources.assets import load_json
@@ -248,8 +249,7 @@ def _load_raw(
     """
     options = {"groupby": "id", "preserve_original_order": True,
                "fail_on_error": on_error == "raise",
-               "driver": _driver(items, _saturated(items, bands), _remote(items, bands),
-                                 _local(items, bands)),
+               "driver": _driver(items, _saturated(items, bands), _remote(items, bands)),
                "use_overviews": False}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
@@ -303,9 +303,10 @@ class SigningRioDriver(RioDriver):
     :attr:`raster.bands.BandSpec.saturated`) are read by :class:`SaturationReader`, that
     value taken as the fill before any resampling. A file of ``remote`` (URL → the
     :class:`RemoteAsset` it is, :func:`_remote`) that cannot be read raises
-    :class:`~tiles.errors.ReadError` naming its item, asset and host; a file of ``local``
-    (href → the :class:`LocalBand` it is, :func:`_local`) whose pixels cannot be decoded,
-    one naming the file, its band and product (:class:`BandReader`).
+    :class:`~tiles.errors.ReadError` naming its item, asset and host; any other file (of
+    this machine) whose pixels cannot be decoded, one naming the file (:class:`LocalBand`,
+    made as it is opened: the driver travels with every read task to a cluster's workers,
+    so it holds no table of every file).
     """
 
     def __init__(
@@ -313,13 +314,11 @@ class SigningRioDriver(RioDriver):
         signer: str | None,
         saturated: Mapping[str, float] | None = None,
         remote: Mapping[str, RemoteAsset] | None = None,
-        local: Mapping[str, LocalBand] | None = None,
     ) -> None:
         super().__init__()
         self.signer = signer
         self.saturated = dict(saturated or {})
         self.remote = dict(remote or {})
-        self.local = dict(local or {})
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
         """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
@@ -328,7 +327,8 @@ class SigningRioDriver(RioDriver):
             reader = SaturationReader(signed, ctx, self.saturated[src.uri])
         else:
             reader = super().open(signed, ctx)
-        band = self.remote.get(split_curl(src.uri)[1]) or self.local.get(src.uri)
+        url = split_curl(src.uri)[1]
+        band = self.remote.get(url) or (LocalBand(src.uri) if remote_host(url) is None else None)
         return reader if band is None else BandReader(reader, band)
 
 
@@ -422,48 +422,32 @@ def _network_reason(err: Exception, host: str) -> str:
 class LocalBand:
     """A band file of this machine (or inside a local archive): what a failed read of it says.
 
-    Parameters
-    ----------
-    item_id
-        The id of the product it belongs to.
-    band
-        Its common band name.
-    href
-        The file, as the item names it (``B04.tif`` is in every Sentinel-2 product: the
-        error names its full path).
+    ``href``: the file, as the item names it (its full path names its product: ``B04.tif``
+    is in every Sentinel-2 product).
     """
 
-    item_id: str
-    band: str
     href: str
 
     def read_error(self, err: Exception) -> ReadError | None:
-        """Return the error a failed read of the file raises; None when it cannot be opened.
+        """Return the error a read that could not decode the file raises; else None.
 
-        A file this process cannot open (gone, not readable; on a cluster, not at the same
-        path on a worker) is not corrupt: its rasterio error is left to the CLI, which says
-        what to do.
+        Only a file GDAL could not decode (:func:`raster.gdal_errors.undecodable`) is said
+        to be corrupt; another failure (out of memory, a window outside the file) and a file
+        this process cannot open (gone, not readable; on a cluster, not at the same path on
+        a worker) keep their rasterio error, which the CLI words.
         """
         path = href_file(self.href)
-        if path is None or not os.access(path, os.R_OK):
+        if not undecodable(err) or path is None or not os.access(path, os.R_OK):
             return None
-        reason = _gdal_reason(err).replace(self.href, Path(self.href).name)
+        reason = deepest_reason(err).replace(self.href, Path(self.href).name)
         return ReadError(
-            f"{self.href} ({self.band} of {self.item_id}): the file is corrupt, its pixels "
-            f"cannot be read ({reason}); download it again"
+            f"{self.href}: the file is corrupt, its pixels cannot be read ({reason}); "
+            "download it again"
         )
 
 
-def _gdal_reason(err: BaseException) -> str:
-    """GDAL's first word on a failed read: the first line of the deepest error it chains."""
-    while (err.__cause__ or err.__context__) is not None:
-        err = err.__cause__ or err.__context__  # type: ignore[assignment]
-    text = str(err).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
-
-
 class BandReader:
-    """A reader of one band file whose failure names the file, its product and the fix.
+    """A reader of one band file whose failure names the file and the fix.
 
     Wraps the reader odc-stac opens (:meth:`SigningRioDriver.open`); a rasterio error
     reading the file becomes its ``band``'s :class:`~tiles.errors.ReadError`
@@ -477,6 +461,10 @@ class BandReader:
     def __init__(self, reader: Any, band: RemoteAsset | LocalBand) -> None:
         self.reader = reader
         self.band = band
+
+    def __getattr__(self, name: str) -> Any:
+        """Return the wrapped reader's other attributes (its source, its context)."""
+        return getattr(self.reader, name)
 
     def read(
         self,
@@ -500,25 +488,12 @@ def _remote(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, Rem
     """Return the remote files of ``bands`` of ``items``: URL → its :class:`RemoteAsset`."""
     out = {}
     for item in items:
-        files = _item_files(item)
         for band in bands:
             asset = item.assets.get(band)
             href = None if asset is None else asset.get_absolute_href() or asset.href
             if href is not None and remote_host(href) is not None:
                 url = split_curl(href)[1]
-                out[url] = RemoteAsset(item.id, band, url, files)
-    return out
-
-
-def _local(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, LocalBand]:
-    """Return the files of this machine of ``bands`` of ``items``: href → its :class:`LocalBand`."""
-    out = {}
-    for item in items:
-        for band in bands:
-            asset = item.assets.get(band)
-            href = None if asset is None else asset.get_absolute_href() or asset.href
-            if href is not None and remote_host(href) is None:
-                out[href] = LocalBand(item.id, band, href)
+                out[url] = RemoteAsset(item.id, band, url, _item_files(item))
     return out
 
 
@@ -546,22 +521,19 @@ def _driver(
     items: Sequence[pystac.Item],
     saturated: Mapping[str, float] | None = None,
     remote: Mapping[str, RemoteAsset] | None = None,
-    local: Mapping[str, LocalBand] | None = None,
-) -> SigningRioDriver | None:
-    """Return the reader of ``items``: odc-stac's own, or :class:`SigningRioDriver`.
+) -> SigningRioDriver:
+    """Return the reader of ``items``: a :class:`SigningRioDriver`.
 
-    That one when ``items`` are signed, ``saturated`` (href → the stored value marking a
-    saturated pixel, :func:`_saturated`), ``remote`` (URL → its :class:`RemoteAsset`,
-    :func:`_remote`) or ``local`` (href → its :class:`LocalBand`, :func:`_local`) is not
-    empty.
+    It signs the URLs of signed ``items``, reads the files of ``saturated`` (href → the
+    stored value marking a saturated pixel, :func:`_saturated`) with that value as the fill,
+    and names the file of a failed read (``remote``: URL → its :class:`RemoteAsset`,
+    :func:`_remote`; any other file, :class:`LocalBand`).
     """
     signers = {it.properties.get(SIGN_PROPERTY) for it in items} - {None}
     if len(signers) > 1:
         raise ValueError(f"items signed by several signers: {sorted(signers)}")
     signer = signers.pop() if signers else None
-    if signer or saturated or remote or local:
-        return SigningRioDriver(signer, saturated, remote, local)
-    return None
+    return SigningRioDriver(signer, saturated, remote)
 
 
 def _saturated(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, float]:

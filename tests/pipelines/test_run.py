@@ -1188,10 +1188,21 @@ def _assert_same_run(a, b, *, exact=False):
                 np.testing.assert_allclose(ta[column], tb[column], rtol=1e-9, err_msg=column)
 
 
-def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path):
+@pytest.mark.parametrize(
+    ("tile_size", "spans"),
+    [
+        (150, [(0, 150), (150, 300), (300, 450), (450, 548)]),  # 4 x 4 tiles
+        # 548 = 2 x 272 + 4: the 4-pixel strip (< 272 / 8) widens the last tile.
+        (272, [(0, 272), (272, 548)]),
+    ],
+)
+def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path, tile_size, spans):
     _, whole = demo_run
     config = load_config(demo_folder / "config.yaml")
-    tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)  # 3 x 3 tiles
+    tiles = run_tiles.tiles_of(_grid_of(config), tile_size)
+    assert sorted({(t.rows.start, t.rows.stop) for t in tiles}) == spans
+    assert sorted({(t.cols.start, t.cols.stop) for t in tiles}) == spans
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=tile_size)
     _assert_same_run(whole, tiled)
     assert not (tmp_path / "tiled" / ".checkpoints").exists()  # removed after success
     assert not any(".checkpoints" in p for p in _manifest_outputs(tmp_path / "tiled"))

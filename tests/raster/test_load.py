@@ -222,7 +222,7 @@ def test_on_error_skip_warns_and_goes_on(tmp_path, monkeypatch, after_cli):
     # The file goes bad after planning (e.g. a network share dropped it).
     (st_file,) = bad.glob("*_ST_B10.TIF")
     shutil.copy(next(bad.glob("*_MTL.txt")), st_file)
-    with pytest.raises(ReadError, match=f"^{re.escape(str(st_file))} \\(lwir11 of {bad.name}\\): "):
+    with pytest.raises(ReadError, match=f"^{re.escape(str(st_file))}: the file is corrupt"):
         load_items(items, ["lwir11"]).compute()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -332,8 +332,7 @@ def test_a_damaged_tile_names_the_file_its_product_and_the_fix(tmp_path, case):
     with pytest.raises(ReadError) as err:
         ds.compute()
     text = str(err.value)
-    assert text.startswith(f"{href} ({band} of {item.id}): the file is corrupt, its pixels "
-                           "cannot be read (")  # fmt: skip
+    assert text.startswith(f"{href}: the file is corrupt, its pixels cannot be read (")
     assert text.endswith("); download it again") and "\n" not in text
 
 
@@ -351,7 +350,7 @@ def test_a_damaged_tile_read_on_a_dask_worker_reaches_the_client_whole(tmp_path)
         with pytest.raises(ReadError) as remote:
             load_items([item], ["red"]).compute()
     assert str(remote.value) == str(local.value)
-    assert str(remote.value).startswith(f"{href} (red of {item.id}): the file is corrupt")
+    assert str(remote.value).startswith(f"{href}: the file is corrupt")
 
 
 def test_mixed_resolutions_keep_the_finest_grid_and_its_alignment(real_data):
@@ -420,10 +419,10 @@ def test_signed_items_are_read_through_a_driver_that_signs_each_open(monkeypatch
     assert signed == ["https://x.blob.core.windows.net/c/a.TIF"]
     assert driver.open(RasterSource("/data/b.TIF"), None)._src.uri == "/data/b.TIF"
     plain = pystac.Item("a", None, None, dt.datetime(2023, 7, 1), {})
-    assert _driver([plain]) is None
+    assert _driver([plain]).signer is None  # read as they are (a failed read names its file)
     marked = plain.clone()
     marked.properties[SIGN_PROPERTY] = "planetary_computer"
-    assert isinstance(_driver([plain, marked]), SigningRioDriver)
+    assert _driver([plain, marked]).signer == "planetary_computer"
 
 
 def test_a_gdal_curl_path_is_signed_after_its_prefix(monkeypatch):
@@ -600,3 +599,34 @@ def test_the_saturation_vrt_reads_urls_through_gdal_file_systems(href, expected)
     from raster.sources.hrefs import gdal_path
 
     assert gdal_path(href) == expected
+
+
+def test_only_a_file_gdal_cannot_decode_is_said_to_be_corrupt(tmp_path):
+    # A window outside the file, or a warp out of memory, is no damage of the file: its
+    # rasterio error goes on as it is (the CLI words it), not "download it again".
+    from raster.load import BandReader, LocalBand
+
+    path = tmp_path / "B04.tif"
+    path.write_bytes(b"II*\x00")
+
+    class Failing:
+        def __init__(self, error):
+            self.error = error
+
+        def read(self, *args, **kwargs):
+            raise self.error
+
+    band = LocalBand(str(path))
+    window = rasterio.errors.WindowError("Window (-1, 0, 5, 5) is outside the dataset bounds")
+    memory = rasterio.errors.WarpOperationError("Out of memory allocating 8 GB")
+    for error in (window, memory):
+        with pytest.raises(type(error)):
+            BandReader(Failing(error), band).read(None, None)
+    decode = rasterio.errors.RasterioIOError("Read failed. See previous exception for details.")
+    decode.__cause__ = RuntimeError(f"{path}: ZIPDecode:Decoding error")  # GDAL's CPLE_*
+    with pytest.raises(ReadError) as said:
+        BandReader(Failing(decode), band).read(None, None)
+    assert str(said.value) == (
+        f"{path}: the file is corrupt, its pixels cannot be read (B04.tif: ZIPDecode:Decoding "
+        "error); download it again"
+    )
