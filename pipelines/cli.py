@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from tiles.errors import IlotsError, IlotsWarning
+from tiles.errors import IlotsError, IlotsWarning, collected_warnings
 
 __all__ = ["main"]
 
@@ -683,6 +683,13 @@ def _reprojection_note(raster: Path, frame: Any) -> str | None:
     help="Show the grid, scenes and memory; read no pixel: the products' headers and metadata "
     "only, so damage inside a file's pixel data shows in the run, not here.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with status 3 when the run (or the dry run) warned: a skipped input, IRIS "
+    "without LST ... (the outputs are written all the same), so that a script does not take "
+    "a partial result for a whole one.",
+)
 @_progress_option
 @_friendly_errors
 @_interruptible(_RUN_LEFT)
@@ -692,6 +699,7 @@ def run_command(
     scheduler: str | None,
     workers: int | None,
     dry_run: bool,
+    strict: bool,
     progress: bool | None,
 ) -> None:
     """Run the whole pipeline of CONFIG.yaml and write the run folder."""
@@ -714,10 +722,12 @@ def run_command(
         if out is not None:  # the plan says what the run would find there
             config = apply_overrides(config, {"outputs.folder": str(out.resolve())})
         try:
-            click.echo(plan(config, source=str(config_path)).summary())
+            with collected_warnings() as warned:
+                click.echo(plan(config, source=str(config_path)).summary())
         except KeyboardInterrupt as err:
             err.left = "the dry run was stopped; it writes nothing"
             raise
+        _strict_exit(strict, len(warned), "the dry run")
         return
     folder = out.resolve() if out is not None else Path(config.outputs.folder)
     given_as = "--scheduler" if scheduler else f"{config_path}: scheduler.address"
@@ -736,6 +746,22 @@ def run_command(
     click.echo(result.summary(with_warnings=False))
     said = config.pixel_key_warnings()  # when the config was read: in the manifest, not again
     _echo_warnings([message for message in result.warnings if message not in said])
+    _strict_exit(strict, len(result.warnings), "the run")
+
+
+#: Exit status of ``ilots run --strict`` when the run warned (1: an error, 130: interrupted).
+STRICT_STATUS = 3
+
+
+def _strict_exit(strict: bool, warned: int, what: str) -> None:
+    """Under ``--strict``, end with :data:`STRICT_STATUS` when ``what`` warned."""
+    if strict and warned:
+        click.echo(
+            f"--strict: {what} finished with {warned} warning(s) (above); exit status "
+            f"{STRICT_STATUS}",
+            err=True,
+        )
+        raise SystemExit(STRICT_STATUS)
 
 
 def _check_address(scheduler: str) -> None:

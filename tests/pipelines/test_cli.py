@@ -4,6 +4,7 @@ Expected values are computed here, independently: QA bits decoded with plain int
 arithmetic, scale/offset and K1/K2 typed in from the product metadata (science.md §1.2, §2.1).
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -935,3 +936,25 @@ def test_the_dry_run_help_says_it_reads_no_pixel_data():
     flat = " ".join(result.output.split())
     assert "the products' headers and metadata only" in flat
     assert "damage inside a file's pixel data shows in the run, not here" in flat
+
+
+def test_strict_ends_a_run_that_warned_with_status_3(demo_folder, tmp_path):
+    # The demo warns (its invalid QPV geometry repaired, secret Filosofi values): the run
+    # writes its folder, says the warnings, then ends with status 3; so does its dry run.
+    from pipelines.cli import _strict_exit
+
+    config = str(demo_folder / "config.yaml")
+    out = tmp_path / "run"
+    args = ["run", config, "--out", str(out), "--no-progress", "--strict"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    assert (out / "manifest.json").is_file()  # the outputs are written all the same
+    warned = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert result.output.rstrip().endswith(
+        f"--strict: the run finished with {len(warned)} warning(s) (above); exit status 3"
+    )
+    dry = CliRunner().invoke(main, ["run", config, "--dry-run", "--strict"])
+    assert dry.exit_code == 3 and "--strict: the dry run finished with" in dry.output
+    assert CliRunner().invoke(main, ["run", config, "--dry-run"]).exit_code == 0
+    _strict_exit(True, 0, "the run")  # no warning: no exit
+    _strict_exit(False, 5, "the run")  # not strict: no exit
