@@ -462,10 +462,6 @@ class BandReader:
         self.reader = reader
         self.band = band
 
-    def __getattr__(self, name: str) -> Any:
-        """Return the wrapped reader's other attributes (its source, its context)."""
-        return getattr(self.reader, name)
-
     def read(
         self,
         cfg: RasterLoadParams,

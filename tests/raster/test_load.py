@@ -417,7 +417,8 @@ def test_signed_items_are_read_through_a_driver_that_signs_each_open(monkeypatch
     reader = driver.open(RasterSource("https://x.blob.core.windows.net/c/a.TIF?sig=old"), None)
     assert reader._src.uri == "https://x.blob.core.windows.net/c/a.TIF?sig=fresh"
     assert signed == ["https://x.blob.core.windows.net/c/a.TIF"]
-    assert driver.open(RasterSource("/data/b.TIF"), None)._src.uri == "/data/b.TIF"
+    local = driver.open(RasterSource("/data/b.TIF"), None)  # a BandReader: names it on failure
+    assert local.reader._src.uri == "/data/b.TIF"
     plain = pystac.Item("a", None, None, dt.datetime(2023, 7, 1), {})
     assert _driver([plain]).signer is None  # read as they are (a failed read names its file)
     marked = plain.clone()
@@ -630,3 +631,15 @@ def test_only_a_file_gdal_cannot_decode_is_said_to_be_corrupt(tmp_path):
         f"{path}: the file is corrupt, its pixels cannot be read (B04.tif: ZIPDecode:Decoding "
         "error); download it again"
     )
+
+
+def test_a_band_reader_pickles():
+    # Readers may travel to a Dask cluster's worker processes: a wrapper that looked its
+    # attributes up in the wrapped reader recursed without end when unpickled, and a
+    # notebook's cluster run waited for ever.
+    import pickle
+
+    from raster.load import BandReader, LocalBand
+
+    copy = pickle.loads(pickle.dumps(BandReader("reader", LocalBand("/data/b.TIF"))))
+    assert copy.reader == "reader" and copy.band == LocalBand("/data/b.TIF")
