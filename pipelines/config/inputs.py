@@ -675,13 +675,21 @@ def landsat_coverage(area: AreaOfInterest, items: Sequence[pystac.Item]) -> floa
     UTM zone; only the part of the area within the footprints' bounds is intersected, so a
     national area costs one clip. None when no item has a footprint.
     """
+    union = _footprints(items)
+    return None if union is None else _share_covered(area, union)
+
+
+def _footprints(items: Sequence[pystac.Item]) -> BaseGeometry | None:
+    """Return the union of the footprints of ``items`` (degrees); None when none has one."""
     footprints = [f for item in items if (f := _item_footprint(item)) is not None]
-    if not footprints:
-        return None
+    return shapely.make_valid(shapely.union_all(footprints)) if footprints else None
+
+
+def _share_covered(area: AreaOfInterest, footprints: BaseGeometry) -> float:
+    """Return the share of ``area`` under ``footprints`` (degrees), as :func:`landsat_coverage`."""
     if area.crs.is_geographic:
         area = area.to_crs(area.utm_crs())
-    union = shapely.make_valid(shapely.union_all(footprints))
-    cover = AreaOfInterest(union, WGS84, "the Landsat footprints").to_crs(area.crs).geometry
+    cover = AreaOfInterest(footprints, WGS84, "the Landsat footprints").to_crs(area.crs).geometry
     near = shapely.clip_by_rect(area.geometry, *cover.bounds)
     return float(shapely.intersection(near, cover).area / area.geometry.area)
 
@@ -705,11 +713,13 @@ def check_coverage(
     ConfigError
         ``"<source>: aoi: the Landsat products cover 0.4 % of the area of interest (...)"``.
     """
-    share = landsat_coverage(area, items)
-    if share is None or share >= COVERAGE_WARN:
+    footprints = _footprints(items)
+    if footprints is None:
+        return None
+    share = _share_covered(area, footprints)
+    if share >= COVERAGE_WARN:
         return share
-    footprints = [f for item in items if (f := _item_footprint(item)) is not None]
-    span = _bounds_text(shapely.union_all(footprints).bounds)
+    span = _bounds_text(footprints.bounds)
     aoi = config.aoi
     where = (
         "set aoi.communes or aoi.bbox"
