@@ -520,13 +520,16 @@ def _warn_edge(share: np.ndarray, key: str, description: str) -> None:
         return
     n = int(cut.sum())
     kept = int((share[cut] >= MIN_SHARE_INSIDE).sum())
-    verbs = {1: ("crosses", "is")}
+
+    def verb(count: int, one: str, many: str) -> str:
+        return one if count == 1 else many
+
     warnings.warn(
         IlotsWarning(
-            f"{key}: {n} IRIS {verbs.get(n, ('cross', ''))[0]} the edge of the area of interest "
-            f"({description}): {kept} at least half inside {verbs.get(kept, ('', 'are'))[1]} "
-            f"kept whole, {n - kept} {verbs.get(n - kept, ('', 'are'))[1]} left out; to analyse "
-            "whole communes, set aoi.zones: iris with aoi.communes",
+            f"{key}: {n} IRIS {verb(n, 'crosses', 'cross')} the edge of the area of interest "
+            f"({description}): {kept} at least half inside {verb(kept, 'is', 'are')} kept "
+            f"whole, {n - kept} {verb(n - kept, 'is', 'are')} left out; to analyse whole "
+            "communes, set aoi.zones: iris with aoi.communes",
             code="zones_cut_by_area",
         ),
         stacklevel=4,
@@ -616,6 +619,10 @@ def _lacking_band(items: Any, band: str, key: str, off: str = "null") -> str | N
     )
 
 
+#: The band ``mask.radsat`` needs, the key, and the value that turns its test off.
+_RADSAT_NEED = ("qa_radsat", "mask.radsat", "false")
+
+
 def _require_bands(items: Any, needs: list[tuple[str, str, str]]) -> None:
     """Raise one ConfigError for every ``(band, key, off)`` of ``needs`` a product lacks."""
     problems = [m for need in needs if (m := _lacking_band(items, *need)) is not None]
@@ -627,7 +634,7 @@ def _radsat_band(config: RunConfig, items: Any) -> list[str]:
     """``["qa_radsat"]`` under ``mask.radsat`` (an error when a product lacks it), else none."""
     if not config.mask.radsat:
         return []
-    _require_bands(items, [("qa_radsat", "mask.radsat", "false")])
+    _require_bands(items, [_RADSAT_NEED])
     return ["qa_radsat"]
 
 
@@ -730,7 +737,7 @@ def landsat_bands(config: RunConfig, items: Any) -> list[str]:
     thresholds = [(band, f"mask.{key}", "null") for band, key in
                   (("st_qa", "st_qa_max_k"), ("st_cdist", "cdist_min_km"))
                   if getattr(config.mask, key) is not None]  # fmt: skip
-    radsat = [("qa_radsat", "mask.radsat", "false")] if config.mask.radsat else []
+    radsat = [_RADSAT_NEED] if config.mask.radsat else []
     _require_bands(items, thresholds + radsat)  # every missing band in one message
     return ["lwir11", "qa_pixel", *(need[0] for need in thresholds + radsat)]
 
