@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import sys
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +52,7 @@ from dask.system import CPU_COUNT
 
 from pipelines.heat_island import suhii_record
 from pipelines.progress import progress_detail
+from pipelines.scheduler import current_client
 from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
 from raster.nearest import NativeGather, native_counts
 from raster.zonal.coverage import ZoneCoverage, zone_coverage
@@ -415,7 +415,7 @@ def on_cluster(config: Any = None) -> bool:
     """
     if config is not None and config.scheduler.kind == "distributed":
         return True
-    client = _client()
+    client = current_client()
     if client is None:
         return False
     from distributed import LocalCluster
@@ -425,22 +425,10 @@ def on_cluster(config: Any = None) -> bool:
 
 def _workers() -> int:
     """Count the threads Dask computes with: a distributed client's, else the local pool's."""
-    client = _client()
+    client = current_client()
     if client is not None:
         return max(1, sum(client.nthreads().values()))
     return int(dask.config.get("num_workers", None) or CPU_COUNT)
-
-
-def _client() -> Any:
-    """Return the ``dask.distributed`` client the run computes with, or None (local)."""
-    if "distributed" not in sys.modules:  # a client exists only if distributed was imported
-        return None
-    from distributed import get_client
-
-    try:
-        return get_client()
-    except ValueError:  # no client: the local scheduler
-        return None
 
 
 def _share_of(name: str, layer: xr.DataArray, tile: Tile, gather: NativeGather | None) -> Any:

@@ -29,6 +29,7 @@ __all__ = [
     "SCHEDULER_TIMEOUT_S",
     "cluster_record",
     "config_scheduler",
+    "current_client",
     "scheduler_context",
     "version_mismatches",
 ]
@@ -219,7 +220,7 @@ def cluster_record() -> dict[str, Any] | None:
     ``{"scheduler": address, "workers": n, "threads": n, "local": bool}``: ``local`` for
     a :class:`distributed.LocalCluster` (``--workers``), whose workers share this machine.
     """
-    client = _current_client()
+    client = current_client()
     if client is None:
         return None
     from distributed import LocalCluster
@@ -239,7 +240,7 @@ def version_mismatches() -> list[str]:
     One message per library, e.g. ``dask 2025.1.0 here, 2024.1.0 on the scheduler``;
     none on a local pool. distributed says it as a table, and only with ``-vv``.
     """
-    client = _current_client()
+    client = current_client()
     if client is None:
         return []
     from distributed.versions import scheduler_relevant_packages
@@ -268,7 +269,7 @@ def version_mismatches() -> list[str]:
     return messages
 
 
-def _current_client() -> Any:
+def current_client() -> Any:
     """Return the ``dask.distributed`` client in use, or None (a local scheduler)."""
     if "distributed" not in sys.modules:  # a client exists only if distributed was imported
         return None
