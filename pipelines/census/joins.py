@@ -183,7 +183,7 @@ def join_tables(
     if iris:
         unmatched = left_keys[~in_right]
         left_hint = _no_row_hint(right_keys, unmatched) + _iris_type_hint(
-            left, left_keys, ~in_right
+            left, left_keys, ~in_right, _whole_communes(left_keys, right_keys)
         )
     _warn_unmatched(log, "left", left_keys[~in_right], lost_left, how, left_hint)
     _warn_unmatched(log, "right", right_keys[~in_left], lost_right, how, hint)
@@ -352,28 +352,51 @@ def _no_row_hint(right: pd.Series, unmatched: pd.Series) -> str:
     )
 
 
-def _iris_type_hint(left: pd.DataFrame, keys: pd.Series, unmatched: np.ndarray) -> str:
-    """Count the unmatched IRIS of a type with few residents; for the others, the millésime.
+def _whole_communes(keys: pd.Series, right: pd.Series) -> np.ndarray:
+    """Mark the ``…0000`` IRIS (communes not split into IRIS) a table of none of them lacks.
 
-    With the IRIS type column of the IGN layer (``TYP_IRIS``, ``typ_iris``, ``type_iris``),
-    the activity (A) and miscellaneous (D) IRIS that INSEE publishes no income for are
-    counted apart: expected, they need no millésime check (on real Paris, 132 of the 155
-    IRIS without a Filosofi 2018 row). Without it, or with none of them, the millésime hint.
+    INSEE's IRIS-level tables (Filosofi) cover only the communes split into IRIS: the real
+    Filosofi 2018 IRIS file has no ``…0000`` code among its 12,395. A table with some of
+    them (a census population table) is expected to have them all: none is marked.
     """
+    if right.str.endswith("0000").any():
+        return np.zeros(len(keys), dtype=bool)
+    return keys.str.endswith("0000").to_numpy()
+
+
+def _iris_type_hint(
+    left: pd.DataFrame, keys: pd.Series, unmatched: np.ndarray, whole: np.ndarray
+) -> str:
+    """Count the unmatched IRIS the table is expected to lack; for the others, the millésime.
+
+    Counted apart, needing no millésime check: the ``whole`` communes (:func:`_whole_communes`)
+    and, with the IRIS type column of the IGN layer (``TYP_IRIS``, ``typ_iris``,
+    ``type_iris``), the activity (A) and miscellaneous (D) IRIS that INSEE publishes no
+    income for (on real Paris, 132 of the 155 IRIS without a Filosofi 2018 row). Without
+    either, the millésime hint.
+    """
+    whole = whole[unmatched]
     column = find_column(left.columns, IRIS_TYPE, error=CensusError, what="IRIS type")
-    if column is None:
+    few = np.zeros_like(whole)
+    if column is not None:
+        types = left[column].astype("string").str.strip().str.upper().fillna("")
+        few = np.isin(types.to_numpy(dtype=str)[unmatched], _FEW_RESIDENTS) & ~whole
+    said = ""
+    if few.any():
+        said += (
+            f"; {int(few.sum())} of them are activity (A) or miscellaneous (D) IRIS "
+            f"({column}), with few residents: INSEE publishes no income for most of them "
+            "(statistical secret), as expected"
+        )
+    if whole.any():
+        said += (
+            f"; {int(whole.sum())} of them are communes not split into IRIS (…0000), of "
+            "which the table has none: INSEE's IRIS tables (Filosofi) leave such communes "
+            "out, their figures are in its commune-level tables"
+        )
+    if not said:
         return _MILLESIME
-    types = left[column].astype("string").str.strip().str.upper().fillna("")
-    types = types.to_numpy(dtype=str)[unmatched]
-    few = np.isin(types, _FEW_RESIDENTS)
-    if not few.any():
-        return _MILLESIME
-    said = (
-        f"; {int(few.sum())} of them are activity (A) or miscellaneous (D) IRIS ({column}), "
-        "with few residents: INSEE publishes no income for most of them (statistical "
-        "secret), as expected"
-    )
-    others = keys[unmatched][~few]
+    others = keys[unmatched][~(few | whole)]
     if others.empty:
         return said
     return f"{said}; for the other {len(others)}, e.g. {examples(others.tolist())}{_MILLESIME}"

@@ -124,10 +124,32 @@ def test_a_commune_with_no_row_in_the_table_is_named():
     assert warning == (
         "join on 'code_iris': 4 left codes have no match and are kept with missing values, "
         "e.g. '315550103', '310690101', '310690102', '310010000'; the table has no row of any "
-        "IRIS of commune(s) 31069 (2 of these codes): check that it covers them; check that "
-        "the IRIS layer's millésime matches the table's year (communes nouvelles, merged or "
-        "split IRIS)"
+        "IRIS of commune(s) 31069 (2 of these codes): check that it covers them; 1 of them "
+        "are communes not split into IRIS (…0000), of which the table has none: INSEE's IRIS "
+        "tables (Filosofi) leave such communes out, their figures are in its commune-level "
+        "tables; for the other 3, e.g. '315550103', '310690101', '310690102'; check that the "
+        "IRIS layer's millésime matches the table's year (communes nouvelles, merged or split "
+        "IRIS)"
     )
+
+
+def test_unsplit_communes_missing_from_an_iris_table_are_expected():
+    """Filosofi's IRIS files have no …0000 code (the real 2018 file: none of 12,395), so a
+    small commune's one IRIS is never matched: counted apart, without the millésime hint.
+    A table that has such codes (a census population table) is expected to have them all."""
+    table = pd.DataFrame({"code_iris": ["315550101"], "disp_med": [1.0]})
+    codes = ["315550101", "310010000", "310020000"]
+    (_, report), _ = call_quiet(join_tables, pd.DataFrame({"code_iris": codes}), table)
+    [warning] = report.warnings
+    assert warning.endswith(
+        "; 2 of them are communes not split into IRIS (…0000), of which the table has none: "
+        "INSEE's IRIS tables (Filosofi) leave such communes out, their figures are in its "
+        "commune-level tables"
+    )
+    with_unsplit = pd.DataFrame({"code_iris": ["315550101", "310030000"], "pop": [1, 2]})
+    (_, report), _ = call_quiet(join_tables, pd.DataFrame({"code_iris": codes}), with_unsplit)
+    left_warning = report.warnings[0]
+    assert "not split" not in left_warning and left_warning.endswith("merged or split IRIS)")
 
 
 def test_qpv_codes_of_two_generations_are_named():
@@ -270,8 +292,12 @@ def test_real_paris_iris_to_filosofi_2018(real_data):
     assert f"; {few.sum()} of them are activity (A) or miscellaneous (D) IRIS (typ_iris)" in (
         left_warning
     )
-    assert f"for the other {(~few).sum()}, e.g. " in left_warning
-    others = unmatched.loc[~few, "CODE_IRIS"].tolist()
+    # the one IRIS of a commune not split (…0000): Filosofi's IRIS file has none of them
+    whole = unmatched["CODE_IRIS"].str.endswith("0000")
+    assert whole.sum() == 2 and not raw_filo["IRIS"].str.endswith("0000").any()
+    assert "; 2 of them are communes not split into IRIS (…0000)" in left_warning
+    assert f"for the other {(~(few | whole)).sum()}, e.g. " in left_warning
+    others = unmatched.loc[~(few | whole), "CODE_IRIS"].tolist()
     assert f"e.g. {others[0]!r}" in left_warning.split("for the other")[1]
 
     both = joined.dropna(subset=["DISP_MED19", "disp_med"])
