@@ -50,6 +50,7 @@ from pipelines.config import (
 from pipelines.config._types import has_glob
 from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import percentile_ranks, run_inequality, zone_roles
+from pipelines.mask_counts import MaskCounts, count_mask_steps, mask_counts_text
 from pipelines.outputs import (
     RunFolder,
     build_manifest,
@@ -315,10 +316,14 @@ def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
     )
 
 
-def no_clear_note(config: RunConfig, n_scenes: int, too_cloudy: int = 0) -> WarningText:
+def no_clear_note(
+    config: RunConfig, n_scenes: int, too_cloudy: int = 0, counts: MaskCounts | None = None
+) -> WarningText:
     """Say that no IRIS has a composite LST, why it can be, and what to change.
 
-    ``too_cloudy``: the scenes ``inputs.max_cloud_cover`` left out (named only when some were).
+    ``too_cloudy``: the scenes ``inputs.max_cloud_cover`` left out (named only when some were);
+    ``counts``: what each mask step kept over the IRIS (:func:`count_mask_steps`), said when
+    given.
     """
     min_clear = config.composite.min_clear
     if n_scenes < min_clear:  # the plain cause: no pixel can reach min_clear
@@ -340,13 +345,15 @@ def no_clear_note(config: RunConfig, n_scenes: int, too_cloudy: int = 0) -> Warn
             f"{too_cloudy} cloudier scene(s)"
         )
     also = f" ({'; '.join(causes)})" if causes else ""
+    said = f"{text}. " if counts is not None and (text := mask_counts_text(config, counts)) else ""
     return WarningText(
         f"no IRIS has a composite LST: over every IRIS the {n_scenes} Landsat scene(s) in the "
         f"periods are cloud, shadow or fill (mask.landsat_preset "
         f"'{config.mask.landsat_preset}'), or fewer than composite.min_clear "
         f"({min_clear}) are clear on more than zones.min_valid_frac "
-        f"({config.zones.min_valid_frac:g}) of its land{also}; the LST columns are empty. Add "
-        "scenes (inputs, periods), or lower composite.min_clear or zones.min_valid_frac",
+        f"({config.zones.min_valid_frac:g}) of its land{also}; the LST columns are empty. "
+        f"{said}Add scenes (inputs, periods), or lower composite.min_clear or "
+        "zones.min_valid_frac",
         "no_clear_lst",
     )
 
@@ -1002,7 +1009,11 @@ def _run(
         lst_of_iris = layers["iris"].get("lst_mean_k")
         if lst_of_iris is not None and not lst_of_iris.notna().any():
             cloudy = sum(": cloud cover " in why for why in inputs.skipped)
-            notes.append(no_clear_note(config, graph.lst.sizes["time"], cloudy))  # scenes
+            n_scenes = graph.lst.sizes["time"]
+            counts = None  # which mask step removed the pixels: its bands read again
+            if n_scenes >= config.composite.min_clear:
+                counts = count_mask_steps(config, graph, rasters["n_clear"])
+            notes.append(no_clear_note(config, n_scenes, cloudy, counts))
         elif lst_of_iris is not None:  # for want of clear scenes (not IRIS without land)
             cloudy = lst_of_iris.isna() & layers["iris"]["valid_frac"].notna()
             if cloudy.mean() > FEW_CLEAR_SHARE:

@@ -57,6 +57,7 @@ from raster.load import load_items, load_stored, native_window
 from raster.nearest import NativeGather, gather_nearest
 from raster.quality import (
     landsat_clear_mask,
+    landsat_mask_steps,
     landsat_radsat_mask,
     landsat_water_mask,
     sentinel2_clear_mask,
@@ -81,6 +82,7 @@ __all__ = [
     "index_source",
     "landsat_indices",
     "landsat_lst",
+    "lst_mask_steps",
     "rule_classes",
     "scene_graph",
     "sentinel2_indices",
@@ -708,6 +710,36 @@ def landsat_lst(config: RunConfig, items: Any, geobox: Any) -> LandsatSeries:
                          aligned_chunks(geobox, chunk))  # fmt: skip
     return LandsatSeries(out["lst"].rename(lst.name), out["water"].rename(water.name),
                          bands=tuple(bands), native=lst, gather=native)  # fmt: skip
+
+
+def lst_mask_steps(config: RunConfig, items: Any, geobox: Any) -> xr.Dataset:
+    """Return the pixels each step of the LST's clear-sky mask keeps, per scene, on the grid.
+
+    The Landsat mask bands loaded again, lazily, as :func:`landsat_lst` loads them (on the
+    Landsat pixels, gathered onto a finer grid), and tested one option at a time
+    (:func:`raster.quality.landsat_mask_steps`: each step after those before it). The
+    products of one overpass are one scene, which keeps a pixel where one of them does. On a
+    grid coarser than 30 m, QA_PIXEL and QA_RADSAT are taken at each grid pixel's centre
+    (nearest; ST_QA and ST_CDIST averaged), where the LST's mask needs every 30 m pixel under
+    it clear: a sample of the 30 m pixels. For saying which test left no clear pixel; the
+    run's masks are built by :func:`landsat_lst`.
+    """
+    bands = [band for band in landsat_bands(config, items) if band != "lwir11"]
+    ds, native = _load_landsat(config, items, bands, geobox)
+    steps = landsat_mask_steps(
+        ds,
+        preset=qa_pixel_preset_of(config, lst=True),
+        radsat_bands=LST_RADSAT_BANDS if config.mask.radsat else None,
+        st_qa_max_k=config.mask.st_qa_max_k,
+        cdist_min_km=config.mask.cdist_min_km,
+        dilate_px=config.mask.dilate_pixels(config.grid.resolution),
+    )
+    groups = acquisition_groups(steps)
+    if any(len(group) > 1 for group in groups):
+        steps = xr.concat([steps.isel(time=group).any("time") for group in groups], "time")
+    if native is not None:
+        steps = gather_nearest(steps, native, aligned_chunks(geobox, config.scheduler.chunk_px))
+    return steps
 
 
 def one_scene_per_overpass(series: Any) -> Any:

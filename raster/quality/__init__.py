@@ -69,8 +69,10 @@ from raster.quality.landsat_qa import (
     st_qa_ok,
 )
 from raster.quality.masks import (
+    LANDSAT_MASK_STEPS,
     bqa_clear_mask,
     landsat_clear_mask,
+    landsat_mask_steps,
     landsat_radsat_mask,
     landsat_water_mask,
     sentinel2_clear_mask,
@@ -100,6 +102,7 @@ from raster.quality.scl import (
 
 __all__ = [
     "BQA_FIELDS",
+    "LANDSAT_MASK_STEPS",
     "QA_PIXEL_BITS",
     "QA_PIXEL_CONFIDENCE",
     "QA_PIXEL_PRESETS",
@@ -118,6 +121,7 @@ __all__ = [
     "decode_qa_pixel",
     "dilate_mask",
     "landsat_clear_mask",
+    "landsat_mask_steps",
     "landsat_radsat_mask",
     "landsat_water_mask",
     "qa_pixel_clear",

@@ -7,6 +7,7 @@ Each wrapper reads its QA band by common band name, lifts the kernels lazily wit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,59 @@ def landsat_clear_mask(
         mask = mask & _lift(cdist_ok, cdist, min_km=cdist_min_km)
         comment += f"; ST_CDIST < {cdist_min_km} km or missing rejected"
     return _finish(mask, "clear", comment)
+
+
+#: The steps of :func:`landsat_mask_steps`, in the order the clear-sky mask applies them.
+LANDSAT_MASK_STEPS = ("not_fill", "qa_pixel", "not_water", "qa_radsat", "st_qa", "st_cdist")
+
+
+def landsat_mask_steps(
+    ds: xr.Dataset,
+    *,
+    preset: str | QAPixelMask = "default",
+    radsat_bands: Iterable[int | str] | None = None,
+    st_qa_max_k: float | None = None,
+    cdist_min_km: float | None = None,
+    dilate_px: int = 0,
+) -> xr.Dataset:
+    """Return the pixels each step of :func:`landsat_clear_mask` keeps, after those before it.
+
+    For saying which test removed the pixels (no clear pixel left): ``not_fill`` (QA_PIXEL
+    fill and NaN), ``qa_pixel`` (the preset's cloud, shadow, snow and cirrus bits and
+    confidences, grown by ``dilate_px``), ``not_water`` (unless the preset keeps water),
+    ``qa_radsat``, ``st_qa`` and ``st_cdist`` (when their option is set), in the order of
+    :data:`LANDSAT_MASK_STEPS`. Each variable is cumulative: True where that step and every
+    step before it keep the pixel, so the last one is :func:`landsat_clear_mask` of the same
+    arguments. Parameters as for :func:`landsat_clear_mask`; lazy on Dask input.
+
+    Returns
+    -------
+    xarray.Dataset
+        Boolean ``(..., y, x)`` variables named by step, in the order they apply.
+    """
+    spec = qa_pixel_preset(preset)
+    dilate_px = _check_radius(dilate_px)
+    qa = _band(ds, "qa_pixel", "load the 'qa_pixel' band with the others")
+    keep = _lift(qa_pixel_clear, qa, spec=QAPixelMask(reject_bits=(0,), name="fill"))
+    steps = {"not_fill": keep}
+    keep = keep & _lift(qa_pixel_clear, qa, spec=replace(spec, keep_water=True))
+    if dilate_px:
+        keep = keep & ~_dilate_da(_lift(qa_pixel_cloudy, qa, spec=spec), dilate_px)
+    steps["qa_pixel"] = keep
+    if not spec.keep_water:
+        steps["not_water"] = keep = keep & ~_lift(qa_pixel_water, qa)
+    if radsat_bands is not None:
+        radsat = landsat_radsat_mask(ds, radsat_bands, hint="or pass radsat_bands=None")
+        steps["qa_radsat"] = keep = keep & radsat
+    if st_qa_max_k is not None:
+        _finite_positive("st_qa_max_k", st_qa_max_k, allow_zero=False)
+        st_qa = _band(ds, "st_qa", "load the 'st_qa' band or pass st_qa_max_k=None")
+        steps["st_qa"] = keep = keep & _lift(st_qa_ok, st_qa, max_k=st_qa_max_k)
+    if cdist_min_km is not None:
+        _finite_positive("cdist_min_km", cdist_min_km, allow_zero=True)
+        cdist = _band(ds, "st_cdist", "load the 'st_cdist' band or pass cdist_min_km=None")
+        steps["st_cdist"] = keep & _lift(cdist_ok, cdist, min_km=cdist_min_km)
+    return xr.Dataset({name: step.rename(name) for name, step in steps.items()})
 
 
 def landsat_radsat_mask(

@@ -1,6 +1,7 @@
 """``ilots run`` with an external land-cover map, a built urban footprint and a DEM filter."""
 
 import json
+import re
 import warnings
 
 import geopandas as gpd
@@ -450,6 +451,45 @@ def test_st_qa_and_cloud_distance_masks_from_the_config(demo_folder, tmp_path):
     assert any(w.startswith("no IRIS has a composite LST") for w in result.warnings)
     assert "inequality.outcomes: no IRIS has a value of 'lst_anomaly_mean_k'; skipped" in (
         result.warnings
+    )
+
+
+def test_the_no_lst_warning_counts_what_each_mask_step_kept(demo_folder, tmp_path):
+    """mask.st_qa_max_k 1 K under the demo's ST_QA (1.5 K everywhere): no IRIS has an LST,
+    and the warning says, of the 4 scenes' pixels over the IRIS, the share each mask step
+    kept in turn, ST_QA none, and what the step before it kept: read by hand from the
+    products' files (QA_PIXEL bits 0, 1-5 and 7, QA_RADSAT bit 11, ST_QA · 0.01) at the grid
+    pixels whose centre is in an IRIS (GDAL's rasterize of the IRIS layer)."""
+    config = _config(demo_folder, tmp_path / "run", **{"mask.st_qa_max_k": 1.0,
+                                                         "outputs.report": False})  # fmt: skip
+    result = run(config)
+    with rasterio.open(tmp_path / "run" / "rasters" / "n_clear.tif") as src:
+        grid, shape, crs = src.transform, src.shape, src.crs
+    iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs)
+    inside = rasterio.features.rasterize(iris.geometry, shape, transform=grid).astype(bool)
+    kept = dict.fromkeys(["not fill", "QA_PIXEL clear", "not water", "QA_RADSAT"], 0)
+    bands = ("QA_PIXEL", "QA_RADSAT", "ST_QA")
+    scenes = 0
+    for read, (r, c) in _demo_scene_files(demo_folder, bands, grid, shape):
+        qa, radsat = read["QA_PIXEL"][r, c], read["QA_RADSAT"][r, c]
+        assert (read["ST_QA"][r, c][inside] * 0.01 > 1.0).all()  # every pixel: ST_QA drops it
+        ok = inside & ((qa & 1) == 0)
+        kept["not fill"] += ok.sum()
+        ok &= (qa & 0b111110) == 0
+        kept["QA_PIXEL clear"] += ok.sum()
+        ok &= (qa & 128) == 0
+        kept["not water"] += ok.sum()
+        kept["QA_RADSAT"] += (ok & ((radsat & 2048) == 0)).sum()
+        scenes += 1
+    assert scenes == 4 and kept["QA_PIXEL clear"] < kept["not fill"]  # two cloudy scenes
+    (said,) = [w for w in result.warnings if w.startswith("no IRIS has a composite LST")]
+    assert f"Of the pixels of the {scenes} scene(s) over the IRIS, the masks kept: " in said
+    for label, count in kept.items():
+        shown = re.search(rf"{label}[a-z -]* ([0-9.]+) %", said)
+        assert shown, (label, said)
+        assert float(shown[1]) == pytest.approx(100 * count / (scenes * inside.sum()), abs=0.5)
+    assert ", then ST_QA ≤ 1 K 0 %; clear on at least composite.min_clear (3) scenes: 0 % " in (
+        said
     )
 
 

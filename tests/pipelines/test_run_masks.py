@@ -28,8 +28,9 @@ from rasterio.enums import Resampling
 from scipy import ndimage
 
 from pipelines.config import apply_overrides, load_config, resolve_inputs
+from pipelines.demo import SCENES
 from pipelines.run import run
-from pipelines.run_graph import sentinel2_indices
+from pipelines.run_graph import lst_mask_steps, scene_graph, sentinel2_indices
 from pipelines.run_plan import plan
 from tests.conftest import overlap_lengths, raise_if_dask_computes
 from tiles.errors import IlotsWarning
@@ -590,6 +591,28 @@ def test_products_of_one_overpass_count_once(demo_folder, tmp_path):
     ).warnings
     said = "no IRIS has a composite LST: the periods hold 2 Landsat scene(s), fewer than "
     assert any(w.startswith(said) for w in warned), warned
+
+
+def test_mask_steps_count_the_products_of_one_overpass_once(demo_folder, tmp_path):
+    """The no-LST warning's mask steps (lst_mask_steps) of the demo's products given again
+    as row 29 of the same pass: one scene per overpass, equal to the demo's own steps (the
+    copies repeat its pixels or are fill); the last step is where the LST has a value."""
+    plain = load_config(demo_folder / "config.yaml")
+    rows = tmp_path / "rows"
+    rows.mkdir()
+    for product in sorted(demo_folder.glob("products/LC0*")):
+        shutil.copytree(product, rows / product.name)
+        _as_row_29(product, rows, keep_rows=200)
+    both = apply_overrides(plain, {"inputs.landsat": [str(rows)]})
+    graph = scene_graph(both)
+    assert len(graph.inputs.landsat) == 2 * len(SCENES)
+    steps = lst_mask_steps(both, graph.inputs.landsat, graph.geobox).compute()
+    want = scene_graph(plain)
+    want = lst_mask_steps(plain, want.inputs.landsat, want.geobox).compute()
+    assert steps.sizes["time"] == len(SCENES) == graph.lst.sizes["time"]
+    for name in want.data_vars:
+        np.testing.assert_array_equal(steps[name].values, want[name].values, err_msg=name)
+    np.testing.assert_array_equal(steps["st_qa"].values, graph.lst.notnull().values)
 
 
 def test_a_sentinel2_product_given_twice_counts_once(demo_folder, tmp_path):

@@ -7,6 +7,8 @@ bits from the binary string of each distinct value; never from the code under te
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -27,6 +29,7 @@ from raster.quality import (
     decode_qa_pixel,
     dilate_mask,
     landsat_clear_mask,
+    landsat_mask_steps,
     landsat_radsat_mask,
     landsat_water_mask,
     qa_pixel_clear,
@@ -600,6 +603,44 @@ def test_wrapper_attrs_describe_preset():
     assert "QA_RADSAT" in mask.attrs["comment"]
     assert "permissive" in sentinel2_clear_mask(ds, preset="permissive").attrs["comment"]
     assert landsat_water_mask(ds).name == "water_mask"
+
+
+def test_mask_steps_keep_what_each_test_keeps_in_turn():
+    """landsat_mask_steps: each step what its bits or threshold keep, after the steps before
+    it (decoded by hand: fill bit 0 or NaN; bits 1-5 and cloud confidence >= 2 for 'strict';
+    water bit 7; QA_RADSAT bits 3, 4 and 11; ST_QA <= 2.5 K; ST_CDIST >= 1 km), the last the
+    clear-sky mask itself, on NumPy and Dask."""
+    ds = _dataset()
+    options = {
+        "preset": replace(QA_PIXEL_PRESETS["strict"], keep_water=False),
+        "radsat_bands": ("red", "nir08"),
+        "st_qa_max_k": 2.5,
+        "cdist_min_km": 1.0,
+    }
+    qa = ds["qa_pixel"].values
+    codes = np.nan_to_num(qa, nan=1).astype(np.uint16)
+    tests = {
+        "not_fill": (codes & 1) == 0,
+        "qa_pixel": ((codes & 0b111110) == 0) & (((codes >> 8) & 3) < 2),
+        "not_water": (codes & 128) == 0,
+        "qa_radsat": (ds["qa_radsat"].values & (8 | 16 | 2048)) == 0,
+        "st_qa": ds["st_qa"].values <= 2.5,  # NaN: False
+        "st_cdist": ds["st_cdist"].values >= 1.0,
+    }
+    steps = landsat_mask_steps(ds, **options)
+    assert list(steps.data_vars) == list(tests)
+    keep = np.ones(qa.shape, dtype=bool)
+    for name, test in tests.items():
+        keep = keep & test
+        np.testing.assert_array_equal(steps[name].values, keep, err_msg=name)
+    assert 0 < keep.sum() < steps["not_fill"].values.sum()
+    np.testing.assert_array_equal(keep, landsat_clear_mask(ds, **options).values)
+    with raise_if_dask_computes():
+        lazy = landsat_mask_steps(ds.chunk({"time": 1, "y": 7, "x": 6}), **options, dilate_px=2)
+    dilated = landsat_clear_mask(ds, **options, dilate_px=2)
+    np.testing.assert_array_equal(lazy["st_cdist"].values, dilated.values)
+    # Steps whose option is off are not there; the default preset keeps water.
+    assert list(landsat_mask_steps(ds).data_vars) == ["not_fill", "qa_pixel"]
 
 
 @pytest.mark.parametrize(
