@@ -33,8 +33,10 @@ its Explorer or API, static catalogues of its items) are signed at each read, as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
+import itertools
 import json
 import logging
 import os
@@ -62,6 +64,7 @@ from pipelines.config.planetary_computer import (
 from raster.load import SIGN_PROPERTY
 from raster.sources import half_note, merge_halves, open_product
 from raster.sources.hrefs import href_file
+from raster.sources.product import permission_error
 from tiles.errors import (
     ConfigError,
     IlotsError,
@@ -140,40 +143,54 @@ class _Opener:
         result = self._try(path)
         if isinstance(result, pystac.Item):
             return result
+        why = str(result)
+        if isinstance(result, UnrecognisedProductError):  # without the layouts' list
+            why = "not a product ilots recognises" + (
+                f" ({result.reason})" if result.reason else ""
+            )
+        self._skip(path, why, key)
+        return None
+
+    def _skip(self, path: Path, why: str, key: str) -> None:
+        """Warn once that ``path`` is skipped, and why."""
         if path.resolve() not in self.warned:
             self.warned.add(path.resolve())
-            why = str(result)
-            if isinstance(result, UnrecognisedProductError):  # without the layouts' list
-                why = "not a product ilots recognises" + (
-                    f" ({result.reason})" if result.reason else ""
-                )
             self.skipped.append(f"{path}: {why}")
             _warn(f"{key}: skipping {path}: {why}", code="skipped_input")
-        return None
 
     def expand(self, path: Path, key: str) -> list[pystac.Item]:
         """Items of a product path, of the products in a folder, or of a glob's matches.
 
         A folder that is no product has its entries tried one by one (those that are no
         product warned about); a product folder also gives the products in its sub-folders
-        (:meth:`inner`).
+        (:meth:`inner`). A path, folder or glob that may not be read (its permissions) is
+        warned about and skipped, keeping what was found before.
         """
-        if has_glob(path):
-            candidates = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
-        else:
-            candidates = [path] if path.exists() else []
+        try:
+            candidates = _candidates(path)
+        except PermissionError as err:
+            self._skip(path, str(permission_error(err, path)), key)
+            return []
         items = []
         for candidate in candidates:
-            result = self._try(candidate)
-            if isinstance(result, UnrecognisedProductError) and candidate.is_dir():
-                children = [c for c in sorted(candidate.iterdir()) if not c.name.startswith(".")]
-                found = [self.open(child, key) for child in children]
-            else:
-                found = [self.open(candidate, key)]
-                if isinstance(result, pystac.Item) and candidate.is_dir():
-                    found += self.inner(candidate, key)
+            found: list[pystac.Item | None] = []
+            try:
+                self._expand_one(candidate, key, found)
+            except PermissionError as err:
+                self._skip(candidate, str(permission_error(err, candidate)), key)
             items.extend(item for item in found if item is not None)
         return items
+
+    def _expand_one(self, candidate: Path, key: str, found: list[pystac.Item | None]) -> None:
+        """Add to ``found`` the items of one candidate of :meth:`expand`."""
+        result = self._try(candidate)
+        if isinstance(result, UnrecognisedProductError) and candidate.is_dir():
+            children = [c for c in sorted(candidate.iterdir()) if not c.name.startswith(".")]
+            found.extend(self.open(child, key) for child in children)
+        else:
+            found.append(self.open(candidate, key))
+            if isinstance(result, pystac.Item) and candidate.is_dir():
+                found.extend(self.inner(candidate, key))
 
     def inner(self, folder: Path, key: str) -> list[pystac.Item | None]:
         """Items of the products in the sub-folders of a product folder.
@@ -190,6 +207,25 @@ class _Opener:
                 if not isinstance(self._try(child), UnrecognisedProductError):
                     found.append(self.open(child, key))
         return found
+
+
+def _candidates(path: Path) -> list[Path]:
+    """Return the paths a source's ``path`` names: itself if it exists, else a glob's matches.
+
+    Raises
+    ------
+    PermissionError
+        If ``path``, or the folder a glob that matches nothing starts from, may not be read
+        (:func:`glob.glob` says nothing of the folders it may not list).
+    """
+    if not has_glob(path):
+        return [path] if path.exists() else []
+    matches = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
+    if not matches:
+        root = Path(*itertools.takewhile(lambda part: not has_glob(part), path.parts))
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            os.listdir(root)
+    return matches
 
 
 def _warn(message: str, code: WarningCode | None = None) -> None:

@@ -57,6 +57,19 @@ def find_mtls(folder: Path) -> list[Path]:
     return next(iter(found.values()), [])
 
 
+def _mtl_forms(mtl: Path) -> list[Path]:
+    """Return an MTL file given directly, then its other forms beside it.
+
+    ``X_MTL.xml`` given is read first; a broken one falls back to ``X_MTL.txt`` and
+    ``X_MTL.json`` (in the order of :data:`~raster.sources.mtl.MTL_SUFFIXES`), as in a
+    product folder (:func:`find_mtls`).
+    """
+    given = next(suffix for suffix in MTL_SUFFIXES if mtl.name.endswith(suffix))
+    stem = mtl.name[: -len(given)]
+    others = (mtl.with_name(stem + suffix) for suffix in MTL_SUFFIXES if suffix != given)
+    return [mtl, *(path for path in others if path.is_file())]
+
+
 def _open_tar(tar_path: Path) -> tarfile.TarFile:
     """Open a (possibly compressed) tar; one line when it is empty or no tar at all."""
     try:
@@ -118,7 +131,8 @@ def landsat_item(path: str | Path, *, remote: RemotePolicy = "auto") -> pystac.I
     Parameters
     ----------
     path
-        A product folder, one of its ``_MTL.txt`` / ``_MTL.json`` / ``_MTL.xml`` files, the
+        A product folder, one of its ``_MTL.txt`` / ``_MTL.json`` / ``_MTL.xml`` files (a
+        broken one falls back to its other forms beside it, as in a folder), the
         USGS ``.tar`` (read in place through GDAL ``/vsitar/``), or a STAC item JSON (USGS
         ``_SR_stac.json`` / ``_ST_stac.json``, Planetary Computer, odc-stac style).
     remote
@@ -151,7 +165,7 @@ def landsat_item(path: str | Path, *, remote: RemotePolicy = "auto") -> pystac.I
             )
         return landsat_item_from_mtl(mtl_paths, source=source)
     if path.name.endswith(MTL_SUFFIXES):
-        return landsat_item_from_mtl([path], source=source)
+        return landsat_item_from_mtl(_mtl_forms(path), source=source)
     if is_tar(path):
         return _item_from_tar(path)
     if path.suffix.lower() == ".json":

@@ -26,11 +26,12 @@ from tiles.errors import (
     IlotsError,
     IlotsWarning,
     ProductNotFoundError,
+    ReadError,
     UnrecognisedProductError,
     UnsupportedProductError,
 )
 
-__all__ = ["RECOGNISED_LAYOUTS", "open_product", "open_products"]
+__all__ = ["RECOGNISED_LAYOUTS", "open_product", "open_products", "permission_error"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -152,7 +153,15 @@ def open_product(path: str | Path) -> pystac.Item:
     try:
         return _open(path)
     except PermissionError as err:
-        raise permission_denied(_kept_out(Path(err.filename or path))) from err
+        raise permission_error(err, path) from err
+
+
+def permission_error(err: PermissionError, path: Path) -> ReadError:
+    """Return the error for ``err``, met reading ``path``: one line, and the fix.
+
+    It names the folder whose permissions keep ``path`` out of reach, else the file itself.
+    """
+    return permission_denied(_kept_out(Path(err.filename or path)))
 
 
 def _kept_out(path: Path) -> Path:

@@ -37,6 +37,7 @@ from raster.sources.sentinel2_scaling import (
     format_baseline,
     parse_baseline,
 )
+from raster.sources.sentinel2_sizes import check_band_sizes
 from tiles.errors import IlotsWarning, MetadataError, ReadError, UnrecognisedProductError
 
 __all__ = [
@@ -371,6 +372,9 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
     UnrecognisedProductError
         If there is no ``MTD_MSIL2A.xml``.
     MetadataError, ReadError
+        A band file of another size than its band's in this product (relative to the
+        product's finest files: :func:`~raster.sources.sentinel2_sizes.check_band_sizes`) is
+        a ReadError.
     """
     path = Path(path).resolve()
     if path.suffix.lower() == ".zip":
@@ -393,10 +397,12 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
     for name, _res in band_files.values():
         match = _JP2.fullmatch(name.rsplit("/", 1)[-1])
         tile = tile or (match["tile"].upper() if match else None)
-    for band_id, (name, _res) in band_files.items():
+    resolutions: dict[str, int] = {}
+    for band_id, (name, res) in band_files.items():
         spec = by_file_key.get(band_id)
         if spec is None:
             continue
+        resolutions[spec.name] = res
         if spec.kind == "reflectance":
             add = meta.boa_add_offsets.get(band_id)
             if after_offset and add is None:
@@ -411,6 +417,7 @@ def sentinel2_item_from_safe(path: str | Path) -> pystac.Item:
         else:
             scale, offset = spec.scale, spec.offset
         built.add_file(files.href(name), spec, scale=scale, offset=offset)
+    check_band_sizes(built.headers, resolutions)
     if missing_offset:
         warnings.warn(
             f"{meta.product_id}: baseline {meta.baseline} but {mtd} has no BOA_ADD_OFFSET for "

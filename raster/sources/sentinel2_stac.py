@@ -38,6 +38,7 @@ from raster.sources.sentinel2_scaling import (
     datatake_of,
     format_baseline,
 )
+from raster.sources.sentinel2_sizes import check_band_sizes, declared_shape, native_resolution
 from tiles.errors import IlotsWarning, MetadataError, UnrecognisedProductError
 
 __all__ = ["find_item_json", "is_sentinel2_item", "sentinel2_item_from_stac"]
@@ -162,7 +163,9 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
     MetadataError
         If the item has no processing baseline.
     ReadError
-        If a local band file cannot be opened.
+        If a local band file cannot be opened, or is not of its band's size (the item's
+        ``proj:shape``, else relative to the product's other files:
+        :func:`~raster.sources.sentinel2_sizes.check_band_sizes`).
     """
     if remote not in ("auto", "keep", "drop"):
         raise ValueError(f"remote must be 'auto', 'keep' or 'drop', not {remote!r}")
@@ -207,6 +210,15 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         built.add_json_band(
             band, scale=scale, offset=offset, keep_remote=keep_remote, properties=props
         )
+    check_band_sizes(
+        built.headers,
+        {name: native_resolution(found_bands[name].spec) for name in built.headers},
+        {
+            name: shape
+            for name, band in found_bands.items()
+            if (shape := declared_shape(band.asset))
+        },
+    )
     if disagree:
         why = f"processing baseline {baseline}"
         if applied:

@@ -538,6 +538,26 @@ def test_a_broken_mtl_xml_falls_back_to_the_txt(
     assert _band(item, "lwir11") == _band(whole, "lwir11")
 
 
+def test_a_broken_mtl_xml_given_directly_falls_back_to_the_txt(
+    real_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _linked(real_data / T1, tmp_path)
+    xml = folder / f"{folder.name}_MTL.xml"
+    xml.write_bytes(xml.read_bytes()[:5000])  # a download cut short
+    with caplog.at_level(logging.INFO, logger="raster.sources.mtl"):
+        item = landsat_item(xml)
+    assert item.properties["ilots:metadata"] == str(folder / f"{folder.name}_MTL.txt")
+    assert item.properties["ilots:source"] == str(xml)
+    assert f"reading {folder.name}_MTL.txt instead" in caplog.text
+    assert set(item.assets) == T1_BANDS
+    # with no other form beside it, the broken file given is named alone
+    for other in (".txt", ".json"):
+        (folder / f"{folder.name}_MTL{other}").unlink()
+    with pytest.raises(MetadataError) as info:
+        landsat_item(xml)
+    assert str(info.value).startswith(f"{folder}: cannot read the product's MTL ({xml.name}: ")
+
+
 def test_when_every_mtl_is_broken_each_is_named(real_data: Path, tmp_path: Path) -> None:
     folder = _linked(real_data / T1, tmp_path)
     for mtl in folder.glob("*_MTL.*"):

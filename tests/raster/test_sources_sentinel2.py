@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import rasterio
 from affine import Affine
 
 from raster.sources import boa_scaling, open_product, parse_baseline, sentinel2_item
+from raster.sources.assets import RasterHeader
 from raster.sources.sentinel2_safe import read_mtd_msil2a
+from raster.sources.sentinel2_sizes import check_band_sizes
 from raster.synthetic import write_sentinel2_safe
 from tiles.errors import IlotsWarning, MetadataError, ReadError, UnrecognisedProductError
 
@@ -425,6 +428,116 @@ def test_a_float_file_in_a_sentinel2_band_s_place_is_refused(
         f"{band} is float32 / 1098 x 1098 where B04 files are uint16: not this band's file; "
         "download the product again"
     )
+
+
+def _es_linked(real_data: Path, tmp_path: Path) -> Path:
+    """The real Earth Search folder, its files linked (its item JSON copied)."""
+    source = real_data / ES_FOLDER
+    folder = tmp_path / source.name
+    folder.mkdir()
+    for file in source.glob("*.tif"):
+        (folder / file.name).symlink_to(file)
+    shutil.copy(source / "S2A_29RKH_20200219_0_L2A.json", folder)
+    return folder
+
+
+def _put_like(band: Path, like: Path, rows: int, cols: int) -> None:
+    """Replace ``band`` by a file of ``like``'s data type and origin, of another size."""
+    with rasterio.open(like) as src:
+        profile = {**src.profile, "height": rows, "width": cols}
+    band.unlink()
+    with rasterio.open(band, "w", **profile) as dst:
+        dst.write(np.ones((rows, cols), profile["dtype"]), 1)
+
+
+@pytest.mark.realdata
+def test_a_sentinel2_band_file_of_another_size_is_refused(real_data: Path, tmp_path: Path) -> None:
+    folder = _es_linked(real_data, tmp_path)
+    scl = folder / "SCL.tif"
+    _put_like(scl, real_data / ES_FOLDER / "SCL.tif", 1098, 1098)  # at the 10 m bands' size
+    with pytest.raises(ReadError) as info:
+        open_product(folder)
+    # The files were downsampled by their publisher (B04 and B08 1098 x 1098, 100 m) while
+    # the JSON still says 10980 and 5490: the SCL (20 m) is half the 10 m bands' size.
+    assert str(info.value) == (
+        f"{scl} is 1098 x 1098 where a 20 m band of this product is 549 x 549 (its 10 m bands "
+        "are 1098 x 1098): not this band's file; download it again"
+    )
+    # a 10 m band one column short: the other 10 m file and the SCL agree on 1098 x 1098
+    scl.unlink()
+    scl.symlink_to(real_data / ES_FOLDER / "SCL.tif")
+    b04 = folder / "B04.tif"
+    _put_like(b04, real_data / ES_FOLDER / "B04.tif", 1098, 1097)
+    with pytest.raises(ReadError) as info:
+        sentinel2_item(folder)
+    assert str(info.value) == (
+        f"{b04} is 1097 x 1098 where the product's other 10 m files are 1098 x 1098: not this "
+        "band's file; download it again"
+    )
+
+
+@pytest.mark.realdata
+def test_a_sentinel2_band_file_is_checked_against_proj_shape(
+    real_data: Path, tmp_path: Path
+) -> None:
+    """When the item JSON's sizes are the files' (as Earth Search delivers them), a file is
+    checked against its own asset's ``proj:shape``."""
+    folder = _es_linked(real_data, tmp_path)
+    item_json = folder / "S2A_29RKH_20200219_0_L2A.json"
+    data = json.loads(item_json.read_text())
+    for key, shape in (("red", 1098), ("nir", 1098), ("scl", 549)):  # the files' sizes
+        data["assets"][key]["proj:shape"] = [shape, shape]
+    item_json.write_text(json.dumps(data))
+    assert set(open_product(folder).assets) == {"red", "nir", "scl"}
+    scl = folder / "SCL.tif"
+    _put_like(scl, real_data / ES_FOLDER / "SCL.tif", 548, 549)  # one row short
+    with pytest.raises(ReadError) as info:
+        open_product(folder)
+    assert str(info.value) == (
+        f"{scl} is 549 x 548 where the item JSON says 549 x 549 (proj:shape): not this band's "
+        "file; download it again"
+    )
+
+
+def test_a_safe_band_file_of_another_size_is_refused(tmp_path: Path) -> None:
+    safe = make_safe(tmp_path)
+    r20 = safe / "GRANULE" / GRANULE / "IMG_DATA" / "R20m"
+    scl = r20 / f"T{TILE}_{SENSING}_SCL_20m.jp2"
+    _write_jp2(scl, 10, "uint8")  # the 10 m size (12 x 12) under the 20 m name
+    with pytest.raises(ReadError) as info:
+        sentinel2_item(safe)
+    # make_safe: 10 m files 12 x 12, so a 20 m file covers the tile in 6 x 6
+    assert str(info.value) == (
+        f"{scl} is 12 x 12 where a 20 m band of this product is 6 x 6 (its 10 m bands are "
+        "12 x 12): not this band's file; download it again"
+    )
+
+
+def _header(name: str, rows: int, cols: int, res: int) -> RasterHeader:
+    return RasterHeader(
+        href=name, crs_code="EPSG:32631", crs_wkt="", shape=(rows, cols),
+        transform=(res, 0.0, 399960.0, 0.0, -res, 5500020.0), dtype="uint16", nodata=0,
+        bounds=(399960.0, 5500020.0 - rows * res, 399960.0 + cols * res, 5500020.0),
+        driver="GTiff",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rows", "res", "fits"),
+    # a tile of 101 10 m pixels (1010 m): 50.5 pixels at 20 m, 16.8 at 60 m, cut either way
+    [(50, 20, True), (51, 20, True), (49, 20, False), (52, 20, False),
+     (16, 60, True), (17, 60, True), (15, 60, False), (18, 60, False)],
+)  # fmt: skip
+def test_a_coarser_band_of_a_clipped_tile_may_be_rounded_either_way(
+    rows: int, res: int, fits: bool
+) -> None:
+    headers = {"red": _header("B04.tif", 101, 101, 10), "other": _header("X.tif", rows, rows, res)}
+    resolutions = {"red": 10, "other": res}
+    if fits:
+        check_band_sizes(headers, resolutions)
+    else:
+        with pytest.raises(ReadError, match=rf"^X.tif is {rows} x {rows} where a {res} m band"):
+            check_band_sizes(headers, resolutions)
 
 
 def _es_variant(real_data: Path, tmp_path: Path, **props: object) -> Path:

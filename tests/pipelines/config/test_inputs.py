@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import re
 import shutil
 import warnings
@@ -219,6 +221,61 @@ def test_an_area_from_a_layer_labelled_with_a_wrong_crs_asks_about_its_crs(
     text = str(err.value)
     assert counted in text, text
     assert f"; is the CRS of {key} right? The area lies where the CRS its file declares" in text
+
+
+def _forbid(monkeypatch, folder: Path) -> None:
+    """Make ``folder`` one that may not be entered nor listed, as ``chmod 000`` does.
+
+    Tests run as root here, whom permissions do not stop: the calls meeting them raise as
+    they would for any other user (tests/raster/test_sources_product.py does the same).
+    """
+    stat, scandir, listdir = os.stat, os.scandir, os.listdir
+
+    def denied(path):
+        return PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+    def fake_stat(path, *args, **kwargs):
+        if not isinstance(path, int) and folder in Path(os.fspath(path)).parents:
+            raise denied(path)
+        return stat(path, *args, **kwargs)
+
+    def fake_list(real):
+        def listing(path="."):
+            if not isinstance(path, int) and Path(os.fspath(path)) == folder:
+                raise denied(path)
+            return real(path)
+
+        return listing
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    monkeypatch.setattr(os, "scandir", fake_list(scandir))
+    monkeypatch.setattr(os, "listdir", fake_list(listdir))
+
+
+def test_paths_that_may_not_be_read_are_skipped_with_the_permission_message(
+    products, tmp_path, write_config, monkeypatch
+):
+    """A product in a folder that may not be entered, and a glob in a folder that may not
+    be listed: each is skipped with the permission message (was a PermissionError's
+    traceback, and a glob matching nothing without a word)."""
+    shut = tmp_path / "shut"
+    shut.mkdir()
+    (shut / L9_JULY).symlink_to(products / L9_JULY)
+    product, pattern = shut / L9_JULY, shut / "*"
+    config = config_for(write_config, f"['{product}', '{pattern}', '{products / L8_JULY}']")
+    _forbid(monkeypatch, shut)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY]
+    denied = f"cannot read {shut}: permission denied; check its permissions"
+    said = [m for m in messages(caught) if "skipping" in m]
+    assert said == [
+        f"config: inputs.landsat[0]: skipping {product}: {denied}",
+        f"config: inputs.landsat[1]: skipping {pattern}: {denied}",
+    ]
+    assert [w.message.code for w in caught if "skipping" in str(w.message)] == ["skipped_input"] * 2
+    assert f"{product}: {denied}" in found.skipped
 
 
 def test_sources_giving_nothing(tmp_path, write_config):
