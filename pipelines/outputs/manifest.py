@@ -19,7 +19,7 @@ import math
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePath
@@ -284,11 +284,14 @@ def file_record(
     *,
     hash_files: bool = True,
     known: Mapping[str, str] | None = None,
+    only: Collection[Path] | None = None,
 ) -> dict[str, Any]:
     """Size and SHA-256 of a file, or of each file in a folder (recursively, sorted).
 
     ``known`` maps absolute paths to the digests their writer took of them as it wrote
     them (a run's COGs, hashed on their encoding thread); those files are not read again.
+    ``only`` (resolved paths): of a folder, record these files and no other (those a run
+    wrote there, not a file a user saved beside them).
 
     Returns
     -------
@@ -307,6 +310,8 @@ def file_record(
             for filename in sorted(filenames):
                 item = Path(dirpath) / filename
                 if not item.is_file():  # broken symlinks, sockets
+                    continue
+                if only is not None and item.resolve() not in only:
                     continue
                 files.append(
                     {
@@ -336,12 +341,14 @@ def output_record(
     root: str | os.PathLike[str] | None,
     *,
     known: Mapping[str, str] | None = None,
+    only: Collection[Path] | None = None,
 ) -> dict[str, Any]:
     """Return :func:`file_record` of an output with its path relative to the run folder.
 
     ``root`` is the run folder; a path outside it (or ``root=None``) stays absolute.
+    ``only``: of a folder, the files to record (:func:`file_record`).
     """
-    record = file_record(path, known=known)
+    record = file_record(path, known=known, only=only)
     if root is not None:
         try:
             record["path"] = Path(record["path"]).relative_to(Path(root).resolve()).as_posix()
