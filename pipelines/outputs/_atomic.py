@@ -46,8 +46,8 @@ SOURCE_PACKAGES = ("pipelines", "raster", "tiles")
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
 
-# The folders whose writes are being recorded (resolved) → the files put in place there.
-_recordings: dict[Path, set[Path]] = {}
+# The recordings going on: each folder (resolved) and the files put in place under it.
+_recordings: list[tuple[Path, set[Path]]] = []
 _recordings_lock = threading.Lock()
 
 
@@ -71,24 +71,22 @@ def recorded_writes(root: str | os.PathLike[str]) -> Iterator[WrittenFiles]:
     Every :func:`staged` write and every :func:`note_written` call of the process under
     ``root`` is noted; what else appears there (a user's notes, a QGIS project saved in the
     run folder meanwhile) is not. Writes in other processes are not seen: a run writes its
-    outputs in its own process.
+    outputs in its own process. Recordings may overlap, each noting the writes of its own
+    block.
 
     Yields
     ------
     WrittenFiles
         Called, the files noted so far that still exist.
     """
-    folder = Path(root).resolve()
-    files: set[Path] = set()
+    recording = (Path(root).resolve(), set())
     with _recordings_lock:
-        if folder in _recordings:
-            raise RuntimeError(f"the writes under {folder} are already being recorded")
-        _recordings[folder] = files
+        _recordings.append(recording)
     try:
-        yield WrittenFiles(files)
+        yield WrittenFiles(recording[1])
     finally:
         with _recordings_lock:
-            del _recordings[folder]
+            _recordings[:] = [other for other in _recordings if other is not recording]
 
 
 def note_written(path: str | os.PathLike[str]) -> None:
@@ -97,7 +95,7 @@ def note_written(path: str | os.PathLike[str]) -> None:
         return
     resolved = Path(path).resolve()
     with _recordings_lock:
-        for folder, files in _recordings.items():
+        for folder, files in _recordings:
             if folder in resolved.parents:
                 files.add(resolved)
 

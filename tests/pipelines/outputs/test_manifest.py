@@ -249,3 +249,30 @@ def test_outputs_are_recorded_relative_to_the_run_folder(tmp_path):
     moved = tmp_path / "moved"
     assert output_path(paths[0], moved) == moved / "zones" / "iris.parquet"
     assert output_path(paths[1], moved) == elsewhere.resolve()
+
+
+def test_recorded_writes_note_the_files_put_in_place_and_no_other(tmp_path):
+    import threading
+
+    root, elsewhere = tmp_path / "run", tmp_path / "other"
+    (root / "rasters").mkdir(parents=True)
+    elsewhere.mkdir()
+    with _atomic.recorded_writes(root) as wrote:
+        _atomic.write_text_atomic(root / "a.json", "{}")
+        writer = threading.Thread(
+            target=_atomic.write_text_atomic, args=(root / "rasters" / "b.qml", "<qgis/>")
+        )
+        writer.start()
+        writer.join()
+        (root / "rasters" / "c.tif").write_bytes(b"by raster.cog")
+        _atomic.note_written(root / "rasters" / "c.tif")
+        (root / "notes.txt").write_text("a user's")  # not through ilots' writers
+        _atomic.write_text_atomic(elsewhere / "d.json", "{}")  # outside the folder
+        with _atomic.recorded_writes(root) as inner:  # an overlapping recording
+            _atomic.write_text_atomic(root / "e.json", "{}")
+        (root / "a.json").unlink()  # written, then removed: not there to list
+    _atomic.write_text_atomic(root / "f.json", "{}")  # after the block
+    resolved = root.resolve()
+    assert wrote() == [resolved / "e.json", resolved / "rasters" / "b.qml",
+                       resolved / "rasters" / "c.tif"]  # fmt: skip
+    assert inner() == [resolved / "e.json"]
