@@ -64,7 +64,7 @@ from pipelines.outputs import (
 )
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
-from pipelines.outputs.manifest import output_record, sha256_file
+from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
     folder_clock,
     is_input,
@@ -653,6 +653,7 @@ def _manifest(
         config=config.model_dump(mode="json"),
         inputs=[*config_files, *(p for p in products.local if p not in config_files)],
         hash_inputs=config.outputs.hash_inputs,
+        area=result._area,  # type: ignore[attr-defined]
         grid=result._grid,  # type: ignore[attr-defined]
         timings=dict(timer.timings),
         warnings=messages + result.warnings,
@@ -1077,6 +1078,8 @@ def _run(
         synthetic=synthetic,
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
+    lonlat = graph.area.to_crs("EPSG:4326").geometry  # the area as configured: the report
+    result._area = area_record(graph.area.description, lonlat)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]
     result._products = (products, hashes)  # type: ignore[attr-defined]
     return result
