@@ -63,9 +63,9 @@ from pipelines.outputs import (
     write_zones_gpkg,
     zone_layer_description,
 )
-from pipelines.outputs._atomic import probe_folder, staged
+from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
-from pipelines.outputs.manifest import output_record, sha256_file
+from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
     folder_clock,
     is_input,
@@ -541,11 +541,16 @@ def _run_to_folder(
     with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
         previous = previous_outputs(RunFolder(Path(config.outputs.folder)))
-        return _locked_run(config, tile_size_px, source, previous)
+        with recorded_writes(config.outputs.folder) as wrote:  # the outputs it lists
+            return _locked_run(config, tile_size_px, source, previous, wrote)
 
 
 def _locked_run(
-    config: RunConfig, tile_size_px: int | None, source: str, previous: list[Path]
+    config: RunConfig,
+    tile_size_px: int | None,
+    source: str,
+    previous: list[Path],
+    wrote: WrittenFiles,
 ) -> RunResult:
     started = dt.datetime.now(dt.UTC)
     # The files with this time or a later one are the run's: those it wrote.
@@ -566,7 +571,7 @@ def _locked_run(
                 raise
             folder = RunFolder(result.folder)
             inputs = _input_paths(config, result._products[0].local)  # type: ignore[attr-defined]
-            written = _Written(since, inputs)
+            written = _Written(wrote, inputs)
             # Before the report, which would show a previous run's scenarios as this run's.
             remove_stale_outputs(folder, previous, since=since, inputs=inputs)
             folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
@@ -619,8 +624,9 @@ def _manifest(
     in memory, which lists no output (the report does not read them; the final manifest,
     written last, lists them all).
     ``digests``: the COGs' SHA-256, taken as they were written (:func:`_write_cogs`).
-    ``written`` tells the run's files from the others: an input kept in the folder, a
-    user's QGIS project saved there, which the next run would remove as this one's outputs
+    ``written`` gives the run's files, not the others: an input kept in the folder, a
+    user's notes or QGIS project saved there (before or during the run), which would be
+    hashed as outputs and which the next run would remove as this one's
     (:func:`~pipelines.outputs.stale.remove_stale_outputs`).
     """
     # Not for users: library deprecations, and rasterio's NotGeoreferencedWarning about its own
@@ -638,23 +644,23 @@ def _manifest(
     # The config's deprecated keys were said when it was read, before the run: first here.
     deprecated = [WarningText(t, "deprecated_key") for t in config.pixel_key_warnings()]
     messages = list(dict.fromkeys(deprecated + recorded + ours))
-    folder = RunFolder(result.folder)
+    folder = RunFolder(result.folder.resolve())
     figures = folder.figures  # listed as one folder record
-    # Every file the run wrote but hidden ones (the lock, temporary files, a replaced run's
-    # manifest set aside), the figures (one record) and the manifest itself (written after
-    # this list).
-    outputs = (
-        sorted(p for p in result.folder.rglob("*")
-               if p.is_file() and not p.name.startswith(".") and figures not in p.parents
-               and p != folder.manifest and written(p))
-        if settled else []
-    )  # fmt: skip
+    # Every file the run wrote but hidden ones (the commit mark of a staged write), the
+    # figures (one record) and the manifest itself (written after this list).
+    ours = written() if settled else []
+    outputs = [
+        path for path in ours
+        if not any(part.startswith(".") for part in path.relative_to(folder.root).parts)
+        and figures not in path.parents and path != folder.manifest
+    ]  # fmt: skip
     products, hashes = result._products  # type: ignore[attr-defined]
     config_files = [str(Path(p).resolve()) for _k, p in config_paths(config) if Path(p).is_file()]
     manifest = build_manifest(
         config=config.model_dump(mode="json"),
         inputs=[*config_files, *(p for p in products.local if p not in config_files)],
         hash_inputs=config.outputs.hash_inputs,
+        area=result._area,  # type: ignore[attr-defined]
         grid=result._grid,  # type: ignore[attr-defined]
         timings=dict(timer.timings),
         warnings=messages + result.warnings,
@@ -674,23 +680,24 @@ def _manifest(
         outputs_root=result.folder,
     )
     if settled and figures.is_dir():
-        manifest["outputs"].append(output_record(figures, result.folder))
+        manifest["outputs"].append(output_record(figures, result.folder, only=ours))
     return manifest
 
 
 @dataclass(frozen=True)
 class _Written:
-    """Whether a file of the run folder is one the run wrote (called with its path).
+    """The files of the run folder the run wrote (called: resolved, sorted).
 
-    Written since the run started (``since``, on the folder's clock:
-    :func:`~pipelines.outputs.stale.folder_clock`), and not one of its ``inputs``.
+    Those it put in place (``files``: :func:`~pipelines.outputs._atomic.recorded_writes`),
+    not a file saved there by someone else, and not one of its ``inputs`` (the folder's
+    ``config.yaml`` given as the config, which the run writes again).
     """
 
-    since: float
+    files: WrittenFiles
     inputs: tuple[Path, ...]
 
-    def __call__(self, path: Path) -> bool:
-        return path.stat().st_mtime >= self.since and not is_input(path, self.inputs)
+    def __call__(self) -> list[Path]:
+        return [path for path in self.files() if not is_input(path, self.inputs)]
 
 
 def _input_paths(config: RunConfig, local: Iterable[str]) -> tuple[Path, ...]:
@@ -1082,6 +1089,8 @@ def _run(
         synthetic=synthetic,
     )
     result._grid = grid_info(geobox)  # type: ignore[attr-defined]
+    lonlat = graph.area.to_crs("EPSG:4326").geometry  # the area as configured: the report
+    result._area = area_record(graph.area.description, lonlat)  # type: ignore[attr-defined]
     result._cogs = futures  # type: ignore[attr-defined]
     result._products = (products, hashes)  # type: ignore[attr-defined]
     return result

@@ -40,6 +40,8 @@ logger.addHandler(logging.NullHandler())
 WGS84 = CRS.from_epsg(4326)
 #: Between the communes of one value (ANCT lists a QPV's communes as ``"69266, 69290"``).
 _LISTED = re.compile(r"[,;\s]+")
+#: The commune codes a description names at most (the first ones given); more are counted.
+NAMED_COMMUNES = 5
 
 
 @dataclass(frozen=True)
@@ -457,12 +459,18 @@ def _find_column(frame: gpd.GeoDataFrame, wanted: str) -> str | None:
 def _zones_description(config: RunConfig, frame: gpd.GeoDataFrame) -> str:
     """``"64 iris features of commune(s) 31555"``; without ``aoi.communes``, how many communes.
 
-    An IRIS layer read whole (a national file: ``"47952 iris features of 34816 communes"``)
+    Of more than :data:`NAMED_COMMUNES` communes, the first ones given and how many more
+    (``"of commune(s) 31555, 31069, 31149, 31557, 31506 and 40 more"``). An IRIS layer read
+    whole (a national file: ``"47952 iris features of 34816 communes"``)
     says so, as the area is then all of them.
     """
     text = f"{len(frame)} {config.aoi.zones} features"
     if config.aoi.communes is not None:
-        text += f" of commune(s) {', '.join(config.aoi.communes)}"
+        codes = list(config.aoi.communes)
+        text += f" of commune(s) {', '.join(codes[:NAMED_COMMUNES])}"
+        if len(codes) > NAMED_COMMUNES:
+            text += f" and {len(codes) - NAMED_COMMUNES} more"
     elif config.aoi.zones == "iris" and "insee_com" in frame.columns:
-        text += f" of {frame['insee_com'].nunique()} communes"
+        communes = frame["insee_com"].nunique()
+        text += f" of {communes} commune{'s' if communes > 1 else ''}"
     return text

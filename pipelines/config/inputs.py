@@ -41,7 +41,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -483,16 +482,13 @@ def _save_item(item: pystac.Item, folder: Path, *, signed: bool = False) -> Path
     if signed:
         for asset in data.get("assets", {}).values():
             asset["href"] = str(asset.get("href", "")).split("?", 1)[0]
-    target = folder / f"{_SAFE_NAME.sub('_', item.id)}.json"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    # The writers' atomic write, which a run notes as its own (its manifest lists the items
+    # saved in its folder). Imported here: reading a config needs no writer.
+    from pipelines.outputs._atomic import write_text_atomic
+
+    return write_text_atomic(
+        folder / f"{_SAFE_NAME.sub('_', item.id)}.json", json.dumps(data, indent=1)
+    )
 
 
 def _local_self(item: pystac.Item) -> Path | None:

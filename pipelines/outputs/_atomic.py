@@ -4,6 +4,10 @@ Every file of a run folder goes through :func:`staged`: a crash at any point lea
 previous file or no file, never a half-written one that looks whole, and no temporary file
 either. The temporary name keeps the target's suffix (``.zones.<hex>.tmp.gpkg``) so that
 writers which pick a format from the suffix (GDAL, pyarrow) still do.
+
+:func:`recorded_writes` notes the files put in place under a run folder while a run writes
+it (by :func:`staged`, or a writer outside it through :func:`note_written`), so that the
+run's manifest lists those and no other file a user saved in the folder.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,7 +30,9 @@ __all__ = [
     "check_output",
     "ilots_source",
     "ilots_version",
+    "note_written",
     "probe_folder",
+    "recorded_writes",
     "source_digest",
     "staged",
     "write_text_atomic",
@@ -38,6 +45,59 @@ SOURCE_PACKAGES = ("pipelines", "raster", "tiles")
 
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
+
+# The recordings going on: each folder (resolved) and the files put in place under it.
+_recordings: list[tuple[Path, set[Path]]] = []
+_recordings_lock = threading.Lock()
+
+
+class WrittenFiles:
+    """The files put in place under one folder while :func:`recorded_writes` recorded it."""
+
+    def __init__(self, files: set[Path]) -> None:
+        self._files = files
+
+    def __call__(self) -> list[Path]:
+        """Return the files noted so far that are still there (resolved, sorted)."""
+        with _recordings_lock:
+            noted = sorted(self._files)
+        return [path for path in noted if path.is_file()]
+
+
+@contextmanager
+def recorded_writes(root: str | os.PathLike[str]) -> Iterator[WrittenFiles]:
+    """Record the files put in place under ``root`` (in any thread) while the block runs.
+
+    Every :func:`staged` write and every :func:`note_written` call of the process under
+    ``root`` is noted; what else appears there (a user's notes, a QGIS project saved in the
+    run folder meanwhile) is not. Writes in other processes are not seen: a run writes its
+    outputs in its own process. Recordings may overlap, each noting the writes of its own
+    block.
+
+    Yields
+    ------
+    WrittenFiles
+        Called, the files noted so far that still exist.
+    """
+    recording = (Path(root).resolve(), set())
+    with _recordings_lock:
+        _recordings.append(recording)
+    try:
+        yield WrittenFiles(recording[1])
+    finally:
+        with _recordings_lock:
+            _recordings[:] = [other for other in _recordings if other is not recording]
+
+
+def note_written(path: str | os.PathLike[str]) -> None:
+    """Note a file put in place by a writer other than :func:`staged` (:func:`recorded_writes`)."""
+    if not _recordings:
+        return
+    resolved = Path(path).resolve()
+    with _recordings_lock:
+        for folder, files in _recordings:
+            if folder in resolved.parents:
+                files.add(resolved)
 
 
 @contextmanager
@@ -65,6 +125,7 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Path]:
         if not staging.exists():
             raise RuntimeError(f"nothing was written to the temporary file for {target}")
         os.replace(staging, target)
+        note_written(target)
     finally:
         for leftover in (staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)):
             if leftover.exists():

@@ -1,12 +1,14 @@
 """``manifest.json``: what a run read, with what, on which grid, how long it took, what it warned.
 
 The manifest makes a run folder auditable: the configuration as run, every input file with
-its size and SHA-256 (each file of a product folder), every output with the same, the library
-versions (including GDAL, GEOS and PROJ), the platform, the analysis grid, per-step timings
-and the warnings raised. ``warning_codes`` gives the kind of each warning, in the same order
-(a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no kind); manifests written
-before it have none. JSON is strict: NaN and infinities become ``null``; NumPy scalars and
-arrays, paths, datetimes, dataclasses and pydantic models are converted.
+its size and SHA-256 (each file of a product folder), every output with the same (the files
+the run wrote, no other file of its folder), the library versions (including GDAL, GEOS and
+PROJ), the platform, the area of interest (:func:`area_record`) and the analysis grid,
+per-step timings and the warnings raised. ``warning_codes`` gives the kind of each warning,
+in the same order (a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no
+kind); manifests written before it have none, nor ``area`` (``null`` when not given). JSON
+is strict: NaN and infinities become ``null``; NumPy scalars and arrays, paths, datetimes,
+dataclasses and pydantic models are converted.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import math
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
 
 from pipelines.outputs._atomic import ilots_version, write_text_atomic
 from tiles.errors import WarningText
@@ -33,6 +37,7 @@ from tiles.errors import WarningText
 __all__ = [
     "MANIFEST_KEYS",
     "MANIFEST_VERSION",
+    "area_record",
     "build_manifest",
     "file_record",
     "library_versions",
@@ -58,6 +63,7 @@ MANIFEST_KEYS = (
     "config",
     "inputs",
     "outputs",
+    "area",
     "grid",
     "timings",
     "warnings",
@@ -111,6 +117,7 @@ def build_manifest(
     known_digests: Mapping[str, str] | None = None,
     remote_inputs: Iterable[str] = (),
     outputs_root: str | os.PathLike[str] | None = None,
+    area: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of a run (every key of :data:`MANIFEST_KEYS`, in that order).
 
@@ -149,6 +156,8 @@ def build_manifest(
         The run folder: output paths are recorded relative to it (POSIX), so that the
         manifest of a folder copied or moved elsewhere still names its files
         (:func:`output_path` reads them back). ``None``: absolute paths.
+    area
+        The area of interest the run covered (:func:`area_record`); ``None``: not known.
 
     Returns
     -------
@@ -192,6 +201,7 @@ def build_manifest(
         "config": dict(config),
         "inputs": input_records,
         "outputs": [output_record(path, outputs_root, known=known_digests) for path in outputs],
+        "area": dict(area) if area is not None else None,
         "grid": dict(grid),
         "timings": {str(step): float(seconds) for step, seconds in timings.items()},
         "warnings": warnings,
@@ -200,6 +210,36 @@ def build_manifest(
         "platform": _platform(),
         "extra": dict(extra or {}),
     }
+
+
+def area_record(description: str, lonlat: BaseGeometry) -> dict[str, Any]:
+    """Describe the area of interest of a run for its manifest (and its report).
+
+    Parameters
+    ----------
+    description
+        The area as the config gives it (:attr:`pipelines.config.AreaOfInterest.description`,
+        what the dry run prints).
+    lonlat
+        The area's polygon in EPSG:4326 (longitude, latitude), densified so that its edges
+        stay true (:meth:`pipelines.config.AreaOfInterest.to_crs`).
+
+    Returns
+    -------
+    dict
+        ``{"description", "area_km2", "bounds_wgs84": [west, south, east, north]}``: the
+        area on the WGS 84 ellipsoid, in km² (independent of the grid's CRS), and the
+        bounds in degrees.
+    """
+    area_m2, _perimeter = _WGS84_ELLIPSOID.geometry_area_perimeter(lonlat)
+    return {
+        "description": str(description),
+        "area_km2": abs(area_m2) / 1e6,  # negative for a clockwise ring
+        "bounds_wgs84": [float(v) for v in lonlat.bounds],
+    }
+
+
+_WGS84_ELLIPSOID = Geod(ellps="WGS84")
 
 
 def write_manifest(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
@@ -284,11 +324,14 @@ def file_record(
     *,
     hash_files: bool = True,
     known: Mapping[str, str] | None = None,
+    only: Collection[Path] | None = None,
 ) -> dict[str, Any]:
     """Size and SHA-256 of a file, or of each file in a folder (recursively, sorted).
 
     ``known`` maps absolute paths to the digests their writer took of them as it wrote
     them (a run's COGs, hashed on their encoding thread); those files are not read again.
+    ``only`` (resolved paths): of a folder, record these files and no other (those a run
+    wrote there, not a file a user saved beside them).
 
     Returns
     -------
@@ -307,6 +350,8 @@ def file_record(
             for filename in sorted(filenames):
                 item = Path(dirpath) / filename
                 if not item.is_file():  # broken symlinks, sockets
+                    continue
+                if only is not None and item.resolve() not in only:
                     continue
                 files.append(
                     {
@@ -336,12 +381,14 @@ def output_record(
     root: str | os.PathLike[str] | None,
     *,
     known: Mapping[str, str] | None = None,
+    only: Collection[Path] | None = None,
 ) -> dict[str, Any]:
     """Return :func:`file_record` of an output with its path relative to the run folder.
 
     ``root`` is the run folder; a path outside it (or ``root=None``) stays absolute.
+    ``only``: of a folder, the files to record (:func:`file_record`).
     """
-    record = file_record(path, known=known)
+    record = file_record(path, known=known, only=only)
     if root is not None:
         try:
             record["path"] = Path(record["path"]).relative_to(Path(root).resolve()).as_posix()

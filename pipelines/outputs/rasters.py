@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 from dask.delayed import Delayed
 
-from pipelines.outputs._atomic import ilots_version
+from pipelines.outputs._atomic import ilots_version, note_written
 from pipelines.outputs.folder import check_name
 from pipelines.outputs.raster_styles import write_raster_style
 from raster.cog import check_compression, write_cog
@@ -162,7 +162,8 @@ def write_rasters(
     Returns
     -------
     dict
-        Name → Delayed (yielding the path) or name → path, in input order.
+        Name → Delayed (yielding the path) or name → path, in input order. Written now
+        (``compute=True``), each file is noted for :func:`~._atomic.recorded_writes`.
 
     Raises
     ------
@@ -227,6 +228,10 @@ def write_rasters(
     except BaseException:
         remove_scratch(out, tasks)
         raise
+    for path in paths:  # written by raster.cog, whichever process ran the task
+        note_written(path)
+        if qgis_styles and (style := Path(path).with_suffix(".qml")).is_file():
+            note_written(style)
     return dict(zip(tasks, (Path(p) for p in paths), strict=True))
 
 

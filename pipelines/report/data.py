@@ -179,6 +179,17 @@ class RunSummary:
         )
 
     @property
+    def area(self) -> Mapping[str, Any] | None:
+        """The area of interest the run covered (the manifest's ``area``).
+
+        Its ``description`` (as the config gives it), ``area_km2`` and ``bounds_wgs84``
+        (:func:`~pipelines.outputs.manifest.area_record`); ``None`` for a manifest written
+        before that record.
+        """
+        area = self.manifest.get("area")
+        return area if isinstance(area, Mapping) and area.get("description") else None
+
+    @property
     def min_valid_frac(self) -> float | None:
         """The configured ``zones.min_valid_frac`` (below it a zone gets no value)."""
         zones = self.config.get("zones")

@@ -39,6 +39,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Rapport produit par ilots {version} depuis le dossier {folder}",
         "Report built by ilots {version} from the folder {folder}",
     ),
+    "meta_area": (
+        "Zone d'étude : {description} ({km2} km²)",
+        "Area of interest: {description} ({km2} km²)",
+    ),
     "contents": ("Sommaire", "Contents"),
     "unknown": ("inconnu", "unknown"),
     "missing_value": ("—", "—"),
@@ -970,6 +974,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "outputs, not a place.",
     ),
     # --- about ----------------------------------------------------------------------------------
+    "about_area": (
+        "Zone d'étude : {description} ; {km2} km² (sur l'ellipsoïde WGS 84) ; longitudes de "
+        "{west} à {east} et latitudes de {south} à {north} (degrés, WGS 84).",
+        "Area of interest: {description}; {km2} km² (on the WGS 84 ellipsoid); longitudes "
+        "{west} to {east} and latitudes {south} to {north} (degrees, WGS 84).",
+    ),
     "about_grid": (
         "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",
         "Analysis grid: {crs}, {resolution} m pixels, {width} × {height} pixels.",

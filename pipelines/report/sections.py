@@ -123,7 +123,7 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
         lang=m.lang,
         title=m("title", name=name) if name else m("title_default"),
         subtitle=m("subtitle"),
-        meta=_meta(summary, m),
+        meta=(*_meta(summary, m), *_area_line(summary, m)),
         banner=m("synthetic_banner") if summary.synthetic else None,
         contents_title=m("contents"),
         sections=sections,
@@ -859,8 +859,41 @@ def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
     )
 
 
+def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
+    """Say the area of interest under the title: description and extent (none if unknown)."""
+    area = summary.area
+    if area is None:
+        return ()
+    return (
+        m(
+            "meta_area",
+            description=m.area(str(area["description"])),
+            km2=m.significant(area.get("area_km2"), 3),
+        ),
+    )
+
+
+def _area_details(area: Mapping[str, Any], m: Messages) -> str:
+    """Say the area of interest in full: description, extent and bounds (in degrees)."""
+    bounds = area.get("bounds_wgs84")
+    if not (isinstance(bounds, list) and len(bounds) == 4):
+        bounds = [None] * 4  # said as dashes
+    west, south, east, north = bounds
+    return m(
+        "about_area",
+        description=m.area(str(area["description"])),
+        km2=m.significant(area.get("area_km2"), 3),
+        west=m.number(west, 3),
+        east=m.number(east, 3),
+        south=m.number(south, 3),
+        north=m.number(north, 3),
+    )
+
+
 def _about(summary: RunSummary, m: Messages) -> Section:
     items = list(_meta(summary, m))
+    if summary.area is not None:
+        items.append(_area_details(summary.area, m))
     grid = summary.manifest.get("grid")
     if isinstance(grid, Mapping):
         items.append(

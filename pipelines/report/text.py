@@ -78,6 +78,20 @@ _DEFINITIONS_FR = tuple(
         (r"; ", NBSP + "; "),
     )
 )  # fmt: skip
+#: The fragments of the description of the area of interest (``manifest.json``'s ``area``,
+#: :func:`pipelines.config.area_of_interest`) in French, as :data:`_DEFINITIONS_FR`.
+_AREAS_FR = tuple(
+    (re.compile(pattern), french)
+    for pattern, french in (
+        (r"^bbox ", "rectangle "),
+        (r"^(\d+) features of ", "{0} entités de "),
+        (r"^(\d+) (\S+) features of commune\(s\) ", "{0} entités {1} des communes "),
+        (r"^(\d+) (\S+) features of (\d+) commune(s?)", "{0} entités {1} de {2} commune{3}"),
+        (r"^(\d+) (\S+) features", "{0} entités {1}"),
+        (r" and (\d+) more", " et {0} autres"),
+        (r", grown by ([\d.]+) m$", ", élargie de {0} m"),
+    )
+)  # fmt: skip
 #: The land-cover classes (:mod:`raster.landcover`) in French; other names are kept.
 _CLASSES_FR = {
     "water": "eau",
@@ -128,9 +142,22 @@ class Messages:
         The run writes them from fixed fragments (:mod:`raster.heat_island`: the zone union,
         land-cover classes, the rural ring, exclusions, elevation); any other text is kept.
         """
+        return self._translated(text, _DEFINITIONS_FR)
+
+    def area(self, text: str) -> str:
+        """Return the description of the area of interest the run wrote, in this language.
+
+        The run writes it from fixed fragments (:func:`pipelines.config.area_of_interest`: a
+        bounding box, a polygon file's features, a zone layer's features of some communes,
+        the buffer); any other text is kept.
+        """
+        return self._translated(text, _AREAS_FR)
+
+    def _translated(self, text: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+        """Replace the English fragments of ``table`` in ``text`` by their French (in French)."""
         if self.lang != "fr":
             return text
-        for pattern, french in _DEFINITIONS_FR:
+        for pattern, french in table:
             text = pattern.sub(
                 lambda match, french=french: french.format(*map(self._french, match.groups())),
                 text,

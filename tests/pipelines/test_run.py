@@ -944,6 +944,43 @@ def test_inputs_and_a_users_project_in_the_run_folder_outlive_next_runs(demo_fol
         assert "zones.gpkg" in listed()  # what the run wrote is
 
 
+def test_files_a_user_saves_in_the_run_folder_are_not_listed_as_outputs(
+    demo_folder, tmp_path, monkeypatch
+):
+    """Files saved in the run folder by someone else, before the run (an old note, even
+    dated now) or while it runs (beside the rasters, among the figures), are neither
+    hashed nor listed in manifest.json, and stay where they are."""
+    out = tmp_path / "run"
+    out.mkdir()
+    mine = {"notes.txt": b"mine, from before"}
+    (out / "notes.txt").write_bytes(mine["notes.txt"])
+    meanwhile = {
+        "notes-during.txt": b"saved while it ran",
+        "rasters/my_edit.tif": b"not a COG of the run",
+        "figures/sketch.png": b"a user's sketch",
+    }
+    inequality = run_module._inequality_reports
+
+    def and_a_user_saves_files(*args, **kwargs):  # mid-run: after the COGs are queued
+        for name, data in meanwhile.items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(data)
+        return inequality(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "_inequality_reports", and_a_user_saves_files)
+    run(load_config(demo_folder / "config.yaml"), out=out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {record["path"] for record in manifest["outputs"]}
+    assert {"zones.gpkg", "rasters/lst_median.tif", "rasters/lst_median.qml", "report.html",
+            "config.yaml", "inequality.json", "figures"} <= listed  # fmt: skip
+    assert listed.isdisjoint({*mine, *meanwhile})
+    (figures,) = [r for r in manifest["outputs"] if r["path"] == "figures"]
+    drawn = {record["path"] for record in figures["files"]}
+    assert "lst_map.png" in drawn and "sketch.png" not in drawn
+    for name, data in {**mine, **meanwhile}.items():
+        assert (out / name).read_bytes() == data
+
+
 @pytest.mark.parametrize("crash_in", ["first_pass", "tile_pieces"])
 def test_overwritten_run_that_stops_leaves_no_manifest(
     demo_run, demo_folder, tmp_path, monkeypatch, crash_in

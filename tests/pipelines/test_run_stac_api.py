@@ -304,8 +304,11 @@ def test_planetary_computer_landsat_gives_the_run_of_the_downloads(
         # each read signs again.
         assert item.assets["st_qa"].href.endswith("_ST_QA.TIF")
         assert "sig=" not in path.read_text()
-    # The manifest lists the files read over HTTP (no signature; neither size nor hash).
-    inputs = json.loads((tmp_path / "remote" / "manifest.json").read_text())["inputs"]
+    # The manifest lists the files read over HTTP (no signature; neither size nor hash),
+    # and the items saved in the run folder as outputs.
+    manifest = json.loads((tmp_path / "remote" / "manifest.json").read_text())
+    assert {f"stac_items/{p.name}" for p in saved} <= {r["path"] for r in manifest["outputs"]}
+    inputs = manifest["inputs"]
     remote = [r["path"] for r in inputs if r["kind"] == "remote"]
     assert len(remote) == 4 * 4 + 3 * 8  # ST_B10, QA_PIXEL, ST_QA, QA_RADSAT; 7 bands, SCL
     assert all(h.startswith("http://127.0.0.1:") and "?" not in h for h in remote)

@@ -101,6 +101,20 @@ def test_iris_filtered_by_communes(iris_gpkg, write_config):
     assert whole.description == "4 iris features of 3 communes"
 
 
+def test_the_description_of_many_communes_names_the_first_five(iris_gpkg, write_config):
+    codes = ["31555", "31069", "31149", "31557", "31506", "31044", "31116"]
+    text = IRIS_CONFIG.replace("['31555', '2A004']", "[" + ", ".join(f"'{c}'" for c in codes) + "]")
+    iris = gpd.GeoDataFrame(  # one square IRIS in each commune, as the run reads them
+        {"code_iris": [f"{c}0101" for c in codes], "insee_com": codes},
+        geometry=[box(k * 500.0, 0, (k + 1) * 500.0, 500.0) for k in range(len(codes))],
+        crs="EPSG:2154",
+    )
+    area = area_of_interest(load(write_config, text), features=iris)
+    assert area.description == (
+        "7 iris features of commune(s) 31555, 31069, 31149, 31557, 31506 and 2 more"
+    )
+
+
 def test_a_buffered_area_says_it_is_grown(iris_gpkg, write_config):
     text = IRIS_CONFIG.replace("communes: ['31555', '2A004']}", "communes: ['31555'], "
                                "buffer_m: 600}")  # fmt: skip

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import box
 
 from pipelines.outputs import (
     MANIFEST_KEYS,
@@ -16,7 +17,7 @@ from pipelines.outputs import (
     write_json_atomic,
     write_manifest,
 )
-from pipelines.outputs.manifest import output_path, to_jsonable
+from pipelines.outputs.manifest import area_record, output_path, to_jsonable
 from tiles.errors import WarningText
 
 REQUIRED_VERSIONS = (
@@ -249,3 +250,54 @@ def test_outputs_are_recorded_relative_to_the_run_folder(tmp_path):
     moved = tmp_path / "moved"
     assert output_path(paths[0], moved) == moved / "zones" / "iris.parquet"
     assert output_path(paths[1], moved) == elsewhere.resolve()
+
+
+def test_the_area_record_gives_the_area_on_the_ellipsoid_and_the_bounds():
+    """A 0.01 degree cell at 45 N: M N cos(phi) dphi dlambda (meridional and prime-vertical
+    radii of curvature of WGS 84), exact to about 1e-8 for so small a cell."""
+    a, f = 6_378_137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+    phi, step = math.radians(45.0), math.radians(0.01)
+    w = 1 - e2 * math.sin(phi) ** 2
+    expected_m2 = a * (1 - e2) / w**1.5 * a / w**0.5 * math.cos(phi) * step * step
+    cell = box(2.0, 44.995, 2.01, 45.005)
+    record = area_record("bbox [2.0, 44.995, 2.01, 45.005]", cell)
+    assert record["description"] == "bbox [2.0, 44.995, 2.01, 45.005]"
+    assert record["area_km2"] == pytest.approx(expected_m2 / 1e6, rel=1e-6)
+    assert record["bounds_wgs84"] == pytest.approx([2.0, 44.995, 2.01, 45.005])
+    clockwise = box(2.0, 44.995, 2.01, 45.005, ccw=False)
+    assert area_record("", clockwise)["area_km2"] == pytest.approx(record["area_km2"])
+
+
+def test_the_manifest_records_the_area_given_or_null():
+    base = {"config": {}, "inputs": [], "grid": {}, "timings": {}, "warnings": [], "outputs": []}
+    area = {"description": "bbox [0, 0, 1, 1]", "area_km2": 12.5, "bounds_wgs84": [0, 0, 1, 1]}
+    assert build_manifest(**base, area=area)["area"] == area
+    assert build_manifest(**base)["area"] is None
+
+
+def test_recorded_writes_note_the_files_put_in_place_and_no_other(tmp_path):
+    import threading
+
+    root, elsewhere = tmp_path / "run", tmp_path / "other"
+    (root / "rasters").mkdir(parents=True)
+    elsewhere.mkdir()
+    with _atomic.recorded_writes(root) as wrote:
+        _atomic.write_text_atomic(root / "a.json", "{}")
+        writer = threading.Thread(
+            target=_atomic.write_text_atomic, args=(root / "rasters" / "b.qml", "<qgis/>")
+        )
+        writer.start()
+        writer.join()
+        (root / "rasters" / "c.tif").write_bytes(b"by raster.cog")
+        _atomic.note_written(root / "rasters" / "c.tif")
+        (root / "notes.txt").write_text("a user's")  # not through ilots' writers
+        _atomic.write_text_atomic(elsewhere / "d.json", "{}")  # outside the folder
+        with _atomic.recorded_writes(root) as inner:  # an overlapping recording
+            _atomic.write_text_atomic(root / "e.json", "{}")
+        (root / "a.json").unlink()  # written, then removed: not there to list
+    _atomic.write_text_atomic(root / "f.json", "{}")  # after the block
+    resolved = root.resolve()
+    assert wrote() == [resolved / "e.json", resolved / "rasters" / "b.qml",
+                       resolved / "rasters" / "c.tif"]  # fmt: skip
+    assert inner() == [resolved / "e.json"]

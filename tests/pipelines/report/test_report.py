@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from scipy.stats import linregress
 
 from pipelines.cli import main
+from pipelines.demo_census import IRIS_GRID, IRIS_SIZE_M
 from pipelines.report import FIGURE_NAMES, build_report
 from tests.pipelines.report.helpers import (
     HEAT_ISLAND,
@@ -274,6 +275,48 @@ def test_the_quality_section_names_the_settings_changed_from_the_defaults(demo_r
     (run / "manifest.json").write_text(json.dumps(manifest))
     report = _built(run, build_report(run, lang="en"))
     assert "The masks and quality thresholds are ilots' defaults." in report.text("quality")
+
+
+def _header(report: Built) -> str:
+    return " ".join(
+        node.text() for node in report.doc.iter("p") if node.attrs.get("class") == "meta"
+    )
+
+
+def test_the_report_says_the_area_it_covers_and_its_grid(demo_run, fr_report, en_report):
+    """The demo's area is its 8 x 8 IRIS of 550 m (the union of the IRIS layer): 19.36 km²,
+    on a 30 m grid in UTM 31N (Toulouse); bounds from the IRIS file itself."""
+    km2 = IRIS_GRID**2 * (IRIS_SIZE_M / 1000) ** 2
+    assert km2 == pytest.approx(19.36)
+    iris = gpd.read_file(demo_run.parent / "zones" / "iris.gpkg", layer="iris").to_crs(4326)
+    west, south, east, north = iris.total_bounds
+    assert f"Area of interest: {IRIS_GRID**2} iris features of 1 commune (19.4 km²)" in (
+        _header(en_report)
+    )
+    assert f"Zone d'étude : {IRIS_GRID**2} entités iris de 1 commune (19,4 km²)" in (
+        _header(fr_report)
+    )
+    about = en_report.text("about")
+    assert (
+        f"Area of interest: {IRIS_GRID**2} iris features of 1 commune; 19.4 km² (on the WGS 84 "
+        f"ellipsoid); longitudes {west:.3f} to {east:.3f} and latitudes {south:.3f} to "
+        f"{north:.3f} (degrees, WGS 84)."
+    ) in about
+    assert "Analysis grid: EPSG:32631, 30 m pixels" in about
+    french = fr_report.text("about")
+    assert f"longitudes de {west:.3f} à {east:.3f}".replace(".", ",") in french
+    assert "Grille d'analyse : EPSG:32631, pixels de 30 m" in french
+
+
+def test_a_manifest_without_the_area_builds_a_report_that_does_not_say_it(demo_run, tmp_path):
+    """A run folder written before the manifest recorded the area: no area line, no error."""
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["area"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    report = _built(run, build_report(run, lang="en"))
+    assert "Area of interest" not in report.html
+    assert "Analysis grid: EPSG:32631" in report.text("about")
 
 
 # --- sections, languages -----------------------------------------------------------------------
