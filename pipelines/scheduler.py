@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -24,7 +25,7 @@ import dask.threaded
 from dask.system import CPU_COUNT
 
 from pipelines.config import RunConfig, SchedulerConfig
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, IlotsWarning
 
 __all__ = [
     "LOCAL_SCHEDULERS",
@@ -57,7 +58,7 @@ def scheduler_context(
     *,
     worker_timeout_s: float = SchedulerConfig.model_fields["worker_timeout_s"].default,
     given_as: str = "scheduler.address",
-) -> Iterator[None]:
+) -> Iterator[list[str]]:
     """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
 
     ``workers`` starts a :class:`distributed.LocalCluster` of that many workers, whatever
@@ -65,15 +66,19 @@ def scheduler_context(
     the local thread or process pool (``scheduler.workers`` of the config; default one per
     CPU). On a scheduler given by address, the block starts once a worker has joined
     (waited for ``worker_timeout_s``, ``scheduler.worker_timeout_s``) and every worker runs
-    this ilots. ``given_as``: the option or config key that named the address, which the
-    errors name.
+    this ilots; other library versions than this machine's are warned of then
+    (:func:`version_mismatches`). ``given_as``: the option or config key that named the
+    address, which the errors name.
+
+    Yields the warnings said as the cluster was checked: a run records them in its manifest
+    (its warnings), and ``ilots run`` does not say them again as the run ends.
     """
     if workers:
         with _local_cluster(workers):
-            yield
+            yield []
     elif scheduler and "://" in scheduler:
-        with _connected(scheduler, worker_timeout_s, given_as):
-            yield
+        with _connected(scheduler, worker_timeout_s, given_as) as said:
+            yield said
     else:
         # The scheduler as a function and the rechunk method dask picks without a
         # distributed client: named by strings, dask imports distributed (~0.2 s) to look
@@ -89,7 +94,7 @@ def scheduler_context(
             if name == "processes":
                 options["pool"] = stack.enter_context(_process_pool(num_workers))
             stack.enter_context(dask.config.set(options))
-            yield
+            yield []
 
 
 def _quiet_distributed() -> None:
@@ -254,7 +259,7 @@ def _silence_cluster_logs() -> None:
 
 
 @contextlib.contextmanager
-def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator[None]:
+def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator[list[str]]:
     """Connect a :class:`distributed.Client` to ``address`` for the block, or say why not.
 
     The connection is made on a thread of its own, waited for :data:`SCHEDULER_TIMEOUT_S`
@@ -290,15 +295,16 @@ def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator
             "scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
         ) from None
     with _quiet_interrupt(), made["client"] as client, _quiet_worker_logs():
-        _check_workers(client, address, worker_timeout_s, given_as)
-        yield
+        yield _check_workers(client, address, worker_timeout_s, given_as)
 
 
-def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -> None:
+def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -> list[str]:
     """Wait for a worker to join the scheduler, then check that every worker runs this ilots.
 
     A scheduler without workers, or whose workers exit because they cannot import ilots,
-    took the run's tasks and never ran them: the run waited without a word.
+    took the run's tasks and never ran them: the run waited without a word. Other library
+    versions than this machine's are warned of (an :class:`IlotsWarning` each), before the
+    run rather than after it; returns those warnings.
     """
     try:
         client.wait_for_workers(1, timeout=timeout_s)
@@ -316,6 +322,10 @@ def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -
                 f"machine {ours}; install the same ilots on every worker's machine (the same "
                 "release, or the same source for a development version) and restart them"
             )
+    said = version_mismatches()
+    for message in said:
+        warnings.warn(IlotsWarning(message), stacklevel=2)
+    return said
 
 
 def _build_probe() -> Callable[[], str]:

@@ -689,6 +689,48 @@ def test_a_local_cluster_says_an_interrupt_or_a_failure_in_one_line(tmp_path, ca
         assert lines == ["Error: ValueError: a task failed on its worker"], err
 
 
+def test_other_library_versions_on_the_cluster_are_said_once_before_the_run(tmp_path, monkeypatch):
+    """They were said as the run ended only; now as the cluster is checked, and not again
+    from the manifest's warnings (where the run records them)."""
+    from importlib.metadata import version
+    from types import SimpleNamespace
+
+    from distributed import Client, LocalCluster
+
+    import pipelines.run
+    from pipelines.scheduler import version_mismatches
+
+    real = Client.get_versions
+
+    def older_scheduler(self, *args, **kwargs):
+        found = real(self, *args, **kwargs)
+        found["scheduler"]["packages"] = {**found["scheduler"]["packages"], "dask": "2024.1.0"}
+        return found
+
+    def recorded_run(config, **kwargs):  # records the versions as the run does, then ends
+        print("the run")
+        return SimpleNamespace(summary=lambda **_: "done", warnings=version_mismatches())
+
+    monkeypatch.setattr(Client, "get_versions", older_scheduler)
+    monkeypatch.setattr(pipelines.run, "run", recorded_run)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n"
+        f"inputs: {{landsat: [{tmp_path}]}}\n"
+    )
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        args = ["run", str(config), "--no-progress", "--scheduler", cluster.scheduler_address]
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    warning = (
+        f"warning: the Dask cluster runs other library versions than this machine: dask "
+        f"{version('dask')} here, 2024.1.0 on the scheduler; install the same versions "
+        "everywhere (results and failures may differ)"
+    )
+    assert result.output.splitlines() == [warning, "the run", "done"]
+
+
 def test_a_log_file_follows_the_stages_and_minus_vv_is_not_flooded(caplog):
     # A log written to a file gets no progress bar: -v logs each stage and tile instead;
     # -vv shows ilots' debug lines, not rasterio's for every file it opens.
