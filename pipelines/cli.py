@@ -739,12 +739,13 @@ def run_command(
             config.scheduler.workers if workers is None else None,
             worker_timeout_s=config.scheduler.worker_timeout_s,
             given_as=given_as,
-        ),
+        ) as cluster_warnings,
         dask_progress("ilots run", progress),
     ):
         result = run(config, out=out, source=str(config_path))
     click.echo(result.summary(with_warnings=False))
-    said = config.pixel_key_warnings()  # when the config was read: in the manifest, not again
+    # Said when the config was read, or the cluster checked: in the manifest, not again.
+    said = [*config.pixel_key_warnings(), *cluster_warnings]
     _echo_warnings([message for message in result.warnings if message not in said])
     _strict_exit(strict, len(result.warnings), "the run")
 

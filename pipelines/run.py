@@ -559,7 +559,8 @@ def _locked_run(
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
     with warnings.catch_warnings(record=True) as caught, collected_warnings() as ours:
         warnings.simplefilter("always")
-        for message in version_mismatches():  # of a cluster's libraries: in the manifest
+        # A cluster's other libraries, said as it was checked (scheduler_context): recorded.
+        for message in version_mismatches():
             warnings.warn(IlotsWarning(message), stacklevel=1)
         # The COGs are encoded in this thread while the tables and the report are written
         # (GDAL releases the GIL); the run waits for them before it ends.

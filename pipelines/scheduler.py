@@ -7,10 +7,13 @@ a run; :func:`config_scheduler` names the scheduler a config asks for.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
+import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -22,7 +25,7 @@ import dask.threaded
 from dask.system import CPU_COUNT
 
 from pipelines.config import RunConfig, SchedulerConfig
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, IlotsWarning
 
 __all__ = [
     "LOCAL_SCHEDULERS",
@@ -55,7 +58,7 @@ def scheduler_context(
     *,
     worker_timeout_s: float = SchedulerConfig.model_fields["worker_timeout_s"].default,
     given_as: str = "scheduler.address",
-) -> Iterator[None]:
+) -> Iterator[list[str]]:
     """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
 
     ``workers`` starts a :class:`distributed.LocalCluster` of that many workers, whatever
@@ -63,22 +66,19 @@ def scheduler_context(
     the local thread or process pool (``scheduler.workers`` of the config; default one per
     CPU). On a scheduler given by address, the block starts once a worker has joined
     (waited for ``worker_timeout_s``, ``scheduler.worker_timeout_s``) and every worker runs
-    this ilots. ``given_as``: the option or config key that named the address, which the
-    errors name.
+    this ilots; other library versions than this machine's are warned of then
+    (:func:`version_mismatches`). ``given_as``: the option or config key that named the
+    address, which the errors name.
+
+    Yields the warnings said as the cluster was checked: a run records them in its manifest
+    (its warnings), and ``ilots run`` does not say them again as the run ends.
     """
     if workers:
-        from distributed import Client, LocalCluster
-
-        _quiet_distributed()
-        with (
-            LocalCluster(n_workers=workers, threads_per_worker=1) as cluster,
-            Client(cluster),
-            _quiet_interrupt(),
-        ):
-            yield
+        with _local_cluster(workers):
+            yield []
     elif scheduler and "://" in scheduler:
-        with _connected(scheduler, worker_timeout_s, given_as):
-            yield
+        with _connected(scheduler, worker_timeout_s, given_as) as said:
+            yield said
     else:
         # The scheduler as a function and the rechunk method dask picks without a
         # distributed client: named by strings, dask imports distributed (~0.2 s) to look
@@ -94,7 +94,7 @@ def scheduler_context(
             if name == "processes":
                 options["pool"] = stack.enter_context(_process_pool(num_workers))
             stack.enter_context(dask.config.set(options))
-            yield
+            yield []
 
 
 def _quiet_distributed() -> None:
@@ -112,22 +112,154 @@ def _quiet_distributed() -> None:
 
 
 @contextlib.contextmanager
-def _quiet_interrupt() -> Iterator[None]:
-    """Silence distributed and asyncio while a Ctrl-C (or SIGTERM) closes the client.
+def _local_cluster(workers: int) -> Iterator[None]:
+    """Compute the block on a :class:`distributed.LocalCluster` of one-thread worker processes.
 
-    The interrupted computations' waits end in ``AllExit``, which asyncio logs as "Task
-    exception was never retrieved" blocks, one per computation, before ilots' one line.
+    Ctrl-C in a terminal signals every process of the foreground group: the workers too
+    took it, and printed their ``KeyboardInterrupt`` tracebacks and shutdown warnings as the
+    run stopped. Their processes block SIGINT (:func:`_nanny_class`): this one alone takes
+    it and closes the cluster. Their logs show from ``ilots -v`` (:func:`_worker_log_level`).
     """
-    try:
-        yield
-    except KeyboardInterrupt:
-        for name in ("asyncio", "distributed"):
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-        raise
+    from distributed import Client, LocalCluster
+
+    _quiet_distributed()
+    with _quiet_interrupt(), contextlib.ExitStack() as stack:
+        with _interrupt_held():  # stopped half-way, its close at exit failed with a traceback
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    worker_class=_nanny_class(),
+                    silence_logs=_worker_log_level(),
+                )
+            )
+        with Client(cluster), _quiet_worker_logs():
+            yield
+
+
+def _nanny_class() -> type:
+    """Return a :class:`distributed.Nanny` whose worker processes block SIGINT.
+
+    A process inherits the signal mask of the thread that starts it: the nanny blocks SIGINT
+    in the cluster's event-loop thread, where it starts (and restarts) its worker process,
+    before the first. That thread and the workers take no Ctrl-C; this process's main thread
+    still does. multiprocessing's resource tracker is started first: starting it unblocks
+    SIGINT in its caller's thread. Windows has no signal mask: its workers are as
+    distributed starts them.
+    """
+    from distributed import Nanny
+
+    class QuietNanny(Nanny):
+        async def start_unsafe(self) -> QuietNanny:
+            if hasattr(signal, "pthread_sigmask"):
+                from multiprocessing import resource_tracker
+
+                resource_tracker.ensure_running()
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            return await super().start_unsafe()
+
+    return QuietNanny
+
+
+def _worker_log_level() -> int:
+    """Return the level of the Dask workers' logs shown: none without ``ilots -v``.
+
+    A task that fails is reported by its worker as a "Compute Failed" block with the task's
+    traceback, before ilots' one line on the error; the workers of a stopped cluster warn
+    of the tasks they drop.
+    """
+    if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
+        return logging.CRITICAL + 1
+    return logging.getLogger("distributed").getEffectiveLevel()
 
 
 @contextlib.contextmanager
-def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator[None]:
+def _quiet_worker_logs() -> Iterator[None]:
+    """Log the block's Dask workers of this process at :func:`_worker_log_level`.
+
+    A cluster reached by its address may run its workers in this process (a
+    :class:`distributed.LocalCluster` without processes): they log through its loggers.
+    """
+    logger = logging.getLogger("distributed.worker")
+    previous = logger.level
+    logger.setLevel(_worker_log_level())
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+@contextlib.contextmanager
+def _quiet_interrupt() -> Iterator[None]:
+    """Silence distributed and asyncio from the moment a Ctrl-C (or SIGTERM) stops the block.
+
+    The interrupted computations' waits end in ``AllExit``, which asyncio logs as "Task
+    exception was never retrieved" blocks, one per computation, and the client and cluster
+    log their closing, before ilots' one line. The loggers are silenced as the signal
+    arrives (the main thread's handlers, wrapped for the block: asyncio logs from the
+    cluster's thread while the interrupt unwinds the run), or as the interrupt leaves the
+    block.
+    """
+    wrapped = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(signum)
+            if callable(previous):
+                wrapped[signum] = previous
+                signal.signal(signum, functools.partial(_silence_then, previous))
+    try:
+        yield
+    except KeyboardInterrupt:
+        _silence_cluster_logs()
+        raise
+    finally:
+        for signum, previous in wrapped.items():
+            signal.signal(signum, previous)
+
+
+@contextlib.contextmanager
+def _interrupt_held() -> Iterator[None]:
+    """Hold a Ctrl-C (or SIGTERM) back until the block ends, then stop; a second one at once.
+
+    For the main thread (signal handlers run there); another thread's block is not held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {s: h for s, h in handlers.items() if callable(h)}
+    held: list[tuple[int, Any]] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if held:  # pressed again: at once
+            handlers[signum](signum, frame)
+        held.append((signum, frame))
+
+    for signum in handlers:
+        signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if held:
+        signum, frame = held[0]
+        handlers[signum](signum, frame)
+
+
+def _silence_then(handler: Callable[[int, Any], None], signum: int, frame: Any) -> None:
+    """Silence distributed and asyncio, then handle the signal as ``handler`` does."""
+    _silence_cluster_logs()
+    handler(signum, frame)
+
+
+def _silence_cluster_logs() -> None:
+    for name in ("asyncio", "distributed"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+@contextlib.contextmanager
+def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator[list[str]]:
     """Connect a :class:`distributed.Client` to ``address`` for the block, or say why not.
 
     The connection is made on a thread of its own, waited for :data:`SCHEDULER_TIMEOUT_S`
@@ -162,16 +294,17 @@ def _connected(address: str, worker_timeout_s: float, given_as: str) -> Iterator
             "(port 8786 by default; 8787 is its dashboard), start one there (`dask "
             "scheduler`, then `dask worker ADDRESS`) or run with --scheduler threads"
         ) from None
-    with made["client"] as client, _quiet_interrupt():
-        _check_workers(client, address, worker_timeout_s, given_as)
-        yield
+    with _quiet_interrupt(), made["client"] as client, _quiet_worker_logs():
+        yield _check_workers(client, address, worker_timeout_s, given_as)
 
 
-def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -> None:
+def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -> list[str]:
     """Wait for a worker to join the scheduler, then check that every worker runs this ilots.
 
     A scheduler without workers, or whose workers exit because they cannot import ilots,
-    took the run's tasks and never ran them: the run waited without a word.
+    took the run's tasks and never ran them: the run waited without a word. Other library
+    versions than this machine's are warned of (an :class:`IlotsWarning` each), before the
+    run rather than after it; returns those warnings.
     """
     try:
         client.wait_for_workers(1, timeout=timeout_s)
@@ -189,6 +322,10 @@ def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -
                 f"machine {ours}; install the same ilots on every worker's machine (the same "
                 "release, or the same source for a development version) and restart them"
             )
+    said = version_mismatches()
+    for message in said:
+        warnings.warn(IlotsWarning(message), stacklevel=2)
+    return said
 
 
 def _build_probe() -> Callable[[], str]:

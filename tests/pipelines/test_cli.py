@@ -629,6 +629,108 @@ def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
         assert not (tmp_path / "run").exists()
 
 
+CLUSTER_RUN = """
+import sys, time
+import dask
+import pipelines.run
+
+def task():
+    print("computing", flush=True)  # from the worker's process, on the same stdout
+    if sys.argv[1] == "fail":
+        raise ValueError("a task failed on its worker")
+    time.sleep(600)
+
+def computing(config, **kwargs):
+    dask.delayed(task)().compute()
+
+pipelines.run.run = computing
+from pipelines.cli import main
+main(["run", sys.argv[2], "--workers", sys.argv[3], "--no-progress"])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no process groups on Windows")
+@pytest.mark.parametrize("case", ["ctrl-c", "fail"])
+def test_a_local_cluster_says_an_interrupt_or_a_failure_in_one_line(tmp_path, case):
+    """Ctrl-C signals the terminal's whole process group: the --workers cluster's worker
+    processes printed their KeyboardInterrupt tracebacks and shutdown warnings; a task that
+    failed was a "Compute Failed" block with its traceback, before ilots' one line."""
+    import os
+    import signal
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n"
+        f"inputs: {{landsat: [{tmp_path}]}}\n"
+    )
+    mode, workers = ("wait", "2") if case == "ctrl-c" else ("fail", "1")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER_RUN, mode, str(config), workers],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's command
+    )
+    try:
+        assert child.stdout.readline().strip() == "computing"  # the task runs on a worker
+        if case == "ctrl-c":
+            os.killpg(child.pid, signal.SIGINT)  # as Ctrl-C in the terminal
+        _, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    lines = [line for line in err.splitlines() if line.strip()]
+    if case == "ctrl-c":
+        assert child.returncode == 130, err
+        assert lines == [
+            "interrupted: the run was stopped before it made its folder; nothing was written"
+        ], err
+    else:
+        assert child.returncode == 1, err
+        assert lines == ["Error: ValueError: a task failed on its worker"], err
+
+
+def test_other_library_versions_on_the_cluster_are_said_once_before_the_run(tmp_path, monkeypatch):
+    """They were said as the run ended only; now as the cluster is checked, and not again
+    from the manifest's warnings (where the run records them)."""
+    from importlib.metadata import version
+    from types import SimpleNamespace
+
+    from distributed import Client, LocalCluster
+
+    import pipelines.run
+    from pipelines.scheduler import version_mismatches
+
+    real = Client.get_versions
+
+    def older_scheduler(self, *args, **kwargs):
+        found = real(self, *args, **kwargs)
+        found["scheduler"]["packages"] = {**found["scheduler"]["packages"], "dask": "2024.1.0"}
+        return found
+
+    def recorded_run(config, **kwargs):  # records the versions as the run does, then ends
+        print("the run")
+        return SimpleNamespace(summary=lambda **_: "done", warnings=version_mismatches())
+
+    monkeypatch.setattr(Client, "get_versions", older_scheduler)
+    monkeypatch.setattr(pipelines.run, "run", recorded_run)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n"
+        f"inputs: {{landsat: [{tmp_path}]}}\n"
+    )
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        args = ["run", str(config), "--no-progress", "--scheduler", cluster.scheduler_address]
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    warning = (
+        f"warning: the Dask cluster runs other library versions than this machine: dask "
+        f"{version('dask')} here, 2024.1.0 on the scheduler; install the same versions "
+        "everywhere (results and failures may differ)"
+    )
+    assert result.output.splitlines() == [warning, "the run", "done"]
+
+
 def test_a_log_file_follows_the_stages_and_minus_vv_is_not_flooded(caplog):
     # A log written to a file gets no progress bar: -v logs each stage and tile instead;
     # -vv shows ilots' debug lines, not rasterio's for every file it opens.

@@ -8,7 +8,7 @@ import pytest
 
 import pipelines.scheduler
 from pipelines.scheduler import cluster_record, scheduler_context, version_mismatches
-from tiles.errors import ConfigError
+from tiles.errors import ConfigError, IlotsWarning
 
 
 @pytest.fixture
@@ -125,13 +125,17 @@ def test_library_versions_other_than_this_machines_are_said(cluster, monkeypatch
         return found
 
     monkeypatch.setattr(Client, "get_versions", older_scheduler)
-    with scheduler_context(cluster.scheduler_address, worker_timeout_s=5):
-        said = version_mismatches()
-    assert said == [
+    with pytest.warns(IlotsWarning) as warned:
+        with scheduler_context(cluster.scheduler_address, worker_timeout_s=5) as said:
+            early = [str(w.message) for w in warned]  # as the cluster was checked
+            recorded = version_mismatches()  # what a run records in its manifest
+    expected = [
         "the Dask cluster runs other library versions than this machine: dask "
         f"{version('dask')} here, 2024.1.0 on the scheduler; install the same versions "
         "everywhere (results and failures may differ)"
     ]
+    assert early == said == recorded == expected
+    assert len(warned) == 1
 
 
 def test_an_interrupt_silences_the_clients_closing(cluster, monkeypatch):
