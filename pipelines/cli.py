@@ -300,12 +300,20 @@ _CHATTY_LIBRARIES = ("rasterio", "matplotlib", "PIL", "fiona", "pyogrio", "numba
 
 
 def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _logging_rules(verbose)
     # ilots' own warnings always show; the libraries' deprecation chatter only with -vv.
     warnings.simplefilter("default" if verbose >= 2 else "ignore")
     warnings.simplefilter("always", IlotsWarning)
     warnings.showwarning = _show_warning
+
+
+def _logging_rules(verbose: int) -> None:
+    """Set up logging for ``verbose`` (``-v`` count): this process's, and a cluster worker's.
+
+    ``ilots run --workers`` runs it in each worker process (:func:`_worker_logging`).
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # odc-stac logs each failed read at ERROR, and ilots says it in one line instead: its
     # records stop short of the terminal, but still reach the handlers on its loggers (the
     # "skipped an unreadable file" warnings of raster.load), and show with -v.
@@ -317,6 +325,16 @@ def _setup_logging(verbose: int) -> None:
     # file it opens, matplotlib's font search: 99 % of a run's 37,000 lines) stay at INFO.
     for name in _CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
+
+
+def _worker_logging() -> Callable[[], None]:
+    """Return the logging setup of this command's ``-v`` count, for its worker processes.
+
+    Those of ``ilots run --workers`` do not run the command: without it, the libraries'
+    records of a failed read reached the terminal before ilots' one line, even without -v.
+    """
+    verbose = click.get_current_context().find_root().params.get("verbose", 0)
+    return functools.partial(_logging_rules, verbose)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -739,6 +757,7 @@ def run_command(
             config.scheduler.workers if workers is None else None,
             worker_timeout_s=config.scheduler.worker_timeout_s,
             given_as=given_as,
+            worker_logging=_worker_logging(),
         ) as cluster_warnings,
         dask_progress("ilots run", progress),
     ):

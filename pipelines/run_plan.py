@@ -9,6 +9,7 @@ errors and warnings come out before the run.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pipelines.config import (
     resolve_inputs,
 )
 from pipelines.outputs._atomic import ilots_source, ilots_version
+from pipelines.outputs.manifest import area_record
 from pipelines.run_census import census_summary, check_iris_columns, read_census_tables
 from pipelines.run_graph import (
     LANDSAT_NDVI_BANDS,
@@ -86,7 +88,9 @@ class RunPlan:
     run in the folder checkpointed, which the run resumes from in that run's tile size
     (:func:`pipelines.run_tiles.resumed_tile_size`; 0: none). ``remote``: the hosts the
     scenes the run reads have files on (their item JSONs name URLs), each with the ids of
-    those scenes (:func:`_remote_scenes`).
+    those scenes (:func:`_remote_scenes`). ``extent``: the area's extent in km² and its
+    bounds, as the run's manifest records them
+    (:func:`pipelines.outputs.manifest.area_record`; None: not given).
     """
 
     area: str
@@ -104,11 +108,14 @@ class RunPlan:
     census: str = ""
     resumed_tiles: int = 0
     remote: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    extent: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """Lines for the terminal."""
         g = self.grid
         lines = [f"area of interest: {self.area}"]
+        if self.extent is not None:
+            lines.append(_extent_line(self.extent))
         lines += [line for line in (self.zones, self.census) if line]
         lines.append(f"grid: {g['crs']} {g['resolution']} m, {g['width']} x {g['height']} pixels")
         for sensor, ids in self.scenes.items():
@@ -162,6 +169,18 @@ class RunPlan:
                 "memory; lower scheduler.chunk_px or use a larger machine)"
             )
         return "\n".join(lines)
+
+
+def _extent_line(extent: dict[str, Any]) -> str:
+    """Say the area's extent (an :func:`~pipelines.outputs.manifest.area_record`)."""
+    km2 = extent["area_km2"]
+    # Three significant digits, none dropped before the point (1,234 km²).
+    decimals = max(0, 2 - math.floor(math.log10(km2))) if km2 > 0 else 0
+    west, south, east, north = extent["bounds_wgs84"]
+    return (
+        f"  extent: {km2:,.{decimals}f} km² (on the WGS 84 ellipsoid), longitudes {west:.3f} "
+        f"to {east:.3f}, latitudes {south:.3f} to {north:.3f}"
+    )
 
 
 def _remote_line(remote: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
@@ -285,6 +304,8 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     memory = expected_memory(config, tile_px, npix, n_l, n_s2)
     return RunPlan(
         area=area.description,
+        # As the run's manifest records it: the area as configured, in longitude and latitude.
+        extent=area_record(area.description, area.to_crs("EPSG:4326").geometry),
         grid=grid_info(geobox),
         scenes={
             "landsat": [it.id for it in inputs.landsat],

@@ -58,6 +58,7 @@ def scheduler_context(
     *,
     worker_timeout_s: float = SchedulerConfig.model_fields["worker_timeout_s"].default,
     given_as: str = "scheduler.address",
+    worker_logging: Callable[[], None] | None = None,
 ) -> Iterator[list[str]]:
     """Run the block on a dask scheduler: threads, processes, synchronous or a tcp:// address.
 
@@ -68,13 +69,15 @@ def scheduler_context(
     (waited for ``worker_timeout_s``, ``scheduler.worker_timeout_s``) and every worker runs
     this ilots; other library versions than this machine's are warned of then
     (:func:`version_mismatches`). ``given_as``: the option or config key that named the
-    address, which the errors name.
+    address, which the errors name. ``worker_logging``: sets up logging as the caller's
+    process has it (``ilots``' rules), run in each worker process of a ``workers`` cluster as
+    it starts; a cluster given by address runs its own processes, left as they are.
 
     Yields the warnings said as the cluster was checked: a run records them in its manifest
     (its warnings), and ``ilots run`` does not say them again as the run ends.
     """
     if workers:
-        with _local_cluster(workers):
+        with _local_cluster(workers, worker_logging):
             yield []
     elif scheduler and "://" in scheduler:
         with _connected(scheduler, worker_timeout_s, given_as) as said:
@@ -112,13 +115,16 @@ def _quiet_distributed() -> None:
 
 
 @contextlib.contextmanager
-def _local_cluster(workers: int) -> Iterator[None]:
+def _local_cluster(workers: int, logging_setup: Callable[[], None] | None = None) -> Iterator[None]:
     """Compute the block on a :class:`distributed.LocalCluster` of one-thread worker processes.
 
     Ctrl-C in a terminal signals every process of the foreground group: the workers too
     took it, and printed their ``KeyboardInterrupt`` tracebacks and shutdown warnings as the
     run stopped. Their processes block SIGINT (:func:`_nanny_class`): this one alone takes
     it and closes the cluster. Their logs show from ``ilots -v`` (:func:`_worker_log_level`).
+    ``logging_setup`` runs in each worker process, before any task and as a restarted one
+    joins: without it, the libraries' records of a failed read (odc-stac's "Failed to load ...")
+    reached the terminal through logging's last resort, before ilots' one line.
     """
     from distributed import Client, LocalCluster
 
@@ -133,7 +139,9 @@ def _local_cluster(workers: int) -> Iterator[None]:
                     silence_logs=_worker_log_level(),
                 )
             )
-        with Client(cluster), _quiet_worker_logs():
+        with Client(cluster) as client, _quiet_worker_logs():
+            if logging_setup is not None:  # before any task; in a restarted worker too
+                client.register_worker_callbacks(logging_setup)
             yield
 
 

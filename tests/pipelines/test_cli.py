@@ -630,13 +630,16 @@ def test_sigterm_stops_a_run_with_one_line_and_the_process_ends(tmp_path, hang):
 
 
 CLUSTER_RUN = """
-import sys, time
+import logging, sys, time
 import dask
 import pipelines.run
 
 def task():
     print("computing", flush=True)  # from the worker's process, on the same stdout
-    if sys.argv[1] == "fail":
+    if sys.argv[1] == "fail":  # a failed read, as odc-stac and rasterio log it
+        logging.getLogger("odc.loader._rio").error(
+            "Failed to load <VRTDataset>:1 due to rasterio error: 'broken'")
+        logging.getLogger("rasterio._env").info("GDAL signalled an error: err_no=1")
         raise ValueError("a task failed on its worker")
     time.sleep(600)
 
@@ -645,16 +648,18 @@ def computing(config, **kwargs):
 
 pipelines.run.run = computing
 from pipelines.cli import main
-main(["run", sys.argv[2], "--workers", sys.argv[3], "--no-progress"])
+main([*sys.argv[4:], "run", sys.argv[2], "--workers", sys.argv[3], "--no-progress"])
 """
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no process groups on Windows")
-@pytest.mark.parametrize("case", ["ctrl-c", "fail"])
+@pytest.mark.parametrize("case", ["ctrl-c", "fail", "fail -v"])
 def test_a_local_cluster_says_an_interrupt_or_a_failure_in_one_line(tmp_path, case):
     """Ctrl-C signals the terminal's whole process group: the --workers cluster's worker
     processes printed their KeyboardInterrupt tracebacks and shutdown warnings; a task that
-    failed was a "Compute Failed" block with its traceback, before ilots' one line."""
+    failed was a "Compute Failed" block with its traceback, before ilots' one line, and the
+    worker's odc-stac records of a failed read ("Failed to load ..."), which the worker
+    processes printed without ilots' logging rules. With -v they show, as ilots logs."""
     import os
     import signal
 
@@ -665,7 +670,7 @@ def test_a_local_cluster_says_an_interrupt_or_a_failure_in_one_line(tmp_path, ca
     )
     mode, workers = ("wait", "2") if case == "ctrl-c" else ("fail", "1")
     child = subprocess.Popen(
-        [sys.executable, "-c", CLUSTER_RUN, mode, str(config), workers],
+        [sys.executable, "-c", CLUSTER_RUN, mode, str(config), workers, *case.split()[1:]],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -684,9 +689,15 @@ def test_a_local_cluster_says_an_interrupt_or_a_failure_in_one_line(tmp_path, ca
         assert lines == [
             "interrupted: the run was stopped before it made its folder; nothing was written"
         ], err
-    else:
+    elif case == "fail":
         assert child.returncode == 1, err
         assert lines == ["Error: ValueError: a task failed on its worker"], err
+    else:  # the worker's records, as ilots' -v shows its own
+        assert child.returncode == 1, err
+        assert lines[-1] == "Error: ValueError: a task failed on its worker", err
+        failed = "Failed to load <VRTDataset>:1 due to rasterio error: 'broken'"
+        assert f"ERROR odc.loader._rio: {failed}" in lines, err
+        assert "INFO rasterio._env: GDAL signalled an error: err_no=1" in lines, err
 
 
 def test_other_library_versions_on_the_cluster_are_said_once_before_the_run(tmp_path, monkeypatch):

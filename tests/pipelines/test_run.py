@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import warnings
@@ -358,6 +359,13 @@ def test_dry_run_reads_no_pixels(demo_folder):
     assert result.exit_code == 0, result.output
     assert f"landsat: {len(SCENES)} scenes" in result.output
     assert "expected peak memory" in result.output
+    # The area's extent, as the manifest records it: the union of 8 x 8 IRIS of 550 m is
+    # 4.4 km square, 19.36 km² (by hand); its bounds are those of the IRIS file.
+    [extent] = [line for line in result.output.splitlines() if line.startswith("  extent: ")]
+    assert extent.startswith("  extent: 19.4 km² (on the WGS 84 ellipsoid), longitudes ")
+    west, east, south, north = map(float, re.findall(r"-?\d+\.\d{3}", extent.split("),")[1]))
+    iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs("EPSG:4326")
+    assert [west, south, east, north] == pytest.approx(list(iris.total_bounds), abs=1e-3)
 
 
 def test_dry_run_warns_when_the_scenes_cannot_reach_min_clear(demo_folder):
