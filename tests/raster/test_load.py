@@ -377,7 +377,7 @@ def test_a_skipped_damaged_tile_reads_as_nodata_and_warns_once(tmp_path, case):
 def test_skip_leaves_a_file_this_process_cannot_open_to_stop_the_load(tmp_path, monkeypatch):
     """Only damage inside a file is skipped: a file this process may not read (permissions;
     root reads any file here, so os.access says no) stops the load as before."""
-    item, href = _damaged_landsat(tmp_path, "lwir11")
+    item, _href = _damaged_landsat(tmp_path, "lwir11")
     monkeypatch.setattr("raster.load.os.access", lambda path, mode: False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -389,7 +389,7 @@ def test_skip_leaves_a_file_this_process_cannot_open_to_stop_the_load(tmp_path, 
 def test_a_load_that_stops_warns_of_nothing_after_another_skipped(tmp_path):
     """odc-stac's "Failed to load" log records became ilots warnings for every load of the
     process once one load had used on_error="skip"."""
-    item, href = _damaged_landsat(tmp_path, "lwir11")
+    item, _href = _damaged_landsat(tmp_path, "lwir11")
     with warnings.catch_warnings(record=True):
         load_items([item], ["lwir11"], on_error="skip").compute()
     with warnings.catch_warnings(record=True) as caught:
