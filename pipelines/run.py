@@ -112,7 +112,7 @@ from raster.heat_island import (
 )
 from raster.index_composite import FLOORED
 from raster.landcover import CLASS_NAMES
-from raster.load import native_window
+from raster.load import native_window, skip_damaged_reads
 from raster.sources.hrefs import href_file
 from tiles.allocator import frozen_heap, numpy_hugepage_advice, tune_allocator
 from tiles.errors import (
@@ -566,7 +566,8 @@ def _locked_run(
         # (GDAL releases the GIL); the run waits for them before it ends.
         with _InputHashes() as hashes, _cog_thread() as cogs:
             try:
-                result = _run(config, timer, tile_size_px, cogs, hashes, source)
+                with _on_damaged(config):
+                    result = _run(config, timer, tile_size_px, cogs, hashes, source)
             except BaseException:
                 hashes.stop()  # the error (or Ctrl-C) is said without waiting for the hashes
                 raise
@@ -606,6 +607,13 @@ def _locked_run(
     result.warnings = manifest["warnings"]
     result.timings = timer.timings
     return result
+
+
+def _on_damaged(config: RunConfig) -> contextlib.AbstractContextManager[Any]:
+    """Skip the damaged blocks of band files, warning of each file, under ``on_damaged: skip``."""
+    if config.inputs.on_damaged == "skip":
+        return skip_damaged_reads()
+    return contextlib.nullcontext()
 
 
 def _manifest(

@@ -18,7 +18,9 @@ JSON naming its files by URL) that cannot be read stops the load with a
 :class:`~tiles.errors.ReadError` naming the item JSON, the asset, the host and the fix
 (:class:`RemoteAsset`); a file of this machine whose pixels cannot be decoded (a damaged
 tile inside an intact header), with one naming the file, its product and the fix
-(:class:`LocalBand`).
+(:class:`LocalBand`); or, with ``on_error="skip"`` or inside :func:`skip_damaged_reads`,
+the read gives the band's fill value (NaN, left out as clouds are) and one warning per file
+says so (:class:`SkippedReads`).
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ import logging
 import os
 import re
 import socket
+import sys
+import threading
+import uuid
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
@@ -59,12 +67,14 @@ from tiles.errors import GridError, IlotsError, IlotsWarning, MetadataError, Rea
 from tiles.grid import DEFAULT_CHUNK, aligned_chunks, analysis_geobox
 
 __all__ = [
+    "SkippedReads",
     "StoredBands",
     "dn_to_physical",
     "item_geobox",
     "load_items",
     "load_stored",
     "native_window",
+    "skip_damaged_reads",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -82,7 +92,7 @@ def load_items(
     resolution: float | None = None,
     chunk: int = DEFAULT_CHUNK,
     resampling: str | Mapping[str, str] | None = None,
-    on_error: OnError = "raise",
+    on_error: OnError | None = None,
 ) -> xr.Dataset:
     """Load items onto one grid as a lazy ``(time, y, x)`` Dataset in physical units.
 
@@ -109,8 +119,14 @@ def load_items(
         a mapping per band. QA and class bands always use ``"nearest"`` unless the mapping
         names them.
     on_error
-        ``"raise"`` (default) stops on an unreadable file; ``"skip"`` warns and leaves that
-        scene's pixels NaN.
+        ``"raise"`` stops on a file of this machine whose pixels cannot be decoded (a
+        damaged block: :class:`~tiles.errors.ReadError`); ``"skip"`` reads the band's fill
+        value (NaN) instead in each chunk that meets the damage, and warns once per file
+        (code ``damaged_input``; on a Dask cluster, only inside :func:`skip_damaged_reads`,
+        which gets the workers' reports back; under Dask's ``processes`` scheduler the
+        warning stays in the worker process). Other failures (permission, network, memory)
+        stop the load either way, as does damage in a band without a fill value. Default:
+        ``"skip"`` inside :func:`skip_damaged_reads`, else ``"raise"``.
 
     Returns
     -------
@@ -190,14 +206,14 @@ def load_stored(
     resolution: float | None = None,
     chunk: int = DEFAULT_CHUNK,
     resampling: str | Mapping[str, str] | None = None,
-    on_error: OnError = "raise",
+    on_error: OnError | None = None,
 ) -> StoredBands:
     """Load items onto one grid as :func:`load_items` does, keeping the stored values.
 
     Same parameters, grid, resampling and errors as :func:`load_items`, whose result is
     this one's :meth:`StoredBands.physical`.
     """
-    if on_error not in ("raise", "skip"):
+    if on_error not in ("raise", "skip", None):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     if not items:
         raise GridError("no scene to load: the list of items is empty")
@@ -210,9 +226,12 @@ def load_stored(
     grid = geobox if geobox is not None else _default_geobox(items, bands, crs, resolution)
     specs = {b: _band_spec(items[0], b) for b in bands}
 
-    raw = _load_raw(items, bands, grid, chunk, _resampling(specs, resampling), on_error)
-    if on_error == "skip":
-        _warn_on_skipped_reads()
+    skips = None if on_error == "raise" else _SKIPPING.get()
+    if on_error == "skip" and skips is None:
+        skips = SkippedReads()
+    if skips is not None:
+        skips.name_bands(items, bands)
+    raw = _load_raw(items, bands, grid, chunk, _resampling(specs, resampling), skips)
     out = xr.Dataset(
         {b: raw[b].rename(b) for b in bands},
         coords={
@@ -238,18 +257,18 @@ def _load_raw(
     grid: GeoBox,
     chunk: int,
     methods: Mapping[str, str],
-    on_error: OnError,
+    skips: SkippedReads | None,
 ) -> dict[str, xr.DataArray]:
     """Load the stored values of each band on ``grid``, lazily, warping only where needed.
 
     Bands resampled with ``nearest`` from a coarser grid of the same CRS and pixel phase in
     every item (Landsat's 30 m and Sentinel-2's 20 m bands on a 10 m run) are read on their
     own pixel grid and gathered (:mod:`raster.nearest`); the others go through odc-stac's
-    reprojection (or its plain read when the grids coincide).
+    reprojection (or its plain read when the grids coincide). ``skips``: where reads of
+    damaged files are reported, when they are skipped.
     """
-    options = {"groupby": "id", "preserve_original_order": True,
-               "fail_on_error": on_error == "raise",
-               "driver": _driver(items, _saturated(items, bands), _remote(items, bands)),
+    driver = _driver(items, _saturated(items, bands), _remote(items, bands), skips)
+    options = {"groupby": "id", "preserve_original_order": True, "driver": driver,
                "use_overviews": False}  # fmt: skip
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
@@ -306,7 +325,8 @@ class SigningRioDriver(RioDriver):
     :class:`~tiles.errors.ReadError` naming its item, asset and host; any other file (of
     this machine) whose pixels cannot be decoded, one naming the file (:class:`LocalBand`,
     made as it is opened: the driver travels with every read task to a cluster's workers,
-    so it holds no table of every file).
+    so it holds no table of every file). With ``skips``, a file of this machine whose pixels
+    cannot be decoded is read as its fill value instead, and reported there.
     """
 
     def __init__(
@@ -314,11 +334,13 @@ class SigningRioDriver(RioDriver):
         signer: str | None,
         saturated: Mapping[str, float] | None = None,
         remote: Mapping[str, RemoteAsset] | None = None,
+        skips: SkippedReads | None = None,
     ) -> None:
         super().__init__()
         self.signer = signer
         self.saturated = dict(saturated or {})
         self.remote = dict(remote or {})
+        self.skips = skips
 
     def open(self, src: RasterSource, ctx: Any) -> Any:
         """Open ``src`` with its URL signed now (local files, beside signed items, as they are)."""
@@ -329,7 +351,9 @@ class SigningRioDriver(RioDriver):
             reader = super().open(signed, ctx)
         url = split_curl(src.uri)[1]
         band = self.remote.get(url) or (LocalBand(src.uri) if remote_host(url) is None else None)
-        return reader if band is None else BandReader(reader, band)
+        if band is None:
+            return reader
+        return BandReader(reader, band, self.skips if isinstance(band, LocalBand) else None)
 
 
 @dataclass(frozen=True)
@@ -454,13 +478,18 @@ class BandReader:
     (:meth:`RemoteAsset.read_error`, :meth:`LocalBand.read_error`), or stays as it is when
     that gives none. The ReadError chains no GDAL error: distributed sends a worker's error
     to the client pickled with its causes, and rasterio's do not unpickle (the client got a
-    bare ``Exception`` holding a ``repr``). With ``on_error="skip"`` odc-stac's reader raises
-    nothing: the file is skipped as before.
+    bare ``Exception`` holding a ``repr``). With ``skips`` (a file of this machine), a read
+    that would raise that error, of a band with a fill value, gives none of its pixels
+    instead (the chunk keeps the fill value, as odc-stac's ``fail_on_error=False`` leaves
+    it) and is reported to ``skips``.
     """
 
-    def __init__(self, reader: Any, band: RemoteAsset | LocalBand) -> None:
+    def __init__(
+        self, reader: Any, band: RemoteAsset | LocalBand, skips: SkippedReads | None = None
+    ) -> None:
         self.reader = reader
         self.band = band
+        self.skips = skips
 
     def read(
         self,
@@ -470,13 +499,20 @@ class BandReader:
         dst: np.ndarray | None = None,
         selection: Any = None,
     ) -> tuple[tuple[slice, slice], np.ndarray]:
-        """Read as the wrapped reader does; a failed read raises the band's ReadError."""
+        """Read as the wrapped reader does; a failed read raises the band's ReadError.
+
+        Or, skipped (see the class), returns an empty window and no pixel.
+        """
         try:
             return self.reader.read(cfg, dst_geobox, dst=dst, selection=selection)
         except rasterio.errors.RasterioError as err:
             error = self.band.read_error(err)
             if error is None:
                 raise
+            if self.skips is not None and cfg.fill_value is not None:
+                self.skips.report(self.band.href, deepest_reason(err))
+                empty = dst[0:0, 0:0] if dst is not None else np.empty((0, 0), cfg.dtype)
+                return np.s_[0:0, 0:0], empty
         raise error  # out of the except clause: no GDAL error as its context
 
 
@@ -517,19 +553,21 @@ def _driver(
     items: Sequence[pystac.Item],
     saturated: Mapping[str, float] | None = None,
     remote: Mapping[str, RemoteAsset] | None = None,
+    skips: SkippedReads | None = None,
 ) -> SigningRioDriver:
     """Return the reader of ``items``: a :class:`SigningRioDriver`.
 
     It signs the URLs of signed ``items``, reads the files of ``saturated`` (href → the
     stored value marking a saturated pixel, :func:`_saturated`) with that value as the fill,
     and names the file of a failed read (``remote``: URL → its :class:`RemoteAsset`,
-    :func:`_remote`; any other file, :class:`LocalBand`).
+    :func:`_remote`; any other file, :class:`LocalBand`), or skips the reads of damaged
+    files of this machine and reports them to ``skips``.
     """
     signers = {it.properties.get(SIGN_PROPERTY) for it in items} - {None}
     if len(signers) > 1:
         raise ValueError(f"items signed by several signers: {sorted(signers)}")
     signer = signers.pop() if signers else None
-    return SigningRioDriver(signer, saturated, remote)
+    return SigningRioDriver(signer, saturated, remote, skips)
 
 
 def _saturated(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, float]:
@@ -675,25 +713,126 @@ def _gather_plan(items: Sequence[pystac.Item], band: str, grid: GeoBox) -> Nativ
     return plan
 
 
-class _SkippedReadWarner(logging.Handler):
-    """Turn odc-loader's "ignoring read failure" log records into :class:`IlotsWarning`."""
+#: The Dask cluster events topic a worker reports a skipped read under: ``[token, href, reason]``.
+SKIPPED_TOPIC = "ilots-damaged-input"
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
-            warnings.warn(
-                IlotsWarning(
-                    "skipped an unreadable file, its pixels are NaN (on_error='skip'): "
-                    f"{record.getMessage()}",
-                    code="skipped_input",
-                ),
-                stacklevel=2,
-            )
+#: The skipping scope of :func:`skip_damaged_reads`, which the loads made in it report to.
+_SKIPPING: ContextVar[SkippedReads | None] = ContextVar("ilots_skipping", default=None)
+
+#: The reports of this process, by token: a pickled one comes back to its original here.
+_REPORTS: weakref.WeakValueDictionary[str, SkippedReads] = weakref.WeakValueDictionary()
 
 
-def _warn_on_skipped_reads() -> None:
-    reader_log = logging.getLogger("odc.loader._rio")
-    if not any(isinstance(h, _SkippedReadWarner) for h in reader_log.handlers):
-        reader_log.addHandler(_SkippedReadWarner())
+@dataclass(eq=False)
+class SkippedReads:
+    """Where the reads of damaged files that were skipped are reported; warns once per file.
+
+    Made where the loads are planned, which name each file's band and scene
+    (:meth:`name_bands`); the readers travel with it. A read in this process warns at once
+    (:class:`~tiles.errors.IlotsWarning`, code ``damaged_input``); on a Dask worker it is
+    sent to the cluster's events (:data:`SKIPPED_TOPIC`), which :meth:`warn_cluster_reports`
+    says here. Pickled, it is its token alone: in another process, a read warns there,
+    naming the file only.
+    """
+
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    bands: dict[str, str] = field(default_factory=dict)
+    warned: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        _REPORTS[self.token] = self
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return _reports_of, (self.token,)
+
+    def name_bands(self, items: Sequence[pystac.Item], bands: Sequence[str]) -> None:
+        """Record the band and the scene of the files of ``bands`` of ``items``."""
+        for item in items:
+            for band in bands:
+                asset = item.assets[band]
+                self.bands[asset.get_absolute_href() or asset.href] = f"{band} of {item.id}"
+
+    def report(self, href: str, reason: str) -> None:
+        """Report a skipped read of ``href``: to the cluster on a Dask worker, else warn."""
+        worker = _dask_worker()
+        if worker is None:
+            self.warn(href, reason)
+        else:
+            worker.log_event(SKIPPED_TOPIC, [self.token, href, reason])
+
+    def warn(self, href: str, reason: str) -> None:
+        """Warn that ``href``'s damaged pixels are left out, unless it was said already."""
+        with self.lock:
+            if href in self.warned:
+                return
+            self.warned.add(href)
+        band = self.bands.get(href)
+        warnings.warn(
+            IlotsWarning(
+                f"{href}: the file is corrupt, {'band ' + band if band else 'its band'} "
+                f"cannot be read where it is damaged ({reason}); its pixels there (the "
+                "chunks that read them) are left out, as clouds are; download it again",
+                code="damaged_input",
+            ),
+            stacklevel=2,
+        )
+
+    def warn_cluster_reports(self) -> None:
+        """Warn of the skipped reads that a Dask cluster's workers reported for these loads."""
+        client = _dask_client()
+        if client is None:
+            return
+        for _time, (token, href, reason) in client.get_events(SKIPPED_TOPIC):
+            if token == self.token:
+                self.warn(href, reason)
+
+
+def _reports_of(token: str) -> SkippedReads:
+    """Return the reports of ``token`` in this process; in another, a new one of it."""
+    return _REPORTS.get(token) or SkippedReads(token)
+
+
+def _dask_worker() -> Any:
+    """Return the ``dask.distributed`` worker this thread runs a task of, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
+def _dask_client() -> Any:
+    """Return the ``dask.distributed`` client of this process, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+@contextmanager
+def skip_damaged_reads() -> Iterator[SkippedReads]:
+    """Skip, in the loads planned in the block, the reads of files that cannot be decoded.
+
+    Each load of the block reads as with ``on_error="skip"`` (:func:`load_items`): a chunk
+    that meets a damaged block of a file of this machine holds the band's fill value, and
+    each such file is warned of once (code ``damaged_input``). As the block ends, the reads
+    a Dask cluster's workers skipped are warned of here too: compute in the block.
+    """
+    skips = SkippedReads()
+    reset = _SKIPPING.set(skips)
+    try:
+        yield skips
+    finally:
+        _SKIPPING.reset(reset)
+    skips.warn_cluster_reports()
 
 
 def item_geobox(item: pystac.Item, band: str) -> GeoBox:

@@ -43,7 +43,8 @@ __all__ = [
 #: inputs skipped, deprecated config keys (said when the config is read), tile checkpoints
 #: damaged (removed; their tiles computed anew) or of another run (discarded), Landsat
 #: products covering only part of the area of interest, IRIS cut by the area's edge (a box,
-#: a polygon file). A warning of no kind has ``None``.
+#: a polygon file), band files with a damaged block whose pixels there a run left out
+#: (``inputs.on_damaged: skip``). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -57,6 +58,7 @@ WarningCode = Literal[
     "discarded_checkpoints",
     "partial_coverage",
     "zones_cut_by_area",
+    "damaged_input",
 ]
 
 

@@ -514,6 +514,16 @@ class InputsConfig(_Model):
         description="Drop scenes whose eo:cloud_cover exceeds this, in percent (pixels are "
         "masked anyway). Default: null, keep every scene.",
     )
+    on_damaged: Literal["stop", "skip"] = Field(
+        "stop",
+        description="A band file of this machine with a damaged block (a download cut short "
+        "or corrupted: its header intact, some pixels undecodable): stop the run with one "
+        "line naming it, or skip: its pixels in the chunks that meet the damage are left "
+        "out as clouds are (that scene counts once less there) and the run warns once per "
+        "file (warning code damaged_input). Files that cannot be opened (permissions, "
+        "network) stop the run either way. skip needs a scheduler other than processes. "
+        "Default 'stop'.",
+    )
 
     @field_validator("landsat", "sentinel2", mode="before")
     @classmethod
@@ -1595,6 +1605,12 @@ class RunConfig(_Model):
         for key in ("filosofi", "population", "population_column"):
             if getattr(self.census, key) is not None and self.zones.iris is None:
                 raise key_error(f"census.{key}", "needs zones.iris (census tables are per IRIS)")
+        if self.inputs.on_damaged == "skip" and self.scheduler.kind == "processes":
+            raise key_error(
+                "inputs.on_damaged",
+                "skip is not available with scheduler.kind processes (its worker processes "
+                "cannot report the files they skip); use threads, or a cluster (--workers)",
+            )
         if self.composite.indices_from == "sentinel2" and not self.inputs.sentinel2:
             raise key_error(
                 "composite.indices_from", "is 'sentinel2' but inputs.sentinel2 lists no source"

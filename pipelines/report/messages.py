@@ -705,6 +705,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "IRIS cut by the edge of the area of interest: kept whole when at least half inside, "
         "left out otherwise",
     ),
+    "warning_kind_damaged_input": (
+        "Fichiers de bandes endommagés (un bloc illisible) : leurs pixels à cet endroit "
+        "laissés de côté, comme des nuages ; à télécharger de nouveau",
+        "Damaged band files (a block that cannot be read): their pixels there left out, as "
+        "clouds are; download them again",
+    ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)

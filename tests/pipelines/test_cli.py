@@ -484,6 +484,26 @@ def test_a_damaged_tile_of_a_sentinel2_band_is_one_line_naming_it(demo_folder, t
     assert "run the same command" not in result.output and "Traceback" not in result.output
 
 
+def test_on_damaged_skip_says_the_file_a_cluster_skipped(demo_folder, tmp_path):
+    """inputs.on_damaged: skip on a Dask cluster: a worker's warning stays on the worker;
+    the run gets its report back, prints it and lists it in manifest.json."""
+    from distributed import LocalCluster
+
+    config, b04, _product = _demo_with_damaged_b04(demo_folder, tmp_path)
+    text = config.read_text().replace("  sentinel2: [products]", "  sentinel2: [products]\n"
+                                      "  on_damaged: skip")  # fmt: skip
+    config.write_text(text)
+    out = tmp_path / "out"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        result = CliRunner().invoke(main, ["run", str(config), "--out", str(out), "--no-progress",
+                                           "--scheduler", cluster.scheduler_address])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{b04}: the file is corrupt, band red of " in " ".join(result.output.split())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["warning_codes"].count("damaged_input") == 1
+
+
 def test_a_rasterio_error_that_is_no_oserror_is_one_line(tmp_path):
     """rasterio's warp and window errors are no OSError: they went out as a traceback. A
     warp that could not read a block of its source says the file is corrupt (GDAL names

@@ -32,8 +32,8 @@ from pipelines.demo_city import CLASSES, make_city
 from pipelines.run import plan, run
 from pipelines.run_plan import run_fingerprint
 from raster.composite import temporal_composite
-from tests.conftest import raise_if_dask_computes
-from tiles.errors import ConfigError, OutputError
+from tests.conftest import damage_tile, raise_if_dask_computes
+from tiles.errors import ConfigError, OutputError, ReadError
 from tiles.processing import Tile
 
 
@@ -208,6 +208,84 @@ def _planted_shares(iris):
         block = city.landcover[rows, cols]
         shares[code] = {c: float((block == c).mean()) for c in CLASSES}
     return shares
+
+
+def _demo_without_first(demo_folder, folder, product, band, damaged=None):
+    """The demo's inputs in ``folder`` (links), without its first product matching
+    ``product`` (a glob) or, with ``damaged`` ((col, row) of a tile of its file ending in
+    ``band``), with a copy of it whose tile is damaged. Returns the config and that file."""
+    (folder / "products").mkdir(parents=True)
+    shutil.copy(demo_folder / "config.yaml", folder)
+    for name in ("zones", "census"):
+        (folder / name).symlink_to(demo_folder / name)
+    first = sorted((demo_folder / "products").glob(product))[0]
+    for other in (demo_folder / "products").iterdir():
+        if other != first:
+            (folder / "products" / other.name).symlink_to(other)
+    (st,) = first.glob(f"*{band}")
+    if damaged is None:
+        return folder / "config.yaml", st
+    shutil.copytree(first, folder / "products" / first.name)
+    st = folder / "products" / first.name / st.name
+    damage_tile(str(st), *damaged)
+    return folder / "config.yaml", st
+
+
+def _raster(folder, name):
+    with rasterio.open(folder / "rasters" / f"{name}.tif") as src:
+        return src.read(1), src.transform
+
+
+#: Damaged band files: (product glob, file suffix, its band, the rasters it changes).
+DAMAGED_FILES = {
+    "landsat ST_B10": ("LC0*", "_ST_B10.TIF", "lwir11", ("n_clear", "lst_median")),
+    "landsat QA_PIXEL": ("LC0*", "_QA_PIXEL.TIF", "qa_pixel", ("n_clear", "lst_median")),
+    "sentinel-2 B04": ("S2*", "B04.tif", "red", ("ndvi_median",)),
+    "sentinel-2 SCL": ("S2*", "SCL.tif", "scl", ("ndvi_median",)),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_FILES))
+def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder, tmp_path, case):
+    """One tile of a band file damaged: with inputs.on_damaged: skip the run completes,
+    warns once naming the file (code damaged_input in the manifest), and the 512-pixel
+    chunks reading the tile count that scene out (its fill value is masked as clouds are):
+    there the run equals one without the product (n_clear one less where the scene was
+    clear), elsewhere the demo's run. With stop, the run stops with the file's ReadError."""
+    product, suffix, band, names = DAMAGED_FILES[case]
+    chunk = {"scheduler.chunk_px": 512}
+    config, st = _demo_without_first(demo_folder, tmp_path / "damaged", product, suffix, (1, 1))
+    with pytest.raises(ReadError, match=f"^{st}: the file is corrupt"):
+        run(apply_overrides(load_config(config), chunk), out=tmp_path / "stop")
+    skip = apply_overrides(load_config(config), {**chunk, "inputs.on_damaged": "skip"})
+    run(skip, out=tmp_path / "skip")
+    manifest = json.loads((tmp_path / "skip" / "manifest.json").read_text())
+    said = [(w, c) for w, c in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+            if c == "damaged_input"]  # fmt: skip
+    assert len(said) == 1 and said[0][0].startswith(f"{st}: the file is corrupt, band {band} ")
+    without, _st = _demo_without_first(demo_folder, tmp_path / "without", product, suffix)
+    run(apply_overrides(load_config(without), chunk), out=tmp_path / "without")
+
+    # The grid pixels inside the damaged 256-pixel tile (1, 1) of the file, its edge left
+    # out: the scene is out there. Elsewhere, in the chunks reading the tile, it may be out
+    # too (odc-stac reads a chunk in one piece), and in the others it is in.
+    with rasterio.open(st) as src:  # the centres of its first and last pixels
+        xs, ys = rasterio.transform.xy(src.transform, [256, 511], [256, 511])
+    clean, grid = _raster(demo_run[0], names[0])
+    (r0, r1), (c0, c1) = (sorted(v) for v in rasterio.transform.rowcol(grid, xs, ys))
+    tile = np.zeros(clean.shape, bool)
+    tile[max(r0 + 1, 0) : r1, max(c0 + 1, 0) : c1] = True
+    assert 0 < tile.sum() < tile.size, (r0, r1, c0, c1, clean.shape)
+    for name in names:
+        skipped, with_it = _raster(tmp_path / "skip", name)[0], _raster(demo_run[0], name)[0]
+        without_it = _raster(tmp_path / "without", name)[0]
+        np.testing.assert_array_equal(skipped[tile], without_it[tile])
+        assert (skipped[tile] != with_it[tile]).any()
+        same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
+        assert (same(skipped, with_it) | same(skipped, without_it)).all()
+    if "n_clear" in names:
+        dropped = clean.astype(int) - _raster(tmp_path / "skip", "n_clear")[0]
+        assert (dropped[tile] == 1).any() and set(np.unique(dropped)) <= {0, 1}
 
 
 def test_run_recovers_planted_heat_island(demo_run):

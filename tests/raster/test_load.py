@@ -227,8 +227,10 @@ def test_on_error_skip_warns_and_goes_on(tmp_path, monkeypatch, after_cli):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         values = load_items(items, ["lwir11"], on_error="skip").lwir11.compute().values
-    assert any(issubclass(w.category, IlotsWarning) and "skipped" in str(w.message)
-               and w.message.code == "skipped_input" for w in caught)  # fmt: skip
+    said = [w.message for w in caught if issubclass(w.category, IlotsWarning)]
+    assert [w.code for w in said] == ["damaged_input"], said  # once per file
+    assert str(said[0]).startswith(f"{st_file}: the file is corrupt, band lwir11 of {bad.name}")
+    assert str(said[0]).endswith("; download it again")
     np.testing.assert_allclose(values[0], 301.0, atol=2e-3)
     assert np.isnan(values[1]).all()
 
@@ -351,6 +353,70 @@ def test_a_damaged_tile_read_on_a_dask_worker_reaches_the_client_whole(tmp_path)
             load_items([item], ["red"]).compute()
     assert str(remote.value) == str(local.value)
     assert str(remote.value).startswith(f"{href}: the file is corrupt")
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_READS))
+def test_a_skipped_damaged_tile_reads_as_nodata_and_warns_once(tmp_path, case):
+    """on_error="skip" (inputs.on_damaged: skip): every read path gives the band's fill
+    (NaN) where the damaged tile's chunk is, and one warning naming the file and the fix.
+    The 64 x 64 file is one chunk: all of it is left out."""
+    sensor, band, bands, keywords, _gathered = DAMAGED_READS[case]
+    if sensor == "sentinel2":
+        item, href = _damaged_sentinel2(tmp_path, band)
+    else:
+        item, href = _damaged_landsat(tmp_path, band, tar=sensor == "landsat tar")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = load_items([item], bands, on_error="skip", **keywords)[band].compute().values
+    assert np.isnan(values).all()
+    said = [str(w.message) for w in caught if getattr(w.message, "code", None) == "damaged_input"]
+    assert len(said) == 1 and said[0].startswith(f"{href}: the file is corrupt, band {band} of ")
+    assert "download it again" in said[0]
+
+
+def test_skip_leaves_a_file_this_process_cannot_open_to_stop_the_load(tmp_path, monkeypatch):
+    """Only damage inside a file is skipped: a file this process may not read (permissions;
+    root reads any file here, so os.access says no) stops the load as before."""
+    item, _href = _damaged_landsat(tmp_path, "lwir11")
+    monkeypatch.setattr("raster.load.os.access", lambda path, mode: False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(rasterio.errors.RasterioError):
+            load_items([item], ["lwir11"], on_error="skip").compute()
+    assert not [w for w in caught if issubclass(w.category, IlotsWarning)]
+
+
+def test_a_load_that_stops_warns_of_nothing_after_another_skipped(tmp_path):
+    """odc-stac's "Failed to load" log records became ilots warnings for every load of the
+    process once one load had used on_error="skip"."""
+    item, _href = _damaged_landsat(tmp_path, "lwir11")
+    with warnings.catch_warnings(record=True):
+        load_items([item], ["lwir11"], on_error="skip").compute()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ReadError):
+            load_items([item], ["lwir11"]).compute()
+    assert not [w for w in caught if issubclass(w.category, IlotsWarning)], caught
+
+
+def test_a_read_skipped_on_a_dask_worker_is_warned_of_on_the_client(tmp_path):
+    """A worker's warning stays on the worker: it reports the skipped read in the cluster's
+    events, which skip_damaged_reads says on the client as its block ends, once."""
+    from distributed import Client, LocalCluster
+
+    from raster.load import skip_damaged_reads
+
+    item, href = _damaged_sentinel2(tmp_path, "red")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with skip_damaged_reads():
+                values = load_items([item], ["red"]).red.compute().values
+                load_items([item], ["red"]).red.compute()  # the same file, read again
+    assert np.isnan(values).all()
+    said = [str(w.message) for w in caught if getattr(w.message, "code", None) == "damaged_input"]
+    assert len(said) == 1 and said[0].startswith(f"{href}: the file is corrupt, band red of ")
 
 
 def test_mixed_resolutions_keep_the_finest_grid_and_its_alignment(real_data):

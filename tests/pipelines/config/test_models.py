@@ -256,6 +256,21 @@ def test_cross_checks():
     assert config.composite.statistics == ("median", "p75")
 
 
+def test_on_damaged_stops_by_default_and_skips_where_its_skips_can_be_said():
+    """inputs.on_damaged: stop (the default), or skip; not under the processes scheduler,
+    whose worker processes keep their warnings (the skipped files would go unsaid)."""
+    assert config_from_dict(BASE).inputs.on_damaged == "stop"
+    skip = {**BASE["inputs"], "on_damaged": "skip"}
+    assert config_from_dict({**BASE, "inputs": skip}).inputs.on_damaged == "skip"
+    assert "inputs.on_damaged: must be one of stop, skip" in error_of(
+        {**BASE, "inputs": {**skip, "on_damaged": "ignore"}}
+    )
+    text = error_of({**BASE, "inputs": skip, "scheduler": "processes"})
+    assert text.startswith("config.yaml: inputs.on_damaged: skip is not available with "
+                           "scheduler.kind processes")  # fmt: skip
+    assert config_from_dict({**BASE, "inputs": skip, "scheduler": {"workers": 2}})
+
+
 def test_periods_intervals_are_merged_utc_half_open():
     config = config_from_dict(with_("periods", {"years": [2023, 2022], "months": [8, 6, 7, 12]}))
     utc = dt.UTC
