@@ -41,6 +41,7 @@ from raster.quality import (
 )
 from raster.sharpen import SharpenResult, sharpen_lst
 from raster.sources import half_note, open_product
+from raster.sources.landsat_halves import split_half
 from raster.thermal import lst_level1, surface_temperature_l2
 from tiles.errors import (
     BandMissingError,
@@ -282,8 +283,9 @@ def _check_band_files(item: pystac.Item) -> None:
     Raises
     ------
     BandMissingError
-        Naming the metadata file, and the product folders beside it when there are: a stray
-        MTL left at the top of a folder of products is read before the folders.
+        Naming the metadata file, and the product folder beside it named by its product id
+        when there is one: a stray MTL left at the top of a folder of products is read before
+        the folders. A folder of another product is not suggested.
     """
     if item.assets:
         return
@@ -292,12 +294,12 @@ def _check_band_files(item: pystac.Item) -> None:
         raise BandMissingError(f"{item.id} has no band file; give the product folder itself")
     where = Path(str(metadata)).parent
     inside = sorted(where.iterdir()) if where.is_dir() else []  # not a folder: in a .tar
-    folders = [p for p in inside if p.is_dir() and (any(p.glob("*_MTL.*")) or p.suffix == ".SAFE")]
+    product_id, _ = split_half(item.id)
+    folders = [p for p in inside if p.is_dir() and product_id in (p.name, p.stem)
+               and (any(p.glob("*_MTL.*")) or p.suffix == ".SAFE")]  # fmt: skip
     hint = "give the product folder itself, with its band files"
-    if len(folders) == 1:
+    if folders:
         hint = f"give the product folder itself: {folders[0]}"
-    elif folders:
-        hint = f"give one of the {len(folders)} product folders in {where} itself"
     raise BandMissingError(
         f"{metadata} was read as the product, but the product's band files are not beside "
         f"it; {hint}"

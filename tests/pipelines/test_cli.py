@@ -341,6 +341,22 @@ def test_error_a_stray_mtl_beside_the_product_folder(tmp_path, command):
                            "folder itself, with its band files")  # fmt: skip
 
 
+@pytest.mark.parametrize("command", ["lst", "indices"])
+def test_a_metadata_only_mtl_suggests_no_folder_of_another_product(real_data, tmp_path, command):
+    """The real Collection 2 MTL of path 201 / row 28 sits beside the folder of another scene
+    (016037, Collection 1): that folder is not its product, so it is not suggested."""
+    mtl = real_data / "landsat_l1/LC08_L1TP_201028_20171117_20200902_02_T1_MTL.xml"
+    out = tmp_path / ("x.tif" if command == "lst" else "idx")
+    result = _run(command, mtl, "--out", out)
+    _assert_one_line_error(
+        result,
+        f"BandMissingError: {mtl} was read as the product, but the product's band files are "
+        "not beside it; give the product folder itself, with its band files",
+    )
+    assert "016037" not in result.output
+    assert not out.exists()
+
+
 def test_indices_say_how_many_kept_pixels_have_a_negative_reflectance(real_data, tmp_path):
     # By hand from the DN: 8 pixels of T1 have red < 0 (SR_B4 DN below 7273) and none NIR < 0.
     rho = {b: _band(real_data / T1, b).astype(np.float64) for b in ("SR_B4", "SR_B5")}
