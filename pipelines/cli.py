@@ -428,6 +428,8 @@ def lst_command(
     from pipelines.outputs._atomic import check_output
     from pipelines.product import (
         MaskOptions,
+        open_item,
+        product_files,
         product_lst,
         sharpen_product_lst,
         write_product_raster,
@@ -436,7 +438,8 @@ def lst_command(
 
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise click.BadParameter(f"the COG must end in .tif (got {out.name})", param_hint="--out")
-    check_output(out, inputs=[product] + ([sharpen_with] if sharpen_with else []))
+    item = open_item(product)
+    check_output(out, inputs=[product, *product_files(item), sharpen_with])
     options = MaskOptions(
         preset=mask_preset,
         keep_water=keep_water or None,
@@ -444,7 +447,7 @@ def lst_command(
         st_qa_max_k=st_qa_max,
         cdist_min_km=cdist_min,
     )
-    result = product_lst(product, method=method, mask=options, water_vapour=water_vapour)
+    result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
     if sharpen_with is None:
         with dask_progress("land surface temperature", progress):
             path = write_product_raster(result, out)
@@ -501,15 +504,23 @@ def indices_command(
     out; a warning says how many are kept (each COG's ilots_negative_reflectance_pixels tag).
     """
     from pipelines.outputs._atomic import check_output
-    from pipelines.product import MaskOptions, product_indices, write_product_raster
+    from pipelines.product import (
+        MaskOptions,
+        open_item,
+        product_files,
+        product_indices,
+        write_product_raster,
+    )
     from pipelines.progress import dask_progress
 
     names = list(dict.fromkeys(n.strip().lower() for n in index_names.split(",") if n.strip()))
-    result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))  # lazy
+    item = open_item(product)
+    result = product_indices(item, names, mask=MaskOptions(preset=mask_preset))  # lazy
+    read = [product, *product_files(item)]
     made = _missing_folders(out)
     try:
         for name in names:
-            check_output(out / f"{name}.tif", inputs=[product], make_folder=True)
+            check_output(out / f"{name}.tif", inputs=read, make_folder=True)
         for name in names:
             with dask_progress(name, progress):
                 path = write_product_raster(result[name], out / f"{name}.tif")

@@ -561,6 +561,39 @@ def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
     _assert_one_line_error(result, "folder", "missing does not exist; create it first")
 
 
+@pytest.mark.parametrize("given", ["folder", "MTL.txt"])
+def test_lst_refuses_to_write_over_a_file_of_its_product(real_data, tmp_path, given):
+    """--out is one of the band files the command reads (not the PRODUCT argument itself):
+    refused in one line before any work, the product left whole (it was replaced, exit 0)."""
+    copy = shutil.copytree(real_data / T1, tmp_path / (real_data / T1).name)
+    product = copy if given == "folder" else next(copy.glob("*_MTL.txt"))
+    for band in ("ST_B10", "QA_PIXEL"):
+        (target,) = copy.glob(f"*_{band}.TIF")
+        before = target.read_bytes()
+        result = _run("lst", product, "--out", target)
+        _assert_one_line_error(result, f"OutputError: --out {target} is the input file {target}")
+        assert target.read_bytes() == before
+    assert sorted(p.name for p in copy.iterdir()) == sorted(
+        p.name for p in (real_data / T1).iterdir()
+    )
+
+
+def test_indices_refuse_to_write_over_a_file_of_their_product(real_data, tmp_path):
+    """A Sentinel-2 item whose red band file is named ndvi.tif, indices written into its
+    folder: ndvi.tif would replace the red band the NDVI is read from; refused."""
+    copy = shutil.copytree(real_data / S2, tmp_path / "s2")
+    red = copy / "ndvi.tif"
+    (copy / "B04.tif").rename(red)
+    (item_path,) = copy.glob("*.json")
+    item = json.loads(item_path.read_text())
+    item["assets"]["red"]["href"] = "./ndvi.tif"
+    item_path.write_text(json.dumps(item))
+    before = red.read_bytes()
+    result = _run("indices", copy, "--index", "ndvi", "--out", copy)
+    _assert_one_line_error(result, f"OutputError: --out {red} is the input file {red}")
+    assert red.read_bytes() == before
+
+
 def test_options_the_command_cannot_honour(real_data, tmp_path):
     """A COG named .txt, and Liang's OLI albedo asked of a Sentinel-2 product: one line, no
     file (they were written, the albedo from the wrong coefficients)."""
