@@ -439,7 +439,6 @@ def lst_command(
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise click.BadParameter(f"the COG must end in .tif (got {out.name})", param_hint="--out")
     item = open_item(product)
-    check_output(out, inputs=[product, *product_files(item), sharpen_with])
     options = MaskOptions(
         preset=mask_preset,
         keep_water=keep_water or None,
@@ -447,16 +446,18 @@ def lst_command(
         st_qa_max_k=st_qa_max,
         cdist_min_km=cdist_min,
     )
-    result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
-    if sharpen_with is None:
-        with dask_progress("land surface temperature", progress):
-            path = write_product_raster(result, out)
-        click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
-        return
-    sharpened = sharpen_product_lst(result, sharpen_with)
-    with dask_progress("sharpened land surface temperature", progress):
-        done = sharpened.compute()  # LST, NDVI and the fit in one pass
-        path = write_product_raster(done.lst, out)
+    with _removed_if_failed(out.parent):
+        check_output(out, inputs=[product, *product_files(item), sharpen_with], make_folder=True)
+        result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
+        if sharpen_with is None:
+            with dask_progress("land surface temperature", progress):
+                path = write_product_raster(result, out)
+            click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
+            return
+        sharpened = sharpen_product_lst(result, sharpen_with)
+        with dask_progress("sharpened land surface temperature", progress):
+            done = sharpened.compute()  # LST, NDVI and the fit in one pass
+            path = write_product_raster(done.lst, out)
     fit = done.fit_values()
     slope = f"{'-' if fit.b < 0 else '+'} {abs(fit.b):.2f}"
     click.echo(
@@ -517,16 +518,27 @@ def indices_command(
     item = open_item(product)
     result = product_indices(item, names, mask=MaskOptions(preset=mask_preset))  # lazy
     read = [product, *product_files(item)]
-    made = _missing_folders(out)
-    try:
+    with _removed_if_failed(out):  # a failed first read leaves no empty --out behind
         for name in names:
             check_output(out / f"{name}.tif", inputs=read, make_folder=True)
         for name in names:
             with dask_progress(name, progress):
                 path = write_product_raster(result[name], out / f"{name}.tif")
             click.echo(f"wrote {path}")
+
+
+@contextlib.contextmanager
+def _removed_if_failed(folder: Path) -> Iterator[None]:
+    """Leave no empty folder behind a command that fails.
+
+    When the block fails, remove the empty ``folder`` and those of its parents that did not
+    exist before it (made by ``check_output(..., make_folder=True)``).
+    """
+    made = _missing_folders(folder)
+    try:
+        yield
     except BaseException:
-        _remove_empty(made)  # a failed first read leaves no empty --out behind
+        _remove_empty(made)
         raise
 
 
@@ -629,21 +641,22 @@ def zonal_command(
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
-    check_output(out, inputs=[raster, zones, weights])
-    with dask_progress("zonal statistics", progress):
-        table, frame = zonal_table(
-            raster,
-            zones,
-            id=id_field,
-            stats=stats,
-            method=method,
-            all_touched=all_touched,
-            weights=weights,
-            band=band,
-            cache_dir=cache_dir,
-            layer=layer,
-        )
-    path = write_table(table, out, frame)
+    with _removed_if_failed(out.parent):
+        check_output(out, inputs=[raster, zones, weights], make_folder=True)
+        with dask_progress("zonal statistics", progress):
+            table, frame = zonal_table(
+                raster,
+                zones,
+                id=id_field,
+                stats=stats,
+                method=method,
+                all_touched=all_touched,
+                weights=weights,
+                band=band,
+                cache_dir=cache_dir,
+                layer=layer,
+            )
+        path = write_table(table, out, frame)
     click.echo(f"wrote {path} ({len(table)} zones, {table.shape[1] - 1} columns)")
     moved = _reprojection_note(raster, frame)
     if moved:

@@ -216,4 +216,4 @@ def inequality_command(
     _write_atomically({out: report.to_json() + "\n", csv_path: report.to_csv()})
     for note in report.notes:  # rows dropped, secret markers, decimal commas: said, not only kept
         click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {out} and {csv_path.name}", err=True)
+    click.echo(f"wrote {out} and {csv_path}", err=True)

@@ -153,12 +153,13 @@ def write_inequality(
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:
-    """Check, before any work, that a table can be written there; return it as a Path."""
+    """Check, before any work, that a table has a suffix ilots writes; return it as a Path.
+
+    Whether its folder takes the file is :func:`~pipelines.outputs._atomic.check_output`'s.
+    """
     target = Path(path)
     if target.suffix.lower() not in TABLE_FORMATS:
         raise ValueError(f"--out must end in {', '.join(TABLE_FORMATS)}; got {target.name}")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
     return target
 
 

@@ -557,8 +557,26 @@ def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
         result = _run(*args, "--out", out)
         _assert_one_line_error(result, "OutputError", str(out.parent if args[0] == "lst" else out))
     assert (tmp_path / "a_file").read_text() == ""
-    result = _run("lst", real_data / T1, "--out", tmp_path / "missing" / "x.tif")
-    _assert_one_line_error(result, "folder", "missing does not exist; create it first")
+
+
+def test_a_missing_output_folder_is_made_and_removed_again_if_the_command_fails(
+    real_data, tmp_path
+):
+    """lst makes the missing folders of its --out, as indices, zonal, inequality and run do
+    (it refused them, in other words than zonal); a command that fails leaves none behind."""
+    out = tmp_path / "new" / "deeper" / "lst.tif"
+    result = _run("lst", real_data / T1, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (" in result.output and out.is_file()
+    out = tmp_path / "new2" / "indices"
+    result = _run("indices", real_data / T1, "--index", "ndvi", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["ndvi.tif"]
+    result = _run(
+        "lst", real_data / T1, "--method", "single-band", "--out", tmp_path / "gone" / "x.tif"
+    )
+    _assert_one_line_error(result, "is a Level-2 product")
+    assert not (tmp_path / "gone").exists()
 
 
 @pytest.mark.parametrize("given", ["folder", "MTL.txt"])

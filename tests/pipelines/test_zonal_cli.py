@@ -176,6 +176,21 @@ def test_zonal_cli_errors(tmp_path):
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_zonal_makes_a_missing_output_folder(tmp_path):
+    """As the other commands (it refused with a FileNotFoundError); a failure leaves none."""
+    raster = _small_raster(tmp_path / "r.tif", np.ones((10, 10)))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "new" / "deeper" / "stats.csv"
+    result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (3 zones" in result.output
+    assert pd.read_csv(out)["zid"].tolist() == ["Z000", "Z001", "Z002"]
+    gone = tmp_path / "gone" / "stats.csv"
+    result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "nope", "--out", gone)
+    assert result.exit_code == 1 and "columns found" in result.output
+    assert not gone.parent.exists()
+
+
 def _one_error(result):
     errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
     assert result.exit_code == 1 and len(errors) == 1, result.output

@@ -51,6 +51,7 @@ def test_csv_table(tmp_path, frame):
     flat = pd.read_csv(out.with_suffix(".csv"))
     assert "generalized_concentration_index" in flat["metric"].tolist()
     assert sorted(p.name for p in out.parent.iterdir()) == ["inequality.csv", "inequality.json"]
+    assert f"wrote {out} and {out.parent / 'inequality.csv'}" in result.output  # both in res/
 
 
 def test_geopackage_adds_morans_i(tmp_path, frame):
