@@ -612,7 +612,8 @@ def _remove_empty(folders: Sequence[Path]) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output table: .csv, .parquet, or .gpkg (with the zone geometry).",
+    help="Output table: .csv, .parquet, or .gpkg (with the zone geometry), its layer named "
+    "after the file (stats.gpkg: stats); an existing GeoPackage keeps its other layers.",
 )
 @_progress_option
 @_friendly_errors
@@ -657,7 +658,8 @@ def zonal_command(
                 layer=layer,
             )
         path = write_table(table, out, frame)
-    click.echo(f"wrote {path} ({len(table)} zones, {table.shape[1] - 1} columns)")
+    layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""
+    click.echo(f"wrote {path}{layer} ({len(table)} zones, {table.shape[1] - 1} columns)")
     moved = _reprojection_note(raster, frame)
     if moved:
         click.echo(moved)
