@@ -446,6 +446,8 @@ def lst_command(
     from pipelines.outputs._atomic import check_output
     from pipelines.product import (
         MaskOptions,
+        open_item,
+        product_files,
         product_lst,
         sharpen_product_lst,
         write_product_raster,
@@ -454,7 +456,7 @@ def lst_command(
 
     if out.suffix.lower() not in (".tif", ".tiff"):
         raise click.BadParameter(f"the COG must end in .tif (got {out.name})", param_hint="--out")
-    check_output(out, inputs=[product] + ([sharpen_with] if sharpen_with else []))
+    item = open_item(product)
     options = MaskOptions(
         preset=mask_preset,
         keep_water=keep_water or None,
@@ -462,16 +464,18 @@ def lst_command(
         st_qa_max_k=st_qa_max,
         cdist_min_km=cdist_min,
     )
-    result = product_lst(product, method=method, mask=options, water_vapour=water_vapour)
-    if sharpen_with is None:
-        with dask_progress("land surface temperature", progress):
-            path = write_product_raster(result, out)
-        click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
-        return
-    sharpened = sharpen_product_lst(result, sharpen_with)
-    with dask_progress("sharpened land surface temperature", progress):
-        done = sharpened.compute()  # LST, NDVI and the fit in one pass
-        path = write_product_raster(done.lst, out)
+    with _removed_if_failed(out.parent):
+        check_output(out, inputs=[product, *product_files(item), sharpen_with], make_folder=True)
+        result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
+        if sharpen_with is None:
+            with dask_progress("land surface temperature", progress):
+                path = write_product_raster(result, out)
+            click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
+            return
+        sharpened = sharpen_product_lst(result, sharpen_with)
+        with dask_progress("sharpened land surface temperature", progress):
+            done = sharpened.compute()  # LST, NDVI and the fit in one pass
+            path = write_product_raster(done.lst, out)
     fit = done.fit_values()
     slope = f"{'-' if fit.b < 0 else '+'} {abs(fit.b):.2f}"
     click.echo(
@@ -519,21 +523,40 @@ def indices_command(
     out; a warning says how many are kept (each COG's ilots_negative_reflectance_pixels tag).
     """
     from pipelines.outputs._atomic import check_output
-    from pipelines.product import MaskOptions, product_indices, write_product_raster
+    from pipelines.product import (
+        MaskOptions,
+        open_item,
+        product_files,
+        product_indices,
+        write_product_raster,
+    )
     from pipelines.progress import dask_progress
 
     names = list(dict.fromkeys(n.strip().lower() for n in index_names.split(",") if n.strip()))
-    result = product_indices(product, names, mask=MaskOptions(preset=mask_preset))  # lazy
-    made = _missing_folders(out)
-    try:
+    item = open_item(product)
+    result = product_indices(item, names, mask=MaskOptions(preset=mask_preset))  # lazy
+    read = [product, *product_files(item)]
+    with _removed_if_failed(out):  # a failed first read leaves no empty --out behind
         for name in names:
-            check_output(out / f"{name}.tif", inputs=[product], make_folder=True)
+            check_output(out / f"{name}.tif", inputs=read, make_folder=True)
         for name in names:
             with dask_progress(name, progress):
                 path = write_product_raster(result[name], out / f"{name}.tif")
             click.echo(f"wrote {path}")
+
+
+@contextlib.contextmanager
+def _removed_if_failed(folder: Path) -> Iterator[None]:
+    """Leave no empty folder behind a command that fails.
+
+    When the block fails, remove the empty ``folder`` and those of its parents that did not
+    exist before it (made by ``check_output(..., make_folder=True)``).
+    """
+    made = _missing_folders(folder)
+    try:
+        yield
     except BaseException:
-        _remove_empty(made)  # a failed first read leaves no empty --out behind
+        _remove_empty(made)
         raise
 
 
@@ -607,7 +630,8 @@ def _remove_empty(folders: Sequence[Path]) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output table: .csv, .parquet, or .gpkg (with the zone geometry).",
+    help="Output table: .csv, .parquet, or .gpkg (with the zone geometry), its layer named "
+    "after the file (stats.gpkg: stats); an existing GeoPackage keeps its other layers.",
 )
 @_progress_option
 @_friendly_errors
@@ -636,22 +660,24 @@ def zonal_command(
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
-    check_output(out, inputs=[raster, zones, weights])
-    with dask_progress("zonal statistics", progress):
-        table, frame = zonal_table(
-            raster,
-            zones,
-            id=id_field,
-            stats=stats,
-            method=method,
-            all_touched=all_touched,
-            weights=weights,
-            band=band,
-            cache_dir=cache_dir,
-            layer=layer,
-        )
-    path = write_table(table, out, frame)
-    click.echo(f"wrote {path} ({len(table)} zones, {table.shape[1] - 1} columns)")
+    with _removed_if_failed(out.parent):
+        check_output(out, inputs=[raster, zones, weights], make_folder=True)
+        with dask_progress("zonal statistics", progress):
+            table, frame = zonal_table(
+                raster,
+                zones,
+                id=id_field,
+                stats=stats,
+                method=method,
+                all_touched=all_touched,
+                weights=weights,
+                band=band,
+                cache_dir=cache_dir,
+                layer=layer,
+            )
+        path = write_table(table, out, frame)
+    layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""
+    click.echo(f"wrote {path}{layer} ({len(table)} zones, {table.shape[1] - 1} columns)")
     moved = _reprojection_note(raster, frame)
     if moved:
         click.echo(moved)

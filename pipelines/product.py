@@ -41,6 +41,8 @@ from raster.quality import (
 )
 from raster.sharpen import SharpenResult, sharpen_lst
 from raster.sources import half_note, open_product
+from raster.sources.hrefs import href_file
+from raster.sources.landsat_halves import split_half
 from raster.thermal import lst_level1, surface_temperature_l2
 from tiles.errors import (
     BandMissingError,
@@ -52,6 +54,8 @@ from tiles.errors import (
 
 __all__ = [
     "MaskOptions",
+    "open_item",
+    "product_files",
     "product_indices",
     "product_lst",
     "sharpen_product_lst",
@@ -220,7 +224,7 @@ def product_lst(
         does not fit the product level.
     """
     options = mask or MaskOptions()
-    item = product if isinstance(product, pystac.Item) else _open(product)
+    item = product if isinstance(product, pystac.Item) else open_item(product)
     product_type = item.properties["ilots:product_type"]
     method = _lst_method(item, product_type, method)
     keep_water = options.keeps_water(False)  # water LST is not urban LST
@@ -256,8 +260,11 @@ def product_lst(
     return lst
 
 
-def _open(product: str | os.PathLike[str]) -> pystac.Item:
+def open_item(product: str | os.PathLike[str]) -> pystac.Item:
     """Open a product path; refuse one read from metadata alone (:func:`_check_band_files`).
+
+    The flows take the Item in place of the path (:func:`product_files` lists the files
+    they will read).
 
     A Planetary Computer item is signed at each read (a one-line error without the
     planetary-computer package: :mod:`pipelines.config.planetary_computer`).
@@ -276,14 +283,28 @@ def _open(product: str | os.PathLike[str]) -> pystac.Item:
     return item
 
 
+def product_files(item: pystac.Item) -> list[Path]:
+    """Return the files of this machine that a flow of ``item`` may read.
+
+    Its asset files (an archive for a band inside one), the metadata it was read from
+    (``ilots:metadata``: the MTL or item JSON) and its own JSON; remote ones are left out.
+    An output must be none of them (:func:`pipelines.outputs._atomic.check_output`).
+    """
+    hrefs = [asset.href for asset in item.assets.values()]
+    hrefs += [item.properties.get("ilots:metadata"), item.get_self_href()]
+    files = (href_file(str(href)) for href in hrefs if href)
+    return list(dict.fromkeys(file for file in files if file is not None))
+
+
 def _check_band_files(item: pystac.Item) -> None:
     """Refuse a product read from metadata alone (an MTL with none of its band files beside it).
 
     Raises
     ------
     BandMissingError
-        Naming the metadata file, and the product folders beside it when there are: a stray
-        MTL left at the top of a folder of products is read before the folders.
+        Naming the metadata file, and the product folder beside it named by its product id
+        when there is one: a stray MTL left at the top of a folder of products is read before
+        the folders. A folder of another product is not suggested.
     """
     if item.assets:
         return
@@ -292,12 +313,12 @@ def _check_band_files(item: pystac.Item) -> None:
         raise BandMissingError(f"{item.id} has no band file; give the product folder itself")
     where = Path(str(metadata)).parent
     inside = sorted(where.iterdir()) if where.is_dir() else []  # not a folder: in a .tar
-    folders = [p for p in inside if p.is_dir() and (any(p.glob("*_MTL.*")) or p.suffix == ".SAFE")]
+    product_id, _ = split_half(item.id)
+    folders = [p for p in inside if p.is_dir() and product_id in (p.name, p.stem)
+               and (any(p.glob("*_MTL.*")) or p.suffix == ".SAFE")]  # fmt: skip
     hint = "give the product folder itself, with its band files"
-    if len(folders) == 1:
+    if folders:
         hint = f"give the product folder itself: {folders[0]}"
-    elif folders:
-        hint = f"give one of the {len(folders)} product folders in {where} itself"
     raise BandMissingError(
         f"{metadata} was read as the product, but the product's band files are not beside "
         f"it; {hint}"
@@ -396,7 +417,7 @@ def product_indices(
             f"unknown index {', '.join(unknown) or '(none given)'}; choose from "
             f"{', '.join(index_names())}"
         )
-    item = product if isinstance(product, pystac.Item) else _open(product)
+    item = product if isinstance(product, pystac.Item) else open_item(product)
     sentinel2 = str(item.properties.get("platform", "")).lower().startswith("sentinel-2")
     if "albedo_liang" in names and sentinel2:
         raise ValueError(

@@ -19,8 +19,6 @@ from tiles.errors import IlotsError, LayerNotFoundError
 
 __all__ = ["inequality_command", "read_table"]
 
-_SUFFIXES = (".csv", ".parquet", ".gpkg")
-
 
 def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str | None]:
     """Read a zone table; return it with the name of its geometry column (``None`` if none).
@@ -28,20 +26,17 @@ def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str 
     Parameters
     ----------
     path
-        ``.csv``, ``.parquet`` (GeoParquet keeps its geometry) or ``.gpkg``.
+        ``.csv``, ``.parquet`` (GeoParquet keeps its geometry), or any vector file pyogrio
+        reads (GeoPackage, GeoJSON, Shapefile, FlatGeobuf ...), as ``ilots zonal``'s zones.
     layer
-        GeoPackage layer (default: the first one).
+        Layer of a vector file (default: the first one).
 
     Raises
     ------
     click.ClickException
-        Unknown suffix or unreadable file.
+        Unreadable file, or no layer ``layer``.
     """
     suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise click.ClickException(
-            f"cannot read {path.name}: the table must be {', '.join(_SUFFIXES)}"
-        )
     try:
         if suffix == ".csv":
             with path.open(encoding="utf-8", errors="replace") as file:
@@ -59,20 +54,32 @@ def read_table(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str 
                 frame = gpd.read_parquet(path)
                 return frame, frame.geometry.name
             return pd.read_parquet(path), None
-        import geopandas as gpd
-
-        from pipelines.census import check_layer
-
-        check_layer(path, layer)
-        frame = gpd.read_file(path, layer=layer)
-        has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any()
-        return frame, frame.geometry.name if has_geometry else None
+        return _read_vector(path, layer)
     except click.ClickException:
         raise
     except LayerNotFoundError as err:
         raise click.ClickException(str(err)) from err
     except Exception as err:  # pyogrio's errors for unreadable files are not OSErrors
         raise click.ClickException(f"cannot read {path.name}: {err}") from err
+
+
+def _read_vector(path: Path, layer: str | None) -> tuple[pd.DataFrame, str | None]:
+    """Read a layer of a vector file (the first by default) as the zones of ``ilots zonal``."""
+    import geopandas as gpd
+    from pyogrio.errors import DataSourceError
+
+    from pipelines.census import check_layer
+
+    try:
+        check_layer(path, layer)
+    except DataSourceError:
+        raise click.ClickException(
+            f"cannot read {path.name}: the table must be .csv, .parquet or a vector file GDAL "
+            "reads (.gpkg, .geojson, .shp, .fgb ...)"
+        ) from None
+    frame = gpd.read_file(path, layer=layer)
+    has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.notna().any()
+    return frame, frame.geometry.name if has_geometry else None
 
 
 def _parse_bounds(text: str | None) -> tuple[float, float] | None:
@@ -124,7 +131,11 @@ def _write_atomically(files: dict[Path, str]) -> None:
     "otherwise; give "
     "--interval-scale for a temperature in °C such as lst_c.",
 )
-@click.option("--layer", default=None, help="GeoPackage layer (default: the first).")
+@click.option(
+    "--layer",
+    default=None,
+    help="Layer of a file that has several, as a GeoPackage (default: the first).",
+)
 @click.option(
     "--contiguity",
     type=click.Choice(["queen", "rook", "knn"]),
@@ -173,8 +184,9 @@ def inequality_command(
 ) -> None:
     """Inequality statistics of an outcome over income for the zones of TABLE.
 
-    TABLE is a .csv, .parquet or .gpkg with one row per zone; with geometries (GeoPackage,
-    GeoParquet) Moran's I is added. Writes RESULT.json and RESULT.csv.
+    TABLE has one row per zone: a .csv, a .parquet, or a vector file GDAL reads (.gpkg,
+    .geojson, .shp, .fgb ..., as ilots zonal's ZONES); with geometries (GeoParquet, vector
+    files) Moran's I is added. Writes RESULT.json and RESULT.csv.
     """
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
@@ -216,4 +228,4 @@ def inequality_command(
     _write_atomically({out: report.to_json() + "\n", csv_path: report.to_csv()})
     for note in report.notes:  # rows dropped, secret markers, decimal commas: said, not only kept
         click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {out} and {csv_path.name}", err=True)
+    click.echo(f"wrote {out} and {csv_path}", err=True)

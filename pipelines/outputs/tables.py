@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +32,9 @@ __all__ = [
     "write_inequality",
     "write_table",
 ]
+
+_LOG = logging.getLogger(__name__)
+_LOG.addHandler(logging.NullHandler())
 
 #: Suffixes of the per-zone tables ``ilots zonal`` writes.
 TABLE_FORMATS = (".csv", ".parquet", ".gpkg")
@@ -153,12 +158,13 @@ def write_inequality(
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:
-    """Check, before any work, that a table can be written there; return it as a Path."""
+    """Check, before any work, that a table has a suffix ilots writes; return it as a Path.
+
+    Whether its folder takes the file is :func:`~pipelines.outputs._atomic.check_output`'s.
+    """
     target = Path(path)
     if target.suffix.lower() not in TABLE_FORMATS:
         raise ValueError(f"--out must end in {', '.join(TABLE_FORMATS)}; got {target.name}")
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
     return target
 
 
@@ -181,7 +187,10 @@ def write_table(
     table
         The statistics, one row per zone, the id column first.
     path
-        Target ending in ``.csv``, ``.parquet`` or ``.gpkg``.
+        Target ending in ``.csv``, ``.parquet`` or ``.gpkg``. A GeoPackage gets the table as
+        its layer named after the file (``stats.gpkg``: layer ``stats``); an existing one
+        keeps its other layers and tables (QGIS's ``layer_styles``), a layer of that name is
+        replaced.
     zones
         The zones in table order, for the GeoPackage geometry (in the zones' own CRS).
     """
@@ -196,5 +205,19 @@ def write_table(
             _typed_text(table).to_parquet(staging, index=False)
         else:
             geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
-            geo.to_file(staging, layer=target.stem, driver="GPKG")
+            _write_layer(geo, target, staging)
     return target
+
+
+def _write_layer(geo: gpd.GeoDataFrame, target: Path, staging: Path) -> None:
+    """Write ``geo`` as the layer ``target.stem`` of a GeoPackage, keeping the file's others.
+
+    The existing ``target`` is copied to ``staging`` first and the layer written there, so
+    that the renaming of :func:`staged` puts the whole file in place at once.
+    """
+    layer = target.stem
+    kept = target.is_file()
+    if kept:
+        shutil.copyfile(target, staging)
+    geo.to_file(staging, layer=layer, driver="GPKG")
+    _LOG.info("wrote layer %r of %s%s", layer, target, " (its other layers kept)" if kept else "")

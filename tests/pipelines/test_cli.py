@@ -341,6 +341,22 @@ def test_error_a_stray_mtl_beside_the_product_folder(tmp_path, command):
                            "folder itself, with its band files")  # fmt: skip
 
 
+@pytest.mark.parametrize("command", ["lst", "indices"])
+def test_a_metadata_only_mtl_suggests_no_folder_of_another_product(real_data, tmp_path, command):
+    """The real Collection 2 MTL of path 201 / row 28 sits beside the folder of another scene
+    (016037, Collection 1): that folder is not its product, so it is not suggested."""
+    mtl = real_data / "landsat_l1/LC08_L1TP_201028_20171117_20200902_02_T1_MTL.xml"
+    out = tmp_path / ("x.tif" if command == "lst" else "idx")
+    result = _run(command, mtl, "--out", out)
+    _assert_one_line_error(
+        result,
+        f"BandMissingError: {mtl} was read as the product, but the product's band files are "
+        "not beside it; give the product folder itself, with its band files",
+    )
+    assert "016037" not in result.output
+    assert not out.exists()
+
+
 def test_indices_say_how_many_kept_pixels_have_a_negative_reflectance(real_data, tmp_path):
     # By hand from the DN: 8 pixels of T1 have red < 0 (SR_B4 DN below 7273) and none NIR < 0.
     rho = {b: _band(real_data / T1, b).astype(np.float64) for b in ("SR_B4", "SR_B5")}
@@ -561,8 +577,59 @@ def test_an_unwritable_out_is_said_before_the_work(real_data, tmp_path):
         result = _run(*args, "--out", out)
         _assert_one_line_error(result, "OutputError", str(out.parent if args[0] == "lst" else out))
     assert (tmp_path / "a_file").read_text() == ""
-    result = _run("lst", real_data / T1, "--out", tmp_path / "missing" / "x.tif")
-    _assert_one_line_error(result, "folder", "missing does not exist; create it first")
+
+
+def test_a_missing_output_folder_is_made_and_removed_again_if_the_command_fails(
+    real_data, tmp_path
+):
+    """lst makes the missing folders of its --out, as indices, zonal, inequality and run do
+    (it refused them, in other words than zonal); a command that fails leaves none behind."""
+    out = tmp_path / "new" / "deeper" / "lst.tif"
+    result = _run("lst", real_data / T1, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (" in result.output and out.is_file()
+    out = tmp_path / "new2" / "indices"
+    result = _run("indices", real_data / T1, "--index", "ndvi", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out.iterdir()] == ["ndvi.tif"]
+    result = _run(
+        "lst", real_data / T1, "--method", "single-band", "--out", tmp_path / "gone" / "x.tif"
+    )
+    _assert_one_line_error(result, "is a Level-2 product")
+    assert not (tmp_path / "gone").exists()
+
+
+@pytest.mark.parametrize("given", ["folder", "MTL.txt"])
+def test_lst_refuses_to_write_over_a_file_of_its_product(real_data, tmp_path, given):
+    """--out is one of the band files the command reads (not the PRODUCT argument itself):
+    refused in one line before any work, the product left whole (it was replaced, exit 0)."""
+    copy = shutil.copytree(real_data / T1, tmp_path / (real_data / T1).name)
+    product = copy if given == "folder" else next(copy.glob("*_MTL.txt"))
+    for band in ("ST_B10", "QA_PIXEL"):
+        (target,) = copy.glob(f"*_{band}.TIF")
+        before = target.read_bytes()
+        result = _run("lst", product, "--out", target)
+        _assert_one_line_error(result, f"OutputError: --out {target} is the input file {target}")
+        assert target.read_bytes() == before
+    assert sorted(p.name for p in copy.iterdir()) == sorted(
+        p.name for p in (real_data / T1).iterdir()
+    )
+
+
+def test_indices_refuse_to_write_over_a_file_of_their_product(real_data, tmp_path):
+    """A Sentinel-2 item whose red band file is named ndvi.tif, indices written into its
+    folder: ndvi.tif would replace the red band the NDVI is read from; refused."""
+    copy = shutil.copytree(real_data / S2, tmp_path / "s2")
+    red = copy / "ndvi.tif"
+    (copy / "B04.tif").rename(red)
+    (item_path,) = copy.glob("*.json")
+    item = json.loads(item_path.read_text())
+    item["assets"]["red"]["href"] = "./ndvi.tif"
+    item_path.write_text(json.dumps(item))
+    before = red.read_bytes()
+    result = _run("indices", copy, "--index", "ndvi", "--out", copy)
+    _assert_one_line_error(result, f"OutputError: --out {red} is the input file {red}")
+    assert red.read_bytes() == before
 
 
 def test_options_the_command_cannot_honour(real_data, tmp_path):

@@ -176,6 +176,54 @@ def test_zonal_cli_errors(tmp_path):
     assert not (tmp_path / "a.csv").exists()
 
 
+def test_zonal_makes_a_missing_output_folder(tmp_path):
+    """As the other commands (it refused with a FileNotFoundError); a failure leaves none."""
+    raster = _small_raster(tmp_path / "r.tif", np.ones((10, 10)))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "new" / "deeper" / "stats.csv"
+    result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out} (3 zones" in result.output
+    assert pd.read_csv(out)["zid"].tolist() == ["Z000", "Z001", "Z002"]
+    gone = tmp_path / "gone" / "stats.csv"
+    result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "nope", "--out", gone)
+    assert result.exit_code == 1 and "columns found" in result.output
+    assert not gone.parent.exists()
+
+
+def test_zonal_into_an_existing_geopackage_adds_its_layer(tmp_path):
+    """--out a GeoPackage holding iris, qpv and QGIS's layer_styles (a run's zones.gpkg):
+    the statistics become its layer ``zones``, the others are kept (they were all wiped)."""
+    import contextlib
+    import sqlite3
+
+    import pyogrio
+
+    raster = _small_raster(tmp_path / "r.tif", np.arange(100.0).reshape(10, 10))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "zones.gpkg"
+    zones.rename(columns={"zid": "code_iris"}).to_file(out, layer="iris")
+    zones.iloc[:1].rename(columns={"zid": "code_qp"}).to_file(out, layer="qpv")
+    with contextlib.closing(sqlite3.connect(out)) as con, con:
+        con.execute("CREATE TABLE layer_styles (f_table_name TEXT, styleQML TEXT)")
+        con.execute("INSERT INTO layer_styles VALUES ('iris', '<qgis/>')")
+    result = _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}, layer zones (3 zones, 2 columns)" in result.output
+    assert sorted(str(n) for n, _ in pyogrio.list_layers(out)) == [
+        "iris", "layer_styles", "qpv", "zones"
+    ]  # fmt: skip
+    assert gpd.read_file(out, layer="iris")["code_iris"].tolist() == ["Z000", "Z001", "Z002"]
+    assert gpd.read_file(out, layer="qpv")["code_qp"].tolist() == ["Z000"]
+    with contextlib.closing(sqlite3.connect(out)) as con:
+        assert con.execute("SELECT * FROM layer_styles").fetchall() == [("iris", "<qgis/>")]
+    theirs = exact_extract(str(raster), zones, ["mean", "count"], output="pandas")
+    written = gpd.read_file(out, layer="zones")
+    assert written["zid"].tolist() == ["Z000", "Z001", "Z002"]
+    _compare(written, theirs, {"mean": "mean", "count": "count"})
+
+
 def _one_error(result):
     errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
     assert result.exit_code == 1 and len(errors) == 1, result.output

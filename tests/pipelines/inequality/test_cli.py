@@ -51,6 +51,7 @@ def test_csv_table(tmp_path, frame):
     flat = pd.read_csv(out.with_suffix(".csv"))
     assert "generalized_concentration_index" in flat["metric"].tolist()
     assert sorted(p.name for p in out.parent.iterdir()) == ["inequality.csv", "inequality.json"]
+    assert f"wrote {out} and {out.parent / 'inequality.csv'}" in result.output  # both in res/
 
 
 def test_geopackage_adds_morans_i(tmp_path, frame):
@@ -73,6 +74,32 @@ def test_geoparquet(tmp_path, frame):
     result = run(table, *common(out))
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["morans_i"] is not None
+
+
+def test_real_paris_iris_geojson(real_data, tmp_path):
+    """The real Paris IRIS GeoJSON, as ilots zonal reads it (it was refused: ".csv, .parquet,
+    .gpkg"): its rows, geometry (Moran's I) and columns are read; the oracle is the file read
+    with the json module and the correlations of numpy and scipy."""
+    from scipy import stats
+
+    table = real_data / "iris/paris_iris_disp_med19_climbing_paris.geojson"
+    out = tmp_path / "paris.json"
+    result = run(table, "--outcome", "N_15MN", "--income", "DISP_MED19", "--bootstrap", "20",
+                 "--permutations", "0", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [f["properties"] for f in json.loads(table.read_text())["features"]]
+    kept = [(r["N_15MN"], r["DISP_MED19"]) for r in rows
+            if r["N_15MN"] is not None and r["DISP_MED19"] is not None]  # fmt: skip
+    outcome, income = np.array(kept, dtype=float).T
+    payload = json.loads(out.read_text())
+    assert (payload["n_rows"], payload["n_used"]) == (len(rows), len(kept)) == (2297, 2121)
+    assert payload["correlations"]["pearson"]["value"] == pytest.approx(
+        np.corrcoef(outcome, income)[0, 1], rel=1e-9
+    )
+    assert payload["correlations"]["spearman"]["value"] == pytest.approx(
+        stats.spearmanr(outcome, income).statistic, rel=1e-9
+    )
+    assert payload["morans_i"]["n"] == 2121  # the geometry was read
 
 
 def test_missing_column_is_one_line(tmp_path, frame):
@@ -99,7 +126,10 @@ def test_bad_paths(tmp_path):
     table = tmp_path / "zones.txt"
     table.write_text("a,b\n1,2\n")
     result = run(table, "--outcome", "a", "--income", "b", "--out", tmp_path / "r.json")
-    assert result.exit_code != 0 and ".csv, .parquet, .gpkg" in result.output
+    assert result.exit_code != 0
+    assert "the table must be .csv, .parquet or a vector file GDAL reads (.gpkg, .geojson" in (
+        result.output
+    )
     csv = tmp_path / "zones.csv"
     csv.write_text("a,b\n1,2\n")
     result = run(csv, "--outcome", "a", "--income", "b", "--out", tmp_path / "r.txt")

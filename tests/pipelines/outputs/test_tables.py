@@ -1,15 +1,20 @@
+import contextlib
 import json
+import logging
 import os
+import sqlite3
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pyogrio
 import pytest
 
 from pipelines.inequality import run_inequality
 from pipelines.inequality.results import CSV_COLUMNS
 from pipelines.outputs import write_geoparquet, write_inequality
+from pipelines.outputs.tables import write_table
 from tiles.errors import CRSError, ZonesError
 
 
@@ -91,3 +96,63 @@ def test_inequality_json_and_csv(tmp_path, layers):
     frame = pd.read_csv(csv_path)
     assert list(frame.columns) == list(CSV_COLUMNS)
     assert "concentration_index" in set(frame["metric"])
+
+
+def _gpkg_with_two_layers_and_styles(path, layers):
+    """A run's zones.gpkg as QGIS leaves it: iris and qpv, and a layer_styles table."""
+    layers["iris"].to_file(path, layer="iris")
+    layers["qpv"].to_file(path, layer="qpv")
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        con.execute("CREATE TABLE layer_styles (id INTEGER PRIMARY KEY, f_table_name TEXT, "
+                    "styleName TEXT, styleQML TEXT)")  # fmt: skip
+        con.execute("INSERT INTO layer_styles (f_table_name, styleName, styleQML) "
+                    "VALUES ('iris', 'heat', '<qgis/>')")  # fmt: skip
+    return path
+
+
+def _styles(path):
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        return con.execute("SELECT f_table_name, styleName, styleQML FROM layer_styles").fetchall()
+
+
+def test_a_table_written_to_an_existing_geopackage_keeps_its_other_layers(tmp_path, layers, caplog):
+    """write_table into a run's zones.gpkg adds its layer: iris, qpv and the QGIS styles stay
+    (the file was replaced by one holding the new layer alone); written again, the layer of
+    that name is replaced, the others still kept."""
+    target = _gpkg_with_two_layers_and_styles(tmp_path / "zones.gpkg", layers)
+    iris, qpv = layers["iris"], layers["qpv"]
+    table = pd.DataFrame({"code_qp": ["QN07501M", "QN07502M"], "mean": [301.5, 299.25]})
+    with caplog.at_level(logging.INFO, logger="pipelines.outputs.tables"):
+        assert write_table(table, target, qpv) == target
+    assert "wrote layer 'zones' of" in caplog.text and "other layers kept" in caplog.text
+    listed = {str(name): geometry for name, geometry in pyogrio.list_layers(target)}
+    assert listed.keys() == {"iris", "qpv", "zones", "layer_styles"}
+    assert listed["layer_styles"] is None  # still an attribute table
+    assert _styles(target) == [("iris", "heat", "<qgis/>")]
+    back = gpd.read_file(target, layer="iris")
+    assert back["code_iris"].tolist() == iris["code_iris"].tolist()
+    assert back.geometry.geom_equals(iris.geometry).all()
+    assert gpd.read_file(target, layer="qpv")["nom_qp"].tolist() == ["Les Tilleuls", "La Butte"]
+    written = gpd.read_file(target, layer="zones")
+    assert written["mean"].tolist() == [301.5, 299.25]
+    assert written.geometry.geom_equals(qpv.geometry).all()
+    write_table(table.assign(mean=[1.0, 2.0]), target, qpv)
+    assert {str(n) for n, _ in pyogrio.list_layers(target)} == set(listed)
+    assert gpd.read_file(target, layer="zones")["mean"].tolist() == [1.0, 2.0]
+    assert _styles(target) == [("iris", "heat", "<qgis/>")]
+    assert os.listdir(tmp_path) == ["zones.gpkg"]  # no temporary copy left
+
+
+def test_a_failed_layer_write_leaves_the_geopackage_as_it_was(tmp_path, layers, monkeypatch):
+    target = _gpkg_with_two_layers_and_styles(tmp_path / "zones.gpkg", layers)
+    before = target.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", fail)
+    table = pd.DataFrame({"code_qp": ["QN07501M", "QN07502M"], "mean": [1.0, 2.0]})
+    with pytest.raises(OSError, match="disk full"):
+        write_table(table, target, layers["qpv"])
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["zones.gpkg"]
