@@ -549,7 +549,7 @@ def _locked_run(
     config: RunConfig,
     tile_size_px: int | None,
     source: str,
-    previous: list[Path],
+    previous: list[Path] | None,
     wrote: WrittenFiles,
 ) -> RunResult:
     started = dt.datetime.now(dt.UTC)
@@ -594,7 +594,7 @@ def _locked_run(
             digests: dict[str, str] = {}
             for cog in dict.fromkeys(futures.values()):
                 digests.update(cog.result())
-            remove_stale_rasters(folder, written=set(futures))
+            remove_stale_rasters(folder, written=set(futures), previous=previous)
     run_tiles.remove_checkpoints(folder.root)  # after the COGs: a tiled mosaic reads them
     manifest = _manifest(config, result, timer, caught, ours, started, written, digests=digests)
     if config.outputs.report and not report_possible:

@@ -76,6 +76,7 @@ __all__ = [
     "StacApiSource",
     "ZoneLayerConfig",
     "ZonesConfig",
+    "is_run_raster",
     "scheduler_address",
 ]
 
@@ -1387,7 +1388,7 @@ class OutputsConfig(_Model):
         if names is None:
             return None
         for name in names:
-            if name not in _RASTER_SINGLES and _raster_statistic(name) is None:
+            if not is_run_raster(name):
                 raise ValueError(
                     f"unknown raster {name!r}; a run writes lst_<statistic> (a statistic of "
                     f"composite.statistics) and {', '.join(_RASTER_SINGLES)}"
@@ -1398,6 +1399,11 @@ class OutputsConfig(_Model):
     @classmethod
     def _distinct(cls, formats: tuple[str, ...]) -> tuple[str, ...]:
         return _unique(formats, "format")
+
+
+def is_run_raster(name: str) -> bool:
+    """Whether a run may write ``rasters/<name>.tif`` (some ``outputs.rasters`` accepts it)."""
+    return name in _RASTER_SINGLES or _raster_statistic(name) is not None
 
 
 def _raster_statistic(name: str) -> tuple[str, str] | None:

@@ -3,7 +3,8 @@
 With ``outputs.overwrite``, the files an earlier run wrote and this one does not write again
 would stay beside the new ones and be listed in the new manifest: its ``scenarios/`` (shown by
 the new report as this run's), a zone format no longer asked for, a raster no longer made.
-Only files ilots wrote go: those the earlier manifest lists, and rasters tagged as ilots'.
+Only files ilots wrote go: those the earlier manifest lists; without a manifest, rasters
+tagged as ilots' that have the name of one it writes. A user's copy of a raster stays.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import rasterio
 from rasterio.errors import RasterioIOError
 
+from pipelines.config.models import is_run_raster
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.rasters import VERSION_TAG
 
@@ -53,7 +55,7 @@ def is_input(path: Path, inputs: Collection[Path]) -> bool:
     return any(resolved == given or given in resolved.parents for given in inputs)
 
 
-def previous_outputs(folder: RunFolder) -> list[Path]:
+def previous_outputs(folder: RunFolder) -> list[Path] | None:
     """Return the files the folder's previous run listed as its outputs, in this folder.
 
     The previous run is the finished one whose manifest is ``manifest.json``, or, after a
@@ -62,20 +64,23 @@ def previous_outputs(folder: RunFolder) -> list[Path]:
     resumes it still removes the files of the run it replaces. Its manifest names them
     relative to the folder (manifest version 2), or under the folder it ran into
     (``outputs.folder`` of its config, version 1); a folder copied or moved since has them
-    here. Files outside it are not returned.
+    here. Files outside it are not returned. None when the folder holds neither manifest
+    (or none that can be read): no run into it finished.
     """
-    manifests = (folder.manifest, folder.previous_manifest)
-    return list(dict.fromkeys(file for path in manifests for file in _listed_files(folder, path)))
+    listed = [_listed_files(folder, path) for path in (folder.manifest, folder.previous_manifest)]
+    if all(files is None for files in listed):
+        return None
+    return list(dict.fromkeys(file for files in listed for file in files or ()))
 
 
-def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path]:
-    """Return the files the manifest at ``manifest_path`` lists, in ``folder``."""
+def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path] | None:
+    """Return the files the manifest at ``manifest_path`` lists, in ``folder`` (None: none)."""
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         old_root = Path(manifest["config"]["outputs"]["folder"])
         records = list(manifest.get("outputs") or [])
     except (OSError, ValueError, KeyError, TypeError):
-        return []
+        return None
     files = []
     for record in records:
         if not isinstance(record, dict) or record.get("kind") not in ("file", "folder"):
@@ -97,7 +102,7 @@ def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path]:
 
 
 def remove_stale_outputs(
-    folder: RunFolder, previous: list[Path], since: float, inputs: Collection[Path] = ()
+    folder: RunFolder, previous: list[Path] | None, since: float, inputs: Collection[Path] = ()
 ) -> None:
     """Remove the previous run's outputs this run did not write again (older than ``since``).
 
@@ -106,10 +111,11 @@ def remove_stale_outputs(
     the previous run's ``scenarios/``, which its report would show as this run's.
     ``inputs`` (resolved files and folders) stay whatever the previous manifest says: an
     input kept in the run folder, which a manifest of an earlier ilots listed as an output.
+    ``previous``: :func:`previous_outputs` (None, no previous manifest: nothing to remove).
     """
     root = Path(folder.root).resolve()
     emptied = set()
-    for path in previous:
+    for path in previous or ():
         if (
             path.is_file()
             and root in path.resolve().parents
@@ -124,22 +130,42 @@ def remove_stale_outputs(
             parent = parent.parent
 
 
-def remove_stale_rasters(folder: RunFolder, written: set[str]) -> None:
+def remove_stale_rasters(
+    folder: RunFolder, written: Collection[str], previous: Collection[Path] | None
+) -> None:
     """Remove the rasters an earlier run left in the folder that this run did not write.
 
     With ``outputs.overwrite``, a run without NDVI (or with fewer ``outputs.rasters``) would
     otherwise leave the earlier run's files beside its own, listed in its manifest and read
-    by ``ilots scenarios``. Only files ilots wrote (tagged :data:`VERSION_TAG`) go, with their
-    QGIS style; a user's own files stay.
+    by ``ilots scenarios``. Such a raster goes, with its QGIS style, when it has the name of
+    a raster ilots writes (:func:`~pipelines.config.models.is_run_raster`) and the previous
+    run wrote it: ``previous`` (:func:`previous_outputs`) lists it, or, when the folder held
+    no manifest (a run killed before its first one ended, an earlier ilots), it is tagged
+    :data:`VERSION_TAG`. A user's own files stay, a copy of a raster too (``cp``, or QGIS's
+    "Save As", keeps its tags): its name is not one ilots writes, nor listed.
+
+    Parameters
+    ----------
+    folder
+        The run folder.
+    written
+        The names (stems) of the rasters this run wrote.
+    previous
+        The files the previous run's manifest listed, or None without one.
     """
+    listed = None if previous is None else {path.resolve() for path in previous}
     for path in sorted(folder.rasters.glob("*.tif")) if folder.rasters.is_dir() else []:
-        if path.stem in written:
+        if path.stem in written or not is_run_raster(path.stem):
             continue
-        try:
-            with rasterio.open(path) as src:
-                ours = VERSION_TAG in src.tags()
-        except RasterioIOError:
-            continue
-        if ours:
+        if path.resolve() in listed if listed is not None else _tagged(path):
             path.unlink()
             path.with_suffix(".qml").unlink(missing_ok=True)
+
+
+def _tagged(path: Path) -> bool:
+    """Whether the raster at ``path`` carries ilots' :data:`VERSION_TAG` (False: unreadable)."""
+    try:
+        with rasterio.open(path) as src:
+            return VERSION_TAG in src.tags()
+    except RasterioIOError:
+        return False

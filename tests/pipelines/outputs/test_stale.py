@@ -4,8 +4,17 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+import rasterio
+
 from pipelines.outputs.folder import RunFolder
-from pipelines.outputs.stale import folder_clock, previous_outputs, remove_stale_outputs
+from pipelines.outputs.rasters import VERSION_TAG
+from pipelines.outputs.stale import (
+    folder_clock,
+    previous_outputs,
+    remove_stale_outputs,
+    remove_stale_rasters,
+)
 
 
 def _previous_run(root: Path, files: list[str]) -> RunFolder:
@@ -39,3 +48,44 @@ def test_a_file_written_after_the_folder_clock_is_not_older(tmp_path):
     (tmp_path / "written.txt").write_text("new")
     assert (tmp_path / "written.txt").stat().st_mtime >= since
     assert list(tmp_path.iterdir()) == [tmp_path / "written.txt"]  # the probe is gone
+
+
+def _raster(path: Path, tags: dict[str, str]) -> None:
+    """A one-pixel GeoTIFF with ``tags`` and its QGIS style beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = {"driver": "GTiff", "width": 1, "height": 1, "count": 1, "dtype": "uint8"}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((1, 1, 1), 7, dtype="uint8"))
+        dst.update_tags(**tags)
+    path.with_suffix(".qml").write_text("<qgis/>")
+
+
+OURS = {VERSION_TAG: "0.1.0"}  # as every raster ilots writes, and a copy of one
+
+
+def test_a_users_copy_of_a_raster_outlives_the_next_run(tmp_path):
+    """A copy of a run's raster (``cp``, QGIS "Save As": its tags kept) is the user's: the
+    next run removes only the rasters the previous manifest lists that it did not write."""
+    folder = _previous_run(tmp_path, ["rasters/lst_p90.tif", "rasters/lst_median.tif"])
+    for name in ("lst_p90", "lst_median", "lst_median_edited"):
+        _raster(tmp_path / "rasters" / f"{name}.tif", OURS)
+    mine = {p: p.read_bytes() for p in (tmp_path / "rasters").glob("lst_median_edited.*")}
+    remove_stale_rasters(folder, written={"lst_median"}, previous=previous_outputs(folder))
+    assert not (tmp_path / "rasters" / "lst_p90.tif").exists()  # listed, not written again
+    assert not (tmp_path / "rasters" / "lst_p90.qml").exists()
+    assert (tmp_path / "rasters" / "lst_median.tif").is_file()  # written by this run
+    assert len(mine) == 2 and {p: p.read_bytes() for p in mine} == mine
+
+
+def test_without_a_manifest_only_tagged_rasters_of_ilots_names_go(tmp_path):
+    """A folder without a manifest (a run killed before its end): a raster tagged as ilots'
+    goes when it has the name of one ilots writes; a copy or an untagged raster stays."""
+    folder = RunFolder(tmp_path)
+    _raster(tmp_path / "rasters" / "lst_anomaly.tif", OURS)
+    _raster(tmp_path / "rasters" / "lst_median_edited.tif", OURS)
+    _raster(tmp_path / "rasters" / "ndvi_median.tif", {"source": "my own NDVI"})
+    assert previous_outputs(folder) is None
+    remove_stale_rasters(folder, written={"lst_median"}, previous=None)
+    left = sorted(path.name for path in (tmp_path / "rasters").iterdir())
+    assert left == ["lst_median_edited.qml", "lst_median_edited.tif", "ndvi_median.qml",
+                    "ndvi_median.tif"]  # fmt: skip
