@@ -18,7 +18,8 @@ once, and an entry already renamed is gone from the stage) and removes an unmark
 :func:`~.lock.folder_lock` calls it as it takes the folder, so the next command that holds
 the folder (``ilots run``, ``ilots scenarios``, ``ilots report``) completes the write before
 it reads anything; :func:`interrupted_write` lets a reader that does not hold the folder
-refuse it meanwhile.
+refuse it meanwhile. A staged folder replaces the run folder's whole: :func:`carry_over`
+stages beside the new outputs the files a user saved in it, which would otherwise go.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from pipelines.outputs._atomic import staged
 from tiles.errors import IlotsWarning
 
-__all__ = ["STAGE_NAME", "finish_staged", "interrupted_write", "staged_entries"]
+__all__ = ["STAGE_NAME", "carry_over", "finish_staged", "interrupted_write", "staged_entries"]
 
 #: The stage folder in a run folder (hidden: never an output).
 STAGE_NAME = ".ilots-staged"
@@ -77,7 +78,8 @@ def staged_entries(root: str | os.PathLike[str], *, by: str) -> Iterator[Path]:
         raise
     names = sorted(path.name for path in stage.iterdir())
     for path in (stage, *stage.rglob("*")):  # the entries are on the disk before the mark
-        _flush(path)
+        if not path.is_symlink():  # a user's link carried over: its folder entry is flushed
+            _flush(path)
     with staged(stage / _MARK) as temporary:
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump({"by": by, "entries": names}, handle)
@@ -85,6 +87,46 @@ def staged_entries(root: str | os.PathLike[str], *, by: str) -> Iterator[Path]:
             os.fsync(handle.fileno())
     _flush(stage)
     _put_in_place(root, stage, names)
+
+
+def carry_over(
+    root: str | os.PathLike[str], stage: Path, name: str, outputs: Collection[Path]
+) -> list[Path]:
+    """Stage the files of the run folder's folder ``name`` that are no outputs of ilots.
+
+    The staged folder ``stage/name`` replaces ``root/name`` whole; a user's files in it
+    (notes, a table of their own) would go with it. Each file there that ``outputs``
+    (the files the run folder's manifest lists) does not list, and the stage
+    does not hold already, is linked to the same place under ``stage/name`` (copied where
+    the file system has no hard links); the run folder is left as it is.
+
+    Returns
+    -------
+    list[Path]
+        The staged paths of the files carried over.
+    """
+    source, target = Path(root) / name, stage / name
+    listed = {_located(path) for path in outputs}
+    carried = []
+    for folder, dirnames, filenames in os.walk(source):  # links to folders not followed
+        links = [d for d in dirnames if os.path.islink(os.path.join(folder, d))]
+        for entry in sorted([*filenames, *links]):
+            path = Path(folder) / entry
+            staged_path = target / path.relative_to(source)
+            if _located(path) in listed or os.path.lexists(staged_path):
+                continue
+            staged_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, staged_path, follow_symlinks=False)
+            except OSError:  # no hard links there (FAT, some network shares)
+                shutil.copy2(path, staged_path, follow_symlinks=False)
+            carried.append(staged_path)
+    return carried
+
+
+def _located(path: Path) -> Path:
+    """Return ``path`` with its folder resolved: a link is itself, not the file it names."""
+    return path.parent.resolve() / path.name
 
 
 def finish_staged(root: str | os.PathLike[str]) -> None:
@@ -150,7 +192,10 @@ def _flush(path: Path) -> None:
         flags = os.O_RDONLY | os.O_DIRECTORY
     else:
         flags = os.O_RDWR  # Windows flushes only a handle open for writing
-    handle = os.open(path, flags)
+    try:
+        handle = os.open(path, flags)
+    except PermissionError:  # a read-only file (a user's, carried over): as the OS allows
+        handle = os.open(path, os.O_RDONLY)
     try:
         os.fsync(handle)
     finally:

@@ -35,7 +35,7 @@ import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,11 +47,12 @@ from pipelines.config import ConfigError, RunConfig, apply_overrides
 from pipelines.config.load import config_yaml
 from pipelines.config.scenarios import ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
-from pipelines.outputs._atomic import ilots_version, write_text_atomic
+from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder
 from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import file_record, output_path, sha256_file
-from pipelines.outputs.transaction import staged_entries
+from pipelines.outputs.stale import previous_outputs
+from pipelines.outputs.transaction import carry_over, staged_entries
 from pipelines.report.text import Messages
 from pipelines.scenarios.apply import Applied, apply_changes
 from pipelines.scenarios.baseline import Baseline, read_baseline
@@ -458,7 +459,9 @@ def _scenarios_in_folder(
                 baseline, new, config, areas, model, before, grid_args, target, zone_pixels
             )
         table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
-        _stage_records(new, config, model, table, notes, reused)
+        # A user's files in scenarios/ stay; the previous scenarios' files (listed) go.
+        mine = carry_over(folder.root, stage, "scenarios", previous_outputs(folder) or ())
+        _stage_records(new, config, model, table, notes, reused, mine)
     if refused is not None:
         raise refused
     return ScenariosResult(
@@ -474,21 +477,28 @@ def _stage_records(
     table: pd.DataFrame,
     notes: list[str],
     reused: bool,
+    mine: Collection[Path],
 ) -> None:
-    """Stage the config, the manifest and the report that describe the staged scenarios/."""
+    """Stage the config, the manifest and the report that describe the staged scenarios/.
+
+    ``mine``: the staged files of ``scenarios/`` that are a user's, not listed as outputs.
+    """
     # The run folder's config.yaml (the run's) gains the scenarios as run here, so that
     # `ilots scenarios <folder>/config.yaml` reproduces scenarios/ (the run part is the same).
     write_text_atomic(new.config, config_yaml(config, new.final(new.config)))
     run = RunFolder(new.root)
     shutil.copy2(run.manifest, new.manifest)
-    _update_manifest(new, model, table, notes, reused, ["config.yaml"])
+    _update_manifest(new, model, table, notes, reused, ["config.yaml"], mine)
     if config.outputs.report:  # the report reads the staged manifest and scenarios/
         from pipelines.report import build_report
 
         if run.figures.is_dir():  # the report replaces its figures, and removes stale ones
-            shutil.copytree(run.figures, new.figures)
-        build_report(new, lang=config.outputs.report_language)
-        _update_manifest(new, model, table, notes, reused, ["report.html", "figures"])
+            shutil.copytree(run.figures, new.figures)  # a user's files there too
+        with recorded_writes(new.stage) as drawn:  # the figures listed: those it draws
+            build_report(new, lang=config.outputs.report_language)
+        _update_manifest(
+            new, model, table, notes, reused, ["report.html", "figures"], mine, drawn=drawn()
+        )
 
 
 def _applied(
@@ -817,10 +827,15 @@ def _update_manifest(
     notes: list[str],
     reused: bool,
     entries: list[str],
+    mine: Collection[Path],
+    *,
+    drawn: Collection[Path] | None = None,
 ) -> None:
     """Add the ``scenarios`` record to the staged manifest and list the staged ``entries``.
 
-    The staged files are listed under the paths they will have once put in place.
+    The staged files are listed under the paths they will have once put in place; of
+    ``scenarios/``, not ``mine`` (a user's files, carried over), and of a folder entry
+    (``figures``), only the files ``drawn`` (resolved), when given.
     """
     manifest = json.loads(new.manifest.read_text(encoding="utf-8"))
     # The scenario files are listed afresh at each call (the report's come second). Paths
@@ -835,10 +850,10 @@ def _update_manifest(
     outputs = [record for record in manifest.get("outputs", []) if not listed_again(record)]
     # The scenario files one by one (as the run lists its outputs); the report and its
     # figures folder as the run records them.
-    staged = [f for f in sorted(new.scenarios.rglob("*")) if f.is_file()]
+    staged = [f for f in sorted(new.scenarios.rglob("*")) if f.is_file() and f not in mine]
     for path in [*staged, *(new.stage / name for name in entries)]:
         final = new.final(path).relative_to(new.root).as_posix()
-        outputs.append({**file_record(path), "path": final})
+        outputs.append({**file_record(path, only=drawn), "path": final})
     manifest["outputs"] = outputs
     manifest["scenarios"] = {
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

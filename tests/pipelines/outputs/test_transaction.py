@@ -17,7 +17,12 @@ import pytest
 
 from pipelines.outputs._atomic import write_text_atomic
 from pipelines.outputs.lock import LOCK_NAME, folder_lock
-from pipelines.outputs.transaction import STAGE_NAME, interrupted_write, staged_entries
+from pipelines.outputs.transaction import (
+    STAGE_NAME,
+    carry_over,
+    interrupted_write,
+    staged_entries,
+)
 from pipelines.report import read_run
 from pipelines.report.errors import ReportError
 from tests.pipelines.outputs.helpers import after_each_change
@@ -92,6 +97,28 @@ def test_a_failure_in_the_write_leaves_the_folder_as_it_was(tmp_path):
         write_text_atomic(stage / "manifest.json", "half")
         raise KeyboardInterrupt
     assert _files(tmp_path) == OLD
+
+
+def test_a_users_files_in_a_replaced_folder_are_carried_over(tmp_path):
+    """The files of scenarios/ that the manifest does not list (a user's: a read-only note,
+    a link, a file in a scenario's folder) stay with their content; a listed file not
+    written again goes, and a user's file of the name of a new one gives way to it."""
+    _make(tmp_path, OLD)
+    mine = {"scenarios/my_notes.txt": b"mine", "scenarios/green/mine.csv": b"also mine"}
+    _make(tmp_path, {**mine, "scenarios/roofs/iris.csv": b"a file of the new one's name"})
+    (tmp_path / "scenarios" / "my_notes.txt").chmod(0o444)
+    (tmp_path / "scenarios" / "link.csv").symlink_to("comparison.csv")
+    (tmp_path / "scenarios" / "linked").symlink_to(tmp_path / "rasters")
+    listed = [tmp_path / "scenarios/green/iris.csv", tmp_path / "scenarios/comparison.csv"]
+    with staged_entries(tmp_path, by="test write") as stage:
+        for path, data in STAGED.items():
+            (stage / path).parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(stage / path, data.decode())
+        carried = carry_over(tmp_path, stage, "scenarios", listed)
+    links = {"scenarios/link.csv": "comparison.csv", "scenarios/linked": f"{tmp_path}/rasters"}
+    assert {path.relative_to(stage).as_posix() for path in carried} == {*mine, *links}
+    assert {name: os.readlink(tmp_path / name) for name in links} == links
+    assert _files(tmp_path) == {**NEW, **mine, "scenarios/link.csv": b"new comparison"}
 
 
 def _order(outcomes):

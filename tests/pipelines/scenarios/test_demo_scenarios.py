@@ -33,6 +33,7 @@ from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
 from pipelines.outputs import RunFolder
 from pipelines.outputs.lock import LOCK_NAME, folder_lock
 from pipelines.outputs.manifest import output_path
+from pipelines.outputs.stale import previous_outputs
 from pipelines.outputs.transaction import STAGE_NAME, interrupted_write
 from pipelines.report.text import Messages
 from pipelines.scenarios import (
@@ -563,6 +564,49 @@ def test_a_failing_scenario_leaves_the_previous_scenarios_as_they_were(run_copy,
         run_scenarios(_config(data, [good, other], **FAST))
     after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_a_users_files_in_scenarios_outlive_the_next_scenarios(run_copy):
+    """scenarios/ is replaced whole: the files a user saved in it (beside the scenarios, in
+    a scenario's folder) stay, with their content, and are not listed as outputs; the
+    previous scenario's files, which this one does not write again, go."""
+    folder, data = run_copy
+    old = {"name": "old", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    run_scenarios(_config(data, [old], **FAST, replicates=1))
+    assert (folder / "scenarios" / "old" / "delta_lst.tif").is_file()
+    mine = {
+        "scenarios/my_notes.txt": b"what the council asked",
+        "scenarios/green_qpv/mine.csv": b"code_qp,budget\nQP1,100\n",
+        "scenarios/old/mine.csv": b"kept too",
+    }
+    for name, content in mine.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    green = {**old, "name": "green_qpv"}
+    run_scenarios(_config(data, [green], **FAST, replicates=1))
+    assert {name: (folder / name).read_bytes() for name in mine} == mine
+    assert not (folder / "scenarios" / "old" / "delta_lst.tif").exists()
+    assert (folder / "scenarios" / "green_qpv" / "delta_lst.tif").is_file()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    listed = {record["path"] for record in manifest["outputs"]}
+    assert "scenarios/green_qpv/delta_lst.tif" in listed and listed.isdisjoint(mine)
+
+
+def test_a_users_figure_is_not_listed_as_an_output_by_the_scenarios(run_copy):
+    """A figure a user saved among the report's (a copy of a map) stays and is not listed in
+    the manifest: the next run, which removes the files it lists, would remove it."""
+    folder, data = run_copy
+    (folder / "figures").mkdir()
+    council = folder / "figures" / "lst_map_for_council.png"
+    council.write_bytes(b"PNG the map as sent to the council")
+    scenario = {"name": "green", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
+    run_scenarios(_config(data, [scenario], **FAST, replicates=1))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (figures,) = [r for r in manifest["outputs"] if r["path"] == "figures"]
+    drawn = {record["path"] for record in figures["files"]}
+    assert "lst_map.png" in drawn and "lst_map_for_council.png" not in drawn
+    assert council.resolve() not in {p.resolve() for p in previous_outputs(RunFolder(folder))}
+    assert council.read_bytes() == b"PNG the map as sent to the council"
 
 
 def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
