@@ -44,7 +44,8 @@ __all__ = [
 #: damaged (removed; their tiles computed anew) or of another run (discarded), Landsat
 #: products covering only part of the area of interest, IRIS cut by the area's edge (a box,
 #: a polygon file), band files with a damaged block whose pixels there a run left out
-#: (``inputs.on_damaged: skip``). A warning of no kind has ``None``.
+#: (``inputs.on_damaged: skip``), what a user saved in the run's ``zones.gpkg`` (a QGIS
+#: project, a layer, a style), which the run replaces whole. A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -59,6 +60,7 @@ WarningCode = Literal[
     "partial_coverage",
     "zones_cut_by_area",
     "damaged_input",
+    "user_tables_replaced",
 ]
 
 

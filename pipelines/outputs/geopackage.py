@@ -14,12 +14,17 @@ which registers it in ``gpkg_contents`` as an ``attributes`` table; we do the sa
 the OGR provider does not see the table. QGIS loads, for a layer, the row whose
 ``f_table_schema`` is ``''``, ``f_table_name`` the layer name and ``f_geometry_column`` the
 layer's geometry column, preferring ``useAsDefault``; the rows here match that query.
+
+The file is replaced whole: what a user saved in it (a QGIS project, which QGIS's "Save to
+GeoPackage" keeps in a ``qgis_projects`` table, a layer, a style) goes with it, which a
+warning says before the new file takes its place.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import warnings
 from collections.abc import Iterable, Mapping
 from contextlib import closing
 from pathlib import Path
@@ -28,7 +33,7 @@ import geopandas as gpd
 
 from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
-from tiles.errors import CRSError, ZonesError
+from tiles.errors import CRSError, IlotsWarning, ZonesError
 
 __all__ = ["GPKG_VERSION", "LAYER_STYLES_DDL", "write_zones_gpkg", "zone_layer_description"]
 
@@ -57,6 +62,8 @@ LAYER_STYLES_DDL = f"""CREATE TABLE "layer_styles" (
 )"""
 
 _RESERVED = ("gpkg_", "rtree_", "sqlite_")
+#: What the description of every zone layer a run writes holds (:func:`zone_layer_description`).
+_LAYER_MARK = "ilots: one row per "
 
 
 def zone_layer_description(
@@ -92,7 +99,7 @@ def zone_layer_description(
     held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
     return (
         ("SYNTHETIC DATA (ilots demo, not a real place). " if synthetic else "")
-        + f"ilots: one row per {what}. Units by column suffix: _k kelvin, _m2 square metres, "
+        + f"{_LAYER_MARK}{what}. Units by column suffix: _k kelvin, _m2 square metres, "
         f"_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless"
         + "".join(f"; {text}" for text in held.values())
         + "."
@@ -158,6 +165,7 @@ def write_zones_gpkg(
             )  # fmt: skip
         if styles:
             _add_layer_styles(staging, styles)
+        _warn_of_what_goes(target, staging)
     return target
 
 
@@ -193,3 +201,76 @@ def _add_layer_styles(gpkg: Path, styles: Mapping[str, str]) -> None:
                 f"owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, {_NOW})",
                 (layer, geometry_columns.get(layer, "geom"), layer, qml, description),
             )
+
+
+def _warn_of_what_goes(target: Path, new: Path) -> None:
+    """Warn that replacing ``target`` by ``new`` drops what ilots did not write in it.
+
+    A table ``new`` lacks that is no layer of an earlier run (one described as
+    :func:`zone_layer_description` describes it) and no table of the format (``gpkg_*``,
+    ``rtree_*``, ``sqlite_*``), and a style of ``layer_styles`` that is not ilots' default
+    one. Said once (:class:`~tiles.errors.IlotsWarning`, kind ``user_tables_replaced``);
+    nothing for a file that is not there or not a GeoPackage.
+    """
+    if not target.is_file():
+        return
+    try:
+        lost = _not_ilots(target, kept=_tables(new))
+    except sqlite3.DatabaseError:  # not a GeoPackage (nor SQLite): nothing of a user's to say
+        return
+    if lost:
+        warnings.warn(
+            IlotsWarning(
+                f"{target}: this run replaces it whole, and what ilots did not write in it is "
+                f"gone with it: {'; '.join(lost)}; keep QGIS projects, your own layers and "
+                f"styles in another file (a .qgz project, another GeoPackage), not in "
+                f"{target.name}",
+                code="user_tables_replaced",
+            ),
+            stacklevel=3,
+        )
+
+
+def _read_only(gpkg: Path) -> sqlite3.Connection:
+    """Open the SQLite file ``gpkg`` read-only (a file QGIS holds open is left as it is)."""
+    return sqlite3.connect(f"{gpkg.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _tables(gpkg: Path) -> set[str]:
+    """Return the names of the tables and views of the SQLite file ``gpkg``."""
+    with closing(_read_only(gpkg)) as con:
+        query = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+        return {name for (name,) in con.execute(query)}
+
+
+def _not_ilots(gpkg: Path, kept: set[str]) -> list[str]:
+    """Describe what ilots did not write in ``gpkg``, but the tables in ``kept``."""
+    names = _tables(gpkg)
+    with closing(_read_only(gpkg)) as con:
+        described = (
+            dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
+            if "gpkg_contents" in names
+            else {}
+        )
+        lost = [
+            f"table {name}" + (_projects(con) if name == "qgis_projects" else "")
+            for name in sorted(names - kept)
+            if not name.lower().startswith(_RESERVED)
+            and _LAYER_MARK not in (described.get(name) or "")
+        ]
+        if "layer_styles" in names:
+            styles = con.execute(
+                "SELECT styleName, f_table_name FROM layer_styles WHERE description IS NULL "
+                "OR description NOT LIKE 'ilots % default style'"
+            )
+            lost += [f"QGIS style {style!r} of layer {layer}" for style, layer in styles]
+    return lost
+
+
+def _projects(con: sqlite3.Connection) -> str:
+    """Name the QGIS projects of QGIS's ``qgis_projects`` table (one row per project)."""
+    try:
+        names = [name for (name,) in con.execute("SELECT name FROM qgis_projects")]
+    except sqlite3.DatabaseError:  # another table of that name
+        return ""
+    return f" (QGIS projects {', '.join(map(repr, names))})" if names else ""

@@ -711,6 +711,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Damaged band files (a block that cannot be read): their pixels there left out, as "
         "clouds are; download them again",
     ),
+    "warning_kind_user_tables_replaced": (
+        "Ce qu'un utilisateur avait enregistré dans zones.gpkg (projet QGIS, couches, styles) : "
+        "perdu, le traitement remplace ce fichier en entier",
+        "What a user had saved in zones.gpkg (a QGIS project, layers, styles): gone, as the "
+        "run replaces that file whole",
+    ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)

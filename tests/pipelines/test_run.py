@@ -987,6 +987,38 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     assert (out / "manifest.json").is_file() and (out / "zones.gpkg").is_file()  # untouched
 
 
+def test_a_rerun_keeps_a_users_raster_copy_and_says_the_project_it_drops(
+    demo_run, demo_folder, tmp_path
+):
+    """A user's copy of a raster (cp keeps ilots' tags) and its style stay through a re-run;
+    a QGIS project saved in zones.gpkg (QGIS's qgis_projects table) goes with the file the
+    run replaces, which its manifest's warnings say (kind user_tables_replaced)."""
+    import sqlite3
+    from contextlib import closing
+
+    out, _ = demo_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    rasters = copy / "rasters"
+    for suffix in (".tif", ".qml"):
+        shutil.copyfile(rasters / f"lst_median{suffix}", rasters / f"lst_median_edited{suffix}")
+    mine = {path: path.read_bytes() for path in rasters.glob("lst_median_edited.*")}
+    with closing(sqlite3.connect(copy / "zones.gpkg")) as con, con:
+        con.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata, content)")
+        con.execute("INSERT INTO qgis_projects VALUES ('plan canicule', '{}', x'504b')")
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.report": False})
+    run(config, out=copy)
+    assert len(mine) == 2 and {path: path.read_bytes() for path in mine} == mine
+    manifest = json.loads((copy / "manifest.json").read_text())
+    said = [
+        text
+        for text, code in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+        if code == "user_tables_replaced"
+    ]
+    assert len(said) == 1 and "qgis_projects (QGIS projects 'plan canicule')" in said[0]
+    assert "rasters/lst_median_edited.tif" not in {r["path"] for r in manifest["outputs"]}
+
+
 def test_inputs_and_a_users_project_in_the_run_folder_outlive_next_runs(demo_folder, tmp_path):
     """A run folder that holds some of its inputs (the QPV layer, the Filosofi table), run
     into three times with overwrite, and a QGIS project the user saved there after the

@@ -1,5 +1,6 @@
 import os
 import sqlite3
+import warnings
 import xml.etree.ElementTree as ET
 from contextlib import closing
 
@@ -10,7 +11,7 @@ import pytest
 
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
-from tiles.errors import CRSError, ZonesError
+from tiles.errors import CRSError, IlotsWarning, ZonesError
 
 # QgsOgrProviderMetadata::saveStyle field list, in order, with GDAL's SQL types for them
 QGIS_LAYER_STYLES = [
@@ -163,3 +164,44 @@ def test_layer_description_names_the_census_tables_and_their_years():
     demo = zone_layer_description("iris", columns, {"filosofi": 2021}, synthetic=True)
     assert demo.startswith("SYNTHETIC DATA (ilots demo, not a real place). ilots: one row")
     assert "synthetic median income" in demo and "INSEE Filosofi 20" not in demo
+
+
+def test_replacing_the_file_warns_of_what_a_user_saved_in_it(tmp_path, layers):
+    """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table), a layer and a
+    style of a user's go with the file a run replaces: one warning names them; the layers
+    of an earlier run (its zone layer "ecoles", dropped since) are not the user's."""
+    target = tmp_path / "zones.gpkg"
+    first = {**layers, "ecoles": layers["qpv"]}
+    described = {name: zone_layer_description(name) for name in first}
+    write_zones_gpkg(target, first, default_zone_styles(layers), descriptions=described)
+    # What QGIS writes: "Save to GeoPackage" (QgsGeoPackageProjectStorage), a layer
+    # exported into the file, a style "saved in the datasource database".
+    layers["qpv"].to_file(target, layer="my_parcels", driver="GPKG")
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute(
+            "CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)"
+        )
+        con.execute("INSERT INTO qgis_projects VALUES ('canicule 2023', '{}', x'504b')")
+        con.execute(
+            "INSERT INTO layer_styles (f_table_name, styleName, styleQML, useAsDefault, "
+            "description) VALUES ('iris', 'mine', '<qgis/>', 0, 'for the council')"
+        )
+    described = {name: zone_layer_description(name) for name in layers}
+    with pytest.warns(IlotsWarning) as caught:
+        write_zones_gpkg(target, layers, default_zone_styles(layers), descriptions=described)
+    (warning,) = [w.message for w in caught if isinstance(w.message, IlotsWarning)]
+    assert warning.code == "user_tables_replaced"
+    text = str(warning)
+    for said in ("table my_parcels", "table qgis_projects (QGIS projects 'canicule 2023')",
+                 "QGIS style 'mine' of layer iris"):  # fmt: skip
+        assert said in text
+    assert "ecoles" not in text and "default style" not in text
+    assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv", "layer_styles"}
+
+
+def test_replacing_a_file_of_ilots_alone_says_nothing(tmp_path, layers):
+    target = tmp_path / "zones.gpkg"
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            write_zones_gpkg(target, layers, default_zone_styles(layers))
