@@ -15,9 +15,12 @@ the OGR provider does not see the table. QGIS loads, for a layer, the row whose
 ``f_table_schema`` is ``''``, ``f_table_name`` the layer name and ``f_geometry_column`` the
 layer's geometry column, preferring ``useAsDefault``; the rows here match that query.
 
-The file is replaced whole: what a user saved in it (a QGIS project, which QGIS's "Save to
-GeoPackage" keeps in a ``qgis_projects`` table, a layer, a style) goes with it, which a
-warning says before the new file takes its place.
+The file is replaced whole, but what QGIS saves in it is carried into the new one: its
+projects ("Save to GeoPackage" keeps them in a ``qgis_projects`` table, which names the
+layers by name, so they open on the new run's layers) and the styles a user saved in
+``layer_styles`` for a layer the new file has. Anything else a user put there (a layer of
+their own, a style of a layer gone) goes with the old file, which a warning says before the
+new file takes its place.
 """
 
 from __future__ import annotations
@@ -165,6 +168,7 @@ def write_zones_gpkg(
             )  # fmt: skip
         if styles:
             _add_layer_styles(staging, styles)
+        _carry_qgis_tables(target, staging)
         _warn_of_what_goes(target, staging)
     return target
 
@@ -203,6 +207,50 @@ def _add_layer_styles(gpkg: Path, styles: Mapping[str, str]) -> None:
             )
 
 
+#: Styles ilots writes (:func:`_add_layer_styles`); a user's are the others.
+_USER_STYLE = "description IS NULL OR description NOT LIKE 'ilots % default style'"
+
+
+def _carry_qgis_tables(target: Path, new: Path) -> None:
+    """Copy into ``new`` the QGIS projects and the user's layer styles of ``target``.
+
+    The ``qgis_projects`` table whole (with its ``gpkg_contents`` row, if QGIS registered
+    it), and the ``layer_styles`` rows not written by ilots whose layer ``new`` has. Nothing
+    for a file that is not there or not a GeoPackage.
+    """
+    if not target.is_file():
+        return
+    try:
+        old_tables = _tables(target)
+    except sqlite3.DatabaseError:
+        return
+    new_tables = _tables(new)
+    with closing(sqlite3.connect(new.resolve().as_uri(), uri=True)) as con, con:
+        con.execute("ATTACH DATABASE ? AS old", (f"{target.resolve().as_uri()}?mode=ro",))
+        if "qgis_projects" in old_tables and "qgis_projects" not in new_tables:
+            (ddl,) = con.execute(
+                "SELECT sql FROM old.sqlite_master WHERE name = 'qgis_projects'"
+            ).fetchone()
+            con.execute(ddl)
+            con.execute("INSERT INTO qgis_projects SELECT * FROM old.qgis_projects")
+            if "gpkg_contents" in old_tables:
+                con.execute(
+                    "INSERT OR IGNORE INTO gpkg_contents SELECT * FROM old.gpkg_contents "
+                    "WHERE table_name = 'qgis_projects'"
+                )
+        if "layer_styles" in old_tables and "layer_styles" in new_tables:
+            ours = [row[1] for row in con.execute("PRAGMA main.table_info(layer_styles)")]
+            theirs = {row[1] for row in con.execute("PRAGMA old.table_info(layer_styles)")}
+            columns = ", ".join(name for name in ours if name in theirs and name != "id")
+            con.execute(
+                f"INSERT INTO layer_styles ({columns}) SELECT {columns} FROM old.layer_styles "
+                f"WHERE ({_USER_STYLE}) AND f_table_name IN (SELECT table_name FROM "
+                "gpkg_contents)"
+            )
+        con.commit()
+        con.execute("DETACH DATABASE old")
+
+
 def _warn_of_what_goes(target: Path, new: Path) -> None:
     """Warn that replacing ``target`` by ``new`` drops what ilots did not write in it.
 
@@ -215,7 +263,7 @@ def _warn_of_what_goes(target: Path, new: Path) -> None:
     if not target.is_file():
         return
     try:
-        lost = _not_ilots(target, kept=_tables(new))
+        lost = _not_ilots(target, kept=_tables(new), kept_styles=_user_styles(new))
     except sqlite3.DatabaseError:  # not a GeoPackage (nor SQLite): nothing of a user's to say
         return
     if lost:
@@ -243,8 +291,17 @@ def _tables(gpkg: Path) -> set[str]:
         return {name for (name,) in con.execute(query)}
 
 
-def _not_ilots(gpkg: Path, kept: set[str]) -> list[str]:
-    """Describe what ilots did not write in ``gpkg``, but the tables in ``kept``."""
+def _user_styles(gpkg: Path) -> set[tuple[str, str]]:
+    """Return the ``(styleName, f_table_name)`` of the user's styles in ``gpkg``."""
+    if "layer_styles" not in _tables(gpkg):
+        return set()
+    with closing(_read_only(gpkg)) as con:
+        query = f"SELECT styleName, f_table_name FROM layer_styles WHERE {_USER_STYLE}"
+        return set(con.execute(query))
+
+
+def _not_ilots(gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]]) -> list[str]:
+    """Describe what ilots did not write in ``gpkg``, but the tables and styles kept."""
     names = _tables(gpkg)
     with closing(_read_only(gpkg)) as con:
         described = (
@@ -260,10 +317,13 @@ def _not_ilots(gpkg: Path, kept: set[str]) -> list[str]:
         ]
         if "layer_styles" in names:
             styles = con.execute(
-                "SELECT styleName, f_table_name FROM layer_styles WHERE description IS NULL "
-                "OR description NOT LIKE 'ilots % default style'"
+                f"SELECT styleName, f_table_name FROM layer_styles WHERE {_USER_STYLE}"
             )
-            lost += [f"QGIS style {style!r} of layer {layer}" for style, layer in styles]
+            lost += [
+                f"QGIS style {style!r} of layer {layer}"
+                for style, layer in styles
+                if (style, layer) not in kept_styles
+            ]
     return lost
 
 

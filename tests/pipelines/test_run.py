@@ -987,12 +987,10 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     assert (out / "manifest.json").is_file() and (out / "zones.gpkg").is_file()  # untouched
 
 
-def test_a_rerun_keeps_a_users_raster_copy_and_says_the_project_it_drops(
-    demo_run, demo_folder, tmp_path
-):
+def test_a_rerun_keeps_a_users_raster_copy_and_qgis_project(demo_run, demo_folder, tmp_path):
     """A user's copy of a raster (cp keeps ilots' tags) and its style stay through a re-run;
-    a QGIS project saved in zones.gpkg (QGIS's qgis_projects table) goes with the file the
-    run replaces, which its manifest's warnings say (kind user_tables_replaced)."""
+    so does a QGIS project saved in zones.gpkg (QGIS's qgis_projects table), carried into
+    the file the run writes, without a warning (kind user_tables_replaced)."""
     import sqlite3
     from contextlib import closing
 
@@ -1010,12 +1008,10 @@ def test_a_rerun_keeps_a_users_raster_copy_and_says_the_project_it_drops(
     run(config, out=copy)
     assert len(mine) == 2 and {path: path.read_bytes() for path in mine} == mine
     manifest = json.loads((copy / "manifest.json").read_text())
-    said = [
-        text
-        for text, code in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
-        if code == "user_tables_replaced"
-    ]
-    assert len(said) == 1 and "qgis_projects (QGIS projects 'plan canicule')" in said[0]
+    assert "user_tables_replaced" not in manifest["warning_codes"]
+    with closing(sqlite3.connect(copy / "zones.gpkg")) as con:
+        kept = con.execute("SELECT name, content FROM qgis_projects").fetchall()
+    assert kept == [("plan canicule", b"PK")]
     assert "rasters/lst_median_edited.tif" not in {r["path"] for r in manifest["outputs"]}
 
 

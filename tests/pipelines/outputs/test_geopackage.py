@@ -166,10 +166,11 @@ def test_layer_description_names_the_census_tables_and_their_years():
     assert "synthetic median income" in demo and "INSEE Filosofi 20" not in demo
 
 
-def test_replacing_the_file_warns_of_what_a_user_saved_in_it(tmp_path, layers):
-    """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table), a layer and a
-    style of a user's go with the file a run replaces: one warning names them; the layers
-    of an earlier run (its zone layer "ecoles", dropped since) are not the user's."""
+def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest(tmp_path, layers):
+    """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table) and a user's
+    style of a layer the new file has are carried into it; a user's layer and a style of a
+    layer gone go with the file a run replaces: one warning names them. The layers of an
+    earlier run (its zone layer "ecoles", dropped since) are not the user's."""
     target = tmp_path / "zones.gpkg"
     first = {**layers, "ecoles": layers["qpv"]}
     described = {name: zone_layer_description(name) for name in first}
@@ -182,21 +183,32 @@ def test_replacing_the_file_warns_of_what_a_user_saved_in_it(tmp_path, layers):
             "CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)"
         )
         con.execute("INSERT INTO qgis_projects VALUES ('canicule 2023', '{}', x'504b')")
-        con.execute(
-            "INSERT INTO layer_styles (f_table_name, styleName, styleQML, useAsDefault, "
-            "description) VALUES ('iris', 'mine', '<qgis/>', 0, 'for the council')"
-        )
+        for layer, style in (("iris", "mine"), ("ecoles", "old")):
+            con.execute(
+                "INSERT INTO layer_styles (f_table_name, styleName, styleQML, useAsDefault, "
+                "description) VALUES (?, ?, '<qgis/>', 0, 'for the council')",
+                (layer, style),
+            )
     described = {name: zone_layer_description(name) for name in layers}
     with pytest.warns(IlotsWarning) as caught:
         write_zones_gpkg(target, layers, default_zone_styles(layers), descriptions=described)
     (warning,) = [w.message for w in caught if isinstance(w.message, IlotsWarning)]
     assert warning.code == "user_tables_replaced"
     text = str(warning)
-    for said in ("table my_parcels", "table qgis_projects (QGIS projects 'canicule 2023')",
-                 "QGIS style 'mine' of layer iris"):  # fmt: skip
-        assert said in text
-    assert "ecoles" not in text and "default style" not in text
+    assert "table my_parcels" in text and "QGIS style 'old' of layer ecoles" in text
+    assert "qgis_projects" not in text and "'mine'" not in text
+    assert "table ecoles" not in text and "default style" not in text
     assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv", "layer_styles"}
+    with closing(sqlite3.connect(target)) as con:
+        assert con.execute("SELECT * FROM qgis_projects").fetchall() == [
+            ("canicule 2023", "{}", b"PK")
+        ]
+        styles = con.execute(
+            "SELECT f_table_name, styleName, styleQML, useAsDefault FROM layer_styles "
+            "ORDER BY styleName"
+        ).fetchall()
+    assert ("iris", "mine", "<qgis/>", 0) in styles
+    assert {name for _, name, _, _ in styles} == {"iris", "qpv", "mine"}  # ilots' defaults
 
 
 def test_replacing_a_file_of_ilots_alone_says_nothing(tmp_path, layers):
