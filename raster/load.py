@@ -25,11 +25,13 @@ says so (:class:`SkippedReads`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import socket
 import sys
+import tempfile
 import threading
 import uuid
 import warnings
@@ -730,21 +732,23 @@ class SkippedReads:
     Made where the loads are planned, which name each file's band and scene
     (:meth:`name_bands`); the readers travel with it. A read in this process warns at once
     (:class:`~tiles.errors.IlotsWarning`, code ``damaged_input``); on a Dask worker it is
-    sent to the cluster's events (:data:`SKIPPED_TOPIC`), which :meth:`warn_cluster_reports`
-    says here. Pickled, it is its token alone: in another process, a read warns there,
-    naming the file only.
+    sent to the cluster's events (:data:`SKIPPED_TOPIC`), and in another process of this
+    machine (Dask's ``processes`` pool) written to a file of the temporary folder named by
+    the token (:meth:`spool`): :meth:`warn_cluster_reports` says both here. Pickled, it is
+    its token alone.
     """
 
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     bands: dict[str, str] = field(default_factory=dict)
     warned: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pid: int = field(default_factory=os.getpid)  # the process the loads are planned in
 
     def __post_init__(self) -> None:
         _REPORTS[self.token] = self
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return _reports_of, (self.token,)
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return _reports_of, (self.token, self.pid)
 
     def name_bands(self, items: Sequence[pystac.Item], bands: Sequence[str]) -> None:
         """Record the band and the scene of the files of ``bands`` of ``items``."""
@@ -754,12 +758,23 @@ class SkippedReads:
                 self.bands[asset.get_absolute_href() or asset.href] = f"{band} of {item.id}"
 
     def report(self, href: str, reason: str) -> None:
-        """Report a skipped read of ``href``: to the cluster on a Dask worker, else warn."""
+        """Report a skipped read of ``href``: to a cluster's events, a spool file, or warn.
+
+        To the cluster on a Dask worker, to the spool file in another process (:meth:`spool`),
+        else warned of at once.
+        """
         worker = _dask_worker()
-        if worker is None:
-            self.warn(href, reason)
-        else:
+        if worker is not None:
             worker.log_event(SKIPPED_TOPIC, [self.token, href, reason])
+        elif os.getpid() == self.pid:
+            self.warn(href, reason)
+        else:  # in a process of Dask's pool: one JSON line, appended whole
+            with open(self.spool(), "a", encoding="utf-8") as spool:
+                spool.write(json.dumps([href, reason]) + "\n")
+
+    def spool(self) -> Path:
+        """Return the file where other processes of this machine report skipped reads."""
+        return Path(tempfile.gettempdir()) / f"ilots-skipped-{self.token}.jsonl"
 
     def warn(self, href: str, reason: str) -> None:
         """Warn that ``href``'s damaged pixels are left out, unless it was said already."""
@@ -779,7 +794,16 @@ class SkippedReads:
         )
 
     def warn_cluster_reports(self) -> None:
-        """Warn of the skipped reads that a Dask cluster's workers reported for these loads."""
+        """Warn of the skipped reads that other processes reported for these loads.
+
+        A Dask cluster's workers (its events) and the processes of Dask's pool (the spool
+        file, removed once read).
+        """
+        spool = self.spool()
+        if spool.is_file():
+            for line in spool.read_text(encoding="utf-8").splitlines():
+                self.warn(*json.loads(line))
+            spool.unlink(missing_ok=True)
         client = _dask_client()
         if client is None:
             return
@@ -788,9 +812,9 @@ class SkippedReads:
                 self.warn(href, reason)
 
 
-def _reports_of(token: str) -> SkippedReads:
+def _reports_of(token: str, pid: int) -> SkippedReads:
     """Return the reports of ``token`` in this process; in another, a new one of it."""
-    return _REPORTS.get(token) or SkippedReads(token)
+    return _REPORTS.get(token) or SkippedReads(token, pid=pid)
 
 
 def _dask_worker() -> Any:

@@ -522,8 +522,7 @@ class InputsConfig(_Model):
         "line naming it, or skip: its pixels in the chunks that meet the damage are left "
         "out as clouds are (that scene counts once less there) and the run warns once per "
         "file (warning code damaged_input). Files that cannot be opened (permissions, "
-        "network) stop the run either way. skip needs a scheduler other than processes. "
-        "Default 'stop'.",
+        "network) stop the run either way. Default 'stop'.",
     )
 
     @field_validator("landsat", "sentinel2", mode="before")
@@ -1611,12 +1610,6 @@ class RunConfig(_Model):
         for key in ("filosofi", "population", "population_column"):
             if getattr(self.census, key) is not None and self.zones.iris is None:
                 raise key_error(f"census.{key}", "needs zones.iris (census tables are per IRIS)")
-        if self.inputs.on_damaged == "skip" and self.scheduler.kind == "processes":
-            raise key_error(
-                "inputs.on_damaged",
-                "skip is not available with scheduler.kind processes (its worker processes "
-                "cannot report the files they skip); use threads, or a cluster (--workers)",
-            )
         if self.composite.indices_from == "sentinel2" and not self.inputs.sentinel2:
             raise key_error(
                 "composite.indices_from", "is 'sentinel2' but inputs.sentinel2 lists no source"

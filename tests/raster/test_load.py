@@ -10,6 +10,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import dask
 import numpy as np
 import pystac
 import pytest
@@ -397,6 +398,23 @@ def test_a_load_that_stops_warns_of_nothing_after_another_skipped(tmp_path):
         with pytest.raises(ReadError):
             load_items([item], ["lwir11"]).compute()
     assert not [w for w in caught if issubclass(w.category, IlotsWarning)], caught
+
+
+def test_a_read_skipped_in_dasks_process_pool_is_warned_of_here(tmp_path):
+    """A process of Dask's ``processes`` pool keeps its warnings: it writes the skipped
+    read to the token's spool file, which skip_damaged_reads says here as its block ends,
+    once, and removes."""
+    from raster.load import skip_damaged_reads
+
+    item, href = _damaged_sentinel2(tmp_path, "red")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with skip_damaged_reads() as skips, dask.config.set(scheduler="processes", num_workers=1):
+            values = load_items([item], ["red"]).red.compute().values
+            assert skips.spool().is_file()  # written by the pool's process, not this one
+    assert np.isnan(values).all() and not skips.spool().exists()
+    said = [str(w.message) for w in caught if getattr(w.message, "code", None) == "damaged_input"]
+    assert len(said) == 1 and said[0].startswith(f"{href}: the file is corrupt, band red of ")
 
 
 def test_a_read_skipped_on_a_dask_worker_is_warned_of_on_the_client(tmp_path):
