@@ -172,6 +172,10 @@ def _interruptible(left: str) -> Callable[[Callable[..., Any]], Callable[..., An
             try:
                 return func(*args, **kwargs)
             except KeyboardInterrupt as err:  # a command may say better what it left
+                if "distributed" in sys.modules:  # its closing, as the process ends: unsaid
+                    from pipelines.scheduler import silence_cluster_logs
+
+                    silence_cluster_logs()
                 click.echo(f"interrupted: {getattr(err, 'left', left)}", err=True)
                 register = getattr(threading, "_register_atexit", None)  # before the joins
                 if register is not None:

@@ -657,9 +657,9 @@ def _manifest(
     figures = folder.figures  # listed as one folder record
     # Every file the run wrote but hidden ones (the commit mark of a staged write), the
     # figures (one record) and the manifest itself (written after this list).
-    ours = written() if settled else []
+    wrote = written() if settled else []
     outputs = [
-        path for path in ours
+        path for path in wrote
         if not any(part.startswith(".") for part in path.relative_to(folder.root).parts)
         and figures not in path.parents and path != folder.manifest
     ]  # fmt: skip
@@ -689,7 +689,7 @@ def _manifest(
         outputs_root=result.folder,
     )
     if settled and figures.is_dir():
-        manifest["outputs"].append(output_record(figures, result.folder, only=ours))
+        manifest["outputs"].append(output_record(figures, result.folder, only=wrote))
     return manifest
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "config_scheduler",
     "current_client",
     "scheduler_context",
+    "silence_cluster_logs",
     "version_mismatches",
 ]
 
@@ -206,8 +207,10 @@ def _quiet_interrupt() -> Iterator[None]:
     log their closing, before ilots' one line. The loggers are silenced as the signal
     arrives (the main thread's handlers, wrapped for the block: asyncio logs from the
     cluster's thread while the interrupt unwinds the run), or as the interrupt leaves the
-    block.
+    block; their levels are restored after it (a notebook goes on: its later cluster errors
+    must show), the CLI silencing them again as it exits (:func:`silence_cluster_logs`).
     """
+    levels = {name: logging.getLogger(name).level for name in _CLUSTER_LOGGERS}
     wrapped = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -218,11 +221,13 @@ def _quiet_interrupt() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        _silence_cluster_logs()
+        silence_cluster_logs()
         raise
     finally:
         for signum, previous in wrapped.items():
             signal.signal(signum, previous)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @contextlib.contextmanager
@@ -257,12 +262,18 @@ def _interrupt_held() -> Iterator[None]:
 
 def _silence_then(handler: Callable[[int, Any], None], signum: int, frame: Any) -> None:
     """Silence distributed and asyncio, then handle the signal as ``handler`` does."""
-    _silence_cluster_logs()
+    silence_cluster_logs()
     handler(signum, frame)
 
 
-def _silence_cluster_logs() -> None:
-    for name in ("asyncio", "distributed"):
+#: The loggers of a cluster's closing: asyncio's "Task exception was never retrieved", and
+#: distributed's.
+_CLUSTER_LOGGERS = ("asyncio", "distributed")
+
+
+def silence_cluster_logs() -> None:
+    """Silence the loggers of a cluster's closing (a process that ends on a Ctrl-C)."""
+    for name in _CLUSTER_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
