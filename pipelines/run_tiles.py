@@ -77,6 +77,7 @@ __all__ = [
     "lst_share",
     "merge_composite_sums",
     "merged_reference",
+    "opened_on_cluster",
     "recorded_tile_size",
     "reference_sums",
     "resumable_tiles",
@@ -209,13 +210,19 @@ _FINGERPRINT_WORDS = {
 }
 
 
+#: Whether the checkpoints last opened in this process are a cluster's run's (``on_cluster``).
+_opened = {"on_cluster": False}
+
+
 def checkpoints(folder: Path, fingerprint: Any, tile_size: int | None = None) -> TileCheckpoints:
     """Open the checkpoint store of a run folder, for a run in tiles of ``tile_size`` pixels.
 
     The tile size is recorded (:func:`recorded_tile_size`). The checkpoints of another run
     (another ``fingerprint``) are discarded, with an :class:`~tiles.errors.IlotsWarning`
-    saying what changed.
+    saying what changed. Whether the run computes on a cluster is recorded too
+    (:func:`opened_on_cluster`).
     """
+    _opened["on_cluster"] = on_cluster()
     settings = {"tile_size_px": int(tile_size)} if tile_size is not None else None
     store = TileCheckpoints(Path(folder) / CHECKPOINT_DIR, fingerprint, settings)
     if store.discarded is not None:
@@ -230,6 +237,16 @@ def checkpoints(folder: Path, fingerprint: Any, tile_size: int | None = None) ->
             stacklevel=2,
         )
     return store
+
+
+def opened_on_cluster() -> bool:
+    """Whether the checkpoints last opened here were a run's on a cluster of other machines.
+
+    Opened by :func:`checkpoints`, in this process; the cluster as :func:`on_cluster`
+    tells it. Its workers write and read them, each where it sees the run folder; an error about
+    them, said once the run has ended (its client closed), names the cluster only then.
+    """
+    return _opened["on_cluster"]
 
 
 def recorded_tile_size(folder: Path, fingerprint: Any) -> int | None:

@@ -186,3 +186,11 @@ def test_checkpoints_that_cannot_be_renamed_lose_their_marks_first(tmp_path, mon
     left = tmp_path / run_tiles.CHECKPOINT_DIR
     assert not list(left.glob("*.pkl")) and list(left.glob("*.npy"))
     assert run_tiles.resumable_tiles(tmp_path, {"config": "a"}, tiles, 150) == 0
+
+
+def test_checkpoints_record_whether_their_run_is_on_a_cluster(tmp_path, monkeypatch):
+    """What an error about a checkpoint says once the run has ended (its client closed)."""
+    for cluster in (True, False):
+        monkeypatch.setattr(run_tiles, "on_cluster", lambda config=None, c=cluster: c)
+        run_tiles.checkpoints(tmp_path, {"config": "a"}, 150)
+        assert run_tiles.opened_on_cluster() is cluster
