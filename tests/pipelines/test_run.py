@@ -1093,6 +1093,9 @@ def test_a_run_killed_while_it_removes_its_checkpoints_is_run_again(
     leaves none that look resumable: the same command runs it again. Checkpoints whose
     tiles are marked done with some of their pieces gone (as that removal used to leave
     them) are resumed, those tiles' stages computed anew. Both equal the finished run."""
+    from pipelines.report.data import read_run
+    from pipelines.report.errors import ReportError
+
     config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.overwrite": False})
     out, killed, stale = tmp_path / "run", tmp_path / "killed", tmp_path / "stale"
     remove, rmtree = run_tiles.remove_checkpoints, shutil.rmtree
@@ -1118,6 +1121,10 @@ def test_a_run_killed_while_it_removes_its_checkpoints_is_run_again(
     monkeypatch.undo()
     assert not (killed / "manifest.json").exists()
     assert not (killed / run_tiles.CHECKPOINT_DIR).exists()
+    finish = f"finish it with ilots run {killed / 'config.yaml'} --out {killed}, which"
+    with pytest.raises(ReportError, match="stopped before it finished") as info:
+        read_run(killed)
+    assert finish in str(info.value)
     again = run(config, out=killed, tile_size_px=150)
     assert not any("resumed an interrupted run" in w for w in again.warnings), again.warnings
     _assert_same_run(finished, again, exact=True)
