@@ -242,8 +242,8 @@ def checkpoints(folder: Path, fingerprint: Any, tile_size: int | None = None) ->
 def opened_on_cluster() -> bool:
     """Whether the checkpoints last opened here were a run's on a cluster of other machines.
 
-    Opened by :func:`checkpoints`, in this process; the cluster as :func:`on_cluster`
-    tells it. Its workers write and read them, each where it sees the run folder; an error about
+    Opened by :func:`checkpoints`, in this process; the cluster as :func:`on_cluster` tells
+    it. Its workers write and read them, each where it sees the run folder: an error about
     them, said once the run has ended (its client closed), names the cluster only then.
     """
     return _opened["on_cluster"]

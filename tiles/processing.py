@@ -125,20 +125,20 @@ class TileCheckpoints:
     A checkpoint is the pickled result of one tile (zonal partials, small per-scene sums),
     written under a temporary name, flushed to disk and renamed, so a tile is either wholly
     done or absent; raster pieces are ``.npy`` files beside it (:meth:`save_arrays`),
-    memory-mapped when read back so a mosaic never needs every tile in memory at once. The
-    checkpoint names the pieces its tile needs: while one of them is missing, the tile is
-    not done (:meth:`done`). Their
-    space is reserved before they are written, so a full disk stops a run with an error
-    (``ENOSPC``), never a crash. The fingerprint (a hash of whatever defines the run: config,
-    inputs, grid) is stored beside them; checkpoints of another run are never reused.
+    memory-mapped when read back so a mosaic never needs every tile in memory at once; the
+    checkpoint names those its tile needs, and while one is missing the tile is not done
+    (:meth:`done`). Their space is reserved before they are written, so a full disk stops a
+    run with an error (``ENOSPC``), never a crash. The fingerprint (a hash of whatever
+    defines the run: config, inputs, grid) is stored beside them; checkpoints of another run
+    are never reused.
 
     Opening the store cleans up what a killed or crashed run left: the temporary files of
     its unfinished writes, any checkpoint that cannot be read back (empty or truncated:
     the tile's checkpoints are removed, with an :class:`~tiles.errors.IlotsWarning`, and the
     tile is computed anew), and any checkpoint one of whose pieces is missing (a run killed
     while it removed its checkpoints: that stage of the tile is computed anew, which is
-    logged). Open it only with the run folder held (the caller's lock), so
-    that no live process is writing there.
+    logged). Open it only with the run folder held (the caller's lock), so that no live
+    process is writing there.
 
     Parameters
     ----------
@@ -236,16 +236,19 @@ class TileCheckpoints:
 
     def _remove_incomplete(self) -> None:
         """Remove the checkpoints one of whose pieces is missing: their stage is not done."""
-        for mark in sorted(self.folder.glob("*.pkl")):
-            missing = _missing_pieces(mark)
-            if missing:
-                mark.unlink(missing_ok=True)
-                logger.info(
-                    "tile checkpoint %s removed: its piece %s is missing (a run killed while "
-                    "it removed its checkpoints); that stage of the tile is computed anew",
-                    mark,
-                    missing[0],
-                )
+        removed = [mark for mark in sorted(self.folder.glob("*.pkl")) if _missing_pieces(mark)]
+        for mark in removed:
+            mark.unlink(missing_ok=True)
+        if removed:
+            names = ", ".join(mark.name for mark in removed[:_NAMED])
+            names += f" and {len(removed) - _NAMED} more" if len(removed) > _NAMED else ""
+            logger.info(
+                "removed tile checkpoints in %s whose pieces are missing (left by a run killed "
+                "while it removed its checkpoints): %s; those stages of their tiles are "
+                "computed anew",
+                self.folder,
+                names,
+            )
 
     @staticmethod
     def _warn_damaged(message: str) -> None:
