@@ -80,14 +80,21 @@ _AGAIN = "run the same command again to resume from the finished tiles"
 
 
 def _missing_checkpoint(err: BaseException) -> str | None:
-    """Say that a tile checkpoint is missing, when ``err`` is about one (a cluster's run)."""
-    from pipelines.run_tiles import CHECKPOINT_DIR
+    """Say that a tile checkpoint is missing, when ``err`` is about one.
+
+    The cluster is named only when the run computed on one (a worker may see the run
+    folder elsewhere). Either way the same command recovers: a run computes anew the tiles
+    whose pieces are missing.
+    """
+    from pipelines.run_tiles import CHECKPOINT_DIR, opened_on_cluster
 
     filename = getattr(err, "filename", None)
     if not isinstance(err, FileNotFoundError) or filename is None:
         return None
     if CHECKPOINT_DIR not in Path(os.fspath(filename)).parts:
         return None
+    if not opened_on_cluster():
+        return f"the tile checkpoint {filename} is missing (removed while the run ran); {_AGAIN}"
     return (
         f"the tile checkpoint {filename} is missing: {_SAME_PATHS} (a worker wrote it, or "
         f"read it, where this machine does not); {_AGAIN}"

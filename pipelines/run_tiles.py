@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import uuid
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,7 @@ __all__ = [
     "lst_share",
     "merge_composite_sums",
     "merged_reference",
+    "opened_on_cluster",
     "recorded_tile_size",
     "reference_sums",
     "resumable_tiles",
@@ -90,9 +92,9 @@ __all__ = [
 #: 3: pass 0 keeps the input layers, pass 1 the derived ones; 4: on grids coarser than a band,
 #: masks over each pixel's footprint; 5: there, the LST as the T⁴ mean of its 30 m pixels; 6:
 #: pass 0 keeps the index composites' count of dates that read a negative reflectance; 7: the
-#: 90th percentile of ΔT over the dates, and water out of coarse pixels' LST; so pieces of
-#: earlier versions are not resumed beside).
-CHECKPOINT_FORMAT = 7
+#: 90th percentile of ΔT over the dates, and water out of coarse pixels' LST; 8: a tile's
+#: checkpoint names the pieces it needs; so pieces of earlier versions are not resumed beside).
+CHECKPOINT_FORMAT = 8
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
@@ -146,8 +148,14 @@ class MemoryCheckpoints:
         """Whether ``stage`` of ``tile`` has a result."""
         return (stage, tile.name) in self._results
 
-    def save(self, stage: str, tile: Tile, result: Any) -> None:
-        """Keep the result of ``stage`` for ``tile``."""
+    def save(
+        self,
+        stage: str,
+        tile: Tile,
+        result: Any,
+        pieces: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        """Keep the result of ``stage`` for ``tile`` (its ``pieces`` are kept: not checked)."""
         self._results[(stage, tile.name)] = result
 
     def load(self, stage: str, tile: Tile) -> Any:
@@ -202,13 +210,19 @@ _FINGERPRINT_WORDS = {
 }
 
 
+#: Whether the checkpoints last opened in this process are a cluster's run's (``on_cluster``).
+_opened = {"on_cluster": False}
+
+
 def checkpoints(folder: Path, fingerprint: Any, tile_size: int | None = None) -> TileCheckpoints:
     """Open the checkpoint store of a run folder, for a run in tiles of ``tile_size`` pixels.
 
     The tile size is recorded (:func:`recorded_tile_size`). The checkpoints of another run
     (another ``fingerprint``) are discarded, with an :class:`~tiles.errors.IlotsWarning`
-    saying what changed.
+    saying what changed. Whether the run computes on a cluster is recorded too
+    (:func:`opened_on_cluster`).
     """
+    _opened["on_cluster"] = on_cluster()
     settings = {"tile_size_px": int(tile_size)} if tile_size is not None else None
     store = TileCheckpoints(Path(folder) / CHECKPOINT_DIR, fingerprint, settings)
     if store.discarded is not None:
@@ -223,6 +237,16 @@ def checkpoints(folder: Path, fingerprint: Any, tile_size: int | None = None) ->
             stacklevel=2,
         )
     return store
+
+
+def opened_on_cluster() -> bool:
+    """Whether the checkpoints last opened here were a run's on a cluster of other machines.
+
+    Opened by :func:`checkpoints`, in this process; the cluster as :func:`on_cluster` tells
+    it. Its workers write and read them, each where it sees the run folder: an error about
+    them, said once the run has ended (its client closed), names the cluster only then.
+    """
+    return _opened["on_cluster"]
 
 
 def recorded_tile_size(folder: Path, fingerprint: Any) -> int | None:
@@ -262,12 +286,29 @@ def resumable_tiles(folder: Path, fingerprint: Any, tiles: list[Tile], tile_size
     if recorded_tile_size(folder, fingerprint) != int(tile_size):
         return 0
     store = Path(folder) / CHECKPOINT_DIR
-    return sum(TileCheckpoints.checkpoint_path(store, "inputs", t).is_file() for t in tiles)
+    return sum(TileCheckpoints.resumable(store, "inputs", t) for t in tiles)
 
 
 def remove_checkpoints(folder: Path) -> None:
-    """Drop the checkpoints of a finished run."""
-    shutil.rmtree(Path(folder) / CHECKPOINT_DIR, ignore_errors=True)
+    """Drop the checkpoints of a finished run.
+
+    The checkpoint folder is first renamed to a temporary name (one that
+    :func:`pipelines.outputs.lock.sweep_temporaries` removes when a run next takes the
+    folder), then removed: a run killed meanwhile never leaves checkpoints whose tiles are
+    marked done while some of their pieces are already gone. Where the folder cannot be
+    renamed (a file still open on Windows), the tiles' marks go first.
+    """
+    store = Path(folder) / CHECKPOINT_DIR
+    doomed = store.with_name(f"{CHECKPOINT_DIR}.{uuid.uuid4().hex}.tmp")
+    try:
+        store.rename(doomed)
+    except FileNotFoundError:
+        return
+    except OSError:
+        for mark in store.glob("*.pkl"):
+            mark.unlink(missing_ok=True)
+        doomed = store
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _window(data: xr.DataArray | xr.Dataset, tile: Tile) -> Any:
@@ -346,6 +387,7 @@ def _input_pass(
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the pass
 
+    names = {"inputs": list(inputs)}  # the pieces a tile's checkpoint needs
     todo = [t for t in tiles if not store.done("inputs", t)]
     done, size = len(tiles) - len(todo), 0
     if gather is not None and "series" in inputs and len(todo) > 1:
@@ -363,7 +405,7 @@ def _input_pass(
         progress_detail(_tiles_label(first, last, len(tiles)), _span(first, last, len(tiles)))
         for tile, pieces in zip(batch, dask.compute(*lazy), strict=True):
             store.save_arrays("inputs", tile, {k: np.asarray(v) for k, v in pieces.items()})
-            store.save("inputs", tile, None)  # written last: the tile is done
+            store.save("inputs", tile, None, names)  # written last: the tile is done
         done = last
 
 
@@ -834,7 +876,7 @@ def run_tiles(
                 sums_of_tile, pieces = me.first_pass(pixels, tile, gather, keep)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
                 store.save_arrays("derived", tile, pieces)
-                store.save("reference", tile, sums_of_tile)
+                store.save("reference", tile, sums_of_tile, {"derived": list(pieces)})
             sums.append(store.load("reference", tile))
         reference = merged_reference(sums, reference_template, min_pixels, min_frac=min_frac)
         scenes = scene_suhii(sums, reference)
@@ -862,7 +904,7 @@ def run_tiles(
                 arrays = result.pop("rasters")
                 kept = {name: array for name, array in arrays.items() if name not in settled}
                 store.save_arrays("raster", tile, kept)
-                store.save("tile", tile, result)
+                store.save("tile", tile, result, {"raster": list(kept)})
             results.append(store.load("tile", tile))
     with timer("mosaic"):
         mosaic = xr.Dataset(

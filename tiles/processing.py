@@ -13,11 +13,12 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import pickle
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ __all__ = [
     "save_npy",
     "tile_spans",
 ]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
 
 #: Along each axis, what is left of the grid after its whole tiles is a tile of its own
 #: unless it is narrower than this share of the tile edge: then it widens the tile before
@@ -121,16 +125,20 @@ class TileCheckpoints:
     A checkpoint is the pickled result of one tile (zonal partials, small per-scene sums),
     written under a temporary name, flushed to disk and renamed, so a tile is either wholly
     done or absent; raster pieces are ``.npy`` files beside it (:meth:`save_arrays`),
-    memory-mapped when read back so a mosaic never needs every tile in memory at once. Their
-    space is reserved before they are written, so a full disk stops a run with an error
-    (``ENOSPC``), never a crash. The fingerprint (a hash of whatever defines the run: config,
-    inputs, grid) is stored beside them; checkpoints of another run are never reused.
+    memory-mapped when read back so a mosaic never needs every tile in memory at once; the
+    checkpoint names those its tile needs, and while one is missing the tile is not done
+    (:meth:`done`). Their space is reserved before they are written, so a full disk stops a
+    run with an error (``ENOSPC``), never a crash. The fingerprint (a hash of whatever
+    defines the run: config, inputs, grid) is stored beside them; checkpoints of another run
+    are never reused.
 
     Opening the store cleans up what a killed or crashed run left: the temporary files of
-    its unfinished writes, and any checkpoint that cannot be read back (empty or truncated:
+    its unfinished writes, any checkpoint that cannot be read back (empty or truncated:
     the tile's checkpoints are removed, with an :class:`~tiles.errors.IlotsWarning`, and the
-    tile is computed anew). Open it only with the run folder held (the caller's lock), so
-    that no live process is writing there.
+    tile is computed anew), and any checkpoint one of whose pieces is missing (a run killed
+    while it removed its checkpoints: that stage of the tile is computed anew, which is
+    logged). Open it only with the run folder held (the caller's lock), so that no live
+    process is writing there.
 
     Parameters
     ----------
@@ -179,6 +187,7 @@ class TileCheckpoints:
             elif removed:
                 self.discarded = tuple(k for k in changed if k)
         self._remove_damaged()
+        self._remove_incomplete()
         stamp = {"key": self.key, "parts": parts, "settings": settings}
         _atomic_write(self.folder / _STAMP, json.dumps(stamp).encode())
 
@@ -225,6 +234,22 @@ class TileCheckpoints:
             f"{len(tiles)} tile(s) computed anew"
         )
 
+    def _remove_incomplete(self) -> None:
+        """Remove the checkpoints one of whose pieces is missing: their stage is not done."""
+        removed = [mark for mark in sorted(self.folder.glob("*.pkl")) if _missing_pieces(mark)]
+        for mark in removed:
+            mark.unlink(missing_ok=True)
+        if removed:
+            names = ", ".join(mark.name for mark in removed[:_NAMED])
+            names += f" and {len(removed) - _NAMED} more" if len(removed) > _NAMED else ""
+            logger.info(
+                "removed tile checkpoints in %s whose pieces are missing (left by a run killed "
+                "while it removed its checkpoints): %s; those stages of their tiles are "
+                "computed anew",
+                self.folder,
+                names,
+            )
+
     @staticmethod
     def _warn_damaged(message: str) -> None:
         warnings.warn(IlotsWarning(message, code="damaged_checkpoint"), stacklevel=4)
@@ -238,17 +263,46 @@ class TileCheckpoints:
         return Path(folder) / f"{stage}.{tile.name}.pkl"
 
     def done(self, stage: str, tile: Tile) -> bool:
-        """Whether ``stage`` of ``tile`` has a checkpoint."""
-        return self._path(stage, tile).exists()
+        """Whether ``stage`` of ``tile`` has a checkpoint, and every piece it names exists."""
+        return self.resumable(self.folder, stage, tile)
 
-    def save(self, stage: str, tile: Tile, result: Any) -> None:
-        """Checkpoint the result of ``stage`` for ``tile`` (atomic)."""
-        _atomic_write(self._path(stage, tile), pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+    @classmethod
+    def resumable(cls, folder: str | os.PathLike[str], stage: str, tile: Tile) -> bool:
+        """Whether ``stage`` of ``tile`` is done in the checkpoints in ``folder`` (reads only).
+
+        Its checkpoint exists and every piece it names exists (see :meth:`done`); whether
+        the checkpoints are of this run is the fingerprint's concern.
+        """
+        return _missing_pieces(cls.checkpoint_path(folder, stage, tile)) == []
+
+    def save(
+        self,
+        stage: str,
+        tile: Tile,
+        result: Any,
+        pieces: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        """Checkpoint the result of ``stage`` for ``tile`` (atomic): the stage is done.
+
+        ``pieces`` names, by their stage, the raster pieces of the tile that this stage
+        needs (written before, by :meth:`save_arrays` or :meth:`array_targets`): the stage
+        of the tile is done only while they all exist.
+        """
+        names = [
+            self._array_path(of, tile.name, name).name
+            for of, named in (pieces or {}).items()
+            for name in named
+        ]
+        header = pickle.dumps({"pieces": names}, pickle.HIGHEST_PROTOCOL)
+        _atomic_write(
+            self._path(stage, tile), header + pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+        )
 
     def load(self, stage: str, tile: Tile) -> Any:
         """Read a checkpoint written by :meth:`save` (this run's own files only)."""
         with open(self._path(stage, tile), "rb") as src:
-            return pickle.load(src)  # our own checkpoint, same run fingerprint
+            pickle.load(src)  # the pieces it names; our own checkpoint, same run fingerprint
+            return pickle.load(src)
 
     def save_arrays(self, stage: str, tile: Tile, arrays: Mapping[str, np.ndarray]) -> None:
         """Checkpoint raster pieces as one ``.npy`` file each (atomic per file).
@@ -373,13 +427,27 @@ def _read_stamp(folder: Path) -> dict[str, Any] | None:
 
 
 def _unpickles(path: Path) -> bool:
-    """Whether a checkpoint can be read back (any error: it cannot)."""
+    """Whether a checkpoint can be read back, its pieces' names and result (any error: no)."""
     try:
         with open(path, "rb") as src:
-            pickle.load(src)  # our own checkpoint
+            header = pickle.load(src)  # our own checkpoint
+            pickle.load(src)
     except Exception:  # empty, truncated, unreadable: all mean not done
         return False
-    return True
+    return isinstance(header, dict) and isinstance(header.get("pieces"), list)
+
+
+def _missing_pieces(mark: Path) -> list[str] | None:
+    """Return the names of the pieces a checkpoint names that are missing beside it.
+
+    None when the checkpoint is absent or cannot be read.
+    """
+    try:
+        with open(mark, "rb") as src:
+            names = pickle.load(src)["pieces"]  # our own checkpoint
+        return [name for name in names if not (mark.parent / name).is_file()]
+    except Exception:  # absent, or damaged (those are removed on opening)
+        return None
 
 
 def _maps(path: Path) -> bool:

@@ -10,9 +10,10 @@ that a third one has already replaced. Where ``fcntl`` does not exist (Windows),
 taken.
 
 :func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
-(``kill -9``, a lost node): their names are ilots' own, hidden, with a 32-digit hex token.
-A write of several entries that a killed process left half put in place (``ilots
-scenarios``, :mod:`.transaction`) is completed by the next process to take the folder.
+(``kill -9``, a lost node), and a folder it was removing: their names are ilots' own,
+hidden, with a 32-digit hex token. A write of several entries that a killed process left
+half put in place (``ilots scenarios``, :mod:`.transaction`) is completed by the next
+process to take the folder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -131,17 +133,26 @@ def sweep_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporary files a killed ilots process left in a run folder it holds.
 
     Only names of ilots' atomic writers go (:data:`_TEMPORARY`), in the folder and its
-    sub-folders except the tile checkpoints (which keep their own). Call it with the folder
+    sub-folders except the tile checkpoints (which keep their own); a folder of such a
+    name goes whole (the tile checkpoints of a finished run, renamed before they are
+    removed: ``pipelines.run_tiles.remove_checkpoints``). Call it with the folder
     held (:func:`folder_lock`), so that no live process is writing them.
     """
     root = Path(folder)
-    removed = []
+    removed: list[Path] = []
     if not root.is_dir():
         return removed
-    for path in root.rglob(".*"):
-        if ".checkpoints" in path.relative_to(root).parts or not path.is_file():
+    for path in sorted(root.rglob(".*")):  # a folder before what it holds
+        parts = path.relative_to(root).parts
+        if ".checkpoints" in parts or any(p in removed for p in path.parents):
             continue
-        if _TEMPORARY.match(path.name):
+        if not _TEMPORARY.match(path.name):
+            continue
+        if path.is_dir() and not path.is_symlink():  # one a killed process was removing
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file():
             path.unlink(missing_ok=True)
-            removed.append(path)
+        else:
+            continue
+        removed.append(path)
     return removed

@@ -313,11 +313,47 @@ def _check_run_folder(folder: RunFolder, manifest_given: bool = False) -> None:
         )
     if missing:
         nested = root / "outputs" / "manifest.json"
+        stopped = None if nested.is_file() or manifest_given else _stopped_run(folder)
+        if stopped is not None:
+            raise ReportError(stopped)
         hint = f" (did you mean {root / 'outputs'}?)" if nested.is_file() else ""
         raise ReportError(
             f"{root} is not an ilots run folder: {' and '.join(missing)} missing; pass the "
             f"folder ilots run or ilots demo wrote{hint}"
         )
+
+
+def _stopped_run(folder: RunFolder) -> str | None:
+    """Say how to finish the run stopped in ``folder``, when the folder shows one, else None.
+
+    A run stopped before it wrote ``manifest.json`` leaves its tile checkpoints, the
+    replaced run's manifest set aside, or a config that runs into the folder (its own,
+    written before its last steps; a previous run's; the demo's beside it).
+    """
+    root = folder.root
+    config = _config_into(root)
+    left = (root / ".checkpoints", folder.previous_manifest)
+    if config is None and not any(path.exists() for path in left):
+        return None
+    command = f"ilots run {config if config else 'CONFIG.yaml'} --out {root}"
+    started = "" if config else " (CONFIG.yaml: the config it was started with)"
+    return (
+        f"{root}: a run into it was stopped before it finished (manifest.json missing); "
+        f"finish it with {command}{started}, which resumes a tiled run from its finished "
+        f"tiles, then ilots report {root}"
+    )
+
+
+def _config_into(root: Path) -> Path | None:
+    """Return the ``config.yaml`` whose ``outputs.folder`` is ``root``: in it, or beside it."""
+    for config in (root / "config.yaml", root.parent / "config.yaml"):
+        try:
+            target = yaml.safe_load(config.read_text(encoding="utf-8"))["outputs"]["folder"]
+            if (config.parent / str(target)).resolve() == root.resolve():
+                return config
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
+            continue
+    return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1095,12 +1095,14 @@ def _cluster_errors():
 
 
 @pytest.mark.parametrize("case", range(6))
-def test_failures_on_a_cluster_are_one_line(case):
+def test_failures_on_a_cluster_are_one_line(case, monkeypatch):
     # They were 40 to 150 lines of traceback.
     import click
 
+    from pipelines import run_tiles
     from pipelines.cli import _friendly_errors
 
+    monkeypatch.setattr(run_tiles, "opened_on_cluster", lambda: True)
     error, said = _cluster_errors()[case]
 
     def failing():
@@ -1109,6 +1111,27 @@ def test_failures_on_a_cluster_are_one_line(case):
     with pytest.raises(click.ClickException) as caught:
         _friendly_errors(failing)()
     assert caught.value.message == said
+
+
+def test_a_missing_checkpoint_of_a_local_run_names_no_cluster(monkeypatch):
+    """A local run's missing checkpoint is no worker's view of the files: no cluster said."""
+    import click
+
+    from pipelines import run_tiles
+    from pipelines.cli import _friendly_errors
+
+    monkeypatch.setattr(run_tiles, "opened_on_cluster", lambda: False)
+    checkpoint = "/runs/k/.checkpoints/inputs.tile_000_002.classes.npy"
+
+    def failing():
+        raise FileNotFoundError(2, "No such file or directory", checkpoint)
+
+    with pytest.raises(click.ClickException) as caught:
+        _friendly_errors(failing)()
+    assert caught.value.message == (
+        f"the tile checkpoint {checkpoint} is missing (removed while the run ran); run the "
+        "same command again to resume from the finished tiles"
+    )
 
 
 @pytest.mark.parametrize(

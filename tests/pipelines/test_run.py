@@ -1200,6 +1200,58 @@ def test_a_run_killed_while_its_report_is_built_resumes(demo_folder, tmp_path, m
     assert "manifest.json" in report and "EPSG:32631" in report  # the manifest it was given
 
 
+def test_a_run_killed_while_it_removes_its_checkpoints_is_run_again(
+    demo_folder, tmp_path, monkeypatch
+):
+    """Killed while it removes its checkpoints (``kill -9``: nothing after runs), a tiled run
+    leaves none that look resumable: the same command runs it again. Checkpoints whose
+    tiles are marked done with some of their pieces gone (as that removal used to leave
+    them) are resumed, those tiles' stages computed anew. Both equal the finished run."""
+    from pipelines.report.data import read_run
+    from pipelines.report.errors import ReportError
+
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.overwrite": False})
+    out, killed, stale = tmp_path / "run", tmp_path / "killed", tmp_path / "stale"
+    remove, rmtree = run_tiles.remove_checkpoints, shutil.rmtree
+    gone = []
+
+    def half_removed(folder):  # some pieces gone, the tiles' marks kept
+        shutil.copytree(folder, stale)
+        for piece in sorted((stale / run_tiles.CHECKPOINT_DIR).glob("*.npy"))[::5]:
+            piece.unlink()
+            gone.append(piece.name.split(".")[:2])  # [stage, tile]
+        remove(folder)
+
+    def killed_half_way(path, *args, **kwargs):
+        if Path(path).name.startswith(run_tiles.CHECKPOINT_DIR):
+            for piece in sorted(Path(path).glob("*.npy"))[::2]:
+                piece.unlink()
+            shutil.copytree(out, killed)  # the folder the kill leaves
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(run_tiles, "remove_checkpoints", half_removed)
+    monkeypatch.setattr(shutil, "rmtree", killed_half_way)
+    finished = run(config, out=out, tile_size_px=150)
+    monkeypatch.undo()
+    assert not (killed / "manifest.json").exists()
+    assert not (killed / run_tiles.CHECKPOINT_DIR).exists()
+    finish = f"finish it with ilots run {killed / 'config.yaml'} --out {killed}, which"
+    with pytest.raises(ReportError, match="stopped before it finished") as info:
+        read_run(killed)
+    assert finish in str(info.value)
+    again = run(config, out=killed, tile_size_px=150)
+    assert not any("resumed an interrupted run" in w for w in again.warnings), again.warnings
+    _assert_same_run(finished, again, exact=True)
+    assert [p.name for p in killed.rglob(".*")] == [".ilots.lock"]
+
+    passes = _count_passes(monkeypatch)
+    resumed = run(config, out=stale, tile_size_px=150)
+    for stage, pieces in (("inputs", "inputs"), ("reference", "derived"), ("tile", "raster")):
+        expected = sorted({tile for of, tile in gone if of == pieces})
+        assert expected and sorted(passes[stage]) == expected, stage
+    _assert_same_run(finished, resumed, exact=True)
+
+
 def test_ctrl_c_waits_for_no_cog(demo_folder, tmp_path, monkeypatch):
     """Ctrl-C while a COG is encoded and others are queued: the run stops at once, without
     encoding the queued ones nor waiting for the one being encoded (it writes to a temporary

@@ -6,6 +6,9 @@ table's land-cover shares.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -127,3 +130,67 @@ def test_discarded_checkpoints_say_what_changed_in_words(tmp_path):
     assert not store.done("tile", tile)
     assert run_tiles.recorded_tile_size(tmp_path, later) == 300
     assert run_tiles.recorded_tile_size(tmp_path, first) is None
+
+
+class _Killed(BaseException):
+    """The process killed (``kill -9``): nothing after it runs in the removal."""
+
+
+def _finished_checkpoints(folder):
+    """Checkpoints of a run in 4 tiles, each marked done with two pieces."""
+    grid = GeoBox((300, 300), from_origin(600_000.0, 5_400_000.0, 30.0, 30.0), CRS)
+    tiles = run_tiles.tiles_of(grid, 150)
+    store = run_tiles.checkpoints(folder, {"config": "a"}, 150)
+    for tile in tiles:
+        store.save_arrays("inputs", tile, {"lst": np.ones((2, 2)), "ndvi": np.ones((2, 2))})
+        store.save("inputs", tile, None, {"inputs": ["lst", "ndvi"]})
+    return tiles
+
+
+def _killed_half_way(path, ignore_errors=False):
+    """``shutil.rmtree`` killed once it removed every other raster piece."""
+    for piece in sorted(Path(path).glob("*.npy"))[::2]:
+        piece.unlink()
+    raise _Killed
+
+
+def test_checkpoints_removed_half_way_are_not_taken_for_a_resumable_run(tmp_path, monkeypatch):
+    """Killed while it removes a finished run's checkpoints, a run leaves none that look
+    resumable (they were renamed first), and the next run's sweep removes what is left."""
+    from pipelines.outputs.lock import sweep_temporaries
+
+    tiles = _finished_checkpoints(tmp_path)
+    monkeypatch.setattr(shutil, "rmtree", _killed_half_way)
+    with pytest.raises(_Killed):
+        run_tiles.remove_checkpoints(tmp_path)
+    monkeypatch.undo()
+    assert not (tmp_path / run_tiles.CHECKPOINT_DIR).exists()
+    assert run_tiles.resumable_tiles(tmp_path, {"config": "a"}, tiles, 150) == 0
+    sweep_temporaries(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoints_that_cannot_be_renamed_lose_their_marks_first(tmp_path, monkeypatch):
+    """Where the checkpoint folder cannot be renamed (a file open on Windows), the tiles'
+    marks are removed before their pieces: killed meanwhile, no tile is left marked done."""
+    tiles = _finished_checkpoints(tmp_path)
+
+    def held(self, target):
+        raise PermissionError(13, "in use", str(self))
+
+    monkeypatch.setattr(Path, "rename", held)
+    monkeypatch.setattr(shutil, "rmtree", _killed_half_way)
+    with pytest.raises(_Killed):
+        run_tiles.remove_checkpoints(tmp_path)
+    monkeypatch.undo()
+    left = tmp_path / run_tiles.CHECKPOINT_DIR
+    assert not list(left.glob("*.pkl")) and list(left.glob("*.npy"))
+    assert run_tiles.resumable_tiles(tmp_path, {"config": "a"}, tiles, 150) == 0
+
+
+def test_checkpoints_record_whether_their_run_is_on_a_cluster(tmp_path, monkeypatch):
+    """What an error about a checkpoint says once the run has ended (its client closed)."""
+    for cluster in (True, False):
+        monkeypatch.setattr(run_tiles, "on_cluster", lambda config=None, c=cluster: c)
+        run_tiles.checkpoints(tmp_path, {"config": "a"}, 150)
+        assert run_tiles.opened_on_cluster() is cluster

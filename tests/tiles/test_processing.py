@@ -248,6 +248,31 @@ def test_damaged_checkpoints_are_removed_and_their_tiles_computed_anew(tmp_path)
     assert again.load("tile", tiles[2]) == {"sum": 1.0}
 
 
+def test_a_checkpoint_whose_piece_is_missing_is_not_done(tmp_path, caplog):
+    """A run killed while it removed its checkpoints leaves tiles marked done without some
+    of their pieces: those stages are not done (computed anew, logged), the others are."""
+    tiles = processing_tiles(_grid(1200, 1200), 512)[:3]
+    store = TileCheckpoints(tmp_path, {"config": "a"})
+    for tile in tiles:
+        store.save_arrays("inputs", tile, {"lst": np.ones((2, 2)), "ndvi": np.zeros((2, 2))})
+        store.save("inputs", tile, None, {"inputs": ["lst", "ndvi"]})
+        store.save("tile", tile, {"sum": 1.0})  # needs no piece
+    (tmp_path / f"inputs.{tiles[1].name}.ndvi.npy").unlink()
+    assert not store.done("inputs", tiles[1])
+    assert not TileCheckpoints.resumable(tmp_path, "inputs", tiles[1])
+    assert TileCheckpoints.resumable(tmp_path, "inputs", tiles[0])
+    with caplog.at_level("INFO", logger="tiles.processing"):
+        again = TileCheckpoints(tmp_path, {"config": "a"})
+    assert [t.name for t in again.finished("inputs", tiles)] == [tiles[0].name, tiles[2].name]
+    assert [t.name for t in again.finished("tile", tiles)] == [t.name for t in tiles]
+    assert not (tmp_path / f"inputs.{tiles[1].name}.pkl").exists()
+    said = [r.getMessage() for r in caplog.records if r.name == "tiles.processing"]
+    assert len(said) == 1 and "missing (left by a run killed while it removed its" in said[0]
+    assert f": inputs.{tiles[1].name}.pkl; those stages" in said[0]
+    assert again.load("tile", tiles[1]) == {"sum": 1.0}
+    np.testing.assert_array_equal(again.load_array("inputs", tiles[0], "lst"), np.ones((2, 2)))
+
+
 def test_a_damaged_fingerprint_discards_every_checkpoint(tmp_path):
     tile = processing_tiles(_grid(100, 100), 512)[0]
     TileCheckpoints(tmp_path, {"config": "a"}).save("tile", tile, {"sum": 1.0})

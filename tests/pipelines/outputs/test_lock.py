@@ -90,6 +90,20 @@ def test_the_runs_temporary_names_are_swept_and_nothing_else(tmp_path):
     assert all((tmp_path / name).is_file() for name in kept)
 
 
+def test_sweep_removes_the_checkpoints_a_killed_run_was_removing(tmp_path):
+    """A finished run's checkpoints are renamed before they are removed: killed meanwhile,
+    it leaves them under that name, which the next run sweeps away whole."""
+    doomed = tmp_path / f".checkpoints.{'c' * 32}.tmp"
+    for name in ("inputs.tile_000_000.pkl", "fingerprint.json", f".x.npy.{'d' * 32}.tmp"):
+        (doomed / name).parent.mkdir(parents=True, exist_ok=True)
+        (doomed / name).write_text("x")
+    (tmp_path / ".checkpoints").mkdir()
+    (tmp_path / ".checkpoints" / "inputs.tile_000_000.pkl").write_text("x")
+    assert sweep_temporaries(tmp_path) == [doomed]
+    assert not doomed.exists()
+    assert (tmp_path / ".checkpoints" / "inputs.tile_000_000.pkl").is_file()  # a resumable run's
+
+
 def test_a_file_system_without_locks_runs_unlocked(tmp_path, monkeypatch):
     # Some network mounts answer flock with ENOLCK: that is no other run holding the folder.
     import errno

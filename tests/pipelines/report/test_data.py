@@ -32,6 +32,39 @@ def test_demo_root_suggests_its_outputs_folder(tmp_path):
         read_run(tmp_path)
 
 
+@pytest.mark.parametrize("left", [".checkpoints/inputs.tile_000.pkl", ".manifest.previous.json"])
+def test_a_stopped_run_says_how_to_finish_it(tmp_path, left):
+    """A run killed before its manifest: not "not an ilots run folder", but the command."""
+    (tmp_path / left).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / left).write_text("x")
+    with pytest.raises(ReportError) as info:
+        read_run(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: a run into it was stopped before it finished (manifest.json missing); "
+        f"finish it with ilots run CONFIG.yaml --out {tmp_path} (CONFIG.yaml: the config it "
+        f"was started with), which resumes a tiled run from its finished tiles, then ilots "
+        f"report {tmp_path}"
+    )
+
+
+@pytest.mark.parametrize(("config", "folder"), [("run/config.yaml", "."), ("config.yaml", "run")])
+def test_a_stopped_run_names_the_config_that_runs_into_its_folder(tmp_path, config, folder):
+    """The run's own config (written before its last steps, or a previous run's), or the
+    demo's beside its outputs folder."""
+    run = tmp_path / "run"
+    (run / ".checkpoints").mkdir(parents=True)
+    (tmp_path / config).write_text(f"outputs:\n  folder: {folder}\n")
+    with pytest.raises(ReportError, match="stopped before it finished") as info:
+        read_run(run)
+    assert f"finish it with ilots run {tmp_path / config} --out {run}, which" in str(info.value)
+
+
+def test_a_config_into_another_folder_is_no_sign_of_a_stopped_run(tmp_path):
+    (tmp_path / "config.yaml").write_text("outputs:\n  folder: outputs\n")  # a demo's root
+    with pytest.raises(ReportError, match=r"not an ilots run folder: manifest\.json and zones"):
+        read_run(tmp_path)
+
+
 def test_optional_files_absent(plain_run):
     summary = read_run(plain_run)
     assert summary.inequality is not None and summary.heat_island is None
