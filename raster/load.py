@@ -481,9 +481,10 @@ class BandReader:
     that gives none. The ReadError chains no GDAL error: distributed sends a worker's error
     to the client pickled with its causes, and rasterio's do not unpickle (the client got a
     bare ``Exception`` holding a ``repr``). With ``skips`` (a file of this machine), a read
-    that would raise that error, of a band with a fill value, gives none of its pixels
-    instead (the chunk keeps the fill value, as odc-stac's ``fail_on_error=False`` leaves
-    it) and is reported to ``skips``.
+    that would raise that error, of a band with a fill value, is reported to ``skips`` and
+    read again by quarters (:meth:`_read_around`): the pixels the damage spares are kept,
+    the parts down to :data:`SKIPPED_PIECE_PX` pixels that meet it hold the fill value (a
+    whole chunk was left out: 61 km square for a 2,048-pixel Landsat chunk).
     """
 
     def __init__(
@@ -503,7 +504,7 @@ class BandReader:
     ) -> tuple[tuple[slice, slice], np.ndarray]:
         """Read as the wrapped reader does; a failed read raises the band's ReadError.
 
-        Or, skipped (see the class), returns an empty window and no pixel.
+        Or, skipped (see the class), returns what the damage spares of the window.
         """
         try:
             return self.reader.read(cfg, dst_geobox, dst=dst, selection=selection)
@@ -513,9 +514,54 @@ class BandReader:
                 raise
             if self.skips is not None and cfg.fill_value is not None:
                 self.skips.report(self.band.href, deepest_reason(err))
+                if dst is None and len(dst_geobox.shape.yx) == 2:
+                    return self._read_around(cfg, dst_geobox, selection)
                 empty = dst[0:0, 0:0] if dst is not None else np.empty((0, 0), cfg.dtype)
                 return np.s_[0:0, 0:0], empty
         raise error  # out of the except clause: no GDAL error as its context
+
+    def _read_around(
+        self, cfg: RasterLoadParams, geobox: GeoBox, selection: Any
+    ) -> tuple[tuple[slice, slice], np.ndarray]:
+        """Read the window of ``geobox`` by quarters, leaving out those the damage is in.
+
+        A quarter that fails is split again, down to :data:`SKIPPED_PIECE_PX` pixels a side;
+        what fails at that size keeps the fill value. Returns the whole window.
+        """
+        out = np.full(geobox.shape.yx, cfg.fill_value, dtype=cfg.dtype)
+        pending = [(slice(0, out.shape[0]), slice(0, out.shape[1]))]
+        split = True  # the whole window failed already
+        while pending:
+            rows, cols = pending.pop()
+            if not split:
+                try:
+                    roi, pix = self.reader.read(cfg, geobox[rows, cols], selection=selection)
+                    out[rows, cols][roi] = pix
+                    continue
+                except rasterio.errors.RasterioError as err:
+                    if self.band.read_error(err) is None:
+                        raise
+            split = False
+            if max(rows.stop - rows.start, cols.stop - cols.start) > SKIPPED_PIECE_PX:
+                pending += _quarters(rows, cols)
+        return (slice(0, out.shape[0]), slice(0, out.shape[1])), out
+
+
+#: The side (pixels of the read grid) below which a damaged file's window is not split
+#: further: what of it fails to read is left out whole (:meth:`BandReader._read_around`).
+SKIPPED_PIECE_PX = 64
+
+
+def _quarters(rows: slice, cols: slice) -> list[tuple[slice, slice]]:
+    """Split a window in (up to) four, halving each side longer than one pixel."""
+
+    def halves(span: slice) -> list[slice]:
+        if span.stop - span.start < 2:
+            return [span]
+        middle = (span.start + span.stop) // 2
+        return [slice(span.start, middle), slice(middle, span.stop)]
+
+    return [(r, c) for r in halves(rows) for c in halves(cols)]
 
 
 def _remote(items: Sequence[pystac.Item], bands: Sequence[str]) -> dict[str, RemoteAsset]:
@@ -786,8 +832,9 @@ class SkippedReads:
         warnings.warn(
             IlotsWarning(
                 f"{href}: the file is corrupt, {'band ' + band if band else 'its band'} "
-                f"cannot be read where it is damaged ({reason}); its pixels there (the "
-                "chunks that read them) are left out, as clouds are; download it again",
+                f"cannot be read where it is damaged ({reason}); its pixels there (down to "
+                f"{SKIPPED_PIECE_PX} pixels a side) are left out, as clouds are; download it "
+                "again",
                 code="damaged_input",
             ),
             stacklevel=2,

@@ -519,8 +519,9 @@ class InputsConfig(_Model):
         "stop",
         description="A band file of this machine with a damaged block (a download cut short "
         "or corrupted: its header intact, some pixels undecodable): stop the run with one "
-        "line naming it, or skip: its pixels in the chunks that meet the damage are left "
-        "out as clouds are (that scene counts once less there) and the run warns once per "
+        "line naming it, or skip: its pixels where it is damaged (read again by quarters "
+        "down to 64 pixels a side) are left out as clouds are (that scene counts once less "
+        "there) and the run warns once per "
         "file (warning code damaged_input). Files that cannot be opened (permissions, "
         "network) stop the run either way. Default 'stop'.",
     )

@@ -248,10 +248,11 @@ DAMAGED_FILES = {
 @pytest.mark.parametrize("case", list(DAMAGED_FILES))
 def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder, tmp_path, case):
     """One tile of a band file damaged: with inputs.on_damaged: skip the run completes,
-    warns once naming the file (code damaged_input in the manifest), and the 512-pixel
-    chunks reading the tile count that scene out (its fill value is masked as clouds are):
-    there the run equals one without the product (n_clear one less where the scene was
-    clear), elsewhere the demo's run. With stop, the run stops with the file's ReadError."""
+    warns once naming the file (code damaged_input in the manifest), and the parts of the
+    chunks reading the tile that meet it count that scene out (its fill value is masked as
+    clouds are): there the run equals one without the product (n_clear one less where the
+    scene was clear), elsewhere the demo's run. With stop, the run stops with the file's
+    ReadError."""
     product, suffix, band, names = DAMAGED_FILES[case]
     chunk = {"scheduler.chunk_px": 512}
     config, st = _demo_without_first(demo_folder, tmp_path / "damaged", product, suffix, (1, 1))
@@ -266,11 +267,13 @@ def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder,
     without, _st = _demo_without_first(demo_folder, tmp_path / "without", product, suffix)
     run(apply_overrides(load_config(without), chunk), out=tmp_path / "without")
 
-    # The grid pixels inside the damaged 256-pixel tile (1, 1) of the file, its edge left
-    # out: the scene is out there. Elsewhere, in the chunks reading the tile, it may be out
-    # too (odc-stac reads a chunk in one piece), and in the others it is in.
+    # The grid pixels inside the damaged tile (1, 1) of the file, its edge left out: the
+    # scene is out there. Elsewhere, in the parts of the chunks reading the tile that meet
+    # it, it may be out too, and in the rest it is in.
     with rasterio.open(st) as src:  # the centres of its first and last pixels
-        xs, ys = rasterio.transform.xy(src.transform, [256, 511], [256, 511])
+        (rows, cols), (height, width) = src.block_shapes[0], src.shape
+        last_row, last_col = min(2 * rows, height) - 1, min(2 * cols, width) - 1
+        xs, ys = rasterio.transform.xy(src.transform, [rows, last_row], [cols, last_col])
     clean, grid = _raster(demo_run[0], names[0])
     (r0, r1), (c0, c1) = (sorted(v) for v in rasterio.transform.rowcol(grid, xs, ys))
     tile = np.zeros(clean.shape, bool)
@@ -286,6 +289,8 @@ def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder,
     if "n_clear" in names:
         dropped = clean.astype(int) - _raster(tmp_path / "skip", "n_clear")[0]
         assert (dropped[tile] == 1).any() and set(np.unique(dropped)) <= {0, 1}
+        # Read again by quarters, the chunk loses about the tile, not the whole 512² chunk.
+        assert (dropped == 1).sum() < 3 * tile.sum(), ((dropped == 1).sum(), tile.sum())
 
 
 def test_run_recovers_planted_heat_island(demo_run):
