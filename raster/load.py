@@ -123,11 +123,13 @@ def load_items(
     on_error
         ``"raise"`` stops on a file of this machine whose pixels cannot be decoded (a
         damaged block: :class:`~tiles.errors.ReadError`); ``"skip"`` reads the band's fill
-        value (NaN) instead in each chunk that meets the damage, and warns once per file
-        (code ``damaged_input``; on a Dask cluster, only inside :func:`skip_damaged_reads`,
-        which gets the workers' reports back; under Dask's ``processes`` scheduler the
-        warning stays in the worker process). Other failures (permission, network, memory)
-        stop the load either way, as does damage in a band without a fill value. Default:
+        value (NaN) instead where the damage is (the read done again by quarters, down to
+        :data:`SKIPPED_PIECE_PX` pixels a side), and warns once per file (code
+        ``damaged_input``; on a Dask cluster or under Dask's ``processes`` scheduler, only
+        inside :func:`skip_damaged_reads`, which gets the other processes' reports back;
+        outside it, the warning stays in the process that read). Other failures
+        (permission, network, memory) stop the load either way, as does damage in a band
+        without a fill value. Default:
         ``"skip"`` inside :func:`skip_damaged_reads`, else ``"raise"``.
 
     Returns
@@ -789,12 +791,13 @@ class SkippedReads:
     warned: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     pid: int = field(default_factory=os.getpid)  # the process the loads are planned in
+    spooled: bool = False  # read back (skip_damaged_reads): other processes spool to it
 
     def __post_init__(self) -> None:
         _REPORTS[self.token] = self
 
-    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
-        return _reports_of, (self.token, self.pid)
+    def __reduce__(self) -> tuple[Any, tuple[str, int, bool]]:
+        return _reports_of, (self.token, self.pid, self.spooled)
 
     def name_bands(self, items: Sequence[pystac.Item], bands: Sequence[str]) -> None:
         """Record the band and the scene of the files of ``bands`` of ``items``."""
@@ -812,7 +815,7 @@ class SkippedReads:
         worker = _dask_worker()
         if worker is not None:
             worker.log_event(SKIPPED_TOPIC, [self.token, href, reason])
-        elif os.getpid() == self.pid:
+        elif os.getpid() == self.pid or not self.spooled:  # none to read a spool: here
             self.warn(href, reason)
         else:  # in a process of Dask's pool: one JSON line, appended whole
             with open(self.spool(), "a", encoding="utf-8") as spool:
@@ -859,9 +862,9 @@ class SkippedReads:
                 self.warn(href, reason)
 
 
-def _reports_of(token: str, pid: int) -> SkippedReads:
+def _reports_of(token: str, pid: int, spooled: bool) -> SkippedReads:
     """Return the reports of ``token`` in this process; in another, a new one of it."""
-    return _REPORTS.get(token) or SkippedReads(token, pid=pid)
+    return _REPORTS.get(token) or SkippedReads(token, pid=pid, spooled=spooled)
 
 
 def _dask_worker() -> Any:
@@ -897,10 +900,13 @@ def skip_damaged_reads() -> Iterator[SkippedReads]:
     each such file is warned of once (code ``damaged_input``). As the block ends, the reads
     a Dask cluster's workers skipped are warned of here too: compute in the block.
     """
-    skips = SkippedReads()
+    skips = SkippedReads(spooled=True)
     reset = _SKIPPING.set(skips)
     try:
         yield skips
+    except BaseException:
+        skips.spool().unlink(missing_ok=True)  # a failed run says its error, not these
+        raise
     finally:
         _SKIPPING.reset(reset)
     skips.warn_cluster_reports()

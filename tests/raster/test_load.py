@@ -430,6 +430,30 @@ def test_a_read_skipped_in_dasks_process_pool_is_warned_of_here(tmp_path):
     assert len(said) == 1 and said[0].startswith(f"{href}: the file is corrupt, band red of ")
 
 
+def test_no_spool_file_is_left_behind(tmp_path):
+    """The spool is read back by skip_damaged_reads alone: a bare on_error="skip" in Dask's
+    process pool (none to read it) wrote one that stayed in the temporary folder, as did a
+    block that failed before reading it back."""
+    import glob
+    import tempfile
+
+    from raster.load import skip_damaged_reads
+
+    def spools():
+        return set(glob.glob(f"{tempfile.gettempdir()}/ilots-skipped-*.jsonl"))
+
+    before = spools()
+    item, _href = _damaged_sentinel2(tmp_path, "red")
+    with warnings.catch_warnings(record=True), dask.config.set(scheduler="processes",
+                                                                num_workers=1):  # fmt: skip
+        load_items([item], ["red"], on_error="skip").red.compute()
+        with pytest.raises(RuntimeError, match="after the read"):
+            with skip_damaged_reads():
+                load_items([item], ["red"]).red.compute()
+                raise RuntimeError("a failure after the read")
+    assert spools() == before
+
+
 def test_a_read_skipped_on_a_dask_worker_is_warned_of_on_the_client(tmp_path):
     """A worker's warning stays on the worker: it reports the skipped read in the cluster's
     events, which skip_damaged_reads says on the client as its block ends, once."""
