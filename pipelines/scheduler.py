@@ -71,8 +71,9 @@ def scheduler_context(
     this ilots; other library versions than this machine's are warned of then
     (:func:`version_mismatches`). ``given_as``: the option or config key that named the
     address, which the errors name. ``worker_logging``: sets up logging as the caller's
-    process has it (``ilots``' rules), run in each worker process of a ``workers`` cluster as
-    it starts; a cluster given by address runs its own processes, left as they are.
+    process has it (``ilots``' rules), run in each worker process of a ``workers`` cluster
+    or of the ``processes`` pool as it starts; a cluster given by address runs its own
+    processes, left as they are.
 
     Yields the warnings said as the cluster was checked: a run records them in its manifest
     (its warnings), and ``ilots run`` does not say them again as the run ends.
@@ -96,7 +97,8 @@ def scheduler_context(
             options["num_workers"] = num_workers
         with contextlib.ExitStack() as stack:
             if name == "processes":
-                options["pool"] = stack.enter_context(_process_pool(num_workers))
+                pool = _process_pool(num_workers, worker_logging)
+                options["pool"] = stack.enter_context(pool)
             stack.enter_context(dask.config.set(options))
             yield []
 
@@ -438,25 +440,37 @@ def current_client() -> Any:
 
 
 @contextlib.contextmanager
-def _process_pool(num_workers: int | None) -> Iterator[ProcessPoolExecutor]:
+def _process_pool(
+    num_workers: int | None, logging_setup: Callable[[], None] | None = None
+) -> Iterator[ProcessPoolExecutor]:
     """One pool of worker processes for every computation of a run.
 
     Without it, Dask's multiprocessing scheduler starts a pool per computation, and each
     spawned process imports the libraries and loads the compiled kernels again: a run in 9
     tiles of the demo city took 116 s on 2 cores, 30 computations of 2 fresh processes each.
-    The pool is set up as ``dask.multiprocessing.get`` sets up its own.
+    The pool is set up as ``dask.multiprocessing.get`` sets up its own, then logs as
+    ``logging_setup`` says (the CLI's rules: odc-stac's records of a failed read reached the
+    terminal).
     """
     if os.environ.get("PYTHONHASHSEED") in (None, "0"):
         os.environ["PYTHONHASHSEED"] = "6640"  # Dask's value: the same hashes in every worker
     pool = ProcessPoolExecutor(
         num_workers or CPU_COUNT,
         mp_context=dask.multiprocessing.get_context(),
-        initializer=dask.multiprocessing.initialize_worker_process,
+        initializer=_start_pool_process,
+        initargs=(logging_setup,),
     )
     try:
         yield pool
     finally:
         pool.shutdown()
+
+
+def _start_pool_process(logging_setup: Callable[[], None] | None) -> None:
+    """Set up a process of :func:`_process_pool`: as Dask does, then its logging."""
+    dask.multiprocessing.initialize_worker_process()
+    if logging_setup is not None:
+        logging_setup()
 
 
 def config_scheduler(config: RunConfig) -> str | None:

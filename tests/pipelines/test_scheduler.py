@@ -173,3 +173,22 @@ def test_an_interrupt_leaves_the_cluster_loggers_as_they_were():
             time.sleep(30)  # the interrupt arrives here
     for name in ("asyncio", "distributed"):
         assert logging.getLogger(name).level <= logging.CRITICAL, name
+
+
+def _silence_odc() -> None:
+    logging.getLogger("odc").setLevel(logging.CRITICAL + 1)
+
+
+def _odc_level(_: object) -> int:
+    return logging.getLogger("odc").getEffectiveLevel()
+
+
+def test_the_process_pool_logs_by_the_callers_rules():
+    """The processes pool's workers log as the CLI does (worker_logging): odc-stac's records
+    of a failed read reached the terminal from them, and read again by quarters (on_damaged:
+    skip), once per piece."""
+    import dask
+
+    with scheduler_context("processes", None, 1, worker_logging=_silence_odc):
+        level = dask.delayed(_odc_level)(0).compute()
+    assert level == logging.CRITICAL + 1
