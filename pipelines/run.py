@@ -64,6 +64,7 @@ from pipelines.outputs import (
     zone_layer_description,
 )
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
+from pipelines.outputs.geopackage import check_closed
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
@@ -770,6 +771,7 @@ def _check_folder(config: RunConfig) -> None:
             f"outputs.folder: {folder.root} holds a previous run; set outputs.overwrite: true "
             "or choose another --out"
         )
+    check_closed(folder.zones_gpkg)  # open in QGIS: said now, not once the run is done
     root = Path(folder.root)
     made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
     try:

@@ -25,6 +25,7 @@ new file takes its place.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import warnings
@@ -36,7 +37,7 @@ import geopandas as gpd
 
 from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
-from tiles.errors import CRSError, IlotsWarning, ZonesError
+from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 __all__ = ["GPKG_VERSION", "LAYER_STYLES_DDL", "write_zones_gpkg", "zone_layer_description"]
 
@@ -159,6 +160,7 @@ def write_zones_gpkg(
     for name, frame in layers.items():
         _check_layer(name, frame)
 
+    check_closed(target)
     with staged(target) as staging:
         for name, frame in layers.items():
             options = {"DESCRIPTION": descriptions[name]} if name in descriptions else {}
@@ -209,6 +211,48 @@ def _add_layer_styles(gpkg: Path, styles: Mapping[str, str]) -> None:
 
 #: Styles ilots writes (:func:`_add_layer_styles`); a user's are the others.
 _USER_STYLE = "description IS NULL OR description NOT LIKE 'ilots % default style'"
+#: The journals SQLite keeps beside a database a program has open (or left after a crash).
+_JOURNALS = ("-wal", "-journal")
+
+
+def check_closed(gpkg: str | os.PathLike[str]) -> None:
+    """Refuse to replace a GeoPackage another program has open with a journal beside it.
+
+    A file QGIS edits is in WAL mode: its ``-wal`` beside it, renamed over, would be read
+    into the new file (SQLite applies a journal it finds beside a file), which no program
+    could then open. A journal left by a program that crashed is settled by opening the
+    file once (what SQLite does to a hot journal), here; one that stays is a live program's.
+    A file no program has open is then put out of WAL mode, so that reading it (its QGIS
+    projects, carried into the new file) leaves no journal beside it.
+
+    Raises
+    ------
+    OutputError
+        ``"<gpkg> is open in another program (<gpkg>-wal beside it) ..."``.
+    """
+    gpkg = Path(gpkg)
+    if not gpkg.is_file():
+        return
+
+    def journals() -> list[str]:
+        return [f"{gpkg.name}{side}" for side in _JOURNALS if Path(f"{gpkg}{side}").exists()]
+
+    if journals():
+        with contextlib.suppress(sqlite3.DatabaseError), closing(_connect(gpkg)) as con:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    if left := journals():
+        raise OutputError(
+            f"{gpkg} is open in another program ({' and '.join(left)} beside it), e.g. "
+            "QGIS editing it: close that project (or remove its layers from it), then run "
+            "again; replacing it now would leave a file no program can open"
+        )
+    with contextlib.suppress(sqlite3.DatabaseError), closing(_connect(gpkg)) as con:
+        con.execute("PRAGMA journal_mode=DELETE").fetchone()
+
+
+def _connect(gpkg: Path) -> sqlite3.Connection:
+    """Open the SQLite file ``gpkg``, waiting at most a second for another program's lock."""
+    return sqlite3.connect(gpkg, timeout=1)
 
 
 def _carry_qgis_tables(target: Path, new: Path) -> None:
@@ -238,17 +282,40 @@ def _carry_qgis_tables(target: Path, new: Path) -> None:
                     "INSERT OR IGNORE INTO gpkg_contents SELECT * FROM old.gpkg_contents "
                     "WHERE table_name = 'qgis_projects'"
                 )
-        if "layer_styles" in old_tables and "layer_styles" in new_tables:
-            ours = [row[1] for row in con.execute("PRAGMA main.table_info(layer_styles)")]
-            theirs = {row[1] for row in con.execute("PRAGMA old.table_info(layer_styles)")}
-            columns = ", ".join(name for name in ours if name in theirs and name != "id")
-            con.execute(
-                f"INSERT INTO layer_styles ({columns}) SELECT {columns} FROM old.layer_styles "
-                f"WHERE ({_USER_STYLE}) AND f_table_name IN (SELECT table_name FROM "
-                "gpkg_contents)"
-            )
+        theirs = {row[1] for row in con.execute("PRAGMA old.table_info(layer_styles)")}
+        if "layer_styles" in new_tables and {"f_table_name", "styleName"} <= theirs:
+            _carry_styles(con, theirs)
         con.commit()
         con.execute("DETACH DATABASE old")
+
+
+def _carry_styles(con: sqlite3.Connection, theirs: set[str]) -> None:
+    """Copy the user's styles of ``old.layer_styles`` (its columns ``theirs``) for our layers.
+
+    A user's default style of a layer stays its default: ilots' own is no longer one (QGIS
+    takes the latest default).
+    """
+    ours = [row[1] for row in con.execute("PRAGMA main.table_info(layer_styles)")]
+    columns = ", ".join(name for name in ours if name in theirs and name != "id")
+    users = _user_style_filter(theirs)
+    con.execute(
+        f"INSERT INTO layer_styles ({columns}) SELECT {columns} FROM old.layer_styles "
+        f"WHERE ({users}) AND f_table_name IN (SELECT table_name FROM gpkg_contents)"
+    )
+    if "useAsDefault" in theirs:
+        con.execute(
+            f"UPDATE layer_styles SET useAsDefault = 0 WHERE NOT ({_USER_STYLE}) AND "
+            f"f_table_name IN (SELECT f_table_name FROM old.layer_styles WHERE ({users}) "
+            "AND useAsDefault)"
+        )
+
+
+def _user_style_filter(columns: set[str]) -> str:
+    """Return the SQL filter of a user's rows in a ``layer_styles`` with ``columns``.
+
+    ilots writes a description in each of its rows: without the column, all are a user's.
+    """
+    return _USER_STYLE if "description" in columns else "1"
 
 
 def _warn_of_what_goes(target: Path, new: Path) -> None:
@@ -316,9 +383,9 @@ def _not_ilots(gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]]) ->
             and _LAYER_MARK not in (described.get(name) or "")
         ]
         if "layer_styles" in names:
-            styles = con.execute(
-                f"SELECT styleName, f_table_name FROM layer_styles WHERE {_USER_STYLE}"
-            )
+            columns = {row[1] for row in con.execute("PRAGMA table_info(layer_styles)")}
+            users = _user_style_filter(columns)
+            styles = con.execute(f"SELECT styleName, f_table_name FROM layer_styles WHERE {users}")
             lost += [
                 f"QGIS style {style!r} of layer {layer}"
                 for style, layer in styles

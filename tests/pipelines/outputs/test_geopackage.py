@@ -1,8 +1,10 @@
 import os
+import shutil
 import sqlite3
 import warnings
 import xml.etree.ElementTree as ET
 from contextlib import closing
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
-from tiles.errors import CRSError, IlotsWarning, ZonesError
+from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 # QgsOgrProviderMetadata::saveStyle field list, in order, with GDAL's SQL types for them
 QGIS_LAYER_STYLES = [
@@ -217,3 +219,84 @@ def test_replacing_a_file_of_ilots_alone_says_nothing(tmp_path, layers):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             write_zones_gpkg(target, layers, default_zone_styles(layers))
+
+
+def test_a_file_open_in_another_program_is_not_replaced(tmp_path, layers):
+    """QGIS edits a GeoPackage in WAL mode: its -wal, beside the file ilots renamed over it,
+    was read into the new file, which no program could open. Refused, the file kept."""
+    target = tmp_path / "zones.gpkg"
+    write_zones_gpkg(target, layers, default_zone_styles(layers))
+    qgis = sqlite3.connect(target)
+    try:
+        qgis.execute("PRAGMA journal_mode=WAL")
+        qgis.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata, content)")
+        qgis.execute("INSERT INTO qgis_projects VALUES ('p', '{}', x'504b')")
+        qgis.commit()
+        before = target.read_bytes()
+        with pytest.raises(OutputError, match=r"zones.gpkg is open in another program "
+                           r"\(zones.gpkg-wal"):  # fmt: skip
+            write_zones_gpkg(target, layers, default_zone_styles(layers))
+        assert target.read_bytes() == before
+    finally:
+        qgis.close()
+    write_zones_gpkg(target, layers, default_zone_styles(layers))  # closed: replaced
+    with closing(sqlite3.connect(target)) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("SELECT name FROM qgis_projects").fetchall() == [("p",)]
+
+
+def test_a_journal_left_by_a_crash_is_settled_and_its_project_kept(tmp_path, layers):
+    """A -wal left beside the file by a program that crashed holds committed rows (here a
+    QGIS project): opening the file once applies it, then the file is replaced."""
+    first = tmp_path / "first.gpkg"
+    write_zones_gpkg(first, layers, default_zone_styles(layers))
+    with closing(sqlite3.connect(first)) as con:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA wal_autocheckpoint=0")
+        con.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata, content)")
+        con.execute("INSERT INTO qgis_projects VALUES ('left', '{}', x'504b')")
+        con.commit()
+        target = tmp_path / "zones.gpkg"  # the files as the crash left them
+        for side in ("", "-wal"):
+            shutil.copyfile(f"{first}{side}", f"{target}{side}")
+    write_zones_gpkg(target, layers, default_zone_styles(layers))
+    assert not Path(f"{target}-wal").exists()
+    with closing(sqlite3.connect(target)) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("SELECT name FROM qgis_projects").fetchall() == [("left",)]
+
+
+def test_a_users_default_style_stays_the_default(tmp_path, layers):
+    """QGIS's "save as default" makes the user's style the default and ilots' not: carried,
+    ilots' new style was a default too, newer, which QGIS took."""
+    target = tmp_path / "zones.gpkg"
+    write_zones_gpkg(target, layers, default_zone_styles(layers))
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = 'iris'")
+        con.execute(
+            "INSERT INTO layer_styles (f_table_name, styleName, styleQML, useAsDefault, "
+            "description) VALUES ('iris', 'mine', '<qgis/>', 1, 'for the council')"
+        )
+    write_zones_gpkg(target, layers, default_zone_styles(layers))
+    with closing(sqlite3.connect(target)) as con:
+        defaults = con.execute(
+            "SELECT f_table_name, styleName FROM layer_styles WHERE useAsDefault ORDER BY 1"
+        ).fetchall()
+    assert defaults == [("iris", "mine"), ("qpv", "qpv")]
+
+
+def test_styles_of_a_table_without_descriptions_are_the_users(tmp_path, layers):
+    """A layer_styles table of other columns (no description: ilots always writes one) did
+    not stop the run at its last step: its rows are the user's, carried."""
+    target = tmp_path / "zones.gpkg"
+    write_zones_gpkg(target, layers, default_zone_styles(layers))
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute("DROP TABLE layer_styles")
+        con.execute("CREATE TABLE layer_styles (id INTEGER PRIMARY KEY, f_table_name TEXT, "
+                    "styleName TEXT, styleQML TEXT, useAsDefault BOOLEAN)")  # fmt: skip
+        con.execute("INSERT INTO layer_styles (f_table_name, styleName, styleQML, "
+                    "useAsDefault) VALUES ('qpv', 'old', '<qgis/>', 0)")  # fmt: skip
+    write_zones_gpkg(target, layers, default_zone_styles(layers))
+    with closing(sqlite3.connect(target)) as con:
+        names = con.execute("SELECT styleName FROM layer_styles ORDER BY 1").fetchall()
+    assert names == [("iris",), ("old",), ("qpv",)]
