@@ -36,7 +36,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_NAME", "folder_lock", "sweep_temporaries"]
+__all__ = ["LOCK_NAME", "folder_lock", "lock_holder", "sweep_temporaries"]
 
 #: The lock file in a run folder.
 LOCK_NAME = ".ilots.lock"
@@ -88,6 +88,23 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
                 if handle is not None:
                     handle.close()  # releases the lock
                 _remove_if_unused(made)
+
+
+def lock_holder(folder: str | os.PathLike[str]) -> str | None:
+    """Return who holds ``folder`` (``"pid N on HOST"``) while a run writes it, else None."""
+    path = Path(folder) / LOCK_NAME
+    if fcntl is None or not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "another process"
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:  # unreadable, or a file system without locks: none known
+        return None
+    return None
 
 
 def _remove_if_unused(made: list[Path]) -> None:

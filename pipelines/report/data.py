@@ -31,6 +31,7 @@ from rasterio.errors import RasterioIOError
 
 from pipelines.config.models import CompositeConfig, InputsConfig, MaskConfig, ZonesConfig
 from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.lock import lock_holder
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
 from tiles.errors import IlotsWarning
@@ -331,6 +332,11 @@ def _stopped_run(folder: RunFolder) -> str | None:
     written before its last steps; a previous run's; the demo's beside it).
     """
     root = folder.root
+    if owner := lock_holder(root):
+        return (
+            f"{root}: a run is writing it ({owner}), so it has no manifest.json yet; wait "
+            f"for it to end, then ilots report {root}"
+        )
     config = _config_into(root)
     left = (root / ".checkpoints", folder.previous_manifest)
     if config is None and not any(path.exists() for path in left):

@@ -136,3 +136,31 @@ def test_zones_in_degrees_are_mapped_in_metres(demo_run, tmp_path):
     assert summary.iris.crs.to_epsg() == 32631 and summary.qpv.crs == summary.iris.crs
     assert summary.iris.geometry.area.sum() == pytest.approx(iris.to_crs(32631).area.sum(),
                                                             rel=1e-3)  # fmt: skip
+
+
+def test_a_folder_a_run_is_writing_is_not_called_stopped(tmp_path):
+    """While a run holds the folder (its lock), its missing manifest is no stopped run."""
+    import socket
+    import subprocess
+    import sys
+
+    (tmp_path / ".checkpoints").mkdir()
+    script = (
+        "import sys, time; from pipelines.outputs.lock import folder_lock\n"
+        "with folder_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ReportError) as info:
+            read_run(tmp_path)
+        assert str(info.value) == (
+            f"{tmp_path}: a run is writing it (pid {holder.pid} on {socket.gethostname()}), "
+            f"so it has no manifest.json yet; wait for it to end, then ilots report {tmp_path}"
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(ReportError, match="stopped before it finished"):  # killed: stopped
+        read_run(tmp_path)
