@@ -9,7 +9,6 @@ only when it has no LST.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +18,6 @@ import xarray as xr
 
 from pipelines.config import RunConfig
 from pipelines.run_graph import lst_mask_steps
-
-logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
 
 __all__ = ["MaskCounts", "count_mask_steps", "mask_counts_text"]
 

@@ -113,21 +113,37 @@ def landsat_clear_mask(
     if dilate_px:
         mask = mask & ~_dilate_da(_lift(qa_pixel_cloudy, qa, spec=spec), dilate_px)
         comment += f"; cloud rejection dilated by a disk of {dilate_px} px"
+    for _name, test, said in _band_tests(ds, radsat_bands, st_qa_max_k, cdist_min_km):
+        mask = mask & test
+        comment += f"; {said}"
+    return _finish(mask, "clear", comment)
+
+
+def _band_tests(
+    ds: xr.Dataset,
+    radsat_bands: Iterable[int | str] | None,
+    st_qa_max_k: float | None,
+    cdist_min_km: float | None,
+) -> list[tuple[str, xr.DataArray, str]]:
+    """Return the clear-sky mask's tests of bands other than QA_PIXEL, in its order.
+
+    ``(step, pixels kept, what it rejects)`` for each option set (:func:`landsat_clear_mask`).
+    """
+    tests = []
     if radsat_bands is not None:
         radsat = landsat_radsat_mask(ds, radsat_bands, hint="or pass radsat_bands=None")
-        mask = mask & radsat
-        comment += "; " + radsat.attrs["comment"]
+        tests.append(("qa_radsat", radsat, radsat.attrs["comment"]))
     if st_qa_max_k is not None:
         _finite_positive("st_qa_max_k", st_qa_max_k, allow_zero=False)
         st_qa = _band(ds, "st_qa", "load the 'st_qa' band or pass st_qa_max_k=None")
-        mask = mask & _lift(st_qa_ok, st_qa, max_k=st_qa_max_k)
-        comment += f"; ST_QA > {st_qa_max_k} K or missing rejected"
+        tests.append(("st_qa", _lift(st_qa_ok, st_qa, max_k=st_qa_max_k),
+                      f"ST_QA > {st_qa_max_k} K or missing rejected"))  # fmt: skip
     if cdist_min_km is not None:
         _finite_positive("cdist_min_km", cdist_min_km, allow_zero=True)
         cdist = _band(ds, "st_cdist", "load the 'st_cdist' band or pass cdist_min_km=None")
-        mask = mask & _lift(cdist_ok, cdist, min_km=cdist_min_km)
-        comment += f"; ST_CDIST < {cdist_min_km} km or missing rejected"
-    return _finish(mask, "clear", comment)
+        tests.append(("st_cdist", _lift(cdist_ok, cdist, min_km=cdist_min_km),
+                      f"ST_CDIST < {cdist_min_km} km or missing rejected"))  # fmt: skip
+    return tests
 
 
 #: The steps of :func:`landsat_mask_steps`, in the order the clear-sky mask applies them.
@@ -169,17 +185,8 @@ def landsat_mask_steps(
     steps["qa_pixel"] = keep
     if not spec.keep_water:
         steps["not_water"] = keep = keep & ~_lift(qa_pixel_water, qa)
-    if radsat_bands is not None:
-        radsat = landsat_radsat_mask(ds, radsat_bands, hint="or pass radsat_bands=None")
-        steps["qa_radsat"] = keep = keep & radsat
-    if st_qa_max_k is not None:
-        _finite_positive("st_qa_max_k", st_qa_max_k, allow_zero=False)
-        st_qa = _band(ds, "st_qa", "load the 'st_qa' band or pass st_qa_max_k=None")
-        steps["st_qa"] = keep = keep & _lift(st_qa_ok, st_qa, max_k=st_qa_max_k)
-    if cdist_min_km is not None:
-        _finite_positive("cdist_min_km", cdist_min_km, allow_zero=True)
-        cdist = _band(ds, "st_cdist", "load the 'st_cdist' band or pass cdist_min_km=None")
-        steps["st_cdist"] = keep & _lift(cdist_ok, cdist, min_km=cdist_min_km)
+    for name, test, _said in _band_tests(ds, radsat_bands, st_qa_max_k, cdist_min_km):
+        steps[name] = keep = keep & test
     return xr.Dataset({name: step.rename(name) for name, step in steps.items()})
 
 
