@@ -522,35 +522,29 @@ def test_a_band_file_of_another_size_is_refused(real_data: Path, tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("given", ["folder", "xml"])
 def test_a_broken_mtl_xml_falls_back_to_the_txt(
-    real_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    real_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, given: str
 ) -> None:
     folder = _linked(real_data / T1, tmp_path)
     xml = folder / f"{folder.name}_MTL.xml"
     xml.write_bytes(xml.read_bytes()[:5000])  # a download cut short
+    source = folder if given == "folder" else xml
     with caplog.at_level(logging.INFO, logger="raster.sources.mtl"):
-        item = landsat_item(folder)
+        item = landsat_item(source)
     assert item.properties["ilots:metadata"] == str(folder / f"{folder.name}_MTL.txt")
     assert f"reading {folder.name}_MTL.txt instead" in caplog.text
     whole = landsat_item(real_data / T1)
     assert set(item.assets) == set(whole.assets) == T1_BANDS
     assert item.datetime == whole.datetime
     assert _band(item, "lwir11") == _band(whole, "lwir11")
+    assert item.properties["ilots:source"] == str(source)
 
 
-def test_a_broken_mtl_xml_given_directly_falls_back_to_the_txt(
-    real_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_broken_mtl_xml_given_alone_is_named(real_data: Path, tmp_path: Path) -> None:
     folder = _linked(real_data / T1, tmp_path)
     xml = folder / f"{folder.name}_MTL.xml"
-    xml.write_bytes(xml.read_bytes()[:5000])  # a download cut short
-    with caplog.at_level(logging.INFO, logger="raster.sources.mtl"):
-        item = landsat_item(xml)
-    assert item.properties["ilots:metadata"] == str(folder / f"{folder.name}_MTL.txt")
-    assert item.properties["ilots:source"] == str(xml)
-    assert f"reading {folder.name}_MTL.txt instead" in caplog.text
-    assert set(item.assets) == T1_BANDS
-    # with no other form beside it, the broken file given is named alone
+    xml.write_bytes(xml.read_bytes()[:5000])
     for other in (".txt", ".json"):
         (folder / f"{folder.name}_MTL{other}").unlink()
     with pytest.raises(MetadataError) as info:
