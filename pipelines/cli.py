@@ -390,16 +390,20 @@ def _strict_option(
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        help_text = (
-            f"Exit with status {STRICT_STATUS} when {what} warned ({warned}); the output is "
-            "written all the same, so that a script does not take a partial result for a "
-            f"whole one.{note}"
-        )
-        return click.option("--strict", is_flag=True, help=help_text)(
+        return click.option("--strict", is_flag=True, help=_strict_help(what, warned, note))(
             _counting_warnings(func, what)
         )
 
     return decorate
+
+
+def _strict_help(what: str, warned: str, note: str = "") -> str:
+    """Return the help of ``--strict`` for command ``what``; ``warned`` names warnings."""
+    return (
+        f"Exit with status {STRICT_STATUS} when {what} warned ({warned}); the output is "
+        "written all the same, so that a script does not take a partial result for a "
+        f"whole one.{note}"
+    )
 
 
 def _counting_warnings(func: Callable[..., Any], what: str) -> Callable[..., Any]:
@@ -996,7 +1000,19 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
 
 from pipelines.inequality.cli import inequality_command  # noqa: E402
 
-inequality_command.callback = _friendly_errors(inequality_command.callback)
+inequality_command.callback = _counting_warnings(
+    _friendly_errors(inequality_command.callback), "ilots inequality"
+)
+inequality_command.params.append(
+    click.Option(
+        ["--strict"],
+        is_flag=True,
+        help=_strict_help(
+            "ilots inequality",
+            "rows dropped, an implausible income level, a --group or --stratum not used ...",
+        ),
+    )
+)
 main.add_command(inequality_command, "inequality")
 
 if __name__ == "__main__":  # pragma: no cover
