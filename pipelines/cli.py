@@ -364,6 +364,60 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+#: Exit status of ``--strict`` (``ilots run``, ``lst``, ``indices``, ``zonal``,
+#: ``inequality``) when the command warned (1: an error, 130: interrupted).
+STRICT_STATUS = 3
+
+
+def _strict_exit(strict: bool, warned: int, what: str) -> None:
+    """Under ``--strict``, end with :data:`STRICT_STATUS` when ``what`` warned."""
+    if strict and warned:
+        click.echo(
+            f"--strict: {what} finished with {warned} warning(s) (above); exit status "
+            f"{STRICT_STATUS}",
+            err=True,
+        )
+        raise SystemExit(STRICT_STATUS)
+
+
+def _strict_option(
+    what: str, warned: str, note: str = ""
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add ``--strict`` to a command: exit with :data:`STRICT_STATUS` when ``what`` warned.
+
+    Every :class:`~tiles.errors.IlotsWarning` issued while the command runs counts, as those
+    of ``ilots run``; ``warned`` names some for the help text, ``note`` ends it.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        return click.option("--strict", is_flag=True, help=_strict_help(what, warned, note))(
+            _counting_warnings(func, what)
+        )
+
+    return decorate
+
+
+def _strict_help(what: str, warned: str, note: str = "") -> str:
+    """Return the help of ``--strict`` for command ``what``; ``warned`` names warnings."""
+    return (
+        f"Exit with status {STRICT_STATUS} when {what} warned ({warned}); the output is "
+        "written all the same, so that a script does not take a partial result for a "
+        f"whole one.{note}"
+    )
+
+
+def _counting_warnings(func: Callable[..., Any], what: str) -> Callable[..., Any]:
+    """Run ``func`` without its ``strict`` argument; under it, end as :func:`_strict_exit`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, strict: bool, **kwargs: Any) -> Any:
+        with collected_warnings() as warned:
+            func(*args, **kwargs)
+        _strict_exit(strict, len(warned), what)
+
+    return wrapper
+
+
 @main.command("lst")
 @click.argument("product", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -388,8 +442,9 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
     default="default",
     show_default=True,
     help="QA_PIXEL preset: default rejects fill, dilated cloud, cirrus, cloud, "
-    "shadow, snow; gee keeps snow; strict adds cloud confidence >= medium. A Collection 1 "
-    "BQA has one fixed rule: gee and strict are not applied there (a warning says so).",
+    "shadow, snow; gee keeps snow; strict adds cloud confidence >= medium (a cloud mask; "
+    "the exit status is --strict's). A Collection 1 BQA has one fixed rule: gee and strict "
+    "are not applied there (a warning says so).",
 )
 @click.option(
     "--keep-water",
@@ -434,6 +489,11 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
     "that keeps each 30 m cell's radiance. The COG is then on the NDVI's grid.",
 )
 @_progress_option
+@_strict_option(
+    "ilots lst",
+    "no valid pixel after masking, an option not applied ...",
+    " Not a cloud mask: that is --mask strict.",
+)
 @_friendly_errors
 def lst_command(
     product: Path,
@@ -519,9 +579,15 @@ def lst_command(
     show_default=True,
     help="Cloud mask preset: QA_PIXEL default/gee/strict for Landsat (Collection 1: the "
     "BQA's fixed rule), SCL default/conservative/permissive for Sentinel-2; 'none' keeps "
-    "every pixel. Water is kept (MNDWI and NDWI need it).",
+    "every pixel (a cloud mask; the exit status is --strict's). Water is kept (MNDWI and "
+    "NDWI need it).",
 )
 @_progress_option
+@_strict_option(
+    "ilots indices",
+    "no valid pixel after masking, negative reflectances kept, top-of-atmosphere reflectance ...",
+    " Not a cloud mask: that is --mask strict.",
+)
 @_friendly_errors
 def indices_command(
     product: Path, index_names: str, out: Path, mask_preset: str, progress: bool | None
@@ -645,6 +711,11 @@ def _remove_empty(folders: Sequence[Path]) -> None:
     "after the file (stats.gpkg: stats); an existing GeoPackage keeps its other layers.",
 )
 @_progress_option
+@_strict_option(
+    "ilots zonal",
+    "zones outside the raster or without geometry (NaN rows), invalid geometries repaired, "
+    "an option ignored ...",
+)
 @_friendly_errors
 def zonal_command(
     raster: Path,
@@ -806,21 +877,6 @@ def run_command(
     _strict_exit(strict, len(result.warnings), "the run")
 
 
-#: Exit status of ``ilots run --strict`` when the run warned (1: an error, 130: interrupted).
-STRICT_STATUS = 3
-
-
-def _strict_exit(strict: bool, warned: int, what: str) -> None:
-    """Under ``--strict``, end with :data:`STRICT_STATUS` when ``what`` warned."""
-    if strict and warned:
-        click.echo(
-            f"--strict: {what} finished with {warned} warning(s) (above); exit status "
-            f"{STRICT_STATUS}",
-            err=True,
-        )
-        raise SystemExit(STRICT_STATUS)
-
-
 def _check_address(scheduler: str) -> None:
     """Refuse a --scheduler that is no local scheduler's name nor a cluster's address."""
     from pipelines.config.models import scheduler_address
@@ -944,7 +1000,19 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
 
 from pipelines.inequality.cli import inequality_command  # noqa: E402
 
-inequality_command.callback = _friendly_errors(inequality_command.callback)
+inequality_command.callback = _counting_warnings(
+    _friendly_errors(inequality_command.callback), "ilots inequality"
+)
+inequality_command.params.append(
+    click.Option(
+        ["--strict"],
+        is_flag=True,
+        help=_strict_help(
+            "ilots inequality",
+            "rows dropped, an implausible income level, a --group or --stratum not used ...",
+        ),
+    )
+)
 main.add_command(inequality_command, "inequality")
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ import pandas as pd
 
 from pipelines.inequality.report import run_inequality
 from pipelines.outputs._atomic import check_output
-from tiles.errors import IlotsError, LayerNotFoundError
+from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError
 
 __all__ = ["inequality_command", "read_table"]
 
@@ -227,5 +228,8 @@ def inequality_command(
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
     _write_atomically({out: report.to_json() + "\n", csv_path: report.to_csv()})
     for note in report.notes:  # rows dropped, secret markers, decimal commas: said, not only kept
-        click.echo(f"note: {note}", err=True)
+        if note in report.warnings:  # shown and counted (--strict) as the other commands' are
+            warnings.warn(IlotsWarning(note), stacklevel=2)
+        else:
+            click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {out} and {csv_path}", err=True)

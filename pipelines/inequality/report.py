@@ -128,6 +128,10 @@ class InequalityReport:
         Report-wide notes (rows dropped, values coerced, causality, spatial caveats).
     seed
         Seed all random draws derive from.
+    warnings
+        Those of the ``notes`` that say the statistics are less than asked: rows dropped, an
+        implausible income level, a group not compared, a stratum ignored (``ilots
+        inequality`` says them as warnings, which its ``--strict`` counts).
     """
 
     outcome: str
@@ -149,6 +153,7 @@ class InequalityReport:
     residual_morans_i: MoranResult | None
     notes: tuple[str, ...]
     seed: int | None
+    warnings: tuple[str, ...] = ()
 
     def metrics(self) -> list[MetricResult]:
         """Every scalar result (deciles excepted), in report order."""
@@ -348,6 +353,12 @@ def run_inequality(
             f"the table; columns found: {found}"
         )
     notes: list[str] = []
+    warned: list[str] = []  # also in notes
+
+    def warn(text: str) -> None:
+        notes.append(text)
+        warned.append(text)
+
     decimal = _decimal_mark(table, [outcome, income, population], [income, population])
     h, note = _numeric_column(table[outcome], outcome, decimal)
     notes.extend(note)
@@ -355,7 +366,7 @@ def run_inequality(
     notes.extend(note)
     implausible = implausible_income(income, y) if check_income else None
     if implausible:
-        notes.append(implausible)
+        warn(implausible)
     if not np.isfinite(h).any():
         raise InequalityError(_no_number(table[outcome], "outcome", "check the zonal step"))
     if not np.isfinite(y).any():
@@ -391,7 +402,7 @@ def run_inequality(
             if residents is not None
             else ""
         )
-        notes.append(f"{n_rows - n_used} of {n_rows} rows dropped ({detail}){lost}")
+        warn(f"{n_rows - n_used} of {n_rows} rows dropped ({detail}){lost}")
     if n_used < 3:
         raise InequalityError(f"only {n_used} zones have outcome and income (need at least 3)")
     h, y = h[present], y[present]
@@ -452,7 +463,7 @@ def run_inequality(
         known = pd.notna(member)  # a zone without a value is on neither side
         n_in, n_known = int(np.count_nonzero(member[known].astype(bool))), int(known.sum())
         if n_in in (0, n_known):  # a side without zones: no test, the other statistics stand
-            notes.append(
+            warn(
                 f"group {group!r}: {n_in} of {n_known} zones used are in it (zones without a "
                 "value counted on neither side), so it is not compared with the rest"
             )
@@ -467,7 +478,7 @@ def run_inequality(
                 seed=streams[4],
             )
     elif stratum is not None:
-        notes.append(f"stratum {stratum!r} ignored: it only applies to a group comparison")
+        warn(f"stratum {stratum!r} ignored: it only applies to a group comparison")
 
     moran = residual = None
     if geometry is not None:
@@ -520,6 +531,7 @@ def run_inequality(
         residual_morans_i=residual,
         notes=tuple(notes),
         seed=seed,
+        warnings=tuple(warned),
     )
 
 

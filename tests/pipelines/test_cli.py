@@ -92,6 +92,40 @@ def test_lst_almost_all_cloud_runs_and_warns(real_data, tmp_path):
         assert np.isnan(src.read(1)).all()
 
 
+def _warning_lines(result):
+    return [line for line in result.output.splitlines() if line.startswith("warning: ")]
+
+
+def test_lst_and_indices_strict_end_with_status_3_when_they_warned(real_data, tmp_path):
+    # T2: no pixel clear by the default mask (test above), one warning; T1 with --mask none:
+    # 8 kept pixels of negative red (the indices test below), one warning. Each output is
+    # written all the same; a command that did not warn ends with 0 under --strict.
+    out = tmp_path / "lst.tif"
+    result = _run("lst", real_data / T2, "--out", out, "--strict")
+    assert result.exit_code == 3, result.output
+    assert len(_warning_lines(result)) == 1 and "no valid pixel" in _warning_lines(result)[0]
+    assert result.output.rstrip().endswith(
+        "--strict: ilots lst finished with 1 warning(s) (above); exit status 3"
+    )
+    with rasterio.open(out) as src:
+        assert np.isnan(src.read(1)).all()
+    result = _run("indices", real_data / T1, "--mask", "none", "--out", tmp_path, "--strict")
+    assert result.exit_code == 3 and (tmp_path / "ndvi.tif").is_file(), result.output
+    assert result.output.rstrip().endswith(
+        "--strict: ilots indices finished with 1 warning(s) (above); exit status 3"
+    )
+    clean = _run("indices", real_data / T1, "--out", tmp_path / "masked", "--strict")
+    assert clean.exit_code == 0 and not _warning_lines(clean), clean.output
+
+
+def test_strict_is_not_the_strict_cloud_mask_in_the_help():
+    for command in ("lst", "indices"):
+        said = " ".join(_run(command, "--help").output.split())
+        assert "Exit with status 3 when ilots " + command + " warned" in said
+        assert "Not a cloud mask: that is --mask strict." in said
+        assert "(a cloud mask; the exit status is --strict's)" in said
+
+
 def test_lst_empty_after_st_qa_names_the_threshold(real_data, tmp_path):
     # Data README: the clear pixels of T1 all have ST_QA >= 3.17 K, so 2 K leaves none.
     result = _run("lst", real_data / T1, "--st-qa-max", "2", "--out", tmp_path / "lst.tif")

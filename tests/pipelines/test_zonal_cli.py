@@ -295,6 +295,22 @@ def test_zonal_options_that_do_nothing_are_said(tmp_path):
     assert "--weights is only used by weighted_mean and weighted_sum" in warned[1]
 
 
+def test_zonal_strict_ends_with_status_3_when_it_warned(tmp_path):
+    # The two options that do nothing above: two warnings, the table written all the same.
+    raster = _small_raster(tmp_path / "r.tif", np.arange(100.0).reshape(10, 10))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    common = (raster, tmp_path / "z.gpkg", "--id", "zid", "--strict")
+    result = _run("zonal", *common, "--all-touched", "--weights", raster,
+                  "--out", tmp_path / "o.csv")  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 3
+    assert result.output.rstrip().endswith(
+        "--strict: ilots zonal finished with 2 warning(s) (above); exit status 3"
+    )
+    clean = _run("zonal", *common, "--out", tmp_path / "c.csv")
+    assert clean.exit_code == 0 and "warning" not in clean.output, clean.output
+
+
 def test_zonal_frac_on_a_float_raster_of_measurements_is_refused(tmp_path):
     _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
     lst = _small_raster(tmp_path / "lst.tif", 290 + np.arange(100.0).reshape(10, 10) / 8)

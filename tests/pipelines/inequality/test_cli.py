@@ -136,6 +136,33 @@ def test_bad_paths(tmp_path):
     assert result.exit_code != 0 and ".json" in result.output
 
 
+def test_strict_ends_with_status_3_when_rows_were_dropped(tmp_path, frame):
+    """Rows dropped are a warning, which --strict counts as ilots run's (status 3, the
+    result written all the same); a table of whole rows ends with 0."""
+    from pipelines.cli import main
+
+    table = pd.DataFrame(frame.drop(columns="geometry"))
+    numbers = table[["lst_mean_k", "DISP_MED21"]].apply(pd.to_numeric, errors="coerce")
+    missing = numbers.isna().any(axis=1)
+    assert missing.sum() == 2 and len(table) == 64  # a secret income, an LST missing
+    table.to_csv(tmp_path / "zones.csv", index=False)
+    table[~missing].to_csv(tmp_path / "whole.csv", index=False)
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        main, ["inequality", str(tmp_path / "zones.csv"), *map(str, common(out)), "--strict"]
+    )
+    assert result.exit_code == 3, result.output
+    assert out.is_file() and out.with_suffix(".csv").is_file()
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1 and warned[0].startswith("warning: 2 of 64 rows dropped")
+    assert result.output.rstrip().endswith(
+        "--strict: ilots inequality finished with 1 warning(s) (above); exit status 3"
+    )
+    whole = ["inequality", str(tmp_path / "whole.csv"), *map(str, common(out)), "--strict"]
+    result = CliRunner().invoke(main, whole)
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+
+
 def test_tables_as_users_give_them(tmp_path, frame):
     """INSEE's ';' CSV is read; a misspelt layer lists the layers; an --out whose sibling CSV
     is the table, or in a folder that cannot be written, is refused before any work, in one
@@ -150,7 +177,7 @@ def test_tables_as_users_give_them(tmp_path, frame):
     result = ilots(semi, *common(tmp_path / "from_semi.json"))
     assert result.exit_code == 0
     assert json.loads((tmp_path / "from_semi.json").read_text())["n_used"] == 62
-    assert "note: 2 of 64 rows dropped" in result.output  # said, not only in the JSON
+    assert "warning: 2 of 64 rows dropped" in result.output  # said, not only in the JSON
     # Decimal commas too, with a first row that has fewer of them than the next ones (its
     # income is missing, as INSEE's secret cells are)
     table = pd.DataFrame(frame.drop(columns="geometry"))
