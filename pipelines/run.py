@@ -150,6 +150,7 @@ class RunResult:
     sharpen: dict[str, Any] | None = None  # the sharpened LST's fit (manifest extra.sharpen)
     census: dict[str, Any] | None = None  # the census tables' files and years (extra.census)
     synthetic: bool = False  # read the demo's synthetic inputs (extra.synthetic)
+    duration_s: float | None = None  # start to manifest, as manifest.json and the report say
 
     def summary(self, with_warnings: bool = True) -> str:
         """Lines for the terminal.
@@ -157,7 +158,7 @@ class RunResult:
         ``with_warnings=False``: without the run's warnings (``ilots run`` writes them to
         stderr).
         """
-        total = sum(self.timings.values())
+        total = self.duration_s if self.duration_s is not None else sum(self.timings.values())
         lines = [f"run folder: {self.folder} ({total:.1f} s)"]
         iris = self.zones.get("iris")
         if iris is not None and "lst_anomaly_mean_k" in iris:
@@ -607,6 +608,7 @@ def _locked_run(
     write_manifest(folder.manifest, manifest)
     result.warnings = manifest["warnings"]
     result.timings = timer.timings
+    result.duration_s = manifest["duration_s"]
     return result
 
 

@@ -100,6 +100,8 @@ def test_run_folder_files(demo_run):
     assert (out / "inequality.csv").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"landsat", "zonal", "write"} <= set(manifest["timings"])
+    # The terminal says the run's time as the manifest (and so the report) does.
+    assert f"run folder: {out} ({manifest['duration_s']:.1f} s)" in result.summary()
     # The report is built after the manifest it reads, then listed in it with its figures.
     assert (out / "report.html").stat().st_size > 10_000
     listed = {Path(r["path"]).name: r for r in manifest["outputs"]}
