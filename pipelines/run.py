@@ -1279,7 +1279,7 @@ def _run_inputs(
     layers: Mapping[str, Any],
     synthetic: bool,
 ) -> RunInputs:
-    """What the zone layers' metadata say the run read: periods, sensors, zones, census."""
+    """Return what the zone layers' metadata say the run read: periods, sensors, zones, census."""
     platforms = {str(item.properties.get("platform", "")).lower() for item in inputs.items}
     sensors = [
         key
@@ -1287,7 +1287,9 @@ def _run_inputs(
         if any(platform.startswith(prefix) for platform in platforms)
     ]
     zones = [key for key in ("iris", "qpv") if key in layers]
-    census = [key for key in ("filosofi", "population") if key in census_sources]
+    census = ["filosofi"] if "filosofi" in census_sources else []
+    if config.census is not None and config.census.population is not None:  # INSEE's table
+        census.append("population")
     periods = tuple(
         (start.date(), (end - dt.timedelta(days=1)).date())
         for start, end in config.periods.intervals()
