@@ -1076,13 +1076,15 @@ def _run(
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
             styles = default_zone_styles(layers, no_value_label=no_value)  # the report's words
+            slds = default_zone_styles(layers, no_value_label=no_value, style_format="sld")
             run_inputs = _run_inputs(config, inputs, census_sources, layers, synthetic)
             metadata = {
                 name: zone_layer_metadata(name, frame, run_inputs) for name, frame in layers.items()
             }
             write_zones_gpkg(
-                folder.zones_gpkg, layers, styles, descriptions=descriptions, metadata=metadata
-            )
+                folder.zones_gpkg, layers, styles,
+                descriptions=descriptions, slds=slds, metadata=metadata,
+            )  # fmt: skip
         for name, frame in layers.items():
             if "parquet" in formats:
                 write_geoparquet(frame, folder.zone_parquet(name), synthetic=synthetic)
