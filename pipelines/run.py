@@ -64,7 +64,7 @@ from pipelines.outputs import (
     zone_layer_description,
 )
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
-from pipelines.outputs.geopackage import check_closed
+from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
@@ -1078,7 +1078,15 @@ def _run(
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
             styles = default_zone_styles(layers, no_value_label=no_value)  # the report's words
-            write_zones_gpkg(folder.zones_gpkg, layers, styles, descriptions=descriptions)
+            slds = default_zone_styles(layers, no_value_label=no_value, style_format="sld")
+            run_inputs = _run_inputs(config, inputs, census_sources, layers, synthetic)
+            metadata = {
+                name: zone_layer_metadata(name, frame, run_inputs) for name, frame in layers.items()
+            }
+            write_zones_gpkg(
+                folder.zones_gpkg, layers, styles,
+                descriptions=descriptions, slds=slds, metadata=metadata,
+            )  # fmt: skip
         for name, frame in layers.items():
             if "parquet" in formats:
                 write_geoparquet(frame, folder.zone_parquet(name), synthetic=synthetic)
@@ -1266,6 +1274,31 @@ class _InputHashes:
             except FileNotFoundError:  # moved or deleted during the run: said by the manifest
                 continue
         return digests
+
+
+def _run_inputs(
+    config: RunConfig,
+    inputs: Any,
+    census_sources: Mapping[str, Any],
+    layers: Mapping[str, Any],
+    synthetic: bool,
+) -> RunInputs:
+    """Return what the zone layers' metadata say the run read: periods, sensors, zones, census."""
+    platforms = {str(item.properties.get("platform", "")).lower() for item in inputs.items}
+    sensors = [
+        key
+        for key, prefix in (("landsat", "landsat"), ("sentinel2", "sentinel-2"))
+        if any(platform.startswith(prefix) for platform in platforms)
+    ]
+    zones = [key for key in ("iris", "qpv") if key in layers]
+    census = ["filosofi"] if "filosofi" in census_sources else []
+    if config.census is not None and config.census.population is not None:  # INSEE's table
+        census.append("population")
+    periods = tuple(
+        (start.date(), (end - dt.timedelta(days=1)).date())
+        for start, end in config.periods.intervals()
+    )
+    return RunInputs(periods, (*sensors, *zones, *census), synthetic=synthetic)
 
 
 def _synthetic(inputs: Any) -> bool:

@@ -21,16 +21,26 @@ layers by name, so they open on the new run's layers) and the styles a user save
 ``layer_styles`` for a layer the new file has. Anything else a user put there (a layer of
 their own, a style of a layer gone) goes with the old file, which a warning says before the
 new file takes its place.
+
+Each layer carries a QGIS layer-metadata document (:func:`zone_layer_metadata`: title,
+abstract, keywords, CRS, extent, period, licences and attribution of the sources, ilots
+version) in the GeoPackage metadata extension (``gpkg_metadata``, referenced per table in
+``gpkg_metadata_reference``), as QGIS writes it when a user saves a layer's metadata to the
+GeoPackage (``md_standard_uri`` ``http://mrcc.com/qgis.dtd``): QGIS shows it in the layer's
+properties, GDAL as the layer's ``GPKG_METADATA_ITEM_<n>``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sqlite3
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -39,7 +49,17 @@ from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
-__all__ = ["GPKG_VERSION", "LAYER_STYLES_DDL", "write_zones_gpkg", "zone_layer_description"]
+__all__ = [
+    "GPKG_VERSION",
+    "LAYER_STYLES_DDL",
+    "QGIS_METADATA_URI",
+    "SOURCES",
+    "RunInputs",
+    "Source",
+    "write_zones_gpkg",
+    "zone_layer_description",
+    "zone_layer_metadata",
+]
 
 #: GeoPackage version written. GDAL >= 3.7.1 writes 1.4 by default, which the GDAL of QGIS
 #: releases still in use (3.22 with GDAL 3.6, Debian 12) reads with a "may only be partially
@@ -64,6 +84,42 @@ LAYER_STYLES_DDL = f"""CREATE TABLE "layer_styles" (
   "ui" TEXT(30),
   "update_time" DATETIME DEFAULT ({_NOW})
 )"""
+
+#: The metadata extension's tables (OGC GeoPackage §F.8), as GDAL's GeoPackage driver creates them.
+_METADATA_DDL = (
+    """CREATE TABLE gpkg_metadata (
+  id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+  md_scope TEXT NOT NULL DEFAULT 'dataset',
+  md_standard_uri TEXT NOT NULL,
+  mime_type TEXT NOT NULL DEFAULT 'text/xml',
+  metadata TEXT NOT NULL DEFAULT ''
+)""",
+    f"""CREATE TABLE gpkg_metadata_reference (
+  reference_scope TEXT NOT NULL,
+  table_name TEXT,
+  column_name TEXT,
+  row_id_value INTEGER,
+  timestamp DATETIME NOT NULL DEFAULT ({_NOW}),
+  md_file_id INTEGER NOT NULL,
+  md_parent_id INTEGER,
+  CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+  CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id)
+)""",
+)
+_EXTENSIONS_DDL = """CREATE TABLE gpkg_extensions (
+  table_name TEXT,
+  column_name TEXT,
+  extension_name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name)
+)"""
+#: The standard of the QGIS layer-metadata documents (what QGIS writes in ``gpkg_metadata``).
+QGIS_METADATA_URI = "http://mrcc.com/qgis.dtd"
+_METADATA_DOCTYPE = f"<!DOCTYPE qgis PUBLIC '{QGIS_METADATA_URI}' 'SYSTEM'>\n"
+_QGIS_VERSION = "3.28.0-Firenze"  # as in the styles (pipelines.outputs.styles)
+#: ISO 19115 topic categories of every zone layer (QGIS's "gmd:topicCategory" vocabulary).
+_TOPICS = ("climatologyMeteorologyAtmosphere", "environment", "society")
 
 _RESERVED = ("gpkg_", "rtree_", "sqlite_")
 #: What the description of every zone layer a run writes holds (:func:`zone_layer_description`).
@@ -110,12 +166,217 @@ def zone_layer_description(
     )
 
 
+@dataclass(frozen=True)
+class Source:
+    """An input a run may read, as the layer metadata names it.
+
+    Attributes
+    ----------
+    name
+        What it is and who publishes it (``"IGN Contours... IRIS"``).
+    licence
+        The licence it is published under.
+    attribution
+        The mention its licence asks of a reuse; ``{years}`` is replaced by the run's years.
+    """
+
+    name: str
+    licence: str
+    attribution: str
+
+
+_ETALAB = "Licence Ouverte / Open Licence 2.0 (Etalab)"
+
+#: The inputs whose licence and attribution the layer metadata carries, by key.
+SOURCES: dict[str, Source] = {
+    "landsat": Source(
+        "USGS Landsat 8-9 Collection 2",
+        "public domain: USGS-authored data carry no copyright",
+        "Landsat imagery courtesy of the U.S. Geological Survey",
+    ),
+    "sentinel2": Source(
+        "Copernicus Sentinel-2 (ESA)",
+        "free, full and open access under the Copernicus Sentinel data terms "
+        "(Regulation (EU) No 1159/2013)",
+        "Contains modified Copernicus Sentinel data {years}",
+    ),
+    "iris": Source("IGN Contours... IRIS", _ETALAB, "IGN - INSEE, Contours... IRIS"),
+    "qpv": Source(
+        "ANCT quartiers prioritaires de la politique de la ville (QPV)",
+        _ETALAB,
+        "ANCT, quartiers prioritaires de la politique de la ville",
+    ),
+    "filosofi": Source("INSEE Filosofi (income)", _ETALAB, "Source: INSEE, Filosofi"),
+    "population": Source(
+        "INSEE recensement de la population", _ETALAB, "Source: INSEE, recensement"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run read, for its layers' metadata (:func:`zone_layer_metadata`).
+
+    Attributes
+    ----------
+    periods
+        The acquisition periods, first and last day of each (both included).
+    sources
+        Keys of :data:`SOURCES` the run read, in the order to name them.
+    synthetic
+        The run read the demo's synthetic products and tables (in those sources' formats).
+
+    Raises
+    ------
+    ValueError
+        A source that is no key of :data:`SOURCES`, or a period that ends before it starts.
+    """
+
+    periods: tuple[tuple[dt.date, dt.date], ...] = ()
+    sources: tuple[str, ...] = ()
+    synthetic: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [key for key in self.sources if key not in SOURCES]
+        if unknown:
+            raise ValueError(f"unknown sources {unknown}; choose among {sorted(SOURCES)}")
+        for start, end in self.periods:
+            if end < start:
+                raise ValueError(f"period {start} - {end} ends before it starts; swap them")
+
+
+def zone_layer_metadata(layer: str, frame: gpd.GeoDataFrame, inputs: RunInputs) -> str:
+    """Return the QGIS layer-metadata document of a run's zone layer.
+
+    The XML QGIS writes in ``gpkg_metadata`` when a user saves a layer's metadata to its
+    GeoPackage (``QgsLayerMetadata::writeMetadataXml``, elements in its order): title,
+    a one-sentence abstract (what the layer is, the run's periods and inputs; "SYNTHETIC
+    DATA" first for the demo's), ISO topic categories and keywords, the licence and
+    attribution of each source (none for synthetic data, which have no third party), the
+    ilots version (history), and the layer's CRS, extent and periods.
+
+    Parameters
+    ----------
+    layer
+        Layer name (``iris``, ``qpv``, or an extra zone layer's).
+    frame
+        The layer, in the CRS it is written in (which must be set).
+    inputs
+        The run's periods and sources.
+
+    Returns
+    -------
+    str
+        The document, with QGIS's doctype.
+    """
+    what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+    root = ET.Element("qgis", {"version": _QGIS_VERSION})
+    for tag, text in (
+        ("identifier", f"ilots:{layer}"),
+        ("parentidentifier", ""),
+        ("language", "en"),
+        ("type", "dataset"),
+        ("title", ("SYNTHETIC " if inputs.synthetic else "") + f"Urban heat island per {what}"),
+        ("abstract", _abstract(what, inputs)),
+    ):
+        ET.SubElement(root, tag).text = text
+    for vocabulary, words in (
+        ("gmd:topicCategory", _TOPICS),
+        ("ilots", ("urban heat island", "land surface temperature", "NDVI", "land cover",
+                   "inequality", what.split()[0], "ilots")),
+    ):  # fmt: skip
+        keywords = ET.SubElement(root, "keywords", {"vocabulary": vocabulary})
+        for word in words:
+            ET.SubElement(keywords, "keyword").text = word
+    ET.SubElement(root, "history").text = f"Written by ilots {ilots_version()}"
+    ET.SubElement(root, "fees").text = ""
+    for tag, text in _rights(inputs):
+        ET.SubElement(root, tag).text = text
+    ET.SubElement(root, "encoding").text = ""
+    root.append(_crs_element(frame))
+    root.append(_extent_element(frame, inputs.periods))
+    ET.indent(root, space="  ")
+    return _METADATA_DOCTYPE + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _abstract(what: str, inputs: RunInputs) -> str:
+    """Return the one-sentence abstract of a zone layer (see :func:`zone_layer_metadata`)."""
+    names = [SOURCES[key].name for key in inputs.sources]
+    read = (
+        f"synthetic products and tables in the formats of {', '.join(names)}"
+        if inputs.synthetic
+        else ", ".join(names)
+    )
+    periods = " and ".join(
+        f"{start.isoformat()} to {end.isoformat()}" for start, end in inputs.periods
+    )
+    return (
+        ("SYNTHETIC DATA (ilots demo, not a real place). " if inputs.synthetic else "")
+        + f"Urban heat island statistics (land surface temperature and its anomaly, "
+        f"vegetation, land cover) per {what}, computed by ilots"
+        + (f" over {periods}" if periods else "")
+        + (f" from {read}" if read else "")
+        + "."
+    )
+
+
+def _rights(inputs: RunInputs) -> list[tuple[str, str]]:
+    """Return the ``rights`` (attributions) and ``license`` elements of the sources read."""
+    if inputs.synthetic:
+        return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
+    years = "-".join(dict.fromkeys(str(day.year) for period in inputs.periods for day in period))
+    used = [SOURCES[key] for key in inputs.sources]
+    return [("rights", source.attribution.format(years=years).strip()) for source in used] + [
+        ("license", f"{source.name}: {source.licence}") for source in used
+    ]
+
+
+def _crs_element(frame: gpd.GeoDataFrame) -> ET.Element:
+    """Build the layer's CRS as QGIS writes it (``QgsCoordinateReferenceSystem::writeXml``)."""
+    crs = frame.crs
+    authority = crs.to_authority()
+    authid = ":".join(authority) if authority else ""
+    element = ET.Element("crs")
+    srs = ET.SubElement(element, "spatialrefsys")
+    for tag, text in (
+        ("wkt", crs.to_wkt("WKT2_2019")),
+        ("srid", authority[1] if authority and authority[0] == "EPSG" else ""),
+        ("authid", authid),
+        ("description", crs.name),
+        ("geographicflag", "true" if crs.is_geographic else "false"),
+    ):
+        ET.SubElement(srs, tag).text = text
+    return element
+
+
+def _extent_element(
+    frame: gpd.GeoDataFrame, periods: tuple[tuple[dt.date, dt.date], ...]
+) -> ET.Element:
+    """Build the layer's bounds in its CRS and the run's periods (QGIS's ``<extent>``)."""
+    element = ET.Element("extent")
+    if not frame.is_empty.all():  # an empty layer has no bounds
+        authority = frame.crs.to_authority()
+        minx, miny, maxx, maxy = (repr(float(v)) for v in frame.total_bounds)
+        ET.SubElement(element, "spatial", {
+            "crs": ":".join(authority) if authority else "", "dimensions": "2",
+            "minx": minx, "miny": miny, "minz": "0", "maxx": maxx, "maxy": maxy, "maxz": "0",
+        })  # fmt: skip
+    temporal = ET.SubElement(element, "temporal")
+    for start, end in periods:
+        period = ET.SubElement(temporal, "period")
+        ET.SubElement(period, "start").text = f"{start.isoformat()}T00:00:00Z"
+        ET.SubElement(period, "end").text = f"{end.isoformat()}T23:59:59Z"
+    return element
+
+
 def write_zones_gpkg(
     path: str | os.PathLike[str],
     layers: Mapping[str, gpd.GeoDataFrame],
     styles: Mapping[str, str] | None = None,
     *,
     descriptions: Mapping[str, str] | None = None,
+    slds: Mapping[str, str] | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> Path:
     """Write zone layers to one GeoPackage with their QGIS styles; replace ``path`` atomically.
 
@@ -130,6 +391,12 @@ def write_zones_gpkg(
         style (``useAsDefault = 1``) of its layer in ``layer_styles``.
     descriptions
         Layer name → description stored in ``gpkg_contents`` (e.g. units of the columns).
+    slds
+        Layer name → the same style as SLD (``styleSLD``, for other programs than QGIS);
+        only for a layer with a style.
+    metadata
+        Layer name → QGIS layer-metadata document (:func:`zone_layer_metadata`), stored in
+        the GeoPackage metadata extension.
 
     Returns
     -------
@@ -139,8 +406,9 @@ def write_zones_gpkg(
     Raises
     ------
     ValueError
-        No layers, a bad or reserved layer name, a style or description for a layer not
-        given, or a target not ending in ``.gpkg``.
+        No layers, a bad or reserved layer name, a style, description or metadata for a
+        layer not given, an SLD for a layer without a style, or a target not ending in
+        ``.gpkg``.
     CRSError
         A layer without a CRS.
     ZonesError
@@ -151,12 +419,18 @@ def write_zones_gpkg(
         raise ValueError(f"a GeoPackage path must end in .gpkg; got {target.name}")
     if not layers:
         raise ValueError("no zone layers to write; pass at least one GeoDataFrame")
-    styles = dict(styles or {})
-    descriptions = dict(descriptions or {})
-    for what, names in (("styles", styles), ("descriptions", descriptions)):
-        extra = sorted(set(names) - set(layers))
+    styles, slds = dict(styles or {}), dict(slds or {})
+    descriptions, metadata = dict(descriptions or {}), dict(metadata or {})
+    for what, names, among in (
+        ("styles", styles, layers),
+        ("descriptions", descriptions, layers),
+        ("metadata", metadata, layers),
+        ("SLD styles", slds, styles),
+    ):
+        extra = sorted(set(names) - set(among))
         if extra:
-            raise ValueError(f"{what} given for {extra}, which are not among the layers")
+            given = "among the layers" if among is layers else "layers with a QML style"
+            raise ValueError(f"{what} given for {extra}, which are not {given}")
     for name, frame in layers.items():
         _check_layer(name, frame)
 
@@ -169,7 +443,9 @@ def write_zones_gpkg(
                 dataset_options={"VERSION": GPKG_VERSION},
             )  # fmt: skip
         if styles:
-            _add_layer_styles(staging, styles)
+            _add_layer_styles(staging, styles, slds)
+        if metadata:
+            _add_metadata(staging, metadata)
         _carry_qgis_tables(target, staging)
         _warn_of_what_goes(target, staging)
     return target
@@ -187,8 +463,11 @@ def _check_layer(name: str, frame: object) -> None:
         raise CRSError(f"zone layer {name!r} has no CRS; set it with .set_crs() before writing")
 
 
-def _add_layer_styles(gpkg: Path, styles: Mapping[str, str]) -> None:
-    """Create ``layer_styles`` as QGIS does, register it, and insert one default style per layer."""
+def _add_layer_styles(gpkg: Path, styles: Mapping[str, str], slds: Mapping[str, str]) -> None:
+    """Create ``layer_styles`` as QGIS does, register it, and insert one default style per layer.
+
+    Each row holds the layer's QML (``styles``) and its SLD (``slds``; empty without one).
+    """
     description = f"ilots {ilots_version()} default style"
     with closing(sqlite3.connect(gpkg)) as con, con:
         geometry_columns = dict(
@@ -201,11 +480,50 @@ def _add_layer_styles(gpkg: Path, styles: Mapping[str, str]) -> None:
             f"'QGIS layer styles', {_NOW}, 0)"
         )
         for layer, qml in styles.items():
+            geometry = geometry_columns.get(layer, "geom")
             con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
                 "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
-                f"owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, {_NOW})",
-                (layer, geometry_columns.get(layer, "geom"), layer, qml, description),
+                f"owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '', NULL, {_NOW})",
+                (layer, geometry, layer, qml, slds.get(layer, ""), description),
+            )
+
+
+def _add_metadata(gpkg: Path, metadata: Mapping[str, str]) -> None:
+    """Write each layer's QGIS metadata document in the GeoPackage metadata extension.
+
+    The tables and their ``gpkg_extensions`` rows as GDAL creates them (``gpkg_metadata``
+    scope ``read-write``), one ``dataset`` document per layer, referenced by its table.
+    """
+    definition = (
+        f"http://www.geopackage.org/spec{GPKG_VERSION.replace('.', '')}0/#extension_metadata"
+    )
+    with closing(sqlite3.connect(gpkg)) as con, con:
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+        if "gpkg_extensions" not in tables:
+            con.execute(_EXTENSIONS_DDL)
+        for table, ddl in zip(
+            ("gpkg_metadata", "gpkg_metadata_reference"), _METADATA_DDL, strict=True
+        ):
+            if table not in tables:
+                con.execute(ddl)
+            con.execute(
+                "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, "
+                "definition, scope) SELECT ?, NULL, 'gpkg_metadata', ?, 'read-write' WHERE NOT "
+                "EXISTS (SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                "extension_name = 'gpkg_metadata')",
+                (table, definition, table),
+            )
+        for layer, document in metadata.items():
+            row = con.execute(
+                "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+                "VALUES ('dataset', ?, 'text/xml', ?)",
+                (QGIS_METADATA_URI, document),
+            ).lastrowid
+            con.execute(
+                "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
+                f"timestamp, md_file_id) VALUES ('table', ?, {_NOW}, ?)",
+                (layer, row),
             )
 
 

@@ -53,7 +53,9 @@ __all__ = [
     "class_breaks",
     "default_zone_styles",
     "graduated_qml",
+    "graduated_sld",
     "outline_qml",
+    "outline_sld",
     "ramp_colors",
 ]
 
@@ -78,6 +80,21 @@ _HATCH_ANGLE = 45.0  # degrees anticlockwise from the x axis: "/"
 _HATCH_DISTANCE_MM = 2.0
 _HATCH_WIDTH_MM = 0.35
 _NO_VALUE_OUTLINE_MM = 0.14
+
+_CLASS_OUTLINE_MM = 0.1  # the thin outline of each class of the graduated style
+#: SLD's standard rendering pixel (OGC SE 1.1 §10.2), what QGIS converts millimetres with.
+_SLD_PIXEL_MM = 0.28
+#: The root attributes of the SLD 1.1 documents QGIS exports (``QgsVectorLayer::exportSldStyle``).
+_SLD_NAMESPACES = {
+    "xmlns": "http://www.opengis.net/sld",
+    "xmlns:ogc": "http://www.opengis.net/ogc",
+    "xmlns:se": "http://www.opengis.net/se",
+    "xmlns:xlink": "http://www.w3.org/1999/xlink",
+    "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+    "version": "1.1.0",
+    "xsi:schemaLocation": "http://www.opengis.net/sld "
+    "http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd",
+}
 
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 _QGIS_VERSION = "3.28.0-Firenze"  # an LTR still in use: newer QGIS read it silently
@@ -233,16 +250,7 @@ def graduated_qml(
     str
         The QML document (UTF-8 text with the QGIS doctype).
     """
-    finite = np.isfinite(np.asarray(values, dtype=np.float64)).any()
-    edges = (
-        class_breaks(values, n_classes, method=method, symmetric=symmetric, fence=fence)
-        if finite
-        else []
-    )
-    count = max(len(edges) - 1, 0)
-    colors = ramp_colors(count, ramp) if count else []
-    decimals = _label_decimals(np.asarray(edges)) if count else 1
-    suffix = f" {units}" if units else ""
+    classes = _graduated_classes(values, n_classes, method, symmetric, fence, units, ramp)
     column = _quoted_column(field)
 
     root = _qgis_root(labels=False)
@@ -259,8 +267,7 @@ def graduated_qml(
     )
     rules = ET.SubElement(renderer, "rules", {"key": f"ilots-{field}"})
     symbols = ET.SubElement(renderer, "symbols")
-    for i in range(count):
-        lower, upper = float(edges[i]), float(edges[i + 1])
+    for i, (lower, upper, label, color) in enumerate(classes):
         above = ">=" if i == 0 else ">"
         ET.SubElement(
             rules,
@@ -268,24 +275,113 @@ def graduated_qml(
             {
                 "key": f"ilots-{field}-{i}",
                 "symbol": str(i),
-                "label": f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}",
+                "label": label,
                 "filter": f"{column} {above} {_number(lower)} AND {column} <= {_number(upper)}",
             },
         )
-        symbols.append(_fill_symbol(str(i), (*colors[i], 255), outline, outline_width=0.1))
+        symbols.append(
+            _fill_symbol(str(i), (*color, 255), outline, outline_width=_CLASS_OUTLINE_MM)
+        )
     ET.SubElement(
         rules,
         "rule",
         {
             "key": f"ilots-{field}-null",
-            "symbol": str(count),
+            "symbol": str(len(classes)),
             "label": no_value_label,
             "filter": f"{column} IS NULL",
         },
     )
-    symbols.append(_no_value_symbol(str(count)))
+    symbols.append(_no_value_symbol(str(len(classes))))
     _finish(root)
     return _serialise(root)
+
+
+def graduated_sld(
+    values: ArrayLike,
+    *,
+    layer: str = "iris",
+    field: str = "lst_anomaly_mean_k",
+    n_classes: int = 7,
+    method: BreakMethod = "equal",
+    symmetric: bool = True,
+    fence: float | None = OUTLIER_FENCE,
+    units: str = "K",
+    ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP,
+    outline: tuple[int, int, int, int] = (255, 255, 255, 160),
+    no_value_label: str = "no value",
+) -> str:
+    """SLD 1.1 of :func:`graduated_qml`'s style: the same classes, filters and colours.
+
+    As QGIS exports a rule-based style (``QgsVectorLayer::exportSldStyle``): one ``se:Rule``
+    per class, its label as name and title, an ``ogc:Filter`` ``>= lower AND <= upper``
+    (``> lower`` after the first class) and a ``se:PolygonSymbolizer``; then the ``IS NULL``
+    rule, light grey under a 45° ``horline`` hatching. Widths in pixels of 0.28 mm (the
+    SLD standard's rendering pixel).
+
+    Parameters
+    ----------
+    layer
+        Name of the layer (``se:Name`` of the ``NamedLayer`` and of its style).
+    values, field, n_classes, method, symmetric, fence, units, ramp, outline, no_value_label
+        As :func:`graduated_qml`.
+
+    Returns
+    -------
+    str
+        The SLD document (UTF-8 text with its XML declaration).
+    """
+    classes = _graduated_classes(values, n_classes, method, symmetric, fence, units, ramp)
+    root, style = _sld_root(layer)
+    for i, (lower, upper, label, color) in enumerate(classes):
+        rule = _sld_rule(style, label)
+        both = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:And")
+        above = "ogc:PropertyIsGreaterThanOrEqualTo" if i == 0 else "ogc:PropertyIsGreaterThan"
+        for test, bound in ((above, lower), ("ogc:PropertyIsLessThanOrEqualTo", upper)):
+            compare = ET.SubElement(both, test)
+            ET.SubElement(compare, "ogc:PropertyName").text = field
+            ET.SubElement(compare, "ogc:Literal").text = _number(bound)
+        _sld_polygon(rule, (*color, 255), outline, _CLASS_OUTLINE_MM)
+    rule = _sld_rule(style, no_value_label)
+    null = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:PropertyIsNull")
+    ET.SubElement(null, "ogc:PropertyName").text = field
+    hatch = (*NO_VALUE_HATCH, 255)
+    _sld_polygon(rule, (*NO_VALUE_FILL, 255), hatch, _NO_VALUE_OUTLINE_MM)
+    _sld_hatch(rule, hatch)
+    return _sld_serialise(root)
+
+
+def outline_sld(
+    *,
+    layer: str = "qpv",
+    label_field: str | None = "nom_qp",
+    color: tuple[int, int, int, int] = (35, 35, 35, 255),
+    width_mm: float = 0.8,
+) -> str:
+    """SLD 1.1 of :func:`outline_qml`'s style: no fill, a thick outline, labels.
+
+    As QGIS exports it: one ``se:Rule`` with a ``se:PolygonSymbolizer`` that has a stroke
+    and no fill, then one with the ``se:TextSymbolizer`` of the labels (bold 9 pt text with
+    a white halo, centred).
+
+    Parameters
+    ----------
+    layer
+        Name of the layer (``se:Name`` of the ``NamedLayer`` and of its style).
+    label_field, color, width_mm
+        As :func:`outline_qml`.
+
+    Returns
+    -------
+    str
+        The SLD document.
+    """
+    root, style = _sld_root(layer)
+    _sld_polygon(_sld_rule(style, "Single symbol"), None, color, width_mm)
+    if label_field is not None:
+        _sld_text(ET.SubElement(ET.SubElement(style, "se:Rule"), "se:TextSymbolizer"),
+                  label_field, color)  # fmt: skip
+    return _sld_serialise(root)
 
 
 def outline_qml(
@@ -340,6 +436,7 @@ def default_zone_styles(
     no_value_label: str = "no value",
     n_classes: int = 7,
     method: BreakMethod = "equal",
+    style_format: Literal["qml", "sld"] = "qml",
 ) -> dict[str, str]:
     """Build the default styles of the zone layers present: ``iris`` graduated, ``qpv`` outlined.
 
@@ -356,24 +453,55 @@ def default_zone_styles(
         Legend label of the IRIS without a value (the report's language).
     n_classes, method
         See :func:`class_breaks`.
+    style_format
+        ``"qml"`` (QGIS's) or ``"sld"`` (the same style in SLD 1.1, for other programs).
 
     Returns
     -------
     dict
-        Layer name → QML.
+        Layer name → QML (or SLD).
     """
+    if style_format not in ("qml", "sld"):
+        raise ValueError(f"style_format must be 'qml' or 'sld', got {style_format!r}")
+    sld = style_format == "sld"
     styles: dict[str, str] = {}
     iris = layers.get("iris")
     columns = getattr(iris, "columns", ())
     if iris is not None and field in columns:
         values = np.asarray(iris[field], dtype=np.float64)  # type: ignore[index]
-        styles["iris"] = graduated_qml(values, field=field, n_classes=n_classes, method=method,
-                                       no_value_label=no_value_label)  # fmt: skip
+        graduated = graduated_sld if sld else graduated_qml
+        styles["iris"] = graduated(values, field=field, n_classes=n_classes, method=method,
+                                   no_value_label=no_value_label)  # fmt: skip
     qpv = layers.get("qpv")
     if qpv is not None:
         has_label = qpv_label in getattr(qpv, "columns", ())
-        styles["qpv"] = outline_qml(label_field=qpv_label if has_label else None)
+        label = qpv_label if has_label else None
+        styles["qpv"] = outline_sld(label_field=label) if sld else outline_qml(label_field=label)
     return styles
+
+
+def _graduated_classes(
+    values: ArrayLike,
+    n_classes: int,
+    method: BreakMethod,
+    symmetric: bool,
+    fence: float | None,
+    units: str,
+    ramp: Sequence[tuple[int, int, int]],
+) -> list[tuple[float, float, str, tuple[int, int, int]]]:
+    """Return ``(lower, upper, label, colour)`` of each class, low to high; none without values."""
+    if not np.isfinite(np.asarray(values, dtype=np.float64)).any():
+        return []
+    edges = class_breaks(values, n_classes, method=method, symmetric=symmetric, fence=fence)
+    count = len(edges) - 1
+    decimals = _label_decimals(edges)
+    suffix = f" {units}" if units else ""
+    return [
+        (lower, upper, f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}", color)
+        for lower, upper, color in zip(
+            map(float, edges[:-1]), map(float, edges[1:]), ramp_colors(count, ramp), strict=True
+        )
+    ]
 
 
 def _label_decimals(edges: np.ndarray) -> int:
@@ -420,6 +548,98 @@ def _custom_properties(root: ET.Element) -> None:
 def _serialise(root: ET.Element) -> str:
     ET.indent(root, space="  ")
     return _DOCTYPE + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _sld_root(layer: str) -> tuple[ET.Element, ET.Element]:
+    """Build an SLD 1.1 document as QGIS exports it; return it and its ``se:FeatureTypeStyle``."""
+    root = ET.Element("StyledLayerDescriptor", _SLD_NAMESPACES)
+    named = ET.SubElement(root, "NamedLayer")
+    ET.SubElement(named, "se:Name").text = layer
+    user = ET.SubElement(named, "UserStyle")
+    ET.SubElement(user, "se:Name").text = layer
+    return root, ET.SubElement(user, "se:FeatureTypeStyle")
+
+
+def _sld_rule(style: ET.Element, label: str) -> ET.Element:
+    """Add a ``se:Rule`` named and titled ``label`` to ``style``."""
+    rule = ET.SubElement(style, "se:Rule")
+    ET.SubElement(rule, "se:Name").text = label
+    ET.SubElement(ET.SubElement(rule, "se:Description"), "se:Title").text = label
+    return rule
+
+
+def _svg_parameters(parent: ET.Element, parameters: Mapping[str, str]) -> None:
+    for name, value in parameters.items():
+        ET.SubElement(parent, "se:SvgParameter", {"name": name}).text = value
+
+
+def _hex(color: Sequence[int]) -> str:
+    return "#" + "".join(f"{int(c):02x}" for c in color[:3])
+
+
+def _opacity(color: Sequence[int]) -> dict[str, str]:
+    """``{key: opacity}`` of an RGBA colour that is not opaque (as QGIS writes it), else ``{}``."""
+    return {} if color[3] == 255 else {"opacity": f"{color[3] / 255:.2g}"}
+
+
+def _px(mm: float) -> str:
+    """``mm`` in SLD pixels (0.28 mm each, the standard rendering pixel)."""
+    return f"{mm / _SLD_PIXEL_MM:.3g}"
+
+
+def _sld_polygon(
+    rule: ET.Element,
+    fill: Sequence[int] | None,
+    stroke: Sequence[int],
+    width_mm: float,
+) -> None:
+    """Add a polygon symbolizer: ``fill`` (None: no fill) and a solid ``stroke``."""
+    symbolizer = ET.SubElement(rule, "se:PolygonSymbolizer")
+    if fill is not None:
+        fill_opacity = {f"fill-{k}": v for k, v in _opacity(fill).items()}
+        _svg_parameters(ET.SubElement(symbolizer, "se:Fill"), {"fill": _hex(fill), **fill_opacity})
+    stroke_opacity = {f"stroke-{k}": v for k, v in _opacity(stroke).items()}
+    _svg_parameters(
+        ET.SubElement(symbolizer, "se:Stroke"),
+        {"stroke": _hex(stroke), **stroke_opacity, "stroke-width": _px(width_mm),
+         "stroke-linejoin": "bevel"},
+    )  # fmt: skip
+
+
+def _sld_hatch(rule: ET.Element, color: Sequence[int]) -> None:
+    """Add the no-value hatching: ``horline`` marks turned to :data:`_HATCH_ANGLE`."""
+    fill = ET.SubElement(ET.SubElement(rule, "se:PolygonSymbolizer"), "se:Fill")
+    graphic = ET.SubElement(ET.SubElement(fill, "se:GraphicFill"), "se:Graphic")
+    mark = ET.SubElement(graphic, "se:Mark")
+    ET.SubElement(mark, "se:WellKnownName").text = "horline"
+    _svg_parameters(
+        ET.SubElement(mark, "se:Stroke"),
+        {"stroke": _hex(color), "stroke-width": _px(_HATCH_WIDTH_MM)},
+    )
+    ET.SubElement(graphic, "se:Size").text = _px(_HATCH_DISTANCE_MM)
+    ET.SubElement(ET.SubElement(graphic, "se:Rotation"), "ogc:Literal").text = f"{_HATCH_ANGLE:g}"
+
+
+def _sld_text(symbolizer: ET.Element, field: str, color: Sequence[int]) -> None:
+    """Fill a text symbolizer as :func:`_simple_labeling` labels: bold 9 pt, white halo."""
+    ET.SubElement(ET.SubElement(symbolizer, "se:Label"), "ogc:PropertyName").text = field
+    _svg_parameters(
+        ET.SubElement(symbolizer, "se:Font"),
+        {"font-family": "Sans Serif", "font-size": _px(9 * 25.4 / 72), "font-weight": "bold"},
+    )
+    point = ET.SubElement(ET.SubElement(symbolizer, "se:LabelPlacement"), "se:PointPlacement")
+    anchor = ET.SubElement(point, "se:AnchorPoint")
+    ET.SubElement(anchor, "se:AnchorPointX").text = "0.5"
+    ET.SubElement(anchor, "se:AnchorPointY").text = "0.5"
+    halo = ET.SubElement(symbolizer, "se:Halo")
+    ET.SubElement(halo, "se:Radius").text = _px(1.0)
+    _svg_parameters(ET.SubElement(halo, "se:Fill"), {"fill": "#ffffff", "fill-opacity": "0.8"})
+    _svg_parameters(ET.SubElement(symbolizer, "se:Fill"), {"fill": _hex(color)})
+
+
+def _sld_serialise(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _rgba(color: Sequence[int]) -> str:

@@ -74,6 +74,12 @@ def vector_report(gpkg: Path, name: str, out_dir: Path) -> dict:
         "features": layer.featureCount(),
         "renderer": renderer.type(),
         "labels": layer.labelsEnabled(),
+        "metadata": {
+            "title": layer.metadata().title(),
+            "abstract": layer.metadata().abstract(),
+            "crs": layer.metadata().crs().authid(),
+            "licenses": layer.metadata().licenses(),
+        },
         "legend": [
             {"label": item.label(), "color": rgba(item.symbol().color())}
             for item in renderer.legendSymbolItems()

@@ -118,6 +118,20 @@ def test_zones_gpkg_opens_styled(in_qgis):
     assert qpv["features"] == len(gpd.read_parquet(out / "zones" / "qpv.parquet"))
 
 
+def test_qgis_reads_each_layers_metadata(in_qgis):
+    """The metadata ilots stores in zones.gpkg (gpkg_metadata) is the layer's in QGIS."""
+    out, report = in_qgis
+    crs = gpd.read_parquet(out / "zones" / "iris.parquet").crs.to_epsg()
+    for name, what in (("iris", "IRIS"), ("qpv", "QPV (quartier prioritaire)")):
+        metadata = report["vector"][name]["metadata"]
+        assert metadata["title"] == f"SYNTHETIC Urban heat island per {what}"
+        # the demo's: the synthetic mark first, then what the layer is, its period, its inputs
+        assert metadata["abstract"].startswith("SYNTHETIC DATA (ilots demo, not a real place). ")
+        assert f"per {what}, computed by ilots over 2023-" in metadata["abstract"]
+        assert "formats of USGS Landsat" in metadata["abstract"]
+        assert metadata["crs"] == f"EPSG:{crs}" and metadata["licenses"] == []
+
+
 def test_qgis_draws_every_iris_valued_in_its_class_colour_the_others_hatched(in_qgis):
     _, report = in_qgis
     values = [zone["values"][FIELD] for zone in report["vector"]["iris"]["zones"]]

@@ -1,6 +1,8 @@
+import datetime as dt
 import os
 import shutil
 import sqlite3
+import subprocess
 import warnings
 import xml.etree.ElementTree as ET
 from contextlib import closing
@@ -13,6 +15,8 @@ import pytest
 
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
+from pipelines.outputs.geopackage import RunInputs, zone_layer_metadata
+from tests.pipelines.outputs.helpers import ORIGIN
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 # QgsOgrProviderMetadata::saveStyle field list, in order, with GDAL's SQL types for them
@@ -110,7 +114,7 @@ def test_written_as_geopackage_1_2_for_older_qgis(tmp_path, layers):
 
 
 def test_failure_after_layers_leaves_nothing(tmp_path, layers, monkeypatch):
-    def boom(path, styles):
+    def boom(path, styles, slds):
         raise RuntimeError("simulated crash while adding styles")
 
     monkeypatch.setattr(gpkg_module, "_add_layer_styles", boom)
@@ -300,3 +304,107 @@ def test_styles_of_a_table_without_descriptions_are_the_users(tmp_path, layers):
     with closing(sqlite3.connect(target)) as con:
         names = con.execute("SELECT styleName FROM layer_styles ORDER BY 1").fetchall()
     assert names == [("iris",), ("old",), ("qpv",)]
+
+
+def _metadata_rows(path):
+    return _query(
+        path,
+        "SELECT r.reference_scope, r.table_name, r.column_name, r.row_id_value, m.md_scope, "
+        "m.md_standard_uri, m.mime_type, m.metadata FROM gpkg_metadata_reference r "
+        "JOIN gpkg_metadata m ON m.id = r.md_file_id ORDER BY r.table_name",
+    )
+
+
+def test_each_layer_carries_its_qgis_metadata(tmp_path, layers):
+    target = tmp_path / "zones.gpkg"
+    inputs = RunInputs(
+        periods=((dt.date(2022, 6, 1), dt.date(2022, 8, 31)),
+                 (dt.date(2023, 6, 1), dt.date(2023, 8, 31))),
+        sources=("sentinel2", "iris", "qpv", "filosofi"),
+    )  # fmt: skip
+    metadata = {name: zone_layer_metadata(name, frame, inputs) for name, frame in layers.items()}
+    for _ in range(2):  # a re-run into the same folder: one document per layer still
+        write_zones_gpkg(target, layers, default_zone_styles(layers), metadata=metadata)
+    assert sorted(_query(
+        target, "SELECT table_name, column_name, extension_name, definition, scope "
+        "FROM gpkg_extensions WHERE extension_name = 'gpkg_metadata'",
+    )) == [
+        (table, None, "gpkg_metadata", "http://www.geopackage.org/spec120/#extension_metadata",
+         "read-write") for table in ("gpkg_metadata", "gpkg_metadata_reference")
+    ]  # fmt: skip
+    rows = _metadata_rows(target)
+    assert [row[:7] for row in rows] == [
+        ("table", name, None, None, "dataset", "http://mrcc.com/qgis.dtd", "text/xml")
+        for name in ("iris", "qpv")
+    ]
+    iris = ET.fromstring(rows[0][7])
+    assert rows[0][7].startswith("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>")
+    assert iris.tag == "qgis" and iris.find("type").text == "dataset"
+    assert iris.find("title").text == "Urban heat island per IRIS"
+    abstract = iris.find("abstract").text
+    assert "per IRIS" in abstract and "2022-06-01 to 2022-08-31 and 2023-06-01" in abstract
+    assert "Copernicus Sentinel-2" in abstract and "Landsat" not in abstract
+    assert not abstract.startswith("SYNTHETIC")
+    vocabularies = {k.get("vocabulary") for k in iris.findall("keywords")}
+    assert vocabularies == {"gmd:topicCategory", "ilots"}
+    # the licences and attributions of the four sources read, and of no other
+    licences = [e.text for e in iris.findall("license")]
+    assert len(licences) == 4 and sum("Licence Ouverte" in text for text in licences) == 3
+    rights = [e.text for e in iris.findall("rights")]
+    assert "Contains modified Copernicus Sentinel data 2022-2023" in rights
+    assert not any("U.S. Geological Survey" in text for text in rights)
+    assert iris.find("history").text.startswith("Written by ilots ")
+    assert iris.find("crs/spatialrefsys/authid").text == "EPSG:2154"
+    # the extent: the 4 x 3 squares of 500 m from ORIGIN (helpers.make_layers)
+    spatial = iris.find("extent/spatial")
+    assert spatial.get("crs") == "EPSG:2154"
+    bounds = [float(spatial.get(k)) for k in ("minx", "miny", "maxx", "maxy")]
+    assert bounds == [ORIGIN[0], ORIGIN[1] - 1500, ORIGIN[0] + 2000, ORIGIN[1]]
+    periods = [(p.find("start").text, p.find("end").text) for p in iris.iter("period")]
+    assert periods == [("2022-06-01T00:00:00Z", "2022-08-31T23:59:59Z"),
+                       ("2023-06-01T00:00:00Z", "2023-08-31T23:59:59Z")]  # fmt: skip
+    qpv = ET.fromstring(rows[1][7])
+    assert qpv.find("title").text == "Urban heat island per QPV (quartier prioritaire)"
+
+
+def test_synthetic_metadata_says_so_first_and_credits_no_third_party(layers):
+    inputs = RunInputs(((dt.date(2023, 6, 1), dt.date(2023, 8, 31)),), ("landsat", "iris"),
+                       synthetic=True)  # fmt: skip
+    root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
+    assert root.find("title").text.startswith("SYNTHETIC ")
+    assert root.find("abstract").text.startswith("SYNTHETIC DATA (ilots demo, not a real place). ")
+    assert root.findall("license") == []
+    assert [e.text for e in root.findall("rights")] == [
+        "Synthetic data written by the ilots demo: no third-party data."
+    ]
+
+
+def test_run_inputs_are_checked():
+    with pytest.raises(ValueError, match="unknown sources"):
+        RunInputs(sources=("modis",))
+    with pytest.raises(ValueError, match="ends before it starts"):
+        RunInputs(periods=((dt.date(2023, 8, 1), dt.date(2023, 6, 1)),))
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo not installed")
+def test_gdal_reads_the_metadata_without_a_warning(tmp_path, layers):
+    target = tmp_path / "zones.gpkg"
+    inputs = RunInputs(((dt.date(2023, 6, 1), dt.date(2023, 8, 31)),), ("landsat", "iris"))
+    metadata = {name: zone_layer_metadata(name, frame, inputs) for name, frame in layers.items()}
+    write_zones_gpkg(target, layers, default_zone_styles(layers), metadata=metadata)
+    done = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(target), "iris"], capture_output=True, text=True, check=True
+    )
+    assert "Warning" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    assert "GPKG_METADATA_ITEM_1=<!DOCTYPE qgis" in done.stdout
+    assert "<title>Urban heat island per IRIS</title>" in done.stdout
+
+
+def test_the_styles_carry_their_sld(tmp_path, layers):
+    target = tmp_path / "zones.gpkg"
+    slds = default_zone_styles(layers, style_format="sld")
+    write_zones_gpkg(target, layers, default_zone_styles(layers), slds=slds)
+    stored = dict(_query(target, "SELECT f_table_name, styleSLD FROM layer_styles"))
+    assert stored == slds and all(ET.fromstring(sld.encode()) is not None for sld in slds.values())
+    with pytest.raises(ValueError, match="SLD styles given for \\['qpv'\\]"):
+        write_zones_gpkg(target, layers, {"iris": "<qgis/>"}, slds=slds)

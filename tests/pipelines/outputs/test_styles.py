@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.outputs import default_zone_styles, graduated_qml, outline_qml
-from pipelines.outputs.styles import DIVERGING_RAMP, class_breaks, ramp_colors
+from pipelines.outputs.styles import DIVERGING_RAMP, class_breaks, outline_sld, ramp_colors
 from tests.pipelines.outputs.helpers import ANOMALY
 
 
@@ -325,3 +325,91 @@ def test_all_values_missing_gives_the_no_value_class_alone():
     assert [(r.get("label"), r.get("filter")) for r in rules] == [
         ("sans valeur", '"lst_anomaly_mean_k" IS NULL')
     ]
+
+
+SLD = "{http://www.opengis.net/sld}"
+SE = "{http://www.opengis.net/se}"
+OGC = "{http://www.opengis.net/ogc}"
+#: An SLD comparison operator → the QML filter operator it stands for.
+_SLD_ABOVE = {"PropertyIsGreaterThanOrEqualTo": ">=", "PropertyIsGreaterThan": ">"}
+
+
+def _parse_sld(sld: str, layer: str) -> list[ET.Element]:
+    """The rules of a well-formed SLD 1.1 document of ``layer`` (what QGIS exports)."""
+    root = ET.fromstring(sld.encode())  # well-formed XML, its declaration included
+    assert root.tag == f"{SLD}StyledLayerDescriptor" and root.get("version") == "1.1.0"
+    assert root.find(f"{SLD}NamedLayer/{SE}Name").text == layer
+    return root.findall(f"{SLD}NamedLayer/{SLD}UserStyle/{SE}FeatureTypeStyle/{SE}Rule")
+
+
+def _sld_params(element: ET.Element) -> dict[str, str]:
+    return {p.get("name"): p.text for p in element.findall(f"{SE}SvgParameter")}
+
+
+def _sld_class(rule: ET.Element) -> tuple[str, str, float, float]:
+    """Field, lower operator and bounds of a class rule's ``ogc:And`` filter."""
+    above, below = list(rule.find(f"{OGC}Filter/{OGC}And"))
+    assert below.tag == f"{OGC}PropertyIsLessThanOrEqualTo"
+    field = above.find(f"{OGC}PropertyName").text
+    assert below.find(f"{OGC}PropertyName").text == field
+    low, high = (float(op.find(f"{OGC}Literal").text) for op in (above, below))
+    return field, _SLD_ABOVE[above.tag.removeprefix(OGC)], low, high
+
+
+def test_graduated_sld_has_the_classes_and_colours_of_the_qml():
+    qml = default_zone_styles({"iris": pd.DataFrame({"lst_anomaly_mean_k": ANOMALY})})["iris"]
+    sld = default_zone_styles(
+        {"iris": pd.DataFrame({"lst_anomaly_mean_k": ANOMALY})}, style_format="sld"
+    )["iris"]
+    qml_root = _parse(qml)
+    qml_rules = _rules(qml_root.find("renderer-v2"))
+    sld_rules = _parse_sld(sld, "iris")
+    assert len(sld_rules) == len(qml_rules) == 8
+    # the same labels, fields, operators and breaks (to the last bit) as the QML's filters
+    assert [r.find(f"{SE}Name").text for r in sld_rules] == [r.get("label") for r in qml_rules]
+    assert [r.find(f"{SE}Description/{SE}Title").text for r in sld_rules] == [
+        r.get("label") for r in qml_rules
+    ]
+    assert [_sld_class(r) for r in sld_rules[:7]] == [_class_filter(r) for r in qml_rules[:7]]
+    # the same fill colours, and the ramp's (ColorBrewer RdBu, as hex)
+    symbols = {s.get("name"): s for s in qml_root.find("renderer-v2/symbols").findall("symbol")}
+    qml_fills = [_layer_props(symbols[r.get("symbol")])[0]["color"] for r in qml_rules]
+    sld_fills = [_sld_params(r.find(f"{SE}PolygonSymbolizer/{SE}Fill"))["fill"] for r in sld_rules]
+    as_hex = ["#" + "".join(f"{int(c):02x}" for c in rgba.split(",")[:3]) for rgba in qml_fills]
+    assert sld_fills == as_hex
+    assert sld_fills[:7] == ["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62",
+                             "#b2182b"]  # fmt: skip
+    # the thin white outline at 160/255 opacity, 0.1 mm = 0.357 px of 0.28 mm
+    stroke = _sld_params(sld_rules[0].find(f"{SE}PolygonSymbolizer/{SE}Stroke"))
+    assert stroke["stroke"] == "#ffffff" and stroke["stroke-opacity"] == "0.63"
+    assert stroke["stroke-width"] == "0.357"
+    # no value: NULL, light grey, hatched grey at 45°
+    null = sld_rules[7]
+    assert null.find(f"{OGC}Filter/{OGC}PropertyIsNull/{OGC}PropertyName").text == (
+        "lst_anomaly_mean_k"
+    )
+    fill, hatch = null.findall(f"{SE}PolygonSymbolizer")
+    assert _sld_params(fill.find(f"{SE}Fill"))["fill"] == "#e4e4e4"
+    mark = hatch.find(f"{SE}Fill/{SE}GraphicFill/{SE}Graphic")
+    assert mark.find(f"{SE}Mark/{SE}WellKnownName").text == "horline"
+    assert _sld_params(mark.find(f"{SE}Mark/{SE}Stroke"))["stroke"] == "#9a9a9a"
+    assert mark.find(f"{SE}Rotation/{OGC}Literal").text == "45"
+
+
+def test_outline_sld_is_the_qml_outline_and_labels():
+    sld = default_zone_styles({"qpv": pd.DataFrame({"nom_qp": ["A"]})}, style_format="sld")["qpv"]
+    outline, labels = _parse_sld(sld, "qpv")
+    symbolizer = outline.find(f"{SE}PolygonSymbolizer")
+    assert symbolizer.find(f"{SE}Fill") is None, "no fill"
+    stroke = _sld_params(symbolizer.find(f"{SE}Stroke"))
+    assert stroke["stroke"] == "#232323"  # (35, 35, 35) of the QML
+    assert stroke["stroke-width"] == "2.86"  # 0.8 mm in pixels of 0.28 mm
+    text = labels.find(f"{SE}TextSymbolizer")
+    assert text.find(f"{SE}Label/{OGC}PropertyName").text == "nom_qp"
+    unlabelled = _parse_sld(outline_sld(label_field=None), "qpv")
+    assert len(unlabelled) == 1
+
+
+def test_style_format_is_checked(layers):
+    with pytest.raises(ValueError, match="style_format must be 'qml' or 'sld'"):
+        default_zone_styles(layers, style_format="svg")
