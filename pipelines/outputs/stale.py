@@ -111,18 +111,17 @@ def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path] | None:
     version = manifest.get("manifest_version")
     if isinstance(version, int) and version >= _WRITTEN_ONLY:
         return files
-    return _run_outputs_only(folder, files, manifest["config"], manifest_path)
+    return _run_outputs_only(folder, files, manifest, manifest_path)
 
 
 def _run_outputs_only(
-    folder: RunFolder, files: list[Path], config: Any, manifest_path: Path
+    folder: RunFolder, files: list[Path], manifest: Mapping[str, Any], manifest_path: Path
 ) -> list[Path]:
     """Return the ``files`` an older manifest lists that have a name ilots writes; log the rest."""
-    config = config if isinstance(config, Mapping) else {}
     ours, kept = [], []
     for path in files:
         relative = PurePosixPath(path.relative_to(folder.root).as_posix())
-        (ours if is_run_output(relative, config) else kept).append(relative)
+        (ours if is_run_output(relative, manifest) else kept).append(relative)
     if kept:
         logger.info(
             "%s, written by an earlier ilots, lists %d file(s) of the folder that are not "
@@ -132,16 +131,17 @@ def _run_outputs_only(
     return [Path(folder.root) / path for path in ours]
 
 
-def is_run_output(relative: PurePosixPath, config: Mapping[str, Any]) -> bool:
-    """Whether a run of ``config`` may write the file at ``relative`` in its run folder.
+def is_run_output(relative: PurePosixPath, manifest: Mapping[str, Any]) -> bool:
+    """Whether the run of ``manifest`` (or its scenarios) may write ``relative`` in its folder.
 
     Parameters
     ----------
     relative
         A path relative to the run folder.
-    config
-        The run's config as its manifest records it (``config``): the names of its extra
-        zone layers (``zones/<layer>.parquet``) and of its scenarios (``scenarios/<name>/``).
+    manifest
+        The run folder's manifest: its ``config`` names the extra zone layers
+        (``zones/<layer>.parquet``) and the scenarios (``scenarios/<name>/``), as do the
+        rows of its ``scenarios`` record (written by ``ilots scenarios``).
 
     Returns
     -------
@@ -151,7 +151,8 @@ def is_run_output(relative: PurePosixPath, config: Mapping[str, Any]) -> bool:
         report figure (:data:`~pipelines.outputs.folder.FIGURE_NAMES`), a saved STAC item.
     """
     parts, name, stem, suffix = relative.parts, relative.name, relative.stem, relative.suffix
-    layers = {"iris", "qpv", *_names(config.get("zones"), "extra")}
+    config = _mapping(manifest.get("config"))
+    layers = {"iris", "qpv", *_names(_mapping(config.get("zones")).get("extra"), "name")}
     if len(parts) == 1:
         return name in _ROOT_FILES
     if len(parts) == 2:
@@ -163,21 +164,27 @@ def is_run_output(relative: PurePosixPath, config: Mapping[str, Any]) -> bool:
             "stac_items": suffix == ".json",
         }
         return rules.get(parts[0], False)
+    rows = _mapping(manifest.get("scenarios")).get("comparison")
+    scenarios = _names(config.get("scenarios"), "name") | _names(rows, "scenario")
     return (
         len(parts) == 3
         and parts[0] == "scenarios"
-        and parts[1] in _names(config, "scenarios")
+        and parts[1] in scenarios
         and (name in _SCENARIO_FILES or (suffix == ".csv" and stem in layers))
     )
 
 
-def _names(section: Any, key: str) -> set[str]:
-    """Return the ``name`` of each entry of ``section[key]`` (a recorded config's list)."""
-    entries = section.get(key) if isinstance(section, Mapping) else None
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Return ``value`` if it is a mapping (a recorded JSON object), else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _names(entries: Any, key: str) -> set[str]:
+    """Return the ``key`` of each entry of ``entries`` (a recorded list of JSON objects)."""
     return {
-        str(entry["name"])
-        for entry in entries or ()
-        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str)
+        entry[key]
+        for entry in (entries if isinstance(entries, list) else ())
+        if isinstance(entry, Mapping) and isinstance(entry.get(key), str)
     }
 
 

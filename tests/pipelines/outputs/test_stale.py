@@ -98,7 +98,8 @@ def _older_manifest(root: Path, version: int | None) -> RunFolder:
     before version 3 did, every file of the folder: its outputs, and a user's files saved
     there during the run (written an hour ago)."""
     files = ["zones/iris.parquet", "rasters/lst_p90.tif", "scenarios/green/summary.json",
-             "scenarios/green/iris.csv", "scenarios/comparison.csv", "notes.txt",
+             "scenarios/green/iris.csv", "scenarios/comparison.csv", "scenarios/cool/qpv.csv",
+             "notes.txt",
              "zones/my_layer.parquet", "scenarios/green/my_table.csv", "rasters/my_lst.tif",
              "figures/lst_map.png", "figures/site_photo.png"]  # fmt: skip
     for name in files:
@@ -111,6 +112,8 @@ def _older_manifest(root: Path, version: int | None) -> RunFolder:
         "config": {"outputs": {"folder": str(root)}, "scenarios": [{"name": "green"}]},
         "outputs": [{"path": name, "kind": "file"} for name in files if "figures" not in name]
         + [figures],
+        # `ilots scenarios` with another config: its scenarios are in its rows.
+        "scenarios": {"comparison": [{"scenario": "cool"}]},
     }
     if version is not None:
         manifest["manifest_version"] = version
