@@ -48,6 +48,7 @@ from pipelines.config import (
     dump_config,
 )
 from pipelines.config._types import has_glob
+from pipelines.config.load import portable_root
 from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import percentile_ranks, run_inequality, zone_roles
 from pipelines.mask_counts import MaskCounts, count_mask_steps, mask_counts_text
@@ -690,6 +691,9 @@ def _manifest(
         known_digests={**(digests or {}), **hashes.result()},
         remote_inputs=products.remote,
         outputs_root=result.folder,
+        # Inputs in the run folder, or in the demo or project folder around it, are recorded
+        # relative to it, as its config.yaml gives them: the whole folder can move.
+        inputs_root=portable_root(result.folder.resolve()),
     )
     if settled and figures.is_dir():
         manifest["outputs"].append(output_record(figures, result.folder, only=wrote))

@@ -42,6 +42,7 @@ __all__ = [
     "config_yaml",
     "dump_config",
     "load_config",
+    "portable_root",
 ]
 
 logger = logging.getLogger(__name__)
@@ -311,7 +312,7 @@ def dump_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
 
     Every field is written, defaults included, so that the file describes the run even if
     defaults change. Paths inside the file's folder, or inside the demo or project folder
-    around it (:func:`_portable_root`), are written relative to the file's folder, others
+    around it (:func:`portable_root`), are written relative to the file's folder, others
     absolute. The file is written atomically (temporary name, then rename).
 
     Parameters
@@ -340,11 +341,11 @@ def config_yaml(config: RunConfig, path: str | os.PathLike[str]) -> str:
 
     Its relative paths are relative to ``path``'s folder: a writer that stages the file
     elsewhere before renaming it onto ``path`` (``ilots scenarios``) writes this text. The
-    paths under :func:`_portable_root` of that folder are written relative, others absolute.
+    paths under :func:`portable_root` of that folder are written relative, others absolute.
     """
     path = Path(path)
     folder = path.parent.resolve()
-    context = {"relative_to": folder, "relative_within": _portable_root(folder)}
+    context = {"relative_to": folder, "relative_within": portable_root(folder)}
     data = config.model_dump(mode="json", context=context)
     header = (
         "# ilots run configuration (every default spelled out).\n"
@@ -355,14 +356,15 @@ def config_yaml(config: RunConfig, path: str | os.PathLike[str]) -> str:
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _portable_root(folder: Path) -> Path:
+def portable_root(folder: Path) -> Path:
     """Return the folder under which a config written in ``folder`` gives relative paths.
 
     ``folder``'s parent when it holds a ``config.yaml`` (a demo or project folder with the
     run folder inside it: ``ilots demo`` lays out ``products/``, ``zones/``, ``census/`` and
     ``config.yaml`` beside ``outputs/``), so that the run folder's config reaches its inputs
     as ``../zones/iris.gpkg`` and the whole folder can be moved or copied; else ``folder``
-    itself (a path in a sibling folder stays absolute: the run folder alone can move).
+    itself (a path in a sibling folder stays absolute: the run folder alone can move). A
+    run's ``manifest.json`` records its inputs relative to the same folder.
 
     Parameters
     ----------

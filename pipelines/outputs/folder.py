@@ -21,7 +21,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RunFolder", "StagedRunFolder"]
+__all__ = ["FIGURE_NAMES", "RunFolder", "StagedRunFolder"]
+
+#: Stems of the figures the report may write under ``figures/``; a stale one from an earlier
+#: report whose data are gone is removed.
+FIGURE_NAMES = (
+    "lst_map",
+    "ndvi_map",
+    "income_scatter",
+    "deciles",
+    "qpv_comparison",
+    "suhii",
+    "data_quality",
+)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

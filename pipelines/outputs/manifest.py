@@ -9,6 +9,15 @@ in the same order (a :data:`tiles.errors.WarningCode`, or ``null`` for a warning
 kind); manifests written before it have none, nor ``area`` (``null`` when not given). JSON
 is strict: NaN and infinities become ``null``; NumPy scalars and arrays, paths, datetimes,
 dataclasses and pydantic models are converted.
+
+Paths (POSIX separators where relative), so that a run folder moved or copied whole keeps a
+manifest that names its files: an output's is relative to the run folder (the manifest's
+own folder); an input's is relative to ``inputs_base`` when the input lies under it, else
+absolute. ``inputs_base`` is that folder, given relative to the run folder: ``"."`` (the run
+folder), or ``".."`` when the run folder sits in a demo or project folder holding a
+``config.yaml`` (the base of the run folder's own ``config.yaml``, whose relative paths
+lead there); ``null`` when every input path is absolute (manifests before version 3).
+:func:`output_path` and :func:`input_path` read the paths back.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ __all__ = [
     "area_record",
     "build_manifest",
     "file_record",
+    "input_path",
     "library_versions",
     "output_path",
     "output_record",
@@ -51,7 +61,10 @@ __all__ = [
 
 #: Version of the manifest layout; bump when a key changes meaning. 2: output paths are
 #: relative to the run folder (1: absolute), so a copied or moved folder's manifest holds.
-MANIFEST_VERSION = 2
+#: 3: input paths relative to ``inputs_base`` where they lie under it (2: absolute), and
+#: ``outputs`` lists only the files the run wrote (before 3 it may list every file of the
+#: folder, a user's too: :mod:`pipelines.outputs.stale` removes only ilots' names of those).
+MANIFEST_VERSION = 3
 
 #: Top-level keys of every manifest, in order.
 MANIFEST_KEYS = (
@@ -61,6 +74,7 @@ MANIFEST_KEYS = (
     "finished",
     "duration_s",
     "config",
+    "inputs_base",
     "inputs",
     "outputs",
     "area",
@@ -117,6 +131,7 @@ def build_manifest(
     known_digests: Mapping[str, str] | None = None,
     remote_inputs: Iterable[str] = (),
     outputs_root: str | os.PathLike[str] | None = None,
+    inputs_root: str | os.PathLike[str] | None = None,
     area: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the manifest of a run (every key of :data:`MANIFEST_KEYS`, in that order).
@@ -156,6 +171,11 @@ def build_manifest(
         The run folder: output paths are recorded relative to it (POSIX), so that the
         manifest of a folder copied or moved elsewhere still names its files
         (:func:`output_path` reads them back). ``None``: absolute paths.
+    inputs_root
+        The folder under which input paths are recorded relative to it (POSIX), recorded
+        as ``inputs_base`` relative to ``outputs_root`` (:func:`input_path` reads them
+        back): the run folder, or the demo or project folder around it. ``None``: absolute
+        paths, ``inputs_base`` null.
     area
         The area of interest the run covered (:func:`area_record`); ``None``: not known.
 
@@ -168,7 +188,11 @@ def build_manifest(
     ------
     FileNotFoundError
         An output does not exist.
+    ValueError
+        ``inputs_root`` without ``outputs_root``, whose folder its base is given from.
     """
+    if inputs_root is not None and outputs_root is None:
+        raise ValueError("inputs_root needs outputs_root (its base is given from there)")
     messages = list(warnings)
     codes = [message.code if isinstance(message, WarningText) else None for message in messages]
     warnings = [str(message) for message in messages]
@@ -185,6 +209,9 @@ def build_manifest(
             "until a run ends"
         )
         codes.append(None)
+    if inputs_root is not None:
+        for record in input_records:
+            record["path"] = _relative_path(record["path"], inputs_root)
     input_records += [
         {"path": str(href), "kind": "remote", "size": None, "sha256": None}
         for href in remote_inputs
@@ -199,6 +226,7 @@ def build_manifest(
         "finished": _iso(end),
         "duration_s": duration,
         "config": dict(config),
+        "inputs_base": _inputs_base(inputs_root, outputs_root),
         "inputs": input_records,
         "outputs": [output_record(path, outputs_root, known=known_digests) for path in outputs],
         "area": dict(area) if area is not None else None,
@@ -390,11 +418,26 @@ def output_record(
     """
     record = file_record(path, known=known, only=only)
     if root is not None:
-        try:
-            record["path"] = Path(record["path"]).relative_to(Path(root).resolve()).as_posix()
-        except ValueError:
-            pass
+        record["path"] = _relative_path(record["path"], root)
     return record
+
+
+def _relative_path(path: str, root: str | os.PathLike[str]) -> str:
+    """``path`` relative to ``root`` (POSIX) when it lies under it, else ``path`` unchanged."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def _inputs_base(
+    inputs_root: str | os.PathLike[str] | None, outputs_root: str | os.PathLike[str] | None
+) -> str | None:
+    """``inputs_root`` relative to ``outputs_root`` (POSIX: ``"."``, ``".."``), or None."""
+    if inputs_root is None or outputs_root is None:
+        return None
+    base = os.path.relpath(Path(inputs_root).resolve(), Path(outputs_root).resolve())
+    return PurePath(base).as_posix()
 
 
 def output_path(record_path: str, root: str | os.PathLike[str]) -> Path:
@@ -405,6 +448,29 @@ def output_path(record_path: str, root: str | os.PathLike[str]) -> Path:
     """
     path = Path(record_path)
     return path if path.is_absolute() else Path(root) / path
+
+
+def input_path(record_path: str, manifest: Mapping[str, Any], root: str | os.PathLike[str]) -> Path:
+    """Return where a manifest's input record points, for the run folder at ``root`` now.
+
+    Relative paths (manifest version 3) are relative to the manifest's ``inputs_base``:
+    under ``root`` (a demo or project folder moved or copied whole), or, when nothing is
+    there, under the run folder the manifest's config names (``outputs.folder``: the run
+    folder moved or copied alone, its inputs left where the run read them). Absolute ones
+    (inputs outside that folder, or manifests before version 3) are returned as they are.
+    """
+    path = Path(record_path)
+    if path.is_absolute():
+        return path
+    base = str(manifest.get("inputs_base") or ".")
+    # Lexically: "outputs/../zones" is no path once the run folder "outputs" has moved away.
+    here = Path(os.path.normpath(Path(root) / base / path))
+    try:
+        ran_in = Path(manifest["config"]["outputs"]["folder"])
+    except (KeyError, TypeError):
+        return here
+    there = Path(os.path.normpath(ran_in / base / path))
+    return there if not here.exists() and there.exists() else here
 
 
 def library_versions() -> dict[str, str | None]:

@@ -4,32 +4,55 @@ With ``outputs.overwrite``, the files an earlier run wrote and this one does not
 would stay beside the new ones and be listed in the new manifest: its ``scenarios/`` (shown by
 the new report as this run's), a zone format no longer asked for, a raster no longer made.
 Only files ilots wrote go: those the earlier manifest lists; without a manifest, rasters
-tagged as ilots' that have the name of one it writes. A user's copy of a raster stays.
+tagged as ilots' that have the name of one it writes. A user's copy of a raster stays. A
+manifest before version 3 (:data:`~pipelines.outputs.manifest.MANIFEST_VERSION`) may list
+every file of its folder, a user's saved there during its run too: of its files, only those
+with the name of one ilots writes (:func:`is_run_output`) go, the others stay (logged).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import time
-from collections.abc import Collection
-from pathlib import Path
+from collections.abc import Collection, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import rasterio
 from rasterio.errors import RasterioIOError
 
 from pipelines.config.models import is_run_raster
-from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
 from pipelines.outputs.rasters import VERSION_TAG
 
 __all__ = [
     "folder_clock",
     "is_input",
+    "is_run_output",
     "previous_outputs",
     "remove_stale_outputs",
     "remove_stale_rasters",
 ]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: The manifest version from which ``outputs`` lists only the files the run wrote.
+_WRITTEN_ONLY = 3
+
+#: Files a run writes at the top of its folder, under ``scenarios/``, and in each scenario's.
+_ROOT_FILES = frozenset(
+    {"zones.gpkg", "inequality.json", "inequality.csv", "heat_island.json", "report.html",
+     "config.yaml"}
+)  # fmt: skip
+_SCENARIOS_FILES = frozenset({"comparison.csv", "comparison.png", "model.json"})
+_SCENARIO_FILES = frozenset(
+    {"delta_lst.tif", "delta_lst.qml", "delta_lst.png", "inequality.json", "inequality.csv",
+     "summary.json"}
+)  # fmt: skip
 
 
 def folder_clock(root: str | os.PathLike[str]) -> float:
@@ -74,13 +97,99 @@ def previous_outputs(folder: RunFolder) -> list[Path] | None:
 
 
 def _listed_files(folder: RunFolder, manifest_path: Path) -> list[Path] | None:
-    """Return the files the manifest at ``manifest_path`` lists, in ``folder`` (None: none)."""
+    """Return the files the manifest at ``manifest_path`` lists, in ``folder`` (None: none).
+
+    Of a manifest before version 3, only those with the name of one ilots writes.
+    """
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         old_root = Path(manifest["config"]["outputs"]["folder"])
         records = list(manifest.get("outputs") or [])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    files = _recorded_files(folder, records, old_root)
+    version = manifest.get("manifest_version")
+    if isinstance(version, int) and version >= _WRITTEN_ONLY:
+        return files
+    return _run_outputs_only(folder, files, manifest, manifest_path)
+
+
+def _run_outputs_only(
+    folder: RunFolder, files: list[Path], manifest: Mapping[str, Any], manifest_path: Path
+) -> list[Path]:
+    """Return the ``files`` an older manifest lists that have a name ilots writes; log the rest."""
+    ours, kept = [], []
+    for path in files:
+        relative = PurePosixPath(path.relative_to(folder.root).as_posix())
+        (ours if is_run_output(relative, manifest) else kept).append(relative)
+    if kept:
+        logger.info(
+            "%s, written by an earlier ilots, lists %d file(s) of the folder that are not "
+            "ilots outputs (e.g. %s): kept, as a user's",
+            manifest_path, len(kept), ", ".join(str(p) for p in kept[:3]),
+        )  # fmt: skip
+    return [Path(folder.root) / path for path in ours]
+
+
+def is_run_output(relative: PurePosixPath, manifest: Mapping[str, Any]) -> bool:
+    """Whether the run of ``manifest`` (or its scenarios) may write ``relative`` in its folder.
+
+    Parameters
+    ----------
+    relative
+        A path relative to the run folder.
+    manifest
+        The run folder's manifest: its ``config`` names the extra zone layers
+        (``zones/<layer>.parquet``) and the scenarios (``scenarios/<name>/``), as do the
+        rows of its ``scenarios`` record (written by ``ilots scenarios``).
+
+    Returns
+    -------
+    bool
+        True for the run folder's standard files (:class:`RunFolder`), a raster of a name
+        ilots writes (:func:`~pipelines.config.models.is_run_raster`) or its QGIS style, a
+        report figure (:data:`~pipelines.outputs.folder.FIGURE_NAMES`), a saved STAC item.
+    """
+    parts, name, stem, suffix = relative.parts, relative.name, relative.stem, relative.suffix
+    config = _mapping(manifest.get("config"))
+    layers = {"iris", "qpv", *_names(_mapping(config.get("zones")).get("extra"), "name")}
+    if len(parts) == 1:
+        return name in _ROOT_FILES
+    if len(parts) == 2:
+        rules = {
+            "rasters": suffix in (".tif", ".qml") and is_run_raster(stem),
+            "zones": suffix in (".parquet", ".csv") and stem in layers,
+            "figures": suffix == ".png" and stem in FIGURE_NAMES,
+            "scenarios": name in _SCENARIOS_FILES,
+            "stac_items": suffix == ".json",
+        }
+        return rules.get(parts[0], False)
+    rows = _mapping(manifest.get("scenarios")).get("comparison")
+    scenarios = _names(config.get("scenarios"), "name") | _names(rows, "scenario")
+    return (
+        len(parts) == 3
+        and parts[0] == "scenarios"
+        and parts[1] in scenarios
+        and (name in _SCENARIO_FILES or (suffix == ".csv" and stem in layers))
+    )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Return ``value`` if it is a mapping (a recorded JSON object), else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _names(entries: Any, key: str) -> set[str]:
+    """Return the ``key`` of each entry of ``entries`` (a recorded list of JSON objects)."""
+    return {
+        entry[key]
+        for entry in (entries if isinstance(entries, list) else ())
+        if isinstance(entry, Mapping) and isinstance(entry.get(key), str)
+    }
+
+
+def _recorded_files(folder: RunFolder, records: list[Any], old_root: Path) -> list[Path]:
+    """Return the files of a manifest's ``outputs`` records, in ``folder``."""
     files = []
     for record in records:
         if not isinstance(record, dict) or record.get("kind") not in ("file", "folder"):

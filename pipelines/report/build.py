@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.outputs._atomic import check_output, staged, write_text_atomic
-from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
 from pipelines.outputs.lock import folder_lock
 from pipelines.report.data import read_run
 from pipelines.report.html import render_html
@@ -21,18 +21,6 @@ __all__ = ["FIGURE_NAMES", "build_report"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-#: Stems of the figures the report may write under ``figures/``; a stale one from an earlier
-#: report whose data are gone is removed.
-FIGURE_NAMES = (
-    "lst_map",
-    "ndvi_map",
-    "income_scatter",
-    "deciles",
-    "qpv_comparison",
-    "suhii",
-    "data_quality",
-)
 
 
 def build_report(

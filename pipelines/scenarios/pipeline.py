@@ -50,7 +50,7 @@ from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, wr
 from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder
 from pipelines.outputs.lock import folder_lock
-from pipelines.outputs.manifest import file_record, output_path, sha256_file
+from pipelines.outputs.manifest import file_record, input_path, output_path, sha256_file
 from pipelines.outputs.stale import previous_outputs
 from pipelines.outputs.transaction import carry_over, staged_entries
 from pipelines.report.text import Messages
@@ -222,6 +222,8 @@ def run_mismatch(folder: RunFolder, config: RunConfig) -> str | None:
         return "its manifest.json records no config"
     moved = _moved_paths(recorded, folder)
     recorded, inputs = _relocated((recorded, manifest.get("inputs") or []), *moved)
+    # Relative input paths (manifest version 3) are the run folder's wherever it is now.
+    inputs = [_resolved_input(entry, manifest, folder) for entry in inputs]
     current = config.model_dump(mode="json")
     if run_digest(recorded) != run_digest(current):
         keys = _differing_keys(_run_part(recorded), _run_part(current))
@@ -262,6 +264,13 @@ def _relocated(value: Any, old: str, new: str) -> Any:
     if old != new and isinstance(value, str) and Path(value).is_relative_to(old):
         return str(Path(new) / Path(value).relative_to(old))
     return value
+
+
+def _resolved_input(entry: Any, manifest: Mapping[str, Any], folder: RunFolder) -> Any:
+    """Return a manifest's input record with its path where it is now (:func:`input_path`)."""
+    if not isinstance(entry, Mapping) or entry.get("kind") not in ("file", "folder"):
+        return entry
+    return {**entry, "path": str(input_path(str(entry.get("path")), manifest, folder.root))}
 
 
 def _input_change(entry: Mapping[str, Any]) -> str | None:

@@ -211,6 +211,23 @@ def test_a_copied_demo_folder_runs_from_its_own_configs(demo, tmp_path):
         assert config.outputs.folder == copy / "outputs", config_file
 
 
+def test_a_moved_demo_folder_manifest_names_its_own_inputs(demo, tmp_path):
+    """``mv ilots-demo elsewhere``: the run's manifest names every input (all in the demo
+    folder) relative to the demo folder, the run folder's parent (``inputs_base``), so that
+    each is there in the moved folder, with the size recorded."""
+    out, _ = demo
+    skip = shutil.ignore_patterns("rasters", "scenarios", "figures")  # outputs: not needed
+    copy = shutil.copytree(out, tmp_path / "ilots-demo", ignore=skip)
+    moved = Path(shutil.move(copy, tmp_path / "elsewhere"))
+    manifest = json.loads((moved / "outputs" / "manifest.json").read_text())
+    assert manifest["inputs_base"] == ".."
+    records = manifest["inputs"]
+    assert {Path(r["path"]).parts[0] for r in records} == {"products", "zones", "census"}
+    for record in records:
+        path = moved / record["path"]  # the demo folder's: "outputs/.." by hand
+        assert record["kind"] == "file" and path.stat().st_size == record["size"], path
+
+
 def test_demo_says_synthetic_on_every_line(demo):
     _, report = demo
     lines = [line for line in report.splitlines() if line.strip()]

@@ -2,6 +2,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from pipelines.outputs import (
     write_json_atomic,
     write_manifest,
 )
-from pipelines.outputs.manifest import area_record, output_path, to_jsonable
+from pipelines.outputs.manifest import area_record, input_path, output_path, to_jsonable
 from tiles.errors import WarningText
 
 REQUIRED_VERSIONS = (
@@ -94,7 +95,8 @@ def test_manifest_is_complete_with_sizes_and_hashes(run_files):
     for name in REQUIRED_VERSIONS:
         assert isinstance(manifest["versions"][name], str) and manifest["versions"][name], name
     assert manifest["platform"]["system"] and manifest["platform"]["cpu_count"] >= 1
-    assert manifest["manifest_version"] == 2 and manifest["ilots_version"]
+    assert manifest["manifest_version"] == 3 and manifest["ilots_version"]
+    assert manifest["inputs_base"] is None  # no inputs_root: every input path absolute
 
 
 def test_write_manifest_is_strict_json(tmp_path, run_files):
@@ -250,6 +252,63 @@ def test_outputs_are_recorded_relative_to_the_run_folder(tmp_path):
     moved = tmp_path / "moved"
     assert output_path(paths[0], moved) == moved / "zones" / "iris.parquet"
     assert output_path(paths[1], moved) == elsewhere.resolve()
+
+
+def _demo_like(root: Path, outside: Path) -> dict:
+    """A demo-like folder (config, a product folder, a zone file, a run folder inside) whose
+    run read a census file ``outside`` it; its manifest written in the run folder."""
+    (root / "products" / "scene").mkdir(parents=True)
+    (root / "products" / "scene" / "B10.TIF").write_bytes(b"II*\x00 B10")
+    (root / "zones").mkdir()
+    (root / "zones" / "iris.gpkg").write_bytes(b"SQLite format 3")
+    (root / "config.yaml").write_text("outputs: {folder: outputs}\n")
+    (root / "outputs").mkdir()
+    (root / "outputs" / "lst.tif").write_bytes(b"II*\x00 LST")
+    outside.write_text("IRIS;MED21\n")
+    manifest = build_manifest(
+        config={"outputs": {"folder": str(root / "outputs")}},
+        inputs=[root / "zones" / "iris.gpkg", outside, root / "products" / "scene"],
+        grid={}, timings={}, warnings=[], outputs=[root / "outputs" / "lst.tif"],
+        outputs_root=root / "outputs", inputs_root=root,
+    )  # fmt: skip
+    write_manifest(root / "outputs" / "manifest.json", manifest)
+    return manifest
+
+
+def test_inputs_in_the_folder_around_the_run_folder_are_recorded_relative(tmp_path):
+    """A demo folder moved whole (shutil.move): its manifest's inputs are where its
+    ``inputs_base`` ("..": the demo folder, the run folder's parent) says; an input outside
+    it stays absolute."""
+    outside = tmp_path / "census" / "filosofi.csv"
+    outside.parent.mkdir()
+    _demo_like(tmp_path / "ilots-demo", outside)
+    moved = Path(shutil.move(tmp_path / "ilots-demo", tmp_path / "elsewhere"))
+    manifest = json.loads((moved / "outputs" / "manifest.json").read_text())
+    assert manifest["inputs_base"] == ".."
+    paths = [record["path"] for record in manifest["inputs"]]
+    assert paths == ["zones/iris.gpkg", str(outside.resolve()), "products/scene"]
+    assert [f["path"] for f in manifest["inputs"][2]["files"]] == ["B10.TIF"]
+    resolved = [input_path(path, manifest, moved / "outputs") for path in paths]
+    assert resolved == [moved / "zones" / "iris.gpkg", outside.resolve(),
+                        moved / "products" / "scene"]  # fmt: skip
+    assert all(path.exists() for path in resolved)
+    assert not (tmp_path / "ilots-demo").exists()
+
+
+def test_a_run_folder_moved_alone_finds_its_inputs_where_the_run_read_them(tmp_path):
+    # Its relative inputs are not beside it any more: they are where the run read them,
+    # under the run folder its config names (the folder around it left in place).
+    _demo_like(tmp_path / "ilots-demo", tmp_path / "filosofi.csv")
+    alone = Path(shutil.move(tmp_path / "ilots-demo" / "outputs", tmp_path / "alone"))
+    manifest = json.loads((alone / "manifest.json").read_text())
+    got = input_path("zones/iris.gpkg", manifest, alone)
+    assert got == tmp_path / "ilots-demo" / "zones" / "iris.gpkg"
+
+
+def test_inputs_root_needs_the_run_folder(tmp_path):
+    with pytest.raises(ValueError, match="inputs_root needs outputs_root"):
+        build_manifest(config={}, inputs=[], grid={}, timings={}, warnings=[], outputs=[],
+                       inputs_root=tmp_path)  # fmt: skip
 
 
 def test_the_area_record_gives_the_area_on_the_ellipsoid_and_the_bounds():

@@ -1,10 +1,12 @@
 """The previous run's outputs a run removes, and what it never removes (its inputs)."""
 
 import json
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 
 from pipelines.outputs.folder import RunFolder
@@ -89,3 +91,54 @@ def test_without_a_manifest_only_tagged_rasters_of_ilots_names_go(tmp_path):
     left = sorted(path.name for path in (tmp_path / "rasters").iterdir())
     assert left == ["lst_median_edited.qml", "lst_median_edited.tif", "ndvi_median.qml",
                     "ndvi_median.tif"]  # fmt: skip
+
+
+def _older_manifest(root: Path, version: int | None) -> RunFolder:
+    """A run folder whose manifest (of ``version``; None: no version key) lists, as an ilots
+    before version 3 did, every file of the folder: its outputs, and a user's files saved
+    there during the run (written an hour ago)."""
+    files = ["zones/iris.parquet", "rasters/lst_p90.tif", "scenarios/green/summary.json",
+             "scenarios/green/iris.csv", "scenarios/comparison.csv", "scenarios/cool/qpv.csv",
+             "notes.txt",
+             "zones/my_layer.parquet", "scenarios/green/my_table.csv", "rasters/my_lst.tif",
+             "figures/lst_map.png", "figures/site_photo.png"]  # fmt: skip
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("old")
+        os.utime(root / name, (0, 3600.0))
+    figures = {"path": "figures", "kind": "folder",
+               "files": [{"path": "lst_map.png"}, {"path": "site_photo.png"}]}  # fmt: skip
+    manifest = {
+        "config": {"outputs": {"folder": str(root)}, "scenarios": [{"name": "green"}]},
+        "outputs": [{"path": name, "kind": "file"} for name in files if "figures" not in name]
+        + [figures],
+        # `ilots scenarios` with another config: its scenarios are in its rows.
+        "scenarios": {"comparison": [{"scenario": "cool"}]},
+    }
+    if version is not None:
+        manifest["manifest_version"] = version
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return RunFolder(root)
+
+
+USERS = ["notes.txt", "zones/my_layer.parquet", "scenarios/green/my_table.csv",
+         "rasters/my_lst.tif", "figures/site_photo.png"]  # fmt: skip
+
+
+@pytest.mark.parametrize("version", [None, 1, 2])
+def test_an_older_manifest_removes_only_files_of_ilots_names(tmp_path, version, caplog):
+    """A manifest before version 3 listed every file of its folder, a user's saved there
+    during the run too: the next run removes only those of names ilots writes."""
+    folder = _older_manifest(tmp_path, version)
+    with caplog.at_level(logging.INFO, logger="pipelines.outputs.stale"):
+        remove_stale_outputs(folder, previous_outputs(folder), since=7200.0)
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted([*USERS, "manifest.json"])
+    assert "lists 5 file(s) of the folder that are not ilots outputs" in caplog.text
+
+
+def test_a_version_3_manifest_lists_only_what_its_run_wrote(tmp_path):
+    # Its outputs are the files its run wrote, whatever their names: all go.
+    folder = _older_manifest(tmp_path, 3)
+    remove_stale_outputs(folder, previous_outputs(folder), since=7200.0)
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["manifest.json"]

@@ -512,7 +512,7 @@ def test_a_run_whose_inputs_changed_is_not_reused(run_copy, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = next(e for e in manifest["inputs"] if e["path"].endswith("qpv.geojson"))
     copy = tmp_path / "qpv.geojson"
-    copy.write_bytes(Path(entry["path"]).read_bytes())
+    copy.write_bytes(Path(data["zones"]["qpv"]["path"]).read_bytes())  # the file it names
     entry["path"] = str(copy)
     (folder / "manifest.json").write_text(json.dumps(manifest))
     config = _config(data, [])
