@@ -196,12 +196,20 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV are on average {value} K {direction} than {rest} "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
-    "qpv_gap_unclear": (
+    "qpv_gap_unclear_ci": (
         "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
         "l'écart n'est pas établi : son intervalle de confiance contient "
         "0 ({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
         "not established: its confidence interval includes 0 ({ci}; "
+        "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+    ),
+    "qpv_gap_unclear_p": (
+        "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
+        "l'écart n'est pas établi : sa p-valeur n'est pas inférieure à {alpha} "
+        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
+        "not established: its p-value is not below {alpha} ({ci}; "
         "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_few_zones": (
@@ -256,7 +264,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",
         "The confidence interval includes 0: these data do not establish the gap.",
     ),
+    "p_not_below": (
+        "La p-valeur n'est pas inférieure à {alpha} : l'écart n'est pas établi par ces données.",
+        "The p-value is not below {alpha}: these data do not establish the gap.",
+    ),
     "ci": ("IC {level} % {low} à {high}", "{level}% CI {low} to {high}"),
+    # The ends of an unbounded interval (too few relabelings to reject any gap on a side).
+    "ci_minus_infinity": ("−∞", "−∞"),
+    "ci_plus_infinity": ("+∞", "+∞"),
     "decile_gap": (
         "Les 10 % des habitants des IRIS au revenu médian le plus bas (D1) vivent dans des "
         "IRIS en moyenne {value} K {direction} que ceux des 10 % des habitants des IRIS au "
