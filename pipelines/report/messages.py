@@ -406,6 +406,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_no_value": ("sans valeur", "no value"),
     "legend_in_qpv": ("IRIS en QPV", "QPV IRIS"),
     "legend_other": ("autres IRIS", "other IRIS"),
+    "legend_in_qpv_tested": ("IRIS en QPV du test", "QPV IRIS of the test"),
+    "legend_other_tested": ("autres IRIS du test", "other IRIS of the test"),
     "legend_qpv_unknown": ("IRIS au statut QPV inconnu", "IRIS of unknown QPV status"),
     "legend_fit": ("droite des moindres carrés", "least-squares line"),
     "legend_overall": ("ensemble", "all residents"),
@@ -568,8 +570,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "qpv_table_rows": (
         "L'écart testé plus haut ne compte que les {n} IRIS dont le revenu et la population "
-        "sont aussi connus.",
-        "The gap tested above counts only the {n} IRIS whose income and population are also known.",
+        "sont aussi connus : les lignes « du test » en donnent les moyennes.",
+        "The gap tested above counts only the {n} IRIS whose income and population are also "
+        "known: the rows “of the test” give their means.",
     ),
     "deciles_table_caption": (
         "Moyenne de {label} par décile de revenu, avec le nombre d'IRIS et les bornes du "
