@@ -43,7 +43,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipelines.inequality._inputs import as_vector, complete_rows, rng_from
-from pipelines.inequality.results import GroupDifferenceResult
+from pipelines.inequality.results import GroupDifferenceResult, unbounded_side
 from tiles.errors import InequalityError
 
 __all__ = ["EXACT_LIMIT", "group_difference"]
@@ -53,6 +53,15 @@ __all__ = ["EXACT_LIMIT", "group_difference"]
 EXACT_LIMIT = 1_000_000
 _BLOCK_ELEMENTS = 4_000_000
 _ALTERNATIVES = ("two-sided", "greater", "less")
+#: What an interval unbounded on a side (:func:`~.results.unbounded_side`) means, in notes.
+_UNBOUNDED = {
+    "low": "the test rejects no difference below the estimate, so the interval is unbounded "
+    "below (−∞)",
+    "high": "the test rejects no difference above the estimate, so the interval is unbounded "
+    "above (+∞)",
+    "both": "the test rejects no difference on either side, so the interval is unbounded on "
+    "both sides (−∞ to +∞)",
+}
 
 
 def group_difference(
@@ -167,7 +176,7 @@ def group_difference(
         notes.append(
             "no stratum has zones both inside and outside the group: the gap is the "
             "difference of the overall means, with only one possible labelling"
-            + (" (p = 1, no interval)" if tested else "")
+            + (" (p = 1, the interval unbounded: −∞ to +∞)" if tested else "")
         )
         if tested:
             p = dict.fromkeys(_ALTERNATIVES, 1.0)
@@ -186,11 +195,11 @@ def group_difference(
             for alt in _ALTERNATIVES:
                 p[alt] = shifts.p_value(0.0, alt)
             ci_low, ci_high = shifts.interval(1.0 - confidence)
-            if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+            side = unbounded_side(ci_low, ci_high)
+            if side is not None:
                 notes.append(
                     f"{relabelings} relabelings are too few for a {confidence:.0%} interval: "
-                    "the test cannot reject any difference on one side, so the interval is "
-                    "unbounded there"
+                    f"{_UNBOUNDED[side]}"
                 )
             if total_relabelings == 1:
                 notes.append("only one possible labelling: the test has no power (p = 1)")

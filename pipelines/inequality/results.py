@@ -27,6 +27,7 @@ __all__ = [
     "MoranResult",
     "decile_mean",
     "json_value",
+    "unbounded_side",
 ]
 
 #: Columns of the flat CSV table, in order.
@@ -213,7 +214,11 @@ class GroupDifferenceResult(MetricResult):
         stratum; with several, a description that mixes the group effect with where the
         group's zones are (untested).
     confidence
-        Level of the bootstrap interval ``ci_low``/``ci_high`` (NaN bounds when not run).
+        Level of the interval ``ci_low``/``ci_high`` (NaN bounds when no test was run).
+
+    An end of the interval is infinite when the relabelings are too few to reject any gap on
+    that side; :meth:`to_dict` writes it as ``None`` (JSON has no infinity) and names the
+    unbounded side in ``ci_unbounded`` (:attr:`ci_unbounded`).
     """
 
     mean_in: float = _NAN
@@ -230,6 +235,42 @@ class GroupDifferenceResult(MetricResult):
     confidence: float = 0.95
     n_strata_compared: int = 1
     pooled_difference: float = _NAN
+
+    @property
+    def ci_unbounded(self) -> str | None:
+        """Which end of the interval is infinite: ``"low"``, ``"high"``, ``"both"`` or ``None``.
+
+        ``None`` too when there is no interval (NaN bounds: no test).
+        """
+        return unbounded_side(self.ci_low, self.ci_high)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as JSON-ready Python values, and ``ci_unbounded``.
+
+        An infinite bound is ``None`` as a missing one; ``ci_unbounded`` tells them apart.
+        """
+        return {**super().to_dict(), "ci_unbounded": self.ci_unbounded}
+
+
+def unbounded_side(low: float, high: float) -> str | None:
+    """Name the infinite ends of an interval: ``"low"``, ``"high"``, ``"both"`` or ``None``.
+
+    Parameters
+    ----------
+    low, high
+        The interval's bounds (NaN: not estimated, not unbounded).
+
+    Returns
+    -------
+    str or None
+        ``"low"`` for a lower end of −∞, ``"high"`` for an upper end of +∞, ``"both"`` for
+        both, ``None`` when both ends are finite or missing.
+    """
+    low_open = math.isinf(low) and low < 0
+    high_open = math.isinf(high) and high > 0
+    if low_open and high_open:
+        return "both"
+    return "low" if low_open else "high" if high_open else None
 
 
 @dataclass(frozen=True)

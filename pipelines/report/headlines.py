@@ -8,6 +8,7 @@ chauds" / "moins chauds") and the magnitude is written positive, its interval fl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,8 +60,69 @@ class Headline:
     notes: tuple[str, ...] = ()
 
 
+def _bound(value: Any) -> float | None:
+    """Return an interval bound as a float, ±inf included; ``None`` when missing (NaN, text)."""
+    if is_number(value) or (isinstance(value, float) and math.isinf(value)):
+        return float(value)
+    return None
+
+
 def _includes_zero(low: Any, high: Any) -> bool:
-    return is_number(low) and is_number(high) and float(low) <= 0 <= float(high)
+    """Whether the interval holds 0; an infinite bound holds it on its side.
+
+    A missing bound (``None``) is not read as unbounded here: it means no interval for the
+    decile gap, the indices and r; the QPV gap's missing bounds are unbounded ones, made
+    infinite by :func:`_gap_interval` first.
+    """
+    lo, hi = _bound(low), _bound(high)
+    return lo is not None and hi is not None and lo <= 0 <= hi
+
+
+def _gap_interval(metric: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Return the QPV gap's interval with −∞/+∞ on its unbounded sides.
+
+    ``inequality.json`` writes an infinite bound as ``null`` and names the side in
+    ``ci_unbounded``. A tested gap (one with a p-value) always has an interval, so a missing
+    bound beside a p-value is an unbounded one too (run folders written before that key).
+    """
+    low, high = metric.get("ci_low"), metric.get("ci_high")
+    side = metric.get("ci_unbounded")
+    tested = is_number(metric.get("p_value"))
+    if side in ("low", "both") or (tested and _bound(low) is None):
+        low = -math.inf
+    if side in ("high", "both") or (tested and _bound(high) is None):
+        high = math.inf
+    return low, high
+
+
+def _unestablished(metric: Mapping[str, Any]) -> str | None:
+    """Say why the QPV gap is not established: ``"ci"``, ``"p"``, or ``None`` when it is.
+
+    One rule: the gap is established when its two-sided test rejects 0 at
+    α = 1 − confidence, which its interval (the gaps that test does not reject) says by
+    excluding 0, and its p-value (of ``alternative``) by being below α. Returns ``"ci"``
+    when the interval holds 0 (an unbounded side holds it), ``"p"`` when only the p-value
+    is not below α.
+    """
+    if _includes_zero(metric.get("ci_low"), metric.get("ci_high")):
+        return "ci"
+    p = metric.get("p_value")
+    if is_number(p) and float(p) >= _alpha(metric) - 1e-12:  # 1/20 against 1 − 0.95
+        return "p"
+    return None
+
+
+def _alpha(metric: Mapping[str, Any]) -> float:
+    """Return α = 1 − confidence, the level of the test the interval inverts."""
+    confidence = metric.get("confidence")
+    return 1.0 - float(confidence) if is_number(confidence) else ALPHA
+
+
+def _alpha_text(metric: Mapping[str, Any], m: Messages) -> str:
+    """Write α with the decimals it needs (``0,05``, ``0,1``)."""
+    alpha = _alpha(metric)
+    digits = next((d for d in range(1, 6) if abs(round(alpha, d) - alpha) < 1e-9), 6)
+    return m.number(alpha, digits)
 
 
 def _metric(inequality: Mapping[str, Any] | None, *path: str) -> Mapping[str, Any] | None:
@@ -80,7 +142,8 @@ def _magnitude(metric: Mapping[str, Any]) -> tuple[float, Any, Any]:
         return value, low, high
 
     def flip(bound: Any) -> float | None:
-        return -float(bound) if is_number(bound) else None
+        value = _bound(bound)
+        return -value if value is not None else None
 
     return -value, flip(high), flip(low)
 
@@ -95,6 +158,8 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     metric = _metric(inequality, "group_difference")
     if metric is None:
         return None
+    low, high = _gap_interval(metric)
+    metric = {**metric, "ci_low": low, "ci_high": high}
     outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
     label = m.label(outcome)
     confidence = metric.get("confidence", 0.95)
@@ -111,8 +176,8 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
         "rest": m("qpv_rest_stratum", stratum=stratum) if within else m("qpv_rest_area"),
     }
     value = float(metric["value"])
-    unclear = _includes_zero(metric.get("ci_low"), metric.get("ci_high"))
-    said = False  # whether the sentence itself says the interval includes 0
+    unclear = _unestablished(metric)
+    said = False  # whether the sentence itself says the gap is not established
     if not is_temperature(outcome):
         text = m(
             "qpv_gap_generic",
@@ -131,12 +196,13 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     else:
         size, low, high = _magnitude(metric)
         direction = m("qpv_hotter") if value > 0 else m("qpv_cooler")
-        said = unclear
+        said = unclear is not None
         text = m(
-            "qpv_gap_unclear" if unclear else "qpv_gap",
+            f"qpv_gap_unclear_{unclear}" if unclear else "qpv_gap",
             value=m.number(size),
             direction=direction,
             ci=m.ci(low, high, confidence),
+            alpha=_alpha_text(metric, m),
             **common,
         )
     weighted = (inequality or {}).get("population") is not None
@@ -148,7 +214,11 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
               pooled=m.number(pooled, signed=True) if is_number(pooled) else "–")
         )  # fmt: skip
     if unclear and not said:
-        notes.append(m("ci_includes_zero"))
+        notes.append(
+            m("ci_includes_zero")
+            if unclear == "ci"
+            else m("p_not_below", alpha=_alpha_text(metric, m))
+        )
     n_in = metric.get("n_in")
     if is_number(n_in) and n_in < FEW_QPV_IRIS:
         notes.append(m("qpv_few_zones", n_in=m.integer(n_in)))

@@ -196,12 +196,20 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV are on average {value} K {direction} than {rest} "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
-    "qpv_gap_unclear": (
+    "qpv_gap_unclear_ci": (
         "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
         "l'écart n'est pas établi : son intervalle de confiance contient "
         "0 ({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
         "not established: its confidence interval includes 0 ({ci}; "
+        "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+    ),
+    "qpv_gap_unclear_p": (
+        "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
+        "l'écart n'est pas établi : sa p-valeur n'est pas inférieure à {alpha} "
+        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
+        "not established: its p-value is not below {alpha} ({ci}; "
         "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_few_zones": (
@@ -256,7 +264,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",
         "The confidence interval includes 0: these data do not establish the gap.",
     ),
+    "p_not_below": (
+        "La p-valeur n'est pas inférieure à {alpha} : l'écart n'est pas établi par ces données.",
+        "The p-value is not below {alpha}: these data do not establish the gap.",
+    ),
     "ci": ("IC {level} % {low} à {high}", "{level}% CI {low} to {high}"),
+    # The ends of an unbounded interval (too few relabelings to reject any gap on a side).
+    "ci_minus_infinity": ("−∞", "−∞"),
+    "ci_plus_infinity": ("+∞", "+∞"),
     "decile_gap": (
         "Les 10 % des habitants des IRIS au revenu médian le plus bas (D1) vivent dans des "
         "IRIS en moyenne {value} K {direction} que ceux des 10 % des habitants des IRIS au "
@@ -391,6 +406,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_no_value": ("sans valeur", "no value"),
     "legend_in_qpv": ("IRIS en QPV", "QPV IRIS"),
     "legend_other": ("autres IRIS", "other IRIS"),
+    "legend_in_qpv_tested": ("IRIS en QPV du test", "QPV IRIS of the test"),
+    "legend_other_tested": ("autres IRIS du test", "other IRIS of the test"),
     "legend_qpv_unknown": ("IRIS au statut QPV inconnu", "IRIS of unknown QPV status"),
     "legend_fit": ("droite des moindres carrés", "least-squares line"),
     "legend_overall": ("ensemble", "all residents"),
@@ -553,8 +570,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "qpv_table_rows": (
         "L'écart testé plus haut ne compte que les {n} IRIS dont le revenu et la population "
-        "sont aussi connus.",
-        "The gap tested above counts only the {n} IRIS whose income and population are also known.",
+        "sont aussi connus : les lignes « du test » en donnent les moyennes.",
+        "The gap tested above counts only the {n} IRIS whose income and population are also "
+        "known: the rows “of the test” give their means.",
     ),
     "deciles_table_caption": (
         "Moyenne de {label} par décile de revenu, avec le nombre d'IRIS et les bornes du "

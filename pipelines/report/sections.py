@@ -367,17 +367,8 @@ def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     weighted = population in iris.columns
     headline = qpv_gap_headline(summary.inequality, m)
     value_headers = (m("col_anomaly"), m("col_lst"), m("col_ndvi"), m("col_built"))
-    rows = []
-    for key, label in ((True, m("legend_in_qpv")), (False, m("legend_other"))):
-        row = means.table.loc[key]
-        rows.append(
-            (
-                Cell(label),
-                Cell(m.integer(row["n_zones"]), True),
-                *((Cell(m.integer(row["population"]), True),) if weighted else ()),
-                *_qpv_value_cells(row, m),
-            )
-        )
+    rows = _qpv_rows(means, ("legend_in_qpv", "legend_other"), weighted, m)
+    row_ids = ["in", "out"]
     threshold = ((summary.config.get("zones") or {}).get("qpv") or {}).get("iris_share_threshold")
     suffix = "" if weighted else "_unweighted"
     caption = (
@@ -388,6 +379,17 @@ def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     caption += _qpv_counts(means, m, suffix)
     n_used = (summary.inequality or {}).get("n_used")
     if is_number(n_used) and int(n_used) < means.table["n_zones"].sum():
+        # The IRIS the QPV test used, in rows of their own: the headline's gap reads off them.
+        tested = group_means(
+            iris,
+            _QPV_COLUMNS,
+            group=group,
+            population=population,
+            count=outcome,
+            required=_test_columns(summary),
+        )
+        rows += _qpv_rows(tested, ("legend_in_qpv_tested", "legend_other_tested"), weighted, m)
+        row_ids += ["in-tested", "out-tested"]
         caption += " " + m("qpv_table_rows", n=m.integer(n_used))
         total = (summary.inequality or {}).get("population_total")
         used = (summary.inequality or {}).get("population_used")
@@ -407,7 +409,7 @@ def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             ),
             rows=tuple(rows),
             caption=caption,
-            row_ids=("in", "out"),
+            row_ids=tuple(row_ids),
         ),
     ]
     if outcome is not None:
@@ -431,6 +433,30 @@ def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             )
         )
     return Section("qpv", m("sec_qpv"), _blocks(*blocks))
+
+
+def _qpv_rows(
+    means: GroupMeans, labels: tuple[str, str], weighted: bool, m: Messages
+) -> list[tuple[Cell, ...]]:
+    """Return the QPV table rows of ``means``: in the group, then out, labelled by keys."""
+    rows = []
+    for key, label in zip((True, False), labels, strict=True):
+        row = means.table.loc[key]
+        rows.append(
+            (
+                Cell(m(label)),
+                Cell(m.integer(row["n_zones"]), True),
+                *((Cell(m.integer(row["population"]), True),) if weighted else ()),
+                *_qpv_value_cells(row, m),
+            )
+        )
+    return rows
+
+
+def _test_columns(summary: RunSummary) -> tuple[str, ...]:
+    """Return the columns a zone needs a number in for the QPV test: outcome and income."""
+    ineq = summary.inequality or {}
+    return tuple(str(ineq[key]) for key in ("outcome", "income") if ineq.get(key))
 
 
 def _qpv_counts(means: GroupMeans, m: Messages, suffix: str) -> str:

@@ -129,6 +129,7 @@ def group_means(
     group: str = "in_qpv",
     population: str | None = "population",
     count: str | None = None,
+    required: Sequence[str] = (),
 ) -> GroupMeans:
     """Mean of each column over the zones in the group and over the others.
 
@@ -149,6 +150,10 @@ def group_means(
         The column whose mean the zone counts and population are those of (by default the
         first of ``columns`` present): a table of means then counts the zones its means rest
         on, not zones without a value.
+    required
+        Columns a zone must have a number in to enter any mean (those absent are ignored);
+        a zone without one is on neither side, as one without a group value (not counted in
+        ``n_left_out``): e.g. the QPV test's income, for the means over the zones it used.
 
     Returns
     -------
@@ -158,6 +163,9 @@ def group_means(
     present = tuple(c for c in columns if c in zones.columns)
     counted = count if count in present else (present[0] if present else None)
     known, flag = group_flags(zones[group])
+    for name in required:
+        if name in zones.columns:
+            known &= pd.to_numeric(zones[name], errors="coerce").notna()
     weighted = population is not None and population in zones.columns
     weights = (
         pd.to_numeric(zones[population], errors="coerce")

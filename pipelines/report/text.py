@@ -224,15 +224,24 @@ class Messages:
         return self.percent(percent, digits)
 
     def ci(self, low: Any, high: Any, confidence: Any = 0.95, digits: int = 2) -> str:
-        """Format a confidence interval (``IC 95 % a à b`` / ``95% CI a to b``)."""
+        """Format a confidence interval (``IC 95 % a à b`` / ``95% CI a to b``).
+
+        An infinite bound (an unbounded side) reads ``−∞`` / ``+∞``; a missing one a dash.
+        """
         level = 100.0 * float(confidence) if is_number(confidence) else 95.0
         level_text = self.number(level, 0 if level == round(level) else 1)
         return self(
             "ci",
             level=level_text,
-            low=self.number(low, digits),
-            high=self.number(high, digits),
+            low=self._bound(low, digits),
+            high=self._bound(high, digits),
         )
+
+    def _bound(self, value: Any, digits: int) -> str:
+        """Format an interval bound: ``−∞`` / ``+∞`` when infinite, else :meth:`number`."""
+        if isinstance(value, float) and math.isinf(value):
+            return self("ci_minus_infinity" if value < 0 else "ci_plus_infinity")
+        return self.number(value, digits)
 
     def p_value(self, value: Any) -> str:
         """Format a p-value: two decimals from 0.1, three below, ``< 0,001`` under a thousandth."""

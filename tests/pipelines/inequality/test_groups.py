@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 
 from pipelines.inequality import group_difference
+from pipelines.inequality.results import unbounded_side
 from tiles.errors import InequalityError
 
 from ._vectors import P1_DELTA, P1_GROUP, P1_P, P1_VALUES
@@ -164,6 +166,33 @@ def test_too_few_relabelings_leave_the_interval_unbounded():
     assert result.p_two_sided == pytest.approx(0.2)
     assert result.ci_low == -np.inf and result.ci_high == np.inf
     assert any("too few for a 95% interval" in note for note in result.notes)
+    # Both ends open: the note said "unbounded on one side".
+    assert any("unbounded on both sides" in note for note in result.notes)
+    # JSON has no infinity: null bounds, and the key that says they are unbounded, not absent.
+    written = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert written["ci_low"] is None and written["ci_high"] is None
+    assert written["ci_unbounded"] == "both"
+
+
+def test_an_untested_or_bounded_interval_is_not_called_unbounded():
+    untested = group_difference(P1_VALUES, P1_GROUP, permutations=0).to_dict()
+    assert untested["ci_low"] is None and untested["ci_unbounded"] is None
+    bounded = group_difference(P1_VALUES, P1_GROUP).to_dict()  # 56 relabelings, p = 1/56
+    assert bounded["ci_low"] is not None and bounded["ci_unbounded"] is None
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "side"),
+    [
+        (-np.inf, 1.0, "low"),
+        (-1.0, np.inf, "high"),
+        (-np.inf, np.inf, "both"),
+        (-1.0, 1.0, None),
+        (np.nan, np.nan, None),
+    ],
+)
+def test_unbounded_side(low, high, side):
+    assert unbounded_side(low, high) == side
 
 
 def test_missing_group_rows_are_dropped():

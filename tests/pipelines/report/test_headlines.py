@@ -113,6 +113,47 @@ def test_qpv_interval_through_zero_is_said_in_the_sentence():
     assert "The confidence interval includes 0" in h.notes[1]
 
 
+def test_an_unbounded_interval_is_not_a_gap_established():
+    """1 QPV IRIS: too few relabelings, the interval is −∞ to +∞ (null bounds in the JSON).
+    The sentence said "QPV are on average 2.18 K hotter (95% CI — to —; ...; p = 0.42)"."""
+    ineq = _ineq(2.18, None, None, p=0.42)
+    ineq["group_difference"]["ci_unbounded"] = "both"
+    h = qpv_gap_headline(ineq, EN)
+    assert h.text == (
+        "In these data QPV are on average 2.18 K hotter than the rest of the study area, but "
+        f"the gap is not established: its confidence interval includes 0 (95% CI {MINUS}∞ "
+        "to +∞; n = 4 QPV IRIS and 58 other IRIS; p = 0.42)."
+    )
+    fr = _plain(qpv_gap_headline(ineq, FR).text)
+    assert "l'écart n'est pas établi" in fr and f"(IC 95 % {MINUS}∞ à +∞ ;" in fr
+    # A run folder written before ci_unbounded: null bounds beside a p-value are unbounded.
+    del ineq["group_difference"]["ci_unbounded"]
+    for m in (EN, FR):
+        assert "—" not in qpv_gap_headline(ineq, m).text
+    # Unbounded on one side: that side holds 0, and a cooler gap flips it to +∞.
+    h = qpv_gap_headline(_ineq(-1.25, None, 0.3, p=0.2), EN)
+    assert "1.25 K cooler" in h.text and f"includes 0 (95% CI {MINUS}0.30 to +∞;" in h.text
+
+
+def test_a_p_value_not_below_alpha_is_not_a_gap_established():
+    """One rule for the caveat: the test rejects 0 at α = 1 − confidence (interval and
+    p-value alike); p = 0.42 beside an interval that excludes 0 is not a gap established."""
+    h = qpv_gap_headline(_ineq(2.18, 0.5, 4.0, p=0.42), EN)
+    assert "but the gap is not established: its p-value is not below 0.05 (" in h.text
+    fr = _plain(qpv_gap_headline(_ineq(2.18, 0.5, 4.0, p=0.42), FR).text)
+    assert "l'écart n'est pas établi : sa p-valeur n'est pas inférieure à 0,05" in fr
+    # p = α (1 of 20 exact relabelings) is not below it either; a 90% interval tests at 0.1.
+    assert "not established" in qpv_gap_headline(_ineq(2.18, 0.5, 4.0, p=1 / 20), EN).text
+    ninety = _ineq(2.18, 0.5, 4.0, p=0.07)
+    ninety["group_difference"]["confidence"] = 0.9
+    assert "not established" not in qpv_gap_headline(ninety, EN).text
+    ninety["group_difference"]["p_value"] = 0.1
+    assert "is not below 0.1 (90% CI" in qpv_gap_headline(ninety, EN).text
+    # Other outcomes: a note.
+    h = qpv_gap_headline(_ineq(-0.07, -0.1, -0.04, outcome="ndvi_mean", p=0.42), EN)
+    assert "The p-value is not below 0.05: these data do not establish the gap." in h.notes
+
+
 def test_qpv_zero_and_non_temperature():
     h = qpv_gap_headline(_ineq(0.001, -0.5, 0.5), FR)
     assert "ni plus ni moins chauds" in h.text

@@ -222,6 +222,21 @@ def test_qpv_table_holds_population_weighted_means(iris, fr_report):
         assert polygons[row["code_qp"]][2] == fr(row[OUTCOME])
 
 
+def test_qpv_table_has_the_means_of_the_iris_the_test_used(inequality, en_report):
+    """The demo's table gave 5.35 K (4 IRIS) against 3.08 K (60), the headline 2.18 K (4
+    against 58, the IRIS with an income): rows "of the test" hold the headline's means."""
+    gap = inequality["group_difference"]
+    rows = dict(table_rows(en_report.doc, "qpv-table"))
+    assert list(rows) == ["in", "out", "in-tested", "out-tested"]
+    assert rows["in-tested"][:2] == ["QPV IRIS of the test", str(gap["n_in"])]
+    assert rows["out-tested"][:2] == ["other IRIS of the test", str(gap["n_out"])]
+    assert rows["in-tested"][3] == en(gap["mean_in"])
+    assert rows["out-tested"][3] == en(gap["mean_out"])
+    assert int(rows["out"][1]) > gap["n_out"]  # the table's own rows count more IRIS
+    caption = en_report.doc.by_id("qpv-table-caption").text()
+    assert "the rows “of the test” give their means" in caption
+
+
 def test_decile_table_from_inequality_json(inequality, en_report):
     rows = table_rows(en_report.doc, "deciles-table")
     deciles = inequality["exposure_by_decile"]["deciles"]

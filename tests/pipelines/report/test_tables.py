@@ -78,6 +78,26 @@ def test_group_means_leave_out_zones_without_a_group_value(zones):
     assert headline.value == pytest.approx(gap, abs=1e-12)
 
 
+def test_group_means_over_the_zones_with_the_required_columns(zones):
+    """The QPV table's rows "of the test": only the zones with an income too."""
+    zones["income"] = [18000.0, np.nan, 15000.0, 21000.0, 16000.0, 25000.0, 20000.0]
+    means = group_means(zones, ["t"], population="population", required=["income", "absent"])
+    # In: a (31, 100), c (35, 200), e has no population; out: b has no income, so d
+    # (35, 400) and f (38, 1000), g has no value.
+    assert means.table.loc[True, "t"] == pytest.approx((31 * 100 + 35 * 200) / 300)  # 101/3
+    assert means.table.loc[False, "t"] == pytest.approx((35 * 400 + 38 * 1000) / 1400)  # 260/7
+    assert means.table.loc[False, "n_zones"] == 2 and means.table.loc[False, "population"] == 1400
+    assert means.table.loc[False, "n_left_out"] == 1  # g; b is on neither side
+    # The gap the headline gives is the difference of these means.
+    test = group_difference(
+        zones["t"], zones["in_qpv"].where(zones["income"].notna()), weights=zones["population"]
+    )
+    assert means.table.loc[True, "t"] - means.table.loc[False, "t"] == pytest.approx(
+        101 / 3 - 260 / 7
+    )
+    assert test.value == pytest.approx(101 / 3 - 260 / 7)
+
+
 def test_group_means_unweighted_without_population(zones):
     means = group_means(zones.drop(columns="population"), ["t"], population="population")
     assert means.table.loc[True, "t"] == pytest.approx((31 + 35 + 36) / 3)
