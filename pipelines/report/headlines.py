@@ -176,21 +176,24 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
         "rest": m("qpv_rest_stratum", stratum=stratum) if within else m("qpv_rest_area"),
     }
     value = float(metric["value"])
-    unclear = _unestablished(metric)
+    # inequality.permutations: 0: neither p-value nor interval, said in the interval's place
+    untested = metric.get("relabelings") == 0 and not is_number(metric.get("p_value"))
+    untested_ci = m("qpv_gap_untested") if untested else None
+    unclear = None if untested else _unestablished(metric)
     said = False  # whether the sentence itself says the gap is not established
     if not is_temperature(outcome):
         text = m(
             "qpv_gap_generic",
             label=label,
             value=m.number(value, 3, signed=True),
-            ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence, 3),
+            ci=untested_ci or m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence, 3),
             **common,
         )
     elif m.number(abs(value)) == m.number(0.0):
         text = m(
             "qpv_gap_same",
             value=m.number(value),
-            ci=m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence),
+            ci=untested_ci or m.ci(metric.get("ci_low"), metric.get("ci_high"), confidence),
             **common,
         )
     else:
@@ -201,12 +204,13 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
             f"qpv_gap_unclear_{unclear}" if unclear else "qpv_gap",
             value=m.number(size),
             direction=direction,
-            ci=m.ci(low, high, confidence),
+            ci=untested_ci or m.ci(low, high, confidence),
             alpha=_alpha_text(metric, m),
             **common,
         )
     weighted = (inequality or {}).get("population") is not None
-    notes = [m("qpv_gap_basis" if weighted else "qpv_gap_basis_unweighted", label=label)]
+    basis = "qpv_gap_basis" if weighted else "qpv_gap_basis_unweighted"
+    notes = [m(f"{basis}_untested" if untested else basis, label=label)]
     if within:
         pooled = metric.get("pooled_difference")
         notes.append(

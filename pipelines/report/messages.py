@@ -236,6 +236,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Gap in {label}, population-weighted means, permutation test; the interval holds the "
         "gaps that test does not reject.",
     ),
+    "qpv_gap_basis_untested": (
+        "Écart de {label}, moyennes pondérées par la population, sans test.",
+        "Gap in {label}, population-weighted means, not tested.",
+    ),
+    "qpv_gap_basis_unweighted_untested": (
+        "Écart de {label}, moyennes des IRIS non pondérées (pas de population), sans test.",
+        "Gap in {label}, unweighted means of the IRIS (no population), not tested.",
+    ),
+    # The QPV gap of a run with inequality.permutations: 0: neither p-value nor interval.
+    "qpv_gap_untested": (
+        "non testé : inequality.permutations vaut 0",
+        "not tested: inequality.permutations is 0",
+    ),
     "qpv_gap_basis_unweighted": (
         "Écart de {label}, moyennes des IRIS non pondérées (pas de population), test de "
         "permutation ; l'intervalle réunit les écarts que ce test ne rejette pas.",

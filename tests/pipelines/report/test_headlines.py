@@ -154,6 +154,21 @@ def test_a_p_value_not_below_alpha_is_not_a_gap_established():
     assert "The p-value is not below 0.05: these data do not establish the gap." in h.notes
 
 
+def test_an_untested_gap_says_so_in_place_of_its_interval():
+    """``inequality.permutations: 0``: no p-value, no interval, no relabeling."""
+    untested = _ineq(2.18, None, None, p=None)
+    untested["group_difference"]["relabelings"] = 0
+    h = qpv_gap_headline(untested, EN)
+    assert "hotter than the rest of the study area (not tested: inequality.permutations is 0;" in (
+        h.text
+    )
+    assert "CI" not in h.text and "not established" not in h.text
+    assert h.notes[0].endswith("unweighted means of the IRIS (no population), not tested.")
+    fr = qpv_gap_headline(untested, FR)
+    assert "(non testé : inequality.permutations vaut 0 ;" in _plain(fr.text)
+    assert "test de permutation" not in fr.notes[0]
+
+
 def test_qpv_zero_and_non_temperature():
     h = qpv_gap_headline(_ineq(0.001, -0.5, 0.5), FR)
     assert "ni plus ni moins chauds" in h.text
