@@ -226,8 +226,8 @@ def _zone_table(
     least ``composite.min_clear`` clear scenes) is below ``min_valid_frac`` gets no LST
     value: a few clear pixels in one corner do not describe it (science.md §6.2). Below
     ``min_clear_area_frac`` it is flagged, ``low_clear_area`` (§5). With water left out of
-    the LST (``water_excluded``), the share is of the zone's land: its area less the land
-    cover's water, which has no LST whatever the clouds (a riverside IRIS is not "cloudy").
+    the LST (``water_excluded``), the share is of the zone's land (:func:`_land_valid_frac`):
+    water has no LST whatever the clouds (a riverside IRIS is not "cloudy").
     """
     out = pd.DataFrame({id_col: table[id_col]})
     for column, (layer, statistic) in ZONE_STATISTICS.items():
@@ -239,17 +239,32 @@ def _zone_table(
         elif column != "lst_zscore_mean":  # only with composite.anomaly_method zscore
             raise KeyError(f"zonal table without {source!r}")
     shares = _class_shares(frac, id_col)
-    if water_excluded:  # NaN water share (no land cover there): the whole area, as it was
-        land = 1.0 - shares["water"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            on_land = np.where(land > 0, np.minimum(out["valid_frac"] / land, 1.0), np.nan)
-        out["valid_frac"] = np.where(np.isnan(land), out["valid_frac"], on_land)
+    if water_excluded:
+        out["valid_frac"] = _land_valid_frac(table, frac, shares["water"])
     few = ~(out["valid_frac"] >= min_valid_frac)  # NaN: a zone the grid does not cover
     out.loc[few, [c for c in out.columns if c.startswith("lst_")]] = np.nan
     out[LOW_CLEAR_AREA] = ~(out["valid_frac"] >= min_clear_area_frac)
     for name, share in shares.items():
         out[landcover_column(name)] = share
     return out
+
+
+def _land_valid_frac(table: pd.DataFrame, frac: pd.DataFrame, water: np.ndarray) -> np.ndarray:
+    """Each zone's share of its land with a composite LST (NaN: no land, or not on the grid).
+
+    Land is the zone's area less what the land cover calls water (its unclassified pixels
+    are land), in both terms: the area with an LST on land (:data:`~.run_tiles.LAND_LST`),
+    over the area less the water (``water``, the share of the classified area, times that
+    area's share of the zone; NaN, no classified pixel: no water). A pixel with an LST that
+    the land cover calls water (the Landsat QA said land) counts in neither.
+    """
+    water_area = np.nan_to_num(water) * frac["valid_frac"].to_numpy(dtype=float)
+    land = 1.0 - water_area
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(land > 0, table[f"{run_tiles.LAND_LST}_valid_frac"] / land, np.nan)
+    # The two terms are sums in different orders: a zone whose land all has an LST is
+    # 1 +- 1e-15, made 1 exactly (its pixels are a subset: anything more is not rounding).
+    return np.where(np.abs(share - 1.0) <= 1e-9, 1.0, share)
 
 
 def _class_shares(frac: pd.DataFrame, id_col: str) -> dict[str, np.ndarray]:

@@ -55,6 +55,7 @@ from pipelines.heat_island import suhii_record
 from pipelines.progress import progress_detail
 from pipelines.scheduler import current_client
 from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
+from raster.landcover import LandCover
 from raster.nearest import NativeGather, native_counts
 from raster.zonal.coverage import ZoneCoverage, zone_coverage
 from raster.zonal.partials import Needs, Partials, chunk_partials, finalise, merge_all
@@ -65,6 +66,7 @@ from tiles.processing import Tile, TileCheckpoints, processing_tiles
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "LAND_LST",
     "SUHII_LAYERS",
     "ZONE_LAYERS",
     "ZONE_STATS",
@@ -93,8 +95,9 @@ __all__ = [
 #: masks over each pixel's footprint; 5: there, the LST as the T⁴ mean of its 30 m pixels; 6:
 #: pass 0 keeps the index composites' count of dates that read a negative reflectance; 7: the
 #: 90th percentile of ΔT over the dates, and water out of coarse pixels' LST; 8: a tile's
-#: checkpoint names the pieces it needs; so pieces of earlier versions are not resumed beside).
-CHECKPOINT_FORMAT = 8
+#: checkpoint names the pieces it needs; so pieces of earlier versions are not resumed beside;
+#: 9: the partials of the median LST on land, :data:`LAND_LST`).
+CHECKPOINT_FORMAT = 9
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
@@ -114,12 +117,23 @@ ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
 MEAN_STATS = parse_statistics(["mean"])
 
 
+#: The median LST on the land cover's land (NaN on its water, unclassified pixels kept): its
+#: ``valid_frac``, the share of a zone's area with an LST on land, is what a zone's
+#: ``valid_frac`` counts when water is left out of the LST (``pipelines.run._zone_table``),
+#: so that it counts the pixels of its land only, as its denominator does.
+LAND_LST = "lst_median_on_land"
+LAND_STATS = parse_statistics(["valid_frac"])
+
+
 def layer_stats(name: str) -> Any:
-    """Return the parsed statistics of raster layer ``name`` in the zone tables."""
+    """Return the parsed statistics of raster layer ``name`` (or :data:`LAND_LST`)."""
+    if name == LAND_LST:
+        return LAND_STATS
     return ZONE_STATS if name == "lst_median" else MEAN_STATS
 
 
-FRAC_STATS = parse_statistics(["frac"])
+#: The land-cover shares of the classified area, and its share of the zone (``valid_frac``).
+FRAC_STATS = parse_statistics(["frac", "valid_frac"])
 CHECKPOINT_DIR = ".checkpoints"
 
 
@@ -736,6 +750,8 @@ def tile_pieces(
         for name in ZONE_LAYERS
         if name in arrays  # albedo_median, lst_zscore: only when the run makes them
     }
+    on_land = np.where(classes == LandCover.WATER, np.float32(np.nan), values["lst_median"][0])
+    values[LAND_LST] = (on_land, Needs.of(LAND_STATS))
     class_values = classes.astype(np.float32)
     class_values[classes == 0] = np.nan  # class 0: no data
     values["landcover"] = (class_values, Needs.of(FRAC_STATS))
@@ -797,7 +813,7 @@ def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFra
     cov = layer.coverage
     covered = cov.covered()
     values: dict[str, Any] = {layer.id_column: cov.ids}
-    for name in (n for n in ZONE_LAYERS if n in parts):
+    for name in (n for n in (*ZONE_LAYERS, LAND_LST) if n in parts):
         stats = layer_stats(name)
         for column, data in finalise(parts[name], stats, covered, cov.cell_area).items():
             values[f"{name}_{column}"] = data
@@ -919,7 +935,7 @@ def run_tiles(
         tables = {}
         for layer in layers:
             present = results[0]["partials"][layer.name]
-            names = [n for n in (*ZONE_LAYERS, "landcover") if n in present]
+            names = [n for n in (*ZONE_LAYERS, LAND_LST, "landcover") if n in present]
             merged = {n: merge_all([r["partials"][layer.name][n] for r in results]) for n in names}
             tables[layer.name] = _tables(layer, merged)
     composite = merge_composite_sums([r["composite_sums"] for r in results])

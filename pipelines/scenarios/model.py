@@ -269,6 +269,10 @@ class ScenarioModel:
         with threadpool_limits(limits=1):
             return np.asarray(self.estimator.predict(X), dtype=np.float64)
 
+    def ranges_record(self) -> dict[str, list[float]]:
+        """Return the range of every predictor the model saw, ``[min, max]`` by name."""
+        return {name: list(bounds) for name, bounds in self.ranges.items()}
+
     def to_json(self) -> dict[str, Any]:
         """Return the content of ``scenarios/model.json``."""
         record: dict[str, Any] = {
@@ -288,7 +292,10 @@ class ScenarioModel:
             "fit_area": self.settings.fit_area,
             "window_px": self.settings.window_px,
             "distance_cap_m": self.settings.distance_cap_m,
-            "ranges": {name: list(bounds) for name, bounds in self.ranges.items()},
+            "ranges": self.ranges_record(),
+            "ranges_of": "this model, fitted with scenario_model.seed; each scenario is "
+            "predicted by its median fit (comparison.csv's fit_seed), whose ranges, those of "
+            "its extrapolation notes, are its summary.json's fitted_ranges",
             "scikit_learn": sklearn.__version__,
             "effect": "predicted(scenario) - predicted(baseline), never minus the observed "
             "value: a constant bias of the model cancels, its error on the response to a "

@@ -13,7 +13,8 @@ numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, un
     <name>/delta_lst.png        ΔT map with the QPV outlined
     <name>/iris.csv, qpv.csv    per-zone ΔT and anomaly before and after (and extra layers)
     <name>/inequality.json      inequality metrics on the after-scenario anomaly (and .csv)
-    <name>/summary.json         what was changed, where, and the scenario's comparison row
+    <name>/summary.json         what was changed, where, the predictor ranges of its fit
+                                (fitted_ranges) and the scenario's comparison row
 
 and records the model skill and the comparison in ``manifest.json`` under ``scenarios``.
 ``model.json`` is written even when the model is refused for its skill, so that the refusal
@@ -614,6 +615,8 @@ def _write_scenarios(
             baseline, out, config, spec, area, applied.changed, effect, coverages, before_json,
             others, city,
         )  # fmt: skip
+        # The ranges its outside_fitted_range and notes are of (model.json's: the model's).
+        summary["fitted_ranges"] = fits[point].ranges_record()
         summaries.append(summary)
         gaps.append([trial["qpv_gap_after_k"] for trial in trials])
         row["fit_seed"] = seeds[point]

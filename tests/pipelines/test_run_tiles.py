@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import dask.array as da
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 from rasterio.transform import from_origin
+from shapely.geometry import box
 
 from pipelines import run_tiles
 from pipelines.run import _zone_table
@@ -96,6 +98,54 @@ def test_zone_without_classified_pixel_has_no_land_cover_shares():
     assert out.loc["a", "lc_bare_soil_frac"] == 0.0  # no class-5 column at all
     lc = [c for c in out.columns if c.startswith("lc_")]
     assert len(lc) == 5 and out.loc["b", lc].isna().all()
+
+
+def _zone_tables_of(lst: np.ndarray, classes: np.ndarray, zones: dict[str, tuple]):
+    """The zone tables of pass 2 and the merge on a 10 m grid, one tile; ``zones``: code ->
+    (row, col, size) of a square of whole pixels (coverage 1)."""
+    grid = GeoBox(lst.shape, from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), CRS)
+    squares = [
+        box(600_000.0 + 10 * c, 5_400_000.0 - 10 * (r + n), 600_000.0 + 10 * (c + n),
+            5_400_000.0 - 10 * r)
+        for r, c, n in zones.values()
+    ]  # fmt: skip
+    frame = gpd.GeoDataFrame({"code": list(zones)}, geometry=squares, crs=CRS)
+    layer = run_tiles.zone_layer("iris", frame, "code", grid, "exact")
+    coords = xr_coords(grid, crs_coord_name="spatial_ref")
+    layers = {name: (("y", "x"), lst) for name in run_tiles.ZONE_LAYERS}  # values: any
+    del layers["lst_zscore"], layers["albedo_median"]  # the optional ones
+    rasters = xr.Dataset({**layers, "landcover": (("y", "x"), classes)}, coords=coords)
+    (tile,) = run_tiles.tiles_of(grid, 4096)
+    parts = run_tiles.tile_pieces(rasters, [layer], tile)["partials"]["iris"]
+    return run_tiles._tables(layer, parts)
+
+
+def test_valid_frac_of_land_counts_lst_on_land_only():
+    """With water left out of the LST, valid_frac is (LST on land) / land, land being the
+    area less the land cover's water, so an LST pixel the land cover calls water (the Landsat
+    QA said land) counts in neither term and no share exceeds 1 (it was capped at 1).
+
+    Zones of 4 x 4 whole pixels, 4 of them land-cover water (class 1), 1 unclassified (0,
+    land), 11 built (4). "a": LST NaN on 2 of the water pixels (QA water) and on 3 built
+    pixels (clouds): 9 of the 12 land pixels have an LST, 0.75 (was 11/16 / (1 - 4/15)).
+    "b": LST on every pixel but one built one: 11/12 (was 15/16 / (12/16) = 1.25, capped
+    to 1). Hand counts.
+    """
+    classes = np.full((4, 8), 4, dtype=np.uint8)
+    lst = np.full((4, 8), 300.0, dtype=np.float32)
+    for left in (0, 4):
+        classes[0, left : left + 4] = 1  # a row of water
+        classes[3, left + 3] = 0  # no class: land
+    lst[0, 0:2] = np.nan  # "a": QA water on 2 of the 4 water pixels
+    lst[2, 0:3] = np.nan  # "a": clouds on 3 built pixels
+    lst[1, 4] = np.nan  # "b": clouds on 1 built pixel
+    table, frac = _zone_tables_of(lst, classes, {"a": (0, 0, 4), "b": (0, 4, 4)})
+    out = _zone_table(table, frac, "code", water_excluded=True).set_index("code")
+    assert out.loc["a", "valid_frac"] == pytest.approx(9 / 12, abs=1e-12)
+    assert out.loc["b", "valid_frac"] == pytest.approx(11 / 12, abs=1e-12)
+    # Water kept in the LST (mask.lst_keep_water): of the whole area.
+    kept = _zone_table(table, frac, "code").set_index("code")
+    assert kept["valid_frac"].tolist() == pytest.approx([11 / 16, 15 / 16], abs=1e-12)
 
 
 def test_pass_0_batches_tiles_to_give_every_worker_a_chunk():

@@ -613,7 +613,9 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
     """Each effect's range over 3 replicates (seeds 4, 5, 6) is the range of the effects of
     three runs of 1 replicate with those seeds: the refits are the models those runs fit, and
     the redrawn pixels theirs. The values, map and fit_seed are those of the run whose
-    effect on the changed pixels is the middle one of the three."""
+    effect on the changed pixels is the middle one of the three, and so are the predictor
+    ranges in its summary.json (those its extrapolation notes quote): each the model.json
+    ranges of the run with its fit_seed, while model.json's are the model's (seed 4)."""
     folder, data = run_copy
     scenarios = [
         {"name": "green_qpv", "where": {"layer": "qpv"},
@@ -622,11 +624,12 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
         {"name": "cool_roofs", "where": {"everywhere": True},
          "change": [{"albedo": {"add": 0.15, "on": "built"}}]},
     ]  # fmt: skip
-    singles, maps = [], []
+    singles, maps, ranges = [], [], []
     for seed in (4, 5, 6):
         singles.append(
             run_scenarios(_config(data, scenarios, **FAST, seed=seed, replicates=1)).comparison
         )
+        ranges.append(json.loads((folder / "scenarios" / "model.json").read_text())["ranges"])
         maps.append(
             {
                 spec["name"]: _read(folder / "scenarios" / spec["name"] / "delta_lst.tif")[0]
@@ -637,6 +640,11 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
     changed = np.array([single["changed_mean_delta_k"].to_numpy() for single in singles])
     middle = np.argsort(changed, axis=0)[1]  # per scenario, the run of the median effect
     assert spread["fit_seed"].tolist() == [(4, 5, 6)[m] for m in middle]
+    assert json.loads((folder / "scenarios" / "model.json").read_text())["ranges"] == ranges[0]
+    for k, spec in enumerate(scenarios):
+        summary = json.loads((folder / "scenarios" / spec["name"] / "summary.json").read_text())
+        assert summary["fitted_ranges"] == ranges[middle[k]], spec["name"]
+    assert any(ranges[m] != ranges[0] for m in middle)  # a fit other than the model's
     for k, spec in enumerate(scenarios):
         np.testing.assert_array_equal(
             _read(folder / "scenarios" / spec["name"] / "delta_lst.tif")[0],
