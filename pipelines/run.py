@@ -19,7 +19,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -1100,7 +1100,8 @@ def _run(
             slds = default_zone_styles(layers, no_value_label=no_value, style_format="sld")
             run_inputs = _run_inputs(config, inputs, census_sources, layers, synthetic)
             metadata = {
-                name: zone_layer_metadata(name, frame, run_inputs) for name, frame in layers.items()
+                name: zone_layer_metadata(name, frame, _layer_inputs(name, run_inputs))
+                for name, frame in layers.items()
             }
             write_zones_gpkg(
                 folder.zones_gpkg, layers, styles,
@@ -1318,6 +1319,17 @@ def _run_inputs(
         for start, end in config.periods.intervals()
     )
     return RunInputs(periods, (*sensors, *zones, *census), synthetic=synthetic)
+
+
+#: The zone and census sources whose columns each zone layer carries (the IRIS layer's QPV
+#: columns come from the QPV layer); every layer carries the imagery's statistics.
+_LAYER_SOURCES = {"iris": {"iris", "qpv", "filosofi", "population"}, "qpv": {"qpv"}}
+
+
+def _layer_inputs(layer: str, run_inputs: RunInputs) -> RunInputs:
+    """Return ``run_inputs`` with only the sources zone layer ``layer``'s columns come from."""
+    own = _LAYER_SOURCES.get(layer, set()) | {"landsat", "sentinel2"}
+    return replace(run_inputs, sources=tuple(key for key in run_inputs.sources if key in own))
 
 
 def _synthetic(inputs: Any) -> bool:

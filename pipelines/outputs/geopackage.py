@@ -126,6 +126,11 @@ _RESERVED = ("gpkg_", "rtree_", "sqlite_")
 _LAYER_MARK = "ilots: one row per "
 
 
+def _layer_noun(layer: str) -> str:
+    """Name what one row of zone layer ``layer`` is (``IRIS``, ``QPV (…)``, ``parks zone``)."""
+    return {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+
+
 def zone_layer_description(
     layer: str,
     columns: Iterable[str] | None = None,
@@ -141,7 +146,7 @@ def zone_layer_description(
     demo's synthetic products and tables, which the description says first (its census
     columns are then not INSEE's).
     """
-    what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+    what = _layer_noun(layer)
     years = years or {}
     income_year = f" {years['filosofi']}" if years.get("filosofi") else ""
     census_year = f" (INSEE census {years['population']})" if years.get("population") else ""
@@ -268,8 +273,18 @@ def zone_layer_metadata(layer: str, frame: gpd.GeoDataFrame, inputs: RunInputs) 
     -------
     str
         The document, with QGIS's doctype.
+
+    Raises
+    ------
+    CRSError
+        The layer has no CRS.
     """
-    what = {"iris": "IRIS", "qpv": "QPV (quartier prioritaire)"}.get(layer, f"{layer} zone")
+    if frame.crs is None:
+        raise CRSError(
+            f"zone layer {layer!r} has no CRS: set it (GeoDataFrame.set_crs) before writing "
+            "its metadata"
+        )
+    what = _layer_noun(layer)
     root = ET.Element("qgis", {"version": _QGIS_VERSION})
     for tag, text in (
         ("identifier", f"ilots:{layer}"),
@@ -324,11 +339,18 @@ def _rights(inputs: RunInputs) -> list[tuple[str, str]]:
     """Return the ``rights`` (attributions) and ``license`` elements of the sources read."""
     if inputs.synthetic:
         return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
-    years = "-".join(dict.fromkeys(str(day.year) for period in inputs.periods for day in period))
+    years = _years_text(sorted({day.year for period in inputs.periods for day in period}))
     used = [SOURCES[key] for key in inputs.sources]
     return [("rights", source.attribution.format(years=years).strip()) for source in used] + [
         ("license", f"{source.name}: {source.licence}") for source in used
     ]
+
+
+def _years_text(years: list[int]) -> str:
+    """Write sorted years as an attribution does: ``2023``, ``2021-2023``, ``2019, 2023``."""
+    if len(years) > 1 and years[-1] - years[0] == len(years) - 1:
+        return f"{years[0]}-{years[-1]}"
+    return ", ".join(str(year) for year in years)
 
 
 def _crs_element(frame: gpd.GeoDataFrame) -> ET.Element:

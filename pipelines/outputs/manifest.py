@@ -464,7 +464,8 @@ def input_path(record_path: str, manifest: Mapping[str, Any], root: str | os.Pat
         return path
     base = str(manifest.get("inputs_base") or ".")
     # Lexically: "outputs/../zones" is no path once the run folder "outputs" has moved away.
-    here = Path(os.path.normpath(Path(root) / base / path))
+    # Resolved first: the manifest measured inputs_base from the resolved run folder.
+    here = Path(os.path.normpath(Path(root).resolve() / base / path))
     try:
         ran_in = Path(manifest["config"]["outputs"]["folder"])
     except (KeyError, TypeError):

@@ -8,6 +8,8 @@ import re
 import shutil
 import sqlite3
 import warnings
+import xml.etree.ElementTree as ET
+from contextlib import closing
 from pathlib import Path
 
 import dask.array as da
@@ -313,6 +315,23 @@ def test_run_recovers_planted_heat_island(demo_run):
     assert table["in_qpv"].any()
     assert (table["valid_frac"] > 0.3).all()
     assert (table["lst_p90_k"] >= table["lst_mean_k"]).all()
+
+
+def test_each_zone_layers_metadata_names_the_sources_of_its_columns(demo_run):
+    out, _ = demo_run
+    with closing(sqlite3.connect(out / "zones.gpkg")) as con:
+        rows = dict(
+            con.execute(
+                "SELECT r.table_name, m.metadata FROM gpkg_metadata_reference r "
+                "JOIN gpkg_metadata m ON m.id = r.md_file_id"
+            ).fetchall()
+        )
+    abstracts = {name: ET.fromstring(doc.split("\n", 1)[1]).find("abstract").text
+                 for name, doc in rows.items()}  # fmt: skip
+    # The QPV layer has no IRIS, income nor population column: only its own source's.
+    assert "ANCT" in abstracts["qpv"] and "Landsat" in abstracts["qpv"]
+    assert not any(word in abstracts["qpv"] for word in ("IRIS", "Filosofi", "recensement"))
+    assert all(word in abstracts["iris"] for word in ("IRIS", "ANCT", "Filosofi"))
 
 
 def test_valid_frac_is_of_the_zones_land(demo_run, demo_folder):

@@ -379,6 +379,24 @@ def test_synthetic_metadata_says_so_first_and_credits_no_third_party(layers):
     ]
 
 
+@pytest.mark.parametrize(
+    ("years", "said"),
+    [((2023,), "2023"), ((2021, 2022, 2023), "2021-2023"), ((2019, 2023), "2019, 2023")],
+)
+def test_the_copernicus_attribution_names_the_years_as_a_range_or_a_list(layers, years, said):
+    periods = tuple((dt.date(year, 6, 1), dt.date(year, 8, 31)) for year in years)
+    inputs = RunInputs(periods, ("sentinel2",))
+    root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
+    assert [e.text for e in root.findall("rights")] == [
+        f"Contains modified Copernicus Sentinel data {said}"
+    ]
+
+
+def test_metadata_of_a_layer_without_crs_is_refused(layers):
+    with pytest.raises(CRSError, match="zone layer 'iris' has no CRS"):
+        zone_layer_metadata("iris", layers["iris"].set_crs(None, allow_override=True), RunInputs())
+
+
 def test_run_inputs_are_checked():
     with pytest.raises(ValueError, match="unknown sources"):
         RunInputs(sources=("modis",))

@@ -305,6 +305,17 @@ def test_a_run_folder_moved_alone_finds_its_inputs_where_the_run_read_them(tmp_p
     assert got == tmp_path / "ilots-demo" / "zones" / "iris.gpkg"
 
 
+def test_a_run_folder_reached_through_a_symlink_reads_its_own_inputs(tmp_path):
+    # A demo folder copied whole, its run folder opened through a link: the relative inputs
+    # are the copy's (inputs_base is measured from the resolved run folder), not the original's.
+    _demo_like(tmp_path / "ilots-demo", tmp_path / "filosofi.csv")
+    copy = Path(shutil.copytree(tmp_path / "ilots-demo", tmp_path / "copy"))
+    link = tmp_path / "link"
+    link.symlink_to(copy / "outputs", target_is_directory=True)
+    manifest = json.loads((link / "manifest.json").read_text())
+    assert input_path("zones/iris.gpkg", manifest, link) == copy / "zones" / "iris.gpkg"
+
+
 def test_inputs_root_needs_the_run_folder(tmp_path):
     with pytest.raises(ValueError, match="inputs_root needs outputs_root"):
         build_manifest(config={}, inputs=[], grid={}, timings={}, warnings=[], outputs=[],
