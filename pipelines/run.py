@@ -606,6 +606,7 @@ def _locked_run(
                 early = _manifest(
                     config, result, timer, caught, ours, started, written, settled=False
                 )
+                early["duration_until"] = "report"  # the whole run's is the manifest's
                 result.report = build_report(
                     folder.root, lang=config.outputs.report_language, manifest=early
                 )

@@ -1028,6 +1028,11 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Analysis grid: {crs}, {resolution} m pixels, {width} × {height} pixels.",
     ),
     "about_duration": ("Durée du traitement : {seconds} s.", "Run time: {seconds} s."),
+    "about_duration_report": (
+        "Durée du traitement jusqu'à ce rapport : {seconds} s (celle du traitement entier est "
+        "dans manifest.json).",
+        "Run time up to this report: {seconds} s (the whole run's is in manifest.json).",
+    ),
     "about_inputs": (
         "{n} fichiers d'entrée (voir manifest.json).",
         "{n} input files (see manifest.json).",

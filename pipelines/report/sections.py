@@ -932,7 +932,15 @@ def _about(summary: RunSummary, m: Messages) -> Section:
             )
         )
     if is_number(summary.manifest.get("duration_s")):
-        items.append(m("about_duration", seconds=m.number(summary.manifest["duration_s"], 1)))
+        # Built in the run, the report says the time up to it: the run goes on after it
+        # (its COGs, the manifest); built again (ilots report), the whole run's.
+        until_report = summary.manifest.get("duration_until") == "report"
+        items.append(
+            m(
+                "about_duration_report" if until_report else "about_duration",
+                seconds=m.number(summary.manifest["duration_s"], 1),
+            )
+        )
     inputs = summary.manifest.get("inputs")
     if isinstance(inputs, list):
         items.append(m("about_inputs", n=m.integer(len(inputs))))

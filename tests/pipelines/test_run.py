@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import html
 import json
 import logging
 import re
@@ -31,6 +32,7 @@ from pipelines.config import apply_overrides, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import IRIS_GRID
 from pipelines.demo_city import CLASSES, make_city
+from pipelines.report import build_report
 from pipelines.run import plan, run
 from pipelines.run_plan import run_fingerprint
 from raster.composite import temporal_composite
@@ -315,6 +317,22 @@ def test_run_recovers_planted_heat_island(demo_run):
     assert table["in_qpv"].any()
     assert (table["valid_frac"] > 0.3).all()
     assert (table["lst_p90_k"] >= table["lst_mean_k"]).all()
+
+
+def test_the_report_says_which_run_time_it_gives(demo_run, tmp_path):
+    """Built in the run, before its COGs are done, the report gives the time up to it;
+    built again (ilots report), the whole run's, as manifest.json."""
+    out, _ = demo_run
+
+    def text(folder: Path) -> str:
+        return html.unescape((folder / "report.html").read_text()).replace("\u00a0", " ")
+
+    assert "Durée du traitement jusqu'à ce rapport : " in text(out)
+    copy = Path(shutil.copytree(out, tmp_path / "copy"))
+    build_report(copy)
+    seconds = json.loads((copy / "manifest.json").read_text())["duration_s"]
+    rebuilt = text(copy)
+    assert f"Durée du traitement : {seconds:.1f} s.".replace(".", ",", 1) in rebuilt
 
 
 def test_each_zone_layers_metadata_names_the_sources_of_its_columns(demo_run):
