@@ -44,7 +44,7 @@ from pipelines.demo_census import planted_effects, write_demo_census
 from pipelines.demo_city import CLASSES, CityModel, Scene, make_city
 from pipelines.outputs._atomic import write_text_atomic
 from pipelines.product import product_indices, product_lst, write_product_raster
-from pipelines.run import run
+from pipelines.run import RunResult, run
 from pipelines.scenarios import run_scenarios
 from raster.synthetic import (
     encode_qa_pixel,
@@ -168,10 +168,8 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         f"planted by the generator: QPV-vs-rest LST gap {planted['qpv_gap_k']:+.2f} K, "
         f"SUHII {planted['suhii_k']:+.2f} K"
     )
-    if result.inequality is not None:
-        gap = json.loads(result.inequality.to_json())["group_difference"]
-        if gap is not None:
-            lines.append(f"recovered by the run: QPV-vs-rest LST anomaly gap {gap['value']:+.2f} K")
+    if recovered := _recovered_effects(result):
+        lines.append(f"recovered by the run: {recovered}")
     lines += result.summary().splitlines()
     lines.append(f"run again with: ilots run {config_path}")
     if config.scenarios:
@@ -182,6 +180,19 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         with_scenarios = " (the run and its scenarios)" if config.scenarios else ""
         lines.append(f"open the report in a web browser{with_scenarios}: {result.report}")
     return "\n".join(_TAG + line for line in lines)
+
+
+def _recovered_effects(result: RunResult) -> str:
+    """Return the run's numbers to set beside the planted ones: QPV gap and SUHII, if any."""
+    parts = []
+    if result.inequality is not None:
+        gap = json.loads(result.inequality.to_json())["group_difference"]
+        if gap is not None:
+            parts.append(f"QPV-vs-rest LST anomaly gap {gap['value']:+.2f} K")
+    suhii = ((result.heat_island or {}).get("composite") or {}).get("suhii_k")
+    if suhii is not None:
+        parts.append(f"SUHII {suhii:+.2f} K")
+    return ", ".join(parts)
 
 
 def _block_mean(values: np.ndarray, factor: int) -> np.ndarray:

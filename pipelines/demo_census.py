@@ -35,10 +35,15 @@ __all__ = [
     "IRIS_GRID",
     "IRIS_SIZE_M",
     "QPV_SHARE_THRESHOLD",
+    "RURAL_EXCLUDED",
     "planted_effects",
     "write_demo_census",
 ]
 
+#: Generator classes the run leaves out of its rural reference (heat_island.exclude_water and
+#: exclude_built): water, and the dense and suburban built classes, which its land cover
+#: calls water and built (:data:`pipelines.demo_city.CLASSES`).
+RURAL_EXCLUDED = (1, 4, 5)
 #: IRIS per side of the grid, and their edge in metres.
 IRIS_GRID = 8
 IRIS_SIZE_M = 550.0
@@ -136,9 +141,10 @@ def planted_effects(
       the other IRIS, on the IRIS with a published income (as the run's group difference
       uses);
     * ``suhii_k``: mean planted offset over the IRIS union (water left out) minus over the
-      rural reference (the ring ``ring_inner_km``-``ring_outer_km`` around it, vegetation
-      only: the run leaves water and built-looking pixels, here bare fields, out of its
-      reference);
+      rural reference as the run defines it (``heat_island`` of the demo config): the ring
+      ``ring_inner_km``-``ring_outer_km`` around the union, water and built pixels left out,
+      here by the generator's own classes (:data:`RURAL_EXCLUDED`): grass, woods and bare
+      fields stay in it;
     * ``ndvi_dense_vegetation`` and ``ndvi_dense_built``: NDVI of the class reflectances;
     * ``roof_albedo_lst_slope_k``: the LST change planted per unit of roof albedo
       (:data:`~pipelines.demo_city.ALBEDO_LST_SLOPE_K`; a cool-roof scenario adding 0.15
@@ -173,7 +179,7 @@ def planted_effects(
     dist = np.hypot(np.maximum(np.abs(east) - half, 0), np.maximum(np.abs(north) - half, 0))
     urban = (dist == 0) & ~water
     ring = (dist > ring_inner_km * 1000) & (dist <= ring_outer_km * 1000)
-    ring &= np.isin(city.landcover, (2, 3))
+    ring &= ~np.isin(city.landcover, RURAL_EXCLUDED)
     ndvi = {code: (row[3] - row[2]) / (row[3] + row[2]) for code, row in CLASSES.items()}
     return {
         "qpv_gap_k": float(gap),

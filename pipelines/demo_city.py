@@ -2,15 +2,17 @@
 
 Everything is deterministic (seeded) and physically plausible rather than real: a dense
 mineral centre that is 4-8 K hotter than the countryside, parks and a river that are cooler, a
-vegetated rural ring, and summer clouds with their shadows. Three priority districts (QPV,
-:data:`QPV_FOOTPRINTS`) are planted denser and less green than the suburbs around them, but
-not uniformly (a park crosses one of them), so that they are hotter on average by an amount
-the generator can state (:func:`pipelines.demo_census.planted_effects`). Roofs vary in
-brightness block by block, and brighter roofs are planted cooler (:data:`ALBEDO_LST_SLOPE_K`),
-so that a cool-roof scenario has a real effect to find. The layout is in
-metres around the centre, so the urban area keeps its size whatever the edge of the model.
-The products written from it say they are synthetic in their metadata. Nothing here is a
-measurement.
+countryside of dry grass, woods and tilled fields, and summer clouds with their shadows.
+Three priority districts (QPV, :data:`QPV_FOOTPRINTS`) are planted denser and less green
+than the suburbs around them, but not uniformly (a park crosses one of them), so that they
+are hotter on average by an amount the generator can state
+(:func:`pipelines.demo_census.planted_effects`). Roofs vary in brightness block by block, and
+brighter roofs are planted cooler (:data:`ALBEDO_LST_SLOPE_K`), so that a cool-roof scenario
+has a real effect to find. The class reflectances are those the run's land-cover rules
+recover (:data:`CLASSES`), so the run's classes and rural reference are the generator's. The
+layout is in metres around the centre, so the urban area keeps its size whatever the edge of
+the model. The products written from it say they are synthetic in their metadata. Nothing
+here is a measurement.
 
 The model's 10 m cells are Sentinel-2's pixels (edges on multiples of 10 m, the corner on the
 60 m lattice of its tiles, :data:`S2_TILE_LATTICE_M`, so its 20 m pixels are 2 × 2 cells in a
@@ -32,8 +34,11 @@ from tiles.grid import LANDSAT_PIXEL_M
 __all__ = [
     "ALBEDO_LST_SLOPE_K",
     "BAND_COLUMNS",
+    "BARE_FIELD_SHARE",
     "CLASSES",
     "DENSE_RADIUS_M",
+    "FIELD_PARCEL_M",
+    "GARDEN_SHARE",
     "QPV_FOOTPRINTS",
     "ROOF_BLOCK_M",
     "ROOF_BRIGHTNESS",
@@ -47,19 +52,41 @@ __all__ = [
 
 #: Land-cover classes of the synthetic city:
 #: code -> (name, green, red, nir, swir16, blue, swir22, LST offset K).
-#: Reflectances are typical summer surface reflectances (``nir`` serves both B08 and B8A;
-#: ``blue`` is B02, ``swir22`` B12); the offsets are relative to the rural cropland of the same
-#: scene. Their Sentinel-2 broadband albedos (:func:`raster.indices.albedo_s2`) are about 0.03
-#: (water), 0.18 (dense vegetation), 0.16 (low vegetation; built before the roof factor) and
-#: 0.19 (bare soil). Other
-#: code indexes these tuples: new items go before the LST offset, which is always the last.
+#: Reflectances are typical summer (June-August) surface reflectances near Toulouse (``nir``
+#: serves both B08 and B8A; ``blue`` is B02, ``swir22`` B12), chosen so that the run's rule
+#: land cover (:class:`raster.landcover.LandcoverThresholds`, defaults: water MNDWI > 0, dense
+#: vegetation NDVI >= 0.5, low vegetation NDVI >= 0.2, built NDBI > 0, else bare soil) gives
+#: each class its own ilots class (water, dense_vegetation, low_vegetation, built, built,
+#: bare_soil), with margins of several times the noise of a 30 m pixel:
+#:
+#: * water: NDVI -0.2, MNDWI 0.71 (Xu 2006: water has MNDWI > 0);
+#: * dense vegetation (woods, irrigated parks): NDVI 0.86, the top of green canopies;
+#: * low vegetation (dry summer grass, pasture and crops ripening): NDVI 0.39, within the
+#:   0.3-0.5 of senescent grassland in July; a dry canopy reflects more in SWIR than a green
+#:   one (swir16 0.28);
+#: * dense built (concrete, asphalt, grey roofs): NDVI 0.12, NDBI 0.14 (Zha et al. 2003:
+#:   built-up has NDBI > 0, NDVI ~0-0.2);
+#: * suburban built (the roofs and streets of the suburbs, terracotta tiles as in Toulouse:
+#:   red above green): NDVI 0.15, NDBI 0.12; their gardens are low vegetation
+#:   (:data:`GARDEN_SHARE`);
+#: * bare soil (fields tilled after the July wheat harvest): NDVI 0.15, NDBI -0.05: moist
+#:   tilled soil absorbs more at 1.6 um than at 0.86 um (water's 1.45 um band), so its SWIR1
+#:   is a little below its NIR. Dry bright soils have SWIR1 above NIR (NDBI > 0), which these
+#:   rules call built, the NDBI's known confusion (Zha et al. 2003); the demo plants the
+#:   moist case, which they separate.
+#:
+#: The LST offsets are relative to the rural low vegetation of the same scene. The classes'
+#: Sentinel-2 broadband albedos (:func:`raster.indices.albedo_s2`) are about 0.03 (water),
+#: 0.18 (dense vegetation), 0.16 (low vegetation; both built classes before the roof factor)
+#: and 0.17 (bare soil). Other code indexes these tuples: new items go before the LST
+#: offset, which is always the last.
 CLASSES: dict[int, tuple[str, float, float, float, float, float, float, float]] = {
     1: ("water", 0.06, 0.03, 0.02, 0.01, 0.05, 0.005, -6.0),
     2: ("dense vegetation", 0.08, 0.03, 0.40, 0.15, 0.03, 0.07, -3.0),
-    3: ("low vegetation", 0.09, 0.06, 0.30, 0.22, 0.04, 0.12, 0.0),
+    3: ("low vegetation", 0.10, 0.10, 0.23, 0.28, 0.06, 0.19, 0.0),
     4: ("dense built", 0.12, 0.14, 0.18, 0.24, 0.10, 0.20, 7.0),
-    5: ("suburban built", 0.10, 0.10, 0.24, 0.22, 0.08, 0.16, 3.0),
-    6: ("bare soil", 0.14, 0.18, 0.24, 0.30, 0.10, 0.25, 2.0),
+    5: ("suburban built", 0.11, 0.14, 0.19, 0.24, 0.08, 0.20, 3.0),
+    6: ("bare soil", 0.12, 0.17, 0.23, 0.21, 0.09, 0.16, 2.0),
 }
 #: Column of each band in a :data:`CLASSES` row.
 BAND_COLUMNS: dict[str, int] = {
@@ -74,6 +101,10 @@ ROOF_CLASSES: tuple[int, ...] = (4, 5)
 ROOF_BRIGHTNESS = (0.6, 1.6)
 #: Edge (m) of the blocks sharing one roof brightness (a few buildings).
 ROOF_BLOCK_M = 90.0
+#: Share of the suburbs' :data:`ROOF_BLOCK_M` blocks that are gardens (low vegetation): the
+#: detached houses of French suburbs leave about half their plots unbuilt; their roofs and
+#: streets are the suburban built class.
+GARDEN_SHARE = 0.4
 #: Planted surface-temperature response of built pixels to their albedo: K per unit of
 #: broadband albedo (-1.5 K per +0.1). An assumption of the generator, at the low end of a
 #: surface energy balance estimate: +0.1 albedo under ~800 W/m2 of summer late-morning sun
@@ -86,6 +117,13 @@ ALBEDO_LST_SLOPE_K = -15.0
 #: ``ULX``/``ULY`` of their ``MTD_TL.xml``), so a real tile's 10, 20 and 60 m pixels have their
 #: edges on multiples of 10, 20 and 60 m; the model's corner is put on this lattice.
 S2_TILE_LATTICE_M = 60.0
+
+#: Edge (m) of the square field parcels of the countryside, and the share of them left bare
+#: (tilled after the harvest): fields of the Toulouse plain are a few hectares to tens of
+#: hectares (300 m: 9 ha), wide enough for whole 30 m pixels of bare soil, larger than the
+#: run's minimum mapping unit (0.36 ha), inside each field.
+FIELD_PARCEL_M = 300.0
+BARE_FIELD_SHARE = 0.25
 
 #: Radii (m) of the dense centre and of the suburbs around the city centre.
 DENSE_RADIUS_M = 1200.0
@@ -259,10 +297,12 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     r = np.hypot(east, north)
     rural = r > SUBURB_RADIUS_M
     landcover = np.full((n, n), 3, dtype=np.uint8)  # rural low vegetation
-    fields = _smooth(rng.normal(0, 1, (n, n)), 30) > 0.6
-    landcover[fields & rural] = 6  # bare (harvested) fields
+    bare = _parcels((n, n), resolution, FIELD_PARCEL_M, BARE_FIELD_SHARE, seed + 200)
+    landcover[bare & rural] = 6  # fields tilled after the harvest
     landcover[(_smooth(rng.normal(0, 1, (n, n)), 20) > 0.9) & rural] = 2  # woods
-    landcover[~rural] = 5  # suburbs
+    landcover[~rural] = 5  # suburbs: houses, streets ...
+    gardens = _parcels((n, n), resolution, ROOF_BLOCK_M, GARDEN_SHARE, seed + 300)
+    landcover[gardens & ~rural] = 3  # ... and their gardens
     landcover[r < DENSE_RADIUS_M] = 4  # dense centre
     for ring in QPV_FOOTPRINTS.values():  # QPV: dense blocks, few trees
         landcover[_inside(ring, east, north)] = 4
@@ -276,6 +316,16 @@ def make_city(size_m: float = 17500.0, resolution: float = 10.0, seed: int = 7) 
     origin = (round((364500.0 - half) / lattice) * lattice,
               round((4831500.0 + half) / lattice) * lattice)  # fmt: skip
     return CityModel(landcover, resolution, origin, 32631, _roofs(landcover, resolution, seed))
+
+
+def _parcels(
+    shape: tuple[int, int], resolution: float, parcel_m: float, share: float, seed: int
+) -> np.ndarray:
+    """Square parcels of ``parcel_m``, each drawn into the mask with probability ``share``."""
+    block = max(1, round(parcel_m / resolution))
+    n_blocks = -(-shape[0] // block), -(-shape[1] // block)
+    drawn = np.random.default_rng(seed).random(n_blocks) < share
+    return drawn.repeat(block, axis=0).repeat(block, axis=1)[: shape[0], : shape[1]]
 
 
 def _roofs(landcover: np.ndarray, resolution: float, seed: int) -> np.ndarray:

@@ -73,6 +73,17 @@ def run_copy(demo, tmp_path):
     return folder, data
 
 
+def _without_bare_soil(folder):
+    """Make the copied run's land cover lack a class: its bare soil (the demo's tilled fields,
+    code 5) becomes low vegetation (3), in place."""
+    path = folder / "rasters" / "landcover.tif"
+    with rasterio.open(path) as src:
+        classes, profile, tags = src.read(1), src.profile, src.tags()
+    with rasterio.open(path, "w", **{**profile, "driver": "GTiff"}) as dst:
+        dst.write(np.where(classes == 5, 3, classes).astype(classes.dtype), 1)
+        dst.update_tags(**tags)
+
+
 def _config(data, scenarios, **model):
     return config_from_dict(
         {**data, "scenarios": scenarios, "scenario_model": {**data["scenario_model"], **model}},
@@ -336,7 +347,8 @@ def test_a_run_without_income_values_gives_scenarios_without_inequality(run_copy
 
 
 def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
-    _, data = run_copy
+    folder, data = run_copy
+    _without_bare_soil(folder)
     cases = [
         ({"layer": "qpv", "ids": ["QP999999"]}, "QP999999"),
         ({"layer": "iris", "filter": {"insee_com": "99999"}}, "insee_com: '99999'"),
@@ -347,7 +359,7 @@ def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
          "filter 'in_qpv' is a true/false column: give true or false (got 'oui')"),
         ({"layer": "iris", "filter": {"in_qpv": "1"}}, "give true or false (got '1')"),
         ({"landcover": "bare_soil"}, "selects no pixel: the run's land cover has no pixel of "
-         "bare_soil"),  # the demo has none
+         "bare_soil"),  # none left in this copy
         ({"layer": "iris", "filter": {"population": "many"}},
          "filter 'population' is a number column: give numbers (got 'many')"),
     ]  # fmt: skip
@@ -532,10 +544,11 @@ def test_a_run_whose_inputs_changed_is_not_reused(run_copy, tmp_path):
 
 def test_a_failing_scenario_leaves_the_previous_scenarios_as_they_were(run_copy, monkeypatch):
     folder, data = run_copy
+    _without_bare_soil(folder)
     good = {"name": "good", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.1}}]}
     run_scenarios(_config(data, [good], **FAST))
     before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    # Into a class the run lacks (the demo has no bare soil), second in the list: refused
+    # Into a class the run lacks (none left in this copy), second in the list: refused
     # before the model is fitted, naming the scenario and the change.
     bare = {"name": "bare", "where": {"layer": "qpv"},
             "change": [{"reclassify": {"from": "built", "to": "bare_soil"}}]}  # fmt: skip
