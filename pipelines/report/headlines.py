@@ -326,16 +326,34 @@ def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> H
     return Headline("correlation", text)
 
 
-def hottest_headline(hottest: pd.DataFrame | None, column: str, m: Messages) -> Headline | None:
-    """Word the hottest IRIS ("plus chaud que X % des autres IRIS")."""
+def hottest_headline(
+    hottest: pd.DataFrame | None,
+    column: str,
+    m: Messages,
+    *,
+    n_valid: int | None = None,
+    n_zones: int | None = None,
+) -> Headline | None:
+    """Word the hottest IRIS ("plus chaud que X % des autres IRIS").
+
+    ``n_valid`` of the ``n_zones`` IRIS have a value of ``column``: when some have none, the
+    sentence says the percentage is of the ``n_valid − 1`` others with a value.
+    """
     if hottest is None or hottest.empty:
         return None
     top = hottest.iloc[0]
+    some_missing = n_valid is not None and n_zones is not None and n_valid < n_zones
+    others = (
+        m("hottest_others_valued", n=m.integer(n_valid - 1))  # type: ignore[operator]
+        if some_missing
+        else m("hottest_others")
+    )
     text = m(
         "hottest" if top["name"] else "hottest_unnamed",  # without IRIS names: the code alone
         name=top["name"],
         code=top["id"],
         pct=m.percent(top["hotter_than_pct"]),
+        others=others,
         label=m.label(column),
         value=m.number(top["value"]),
     )

@@ -354,15 +354,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No linear link is established (the interval includes 0)",
     ),
     "hottest": (
-        "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} des autres IRIS "
+        "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} {others} "
         "({label} y est de {value} K).",
-        "The hottest IRIS, {name} ({code}), is hotter than {pct} of the other IRIS "
-        "({label}: {value} K).",
+        "The hottest IRIS, {name} ({code}), is hotter than {pct} of {others} ({label}: {value} K).",
     ),
     "hottest_unnamed": (
-        "L'IRIS le plus chaud, {code}, est plus chaud que {pct} des autres IRIS "
+        "L'IRIS le plus chaud, {code}, est plus chaud que {pct} {others} "
         "({label} y est de {value} K).",
-        "The hottest IRIS, {code}, is hotter than {pct} of the other IRIS ({label}: {value} K).",
+        "The hottest IRIS, {code}, is hotter than {pct} of {others} ({label}: {value} K).",
+    ),
+    "hottest_others": ("des autres IRIS", "the other IRIS"),
+    "hottest_others_valued": (
+        "des {n} autres IRIS ayant une valeur",
+        "the {n} other IRIS with a value",
     ),
     "suhii_headline": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "

@@ -184,7 +184,15 @@ def _headlines(
         decile_headline(ineq, m),
         concentration_headline(ineq, m),
         correlation_headline(ineq, m),
-        hottest_headline(hottest, column, m) if column else None,
+        hottest_headline(
+            hottest,
+            column,
+            m,
+            n_valid=int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum()),
+            n_zones=len(summary.iris),
+        )
+        if column
+        else None,
     ]
     composite = (summary.heat_island or {}).get("composite") or {}
     if is_number(composite.get("suhii_k")):
@@ -478,10 +486,12 @@ def _qpv_counts(means: GroupMeans, m: Messages, suffix: str) -> str:
 def _hottest(
     summary: RunSummary, hottest: pd.DataFrame | None, column: str | None, m: Messages
 ) -> Section:
-    title = m("sec_hottest", n=HOTTEST_COUNT)
     if hottest is None or column is None:
+        title = m("sec_hottest", n=HOTTEST_COUNT)
         return Section("hottest", title, (_missing(m, "what_inequality"),))
     n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
+    # "Les 5 IRIS les plus chauds" when only 5 have a value
+    title = m("sec_hottest", n=min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT)
     value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
     extras = [
         (name, header, fmt)

@@ -1,0 +1,83 @@
+"""Report sections built from hand-made run summaries (no demo run): titles, notes, meta."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import box
+
+from pipelines.outputs.folder import RunFolder
+from pipelines.report import sections
+from pipelines.report.data import RunSummary, ScenarioFiles
+from pipelines.report.tables import hottest_zones
+from pipelines.report.text import Messages
+from pipelines.report.views import HeadlineBlock, Paragraph
+from tests.pipelines.report.helpers import NBSP
+
+FR, EN = Messages("fr"), Messages("en")
+
+
+def _iris(values):
+    """One square IRIS per value of ``lst_mean_k`` (NaN: no value), codes 1, 2, ..."""
+    return gpd.GeoDataFrame(
+        {
+            "code_iris": [str(k + 1) for k in range(len(values))],
+            "nom_iris": [f"IRIS {k + 1}" for k in range(len(values))],
+            "lst_mean_k": values,
+        },
+        geometry=[box(k, 0, k + 1, 1) for k in range(len(values))],
+        crs="EPSG:2154",
+    )
+
+
+def _summary(tmp_path, *, iris=None, manifest=None, heat_island=None, n_clear=None):
+    return RunSummary(
+        folder=RunFolder(tmp_path),
+        manifest=manifest or {},
+        iris=iris if iris is not None else _iris([300.0, 301.0]),
+        qpv=None,
+        inequality=None,
+        heat_island=heat_island,
+        scenarios=ScenarioFiles(),
+        n_clear=n_clear,
+        n_clear_decimated=False,
+        synthetic=False,
+    )
+
+
+def _texts(section):
+    """The plain text of each paragraph and headline of a section."""
+    found = []
+    for block in section.blocks:
+        if isinstance(block, Paragraph):
+            found.append(block.text.replace(NBSP, " "))
+        elif isinstance(block, HeadlineBlock):
+            for headline in block.headlines:
+                found += [t.replace(NBSP, " ") for t in (headline.text, *headline.notes)]
+    return found
+
+
+# 9 IRIS, 4 without a value: the 5 with one are 305, 304, 303, 302, 301 K.
+FEW_VALUES = [305.0, np.nan, 304.0, np.nan, 303.0, np.nan, 302.0, np.nan, 301.0]
+
+
+def test_the_hottest_section_of_five_iris_with_a_value_says_five(tmp_path):
+    summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    section = sections._hottest(summary, hottest, "lst_mean_k", FR)
+    assert section.title == "Les 5 IRIS les plus chauds"
+    assert sections._hottest(summary, hottest, "lst_mean_k", EN).title == "The 5 hottest IRIS"
+
+
+def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
+    summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", FR))
+               if t.startswith("L'IRIS le plus chaud")]  # fmt: skip
+    # IRIS 1 (305 K) is hotter than the 4 others with a value: 4/4.
+    assert "IRIS 1 (1), est plus chaud que 100 % des 4 autres IRIS ayant une valeur" in text
+    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", EN))
+               if t.startswith("The hottest IRIS")]  # fmt: skip
+    assert "is hotter than 100% of the 4 other IRIS with a value" in text
