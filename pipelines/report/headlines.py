@@ -39,6 +39,9 @@ __all__ = [
 
 #: 0 °C in kelvin: the SUHII headline gives the mean LSTs in °C too.
 _KELVIN_AT_0C = 273.15
+#: Gap from the poorest to the richest (rank 0 to 1) per unit of the generalised concentration
+#: index, for an outcome linear in the fractional income rank: GC = 2·b·var(r) = b/6.
+_RANK_SPAN = 6.0
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,15 @@ def concentration_headline(inequality: Mapping[str, Any] | None, m: Messages) ->
         n=m.integer(metric.get("n")),
         reading=reading,
     )
-    return Headline("concentration", text)
+    # Its scale: an outcome h = a + b·r linear in the fractional rank r (uniform on [0, 1])
+    # has GC = 2·cov(h, r) = 2·b/12 = b/6, so the gap b from the poorest to the richest is 6·GC.
+    note = m(
+        "concentration_note",
+        label=m.label(outcome),
+        value=m.number(value) + unit,
+        span=m.number(abs(_RANK_SPAN * value)) + unit,
+    )
+    return Headline("concentration", text, (note,))
 
 
 def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:

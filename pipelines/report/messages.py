@@ -327,6 +327,17 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Aucune concentration n'est établie (l'intervalle contient 0)",
         "No concentration is established (the interval includes 0)",
     ),
+    "concentration_note": (
+        "Lecture : l'indice vaut 2 × la covariance entre {label} et le rang de revenu (0 : les "
+        "plus modestes, 1 : les plus aisés) ; 0 : aucune concentration selon le revenu ; "
+        "négatif : valeurs plus élevées chez les plus modestes. Pour un écart qui suivrait ce "
+        "rang en ligne droite, {value} correspond à {span} d'écart entre les plus modestes et "
+        "les plus aisés.",
+        "Reading: the index is 2 × the covariance of {label} with the income rank (0: the "
+        "poorest, 1: the richest); 0: no concentration by income; negative: higher values "
+        "among the poorer. For a gap that followed this rank in a straight line, {value} means "
+        "{span} between the poorest and the richest.",
+    ),
     "correlation": (
         "Corrélation de Pearson entre le revenu médian et {label} : r = {value} ({ci} ; n = {n} "
         "IRIS, chacun comptant une fois, sans pondération par la population). {reading}.",
