@@ -1001,7 +1001,7 @@ def test_the_scatter_title_and_hottest_headline_read_as_french(fr_report):
     assert re.search(r"\(l'anomalie de température de surface ΔT y est de \d+,\d\d K\)\.$", text)
     assert "ΔT :" not in text
     concentration = fr_report.text("headline-concentration")
-    sentence, note = concentration.split(" Lecture :")  # its note explains the index
+    sentence, note = concentration.split("Lecture :")  # its note explains the index
     assert sentence.count(":") == 1 and "2 × la covariance" in note
 
 
