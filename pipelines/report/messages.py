@@ -184,6 +184,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
     "axis_share_pixels": ("Part des pixels", "Share of pixels"),
     "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
+    "axis_minus_all": (
+        "Écart à la moyenne de l'ensemble (K)",
+        "Difference from the overall mean (K)",
+    ),
     "axis_decile": ("Décile de revenu", "Income decile"),
     "axis_scene": ("Scène", "Scene"),
     "axis_suhii": ("SUHII (K)", "SUHII (K)"),
@@ -439,6 +443,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_qpv_unknown": ("IRIS au statut QPV inconnu", "IRIS of unknown QPV status"),
     "legend_fit": ("droite des moindres carrés", "least-squares line"),
     "legend_overall": ("ensemble", "all residents"),
+    "legend_overall_mean": ("moyenne de l'ensemble ({value})", "overall mean ({value})"),
     "legend_composite": ("composite médian", "median composite"),
     "fig_scatter": ("Le revenu médian et {label}", "Median income and {label}"),
     "fig_scatter_caption": (
@@ -474,6 +479,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "D1 and D10 hold only {d1} and {d10} IRIS: their means move noticeably with a single "
         "IRIS more or less, and a bootstrap over so few zones tends to give too narrow an "
         "interval.",
+    ),
+    "deciles_minus_all": (
+        "Barres : écart de chaque décile à la moyenne de l'ensemble ({overall}).",
+        "Bars: each decile's difference from the overall mean ({overall}).",
     ),
     "deciles_ci_per_decile": (
         "Barres d'erreur : intervalle de confiance de chaque décile.",

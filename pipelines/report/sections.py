@@ -301,6 +301,9 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
         ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
     )
     rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
+    if figures.decile_gaps(deciles, outcome) is not None and is_number(deciles.get("overall")):
+        overall = f"{m.number(deciles['overall'])}{NBSP}K"
+        caption += " " + m("deciles_minus_all", overall=overall)
     if rows and all(is_number(r.get("ci_low")) for r in rows):
         caption += " " + m("deciles_ci_per_decile")
     headline = decile_headline(ineq, m)

@@ -11,7 +11,7 @@ from pipelines.report import sections
 from pipelines.report.data import RunSummary, ScenarioFiles
 from pipelines.report.tables import hottest_zones
 from pipelines.report.text import Messages
-from pipelines.report.views import HeadlineBlock, Paragraph
+from pipelines.report.views import FigureBlock, HeadlineBlock, Paragraph
 from tests.pipelines.report.helpers import NBSP
 
 FR, EN = Messages("fr"), Messages("en")
@@ -30,13 +30,15 @@ def _iris(values):
     )
 
 
-def _summary(tmp_path, *, iris=None, manifest=None, heat_island=None, n_clear=None):
+def _summary(
+    tmp_path, *, iris=None, manifest=None, heat_island=None, n_clear=None, inequality=None
+):
     return RunSummary(
         folder=RunFolder(tmp_path),
         manifest=manifest or {},
         iris=iris if iris is not None else _iris([300.0, 301.0]),
         qpv=None,
-        inequality=None,
+        inequality=inequality,
         heat_island=heat_island,
         scenarios=ScenarioFiles(),
         n_clear=n_clear,
@@ -81,3 +83,16 @@ def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
     (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", EN))
                if t.startswith("The hottest IRIS")]  # fmt: skip
     assert "is hotter than 100% of the 4 other IRIS with a value" in text
+
+
+def test_the_deciles_caption_says_the_bars_are_differences_from_the_mean(tmp_path):
+    rows = [{"decile": d, "exposure": 310.0 - 0.5 * d, "n_zones": 1} for d in range(1, 11)]
+    deciles = {"by": "zones", "overall": 307.1, "deciles": rows,
+               "gap_d1_d10": {"value": 4.5, "ci_low": 3.0, "ci_high": 6.0}}  # fmt: skip
+    inequality = {"outcome": "lst_mean_k", "exposure_by_decile": deciles}
+    summary = _summary(tmp_path, inequality=inequality)
+    (figure,) = [b for b in sections._deciles(summary, FR, sections._Drawer()).blocks
+                 if isinstance(b, FigureBlock)]  # fmt: skip
+    assert figure.caption.replace(NBSP, " ").endswith(
+        "Barres : écart de chaque décile à la moyenne de l'ensemble (307,10 K)."
+    )
