@@ -34,6 +34,7 @@ __all__ = [
     "qpv_gap_headline",
     "scenario_best_sentence",
     "suhii_composites",
+    "suhii_coverage_note",
     "suhii_sentences",
 ]
 
@@ -384,6 +385,37 @@ def suhii_composites(heat_island: Mapping[str, Any]) -> list[tuple[str | None, M
         if isinstance(record, Mapping):
             found.append((record.get("variable") or default, record))
     return found
+
+
+#: Under this share of the rural reference's pixels clear on a scene, the SUHII headline
+#: says its coverage is partial (a scene half clouded over the ring compares the city with
+#: the clear half only).
+LOW_CLEAR_SHARE = 0.5
+
+
+def suhii_coverage_note(heat_island: Mapping[str, Any], m: Messages) -> str | None:
+    """Say the scenes whose rural reference was under :data:`LOW_CLEAR_SHARE` clear, or None.
+
+    From each scene's ``rural_clear_share`` (clear reference pixels over all of them) in
+    ``heat_island.json``; the note names the lowest share and its date.
+    """
+    shares = [
+        (float(s["rural_clear_share"]), str(s.get("time") or "")[:10])
+        for s in heat_island.get("scenes") or ()
+        if isinstance(s, Mapping) and is_number(s.get("rural_clear_share"))
+    ]
+    low = [share for share in shares if share[0] < LOW_CLEAR_SHARE]
+    if not low:
+        return None
+    share, date = min(low)
+    return m(
+        "suhii_low_clear_one" if len(shares) == 1 else "suhii_low_clear",
+        n=m.integer(len(low)),
+        total=m.integer(len(shares)),
+        threshold=m.share(LOW_CLEAR_SHARE),
+        share=m.share(share),
+        date=date or m("unknown"),
+    )
 
 
 def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:

@@ -411,6 +411,21 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Sur la seule scène de la période, le SUHII est de {value} K.",
         "On the periods' only scene, SUHII is {value} K.",
     ),
+    "suhii_low_clear": (
+        "Couverture partielle : sur {n} des {total} scènes, moins de {threshold} des pixels de "
+        "la référence rurale étaient dégagés (au plus bas {share}, le {date}) ; le SUHII y "
+        "repose sur une partie seulement de la référence.",
+        "Partial coverage: on {n} of the {total} scenes, under {threshold} of the rural "
+        "reference's pixels were clear (lowest {share}, on {date}); SUHII there rests on part "
+        "of the reference only.",
+    ),
+    "suhii_low_clear_one": (
+        "Couverture partielle : sur la seule scène ({date}), {share} seulement des pixels de "
+        "la référence rurale étaient dégagés (moins de {threshold}) ; le SUHII repose sur une "
+        "partie seulement de la référence.",
+        "Partial coverage: on the only scene ({date}), only {share} of the rural reference's "
+        "pixels were clear (under {threshold}); SUHII rests on part of the reference only.",
+    ),
     "suhii_none": (
         "Le SUHII du composite n'a pas pu être calculé (pas de pixel urbain ou rural valide).",
         "The composite's SUHII could not be computed (no valid urban or rural pixel).",
@@ -558,6 +573,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_rural_mean": ("Référence rurale (K)", "Rural reference (K)"),
     "col_urban_pixels": ("Pixels urbains", "Urban pixels"),
     "col_rural_pixels": ("Pixels ruraux", "Rural pixels"),
+    "col_rural_clear": ("Part rurale dégagée", "Rural share clear"),
     "row_composite": ("Composite médian", "Median composite"),
     "hottest_definition": (
         "« Plus chaud que X % des autres IRIS » : X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
@@ -622,10 +638,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The {n} hottest IRIS by {label}, hottest first.",
     ),
     "suhii_table_caption": (
-        "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale et le "
-        "nombre de pixels de chacune.",
-        "SUHII of each scene and of the composites, with the urban and rural means and the "
-        "number of pixels of each.",
+        "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale, le "
+        "nombre de pixels de chacune et, par scène, la part des pixels de la référence rurale "
+        "qui étaient dégagés.",
+        "SUHII of each scene and of the composites, with the urban and rural means, the "
+        "number of pixels of each and, per scene, the share of the rural reference's pixels "
+        "that were clear.",
     ),
     "scenarios_table_caption": (
         "Un scénario par ligne : surface modifiée, effets ΔLST (K) et écart QPV − reste avant "

@@ -30,6 +30,7 @@ from pipelines.report.headlines import (
     qpv_gap_headline,
     scenario_best_sentence,
     suhii_composites,
+    suhii_coverage_note,
     suhii_sentences,
 )
 from pipelines.report.messages import LANGUAGES, MESSAGES
@@ -161,6 +162,11 @@ class _Drawer:
         return FigureBlock(png=figures.png_bytes(fig), alt=alt, caption=caption, name=name)
 
 
+def _note(text: str | None) -> Paragraph | None:
+    """Return a note paragraph of ``text``, or None without one."""
+    return Paragraph(text, style="note") if text else None
+
+
 def _blocks(*blocks: Block | None) -> tuple[Block, ...]:
     return tuple(b for b in blocks if b is not None)
 
@@ -196,7 +202,14 @@ def _headlines(
     ]
     composite = (summary.heat_island or {}).get("composite") or {}
     if is_number(composite.get("suhii_k")):
-        found.append(Headline("suhii", suhii_sentences(summary.heat_island, m)[0]))
+        coverage = suhii_coverage_note(summary.heat_island, m)
+        found.append(
+            Headline(
+                "suhii",
+                suhii_sentences(summary.heat_island, m)[0],
+                (coverage,) if coverage else (),
+            )
+        )
     headlines = tuple(h for h in found if h is not None)
     return Section(
         "headlines",
@@ -561,6 +574,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             Cell(m.number(record.get("rural_mean_k")), True),
             Cell(m.integer(record.get("urban_pixels")), True),
             Cell(m.integer(record.get("rural_pixels")), True),
+            Cell(m.share(record.get("rural_clear_share")), True),
         )
 
     rows = [
@@ -580,6 +594,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             m("col_rural_mean"),
             m("col_urban_pixels"),
             m("col_rural_pixels"),
+            m("col_rural_clear"),
         ),
         rows=tuple(rows),
         caption=m("suhii_table_caption"),
@@ -593,6 +608,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             draw(figures.suhii_figure(heat, m), m("fig_suhii"), name="suhii"),
             table,
             Paragraph(sentences[-1], style="note"),
+            _note(suhii_coverage_note(heat, m)),
         ),
     )
 

@@ -9,9 +9,10 @@ from shapely.geometry import box
 from pipelines.outputs.folder import RunFolder
 from pipelines.report import sections
 from pipelines.report.data import RunSummary, ScenarioFiles
+from pipelines.report.headlines import suhii_coverage_note
 from pipelines.report.tables import hottest_zones
 from pipelines.report.text import Messages
-from pipelines.report.views import FigureBlock, HeadlineBlock, Paragraph
+from pipelines.report.views import FigureBlock, HeadlineBlock, Paragraph, TableBlock
 from tests.pipelines.report.helpers import NBSP
 
 FR, EN = Messages("fr"), Messages("en")
@@ -96,3 +97,64 @@ def test_the_deciles_caption_says_the_bars_are_differences_from_the_mean(tmp_pat
     assert figure.caption.replace(NBSP, " ").endswith(
         "Barres : écart de chaque décile à la moyenne de l'ensemble (307,10 K)."
     )
+
+
+ONE_SCENE = {
+    "definition": {
+        "urban_definition": "union of 9 zone polygons",
+        "reference_definition": "rural ring 1000-6000 m",
+    },
+    "composite": {
+        "variable": "lst_anomaly",
+        "suhii_k": 2.48,
+        "urban_mean_k": 2.5,
+        "rural_mean_k": 0.02,
+        "urban_pixels": 900,
+        "rural_pixels": 4000,
+    },
+    "scenes": [
+        {
+            "time": "2023-07-20T10:45:00Z",
+            "platform": "landsat-9",
+            "suhii_k": 2.48,
+            "urban_mean_k": 310.0,
+            "rural_mean_k": 307.52,
+            "urban_pixels": 900,
+            "rural_pixels": 4000,
+            "rural_clear_share": 0.225,
+        }
+    ],
+}
+
+
+def test_the_suhii_headline_of_a_scene_with_a_rural_reference_225_pct_clear_says_so(tmp_path):
+    summary = _summary(tmp_path, heat_island=ONE_SCENE)
+    texts = _texts(sections._headlines(summary, None, None, FR))
+    assert texts[0].startswith("Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K")
+    assert texts[1] == (
+        "Couverture partielle : sur la seule scène (2023-07-20), 22 % seulement des pixels de "
+        "la référence rurale étaient dégagés (moins de 50 %) ; le SUHII repose sur une partie "
+        "seulement de la référence."
+    )
+    section = sections._suhii(summary, EN, sections._Drawer())
+    (table,) = [b for b in section.blocks if isinstance(b, TableBlock)]
+    assert table.headers[-1] == "Rural share clear"
+    assert [row[-1].text for row in table.rows] == ["22%", "—"]  # the scene; the composite
+    assert _texts(section)[-1].startswith(
+        "Partial coverage: on the only scene (2023-07-20), only 22%"
+    )
+
+
+def test_no_coverage_note_when_the_rural_reference_is_half_clear(tmp_path):
+    scene = {**ONE_SCENE["scenes"][0], "rural_clear_share": 0.5}
+    summary = _summary(tmp_path, heat_island={**ONE_SCENE, "scenes": [scene]})
+    assert not any("Couverture partielle" in t
+                   for t in _texts(sections._headlines(summary, None, None, FR)))  # fmt: skip
+
+
+def test_the_coverage_note_counts_the_scenes_under_half_clear():
+    scenes = [{**ONE_SCENE["scenes"][0], "time": f"2023-0{k}-01", "rural_clear_share": share}
+              for k, share in ((6, 0.9), (7, 0.4), (8, 0.3))]  # fmt: skip
+    note = suhii_coverage_note({"scenes": scenes}, EN)
+    assert note.startswith("Partial coverage: on 2 of the 3 scenes, under 50% of the rural "
+                           "reference's pixels were clear (lowest 30%, on 2023-08-01)")  # fmt: skip
