@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -180,6 +181,41 @@ class RunSummary:
         )
 
     @property
+    def acquisitions(self) -> Mapping[str, tuple[str, ...]]:
+        """The acquisition days of the products the run read, per sensor.
+
+        ``{"landsat": (...), "sentinel2": (...)}``: ISO dates, sorted, one per satellite and
+        day (two Sentinel-2 tiles of one overpass are one), read from the names of the
+        manifest's inputs (Landsat product or item ids, Sentinel-2 product names; files and
+        remote URLs alike). A sensor without any is absent.
+        """
+        found: dict[str, set[tuple[str, str]]] = {}
+        for record in self.manifest.get("inputs") or ():
+            path = str(record.get("path", "")) if isinstance(record, Mapping) else ""
+            for sensor, pattern in _PRODUCT_NAMES.items():
+                for match in pattern.finditer(path):
+                    day = match["acquired"]
+                    found.setdefault(sensor, set()).add(
+                        (f"{day[:4]}-{day[4:6]}-{day[6:]}", match["satellite"])
+                    )
+        return {sensor: tuple(sorted(day for day, _ in days)) for sensor, days in found.items()}
+
+    @property
+    def census_years(self) -> Mapping[str, int]:
+        """The years of the census tables the run read (``filosofi``, ``population``).
+
+        From the manifest's ``extra.census``; a table without a year is absent.
+        """
+        census = (self.manifest.get("extra") or {}).get("census")
+        if not isinstance(census, Mapping):
+            return {}
+        return {
+            name: int(table["year"])
+            for name, table in census.items()
+            if isinstance(table, Mapping) and isinstance(table.get("year"), int)
+        }
+
+    @property
     def area(self) -> Mapping[str, Any] | None:
         """The area of interest the run covered (the manifest's ``area``).
 
@@ -226,6 +262,19 @@ class RunSummary:
         return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
 
 
+#: The product names of each sensor in the manifest's input paths, with their satellite and
+#: acquisition day: Landsat product or STAC item ids (``LC08_L2SP_198030_20230626_...``),
+#: Sentinel-2 SAFE, Planetary Computer or Earth Search names (``S2A_MSIL2A_20230629T...``,
+#: ``S2A_31TCJ_20230629_0_L2A``).
+_PRODUCT_NAMES = {
+    "landsat": re.compile(
+        r"(?<![A-Za-z0-9])(?P<satellite>L[COTEM]0\d)_L[12][A-Z]{2}_\d{6}_(?P<acquired>\d{8})_"
+    ),
+    "sentinel2": re.compile(
+        r"(?<![A-Za-z0-9])(?P<satellite>S2[A-D])_(?:MSIL2A_)?(?:\d{2}[A-Z]{3}_)?"
+        r"(?P<acquired>\d{8})"
+    ),
+}
 #: The config sections whose settings decide which pixels count (the report names those
 #: changed from the defaults): every mask setting, and the fields of :data:`_QUALITY_FIELDS`.
 QUALITY_SETTINGS = {"inputs": InputsConfig, "mask": MaskConfig, "composite": CompositeConfig,

@@ -39,6 +39,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Rapport produit par ilots {version} depuis le dossier {folder}",
         "Report built by ilots {version} from the folder {folder}",
     ),
+    "meta_period": ("Période étudiée : {period}", "Study period: {period}"),
+    "month_names": (
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "January February March April May June July August September October November December",
+    ),
+    "period_range": ("du {start} au {end}", "{start} to {end}"),
     "meta_area": (
         "Zone d'étude : {description} ({km2} km²)",
         "Area of interest: {description} ({km2} km²)",
@@ -1068,6 +1074,20 @@ _TABLE: dict[str, tuple[str, str]] = {
     "about_grid": (
         "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",
         "Analysis grid: {crs}, {resolution} m pixels, {width} × {height} pixels.",
+    ),
+    "about_landsat": (
+        "Température de surface : {n} scènes Landsat 8/9 ({dates}).",
+        "Land surface temperature: {n} Landsat 8/9 scenes ({dates}).",
+    ),
+    "about_sentinel2": (
+        "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",
+        "NDVI and land cover: {n} Sentinel-2 scenes ({dates}).",
+    ),
+    "about_census": ("Données socio-économiques : {tables}.", "Census data: {tables}."),
+    "about_census_filosofi": ("revenus INSEE Filosofi {year}", "income INSEE Filosofi {year}"),
+    "about_census_population": (
+        "population du recensement {year}",
+        "population from the {year} census",
     ),
     "about_duration": ("Durée du traitement : {seconds} s.", "Run time: {seconds} s."),
     "about_inputs": (

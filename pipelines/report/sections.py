@@ -903,7 +903,9 @@ def _when(value: str | None) -> str | None:
 
 
 def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
+    period = _period(summary.config.get("periods"), m)
     return (
+        *((m("meta_period", period=period),) if period else ()),
         m(
             "meta_run",
             date=_when(summary.finished) or m("unknown"),
@@ -912,6 +914,45 @@ def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
         ),
         m("meta_report", version=ilots_version(), folder=summary.folder.root.resolve()),
     )
+
+
+def _period(periods: Any, m: Messages) -> str | None:
+    """Say the config's acquisition periods: "juin–août 2023", or its date ranges."""
+    if not isinstance(periods, Mapping):
+        return None
+    if periods.get("ranges"):
+        return ", ".join(
+            m("period_range", start=r.get("start"), end=r.get("end"))
+            for r in periods["ranges"]
+            if isinstance(r, Mapping)
+        )
+    years, months = periods.get("years"), sorted(periods.get("months") or ())
+    if not years or not months:
+        return None
+    names = m("month_names").split()
+    if len(months) > 2 and months[-1] - months[0] == len(months) - 1:  # consecutive months
+        span = f"{names[months[0] - 1]}–{names[months[-1] - 1]}"
+    else:
+        span = ", ".join(names[month - 1] for month in months)
+    return f"{span} {', '.join(str(year) for year in sorted(years))}"
+
+
+def _sources(summary: RunSummary, m: Messages) -> list[str]:
+    """Say the images the run read (count and days, per sensor) and the census years."""
+    items = []
+    acquisitions = summary.acquisitions
+    for sensor in ("landsat", "sentinel2"):
+        days = acquisitions.get(sensor)
+        if days:
+            items.append(m(f"about_{sensor}", n=m.integer(len(days)), dates=", ".join(days)))
+    tables = [
+        m(f"about_census_{name}", year=year)
+        for name, year in summary.census_years.items()
+        if f"about_census_{name}" in MESSAGES
+    ]
+    if tables:
+        items.append(m("about_census", tables=m("settings_separator").join(tables)))
+    return items
 
 
 def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
@@ -949,6 +990,7 @@ def _about(summary: RunSummary, m: Messages) -> Section:
     items = list(_meta(summary, m))
     if summary.area is not None:
         items.append(_area_details(summary.area, m))
+    items += _sources(summary, m)
     grid = summary.manifest.get("grid")
     if isinstance(grid, Mapping):
         items.append(

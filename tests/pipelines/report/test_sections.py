@@ -158,3 +158,48 @@ def test_the_coverage_note_counts_the_scenes_under_half_clear():
     note = suhii_coverage_note({"scenes": scenes}, EN)
     assert note.startswith("Partial coverage: on 2 of the 3 scenes, under 50% of the rural "
                            "reference's pixels were clear (lowest 30%, on 2023-08-01)")  # fmt: skip
+
+
+MANIFEST = {
+    "config": {"name": "demo", "periods": {"years": [2023], "months": [6, 7, 8]}},
+    "inputs": [
+        {"path": "products/LC08_L2SP_198030_20230626_20230628_02_T1/x_MTL.xml", "kind": "file"},
+        {"path": "products/LC08_L2SP_198030_20230626_20230628_02_T1/x_ST_B10.TIF"},
+        {"path": "products/LC09_L2SP_198030_20230720_20230722_02_T1/x_MTL.xml"},
+        {"path": "products/S2A_31TCJ_20230629_0_L2A/B04.tif"},
+        {"path": "products/S2A_31TCJ_20230629_0_L2A/SCL.tif"},
+        {"path": "s2/S2B_MSIL2A_20230714T105029_N0509_R051_T31TCJ_20230714T140114.SAFE.zip"},
+        {"path": "s2/S2B_MSIL2A_20230714T105029_N0509_R051_T31TCH_20230714T140114.SAFE.zip"},
+        {"path": "census/filosofi.csv"},
+    ],
+    "extra": {
+        "census": {
+            "filosofi": {"file": "filosofi.csv", "year": 2021},
+            "population": {"file": "population.csv", "year": 2020},
+        }
+    },
+}
+
+
+def test_the_report_says_its_period_images_and_census_years(tmp_path):
+    summary = _summary(tmp_path, manifest=MANIFEST)
+    assert sections._meta(summary, FR)[0].replace(NBSP, " ") == ("Période étudiée : juin–août 2023")
+    (items,) = sections._about(summary, FR).blocks
+    said = [item.replace(NBSP, " ") for item in items.items]
+    # two Landsat products (the 20230628 is their processing day), two Sentinel-2 days (the
+    # 14 July overpass over two tiles is one)
+    assert "Température de surface : 2 scènes Landsat 8/9 (2023-06-26, 2023-07-20)." in said
+    assert "NDVI et occupation du sol : 2 scènes Sentinel-2 (2023-06-29, 2023-07-14)." in said
+    assert (
+        "Données socio-économiques : revenus INSEE Filosofi 2021 ; population du recensement "
+        "2020." in said
+    )
+    assert sections._meta(summary, EN)[0] == "Study period: June–August 2023"
+
+
+def test_a_period_of_date_ranges_or_scattered_months(tmp_path):
+    ranges = {"ranges": [{"start": "2022-07-01", "end": "2022-07-31"}]}
+    assert sections._period(ranges, EN) == "2022-07-01 to 2022-07-31"
+    assert (
+        sections._period({"years": [2023, 2022], "months": [8, 6]}, FR) == "juin, août 2022, 2023"
+    )
