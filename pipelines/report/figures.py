@@ -683,11 +683,13 @@ def quality_figure(
     n_clear_shares: pd.Series | None,
     min_valid_frac: float | None,
     water_left_out: bool = True,
+    n_clear_title: str | None = None,
 ) -> Figure | None:
     """Clear observations per pixel (when known) and the zones' valid share, side by side.
 
     ``water_left_out``: the valid share is of the zones' land (the run left water out of its
-    LST) rather than of their whole area.
+    LST) rather than of their whole area. ``n_clear_title``: the title of the clear
+    observations' panel, which says which pixels it counts (by default, "per pixel").
     """
     has_valid = "valid_frac" in zones.columns
     panels = int(n_clear_shares is not None) + int(has_valid)
@@ -708,7 +710,7 @@ def quality_figure(
         ax.xaxis.set_major_locator(_count_locator())
         ax.set_xlabel(m("axis_n_clear"))
         ax.set_ylabel(m("axis_share_pixels"))
-        _title(ax, m("fig_quality_n_clear"), fontsize=_PANEL_TITLE_POINTS)
+        _title(ax, n_clear_title or m("fig_quality_n_clear"), fontsize=_PANEL_TITLE_POINTS)
         ax.grid(axis="y", alpha=0.3)
         localise(m, ax.xaxis, ax.yaxis)
     if has_valid:

@@ -521,6 +521,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "fig_suhii": ("SUHII par scène", "SUHII per scene"),
     "fig_quality": ("Couverture des données", "Data coverage"),
     "fig_quality_n_clear": ("Observations claires par pixel", "Clear observations per pixel"),
+    "fig_quality_n_clear_land": (
+        "Observations claires, pixels des IRIS hors eau",
+        "Clear observations, IRIS pixels but water",
+    ),
+    "fig_quality_n_clear_iris": (
+        "Observations claires par pixel des IRIS",
+        "Clear observations per IRIS pixel",
+    ),
     "fig_quality_valid": ("Couverture des IRIS", "Coverage of the IRIS"),
     "fig_quality_threshold": ("seuil {value}", "threshold {value}"),
     "figure_synthetic": (
@@ -682,6 +690,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{count} IRIS are under the coverage threshold of {threshold} and have no value.",
     ),
     "quality_n_clear": (
+        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en a "
+        "aucune : l'eau est exclue de la LST) : minimum {vmin}, médiane {vmed}.",
+        "Clear observations per IRIS (mean over all its pixels, water included, which has "
+        "none: water is left out of the LST): minimum {vmin}, median {vmed}.",
+    ),
+    "quality_n_clear_water_kept": (
         "Observations claires par IRIS (moyenne des pixels) : minimum {vmin}, médiane {vmed}.",
         "Clear observations per IRIS (mean over pixels): minimum {vmin}, median {vmed}.",
     ),

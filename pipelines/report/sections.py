@@ -645,7 +645,9 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
             blocks.append(
                 Paragraph(
                     m(
-                        "quality_n_clear",
+                        "quality_n_clear"
+                        if summary.water_left_out
+                        else "quality_n_clear_water_kept",
                         vmin=m.number(q.n_clear_mean_min, 1),
                         vmed=m.number(q.n_clear_mean_median, 1),
                     )
@@ -662,6 +664,9 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
         n_clear_shares=shares,
         min_valid_frac=threshold,
         water_left_out=summary.water_left_out,
+        n_clear_title=m(
+            "fig_quality_n_clear_land" if summary.n_clear_water_out else "fig_quality_n_clear_iris"
+        ),
     )
     blocks.append(draw(fig, m("fig_quality"), name="data_quality"))
     if shares is None:

@@ -203,3 +203,25 @@ def test_a_period_of_date_ranges_or_scattered_months(tmp_path):
     assert (
         sections._period({"years": [2023, 2022], "months": [8, 6]}, FR) == "juin, août 2022, 2023"
     )
+
+
+def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monkeypatch):
+    iris = _iris([300.0, 301.0]).assign(valid_frac=[0.9, 1.0], n_clear_mean=[2.1, 3.0])
+    summary = _summary(tmp_path, iris=iris, n_clear=np.array([2.0, 3.0, 3.0]))
+    titles = []
+    drawn = sections.figures.quality_figure
+
+    def quality_figure(*args, **kwargs):
+        titles.append(kwargs["n_clear_title"])
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(sections.figures, "quality_figure", quality_figure)
+    texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    assert (
+        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en "
+        "a aucune : l'eau est exclue de la LST) : minimum 2,1, médiane 2,5." in texts
+    )
+    water_out = RunSummary(**{**summary.__dict__, "n_clear_water_out": True})
+    sections._quality(water_out, "lst_mean_k", EN, sections._Drawer())
+    assert titles == ["Observations claires par pixel des IRIS",
+                      "Clear observations, IRIS pixels but water"]  # fmt: skip
