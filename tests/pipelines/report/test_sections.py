@@ -219,7 +219,7 @@ def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monke
     texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
     assert (
         "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en "
-        "a aucune : l'eau est exclue de la LST) : minimum 2,1, médiane 2,5." in texts
+        "a presque aucune : l'eau est exclue de la LST) : minimum 2,1, médiane 2,5." in texts
     )
     water_out = RunSummary(**{**summary.__dict__, "n_clear_water_out": True})
     sections._quality(water_out, "lst_mean_k", EN, sections._Drawer())
