@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,15 +26,18 @@ import pandas as pd
 import pyogrio
 import rasterio
 import yaml
+from affine import Affine
 from pyogrio.errors import DataSourceError
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
+from rasterio.features import geometry_mask
 
 from pipelines.config.models import CompositeConfig, InputsConfig, MaskConfig, ZonesConfig
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.lock import lock_holder
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
+from raster.landcover import LandCover
 from tiles.errors import IlotsWarning
 from tiles.grid import utm_crs_for
 
@@ -116,12 +120,16 @@ class RunSummary:
         The scenario outputs.
     n_clear
         Finite per-pixel counts of clear observations (``rasters/n_clear.tif``, decimated when
-        larger than :data:`MAX_QUALITY_PIXELS`), or ``None``.
+        larger than :data:`MAX_QUALITY_PIXELS`) of the pixels whose centre lies in an IRIS
+        and, when ``rasters/landcover.tif`` is there, that are not water (water has no LST,
+        hence no clear observation: counted, it reads as lasting cloud), or ``None``.
     n_clear_decimated
         Whether ``n_clear`` was read from a decimated view of the raster.
     synthetic
         Whether the run processed synthetic data (raster ``synthetic`` tag, or the manifest or
         config says so).
+    n_clear_water_out
+        Whether water pixels were left out of ``n_clear`` (the land cover was read).
     """
 
     folder: RunFolder
@@ -134,6 +142,7 @@ class RunSummary:
     n_clear: np.ndarray | None
     n_clear_decimated: bool
     synthetic: bool
+    n_clear_water_out: bool = False
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -178,6 +187,41 @@ class RunSummary:
             codes[k] if k < len(codes) and isinstance(codes[k], str) else None
             for k in range(len(self.warnings))
         )
+
+    @property
+    def acquisitions(self) -> Mapping[str, tuple[str, ...]]:
+        """The acquisition days of the products the run read, per sensor.
+
+        ``{"landsat": (...), "sentinel2": (...)}``: ISO dates, sorted, one per satellite and
+        day (two Sentinel-2 tiles of one overpass are one), read from the names of the
+        manifest's inputs (Landsat product or item ids, Sentinel-2 product names; files and
+        remote URLs alike). A sensor without any is absent.
+        """
+        found: dict[str, set[tuple[str, str]]] = {}
+        for record in self.manifest.get("inputs") or ():
+            path = str(record.get("path", "")) if isinstance(record, Mapping) else ""
+            for sensor, pattern in _PRODUCT_NAMES.items():
+                for match in pattern.finditer(path):
+                    day = match["acquired"]
+                    found.setdefault(sensor, set()).add(
+                        (f"{day[:4]}-{day[4:6]}-{day[6:]}", match["satellite"])
+                    )
+        return {sensor: tuple(sorted(day for day, _ in days)) for sensor, days in found.items()}
+
+    @property
+    def census_years(self) -> Mapping[str, int]:
+        """The years of the census tables the run read (``filosofi``, ``population``).
+
+        From the manifest's ``extra.census``; a table without a year is absent.
+        """
+        census = (self.manifest.get("extra") or {}).get("census")
+        if not isinstance(census, Mapping):
+            return {}
+        return {
+            name: int(table["year"])
+            for name, table in census.items()
+            if isinstance(table, Mapping) and isinstance(table.get("year"), int)
+        }
 
     @property
     def area(self) -> Mapping[str, Any] | None:
@@ -226,6 +270,19 @@ class RunSummary:
         return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
 
 
+#: The product names of each sensor in the manifest's input paths, with their satellite and
+#: acquisition day: Landsat product or STAC item ids (``LC08_L2SP_198030_20230626_...``),
+#: Sentinel-2 SAFE, Planetary Computer or Earth Search names (``S2A_MSIL2A_20230629T...``,
+#: ``S2A_31TCJ_20230629_0_L2A``).
+_PRODUCT_NAMES = {
+    "landsat": re.compile(
+        r"(?<![A-Za-z0-9])(?P<satellite>L[COTEM]0\d)_L[12][A-Z]{2}_\d{6}_(?P<acquired>\d{8})_"
+    ),
+    "sentinel2": re.compile(
+        r"(?<![A-Za-z0-9])(?P<satellite>S2[A-D])_(?:MSIL2A_)?(?:\d{2}[A-Z]{3}_)?"
+        r"(?P<acquired>\d{8})"
+    ),
+}
 #: The config sections whose settings decide which pixels count (the report names those
 #: changed from the defaults): every mask setting, and the fields of :data:`_QUALITY_FIELDS`.
 QUALITY_SETTINGS = {"inputs": InputsConfig, "mask": MaskConfig, "composite": CompositeConfig,
@@ -281,7 +338,7 @@ def read_run(
     inequality = _read_json(folder.inequality_json) if folder.inequality_json.exists() else None
     heat_path = folder.root / "heat_island.json"
     heat_island = _read_json(heat_path) if heat_path.exists() else None
-    n_clear, decimated = _read_n_clear(folder.raster("n_clear"))
+    n_clear, decimated, water_out = _read_n_clear(folder, iris)
     return RunSummary(
         folder=folder,
         manifest=manifest,
@@ -292,6 +349,7 @@ def read_run(
         scenarios=_read_scenarios(folder, manifest),
         n_clear=n_clear,
         n_clear_decimated=decimated,
+        n_clear_water_out=water_out,
         synthetic=_is_synthetic(folder, manifest),
     )
 
@@ -391,18 +449,50 @@ def _read_layer(folder: RunFolder, layer: str) -> gpd.GeoDataFrame | None:
     return None
 
 
-def _read_n_clear(path: Path) -> tuple[np.ndarray | None, bool]:
+def _read_n_clear(
+    folder: RunFolder, iris: gpd.GeoDataFrame
+) -> tuple[np.ndarray | None, bool, bool]:
+    """Read the clear-observation counts of the study area's land pixels.
+
+    Returns the counts of the pixels whose centre lies in an IRIS, less those the land cover
+    classes as water (``None`` without ``n_clear.tif``), whether they were read from a
+    decimated view, and whether the water was left out (``landcover.tif`` read, on the
+    same grid).
+    """
+    path = folder.raster("n_clear")
     if not path.is_file():
-        return None, False
+        return None, False, False
+    data, decimated, (shape, transform, crs) = _read_decimated(path)
+    keep = ~np.ma.getmaskarray(data)
+    if iris.crs is not None and crs is not None and len(iris):
+        keep &= geometry_mask(
+            iris.to_crs(crs).geometry, out_shape=shape, transform=transform, invert=True
+        )
+    water = None
+    if folder.raster("landcover").is_file():
+        classes, _, grid = _read_decimated(folder.raster("landcover"))
+        if grid[0] == shape and grid[1] == transform:
+            water = np.ma.filled(classes, 0) == int(LandCover.WATER)
+            keep &= ~water
+    values = np.ma.filled(data.astype("float64"), np.nan)[keep]
+    return values[np.isfinite(values)], decimated, water is not None
+
+
+def _read_decimated(path: Path) -> tuple[np.ma.MaskedArray, bool, tuple[Any, ...]]:
+    """Read band 1 of ``path``, decimated to at most :data:`MAX_QUALITY_PIXELS` pixels.
+
+    Returns the masked band, whether it was decimated, and its grid: shape, transform, CRS.
+    """
     try:
         with rasterio.open(path) as ds:
             factor = max(1, math.ceil(math.sqrt(ds.width * ds.height / MAX_QUALITY_PIXELS)))
             shape = (max(1, ds.height // factor), max(1, ds.width // factor))
             data = ds.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)
+            transform = ds.transform * Affine.scale(ds.width / shape[1], ds.height / shape[0])
+            crs = ds.crs
     except RasterioIOError as err:
         raise ReportError(f"{path} cannot be read ({err}); rebuild the run") from err
-    values = np.ma.filled(data.astype("float64"), np.nan).ravel()
-    return values[np.isfinite(values)], factor > 1
+    return data, factor > 1, (shape, transform, crs)
 
 
 def _is_synthetic(folder: RunFolder, manifest: Mapping[str, Any]) -> bool:

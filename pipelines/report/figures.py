@@ -38,6 +38,7 @@ from pipelines.report.text import Messages, is_number, is_temperature
 __all__ = [
     "add_footer",
     "decile_figure",
+    "decile_gaps",
     "income_scatter",
     "localise",
     "map_figure",
@@ -490,13 +491,45 @@ def income_scatter(
     return fig
 
 
+def decile_gaps(deciles: Mapping[str, Any], outcome: str) -> np.ndarray | None:
+    """Each decile's exposure minus the all-zones mean, when the deciles figure plots it.
+
+    For an absolute temperature (a ``_k`` outcome that is no anomaly: 307 K, say), bars from
+    0 K would all look alike, the D1 − D10 gap a few pixels of their tops: the figure plots
+    each decile's difference from the mean of all zones instead (its ``exposure_minus_all``,
+    else its ``exposure`` minus ``overall``). ``None`` for another outcome (an anomaly ΔT
+    reads from its 0, the rural reference) or when a decile has no such difference.
+    """
+    if not is_temperature(outcome) or "anomaly" in outcome:
+        return None
+    rows = [r for r in deciles.get("deciles") or () if is_number(r.get("exposure"))]
+    overall = deciles.get("overall")
+    gaps = []
+    for row in rows:
+        if is_number(row.get("exposure_minus_all")):
+            gaps.append(float(row["exposure_minus_all"]))
+        elif is_number(overall):
+            gaps.append(float(row["exposure"]) - float(overall))
+        else:
+            return None
+    return np.array(gaps) if gaps else None
+
+
 def decile_figure(deciles: Mapping[str, Any], outcome: str, m: Messages) -> Figure | None:
-    """Bars of the mean outcome per income decile, with per-decile intervals when given."""
+    """Bars of the mean outcome per income decile, with per-decile intervals when given.
+
+    An absolute temperature is drawn as each decile's difference from the all-zones mean,
+    a dashed line at 0 marking that mean (:func:`decile_gaps`).
+    """
     rows = [r for r in deciles.get("deciles") or () if is_number(r.get("exposure"))]
     if not rows:
         return None
     labels = [f"D{r['decile']}" for r in rows]
-    heights = np.array([float(r["exposure"]) for r in rows])
+    exposure = np.array([float(r["exposure"]) for r in rows])
+    gaps = decile_gaps(deciles, outcome)
+    # What the bars' 0 stands for: 0 of the outcome, or the mean of all zones.
+    origin = np.zeros(len(rows)) if gaps is None else exposure - gaps
+    heights = exposure - origin
     fig = _new_figure(7.0, 4.2)
     ax = fig.add_subplot()
     with_ci = all(is_number(r.get("ci_low")) and is_number(r.get("ci_high")) for r in rows)
@@ -504,17 +537,28 @@ def decile_figure(deciles: Mapping[str, Any], outcome: str, m: Messages) -> Figu
     if with_ci:
         low = np.array([float(r["ci_low"]) for r in rows])
         high = np.array([float(r["ci_high"]) for r in rows])
-        yerr = np.vstack([heights - low, high - heights])
+        yerr = np.vstack([exposure - low, high - exposure])
     ax.bar(labels, heights, color=_BAR_COLOUR, yerr=yerr, capsize=3 if with_ci else 0)
     overall = deciles.get("overall")
-    if is_number(overall):
-        ax.axhline(
-            float(overall), color="black", linestyle="--", linewidth=1.0, label=m("legend_overall")
-        )
+    if gaps is not None:
+        mean = float(overall) if is_number(overall) else float(origin[0])
+        label = m("legend_overall_mean", value=f"{m.number(mean)} K")
+        ax.axhline(0.0, color="black", linestyle="--", linewidth=1.0, label=label)
         ax.legend(fontsize=8)
-    ax.axhline(0.0, color="#888888", linewidth=0.6)
+        ax.set_ylabel(m("axis_minus_all"))
+    else:
+        if is_number(overall):
+            ax.axhline(
+                float(overall),
+                color="black",
+                linestyle="--",
+                linewidth=1.0,
+                label=m("legend_overall"),
+            )
+            ax.legend(fontsize=8)
+        ax.axhline(0.0, color="#888888", linewidth=0.6)
+        ax.set_ylabel(m.label(outcome, "axis"))
     ax.set_xlabel(m("axis_decile"))
-    ax.set_ylabel(m.label(outcome, "axis"))
     _title(ax, m("fig_deciles"))
     ax.grid(axis="y", alpha=0.3)
     localise(m, ax.yaxis)
@@ -639,11 +683,13 @@ def quality_figure(
     n_clear_shares: pd.Series | None,
     min_valid_frac: float | None,
     water_left_out: bool = True,
+    n_clear_title: str | None = None,
 ) -> Figure | None:
     """Clear observations per pixel (when known) and the zones' valid share, side by side.
 
     ``water_left_out``: the valid share is of the zones' land (the run left water out of its
-    LST) rather than of their whole area.
+    LST) rather than of their whole area. ``n_clear_title``: the title of the clear
+    observations' panel, which says which pixels it counts (by default, "per pixel").
     """
     has_valid = "valid_frac" in zones.columns
     panels = int(n_clear_shares is not None) + int(has_valid)
@@ -664,7 +710,7 @@ def quality_figure(
         ax.xaxis.set_major_locator(_count_locator())
         ax.set_xlabel(m("axis_n_clear"))
         ax.set_ylabel(m("axis_share_pixels"))
-        _title(ax, m("fig_quality_n_clear"), fontsize=_PANEL_TITLE_POINTS)
+        _title(ax, n_clear_title or m("fig_quality_n_clear"), fontsize=_PANEL_TITLE_POINTS)
         ax.grid(axis="y", alpha=0.3)
         localise(m, ax.xaxis, ax.yaxis)
     if has_valid:

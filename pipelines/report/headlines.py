@@ -34,11 +34,15 @@ __all__ = [
     "qpv_gap_headline",
     "scenario_best_sentence",
     "suhii_composites",
+    "suhii_coverage_note",
     "suhii_sentences",
 ]
 
 #: 0 °C in kelvin: the SUHII headline gives the mean LSTs in °C too.
 _KELVIN_AT_0C = 273.15
+#: Gap from the poorest to the richest (rank 0 to 1) per unit of the generalised concentration
+#: index, for an outcome linear in the fractional income rank: GC = 2·b·var(r) = b/6.
+_RANK_SPAN = 6.0
 
 
 @dataclass(frozen=True)
@@ -293,7 +297,15 @@ def concentration_headline(inequality: Mapping[str, Any] | None, m: Messages) ->
         n=m.integer(metric.get("n")),
         reading=reading,
     )
-    return Headline("concentration", text)
+    # Its scale: an outcome h = a + b·r linear in the fractional rank r (uniform on [0, 1])
+    # has GC = 2·cov(h, r) = 2·b/12 = b/6, so the gap b from the poorest to the richest is 6·GC.
+    note = m(
+        "concentration_note",
+        label=m.label(outcome),
+        value=m.number(value) + unit,
+        span=m.number(abs(_RANK_SPAN * value)) + unit,
+    )
+    return Headline("concentration", text, (note,))
 
 
 def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
@@ -326,16 +338,34 @@ def correlation_headline(inequality: Mapping[str, Any] | None, m: Messages) -> H
     return Headline("correlation", text)
 
 
-def hottest_headline(hottest: pd.DataFrame | None, column: str, m: Messages) -> Headline | None:
-    """Word the hottest IRIS ("plus chaud que X % des autres IRIS")."""
+def hottest_headline(
+    hottest: pd.DataFrame | None,
+    column: str,
+    m: Messages,
+    *,
+    n_valid: int | None = None,
+    n_zones: int | None = None,
+) -> Headline | None:
+    """Word the hottest IRIS ("plus chaud que X % des autres IRIS").
+
+    ``n_valid`` of the ``n_zones`` IRIS have a value of ``column``: when some have none, the
+    sentence says the percentage is of the ``n_valid − 1`` others with a value.
+    """
     if hottest is None or hottest.empty:
         return None
     top = hottest.iloc[0]
+    some_missing = n_valid is not None and n_zones is not None and n_valid < n_zones
+    others = (
+        m("hottest_others_valued", n=m.integer(n_valid - 1))  # type: ignore[operator]
+        if some_missing
+        else m("hottest_others")
+    )
     text = m(
         "hottest" if top["name"] else "hottest_unnamed",  # without IRIS names: the code alone
         name=top["name"],
         code=top["id"],
         pct=m.percent(top["hotter_than_pct"]),
+        others=others,
         label=m.label(column),
         value=m.number(top["value"]),
     )
@@ -355,6 +385,37 @@ def suhii_composites(heat_island: Mapping[str, Any]) -> list[tuple[str | None, M
         if isinstance(record, Mapping):
             found.append((record.get("variable") or default, record))
     return found
+
+
+#: Under this share of the rural reference's pixels clear on a scene, the SUHII headline
+#: says its coverage is partial (a scene half clouded over the ring compares the city with
+#: the clear half only).
+LOW_CLEAR_SHARE = 0.5
+
+
+def suhii_coverage_note(heat_island: Mapping[str, Any], m: Messages) -> str | None:
+    """Say the scenes whose rural reference was under :data:`LOW_CLEAR_SHARE` clear, or None.
+
+    From each scene's ``rural_clear_share`` (clear reference pixels over all of them) in
+    ``heat_island.json``; the note names the lowest share and its date.
+    """
+    shares = [
+        (float(s["rural_clear_share"]), str(s.get("time") or "")[:10])
+        for s in heat_island.get("scenes") or ()
+        if isinstance(s, Mapping) and is_number(s.get("rural_clear_share"))
+    ]
+    low = [share for share in shares if share[0] < LOW_CLEAR_SHARE]
+    if not low:
+        return None
+    share, date = min(low)
+    return m(
+        "suhii_low_clear_one" if len(shares) == 1 else "suhii_low_clear",
+        n=m.integer(len(low)),
+        total=m.integer(len(shares)),
+        threshold=m.share(LOW_CLEAR_SHARE),
+        share=m.share(share),
+        date=date or m("unknown"),
+    )
 
 
 def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:

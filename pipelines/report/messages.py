@@ -39,6 +39,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Rapport produit par ilots {version} depuis le dossier {folder}",
         "Report built by ilots {version} from the folder {folder}",
     ),
+    "meta_period": ("Période étudiée : {period}", "Study period: {period}"),
+    "month_names": (
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "January February March April May June July August September October November December",
+    ),
+    "period_range": ("du {start} au {end}", "{start} to {end}"),
     "meta_area": (
         "Zone d'étude : {description} ({km2} km²)",
         "Area of interest: {description} ({km2} km²)",
@@ -184,6 +190,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
     "axis_share_pixels": ("Part des pixels", "Share of pixels"),
     "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
+    "axis_minus_all": (
+        "Écart à la moyenne de l'ensemble (K)",
+        "Difference from the overall mean (K)",
+    ),
     "axis_decile": ("Décile de revenu", "Income decile"),
     "axis_scene": ("Scène", "Scene"),
     "axis_suhii": ("SUHII (K)", "SUHII (K)"),
@@ -327,6 +337,17 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Aucune concentration n'est établie (l'intervalle contient 0)",
         "No concentration is established (the interval includes 0)",
     ),
+    "concentration_note": (
+        "Lecture : l'indice vaut 2 × la covariance entre {label} et le rang de revenu (0 : les "
+        "plus modestes, 1 : les plus aisés) ; 0 : aucune concentration selon le revenu ; "
+        "négatif : valeurs plus élevées chez les plus modestes. Pour un écart qui suivrait ce "
+        "rang en ligne droite, {value} correspond à {span} d'écart entre les plus modestes et "
+        "les plus aisés.",
+        "Reading: the index is 2 × the covariance of {label} with the income rank (0: the "
+        "poorest, 1: the richest); 0: no concentration by income; negative: higher values "
+        "among the poorer. For a gap that followed this rank in a straight line, {value} means "
+        "{span} between the poorest and the richest.",
+    ),
     "correlation": (
         "Corrélation de Pearson entre le revenu médian et {label} : r = {value} ({ci} ; n = {n} "
         "IRIS, chacun comptant une fois, sans pondération par la population). {reading}.",
@@ -354,15 +375,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No linear link is established (the interval includes 0)",
     ),
     "hottest": (
-        "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} des autres IRIS "
+        "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} {others} "
         "({label} y est de {value} K).",
-        "The hottest IRIS, {name} ({code}), is hotter than {pct} of the other IRIS "
-        "({label}: {value} K).",
+        "The hottest IRIS, {name} ({code}), is hotter than {pct} of {others} ({label}: {value} K).",
     ),
     "hottest_unnamed": (
-        "L'IRIS le plus chaud, {code}, est plus chaud que {pct} des autres IRIS "
+        "L'IRIS le plus chaud, {code}, est plus chaud que {pct} {others} "
         "({label} y est de {value} K).",
-        "The hottest IRIS, {code}, is hotter than {pct} of the other IRIS ({label}: {value} K).",
+        "The hottest IRIS, {code}, is hotter than {pct} of {others} ({label}: {value} K).",
+    ),
+    "hottest_others": ("des autres IRIS", "the other IRIS"),
+    "hottest_others_valued": (
+        "des {n} autres IRIS ayant une valeur",
+        "the {n} other IRIS with a value",
     ),
     "suhii_headline": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "
@@ -391,6 +416,21 @@ _TABLE: dict[str, tuple[str, str]] = {
     "suhii_one_scene": (
         "Sur la seule scène de la période, le SUHII est de {value} K.",
         "On the periods' only scene, SUHII is {value} K.",
+    ),
+    "suhii_low_clear": (
+        "Couverture partielle : sur {n} des {total} scènes, moins de {threshold} des pixels de "
+        "la référence rurale étaient dégagés (au plus bas {share}, le {date}) ; le SUHII y "
+        "repose sur une partie seulement de la référence.",
+        "Partial coverage: on {n} of the {total} scenes, under {threshold} of the rural "
+        "reference's pixels were clear (lowest {share}, on {date}); SUHII there rests on part "
+        "of the reference only.",
+    ),
+    "suhii_low_clear_one": (
+        "Couverture partielle : sur la seule scène ({date}), {share} seulement des pixels de "
+        "la référence rurale étaient dégagés (moins de {threshold}) ; le SUHII repose sur une "
+        "partie seulement de la référence.",
+        "Partial coverage: on the only scene ({date}), only {share} of the rural reference's "
+        "pixels were clear (under {threshold}); SUHII rests on part of the reference only.",
     ),
     "suhii_none": (
         "Le SUHII du composite n'a pas pu être calculé (pas de pixel urbain ou rural valide).",
@@ -424,6 +464,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "legend_qpv_unknown": ("IRIS au statut QPV inconnu", "IRIS of unknown QPV status"),
     "legend_fit": ("droite des moindres carrés", "least-squares line"),
     "legend_overall": ("ensemble", "all residents"),
+    "legend_overall_mean": ("moyenne de l'ensemble ({value})", "overall mean ({value})"),
     "legend_composite": ("composite médian", "median composite"),
     "fig_scatter": ("Le revenu médian et {label}", "Median income and {label}"),
     "fig_scatter_caption": (
@@ -460,6 +501,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "IRIS more or less, and a bootstrap over so few zones tends to give too narrow an "
         "interval.",
     ),
+    "deciles_minus_all": (
+        "Barres : écart de chaque décile à la moyenne de l'ensemble ({overall}).",
+        "Bars: each decile's difference from the overall mean ({overall}).",
+    ),
     "deciles_ci_per_decile": (
         "Barres d'erreur : intervalle de confiance de chaque décile.",
         "Error bars: confidence interval of each decile.",
@@ -476,6 +521,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "fig_suhii": ("SUHII par scène", "SUHII per scene"),
     "fig_quality": ("Couverture des données", "Data coverage"),
     "fig_quality_n_clear": ("Observations claires par pixel", "Clear observations per pixel"),
+    "fig_quality_n_clear_land": (
+        "Observations claires, pixels des IRIS hors eau",
+        "Clear observations, IRIS pixels but water",
+    ),
+    "fig_quality_n_clear_iris": (
+        "Observations claires par pixel des IRIS",
+        "Clear observations per IRIS pixel",
+    ),
     "fig_quality_valid": ("Couverture des IRIS", "Coverage of the IRIS"),
     "fig_quality_threshold": ("seuil {value}", "threshold {value}"),
     "figure_synthetic": (
@@ -534,6 +587,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_rural_mean": ("Référence rurale (K)", "Rural reference (K)"),
     "col_urban_pixels": ("Pixels urbains", "Urban pixels"),
     "col_rural_pixels": ("Pixels ruraux", "Rural pixels"),
+    "col_rural_clear": ("Part rurale dégagée", "Rural share clear"),
     "row_composite": ("Composite médian", "Median composite"),
     "hottest_definition": (
         "« Plus chaud que X % des autres IRIS » : X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
@@ -598,10 +652,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The {n} hottest IRIS by {label}, hottest first.",
     ),
     "suhii_table_caption": (
-        "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale et le "
-        "nombre de pixels de chacune.",
-        "SUHII of each scene and of the composites, with the urban and rural means and the "
-        "number of pixels of each.",
+        "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale, le "
+        "nombre de pixels de chacune et, par scène, la part des pixels de la référence rurale "
+        "qui étaient dégagés.",
+        "SUHII of each scene and of the composites, with the urban and rural means, the "
+        "number of pixels of each and, per scene, the share of the rural reference's pixels "
+        "that were clear.",
     ),
     "scenarios_table_caption": (
         "Un scénario par ligne : surface modifiée, effets ΔLST (K) et écart QPV − reste avant "
@@ -634,6 +690,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{count} IRIS are under the coverage threshold of {threshold} and have no value.",
     ),
     "quality_n_clear": (
+        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en a "
+        "presque aucune : l'eau est exclue de la LST) : minimum {vmin}, médiane {vmed}.",
+        "Clear observations per IRIS (mean over all its pixels, water included, which has almost "
+        "none: water is left out of the LST): minimum {vmin}, median {vmed}.",
+    ),
+    "quality_n_clear_water_kept": (
         "Observations claires par IRIS (moyenne des pixels) : minimum {vmin}, médiane {vmed}.",
         "Clear observations per IRIS (mean over pixels): minimum {vmin}, median {vmed}.",
     ),
@@ -1026,6 +1088,20 @@ _TABLE: dict[str, tuple[str, str]] = {
     "about_grid": (
         "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",
         "Analysis grid: {crs}, {resolution} m pixels, {width} × {height} pixels.",
+    ),
+    "about_landsat": (
+        "Température de surface : {n} scènes Landsat 8/9 ({dates}).",
+        "Land surface temperature: {n} Landsat 8/9 scenes ({dates}).",
+    ),
+    "about_sentinel2": (
+        "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",
+        "NDVI and land cover: {n} Sentinel-2 scenes ({dates}).",
+    ),
+    "about_census": ("Données socio-économiques : {tables}.", "Census data: {tables}."),
+    "about_census_filosofi": ("revenus INSEE Filosofi {year}", "income INSEE Filosofi {year}"),
+    "about_census_population": (
+        "population du recensement {year}",
+        "population from the {year} census",
     ),
     "about_duration": ("Durée du traitement : {seconds} s.", "Run time: {seconds} s."),
     "about_duration_report": (

@@ -30,6 +30,7 @@ from pipelines.report.headlines import (
     qpv_gap_headline,
     scenario_best_sentence,
     suhii_composites,
+    suhii_coverage_note,
     suhii_sentences,
 )
 from pipelines.report.messages import LANGUAGES, MESSAGES
@@ -161,6 +162,11 @@ class _Drawer:
         return FigureBlock(png=figures.png_bytes(fig), alt=alt, caption=caption, name=name)
 
 
+def _note(text: str | None) -> Paragraph | None:
+    """Return a note paragraph of ``text``, or None without one."""
+    return Paragraph(text, style="note") if text else None
+
+
 def _blocks(*blocks: Block | None) -> tuple[Block, ...]:
     return tuple(b for b in blocks if b is not None)
 
@@ -184,11 +190,26 @@ def _headlines(
         decile_headline(ineq, m),
         concentration_headline(ineq, m),
         correlation_headline(ineq, m),
-        hottest_headline(hottest, column, m) if column else None,
+        hottest_headline(
+            hottest,
+            column,
+            m,
+            n_valid=int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum()),
+            n_zones=len(summary.iris),
+        )
+        if column
+        else None,
     ]
     composite = (summary.heat_island or {}).get("composite") or {}
     if is_number(composite.get("suhii_k")):
-        found.append(Headline("suhii", suhii_sentences(summary.heat_island, m)[0]))
+        coverage = suhii_coverage_note(summary.heat_island, m)
+        found.append(
+            Headline(
+                "suhii",
+                suhii_sentences(summary.heat_island, m)[0],
+                (coverage,) if coverage else (),
+            )
+        )
     headlines = tuple(h for h in found if h is not None)
     return Section(
         "headlines",
@@ -293,6 +314,9 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
         ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
     )
     rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
+    if figures.decile_gaps(deciles, outcome) is not None and is_number(deciles.get("overall")):
+        overall = f"{m.number(deciles['overall'])}{NBSP}K"
+        caption += " " + m("deciles_minus_all", overall=overall)
     if rows and all(is_number(r.get("ci_low")) for r in rows):
         caption += " " + m("deciles_ci_per_decile")
     headline = decile_headline(ineq, m)
@@ -478,10 +502,12 @@ def _qpv_counts(means: GroupMeans, m: Messages, suffix: str) -> str:
 def _hottest(
     summary: RunSummary, hottest: pd.DataFrame | None, column: str | None, m: Messages
 ) -> Section:
-    title = m("sec_hottest", n=HOTTEST_COUNT)
     if hottest is None or column is None:
+        title = m("sec_hottest", n=HOTTEST_COUNT)
         return Section("hottest", title, (_missing(m, "what_inequality"),))
     n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
+    # "Les 5 IRIS les plus chauds" when only 5 have a value
+    title = m("sec_hottest", n=min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT)
     value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
     extras = [
         (name, header, fmt)
@@ -548,6 +574,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             Cell(m.number(record.get("rural_mean_k")), True),
             Cell(m.integer(record.get("urban_pixels")), True),
             Cell(m.integer(record.get("rural_pixels")), True),
+            Cell(m.share(record.get("rural_clear_share")), True),
         )
 
     rows = [
@@ -567,6 +594,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             m("col_rural_mean"),
             m("col_urban_pixels"),
             m("col_rural_pixels"),
+            m("col_rural_clear"),
         ),
         rows=tuple(rows),
         caption=m("suhii_table_caption"),
@@ -580,6 +608,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             draw(figures.suhii_figure(heat, m), m("fig_suhii"), name="suhii"),
             table,
             Paragraph(sentences[-1], style="note"),
+            _note(suhii_coverage_note(heat, m)),
         ),
     )
 
@@ -616,7 +645,9 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
             blocks.append(
                 Paragraph(
                     m(
-                        "quality_n_clear",
+                        "quality_n_clear"
+                        if summary.water_left_out
+                        else "quality_n_clear_water_kept",
                         vmin=m.number(q.n_clear_mean_min, 1),
                         vmed=m.number(q.n_clear_mean_median, 1),
                     )
@@ -633,6 +664,9 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
         n_clear_shares=shares,
         min_valid_frac=threshold,
         water_left_out=summary.water_left_out,
+        n_clear_title=m(
+            "fig_quality_n_clear_land" if summary.n_clear_water_out else "fig_quality_n_clear_iris"
+        ),
     )
     blocks.append(draw(fig, m("fig_quality"), name="data_quality"))
     if shares is None:
@@ -874,7 +908,9 @@ def _when(value: str | None) -> str | None:
 
 
 def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
+    period = _period(summary.config.get("periods"), m)
     return (
+        *((m("meta_period", period=period),) if period else ()),
         m(
             "meta_run",
             date=_when(summary.finished) or m("unknown"),
@@ -883,6 +919,45 @@ def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
         ),
         m("meta_report", version=ilots_version(), folder=summary.folder.root.resolve()),
     )
+
+
+def _period(periods: Any, m: Messages) -> str | None:
+    """Say the config's acquisition periods: "juin–août 2023", or its date ranges."""
+    if not isinstance(periods, Mapping):
+        return None
+    if periods.get("ranges"):
+        return ", ".join(
+            m("period_range", start=r.get("start"), end=r.get("end"))
+            for r in periods["ranges"]
+            if isinstance(r, Mapping)
+        )
+    years, months = periods.get("years"), sorted(periods.get("months") or ())
+    if not years or not months:
+        return None
+    names = m("month_names").split()
+    if len(months) > 2 and months[-1] - months[0] == len(months) - 1:  # consecutive months
+        span = f"{names[months[0] - 1]}–{names[months[-1] - 1]}"
+    else:
+        span = ", ".join(names[month - 1] for month in months)
+    return f"{span} {', '.join(str(year) for year in sorted(years))}"
+
+
+def _sources(summary: RunSummary, m: Messages) -> list[str]:
+    """Say the images the run read (count and days, per sensor) and the census years."""
+    items = []
+    acquisitions = summary.acquisitions
+    for sensor in ("landsat", "sentinel2"):
+        days = acquisitions.get(sensor)
+        if days:
+            items.append(m(f"about_{sensor}", n=m.integer(len(days)), dates=", ".join(days)))
+    tables = [
+        m(f"about_census_{name}", year=year)
+        for name, year in summary.census_years.items()
+        if f"about_census_{name}" in MESSAGES
+    ]
+    if tables:
+        items.append(m("about_census", tables=m("settings_separator").join(tables)))
+    return items
 
 
 def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
@@ -920,6 +995,7 @@ def _about(summary: RunSummary, m: Messages) -> Section:
     items = list(_meta(summary, m))
     if summary.area is not None:
         items.append(_area_details(summary.area, m))
+    items += _sources(summary, m)
     grid = summary.manifest.get("grid")
     if isinstance(grid, Mapping):
         items.append(

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 
+import geopandas as gpd
+import numpy as np
 import pytest
 import rasterio
+from shapely.geometry import box
 
+from pipelines.outputs.folder import RunFolder
 from pipelines.report import ReportError, read_run
+from pipelines.report.data import _read_n_clear
 from tests.pipelines.report.helpers import add_extras, copy_run, tiny_png
 
 
@@ -164,3 +169,27 @@ def test_a_folder_a_run_is_writing_is_not_called_stopped(tmp_path):
         holder.wait()
     with pytest.raises(ReportError, match="stopped before it finished"):  # killed: stopped
         read_run(tmp_path)
+
+
+def _raster(path, values, dtype):
+    """A 4 x 4 raster of 10 m pixels from (0, 40) in EPSG:2154."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid = {"crs": "EPSG:2154", "transform": rasterio.transform.from_origin(0, 40, 10, 10)}
+    profile = {"driver": "GTiff", "width": 4, "height": 4, "count": 1, "dtype": dtype, **grid}
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(np.asarray(values, dtype=dtype), 1)
+
+
+def test_n_clear_counts_the_land_pixels_of_the_iris_only(tmp_path):
+    # The IRIS cover the left half (x < 20 m); the land cover has water (1) in the first row.
+    n_clear = [[0, 0, 0, 0], [3, 4, 9, 9], [2, 3, 9, 9], [4, 4, 9, 9]]
+    classes = [[1, 1, 1, 1], [4, 4, 4, 4], [2, 3, 4, 4], [4, 4, 1, 4]]
+    folder = RunFolder(tmp_path)
+    _raster(folder.raster("n_clear"), n_clear, "int16")
+    iris = gpd.GeoDataFrame(geometry=[box(0, 0, 20, 40)], crs="EPSG:2154")
+    values, decimated, water_out = _read_n_clear(folder, iris)
+    assert not water_out and sorted(values) == [0, 0, 2, 3, 3, 4, 4, 4]  # the water's 0s too
+    _raster(folder.raster("landcover"), classes, "uint8")
+    values, decimated, water_out = _read_n_clear(folder, iris)
+    assert water_out and not decimated
+    assert sorted(values) == [2, 3, 3, 4, 4, 4]  # the 9s outside the IRIS, the 0s of water

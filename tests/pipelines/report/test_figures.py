@@ -158,19 +158,43 @@ def test_scatter_without_unknown_qpv_status_has_no_unknown_group():
 
 
 def test_decile_bars_with_and_without_intervals():
+    # An anomaly ΔT: bars from its 0 (the rural reference).
     rows = [{"decile": d, "exposure": 5.0 - d / 2} for d in range(1, 11)]
-    fig = figures.decile_figure({"deciles": rows, "overall": 2.3}, "lst_mean_k", FR)
+    fig = figures.decile_figure({"deciles": rows, "overall": 2.3}, "lst_anomaly_mean_k", FR)
     (ax,) = fig.axes
     assert [p.get_height() for p in ax.patches] == [5.0 - d / 2 for d in range(1, 11)]
     assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     for row in rows:
         row.update(ci_low=row["exposure"] - 0.5, ci_high=row["exposure"] + 1.0)
-    fig = figures.decile_figure({"deciles": rows}, "lst_mean_k", FR)
+    fig = figures.decile_figure({"deciles": rows}, "lst_anomaly_mean_k", FR)
     (ax,) = fig.axes
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     segments = bars.lines[2][0].get_segments()
     assert np.allclose([s[:, 1] for s in segments], [[r["ci_low"], r["ci_high"]] for r in rows])
-    assert figures.decile_figure({"deciles": []}, "lst_mean_k", FR) is None
+    assert figures.decile_figure({"deciles": []}, "lst_anomaly_mean_k", FR) is None
+
+
+def test_decile_bars_of_an_absolute_temperature_show_the_gap_to_the_mean():
+    # D1 310.0 K down to D10 304.25 K (the +5,75 K gap), mean of all IRIS 307.1 K: bars from
+    # 0 K would all reach ~307 K; the differences from 307.1 K run from +2.9 to -2.85 K.
+    exposure = [310.0 - 0.638889 * (d - 1) for d in range(1, 11)]
+    rows = [{"decile": d, "exposure": e} for d, e in zip(range(1, 11), exposure, strict=True)]
+    fig = figures.decile_figure({"deciles": rows, "overall": 307.1}, "lst_mean_k", FR)
+    (ax,) = fig.axes
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([e - 307.1 for e in exposure])
+    assert heights[0] == pytest.approx(2.9) and heights[-1] == pytest.approx(-2.85, abs=1e-4)
+    low, high = ax.get_ylim()
+    assert -4 < low < -2.85 and 2.9 < high < 4  # the view spans the gaps, not 0-310 K
+    (mean,) = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert (
+        mean.get_ydata()[0] == 0.0 and mean.get_label() == f"moyenne de l'ensemble (307,10{NBSP}K)"
+    )
+    assert ax.get_ylabel() == "Écart à la moyenne de l'ensemble (K)"
+    # inequality.json's own differences are taken as they are
+    given = [{**r, "exposure_minus_all": 0.25 * r["decile"]} for r in rows]
+    (ax,) = figures.decile_figure({"deciles": given}, "lst_mean_k", EN).axes
+    assert [p.get_height() for p in ax.patches] == [0.25 * d for d in range(1, 11)]
 
 
 def test_qpv_figure_marks_the_weighted_means():

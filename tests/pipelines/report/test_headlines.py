@@ -220,6 +220,24 @@ def test_concentration_reading():
     assert f"{MINUS}0,74{NBSP}K" in french
 
 
+def test_the_concentration_index_says_what_it_measures_and_its_scale():
+    ineq = {
+        "outcome": "lst_mean_k",
+        "generalized_concentration_index": {"value": -0.97, "ci_low": -1.2, "ci_high": -0.7},
+    }
+    (note,) = concentration_headline(ineq, FR).notes
+    # A gap linear in the income rank r: h = a + b·r, GC = 2·b·var(r) = b/6; b = 6 × 0.97.
+    assert _plain(note) == (
+        "Lecture : l'indice vaut 2 × la covariance entre la température de surface et le "
+        "rang de revenu (0 : les plus modestes, 1 : les plus aisés) ; 0 : aucune "
+        "concentration selon le revenu ; négatif : valeurs plus élevées chez les plus "
+        "modestes. Pour un écart qui suivrait ce rang en ligne droite, "
+        f"{MINUS}0,97 K correspond à 5,82 K d'écart entre les plus modestes et les plus aisés."
+    )
+    (note,) = concentration_headline(ineq, EN).notes
+    assert "2 × the covariance of" in note and "means 5.82 K between the poorest" in note
+
+
 def test_correlation_reading():
     def ineq(r, lo, hi, outcome="lst_anomaly_mean_k"):
         pearson = {"value": r, "ci_low": lo, "ci_high": hi, "n": 62}

@@ -1001,7 +1001,8 @@ def test_the_scatter_title_and_hottest_headline_read_as_french(fr_report):
     assert re.search(r"\(l'anomalie de température de surface ΔT y est de \d+,\d\d K\)\.$", text)
     assert "ΔT :" not in text
     concentration = fr_report.text("headline-concentration")
-    assert concentration.count(":") == 1
+    sentence, note = concentration.split("Lecture :")  # its note explains the index
+    assert sentence.count(":") == 1 and "2 × la covariance" in note
 
 
 def test_figures_of_a_synthetic_run_carry_the_mark(demo_run, monkeypatch):

@@ -1,0 +1,227 @@
+"""Report sections built from hand-made run summaries (no demo run): titles, notes, meta."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import box
+
+from pipelines.outputs.folder import RunFolder
+from pipelines.report import sections
+from pipelines.report.data import RunSummary, ScenarioFiles
+from pipelines.report.headlines import suhii_coverage_note
+from pipelines.report.tables import hottest_zones
+from pipelines.report.text import Messages
+from pipelines.report.views import FigureBlock, HeadlineBlock, Paragraph, TableBlock
+from tests.pipelines.report.helpers import NBSP
+
+FR, EN = Messages("fr"), Messages("en")
+
+
+def _iris(values):
+    """One square IRIS per value of ``lst_mean_k`` (NaN: no value), codes 1, 2, ..."""
+    return gpd.GeoDataFrame(
+        {
+            "code_iris": [str(k + 1) for k in range(len(values))],
+            "nom_iris": [f"IRIS {k + 1}" for k in range(len(values))],
+            "lst_mean_k": values,
+        },
+        geometry=[box(k, 0, k + 1, 1) for k in range(len(values))],
+        crs="EPSG:2154",
+    )
+
+
+def _summary(
+    tmp_path, *, iris=None, manifest=None, heat_island=None, n_clear=None, inequality=None
+):
+    return RunSummary(
+        folder=RunFolder(tmp_path),
+        manifest=manifest or {},
+        iris=iris if iris is not None else _iris([300.0, 301.0]),
+        qpv=None,
+        inequality=inequality,
+        heat_island=heat_island,
+        scenarios=ScenarioFiles(),
+        n_clear=n_clear,
+        n_clear_decimated=False,
+        synthetic=False,
+    )
+
+
+def _texts(section):
+    """The plain text of each paragraph and headline of a section."""
+    found = []
+    for block in section.blocks:
+        if isinstance(block, Paragraph):
+            found.append(block.text.replace(NBSP, " "))
+        elif isinstance(block, HeadlineBlock):
+            for headline in block.headlines:
+                found += [t.replace(NBSP, " ") for t in (headline.text, *headline.notes)]
+    return found
+
+
+# 9 IRIS, 4 without a value: the 5 with one are 305, 304, 303, 302, 301 K.
+FEW_VALUES = [305.0, np.nan, 304.0, np.nan, 303.0, np.nan, 302.0, np.nan, 301.0]
+
+
+def test_the_hottest_section_of_five_iris_with_a_value_says_five(tmp_path):
+    summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    section = sections._hottest(summary, hottest, "lst_mean_k", FR)
+    assert section.title == "Les 5 IRIS les plus chauds"
+    assert sections._hottest(summary, hottest, "lst_mean_k", EN).title == "The 5 hottest IRIS"
+
+
+def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
+    summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", FR))
+               if t.startswith("L'IRIS le plus chaud")]  # fmt: skip
+    # IRIS 1 (305 K) is hotter than the 4 others with a value: 4/4.
+    assert "IRIS 1 (1), est plus chaud que 100 % des 4 autres IRIS ayant une valeur" in text
+    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", EN))
+               if t.startswith("The hottest IRIS")]  # fmt: skip
+    assert "is hotter than 100% of the 4 other IRIS with a value" in text
+
+
+def test_the_deciles_caption_says_the_bars_are_differences_from_the_mean(tmp_path):
+    rows = [{"decile": d, "exposure": 310.0 - 0.5 * d, "n_zones": 1} for d in range(1, 11)]
+    deciles = {"by": "zones", "overall": 307.1, "deciles": rows,
+               "gap_d1_d10": {"value": 4.5, "ci_low": 3.0, "ci_high": 6.0}}  # fmt: skip
+    inequality = {"outcome": "lst_mean_k", "exposure_by_decile": deciles}
+    summary = _summary(tmp_path, inequality=inequality)
+    (figure,) = [b for b in sections._deciles(summary, FR, sections._Drawer()).blocks
+                 if isinstance(b, FigureBlock)]  # fmt: skip
+    assert figure.caption.replace(NBSP, " ").endswith(
+        "Barres : écart de chaque décile à la moyenne de l'ensemble (307,10 K)."
+    )
+
+
+ONE_SCENE = {
+    "definition": {
+        "urban_definition": "union of 9 zone polygons",
+        "reference_definition": "rural ring 1000-6000 m",
+    },
+    "composite": {
+        "variable": "lst_anomaly",
+        "suhii_k": 2.48,
+        "urban_mean_k": 2.5,
+        "rural_mean_k": 0.02,
+        "urban_pixels": 900,
+        "rural_pixels": 4000,
+    },
+    "scenes": [
+        {
+            "time": "2023-07-20T10:45:00Z",
+            "platform": "landsat-9",
+            "suhii_k": 2.48,
+            "urban_mean_k": 310.0,
+            "rural_mean_k": 307.52,
+            "urban_pixels": 900,
+            "rural_pixels": 4000,
+            "rural_clear_share": 0.225,
+        }
+    ],
+}
+
+
+def test_the_suhii_headline_of_a_scene_with_a_rural_reference_225_pct_clear_says_so(tmp_path):
+    summary = _summary(tmp_path, heat_island=ONE_SCENE)
+    texts = _texts(sections._headlines(summary, None, None, FR))
+    assert texts[0].startswith("Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K")
+    assert texts[1] == (
+        "Couverture partielle : sur la seule scène (2023-07-20), 22 % seulement des pixels de "
+        "la référence rurale étaient dégagés (moins de 50 %) ; le SUHII repose sur une partie "
+        "seulement de la référence."
+    )
+    section = sections._suhii(summary, EN, sections._Drawer())
+    (table,) = [b for b in section.blocks if isinstance(b, TableBlock)]
+    assert table.headers[-1] == "Rural share clear"
+    assert [row[-1].text for row in table.rows] == ["22%", "—"]  # the scene; the composite
+    assert _texts(section)[-1].startswith(
+        "Partial coverage: on the only scene (2023-07-20), only 22%"
+    )
+
+
+def test_no_coverage_note_when_the_rural_reference_is_half_clear(tmp_path):
+    scene = {**ONE_SCENE["scenes"][0], "rural_clear_share": 0.5}
+    summary = _summary(tmp_path, heat_island={**ONE_SCENE, "scenes": [scene]})
+    assert not any("Couverture partielle" in t
+                   for t in _texts(sections._headlines(summary, None, None, FR)))  # fmt: skip
+
+
+def test_the_coverage_note_counts_the_scenes_under_half_clear():
+    scenes = [{**ONE_SCENE["scenes"][0], "time": f"2023-0{k}-01", "rural_clear_share": share}
+              for k, share in ((6, 0.9), (7, 0.4), (8, 0.3))]  # fmt: skip
+    note = suhii_coverage_note({"scenes": scenes}, EN)
+    assert note.startswith("Partial coverage: on 2 of the 3 scenes, under 50% of the rural "
+                           "reference's pixels were clear (lowest 30%, on 2023-08-01)")  # fmt: skip
+
+
+MANIFEST = {
+    "config": {"name": "demo", "periods": {"years": [2023], "months": [6, 7, 8]}},
+    "inputs": [
+        {"path": "products/LC08_L2SP_198030_20230626_20230628_02_T1/x_MTL.xml", "kind": "file"},
+        {"path": "products/LC08_L2SP_198030_20230626_20230628_02_T1/x_ST_B10.TIF"},
+        {"path": "products/LC09_L2SP_198030_20230720_20230722_02_T1/x_MTL.xml"},
+        {"path": "products/S2A_31TCJ_20230629_0_L2A/B04.tif"},
+        {"path": "products/S2A_31TCJ_20230629_0_L2A/SCL.tif"},
+        {"path": "s2/S2B_MSIL2A_20230714T105029_N0509_R051_T31TCJ_20230714T140114.SAFE.zip"},
+        {"path": "s2/S2B_MSIL2A_20230714T105029_N0509_R051_T31TCH_20230714T140114.SAFE.zip"},
+        {"path": "census/filosofi.csv"},
+    ],
+    "extra": {
+        "census": {
+            "filosofi": {"file": "filosofi.csv", "year": 2021},
+            "population": {"file": "population.csv", "year": 2020},
+        }
+    },
+}
+
+
+def test_the_report_says_its_period_images_and_census_years(tmp_path):
+    summary = _summary(tmp_path, manifest=MANIFEST)
+    assert sections._meta(summary, FR)[0].replace(NBSP, " ") == ("Période étudiée : juin–août 2023")
+    (items,) = sections._about(summary, FR).blocks
+    said = [item.replace(NBSP, " ") for item in items.items]
+    # two Landsat products (the 20230628 is their processing day), two Sentinel-2 days (the
+    # 14 July overpass over two tiles is one)
+    assert "Température de surface : 2 scènes Landsat 8/9 (2023-06-26, 2023-07-20)." in said
+    assert "NDVI et occupation du sol : 2 scènes Sentinel-2 (2023-06-29, 2023-07-14)." in said
+    assert (
+        "Données socio-économiques : revenus INSEE Filosofi 2021 ; population du recensement "
+        "2020." in said
+    )
+    assert sections._meta(summary, EN)[0] == "Study period: June–August 2023"
+
+
+def test_a_period_of_date_ranges_or_scattered_months(tmp_path):
+    ranges = {"ranges": [{"start": "2022-07-01", "end": "2022-07-31"}]}
+    assert sections._period(ranges, EN) == "2022-07-01 to 2022-07-31"
+    assert (
+        sections._period({"years": [2023, 2022], "months": [8, 6]}, FR) == "juin, août 2022, 2023"
+    )
+
+
+def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monkeypatch):
+    iris = _iris([300.0, 301.0]).assign(valid_frac=[0.9, 1.0], n_clear_mean=[2.1, 3.0])
+    summary = _summary(tmp_path, iris=iris, n_clear=np.array([2.0, 3.0, 3.0]))
+    titles = []
+    drawn = sections.figures.quality_figure
+
+    def quality_figure(*args, **kwargs):
+        titles.append(kwargs["n_clear_title"])
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(sections.figures, "quality_figure", quality_figure)
+    texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    assert (
+        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en "
+        "a presque aucune : l'eau est exclue de la LST) : minimum 2,1, médiane 2,5." in texts
+    )
+    water_out = RunSummary(**{**summary.__dict__, "n_clear_water_out": True})
+    sections._quality(water_out, "lst_mean_k", EN, sections._Drawer())
+    assert titles == ["Observations claires par pixel des IRIS",
+                      "Clear observations, IRIS pixels but water"]  # fmt: skip
