@@ -65,6 +65,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "sec_deciles": ("Exposition par décile de revenu", "Exposure by income decile"),
     "sec_qpv": ("QPV et reste de la zone étudiée", "QPV and the rest of the study area"),
     "sec_hottest": ("Les {n} IRIS les plus chauds", "The {n} hottest IRIS"),
+    "sec_hottest_one": ("L'IRIS le plus chaud", "The hottest IRIS"),
     "sec_suhii": (
         "Îlot de chaleur urbain de surface (SUHII)",
         "Surface urban heat island intensity (SUHII)",

@@ -507,7 +507,8 @@ def _hottest(
         return Section("hottest", title, (_missing(m, "what_inequality"),))
     n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
     # "Les 5 IRIS les plus chauds" when only 5 have a value
-    title = m("sec_hottest", n=min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT)
+    shown = min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT
+    title = m("sec_hottest_one") if shown == 1 else m("sec_hottest", n=shown)
     value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
     extras = [
         (name, header, fmt)

@@ -71,6 +71,12 @@ def test_the_hottest_section_of_five_iris_with_a_value_says_five(tmp_path):
     section = sections._hottest(summary, hottest, "lst_mean_k", FR)
     assert section.title == "Les 5 IRIS les plus chauds"
     assert sections._hottest(summary, hottest, "lst_mean_k", EN).title == "The 5 hottest IRIS"
+    # One IRIS with a value: no "Les 1 IRIS"
+    one = _summary(tmp_path, iris=_iris([305.0, np.nan]))
+    hottest = hottest_zones(one.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    assert sections._hottest(one, hottest, "lst_mean_k", FR).title == "L'IRIS le plus chaud"
+    assert sections._hottest(one, hottest, "lst_mean_k", EN).title == "The hottest IRIS"
 
 
 def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
