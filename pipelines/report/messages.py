@@ -748,6 +748,13 @@ _TABLE: dict[str, tuple[str, str]] = {
         "What a user had saved in zones.gpkg (a QGIS project, layers, styles): gone, as the "
         "run replaces that file whole",
     ),
+    "warning_kind_qpv_without_iris": (
+        "Des QPV qu'aucun IRIS compté « en QPV » ne couvre en majeure partie : leurs IRIS "
+        "comptent parmi les autres IRIS dans l'écart QPV ; leurs statistiques propres sont "
+        "celles de la couche qpv",
+        "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count among the other "
+        "IRIS in the QPV gap; their own statistics are those of the qpv layer",
+    ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)

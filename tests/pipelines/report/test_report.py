@@ -842,12 +842,17 @@ KINDS_FR = {
     "peuvent différer un peu des surfaces publiées",
     "secret_values": "Valeurs INSEE couvertes par le secret statistique ou absentes : "
     "laissées vides, jamais mises à 0",
+    "qpv_without_iris": "Des QPV qu'aucun IRIS compté « en QPV » ne couvre en majeure partie : "
+    "leurs IRIS comptent parmi les autres IRIS dans l'écart QPV ; leurs statistiques propres "
+    "sont celles de la couche qpv",
 }
 KINDS_EN = {
     "zone_geometry_repaired": "Invalid zone geometries, repaired: their areas may differ "
     "slightly from the published ones",
     "secret_values": "INSEE values withheld by statistical confidentiality or missing: left "
     "empty, never set to 0",
+    "qpv_without_iris": "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count "
+    "among the other IRIS in the QPV gap; their own statistics are those of the qpv layer",
 }
 
 
@@ -876,8 +881,9 @@ def _lead(section: Node) -> str:
 def test_the_run_warnings_are_named_by_kind_over_their_quoted_messages(fr_report):
     manifest = json.loads((fr_report.run / "manifest.json").read_text())
     warned, codes = manifest["warnings"], manifest["warning_codes"]
-    # The demo repairs a QPV geometry and reads secret Filosofi cells.
-    assert codes == ["zone_geometry_repaired", "secret_values"]
+    # The demo repairs a QPV geometry, reads secret Filosofi cells, and has a QPV that no
+    # IRIS counted in QPV covers (QP031903).
+    assert codes == ["zone_geometry_repaired", "secret_values", "qpv_without_iris"]
     quality = fr_report.doc.by_id("quality")
     (title,) = list(quality.iter("h3"))
     assert title.text() == "Avertissements du traitement"
