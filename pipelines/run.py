@@ -81,6 +81,7 @@ from pipelines.run_census import (
     census_years_note,
     check_iris_columns,
     income_advice,
+    qpv_without_iris_note,
     read_census_tables,
 )
 from pipelines.run_graph import derive_layers, floored_note, scene_graph, zones_in_area
@@ -1078,6 +1079,7 @@ def _run(
                     "check that the QPV layer covers the area of interest, or lower the "
                     "threshold"
                 )
+            notes += [note] if (note := qpv_without_iris_note(config, iris, overlay, qpv)) else []
         table = _with_percentile_ranks(table)
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
         if "qpv" in layers:  # "which QPV is the hottest": ranked among the QPV

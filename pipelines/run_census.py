@@ -11,25 +11,30 @@ from collections.abc import Collection, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from pipelines.census import PopulationMeta, read_filosofi, read_population
 from pipelines.census.filosofi import indicator_name
-from pipelines.census.overlay import OVERLAY_COLUMNS
+from pipelines.census.overlay import OVERLAY_COLUMNS, qpv_without_iris
 from pipelines.census.tables import column_named
 from pipelines.config import CensusConfig, RunConfig
 from pipelines.config._messages import close_match, did_you_mean
 from pipelines.config.models import filosofi_column
 from pipelines.zone_columns import zone_columns
-from tiles.errors import CensusError, ConfigError, IlotsError, IlotsWarning
+from tiles.errors import CensusError, ConfigError, IlotsError, IlotsWarning, WarningText
 
 __all__ = [
     "census_summary",
     "census_years_note",
     "check_iris_columns",
     "income_advice",
+    "qpv_without_iris_note",
     "read_census_tables",
 ]
+
+#: How many QPV a warning names; the others are counted.
+NAMED_QPV = 5
 
 #: A table read, with the communes of its rows left out in the same départements.
 CensusTable = tuple[pd.DataFrame, tuple[str, ...]]
@@ -249,6 +254,43 @@ def census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:
         f"census: the Filosofi income is of {income} and the population of {people}: IRIS "
         "redrawn in between are unmatched or mismatched; use tables of one year where INSEE "
         "publishes both"
+    )
+
+
+def qpv_without_iris_note(
+    config: RunConfig, iris: gpd.GeoDataFrame, overlay: pd.DataFrame, qpv: gpd.GeoDataFrame
+) -> WarningText | None:
+    """Say which QPV of the area the IRIS gap leaves out, as the rest, and what to change.
+
+    ``overlay``: :func:`~pipelines.census.iris_qpv_overlay` of ``iris`` (its rows in their
+    order); ``qpv``: the QPV of the area. None when every QPV is counted, or no IRIS is (the
+    run says so otherwise).
+    """
+    if not overlay["in_qpv"].any() or qpv.empty:
+        return None
+    counted = iris.assign(in_qpv=overlay["in_qpv"].to_numpy())
+    missing = qpv_without_iris(counted, qpv)
+    if missing.empty:
+        return None
+    listed = [
+        f"{row.code_qp} ({name + ', ' if isinstance(name := row.nom_qp, str) else ''}"
+        f"IRIS at most {row.iris_share_max:.0%} inside it)"
+        for row in missing.head(NAMED_QPV).itertuples()
+    ]
+    if len(missing) > NAMED_QPV:
+        listed.append(f"and {len(missing) - NAMED_QPV} more")
+    one = len(missing) == 1
+    its, it = ("its", "it") if one else ("their", "them")
+    key = "zones.qpv.iris_share_threshold"
+    threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
+    formats = config.outputs.zone_formats
+    layer = "the qpv layer of zones.gpkg" if "gpkg" in formats else f"zones/qpv.{formats[0]}"
+    return WarningText(
+        f"{key}: {len(missing)} QPV {'is' if one else 'are'} left out of the QPV gap, no IRIS "
+        f"with {threshold:.0%} or more of its area in QPV covering most of {it}: "
+        f"{', '.join(listed)}; {its} IRIS count as the rest, and {layer} gives {its} own "
+        f"exact statistics; lower {key} to count an IRIS in QPV from its share",
+        "qpv_without_iris",
     )
 
 

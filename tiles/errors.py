@@ -45,7 +45,8 @@ __all__ = [
 #: products covering only part of the area of interest, IRIS cut by the area's edge (a box,
 #: a polygon file), band files with a damaged block whose pixels there a run left out
 #: (``inputs.on_damaged: skip``), what a user saved in the run's ``zones.gpkg`` (a QGIS
-#: project, a layer, a style), which the run replaces whole. A warning of no kind has ``None``.
+#: project, a layer, a style), which the run replaces whole, QPV that no IRIS counted in QPV
+#: covers (the QPV gap counts their IRIS as the rest). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -61,6 +62,7 @@ WarningCode = Literal[
     "zones_cut_by_area",
     "damaged_input",
     "user_tables_replaced",
+    "qpv_without_iris",
 ]
 
 

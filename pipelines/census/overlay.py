@@ -28,9 +28,16 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 
 from pipelines.census._messages import WarningLog
 from raster.zonal.zones import prepare_zones
-from tiles.errors import CRSError
+from tiles.errors import CRSError, ZonesError
 
-__all__ = ["DEFAULT_THRESHOLD", "OVERLAY_COLUMNS", "equal_area_crs", "iris_qpv_overlay"]
+__all__ = [
+    "COUNTED_QPV_SHARE",
+    "DEFAULT_THRESHOLD",
+    "OVERLAY_COLUMNS",
+    "equal_area_crs",
+    "iris_qpv_overlay",
+    "qpv_without_iris",
+]
 
 #: The columns :func:`iris_qpv_overlay` adds to an IRIS, which a run joins to its IRIS table
 #: (``iris_area_m2`` left out: the run has its own ``area_m2``).
@@ -44,6 +51,9 @@ DEFAULT_THRESHOLD = 0.5
 #: Overlaps smaller than this (m²) are the shared edges of IRIS and QPV drawn along the same
 #: streets, reprojected: no overlap (on the demo, 18 IRIS had a QPV "main" from a sliver).
 SLIVER_M2 = 1.0
+#: A QPV with less than this share of its area (inside the IRIS) in IRIS counted in QPV is
+#: mostly counted as the rest by the IRIS gap: :func:`qpv_without_iris` names it.
+COUNTED_QPV_SHARE = 0.5
 
 
 def iris_qpv_overlay(
@@ -116,13 +126,8 @@ def iris_qpv_overlay(
     iris_area = shapely.area(iris_geoms)
     inside = np.zeros(len(iris_geoms))
     main = np.full(len(iris_geoms), None, dtype=object)
-    tree = shapely.STRtree(qpv_geoms)
-    pairs = tree.query(iris_geoms, predicate="intersects")  # (2, n) IRIS index, QPV index
-    if pairs.shape[1]:
-        i_idx, q_idx = pairs
-        areas = shapely.area(shapely.intersection(iris_geoms[i_idx], qpv_geoms[q_idx]))
-        keep = areas >= SLIVER_M2  # not touching only, nor a sliver of a shared edge
-        i_idx, q_idx, areas = i_idx[keep], q_idx[keep], areas[keep]
+    i_idx, q_idx, areas = _overlaps(iris_geoms, qpv_geoms)
+    if len(areas):
         order = np.lexsort((q_idx, -areas, i_idx))  # per IRIS: largest area, then QPV order
         i_sorted, q_sorted = i_idx[order], q_idx[order]
         first = np.ones(len(i_sorted), dtype=bool)
@@ -160,6 +165,102 @@ def iris_qpv_overlay(
     )  # fmt: skip
     log.emit()
     return out
+
+
+def qpv_without_iris(
+    iris: gpd.GeoDataFrame,
+    qpv: gpd.GeoDataFrame,
+    *,
+    crs: Any = None,
+    iris_id: str = "code_iris",
+    qpv_id: str = "code_qp",
+    qpv_name: str = "nom_qp",
+    in_qpv: str = "in_qpv",
+) -> pd.DataFrame:
+    """Return the QPV that lie mostly in IRIS not counted in QPV: the IRIS gap misses them.
+
+    An IRIS is counted in QPV (``in_qpv``, from :func:`iris_qpv_overlay`) when enough of its
+    area lies in QPV; a QPV that covers too little of each of its IRIS has none, and its IRIS
+    are compared as the rest, while its own statistics are those of the QPV layer. A QPV is
+    returned when under :data:`COUNTED_QPV_SHARE` of its area inside the IRIS lies in IRIS
+    counted in QPV: an IRIS counted for another QPV that it merely touches does not count it.
+
+    Parameters
+    ----------
+    iris
+        IRIS polygons with a CRS, an ``iris_id`` column and a boolean ``in_qpv`` one (missing
+        values count as False). Never modified.
+    qpv
+        QPV polygons with a CRS and a ``qpv_id`` column (a ``qpv_name`` one optional).
+        Never modified.
+    crs
+        Projected CRS the areas are computed in; by default :func:`equal_area_crs` of the IRIS.
+    iris_id, qpv_id, qpv_name, in_qpv
+        The column names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per such QPV, in ``qpv`` order, RangeIndex, columns ``code_qp`` (named
+        ``qpv_id``), ``nom_qp`` (named ``qpv_name``; None without that column),
+        ``iris_share_max``: the largest share of an IRIS's area inside that QPV, and
+        ``counted_share``: the share of the QPV's area inside the IRIS that lies in IRIS
+        counted in QPV (both 0, and NaN, for a QPV overlapping no IRIS). Overlaps under
+        :data:`SLIVER_M2` count as none.
+
+    Raises
+    ------
+    tiles.errors.ZonesError
+        If ``in_qpv`` or an id column is missing, or an id column holds missing or
+        duplicated codes.
+    tiles.errors.CRSError
+        As :func:`iris_qpv_overlay`.
+    """
+    if in_qpv not in iris.columns:
+        raise ZonesError(
+            f"the IRIS have no {in_qpv!r} column; add it with iris_qpv_overlay(iris, qpv)"
+        )
+    target = equal_area_crs(iris) if crs is None else _projected_crs(crs)
+    # Geometries repaired silently: iris_qpv_overlay and the layer readers said so.
+    log = WarningLog("IRIS x QPV overlay")
+    iris_geoms = np.asarray(
+        log.call(prepare_zones, iris, id=iris_id, crs=target).geometry, dtype=object
+    )
+    qpv_zones = log.call(prepare_zones, qpv, id=qpv_id, crs=target)
+    qpv_geoms = np.asarray(qpv_zones.geometry, dtype=object)
+    i_idx, q_idx, areas = _overlaps(iris_geoms, qpv_geoms)
+    counted = iris[in_qpv].astype("boolean").fillna(False).to_numpy(dtype=bool)[i_idx]
+    # IRIS do not overlap one another: their parts of a QPV add up.
+    covered = np.bincount(q_idx, weights=areas, minlength=len(qpv_geoms))
+    in_counted = np.bincount(q_idx[counted], weights=areas[counted], minlength=len(qpv_geoms))
+    largest = np.zeros(len(qpv_geoms))
+    np.fmax.at(largest, q_idx, areas / shapely.area(iris_geoms[i_idx]))  # overlaps have area
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counted_share = np.where(covered > 0, in_counted / covered, np.nan)
+    keep = np.flatnonzero(~(counted_share >= COUNTED_QPV_SHARE))
+    names = qpv[qpv_name] if qpv_name in qpv.columns else pd.Series(None, index=qpv.index)
+    return pd.DataFrame(
+        {
+            qpv_id: pd.Series(np.asarray(qpv_zones.ids, dtype=object)[keep], dtype=object),
+            qpv_name: pd.Series(names.to_numpy(dtype=object)[keep], dtype=object),
+            "iris_share_max": np.minimum(largest[keep], 1.0),
+            "counted_share": np.minimum(counted_share[keep], 1.0),
+        }
+    )
+
+
+def _overlaps(
+    iris_geoms: np.ndarray, qpv_geoms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the IRIS index, QPV index and area (CRS units²) of each IRIS x QPV overlap.
+
+    Overlaps under :data:`SLIVER_M2` (touching only, or a sliver of a shared edge) are left out.
+    """
+    tree = shapely.STRtree(qpv_geoms)
+    i_idx, q_idx = tree.query(iris_geoms, predicate="intersects")  # (2, n) IRIS, QPV index
+    areas = shapely.area(shapely.intersection(iris_geoms[i_idx], qpv_geoms[q_idx]))
+    keep = areas >= SLIVER_M2
+    return i_idx[keep], q_idx[keep], areas[keep]
 
 
 def equal_area_crs(zones: gpd.GeoDataFrame) -> pyproj.CRS:

@@ -32,11 +32,15 @@ __all__ = [
     "model_word",
     "moran_note",
     "qpv_gap_headline",
+    "qpv_left_out_note",
     "scenario_best_sentence",
     "suhii_composites",
     "suhii_coverage_note",
     "suhii_sentences",
 ]
+
+#: How many QPV left out of the gap a note names; the others are counted.
+NAMED_QPV = 5
 
 #: 0 °C in kelvin: the SUHII headline gives the mean LSTs in °C too.
 _KELVIN_AT_0C = 273.15
@@ -157,8 +161,14 @@ def _magnitude(metric: Mapping[str, Any]) -> tuple[float, Any, Any]:
 FEW_QPV_IRIS = 10
 
 
-def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headline | None:
-    """Word the QPV gap ("Les QPV sont en moyenne X K plus chauds …") from ``group_difference``."""
+def qpv_gap_headline(
+    inequality: Mapping[str, Any] | None, m: Messages, left_out: pd.DataFrame | None = None
+) -> Headline | None:
+    """Word the QPV gap ("Les QPV sont en moyenne X K plus chauds …") from ``group_difference``.
+
+    ``left_out``: the QPV the gap leaves out (:func:`~pipelines.census.overlay.qpv_without_iris`),
+    named in a note (:func:`qpv_left_out_note`).
+    """
     metric = _metric(inequality, "group_difference")
     if metric is None:
         return None
@@ -230,7 +240,31 @@ def qpv_gap_headline(inequality: Mapping[str, Any] | None, m: Messages) -> Headl
     n_in = metric.get("n_in")
     if is_number(n_in) and n_in < FEW_QPV_IRIS:
         notes.append(m("qpv_few_zones", n_in=m.integer(n_in)))
+    if (note := qpv_left_out_note(left_out, m)) is not None:
+        notes.append(note)
     return Headline("qpv_gap", text, tuple(notes))
+
+
+def qpv_left_out_note(left_out: pd.DataFrame | None, m: Messages) -> str | None:
+    """Name the QPV the IRIS gap leaves out (up to :data:`NAMED_QPV`), or None if none.
+
+    ``left_out``: columns ``code_qp``, ``nom_qp`` and ``iris_share_max``, as from
+    :func:`~pipelines.census.overlay.qpv_without_iris`.
+    """
+    if left_out is None or left_out.empty:
+        return None
+    items = [
+        m(
+            "qpv_left_out_item" if isinstance(row.nom_qp, str) and row.nom_qp else
+            "qpv_left_out_item_unnamed",
+            code=row.code_qp, name=row.nom_qp, share=m.share(row.iris_share_max),
+        )
+        for row in left_out.head(NAMED_QPV).itertuples()
+    ]  # fmt: skip
+    listed = ", ".join(items)
+    if len(left_out) > NAMED_QPV:
+        listed += " " + m("qpv_left_out_more", n=m.integer(len(left_out) - NAMED_QPV))
+    return m("qpv_left_out_one" if len(left_out) == 1 else "qpv_left_out_many", qpv=listed)
 
 
 def _stratum_word(inequality: Mapping[str, Any] | None, m: Messages) -> str:

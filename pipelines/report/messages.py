@@ -229,6 +229,38 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Only {n_in} QPV IRIS enter the gap: it and its confidence interval rest on very few "
         "zones.",
     ),
+    # QPV that no IRIS counted in QPV mostly covers (census.overlay.qpv_without_iris)
+    "qpv_left_out_one": (
+        "Le QPV {qpv} n'entre pas dans cet écart : aucun IRIS compté en QPV n'en couvre la "
+        "majeure partie, et ses IRIS comptent parmi les autres IRIS. Ses statistiques propres "
+        "sont dans le tableau des QPV (couche qpv).",
+        "QPV {qpv} is not in this gap: no IRIS counted in QPV covers most of it, and its IRIS "
+        "count among the other IRIS. Its own statistics are in the table of the QPV (qpv "
+        "layer).",
+    ),
+    "qpv_left_out_many": (
+        "Les QPV {qpv} n'entrent pas dans cet écart : aucun IRIS compté en QPV n'en couvre la "
+        "majeure partie, et leurs IRIS comptent parmi les autres IRIS. Leurs statistiques "
+        "propres sont dans le tableau des QPV (couche qpv).",
+        "QPV {qpv} are not in this gap: no IRIS counted in QPV covers most of them, and their "
+        "IRIS count among the other IRIS. Their own statistics are in the table of the QPV "
+        "(qpv layer).",
+    ),
+    "qpv_left_out_item": (
+        "{code} « {name} » (au plus {share} d'un IRIS dedans)",
+        "{code} '{name}' (at most {share} of an IRIS inside it)",
+    ),
+    "qpv_left_out_item_unnamed": (
+        "{code} (au plus {share} d'un IRIS dedans)",
+        "{code} (at most {share} of an IRIS inside it)",
+    ),
+    "qpv_left_out_more": ("et {n} autres", "and {n} more"),
+    # the hottest IRIS table's "in QPV" cell of an IRIS partly in QPV, under the threshold
+    "qpv_part_of_iris": ("non ({share})", "no ({share})"),
+    "qpv_part_of_iris_note": (
+        "« non (x %) » : IRIS non compté en QPV, dont x % de la surface est dans un QPV.",
+        "“no (x%)”: an IRIS not counted in QPV, x% of whose area lies in a QPV.",
+    ),
     "qpv_gap_same": (
         "Les QPV ne sont en moyenne ni plus ni moins chauds que {rest} "
         "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
@@ -810,6 +842,13 @@ _TABLE: dict[str, tuple[str, str]] = {
         "perdu, le traitement remplace ce fichier en entier",
         "What a user had saved in zones.gpkg (a QGIS project, layers, styles): gone, as the "
         "run replaces that file whole",
+    ),
+    "warning_kind_qpv_without_iris": (
+        "Des QPV qu'aucun IRIS compté « en QPV » ne couvre en majeure partie : leurs IRIS "
+        "comptent parmi les autres IRIS dans l'écart QPV ; leurs statistiques propres sont "
+        "celles de la couche qpv",
+        "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count among the other "
+        "IRIS in the QPV gap; their own statistics are those of the qpv layer",
     ),
     "warning_kind_other": ("Autres avertissements", "Other warnings"),
     # --- scenarios ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any, get_args
 import pandas as pd
 import yaml
 
+from pipelines.census.overlay import qpv_without_iris
 from pipelines.outputs._atomic import ilots_version
 from pipelines.report import figures
 from pipelines.report.data import RunSummary, ScenarioFiles
@@ -28,6 +29,7 @@ from pipelines.report.headlines import (
     model_sentences,
     model_word,
     qpv_gap_headline,
+    qpv_left_out_note,
     scenario_best_sentence,
     suhii_composites,
     suhii_coverage_note,
@@ -102,12 +104,13 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
             n=HOTTEST_COUNT,
         )
     draw = _Drawer(m("figure_synthetic") if summary.synthetic else None)
+    left_out = _qpv_left_out(summary)
     sections = (
-        _headlines(summary, hottest, column, m),
+        _headlines(summary, hottest, column, m, left_out),
         _maps(summary, column, m, draw),
         _income(summary, m, draw),
         _deciles(summary, m, draw),
-        _qpv(summary, m, draw),
+        _qpv(summary, m, draw, left_out),
         _hottest(summary, hottest, column, m),
         _suhii(summary, m, draw),
         _quality(summary, column, m, draw),
@@ -182,11 +185,15 @@ def _headline_blocks(headline: Headline | None) -> tuple[Paragraph, ...]:
 
 
 def _headlines(
-    summary: RunSummary, hottest: pd.DataFrame | None, column: str | None, m: Messages
+    summary: RunSummary,
+    hottest: pd.DataFrame | None,
+    column: str | None,
+    m: Messages,
+    left_out: pd.DataFrame | None,
 ) -> Section:
     ineq = summary.inequality
     found: list[Headline | None] = [
-        qpv_gap_headline(ineq, m),
+        qpv_gap_headline(ineq, m, left_out),
         decile_headline(ineq, m),
         concentration_headline(ineq, m),
         correlation_headline(ineq, m),
@@ -381,7 +388,23 @@ def _qpv_value_cells(row: Mapping[str, Any] | pd.Series, m: Messages) -> tuple[C
     )
 
 
-def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
+def _qpv_left_out(summary: RunSummary) -> pd.DataFrame | None:
+    """Return the QPV the IRIS gap leaves out (no IRIS counted in QPV covers most of them).
+
+    None without a QPV layer or IRIS counted in QPV (the QPV section says so otherwise).
+    """
+    iris, qpv = summary.iris, summary.qpv
+    group = _names(summary)[2]
+    if qpv is None or qpv.empty or _QPV_ID not in qpv.columns or _ID not in iris.columns:
+        return None
+    if group not in iris.columns or not iris[group].fillna(False).astype(bool).any():
+        return None
+    return qpv_without_iris(iris, qpv, in_qpv=group)
+
+
+def _qpv(
+    summary: RunSummary, m: Messages, draw: _Drawer, left_out: pd.DataFrame | None = None
+) -> Section:
     iris = summary.iris
     _, population, group = _names(summary)
     outcome = ranking_column(summary)
@@ -389,7 +412,7 @@ def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
         return Section("qpv", m("sec_qpv"), (_missing(m, "what_qpv"),))
     means = group_means(iris, _QPV_COLUMNS, group=group, population=population, count=outcome)
     weighted = population in iris.columns
-    headline = qpv_gap_headline(summary.inequality, m)
+    headline = qpv_gap_headline(summary.inequality, m, left_out)
     value_headers = (m("col_anomaly"), m("col_lst"), m("col_ndvi"), m("col_built"))
     rows = _qpv_rows(means, ("legend_in_qpv", "legend_other"), weighted, m)
     row_ids = ["in", "out"]
@@ -421,8 +444,10 @@ def _qpv(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             caption += " " + m(
                 "residents_left_out", n=m.integer(total - used), total=m.integer(total)
             )
+    left_out_note = qpv_left_out_note(left_out, m) if headline is None else None
     blocks: list[Block | None] = [
         *_headline_blocks(headline),
+        Paragraph(left_out_note, style="note") if left_out_note else None,
         TableBlock(
             id="qpv-table",
             headers=(
@@ -538,11 +563,13 @@ def _hottest(
             Cell(m.number(row["value"]), True),
             Cell(m.percent(row["hotter_than_pct"]), True),
             *(Cell(fmt(row[name]), True) for name, _, fmt in extras),
-            *((Cell(m.yes_no(row["in_qpv"])),) if has_qpv else ()),
+            *((_in_qpv_cell(row, m),) if has_qpv else ()),
         )
         for _, row in hottest.iterrows()
     )
     definition = m("hottest_definition", n=m.integer(n_valid), label=m.label(column))
+    if has_qpv and any(_partly_in_qpv(row) for _, row in hottest.iterrows()):
+        definition += " " + m("qpv_part_of_iris_note")
     return Section(
         "hottest",
         title,
@@ -558,6 +585,19 @@ def _hottest(
             Paragraph(definition, style="note"),
         ),
     )
+
+
+def _partly_in_qpv(row: pd.Series) -> bool:
+    """Whether an IRIS not counted in QPV has part of its area in one (``qpv_share`` > 0)."""
+    in_qpv, share = row.get("in_qpv"), row.get("qpv_share")
+    return not pd.isna(in_qpv) and not bool(in_qpv) and is_number(share) and share > 0
+
+
+def _in_qpv_cell(row: pd.Series, m: Messages) -> Cell:
+    """Return the hottest table's "in QPV" cell: yes, no, or no with the IRIS's QPV share."""
+    if _partly_in_qpv(row):
+        return Cell(m("qpv_part_of_iris", share=m.share(row["qpv_share"])))
+    return Cell(m.yes_no(row["in_qpv"]))
 
 
 def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:

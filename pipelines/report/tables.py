@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: Columns shown beside the ranking variable in the hottest-zones table, when present.
-HOTTEST_EXTRA = ("lst_mean_k", "ndvi_mean", "disp_med", "population", "in_qpv")
+HOTTEST_EXTRA = ("lst_mean_k", "ndvi_mean", "disp_med", "population", "in_qpv", "qpv_share")
 
 
 def hottest_zones(

@@ -166,9 +166,13 @@ def test_demo_runs_the_whole_pipeline(demo):
     assert not any("lack bands" in w for w in warnings), warnings
     assert "lack bands" not in report
     # The demo's warnings are those its inputs plant (a repaired QPV, secret Filosofi
-    # cells), not a library's about its own workings.
-    assert len(warnings) == 2 and warnings[0].startswith("QPV layer: 1 invalid zone"), warnings
+    # cells, a QPV under half of each of its IRIS), not a library's about its own workings.
+    assert len(warnings) == 3 and warnings[0].startswith("QPV layer: 1 invalid zone"), warnings
     assert warnings[1].startswith("Filosofi table "), warnings
+    assert (
+        warnings[2].startswith("zones.qpv.iris_share_threshold: 1 QPV is left out of the QPV gap")
+        and "QP031903 (Quartier synthétique C, IRIS at most 48% inside it)" in warnings[2]
+    )
 
 
 def test_demo_outputs_say_they_are_synthetic(demo):

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Geod
-from shapely import box
+from shapely import MultiPolygon, box
 
 from pipelines.census import iris_qpv_overlay, read_qpv
-from pipelines.census.overlay import OVERLAY_COLUMNS
+from pipelines.census.overlay import OVERLAY_COLUMNS, qpv_without_iris
 from tests.pipelines.census.helpers import L93, X0, Y0, call_quiet, layer
 from tiles import CRSError, ZonesError
 
@@ -112,6 +112,35 @@ def test_a_sliver_of_a_shared_edge_is_no_overlap():
     np.testing.assert_allclose(out["qpv_area_m2"], [0.0, 2.0], rtol=1e-6)
     assert out["code_qp_main"].tolist() == [None, "QP075002"]
     assert out["in_qpv"].tolist() == [False, False]
+
+
+def test_qpv_without_iris_by_hand():
+    """IRIS A (counted in QPV), B and C (not): the QPV whose area lies mostly outside A, with
+    the largest share of an IRIS inside each, by hand from the squares."""
+    iris = layer({"code_iris": ["751010101", "751010102", "751010103"]})  # x 0..300
+    iris["in_qpv"] = [True, False, False]
+    qpv = layer(
+        {"code_qp": [f"QP07500{i}" for i in range(1, 6)], "nom_qp": list("UVWXY")},
+        geometry=[
+            sq(0, 0, 80, S),  # Q1: 80 % of A, wholly in it: counted
+            # Q2: 5 % of A (500 m²) and 40 % of C (4000 m²): 1/9 of it in A, left out
+            MultiPolygon([sq(95, 0, 100, S), sq(260, 0, 300, S)]),
+            sq(80, 0, 90, S),  # Q3: 10 % of A, not A's main QPV, wholly in A: counted
+            sq(120, 0, 130, S),  # Q4: 10 % of B: left out
+            sq(1000, 0, 1100, S),  # Q5: in no IRIS: left out, no share
+        ],
+    )
+    out = qpv_without_iris(iris, qpv, crs=L93)
+    assert list(out.columns) == ["code_qp", "nom_qp", "iris_share_max", "counted_share"]
+    assert out["code_qp"].tolist() == ["QP075002", "QP075004", "QP075005"]
+    assert out["nom_qp"].tolist() == ["V", "X", "Y"]
+    np.testing.assert_allclose(out["iris_share_max"], [0.4, 0.1, 0.0], atol=1e-12)
+    np.testing.assert_allclose(out["counted_share"], [1 / 9, 0.0, np.nan], atol=1e-12)
+    # Every IRIS counted: only the QPV in no IRIS is left out.
+    iris["in_qpv"] = True
+    assert qpv_without_iris(iris, qpv, crs=L93)["code_qp"].tolist() == ["QP075005"]
+    with pytest.raises(ZonesError, match="no 'in_qpv' column"):
+        qpv_without_iris(iris.drop(columns="in_qpv"), qpv)
 
 
 def test_iris_without_area():

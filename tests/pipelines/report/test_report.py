@@ -206,6 +206,36 @@ def test_hottest_iris_and_their_percentile_ranks(iris, fr_report):
     )
 
 
+def test_a_qpv_no_counted_iris_covers_is_named_and_its_iris_shares_shown(iris, fr_report):
+    """The demo's QP031903 covers under half of each of its IRIS (48 % at most, by geopandas'
+    overlay here): the run warns, the QPV gap and section name it, and the hottest table
+    gives the share in QPV of each IRIS not counted in QPV, not a bare "non"."""
+    qpv = gpd.read_file(fr_report.run / "zones.gpkg", layer="qpv")
+    parts = gpd.overlay(iris[["code_iris", "geometry"]], qpv[qpv["code_qp"] == "QP031903"])
+    areas = iris.set_index("code_iris").area
+    largest = (parts.area / areas[parts["code_iris"]].to_numpy()).max()
+    assert round(100 * largest) == 48
+    manifest = json.loads((fr_report.run / "manifest.json").read_text())
+    [said] = [w for w, c in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+              if c == "qpv_without_iris"]  # fmt: skip
+    assert said.startswith(
+        "zones.qpv.iris_share_threshold: 1 QPV is left out of the QPV gap, no IRIS with 50% or "
+        "more of its area in QPV covering most of it: QP031903 (Quartier synthétique C, IRIS "
+        "at most 48% inside it); its IRIS count as the rest"
+    )
+    note = (
+        "Le QPV QP031903 « Quartier synthétique C » (au plus 48 % d'un IRIS dedans) n'entre pas "
+        "dans cet écart"
+    )
+    assert note in fr_report.text("headline-qpv_gap") and note in fr_report.text("qpv")
+    shares = iris.set_index("code_iris")
+    for code, cells in table_rows(fr_report.doc, "hottest-table"):
+        in_qpv, share = shares.loc[code, "in_qpv"], 100 * shares.loc[code, "qpv_share"]
+        want = "oui" if in_qpv else "non" if share == 0 else f"non ({share:.0f} %)"
+        assert cells[-1] == ("non (< 1 %)" if 0 < share < 0.5 else want), code
+    assert "« non (x %) » : IRIS non compté en QPV" in fr_report.text("hottest")
+
+
 def test_qpv_table_holds_population_weighted_means(iris, fr_report):
     rows = dict(table_rows(fr_report.doc, "qpv-table"))
     for key, part in (("in", iris[iris["in_qpv"]]), ("out", iris[~iris["in_qpv"]])):
@@ -842,12 +872,17 @@ KINDS_FR = {
     "peuvent différer un peu des surfaces publiées",
     "secret_values": "Valeurs INSEE couvertes par le secret statistique ou absentes : "
     "laissées vides, jamais mises à 0",
+    "qpv_without_iris": "Des QPV qu'aucun IRIS compté « en QPV » ne couvre en majeure partie : "
+    "leurs IRIS comptent parmi les autres IRIS dans l'écart QPV ; leurs statistiques propres "
+    "sont celles de la couche qpv",
 }
 KINDS_EN = {
     "zone_geometry_repaired": "Invalid zone geometries, repaired: their areas may differ "
     "slightly from the published ones",
     "secret_values": "INSEE values withheld by statistical confidentiality or missing: left "
     "empty, never set to 0",
+    "qpv_without_iris": "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count "
+    "among the other IRIS in the QPV gap; their own statistics are those of the qpv layer",
 }
 
 
@@ -876,8 +911,9 @@ def _lead(section: Node) -> str:
 def test_the_run_warnings_are_named_by_kind_over_their_quoted_messages(fr_report):
     manifest = json.loads((fr_report.run / "manifest.json").read_text())
     warned, codes = manifest["warnings"], manifest["warning_codes"]
-    # The demo repairs a QPV geometry and reads secret Filosofi cells.
-    assert codes == ["zone_geometry_repaired", "secret_values"]
+    # The demo repairs a QPV geometry, reads secret Filosofi cells, and has a QPV that no
+    # IRIS counted in QPV covers (QP031903).
+    assert codes == ["zone_geometry_repaired", "secret_values", "qpv_without_iris"]
     quality = fr_report.doc.by_id("quality")
     (title,) = list(quality.iter("h3"))
     assert title.text() == "Avertissements du traitement"
