@@ -32,6 +32,7 @@ __all__ = [
     "model_word",
     "moran_note",
     "qpv_gap_headline",
+    "qpv_gap_unestablished",
     "qpv_left_out_note",
     "scenario_best_sentence",
     "suhii_composites",
@@ -599,6 +600,15 @@ def scenario_best_sentence(
         key = "scenario_best_fits_all" if wins[best] == fits else "scenario_best_fits"
         sentence += " " + m(key, k=m.integer(wins[best]), n=m.integer(fits))
     return sentence
+
+
+def qpv_gap_unestablished(inequality: Mapping[str, Any] | None) -> bool:
+    """Whether the run's QPV gap was tested and not established (its headline's caveat)."""
+    metric = _metric(inequality, "group_difference")
+    if metric is None or (metric.get("relabelings") == 0 and not is_number(metric.get("p_value"))):
+        return False  # no gap, or not tested: nothing to say of it
+    low, high = _gap_interval(metric)
+    return _unestablished({**metric, "ci_low": low, "ci_high": high}) is not None
 
 
 def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:

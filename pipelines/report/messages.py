@@ -927,6 +927,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
         "Scenario “{name}” narrows the QPV − rest gap the most: from {before} to {after} K.",
     ),
+    "scenario_gap_unestablished": (
+        "Ces données n'établissent pas l'écart de départ (voir l'écart QPV − reste plus "
+        "haut), ni donc sa réduction par ce scénario.",
+        "These data do not establish the starting gap (see the QPV − rest gap above), nor "
+        "therefore its narrowing by this scenario.",
+    ),
     "col_scenario": ("Scénario", "Scenario"),
     "col_description": ("Description", "Description"),
     "col_area_changed": ("Surface modifiée (ha)", "Area changed (ha)"),

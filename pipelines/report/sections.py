@@ -29,6 +29,7 @@ from pipelines.report.headlines import (
     model_sentences,
     model_word,
     qpv_gap_headline,
+    qpv_gap_unestablished,
     qpv_left_out_note,
     scenario_best_sentence,
     suhii_composites,
@@ -814,6 +815,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
     if table is not None:
         fits = _replicates(files.model)
         best = scenario_best_sentence(table, m, fits=fits)
+        if best and qpv_gap_unestablished(summary.inequality):
+            best += " " + m("scenario_gap_unestablished")
         if best:
             blocks.append(Paragraph(best))
         columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]

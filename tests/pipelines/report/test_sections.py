@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from shapely.geometry import box
 
 from pipelines.outputs.folder import RunFolder
@@ -83,11 +86,11 @@ def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
     summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
     hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
                             name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
-    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", FR))
+    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", FR, None))
                if t.startswith("L'IRIS le plus chaud")]  # fmt: skip
     # IRIS 1 (305 K) is hotter than the 4 others with a value: 4/4.
     assert "IRIS 1 (1), est plus chaud que 100 % des 4 autres IRIS ayant une valeur" in text
-    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", EN))
+    (text,) = [t for t in _texts(sections._headlines(summary, hottest, "lst_mean_k", EN, None))
                if t.startswith("The hottest IRIS")]  # fmt: skip
     assert "is hotter than 100% of the 4 other IRIS with a value" in text
 
@@ -135,7 +138,7 @@ ONE_SCENE = {
 
 def test_the_suhii_headline_of_a_scene_with_a_rural_reference_225_pct_clear_says_so(tmp_path):
     summary = _summary(tmp_path, heat_island=ONE_SCENE)
-    texts = _texts(sections._headlines(summary, None, None, FR))
+    texts = _texts(sections._headlines(summary, None, None, FR, None))
     assert texts[0].startswith("Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K")
     assert texts[1] == (
         "Couverture partielle : sur la seule scène (2023-07-20), 22 % seulement des pixels de "
@@ -155,7 +158,7 @@ def test_no_coverage_note_when_the_rural_reference_is_half_clear(tmp_path):
     scene = {**ONE_SCENE["scenes"][0], "rural_clear_share": 0.5}
     summary = _summary(tmp_path, heat_island={**ONE_SCENE, "scenes": [scene]})
     assert not any("Couverture partielle" in t
-                   for t in _texts(sections._headlines(summary, None, None, FR)))  # fmt: skip
+                   for t in _texts(sections._headlines(summary, None, None, FR, None)))  # fmt: skip
 
 
 def test_the_coverage_note_counts_the_scenes_under_half_clear():
@@ -231,3 +234,32 @@ def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monke
     sections._quality(water_out, "lst_mean_k", EN, sections._Drawer())
     assert titles == ["Observations claires par pixel des IRIS",
                       "Clear observations, IRIS pixels but water"]  # fmt: skip
+
+
+def _with_scenarios(tmp_path, p_value):
+    comparison = pd.DataFrame(
+        {"scenario": ["a"], "qpv_gap_before_k": [2.18], "qpv_gap_after_k": [0.58]}
+    )
+    inequality = {
+        "outcome": "lst_anomaly_mean_k",
+        "group_difference": {"value": 2.18, "ci_low": 0.4, "ci_high": 4.6, "p_value": p_value,
+                             "n_in": 4, "n_out": 58, "confidence": 0.95},
+    }  # fmt: skip
+    summary = _summary(tmp_path, inequality=inequality)
+    return dataclasses.replace(summary, scenarios=ScenarioFiles(comparison=comparison))
+
+
+def test_the_best_scenario_says_when_the_starting_gap_is_not_established(tmp_path):
+    caveat = "These data do not establish the starting gap"
+    established = _texts(sections._scenarios(_with_scenarios(tmp_path, 0.012), EN))
+    assert any(t.startswith("Scenario “a” narrows the QPV − rest gap") for t in established)
+    assert not any(caveat in t for t in established)
+    (best,) = [
+        t
+        for t in _texts(sections._scenarios(_with_scenarios(tmp_path, 0.42), EN))
+        if t.startswith("Scenario “a”")
+    ]
+    assert best.endswith(
+        "from 2.18 to 0.58 K. These data do not establish the starting gap (see the QPV − rest "
+        "gap above), nor therefore its narrowing by this scenario."
+    )
