@@ -31,6 +31,7 @@ __all__ = [
     "model_sentences",
     "model_word",
     "moran_note",
+    "optimistic_intervals_note",
     "qpv_gap_headline",
     "qpv_gap_unestablished",
     "qpv_left_out_note",
@@ -619,19 +620,39 @@ def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:
     smallest the permutations allow reads ``p ≤ 0,001``.
     """
     moran = _metric(inequality, "morans_i")
-    if moran is None:
+    p, permutations = _moran_p(moran)
+    if moran is None or p is None:
         return m("method_ci")
-    permutations = moran.get("permutations")
-    p = moran.get("p_value")
+    key = "method_ci_moran" if _neighbours_alike(moran) else "method_ci_moran_unclear"
+    return m(key, value=m.number(moran["value"], 3), p=m.p_clause(p, permutations))
+
+
+def optimistic_intervals_note(inequality: Mapping[str, Any] | None, m: Messages) -> str | None:
+    """Return :func:`moran_note`'s caveat when neighbouring IRIS are alike, else ``None``.
+
+    Shown beside the headlines, whose intervals it qualifies, and not only in the method
+    notes at the end of the report.
+    """
+    moran = _metric(inequality, "morans_i")
+    return moran_note(inequality, m) if moran is not None and _neighbours_alike(moran) else None
+
+
+def _moran_p(moran: Mapping[str, Any] | None) -> tuple[float | None, Any]:
+    """Return Moran's I p-value and its permutations (the normal approximation's without)."""
+    if moran is None:
+        return None, None
+    permutations, p = moran.get("permutations"), moran.get("p_value")
     if not is_number(p):
         # No permutation run (inequality.moran_permutations: 0): the normal approximation's.
         p, permutations = moran.get("p_norm"), None
-    if not is_number(p):
-        return m("method_ci")
-    # Alike only for a positive I: a significant negative one (neighbours unlike) is not it.
-    alike = float(p) < ALPHA and is_number(moran.get("value")) and float(moran["value"]) > 0
-    key = "method_ci_moran" if alike else "method_ci_moran_unclear"
-    return m(key, value=m.number(moran["value"], 3), p=m.p_clause(p, permutations))
+    return (float(p), permutations) if is_number(p) else (None, None)
+
+
+def _neighbours_alike(moran: Mapping[str, Any]) -> bool:
+    """Moran's I positive and significant; a significant negative one is not "alike"."""
+    p, _ = _moran_p(moran)
+    value = moran.get("value")
+    return p is not None and p < ALPHA and is_number(value) and float(value) > 0
 
 
 def few_iris_note(inequality: Mapping[str, Any] | None, m: Messages) -> str | None:

@@ -28,6 +28,7 @@ from pipelines.report.headlines import (
     method_notes,
     model_sentences,
     model_word,
+    optimistic_intervals_note,
     qpv_gap_headline,
     qpv_gap_unestablished,
     qpv_left_out_note,
@@ -219,6 +220,7 @@ def _headlines(
             )
         )
     headlines = tuple(h for h in found if h is not None)
+    optimistic = optimistic_intervals_note(ineq, m)  # their intervals, when IRIS are alike
     return Section(
         "headlines",
         m("sec_headlines"),
@@ -228,6 +230,7 @@ def _headlines(
             if column is not None and not _has_values(summary.iris, column)
             else None,
             HeadlineBlock(headlines) if headlines else None,
+            Paragraph(optimistic) if headlines and optimistic else None,
             _missing(m, "what_inequality") if ineq is None else None,
         ),
     )

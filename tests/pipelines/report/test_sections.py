@@ -263,3 +263,24 @@ def test_the_best_scenario_says_when_the_starting_gap_is_not_established(tmp_pat
         "from 2.18 to 0.58 K. These data do not establish the starting gap (see the QPV − rest "
         "gap above), nor therefore its narrowing by this scenario."
     )
+
+
+def test_the_headlines_say_their_intervals_are_optimistic_when_neighbours_are_alike(tmp_path):
+    inequality = {
+        "outcome": "lst_anomaly_mean_k",
+        "group_difference": {"value": 2.18, "ci_low": 0.4, "ci_high": 4.6, "p_value": 0.012,
+                             "n_in": 4, "n_out": 58, "confidence": 0.95},
+        "morans_i": {"value": 0.497, "p_value": 0.001, "permutations": 999},
+    }  # fmt: skip
+    caveat = "The confidence intervals assume independent IRIS. Neighbouring IRIS are alike"
+    texts = _texts(
+        sections._headlines(_summary(tmp_path, inequality=inequality), None, None, EN, None)
+    )
+    assert any(t.startswith(caveat) and "Moran's I = 0.497, p ≤ 0.001" in t for t in texts)
+    # Not alike (p = 0.3), or I negative: no caveat beside the headlines.
+    for moran in ({"value": 0.1, "p_value": 0.3}, {"value": -0.4, "p_value": 0.001}):
+        inequality["morans_i"] = moran
+        summary = _summary(tmp_path, inequality=inequality)
+        assert not any(
+            t.startswith(caveat) for t in _texts(sections._headlines(summary, None, None, EN, None))
+        )
