@@ -105,13 +105,13 @@ def test_qpv_gap_recomputed_from_the_zone_table(iris, inequality, fr_report):
     group = inequality["group_difference"]
     assert gap == pytest.approx(group["value"], abs=1e-9)
     assert gap > 0  # the demo plants hotter QPV
-    # With 4 QPV IRIS the demo's interval includes 0: the sentence says so.
-    assert group["ci_low"] < 0 < group["ci_high"]
+    # The demo's gap is established (its interval excludes 0, p < 0.05): said plainly.
+    # (The caveats of an interval through 0 or p ≥ α: test_headlines.py.)
+    assert 0 < group["ci_low"] < group["ci_high"] and group["p_value"] < 0.05
     p = group["p_value"]  # two decimals from 0.1, three below (science.md's convention)
     expected = (
-        f"Dans ces données, les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de "
-        "la zone étudiée, mais l'écart n'est pas établi : son intervalle de confiance contient "
-        f"0 (IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS "
+        f"Les QPV sont en moyenne {fr(gap)} K plus chauds que le reste de la zone étudiée "
+        f"(IC 95 % {fr(group['ci_low'])} à {fr(group['ci_high'])} ; n = {len(inside)} IRIS "
         f"en QPV et {len(outside)} autres IRIS ; p = {fr(p, 3 if p < 0.1 else 2)})."
     )
     text = fr_report.text("headline-qpv_gap")
@@ -134,8 +134,7 @@ def test_qpv_gap_in_english(iris, inequality, en_report):
     group = inequality["group_difference"]
     p = group["p_value"]
     expected = (
-        f"In these data QPV are on average {en(group['value'])} K hotter than the rest of the "
-        "study area, but the gap is not established: its confidence interval includes 0 "
+        f"QPV are on average {en(group['value'])} K hotter than the rest of the study area "
         f"(95% CI {en(group['ci_low'])} to {en(group['ci_high'])}; n = {group['n_in']} QPV "
         f"IRIS and {group['n_out']} other IRIS; p = {en(p, 3 if p < 0.1 else 2)})."
     )
