@@ -247,9 +247,16 @@ def test_scenario_model_fit_area(demo_folder, tmp_path, area):
 
 
 def test_an_outcome_with_one_value_everywhere_is_skipped_not_fatal(demo_folder, tmp_path):
-    # The demo has no bare soil: lc_bare_soil_frac is 0 in every IRIS, so its correlation
-    # with income is undefined. The run says so and crosses the other outcome.
-    config = _config(demo_folder, **{"inequality.outcomes": ["lc_bare_soil_frac", "lst_mean_k"]})
+    # With every non-green land built (NDBI > -1), no pixel is bare soil: lc_bare_soil_frac
+    # is 0 in every IRIS, so its correlation with income is undefined. The run says so and
+    # crosses the other outcome.
+    config = _config(
+        demo_folder,
+        **{
+            "inequality.outcomes": ["lc_bare_soil_frac", "lst_mean_k"],
+            "landcover.rules.built_ndbi": -1.0,
+        },
+    )
     result = run(config, out=tmp_path / "run")
     assert (result.zones["iris"]["lc_bare_soil_frac"] == 0).all()
     skipped = [w for w in result.warnings if w.startswith("inequality.outcomes: 'lc_bare")]
