@@ -40,7 +40,7 @@ geopandas add the census and the IRIS x QPV overlay. It computes, with ilots' de
 * Per IRIS (rasterstats, pixel-centre rule): means of ``lst_median`` (``lst_mean_k``),
   ``lst_p90`` (``lst_p90_mean_k``), ``lst_anomaly``, NDVI, albedo and ``n_clear``; the 90th
   percentile of ``lst_median`` over the IRIS (``lst_p90_k``); ``valid_frac``, the share of
-  the IRIS's land pixels (not of the water class) with a median LST; land-cover shares over
+  the IRIS's land pixels (not of the water class) with a median LST on them; land-cover shares over
   the classified pixels (``categorical=True``); ``area_m2``, the polygon area in the grid
   CRS.
 * Census: Filosofi ``DISP_MED21`` (decimal comma; secret markers ``nd``, ``ns``, ``s``, ``so``
@@ -404,9 +404,8 @@ def run_reference(
     # Per IRIS.
     table = iris[["code_iris", "nom_iris", "insee_com", "typ_iris", "nom_com", "geometry"]].copy()
     table["area_m2"] = iris.area
-    med = zonal(iris, lst_median.values, affine, ["mean", "count", "percentile_90"], nodata=np.nan)
-    n = zonal(iris, n_clear.values.astype("float32"), affine, ["mean", "count"], nodata=np.nan)
-    table["valid_frac"] = med["count"] / n["count"]  # of the land, once the classes are known
+    med = zonal(iris, lst_median.values, affine, ["mean", "percentile_90"], nodata=np.nan)
+    n = zonal(iris, n_clear.values.astype("float32"), affine, ["mean"], nodata=np.nan)
     table["lst_mean_k"] = med["mean"]
     table["lst_p90_k"] = med["percentile_90"]
     for column, layer in (
@@ -426,8 +425,13 @@ def run_reference(
     shares = counts.div(counts.sum(axis=1), axis=0).fillna(0)  # IRIS without classes: 0
     for code, name in CLASSES.items():
         table[f"lc_{name}_frac"] = shares[code]
-    land = 1.0 - table["lc_water_frac"]  # water has no LST: the share is of the land
-    table["valid_frac"] = (table["valid_frac"] / land).where(land > 0).clip(upper=1.0)
+    # valid_frac: the share of the land pixels (not of the water class; no class is land)
+    # with a median LST on them (an LST on a pixel the land cover calls water is not counted)
+    on_land = np.where(landcover == WATER, np.nan, lst_median.values)
+    lst_on_land = zonal(iris, on_land, affine, ["count"], nodata=np.nan)["count"]
+    land = zonal(iris, np.where(landcover == WATER, np.nan, 1.0), affine, ["count"],
+                 nodata=np.nan)["count"]  # fmt: skip
+    table["valid_frac"] = (lst_on_land / land).where(land > 0)
 
     table = census(table, filosofi, population)
     table = table.merge(qpv_overlay(iris, qpv), on="code_iris", how="left")
