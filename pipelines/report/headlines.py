@@ -105,6 +105,17 @@ def _gap_interval(metric: Mapping[str, Any]) -> tuple[Any, Any]:
     return low, high
 
 
+def _with_gap_interval(metric: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the QPV gap's metric with its interval as :func:`_gap_interval` reads it."""
+    low, high = _gap_interval(metric)
+    return {**metric, "ci_low": low, "ci_high": high}
+
+
+def _untested(metric: Mapping[str, Any]) -> bool:
+    """Whether the QPV gap was not tested (``inequality.permutations: 0``: no p-value)."""
+    return metric.get("relabelings") == 0 and not is_number(metric.get("p_value"))
+
+
 def _unestablished(metric: Mapping[str, Any]) -> str | None:
     """Say why the QPV gap is not established: ``"ci"``, ``"p"``, or ``None`` when it is.
 
@@ -174,8 +185,7 @@ def qpv_gap_headline(
     metric = _metric(inequality, "group_difference")
     if metric is None:
         return None
-    low, high = _gap_interval(metric)
-    metric = {**metric, "ci_low": low, "ci_high": high}
+    metric = _with_gap_interval(metric)
     outcome = str(inequality.get("outcome", ""))  # type: ignore[union-attr]
     label = m.label(outcome)
     confidence = metric.get("confidence", 0.95)
@@ -193,7 +203,7 @@ def qpv_gap_headline(
     }
     value = float(metric["value"])
     # inequality.permutations: 0: neither p-value nor interval, said in the interval's place
-    untested = metric.get("relabelings") == 0 and not is_number(metric.get("p_value"))
+    untested = _untested(metric)
     untested_ci = m("qpv_gap_untested") if untested else None
     unclear = None if untested else _unestablished(metric)
     said = False  # whether the sentence itself says the gap is not established
@@ -606,10 +616,9 @@ def scenario_best_sentence(
 def qpv_gap_unestablished(inequality: Mapping[str, Any] | None) -> bool:
     """Whether the run's QPV gap was tested and not established (its headline's caveat)."""
     metric = _metric(inequality, "group_difference")
-    if metric is None or (metric.get("relabelings") == 0 and not is_number(metric.get("p_value"))):
+    if metric is None or _untested(metric):
         return False  # no gap, or not tested: nothing to say of it
-    low, high = _gap_interval(metric)
-    return _unestablished({**metric, "ci_low": low, "ci_high": high}) is not None
+    return _unestablished(_with_gap_interval(metric)) is not None
 
 
 def moran_note(inequality: Mapping[str, Any] | None, m: Messages) -> str:
