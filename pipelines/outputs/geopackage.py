@@ -47,6 +47,7 @@ import geopandas as gpd
 
 from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
+from pipelines.outputs.styles import _QGIS_VERSION, _serialise
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 __all__ = [
@@ -116,8 +117,6 @@ _EXTENSIONS_DDL = """CREATE TABLE gpkg_extensions (
 )"""
 #: The standard of the QGIS layer-metadata documents (what QGIS writes in ``gpkg_metadata``).
 QGIS_METADATA_URI = "http://mrcc.com/qgis.dtd"
-_METADATA_DOCTYPE = f"<!DOCTYPE qgis PUBLIC '{QGIS_METADATA_URI}' 'SYSTEM'>\n"
-_QGIS_VERSION = "3.28.0-Firenze"  # as in the styles (pipelines.outputs.styles)
 #: ISO 19115 topic categories of every zone layer (QGIS's "gmd:topicCategory" vocabulary).
 _TOPICS = ("climatologyMeteorologyAtmosphere", "environment", "society")
 
@@ -310,8 +309,7 @@ def zone_layer_metadata(layer: str, frame: gpd.GeoDataFrame, inputs: RunInputs) 
     ET.SubElement(root, "encoding").text = ""
     root.append(_crs_element(frame))
     root.append(_extent_element(frame, inputs.periods))
-    ET.indent(root, space="  ")
-    return _METADATA_DOCTYPE + ET.tostring(root, encoding="unicode") + "\n"
+    return _serialise(root)  # with QGIS's doctype, as the styles
 
 
 def _abstract(what: str, inputs: RunInputs) -> str:
