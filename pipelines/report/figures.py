@@ -29,14 +29,18 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from PIL import Image
+from pyproj import CRS
 
 from pipelines.outputs.styles import NO_VALUE_FILL, NO_VALUE_HATCH
 from pipelines.report.tables import GroupMeans, LineFit, group_flags
-from pipelines.report.text import Messages, is_number, is_temperature
+from pipelines.report.text import NBSP, Messages, is_number, is_temperature
 
 __all__ = [
     "add_footer",
+    "add_north_arrow",
+    "add_scale_bar",
     "decile_figure",
     "decile_gaps",
     "income_scatter",
@@ -45,6 +49,8 @@ __all__ = [
     "png_bytes",
     "qpv_figure",
     "quality_figure",
+    "scale_bar_label",
+    "scale_bar_length",
     "suhii_figure",
 ]
 
@@ -348,8 +354,103 @@ def map_figure(
     _title(ax, title)
     ax.set_aspect("equal")
     ax.set_axis_off()
+    # The zones' CRS: projected (read_run maps IRIS given in degrees in their UTM zone).
+    add_scale_bar(ax, m, zones.crs)
+    add_north_arrow(ax)
     _place_map(fig, ax, cax)
     return fig
+
+
+#: Share of a map's width its scale bar is at most.
+_SCALE_BAR_SHARE = 0.2
+
+
+def scale_bar_length(width_m: float) -> float:
+    """Length (m) of the scale bar of a map ``width_m`` metres wide.
+
+    The largest 1, 2 or 5 x 10^k m that is at most a fifth of the width (so between
+    1/12.5 and 1/5 of it): a map 7,300 m wide gets 1,000 m, one 330 m wide 50 m.
+    """
+    target = _SCALE_BAR_SHARE * width_m
+    power = 10.0 ** math.floor(math.log10(target) + 1e-9)
+    return next(step * power for step in (5, 2, 1) if step * power <= target * (1 + 1e-9))
+
+
+def scale_bar_label(length_m: float, m: Messages) -> str:
+    """``length_m`` in the report's language: ``500 m``, ``2 km``, French ``0,5 m``.
+
+    Whole kilometres from 1 km on (the lengths of :func:`scale_bar_length` are), else metres
+    with as many decimals as their one significant digit needs.
+    """
+    space = NBSP if m.lang == "fr" else " "  # as the report writes a number and its unit
+    if length_m >= 1000:
+        return f"{m.number(length_m / 1000, 0)}{space}km"
+    digits = max(0, -math.floor(math.log10(length_m) + 1e-9))
+    return f"{m.number(length_m, digits)}{space}m"
+
+
+def _metres_per_unit(crs: Any) -> float | None:
+    """Metres in one unit of the projected ``crs``'s coordinates; ``None`` if not projected.
+
+    A CRS in degrees has no one length per unit (a degree of longitude shrinks with the
+    latitude), and without a CRS the units are unknown: such a map gets no scale bar.
+    """
+    if crs is None:
+        return None
+    crs = CRS.from_user_input(crs)
+    if not crs.is_projected:
+        return None
+    return float(crs.axis_info[0].unit_conversion_factor)
+
+
+def add_scale_bar(
+    ax: Axes, m: Messages, crs: Any, *, fontsize: float = 8
+) -> AnchoredSizeBar | None:
+    """Draw a scale bar at the lower right of the map ``ax``, drawn in ``crs`` coordinates.
+
+    Its length is :func:`scale_bar_length` of the map's width (its x limits, which must be
+    final), in data units; labelled by :func:`scale_bar_label`, on a white box. ``None``
+    (nothing drawn) when ``crs`` is not projected (see :func:`_metres_per_unit`).
+    """
+    per_unit = _metres_per_unit(crs)
+    left, right = ax.get_xlim()
+    width = abs(right - left) * (per_unit or 0.0)
+    if not (per_unit and np.isfinite(width) and width > 0):
+        return None
+    length = scale_bar_length(width)
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length / per_unit,
+        scale_bar_label(length, m),
+        "lower right",
+        pad=0.3,
+        borderpad=0.5,
+        sep=3,
+        size_vertical=length / per_unit / 20,
+        fontproperties=FontProperties(size=fontsize),
+    )
+    bar.patch.set(facecolor="white", alpha=0.8, edgecolor="none")
+    ax.add_artist(bar)
+    return bar
+
+
+def add_north_arrow(ax: Axes, *, fontsize: float = 8) -> None:
+    """Draw a small "N" over an arrow pointing up at the upper right of the map ``ax``.
+
+    The maps are north-up in their projected CRS: up is grid north, within a few degrees of
+    true north over a city (the meridian convergence of UTM or Lambert-93).
+    """
+    letter = ax.annotate(
+        "N", xy=(0.97, 0.97), xycoords="axes fraction", ha="center", va="top", fontsize=fontsize
+    )
+    ax.annotate(
+        "",
+        xy=(0.5, 0.0),
+        xycoords=letter,
+        xytext=(0, -3 * fontsize),
+        textcoords="offset points",
+        arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.0, "shrinkA": 0},
+    )
 
 
 #: Width of a map figure (inches); its height follows the area's shape (:func:`_map_height`).

@@ -2,11 +2,11 @@
 
 Figures use matplotlib's object API (no pyplot state) and are written atomically as PNG. Maps
 show the scenario effect ΔLST (K, blue cooler, red warmer, zero white) over the extent of the
-run's zones with the QPV outlined in black and the IRIS in grey; a run made from synthetic
-inputs says so on every figure. Their words come from the report's messages
-(:class:`pipelines.report.text.Messages`), in the run's ``outputs.report_language``, and in
-French their tick labels use the decimal comma, as the report's own figures do; the footer is
-wrapped to the figure's width.
+run's zones with the QPV outlined in black and the IRIS in grey, a scale bar and the north;
+a run made from synthetic inputs says so on every figure. Their words come from the report's
+messages (:class:`pipelines.report.text.Messages`), in the run's ``outputs.report_language``,
+and in French their tick labels and scale bar use the decimal comma, as the report's own
+figures do; the footer is wrapped to the figure's width.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from pipelines.outputs._atomic import staged
-from pipelines.report.figures import FOOTER_POINTS, localise
+from pipelines.report.figures import FOOTER_POINTS, add_north_arrow, add_scale_bar, localise
 from pipelines.report.text import Messages
 from pipelines.scenarios.baseline import Baseline
 
@@ -120,7 +120,11 @@ def _zoom(ax: Any, baseline: Baseline) -> None:
     ax.set_ylim(y0 - margin, y1 + margin)
 
 
-def _draw_map(ax: Any, baseline: Baseline, delta: np.ndarray, half: float) -> Any:
+def _draw_map(ax: Any, baseline: Baseline, delta: np.ndarray, half: float, m: Messages) -> Any:
+    """Draw ``delta``, the zones' outlines, a scale bar and the north on ``ax``; return the image.
+
+    The axes are in the grid's CRS, a projected CRS in metres (``grid.crs`` is checked to be).
+    """
     image = ax.imshow(
         np.ma.masked_invalid(delta),
         extent=_extent(baseline),
@@ -142,6 +146,8 @@ def _draw_map(ax: Any, baseline: Baseline, delta: np.ndarray, half: float) -> An
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
+    add_scale_bar(ax, m, baseline.crs)
+    add_north_arrow(ax)
     return image
 
 
@@ -165,7 +171,7 @@ def delta_map(
     half = delta_scale([delta]) if half is None else half
     fig = Figure(figsize=(6.4, 5.6), layout="constrained")
     ax = fig.add_subplot()
-    image = _draw_map(ax, baseline, delta, half)
+    image = _draw_map(ax, baseline, delta, half, m)
     colorbar = fig.colorbar(image, ax=ax, shrink=0.8, label=m("scenario_figure_colorbar"))
     localise(m, colorbar.ax.yaxis)
     ax.set_title(title, fontsize=10)
@@ -198,7 +204,7 @@ def comparison_figure(
     image, maps = None, []
     for k, name in enumerate(names):
         ax = fig.add_subplot(grid[0, k])
-        image = _draw_map(ax, baseline, deltas[name], half)
+        image = _draw_map(ax, baseline, deltas[name], half, m)
         ax.set_title(name, fontsize=9)
         maps.append(ax)
     if image is not None:

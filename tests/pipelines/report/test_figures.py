@@ -13,6 +13,8 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import ErrorbarContainer
 from matplotlib.path import Path
+from matplotlib.text import Text
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from pipelines.report import figures
@@ -523,3 +525,58 @@ def test_the_synthetic_mark_sits_under_everything_in_the_canvas(m):
         top = fig.get_tightbbox(renderer).y1
         assert new_height - top == pytest.approx(height - titles[0], abs=0.02), name
         _assert_inside(fig, renderer)
+
+
+def _scale_bar(ax):
+    """(length in data units, label) of the scale bar matplotlib was given for ``ax``."""
+    (bar,) = [a for a in ax.get_children() if isinstance(a, AnchoredSizeBar)]
+    (rectangle,) = bar.size_bar.get_children()
+    (label,) = bar.findobj(Text)
+    return rectangle.get_width(), label.get_text()
+
+
+def _zones_wide(width, crs="EPSG:2154"):
+    """Two zones side by side whose map is ``width`` units wide: 5 % margins each side."""
+    inner = width / 1.1
+    cells = [box(0, 0, inner / 2, inner / 3), box(inner / 2, 0, inner, inner / 3)]
+    return gpd.GeoDataFrame({"ndvi_mean": [0.2, 0.6]}, geometry=cells, crs=crs)
+
+
+def test_scale_bar_length_is_the_largest_round_length_under_a_fifth_of_the_width():
+    # by hand: a fifth of 7,300 m is 1,460 m; of 1, 2, 5 x 10^k m, 1,000 m is the largest
+    # under it (2,000 m is over); 10 km: exactly 2 km; 330 m: 66 m -> 50 m; 2.5 m: 0.5 m
+    lengths = [figures.scale_bar_length(w) for w in (7300.0, 10_000.0, 330.0, 2.5)]
+    assert lengths == [1000.0, 2000.0, 50.0, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("m", "km", "half_metre"), [(FR, f"1{NBSP}km", f"0,5{NBSP}m"), (EN, "1 km", "0.5 m")]
+)
+def test_maps_have_a_round_scale_bar_in_the_language_and_a_north_arrow(m, km, half_metre):
+    fig = figures.map_figure(_zones_wide(7300.0), "ndvi_mean", m, title="T", diverging=False)
+    ax = fig.axes[0]
+    left, right = ax.get_xlim()
+    assert right - left == pytest.approx(7300.0)  # the map is 7,300 m wide
+    length, label = _scale_bar(ax)
+    assert (length, label) == (pytest.approx(1000.0), km)
+    assert label in [t.get_text() for t in fig.findobj(Text)]  # drawn with the figure's texts
+    renderer = _draw(fig)
+    (letter,) = [t for t in ax.texts if t.get_text() == "N"]
+    (arrow,) = [t.arrow_patch for t in ax.texts if t.arrow_patch is not None]
+    north, shaft = letter.get_window_extent(renderer), arrow.get_window_extent(renderer)
+    assert shaft.y1 <= north.y0 + 1 and shaft.height > 2 * shaft.width  # under the N, upright
+    assert abs((shaft.x0 + shaft.x1) / 2 - (north.x0 + north.x1) / 2) < 1
+    _assert_inside(fig, renderer)
+    small = figures.map_figure(_zones_wide(2.5), "ndvi_mean", m, title="T", diverging=False)
+    assert _scale_bar(small.axes[0]) == (pytest.approx(0.5), half_metre)  # the decimal sign
+
+
+def test_scale_bar_is_drawn_in_the_map_units_and_left_out_in_degrees():
+    # EPSG:2249 is in US survey feet (1200/3937 m): a map 7,300 m wide gets 1 km,
+    # 1000 x 3937 / 1200 = 3,280.83 ft of the map's units.
+    feet = 7300.0 * 3937 / 1200
+    fig = figures.map_figure(_zones_wide(feet, "EPSG:2249"), "ndvi_mean", EN, title="T")
+    assert _scale_bar(fig.axes[0]) == (pytest.approx(1000.0 * 3937 / 1200), "1 km")
+    # In degrees a unit has no one length: no bar (the report maps such IRIS in metres).
+    fig = figures.map_figure(_zones_wide(0.1, "EPSG:4326"), "ndvi_mean", EN, title="T")
+    assert not [a for a in fig.axes[0].get_children() if isinstance(a, AnchoredSizeBar)]

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from affine import Affine
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from shapely.geometry import box
 
 from pipelines.report.text import Messages
@@ -145,3 +147,34 @@ def test_the_comparison_figure_in_french(drawn, tmp_path):
     one = TABLE.iloc[:1]
     figures.comparison_figure(_baseline(), {"green_qpv": _delta()}, one, tmp_path / "d.png", m=FR)
     assert _footer_inside(drawn[0]).count("\n") >= 1
+
+
+def _scale_bars(fig):
+    """(axes title, length in data units, label) of each scale bar matplotlib was given."""
+    bars = []
+    for ax in fig.axes:
+        for bar in [a for a in ax.get_children() if isinstance(a, AnchoredSizeBar)]:
+            (rectangle,) = bar.size_bar.get_children()
+            (label,) = bar.findobj(Text)
+            bars.append((ax.get_title(), rectangle.get_width(), label.get_text()))
+    return bars
+
+
+@pytest.mark.parametrize(("m", "label"), [(FR, f"200{NBSP}m"), (EN, "200 m")], ids=["fr", "en"])
+def test_every_scenario_map_has_a_round_scale_bar_and_the_north(drawn, tmp_path, m, label):
+    # By hand: the zones span 0-1,200 m, framed with 5 % of 1,200 m each side, so the map is
+    # 1,320 m wide; a fifth is 264 m, and 200 m the largest 1, 2, 5 x 10^k m under it.
+    figures.delta_map(_baseline(), _delta(), tmp_path / "a.png", title="t", m=m)
+    deltas = {"green_qpv": _delta(), "cool_roofs": 0.5 * _delta()}
+    figures.comparison_figure(_baseline(), deltas, TABLE, tmp_path / "c.png", m=m)
+    one, both = drawn
+    assert one.axes[0].get_xlim() == pytest.approx((-60.0, 1260.0))
+    assert _scale_bars(one) == [("t", pytest.approx(200.0), label)]
+    assert _scale_bars(both) == [
+        ("green_qpv", pytest.approx(200.0), label),
+        ("cool_roofs", pytest.approx(200.0), label),
+    ]  # the maps only, not the colour bar or the gap bars
+    for fig in drawn:
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert texts.count(label) == texts.count("N") == len(_scale_bars(fig))
+        _footer_inside(fig)
