@@ -14,7 +14,13 @@ from pyproj import Geod
 from shapely import MultiPolygon, box
 
 from pipelines.census import iris_qpv_overlay, read_qpv
-from pipelines.census.overlay import OVERLAY_COLUMNS, qpv_without_iris
+from pipelines.census.overlay import (
+    OVERLAY_COLUMNS,
+    iris_qpv_overlaps,
+    overlay_table,
+    qpv_left_out,
+    qpv_without_iris,
+)
 from tests.pipelines.census.helpers import L93, X0, Y0, call_quiet, layer
 from tiles import CRSError, ZonesError
 
@@ -141,6 +147,31 @@ def test_qpv_without_iris_by_hand():
     assert qpv_without_iris(iris, qpv, crs=L93)["code_qp"].tolist() == ["QP075005"]
     with pytest.raises(ZonesError, match="no 'in_qpv' column"):
         qpv_without_iris(iris.drop(columns="in_qpv"), qpv)
+
+
+def test_the_overlaps_measured_once_give_the_overlay_and_the_qpv_left_out():
+    """The run intersects IRIS and QPV once: both tables derive from those overlaps, as from
+    the layers; the QPV checked may be some of those overlapped, or overlap no IRIS."""
+    iris, qpv = iris_layer(), qpv_layer()
+    overlaps = iris_qpv_overlaps(iris, qpv, crs=L93)
+    np.testing.assert_allclose(overlaps.qpv_area, [5000.0, 10_000.0, 0.0, 5000.0, 4000.0])
+    overlay = overlay_table(overlaps, threshold=0.5)
+    pd.testing.assert_frame_equal(overlay, iris_qpv_overlay(iris, qpv, crs=L93))
+    counted = iris.assign(in_qpv=overlay["in_qpv"])
+    pd.testing.assert_frame_equal(
+        qpv_left_out(overlaps, overlay["in_qpv"], qpv), qpv_without_iris(counted, qpv, crs=L93)
+    )
+    # Q5 and Q6 (in E, 40 % in QPV, not counted) of the area, and a QPV in no IRIS.
+    boxes = [sq(800, 0, 840, 50), sq(800, 0, 840, S), sq(2000, 0, 2100, S)]
+    area = layer({"code_qp": ["QP075006", "QP075005", "QP075009"]}, geometry=boxes)
+    out = qpv_left_out(overlaps, overlay["in_qpv"], area)
+    assert out["code_qp"].tolist() == ["QP075006", "QP075005", "QP075009"]
+    np.testing.assert_allclose(out["iris_share_max"], [0.2, 0.4, 0.0], atol=1e-12)
+    np.testing.assert_allclose(out["counted_share"], [0.0, 0.0, np.nan])
+    with pytest.raises(ValueError, match="in_qpv has 2 values for 5 IRIS"):
+        qpv_left_out(overlaps, [True, False], qpv)
+    with pytest.raises(ValueError, match="threshold"):
+        overlay_table(overlaps, threshold=0)
 
 
 def test_iris_without_area():
