@@ -265,7 +265,9 @@ def qpv_without_iris_note(
     ``overlaps``: the run's :func:`~pipelines.census.overlay.iris_qpv_overlaps`;
     ``overlay``: its :func:`~pipelines.census.overlay.overlay_table` (``in_qpv``, rows in the
     same order); ``qpv``: the QPV of the area. None when every QPV is counted, or no IRIS is
-    (the run says so otherwise).
+    (the run says so otherwise). Each QPV is named with the largest share of area in QPV of
+    its IRIS left out (:func:`~pipelines.census.overlay.qpv_left_out`): the share the
+    threshold is compared with, over the union of the QPV.
     """
     if not overlay["in_qpv"].any() or qpv.empty:
         return None
@@ -274,7 +276,7 @@ def qpv_without_iris_note(
         return None
     listed = [
         f"{row.code_qp} ({name + ', ' if isinstance(name := row.nom_qp, str) else ''}"
-        f"IRIS at most {row.iris_share_max:.0%} inside it)"
+        f"its IRIS at most {row.iris_share_max:.0%} in QPV)"
         for row in missing.head(NAMED_QPV).itertuples()
     ]
     if len(missing) > NAMED_QPV:

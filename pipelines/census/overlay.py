@@ -1,8 +1,8 @@
 """IRIS x QPV: the share of each IRIS's area inside the QPV, and its main QPV.
 
 QPV boundaries do not follow IRIS boundaries (science.md §7.6), so an IRIS is classed as QPV
-when at least ``threshold`` of its area lies inside the union of the QPV polygons. The
-default, 50 %, is the rule of
+when at least ``threshold`` of its area lies inside the union of the QPV polygons (whichever
+QPV: 30 % in one and 30 % in another make 60 %). The default, 50 %, is the rule of
 science.md §7.6, marked **[U]** there: a parameter, not a constant. INSEE's own QPV/IRIS
 correspondence is not used (not reached).
 
@@ -323,7 +323,8 @@ def qpv_left_out(
     """Return the QPV that lie mostly in IRIS not counted in QPV: the IRIS gap misses them.
 
     An IRIS is counted in QPV (``in_qpv``, from :func:`overlay_table`) when at least the
-    threshold of its area lies in the union of the QPV. A QPV is returned
+    threshold of its area lies in the union of the QPV, whichever QPV they are: an IRIS 30 %
+    in one QPV and 30 % in another is 60 % in QPV, and counts for both. A QPV is returned
     when under :data:`COUNTED_QPV_SHARE` of its area inside the IRIS lies in IRIS counted in
     QPV: its IRIS are compared as the rest, while its own statistics are those of the QPV
     layer; an IRIS counted that it merely touches does not count it.
@@ -345,7 +346,9 @@ def qpv_left_out(
     pandas.DataFrame
         One row per such QPV, in ``qpv`` order, RangeIndex, columns ``code_qp`` (named
         ``qpv_id``), ``nom_qp`` (named ``qpv_name``; None without that column),
-        ``iris_share_max``: the largest share of an IRIS's area inside that QPV, and
+        ``iris_share_max``: the largest share of area in QPV (``qpv_share``, over the union
+        of the QPV, as the threshold is compared with) among the IRIS not counted in QPV
+        that it overlaps: from that threshold down, the first of them is counted; and
         ``counted_share``: the share of the QPV's area inside the IRIS that lies in IRIS
         counted in QPV (both 0, and NaN, for a QPV overlapping no IRIS). Overlaps under
         :data:`SLIVER_M2` count as none.
@@ -372,11 +375,12 @@ def qpv_left_out(
     covered = np.bincount(q_idx, weights=areas, minlength=n_qpv)
     in_counted = np.bincount(q_idx[pair_counted], weights=areas[pair_counted], minlength=n_qpv)
     largest = np.zeros(n_qpv)
-    np.fmax.at(largest, q_idx, areas / overlaps.iris_area[overlaps.iris_index])
+    share = np.nan_to_num(overlaps.qpv_share[overlaps.iris_index])  # overlaps have area
+    np.fmax.at(largest, q_idx[~pair_counted], share[~pair_counted])
     with np.errstate(invalid="ignore", divide="ignore"):
         counted_share = np.minimum(np.where(covered > 0, in_counted / covered, np.nan), 1.0)
     at = overlaps.qpv_ids.get_indexer(qpv[qpv_id])  # -1: overlaps no IRIS
-    largest = np.where(at >= 0, np.minimum(largest[at], 1.0), 0.0)
+    largest = np.where(at >= 0, largest[at], 0.0)
     counted_share = np.where(at >= 0, counted_share[at], np.nan)
     keep = np.flatnonzero(~(counted_share >= COUNTED_QPV_SHARE))
     names = qpv[qpv_name] if qpv_name in qpv.columns else pd.Series(None, index=qpv.index)

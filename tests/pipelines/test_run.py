@@ -984,22 +984,23 @@ def test_a_qpv_that_no_counted_iris_covers_is_said(demo_folder):
     note = qpv_without_iris_note(config, overlaps, overlay, qpv)
     assert note == (
         "zones.qpv.iris_share_threshold: 1 QPV is left out of the QPV gap, no IRIS with 50% or "
-        "more of its area in QPV covering most of it: QP075002 (Deux, IRIS at most 40% inside "
-        "it); its IRIS count as the rest, and the qpv layer of zones.gpkg gives its own exact "
+        "more of its area in QPV covering most of it: QP075002 (Deux, its IRIS at most 40% in "
+        "QPV); its IRIS count as the rest, and the qpv layer of zones.gpkg gives its own exact "
         "statistics; lower zones.qpv.iris_share_threshold to count an IRIS in QPV from its share"
     )
     assert note.code == "qpv_without_iris"
-    # Seven 5 m strips of the third IRIS, unnamed: five named, the others counted.
+    # Seven 5 m strips of the third IRIS, unnamed: five named, the others counted; each with
+    # the third IRIS's share in all of them, 7 x 5 % (the threshold it is counted from).
     strips = [shapely.box(X0 + 200 + 10 * k, Y0, X0 + 205 + 10 * k, Y0 + 100) for k in range(7)]
     codes = ["QP075001", *(f"QP07510{k}" for k in range(1, 8))]
     strip_layer = layer({"code_qp": codes}, geometry=[boxes[0], *strips])
     note = qpv_without_iris_note(config, iris_qpv_overlaps(iris, strip_layer), overlay, strip_layer)
     assert note is not None and note.startswith(
         "zones.qpv.iris_share_threshold: 7 QPV are left out of the QPV gap, no IRIS with 50% or "
-        "more of its area in QPV covering most of them: QP075101 (IRIS at most 5% inside it), "
+        "more of its area in QPV covering most of them: QP075101 (its IRIS at most 35% in QPV), "
     )
     assert (
-        "QP075105 (IRIS at most 5% inside it), and 2 more; their IRIS count as the rest, "
+        "QP075105 (its IRIS at most 35% in QPV), and 2 more; their IRIS count as the rest, "
         "and the qpv layer of zones.gpkg gives their own exact statistics" in note
     )
     # Every QPV of the area counted, or no IRIS counted (said otherwise): no note.
