@@ -34,12 +34,9 @@ from rasterio.errors import NotGeoreferencedWarning
 from threadpoolctl import threadpool_limits
 
 from pipelines import run_layers, run_tiles
-from pipelines.census import (
-    iris_qpv_overlay,
-    join_tables,
-    open_layer,
-)
+from pipelines.census import join_tables, open_layer
 from pipelines.census.filosofi import implausible_income
+from pipelines.census.overlay import iris_qpv_overlaps, overlay_table
 from pipelines.config import (
     RunConfig,
     apply_overrides,
@@ -1068,8 +1065,8 @@ def _run(
             table, _ = join_tables(table, census_table, on="code_iris", outside_communes=outside)
         if qpv is not None:
             threshold = config.zones.qpv.iris_share_threshold  # type: ignore[union-attr]
-            overlay = iris_qpv_overlay(iris, graph.qpv_of_iris, threshold=threshold)
-            overlay = overlay.drop(columns=["iris_area_m2"])
+            overlaps = iris_qpv_overlaps(iris, graph.qpv_of_iris)  # once, for both below
+            overlay = overlay_table(overlaps, threshold=threshold).drop(columns=["iris_area_m2"])
             table = _replaced(table, overlay, "code_iris", "zones.iris", notes)
             table, _ = join_tables(table, overlay, on="code_iris")
             if not overlay["in_qpv"].any():
@@ -1079,7 +1076,8 @@ def _run(
                     "check that the QPV layer covers the area of interest, or lower the "
                     "threshold"
                 )
-            notes += [note] if (note := qpv_without_iris_note(config, iris, overlay, qpv)) else []
+            note = qpv_without_iris_note(config, overlaps, overlay, qpv)
+            notes += [note] if note else []
         table = _with_percentile_ranks(table)
         layers["iris"] = gpd.GeoDataFrame(table, geometry="geometry", crs=iris.crs)
         if "qpv" in layers:  # "which QPV is the hottest": ranked among the QPV

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipelines.census import PopulationMeta, read_filosofi, read_population
 from pipelines.census.filosofi import indicator_name
-from pipelines.census.overlay import OVERLAY_COLUMNS, qpv_without_iris
+from pipelines.census.overlay import OVERLAY_COLUMNS, IrisQpvOverlaps, qpv_left_out
 from pipelines.census.tables import column_named
 from pipelines.config import CensusConfig, RunConfig
 from pipelines.config._messages import close_match, did_you_mean
@@ -258,23 +258,25 @@ def census_years_note(sources: dict[str, dict[str, Any]]) -> str | None:
 
 
 def qpv_without_iris_note(
-    config: RunConfig, iris: gpd.GeoDataFrame, overlay: pd.DataFrame, qpv: gpd.GeoDataFrame
+    config: RunConfig, overlaps: IrisQpvOverlaps, overlay: pd.DataFrame, qpv: gpd.GeoDataFrame
 ) -> WarningText | None:
     """Say which QPV of the area the IRIS gap leaves out, as the rest, and what to change.
 
-    ``overlay``: :func:`~pipelines.census.iris_qpv_overlay` of ``iris`` (its rows in their
-    order); ``qpv``: the QPV of the area. None when every QPV is counted, or no IRIS is (the
-    run says so otherwise).
+    ``overlaps``: the run's :func:`~pipelines.census.overlay.iris_qpv_overlaps`;
+    ``overlay``: its :func:`~pipelines.census.overlay.overlay_table` (``in_qpv``, rows in the
+    same order); ``qpv``: the QPV of the area. None when every QPV is counted, or no IRIS is
+    (the run says so otherwise). Each QPV is named with the largest share of area in QPV of
+    its IRIS left out (:func:`~pipelines.census.overlay.qpv_left_out`): the share the
+    threshold is compared with, over the union of the QPV.
     """
     if not overlay["in_qpv"].any() or qpv.empty:
         return None
-    counted = iris.assign(in_qpv=overlay["in_qpv"].to_numpy())
-    missing = qpv_without_iris(counted, qpv)
+    missing = qpv_left_out(overlaps, overlay["in_qpv"].to_numpy(dtype=bool), qpv)
     if missing.empty:
         return None
     listed = [
         f"{row.code_qp} ({name + ', ' if isinstance(name := row.nom_qp, str) else ''}"
-        f"IRIS at most {row.iris_share_max:.0%} inside it)"
+        f"its IRIS at most {row.iris_share_max:.0%} in QPV)"
         for row in missing.head(NAMED_QPV).itertuples()
     ]
     if len(missing) > NAMED_QPV:

@@ -208,7 +208,9 @@ class InequalityReport:
 
         Columns are :data:`~pipelines.inequality.results.CSV_COLUMNS`: ``metric, value, se,
         ci_low, ci_high, confidence, p_value, n, method, notes``; ``confidence`` is the level
-        of the row's interval (every interval of a report has the same), empty without one.
+        of the row's interval (every interval of a report has the same), empty without one;
+        an unbounded end of an interval is ``-inf`` or ``inf`` (``ci_unbounded`` in the JSON,
+        whose bounds are ``null``), and keeps its level.
         """
         rows = [
             self.concentration_index.to_row(),

@@ -30,7 +30,9 @@ __all__ = [
     "unbounded_side",
 ]
 
-#: Columns of the flat CSV table, in order.
+#: Columns of the flat CSV table, in order: ``ci_low``/``ci_high`` empty without an interval,
+#: ``-inf``/``inf`` at an unbounded end; ``confidence``: the level of the interval (empty
+#: without one); ``notes`` joined with ``" | "``.
 CSV_COLUMNS: tuple[str, ...] = (
     "metric",
     "value",
@@ -126,9 +128,14 @@ class MetricResult:
     def to_row(self) -> dict[str, Any]:
         """Return the flat CSV row (:data:`CSV_COLUMNS`); notes joined with ``" | "``.
 
-        ``confidence`` is the level of the interval when the result has both (else empty).
+        ``confidence`` is the level of the interval when the result has both bounds (else
+        empty). An infinite bound (too few relabelings to bound that side of a gap) stays
+        ``-inf`` or ``inf``, with its level: what ``ci_unbounded`` says in the JSON.
         """
         row = {name: json_value(getattr(self, name, None)) for name in CSV_COLUMNS[:-1]}
+        for name in ("ci_low", "ci_high"):
+            if math.isinf(bound := getattr(self, name)):
+                row[name] = float(bound)
         if row["ci_low"] is None or row["ci_high"] is None:
             row["confidence"] = None
         row["notes"] = NOTE_SEPARATOR.join(self.notes)
@@ -218,7 +225,8 @@ class GroupDifferenceResult(MetricResult):
 
     An end of the interval is infinite when the relabelings are too few to reject any gap on
     that side; :meth:`to_dict` writes it as ``None`` (JSON has no infinity) and names the
-    unbounded side in ``ci_unbounded`` (:attr:`ci_unbounded`).
+    unbounded side in ``ci_unbounded`` (:attr:`ci_unbounded`); :meth:`to_row` keeps it,
+    ``-inf`` or ``inf`` in the CSV, with the interval's level.
     """
 
     mean_in: float = _NAN

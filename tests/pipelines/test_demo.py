@@ -171,7 +171,7 @@ def test_demo_runs_the_whole_pipeline(demo):
     assert warnings[1].startswith("Filosofi table "), warnings
     assert (
         warnings[2].startswith("zones.qpv.iris_share_threshold: 1 QPV is left out of the QPV gap")
-        and "QP031903 (Quartier synthétique C, IRIS at most 48% inside it)" in warnings[2]
+        and "QP031903 (Quartier synthétique C, its IRIS at most 48% in QPV)" in warnings[2]
     )
 
 

@@ -969,7 +969,9 @@ def test_census_tables_of_different_years_are_said(demo_folder, tmp_path):
 
 def test_a_qpv_that_no_counted_iris_covers_is_said(demo_folder):
     """Three IRIS, two QPV: QP075001 covers 80 % of the first IRIS (counted in QPV),
-    QP075002 40 % of the third (not counted): the run says QP075002 is left out of the gap."""
+    QP075002 40 % of the third (not counted): the run says QP075002 is left out of the gap,
+    with the share of its IRIS in QPV that the threshold is compared with."""
+    from pipelines.census.overlay import iris_qpv_overlaps
     from pipelines.run_census import qpv_without_iris_note
     from tests.pipelines.census.helpers import X0, Y0, layer
 
@@ -978,31 +980,32 @@ def test_a_qpv_that_no_counted_iris_covers_is_said(demo_folder):
     overlay = pd.DataFrame({"code_iris": iris["code_iris"], "in_qpv": [True, False, False]})
     boxes = [shapely.box(X0, Y0, X0 + 80, Y0 + 100), shapely.box(X0 + 260, Y0, X0 + 300, Y0 + 100)]
     qpv = layer({"code_qp": ["QP075001", "QP075002"], "nom_qp": ["Un", "Deux"]}, geometry=boxes)
-    note = qpv_without_iris_note(config, iris, overlay, qpv)
+    overlaps = iris_qpv_overlaps(iris, qpv)
+    note = qpv_without_iris_note(config, overlaps, overlay, qpv)
     assert note == (
         "zones.qpv.iris_share_threshold: 1 QPV is left out of the QPV gap, no IRIS with 50% or "
-        "more of its area in QPV covering most of it: QP075002 (Deux, IRIS at most 40% inside "
-        "it); its IRIS count as the rest, and the qpv layer of zones.gpkg gives its own exact "
+        "more of its area in QPV covering most of it: QP075002 (Deux, its IRIS at most 40% in "
+        "QPV); its IRIS count as the rest, and the qpv layer of zones.gpkg gives its own exact "
         "statistics; lower zones.qpv.iris_share_threshold to count an IRIS in QPV from its share"
     )
     assert note.code == "qpv_without_iris"
-    # Seven 5 m strips of the third IRIS, unnamed: five named, the others counted.
+    # Seven 5 m strips of the third IRIS, unnamed: five named, the others counted; each with
+    # the third IRIS's share in all of them, 7 x 5 % (the threshold it is counted from).
     strips = [shapely.box(X0 + 200 + 10 * k, Y0, X0 + 205 + 10 * k, Y0 + 100) for k in range(7)]
     codes = ["QP075001", *(f"QP07510{k}" for k in range(1, 8))]
-    note = qpv_without_iris_note(
-        config, iris, overlay, layer({"code_qp": codes}, geometry=[boxes[0], *strips])
-    )
+    strip_layer = layer({"code_qp": codes}, geometry=[boxes[0], *strips])
+    note = qpv_without_iris_note(config, iris_qpv_overlaps(iris, strip_layer), overlay, strip_layer)
     assert note is not None and note.startswith(
         "zones.qpv.iris_share_threshold: 7 QPV are left out of the QPV gap, no IRIS with 50% or "
-        "more of its area in QPV covering most of them: QP075101 (IRIS at most 5% inside it), "
+        "more of its area in QPV covering most of them: QP075101 (its IRIS at most 35% in QPV), "
     )
     assert (
-        "QP075105 (IRIS at most 5% inside it), and 2 more; their IRIS count as the rest, "
+        "QP075105 (its IRIS at most 35% in QPV), and 2 more; their IRIS count as the rest, "
         "and the qpv layer of zones.gpkg gives their own exact statistics" in note
     )
-    # Every QPV counted, or no IRIS counted (said otherwise): no note.
-    assert qpv_without_iris_note(config, iris, overlay, qpv.iloc[[0]]) is None
-    assert qpv_without_iris_note(config, iris, overlay.assign(in_qpv=False), qpv) is None
+    # Every QPV of the area counted, or no IRIS counted (said otherwise): no note.
+    assert qpv_without_iris_note(config, overlaps, overlay, qpv.iloc[[0]]) is None
+    assert qpv_without_iris_note(config, overlaps, overlay.assign(in_qpv=False), qpv) is None
 
 
 def test_a_runs_zones_given_as_the_iris_layer_get_the_runs_own_values(

@@ -14,7 +14,13 @@ from pyproj import Geod
 from shapely import MultiPolygon, box
 
 from pipelines.census import iris_qpv_overlay, read_qpv
-from pipelines.census.overlay import OVERLAY_COLUMNS, qpv_without_iris
+from pipelines.census.overlay import (
+    OVERLAY_COLUMNS,
+    iris_qpv_overlaps,
+    overlay_table,
+    qpv_left_out,
+    qpv_without_iris,
+)
 from tests.pipelines.census.helpers import L93, X0, Y0, call_quiet, layer
 from tiles import CRSError, ZonesError
 
@@ -141,6 +147,70 @@ def test_qpv_without_iris_by_hand():
     assert qpv_without_iris(iris, qpv, crs=L93)["code_qp"].tolist() == ["QP075005"]
     with pytest.raises(ZonesError, match="no 'in_qpv' column"):
         qpv_without_iris(iris.drop(columns="in_qpv"), qpv)
+
+
+def two_qpv_layers():
+    """IRIS A: 30 % in QPV 1 and 30 % in QPV 2 (60 % in QPV); IRIS B: 20 % in QPV 3 and 20 %
+    in QPV 4 (40 %). Each QPV lies wholly in its IRIS."""
+    iris = layer({"code_iris": ["751010101", "751010102"]},
+                 geometry=[sq(0, 0, S, S), sq(200, 0, 300, S)])  # fmt: skip
+    qpv = layer(
+        {"code_qp": [f"QP07500{i}" for i in range(1, 5)], "nom_qp": list("WXYZ")},
+        geometry=[sq(0, 0, 30, S), sq(70, 0, S, S), sq(200, 0, 220, S), sq(280, 0, 300, S)],
+    )
+    return iris, qpv
+
+
+def test_an_iris_counts_for_the_qpv_it_reaches_the_threshold_with_together():
+    """An IRIS is in QPV from its share in the union of the QPV: A (60 %) counts QPV 1 and 2,
+    though each covers only 30 % of it. A QPV left out is named with the share the threshold
+    is compared with, that of its IRIS in all QPV (40 % for B, not 20 %), from which down it
+    is counted."""
+    iris, qpv = two_qpv_layers()
+    overlaps = iris_qpv_overlaps(iris, qpv, crs=L93)
+    overlay = overlay_table(overlaps, threshold=0.5)
+    np.testing.assert_allclose(overlay["qpv_share"], [0.6, 0.4], atol=1e-12)
+    assert overlay["in_qpv"].tolist() == [True, False]
+    out = qpv_left_out(overlaps, overlay["in_qpv"], qpv)
+    assert out["code_qp"].tolist() == ["QP075003", "QP075004"]
+    np.testing.assert_allclose(out["iris_share_max"], [0.4, 0.4], atol=1e-12)
+    np.testing.assert_allclose(out["counted_share"], [0.0, 0.0])
+    # At 70 %, A is not counted either: QPV 1 and 2 are left out, at 60 %, ...
+    out = qpv_left_out(overlaps, overlay_table(overlaps, threshold=0.7)["in_qpv"], qpv)
+    assert out["code_qp"].tolist() == [f"QP07500{i}" for i in range(1, 5)]
+    np.testing.assert_allclose(out["iris_share_max"], [0.6, 0.6, 0.4, 0.4], atol=1e-12)
+    # ... and counted from a threshold of 60 % (inclusive), as named.
+    out = qpv_left_out(overlaps, overlay_table(overlaps, threshold=0.6)["in_qpv"], qpv)
+    assert out["code_qp"].tolist() == ["QP075003", "QP075004"]
+    # The same, from the layers, as the report does for a run folder.
+    counted = iris.assign(in_qpv=[True, False])
+    out = qpv_without_iris(counted, qpv, crs=L93)
+    np.testing.assert_allclose(out["iris_share_max"], [0.4, 0.4], atol=1e-12)
+
+
+def test_the_overlaps_measured_once_give_the_overlay_and_the_qpv_left_out():
+    """The run intersects IRIS and QPV once: both tables derive from those overlaps, as from
+    the layers; the QPV checked may be some of those overlapped, or overlap no IRIS."""
+    iris, qpv = iris_layer(), qpv_layer()
+    overlaps = iris_qpv_overlaps(iris, qpv, crs=L93)
+    np.testing.assert_allclose(overlaps.qpv_area, [5000.0, 10_000.0, 0.0, 5000.0, 4000.0])
+    overlay = overlay_table(overlaps, threshold=0.5)
+    pd.testing.assert_frame_equal(overlay, iris_qpv_overlay(iris, qpv, crs=L93))
+    counted = iris.assign(in_qpv=overlay["in_qpv"])
+    pd.testing.assert_frame_equal(
+        qpv_left_out(overlaps, overlay["in_qpv"], qpv), qpv_without_iris(counted, qpv, crs=L93)
+    )
+    # Q5 and Q6 (in E, 40 % in QPV, not counted) of the area, and a QPV in no IRIS.
+    boxes = [sq(800, 0, 840, 50), sq(800, 0, 840, S), sq(2000, 0, 2100, S)]
+    area = layer({"code_qp": ["QP075006", "QP075005", "QP075009"]}, geometry=boxes)
+    out = qpv_left_out(overlaps, overlay["in_qpv"], area)
+    assert out["code_qp"].tolist() == ["QP075006", "QP075005", "QP075009"]
+    np.testing.assert_allclose(out["iris_share_max"], [0.4, 0.4, 0.0], atol=1e-12)
+    np.testing.assert_allclose(out["counted_share"], [0.0, 0.0, np.nan])
+    with pytest.raises(ValueError, match="in_qpv has 2 values for 5 IRIS"):
+        qpv_left_out(overlaps, [True, False], qpv)
+    with pytest.raises(ValueError, match="threshold"):
+        overlay_table(overlaps, threshold=0)
 
 
 def test_iris_without_area():

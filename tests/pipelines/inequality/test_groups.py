@@ -172,6 +172,9 @@ def test_too_few_relabelings_leave_the_interval_unbounded():
     written = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert written["ci_low"] is None and written["ci_high"] is None
     assert written["ci_unbounded"] == "both"
+    # The CSV row says it as the JSON does: infinite bounds, and the interval's level.
+    row = result.to_row()
+    assert (row["ci_low"], row["ci_high"], row["confidence"]) == (-np.inf, np.inf, 0.95)
 
 
 def test_an_untested_or_bounded_interval_is_not_called_unbounded():

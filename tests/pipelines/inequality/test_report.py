@@ -267,6 +267,21 @@ def test_csv_says_each_interval_level_and_how_it_was_made():
     assert "interval" not in table.loc["concentration_index", "method"]
 
 
+def test_csv_says_an_unbounded_interval_as_the_json_does():
+    # One zone of five in the group: 5 relabelings, too few to bound a 95 % interval on
+    # either side. The JSON writes null bounds and ci_unbounded "both"; the CSV -inf and inf,
+    # with the level, where it left the level empty (an interval as missing as none).
+    table = pd.DataFrame(
+        {"lst": [30.0, 31.0, 29.5, 30.5, 34.0], "inc": INCOME, "qpv": [0] * 4 + [1]}
+    )
+    report = run_inequality(table, outcome="lst", income="inc", group="qpv", bootstrap=0)
+    assert report.to_dict()["group_difference"]["ci_unbounded"] == "both"
+    text = report.to_csv()
+    assert "\ngroup_difference,3.75,,-inf,inf,0.95,0.2,5," in text
+    row = pd.read_csv(io.StringIO(text)).set_index("metric").loc["group_difference"]
+    assert (row["ci_low"], row["ci_high"], row["confidence"]) == (-np.inf, np.inf, 0.95)
+
+
 def test_erreygers_with_bounds():
     table = pd.DataFrame({"green": [0.1, 0.15, 0.3, 0.35, 0.5], "income": INCOME})
     report = run_inequality(table, outcome="green", income="income", bounds=(0, 1), bootstrap=0)

@@ -219,8 +219,8 @@ def test_a_qpv_no_counted_iris_covers_is_named_and_its_iris_shares_shown(iris, f
               if c == "qpv_without_iris"]  # fmt: skip
     assert said.startswith(
         "zones.qpv.iris_share_threshold: 1 QPV is left out of the QPV gap, no IRIS with 50% or "
-        "more of its area in QPV covering most of it: QP031903 (Quartier synthétique C, IRIS "
-        "at most 48% inside it); its IRIS count as the rest"
+        "more of its area in QPV covering most of it: QP031903 (Quartier synthétique C, its "
+        "IRIS at most 48% in QPV); its IRIS count as the rest"
     )
     note = (
         "Le QPV QP031903 « Quartier synthétique C » (au plus 48 % d'un IRIS dedans) n'entre pas "
