@@ -424,12 +424,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "suhii_headline": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "
-        "(LST moyenne : {urban} K, soit {urban_c} °C, en ville ; {rural} K, soit {rural_c} °C, "
-        "sur la référence rurale).",
+        "(LST moyenne : {urban}, en ville ; {rural}, sur la référence rurale).",
         "Surface urban heat island intensity (SUHII): {value} K on {on} "
-        "(mean LST: {urban} K, i.e. {urban_c} °C, in the city; {rural} K, i.e. {rural_c} °C, "
-        "over the rural reference).",
+        "(mean LST: {urban}, in the city; {rural}, over the rural reference).",
     ),
+    "temperature_celsius": ("{kelvin} K, soit {celsius} °C", "{kelvin} K, i.e. {celsius} °C"),
     "suhii_headline_short": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on}.",
         "Surface urban heat island intensity (SUHII): {value} K on {on}.",

@@ -461,15 +461,15 @@ def test_suhii_section_from_heat_island_json(full_report):
     assert rows[4][1][0] == "Composite médian de la LST"
     assert rows[4][1][2:5] == [fr(HEAT_ISLAND["composite_lst"][k]) for k in keys]
     text = full_report.text("suhii")
-    # The SUHII of "composite"; mean temperatures only from the LST composite.
+    # The SUHII of "composite"; mean temperatures only from the LST composite, beside their
+    # °C (307.912 − 273.15 = 34.762; 304.6107 − 273.15 = 31.4607): one decimal throughout.
     assert (
-        f"SUHII) : {fr(3.2874)} K sur le composite médian de l'anomalie ΔT (LST moyenne : "
-        f"{fr(307.912)} K, soit {fr(34.762, 1)} °C, en ville ; {fr(304.6107)} K, soit "
-        f"{fr(31.4607, 1)} °C, sur la référence rurale)."
+        "SUHII) : 3,3 K sur le composite médian de l'anomalie ΔT (LST moyenne : 307,9 K, soit "
+        "34,8 °C, en ville ; 304,6 K, soit 31,5 °C, sur la référence rurale)."
     ) in text
     assert f"de {fr(2.96)} à {fr(3.41)} K (2 scènes ; moyenne {fr((2.96 + 3.41) / 2)} K)" in text
     assert "Zone urbaine : union of the IRIS." in text
-    assert f"SUHII) : {fr(3.2874)} K" in full_report.text("headline-suhii")
+    assert "SUHII) : 3,3 K" in full_report.text("headline-suhii")
     assert (full_report.run / "figures" / "suhii.png").is_file()
 
 
@@ -495,7 +495,9 @@ def test_suhii_of_the_demo_run(demo_run, en_report):
         return
     heat = json.loads(path.read_text())
     suhii = heat["composite"]["suhii_k"]
-    assert f"(SUHII): {en(suhii)} K on the median" in en_report.text("headline-suhii")
+    # Beside the mean LSTs in °C (the demo has the LST composite): one decimal.
+    assert "composite_lst" in heat
+    assert f"(SUHII): {en(suhii, 1)} K on the median" in en_report.text("headline-suhii")
     rows = table_rows(en_report.doc, "suhii-table")
     assert len(rows) == len(heat["scenes"]) + sum(k in heat for k in ("composite", "composite_lst"))
     assert [cells[2] for _, cells in rows[: len(heat["scenes"])]] == [
