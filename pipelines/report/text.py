@@ -189,6 +189,11 @@ class Messages:
         key = f"{kind}_{column}"
         return self(key) if key in MESSAGES else column
 
+    def setting(self, key: str) -> str | None:
+        """Label of the config setting ``key`` (dotted, ``mask.cdist_min_km``); None if unknown."""
+        found = f"setting_{key}"
+        return self(found) if found in MESSAGES else None
+
     def number(self, value: Any, digits: int = 2, *, signed: bool = False) -> str:
         """Format a number with ``digits`` decimals; ``signed`` writes ``+`` before positives."""
         if not is_number(value):

@@ -303,17 +303,22 @@ def test_the_quality_section_names_the_settings_changed_from_the_defaults(demo_r
     assert manifest["config"]["mask"]["cdist_min_km"] is None
     report = _built(run, build_report(run, lang="en"))
     said = "Settings that decide which pixels count, changed from ilots' defaults: "
-    assert said + "mask.cdist_min_km: null (default 1.0)." in report.text("quality")
+    assert said + (
+        "minimum distance of a pixel to clouds (ST_CDIST), in km (mask.cdist_min_km): null "
+        "(default 1.0)."
+    ) in report.text("quality")
+    assert "(<code>mask.cdist_min_km</code>)" in report.html  # the key, to find in config.yaml
     manifest["config"]["mask"].update(st_qa_max_k=None, cdist_min_km=1.0)
     manifest["config"]["composite"]["min_clear"] = 1
     (run / "manifest.json").write_text(json.dumps(manifest))
     report = _built(run, build_report(run, lang="fr"))
     said = (  # French spacing before the colons and the semicolon (text() shows it as " ")
-        "changés par rapport aux valeurs par défaut d'ilots : mask.st_qa_max_k : null (défaut "
-        "2.0) ; composite.min_clear : 1 (défaut 3)."
+        "changés par rapport aux valeurs par défaut d'ilots : incertitude maximale de la LST "
+        "d'un pixel (ST_QA), en K (mask.st_qa_max_k) : null (défaut 2.0) ; observations "
+        "claires minimales d'un pixel pour sa LST composite (composite.min_clear) : 1 (défaut 3)."
     )
     assert said in report.text("quality")
-    assert "(défaut 2.0)\xa0; composite.min_clear\xa0: 1" in report.html
+    assert "(défaut 2.0)\xa0; observations claires" in report.html
     manifest["config"]["mask"]["st_qa_max_k"] = 2.0
     manifest["config"]["composite"]["min_clear"] = 3
     (run / "manifest.json").write_text(json.dumps(manifest))
