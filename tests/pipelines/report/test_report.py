@@ -395,7 +395,7 @@ def test_synthetic_banner_and_method_notes(fr_report, en_report):
     assert banner.attrs.get("role") == "note" and 'role="alert"' not in fr_report.html
     assert "hatching" not in fr_report.text("maps") and "Hachures" not in fr_report.text("maps")
     about = fr_report.text("about")
-    assert "ilots demo city (synthetic)" in about and "0.1.0" in about
+    assert "ville de démonstration d'ilots (synthétique)" in about and "0.1.0" in about
 
 
 def test_the_demo_s_62_iris_get_the_few_iris_note(fr_report, en_report):
