@@ -902,7 +902,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count among the other "
         "IRIS in the QPV gap; their own statistics are those of the qpv layer",
     ),
-    "warning_kind_other": ("Autres avertissements", "Other warnings"),
+    # the warnings of no kind the report knows (none, or a later ilots' kind)
+    "warning_unclassified": (
+        "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "
+        "messages, cités ci-dessous tels que le traitement les a écrits",
+        "Unclassified warnings: the report has no summary of its own for these messages, "
+        "quoted below as the run wrote them",
+    ),
+    "warning_unclassified_one": (
+        "Avertissement non classé : le rapport n'a pas de résumé en français pour ce message, "
+        "cité ci-dessous tel que le traitement l'a écrit",
+        "Unclassified warning: the report has no summary of its own for this message, quoted "
+        "below as the run wrote it",
+    ),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),

@@ -937,8 +937,9 @@ def _warnings(
     """List warnings as the manifest holds them (English) under a heading per kind.
 
     ``codes``: the kind of each item (:data:`tiles.errors.WarningCode`; missing or unknown:
-    none). Kinds come in the order they were first warned of; the items of no kind come last,
-    under "other warnings" when a kind is named, else as one list without a heading.
+    none). Kinds come in the order they were first warned of, each headed by its summary in
+    the report's language; the items of no kind come last, under a generic heading that says
+    the report has no summary of them ("Avertissements non classés : ...").
     """
     kinds: dict[str | None, list[str]] = {}
     for k, item in enumerate(items):
@@ -947,7 +948,8 @@ def _warnings(
     other = kinds.pop(None, [])
     groups = [WarningGroup(m(f"warning_kind_{code}"), tuple(said)) for code, said in kinds.items()]
     if other:
-        groups.append(WarningGroup(m("warning_kind_other") if groups else "", tuple(other)))
+        heading = "warning_unclassified_one" if len(other) == 1 else "warning_unclassified"
+        groups.append(WarningGroup(m(heading), tuple(other)))
     return WarningsBlock(
         title=m(key),
         lead=m("warning_kinds_lead" if kinds else f"{key}_lead"),

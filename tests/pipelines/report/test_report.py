@@ -948,8 +948,9 @@ def test_an_english_report_names_the_kinds_in_english(en_report):
     ]
 
 
-def test_a_manifest_without_warning_kinds_lists_its_warnings_as_before(demo_run, tmp_path):
-    """A run folder written before warning_codes: one list, no heading, the original lead."""
+def test_a_manifest_without_warning_kinds_lists_its_warnings_as_unclassified(demo_run, tmp_path):
+    """A run folder written before warning_codes: the original lead, one list under the
+    generic French heading of the warnings the report has no summary of."""
     run = copy_run(demo_run, tmp_path / "run")
     manifest = json.loads((run / "manifest.json").read_text())
     del manifest["warning_codes"]
@@ -959,21 +960,32 @@ def test_a_manifest_without_warning_kinds_lists_its_warnings_as_before(demo_run,
         "Messages émis par le traitement, cités en anglais tels qu'ils sont écrits dans "
         "manifest.json."
     )
+    assert len(manifest["warnings"]) > 1
     assert _warning_groups(quality) == [
-        (None, [" ".join(w.split()) for w in manifest["warnings"]], "en")
+        (UNCLASSIFIED_FR, [" ".join(w.split()) for w in manifest["warnings"]], "en")
     ]
+
+
+UNCLASSIFIED_FR = (
+    "Avertissements non classés : le rapport n'a pas de résumé en français pour ces messages, "
+    "cités ci-dessous tels que le traitement les a écrits"
+)
+UNCLASSIFIED_EN = (
+    "Unclassified warnings: the report has no summary of its own for these messages, quoted "
+    "below as the run wrote them"
+)
 
 
 @pytest.mark.parametrize(
     ("lang", "secret", "other"),
-    [("fr", KINDS_FR["secret_values"], "Autres avertissements"),
-     ("en", KINDS_EN["secret_values"], "Other warnings")],
+    [("fr", KINDS_FR["secret_values"], UNCLASSIFIED_FR),
+     ("en", KINDS_EN["secret_values"], UNCLASSIFIED_EN)],
 )  # fmt: skip
-def test_warnings_of_no_known_kind_come_last_as_other_warnings(
+def test_warnings_of_no_known_kind_come_last_as_unclassified(
     demo_run, tmp_path, lang, secret, other
 ):
     """A code this report does not know (a later ilots'), none, or none given at all (fewer
-    codes than warnings): under "other warnings", after the kinds it names."""
+    codes than warnings): under a generic heading, after the kinds it names."""
     run = copy_run(demo_run, tmp_path / "run")
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["warnings"] = ["first", "a later kind", "no kind", "secret cells", "no code"]
@@ -983,6 +995,22 @@ def test_warnings_of_no_known_kind_come_last_as_other_warnings(
     assert [(heading, said) for heading, said, _ in _warning_groups(quality)] == [
         (secret, ["secret cells"]),
         (other, ["first", "a later kind", "no kind", "no code"]),
+    ]
+
+
+def test_one_warning_of_no_known_kind_has_the_generic_heading_in_the_singular(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["warnings"], manifest["warning_codes"] = ["a plain UserWarning"], [None]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    quality = _built(run, build_report(run, lang="fr")).doc.by_id("quality")
+    assert _warning_groups(quality) == [
+        (
+            "Avertissement non classé : le rapport n'a pas de résumé en français pour ce "
+            "message, cité ci-dessous tel que le traitement l'a écrit",
+            ["a plain UserWarning"],
+            "en",
+        )
     ]
 
 
