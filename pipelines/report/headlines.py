@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines.inequality.report import FEW_ZONES
 from pipelines.inequality.spatial import ALPHA
 from pipelines.report.messages import MESSAGES
-from pipelines.report.text import Messages, is_number, is_temperature
+from pipelines.report.text import BESIDE_CELSIUS_DIGITS, Messages, is_number, is_temperature
 
 __all__ = [
     "Headline",
@@ -44,8 +44,6 @@ __all__ = [
 #: How many QPV left out of the gap a note names; the others are counted.
 NAMED_QPV = 5
 
-#: 0 °C in kelvin: the SUHII headline gives the mean LSTs in °C too.
-_KELVIN_AT_0C = 273.15
 #: Gap from the poorest to the richest (rank 0 to 1) per unit of the generalised concentration
 #: index, for an outcome linear in the fractional income rank: GC = 2·b·var(r) = b/6.
 _RANK_SPAN = 6.0
@@ -480,22 +478,18 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
             and is_number(record.get("urban_mean_k"))
             and is_number(record.get("rural_mean_k"))
         ]
-        value = m.number(composite["suhii_k"])
-        if absolute:
-            urban, rural = (float(absolute[0][k]) for k in ("urban_mean_k", "rural_mean_k"))
+        if absolute:  # beside the means in °C: one decimal (Messages.temperature)
             sentences.append(
                 m(
                     "suhii_headline",
-                    value=value,
+                    value=m.number(composite["suhii_k"], BESIDE_CELSIUS_DIGITS),
                     on=on,
-                    urban=m.number(urban),
-                    rural=m.number(rural),
-                    urban_c=m.number(urban - _KELVIN_AT_0C, 1),
-                    rural_c=m.number(rural - _KELVIN_AT_0C, 1),
+                    urban=m.temperature(absolute[0]["urban_mean_k"]),
+                    rural=m.temperature(absolute[0]["rural_mean_k"]),
                 )
             )
         else:
-            sentences.append(m("suhii_headline_short", value=value, on=on))
+            sentences.append(m("suhii_headline_short", value=m.number(composite["suhii_k"]), on=on))
     else:
         sentences.append(m("suhii_none"))
     values = [

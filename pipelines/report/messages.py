@@ -424,12 +424,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "suhii_headline": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "
-        "(LST moyenne : {urban} K, soit {urban_c} °C, en ville ; {rural} K, soit {rural_c} °C, "
-        "sur la référence rurale).",
+        "(LST moyenne : {urban}, en ville ; {rural}, sur la référence rurale).",
         "Surface urban heat island intensity (SUHII): {value} K on {on} "
-        "(mean LST: {urban} K, i.e. {urban_c} °C, in the city; {rural} K, i.e. {rural_c} °C, "
-        "over the rural reference).",
+        "(mean LST: {urban}, in the city; {rural}, over the rural reference).",
     ),
+    "temperature_celsius": ("{kelvin} K, soit {celsius} °C", "{kelvin} K, i.e. {celsius} °C"),
     "suhii_headline_short": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on}.",
         "Surface urban heat island intensity (SUHII): {value} K on {on}.",
@@ -748,8 +747,61 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Settings that decide which pixels count, changed from ilots' defaults: {items}.",
     ),
     "quality_setting": (
-        "{name} : {value} (défaut {default})",
-        "{name}: {value} (default {default})",
+        "{name} ({setting}) : {value} (défaut {default})",
+        "{name} ({setting}): {value} (default {default})",
+    ),
+    "quality_setting_unlabelled": (
+        "{setting} : {value} (défaut {default})",
+        "{setting}: {value} (default {default})",
+    ),
+    # the settings' labels (a config.yaml key each: Messages.setting)
+    "setting_inputs.max_cloud_cover": (
+        "couverture nuageuse maximale d'une scène, en pourcentage",
+        "maximum cloud cover of a scene, in percent",
+    ),
+    "setting_mask.landsat_preset": (
+        "masque des nuages Landsat (bits de QA_PIXEL)",
+        "Landsat cloud mask (QA_PIXEL bits)",
+    ),
+    "setting_mask.sentinel2_preset": (
+        "masque des nuages Sentinel-2 (classes SCL)",
+        "Sentinel-2 cloud mask (SCL classes)",
+    ),
+    "setting_mask.st_qa_max_k": (
+        "incertitude maximale de la LST d'un pixel (ST_QA), en K",
+        "maximum LST uncertainty of a pixel (ST_QA), in K",
+    ),
+    "setting_mask.cdist_min_km": (
+        "distance minimale d'un pixel aux nuages (ST_CDIST), en km",
+        "minimum distance of a pixel to clouds (ST_CDIST), in km",
+    ),
+    "setting_mask.radsat": (
+        "pixels saturés écartés (QA_RADSAT)",
+        "saturated pixels left out (QA_RADSAT)",
+    ),
+    "setting_mask.dilate_m": (
+        "élargissement des masques de nuages, en mètres",
+        "growth of the cloud masks, in metres",
+    ),
+    "setting_mask.dilate_px": (
+        "élargissement des masques de nuages, en pixels (clé dépréciée)",
+        "growth of the cloud masks, in pixels (deprecated key)",
+    ),
+    "setting_mask.lst_keep_water": (
+        "pixels d'eau gardés dans la LST",
+        "water pixels kept in the LST",
+    ),
+    "setting_composite.min_clear": (
+        "observations claires minimales d'un pixel pour sa LST composite",
+        "minimum clear observations of a pixel for its composite LST",
+    ),
+    "setting_composite.min_clear_area_frac": (
+        "part minimale d'une zone assez souvent observée avant de la signaler",
+        "minimum share of a zone observed often enough before it is flagged",
+    ),
+    "setting_zones.min_valid_frac": (
+        "part valide minimale d'une zone pour qu'elle ait une LST",
+        "minimum valid share of a zone for it to have an LST",
     ),
     "settings_separator": (" ; ", "; "),
     "quality_settings_default": (
@@ -850,7 +902,19 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count among the other "
         "IRIS in the QPV gap; their own statistics are those of the qpv layer",
     ),
-    "warning_kind_other": ("Autres avertissements", "Other warnings"),
+    # the warnings of no kind the report knows (none, or a later ilots' kind)
+    "warning_unclassified": (
+        "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "
+        "messages, cités ci-dessous tels que le traitement les a écrits",
+        "Unclassified warnings: the report has no summary of its own for these messages, "
+        "quoted below as the run wrote them",
+    ),
+    "warning_unclassified_one": (
+        "Avertissement non classé : le rapport n'a pas de résumé en français pour ce message, "
+        "cité ci-dessous tel que le traitement l'a écrit",
+        "Unclassified warning: the report has no summary of its own for this message, quoted "
+        "below as the run wrote it",
+    ),
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),

@@ -14,6 +14,7 @@ from typing import Any, get_args
 
 import pandas as pd
 import yaml
+from markupsafe import Markup, escape
 
 from pipelines.census.overlay import qpv_without_iris
 from pipelines.outputs._atomic import ilots_version
@@ -727,18 +728,31 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
 
 
 def _settings(changed: tuple[tuple[str, Any, Any], ...], m: Messages) -> Paragraph:
-    """Name the quality settings changed from the defaults (a run's masks, thresholds)."""
+    """Name the quality settings changed from the defaults (a run's masks, thresholds).
+
+    Each by its label in the report's language, then its ``config.yaml`` key in ``<code>``
+    (the key alone when it has no label: :meth:`~pipelines.report.text.Messages.setting`).
+    """
     if not changed:
         return Paragraph(m("quality_settings_default"))
+    items = Markup(m("settings_separator")).join(
+        _setting(key, value, default, m) for key, value, default in changed
+    )
+    return Paragraph(Markup(m("quality_settings", items=items)))
+
+
+def _setting(key: str, value: Any, default: Any, m: Messages) -> Markup:
+    """Say one changed setting: its label, its key in ``<code>``, its value and default."""
 
     def shown(value: Any) -> str:  # as the config file writes it
         return yaml.safe_dump(value, default_flow_style=True).removesuffix("\n...\n").strip()
 
-    items = m("settings_separator").join(
-        m("quality_setting", name=key, value=shown(value), default=shown(default))
-        for key, value, default in changed
-    )
-    return Paragraph(m("quality_settings", items=items))
+    code = Markup("<code>{}</code>").format(key)
+    label = m.setting(key)
+    fields = {"setting": code, "value": escape(shown(value)), "default": escape(shown(default))}
+    if label is None:
+        return Markup(m("quality_setting_unlabelled", **fields))
+    return Markup(m("quality_setting", name=escape(label), **fields))
 
 
 _SCENARIO_COLUMNS = (
@@ -923,8 +937,9 @@ def _warnings(
     """List warnings as the manifest holds them (English) under a heading per kind.
 
     ``codes``: the kind of each item (:data:`tiles.errors.WarningCode`; missing or unknown:
-    none). Kinds come in the order they were first warned of; the items of no kind come last,
-    under "other warnings" when a kind is named, else as one list without a heading.
+    none). Kinds come in the order they were first warned of, each headed by its summary in
+    the report's language; the items of no kind come last, under a generic heading that says
+    the report has no summary of them ("Avertissements non classés : ...").
     """
     kinds: dict[str | None, list[str]] = {}
     for k, item in enumerate(items):
@@ -933,7 +948,8 @@ def _warnings(
     other = kinds.pop(None, [])
     groups = [WarningGroup(m(f"warning_kind_{code}"), tuple(said)) for code, said in kinds.items()]
     if other:
-        groups.append(WarningGroup(m("warning_kind_other") if groups else "", tuple(other)))
+        heading = "warning_unclassified_one" if len(other) == 1 else "warning_unclassified"
+        groups.append(WarningGroup(m(heading), tuple(other)))
     return WarningsBlock(
         title=m(key),
         lead=m("warning_kinds_lead" if kinds else f"{key}_lead"),

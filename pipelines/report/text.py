@@ -17,13 +17,26 @@ from pipelines.inequality.report import is_temperature
 from pipelines.report.errors import ReportError
 from pipelines.report.messages import LANGUAGES, MESSAGES
 
-__all__ = ["MINUS", "NBSP", "Messages", "is_number", "is_temperature", "permutation_floor"]
+__all__ = [
+    "BESIDE_CELSIUS_DIGITS",
+    "MINUS",
+    "NBSP",
+    "Messages",
+    "is_number",
+    "is_temperature",
+    "permutation_floor",
+]
 
 #: Non-breaking space (French typography, thousands separator).
 NBSP = "\u00a0"
 #: The minus sign written before negative numbers.
 MINUS = "\u2212"
 _DASH = "—"
+#: 0 °C in kelvin.
+_KELVIN_AT_0C = 273.15
+#: Decimals of a temperature written in K beside its °C, and of the differences said with
+#: it (:meth:`Messages.temperature`).
+BESIDE_CELSIUS_DIGITS = 1
 # French: a non-breaking space before ; : % ? ! and », after «.
 _FR_BEFORE = re.compile(r" ([;:%?!»])")
 _FR_AFTER = re.compile(r"« ")
@@ -176,6 +189,11 @@ class Messages:
         key = f"{kind}_{column}"
         return self(key) if key in MESSAGES else column
 
+    def setting(self, key: str) -> str | None:
+        """Label of the config setting ``key`` (dotted, ``mask.cdist_min_km``); None if unknown."""
+        found = f"setting_{key}"
+        return self(found) if found in MESSAGES else None
+
     def number(self, value: Any, digits: int = 2, *, signed: bool = False) -> str:
         """Format a number with ``digits`` decimals; ``signed`` writes ``+`` before positives."""
         if not is_number(value):
@@ -188,6 +206,29 @@ class Messages:
             text = text.replace(",", NBSP).replace(".", ",")
         sign = MINUS if number < 0 else ("+" if signed and number > 0 else "")
         return sign + text
+
+    def temperature(self, kelvin: Any) -> str:
+        """Write an absolute temperature in K and in °C: ``306,7 K, soit 33,5 °C``.
+
+        The report's rule for temperatures: a temperature said in K beside its °C has
+        :data:`BESIDE_CELSIUS_DIGITS` (one) decimal in both units, each rounded from the
+        value (the LST is known to about 1 K, so a hundredth of a kelvin means nothing to
+        a reader), and a difference said in the same sentence (the SUHII beside the means
+        it is the gap of) has one decimal too, so the sentence's numbers agree. Tables, and
+        sentences that give no °C, keep two decimals for absolute temperatures and their
+        differences, the precision of the run's outputs: a column can then be checked by
+        subtraction (urban − rural = SUHII), and small differences (a scenario's ΔLST of a
+        few hundredths of a kelvin) stay visible; the city-wide ΔLST of a scenario has
+        three. A difference is never converted: 1 K of difference is 1 °C.
+        """
+        if not is_number(kelvin):
+            return _DASH
+        digits = BESIDE_CELSIUS_DIGITS
+        return self(
+            "temperature_celsius",
+            kelvin=self.number(kelvin, digits),
+            celsius=self.number(float(kelvin) - _KELVIN_AT_0C, digits),
+        )
 
     def significant(self, value: Any, figures: int = 3) -> str:
         """Format a number with ``figures`` significant digits (at most 6 decimals)."""

@@ -478,3 +478,23 @@ def test_suhii_of_one_scene_is_no_range():
     assert not any("ranges" in sentence for sentence in one)
     two = suhii_sentences({**heat, "scenes": [{"suhii_k": 2.5}, {"suhii_k": 3.5}]}, Messages("en"))
     assert "Per scene, SUHII ranges from 2.50 to 3.50 K (2 scenes; mean 3.00 K)." in two
+
+
+def test_the_suhii_beside_temperatures_in_celsius_has_one_decimal_in_both_units():
+    # 307.912 K − 273.15 = 34.762 °C, 304.6107 K − 273.15 = 31.4607 °C: one decimal each,
+    # and the SUHII they frame (3.2874 K) too; without the means, the usual two decimals.
+    composite = {"variable": "lst_median", "suhii_k": 3.2874, "urban_mean_k": 307.912,
+                 "rural_mean_k": 304.6107}  # fmt: skip
+    heat = {"composite": composite, "definition": {}}
+    (sentence, *_) = suhii_sentences(heat, FR)
+    assert sentence == (
+        f"Intensité de l'îlot de chaleur urbain de surface (SUHII){NBSP}: 3,3{NBSP}K sur le "
+        f"composite médian de la LST (LST moyenne{NBSP}: 307,9{NBSP}K, soit "
+        f"34,8{NBSP}°C, en ville{NBSP}; 304,6{NBSP}K, soit 31,5{NBSP}°C, sur la référence "
+        "rurale)."
+    )
+    (english, *_) = suhii_sentences(heat, Messages("en"))
+    assert "SUHII): 3.3 K on" in english
+    assert "(mean LST: 307.9 K, i.e. 34.8 °C, in the city; 304.6 K, i.e. 31.5 °C, over" in english
+    bare = {"composite": {"suhii_k": 3.2874}, "definition": {}}
+    assert f"(SUHII){NBSP}: 3,29{NBSP}K sur" in suhii_sentences(bare, FR)[0]

@@ -303,17 +303,22 @@ def test_the_quality_section_names_the_settings_changed_from_the_defaults(demo_r
     assert manifest["config"]["mask"]["cdist_min_km"] is None
     report = _built(run, build_report(run, lang="en"))
     said = "Settings that decide which pixels count, changed from ilots' defaults: "
-    assert said + "mask.cdist_min_km: null (default 1.0)." in report.text("quality")
+    assert said + (
+        "minimum distance of a pixel to clouds (ST_CDIST), in km (mask.cdist_min_km): null "
+        "(default 1.0)."
+    ) in report.text("quality")
+    assert "(<code>mask.cdist_min_km</code>)" in report.html  # the key, to find in config.yaml
     manifest["config"]["mask"].update(st_qa_max_k=None, cdist_min_km=1.0)
     manifest["config"]["composite"]["min_clear"] = 1
     (run / "manifest.json").write_text(json.dumps(manifest))
     report = _built(run, build_report(run, lang="fr"))
     said = (  # French spacing before the colons and the semicolon (text() shows it as " ")
-        "changés par rapport aux valeurs par défaut d'ilots : mask.st_qa_max_k : null (défaut "
-        "2.0) ; composite.min_clear : 1 (défaut 3)."
+        "changés par rapport aux valeurs par défaut d'ilots : incertitude maximale de la LST "
+        "d'un pixel (ST_QA), en K (mask.st_qa_max_k) : null (défaut 2.0) ; observations "
+        "claires minimales d'un pixel pour sa LST composite (composite.min_clear) : 1 (défaut 3)."
     )
     assert said in report.text("quality")
-    assert "(défaut 2.0)\xa0; composite.min_clear\xa0: 1" in report.html
+    assert "(défaut 2.0)\xa0; observations claires" in report.html
     manifest["config"]["mask"]["st_qa_max_k"] = 2.0
     manifest["config"]["composite"]["min_clear"] = 3
     (run / "manifest.json").write_text(json.dumps(manifest))
@@ -390,7 +395,7 @@ def test_synthetic_banner_and_method_notes(fr_report, en_report):
     assert banner.attrs.get("role") == "note" and 'role="alert"' not in fr_report.html
     assert "hatching" not in fr_report.text("maps") and "Hachures" not in fr_report.text("maps")
     about = fr_report.text("about")
-    assert "ilots demo city (synthetic)" in about and "0.1.0" in about
+    assert "ville de démonstration d'ilots (synthétique)" in about and "0.1.0" in about
 
 
 def test_the_demo_s_62_iris_get_the_few_iris_note(fr_report, en_report):
@@ -461,15 +466,15 @@ def test_suhii_section_from_heat_island_json(full_report):
     assert rows[4][1][0] == "Composite médian de la LST"
     assert rows[4][1][2:5] == [fr(HEAT_ISLAND["composite_lst"][k]) for k in keys]
     text = full_report.text("suhii")
-    # The SUHII of "composite"; mean temperatures only from the LST composite.
+    # The SUHII of "composite"; mean temperatures only from the LST composite, beside their
+    # °C (307.912 − 273.15 = 34.762; 304.6107 − 273.15 = 31.4607): one decimal throughout.
     assert (
-        f"SUHII) : {fr(3.2874)} K sur le composite médian de l'anomalie ΔT (LST moyenne : "
-        f"{fr(307.912)} K, soit {fr(34.762, 1)} °C, en ville ; {fr(304.6107)} K, soit "
-        f"{fr(31.4607, 1)} °C, sur la référence rurale)."
+        "SUHII) : 3,3 K sur le composite médian de l'anomalie ΔT (LST moyenne : 307,9 K, soit "
+        "34,8 °C, en ville ; 304,6 K, soit 31,5 °C, sur la référence rurale)."
     ) in text
     assert f"de {fr(2.96)} à {fr(3.41)} K (2 scènes ; moyenne {fr((2.96 + 3.41) / 2)} K)" in text
     assert "Zone urbaine : union of the IRIS." in text
-    assert f"SUHII) : {fr(3.2874)} K" in full_report.text("headline-suhii")
+    assert "SUHII) : 3,3 K" in full_report.text("headline-suhii")
     assert (full_report.run / "figures" / "suhii.png").is_file()
 
 
@@ -495,7 +500,9 @@ def test_suhii_of_the_demo_run(demo_run, en_report):
         return
     heat = json.loads(path.read_text())
     suhii = heat["composite"]["suhii_k"]
-    assert f"(SUHII): {en(suhii)} K on the median" in en_report.text("headline-suhii")
+    # Beside the mean LSTs in °C (the demo has the LST composite): one decimal.
+    assert "composite_lst" in heat
+    assert f"(SUHII): {en(suhii, 1)} K on the median" in en_report.text("headline-suhii")
     rows = table_rows(en_report.doc, "suhii-table")
     assert len(rows) == len(heat["scenes"]) + sum(k in heat for k in ("composite", "composite_lst"))
     assert [cells[2] for _, cells in rows[: len(heat["scenes"])]] == [
@@ -941,8 +948,9 @@ def test_an_english_report_names_the_kinds_in_english(en_report):
     ]
 
 
-def test_a_manifest_without_warning_kinds_lists_its_warnings_as_before(demo_run, tmp_path):
-    """A run folder written before warning_codes: one list, no heading, the original lead."""
+def test_a_manifest_without_warning_kinds_lists_its_warnings_as_unclassified(demo_run, tmp_path):
+    """A run folder written before warning_codes: the original lead, one list under the
+    generic French heading of the warnings the report has no summary of."""
     run = copy_run(demo_run, tmp_path / "run")
     manifest = json.loads((run / "manifest.json").read_text())
     del manifest["warning_codes"]
@@ -952,21 +960,32 @@ def test_a_manifest_without_warning_kinds_lists_its_warnings_as_before(demo_run,
         "Messages émis par le traitement, cités en anglais tels qu'ils sont écrits dans "
         "manifest.json."
     )
+    assert len(manifest["warnings"]) > 1
     assert _warning_groups(quality) == [
-        (None, [" ".join(w.split()) for w in manifest["warnings"]], "en")
+        (UNCLASSIFIED_FR, [" ".join(w.split()) for w in manifest["warnings"]], "en")
     ]
+
+
+UNCLASSIFIED_FR = (
+    "Avertissements non classés : le rapport n'a pas de résumé en français pour ces messages, "
+    "cités ci-dessous tels que le traitement les a écrits"
+)
+UNCLASSIFIED_EN = (
+    "Unclassified warnings: the report has no summary of its own for these messages, quoted "
+    "below as the run wrote them"
+)
 
 
 @pytest.mark.parametrize(
     ("lang", "secret", "other"),
-    [("fr", KINDS_FR["secret_values"], "Autres avertissements"),
-     ("en", KINDS_EN["secret_values"], "Other warnings")],
+    [("fr", KINDS_FR["secret_values"], UNCLASSIFIED_FR),
+     ("en", KINDS_EN["secret_values"], UNCLASSIFIED_EN)],
 )  # fmt: skip
-def test_warnings_of_no_known_kind_come_last_as_other_warnings(
+def test_warnings_of_no_known_kind_come_last_as_unclassified(
     demo_run, tmp_path, lang, secret, other
 ):
     """A code this report does not know (a later ilots'), none, or none given at all (fewer
-    codes than warnings): under "other warnings", after the kinds it names."""
+    codes than warnings): under a generic heading, after the kinds it names."""
     run = copy_run(demo_run, tmp_path / "run")
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["warnings"] = ["first", "a later kind", "no kind", "secret cells", "no code"]
@@ -976,6 +995,22 @@ def test_warnings_of_no_known_kind_come_last_as_other_warnings(
     assert [(heading, said) for heading, said, _ in _warning_groups(quality)] == [
         (secret, ["secret cells"]),
         (other, ["first", "a later kind", "no kind", "no code"]),
+    ]
+
+
+def test_one_warning_of_no_known_kind_has_the_generic_heading_in_the_singular(demo_run, tmp_path):
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["warnings"], manifest["warning_codes"] = ["a plain UserWarning"], [None]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    quality = _built(run, build_report(run, lang="fr")).doc.by_id("quality")
+    assert _warning_groups(quality) == [
+        (
+            "Avertissement non classé : le rapport n'a pas de résumé en français pour ce "
+            "message, cité ci-dessous tel que le traitement l'a écrit",
+            ["a plain UserWarning"],
+            "en",
+        )
     ]
 
 

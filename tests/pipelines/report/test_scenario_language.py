@@ -7,12 +7,16 @@ language than those figures says so and how to redraw them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from matplotlib.text import Text
 
+import pipelines
 from pipelines.config import config_from_dict, load_config
+from pipelines.config.models import OutputsConfig
 from pipelines.report import build_report
 from pipelines.scenarios import figures as scenario_figures
 from pipelines.scenarios import run_scenarios
@@ -106,3 +110,31 @@ def test_without_a_config_file_the_figures_language_is_not_guessed(demo_run, tmp
     (run / "config.yaml").unlink()
     notes = _notes(build_report(run, lang="en"))
     assert notes and not [note for note in notes if note.startswith("The figures below")]
+
+
+#: English words that a French title or scenario description would not hold.
+_ENGLISH = {"the", "of", "on", "every", "into", "and", "city", "roofs", "summer", "summers",
+            "turn", "trees", "built", "synthetic"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["demo", "toulouse", "toulouse_stac"])
+def test_the_shipped_configs_titles_and_scenarios_are_in_their_report_language(name):
+    """The run title and the scenario descriptions are shown as written in the report: in
+    the config's report language (French, the default, for every shipped config)."""
+    path = Path(pipelines.__file__).parent / "configs" / f"{name}.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    default = OutputsConfig.model_fields["report_language"].default
+    assert (config.get("outputs") or {}).get("report_language", default) == "fr"
+    texts = [config["name"]] + [s["description"] for s in config.get("scenarios") or ()]
+    for text in texts:
+        assert not _ENGLISH & set(re.findall(r"[a-z]+", text.lower())), text
+
+
+def test_the_demo_scenarios_are_described_in_french():
+    path = Path(pipelines.__file__).parent / "configs" / "demo.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert config["name"] == "ville de démonstration d'ilots (synthétique)"
+    assert [s["description"] for s in config["scenarios"]] == [
+        "Parcs et arbres sur 30 % des pixels bâtis des trois QPV",
+        "Toits frais sur tous les pixels bâtis de la ville (albédo +0,15)",
+    ]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
+from pipelines.config.models import MaskConfig
 from pipelines.outputs.folder import RunFolder
 from pipelines.report import sections
 from pipelines.report.data import RunSummary, ScenarioFiles
@@ -284,3 +285,35 @@ def test_the_headlines_say_their_intervals_are_optimistic_when_neighbours_are_al
         assert not any(
             t.startswith(caveat) for t in _texts(sections._headlines(summary, None, None, EN, None))
         )
+
+
+def test_a_changed_setting_is_named_by_its_label_then_its_config_key():
+    changed = (("mask.cdist_min_km", None, 1.0), ("composite.min_clear", 1, 3),
+               ("mask.some_later_key", "x<y", "z"))  # fmt: skip
+    french = sections._settings(changed, FR).text
+    assert french == (
+        f"Réglages qui décident des pixels retenus, changés par rapport aux valeurs par défaut "
+        f"d'ilots{NBSP}: distance minimale d&#39;un pixel aux nuages (ST_CDIST), en km "
+        f"(<code>mask.cdist_min_km</code>){NBSP}: null (défaut 1.0){NBSP}; observations "
+        f"claires minimales d&#39;un pixel pour sa LST composite (<code>composite.min_clear"
+        f"</code>){NBSP}: 1 (défaut 3){NBSP}; <code>mask.some_later_key</code>{NBSP}: x&lt;y "
+        f"(défaut z)."
+    )
+    english = sections._settings(changed[:1], EN).text
+    assert english == (
+        "Settings that decide which pixels count, changed from ilots' defaults: minimum "
+        "distance of a pixel to clouds (ST_CDIST), in km (<code>mask.cdist_min_km</code>): "
+        "null (default 1.0)."
+    )
+
+
+def test_every_setting_the_quality_section_can_name_has_a_label_in_both_languages():
+    # The keys RunSummary.changed_settings can give: every mask key and four others.
+    keys = [f"mask.{name}" for name in MaskConfig.model_fields]
+    keys += ["inputs.max_cloud_cover", "composite.min_clear", "composite.min_clear_area_frac",
+             "zones.min_valid_frac"]  # fmt: skip
+    assert "mask.cdist_min_km" in keys and len(keys) == 12
+    for key in keys:
+        assert FR.setting(key) and EN.setting(key), key
+        assert FR.setting(key) != EN.setting(key), key
+    assert FR.setting("mask.unknown") is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import string
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -31,6 +33,35 @@ def test_every_kind_of_warning_the_run_gives_has_a_heading():
     assert "secret_values" in kinds  # the Literal read, not an empty tuple
     for code in kinds:
         assert f"warning_kind_{code}" in MESSAGES, code
+
+
+def _emitted_codes() -> dict[str, str]:
+    """The warning kinds the packages' source gives as literals, each with a file giving it:
+    any call's ``code="..."`` (``IlotsWarning``, the census' ``log.add``, the inputs'
+    ``_warn``) and ``WarningText(text, "...")``."""
+    found = {}
+    for package in ("raster", "tiles", "pipelines"):
+        for path in (Path(__file__).parents[3] / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                given = [kw.value for kw in node.keywords if kw.arg == "code"]
+                if isinstance(node.func, ast.Name) and node.func.id == "WarningText":
+                    given += node.args[1:2]
+                for value in given:
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        found[value.value] = path.name
+    return found
+
+
+def test_every_kind_of_warning_the_package_emits_is_a_code_the_report_names():
+    """Scan the source, not the Literal: a kind given in code but missing from WarningCode
+    (or from the report's table) would reach the report as an unclassified warning."""
+    emitted = _emitted_codes()
+    assert {"secret_values", "few_clear_lst", "partial_coverage"} <= set(emitted)
+    for code, where in emitted.items():
+        assert code in get_args(WarningCode), (code, where)
+        assert f"warning_kind_{code}" in MESSAGES, (code, where)
 
 
 def test_unknown_language_is_an_error_naming_the_choices():
