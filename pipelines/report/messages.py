@@ -247,12 +247,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "(qpv layer).",
     ),
     "qpv_left_out_item": (
-        "{code} « {name} » (au plus {share} d'un IRIS dedans)",
-        "{code} '{name}' (at most {share} of an IRIS inside it)",
+        "{code} « {name} » (ses IRIS au plus à {share} en QPV)",
+        "{code} '{name}' (its IRIS at most {share} in QPV)",
     ),
     "qpv_left_out_item_unnamed": (
-        "{code} (au plus {share} d'un IRIS dedans)",
-        "{code} (at most {share} of an IRIS inside it)",
+        "{code} (ses IRIS au plus à {share} en QPV)",
+        "{code} (its IRIS at most {share} in QPV)",
     ),
     "qpv_left_out_more": ("et {n} autres", "and {n} more"),
     # the hottest IRIS table's "in QPV" cell of an IRIS partly in QPV, under the threshold

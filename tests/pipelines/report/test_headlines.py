@@ -96,13 +96,13 @@ def test_qpv_left_out_of_the_gap_are_named_in_a_note():
     )
     fr_note = _plain(qpv_gap_headline(_ineq(2.18, 1.0, 3.0), FR, one).notes[-1])
     assert fr_note == (
-        "Le QPV QP031903 « Quartier C » (au plus 48 % d'un IRIS dedans) n'entre pas dans cet "
+        "Le QPV QP031903 « Quartier C » (ses IRIS au plus à 48 % en QPV) n'entre pas dans cet "
         "écart : aucun IRIS compté en QPV n'en couvre la majeure partie, et ses IRIS comptent "
         "parmi les autres IRIS. Ses statistiques propres sont dans le tableau des QPV (couche "
         "qpv)."
     )
     assert qpv_gap_headline(_ineq(2.18, 1.0, 3.0), EN, one).notes[-1] == (
-        "QPV QP031903 'Quartier C' (at most 48% of an IRIS inside it) is not in this gap: no "
+        "QPV QP031903 'Quartier C' (its IRIS at most 48% in QPV) is not in this gap: no "
         "IRIS counted in QPV covers most of it, and its IRIS count among the other IRIS. Its "
         "own statistics are in the table of the QPV (qpv layer)."
     )
@@ -111,8 +111,8 @@ def test_qpv_left_out_of_the_gap_are_named_in_a_note():
          "iris_share_max": [0.1] * 7}
     )  # fmt: skip
     note = qpv_gap_headline(_ineq(2.18, 1.0, 3.0), EN, seven).notes[-1]
-    assert note.startswith("QPV QP075001 (at most 10% of an IRIS inside it), QP075002 (")
-    assert "QP075005 (at most 10% of an IRIS inside it) and 2 more are not in this gap" in note
+    assert note.startswith("QPV QP075001 (its IRIS at most 10% in QPV), QP075002 (")
+    assert "QP075005 (its IRIS at most 10% in QPV) and 2 more are not in this gap" in note
     assert "QP075006" not in note
     assert not any("QP0" in n for n in qpv_gap_headline(_ineq(2.18, 1.0, 3.0), EN).notes)
 

@@ -223,7 +223,7 @@ def test_a_qpv_no_counted_iris_covers_is_named_and_its_iris_shares_shown(iris, f
         "IRIS at most 48% in QPV); its IRIS count as the rest"
     )
     note = (
-        "Le QPV QP031903 « Quartier synthétique C » (au plus 48 % d'un IRIS dedans) n'entre pas "
+        "Le QPV QP031903 « Quartier synthétique C » (ses IRIS au plus à 48 % en QPV) n'entre pas "
         "dans cet écart"
     )
     assert note in fr_report.text("headline-qpv_gap") and note in fr_report.text("qpv")
