@@ -577,7 +577,7 @@ def _locked_run(
         warnings.simplefilter("always")
         # A cluster's other libraries, said as it was checked (scheduler_context): recorded.
         for message in version_mismatches():
-            warnings.warn(IlotsWarning(message), stacklevel=1)
+            warnings.warn(IlotsWarning(message, code="cluster_versions"), stacklevel=1)
         # The COGs are encoded in this thread while the tables and the report are written
         # (GDAL releases the GIL); the run waits for them before it ends.
         with _InputHashes() as hashes, _cog_thread() as cogs:

@@ -324,7 +324,8 @@ def _warn_other_year(census: CensusConfig, year: int | None, columns: Iterable[H
             f"census.income_column: {census.income_column} names Filosofi {named[1]}, but "
             f"census.filosofi {Path(census.filosofi or '').name} is the {year} table: its "
             f"{named[0]} is of {year}; give the {named[1]} table, or name the column "
-            f"{named[0]} to use this one"
+            f"{named[0]} to use this one",
+            code="census_year_mismatch",
         ),
         stacklevel=3,
     )

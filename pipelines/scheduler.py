@@ -345,7 +345,7 @@ def _check_workers(client: Any, address: str, timeout_s: float, given_as: str) -
             )
     said = version_mismatches()
     for message in said:
-        warnings.warn(IlotsWarning(message), stacklevel=2)
+        warnings.warn(IlotsWarning(message, code="cluster_versions"), stacklevel=2)
     return said
 
 

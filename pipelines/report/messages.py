@@ -902,6 +902,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV that no IRIS counted 'in QPV' mostly covers: their IRIS count among the other "
         "IRIS in the QPV gap; their own statistics are those of the qpv layer",
     ),
+    "warning_kind_census_year_mismatch": (
+        "Une colonne de revenu nommée pour une autre année Filosofi que celle du fichier : "
+        "c'est l'année du fichier qui est lue",
+        "An income column named for another Filosofi year than its file's: the file's year is "
+        "what is read",
+    ),
+    "warning_kind_cluster_versions": (
+        "Le cluster Dask n'a pas les mêmes versions de bibliothèques que cette machine : "
+        "résultats et erreurs peuvent différer",
+        "The Dask cluster runs other library versions than this machine: results and failures "
+        "may differ",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

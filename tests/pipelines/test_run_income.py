@@ -285,6 +285,7 @@ def test_an_income_column_of_another_year_than_the_filosofi_table_is_said(
         [(table, _)], sources = read_census_tables(config)
     assert table["disp_med"].tolist() == [19300.0, 17500.0] and sources["filosofi"]["year"] == 2019
     other_year = [text for text in warned if "names Filosofi" in text]
+    assert all(text.code == "census_year_mismatch" for text in other_year)
     assert other_year == (
         [
             "census.income_column: DISP_MED21 names Filosofi 2021, but census.filosofi "
