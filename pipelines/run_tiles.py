@@ -650,8 +650,9 @@ def scene_suhii(
     list of dict
         One record per scene, in time order: ``time``, ``platform``, ``product_id``, ``suhii_k``,
         ``urban_mean_k``, ``rural_mean_k``, ``urban_pixels``, ``rural_pixels`` (clear pixels;
-        a mean with no clear pixel, or a scene without a reference, is None) and
-        ``rural_clear_share`` (``rural_pixels`` over the reference's pixels).
+        a mean with no clear pixel, or a scene without a reference, is None),
+        ``rural_clear_share`` (``rural_pixels`` over the reference's pixels) and
+        ``urban_clear_share`` (``urban_pixels`` over the footprint's pixels).
     """
     if not parts or "urban_total" not in parts[0]:
         return []
@@ -659,6 +660,7 @@ def scene_suhii(
     urban_count = np.sum([p["urban_count"] for p in parts], axis=0)
     rural_count = np.sum([p["count"] for p in parts], axis=0)
     rural_n_mask = np.sum([p["n_mask"] for p in parts])
+    urban_n_mask = np.sum([p["urban_n_mask"] for p in parts])
     urban_mean = np.where(urban_count > 0, urban_total / np.maximum(urban_count, 1), np.nan)
     rural_mean = np.asarray(reference.values, dtype=np.float64)
     times = reference["time"].values if "time" in reference.coords else [None] * len(rural_mean)
@@ -675,12 +677,16 @@ def scene_suhii(
                 "time": None if when is None else f"{np.datetime_as_string(when, unit='s')}Z",
                 **{name: None if v[k] is None else str(v[k]) for name, v in labels.items()},
                 **suhii_record(urban_mean[k], rural_mean[k], urban_count[k], rural_count[k]),
-                "rural_clear_share": (
-                    float(rural_count[k] / rural_n_mask) if rural_n_mask else None
-                ),
+                "rural_clear_share": _share(rural_count[k], rural_n_mask),
+                "urban_clear_share": _share(urban_count[k], urban_n_mask),
             }
         )
     return records
+
+
+def _share(count: float, total: float) -> float | None:
+    """``count`` over ``total``, or None when ``total`` is 0."""
+    return float(count / total) if total else None
 
 
 def merged_reference(

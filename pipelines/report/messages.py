@@ -619,6 +619,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "col_rural_mean": ("Référence rurale (K)", "Rural reference (K)"),
     "col_urban_pixels": ("Pixels urbains", "Urban pixels"),
     "col_rural_pixels": ("Pixels ruraux", "Rural pixels"),
+    "col_urban_clear": ("Part urbaine dégagée", "Urban share clear"),
     "col_rural_clear": ("Part rurale dégagée", "Rural share clear"),
     "row_composite": ("Composite médian", "Median composite"),
     "hottest_definition": (

@@ -620,6 +620,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             Cell(m.number(record.get("rural_mean_k")), True),
             Cell(m.integer(record.get("urban_pixels")), True),
             Cell(m.integer(record.get("rural_pixels")), True),
+            Cell(m.share(record.get("urban_clear_share")), True),
             Cell(m.share(record.get("rural_clear_share")), True),
         )
 
@@ -640,6 +641,7 @@ def _suhii(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
             m("col_rural_mean"),
             m("col_urban_pixels"),
             m("col_rural_pixels"),
+            m("col_urban_clear"),
             m("col_rural_clear"),
         ),
         rows=tuple(rows),

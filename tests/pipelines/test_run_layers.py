@@ -733,7 +733,7 @@ def test_without_a_land_cover_water_is_the_qa_bit_and_built_is_said(
     )
     with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
         transform, crs, shape = src.transform, src.crs, src.shape
-    _, ring = _ring_by_hand(demo_folder, transform, crs, shape)
+    urban, ring = _ring_by_hand(demo_folder, transform, crs, shape)
     water = np.zeros(shape, dtype=bool)
     for read, (r, c) in _demo_scene_files(demo_folder, ("QA_PIXEL",), transform, shape):
         water |= ((read["QA_PIXEL"] & 128) != 0)[r, c]
@@ -745,6 +745,10 @@ def test_without_a_land_cover_water_is_the_qa_bit_and_built_is_said(
         assert record["rural_pixels"] == clear.sum()
         assert record["rural_mean_k"] == pytest.approx(np.nanmean(lst[reference]), abs=1e-4)
         assert record["rural_clear_share"] == pytest.approx(clear.sum() / reference.sum())
+        # The footprint (the IRIS union, without a land cover) likewise.
+        urban_clear = np.isfinite(lst[urban]).sum()
+        assert record["urban_pixels"] == urban_clear
+        assert record["urban_clear_share"] == pytest.approx(urban_clear / urban.sum())
 
 
 def test_a_sliver_of_clear_ring_sets_no_reference(demo_folder, tmp_path):

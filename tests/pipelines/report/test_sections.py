@@ -132,6 +132,7 @@ ONE_SCENE = {
             "urban_pixels": 900,
             "rural_pixels": 4000,
             "rural_clear_share": 0.225,
+            "urban_clear_share": 0.9,
         }
     ],
 }
@@ -148,8 +149,9 @@ def test_the_suhii_headline_of_a_scene_with_a_rural_reference_225_pct_clear_says
     )
     section = sections._suhii(summary, EN, sections._Drawer())
     (table,) = [b for b in section.blocks if isinstance(b, TableBlock)]
-    assert table.headers[-1] == "Rural share clear"
-    assert [row[-1].text for row in table.rows] == ["22%", "—"]  # the scene; the composite
+    assert table.headers[-2:] == ("Urban share clear", "Rural share clear")
+    # the scene; the composite
+    assert [[cell.text for cell in row[-2:]] for row in table.rows] == [["90%", "22%"], ["—", "—"]]
     assert _texts(section)[-1].startswith(
         "Partial coverage: on the only scene (2023-07-20), only 22%"
     )
