@@ -46,7 +46,8 @@ __all__ = [
 #: a polygon file), band files with a damaged block whose pixels there a run left out
 #: (``inputs.on_damaged: skip``), what a user saved in the run's ``zones.gpkg`` (a QGIS
 #: project, a layer, a style), which the run replaces whole, QPV that no IRIS counted in QPV
-#: covers (the QPV gap counts their IRIS as the rest). A warning of no kind has ``None``.
+#: covers (the QPV gap counts their IRIS as the rest), layer metadata a user saved in
+#: ``zones.gpkg`` kept while what ilots writes of it changed. A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -63,6 +64,7 @@ WarningCode = Literal[
     "damaged_input",
     "user_tables_replaced",
     "qpv_without_iris",
+    "layer_metadata_kept",
 ]
 
 
