@@ -17,6 +17,7 @@ from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_
 from pipelines.outputs import geopackage as gpkg_module
 from pipelines.outputs.geopackage import RunInputs, zone_layer_metadata
 from tests.pipelines.outputs.helpers import ORIGIN
+from tests.pipelines.test_qgis import QGIS_PYTHON, _env
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 # QgsOgrProviderMetadata::saveStyle field list, in order, with GDAL's SQL types for them
@@ -400,7 +401,8 @@ def _save_in_qgis(path, layer, document):
 
 
 def _documents(path):
-    return {row[1]: row[7] for row in _metadata_rows(path)}
+    """Each layer's QGIS metadata document (not GDAL's, which QGIS's save leaves too)."""
+    return {row[1]: row[7] for row in _metadata_rows(path) if row[5] == "http://mrcc.com/qgis.dtd"}
 
 
 def _summer(year):
@@ -449,6 +451,40 @@ def test_a_kept_users_metadata_is_warned_of_when_ilots_own_changed(tmp_path, lay
         warnings.simplefilter("error", IlotsWarning)
         _write_with_metadata(target, layers, _summer(2024))
     assert _documents(target)["iris"] == USERS_METADATA
+
+
+#: QGIS's own save of a layer's metadata to its GeoPackage (Layer Properties › Metadata).
+SAVE_IN_QGIS = """
+import sys
+from qgis.core import QgsAbstractMetadataBase, QgsApplication, QgsProviderRegistry, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(sys.argv[1] + "|layername=iris", "iris", "ogr")
+metadata = layer.metadata()
+assert metadata.title() == "Urban heat island per IRIS", metadata.title()
+metadata.setTitle("Ilots de chaleur, Toulouse")
+metadata.addContact(QgsAbstractMetadataBase.Contact("Service SIG"))
+ok, error = QgsProviderRegistry.instance().saveLayerMetadata("ogr", layer.source(), metadata)
+assert ok, error
+del layer  # before QGIS exits, which would crash on a layer still open
+app.exitQgis()
+"""
+
+
+@pytest.mark.skipif(QGIS_PYTHON is None, reason="QGIS's Python bindings not found")
+def test_metadata_saved_by_qgis_itself_outlives_a_run(tmp_path, layers):
+    """The oracle is QGIS: the document it saves is the user's, kept by the next run."""
+    target = tmp_path / "zones.gpkg"
+    _write_with_metadata(target, layers, _summer(2023))
+    subprocess.run(
+        [QGIS_PYTHON, "-c", SAVE_IN_QGIS, str(target)],
+        capture_output=True, env=_env(), timeout=300, check=True,
+    )  # fmt: skip
+    saved = _documents(target)["iris"]
+    assert "<name>Service SIG</name>" in saved
+    with pytest.warns(IlotsWarning, match=r"since: iris \(abstract, extent\); update"):
+        _write_with_metadata(target, layers, _summer(2024))
+    assert _documents(target)["iris"] == saved
 
 
 def test_a_change_of_form_only_in_ilots_own_metadata_is_not_warned_of(tmp_path, layers):
