@@ -29,23 +29,25 @@ version) in the GeoPackage metadata extension (``gpkg_metadata``, referenced per
 GeoPackage (``md_standard_uri`` ``http://mrcc.com/qgis.dtd``): QGIS shows it in the layer's
 properties, GDAL as the layer's ``GPKG_METADATA_ITEM_<n>``.
 
-A user who edits a layer's metadata in QGIS and saves it to the GeoPackage (Layer
-Properties › Metadata, ``QgsOgrProviderMetadata::saveLayerMetadata``) has QGIS rewrite that
-document in place: it updates ``gpkg_metadata.metadata`` of the row the layer's
-``gpkg_metadata_reference`` names, and nothing else. So ilots keeps, beside each document,
-a copy of the one it wrote (its record: a ``gpkg_metadata`` row of its own standard,
-:data:`_RECORD_URI`, that the layer's reference names as ``md_parent_id``; no reference
-names it, so neither GDAL nor QGIS lists it). A document that differs from its record is the
-user's, and the new file carries it, as it carries the user's styles: the layer's metadata
-stays what its user made it (their contacts, links, abstract), rather than be reset by each
-run. What ilots writes of it may have changed meanwhile (other periods or sources, extent,
-ilots version): the run then warns (kind ``layer_metadata_kept``), naming the elements of
-its own document that changed since the one it last wrote (``abstract``, ``extent`` ...),
-for the user to update theirs in QGIS; the new file's record is ilots' new document. A
-document without a record (a file of an earlier ilots) is the user's when it has QGIS's
-``<links>`` element, which QGIS always writes and ilots never did. QGIS's save also sets the
-layer's ``gpkg_contents`` description (to the abstract) and identifier: those are ilots'
-again in the new file (the description says the units of the columns).
+A user who edits a layer's metadata in QGIS and saves it to the GeoPackage (Layer Properties
+› Metadata, ``QgsOgrProviderMetadata::saveLayerMetadata``) has QGIS rewrite that document in
+place: it updates the ``metadata`` of the ``gpkg_metadata`` row the layer's
+``gpkg_metadata_reference`` names, and no other column of either. So ilots keeps, beside
+each document, a copy of the one it wrote (its record: a ``gpkg_metadata`` row of its own
+standard, :data:`_RECORD_URI`, that the layer's reference names as ``md_parent_id``; no
+reference names it, so neither GDAL nor QGIS lists it). A document that differs from its
+record is the user's, and the new file carries it, as it carries the user's styles: the
+layer's metadata stays what its user made it (their contacts, links, abstract), rather than
+be reset by each run. What ilots writes of it may have changed meanwhile (other periods or
+sources, extent, ilots version): the run then warns (kind ``layer_metadata_kept``), naming
+the elements of its own document that changed since the one it last wrote (``abstract``,
+``extent`` ...), for the user to update theirs in QGIS; the new file's record is ilots' new
+document. A document without a record (a file of an earlier ilots) is the user's when it has
+QGIS's ``<links>`` element, which QGIS always writes and ilots never did. QGIS's save also
+sets the layer's ``gpkg_contents`` description (to the abstract) and identifier, and leaves
+GDAL's own metadata of the layers (``md_standard_uri`` ``http://gdal.org``: the documents as
+GDAL read them before the save): the new file has ilots' description and identifier (the
+description says the units of the columns), and not GDAL's copies.
 """
 
 from __future__ import annotations
