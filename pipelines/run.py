@@ -50,6 +50,7 @@ from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import percentile_ranks, run_inequality, zone_roles
 from pipelines.mask_counts import MaskCounts, count_mask_steps, mask_counts_text
 from pipelines.outputs import (
+    GraduatedStyle,
     RunFolder,
     build_manifest,
     default_zone_styles,
@@ -1097,8 +1098,9 @@ def _run(
                 for name, frame in layers.items()
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
-            styles = default_zone_styles(layers, no_value_label=no_value)  # the report's words
-            slds = default_zone_styles(layers, no_value_label=no_value, style_format="sld")
+            anomaly = GraduatedStyle(no_value_label=no_value)  # the report's words
+            styles = default_zone_styles(layers, anomaly)
+            slds = default_zone_styles(layers, anomaly, style_format="sld")
             run_inputs = _run_inputs(config, inputs, census_sources, layers, synthetic)
             metadata = {
                 name: zone_layer_metadata(name, frame, _layer_inputs(name, run_inputs))

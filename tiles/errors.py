@@ -46,7 +46,8 @@ __all__ = [
 #: a polygon file), band files with a damaged block whose pixels there a run left out
 #: (``inputs.on_damaged: skip``), what a user saved in the run's ``zones.gpkg`` (a QGIS
 #: project, a layer, a style), which the run replaces whole, QPV that no IRIS counted in QPV
-#: covers (the QPV gap counts their IRIS as the rest), a census income column named for
+#: covers (the QPV gap counts their IRIS as the rest), layer metadata a user saved in
+#: ``zones.gpkg`` kept while what ilots writes of it changed, a census income column named for
 #: another Filosofi year than its table's, a Dask cluster running other library versions than
 #: this machine. A warning of no kind has ``None``.
 WarningCode = Literal[
@@ -65,6 +66,7 @@ WarningCode = Literal[
     "damaged_input",
     "user_tables_replaced",
     "qpv_without_iris",
+    "layer_metadata_kept",
     "census_year_mismatch",
     "cluster_versions",
 ]

@@ -19,11 +19,17 @@ from pipelines.outputs.manifest import (
     write_manifest,
 )
 from pipelines.outputs.rasters import write_rasters
-from pipelines.outputs.styles import default_zone_styles, graduated_qml, outline_qml
+from pipelines.outputs.styles import (
+    GraduatedStyle,
+    default_zone_styles,
+    graduated_qml,
+    outline_qml,
+)
 from pipelines.outputs.tables import write_geoparquet, write_inequality
 
 __all__ = [
     "MANIFEST_KEYS",
+    "GraduatedStyle",
     "RunFolder",
     "build_manifest",
     "default_zone_styles",

@@ -130,6 +130,23 @@ class RunFolder:
         return self.root / "config.yaml"
 
     @property
+    def root_files(self) -> tuple[Path, ...]:
+        """The files a run writes at the top of the folder, but its manifest.
+
+        ``zones.gpkg``, ``inequality.json`` and ``.csv``, ``heat_island.json``,
+        ``report.html`` and ``config.yaml``: those of the earlier run that a run into the
+        folder may remove (:mod:`.stale`).
+        """
+        return (
+            self.zones_gpkg,
+            self.inequality_json,
+            self.inequality_csv,
+            self.heat_island_json,
+            self.report,
+            self.config,
+        )
+
+    @property
     def previous_manifest(self) -> Path:
         """The manifest of the run a new run into the folder replaces, set aside (hidden).
 

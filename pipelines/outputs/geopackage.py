@@ -28,6 +28,26 @@ version) in the GeoPackage metadata extension (``gpkg_metadata``, referenced per
 ``gpkg_metadata_reference``), as QGIS writes it when a user saves a layer's metadata to the
 GeoPackage (``md_standard_uri`` ``http://mrcc.com/qgis.dtd``): QGIS shows it in the layer's
 properties, GDAL as the layer's ``GPKG_METADATA_ITEM_<n>``.
+
+A user who edits a layer's metadata in QGIS and saves it to the GeoPackage (Layer Properties
+› Metadata, ``QgsOgrProviderMetadata::saveLayerMetadata``) has QGIS rewrite that document in
+place: it updates the ``metadata`` of the ``gpkg_metadata`` row the layer's
+``gpkg_metadata_reference`` names, and no other column of either. So ilots keeps, beside
+each document, a copy of the one it wrote (its record: a ``gpkg_metadata`` row of its own
+standard, :data:`_RECORD_URI`, that the layer's reference names as ``md_parent_id``; no
+reference names it, so neither GDAL nor QGIS lists it). A document that differs from its
+record is the user's, and the new file carries it, as it carries the user's styles: the
+layer's metadata stays what its user made it (their contacts, links, abstract), rather than
+be reset by each run. What ilots writes of it may have changed meanwhile (other periods or
+sources, extent, ilots version): the run then warns (kind ``layer_metadata_kept``), naming
+the elements of its own document that changed since the one it last wrote (``abstract``,
+``extent`` ...), for the user to update theirs in QGIS; the new file's record is ilots' new
+document. A document without a record (a file of an earlier ilots) is the user's when it has
+QGIS's ``<links>`` element, which QGIS always writes and ilots never did. QGIS's save also
+sets the layer's ``gpkg_contents`` description (to the abstract) and identifier, and leaves
+GDAL's own metadata of the layers (``md_standard_uri`` ``http://gdal.org``: the documents as
+GDAL read them before the save): the new file has ilots' description and identifier (the
+description says the units of the columns), and not GDAL's copies.
 """
 
 from __future__ import annotations
@@ -119,6 +139,11 @@ _EXTENSIONS_DDL = """CREATE TABLE gpkg_extensions (
 QGIS_METADATA_URI = "http://mrcc.com/qgis.dtd"
 #: ISO 19115 topic categories of every zone layer (QGIS's "gmd:topicCategory" vocabulary).
 _TOPICS = ("climatologyMeteorologyAtmosphere", "environment", "society")
+#: The standard of ilots' record of the document it wrote for a layer (see the module's
+#: docstring): a copy, which a user's save in QGIS leaves as it is.
+_RECORD_URI = "urn:x-ilots:layer-metadata-written"
+#: What a warning says to check in a kept document of a file without ilots' record.
+_EARLIER = "compare its extent, periods and licences with the run's"
 
 _RESERVED = ("gpkg_", "rtree_", "sqlite_")
 #: What the description of every zone layer a run writes holds (:func:`zone_layer_description`).
@@ -416,7 +441,8 @@ def write_zones_gpkg(
         only for a layer with a style.
     metadata
         Layer name → QGIS layer-metadata document (:func:`zone_layer_metadata`), stored in
-        the GeoPackage metadata extension.
+        the GeoPackage metadata extension; a document a user saved in QGIS for the layer in
+        the file replaced stays the layer's instead (see the module's docstring).
 
     Returns
     -------
@@ -466,6 +492,7 @@ def write_zones_gpkg(
             _add_layer_styles(staging, styles, slds)
         if metadata:
             _add_metadata(staging, metadata)
+            _carry_metadata(target, staging)
         _carry_qgis_tables(target, staging)
         _warn_of_what_goes(target, staging)
     return target
@@ -513,7 +540,8 @@ def _add_metadata(gpkg: Path, metadata: Mapping[str, str]) -> None:
     """Write each layer's QGIS metadata document in the GeoPackage metadata extension.
 
     The tables and their ``gpkg_extensions`` rows as GDAL creates them (``gpkg_metadata``
-    scope ``read-write``), one ``dataset`` document per layer, referenced by its table.
+    scope ``read-write``), one ``dataset`` document per layer, referenced by its table, with
+    ilots' record of it as its parent (:data:`_RECORD_URI`).
     """
     definition = (
         f"http://www.geopackage.org/spec{GPKG_VERSION.replace('.', '')}0/#extension_metadata"
@@ -534,17 +562,109 @@ def _add_metadata(gpkg: Path, metadata: Mapping[str, str]) -> None:
                 "extension_name = 'gpkg_metadata')",
                 (table, definition, table),
             )
+        insert = (
+            "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+            "VALUES ('dataset', ?, 'text/xml', ?)"
+        )
         for layer, document in metadata.items():
-            row = con.execute(
-                "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
-                "VALUES ('dataset', ?, 'text/xml', ?)",
-                (QGIS_METADATA_URI, document),
-            ).lastrowid
+            row = con.execute(insert, (QGIS_METADATA_URI, document)).lastrowid
+            record = con.execute(insert, (_RECORD_URI, document)).lastrowid
             con.execute(
                 "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, "
-                f"timestamp, md_file_id) VALUES ('table', ?, {_NOW}, ?)",
-                (layer, row),
+                f"timestamp, md_file_id, md_parent_id) VALUES ('table', ?, {_NOW}, ?, ?)",
+                (layer, row, record),
             )
+
+
+def _carry_metadata(target: Path, new: Path) -> None:
+    """Keep in ``new`` the layer-metadata documents a user saved in ``target``; warn of them.
+
+    For each layer of ``new`` with a document, the one of ``target`` replaces it when it is
+    the user's (:func:`_edited`); the record stays ilots' new document. When ilots' document
+    changed since the one it wrote in ``target`` (its elements: not only its form), or
+    ``target`` kept no record of it, one :class:`~tiles.errors.IlotsWarning` (kind
+    ``layer_metadata_kept``) names the layers and what changed. Nothing for a file that is
+    not there or not a GeoPackage.
+    """
+    if not target.is_file():
+        return
+    try:
+        saved = _layer_documents(target)
+    except sqlite3.DatabaseError:
+        return
+    written = _layer_documents(new)
+    outdated = []
+    with closing(sqlite3.connect(new)) as con, con:
+        for layer, (row, ours, _) in written.items():
+            _, document, record = saved.get(layer, (None, None, None))
+            if document is None or not _edited(document, record):
+                continue
+            con.execute("UPDATE gpkg_metadata SET metadata = ? WHERE id = ?", (document, row))
+            if record is None:
+                outdated.append(f"{layer} (no record of what it wrote before: {_EARLIER})")
+            elif changed := _changed_elements(record, ours):
+                outdated.append(f"{layer} ({', '.join(changed)})")
+    if outdated:
+        warnings.warn(
+            IlotsWarning(
+                f"{target}: the layer metadata you saved in QGIS is kept, but what ilots writes "
+                f"of it has changed since: {'; '.join(outdated)}; update these in QGIS (Layer "
+                "Properties › Metadata, then Save to GeoPackage)",
+                code="layer_metadata_kept",
+            ),
+            stacklevel=3,
+        )
+
+
+def _layer_documents(gpkg: Path) -> dict[str, tuple[int, str, str | None]]:
+    """Return each layer's QGIS metadata document of ``gpkg``: its row, text and ilots' record.
+
+    The document QGIS reads and saves, the first of the layer's (``reference_scope``
+    ``table``, ``md_standard_uri`` :data:`QGIS_METADATA_URI`); the record None without one.
+    """
+    if not {"gpkg_metadata", "gpkg_metadata_reference"} <= _tables(gpkg):
+        return {}
+    with closing(_read_only(gpkg)) as con:
+        rows = con.execute(
+            "SELECT r.table_name, m.id, m.metadata, p.metadata FROM gpkg_metadata_reference r "
+            "JOIN gpkg_metadata m ON m.id = r.md_file_id LEFT JOIN gpkg_metadata p ON "
+            "p.id = r.md_parent_id AND p.md_standard_uri = ? WHERE r.reference_scope = 'table' "
+            "AND m.md_standard_uri = ? ORDER BY m.id",
+            (_RECORD_URI, QGIS_METADATA_URI),
+        ).fetchall()
+    documents: dict[str, tuple[int, str, str | None]] = {}
+    for layer, row, document, record in rows:
+        documents.setdefault(layer, (row, document, record))
+    return documents
+
+
+def _edited(document: str, record: str | None) -> bool:
+    """Whether a layer's metadata ``document`` is a user's: not ilots' ``record`` of it.
+
+    Without a record (a file of an earlier ilots): when it has QGIS's ``<links>`` element,
+    which QGIS writes in every document it saves and ilots never wrote; or is not XML.
+    """
+    if record is not None:
+        return document != record
+    try:
+        return ET.fromstring(document).find("links") is not None
+    except ET.ParseError:
+        return True
+
+
+def _changed_elements(before: str, after: str) -> list[str]:
+    """Name the elements of ilots' document ``after`` that differ from ``before``'s."""
+    old, new = (_elements(document) for document in (before, after))
+    return [tag for tag in dict.fromkeys([*old, *new]) if old.get(tag) != new.get(tag)]
+
+
+def _elements(document: str) -> dict[str, list[bytes]]:
+    """Return the children of a metadata document's root by tag, each serialised."""
+    elements: dict[str, list[bytes]] = {}
+    for child in ET.fromstring(document):
+        child.tail = None  # the indentation after it
+        elements.setdefault(child.tag, []).append(ET.tostring(child))
+    return elements
 
 
 #: Styles ilots writes (:func:`_add_layer_styles`); a user's are the others.

@@ -44,10 +44,7 @@ logger.addHandler(logging.NullHandler())
 _WRITTEN_ONLY = 3
 
 #: Files a run writes at the top of its folder, under ``scenarios/``, and in each scenario's.
-_ROOT_FILES = frozenset(
-    {"zones.gpkg", "inequality.json", "inequality.csv", "heat_island.json", "report.html",
-     "config.yaml"}
-)  # fmt: skip
+_ROOT_FILES = frozenset(path.name for path in RunFolder(Path()).root_files)
 _SCENARIOS_FILES = frozenset({"comparison.csv", "comparison.png", "model.json"})
 _SCENARIO_FILES = frozenset(
     {"delta_lst.tif", "delta_lst.qml", "delta_lst.png", "inequality.json", "inequality.csv",

@@ -4,15 +4,15 @@ Two styles, written as QGIS writes them (``<qgis>`` root, ``renderer-v2``), with
 symbol layer's properties both as an ``<Option type="Map">`` (the current format) and as the
 legacy ``<prop k v>`` list (all older QGIS 3 releases read only that one):
 
-* :func:`graduated_qml`: graduated colours on one numeric column, by default
-  ``lst_anomaly_mean_k`` of the ``iris`` layer, with a diverging blue → red ramp (ColorBrewer
-  RdBu, 7 classes) and breaks computed from the data: equal intervals symmetric about 0 (the
-  middle class astride 0 is the neutral colour) or quantiles. The equal intervals span the
-  zones that are not outliers (Tukey's far-out fences), and the two outermost classes reach
-  the minimum and maximum: one hot industrial zone takes the darkest red instead of pushing
-  every other zone into the pale middle classes. Labels carry the unit (K). A
-  last legend class, "no value", draws the zones whose value is NULL (the ``lst_*`` columns
-  of a zone under ``zones.min_valid_frac``) in hatched light grey, as the report's maps do.
+* :func:`graduated_qml`: graduated colours on one numeric column (a :class:`GraduatedStyle`),
+  by default ``lst_anomaly_mean_k`` of the ``iris`` layer, with a diverging blue → red ramp
+  (ColorBrewer RdBu, 7 classes) and breaks computed from the data: equal intervals symmetric
+  about 0 (the middle class astride 0 is the neutral colour) or quantiles. The equal intervals
+  span the zones that are not outliers (Tukey's far-out fences), and the two outermost classes
+  reach the minimum and maximum: one hot industrial zone takes the darkest red instead of
+  pushing every other zone into the pale middle classes. Labels carry the unit (K). A last
+  legend class, "no value", draws the zones whose value is NULL (the ``lst_*`` columns of a
+  zone under ``zones.min_valid_frac``) in hatched light grey, as the report's maps do.
 * :func:`outline_qml`: a single-symbol renderer with no fill and a thick dark outline, labelled
   by a name field (``nom_qp`` for the QPV layer).
 
@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -46,10 +47,12 @@ from pipelines.outputs._atomic import ilots_version
 
 __all__ = [
     "DIVERGING_RAMP",
+    "LST_ANOMALY_STYLE",
     "NO_VALUE_FILL",
     "NO_VALUE_HATCH",
     "OUTLIER_FENCE",
     "OUTLIER_SHARE",
+    "GraduatedStyle",
     "class_breaks",
     "default_zone_styles",
     "graduated_qml",
@@ -152,12 +155,7 @@ def class_breaks(
     ValueError
         No finite value, or a bad ``n_classes`` / ``method`` / ``fence``.
     """
-    if not isinstance(n_classes, int | np.integer) or n_classes < 1:
-        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
-    if method not in _METHODS:
-        raise ValueError(f"method must be 'equal' or 'quantile', got {method!r}")
-    if fence is not None and not fence >= 0:
-        raise ValueError(f"fence must be a number >= 0 (or None for no outliers), got {fence!r}")
+    _check_classes(n_classes, method, fence)
     data = np.asarray(values, dtype=np.float64).ravel()
     data = data[np.isfinite(data)]
     if data.size == 0:
@@ -175,6 +173,16 @@ def class_breaks(
     edges = np.linspace(low, high, n_classes + 1)
     edges[0], edges[-1] = min(edges[0], data.min()), max(edges[-1], data.max())
     return edges
+
+
+def _check_classes(n_classes: int, method: str, fence: float | None) -> None:
+    """Raise ValueError for a bad ``n_classes``, ``method`` or ``fence`` of :func:`class_breaks`."""
+    if not isinstance(n_classes, int | np.integer) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'equal' or 'quantile', got {method!r}")
+    if fence is not None and not fence >= 0:
+        raise ValueError(f"fence must be a number >= 0 (or None for no outliers), got {fence!r}")
 
 
 def _spanned(data: np.ndarray, fence: float | None) -> tuple[float, float]:
@@ -207,30 +215,12 @@ def ramp_colors(
     return [tuple(round(float(ch[i])) for ch in channels) for i in range(n)]  # type: ignore[misc]
 
 
-def graduated_qml(
-    values: ArrayLike,
-    *,
-    field: str = "lst_anomaly_mean_k",
-    n_classes: int = 7,
-    method: BreakMethod = "equal",
-    symmetric: bool = True,
-    fence: float | None = OUTLIER_FENCE,
-    units: str = "K",
-    ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP,
-    outline: tuple[int, int, int, int] = (255, 255, 255, 160),
-    no_value_label: str = "no value",
-) -> str:
-    """QML of a graduated-colour polygon style on ``field``, classes computed from ``values``.
+@dataclass(frozen=True)
+class GraduatedStyle:
+    """The graduated colours of one numeric column (:func:`graduated_qml`, :func:`graduated_sld`).
 
-    A rule-based renderer: one rule per class of :func:`class_breaks`, low to high, then one
-    for the features whose ``field`` is NULL, drawn hatched light grey (see the module's
-    docstring for why not QGIS's graduated renderer). Without any finite value, the NULL rule
-    alone.
-
-    Parameters
+    Attributes
     ----------
-    values
-        The column's values (the layer's ``field``), to compute the breaks.
     field
         Attribute the renderer classifies.
     n_classes, method, symmetric, fence
@@ -245,12 +235,54 @@ def graduated_qml(
     no_value_label
         Legend label of the features without a value.
 
+    Raises
+    ------
+    ValueError
+        A bad ``n_classes``, ``method`` or ``fence`` (see :func:`class_breaks`).
+    """
+
+    field: str = "lst_anomaly_mean_k"
+    n_classes: int = 7
+    method: BreakMethod = "equal"
+    symmetric: bool = True
+    fence: float | None = OUTLIER_FENCE
+    units: str = "K"
+    ramp: tuple[tuple[int, int, int], ...] = DIVERGING_RAMP
+    outline: tuple[int, int, int, int] = (255, 255, 255, 160)
+    no_value_label: str = "no value"
+
+    def __post_init__(self) -> None:
+        _check_classes(self.n_classes, self.method, self.fence)
+        object.__setattr__(self, "ramp", tuple(tuple(stop) for stop in self.ramp))
+        object.__setattr__(self, "outline", tuple(self.outline))
+
+
+#: The zone layers' default: the LST anomaly in 7 equal classes symmetric about 0, blue to red.
+LST_ANOMALY_STYLE = GraduatedStyle()
+
+
+def graduated_qml(values: ArrayLike, style: GraduatedStyle = LST_ANOMALY_STYLE) -> str:
+    """QML of a graduated-colour polygon style on ``style.field``, classes from ``values``.
+
+    A rule-based renderer: one rule per class of :func:`class_breaks`, low to high, then one
+    for the features whose field is NULL, drawn hatched light grey (see the module's
+    docstring for why not QGIS's graduated renderer). Without any finite value, the NULL rule
+    alone.
+
+    Parameters
+    ----------
+    values
+        The column's values (the layer's ``style.field``), to compute the breaks.
+    style
+        The field, classes, colours and labels.
+
     Returns
     -------
     str
         The QML document (UTF-8 text with the QGIS doctype).
     """
-    classes = _graduated_classes(values, n_classes, method, symmetric, fence, units, ramp)
+    classes = _graduated_classes(values, style)
+    field, outline = style.field, style.outline
     column = _quoted_column(field)
 
     root = _qgis_root(labels=False)
@@ -288,7 +320,7 @@ def graduated_qml(
         {
             "key": f"ilots-{field}-null",
             "symbol": str(len(classes)),
-            "label": no_value_label,
+            "label": style.no_value_label,
             "filter": f"{column} IS NULL",
         },
     )
@@ -298,18 +330,7 @@ def graduated_qml(
 
 
 def graduated_sld(
-    values: ArrayLike,
-    *,
-    layer: str = "iris",
-    field: str = "lst_anomaly_mean_k",
-    n_classes: int = 7,
-    method: BreakMethod = "equal",
-    symmetric: bool = True,
-    fence: float | None = OUTLIER_FENCE,
-    units: str = "K",
-    ramp: Sequence[tuple[int, int, int]] = DIVERGING_RAMP,
-    outline: tuple[int, int, int, int] = (255, 255, 255, 160),
-    no_value_label: str = "no value",
+    values: ArrayLike, style: GraduatedStyle = LST_ANOMALY_STYLE, *, layer: str = "iris"
 ) -> str:
     """SLD 1.1 of :func:`graduated_qml`'s style: the same classes, filters and colours.
 
@@ -321,30 +342,30 @@ def graduated_sld(
 
     Parameters
     ----------
+    values, style
+        As :func:`graduated_qml`.
     layer
         Name of the layer (``se:Name`` of the ``NamedLayer`` and of its style).
-    values, field, n_classes, method, symmetric, fence, units, ramp, outline, no_value_label
-        As :func:`graduated_qml`.
 
     Returns
     -------
     str
         The SLD document (UTF-8 text with its XML declaration).
     """
-    classes = _graduated_classes(values, n_classes, method, symmetric, fence, units, ramp)
-    root, style = _sld_root(layer)
+    classes = _graduated_classes(values, style)
+    root, feature_style = _sld_root(layer)
     for i, (lower, upper, label, color) in enumerate(classes):
-        rule = _sld_rule(style, label)
+        rule = _sld_rule(feature_style, label)
         both = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:And")
         above = "ogc:PropertyIsGreaterThanOrEqualTo" if i == 0 else "ogc:PropertyIsGreaterThan"
         for test, bound in ((above, lower), ("ogc:PropertyIsLessThanOrEqualTo", upper)):
             compare = ET.SubElement(both, test)
-            ET.SubElement(compare, "ogc:PropertyName").text = field
+            ET.SubElement(compare, "ogc:PropertyName").text = style.field
             ET.SubElement(compare, "ogc:Literal").text = _number(bound)
-        _sld_polygon(rule, (*color, 255), outline, _CLASS_OUTLINE_MM)
-    rule = _sld_rule(style, no_value_label)
+        _sld_polygon(rule, (*color, 255), style.outline, _CLASS_OUTLINE_MM)
+    rule = _sld_rule(feature_style, style.no_value_label)
     null = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:PropertyIsNull")
-    ET.SubElement(null, "ogc:PropertyName").text = field
+    ET.SubElement(null, "ogc:PropertyName").text = style.field
     hatch = (*NO_VALUE_HATCH, 255)
     _sld_polygon(rule, (*NO_VALUE_FILL, 255), hatch, _NO_VALUE_OUTLINE_MM)
     _sld_hatch(rule, hatch)
@@ -430,12 +451,9 @@ def outline_qml(
 
 def default_zone_styles(
     layers: Mapping[str, object],
+    iris_style: GraduatedStyle = LST_ANOMALY_STYLE,
     *,
-    field: str = "lst_anomaly_mean_k",
     qpv_label: str = "nom_qp",
-    no_value_label: str = "no value",
-    n_classes: int = 7,
-    method: BreakMethod = "equal",
     style_format: Literal["qml", "sld"] = "qml",
 ) -> dict[str, str]:
     """Build the default styles of the zone layers present: ``iris`` graduated, ``qpv`` outlined.
@@ -444,15 +462,12 @@ def default_zone_styles(
     ----------
     layers
         Layer name → GeoDataFrame (only ``iris`` and ``qpv`` get a style here).
-    field
-        Column of ``iris`` to classify (all missing: the "no value" class alone); when
-        absent the layer gets no style.
+    iris_style
+        The graduated colours of ``iris``: its field (all missing: the "no value" class
+        alone; when absent the layer gets no style), classes, and the legend label of the
+        IRIS without a value (the report's language).
     qpv_label
         Column of ``qpv`` labelling each QPV; labels are left off when absent.
-    no_value_label
-        Legend label of the IRIS without a value (the report's language).
-    n_classes, method
-        See :func:`class_breaks`.
     style_format
         ``"qml"`` (QGIS's) or ``"sld"`` (the same style in SLD 1.1, for other programs).
 
@@ -467,11 +482,10 @@ def default_zone_styles(
     styles: dict[str, str] = {}
     iris = layers.get("iris")
     columns = getattr(iris, "columns", ())
-    if iris is not None and field in columns:
-        values = np.asarray(iris[field], dtype=np.float64)  # type: ignore[index]
+    if iris is not None and iris_style.field in columns:
+        values = np.asarray(iris[iris_style.field], dtype=np.float64)  # type: ignore[index]
         graduated = graduated_sld if sld else graduated_qml
-        styles["iris"] = graduated(values, field=field, n_classes=n_classes, method=method,
-                                   no_value_label=no_value_label)  # fmt: skip
+        styles["iris"] = graduated(values, iris_style)
     qpv = layers.get("qpv")
     if qpv is not None:
         has_label = qpv_label in getattr(qpv, "columns", ())
@@ -481,25 +495,24 @@ def default_zone_styles(
 
 
 def _graduated_classes(
-    values: ArrayLike,
-    n_classes: int,
-    method: BreakMethod,
-    symmetric: bool,
-    fence: float | None,
-    units: str,
-    ramp: Sequence[tuple[int, int, int]],
+    values: ArrayLike, style: GraduatedStyle
 ) -> list[tuple[float, float, str, tuple[int, int, int]]]:
     """Return ``(lower, upper, label, colour)`` of each class, low to high; none without values."""
     if not np.isfinite(np.asarray(values, dtype=np.float64)).any():
         return []
-    edges = class_breaks(values, n_classes, method=method, symmetric=symmetric, fence=fence)
+    edges = class_breaks(
+        values, style.n_classes, method=style.method, symmetric=style.symmetric, fence=style.fence
+    )
     count = len(edges) - 1
     decimals = _label_decimals(edges)
-    suffix = f" {units}" if units else ""
+    suffix = f" {style.units}" if style.units else ""
     return [
         (lower, upper, f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}", color)
         for lower, upper, color in zip(
-            map(float, edges[:-1]), map(float, edges[1:]), ramp_colors(count, ramp), strict=True
+            map(float, edges[:-1]),
+            map(float, edges[1:]),
+            ramp_colors(count, style.ramp),
+            strict=True,
         )
     ]
 

@@ -896,6 +896,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "What a user had saved in zones.gpkg (a QGIS project, layers, styles): gone, as the "
         "run replaces that file whole",
     ),
+    "warning_kind_layer_metadata_kept": (
+        "Métadonnées de couches enregistrées par un utilisateur dans zones.gpkg : conservées, "
+        "alors que celles qu'écrit ilots ont changé ; à mettre à jour dans QGIS",
+        "Layer metadata a user saved in zones.gpkg: kept, while what ilots writes of it has "
+        "changed; update it in QGIS",
+    ),
     "warning_kind_qpv_without_iris": (
         "Des QPV qu'aucun IRIS compté « en QPV » ne couvre en majeure partie : leurs IRIS "
         "comptent parmi les autres IRIS dans l'écart QPV ; leurs statistiques propres sont "

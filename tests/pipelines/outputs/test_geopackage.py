@@ -17,6 +17,7 @@ from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_
 from pipelines.outputs import geopackage as gpkg_module
 from pipelines.outputs.geopackage import RunInputs, zone_layer_metadata
 from tests.pipelines.outputs.helpers import ORIGIN
+from tests.pipelines.test_qgis import QGIS_PYTHON, _env
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 # QgsOgrProviderMetadata::saveStyle field list, in order, with GDAL's SQL types for them
@@ -365,6 +366,157 @@ def test_each_layer_carries_its_qgis_metadata(tmp_path, layers):
                        ("2023-06-01T00:00:00Z", "2023-08-31T23:59:59Z")]  # fmt: skip
     qpv = ET.fromstring(rows[1][7])
     assert qpv.find("title").text == "Urban heat island per QPV (quartier prioritaire)"
+
+
+#: A layer's metadata as QGIS saves it (QgsLayerMetadata::writeMetadataXml): a contact and
+#: the <links> element it always writes.
+USERS_METADATA = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.34.4-Prizren">
+  <identifier>ilots:iris</identifier>
+  <title>Ilots de chaleur par IRIS, Toulouse</title>
+  <abstract>Pour le conseil municipal.</abstract>
+  <contact><name>Service SIG</name><organization>Mairie</organization></contact>
+  <links/>
+</qgis>
+"""
+
+
+def _save_in_qgis(path, layer, document):
+    """Save ``document`` as ``layer``'s metadata as QGIS does (saveLayerMetadata): update the
+    document the layer's reference names, the abstract as the layer's description."""
+    with closing(sqlite3.connect(path)) as con, con:
+        (row,) = con.execute(
+            "SELECT id from gpkg_metadata LEFT JOIN gpkg_metadata_reference ON "
+            "(gpkg_metadata_reference.table_name = ? AND gpkg_metadata.id = "
+            "gpkg_metadata_reference.md_file_id) WHERE md_standard_uri = "
+            "'http://mrcc.com/qgis.dtd' and reference_scope = 'table'",
+            (layer,),
+        ).fetchone()
+        con.execute("UPDATE gpkg_metadata SET metadata = ? WHERE id = ?", (document, row))
+        con.execute(
+            "UPDATE gpkg_contents SET description = 'Pour le conseil municipal.' "
+            "WHERE table_name = ?",
+            (layer,),
+        )
+
+
+def _documents(path):
+    """Each layer's QGIS metadata document (not GDAL's, which QGIS's save leaves too)."""
+    return {row[1]: row[7] for row in _metadata_rows(path) if row[5] == "http://mrcc.com/qgis.dtd"}
+
+
+def _summer(year):
+    return RunInputs(((dt.date(year, 6, 1), dt.date(year, 8, 31)),), ("landsat", "iris"))
+
+
+def _write_with_metadata(target, layers, inputs):
+    metadata = {name: zone_layer_metadata(name, frame, inputs) for name, frame in layers.items()}
+    write_zones_gpkg(target, layers, default_zone_styles(layers), metadata=metadata)
+    return metadata
+
+
+def test_metadata_a_user_saved_in_qgis_outlives_a_run(tmp_path, layers):
+    """The document QGIS saved for iris stays the layer's; qpv's, not edited, is ilots'.
+    The run's documents unchanged (the same inputs): nothing to warn of, run after run."""
+    target = tmp_path / "zones.gpkg"
+    ours = _write_with_metadata(target, layers, _summer(2023))
+    _save_in_qgis(target, "iris", USERS_METADATA)
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IlotsWarning)
+            _write_with_metadata(target, layers, _summer(2023))
+        assert _documents(target) == {"iris": USERS_METADATA, "qpv": ours["qpv"]}
+    # ilots' own description of the layer again (the units), not QGIS's abstract
+    (description,) = _query(
+        target, "SELECT description FROM gpkg_contents WHERE table_name = 'iris'"
+    )[0]
+    assert description is None or "Pour le conseil" not in description
+
+
+def test_a_kept_users_metadata_is_warned_of_when_ilots_own_changed(tmp_path, layers):
+    """Another summer: ilots' iris document would say other periods, in its abstract and
+    extent (the Landsat attribution has no year, the ilots version is the same). The user's
+    stays, a warning names what changed; qpv's, not edited, is ilots' new one. The next run
+    of that summer has nothing new to say."""
+    target = tmp_path / "zones.gpkg"
+    _write_with_metadata(target, layers, _summer(2023))
+    _save_in_qgis(target, "iris", USERS_METADATA)
+    with pytest.warns(IlotsWarning) as caught:
+        ours = _write_with_metadata(target, layers, _summer(2024))
+    (warning,) = [w.message for w in caught if isinstance(w.message, IlotsWarning)]
+    assert warning.code == "layer_metadata_kept"
+    assert "has changed since: iris (abstract, extent); update these in QGIS" in str(warning)
+    assert _documents(target) == {"iris": USERS_METADATA, "qpv": ours["qpv"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        _write_with_metadata(target, layers, _summer(2024))
+    assert _documents(target)["iris"] == USERS_METADATA
+
+
+#: QGIS's own save of a layer's metadata to its GeoPackage (Layer Properties › Metadata).
+SAVE_IN_QGIS = """
+import sys
+from qgis.core import QgsAbstractMetadataBase, QgsApplication, QgsProviderRegistry, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(sys.argv[1] + "|layername=iris", "iris", "ogr")
+metadata = layer.metadata()
+assert metadata.title() == "Urban heat island per IRIS", metadata.title()
+metadata.setTitle("Ilots de chaleur, Toulouse")
+metadata.addContact(QgsAbstractMetadataBase.Contact("Service SIG"))
+ok, error = QgsProviderRegistry.instance().saveLayerMetadata("ogr", layer.source(), metadata)
+assert ok, error
+del layer  # before QGIS exits, which would crash on a layer still open
+app.exitQgis()
+"""
+
+
+@pytest.mark.skipif(QGIS_PYTHON is None, reason="QGIS's Python bindings not found")
+def test_metadata_saved_by_qgis_itself_outlives_a_run(tmp_path, layers):
+    """The oracle is QGIS: the document it saves is the user's, kept by the next run."""
+    target = tmp_path / "zones.gpkg"
+    _write_with_metadata(target, layers, _summer(2023))
+    subprocess.run(
+        [QGIS_PYTHON, "-c", SAVE_IN_QGIS, str(target)],
+        capture_output=True, env=_env(), timeout=300, check=True,
+    )  # fmt: skip
+    saved = _documents(target)["iris"]
+    assert "<name>Service SIG</name>" in saved
+    with pytest.warns(IlotsWarning, match=r"since: iris \(abstract, extent\); update"):
+        _write_with_metadata(target, layers, _summer(2024))
+    assert _documents(target)["iris"] == saved
+
+
+def test_a_change_of_form_only_in_ilots_own_metadata_is_not_warned_of(tmp_path, layers):
+    """ilots' record says another QGIS version on its root, and nothing else differs: the
+    user's document is kept without a word (nothing in it to update)."""
+    target = tmp_path / "zones.gpkg"
+    ours = _write_with_metadata(target, layers, _summer(2023))
+    _save_in_qgis(target, "iris", USERS_METADATA)
+    older = ours["iris"].replace('<qgis version="3.28.0-Firenze">', '<qgis version="3.22.0">')
+    assert older != ours["iris"]
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute(
+            "UPDATE gpkg_metadata SET metadata = ? WHERE metadata = ?", (older, ours["iris"])
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        _write_with_metadata(target, layers, _summer(2023))
+    assert _documents(target)["iris"] == USERS_METADATA
+
+
+def test_metadata_of_a_file_without_ilots_record_is_the_users_when_qgis_saved_it(tmp_path, layers):
+    """A file of an earlier ilots, which kept no record of its documents: one QGIS saved
+    (with its <links>) stays, with a warning; ilots' own (without) is replaced."""
+    target = tmp_path / "zones.gpkg"
+    _write_with_metadata(target, layers, _summer(2023))
+    _save_in_qgis(target, "iris", USERS_METADATA)
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute("UPDATE gpkg_metadata_reference SET md_parent_id = NULL")
+        con.execute("DELETE FROM gpkg_metadata WHERE md_standard_uri != 'http://mrcc.com/qgis.dtd'")
+    with pytest.warns(IlotsWarning, match="iris \\(no record of what it wrote before"):
+        ours = _write_with_metadata(target, layers, _summer(2023))
+    assert _documents(target) == {"iris": USERS_METADATA, "qpv": ours["qpv"]}
 
 
 def test_synthetic_metadata_says_so_first_and_credits_no_third_party(layers):

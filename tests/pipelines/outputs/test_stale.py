@@ -3,7 +3,7 @@
 import json
 import logging
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pytest
@@ -13,6 +13,7 @@ from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.rasters import VERSION_TAG
 from pipelines.outputs.stale import (
     folder_clock,
+    is_run_output,
     previous_outputs,
     remove_stale_outputs,
     remove_stale_rasters,
@@ -142,3 +143,14 @@ def test_a_version_3_manifest_lists_only_what_its_run_wrote(tmp_path):
     folder = _older_manifest(tmp_path, 3)
     remove_stale_outputs(folder, previous_outputs(folder), since=7200.0)
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["manifest.json"]
+
+
+def test_the_root_files_of_a_run_folder_are_its_outputs(tmp_path):
+    # DESIGN.md's run folder: the files a run writes at its top, its manifest aside (the
+    # record of the others, which an earlier run's manifest does not list).
+    named = ["zones.gpkg", "inequality.json", "inequality.csv", "heat_island.json",
+             "report.html", "config.yaml"]  # fmt: skip
+    assert [path.name for path in RunFolder(tmp_path).root_files] == named
+    assert all(path.parent == tmp_path for path in RunFolder(tmp_path).root_files)
+    for name in [*named, "manifest.json", ".manifest.previous.json", "notes.txt"]:
+        assert is_run_output(PurePosixPath(name), {}) is (name in named), name

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.outputs import default_zone_styles, graduated_qml, outline_qml
+from pipelines.outputs import GraduatedStyle, default_zone_styles, graduated_qml, outline_qml
 from pipelines.outputs.styles import DIVERGING_RAMP, class_breaks, outline_sld, ramp_colors
 from tests.pipelines.outputs.helpers import ANOMALY
 
@@ -167,7 +167,7 @@ def test_an_outlier_takes_the_extreme_class_instead_of_squeezing_the_others():
     assert labels[0] == "-3.0 – -2.1 K" and labels[6] == "2.1 – 12.0 K"
     # Spanning every value (the old style): classes of 24 / 7 = 3.43 K cut at ±1.71 and
     # ±5.14, so 13 + 35 + 13 = 61 of the 62 zones in the three middle classes.
-    squeezed = graduated_qml(WITH_OUTLIER, fence=None)
+    squeezed = graduated_qml(WITH_OUTLIER, GraduatedStyle(fence=None))
     assert _class_counts(squeezed, WITH_OUTLIER) == [0, 0, 13, 35, 13, 0, 1]
     np.testing.assert_allclose(class_breaks(WITH_OUTLIER, fence=None), np.linspace(-12, 12, 8))
 
@@ -178,7 +178,7 @@ def test_an_outlier_below_opens_the_first_class_of_plain_breaks():
     values = np.append(np.arange(10, 31) / 10, -9.0)
     edges = class_breaks(values, 4, symmetric=False)
     np.testing.assert_allclose(edges, [-9.0, 1.5, 2.0, 2.5, 3.0])
-    qml = graduated_qml(values, n_classes=4, symmetric=False, units="")
+    qml = graduated_qml(values, GraduatedStyle(n_classes=4, symmetric=False, units=""))
     assert _class_counts(qml, values) == [7, 5, 5, 5]  # -9 and 1.0 ... 1.5, then 5 tenths each
 
 
@@ -229,7 +229,9 @@ def test_every_zone_falls_in_exactly_one_class(values, n_classes, symmetric, fen
     """No zone left unstyled in QGIS, none drawn twice, whatever the values."""
     values = np.asarray(values)
     finite = values[np.isfinite(values)]
-    qml = graduated_qml(values, n_classes=n_classes, symmetric=symmetric, fence=fence)
+    qml = graduated_qml(
+        values, GraduatedStyle(n_classes=n_classes, symmetric=symmetric, fence=fence)
+    )
     rules = _rules(_parse(qml).find("renderer-v2"))
     for value in values:
         assert len(_matching(rules, value)) == 1, value
@@ -245,7 +247,8 @@ def test_every_zone_falls_in_exactly_one_class(values, n_classes, symmetric, fen
 
 
 def test_no_value_is_hatched_light_grey_as_in_the_report():
-    renderer = _parse(graduated_qml(ANOMALY, no_value_label="sans valeur")).find("renderer-v2")
+    qml = graduated_qml(ANOMALY, GraduatedStyle(no_value_label="sans valeur"))
+    renderer = _parse(qml).find("renderer-v2")
     no_value = _rules(renderer)[-1]
     assert no_value.get("label") == "sans valeur"
     symbol = renderer.find(f"symbols/symbol[@name='{no_value.get('symbol')}']")
@@ -271,7 +274,7 @@ def test_no_value_is_hatched_light_grey_as_in_the_report():
 def test_graduated_qml_breaks_keep_every_digit():
     # tiny values: a 6-decimal or exponent form would merge or garble the breaks
     values = np.array([-3.3e-7, 0.5e-7, 2.9e-7])
-    rules = _rules(_parse(graduated_qml(values, n_classes=3)).find("renderer-v2"))
+    rules = _rules(_parse(graduated_qml(values, GraduatedStyle(n_classes=3))).find("renderer-v2"))
     edges = class_breaks(values, 3)
     assert [_class_filter(r)[2:] for r in rules[:3]] == list(itertools.pairwise(edges))
     assert [_matching(rules, v) for v in values] == [[0], [1], [2]]
@@ -279,7 +282,9 @@ def test_graduated_qml_breaks_keep_every_digit():
 
 def test_graduated_qml_quantiles_other_field():
     values = np.arange(20.0)
-    root = _parse(graduated_qml(values, field='ndvi "mean"', method="quantile", units=""))
+    root = _parse(
+        graduated_qml(values, GraduatedStyle(field='ndvi "mean"', method="quantile", units=""))
+    )
     rules = _rules(root.find("renderer-v2"))
     # a double quote in a column name is doubled, as QgsExpression.quotedColumnRef does
     assert rules[0].get("filter").startswith('"ndvi ""mean""" >= 0 AND "ndvi ""mean""" <= ')
@@ -320,7 +325,7 @@ def test_all_values_missing_gives_the_no_value_class_alone():
     """An all-cloudy run: every IRIS is NULL, drawn hatched as such (not QGIS's random
     single symbol of an unstyled layer)."""
     frame = pd.DataFrame({"lst_anomaly_mean_k": [np.nan, np.nan]})
-    qml = default_zone_styles({"iris": frame}, no_value_label="sans valeur")["iris"]
+    qml = default_zone_styles({"iris": frame}, GraduatedStyle(no_value_label="sans valeur"))["iris"]
     rules = _parse(qml).findall(".//rules/rule")
     assert [(r.get("label"), r.get("filter")) for r in rules] == [
         ("sans valeur", '"lst_anomaly_mean_k" IS NULL')
@@ -413,3 +418,17 @@ def test_outline_sld_is_the_qml_outline_and_labels():
 def test_style_format_is_checked(layers):
     with pytest.raises(ValueError, match="style_format must be 'qml' or 'sld'"):
         default_zone_styles(layers, style_format="svg")
+
+
+def test_a_graduated_style_is_checked_when_made_and_hashable():
+    with pytest.raises(ValueError, match="n_classes must be a positive integer"):
+        GraduatedStyle(n_classes=0)
+    with pytest.raises(ValueError, match="method must be 'equal' or 'quantile'"):
+        GraduatedStyle(method="jenks")
+    with pytest.raises(ValueError, match="fence must be a number >= 0"):
+        GraduatedStyle(fence=-1.0)
+    # stops given as lists are kept as tuples: the spec stays frozen and hashable
+    style = GraduatedStyle(ramp=[[0, 0, 255], [255, 0, 0]], outline=[0, 0, 0, 255])
+    assert style.ramp == ((0, 0, 255), (255, 0, 0)) and style.outline == (0, 0, 0, 255)
+    assert hash(style) == hash(GraduatedStyle(ramp=((0, 0, 255), (255, 0, 0)),
+                                              outline=(0, 0, 0, 255)))  # fmt: skip
