@@ -401,11 +401,15 @@ def run_reference(
     rural_mean = lst.where(rural).mean(["y", "x"])
     lst_anomaly = (lst - rural_mean).median("time").where(enough)
 
-    # Per IRIS.
+    # Per IRIS; the LST and its clear dates over land only (no LST where the land cover says
+    # water, as where the QA does).
+    water = landcover == WATER
+    lst_median, lst_p90, lst_anomaly = (x.where(~water) for x in (lst_median, lst_p90, lst_anomaly))
     table = iris[["code_iris", "nom_iris", "insee_com", "typ_iris", "nom_com", "geometry"]].copy()
     table["area_m2"] = iris.area
     med = zonal(iris, lst_median.values, affine, ["mean", "percentile_90"], nodata=np.nan)
-    n = zonal(iris, n_clear.values.astype("float32"), affine, ["mean"], nodata=np.nan)
+    n_land = np.where(water, np.nan, n_clear.values.astype("float32"))
+    n = zonal(iris, n_land, affine, ["mean"], nodata=np.nan)
     table["lst_mean_k"] = med["mean"]
     table["lst_p90_k"] = med["percentile_90"]
     for column, layer in (
@@ -426,9 +430,8 @@ def run_reference(
     for code, name in CLASSES.items():
         table[f"lc_{name}_frac"] = shares[code]
     # valid_frac: the share of the land pixels (not of the water class; no class is land)
-    # with a median LST on them (an LST on a pixel the land cover calls water is not counted)
-    on_land = np.where(landcover == WATER, np.nan, lst_median.values)
-    lst_on_land = zonal(iris, on_land, affine, ["count"], nodata=np.nan)["count"]
+    # with a median LST on them
+    lst_on_land = zonal(iris, lst_median.values, affine, ["count"], nodata=np.nan)["count"]
     land = zonal(iris, np.where(landcover == WATER, np.nan, 1.0), affine, ["count"],
                  nodata=np.nan)["count"]  # fmt: skip
     table["valid_frac"] = (lst_on_land / land).where(land > 0)

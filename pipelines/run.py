@@ -252,15 +252,15 @@ def _land_valid_frac(table: pd.DataFrame, frac: pd.DataFrame, water: np.ndarray)
     """Each zone's share of its land with a composite LST (NaN: no land, or not on the grid).
 
     Land is the zone's area less what the land cover calls water (its unclassified pixels
-    are land), in both terms: the area with an LST on land (:data:`~.run_tiles.LAND_LST`),
-    over the area less the water (``water``, the share of the classified area, times that
-    area's share of the zone; NaN, no classified pixel: no water). A pixel with an LST that
-    the land cover calls water (the Landsat QA said land) counts in neither.
+    are land), in both terms: the area with an LST (the run's LST is NaN on the land cover's
+    water, ``run_tiles.tile_pieces``), over the area less the water (``water``, the share of
+    the classified area, times that area's share of the zone; NaN, no classified pixel: no
+    water).
     """
     water_area = np.nan_to_num(water) * frac["valid_frac"].to_numpy(dtype=float)
     land = 1.0 - water_area
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(land > 0, table[f"{run_tiles.LAND_LST}_valid_frac"] / land, np.nan)
+        share = np.where(land > 0, table["lst_median_valid_frac"] / land, np.nan)
     # The two terms are sums in different orders: a zone whose land all has an LST is
     # 1 +- 1e-15, made 1 exactly (its pixels are a subset: anything more is not rounding).
     return np.where(np.abs(share - 1.0) <= 1e-9, 1.0, share)
@@ -1001,6 +1001,7 @@ def _run(
         timer=timer,
         anomaly_reference=comp.anomaly_reference,
         gather=gather,
+        without_water=not config.mask.lst_keep_water,
     )
     notes += [note for layer in floored if (note := floored_note(layer))]
     # Each raster is encoded once it is final (index composites and land cover during the

@@ -66,7 +66,6 @@ from tiles.processing import Tile, TileCheckpoints, processing_tiles
 
 __all__ = [
     "CHECKPOINT_FORMAT",
-    "LAND_LST",
     "SUHII_LAYERS",
     "ZONE_LAYERS",
     "ZONE_STATS",
@@ -96,8 +95,9 @@ __all__ = [
 #: pass 0 keeps the index composites' count of dates that read a negative reflectance; 7: the
 #: 90th percentile of ΔT over the dates, and water out of coarse pixels' LST; 8: a tile's
 #: checkpoint names the pieces it needs; so pieces of earlier versions are not resumed beside;
-#: 9: the partials of the median LST on land, :data:`LAND_LST`).
-CHECKPOINT_FORMAT = 9
+#: 9: the partials of the median LST on land; 10: the LST rasters and the zones' n_clear
+#: without the land cover's water).
+CHECKPOINT_FORMAT = 10
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
@@ -117,19 +117,14 @@ ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
 MEAN_STATS = parse_statistics(["mean"])
 
 
-#: The median LST on the land cover's land (NaN on its water, unclassified pixels kept): its
-#: ``valid_frac``, the share of a zone's area with an LST on land, is what a zone's
-#: ``valid_frac`` counts when water is left out of the LST (``pipelines.run._zone_table``),
-#: so that it counts the pixels of its land only, as its denominator does.
-LAND_LST = "lst_median_on_land"
-LAND_STATS = parse_statistics(["valid_frac"])
-
-
 def layer_stats(name: str) -> Any:
-    """Return the parsed statistics of raster layer ``name`` (or :data:`LAND_LST`)."""
-    if name == LAND_LST:
-        return LAND_STATS
+    """Return the parsed statistics of raster layer ``name``."""
     return ZONE_STATS if name == "lst_median" else MEAN_STATS
+
+
+def _lst_rasters(arrays: Mapping[str, np.ndarray]) -> list[str]:
+    """Names of the LST rasters among ``arrays``: the LST composites, ΔT and its z-score."""
+    return [name for name in arrays if name.startswith("lst_")]
 
 
 #: The land-cover shares of the classified area, and its share of the zone (``valid_frac``).
@@ -736,28 +731,40 @@ def tile_pieces(
     layers: list[ZoneLayer],
     tile: Tile,
     masks: Mapping[str, xr.DataArray] | None = None,
+    without_water: bool = False,
 ) -> dict[str, Any]:
     """Pass 2 of one tile: its raster pieces and the zonal partials of every zone layer.
 
     With ``masks`` (``{"urban": footprint, "rural": reference mask}``), also the sums of the
     composite SUHII (:func:`composite_sums`), computed with the rasters in one pass.
+    ``without_water`` (water left out of the LST, ``mask.lst_keep_water`` false): the LST
+    rasters (:func:`_lst_rasters`) are NaN on the land cover's water too, not only on the
+    Landsat QA's 30 m water, and the zones' ``n_clear`` mean is over their land, so the zone
+    statistics, the composite SUHII and the COGs rest on the same pixels (science.md §1.3:
+    no urban LST over water).
     """
     masks = dict(masks or {})
     piece, *regions = dask.compute(
         _window(rasters, tile), *(_window(m, tile) for m in masks.values())
     )
     arrays = {str(k): np.asarray(v.values) for k, v in piece.data_vars.items()}
+    del piece  # the arrays blanked below replace its own
+    classes = arrays["landcover"]
+    water = classes == LandCover.WATER if without_water else None
+    if water is not None:
+        for name in _lst_rasters(arrays):
+            arrays[name] = np.where(water, np.float32(np.nan), arrays[name])
     sums = composite_sums(
         arrays, {k: np.asarray(r.values) for k, r in zip(masks, regions, strict=True)}
     )
-    classes = arrays["landcover"]
     values = {
         name: (arrays[name].astype(np.float32, copy=False), Needs.of(layer_stats(name)))
         for name in ZONE_LAYERS
         if name in arrays  # albedo_median, lst_zscore: only when the run makes them
     }
-    on_land = np.where(classes == LandCover.WATER, np.float32(np.nan), values["lst_median"][0])
-    values[LAND_LST] = (on_land, Needs.of(LAND_STATS))
+    if water is not None and "n_clear" in values:  # clear dates counted over land
+        values["n_clear"] = (np.where(water, np.float32(np.nan), values["n_clear"][0]),
+                             values["n_clear"][1])  # fmt: skip
     class_values = classes.astype(np.float32)
     class_values[classes == 0] = np.nan  # class 0: no data
     values["landcover"] = (class_values, Needs.of(FRAC_STATS))
@@ -819,7 +826,7 @@ def _tables(layer: ZoneLayer, parts: Mapping[str, Partials]) -> tuple[pd.DataFra
     cov = layer.coverage
     covered = cov.covered()
     values: dict[str, Any] = {layer.id_column: cov.ids}
-    for name in (n for n in (*ZONE_LAYERS, LAND_LST) if n in parts):
+    for name in (n for n in ZONE_LAYERS if n in parts):
         stats = layer_stats(name)
         for column, data in finalise(parts[name], stats, covered, cov.cell_area).items():
             values[f"{name}_{column}"] = data
@@ -845,6 +852,7 @@ def run_tiles(
     pixels: Mapping[str, xr.DataArray] | None = None,
     min_frac: float = 0.0,
     on_settled: Callable[[Mapping[str, xr.DataArray]], None] | None = None,
+    without_water: bool = False,
 ) -> tuple[
     xr.Dataset,
     dict[str, tuple[pd.DataFrame, pd.DataFrame]],
@@ -877,6 +885,8 @@ def run_tiles(
     (the index composites, the land cover): final after pass 1, they are handed to
     ``on_settled`` before pass 2 (so their COGs are written meanwhile), and a tiled run's
     mosaic of them reads the pieces of passes 0 and 1 instead of keeping them again.
+    ``without_water``: the LST rasters and the zones' ``n_clear`` leave out the land cover's
+    water too (:func:`tile_pieces`).
     """
     import pipelines.run_tiles as me  # through the module, so tests can wrap the passes
 
@@ -921,7 +931,7 @@ def run_tiles(
         for k, tile in enumerate(tiles, 1):
             progress_detail(_tiles_label(k, k, len(tiles)), _span(k, k, len(tiles)))
             if not store.done("tile", tile):
-                result = me.tile_pieces(rasters, layers, tile, masks)
+                result = me.tile_pieces(rasters, layers, tile, masks, without_water)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
                 arrays = result.pop("rasters")
                 kept = {name: array for name, array in arrays.items() if name not in settled}
@@ -941,7 +951,7 @@ def run_tiles(
         tables = {}
         for layer in layers:
             present = results[0]["partials"][layer.name]
-            names = [n for n in (*ZONE_LAYERS, LAND_LST, "landcover") if n in present]
+            names = [n for n in (*ZONE_LAYERS, "landcover") if n in present]
             merged = {n: merge_all([r["partials"][layer.name][n] for r in results]) for n in names}
             tables[layer.name] = _tables(layer, merged)
     composite = merge_composite_sums([r["composite_sums"] for r in results])

@@ -652,9 +652,10 @@ class MaskConfig(_SizeModel):
     )
     lst_keep_water: bool = Field(
         False,
-        description="Keep the pixels QA_PIXEL flags as water (bit 7) in the LST. Default false: "
-        "water LST behaves differently and is no urban LST (science.md §1.3), so it is left "
-        "out of the LST rasters, the zone statistics and the heat-island means.",
+        description="Keep water in the LST. Default false: water LST behaves differently and "
+        "is no urban LST (science.md §1.3), so the pixels QA_PIXEL flags as water (bit 7) and "
+        "those the land cover classes water (10 m, sharper along banks) are left out of the "
+        "LST rasters, the zone statistics and the heat-island means.",
     )
 
     @field_validator("landsat_preset")

@@ -100,7 +100,9 @@ def test_zone_without_classified_pixel_has_no_land_cover_shares():
     assert len(lc) == 5 and out.loc["b", lc].isna().all()
 
 
-def _zone_tables_of(lst: np.ndarray, classes: np.ndarray, zones: dict[str, tuple]):
+def _zone_tables_of(
+    lst: np.ndarray, classes: np.ndarray, zones: dict[str, tuple], without_water: bool = True
+):
     """The zone tables of pass 2 and the merge on a 10 m grid, one tile; ``zones``: code ->
     (row, col, size) of a square of whole pixels (coverage 1)."""
     grid = GeoBox(lst.shape, from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), CRS)
@@ -116,8 +118,8 @@ def _zone_tables_of(lst: np.ndarray, classes: np.ndarray, zones: dict[str, tuple
     del layers["lst_zscore"], layers["albedo_median"]  # the optional ones
     rasters = xr.Dataset({**layers, "landcover": (("y", "x"), classes)}, coords=coords)
     (tile,) = run_tiles.tiles_of(grid, 4096)
-    parts = run_tiles.tile_pieces(rasters, [layer], tile)["partials"]["iris"]
-    return run_tiles._tables(layer, parts)
+    parts = run_tiles.tile_pieces(rasters, [layer], tile, without_water=without_water)
+    return run_tiles._tables(layer, parts["partials"]["iris"])
 
 
 def test_valid_frac_of_land_counts_lst_on_land_only():
@@ -144,8 +146,59 @@ def test_valid_frac_of_land_counts_lst_on_land_only():
     assert out.loc["a", "valid_frac"] == pytest.approx(9 / 12, abs=1e-12)
     assert out.loc["b", "valid_frac"] == pytest.approx(11 / 12, abs=1e-12)
     # Water kept in the LST (mask.lst_keep_water): of the whole area.
+    table, frac = _zone_tables_of(lst, classes, {"a": (0, 0, 4), "b": (0, 4, 4)}, False)
     kept = _zone_table(table, frac, "code").set_index("code")
     assert kept["valid_frac"].tolist() == pytest.approx([11 / 16, 15 / 16], abs=1e-12)
+
+
+def _pieces_with_water(without_water: bool) -> dict:
+    """Pass 2 of one 4 x 4 zone: a row of land-cover water (class 1) whose LST reads 290 K
+    (the Landsat QA said land), 300 K and n_clear 5 on the 12 built pixels (class 4), n_clear 9
+    on the water; the whole zone is the urban footprint."""
+    grid = GeoBox((4, 4), from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), CRS)
+    classes = np.full((4, 4), 4, dtype=np.uint8)
+    classes[0] = 1
+    lst = np.where(classes == 1, 290.0, 300.0).astype(np.float32)
+    n_clear = np.where(classes == 1, 9, 5).astype(np.uint8)
+    frame = gpd.GeoDataFrame(
+        {"code": ["a"]}, geometry=[box(600_000.0, 5_399_960.0, 600_040.0, 5_400_000.0)], crs=CRS
+    )
+    layer = run_tiles.zone_layer("iris", frame, "code", grid, "exact")
+    coords = xr_coords(grid, crs_coord_name="spatial_ref")
+    layers = {name: (("y", "x"), lst) for name in run_tiles.ZONE_LAYERS}
+    del layers["lst_zscore"], layers["albedo_median"]
+    layers["n_clear"] = (("y", "x"), n_clear)
+    rasters = xr.Dataset({**layers, "landcover": (("y", "x"), classes)}, coords=coords)
+    urban = xr.DataArray(np.ones((4, 4), bool), dims=("y", "x"), coords=coords)
+    (tile,) = run_tiles.tiles_of(grid, 4096)
+    pieces = run_tiles.tile_pieces(rasters, [layer], tile, {"urban": urban}, without_water)
+    pieces["tables"] = run_tiles._tables(layer, pieces["partials"]["iris"])
+    return pieces
+
+
+@pytest.mark.parametrize("without_water", [True, False])
+def test_water_of_the_land_cover_leaves_the_lst_rasters_and_zone_statistics(without_water):
+    """Water left out of the LST (science.md §1.3): a pixel the land cover calls water has no
+    LST in the rasters, the zone means nor the composite SUHII sums, and the zone's n_clear
+    mean is over its land; mask.lst_keep_water (``without_water`` false) keeps it all.
+    Hand values: 12 land pixels at 300 K and 5 clear dates, 4 water ones at 290 K and 9."""
+    pieces = _pieces_with_water(without_water)
+    rasters, (table, _) = pieces["rasters"], pieces["tables"]
+    water_lst = rasters["lst_anomaly"][0]
+    sums = pieces["composite_sums"]["lst_median"]
+    if without_water:
+        assert np.isnan(water_lst).all() and np.isnan(rasters["lst_median"][0]).all()
+        assert table.loc[0, "lst_median_mean"] == pytest.approx(300.0)
+        assert table.loc[0, "lst_anomaly_mean"] == pytest.approx(300.0)
+        assert table.loc[0, "n_clear_mean"] == pytest.approx(5.0)
+        assert (sums["urban_total"], sums["urban_count"]) == (pytest.approx(3600.0), 12)
+    else:
+        assert (water_lst == 290.0).all()
+        assert table.loc[0, "lst_median_mean"] == pytest.approx((12 * 300 + 4 * 290) / 16)
+        assert table.loc[0, "n_clear_mean"] == pytest.approx((12 * 5 + 4 * 9) / 16)
+        assert sums["urban_count"] == 16
+    assert (rasters["n_clear"][0] == 9).all()  # the raster counts the QA's clear dates
+    assert (rasters["ndvi_median"][0] == 290.0).all()  # only the LST rasters lose water
 
 
 def test_pass_0_batches_tiles_to_give_every_worker_a_chunk():
