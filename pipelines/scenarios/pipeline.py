@@ -84,6 +84,7 @@ __all__ = [
     "run_matches",
     "run_mismatch",
     "run_scenarios",
+    "unpredictable_targets",
 ]
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
@@ -384,7 +385,8 @@ def run_scenarios(
     Raises
     ------
     ConfigError
-        No scenarios; or the run folder holds a run of another config and
+        No scenarios; a reclassification into water when the run leaves water out of the
+        LST (:func:`unpredictable_targets`); or the run folder holds a run of another config and
         ``outputs.overwrite`` is false.
     ScenarioError
         A ``where`` matches nothing, an albedo change without albedo, a missing raster;
@@ -403,11 +405,39 @@ def run_scenarios(
             "scenarios: the config lists no scenario; add a scenarios: list (name, where, "
             "change), e.g. as in the demo config (ilots demo writes config.yaml)"
         )
+    unpredictable_targets(config, source)
     if force:
         settings = config.scenario_model.model_copy(update={"force": True})
         config = config.model_copy(update={"scenario_model": settings})
     with folder_lock(config.outputs.folder):  # no run nor other scenarios write there meanwhile
         return _scenarios_in_folder(config, say, source)
+
+
+def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
+    """Refuse a reclassification into a class the model has no temperature of.
+
+    With ``mask.lst_keep_water`` false (the default), water pixels are left out of the LST:
+    the model is fitted on no water pixel, and what it predicts for a pixel turned into
+    water is a guess from the other classes (and the median NDVI of the few water pixels
+    the masks keep), not an effect.
+
+    Raises
+    ------
+    ConfigError
+        Naming the config file ``source`` and the scenario's change.
+    """
+    if config.mask.lst_keep_water:
+        return
+    for i, spec in enumerate(config.scenarios):
+        for k, change in enumerate(spec.change):
+            if change.reclassify is not None and change.reclassify.to == "water":
+                raise ConfigError(
+                    f"{source}: scenarios[{i}].change[{k}].reclassify.to ({spec.name!r}): water "
+                    "has no LST in this run (mask.lst_keep_water is false), so the model, "
+                    "fitted on no water pixel, cannot predict a pixel turned into water; "
+                    "reclassify into another class, or set mask.lst_keep_water: true and "
+                    "rerun the pipeline"
+                )
 
 
 def _scenarios_in_folder(
