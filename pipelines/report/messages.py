@@ -976,30 +976,35 @@ _TABLE: dict[str, tuple[str, str]] = {
         "changed pixels and the city ΔLST per hectare rest on it.",
     ),
     "scenario_extrapolated_definition": (
-        "Part extrapolée : part des pixels prédits où une variable du modèle sort, après le "
-        "scénario, de l'intervalle de valeurs sur lequel le modèle a été ajusté (la plus "
-        "grande de ces parts sur les variables).",
-        "Extrapolated share: the share of the predicted pixels where a predictor of the model, "
-        "after the scenario, lies outside the range of values the model was fitted on (the "
-        "largest of these shares over the predictors).",
+        "Part extrapolée : part des pixels modifiés avec prédiction (ceux dont le scénario "
+        "change le NDVI, l'albédo ou la classe, sans leurs voisins) où une variable du modèle "
+        "sort, après le scénario, de l'intervalle de valeurs sur lequel le modèle a été "
+        "ajusté (la plus grande de ces parts sur les variables).",
+        "Extrapolated share: the share of the changed pixels with a prediction (those whose "
+        "NDVI, albedo or class the scenario changes, not their neighbours) where a predictor "
+        "of the model, after the scenario, lies outside the range of values the model was "
+        "fitted on (the largest of these shares over the predictors).",
     ),
     "scenario_extrapolated_held": (
-        "Scénario « {name} » : {share} des pixels prédits sortent de l'intervalle ajusté"
-        "{detail}. Son effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle "
-        "garde la réponse qu'il a au bord, si bien que l'effet est probablement sous-estimé "
-        "(estimation prudente).",
-        "Scenario “{name}”: {share} of the predicted pixels lie outside the fitted range"
-        "{detail}. Its effect is therefore mostly extrapolated: beyond that range the model "
-        "holds the response it has at the edge, so the effect is likely underestimated "
+        "Scénario « {name} » : {share} des pixels modifiés avec prédiction sortent de "
+        "l'intervalle ajusté{detail}. Son effet est donc surtout extrapolé : au-delà de cet "
+        "intervalle, le modèle garde la réponse qu'il a au bord, si bien que l'effet est "
+        "probablement sous-estimé (estimation prudente).",
+        "Scenario “{name}”: {share} of the changed pixels with a prediction lie outside the "
+        "fitted range{detail}. Its effect is therefore mostly extrapolated: beyond that range "
+        "the model holds the response it has at the edge, so the effect is likely underestimated "
         "(conservative).",
     ),
     "scenario_extrapolated_linear": (
-        "Scénario « {name} » : {share} des pixels prédits sortent de l'intervalle ajusté"
-        "{detail}. Son effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle "
-        "linéaire prolonge sa pente sans donnée pour la vérifier ; l'effet est peu sûr.",
-        "Scenario “{name}”: {share} of the predicted pixels lie outside the fitted range"
-        "{detail}. Its effect is therefore mostly extrapolated: beyond that range the linear "
-        "model extends its slope with no data to check it; the effect is uncertain.",
+        "Scénario « {name} » : {share} des pixels modifiés avec prédiction sortent de "
+        "l'intervalle ajusté{detail}. Son effet est donc surtout extrapolé : au-delà de cet "
+        "intervalle, le modèle ridge (une surface quadratique des variables : leurs carrés et "
+        "leurs produits deux à deux) prolonge sa courbe sans donnée pour la vérifier ; "
+        "l'effet est peu sûr.",
+        "Scenario “{name}”: {share} of the changed pixels with a prediction lie outside the "
+        "fitted range{detail}. Its effect is therefore mostly extrapolated: beyond that range "
+        "the ridge model (a quadratic surface of the predictors: their squares and pairwise "
+        "products) extends its curve with no data to check it; the effect is uncertain.",
     ),
     "scenario_extrapolated_detail": (
         " de la variable « {predictor} »",

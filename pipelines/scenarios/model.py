@@ -14,8 +14,10 @@ Estimators (``scenario_model.estimator``)
     of changed pixels outside the fitted range).
 ``ridge``
     :class:`sklearn.linear_model.RidgeCV` (alpha chosen among 10^-3..10^3 by efficient
-    leave-one-out) on the standardised predictors and all their pairwise products. It
-    extrapolates linearly, with no sign guarantee.
+    leave-one-out) on the standardised predictors, their squares and their pairwise
+    products: a quadratic surface, not a linear one. Beyond the range of a predictor it saw,
+    it follows that curve (its slope keeps changing), with no data to check it and no sign
+    guarantee.
 
 Skill: spatially blocked cross-validation
 -----------------------------------------

@@ -295,34 +295,42 @@ def _input_change(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-#: Share of a scenario's predicted pixels outside the model's fitted range of a predictor from
-#: which the run says so (the exact shares are in ``comparison.csv`` and ``summary.json``):
-#: below it, the fitting sample's extremes show up in every scenario as "0 %" notes.
+#: Share of a scenario's edited pixels with a prediction outside the model's fitted range of
+#: a predictor from which the run says so (the exact shares are in ``comparison.csv`` and
+#: ``summary.json``): below it, the fitting sample's extremes show up in every scenario as
+#: "0 %" notes.
 NOTE_OUTSIDE_SHARE = 0.01
 
 
 def extrapolation_notes(
-    label: str, outside: Mapping[str, float], model: ScenarioModel
+    label: str, outside: Mapping[str, float], model: ScenarioModel, of: int
 ) -> list[str]:
     """Say, per predictor, that the model is used outside its fitted range, and how.
 
-    One note per predictor with at least :data:`NOTE_OUTSIDE_SHARE` of the predicted pixels
+    One note per predictor with at least :data:`NOTE_OUTSIDE_SHARE` of the ``of`` edited
+    pixels with a prediction (:attr:`~pipelines.scenarios.effect.Effect.outside_of`)
     outside the range (``outside``: :attr:`~pipelines.scenarios.effect.Effect.outside_range`).
     """
-    held = (
-        "the model's response is held there, so the effect is conservative"
-        if model.kind == "gradient_boosting"
-        else "the model extrapolates linearly there"
-    )
     notes = []
     for name, share in outside.items():
         if share >= NOTE_OUTSIDE_SHARE:
             lo, hi = model.ranges[name]
             notes.append(
-                f"{label}: {share:.0%} of the predicted pixels have {name} outside the fitted "
-                f"range [{lo:.3g}, {hi:.3g}]; {held}"
+                f"{label}: {share:.0%} of the {of} pixels it edits that have a prediction "
+                f"(their neighbours not counted) have {name} outside the fitted range "
+                f"[{lo:.3g}, {hi:.3g}]; {beyond_range(model.kind)}"
             )
     return notes
+
+
+def beyond_range(kind: str) -> str:
+    """Say what the estimator ``kind`` does beyond the range of a predictor it was fitted on."""
+    if kind == "gradient_boosting":
+        return "the model's response is held there, so the effect is conservative"
+    return (
+        "the model (ridge on the predictors and their pairwise products, a quadratic "
+        "surface) extends its curve there with no data to check it, so the effect is unsure"
+    )
 
 
 def _label(index: int, spec: ScenarioSpec) -> str:
@@ -624,7 +632,7 @@ def _write_scenarios(
         trials = []  # the mean effects of each fit
         for seed, fit in zip(seeds, fits, strict=True):
             applied, after = fixed or _scenario_surface(*args, seed=seed)
-            trial = predict_effect(fit, before, after, baseline.anomaly)
+            trial = predict_effect(fit, before, after, baseline.anomaly, applied.changed)
             delta = trial.delta
             iris = None
             if "iris" in baseline.zones:
@@ -635,8 +643,10 @@ def _write_scenarios(
             ))  # fmt: skip
         point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
         applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
-        effect = predict_effect(fits[point], before, after, baseline.anomaly)
-        notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, fits[point])
+        effect = predict_effect(fits[point], before, after, baseline.anomaly, applied.changed)
+        notes += list(applied.notes) + extrapolation_notes(
+            label, effect.outside_range, fits[point], effect.outside_of
+        )
         if zone_pixels is not None:
             note = outside_fit_note(label, applied.changed, zone_pixels)
             notes += [note] if note else []
@@ -811,6 +821,7 @@ def _write_scenario(
         "synthetic": baseline.synthetic,
         "where_pixels": int(area.sum()),
         "outside_fitted_range": dict(effect.outside_range),
+        "outside_fitted_range_of": effect.outside_of,
         "comparison": row,
     }
     return row, summary

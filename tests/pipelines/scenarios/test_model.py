@@ -148,17 +148,49 @@ def test_extrapolation_notes_from_one_percent_of_the_pixels():
 
     trees = SimpleNamespace(kind="gradient_boosting", ranges={"albedo": (0.05, 0.25),
                                                                 "ndvi": (0.0, 0.9)})  # fmt: skip
-    notes = extrapolation_notes("scenarios[1] 'roofs'", {"albedo": 0.96, "ndvi": 0.004}, trees)
+    outside = {"albedo": 0.96, "ndvi": 0.004}
+    notes = extrapolation_notes("scenarios[1] 'roofs'", outside, trees, 250)
     # 0.4 % of the pixels is no note (it printed "0 %" in every scenario); 96 % is.
     assert notes == [
-        "scenarios[1] 'roofs': 96% of the predicted pixels have albedo outside the fitted "
-        "range [0.05, 0.25]; the model's response is held there, so the effect is conservative"
+        "scenarios[1] 'roofs': 96% of the 250 pixels it edits that have a prediction (their "
+        "neighbours not counted) have albedo outside the fitted range [0.05, 0.25]; the "
+        "model's response is held there, so the effect is conservative"
     ]
-    assert extrapolation_notes("s", {"ndvi": 0.01}, trees)[0].startswith("s: 1% of")
-    linear = SimpleNamespace(kind="linear", ranges=trees.ranges)
-    assert extrapolation_notes("s", {"ndvi": 0.5}, linear)[0].endswith(
-        "extrapolates linearly there"
+    assert extrapolation_notes("s", {"ndvi": 0.01}, trees, 100)[0].startswith("s: 1% of")
+    # Ridge on degree-2 polynomial features is quadratic: no "linear" extrapolation.
+    ridge = SimpleNamespace(kind="ridge", ranges=trees.ranges)
+    note = extrapolation_notes("s", {"ndvi": 0.5}, ridge, 10)[0]
+    assert "linear" not in note and note.endswith(
+        "the model (ridge on the predictors and their pairwise products, a quadratic surface) "
+        "extends its curve there with no data to check it, so the effect is unsure"
     )
+
+
+def test_the_extrapolated_share_is_of_the_edited_pixels_not_their_neighbours():
+    """One pixel's NDVI pushed out of the fitted range, its nine neighbours changed only
+    through their vegetation share (inside the range): 1 of 1 edited pixels, not 1 of 10."""
+    from types import SimpleNamespace
+
+    from pipelines.scenarios.effect import predict_effect
+
+    def predict(predictors, where):
+        return -10.0 * predictors["ndvi"][where] - predictors["vegetation_share"][where]
+
+    model = SimpleNamespace(
+        predictors=("ndvi", "vegetation_share"),
+        ranges={"ndvi": (0.0, 0.5), "vegetation_share": (0.0, 1.0)},
+        predict=predict,
+    )
+    before = {"ndvi": np.full(10, 0.2), "vegetation_share": np.full(10, 0.1)}
+    after = {"ndvi": before["ndvi"].copy(), "vegetation_share": np.full(10, 0.2)}
+    after["ndvi"][0] = 0.9
+    edited = np.zeros(10, dtype=bool)
+    edited[0] = True
+    effect = predict_effect(model, before, after, np.zeros(10), edited)
+    assert effect.predicted.all()  # all ten predicted: their predictors changed
+    assert effect.outside_range == {"ndvi": 1.0} and effect.outside_of == 1
+    # ΔT by hand: -10 x 0.7 - 0.1 at the edited pixel, -0.1 at its neighbours.
+    np.testing.assert_allclose(effect.delta, [-7.1] + [-0.1] * 9)
 
 
 @pytest.mark.parametrize("fit_area", ["zones", "grid"])
