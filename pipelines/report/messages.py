@@ -589,11 +589,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "ΔLST = predicted LST (scenario) − predicted LST (baseline)",
     ),
     "scenario_figure_range": (
-        "Barres d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle",
-        "Error bars: lowest to highest gap after over the model's fits",
+        "Barres d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle "
+        "(pas l'erreur du modèle)",
+        "Error bars: lowest to highest gap after over the model's fits (not the model's error)",
     ),
     "scenario_figure_gap_before": ("Écart QPV avant", "QPV gap before"),
-    "scenario_figure_gap_after": ("Écart QPV après", "QPV gap after"),
+    "scenario_figure_gap_after": ("Écart QPV après, prédit", "QPV gap after, predicted"),
     "scenario_figure_gap_axis": (
         "QPV − reste, anomalie ΔT des IRIS (K)",
         "QPV − rest, IRIS LST anomaly ΔT (K)",
@@ -893,13 +894,24 @@ _TABLE: dict[str, tuple[str, str]] = {
         "référence rurale). Un biais constant "
         "du modèle s'annule, pas son erreur sur la réponse de la température au changement. "
         "Les intervalles de confiance des indicateurs après scénario (inequality.json de chaque "
-        "scénario) n'incluent pas l'erreur du modèle.",
+        "scénario) n'incluent pas l'erreur du modèle. Le modèle décrit comment les pixels "
+        "diffèrent aujourd'hui d'un endroit à l'autre de la ville (une association observée "
+        "à un instant), non l'effet causal d'un aménagement : les effets ci-dessous sont ce "
+        "qu'il prédit pour une surface changée, pas ce qu'un aménagement produirait à coup "
+        "sûr. Un autre modèle (scenario_model.estimator) peut les déplacer au-delà des "
+        "fourchettes données, qui ne mesurent que la dispersion entre ajustements du même "
+        "modèle.",
         "Effect of a scenario, written ΔLST = predicted LST (scenario) − predicted LST "
         "(baseline), in K; not to be confused with the run's anomaly ΔT (the difference to the "
         "rural reference). A constant bias of the "
         "model cancels, not its error on how the temperature responds to the change. The "
         "confidence intervals of the indicators after a scenario (each scenario's "
-        "inequality.json) leave out the model's error.",
+        "inequality.json) leave out the model's error. The model describes how pixels differ "
+        "across the city today (a cross-sectional association), not the causal effect of an "
+        "intervention: the effects below are what it predicts for a changed surface, not what "
+        "a project would surely bring. Another model (scenario_model.estimator) can move them "
+        "beyond the ranges given, which measure only the spread over refits of the same "
+        "model.",
     ),
     "scenario_warnings": ("Avertissements des scénarios", "Scenario warnings"),
     "scenario_warnings_lead": (
@@ -916,16 +928,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "It does so in all {n} of the model's fits.",
     ),
     "scenario_best_tie": (
-        "Les scénarios {names} réduisent le plus l'écart QPV − reste, chacun dans {k} des "
-        "{n} ajustements du modèle.",
-        "Scenarios {names} narrow the QPV − rest gap the most, each in {k} of the model's "
-        "{n} fits.",
+        "Selon le modèle, les scénarios {names} réduisent le plus l'écart QPV − reste, chacun "
+        "dans {k} des {n} ajustements du modèle.",
+        "The model predicts that scenarios {names} narrow the QPV − rest gap the most, each in "
+        "{k} of the model's {n} fits.",
     ),
     "quoted_name": ("« {name} »", "“{name}”"),
     "and": ("et", "and"),
     "scenario_best": (
-        "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
-        "Scenario “{name}” narrows the QPV − rest gap the most: from {before} to {after} K.",
+        "Selon le modèle, le scénario « {name} » réduit le plus l'écart QPV − reste : de "
+        "{before} à {after} K{spread}.",
+        "The model predicts that scenario “{name}” narrows the QPV − rest gap the most: from "
+        "{before} to {after} K{spread}.",
+    ),
+    "scenario_best_spread": (
+        " (de {low} à {high} K sur les ajustements du modèle)",
+        " ({low} to {high} K over the model's fits)",
     ),
     "scenario_gap_unestablished": (
         "Ces données n'établissent pas l'écart de départ (voir l'écart QPV − reste plus "
@@ -966,7 +984,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Indice de concentration généralisé après (K)",
         "Generalised concentration index after (K)",
     ),
-    "scenario_map": ("ΔLST du scénario « {name} »", "ΔLST of scenario “{name}”"),
+    "scenario_map": (
+        "ΔLST prédit par le modèle pour le scénario « {name} »",
+        "ΔLST the model predicts for scenario “{name}”",
+    ),
     "scenario_area_predicted": (
         "Surface modifiée avec prédiction : la part de la surface modifiée dont les pixels ont "
         "une température observée (assez de dates claires) et des prédicteurs connus ; le ΔLST "
@@ -1010,7 +1031,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         " de la variable « {predictor} »",
         " of the predictor “{predictor}”",
     ),
-    "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
+    "scenario_comparison": (
+        "Scénarios côte à côte, selon le modèle",
+        "Scenarios side by side, as the model predicts them",
+    ),
     "scenario_figures_language": (
         "Les figures ci-dessous sont en {drawn} : ilots scenarios les dessine dans la langue "
         "de sa configuration, ici outputs.report_language : {drawn_code} (config.yaml du "

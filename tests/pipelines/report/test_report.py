@@ -544,7 +544,10 @@ def test_scenario_section_from_scenario_files(full_report):
         "probablement sous-estimé (estimation prudente)."
     ) in text
     assert "« green_qpv » : " not in text
-    assert "« green_qpv » réduit le plus l'écart QPV − reste : de 1,43 à 0,25 K" in text
+    assert (
+        "Selon le modèle, le scénario « green_qpv » réduit le plus l'écart QPV − reste : de "
+        "1,43 à 0,25 K" in text
+    )
     embedded = [img.attrs["src"] for img in full_report.doc.by_id("scenarios").iter("img")]
     files = [
         full_report.run / "scenarios" / name
