@@ -62,7 +62,8 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
     ``summary.json``'s ``outside_fitted_range_of`` pixels.
 ``qpv_gap_best_fits``
     In how many of the model's fits (the model and its replicates) this scenario narrows
-    the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative).
+    the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative);
+    scenarios tied for the lowest each count the fit.
 ``fit_seed``
     The seed of the median fit (its pixel sample and its estimator's seed). Where ``sample``
     is below the usable pixels, ``scenario_model.seed: <fit_seed>`` with ``replicates: 1``

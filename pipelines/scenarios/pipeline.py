@@ -696,20 +696,28 @@ def median_fit(values: list[float]) -> int:
     return min(middle, key=lambda j: (abs(values[j]), j))
 
 
+#: Gaps after (K) closer than this are a tie in :func:`best_fits`: the same up to rounding.
+TIE_K = 1e-9
+
+
 def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
     """In how many fits each scenario narrows the QPV gap the most (and narrows it).
 
     ``gaps[s][j]``: the QPV gap after scenario ``s`` in fit ``j``; narrowing is
     ``|after| − |before|`` (the report's best scenario), the lowest and negative wins.
+    Scenarios tied for the lowest (equal to :data:`TIE_K`, e.g. two scenarios alike) each
+    win the fit: the report names them together, not the first listed.
     """
     wins = [0] * len(gaps)
     if not gaps or not math.isfinite(gap_before):
         return wins
     for fit in zip(*gaps, strict=True):
         change = [abs(g) - abs(gap_before) if math.isfinite(g) else math.inf for g in fit]
-        best = min(range(len(change)), key=change.__getitem__)
-        if change[best] < 0:
-            wins[best] += 1
+        lowest = min(change)
+        if lowest < 0:
+            for s, value in enumerate(change):
+                if value - lowest <= TIE_K:
+                    wins[s] += 1
     return wins
 
 
