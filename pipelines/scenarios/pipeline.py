@@ -6,7 +6,8 @@ same *run part* of the config (everything but ``scenarios``, ``scenario_model``,
 numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, under
 ``<run folder>/scenarios/``::
 
-    model.json                  estimator, target, predictors, blocked CV skill, threshold
+    model.json                  estimator, target, predictors, blocked CV skill, threshold,
+                                fitted parameters (ridge coefficients; boosting settings)
     comparison.csv              one row per scenario (pipelines.scenarios.compare)
     comparison.png              ΔT maps side by side and the QPV gap before and after
     <name>/delta_lst.tif        ΔT (K) COG on the run's grid

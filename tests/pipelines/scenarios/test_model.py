@@ -124,6 +124,40 @@ def test_model_json_and_dropped_constant_predictors():
     assert again.cv == model.cv  # seeded sample and folds: reproducible
 
 
+def test_model_json_holds_the_ridge_fit_to_predict_by_hand():
+    """model.json's ridge parameters reproduce its predictions by the formula it states."""
+    target, predictors = _case(0.1)
+    settings = ScenarioModelConfig(block_m=300, sample=2000, estimator="ridge")
+    model = fit_model(target, predictors, settings, resolution=30)
+    fitted = json.loads(json.dumps(model.to_json(), allow_nan=False))["parameters"]
+    assert fitted["features"] == [
+        "ndvi", "built_share", "ndvi^2", "ndvi built_share", "built_share^2"
+    ]  # fmt: skip
+    assert fitted["alpha"] in np.logspace(-3, 3, 13)
+    pixels = np.zeros((60, 60), dtype=bool)
+    pixels[10, :7] = True
+    x = np.column_stack([predictors[name][pixels] for name in ("ndvi", "built_share")])
+    mean = np.array(list(fitted["predictor_mean"].values()))
+    z = (x - mean) / np.array(list(fitted["predictor_scale"].values()))
+    f = np.column_stack([z[:, 0], z[:, 1], z[:, 0] ** 2, z[:, 0] * z[:, 1], z[:, 1] ** 2])
+    f = (f - np.array(fitted["feature_mean"])) / np.array(fitted["feature_scale"])
+    by_hand = fitted["intercept"] + f @ np.array(fitted["coefficients"])
+    np.testing.assert_allclose(by_hand, model.predict(predictors, pixels), rtol=0, atol=1e-9)
+
+
+def test_model_json_holds_the_gradient_boosting_settings():
+    target, predictors = _case(0.1)
+    settings = ScenarioModelConfig(block_m=300, sample=2000, seed=7)
+    fitted = fit_model(target, predictors, settings, resolution=30).to_json()["parameters"]
+    # The module docstring's settings, and the seed.
+    assert fitted["hyper_parameters"] == {
+        "max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 40,
+        "l2_regularization": 1.0, "early_stopping": False, "random_state": 7,
+    }  # fmt: skip
+    assert fitted["n_trees"] == 100 and fitted["coefficients"] is None
+    assert "seed" in fitted["reproducible"]
+
+
 def test_weak_model_is_refused_unless_forced():
     target, predictors = _case(8.0)  # the signal is lost in the noise
     settings = ScenarioModelConfig(block_m=300, sample=2000, estimator="ridge", r2_min=0.5)
