@@ -149,8 +149,8 @@ def thin_median_note(surface: Surface, class_name: str) -> str | None:
         return None
     return (
         f"the converted pixels take the median {' and the median '.join(thin)} of class "
-        f"{class_name}: fewer than {MEDIAN_MIN_SHARE:.0%} of the class's pixels or than "
-        f"{MEDIAN_MIN_PIXELS}, a typical pixel guessed from few, so the effect is unsure; "
+        f"{class_name}, known at fewer than {MEDIAN_MIN_SHARE:.0%} of its pixels or at fewer "
+        f"than {MEDIAN_MIN_PIXELS}: a typical pixel guessed from few, so the effect is unsure; "
         "reclassify into a class the run observes better, or set the converted pixels' NDVI "
         "(albedo) with a change after it"
     )
