@@ -230,7 +230,7 @@ applied = apply_changes(
     label="street_trees_qpv",
 )
 after = update_predictors(before, baseline.surface, applied.surface, **grid)
-effect = predict_effect(model, before, after, baseline.anomaly)
+effect = predict_effect(model, before, after, baseline.anomaly, applied.changed)
 print("; ".join(applied.steps))
 print(
     f"{int(area.sum())} pixels in the QPV, {int(applied.changed.sum())} changed "
@@ -239,7 +239,10 @@ print(
     f"{np.nanmean(effect.delta[applied.changed]):+.2f} K"
 )
 outside = ", ".join(f"{k} {v:.0%}" for k, v in effect.outside_range.items()) or "none"
-print(f"predicted pixels outside the fitted range: {outside}")
+print(
+    f"of the {effect.outside_of} changed pixels with a prediction, outside the fitted "
+    f"range: {outside}"
+)
 
 # The same scenario with a zero change gives exactly zero, everywhere.
 zero = [ChangeSpec.model_validate({"ndvi": {"add": 0.0, "on": "built"}})]

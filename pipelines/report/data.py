@@ -70,9 +70,9 @@ class ScenarioFiles:
         What ``ilots scenarios`` warned of (``manifest.json``, ``scenarios.warnings``): pixels
         outside the model's fitted range, changes that select nothing ...
     outside_range
-        Scenario name → predictor → share of its predicted pixels outside the model's fitted
-        range (``scenarios/<name>/summary.json``, ``outside_fitted_range``); a scenario
-        without a readable summary is absent.
+        Scenario name → predictor → share of its edited pixels with a prediction outside the
+        model's fitted range (``scenarios/<name>/summary.json``, ``outside_fitted_range``);
+        a scenario without a readable summary is absent.
     figures_lang
         The language the figures are drawn in: ``ilots scenarios`` draws them in its config's
         ``outputs.report_language`` and writes that config to the run folder's
@@ -576,7 +576,7 @@ def _config_language(path: Path) -> str | None:
 
 
 def _outside_range(path: Path) -> dict[str, float] | None:
-    """Read a scenario's shares of predicted pixels outside the fitted range (summary.json).
+    """Read a scenario's shares of edited pixels outside the fitted range (summary.json).
 
     ``None`` when the summary is absent or unreadable: the report then words the
     extrapolation from ``comparison.csv`` alone.

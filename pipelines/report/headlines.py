@@ -19,6 +19,7 @@ from pipelines.inequality.report import FEW_ZONES
 from pipelines.inequality.spatial import ALPHA
 from pipelines.report.messages import MESSAGES
 from pipelines.report.text import BESIDE_CELSIUS_DIGITS, Messages, is_number, is_temperature
+from pipelines.scenarios.compare import is_range
 
 __all__ = [
     "Headline",
@@ -573,6 +574,8 @@ def scenario_best_sentence(
     comparison's ``qpv_gap_best_fits``, the scenario best in the most fits is named, and in
     how many (each scenario's values come from its own median fit, so comparing them across
     scenarios compares different fits); scenarios best in as many fits are named together.
+    The gap after is given with its range over the fits (``qpv_gap_after_k_min``, ``_max``),
+    when the comparison has one: the median fit's value can sit at an end of it.
     """
     needed = {"scenario", "qpv_gap_before_k", "qpv_gap_after_k"}
     if not needed <= set(comparison.columns):
@@ -600,11 +603,20 @@ def scenario_best_sentence(
         name=comparison.loc[best, "scenario"],
         before=m.number(before[best]),
         after=m.number(after[best]),
+        spread=_gap_spread(comparison.loc[best], m),
     )
     if wins is not None and is_number(wins[best]):
         key = "scenario_best_fits_all" if wins[best] == fits else "scenario_best_fits"
         sentence += " " + m(key, k=m.integer(wins[best]), n=m.integer(fits))
     return sentence
+
+
+def _gap_spread(row: pd.Series, m: Messages) -> str:
+    """Return `` (low to high K over the model's fits)`` of a scenario's gap after, or ""."""
+    low, high = row.get("qpv_gap_after_k_min"), row.get("qpv_gap_after_k_max")
+    if not (is_number(low) and is_number(high) and is_range(float(low), float(high))):
+        return ""
+    return m("scenario_best_spread", low=m.number(low), high=m.number(high))
 
 
 def qpv_gap_unestablished(inequality: Mapping[str, Any] | None) -> bool:

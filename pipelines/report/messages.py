@@ -588,11 +588,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "ΔLST = predicted LST (scenario) − predicted LST (baseline)",
     ),
     "scenario_figure_range": (
-        "Barres d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle",
-        "Error bars: lowest to highest gap after over the model's fits",
+        "Barres d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle "
+        "(pas l'erreur du modèle)",
+        "Error bars: lowest to highest gap after over the model's fits (not the model's error)",
     ),
     "scenario_figure_gap_before": ("Écart QPV avant", "QPV gap before"),
-    "scenario_figure_gap_after": ("Écart QPV après", "QPV gap after"),
+    "scenario_figure_gap_after": ("Écart QPV après, prédit", "QPV gap after, predicted"),
     "scenario_figure_gap_axis": (
         "QPV − reste, anomalie ΔT des IRIS (K)",
         "QPV − rest, IRIS LST anomaly ΔT (K)",
@@ -976,13 +977,24 @@ _TABLE: dict[str, tuple[str, str]] = {
         "référence rurale). Un biais constant "
         "du modèle s'annule, pas son erreur sur la réponse de la température au changement. "
         "Les intervalles de confiance des indicateurs après scénario (inequality.json de chaque "
-        "scénario) n'incluent pas l'erreur du modèle.",
+        "scénario) n'incluent pas l'erreur du modèle. Le modèle décrit comment les pixels "
+        "diffèrent aujourd'hui d'un endroit à l'autre de la ville (une association observée "
+        "à un instant), non l'effet causal d'un aménagement : les effets ci-dessous sont ce "
+        "qu'il prédit pour une surface changée, pas ce qu'un aménagement produirait à coup "
+        "sûr. Un autre modèle (scenario_model.estimator) peut les déplacer au-delà des "
+        "fourchettes données, qui ne mesurent que la dispersion entre ajustements du même "
+        "modèle.",
         "Effect of a scenario, written ΔLST = predicted LST (scenario) − predicted LST "
         "(baseline), in K; not to be confused with the run's anomaly ΔT (the difference to the "
         "rural reference). A constant bias of the "
         "model cancels, not its error on how the temperature responds to the change. The "
         "confidence intervals of the indicators after a scenario (each scenario's "
-        "inequality.json) leave out the model's error.",
+        "inequality.json) leave out the model's error. The model describes how pixels differ "
+        "across the city today (a cross-sectional association), not the causal effect of an "
+        "intervention: the effects below are what it predicts for a changed surface, not what "
+        "a project would surely bring. Another model (scenario_model.estimator) can move them "
+        "beyond the ranges given, which measure only the spread over refits of the same "
+        "model.",
     ),
     "scenario_warnings": ("Avertissements des scénarios", "Scenario warnings"),
     "scenario_warnings_lead": (
@@ -999,16 +1011,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "It does so in all {n} of the model's fits.",
     ),
     "scenario_best_tie": (
-        "Les scénarios {names} réduisent le plus l'écart QPV − reste, chacun dans {k} des "
-        "{n} ajustements du modèle.",
-        "Scenarios {names} narrow the QPV − rest gap the most, each in {k} of the model's "
-        "{n} fits.",
+        "Selon le modèle, les scénarios {names} réduisent le plus l'écart QPV − reste, chacun "
+        "dans {k} des {n} ajustements du modèle.",
+        "The model predicts that scenarios {names} narrow the QPV − rest gap the most, each in "
+        "{k} of the model's {n} fits.",
     ),
     "quoted_name": ("« {name} »", "“{name}”"),
     "and": ("et", "and"),
     "scenario_best": (
-        "Le scénario « {name} » réduit le plus l'écart QPV − reste : de {before} à {after} K.",
-        "Scenario “{name}” narrows the QPV − rest gap the most: from {before} to {after} K.",
+        "Selon le modèle, le scénario « {name} » réduit le plus l'écart QPV − reste : de "
+        "{before} à {after} K{spread}.",
+        "The model predicts that scenario “{name}” narrows the QPV − rest gap the most: from "
+        "{before} to {after} K{spread}.",
+    ),
+    "scenario_best_spread": (
+        " (de {low} à {high} K sur les ajustements du modèle)",
+        " ({low} to {high} K over the model's fits)",
     ),
     "scenario_gap_unestablished": (
         "Ces données n'établissent pas l'écart de départ (voir l'écart QPV − reste plus "
@@ -1049,7 +1067,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Indice de concentration généralisé après (K)",
         "Generalised concentration index after (K)",
     ),
-    "scenario_map": ("ΔLST du scénario « {name} »", "ΔLST of scenario “{name}”"),
+    "scenario_map": (
+        "ΔLST prédit par le modèle pour le scénario « {name} »",
+        "ΔLST the model predicts for scenario “{name}”",
+    ),
     "scenario_area_predicted": (
         "Surface modifiée avec prédiction : la part de la surface modifiée dont les pixels ont "
         "une température observée (assez de dates claires) et des prédicteurs connus ; le ΔLST "
@@ -1059,36 +1080,44 @@ _TABLE: dict[str, tuple[str, str]] = {
         "changed pixels and the city ΔLST per hectare rest on it.",
     ),
     "scenario_extrapolated_definition": (
-        "Part extrapolée : part des pixels prédits où une variable du modèle sort, après le "
-        "scénario, de l'intervalle de valeurs sur lequel le modèle a été ajusté (la plus "
-        "grande de ces parts sur les variables).",
-        "Extrapolated share: the share of the predicted pixels where a predictor of the model, "
-        "after the scenario, lies outside the range of values the model was fitted on (the "
-        "largest of these shares over the predictors).",
+        "Part extrapolée : part des pixels modifiés avec prédiction (ceux dont le scénario "
+        "change le NDVI, l'albédo ou la classe, sans leurs voisins) où une variable du modèle "
+        "sort, après le scénario, de l'intervalle de valeurs sur lequel le modèle a été "
+        "ajusté (la plus grande de ces parts sur les variables).",
+        "Extrapolated share: the share of the changed pixels with a prediction (those whose "
+        "NDVI, albedo or class the scenario changes, not their neighbours) where a predictor "
+        "of the model, after the scenario, lies outside the range of values the model was "
+        "fitted on (the largest of these shares over the predictors).",
     ),
     "scenario_extrapolated_held": (
-        "Scénario « {name} » : {share} des pixels prédits sortent de l'intervalle ajusté"
-        "{detail}. Son effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle "
-        "garde la réponse qu'il a au bord, si bien que l'effet est probablement sous-estimé "
-        "(estimation prudente).",
-        "Scenario “{name}”: {share} of the predicted pixels lie outside the fitted range"
-        "{detail}. Its effect is therefore mostly extrapolated: beyond that range the model "
-        "holds the response it has at the edge, so the effect is likely underestimated "
+        "Scénario « {name} » : {share} des pixels modifiés avec prédiction sortent de "
+        "l'intervalle ajusté{detail}. Son effet est donc surtout extrapolé : au-delà de cet "
+        "intervalle, le modèle garde la réponse qu'il a au bord, si bien que l'effet est "
+        "probablement sous-estimé (estimation prudente).",
+        "Scenario “{name}”: {share} of the changed pixels with a prediction lie outside the "
+        "fitted range{detail}. Its effect is therefore mostly extrapolated: beyond that range "
+        "the model holds the response it has at the edge, so the effect is likely underestimated "
         "(conservative).",
     ),
     "scenario_extrapolated_linear": (
-        "Scénario « {name} » : {share} des pixels prédits sortent de l'intervalle ajusté"
-        "{detail}. Son effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle "
-        "linéaire prolonge sa pente sans donnée pour la vérifier ; l'effet est peu sûr.",
-        "Scenario “{name}”: {share} of the predicted pixels lie outside the fitted range"
-        "{detail}. Its effect is therefore mostly extrapolated: beyond that range the linear "
-        "model extends its slope with no data to check it; the effect is uncertain.",
+        "Scénario « {name} » : {share} des pixels modifiés avec prédiction sortent de "
+        "l'intervalle ajusté{detail}. Son effet est donc surtout extrapolé : au-delà de cet "
+        "intervalle, le modèle ridge (une surface quadratique des variables : leurs carrés et "
+        "leurs produits deux à deux) prolonge sa courbe sans donnée pour la vérifier ; "
+        "l'effet est peu sûr.",
+        "Scenario “{name}”: {share} of the changed pixels with a prediction lie outside the "
+        "fitted range{detail}. Its effect is therefore mostly extrapolated: beyond that range "
+        "the ridge model (a quadratic surface of the predictors: their squares and pairwise "
+        "products) extends its curve with no data to check it; the effect is uncertain.",
     ),
     "scenario_extrapolated_detail": (
         " de la variable « {predictor} »",
         " of the predictor “{predictor}”",
     ),
-    "scenario_comparison": ("Scénarios côte à côte", "Scenarios side by side"),
+    "scenario_comparison": (
+        "Scénarios côte à côte, selon le modèle",
+        "Scenarios side by side, as the model predicts them",
+    ),
     "scenario_figures_language": (
         "Les figures ci-dessous sont en {drawn} : ilots scenarios les dessine dans la langue "
         "de sa configuration, ici outputs.report_language : {drawn_code} (config.yaml du "

@@ -68,8 +68,9 @@ __all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "ranking_column"
 
 #: How many of the hottest IRIS the report lists.
 HOTTEST_COUNT = 20
-#: From this share of its predicted pixels outside the model's fitted range, a scenario's
-#: effect is said, in its section, to be mostly extrapolated.
+#: From this share of its edited pixels with a prediction outside the model's fitted range
+#: (``extrapolated_share``), a scenario's effect is said, in its section, to be mostly
+#: extrapolated.
 EXTRAPOLATED_LARGE = 0.5
 #: Below this many IRIS in D1 or D10, the decile section says the two means rest on few zones.
 FEW_DECILE_ZONES = 10

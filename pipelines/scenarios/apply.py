@@ -19,7 +19,10 @@ its ``on``), on the surface as the previous changes left it:
     fractional mix of every pixel: a converted pixel takes the median NDVI and median albedo
     of class ``to`` over the run's grid (what a typical pixel of that class looks like
     there), and the neighbourhood shares and distances of the model follow from the new land
-    cover.
+    cover. When that median rests on few of the class's pixels (fewer than
+    :data:`MEDIAN_MIN_SHARE` of them or than :data:`MEDIAN_MIN_PIXELS` pixels, e.g. water,
+    whose NDVI the masks mostly leave out), the scenario says so
+    (:func:`thin_median_note`): the typical pixel is then guessed from a few.
 
 A pixel counts as *changed* when its NDVI, albedo or class differs from the baseline after
 all changes; a change that sets a value a pixel already has changes nothing.
@@ -42,7 +45,22 @@ from pipelines.scenarios.predictors import Surface
 from pipelines.scenarios.where import class_codes
 from tiles.errors import IlotsWarning
 
-__all__ = ["Applied", "apply_changes", "class_medians", "ndvi_after", "selected_pixels"]
+__all__ = [
+    "MEDIAN_MIN_PIXELS",
+    "MEDIAN_MIN_SHARE",
+    "Applied",
+    "apply_changes",
+    "class_medians",
+    "ndvi_after",
+    "selected_pixels",
+    "thin_median_note",
+]
+
+#: Least share of a class's pixels with a known NDVI (albedo) for the median NDVI (albedo)
+#: a reclassification gives its converted pixels to be said to represent the class.
+MEDIAN_MIN_SHARE = 0.5
+#: Fewest pixels with a known NDVI (albedo) for that median to be said to represent the class.
+MEDIAN_MIN_PIXELS = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +76,7 @@ class Applied:
     steps
         One line per change: what it did to how many pixels.
     notes
-        Warnings (a change that selected no pixel).
+        Warnings (a change that selected no pixel, a typical pixel guessed from few).
     """
 
     surface: Surface
@@ -107,6 +125,35 @@ def class_medians(surface: Surface, class_name: str) -> tuple[float, float | Non
         known = surface.albedo[pixels & np.isfinite(surface.albedo)]
         albedo = float(np.median(known)) if known.size else None
     return float(np.median(ndvi)), albedo
+
+
+def thin_median_note(surface: Surface, class_name: str) -> str | None:
+    """Say that the median NDVI or albedo of a class rests on few of its pixels, or None.
+
+    Few: under :data:`MEDIAN_MIN_SHARE` of the class's pixels, or under
+    :data:`MEDIAN_MIN_PIXELS` pixels, have a known value (water: the masks leave out most of
+    its NDVI). The note starts with what it is about; the caller prefixes the scenario.
+    """
+    (code,) = class_codes([class_name])
+    pixels = surface.landcover == code
+    total = int(pixels.sum())
+    rasters = {"NDVI": surface.ndvi, "albedo": surface.albedo}
+    thin = []
+    for name, values in rasters.items():
+        if values is None or not total:
+            continue
+        known = int((pixels & np.isfinite(values)).sum())
+        if known < MEDIAN_MIN_PIXELS or known < MEDIAN_MIN_SHARE * total:
+            thin.append(f"{name} ({known} of its {total} pixels known)")
+    if not thin:
+        return None
+    return (
+        f"the converted pixels take the median {' and the median '.join(thin)} of class "
+        f"{class_name}, known at fewer than {MEDIAN_MIN_SHARE:.0%} of its pixels or at fewer "
+        f"than {MEDIAN_MIN_PIXELS}: a typical pixel guessed from few, so the effect is unsure; "
+        "reclassify into a class the run observes better, or set the converted pixels' NDVI "
+        "(albedo) with a change after it"
+    )
 
 
 def selected_pixels(count: int, fraction: float, seed: Sequence[int]) -> np.ndarray:
@@ -167,6 +214,7 @@ def apply_changes(
     landcover = baseline.landcover.copy()
     steps: list[str] = []
     notes: list[str] = []
+    thin: list[str] = []  # typical pixels guessed from few (after the notes of no change)
     for k, change in enumerate(changes):
         current = Surface(ndvi, albedo, landcover)
         if change.ndvi is not None:
@@ -189,6 +237,9 @@ def apply_changes(
                 typical_ndvi, typical_albedo = class_medians(baseline, spec.to)
             except ScenarioError as err:
                 raise ScenarioError(f"{label}: change[{k}]: {err}") from None
+            note = thin_median_note(baseline, spec.to)
+            if note is not None:
+                thin.append(f"{label}: change[{k}]: {note}")
             candidates = np.flatnonzero(where & (landcover == class_codes([spec.from_])[0]))
             stream = (seed, zlib.crc32(_draw_name(name, changes[: k + 1]).encode()), k)
             chosen = candidates[selected_pixels(candidates.size, spec.fraction, stream)]
@@ -214,6 +265,7 @@ def apply_changes(
             f"{label}: changes no pixel: its changes leave the selected pixels as they are "
             "(a fraction or an addition of 0, a cap above every value)"
         )
+    notes += thin
     for note in notes:
         warnings.warn(note, IlotsWarning, stacklevel=2)
     return Applied(

@@ -56,11 +56,14 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
     Pixels changed, and pixels whose predictors changed (neighbours included) and were
     predicted.
 ``extrapolated_share``
-    Largest share, over the predictors, of predicted pixels pushed outside the range the
-    model was fitted on (where a gradient-boosting model's response is flat).
+    Largest share, over the predictors, of the changed pixels with a prediction (those whose
+    own NDVI, albedo or class the scenario changed, not their neighbours) pushed outside the
+    range the model was fitted on (where a gradient-boosting model's response is flat); of
+    ``summary.json``'s ``outside_fitted_range_of`` pixels.
 ``qpv_gap_best_fits``
     In how many of the model's fits (the model and its replicates) this scenario narrows
-    the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative).
+    the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative);
+    scenarios tied for the lowest each count the fit.
 ``fit_seed``
     The seed of the median fit (its pixel sample and its estimator's seed). Where ``sample``
     is below the usable pixels, ``scenario_model.seed: <fit_seed>`` with ``replicates: 1``

@@ -34,13 +34,19 @@ class Effect:
     predicted
         Pixels predicted (some predictor changed, all known, observed anomaly known).
     outside_range
-        Predictor → share of the predicted pixels whose after-scenario value lies outside
-        the range the model was fitted on (only predictors with a non-zero share).
+        Predictor → share of the edited pixels (those whose own NDVI, albedo or class the
+        scenario changed) with a prediction whose after-scenario value lies outside the
+        range the model was fitted on (only predictors with a non-zero share). Their
+        neighbours, changed only through the neighbourhood shares and distances, are left
+        out: they would dilute the share of the pixels the scenario is about.
+    outside_of
+        How many pixels those shares are of (the edited pixels with a prediction).
     """
 
     delta: np.ndarray
     predicted: np.ndarray
     outside_range: Mapping[str, float]
+    outside_of: int
 
 
 def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -52,6 +58,7 @@ def predict_effect(
     before: Mapping[str, np.ndarray],
     after: Mapping[str, np.ndarray],
     observed: np.ndarray,
+    edited: np.ndarray | None = None,
 ) -> Effect:
     """Predict ΔT of a scenario from the baseline and scenario predictors.
 
@@ -63,6 +70,10 @@ def predict_effect(
         Predictor rasters of the baseline and of the scenario (same names).
     observed
         The observed LST anomaly (its NaN pixels get a NaN ΔT).
+    edited
+        The pixels whose own surface the scenario changed
+        (:attr:`~pipelines.scenarios.apply.Applied.changed`), those the shares outside the
+        fitted range are of; None: every predicted pixel.
 
     Returns
     -------
@@ -77,12 +88,13 @@ def predict_effect(
     delta = np.where(np.isfinite(observed), 0.0, np.nan)
     if predicted.any():
         delta[predicted] = model.predict(after, predicted) - model.predict(before, predicted)
+    of = predicted if edited is None else predicted & edited
+    n = int(of.sum())
     outside = {}
-    n = int(predicted.sum())
     for name in model.predictors:
         lo, hi = model.ranges[name]
-        values = after[name][predicted]
+        values = after[name][of]
         share = float(np.mean((values < lo) | (values > hi))) if n else 0.0
         if share > 0:
             outside[name] = share
-    return Effect(delta=delta, predicted=predicted, outside_range=outside)
+    return Effect(delta=delta, predicted=predicted, outside_range=outside, outside_of=n)

@@ -14,8 +14,10 @@ Estimators (``scenario_model.estimator``)
     of changed pixels outside the fitted range).
 ``ridge``
     :class:`sklearn.linear_model.RidgeCV` (alpha chosen among 10^-3..10^3 by efficient
-    leave-one-out) on the standardised predictors and all their pairwise products. It
-    extrapolates linearly, with no sign guarantee.
+    leave-one-out) on the standardised predictors, their squares and their pairwise
+    products: a quadratic surface, not a linear one. Beyond the range of a predictor it saw,
+    it follows that curve (its slope keeps changing), with no data to check it and no sign
+    guarantee.
 
 Skill: spatially blocked cross-validation
 -----------------------------------------
@@ -65,6 +67,7 @@ __all__ = [
     "blocked_cv",
     "check_skill",
     "fit_model",
+    "fitted_parameters",
     "make_estimator",
     "refit",
     "spatial_blocks",
@@ -303,7 +306,59 @@ class ScenarioModel:
         }
         if self.kind == "gradient_boosting":
             record["monotonic_constraints"] = {n: RESPONSE_SIGNS[n] for n in self.predictors}
+        record["parameters"] = fitted_parameters(self.estimator, self.predictors)
         return record
+
+
+def fitted_parameters(estimator: Any, predictors: tuple[str, ...]) -> dict[str, Any]:
+    """Return what a fitted estimator of :func:`make_estimator` is, for ``model.json``.
+
+    Ridge: its pipeline's steps in order: the predictors' means and scales, the names of the
+    polynomial features (``"ndvi built_share"`` a product, ``"ndvi^2"`` a square), their
+    means and scales, then the coefficients on those standardised features, the intercept
+    and the alpha chosen; enough to recompute a prediction by hand. Gradient boosting: its
+    hyper-parameters and the number of trees fitted; a tree ensemble has no coefficients.
+    """
+    steps = getattr(estimator, "named_steps", None)
+    if steps is None:
+        params = estimator.get_params()
+        return {
+            "hyper_parameters": {
+                key: params[key]
+                for key in (
+                    "max_iter",
+                    "learning_rate",
+                    "max_leaf_nodes",
+                    "min_samples_leaf",
+                    "l2_regularization",
+                    "early_stopping",
+                    "random_state",
+                )
+            },
+            "n_trees": int(estimator.n_iter_),
+            "coefficients": None,
+            "reproducible": "a tree ensemble has no coefficients: its predictions are "
+            "reproduced by fitting it again with the same scikit-learn version, "
+            "scenario_model settings and seed (random_state) on the same run",
+        }
+    scale_in, poly, scale_poly, ridge = (step for _name, step in estimator.steps)
+    return {
+        "predictor_mean": dict(zip(predictors, _floats(scale_in.mean_), strict=True)),
+        "predictor_scale": dict(zip(predictors, _floats(scale_in.scale_), strict=True)),
+        "features": [str(name) for name in poly.get_feature_names_out(list(predictors))],
+        "feature_mean": _floats(scale_poly.mean_),
+        "feature_scale": _floats(scale_poly.scale_),
+        "coefficients": _floats(ridge.coef_),
+        "intercept": float(ridge.intercept_),
+        "alpha": float(ridge.alpha_),
+        "formula": "z = (x - predictor_mean) / predictor_scale; f = features of z (the z, "
+        "their squares and pairwise products); prediction = intercept + sum(coefficients * "
+        "(f - feature_mean) / feature_scale), in K",
+    }
+
+
+def _floats(values: Any) -> list[float]:
+    return [float(v) for v in np.asarray(values).ravel()]
 
 
 def _estimator_text(estimator: Any) -> str:

@@ -6,7 +6,8 @@ same *run part* of the config (everything but ``scenarios``, ``scenario_model``,
 numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, under
 ``<run folder>/scenarios/``::
 
-    model.json                  estimator, target, predictors, blocked CV skill, threshold
+    model.json                  estimator, target, predictors, blocked CV skill, threshold,
+                                fitted parameters (ridge coefficients; boosting settings)
     comparison.csv              one row per scenario (pipelines.scenarios.compare)
     comparison.png              ΔT maps side by side and the QPV gap before and after
     <name>/delta_lst.tif        ΔT (K) COG on the run's grid
@@ -84,6 +85,7 @@ __all__ = [
     "run_matches",
     "run_mismatch",
     "run_scenarios",
+    "unpredictable_targets",
 ]
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
@@ -294,34 +296,42 @@ def _input_change(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-#: Share of a scenario's predicted pixels outside the model's fitted range of a predictor from
-#: which the run says so (the exact shares are in ``comparison.csv`` and ``summary.json``):
-#: below it, the fitting sample's extremes show up in every scenario as "0 %" notes.
+#: Share of a scenario's edited pixels with a prediction outside the model's fitted range of
+#: a predictor from which the run says so (the exact shares are in ``comparison.csv`` and
+#: ``summary.json``): below it, the fitting sample's extremes show up in every scenario as
+#: "0 %" notes.
 NOTE_OUTSIDE_SHARE = 0.01
 
 
 def extrapolation_notes(
-    label: str, outside: Mapping[str, float], model: ScenarioModel
+    label: str, outside: Mapping[str, float], model: ScenarioModel, of: int
 ) -> list[str]:
     """Say, per predictor, that the model is used outside its fitted range, and how.
 
-    One note per predictor with at least :data:`NOTE_OUTSIDE_SHARE` of the predicted pixels
+    One note per predictor with at least :data:`NOTE_OUTSIDE_SHARE` of the ``of`` edited
+    pixels with a prediction (:attr:`~pipelines.scenarios.effect.Effect.outside_of`)
     outside the range (``outside``: :attr:`~pipelines.scenarios.effect.Effect.outside_range`).
     """
-    held = (
-        "the model's response is held there, so the effect is conservative"
-        if model.kind == "gradient_boosting"
-        else "the model extrapolates linearly there"
-    )
     notes = []
     for name, share in outside.items():
         if share >= NOTE_OUTSIDE_SHARE:
             lo, hi = model.ranges[name]
             notes.append(
-                f"{label}: {share:.0%} of the predicted pixels have {name} outside the fitted "
-                f"range [{lo:.3g}, {hi:.3g}]; {held}"
+                f"{label}: {share:.0%} of the {of} pixels it edits that have a prediction "
+                f"(their neighbours not counted) have {name} outside the fitted range "
+                f"[{lo:.3g}, {hi:.3g}]; {beyond_range(model.kind)}"
             )
     return notes
+
+
+def beyond_range(kind: str) -> str:
+    """Say what the estimator ``kind`` does beyond the range of a predictor it was fitted on."""
+    if kind == "gradient_boosting":
+        return "the model's response is held there, so the effect is conservative"
+    return (
+        "the model (ridge on the predictors and their pairwise products, a quadratic "
+        "surface) extends its curve there with no data to check it, so the effect is unsure"
+    )
 
 
 def _label(index: int, spec: ScenarioSpec) -> str:
@@ -384,7 +394,8 @@ def run_scenarios(
     Raises
     ------
     ConfigError
-        No scenarios; or the run folder holds a run of another config and
+        No scenarios; a reclassification into water when the run leaves water out of the
+        LST (:func:`unpredictable_targets`); or the run folder holds a run of another config and
         ``outputs.overwrite`` is false.
     ScenarioError
         A ``where`` matches nothing, an albedo change without albedo, a missing raster;
@@ -403,11 +414,39 @@ def run_scenarios(
             "scenarios: the config lists no scenario; add a scenarios: list (name, where, "
             "change), e.g. as in the demo config (ilots demo writes config.yaml)"
         )
+    unpredictable_targets(config, source)
     if force:
         settings = config.scenario_model.model_copy(update={"force": True})
         config = config.model_copy(update={"scenario_model": settings})
     with folder_lock(config.outputs.folder):  # no run nor other scenarios write there meanwhile
         return _scenarios_in_folder(config, say, source)
+
+
+def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
+    """Refuse a reclassification into a class the model has no temperature of.
+
+    With ``mask.lst_keep_water`` false (the default), water pixels are left out of the LST:
+    the model is fitted on no water pixel, and what it predicts for a pixel turned into
+    water is a guess from the other classes (and the median NDVI of the few water pixels
+    the masks keep), not an effect.
+
+    Raises
+    ------
+    ConfigError
+        Naming the config file ``source`` and the scenario's change.
+    """
+    if config.mask.lst_keep_water:
+        return
+    for i, spec in enumerate(config.scenarios):
+        for k, change in enumerate(spec.change):
+            if change.reclassify is not None and change.reclassify.to == "water":
+                raise ConfigError(
+                    f"{source}: scenarios[{i}].change[{k}].reclassify.to ({spec.name!r}): water "
+                    "has no LST in this run (mask.lst_keep_water is false), so the model, "
+                    "fitted on no water pixel, cannot predict a pixel turned into water; "
+                    "reclassify into another class, or set mask.lst_keep_water: true and "
+                    "rerun the pipeline"
+                )
 
 
 def _scenarios_in_folder(
@@ -594,7 +633,7 @@ def _write_scenarios(
         trials = []  # the mean effects of each fit
         for seed, fit in zip(seeds, fits, strict=True):
             applied, after = fixed or _scenario_surface(*args, seed=seed)
-            trial = predict_effect(fit, before, after, baseline.anomaly)
+            trial = predict_effect(fit, before, after, baseline.anomaly, applied.changed)
             delta = trial.delta
             iris = None
             if "iris" in baseline.zones:
@@ -605,8 +644,10 @@ def _write_scenarios(
             ))  # fmt: skip
         point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
         applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
-        effect = predict_effect(fits[point], before, after, baseline.anomaly)
-        notes += list(applied.notes) + extrapolation_notes(label, effect.outside_range, fits[point])
+        effect = predict_effect(fits[point], before, after, baseline.anomaly, applied.changed)
+        notes += list(applied.notes) + extrapolation_notes(
+            label, effect.outside_range, fits[point], effect.outside_of
+        )
         if zone_pixels is not None:
             note = outside_fit_note(label, applied.changed, zone_pixels)
             notes += [note] if note else []
@@ -656,20 +697,28 @@ def median_fit(values: list[float]) -> int:
     return min(middle, key=lambda j: (abs(values[j]), j))
 
 
+#: Gaps after (K) closer than this are a tie in :func:`best_fits`: the same up to rounding.
+TIE_K = 1e-9
+
+
 def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
     """In how many fits each scenario narrows the QPV gap the most (and narrows it).
 
     ``gaps[s][j]``: the QPV gap after scenario ``s`` in fit ``j``; narrowing is
     ``|after| − |before|`` (the report's best scenario), the lowest and negative wins.
+    Scenarios tied for the lowest (equal to :data:`TIE_K`, e.g. two scenarios alike) each
+    win the fit: the report names them together, not the first listed.
     """
     wins = [0] * len(gaps)
     if not gaps or not math.isfinite(gap_before):
         return wins
     for fit in zip(*gaps, strict=True):
         change = [abs(g) - abs(gap_before) if math.isfinite(g) else math.inf for g in fit]
-        best = min(range(len(change)), key=change.__getitem__)
-        if change[best] < 0:
-            wins[best] += 1
+        lowest = min(change)
+        if lowest < 0:
+            for s, value in enumerate(change):
+                if value - lowest <= TIE_K:
+                    wins[s] += 1
     return wins
 
 
@@ -781,6 +830,7 @@ def _write_scenario(
         "synthetic": baseline.synthetic,
         "where_pixels": int(area.sum()),
         "outside_fitted_range": dict(effect.outside_range),
+        "outside_fitted_range_of": effect.outside_of,
         "comparison": row,
     }
     return row, summary

@@ -350,6 +350,11 @@ def test_model_sentences_warn_only_when_forced_below_threshold():
     assert any("forced" in s for s in sentences)
     model["cv"]["r2"] = 0.8
     assert not any("forced" in s for s in model_sentences(model, EN))
+    # Once in the section: an association across the city today, not a causal effect, and
+    # the ranges leave out the choice of model.
+    (caveat,) = [s for s in model_sentences(model, EN) if "cross-sectional" in s]
+    assert "not the causal effect of an intervention" in caveat
+    assert "Another model (scenario_model.estimator) can move them beyond the ranges" in caveat
 
 
 def test_best_scenario_narrows_the_gap_most():
@@ -361,7 +366,8 @@ def test_best_scenario_narrows_the_gap_most():
         }
     )
     assert scenario_best_sentence(table, EN) == (
-        "Scenario “b” narrows the QPV − rest gap the most: from 1.40 to 0.25 K."
+        "The model predicts that scenario “b” narrows the QPV − rest gap the most: from 1.40 "
+        "to 0.25 K."
     )
     table["qpv_gap_after_k"] = [1.5, 1.6, 1.4]
     assert scenario_best_sentence(table, EN) is None
@@ -379,17 +385,41 @@ def test_best_scenario_is_the_one_best_in_the_most_fits():
         }
     )
     assert scenario_best_sentence(table, EN, fits=10) == (
-        "Scenario “b” narrows the QPV − rest gap the most: from 1.40 to 0.30 K. It does so in "
-        "6 of the model's 10 fits."
+        "The model predicts that scenario “b” narrows the QPV − rest gap the most: from 1.40 "
+        "to 0.30 K. It does so in 6 of the model's 10 fits."
     )
     table["qpv_gap_best_fits"] = [0, 5, 5]
     assert scenario_best_sentence(table, EN, fits=10) == (
-        "Scenarios “b” and “c” narrow the QPV − rest gap the most, each in 5 of the model's "
-        "10 fits."
+        "The model predicts that scenarios “b” and “c” narrow the QPV − rest gap the most, "
+        "each in 5 of the model's 10 fits."
     )
     assert scenario_best_sentence(table, FR, fits=10).startswith(
-        "Les scénarios «\u00a0b\u00a0» et «\u00a0c\u00a0» réduisent le plus"
+        "Selon le modèle, les scénarios «\u00a0b\u00a0» et «\u00a0c\u00a0» réduisent le plus"
     )
+
+
+def test_best_scenario_gives_the_range_of_its_gap_after():
+    """The median fit's gap after (1.00) sits at an end of its range over the fits
+    (0.69 to 1.00): the headline gives the range beside it, from the table's columns."""
+    table = pd.DataFrame(
+        {
+            "scenario": ["a", "b"],
+            "qpv_gap_before_k": [2.86, 2.86],
+            "qpv_gap_after_k": [2.5, 1.0],
+            "qpv_gap_after_k_min": [2.4, 0.69],
+            "qpv_gap_after_k_max": [2.6, 1.0],
+        }
+    )
+    assert scenario_best_sentence(table, EN) == (
+        "The model predicts that scenario “b” narrows the QPV − rest gap the most: from 2.86 "
+        "to 1.00 K (0.69 to 1.00 K over the model's fits)."
+    )
+    assert scenario_best_sentence(table, FR) == (
+        "Selon le modèle, le scénario «\u00a0b\u00a0» réduit le plus l'écart QPV − reste\u00a0: "
+        "de 2,86 à 1,00\u00a0K (de 0,69 à 1,00\u00a0K sur les ajustements du modèle)."
+    )
+    table["qpv_gap_after_k_min"] = table["qpv_gap_after_k_max"]  # one fit: no range
+    assert scenario_best_sentence(table, EN).endswith("from 2.86 to 1.00 K.")
 
 
 def test_method_notes_quote_morans_i_and_synthetic():

@@ -543,15 +543,18 @@ def test_scenario_section_from_scenario_files(full_report):
     assert "Effet d'un scénario, noté ΔLST = LST prédite (scénario) − LST prédite" in text
     # The column is defined; the scenario with 96 % extrapolated (not the one with 0 %) is
     # said to be mostly extrapolated, held at the range's edge: likely underestimated.
-    assert "Part extrapolée : part des pixels prédits où une variable du modèle sort" in text
+    assert "Part extrapolée : part des pixels modifiés avec prédiction (ceux dont" in text
     assert (
-        "Scénario « cool_roofs » : 96 % des pixels prédits sortent de l'intervalle ajusté. Son "
-        "effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle garde la "
-        "réponse qu'il a au bord, si bien que l'effet est probablement sous-estimé "
-        "(estimation prudente)."
+        "Scénario « cool_roofs » : 96 % des pixels modifiés avec prédiction sortent de "
+        "l'intervalle ajusté. Son effet est donc surtout extrapolé : au-delà de cet "
+        "intervalle, le modèle garde la réponse qu'il a au bord, si bien que l'effet est "
+        "probablement sous-estimé (estimation prudente)."
     ) in text
     assert "« green_qpv » : " not in text
-    assert "« green_qpv » réduit le plus l'écart QPV − reste : de 1,43 à 0,25 K" in text
+    assert (
+        "Selon le modèle, le scénario « green_qpv » réduit le plus l'écart QPV − reste : de "
+        "1,43 à 0,25 K" in text
+    )
     embedded = [img.attrs["src"] for img in full_report.doc.by_id("scenarios").iter("img")]
     files = [
         full_report.run / "scenarios" / name
@@ -1174,13 +1177,13 @@ def test_a_mostly_extrapolated_demo_scenario_is_said_so_in_english(demo_run, en_
     assert worst == "albedo"
     text = en_report.text("scenarios")
     assert (
-        f"Scenario “cool_roofs”: {100 * share:.0f}% of the predicted pixels lie outside the "
-        "fitted range of the predictor “albedo”. Its effect is therefore mostly extrapolated: "
-        "beyond that range the model holds the response it has at the edge, so the effect is "
-        "likely underestimated (conservative)."
+        f"Scenario “cool_roofs”: {100 * share:.0f}% of the changed pixels with a prediction "
+        "lie outside the fitted range of the predictor “albedo”. Its effect is therefore "
+        "mostly extrapolated: beyond that range the model holds the response it has at the "
+        "edge, so the effect is likely underestimated (conservative)."
     ) in text
     assert "Scenario “green_qpv”:" not in text
-    assert "Extrapolated share: the share of the predicted pixels where a predictor" in text
+    assert "Extrapolated share: the share of the changed pixels with a prediction" in text
     # The area the per-hectare effect rests on is the table's, from comparison.csv.
     rows = dict(table_rows(en_report.doc, "scenarios-table"))
     column = headers(en_report.doc, "scenarios-table").index("Area changed with a prediction (ha)")

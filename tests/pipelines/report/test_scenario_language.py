@@ -27,12 +27,12 @@ WORDS = {
     "fr": {
         "delta_lst.png": [f"green_qpv{NBSP}: ΔLST prédit",
                           "ΔLST, scénario − situation actuelle (K)"],
-        "comparison.png": ["ΔLST (K)", "Écart QPV avant", "Écart QPV après",
+        "comparison.png": ["ΔLST (K)", "Écart QPV avant", "Écart QPV après, prédit",
                            "QPV − reste, anomalie ΔT des IRIS (K)", "Écart QPV avant et après"],
     },
     "en": {
         "delta_lst.png": ["green_qpv: predicted ΔLST", "ΔLST, scenario − baseline (K)"],
-        "comparison.png": ["ΔLST (K)", "QPV gap before", "QPV gap after",
+        "comparison.png": ["ΔLST (K)", "QPV gap before", "QPV gap after, predicted",
                            "QPV − rest, IRIS LST anomaly ΔT (K)", "QPV gap before and after"],
     },
 }  # fmt: skip

@@ -8,7 +8,7 @@ from pipelines.scenarios import ScenarioError, Surface, apply_changes
 from pipelines.scenarios.apply import class_medians, ndvi_after, selected_pixels
 from tiles.errors import IlotsWarning
 
-BUILT, DENSE, LOW = 4, 2, 3
+WATER, BUILT, DENSE, LOW = 1, 4, 2, 3
 
 
 def change(**kwargs):
@@ -155,3 +155,29 @@ def test_a_change_added_after_a_reclassification_keeps_its_pixels(surface):
     np.testing.assert_array_equal(applied(everywhere, [half, then]).surface.landcover, alone)
     elsewhere = applied({"layer": "qpv"}, [half]).surface.landcover
     assert (elsewhere != alone).any()
+
+
+def test_a_typical_pixel_taken_from_few_of_its_class_warns(surface):
+    """40 water pixels, 10 with an NDVI (the masks leave out water's): the median of 10 of
+    40 (25 % < 50 %) is said; 36 of 40 known is not."""
+    landcover = np.full((10, 10), BUILT, dtype=np.uint8)
+    landcover[:4] = WATER  # 40 pixels
+    ndvi = np.where(landcover == BUILT, 0.1, np.nan)
+    ndvi[0, :] = 0.05  # 10 water pixels with an NDVI
+    albedo = np.full(landcover.shape, 0.12)
+    water = Surface(ndvi, albedo, landcover)
+    where = np.ones(landcover.shape, dtype=bool)
+    ponds = [change(reclassify={"from": "built", "to": "water", "fraction": 0.1})]
+    with pytest.warns(
+        IlotsWarning, match=r"median NDVI \(10 of its 40 pixels known\) of class water"
+    ):
+        applied = apply_changes(water, where, ponds, seed=0, name="t", label="t")
+    assert applied.notes[0].startswith("t: change[0]: the converted pixels take the median NDVI")
+    assert "median albedo" not in applied.notes[0]  # 40 of 40 known
+    ndvi[1:4, :4] = 0.05  # 22 of 40 known: 55 %, but fewer than 30 pixels
+    assert (
+        "NDVI (22 of its 40 pixels known)"
+        in apply_changes(water, where, ponds, seed=0, name="t", label="t").notes[0]
+    )
+    ndvi[1:4, :] = 0.05  # 40 of 40
+    assert apply_changes(water, where, ponds, seed=0, name="t", label="t").notes == ()

@@ -129,14 +129,15 @@ def test_the_comparison_figure_in_french(drawn, tmp_path):
     figures.comparison_figure(_baseline(), deltas, TABLE, tmp_path / "c.png", m=FR)
     (fig,) = drawn
     texts = _texts(fig)
-    for french in ("ΔLST (K)", "Écart QPV avant", "Écart QPV après", "Écart QPV avant et après",
+    for french in ("ΔLST (K)", "Écart QPV avant", "Écart QPV après, prédit",
+                   "Écart QPV avant et après",
                    "QPV − reste, anomalie ΔT des IRIS (K)"):  # fmt: skip
         assert french in texts, french
     footer = _footer_inside(fig).replace("\n", " ")
     assert footer == (
         "ΔLST = LST prédite (scénario) − LST prédite (situation actuelle). QPV en noir. Barres "
-        "d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle. "
-        "Données synthétiques : aucun lieu réel."
+        "d'erreur : écart après, du plus bas au plus haut sur les ajustements du modèle (pas "
+        "l'erreur du modèle). Données synthétiques : aucun lieu réel."
     ).replace(" :", NBSP + ":")
     bars = next(ax for ax in fig.axes if ax.get_title() == "Écart QPV avant et après")
     formatter = bars.yaxis.get_major_formatter()

@@ -124,6 +124,40 @@ def test_model_json_and_dropped_constant_predictors():
     assert again.cv == model.cv  # seeded sample and folds: reproducible
 
 
+def test_model_json_holds_the_ridge_fit_to_predict_by_hand():
+    """model.json's ridge parameters reproduce its predictions by the formula it states."""
+    target, predictors = _case(0.1)
+    settings = ScenarioModelConfig(block_m=300, sample=2000, estimator="ridge")
+    model = fit_model(target, predictors, settings, resolution=30)
+    fitted = json.loads(json.dumps(model.to_json(), allow_nan=False))["parameters"]
+    assert fitted["features"] == [
+        "ndvi", "built_share", "ndvi^2", "ndvi built_share", "built_share^2"
+    ]  # fmt: skip
+    assert fitted["alpha"] in np.logspace(-3, 3, 13)
+    pixels = np.zeros((60, 60), dtype=bool)
+    pixels[10, :7] = True
+    x = np.column_stack([predictors[name][pixels] for name in ("ndvi", "built_share")])
+    mean = np.array(list(fitted["predictor_mean"].values()))
+    z = (x - mean) / np.array(list(fitted["predictor_scale"].values()))
+    f = np.column_stack([z[:, 0], z[:, 1], z[:, 0] ** 2, z[:, 0] * z[:, 1], z[:, 1] ** 2])
+    f = (f - np.array(fitted["feature_mean"])) / np.array(fitted["feature_scale"])
+    by_hand = fitted["intercept"] + f @ np.array(fitted["coefficients"])
+    np.testing.assert_allclose(by_hand, model.predict(predictors, pixels), rtol=0, atol=1e-9)
+
+
+def test_model_json_holds_the_gradient_boosting_settings():
+    target, predictors = _case(0.1)
+    settings = ScenarioModelConfig(block_m=300, sample=2000, seed=7)
+    fitted = fit_model(target, predictors, settings, resolution=30).to_json()["parameters"]
+    # The module docstring's settings, and the seed.
+    assert fitted["hyper_parameters"] == {
+        "max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 40,
+        "l2_regularization": 1.0, "early_stopping": False, "random_state": 7,
+    }  # fmt: skip
+    assert fitted["n_trees"] == 100 and fitted["coefficients"] is None
+    assert "seed" in fitted["reproducible"]
+
+
 def test_weak_model_is_refused_unless_forced():
     target, predictors = _case(8.0)  # the signal is lost in the noise
     settings = ScenarioModelConfig(block_m=300, sample=2000, estimator="ridge", r2_min=0.5)
@@ -148,17 +182,49 @@ def test_extrapolation_notes_from_one_percent_of_the_pixels():
 
     trees = SimpleNamespace(kind="gradient_boosting", ranges={"albedo": (0.05, 0.25),
                                                                 "ndvi": (0.0, 0.9)})  # fmt: skip
-    notes = extrapolation_notes("scenarios[1] 'roofs'", {"albedo": 0.96, "ndvi": 0.004}, trees)
+    outside = {"albedo": 0.96, "ndvi": 0.004}
+    notes = extrapolation_notes("scenarios[1] 'roofs'", outside, trees, 250)
     # 0.4 % of the pixels is no note (it printed "0 %" in every scenario); 96 % is.
     assert notes == [
-        "scenarios[1] 'roofs': 96% of the predicted pixels have albedo outside the fitted "
-        "range [0.05, 0.25]; the model's response is held there, so the effect is conservative"
+        "scenarios[1] 'roofs': 96% of the 250 pixels it edits that have a prediction (their "
+        "neighbours not counted) have albedo outside the fitted range [0.05, 0.25]; the "
+        "model's response is held there, so the effect is conservative"
     ]
-    assert extrapolation_notes("s", {"ndvi": 0.01}, trees)[0].startswith("s: 1% of")
-    linear = SimpleNamespace(kind="linear", ranges=trees.ranges)
-    assert extrapolation_notes("s", {"ndvi": 0.5}, linear)[0].endswith(
-        "extrapolates linearly there"
+    assert extrapolation_notes("s", {"ndvi": 0.01}, trees, 100)[0].startswith("s: 1% of")
+    # Ridge on degree-2 polynomial features is quadratic: no "linear" extrapolation.
+    ridge = SimpleNamespace(kind="ridge", ranges=trees.ranges)
+    note = extrapolation_notes("s", {"ndvi": 0.5}, ridge, 10)[0]
+    assert "linear" not in note and note.endswith(
+        "the model (ridge on the predictors and their pairwise products, a quadratic surface) "
+        "extends its curve there with no data to check it, so the effect is unsure"
     )
+
+
+def test_the_extrapolated_share_is_of_the_edited_pixels_not_their_neighbours():
+    """One pixel's NDVI pushed out of the fitted range, its nine neighbours changed only
+    through their vegetation share (inside the range): 1 of 1 edited pixels, not 1 of 10."""
+    from types import SimpleNamespace
+
+    from pipelines.scenarios.effect import predict_effect
+
+    def predict(predictors, where):
+        return -10.0 * predictors["ndvi"][where] - predictors["vegetation_share"][where]
+
+    model = SimpleNamespace(
+        predictors=("ndvi", "vegetation_share"),
+        ranges={"ndvi": (0.0, 0.5), "vegetation_share": (0.0, 1.0)},
+        predict=predict,
+    )
+    before = {"ndvi": np.full(10, 0.2), "vegetation_share": np.full(10, 0.1)}
+    after = {"ndvi": before["ndvi"].copy(), "vegetation_share": np.full(10, 0.2)}
+    after["ndvi"][0] = 0.9
+    edited = np.zeros(10, dtype=bool)
+    edited[0] = True
+    effect = predict_effect(model, before, after, np.zeros(10), edited)
+    assert effect.predicted.all()  # all ten predicted: their predictors changed
+    assert effect.outside_range == {"ndvi": 1.0} and effect.outside_of == 1
+    # ΔT by hand: -10 x 0.7 - 0.1 at the edited pixel, -0.1 at its neighbours.
+    np.testing.assert_allclose(effect.delta, [-7.1] + [-0.1] * 9)
 
 
 @pytest.mark.parametrize("fit_area", ["zones", "grid"])

@@ -173,3 +173,33 @@ def test_yaml_scenarios_load_and_round_trip(tmp_path):
     data = yaml.safe_load(written.read_text())
     assert data["scenarios"][1]["change"][0]["reclassify"]["from"] == "bare_soil"
     assert load_config(written, check_paths=False) == config
+
+
+def test_a_reclassification_into_water_the_lst_leaves_out_is_refused(tmp_path):
+    """mask.lst_keep_water false: no water pixel has an LST, the model has none to learn
+    from; refused before any run, naming the file and the change."""
+    from pipelines.scenarios import run_scenarios
+
+    ponds = {
+        "name": "ponds",
+        "where": {"layer": "qpv"},
+        "change": [
+            {"ndvi": {"add": 0.1}},
+            {"reclassify": {"from": "built", "to": "water", "fraction": 0.3}},
+        ],
+    }
+    folder = {"folder": str(tmp_path / "out")}
+    config = config_from_dict({**BASE, "scenarios": [GREEN, ponds], "outputs": folder})
+    with pytest.raises(ConfigError) as err:
+        run_scenarios(config, source="city.yaml")
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith("city.yaml: scenarios[1].change[1].reclassify.to ('ponds'): water ")
+    assert "mask.lst_keep_water is false" in text and "reclassify into another class" in text
+    assert not (tmp_path / "out").exists()  # refused before the pipeline ran
+    kept = config_from_dict(
+        {**BASE, "scenarios": [ponds], "mask": {"lst_keep_water": True}, "outputs": folder}
+    )
+    from pipelines.scenarios.pipeline import unpredictable_targets
+
+    unpredictable_targets(kept, "city.yaml")  # water keeps its LST: a model can learn it
