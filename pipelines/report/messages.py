@@ -938,7 +938,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     # --- scenarios ------------------------------------------------------------------------------
     # the scenario model's words (model.json's identifiers)
     "model_gradient_boosting": ("à gradient boosting (arbres)", "Gradient-boosting (trees)"),
-    "model_ridge": ("linéaire (ridge)", "Linear (ridge)"),
+    "model_ridge": ("ridge quadratique", "Quadratic ridge"),
     "model_lst_anomaly": ("l'anomalie de LST (ΔT)", "the LST anomaly (ΔT)"),
     "model_lst_median": ("la LST médiane", "the median LST"),
     "model_ndvi": ("NDVI", "NDVI"),

@@ -333,7 +333,7 @@ def test_the_model_sentence_says_its_identifiers_in_words():
     for identifier in ("gradient_boosting", "lst_anomaly", "built_share", "dist_water_m"):
         assert identifier not in french and identifier not in english
     median = model_sentences({**model, "target": "lst_median", "estimator": "ridge"}, FR)[0]
-    assert median.startswith("Modèle linéaire (ridge) de la LST médiane selon NDVI")
+    assert median.startswith("Modèle ridge quadratique de la LST médiane selon NDVI")
 
 
 def test_model_sentences_warn_only_when_forced_below_threshold():
