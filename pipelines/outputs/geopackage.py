@@ -642,8 +642,11 @@ def _edited(document: str, record: str | None) -> bool:
     """Whether a layer's metadata ``document`` is a user's: not ilots' ``record`` of it.
 
     Without a record (a file of an earlier ilots): when it has QGIS's ``<links>`` element,
-    which QGIS writes in every document it saves and ilots never wrote; or is not XML.
+    which QGIS writes in every document it saves and ilots never wrote; or is not XML. An
+    empty document (the column's default) is nobody's.
     """
+    if not document.strip():
+        return False
     if record is not None:
         return document != record
     try:
@@ -653,8 +656,14 @@ def _edited(document: str, record: str | None) -> bool:
 
 
 def _changed_elements(before: str, after: str) -> list[str]:
-    """Name the elements of ilots' document ``after`` that differ from ``before``'s."""
-    old, new = (_elements(document) for document in (before, after))
+    """Name the elements of ilots' document ``after`` that differ from ``before``'s.
+
+    A record that is not XML (damaged) differs as a whole: ``["document"]``.
+    """
+    try:
+        old, new = (_elements(document) for document in (before, after))
+    except ET.ParseError:
+        return ["document"]
     return [tag for tag in dict.fromkeys([*old, *new]) if old.get(tag) != new.get(tag)]
 
 

@@ -578,3 +578,26 @@ def test_the_styles_carry_their_sld(tmp_path, layers):
     assert stored == slds and all(ET.fromstring(sld.encode()) is not None for sld in slds.values())
     with pytest.raises(ValueError, match="SLD styles given for \\['qpv'\\]"):
         write_zones_gpkg(target, layers, {"iris": "<qgis/>"}, slds=slds)
+
+
+def test_an_empty_or_damaged_metadata_document_neither_stays_nor_stops_the_run(tmp_path, layers):
+    """An empty document (the column's default) is nobody's: ilots' new one replaces it. A
+    damaged record of ilots' (not XML) beside a user's document: the user's stays, and the
+    warning says the whole document may have changed, instead of the run stopping."""
+    target = tmp_path / "zones.gpkg"
+    _write_with_metadata(target, layers, _summer(2023))
+    _save_in_qgis(target, "iris", "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        ours = _write_with_metadata(target, layers, _summer(2023))
+    assert _documents(target) == ours
+    _save_in_qgis(target, "iris", USERS_METADATA)
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute(
+            "UPDATE gpkg_metadata SET metadata = '<qgis><abstract>' "
+            "WHERE md_standard_uri = 'urn:x-ilots:layer-metadata-written' AND metadata = ?",
+            (ours["iris"],),
+        )
+    with pytest.warns(IlotsWarning, match=r"since: iris \(document\); update"):
+        _write_with_metadata(target, layers, _summer(2023))
+    assert _documents(target)["iris"] == USERS_METADATA
