@@ -49,6 +49,10 @@ __all__ = [
     "qpv_without_iris",
 ]
 
+#: How far under the threshold a share may measure and still reach it: areas on the
+#: ellipsoid put an IRIS exactly half in QPV at 0.4999998 of it, which a threshold of 0.5
+#: must count (and the warning then quoted as "at most 50%").
+SHARE_TOLERANCE = 1e-6
 #: The columns :func:`iris_qpv_overlay` adds to an IRIS, which a run joins to its IRIS table
 #: (``iris_area_m2`` left out: the run has its own ``area_m2``).
 OVERLAY_COLUMNS = ("qpv_area_m2", "qpv_share", "in_qpv", "code_qp_main")
@@ -184,7 +188,8 @@ def overlay_table(
     overlaps
         The IRIS x QPV overlaps (:func:`iris_qpv_overlaps`).
     threshold
-        An IRIS is ``in_qpv`` when ``qpv_share >= threshold``; in (0, 1], default 0.5.
+        An IRIS is ``in_qpv`` when ``qpv_share >= threshold`` (within
+        :data:`SHARE_TOLERANCE`); in (0, 1], default 0.5.
 
     Returns
     -------
@@ -228,7 +233,7 @@ def _overlay_table(overlaps: IrisQpvOverlaps, threshold: float, log: WarningLog)
             f"{int(no_area.sum())} IRIS have no area: qpv_share is NaN and in_qpv False for them"
         )
     in_qpv = np.zeros(len(share), dtype=bool)
-    in_qpv[~no_area] = share[~no_area] >= threshold
+    in_qpv[~no_area] = share[~no_area] >= threshold - SHARE_TOLERANCE
     out = pd.DataFrame(
         {
             overlaps.iris_ids.name: pd.Series(list(overlaps.iris_ids)),

@@ -88,6 +88,17 @@ def test_threshold_is_inclusive_and_configurable():
     assert out["in_qpv"].tolist() == [True, True, False, True, True]
 
 
+def test_an_iris_exactly_half_in_qpv_on_the_ellipsoid_reaches_a_half_threshold():
+    """Areas on the ellipsoid put a 1 km IRIS exactly half covered at 0.4999998 of it:
+    it is half in QPV, so a threshold of 0.5 counts it, and no QPV is left out."""
+    iris = layer({"code_iris": ["751010101"]}, geometry=[sq(0, 0, 1000, 1000)], crs=L93)
+    qpv = layer({"code_qp": ["QP075001"]}, geometry=[sq(500, 0, 1500, 1000)], crs=L93)
+    overlaps = iris_qpv_overlaps(iris, qpv)
+    assert overlaps.qpv_share[0] == pytest.approx(0.5, abs=1e-6)
+    assert overlay_table(overlaps, threshold=0.5)["in_qpv"].tolist() == [True]
+    assert overlay_table(overlaps, threshold=0.51)["in_qpv"].tolist() == [False]
+
+
 def test_layers_in_wgs84_give_the_same_shares():
     iris = iris_layer().to_crs("EPSG:4326")
     qpv = qpv_layer().to_crs("EPSG:4326")
