@@ -271,7 +271,8 @@ def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder,
             if c == "damaged_input"]  # fmt: skip
     assert len(said) == 1 and said[0][0].startswith(f"{st}: the file is corrupt, band {band} ")
     without, _st = _demo_without_first(demo_folder, tmp_path / "without", product, suffix)
-    run(apply_overrides(load_config(without), chunk), out=tmp_path / "without")
+    # Not into the inputs' folder: its zones/ links to the demo's, which the run would write.
+    run(apply_overrides(load_config(without), chunk), out=tmp_path / "without_run")
 
     # The grid pixels inside the damaged tile (1, 1) of the file, its edge left out: the
     # scene is out there. Elsewhere, in the parts of the chunks reading the tile that meet
@@ -287,7 +288,7 @@ def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder,
     assert 0 < tile.sum() < tile.size, (r0, r1, c0, c1, clean.shape)
     for name in names:
         skipped, with_it = _raster(tmp_path / "skip", name)[0], _raster(demo_run[0], name)[0]
-        without_it = _raster(tmp_path / "without", name)[0]
+        without_it = _raster(tmp_path / "without_run", name)[0]
         np.testing.assert_array_equal(skipped[tile], without_it[tile])
         assert (skipped[tile] != with_it[tile]).any()
         same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
