@@ -1,5 +1,6 @@
 """Shared fixtures: where the real data lives, a dask scheduler that refuses to compute,
-item JSONs whose files cannot be reached, and raster files damaged inside their pixel data."""
+item JSONs whose files cannot be reached, raster files damaged inside their pixel data, and
+one ``ilots demo`` for the whole session, whose folder no test may change."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import signal
 import tarfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import dask
@@ -170,3 +172,89 @@ def damage_tile(href, col=1, row=1):
     with open(path, "r+b") as f:
         f.seek(offset)
         f.write(b"\xff" * size)
+
+
+# --------------------------------------------------------------------------------------------
+# Folders shared by the whole session (the demo's inputs and runs): written once, then only read
+# --------------------------------------------------------------------------------------------
+
+#: Each shared folder and the state of its files when it was made.
+_SHARED: dict[Path, dict[str, tuple[int, int, int]]] = {}
+
+
+def folder_state(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Size, modification time (ns) and mode of each file and folder under ``folder``."""
+    state = {}
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(parent, name)
+            st = path.lstat()
+            state[str(path.relative_to(folder))] = (st.st_size, st.st_mtime_ns, st.st_mode)
+    return state
+
+
+def share(folder: Path) -> Path:
+    """Record ``folder`` as shared by the session: from now on, no test may change it."""
+    _SHARED[folder] = folder_state(folder)
+    return folder
+
+
+def changes(folder: Path) -> list[str]:
+    """The files of shared ``folder`` added, removed or changed since :func:`share`."""
+    before, after = _SHARED[folder], folder_state(folder)
+    found = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in before:
+            found.append(f"{name} (added)")
+        elif name not in after:
+            found.append(f"{name} (removed)")
+        elif before[name] != after[name]:
+            found.append(f"{name} (changed)")
+    return found
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_folders_unchanged():
+    """After each module, fail it if one of its tests changed a folder shared by the session
+    (a test that writes must work on its own copy)."""
+    yield
+    for folder in list(_SHARED):
+        if found := changes(folder):
+            _SHARED[folder] = folder_state(folder)  # said once, by the module that did it
+            pytest.fail(
+                f"the shared folder {folder} was changed (copy it first): " + ", ".join(found[:10]),
+                pytrace=False,
+            )
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One ``ilots demo --out ROOT`` through the CLI: its folder and what it printed."""
+
+    root: Path
+    output: str  # all the command printed: its progress lines, then ``report``
+    report: str  # the short report it ends with (``pipelines.demo.run_demo``'s return value)
+
+
+@pytest.fixture(scope="session")
+def demo_cli(tmp_path_factory) -> DemoRun:
+    """``ilots demo`` run once for the session, end to end through the CLI (read only: a test
+    that writes into the demo folder works on a copy of it)."""
+    from click.testing import CliRunner
+
+    import pipelines.demo
+    from pipelines.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    real, returned = pipelines.demo.run_demo, []
+
+    def recording(out, echo=print):
+        returned.append(real(out, echo=echo))
+        return returned[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipelines.demo, "run_demo", recording)
+        result = CliRunner().invoke(main, ["demo", "--out", str(root)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (report,) = returned
+    return DemoRun(share(root), result.output, report)

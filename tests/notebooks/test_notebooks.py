@@ -1,6 +1,6 @@
 """Execute every jupytext notebook of ``notebooks/`` on the demo city and check what it computes.
 
-The demo is generated once per module (``pipelines.demo.run_demo`` into a temporary folder) and
+The demo is the session's (``ilots demo``, run once for all the tests); a copy of its folder is
 handed to the kernels through ``ILOTS_DEMO_DIR``. Each notebook is read with jupytext and run
 with nbclient in a kernel of *this* interpreter (a kernelspec for ``sys.executable`` written
 into a temporary ``JUPYTER_PATH``, so no kernel needs to be installed beforehand). A notebook
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,9 +37,8 @@ from ipykernel.kernelspec import write_kernel_spec
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from pipelines.demo import run_demo
 from raster.zonal import zonal_stats
-from tests.conftest import real_data_dir
+from tests.conftest import DemoRun, real_data_dir
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.py"))
@@ -57,10 +57,9 @@ def _ids(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("nb-demo")
-    run_demo(folder, echo=lambda line: None)
-    return folder
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, demo_cli: DemoRun) -> Path:
+    """A copy of the session's demo folder: the scenarios notebook writes into its run."""
+    return shutil.copytree(demo_cli.root, tmp_path_factory.mktemp("nb-demo") / "demo")
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,8 @@ import pytest
 import rasterio
 import rasterio.features
 import yaml
-from click.testing import CliRunner
 from scipy import sparse
 
-from pipelines.cli import main
 from pipelines.config import apply_overrides, config_paths, example_config, load_config
 from pipelines.demo import S2_PRODUCTS, SCENES
 from pipelines.demo_census import planted_effects
@@ -33,11 +31,9 @@ SUHII_TOLERANCE_K = 0.25
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def demo(demo_cli):
+    """The folder of ``ilots demo --out`` (the session's run, through the CLI) and its output."""
+    return demo_cli.root, demo_cli.output
 
 
 @pytest.fixture(scope="module")

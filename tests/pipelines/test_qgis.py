@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -70,7 +71,9 @@ def _clouded_copy(gpkg: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def in_qgis(demo_run, tmp_path_factory):
-    out, _ = demo_run
+    # A copy of the session's run, which no test may change: QGIS is not asked to open it
+    # read only.
+    out = shutil.copytree(demo_run[0], tmp_path_factory.mktemp("qgis_run") / "run")
     images = tmp_path_factory.mktemp("qgis")
     clouded = _clouded_copy(out / "zones.gpkg", images / "clouded.gpkg")
     done = subprocess.run(

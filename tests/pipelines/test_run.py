@@ -271,7 +271,8 @@ def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder,
             if c == "damaged_input"]  # fmt: skip
     assert len(said) == 1 and said[0][0].startswith(f"{st}: the file is corrupt, band {band} ")
     without, _st = _demo_without_first(demo_folder, tmp_path / "without", product, suffix)
-    run(apply_overrides(load_config(without), chunk), out=tmp_path / "without")
+    # Not into the inputs' folder: its zones/ links to the demo's, which the run would write.
+    run(apply_overrides(load_config(without), chunk), out=tmp_path / "without_run")
 
     # The grid pixels inside the damaged tile (1, 1) of the file, its edge left out: the
     # scene is out there. Elsewhere, in the parts of the chunks reading the tile that meet
@@ -287,7 +288,7 @@ def test_a_damaged_tile_is_left_out_under_on_damaged_skip(demo_run, demo_folder,
     assert 0 < tile.sum() < tile.size, (r0, r1, c0, c1, clean.shape)
     for name in names:
         skipped, with_it = _raster(tmp_path / "skip", name)[0], _raster(demo_run[0], name)[0]
-        without_it = _raster(tmp_path / "without", name)[0]
+        without_it = _raster(tmp_path / "without_run", name)[0]
         np.testing.assert_array_equal(skipped[tile], without_it[tile])
         assert (skipped[tile] != with_it[tile]).any()
         same = lambda a, b: (a == b) | (np.isnan(a) & np.isnan(b))  # noqa: E731
@@ -678,15 +679,15 @@ def test_cli_run_synchronous(demo_folder, tmp_path):
     ]
 
 
-def test_deprecated_keys_are_in_the_manifest_and_said_once(demo_folder, tmp_path):
+def test_deprecated_keys_are_in_the_manifest_and_said_once(own_demo_folder, tmp_path):
     """A config's deprecated pixel key, said as the config is read (before the run records
     its warnings), is among the manifest's warnings with its kind, and not said again."""
-    data = yaml.safe_load((demo_folder / "config.yaml").read_text())
+    data = yaml.safe_load((own_demo_folder / "config.yaml").read_text())
     data["mask"]["dilate_px"] = 0  # the default dilate_m: 0 m, in deprecated pixels
     data["outputs"]["report"] = False
-    (demo_folder / "deprecated.yaml").write_text(yaml.safe_dump(data))
+    (own_demo_folder / "deprecated.yaml").write_text(yaml.safe_dump(data))
     out = tmp_path / "run"
-    args = ["run", str(demo_folder / "deprecated.yaml"), "--out", str(out)]
+    args = ["run", str(own_demo_folder / "deprecated.yaml"), "--out", str(out)]
     result = CliRunner().invoke(main, [*args, "--scheduler", "synchronous"])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
@@ -697,9 +698,9 @@ def test_deprecated_keys_are_in_the_manifest_and_said_once(demo_folder, tmp_path
     assert result.stderr.splitlines().count(f"warning: {said}") == 1, result.stderr
 
 
-def test_unknown_key_is_one_line_error(demo_folder, tmp_path):
-    bad = demo_folder / "bad.yaml"
-    bad.write_text((demo_folder / "config.yaml").read_text() + "\nbogus_key: 1\n")
+def test_unknown_key_is_one_line_error(own_demo_folder, tmp_path):
+    bad = own_demo_folder / "bad.yaml"
+    bad.write_text((own_demo_folder / "config.yaml").read_text() + "\nbogus_key: 1\n")
     result = CliRunner().invoke(main, ["run", str(bad), "--out", str(tmp_path / "r")])
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -780,12 +781,12 @@ def test_a_workers_cluster_is_quiet_unless_asked(monkeypatch):
     assert not logging.getLogger("distributed.scheduler").isEnabledFor(logging.DEBUG)
 
 
-def test_errors_about_the_inputs_name_the_config_file(demo_folder, tmp_path):
+def test_errors_about_the_inputs_name_the_config_file(own_demo_folder, tmp_path):
     """``ilots run`` and ``--dry-run``: a period without scenes is said of the config file
     (it was said of "config")."""
-    data = yaml.safe_load((demo_folder / "config.yaml").read_text())
+    data = yaml.safe_load((own_demo_folder / "config.yaml").read_text())
     data["periods"]["years"] = [2031]
-    path = demo_folder / "future.yaml"
+    path = own_demo_folder / "future.yaml"
     path.write_text(yaml.safe_dump(data))
     for extra in (["--dry-run"], ["--out", str(tmp_path / "r")]):
         result = CliRunner().invoke(main, ["run", str(path), *extra])
@@ -881,12 +882,12 @@ def test_an_output_folder_that_cannot_be_written_stops_before_any_read(demo_fold
     assert not (tmp_path / "new").exists()
 
 
-def test_an_income_column_the_table_lacks_says_what_to_write(demo_folder, tmp_path):
+def test_an_income_column_the_table_lacks_says_what_to_write(own_demo_folder, tmp_path):
     """``income_column: DISP_MOY21`` (a mean income Filosofi does not publish by IRIS): the
     run stops before any pixel, naming the key, the suffix rule and the columns there are
     (``DISP_MED21``, the file's own header, is read as ``disp_med``: test_run_income)."""
     overrides = {"census.income_column": "DISP_MOY21", "outputs.report": False}
-    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    config = apply_overrides(load_config(own_demo_folder / "config.yaml"), overrides)
     with pytest.raises(ConfigError) as err:
         run(config, out=tmp_path / "r")
     message = str(err.value)
@@ -896,17 +897,17 @@ def test_an_income_column_the_table_lacks_says_what_to_write(demo_folder, tmp_pa
     # No IRIS in a QPV (a threshold above every IRIS's share): said, and the statistics
     # that do not compare QPV with the rest are there.
     strict = {"zones.qpv.iris_share_threshold": 0.95, "outputs.report": False}
-    result = run(apply_overrides(load_config(demo_folder / "config.yaml"), strict),
+    result = run(apply_overrides(load_config(own_demo_folder / "config.yaml"), strict),
                  out=tmp_path / "no_qpv")  # fmt: skip
     assert any(w.startswith("zones.qpv: no IRIS has 95% or more") for w in result.warnings)
     assert result.inequality is not None and result.inequality.group_difference is None
     assert result.inequality.generalized_concentration_index is not None
     # Without a population table, weighted statistics (the default) are unweighted: said.
-    data = yaml.safe_load((demo_folder / "config.yaml").read_text())
+    data = yaml.safe_load((own_demo_folder / "config.yaml").read_text())
     del data["census"]["population"]
-    (demo_folder / "no_population.yaml").write_text(yaml.safe_dump(data))
+    (own_demo_folder / "no_population.yaml").write_text(yaml.safe_dump(data))
     config = apply_overrides(
-        load_config(demo_folder / "no_population.yaml"), {"outputs.report": False}
+        load_config(own_demo_folder / "no_population.yaml"), {"outputs.report": False}
     )
     result = run(config, out=tmp_path / "unweighted")
     assert result.inequality is not None
@@ -1049,8 +1050,8 @@ def test_an_area_made_of_qpv_keeps_the_iris_around_them(demo_folder, tmp_path):
     assert result.zones["iris"]["in_qpv"].any() and not result.zones["iris"]["in_qpv"].all()
 
 
-def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder):
-    out, _ = demo_run
+def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder, tmp_path):
+    out = shutil.copytree(demo_run[0], tmp_path / "run")  # the shared run is never written
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"outputs.overwrite": False, "outputs.zone_formats": ["csv"]},
@@ -1786,15 +1787,15 @@ def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypat
     _assert_same_run(reference, resumed, exact=True)
 
 
-def test_resume_ignores_checkpoints_of_replaced_input_files(demo_folder, tmp_path, monkeypatch):
+def test_resume_ignores_checkpoints_of_replaced_input_files(own_demo_folder, tmp_path, monkeypatch):
     """A killed tiled run whose input file is then replaced under the same name (a scene
     reprocessed, here its modification time moved) recomputes every pass, from pass 0."""
     import os
 
-    config = load_config(demo_folder / "config.yaml")
+    config = load_config(own_demo_folder / "config.yaml")
     out, size = tmp_path / "run", 150
     _killed_run(monkeypatch, config, out, size, "tile", after=2)
-    band = next(demo_folder.rglob("*_ST_B10.TIF"))
+    band = next(own_demo_folder.rglob("*_ST_B10.TIF"))
     before = band.stat()
     again = _count_passes(monkeypatch)
     try:
@@ -1806,13 +1807,13 @@ def test_resume_ignores_checkpoints_of_replaced_input_files(demo_folder, tmp_pat
     assert all(len(again[stage]) == n_tiles for stage in _PASSES)
 
 
-def test_resume_after_fixing_what_the_tiles_do_not_read(demo_folder, tmp_path, monkeypatch):
+def test_resume_after_fixing_what_the_tiles_do_not_read(own_demo_folder, tmp_path, monkeypatch):
     """A killed tiled run resumes from its finished tiles after changes only the steps after
     the tiles read (the report language, the inequality settings, the census population
     table, the scheduler's workers); a setting of the composites recomputes every pass."""
     import os
 
-    config = load_config(demo_folder / "config.yaml")
+    config = load_config(own_demo_folder / "config.yaml")
     out, size = tmp_path / "run", 150
     started = _killed_run(monkeypatch, config, out, size, "tile", after=2)
     fixed = apply_overrides(
@@ -2112,7 +2113,7 @@ def test_every_configured_outcome_is_crossed_with_income(demo_run):
     assert ndvi["value"] > 0  # greener where richer, as the generator planted
 
 
-def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
+def test_scheduler_workers_and_chunks_from_the_config(own_demo_folder, monkeypatch):
     """scheduler.workers sizes the local pool; scheduler.chunk_px the Dask chunks."""
     import dask
     import dask.multiprocessing
@@ -2131,9 +2132,9 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
         raise ConfigError("stop here")
 
     monkeypatch.setattr(run_module, "run", fake_run)
-    config = demo_folder / "config.yaml"
+    config = own_demo_folder / "config.yaml"
     text = config.read_text() + "\n"
-    small = demo_folder / "small_chunks.yaml"
+    small = own_demo_folder / "small_chunks.yaml"
     small.write_text(text.replace("scheduler:\n  kind: threads", "scheduler:\n  kind: threads\n"
                                   "  workers: 2\n  chunk_px: 512"))  # fmt: skip
     result = CliRunner().invoke(main, ["run", str(small)])
@@ -2161,7 +2162,7 @@ def test_scheduler_workers_and_chunks_from_the_config(demo_folder, monkeypatch):
         raise ConfigError("stop there")
 
     monkeypatch.setattr(scenarios_module, "run_scenarios", fake_scenarios)
-    processes = demo_folder / "processes.yaml"
+    processes = own_demo_folder / "processes.yaml"
     processes.write_text(text.replace("scheduler:\n  kind: threads",
                                       "scheduler:\n  kind: processes\n  workers: 2"))  # fmt: skip
     result = CliRunner().invoke(main, ["scenarios", str(processes)])

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.demo import run_demo
 from tests.pipelines.report.helpers import add_extras, copy_run
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory):
-    """The run folder of ``ilots demo`` (never written to by the tests)."""
-    out = tmp_path_factory.mktemp("report_demo")
-    run_demo(out, echo=lambda line: None)
-    return out / "outputs"
+def demo_run(demo_cli):
+    """The run folder of the session's ``ilots demo`` (never written to by the tests)."""
+    return demo_cli.root / "outputs"
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """Scenarios on the demo city, end to end: ``ilots demo`` runs them, ``ilots scenarios`` too.
 
-The demo is run once for the module. Its two scenarios (greening the QPV, cool roofs on the
-built class) are checked against what the synthetic city planted and against independent
-recomputations (exactextract zone means of the ΔT raster, pandas group means); the other
-scenarios run on copies of its run folder, which ``ilots scenarios`` reuses.
+The demo is the session's (one ``ilots demo`` for all the tests, read only). Its two scenarios
+(greening the QPV, cool roofs on the built class) are checked against what the synthetic city
+planted and against independent recomputations (exactextract zone means of the ΔT raster,
+pandas group means); the other scenarios run on copies of its run folder, which
+``ilots scenarios`` reuses.
 """
 
 import hashlib
@@ -28,7 +29,6 @@ from rasterio.features import geometry_mask
 
 from pipelines.cli import main
 from pipelines.config import ConfigError, config_from_dict, load_config
-from pipelines.demo import run_demo
 from pipelines.demo_city import ALBEDO_LST_SLOPE_K, CLASSES, make_city
 from pipelines.outputs import RunFolder
 from pipelines.outputs.lock import LOCK_NAME, folder_lock
@@ -51,11 +51,9 @@ FAST = {"sample": 3000}  # a smaller fitting sample for the extra runs of this m
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scenario_demo")
-    lines = []
-    report = run_demo(root, echo=lines.append)
-    return root, report
+def demo(demo_cli):
+    """The session's ``ilots demo`` folder (read only) and the report it ended with."""
+    return demo_cli.root, demo_cli.report
 
 
 @pytest.fixture
