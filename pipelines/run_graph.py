@@ -1196,7 +1196,8 @@ def derive_layers(
     applies them to the mosaic of its tiles' classes, so their halos read no input, with
     ``settle``: whole-grid reductions (the urban median elevation of a DEM filter) are
     computed at once, not again for every tile's window. ``water``: the QA water bit, the
-    reference's water without ``classes`` (:func:`pipelines.run_layers.reference_mask`).
+    footprint's and the reference's water without ``classes``
+    (:func:`pipelines.run_layers.urban_footprint`, :func:`~pipelines.run_layers.reference_mask`).
 
     Returns
     -------
@@ -1211,6 +1212,6 @@ def derive_layers(
         ).rename("landcover")
         # the unit as applied, beside its pixels: whole pixels of the grid, in m²
         landcover.attrs["minimum_mapping_unit_m2"] = mmu * float(config.grid.resolution) ** 2
-    urban = run_layers.urban_footprint(config, zone_union, landcover)
+    urban = run_layers.urban_footprint(config, zone_union, landcover, water)
     mask = run_layers.reference_mask(config, ring, urban, landcover, water, settle_elevation=settle)
     return landcover, urban, mask

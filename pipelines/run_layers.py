@@ -144,14 +144,33 @@ def dem_on_grid(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
 
 
 def urban_footprint(
-    config: RunConfig, zone_footprint: xr.DataArray, landcover: xr.DataArray | None
+    config: RunConfig,
+    zone_footprint: xr.DataArray,
+    landcover: xr.DataArray | None,
+    water: xr.DataArray | None = None,
 ) -> xr.DataArray:
     """Choose the urban footprint of the heat-island reference, as ``heat_island.urban`` says.
 
-    ``aoi``: the union of the zones (pixel centres inside). ``built``: the built pixels of the
-    land cover inside that union (so villages of the countryside are not "urban").
+    ``aoi``: the union of the zones (pixel centres inside), without its water when
+    ``heat_island.exclude_water`` (as the rural reference: the land cover's water class, or
+    without a land cover ``water``, the QA_PIXEL water bit), so a river through the city
+    neither cools its mean nor reads as a cloudy share of it. ``built``: the built pixels of
+    the land cover inside that union (so villages of the countryside are not "urban").
     """
     if config.heat_island.urban == "aoi":
+        if config.heat_island.exclude_water:
+            wet = landcover == LandCover.WATER if landcover is not None else water
+            source = "" if landcover is not None else f" ({WATER_BIT})"  # as the reference's
+            if wet is not None:
+                definition = zone_footprint.attrs.get("definition", "zone union")
+                return (
+                    (zone_footprint.astype(bool) & ~wet.astype(bool))
+                    .rename("urban")
+                    .assign_attrs(
+                        long_name="urban footprint",
+                        definition=f"{definition}; water pixels excluded{source}",
+                    )
+                )
         return zone_footprint
     if landcover is None:
         raise ConfigError(

@@ -733,6 +733,9 @@ def test_without_a_land_cover_water_is_the_qa_bit_and_built_is_said(
     assert definition["reference_definition"].endswith(
         "pixel centres inside); water pixels excluded (QA_PIXEL water bit on any date)"
     )
+    assert definition["urban_definition"].endswith(
+        "pixel centres inside; water pixels excluded (QA_PIXEL water bit on any date)"
+    )
     with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
         transform, crs, shape = src.transform, src.crs, src.shape
     urban, ring = _ring_by_hand(demo_folder, transform, crs, shape)
@@ -747,10 +750,10 @@ def test_without_a_land_cover_water_is_the_qa_bit_and_built_is_said(
         assert record["rural_pixels"] == clear.sum()
         assert record["rural_mean_k"] == pytest.approx(np.nanmean(lst[reference]), abs=1e-4)
         assert record["rural_clear_share"] == pytest.approx(clear.sum() / reference.sum())
-        # The footprint (the IRIS union, without a land cover) likewise.
-        urban_clear = np.isfinite(lst[urban]).sum()
+        # The footprint (the IRIS union without its QA water, the LST keeping water) likewise.
+        urban_clear = np.isfinite(lst[urban & ~water]).sum()
         assert record["urban_pixels"] == urban_clear
-        assert record["urban_clear_share"] == pytest.approx(urban_clear / urban.sum())
+        assert record["urban_clear_share"] == pytest.approx(urban_clear / (urban & ~water).sum())
 
 
 def test_a_sliver_of_clear_ring_sets_no_reference(demo_folder, tmp_path):
