@@ -688,10 +688,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "suhii_table_caption": (
         "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale, le "
         "nombre de pixels de chacune et, par scène, la part des pixels de l'empreinte urbaine "
-        "et de la référence rurale (l'eau exclue des deux) qui étaient dégagés.",
+        "et de la référence rurale qui étaient dégagés.",
         "SUHII of each scene and of the composites, with the urban and rural means, the "
         "number of pixels of each and, per scene, the share of the urban footprint's and of "
-        "the rural reference's pixels (water left out of both) that were clear.",
+        "the rural reference's pixels that were clear.",
     ),
     "scenarios_table_caption": (
         "Un scénario par ligne : surface modifiée, effets ΔLST (K) et écart QPV − reste avant "
