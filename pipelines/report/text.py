@@ -213,8 +213,10 @@ class Messages:
         The report's rule for temperatures: a temperature said in K beside its °C has
         :data:`BESIDE_CELSIUS_DIGITS` (one) decimal in both units, each rounded from the
         value (the LST is known to about 1 K, so a hundredth of a kelvin means nothing to
-        a reader), and a difference said in the same sentence (the SUHII beside the means
-        it is the gap of) has one decimal too, so the sentence's numbers agree. Tables, and
+        a reader), and a difference said in the same sentence (the SUHII beside the urban
+        and rural means) has one decimal too. Each is rounded from its own value, so the
+        rounded means may differ by 0.1 K more or less than the rounded SUHII (and the SUHII
+        of the ΔT composite is not the gap of the LST composite's means). Tables, and
         sentences that give no °C, keep two decimals for absolute temperatures and their
         differences, the precision of the run's outputs: a column can then be checked by
         subtraction (urban − rural = SUHII), and small differences (a scenario's ΔLST of a
