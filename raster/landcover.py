@@ -380,8 +380,9 @@ _W, _D, _L, _B, _S, _N = (LandCover.WATER, LandCover.DENSE_VEGETATION, LandCover
 #: documentation as quoted by several independent users). Choices: shrubland (20) is low
 #: vegetation (shrubs rarely reach the NDVI of closed canopy in summer); herbaceous wetland
 #: (90) is water, to keep wetlands out of the rural reference like open water (both are cool
-#: by day); snow and ice (70) have no ilots class and become no data; mangroves (95) dense
-#: vegetation, moss and lichen (100) low vegetation.
+#: by day), and so out of the LST where water is (``mask.lst_keep_water`` false); snow and
+#: ice (70) have no ilots class and become no data; mangroves (95) dense vegetation, moss and
+#: lichen (100) low vegetation.
 WORLDCOVER_MAPPING: Mapping[int, int] = MappingProxyType({
     0: _N,     # no data
     10: _D,    # tree cover
@@ -440,7 +441,7 @@ OSO_MAPPING: Mapping[int, int] = MappingProxyType({
 #: facilities (142) are low vegetation; mineral extraction, dump and construction sites
 #: (131–133) are bare soil; agro-forestry (244) and transitional woodland-shrub (324) low
 #: vegetation; sparsely vegetated areas and burnt areas (333, 334) bare soil; all wetlands
-#: (4xx) water, as for WorldCover; glaciers (335) no data.
+#: (4xx) water, as for WorldCover (so out of the LST with water); glaciers (335) no data.
 CORINE_MAPPING: Mapping[int, int] = MappingProxyType({
     111: _B, 112: _B, 121: _B, 122: _B, 123: _B, 124: _B,
     131: _S, 132: _S, 133: _S, 141: _L, 142: _L,

@@ -654,8 +654,9 @@ class MaskConfig(_SizeModel):
         False,
         description="Keep water in the LST. Default false: water LST behaves differently and "
         "is no urban LST (science.md §1.3), so the pixels QA_PIXEL flags as water (bit 7) and "
-        "those the land cover classes water (10 m, sharper along banks) are left out of the "
-        "LST rasters, the zone statistics and the heat-island means.",
+        "those the land cover classes water (the rules' at 10 m, sharper along banks; an "
+        "external map's water, wetlands included in the worldcover and corine mappings) are "
+        "left out of the LST rasters, the zone statistics and the heat-island means.",
     )
 
     @field_validator("landsat_preset")
