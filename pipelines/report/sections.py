@@ -908,8 +908,9 @@ def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> lis
     """Say of each scenario mostly extrapolated (:data:`EXTRAPOLATED_LARGE`) what it implies.
 
     A gradient-boosting model holds its response flat beyond the range it was fitted on, so
-    the effect there is likely underestimated; a linear one extends its slope unchecked. The
-    predictor most often outside its range is named from the scenario's ``summary.json``.
+    the effect there is likely underestimated; a ridge one (a quadratic surface) extends its
+    curve unchecked. The predictor most often outside its range is named from the
+    scenario's ``summary.json``.
     """
     model = files.model or {}
     key = (

@@ -329,8 +329,9 @@ def beyond_range(kind: str) -> str:
     if kind == "gradient_boosting":
         return "the model's response is held there, so the effect is conservative"
     return (
-        "the model (ridge on the predictors and their pairwise products, a quadratic "
-        "surface) extends its curve there with no data to check it, so the effect is unsure"
+        "the model (ridge on the predictors, their squares and their pairwise products, a "
+        "quadratic surface) extends its curve there with no data to check it, so the effect "
+        "is unsure"
     )
 
 
@@ -706,7 +707,7 @@ def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
 
     ``gaps[s][j]``: the QPV gap after scenario ``s`` in fit ``j``; narrowing is
     ``|after| − |before|`` (the report's best scenario), the lowest and negative wins.
-    Scenarios tied for the lowest (equal to :data:`TIE_K`, e.g. two scenarios alike) each
+    Scenarios tied for the lowest (within :data:`TIE_K` of it, e.g. two scenarios alike) each
     win the fit: the report names them together, not the first listed.
     """
     wins = [0] * len(gaps)
