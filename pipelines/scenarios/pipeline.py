@@ -70,11 +70,11 @@ from pipelines.scenarios.compare import (
     zone_effects,
 )
 from pipelines.scenarios.effect import Effect, predict_effect
-from pipelines.scenarios.errors import ModelSkillError
+from pipelines.scenarios.errors import ModelSkillError, ScenarioError
 from pipelines.scenarios.figures import comparison_figure, delta_map
 from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model, refit
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
-from pipelines.scenarios.where import where_mask
+from pipelines.scenarios.where import class_codes, where_mask
 from tiles.errors import IlotsWarning
 
 __all__ = [
@@ -85,6 +85,7 @@ __all__ = [
     "run_matches",
     "run_mismatch",
     "run_scenarios",
+    "thin_targets",
     "unpredictable_targets",
 ]
 
@@ -399,7 +400,9 @@ def run_scenarios(
         LST (:func:`unpredictable_targets`); or the run folder holds a run of another config and
         ``outputs.overwrite`` is false.
     ScenarioError
-        A ``where`` matches nothing, an albedo change without albedo, a missing raster;
+        A ``where`` matches nothing, an albedo change without albedo, a missing raster, a
+        reclassification into a class the model was fitted on too few pixels of
+        (:func:`thin_targets`);
         raised before any output is replaced (as is any failure while the scenarios, the
         manifest and the report are written: the previous ones stay as they were).
     ModelSkillError
@@ -424,17 +427,20 @@ def run_scenarios(
 
 
 def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
-    """Refuse a reclassification into a class the model has no temperature of.
+    """Refuse, before any run, a reclassification into water when water has no LST.
 
     With ``mask.lst_keep_water`` false (the default), water pixels are left out of the LST:
     the model is fitted on no water pixel, and what it predicts for a pixel turned into
-    water is a guess from the other classes (and the median NDVI of the few water pixels
-    the masks keep), not an effect.
+    water is a guess from the other classes, not an effect. Keeping water's LST is not
+    enough either: the default Sentinel-2 mask (``mask.sentinel2_preset: default``) leaves
+    water out of the NDVI composites too, so water still has almost no pixel in the fit;
+    :func:`thin_targets` checks, once the model is fitted, the pixels of every class a
+    scenario reclassifies into.
 
     Raises
     ------
     ConfigError
-        Naming the config file ``source`` and the scenario's change.
+        Naming the config file ``source``, the change, the scenario and the class.
     """
     if config.mask.lst_keep_water:
         return
@@ -442,11 +448,52 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
         for k, change in enumerate(spec.change):
             if change.reclassify is not None and change.reclassify.to == "water":
                 raise ConfigError(
-                    f"{source}: scenarios[{i}].change[{k}].reclassify.to ({spec.name!r}): water "
-                    "has no LST in this run (mask.lst_keep_water is false), so the model, "
-                    "fitted on no water pixel, cannot predict a pixel turned into water; "
-                    "reclassify into another class, or set mask.lst_keep_water: true and "
-                    "rerun the pipeline"
+                    f"{source}: scenarios[{i}].change[{k}].reclassify.to: scenario "
+                    f"{spec.name!r} turns pixels into class water, which has no LST in this "
+                    "run (mask.lst_keep_water is false) and, under the default Sentinel-2 "
+                    "mask, no NDVI either: the model is fitted on no water pixel and cannot "
+                    "predict a pixel turned into water; reclassify into another class"
+                )
+
+
+#: Fewest pixels of a class a scenario reclassifies into that the model's fitting sample
+#: must hold: the gradient-boosting model's fewest pixels per leaf (``min_samples_leaf``).
+#: With fewer, no part of the model rests on that class's pixels, and what it predicts for
+#: a pixel turned into it is a guess from the other classes, not an effect.
+MIN_TARGET_PIXELS = 40
+
+
+def thin_targets(
+    config: RunConfig, model: ScenarioModel, landcover: np.ndarray, source: str = "config"
+) -> None:
+    """Refuse a reclassification into a class the model's fitting sample barely holds.
+
+    Counts, of each class a ``reclassify`` turns pixels into, the pixels of the fitting
+    sample (:attr:`~.model.ScenarioModel.sample`); below :data:`MIN_TARGET_PIXELS`, refused
+    (e.g. water, whose LST or NDVI the masks leave out).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the config file ``source``, the change, the scenario, the class and the count.
+    """
+    if model.sample is None:
+        return
+    counts = np.bincount(landcover[model.sample].ravel(), minlength=256)
+    for i, spec in enumerate(config.scenarios):
+        for k, change in enumerate(spec.change):
+            if change.reclassify is None:
+                continue
+            name = change.reclassify.to
+            n = int(counts[class_codes([name])[0]])
+            if n < MIN_TARGET_PIXELS:
+                raise ScenarioError(
+                    f"{source}: scenarios[{i}].change[{k}].reclassify.to: scenario "
+                    f"{spec.name!r} turns pixels into class {name}, of which the model's "
+                    f"fitting sample holds {n} of its {model.sample[0].size} pixels (fewer "
+                    f"than {MIN_TARGET_PIXELS}: the masks leave out its LST or NDVI, or it is "
+                    "rare in the fit area), so the model cannot predict a pixel turned into "
+                    "it; reclassify into another class"
                 )
 
 
@@ -490,6 +537,7 @@ def _scenarios_in_folder(
     if zone_pixels is not None:
         target = np.where(zone_pixels, target, np.nan)
     model = fit_model(target, before, settings, resolution=baseline.resolution)
+    thin_targets(config, model, baseline.surface.landcover, source)
     refused: ModelSkillError | None = None
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
