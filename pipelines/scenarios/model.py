@@ -312,6 +312,11 @@ class ScenarioModel:
         if self.kind == "gradient_boosting":
             record["monotonic_constraints"] = {n: RESPONSE_SIGNS[n] for n in self.predictors}
         record["parameters"] = fitted_parameters(self.estimator, self.predictors)
+        record["parameters_of"] = (
+            "this model, fitted with scenario_model.seed; each scenario's values, map and "
+            "tables come from its median fit (comparison.csv's fit_seed), whose parameters are "
+            "its summary.json's fitted_parameters"
+        )
         return record
 
 

@@ -14,8 +14,9 @@ numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, un
     <name>/delta_lst.png        ΔT map with the QPV outlined
     <name>/iris.csv, qpv.csv    per-zone ΔT and anomaly before and after (and extra layers)
     <name>/inequality.json      inequality metrics on the after-scenario anomaly (and .csv)
-    <name>/summary.json         what was changed, where, the predictor ranges of its fit
-                                (fitted_ranges) and the scenario's comparison row
+    <name>/summary.json         what was changed, where, the predictor ranges and the
+                                parameters of its fit (fitted_ranges, fitted_parameters)
+                                and the scenario's comparison row
 
 and records the model skill and the comparison in ``manifest.json`` under ``scenarios``.
 ``model.json`` is written even when the model is refused for its skill, so that the refusal
@@ -72,7 +73,13 @@ from pipelines.scenarios.compare import (
 from pipelines.scenarios.effect import Effect, predict_effect
 from pipelines.scenarios.errors import ModelSkillError, ScenarioError
 from pipelines.scenarios.figures import comparison_figure, delta_map
-from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model, refit
+from pipelines.scenarios.model import (
+    ScenarioModel,
+    check_skill,
+    fit_model,
+    fitted_parameters,
+    refit,
+)
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
 from pipelines.scenarios.where import class_codes, where_mask
 from tiles.errors import IlotsWarning
@@ -705,8 +712,12 @@ def _write_scenarios(
             baseline, out, config, spec, area, applied.changed, effect, coverages, before_json,
             others, city,
         )  # fmt: skip
-        # The ranges its outside_fitted_range and notes are of (model.json's: the model's).
+        # The ranges its outside_fitted_range and notes are of, and the parameters its
+        # values come from (model.json's: the model's, the seed's fit).
         summary["fitted_ranges"] = fits[point].ranges_record()
+        summary["fitted_parameters"] = fitted_parameters(
+            fits[point].estimator, fits[point].predictors
+        )
         summaries.append(summary)
         gaps.append([trial["qpv_gap_after_k"] for trial in trials])
         row["fit_seed"] = seeds[point]
