@@ -59,7 +59,7 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
     Largest share, over the predictors, of the changed pixels with a prediction (those whose
     own NDVI, albedo or class the scenario changed, not their neighbours) pushed outside the
     range the model was fitted on (where a gradient-boosting model's response is flat); of
-    ``summary.json``'s ``outside_fitted_range_of`` pixels.
+    ``summary.json``'s ``outside_fitted_range_of`` pixels, NaN when there are none.
 ``qpv_gap_best_fits``
     In how many of the model's fits (the model and its replicates) this scenario narrows
     the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative);

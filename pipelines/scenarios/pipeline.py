@@ -87,6 +87,7 @@ from tiles.errors import IlotsWarning
 __all__ = [
     "ScenariosResult",
     "best_fits",
+    "extrapolated_share",
     "extrapolation_notes",
     "run_digest",
     "run_matches",
@@ -94,6 +95,7 @@ __all__ = [
     "run_scenarios",
     "thin_targets",
     "unpredictable_targets",
+    "unpredicted_note",
 ]
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
@@ -330,6 +332,34 @@ def extrapolation_notes(
                 f"[{lo:.3g}, {hi:.3g}]; {beyond_range(model.kind)}"
             )
     return notes
+
+
+def extrapolated_share(effect: Effect) -> float:
+    """Largest share of a scenario's edited pixels with a prediction outside a fitted range.
+
+    NaN when no edited pixel has a prediction (:attr:`~.effect.Effect.outside_of` 0): a
+    share of no pixel is unknown, not 0.
+    """
+    if not effect.outside_of:
+        return math.nan
+    return max(effect.outside_range.values(), default=0.0)
+
+
+def unpredicted_note(label: str, changed: np.ndarray, effect: Effect) -> str | None:
+    """Say that none of the pixels a scenario changes has a prediction, or None.
+
+    None too when it changes no pixel (:mod:`.apply` says so).
+    """
+    n_changed = int(changed.sum())
+    if not n_changed or effect.outside_of:
+        return None
+    return (
+        f"{label}: none of the {n_changed} pixels it changes has a prediction (no observed "
+        "anomaly there, e.g. water or too few clear dates, or a predictor unknown): its "
+        "effect on them is unknown, its mean over them and its extrapolated share are "
+        "empty, and only their neighbours' predicted change counts; change pixels that have "
+        "an observed temperature"
+    )
 
 
 def beyond_range(kind: str) -> str:
@@ -704,6 +734,8 @@ def _write_scenarios(
         notes += list(applied.notes) + extrapolation_notes(
             label, effect.outside_range, fits[point], effect.outside_of
         )
+        note = unpredicted_note(label, applied.changed, effect)
+        notes += [note] if note else []
         if zone_pixels is not None:
             note = outside_fit_note(label, applied.changed, zone_pixels)
             notes += [note] if note else []
@@ -878,7 +910,7 @@ def _write_scenario(
         ),
         "pixels_changed": int(changed.sum()),
         "pixels_predicted": int(effect.predicted.sum()),
-        "extrapolated_share": max(effect.outside_range.values(), default=0.0),
+        "extrapolated_share": extrapolated_share(effect),
     }
     for column in SPREAD_COLUMNS:
         values = [row[column]] + [r[column] for r in replicates]

@@ -749,6 +749,32 @@ def test_a_scenarios_ridge_delta_is_recomputed_by_hand_from_its_summary(run_copy
     assert np.abs(by_hand(model["parameters"]) - delta[pixels]).max() > 1e-3
 
 
+def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(run_copy):
+    """Water has no LST in the demo (mask.lst_keep_water false): turning it into dense
+    vegetation changes pixels none of which has a prediction. Its extrapolated share is
+    unknown (NaN, of 0 pixels), not 0, and a warning says why its effect is unknown."""
+    folder, data = run_copy
+    anomaly, _ = _read(folder / "rasters" / "lst_anomaly.tif")
+    landcover, _ = _read(folder / "rasters" / "landcover.tif")
+    assert (landcover == 1).any() and np.isnan(anomaly[landcover == 1]).all()
+    drain = {"reclassify": {"from": "water", "to": "dense_vegetation"}}
+    scenario = {"name": "drained", "where": {"everywhere": True}, "change": [drain]}
+    result = run_scenarios(_config(data, [scenario], **FAST))
+    row = result.comparison.iloc[0]
+    n_changed = int(row["pixels_changed"])
+    assert n_changed > 0 and row["area_changed_predicted_m2"] == 0
+    assert np.isnan(row["extrapolated_share"])
+    summary = json.loads((folder / "scenarios" / "drained" / "summary.json").read_text())
+    assert summary["outside_fitted_range_of"] == 0
+    csv = pd.read_csv(folder / "scenarios" / "comparison.csv")
+    assert np.isnan(csv["extrapolated_share"].iloc[0])
+    (note,) = [n for n in result.notes if "has a prediction" in n]
+    assert note.startswith(
+        f"scenarios[0] 'drained': none of the {n_changed} pixels it changes has a prediction"
+    )
+    assert note in json.loads((folder / "manifest.json").read_text())["scenarios"]["warnings"]
+
+
 def test_with_every_pixel_sampled_the_fits_are_bootstraps_only(run_copy):
     """sample above the usable pixels: the refits are bootstraps, and so is the seed's fit,
     so the model fitted on every pixel (a replicates: 1 run) is none of the fits."""
