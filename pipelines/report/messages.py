@@ -1012,9 +1012,16 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "scenario_best_tie": (
         "Selon le modèle, les scénarios {names} réduisent le plus l'écart QPV − reste, chacun "
-        "dans {k} des {n} ajustements du modèle.",
+        "dans {k} des {n} ajustements du modèle : de {before} K à respectivement {afters}.",
         "The model predicts that scenarios {names} narrow the QPV − rest gap the most, each in "
-        "{k} of the model's {n} fits.",
+        "{k} of the model's {n} fits: from {before} K to {afters} respectively.",
+    ),
+    "scenario_tie_after": ("{after} K{spread}", "{after} K{spread}"),
+    "scenario_best_tie_alike": (
+        "Selon le modèle, les scénarios {names} réduisent le plus l'écart QPV − reste, à "
+        "égalité : de {before} à {after} K.",
+        "The model predicts that scenarios {names} narrow the QPV − rest gap the most, alike: "
+        "from {before} to {after} K.",
     ),
     "quoted_name": ("« {name} »", "“{name}”"),
     "and": ("et", "and"),
@@ -1033,6 +1040,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "haut), ni donc sa réduction par ce scénario.",
         "These data do not establish the starting gap (see the QPV − rest gap above), nor "
         "therefore its narrowing by this scenario.",
+    ),
+    "scenario_gap_unestablished_tie": (
+        "Ces données n'établissent pas l'écart de départ (voir l'écart QPV − reste plus "
+        "haut), ni donc sa réduction par ces scénarios.",
+        "These data do not establish the starting gap (see the QPV − rest gap above), nor "
+        "therefore its narrowing by these scenarios.",
     ),
     "col_scenario": ("Scénario", "Scenario"),
     "col_description": ("Description", "Description"),

@@ -834,9 +834,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
     table = files.comparison
     if table is not None:
         fits = _replicates(files.model)
-        best = scenario_best_sentence(table, m, fits=fits)
-        if best and qpv_gap_unestablished(summary.inequality):
-            best += " " + m("scenario_gap_unestablished")
+        unestablished = qpv_gap_unestablished(summary.inequality)
+        best = scenario_best_sentence(table, m, fits=fits, gap_unestablished=unestablished)
         if best:
             blocks.append(Paragraph(best))
         columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]

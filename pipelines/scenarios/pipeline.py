@@ -63,6 +63,7 @@ from pipelines.scenarios.compare import (
     COMPARISON_COLUMNS,
     OUTCOME,
     SPREAD_COLUMNS,
+    TIE_K,
     group_deltas,
     inequality_of,
     is_range,
@@ -787,10 +788,6 @@ def median_fit(values: list[float]) -> int:
     ranked = sorted(finite, key=values.__getitem__)  # stable: ties keep the fits' order
     middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
     return min(middle, key=lambda j: (abs(values[j]), j))
-
-
-#: Gaps after (K) closer than this are a tie in :func:`best_fits`: the same up to rounding.
-TIE_K = 1e-9
 
 
 def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
