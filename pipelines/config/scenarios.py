@@ -408,8 +408,8 @@ class ScenarioModelConfig(_Model):
         "gradient_boosting",
         description="gradient_boosting: scikit-learn HistGradientBoostingRegressor with "
         "monotonic constraints (cooler with more NDVI, albedo, vegetation and water); ridge: "
-        "ridge regression on standardised predictors and their pairwise products. Default "
-        "gradient_boosting.",
+        "ridge regression on the standardised predictors, their squares and their pairwise "
+        "products (a quadratic surface). Default gradient_boosting.",
     )
     fit_area: Literal["zones", "grid"] = Field(
         "zones",

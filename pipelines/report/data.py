@@ -73,6 +73,10 @@ class ScenarioFiles:
         Scenario name → predictor → share of its edited pixels with a prediction outside the
         model's fitted range (``scenarios/<name>/summary.json``, ``outside_fitted_range``);
         a scenario without a readable summary is absent.
+    shares_of_predicted
+        Whether the extrapolated shares are of every predicted pixel, neighbours included:
+        a ``summary.json`` written before they were of the edited pixels only (it lacks
+        ``outside_fitted_range_of``).
     figures_lang
         The language the figures are drawn in: ``ilots scenarios`` draws them in its config's
         ``outputs.report_language`` and writes that config to the run folder's
@@ -85,6 +89,7 @@ class ScenarioFiles:
     maps: tuple[tuple[str, Path], ...] = ()
     warnings: tuple[str, ...] = ()
     outside_range: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    shares_of_predicted: bool = False
     figures_lang: str | None = None
 
     @property
@@ -542,6 +547,7 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
     )
     maps = []
     outside: dict[str, dict[str, float]] = {}
+    of_predicted = False
     for name in names:
         try:
             png = folder.scenario(name) / "delta_lst.png"
@@ -551,7 +557,8 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
             maps.append((name, png))
         shares = _outside_range(png.with_name("summary.json"))
         if shares is not None:
-            outside[name] = shares
+            outside[name], predicted = shares
+            of_predicted |= predicted
     side_by_side = root / "comparison.png"
     return ScenarioFiles(
         comparison=comparison,
@@ -560,6 +567,7 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
         maps=tuple(maps),
         warnings=tuple(str(w) for w in (manifest.get("scenarios") or {}).get("warnings") or ()),
         outside_range=outside,
+        shares_of_predicted=of_predicted,
         figures_lang=_config_language(folder.config),
     )
 
@@ -575,11 +583,12 @@ def _config_language(path: Path) -> str | None:
     return lang if isinstance(lang, str) else None
 
 
-def _outside_range(path: Path) -> dict[str, float] | None:
+def _outside_range(path: Path) -> tuple[dict[str, float], bool] | None:
     """Read a scenario's shares of edited pixels outside the fitted range (summary.json).
 
-    ``None`` when the summary is absent or unreadable: the report then words the
-    extrapolation from ``comparison.csv`` alone.
+    With whether they are of every predicted pixel instead (a summary without
+    ``outside_fitted_range_of``, written before). ``None`` when the summary is absent or
+    unreadable: the report then words the extrapolation from ``comparison.csv`` alone.
     """
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
@@ -588,11 +597,12 @@ def _outside_range(path: Path) -> dict[str, float] | None:
     shares = summary.get("outside_fitted_range") if isinstance(summary, dict) else None
     if not isinstance(shares, dict):
         return None
-    return {
+    numbers = {
         str(k): float(v)
         for k, v in shares.items()
         if isinstance(v, int | float) and not isinstance(v, bool)
     }
+    return numbers, "outside_fitted_range_of" not in summary
 
 
 def _is_png(path: Path) -> bool:

@@ -19,7 +19,7 @@ from pipelines.inequality.report import FEW_ZONES
 from pipelines.inequality.spatial import ALPHA
 from pipelines.report.messages import MESSAGES
 from pipelines.report.text import BESIDE_CELSIUS_DIGITS, Messages, is_number, is_temperature
-from pipelines.scenarios.compare import is_range
+from pipelines.scenarios.compare import TIE_K, is_range
 
 __all__ = [
     "Headline",
@@ -566,16 +566,24 @@ def model_sentences(model: Mapping[str, Any], m: Messages) -> list[str]:
 
 
 def scenario_best_sentence(
-    comparison: pd.DataFrame, m: Messages, fits: int | None = None
+    comparison: pd.DataFrame,
+    m: Messages,
+    fits: int | None = None,
+    *,
+    gap_unestablished: bool = False,
 ) -> str | None:
     """Name the scenario that narrows the QPV gap the most (|after| − |before| lowest).
 
     With ``fits`` (the model's fits, ``scenario_model.replicates``) above one and the
     comparison's ``qpv_gap_best_fits``, the scenario best in the most fits is named, and in
     how many (each scenario's values come from its own median fit, so comparing them across
-    scenarios compares different fits); scenarios best in as many fits are named together.
-    The gap after is given with its range over the fits (``qpv_gap_after_k_min``, ``_max``),
-    when the comparison has one: the median fit's value can sit at an end of it.
+    scenarios compares different fits); scenarios best in as many fits are named together,
+    each with its gap after. With one fit, scenarios whose gaps after are within
+    :data:`~pipelines.scenarios.compare.TIE_K` of the lowest are named together, as
+    ``comparison.csv`` credits each of them. The gap after is given with its range over the
+    fits (``qpv_gap_after_k_min``, ``_max``), when the comparison has one: the median fit's
+    value can sit at an end of it. ``gap_unestablished``: the run's starting gap is not
+    established, which the sentence then says (of the scenario, or of the scenarios tied).
     """
     needed = {"scenario", "qpv_gap_before_k", "qpv_gap_after_k"}
     if not needed <= set(comparison.columns):
@@ -585,19 +593,36 @@ def scenario_best_sentence(
     change = (after.abs() - before.abs()).dropna()
     if change.empty or change.min() >= 0:
         return None
-    best = change.idxmin()
     wins = None
     if fits is not None and fits > 1 and "qpv_gap_best_fits" in comparison:
         wins = pd.to_numeric(comparison["qpv_gap_best_fits"], errors="coerce")
-        if wins.notna().any():
-            leaders = wins.index[wins == wins.max()]
-            if len(leaders) > 1:
-                quoted = [m("quoted_name", name=comparison.loc[i, "scenario"]) for i in leaders]
-                names = f"{', '.join(quoted[:-1])} {m('and')} {quoted[-1]}"
-                return m(
-                    "scenario_best_tie", names=names, k=m.integer(wins.max()), n=m.integer(fits)
-                )
-            best = leaders[0] if leaders[0] in change.index else best
+        wins = wins if wins.notna().any() else None
+    if wins is not None:
+        leaders = [i for i in wins.index[wins == wins.max()] if i in change.index]
+    else:
+        leaders = list(change.index[change - change.min() <= TIE_K])
+    if not leaders:
+        leaders = [change.idxmin()]
+    if len(leaders) > 1:
+        sentence = _tie_sentence(comparison, leaders, before, after, wins, fits, m)
+    else:
+        sentence = _best_sentence(comparison, leaders[0], before, after, wins, fits, m)
+    if gap_unestablished:
+        tied = "scenario_gap_unestablished_tie" if len(leaders) > 1 else ""
+        sentence += " " + m(tied or "scenario_gap_unestablished")
+    return sentence
+
+
+def _best_sentence(
+    comparison: pd.DataFrame,
+    best: Any,
+    before: pd.Series,
+    after: pd.Series,
+    wins: pd.Series | None,
+    fits: int | None,
+    m: Messages,
+) -> str:
+    """Say that one scenario narrows the gap the most, and in how many fits."""
     sentence = m(
         "scenario_best",
         name=comparison.loc[best, "scenario"],
@@ -609,6 +634,44 @@ def scenario_best_sentence(
         key = "scenario_best_fits_all" if wins[best] == fits else "scenario_best_fits"
         sentence += " " + m(key, k=m.integer(wins[best]), n=m.integer(fits))
     return sentence
+
+
+def _tie_sentence(
+    comparison: pd.DataFrame,
+    leaders: list[Any],
+    before: pd.Series,
+    after: pd.Series,
+    wins: pd.Series | None,
+    fits: int | None,
+    m: Messages,
+) -> str:
+    """Say that scenarios tie for narrowing the gap the most, with each one's gap after.
+
+    One fit: their gaps after are the same (up to :data:`~.compare.TIE_K`), said once.
+    Several: each is best in as many fits; each one's gap after (and range) is given.
+    """
+    quoted = [m("quoted_name", name=comparison.loc[i, "scenario"]) for i in leaders]
+    names = f"{', '.join(quoted[:-1])} {m('and')} {quoted[-1]}"
+    first = leaders[0]
+    if wins is None:
+        return m(
+            "scenario_best_tie_alike",
+            names=names,
+            before=m.number(before[first]),
+            after=m.number(after[first]),
+        )
+    afters = [
+        m("scenario_tie_after", after=m.number(after[i]), spread=_gap_spread(comparison.loc[i], m))
+        for i in leaders
+    ]
+    return m(
+        "scenario_best_tie",
+        names=names,
+        k=m.integer(wins.max()),
+        n=m.integer(fits),
+        before=m.number(before[first]),
+        afters=f"{', '.join(afters[:-1])} {m('and')} {afters[-1]}",
+    )
 
 
 def _gap_spread(row: pd.Series, m: Messages) -> str:

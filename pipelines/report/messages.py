@@ -1012,9 +1012,16 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "scenario_best_tie": (
         "Selon le modèle, les scénarios {names} réduisent le plus l'écart QPV − reste, chacun "
-        "dans {k} des {n} ajustements du modèle.",
+        "dans {k} des {n} ajustements du modèle : de {before} K à respectivement {afters}.",
         "The model predicts that scenarios {names} narrow the QPV − rest gap the most, each in "
-        "{k} of the model's {n} fits.",
+        "{k} of the model's {n} fits: from {before} K to {afters} respectively.",
+    ),
+    "scenario_tie_after": ("{after} K{spread}", "{after} K{spread}"),
+    "scenario_best_tie_alike": (
+        "Selon le modèle, les scénarios {names} réduisent le plus l'écart QPV − reste, à "
+        "égalité : de {before} à {after} K.",
+        "The model predicts that scenarios {names} narrow the QPV − rest gap the most, alike: "
+        "from {before} to {after} K.",
     ),
     "quoted_name": ("« {name} »", "“{name}”"),
     "and": ("et", "and"),
@@ -1033,6 +1040,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "haut), ni donc sa réduction par ce scénario.",
         "These data do not establish the starting gap (see the QPV − rest gap above), nor "
         "therefore its narrowing by this scenario.",
+    ),
+    "scenario_gap_unestablished_tie": (
+        "Ces données n'établissent pas l'écart de départ (voir l'écart QPV − reste plus "
+        "haut), ni donc sa réduction par ces scénarios.",
+        "These data do not establish the starting gap (see the QPV − rest gap above), nor "
+        "therefore its narrowing by these scenarios.",
     ),
     "col_scenario": ("Scénario", "Scenario"),
     "col_description": ("Description", "Description"),
@@ -1089,26 +1102,44 @@ _TABLE: dict[str, tuple[str, str]] = {
         "of the model, after the scenario, lies outside the range of values the model was "
         "fitted on (the largest of these shares over the predictors).",
     ),
+    "scenario_extrapolated_definition_predicted": (
+        "Part extrapolée : part des pixels prédits (ceux dont une variable du modèle change, "
+        "voisins des pixels modifiés compris) où une variable du modèle sort, après le "
+        "scénario, de l'intervalle de valeurs sur lequel le modèle a été ajusté (la plus "
+        "grande de ces parts sur les variables), telle que l'écrivait une version antérieure "
+        "d'ilots ; relancer ilots scenarios pour la part des seuls pixels modifiés.",
+        "Extrapolated share: the share of the predicted pixels (those with a predictor that "
+        "changes, the changed pixels' neighbours included) where a predictor of the model, "
+        "after the scenario, lies outside the range of values the model was fitted on (the "
+        "largest of these shares over the predictors), as an earlier version of ilots wrote "
+        "it; rerun ilots scenarios for the share of the changed pixels alone.",
+    ),
+    "scenario_pixels": (
+        "des pixels modifiés avec prédiction",
+        "of the changed pixels with a prediction",
+    ),
+    "scenario_pixels_predicted": (
+        "des pixels prédits (voisins compris)",
+        "of the predicted pixels (neighbours included)",
+    ),
     "scenario_extrapolated_held": (
-        "Scénario « {name} » : {share} des pixels modifiés avec prédiction sortent de "
-        "l'intervalle ajusté{detail}. Son effet est donc surtout extrapolé : au-delà de cet "
-        "intervalle, le modèle garde la réponse qu'il a au bord, si bien que l'effet est "
-        "probablement sous-estimé (estimation prudente).",
-        "Scenario “{name}”: {share} of the changed pixels with a prediction lie outside the "
-        "fitted range{detail}. Its effect is therefore mostly extrapolated: beyond that range "
-        "the model holds the response it has at the edge, so the effect is likely underestimated "
-        "(conservative).",
+        "Scénario « {name} » : {share} {pixels} sortent de l'intervalle ajusté{detail}. Son "
+        "effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle garde la "
+        "réponse qu'il a au bord, si bien que l'effet est probablement sous-estimé "
+        "(estimation prudente).",
+        "Scenario “{name}”: {share} {pixels} lie outside the fitted range{detail}. Its effect "
+        "is therefore mostly extrapolated: beyond that range the model holds the response it "
+        "has at the edge, so the effect is likely underestimated (conservative).",
     ),
     "scenario_extrapolated_linear": (
-        "Scénario « {name} » : {share} des pixels modifiés avec prédiction sortent de "
-        "l'intervalle ajusté{detail}. Son effet est donc surtout extrapolé : au-delà de cet "
-        "intervalle, le modèle ridge (une surface quadratique des variables : leurs carrés et "
-        "leurs produits deux à deux) prolonge sa courbe sans donnée pour la vérifier ; "
-        "l'effet est peu sûr.",
-        "Scenario “{name}”: {share} of the changed pixels with a prediction lie outside the "
-        "fitted range{detail}. Its effect is therefore mostly extrapolated: beyond that range "
-        "the ridge model (a quadratic surface of the predictors: their squares and pairwise "
-        "products) extends its curve with no data to check it; the effect is uncertain.",
+        "Scénario « {name} » : {share} {pixels} sortent de l'intervalle ajusté{detail}. Son "
+        "effet est donc surtout extrapolé : au-delà de cet intervalle, le modèle ridge (une "
+        "surface quadratique des variables : leurs carrés et leurs produits deux à deux) "
+        "prolonge sa courbe sans donnée pour la vérifier ; l'effet est peu sûr.",
+        "Scenario “{name}”: {share} {pixels} lie outside the fitted range{detail}. Its effect "
+        "is therefore mostly extrapolated: beyond that range the ridge model (a quadratic "
+        "surface of the predictors: their squares and pairwise products) extends its curve "
+        "with no data to check it; the effect is uncertain.",
     ),
     "scenario_extrapolated_detail": (
         " de la variable « {predictor} »",

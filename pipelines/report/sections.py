@@ -834,9 +834,8 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
     table = files.comparison
     if table is not None:
         fits = _replicates(files.model)
-        best = scenario_best_sentence(table, m, fits=fits)
-        if best and qpv_gap_unestablished(summary.inequality):
-            best += " " + m("scenario_gap_unestablished")
+        unestablished = qpv_gap_unestablished(summary.inequality)
+        best = scenario_best_sentence(table, m, fits=fits, gap_unestablished=unestablished)
         if best:
             blocks.append(Paragraph(best))
         columns = [c for c in _SCENARIO_COLUMNS if c[0] in table.columns]
@@ -863,7 +862,9 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
         if "area_changed_predicted_m2" in table.columns:
             blocks.append(Paragraph(m("scenario_area_predicted"), style="note"))
         if "extrapolated_share" in table.columns:
-            blocks.append(Paragraph(m("scenario_extrapolated_definition"), style="note"))
+            key = "scenario_extrapolated_definition"
+            key += "_predicted" if files.shares_of_predicted else ""
+            blocks.append(Paragraph(m(key), style="note"))
             blocks.extend(_extrapolated(table, files, m))
     if files.warnings:
         blocks.append(_warnings(files.warnings, m, "scenario_warnings"))
@@ -908,8 +909,11 @@ def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> lis
     """Say of each scenario mostly extrapolated (:data:`EXTRAPOLATED_LARGE`) what it implies.
 
     A gradient-boosting model holds its response flat beyond the range it was fitted on, so
-    the effect there is likely underestimated; a linear one extends its slope unchecked. The
-    predictor most often outside its range is named from the scenario's ``summary.json``.
+    the effect there is likely underestimated; a ridge one (a quadratic surface) extends its
+    curve unchecked. The predictor most often outside its range is named from the
+    scenario's ``summary.json``. The shares of a folder scenario'd before they were of the
+    edited pixels are said to be of the predicted pixels
+    (:attr:`~.data.ScenarioFiles.shares_of_predicted`).
     """
     model = files.model or {}
     key = (
@@ -928,8 +932,12 @@ def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> lis
         if outside:  # the predictor most pushed out of its range
             predictor = max(outside, key=outside.__getitem__)
             detail = m("scenario_extrapolated_detail", predictor=model_word(predictor, m))
+        pixels = m("scenario_pixels_predicted" if files.shares_of_predicted else "scenario_pixels")
         said.append(
-            Paragraph(m(key, name=name, share=m.share(share), detail=detail), style="warning")
+            Paragraph(
+                m(key, name=name, share=m.share(share), detail=detail, pixels=pixels),
+                style="warning",
+            )
         )
     return said
 

@@ -59,7 +59,7 @@ scenario's ΔT map, per-zone tables and ``inequality.json`` are that fit's too:
     Largest share, over the predictors, of the changed pixels with a prediction (those whose
     own NDVI, albedo or class the scenario changed, not their neighbours) pushed outside the
     range the model was fitted on (where a gradient-boosting model's response is flat); of
-    ``summary.json``'s ``outside_fitted_range_of`` pixels.
+    ``summary.json``'s ``outside_fitted_range_of`` pixels, NaN when there are none.
 ``qpv_gap_best_fits``
     In how many of the model's fits (the model and its replicates) this scenario narrows
     the QPV gap the most of all the scenarios (``|after| − |before|`` lowest and negative);
@@ -97,6 +97,7 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "OUTCOME",
     "SPREAD_COLUMNS",
+    "TIE_K",
     "group_deltas",
     "inequality_of",
     "is_range",
@@ -137,6 +138,11 @@ COMPARISON_COLUMNS += tuple(f"{c}_{end}" for c in SPREAD_COLUMNS for end in ("mi
 OUTCOME = "lst_anomaly_mean_k"  # the IRIS column the inequality metrics rest on
 #: Relative width under which a range over replicates is one value (rounding, identities).
 RANGE_RTOL = 1e-9
+
+
+#: QPV gaps after (K) closer than this are a tie for the narrowest: the same up to rounding
+#: (``pipelines.scenarios.pipeline.best_fits``, the report's best scenario).
+TIE_K = 1e-9
 
 
 def is_range(low: float, high: float) -> bool:

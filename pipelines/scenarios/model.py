@@ -248,7 +248,11 @@ def blocked_cv(
 
 @dataclass(frozen=True, eq=False)
 class ScenarioModel:
-    """A fitted scenario model with its skill and the range of every predictor it saw."""
+    """A fitted scenario model with its skill and the range of every predictor it saw.
+
+    ``sample``: the grid rows and columns of the pixels it was fitted on (a pixel a
+    bootstrap draws more than once, as often); ``None`` when not known.
+    """
 
     estimator: Any
     kind: str
@@ -258,6 +262,7 @@ class ScenarioModel:
     ranges: Mapping[str, tuple[float, float]]
     dropped: Mapping[str, str]
     settings: ScenarioModelConfig
+    sample: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def passed(self) -> bool:
@@ -307,6 +312,11 @@ class ScenarioModel:
         if self.kind == "gradient_boosting":
             record["monotonic_constraints"] = {n: RESPONSE_SIGNS[n] for n in self.predictors}
         record["parameters"] = fitted_parameters(self.estimator, self.predictors)
+        record["parameters_of"] = (
+            "this model, fitted with scenario_model.seed; each scenario's values, map and "
+            "tables come from its median fit (comparison.csv's fit_seed), whose parameters are "
+            "its summary.json's fitted_parameters"
+        )
         return record
 
 
@@ -446,6 +456,7 @@ def fit_model(
         ranges=ranges,
         dropped=dropped,
         settings=settings,
+        sample=(rows, cols),
     )
 
 
@@ -513,4 +524,4 @@ def refit(
         name: (float(X[:, k].min()), float(X[:, k].max()))
         for k, name in enumerate(model.predictors)
     }
-    return dataclasses.replace(model, estimator=fitted, ranges=ranges)
+    return dataclasses.replace(model, estimator=fitted, ranges=ranges, sample=(rows, cols))

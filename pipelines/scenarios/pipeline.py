@@ -14,8 +14,9 @@ numbers), and otherwise runs :func:`pipelines.run.run` first. It then writes, un
     <name>/delta_lst.png        ΔT map with the QPV outlined
     <name>/iris.csv, qpv.csv    per-zone ΔT and anomaly before and after (and extra layers)
     <name>/inequality.json      inequality metrics on the after-scenario anomaly (and .csv)
-    <name>/summary.json         what was changed, where, the predictor ranges of its fit
-                                (fitted_ranges) and the scenario's comparison row
+    <name>/summary.json         what was changed, where, the predictor ranges and the
+                                parameters of its fit (fitted_ranges, fitted_parameters)
+                                and the scenario's comparison row
 
 and records the model skill and the comparison in ``manifest.json`` under ``scenarios``.
 ``model.json`` is written even when the model is refused for its skill, so that the refusal
@@ -62,6 +63,7 @@ from pipelines.scenarios.compare import (
     COMPARISON_COLUMNS,
     OUTCOME,
     SPREAD_COLUMNS,
+    TIE_K,
     group_deltas,
     inequality_of,
     is_range,
@@ -70,22 +72,31 @@ from pipelines.scenarios.compare import (
     zone_effects,
 )
 from pipelines.scenarios.effect import Effect, predict_effect
-from pipelines.scenarios.errors import ModelSkillError
+from pipelines.scenarios.errors import ModelSkillError, ScenarioError
 from pipelines.scenarios.figures import comparison_figure, delta_map
-from pipelines.scenarios.model import ScenarioModel, check_skill, fit_model, refit
+from pipelines.scenarios.model import (
+    ScenarioModel,
+    check_skill,
+    fit_model,
+    fitted_parameters,
+    refit,
+)
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
-from pipelines.scenarios.where import where_mask
+from pipelines.scenarios.where import class_codes, where_mask
 from tiles.errors import IlotsWarning
 
 __all__ = [
     "ScenariosResult",
     "best_fits",
+    "extrapolated_share",
     "extrapolation_notes",
     "run_digest",
     "run_matches",
     "run_mismatch",
     "run_scenarios",
+    "thin_targets",
     "unpredictable_targets",
+    "unpredicted_note",
 ]
 
 #: Config keys that do not change a run's numbers (left out of the run-part digest).
@@ -324,13 +335,42 @@ def extrapolation_notes(
     return notes
 
 
+def extrapolated_share(effect: Effect) -> float:
+    """Largest share of a scenario's edited pixels with a prediction outside a fitted range.
+
+    NaN when no edited pixel has a prediction (:attr:`~.effect.Effect.outside_of` 0): a
+    share of no pixel is unknown, not 0.
+    """
+    if not effect.outside_of:
+        return math.nan
+    return max(effect.outside_range.values(), default=0.0)
+
+
+def unpredicted_note(label: str, changed: np.ndarray, effect: Effect) -> str | None:
+    """Say that none of the pixels a scenario changes has a prediction, or None.
+
+    None too when it changes no pixel (:mod:`.apply` says so).
+    """
+    n_changed = int(changed.sum())
+    if not n_changed or effect.outside_of:
+        return None
+    return (
+        f"{label}: none of the {n_changed} pixels it changes has a prediction (no observed "
+        "anomaly there, e.g. water or too few clear dates, or a predictor unknown): its "
+        "effect on them is unknown, its mean over them and its extrapolated share are "
+        "empty, and only their neighbours' predicted change counts; change pixels that have "
+        "an observed temperature"
+    )
+
+
 def beyond_range(kind: str) -> str:
     """Say what the estimator ``kind`` does beyond the range of a predictor it was fitted on."""
     if kind == "gradient_boosting":
         return "the model's response is held there, so the effect is conservative"
     return (
-        "the model (ridge on the predictors and their pairwise products, a quadratic "
-        "surface) extends its curve there with no data to check it, so the effect is unsure"
+        "the model (ridge on the predictors, their squares and their pairwise products, a "
+        "quadratic surface) extends its curve there with no data to check it, so the effect "
+        "is unsure"
     )
 
 
@@ -398,7 +438,9 @@ def run_scenarios(
         LST (:func:`unpredictable_targets`); or the run folder holds a run of another config and
         ``outputs.overwrite`` is false.
     ScenarioError
-        A ``where`` matches nothing, an albedo change without albedo, a missing raster;
+        A ``where`` matches nothing, an albedo change without albedo, a missing raster, a
+        reclassification into a class the model was fitted on too few pixels of
+        (:func:`thin_targets`);
         raised before any output is replaced (as is any failure while the scenarios, the
         manifest and the report are written: the previous ones stay as they were).
     ModelSkillError
@@ -423,17 +465,20 @@ def run_scenarios(
 
 
 def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
-    """Refuse a reclassification into a class the model has no temperature of.
+    """Refuse, before any run, a reclassification into water when water has no LST.
 
     With ``mask.lst_keep_water`` false (the default), water pixels are left out of the LST:
     the model is fitted on no water pixel, and what it predicts for a pixel turned into
-    water is a guess from the other classes (and the median NDVI of the few water pixels
-    the masks keep), not an effect.
+    water is a guess from the other classes, not an effect. Keeping water's LST is not
+    enough either: the default Sentinel-2 mask (``mask.sentinel2_preset: default``) leaves
+    water out of the NDVI composites too, so water still has almost no pixel in the fit;
+    :func:`thin_targets` checks, once the model is fitted, the pixels of every class a
+    scenario reclassifies into.
 
     Raises
     ------
     ConfigError
-        Naming the config file ``source`` and the scenario's change.
+        Naming the config file ``source``, the change, the scenario and the class.
     """
     if config.mask.lst_keep_water:
         return
@@ -441,11 +486,52 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
         for k, change in enumerate(spec.change):
             if change.reclassify is not None and change.reclassify.to == "water":
                 raise ConfigError(
-                    f"{source}: scenarios[{i}].change[{k}].reclassify.to ({spec.name!r}): water "
-                    "has no LST in this run (mask.lst_keep_water is false), so the model, "
-                    "fitted on no water pixel, cannot predict a pixel turned into water; "
-                    "reclassify into another class, or set mask.lst_keep_water: true and "
-                    "rerun the pipeline"
+                    f"{source}: scenarios[{i}].change[{k}].reclassify.to: scenario "
+                    f"{spec.name!r} turns pixels into class water, which has no LST in this "
+                    "run (mask.lst_keep_water is false) and, under the default Sentinel-2 "
+                    "mask, no NDVI either: the model is fitted on no water pixel and cannot "
+                    "predict a pixel turned into water; reclassify into another class"
+                )
+
+
+#: Fewest pixels of a class a scenario reclassifies into that the model's fitting sample
+#: must hold: the gradient-boosting model's fewest pixels per leaf (``min_samples_leaf``).
+#: With fewer, no part of the model rests on that class's pixels, and what it predicts for
+#: a pixel turned into it is a guess from the other classes, not an effect.
+MIN_TARGET_PIXELS = 40
+
+
+def thin_targets(
+    config: RunConfig, model: ScenarioModel, landcover: np.ndarray, source: str = "config"
+) -> None:
+    """Refuse a reclassification into a class the model's fitting sample barely holds.
+
+    Counts, of each class a ``reclassify`` turns pixels into, the pixels of the fitting
+    sample (:attr:`~.model.ScenarioModel.sample`); below :data:`MIN_TARGET_PIXELS`, refused
+    (e.g. water, whose LST or NDVI the masks leave out).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the config file ``source``, the change, the scenario, the class and the count.
+    """
+    if model.sample is None:
+        return
+    counts = np.bincount(landcover[model.sample].ravel(), minlength=256)
+    for i, spec in enumerate(config.scenarios):
+        for k, change in enumerate(spec.change):
+            if change.reclassify is None:
+                continue
+            name = change.reclassify.to
+            n = int(counts[class_codes([name])[0]])
+            if n < MIN_TARGET_PIXELS:
+                raise ScenarioError(
+                    f"{source}: scenarios[{i}].change[{k}].reclassify.to: scenario "
+                    f"{spec.name!r} turns pixels into class {name}, of which the model's "
+                    f"fitting sample holds {n} of its {model.sample[0].size} pixels (fewer "
+                    f"than {MIN_TARGET_PIXELS}: the masks leave out its LST or NDVI, or it is "
+                    "rare in the fit area), so the model cannot predict a pixel turned into "
+                    "it; reclassify into another class"
                 )
 
 
@@ -489,6 +575,7 @@ def _scenarios_in_folder(
     if zone_pixels is not None:
         target = np.where(zone_pixels, target, np.nan)
     model = fit_model(target, before, settings, resolution=baseline.resolution)
+    thin_targets(config, model, baseline.surface.landcover, source)
     refused: ModelSkillError | None = None
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -648,6 +735,8 @@ def _write_scenarios(
         notes += list(applied.notes) + extrapolation_notes(
             label, effect.outside_range, fits[point], effect.outside_of
         )
+        note = unpredicted_note(label, applied.changed, effect)
+        notes += [note] if note else []
         if zone_pixels is not None:
             note = outside_fit_note(label, applied.changed, zone_pixels)
             notes += [note] if note else []
@@ -656,8 +745,12 @@ def _write_scenarios(
             baseline, out, config, spec, area, applied.changed, effect, coverages, before_json,
             others, city,
         )  # fmt: skip
-        # The ranges its outside_fitted_range and notes are of (model.json's: the model's).
+        # The ranges its outside_fitted_range and notes are of, and the parameters its
+        # values come from (model.json's: the model's, the seed's fit).
         summary["fitted_ranges"] = fits[point].ranges_record()
+        summary["fitted_parameters"] = fitted_parameters(
+            fits[point].estimator, fits[point].predictors
+        )
         summaries.append(summary)
         gaps.append([trial["qpv_gap_after_k"] for trial in trials])
         row["fit_seed"] = seeds[point]
@@ -697,16 +790,12 @@ def median_fit(values: list[float]) -> int:
     return min(middle, key=lambda j: (abs(values[j]), j))
 
 
-#: Gaps after (K) closer than this are a tie in :func:`best_fits`: the same up to rounding.
-TIE_K = 1e-9
-
-
 def best_fits(gap_before: float, gaps: list[list[float]]) -> list[int]:
     """In how many fits each scenario narrows the QPV gap the most (and narrows it).
 
     ``gaps[s][j]``: the QPV gap after scenario ``s`` in fit ``j``; narrowing is
     ``|after| − |before|`` (the report's best scenario), the lowest and negative wins.
-    Scenarios tied for the lowest (equal to :data:`TIE_K`, e.g. two scenarios alike) each
+    Scenarios tied for the lowest (within :data:`TIE_K` of it, e.g. two scenarios alike) each
     win the fit: the report names them together, not the first listed.
     """
     wins = [0] * len(gaps)
@@ -818,7 +907,7 @@ def _write_scenario(
         ),
         "pixels_changed": int(changed.sum()),
         "pixels_predicted": int(effect.predicted.sum()),
-        "extrapolated_share": max(effect.outside_range.values(), default=0.0),
+        "extrapolated_share": extrapolated_share(effect),
     }
     for column in SPREAD_COLUMNS:
         values = [row[column]] + [r[column] for r in replicates]

@@ -391,10 +391,62 @@ def test_best_scenario_is_the_one_best_in_the_most_fits():
     table["qpv_gap_best_fits"] = [0, 5, 5]
     assert scenario_best_sentence(table, EN, fits=10) == (
         "The model predicts that scenarios “b” and “c” narrow the QPV − rest gap the most, "
-        "each in 5 of the model's 10 fits."
+        "each in 5 of the model's 10 fits: from 1.40 K to 0.30 K and 0.25 K respectively."
     )
     assert scenario_best_sentence(table, FR, fits=10).startswith(
         "Selon le modèle, les scénarios «\u00a0b\u00a0» et «\u00a0c\u00a0» réduisent le plus"
+    )
+
+
+def test_scenarios_tied_in_one_fit_are_named_together():
+    """One fit: "b" and "c" leave the same gap (comparison.csv credits each with the fit);
+    both are named, the gap said once, and the unestablished caveat is of "these"."""
+    table = pd.DataFrame(
+        {
+            "scenario": ["a", "b", "c"],
+            "qpv_gap_before_k": [1.4, 1.4, 1.4],
+            "qpv_gap_after_k": [1.3, 0.25, 0.25],
+            "qpv_gap_best_fits": [0, 1, 1],
+        }
+    )
+    for fits in (1, None):
+        assert scenario_best_sentence(table, EN, fits=fits, gap_unestablished=True) == (
+            "The model predicts that scenarios “b” and “c” narrow the QPV − rest gap the "
+            "most, alike: from 1.40 to 0.25 K. These data do not establish the starting gap "
+            "(see the QPV − rest gap above), nor therefore its narrowing by these scenarios."
+        )
+    assert _plain(scenario_best_sentence(table, FR, fits=1)) == (
+        "Selon le modèle, les scénarios « b » et « c » réduisent le plus l'écart QPV − reste, "
+        "à égalité : de 1,40 à 0,25 K."
+    )
+    table.loc[2, "qpv_gap_after_k"] = 0.26  # no longer a tie
+    assert scenario_best_sentence(table, EN, fits=1, gap_unestablished=True).endswith(
+        "from 1.40 to 0.25 K. These data do not establish the starting gap (see the QPV − "
+        "rest gap above), nor therefore its narrowing by this scenario."
+    )
+
+
+def test_scenarios_tied_over_fits_give_each_gap_after_and_its_range():
+    table = pd.DataFrame(
+        {
+            "scenario": ["b", "c"],
+            "qpv_gap_before_k": [1.4, 1.4],
+            "qpv_gap_after_k": [0.30, 0.25],
+            "qpv_gap_after_k_min": [0.20, 0.25],
+            "qpv_gap_after_k_max": [0.40, 0.25],
+            "qpv_gap_best_fits": [2, 2],
+        }
+    )
+    assert scenario_best_sentence(table, EN, fits=4, gap_unestablished=True) == (
+        "The model predicts that scenarios “b” and “c” narrow the QPV − rest gap the most, "
+        "each in 2 of the model's 4 fits: from 1.40 K to 0.30 K (0.20 to 0.40 K over the "
+        "model's fits) and 0.25 K respectively. These data do not establish the starting gap "
+        "(see the QPV − rest gap above), nor therefore its narrowing by these scenarios."
+    )
+    assert _plain(scenario_best_sentence(table, FR, fits=4)) == (
+        "Selon le modèle, les scénarios « b » et « c » réduisent le plus l'écart QPV − reste, "
+        "chacun dans 2 des 4 ajustements du modèle : de 1,40 K à respectivement 0,30 K (de "
+        "0,20 à 0,40 K sur les ajustements du modèle) et 0,25 K."
     )
 
 

@@ -1168,6 +1168,28 @@ def test_a_land_cover_outcome_is_worded_in_french_in_text_and_figures(demo_run, 
     assert "Le revenu médian et la part de végétation dense" in drawn  # the scatter's title
 
 
+def test_extrapolated_shares_written_before_they_were_of_edited_pixels_are_said_so(
+    demo_run, tmp_path
+):
+    """A folder scenario'd by an earlier ilots: its summary.json has no
+    outside_fitted_range_of, its shares are of every predicted pixel (neighbours included),
+    and the report says so rather than claim the changed pixels' definition."""
+    run = copy_run(demo_run, tmp_path / "run", scenarios=True)
+    for path in (run / "scenarios").glob("*/summary.json"):
+        summary = json.loads(path.read_text())
+        del summary["outside_fitted_range_of"]
+        path.write_text(json.dumps(summary))
+    text = _built(run, build_report(run, lang="en")).text("scenarios")
+    assert (
+        "Extrapolated share: the share of the predicted pixels (those with a predictor that "
+        "changes, the changed pixels' neighbours included)"
+    ) in text
+    assert "as an earlier version of ilots wrote it; rerun ilots scenarios" in text
+    assert "of the predicted pixels (neighbours included) lie outside the fitted range" in text
+    assert "of the changed pixels with a prediction lie outside" not in text
+    assert "Extrapolated share: the share of the changed pixels" not in text
+
+
 def test_a_mostly_extrapolated_demo_scenario_is_said_so_in_english(demo_run, en_report):
     comparison = pd.read_csv(demo_run / "scenarios" / "comparison.csv").set_index("scenario")
     share = comparison.loc["cool_roofs", "extrapolated_share"]

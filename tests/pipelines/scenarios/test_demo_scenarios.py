@@ -685,6 +685,94 @@ def test_the_ranges_are_those_of_the_runs_with_the_replicates_seeds(run_copy):
     assert sum(wins) == 3  # the demo's QPV greening narrows the gap in every fit
 
 
+def _ridge_by_hand(parameters, predictors, pixels):
+    """A ridge fit's prediction at ``pixels``, from its recorded parameters by the formula
+    model.json states (the features parsed from their names: ``a b`` a product, ``a^2``)."""
+    names = list(parameters["predictor_mean"])
+    z = {
+        n: (predictors[n][pixels] - parameters["predictor_mean"][n])
+        / parameters["predictor_scale"][n]
+        for n in names
+    }
+    features = []
+    for feature in parameters["features"]:
+        value = np.ones(int(pixels.sum()))
+        for term in feature.split(" "):
+            name, _, power = term.partition("^")
+            value = value * z[name] ** int(power or 1)
+        features.append(value)
+    scaled = (np.column_stack(features) - parameters["feature_mean"]) / parameters["feature_scale"]
+    return parameters["intercept"] + scaled @ np.array(parameters["coefficients"])
+
+
+def test_a_scenarios_ridge_delta_is_recomputed_by_hand_from_its_summary(run_copy):
+    """With 3 fits, a scenario's ΔT map comes from its median fit (fit_seed): its
+    summary.json's fitted_parameters reproduce it by hand, model.json's (the seed's fit)
+    do not where fit_seed is not the seed."""
+    from pipelines.scenarios.predictors import compute_predictors
+
+    folder, data = run_copy
+    scenario = {"name": "greener_roofs", "where": {"layer": "qpv"},
+                "change": [{"ndvi": {"add": 0.2, "on": ["built"]}}]}  # fmt: skip
+    for seed in range(4):  # a seed whose median fit is another one
+        result = run_scenarios(
+            _config(data, [scenario], **FAST, estimator="ridge", seed=seed, replicates=3)
+        )
+        if result.comparison["fit_seed"].iloc[0] != seed:
+            break
+    else:
+        pytest.fail("every median fit was the seed's")
+    scenarios = folder / "scenarios"
+    summary = json.loads((scenarios / "greener_roofs" / "summary.json").read_text())
+    model = json.loads((scenarios / "model.json").read_text())
+    assert "summary.json's fitted_parameters" in model["parameters_of"]
+    delta, _ = _read(scenarios / "greener_roofs" / "delta_lst.tif")
+    config = _config(data, [scenario])
+    baseline = read_baseline(RunFolder(folder), config)
+    before = compute_predictors(baseline.surface, resolution=baseline.resolution)
+    qpv = baseline.mask_of(baseline.zones["qpv"].geometry)
+    edited = qpv & (baseline.surface.landcover == BUILT)
+    raised = np.clip(before["ndvi"] + 0.2, -1, 1)  # the NDVI is clipped to [-1, 1]
+    after = {**before, "ndvi": np.where(edited, raised, before["ndvi"])}
+    pixels = edited & np.isfinite(delta) & np.isfinite(before["ndvi"])
+    assert pixels.sum() > 100
+
+    def by_hand(parameters):
+        return _ridge_by_hand(parameters, after, pixels) - _ridge_by_hand(
+            parameters, before, pixels
+        )
+
+    own = by_hand(summary["fitted_parameters"])
+    np.testing.assert_allclose(delta[pixels], own, rtol=0, atol=1e-5)  # float32 map
+    assert np.abs(by_hand(model["parameters"]) - delta[pixels]).max() > 1e-3
+
+
+def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(run_copy):
+    """Water has no LST in the demo (mask.lst_keep_water false): turning it into dense
+    vegetation changes pixels none of which has a prediction. Its extrapolated share is
+    unknown (NaN, of 0 pixels), not 0, and a warning says why its effect is unknown."""
+    folder, data = run_copy
+    anomaly, _ = _read(folder / "rasters" / "lst_anomaly.tif")
+    landcover, _ = _read(folder / "rasters" / "landcover.tif")
+    assert (landcover == 1).any() and np.isnan(anomaly[landcover == 1]).all()
+    drain = {"reclassify": {"from": "water", "to": "dense_vegetation"}}
+    scenario = {"name": "drained", "where": {"everywhere": True}, "change": [drain]}
+    result = run_scenarios(_config(data, [scenario], **FAST))
+    row = result.comparison.iloc[0]
+    n_changed = int(row["pixels_changed"])
+    assert n_changed > 0 and row["area_changed_predicted_m2"] == 0
+    assert np.isnan(row["extrapolated_share"])
+    summary = json.loads((folder / "scenarios" / "drained" / "summary.json").read_text())
+    assert summary["outside_fitted_range_of"] == 0
+    csv = pd.read_csv(folder / "scenarios" / "comparison.csv")
+    assert np.isnan(csv["extrapolated_share"].iloc[0])
+    (note,) = [n for n in result.notes if "has a prediction" in n]
+    assert note.startswith(
+        f"scenarios[0] 'drained': none of the {n_changed} pixels it changes has a prediction"
+    )
+    assert note in json.loads((folder / "manifest.json").read_text())["scenarios"]["warnings"]
+
+
 def test_with_every_pixel_sampled_the_fits_are_bootstraps_only(run_copy):
     """sample above the usable pixels: the refits are bootstraps, and so is the seed's fit,
     so the model fitted on every pixel (a replicates: 1 run) is none of the fits."""

@@ -195,8 +195,9 @@ def test_extrapolation_notes_from_one_percent_of_the_pixels():
     ridge = SimpleNamespace(kind="ridge", ranges=trees.ranges)
     note = extrapolation_notes("s", {"ndvi": 0.5}, ridge, 10)[0]
     assert "linear" not in note and note.endswith(
-        "the model (ridge on the predictors and their pairwise products, a quadratic surface) "
-        "extends its curve there with no data to check it, so the effect is unsure"
+        "the model (ridge on the predictors, their squares and their pairwise products, a "
+        "quadratic surface) extends its curve there with no data to check it, so the effect "
+        "is unsure"
     )
 
 

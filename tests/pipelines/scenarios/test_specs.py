@@ -2,6 +2,7 @@
 
 import textwrap
 
+import numpy as np
 import pytest
 import yaml
 
@@ -194,12 +195,69 @@ def test_a_reclassification_into_water_the_lst_leaves_out_is_refused(tmp_path):
         run_scenarios(config, source="city.yaml")
     text = str(err.value)
     assert "\n" not in text
-    assert text.startswith("city.yaml: scenarios[1].change[1].reclassify.to ('ponds'): water ")
-    assert "mask.lst_keep_water is false" in text and "reclassify into another class" in text
+    # The key, then the scenario and the class, each named as what it is.
+    assert text.startswith(
+        "city.yaml: scenarios[1].change[1].reclassify.to: scenario 'ponds' turns pixels into "
+        "class water, which has no LST in this run (mask.lst_keep_water is false) and, under "
+        "the default Sentinel-2 mask, no NDVI either"
+    )
+    assert text.endswith("reclassify into another class")
+    assert "lst_keep_water: true" not in text  # keeping water's LST alone is no cure
     assert not (tmp_path / "out").exists()  # refused before the pipeline ran
     kept = config_from_dict(
         {**BASE, "scenarios": [ponds], "mask": {"lst_keep_water": True}, "outputs": folder}
     )
     from pipelines.scenarios.pipeline import unpredictable_targets
 
-    unpredictable_targets(kept, "city.yaml")  # water keeps its LST: a model can learn it
+    # Water's LST kept: whether water enters the fit is known once the model is fitted
+    # (thin_targets): with an SCL preset that keeps water, its NDVI is known too.
+    unpredictable_targets(kept, "city.yaml")
+
+
+def test_a_reclassification_into_a_class_the_fit_barely_holds_is_refused():
+    """Of the 50 pixels of the fitting sample, 39 are water (code 1), 11 built (code 4): the
+    ponds scenario (into water, 39 < 40) is refused, naming the key, the scenario, the class
+    and its count; listed after green_qpv (into dense vegetation, none sampled), it is the
+    second one: the first refused is named. A 40th water pixel clears it."""
+    from types import SimpleNamespace
+
+    from pipelines.scenarios import ScenarioError
+    from pipelines.scenarios.pipeline import MIN_TARGET_PIXELS, thin_targets
+
+    assert MIN_TARGET_PIXELS == 40
+    landcover = np.zeros((10, 10), dtype=np.uint8)
+    landcover[:4] = 1  # 40 water pixels
+    landcover[4:6] = 4  # 20 built
+    landcover[6:] = 2  # 40 dense vegetation, none sampled
+    rows = np.r_[np.repeat(np.arange(4), 10)[1:], np.repeat([4, 5], 10)[:11]]
+    cols = np.r_[np.tile(np.arange(10), 4)[1:], np.tile(np.arange(10), 2)[:11]]
+    model = SimpleNamespace(sample=(rows, cols))
+    ponds = {
+        "name": "ponds",
+        "where": {"layer": "qpv"},
+        "change": [
+            {"ndvi": {"add": 0.1}},
+            {"reclassify": {"from": "built", "to": "water", "fraction": 0.3}},
+        ],
+    }
+    config = config_from_dict(
+        {**BASE, "scenarios": [GREEN, ponds], "mask": {"lst_keep_water": True}}
+    )
+    with pytest.raises(ScenarioError) as err:
+        thin_targets(config, model, landcover, "city.yaml")
+    assert str(err.value).startswith(  # GREEN's dense vegetation: 0 pixels
+        "city.yaml: scenarios[0].change[0].reclassify.to: scenario 'green_qpv' turns pixels "
+        "into class dense_vegetation, of which the model's fitting sample holds 0 of its 50 "
+        "pixels (fewer than 40"
+    )
+    config = config_from_dict({**BASE, "scenarios": [ponds], "mask": {"lst_keep_water": True}})
+    with pytest.raises(ScenarioError) as err:
+        thin_targets(config, model, landcover, "city.yaml")
+    text = str(err.value)
+    assert "\n" not in text and text.startswith(
+        "city.yaml: scenarios[0].change[1].reclassify.to: scenario 'ponds' turns pixels into "
+        "class water, of which the model's fitting sample holds 39 of its 50 pixels"
+    )
+    assert text.endswith("reclassify into another class")
+    model.sample = (np.r_[rows, 0], np.r_[cols, 0])  # a 40th water pixel
+    thin_targets(config, model, landcover, "city.yaml")
