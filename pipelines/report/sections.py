@@ -867,7 +867,7 @@ def _scenarios(summary: RunSummary, m: Messages) -> Section:
             blocks.append(Paragraph(m(key), style="note"))
             blocks.extend(_extrapolated(table, files, m))
     if files.warnings:
-        blocks.append(_warnings(files.warnings, m, "scenario_warnings"))
+        blocks.append(_warnings(files.warnings, m, "scenario_warnings", kinds_expected=False))
     if files.comparison_png is not None or files.maps:
         blocks.append(_figures_language(files.figures_lang, m))
     if files.comparison_png is not None:
@@ -943,14 +943,21 @@ def _extrapolated(table: pd.DataFrame, files: ScenarioFiles, m: Messages) -> lis
 
 
 def _warnings(
-    items: tuple[str, ...], m: Messages, key: str, codes: tuple[str | None, ...] = ()
+    items: tuple[str, ...],
+    m: Messages,
+    key: str,
+    codes: tuple[str | None, ...] = (),
+    *,
+    kinds_expected: bool = True,
 ) -> WarningsBlock:
     """List warnings as the manifest holds them (English) under a heading per kind.
 
     ``codes``: the kind of each item (:data:`tiles.errors.WarningCode`; missing or unknown:
     none). Kinds come in the order they were first warned of, each headed by its summary in
     the report's language; the items of no kind come last, under a generic heading that says
-    the report has no summary of them ("Avertissements non classés : ...").
+    the report has no summary of them ("Avertissements non classés : ..."). Without
+    ``kinds_expected`` (the scenarios' warnings, which have no kinds: the block's lead says
+    what they are), items of no kind alone get no heading.
     """
     kinds: dict[str | None, list[str]] = {}
     for k, item in enumerate(items):
@@ -958,9 +965,11 @@ def _warnings(
         kinds.setdefault(code if code in _WARNING_KINDS else None, []).append(item)
     other = kinds.pop(None, [])
     groups = [WarningGroup(m(f"warning_kind_{code}"), tuple(said)) for code, said in kinds.items()]
-    if other:
+    if other and (kinds or kinds_expected):
         heading = "warning_unclassified_one" if len(other) == 1 else "warning_unclassified"
         groups.append(WarningGroup(m(heading), tuple(other)))
+    elif other:
+        groups.append(WarningGroup("", tuple(other)))
     return WarningsBlock(
         title=m(key),
         lead=m("warning_kinds_lead" if kinds else f"{key}_lead"),

@@ -449,6 +449,8 @@ def test_scenarios_of_the_demo_run(demo_run, en_report):
     warned = json.loads((demo_run / "manifest.json").read_text())["scenarios"]["warnings"]
     assert warned and "Scenario warnings" in text
     assert all(" ".join(w.split()) in " ".join(text.split()) for w in warned)
+    # They have no kinds, by design: the block's lead says what they are, no "unclassified".
+    assert "Unclassified warning" not in text
 
 
 # --- extras: SUHII and scenarios ---------------------------------------------------------------
