@@ -55,9 +55,10 @@ def sharpen_composite(
     start at the grid's corner and may mix Landsat pixels. A cell is the radiance mean of its
     pixels (science.md pitfall 13), none over a masked pixel, which the sharpening would
     otherwise spread over it: a Landsat pixel along a bank, part land-cover water (no LST
-    there), mixes the water's temperature into its own and is left out with it. The fit is one over the whole grid, so a tiled run (its
-    composites mosaicked from the tiles) gives the one-piece run's raster. Pixels of the
-    Landsat pixels the grid's edges cut (no whole block) have no value.
+    there), mixes the water's temperature into its own and is left out with it. The fit is
+    one over the whole grid, so a tiled run (its composites mosaicked from the tiles) gives
+    the one-piece run's raster. Pixels of the Landsat pixels the grid's edges cut (no whole
+    block) have no value.
 
     Parameters
     ----------

@@ -672,14 +672,14 @@ def scene_suhii(
                 "time": None if when is None else f"{np.datetime_as_string(when, unit='s')}Z",
                 **{name: None if v[k] is None else str(v[k]) for name, v in labels.items()},
                 **suhii_record(urban_mean[k], rural_mean[k], urban_count[k], rural_count[k]),
-                "rural_clear_share": _share(rural_count[k], rural_n_mask),
-                "urban_clear_share": _share(urban_count[k], urban_n_mask),
+                "rural_clear_share": _ratio(rural_count[k], rural_n_mask),
+                "urban_clear_share": _ratio(urban_count[k], urban_n_mask),
             }
         )
     return records
 
 
-def _share(count: float, total: float) -> float | None:
+def _ratio(count: float, total: float) -> float | None:
     """``count`` over ``total``, or None when ``total`` is 0."""
     return float(count / total) if total else None
 

@@ -319,6 +319,13 @@ def _like():
     return data.odc.assign_crs(gbox.crs).chunk({"y": 128, "x": 128})
 
 
+def _off_water(values, run_folder):
+    """``values`` with NaN where the run's land cover says water (1): the run has no LST
+    there (``mask.lst_keep_water`` false)."""
+    with rasterio.open(run_folder / "rasters" / "landcover.tif") as src:
+        return np.where(src.read(1) == 1, np.nan, values)
+
+
 def _composite_median(per_scene, min_clear):
     """Per-pixel median over the scenes with a value, NaN below ``min_clear`` values."""
     with warnings.catch_warnings():
@@ -349,8 +356,7 @@ def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
         p90 = np.nanpercentile(delta, 90, axis=0)
     expected = np.where(np.isfinite(delta).sum(axis=0) >= config.composite.min_clear, p90, np.nan)
-    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
-        expected[src.read(1) == 1] = np.nan  # no LST where the land cover says water
+    expected = _off_water(expected, tmp_path / "run")
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
     iris = result.zones["iris"]
@@ -373,7 +379,7 @@ def test_zscore_anomaly_of_a_tiled_run(demo_folder, tmp_path):
         assert src.tags()["units"] == "1"
     graph = scene_graph(config)
     z = scene_zscore_against(graph.lst, graph.reference_mask, ddof=0).values
-    expected = _composite_median(z, config.composite.min_clear)
+    expected = _off_water(_composite_median(z, config.composite.min_clear), tmp_path / "run")
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
 
@@ -391,6 +397,7 @@ def test_anomaly_against_the_urban_mean(demo_folder, tmp_path):
     urban = graph.urban.values.astype(bool)
     means = np.array([np.nanmean(scene[urban]) for scene in lst])
     expected = _composite_median(lst - means[:, None, None], config.composite.min_clear)
+    expected = _off_water(expected, tmp_path / "run")
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
     # Against its own mean, the city's pixels are centred near 0 K.
     assert abs(np.nanmean(got[urban])) < 0.5
@@ -570,7 +577,7 @@ def test_every_configured_statistic_is_a_raster(demo_folder, tmp_path, tile_size
         assert src.tags()["units"] == "K"
     with rasterio.open(rasters / "lst_p75.tif") as src:
         p75 = src.read(1)
-    scenes = _scene_lst_by_hand(demo_folder, grid, mean.shape)
+    scenes = _off_water(_scene_lst_by_hand(demo_folder, grid, mean.shape), tmp_path / "run")
     enough = np.isfinite(scenes).sum(axis=0) >= 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
@@ -808,6 +815,7 @@ def test_a_sliver_of_clear_ring_sets_no_reference(demo_folder, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
         median = np.where(np.isfinite(delta).sum(0) >= 3, np.nanmedian(delta, axis=0), np.nan)
+    median = _off_water(median, tmp_path / "run")
     expected = np.nanmean(median[urban]) - np.nanmean(median[reference])
     assert heat["composite"]["suhii_k"] == pytest.approx(expected, abs=1e-4)
 
