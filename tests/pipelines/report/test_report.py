@@ -487,7 +487,10 @@ def test_the_french_report_says_the_heat_island_definitions_in_french(demo_run, 
     assert definition["reference_definition"].startswith("rural ring ")
     run = copy_run(demo_run, tmp_path / "run")
     text = " ".join(_built(run, build_report(run, lang="fr")).text("suhii").split())
-    assert "Zone urbaine : union de 64 polygones de zones, pixels dont le centre y est." in text
+    assert (
+        "Zone urbaine : union de 64 polygones de zones, pixels dont le centre y est ; pixels "
+        "d'eau exclus."
+    ) in text
     inner = f"{definition['ring_inner_km'] * 1000:,.0f}".replace(",", " ")  # 1 000 (NBSP)
     rural = f"anneau rural de {inner} à "
     assert f"Référence rurale : {rural}" in text and "pixels d'eau exclus" in text
