@@ -158,20 +158,19 @@ def urban_footprint(
     the land cover inside that union (so villages of the countryside are not "urban").
     """
     if config.heat_island.urban == "aoi":
-        if config.heat_island.exclude_water:
-            wet = landcover == LandCover.WATER if landcover is not None else water
-            source = "" if landcover is not None else f" ({WATER_BIT})"  # as the reference's
-            if wet is not None:
-                definition = zone_footprint.attrs.get("definition", "zone union")
-                return (
-                    (zone_footprint.astype(bool) & ~wet.astype(bool))
-                    .rename("urban")
-                    .assign_attrs(
-                        long_name="urban footprint",
-                        definition=f"{definition}; water pixels excluded{source}",
-                    )
-                )
-        return zone_footprint
+        wet, source = _excluded_water(config, landcover, water)
+        if wet is None:
+            return zone_footprint
+        said = f" ({source})" if source else ""  # as the reference's definition says it
+        return (
+            (zone_footprint.astype(bool) & ~wet.astype(bool))
+            .rename("urban")
+            .assign_attrs(
+                long_name="urban footprint",
+                definition=f"{zone_footprint.attrs.get('definition', 'zone union')}; water "
+                f"pixels excluded{said}",
+            )
+        )
     if landcover is None:
         raise ConfigError(
             "heat_island.urban: 'built' needs a land cover: add Sentinel-2 inputs, Landsat "
@@ -212,14 +211,10 @@ def reference_mask(
     (:func:`exclusion_note` says so).
     """
     hi = config.heat_island
-    source = None
-    if landcover is not None:
-        water = landcover == LandCover.WATER if hi.exclude_water else None
-        built = landcover == LandCover.BUILT if hi.exclude_built else None
-    else:
-        water = water if hi.exclude_water else None
-        built = None
-        source = WATER_BIT
+    water, source = _excluded_water(config, landcover, water)
+    built = None
+    if landcover is not None and hi.exclude_built:
+        built = landcover == LandCover.BUILT
     if hi.dem is None:
         return rural_reference_mask(ring, water=water, built=built, water_source=source)
     dem = dem_on_grid(config, ring)
@@ -240,6 +235,21 @@ def reference_mask(
 
 #: What flags water in the rural reference when the run has no land cover.
 WATER_BIT = "QA_PIXEL water bit on any date"
+
+
+def _excluded_water(
+    config: RunConfig, landcover: xr.DataArray | None, water: xr.DataArray | None
+) -> tuple[xr.DataArray | None, str | None]:
+    """Return the water the heat-island masks leave out, and what flags it (no land cover).
+
+    With ``heat_island.exclude_water``: the land cover's water class, or without a land
+    cover ``water`` (the QA_PIXEL water bit, :data:`WATER_BIT`); else none.
+    """
+    if not config.heat_island.exclude_water:
+        return None, None
+    if landcover is not None:
+        return landcover == LandCover.WATER, None
+    return water, WATER_BIT
 
 
 def exclusion_note(config: RunConfig, has_landcover: bool) -> str | None:
