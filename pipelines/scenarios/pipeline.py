@@ -38,7 +38,7 @@ import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -482,16 +482,23 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
     """
     if config.mask.lst_keep_water:
         return
+    for key, name, into in _reclassified_into(config):
+        if into == "water":
+            raise ConfigError(
+                f"{source}: {key}: scenario {name!r} turns pixels into class water, which has "
+                "no LST in this run (mask.lst_keep_water is false) and, under the default "
+                "Sentinel-2 mask, no NDVI either: the model is fitted on no water pixel and "
+                "cannot predict a pixel turned into water; reclassify into another class"
+            )
+
+
+def _reclassified_into(config: RunConfig) -> Iterator[tuple[str, str, str]]:
+    """Each ``reclassify`` of the scenarios: its config key, its scenario's name, its class."""
     for i, spec in enumerate(config.scenarios):
         for k, change in enumerate(spec.change):
-            if change.reclassify is not None and change.reclassify.to == "water":
-                raise ConfigError(
-                    f"{source}: scenarios[{i}].change[{k}].reclassify.to: scenario "
-                    f"{spec.name!r} turns pixels into class water, which has no LST in this "
-                    "run (mask.lst_keep_water is false) and, under the default Sentinel-2 "
-                    "mask, no NDVI either: the model is fitted on no water pixel and cannot "
-                    "predict a pixel turned into water; reclassify into another class"
-                )
+            if change.reclassify is not None:
+                key = f"scenarios[{i}].change[{k}].reclassify.to"
+                yield key, spec.name, change.reclassify.to
 
 
 #: Fewest pixels of a class a scenario reclassifies into that the model's fitting sample
@@ -518,21 +525,16 @@ def thin_targets(
     if model.sample is None:
         return
     counts = np.bincount(landcover[model.sample].ravel(), minlength=256)
-    for i, spec in enumerate(config.scenarios):
-        for k, change in enumerate(spec.change):
-            if change.reclassify is None:
-                continue
-            name = change.reclassify.to
-            n = int(counts[class_codes([name])[0]])
-            if n < MIN_TARGET_PIXELS:
-                raise ScenarioError(
-                    f"{source}: scenarios[{i}].change[{k}].reclassify.to: scenario "
-                    f"{spec.name!r} turns pixels into class {name}, of which the model's "
-                    f"fitting sample holds {n} of its {model.sample[0].size} pixels (fewer "
-                    f"than {MIN_TARGET_PIXELS}: the masks leave out its LST or NDVI, or it is "
-                    "rare in the fit area), so the model cannot predict a pixel turned into "
-                    "it; reclassify into another class"
-                )
+    for key, name, into in _reclassified_into(config):
+        n = int(counts[class_codes([into])[0]])
+        if n < MIN_TARGET_PIXELS:
+            raise ScenarioError(
+                f"{source}: {key}: scenario {name!r} turns pixels into class {into}, of which "
+                f"the model's fitting sample holds {n} of its {model.sample[0].size} pixels "
+                f"(fewer than {MIN_TARGET_PIXELS}: the masks leave out its LST or NDVI, or it "
+                "is rare in the fit area), so the model cannot predict a pixel turned into it; "
+                "reclassify into another class"
+            )
 
 
 def _scenarios_in_folder(
