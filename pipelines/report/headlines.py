@@ -651,7 +651,7 @@ def _tie_sentence(
     Several: each is best in as many fits; each one's gap after (and range) is given.
     """
     quoted = [m("quoted_name", name=comparison.loc[i, "scenario"]) for i in leaders]
-    names = f"{', '.join(quoted[:-1])} {m('and')} {quoted[-1]}"
+    names = _listed(quoted, m)
     first = leaders[0]
     if wins is None:
         return m(
@@ -670,8 +670,13 @@ def _tie_sentence(
         k=m.integer(wins.max()),
         n=m.integer(fits),
         before=m.number(before[first]),
-        afters=f"{', '.join(afters[:-1])} {m('and')} {afters[-1]}",
+        afters=_listed(afters, m),
     )
+
+
+def _listed(items: list[str], m: Messages) -> str:
+    """Join two or more ``items`` as a sentence lists them: ``a, b and c`` (``et`` in French)."""
+    return f"{', '.join(items[:-1])} {m('and')} {items[-1]}"
 
 
 def _gap_spread(row: pd.Series, m: Messages) -> str:
