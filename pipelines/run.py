@@ -591,10 +591,12 @@ def _locked_run(
             folder = RunFolder(result.folder)
             inputs = _input_paths(config, result._products[0].local)  # type: ignore[attr-defined]
             written = _Written(wrote, inputs)
-            # Before the report, which would show a previous run's scenarios as this run's.
-            remove_stale_outputs(folder, previous, since=since, inputs=inputs)
-            folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             futures = result._cogs  # type: ignore[attr-defined]
+            # Before the report, which would show a previous run's scenarios as this run's.
+            remove_stale_outputs(
+                folder, previous, since=since, inputs=inputs, writing=_cog_files(folder, futures)
+            )
+            folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             if config.outputs.report and report_possible:
                 # The report reads the manifest (warnings, timings), given here as it stands
                 # (no output listed), and n_clear, written first. No manifest.json until the
@@ -1139,6 +1141,12 @@ def _run(
     result._cogs = futures  # type: ignore[attr-defined]
     result._products = (products, hashes)  # type: ignore[attr-defined]
     return result
+
+
+def _cog_files(folder: RunFolder, names: Iterable[str]) -> set[Path]:
+    """Return the files the COG thread writes for the rasters ``names`` (resolved paths)."""
+    cogs = [Path(folder.rasters) / f"{name}.tif" for name in names]
+    return {path.resolve() for cog in cogs for path in (cog, cog.with_suffix(".qml"))}
 
 
 def _claim(folder: RunFolder) -> None:

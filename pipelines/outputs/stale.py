@@ -208,7 +208,11 @@ def _recorded_files(folder: RunFolder, records: list[Any], old_root: Path) -> li
 
 
 def remove_stale_outputs(
-    folder: RunFolder, previous: list[Path] | None, since: float, inputs: Collection[Path] = ()
+    folder: RunFolder,
+    previous: list[Path] | None,
+    since: float,
+    inputs: Collection[Path] = (),
+    writing: Collection[Path] = (),
 ) -> None:
     """Remove the previous run's outputs this run did not write again (older than ``since``).
 
@@ -217,6 +221,9 @@ def remove_stale_outputs(
     the previous run's ``scenarios/``, which its report would show as this run's.
     ``inputs`` (resolved files and folders) stay whatever the previous manifest says: an
     input kept in the run folder, which a manifest of an earlier ilots listed as an output.
+    ``writing`` (resolved files) are files another thread of the run is writing meanwhile
+    (the COGs and their styles, renamed into place once whole): never removed, since the
+    new file may take their name between the test of the old one's time and its removal.
     ``previous``: :func:`previous_outputs` (None, no previous manifest: nothing to remove).
     """
     root = Path(folder.root).resolve()
@@ -224,6 +231,7 @@ def remove_stale_outputs(
     for path in previous or ():
         if (
             path.is_file()
+            and path.resolve() not in writing
             and root in path.resolve().parents
             and path.stat().st_mtime < since
             and not is_input(path, inputs)

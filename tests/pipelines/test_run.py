@@ -1088,6 +1088,38 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     assert (out / "manifest.json").is_file() and (out / "zones.gpkg").is_file()  # untouched
 
 
+def test_a_rerun_never_removes_a_raster_it_is_writing(demo_run, demo_folder, tmp_path, monkeypatch):
+    """The previous run's rasters (listed in its manifest, older than the run) are the files
+    the COG thread replaces meanwhile: the stale removal leaves them to it. It once tested an
+    old raster's time, the new COG was renamed into place, and it removed the new one."""
+    import threading
+
+    out, _ = demo_run
+    copy = shutil.copytree(out, tmp_path / "copy")
+    stale_done, removed = threading.Event(), []
+    write_cogs, remove_stale = run_module._write_cogs, run_module.remove_stale_outputs
+
+    def held_cogs(*args, **kwargs):
+        stale_done.wait(120)  # no COG is encoded before the stale removal is over
+        return write_cogs(*args, **kwargs)
+
+    def watched_removal(*args, **kwargs):
+        before = set((copy / "rasters").glob("*"))
+        try:
+            remove_stale(*args, **kwargs)
+        finally:
+            removed.extend(before - set((copy / "rasters").glob("*")))
+            stale_done.set()
+
+    monkeypatch.setattr(run_module, "_write_cogs", held_cogs)
+    monkeypatch.setattr(run_module, "remove_stale_outputs", watched_removal)
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.report": False})
+    run(config, out=copy)
+    assert removed == []
+    written = sorted(path.name for path in (copy / "rasters").iterdir())
+    assert written == sorted(path.name for path in (out / "rasters").iterdir())
+
+
 def test_a_rerun_keeps_a_users_raster_copy_and_qgis_project(demo_run, demo_folder, tmp_path):
     """A user's copy of a raster (cp keeps ilots' tags) and its style stay through a re-run;
     so does a QGIS project saved in zones.gpkg (QGIS's qgis_projects table), carried into

@@ -46,6 +46,19 @@ def test_stale_outputs_go_and_inputs_listed_as_outputs_stay(tmp_path):
     assert (tmp_path / "products" / "scene" / "B10.TIF").read_text() == "old"
 
 
+def test_files_being_written_are_never_removed(tmp_path):
+    # The COGs the run's own thread is replacing: removing the old one could remove the new
+    # one, renamed into place between the test of the old one's time and its removal.
+    listed = ["rasters/lst_p90.tif", "rasters/lst_p90.qml", "zones/iris.csv"]
+    folder = _previous_run(tmp_path, listed)
+    writing = {(tmp_path / name).resolve() for name in listed[:2]}
+    remove_stale_outputs(folder, previous_outputs(folder), since=7200.0, writing=writing)
+    assert sorted(path.name for path in (tmp_path / "rasters").iterdir()) == [
+        "lst_p90.qml", "lst_p90.tif"
+    ]  # fmt: skip
+    assert not (tmp_path / "zones").exists()
+
+
 def test_a_file_written_after_the_folder_clock_is_not_older(tmp_path):
     since = folder_clock(tmp_path)
     (tmp_path / "written.txt").write_text("new")
