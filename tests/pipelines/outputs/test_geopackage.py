@@ -349,12 +349,15 @@ def _sql_of(target, *names):
 def test_a_users_layer_and_table_outlive_a_run_whole(tmp_path, layers):
     """A layer a user saved in zones.gpkg (another CRS than the zones), an attribute-only
     table and the user's style of the layer are in the file a run writes, as they were: rows,
-    fids, columns, CRS, the spatial index (a bbox query uses it), the tables' own SQL."""
+    fids (and the next one), columns, CRS, the spatial index (a bbox query uses it), the
+    tables' own SQL."""
     target = tmp_path / "zones.gpkg"
     _write_described(target, layers)
     _save_users_layer(target)
     gpd.GeoDataFrame({"k": [1, 2], "note": ["à revoir", None]}).to_file(target, layer="notes")
     before = _sql_of(target, "projets_vegetalisation", "notes")
+    with closing(sqlite3.connect(target)) as con, con:  # fids 4 to 7 added, then deleted
+        con.execute("UPDATE sqlite_sequence SET seq = 7 WHERE name = 'projets_vegetalisation'")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _write_described(target, layers)
@@ -369,6 +372,8 @@ def test_a_users_layer_and_table_outlive_a_run_whole(tmp_path, layers):
     assert len(gpd.read_file(target, layer="notes")) == 2
     assert _query(target, "SELECT fid, k, note FROM notes") == [(1, 1, "à revoir"), (2, 2, None)]
     assert _sql_of(target, "projets_vegetalisation", "notes") == before
+    sequence = "SELECT seq FROM sqlite_sequence WHERE name = 'projets_vegetalisation'"
+    assert _query(target, sequence) == [(7,)]  # a new feature's fid is 8, as it was
     # The spatial index: GDAL uses it, and a bbox query through it finds fid 3 alone.
     info = pyogrio.read_info(target, layer="projets_vegetalisation")
     assert info["capabilities"]["fast_spatial_filter"] and info["features"] == 2
@@ -449,6 +454,17 @@ def test_a_users_view_still_goes_and_is_warned_of_as_a_view(tmp_path, layers):
     (warning,) = _ilots_warnings(caught)
     assert warning.code == "user_tables_replaced"
     assert "gone with it: view chers;" in str(warning) and "projets" not in str(warning)
+
+
+def test_layers_of_a_file_without_ilots_marks_are_not_taken_for_the_users(tmp_path, layers):
+    """A file the Python API wrote without descriptions, styles nor metadata has nothing
+    telling ilots' layers from a user's: those named as the layers written are ilots'."""
+    target = tmp_path / "zones.gpkg"
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IlotsWarning)
+            write_zones_gpkg(target, layers)
+    assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv"}
 
 
 def _metadata_rows(path):
