@@ -467,6 +467,29 @@ def test_layers_of_a_file_without_ilots_marks_are_not_taken_for_the_users(tmp_pa
     assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv"}
 
 
+def test_a_users_table_that_cannot_be_copied_is_left_out_whole_and_warned_of(
+    tmp_path, layers, monkeypatch
+):
+    """A copy that fails half way (here at its registers) leaves nothing of the table in the
+    new file, which stays sound; the warning names the table as gone."""
+    from pipelines.outputs import gpkg_user_layers
+
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    _save_users_layer(target)
+
+    def fail(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(gpkg_user_layers, "_register", fail)
+    with pytest.warns(IlotsWarning) as caught:
+        _write_described(target, layers)
+    (warning,) = _ilots_warnings(caught)
+    assert "gone with it: table projets_vegetalisation;" in str(warning)
+    assert _query(target, "SELECT name FROM sqlite_master WHERE name LIKE '%projets%'") == []
+    assert _query(target, "PRAGMA integrity_check") == [("ok",)]
+
+
 def _metadata_rows(path):
     return _query(
         path,
