@@ -44,12 +44,14 @@ __all__ = [
 #: damaged (removed; their tiles computed anew) or of another run (discarded), Landsat
 #: products covering only part of the area of interest, IRIS cut by the area's edge (a box,
 #: a polygon file), band files with a damaged block whose pixels there a run left out
-#: (``inputs.on_damaged: skip``), what a user saved in the run's ``zones.gpkg`` (a QGIS
-#: project, a layer, a style), which the run replaces whole, QPV that no IRIS counted in QPV
-#: covers (the QPV gap counts their IRIS as the rest), layer metadata a user saved in
-#: ``zones.gpkg`` kept while what ilots writes of it changed, a census income column named for
-#: another Filosofi year than its table's, a Dask cluster running other library versions than
-#: this machine. A warning of no kind has ``None``.
+#: (``inputs.on_damaged: skip``), what a user saved in the run's ``zones.gpkg`` that the run,
+#: which replaces it whole, cannot carry into the new file (a view, a raster tile table, a
+#: style of a layer gone), QPV that no IRIS counted in QPV covers (the QPV gap counts their
+#: IRIS as the rest), layer metadata a user saved in ``zones.gpkg`` kept while what ilots
+#: writes of it changed, a census income column named for another Filosofi year than its
+#: table's, a Dask cluster running other library versions than this machine, a user's layer
+#: of ``zones.gpkg`` named as a layer the run writes, kept under another name. A warning of no
+#: kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -69,6 +71,7 @@ WarningCode = Literal[
     "layer_metadata_kept",
     "census_year_mismatch",
     "cluster_versions",
+    "user_tables_renamed",
 ]
 
 

@@ -17,10 +17,12 @@ layer's geometry column, preferring ``useAsDefault``; the rows here match that q
 
 The file is replaced whole, but what QGIS saves in it is carried into the new one: its
 projects ("Save to GeoPackage" keeps them in a ``qgis_projects`` table, which names the
-layers by name, so they open on the new run's layers) and the styles a user saved in
-``layer_styles`` for a layer the new file has. Anything else a user put there (a layer of
-their own, a style of a layer gone) goes with the old file, which a warning says before the
-new file takes its place.
+layers by name, so they open on the new run's layers), the layers and tables a user saved
+in it (:mod:`pipelines.outputs.gpkg_user_layers`: whole, with their spatial index; one
+named as a layer the run writes kept under another name) and the styles a user saved in
+``layer_styles`` for a layer the new file has. Anything else a user put there (a view, a
+raster tile table, a table not listed in ``gpkg_contents``, a style of a layer gone) goes
+with the old file, which a warning says before the new file takes its place.
 
 Each layer carries a QGIS layer-metadata document (:func:`zone_layer_metadata`: title,
 abstract, keywords, CRS, extent, period, licences and attribution of the sources, ilots
@@ -67,6 +69,7 @@ import geopandas as gpd
 
 from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
+from pipelines.outputs.gpkg_user_layers import FORMAT_PREFIXES, carry_user_tables
 from pipelines.outputs.styles import _QGIS_VERSION, _serialise
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
@@ -145,7 +148,7 @@ _RECORD_URI = "urn:x-ilots:layer-metadata-written"
 #: What a warning says to check in a kept document of a file without ilots' record.
 _EARLIER = "compare its extent, periods and licences with the run's"
 
-_RESERVED = ("gpkg_", "rtree_", "sqlite_")
+_RESERVED = FORMAT_PREFIXES
 #: What the description of every zone layer a run writes holds (:func:`zone_layer_description`).
 _LAYER_MARK = "ilots: one row per "
 
@@ -493,8 +496,8 @@ def write_zones_gpkg(
         if metadata:
             _add_metadata(staging, metadata)
             _carry_metadata(target, staging)
-        _carry_qgis_tables(target, staging)
-        _warn_of_what_goes(target, staging)
+        renamed = _carry_qgis_tables(target, staging)
+        _warn_of_what_goes(target, staging, renamed)
     return target
 
 
@@ -722,19 +725,26 @@ def _connect(gpkg: Path) -> sqlite3.Connection:
     return sqlite3.connect(gpkg, timeout=1)
 
 
-def _carry_qgis_tables(target: Path, new: Path) -> None:
-    """Copy into ``new`` the QGIS projects and the user's layer styles of ``target``.
+def _carry_qgis_tables(target: Path, new: Path) -> dict[str, str]:
+    """Copy into ``new`` the QGIS projects, the user's tables and layer styles of ``target``.
 
     The ``qgis_projects`` table whole (with its ``gpkg_contents`` row, if QGIS registered
-    it), and the ``layer_styles`` rows not written by ilots whose layer ``new`` has. Nothing
-    for a file that is not there or not a GeoPackage.
+    it), the user's own layers and tables (:func:`carry_user_tables`), and the
+    ``layer_styles`` rows not written by ilots whose layer ``new`` has. Nothing for a file
+    that is not there or not a GeoPackage.
+
+    Returns
+    -------
+    dict[str, str]
+        The user's tables renamed in ``new`` (named as a table ilots writes), old name →
+        new name.
     """
     if not target.is_file():
-        return
+        return {}
     try:
         old_tables = _tables(target)
     except sqlite3.DatabaseError:
-        return
+        return {}
     new_tables = _tables(new)
     with closing(sqlite3.connect(new.resolve().as_uri(), uri=True)) as con, con:
         con.execute("ATTACH DATABASE ? AS old", (f"{target.resolve().as_uri()}?mode=ro",))
@@ -749,32 +759,50 @@ def _carry_qgis_tables(target: Path, new: Path) -> None:
                     "INSERT OR IGNORE INTO gpkg_contents SELECT * FROM old.gpkg_contents "
                     "WHERE table_name = 'qgis_projects'"
                 )
+        renamed = carry_user_tables(con, target, ours=_ilots_layers(con, "old"))
         theirs = {row[1] for row in con.execute("PRAGMA old.table_info(layer_styles)")}
         if "layer_styles" in new_tables and {"f_table_name", "styleName"} <= theirs:
-            _carry_styles(con, theirs)
+            _carry_styles(con, theirs, renamed)
         con.commit()
         con.execute("DETACH DATABASE old")
+    return renamed
 
 
-def _carry_styles(con: sqlite3.Connection, theirs: set[str]) -> None:
+def _carry_styles(con: sqlite3.Connection, theirs: set[str], renamed: Mapping[str, str]) -> None:
     """Copy the user's styles of ``old.layer_styles`` (its columns ``theirs``) for our layers.
 
-    A user's default style of a layer stays its default: ilots' own is no longer one (QGIS
-    takes the latest default).
+    A style of a user's table ``renamed`` in ``new`` goes to it under its new name. A user's
+    default style of a layer stays its default: ilots' own is no longer one (QGIS takes the
+    latest default).
     """
     ours = [row[1] for row in con.execute("PRAGMA main.table_info(layer_styles)")]
-    columns = ", ".join(name for name in ours if name in theirs and name != "id")
+    names = [name for name in ours if name in theirs and name != "id"]
+    layer = _renamed_sql(renamed)
+    selected = ", ".join(layer if name == "f_table_name" else name for name in names)
     users = _user_style_filter(theirs)
     con.execute(
-        f"INSERT INTO layer_styles ({columns}) SELECT {columns} FROM old.layer_styles "
+        f"INSERT INTO layer_styles ({', '.join(names)}) SELECT {selected} FROM old.layer_styles "
         f"WHERE ({users}) AND f_table_name IN (SELECT table_name FROM gpkg_contents)"
     )
     if "useAsDefault" in theirs:
         con.execute(
             f"UPDATE layer_styles SET useAsDefault = 0 WHERE NOT ({_USER_STYLE}) AND "
-            f"f_table_name IN (SELECT f_table_name FROM old.layer_styles WHERE ({users}) "
+            f"f_table_name IN (SELECT {layer} FROM old.layer_styles WHERE ({users}) "
             "AND useAsDefault)"
         )
+
+
+def _renamed_sql(renamed: Mapping[str, str]) -> str:
+    """Return the SQL of ``f_table_name`` with the tables ``renamed`` under their new names."""
+    if not renamed:
+        return "f_table_name"
+    cases = " ".join(f"WHEN {_literal(old)} THEN {_literal(new)}" for old, new in renamed.items())
+    return f"CASE f_table_name {cases} ELSE f_table_name END"
+
+
+def _literal(text: str) -> str:
+    """Write ``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _user_style_filter(columns: set[str]) -> str:
@@ -785,27 +813,28 @@ def _user_style_filter(columns: set[str]) -> str:
     return _USER_STYLE if "description" in columns else "1"
 
 
-def _warn_of_what_goes(target: Path, new: Path) -> None:
-    """Warn that replacing ``target`` by ``new`` drops what ilots did not write in it.
+def _warn_of_what_goes(target: Path, new: Path, renamed: Mapping[str, str]) -> None:
+    """Warn that replacing ``target`` by ``new`` drops what ilots neither wrote nor carried.
 
-    A table ``new`` lacks that is no layer of an earlier run (one described as
-    :func:`zone_layer_description` describes it) and no table of the format (``gpkg_*``,
+    A table or view ``new`` lacks that is no layer of an earlier run (:func:`_ilots_layers`)
+    and no table of the format (``gpkg_*``,
     ``rtree_*``, ``sqlite_*``), and a style of ``layer_styles`` that is not ilots' default
-    one. Said once (:class:`~tiles.errors.IlotsWarning`, kind ``user_tables_replaced``);
-    nothing for a file that is not there or not a GeoPackage.
+    one and not in ``new`` (under the new name of its layer, for the tables ``renamed``).
+    Said once (:class:`~tiles.errors.IlotsWarning`, kind ``user_tables_replaced``); nothing
+    for a file that is not there or not a GeoPackage.
     """
     if not target.is_file():
         return
     try:
-        lost = _not_ilots(target, kept=_tables(new), kept_styles=_user_styles(new))
+        lost = _not_ilots(target, _tables(new), _user_styles(new), renamed)
     except sqlite3.DatabaseError:  # not a GeoPackage (nor SQLite): nothing of a user's to say
         return
     if lost:
         warnings.warn(
             IlotsWarning(
-                f"{target}: this run replaces it whole, and what ilots did not write in it is "
-                f"gone with it: {'; '.join(lost)}; keep QGIS projects, your own layers and "
-                f"styles in another file (a .qgz project, another GeoPackage), not in "
+                f"{target}: this run replaces it whole, and what ilots did not write in it "
+                f"and cannot carry into the new file is gone with it: {'; '.join(lost)}; keep "
+                f"these in another file (a .qgz project, another GeoPackage), not in "
                 f"{target.name}",
                 code="user_tables_replaced",
             ),
@@ -834,20 +863,21 @@ def _user_styles(gpkg: Path) -> set[tuple[str, str]]:
         return set(con.execute(query))
 
 
-def _not_ilots(gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]]) -> list[str]:
-    """Describe what ilots did not write in ``gpkg``, but the tables and styles kept."""
+def _not_ilots(
+    gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]], renamed: Mapping[str, str]
+) -> list[str]:
+    """Describe what ilots did not write in ``gpkg``, but the tables and styles kept.
+
+    A style of a table ``renamed`` is kept under the table's new name.
+    """
     names = _tables(gpkg)
     with closing(_read_only(gpkg)) as con:
-        described = (
-            dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
-            if "gpkg_contents" in names
-            else {}
-        )
+        kinds = dict(con.execute("SELECT name, type FROM sqlite_master"))
+        ours = _ilots_layers(con)
         lost = [
-            f"table {name}" + (_projects(con) if name == "qgis_projects" else "")
+            f"{kinds[name]} {name}" + (_projects(con) if name == "qgis_projects" else "")
             for name in sorted(names - kept)
-            if not name.lower().startswith(_RESERVED)
-            and _LAYER_MARK not in (described.get(name) or "")
+            if not name.lower().startswith(_RESERVED) and name not in ours
         ]
         if "layer_styles" in names:
             columns = {row[1] for row in con.execute("PRAGMA table_info(layer_styles)")}
@@ -856,9 +886,38 @@ def _not_ilots(gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]]) ->
             lost += [
                 f"QGIS style {style!r} of layer {layer}"
                 for style, layer in styles
-                if (style, layer) not in kept_styles
+                if (style, renamed.get(layer, layer)) not in kept_styles
             ]
     return lost
+
+
+def _ilots_layers(con: sqlite3.Connection, schema: str = "main") -> set[str]:
+    """Return the layers ilots wrote in the GeoPackage ``schema`` of ``con``.
+
+    Those described as :func:`zone_layer_description` describes them, with ilots' default
+    style in ``layer_styles`` (a file of an earlier ilots, or written without descriptions)
+    or with ilots' record of their metadata.
+    """
+    tables = {name for (name,) in con.execute(f"SELECT name FROM {schema}.sqlite_master")}
+    queries = []
+    if "gpkg_contents" in tables:
+        queries.append((
+            f"SELECT table_name FROM {schema}.gpkg_contents WHERE "
+            "instr(coalesce(description, ''), ?)", (_LAYER_MARK,),
+        ))  # fmt: skip
+    if "layer_styles" in tables and "description" in {
+        row[1] for row in con.execute(f"PRAGMA {schema}.table_info(layer_styles)")
+    }:
+        queries.append(
+            (f"SELECT f_table_name FROM {schema}.layer_styles WHERE NOT ({_USER_STYLE})", ())
+        )
+    if {"gpkg_metadata", "gpkg_metadata_reference"} <= tables:
+        queries.append((
+            f"SELECT r.table_name FROM {schema}.gpkg_metadata_reference r JOIN "
+            f"{schema}.gpkg_metadata p ON p.id = r.md_parent_id WHERE p.md_standard_uri = ?",
+            (_RECORD_URI,),
+        ))  # fmt: skip
+    return {name for sql, args in queries for (name,) in con.execute(sql, args)}
 
 
 def _projects(con: sqlite3.Connection) -> str:

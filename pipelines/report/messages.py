@@ -892,10 +892,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         "clouds are; download them again",
     ),
     "warning_kind_user_tables_replaced": (
-        "Ce qu'un utilisateur avait enregistré dans zones.gpkg (projet QGIS, couches, styles) : "
-        "perdu, le traitement remplace ce fichier en entier",
-        "What a user had saved in zones.gpkg (a QGIS project, layers, styles): gone, as the "
-        "run replaces that file whole",
+        "Ce qu'un utilisateur avait enregistré dans zones.gpkg et que le traitement, qui "
+        "remplace ce fichier en entier, ne peut reporter dans le nouveau (une vue, une table "
+        "de tuiles raster, le style d'une couche disparue) : perdu",
+        "What a user had saved in zones.gpkg that the run, which replaces that file whole, "
+        "cannot carry into the new one (a view, a raster tile table, a style of a layer "
+        "gone): gone",
+    ),
+    "warning_kind_user_tables_renamed": (
+        "Des couches d'un utilisateur dans zones.gpkg portant le nom d'une couche qu'écrit le "
+        "traitement : conservées sous un autre nom",
+        "A user's layers in zones.gpkg named as a layer the run writes: kept under another "
+        "name",
     ),
     "warning_kind_layer_metadata_kept": (
         "Métadonnées de couches enregistrées par un utilisateur dans zones.gpkg : conservées, "

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
+import shapely
 
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
@@ -174,10 +175,10 @@ def test_layer_description_names_the_census_tables_and_their_years():
 
 
 def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest(tmp_path, layers):
-    """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table) and a user's
-    style of a layer the new file has are carried into it; a user's layer and a style of a
-    layer gone go with the file a run replaces: one warning names them. The layers of an
-    earlier run (its zone layer "ecoles", dropped since) are not the user's."""
+    """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table), a user's layer
+    and a user's style of a layer the new file has are carried into it; a style of a layer
+    gone goes with the file a run replaces: one warning names it. The layers of an earlier
+    run (its zone layer "ecoles", dropped since) are not the user's."""
     target = tmp_path / "zones.gpkg"
     first = {**layers, "ecoles": layers["qpv"]}
     described = {name: zone_layer_description(name) for name in first}
@@ -202,10 +203,10 @@ def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest
     (warning,) = [w.message for w in caught if isinstance(w.message, IlotsWarning)]
     assert warning.code == "user_tables_replaced"
     text = str(warning)
-    assert "table my_parcels" in text and "QGIS style 'old' of layer ecoles" in text
+    assert "QGIS style 'old' of layer ecoles" in text and "my_parcels" not in text
     assert "qgis_projects" not in text and "'mine'" not in text
     assert "table ecoles" not in text and "default style" not in text
-    assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv", "layer_styles"}
+    assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv", "layer_styles", "my_parcels"}
     with closing(sqlite3.connect(target)) as con:
         assert con.execute("SELECT * FROM qgis_projects").fetchall() == [
             ("canicule 2023", "{}", b"PK")
@@ -305,6 +306,188 @@ def test_styles_of_a_table_without_descriptions_are_the_users(tmp_path, layers):
     with closing(sqlite3.connect(target)) as con:
         names = con.execute("SELECT styleName FROM layer_styles ORDER BY 1").fetchall()
     assert names == [("iris",), ("old",), ("qpv",)]
+
+
+#: A planner's annotation layer, in another CRS than the zones (WGS 84), saved into the file.
+PROJECTS = gpd.GeoDataFrame(
+    {"nom": ["cour Jaurès", "square Nord", "rue Haute"], "budget_eur": [12000.0, 8500.5, 300.0]},
+    geometry=[shapely.box(2.30, 48.80, 2.31, 48.81), shapely.box(2.40, 48.90, 2.41, 48.91),
+              shapely.box(2.50, 48.95, 2.52, 48.97)],
+    crs="EPSG:4326",
+)  # fmt: skip
+
+
+def _write_described(target, layers):
+    described = {name: zone_layer_description(name) for name in layers}
+    write_zones_gpkg(target, layers, default_zone_styles(layers), descriptions=described)
+
+
+def _save_users_layer(target, name="projets_vegetalisation"):
+    """Save PROJECTS into ``target`` as QGIS does (GDAL, with its rtree); delete its fid 2;
+    save a style of it "in the datasource database"."""
+    PROJECTS.to_file(target, layer=name, driver="GPKG")
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute(f'DELETE FROM "{name}" WHERE fid = 2')
+        con.execute(
+            "INSERT INTO layer_styles (f_table_schema, f_table_name, f_geometry_column, "
+            "styleName, styleQML, useAsDefault, description) VALUES ('', ?, 'geom', 'projets', "
+            "'<qgis/>', 1, 'for the council')",
+            (name,),
+        )
+
+
+def _ilots_warnings(caught):
+    return [w.message for w in caught if isinstance(w.message, IlotsWarning)]
+
+
+def _sql_of(target, *names):
+    marks = ", ".join("?" * len(names))
+    return dict(_query(target, f"SELECT name, sql FROM sqlite_master WHERE name IN ({marks})",
+                       *names))  # fmt: skip
+
+
+def test_a_users_layer_and_table_outlive_a_run_whole(tmp_path, layers):
+    """A layer a user saved in zones.gpkg (another CRS than the zones), an attribute-only
+    table and the user's style of the layer are in the file a run writes, as they were: rows,
+    fids (and the next one), columns, CRS, the spatial index (a bbox query uses it), the
+    tables' own SQL."""
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    _save_users_layer(target)
+    gpd.GeoDataFrame({"k": [1, 2], "note": ["à revoir", None]}).to_file(target, layer="notes")
+    before = _sql_of(target, "projets_vegetalisation", "notes")
+    with closing(sqlite3.connect(target)) as con, con:  # fids 4 to 7 added, then deleted
+        con.execute("UPDATE sqlite_sequence SET seq = 7 WHERE name = 'projets_vegetalisation'")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _write_described(target, layers)
+    assert _ilots_warnings(caught) == []  # no user_tables_replaced: nothing goes
+    assert {"projets_vegetalisation", "notes"} <= set(pyogrio.list_layers(target)[:, 0])
+    read = gpd.read_file(target, layer="projets_vegetalisation", fid_as_index=True)
+    assert list(read.index) == [1, 3] and read.crs == PROJECTS.crs
+    expected = PROJECTS.iloc[[0, 2]]
+    assert list(read["nom"]) == list(expected["nom"])
+    assert list(read["budget_eur"]) == list(expected["budget_eur"])
+    assert read.geometry.geom_equals_exact(expected.geometry, 0, align=False).all()
+    assert len(gpd.read_file(target, layer="notes")) == 2
+    assert _query(target, "SELECT fid, k, note FROM notes") == [(1, 1, "à revoir"), (2, 2, None)]
+    assert _sql_of(target, "projets_vegetalisation", "notes") == before
+    sequence = "SELECT seq FROM sqlite_sequence WHERE name = 'projets_vegetalisation'"
+    assert _query(target, sequence) == [(7,)]  # a new feature's fid is 8, as it was
+    # The spatial index: GDAL uses it, and a bbox query through it finds fid 3 alone.
+    info = pyogrio.read_info(target, layer="projets_vegetalisation")
+    assert info["capabilities"]["fast_spatial_filter"] and info["features"] == 2
+    hit = gpd.read_file(target, layer="projets_vegetalisation", bbox=(2.49, 48.94, 2.53, 48.98),
+                        fid_as_index=True)  # fmt: skip
+    assert list(hit.index) == [3]
+    rtree = "rtree_projets_vegetalisation_geom"
+    assert _query(target, f"SELECT id FROM {rtree} ORDER BY id") == [(1,), (3,)]
+    assert _query(target, f"SELECT rtreecheck('{rtree}')") == [("ok",)]
+    assert _query(target, "PRAGMA integrity_check") == [("ok",)]
+    assert _query(target, "PRAGMA foreign_key_check") == []
+    assert _query(
+        target, "SELECT table_name, data_type, srs_id, min_x, max_y FROM gpkg_contents WHERE "
+        "table_name IN ('projets_vegetalisation', 'notes') ORDER BY 1"
+    ) == [("notes", "attributes", 0, None, None),
+          ("projets_vegetalisation", "features", 4326, 2.30, 48.97)]  # fmt: skip
+    assert _query(
+        target,
+        "SELECT f_table_name, styleName, useAsDefault FROM layer_styles "
+        "WHERE styleName = 'projets'",
+    ) == [("projets_vegetalisation", "projets", 1)]
+
+
+def test_a_users_layer_named_as_a_new_zone_layer_is_kept_renamed(tmp_path, layers):
+    """A run that adds a zone layer "ecoles" over a file where the user saved their own
+    "ecoles": the user's is kept as ecoles_user, with its style, and a warning says so."""
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    _save_users_layer(target, "ecoles")
+    with pytest.warns(IlotsWarning) as caught:
+        _write_described(target, {**layers, "ecoles": layers["qpv"]})
+    (warning,) = _ilots_warnings(caught)
+    assert warning.code == "user_tables_renamed" and "ecoles (now ecoles_user)" in str(warning)
+    assert len(gpd.read_file(target, layer="ecoles")) == 2  # ilots' layer: the QPV
+    mine = gpd.read_file(target, layer="ecoles_user", bbox=(2.29, 48.79, 2.32, 48.82),
+                         fid_as_index=True)  # fmt: skip
+    assert list(mine.index) == [1] and list(mine["nom"]) == ["cour Jaurès"]
+    assert pyogrio.read_info(target, layer="ecoles_user")["capabilities"]["fast_spatial_filter"]
+    assert _query(target, "PRAGMA integrity_check") == [("ok",)]
+    assert _query(target, "SELECT rtreecheck('rtree_ecoles_user_geom')") == [("ok",)]
+    triggers = _query(target, "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' "
+                      "AND tbl_name LIKE 'ecoles%'")  # fmt: skip
+    assert sorted(table for _, table in triggers) == ["ecoles"] * 8 + ["ecoles_user"] * 8
+    assert _query(target, "SELECT f_table_name, styleName, useAsDefault FROM layer_styles WHERE "
+                  "f_table_name LIKE 'ecoles%'") == [("ecoles_user", "projets", 1)]  # fmt: skip
+
+
+def test_a_users_layer_in_a_crs_the_new_file_numbers_otherwise_keeps_its_crs(tmp_path, layers):
+    """Two CRSs without an EPSG code are both numbered 100000 by GDAL, the user's layer's in
+    the old file and a new zone layer's in the new one: the user's takes another srs_id."""
+    mine = "+proj=tmerc +lat_0=46 +lon_0=2.5 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m"
+    other = "+proj=tmerc +lat_0=45 +lon_0=3 +k=1 +x_0=600000 +y_0=0 +ellps=GRS80 +units=m"
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    plan = gpd.GeoDataFrame({"nom": ["a"]}, geometry=[shapely.box(0, 0, 10, 10)], crs=mine)
+    plan.to_file(target, layer="plan", driver="GPKG")
+    _write_described(target, {**layers, "ecoles": layers["qpv"].to_crs(other)})
+    srs = dict(_query(target, "SELECT table_name, srs_id FROM gpkg_geometry_columns"))
+    assert srs["ecoles"] == 100000 and srs["plan"] == 100001
+    assert gpd.read_file(target, layer="plan").crs.equals(plan.crs)
+    assert gpd.read_file(target, layer="ecoles").crs.equals(other)
+    # The geometries' headers name the srs_id (GeoPackage §2.1.3): "GP", version 0, flags 3
+    # (little-endian, envelope), then 100001 = 0x000186A1.
+    assert _query(target, "SELECT hex(substr(geom, 1, 8)) FROM plan") == [("47500003A1860100",)]
+
+
+def test_a_users_view_still_goes_and_is_warned_of_as_a_view(tmp_path, layers):
+    """What cannot be carried (a view) is named in the warning, as a view; the user's layer,
+    carried, is not."""
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    _save_users_layer(target)
+    with closing(sqlite3.connect(target)) as con, con:
+        con.execute("CREATE VIEW chers AS SELECT * FROM projets_vegetalisation "
+                    "WHERE budget_eur > 10000")  # fmt: skip
+    with pytest.warns(IlotsWarning) as caught:
+        _write_described(target, layers)
+    (warning,) = _ilots_warnings(caught)
+    assert warning.code == "user_tables_replaced"
+    assert "gone with it: view chers;" in str(warning) and "projets" not in str(warning)
+
+
+def test_layers_of_a_file_without_ilots_marks_are_not_taken_for_the_users(tmp_path, layers):
+    """A file the Python API wrote without descriptions, styles nor metadata has nothing
+    telling ilots' layers from a user's: those named as the layers written are ilots'."""
+    target = tmp_path / "zones.gpkg"
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IlotsWarning)
+            write_zones_gpkg(target, layers)
+    assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv"}
+
+
+def test_a_users_table_that_cannot_be_copied_is_left_out_whole_and_warned_of(
+    tmp_path, layers, monkeypatch
+):
+    """A copy that fails half way (here at its registers) leaves nothing of the table in the
+    new file, which stays sound; the warning names the table as gone."""
+    from pipelines.outputs import gpkg_user_layers
+
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    _save_users_layer(target)
+
+    def fail(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(gpkg_user_layers, "_register", fail)
+    with pytest.warns(IlotsWarning) as caught:
+        _write_described(target, layers)
+    (warning,) = _ilots_warnings(caught)
+    assert "gone with it: table projets_vegetalisation;" in str(warning)
+    assert _query(target, "SELECT name FROM sqlite_master WHERE name LIKE '%projets%'") == []
+    assert _query(target, "PRAGMA integrity_check") == [("ok",)]
 
 
 def _metadata_rows(path):
