@@ -902,8 +902,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "warning_kind_user_tables_renamed": (
         "Des couches d'un utilisateur dans zones.gpkg portant le nom d'une couche qu'écrit le "
         "traitement : conservées sous un autre nom",
-        "A user's layers in zones.gpkg named as a layer the run writes: kept under another "
-        "name",
+        "A user's layers in zones.gpkg named as a layer the run writes: kept under another name",
     ),
     "warning_kind_layer_metadata_kept": (
         "Métadonnées de couches enregistrées par un utilisateur dans zones.gpkg : conservées, "
