@@ -82,7 +82,7 @@ from pipelines.scenarios.model import (
     refit,
 )
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
-from pipelines.scenarios.where import class_codes, where_mask
+from pipelines.scenarios.where import class_codes, usable_pixels, where_selection
 from tiles.errors import IlotsWarning
 
 __all__ = [
@@ -572,10 +572,11 @@ def _scenarios_in_folder(
     else:
         say(f"reusing the finished run in {folder.root}")
     baseline = read_baseline(folder, config)
-    areas = [
-        where_mask(spec.where, baseline, label=_label(i, spec))
-        for i, spec in enumerate(config.scenarios)
-    ]
+    areas, unseen = [], []  # per scenario, its pixels and those it selects without an NDVI
+    for i, spec in enumerate(config.scenarios):
+        selected = where_selection(spec.where, baseline, label=_label(i, spec))
+        areas.append(usable_pixels(selected, spec.where, baseline, label=_label(i, spec)))
+        unseen.append(selected & ~areas[-1])
     settings = config.scenario_model
     # Every scenario's changes are tried before the model is fitted and before any output is
     # replaced: a class absent from the run or an albedo change without albedo stops here.
@@ -610,7 +611,15 @@ def _scenarios_in_folder(
             refused = err
         else:
             rows, notes = _write_scenarios(
-                baseline, new, config, areas, model, before, grid_args, target, zone_pixels
+                baseline,
+                new,
+                config,
+                (areas, unseen),
+                model,
+                before,
+                grid_args,
+                target,
+                zone_pixels,
             )
         table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
         # A user's files in scenarios/ stay; the previous scenarios' files (listed) go.
@@ -656,19 +665,35 @@ def _stage_records(
 
 
 def _applied(
-    baseline: Baseline, area: np.ndarray, spec: ScenarioSpec, seed: int, label: str
+    baseline: Baseline,
+    area: np.ndarray,
+    spec: ScenarioSpec,
+    seed: int,
+    label: str,
+    unseen: np.ndarray | None = None,
 ) -> Applied:
-    """Apply a scenario's changes to the baseline surface (its notes not warned)."""
+    """Apply a scenario's changes to the baseline surface (its notes not warned).
+
+    ``unseen``: the pixels its ``where`` selects without an NDVI, which a reclassification
+    leaves as they are and counts (:func:`~.apply.apply_changes`).
+    """
     with warnings.catch_warnings():  # its warnings are in the result's notes, said once
         warnings.simplefilter("ignore", IlotsWarning)
         return apply_changes(
-            baseline.surface, area, spec.change, seed=seed, name=draw_key(spec), label=label
+            baseline.surface,
+            area,
+            spec.change,
+            seed=seed,
+            name=draw_key(spec),
+            label=label,
+            unseen=unseen,
         )
 
 
 def _scenario_surface(
     baseline: Baseline,
     area: np.ndarray,
+    unseen: np.ndarray,
     spec: ScenarioSpec,
     label: str,
     before: Mapping[str, np.ndarray],
@@ -676,8 +701,11 @@ def _scenario_surface(
     *,
     seed: int,
 ) -> tuple[Applied, Mapping[str, np.ndarray]]:
-    """Return the scenario's changed surface (pixels drawn with ``seed``) and predictors."""
-    applied = _applied(baseline, area, spec, seed, label)
+    """Return the scenario's changed surface (pixels drawn with ``seed``) and predictors.
+
+    ``unseen``: the pixels its ``where`` selects without an NDVI (:func:`_applied`).
+    """
+    applied = _applied(baseline, area, spec, seed, label, unseen)
     return applied, update_predictors(before, baseline.surface, applied.surface, **grid_args)
 
 
@@ -695,7 +723,7 @@ def _write_scenarios(
     baseline: Baseline,
     out: RunFolder,
     config: RunConfig,
-    areas: list[np.ndarray],
+    areas: tuple[list[np.ndarray], list[np.ndarray]],
     model: ScenarioModel,
     before: Any,
     grid_args: dict[str, Any],
@@ -704,9 +732,10 @@ def _write_scenarios(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Predict and write every scenario, then the comparison; return its rows and notes.
 
-    ``out``: where ``scenarios/`` is written (the stage). ``target`` is what the model was
-    fitted on (refits too), ``zone_pixels`` the pixels of ``fit_area: zones`` (None for the
-    whole grid).
+    ``out``: where ``scenarios/`` is written (the stage). ``areas``: per scenario, the pixels
+    it applies to and those its ``where`` selects without an NDVI. ``target`` is what the
+    model was fitted on (refits too), ``zone_pixels`` the pixels of ``fit_area: zones`` (None
+    for the whole grid).
 
     Each scenario is predicted by every fit, seeds ``seed``, ``seed + 1``, ... (the first
     is the model itself, unless ``sample`` takes every usable pixel: then each fit is a
@@ -730,9 +759,9 @@ def _write_scenarios(
     notes: list[str] = []
     gaps: list[list[float]] = []  # per scenario, the QPV gap after it in each fit
     summaries: list[dict[str, Any]] = []
-    for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
+    for i, (spec, area, unseen) in enumerate(zip(config.scenarios, *areas, strict=True)):
         label = _label(i, spec)
-        args = (baseline, area, spec, label, before, grid_args)
+        args = (baseline, area, unseen, spec, label, before, grid_args)
         # Without a random draw of pixels, every fit predicts the same changed surface.
         fixed = None if _draws(spec) else _scenario_surface(*args, seed=settings.seed)
         trials = []  # the mean effects of each fit
