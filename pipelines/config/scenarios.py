@@ -309,8 +309,18 @@ class ReclassifyChange(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
-    from_: str = Field(alias="from", description="Class to convert, e.g. built. Required.")
-    to: str = Field(description="Class it becomes, e.g. dense_vegetation. Required.")
+    from_: str = Field(
+        alias="from",
+        description="Class to convert, e.g. built. Required. Water only under "
+        "mask.lst_keep_water (otherwise water has no LST to start from: refused); the class's "
+        "pixels without an NDVI (water under the default mask.sentinel2_preset) are left as "
+        "they are, which the scenario's warnings count.",
+    )
+    to: str = Field(
+        description="Class it becomes, e.g. dense_vegetation. Required. Water only under "
+        "mask.lst_keep_water; a class the model's fitting sample holds fewer than 40 pixels "
+        "of is refused."
+    )
     fraction: float = Field(
         1.0,
         ge=0,

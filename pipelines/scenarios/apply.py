@@ -22,7 +22,10 @@ its ``on``), on the surface as the previous changes left it:
     cover. When that median rests on few of the class's pixels (fewer than
     :data:`MEDIAN_MIN_SHARE` of them or than :data:`MEDIAN_MIN_PIXELS` pixels, e.g. water,
     whose NDVI the masks mostly leave out), the scenario says so
-    (:func:`thin_median_note`): the typical pixel is then guessed from a few.
+    (:func:`thin_median_note`): the typical pixel is then guessed from a few. The pixels of
+    class ``from`` without an NDVI (no clear date of the indices, e.g. water under a mask
+    preset that rejects it) are not in the scenario's area: they are left as they are, which
+    the scenario says (:func:`unseen_note`), with how many of the class's pixels it edits.
 
 A pixel counts as *changed* when its NDVI, albedo or class differs from the baseline after
 all changes; a change that sets a value a pixel already has changes nothing.
@@ -54,6 +57,7 @@ __all__ = [
     "ndvi_after",
     "selected_pixels",
     "thin_median_note",
+    "unseen_note",
 ]
 
 #: Least share of a class's pixels with a known NDVI (albedo) for the median NDVI (albedo)
@@ -156,6 +160,23 @@ def thin_median_note(surface: Surface, class_name: str) -> str | None:
     )
 
 
+def unseen_note(class_name: str, converted: int, usable: int, unseen: int) -> str:
+    """Say that a reclassification leaves the pixels of its class without an NDVI as they are.
+
+    ``converted`` of the ``usable`` pixels of class ``class_name`` with an NDVI in the area
+    are converted; ``unseen`` more of them have none. The note starts with what it is about;
+    the caller prefixes the scenario and the change.
+    """
+    return (
+        f"converts {converted} of the {usable + unseen} {class_name} pixels of its area, "
+        f"drawn from the {usable} with an NDVI: the other {unseen} have none (the masks "
+        "left them out of every date, as a mask.sentinel2_preset that rejects water does "
+        "to water), so the model has nothing to start from there and they stay "
+        f"{class_name}; a run whose masks keep them (for water, mask.sentinel2_preset: "
+        "conservative) converts them"
+    )
+
+
 def selected_pixels(count: int, fraction: float, seed: Sequence[int]) -> np.ndarray:
     """Positions (in ``range(count)``) of the ``fraction`` of ``count`` pixels to convert.
 
@@ -179,6 +200,7 @@ def apply_changes(
     seed: int,
     name: str,
     label: str,
+    unseen: np.ndarray | None = None,
 ) -> Applied:
     """Apply ``changes`` in order to the pixels ``where`` of a baseline surface.
 
@@ -198,6 +220,10 @@ def apply_changes(
         with it and the changes up to it: adding a change after it never moves its pixels.
     label
         How messages name the scenario.
+    unseen
+        Pixels of the scenario's selection left out of ``where`` for want of an NDVI
+        (:func:`~.where.where_selection` less ``where``): a ``reclassify`` counts those of its
+        class, which it leaves as they are, and says so (:func:`unseen_note`).
 
     Returns
     -------
@@ -240,7 +266,8 @@ def apply_changes(
             note = thin_median_note(baseline, spec.to)
             if note is not None:
                 thin.append(f"{label}: change[{k}]: {note}")
-            candidates = np.flatnonzero(where & (landcover == class_codes([spec.from_])[0]))
+            (code,) = class_codes([spec.from_])
+            candidates = np.flatnonzero(where & (landcover == code))
             stream = (seed, zlib.crc32(_draw_name(name, changes[: k + 1]).encode()), k)
             chosen = candidates[selected_pixels(candidates.size, spec.fraction, stream)]
             landcover.flat[chosen] = class_codes([spec.to])[0]
@@ -248,10 +275,15 @@ def apply_changes(
             if albedo is not None and typical_albedo is not None:
                 albedo.flat[chosen] = typical_albedo
             sel_count = candidates.size
+            n_unseen = 0 if unseen is None else int((unseen & (landcover == code)).sum())
+            left = f" ({n_unseen} more without an NDVI left as they are)" if n_unseen else ""
             steps.append(
-                f"reclassify {chosen.size} of {sel_count} {spec.from_} pixels to {spec.to}"
+                f"reclassify {chosen.size} of {sel_count} {spec.from_} pixels to {spec.to}{left}"
             )
-            if sel_count == 0:
+            if n_unseen:
+                note = unseen_note(spec.from_, chosen.size, sel_count, n_unseen)
+                notes.append(f"{label}: change[{k}] {note}")
+            elif sel_count == 0:
                 notes.append(f"{label}: change[{k}] finds no {spec.from_} pixel in its area")
             continue
         if not sel.any():

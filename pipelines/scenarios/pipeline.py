@@ -48,7 +48,7 @@ import pandas as pd
 
 from pipelines.config import ConfigError, RunConfig, apply_overrides
 from pipelines.config.load import config_yaml
-from pipelines.config.scenarios import ScenarioSpec
+from pipelines.config.scenarios import ReclassifyChange, ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder
@@ -82,7 +82,7 @@ from pipelines.scenarios.model import (
     refit,
 )
 from pipelines.scenarios.predictors import compute_predictors, update_predictors
-from pipelines.scenarios.where import class_codes, where_mask
+from pipelines.scenarios.where import class_codes, usable_pixels, where_selection
 from tiles.errors import IlotsWarning
 
 __all__ = [
@@ -434,9 +434,9 @@ def run_scenarios(
     Raises
     ------
     ConfigError
-        No scenarios; a reclassification into water when the run leaves water out of the
-        LST (:func:`unpredictable_targets`); or the run folder holds a run of another config and
-        ``outputs.overwrite`` is false.
+        No scenarios; a reclassification into or from water when the run leaves water out
+        of the LST (:func:`unpredictable_targets`); or the run folder holds a run of another
+        config and ``outputs.overwrite`` is false.
     ScenarioError
         A ``where`` matches nothing, an albedo change without albedo, a missing raster, a
         reclassification into a class the model was fitted on too few pixels of
@@ -465,40 +465,55 @@ def run_scenarios(
 
 
 def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
-    """Refuse, before any run, a reclassification into water when water has no LST.
+    """Refuse, before any run, a reclassification into or from water when water has no LST.
 
     With ``mask.lst_keep_water`` false (the default), water pixels are left out of the LST:
-    the model is fitted on no water pixel, and what it predicts for a pixel turned into
-    water is a guess from the other classes, not an effect. Keeping water's LST is not
-    enough either: the default Sentinel-2 mask (``mask.sentinel2_preset: default``) leaves
-    water out of the NDVI composites too, so water still has almost no pixel in the fit;
+    the model is fitted on no water pixel, so what it predicts for a pixel turned into
+    water is a guess from the other classes, not an effect, and a water pixel turned into
+    another class has no prediction to start from (its change would be unknown on every
+    pixel it edits). Keeping water's LST is not enough for a reclassification into water:
+    the default Sentinel-2 mask (``mask.sentinel2_preset: default``) leaves water out of
+    the NDVI composites too, so water still has almost no pixel in the fit;
     :func:`thin_targets` checks, once the model is fitted, the pixels of every class a
-    scenario reclassifies into.
+    scenario reclassifies into. From water, the pixels without an NDVI are left as they are,
+    which the scenario's warnings say (:func:`~.apply.apply_changes`).
 
     Raises
     ------
     ConfigError
-        Naming the config file ``source``, the change, the scenario and the class.
+        Naming the config file ``source``, the change's key, the scenario and the class.
     """
     if config.mask.lst_keep_water:
         return
-    for key, name, into in _reclassified_into(config):
-        if into == "water":
+    for key, name, change in _reclassifications(config):
+        if change.to == "water":
             raise ConfigError(
-                f"{source}: {key}: scenario {name!r} turns pixels into class water, which has "
-                "no LST in this run (mask.lst_keep_water is false) and, under the default "
+                f"{source}: {key}.to: scenario {name!r} turns pixels into class water, which "
+                "has no LST in this run (mask.lst_keep_water is false) and, under the default "
                 "Sentinel-2 mask, no NDVI either: the model is fitted on no water pixel and "
                 "cannot predict a pixel turned into water; reclassify into another class"
             )
+        if change.from_ == "water":
+            raise ConfigError(
+                f"{source}: {key}.from: scenario {name!r} reclassifies pixels of class water, "
+                "which this run leaves out of the LST (mask.lst_keep_water is false): the "
+                "model has no water pixel to start from and cannot predict their change; set "
+                "mask.lst_keep_water: true in the run's config (with Sentinel-2, also a "
+                "mask.sentinel2_preset that keeps water's NDVI, e.g. conservative) and run "
+                "it again to model water"
+            )
 
 
-def _reclassified_into(config: RunConfig) -> Iterator[tuple[str, str, str]]:
-    """Each ``reclassify`` of the scenarios: its config key, its scenario's name, its class."""
+def _reclassifications(config: RunConfig) -> Iterator[tuple[str, str, ReclassifyChange]]:
+    """Each ``reclassify`` of the scenarios: its config key, its scenario's name, the change.
+
+    The key is the change's (``scenarios[i].change[k].reclassify``): add ``.to`` or
+    ``.from`` to name a class.
+    """
     for i, spec in enumerate(config.scenarios):
         for k, change in enumerate(spec.change):
             if change.reclassify is not None:
-                key = f"scenarios[{i}].change[{k}].reclassify.to"
-                yield key, spec.name, change.reclassify.to
+                yield f"scenarios[{i}].change[{k}].reclassify", spec.name, change.reclassify
 
 
 #: Fewest pixels of a class a scenario reclassifies into that the model's fitting sample
@@ -525,11 +540,12 @@ def thin_targets(
     if model.sample is None:
         return
     counts = np.bincount(landcover[model.sample].ravel(), minlength=256)
-    for key, name, into in _reclassified_into(config):
+    for key, name, change in _reclassifications(config):
+        into = change.to
         n = int(counts[class_codes([into])[0]])
         if n < MIN_TARGET_PIXELS:
             raise ScenarioError(
-                f"{source}: {key}: scenario {name!r} turns pixels into class {into}, of which "
+                f"{source}: {key}.to: scenario {name!r} turns pixels into class {into}, of which "
                 f"the model's fitting sample holds {n} of its {model.sample[0].size} pixels "
                 f"(fewer than {MIN_TARGET_PIXELS}: the masks leave out its LST or NDVI, or it "
                 "is rare in the fit area), so the model cannot predict a pixel turned into it; "
@@ -556,10 +572,11 @@ def _scenarios_in_folder(
     else:
         say(f"reusing the finished run in {folder.root}")
     baseline = read_baseline(folder, config)
-    areas = [
-        where_mask(spec.where, baseline, label=_label(i, spec))
-        for i, spec in enumerate(config.scenarios)
-    ]
+    areas, unseen = [], []  # per scenario, its pixels and those it selects without an NDVI
+    for i, spec in enumerate(config.scenarios):
+        selected = where_selection(spec.where, baseline, label=_label(i, spec))
+        areas.append(usable_pixels(selected, spec.where, baseline, label=_label(i, spec)))
+        unseen.append(selected & ~areas[-1])
     settings = config.scenario_model
     # Every scenario's changes are tried before the model is fitted and before any output is
     # replaced: a class absent from the run or an albedo change without albedo stops here.
@@ -594,7 +611,15 @@ def _scenarios_in_folder(
             refused = err
         else:
             rows, notes = _write_scenarios(
-                baseline, new, config, areas, model, before, grid_args, target, zone_pixels
+                baseline,
+                new,
+                config,
+                (areas, unseen),
+                model,
+                before,
+                grid_args,
+                target,
+                zone_pixels,
             )
         table = pd.DataFrame(rows, columns=None if rows else list(COMPARISON_COLUMNS))
         # A user's files in scenarios/ stay; the previous scenarios' files (listed) go.
@@ -640,19 +665,35 @@ def _stage_records(
 
 
 def _applied(
-    baseline: Baseline, area: np.ndarray, spec: ScenarioSpec, seed: int, label: str
+    baseline: Baseline,
+    area: np.ndarray,
+    spec: ScenarioSpec,
+    seed: int,
+    label: str,
+    unseen: np.ndarray | None = None,
 ) -> Applied:
-    """Apply a scenario's changes to the baseline surface (its notes not warned)."""
+    """Apply a scenario's changes to the baseline surface (its notes not warned).
+
+    ``unseen``: the pixels its ``where`` selects without an NDVI, which a reclassification
+    leaves as they are and counts (:func:`~.apply.apply_changes`).
+    """
     with warnings.catch_warnings():  # its warnings are in the result's notes, said once
         warnings.simplefilter("ignore", IlotsWarning)
         return apply_changes(
-            baseline.surface, area, spec.change, seed=seed, name=draw_key(spec), label=label
+            baseline.surface,
+            area,
+            spec.change,
+            seed=seed,
+            name=draw_key(spec),
+            label=label,
+            unseen=unseen,
         )
 
 
 def _scenario_surface(
     baseline: Baseline,
     area: np.ndarray,
+    unseen: np.ndarray,
     spec: ScenarioSpec,
     label: str,
     before: Mapping[str, np.ndarray],
@@ -660,8 +701,11 @@ def _scenario_surface(
     *,
     seed: int,
 ) -> tuple[Applied, Mapping[str, np.ndarray]]:
-    """Return the scenario's changed surface (pixels drawn with ``seed``) and predictors."""
-    applied = _applied(baseline, area, spec, seed, label)
+    """Return the scenario's changed surface (pixels drawn with ``seed``) and predictors.
+
+    ``unseen``: the pixels its ``where`` selects without an NDVI (:func:`_applied`).
+    """
+    applied = _applied(baseline, area, spec, seed, label, unseen)
     return applied, update_predictors(before, baseline.surface, applied.surface, **grid_args)
 
 
@@ -679,7 +723,7 @@ def _write_scenarios(
     baseline: Baseline,
     out: RunFolder,
     config: RunConfig,
-    areas: list[np.ndarray],
+    areas: tuple[list[np.ndarray], list[np.ndarray]],
     model: ScenarioModel,
     before: Any,
     grid_args: dict[str, Any],
@@ -688,9 +732,10 @@ def _write_scenarios(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Predict and write every scenario, then the comparison; return its rows and notes.
 
-    ``out``: where ``scenarios/`` is written (the stage). ``target`` is what the model was
-    fitted on (refits too), ``zone_pixels`` the pixels of ``fit_area: zones`` (None for the
-    whole grid).
+    ``out``: where ``scenarios/`` is written (the stage). ``areas``: per scenario, the pixels
+    it applies to and those its ``where`` selects without an NDVI. ``target`` is what the
+    model was fitted on (refits too), ``zone_pixels`` the pixels of ``fit_area: zones`` (None
+    for the whole grid).
 
     Each scenario is predicted by every fit, seeds ``seed``, ``seed + 1``, ... (the first
     is the model itself, unless ``sample`` takes every usable pixel: then each fit is a
@@ -714,9 +759,9 @@ def _write_scenarios(
     notes: list[str] = []
     gaps: list[list[float]] = []  # per scenario, the QPV gap after it in each fit
     summaries: list[dict[str, Any]] = []
-    for i, (spec, area) in enumerate(zip(config.scenarios, areas, strict=True)):
+    for i, (spec, area, unseen) in enumerate(zip(config.scenarios, *areas, strict=True)):
         label = _label(i, spec)
-        args = (baseline, area, spec, label, before, grid_args)
+        args = (baseline, area, unseen, spec, label, before, grid_args)
         # Without a random draw of pixels, every fit predicts the same changed surface.
         fixed = None if _draws(spec) else _scenario_surface(*args, seed=settings.seed)
         trials = []  # the mean effects of each fit

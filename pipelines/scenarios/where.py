@@ -24,7 +24,7 @@ from pipelines.scenarios.errors import ScenarioError
 from raster.landcover import CLASS_NAMES
 from tiles.errors import IlotsWarning
 
-__all__ = ["class_codes", "where_mask"]
+__all__ = ["class_codes", "usable_pixels", "where_mask", "where_selection"]
 
 _CODES = {name: code for code, name in CLASS_NAMES.items()}
 
@@ -124,6 +124,8 @@ def where_mask(
 ) -> np.ndarray:
     """Return the pixels of the grid a scenario's ``where`` selects (with land cover and NDVI).
 
+    :func:`usable_pixels` of :func:`where_selection`.
+
     Parameters
     ----------
     where
@@ -146,13 +148,28 @@ def where_mask(
         The selection matches no zone or no usable pixel (the message names it), a filter
         column is missing, or a file cannot be read.
     """
-    shape = baseline.shape
+    selected = where_selection(where, baseline, label=label, layers=layers)
+    return usable_pixels(selected, where, baseline, label=label)
+
+
+def where_selection(
+    where: WhereSpec, baseline: Baseline, *, label: str, layers: Mapping[str, Any] | None = None
+) -> np.ndarray:
+    """Return the pixels of the grid in a scenario's ``where``, with or without an NDVI.
+
+    Parameters are those of :func:`where_mask`.
+
+    Raises
+    ------
+    ScenarioError
+        The selection matches no zone, a filter column is missing, or a file cannot be read.
+    """
     surface = baseline.surface
     if where.kind == "everywhere":
-        mask = np.ones(shape, dtype=bool)
-    elif where.kind == "landcover":
-        mask = np.isin(surface.landcover, class_codes(where.landcover or ()))
-    elif where.kind == "layer":
+        return np.ones(baseline.shape, dtype=bool)
+    if where.kind == "landcover":
+        return np.isin(surface.landcover, class_codes(where.landcover or ()))
+    if where.kind == "layer":
         zones = layers if layers is not None else baseline.zones
         if where.layer not in zones:
             raise ScenarioError(
@@ -166,10 +183,25 @@ def where_mask(
             label,
             f"zone layer {where.layer}",
         )
-        mask = baseline.mask_of(frame.geometry)
-    else:
-        frame = _filtered(_file_frame(where, label), where, None, label, f"file {where.file}")
-        mask = baseline.mask_of(frame.geometry)
+        return baseline.mask_of(frame.geometry)
+    frame = _filtered(_file_frame(where, label), where, None, label, f"file {where.file}")
+    return baseline.mask_of(frame.geometry)
+
+
+def usable_pixels(
+    mask: np.ndarray, where: WhereSpec, baseline: Baseline, *, label: str
+) -> np.ndarray:
+    """Return the pixels of ``mask`` (:func:`where_selection`) with a land cover and an NDVI.
+
+    The others (no clear date of the indices, e.g. water under a mask preset that rejects
+    it) have nothing for the model to start from.
+
+    Raises
+    ------
+    ScenarioError
+        No pixel of ``mask`` is usable (the message names the ``where`` and why).
+    """
+    surface = baseline.surface
     usable = mask & (surface.landcover > 0) & np.isfinite(surface.ndvi)
     if not usable.any():
         if not mask.any() and where.kind == "landcover":

@@ -181,3 +181,51 @@ def test_a_typical_pixel_taken_from_few_of_its_class_warns(surface):
     )
     ndvi[1:4, :] = 0.05  # 40 of 40
     assert apply_changes(water, where, ponds, seed=0, name="t", label="t").notes == ()
+
+
+def test_a_reclassification_says_how_many_of_its_class_it_leaves_without_an_ndvi():
+    """10 × 10 grid: rows 0-3 water (40 pixels), 10 of them (row 0) with an NDVI, the rest
+    built. The area is every pixel with an NDVI (70), the 30 water pixels without one are
+    unseen: converting water converts the 10 (fraction 1) or 5 of them (fraction 0.5),
+    leaves the 30 water, and the step and a warning say 10 (5) of 40 and 30 left."""
+    landcover = np.full((10, 10), BUILT, dtype=np.uint8)
+    landcover[:4] = WATER
+    ndvi = np.where(landcover == BUILT, 0.1, np.nan)
+    ndvi[0, :] = 0.05
+    surface = Surface(ndvi, None, landcover)
+    area = np.isfinite(ndvi)
+    unseen = ~area
+    drain = change(reclassify={"from": "water", "to": "built"})
+    with pytest.warns(IlotsWarning, match="converts 10 of the 40 water pixels"):
+        applied = apply_changes(surface, area, [drain], seed=0, name="t", label="t", unseen=unseen)
+    assert (applied.surface.landcover[0] == BUILT).all()
+    assert (applied.surface.landcover[1:4] == WATER).all()  # the 30 without an NDVI
+    assert int(applied.changed.sum()) == 10
+    assert applied.steps == (
+        "reclassify 10 of 10 water pixels to built (30 more without an NDVI left as they are)",
+    )
+    assert applied.notes == (
+        "t: change[0] converts 10 of the 40 water pixels of its area, drawn from the 10 with "
+        "an NDVI: the other 30 have none (the masks left them out of every date, as a "
+        "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
+        "to start from there and they stay water; a run whose masks keep them (for water, "
+        "mask.sentinel2_preset: conservative) converts them",
+    )
+    half = change(reclassify={"from": "water", "to": "built", "fraction": 0.5})
+    with pytest.warns(IlotsWarning):
+        applied = apply_changes(surface, area, [half], seed=0, name="t", label="t", unseen=unseen)
+    assert applied.notes[0].startswith("t: change[0] converts 5 of the 40 water pixels")
+    # No water pixel with an NDVI: the note, not "finds no water pixel" (there are 30).
+    no_ndvi = np.where(landcover == WATER, np.nan, ndvi)
+    with pytest.warns(IlotsWarning):
+        applied = apply_changes(
+            Surface(no_ndvi, None, landcover), np.isfinite(no_ndvi), [drain],
+            seed=0, name="t", label="t", unseen=np.isnan(no_ndvi),
+        )  # fmt: skip
+    assert applied.notes == (applied.notes[0],)
+    assert applied.notes[0].startswith("t: change[0] converts 0 of the 40 water pixels")
+    # Every built pixel has an NDVI: no note.
+    built = change(reclassify={"from": "built", "to": "water", "fraction": 0.1})
+    with pytest.warns(IlotsWarning, match="median NDVI"):  # of water, known at 10 of 40
+        applied = apply_changes(surface, area, [built], seed=0, name="t", label="t", unseen=unseen)
+    assert len(applied.notes) == 1 and "pixels of its area" not in applied.notes[0]

@@ -748,14 +748,14 @@ def test_a_scenarios_ridge_delta_is_recomputed_by_hand_from_its_summary(run_copy
 
 
 def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(run_copy):
-    """Water has no LST in the demo (mask.lst_keep_water false): turning it into dense
-    vegetation changes pixels none of which has a prediction. Its extrapolated share is
-    unknown (NaN, of 0 pixels), not 0, and a warning says why its effect is unknown."""
+    """Water has no LST in the demo (mask.lst_keep_water false): greening the water pixels
+    that have an NDVI changes pixels none of which has a prediction. Its extrapolated share
+    is unknown (NaN, of 0 pixels), not 0, and a warning says why its effect is unknown."""
     folder, data = run_copy
     anomaly, _ = _read(folder / "rasters" / "lst_anomaly.tif")
     landcover, _ = _read(folder / "rasters" / "landcover.tif")
     assert (landcover == 1).any() and np.isnan(anomaly[landcover == 1]).all()
-    drain = {"reclassify": {"from": "water", "to": "dense_vegetation"}}
+    drain = {"ndvi": {"add": 0.1, "on": "water"}}
     scenario = {"name": "drained", "where": {"everywhere": True}, "change": [drain]}
     result = run_scenarios(_config(data, [scenario], **FAST))
     row = result.comparison.iloc[0]
@@ -771,6 +771,45 @@ def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(run_co
         f"scenarios[0] 'drained': none of the {n_changed} pixels it changes has a prediction"
     )
     assert note in json.loads((folder / "manifest.json").read_text())["scenarios"]["warnings"]
+
+
+def test_a_reclassification_from_water_says_which_water_pixels_it_leaves(run_copy):
+    """Under mask.lst_keep_water (the copied run's manifest says so, so it is reused), the
+    demo's water may be reclassified, but the default Sentinel-2 mask leaves most of its NDVI
+    out: of the water pixels (landcover.tif), only those with an NDVI (ndvi_median.tif) are
+    converted; the step and a warning say how many of the class it converts and why not the
+    others, and they stay water."""
+    folder, data = run_copy
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["config"]["mask"]["lst_keep_water"] = True
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    data["mask"]["lst_keep_water"] = True
+    landcover, _ = _read(folder / "rasters" / "landcover.tif")
+    ndvi, _ = _read(folder / "rasters" / "ndvi_median.tif")
+    water = landcover == 1
+    seen = int((water & np.isfinite(ndvi)).sum())
+    total = int(water.sum())
+    assert 0 < seen < total
+    drain = {"reclassify": {"from": "water", "to": "dense_vegetation"}}
+    scenario = {"name": "drained", "where": {"everywhere": True}, "change": [drain]}
+    result = run_scenarios(_config(data, [scenario], **FAST))
+    assert result.reused_run
+    row = result.comparison.iloc[0]
+    assert row["pixels_changed"] == seen
+    summary = json.loads((folder / "scenarios" / "drained" / "summary.json").read_text())
+    assert summary["comparison"]["steps"] == (
+        f"reclassify {seen} of {seen} water pixels to dense_vegetation ({total - seen} more "
+        "without an NDVI left as they are)"
+    )
+    note = (
+        f"scenarios[0] 'drained': change[0] converts {seen} of the {total} water pixels of its "
+        f"area, drawn from the {seen} with an NDVI: the other {total - seen} have none"
+    )
+    assert [n for n in result.notes if n.startswith(note)]
+    warned = json.loads((folder / "manifest.json").read_text())["scenarios"]["warnings"]
+    assert [n for n in warned if n.startswith(note)]
+    delta, _ = _read(folder / "scenarios" / "drained" / "delta_lst.tif")
+    assert np.isnan(delta[water & np.isnan(ndvi)]).all()  # left as they are: no prediction
 
 
 def test_with_every_pixel_sampled_the_fits_are_bootstraps_only(run_copy):

@@ -214,6 +214,44 @@ def test_a_reclassification_into_water_the_lst_leaves_out_is_refused(tmp_path):
     unpredictable_targets(kept, "city.yaml")
 
 
+def test_a_reclassification_from_water_the_lst_leaves_out_is_refused(tmp_path, monkeypatch):
+    """mask.lst_keep_water false: no water pixel has an LST, so the model has none to start
+    from; refused before the run and the model, naming the file, the key of the class
+    converted, the scenario and the fix (keep water's LST and its NDVI, run again)."""
+    from pipelines.scenarios import pipeline, run_scenarios
+
+    def never(*args, **kwargs):
+        raise AssertionError("called before the refusal")
+
+    monkeypatch.setattr(pipeline, "fit_model", never)
+    monkeypatch.setattr("pipelines.run.run", never)
+    drained = {
+        "name": "drained",
+        "where": {"everywhere": True},
+        "change": [
+            {"albedo": {"add": 0.1}},
+            {"reclassify": {"from": "water", "to": "dense_vegetation"}},
+        ],
+    }
+    folder = {"folder": str(tmp_path / "out")}
+    config = config_from_dict({**BASE, "scenarios": [GREEN, drained], "outputs": folder})
+    with pytest.raises(ConfigError) as err:
+        run_scenarios(config, source="city.yaml")
+    assert str(err.value) == (
+        "city.yaml: scenarios[1].change[1].reclassify.from: scenario 'drained' reclassifies "
+        "pixels of class water, which this run leaves out of the LST (mask.lst_keep_water is "
+        "false): the model has no water pixel to start from and cannot predict their change; "
+        "set mask.lst_keep_water: true in the run's config (with Sentinel-2, also a "
+        "mask.sentinel2_preset that keeps water's NDVI, e.g. conservative) and run it again "
+        "to model water"
+    )
+    assert not (tmp_path / "out").exists()  # refused before the pipeline ran
+    kept = config_from_dict(
+        {**BASE, "scenarios": [drained], "mask": {"lst_keep_water": True}, "outputs": folder}
+    )
+    pipeline.unpredictable_targets(kept, "city.yaml")  # water's LST kept: not refused
+
+
 def test_a_reclassification_into_a_class_the_fit_barely_holds_is_refused():
     """Of the 50 pixels of the fitting sample, 39 are water (code 1), 11 built (code 4): the
     ponds scenario (into water, 39 < 40) is refused, naming the key, the scenario, the class
