@@ -689,7 +689,7 @@ def _manifest(
     manifest = build_manifest(
         config=config.model_dump(mode="json"),
         inputs=[*config_files, *(p for p in products.local if p not in config_files)],
-        hash_inputs=config.outputs.hash_inputs,
+        hash_inputs=config.outputs.hash_inputs and settled,  # the report reads no digest
         area=result._area,  # type: ignore[attr-defined]
         grid=result._grid,  # type: ignore[attr-defined]
         timings=dict(timer.timings),
@@ -705,7 +705,7 @@ def _manifest(
         },
         started=started,
         finished=dt.datetime.now(dt.UTC),
-        known_digests={**(digests or {}), **hashes.result()},
+        known_digests={**(digests or {}), **(hashes.result() if settled else {})},
         remote_inputs=products.remote,
         outputs_root=result.folder,
         # Inputs in the run folder, or in the demo or project folder around it, are recorded
@@ -1270,7 +1270,8 @@ class _InputHashes:
     """The SHA-256 of the input files, taken on a thread of their own while the run computes.
 
     A context manager: leaving it waits for the hashing, which :meth:`stop` ends after the
-    file being read (a failed run says its error without hashing the rest).
+    file being read; leaving it on an error (or Ctrl-C) stops it first, so that a failed run
+    says its error without hashing the rest.
     """
 
     def __init__(self) -> None:
@@ -1281,7 +1282,9 @@ class _InputHashes:
     def __enter__(self) -> _InputHashes:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is not None:
+            self.stop()
         self._pool.shutdown(wait=True)
 
     def start(self, paths: Iterable[str]) -> None:

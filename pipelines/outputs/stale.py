@@ -238,8 +238,15 @@ def remove_stale_outputs(
         ):
             path.unlink()
             emptied.add(path.parent)
+    # A folder another thread writes into stays, emptied or not (rasters/: the COGs).
+    kept = {folder for path in writing for folder in path.parents}
     for parent in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
-        while parent != Path(folder.root) and parent.is_dir() and not any(parent.iterdir()):
+        while (
+            parent != Path(folder.root)
+            and parent.resolve() not in kept
+            and parent.is_dir()
+            and not any(parent.iterdir())
+        ):
             parent.rmdir()
             parent = parent.parent
 

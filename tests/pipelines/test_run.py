@@ -159,26 +159,38 @@ def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
 
 
 def test_each_input_file_is_hashed_once(demo_folder, tmp_path, monkeypatch):
-    """The digests taken while the pixels are read are the manifest's (the early one for the
-    report, and the final one): no input is read again to hash it."""
+    """The digests taken while the pixels are read are the final manifest's: no input is
+    read again to hash it. The report (given an early manifest) does not wait for them: here
+    the hashing of the products waits for the report to start."""
     import collections
+    import threading
 
     import pipelines.outputs.manifest as manifest_module
     import pipelines.run as run_module
 
     counts = collections.Counter()
-    real = manifest_module.sha256_file
+    real, report = manifest_module.sha256_file, run_module.build_report
+    reported, products_root = threading.Event(), str((demo_folder / "products").resolve())
+    waited = []  # whether the report had started when the products' hashing went on
 
     def counting(path):
+        if products_root in str(Path(path).resolve()) and not waited:
+            waited.append(reported.wait(30))
         counts[str(Path(path).resolve())] += 1
         return real(path)
 
+    def reporting(*args, **kwargs):
+        reported.set()
+        return report(*args, **kwargs)
+
     monkeypatch.setattr(run_module, "sha256_file", counting)
     monkeypatch.setattr(manifest_module, "sha256_file", counting)
+    monkeypatch.setattr(run_module, "build_report", reporting)
     run(load_config(demo_folder / "config.yaml"), out=tmp_path / "r")
-    products = {p for p in counts if str((demo_folder / "products").resolve()) in p}
+    products = {p for p in counts if products_root in p}
     assert len(products) == 4 * 5 + 3 * 9  # 4 bands + MTL; 8 bands + item JSON
     assert all(counts[p] == 1 for p in products), {p: n for p, n in counts.items() if n > 1}
+    assert waited == [True]
 
 
 def test_a_failed_run_does_not_wait_for_the_hashes(demo_folder, tmp_path, monkeypatch):
@@ -1465,6 +1477,35 @@ def test_product_deleted_during_the_run_is_said_in_the_manifest(demo_folder, tmp
     assert gone == [{"path": str(qa), "kind": "missing", "size": None, "sha256": None}]
     assert all(r["sha256"] for r in records if r["kind"] == "file")
     assert any(str(qa) in w and "moved or deleted" in w for w in result.warnings)
+
+
+def test_input_hashes_stop_after_the_file_being_read_on_an_error(tmp_path, monkeypatch):
+    """Leaving the hashing on an error (or Ctrl-C) after the run's stages ends it after the
+    file being read: the error is said without hashing the rest."""
+    import threading
+
+    import pipelines.run as run_module
+
+    release, hashed = threading.Event(), []
+
+    def held(path):
+        hashed.append(path)
+        release.wait(10)  # the first file is being read when the error comes
+        return "0" * 64
+
+    class Releasing(threading.Event):  # stopping lets the file being read end
+        def set(self):
+            super().set()
+            release.set()
+
+    monkeypatch.setattr(run_module, "sha256_file", held)
+    with pytest.raises(KeyboardInterrupt), run_module._InputHashes() as hashes:
+        hashes._stopped = Releasing()
+        hashes.start([str(tmp_path / f"B{n}.TIF") for n in range(5)])
+        while not hashed:
+            threading.Event().wait(0.01)
+        raise KeyboardInterrupt
+    assert len(hashed) == 1
 
 
 def test_input_hashes_skip_a_file_gone_before_its_turn(tmp_path):

@@ -59,6 +59,16 @@ def test_files_being_written_are_never_removed(tmp_path):
     assert not (tmp_path / "zones").exists()
 
 
+def test_a_folder_being_written_into_stays_when_emptied(tmp_path):
+    # rasters/ emptied of the previous run's raster, while the COG thread is about to write
+    # this run's first COG there: removing the folder failed its write.
+    folder = _previous_run(tmp_path, ["rasters/lst_p90.tif", "zones/iris.csv"])
+    writing = {(tmp_path / "rasters" / "lst_median.tif").resolve()}
+    remove_stale_outputs(folder, previous_outputs(folder), since=7200.0, writing=writing)
+    assert (tmp_path / "rasters").is_dir() and not any((tmp_path / "rasters").iterdir())
+    assert not (tmp_path / "zones").exists()
+
+
 def test_a_file_written_after_the_folder_clock_is_not_older(tmp_path):
     since = folder_clock(tmp_path)
     (tmp_path / "written.txt").write_text("new")
