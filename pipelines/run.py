@@ -67,6 +67,7 @@ from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_met
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
+    describe_previous_run,
     folder_clock,
     is_input,
     previous_outputs,
@@ -558,6 +559,14 @@ def _run_to_folder(
     with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
         previous = previous_outputs(RunFolder(Path(config.outputs.folder)))
+        replaced = describe_previous_run(RunFolder(Path(config.outputs.folder)))
+        if replaced is not None:  # said before any file of it goes: Ctrl-C still keeps it
+            logger.warning(
+                "%s holds %s: this run replaces it (outputs.overwrite: true); stop now "
+                "(Ctrl-C) to keep it, or give another --out",
+                config.outputs.folder,
+                replaced,
+            )
         with recorded_writes(config.outputs.folder) as wrote:  # the outputs it lists
             return _locked_run(config, tile_size_px, source, previous, wrote)
 

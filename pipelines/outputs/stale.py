@@ -29,6 +29,7 @@ from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
 from pipelines.outputs.rasters import VERSION_TAG
 
 __all__ = [
+    "describe_previous_run",
     "folder_clock",
     "is_input",
     "is_run_output",
@@ -73,6 +74,28 @@ def is_input(path: Path, inputs: Collection[Path]) -> bool:
     """Whether ``path`` is one of ``inputs`` (resolved paths) or inside one (a folder)."""
     resolved = path.resolve()
     return any(resolved == given or given in resolved.parents for given in inputs)
+
+
+def describe_previous_run(folder: RunFolder) -> str | None:
+    """Say which finished run the folder holds (its end, periods, scenarios); None: none.
+
+    For the line a run that replaces it says first (``outputs.overwrite``), while stopping
+    (Ctrl-C) still keeps it.
+    """
+    try:
+        manifest = json.loads(folder.manifest.read_text(encoding="utf-8"))
+        finished = str(manifest.get("finished") or "")[:16].replace("T", " ")
+        periods = manifest["config"]["periods"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if periods.get("ranges"):
+        when = ", ".join(f"{r.get('start')} to {r.get('end')}" for r in periods["ranges"])
+    else:
+        months = ", ".join(str(m) for m in periods.get("months") or ())
+        years = ", ".join(str(y) for y in periods.get("years") or ())
+        when = f"months {months} of {years}"
+    scenarios = " and its scenarios/" if folder.scenarios.is_dir() else ""
+    return f"the run of {when}" + (f", finished {finished} UTC" if finished else "") + scenarios
 
 
 def previous_outputs(folder: RunFolder) -> list[Path] | None:

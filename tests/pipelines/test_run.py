@@ -1072,7 +1072,9 @@ def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder, tmp_path)
         run(config, out=out)
 
 
-def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo_folder, tmp_path):
+def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(
+    demo_run, demo_folder, tmp_path, caplog
+):
     # A copy of a finished run (its config names the original folder) that also had
     # scenarios and CSV zone tables; the new run makes neither. The previous run's files it
     # does not write again go, the original folder and the user's own file stay.
@@ -1091,7 +1093,15 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(demo_run, demo
     (copy / "manifest.json").write_text(json.dumps(manifest))
     (copy / "notes.txt").write_text("mine")
     config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.report": False})
-    run(config, out=copy)
+    finished = manifest["finished"][:16].replace("T", " ")
+    with caplog.at_level(logging.WARNING, logger="pipelines.run"):
+        run(config, out=copy)
+    said = [r.getMessage() for r in caplog.records if "this run replaces it" in r.getMessage()]
+    assert said == [
+        f"{copy} holds the run of months 6, 7, 8 of 2023, finished {finished} UTC and its "
+        "scenarios/: this run replaces it (outputs.overwrite: true); stop now (Ctrl-C) to keep "
+        "it, or give another --out"
+    ]
     assert not (copy / "scenarios").exists() and not (copy / "zones" / "iris.csv").exists()
     assert not (copy / "report.html").exists() and not (copy / "figures").exists()  # no report
     assert (copy / "notes.txt").read_text() == "mine"

@@ -69,6 +69,22 @@ def test_a_folder_being_written_into_stays_when_emptied(tmp_path):
     assert not (tmp_path / "zones").exists()
 
 
+def test_a_previous_run_is_described_by_its_periods_and_end(tmp_path):
+    from pipelines.outputs.stale import describe_previous_run
+
+    folder = RunFolder(tmp_path)
+    assert describe_previous_run(folder) is None  # no run there
+    periods = {"ranges": [{"start": "2024-07-01", "end": "2024-07-31"}]}
+    manifest = {"finished": "2026-12-01T05:58:44+00:00", "config": {"periods": periods}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    said = "the run of 2024-07-01 to 2024-07-31, finished 2026-12-01 05:58 UTC"
+    assert describe_previous_run(folder) == said
+    (tmp_path / "scenarios").mkdir()
+    assert describe_previous_run(folder) == said + " and its scenarios/"
+    (tmp_path / "manifest.json").write_text("{")  # damaged: nothing said, the run goes on
+    assert describe_previous_run(folder) is None
+
+
 def test_a_file_written_after_the_folder_clock_is_not_older(tmp_path):
     since = folder_clock(tmp_path)
     (tmp_path / "written.txt").write_text("new")
