@@ -1300,7 +1300,9 @@ def test_a_failed_run_says_one_line_and_logs_its_traceback(demo_folder, tmp_path
     assert [kind for kind, _ in records].count("START") == 1  # not the refused command's
     at = records.index(("ERROR", said))
     trace = [text for _, text in records[at + 1 : -1]]
-    assert trace[0] == "  Traceback (most recent call last):" and trace[-1] == f"  tiles.errors.{said}"
+    assert (
+        trace[0] == "  Traceback (most recent call last):" and trace[-1] == f"  tiles.errors.{said}"
+    )
     assert any("in damaged" in line for line in trace)
     assert records[-1][0] == "END" and records[-1][1].startswith("failed after ")
 
@@ -1350,3 +1352,19 @@ def test_a_run_stopped_by_sigterm_logs_that_it_was_interrupted(tmp_path):
     assert records[0][0] == "START" and records[-1][0] == "END"
     assert ("INFO", "pipelines.run: reading the inputs ...") in records
     assert records[-1][1].startswith("interrupted after ")
+
+
+def test_the_scenarios_append_to_the_log_of_the_run_they_reuse(demo_cli, tmp_path):
+    # Their scenarios/, report and manifest replace the run folder's: its log is kept.
+    folder = shutil.copytree(demo_cli.root / "outputs", tmp_path / "run")
+    before = (folder / "ilots.log").read_text(encoding="utf-8")
+    config = demo_cli.root / "config.yaml"
+    result = CliRunner().invoke(main, ["scenarios", str(config), "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"reusing the finished run in {folder}" in result.output
+    assert (folder / "ilots.log").read_text(encoding="utf-8").startswith(before)
+    records = _log_records(folder)[before.count("\n") :]
+    assert records[0][0] == "START" and records[-1][0] == "END"
+    assert records[-1][1].endswith(f"{folder}/manifest.json")
+    said = [line.removeprefix("warning: ") for line in result.stderr.splitlines()]
+    assert said and all(("WARNING", f"IlotsWarning: {text}") in records for text in said)
