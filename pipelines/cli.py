@@ -13,11 +13,14 @@ import functools
 import logging
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -301,9 +304,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def _echo_warnings(messages: list[str]) -> None:
-    """Write the warnings a run collected to stderr, as those said as they happen."""
+    """Write the warnings a run collected to stderr, as those said as they happen.
+
+    Also to the run folder's log of the command (:func:`_run_logged`), those it has not
+    written yet.
+    """
+    log = _RUN_LOG.get()
     for message in messages:
         click.echo(f"warning: {message}", err=True)
+        if log is not None:
+            log.warning(message)
 
 
 #: Libraries whose DEBUG records flood a -vv log.
@@ -324,7 +334,13 @@ def _logging_rules(verbose: int) -> None:
     ``ilots run --workers`` runs it in each worker process (:func:`_worker_logging`).
     """
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The terminal's level is its handler's: ilots' loggers pass INFO to a run log whatever
+    # -v says (_logging_to).
+    terminal = logging.StreamHandler()
+    terminal.setLevel(level)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[terminal]
+    )
     # odc-stac logs each failed read at ERROR, and ilots says it in one line instead: its
     # records stop short of the terminal, but still reach the handlers on its loggers (the
     # "skipped an unreadable file" warnings of raster.load), and show with -v.
@@ -346,6 +362,87 @@ def _worker_logging() -> Callable[[], None]:
     """
     verbose = click.get_current_context().find_root().params.get("verbose", 0)
     return functools.partial(_logging_rules, verbose)
+
+
+#: ilots' own loggers, whose records a run folder's log keeps (not the libraries').
+_OWN_LOGGERS = ("pipelines", "raster", "tiles", "ilots")
+
+#: The log of the command running (:func:`_run_logged`), for the warnings it says at its end.
+_RUN_LOG: ContextVar[Any] = ContextVar("ilots_run_log", default=None)
+
+
+def _run_logged(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Keep the command's log in its run folder's ``ilots.log`` (:mod:`pipelines.run_log`).
+
+    A header line, ilots' records (INFO, DEBUG with -vv) and warnings, then how it ended:
+    finished, the one-line error of :func:`_friendly_errors` (which it wraps) with its
+    traceback, or interrupted. Held in memory until a run claims the folder
+    (:func:`~pipelines.outputs.folder.watching_claims`); dropped if none does.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pipelines.outputs._atomic import ilots_version
+        from pipelines.outputs.folder import watching_claims
+        from pipelines.run_log import RunLog
+
+        verbose = click.get_current_context().find_root().params.get("verbose", 0)
+        log = RunLog(logging.DEBUG if verbose >= 2 else logging.INFO)
+        log.note("START", f"ilots {ilots_version()}: {shlex.join(sys.argv)} (cwd {os.getcwd()})")
+        started, token = time.perf_counter(), _RUN_LOG.set(log)
+        try:
+            with _logging_to(log), watching_claims(log.claim), collected_warnings(log.warning):
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as err:
+                    _log_end(log, time.perf_counter() - started, err)
+                    raise
+                _log_end(log, time.perf_counter() - started)
+                return result
+        finally:
+            _RUN_LOG.reset(token)
+            log.close()
+            if log.failure is not None:
+                why = log.failure.strerror or log.failure
+                click.echo(f"warning: {log.path} could not be written: {why}", err=True)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def _logging_to(handler: logging.Handler) -> Iterator[None]:
+    """Give ``handler`` the records of :data:`_OWN_LOGGERS` down to its level, in the block."""
+    loggers = [logging.getLogger(name) for name in _OWN_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > handler.level:
+            logger.setLevel(handler.level)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def _log_end(log: Any, elapsed: float, err: BaseException | None = None) -> None:
+    """Write how the command ended to its run log: finished, failed (``err``), interrupted."""
+    status = err.code if isinstance(err, SystemExit) else None
+    if isinstance(err, KeyboardInterrupt) or status == 130:
+        log.note("END", f"interrupted after {elapsed:.1f} s")
+        return
+    if err is not None and not isinstance(err, SystemExit):
+        if isinstance(err, click.ClickException):  # what the terminal shows, and its cause
+            log.error(err.format_message(), err.__cause__ or err)
+        else:  # a bug: the terminal shows the traceback too
+            log.error(f"{type(err).__name__}: {err}", err)
+        log.note("END", f"failed after {elapsed:.1f} s")
+        return
+    manifest = log.path.with_name("manifest.json") if log.path is not None else None
+    made = f": {manifest}" if manifest is not None and manifest.is_file() else ""
+    exit_status = f" (exit status {status})" if status else ""  # --strict's
+    log.note("END", f"finished in {elapsed:.1f} s{made}{exit_status}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -817,6 +914,7 @@ def _reprojection_note(raster: Path, frame: Any) -> str | None:
     "a partial result for a whole one.",
 )
 @_progress_option
+@_run_logged
 @_friendly_errors
 @_interruptible(_RUN_LEFT)
 def run_command(
@@ -828,7 +926,11 @@ def run_command(
     strict: bool,
     progress: bool | None,
 ) -> None:
-    """Run the whole pipeline of CONFIG.yaml and write the run folder."""
+    """Run the whole pipeline of CONFIG.yaml and write the run folder.
+
+    Each run appends its log, warnings and any error's traceback to the run folder's
+    ilots.log (this process's records only, with --workers or a cluster).
+    """
     from pipelines.config import apply_overrides, load_config
     from pipelines.progress import dask_progress
     from pipelines.run import plan, run
@@ -932,6 +1034,7 @@ def _said_if_not_made(folder: Path) -> Iterator[None]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the synthetic products and the outputs.",
 )
+@_run_logged
 @_friendly_errors
 @_interruptible(_DEMO_LEFT)
 def demo_command(out: Path) -> None:
@@ -976,6 +1079,7 @@ def report_command(run_dir: Path, lang: str | None) -> None:
     help="Run the scenarios even when the model's cross-validated R² is below "
     "scenario_model.r2_min (recorded in model.json).",
 )
+@_run_logged
 @_friendly_errors
 @_interruptible(_SCENARIOS_LEFT)
 def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:

@@ -63,6 +63,7 @@ from pipelines.outputs import (
     zone_layer_description,
 )
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
+from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
 from pipelines.outputs.lock import folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
@@ -969,6 +970,8 @@ def _run(
         if one_piece
         else run_tiles.checkpoints(folder_path, fingerprint, size)
     )
+    if not one_piece:  # the checkpoints stay if the run stops: the folder is the run's
+        claimed(folder_path)
     resumed = sum(store.done("inputs", tile) for tile in tiles)
     if resumed and not one_piece:
         warnings.warn(
@@ -1165,11 +1168,13 @@ def _claim(folder: RunFolder) -> None:
     half-way, the folder holds no manifest, so it never looks like a whole run mixing two
     runs' files, and the run that resumes it still removes the previous run's outputs it
     does not make (:func:`~pipelines.outputs.stale.previous_outputs`). A run that stops
-    before writing anything leaves the previous run as it was.
+    before writing anything leaves the previous run as it was. Said to the CLI's run log
+    (:func:`~pipelines.outputs.folder.claimed`).
     """
     folder.create()
     if folder.manifest.exists():
         folder.manifest.replace(folder.previous_manifest)
+    claimed(folder.root)
 
 
 @contextlib.contextmanager

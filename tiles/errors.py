@@ -8,7 +8,7 @@ that ``raster``, ``tiles`` and ``pipelines`` share it without breaking the depen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
@@ -189,8 +189,22 @@ def warning_text(message: Warning | str) -> WarningText:
 _COLLECTORS: list[list[WarningText]] = []
 
 
+class _Told(list):
+    """A message list of :func:`collected_warnings` that tells ``on_warning`` of each message."""
+
+    def __init__(self, on_warning: Callable[[WarningText], None]) -> None:
+        super().__init__()
+        self._on_warning = on_warning
+
+    def append(self, message: WarningText) -> None:
+        super().append(message)
+        self._on_warning(message)
+
+
 @contextmanager
-def collected_warnings() -> Iterator[list[WarningText]]:
+def collected_warnings(
+    on_warning: Callable[[WarningText], None] | None = None,
+) -> Iterator[list[WarningText]]:
     """Collect the message of every :class:`IlotsWarning` issued in the block, in any thread.
 
     ``warnings.catch_warnings`` is not thread-safe: a library entering and leaving it in
@@ -198,8 +212,10 @@ def collected_warnings() -> Iterator[list[WarningText]]:
     filters and ``showwarning`` under a run's recorder, and warnings issued meanwhile are
     lost. This records ilots' own warnings as they are created, so a run's manifest lists
     them all. Each message is a :class:`WarningText`: it keeps the warning's kind.
+    ``on_warning`` is also called with each, as it is created, in the thread creating it
+    (the CLI's run log writes it then).
     """
-    messages: list[WarningText] = []
+    messages: list[WarningText] = [] if on_warning is None else _Told(on_warning)
     _COLLECTORS.append(messages)
     try:
         yield messages

@@ -12,16 +12,26 @@
 
 ``manifest.json`` is the last file a run puts in place: a folder without it holds no finished
 run (stopped half-way, its replaced run's manifest is ``.manifest.previous.json``).
+
+A run makes the folder its own (:func:`claimed`) once it leaves something there even if it
+stops; :func:`watching_claims` tells the CLI, which then writes its log there (``ilots.log``:
+no output, never listed in the manifest, never removed by a run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FIGURE_NAMES", "RunFolder", "StagedRunFolder"]
+__all__ = ["FIGURE_NAMES", "LOG_NAME", "RunFolder", "StagedRunFolder", "claimed", "watching_claims"]
+
+#: The log the CLI keeps in a run folder (:mod:`pipelines.run_log`): no output of the run.
+LOG_NAME = "ilots.log"
 
 #: Stems of the figures the report may write under ``figures/``; a stale one from an earlier
 #: report whose data are gone is removed.
@@ -130,6 +140,11 @@ class RunFolder:
         return self.root / "config.yaml"
 
     @property
+    def log(self) -> Path:
+        """The log of the commands that wrote the folder (written by the CLI, not an output)."""
+        return self.root / LOG_NAME
+
+    @property
     def root_files(self) -> tuple[Path, ...]:
         """The files a run writes at the top of the folder, but its manifest.
 
@@ -167,6 +182,42 @@ class RunFolder:
         for folder in (self.root, self.rasters, self.zones, self.figures):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+#: The callbacks of the open :func:`watching_claims` blocks.
+_watchers: list[Callable[[Path], None]] = []
+_watchers_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def watching_claims(callback: Callable[[Path], None]) -> Iterator[None]:
+    """Call ``callback(root)`` each time a run makes a folder its own while the block runs.
+
+    The seam of the CLI's run log (``RUN_DIR/ilots.log``), which holds its records until
+    then: before a run claims its folder (:func:`claimed`), a run that stops leaves the
+    folder as it found it, or removes it, and so no log there. The callback is called in
+    the claiming thread, for any run of the process, maybe several times for one folder.
+    """
+    with _watchers_lock:
+        _watchers.append(callback)
+    try:
+        yield
+    finally:
+        with _watchers_lock:
+            _watchers.remove(callback)
+
+
+def claimed(root: str | os.PathLike[str]) -> None:
+    """Say that a run has made the existing folder ``root`` its own (:func:`watching_claims`).
+
+    Called once the run leaves something there even if it stops: when ``ilots run`` first
+    writes an output (``pipelines.run._claim``) or opens its tile checkpoints, and when
+    ``ilots scenarios`` has put its scenarios in place.
+    """
+    with _watchers_lock:
+        watchers = list(_watchers)
+    for callback in watchers:
+        callback(Path(root))
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from pipelines.config.load import config_yaml
 from pipelines.config.scenarios import ReclassifyChange, ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text_atomic
-from pipelines.outputs.folder import StagedRunFolder
+from pipelines.outputs.folder import StagedRunFolder, claimed
 from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import file_record, input_path, output_path, sha256_file
 from pipelines.outputs.stale import previous_outputs
@@ -625,6 +625,7 @@ def _scenarios_in_folder(
         # A user's files in scenarios/ stay; the previous scenarios' files (listed) go.
         mine = carry_over(folder.root, stage, "scenarios", previous_outputs(folder) or ())
         _stage_records(new, config, model, table, notes, reused, mine)
+    claimed(folder.root)  # its scenarios in place: the CLI's run log is written there
     if refused is not None:
         raise refused
     return ScenariosResult(

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1215,3 +1216,155 @@ def test_strict_ends_a_run_that_warned_with_status_3(demo_folder, tmp_path):
     assert CliRunner().invoke(main, ["run", config, "--dry-run"]).exit_code == 0
     _strict_exit(True, 0, "the run")  # no warning: no exit
     _strict_exit(False, 5, "the run")  # not strict: no exit
+
+
+# --------------------------------------------------------------------------------------------
+# The run folder's log (ilots.log)
+# --------------------------------------------------------------------------------------------
+
+#: A record of ilots.log: its ISO 8601 UTC time, then what it says.
+_LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\S+) (.*)$")
+
+
+def _log_records(folder):
+    """The records of ``folder/ilots.log``: (kind, text) per line, continuation lines apart."""
+    lines = (folder / "ilots.log").read_text(encoding="utf-8").splitlines()
+    return [m.groups() if (m := _LOG_RECORD.match(line)) else ("", line) for line in lines]
+
+
+def test_the_demo_run_folder_keeps_the_log_of_the_command(demo_cli):
+    # Its header, ilots' INFO stage lines (not on the terminal without -v), each warning with
+    # its kind, and the end naming the manifest; the log is no output of the run.
+    folder = demo_cli.root / "outputs"
+    records = _log_records(folder)
+    kind, header = records[0]
+    assert kind == "START" and re.match(r"ilots \S+: .* \(cwd /.*\)$", header), header
+    assert ("INFO", "pipelines.progress: reading the inputs ...") in records
+    assert not any("reading the inputs ..." in line for line in demo_cli.output.splitlines())
+    warned = [text for kind, text in records if kind == "WARNING"]
+    assert any(text.startswith("IlotsWarning[secret_values]: Filosofi table ") for text in warned)
+    kind, end = records[-1]
+    assert kind == "END" and re.fullmatch(rf"finished in [\d.]+ s: {folder}/manifest.json", end)
+    assert all(kind for kind, _ in records)  # one record per line: no traceback here
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert not any("ilots.log" in record["path"] for record in manifest["outputs"])
+
+
+def test_a_rerun_appends_to_the_log_and_keeps_it(demo_cli, tmp_path, monkeypatch):
+    # The demo's config has outputs.overwrite: a run into a copy of its run folder replaces
+    # the outputs, not the log, which it extends; the manifest does not list it.
+    folder = shutil.copytree(demo_cli.root / "outputs", tmp_path / "run")
+    before = (folder / "ilots.log").read_text(encoding="utf-8")
+    config = demo_cli.root / "config.yaml"
+    argv = ["ilots", "run", str(config), "--out", str(folder), "--no-progress"]
+    monkeypatch.setattr(sys, "argv", argv)
+    result = CliRunner().invoke(main, argv[1:])
+    assert result.exit_code == 0, result.output
+    after = (folder / "ilots.log").read_text(encoding="utf-8")
+    assert after.startswith(before)
+    records = _log_records(folder)[before.count("\n") :]
+    assert records[0][0] == "START" and records[0][1].endswith(
+        f": ilots run {config} --out {folder} --no-progress (cwd {Path.cwd()})"
+    )
+    assert ("INFO", "pipelines.progress: zonal ...") in records
+    assert any(text.startswith("IlotsWarning[zone_geometry_repaired]: ") for _, text in records)
+    assert records[-1][0] == "END" and records[-1][1].endswith(f"{folder}/manifest.json")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert not any("ilots.log" in record["path"] for record in manifest["outputs"])
+
+
+def test_a_failed_run_says_one_line_and_logs_its_traceback(demo_folder, tmp_path, monkeypatch):
+    # A config refused before the run made its folder writes no log (nor a folder); a run
+    # failing once it has written there says one line on the terminal and logs it with its
+    # traceback.
+    import pipelines.run
+    from tiles.errors import ReadError
+
+    out = tmp_path / "run"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n")
+    refused = CliRunner().invoke(main, ["run", str(bad), "--out", str(out)])
+    assert refused.exit_code == 1 and "Error: " in refused.stderr
+    assert not out.exists()
+
+    def damaged(*args, **kwargs):
+        raise ReadError("b10.tif: the file is damaged; download it again")
+
+    monkeypatch.setattr(pipelines.run, "heat_island_summary", damaged)
+    config = demo_folder / "config.yaml"
+    result = CliRunner().invoke(main, ["run", str(config), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 1
+    said = "ReadError: b10.tif: the file is damaged; download it again"
+    assert result.stderr.splitlines() == [f"Error: {said}"]
+    records = _log_records(out)
+    assert [kind for kind, _ in records].count("START") == 1  # not the refused command's
+    at = records.index(("ERROR", said))
+    trace = [text for _, text in records[at + 1 : -1]]
+    assert (
+        trace[0] == "  Traceback (most recent call last):" and trace[-1] == f"  tiles.errors.{said}"
+    )
+    assert any("in damaged" in line for line in trace)
+    assert records[-1][0] == "END" and records[-1][1].startswith("failed after ")
+
+
+RUN_STOPPED = """
+import logging, sys, time
+import pipelines.run
+from pipelines.outputs.folder import claimed
+
+def stopped(config, **kwargs):
+    config.outputs.folder.mkdir()
+    claimed(config.outputs.folder)  # the run made the folder its own
+    logging.getLogger("pipelines.run").info("reading the inputs ...")
+    print("running", flush=True)
+    time.sleep(600)
+
+pipelines.run.run = stopped
+from pipelines.cli import main
+main(["run", sys.argv[1]])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not deliverable on Windows")
+def test_a_run_stopped_by_sigterm_logs_that_it_was_interrupted(tmp_path):
+    import signal
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "aoi: {bbox: [1.35, 43.55, 1.52, 43.67]}\nperiods: {years: [2023]}\n"
+        f"inputs: {{landsat: [{tmp_path}]}}\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", RUN_STOPPED, str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "running"
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert "INFO" not in err  # the terminal's level: INFO is for the log
+    records = _log_records(tmp_path / "run")
+    assert records[0][0] == "START" and records[-1][0] == "END"
+    assert ("INFO", "pipelines.run: reading the inputs ...") in records
+    assert records[-1][1].startswith("interrupted after ")
+
+
+def test_the_scenarios_append_to_the_log_of_the_run_they_reuse(demo_cli, tmp_path):
+    # Their scenarios/, report and manifest replace the run folder's: its log is kept.
+    folder = shutil.copytree(demo_cli.root / "outputs", tmp_path / "run")
+    before = (folder / "ilots.log").read_text(encoding="utf-8")
+    config = demo_cli.root / "config.yaml"
+    result = CliRunner().invoke(main, ["scenarios", str(config), "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"reusing the finished run in {folder}" in result.output
+    assert (folder / "ilots.log").read_text(encoding="utf-8").startswith(before)
+    records = _log_records(folder)[before.count("\n") :]
+    assert records[0][0] == "START" and records[-1][0] == "END"
+    assert records[-1][1].endswith(f"{folder}/manifest.json")
+    said = [line.removeprefix("warning: ") for line in result.stderr.splitlines()]
+    assert said and all(("WARNING", f"IlotsWarning: {text}") in records for text in said)
