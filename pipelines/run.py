@@ -556,8 +556,11 @@ def _run_to_folder(
 ) -> RunResult:
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
+    existed = Path(config.outputs.folder).is_dir()
     _check_folder(config)
     with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
+        if existed:  # a folder the run found stays whatever happens: the run's log goes there
+            claimed(config.outputs.folder)
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
         previous = previous_outputs(RunFolder(Path(config.outputs.folder)))
         replaced = describe_previous_run(RunFolder(Path(config.outputs.folder)))

@@ -210,9 +210,11 @@ def watching_claims(callback: Callable[[Path], None]) -> Iterator[None]:
 def claimed(root: str | os.PathLike[str]) -> None:
     """Say that a run has made the existing folder ``root`` its own (:func:`watching_claims`).
 
-    Called once the run leaves something there even if it stops: when ``ilots run`` first
-    writes an output (``pipelines.run._claim``) or opens its tile checkpoints, and when
-    ``ilots scenarios`` has put its scenarios in place.
+    Called once the run leaves something there even if it stops: when ``ilots run`` or
+    ``ilots scenarios`` has locked a folder that existed before it (a re-run: the folder
+    stays whatever happens), when ``ilots run`` first writes an output
+    (``pipelines.run._claim``) or opens its tile checkpoints, and when ``ilots scenarios``
+    has put its scenarios in place.
     """
     with _watchers_lock:
         watchers = list(_watchers)

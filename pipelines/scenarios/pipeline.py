@@ -460,7 +460,10 @@ def run_scenarios(
     if force:
         settings = config.scenario_model.model_copy(update={"force": True})
         config = config.model_copy(update={"scenario_model": settings})
+    existed = Path(config.outputs.folder).is_dir()
     with folder_lock(config.outputs.folder):  # no run nor other scenarios write there meanwhile
+        if existed:  # a folder found stays whatever happens: the CLI's run log goes there
+            claimed(config.outputs.folder)
         return _scenarios_in_folder(config, say, source)
 
 

@@ -1307,6 +1307,31 @@ def test_a_failed_run_says_one_line_and_logs_its_traceback(demo_folder, tmp_path
     assert records[-1][0] == "END" and records[-1][1].startswith("failed after ")
 
 
+def test_a_run_failing_early_in_a_folder_it_found_logs_there(demo_folder, tmp_path, monkeypatch):
+    # A re-run (the folder was there) failing before it writes anything: the folder stays
+    # whatever happens, so the log of the failure is kept there; a new folder is removed.
+    import pipelines.run
+    from tiles.errors import ReadError
+
+    def damaged(*args, **kwargs):
+        raise ReadError("b10.tif: the file is damaged; download it again")
+
+    monkeypatch.setattr(pipelines.run, "scene_graph", damaged)
+    config = demo_folder / "config.yaml"
+    new, found = tmp_path / "new", tmp_path / "found"
+    found.mkdir()
+    for out in (new, found):
+        result = CliRunner().invoke(main, ["run", str(config), "--out", str(out), "--no-progress"])
+        assert result.exit_code == 1 and "damaged" in result.stderr
+    assert not new.exists()
+    records = _log_records(found)
+    assert records[0][0] == "START" and records[-1][0] == "END"
+    assert ("ERROR", "ReadError: b10.tif: the file is damaged; download it again") in records
+    assert [path.name for path in found.iterdir() if not path.name.startswith(".")] == [
+        "ilots.log"
+    ]  # and the lock file
+
+
 RUN_STOPPED = """
 import logging, sys, time
 import pipelines.run
