@@ -50,8 +50,9 @@ __all__ = [
 #: IRIS as the rest), layer metadata a user saved in ``zones.gpkg`` kept while what ilots
 #: writes of it changed, a census income column named for another Filosofi year than its
 #: table's, a Dask cluster running other library versions than this machine, a user's layer
-#: of ``zones.gpkg`` named as a layer the run writes, kept under another name. A warning of no
-#: kind has ``None``.
+#: of ``zones.gpkg`` named as a layer the run writes, kept under another name, a land cover
+#: classified without MNDWI or NDBI (products lacking their bands: water from the QA or SCL
+#: flags, bare soil counted as built). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -72,6 +73,7 @@ WarningCode = Literal[
     "census_year_mismatch",
     "cluster_versions",
     "user_tables_renamed",
+    "landcover_fallback",
 ]
 
 

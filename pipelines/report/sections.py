@@ -122,7 +122,18 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
         Section(
             "method",
             m("sec_method"),
-            (ListBlock(tuple(method_notes(summary.inequality, m, synthetic=summary.synthetic))),),
+            (
+                ListBlock(
+                    tuple(
+                        method_notes(
+                            summary.inequality,
+                            m,
+                            synthetic=summary.synthetic,
+                            bare_soil_as_built=summary.bare_soil_as_built,
+                        )
+                    )
+                ),
+            ),
         ),
         _about(summary, m),
     )
@@ -1026,13 +1037,25 @@ def _period(periods: Any, m: Messages) -> str | None:
 
 
 def _sources(summary: RunSummary, m: Messages) -> list[str]:
-    """Say the images the run read (count and days, per sensor) and the census years."""
+    """Say the images the run read (count and days, per sensor) and the census years.
+
+    The NDVI and land cover come from the Sentinel-2 scenes when the run read any, else
+    from the Landsat scenes' reflectance, said in a line of its own, as a land cover that
+    could not separate built and bare soil (no NDBI) is.
+    """
     items = []
     acquisitions = summary.acquisitions
     for sensor in ("landsat", "sentinel2"):
         days = acquisitions.get(sensor)
         if days:
             items.append(m(f"about_{sensor}", n=m.integer(len(days)), dates=", ".join(days)))
+    folder = summary.folder
+    if "sentinel2" not in acquisitions and folder.raster("ndvi_median").is_file():
+        external = (summary.config.get("landcover") or {}).get("external")
+        landcover = folder.raster("landcover").is_file() and not external
+        items.append(m("about_landsat_landcover" if landcover else "about_landsat_ndvi"))
+    if summary.bare_soil_as_built:
+        items.append(m("about_landcover_ndvi_only"))
     tables = [
         m(f"about_census_{name}", year=year)
         for name, year in summary.census_years.items()
