@@ -52,7 +52,8 @@ __all__ = [
 #: table's, a Dask cluster running other library versions than this machine, a user's layer
 #: of ``zones.gpkg`` named as a layer the run writes, kept under another name, a land cover
 #: classified without MNDWI or NDBI (products lacking their bands: water from the QA or SCL
-#: flags, bare soil counted as built). A warning of no kind has ``None``.
+#: flags, bare soil counted as built), a composite without a value in the urban footprint or
+#: the rural reference (no composite SUHII). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -74,6 +75,7 @@ WarningCode = Literal[
     "cluster_versions",
     "user_tables_renamed",
     "landcover_fallback",
+    "empty_composite",
 ]
 
 

@@ -97,6 +97,17 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No IRIS has a surface temperature: no clear Landsat observation in the periods (see "
         '"Data quality").',
     ),
+    "no_lst_values_few_scenes": (
+        "Aucun IRIS n'a de température de surface : les périodes n'ont que {n} scène(s) "
+        "Landsat, moins que les {min_clear} observations claires qu'un pixel doit avoir "
+        "(composite.min_clear) ; chaque pixel de la composite reste donc vide, même clair. "
+        "Abaisser composite.min_clear ou élargir les périodes (le SUHII de chaque scène est "
+        "dans heat_island.json).",
+        "No IRIS has a surface temperature: the periods hold {n} Landsat scene(s), fewer than "
+        "the {min_clear} clear observations a pixel needs (composite.min_clear), so every "
+        "composite pixel is empty, however clear. Lower composite.min_clear or widen the "
+        "periods (each scene's SUHII is in heat_island.json).",
+    ),
     "what_map_lst": (
         "carte de la température : aucun IRIS n'a de valeur (aucune observation claire, voir "
         "« Qualité des données »)",
@@ -936,6 +947,13 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Products without the bands of MNDWI or NDBI: land cover from NDVI, water from the "
         "quality flags; without NDBI, bare soil is counted as built (bare-soil shares left "
         "empty)",
+    ),
+    "warning_kind_empty_composite": (
+        "Composite sans valeur dans l'emprise urbaine ou la référence rurale (aucun pixel "
+        "n'y a composite.min_clear scènes claires) : pas de SUHII composite, seulement celui "
+        "de chaque scène",
+        "A composite without a value in the urban footprint or the rural reference (no pixel "
+        "there has composite.min_clear clear scenes): no composite SUHII, only each scene's",
     ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (

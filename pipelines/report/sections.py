@@ -238,8 +238,8 @@ def _headlines(
         "headlines",
         m("sec_headlines"),
         _blocks(
-            # Every IRIS clouded: said first, whatever else the run found (NDVI, SUHII).
-            Paragraph(m("no_lst_values"), style="missing")
+            # No IRIS with a value: said first, whatever else the run found (NDVI, SUHII).
+            Paragraph(_no_lst_values(summary, m), style="missing")
             if column is not None and not _has_values(summary.iris, column)
             else None,
             HeadlineBlock(headlines) if headlines else None,
@@ -247,6 +247,21 @@ def _headlines(
             _missing(m, "what_inequality") if ineq is None else None,
         ),
     )
+
+
+def _no_lst_values(summary: RunSummary, m: Messages) -> str:
+    """Say why no IRIS has a surface temperature.
+
+    Fewer scenes (``heat_island.json``'s, one per acquisition) than ``composite.min_clear``
+    leave every composite pixel empty, however clear the scenes; else the clouds did.
+    """
+    scenes = (summary.heat_island or {}).get("scenes")
+    min_clear = (summary.config.get("composite") or {}).get("min_clear")
+    if isinstance(scenes, list) and is_number(min_clear) and len(scenes) < min_clear:
+        return m(
+            "no_lst_values_few_scenes", n=m.integer(len(scenes)), min_clear=m.integer(min_clear)
+        )
+    return m("no_lst_values")
 
 
 def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -> Section:

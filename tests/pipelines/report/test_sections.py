@@ -368,3 +368,25 @@ def test_a_land_cover_from_landsat_ndvi_alone_is_said(tmp_path):
     assert "NDVI and land cover: surface reflectance of the same Landsat scenes." in items.items
     assert not any("NDVI alone" in note for note in method_notes(None, EN, synthetic=False))
     assert not any("NDVI alone" in item for item in items.items)
+
+
+def test_no_lst_for_want_of_scenes_is_said_as_such(tmp_path):
+    """Fewer scenes than composite.min_clear (July 2023 of the demo: 2, min_clear 3): every
+    composite pixel is empty however clear the scenes (each has a SUHII). The summary says
+    that, and how to fix it, not "no clear Landsat observation", which stays for scenes as
+    many as min_clear."""
+    iris = _iris([np.nan, np.nan])
+    scenes = [{"time": "2023-07-12", "suhii_k": 2.35}, {"time": "2023-07-20", "suhii_k": 2.33}]
+    manifest = {"config": {"composite": {"min_clear": 3}}}
+    summary = _summary(tmp_path, iris=iris, manifest=manifest, heat_island={"scenes": scenes})
+    texts = _texts(sections._headlines(summary, None, "lst_mean_k", EN, None))
+    assert (
+        "No IRIS has a surface temperature: the periods hold 2 Landsat scene(s), fewer than "
+        "the 3 clear observations a pixel needs (composite.min_clear), so every composite "
+        "pixel is empty, however clear. Lower composite.min_clear or widen the periods (each "
+        "scene's SUHII is in heat_island.json)." in texts
+    )
+    assert not any("no clear Landsat observation" in t for t in texts)
+    clouded = dataclasses.replace(summary, heat_island={"scenes": [*scenes, scenes[0]]})
+    texts = _texts(sections._headlines(clouded, None, "lst_mean_k", EN, None))
+    assert any(t.startswith("No IRIS has a surface temperature: no clear Landsat") for t in texts)
