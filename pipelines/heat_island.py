@@ -12,12 +12,14 @@ ring, so a reader knows what the number compares.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean, _definition
+from raster.heat_island import RURAL_HINT, URBAN_HINT, _definition
+from tiles.errors import IlotsWarning
 
 __all__ = ["heat_island_summary", "suhii_record"]
 
@@ -57,6 +59,7 @@ def heat_island_summary(
         (NaN as None).
     """
     values = [s["suhii_k"] for s in scenes if s["suhii_k"] is not None]
+    _say_empty(sums)
     return {
         "definition": {
             **definition,
@@ -72,20 +75,50 @@ def heat_island_summary(
     }
 
 
+#: The two masks of a SUHII: region, its name in messages, how to give it pixels.
+_REGIONS = (("urban", "urban footprint", URBAN_HINT), ("rural", "rural reference", RURAL_HINT))
+
+
 def _record(sums: dict[str, dict[str, float]], variable: str) -> dict[str, Any]:
-    layer, n_mask = sums.get(variable, {}), sums.get("n_mask", {})
-    means = {}
-    for region, what, hint in (("urban", "urban footprint", URBAN_HINT),
-                               ("rural", "rural reference", RURAL_HINT)):  # fmt: skip
-        means[region] = float(
-            _checked_mean(layer.get(f"{region}_total", 0.0), layer.get(f"{region}_count", 0),
-                          n_mask.get(region, 0), what=what, hint=hint, min_pixels=1)
-        )  # fmt: skip
-    return {
-        "variable": variable,
-        **suhii_record(means["urban"], means["rural"], layer.get("urban_count", 0),
-                       layer.get("rural_count", 0)),
-    }  # fmt: skip
+    """Return the composite SUHII record of ``variable``.
+
+    A mask without a value of it has a None mean, said once by :func:`_say_empty`.
+    """
+    layer = sums.get(variable, {})
+    counts = {region: int(layer.get(f"{region}_count", 0)) for region, _, _ in _REGIONS}
+    means = {
+        region: layer.get(f"{region}_total", 0.0) / count if count else np.nan
+        for region, count in counts.items()
+    }
+    return {"variable": variable, **suhii_record(means["urban"], means["rural"],
+                                                 counts["urban"], counts["rural"])}  # fmt: skip
+
+
+def _say_empty(sums: dict[str, dict[str, float]]) -> None:
+    """Warn of the SUHII masks without pixels, and of those where the composite has no value.
+
+    The composite (the median of the scenes' ΔT) has a value where a pixel has
+    ``composite.min_clear`` clear scenes: with fewer scenes than that in the periods, none
+    has, however clear the scenes are (their own SUHII are in ``heat_island.json``).
+    """
+    n_mask, layer = sums.get("n_mask", {}), sums.get("lst_anomaly", {})
+    for region, what, hint in _REGIONS:
+        if not n_mask.get(region, 0):
+            warnings.warn(IlotsWarning(f"the {what} mask is empty, so its mean is NaN; {hint}"),
+                          stacklevel=3)  # fmt: skip
+    empty = [what for region, what, _ in _REGIONS
+             if n_mask.get(region, 0) and not layer.get(f"{region}_count", 0)]  # fmt: skip
+    if empty:
+        warnings.warn(
+            IlotsWarning(
+                f"the composite ΔT has no value in the {' nor the '.join(empty)}: no pixel "
+                "there has composite.min_clear clear scenes (with fewer scenes than that in "
+                "the periods, none can), so heat_island.json has no composite SUHII, only the "
+                "scenes' own; lower composite.min_clear or widen the periods",
+                code="empty_composite",
+            ),
+            stacklevel=3,
+        )
 
 
 def suhii_record(

@@ -1061,6 +1061,8 @@ def _run(
                 min_clear_area_frac=comp.min_clear_area_frac,
                 water_excluded=not config.mask.lst_keep_water,
             )  # fmt: skip
+            if run_layers.bare_soil_as_built(graph.landcover):  # not separated: unknown, not 0
+                stats[landcover_column("bare_soil")] = np.nan
             frame = _replaced(frame, stats, id_col, f"zones.{name}", notes)
             layers[name] = frame.merge(stats, on=id_col, how="left")
         lst_of_iris = layers["iris"].get("lst_mean_k")

@@ -48,6 +48,7 @@ from raster.heat_island import rural_ring, scene_reference, urban_footprint_from
 from raster.index_composite import FLOORED, index_median_composite
 from raster.indices import INDICES, compute_indices
 from raster.landcover import (
+    BARE_SOIL_ATTR,
     LandCover,
     LandcoverThresholds,
     classify_landcover,
@@ -890,7 +891,9 @@ def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexCompos
             "medians: %s", sum(map(len, fused)), len(fused),
             ", ".join(" + ".join(ids[g]) for g in fused),
         )  # fmt: skip
-    names, more = _land_cover_indices(bands, "nir", "Sentinel-2", "the SCL/QA water class")
+    names, more = _land_cover_indices(
+        bands, "nir", "Sentinel-2", "the SCL water class", "the products whole (B03, B11)"
+    )
     notes += more
     # Broadband albedo (science.md §3.5) where the products carry B02..B12; else none.
     if {"blue", "green", "red", "nir", "swir16", "swir22"} <= set(bands):
@@ -1006,9 +1009,13 @@ def _scl_flags(config: RunConfig, items: Any, geobox: Any, mixes: bool) -> xr.Da
 
 
 def _land_cover_indices(
-    bands: list[str], nir: str, sensor: str, water: str
-) -> tuple[list[str], list[str]]:
-    """NDVI, with MNDWI and NDBI where ``bands`` allow, and a note naming what is missing."""
+    bands: list[str], nir: str, sensor: str, water: str, fix: str
+) -> tuple[list[str], list[WarningText]]:
+    """NDVI, with MNDWI and NDBI where ``bands`` allow, and a warning saying what is missing.
+
+    Without MNDWI the land cover's water is what ``water`` flags; without NDBI bare soil is
+    counted as built (:func:`rule_classes`). ``fix``: the products to download instead.
+    """
     names = ["ndvi"] + [
         n for n, need in (("mndwi", {"green", "swir16"}), ("ndbi", {"swir16", nir}))
         if need <= set(bands)
@@ -1016,9 +1023,18 @@ def _land_cover_indices(
     missing = sorted({"ndvi", "mndwi", "ndbi"} - set(names))
     if not missing:
         return names, []
+    done = [f"takes water from {water}"] if "mndwi" in missing else []
+    if "ndbi" in missing:
+        done.append(
+            "does not separate built and bare soil: bare soil is counted as built (also where "
+            "the heat island leaves built pixels out) and lc_bare_soil_frac is left empty"
+        )
     return names, [
-        f"{sensor} products lack bands for {', '.join(missing)}: land cover falls back to NDVI "
-        f"with {water}; built and bare soil are not separated"
+        WarningText(
+            f"{sensor} products lack bands for {', '.join(missing)}: the land cover, from "
+            f"NDVI, {' and '.join(done)}; download {fix}",
+            "landcover_fallback",
+        )
     ]
 
 
@@ -1065,7 +1081,9 @@ def landsat_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposit
             "or land cover; download the L2SP products with their SR bands, or add Sentinel-2"
         )
         return IndexComposites(None, tuple(notes))
-    names, more = _land_cover_indices(bands, "nir08", "Landsat", "the QA water bit")
+    names, more = _land_cover_indices(
+        bands, "nir08", "Landsat", "the QA water bit", "the L2SP products with SR_B3 and SR_B6"
+    )
     notes += more
     if {"blue", "red", "nir08", "swir16", "swir22"} <= set(bands):
         names.append("albedo_liang")
@@ -1151,8 +1169,10 @@ def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.
 
     Pixels the cloud masks leave without any index value (the default Sentinel-2 preset
     keeps SCL vegetation and bare classes only, so open water is always masked) are water
-    when the SCL water class or the Landsat QA water bit flags them, else no data. The
-    minimum mapping unit is applied by :func:`derive_layers`.
+    when the SCL water class or the Landsat QA water bit flags them, else no data. Without
+    MNDWI those flags are the water; without NDBI bare soil is built, and the classes'
+    :data:`~raster.landcover.BARE_SOIL_ATTR` says so. The ``rule`` attribute is the rule
+    applied. The minimum mapping unit is applied by :func:`derive_layers`.
     """
     ndvi = idx["ndvi"]
     is_water = water | idx["scl_water"] if "scl_water" in idx else water
@@ -1172,10 +1192,16 @@ def rule_classes(config: RunConfig, idx: xr.Dataset, water: xr.DataArray) -> xr.
     # No index value (masked) but flagged water: water.
     masked_water = (classes == LandCover.NODATA) & is_water
     attrs = dict(classes.attrs)
-    attrs["rule"] = attrs.get("rule", "").replace(
-        "NaN input -> 0", "NaN input -> 0, or 1 (water) where the SCL water class or the QA "
-        "water bit flags the pixel"
-    )  # fmt: skip
+    # The rule applied: without MNDWI or NDBI, not the one of the three indices.
+    flags = "the SCL water class or the QA water bit"
+    rule = thresholds.describe(
+        water=None if "mndwi" in idx else f"{flags} (no MNDWI)", built="ndbi" in idx
+    )
+    attrs["rule"] = rule.replace(
+        "NaN input -> 0", f"NaN input -> 0, or 1 (water) where {flags} flags the pixel"
+    )
+    if "ndbi" not in idx:
+        attrs[BARE_SOIL_ATTR] = run_layers.BARE_SOIL_AS_BUILT
     classes = classes.where(~masked_water, np.uint8(LandCover.WATER))
     return classes.rename("landcover").assign_attrs(attrs)
 

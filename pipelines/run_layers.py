@@ -25,11 +25,13 @@ from raster.heat_island import (
     rural_reference_mask,
     urban_footprint_from_landcover,
 )
-from raster.landcover import LandCover, map_external_landcover
+from raster.landcover import BARE_SOIL_ATTR, LandCover, map_external_landcover
 from tiles.errors import ConfigError, IlotsWarning, ReadError
 from tiles.grid import crs_name
 
 __all__ = [
+    "BARE_SOIL_AS_BUILT",
+    "bare_soil_as_built",
     "dem_on_grid",
     "exclusion_note",
     "external_landcover",
@@ -143,6 +145,21 @@ def dem_on_grid(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     return dem.astype(np.float32).rename("elevation").assign_attrs(units="m")
 
 
+#: The :data:`~raster.landcover.BARE_SOIL_ATTR` of a land cover classified without NDBI.
+BARE_SOIL_AS_BUILT = "counted as built: the products lack the bands of NDBI"
+#: What the heat-island definitions say of the built pixels of such a land cover.
+BUILT_WITH_BARE_SOIL = "built and bare soil, not separated without NDBI"
+
+
+def bare_soil_as_built(landcover: xr.DataArray | None) -> bool:
+    """Whether ``landcover`` counts bare soil as built (classified without NDBI).
+
+    Then its built class is built and bare soil together, and a zone's bare-soil share is
+    unknown, not 0.
+    """
+    return landcover is not None and BARE_SOIL_ATTR in landcover.attrs
+
+
 def urban_footprint(
     config: RunConfig,
     zone_footprint: xr.DataArray,
@@ -177,12 +194,13 @@ def urban_footprint(
             "products with their SR bands or landcover.external, or use urban: aoi"
         )
     built = urban_footprint_from_landcover(landcover, (LandCover.BUILT,))
+    said = f" ({BUILT_WITH_BARE_SOIL})" if bare_soil_as_built(landcover) else ""
     return (
         (built & zone_footprint.astype(bool))
         .rename("urban")
         .assign_attrs(
             long_name="urban footprint",
-            definition=f"{built.attrs['definition']} inside the "
+            definition=f"{built.attrs['definition']}{said} inside the "
             f"{zone_footprint.attrs.get('definition', 'zone union')}",
         )
     )
@@ -205,8 +223,9 @@ def reference_mask(
     is a reduction over the whole grid: ``settle_elevation`` computes it now, so that a run
     computing the mask window by window (processing tiles) does not redo it for each.
 
-    Water and built pixels are the land cover's classes. Without a land cover, water is
-    ``water`` (the QA_PIXEL water bit on any date:
+    Water and built pixels are the land cover's classes (built with bare soil, said in the
+    definition, when it could not separate them: :func:`bare_soil_as_built`). Without a land
+    cover, water is ``water`` (the QA_PIXEL water bit on any date:
     :attr:`pipelines.run_graph.LandsatSeries.water`) and built pixels cannot be told
     (:func:`exclusion_note` says so).
     """
@@ -215,8 +234,12 @@ def reference_mask(
     built = None
     if landcover is not None and hi.exclude_built:
         built = landcover == LandCover.BUILT
+    sources = {
+        "water_source": source,
+        "built_source": BUILT_WITH_BARE_SOIL if bare_soil_as_built(landcover) else None,
+    }
     if hi.dem is None:
-        return rural_reference_mask(ring, water=water, built=built, water_source=source)
+        return rural_reference_mask(ring, water=water, built=built, **sources)
     dem = dem_on_grid(config, ring)
     median = _nanmedian(dem.where(urban.astype(bool)).data)
     if settle_elevation and isinstance(median, da.Array):
@@ -229,7 +252,7 @@ def reference_mask(
         elevation=dem,
         urban_elevation=urban_elevation,
         tolerance_m=hi.elevation_tolerance_m,
-        water_source=source,
+        **sources,
     )
 
 

@@ -456,6 +456,7 @@ def rural_reference_mask(
     urban_elevation: float | xr.DataArray | None = None,
     tolerance_m: float = 50.0,
     water_source: str | None = None,
+    built_source: str | None = None,
 ) -> xr.DataArray:
     """Rural reference pixels: the ring without water and built pixels, near the urban elevation.
 
@@ -476,6 +477,9 @@ def rural_reference_mask(
     water_source
         What flags the ``water`` pixels (e.g. ``"QA_PIXEL water bit on any date"``), said in
         the reference definition; default: nothing said.
+    built_source
+        What the ``built`` pixels are when not the built class alone (e.g. built and bare
+        soil, which a land cover without NDBI cannot separate), said likewise.
 
     Returns
     -------
@@ -497,7 +501,7 @@ def rural_reference_mask(
         if layer is not None:
             _aligned(ring, _require_yx(layer, name), name)
             mask = mask & ~layer.astype(bool)
-            source = water_source if name == "water" and water_source else None
+            source = {"water": water_source, "built": built_source}[name]
             parts.append(f"{name} pixels excluded" + (f" ({source})" if source else ""))
     if elevation is not None:
         _aligned(ring, _require_yx(elevation, "elevation"), "elevation")

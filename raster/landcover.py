@@ -36,6 +36,7 @@ from raster._lift import lift
 from tiles.errors import IlotsWarning
 
 __all__ = [
+    "BARE_SOIL_ATTR",
     "CLASS_COLOURS",
     "CLASS_NAMES",
     "CORINE_MAPPING",
@@ -80,6 +81,10 @@ CLASS_COLOURS: Mapping[int, tuple[int, int, int, int]] = MappingProxyType(
         LandCover.BARE_SOIL: (217, 180, 126, 255),
     }
 )
+
+#: The attribute (a raster tag) of a land cover whose built class holds bare soil too,
+#: classified without NDBI; its value says why. Its zones' bare-soil shares are unknown.
+BARE_SOIL_ATTR = "bare_soil"
 
 _N_CLASSES = len(LandCover)
 
@@ -133,12 +138,22 @@ class LandcoverThresholds:
                 f"low_ndvi ({self.low_ndvi}) must be below dense_ndvi ({self.dense_ndvi})"
             )
 
-    def describe(self) -> str:
-        """One-line description of the rules, written to the output attributes."""
+    def describe(self, *, water: str | None = None, built: bool = True) -> str:
+        """One-line description of the rules, written to the output attributes.
+
+        ``water``: what flags water instead of ``MNDWI > water_mndwi`` (a land cover
+        classified without MNDWI); ``built`` false: the rules applied without NDBI, where
+        every pixel below ``low_ndvi`` is built (bare soil included).
+        """
+        water_rule = water or f"MNDWI > {self.water_mndwi}"
+        rest = (
+            f"built: NDBI > {self.built_ndbi}; else bare soil"
+            if built
+            else "else built (bare soil included: no NDBI to separate them)"
+        )
         return (
-            f"water: MNDWI > {self.water_mndwi}; dense vegetation: NDVI >= {self.dense_ndvi}; "
-            f"low vegetation: NDVI >= {self.low_ndvi}; built: NDBI > {self.built_ndbi}; "
-            "else bare soil; first rule wins; NaN input -> 0"
+            f"water: {water_rule}; dense vegetation: NDVI >= {self.dense_ndvi}; "
+            f"low vegetation: NDVI >= {self.low_ndvi}; {rest}; first rule wins; NaN input -> 0"
         )
 
 

@@ -50,8 +50,10 @@ __all__ = [
 #: IRIS as the rest), layer metadata a user saved in ``zones.gpkg`` kept while what ilots
 #: writes of it changed, a census income column named for another Filosofi year than its
 #: table's, a Dask cluster running other library versions than this machine, a user's layer
-#: of ``zones.gpkg`` named as a layer the run writes, kept under another name. A warning of no
-#: kind has ``None``.
+#: of ``zones.gpkg`` named as a layer the run writes, kept under another name, a land cover
+#: classified without MNDWI or NDBI (products lacking their bands: water from the QA or SCL
+#: flags, bare soil counted as built), a composite without a value in the urban footprint or
+#: the rural reference (no composite SUHII). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -72,6 +74,8 @@ WarningCode = Literal[
     "census_year_mismatch",
     "cluster_versions",
     "user_tables_renamed",
+    "landcover_fallback",
+    "empty_composite",
 ]
 
 

@@ -37,7 +37,7 @@ from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.lock import lock_holder
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
-from raster.landcover import LandCover
+from raster.landcover import BARE_SOIL_ATTR, LandCover
 from tiles.errors import IlotsWarning
 from tiles.grid import utm_crs_for
 
@@ -212,6 +212,19 @@ class RunSummary:
                         (f"{day[:4]}-{day[4:6]}-{day[6:]}", match["satellite"])
                     )
         return {sensor: tuple(sorted(day for day, _ in days)) for sensor, days in found.items()}
+
+    @property
+    def bare_soil_as_built(self) -> bool:
+        """Whether the run's land cover counts bare soil as built (classified without NDBI).
+
+        The :data:`~raster.landcover.BARE_SOIL_ATTR` tag of ``rasters/landcover.tif``; false
+        without that raster.
+        """
+        try:
+            with rasterio.open(self.folder.raster("landcover")) as src:
+                return BARE_SOIL_ATTR in src.tags()
+        except RasterioIOError:
+            return False
 
     @property
     def census_years(self) -> Mapping[str, int]:

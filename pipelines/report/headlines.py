@@ -755,10 +755,20 @@ def few_iris_note(inequality: Mapping[str, Any] | None, m: Messages) -> str | No
 
 
 def method_notes(
-    inequality: Mapping[str, Any] | None, m: Messages, *, synthetic: bool
+    inequality: Mapping[str, Any] | None,
+    m: Messages,
+    *,
+    synthetic: bool,
+    bare_soil_as_built: bool = False,
 ) -> list[str]:
-    """List the caveats every reader must see; quote Moran's I when the run computed it."""
+    """List the caveats every reader must see; quote Moran's I when the run computed it.
+
+    ``bare_soil_as_built``: the land cover came from NDVI alone, bare soil counted as built
+    (:attr:`~pipelines.report.data.RunSummary.bare_soil_as_built`).
+    """
     notes = [m("method_lst"), m("method_units"), m("method_anomaly"), m("method_zonal")]
+    if bare_soil_as_built:
+        notes.append(m("method_landcover_ndvi_only"))
     notes.append(moran_note(inequality, m))
     few = few_iris_note(inequality, m)
     if few:

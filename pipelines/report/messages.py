@@ -97,6 +97,17 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No IRIS has a surface temperature: no clear Landsat observation in the periods (see "
         '"Data quality").',
     ),
+    "no_lst_values_few_scenes": (
+        "Aucun IRIS n'a de température de surface : les périodes n'ont que {n} scène(s) "
+        "Landsat, moins que les {min_clear} observations claires qu'un pixel doit avoir "
+        "(composite.min_clear) ; chaque pixel de la composite reste donc vide, même clair. "
+        "Abaisser composite.min_clear ou élargir les périodes (le SUHII de chaque scène est "
+        "dans heat_island.json).",
+        "No IRIS has a surface temperature: the periods hold {n} Landsat scene(s), fewer than "
+        "the {min_clear} clear observations a pixel needs (composite.min_clear), so every "
+        "composite pixel is empty, however clear. Lower composite.min_clear or widen the "
+        "periods (each scene's SUHII is in heat_island.json).",
+    ),
     "what_map_lst": (
         "carte de la température : aucun IRIS n'a de valeur (aucune observation claire, voir "
         "« Qualité des données »)",
@@ -929,6 +940,21 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The Dask cluster runs other library versions than this machine: results and failures "
         "may differ",
     ),
+    "warning_kind_landcover_fallback": (
+        "Produits sans les bandes du MNDWI ou du NDBI : occupation du sol tirée du NDVI, l'eau "
+        "des indicateurs de qualité ; sans NDBI, le sol nu est compté comme bâti (parts de sol "
+        "nu laissées vides)",
+        "Products without the bands of MNDWI or NDBI: land cover from NDVI, water from the "
+        "quality flags; without NDBI, bare soil is counted as built (bare-soil shares left "
+        "empty)",
+    ),
+    "warning_kind_empty_composite": (
+        "Composite sans valeur dans l'emprise urbaine ou la référence rurale (aucun pixel "
+        "n'y a composite.min_clear scènes claires) : pas de SUHII composite, seulement celui "
+        "de chaque scène",
+        "A composite without a value in the urban footprint or the rural reference (no pixel "
+        "there has composite.min_clear clear scenes): no composite SUHII, only each scene's",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "
@@ -1219,6 +1245,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Per-IRIS and per-QPV statistics are exact: each pixel counts for the share of its area "
         "the zone covers (exactextract).",
     ),
+    "method_landcover_ndvi_only": (
+        "L'occupation du sol vient du seul NDVI : les produits n'ont pas les bandes du NDBI, "
+        "qui sépare le bâti du sol nu. Le sol nu y est compté comme bâti : ses parts par zone "
+        "sont vides (inconnues, pas nulles), et là où le bâti est écarté (la référence rurale "
+        "du SUHII et des ΔT), le sol nu l'est aussi.",
+        "The land cover comes from NDVI alone: the products lack the bands of NDBI, which "
+        "tells built from bare soil. Bare soil is counted as built there: its per-zone shares "
+        "are empty (unknown, not zero), and where built pixels are left out (the rural "
+        "reference of the SUHII and ΔT), bare soil is too.",
+    ),
     "method_ci_moran": (
         "Les intervalles de confiance supposent des IRIS indépendants. Or les IRIS voisins se "
         "ressemblent (I de Moran = {value}, {p}) : ces intervalles sont optimistes, "
@@ -1292,6 +1328,21 @@ _TABLE: dict[str, tuple[str, str]] = {
     "about_sentinel2": (
         "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",
         "NDVI and land cover: {n} Sentinel-2 scenes ({dates}).",
+    ),
+    "about_landsat_landcover": (
+        "NDVI et occupation du sol : réflectance de surface des mêmes scènes Landsat.",
+        "NDVI and land cover: surface reflectance of the same Landsat scenes.",
+    ),
+    "about_landsat_ndvi": (
+        "NDVI : réflectance de surface des mêmes scènes Landsat.",
+        "NDVI: surface reflectance of the same Landsat scenes.",
+    ),
+    "about_landcover_ndvi_only": (
+        "Occupation du sol tirée du NDVI seul (les produits n'ont pas les bandes du NDBI) : "
+        "bâti et sol nu non séparés, le sol nu compté comme bâti ; les parts de sol nu sont "
+        "vides.",
+        "Land cover from NDVI alone (the products lack the bands of NDBI): built and bare "
+        "soil not separated, bare soil counted as built; the bare-soil shares are empty.",
     ),
     "about_census": ("Données socio-économiques : {tables}.", "Census data: {tables}."),
     "about_census_filosofi": ("revenus INSEE Filosofi {year}", "income INSEE Filosofi {year}"),

@@ -122,7 +122,18 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
         Section(
             "method",
             m("sec_method"),
-            (ListBlock(tuple(method_notes(summary.inequality, m, synthetic=summary.synthetic))),),
+            (
+                ListBlock(
+                    tuple(
+                        method_notes(
+                            summary.inequality,
+                            m,
+                            synthetic=summary.synthetic,
+                            bare_soil_as_built=summary.bare_soil_as_built,
+                        )
+                    )
+                ),
+            ),
         ),
         _about(summary, m),
     )
@@ -227,8 +238,8 @@ def _headlines(
         "headlines",
         m("sec_headlines"),
         _blocks(
-            # Every IRIS clouded: said first, whatever else the run found (NDVI, SUHII).
-            Paragraph(m("no_lst_values"), style="missing")
+            # No IRIS with a value: said first, whatever else the run found (NDVI, SUHII).
+            Paragraph(_no_lst_values(summary, m), style="missing")
             if column is not None and not _has_values(summary.iris, column)
             else None,
             HeadlineBlock(headlines) if headlines else None,
@@ -236,6 +247,21 @@ def _headlines(
             _missing(m, "what_inequality") if ineq is None else None,
         ),
     )
+
+
+def _no_lst_values(summary: RunSummary, m: Messages) -> str:
+    """Say why no IRIS has a surface temperature.
+
+    Fewer scenes (``heat_island.json``'s, one per acquisition) than ``composite.min_clear``
+    leave every composite pixel empty, however clear the scenes; else the clouds did.
+    """
+    scenes = (summary.heat_island or {}).get("scenes")
+    min_clear = (summary.config.get("composite") or {}).get("min_clear")
+    if isinstance(scenes, list) and is_number(min_clear) and len(scenes) < min_clear:
+        return m(
+            "no_lst_values_few_scenes", n=m.integer(len(scenes)), min_clear=m.integer(min_clear)
+        )
+    return m("no_lst_values")
 
 
 def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -> Section:
@@ -1026,13 +1052,25 @@ def _period(periods: Any, m: Messages) -> str | None:
 
 
 def _sources(summary: RunSummary, m: Messages) -> list[str]:
-    """Say the images the run read (count and days, per sensor) and the census years."""
+    """Say the images the run read (count and days, per sensor) and the census years.
+
+    The NDVI and land cover come from the Sentinel-2 scenes when the run read any, else
+    from the Landsat scenes' reflectance, said in a line of its own, as a land cover that
+    could not separate built and bare soil (no NDBI) is.
+    """
     items = []
     acquisitions = summary.acquisitions
     for sensor in ("landsat", "sentinel2"):
         days = acquisitions.get(sensor)
         if days:
             items.append(m(f"about_{sensor}", n=m.integer(len(days)), dates=", ".join(days)))
+    folder = summary.folder
+    if "sentinel2" not in acquisitions and folder.raster("ndvi_median").is_file():
+        external = (summary.config.get("landcover") or {}).get("external")
+        landcover = folder.raster("landcover").is_file() and not external
+        items.append(m("about_landsat_landcover" if landcover else "about_landsat_ndvi"))
+    if summary.bare_soil_as_built:
+        items.append(m("about_landcover_ndvi_only"))
     tables = [
         m(f"about_census_{name}", year=year)
         for name, year in summary.census_years.items()

@@ -85,6 +85,8 @@ _DEFINITIONS_FR = tuple(
          "anneau rural de {0} à {1} m autour de l'emprise urbaine"),
         (r"water pixels excluded", "pixels d'eau exclus"),
         (r"built pixels excluded", "pixels bâtis exclus"),
+        (r"built and bare soil, not separated without NDBI",
+         "bâti et sol nu, non séparés sans NDBI"),
         (r"elevation within ±([\d.]+) m of the urban elevation",
          "altitude à ±{0} m de celle de la ville"),
         (r"elevation within ±([\d.]+) m of ([\d.]+) m", "altitude à ±{0} m de {1} m"),

@@ -842,3 +842,39 @@ def test_land_cover_rule_thresholds_from_the_config(demo_folder, tmp_path):
     low = (ndvi[finite] >= 0.3) & (ndvi[finite] < 0.7)
     np.testing.assert_array_equal(classes[finite] == 3, low)
     assert (classes == 3).sum() > 1000 and (classes == 2).sum() > 1000
+
+
+@TILINGS
+def test_a_land_cover_from_ndvi_alone_says_bare_soil_is_built(demo_folder, tmp_path, tile_size):
+    """No Sentinel-2: the demo's Landsat products carry SR_B4 and SR_B5 only, so the land
+    cover comes from NDVI, without NDBI to tell bare soil from built. The outputs say what
+    was done: landcover.tif holds no bare-soil pixel (counted from the file) and its rule tag
+    is the rule applied; every IRIS's bare-soil share is missing, not 0, while the shares of
+    the other classes still add up to the IRIS's classified area (the file's classes hold no
+    bare soil); the rural reference's definition says that its built pixels hold the bare
+    soil; the warning has its kind."""
+    config = _config(
+        demo_folder, tmp_path / "run",
+        **{"inputs.sentinel2": [], "scenarios": [], "outputs.report": False},
+    )  # fmt: skip
+    result = run(config, tile_size_px=tile_size)
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        classes, tags = src.read(1), src.tags()
+    assert (classes == 5).sum() == 0 and (classes == 4).sum() > 1000
+    assert tags["bare_soil"] == "counted as built: the products lack the bands of NDBI"
+    assert "NDBI >" not in tags["rule"] and "MNDWI >" not in tags["rule"]
+    assert "low vegetation: NDVI >= 0.2; else built (bare soil included" in tags["rule"]
+    iris = gpd.read_file(tmp_path / "run" / "zones.gpkg", layer="iris")
+    assert iris["lc_bare_soil_frac"].isna().all()
+    others = iris[[f"lc_{c}_frac" for c in ("water", "dense_vegetation", "low_vegetation",
+                                            "built")]].sum(axis=1)  # fmt: skip
+    np.testing.assert_allclose(others, 1.0, atol=1e-6)
+    definition = result.heat_island["definition"]
+    assert definition["reference_definition"].endswith(
+        "; built pixels excluded (built and bare soil, not separated without NDBI)"
+    )
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    (said,) = [w for w, code in zip(manifest["warnings"], manifest["warning_codes"],
+                                    strict=True) if code == "landcover_fallback"]  # fmt: skip
+    assert said.startswith("Landsat products lack bands for mndwi, ndbi: the land cover, from "
+                           "NDVI, takes water from the QA water bit")  # fmt: skip

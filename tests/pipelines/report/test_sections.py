@@ -320,3 +320,73 @@ def test_every_setting_the_quality_section_can_name_has_a_label_in_both_language
         assert FR.setting(key) and EN.setting(key), key
         assert FR.setting(key) != EN.setting(key), key
     assert FR.setting("mask.unknown") is None
+
+
+def _tagged_raster(path, **tags):
+    """A 2 x 2 raster at ``path`` with the tags ``tags`` (its values are never read here)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8",
+                       crs="EPSG:2154", transform=from_origin(0, 2, 1, 1)) as dst:  # fmt: skip
+        dst.write(np.ones((1, 2, 2), dtype=np.uint8))
+        dst.update_tags(**tags)
+
+
+#: The manifest of a run that read Landsat products only (no Sentinel-2).
+LANDSAT_ONLY = {**MANIFEST, "inputs": MANIFEST["inputs"][:3]}
+
+
+def test_a_land_cover_from_landsat_ndvi_alone_is_said(tmp_path):
+    """No Sentinel-2 read: the NDVI and land cover came from the Landsat scenes, said in "À
+    propos" (the line was left out); a land cover whose landcover.tif says bare soil is
+    counted as built (no NDBI) is said there and in the method notes; one with NDBI is not."""
+    from pipelines.report.headlines import method_notes
+
+    _tagged_raster(tmp_path / "rasters" / "ndvi_median.tif")
+    _tagged_raster(tmp_path / "rasters" / "landcover.tif",
+                   bare_soil="counted as built: the products lack the bands of NDBI")  # fmt: skip
+    summary = _summary(tmp_path, manifest=LANDSAT_ONLY)
+    (items,) = sections._about(summary, FR).blocks
+    said = [item.replace(NBSP, " ") for item in items.items]
+    assert "NDVI et occupation du sol : réflectance de surface des mêmes scènes Landsat." in said
+    assert (
+        "Occupation du sol tirée du NDVI seul (les produits n'ont pas les bandes du NDBI) : "
+        "bâti et sol nu non séparés, le sol nu compté comme bâti ; les parts de sol nu sont "
+        "vides." in said
+    )
+    page = sections.build_page(summary, EN)
+    (method,) = [s for s in page.sections if s.id == "method"]
+    assert any(
+        note.startswith("The land cover comes from NDVI alone: the products lack the bands of "
+                        "NDBI") for note in method.blocks[0].items
+    )  # fmt: skip
+    _tagged_raster(tmp_path / "rasters" / "landcover.tif")  # classified with NDBI
+    assert not summary.bare_soil_as_built
+    (items,) = sections._about(summary, EN).blocks
+    assert "NDVI and land cover: surface reflectance of the same Landsat scenes." in items.items
+    assert not any("NDVI alone" in note for note in method_notes(None, EN, synthetic=False))
+    assert not any("NDVI alone" in item for item in items.items)
+
+
+def test_no_lst_for_want_of_scenes_is_said_as_such(tmp_path):
+    """Fewer scenes than composite.min_clear (July 2023 of the demo: 2, min_clear 3): every
+    composite pixel is empty however clear the scenes (each has a SUHII). The summary says
+    that, and how to fix it, not "no clear Landsat observation", which stays for scenes as
+    many as min_clear."""
+    iris = _iris([np.nan, np.nan])
+    scenes = [{"time": "2023-07-12", "suhii_k": 2.35}, {"time": "2023-07-20", "suhii_k": 2.33}]
+    manifest = {"config": {"composite": {"min_clear": 3}}}
+    summary = _summary(tmp_path, iris=iris, manifest=manifest, heat_island={"scenes": scenes})
+    texts = _texts(sections._headlines(summary, None, "lst_mean_k", EN, None))
+    assert (
+        "No IRIS has a surface temperature: the periods hold 2 Landsat scene(s), fewer than "
+        "the 3 clear observations a pixel needs (composite.min_clear), so every composite "
+        "pixel is empty, however clear. Lower composite.min_clear or widen the periods (each "
+        "scene's SUHII is in heat_island.json)." in texts
+    )
+    assert not any("no clear Landsat observation" in t for t in texts)
+    clouded = dataclasses.replace(summary, heat_island={"scenes": [*scenes, scenes[0]]})
+    texts = _texts(sections._headlines(clouded, None, "lst_mean_k", EN, None))
+    assert any(t.startswith("No IRIS has a surface temperature: no clear Landsat") for t in texts)

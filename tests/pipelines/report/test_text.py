@@ -182,3 +182,16 @@ def test_heat_island_definitions_in_french():
     assert fr.definition("land-cover classes [2, 3] (dense_vegetation, low_vegetation)") == (
         "classes d'occupation du sol [2, 3] (végétation dense, végétation basse)"
     )
+
+
+def test_a_reference_whose_built_pixels_hold_bare_soil_says_so_in_french():
+    """A land cover without NDBI: the rural reference's built pixels are built and bare soil
+    (pipelines.run_layers.BUILT_WITH_BARE_SOIL), said in French too."""
+    text = (
+        "rural ring 1000-6000 m from the urban footprint; built pixels excluded (built and "
+        "bare soil, not separated without NDBI)"
+    )
+    assert Messages("fr").definition(text) == (
+        f"anneau rural de 1{NBSP}000 à 6{NBSP}000 m autour de l'emprise urbaine{NBSP}; pixels "
+        "bâtis exclus (bâti et sol nu, non séparés sans NDBI)"
+    )
