@@ -599,11 +599,12 @@ def _locked_run(
             folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             if config.outputs.report and report_possible:
                 # The report reads the manifest (warnings, timings), given here as it stands
-                # (no output listed), and n_clear, written first. No manifest.json until the
-                # run is whole: a run killed meanwhile is not taken for a finished one, and
-                # the same command resumes it.
-                if "n_clear" in futures:
-                    futures["n_clear"].result()
+                # (no output listed), and the rasters of _REPORT_RASTERS, waited for. No
+                # manifest.json until the run is whole: a run killed meanwhile is not taken
+                # for a finished one, and the same command resumes it.
+                _check_cogs(futures)  # a COG that failed stops the run before the report
+                for name in _REPORT_RASTERS & futures.keys():
+                    futures[name].result()
                 early = _manifest(
                     config, result, timer, caught, ours, started, written, settled=False
                 )
@@ -982,6 +983,7 @@ def _run(
             for k, v in rasters.items()
             if (wanted is None or k in wanted) and k not in futures and not v.attrs.get(PLACEHOLDER)
         }
+        _check_cogs(futures)  # a COG that failed stops the run now, not at its end
         if batch:
             _claim(folder)
             future = cogs.submit(batch, folder, synthetic, timer, compression)
@@ -1091,6 +1093,7 @@ def _run(
     with timer("inequality"):
         reports = _inequality_reports(config, table, notes)
         report = next(iter(reports.values()), None)
+    _check_cogs(futures)  # before the tables: a COG that failed stops the run
     with timer("write"):
         _claim(folder)
         formats = config.outputs.zone_formats
@@ -1163,6 +1166,10 @@ def _claim(folder: RunFolder) -> None:
         folder.manifest.replace(folder.previous_manifest)
 
 
+#: The rasters the report reads (``pipelines.report.data``): it waits for their COGs.
+_REPORT_RASTERS = frozenset(("n_clear", "landcover"))
+
+
 class _CogThread:
     """The thread that encodes a run's COGs (:func:`_write_cogs`), a batch at a time.
 
@@ -1220,6 +1227,13 @@ def _cog_thread() -> Iterator[_CogThread]:
         cogs.stop(wait=isinstance(err, Exception))
         raise
     cogs.close()
+
+
+def _check_cogs(futures: Mapping[str, concurrent.futures.Future]) -> None:
+    """Raise the error of a COG job that failed, if one has: the run stops with it."""
+    for future in dict.fromkeys(futures.values()):
+        if future.done() and not future.cancelled():
+            future.result()  # raises the job's error
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

@@ -1466,6 +1466,42 @@ def test_ctrl_c_keeps_the_folder_locked_until_the_cog_being_encoded_is_written(
     assert written == ["ndvi_median.qml", "ndvi_median.tif"]
 
 
+def test_a_failed_cog_stops_the_run_before_the_tables_and_the_report(
+    demo_folder, tmp_path, monkeypatch
+):
+    """A COG that fails stops the run at the next stage, with its error: the run once went
+    on to write the tables and the report (hours, on a large city), then raised it."""
+    import concurrent.futures
+
+    import raster.cog
+
+    copy_to_cog, submit = raster.cog._copy_to_cog, run_module._CogThread.submit
+    inequality_reports, jobs, reports = run_module._inequality_reports, [], []
+
+    def full_disk(source, target, tags, layout):
+        if target.name == "landcover.tif":
+            raise OSError(28, "No space left on device")
+        copy_to_cog(source, target, tags, layout)
+
+    def watched_submit(self, *args):
+        jobs.append(submit(self, *args))
+        return jobs[-1]
+
+    def after_the_land_cover(*args, **kwargs):  # a stage after the failure
+        concurrent.futures.wait(jobs[:1])  # the first batch: the land cover's
+        return inequality_reports(*args, **kwargs)
+
+    monkeypatch.setattr(raster.cog, "_copy_to_cog", full_disk)
+    monkeypatch.setattr(run_module._CogThread, "submit", watched_submit)
+    monkeypatch.setattr(run_module, "_inequality_reports", after_the_land_cover)
+    monkeypatch.setattr(run_module, "build_report", lambda *args, **kwargs: reports.append(1))
+    out = tmp_path / "run"
+    with pytest.raises(OSError, match="No space left on device"):
+        run(load_config(demo_folder / "config.yaml"), out=out)
+    assert reports == []
+    assert not (out / "zones.gpkg").exists() and not (out / "manifest.json").exists()
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip
