@@ -65,7 +65,7 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
-from pipelines.outputs.lock import folder_lock, sweep_temporaries
+from pipelines.outputs.lock import folder_lock, hold_until_done, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
     describe_previous_run,
@@ -612,11 +612,12 @@ def _locked_run(
             folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             if config.outputs.report and report_possible:
                 # The report reads the manifest (warnings, timings), given here as it stands
-                # (no output listed), and n_clear, written first. No manifest.json until the
-                # run is whole: a run killed meanwhile is not taken for a finished one, and
-                # the same command resumes it.
-                if "n_clear" in futures:
-                    futures["n_clear"].result()
+                # (no output listed), and the rasters of _REPORT_RASTERS, waited for. No
+                # manifest.json until the run is whole: a run killed meanwhile is not taken
+                # for a finished one, and the same command resumes it.
+                _check_cogs(futures)  # a COG that failed stops the run before the report
+                for name in _REPORT_RASTERS & futures.keys():
+                    futures[name].result()
                 early = _manifest(
                     config, result, timer, caught, ours, started, written, settled=False
                 )
@@ -827,7 +828,7 @@ def _run(
     config: RunConfig,
     timer: _Timer,
     tile_size_px: int | None,
-    cogs: concurrent.futures.Executor,
+    cogs: _CogThread,
     hashes: _InputHashes,
     source: str = "config",
 ) -> RunResult:
@@ -997,9 +998,10 @@ def _run(
             for k, v in rasters.items()
             if (wanted is None or k in wanted) and k not in futures and not v.attrs.get(PLACEHOLDER)
         }
+        _check_cogs(futures)  # a COG that failed stops the run now, not at its end
         if batch:
             _claim(folder)
-            future = cogs.submit(_write_cogs, batch, folder, synthetic, timer, compression)
+            future = cogs.submit(batch, folder, synthetic, timer, compression)
             futures.update(dict.fromkeys(batch, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
@@ -1108,6 +1110,7 @@ def _run(
     with timer("inequality"):
         reports = _inequality_reports(config, table, notes)
         report = next(iter(reports.values()), None)
+    _check_cogs(futures)  # before the tables: a COG that failed stops the run
     with timer("write"):
         _claim(folder)
         formats = config.outputs.zone_formats
@@ -1182,25 +1185,74 @@ def _claim(folder: RunFolder) -> None:
     claimed(folder.root)
 
 
+#: The rasters the report reads (``pipelines.report.data``): it waits for their COGs.
+_REPORT_RASTERS = frozenset(("n_clear", "landcover"))
+
+
+class _CogThread:
+    """The thread that encodes a run's COGs (:func:`_write_cogs`), a batch at a time.
+
+    Each batch holds the run folder (:func:`~pipelines.outputs.lock.hold_until_done`) from
+    when it is queued until its job ends: a run that stops with a COG being encoded leaves
+    the folder locked until that COG is written, so that no other run writes there
+    meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
+        self._stopped = threading.Event()
+
+    def submit(
+        self, rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool,
+        timer: _Timer, compression: str,
+    ) -> concurrent.futures.Future:  # fmt: skip
+        """Queue the COGs of ``rasters`` (:func:`_write_cogs`); return the job's future."""
+        future = self._pool.submit(
+            _write_cogs, rasters, folder, synthetic, timer, compression, self._stopped
+        )
+        hold_until_done(folder.root, future)
+        return future
+
+    def stop(self, wait: bool) -> None:
+        """Drop the queued batches and end the job after the COG it is encoding.
+
+        ``wait``: return once that COG is written; else at once.
+        """
+        self._stopped.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def close(self) -> None:
+        """Wait for every queued batch."""
+        self._pool.shutdown(wait=True)
+
+
 @contextlib.contextmanager
-def _cog_thread() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+def _cog_thread() -> Iterator[_CogThread]:
     """Give the thread that encodes the COGs, one at a time, while the run goes on.
 
-    A run that stops drops the COGs still queued. On Ctrl-C (or SIGTERM) the run raises
-    without waiting for the one being encoded, so that the interruption is said at once;
-    the process still waits for it before it exits, since Python joins the executor's
-    thread at interpreter exit (GDAL's encoding cannot be interrupted). It writes to a
-    temporary name, renamed only once whole, which the next run into the folder removes
-    (``sweep_temporaries``) if the process is killed first. On an error, the run waits for
-    that one before raising, so that nothing writes in the folder once the run has raised.
+    A run that stops drops the COGs still queued and the rest of the batch being encoded:
+    the thread ends after the one COG it is encoding (GDAL's encoding cannot be
+    interrupted), which holds the run folder until it is written (:class:`_CogThread`). On
+    Ctrl-C (or SIGTERM) the run raises without waiting for it, so that the interruption is
+    said at once; a process that ends waits for it, since Python joins the thread at
+    interpreter exit, and a notebook's goes on. On an error, the run waits for it before
+    raising. It writes to a temporary name, renamed only once whole, which the next run
+    into the folder removes (``sweep_temporaries``) if the process is killed first.
     """
-    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
+    cogs = _CogThread()
     try:
-        yield executor
+        yield cogs
     except BaseException as err:
-        executor.shutdown(wait=isinstance(err, Exception), cancel_futures=True)
+        cogs.stop(wait=isinstance(err, Exception))
         raise
-    executor.shutdown(wait=True)
+    cogs.close()
+
+
+def _check_cogs(futures: Mapping[str, concurrent.futures.Future]) -> None:
+    """Raise the error of a COG job that failed, if one has: the run stops with it."""
+    for future in dict.fromkeys(futures.values()):
+        if future.done() and not future.cancelled():
+            future.result()  # raises the job's error
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.
@@ -1229,8 +1281,12 @@ def _write_cogs(
     synthetic: bool,
     timer: _Timer,
     compression: str,
+    stop: threading.Event,
 ) -> dict[str, str]:
-    """Write ``rasters`` as COGs; return their SHA-256 by absolute path."""
+    """Write ``rasters`` as COGs; return their SHA-256 by absolute path.
+
+    Once ``stop`` is set (the run stopped), no other COG is started and none is hashed.
+    """
     # One COG at a time (GDAL compresses each with every core): five side by side, with
     # their GDAL threads, starved the statistics and the report the run waits for
     # (measured on the benchmark: 2.56 → 2.32 s from the tiles' end to the run's, medians of
@@ -1243,7 +1299,10 @@ def _write_cogs(
             synthetic=synthetic,
             scheduler=LOCAL_SCHEDULERS["synchronous"],
             compression=compression,
+            stop=stop,
         )
+    if stop.is_set():  # the run stopped: no digest is read
+        return {}
     # Hashed here, beside the statistics and the report, not after them: the manifest
     # takes these digests (0.1 s less at the end of the benchmark run).
     return {str(Path(path).resolve()): sha256_file(path) for path in written.values()}

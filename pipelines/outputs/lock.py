@@ -4,10 +4,11 @@ Two runs into one folder would mix their checkpoints and outputs (a manifest nam
 config over the other's rasters). :func:`folder_lock` holds an advisory lock
 (``fcntl.flock``) on ``<folder>/.ilots.lock`` while a run or the scenarios write there: the
 second one stops at once, naming the first. The kernel drops the lock when its process
-ends, however it ends, so a killed run never leaves the folder locked. The lock file stays
-(hidden, never listed as an output): removing it would let a waiting process lock a file
-that a third one has already replaced. Where ``fcntl`` does not exist (Windows), no lock is
-taken.
+ends, however it ends, so a killed run never leaves the folder locked. A job of another
+thread that writes there keeps it held past its caller (:func:`hold_until_done`). The lock
+file stays (hidden, never listed as an output): removing it would let a waiting process
+lock a file that a third one has already replaced. Where ``fcntl`` does not exist
+(Windows), no lock is taken.
 
 :func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
 (``kill -9``, a lost node), and a folder it was removing: their names are ilots' own,
@@ -18,6 +19,7 @@ process to take the folder.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -26,7 +28,9 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipelines.outputs.transaction import finish_staged
 from tiles.errors import OutputError
@@ -36,7 +40,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_NAME", "folder_lock", "lock_holder", "sweep_temporaries"]
+__all__ = ["LOCK_NAME", "folder_lock", "hold_until_done", "lock_holder", "sweep_temporaries"]
 
 #: The lock file in a run folder.
 LOCK_NAME = ".ilots.lock"
@@ -49,7 +53,17 @@ _TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{32}\.(tmp|scratch)|[a-z0-9_]{8}\.tmp)
 
 logger = logging.getLogger(__name__)
 
-_held: dict[Path, int] = {}  # folders this process holds, and how many holders
+
+@dataclass
+class _Hold:
+    """The holds of a folder in this process: the lock's open file, and how many holders."""
+
+    handle: Any  # the open lock file (None: no lock taken)
+    made: list[Path]  # the folders made for it, deepest first
+    holders: int = 1
+
+
+_held: dict[Path, _Hold] = {}  # the folders this process holds
 _held_lock = threading.Lock()
 
 
@@ -58,8 +72,10 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
     """Hold ``folder`` for this process; make it first if needed.
 
     Re-entrant within a process (``ilots scenarios`` runs the pipeline into the folder it
-    holds). The first hold completes the write of several entries a killed process left
-    half put in place (:func:`~.transaction.finish_staged`), before anything reads them.
+    holds), in any order: the folder is released when its last holder lets go, whichever
+    it is (:func:`hold_until_done`). The first hold completes the write of several entries
+    a killed process left half put in place (:func:`~.transaction.finish_staged`), before
+    anything reads them.
 
     Raises
     ------
@@ -67,27 +83,43 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
         Another process holds the folder.
     """
     root = Path(folder).resolve()
-    made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
     with _held_lock:
         first = root not in _held
         if first:
-            handle = _acquire(root)
-            _held[root] = 1
+            made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
+            _held[root] = _Hold(_acquire(root), made)
         else:
-            _held[root] += 1
-            handle = None
+            _held[root].holders += 1
     try:
         if first:  # a write a killed process left half put in place is completed first
             finish_staged(root)
         yield
     finally:
-        with _held_lock:
-            _held[root] -= 1
-            if _held[root] == 0:
-                del _held[root]
-                if handle is not None:
-                    handle.close()  # releases the lock
-                _remove_if_unused(made)
+        _let_go(root)
+
+
+def hold_until_done(folder: str | os.PathLike[str], future: concurrent.futures.Future) -> None:
+    """Hold ``folder`` (:func:`folder_lock`) until ``future`` is done or cancelled.
+
+    For a job of another thread that writes in the folder: the folder stays held after
+    the caller lets go of it (an interrupted run), until the job ends.
+    """
+    hold = contextlib.ExitStack()
+    hold.enter_context(folder_lock(folder))
+    future.add_done_callback(lambda _: hold.close())
+
+
+def _let_go(root: Path) -> None:
+    """Drop one hold of ``root``; the last one releases the lock."""
+    with _held_lock:
+        hold = _held[root]
+        hold.holders -= 1
+        if hold.holders:
+            return
+        del _held[root]
+        if hold.handle is not None:
+            hold.handle.close()  # releases the lock
+        _remove_if_unused(hold.made)
 
 
 def lock_holder(folder: str | os.PathLike[str]) -> str | None:

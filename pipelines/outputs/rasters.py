@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,7 @@ def write_rasters(
     scheduler: Any = None,
     compression: str = "deflate",
     qgis_styles: bool = True,
+    stop: threading.Event | None = None,
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -158,12 +160,16 @@ def write_rasters(
         Also write ``<name>.qml`` beside each COG once it is written, so that QGIS opens it
         styled (:func:`pipelines.outputs.raster_styles.write_raster_style`; rasters without
         a style in :data:`~pipelines.outputs.raster_styles.RASTER_STYLES` get none).
+    stop
+        With ``compute=True``: the rasters are written one at a time (a pass each), and
+        none is started once ``stop`` is set (the one being written is finished).
 
     Returns
     -------
     dict
         Name → Delayed (yielding the path) or name → path, in input order. Written now
-        (``compute=True``), each file is noted for :func:`~._atomic.recorded_writes`.
+        (``compute=True``), each file is noted for :func:`~._atomic.recorded_writes`;
+        with ``stop`` set, only the rasters written before it was.
 
     Raises
     ------
@@ -206,18 +212,12 @@ def write_rasters(
         plans.append((name, data, file_tags, _layout(name, data, method.lower())))
 
     out.mkdir(parents=True, exist_ok=True)
+    if compute and stop is not None:
+        return _write_until_stopped(plans, out, stop, scheduler, compression, qgis_styles)
     tasks: dict[str, Delayed] = {}
     try:
         for name, data, file_tags, layout in plans:
-            clean = data.copy(deep=False)
-            clean.attrs = {}  # write_cog copies attrs into tags: pass the cleaned set instead
-            _LOG.debug("raster %s: %s, tags %s", name, layout, sorted(file_tags))
-            tasks[name] = write_cog(  # type: ignore[assignment]
-                clean, out / f"{name}.tif", tags=file_tags, compute=False,
-                compression=compression, **layout,
-            )  # fmt: skip
-            if qgis_styles:
-                tasks[name] = dask.delayed(_styled, pure=False)(tasks[name], name)
+            tasks[name] = _task(name, data, out, file_tags, layout, compression, qgis_styles)
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise
@@ -229,10 +229,56 @@ def write_rasters(
         remove_scratch(out, tasks)
         raise
     for path in paths:  # written by raster.cog, whichever process ran the task
-        note_written(path)
-        if qgis_styles and (style := Path(path).with_suffix(".qml")).is_file():
-            note_written(style)
+        _note(path, qgis_styles)
     return dict(zip(tasks, (Path(p) for p in paths), strict=True))
+
+
+def _task(
+    name: str, data: xr.DataArray, out: Path, file_tags: dict[str, str], layout: dict[str, Any],
+    compression: str, qgis_styles: bool,
+) -> Delayed:  # fmt: skip
+    """Return the task that writes raster ``name`` (its scratch file, if any, made now)."""
+    clean = data.copy(deep=False)
+    clean.attrs = {}  # write_cog copies attrs into tags: pass the cleaned set instead
+    _LOG.debug("raster %s: %s, tags %s", name, layout, sorted(file_tags))
+    task = write_cog(
+        clean, out / f"{name}.tif", tags=file_tags, compute=False,
+        compression=compression, **layout,
+    )  # fmt: skip
+    if qgis_styles:
+        task = dask.delayed(_styled, pure=False)(task, name)
+    return task  # type: ignore[return-value]
+
+
+def _write_until_stopped(
+    plans: list[tuple[str, xr.DataArray, dict[str, str], dict[str, Any]]], out: Path,
+    stop: threading.Event, scheduler: Any, compression: str, qgis_styles: bool,
+) -> dict[str, Path]:  # fmt: skip
+    """Write the rasters of ``plans`` one at a time until ``stop`` is set; return their paths.
+
+    Each one's task (and scratch file) is made only when it is started: a stopped write
+    leaves none of the others'.
+    """
+    written: dict[str, Path] = {}
+    for name, data, file_tags, layout in plans:
+        if stop.is_set():
+            break
+        try:
+            task = _task(name, data, out, file_tags, layout, compression, qgis_styles)
+            (path,) = dask.compute(task, scheduler=scheduler)
+        except BaseException:
+            remove_scratch(out, [name])
+            raise
+        _note(path, qgis_styles)
+        written[name] = Path(path)
+    return written
+
+
+def _note(path: str | os.PathLike[str], qgis_styles: bool) -> None:
+    """Note the COG at ``path`` and its style for :func:`~._atomic.recorded_writes`."""
+    note_written(path)
+    if qgis_styles and (style := Path(path).with_suffix(".qml")).is_file():
+        note_written(style)
 
 
 def _styled(path: str | os.PathLike[str], name: str) -> str | os.PathLike[str]:

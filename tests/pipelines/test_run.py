@@ -1444,6 +1444,86 @@ def test_ctrl_c_waits_for_no_cog(demo_folder, tmp_path, monkeypatch):
     assert len(started) == 1 and "ndvi_median" in started[0]  # the queued ones: dropped
 
 
+def test_ctrl_c_keeps_the_folder_locked_until_the_cog_being_encoded_is_written(
+    demo_folder, tmp_path, monkeypatch
+):
+    """Ctrl-C while a COG is encoded: the run says it at once, but the folder stays locked
+    until that COG is written, and the thread encodes no other one of its batch. It once
+    released the folder at once: another run took it, then the interrupted run's thread
+    put rasters there that the other run's manifest did not list."""
+    import threading
+
+    import raster.cog
+    from pipelines.outputs.lock import lock_holder
+
+    encoding, release = threading.Event(), threading.Event()
+    copy_to_cog = raster.cog._copy_to_cog
+
+    def held_copy(source, target, tags, layout):
+        encoding.set()
+        release.wait(timeout=60)  # until the test has looked at the folder
+        copy_to_cog(source, target, tags, layout)
+
+    def interrupted(*args, **kwargs):  # after every COG is queued
+        encoding.wait(timeout=60)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(raster.cog, "_copy_to_cog", held_copy)
+    monkeypatch.setattr(run_module, "_inequality_reports", interrupted)
+    out = tmp_path / "run"
+    try:
+        with pytest.raises(KeyboardInterrupt):  # said without waiting for the COG
+            run(load_config(demo_folder / "config.yaml"), out=out)
+        assert lock_holder(out) is not None  # the COG job still holds the folder
+        assert list((out / "rasters").glob("*.tif")) == []
+    finally:
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("ilots-cogs"):
+                thread.join()
+    assert lock_holder(out) is None  # released once the job ended: nothing writes there
+    # The first COG of the first batch (the index composites and the land cover), and
+    # nothing else: no other COG, no scratch or temporary file.
+    written = sorted(path.name for path in (out / "rasters").iterdir())
+    assert written == ["ndvi_median.qml", "ndvi_median.tif"]
+
+
+def test_a_failed_cog_stops_the_run_before_the_tables_and_the_report(
+    demo_folder, tmp_path, monkeypatch
+):
+    """A COG that fails stops the run at the next stage, with its error: the run once went
+    on to write the tables and the report (hours, on a large city), then raised it."""
+    import concurrent.futures
+
+    import raster.cog
+
+    copy_to_cog, submit = raster.cog._copy_to_cog, run_module._CogThread.submit
+    inequality_reports, jobs, reports = run_module._inequality_reports, [], []
+
+    def full_disk(source, target, tags, layout):
+        if target.name == "landcover.tif":
+            raise OSError(28, "No space left on device")
+        copy_to_cog(source, target, tags, layout)
+
+    def watched_submit(self, *args):
+        jobs.append(submit(self, *args))
+        return jobs[-1]
+
+    def after_the_land_cover(*args, **kwargs):  # a stage after the failure
+        concurrent.futures.wait(jobs[:1])  # the first batch: the land cover's
+        return inequality_reports(*args, **kwargs)
+
+    monkeypatch.setattr(raster.cog, "_copy_to_cog", full_disk)
+    monkeypatch.setattr(run_module._CogThread, "submit", watched_submit)
+    monkeypatch.setattr(run_module, "_inequality_reports", after_the_land_cover)
+    monkeypatch.setattr(run_module, "build_report", lambda *args, **kwargs: reports.append(1))
+    out = tmp_path / "run"
+    with pytest.raises(OSError, match="No space left on device"):
+        run(load_config(demo_folder / "config.yaml"), out=out)
+    assert reports == []
+    assert not (out / "zones.gpkg").exists() and not (out / "manifest.json").exists()
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -9,7 +13,13 @@ import uuid
 
 import pytest
 
-from pipelines.outputs.lock import LOCK_NAME, folder_lock, sweep_temporaries
+from pipelines.outputs.lock import (
+    LOCK_NAME,
+    folder_lock,
+    hold_until_done,
+    lock_holder,
+    sweep_temporaries,
+)
 from tiles.errors import OutputError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
@@ -62,6 +72,37 @@ def test_the_lock_is_reentrant_in_a_process_and_leaves_no_folder_it_made(tmp_pat
     with folder_lock(folder):
         (folder / "manifest.json").write_text("{}")
     assert (folder / "manifest.json").is_file()
+
+
+def test_the_lock_goes_with_the_last_holder_whichever_it_is(tmp_path):
+    """Holds that end in another order than they began: the folder stays locked until the
+    last one ends (the first one's end released it, the lock file closed with its frame)."""
+    folder = tmp_path / "run"
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
+    first, second = contextlib.ExitStack(), contextlib.ExitStack()
+    first.enter_context(folder_lock(folder))
+    second.enter_context(folder_lock(folder))
+    first.close()
+    assert lock_holder(folder) == me
+    second.close()
+    assert lock_holder(folder) is None
+
+
+@pytest.mark.parametrize("end", ["finished", "cancelled"])
+def test_a_job_holds_the_folder_until_it_is_done(tmp_path, end):
+    """An interrupted run hands the folder to the COG job still writing there."""
+    folder = tmp_path / "run"
+    job: concurrent.futures.Future = concurrent.futures.Future()
+    with folder_lock(folder):
+        hold_until_done(folder, job)
+        (folder / "manifest.json").write_text("{}")
+    assert lock_holder(folder) == f"pid {os.getpid()} on {socket.gethostname()}"
+    if end == "finished":
+        job.set_running_or_notify_cancel()
+        job.set_result(None)
+    else:
+        job.cancel()
+    assert lock_holder(folder) is None
 
 
 def test_the_runs_temporary_names_are_swept_and_nothing_else(tmp_path):

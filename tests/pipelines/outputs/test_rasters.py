@@ -1,4 +1,5 @@
 import os
+import threading
 
 import dask
 import dask.array as da
@@ -133,6 +134,30 @@ def test_failure_mid_write_leaves_no_file(tmp_path, rasters):
                       compute=True)  # fmt: skip
     leftovers = [name for name in os.listdir(folder) if name != "landcover.tif"]
     assert leftovers == [], "no final lst file and no scratch or temporary file"
+
+
+def test_a_stopped_write_ends_with_the_raster_being_written(tmp_path, rasters):
+    """An interrupted run's COG thread: the raster being written is finished, the next one
+    is not started, and leaves no scratch file (a lazy one's is made when it is planned)."""
+    stop = threading.Event()
+
+    def stopping(block):  # the run is interrupted while lst_median is being written
+        stop.set()
+        return block
+
+    lst = rasters["lst_median"]
+    blocks = da.from_array(lst.to_numpy(), chunks=256)
+    meta = np.array((), lst.dtype)  # map_blocks calls nothing to learn the type
+    first = lst.copy(data=blocks.map_blocks(stopping, dtype=lst.dtype, meta=meta))
+    second = rasters["landcover"].chunk(256)
+    folder = tmp_path / "rasters"
+    paths = write_rasters(
+        {"lst_median": first, "landcover": second}, folder, compute=True, stop=stop
+    )
+    assert paths == {"lst_median": folder / "lst_median.tif"}
+    assert sorted(os.listdir(folder)) == ["lst_median.qml", "lst_median.tif"]
+    with rasterio.open(paths["lst_median"]) as src:
+        np.testing.assert_array_equal(src.read(1), lst.to_numpy())
 
 
 def test_lazy_failure_scratch_can_be_removed(tmp_path, rasters):
