@@ -993,7 +993,10 @@ def _run(
         }
         if batch:
             _claim(folder)
-            future = cogs.submit(_write_cogs, batch, folder, synthetic, timer, compression)
+            future = cogs.submit(
+                _write_cogs, batch, folder, synthetic, timer, compression,
+                anomaly_range_k=config.outputs.anomaly_range_k,
+            )  # fmt: skip
             futures.update(dict.fromkeys(batch, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
@@ -1110,7 +1113,9 @@ def _run(
                 for name, frame in layers.items()
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
-            anomaly = GraduatedStyle(no_value_label=no_value)  # the report's words
+            anomaly = GraduatedStyle(  # the report's words, the run's range
+                no_value_label=no_value, bound=config.outputs.anomaly_range_k
+            )
             styles = default_zone_styles(layers, anomaly)
             slds = default_zone_styles(layers, anomaly, style_format="sld")
             run_inputs = _run_inputs(config, inputs, census_sources, layers, synthetic)
@@ -1219,6 +1224,7 @@ def _write_cogs(
     synthetic: bool,
     timer: _Timer,
     compression: str,
+    anomaly_range_k: float | None = None,
 ) -> dict[str, str]:
     """Write ``rasters`` as COGs; return their SHA-256 by absolute path."""
     # One COG at a time (GDAL compresses each with every core): five side by side, with
@@ -1233,6 +1239,7 @@ def _write_cogs(
             synthetic=synthetic,
             scheduler=LOCAL_SCHEDULERS["synchronous"],
             compression=compression,
+            anomaly_range_k=anomaly_range_k,
         )
     # Hashed here, beside the statistics and the report, not after them: the manifest
     # takes these digests (0.1 s less at the end of the benchmark run).

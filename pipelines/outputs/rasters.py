@@ -127,6 +127,7 @@ def write_rasters(
     scheduler: Any = None,
     compression: str = "deflate",
     qgis_styles: bool = True,
+    anomaly_range_k: float | None = None,
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -158,6 +159,9 @@ def write_rasters(
         Also write ``<name>.qml`` beside each COG once it is written, so that QGIS opens it
         styled (:func:`pipelines.outputs.raster_styles.write_raster_style`; rasters without
         a style in :data:`~pipelines.outputs.raster_styles.RASTER_STYLES` get none).
+    anomaly_range_k
+        ``outputs.anomaly_range_k``: the styles of the LST anomalies span ``[-v, v]`` K
+        instead of their own values' range; ``None`` (default) for that.
 
     Returns
     -------
@@ -168,7 +172,8 @@ def write_rasters(
     Raises
     ------
     ValueError
-        No rasters, a bad name, a non-2-D variable or an unknown resampling.
+        No rasters, a bad name, a non-2-D variable, an unknown resampling or a bad
+        ``anomaly_range_k``.
     CRSError
         A raster without a CRS, or rasters with different CRSs.
     """
@@ -178,6 +183,8 @@ def write_rasters(
     if unknown:
         raise ValueError(f"overview_resampling names {unknown} are not among the rasters given")
     check_compression(compression)
+    if anomaly_range_k is not None and not (np.isfinite(anomaly_range_k) and anomaly_range_k > 0):
+        raise ValueError(f"anomaly_range_k must be a number > 0 (K), got {anomaly_range_k!r}")
     out = Path(folder)
     common = {k: text for k, v in (tags or {}).items() if (text := _tag_value(v)) is not None}
     first_crs = None
@@ -217,7 +224,7 @@ def write_rasters(
                 compression=compression, **layout,
             )  # fmt: skip
             if qgis_styles:
-                tasks[name] = dask.delayed(_styled, pure=False)(tasks[name], name)
+                tasks[name] = dask.delayed(_styled, pure=False)(tasks[name], name, anomaly_range_k)
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise
@@ -235,9 +242,11 @@ def write_rasters(
     return dict(zip(tasks, (Path(p) for p in paths), strict=True))
 
 
-def _styled(path: str | os.PathLike[str], name: str) -> str | os.PathLike[str]:
+def _styled(
+    path: str | os.PathLike[str], name: str, anomaly_range_k: float | None = None
+) -> str | os.PathLike[str]:
     """Write the QGIS style of the COG just written at ``path``; pass its path on."""
-    write_raster_style(path, name)
+    write_raster_style(path, name, anomaly_range_k=anomaly_range_k)
     return path
 
 
