@@ -530,7 +530,8 @@ def _graduated_classes(
             fence=style.fence,
         )  # fmt: skip
     else:
-        edges = np.linspace(-style.bound, style.bound, style.n_classes + 1)
+        # Rounded to 1e-12: the filters read -0.2, not linspace's -0.19999999999999996.
+        edges = np.round(np.linspace(-style.bound, style.bound, style.n_classes + 1), 12)
     count = len(edges) - 1
     decimals = _label_decimals(edges)
     suffix = f" {style.units}" if style.units else ""

@@ -507,3 +507,14 @@ def test_a_fixed_range_is_checked():
             GraduatedStyle(bound=bad)
     with pytest.raises(ValueError, match="a fixed bound needs the 'equal' method"):
         GraduatedStyle(bound=2.0, method="quantile")
+
+
+def test_a_fixed_range_breaks_read_as_typed():
+    """±1.4 K: breaks -1.4 + 0.4 i read -1, -0.6, -0.2, 0.2 ... (not -0.19999999999999996)."""
+    qml = graduated_qml(BEYOND, GraduatedStyle(bound=1.4))
+    filters = [r.get("filter") for r in _rules(_parse(qml).find("renderer-v2"))]
+    assert filters[3] == '"lst_anomaly_mean_k" > -0.2 AND "lst_anomaly_mean_k" <= 0.2'
+    assert [r.get("label") for r in _rules(_parse(qml).find("renderer-v2"))][::6] == [
+        "≤ -1.0 K",
+        "> 1.0 K",
+    ]
