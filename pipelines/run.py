@@ -1001,7 +1001,9 @@ def _run(
         _check_cogs(futures)  # a COG that failed stops the run now, not at its end
         if batch:
             _claim(folder)
-            future = cogs.submit(batch, folder, synthetic, timer, compression)
+            future = cogs.submit(
+                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k
+            )
             futures.update(dict.fromkeys(batch, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
@@ -1121,7 +1123,9 @@ def _run(
                 for name, frame in layers.items()
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
-            anomaly = GraduatedStyle(no_value_label=no_value)  # the report's words
+            anomaly = GraduatedStyle(  # the report's words, the run's range
+                no_value_label=no_value, bound=config.outputs.anomaly_range_k
+            )
             styles = default_zone_styles(layers, anomaly)
             slds = default_zone_styles(layers, anomaly, style_format="sld")
             run_inputs = _run_inputs(config, inputs, census_sources, layers, synthetic)
@@ -1204,12 +1208,13 @@ class _CogThread:
 
     def submit(
         self, rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool,
-        timer: _Timer, compression: str,
+        timer: _Timer, compression: str, anomaly_range_k: float | None = None,
     ) -> concurrent.futures.Future:  # fmt: skip
         """Queue the COGs of ``rasters`` (:func:`_write_cogs`); return the job's future."""
         future = self._pool.submit(
-            _write_cogs, rasters, folder, synthetic, timer, compression, self._stopped
-        )
+            _write_cogs, rasters, folder, synthetic, timer, compression, self._stopped,
+            anomaly_range_k,
+        )  # fmt: skip
         hold_until_done(folder.root, future)
         return future
 
@@ -1282,6 +1287,7 @@ def _write_cogs(
     timer: _Timer,
     compression: str,
     stop: threading.Event,
+    anomaly_range_k: float | None = None,
 ) -> dict[str, str]:
     """Write ``rasters`` as COGs; return their SHA-256 by absolute path.
 
@@ -1300,6 +1306,7 @@ def _write_cogs(
             scheduler=LOCAL_SCHEDULERS["synchronous"],
             compression=compression,
             stop=stop,
+            anomaly_range_k=anomaly_range_k,
         )
     if stop.is_set():  # the run stopped: no digest is read
         return {}

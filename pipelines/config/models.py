@@ -1370,6 +1370,18 @@ class OutputsConfig(_Model):
         "less encoding time for the same size; needs GDAL 2.3 or later built with ZSTD, as "
         "QGIS 3 and rasterio's wheels are). Default 'deflate'.",
     )
+    anomaly_range_k: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Colour range of every LST anomaly map, in K: set v and the anomaly COGs' "
+        "QGIS styles (lst_anomaly, lst_anomaly_p90), the zone layers' classes of "
+        "lst_anomaly_mean_k (7 equal classes of [-v, v], the end ones open beyond) and the "
+        "report's anomaly map all span [-v, v]; values beyond take the end colours, labelled "
+        "<= -v and >= v. Give two runs the same v to compare their maps colour for colour. "
+        "Default null: each scale fitted to the run's own values (the scenarios' delta-LST "
+        "maps always are).",
+    )
     hash_inputs: bool = Field(
         True,
         description="Record the SHA-256 of every input file in manifest.json (the config's "

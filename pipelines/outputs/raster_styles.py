@@ -8,7 +8,9 @@ styles, written as QGIS writes them (``<pipe><rasterrenderer>``):
 * :func:`pseudocolor_qml`: ``singlebandpseudocolor``, a colour ramp interpolated between
   evenly spaced values, each labelled with its unit; for the measures (LST, ΔT, NDVI,
   albedo). The range is a 2–98 % cut of the raster's values (:func:`stretch`), symmetric
-  about 0 for anomalies so that the neutral colour means "as the reference".
+  about 0 for anomalies so that the neutral colour means "as the reference"; or, for the
+  LST anomalies, a fixed ``[-v, v]`` K (``outputs.anomaly_range_k``), the same in every run
+  that sets it, its end labels ``"≤ -v"`` and ``"≥ v"``.
 * :func:`count_qml`: ``singlebandpseudocolor`` with discrete classes of whole numbers, one
   colour per count (binned when there are many), labelled with the counts; for the number
   of clear observations.
@@ -110,6 +112,9 @@ class RasterStyle:
     nonzero
         The range comes from the non-zero values only (a scenario's ΔT is 0 wherever it
         changes nothing, most of the city).
+    anomaly
+        An LST anomaly (ΔT against the run's reference): a fixed range
+        (``outputs.anomaly_range_k``) replaces the stretch.
     """
 
     ramp: Ramp | None
@@ -117,6 +122,7 @@ class RasterStyle:
     units: str = ""
     integer: bool = False
     nonzero: bool = False
+    anomaly: bool = False
 
 
 #: Style of each run raster with one (the run folder's and a scenario's ``delta_lst``).
@@ -124,8 +130,8 @@ RASTER_STYLES: Mapping[str, RasterStyle] = {
     "lst_median": RasterStyle(THERMAL_RAMP, units="K"),
     "lst_p90": RasterStyle(THERMAL_RAMP, units="K"),
     "lst_median_sharpened": RasterStyle(THERMAL_RAMP, units="K"),
-    "lst_anomaly": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K"),
-    "lst_anomaly_p90": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K"),
+    "lst_anomaly": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K", anomaly=True),
+    "lst_anomaly_p90": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K", anomaly=True),
     "lst_zscore": RasterStyle(DIVERGING_RAMP, symmetric=True),
     "delta_lst": RasterStyle(DIVERGING_RAMP, symmetric=True, units="K", nonzero=True),
     "ndvi_median": RasterStyle(VEGETATION_RAMP),
@@ -157,12 +163,14 @@ def stretch(
     return low, high
 
 
-def pseudocolor_qml(low: float, high: float, ramp: Ramp, *, units: str = "") -> str:
+def pseudocolor_qml(
+    low: float, high: float, ramp: Ramp, *, units: str = "", open_ends: bool = False
+) -> str:
     """QML of a ``singlebandpseudocolor`` style: ``ramp`` interpolated from ``low`` to ``high``.
 
     One legend item per ramp colour, at evenly spaced values, labelled ``"<value> <units>"``
     with enough decimals to tell the items apart. Values outside the range take the end
-    colours.
+    colours; ``open_ends`` says so in the end labels (``"≤ -4.0 K"``, ``"≥ 4.0 K"``).
     """
     if not high > low:
         raise ValueError(f"a colour ramp needs low < high, got {low} and {high}")
@@ -171,8 +179,11 @@ def pseudocolor_qml(low: float, high: float, ramp: Ramp, *, units: str = "") -> 
     suffix = f" {units}" if units else ""
     root, pipe = _raster_root()
     shader = _colorramp_shader(pipe, low, high, ramp, interpolated=True, places=places)
-    for value, color in zip(values, ramp_colors(len(values), ramp), strict=True):
-        _shader_item(shader, repr(float(value)), color, f"{value:.{places}f}{suffix}")
+    labels = [f"{value:.{places}f}{suffix}" for value in values]
+    if open_ends:
+        labels[0], labels[-1] = f"≤ {labels[0]}", f"≥ {labels[-1]}"
+    for value, color, label in zip(values, ramp_colors(len(values), ramp), labels, strict=True):
+        _shader_item(shader, repr(float(value)), color, label)
     _finish(root, pipe)
     return _serialise(root)
 
@@ -297,16 +308,23 @@ def style_of(name: str) -> RasterStyle | None:
     return RASTER_STYLES["lst_median"] if _LST_STATISTIC.fullmatch(name) else None
 
 
-def raster_style_qml(name: str, values: ArrayLike | None = None) -> str | None:
+def raster_style_qml(
+    name: str, values: ArrayLike | None = None, *, anomaly_range_k: float | None = None
+) -> str | None:
     """Build the QML of run raster ``name`` from its ``values`` (a sample of them will do).
 
     ``None`` for a raster without a style (:func:`style_of`), or a measure with no
     finite value (QGIS's default grey is then as good as any). ``values`` is not needed for
-    the land cover.
+    the land cover, nor for an LST anomaly given ``anomaly_range_k``
+    (``outputs.anomaly_range_k``): its ramp then spans ``[-anomaly_range_k,
+    anomaly_range_k]``, whatever the values.
     """
     style = style_of(name)
     if style is None:
         return None
+    if style.anomaly and anomaly_range_k is not None:
+        bound = float(anomaly_range_k)
+        return pseudocolor_qml(-bound, bound, style.ramp, units=style.units, open_ends=True)
     if style.ramp is None:
         return paletted_qml(
             {code: (CLASS_NAMES[code].replace("_", " "), CLASS_COLOURS[code])
@@ -324,13 +342,18 @@ def raster_style_qml(name: str, values: ArrayLike | None = None) -> str | None:
     return pseudocolor_qml(*bounds, style.ramp, units=style.units)
 
 
-def write_raster_style(tif: str | os.PathLike[str], name: str | None = None) -> Path | None:
+def write_raster_style(
+    tif: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    anomaly_range_k: float | None = None,
+) -> Path | None:
     """Write ``<tif stem>.qml`` beside a written COG for QGIS; return its path.
 
     The values come from a read of at most :data:`SAMPLE_PX` pixels a side (GDAL takes them
-    from the COG's overviews); nodata is left out. When the raster gets no style
-    (:func:`raster_style_qml`) a sidecar left by an earlier run is removed and ``None`` is
-    returned.
+    from the COG's overviews); nodata is left out. An LST anomaly with ``anomaly_range_k``
+    reads none: its range is that one (:func:`raster_style_qml`). When the raster gets no
+    style a sidecar left by an earlier run is removed and ``None`` is returned.
     """
     import rasterio
     from rasterio.enums import Resampling
@@ -340,13 +363,14 @@ def write_raster_style(tif: str | os.PathLike[str], name: str | None = None) -> 
     sidecar = path.with_suffix(".qml")
     values = None
     style = style_of(name)
-    if style is not None and style.ramp is not None:
+    fixed = style is not None and style.anomaly and anomaly_range_k is not None
+    if style is not None and style.ramp is not None and not fixed:
         with rasterio.open(path) as src:
             scale = max(1.0, max(src.height, src.width) / SAMPLE_PX)
             shape = (max(1, round(src.height / scale)), max(1, round(src.width / scale)))
             values = src.read(1, out_shape=shape, masked=True, resampling=Resampling.nearest)
             values = values.astype(np.float64).filled(np.nan)
-    qml = raster_style_qml(name, values)
+    qml = raster_style_qml(name, values, anomaly_range_k=anomaly_range_k)
     if qml is None:
         sidecar.unlink(missing_ok=True)
         return None

@@ -129,6 +129,7 @@ def write_rasters(
     compression: str = "deflate",
     qgis_styles: bool = True,
     stop: threading.Event | None = None,
+    anomaly_range_k: float | None = None,
 ) -> dict[str, Delayed] | dict[str, Path]:
     """Write each raster as ``<folder>/<name>.tif`` (COG), lazily by default.
 
@@ -163,6 +164,9 @@ def write_rasters(
     stop
         With ``compute=True``: the rasters are written one at a time (a pass each), and
         none is started once ``stop`` is set (the one being written is finished).
+    anomaly_range_k
+        ``outputs.anomaly_range_k``: the styles of the LST anomalies span ``[-v, v]`` K
+        instead of their own values' range; ``None`` (default) for that.
 
     Returns
     -------
@@ -174,7 +178,8 @@ def write_rasters(
     Raises
     ------
     ValueError
-        No rasters, a bad name, a non-2-D variable or an unknown resampling.
+        No rasters, a bad name, a non-2-D variable, an unknown resampling or a bad
+        ``anomaly_range_k``.
     CRSError
         A raster without a CRS, or rasters with different CRSs.
     """
@@ -184,6 +189,8 @@ def write_rasters(
     if unknown:
         raise ValueError(f"overview_resampling names {unknown} are not among the rasters given")
     check_compression(compression)
+    if anomaly_range_k is not None and not (np.isfinite(anomaly_range_k) and anomaly_range_k > 0):
+        raise ValueError(f"anomaly_range_k must be a number > 0 (K), got {anomaly_range_k!r}")
     out = Path(folder)
     common = {k: text for k, v in (tags or {}).items() if (text := _tag_value(v)) is not None}
     first_crs = None
@@ -213,11 +220,15 @@ def write_rasters(
 
     out.mkdir(parents=True, exist_ok=True)
     if compute and stop is not None:
-        return _write_until_stopped(plans, out, stop, scheduler, compression, qgis_styles)
+        return _write_until_stopped(
+            plans, out, stop, scheduler, compression, qgis_styles, anomaly_range_k
+        )
     tasks: dict[str, Delayed] = {}
     try:
         for name, data, file_tags, layout in plans:
-            tasks[name] = _task(name, data, out, file_tags, layout, compression, qgis_styles)
+            tasks[name] = _task(
+                name, data, out, file_tags, layout, compression, qgis_styles, anomaly_range_k
+            )
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise
@@ -235,7 +246,7 @@ def write_rasters(
 
 def _task(
     name: str, data: xr.DataArray, out: Path, file_tags: dict[str, str], layout: dict[str, Any],
-    compression: str, qgis_styles: bool,
+    compression: str, qgis_styles: bool, anomaly_range_k: float | None = None,
 ) -> Delayed:  # fmt: skip
     """Return the task that writes raster ``name`` (its scratch file, if any, made now)."""
     clean = data.copy(deep=False)
@@ -246,13 +257,14 @@ def _task(
         compression=compression, **layout,
     )  # fmt: skip
     if qgis_styles:
-        task = dask.delayed(_styled, pure=False)(task, name)
+        task = dask.delayed(_styled, pure=False)(task, name, anomaly_range_k)
     return task  # type: ignore[return-value]
 
 
 def _write_until_stopped(
     plans: list[tuple[str, xr.DataArray, dict[str, str], dict[str, Any]]], out: Path,
     stop: threading.Event, scheduler: Any, compression: str, qgis_styles: bool,
+    anomaly_range_k: float | None = None,
 ) -> dict[str, Path]:  # fmt: skip
     """Write the rasters of ``plans`` one at a time until ``stop`` is set; return their paths.
 
@@ -264,7 +276,9 @@ def _write_until_stopped(
         if stop.is_set():
             break
         try:
-            task = _task(name, data, out, file_tags, layout, compression, qgis_styles)
+            task = _task(
+                name, data, out, file_tags, layout, compression, qgis_styles, anomaly_range_k
+            )
             (path,) = dask.compute(task, scheduler=scheduler)
         except BaseException:
             remove_scratch(out, [name])
@@ -281,9 +295,11 @@ def _note(path: str | os.PathLike[str], qgis_styles: bool) -> None:
         note_written(style)
 
 
-def _styled(path: str | os.PathLike[str], name: str) -> str | os.PathLike[str]:
+def _styled(
+    path: str | os.PathLike[str], name: str, anomaly_range_k: float | None = None
+) -> str | os.PathLike[str]:
     """Write the QGIS style of the COG just written at ``path``; pass its path on."""
-    write_raster_style(path, name)
+    write_raster_style(path, name, anomaly_range_k=anomaly_range_k)
     return path
 
 

@@ -10,7 +10,9 @@ legacy ``<prop k v>`` list (all older QGIS 3 releases read only that one):
   about 0 (the middle class astride 0 is the neutral colour) or quantiles. The equal intervals
   span the zones that are not outliers (Tukey's far-out fences), and the two outermost classes
   reach the minimum and maximum: one hot industrial zone takes the darkest red instead of
-  pushing every other zone into the pale middle classes. Labels carry the unit (K). A last
+  pushing every other zone into the pale middle classes. Or equal classes of a fixed range
+  ``[-v, v]`` (``outputs.anomaly_range_k``, :attr:`GraduatedStyle.bound`), the end classes
+  open beyond it, so that two runs' colours mean the same ΔT. Labels carry the unit (K). A last
   legend class, "no value", draws the zones whose value is NULL (the ``lst_*`` columns of a
   zone under ``zones.min_valid_frac``) in hatched light grey, as the report's maps do.
 * :func:`outline_qml`: a single-symbol renderer with no fill and a thick dark outline, labelled
@@ -234,11 +236,18 @@ class GraduatedStyle:
         RGBA of the thin polygon outlines of the classes.
     no_value_label
         Legend label of the features without a value.
+    bound
+        A fixed range ``[-bound, bound]`` instead of one from the values
+        (``outputs.anomaly_range_k``): ``n_classes`` equal classes of it, whatever the
+        values, so that two layers' colours mean the same values. The end classes are open
+        beyond it (their filters have no outer bound): labelled ``"≤ -2.9 K"`` and
+        ``"> 2.9 K"``. Only with the ``"equal"`` method; ``symmetric`` and ``fence`` are
+        then unused. ``None`` (default): classes from the values (:func:`class_breaks`).
 
     Raises
     ------
     ValueError
-        A bad ``n_classes``, ``method`` or ``fence`` (see :func:`class_breaks`).
+        A bad ``n_classes``, ``method``, ``fence`` (see :func:`class_breaks`) or ``bound``.
     """
 
     field: str = "lst_anomaly_mean_k"
@@ -250,9 +259,14 @@ class GraduatedStyle:
     ramp: tuple[tuple[int, int, int], ...] = DIVERGING_RAMP
     outline: tuple[int, int, int, int] = (255, 255, 255, 160)
     no_value_label: str = "no value"
+    bound: float | None = None
 
     def __post_init__(self) -> None:
         _check_classes(self.n_classes, self.method, self.fence)
+        if self.bound is not None and not (math.isfinite(self.bound) and self.bound > 0):
+            raise ValueError(f"bound must be a finite number > 0 (or None), got {self.bound!r}")
+        if self.bound is not None and self.method != "equal":
+            raise ValueError(f"a fixed bound needs the 'equal' method, got {self.method!r}")
         object.__setattr__(self, "ramp", tuple(tuple(stop) for stop in self.ramp))
         object.__setattr__(self, "outline", tuple(self.outline))
 
@@ -300,7 +314,7 @@ def graduated_qml(values: ArrayLike, style: GraduatedStyle = LST_ANOMALY_STYLE) 
     rules = ET.SubElement(renderer, "rules", {"key": f"ilots-{field}"})
     symbols = ET.SubElement(renderer, "symbols")
     for i, (lower, upper, label, color) in enumerate(classes):
-        above = ">=" if i == 0 else ">"
+        tests = [f"{column} {op} {_number(bound)}" for op, bound in _class_tests(i, lower, upper)]
         ET.SubElement(
             rules,
             "rule",
@@ -308,7 +322,7 @@ def graduated_qml(values: ArrayLike, style: GraduatedStyle = LST_ANOMALY_STYLE) 
                 "key": f"ilots-{field}-{i}",
                 "symbol": str(i),
                 "label": label,
-                "filter": f"{column} {above} {_number(lower)} AND {column} <= {_number(upper)}",
+                "filter": " AND ".join(tests) or f"{column} IS NOT NULL",
             },
         )
         symbols.append(
@@ -356,10 +370,16 @@ def graduated_sld(
     root, feature_style = _sld_root(layer)
     for i, (lower, upper, label, color) in enumerate(classes):
         rule = _sld_rule(feature_style, label)
-        both = ET.SubElement(ET.SubElement(rule, "ogc:Filter"), "ogc:And")
-        above = "ogc:PropertyIsGreaterThanOrEqualTo" if i == 0 else "ogc:PropertyIsGreaterThan"
-        for test, bound in ((above, lower), ("ogc:PropertyIsLessThanOrEqualTo", upper)):
-            compare = ET.SubElement(both, test)
+        tests = _class_tests(i, lower, upper)
+        parent = ET.SubElement(rule, "ogc:Filter")
+        if len(tests) == 2:
+            parent = ET.SubElement(parent, "ogc:And")
+        elif not tests:  # one class open both ways: every value
+            parent = ET.SubElement(parent, "ogc:Not")
+            null = ET.SubElement(parent, "ogc:PropertyIsNull")
+            ET.SubElement(null, "ogc:PropertyName").text = style.field
+        for op, bound in tests:
+            compare = ET.SubElement(parent, _SLD_COMPARISONS[op])
             ET.SubElement(compare, "ogc:PropertyName").text = style.field
             ET.SubElement(compare, "ogc:Literal").text = _number(bound)
         _sld_polygon(rule, (*color, 255), style.outline, _CLASS_OUTLINE_MM)
@@ -497,24 +517,58 @@ def default_zone_styles(
 def _graduated_classes(
     values: ArrayLike, style: GraduatedStyle
 ) -> list[tuple[float, float, str, tuple[int, int, int]]]:
-    """Return ``(lower, upper, label, colour)`` of each class, low to high; none without values."""
+    """Return ``(lower, upper, label, colour)`` of each class, low to high; none without values.
+
+    With ``style.bound``, the first class's ``lower`` is ``-inf`` and the last's ``upper``
+    ``inf`` (open beyond the range) when there are two classes or more.
+    """
     if not np.isfinite(np.asarray(values, dtype=np.float64)).any():
         return []
-    edges = class_breaks(
-        values, style.n_classes, method=style.method, symmetric=style.symmetric, fence=style.fence
-    )
+    if style.bound is None:
+        edges = class_breaks(
+            values, style.n_classes, method=style.method, symmetric=style.symmetric,
+            fence=style.fence,
+        )  # fmt: skip
+    else:
+        # Rounded to 1e-12: the filters read -0.2, not linspace's -0.19999999999999996.
+        edges = np.round(np.linspace(-style.bound, style.bound, style.n_classes + 1), 12)
     count = len(edges) - 1
     decimals = _label_decimals(edges)
     suffix = f" {style.units}" if style.units else ""
-    return [
-        (lower, upper, f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}", color)
-        for lower, upper, color in zip(
-            map(float, edges[:-1]),
-            map(float, edges[1:]),
-            ramp_colors(count, style.ramp),
-            strict=True,
-        )
-    ]
+    classes = []
+    for i, (lower, upper, color) in enumerate(
+        zip(map(float, edges[:-1]), map(float, edges[1:]), ramp_colors(count, style.ramp),
+            strict=True)
+    ):  # fmt: skip
+        label = f"{lower:.{decimals}f} – {upper:.{decimals}f}{suffix}"
+        if style.bound is not None and count > 1 and i == 0:
+            lower, label = -math.inf, f"≤ {upper:.{decimals}f}{suffix}"
+        elif style.bound is not None and count > 1 and i == count - 1:
+            upper, label = math.inf, f"> {lower:.{decimals}f}{suffix}"
+        classes.append((lower, upper, label, color))
+    return classes
+
+
+#: The SLD (OGC Filter Encoding) element of each comparison of :func:`_class_tests`.
+_SLD_COMPARISONS = {
+    ">=": "ogc:PropertyIsGreaterThanOrEqualTo",
+    ">": "ogc:PropertyIsGreaterThan",
+    "<=": "ogc:PropertyIsLessThanOrEqualTo",
+}
+
+
+def _class_tests(i: int, lower: float, upper: float) -> list[tuple[str, float]]:
+    """``(operator, bound)`` comparisons of class ``i``'s filter; an infinite bound has none.
+
+    As QGIS converts a graduated renderer to rules: ``>= lower`` for the first class and
+    ``> lower`` after it (a value on a break falls in the lower class), ``<= upper``.
+    """
+    tests = []
+    if math.isfinite(lower):
+        tests.append((">=" if i == 0 else ">", lower))
+    if math.isfinite(upper):
+        tests.append(("<=", upper))
+    return tests
 
 
 def _label_decimals(edges: np.ndarray) -> int:

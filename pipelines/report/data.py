@@ -135,6 +135,10 @@ class RunSummary:
         config says so).
     n_clear_water_out
         Whether water pixels were left out of ``n_clear`` (the land cover was read).
+    anomaly_range_k
+        The colour range ``[-v, v]`` of the anomaly map (``outputs.anomaly_range_k`` of the
+        folder's ``config.yaml``, else of the manifest's config), or ``None``: fitted to
+        the values.
     """
 
     folder: RunFolder
@@ -148,6 +152,7 @@ class RunSummary:
     n_clear_decimated: bool
     synthetic: bool
     n_clear_water_out: bool = False
+    anomaly_range_k: float | None = None
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -369,6 +374,7 @@ def read_run(
         n_clear_decimated=decimated,
         n_clear_water_out=water_out,
         synthetic=_is_synthetic(folder, manifest),
+        anomaly_range_k=_anomaly_range(folder.config, manifest),
     )
 
 
@@ -587,13 +593,47 @@ def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioF
 
 def _config_language(path: Path) -> str | None:
     """``outputs.report_language`` of a config file; ``None`` when absent or unreadable."""
+    outputs = _config_outputs(path)
+    lang = outputs.get("report_language") if outputs is not None else None
+    return lang if isinstance(lang, str) else None
+
+
+def _config_outputs(path: Path) -> dict[str, Any] | None:
+    """Return the ``outputs`` section of a config file; ``None`` when absent or unreadable."""
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     outputs = config.get("outputs") if isinstance(config, dict) else None
-    lang = outputs.get("report_language") if isinstance(outputs, dict) else None
-    return lang if isinstance(lang, str) else None
+    return outputs if isinstance(outputs, dict) else None
+
+
+def _anomaly_range(path: Path, manifest: Mapping[str, Any]) -> float | None:
+    """``outputs.anomaly_range_k`` of the config file ``path``, else of the manifest's config.
+
+    The file first: ``ilots report`` then redraws the map with a range set there after the
+    run. ``None`` when neither sets one.
+
+    Raises
+    ------
+    ReportError
+        The range is not a number > 0.
+    """
+    outputs = _config_outputs(path)
+    where = str(path)
+    if outputs is None:
+        config = manifest.get("config")
+        recorded = config.get("outputs") if isinstance(config, Mapping) else None
+        outputs, where = (recorded if isinstance(recorded, Mapping) else {}), "manifest.json"
+    value = outputs.get("anomaly_range_k")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ReportError(
+            f"{where}: outputs.anomaly_range_k: must be a number > 0 (K) or null, got "
+            f"{value!r}; fix it and rerun ilots report"
+        )
+    return float(value)
 
 
 def _outside_range(path: Path) -> tuple[dict[str, float], bool] | None:

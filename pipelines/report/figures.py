@@ -285,6 +285,7 @@ def map_figure(
     qpv: gpd.GeoDataFrame | None = None,
     cmap: str = "RdYlBu_r",
     diverging: bool = True,
+    bound: float | None = None,
 ) -> Figure:
     """Choropleth of ``column`` per zone with the QPV outlined and zones without value hatched.
 
@@ -305,22 +306,19 @@ def map_figure(
     diverging
         Centre the colours on 0 when the values span it (anomalies), with one scale both
         sides: the colour bar runs from minus to plus the largest absolute value.
+    bound
+        A fixed range ``[-bound, bound]`` of the colours instead (``outputs.anomaly_range_k``),
+        the same in every run that sets it: values beyond take the end colours, the colour
+        bar's arrows, and its end ticks read ``≤ -bound`` and ``≥ bound``.
     """
     values = pd.to_numeric(zones[column], errors="coerce")
     fig = _new_figure(MAP_WIDTH, _map_height(zones.total_bounds))
     ax = fig.add_subplot()
     cax = fig.add_axes((0.9, 0.1, 0.03, 0.8))
-    vmin, vmax = float(values.min()), float(values.max())
-    if not np.isfinite(vmin):
-        vmin, vmax = 0.0, 1.0
-    if vmax - vmin <= 1e-9 * max(1.0, abs(vmax)):  # one value (up to rounding): one colour
-        values = values.where(values.isna(), vmin)
-        vmin, vmax = vmin - 0.5, vmax + 0.5
-    if diverging and vmin < 0 < vmax:
-        # One scale each side of 0: -1.3 K as pale as +1.3 K. (Two slopes, each end its own
-        # extreme, drew a -1.3 K IRIS as dark as a +7.4 K one.)
-        vmax = max(-vmin, vmax)
-        vmin = -vmax
+    if bound is None:
+        vmin, vmax, values = _own_range(values, diverging=diverging)
+    else:
+        vmin, vmax = -float(bound), float(bound)
     norm = Normalize(vmin=vmin, vmax=vmax)
     # The artists geopandas' plot makes (same pixels), built from the coordinate arrays at
     # once instead of a patch per zone: measured on the 1,000-IRIS benchmark, building the
@@ -346,9 +344,16 @@ def map_figure(
         handles.append(Line2D([], [], color="black", linewidth=1.6, label=m("legend_qpv")))
     ax.autoscale_view()
     colorbar = fig.colorbar(
-        ScalarMappable(norm=norm, cmap=cmap), cax=cax, label=m.label(column, "axis")
+        ScalarMappable(norm=norm, cmap=cmap),
+        cax=cax,
+        label=m.label(column, "axis"),
+        extend="neither" if bound is None else "both",
     )
-    localise(m, colorbar.ax.yaxis)
+    if bound is None:
+        localise(m, colorbar.ax.yaxis)
+    else:
+        colorbar.set_ticks(np.linspace(vmin, vmax, 5))
+        colorbar.ax.yaxis.set_major_formatter(_OpenEndsFormatter(m, vmin, vmax))
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
     _title(ax, title)
@@ -359,6 +364,40 @@ def map_figure(
     add_north_arrow(ax)
     _place_map(fig, ax, cax)
     return fig
+
+
+def _own_range(values: pd.Series, *, diverging: bool) -> tuple[float, float, pd.Series]:
+    """Colour range of a map fitted to its ``values``: ``(vmin, vmax, values to draw)``.
+
+    One value (up to rounding) is drawn in one colour, the middle of a range of 1; with
+    ``diverging``, a range spanning 0 is widened to ``[-m, m]``.
+    """
+    vmin, vmax = float(values.min()), float(values.max())
+    if not np.isfinite(vmin):
+        vmin, vmax = 0.0, 1.0
+    if vmax - vmin <= 1e-9 * max(1.0, abs(vmax)):  # one value (up to rounding): one colour
+        values = values.where(values.isna(), vmin)
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    if diverging and vmin < 0 < vmax:
+        # One scale each side of 0: -1.3 K as pale as +1.3 K. (Two slopes, each end its own
+        # extreme, drew a -1.3 K IRIS as dark as a +7.4 K one.)
+        vmax = max(-vmin, vmax)
+        vmin = -vmax
+    return vmin, vmax, values
+
+
+class _OpenEndsFormatter(_LocalFormatter):
+    """:class:`_LocalFormatter` labels, the range's ends read ``≤ low`` and ``≥ high``."""
+
+    def __init__(self, m: Messages, low: float, high: float) -> None:
+        super().__init__(m)
+        self._ends = (low, high)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = super().__call__(x, pos)
+        if math.isclose(x, self._ends[0]):
+            return f"≤{NBSP}{text}"
+        return f"≥{NBSP}{text}" if math.isclose(x, self._ends[1]) else text
 
 
 #: Share of a map's width its scale bar is at most.

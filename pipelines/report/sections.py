@@ -272,7 +272,9 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
     lst_drawn = column is not None and _has_values(iris, column)
     if lst_drawn:
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
-        fig = figures.map_figure(iris, column, m, title=title, qpv=qpv)
+        # A fixed range (outputs.anomaly_range_k) is of anomalies: not of a mean LST.
+        bound = summary.anomaly_range_k if "anomaly" in column else None
+        fig = figures.map_figure(iris, column, m, title=title, qpv=qpv, bound=bound)
         blocks.append(draw(fig, title, name="lst_map"))
     elif column is not None:
         blocks.append(_missing(m, "what_map_lst"))

@@ -378,3 +378,32 @@ def test_an_area_cutting_communes_warns_of_no_census_row_outside_it(demo_folder,
     assert not [w for w in result.warnings if "codes have no match" in w], result.warnings
     want = _filosofi_by_hand(demo_folder).reindex(iris["code_iris"]).to_numpy()
     np.testing.assert_array_equal(iris["disp_med"].to_numpy(), want)
+
+
+def test_an_anomaly_range_styles_the_cogs_and_the_zone_layer(demo_folder, tmp_path):
+    """outputs.anomaly_range_k 1.4 K: the anomaly COGs' ramps and the IRIS classes span
+    ±1.4 K (the demo's anomalies reach beyond it), the LST's ramp is its own."""
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    config = _config(demo_folder, **{"outputs.anomaly_range_k": 1.4})
+    run(config, out=tmp_path / "run")
+    rasters = tmp_path / "run" / "rasters"
+    for name in ("lst_anomaly", "lst_anomaly_p90"):
+        qml = (rasters / f"{name}.qml").read_text(encoding="utf-8")
+        renderer = ET.fromstring(qml.split("\n", 1)[1]).find("pipe/rasterrenderer")
+        assert renderer.get("classificationMin") == "-1.4", name
+        assert renderer.get("classificationMax") == "1.4", name
+    lst = (rasters / "lst_median.qml").read_text(encoding="utf-8")
+    assert 'classificationMax="1.4"' not in lst
+    with sqlite3.connect(tmp_path / "run" / "zones.gpkg") as db:
+        (style,) = db.execute(
+            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'iris'"
+        ).fetchone()
+    filters = [r.get("filter") for r in ET.fromstring(style.split("\n", 1)[1]).iter("rule")]
+    # by hand: breaks -1.4 + 0.4 i, i = 1 .. 6
+    assert filters[0] == '"lst_anomaly_mean_k" <= -1'
+    assert filters[3] == '"lst_anomaly_mean_k" > -0.2 AND "lst_anomaly_mean_k" <= 0.2'
+    assert filters[6] == '"lst_anomaly_mean_k" > 1'
+    iris = gpd.read_file(tmp_path / "run" / "zones.gpkg", layer="iris")
+    assert iris["lst_anomaly_mean_k"].abs().max() > 1.4

@@ -190,6 +190,7 @@ def test_models_are_frozen():
         ("landcover", {"connectivity": 4}, "landcover.connectivity: must be one of 1, 2"),
         ("outputs", {"zone_formats": ["shp"]}, "must be one of gpkg, parquet, csv"),
         ("outputs", {"raster_compression": "lzw"}, "outputs.raster_compression: must be one of"),
+        ("outputs", {"anomaly_range_k": 0}, "outputs.anomaly_range_k: must be > 0 (got 0)"),
         ("inequality", {"confidence": 1.5}, "inequality.confidence: must be < 1 (got 1.5)"),
         ("census", {"filosofi": "filo.csv"}, "census.filosofi: needs zones.iris"),
         # The IRIS layer's column (without census.population): there is no layer to read.

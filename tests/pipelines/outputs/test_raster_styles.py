@@ -166,3 +166,62 @@ def test_a_raster_without_values_loses_its_old_style(tmp_path):
     write_rasters({"lst_median": cloudy}, tmp_path, compute=True)  # an overwriting run
     assert not (tmp_path / "lst_median.qml").exists()  # no stale range from the last run
     assert write_raster_style(tmp_path / "lst_median.tif") is None
+
+
+def _ramp_range(renderer: ET.Element) -> tuple[float, ...]:
+    """The range of a pseudocolour renderer, as its renderer and its shader say it."""
+    shader = renderer.find("rastershader/colorrampshader")
+    return tuple(
+        float(element.get(key))
+        for element, key in (
+            (renderer, "classificationMin"),
+            (renderer, "classificationMax"),
+            (shader, "minimumValue"),
+            (shader, "maximumValue"),
+        )
+    )
+
+
+@pytest.mark.parametrize("name", ["lst_anomaly", "lst_anomaly_p90"])
+def test_an_anomaly_range_fixes_the_anomaly_ramps(name):
+    """outputs.anomaly_range_k: 2.5 K spans -2.5 .. 2.5 K, whatever the values (±9 K)."""
+    values = np.linspace(-9.0, 9.0, 101)
+    renderer = _renderer(raster_style_qml(name, values, anomaly_range_k=2.5))
+    assert _ramp_range(renderer) == (-2.5, 2.5, -2.5, 2.5)
+    shader = renderer.find("rastershader/colorrampshader")
+    assert shader.get("clip") == "0", "values beyond the range take the end colours"
+    items = _items(renderer)
+    # 7 stops 5/6 K apart, by hand: -2.5, -5/3, -5/6, 0, 5/6, 5/3, 2.5
+    np.testing.assert_allclose([v for v, _, _ in items], [-2.5 + 5 * i / 6 for i in range(7)])
+    labels = [label for _, label, _ in items]
+    assert labels[0] == "≤ -2.5 K" and labels[-1] == "≥ 2.5 K"
+    assert labels[1:-1] == ["-1.7 K", "-0.8 K", "0.0 K", "0.8 K", "1.7 K"]
+    assert items[3][2] == "#f7f7f7", "white on 0"
+    assert raster_style_qml(name, None, anomaly_range_k=2.5) is not None, "no values needed"
+    # without it, as before: the 2-98 % cut of the values, symmetric (±8.64 K)
+    low, high = _ramp_range(_renderer(raster_style_qml(name, values)))[:2]
+    assert high == -low == pytest.approx(np.percentile(values, 98))
+
+
+def test_an_anomaly_range_leaves_the_other_rasters_styled_by_their_values():
+    values = np.linspace(-9.0, 9.0, 101)
+    for name in ("lst_median", "lst_zscore", "delta_lst", "ndvi_median"):
+        fixed = raster_style_qml(name, values, anomaly_range_k=2.5)
+        assert fixed == raster_style_qml(name, values), name
+
+
+def test_write_rasters_gives_the_anomaly_styles_the_range(tmp_path):
+    anomaly = grid_array(np.linspace(-6.0, 6.0, 64 * 64, dtype="float32").reshape(64, 64))
+    lst = grid_array(np.linspace(290, 300, 64 * 64, dtype="float32").reshape(64, 64))
+    rasters = {"lst_anomaly": anomaly, "lst_median": lst}
+    write_rasters(rasters, tmp_path / "fixed", compute=True, anomaly_range_k=4.0)
+    write_rasters(rasters, tmp_path / "own", compute=True)
+    fixed = _renderer((tmp_path / "fixed" / "lst_anomaly.qml").read_text(encoding="utf-8"))
+    assert _ramp_range(fixed) == (-4.0, 4.0, -4.0, 4.0)
+    own = _renderer((tmp_path / "own" / "lst_anomaly.qml").read_text(encoding="utf-8"))
+    assert _ramp_range(own)[1] > 5.5  # the 98th percentile of -6 .. 6 K
+    for folder in ("fixed", "own"):  # the LST keeps its own range
+        renderer = _renderer((tmp_path / folder / "lst_median.qml").read_text(encoding="utf-8"))
+        assert _ramp_range(renderer)[:2] == pytest.approx((290.2, 299.8), abs=0.01)
+    with pytest.raises(ValueError, match="anomaly_range_k must be a number > 0"):
+        write_rasters(rasters, tmp_path / "bad", compute=True, anomaly_range_k=0.0)

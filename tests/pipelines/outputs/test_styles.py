@@ -432,3 +432,89 @@ def test_a_graduated_style_is_checked_when_made_and_hashable():
     assert style.ramp == ((0, 0, 255), (255, 0, 0)) and style.outline == (0, 0, 0, 255)
     assert hash(style) == hash(GraduatedStyle(ramp=((0, 0, 255), (255, 0, 0)),
                                               outline=(0, 0, 0, 255)))  # fmt: skip
+
+
+# -5 and +7.3 K lie beyond a ±3.5 K range; the rest inside it, two of them on breaks.
+BEYOND = np.array([-5.0, -2.5, -0.4, 0.0, 1.2, 2.5, 3.4, 7.3, np.nan])
+_COMPARISON = re.compile(r'^"lst_anomaly_mean_k" (?P<op><=|>=|>) (?P<value>\S+)$')
+_OPS = {"<=": np.less_equal, ">=": np.greater_equal, ">": np.greater}
+
+
+def _open_matching(rules: list[ET.Element], value: float) -> list[int]:
+    """As :func:`_matching`, for filters of one or two comparisons (open end classes too)."""
+    hits = []
+    for i, rule in enumerate(rules):
+        text = rule.get("filter")
+        if text.endswith(" IS NULL"):
+            ok = np.isnan(value)
+        else:
+            comparisons = [_COMPARISON.match(part) for part in text.split(" AND ")]
+            assert all(comparisons), text
+            ok = all(_OPS[c["op"]](value, float(c["value"])) for c in comparisons)
+        if ok:
+            hits.append(i)
+    return hits
+
+
+def test_a_fixed_range_gives_equal_classes_open_beyond_it():
+    """outputs.anomaly_range_k: 3.5 K → 7 classes 1 K wide from -3.5 to 3.5 K, whatever
+    the values; -5 K and 7.3 K take the end classes."""
+    style = GraduatedStyle(no_value_label="no value", bound=3.5)
+    qml = default_zone_styles({"iris": pd.DataFrame({"lst_anomaly_mean_k": BEYOND})}, style)
+    rules = _rules(_parse(qml["iris"]).find("renderer-v2"))
+    assert len(rules) == 8, "7 classes, then no value"
+    # by hand: the breaks -3.5 + i for i = 1 .. 6; the end classes have no outer bound
+    breaks = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]
+    assert rules[0].get("filter") == '"lst_anomaly_mean_k" <= -2.5'
+    assert [_class_filter(rule)[1:] for rule in rules[1:6]] == [
+        (">", low, high) for low, high in itertools.pairwise(breaks)
+    ]
+    assert rules[6].get("filter") == '"lst_anomaly_mean_k" > 2.5'
+    assert [r.get("label") for r in rules] == [
+        "≤ -2.5 K", "-2.5 – -1.5 K", "-1.5 – -0.5 K", "-0.5 – 0.5 K", "0.5 – 1.5 K",
+        "1.5 – 2.5 K", "> 2.5 K", "no value",
+    ]  # fmt: skip
+    expected = {-5.0: 0, -2.5: 0, -0.4: 3, 0.0: 3, 1.2: 4, 2.5: 5, 3.4: 6, 7.3: 6}
+    for value in BEYOND:
+        hit = 7 if np.isnan(value) else expected[value]
+        assert _open_matching(rules, value) == [hit], value
+    # the same classes for other values: only the range decides them
+    other = default_zone_styles({"iris": pd.DataFrame({"lst_anomaly_mean_k": BEYOND / 3})}, style)
+    assert other == qml
+    # without it, as before: fitted to the values (here up to 7.3 K, not an outlier)
+    assert _class_filter(_rules(_parse(graduated_qml(BEYOND)).find("renderer-v2"))[6])[3] == 7.3
+
+
+def test_a_fixed_range_sld_has_the_open_end_classes():
+    frame = pd.DataFrame({"lst_anomaly_mean_k": BEYOND})
+    style = GraduatedStyle(bound=3.5)
+    sld = _parse_sld(
+        default_zone_styles({"iris": frame}, style, style_format="sld")["iris"], "iris"
+    )
+    qml = _rules(_parse(default_zone_styles({"iris": frame}, style)["iris"]).find("renderer-v2"))
+    assert [r.find(f"{SE}Name").text for r in sld] == [r.get("label") for r in qml]
+    (first,) = list(sld[0].find(f"{OGC}Filter"))
+    assert first.tag == f"{OGC}PropertyIsLessThanOrEqualTo"
+    assert first.find(f"{OGC}Literal").text == "-2.5"
+    (last,) = list(sld[6].find(f"{OGC}Filter"))
+    assert last.tag == f"{OGC}PropertyIsGreaterThan" and last.find(f"{OGC}Literal").text == "2.5"
+    assert [_sld_class(r) for r in sld[1:6]] == [_class_filter(r) for r in qml[1:6]]
+
+
+def test_a_fixed_range_is_checked():
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="bound must be a finite number > 0"):
+            GraduatedStyle(bound=bad)
+    with pytest.raises(ValueError, match="a fixed bound needs the 'equal' method"):
+        GraduatedStyle(bound=2.0, method="quantile")
+
+
+def test_a_fixed_range_breaks_read_as_typed():
+    """±1.4 K: breaks -1.4 + 0.4 i read -1, -0.6, -0.2, 0.2 ... (not -0.19999999999999996)."""
+    qml = graduated_qml(BEYOND, GraduatedStyle(bound=1.4))
+    filters = [r.get("filter") for r in _rules(_parse(qml).find("renderer-v2"))]
+    assert filters[3] == '"lst_anomaly_mean_k" > -0.2 AND "lst_anomaly_mean_k" <= 0.2'
+    assert [r.get("label") for r in _rules(_parse(qml).find("renderer-v2"))][::6] == [
+        "≤ -1.0 K",
+        "> 1.0 K",
+    ]

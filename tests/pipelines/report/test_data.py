@@ -193,3 +193,21 @@ def test_n_clear_counts_the_land_pixels_of_the_iris_only(tmp_path):
     values, decimated, water_out = _read_n_clear(folder, iris)
     assert water_out and not decimated
     assert sorted(values) == [2, 3, 3, 4, 4, 4]  # the 9s outside the IRIS, the 0s of water
+
+
+def test_the_anomaly_range_comes_from_config_yaml_else_the_manifest(tmp_path):
+    from pipelines.report.data import _anomaly_range
+
+    config = tmp_path / "config.yaml"
+    recorded = {"config": {"outputs": {"anomaly_range_k": 2}}}
+    assert _anomaly_range(config, recorded) == 2.0, "no config.yaml: the manifest's"
+    assert _anomaly_range(config, {}) is None
+    config.write_text("outputs: {anomaly_range_k: 3.5}\n", encoding="utf-8")
+    assert _anomaly_range(config, recorded) == 3.5, "config.yaml first"
+    config.write_text("outputs: {anomaly_range_k: null}\n", encoding="utf-8")
+    assert _anomaly_range(config, recorded) is None
+    config.write_text("outputs: {anomaly_range_k: -1}\n", encoding="utf-8")
+    with pytest.raises(
+        ReportError, match=r"config.yaml: outputs.anomaly_range_k: must be a number > 0 \(K\)"
+    ):
+        _anomaly_range(config, recorded)

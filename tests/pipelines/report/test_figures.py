@@ -580,3 +580,30 @@ def test_scale_bar_is_drawn_in_the_map_units_and_left_out_in_degrees():
     # In degrees a unit has no one length: no bar (the report maps such IRIS in metres).
     fig = figures.map_figure(_zones_wide(0.1, "EPSG:4326"), "ndvi_mean", EN, title="T")
     assert not [a for a in fig.axes[0].get_children() if isinstance(a, AnchoredSizeBar)]
+
+
+def test_a_fixed_range_map_spans_it_and_says_its_ends_are_open():
+    """outputs.anomaly_range_k 2 K: the colours run from -2 to +2 K, the 2.5, 3 and 4 K
+    zones take the end colour, and the colour bar's ends read ≤ -2 and ≥ 2."""
+    zones = _zones()  # -0.5 .. 4.0 K
+    fig = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map", bound=2.0)
+    known = fig.axes[0].collections[0]
+    assert (known.norm.vmin, known.norm.vmax) == (-2.0, 2.0)
+    cmap = known.get_cmap()
+    top, bottom = list(cmap(1.0)), list(cmap(0.0))
+    colours = known.to_rgba(np.array([2.0, 2.5, 3.0, 4.0, -2.0, -9.0])).tolist()
+    assert colours == [top] * 4 + [bottom] * 2, "clamped to the end colours"
+    assert known.to_rgba(np.array([-0.5]))[0].tolist() == list(cmap(0.5 - 0.5 / 4))
+    _draw(fig)
+    bar = fig.axes[1]
+    assert bar.yaxis.get_ticklocs().tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    labels = [t.get_text().replace(NBSP, " ") for t in bar.yaxis.get_ticklabels()]
+    assert labels[0] == "≤ −2" and labels[-1] == "≥ 2" and labels[2] == "0"
+    # without it, as before: the map's own range, ±4 K, and no open ends
+    own = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map")
+    assert (own.axes[0].collections[0].norm.vmin, own.axes[0].collections[0].norm.vmax) == (
+        -4.0,
+        4.0,
+    )
+    _draw(own)
+    assert not any("≥" in t.get_text() for t in own.axes[1].yaxis.get_ticklabels())

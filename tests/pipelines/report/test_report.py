@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 from scipy.stats import linregress
 
@@ -1217,3 +1218,34 @@ def test_a_mostly_extrapolated_demo_scenario_is_said_so_in_english(demo_run, en_
     assert rows["cool_roofs"][column] == en(
         comparison.loc["cool_roofs", "area_changed_predicted_m2"] / 1e4
     )
+
+
+def test_ilots_report_draws_the_anomaly_map_in_the_range_of_the_folders_config(
+    demo_run, tmp_path, monkeypatch
+):
+    """outputs.anomaly_range_k set in the run folder's config.yaml after the run: ``ilots
+    report`` redraws the anomaly map over ±1.5 K (the demo's IRIS reach beyond it)."""
+    from pipelines.report import sections
+
+    run = copy_run(demo_run, tmp_path / "run")
+    config = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    assert config["outputs"]["anomaly_range_k"] is None  # the demo's: fitted to its values
+    ranges = {}
+    drawn = sections.figures.map_figure
+
+    def map_figure(zones, column, *args, **kwargs):
+        fig = drawn(zones, column, *args, **kwargs)
+        norm = fig.axes[0].collections[0].norm
+        ranges[column] = (norm.vmin, norm.vmax, zones[column].abs().max())
+        return fig
+
+    monkeypatch.setattr(sections.figures, "map_figure", map_figure)
+    CliRunner().invoke(main, ["report", str(run)], catch_exceptions=False)
+    low, high, largest = ranges["lst_anomaly_mean_k"]
+    assert high == -low == largest > 1.5, "without it: the largest |anomaly| of the IRIS"
+    config["outputs"]["anomaly_range_k"] = 1.5
+    (run / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(run)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert ranges["lst_anomaly_mean_k"][:2] == (-1.5, 1.5)
+    assert ranges["ndvi_mean"][:2] != (-1.5, 1.5)

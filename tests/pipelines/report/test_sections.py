@@ -390,3 +390,28 @@ def test_no_lst_for_want_of_scenes_is_said_as_such(tmp_path):
     clouded = dataclasses.replace(summary, heat_island={"scenes": [*scenes, scenes[0]]})
     texts = _texts(sections._headlines(clouded, None, "lst_mean_k", EN, None))
     assert any(t.startswith("No IRIS has a surface temperature: no clear Landsat") for t in texts)
+
+
+def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
+    """outputs.anomaly_range_k (RunSummary.anomaly_range_k): the anomaly map's colours span
+    ±3 K whatever its values; a map of the mean LST keeps its own range."""
+    iris = _iris([300.0, 301.0]).assign(lst_anomaly_mean_k=[-0.5, 1.5])
+    ranges = []
+    drawn = sections.figures.map_figure
+
+    def map_figure(*args, **kwargs):
+        fig = drawn(*args, **kwargs)
+        norm = fig.axes[0].collections[0].norm
+        ranges.append((args[1], norm.vmin, norm.vmax))
+        return fig
+
+    monkeypatch.setattr(sections.figures, "map_figure", map_figure)
+    fixed = dataclasses.replace(_summary(tmp_path, iris=iris), anomaly_range_k=3.0)
+    sections._maps(fixed, "lst_anomaly_mean_k", EN, sections._Drawer())
+    sections._maps(fixed, "lst_mean_k", EN, sections._Drawer())
+    sections._maps(_summary(tmp_path, iris=iris), "lst_anomaly_mean_k", EN, sections._Drawer())
+    assert ranges == [
+        ("lst_anomaly_mean_k", -3.0, 3.0),
+        ("lst_mean_k", 300.0, 301.0),
+        ("lst_anomaly_mean_k", -1.5, 1.5),  # without it: ±(largest |value|), as before
+    ]
