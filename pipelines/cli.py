@@ -300,20 +300,20 @@ _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT}
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """One line per warning, without the source line: users read these, not developers."""
-    _echo_warnings([str(message)])
+    _echo_warnings([str(message)], category.__name__)
 
 
-def _echo_warnings(messages: list[str]) -> None:
+def _echo_warnings(messages: list[str], category: str = "IlotsWarning") -> None:
     """Write the warnings a run collected to stderr, as those said as they happen.
 
     Also to the run folder's log of the command (:func:`_run_logged`), those it has not
-    written yet.
+    written yet, with their ``category`` (a library's, with -vv).
     """
     log = _RUN_LOG.get()
     for message in messages:
         click.echo(f"warning: {message}", err=True)
         if log is not None:
-            log.warning(message)
+            log.warning(message, category)
 
 
 #: Libraries whose DEBUG records flood a -vv log.

@@ -86,14 +86,14 @@ class RunLog(logging.Handler):
         """Write the line ``<time> <kind> <text>`` (the header, the end)."""
         self.write(f"{utc_now()} {kind} {text}")
 
-    def warning(self, message: str) -> None:
-        """Write an ilots warning as it is said, with its kind; each message once."""
+    def warning(self, message: str, category: str = "IlotsWarning") -> None:
+        """Write a warning as it is said, with its category and kind; each message once."""
         with self._write_lock:
             if message in self._warned:
                 return
             self._warned.add(message)
         code = getattr(message, "code", None)  # a WarningText's kind
-        kind = f"IlotsWarning[{code}]" if code else "IlotsWarning"
+        kind = f"{category}[{code}]" if code else category
         self.write(f"{utc_now()} WARNING {kind}: {message}")
 
     def error(self, message: str, err: BaseException) -> None:

@@ -8,6 +8,7 @@ that ``raster``, ``tiles`` and ``pipelines`` share it without breaking the depen
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -34,6 +35,7 @@ __all__ = [
     "collected_warnings",
     "warning_text",
     "withdraw_warning",
+    "withheld_warnings",
 ]
 
 #: The kinds of :class:`IlotsWarning` a run's report names in its own words (the manifest's
@@ -180,6 +182,8 @@ class IlotsWarning(UserWarning):
     def __init__(self, *args: object, code: WarningCode | None = None) -> None:
         super().__init__(*args)
         self.code = code
+        if getattr(_WITHHELD, "depth", 0):  # to be said again in other words (withheld_warnings)
+            return
         for messages in tuple(_COLLECTORS):
             messages.append(WarningText(str(self), code))
 
@@ -225,6 +229,28 @@ def collected_warnings(
         yield messages
     finally:
         _COLLECTORS.remove(messages)
+
+
+#: Per thread, how many :func:`withheld_warnings` blocks are open.
+_WITHHELD = threading.local()
+
+
+@contextmanager
+def withheld_warnings() -> Iterator[None]:
+    """Keep the IlotsWarnings created in this thread in the block out of the collectors.
+
+    For code that catches the warnings of what it calls to issue them again in its own
+    words (:meth:`pipelines.census._messages.WarningLog.capture`): the open
+    :func:`collected_warnings` blocks, and what they tell as each is created (the CLI's run
+    log), get the reworded message only. Those created meanwhile in other threads are
+    taken back by :func:`withdraw_warning`.
+    """
+    depth = getattr(_WITHHELD, "depth", 0)
+    _WITHHELD.depth = depth + 1
+    try:
+        yield
+    finally:
+        _WITHHELD.depth = depth
 
 
 def withdraw_warning(message: str) -> None:

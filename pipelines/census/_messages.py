@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tiles.errors import IlotsWarning, WarningCode, WarningText, withdraw_warning
+from tiles.errors import (
+    IlotsWarning,
+    WarningCode,
+    WarningText,
+    withdraw_warning,
+    withheld_warnings,
+)
 
 __all__ = ["WarningLog", "examples"]
 
@@ -51,7 +57,7 @@ class WarningLog:
 
         Other warning categories are left alone (re-emitted as they were).
         """
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, withheld_warnings():
             warnings.simplefilter("always")
             yield
         for item in caught:

@@ -82,3 +82,16 @@ def test_a_log_passing_5_mb_during_a_command_is_moved_before_the_next_record(tmp
     assert (tmp_path / "ilots.log.1").read_text().count("\n") == 1
     (line,) = (tmp_path / "ilots.log").read_text().splitlines()
     assert line.endswith(" END finished")
+
+
+def test_a_libraries_warning_is_logged_under_its_category(tmp_path):
+    log = RunLog()
+    log.claim(tmp_path)
+    log.warning("invalid value encountered in divide", "RuntimeWarning")
+    log.warning(WarningText("3 zones repaired", "zone_geometry_repaired"))
+    log.close()
+    lines = (tmp_path / "ilots.log").read_text(encoding="utf-8").splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "RuntimeWarning: invalid value encountered in divide",
+        "IlotsWarning[zone_geometry_repaired]: 3 zones repaired",
+    ]

@@ -47,3 +47,19 @@ def test_a_warning_keeps_its_kind_in_the_collection_and_when_caught():
     assert json.dumps(texts[0]) == '"3 zones repaired"'  # written as the message alone
     copied = pickle.loads(pickle.dumps(texts[0]))
     assert (copied, copied.code) == ("3 zones repaired", "zone_geometry_repaired")
+
+
+def test_a_reworded_warning_is_told_once_in_its_own_words():
+    """Code that catches the warnings of what it calls to say them in its words: what is
+    told as each is created (the CLI's run log) gets the reworded one only."""
+    from pipelines.census._messages import WarningLog
+
+    told = []
+    with collected_warnings(on_warning=told.append) as got, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = WarningLog("IRIS layer")
+        with log.capture():
+            warnings.warn(IlotsWarning("3 zones repaired", code="zone_geometry_repaired"))
+        log.emit()
+    assert got == told == ["IRIS layer: 3 zones repaired"]
+    assert told[0].code == "zone_geometry_repaired"
