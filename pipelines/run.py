@@ -65,7 +65,12 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
-from pipelines.outputs.lock import folder_lock, hold_until_done, sweep_temporaries
+from pipelines.outputs.lock import (
+    folder_lock,
+    hold_until_done,
+    sweep_temporaries,
+    wait_for_jobs,
+)
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
     describe_previous_run,
@@ -557,6 +562,7 @@ def _run_to_folder(
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
     existed = Path(config.outputs.folder).is_dir()
+    wait_for_jobs(config.outputs.folder)  # an interrupted run's COG, in a notebook
     _check_folder(config)
     with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         if existed:  # a folder the run found stays whatever happens: the run's log goes there

@@ -79,11 +79,11 @@ def carry_user_tables(
         The tables renamed, old name → name in the new file (warned of, kind
         ``user_tables_renamed``).
     """
+    if not ours:  # no mark tells ilots' layers from a user's: none is carried (warned of)
+        return {}
     taken = {name.lower() for (name,) in con.execute("SELECT name FROM main.sqlite_master")}
     renamed = {}
     for table in _user_tables(con, ours):
-        if table.name.lower() in taken and not ours:
-            continue  # a file without ilots' marks (see _free_name): the table is ilots'
         name = _free_name(table.name, taken)
         con.execute("SAVEPOINT user_table")
         try:
@@ -135,10 +135,9 @@ def _user_tables(con: sqlite3.Connection, ours: Collection[str]) -> list[_UserTa
 def _free_name(name: str, taken: set[str]) -> str:
     """Return ``name``, or ``<name>_user`` (``_user2`` ...) when a table of ``taken`` has it.
 
-    SQLite compares table names without case: ``taken`` holds them in lower case. A table
-    named as one ilots writes is taken for the user's only in a file where ilots marked its
-    own layers (a description, a style or a metadata record: every run's file); in one
-    without (written by the Python API without descriptions nor styles), it is ilots' own.
+    SQLite compares table names without case: ``taken`` holds them in lower case. Only a
+    file where ilots marked its own layers (a description, a style or a metadata record:
+    every run's file) has tables taken for a user's (:func:`carry_user_tables`).
     """
     suffixes = ("", "_user", *(f"_user{n}" for n in range(2, len(taken) + 2)))
     return next(name + s for s in suffixes if (name + s).lower() not in taken)

@@ -28,7 +28,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,14 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_NAME", "folder_lock", "hold_until_done", "lock_holder", "sweep_temporaries"]
+__all__ = [
+    "LOCK_NAME",
+    "folder_lock",
+    "hold_until_done",
+    "lock_holder",
+    "sweep_temporaries",
+    "wait_for_jobs",
+]
 
 #: The lock file in a run folder.
 LOCK_NAME = ".ilots.lock"
@@ -61,6 +68,7 @@ class _Hold:
     handle: Any  # the open lock file (None: no lock taken)
     made: list[Path]  # the folders made for it, deepest first
     holders: int = 1
+    jobs: set[concurrent.futures.Future] = field(default_factory=set)  # hold_until_done's
 
 
 _held: dict[Path, _Hold] = {}  # the folders this process holds
@@ -104,9 +112,31 @@ def hold_until_done(folder: str | os.PathLike[str], future: concurrent.futures.F
     For a job of another thread that writes in the folder: the folder stays held after
     the caller lets go of it (an interrupted run), until the job ends.
     """
+    root = Path(folder).resolve()
     hold = contextlib.ExitStack()
-    hold.enter_context(folder_lock(folder))
-    future.add_done_callback(lambda _: hold.close())
+    hold.enter_context(folder_lock(root))
+    with _held_lock:
+        _held[root].jobs.add(future)
+
+    def done(_: concurrent.futures.Future) -> None:
+        with _held_lock:
+            _held[root].jobs.discard(future)
+        hold.close()
+
+    future.add_done_callback(done)
+
+
+def wait_for_jobs(folder: str | os.PathLike[str]) -> None:
+    """Wait for the jobs of this process still writing in ``folder`` (:func:`hold_until_done`).
+
+    A run starts with it: in a process that goes on after a run was interrupted (a
+    notebook), that run's COG being encoded still writes in the folder, which this process
+    holds, so :func:`folder_lock` does not stop the next run there.
+    """
+    root = Path(folder).resolve()
+    with _held_lock:
+        jobs = set(_held[root].jobs) if root in _held else set()
+    concurrent.futures.wait(jobs)
 
 
 def _let_go(root: Path) -> None:

@@ -458,13 +458,18 @@ def test_a_users_view_still_goes_and_is_warned_of_as_a_view(tmp_path, layers):
 
 def test_layers_of_a_file_without_ilots_marks_are_not_taken_for_the_users(tmp_path, layers):
     """A file the Python API wrote without descriptions, styles nor metadata has nothing
-    telling ilots' layers from a user's: those named as the layers written are ilots'."""
+    telling ilots' layers from a user's: none is carried as a user's, and one the new file
+    lacks (a zone layer no longer written) goes, warned of."""
     target = tmp_path / "zones.gpkg"
     for _ in range(2):
         with warnings.catch_warnings():
             warnings.simplefilter("error", IlotsWarning)
             write_zones_gpkg(target, layers)
     assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv"}
+    with pytest.warns(IlotsWarning, match="gone with it: table qpv") as said:
+        write_zones_gpkg(target, {"iris": layers["iris"]})
+    assert [w.message.code for w in said] == ["user_tables_replaced"]
+    assert set(pyogrio.list_layers(target)[:, 0]) == {"iris"}
 
 
 def test_a_users_table_that_cannot_be_copied_is_left_out_whole_and_warned_of(

@@ -105,6 +105,29 @@ def test_a_job_holds_the_folder_until_it_is_done(tmp_path, end):
     assert lock_holder(folder) is None
 
 
+def test_a_run_in_the_same_process_waits_for_the_job_still_writing(tmp_path):
+    """In a process that goes on after an interrupted run (a notebook), the folder lock does
+    not stop the next run there (the process holds it): the run waits for the COG job."""
+    import threading
+
+    from pipelines.outputs.lock import wait_for_jobs
+
+    folder = tmp_path / "run"
+    job: concurrent.futures.Future = concurrent.futures.Future()
+    with folder_lock(folder):
+        hold_until_done(folder, job)
+    waited = threading.Thread(target=wait_for_jobs, args=(folder,))
+    waited.start()
+    waited.join(0.5)
+    assert waited.is_alive()  # still waiting for the job
+    job.set_running_or_notify_cancel()
+    job.set_result(None)
+    waited.join(30)
+    assert not waited.is_alive() and lock_holder(folder) is None
+    wait_for_jobs(folder)  # nothing left: returns at once
+    wait_for_jobs(tmp_path / "never held")
+
+
 def test_the_runs_temporary_names_are_swept_and_nothing_else(tmp_path):
     hex32 = uuid.uuid4().hex
     temporary = [
