@@ -113,6 +113,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "« Qualité des données »)",
         'temperature map: no IRIS has a value (no clear observation; see "Data quality")',
     ),
+    "what_map_lst_few_scenes": (
+        "carte de la température : aucun IRIS n'a de valeur (les périodes n'ont que {n} "
+        "scène(s) Landsat, moins que les {min_clear} observations claires qu'un pixel doit "
+        "avoir ; abaisser composite.min_clear ou élargir les périodes)",
+        "temperature map: no IRIS has a value (the periods hold {n} Landsat scene(s), fewer "
+        "than the {min_clear} clear observations a pixel needs; lower composite.min_clear or "
+        "widen the periods)",
+    ),
     "what_map_ndvi": (
         "carte du NDVI : aucun IRIS n'a de valeur (pas de bandes rouge et proche infrarouge "
         "dans les produits, ou aucun pixel clair)",

@@ -249,19 +249,34 @@ def _headlines(
     )
 
 
-def _no_lst_values(summary: RunSummary, m: Messages) -> str:
-    """Say why no IRIS has a surface temperature.
+def _too_few_scenes(summary: RunSummary) -> tuple[int, float] | None:
+    """Give the number of scenes and ``composite.min_clear`` when the scenes are fewer, or None.
 
     Fewer scenes (``heat_island.json``'s, one per acquisition) than ``composite.min_clear``
-    leave every composite pixel empty, however clear the scenes; else the clouds did.
+    leave every composite pixel empty, however clear the scenes.
     """
     scenes = (summary.heat_island or {}).get("scenes")
     min_clear = (summary.config.get("composite") or {}).get("min_clear")
     if isinstance(scenes, list) and is_number(min_clear) and len(scenes) < min_clear:
-        return m(
-            "no_lst_values_few_scenes", n=m.integer(len(scenes)), min_clear=m.integer(min_clear)
-        )
+        return len(scenes), min_clear
+    return None
+
+
+def _no_lst_values(summary: RunSummary, m: Messages) -> str:
+    """Say why no IRIS has a surface temperature: too few scenes, else the clouds."""
+    few = _too_few_scenes(summary)
+    if few is not None:
+        return m("no_lst_values_few_scenes", n=m.integer(few[0]), min_clear=m.integer(few[1]))
     return m("no_lst_values")
+
+
+def _no_lst_map(summary: RunSummary, m: Messages) -> Paragraph:
+    """Say why the temperature map is not drawn, with the cause :func:`_no_lst_values` gives."""
+    few = _too_few_scenes(summary)
+    if few is None:
+        return _missing(m, "what_map_lst")
+    what = m("what_map_lst_few_scenes", n=m.integer(few[0]), min_clear=m.integer(few[1]))
+    return Paragraph(m("not_computed", what=what), style="missing")
 
 
 def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -> Section:
@@ -277,7 +292,7 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
         fig = figures.map_figure(iris, column, m, title=title, qpv=qpv, bound=bound)
         blocks.append(draw(fig, title, name="lst_map"))
     elif column is not None:
-        blocks.append(_missing(m, "what_map_lst"))
+        blocks.append(_no_lst_map(summary, m))
     if _has_values(iris, "ndvi_mean"):
         fig = figures.map_figure(
             iris, "ndvi_mean", m, title=m("fig_map_ndvi"), qpv=qpv, cmap="YlGn", diverging=False

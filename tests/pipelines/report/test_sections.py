@@ -370,15 +370,21 @@ def test_a_land_cover_from_landsat_ndvi_alone_is_said(tmp_path):
     assert not any("NDVI alone" in item for item in items.items)
 
 
+def _few_scenes_summary(tmp_path):
+    """No IRIS with an LST, of 2 scenes (July 2023 of the demo) under composite.min_clear 3."""
+    iris = _iris([np.nan, np.nan])
+    scenes = [{"time": "2023-07-12", "suhii_k": 2.35}, {"time": "2023-07-20", "suhii_k": 2.33}]
+    manifest = {"config": {"composite": {"min_clear": 3}}}
+    return _summary(tmp_path, iris=iris, manifest=manifest, heat_island={"scenes": scenes})
+
+
 def test_no_lst_for_want_of_scenes_is_said_as_such(tmp_path):
     """Fewer scenes than composite.min_clear (July 2023 of the demo: 2, min_clear 3): every
     composite pixel is empty however clear the scenes (each has a SUHII). The summary says
     that, and how to fix it, not "no clear Landsat observation", which stays for scenes as
     many as min_clear."""
-    iris = _iris([np.nan, np.nan])
-    scenes = [{"time": "2023-07-12", "suhii_k": 2.35}, {"time": "2023-07-20", "suhii_k": 2.33}]
-    manifest = {"config": {"composite": {"min_clear": 3}}}
-    summary = _summary(tmp_path, iris=iris, manifest=manifest, heat_island={"scenes": scenes})
+    summary = _few_scenes_summary(tmp_path)
+    scenes = summary.heat_island["scenes"]
     texts = _texts(sections._headlines(summary, None, "lst_mean_k", EN, None))
     assert (
         "No IRIS has a surface temperature: the periods hold 2 Landsat scene(s), fewer than "
@@ -390,6 +396,29 @@ def test_no_lst_for_want_of_scenes_is_said_as_such(tmp_path):
     clouded = dataclasses.replace(summary, heat_island={"scenes": [*scenes, scenes[0]]})
     texts = _texts(sections._headlines(clouded, None, "lst_mean_k", EN, None))
     assert any(t.startswith("No IRIS has a surface temperature: no clear Landsat") for t in texts)
+
+
+def test_no_lst_map_for_want_of_scenes_is_said_as_such(tmp_path):
+    """The map's line gives the summary's cause (too few scenes, how to fix it), in French and
+    English, not "no clear observation", which stays for scenes as many as min_clear."""
+    summary = _few_scenes_summary(tmp_path)
+    assert _texts(sections._maps(summary, "lst_mean_k", EN, sections._Drawer())) == [
+        "Not computed for this run: temperature map: no IRIS has a value (the periods hold 2 "
+        "Landsat scene(s), fewer than the 3 clear observations a pixel needs; lower "
+        "composite.min_clear or widen the periods)."
+    ]
+    assert _texts(sections._maps(summary, "lst_mean_k", FR, sections._Drawer())) == [
+        "Non calculé pour ce traitement : carte de la température : aucun IRIS n'a de valeur "
+        "(les périodes n'ont que 2 scène(s) Landsat, moins que les 3 observations claires "
+        "qu'un pixel doit avoir ; abaisser composite.min_clear ou élargir les périodes)."
+    ]
+    scenes = summary.heat_island["scenes"]
+    clouded = dataclasses.replace(summary, heat_island={"scenes": [*scenes, scenes[0]]})
+    texts = _texts(sections._maps(clouded, "lst_mean_k", EN, sections._Drawer()))
+    assert texts == [
+        "Not computed for this run: temperature map: no IRIS has a value (no clear "
+        'observation; see "Data quality").'
+    ]
 
 
 def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
