@@ -55,7 +55,8 @@ __all__ = [
 #: of ``zones.gpkg`` named as a layer the run writes, kept under another name, a land cover
 #: classified without MNDWI or NDBI (products lacking their bands: water from the QA or SCL
 #: flags, bare soil counted as built), a composite without a value in the urban footprint or
-#: the rural reference (no composite SUHII). A warning of no kind has ``None``.
+#: the rural reference (no composite SUHII), no Sentinel-2 product within the periods and area
+#: of interest (indices from Landsat). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -78,6 +79,7 @@ WarningCode = Literal[
     "user_tables_renamed",
     "landcover_fallback",
     "empty_composite",
+    "no_sentinel2",
 ]
 
 

@@ -902,7 +902,7 @@ def _check_found(
     if sensor == "landsat" or config.composite.indices_from == "sentinel2":
         check = "periods, aoi and inputs.max_cloud_cover" if clouds else "periods and aoi"
         raise ConfigError(f"{text}; check the paths, {check}")
-    _warn(text + "; indices will come from Landsat")
+    _warn(text + "; indices will come from Landsat", code="no_sentinel2")
 
 
 def _cloud_text(clouds: Sequence[float], limit: float | None) -> str:

@@ -963,6 +963,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "A composite without a value in the urban footprint or the rural reference (no pixel "
         "there has composite.min_clear clear scenes): no composite SUHII, only each scene's",
     ),
+    "warning_kind_no_sentinel2": (
+        "Aucun produit Sentinel-2 dans les périodes et la zone d'étude : NDVI et occupation du "
+        "sol tirés des scènes Landsat",
+        "No Sentinel-2 product within the periods and area of interest: NDVI and land cover "
+        "from the Landsat scenes",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

@@ -286,6 +286,21 @@ def test_sources_giving_nothing(tmp_path, write_config):
             resolve_inputs(config)
 
 
+def test_no_sentinel2_product_is_a_warning_of_its_kind(products, tmp_path, write_config):
+    """A Sentinel-2 source giving no product: indices come from Landsat, said in a warning
+    with its kind (no_sentinel2), which the report names in its words."""
+    (tmp_path / "empty").mkdir()
+    config = apply_overrides(config_for(write_config, f"['{products}']"),
+                             {"inputs.sentinel2": [str(tmp_path / "empty")]})  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY] and found.sentinel2 == ()
+    (said,) = [w.message for w in caught if "within the periods" in str(w.message)]
+    assert str(said).endswith("; indices will come from Landsat")
+    assert said.code == "no_sentinel2"
+
+
 def synthetic_item(item_id: str, when: dt.datetime, bbox, collection: str, cloud: float = 10.0):
     west, south, east, north = bbox
     geometry = {
