@@ -26,6 +26,7 @@ its ``on``), on the surface as the previous changes left it:
     class ``from`` without an NDVI (no clear date of the indices, e.g. water under a mask
     preset that rejects it) are not in the scenario's area: they are left as they are, which
     the scenario says (:func:`unseen_note`), with how many of the class's pixels it edits.
+    An ``ndvi`` or ``albedo`` change with ``on`` says the same of its classes' pixels.
 
 A pixel counts as *changed* when its NDVI, albedo or class differs from the baseline after
 all changes; a change that sets a value a pixel already has changes nothing.
@@ -160,20 +161,28 @@ def thin_median_note(surface: Surface, class_name: str) -> str | None:
     )
 
 
-def unseen_note(class_name: str, converted: int, usable: int, unseen: int) -> str:
-    """Say that a reclassification leaves the pixels of its class without an NDVI as they are.
+def unseen_note(
+    class_name: str, changed: int, usable: int, unseen: int, what: str | None = None
+) -> str:
+    """Say that a change leaves the pixels of its class without an NDVI as they are.
 
-    ``converted`` of the ``usable`` pixels of class ``class_name`` with an NDVI in the area
-    are converted; ``unseen`` more of them have none. The note starts with what it is about;
-    the caller prefixes the scenario and the change.
+    ``changed`` of the ``usable`` pixels of class ``class_name`` with an NDVI in the area
+    are converted (``what`` None: a reclassification) or have their ``what`` changed
+    (``"NDVI"``, ``"albedo"``: a change with ``on``); ``unseen`` more of them have none. The
+    note starts with what it is about; the caller prefixes the scenario and the change.
     """
+    if what is None:
+        verb, among, stay, again = "converts", "drawn from", class_name, "converts them"
+    else:
+        verb, among, stay = f"changes the {what} of", "among", "as they are"
+        again = f"changes their {what}"
     return (
-        f"converts {converted} of the {usable + unseen} {class_name} pixels of its area, "
-        f"drawn from the {usable} with an NDVI: the other {unseen} have none (the masks "
+        f"{verb} {changed} of the {usable + unseen} {class_name} pixels of its area, "
+        f"{among} the {usable} with an NDVI: the other {unseen} have none (the masks "
         "left them out of every date, as a mask.sentinel2_preset that rejects water does "
         "to water), so the model has nothing to start from there and they stay "
-        f"{class_name}; a run whose masks keep them (for water, mask.sentinel2_preset: "
-        "conservative) converts them"
+        f"{stay}; a run whose masks keep them (for water, mask.sentinel2_preset: "
+        f"conservative) {again}"
     )
 
 
@@ -190,6 +199,16 @@ def selected_pixels(count: int, fraction: float, seed: Sequence[int]) -> np.ndar
 
 def _on(surface: Surface, where: np.ndarray, on: tuple[str, ...] | None) -> np.ndarray:
     return where if on is None else where & np.isin(surface.landcover, class_codes(on))
+
+
+def _unseen_in(surface: Surface, unseen: np.ndarray | None, on: tuple[str, ...] | None) -> int:
+    """Count the pixels ``unseen`` (selected, without an NDVI) of the classes ``on``.
+
+    0 without ``on``: a change on every class says nothing of the pixels it cannot see.
+    """
+    if unseen is None or on is None:
+        return 0
+    return int((unseen & np.isin(surface.landcover, class_codes(on))).sum())
 
 
 def apply_changes(
@@ -223,7 +242,8 @@ def apply_changes(
     unseen
         Pixels of the scenario's selection left out of ``where`` for want of an NDVI
         (:func:`~.where.where_selection` less ``where``): a ``reclassify`` counts those of its
-        class, which it leaves as they are, and says so (:func:`unseen_note`).
+        class, an ``ndvi`` or ``albedo`` change with ``on`` those of its classes, which it
+        leaves as they are, and says so (:func:`unseen_note`).
 
     Returns
     -------
@@ -244,9 +264,9 @@ def apply_changes(
     for k, change in enumerate(changes):
         current = Surface(ndvi, albedo, landcover)
         if change.ndvi is not None:
-            sel = _on(current, where, change.ndvi.on) & np.isfinite(ndvi)
+            on, what = change.ndvi.on, "NDVI"
+            sel = _on(current, where, on) & np.isfinite(ndvi)
             ndvi[sel] = ndvi_after(ndvi[sel], change.ndvi)
-            steps.append(f"ndvi change on {int(sel.sum())} pixels")
         elif change.albedo is not None:
             if albedo is None:
                 raise ScenarioError(
@@ -254,9 +274,9 @@ def apply_changes(
                     "rasters/albedo_median.tif (albedo needs Sentinel-2 inputs with their blue "
                     "and SWIR 2.2 bands); drop the albedo change, or rerun ilots run with them"
                 )
-            sel = _on(current, where, change.albedo.on) & np.isfinite(albedo)
+            on, what = change.albedo.on, "albedo"
+            sel = _on(current, where, on) & np.isfinite(albedo)
             albedo[sel] = _albedo_after(albedo[sel], change.albedo)
-            steps.append(f"albedo change on {int(sel.sum())} pixels")
         else:
             spec: ReclassifyChange = change.reclassify  # type: ignore[assignment]
             try:
@@ -286,7 +306,14 @@ def apply_changes(
             elif sel_count == 0:
                 notes.append(f"{label}: change[{k}] finds no {spec.from_} pixel in its area")
             continue
-        if not sel.any():
+        n_unseen = _unseen_in(current, unseen, on)
+        left = f" ({n_unseen} more without an NDVI left as they are)" if n_unseen else ""
+        steps.append(f"{change.kind} change on {int(sel.sum())} pixels{left}")
+        if n_unseen:
+            usable = int(_on(current, where, on).sum())
+            note = unseen_note(" or ".join(on or ()), int(sel.sum()), usable, n_unseen, what)
+            notes.append(f"{label}: change[{k}] {note}")
+        elif not sel.any():
             notes.append(f"{label}: change[{k}] ({change.kind}) selects no pixel in its area")
     changed = landcover != baseline.landcover
     changed |= ~_same(ndvi, baseline.ndvi)

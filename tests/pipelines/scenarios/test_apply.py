@@ -229,3 +229,53 @@ def test_a_reclassification_says_how_many_of_its_class_it_leaves_without_an_ndvi
     with pytest.warns(IlotsWarning, match="median NDVI"):  # of water, known at 10 of 40
         applied = apply_changes(surface, area, [built], seed=0, name="t", label="t", unseen=unseen)
     assert len(applied.notes) == 1 and "pixels of its area" not in applied.notes[0]
+
+
+def test_an_ndvi_or_albedo_change_on_a_class_says_how_many_it_leaves_without_an_ndvi():
+    """The grid of the reclassification's test: rows 0-3 water (40 pixels), 10 of them
+    (row 0) with an NDVI, the rest built. An NDVI change on water changes the 10 and leaves
+    the 30 without one; an albedo change on water too, where 8 of the 10 have an albedo
+    (2 without: changed 8). The step and a warning say 10 (8) of 40 and 30 left; a change
+    on built (every pixel with an NDVI) or without on says nothing more."""
+    landcover = np.full((10, 10), BUILT, dtype=np.uint8)
+    landcover[:4] = WATER
+    ndvi = np.where(landcover == BUILT, 0.1, np.nan)
+    ndvi[0, :] = 0.05
+    albedo = np.full(landcover.shape, 0.1)
+    albedo[0, :2] = np.nan
+    surface = Surface(ndvi, albedo, landcover)
+    area = np.isfinite(ndvi)
+    unseen = ~area
+    greener = change(ndvi={"add": 0.1, "on": ["water"]})
+    with pytest.warns(IlotsWarning, match="changes the NDVI of 10 of the 40 water pixels"):
+        applied = apply_changes(surface, area, [greener], seed=0, name="t", label="t",
+                                unseen=unseen)  # fmt: skip
+    np.testing.assert_allclose(applied.surface.ndvi[0], 0.15)
+    assert np.isnan(applied.surface.ndvi[1:4]).all()  # the 30 without an NDVI
+    assert int(applied.changed.sum()) == 10
+    assert applied.steps == ("ndvi change on 10 pixels (30 more without an NDVI left as they are)",)
+    assert applied.notes == (
+        "t: change[0] changes the NDVI of 10 of the 40 water pixels of its area, among the 10 "
+        "with an NDVI: the other 30 have none (the masks left them out of every date, as a "
+        "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
+        "to start from there and they stay as they are; a run whose masks keep them (for "
+        "water, mask.sentinel2_preset: conservative) changes their NDVI",
+    )
+    paler = change(albedo={"set": 0.3, "on": ["water", "low_vegetation"]})
+    with pytest.warns(IlotsWarning):
+        applied = apply_changes(surface, area, [paler], seed=0, name="t", label="t",
+                                unseen=unseen)  # fmt: skip
+    assert int(applied.changed.sum()) == 8
+    assert applied.steps == (
+        "albedo change on 8 pixels (30 more without an NDVI left as they are)",
+    )
+    assert applied.notes[0].startswith(
+        "t: change[0] changes the albedo of 8 of the 40 water or low_vegetation pixels of its "
+        "area, among the 10 with an NDVI: the other 30 have none"
+    )
+    assert applied.notes[0].endswith("changes their albedo")
+    # The 60 built pixels; every pixel with an NDVI (60 built, 10 water).
+    for on, n in ((["built"], 60), (None, 70)):
+        applied = apply_changes(surface, area, [change(ndvi={"add": 0.1, "on": on})], seed=0,
+                                name="t", label="t", unseen=unseen)  # fmt: skip
+        assert applied.notes == () and applied.steps == (f"ndvi change on {n} pixels",)
