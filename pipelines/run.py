@@ -65,12 +65,7 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
-from pipelines.outputs.lock import (
-    folder_lock,
-    hold_until_done,
-    sweep_temporaries,
-    wait_for_jobs,
-)
+from pipelines.outputs.lock import hold_until_done, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
     describe_previous_run,
@@ -82,6 +77,7 @@ from pipelines.outputs.stale import (
 )
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
+from pipelines.report.data import RASTERS_READ
 from pipelines.run_census import (
     census_years_note,
     check_iris_columns,
@@ -561,15 +557,12 @@ def _run_to_folder(
 ) -> RunResult:
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
-    existed = Path(config.outputs.folder).is_dir()
-    wait_for_jobs(config.outputs.folder)  # an interrupted run's COG, in a notebook
     _check_folder(config)
-    with folder_lock(config.outputs.folder):  # a second run into the folder stops at once
-        if existed:  # a folder the run found stays whatever happens: the run's log goes there
-            claimed(config.outputs.folder)
+    with run_folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
-        previous = previous_outputs(RunFolder(Path(config.outputs.folder)))
-        replaced = describe_previous_run(RunFolder(Path(config.outputs.folder)))
+        folder = RunFolder(Path(config.outputs.folder))
+        previous = previous_outputs(folder)
+        replaced = describe_previous_run(folder)
         if replaced is not None:  # said before any file of it goes: Ctrl-C still keeps it
             logger.warning(
                 "%s holds %s: this run replaces it (outputs.overwrite: true); stop now "
@@ -618,11 +611,11 @@ def _locked_run(
             folder.previous_manifest.unlink(missing_ok=True)  # its outputs are gone
             if config.outputs.report and report_possible:
                 # The report reads the manifest (warnings, timings), given here as it stands
-                # (no output listed), and the rasters of _REPORT_RASTERS, waited for. No
+                # (no output listed), and the rasters of RASTERS_READ, waited for. No
                 # manifest.json until the run is whole: a run killed meanwhile is not taken
                 # for a finished one, and the same command resumes it.
                 _check_cogs(futures)  # a COG that failed stops the run before the report
-                for name in _REPORT_RASTERS & futures.keys():
+                for name in RASTERS_READ & futures.keys():
                     futures[name].result()
                 early = _manifest(
                     config, result, timer, caught, ours, started, written, settled=False
@@ -1193,10 +1186,6 @@ def _claim(folder: RunFolder) -> None:
     if folder.manifest.exists():
         folder.manifest.replace(folder.previous_manifest)
     claimed(folder.root)
-
-
-#: The rasters the report reads (``pipelines.report.data``): it waits for their COGs.
-_REPORT_RASTERS = frozenset(("n_clear", "landcover"))
 
 
 class _CogThread:

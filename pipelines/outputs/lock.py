@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.outputs.folder import claimed
 from pipelines.outputs.transaction import finish_staged
 from tiles.errors import OutputError
 
@@ -45,6 +46,7 @@ __all__ = [
     "folder_lock",
     "hold_until_done",
     "lock_holder",
+    "run_folder_lock",
     "sweep_temporaries",
     "wait_for_jobs",
 ]
@@ -137,6 +139,23 @@ def wait_for_jobs(folder: str | os.PathLike[str]) -> None:
     with _held_lock:
         jobs = set(_held[root].jobs) if root in _held else set()
     concurrent.futures.wait(jobs)
+
+
+@contextlib.contextmanager
+def run_folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``folder`` for a command that writes a run there (``ilots run``, ``scenarios``).
+
+    It first waits for the jobs of this process still writing there (:func:`wait_for_jobs`),
+    then holds it (:func:`folder_lock`); a folder that was there before stays whatever
+    happens, so it is the run's at once (:func:`~pipelines.outputs.folder.claimed`: the
+    CLI's run log goes there).
+    """
+    existed = Path(folder).is_dir()
+    wait_for_jobs(folder)
+    with folder_lock(folder):
+        if existed:
+            claimed(folder)
+        yield
 
 
 def _let_go(root: Path) -> None:

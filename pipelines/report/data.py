@@ -41,11 +41,14 @@ from raster.landcover import BARE_SOIL_ATTR, LandCover
 from tiles.errors import IlotsWarning
 from tiles.grid import utm_crs_for
 
-__all__ = ["RunSummary", "ScenarioFiles", "read_run"]
+__all__ = ["RASTERS_READ", "RunSummary", "ScenarioFiles", "read_run"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
+#: The rasters of the run folder the report reads (:func:`_read_n_clear`, the land cover's
+#: tags): a run waits for their COGs before it builds the report.
+RASTERS_READ = frozenset({"n_clear", "landcover"})
 #: Pixels read at most from ``n_clear.tif`` (larger rasters are read from a decimated view).
 MAX_QUALITY_PIXELS = 1_000_000
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

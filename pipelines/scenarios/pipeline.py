@@ -52,7 +52,7 @@ from pipelines.config.scenarios import ReclassifyChange, ScenarioSpec
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder, claimed
-from pipelines.outputs.lock import folder_lock, wait_for_jobs
+from pipelines.outputs.lock import run_folder_lock
 from pipelines.outputs.manifest import file_record, input_path, output_path, sha256_file
 from pipelines.outputs.stale import previous_outputs
 from pipelines.outputs.transaction import carry_over, staged_entries
@@ -460,11 +460,7 @@ def run_scenarios(
     if force:
         settings = config.scenario_model.model_copy(update={"force": True})
         config = config.model_copy(update={"scenario_model": settings})
-    existed = Path(config.outputs.folder).is_dir()
-    wait_for_jobs(config.outputs.folder)  # an interrupted run's COG, in a notebook
-    with folder_lock(config.outputs.folder):  # no run nor other scenarios write there meanwhile
-        if existed:  # a folder found stays whatever happens: the CLI's run log goes there
-            claimed(config.outputs.folder)
+    with run_folder_lock(config.outputs.folder):  # no run nor scenarios write there meanwhile
         return _scenarios_in_folder(config, say, source)
 
 
