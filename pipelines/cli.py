@@ -1102,6 +1102,35 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     _echo_warnings(result.notes)
 
 
+@main.command("compare")
+@click.argument("run_a", metavar="RUN_A", type=click.Path(path_type=Path))
+@click.argument("run_b", metavar="RUN_B", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for compare.gpkg, <layer>_change.csv and manifest.json (made if missing).",
+)
+@_friendly_errors
+def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
+    """Per-zone change from run folder RUN_A (before) to RUN_B (after).
+
+    For the IRIS and QPV both runs have: ΔT (lst_anomaly_mean_k), NDVI and the land-cover
+    shares in A, in B and B − A, both runs' valid_frac and a flag on the zones either run
+    does not trust. ΔT, not the raw LST, is compared: each is taken against its own run's
+    rural reference, so the weather's level drops out. Refuses runs on another grid CRS or
+    resolution, or whose zones share no id; warns when the rural reference, the land-cover
+    source or composite.min_clear differ, when zone ids differ in part, or when a run is
+    synthetic (the demo).
+    """
+    from pipelines.compare import compare_runs
+
+    result = compare_runs(run_a, run_b, out)
+    click.echo("\n".join(result.summary))
+    click.echo(f"wrote {', '.join(str(path) for path in result.files)}")
+
+
 from pipelines.inequality.cli import inequality_command  # noqa: E402
 
 inequality_command.callback = _counting_warnings(

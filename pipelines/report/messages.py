@@ -969,6 +969,31 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No Sentinel-2 product within the periods and area of interest: NDVI and land cover "
         "from the Landsat scenes",
     ),
+    "warning_kind_reference_differs": (
+        "Deux traitements comparés dont la référence rurale du ΔT diffère : une part de la "
+        "variation du ΔT vient de la référence",
+        "Two runs compared whose rural reference of ΔT differs: part of ΔT's change is the "
+        "reference's",
+    ),
+    "warning_kind_landcover_source_differs": (
+        "Deux traitements comparés dont la source de l'occupation du sol diffère : les parts "
+        "des classes varient aussi avec elle",
+        "Two runs compared whose land-cover source differs: the class shares change with it too",
+    ),
+    "warning_kind_min_clear_differs": (
+        "Deux traitements comparés dont composite.min_clear diffère : les composites gardent "
+        "d'autres pixels",
+        "Two runs compared whose composite.min_clear differs: the composites keep other pixels",
+    ),
+    "warning_kind_zones_differ": (
+        "Deux traitements comparés dont les identifiants de zones diffèrent en partie : seules "
+        "les zones communes sont comparées",
+        "Two runs compared whose zone ids differ in part: only the zones in both are compared",
+    ),
+    "warning_kind_synthetic_run": (
+        "Comparaison d'un traitement de données synthétiques (la ville de démonstration)",
+        "A comparison of a run of synthetic data (the demo city)",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

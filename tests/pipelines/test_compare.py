@@ -1,0 +1,210 @@
+"""``ilots compare``: two run folders made from the session's demo run, B edited by hand.
+
+Run A is a copy of the demo run's ``manifest.json`` and ``zones.gpkg``; run B the same with a
+change planted, so that every expected difference is known by construction.
+"""
+
+import json
+import shutil
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import main
+from pipelines.compare import CompareError, compare_runs
+from tiles.errors import GridError, IlotsWarning, ZonesError
+
+_FILES = ("manifest.json", "zones.gpkg")
+
+
+def _copy_run(source, target):
+    target.mkdir()
+    for name in _FILES:
+        shutil.copyfile(source / name, target / name)
+    return target
+
+
+@pytest.fixture
+def runs(demo_run, tmp_path):
+    """Two copies of the demo run's folder: A and B, the latter for a test to edit."""
+    folder, _ = demo_run
+    return _copy_run(folder, tmp_path / "a"), _copy_run(folder, tmp_path / "b")
+
+
+def _edit_layer(run, layer, edit):
+    frame = gpd.read_file(run / "zones.gpkg", layer=layer)
+    frame = edit(frame)
+    frame.to_file(run / "zones.gpkg", layer=layer, driver="GPKG")
+    return frame
+
+
+def _edit_manifest(run, edit):
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    edit(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _compare(a, b, out):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = compare_runs(a, b, out)
+    return result, [w.message for w in caught if isinstance(w.message, IlotsWarning)]
+
+
+def test_identical_runs_change_nothing(runs, tmp_path):
+    a, b = runs
+    result, said = _compare(a, b, tmp_path / "out")
+    iris = result.tables["iris_change"]
+    changes = [c for c in iris.columns if c.endswith("_change")]
+    assert "lst_anomaly_mean_k_change" in changes and "ndvi_mean_change" in changes
+    assert np.nanmax(np.abs(iris[changes].to_numpy(dtype=float))) == 0
+    assert "QPV gap of ΔT" in result.summary[-1] and "change +0.000 K" in result.summary[-1]
+    assert [w.code for w in said] == ["synthetic_run"]  # the demo says it is synthetic
+
+
+def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_path):
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    has_value = iris["lst_anomaly_mean_k"].notna()
+    outside = iris.loc[has_value & ~iris["in_qpv"], "code_iris"]
+    planted = list(outside[:3])
+
+    def plant(frame):
+        rows = frame["code_iris"].isin(planted)
+        frame.loc[rows, "lst_anomaly_mean_k"] += 1.0
+        return frame
+
+    _edit_layer(b, "iris", plant)
+    result, _ = _compare(a, b, tmp_path / "out")
+    table = result.tables["iris_change"].set_index("code_iris")
+    change = table["lst_anomaly_mean_k_change"]
+    assert change[planted].to_numpy() == pytest.approx([1.0] * 3, abs=1e-12)
+    assert (change.drop(planted).dropna() == 0).all()
+    # By hand: +3 K over the len(outside) IRIS outside QPV with a value; 0 in QPV.
+    moved = 3 / len(outside)
+    summary = "\n".join(result.summary)
+    assert f"+0.000 K in QPV IRIS, {moved:+.3f} K outside" in summary
+    assert f"change {-moved:+.3f} K" in result.summary[-1]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [("crs", "EPSG:2154", "grid crs differs"), ("resolution", 10.0, "grid resolution differs")],
+)
+def test_another_grid_is_refused(runs, tmp_path, key, value, said):
+    a, b = runs
+    _edit_manifest(b, lambda manifest: manifest["grid"].update({key: value}))
+    with pytest.raises(GridError, match=said) as err:
+        compare_runs(a, b, tmp_path / "out")
+    assert str(a) in str(err.value) and str(b) in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def _set_min_clear(manifest):
+    manifest["config"]["composite"]["min_clear"] = 5
+
+
+def _set_ring(manifest):
+    manifest["config"]["heat_island"]["ring_inner_km"] = 2.0
+
+
+def _set_fallback(manifest):
+    manifest["warning_codes"].append("landcover_fallback")
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        (_set_min_clear, "min_clear_differs"),
+        (_set_ring, "reference_differs"),
+        (_set_fallback, "landcover_source_differs"),
+    ],
+)
+def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code):
+    a, b = runs
+    _edit_manifest(b, edit)
+    _, said = _compare(a, b, tmp_path / "out")
+    assert [w.code for w in said if w.code != "synthetic_run"] == [code]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert code in manifest["warning_codes"]
+
+
+def test_partial_zone_overlap_is_counted(runs, tmp_path):
+    a, b = runs
+    frame = _edit_layer(a, "iris", lambda frame: frame.iloc[2:])
+    n_iris = len(frame) + 2
+
+    def rename(frame):
+        frame.loc[5:7, "code_iris"] = ["X1", "X2", "X3"]
+        return frame
+
+    _edit_layer(b, "iris", rename)
+    result, said = _compare(a, b, tmp_path / "out")
+    (zones,) = [str(w) for w in said if w.code == "zones_differ"]
+    assert "3 only in A" in zones and "5 only in B" in zones and "'X1'" in zones
+    assert len(result.tables["iris_change"]) == n_iris - 5
+
+
+def test_no_shared_zone_is_refused(runs, tmp_path):
+    a, b = runs
+    _edit_layer(b, "qpv", lambda frame: frame.assign(code_qp="other" + frame["code_qp"]))
+    with pytest.raises(ZonesError, match="the qpv layers share no zone id"):
+        compare_runs(a, b, tmp_path / "out")
+
+
+def test_leading_zero_codes_survive_the_csv(runs, tmp_path):
+    a, b = runs
+    for run in runs:
+        _edit_layer(run, "iris", lambda f: f.assign(code_iris="0" + f["code_iris"].str[1:]))
+    _compare(a, b, tmp_path / "out")
+    text = (tmp_path / "out" / "iris_change.csv").read_text(encoding="utf-8")
+    assert "\n015550001," in text
+    gpkg = gpd.read_file(tmp_path / "out" / "compare.gpkg", layer="iris_change")
+    assert "015550001" in set(gpkg["code_iris"])
+
+
+def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+    names = {"compare.gpkg", "iris_change.csv", "qpv_change.csv", "manifest.json"}
+    assert {path.name for path in out.iterdir()} == names  # no temporary file left
+    real = gpd.GeoDataFrame.to_file
+
+    def failing(self, path, layer=None, **kwargs):
+        if layer == "qpv_change":
+            raise OSError("disk gone")
+        return real(self, path, layer=layer, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", failing)
+    failed = tmp_path / "failed"
+    with pytest.raises(OSError, match="disk gone"):
+        _compare(a, b, failed)
+    assert list(failed.iterdir()) == []
+
+
+def test_not_a_run_folder_is_a_one_line_error(runs, tmp_path):
+    a, _ = runs
+    result = CliRunner().invoke(main, ["compare", str(a), str(tmp_path), "--out", "x"])
+    assert result.exit_code == 1
+    assert f"{tmp_path} has no manifest.json: not a finished run folder" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_output_may_not_be_a_run_folder(runs):
+    a, b = runs
+    with pytest.raises(CompareError, match=r"its manifest\.json would be replaced"):
+        compare_runs(a, b, b)
+
+
+def test_cli_prints_the_summary_and_help_says_what_is_refused(runs, tmp_path):
+    a, b = runs
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "compared 64 IRIS" in result.output
+    help_text = CliRunner().invoke(main, ["compare", "--help"]).output
+    assert "Refuses runs on another grid" in help_text and "raw LST" in help_text
