@@ -56,7 +56,9 @@ __all__ = [
 #: classified without MNDWI or NDBI (products lacking their bands: water from the QA or SCL
 #: flags, bare soil counted as built), a composite without a value in the urban footprint or
 #: the rural reference (no composite SUHII), no Sentinel-2 product within the periods and area
-#: of interest (indices from Landsat). A warning of no kind has ``None``.
+#: of interest (indices from Landsat), an input source (``inputs.landsat[i]`` or
+#: ``inputs.sentinel2[i]``) that gave no product of its sensor. A warning of no kind has
+#: ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -80,6 +82,7 @@ WarningCode = Literal[
     "landcover_fallback",
     "empty_composite",
     "no_sentinel2",
+    "empty_source",
 ]
 
 
