@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from raster.heat_island import RURAL_HINT, URBAN_HINT, _definition
+from raster.heat_island import RURAL_HINT, URBAN_HINT, _definition, warn_empty_mask
 from tiles.errors import IlotsWarning
 
 __all__ = ["heat_island_summary", "suhii_record"]
@@ -104,8 +104,7 @@ def _say_empty(sums: dict[str, dict[str, float]]) -> None:
     n_mask, layer = sums.get("n_mask", {}), sums.get("lst_anomaly", {})
     for region, what, hint in _REGIONS:
         if not n_mask.get(region, 0):
-            warnings.warn(IlotsWarning(f"the {what} mask is empty, so its mean is NaN; {hint}"),
-                          stacklevel=3)  # fmt: skip
+            warn_empty_mask(what, hint, stacklevel=3)
     empty = [what for region, what, _ in _REGIONS
              if n_mask.get(region, 0) and not layer.get(f"{region}_count", 0)]  # fmt: skip
     if empty:

@@ -54,6 +54,7 @@ __all__ = [
     "suhii",
     "urban_footprint_from_landcover",
     "urban_footprint_from_zones",
+    "warn_empty_mask",
 ]
 
 _RING_ATTRS = ("ring_inner_m", "ring_outer_m")
@@ -526,6 +527,18 @@ def rural_reference_mask(
     )
 
 
+def warn_empty_mask(what: str, hint: str, *, stacklevel: int = 2) -> None:
+    """Warn that the ``what`` mask (e.g. ``"rural reference"``) has no pixel.
+
+    Its mean is then NaN; ``hint`` says how to give it pixels (:data:`RURAL_HINT`,
+    :data:`URBAN_HINT`). ``stacklevel`` is that of :func:`warnings.warn` from the caller.
+    """
+    warnings.warn(
+        IlotsWarning(f"the {what} mask is empty, so its mean is NaN; {hint}"),
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _checked_mean(
     total: np.ndarray,
     count: np.ndarray,
@@ -549,8 +562,7 @@ def _checked_mean(
     enough = (count >= max(min_pixels, 1)) & (share >= min_frac)
     mean = np.where(enough, total / np.maximum(count, 1), np.nan)
     if n == 0:
-        warnings.warn(f"the {what} mask is empty, so its mean is NaN; {hint}", IlotsWarning,
-                      stacklevel=2)  # fmt: skip
+        warn_empty_mask(what, hint)
     elif not enough.all():
         k = int((~enough).sum())
         warnings.warn(

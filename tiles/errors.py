@@ -56,9 +56,11 @@ __all__ = [
 #: classified without MNDWI or NDBI (products lacking their bands: water from the QA or SCL
 #: flags, bare soil counted as built), a composite without a value in the urban footprint or
 #: the rural reference (no composite SUHII), no Sentinel-2 product within the periods and area
-#: of interest (indices from Landsat); and those of ``ilots compare`` (two runs whose rural
-#: reference, land-cover source or ``composite.min_clear`` differ, whose zone ids differ in
-#: part, or one of which is synthetic). A warning of no kind has ``None``.
+#: of interest (indices from Landsat), an input source (``inputs.landsat[i]`` or
+#: ``inputs.sentinel2[i]``) that gave no product of its sensor; and those of ``ilots compare``
+#: (two runs whose rural reference, land-cover source or ``composite.min_clear`` differ,
+#: whose zone ids differ in part, or one of which is synthetic). A warning of no kind has
+#: ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -82,6 +84,7 @@ WarningCode = Literal[
     "landcover_fallback",
     "empty_composite",
     "no_sentinel2",
+    "empty_source",
     "reference_differs",
     "landcover_source_differs",
     "min_clear_differs",

@@ -633,7 +633,7 @@ def resolve_inputs(
             if not mine:
                 other = len(items) - len(mine)
                 extra = f" ({other} of another sensor)" if other else ""
-                _warn(f"{key}: no {_SENSOR_NAME[sensor]} product found{extra}")
+                _warn(f"{key}: no {_SENSOR_NAME[sensor]} product found{extra}", code="empty_source")
                 if other:  # said again if no source gives this sensor a product
                     reasons["of another sensor"] = reasons.get("of another sensor", 0) + other
             gathered.extend((key, item) for item in mine)

@@ -994,6 +994,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Comparaison d'un traitement de données synthétiques (la ville de démonstration)",
         "A comparison of a run of synthetic data (the demo city)",
     ),
+    "warning_kind_empty_source": (
+        "Une source d'entrée (inputs.landsat ou inputs.sentinel2) n'a donné aucun produit de "
+        "son capteur : vérifiez son chemin, son motif ou sa recherche",
+        "An input source (inputs.landsat or inputs.sentinel2) gave no product of its sensor: "
+        "check its path, pattern or search",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

@@ -26,7 +26,8 @@ its ``on``), on the surface as the previous changes left it:
     class ``from`` without an NDVI (no clear date of the indices, e.g. water under a mask
     preset that rejects it) are not in the scenario's area: they are left as they are, which
     the scenario says (:func:`unseen_note`), with how many of the class's pixels it edits.
-    An ``ndvi`` or ``albedo`` change with ``on`` says the same of its classes' pixels.
+    An ``ndvi`` or ``albedo`` change says the same of the pixels of its ``on`` classes
+    (without ``on``, of every class).
 
 A pixel counts as *changed* when its NDVI, albedo or class differs from the baseline after
 all changes; a change that sets a value a pixel already has changes nothing.
@@ -168,16 +169,18 @@ def unseen_note(
 
     ``changed`` of the ``usable`` pixels of class ``class_name`` with an NDVI in the area
     are converted (``what`` None: a reclassification) or have their ``what`` changed
-    (``"NDVI"``, ``"albedo"``: a change with ``on``); ``unseen`` more of them have none. The
-    note starts with what it is about; the caller prefixes the scenario and the change.
+    (``"NDVI"``, ``"albedo"``: a change, with ``on`` or without: ``class_name`` then
+    ``""``, the pixels of every class); ``unseen`` more of them have none. The note starts
+    with what it is about; the caller prefixes the scenario and the change.
     """
     if what is None:
         verb, among, stay, again = "converts", "drawn from", class_name, "converts them"
     else:
         verb, among, stay = f"changes the {what} of", "among", "as they are"
         again = f"changes their {what}"
+    pixels = f"{class_name} pixels" if class_name else "pixels"
     return (
-        f"{verb} {changed} of the {usable + unseen} {class_name} pixels of its area, "
+        f"{verb} {changed} of the {usable + unseen} {pixels} of its area, "
         f"{among} the {usable} with an NDVI: the other {unseen} have none (the masks "
         "left them out of every date, as a mask.sentinel2_preset that rejects water does "
         "to water), so the model has nothing to start from there and they stay "
@@ -204,11 +207,12 @@ def _on(surface: Surface, where: np.ndarray, on: tuple[str, ...] | None) -> np.n
 def _unseen_in(surface: Surface, unseen: np.ndarray | None, on: tuple[str, ...] | None) -> int:
     """Count the pixels ``unseen`` (selected, without an NDVI) of the classes ``on``.
 
-    0 without ``on``: a change on every class says nothing of the pixels it cannot see.
+    Without ``on``, those of every class (with a land cover): the change is on all of them.
     """
-    if unseen is None or on is None:
+    if unseen is None:
         return 0
-    return int((unseen & np.isin(surface.landcover, class_codes(on))).sum())
+    classes = surface.landcover > 0 if on is None else np.isin(surface.landcover, class_codes(on))
+    return int((unseen & classes).sum())
 
 
 def apply_changes(
@@ -242,8 +246,9 @@ def apply_changes(
     unseen
         Pixels of the scenario's selection left out of ``where`` for want of an NDVI
         (:func:`~.where.where_selection` less ``where``): a ``reclassify`` counts those of its
-        class, an ``ndvi`` or ``albedo`` change with ``on`` those of its classes, which it
-        leaves as they are, and says so (:func:`unseen_note`).
+        class, an ``ndvi`` or ``albedo`` change those of its ``on`` classes (without ``on``,
+        those with a land cover), which it leaves as they are, and says so
+        (:func:`unseen_note`).
 
     Returns
     -------

@@ -38,7 +38,7 @@ import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ __all__ = [
     "run_matches",
     "run_mismatch",
     "run_scenarios",
+    "thin_sources",
     "thin_targets",
     "unpredictable_targets",
     "unpredicted_note",
@@ -519,7 +520,9 @@ def _reclassifications(config: RunConfig) -> Iterator[tuple[str, str, Reclassify
 #: Fewest pixels of a class a scenario reclassifies into that the model's fitting sample
 #: must hold: the gradient-boosting model's fewest pixels per leaf (``min_samples_leaf``).
 #: With fewer, no part of the model rests on that class's pixels, and what it predicts for
-#: a pixel turned into it is a guess from the other classes, not an effect.
+#: a pixel turned into it is a guess from the other classes, not an effect. Of a class a
+#: scenario reclassifies *from*, fewer is warned of (:func:`thin_sources`): the prediction
+#: before the change, on those pixels, is then the guess.
 MIN_TARGET_PIXELS = 40
 
 
@@ -551,6 +554,51 @@ def thin_targets(
                 "is rare in the fit area), so the model cannot predict a pixel turned into it; "
                 "reclassify into another class"
             )
+
+
+def thin_sources(
+    spec: ScenarioSpec,
+    label: str,
+    steps: Sequence[str],
+    fit: ScenarioModel,
+    landcover: np.ndarray,
+) -> tuple[tuple[str, ...], list[str]]:
+    """Say of each reclassification how many pixels of its class ``from`` ``fit`` rests on.
+
+    Each ``reclassify`` step (``steps``: one per change of ``spec``, in order) gains the
+    count of the distinct pixels of its class ``from`` in the fitting sample of ``fit``
+    (:attr:`~.model.ScenarioModel.sample`, on the baseline ``landcover``); below
+    :data:`MIN_TARGET_PIXELS`, a note (e.g. water under ``mask.lst_keep_water: true``,
+    whose NDVI the default Sentinel-2 mask mostly leaves out): what the model predicts for
+    those pixels as they are is extrapolated from the other classes, and so is the effect.
+
+    Returns
+    -------
+    tuple of str, list of str
+        The steps, and the notes (prefixed by ``label`` and the change).
+    """
+    if fit.sample is None:
+        return tuple(steps), []
+    rows, cols = fit.sample
+    distinct = np.unique(np.ravel_multi_index((rows, cols), landcover.shape))
+    counts = np.bincount(landcover.flat[distinct], minlength=256)
+    out, notes = list(steps), []
+    for k, change in enumerate(spec.change):
+        if change.reclassify is None:
+            continue
+        source = change.reclassify.from_
+        n = int(counts[class_codes([source])[0]])
+        out[k] += f", the model fitted on {n} {source} pixels"
+        if n < MIN_TARGET_PIXELS:
+            notes.append(
+                f"{label}: change[{k}] converts {source} pixels, of which the model's fitting "
+                f"sample holds {n} of its {distinct.size} pixels (fewer than "
+                f"{MIN_TARGET_PIXELS}: the masks leave out their LST or NDVI, or the class is "
+                "rare in the fit area), so what it predicts for them as they are is "
+                "extrapolated from the other classes, and so is the effect; for water, a run "
+                "with mask.sentinel2_preset: conservative keeps more of it in the fit"
+            )
+    return tuple(out), notes
 
 
 def _scenarios_in_folder(
@@ -780,8 +828,13 @@ def _write_scenarios(
         point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
         applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
         effect = predict_effect(fits[point], before, after, baseline.anomaly, applied.changed)
-        notes += list(applied.notes) + extrapolation_notes(
-            label, effect.outside_range, fits[point], effect.outside_of
+        steps, thin = thin_sources(
+            spec, label, applied.steps, fits[point], baseline.surface.landcover
+        )
+        notes += (
+            list(applied.notes)
+            + thin
+            + extrapolation_notes(label, effect.outside_range, fits[point], effect.outside_of)
         )
         note = unpredicted_note(label, applied.changed, effect)
         notes += [note] if note else []
@@ -802,7 +855,7 @@ def _write_scenarios(
         summaries.append(summary)
         gaps.append([trial["qpv_gap_after_k"] for trial in trials])
         row["fit_seed"] = seeds[point]
-        row["steps"] = "; ".join(applied.steps)
+        row["steps"] = "; ".join(steps)
         rows.append(row)
         deltas[spec.name] = effect.delta
     for row, wins in zip(rows, best_fits(gap_before, gaps), strict=True):

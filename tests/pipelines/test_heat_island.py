@@ -46,3 +46,18 @@ def test_a_composite_empty_in_the_reference_only():
     with collected_warnings() as said:
         heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {})
     assert not said and heat["composite"]["suhii_k"] == pytest.approx(2.0)
+
+
+def test_an_empty_mask_is_said_in_the_words_of_a_scene_mean():
+    """A mask without pixels (the rural reference, n_mask 0): said once, in the words of
+    raster.heat_island's scene means (warn_empty_mask), with its hint; the composite's own
+    warning is for a mask with pixels but no composite value, so not said."""
+    sums = _sums(10, 0)
+    sums["n_mask"]["rural"] = 0
+    with collected_warnings() as said:
+        heat = heat_island_summary(sums, MASK, MASK, [], {})
+    assert said == [
+        "the rural reference mask is empty, so its mean is NaN; widen the ring (outer_m) or "
+        "relax the water, built or elevation filters"
+    ]
+    assert said[0].code is None and heat["composite"]["rural_mean_k"] is None

@@ -21,9 +21,10 @@ from raster.heat_island import (
     suhii,
     urban_footprint_from_landcover,
     urban_footprint_from_zones,
+    warn_empty_mask,
 )
 from tests.conftest import raise_if_dask_computes
-from tiles.errors import CRSError, GridError, IlotsWarning
+from tiles.errors import CRSError, GridError, IlotsWarning, collected_warnings
 
 RES = 10.0
 
@@ -345,6 +346,23 @@ def test_no_rural_pixel_warns_and_gives_nan():
     with pytest.warns(IlotsWarning, match="rural reference mask is empty"):
         out = suhii(lst, urban, empty)
     assert np.isnan(out["suhii"].values).all()
+
+
+def test_an_empty_mask_is_said_in_one_place():
+    """warn_empty_mask says it (no kind); a scene mean over an empty mask says it in the
+    same words (pipelines.heat_island's composite record too: its own test)."""
+    with collected_warnings() as said:
+        warn_empty_mask("rural reference", "widen the ring")
+    assert said == ["the rural reference mask is empty, so its mean is NaN; widen the ring"]
+    assert said[0].code is None
+    lst, _ = city()
+    with collected_warnings() as said, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scene_reference(lst, yx(np.zeros((15, 15), bool)))
+    assert said == [
+        "the rural reference mask is empty, so its mean is NaN; widen the ring (outer_m) or "
+        "relax the water, built or elevation filters"
+    ]
 
 
 def test_all_nan_scene():

@@ -33,8 +33,9 @@ from pipelines.config import (
 )
 from pipelines.config.inputs import landsat_coverage
 from pipelines.config.models import StacApiSource
+from pipelines.outputs.manifest import build_manifest
 from raster.sources import open_product
-from tiles.errors import IlotsWarning
+from tiles.errors import IlotsWarning, collected_warnings
 
 from .conftest import MINIMAL, iris_layer, landsat_product
 
@@ -299,6 +300,27 @@ def test_no_sentinel2_product_is_a_warning_of_its_kind(products, tmp_path, write
     (said,) = [w.message for w in caught if "within the periods" in str(w.message)]
     assert str(said).endswith("; indices will come from Landsat")
     assert said.code == "no_sentinel2"
+
+
+def test_a_source_giving_no_product_is_a_warning_of_its_kind(products, tmp_path, write_config):
+    """A Landsat source giving nothing beside one giving products, and a Sentinel-2 source
+    giving nothing: each said with the kind empty_source (whichever the sensor), which
+    reaches the manifest's warning_codes beside its message; the Sentinel-2 one is then
+    followed by no_sentinel2."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = apply_overrides(config_for(write_config, f"['{products}', '{empty}']"),
+                             {"inputs.sentinel2": [str(empty)]})  # fmt: skip
+    with warnings.catch_warnings(), collected_warnings() as said:
+        warnings.simplefilter("ignore")
+        found = resolve_inputs(config)
+    assert ids(found.landsat) == [L8_JULY, L9_JULY]
+    manifest = build_manifest(config={}, inputs=[], grid={}, timings={}, warnings=said,
+                              outputs=[], hash_inputs=False)  # fmt: skip
+    kinds = dict(zip(manifest["warnings"], manifest["warning_codes"], strict=True))
+    assert kinds["config: inputs.landsat[1]: no Landsat product found"] == "empty_source"
+    assert kinds["config: inputs.sentinel2[0]: no Sentinel-2 product found"] == "empty_source"
+    assert manifest["warning_codes"][-1] == "no_sentinel2"
 
 
 def synthetic_item(item_id: str, when: dt.datetime, bbox, collection: str, cloud: float = 10.0):

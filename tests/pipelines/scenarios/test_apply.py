@@ -236,7 +236,7 @@ def test_an_ndvi_or_albedo_change_on_a_class_says_how_many_it_leaves_without_an_
     (row 0) with an NDVI, the rest built. An NDVI change on water changes the 10 and leaves
     the 30 without one; an albedo change on water too, where 8 of the 10 have an albedo
     (2 without: changed 8). The step and a warning say 10 (8) of 40 and 30 left; a change
-    on built (every pixel with an NDVI) or without on says nothing more."""
+    on built (every pixel with an NDVI) says nothing more."""
     landcover = np.full((10, 10), BUILT, dtype=np.uint8)
     landcover[:4] = WATER
     ndvi = np.where(landcover == BUILT, 0.1, np.nan)
@@ -274,8 +274,51 @@ def test_an_ndvi_or_albedo_change_on_a_class_says_how_many_it_leaves_without_an_
         "area, among the 10 with an NDVI: the other 30 have none"
     )
     assert applied.notes[0].endswith("changes their albedo")
-    # The 60 built pixels; every pixel with an NDVI (60 built, 10 water).
-    for on, n in ((["built"], 60), (None, 70)):
-        applied = apply_changes(surface, area, [change(ndvi={"add": 0.1, "on": on})], seed=0,
-                                name="t", label="t", unseen=unseen)  # fmt: skip
-        assert applied.notes == () and applied.steps == (f"ndvi change on {n} pixels",)
+    # The 60 built pixels, each with an NDVI.
+    applied = apply_changes(surface, area, [change(ndvi={"add": 0.1, "on": ["built"]})], seed=0,
+                            name="t", label="t", unseen=unseen)  # fmt: skip
+    assert applied.notes == () and applied.steps == ("ndvi change on 60 pixels",)
+
+
+def test_an_ndvi_or_albedo_change_without_on_says_how_many_it_leaves_without_an_ndvi():
+    """The grid of the test above, but 5 built pixels (row 9, columns 0-4) have no land
+    cover and no NDVI (no data). A change without on is on every pixel of its area: 95 with
+    a land cover, 65 with an NDVI (10 water, 55 built); it changes the NDVI of those 65 and
+    leaves the 30 water pixels without one; the 5 without a land cover are no pixel of a
+    class, so not counted. Albedo: 2 of the 65 have none, so 63 changed."""
+    landcover = np.full((10, 10), BUILT, dtype=np.uint8)
+    landcover[:4] = WATER
+    landcover[9, :5] = 0
+    ndvi = np.where(landcover == BUILT, 0.1, np.nan)
+    ndvi[0, :] = 0.05
+    albedo = np.full(landcover.shape, 0.1)
+    albedo[0, :2] = np.nan
+    surface = Surface(ndvi, albedo, landcover)
+    area = np.isfinite(ndvi)
+    unseen = ~area  # the 30 water and the 5 no-data pixels
+    greener = change(ndvi={"add": 0.1})
+    with pytest.warns(IlotsWarning, match="changes the NDVI of 65 of the 95 pixels"):
+        applied = apply_changes(surface, area, [greener], seed=0, name="t", label="t",
+                                unseen=unseen)  # fmt: skip
+    assert int(applied.changed.sum()) == 65
+    assert np.isnan(applied.surface.ndvi[1:4]).all()
+    assert applied.steps == ("ndvi change on 65 pixels (30 more without an NDVI left as they are)",)
+    assert applied.notes == (
+        "t: change[0] changes the NDVI of 65 of the 95 pixels of its area, among the 65 with "
+        "an NDVI: the other 30 have none (the masks left them out of every date, as a "
+        "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
+        "to start from there and they stay as they are; a run whose masks keep them (for "
+        "water, mask.sentinel2_preset: conservative) changes their NDVI",
+    )
+    paler = change(albedo={"add": 0.1})
+    with pytest.warns(IlotsWarning):
+        applied = apply_changes(surface, area, [paler], seed=0, name="t", label="t",
+                                unseen=unseen)  # fmt: skip
+    assert int(applied.changed.sum()) == 63
+    assert applied.steps == (
+        "albedo change on 63 pixels (30 more without an NDVI left as they are)",
+    )
+    assert applied.notes[0].startswith(
+        "t: change[0] changes the albedo of 63 of the 95 pixels of its area, among the 65 "
+        "with an NDVI: the other 30 have none"
+    )

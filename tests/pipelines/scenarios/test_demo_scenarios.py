@@ -783,7 +783,8 @@ def test_a_reclassification_from_water_says_which_water_pixels_it_leaves(run_cop
     demo's water may be reclassified, but the default Sentinel-2 mask leaves most of its NDVI
     out: of the water pixels (landcover.tif), only those with an NDVI (ndvi_median.tif) are
     converted; the step and a warning say how many of the class it converts and why not the
-    others, and they stay water."""
+    others, and they stay water. The step says how many water pixels the model was fitted on
+    (at most those with an NDVI), and a warning too when fewer than 40."""
     folder, data = run_copy
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["config"]["mask"]["lst_keep_water"] = True
@@ -802,10 +803,13 @@ def test_a_reclassification_from_water_says_which_water_pixels_it_leaves(run_cop
     row = result.comparison.iloc[0]
     assert row["pixels_changed"] == seen
     summary = json.loads((folder / "scenarios" / "drained" / "summary.json").read_text())
-    assert summary["comparison"]["steps"] == (
-        f"reclassify {seen} of {seen} water pixels to dense_vegetation ({total - seen} more "
-        "without an NDVI left as they are)"
+    step = re.fullmatch(
+        f"reclassify {seen} of {seen} water pixels to dense_vegetation \\({total - seen} more "
+        r"without an NDVI left as they are\), the model fitted on (\d+) water pixels",
+        summary["comparison"]["steps"],
     )
+    fitted = int(step.group(1))
+    assert fitted <= seen  # the fit's water pixels have an LST and an NDVI
     note = (
         f"scenarios[0] 'drained': change[0] converts {seen} of the {total} water pixels of its "
         f"area, drawn from the {seen} with an NDVI: the other {total - seen} have none"
@@ -813,6 +817,12 @@ def test_a_reclassification_from_water_says_which_water_pixels_it_leaves(run_cop
     assert [n for n in result.notes if n.startswith(note)]
     warned = json.loads((folder / "manifest.json").read_text())["scenarios"]["warnings"]
     assert [n for n in warned if n.startswith(note)]
+    # Fewer than 40 of them in the fit (the model's fewest pixels per leaf): said too.
+    thin = (
+        "scenarios[0] 'drained': change[0] converts water pixels, of which the model's fitting "
+        f"sample holds {fitted} of its"
+    )
+    assert bool([n for n in warned if n.startswith(thin)]) == (fitted < 40)
     delta, _ = _read(folder / "scenarios" / "drained" / "delta_lst.tif")
     assert np.isnan(delta[water & np.isnan(ndvi)]).all()  # left as they are: no prediction
 

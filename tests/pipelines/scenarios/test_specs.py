@@ -299,3 +299,48 @@ def test_a_reclassification_into_a_class_the_fit_barely_holds_is_refused():
     assert text.endswith("reclassify into another class")
     model.sample = (np.r_[rows, 0], np.r_[cols, 0])  # a 40th water pixel
     thin_targets(config, model, landcover, "city.yaml")
+
+
+def test_a_reclassification_from_a_class_the_fit_barely_holds_says_so():
+    """10 × 10 grid: rows 0-3 water (code 1, 40 pixels), the rest built (code 4). The fit's
+    sample (a bootstrap) holds 39 distinct water pixels, one of them drawn twice, and 45
+    built: 84 distinct pixels. Each reclassify step gains its class's count in the fit (the
+    ndvi step none); from water (39 < 40), a note naming the change, the class and its
+    count; from built (45), none. A 40th distinct water pixel clears it."""
+    from types import SimpleNamespace
+
+    from pipelines.scenarios.pipeline import thin_sources
+
+    landcover = np.full((10, 10), 4, dtype=np.uint8)
+    landcover[:4] = 1
+    water = np.arange(1, 40)  # flat positions 1-39 (row 0 column 0 left out)
+    built = np.arange(40, 85)
+    flat = np.r_[water, water[:1], built]
+    model = SimpleNamespace(sample=np.unravel_index(flat, landcover.shape))
+    drained = {
+        "name": "drained",
+        "where": {"everywhere": True},
+        "change": [
+            {"ndvi": {"add": 0.1}},
+            {"reclassify": {"from": "water", "to": "built"}},
+            {"reclassify": {"from": "built", "to": "dense_vegetation", "fraction": 0.5}},
+        ],
+    }
+    config = config_from_dict({**BASE, "scenarios": [drained], "mask": {"lst_keep_water": True}})
+    steps = ("ndvi change on 60 pixels", "reclassify 10 of 10 water pixels to built",
+             "reclassify 35 of 70 built pixels to dense_vegetation")  # fmt: skip
+    label = "scenarios[0] 'drained'"
+    said, notes = thin_sources(config.scenarios[0], label, steps, model, landcover)
+    assert said == (
+        "ndvi change on 60 pixels",
+        "reclassify 10 of 10 water pixels to built, the model fitted on 39 water pixels",
+        "reclassify 35 of 70 built pixels to dense_vegetation, the model fitted on 45 built pixels",
+    )
+    (note,) = notes
+    assert "\n" not in note and note.startswith(
+        "scenarios[0] 'drained': change[1] converts water pixels, of which the model's fitting "
+        "sample holds 39 of its 84 pixels (fewer than 40"
+    )
+    model.sample = np.unravel_index(np.r_[flat, 0], landcover.shape)  # a 40th water pixel
+    said, notes = thin_sources(config.scenarios[0], label, steps, model, landcover)
+    assert notes == [] and said[1].endswith("the model fitted on 40 water pixels")
