@@ -462,7 +462,7 @@ def _progress_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 #: Exit status of ``--strict`` (``ilots run``, ``lst``, ``indices``, ``zonal``,
-#: ``inequality``) when the command warned (1: an error, 130: interrupted).
+#: ``inequality``, ``compare``) when the command warned (1: an error, 130: interrupted).
 STRICT_STATUS = 3
 
 
@@ -1110,7 +1110,12 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     "out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for compare.gpkg, <layer>_change.csv and manifest.json (made if missing).",
+    help="Folder for compare.gpkg, <layer>_change.csv, inequality_change.json/.csv and "
+    "manifest.json (made if missing).",
+)
+@_strict_option(
+    "ilots compare",
+    "settings or zones that differ between the runs, a synthetic run ...",
 )
 @_friendly_errors
 def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
@@ -1122,7 +1127,8 @@ def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
     rural reference, so the weather's level drops out. Refuses runs on another grid CRS or
     resolution, or whose zones share no id; warns when the rural reference, the land-cover
     source or composite.min_clear differ, when zone ids differ in part, or when a run is
-    synthetic (the demo).
+    synthetic (the demo). The change of the QPV gap of ΔT is tested as the runs' own gap
+    (RUN_B's inequality settings): inequality_change.json.
     """
     from pipelines.compare import compare_runs
 

@@ -20,15 +20,17 @@ that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), 
 ``low_clear_area`` flag set (less than ``composite.min_clear_area_frac`` of its area with
 ``composite.min_clear`` clear scenes).
 
-The summary's means are zone means (unweighted) over the IRIS with a value in both runs; the
-QPV gap is mean ΔT of the IRIS in QPV minus that of the rest, in each run with its own
-``in_qpv``. No interval is given for the gap's change.
+The summary's mean changes inside and outside QPV are zone means (unweighted) over the IRIS
+with a value in both runs. The QPV gap of ΔT is each run's own (its ``inequality.json``:
+population-weighted, within strata); its change is tested on the per-IRIS change of ΔT with run
+B's inequality settings (:func:`gap_change`): the same statistic of the change, a permutation
+test and its interval, whose full inequality report is written as ``inequality_change.json``
+and ``.csv``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 import warnings
 from collections.abc import Mapping
@@ -40,14 +42,18 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from pipelines.config.models import InequalityConfig
+from pipelines.inequality import InequalityReport, run_inequality
 from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
+from pipelines.outputs.tables import write_inequality
 from pipelines.zone_columns import LANDCOVER_CLASSES, LOW_CLEAR_AREA, landcover_column
 from tiles.errors import (
     GridError,
     IlotsError,
     IlotsWarning,
+    InequalityError,
     WarningCode,
     ZonesError,
     collected_warnings,
@@ -59,6 +65,11 @@ __all__ = ["CompareError", "Comparison", "compare_runs", "read_run"]
 LAYERS = ("iris", "qpv")
 #: The per-zone values compared, headline first, before the land-cover shares.
 MEASURES = ("lst_anomaly_mean_k", "ndvi_mean")
+#: The outcome whose QPV gap the summary compares, and its per-IRIS change.
+OUTCOME = "lst_anomaly_mean_k"
+CHANGE = f"{OUTCOME}_change"
+#: The columns of an ``inequality.json`` that name its zone roles.
+_ROLES = ("income", "population", "group", "stratum")
 #: How many zone ids a warning gives as examples.
 _EXAMPLES = 5
 
@@ -74,6 +85,7 @@ class Run:
     folder: Path
     manifest: Mapping[str, Any]
     layers: Mapping[str, gpd.GeoDataFrame]
+    inequality: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -97,6 +109,7 @@ class Comparison:
 
     tables: dict[str, gpd.GeoDataFrame]
     summary: list[str]
+    inequality: InequalityReport | None = None
     warnings: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
@@ -128,7 +141,16 @@ def read_run(folder: str | Path) -> Run:
         raise CompareError(
             f"{run.root} has no zone layer (zones.gpkg or zones/*.parquet); rerun ilots run"
         )
-    return Run(run.root, manifest, layers)
+    return Run(run.root, manifest, layers, _read_inequality(run))
+
+
+def _read_inequality(run: RunFolder) -> dict[str, Any]:
+    """Return the run's ``inequality.json`` (empty: none, or unreadable)."""
+    try:
+        saved = json.loads(run.inequality_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
 
 
 def _read_layer(run: RunFolder, name: str) -> gpd.GeoDataFrame | None:
@@ -225,7 +247,7 @@ def landcover_source(run: Run) -> str:
     return f"rules on {sensor} indices{fallback}"
 
 
-def _warn(message: str, code: WarningCode) -> None:
+def _warn(message: str, code: WarningCode | None) -> None:
     warnings.warn(IlotsWarning(message, code=code), stacklevel=3)
 
 
@@ -297,7 +319,7 @@ def _unreliable(run: Run, frame: pd.DataFrame) -> Any:
     return low | (valid != valid)  # no valid_frac: no trust either
 
 
-def summarise(iris: pd.DataFrame, a: Run, b: Run) -> list[str]:
+def summarise(iris: pd.DataFrame, a: Run, b: Run, tested: InequalityReport | None) -> list[str]:
     """Return the summary lines of the IRIS change table (see the module)."""
     lines = [
         f"periods: A {a.config.get('periods')}, B {b.config.get('periods')}",
@@ -306,34 +328,99 @@ def summarise(iris: pd.DataFrame, a: Run, b: Run) -> list[str]:
     if "in_qpv" not in iris.columns:
         return [*lines, "no in_qpv column in run B's IRIS: no QPV summary"]
     in_qpv = iris["in_qpv"].fillna(False).to_numpy(dtype=bool)
-    for measure, unit in (("lst_anomaly_mean_k", " K"), ("ndvi_mean", "")):
+    for measure, unit in ((OUTCOME, " K"), ("ndvi_mean", "")):
         change = f"{measure}_change"
         if change not in iris.columns:
             continue
         inside = iris.loc[in_qpv, change].mean()
         outside = iris.loc[~in_qpv, change].mean()
         lines.append(
-            f"mean change of {measure}: {_signed(inside)}{unit} in QPV IRIS, "
-            f"{_signed(outside)}{unit} outside"
+            f"mean change of {measure} (IRIS means, unweighted): {_signed(inside)}{unit} in "
+            f"QPV IRIS, {_signed(outside)}{unit} outside"
         )
-    gap_a = _gap(a.layers["iris"], iris)
-    gap_b = _gap(b.layers["iris"], iris)
-    lines.append(
-        f"QPV gap of ΔT: {_signed(gap_a)} K in A, {_signed(gap_b)} K in B, change "
-        f"{_signed(gap_b - gap_a)} K (no interval computed)"
-    )
-    return lines
+    return [*lines, *_gap_lines(iris, a, b, tested)]
 
 
-def _gap(layer: pd.DataFrame, compared: pd.DataFrame) -> float:
-    """Mean ΔT of the compared IRIS in QPV minus the rest's, with the run's own ``in_qpv``."""
+def _gap_lines(iris: pd.DataFrame, a: Run, b: Run, tested: InequalityReport | None) -> list[str]:
+    """Say each run's QPV gap of ΔT and the test of its change (see :func:`gap_change`)."""
+    gaps = [_saved_gap(run) for run in (a, b)]
+    lines = []
+    if not any(gap is None for gap in gaps):
+        lines.append(
+            f"QPV gap of ΔT (each run's inequality.json): {_signed(gaps[0])} K in A, "
+            f"{_signed(gaps[1])} K in B"
+        )
+    difference = tested.group_difference if tested is not None else None
+    alike = _alike(iris)
+    if alike is not None:
+        return [*lines, f"change of the QPV gap of ΔT: +0.000 K (every IRIS changed by {alike})"]
+    if difference is None:
+        untested = "not tested (no ΔT in a run, or no QPV gap in B)"
+        return [*lines, f"change of the QPV gap of ΔT: {untested}"]
+    low, high = (_signed(bound) for bound in (difference.ci_low, difference.ci_high))
+    strata = f"within {difference.n_strata} strata" if difference.n_strata > 1 else "unstratified"
+    return [
+        *lines,
+        f"change of the QPV gap of ΔT: {_signed(difference.value)} K, "
+        f"{difference.confidence:.0%} interval [{low}, {high}] K, p = {difference.p_value:.3f} "
+        f"(permutation test of the per-IRIS change, {strata}, {difference.n} IRIS)",
+    ]
+
+
+def _alike(iris: pd.DataFrame) -> str | None:
+    """Say the one change of ΔT every IRIS with a value shares ("+0.000 K"); None: not so.
+
+    A change shared by every IRIS moves no gap: there is nothing to test.
+    """
+    if CHANGE not in iris.columns:
+        return None
+    values = pd.to_numeric(iris[CHANGE]).dropna().unique()
+    return f"{_signed(values[0])} K" if len(values) == 1 else None
+
+
+def _saved_gap(run: Run) -> float | None:
+    """Return the QPV gap of ΔT a run's ``inequality.json`` records, or None."""
+    saved = run.inequality
+    difference = saved.get("group_difference")
+    if saved.get("outcome") != OUTCOME or not isinstance(difference, dict):
+        return None
+    value = difference.get("value")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def gap_change(b: Run, iris: pd.DataFrame) -> InequalityReport | None:
+    """Run run B's inequality statistics on the per-IRIS change of ΔT.
+
+    The zone roles (income, population, QPV membership, stratum) are those B's
+    ``inequality.json`` names, the options (permutations, bootstrap, confidence, seed) those
+    of B's config: the group difference of the change is then the change of B's QPV gap
+    (B's gap minus A's, when both runs weigh the same IRIS alike), with a permutation test and
+    its interval; the concentration index of the change says whether the poorer IRIS warmed
+    more. None when B computed no inequality (no income, no QPV membership) or the change
+    allows none (e.g. fewer than 3 IRIS); the latter is said as a warning.
+    """
+    roles = {role: b.inequality.get(role) for role in _ROLES}
+    if None in (roles["income"], roles["group"]) or CHANGE not in iris or _alike(iris):
+        return None
+    layer = b.layers["iris"]
     key = layer.columns[0]
-    rows = layer[layer[key].isin(compared[key])]
-    if "in_qpv" not in rows.columns:
-        return math.nan
-    in_qpv = rows["in_qpv"].fillna(False).to_numpy(dtype=bool)
-    values = pd.to_numeric(rows["lst_anomaly_mean_k"])
-    return float(values[in_qpv].mean() - values[~in_qpv].mean())
+    table = layer.set_index(key).loc[iris[key]].reset_index()
+    table[CHANGE] = iris[CHANGE].to_numpy(dtype=float)
+    if any(table.get(role) is None for role in roles.values() if role is not None):
+        return None
+    options = InequalityConfig.model_validate(b.config.get("inequality") or {}).run_options()
+    try:
+        return run_inequality(
+            table,
+            outcome=CHANGE,
+            interval_scale=True,  # a difference of temperatures
+            check_income=False,  # run B said it once
+            **roles,
+            **options,
+        )
+    except InequalityError as err:
+        _warn(f"{b.folder}: the change of the QPV gap is not tested: {err}", None)
+        return None
 
 
 def _signed(value: float) -> str:
@@ -343,8 +430,10 @@ def _signed(value: float) -> str:
 def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Comparison:
     """Compare run folder ``run_b`` (after) with ``run_a`` (before), writing into ``out``.
 
-    Writes ``compare.gpkg`` (layers ``<layer>_change``), ``<layer>_change.csv`` and
-    ``manifest.json``, each atomically, once every table is made.
+    Writes ``compare.gpkg`` (layers ``<layer>_change``), ``<layer>_change.csv``, the
+    inequality statistics of the IRIS' ΔT change (``inequality_change.json`` and ``.csv``,
+    when run B has an inequality) and ``manifest.json``, each atomically, once every table is
+    made.
 
     Raises
     ------
@@ -369,9 +458,21 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
             for layer in LAYERS
             if layer in a.layers and layer in b.layers
         }
-        summary = summarise(tables["iris_change"], a, b) if "iris_change" in tables else []
+        iris = tables.get("iris_change")
+        tested = gap_change(b, iris) if iris is not None else None
+        summary = summarise(iris, a, b, tested) if iris is not None else []
     probe_folder(target, make=True)
     files = _write_tables(tables, target)
+    if tested is not None:
+        synthetic = a.synthetic or b.synthetic
+        files.extend(
+            write_inequality(
+                tested,
+                target / "inequality_change.json",
+                target / "inequality_change.csv",
+                synthetic=synthetic,
+            )
+        )
     manifest = build_manifest(
         config=_settings(a, b),
         inputs=[a.folder / "manifest.json", b.folder / "manifest.json"],
@@ -386,7 +487,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
         },
     )
     files.append(write_manifest(target / "manifest.json", manifest))
-    return Comparison(tables, summary, [str(message) for message in said], files)
+    return Comparison(tables, summary, tested, [str(message) for message in said], files)
 
 
 def _write_tables(tables: Mapping[str, gpd.GeoDataFrame], out: Path) -> list[Path]:

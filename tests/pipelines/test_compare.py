@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipelines.cli import main
+from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
 from tiles.errors import GridError, IlotsWarning, ZonesError
 
-_FILES = ("manifest.json", "zones.gpkg")
+_FILES = ("manifest.json", "zones.gpkg", "inequality.json")
 
 
 def _copy_run(source, target):
@@ -62,7 +62,11 @@ def test_identical_runs_change_nothing(runs, tmp_path):
     changes = [c for c in iris.columns if c.endswith("_change")]
     assert "lst_anomaly_mean_k_change" in changes and "ndvi_mean_change" in changes
     assert np.nanmax(np.abs(iris[changes].to_numpy(dtype=float))) == 0
-    assert "QPV gap of ΔT" in result.summary[-1] and "change +0.000 K" in result.summary[-1]
+    assert result.summary[-2].startswith("QPV gap of ΔT (each run's inequality.json):")
+    assert result.summary[-1] == (
+        "change of the QPV gap of ΔT: +0.000 K (every IRIS changed by +0.000 K)"
+    )
+    assert result.inequality is None  # nothing to test
     assert [w.code for w in said] == ["synthetic_run"]  # the demo says it is synthetic
 
 
@@ -71,7 +75,8 @@ def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_p
     iris = gpd.read_file(a / "zones.gpkg", layer="iris")
     has_value = iris["lst_anomaly_mean_k"].notna()
     outside = iris.loc[has_value & ~iris["in_qpv"], "code_iris"]
-    planted = list(outside[:3])
+    used = has_value & iris["disp_med"].notna() & iris["population"].notna()
+    planted = list(iris.loc[used & ~iris["in_qpv"], "code_iris"][:3])
 
     def plant(frame):
         rows = frame["code_iris"].isin(planted)
@@ -88,7 +93,17 @@ def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_p
     moved = 3 / len(outside)
     summary = "\n".join(result.summary)
     assert f"+0.000 K in QPV IRIS, {moved:+.3f} K outside" in summary
-    assert f"change {-moved:+.3f} K" in result.summary[-1]
+    # The gap's change, as the run's QPV gap (population-weighted, one stratum in the demo,
+    # over the IRIS with income, population and ΔT), by hand: 0 in QPV minus the planted
+    # IRIS' population share of the rest.
+    weights = iris.loc[used & ~iris["in_qpv"]].set_index("code_iris")["population"]
+    gap = -weights[planted].sum() / weights.sum()
+    assert result.inequality.group_difference.value == pytest.approx(gap, abs=1e-12)
+    assert result.summary[-1].startswith(f"change of the QPV gap of ΔT: {gap:+.3f} K, 95% ")
+    assert f"{int(used.sum())} IRIS)" in result.summary[-1]
+    saved = json.loads((tmp_path / "out" / "inequality_change.json").read_text("utf-8"))
+    assert saved["outcome"] == "lst_anomaly_mean_k_change" and saved["synthetic"] is True
+    assert saved["group_difference"]["value"] == pytest.approx(gap, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -208,3 +223,11 @@ def test_cli_prints_the_summary_and_help_says_what_is_refused(runs, tmp_path):
     assert "compared 64 IRIS" in result.output
     help_text = CliRunner().invoke(main, ["compare", "--help"]).output
     assert "Refuses runs on another grid" in help_text and "raw LST" in help_text
+
+
+def test_strict_exits_with_its_status_when_the_comparison_warned(runs, tmp_path):
+    a, b = runs
+    args = ["compare", str(a), str(b), "--out", str(tmp_path / "o"), "--strict"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == STRICT_STATUS  # the demo is synthetic: a warning
+    assert (tmp_path / "o" / "manifest.json").is_file()  # written all the same
