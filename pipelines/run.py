@@ -637,7 +637,11 @@ def _locked_run(
         )
         manifest["warning_codes"].append(None)
     write_manifest(folder.manifest, manifest)
-    result.warnings = manifest["warnings"]
+    # With their kinds: the CLI's run log writes them (those said at the end) with theirs.
+    result.warnings = [
+        WarningText(text, code)
+        for text, code in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+    ]
     result.timings = timer.timings
     result.duration_s = manifest["duration_s"]
     return result
