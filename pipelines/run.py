@@ -65,7 +65,7 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
-from pipelines.outputs.lock import hold_until_done, run_folder_lock, sweep_temporaries
+from pipelines.outputs.lock import JobHold, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.stale import (
     describe_previous_run,
@@ -1195,35 +1195,39 @@ def _claim(folder: RunFolder) -> None:
 class _CogThread:
     """The thread that encodes a run's COGs (:func:`_write_cogs`), a batch at a time.
 
-    Each batch holds the run folder (:func:`~pipelines.outputs.lock.hold_until_done`) from
-    when it is queued until its job ends: a run that stops with a COG being encoded leaves
-    the folder locked until that COG is written, so that no other run writes there
-    meanwhile.
+    Each batch holds the run folder (:class:`~pipelines.outputs.lock.JobHold`) from before
+    it is queued until its job ends: a run that stops with a COG being encoded, or as a
+    batch is queued, leaves the folder locked until that COG is written, so that no other
+    run writes there meanwhile.
     """
 
     def __init__(self) -> None:
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
         self._stopped = threading.Event()
+        self._holds: list[JobHold] = []
 
     def submit(
         self, rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool,
         timer: _Timer, compression: str, anomaly_range_k: float | None = None,
     ) -> concurrent.futures.Future:  # fmt: skip
         """Queue the COGs of ``rasters`` (:func:`_write_cogs`); return the job's future."""
-        future = self._pool.submit(
-            _write_cogs, rasters, folder, synthetic, timer, compression, self._stopped,
-            anomaly_range_k,
+        hold = JobHold(folder.root)  # first: an interrupt as the job is queued leaves it held
+        self._holds.append(hold)
+        return self._pool.submit(
+            hold.run, _write_cogs, rasters, folder, synthetic, timer, compression,
+            self._stopped, anomaly_range_k,
         )  # fmt: skip
-        hold_until_done(folder.root, future)
-        return future
 
     def stop(self, wait: bool) -> None:
         """Drop the queued batches and end the job after the COG it is encoding.
 
-        ``wait``: return once that COG is written; else at once.
+        ``wait``: return once that COG is written; else at once. The folder is let go by
+        the batches that never started (their hold kept by no job).
         """
         self._stopped.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
+        for hold in self._holds:
+            hold.drop()
 
     def close(self) -> None:
         """Wait for every queued batch."""

@@ -1524,6 +1524,50 @@ def test_a_failed_cog_stops_the_run_before_the_tables_and_the_report(
     assert not (out / "zones.gpkg").exists() and not (out / "manifest.json").exists()
 
 
+def test_a_cog_job_queued_as_the_run_is_interrupted_holds_the_folder(tmp_path, monkeypatch):
+    """Ctrl-C as a COG batch is queued (after the pool took it): the run lets go of the
+    folder, and the job, running on, keeps it locked until it ends. The hold was once
+    taken after the job was queued: such a job wrote with the folder unlocked."""
+    import concurrent.futures
+    import os
+    import socket
+    import threading
+
+    from pipelines.outputs.folder import RunFolder
+    from pipelines.outputs.lock import folder_lock, lock_holder, wait_for_jobs
+
+    started, release, held = threading.Event(), threading.Event(), []
+    folder = RunFolder(tmp_path / "run")
+
+    def encoding(*args):  # the COG job: runs until released
+        started.set()
+        release.wait(30)
+        held.append(lock_holder(folder.root))
+        return {}
+
+    queue = concurrent.futures.ThreadPoolExecutor.submit
+
+    def interrupted(pool, *args, **kwargs):
+        queue(pool, *args, **kwargs)
+        started.wait(30)  # the job has started: stopping the pool does not cancel it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_write_cogs", encoding)
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", interrupted)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        folder_lock(folder.root),
+        run_module._cog_thread() as cogs,
+    ):
+        cogs.submit({}, folder, False, None, "deflate")
+    monkeypatch.undo()
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
+    assert started.is_set() and lock_holder(folder.root) == me
+    release.set()
+    wait_for_jobs(folder.root)
+    assert held == [me] and lock_holder(folder.root) is None
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip
