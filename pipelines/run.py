@@ -67,6 +67,7 @@ from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
 from pipelines.outputs.lock import JobHold, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
+from pipelines.outputs.rasters import period_tags
 from pipelines.outputs.stale import (
     describe_previous_run,
     folder_clock,
@@ -1005,8 +1006,9 @@ def _run(
         if batch:
             _claim(folder)
             future = cogs.submit(
-                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k
-            )
+                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k,
+                period_tags(_period_days(config)),
+            )  # fmt: skip
             futures.update(dict.fromkeys(batch, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
@@ -1209,13 +1211,14 @@ class _CogThread:
     def submit(
         self, rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool,
         timer: _Timer, compression: str, anomaly_range_k: float | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> concurrent.futures.Future:  # fmt: skip
         """Queue the COGs of ``rasters`` (:func:`_write_cogs`); return the job's future."""
         hold = JobHold(folder.root)  # first: an interrupt as the job is queued leaves it held
         self._holds.append(hold)
         return self._pool.submit(
             hold.run, _write_cogs, rasters, folder, synthetic, timer, compression,
-            self._stopped, anomaly_range_k,
+            self._stopped, anomaly_range_k, tags,
         )  # fmt: skip
 
     def stop(self, wait: bool) -> None:
@@ -1291,10 +1294,12 @@ def _write_cogs(
     compression: str,
     stop: threading.Event,
     anomaly_range_k: float | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Write ``rasters`` as COGs; return their SHA-256 by absolute path.
 
-    Once ``stop`` is set (the run stopped), no other COG is started and none is hashed.
+    ``tags``: added to every COG's (the run's periods). Once ``stop`` is set (the run
+    stopped), no other COG is started and none is hashed.
     """
     # One COG at a time (GDAL compresses each with every core): five side by side, with
     # their GDAL threads, starved the statistics and the report the run waits for
@@ -1310,6 +1315,7 @@ def _write_cogs(
             compression=compression,
             stop=stop,
             anomaly_range_k=anomaly_range_k,
+            tags=tags,
         )
     if stop.is_set():  # the run stopped: no digest is read
         return {}
@@ -1417,11 +1423,15 @@ def _run_inputs(
     census = ["filosofi"] if "filosofi" in census_sources else []
     if config.census is not None and config.census.population is not None:  # INSEE's table
         census.append("population")
-    periods = tuple(
+    return RunInputs(_period_days(config), (*sensors, *zones, *census), synthetic=synthetic)
+
+
+def _period_days(config: RunConfig) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Return the run's acquisition periods: the first and last day of each (included)."""
+    return tuple(
         (start.date(), (end - dt.timedelta(days=1)).date())
         for start, end in config.periods.intervals()
     )
-    return RunInputs(periods, (*sensors, *zones, *census), synthetic=synthetic)
 
 
 #: The zone and census sources whose columns each zone layer carries (the IRIS layer's QPV

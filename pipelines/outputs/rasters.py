@@ -8,17 +8,19 @@ clear-observation counts, anything with CF ``flag_values``/``flag_masks`` or an
 integer/boolean dtype) get ``nearest`` so that an overview pixel is always one of the original
 codes. Tags follow CF attribute names (``units``, ``long_name``, ``standard_name``,
 ``flag_values``, ``flag_meanings``) and say which ilots wrote the file and whether its inputs
-were synthetic. Beside each COG goes a QGIS style, ``<name>.qml``
+were synthetic; a run's COGs also say its acquisition periods (:func:`period_tags`, ACDD
+names). Beside each COG goes a QGIS style, ``<name>.qml``
 (:mod:`pipelines.outputs.raster_styles`), so that QGIS opens it with a colour ramp or the
 named land-cover classes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ __all__ = [
     "RASTER_SPECS",
     "VERSION_TAG",
     "RasterSpec",
+    "period_tags",
     "raster_tags",
     "remove_scratch",
     "write_rasters",
@@ -413,6 +416,33 @@ def raster_tags(
         note = "synthetic data from ilots demo, not a real place"
         tags["comment"] = f"{tags['comment']}; {note}" if tags.get("comment") else note
     return tags
+
+
+def period_tags(periods: Sequence[tuple[dt.date, dt.date]]) -> dict[str, str]:
+    """Tags saying the acquisition periods of a run's rasters, so that two runs differ.
+
+    ACDD's ``time_coverage_start`` and ``time_coverage_end`` (the first and last day of
+    all), and ``ilots_periods``: each period as an ISO 8601 interval of days, space
+    separated (two summers are two periods, not the year between them).
+
+    Parameters
+    ----------
+    periods
+        The first and last day (both included) of each period, in order
+        (:class:`~pipelines.outputs.geopackage.RunInputs`'s ``periods``).
+
+    Returns
+    -------
+    dict
+        Tag name → string; empty without a period.
+    """
+    if not periods:
+        return {}
+    return {
+        "time_coverage_start": periods[0][0].isoformat(),
+        "time_coverage_end": periods[-1][1].isoformat(),
+        "ilots_periods": " ".join(f"{start}/{end}" for start, end in periods),
+    }
 
 
 def _tag_value(value: Any) -> str | None:

@@ -128,6 +128,20 @@ def test_run_folder_files(demo_run):
     assert load_config(out / "config.yaml").grid.resolution == 30
 
 
+def test_every_cog_says_the_runs_period(demo_run):
+    """Two runs of two summers are told apart by their COGs: the demo's config has years
+    [2023], months 6-8, so one period, 1 June to 31 August 2023 (both included)."""
+    out, _ = demo_run
+    cogs = sorted((out / "rasters").glob("*.tif"))
+    assert cogs
+    for path in cogs:
+        with rasterio.open(path) as src:
+            tags = src.tags()
+        assert tags["time_coverage_start"] == "2023-06-01", path.name
+        assert tags["time_coverage_end"] == "2023-08-31", path.name
+        assert tags["ilots_periods"] == "2023-06-01/2023-08-31", path.name
+
+
 def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
     """The manifest lists each product file the run read (each Landsat scene's ST_B10,
     QA_PIXEL, ST_QA, QA_RADSAT and the MTL it parsed; each Sentinel-2 product's bands and
