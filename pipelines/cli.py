@@ -309,11 +309,22 @@ def _echo_warnings(messages: list[str], category: str = "IlotsWarning") -> None:
     Also to the run folder's log of the command (:func:`_run_logged`), those it has not
     written yet, with their ``category`` (a library's, with -vv).
     """
-    log = _RUN_LOG.get()
     for message in messages:
         click.echo(f"warning: {message}", err=True)
-        if log is not None:
-            log.warning(message, category)
+    _log_warnings(messages, category)
+
+
+def _log_warnings(messages: list[str], category: str = "IlotsWarning") -> None:
+    """Write warnings said otherwise (``ilots demo``'s lines) to the command's run log.
+
+    Those the log (:func:`_run_logged`) has not written yet, with their ``category`` and
+    kind; none outside a logged command.
+    """
+    log = _RUN_LOG.get()
+    if log is None:
+        return
+    for message in messages:
+        log.warning(message, category)
 
 
 #: Libraries whose DEBUG records flood a -vv log.
@@ -1041,7 +1052,7 @@ def demo_command(out: Path) -> None:
     """Synthesise a small city in real product formats and process it."""
     from pipelines.demo import run_demo
 
-    report = run_demo(out, echo=click.echo)
+    report = run_demo(out, echo=click.echo, warned=_log_warnings)
     click.echo(report)
 
 

@@ -99,7 +99,11 @@ def demo_folder(env: str = "ILOTS_DEMO_DIR") -> Path:
     return folder
 
 
-def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -> str:
+def run_demo(
+    out: str | os.PathLike[str],
+    echo: Callable[[str], None] = print,
+    warned: Callable[[list[str]], None] | None = None,
+) -> str:
     """Synthesise the demo city's products under ``out/products`` and process them.
 
     Parameters
@@ -110,6 +114,10 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
         run to ``config.yaml``, the run folder to ``outputs/``.
     echo
         Where progress lines go.
+    warned
+        Called with the warnings of the run, then with those of the scenarios, as each
+        ends: those the returned report says (``ilots demo`` writes them to the run
+        folder's log, as ``ilots run`` and ``ilots scenarios`` do).
 
     Returns
     -------
@@ -164,6 +172,8 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     say(f"wrote {planted_path} (the effects the generator planted)")
     say(f"running the pipeline of {config_path} (synthetic data)")
     result = run(config, source=str(config_path))
+    if warned is not None:
+        warned(result.warnings)
     lines.append(
         f"planted by the generator: QPV-vs-rest LST gap {planted['qpv_gap_k']:+.2f} K, "
         f"SUHII {planted['suhii_k']:+.2f} K"
@@ -174,7 +184,10 @@ def run_demo(out: str | os.PathLike[str], echo: Callable[[str], None] = print) -
     lines.append(f"run again with: ilots run {config_path}")
     if config.scenarios:
         say(f"running the planner scenarios of {config_path} (synthetic data)")
-        lines += run_scenarios(config).summary()
+        scenarios = run_scenarios(config)
+        if warned is not None:
+            warned(scenarios.notes)
+        lines += scenarios.summary()
         lines.append(f"run the scenarios again with: ilots scenarios {config_path}")
     if result.report is not None:  # last: what to open once the demo has ended
         with_scenarios = " (the run and its scenarios)" if config.scenarios else ""

@@ -65,8 +65,9 @@ from pipelines.outputs import (
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
-from pipelines.outputs.lock import hold_until_done, run_folder_lock, sweep_temporaries
+from pipelines.outputs.lock import JobHold, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
+from pipelines.outputs.rasters import period_tags
 from pipelines.outputs.stale import (
     describe_previous_run,
     folder_clock,
@@ -637,7 +638,11 @@ def _locked_run(
         )
         manifest["warning_codes"].append(None)
     write_manifest(folder.manifest, manifest)
-    result.warnings = manifest["warnings"]
+    # With their kinds: the CLI's run log writes them (those said at the end) with theirs.
+    result.warnings = [
+        WarningText(text, code)
+        for text, code in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+    ]
     result.timings = timer.timings
     result.duration_s = manifest["duration_s"]
     return result
@@ -1001,8 +1006,9 @@ def _run(
         if batch:
             _claim(folder)
             future = cogs.submit(
-                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k
-            )
+                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k,
+                period_tags(_period_days(config)),
+            )  # fmt: skip
             futures.update(dict.fromkeys(batch, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
@@ -1191,35 +1197,40 @@ def _claim(folder: RunFolder) -> None:
 class _CogThread:
     """The thread that encodes a run's COGs (:func:`_write_cogs`), a batch at a time.
 
-    Each batch holds the run folder (:func:`~pipelines.outputs.lock.hold_until_done`) from
-    when it is queued until its job ends: a run that stops with a COG being encoded leaves
-    the folder locked until that COG is written, so that no other run writes there
-    meanwhile.
+    Each batch holds the run folder (:class:`~pipelines.outputs.lock.JobHold`) from before
+    it is queued until its job ends: a run that stops with a COG being encoded, or as a
+    batch is queued, leaves the folder locked until that COG is written, so that no other
+    run writes there meanwhile.
     """
 
     def __init__(self) -> None:
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ilots-cogs")
         self._stopped = threading.Event()
+        self._holds: list[JobHold] = []
 
     def submit(
         self, rasters: dict[str, xr.DataArray], folder: RunFolder, synthetic: bool,
         timer: _Timer, compression: str, anomaly_range_k: float | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> concurrent.futures.Future:  # fmt: skip
         """Queue the COGs of ``rasters`` (:func:`_write_cogs`); return the job's future."""
-        future = self._pool.submit(
-            _write_cogs, rasters, folder, synthetic, timer, compression, self._stopped,
-            anomaly_range_k,
+        hold = JobHold(folder.root)  # first: an interrupt as the job is queued leaves it held
+        self._holds.append(hold)
+        return self._pool.submit(
+            hold.run, _write_cogs, rasters, folder, synthetic, timer, compression,
+            self._stopped, anomaly_range_k, tags,
         )  # fmt: skip
-        hold_until_done(folder.root, future)
-        return future
 
     def stop(self, wait: bool) -> None:
         """Drop the queued batches and end the job after the COG it is encoding.
 
-        ``wait``: return once that COG is written; else at once.
+        ``wait``: return once that COG is written; else at once. The folder is let go by
+        the batches that never started (their hold kept by no job).
         """
         self._stopped.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
+        for hold in self._holds:
+            hold.drop()
 
     def close(self) -> None:
         """Wait for every queued batch."""
@@ -1283,10 +1294,12 @@ def _write_cogs(
     compression: str,
     stop: threading.Event,
     anomaly_range_k: float | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Write ``rasters`` as COGs; return their SHA-256 by absolute path.
 
-    Once ``stop`` is set (the run stopped), no other COG is started and none is hashed.
+    ``tags``: added to every COG's (the run's periods). Once ``stop`` is set (the run
+    stopped), no other COG is started and none is hashed.
     """
     # One COG at a time (GDAL compresses each with every core): five side by side, with
     # their GDAL threads, starved the statistics and the report the run waits for
@@ -1302,6 +1315,7 @@ def _write_cogs(
             compression=compression,
             stop=stop,
             anomaly_range_k=anomaly_range_k,
+            tags=tags,
         )
     if stop.is_set():  # the run stopped: no digest is read
         return {}
@@ -1409,11 +1423,15 @@ def _run_inputs(
     census = ["filosofi"] if "filosofi" in census_sources else []
     if config.census is not None and config.census.population is not None:  # INSEE's table
         census.append("population")
-    periods = tuple(
+    return RunInputs(_period_days(config), (*sensors, *zones, *census), synthetic=synthetic)
+
+
+def _period_days(config: RunConfig) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Return the run's acquisition periods: the first and last day of each (included)."""
+    return tuple(
         (start.date(), (end - dt.timedelta(days=1)).date())
         for start, end in config.periods.intervals()
     )
-    return RunInputs(periods, (*sensors, *zones, *census), synthetic=synthetic)
 
 
 #: The zone and census sources whose columns each zone layer carries (the IRIS layer's QPV

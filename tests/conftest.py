@@ -248,8 +248,8 @@ def demo_cli(tmp_path_factory) -> DemoRun:
     root = tmp_path_factory.mktemp("demo")
     real, returned = pipelines.demo.run_demo, []
 
-    def recording(out, echo=print):
-        returned.append(real(out, echo=echo))
+    def recording(out, echo=print, **kwargs):
+        returned.append(real(out, echo=echo, **kwargs))
         return returned[-1]
 
     with pytest.MonkeyPatch.context() as mp:

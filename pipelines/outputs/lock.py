@@ -5,7 +5,7 @@ config over the other's rasters). :func:`folder_lock` holds an advisory lock
 (``fcntl.flock``) on ``<folder>/.ilots.lock`` while a run or the scenarios write there: the
 second one stops at once, naming the first. The kernel drops the lock when its process
 ends, however it ends, so a killed run never leaves the folder locked. A job of another
-thread that writes there keeps it held past its caller (:func:`hold_until_done`). The lock
+thread that writes there keeps it held past its caller (:class:`JobHold`). The lock
 file stays (hidden, never listed as an output): removing it would let a waiting process
 lock a file that a third one has already replaced. Where ``fcntl`` does not exist
 (Windows), no lock is taken.
@@ -27,10 +27,10 @@ import re
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.transaction import finish_staged
@@ -43,8 +43,8 @@ except ImportError:  # Windows
 
 __all__ = [
     "LOCK_NAME",
+    "JobHold",
     "folder_lock",
-    "hold_until_done",
     "lock_holder",
     "run_folder_lock",
     "sweep_temporaries",
@@ -62,6 +62,8 @@ _TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{32}\.(tmp|scratch)|[a-z0-9_]{8}\.tmp)
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 
 @dataclass
 class _Hold:
@@ -70,7 +72,7 @@ class _Hold:
     handle: Any  # the open lock file (None: no lock taken)
     made: list[Path]  # the folders made for it, deepest first
     holders: int = 1
-    jobs: set[concurrent.futures.Future] = field(default_factory=set)  # hold_until_done's
+    jobs: set[concurrent.futures.Future] = field(default_factory=set)  # JobHold.ended
 
 
 _held: dict[Path, _Hold] = {}  # the folders this process holds
@@ -83,7 +85,7 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
 
     Re-entrant within a process (``ilots scenarios`` runs the pipeline into the folder it
     holds), in any order: the folder is released when its last holder lets go, whichever
-    it is (:func:`hold_until_done`). The first hold completes the write of several entries
+    it is (:class:`JobHold`). The first hold completes the write of several entries
     a killed process left half put in place (:func:`~.transaction.finish_staged`), before
     anything reads them.
 
@@ -108,28 +110,62 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
         _let_go(root)
 
 
-def hold_until_done(folder: str | os.PathLike[str], future: concurrent.futures.Future) -> None:
-    """Hold ``folder`` (:func:`folder_lock`) until ``future`` is done or cancelled.
+class JobHold:
+    """A hold of a folder (:func:`folder_lock`) for a job of another thread, until it ends.
 
-    For a job of another thread that writes in the folder: the folder stays held after
-    the caller lets go of it (an interrupted run), until the job ends.
+    Taken before the job is queued, so that the caller interrupted in between (Ctrl-C as
+    the job was queued) leaves no job writing in the folder unheld: the folder stays held
+    after the caller lets go of it, until the job ends. The job runs under it
+    (:meth:`run`), which lets go when the job ends, however it ends; :meth:`drop` lets go
+    of a hold whose job has not started (cancelled, or never queued), which then never
+    runs. :func:`wait_for_jobs` waits for it to be let go.
     """
-    root = Path(folder).resolve()
-    hold = contextlib.ExitStack()
-    hold.enter_context(folder_lock(root))
-    with _held_lock:
-        _held[root].jobs.add(future)
 
-    def done(_: concurrent.futures.Future) -> None:
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self._root = Path(folder).resolve()
+        self._hold = contextlib.ExitStack()
+        self._hold.enter_context(folder_lock(self._root))
+        self._state = "queued"  # then "running" (run) or "dropped" (drop)
+        self._state_lock = threading.Lock()
+        #: Done once the hold is let go.
+        self.ended: concurrent.futures.Future = concurrent.futures.Future()
         with _held_lock:
-            _held[root].jobs.discard(future)
-        hold.close()
+            _held[self._root].jobs.add(self.ended)
 
-    future.add_done_callback(done)
+    def run(self, job: Callable[..., _T], *args: Any) -> _T:
+        """Run ``job(*args)``, then let go.
+
+        Raises
+        ------
+        concurrent.futures.CancelledError
+            The hold was dropped before the job started: it does not run.
+        """
+        with self._state_lock:
+            if self._state == "dropped":
+                raise concurrent.futures.CancelledError
+            self._state = "running"
+        try:
+            return job(*args)
+        finally:
+            self._let_go()
+
+    def drop(self) -> None:
+        """Let go unless the job has started (it then never will); once only."""
+        with self._state_lock:
+            if self._state != "queued":
+                return
+            self._state = "dropped"
+        self._let_go()
+
+    def _let_go(self) -> None:
+        with _held_lock:
+            _held[self._root].jobs.discard(self.ended)
+        self._hold.close()
+        self.ended.set_result(None)
 
 
 def wait_for_jobs(folder: str | os.PathLike[str]) -> None:
-    """Wait for the jobs of this process still writing in ``folder`` (:func:`hold_until_done`).
+    """Wait for the jobs of this process still writing in ``folder`` (:class:`JobHold`).
 
     A run starts with it: in a process that goes on after a run was interrupted (a
     notebook), that run's COG being encoded still writes in the folder, which this process

@@ -8,17 +8,19 @@ clear-observation counts, anything with CF ``flag_values``/``flag_masks`` or an
 integer/boolean dtype) get ``nearest`` so that an overview pixel is always one of the original
 codes. Tags follow CF attribute names (``units``, ``long_name``, ``standard_name``,
 ``flag_values``, ``flag_meanings``) and say which ilots wrote the file and whether its inputs
-were synthetic. Beside each COG goes a QGIS style, ``<name>.qml``
+were synthetic; a run's COGs also say its acquisition periods (:func:`period_tags`, ACDD
+names). Beside each COG goes a QGIS style, ``<name>.qml``
 (:mod:`pipelines.outputs.raster_styles`), so that QGIS opens it with a colour ramp or the
 named land-cover classes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ __all__ = [
     "RASTER_SPECS",
     "VERSION_TAG",
     "RasterSpec",
+    "period_tags",
     "raster_tags",
     "remove_scratch",
     "write_rasters",
@@ -219,16 +222,13 @@ def write_rasters(
         plans.append((name, data, file_tags, _layout(name, data, method.lower())))
 
     out.mkdir(parents=True, exist_ok=True)
+    settings = _WriteSettings(out, compression, qgis_styles, anomaly_range_k)
     if compute and stop is not None:
-        return _write_until_stopped(
-            plans, out, stop, scheduler, compression, qgis_styles, anomaly_range_k
-        )
+        return _write_until_stopped(plans, settings, stop, scheduler)
     tasks: dict[str, Delayed] = {}
     try:
         for name, data, file_tags, layout in plans:
-            tasks[name] = _task(
-                name, data, out, file_tags, layout, compression, qgis_styles, anomaly_range_k
-            )
+            tasks[name] = _task(name, data, file_tags, layout, settings)
     except BaseException:
         remove_scratch(out, [plan[0] for plan in plans])
         raise
@@ -244,27 +244,48 @@ def write_rasters(
     return dict(zip(tasks, (Path(p) for p in paths), strict=True))
 
 
+@dataclass(frozen=True)
+class _WriteSettings:
+    """What every raster of one :func:`write_rasters` call is written with (its arguments).
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    compression
+        The COGs' compression.
+    qgis_styles
+        Write each COG's QGIS style beside it.
+    anomaly_range_k
+        The range of the LST anomalies' styles, ``None`` for their values'.
+    """
+
+    out: Path
+    compression: str
+    qgis_styles: bool
+    anomaly_range_k: float | None
+
+
 def _task(
-    name: str, data: xr.DataArray, out: Path, file_tags: dict[str, str], layout: dict[str, Any],
-    compression: str, qgis_styles: bool, anomaly_range_k: float | None = None,
+    name: str, data: xr.DataArray, file_tags: dict[str, str], layout: dict[str, Any],
+    settings: _WriteSettings,
 ) -> Delayed:  # fmt: skip
     """Return the task that writes raster ``name`` (its scratch file, if any, made now)."""
     clean = data.copy(deep=False)
     clean.attrs = {}  # write_cog copies attrs into tags: pass the cleaned set instead
     _LOG.debug("raster %s: %s, tags %s", name, layout, sorted(file_tags))
     task = write_cog(
-        clean, out / f"{name}.tif", tags=file_tags, compute=False,
-        compression=compression, **layout,
+        clean, settings.out / f"{name}.tif", tags=file_tags, compute=False,
+        compression=settings.compression, **layout,
     )  # fmt: skip
-    if qgis_styles:
-        task = dask.delayed(_styled, pure=False)(task, name, anomaly_range_k)
+    if settings.qgis_styles:
+        task = dask.delayed(_styled, pure=False)(task, name, settings.anomaly_range_k)
     return task  # type: ignore[return-value]
 
 
 def _write_until_stopped(
-    plans: list[tuple[str, xr.DataArray, dict[str, str], dict[str, Any]]], out: Path,
-    stop: threading.Event, scheduler: Any, compression: str, qgis_styles: bool,
-    anomaly_range_k: float | None = None,
+    plans: list[tuple[str, xr.DataArray, dict[str, str], dict[str, Any]]],
+    settings: _WriteSettings, stop: threading.Event, scheduler: Any,
 ) -> dict[str, Path]:  # fmt: skip
     """Write the rasters of ``plans`` one at a time until ``stop`` is set; return their paths.
 
@@ -276,14 +297,12 @@ def _write_until_stopped(
         if stop.is_set():
             break
         try:
-            task = _task(
-                name, data, out, file_tags, layout, compression, qgis_styles, anomaly_range_k
-            )
+            task = _task(name, data, file_tags, layout, settings)
             (path,) = dask.compute(task, scheduler=scheduler)
         except BaseException:
-            remove_scratch(out, [name])
+            remove_scratch(settings.out, [name])
             raise
-        _note(path, qgis_styles)
+        _note(path, settings.qgis_styles)
         written[name] = Path(path)
     return written
 
@@ -397,6 +416,33 @@ def raster_tags(
         note = "synthetic data from ilots demo, not a real place"
         tags["comment"] = f"{tags['comment']}; {note}" if tags.get("comment") else note
     return tags
+
+
+def period_tags(periods: Sequence[tuple[dt.date, dt.date]]) -> dict[str, str]:
+    """Tags saying the acquisition periods of a run's rasters, so that two runs differ.
+
+    ACDD's ``time_coverage_start`` and ``time_coverage_end`` (the first and last day of
+    all), and ``ilots_periods``: each period as an ISO 8601 interval of days, space
+    separated (two summers are two periods, not the year between them).
+
+    Parameters
+    ----------
+    periods
+        The first and last day (both included) of each period, in order
+        (:class:`~pipelines.outputs.geopackage.RunInputs`'s ``periods``).
+
+    Returns
+    -------
+    dict
+        Tag name → string; empty without a period.
+    """
+    if not periods:
+        return {}
+    return {
+        "time_coverage_start": periods[0][0].isoformat(),
+        "time_coverage_end": periods[-1][1].isoformat(),
+        "ilots_periods": " ".join(f"{start}/{end}" for start, end in periods),
+    }
 
 
 def _tag_value(value: Any) -> str | None:

@@ -138,9 +138,11 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
         _about(summary, m),
     )
     name = summary.config_name
+    title = m("title", name=name) if name else m("title_default")
+    years = _period_years(summary.config.get("periods"))
     return Page(
         lang=m.lang,
-        title=m("title", name=name) if name else m("title_default"),
+        title=f"{title} ({years})" if years else title,
         subtitle=m("subtitle"),
         meta=(*_meta(summary, m), *_area_line(summary, m)),
         banner=m("synthetic_banner") if summary.synthetic else None,
@@ -1066,6 +1068,24 @@ def _period(periods: Any, m: Messages) -> str | None:
     else:
         span = ", ".join(names[month - 1] for month in months)
     return f"{span} {', '.join(str(year) for year in sorted(years))}"
+
+
+def _period_years(periods: Any) -> str | None:
+    """Say the years of the config's acquisition periods ("2022, 2023"), for the title.
+
+    Those of its ``years``, or every year its date ``ranges`` touch; None without either.
+    """
+    if not isinstance(periods, Mapping):
+        return None
+    years: set[int] = set()
+    for window in periods.get("ranges") or ():
+        try:
+            first, last = (dt.date.fromisoformat(str(window[end])).year for end in ("start", "end"))
+        except (KeyError, TypeError, ValueError):  # not a run's dumped config: no year said
+            continue
+        years.update(range(first, last + 1))
+    years.update(year for year in periods.get("years") or () if isinstance(year, int))
+    return ", ".join(str(year) for year in sorted(years)) or None
 
 
 def _sources(summary: RunSummary, m: Messages) -> list[str]:

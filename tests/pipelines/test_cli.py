@@ -1250,6 +1250,23 @@ def test_the_demo_run_folder_keeps_the_log_of_the_command(demo_cli):
     assert not any("ilots.log" in record["path"] for record in manifest["outputs"])
 
 
+def test_the_demo_log_has_every_warning_of_its_manifest_once_with_its_kind(demo_cli):
+    # The run's notes (qpv_without_iris) and the scenarios' warnings too, which the demo
+    # says in its tagged lines rather than on stderr.
+    folder = demo_cli.root / "outputs"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    expected = [
+        f"IlotsWarning[{code}]: {text}" if code else f"IlotsWarning: {text}"
+        for text, code in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+    ] + [f"IlotsWarning: {text}" for text in manifest["scenarios"]["warnings"]]
+    assert any("[qpv_without_iris]" in line for line in expected)  # the demo has them
+    assert manifest["scenarios"]["warnings"]
+    logged = [text for kind, text in _log_records(folder) if kind == "WARNING"]
+    assert sorted(logged) == sorted(expected)
+    for text in [*manifest["warnings"], *manifest["scenarios"]["warnings"]]:
+        assert f"[synthetic] warning: {text}" in demo_cli.output.splitlines()
+
+
 def test_a_rerun_appends_to_the_log_and_keeps_it(demo_cli, tmp_path, monkeypatch):
     # The demo's config has outputs.overwrite: a run into a copy of its run folder replaces
     # the outputs, not the log, which it extends; the manifest does not list it.

@@ -128,6 +128,20 @@ def test_run_folder_files(demo_run):
     assert load_config(out / "config.yaml").grid.resolution == 30
 
 
+def test_every_cog_says_the_runs_period(demo_run):
+    """Two runs of two summers are told apart by their COGs: the demo's config has years
+    [2023], months 6-8, so one period, 1 June to 31 August 2023 (both included)."""
+    out, _ = demo_run
+    cogs = sorted((out / "rasters").glob("*.tif"))
+    assert cogs
+    for path in cogs:
+        with rasterio.open(path) as src:
+            tags = src.tags()
+        assert tags["time_coverage_start"] == "2023-06-01", path.name
+        assert tags["time_coverage_end"] == "2023-08-31", path.name
+        assert tags["ilots_periods"] == "2023-06-01/2023-08-31", path.name
+
+
 def test_manifest_records_the_product_files_the_run_read(demo_run, demo_folder):
     """The manifest lists each product file the run read (each Landsat scene's ST_B10,
     QA_PIXEL, ST_QA, QA_RADSAT and the MTL it parsed; each Sentinel-2 product's bands and
@@ -1522,6 +1536,50 @@ def test_a_failed_cog_stops_the_run_before_the_tables_and_the_report(
         run(load_config(demo_folder / "config.yaml"), out=out)
     assert reports == []
     assert not (out / "zones.gpkg").exists() and not (out / "manifest.json").exists()
+
+
+def test_a_cog_job_queued_as_the_run_is_interrupted_holds_the_folder(tmp_path, monkeypatch):
+    """Ctrl-C as a COG batch is queued (after the pool took it): the run lets go of the
+    folder, and the job, running on, keeps it locked until it ends. The hold was once
+    taken after the job was queued: such a job wrote with the folder unlocked."""
+    import concurrent.futures
+    import os
+    import socket
+    import threading
+
+    from pipelines.outputs.folder import RunFolder
+    from pipelines.outputs.lock import folder_lock, lock_holder, wait_for_jobs
+
+    started, release, held = threading.Event(), threading.Event(), []
+    folder = RunFolder(tmp_path / "run")
+
+    def encoding(*args):  # the COG job: runs until released
+        started.set()
+        release.wait(30)
+        held.append(lock_holder(folder.root))
+        return {}
+
+    queue = concurrent.futures.ThreadPoolExecutor.submit
+
+    def interrupted(pool, *args, **kwargs):
+        queue(pool, *args, **kwargs)
+        started.wait(30)  # the job has started: stopping the pool does not cancel it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_write_cogs", encoding)
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", interrupted)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        folder_lock(folder.root),
+        run_module._cog_thread() as cogs,
+    ):
+        cogs.submit({}, folder, False, None, "deflate")
+    monkeypatch.undo()
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
+    assert started.is_set() and lock_holder(folder.root) == me
+    release.set()
+    wait_for_jobs(folder.root)
+    assert held == [me] and lock_holder(folder.root) is None
 
 
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):

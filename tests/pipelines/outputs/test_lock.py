@@ -15,8 +15,8 @@ import pytest
 
 from pipelines.outputs.lock import (
     LOCK_NAME,
+    JobHold,
     folder_lock,
-    hold_until_done,
     lock_holder,
     sweep_temporaries,
 )
@@ -88,20 +88,52 @@ def test_the_lock_goes_with_the_last_holder_whichever_it_is(tmp_path):
     assert lock_holder(folder) is None
 
 
-@pytest.mark.parametrize("end", ["finished", "cancelled"])
+@pytest.mark.parametrize("end", ["finished", "failed", "dropped"])
 def test_a_job_holds_the_folder_until_it_is_done(tmp_path, end):
     """An interrupted run hands the folder to the COG job still writing there."""
     folder = tmp_path / "run"
-    job: concurrent.futures.Future = concurrent.futures.Future()
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
     with folder_lock(folder):
-        hold_until_done(folder, job)
+        hold = JobHold(folder)
         (folder / "manifest.json").write_text("{}")
-    assert lock_holder(folder) == f"pid {os.getpid()} on {socket.gethostname()}"
+    assert lock_holder(folder) == me
+
+    def job(fails: bool) -> str:
+        assert lock_holder(folder) == me  # held while it runs
+        if fails:
+            raise OSError(28, "No space left on device")
+        return "written"
+
     if end == "finished":
-        job.set_running_or_notify_cancel()
-        job.set_result(None)
+        assert hold.run(job, False) == "written"
+    elif end == "failed":
+        with pytest.raises(OSError):
+            hold.run(job, True)
     else:
-        job.cancel()
+        hold.drop()
+    assert lock_holder(folder) is None and hold.ended.done()
+
+
+def test_a_job_whose_hold_was_dropped_does_not_run(tmp_path):
+    """Cancelled before it started (or never queued), a job must not write unheld."""
+    folder, ran = tmp_path / "run", []
+    hold = JobHold(folder)
+    hold.drop()
+    hold.drop()  # once only
+    with pytest.raises(concurrent.futures.CancelledError):
+        hold.run(ran.append, 1)
+    assert ran == [] and lock_holder(folder) is None
+
+
+def test_a_running_job_keeps_its_hold_when_dropped(tmp_path):
+    folder = tmp_path / "run"
+    hold = JobHold(folder)
+
+    def job() -> None:
+        hold.drop()  # the run stopped while the job was encoding
+        assert lock_holder(folder) is not None
+
+    hold.run(job)
     assert lock_holder(folder) is None
 
 
@@ -113,15 +145,13 @@ def test_a_run_in_the_same_process_waits_for_the_job_still_writing(tmp_path):
     from pipelines.outputs.lock import wait_for_jobs
 
     folder = tmp_path / "run"
-    job: concurrent.futures.Future = concurrent.futures.Future()
     with folder_lock(folder):
-        hold_until_done(folder, job)
+        hold = JobHold(folder)
     waited = threading.Thread(target=wait_for_jobs, args=(folder,))
     waited.start()
     waited.join(0.5)
     assert waited.is_alive()  # still waiting for the job
-    job.set_running_or_notify_cancel()
-    job.set_result(None)
+    hold.run(lambda: None)
     waited.join(30)
     assert not waited.is_alive() and lock_holder(folder) is None
     wait_for_jobs(folder)  # nothing left: returns at once

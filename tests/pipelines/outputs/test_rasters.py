@@ -1,3 +1,4 @@
+import datetime as dt
 import os
 import threading
 
@@ -9,7 +10,7 @@ import rasterio
 import xarray as xr
 
 from pipelines.outputs import write_rasters
-from pipelines.outputs.rasters import is_categorical, raster_tags, remove_scratch
+from pipelines.outputs.rasters import is_categorical, period_tags, raster_tags, remove_scratch
 from tests.conftest import raise_if_dask_computes
 from tests.pipelines.outputs.helpers import CLASS_CODES, grid_array, make_rasters
 from tiles.errors import CRSError
@@ -261,3 +262,16 @@ def test_zstd_cogs_are_valid_and_hold_the_same_values(tmp_path, rasters, lazy):
     with pytest.raises(ValueError, match="compression 'lzw' is not one of deflate, zstd"):
         write_rasters(rasters, tmp_path / "other", compute=True, compression="lzw")
     assert not (tmp_path / "other").exists()  # refused before any file is made
+
+
+def test_the_period_tags_of_two_summers_say_each_summer():
+    summers = [
+        (dt.date(2022, 6, 1), dt.date(2022, 8, 31)),
+        (dt.date(2023, 6, 1), dt.date(2023, 8, 31)),
+    ]
+    assert period_tags(summers) == {
+        "time_coverage_start": "2022-06-01",
+        "time_coverage_end": "2023-08-31",
+        "ilots_periods": "2022-06-01/2022-08-31 2023-06-01/2023-08-31",
+    }
+    assert period_tags([]) == {}

@@ -372,6 +372,18 @@ def test_a_manifest_without_the_area_builds_a_report_that_does_not_say_it(demo_r
 # --- sections, languages -----------------------------------------------------------------------
 
 
+def test_the_title_and_heading_say_the_year(fr_report, en_report):
+    # The demo's config: "name: ville de démonstration d'ilots (synthétique)", years [2023].
+    name = "ville de démonstration d'ilots (synthétique)"
+    for built, title in (
+        (fr_report, f"Îlots de chaleur : {name} (2023)"),  # NBSP read as a space
+        (en_report, f"Urban heat islands: {name} (2023)"),
+    ):
+        (head,) = list(built.doc.iter("title"))
+        (heading,) = list(built.doc.iter("h1"))
+        assert head.text() == heading.text() == title
+
+
 def test_absent_files_leave_a_not_computed_note(fr_report):
     for section in ("suhii", "scenarios"):
         node = fr_report.doc.by_id(section)

@@ -217,6 +217,17 @@ def test_a_period_of_date_ranges_or_scattered_months(tmp_path):
     )
 
 
+def test_the_title_says_the_years_of_the_period(tmp_path):
+    """Two runs of two summers: their reports' titles differ (and say no year without one)."""
+    summers = {"name": "Lyon", "periods": {"years": [2023, 2022], "months": [6, 7, 8]}}
+    page = sections.build_page(_summary(tmp_path, manifest={"config": summers}), EN)
+    assert page.title == "Urban heat islands: Lyon (2022, 2023)"
+    winter = {"periods": {"ranges": [{"start": "2022-12-15", "end": "2023-01-31"}]}}
+    page = sections.build_page(_summary(tmp_path, manifest={"config": winter}), FR)
+    assert page.title == "Îlots de chaleur urbains (2022, 2023)"
+    assert sections.build_page(_summary(tmp_path), EN).title == "Urban heat islands"
+
+
 def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monkeypatch):
     iris = _iris([300.0, 301.0]).assign(valid_frac=[0.9, 1.0], n_clear_mean=[2.1, 3.0])
     summary = _summary(tmp_path, iris=iris, n_clear=np.array([2.0, 3.0, 3.0]))
