@@ -10,6 +10,7 @@ size so that every chunk maps to whole blocks of the output COG.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,13 +36,39 @@ __all__ = [
 
 
 def crs_name(crs: Any) -> str:
-    """Return a short name for a CRS, for messages: ``EPSG:2154`` when it has one, else its name.
+    """Return a short name for a CRS, for messages.
 
-    ``crs``: anything pyproj reads (a pyproj, rasterio or odc-geo CRS, ``"EPSG:2154"``).
+    Parameters
+    ----------
+    crs
+        Anything pyproj reads: a pyproj, rasterio or odc-geo CRS, WKT, ``"EPSG:2154"``.
+
+    Returns
+    -------
+    ``EPSG:2154`` when it has an authority code; else its name; else, for a CRS named
+    "unknown" (one built from a PROJ string, such as a local equal-area projection), its PROJ
+    string; ``"unknown"`` only when it has none of these.
     """
     crs = pyproj.CRS.from_user_input(crs)
     authority = crs.to_authority(min_confidence=90)
-    return ":".join(authority) if authority else crs.name
+    if authority:
+        return ":".join(authority)
+    if crs.name and crs.name != "unknown":
+        return crs.name
+    return _proj_string(crs) or "unknown"
+
+
+def _proj_string(crs: pyproj.CRS) -> str | None:
+    """Return the CRS's PROJ string without its ``+no_defs +type=crs`` tail, or None."""
+    with warnings.catch_warnings():  # pyproj: "you will likely lose ... information"
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            proj4 = crs.to_proj4()
+        except pyproj.exceptions.CRSError:
+            return None
+    if not proj4:
+        return None
+    return " ".join(t for t in proj4.split() if t not in ("+no_defs", "+type=crs")) or None
 
 
 #: Default chunk edge in pixels (a multiple of the 512-pixel COG block).

@@ -7,6 +7,7 @@ from tiles.errors import GridError
 from tiles.grid import (
     aligned_chunks,
     analysis_geobox,
+    crs_name,
     grid_anchor,
     landsat_subdivision,
     utm_crs_for,
@@ -132,3 +133,54 @@ def test_northing_offset_is_the_south_zones_false_northing():
     assert northing_offset("EPSG:32631", "EPSG:32632") is None  # another zone: a warp
     assert northing_offset("EPSG:32740", "EPSG:32739") is None
     assert northing_offset("EPSG:2154", "EPSG:32631") is None
+
+
+#: A local equal-area CRS built from a PROJ string, as pipelines.census.overlay measures
+#: true areas in: PROJ names it "unknown" and it has no EPSG code.
+LAEA = "+proj=laea +lat_0=43.6242 +lon_0=1.3204 +x_0=0 +y_0=0 +datum=WGS84 +units=m"
+#: The WKT of EPSG:32631 as a GeoTIFF of the demo stores it (GDAL's WKT1 with its AUTHORITY).
+UTM31_WKT1 = (
+    'PROJCS["WGS 84 / UTM zone 31N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,'
+    '298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],'
+    'PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],'
+    'PARAMETER["central_meridian",3],PARAMETER["scale_factor",0.9996],'
+    'PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],'
+    'AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","32631"]]'
+)
+
+
+def _crs_as(kind: str, text: str):
+    """``text`` as the CRS type a caller of crs_name passes."""
+    import pyproj
+    import rasterio.crs
+    from odc.geo import CRS
+
+    return {
+        "pyproj": pyproj.CRS.from_user_input,
+        "rasterio": rasterio.crs.CRS.from_user_input,
+        "odc-geo": CRS,
+        "text": str,
+    }[kind](text)
+
+
+@pytest.mark.parametrize("kind", ["pyproj", "rasterio", "odc-geo", "text"])
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("EPSG:32631", "EPSG:32631"),
+        (UTM31_WKT1, "EPSG:32631"),
+        ("EPSG:2154", "EPSG:2154"),
+        (LAEA, LAEA),  # named by its PROJ string, never "unknown"
+    ],
+    ids=["epsg", "wkt1", "lambert93", "laea"],
+)
+def test_crs_name_names_every_crs_type_the_callers_pass(kind, text, name):
+    assert crs_name(_crs_as(kind, text)) == name
+
+
+def test_crs_name_without_code_is_its_name_and_unknown_only_without_any():
+    import pyproj
+
+    custom = pyproj.CRS(LAEA).to_wkt().replace('PROJCRS["unknown"', 'PROJCRS["Toulouse LAEA"', 1)
+    assert crs_name(custom) == "Toulouse LAEA"
+    assert crs_name('LOCAL_CS["unknown",UNIT["metre",1]]') == "unknown"  # no PROJ string
