@@ -58,7 +58,9 @@ __all__ = [
 #: the rural reference (no composite SUHII), no Sentinel-2 product within the periods and area
 #: of interest (indices from Landsat); and those of ``ilots compare`` (two runs whose rural
 #: reference, land-cover source or ``composite.min_clear`` differ, whose zone ids differ in
-#: part, or one of which is synthetic). A warning of no kind has ``None``.
+#: part, or one of which is synthetic); a UTM grid whose pixel size puts its pixel edges on
+#: neither Landsat's nor Sentinel-2's (every band resampled across its pixels' edges). A
+#: warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -87,6 +89,7 @@ WarningCode = Literal[
     "min_clear_differs",
     "zones_differ",
     "synthetic_run",
+    "grid_off_sensor_pixels",
 ]
 
 

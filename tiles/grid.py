@@ -24,6 +24,7 @@ from tiles.errors import GridError
 __all__ = [
     "DEFAULT_CHUNK",
     "LANDSAT_PIXEL_M",
+    "SENTINEL2_PIXEL_M",
     "aligned_chunks",
     "analysis_geobox",
     "crs_name",
@@ -31,6 +32,7 @@ __all__ = [
     "is_utm",
     "landsat_subdivision",
     "northing_offset",
+    "sensor_pixel_edges",
     "utm_crs_for",
 ]
 
@@ -223,6 +225,47 @@ def grid_anchor(resolution: float, crs: Any) -> str:
     ratio = float(resolution) / LANDSAT_PIXEL_M
     whole = ratio >= 1 and abs(ratio - round(ratio)) < 1e-9
     return "landsat" if whole and is_utm(CRS(crs).epsg) else "edge"
+
+
+#: Pixel size (m) of Sentinel-2's finest bands (B2, B3, B4, B8); its UTM grids have their
+#: pixel edges at k·10 m, so its 20 m bands' edges are among them.
+SENTINEL2_PIXEL_M = 10.0
+
+
+def sensor_pixel_edges(resolution: float) -> tuple[str, ...]:
+    """Return the sensors whose pixel edges a UTM analysis grid of this pixel size keeps.
+
+    Along such edges every grid pixel holds whole pixels of the sensor, or lies inside one of
+    them, so the sensor's pixels are read as stored, averaged whole, or subdivided; off them,
+    every band is resampled across its pixels' edges.
+
+    Parameters
+    ----------
+    resolution
+        Pixel size of the grid, in metres.
+
+    Returns
+    -------
+    ``"landsat"`` when the pixel is a whole multiple of 30 m (:func:`grid_anchor` lays the
+    grid on Landsat's edges, 15 m + k·30 m) or a whole fraction of 15 m (15, 7.5, 5 m: the
+    ``"edge"`` anchor's k·resolution includes them); ``"sentinel2"`` when the grid is
+    edge-anchored (not a multiple of 30 m) and its pixel is a whole multiple or a whole
+    fraction of 10 m; both, one or none of them, in that order.
+    """
+    landsat_anchor = _whole(resolution / LANDSAT_PIXEL_M)
+    kept = []
+    if landsat_anchor or _whole(LANDSAT_PIXEL_M / 2 / resolution):
+        kept.append("landsat")
+    if not landsat_anchor and (
+        _whole(resolution / SENTINEL2_PIXEL_M) or _whole(SENTINEL2_PIXEL_M / resolution)
+    ):
+        kept.append("sentinel2")
+    return tuple(kept)
+
+
+def _whole(ratio: float) -> bool:
+    """Whether a ratio of pixel sizes is a whole number, 1 or more."""
+    return ratio >= 1 - 1e-9 and abs(ratio - round(ratio)) < 1e-9
 
 
 def aligned_chunks(geobox: GeoBox, chunk: int = DEFAULT_CHUNK, block: int = 512) -> dict[str, int]:

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from tiles.grid import (
     crs_name,
     grid_anchor,
     landsat_subdivision,
+    sensor_pixel_edges,
     utm_crs_for,
 )
 
@@ -184,3 +187,33 @@ def test_crs_name_without_code_is_its_name_and_unknown_only_without_any():
     custom = pyproj.CRS(LAEA).to_wkt().replace('PROJCRS["unknown"', 'PROJCRS["Toulouse LAEA"', 1)
     assert crs_name(custom) == "Toulouse LAEA"
     assert crs_name('LOCAL_CS["unknown",UNIT["metre",1]]') == "unknown"  # no PROJ string
+
+
+def _keeps_edges(grid_edges, sensor_edges) -> bool:
+    """Whether one set of pixel edges holds the other: every grid pixel then holds whole
+    sensor pixels, or lies inside one (exact on these whole-centimetre coordinates)."""
+    grid, sensor = {round(e * 100) for e in grid_edges}, {round(e * 100) for e in sensor_edges}
+    return grid <= sensor or sensor <= grid
+
+
+@pytest.mark.parametrize(
+    "resolution", [30, 60, 90, 15, 7.5, 5, 10, 20, 40, 50, 100, 25, 35, 45, 12, 2.5]
+)
+def test_sensor_pixel_edges_are_those_the_grid_lays_its_own_on(resolution):
+    """Oracle: the x edges of the grid the run builds (its UTM anchor, grid_anchor) against
+    Landsat's (15 m + k·30 m) and Sentinel-2's (k·10 m) over a 900 m span inside it."""
+    crs = "EPSG:32631"
+    area = box(360_000, 4_830_000, 363_000, 4_833_000, crs=crs)
+    gbox = analysis_geobox(area, resolution, crs, anchor=grid_anchor(resolution, crs))
+    x0 = gbox.affine.c
+    first = x0 + resolution * math.ceil((361_000 - x0) / resolution)
+    grid = [first + i * resolution for i in range(int(900 / resolution) + 1)]
+    span = (grid[0], grid[-1])
+    landsat = [float(e) for e in range(361_005, 363_000, 30) if span[0] <= e <= span[1]]
+    sentinel2 = [float(e) for e in range(361_000, 363_000, 10) if span[0] <= e <= span[1]]
+    expected = tuple(
+        name
+        for name, edges in (("landsat", landsat), ("sentinel2", sentinel2))
+        if _keeps_edges(grid, edges)
+    )
+    assert sensor_pixel_edges(resolution) == expected
