@@ -68,7 +68,14 @@ from raster.quality.qa_pixel import QAPixelMask, qa_pixel_preset
 from raster.sources.sentinel2_scaling import DATATAKE_PROPERTY
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError, IlotsWarning, WarningText
-from tiles.grid import LANDSAT_PIXEL_M, aligned_chunks, analysis_geobox, grid_anchor
+from tiles.grid import (
+    LANDSAT_PIXEL_M,
+    aligned_chunks,
+    analysis_geobox,
+    grid_anchor,
+    is_utm,
+    sensor_pixel_edges,
+)
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -290,16 +297,38 @@ def _continuous(
 def analysis_grid(config: RunConfig, area: Any) -> Any:
     """Build the run's analysis grid: the area grown by the outer rural ring, in the grid CRS.
 
-    Warns when ``grid.resampling`` is bilinear or cubic (:func:`_kernel_reach_note`).
+    Warns when ``grid.resampling`` is bilinear or cubic (:func:`_kernel_reach_note`), and
+    when a UTM grid's pixel edges fall on neither sensor's (:func:`_off_pixels_note`).
     """
     note = _kernel_reach_note(config)
     if note is not None:
         warnings.warn(note, IlotsWarning, stacklevel=2)
     crs = grid_crs(config, area)
+    if is_utm(crs.to_epsg()) and not sensor_pixel_edges(config.grid.resolution):
+        warnings.warn(
+            IlotsWarning(_off_pixels_note(config.grid.resolution), code="grid_off_sensor_pixels"),
+            stacklevel=2,
+        )
     grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
     resolution = config.grid.resolution
     anchor = grid_anchor(resolution, crs)
     return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
+
+
+def _off_pixels_note(resolution: float) -> str:
+    """Say what a grid whose pixel edges fall on neither sensor's costs, and the sizes that fit.
+
+    :func:`tiles.grid.sensor_pixel_edges` gives the sizes whose edges fall on Landsat's
+    (15 m + k·30 m) or Sentinel-2's (k·10 m) in UTM.
+    """
+    return (
+        f"grid.resolution: {resolution:g} m puts the pixel edges on neither Landsat's pixels "
+        "(30 m or a multiple, 15 m) nor Sentinel-2's (10 or 20 m, a multiple of 10 m): every "
+        "band is resampled across its pixels' edges, each grid pixel mixing parts of "
+        "neighbouring pixels (or taking the nearest one, shifted by up to half a pixel), which "
+        "blurs sharp contrasts such as a park's edge; use 30 m (Landsat) or 10 or 20 m "
+        "(Sentinel-2) unless this size is what you need"
+    )
 
 
 def _kernel_reach_note(config: RunConfig) -> str | None:

@@ -57,10 +57,11 @@ __all__ = [
 #: flags, bare soil counted as built), a composite without a value in the urban footprint or
 #: the rural reference (no composite SUHII), no Sentinel-2 product within the periods and area
 #: of interest (indices from Landsat), an input source (``inputs.landsat[i]`` or
-#: ``inputs.sentinel2[i]``) that gave no product of its sensor; and those of ``ilots compare``
-#: (two runs whose rural reference, land-cover source or ``composite.min_clear`` differ,
-#: whose zone ids differ in part, or one of which is synthetic). A warning of no kind has
-#: ``None``.
+#: ``inputs.sentinel2[i]``) that gave no product of its sensor, a UTM grid whose pixel size
+#: puts its pixel edges on neither Landsat's nor Sentinel-2's (every band resampled across
+#: its pixels' edges); and those of ``ilots compare`` (two runs whose rural reference,
+#: land-cover source or ``composite.min_clear`` differ, whose zone ids differ in part, or
+#: one of which is synthetic). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -90,6 +91,7 @@ WarningCode = Literal[
     "min_clear_differs",
     "zones_differ",
     "synthetic_run",
+    "grid_off_sensor_pixels",
 ]
 
 

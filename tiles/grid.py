@@ -10,6 +10,7 @@ size so that every chunk maps to whole blocks of the output COG.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from tiles.errors import GridError
 __all__ = [
     "DEFAULT_CHUNK",
     "LANDSAT_PIXEL_M",
+    "SENTINEL2_PIXEL_M",
     "aligned_chunks",
     "analysis_geobox",
     "crs_name",
@@ -30,18 +32,45 @@ __all__ = [
     "is_utm",
     "landsat_subdivision",
     "northing_offset",
+    "sensor_pixel_edges",
     "utm_crs_for",
 ]
 
 
 def crs_name(crs: Any) -> str:
-    """Return a short name for a CRS, for messages: ``EPSG:2154`` when it has one, else its name.
+    """Return a short name for a CRS, for messages.
 
-    ``crs``: anything pyproj reads (a pyproj, rasterio or odc-geo CRS, ``"EPSG:2154"``).
+    Parameters
+    ----------
+    crs
+        Anything pyproj reads: a pyproj, rasterio or odc-geo CRS, WKT, ``"EPSG:2154"``.
+
+    Returns
+    -------
+    ``EPSG:2154`` when it has an authority code; else its name; else, for a CRS named
+    "unknown" (one built from a PROJ string, such as a local equal-area projection), its PROJ
+    string; ``"unknown"`` only when it has none of these.
     """
     crs = pyproj.CRS.from_user_input(crs)
     authority = crs.to_authority(min_confidence=90)
-    return ":".join(authority) if authority else crs.name
+    if authority:
+        return ":".join(authority)
+    if crs.name and crs.name != "unknown":
+        return crs.name
+    return _proj_string(crs) or "unknown"
+
+
+def _proj_string(crs: pyproj.CRS) -> str | None:
+    """Return the CRS's PROJ string without its ``+no_defs +type=crs`` tail, or None."""
+    with warnings.catch_warnings():  # pyproj: "you will likely lose ... information"
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            proj4 = crs.to_proj4()
+        except pyproj.exceptions.CRSError:
+            return None
+    if not proj4:
+        return None
+    return " ".join(t for t in proj4.split() if t not in ("+no_defs", "+type=crs")) or None
 
 
 #: Default chunk edge in pixels (a multiple of the 512-pixel COG block).
@@ -196,6 +225,47 @@ def grid_anchor(resolution: float, crs: Any) -> str:
     ratio = float(resolution) / LANDSAT_PIXEL_M
     whole = ratio >= 1 and abs(ratio - round(ratio)) < 1e-9
     return "landsat" if whole and is_utm(CRS(crs).epsg) else "edge"
+
+
+#: Pixel size (m) of Sentinel-2's finest bands (B2, B3, B4, B8); its UTM grids have their
+#: pixel edges at k·10 m, so its 20 m bands' edges are among them.
+SENTINEL2_PIXEL_M = 10.0
+
+
+def sensor_pixel_edges(resolution: float) -> tuple[str, ...]:
+    """Return the sensors whose pixel edges a UTM analysis grid of this pixel size keeps.
+
+    Along such edges every grid pixel holds whole pixels of the sensor, or lies inside one of
+    them, so the sensor's pixels are read as stored, averaged whole, or subdivided; off them,
+    every band is resampled across its pixels' edges.
+
+    Parameters
+    ----------
+    resolution
+        Pixel size of the grid, in metres.
+
+    Returns
+    -------
+    ``"landsat"`` when the pixel is a whole multiple of 30 m (:func:`grid_anchor` lays the
+    grid on Landsat's edges, 15 m + k·30 m) or a whole fraction of 15 m (15, 7.5, 5 m: the
+    ``"edge"`` anchor's k·resolution includes them); ``"sentinel2"`` when the grid is
+    edge-anchored (not a multiple of 30 m) and its pixel is a whole multiple or a whole
+    fraction of 10 m; both, one or none of them, in that order.
+    """
+    landsat_anchor = _whole(resolution / LANDSAT_PIXEL_M)
+    kept = []
+    if landsat_anchor or _whole(LANDSAT_PIXEL_M / 2 / resolution):
+        kept.append("landsat")
+    if not landsat_anchor and (
+        _whole(resolution / SENTINEL2_PIXEL_M) or _whole(SENTINEL2_PIXEL_M / resolution)
+    ):
+        kept.append("sentinel2")
+    return tuple(kept)
+
+
+def _whole(ratio: float) -> bool:
+    """Whether a ratio of pixel sizes is a whole number, 1 or more."""
+    return ratio >= 1 - 1e-9 and abs(ratio - round(ratio)) < 1e-9
 
 
 def aligned_chunks(geobox: GeoBox, chunk: int = DEFAULT_CHUNK, block: int = 512) -> dict[str, int]:

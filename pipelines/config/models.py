@@ -557,8 +557,10 @@ class GridConfig(_Model):
         gt=0,
         le=1000,
         description="Pixel size in metres. Default 30 (Landsat thermal); 10 for Sentinel-2 "
-        "detail. In UTM, a multiple of 30 puts the pixel edges on Landsat's (15 m + k·30 m), "
-        "finer grids on Sentinel-2's (k·10 m).",
+        "detail. In UTM, a multiple of 30 (or 15) puts the pixel edges on Landsat's "
+        "(15 m + k·30 m), 10, 20 or another multiple of 10 on Sentinel-2's (k·10 m); a size "
+        "on neither (e.g. 25) is allowed, with a warning: every band is then resampled "
+        "across its pixels' edges.",
     )
     resampling: Literal["auto", "nearest", "bilinear", "average", "cubic"] = Field(
         "auto",

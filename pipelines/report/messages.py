@@ -1000,6 +1000,13 @@ _TABLE: dict[str, tuple[str, str]] = {
         "An input source (inputs.landsat or inputs.sentinel2) gave no product of its sensor: "
         "check its path, pattern or search",
     ),
+    "warning_kind_grid_off_sensor_pixels": (
+        "Grille dont les bords de pixels ne tombent ni sur ceux de Landsat ni sur ceux de "
+        "Sentinel-2 (grid.resolution) : chaque bande est rééchantillonnée à cheval sur ses "
+        "pixels, ce qui adoucit les contrastes nets",
+        "A grid whose pixel edges fall on neither Landsat's nor Sentinel-2's (grid.resolution): "
+        "every band is resampled across its pixels' edges, which blurs sharp contrasts",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

@@ -207,7 +207,7 @@ def prepare_zones(zones: gpd.GeoDataFrame, *, id: Hashable, crs: Any) -> Prepare
     if not source_crs.equals(target_crs, ignore_axis_order=True):
         if logger.isEnabledFor(logging.INFO):
             logger.info(
-                "reprojecting %d zones from %s to the raster CRS %s",
+                "reprojecting %d zones from %s to %s",
                 len(geoms),
                 crs_name(source_crs),
                 crs_name(target_crs),

@@ -3,6 +3,7 @@ what else ``--dry-run`` says (the hosts of remote files)."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
@@ -262,3 +263,43 @@ def test_an_area_the_scenes_barely_cover_stops_the_dry_run_and_the_run(
     )
     with pytest.warns(IlotsWarning, match=r"cover 3\d\.\d % of the area of interest"):
         assert plan(third).grid["width"] > 0
+
+
+def _off_pixels(caught) -> list:
+    return [w.message for w in caught if str(w.message).startswith("grid.resolution: ")]
+
+
+@pytest.mark.parametrize(("resolution", "warned"), [(25, True), (20, False), (60, False)])
+def test_the_dry_run_says_a_grid_off_both_sensors_pixels(demo_folder, resolution, warned):
+    """25 m: edges at k·25 m fall on neither Landsat's (15 m + k·30 m) nor Sentinel-2's
+    (k·10 m); 20 m keeps Sentinel-2's, 60 m Landsat's. Before, 25 m was accepted silently."""
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"), {"grid.resolution": resolution}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan(config)
+    said = _off_pixels(caught)
+    assert [w.code for w in said] == (["grid_off_sensor_pixels"] if warned else [])
+    if warned:
+        assert str(said[0]).startswith(
+            "grid.resolution: 25 m puts the pixel edges on neither Landsat's pixels"
+        )
+        assert str(said[0]).endswith("use 30 m (Landsat) or 10 or 20 m (Sentinel-2) unless "
+                                     "this size is what you need")  # fmt: skip
+
+
+def test_the_run_says_a_grid_off_both_sensors_pixels_once_in_its_manifest(demo_folder, tmp_path):
+    """45 m (neither a multiple of 30 m nor of 10 m): one warning of its kind in the manifest."""
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": 45, "outputs.report": False, "scenarios": []},
+    )
+    run(config, out=tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    kinds = [
+        code
+        for text, code in zip(manifest["warnings"], manifest["warning_codes"], strict=True)
+        if text.startswith("grid.resolution: 45 m puts the pixel edges on neither")
+    ]
+    assert kinds == ["grid_off_sensor_pixels"]

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,8 +9,10 @@ from tiles.errors import GridError
 from tiles.grid import (
     aligned_chunks,
     analysis_geobox,
+    crs_name,
     grid_anchor,
     landsat_subdivision,
+    sensor_pixel_edges,
     utm_crs_for,
 )
 
@@ -132,3 +136,84 @@ def test_northing_offset_is_the_south_zones_false_northing():
     assert northing_offset("EPSG:32631", "EPSG:32632") is None  # another zone: a warp
     assert northing_offset("EPSG:32740", "EPSG:32739") is None
     assert northing_offset("EPSG:2154", "EPSG:32631") is None
+
+
+#: A local equal-area CRS built from a PROJ string, as pipelines.census.overlay measures
+#: true areas in: PROJ names it "unknown" and it has no EPSG code.
+LAEA = "+proj=laea +lat_0=43.6242 +lon_0=1.3204 +x_0=0 +y_0=0 +datum=WGS84 +units=m"
+#: The WKT of EPSG:32631 as a GeoTIFF of the demo stores it (GDAL's WKT1 with its AUTHORITY).
+UTM31_WKT1 = (
+    'PROJCS["WGS 84 / UTM zone 31N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,'
+    '298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],'
+    'PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],'
+    'PARAMETER["central_meridian",3],PARAMETER["scale_factor",0.9996],'
+    'PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],'
+    'AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","32631"]]'
+)
+
+
+def _crs_as(kind: str, text: str):
+    """``text`` as the CRS type a caller of crs_name passes."""
+    import pyproj
+    import rasterio.crs
+    from odc.geo import CRS
+
+    return {
+        "pyproj": pyproj.CRS.from_user_input,
+        "rasterio": rasterio.crs.CRS.from_user_input,
+        "odc-geo": CRS,
+        "text": str,
+    }[kind](text)
+
+
+@pytest.mark.parametrize("kind", ["pyproj", "rasterio", "odc-geo", "text"])
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("EPSG:32631", "EPSG:32631"),
+        (UTM31_WKT1, "EPSG:32631"),
+        ("EPSG:2154", "EPSG:2154"),
+        (LAEA, LAEA),  # named by its PROJ string, never "unknown"
+    ],
+    ids=["epsg", "wkt1", "lambert93", "laea"],
+)
+def test_crs_name_names_every_crs_type_the_callers_pass(kind, text, name):
+    assert crs_name(_crs_as(kind, text)) == name
+
+
+def test_crs_name_without_code_is_its_name_and_unknown_only_without_any():
+    import pyproj
+
+    custom = pyproj.CRS(LAEA).to_wkt().replace('PROJCRS["unknown"', 'PROJCRS["Toulouse LAEA"', 1)
+    assert crs_name(custom) == "Toulouse LAEA"
+    assert crs_name('LOCAL_CS["unknown",UNIT["metre",1]]') == "unknown"  # no PROJ string
+
+
+def _keeps_edges(grid_edges, sensor_edges) -> bool:
+    """Whether one set of pixel edges holds the other: every grid pixel then holds whole
+    sensor pixels, or lies inside one (exact on these whole-centimetre coordinates)."""
+    grid, sensor = {round(e * 100) for e in grid_edges}, {round(e * 100) for e in sensor_edges}
+    return grid <= sensor or sensor <= grid
+
+
+@pytest.mark.parametrize(
+    "resolution", [30, 60, 90, 15, 7.5, 5, 10, 20, 40, 50, 100, 25, 35, 45, 12, 2.5]
+)
+def test_sensor_pixel_edges_are_those_the_grid_lays_its_own_on(resolution):
+    """Oracle: the x edges of the grid the run builds (its UTM anchor, grid_anchor) against
+    Landsat's (15 m + k·30 m) and Sentinel-2's (k·10 m) over a 900 m span inside it."""
+    crs = "EPSG:32631"
+    area = box(360_000, 4_830_000, 363_000, 4_833_000, crs=crs)
+    gbox = analysis_geobox(area, resolution, crs, anchor=grid_anchor(resolution, crs))
+    x0 = gbox.affine.c
+    first = x0 + resolution * math.ceil((361_000 - x0) / resolution)
+    grid = [first + i * resolution for i in range(int(900 / resolution) + 1)]
+    span = (grid[0], grid[-1])
+    landsat = [float(e) for e in range(361_005, 363_000, 30) if span[0] <= e <= span[1]]
+    sentinel2 = [float(e) for e in range(361_000, 363_000, 10) if span[0] <= e <= span[1]]
+    expected = tuple(
+        name
+        for name, edges in (("landsat", landsat), ("sentinel2", sentinel2))
+        if _keeps_edges(grid, edges)
+    )
+    assert sensor_pixel_edges(resolution) == expected

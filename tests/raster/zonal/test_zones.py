@@ -201,7 +201,7 @@ def test_square_lambert93_to_utm31_area(caplog):
     )
     assert area == pytest.approx(_shoelace(xs, ys), rel=1e-9)
     assert any(
-        "reprojecting 1 zones from EPSG:2154 to the raster CRS EPSG:32631" in r.getMessage()
+        "reprojecting 1 zones from EPSG:2154 to EPSG:32631" in r.getMessage()
         for r in caplog.records
     )
 
