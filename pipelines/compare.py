@@ -48,6 +48,8 @@ from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
+from pipelines.report.sections import period_text
+from pipelines.report.text import Messages
 from pipelines.zone_columns import LANDCOVER_CLASSES, LOW_CLEAR_AREA, landcover_column
 from tiles.errors import (
     GridError,
@@ -322,7 +324,7 @@ def _unreliable(run: Run, frame: pd.DataFrame) -> Any:
 def summarise(iris: pd.DataFrame, a: Run, b: Run, tested: InequalityReport | None) -> list[str]:
     """Return the summary lines of the IRIS change table (see the module)."""
     lines = [
-        f"periods: A {a.config.get('periods')}, B {b.config.get('periods')}",
+        f"periods: A {_periods(a)}; B {_periods(b)}",
         f"compared {len(iris)} IRIS ({int(iris['unreliable'].sum())} unreliable)",
     ]
     if "in_qpv" not in iris.columns:
@@ -421,6 +423,11 @@ def gap_change(b: Run, iris: pd.DataFrame) -> InequalityReport | None:
     except InequalityError as err:
         _warn(f"{b.folder}: the change of the QPV gap is not tested: {err}", None)
         return None
+
+
+def _periods(run: Run) -> str:
+    """Say a run's acquisition periods ("June–August 2023"), as its report does in English."""
+    return period_text(run.config.get("periods"), Messages("en")) or "not recorded"
 
 
 def _signed(value: float) -> str:

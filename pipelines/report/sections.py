@@ -64,7 +64,7 @@ from pipelines.report.views import (
 from pipelines.scenarios.compare import is_range
 from tiles.errors import WarningCode
 
-__all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "ranking_column"]
+__all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "period_text", "ranking_column"]
 
 #: How many of the hottest IRIS the report lists.
 HOTTEST_COUNT = 20
@@ -1036,7 +1036,7 @@ def _when(value: str | None) -> str | None:
 
 
 def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
-    period = _period(summary.config.get("periods"), m)
+    period = period_text(summary.config.get("periods"), m)
     return (
         *((m("meta_period", period=period),) if period else ()),
         m(
@@ -1049,7 +1049,7 @@ def _meta(summary: RunSummary, m: Messages) -> tuple[str, ...]:
     )
 
 
-def _period(periods: Any, m: Messages) -> str | None:
+def period_text(periods: Any, m: Messages) -> str | None:
     """Say the config's acquisition periods: "juin–août 2023", or its date ranges."""
     if not isinstance(periods, Mapping):
         return None

@@ -62,6 +62,7 @@ def test_identical_runs_change_nothing(runs, tmp_path):
     changes = [c for c in iris.columns if c.endswith("_change")]
     assert "lst_anomaly_mean_k_change" in changes and "ndvi_mean_change" in changes
     assert np.nanmax(np.abs(iris[changes].to_numpy(dtype=float))) == 0
+    assert result.summary[0] == "periods: A June–August 2023; B June–August 2023"  # config
     assert result.summary[-2].startswith("QPV gap of ΔT (each run's inequality.json):")
     assert result.summary[-1] == (
         "change of the QPV gap of ΔT: +0.000 K (every IRIS changed by +0.000 K)"

@@ -211,9 +211,10 @@ def test_the_report_says_its_period_images_and_census_years(tmp_path):
 
 def test_a_period_of_date_ranges_or_scattered_months(tmp_path):
     ranges = {"ranges": [{"start": "2022-07-01", "end": "2022-07-31"}]}
-    assert sections._period(ranges, EN) == "2022-07-01 to 2022-07-31"
+    assert sections.period_text(ranges, EN) == "2022-07-01 to 2022-07-31"
     assert (
-        sections._period({"years": [2023, 2022], "months": [8, 6]}, FR) == "juin, août 2022, 2023"
+        sections.period_text({"years": [2023, 2022], "months": [8, 6]}, FR)
+        == "juin, août 2022, 2023"
     )
 
 
