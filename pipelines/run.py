@@ -1007,7 +1007,7 @@ def _run(
             _claim(folder)
             future = cogs.submit(
                 batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k,
-                period_tags(_period_days(config)),
+                period_tags(config.periods.days()),
             )  # fmt: skip
             futures.update(dict.fromkeys(batch, future))
 
@@ -1423,15 +1423,7 @@ def _run_inputs(
     census = ["filosofi"] if "filosofi" in census_sources else []
     if config.census is not None and config.census.population is not None:  # INSEE's table
         census.append("population")
-    return RunInputs(_period_days(config), (*sensors, *zones, *census), synthetic=synthetic)
-
-
-def _period_days(config: RunConfig) -> tuple[tuple[dt.date, dt.date], ...]:
-    """Return the run's acquisition periods: the first and last day of each (included)."""
-    return tuple(
-        (start.date(), (end - dt.timedelta(days=1)).date())
-        for start, end in config.periods.intervals()
-    )
+    return RunInputs(config.periods.days(), (*sensors, *zones, *census), synthetic=synthetic)
 
 
 #: The zone and census sources whose columns each zone layer carries (the IRIS layer's QPV

@@ -411,6 +411,12 @@ class PeriodsConfig(_OneOfModel):
                 merged.append((start, end))
         return tuple(merged)
 
+    def days(self) -> tuple[tuple[dt.date, dt.date], ...]:
+        """Return the periods (:meth:`intervals`) as their first and last day, both included."""
+        return tuple(
+            (start.date(), (end - dt.timedelta(days=1)).date()) for start, end in self.intervals()
+        )
+
     def contains(self, when: dt.datetime) -> bool:
         """Whether an acquisition time (naive times are taken as UTC) falls in a period."""
         if when.tzinfo is None:

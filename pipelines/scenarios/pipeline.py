@@ -54,6 +54,7 @@ from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text
 from pipelines.outputs.folder import StagedRunFolder, claimed
 from pipelines.outputs.lock import run_folder_lock
 from pipelines.outputs.manifest import file_record, input_path, output_path, sha256_file
+from pipelines.outputs.rasters import period_tags
 from pipelines.outputs.stale import previous_outputs
 from pipelines.outputs.transaction import carry_over, staged_entries
 from pipelines.report.text import Messages
@@ -950,7 +951,13 @@ def _write_scenario(
         "comment": f"ilots scenario {spec.name}: predicted(scenario) - predicted(baseline) of "
         f"the {config.scenario_model.estimator} model of {config.scenario_model.target}",
     }
-    write_rasters({"delta_lst": raster}, folder, synthetic=baseline.synthetic, compute=True)
+    write_rasters(
+        {"delta_lst": raster},
+        folder,
+        synthetic=baseline.synthetic,
+        compute=True,
+        tags=period_tags(config.periods.days()),  # the run's: its baseline's periods
+    )
     m = _messages(config)
     delta_map(
         baseline,

@@ -288,6 +288,12 @@ def test_periods_intervals_are_merged_utc_half_open():
     ).periods
     assert ranges.months is None
     assert ranges.intervals()[0][1] == dt.datetime(2023, 9, 16, tzinfo=utc)
+    # Their days, both ends included: the COGs' time coverage.
+    assert ranges.days() == ((dt.date(2023, 5, 15), dt.date(2023, 9, 15)),)
+    assert config.periods.days()[:2] == (
+        (dt.date(2022, 6, 1), dt.date(2022, 8, 31)),
+        (dt.date(2022, 12, 1), dt.date(2022, 12, 31)),
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -177,6 +177,10 @@ def test_greening_the_qpv_cools_them_and_narrows_the_gap(demo):
     zones = gpd.read_file(root / "outputs" / "zones.gpkg", layer="qpv")
     with rasterio.open(folder / "delta_lst.tif") as src:
         crs = src.crs
+        tags = src.tags()
+    # The baseline's period (the demo config's summer), as the run's own COGs say it.
+    assert tags["time_coverage_start"] == "2023-06-01"
+    assert tags["time_coverage_end"] == "2023-08-31"
     oracle = exactextract.exact_extract(
         str(folder / "delta_lst.tif"), zones.to_crs(crs), ["mean"],
         include_cols=["code_qp"], output="pandas",
