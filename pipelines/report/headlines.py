@@ -603,73 +603,74 @@ def scenario_best_sentence(
         leaders = list(change.index[change - change.min() <= TIE_K])
     if not leaders:
         leaders = [change.idxmin()]
+    gaps = _ScenarioGaps(comparison, before, after, wins, fits)
     if len(leaders) > 1:
-        sentence = _tie_sentence(comparison, leaders, before, after, wins, fits, m)
+        sentence = _tie_sentence(gaps, leaders, m)
     else:
-        sentence = _best_sentence(comparison, leaders[0], before, after, wins, fits, m)
+        sentence = _best_sentence(gaps, leaders[0], m)
     if gap_unestablished:
         tied = "scenario_gap_unestablished_tie" if len(leaders) > 1 else ""
         sentence += " " + m(tied or "scenario_gap_unestablished")
     return sentence
 
 
-def _best_sentence(
-    comparison: pd.DataFrame,
-    best: Any,
-    before: pd.Series,
-    after: pd.Series,
-    wins: pd.Series | None,
-    fits: int | None,
-    m: Messages,
-) -> str:
+@dataclass(frozen=True)
+class _ScenarioGaps:
+    """The scenarios' QPV gaps that :func:`scenario_best_sentence` compares, by row."""
+
+    comparison: pd.DataFrame  # comparison.csv: a row per scenario
+    before: pd.Series  # the run's gap (qpv_gap_before_k)
+    after: pd.Series  # each scenario's gap after (its median fit's)
+    wins: pd.Series | None  # in how many fits each scenario is best (None: one fit)
+    fits: int | None  # the model's fits
+
+    def name(self, row: Any) -> str:
+        """Return the scenario's name of ``row``."""
+        return str(self.comparison.loc[row, "scenario"])
+
+    def spread(self, row: Any, m: Messages) -> str:
+        """Return the range of the scenario's gap after over the fits (:func:`_gap_spread`)."""
+        return _gap_spread(self.comparison.loc[row], m)
+
+
+def _best_sentence(gaps: _ScenarioGaps, best: Any, m: Messages) -> str:
     """Say that one scenario narrows the gap the most, and in how many fits."""
     sentence = m(
         "scenario_best",
-        name=comparison.loc[best, "scenario"],
-        before=m.number(before[best]),
-        after=m.number(after[best]),
-        spread=_gap_spread(comparison.loc[best], m),
+        name=gaps.name(best),
+        before=m.number(gaps.before[best]),
+        after=m.number(gaps.after[best]),
+        spread=gaps.spread(best, m),
     )
+    wins = gaps.wins
     if wins is not None and is_number(wins[best]):
-        key = "scenario_best_fits_all" if wins[best] == fits else "scenario_best_fits"
-        sentence += " " + m(key, k=m.integer(wins[best]), n=m.integer(fits))
+        key = "scenario_best_fits_all" if wins[best] == gaps.fits else "scenario_best_fits"
+        sentence += " " + m(key, k=m.integer(wins[best]), n=m.integer(gaps.fits))
     return sentence
 
 
-def _tie_sentence(
-    comparison: pd.DataFrame,
-    leaders: list[Any],
-    before: pd.Series,
-    after: pd.Series,
-    wins: pd.Series | None,
-    fits: int | None,
-    m: Messages,
-) -> str:
+def _tie_sentence(gaps: _ScenarioGaps, leaders: list[Any], m: Messages) -> str:
     """Say that scenarios tie for narrowing the gap the most, with each one's gap after.
 
     One fit: their gaps after are the same (up to :data:`~.compare.TIE_K`), said once.
     Several: each is best in as many fits; each one's gap after (and range) is given.
     """
-    quoted = [m("quoted_name", name=comparison.loc[i, "scenario"]) for i in leaders]
-    names = _listed(quoted, m)
+    names = _listed([m("quoted_name", name=gaps.name(i)) for i in leaders], m)
     first = leaders[0]
-    if wins is None:
-        return m(
-            "scenario_best_tie_alike",
-            names=names,
-            before=m.number(before[first]),
-            after=m.number(after[first]),
-        )
+    before = m.number(gaps.before[first])
+    if gaps.wins is None:
+        after = m.number(gaps.after[first])
+        return m("scenario_best_tie_alike", names=names, before=before, after=after)
     afters = [
-        m("scenario_tie_after", after=m.number(after[i]), spread=_gap_spread(comparison.loc[i], m))
+        m("scenario_tie_after", after=m.number(gaps.after[i]), spread=gaps.spread(i, m))
         for i in leaders
     ]
     return m(
         "scenario_best_tie",
         names=names,
-        k=m.integer(wins.max()),
-        n=m.integer(fits),
-        before=m.number(before[first]),
+        k=m.integer(gaps.wins.max()),
+        n=m.integer(gaps.fits),
+        before=before,
         afters=_listed(afters, m),
     )
 
