@@ -1225,12 +1225,17 @@ class _CogThread:
         """Drop the queued batches and end the job after the COG it is encoding.
 
         ``wait``: return once that COG is written; else at once. The folder is let go by
-        the batches that never started (their hold kept by no job).
+        the batches that never started (their hold kept by no job) before the wait, so that
+        a Ctrl-C during the wait leaves no hold behind.
         """
         self._stopped.set()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
-        for hold in self._holds:
-            hold.drop()
+        try:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            for hold in self._holds:
+                hold.drop()
+        if wait:
+            self._pool.shutdown(wait=True)
 
     def close(self) -> None:
         """Wait for every queued batch."""

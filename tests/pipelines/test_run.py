@@ -1582,6 +1582,48 @@ def test_a_cog_job_queued_as_the_run_is_interrupted_holds_the_folder(tmp_path, m
     assert held == [me] and lock_holder(folder.root) is None
 
 
+def test_a_ctrl_c_while_a_failed_run_waits_for_its_cog_leaves_no_hold(tmp_path, monkeypatch):
+    """A run fails (it waits for the COG being encoded) and Ctrl-C comes during that wait:
+    the batch still queued, cancelled, once kept its hold, so the folder stayed locked and
+    the next run in the notebook waited for it for ever (wait_for_jobs)."""
+    import concurrent.futures
+    import threading
+
+    from pipelines.outputs.folder import RunFolder
+    from pipelines.outputs.lock import folder_lock, lock_holder, wait_for_jobs
+
+    started, release = threading.Event(), threading.Event()
+    folder = RunFolder(tmp_path / "run")
+
+    def encoding(*args):  # the COG job: runs until released
+        started.set()
+        release.wait(30)
+        return {}
+
+    shutdown = concurrent.futures.ThreadPoolExecutor.shutdown
+
+    def interrupted(pool, wait=True, **kwargs):
+        shutdown(pool, wait=False, **kwargs)
+        if wait:  # Ctrl-C during the join
+            raise KeyboardInterrupt
+        return None
+
+    monkeypatch.setattr(run_module, "_write_cogs", encoding)
+    with pytest.raises(KeyboardInterrupt), folder_lock(folder.root):
+        with run_module._cog_thread() as cogs:
+            cogs.submit({}, folder, False, None, "deflate")  # encoding
+            started.wait(30)
+            cogs.submit({}, folder, False, None, "deflate")  # queued
+            monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "shutdown", interrupted)
+            raise OSError("disk full")  # the run fails: it waits for the COG
+    monkeypatch.undo()
+    release.set()
+    waited = threading.Thread(target=wait_for_jobs, args=(folder.root,), daemon=True)
+    waited.start()
+    waited.join(30)
+    assert not waited.is_alive() and lock_holder(folder.root) is None
+
+
 def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path):
     overrides = {"outputs.zone_formats": ["csv"], "outputs.raster_compression": "zstd",
                  "outputs.hash_inputs": False}  # fmt: skip
