@@ -319,11 +319,11 @@ def _off_pixels_note(resolution: float) -> str:
     """Say what a grid whose pixel edges fall on neither sensor's costs, and the sizes that fit.
 
     :func:`tiles.grid.sensor_pixel_edges` gives the sizes whose edges fall on Landsat's
-    (15 m + k·30 m) or Sentinel-2's (k·10 m) in UTM.
+    (15 m + k·30 m) or Sentinel-2's (k·10 m and k·20 m) in UTM.
     """
     return (
         f"grid.resolution: {resolution:g} m puts the pixel edges on neither Landsat's pixels "
-        "(30 m or a multiple, 15 m) nor Sentinel-2's (10 or 20 m, a multiple of 10 m): every "
+        "(30 m or a multiple, 15 m) nor Sentinel-2's (10 m, 20 m or a multiple of 20 m): every "
         "band is resampled across its pixels' edges, each grid pixel mixing parts of "
         "neighbouring pixels (or taking the nearest one, shifted by up to half a pixel), which "
         "blurs sharp contrasts such as a park's edge; use 30 m (Landsat) or 10 or 20 m "

@@ -228,7 +228,7 @@ def grid_anchor(resolution: float, crs: Any) -> str:
 
 
 #: Pixel size (m) of Sentinel-2's finest bands (B2, B3, B4, B8); its UTM grids have their
-#: pixel edges at k·10 m, so its 20 m bands' edges are among them.
+#: pixel edges at k·10 m, and those of its 20 m bands at k·20 m.
 SENTINEL2_PIXEL_M = 10.0
 
 
@@ -249,15 +249,16 @@ def sensor_pixel_edges(resolution: float) -> tuple[str, ...]:
     ``"landsat"`` when the pixel is a whole multiple of 30 m (:func:`grid_anchor` lays the
     grid on Landsat's edges, 15 m + k·30 m) or a whole fraction of 15 m (15, 7.5, 5 m: the
     ``"edge"`` anchor's k·resolution includes them); ``"sentinel2"`` when the grid is
-    edge-anchored (not a multiple of 30 m) and its pixel is a whole multiple or a whole
-    fraction of 10 m; both, one or none of them, in that order.
+    edge-anchored (not a multiple of 30 m) and its pixel is a whole fraction of 10 m or a
+    whole multiple of 20 m (the edges of the 20 m bands, SWIR and the SCL, as well as the
+    10 m ones: a 50 m pixel cuts the 20 m pixels); both, one or none of them, in that order.
     """
     landsat_anchor = _whole(resolution / LANDSAT_PIXEL_M)
     kept = []
     if landsat_anchor or _whole(LANDSAT_PIXEL_M / 2 / resolution):
         kept.append("landsat")
     if not landsat_anchor and (
-        _whole(resolution / SENTINEL2_PIXEL_M) or _whole(SENTINEL2_PIXEL_M / resolution)
+        _whole(resolution / (2 * SENTINEL2_PIXEL_M)) or _whole(SENTINEL2_PIXEL_M / resolution)
     ):
         kept.append("sentinel2")
     return tuple(kept)

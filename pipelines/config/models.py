@@ -564,7 +564,8 @@ class GridConfig(_Model):
         le=1000,
         description="Pixel size in metres. Default 30 (Landsat thermal); 10 for Sentinel-2 "
         "detail. In UTM, a multiple of 30 (or 15) puts the pixel edges on Landsat's "
-        "(15 m + k·30 m), 10, 20 or another multiple of 10 on Sentinel-2's (k·10 m); a size "
+        "(15 m + k·30 m), 10 (or 5), 20 or another multiple of 20 on Sentinel-2's (k·10 m "
+        "and k·20 m); a size "
         "on neither (e.g. 25) is allowed, with a warning: every band is then resampled "
         "across its pixels' edges.",
     )

@@ -197,11 +197,12 @@ def _keeps_edges(grid_edges, sensor_edges) -> bool:
 
 
 @pytest.mark.parametrize(
-    "resolution", [30, 60, 90, 15, 7.5, 5, 10, 20, 40, 50, 100, 25, 35, 45, 12, 2.5]
+    "resolution", [30, 60, 90, 15, 7.5, 5, 10, 20, 40, 50, 70, 100, 25, 35, 45, 12, 2.5]
 )
 def test_sensor_pixel_edges_are_those_the_grid_lays_its_own_on(resolution):
     """Oracle: the x edges of the grid the run builds (its UTM anchor, grid_anchor) against
-    Landsat's (15 m + k·30 m) and Sentinel-2's (k·10 m) over a 900 m span inside it."""
+    Landsat's (15 m + k·30 m) and Sentinel-2's (k·10 m for its 10 m bands, k·20 m for its
+    20 m ones, SWIR and SCL) over a 900 m span inside it."""
     crs = "EPSG:32631"
     area = box(360_000, 4_830_000, 363_000, 4_833_000, crs=crs)
     gbox = analysis_geobox(area, resolution, crs, anchor=grid_anchor(resolution, crs))
@@ -210,10 +211,14 @@ def test_sensor_pixel_edges_are_those_the_grid_lays_its_own_on(resolution):
     grid = [first + i * resolution for i in range(int(900 / resolution) + 1)]
     span = (grid[0], grid[-1])
     landsat = [float(e) for e in range(361_005, 363_000, 30) if span[0] <= e <= span[1]]
-    sentinel2 = [float(e) for e in range(361_000, 363_000, 10) if span[0] <= e <= span[1]]
+    s2_10 = [float(e) for e in range(361_000, 363_000, 10) if span[0] <= e <= span[1]]
+    s2_20 = [float(e) for e in range(361_000, 363_000, 20) if span[0] <= e <= span[1]]
     expected = tuple(
         name
-        for name, edges in (("landsat", landsat), ("sentinel2", sentinel2))
-        if _keeps_edges(grid, edges)
+        for name, kept in (
+            ("landsat", _keeps_edges(grid, landsat)),
+            ("sentinel2", _keeps_edges(grid, s2_10) and _keeps_edges(grid, s2_20)),
+        )
+        if kept
     )
     assert sensor_pixel_edges(resolution) == expected
