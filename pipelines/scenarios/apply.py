@@ -83,12 +83,15 @@ class Applied:
         One line per change: what it did to how many pixels.
     notes
         Warnings (a change that selected no pixel, a typical pixel guessed from few).
+    converted
+        One count per change: the pixels a reclassification converted (0 for the others).
     """
 
     surface: Surface
     changed: np.ndarray
     steps: tuple[str, ...]
     notes: tuple[str, ...]
+    converted: tuple[int, ...] = ()
 
 
 def ndvi_after(values: np.ndarray, change: NdviChange) -> np.ndarray:
@@ -207,11 +210,15 @@ def _on(surface: Surface, where: np.ndarray, on: tuple[str, ...] | None) -> np.n
 def _unseen_in(surface: Surface, unseen: np.ndarray | None, on: tuple[str, ...] | None) -> int:
     """Count the pixels ``unseen`` (selected, without an NDVI) of the classes ``on``.
 
-    Without ``on``, those of every class (with a land cover): the change is on all of them.
+    Without ``on``, those of every land class: the change is on all of them, but water
+    without an NDVI (most of it, under the default Sentinel-2 mask) is no land left out.
     """
     if unseen is None:
         return 0
-    classes = surface.landcover > 0 if on is None else np.isin(surface.landcover, class_codes(on))
+    if on is None:
+        classes = (surface.landcover > 0) & (surface.landcover != class_codes(["water"])[0])
+    else:
+        classes = np.isin(surface.landcover, class_codes(on))
     return int((unseen & classes).sum())
 
 
@@ -264,6 +271,7 @@ def apply_changes(
     albedo = None if baseline.albedo is None else baseline.albedo.astype(np.float64, copy=True)
     landcover = baseline.landcover.copy()
     steps: list[str] = []
+    converted = [0] * len(changes)
     notes: list[str] = []
     thin: list[str] = []  # typical pixels guessed from few (after the notes of no change)
     for k, change in enumerate(changes):
@@ -300,6 +308,7 @@ def apply_changes(
             if albedo is not None and typical_albedo is not None:
                 albedo.flat[chosen] = typical_albedo
             sel_count = candidates.size
+            converted[k] = int(chosen.size)
             n_unseen = 0 if unseen is None else int((unseen & (landcover == code)).sum())
             left = f" ({n_unseen} more without an NDVI left as they are)" if n_unseen else ""
             steps.append(
@@ -337,6 +346,7 @@ def apply_changes(
         changed=changed,
         steps=tuple(steps),
         notes=tuple(notes),
+        converted=tuple(converted),
     )
 
 

@@ -38,7 +38,7 @@ import json
 import math
 import shutil
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -560,16 +560,17 @@ def thin_targets(
 def thin_sources(
     spec: ScenarioSpec,
     label: str,
-    steps: Sequence[str],
+    applied: Applied,
     fit: ScenarioModel,
     landcover: np.ndarray,
 ) -> tuple[tuple[str, ...], list[str]]:
     """Say of each reclassification how many pixels of its class ``from`` ``fit`` rests on.
 
-    Each ``reclassify`` step (``steps``: one per change of ``spec``, in order) gains the
-    count of the distinct pixels of its class ``from`` in the fitting sample of ``fit``
+    Each ``reclassify`` step (``applied.steps``: one per change of ``spec``, in order) gains
+    the count of the distinct pixels of its class ``from`` in the fitting sample of ``fit``
     (:attr:`~.model.ScenarioModel.sample`, on the baseline ``landcover``); below
-    :data:`MIN_TARGET_PIXELS`, a note (e.g. water under ``mask.lst_keep_water: true``,
+    :data:`MIN_TARGET_PIXELS`, for a step that converted pixels (``applied.converted``), a
+    note (e.g. water under ``mask.lst_keep_water: true``,
     whose NDVI the default Sentinel-2 mask mostly leaves out): what the model predicts for
     those pixels as they are is extrapolated from the other classes, and so is the effect.
 
@@ -579,18 +580,18 @@ def thin_sources(
         The steps, and the notes (prefixed by ``label`` and the change).
     """
     if fit.sample is None:
-        return tuple(steps), []
+        return tuple(applied.steps), []
     rows, cols = fit.sample
     distinct = np.unique(np.ravel_multi_index((rows, cols), landcover.shape))
     counts = np.bincount(landcover.flat[distinct], minlength=256)
-    out, notes = list(steps), []
+    out, notes = list(applied.steps), []
     for k, change in enumerate(spec.change):
         if change.reclassify is None:
             continue
         source = change.reclassify.from_
         n = int(counts[class_codes([source])[0]])
         out[k] += f", the model fitted on {n} {source} pixels"
-        if n < MIN_TARGET_PIXELS:
+        if n < MIN_TARGET_PIXELS and applied.converted[k]:
             notes.append(
                 f"{label}: change[{k}] converts {source} pixels, of which the model's fitting "
                 f"sample holds {n} of its {distinct.size} pixels (fewer than "
@@ -829,9 +830,7 @@ def _write_scenarios(
         point = median_fit([trial["changed_mean_delta_k"] for trial in trials])
         applied, after = fixed or _scenario_surface(*args, seed=seeds[point])
         effect = predict_effect(fits[point], before, after, baseline.anomaly, applied.changed)
-        steps, thin = thin_sources(
-            spec, label, applied.steps, fits[point], baseline.surface.landcover
-        )
+        steps, thin = thin_sources(spec, label, applied, fits[point], baseline.surface.landcover)
         notes += (
             list(applied.notes)
             + thin

@@ -282,30 +282,33 @@ def test_an_ndvi_or_albedo_change_on_a_class_says_how_many_it_leaves_without_an_
 
 def test_an_ndvi_or_albedo_change_without_on_says_how_many_it_leaves_without_an_ndvi():
     """The grid of the test above, but 5 built pixels (row 9, columns 0-4) have no land
-    cover and no NDVI (no data). A change without on is on every pixel of its area: 95 with
-    a land cover, 65 with an NDVI (10 water, 55 built); it changes the NDVI of those 65 and
-    leaves the 30 water pixels without one; the 5 without a land cover are no pixel of a
-    class, so not counted. Albedo: 2 of the 65 have none, so 63 changed."""
+    cover and no NDVI (no data), and the 10 built pixels of row 8 no NDVI (clouded on every
+    date). A change without on is on every pixel of its area: 55 with an NDVI (10 water,
+    45 built), whose NDVI it changes; it leaves the 10 clouded built pixels without one,
+    which it says; the 30 water pixels without an NDVI are no land left out (the default
+    mask's water), and the 5 without a land cover no pixel of a class: neither is counted.
+    Albedo: 2 of the 55 have none, so 53 changed."""
     landcover = np.full((10, 10), BUILT, dtype=np.uint8)
     landcover[:4] = WATER
     landcover[9, :5] = 0
     ndvi = np.where(landcover == BUILT, 0.1, np.nan)
     ndvi[0, :] = 0.05
+    ndvi[8, :] = np.nan
     albedo = np.full(landcover.shape, 0.1)
     albedo[0, :2] = np.nan
     surface = Surface(ndvi, albedo, landcover)
     area = np.isfinite(ndvi)
-    unseen = ~area  # the 30 water and the 5 no-data pixels
+    unseen = ~area  # the 30 water, the 10 clouded built and the 5 no-data pixels
     greener = change(ndvi={"add": 0.1})
-    with pytest.warns(IlotsWarning, match="changes the NDVI of 65 of the 95 pixels"):
+    with pytest.warns(IlotsWarning, match="changes the NDVI of 55 of the 65 pixels"):
         applied = apply_changes(surface, area, [greener], seed=0, name="t", label="t",
                                 unseen=unseen)  # fmt: skip
-    assert int(applied.changed.sum()) == 65
-    assert np.isnan(applied.surface.ndvi[1:4]).all()
-    assert applied.steps == ("ndvi change on 65 pixels (30 more without an NDVI left as they are)",)
+    assert int(applied.changed.sum()) == 55
+    assert np.isnan(applied.surface.ndvi[1:4]).all() and np.isnan(applied.surface.ndvi[8]).all()
+    assert applied.steps == ("ndvi change on 55 pixels (10 more without an NDVI left as they are)",)
     assert applied.notes == (
-        "t: change[0] changes the NDVI of 65 of the 95 pixels of its area, among the 65 with "
-        "an NDVI: the other 30 have none (the masks left them out of every date, as a "
+        "t: change[0] changes the NDVI of 55 of the 65 pixels of its area, among the 55 with "
+        "an NDVI: the other 10 have none (the masks left them out of every date, as a "
         "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
         "to start from there and they stay as they are; a run whose masks keep them (for "
         "water, mask.sentinel2_preset: conservative) changes their NDVI",
@@ -314,11 +317,11 @@ def test_an_ndvi_or_albedo_change_without_on_says_how_many_it_leaves_without_an_
     with pytest.warns(IlotsWarning):
         applied = apply_changes(surface, area, [paler], seed=0, name="t", label="t",
                                 unseen=unseen)  # fmt: skip
-    assert int(applied.changed.sum()) == 63
+    assert int(applied.changed.sum()) == 53
     assert applied.steps == (
-        "albedo change on 63 pixels (30 more without an NDVI left as they are)",
+        "albedo change on 53 pixels (10 more without an NDVI left as they are)",
     )
     assert applied.notes[0].startswith(
-        "t: change[0] changes the albedo of 63 of the 95 pixels of its area, among the 65 "
-        "with an NDVI: the other 30 have none"
+        "t: change[0] changes the albedo of 53 of the 65 pixels of its area, among the 55 "
+        "with an NDVI: the other 10 have none"
     )

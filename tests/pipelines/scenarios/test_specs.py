@@ -329,8 +329,9 @@ def test_a_reclassification_from_a_class_the_fit_barely_holds_says_so():
     config = config_from_dict({**BASE, "scenarios": [drained], "mask": {"lst_keep_water": True}})
     steps = ("ndvi change on 60 pixels", "reclassify 10 of 10 water pixels to built",
              "reclassify 35 of 70 built pixels to dense_vegetation")  # fmt: skip
+    applied = SimpleNamespace(steps=steps, converted=(0, 10, 35))
     label = "scenarios[0] 'drained'"
-    said, notes = thin_sources(config.scenarios[0], label, steps, model, landcover)
+    said, notes = thin_sources(config.scenarios[0], label, applied, model, landcover)
     assert said == (
         "ndvi change on 60 pixels",
         "reclassify 10 of 10 water pixels to built, the model fitted on 39 water pixels",
@@ -341,6 +342,10 @@ def test_a_reclassification_from_a_class_the_fit_barely_holds_says_so():
         "scenarios[0] 'drained': change[1] converts water pixels, of which the model's fitting "
         "sample holds 39 of its 84 pixels (fewer than 40"
     )
+    # A step that converted no pixel (no water in its area) extrapolates nothing: no note.
+    none = SimpleNamespace(steps=steps, converted=(0, 0, 35))
+    said, notes = thin_sources(config.scenarios[0], label, none, model, landcover)
+    assert notes == [] and said[1].endswith("the model fitted on 39 water pixels")
     model.sample = np.unravel_index(np.r_[flat, 0], landcover.shape)  # a 40th water pixel
-    said, notes = thin_sources(config.scenarios[0], label, steps, model, landcover)
+    said, notes = thin_sources(config.scenarios[0], label, applied, model, landcover)
     assert notes == [] and said[1].endswith("the model fitted on 40 water pixels")
