@@ -142,7 +142,7 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
     years = _period_years(summary.config.get("periods"))
     return Page(
         lang=m.lang,
-        title=f"{title} ({years})" if years else title,
+        title=f"{title}, {years}" if years else title,
         subtitle=m("subtitle"),
         meta=(*_meta(summary, m), *_area_line(summary, m)),
         banner=m("synthetic_banner") if summary.synthetic else None,
@@ -1071,7 +1071,7 @@ def period_text(periods: Any, m: Messages) -> str | None:
 
 
 def _period_years(periods: Any) -> str | None:
-    """Say the years of the config's acquisition periods ("2022, 2023"), for the title.
+    """Say the years of the config's acquisition periods ("2019, 2022–2023"), for the title.
 
     Those of its ``years``, or every year its date ``ranges`` touch; None without either.
     """
@@ -1085,7 +1085,18 @@ def _period_years(periods: Any) -> str | None:
             continue
         years.update(range(first, last + 1))
     years.update(year for year in periods.get("years") or () if isinstance(year, int))
-    return ", ".join(str(year) for year in sorted(years)) or None
+    return _year_spans(sorted(years)) or None
+
+
+def _year_spans(years: list[int]) -> str:
+    """Join sorted years, consecutive ones as a span: ``2014–2016, 2019, 2022–2023``."""
+    spans: list[list[int]] = []
+    for year in years:
+        if spans and year == spans[-1][-1] + 1:
+            spans[-1].append(year)
+        else:
+            spans.append([year])
+    return ", ".join(f"{s[0]}–{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans)
 
 
 def _sources(summary: RunSummary, m: Messages) -> list[str]:

@@ -376,8 +376,8 @@ def test_the_title_and_heading_say_the_year(fr_report, en_report):
     # The demo's config: "name: ville de démonstration d'ilots (synthétique)", years [2023].
     name = "ville de démonstration d'ilots (synthétique)"
     for built, title in (
-        (fr_report, f"Îlots de chaleur : {name} (2023)"),  # NBSP read as a space
-        (en_report, f"Urban heat islands: {name} (2023)"),
+        (fr_report, f"Îlots de chaleur : {name}, 2023"),  # NBSP read as a space
+        (en_report, f"Urban heat islands: {name}, 2023"),
     ):
         (head,) = list(built.doc.iter("title"))
         (heading,) = list(built.doc.iter("h1"))

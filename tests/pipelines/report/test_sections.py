@@ -222,10 +222,18 @@ def test_the_title_says_the_years_of_the_period(tmp_path):
     """Two runs of two summers: their reports' titles differ (and say no year without one)."""
     summers = {"name": "Lyon", "periods": {"years": [2023, 2022], "months": [6, 7, 8]}}
     page = sections.build_page(_summary(tmp_path, manifest={"config": summers}), EN)
-    assert page.title == "Urban heat islands: Lyon (2022, 2023)"
+    assert page.title == "Urban heat islands: Lyon, 2022–2023"
     winter = {"periods": {"ranges": [{"start": "2022-12-15", "end": "2023-01-31"}]}}
     page = sections.build_page(_summary(tmp_path, manifest={"config": winter}), FR)
-    assert page.title == "Îlots de chaleur urbains (2022, 2023)"
+    assert page.title == "Îlots de chaleur urbains, 2022–2023"
+    # A decade of summers is one span; years apart are listed (a name with its own
+    # parentheses, as the demo's, gets none more).
+    scattered = {"name": "Lyon (test)", "periods": {"years": [2019, 2014, 2015, 2016, 2022]}}
+    page = sections.build_page(_summary(tmp_path, manifest={"config": scattered}), EN)
+    assert page.title == "Urban heat islands: Lyon (test), 2014–2016, 2019, 2022"
+    decade = {"periods": {"ranges": [{"start": "2014-06-01", "end": "2023-08-31"}]}}
+    page = sections.build_page(_summary(tmp_path, manifest={"config": decade}), EN)
+    assert page.title == "Urban heat islands, 2014–2023"
     assert sections.build_page(_summary(tmp_path), EN).title == "Urban heat islands"
 
 
