@@ -178,11 +178,15 @@ def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest
     """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table), a user's layer
     and a user's style of a layer the new file has are carried into it; a style of a layer
     gone goes with the file a run replaces: one warning names it. The layers of an earlier
-    run (its zone layer "ecoles", dropped since) are not the user's."""
+    run (its zone layer "ecoles", dropped since) are not the user's: they go too, named as
+    such."""
     target = tmp_path / "zones.gpkg"
     first = {**layers, "ecoles": layers["qpv"]}
     described = {name: zone_layer_description(name) for name in first}
-    write_zones_gpkg(target, first, default_zone_styles(layers), descriptions=described)
+    metadata = {name: zone_layer_metadata(name, frame, RunInputs()) for name, frame in first.items()}
+    write_zones_gpkg(
+        target, first, default_zone_styles(layers), descriptions=described, metadata=metadata
+    )
     # What QGIS writes: "Save to GeoPackage" (QgsGeoPackageProjectStorage), a layer
     # exported into the file, a style "saved in the datasource database".
     layers["qpv"].to_file(target, layer="my_parcels", driver="GPKG")
@@ -206,6 +210,7 @@ def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest
     assert "QGIS style 'old' of layer ecoles" in text and "my_parcels" not in text
     assert "qgis_projects" not in text and "'mine'" not in text
     assert "table ecoles" not in text and "default style" not in text
+    assert "layer ecoles of an earlier run, which this run does not write" in text
     assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv", "layer_styles", "my_parcels"}
     with closing(sqlite3.connect(target)) as con:
         assert con.execute("SELECT * FROM qgis_projects").fetchall() == [
