@@ -504,7 +504,7 @@ def write_zones_gpkg(
             _add_layer_styles(staging, styles, slds)
         if metadata:
             _add_metadata(staging, metadata)
-            _carry_metadata(target, staging)
+            _carry_metadata(target, staging, layers)
         replaced = _carry_qgis_tables(target, staging, layers)
         _warn_of_what_goes(target, staging, replaced)
     return target
@@ -588,11 +588,13 @@ def _add_metadata(gpkg: Path, metadata: Mapping[str, str]) -> None:
             )
 
 
-def _carry_metadata(target: Path, new: Path) -> None:
+def _carry_metadata(target: Path, new: Path, layers: Iterable[str]) -> None:
     """Keep in ``new`` the layer-metadata documents a user saved in ``target``; warn of them.
 
     For each layer of ``new`` with a document, the one of ``target`` replaces it when it is
-    the user's (:func:`_edited`); the record stays ilots' new document. When ilots' document
+    the user's (:func:`_edited`) and of ilots' layer of that name in ``target``
+    (:func:`_ilots_layers` for the ``layers`` written; a user's table of that name keeps
+    its own, carried with it); the record stays ilots' new document. When ilots' document
     changed since the one it wrote in ``target`` (its elements: not only its form), or
     ``target`` kept no record of it, one :class:`~tiles.errors.IlotsWarning` (kind
     ``layer_metadata_kept``) names the layers and what changed. Nothing for a file that is
@@ -601,7 +603,9 @@ def _carry_metadata(target: Path, new: Path) -> None:
     if not target.is_file():
         return
     try:
-        saved = _layer_documents(target)
+        with closing(_read_only(target)) as con:
+            ours = _ilots_layers(con, "main", layers)
+        saved = {name: doc for name, doc in _layer_documents(target).items() if name in ours}
     except sqlite3.DatabaseError:
         return
     written = _layer_documents(new)
