@@ -59,9 +59,10 @@ __all__ = [
 #: of interest (indices from Landsat), an input source (``inputs.landsat[i]`` or
 #: ``inputs.sentinel2[i]``) that gave no product of its sensor, a UTM grid whose pixel size
 #: puts its pixel edges on neither Landsat's nor Sentinel-2's (every band resampled across
-#: its pixels' edges); and those of ``ilots compare`` (two runs whose rural reference,
-#: land-cover source or ``composite.min_clear`` differ, whose zone ids differ in part, or
-#: one of which is synthetic). A warning of no kind has ``None``.
+#: its pixels' edges), a zone layer of ``zones.gpkg`` a user edited since a run wrote it,
+#: kept as a user's beside the new run's layers; and those of ``ilots compare`` (two runs
+#: whose rural reference, land-cover source or ``composite.min_clear`` differ, whose zone
+#: ids differ in part, or one of which is synthetic). A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -92,6 +93,7 @@ WarningCode = Literal[
     "zones_differ",
     "synthetic_run",
     "grid_off_sensor_pixels",
+    "zone_layer_edits_kept",
 ]
 
 

@@ -62,14 +62,19 @@ import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 
 from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
-from pipelines.outputs.gpkg_user_layers import FORMAT_PREFIXES, carry_user_tables
+from pipelines.outputs.gpkg_user_layers import (
+    FORMAT_PREFIXES,
+    RECORD_URI,
+    CarriedTables,
+    carry_user_tables,
+)
 from pipelines.outputs.styles import _QGIS_VERSION, _serialise
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
@@ -144,13 +149,17 @@ QGIS_METADATA_URI = "http://mrcc.com/qgis.dtd"
 _TOPICS = ("climatologyMeteorologyAtmosphere", "environment", "society")
 #: The standard of ilots' record of the document it wrote for a layer (see the module's
 #: docstring): a copy, which a user's save in QGIS leaves as it is.
-_RECORD_URI = "urn:x-ilots:layer-metadata-written"
+_RECORD_URI = RECORD_URI
 #: What a warning says to check in a kept document of a file without ilots' record.
 _EARLIER = "compare its extent, periods and licences with the run's"
 
 _RESERVED = FORMAT_PREFIXES
 #: What the description of every zone layer a run writes holds (:func:`zone_layer_description`).
 _LAYER_MARK = "ilots: one row per "
+#: How much later than ilots' write of a layer its ``gpkg_contents.last_change`` must be for
+#: the layer to be taken as edited since (GDAL moves it on each change of a table's columns
+#: or rows; a metadata or style saved in QGIS leaves it).
+_EDIT_TOLERANCE = dt.timedelta(seconds=1)
 
 
 def _layer_noun(layer: str) -> str:
@@ -495,9 +504,9 @@ def write_zones_gpkg(
             _add_layer_styles(staging, styles, slds)
         if metadata:
             _add_metadata(staging, metadata)
-            _carry_metadata(target, staging)
-        renamed = _carry_qgis_tables(target, staging)
-        _warn_of_what_goes(target, staging, renamed)
+            _carry_metadata(target, staging, layers)
+        replaced = _carry_qgis_tables(target, staging, layers)
+        _warn_of_what_goes(target, staging, replaced)
     return target
 
 
@@ -579,11 +588,13 @@ def _add_metadata(gpkg: Path, metadata: Mapping[str, str]) -> None:
             )
 
 
-def _carry_metadata(target: Path, new: Path) -> None:
+def _carry_metadata(target: Path, new: Path, layers: Iterable[str]) -> None:
     """Keep in ``new`` the layer-metadata documents a user saved in ``target``; warn of them.
 
     For each layer of ``new`` with a document, the one of ``target`` replaces it when it is
-    the user's (:func:`_edited`); the record stays ilots' new document. When ilots' document
+    the user's (:func:`_edited`) and of ilots' layer of that name in ``target``
+    (:func:`_ilots_layers` for the ``layers`` written; a user's table of that name keeps
+    its own, carried with it); the record stays ilots' new document. When ilots' document
     changed since the one it wrote in ``target`` (its elements: not only its form), or
     ``target`` kept no record of it, one :class:`~tiles.errors.IlotsWarning` (kind
     ``layer_metadata_kept``) names the layers and what changed. Nothing for a file that is
@@ -592,7 +603,9 @@ def _carry_metadata(target: Path, new: Path) -> None:
     if not target.is_file():
         return
     try:
-        saved = _layer_documents(target)
+        with closing(_read_only(target)) as con:
+            ours = _ilots_layers(con, "main", layers)
+        saved = {name: doc for name, doc in _layer_documents(target).items() if name in ours}
     except sqlite3.DatabaseError:
         return
     written = _layer_documents(new)
@@ -725,26 +738,45 @@ def _connect(gpkg: Path) -> sqlite3.Connection:
     return sqlite3.connect(gpkg, timeout=1)
 
 
-def _carry_qgis_tables(target: Path, new: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class _Replaced:
+    """What a run's new file took of the file it replaces (:func:`_carry_qgis_tables`).
+
+    Attributes
+    ----------
+    ours
+        The layers ilots wrote in the old file (:func:`_ilots_layers`), but those edited.
+    edited
+        ilots' layers a user edited since (:func:`_edited_layers`), carried as theirs.
+    carried
+        The user's tables copied (and the edited layers).
+    """
+
+    ours: frozenset[str] = frozenset()
+    edited: frozenset[str] = frozenset()
+    carried: CarriedTables = field(default_factory=CarriedTables)
+
+    @property
+    def styles_renamed(self) -> dict[str, str]:
+        """The user's tables renamed, whose styles follow them (an edited layer's stay)."""
+        return {old: new for old, new in self.carried.renamed.items() if old not in self.edited}
+
+
+def _carry_qgis_tables(target: Path, new: Path, written: Iterable[str]) -> _Replaced:
     """Copy into ``new`` the QGIS projects, the user's tables and layer styles of ``target``.
 
     The ``qgis_projects`` table whole (with its ``gpkg_contents`` row, if QGIS registered
-    it), the user's own layers and tables (:func:`carry_user_tables`), and the
-    ``layer_styles`` rows not written by ilots whose layer ``new`` has. Nothing for a file
-    that is not there or not a GeoPackage.
-
-    Returns
-    -------
-    dict[str, str]
-        The user's tables renamed in ``new`` (named as a table ilots writes), old name →
-        new name.
+    it), the user's own layers and tables (:func:`carry_user_tables`; ilots' layers are
+    those of :func:`_ilots_layers`, for the layers ``written``), with ilots' layers a user
+    edited since (:func:`_edited_layers`), and the ``layer_styles`` rows not written by
+    ilots whose layer ``new`` has. Nothing for a file that is not there or not a GeoPackage.
     """
     if not target.is_file():
-        return {}
+        return _Replaced()
     try:
         old_tables = _tables(target)
     except sqlite3.DatabaseError:
-        return {}
+        return _Replaced()
     new_tables = _tables(new)
     with closing(sqlite3.connect(new.resolve().as_uri(), uri=True)) as con, con:
         con.execute("ATTACH DATABASE ? AS old", (f"{target.resolve().as_uri()}?mode=ro",))
@@ -759,13 +791,16 @@ def _carry_qgis_tables(target: Path, new: Path) -> dict[str, str]:
                     "INSERT OR IGNORE INTO gpkg_contents SELECT * FROM old.gpkg_contents "
                     "WHERE table_name = 'qgis_projects'"
                 )
-        renamed = carry_user_tables(con, target, ours=_ilots_layers(con, "old"))
+        ours = _ilots_layers(con, "old", written)
+        edited = _edited_layers(con, ours)
+        carried = carry_user_tables(con, target, ours=ours, edited=edited)
+        replaced = _Replaced(frozenset(ours - set(edited)), frozenset(edited), carried)
         theirs = {row[1] for row in con.execute("PRAGMA old.table_info(layer_styles)")}
         if "layer_styles" in new_tables and {"f_table_name", "styleName"} <= theirs:
-            _carry_styles(con, theirs, renamed)
+            _carry_styles(con, theirs, replaced.styles_renamed)
         con.commit()
         con.execute("DETACH DATABASE old")
-    return renamed
+    return replaced
 
 
 def _carry_styles(con: sqlite3.Connection, theirs: set[str], renamed: Mapping[str, str]) -> None:
@@ -813,27 +848,28 @@ def _user_style_filter(columns: set[str]) -> str:
     return _USER_STYLE if "description" in columns else "1"
 
 
-def _warn_of_what_goes(target: Path, new: Path, renamed: Mapping[str, str]) -> None:
-    """Warn that replacing ``target`` by ``new`` drops what ilots neither wrote nor carried.
+def _warn_of_what_goes(target: Path, new: Path, replaced: _Replaced) -> None:
+    """Warn that replacing ``target`` by ``new`` drops what the run neither wrote nor carried.
 
-    A table or view ``new`` lacks that is no layer of an earlier run (:func:`_ilots_layers`)
-    and no table of the format (``gpkg_*``,
-    ``rtree_*``, ``sqlite_*``), and a style of ``layer_styles`` that is not ilots' default
-    one and not in ``new`` (under the new name of its layer, for the tables ``renamed``).
-    Said once (:class:`~tiles.errors.IlotsWarning`, kind ``user_tables_replaced``); nothing
-    for a file that is not there or not a GeoPackage.
+    A table or view that is no table of the format (``gpkg_*``, ``rtree_*``, ``sqlite_*``),
+    not carried, and not in ``new`` (ilots' layers the run writes again; QGIS's tables it
+    carries): a layer of an earlier run (``replaced.ours``) the run no longer writes, or a
+    user's; the metadata of a user's table not carried with it; and a style of
+    ``layer_styles`` that is not ilots' default one and not in ``new`` (under the new name
+    of its layer, for the tables renamed). Said once (:class:`~tiles.errors.IlotsWarning`,
+    kind ``user_tables_replaced``); nothing for a file that is not there or not a GeoPackage.
     """
     if not target.is_file():
         return
     try:
-        lost = _not_ilots(target, _tables(new), _user_styles(new), renamed)
+        lost = _not_ilots(target, _tables(new), _user_styles(new), replaced)
     except sqlite3.DatabaseError:  # not a GeoPackage (nor SQLite): nothing of a user's to say
         return
     if lost:
         warnings.warn(
             IlotsWarning(
-                f"{target}: this run replaces it whole, and what ilots did not write in it "
-                f"and cannot carry into the new file is gone with it: {'; '.join(lost)}; keep "
+                f"{target}: this run replaces it whole, and what it neither writes again nor "
+                f"can carry into the new file is gone with it: {'; '.join(lost)}; keep "
                 f"these in another file (a .qgz project, another GeoPackage), not in "
                 f"{target.name}",
                 code="user_tables_replaced",
@@ -864,21 +900,25 @@ def _user_styles(gpkg: Path) -> set[tuple[str, str]]:
 
 
 def _not_ilots(
-    gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]], renamed: Mapping[str, str]
+    gpkg: Path, kept: set[str], kept_styles: set[tuple[str, str]], replaced: _Replaced
 ) -> list[str]:
-    """Describe what ilots did not write in ``gpkg``, but the tables and styles kept.
+    """Describe what of ``gpkg`` is not in the new file (tables ``kept``, styles ``kept_styles``).
 
-    A style of a table ``renamed`` is kept under the table's new name.
+    A table carried is kept under its new name, and so are its styles (but an edited layer's,
+    which stay with the layer of that name).
     """
     names = _tables(gpkg)
+    carried = replaced.carried.names
     with closing(_read_only(gpkg)) as con:
         kinds = dict(con.execute("SELECT name, type FROM sqlite_master"))
-        ours = _ilots_layers(con)
         lost = [
-            f"{kinds[name]} {name}" + (_projects(con) if name == "qgis_projects" else "")
-            for name in sorted(names - kept)
-            if not name.lower().startswith(_RESERVED) and name not in ours
-        ]
+            _gone(con, name, kinds[name], replaced.ours)
+            for name in sorted(names)
+            if not name.lower().startswith(_RESERVED)
+            and name not in carried
+            and (name not in kept or name in replaced.edited)
+        ] + replaced.carried.metadata_left
+        renamed = replaced.styles_renamed
         if "layer_styles" in names:
             columns = {row[1] for row in con.execute("PRAGMA table_info(layer_styles)")}
             users = _user_style_filter(columns)
@@ -891,33 +931,98 @@ def _not_ilots(
     return lost
 
 
-def _ilots_layers(con: sqlite3.Connection, schema: str = "main") -> set[str]:
+def _gone(con: sqlite3.Connection, name: str, kind: str, ours: frozenset[str]) -> str:
+    """Describe table (or view) ``name`` of ``con``, which a run drops, for its warning."""
+    if name in ours:
+        return f"layer {name} of an earlier run, which this run does not write"
+    return f"{kind} {name}" + (_projects(con) if name == "qgis_projects" else "")
+
+
+def _ilots_layers(con: sqlite3.Connection, schema: str, written: Iterable[str]) -> set[str]:
     """Return the layers ilots wrote in the GeoPackage ``schema`` of ``con``.
 
-    Those described as :func:`zone_layer_description` describes them, with ilots' default
-    style in ``layer_styles`` (a file of an earlier ilots, or written without descriptions)
-    or with ilots' record of their metadata.
+    Those it names as its own where only ilots writes: its default style in
+    ``layer_styles``, its record of their metadata (a copy by GDAL or QGIS has neither);
+    and those described as :func:`zone_layer_description` describes them (a file written
+    without styles nor metadata) that are named as a layer ``written`` by the run. A table
+    with that description under another name is a user's copy of a layer (GDAL copies the
+    description): kept, as any of the user's.
     """
     tables = {name for (name,) in con.execute(f"SELECT name FROM {schema}.sqlite_master")}
-    queries = []
+    ours = set(_ilots_writes(con, schema, tables))
     if "gpkg_contents" in tables:
-        queries.append((
-            f"SELECT table_name FROM {schema}.gpkg_contents WHERE "
-            "instr(coalesce(description, ''), ?)", (_LAYER_MARK,),
-        ))  # fmt: skip
-    if "layer_styles" in tables and "description" in {
+        names = {name.lower() for name in written}
+        ours |= {
+            name
+            for (name,) in con.execute(
+                f"SELECT table_name FROM {schema}.gpkg_contents WHERE "
+                "instr(coalesce(description, ''), ?)",
+                (_LAYER_MARK,),
+            )
+            if name.lower() in names
+        }
+    return ours
+
+
+def _ilots_writes(con: sqlite3.Connection, schema: str, tables: set[str]) -> dict[str, str]:
+    """Return the layers of ``schema`` ilots named as its own, each with when it wrote them.
+
+    The time of ilots' record of the layer's metadata (its reference's ``timestamp``), or
+    of ilots' default style (``update_time``): the later, as ilots writes them after the
+    layer, ISO-8601.
+    """
+    queries = []
+    if "layer_styles" in tables and {"description", "update_time"} <= {
         row[1] for row in con.execute(f"PRAGMA {schema}.table_info(layer_styles)")
     }:
-        queries.append(
-            (f"SELECT f_table_name FROM {schema}.layer_styles WHERE NOT ({_USER_STYLE})", ())
-        )
+        queries.append((
+            f"SELECT f_table_name, update_time FROM {schema}.layer_styles "
+            f"WHERE NOT ({_USER_STYLE})", (),
+        ))  # fmt: skip
     if {"gpkg_metadata", "gpkg_metadata_reference"} <= tables:
         queries.append((
-            f"SELECT r.table_name FROM {schema}.gpkg_metadata_reference r JOIN "
+            f"SELECT r.table_name, r.timestamp FROM {schema}.gpkg_metadata_reference r JOIN "
             f"{schema}.gpkg_metadata p ON p.id = r.md_parent_id WHERE p.md_standard_uri = ?",
             (_RECORD_URI,),
         ))  # fmt: skip
-    return {name for sql, args in queries for (name,) in con.execute(sql, args)}
+    writes: dict[str, str] = {}
+    for sql, args in queries:
+        for name, stamp in con.execute(sql, args):
+            writes[name] = max(writes.get(name, ""), str(stamp or ""))
+    return writes
+
+
+def _edited_layers(con: sqlite3.Connection, ours: Iterable[str]) -> dict[str, str]:
+    """Return the layers ``ours`` of ``old`` a user changed since ilots wrote them.
+
+    A layer whose ``gpkg_contents.last_change`` is later, by more than
+    :data:`_EDIT_TOLERANCE`, than ilots' write of it (:func:`_ilots_writes`): GDAL (QGIS's
+    edits) moves it on each change of the table; not a metadata or style saved. A layer
+    without either time is not. Name → what tells it, for the warning.
+    """
+    tables = {name for (name,) in con.execute("SELECT name FROM old.sqlite_master")}
+    if "gpkg_contents" not in tables:
+        return {}
+    writes = _ilots_writes(con, "old", tables)
+    changes = dict(con.execute("SELECT table_name, last_change FROM old.gpkg_contents"))
+    edited = {}
+    for name in sorted(ours):
+        change, write = _instant(changes.get(name)), _instant(writes.get(name))
+        if change is not None and write is not None and change > write + _EDIT_TOLERANCE:
+            edited[name] = (
+                f"last changed {change:%Y-%m-%d %H:%M:%S} UTC, after ilots wrote it "
+                f"{write:%Y-%m-%d %H:%M:%S} UTC"
+            )
+    return edited
+
+
+def _instant(stamp: object) -> dt.datetime | None:
+    """Read a GeoPackage timestamp (ISO-8601, ``Z`` or no zone: UTC); None if it is not one."""
+    try:
+        instant = dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def _projects(con: sqlite3.Connection) -> str:

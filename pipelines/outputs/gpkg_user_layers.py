@@ -15,9 +15,19 @@ entry comes along when the new file lacks it; when the new file holds another CR
 same ``srs_id`` (two custom CRSs both numbered from 100000), the layer's CRS takes a free
 ``srs_id``, which the header of each of its geometries is rewritten to name.
 
+The table's metadata (its rows of ``gpkg_metadata_reference``, at any scope, and the
+``gpkg_metadata`` documents they name: the licences and attribution QGIS's "Save Features
+As" persists) come along under new ids, naming the table by its name in the new file; a
+reference's parent that is ilots' record of its own document (:data:`RECORD_URI`) does not,
+so that the copy never passes for ilots' layer. A reference whose document ``gpkg_metadata``
+lacks stays behind, said in the warning of what goes (``geopackage._warn_of_what_goes``).
+
 A user's table named as a table ilots now writes (a zone layer added since) is kept under
 the name :func:`_free_name` gives it (``<name>_user``), and a warning (kind
-``user_tables_renamed``) says so. The user's styles of their layers are carried with the
+``user_tables_renamed``) says so. A layer of ilots' a user edited (``edited``: a column
+added, a value changed, which the run would overwrite) is carried as a user's, under
+``<name>_user`` when the run writes that layer again, and a warning (kind
+``zone_layer_edits_kept``) says so. The user's styles of their layers are carried with the
 styles of ilots' layers (``geopackage._carry_styles``), under the new name of a renamed one.
 """
 
@@ -26,13 +36,13 @@ from __future__ import annotations
 import re
 import sqlite3
 import warnings
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tiles.errors import IlotsWarning
 
-__all__ = ["FORMAT_PREFIXES", "carry_user_tables"]
+__all__ = ["FORMAT_PREFIXES", "RECORD_URI", "CarriedTables", "carry_user_tables"]
 
 #: Prefixes of the tables of the GeoPackage format, SQLite and the spatial index.
 FORMAT_PREFIXES = ("gpkg_", "rtree_", "sqlite_")
@@ -44,6 +54,11 @@ _FIRST_CUSTOM_SRS = 100000
 _REGISTERS = ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents")
 #: Extensions whose rows name tables the new file may lack (not carried: the row would dangle).
 _UNCARRIED_EXTENSIONS = ("gpkg_schema", "gpkg_metadata")
+#: The standard of ilots' record of the metadata document it wrote for a layer
+#: (``geopackage``'s module docstring): what makes a reference ilots' own.
+RECORD_URI = "urn:x-ilots:layer-metadata-written"
+#: The metadata extension's tables, created in the new file as the old one has them.
+_METADATA_TABLES = ("gpkg_metadata", "gpkg_metadata_reference")
 _HEAD = re.compile(
     r'^(\s*CREATE\s+(?:VIRTUAL\s+|UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER)\s+)("(?:[^"]|"")*"|[^\s(]+)',
     re.IGNORECASE,
@@ -59,9 +74,34 @@ class _UserTable:
     srs_id: int | None
 
 
+@dataclass(frozen=True)
+class CarriedTables:
+    """What :func:`carry_user_tables` copied into the new file.
+
+    Attributes
+    ----------
+    names
+        Each table copied, old name → name in the new file.
+    metadata_left
+        The metadata of those tables not copied, described (``"metadata 7 of layer x"``).
+    """
+
+    names: dict[str, str] = field(default_factory=dict)
+    metadata_left: list[str] = field(default_factory=list)
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """The tables copied under another name, old name → new name."""
+        return {old: new for old, new in self.names.items() if new != old}
+
+
 def carry_user_tables(
-    con: sqlite3.Connection, target: Path, *, ours: Collection[str]
-) -> dict[str, str]:
+    con: sqlite3.Connection,
+    target: Path,
+    *,
+    ours: Collection[str],
+    edited: Mapping[str, str] | None = None,
+) -> CarriedTables:
     """Copy the user's tables of the GeoPackage attached as ``old`` into ``main``.
 
     Parameters
@@ -69,45 +109,71 @@ def carry_user_tables(
     con
         A connection to the new file (``main``), the replaced one attached as ``old``.
     target
-        The file replaced (for the warning).
+        The file replaced (for the warnings).
     ours
         The layers of ``old`` that ilots wrote (not the user's).
+    edited
+        Those of ``ours`` a user edited since, name → what tells it (``"last changed ..."``):
+        copied as the user's.
 
     Returns
     -------
-    dict[str, str]
-        The tables renamed, old name → name in the new file (warned of, kind
-        ``user_tables_renamed``).
+    CarriedTables
+        The tables copied (those renamed warned of, kind ``user_tables_renamed``; the edited
+        ones kind ``zone_layer_edits_kept``).
     """
+    edited = dict(edited or {})
     if not ours:  # no mark tells ilots' layers from a user's: none is carried (warned of)
-        return {}
+        return CarriedTables()
     taken = {name.lower() for (name,) in con.execute("SELECT name FROM main.sqlite_master")}
-    renamed = {}
-    for table in _user_tables(con, ours):
+    carried = CarriedTables()
+    for table in _user_tables(con, set(ours) - set(edited)):
         name = _free_name(table.name, taken)
         con.execute("SAVEPOINT user_table")
         try:
-            _copy_table(con, table, name)
+            carried.metadata_left.extend(_copy_table(con, table, name))
         except sqlite3.DatabaseError:  # left out whole: the warning of what goes names it
             con.execute("ROLLBACK TO user_table")
             continue
         finally:
             con.execute("RELEASE user_table")
         taken |= {row.lower() for (row,) in con.execute("SELECT name FROM main.sqlite_master")}
-        if name != table.name:
-            renamed[table.name] = name
+        carried.names[table.name] = name
+    _warn_of_kept(target, carried.names, edited)
+    return carried
+
+
+def _warn_of_kept(target: Path, names: Mapping[str, str], edited: Mapping[str, str]) -> None:
+    """Warn of the user's tables kept under another name and of ilots' layers kept as edited.
+
+    ``names``: the tables copied, old name → new name; ``edited``: ilots' layers a user
+    edited, name → what tells it.
+    """
+    renamed = [
+        f"{old} (now {new})" for old, new in names.items() if new != old and old not in edited
+    ]
     if renamed:
-        listed = ", ".join(f"{old} (now {new})" for old, new in renamed.items())
         warnings.warn(
             IlotsWarning(
                 f"{target}: your layers named as layers this run writes are kept under another "
-                f"name: {listed}; rename them in QGIS (or the run's zone layers) to keep them "
-                "apart",
+                f"name: {', '.join(renamed)}; rename them in QGIS (or the run's zone layers) to "
+                "keep them apart",
                 code="user_tables_renamed",
             ),
-            stacklevel=4,
+            stacklevel=5,
         )
-    return renamed
+    kept = [f"{old} ({edited[old]}; kept as {new})" for old, new in names.items() if old in edited]
+    if kept:
+        warnings.warn(
+            IlotsWarning(
+                f"{target}: layers ilots wrote were edited since (in QGIS or GDAL), and this run "
+                f"would overwrite the edits: they are kept as you left them, beside the run's "
+                f"new layers: {'; '.join(kept)}; carry your edits over to the new layers (or "
+                "keep them in another file), then remove the kept copies",
+                code="zone_layer_edits_kept",
+            ),
+            stacklevel=5,
+        )
 
 
 def _user_tables(con: sqlite3.Connection, ours: Collection[str]) -> list[_UserTable]:
@@ -143,8 +209,11 @@ def _free_name(name: str, taken: set[str]) -> str:
     return next(name + s for s in suffixes if (name + s).lower() not in taken)
 
 
-def _copy_table(con: sqlite3.Connection, table: _UserTable, name: str) -> None:
-    """Copy ``table`` of ``old`` into ``main`` as ``name``: schema, rows, index, registers."""
+def _copy_table(con: sqlite3.Connection, table: _UserTable, name: str) -> list[str]:
+    """Copy ``table`` of ``old`` into ``main`` as ``name``: schema, rows, index, registers.
+
+    Returns the metadata of the table not copied, described (:func:`_carry_metadata`).
+    """
     rename = _renamer(table.name, name)
     objects = con.execute(
         "SELECT type, name, sql FROM old.sqlite_master WHERE sql NOT NULL AND (tbl_name = ? "
@@ -169,6 +238,87 @@ def _copy_table(con: sqlite3.Connection, table: _UserTable, name: str) -> None:
             con.execute(rename(sql))
     _carry_sequence(con, table.name, name)
     _register(con, table, name, srs_id)
+    return _carry_metadata(con, table.name, name)
+
+
+def _carry_metadata(con: sqlite3.Connection, old_name: str, name: str) -> list[str]:
+    """Copy the metadata references of ``old_name`` in ``old``, and their documents, for ``name``.
+
+    Each ``gpkg_metadata`` document (and parent) a reference names is copied once, under a
+    new id; a parent that is ilots' record (:data:`RECORD_URI`) is not (the reference gets
+    none). The extension's tables are created as ``old`` has them when ``main`` lacks them.
+
+    Returns
+    -------
+    list[str]
+        The references not copied (their document missing from ``old``), described.
+    """
+    old = {row for (row,) in con.execute("SELECT name FROM old.sqlite_master")}
+    if not set(_METADATA_TABLES) <= old:
+        return []
+    references = con.execute(
+        "SELECT reference_scope, column_name, row_id_value, timestamp, md_file_id, md_parent_id "
+        "FROM old.gpkg_metadata_reference WHERE table_name = ? ORDER BY rowid",
+        (old_name,),
+    ).fetchall()
+    if not references:
+        return []
+    _metadata_tables(con)
+    ids: dict[int, int | None] = {}
+    left = []
+    for scope, column, row, stamp, file_id, parent in references:
+        document = _copy_document(con, file_id, ids)
+        if document is None:
+            left.append(f"metadata {file_id} of layer {old_name} (no such document to copy)")
+            continue
+        con.execute(
+            "INSERT INTO main.gpkg_metadata_reference (reference_scope, table_name, column_name, "
+            "row_id_value, timestamp, md_file_id, md_parent_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (scope, name, column, row, stamp, document, _copy_document(con, parent, ids)),
+        )
+    return left
+
+
+def _metadata_tables(con: sqlite3.Connection) -> None:
+    """Create in ``main`` the metadata extension's tables it lacks, as ``old`` has them."""
+    main = {row for (row,) in con.execute("SELECT name FROM main.sqlite_master")}
+    for table in _METADATA_TABLES:
+        if table in main:
+            continue
+        (sql,) = con.execute(
+            "SELECT sql FROM old.sqlite_master WHERE name = ?", (table,)
+        ).fetchone()
+        con.execute(sql)
+        if "gpkg_extensions" in main:
+            _copy_rows(con, "gpkg_extensions", "table_name", table, {})
+
+
+def _copy_document(
+    con: sqlite3.Connection, file_id: int | None, ids: dict[int, int | None]
+) -> int | None:
+    """Copy the ``gpkg_metadata`` row ``file_id`` of ``old`` into ``main``; return its new id.
+
+    Once per row (``ids``: old id → new id); None for no row, a row ``old`` lacks, or
+    ilots' record (:data:`RECORD_URI`).
+    """
+    if file_id is None:
+        return None
+    if file_id not in ids:
+        row = con.execute(
+            "SELECT md_scope, md_standard_uri, mime_type, metadata FROM old.gpkg_metadata "
+            "WHERE id = ?",
+            (file_id,),
+        ).fetchone()
+        ids[file_id] = (
+            None
+            if row is None or row[1] == RECORD_URI
+            else con.execute(
+                "INSERT INTO main.gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+                "VALUES (?, ?, ?, ?)",
+                row,
+            ).lastrowid
+        )
+    return ids[file_id]
 
 
 def _renamer(old: str, new: str) -> Callable[..., str]:

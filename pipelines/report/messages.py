@@ -913,10 +913,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     "warning_kind_user_tables_replaced": (
         "Ce qu'un utilisateur avait enregistré dans zones.gpkg et que le traitement, qui "
         "remplace ce fichier en entier, ne peut reporter dans le nouveau (une vue, une table "
-        "de tuiles raster, le style d'une couche disparue) : perdu",
+        "de tuiles raster, le style d'une couche disparue), et les couches d'un traitement "
+        "antérieur qu'il n'écrit plus : perdu",
         "What a user had saved in zones.gpkg that the run, which replaces that file whole, "
         "cannot carry into the new one (a view, a raster tile table, a style of a layer "
-        "gone): gone",
+        "gone), and the layers of an earlier run it no longer writes: gone",
     ),
     "warning_kind_user_tables_renamed": (
         "Des couches d'un utilisateur dans zones.gpkg portant le nom d'une couche qu'écrit le "
@@ -1006,6 +1007,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "pixels, ce qui adoucit les contrastes nets",
         "A grid whose pixel edges fall on neither Landsat's nor Sentinel-2's (grid.resolution): "
         "every band is resampled across its pixels' edges, which blurs sharp contrasts",
+    ),
+    "warning_kind_zone_layer_edits_kept": (
+        "Des couches de zones de zones.gpkg modifiées par un utilisateur depuis le traitement "
+        "qui les a écrites : conservées telles quelles (sous un autre nom si le traitement "
+        "réécrit la couche), à côté des nouvelles ; modifications à reporter",
+        "Zone layers of zones.gpkg a user edited since the run that wrote them: kept as they "
+        "were (under another name when the run writes the layer again), beside the new ones; "
+        "carry the edits over",
     ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (

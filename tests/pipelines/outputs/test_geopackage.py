@@ -178,11 +178,17 @@ def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest
     """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table), a user's layer
     and a user's style of a layer the new file has are carried into it; a style of a layer
     gone goes with the file a run replaces: one warning names it. The layers of an earlier
-    run (its zone layer "ecoles", dropped since) are not the user's."""
+    run (its zone layer "ecoles", dropped since) are not the user's: they go too, named as
+    such."""
     target = tmp_path / "zones.gpkg"
     first = {**layers, "ecoles": layers["qpv"]}
     described = {name: zone_layer_description(name) for name in first}
-    write_zones_gpkg(target, first, default_zone_styles(layers), descriptions=described)
+    metadata = {
+        name: zone_layer_metadata(name, frame, RunInputs()) for name, frame in first.items()
+    }
+    write_zones_gpkg(
+        target, first, default_zone_styles(layers), descriptions=described, metadata=metadata
+    )
     # What QGIS writes: "Save to GeoPackage" (QgsGeoPackageProjectStorage), a layer
     # exported into the file, a style "saved in the datasource database".
     layers["qpv"].to_file(target, layer="my_parcels", driver="GPKG")
@@ -206,6 +212,7 @@ def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest
     assert "QGIS style 'old' of layer ecoles" in text and "my_parcels" not in text
     assert "qgis_projects" not in text and "'mine'" not in text
     assert "table ecoles" not in text and "default style" not in text
+    assert "layer ecoles of an earlier run, which this run does not write" in text
     assert set(pyogrio.list_layers(target)[:, 0]) == {"iris", "qpv", "layer_styles", "my_parcels"}
     with closing(sqlite3.connect(target)) as con:
         assert con.execute("SELECT * FROM qgis_projects").fetchall() == [
@@ -789,3 +796,109 @@ def test_an_empty_or_damaged_metadata_document_neither_stays_nor_stops_the_run(t
     with pytest.warns(IlotsWarning, match=r"since: iris \(document\); update"):
         _write_with_metadata(target, layers, _summer(2023))
     assert _documents(target)["iris"] == USERS_METADATA
+
+
+def _write_full(target, layers):
+    """Write ``layers`` as a run does: styles, descriptions and metadata."""
+    described = {name: zone_layer_description(name) for name in layers}
+    metadata = {
+        name: zone_layer_metadata(name, frame, _summer(2023)) for name, frame in layers.items()
+    }
+    write_zones_gpkg(
+        target, layers, default_zone_styles(layers), descriptions=described, metadata=metadata
+    )
+
+
+def _count(target, table):
+    ((count,),) = _query(target, f'SELECT count(*) FROM "{table}"')
+    return count
+
+
+@pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="GDAL's ogr2ogr not installed")
+def test_copies_of_ilots_layers_under_other_names_are_the_users(tmp_path, layers):
+    """ogr2ogr copies a layer's description (ilots' "one row per IRIS"): a copy of iris in
+    the file itself, and one from another run's file, are the user's layers all the same,
+    kept whole run after run, and GDAL's metadata written for iris by the copy is no edit."""
+    target, other = tmp_path / "zones.gpkg", tmp_path / "2023" / "zones.gpkg"
+    other.parent.mkdir()
+    for path in (target, other):
+        _write_full(path, layers)
+    for source, name, where in (
+        (target, "iris_ogr", ["-where", "fid = 1"]),
+        (other, "iris_2023", []),
+    ):
+        subprocess.run(["ogr2ogr", "-update", str(target), str(source), "iris", "-nln", name,
+                        *where], check=True, capture_output=True)  # fmt: skip
+    marked = (
+        "SELECT table_name FROM gpkg_contents WHERE description LIKE 'ilots: one row per IRIS%'"
+    )
+    assert sorted(_query(target, marked)) == [("iris",), ("iris_2023",), ("iris_ogr",)]
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IlotsWarning)
+            _write_full(target, layers)
+        assert _count(target, "iris_ogr") == 1
+        assert _count(target, "iris_2023") == _count(target, "iris") == len(layers["iris"])
+
+
+def test_a_zone_layer_edited_since_the_run_is_kept_as_the_users(tmp_path, layers):
+    """A row added to iris with GDAL (as QGIS saves an edit: last_change moves past ilots'
+    write) is kept as iris_user beside the run's new iris, warned of; from then on the copy
+    is the user's, kept silently."""
+    target = tmp_path / "zones.gpkg"
+    _write_full(target, layers)
+    row = gpd.read_file(target, layer="iris").iloc[:1]
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2099-06-01T12:00:00.000Z"})
+    try:
+        pyogrio.write_dataframe(row, target, layer="iris", append=True)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    with pytest.warns(IlotsWarning) as caught:
+        _write_full(target, layers)
+    (warning,) = _ilots_warnings(caught)
+    assert warning.code == "zone_layer_edits_kept"
+    assert "iris (last changed 2099-06-01 12:00:00 UTC, after ilots wrote it" in str(warning)
+    assert "kept as iris_user" in str(warning)
+    n = len(layers["iris"])
+    assert (_count(target, "iris_user"), _count(target, "iris")) == (n + 1, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)
+        _write_full(target, layers)
+    assert (_count(target, "iris_user"), _count(target, "iris")) == (n + 1, n)
+    assert _query(target, "PRAGMA foreign_key_check") == []
+
+
+def test_the_metadata_of_a_users_layer_comes_with_it(tmp_path, layers):
+    """The metadata QGIS's "Save Features As" persists with a layer (a document referenced
+    by the table) is carried with it, under its new name when renamed, with a new id; ilots'
+    layer of the old name keeps its own document."""
+    target = tmp_path / "zones.gpkg"
+    _write_full(target, layers)
+    _save_users_layer(target, "ecoles")
+    with closing(sqlite3.connect(target)) as con, con:
+        row = con.execute(
+            "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) VALUES "
+            "('dataset', 'http://mrcc.com/qgis.dtd', 'text/xml', ?)",
+            (USERS_METADATA,),
+        ).lastrowid
+        con.execute(
+            "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, timestamp, "
+            "md_file_id) VALUES ('table', 'ecoles', '2024-05-02T10:00:00.000Z', ?)",
+            (row,),
+        )
+    with pytest.warns(IlotsWarning) as caught:
+        _write_full(target, {**layers, "ecoles": layers["qpv"]})
+    assert [w.code for w in _ilots_warnings(caught)] == ["user_tables_renamed"]
+    carried = _query(
+        target,
+        "SELECT r.reference_scope, r.timestamp, r.md_parent_id, m.md_standard_uri, m.metadata "
+        "FROM gpkg_metadata_reference r JOIN gpkg_metadata m ON m.id = r.md_file_id "
+        "WHERE r.table_name = 'ecoles_user'",
+    )
+    assert carried == [
+        ("table", "2024-05-02T10:00:00.000Z", None, "http://mrcc.com/qgis.dtd", USERS_METADATA)
+    ]
+    assert _documents(target)["ecoles"] == zone_layer_metadata(
+        "ecoles", layers["qpv"], _summer(2023)
+    )
+    assert _query(target, "PRAGMA foreign_key_check") == []
