@@ -1110,6 +1110,9 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
             config, out=out, force=force, echo=click.echo, source=str(config_path)
         )
     click.echo("\n".join(result.summary(with_warnings=False)))
+    # The run's, when the scenarios made it first (but those said when the config was read).
+    said = config.pixel_key_warnings()
+    _echo_warnings([message for message in result.run_warnings if message not in said])
     _echo_warnings(result.notes)
 
 

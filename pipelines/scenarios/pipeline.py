@@ -117,6 +117,8 @@ class ScenariosResult:
     comparison: pd.DataFrame
     reused_run: bool
     notes: list[str] = field(default_factory=list)
+    #: The warnings of the run the scenarios made first (its manifest's; none when reused).
+    run_warnings: list[str] = field(default_factory=list)
 
     def summary(self, with_warnings: bool = True) -> list[str]:
         """Lines for the terminal: the model's skill, one line per scenario, the warnings.
@@ -142,7 +144,7 @@ class ScenariosResult:
             lines.append(scenario_line(row))
         lines.append(f"scenarios written to {self.folder / 'scenarios'}")
         if with_warnings:
-            lines += [f"warning: {note}" for note in self.notes]
+            lines += [f"warning: {note}" for note in (*self.run_warnings, *self.notes)]
         return lines
 
 
@@ -609,6 +611,7 @@ def _scenarios_in_folder(
     folder = RunFolder(Path(config.outputs.folder))
     mismatch = run_mismatch(folder, config)
     reused = mismatch is None
+    run_warnings: list[str] = []
     if not reused:
         if folder.manifest.exists() and not config.outputs.overwrite:
             raise ConfigError(
@@ -618,7 +621,7 @@ def _scenarios_in_folder(
         from pipelines.run import run
 
         say(f"running the pipeline into {folder.root} first: {mismatch}")
-        run(config, source=source)
+        run_warnings = list(run(config, source=source).warnings)
     else:
         say(f"reusing the finished run in {folder.root}")
     baseline = read_baseline(folder, config)
@@ -680,7 +683,7 @@ def _scenarios_in_folder(
         raise refused
     return ScenariosResult(
         folder=Path(folder.root), model=model, comparison=table[[*COMPARISON_COLUMNS]],
-        reused_run=reused, notes=notes,
+        reused_run=reused, notes=notes, run_warnings=run_warnings,
     )  # fmt: skip
 
 

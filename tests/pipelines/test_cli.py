@@ -1396,6 +1396,29 @@ def test_a_run_stopped_by_sigterm_logs_that_it_was_interrupted(tmp_path):
     assert records[-1][1].startswith("interrupted after ")
 
 
+def test_the_scenarios_say_the_warnings_of_the_run_they_make_first(demo_cli, monkeypatch):
+    """ilots scenarios into a folder without a run runs the pipeline first: the run's
+    warnings (its manifest's) were once lost from the terminal; now said before the
+    scenarios' own."""
+    from types import SimpleNamespace
+
+    import pipelines.scenarios
+
+    made = SimpleNamespace(  # what run_scenarios returns after running the pipeline first
+        run_warnings=["QPV layer: 1 invalid zone geometries were repaired"],
+        notes=["scenarios[0] 's': a scenario's note"],
+        summary=lambda with_warnings=True: ["scenarios written"],
+    )
+    monkeypatch.setattr(pipelines.scenarios, "run_scenarios", lambda config, **kw: made)
+    config = demo_cli.root / "config.yaml"
+    result = CliRunner().invoke(main, ["scenarios", str(config)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "warning: QPV layer: 1 invalid zone geometries were repaired",
+        "warning: scenarios[0] 's': a scenario's note",
+    ]
+
+
 def test_the_scenarios_append_to_the_log_of_the_run_they_reuse(demo_cli, tmp_path):
     # Their scenarios/, report and manifest replace the run folder's: its log is kept.
     folder = shutil.copytree(demo_cli.root / "outputs", tmp_path / "run")

@@ -475,6 +475,9 @@ def test_the_run_is_reused_only_when_its_run_part_matches(demo, run_copy, tmp_pa
     data = config.model_dump(mode="json")
     result = run_scenarios(_config(data, [scenario], **FAST), out=fresh)
     assert not result.reused_run
+    # The run's warnings reach the caller (the CLI says them), as its manifest has them.
+    manifest = json.loads((fresh / "manifest.json").read_text(encoding="utf-8"))
+    assert result.run_warnings == manifest["warnings"] and result.run_warnings
     assert (fresh / "rasters" / "albedo_median.tif").is_file()
     assert (fresh / "scenarios" / "s" / "delta_lst.tif").is_file()
     assert run_matches(RunFolder(fresh), config)
