@@ -31,20 +31,18 @@ and ``.csv``.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 
 from pipelines.compare.checks import COMPARED_SETTINGS, check_comparable
+from pipelines.compare.output import check_out, open_out, remove_stale, write_tables
 from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
 from pipelines.compare.summary import summarise
 from pipelines.compare.tables import change_table, gap_change
 from pipelines.inequality import InequalityReport
-from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
 from tiles.errors import collected_warnings
@@ -66,26 +64,25 @@ class Comparison:
 def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Comparison:
     """Compare run folder ``run_b`` (after) with ``run_a`` (before), writing into ``out``.
 
-    Writes ``compare.gpkg`` (layers ``<layer>_change``), ``<layer>_change.csv``, the
-    inequality statistics of the IRIS' ΔT change (``inequality_change.json`` and ``.csv``,
-    when run B has an inequality) and ``manifest.json``, each atomically, once every table is
-    made.
+    Writes ``compare.gpkg`` (layers ``<layer>_change``), ``<layer>_change.csv`` (and its
+    ``.csvt``), the inequality statistics of the IRIS' ΔT change (``inequality_change.json``
+    and ``.csv``, when run B has an inequality) and ``manifest.json``, each atomically, once
+    every table is made. In a folder of an earlier comparison, its ``manifest.json`` is
+    removed first, its files the new comparison does not write after the new ones, and the
+    new ``manifest.json`` is written last: a ``manifest.json`` marks a finished comparison,
+    whose files are all its own (:mod:`pipelines.compare.output`).
 
     Raises
     ------
     CompareError
-        A folder is not a finished run folder, or ``out`` is one of them.
+        A folder is not a finished run folder, or ``out`` is one of them or holds another
+        manifest than a comparison's.
     GridError, ZonesError
         The runs are not comparable (see :func:`check_comparable`, :func:`change_table`).
     """
     started = time.perf_counter()
     target = Path(out)
-    for given in (run_a, run_b):
-        if target.resolve() == Path(given).resolve():
-            raise CompareError(
-                f"--out {target} is the run folder {given}: its manifest.json would be "
-                "replaced; choose another folder"
-            )
+    check_out(target, (run_a, run_b))
     with collected_warnings() as said:
         a, b = read_run(run_a), read_run(run_b)
         check_comparable(a, b)
@@ -97,8 +94,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
         iris = tables.get("iris_change")
         tested = gap_change(b, iris) if iris is not None else None
         summary = summarise(iris, a, b, tested) if iris is not None else []
-    probe_folder(target, make=True)
-    files = _write_tables(tables, target)
+    open_out(target)
+    files = write_tables(tables, {name: _description(name, a, b) for name in tables}, target)
     if tested is not None:
         synthetic = a.synthetic or b.synthetic
         files.extend(
@@ -109,6 +106,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
                 synthetic=synthetic,
             )
         )
+    remove_stale(target, files)
     manifest = build_manifest(
         config=_settings(a, b),
         inputs=[a.folder / "manifest.json", b.folder / "manifest.json"],
@@ -126,28 +124,22 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     return Comparison(tables, summary, tested, [str(message) for message in said], files)
 
 
-def _write_tables(tables: Mapping[str, gpd.GeoDataFrame], out: Path) -> list[Path]:
-    """Write the GeoPackage (every layer, one file put in place at once), then the CSVs."""
-    gpkg = out / "compare.gpkg"
-    with staged(gpkg) as staging:
-        for name, table in tables.items():
-            table.to_file(staging, layer=name, driver="GPKG")
-    files = [gpkg]
-    for name, table in tables.items():
-        path = out / f"{name}.csv"
-        with staged(path) as staging:
-            pd.DataFrame(table.drop(columns="geometry")).to_csv(
-                staging, index=False, encoding="utf-8"
-            )
-        files.append(path)
-    return files
+def _description(layer: str, a: Run, b: Run) -> str:
+    """Say what a layer of ``compare.gpkg`` is (its GeoPackage description)."""
+    zones = "IRIS" if layer.startswith("iris") else "QPV"
+    return (
+        f"ilots compare: per-{zones} change from run A {a.folder.resolve()} (before) to run B "
+        f"{b.folder.resolve()} (after): ΔT (lst_anomaly_mean_k), NDVI and land-cover shares in "
+        "A, in B and their change B − A (after minus before); unreliable: a zone either run "
+        "does not trust"
+    )
 
 
 def _settings(a: Run, b: Run) -> dict[str, Any]:
     """Return the settings compared, per run (the output manifest's ``config``)."""
     return {
-        "run_a": str(a.folder),
-        "run_b": str(b.folder),
+        "run_a": str(a.folder.resolve()),
+        "run_b": str(b.folder.resolve()),
         "compared": {
             name: {"a": reader(a), "b": reader(b)} for name, reader in COMPARED_SETTINGS.items()
         },
@@ -156,7 +148,7 @@ def _settings(a: Run, b: Run) -> dict[str, Any]:
 
 def _run_record(run: Run) -> dict[str, Any]:
     return {
-        "folder": str(run.folder),
+        "folder": str(run.folder.resolve()),
         "manifest_sha256": sha256_file(run.folder / "manifest.json"),
         "periods": run.config.get("periods"),
         "synthetic": run.synthetic,

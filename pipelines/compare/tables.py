@@ -142,4 +142,5 @@ def gap_change(b: Run, iris: pd.DataFrame) -> InequalityReport | None:
 
 
 def signed(value: float) -> str:
+    """Write ``value`` with its sign and three decimals (``n/a``: NaN)."""
     return "n/a" if value != value else f"{value:+.3f}"

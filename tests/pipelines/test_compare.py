@@ -6,10 +6,14 @@ change planted, so that every expected difference is known by construction.
 
 import json
 import shutil
+import sqlite3
 import warnings
+from contextlib import closing
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 
@@ -187,7 +191,8 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     a, b = runs
     out = tmp_path / "out"
     _compare(a, b, out)
-    names = {"compare.gpkg", "iris_change.csv", "qpv_change.csv", "manifest.json"}
+    names = {"compare.gpkg", "manifest.json"}
+    names |= {f"{layer}_change.{ext}" for layer in ("iris", "qpv") for ext in ("csv", "csvt")}
     assert {path.name for path in out.iterdir()} == names  # no temporary file left
     real = gpd.GeoDataFrame.to_file
 
@@ -201,6 +206,88 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk gone"):
         _compare(a, b, failed)
     assert list(failed.iterdir()) == []
+
+
+def _iris_only_without_inequality(run):
+    """Make ``run`` a run without a QPV layer nor inequality.json."""
+    iris = gpd.read_file(run / "zones.gpkg", layer="iris")
+    (run / "zones.gpkg").unlink()
+    (run / "inequality.json").unlink()
+    iris.to_file(run / "zones.gpkg", layer="iris", driver="GPKG")
+
+
+def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, a, out)  # the same run twice: a gap of +0.000 K, no inequality_change
+    planted = _edit_layer(b, "iris", lambda f: f.assign(lst_anomaly_mean_k=f.index * 0.01))
+    assert planted["lst_anomaly_mean_k"].nunique() > 1
+    _compare(a, b, out)
+    assert (out / "inequality_change.json").is_file() and (out / "qpv_change.csv").is_file()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    _iris_only_without_inequality(b)
+    _compare(a, b, out)
+    assert {path.name for path in out.iterdir()} == {
+        "compare.gpkg", "iris_change.csv", "iris_change.csvt", "manifest.json", "notes.txt",
+    }  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    listed = sorted(output["path"] for output in manifest["outputs"])
+    assert listed == ["compare.gpkg", "iris_change.csv", "iris_change.csvt"]
+
+
+def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)  # after compare.gpkg
+    with pytest.raises(KeyboardInterrupt):
+        _compare(a, b, out)
+    assert (out / "compare.gpkg").is_file() and not (out / "manifest.json").exists()
+
+
+def test_the_output_may_not_be_another_run_folder(runs, tmp_path):
+    a, b = runs
+    other = _copy_run(a, tmp_path / "other")
+    before = (other / "manifest.json").read_bytes()
+    with pytest.raises(CompareError, match=r"holds a manifest\.json that is not an ilots compare"):
+        compare_runs(a, b, other)
+    assert (other / "manifest.json").read_bytes() == before
+    assert sorted(path.name for path in other.iterdir()) == sorted(_FILES)
+
+
+def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+    with closing(sqlite3.connect(out / "compare.gpkg")) as con:
+        (version,) = con.execute("PRAGMA user_version").fetchone()
+        descriptions = dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
+    assert version == 10200  # GeoPackage 1.2.0 (the spec's user_version)
+    assert set(descriptions) == {"iris_change", "qpv_change"}
+    assert "per-IRIS change" in descriptions["iris_change"]
+    assert "B − A (after minus before)" in descriptions["qpv_change"]
+    header = (out / "iris_change.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    types = dict(
+        zip(header, (out / "iris_change.csvt").read_text().strip().split(","), strict=True)
+    )
+    assert types["code_iris"] == types["nom_iris"] == '"String"'
+    assert types["in_qpv"] == types["unreliable"] == '"Integer(Boolean)"'
+    assert types["lst_anomaly_mean_k_change"] == types["valid_frac_a"] == '"Real"'
+    read = pyogrio.read_dataframe(out / "iris_change.csv")  # GDAL, as QGIS reads it
+    assert read["unreliable"].dtype == bool and read["valid_frac_b"].dtype == float
+
+
+def test_manifest_records_the_resolved_run_folders(runs, tmp_path, monkeypatch):
+    a, b = runs
+    monkeypatch.chdir(tmp_path)
+    _compare("a", "b", "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["run_a"] == str(a.resolve())
+    assert manifest["extra"]["runs"]["b"]["folder"] == str(b.resolve())
 
 
 def test_not_a_run_folder_is_a_one_line_error(runs, tmp_path):
