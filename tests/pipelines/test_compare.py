@@ -290,6 +290,58 @@ def test_manifest_records_the_resolved_run_folders(runs, tmp_path, monkeypatch):
     assert manifest["extra"]["runs"]["b"]["folder"] == str(b.resolve())
 
 
+def test_a_duplicate_zone_id_is_refused_naming_it(runs, tmp_path):
+    a, b = runs
+
+    def duplicate(frame):
+        frame.loc[0, "code_iris"] = frame.loc[1, "code_iris"]
+        return frame
+
+    frame = _edit_layer(b, "iris", duplicate)
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("Error: ZonesError: ") and str(b) in error
+    assert (
+        f"the iris layer has 1 code_iris id(s) in more than one row ({frame.loc[1, 'code_iris']})"
+        in error
+    )
+
+
+def _corrupt(gpkg):
+    data = bytearray(gpkg.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # past SQLite's header: its schema page
+    gpkg.write_bytes(bytes(data))
+
+
+def test_a_corrupt_zones_gpkg_is_a_one_line_error(runs, tmp_path):
+    a, b = runs
+    _corrupt(b / "zones.gpkg")
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert f"{b / 'zones.gpkg'} cannot be read (" in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_corrupt_zones_gpkg_falls_back_to_the_parquet(demo_run, runs, tmp_path):
+    a, b = runs
+    _corrupt(b / "zones.gpkg")
+    shutil.copytree(demo_run[0] / "zones", b / "zones")
+    result, said = _compare(a, b, tmp_path / "out")
+    assert any("zones.gpkg cannot be read" in str(w) and "parquet" in str(w) for w in said)
+    changes = result.tables["iris_change"]["lst_anomaly_mean_k_change"].dropna()
+    assert len(changes) and (changes == 0).all()  # the same zones, read from the parquet
+
+
+def test_a_scenario_folder_is_sent_to_its_comparison_csv(runs, tmp_path):
+    a, b = runs
+    scenario = b / "scenarios" / "cool_roofs"
+    scenario.mkdir(parents=True)
+    with pytest.raises(CompareError, match=r"is a scenario of run .*scenarios/comparison\.csv"):
+        compare_runs(a, scenario, tmp_path / "out")
+
+
 def test_not_a_run_folder_is_a_one_line_error(runs, tmp_path):
     a, _ = runs
     result = CliRunner().invoke(main, ["compare", str(a), str(tmp_path), "--out", "x"])
