@@ -21,11 +21,12 @@ that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), 
 ``composite.min_clear`` clear scenes).
 
 The summary's mean changes inside and outside QPV are zone means (unweighted) over the IRIS
-with a value in both runs. The QPV gap of ΔT is each run's own (its ``inequality.json``:
-population-weighted, within strata); its change is tested on the per-IRIS change of ΔT with run
-B's inequality settings (:func:`gap_change`): the same statistic of the change, a permutation
-test and its interval, whose full inequality report is written as ``inequality_change.json``
-and ``.csv``.
+with a value in both runs (their count said). The change of the QPV gap of ΔT is tested on the
+per-IRIS change of ΔT with run B's inequality roles and settings (:func:`gap_change`): the same
+statistic of the change, a permutation test and its interval, whose full inequality report is
+written as ``inequality_change.json`` and ``.csv``. Beside it, the gap of A's and of B's ΔT
+over the same IRIS, with the same weights and strata (their difference is the change tested),
+and each run's own gap (its ``inequality.json``) where it is over another set of IRIS.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
         synthetic = a.synthetic or b.synthetic
         files.extend(
             write_inequality(
-                tested,
+                tested.report,
                 target / "inequality_change.json",
                 target / "inequality_change.csv",
                 synthetic=synthetic,
@@ -121,7 +122,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
         },
     )
     files.append(write_manifest(target / "manifest.json", manifest))
-    return Comparison(tables, summary, tested, [str(message) for message in said], files)
+    report = tested.report if tested is not None else None
+    return Comparison(tables, summary, report, [str(message) for message in said], files)
 
 
 def _description(layer: str, a: Run, b: Run) -> str:

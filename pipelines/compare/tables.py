@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -10,11 +11,20 @@ import pandas as pd
 from pipelines.compare.checks import warn
 from pipelines.compare.runs import Run
 from pipelines.config.models import InequalityConfig
-from pipelines.inequality import InequalityReport, run_inequality
+from pipelines.inequality import GroupDifferenceResult, InequalityReport, run_inequality
 from pipelines.zone_columns import LANDCOVER_CLASSES, LOW_CLEAR_AREA, landcover_column
 from tiles.errors import InequalityError, ZonesError
 
-__all__ = ["CHANGE", "MEASURES", "OUTCOME", "alike", "change_table", "gap_change", "signed"]
+__all__ = [
+    "CHANGE",
+    "MEASURES",
+    "OUTCOME",
+    "TestedGap",
+    "alike",
+    "change_table",
+    "gap_change",
+    "signed",
+]
 
 #: The per-zone values compared, headline first, before the land-cover shares.
 MEASURES = ("lst_anomaly_mean_k", "ndvi_mean")
@@ -106,16 +116,37 @@ def alike(iris: pd.DataFrame) -> str | None:
     return f"{signed(values[0])} K" if len(values) == 1 else None
 
 
-def gap_change(b: Run, iris: pd.DataFrame) -> InequalityReport | None:
-    """Run run B's inequality statistics on the per-IRIS change of ΔT.
+@dataclass(frozen=True)
+class TestedGap:
+    """The test of the change of the QPV gap of ΔT, and both runs' gaps over its IRIS.
+
+    Attributes
+    ----------
+    report
+        Run B's inequality statistics of the per-IRIS change of ΔT (its group difference:
+        the change of the gap, tested).
+    gap_a, gap_b
+        The QPV gap of A's and of B's ΔT over the same IRIS, with the same roles, weights and
+        strata: ``gap_b.value − gap_a.value`` is ``report.group_difference.value``.
+    """
+
+    report: InequalityReport
+    gap_a: GroupDifferenceResult
+    gap_b: GroupDifferenceResult
+
+
+def gap_change(b: Run, iris: pd.DataFrame) -> TestedGap | None:
+    """Run run B's inequality statistics on the per-IRIS change of ΔT, and its gap on each ΔT.
 
     The zone roles (income, population, QPV membership, stratum) are those B's
     ``inequality.json`` names, the options (permutations, bootstrap, confidence, seed) those
-    of B's config: the group difference of the change is then the change of B's QPV gap
-    (B's gap minus A's, when both runs weigh the same IRIS alike), with a permutation test and
-    its interval; the concentration index of the change says whether the poorer IRIS warmed
-    more. None when B computed no inequality (no income, no QPV membership) or the change
-    allows none (e.g. fewer than 3 IRIS); the latter is said as a warning.
+    of B's config: the group difference of the change is then the change of the QPV gap over
+    the IRIS it uses (those with a ΔT in both runs, an income and a population), with a
+    permutation test and its interval; the concentration index of the change says whether
+    the poorer IRIS warmed more. The gap of A's and of B's ΔT over those IRIS, with the same
+    weights and strata, are computed beside it (untested). None when B computed no
+    inequality (no income, no QPV membership) or the change allows none (e.g. fewer than 3
+    IRIS); the latter is said as a warning.
     """
     roles = {role: b.inequality.get(role) for role in _ROLES}
     if None in (roles["income"], roles["group"]) or CHANGE not in iris or alike(iris):
@@ -126,19 +157,27 @@ def gap_change(b: Run, iris: pd.DataFrame) -> InequalityReport | None:
     table[CHANGE] = iris[CHANGE].to_numpy(dtype=float)
     if any(table.get(role) is None for role in roles.values() if role is not None):
         return None
+    tested = table[CHANGE].notna().to_numpy()
+    for side in ("a", "b"):  # each run's ΔT where the change is: the same IRIS
+        table[f"{OUTCOME}_{side}"] = iris[f"{OUTCOME}_{side}"].to_numpy(dtype=float)
+        table.loc[~tested, f"{OUTCOME}_{side}"] = float("nan")
     options = InequalityConfig.model_validate(b.config.get("inequality") or {}).run_options()
+    common = {"interval_scale": True, "check_income": False, **roles}  # run B said it once
     try:
-        return run_inequality(
-            table,
-            outcome=CHANGE,
-            interval_scale=True,  # a difference of temperatures
-            check_income=False,  # run B said it once
-            **roles,
-            **options,
-        )
+        report = run_inequality(table, outcome=CHANGE, **common, **options)
+        untested = {**options, "bootstrap": 0, "permutations": 0, "geometry": None}
+        gaps = [
+            run_inequality(
+                table, outcome=f"{OUTCOME}_{side}", **common, **untested
+            ).group_difference
+            for side in ("a", "b")
+        ]
     except InequalityError as err:
         warn(f"{b.folder}: the change of the QPV gap is not tested: {err}", None)
         return None
+    if report.group_difference is None or None in gaps:
+        return None
+    return TestedGap(report, *gaps)
 
 
 def signed(value: float) -> str:

@@ -5,6 +5,7 @@ change planted, so that every expected difference is known by construction.
 """
 
 import json
+import re
 import shutil
 import sqlite3
 import warnings
@@ -67,7 +68,9 @@ def test_identical_runs_change_nothing(runs, tmp_path):
     assert "lst_anomaly_mean_k_change" in changes and "ndvi_mean_change" in changes
     assert np.nanmax(np.abs(iris[changes].to_numpy(dtype=float))) == 0
     assert result.summary[0] == "periods: A June–August 2023; B June–August 2023"  # config
-    assert result.summary[-2].startswith("QPV gap of ΔT (each run's inequality.json):")
+    assert result.summary[-2].startswith(
+        "QPV gap of ΔT (each run's inequality.json, over its own IRIS):"
+    )
     assert result.summary[-1] == (
         "change of the QPV gap of ΔT: +0.000 K (every IRIS changed by +0.000 K)"
     )
@@ -104,11 +107,59 @@ def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_p
     weights = iris.loc[used & ~iris["in_qpv"]].set_index("code_iris")["population"]
     gap = -weights[planted].sum() / weights.sum()
     assert result.inequality.group_difference.value == pytest.approx(gap, abs=1e-12)
-    assert result.summary[-1].startswith(f"change of the QPV gap of ΔT: {gap:+.3f} K, 95% ")
-    assert f"{int(used.sum())} IRIS)" in result.summary[-1]
+    assert f"\nchange of the QPV gap of ΔT: {gap:+.3f} K, 95% " in summary
+    assert f"over the {int(used.sum())} IRIS tested" in summary
     saved = json.loads((tmp_path / "out" / "inequality_change.json").read_text("utf-8"))
     assert saved["outcome"] == "lst_anomaly_mean_k_change" and saved["synthetic"] is True
     assert saved["group_difference"]["value"] == pytest.approx(gap, abs=1e-12)
+
+
+def _weighted_gap(frame, column):
+    inside = frame["in_qpv"].astype(bool)
+    means = [
+        np.average(frame.loc[side, column], weights=frame.loc[side, "population"])
+        for side in (inside, ~inside)
+    ]
+    return means[0] - means[1]
+
+
+def test_the_gaps_are_over_the_iris_tested_and_own_gaps_are_said_apart(runs, tmp_path):
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    used = iris["lst_anomaly_mean_k"].notna() & iris["disp_med"].notna()
+    used &= iris["population"].notna()
+    outside = list(iris.loc[used & ~iris["in_qpv"], "code_iris"])
+    dropped, planted = outside[:5], outside[5:8]
+
+    def edit(frame):
+        frame.loc[frame["code_iris"].isin(planted), "lst_anomaly_mean_k"] += 1.0
+        return frame[~frame["code_iris"].isin(dropped)]
+
+    after = _edit_layer(b, "iris", edit).set_index("code_iris")
+    result, _ = _compare(a, b, tmp_path / "out")
+    # By hand, over the IRIS of both runs with ΔT, income and population (B's roles):
+    tested = iris[used & ~iris["code_iris"].isin(dropped)].set_index("code_iris")
+    gap_a = _weighted_gap(tested, "lst_anomaly_mean_k")
+    gap_b = _weighted_gap(
+        tested.assign(lst_anomaly_mean_k=after["lst_anomaly_mean_k"]), "lst_anomaly_mean_k"
+    )
+    n_in = int(tested["in_qpv"].sum())
+    summary = "\n".join(result.summary)
+    assert (
+        f"QPV gap of ΔT (population-weighted, unstratified) over the {len(tested)} IRIS tested "
+        f"({n_in} in QPV): {gap_a:+.3f} K in A, {gap_b:+.3f} K in B"
+    ) in summary
+    assert result.inequality.group_difference.value == pytest.approx(gap_b - gap_a, abs=1e-12)
+    # Each run's own gap (inequality.json: the demo's, over all its IRIS) is another set's.
+    own = json.loads((a / "inequality.json").read_text(encoding="utf-8"))["group_difference"]
+    assert f"over another set of IRIS: {own['value']:+.3f} K in A ({own['n']} IRIS" in summary
+    change = re.search(r"change of the QPV gap of ΔT: .* K, (p [=<≤] [0-9.]+) ", summary)
+    assert change is not None and change.group(1) != "p = 0.000"
+    known = iris["lst_anomaly_mean_k"].notna() & ~iris["code_iris"].isin(dropped)
+    assert (
+        f"over the {int(known.sum())} IRIS with a value in both runs, "
+        f"{int((known & iris['in_qpv']).sum())} in QPV)"
+    ) in summary
 
 
 @pytest.mark.parametrize(
