@@ -60,8 +60,9 @@ __all__ = [
 #: ``inputs.sentinel2[i]``) that gave no product of its sensor, a UTM grid whose pixel size
 #: puts its pixel edges on neither Landsat's nor Sentinel-2's (every band resampled across
 #: its pixels' edges); and those of ``ilots compare`` (two runs whose rural reference,
-#: land-cover source or ``composite.min_clear`` differ, whose zone ids differ in part, or
-#: one of which is synthetic). A warning of no kind has ``None``.
+#: land-cover source or ``composite.min_clear`` differ, whose zone ids differ in part, one
+#: of which is synthetic or has no ΔT, or the same run twice). A warning of no kind has
+#: ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -92,6 +93,8 @@ WarningCode = Literal[
     "zones_differ",
     "synthetic_run",
     "grid_off_sensor_pixels",
+    "no_anomaly",
+    "same_run",
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from pipelines.compare.checks import warn
+from pipelines.compare.checks import OUTCOME, warn
 from pipelines.compare.runs import Run
 from pipelines.config.models import InequalityConfig
 from pipelines.inequality import GroupDifferenceResult, InequalityReport, run_inequality
@@ -29,7 +29,6 @@ __all__ = [
 #: The per-zone values compared, headline first, before the land-cover shares.
 MEASURES = ("lst_anomaly_mean_k", "ndvi_mean")
 #: The outcome whose QPV gap the summary compares, and its per-IRIS change.
-OUTCOME = "lst_anomaly_mean_k"
 CHANGE = f"{OUTCOME}_change"
 #: The columns of an ``inequality.json`` that name its zone roles.
 _ROLES = ("income", "population", "group", "stratum")

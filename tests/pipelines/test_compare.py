@@ -75,7 +75,8 @@ def test_identical_runs_change_nothing(runs, tmp_path):
         "change of the QPV gap of ΔT: +0.000 K (every IRIS changed by +0.000 K)"
     )
     assert result.inequality is None  # nothing to test
-    assert [w.code for w in said] == ["synthetic_run"]  # the demo says it is synthetic
+    # the same manifest twice, and the demo says it is synthetic
+    assert [w.code for w in said] == ["same_run", "synthetic_run"]
 
 
 def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_path):
@@ -183,6 +184,10 @@ def _set_ring(manifest):
     manifest["config"]["heat_island"]["ring_inner_km"] = 2.0
 
 
+def _set_anomaly_reference(manifest):
+    manifest["config"]["composite"]["anomaly_reference"] = "urban"
+
+
 def _set_fallback(manifest):
     manifest["warning_codes"].append("landcover_fallback")
 
@@ -192,6 +197,7 @@ def _set_fallback(manifest):
     [
         (_set_min_clear, "min_clear_differs"),
         (_set_ring, "reference_differs"),
+        (_set_anomaly_reference, "reference_differs"),
         (_set_fallback, "landcover_source_differs"),
     ],
 )
@@ -202,6 +208,38 @@ def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code
     assert [w.code for w in said if w.code != "synthetic_run"] == [code]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert code in manifest["warning_codes"]
+
+
+def _as_an_earlier_ilots(manifest):
+    del manifest["config"]["heat_island"]["min_reference_frac"]
+    del manifest["config"]["composite"]["min_clear"]
+
+
+def test_settings_an_earlier_ilots_did_not_record_are_not_said_to_differ(runs, tmp_path):
+    a, b = runs
+    _edit_manifest(a, _as_an_earlier_ilots)
+    _edit_manifest(b, _set_ring)
+    _, said = _compare(a, b, tmp_path / "out")
+    (differs,) = [str(w) for w in said if w.code not in ("synthetic_run",)]
+    ring = json.loads((a / "manifest.json").read_text("utf-8"))["config"]["heat_island"]
+    assert f"({{'ring_inner_km': {ring['ring_inner_km']}}} vs {{'ring_inner_km': 2.0}})" in differs
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    min_clear = manifest["config"]["compared"]["composite.min_clear"]
+    assert min_clear["a"] == "not recorded" and min_clear["b"] is not None
+
+
+def test_a_run_without_anomaly_and_the_same_run_twice_are_warned(runs, tmp_path):
+    a, b = runs
+    for layer in ("iris", "qpv"):
+        _edit_layer(b, layer, lambda frame: frame.drop(columns="lst_anomaly_mean_k"))
+    _, said = _compare(a, b, tmp_path / "out")
+    (no_anomaly,) = [str(w) for w in said if w.code == "no_anomaly"]
+    assert no_anomaly.startswith(f"{b}: no ΔT") and "composite.anomaly: true" in no_anomaly
+    _edit_manifest(b, _set_min_clear)  # another manifest: not the same run
+    _, said = _compare(a, b, tmp_path / "out")
+    assert "same_run" not in [w.code for w in said]
+    _, said = _compare(a, a, tmp_path / "again")  # the same folder
+    assert [w.code for w in said].count("same_run") == 1
 
 
 def test_partial_zone_overlap_is_counted(runs, tmp_path):
