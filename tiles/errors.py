@@ -62,7 +62,8 @@ __all__ = [
 #: its pixels' edges), a zone layer of ``zones.gpkg`` a user edited since a run wrote it,
 #: kept as a user's beside the new run's layers; and those of ``ilots compare`` (two runs
 #: whose rural reference, land-cover source or ``composite.min_clear`` differ, whose zone
-#: ids differ in part, or one of which is synthetic). A warning of no kind has ``None``.
+#: ids differ in part, one of which is synthetic or has no ΔT, or the same run twice). A
+#: warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -94,6 +95,8 @@ WarningCode = Literal[
     "synthetic_run",
     "grid_off_sensor_pixels",
     "zone_layer_edits_kept",
+    "no_anomaly",
+    "same_run",
 ]
 
 

@@ -1016,6 +1016,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "were (under another name when the run writes the layer again), beside the new ones; "
         "carry the edits over",
     ),
+    "warning_kind_no_anomaly": (
+        "Traitement comparé sans ΔT (composite.anomaly: false) : ni sa variation ni celle de "
+        "l'écart des QPV ne sont comparées",
+        "A run compared without ΔT (composite.anomaly: false): neither its change nor the QPV "
+        "gap's is compared",
+    ),
+    "warning_kind_same_run": (
+        "Le même traitement comparé à lui-même : toutes les variations sont nulles",
+        "The same run compared with itself: every change is zero",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

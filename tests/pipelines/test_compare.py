@@ -5,11 +5,16 @@ change planted, so that every expected difference is known by construction.
 """
 
 import json
+import re
 import shutil
+import sqlite3
 import warnings
+from contextlib import closing
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 
@@ -63,12 +68,15 @@ def test_identical_runs_change_nothing(runs, tmp_path):
     assert "lst_anomaly_mean_k_change" in changes and "ndvi_mean_change" in changes
     assert np.nanmax(np.abs(iris[changes].to_numpy(dtype=float))) == 0
     assert result.summary[0] == "periods: A June–August 2023; B June–August 2023"  # config
-    assert result.summary[-2].startswith("QPV gap of ΔT (each run's inequality.json):")
+    assert result.summary[-2].startswith(
+        "QPV gap of ΔT (each run's inequality.json, over its own IRIS):"
+    )
     assert result.summary[-1] == (
         "change of the QPV gap of ΔT: +0.000 K (every IRIS changed by +0.000 K)"
     )
     assert result.inequality is None  # nothing to test
-    assert [w.code for w in said] == ["synthetic_run"]  # the demo says it is synthetic
+    # the same manifest twice, and the demo says it is synthetic
+    assert [w.code for w in said] == ["same_run", "synthetic_run"]
 
 
 def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_path):
@@ -100,11 +108,59 @@ def test_planted_one_kelvin_on_three_iris_moves_them_and_the_summary(runs, tmp_p
     weights = iris.loc[used & ~iris["in_qpv"]].set_index("code_iris")["population"]
     gap = -weights[planted].sum() / weights.sum()
     assert result.inequality.group_difference.value == pytest.approx(gap, abs=1e-12)
-    assert result.summary[-1].startswith(f"change of the QPV gap of ΔT: {gap:+.3f} K, 95% ")
-    assert f"{int(used.sum())} IRIS)" in result.summary[-1]
+    assert f"\nchange of the QPV gap of ΔT: {gap:+.3f} K, 95% " in summary
+    assert f"over the {int(used.sum())} IRIS tested" in summary
     saved = json.loads((tmp_path / "out" / "inequality_change.json").read_text("utf-8"))
     assert saved["outcome"] == "lst_anomaly_mean_k_change" and saved["synthetic"] is True
     assert saved["group_difference"]["value"] == pytest.approx(gap, abs=1e-12)
+
+
+def _weighted_gap(frame, column):
+    inside = frame["in_qpv"].astype(bool)
+    means = [
+        np.average(frame.loc[side, column], weights=frame.loc[side, "population"])
+        for side in (inside, ~inside)
+    ]
+    return means[0] - means[1]
+
+
+def test_the_gaps_are_over_the_iris_tested_and_own_gaps_are_said_apart(runs, tmp_path):
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    used = iris["lst_anomaly_mean_k"].notna() & iris["disp_med"].notna()
+    used &= iris["population"].notna()
+    outside = list(iris.loc[used & ~iris["in_qpv"], "code_iris"])
+    dropped, planted = outside[:5], outside[5:8]
+
+    def edit(frame):
+        frame.loc[frame["code_iris"].isin(planted), "lst_anomaly_mean_k"] += 1.0
+        return frame[~frame["code_iris"].isin(dropped)]
+
+    after = _edit_layer(b, "iris", edit).set_index("code_iris")
+    result, _ = _compare(a, b, tmp_path / "out")
+    # By hand, over the IRIS of both runs with ΔT, income and population (B's roles):
+    tested = iris[used & ~iris["code_iris"].isin(dropped)].set_index("code_iris")
+    gap_a = _weighted_gap(tested, "lst_anomaly_mean_k")
+    gap_b = _weighted_gap(
+        tested.assign(lst_anomaly_mean_k=after["lst_anomaly_mean_k"]), "lst_anomaly_mean_k"
+    )
+    n_in = int(tested["in_qpv"].sum())
+    summary = "\n".join(result.summary)
+    assert (
+        f"QPV gap of ΔT (population-weighted, unstratified) over the {len(tested)} IRIS tested "
+        f"({n_in} in QPV): {gap_a:+.3f} K in A, {gap_b:+.3f} K in B"
+    ) in summary
+    assert result.inequality.group_difference.value == pytest.approx(gap_b - gap_a, abs=1e-12)
+    # Each run's own gap (inequality.json: the demo's, over all its IRIS) is another set's.
+    own = json.loads((a / "inequality.json").read_text(encoding="utf-8"))["group_difference"]
+    assert f"over another set of IRIS: {own['value']:+.3f} K in A ({own['n']} IRIS" in summary
+    change = re.search(r"change of the QPV gap of ΔT: .* K, (p [=<≤] [0-9.]+) ", summary)
+    assert change is not None and change.group(1) != "p = 0.000"
+    known = iris["lst_anomaly_mean_k"].notna() & ~iris["code_iris"].isin(dropped)
+    assert (
+        f"over the {int(known.sum())} IRIS with a value in both runs, "
+        f"{int((known & iris['in_qpv']).sum())} in QPV)"
+    ) in summary
 
 
 @pytest.mark.parametrize(
@@ -128,6 +184,10 @@ def _set_ring(manifest):
     manifest["config"]["heat_island"]["ring_inner_km"] = 2.0
 
 
+def _set_anomaly_reference(manifest):
+    manifest["config"]["composite"]["anomaly_reference"] = "urban"
+
+
 def _set_fallback(manifest):
     manifest["warning_codes"].append("landcover_fallback")
 
@@ -137,6 +197,7 @@ def _set_fallback(manifest):
     [
         (_set_min_clear, "min_clear_differs"),
         (_set_ring, "reference_differs"),
+        (_set_anomaly_reference, "reference_differs"),
         (_set_fallback, "landcover_source_differs"),
     ],
 )
@@ -147,6 +208,38 @@ def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code
     assert [w.code for w in said if w.code != "synthetic_run"] == [code]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert code in manifest["warning_codes"]
+
+
+def _as_an_earlier_ilots(manifest):
+    del manifest["config"]["heat_island"]["min_reference_frac"]
+    del manifest["config"]["composite"]["min_clear"]
+
+
+def test_settings_an_earlier_ilots_did_not_record_are_not_said_to_differ(runs, tmp_path):
+    a, b = runs
+    _edit_manifest(a, _as_an_earlier_ilots)
+    _edit_manifest(b, _set_ring)
+    _, said = _compare(a, b, tmp_path / "out")
+    (differs,) = [str(w) for w in said if w.code not in ("synthetic_run",)]
+    ring = json.loads((a / "manifest.json").read_text("utf-8"))["config"]["heat_island"]
+    assert f"({{'ring_inner_km': {ring['ring_inner_km']}}} vs {{'ring_inner_km': 2.0}})" in differs
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    min_clear = manifest["config"]["compared"]["composite.min_clear"]
+    assert min_clear["a"] == "not recorded" and min_clear["b"] is not None
+
+
+def test_a_run_without_anomaly_and_the_same_run_twice_are_warned(runs, tmp_path):
+    a, b = runs
+    for layer in ("iris", "qpv"):
+        _edit_layer(b, layer, lambda frame: frame.drop(columns="lst_anomaly_mean_k"))
+    _, said = _compare(a, b, tmp_path / "out")
+    (no_anomaly,) = [str(w) for w in said if w.code == "no_anomaly"]
+    assert no_anomaly.startswith(f"{b}: no ΔT") and "composite.anomaly: true" in no_anomaly
+    _edit_manifest(b, _set_min_clear)  # another manifest: not the same run
+    _, said = _compare(a, b, tmp_path / "out")
+    assert "same_run" not in [w.code for w in said]
+    _, said = _compare(a, a, tmp_path / "again")  # the same folder
+    assert [w.code for w in said].count("same_run") == 1
 
 
 def test_partial_zone_overlap_is_counted(runs, tmp_path):
@@ -187,7 +280,8 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     a, b = runs
     out = tmp_path / "out"
     _compare(a, b, out)
-    names = {"compare.gpkg", "iris_change.csv", "qpv_change.csv", "manifest.json"}
+    names = {"compare.gpkg", "manifest.json"}
+    names |= {f"{layer}_change.{ext}" for layer in ("iris", "qpv") for ext in ("csv", "csvt")}
     assert {path.name for path in out.iterdir()} == names  # no temporary file left
     real = gpd.GeoDataFrame.to_file
 
@@ -201,6 +295,140 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk gone"):
         _compare(a, b, failed)
     assert list(failed.iterdir()) == []
+
+
+def _iris_only_without_inequality(run):
+    """Make ``run`` a run without a QPV layer nor inequality.json."""
+    iris = gpd.read_file(run / "zones.gpkg", layer="iris")
+    (run / "zones.gpkg").unlink()
+    (run / "inequality.json").unlink()
+    iris.to_file(run / "zones.gpkg", layer="iris", driver="GPKG")
+
+
+def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, a, out)  # the same run twice: a gap of +0.000 K, no inequality_change
+    planted = _edit_layer(b, "iris", lambda f: f.assign(lst_anomaly_mean_k=f.index * 0.01))
+    assert planted["lst_anomaly_mean_k"].nunique() > 1
+    _compare(a, b, out)
+    assert (out / "inequality_change.json").is_file() and (out / "qpv_change.csv").is_file()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    _iris_only_without_inequality(b)
+    _compare(a, b, out)
+    assert {path.name for path in out.iterdir()} == {
+        "compare.gpkg", "iris_change.csv", "iris_change.csvt", "manifest.json", "notes.txt",
+    }  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    listed = sorted(output["path"] for output in manifest["outputs"])
+    assert listed == ["compare.gpkg", "iris_change.csv", "iris_change.csvt"]
+
+
+def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)  # after compare.gpkg
+    with pytest.raises(KeyboardInterrupt):
+        _compare(a, b, out)
+    assert (out / "compare.gpkg").is_file() and not (out / "manifest.json").exists()
+
+
+def test_the_output_may_not_be_another_run_folder(runs, tmp_path):
+    a, b = runs
+    other = _copy_run(a, tmp_path / "other")
+    before = (other / "manifest.json").read_bytes()
+    with pytest.raises(CompareError, match=r"holds a manifest\.json that is not an ilots compare"):
+        compare_runs(a, b, other)
+    assert (other / "manifest.json").read_bytes() == before
+    assert sorted(path.name for path in other.iterdir()) == sorted(_FILES)
+
+
+def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+    with closing(sqlite3.connect(out / "compare.gpkg")) as con:
+        (version,) = con.execute("PRAGMA user_version").fetchone()
+        descriptions = dict(con.execute("SELECT table_name, description FROM gpkg_contents"))
+    assert version == 10200  # GeoPackage 1.2.0 (the spec's user_version)
+    assert set(descriptions) == {"iris_change", "qpv_change"}
+    assert "per-IRIS change" in descriptions["iris_change"]
+    assert "B − A (after minus before)" in descriptions["qpv_change"]
+    header = (out / "iris_change.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    types = dict(
+        zip(header, (out / "iris_change.csvt").read_text().strip().split(","), strict=True)
+    )
+    assert types["code_iris"] == types["nom_iris"] == '"String"'
+    assert types["in_qpv"] == types["unreliable"] == '"Integer(Boolean)"'
+    assert types["lst_anomaly_mean_k_change"] == types["valid_frac_a"] == '"Real"'
+    read = pyogrio.read_dataframe(out / "iris_change.csv")  # GDAL, as QGIS reads it
+    assert read["unreliable"].dtype == bool and read["valid_frac_b"].dtype == float
+
+
+def test_manifest_records_the_resolved_run_folders(runs, tmp_path, monkeypatch):
+    a, b = runs
+    monkeypatch.chdir(tmp_path)
+    _compare("a", "b", "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["run_a"] == str(a.resolve())
+    assert manifest["extra"]["runs"]["b"]["folder"] == str(b.resolve())
+
+
+def test_a_duplicate_zone_id_is_refused_naming_it(runs, tmp_path):
+    a, b = runs
+
+    def duplicate(frame):
+        frame.loc[0, "code_iris"] = frame.loc[1, "code_iris"]
+        return frame
+
+    frame = _edit_layer(b, "iris", duplicate)
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("Error: ZonesError: ") and str(b) in error
+    assert (
+        f"the iris layer has 1 code_iris id(s) in more than one row ({frame.loc[1, 'code_iris']})"
+        in error
+    )
+
+
+def _corrupt(gpkg):
+    data = bytearray(gpkg.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # past SQLite's header: its schema page
+    gpkg.write_bytes(bytes(data))
+
+
+def test_a_corrupt_zones_gpkg_is_a_one_line_error(runs, tmp_path):
+    a, b = runs
+    _corrupt(b / "zones.gpkg")
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert f"{b / 'zones.gpkg'} cannot be read (" in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_corrupt_zones_gpkg_falls_back_to_the_parquet(demo_run, runs, tmp_path):
+    a, b = runs
+    _corrupt(b / "zones.gpkg")
+    shutil.copytree(demo_run[0] / "zones", b / "zones")
+    result, said = _compare(a, b, tmp_path / "out")
+    assert any("zones.gpkg cannot be read" in str(w) and "parquet" in str(w) for w in said)
+    changes = result.tables["iris_change"]["lst_anomaly_mean_k_change"].dropna()
+    assert len(changes) and (changes == 0).all()  # the same zones, read from the parquet
+
+
+def test_a_scenario_folder_is_sent_to_its_comparison_csv(runs, tmp_path):
+    a, b = runs
+    scenario = b / "scenarios" / "cool_roofs"
+    scenario.mkdir(parents=True)
+    with pytest.raises(CompareError, match=r"is a scenario of run .*scenarios/comparison\.csv"):
+        compare_runs(a, scenario, tmp_path / "out")
 
 
 def test_not_a_run_folder_is_a_one_line_error(runs, tmp_path):

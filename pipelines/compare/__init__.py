@@ -1,0 +1,157 @@
+"""``ilots compare``: the per-zone change between two finished run folders, A (before), B (after).
+
+Two summers, or two configs, of one city: for each zone layer both runs have (``iris``,
+``qpv``), one row per zone id in both, with the value in A, in B and B − A of the ΔT
+(``lst_anomaly_mean_k``), the NDVI and each land-cover share both runs computed, both runs'
+``valid_frac`` and an ``unreliable`` flag (below).
+
+ΔT, never the raw LST, is the headline: each scene's ΔT is taken against that scene's own
+rural reference, so the weather's level (a summer 3 K warmer) drops out of it, while it moves
+``lst_mean_k`` of every zone alike; a raw LST difference mostly measures the weather.
+
+Comparability is checked first, from each folder's ``manifest.json`` (the config as run and
+the grid): another grid CRS or resolution, or no zone id in common, is refused; another rural
+reference, land-cover source or ``composite.min_clear``, zone ids in part only, or a synthetic
+run (the demo) is said as an :class:`~tiles.errors.IlotsWarning` of its kind, recorded in the
+output's ``manifest.json``.
+
+``unreliable`` is true where either run would not trust the zone: its ``valid_frac`` below
+that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), or its
+``low_clear_area`` flag set (less than ``composite.min_clear_area_frac`` of its area with
+``composite.min_clear`` clear scenes).
+
+The summary's mean changes inside and outside QPV are zone means (unweighted) over the IRIS
+with a value in both runs (their count said). The change of the QPV gap of ΔT is tested on the
+per-IRIS change of ΔT with run B's inequality roles and settings (:func:`gap_change`): the same
+statistic of the change, a permutation test and its interval, whose full inequality report is
+written as ``inequality_change.json`` and ``.csv``. Beside it, the gap of A's and of B's ΔT
+over the same IRIS, with the same weights and strata (their difference is the change tested),
+and each run's own gap (its ``inequality.json``) where it is over another set of IRIS.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from pipelines.compare.checks import COMPARED_SETTINGS, check_comparable
+from pipelines.compare.output import check_out, open_out, remove_stale, write_tables
+from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
+from pipelines.compare.summary import summarise
+from pipelines.compare.tables import change_table, gap_change
+from pipelines.inequality import InequalityReport
+from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
+from pipelines.outputs.tables import write_inequality
+from tiles.errors import collected_warnings
+
+__all__ = ["CompareError", "Comparison", "compare_runs", "read_run"]
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare_runs` wrote and found."""
+
+    tables: dict[str, gpd.GeoDataFrame]
+    summary: list[str]
+    inequality: InequalityReport | None = None
+    warnings: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Comparison:
+    """Compare run folder ``run_b`` (after) with ``run_a`` (before), writing into ``out``.
+
+    Writes ``compare.gpkg`` (layers ``<layer>_change``), ``<layer>_change.csv`` (and its
+    ``.csvt``), the inequality statistics of the IRIS' ΔT change (``inequality_change.json``
+    and ``.csv``, when run B has an inequality) and ``manifest.json``, each atomically, once
+    every table is made. In a folder of an earlier comparison, its ``manifest.json`` is
+    removed first, its files the new comparison does not write after the new ones, and the
+    new ``manifest.json`` is written last: a ``manifest.json`` marks a finished comparison,
+    whose files are all its own (:mod:`pipelines.compare.output`).
+
+    Raises
+    ------
+    CompareError
+        A folder is not a finished run folder, or ``out`` is one of them or holds another
+        manifest than a comparison's.
+    GridError, ZonesError
+        The runs are not comparable (see :func:`check_comparable`, :func:`change_table`).
+    """
+    started = time.perf_counter()
+    target = Path(out)
+    check_out(target, (run_a, run_b))
+    with collected_warnings() as said:
+        a, b = read_run(run_a), read_run(run_b)
+        check_comparable(a, b)
+        tables = {
+            f"{layer}_change": change_table(a, b, layer)
+            for layer in LAYERS
+            if layer in a.layers and layer in b.layers
+        }
+        iris = tables.get("iris_change")
+        tested = gap_change(b, iris) if iris is not None else None
+        summary = summarise(iris, a, b, tested) if iris is not None else []
+    open_out(target)
+    files = write_tables(tables, {name: _description(name, a, b) for name in tables}, target)
+    if tested is not None:
+        synthetic = a.synthetic or b.synthetic
+        files.extend(
+            write_inequality(
+                tested.report,
+                target / "inequality_change.json",
+                target / "inequality_change.csv",
+                synthetic=synthetic,
+            )
+        )
+    remove_stale(target, files)
+    manifest = build_manifest(
+        config=_settings(a, b),
+        inputs=[a.folder / "manifest.json", b.folder / "manifest.json"],
+        grid=b.manifest["grid"],
+        timings={"compare": time.perf_counter() - started},
+        warnings=said,
+        outputs=files,
+        outputs_root=target,
+        extra={
+            "runs": {"a": _run_record(a), "b": _run_record(b)},
+            "synthetic": a.synthetic or b.synthetic,
+        },
+    )
+    files.append(write_manifest(target / "manifest.json", manifest))
+    report = tested.report if tested is not None else None
+    return Comparison(tables, summary, report, [str(message) for message in said], files)
+
+
+def _description(layer: str, a: Run, b: Run) -> str:
+    """Say what a layer of ``compare.gpkg`` is (its GeoPackage description)."""
+    zones = "IRIS" if layer.startswith("iris") else "QPV"
+    return (
+        f"ilots compare: per-{zones} change from run A {a.folder.resolve()} (before) to run B "
+        f"{b.folder.resolve()} (after): ΔT (lst_anomaly_mean_k), NDVI and land-cover shares in "
+        "A, in B and their change B − A (after minus before); unreliable: a zone either run "
+        "does not trust"
+    )
+
+
+def _settings(a: Run, b: Run) -> dict[str, Any]:
+    """Return the settings compared, per run (the output manifest's ``config``)."""
+    return {
+        "run_a": str(a.folder.resolve()),
+        "run_b": str(b.folder.resolve()),
+        "compared": {
+            name: {"a": reader(a), "b": reader(b)} for name, reader in COMPARED_SETTINGS.items()
+        },
+    }
+
+
+def _run_record(run: Run) -> dict[str, Any]:
+    return {
+        "folder": str(run.folder.resolve()),
+        "manifest_sha256": sha256_file(run.folder / "manifest.json"),
+        "periods": run.config.get("periods"),
+        "synthetic": run.synthetic,
+    }

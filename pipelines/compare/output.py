@@ -1,0 +1,130 @@
+"""The output folder of ``ilots compare``: what it may be, and how its files are put in place.
+
+A folder holds one comparison's files or none: the previous ``manifest.json`` is removed
+before the new files are written, the earlier comparison's files the new one does not write
+are removed after them, and the new ``manifest.json`` is written last. A folder with a
+``manifest.json`` is therefore a finished comparison; one without is an interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from pipelines.compare.runs import CompareError
+from pipelines.outputs._atomic import probe_folder, staged
+from pipelines.outputs.geopackage import GPKG_VERSION
+
+__all__ = ["OUTPUT_NAMES", "check_out", "csvt_type", "open_out", "remove_stale", "write_tables"]
+
+#: Every file ``ilots compare`` writes (some only with some runs): the names a new
+#: comparison removes from its folder when it does not write them again.
+OUTPUT_NAMES = (
+    "compare.gpkg",
+    "iris_change.csv",
+    "iris_change.csvt",
+    "qpv_change.csv",
+    "qpv_change.csvt",
+    "inequality_change.json",
+    "inequality_change.csv",
+    "manifest.json",
+)
+
+
+def check_out(target: Path, runs: Iterable[str | Path]) -> None:
+    """Refuse an output folder that is a run folder, or holds any manifest but a comparison's.
+
+    Raises
+    ------
+    CompareError
+        ``target`` is one of ``runs``, or its ``manifest.json`` has no ``extra.runs``.
+    """
+    for given in runs:
+        if target.resolve() == Path(given).resolve():
+            raise CompareError(
+                f"--out {target} is the run folder {given}: its manifest.json would be "
+                "replaced; choose another folder"
+            )
+    manifest = target / "manifest.json"
+    if not manifest.is_file():
+        return
+    try:
+        saved = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        saved = None
+    extra = saved.get("extra") if isinstance(saved, dict) else None
+    if not (isinstance(extra, dict) and "runs" in extra):
+        raise CompareError(
+            f"--out {target} holds a manifest.json that is not an ilots compare's (a run "
+            "folder?): it would be replaced; choose another folder"
+        )
+
+
+def open_out(target: Path) -> None:
+    """Make ``target`` if needed and remove its previous comparison's ``manifest.json``."""
+    probe_folder(target, make=True)
+    (target / "manifest.json").unlink(missing_ok=True)
+
+
+def remove_stale(target: Path, written: Iterable[Path]) -> list[str]:
+    """Remove the files of :data:`OUTPUT_NAMES` in ``target`` not in ``written``.
+
+    Returns
+    -------
+    list of str
+        The names removed (an earlier comparison's, e.g. ``qpv_change.csv`` when the new
+        runs have no QPV layer).
+    """
+    kept = {Path(path).name for path in written}
+    removed = []
+    for name in OUTPUT_NAMES:
+        path = target / name
+        if name not in kept and path.is_file():
+            path.unlink()
+            removed.append(name)
+    return removed
+
+
+def write_tables(
+    tables: Mapping[str, gpd.GeoDataFrame], descriptions: Mapping[str, str], out: Path
+) -> list[Path]:
+    """Write the GeoPackage (every layer, one file put in place at once), then the CSVs.
+
+    The GeoPackage is version :data:`~pipelines.outputs.geopackage.GPKG_VERSION`, as the
+    run's, each layer with its description; each CSV has a ``.csvt`` beside it (the column
+    types QGIS and GDAL read: ids as text, so that a leading zero stays).
+    """
+    gpkg = out / "compare.gpkg"
+    with staged(gpkg) as staging:
+        for name, table in tables.items():
+            table.to_file(
+                staging, layer=name, driver="GPKG",
+                layer_options={"DESCRIPTION": descriptions[name]},
+                dataset_options={"VERSION": GPKG_VERSION},
+            )  # fmt: skip
+    files = [gpkg]
+    for name, table in tables.items():
+        frame = pd.DataFrame(table.drop(columns="geometry"))
+        path = out / f"{name}.csv"
+        with staged(path) as staging:
+            frame.to_csv(staging, index=False, encoding="utf-8")
+        types = out / f"{name}.csvt"
+        with staged(types) as staging:
+            staging.write_text(",".join(f'"{csvt_type(frame[c])}"' for c in frame) + "\n")
+        files.extend((path, types))
+    return files
+
+
+def csvt_type(column: pd.Series) -> str:
+    """Return a column's ``.csvt`` type: ``Integer(Boolean)``, ``Integer``, ``Real``, ``String``."""
+    if pd.api.types.is_bool_dtype(column):
+        return "Integer(Boolean)"
+    if pd.api.types.is_integer_dtype(column):
+        return "Integer"
+    if pd.api.types.is_float_dtype(column):
+        return "Real"
+    return "String"
