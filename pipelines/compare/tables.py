@@ -51,12 +51,17 @@ def _shared_ids(a: Run, b: Run, layer: str) -> list[str]:
     only_b = [code for code in ids_b if code not in set_a]
     if only_a or only_b:
         warn(
-            f"{a.folder} and {b.folder}: {layer} ids differ in part: {len(only_a)} only in A "
-            f"(e.g. {only_a[:_EXAMPLES]}), {len(only_b)} only in B (e.g. "
-            f"{only_b[:_EXAMPLES]}); only the {len(shared)} in both are compared",
+            f"{a.folder} and {b.folder}: {layer} ids differ in part: "
+            f"{_only(only_a, 'A')}, {_only(only_b, 'B')}; only the {len(shared)} in both are "
+            "compared",
             "zones_differ",
         )
     return shared
+
+
+def _only(ids: list[str], run: str) -> str:
+    """Say how many zone ids only ``run`` has, with a few of them."""
+    return f"{len(ids)} only in {run}" + (f" (e.g. {ids[:_EXAMPLES]})" if ids else "")
 
 
 def change_table(a: Run, b: Run, layer: str) -> gpd.GeoDataFrame:

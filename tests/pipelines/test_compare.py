@@ -256,6 +256,11 @@ def test_partial_zone_overlap_is_counted(runs, tmp_path):
     (zones,) = [str(w) for w in said if w.code == "zones_differ"]
     assert "3 only in A" in zones and "5 only in B" in zones and "'X1'" in zones
     assert len(result.tables["iris_change"]) == n_iris - 5
+    # Zones only missing from B: no empty list of examples for A.
+    _edit_layer(b, "iris", lambda _: gpd.read_file(a / "zones.gpkg", layer="iris").iloc[2:])
+    result, said = _compare(a, b, tmp_path / "fewer")
+    (zones,) = [str(w) for w in said if w.code == "zones_differ"]
+    assert "ids differ in part: 2 only in A (e.g. [" in zones and ", 0 only in B;" in zones
 
 
 def test_no_shared_zone_is_refused(runs, tmp_path):
