@@ -2019,7 +2019,7 @@ def test_auto_tile_size_resumes_in_the_tiles_of_its_interrupted_run(
 
     config = load_config(demo_folder / "config.yaml")
     assert config.scheduler.tile_size_px == "auto"
-    out, chosen = tmp_path / "run", 150
+    out, chosen = tmp_path / "run", RESUME_TILE_PX
     monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen)
     started = _killed_run(monkeypatch, config, out, None, "tile", after=2)
     monkeypatch.setattr(run_module, "run_tile_size", lambda *args: 2 * chosen)  # now
