@@ -9,27 +9,28 @@ import shutil
 
 import pytest
 
-from pipelines.config import example_config, load_config
-from pipelines.demo import S2_PRODUCTS, SCENES, _write_landsat, _write_sentinel2
-from pipelines.demo_census import write_demo_census
-from pipelines.demo_city import make_city
+from pipelines.config import load_config
 from pipelines.run import run
 from tests.conftest import share
 
+#: What ``ilots demo`` writes that :func:`demo_folder` keeps: the inputs of its run.
+DEMO_INPUTS = ("products", "zones", "census", "config.yaml")
+
 
 @pytest.fixture(scope="session")
-def demo_folder(tmp_path_factory):
-    """The demo's inputs (products, zones, census) and its config, without running it (read
-    only)."""
+def demo_folder(demo_cli, tmp_path_factory):
+    """The demo's inputs (products, zones, census) and its config, without its run (read only).
+
+    Copied from the session's ``ilots demo`` (:func:`tests.conftest.demo_cli`), which writes
+    them with the same generator, rather than written a second time.
+    """
     root = tmp_path_factory.mktemp("demo_inputs")
-    city = make_city()
-    (root / "products").mkdir()
-    for scene in SCENES:
-        _write_landsat(city, scene, root / "products")
-    for when, platform, baseline, seed in S2_PRODUCTS:
-        _write_sentinel2(city, root / "products", when, platform, baseline, seed)
-    write_demo_census(city, root)
-    shutil.copyfile(example_config("demo"), root / "config.yaml")
+    for name in DEMO_INPUTS:
+        source = demo_cli.root / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        else:
+            shutil.copy2(source, root / name)
     return share(root)
 
 

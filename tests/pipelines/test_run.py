@@ -1355,14 +1355,14 @@ def test_a_run_killed_while_its_report_is_built_resumes(demo_folder, tmp_path, m
         return real(*args, **kwargs)
 
     monkeypatch.setattr(run_module, "build_report", killed_meanwhile)
-    finished = run(config, out=out, tile_size_px=150)
+    finished = run(config, out=out, tile_size_px=RESUME_TILE_PX)
     monkeypatch.setattr(run_module, "build_report", real)
     assert (killed / run_tiles.CHECKPOINT_DIR).is_dir()
     assert not (killed / "manifest.json").exists()
     with pytest.raises(ReportError, match=r"manifest\.json missing"):
         read_run(killed)
-    resumed = run(config, out=killed, tile_size_px=150)
-    n_tiles = len(_tile_names(config, 150))
+    resumed = run(config, out=killed, tile_size_px=RESUME_TILE_PX)
+    n_tiles = len(_tile_names(config, RESUME_TILE_PX))
     said = f"resumed an interrupted run: {n_tiles} of {n_tiles} tiles read from its checkpoints"
     assert any(w.startswith(said) for w in resumed.warnings), resumed.warnings
     _assert_same_run(finished, resumed, exact=True)
@@ -1401,7 +1401,7 @@ def test_a_run_killed_while_it_removes_its_checkpoints_is_run_again(
 
     monkeypatch.setattr(run_tiles, "remove_checkpoints", half_removed)
     monkeypatch.setattr(shutil, "rmtree", killed_half_way)
-    finished = run(config, out=out, tile_size_px=150)
+    finished = run(config, out=out, tile_size_px=RESUME_TILE_PX)
     monkeypatch.undo()
     assert not (killed / "manifest.json").exists()
     assert not (killed / run_tiles.CHECKPOINT_DIR).exists()
@@ -1409,13 +1409,13 @@ def test_a_run_killed_while_it_removes_its_checkpoints_is_run_again(
     with pytest.raises(ReportError, match="stopped before it finished") as info:
         read_run(killed)
     assert finish in str(info.value)
-    again = run(config, out=killed, tile_size_px=150)
+    again = run(config, out=killed, tile_size_px=RESUME_TILE_PX)
     assert not any("resumed an interrupted run" in w for w in again.warnings), again.warnings
     _assert_same_run(finished, again, exact=True)
     assert [p.name for p in killed.rglob(".*")] == [".ilots.lock"]
 
     passes = _count_passes(monkeypatch)
-    resumed = run(config, out=stale, tile_size_px=150)
+    resumed = run(config, out=stale, tile_size_px=RESUME_TILE_PX)
     for stage, pieces in (("inputs", "inputs"), ("reference", "derived"), ("tile", "raster")):
         expected = sorted({tile for of, tile in gone if of == pieces})
         assert expected and sorted(passes[stage]) == expected, stage
@@ -2016,11 +2016,15 @@ def test_tiles_same_partials_as_one_piece(demo_folder, tmp_path, monkeypatch):
 #: The passes of a tiled run: the function of each, and the stage its checkpoints are named by.
 _PASSES = {"inputs": "input_pieces", "reference": "first_pass", "tile": "tile_pieces"}
 
+#: Tile size of the tests that kill a tiled run and resume it: 2 x 2 tiles of the demo's grid,
+#: enough for tiles both finished and not when it is killed, each run half as long as in 4 x 4.
+RESUME_TILE_PX = 272
+
 
 @pytest.mark.parametrize("killed_in", ["inputs", "tile"])
 def test_killed_run_resumes_from_finished_tiles(demo_folder, tmp_path, monkeypatch, killed_in):
     config = load_config(demo_folder / "config.yaml")
-    size = 150
+    size = RESUME_TILE_PX
     reference = run(config, out=tmp_path / "uninterrupted", tile_size_px=size)
     assert not any("resumed" in w for w in reference.warnings)
     out = tmp_path / "resumed"
@@ -2056,7 +2060,7 @@ def test_resume_ignores_checkpoints_of_replaced_input_files(own_demo_folder, tmp
     import os
 
     config = load_config(own_demo_folder / "config.yaml")
-    out, size = tmp_path / "run", 150
+    out, size = tmp_path / "run", RESUME_TILE_PX
     _killed_run(monkeypatch, config, out, size, "tile", after=2)
     band = next(own_demo_folder.rglob("*_ST_B10.TIF"))
     before = band.stat()
@@ -2077,7 +2081,7 @@ def test_resume_after_fixing_what_the_tiles_do_not_read(own_demo_folder, tmp_pat
     import os
 
     config = load_config(own_demo_folder / "config.yaml")
-    out, size = tmp_path / "run", 150
+    out, size = tmp_path / "run", RESUME_TILE_PX
     started = _killed_run(monkeypatch, config, out, size, "tile", after=2)
     fixed = apply_overrides(
         config,
@@ -2115,7 +2119,7 @@ def test_auto_tile_size_resumes_in_the_tiles_of_its_interrupted_run(
 
     config = load_config(demo_folder / "config.yaml")
     assert config.scheduler.tile_size_px == "auto"
-    out, chosen = tmp_path / "run", 150
+    out, chosen = tmp_path / "run", RESUME_TILE_PX
     monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen)
     started = _killed_run(monkeypatch, config, out, None, "tile", after=2)
     monkeypatch.setattr(run_module, "run_tile_size", lambda *args: 2 * chosen)  # now
