@@ -943,14 +943,16 @@ def _ilots_layers(con: sqlite3.Connection, schema: str, written: Iterable[str]) 
 
     Those it names as its own where only ilots writes: its default style in
     ``layer_styles``, its record of their metadata (a copy by GDAL or QGIS has neither);
-    and those described as :func:`zone_layer_description` describes them (a file written
-    without styles nor metadata) that are named as a layer ``written`` by the run. A table
-    with that description under another name is a user's copy of a layer (GDAL copies the
-    description): kept, as any of the user's.
+    in a file with neither (written without styles nor metadata, or by an earlier ilots),
+    those described as :func:`zone_layer_description` describes them that are named as a
+    layer ``written`` by the run. A table with that description under another name is a
+    user's copy of a layer (GDAL copies the description): kept, as any of the user's; and
+    so is one in a file with ilots' marks that has none of them (an ilots layer a user
+    edited, kept by an earlier run under its own name: :func:`_edited_layers`).
     """
     tables = {name for (name,) in con.execute(f"SELECT name FROM {schema}.sqlite_master")}
     ours = set(_ilots_writes(con, schema, tables))
-    if "gpkg_contents" in tables:
+    if "gpkg_contents" in tables and not ours:
         names = {name.lower() for name in written}
         ours |= {
             name

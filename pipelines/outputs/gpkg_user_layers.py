@@ -166,10 +166,11 @@ def _warn_of_kept(target: Path, names: Mapping[str, str], edited: Mapping[str, s
     if kept:
         warnings.warn(
             IlotsWarning(
-                f"{target}: layers ilots wrote were edited since (in QGIS or GDAL), and this run "
-                f"would overwrite the edits: they are kept as you left them, beside the run's "
-                f"new layers: {'; '.join(kept)}; carry your edits over to the new layers (or "
-                "keep them in another file), then remove the kept copies",
+                f"{target}: layers ilots wrote were edited since (in QGIS or GDAL): they are "
+                f"kept as you left them, as your own layers (under another name where this run "
+                f"writes the layer again, beside its new one): {'; '.join(kept)}; carry your "
+                "edits over to the new layers (or keep them in another file), then remove the "
+                "kept copies",
                 code="zone_layer_edits_kept",
             ),
             stacklevel=5,

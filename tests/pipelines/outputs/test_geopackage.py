@@ -868,6 +868,31 @@ def test_a_zone_layer_edited_since_the_run_is_kept_as_the_users(tmp_path, layers
     assert _query(target, "PRAGMA foreign_key_check") == []
 
 
+def test_an_edited_layer_kept_under_its_name_stays_the_users_when_written_again(tmp_path, layers):
+    """qpv edited, then a run writing iris only: qpv is kept as it is (its name free). It
+    kept ilots' description, so the next run writing qpv once took it for its own and
+    overwrote the edits silently; it is now the user's, kept as qpv_user, warned of."""
+    target = tmp_path / "zones.gpkg"
+    _write_full(target, layers)
+    row = gpd.read_file(target, layer="qpv").iloc[:1]
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2099-06-01T12:00:00.000Z"})
+    try:
+        pyogrio.write_dataframe(row, target, layer="qpv", append=True)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    n = len(layers["qpv"])
+    with pytest.warns(IlotsWarning) as caught:
+        _write_full(target, {"iris": layers["iris"]})
+    (warning,) = _ilots_warnings(caught)
+    assert warning.code == "zone_layer_edits_kept" and "kept as qpv)" in str(warning)
+    assert "under another name where this run writes the layer again" in str(warning)
+    assert _count(target, "qpv") == n + 1
+    with pytest.warns(IlotsWarning) as caught:
+        _write_full(target, layers)
+    assert [w.code for w in _ilots_warnings(caught)] == ["user_tables_renamed"]
+    assert (_count(target, "qpv_user"), _count(target, "qpv")) == (n + 1, n)
+
+
 def test_the_metadata_of_a_users_layer_comes_with_it(tmp_path, layers):
     """The metadata QGIS's "Save Features As" persists with a layer (a document referenced
     by the table) is carried with it, under its new name when renamed, with a new id; ilots'
