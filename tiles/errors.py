@@ -62,8 +62,9 @@ __all__ = [
 #: its pixels' edges), a zone layer of ``zones.gpkg`` a user edited since a run wrote it,
 #: kept as a user's beside the new run's layers; and those of ``ilots compare`` (two runs
 #: whose rural reference, land-cover source or ``composite.min_clear`` differ, whose zone
-#: ids differ in part, one of which is synthetic or has no ΔT, or the same run twice). A
-#: warning of no kind has ``None``.
+#: ids differ in part, one of which is synthetic or has no ΔT, or the same run twice); a
+#: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it. A warning of no
+#: kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -97,6 +98,7 @@ WarningCode = Literal[
     "zone_layer_edits_kept",
     "no_anomaly",
     "same_run",
+    "zones_gpkg_kept",
 ]
 
 

@@ -85,6 +85,7 @@ __all__ = [
     "SOURCES",
     "RunInputs",
     "Source",
+    "user_content",
     "write_zones_gpkg",
     "zone_layer_description",
     "zone_layer_metadata",
@@ -929,6 +930,25 @@ def _not_ilots(
                 if (style, renamed.get(layer, layer)) not in kept_styles
             ]
     return lost
+
+
+def user_content(gpkg: str | os.PathLike[str]) -> list[str]:
+    """Describe the user's own tables, views, QGIS projects and styles in a ``zones.gpkg``.
+
+    As ``table x``, ``QGIS style 's' of layer iris``: everything but ilots' layers
+    (:func:`_ilots_layers`: in a file with ilots' marks, those marked; in one without, those
+    it describes), the format's tables and ilots' default styles. Empty for a file that is
+    not a GeoPackage (nor SQLite).
+    """
+    path = Path(gpkg)
+    try:
+        with closing(_read_only(path)) as con:
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+            ours = _ilots_layers(con, "main", tables)
+        # layer_styles is ilots' too: the user's styles in it are said one by one.
+        return _not_ilots(path, ours | {"layer_styles"}, set(), _Replaced())
+    except sqlite3.DatabaseError:
+        return []
 
 
 def _gone(con: sqlite3.Connection, name: str, kind: str, ours: frozenset[str]) -> str:

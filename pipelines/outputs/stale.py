@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,6 +28,7 @@ from rasterio.errors import RasterioIOError
 from pipelines.config.models import is_run_raster
 from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
 from pipelines.outputs.rasters import VERSION_TAG
+from tiles.errors import IlotsWarning
 
 __all__ = [
     "describe_previous_run",
@@ -230,6 +232,31 @@ def _recorded_files(folder: RunFolder, records: list[Any], old_root: Path) -> li
     return files
 
 
+def _holds_users_layers(path: Path, folder: RunFolder) -> bool:
+    """Whether ``path`` is the folder's ``zones.gpkg`` holding a user's layers; said if so.
+
+    A run that no longer writes it (``outputs.zone_formats`` without ``gpkg``) keeps it
+    then, with a warning (kind ``zones_gpkg_kept``): its user's layers, projects and styles,
+    which a run writing it carries into the new file, would go with it.
+    """
+    if path.resolve() != Path(folder.zones_gpkg).resolve():
+        return False
+    from pipelines.outputs.geopackage import user_content
+
+    theirs = user_content(path)
+    if theirs:
+        warnings.warn(
+            IlotsWarning(
+                f"{path}: kept, although this run does not write it (outputs.zone_formats "
+                f"without gpkg), since it holds what is yours: {'; '.join(theirs)}; move "
+                "these to another file and remove it, or add gpkg to outputs.zone_formats",
+                code="zones_gpkg_kept",
+            ),
+            stacklevel=3,
+        )
+    return bool(theirs)
+
+
 def remove_stale_outputs(
     folder: RunFolder,
     previous: list[Path] | None,
@@ -258,6 +285,7 @@ def remove_stale_outputs(
             and root in path.resolve().parents
             and path.stat().st_mtime < since
             and not is_input(path, inputs)
+            and not _holds_users_layers(path, folder)
         ):
             path.unlink()
             emptied.add(path.parent)

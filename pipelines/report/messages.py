@@ -1026,6 +1026,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Le même traitement comparé à lui-même : toutes les variations sont nulles",
         "The same run compared with itself: every change is zero",
     ),
+    "warning_kind_zones_gpkg_kept": (
+        "zones.gpkg conservé bien que le traitement ne l'écrive plus (outputs.zone_formats "
+        "sans gpkg), car il contient vos propres couches, projets ou styles",
+        "zones.gpkg kept although the run no longer writes it (outputs.zone_formats without "
+        "gpkg), since it holds your own layers, projects or styles",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

@@ -69,6 +69,45 @@ def test_a_folder_being_written_into_stays_when_emptied(tmp_path):
     assert not (tmp_path / "zones").exists()
 
 
+def test_a_zones_gpkg_holding_a_users_layer_outlives_a_run_without_gpkg(tmp_path, layers):
+    """A run with outputs.zone_formats without gpkg removed the previous run's zones.gpkg,
+    and with it a layer the user had saved there (which a run writing it carries): it is
+    now kept, said once; one holding only ilots' layers goes as before."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from pipelines.outputs import default_zone_styles, write_zones_gpkg
+    from pipelines.outputs.geopackage import zone_layer_description
+    from tiles.errors import IlotsWarning
+
+    def previous_run(root):
+        folder = _previous_run(root, ["zones/iris.csv"])
+        described = {name: zone_layer_description(name) for name in layers}
+        write_zones_gpkg(
+            folder.zones_gpkg, layers, default_zone_styles(layers), descriptions=described
+        )
+        os.utime(folder.zones_gpkg, (0, 3600.0))
+        manifest = json.loads(folder.manifest.read_text())
+        manifest["outputs"].append({"path": "zones.gpkg", "kind": "file"})
+        folder.manifest.write_text(json.dumps(manifest))
+        return folder
+
+    plain = previous_run(tmp_path / "plain")
+    remove_stale_outputs(plain, previous_outputs(plain), since=7200.0)
+    assert not plain.zones_gpkg.exists()
+    mine = previous_run(tmp_path / "mine")
+    schools = gpd.GeoDataFrame({"nom": ["école"]}, geometry=[Point(0, 0)], crs="EPSG:2154")
+    schools.to_file(mine.zones_gpkg, layer="ecoles", driver="GPKG")
+    os.utime(mine.zones_gpkg, (0, 3600.0))
+    with pytest.warns(IlotsWarning) as caught:
+        remove_stale_outputs(mine, previous_outputs(mine), since=7200.0)
+    (warning,) = [w.message for w in caught if isinstance(w.message, IlotsWarning)]
+    assert warning.code == "zones_gpkg_kept" and "holds what is yours: table ecoles;" in str(
+        warning
+    )
+    assert mine.zones_gpkg.is_file() and not (tmp_path / "mine" / "zones").exists()
+
+
 def test_a_previous_run_is_described_by_its_periods_and_end(tmp_path):
     from pipelines.outputs.stale import describe_previous_run
 
