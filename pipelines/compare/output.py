@@ -17,7 +17,9 @@ import pandas as pd
 
 from pipelines.compare.runs import CompareError
 from pipelines.outputs._atomic import probe_folder, staged
+from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.geopackage import GPKG_VERSION
+from pipelines.outputs.lock import LOCK_NAME
 
 __all__ = ["OUTPUT_NAMES", "check_out", "csvt_type", "open_out", "remove_stale", "write_tables"]
 
@@ -41,7 +43,9 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
     Raises
     ------
     CompareError
-        ``target`` is one of ``runs``, or its ``manifest.json`` has no ``extra.runs``.
+        ``target`` is one of ``runs``, a run folder without a manifest (a run stopped or
+        under way: its lock, its previous manifest, or its ``config.yaml`` and
+        ``zones.gpkg``), or its ``manifest.json`` has no ``extra.runs``.
     """
     for given in runs:
         if target.resolve() == Path(given).resolve():
@@ -49,7 +53,14 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
                 f"--out {target} is the run folder {given}: its manifest.json would be "
                 "replaced; choose another folder"
             )
-    manifest = target / "manifest.json"
+    run = RunFolder(target)
+    marks = [path.name for path in (target / LOCK_NAME, run.previous_manifest) if path.exists()]
+    if marks or (run.config.is_file() and run.zones_gpkg.is_file()):
+        raise CompareError(
+            f"--out {target} is a run folder ({', '.join(marks) or 'config.yaml, zones.gpkg'}, "
+            "a run stopped or under way): choose another folder"
+        )
+    manifest = run.manifest
     if not manifest.is_file():
         return
     try:

@@ -351,6 +351,16 @@ def test_the_output_may_not_be_another_run_folder(runs, tmp_path):
         compare_runs(a, b, other)
     assert (other / "manifest.json").read_bytes() == before
     assert sorted(path.name for path in other.iterdir()) == sorted(_FILES)
+    # A run stopped or under way (no manifest yet): its lock, or its config and zones.
+    (other / "manifest.json").unlink()
+    (other / ".ilots.lock").touch()
+    with pytest.raises(CompareError, match=r"is a run folder \(\.ilots\.lock, a run stopped"):
+        compare_runs(a, b, other)
+    (other / ".ilots.lock").unlink()
+    (other / "config.yaml").write_text("name: x\n", encoding="utf-8")
+    with pytest.raises(CompareError, match=r"is a run folder \(config\.yaml, zones\.gpkg"):
+        compare_runs(a, b, other)
+    assert not (other / "compare.gpkg").exists()
 
 
 def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):
