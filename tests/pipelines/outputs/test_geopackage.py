@@ -841,18 +841,24 @@ def test_copies_of_ilots_layers_under_other_names_are_the_users(tmp_path, layers
         assert _count(target, "iris_2023") == _count(target, "iris") == len(layers["iris"])
 
 
+def _edit_with_gdal(target, layer):
+    """Append a copy of the first row of ``layer`` with GDAL, as QGIS saves an edit: its
+    last_change moves to the GDAL clock (set to 2099, past ilots' write)."""
+    row = gpd.read_file(target, layer=layer).iloc[:1]
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2099-06-01T12:00:00.000Z"})
+    try:
+        pyogrio.write_dataframe(row, target, layer=layer, append=True)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+
+
 def test_a_zone_layer_edited_since_the_run_is_kept_as_the_users(tmp_path, layers):
     """A row added to iris with GDAL (as QGIS saves an edit: last_change moves past ilots'
     write) is kept as iris_user beside the run's new iris, warned of; from then on the copy
     is the user's, kept silently."""
     target = tmp_path / "zones.gpkg"
     _write_full(target, layers)
-    row = gpd.read_file(target, layer="iris").iloc[:1]
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2099-06-01T12:00:00.000Z"})
-    try:
-        pyogrio.write_dataframe(row, target, layer="iris", append=True)
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    _edit_with_gdal(target, "iris")
     with pytest.warns(IlotsWarning) as caught:
         _write_full(target, layers)
     (warning,) = _ilots_warnings(caught)
@@ -874,12 +880,7 @@ def test_an_edited_layer_kept_under_its_name_stays_the_users_when_written_again(
     overwrote the edits silently; it is now the user's, kept as qpv_user, warned of."""
     target = tmp_path / "zones.gpkg"
     _write_full(target, layers)
-    row = gpd.read_file(target, layer="qpv").iloc[:1]
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2099-06-01T12:00:00.000Z"})
-    try:
-        pyogrio.write_dataframe(row, target, layer="qpv", append=True)
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    _edit_with_gdal(target, "qpv")
     n = len(layers["qpv"])
     with pytest.warns(IlotsWarning) as caught:
         _write_full(target, {"iris": layers["iris"]})
