@@ -1273,12 +1273,22 @@ def test_overwritten_run_that_stops_leaves_no_manifest(
     left whole; stopped after its first COG was queued (the NDVI, before pass 2), the folder
     has no manifest, so it does not pass for either run."""
     import shutil
+    import time
 
     out = tmp_path / "run"
     shutil.copytree(demo_run[0], out)
     before = (out / "manifest.json").read_bytes()
+    ndvi = out / "rasters" / "ndvi_median.tif"
+    copied = ndvi.stat().st_ino
 
     def crash(*args, **kwargs):
+        # In pass 2, once the NDVI COG queued before it is in place (a new file): the COG
+        # thread, racing the crash, else sometimes had not started it, and a run stopped
+        # before a COG starts cancels it (the folder then holds no new file).
+        waited = time.monotonic() + 60
+        while crash_in == "tile_pieces" and ndvi.stat().st_ino == copied:
+            assert time.monotonic() < waited, "the NDVI COG was never written"
+            time.sleep(0.05)
         raise RuntimeError("stopped")
 
     monkeypatch.setattr(run_tiles, crash_in, crash)
