@@ -40,8 +40,9 @@ def check_comparable(a: Run, b: Run) -> None:
                 f"({a.manifest['grid'].get(key)} vs {b.manifest['grid'].get(key)}); rerun one "
                 f"with the other's grid.{key} so that the zones average the same pixels"
             )
-    recorded = set(reference(a)) & set(reference(b))  # an earlier ilots records fewer keys
-    ref_a, ref_b = ({k: v for k, v in reference(run).items() if k in recorded} for run in (a, b))
+    full_a, full_b = reference(a), reference(b)
+    recorded = set(full_a) & set(full_b)  # an earlier ilots records fewer keys
+    ref_a, ref_b = ({k: v for k, v in full.items() if k in recorded} for full in (full_a, full_b))
     checks: list[tuple[str, Any, Any, WarningCode, str]] = [
         (
             "rural reference (heat_island, composite.anomaly_reference/anomaly_method)",

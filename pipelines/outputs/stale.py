@@ -27,6 +27,7 @@ from rasterio.errors import RasterioIOError
 
 from pipelines.config.models import is_run_raster
 from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
+from pipelines.outputs.geopackage import user_content
 from pipelines.outputs.rasters import VERSION_TAG
 from tiles.errors import IlotsWarning
 
@@ -241,8 +242,6 @@ def _holds_users_layers(path: Path, folder: RunFolder) -> bool:
     """
     if path.resolve() != Path(folder.zones_gpkg).resolve():
         return False
-    from pipelines.outputs.geopackage import user_content
-
     theirs = user_content(path)
     if theirs:
         warnings.warn(
