@@ -304,9 +304,13 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
     if note is not None:
         warnings.warn(note, IlotsWarning, stacklevel=2)
     crs = grid_crs(config, area)
-    if is_utm(crs.to_epsg()) and not sensor_pixel_edges(config.grid.resolution):
+    kept = sensor_pixel_edges(config.grid.resolution)
+    read = ("landsat", "sentinel2") if config.inputs.sentinel2 else ("landsat",)
+    if is_utm(crs.to_epsg()) and not set(kept) & set(read):
         warnings.warn(
-            IlotsWarning(_off_pixels_note(config.grid.resolution), code="grid_off_sensor_pixels"),
+            IlotsWarning(
+                _off_pixels_note(config.grid.resolution, kept), code="grid_off_sensor_pixels"
+            ),
             stacklevel=2,
         )
     grown = area.buffered(config.heat_island.ring_outer_km * 1000.0).to_crs(crs)
@@ -315,19 +319,32 @@ def analysis_grid(config: RunConfig, area: Any) -> Any:
     return analysis_geobox(Geometry(grown.geometry, crs=crs), resolution, crs, anchor=anchor)
 
 
-def _off_pixels_note(resolution: float) -> str:
-    """Say what a grid whose pixel edges fall on neither sensor's costs, and the sizes that fit.
+def _off_pixels_note(resolution: float, kept: tuple[str, ...] = ()) -> str:
+    """Say what a grid whose pixel edges fall on no read sensor's costs, and the sizes that fit.
 
     :func:`tiles.grid.sensor_pixel_edges` gives the sizes whose edges fall on Landsat's
-    (15 m + k·30 m) or Sentinel-2's (k·10 m and k·20 m) in UTM.
+    (15 m + k·30 m) or Sentinel-2's (k·10 m and k·20 m) in UTM; ``kept`` are those of this
+    size, when they are only of a sensor the run does not read (Sentinel-2's, without
+    ``inputs.sentinel2``).
     """
+    if kept:
+        where = (
+            "on Sentinel-2's pixels, but the run reads no Sentinel-2 (inputs.sentinel2 is "
+            "empty) and they are not Landsat's (30 m or a multiple, 15 m)"
+        )
+        sizes = "30 or 15 m, or add Sentinel-2 products (inputs.sentinel2),"
+    else:
+        where = (
+            "on neither Landsat's pixels (30 m or a multiple, 15 m) nor Sentinel-2's (10 m, "
+            "20 m or a multiple of 20 m)"
+        )
+        sizes = "30 m (Landsat) or 10 or 20 m (Sentinel-2)"
     return (
-        f"grid.resolution: {resolution:g} m puts the pixel edges on neither Landsat's pixels "
-        "(30 m or a multiple, 15 m) nor Sentinel-2's (10 m, 20 m or a multiple of 20 m): every "
+        f"grid.resolution: {resolution:g} m puts the pixel edges {where}: every "
         "band is resampled across its pixels' edges, each grid pixel mixing parts of "
         "neighbouring pixels (or taking the nearest one, shifted by up to half a pixel), which "
-        "blurs sharp contrasts such as a park's edge; use 30 m (Landsat) or 10 or 20 m "
-        "(Sentinel-2) unless this size is what you need"
+        f"blurs sharp contrasts such as a park's edge; use {sizes} unless this size is what "
+        "you need"
     )
 
 

@@ -289,6 +289,28 @@ def test_the_dry_run_says_a_grid_off_both_sensors_pixels(demo_folder, resolution
                                      "this size is what you need")  # fmt: skip
 
 
+@pytest.mark.parametrize(("resolution", "warned"), [(10, True), (20, True), (15, False)])
+def test_the_dry_run_says_a_sentinel2_grid_without_sentinel2(demo_folder, resolution, warned):
+    """Without Sentinel-2, 10 and 20 m cut every (Landsat) band's pixels: edges at k·10 m
+    miss Landsat's 15 m + k·30 m; 15 m keeps them. Before, only a size on neither sensor's
+    edges was warned, whichever the run read."""
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"grid.resolution": resolution, "inputs.sentinel2": []},
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan(config)
+    said = _off_pixels(caught)
+    assert [w.code for w in said] == (["grid_off_sensor_pixels"] if warned else [])
+    if warned:
+        assert str(said[0]).startswith(
+            f"grid.resolution: {resolution} m puts the pixel edges on Sentinel-2's pixels, but "
+            "the run reads no Sentinel-2 (inputs.sentinel2 is empty)"
+        )
+        assert "use 30 or 15 m, or add Sentinel-2 products" in str(said[0])
+
+
 def test_the_run_says_a_grid_off_both_sensors_pixels_once_in_its_manifest(demo_folder, tmp_path):
     """45 m (neither a multiple of 30 m nor of 10 m): one warning of its kind in the manifest."""
     config = apply_overrides(
