@@ -11,9 +11,11 @@ rural reference, so the weather's level (a summer 3 K warmer) drops out of it, w
 
 Comparability is checked first, from each folder's ``manifest.json`` (the config as run and
 the grid): another grid CRS or resolution, or no zone id in common, is refused; another rural
-reference, land-cover source or ``composite.min_clear``, zone ids in part only, or a synthetic
-run (the demo) is said as an :class:`~tiles.errors.IlotsWarning` of its kind, recorded in the
-output's ``manifest.json``.
+reference, land-cover source, ``composite.min_clear``, ``mask`` section,
+``zones.qpv.iris_share_threshold``, area of interest or grid extent, zone ids in part only or
+an id with another shape, or a synthetic run (the demo) is said as an
+:class:`~tiles.errors.IlotsWarning` of its kind, recorded in the output's ``manifest.json``
+(a setting one run's manifest does not record, an earlier ilots', is not said).
 
 ``unreliable`` is true where either run would not trust the zone: its ``valid_frac`` below
 that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), or its

@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from shapely import affinity
 
 from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
@@ -192,6 +193,29 @@ def _set_fallback(manifest):
     manifest["warning_codes"].append("landcover_fallback")
 
 
+def _set_mask(manifest):
+    manifest["config"]["mask"]["st_qa_max_k"] = 3.0
+
+
+def _set_qpv_threshold(manifest):
+    manifest["config"]["zones"]["qpv"]["iris_share_threshold"] = 0.3
+
+
+def _set_area(manifest):
+    """As ``aoi.buffer_m: 500``: a larger area, so a larger grid."""
+    manifest["config"]["aoi"]["buffer_m"] = 500.0
+    manifest["area"]["area_km2"] += 9.0
+    manifest["area"]["bounds_wgs84"][0] -= 0.006
+    manifest["grid"]["bounds"][0] -= 510.0
+    manifest["grid"]["width"] += 17
+
+
+def _set_extent(manifest):
+    """Another grid extent over the same area of interest."""
+    manifest["grid"]["bounds"][2] += 300.0
+    manifest["grid"]["width"] += 10
+
+
 @pytest.mark.parametrize(
     ("edit", "code"),
     [
@@ -199,6 +223,10 @@ def _set_fallback(manifest):
         (_set_ring, "reference_differs"),
         (_set_anomaly_reference, "reference_differs"),
         (_set_fallback, "landcover_source_differs"),
+        (_set_mask, "mask_differs"),
+        (_set_qpv_threshold, "qpv_threshold_differs"),
+        (_set_area, "extent_differs"),
+        (_set_extent, "extent_differs"),
     ],
 )
 def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code):
@@ -210,15 +238,81 @@ def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code
     assert code in manifest["warning_codes"]
 
 
+def test_each_differing_setting_says_both_values_its_effect_and_the_fix(runs, tmp_path):
+    a, b = runs
+    before = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    for edit in (_set_mask, _set_qpv_threshold, _set_area):
+        _edit_manifest(b, edit)
+    _, said = _compare(a, b, tmp_path / "out")
+    texts = {w.code: str(w) for w in said}
+    for text in texts.values():
+        assert len(text.splitlines()) == 1
+    mask = before["config"]["mask"]["st_qa_max_k"]
+    assert (
+        f"the mask section differs ({{'st_qa_max_k': {mask}}} vs {{'st_qa_max_k': 3.0}})"
+        in (texts["mask_differs"])
+    )
+    threshold = before["config"]["zones"]["qpv"]["iris_share_threshold"]
+    assert (
+        f"the zones.qpv.iris_share_threshold differs ({threshold} vs 0.3): other IRIS"
+        in (texts["qpv_threshold_differs"])
+    )
+    # The area, by hand from A's manifest: km² to 0.01, WGS84 bounds to 1e-5°.
+    km2, (west, south, east, north) = before["area"]["area_km2"], before["area"]["bounds_wgs84"]
+    area_a = f"{km2:.2f} km² within [{west:.5f}, {south:.5f}, {east:.5f}, {north:.5f}]°"
+    area_b = f"{km2 + 9:.2f} km² within [{west - 0.006:.5f}, {south:.5f}, {east:.5f}, {north:.5f}]°"
+    buffer = before["config"]["aoi"]["buffer_m"]
+    assert (
+        f"the area of interest differs ({area_a}, aoi {{'buffer_m': {buffer}}} vs {area_b}, "
+        "aoi {'buffer_m': 500.0}): the IRIS it keeps or cuts, hence the rural ring"
+    ) in texts["extent_differs"]
+    assert [w.code for w in said].count("extent_differs") == 1  # the grid's: the same cause
+    assert all(text.endswith("for a like-for-like comparison") for text in texts.values()
+               if text.startswith(f"{a} and {b}: the "))  # fmt: skip
+    compared = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))["config"]
+    assert compared["compared"]["zones.qpv.iris_share_threshold"] == {"a": threshold, "b": 0.3}
+
+
+def test_the_grid_s_extent_alone_is_said_with_its_bounds(runs, tmp_path):
+    a, b = runs
+    _edit_manifest(b, _set_extent)
+    _, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "extent_differs"]
+    grid = json.loads((a / "manifest.json").read_text(encoding="utf-8"))["grid"]
+    west, south, east, north = grid["bounds"]
+    assert (
+        f"the grid's extent differs ({grid['width']}×{grid['height']} px, bounds "
+        f"[{west:g}, {south:g}, {east:g}, {north:g}] vs {grid['width'] + 10}×{grid['height']} "
+        f"px, bounds [{west:g}, {south:g}, {east + 300:g}, {north:g}]): the grid's edges"
+    ) in text
+
+
+def test_a_wider_ring_moves_the_grid_but_is_said_once(runs, tmp_path):
+    a, b = runs
+
+    def widen(manifest):
+        manifest["config"]["heat_island"]["ring_outer_km"] += 1.0
+        _set_extent(manifest)  # the grid is the area grown by the ring
+
+    _edit_manifest(b, widen)
+    _, said = _compare(a, b, tmp_path / "out")
+    assert [w.code for w in said if w.code != "synthetic_run"] == ["reference_differs"]
+
+
 def _as_an_earlier_ilots(manifest):
     del manifest["config"]["heat_island"]["min_reference_frac"]
     del manifest["config"]["composite"]["min_clear"]
+    del manifest["config"]["mask"]["st_qa_max_k"]
+    del manifest["config"]["zones"]["qpv"]["iris_share_threshold"]
+    del manifest["area"]
+    del manifest["grid"]["bounds"]
 
 
 def test_settings_an_earlier_ilots_did_not_record_are_not_said_to_differ(runs, tmp_path):
     a, b = runs
     _edit_manifest(a, _as_an_earlier_ilots)
-    _edit_manifest(b, _set_ring)
+    for edit in (_set_ring, _set_mask, _set_qpv_threshold, _set_area):
+        _edit_manifest(b, edit)
     _, said = _compare(a, b, tmp_path / "out")
     (differs,) = [str(w) for w in said if w.code not in ("synthetic_run",)]
     ring = json.loads((a / "manifest.json").read_text("utf-8"))["config"]["heat_island"]
@@ -261,6 +355,30 @@ def test_partial_zone_overlap_is_counted(runs, tmp_path):
     result, said = _compare(a, b, tmp_path / "fewer")
     (zones,) = [str(w) for w in said if w.code == "zones_differ"]
     assert "ids differ in part: 2 only in A (e.g. [" in zones and ", 0 only in B;" in zones
+
+
+def test_an_id_with_another_shape_is_said(runs, tmp_path):
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    grown, nudged = iris.loc[3, "code_iris"], iris.loc[4, "code_iris"]
+
+    def redraw(frame):
+        # Grown by 10 % each way (21 % more area, another millésime's boundary); nudged by
+        # 0.1 % (0.2 % more area: under the 1 % said).
+        for row, factor in ((3, 1.1), (4, 1.001)):
+            frame.loc[row, "geometry"] = affinity.scale(frame.loc[row, "geometry"], factor, factor)
+        return frame
+
+    _edit_layer(b, "iris", redraw)
+    result, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "zones_differ"]
+    km2 = iris.loc[3].geometry.area / 1e6
+    assert (
+        f"{a} and {b}: 1 iris zone(s) have the same id but another shape (more than 1% of the "
+        f"area differs; e.g. {grown}: {km2:.3f} vs {km2 * 1.21:.3f} km²)"
+    ) in text
+    assert nudged not in text and text.endswith("compare runs made with the same zone file")
+    assert len(result.tables["iris_change"]) == len(iris)  # compared all the same
 
 
 def test_no_shared_zone_is_refused(runs, tmp_path):
