@@ -46,6 +46,7 @@ from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
 from pipelines.compare.summary import summarise
 from pipelines.compare.tables import change_table, gap_change
 from pipelines.inequality import InequalityReport
+from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
 from tiles.errors import collected_warnings
@@ -80,12 +81,21 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     CompareError
         A folder is not a finished run folder, or ``out`` is one of them or holds another
         manifest than a comparison's.
+    OutputError
+        Another process (a comparison, a run) holds ``out``
+        (:func:`~pipelines.outputs.lock.folder_lock`): nothing is written there.
     GridError, ZonesError
         The runs are not comparable (see :func:`check_comparable`, :func:`change_table`).
     """
     started = time.perf_counter()
     target = Path(out)
     check_out(target, (run_a, run_b))
+    with folder_lock(target):  # no other compare, nor a run, writes there meanwhile
+        return _compare_into(target, run_a, run_b, started)
+
+
+def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: float) -> Comparison:
+    """Compare the runs and write the comparison into ``target``, which this process holds."""
     with collected_warnings() as said:
         a, b = read_run(run_a), read_run(run_b)
         check_comparable(a, b)

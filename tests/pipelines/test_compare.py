@@ -7,7 +7,10 @@ change planted, so that every expected difference is known by construction.
 import json
 import re
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
 import warnings
 from contextlib import closing
 
@@ -403,7 +406,7 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     a, b = runs
     out = tmp_path / "out"
     _compare(a, b, out)
-    names = {"compare.gpkg", "manifest.json"}
+    names = {"compare.gpkg", "manifest.json", ".ilots.lock"}  # the lock stays, hidden
     names |= {f"{layer}_change.{ext}" for layer in ("iris", "qpv") for ext in ("csv", "csvt")}
     assert {path.name for path in out.iterdir()} == names  # no temporary file left
     real = gpd.GeoDataFrame.to_file
@@ -417,7 +420,7 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     failed = tmp_path / "failed"
     with pytest.raises(OSError, match="disk gone"):
         _compare(a, b, failed)
-    assert list(failed.iterdir()) == []
+    assert not failed.exists()  # made for the comparison, nothing in it: removed
 
 
 def _iris_only_without_inequality(run):
@@ -441,6 +444,7 @@ def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
     _compare(a, b, out)
     assert {path.name for path in out.iterdir()} == {
         "compare.gpkg", "iris_change.csv", "iris_change.csvt", "manifest.json", "notes.txt",
+        ".ilots.lock",
     }  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     listed = sorted(output["path"] for output in manifest["outputs"])
@@ -469,16 +473,48 @@ def test_the_output_may_not_be_another_run_folder(runs, tmp_path):
         compare_runs(a, b, other)
     assert (other / "manifest.json").read_bytes() == before
     assert sorted(path.name for path in other.iterdir()) == sorted(_FILES)
-    # A run stopped or under way (no manifest yet): its lock, or its config and zones.
+    # A run stopped or under way (no manifest yet): its rasters/ or tile checkpoints, or its
+    # config and zones (a run holding its lock: test_a_held_out_is_refused_and_left_alone).
     (other / "manifest.json").unlink()
-    (other / ".ilots.lock").touch()
-    with pytest.raises(CompareError, match=r"is a run folder \(\.ilots\.lock, a run stopped"):
-        compare_runs(a, b, other)
-    (other / ".ilots.lock").unlink()
+    for left in ("rasters", ".checkpoints"):
+        (other / left).mkdir()
+        with pytest.raises(CompareError, match=rf"is a run folder \({left}, a run stopped"):
+            compare_runs(a, b, other)
+        (other / left).rmdir()
     (other / "config.yaml").write_text("name: x\n", encoding="utf-8")
     with pytest.raises(CompareError, match=r"is a run folder \(config\.yaml, zones\.gpkg"):
         compare_runs(a, b, other)
     assert not (other / "compare.gpkg").exists()
+
+
+_HOLD = (
+    "import sys, time\nfrom pipelines.outputs.lock import folder_lock\n"
+    "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)  # an earlier comparison, whose files must stay as they are
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
+    other = subprocess.Popen([sys.executable, "-c", _HOLD, str(out)], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "held"  # another compare, or a run
+        result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
+    finally:
+        other.kill()
+        other.wait()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: OutputError: {out.resolve()} is in use by another ilots run (pid {other.pid} "
+        f"on {socket.gethostname()}); wait for it to end, or choose another --out"
+    ]
+    after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
+    assert after == before  # nothing written, nothing removed
+    _compare(a, b, out)  # free again: a comparison leaves no mark of a run
 
 
 def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):
