@@ -185,7 +185,7 @@ def grid_extent(run: Run) -> str:
     grid = run.manifest["grid"]
     if not grid.get("bounds"):
         return NOT_RECORDED
-    bounds = ", ".join(f"{value:g}" for value in grid["bounds"])
+    bounds = ", ".join(f"{value:.12g}" for value in grid["bounds"])  # to the mm
     return f"{grid.get('width')}×{grid.get('height')} px, bounds [{bounds}]"
 
 

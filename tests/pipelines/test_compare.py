@@ -282,11 +282,12 @@ def test_the_grid_s_extent_alone_is_said_with_its_bounds(runs, tmp_path):
     _, said = _compare(a, b, tmp_path / "out")
     (text,) = [str(w) for w in said if w.code == "extent_differs"]
     grid = json.loads((a / "manifest.json").read_text(encoding="utf-8"))["grid"]
-    west, south, east, north = grid["bounds"]
+    assert all(value == int(value) for value in grid["bounds"])  # whole metres, written so
+    west, south, east, north = (int(value) for value in grid["bounds"])
     assert (
         f"the grid's extent differs ({grid['width']}×{grid['height']} px, bounds "
-        f"[{west:g}, {south:g}, {east:g}, {north:g}] vs {grid['width'] + 10}×{grid['height']} "
-        f"px, bounds [{west:g}, {south:g}, {east + 300:g}, {north:g}]): the grid's edges"
+        f"[{west}, {south}, {east}, {north}] vs {grid['width'] + 10}×{grid['height']} "
+        f"px, bounds [{west}, {south}, {east + 300}, {north}]): the grid's edges"
     ) in text
 
 
