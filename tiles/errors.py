@@ -61,8 +61,10 @@ __all__ = [
 #: puts its pixel edges on neither Landsat's nor Sentinel-2's (every band resampled across
 #: its pixels' edges), a zone layer of ``zones.gpkg`` a user edited since a run wrote it,
 #: kept as a user's beside the new run's layers; and those of ``ilots compare`` (two runs
-#: whose rural reference, land-cover source or ``composite.min_clear`` differ, whose zone
-#: ids differ in part, one of which is synthetic or has no ΔT, or the same run twice); a
+#: whose rural reference, land-cover source, ``composite.min_clear``, ``mask`` section,
+#: ``zones.qpv.iris_share_threshold``, area of interest or grid extent differ, whose zones
+#: differ in part (ids, or the shape of an id), one of which is synthetic or has no ΔT, or
+#: the same run twice); a
 #: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it. A warning of no
 #: kind has ``None``.
 WarningCode = Literal[
@@ -99,6 +101,9 @@ WarningCode = Literal[
     "no_anomaly",
     "same_run",
     "zones_gpkg_kept",
+    "mask_differs",
+    "qpv_threshold_differs",
+    "extent_differs",
 ]
 
 

@@ -11,9 +11,11 @@ rural reference, so the weather's level (a summer 3 K warmer) drops out of it, w
 
 Comparability is checked first, from each folder's ``manifest.json`` (the config as run and
 the grid): another grid CRS or resolution, or no zone id in common, is refused; another rural
-reference, land-cover source or ``composite.min_clear``, zone ids in part only, or a synthetic
-run (the demo) is said as an :class:`~tiles.errors.IlotsWarning` of its kind, recorded in the
-output's ``manifest.json``.
+reference, land-cover source, ``composite.min_clear``, ``mask`` section,
+``zones.qpv.iris_share_threshold``, area of interest or grid extent, zone ids in part only or
+an id with another shape, or a synthetic run (the demo) is said as an
+:class:`~tiles.errors.IlotsWarning` of its kind, recorded in the output's ``manifest.json``
+(a setting one run's manifest does not record, an earlier ilots', is not said).
 
 ``unreliable`` is true where either run would not trust the zone: its ``valid_frac`` below
 that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), or its
@@ -44,6 +46,7 @@ from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
 from pipelines.compare.summary import summarise
 from pipelines.compare.tables import change_table, gap_change
 from pipelines.inequality import InequalityReport
+from pipelines.outputs.lock import folder_lock
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
 from tiles.errors import collected_warnings
@@ -78,12 +81,21 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     CompareError
         A folder is not a finished run folder, or ``out`` is one of them or holds another
         manifest than a comparison's.
+    OutputError
+        Another process (a comparison, a run) holds ``out``
+        (:func:`~pipelines.outputs.lock.folder_lock`): nothing is written there.
     GridError, ZonesError
         The runs are not comparable (see :func:`check_comparable`, :func:`change_table`).
     """
     started = time.perf_counter()
     target = Path(out)
     check_out(target, (run_a, run_b))
+    with folder_lock(target):  # no other compare, nor a run, writes there meanwhile
+        return _compare_into(target, run_a, run_b, started)
+
+
+def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: float) -> Comparison:
+    """Compare the runs and write the comparison into ``target``, which this process holds."""
     with collected_warnings() as said:
         a, b = read_run(run_a), read_run(run_b)
         check_comparable(a, b)

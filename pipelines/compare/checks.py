@@ -18,8 +18,12 @@ __all__ = [
     "COMPARED_SETTINGS",
     "NOT_RECORDED",
     "OUTCOME",
+    "area_of_interest",
     "check_comparable",
+    "differing",
+    "grid_extent",
     "landcover_source",
+    "qpv_threshold",
     "recorded_setting",
     "warn",
 ]
@@ -40,33 +44,7 @@ def check_comparable(a: Run, b: Run) -> None:
                 f"({a.manifest['grid'].get(key)} vs {b.manifest['grid'].get(key)}); rerun one "
                 f"with the other's grid.{key} so that the zones average the same pixels"
             )
-    full_a, full_b = reference(a), reference(b)
-    recorded = set(full_a) & set(full_b)  # an earlier ilots records fewer keys
-    ref_a, ref_b = ({k: v for k, v in full.items() if k in recorded} for full in (full_a, full_b))
-    checks: list[tuple[str, Any, Any, WarningCode, str]] = [
-        (
-            "rural reference (heat_island, composite.anomaly_reference/anomaly_method)",
-            {key: value for key, value in ref_a.items() if ref_b[key] != value},
-            {key: value for key, value in ref_b.items() if ref_a[key] != value},
-            "reference_differs",
-            "ΔT is taken against another reference: part of its change is the reference's",
-        ),
-        (
-            "land-cover source",
-            landcover_source(a),
-            landcover_source(b),
-            "landcover_source_differs",
-            "land-cover shares (and the rural ring's built and water pixels) change with it",
-        ),
-        (
-            "composite.min_clear",
-            recorded_setting(a, "composite", "min_clear"),
-            recorded_setting(b, "composite", "min_clear"),
-            "min_clear_differs",
-            "the composites keep other pixels, so valid_frac and ΔT change with it",
-        ),
-    ]
-    for what, value_a, value_b, code, effect in checks:
+    for what, value_a, value_b, code, effect in _setting_checks(a, b):
         if value_a != value_b and NOT_RECORDED not in (value_a, value_b):
             warn(
                 f"{a.folder} and {b.folder}: the {what} differs ({value_a} vs {value_b}): "
@@ -93,6 +71,122 @@ def check_comparable(a: Run, b: Run) -> None:
             "the comparison shows the method, not a city's change",
             "synthetic_run",
         )
+
+
+#: One check of :func:`check_comparable`: what it is, each run's value, its kind, its effect.
+_Check = tuple[str, Any, Any, WarningCode, str]
+
+
+def _setting_checks(a: Run, b: Run) -> list[_Check]:
+    """Return the settings compared, each with both runs' values (said when they differ)."""
+    ref_a, ref_b = differing(reference(a), reference(b))
+    mask_a, mask_b = differing(a.config.get("mask") or {}, b.config.get("mask") or {})
+    checks: list[_Check] = [
+        (
+            "rural reference (heat_island, composite.anomaly_reference/anomaly_method)",
+            ref_a,
+            ref_b,
+            "reference_differs",
+            "ΔT is taken against another reference: part of its change is the reference's",
+        ),
+        (
+            "land-cover source",
+            landcover_source(a),
+            landcover_source(b),
+            "landcover_source_differs",
+            "land-cover shares (and the rural ring's built and water pixels) change with it",
+        ),
+        (
+            "composite.min_clear",
+            recorded_setting(a, "composite", "min_clear"),
+            recorded_setting(b, "composite", "min_clear"),
+            "min_clear_differs",
+            "the composites keep other pixels, so valid_frac and ΔT change with it",
+        ),
+        (
+            "mask section",
+            mask_a,
+            mask_b,
+            "mask_differs",
+            "the cloud and quality masks keep other pixels, so valid_frac, the LST and ΔT "
+            "change with them",
+        ),
+        (
+            "zones.qpv.iris_share_threshold",
+            qpv_threshold(a),
+            qpv_threshold(b),
+            "qpv_threshold_differs",
+            "other IRIS count as QPV (in_qpv), so the means in and outside QPV and the QPV "
+            "gap are over other groups",
+        ),
+    ]
+    if "ring_outer_km" not in ref_a:  # else the grid's extent moved with the ring, said above
+        checks.append(_extent_check(a, b))
+    return checks
+
+
+def _extent_check(a: Run, b: Run) -> _Check:
+    """Return the check of the area of interest, or else of the grid's extent.
+
+    The grid is the area grown by the rural ring: another area moves the grid's extent too,
+    said in one warning; another extent over the same area is said on its own.
+    """
+    area_a, area_b = area_of_interest(a), area_of_interest(b)
+    if area_a != area_b and NOT_RECORDED not in (area_a, area_b):
+        aoi_a, aoi_b = differing(a.config.get("aoi") or {}, b.config.get("aoi") or {})
+        return (
+            "area of interest",
+            f"{area_a}, aoi {aoi_a}" if aoi_a else area_a,
+            f"{area_b}, aoi {aoi_b}" if aoi_b else area_b,
+            "extent_differs",
+            "the IRIS it keeps or cuts, hence the rural ring around them (ΔT's reference), "
+            "may differ, and the grid's extent moves with it",
+        )
+    return (
+        "grid's extent",
+        grid_extent(a),
+        grid_extent(b),
+        "extent_differs",
+        "the grid's edges may cut the rural ring elsewhere, so ΔT's reference may move",
+    )
+
+
+def differing(
+    full_a: Mapping[str, Any], full_b: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the keys both mappings hold whose values differ, with each one's value.
+
+    A key one of them lacks (a setting an earlier ilots did not record) is left out.
+    """
+    keys = [key for key in full_a if key in full_b and full_a[key] != full_b[key]]
+    return {key: full_a[key] for key in keys}, {key: full_b[key] for key in keys}
+
+
+def qpv_threshold(run: Run) -> Any:
+    """Return ``zones.qpv.iris_share_threshold`` (:data:`NOT_RECORDED`: none, or no QPV)."""
+    qpv = (run.config.get("zones") or {}).get("qpv") or {}
+    return qpv.get("iris_share_threshold", NOT_RECORDED)
+
+
+def area_of_interest(run: Run) -> str:
+    """Describe the run's area of interest (the manifest's ``area``): km² and WGS84 bounds.
+
+    Rounded to 0.01 km² and 1e-5° (about 1 m), so that two runs over one area read alike.
+    """
+    area = run.manifest.get("area")
+    if not isinstance(area, Mapping) or not area.get("bounds_wgs84") or "area_km2" not in area:
+        return NOT_RECORDED
+    bounds = ", ".join(f"{value:.5f}" for value in area["bounds_wgs84"])
+    return f"{area['area_km2']:.2f} km² within [{bounds}]°"
+
+
+def grid_extent(run: Run) -> str:
+    """Describe the grid's extent (the manifest's ``grid``): its size in pixels and bounds."""
+    grid = run.manifest["grid"]
+    if not grid.get("bounds"):
+        return NOT_RECORDED
+    bounds = ", ".join(f"{value:.12g}" for value in grid["bounds"])  # to the mm
+    return f"{grid.get('width')}×{grid.get('height')} px, bounds [{bounds}]"
 
 
 def recorded_setting(run: Run, section: str, key: str) -> Any:
@@ -141,5 +235,9 @@ COMPARED_SETTINGS = {
     "reference": reference,
     "landcover_source": landcover_source,
     "composite.min_clear": lambda run: recorded_setting(run, "composite", "min_clear"),
+    "mask": lambda run: run.config.get("mask", NOT_RECORDED),
+    "zones.qpv.iris_share_threshold": qpv_threshold,
+    "area": area_of_interest,
+    "grid.extent": grid_extent,
     "zones.min_valid_frac": lambda run: recorded_setting(run, "zones", "min_valid_frac"),
 }

@@ -4,6 +4,9 @@ A folder holds one comparison's files or none: the previous ``manifest.json`` is
 before the new files are written, the earlier comparison's files the new one does not write
 are removed after them, and the new ``manifest.json`` is written last. A folder with a
 ``manifest.json`` is therefore a finished comparison; one without is an interrupted one.
+The folder is held while a comparison is made there, as a run holds its own
+(:func:`~pipelines.outputs.lock.folder_lock`): a second comparison, or a run, into it is
+refused while the first writes.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from pipelines.compare.runs import CompareError
 from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.geopackage import GPKG_VERSION
-from pipelines.outputs.lock import LOCK_NAME
 
 __all__ = ["OUTPUT_NAMES", "check_out", "csvt_type", "open_out", "remove_stale", "write_tables"]
 
@@ -36,6 +38,10 @@ OUTPUT_NAMES = (
     "manifest.json",
 )
 
+#: The tile checkpoints a stopped tiled run leaves (``pipelines.run_tiles.CHECKPOINT_DIR``,
+#: not imported: that module loads the whole pipeline).
+_CHECKPOINTS = ".checkpoints"
+
 
 def check_out(target: Path, runs: Iterable[str | Path]) -> None:
     """Refuse an output folder that is a run folder, or holds any manifest but a comparison's.
@@ -44,8 +50,10 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
     ------
     CompareError
         ``target`` is one of ``runs``, a run folder without a manifest (a run stopped or
-        under way: its lock, its previous manifest, or its ``config.yaml`` and
-        ``zones.gpkg``), or its ``manifest.json`` has no ``extra.runs``.
+        under way: its ``rasters/``, tile checkpoints, previous manifest, or its
+        ``config.yaml`` and ``zones.gpkg``), or its ``manifest.json`` has no ``extra.runs``.
+        (The lock file is no mark: a comparison leaves one too. A run under way holds it,
+        which :func:`~pipelines.outputs.lock.folder_lock` refuses.)
     """
     for given in runs:
         if target.resolve() == Path(given).resolve():
@@ -54,7 +62,8 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
                 "replaced; choose another folder"
             )
     run = RunFolder(target)
-    marks = [path.name for path in (target / LOCK_NAME, run.previous_manifest) if path.exists()]
+    left = (run.rasters, target / _CHECKPOINTS, run.previous_manifest)
+    marks = [path.name for path in left if path.exists()]
     if marks or (run.config.is_file() and run.zones_gpkg.is_file()):
         raise CompareError(
             f"--out {target} is a run folder ({', '.join(marks) or 'config.yaml, zones.gpkg'}, "

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from pipelines.compare.checks import OUTCOME, warn
 from pipelines.compare.runs import Run
@@ -19,6 +21,7 @@ __all__ = [
     "CHANGE",
     "MEASURES",
     "OUTCOME",
+    "RESHAPED_FRAC",
     "TestedGap",
     "alike",
     "change_table",
@@ -34,6 +37,9 @@ CHANGE = f"{OUTCOME}_change"
 _ROLES = ("income", "population", "group", "stratum")
 #: How many zone ids a warning gives as examples.
 _EXAMPLES = 5
+#: The share of a zone's area that may lie in one run's geometry only before the zone is
+#: said to be reshaped (the same id, another boundary).
+RESHAPED_FRAC = 0.01
 
 
 def _shared_ids(a: Run, b: Run, layer: str) -> list[str]:
@@ -56,7 +62,43 @@ def _shared_ids(a: Run, b: Run, layer: str) -> list[str]:
             "compared",
             "zones_differ",
         )
+    _warn_reshaped(a, b, layer, shared)
     return shared
+
+
+def _warn_reshaped(a: Run, b: Run, layer: str, shared: list[str]) -> None:
+    """Warn of the zones of ``shared`` whose shape differs between the runs (kind ``zones_differ``).
+
+    A zone is reshaped when more than :data:`RESHAPED_FRAC` of its larger area is in one
+    run's geometry only (another IGN millésime of IRIS: the same id, another boundary); A's
+    geometries are taken in B's CRS. A zone without a geometry in either run is not said.
+    """
+    frame_a, frame_b = (
+        run.layers[layer].set_index(run.layers[layer].columns[0]).loc[shared] for run in (a, b)
+    )
+    if frame_a.crs is not None and frame_b.crs is not None and frame_a.crs != frame_b.crs:
+        frame_a = frame_a.to_crs(frame_b.crs)
+    geom_a, geom_b = frame_a.geometry.to_numpy(), frame_b.geometry.to_numpy()
+    maybe = ~shapely.equals_exact(geom_a, geom_b, tolerance=0.0)
+    area_a, area_b = shapely.area(geom_a[maybe]), shapely.area(geom_b[maybe])
+    apart = shapely.area(shapely.symmetric_difference(geom_a[maybe], geom_b[maybe]))
+    moved = apart > RESHAPED_FRAC * np.fmax(area_a, area_b)  # NaN (no geometry): False
+    if not moved.any():
+        return
+    ids = np.asarray(shared, dtype=object)[maybe][moved]
+    examples = ", ".join(
+        f"{code}: {before / 1e6:.3f} vs {after / 1e6:.3f} km²"
+        for code, before, after in zip(
+            ids[:_EXAMPLES], area_a[moved][:_EXAMPLES], area_b[moved][:_EXAMPLES], strict=False
+        )
+    )
+    warn(
+        f"{a.folder} and {b.folder}: {len(ids)} {layer} zone(s) have the same id but another "
+        f"shape (more than {RESHAPED_FRAC:.0%} of the area differs; e.g. {examples}): another "
+        "zone file or millésime, whose change mixes the zone's with the boundary's; compare "
+        "runs made with the same zone file",
+        "zones_differ",
+    )
 
 
 def _only(ids: list[str], run: str) -> str:

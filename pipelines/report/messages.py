@@ -987,9 +987,28 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Two runs compared whose composite.min_clear differs: the composites keep other pixels",
     ),
     "warning_kind_zones_differ": (
-        "Deux traitements comparés dont les identifiants de zones diffèrent en partie : seules "
-        "les zones communes sont comparées",
-        "Two runs compared whose zone ids differ in part: only the zones in both are compared",
+        "Deux traitements comparés dont les zones diffèrent en partie (identifiants, ou contour "
+        "d'un même identifiant) : seules les zones communes sont comparées, celles redessinées "
+        "mêlent leur variation à celle du contour",
+        "Two runs compared whose zones differ in part (ids, or the shape of one id): only the "
+        "zones in both are compared, and those redrawn mix their change with the boundary's",
+    ),
+    "warning_kind_mask_differs": (
+        "Deux traitements comparés dont les masques (section mask) diffèrent : les composites "
+        "gardent d'autres pixels",
+        "Two runs compared whose masks (mask section) differ: the composites keep other pixels",
+    ),
+    "warning_kind_qpv_threshold_differs": (
+        "Deux traitements comparés dont zones.qpv.iris_share_threshold diffère : d'autres IRIS "
+        "comptent en QPV, l'écart des QPV porte sur d'autres groupes",
+        "Two runs compared whose zones.qpv.iris_share_threshold differs: other IRIS count as "
+        "QPV, so the QPV gap is over other groups",
+    ),
+    "warning_kind_extent_differs": (
+        "Deux traitements comparés dont la zone d'étude (aoi) ou l'emprise de la grille "
+        "diffère : la couronne rurale, donc la référence du ΔT, se déplace",
+        "Two runs compared whose area of interest (aoi) or grid extent differs: the rural "
+        "ring, hence ΔT's reference, moves",
     ),
     "warning_kind_synthetic_run": (
         "Comparaison d'un traitement de données synthétiques (la ville de démonstration)",

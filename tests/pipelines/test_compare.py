@@ -7,7 +7,10 @@ change planted, so that every expected difference is known by construction.
 import json
 import re
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
 import warnings
 from contextlib import closing
 
@@ -17,6 +20,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from shapely import affinity
 
 from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
@@ -192,6 +196,29 @@ def _set_fallback(manifest):
     manifest["warning_codes"].append("landcover_fallback")
 
 
+def _set_mask(manifest):
+    manifest["config"]["mask"]["st_qa_max_k"] = 3.0
+
+
+def _set_qpv_threshold(manifest):
+    manifest["config"]["zones"]["qpv"]["iris_share_threshold"] = 0.3
+
+
+def _set_area(manifest):
+    """As ``aoi.buffer_m: 500``: a larger area, so a larger grid."""
+    manifest["config"]["aoi"]["buffer_m"] = 500.0
+    manifest["area"]["area_km2"] += 9.0
+    manifest["area"]["bounds_wgs84"][0] -= 0.006
+    manifest["grid"]["bounds"][0] -= 510.0
+    manifest["grid"]["width"] += 17
+
+
+def _set_extent(manifest):
+    """Another grid extent over the same area of interest."""
+    manifest["grid"]["bounds"][2] += 300.0
+    manifest["grid"]["width"] += 10
+
+
 @pytest.mark.parametrize(
     ("edit", "code"),
     [
@@ -199,6 +226,10 @@ def _set_fallback(manifest):
         (_set_ring, "reference_differs"),
         (_set_anomaly_reference, "reference_differs"),
         (_set_fallback, "landcover_source_differs"),
+        (_set_mask, "mask_differs"),
+        (_set_qpv_threshold, "qpv_threshold_differs"),
+        (_set_area, "extent_differs"),
+        (_set_extent, "extent_differs"),
     ],
 )
 def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code):
@@ -210,15 +241,82 @@ def test_a_differing_setting_is_a_warning_of_its_kind(runs, tmp_path, edit, code
     assert code in manifest["warning_codes"]
 
 
+def test_each_differing_setting_says_both_values_its_effect_and_the_fix(runs, tmp_path):
+    a, b = runs
+    before = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    for edit in (_set_mask, _set_qpv_threshold, _set_area):
+        _edit_manifest(b, edit)
+    _, said = _compare(a, b, tmp_path / "out")
+    texts = {w.code: str(w) for w in said}
+    for text in texts.values():
+        assert len(text.splitlines()) == 1
+    mask = before["config"]["mask"]["st_qa_max_k"]
+    assert (
+        f"the mask section differs ({{'st_qa_max_k': {mask}}} vs {{'st_qa_max_k': 3.0}})"
+        in (texts["mask_differs"])
+    )
+    threshold = before["config"]["zones"]["qpv"]["iris_share_threshold"]
+    assert (
+        f"the zones.qpv.iris_share_threshold differs ({threshold} vs 0.3): other IRIS"
+        in (texts["qpv_threshold_differs"])
+    )
+    # The area, by hand from A's manifest: km² to 0.01, WGS84 bounds to 1e-5°.
+    km2, (west, south, east, north) = before["area"]["area_km2"], before["area"]["bounds_wgs84"]
+    area_a = f"{km2:.2f} km² within [{west:.5f}, {south:.5f}, {east:.5f}, {north:.5f}]°"
+    area_b = f"{km2 + 9:.2f} km² within [{west - 0.006:.5f}, {south:.5f}, {east:.5f}, {north:.5f}]°"
+    buffer = before["config"]["aoi"]["buffer_m"]
+    assert (
+        f"the area of interest differs ({area_a}, aoi {{'buffer_m': {buffer}}} vs {area_b}, "
+        "aoi {'buffer_m': 500.0}): the IRIS it keeps or cuts, hence the rural ring"
+    ) in texts["extent_differs"]
+    assert [w.code for w in said].count("extent_differs") == 1  # the grid's: the same cause
+    assert all(text.endswith("for a like-for-like comparison") for text in texts.values()
+               if text.startswith(f"{a} and {b}: the "))  # fmt: skip
+    compared = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))["config"]
+    assert compared["compared"]["zones.qpv.iris_share_threshold"] == {"a": threshold, "b": 0.3}
+
+
+def test_the_grid_s_extent_alone_is_said_with_its_bounds(runs, tmp_path):
+    a, b = runs
+    _edit_manifest(b, _set_extent)
+    _, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "extent_differs"]
+    grid = json.loads((a / "manifest.json").read_text(encoding="utf-8"))["grid"]
+    assert all(value == int(value) for value in grid["bounds"])  # whole metres, written so
+    west, south, east, north = (int(value) for value in grid["bounds"])
+    assert (
+        f"the grid's extent differs ({grid['width']}×{grid['height']} px, bounds "
+        f"[{west}, {south}, {east}, {north}] vs {grid['width'] + 10}×{grid['height']} "
+        f"px, bounds [{west}, {south}, {east + 300}, {north}]): the grid's edges"
+    ) in text
+
+
+def test_a_wider_ring_moves_the_grid_but_is_said_once(runs, tmp_path):
+    a, b = runs
+
+    def widen(manifest):
+        manifest["config"]["heat_island"]["ring_outer_km"] += 1.0
+        _set_extent(manifest)  # the grid is the area grown by the ring
+
+    _edit_manifest(b, widen)
+    _, said = _compare(a, b, tmp_path / "out")
+    assert [w.code for w in said if w.code != "synthetic_run"] == ["reference_differs"]
+
+
 def _as_an_earlier_ilots(manifest):
     del manifest["config"]["heat_island"]["min_reference_frac"]
     del manifest["config"]["composite"]["min_clear"]
+    del manifest["config"]["mask"]["st_qa_max_k"]
+    del manifest["config"]["zones"]["qpv"]["iris_share_threshold"]
+    del manifest["area"]
+    del manifest["grid"]["bounds"]
 
 
 def test_settings_an_earlier_ilots_did_not_record_are_not_said_to_differ(runs, tmp_path):
     a, b = runs
     _edit_manifest(a, _as_an_earlier_ilots)
-    _edit_manifest(b, _set_ring)
+    for edit in (_set_ring, _set_mask, _set_qpv_threshold, _set_area):
+        _edit_manifest(b, edit)
     _, said = _compare(a, b, tmp_path / "out")
     (differs,) = [str(w) for w in said if w.code not in ("synthetic_run",)]
     ring = json.loads((a / "manifest.json").read_text("utf-8"))["config"]["heat_island"]
@@ -263,6 +361,30 @@ def test_partial_zone_overlap_is_counted(runs, tmp_path):
     assert "ids differ in part: 2 only in A (e.g. [" in zones and ", 0 only in B;" in zones
 
 
+def test_an_id_with_another_shape_is_said(runs, tmp_path):
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    grown, nudged = iris.loc[3, "code_iris"], iris.loc[4, "code_iris"]
+
+    def redraw(frame):
+        # Grown by 10 % each way (21 % more area, another millésime's boundary); nudged by
+        # 0.1 % (0.2 % more area: under the 1 % said).
+        for row, factor in ((3, 1.1), (4, 1.001)):
+            frame.loc[row, "geometry"] = affinity.scale(frame.loc[row, "geometry"], factor, factor)
+        return frame
+
+    _edit_layer(b, "iris", redraw)
+    result, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "zones_differ"]
+    km2 = iris.loc[3].geometry.area / 1e6
+    assert (
+        f"{a} and {b}: 1 iris zone(s) have the same id but another shape (more than 1% of the "
+        f"area differs; e.g. {grown}: {km2:.3f} vs {km2 * 1.21:.3f} km²)"
+    ) in text
+    assert nudged not in text and text.endswith("compare runs made with the same zone file")
+    assert len(result.tables["iris_change"]) == len(iris)  # compared all the same
+
+
 def test_no_shared_zone_is_refused(runs, tmp_path):
     a, b = runs
     _edit_layer(b, "qpv", lambda frame: frame.assign(code_qp="other" + frame["code_qp"]))
@@ -285,7 +407,7 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     a, b = runs
     out = tmp_path / "out"
     _compare(a, b, out)
-    names = {"compare.gpkg", "manifest.json"}
+    names = {"compare.gpkg", "manifest.json", ".ilots.lock"}  # the lock stays, hidden
     names |= {f"{layer}_change.{ext}" for layer in ("iris", "qpv") for ext in ("csv", "csvt")}
     assert {path.name for path in out.iterdir()} == names  # no temporary file left
     real = gpd.GeoDataFrame.to_file
@@ -299,7 +421,7 @@ def test_outputs_are_written_whole_or_not_at_all(runs, tmp_path, monkeypatch):
     failed = tmp_path / "failed"
     with pytest.raises(OSError, match="disk gone"):
         _compare(a, b, failed)
-    assert list(failed.iterdir()) == []
+    assert not failed.exists()  # made for the comparison, nothing in it: removed
 
 
 def _iris_only_without_inequality(run):
@@ -323,6 +445,7 @@ def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
     _compare(a, b, out)
     assert {path.name for path in out.iterdir()} == {
         "compare.gpkg", "iris_change.csv", "iris_change.csvt", "manifest.json", "notes.txt",
+        ".ilots.lock",
     }  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     listed = sorted(output["path"] for output in manifest["outputs"])
@@ -351,16 +474,48 @@ def test_the_output_may_not_be_another_run_folder(runs, tmp_path):
         compare_runs(a, b, other)
     assert (other / "manifest.json").read_bytes() == before
     assert sorted(path.name for path in other.iterdir()) == sorted(_FILES)
-    # A run stopped or under way (no manifest yet): its lock, or its config and zones.
+    # A run stopped or under way (no manifest yet): its rasters/ or tile checkpoints, or its
+    # config and zones (a run holding its lock: test_a_held_out_is_refused_and_left_alone).
     (other / "manifest.json").unlink()
-    (other / ".ilots.lock").touch()
-    with pytest.raises(CompareError, match=r"is a run folder \(\.ilots\.lock, a run stopped"):
-        compare_runs(a, b, other)
-    (other / ".ilots.lock").unlink()
+    for left in ("rasters", ".checkpoints"):
+        (other / left).mkdir()
+        with pytest.raises(CompareError, match=rf"is a run folder \({left}, a run stopped"):
+            compare_runs(a, b, other)
+        (other / left).rmdir()
     (other / "config.yaml").write_text("name: x\n", encoding="utf-8")
     with pytest.raises(CompareError, match=r"is a run folder \(config\.yaml, zones\.gpkg"):
         compare_runs(a, b, other)
     assert not (other / "compare.gpkg").exists()
+
+
+_HOLD = (
+    "import sys, time\nfrom pipelines.outputs.lock import folder_lock\n"
+    "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)  # an earlier comparison, whose files must stay as they are
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
+    other = subprocess.Popen([sys.executable, "-c", _HOLD, str(out)], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "held"  # another compare, or a run
+        result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
+    finally:
+        other.kill()
+        other.wait()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: OutputError: {out.resolve()} is in use by another ilots run (pid {other.pid} "
+        f"on {socket.gethostname()}); wait for it to end, or choose another --out"
+    ]
+    after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
+    assert after == before  # nothing written, nothing removed
+    _compare(a, b, out)  # free again: a comparison leaves no mark of a run
 
 
 def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):
