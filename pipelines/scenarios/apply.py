@@ -174,7 +174,9 @@ def unseen_note(
     are converted (``what`` None: a reclassification) or have their ``what`` changed
     (``"NDVI"``, ``"albedo"``: a change, with ``on`` or without: ``class_name`` then
     ``""``, the pixels of every class); ``unseen`` more of them have none. The note starts
-    with what it is about; the caller prefixes the scenario and the change.
+    with what it is about; the caller prefixes the scenario and the change. Why they have
+    none, and the run that would see them, is said of water (a mask.sentinel2_preset that
+    rejects it) when the classes include water, else of clouds and the masks' thresholds.
     """
     if what is None:
         verb, among, stay, again = "converts", "drawn from", class_name, "converts them"
@@ -182,13 +184,17 @@ def unseen_note(
         verb, among, stay = f"changes the {what} of", "among", "as they are"
         again = f"changes their {what}"
     pixels = f"{class_name} pixels" if class_name else "pixels"
+    if "water" in class_name.split(" or "):
+        why = "a mask.sentinel2_preset that rejects water does so to water"
+        keeps = "whose masks keep them (for water, mask.sentinel2_preset: conservative)"
+    else:  # without on (class_name ""), water is not counted (see _unseen_in)
+        why = "clouds, shadows or a quality threshold on each date"
+        keeps = "with more clear dates there (more scenes, or looser mask thresholds)"
     return (
         f"{verb} {changed} of the {usable + unseen} {pixels} of its area, "
         f"{among} the {usable} with an NDVI: the other {unseen} have none (the masks "
-        "left them out of every date, as a mask.sentinel2_preset that rejects water does "
-        "to water), so the model has nothing to start from there and they stay "
-        f"{stay}; a run whose masks keep them (for water, mask.sentinel2_preset: "
-        f"conservative) {again}"
+        f"left them out of every date: {why}), so the model has nothing to start from "
+        f"there and they stay {stay}; a run {keeps} {again}"
     )
 
 

@@ -206,8 +206,8 @@ def test_a_reclassification_says_how_many_of_its_class_it_leaves_without_an_ndvi
     )
     assert applied.notes == (
         "t: change[0] converts 10 of the 40 water pixels of its area, drawn from the 10 with "
-        "an NDVI: the other 30 have none (the masks left them out of every date, as a "
-        "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
+        "an NDVI: the other 30 have none (the masks left them out of every date: a "
+        "mask.sentinel2_preset that rejects water does so to water), so the model has nothing "
         "to start from there and they stay water; a run whose masks keep them (for water, "
         "mask.sentinel2_preset: conservative) converts them",
     )
@@ -256,8 +256,8 @@ def test_an_ndvi_or_albedo_change_on_a_class_says_how_many_it_leaves_without_an_
     assert applied.steps == ("ndvi change on 10 pixels (30 more without an NDVI left as they are)",)
     assert applied.notes == (
         "t: change[0] changes the NDVI of 10 of the 40 water pixels of its area, among the 10 "
-        "with an NDVI: the other 30 have none (the masks left them out of every date, as a "
-        "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
+        "with an NDVI: the other 30 have none (the masks left them out of every date: a "
+        "mask.sentinel2_preset that rejects water does so to water), so the model has nothing "
         "to start from there and they stay as they are; a run whose masks keep them (for "
         "water, mask.sentinel2_preset: conservative) changes their NDVI",
     )
@@ -308,10 +308,10 @@ def test_an_ndvi_or_albedo_change_without_on_says_how_many_it_leaves_without_an_
     assert applied.steps == ("ndvi change on 55 pixels (10 more without an NDVI left as they are)",)
     assert applied.notes == (
         "t: change[0] changes the NDVI of 55 of the 65 pixels of its area, among the 55 with "
-        "an NDVI: the other 10 have none (the masks left them out of every date, as a "
-        "mask.sentinel2_preset that rejects water does to water), so the model has nothing "
-        "to start from there and they stay as they are; a run whose masks keep them (for "
-        "water, mask.sentinel2_preset: conservative) changes their NDVI",
+        "an NDVI: the other 10 have none (the masks left them out of every date: clouds, "
+        "shadows or a quality threshold on each date), so the model has nothing to start "
+        "from there and they stay as they are; a run with more clear dates there (more "
+        "scenes, or looser mask thresholds) changes their NDVI",
     )
     paler = change(albedo={"add": 0.1})
     with pytest.warns(IlotsWarning):
