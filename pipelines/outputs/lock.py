@@ -123,14 +123,15 @@ class JobHold:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self._root = Path(folder).resolve()
-        self._hold = contextlib.ExitStack()
-        self._hold.enter_context(folder_lock(self._root))
         self._state = "queued"  # then "running" (run) or "dropped" (drop)
         self._state_lock = threading.Lock()
         #: Done once the hold is let go.
         self.ended: concurrent.futures.Future = concurrent.futures.Future()
-        with _held_lock:
-            _held[self._root].jobs.add(self.ended)
+        with contextlib.ExitStack() as hold:  # let go if interrupted before it is registered
+            hold.enter_context(folder_lock(self._root))
+            with _held_lock:
+                _held[self._root].jobs.add(self.ended)
+            self._hold = hold.pop_all()
 
     def run(self, job: Callable[..., _T], *args: Any) -> _T:
         """Run ``job(*args)``, then let go.

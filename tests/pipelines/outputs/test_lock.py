@@ -114,6 +114,38 @@ def test_a_job_holds_the_folder_until_it_is_done(tmp_path, end):
     assert lock_holder(folder) is None and hold.ended.done()
 
 
+def test_a_hold_interrupted_before_it_is_registered_lets_go(tmp_path, monkeypatch):
+    """Ctrl-C between taking the folder's lock and registering the job: no job is queued,
+    so nothing may keep the folder held (before, the lock stayed taken until the ExitStack
+    was collected)."""
+    import pipelines.outputs.lock as lock
+
+    folder = tmp_path / "run"
+    real = lock._held_lock
+
+    class InterruptedOnce:
+        """The module's lock, whose second taking (the registration) is interrupted."""
+
+        taken = 0
+
+        def __enter__(self):
+            InterruptedOnce.taken += 1
+            if InterruptedOnce.taken == 2:
+                raise KeyboardInterrupt
+            return real.__enter__()
+
+        def __exit__(self, *exc):
+            return real.__exit__(*exc)
+
+    monkeypatch.setattr(lock, "_held_lock", InterruptedOnce())
+    with pytest.raises(KeyboardInterrupt) as caught:
+        JobHold(folder)
+    assert InterruptedOnce.taken >= 2
+    # The traceback (its frames, the JobHold) is still referenced: nothing was collected.
+    assert caught.traceback and lock_holder(folder) is None
+    assert not lock._held
+
+
 def test_a_job_whose_hold_was_dropped_does_not_run(tmp_path):
     """Cancelled before it started (or never queued), a job must not write unheld."""
     folder, ran = tmp_path / "run", []
