@@ -36,6 +36,7 @@ from pipelines.config import (
     RunConfig,
     area_of_interest,
     check_coverage,
+    check_extent_coverage,
     grid_crs,
     resolve_inputs,
 )
@@ -171,6 +172,8 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     timer = timer or _no_timer
     notes: list[str] = []
     with timer("aoi"):
+        # A national file taken whole is refused from its extent, not after minutes of reading.
+        check_extent_coverage(config, source=source)
         area, iris, qpv, qpv_of_iris = zones_and_area(config, source=source)
     with timer("items"):
         inputs = resolve_inputs(config, area=area, source=source)

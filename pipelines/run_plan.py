@@ -23,6 +23,7 @@ from pipelines import run_tiles
 from pipelines.config import (
     RunConfig,
     check_coverage,
+    check_extent_coverage,
     config_digest,
     config_paths,
     resolve_inputs,
@@ -267,10 +268,11 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     ``inequality.stratum`` and ``census.income_column`` are checked against their columns as
     the run checks them; no pixel is.
     """
-    area, iris, qpv, _ = zones_and_area(config, source=source)
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
+        check_extent_coverage(config, item_dir=items, source=source)  # before the zones, as the run
+        area, iris, qpv, _ = zones_and_area(config, source=source)
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
         # As the run, before the grid: an area the scenes miss is said before it is planned.
         check_coverage(config, area, inputs.landsat, source=source)

@@ -29,7 +29,9 @@ Public API
 ``resolve_inputs(config) -> ResolvedInputs``
     Products as ilots STAC Items from folders, globs, static catalogues and STAC APIs
     (:mod:`.inputs`); ``search_catalog`` and ``search_stac_api`` do the searching;
-    ``check_coverage(config, area, items)`` says when their footprints miss most of the area.
+    ``check_coverage(config, area, items)`` says when their footprints miss most of the area;
+    ``check_extent_coverage(config)`` says it of a large area's extent before its features are
+    read.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from pipelines.config.aoi import AreaOfInterest, area_of_interest, grid_crs
 from pipelines.config.inputs import (
     ResolvedInputs,
     check_coverage,
+    check_extent_coverage,
     resolve_inputs,
     search_catalog,
     search_stac_api,
@@ -134,6 +137,7 @@ __all__ = [
     "apply_overrides",
     "area_of_interest",
     "check_coverage",
+    "check_extent_coverage",
     "check_paths",
     "config_digest",
     "config_from_dict",

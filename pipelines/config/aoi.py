@@ -32,7 +32,14 @@ from pipelines.config.models import RunConfig
 from tiles.errors import ConfigError, IlotsError, LayerNotFoundError
 from tiles.grid import utm_crs_for
 
-__all__ = ["AreaOfInterest", "area_of_interest", "grid_crs", "read_zone_layer", "zone_source"]
+__all__ = [
+    "AreaOfInterest",
+    "area_of_interest",
+    "area_outline",
+    "grid_crs",
+    "read_zone_layer",
+    "zone_source",
+]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -152,6 +159,67 @@ def area_of_interest(
         area = replace(grown, description=f"{area.description}, grown by {aoi.buffer_m:g} m")
     logger.info("area of interest: %s", area.description)
     return area
+
+
+def area_outline(config: RunConfig) -> AreaOfInterest | None:
+    """Return the area of interest, or a box holding it, without reading a feature.
+
+    A bounding box (``aoi.bbox``) is the area itself. The union of a polygon file's features
+    (``aoi.file``) or of a zone layer's (``aoi.zones`` without ``aoi.communes``) lies within
+    the layer's extent, which the file's header or index gives (a GeoPackage's
+    ``gpkg_contents``, a shapefile's header: :func:`pipelines.census._layers.layer_extent`).
+    Grown by ``aoi.buffer_m`` if set.
+
+    Returns
+    -------
+    AreaOfInterest or None
+        Its description says where it comes from (``"the extent of the 48,056 features of
+        CONTOURS-IRIS.gpkg in zones.iris"``). None when only the features can tell: the zones
+        of ``aoi.communes``, or a layer that is missing, unreadable, empty, without CRS or with
+        coordinates its CRS contradicts (reading it then says what is wrong).
+    """
+    aoi = config.aoi
+    if aoi.bbox is not None:
+        area = AreaOfInterest(box(*aoi.bbox), WGS84, f"bbox {list(aoi.bbox)}")
+    elif aoi.communes is not None:
+        return None
+    else:
+        if aoi.file is not None:
+            path, layer, key = aoi.file, aoi.layer, "aoi.file"
+        elif (zones := _zone_layer(config, aoi.zones)) is not None:
+            path, layer, key = zones[0].path, zones[0].layer, zones[1]
+        else:
+            return None
+        outline = _layer_outline(Path(path), layer, key)
+        if outline is None:
+            return None
+        area = outline
+    if aoi.buffer_m:
+        grown = area.buffered(aoi.buffer_m)
+        area = replace(grown, description=f"{area.description}, grown by {aoi.buffer_m:g} m")
+    return area
+
+
+def _layer_outline(path: Path, layer: str | None, key: str) -> AreaOfInterest | None:
+    """Return the extent of a vector file's layer as a box, from its header (see above)."""
+    from pipelines.census._layers import layer_extent
+
+    try:
+        crs, extent = layer_extent(path, layer)
+        count = int(pyogrio.read_info(path, layer=layer)["features"])
+    except Exception:  # missing or unreadable: the read of its features says why
+        return None
+    if crs is None or extent is None:
+        return None
+    west, south, east, north = extent
+    if crs.is_geographic and not (-180 <= west and east <= 180 and -90 <= south and north <= 90):
+        return None
+    features = f"{count:,} features" if count >= 0 else "features"
+    description = f"the extent of the {features} of {path.name} in {key}"
+    try:
+        return AreaOfInterest(box(west, south, east, north), crs, description)
+    except ValueError:  # a point or a line: no area
+        return None
 
 
 def grid_crs(config: RunConfig, area: AreaOfInterest) -> CRS:
@@ -447,6 +515,20 @@ def _layer_path(config: RunConfig, name: str | None) -> Path:
     if name == "qpv" and config.zones.qpv is not None:
         return config.zones.qpv.path
     return next(layer.path for layer in config.zones.extra if layer.name == name)
+
+
+def _zone_layer(config: RunConfig, name: str | None) -> tuple[Any, str] | None:
+    """Return the config of zone layer ``name`` and its key (``zones.iris``, ``zones.extra[0]``).
+
+    None when the config has no such layer.
+    """
+    if name in ("iris", "qpv"):
+        layer = config.zones.iris if name == "iris" else config.zones.qpv
+        return None if layer is None else (layer, f"zones.{name}")
+    names = [layer.name for layer in config.zones.extra]
+    if name not in names:
+        return None
+    return config.zones.extra[names.index(name)], f"zones.extra[{names.index(name)}]"
 
 
 def _find_column(frame: gpd.GeoDataFrame, wanted: str) -> str | None:

@@ -53,7 +53,7 @@ from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from pipelines.config._types import has_glob, is_url
-from pipelines.config.aoi import WGS84, AreaOfInterest, area_of_interest
+from pipelines.config.aoi import WGS84, AreaOfInterest, area_of_interest, area_outline
 from pipelines.config.models import InputSource, RunConfig, StacApiSource
 from pipelines.config.planetary_computer import (
     found_on_planetary_computer,
@@ -70,14 +70,17 @@ from tiles.errors import (
     IlotsWarning,
     UnrecognisedProductError,
     WarningCode,
+    withheld_warnings,
 )
 
 __all__ = [
     "COVERAGE_MIN",
     "COVERAGE_WARN",
+    "EXTENT_CHECKED_KM2",
     "Interval",
     "ResolvedInputs",
     "check_coverage",
+    "check_extent_coverage",
     "landsat_coverage",
     "resolve_inputs",
     "search_catalog",
@@ -752,12 +755,7 @@ def check_coverage(
     if share >= COVERAGE_WARN:
         return share
     span = _bounds_text(footprints.bounds)
-    aoi = config.aoi
-    where = (
-        "set aoi.communes or aoi.bbox"
-        if aoi.kind == "zones" and aoi.communes is None
-        else f"set aoi.{'communes' if aoi.kind == 'zones' else aoi.kind}"
-    )
+    where = _area_fix(config)
     text = (
         f"the Landsat products cover {_percent(share)} % of the area of interest "
         f"({area.description}); their footprints span {span}"
@@ -775,10 +773,77 @@ def check_coverage(
     return share
 
 
+def _area_fix(config: RunConfig) -> str:
+    """Say which ``aoi`` key sets a smaller area: ``set aoi.communes or aoi.bbox`` ..."""
+    aoi = config.aoi
+    if aoi.kind == "zones" and aoi.communes is None:
+        return "set aoi.communes or aoi.bbox"
+    return f"set aoi.{'communes' if aoi.kind == 'zones' else aoi.kind}"
+
+
+#: Above this extent (km²), :func:`check_extent_coverage` checks the area of interest against
+#: the Landsat footprints before its features are read: a square of 100 km, larger than any
+#: French agglomeration, whose IRIS take seconds to read, repair and unite, where a
+#: national file's take minutes.
+EXTENT_CHECKED_KM2 = 10_000.0
+
+
+def check_extent_coverage(
+    config: RunConfig, *, item_dir: str | os.PathLike[str] | None = None, source: str = "config"
+) -> None:
+    """Refuse, before its features are read, an area whose extent the Landsat products miss.
+
+    The extent is :func:`~pipelines.config.aoi.area_outline`'s: the bounding box itself, or
+    the extent a zone layer or polygon file's header gives when the area is the union of all
+    its features (a national IRIS file with ``aoi.zones: iris`` and no ``aoi.communes``, which
+    takes minutes to read and unite). Of more than :data:`EXTENT_CHECKED_KM2`, the products
+    are resolved for it (:func:`resolve_inputs`, their warnings withheld: the run resolves
+    them again for the area itself and says them then) and, under :data:`COVERAGE_MIN` of it
+    under their footprints, the run is refused: its grid would span that extent.
+
+    Raises
+    ------
+    ConfigError
+        ``"<source>: aoi: the Landsat products cover 0.035 % of the area of interest (the
+        extent of ...), which spans 900 x 960 km, ..."``, or :func:`resolve_inputs`' errors.
+    """
+    outline = area_outline(config)
+    if outline is None:
+        return
+    metric = outline if not outline.crs.is_geographic else outline.to_crs(outline.utm_crs())
+    if metric.geometry.area / 1e6 <= EXTENT_CHECKED_KM2:
+        return
+    with warnings.catch_warnings(), withheld_warnings():
+        warnings.simplefilter("ignore")
+        items = resolve_inputs(config, area=outline, item_dir=item_dir, source=source).landsat
+    footprints = _footprints(items)
+    if footprints is None:
+        return
+    share = _share_covered(outline, footprints)
+    if share >= COVERAGE_MIN:
+        return
+    west, south, east, north = metric.geometry.bounds
+    size = f"{(east - west) / 1000:,.0f} x {(north - south) / 1000:,.0f} km"
+    every = ", all of them as aoi.zones has no aoi.communes" if config.aoi.kind == "zones" else ""
+    raise ConfigError(
+        f"{source}: aoi: the Landsat products cover {_percent(share)} % of the area of interest "
+        f"({outline.description}{every}), which spans {size}, under the "
+        f"{_percent(COVERAGE_MIN)} % a run needs; their footprints span "
+        f"{_bounds_text(footprints.bounds)}: {_area_fix(config)} to the area your scenes cover, "
+        "or add the products that cover it (inputs.landsat)"
+    )
+
+
 def _percent(share: float) -> str:
-    """Write a share as a percentage: ``32.5``, ``0.4``, ``0.056`` (two figures under 1 %)."""
+    """Write a share as a percentage: ``32.5``, ``0.4``, ``0.056`` (two figures under 1 %).
+
+    Under 0.001 % (a city's scenes against a national extent), ``under 0.001``: no
+    exponent in a message.
+    """
     pct = 100.0 * share
-    return f"{pct:.1f}" if pct >= 1.0 else f"{pct:.2g}"
+    if pct >= 1.0:
+        return f"{pct:.1f}"
+    return f"{pct:.2g}" if pct >= 0.001 or pct == 0 else "under 0.001"
 
 
 _NO_ST = "without Level-2 surface temperature"

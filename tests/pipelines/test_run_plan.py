@@ -265,6 +265,52 @@ def test_an_area_the_scenes_barely_cover_stops_the_dry_run_and_the_run(
         assert plan(third).grid["width"] > 0
 
 
+@pytest.mark.parametrize("step", ["dry run", "run"])
+def test_a_national_extent_is_refused_without_reading_a_feature(
+    demo_folder, tmp_path, monkeypatch, step
+):
+    """aoi.zones: iris without aoi.communes, with an IRIS file spanning 700 km (the demo's
+    IRIS and two far away, as a national file would): the dry run and the run are refused
+    from the file's extent, before any feature is read, where reading, repairing and uniting
+    a national file's 48,000 IRIS took minutes."""
+    import pyogrio
+
+    from pipelines.run_graph import scene_graph
+
+    demo = gpd.read_file(demo_folder / "zones" / "iris.gpkg")
+    far = gpd.GeoDataFrame(
+        {"CODE_IRIS": ["290190101", "670820101"], "INSEE_COM": ["29019", "67082"]},
+        geometry=[shapely.box(300_000, 6_700_000, 300_100, 6_700_100),
+                  shapely.box(999_900, 6_899_900, 1_000_000, 6_900_000)],
+        crs="EPSG:2154",
+    )  # fmt: skip
+    path = tmp_path / "iris_france.gpkg"
+    gpd.pd.concat([demo, far.to_crs(demo.crs)], ignore_index=True).to_file(path)
+    config = apply_overrides(
+        load_config(demo_folder / "config.yaml"),
+        {"zones.iris.path": str(path), "outputs.folder": str(tmp_path / "out")},
+    )
+
+    def whole(read):
+        def reader(*args, bbox=None, fids=None, where=None, **kwargs):
+            if bbox is None and fids is None and where is None:
+                raise AssertionError(f"every feature of {args[0]} read")
+            return read(*args, bbox=bbox, fids=fids, where=where, **kwargs)
+
+        return reader
+
+    monkeypatch.setattr(gpd, "read_file", whole(gpd.read_file))
+    monkeypatch.setattr(pyogrio, "read_dataframe", whole(pyogrio.read_dataframe))
+    said = (
+        r"^config: aoi: the Landsat products cover 0\.\d+ % of the area of interest \(the "
+        r"extent of the 66 features of iris_france\.gpkg in zones\.iris, all of them as "
+        r"aoi\.zones has no aoi\.communes\), which spans \d+ x \d+ km, under the 5\.0 % a run "
+        r"needs; .*: set aoi\.communes or aoi\.bbox to the area your scenes cover"
+    )
+    with pytest.raises(ConfigError, match=said):
+        plan(config) if step == "dry run" else scene_graph(config)
+
+
 def _off_pixels(caught) -> list:
     return [w.message for w in caught if str(w.message).startswith("grid.resolution: ")]
 

@@ -26,6 +26,7 @@ from pipelines.config import (
     apply_overrides,
     area_of_interest,
     check_coverage,
+    check_extent_coverage,
     load_config,
     resolve_inputs,
     search_catalog,
@@ -37,7 +38,7 @@ from pipelines.outputs.manifest import build_manifest
 from raster.sources import open_product
 from tiles.errors import IlotsWarning, collected_warnings
 
-from .conftest import MINIMAL, iris_layer, landsat_product
+from .conftest import MINIMAL, UTM_ORIGIN, iris_layer, landsat_product
 
 L8_JULY = "LC08_L2SP_199030_20230712_20230714_02_T1"
 L9_JULY = "LC09_L2SP_199030_20230720_20230722_02_T1"
@@ -810,3 +811,62 @@ def test_products_covering_a_tiny_part_of_a_national_area_stop_the_run(tmp_path,
         r"products that cover it \(inputs\.landsat\)",
         str(err.value),
     )
+
+
+def _far_apart_iris(path: Path) -> tuple[float, float, float, float]:
+    """Write 3 IRIS in Lambert-93: a 200 m square at the centre of :func:`landsat_product`'s
+    240 m footprint, 100 m squares in Brittany and Alsace; return the layer's bounds."""
+    to_l93 = gpd.GeoSeries.from_xy([UTM_ORIGIN[0] + 120], [UTM_ORIGIN[1] - 120], crs=32631)
+    centre = to_l93.to_crs(2154).iloc[0]
+    squares = [
+        box(centre.x - 100, centre.y - 100, centre.x + 100, centre.y + 100),
+        box(300_000, 6_700_000, 300_100, 6_700_100),
+        box(999_900, 6_899_900, 1_000_000, 6_900_000),
+    ]
+    gpd.GeoDataFrame(
+        {
+            "code_iris": ["315550101", "290190101", "670820101"],
+            "nom_iris": ["Capitole", "Centre", "Centre"],
+            "insee_com": ["31555", "29019", "67082"],
+            "nom_com": ["Toulouse", "Brest", "Haguenau"],
+            "iris": ["0101", "0101", "0101"],
+            "typ_iris": ["H", "H", "H"],
+        },
+        geometry=squares,
+        crs="EPSG:2154",
+    ).to_file(path, layer="contours_iris", driver="GPKG")
+    return 300_000.0, centre.y - 100, 1_000_000.0, 6_900_000.0
+
+
+def test_a_few_iris_far_apart_are_refused_from_their_extent(tmp_path, write_config):
+    """aoi.zones: iris without aoi.communes over 3 IRIS 700 km apart: the products cover
+    most of the IRIS (2/3 of their area), but the run's grid would span 700 x 620 km of
+    which they cover a speck: refused, saying the extent's size and the fix."""
+    west, south, east, north = _far_apart_iris(tmp_path / "iris.gpkg")
+    landsat_product(tmp_path / "products", dt.date(2023, 7, 12))
+    config = config_for(
+        write_config, "[products]", aoi={"zones": "iris"}, zones={"iris": {"path": "iris.gpkg"}}
+    )
+    items = resolve_inputs(config).landsat
+    # The share of the IRIS themselves: 0.04 of 0.06 km², far above the 5 % refused.
+    assert landsat_coverage(area_of_interest(config), items) == pytest.approx(2 / 3, rel=0.01)
+    size = f"{(east - west) / 1000:,.0f} x {(north - south) / 1000:,.0f} km"
+    assert size == "700 x 620 km"
+    with pytest.raises(ConfigError) as err:
+        check_extent_coverage(config, source="c.yaml")
+    assert re.fullmatch(
+        r"c\.yaml: aoi: the Landsat products cover under 0\.001 % of the area of interest \(the "
+        r"extent of the 3 features of iris\.gpkg in zones\.iris, all of them as aoi\.zones has "
+        rf"no aoi\.communes\), which spans {size}, under the 5\.0 % a run needs; their "
+        r"footprints span lon [\d.]+ to [\d.]+, lat [\d.]+ to [\d.]+: set aoi\.communes or "
+        r"aoi\.bbox to the area your scenes cover, or add the products that cover it "
+        r"\(inputs\.landsat\)",
+        str(err.value),
+    ), str(err.value)
+    # With the communes of the covered IRIS, the extent is not known before reading them:
+    # nothing said here (the run's own check then measures their area).
+    communes = config_for(
+        write_config, "[products]", aoi={"zones": "iris", "communes": ["31555"]},
+        zones={"iris": {"path": "iris.gpkg"}},
+    )  # fmt: skip
+    check_extent_coverage(communes, source="c.yaml")
