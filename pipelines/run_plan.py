@@ -271,7 +271,7 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
-        check_extent_coverage(config, item_dir=items, source=source)  # before the zones, as the run
+        check_extent_coverage(config, source=source)  # before the zones, as the run
         area, iris, qpv, _ = zones_and_area(config, source=source)
         inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
         # As the run, before the grid: an area the scenes miss is said before it is planned.

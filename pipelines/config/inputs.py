@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -788,17 +789,16 @@ def _area_fix(config: RunConfig) -> str:
 EXTENT_CHECKED_KM2 = 10_000.0
 
 
-def check_extent_coverage(
-    config: RunConfig, *, item_dir: str | os.PathLike[str] | None = None, source: str = "config"
-) -> None:
+def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
     """Refuse, before its features are read, an area whose extent the Landsat products miss.
 
     The extent is :func:`~pipelines.config.aoi.area_outline`'s: the bounding box itself, or
     the extent a zone layer or polygon file's header gives when the area is the union of all
     its features (a national IRIS file with ``aoi.zones: iris`` and no ``aoi.communes``, which
     takes minutes to read and unite). Of more than :data:`EXTENT_CHECKED_KM2`, the products
-    are resolved for it (:func:`resolve_inputs`, their warnings withheld: the run resolves
-    them again for the area itself and says them then) and, under :data:`COVERAGE_MIN` of it
+    are resolved for it (:func:`resolve_inputs`, their warnings withheld and the items a
+    catalogue or an API gives saved in a scratch folder: the run resolves them again for the
+    area itself, and says and keeps them then) and, under :data:`COVERAGE_MIN` of it
     under their footprints, the run is refused: its grid would span that extent.
 
     Raises
@@ -813,9 +813,13 @@ def check_extent_coverage(
     metric = outline if not outline.crs.is_geographic else outline.to_crs(outline.utm_crs())
     if metric.geometry.area / 1e6 <= EXTENT_CHECKED_KM2:
         return
-    with warnings.catch_warnings(), withheld_warnings():
+    with (
+        tempfile.TemporaryDirectory(prefix="ilots-extent-") as scratch,
+        warnings.catch_warnings(),
+        withheld_warnings(),
+    ):
         warnings.simplefilter("ignore")
-        items = resolve_inputs(config, area=outline, item_dir=item_dir, source=source).landsat
+        items = resolve_inputs(config, area=outline, item_dir=scratch, source=source).landsat
     footprints = _footprints(items)
     if footprints is None:
         return
