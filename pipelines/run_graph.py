@@ -419,10 +419,12 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
     for name in layers:
         if name == "qpv" and config.zones.qpv is None:
             continue
+        # The QPV are read near the IRIS and matched to them: their union, made once.
+        iris_union = layers["iris"].geometry.union_all() if name == "qpv" else None
         if name == named and not config.aoi.buffer_m:
             frame = whole
         else:  # grown by aoi.buffer_m, the area takes in features of other communes too
-            near = area if name == "iris" else _with_zones(area, layers["iris"])
+            near = area if name == "iris" else _with_zones(area, layers["iris"], iris_union)
             frame = read_zone_layer(config, name, source=source, within=near)
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
@@ -435,11 +437,11 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
             edge_warning=name == "iris" and config.aoi.kind in ("bbox", "file"),
         )  # fmt: skip
         if name == "qpv":
-            of_iris = _with_zones(None, layers["iris"])
+            of_iris = _with_zones(None, layers["iris"], iris_union)
             qpv_of_iris = zones_in_area(frame, of_iris, "zones.qpv", rule="overlap",
                                         required=False)  # fmt: skip
             if layers["qpv"].empty and qpv_of_iris.empty:  # else some IRIS are in a QPV
-                _no_qpv_in_area(config, _with_zones(area, layers["iris"]), source)
+                _no_qpv_in_area(config, _with_zones(area, layers["iris"], iris_union), source)
     return AreaZones(area, layers["iris"], layers["qpv"], qpv_of_iris)
 
 
@@ -481,9 +483,14 @@ def _no_qpv_in_area(config: RunConfig, near: AreaOfInterest, source: str) -> Non
     )
 
 
-def _with_zones(area: AreaOfInterest | None, zones: gpd.GeoDataFrame) -> AreaOfInterest:
-    """Return the union of ``area`` (if any) and the polygons of ``zones``, in their CRS."""
-    union = zones.geometry.union_all()
+def _with_zones(
+    area: AreaOfInterest | None, zones: gpd.GeoDataFrame, union: Any = None
+) -> AreaOfInterest:
+    """Return the union of ``area`` (if any) and the polygons of ``zones``, in their CRS.
+
+    ``union`` is the zones' own union when the caller has made it already.
+    """
+    union = zones.geometry.union_all() if union is None else union
     if area is not None:
         union = union.union(area.to_crs(zones.crs).geometry)
     return AreaOfInterest(shapely.make_valid(union), zones.crs, "the area and its IRIS")
