@@ -743,10 +743,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{count} IRIS are under the coverage threshold of {threshold} and have no value.",
     ),
     "quality_n_clear": (
-        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en a "
-        "presque aucune : l'eau est exclue de la LST) : minimum {vmin}, médiane {vmed}.",
-        "Clear observations per IRIS (mean over all its pixels, water included, which has almost "
-        "none: water is left out of the LST): minimum {vmin}, median {vmed}.",
+        "Observations claires par IRIS (moyenne sur ses pixels hors eau : l'eau est exclue de "
+        "la LST) : minimum {vmin}, médiane {vmed}.",
+        "Clear observations per IRIS (mean over its pixels but water: water is left out of the "
+        "LST): minimum {vmin}, median {vmed}.",
     ),
     "quality_n_clear_water_kept": (
         "Observations claires par IRIS (moyenne des pixels) : minimum {vmin}, médiane {vmed}.",
