@@ -226,20 +226,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV are on average {value} K {direction} than {rest} "
         "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
-    "qpv_gap_unclear_ci": (
+    "qpv_gap_unclear": (
         "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
-        "l'écart n'est pas établi : son intervalle de confiance contient "
-        "0 ({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
-        "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
-        "not established: its confidence interval includes 0 ({ci}; "
-        "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
-    ),
-    "qpv_gap_unclear_p": (
-        "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
-        "l'écart n'est pas établi : sa p-valeur n'est pas inférieure à {alpha} "
+        "l'écart n'est pas établi : {reason} "
         "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
         "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
-        "not established: its p-value is not below {alpha} ({ci}; "
+        "not established: {reason} ({ci}; "
         "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
     ),
     "qpv_few_zones": (
@@ -335,13 +327,28 @@ _TABLE: dict[str, tuple[str, str]] = {
         "W_QPV·W_other/W); the test permutes the labels within each stratum. The gap of the "
         "overall means, {pooled} K, mixes the QPV effect with where the QPV are.",
     ),
-    "ci_includes_zero": (
-        "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données.",
-        "The confidence interval includes 0: these data do not establish the gap.",
+    # Why a direction is not established (headlines._unestablished), after "not established:".
+    "unestablished_ci": (
+        "son intervalle de confiance contient 0",
+        "its confidence interval includes 0",
     ),
-    "p_not_below": (
-        "La p-valeur n'est pas inférieure à {alpha} : l'écart n'est pas établi par ces données.",
-        "The p-value is not below {alpha}: these data do not establish the gap.",
+    "unestablished_p": (
+        "sa p-valeur n'est pas inférieure à {alpha}",
+        "its p-value is not below {alpha}",
+    ),
+    "unestablished_few": (
+        "{n} IRIS sont trop peu pour conclure (avec moins de {least} IRIS, même un test exact "
+        "ne peut rien établir au seuil de {alpha})",
+        "{n} IRIS are too few to conclude (with fewer than {least} IRIS, not even an exact test "
+        "can establish anything at the {alpha} level)",
+    ),
+    "unestablished_no_ci": (
+        "aucun intervalle de confiance n'a été calculé",
+        "no confidence interval was computed",
+    ),
+    "unestablished_note": (
+        "{reason} : l'écart n'est pas établi par ces données.",
+        "{reason}: these data do not establish the gap.",
     ),
     "ci": ("IC {level} % {low} à {high}", "{level}% CI {low} to {high}"),
     # The ends of an unbounded interval (too few relabelings to reject any gap on a side).
@@ -362,6 +369,24 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The 10% of IRIS with the lowest median income (D1) are on average {value} K "
         "{direction} than the 10% of IRIS with the highest median income (D10) ({ci}; "
         "n = {n} IRIS).",
+    ),
+    "decile_gap_unclear": (
+        "Dans ces données, les 10 % des habitants des IRIS au revenu médian le plus bas (D1) "
+        "vivent dans des IRIS en moyenne {value} K {direction} que ceux des 10 % des habitants "
+        "des IRIS au revenu médian le plus élevé (D10), mais l'écart n'est pas établi : "
+        "{reason} ({ci} ; n = {n} IRIS).",
+        "In these data the 10% of residents of the IRIS with the lowest median income (D1) "
+        "live in IRIS that are on average {value} K {direction} than those of the 10% of "
+        "residents of the IRIS with the highest median income (D10), but the gap is not "
+        "established: {reason} ({ci}; n = {n} IRIS).",
+    ),
+    "decile_gap_zones_unclear": (
+        "Dans ces données, les 10 % des IRIS au revenu médian le plus bas (D1) sont en moyenne "
+        "{value} K {direction} que les 10 % des IRIS au revenu médian le plus élevé (D10), "
+        "mais l'écart n'est pas établi : {reason} ({ci} ; n = {n} IRIS).",
+        "In these data the 10% of IRIS with the lowest median income (D1) are on average "
+        "{value} K {direction} than the 10% of IRIS with the highest median income (D10), but "
+        "the gap is not established: {reason} ({ci}; n = {n} IRIS).",
     ),
     "decile_basis": (
         "Les déciles classent les IRIS par leur revenu médian (Filosofi), non les ménages par "
@@ -386,8 +411,8 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Values are higher in the IRIS with the highest incomes",
     ),
     "concentration_none": (
-        "Aucune concentration n'est établie (l'intervalle contient 0)",
-        "No concentration is established (the interval includes 0)",
+        "Aucune concentration n'est établie : {reason}",
+        "No concentration is established: {reason}",
     ),
     "concentration_note": (
         "Lecture : l'indice vaut 2 × la covariance entre {label} et le rang de revenu (0 : les "
@@ -418,13 +443,9 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{label} tends to rise with income; r² = {r2}: this share of its differences between "
         "IRIS goes with income",
     ),
-    "correlation_no_interval": (
-        "Trop peu d'IRIS pour un intervalle : aucun lien linéaire n'est établi",
-        "Too few IRIS for an interval: no linear link is established",
-    ),
     "correlation_none": (
-        "Aucun lien linéaire n'est établi (l'intervalle contient 0)",
-        "No linear link is established (the interval includes 0)",
+        "Aucun lien linéaire n'est établi : {reason}",
+        "No linear link is established: {reason}",
     ),
     "hottest": (
         "L'IRIS le plus chaud, {name} ({code}), est plus chaud que {pct} {others} "
@@ -743,10 +764,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{count} IRIS are under the coverage threshold of {threshold} and have no value.",
     ),
     "quality_n_clear": (
-        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en a "
-        "presque aucune : l'eau est exclue de la LST) : minimum {vmin}, médiane {vmed}.",
-        "Clear observations per IRIS (mean over all its pixels, water included, which has almost "
-        "none: water is left out of the LST): minimum {vmin}, median {vmed}.",
+        "Observations claires par IRIS (moyenne sur ses pixels hors eau : l'eau est exclue de "
+        "la LST) : minimum {vmin}, médiane {vmed}.",
+        "Clear observations per IRIS (mean over its pixels but water: water is left out of the "
+        "LST): minimum {vmin}, median {vmed}.",
     ),
     "quality_n_clear_water_kept": (
         "Observations claires par IRIS (moyenne des pixels) : minimum {vmin}, médiane {vmed}.",
@@ -1381,6 +1402,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "These statistics rest on {n} IRIS, fewer than about 100: the bootstrap confidence "
         "intervals of the concentration indices are somewhat too narrow there (in simulation, "
         "a 95% interval held the true value about 92% of the time with 60 IRIS).",
+    ),
+    "method_ci_very_few_iris": (
+        "Ces indicateurs reposent sur {n} IRIS, moins de {least} : sur si peu de zones, même un "
+        "test exact ne peut rien établir au seuil de {alpha}, et les intervalles de confiance "
+        "bootstrap sont trop étroits. Le rapport ne donne donc le sens d'aucun écart ni "
+        "d'aucun indice.",
+        "These statistics rest on {n} IRIS, fewer than {least}: on so few zones not even an "
+        "exact test can establish anything at the {alpha} level, and the bootstrap confidence "
+        "intervals are too narrow. The report therefore states the direction of no gap or "
+        "index.",
     ),
     "method_causal": (
         "Le lien entre revenu et chaleur est une association, pas une causalité (densité, "

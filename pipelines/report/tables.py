@@ -99,7 +99,8 @@ class GroupMeans:
         Index ``True`` (in the group) and ``False``; columns ``n_zones`` and ``population``
         (the zones that enter the mean of the ``counted`` column, and their population),
         ``n_left_out`` (the zones of the group that do not: no value, or no weight) and one
-        population-weighted mean per column (unweighted when there is no population).
+        population-weighted mean per column (unweighted when there is no population) over
+        those same zones, so that a row's means and counts are of one set of zones.
     weighted
         Whether the means are population-weighted.
     counted
@@ -111,6 +112,11 @@ class GroupMeans:
     table: pd.DataFrame
     weighted: bool
     counted: str | None = None
+
+
+def _has(column: pd.Series) -> pd.Series:
+    """Which rows of ``column`` hold a number."""
+    return pd.to_numeric(column, errors="coerce").notna()
 
 
 def group_flags(column: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -149,7 +155,7 @@ def group_means(
     count
         The column whose mean the zone counts and population are those of (by default the
         first of ``columns`` present): a table of means then counts the zones its means rest
-        on, not zones without a value.
+        on, not zones without a value. The other columns are averaged over the same zones.
     required
         Columns a zone must have a number in to enter any mean (those absent are ignored);
         a zone without one is on neither side, as one without a group value (not counted in
@@ -158,7 +164,9 @@ def group_means(
     Returns
     -------
     GroupMeans
-        Each mean is over the zones of the group that have both a value and a weight.
+        Each mean is over the zones of the group that have a value of the ``counted``
+        column and a weight (those of them with a value of the column averaged), as the
+        counts: a zone without a value of the counted column enters no mean of its row.
     """
     present = tuple(c for c in columns if c in zones.columns)
     counted = count if count in present else (present[0] if present else None)
@@ -175,21 +183,20 @@ def group_means(
     rows = {}
     for inside in (True, False):
         part = known & (flag == inside)
-        w = weights[part]
+        if counted is not None:  # every mean over the zones counted, not those of its column
+            entered = part & _has(zones[counted]) & _has(weights) & (weights > 0)
+        else:
+            entered = part
+        w = weights[entered]
         row: dict[str, float] = {}
         for name in present:
-            values = pd.to_numeric(zones.loc[part, name], errors="coerce")
+            values = pd.to_numeric(zones.loc[entered, name], errors="coerce")
             ok = values.notna() & w.notna() & (w > 0)
             total = float(w[ok].sum())
             row[name] = float((values[ok] * w[ok]).sum() / total) if total > 0 else float("nan")
-            if name == counted:
-                row["n_zones"] = float(ok.sum())
-                row["population"] = total if weighted else float("nan")
-                row["n_left_out"] = float(part.sum() - ok.sum())
-        if counted is None:
-            row["n_zones"] = float(part.sum())
-            row["population"] = float(w.sum()) if weighted else float("nan")
-            row["n_left_out"] = 0.0
+        row["n_zones"] = float(entered.sum())
+        row["population"] = float(w.sum()) if weighted else float("nan")
+        row["n_left_out"] = float(part.sum() - entered.sum())
         rows[inside] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     return GroupMeans(columns=present, table=table, weighted=weighted, counted=counted)

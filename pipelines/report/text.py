@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.inequality.report import is_temperature
+from pipelines.inequality.spatial import ALPHA
 from pipelines.report.errors import ReportError
 from pipelines.report.messages import LANGUAGES, MESSAGES
 
@@ -283,20 +284,36 @@ class Messages:
         )
 
     def _bound(self, value: Any, digits: int) -> str:
-        """Format an interval bound: ``−∞`` / ``+∞`` when infinite, else :meth:`number`."""
+        """Format an interval bound: ``−∞`` / ``+∞`` when infinite, else :meth:`number`.
+
+        A bound that is not 0 never reads 0: it gets the decimals (up to 6) of its first
+        significant digit (−0.0039 → ``−0,004``, not ``0,00``), so the side of 0 it lies
+        on, whether the interval holds 0, can be read.
+        """
         if isinstance(value, float) and math.isinf(value):
             return self("ci_minus_infinity" if value < 0 else "ci_plus_infinity")
+        if is_number(value) and float(value) != 0 and round(float(value), digits) == 0:
+            digits = min(6, -math.floor(math.log10(abs(float(value)))))
         return self.number(value, digits)
 
-    def p_value(self, value: Any) -> str:
-        """Format a p-value: two decimals from 0.1, three below, ``< 0,001`` under a thousandth."""
+    def p_value(self, value: Any, alpha: float = ALPHA) -> str:
+        """Format a p-value: two decimals from 0.1, three below, ``< 0,001`` under a thousandth.
+
+        A p-value is never rounded across ``alpha``, the level it is compared with: one below
+        it gets the decimals (up to 6) that keep it below (0.0496 → ``0,0496``, not
+        ``0,050``); one at or above it never reads below it.
+        """
         if not is_number(value):
             return _DASH
-        if float(value) < 0.001:
+        p = float(value)
+        if p < 0.001:
             return "< " + self.number(0.001, 3)
-        return self.number(value, 3 if float(value) < 0.1 else 2)
+        digits = 3 if p < 0.1 else 2
+        while digits < 6 and (round(p, digits) < alpha) != (p < alpha):
+            digits += 1
+        return self.number(p, digits)
 
-    def p_clause(self, value: Any, permutations: Any = None) -> str:
+    def p_clause(self, value: Any, permutations: Any = None, alpha: float = ALPHA) -> str:
         """``p = 0,012``, or ``p < 0,001`` under a thousandth (:meth:`p_value`).
 
         With the ``permutations`` a permutation p-value was drawn from, a p-value at the
@@ -306,7 +323,7 @@ class Messages:
         floor = permutation_floor(permutations)
         if floor is not None and is_number(value) and float(value) <= floor * (1 + 1e-9):
             return f"p ≤ {self._round_up(floor)}"
-        text = self.p_value(value)
+        text = self.p_value(value, alpha)
         return f"p {text}" if text.startswith("<") else f"p = {text}"
 
     def _round_up(self, value: float) -> str:

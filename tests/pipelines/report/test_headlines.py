@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.report.headlines import (
     concentration_headline,
@@ -11,6 +15,7 @@ from pipelines.report.headlines import (
     decile_headline,
     hottest_headline,
     method_notes,
+    min_direction_zones,
     model_sentences,
     qpv_gap_headline,
     scenario_best_sentence,
@@ -139,7 +144,7 @@ def test_qpv_interval_through_zero_is_said_in_the_sentence():
     assert "n'est pas établi" in qpv_gap_headline(_ineq(1.43, -0.99, 3.91), FR).text
     # Other outcomes keep their generic sentence, with the caveat as a note.
     h = qpv_gap_headline(_ineq(-0.07, -0.1, 0.04, outcome="ndvi_mean"), EN)
-    assert "The confidence interval includes 0" in h.notes[1]
+    assert h.notes[1] == "Its confidence interval includes 0: these data do not establish the gap."
 
 
 def test_an_unbounded_interval_is_not_a_gap_established():
@@ -180,7 +185,7 @@ def test_a_p_value_not_below_alpha_is_not_a_gap_established():
     assert "is not below 0.1 (90% CI" in qpv_gap_headline(ninety, EN).text
     # Other outcomes: a note.
     h = qpv_gap_headline(_ineq(-0.07, -0.1, -0.04, outcome="ndvi_mean", p=0.42), EN)
-    assert "The p-value is not below 0.05: these data do not establish the gap." in h.notes
+    assert "Its p-value is not below 0.05: these data do not establish the gap." in h.notes
 
 
 def test_an_untested_gap_says_so_in_place_of_its_interval():
@@ -268,8 +273,8 @@ def test_the_concentration_index_says_what_it_measures_and_its_scale():
 
 
 def test_correlation_reading():
-    def ineq(r, lo, hi, outcome="lst_anomaly_mean_k"):
-        pearson = {"value": r, "ci_low": lo, "ci_high": hi, "n": 62}
+    def ineq(r, lo, hi, outcome="lst_anomaly_mean_k", n=62):
+        pearson = {"value": r, "ci_low": lo, "ci_high": hi, "n": n}
         return {"outcome": outcome, "correlations": {"pearson": pearson}}
 
     falls = correlation_headline(ineq(-0.5, -0.7, -0.3), EN).text
@@ -279,8 +284,11 @@ def test_correlation_reading():
                           "differences between IRIS goes with income.")  # fmt: skip
     none = correlation_headline(ineq(-0.2, -0.4, 0.05), EN).text
     assert "No linear link is established" in none and "r²" not in none
-    no_interval = correlation_headline(ineq(-0.9, None, None), EN).text  # n <= 3
-    assert "Too few IRIS for an interval: no linear link" in no_interval
+    no_interval = correlation_headline(ineq(-0.9, None, None, n=3), EN).text  # n <= 3
+    assert no_interval.endswith(
+        "No linear link is established: 3 IRIS are too few to conclude (with fewer than 5 "
+        "IRIS, not even an exact test can establish anything at the 0.05 level)."
+    )
     assert "r²" not in no_interval
     french = _plain(correlation_headline(ineq(-0.5, -0.7, -0.3), FR).text)
     assert french == (
@@ -290,6 +298,103 @@ def test_correlation_reading():
         "tend à diminuer quand le revenu augmente ; r² = 25 % : cette part de ses écarts entre "
         "IRIS va de pair avec le revenu."
     )
+
+
+def _exact_p_of_a_perfect_order(n):
+    """Two-sided p (doubled one-sided, as the QPV test's) of n zones in perfect income order,
+    by enumerating the n! relabellings of the outcome (statistic: Σ rank·outcome)."""
+    observed = sum(i * i for i in range(n))
+    stats = [sum(i * j for i, j in enumerate(order)) for order in itertools.permutations(range(n))]
+    one_sided = sum(t >= observed for t in stats) / math.factorial(n)
+    return min(1.0, 2 * one_sided)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1])
+def test_no_direction_below_the_zones_an_exact_test_needs(alpha):
+    """The least IRIS for a direction: the first n whose most extreme ordering an exact test
+    rejects (4 IRIS: p = 2/24 ≈ 0.083, not below 0.05; 5: 2/120)."""
+    least = next(n for n in range(2, 8) if _exact_p_of_a_perfect_order(n) < alpha)
+    assert min_direction_zones(alpha) == least
+    assert min_direction_zones(0.05) == 5
+
+
+# The concentration index of a run on 4 IRIS (runs/few's inequality.json, audit 4): its
+# bootstrap interval excludes 0, but no exact test over 4 IRIS can reject at 0.05.
+FEW_GC = {"value": -0.0684792, "ci_low": -0.0835742, "ci_high": -0.0039450, "n": 4,
+          "confidence": 0.95}  # fmt: skip
+
+
+def test_the_concentration_index_of_four_iris_states_no_direction():
+    ineq = {"outcome": "lst_anomaly_mean_k", "generalized_concentration_index": FEW_GC}
+    assert concentration_headline(ineq, EN).text == (
+        "Generalised concentration index of the land surface temperature anomaly ΔT by income: "
+        f"{MINUS}0.07 K (95% CI {MINUS}0.08 to {MINUS}0.004; n = 4). No concentration is "
+        "established: 4 IRIS are too few to conclude (with fewer than 5 IRIS, not even an exact "
+        "test can establish anything at the 0.05 level)."
+    )
+    french = _plain(concentration_headline(ineq, FR).text)
+    assert french.endswith(
+        "Aucune concentration n'est établie : 4 IRIS sont trop peu pour conclure (avec moins "
+        "de 5 IRIS, même un test exact ne peut rien établir au seuil de 0,05)."
+    )
+    assert "modestes" not in french
+    # From 5 IRIS, the same interval gives the direction.
+    five = {**ineq, "generalized_concentration_index": {**FEW_GC, "n": 5}}
+    assert "lowest incomes" in concentration_headline(five, EN).text
+    # No interval (inequality.bootstrap: 0): no direction either.
+    bare = {**FEW_GC, "n": 62, "ci_low": None, "ci_high": None}
+    text = concentration_headline({**ineq, "generalized_concentration_index": bare}, EN).text
+    assert text.endswith("No concentration is established: no confidence interval was computed.")
+
+
+def test_pearson_states_a_direction_by_the_same_rule():
+    def ineq(**pearson):
+        base = {"value": -0.99, "ci_low": -0.9998, "ci_high": -0.62, "n": 4, "p_value": 0.01}
+        return {"outcome": "lst_anomaly_mean_k", "correlations": {"pearson": {**base, **pearson}}}
+
+    assert "4 IRIS are too few to conclude" in correlation_headline(ineq(), EN).text
+    assert "tends to fall" in correlation_headline(ineq(n=5), EN).text
+    # An interval that excludes 0 beside a p-value that is not below α: not established.
+    text = correlation_headline(ineq(n=30, p_value=0.0504), EN).text
+    assert text.endswith("No linear link is established: its p-value is not below 0.05.")
+
+
+def test_a_decile_gap_through_0_states_no_direction():
+    """runs/dec0 (the demo's D1 − D10 gap with its lower bound set to −0.5, audit 5): the
+    sentence said "… 6.08 K hotter …" with the caveat in a note only."""
+    gap = {"value": 6.076999, "ci_low": -0.5, "ci_high": 7.619714, "n": 62}
+    ineq = {"outcome": "lst_anomaly_mean_k",
+            "exposure_by_decile": {"by": "population", "gap_d1_d10": gap}}  # fmt: skip
+    h = decile_headline(ineq, EN)
+    assert h.text == (
+        "In these data the 10% of residents of the IRIS with the lowest median income (D1) "
+        "live in IRIS that are on average 6.08 K hotter than those of the 10% of residents of "
+        "the IRIS with the highest median income (D10), but the gap is not established: its "
+        f"confidence interval includes 0 (95% CI {MINUS}0.50 to 7.62; n = 62 IRIS)."
+    )
+    assert not any("establish" in note for note in h.notes)  # said once
+    french = _plain(decile_headline(ineq, FR).text)
+    assert french.startswith("Dans ces données, les 10 % des habitants des IRIS")
+    assert "mais l'écart n'est pas établi : son intervalle de confiance contient 0" in french
+    ineq["exposure_by_decile"]["by"] = "zones"
+    text = decile_headline(ineq, EN).text
+    assert text.startswith("In these data the 10% of IRIS with the lowest median income (D1)")
+    assert "but the gap is not established: its confidence interval includes 0" in text
+    # Another outcome: its generic sentence, the caveat in a note.
+    ineq["outcome"] = "ndvi_mean"
+    h = decile_headline(ineq, EN)
+    assert "Its confidence interval includes 0: these data do not establish the gap." in h.notes
+    # Established: the direction, no caveat.
+    ineq.update(outcome="lst_anomaly_mean_k")
+    gap["ci_low"] = 4.5
+    assert "but" not in decile_headline(ineq, EN).text
+
+
+def test_a_qpv_gap_on_four_iris_is_not_established():
+    ineq = _ineq(1.2, 0.3, 2.0, p=0.01)
+    ineq["group_difference"].update(n=4, n_in=2, n_out=2)
+    text = qpv_gap_headline(ineq, EN).text
+    assert "but the gap is not established: 4 IRIS are too few to conclude" in text
 
 
 def test_hottest_headline():
@@ -543,6 +648,24 @@ def test_fewer_than_100_iris_say_the_bootstrap_intervals_are_somewhat_narrow():
         assert not any(
             "fewer than about 100" in n for n in method_notes(enough, EN, synthetic=False)
         )
+
+
+def test_four_iris_say_the_report_states_no_direction():
+    ineq = {"n_used": 4, "generalized_concentration_index": FEW_GC}
+    en = method_notes(ineq, EN, synthetic=False)
+    assert (
+        "These statistics rest on 4 IRIS, fewer than 5: on so few zones not even an exact test "
+        "can establish anything at the 0.05 level, and the bootstrap confidence intervals are "
+        "too narrow. The report therefore states the direction of no gap or index."
+    ) in en
+    assert not any("somewhat too narrow" in n for n in en)
+    fr = [_plain(n) for n in method_notes(ineq, FR, synthetic=False)]
+    assert any(n.startswith("Ces indicateurs reposent sur 4 IRIS, moins de 5 :") for n in fr)
+    index = {**FEW_GC, "n": 5, "ci_method": "bootstrap percentile over zones (B=9999)"}
+    five = method_notes(
+        {"n_used": 5, "generalized_concentration_index": index}, EN, synthetic=False
+    )
+    assert any("rest on 5 IRIS, fewer than about 100" in n for n in five)
 
 
 def test_method_notes_without_permutations_quote_the_normal_p_value():

@@ -851,6 +851,8 @@ def test_qpv_table_counts_the_iris_its_means_rest_on(demo_run, tmp_path):
         population = f"{used['population'].sum():,.0f}".replace(",", " ")
         assert rows[key][1:3] == [str(len(used)), population], key
         assert rows[key][3] == fr(np.average(used[OUTCOME], weights=used["population"]))
+        # Every column over the same IRIS: the NDVI too (it was over those with an NDVI).
+        assert rows[key][5] == fr(np.average(used["ndvi_mean"], weights=used["population"]))
     assert int(rows["in"][1]) == int(iris["in_qpv"].sum()) - 1
     caption = built.doc.by_id("qpv-table-caption").text()
     assert (
@@ -868,7 +870,7 @@ def test_the_decile_section_keeps_the_headline_caveats(demo_run, tmp_path):
 
     run = _with_inequality(demo_run, tmp_path, through_zero)
     built = _built(run, build_report(run, lang="fr"))
-    caveat = "L'intervalle de confiance contient 0 : l'écart n'est pas établi par ces données."
+    caveat = "mais l'écart n'est pas établi : son intervalle de confiance contient 0 (IC 95 %"
     basis = "Les déciles classent les IRIS par leur revenu médian (Filosofi), non les ménages"
     assert caveat in built.text("headline-decile_gap") and basis in built.text(
         "headline-decile_gap"

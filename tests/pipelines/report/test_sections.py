@@ -249,14 +249,24 @@ def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monke
 
     monkeypatch.setattr(sections.figures, "quality_figure", quality_figure)
     texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    # n_clear_mean is the mean over the zone's land (README, zones.gpkg) when water is left
+    # out of the LST: for IRIS 315550017 of the demo (37 % water) 3.61 clear dates, the mean
+    # of n_clear.tif over its land pixels, not 2.37, over all of them (audit).
     assert (
-        "Observations claires par IRIS (moyenne sur tous ses pixels, eau comprise, qui n'en "
-        "a presque aucune : l'eau est exclue de la LST) : minimum 2,1, médiane 2,5." in texts
+        "Observations claires par IRIS (moyenne sur ses pixels hors eau : l'eau est exclue de "
+        "la LST) : minimum 2,1, médiane 2,5." in texts
     )
     water_out = RunSummary(**{**summary.__dict__, "n_clear_water_out": True})
-    sections._quality(water_out, "lst_mean_k", EN, sections._Drawer())
-    assert titles == ["Observations claires par pixel des IRIS",
-                      "Clear observations, IRIS pixels but water"]  # fmt: skip
+    texts = _texts(sections._quality(water_out, "lst_mean_k", EN, sections._Drawer()))
+    assert (
+        "Clear observations per IRIS (mean over its pixels but water: water is left out of the "
+        "LST): minimum 2.1, median 2.5." in texts
+    )
+    kept = dataclasses.replace(summary, manifest={"config": {"mask": {"lst_keep_water": True}}})
+    texts = _texts(sections._quality(kept, "lst_mean_k", EN, sections._Drawer()))
+    assert "Clear observations per IRIS (mean over pixels): minimum 2.1, median 2.5." in texts
+    assert titles[:2] == ["Observations claires par pixel des IRIS",
+                          "Clear observations, IRIS pixels but water"]  # fmt: skip
 
 
 def _with_scenarios(tmp_path, p_value):

@@ -63,6 +63,17 @@ def test_group_means_population_weighted(zones):
     assert other.table.loc[False, "n_zones"] == 4 and other.table.loc[False, "population"] == 1750
 
 
+def test_group_means_average_every_column_over_the_zones_counted(zones):
+    """A row's means are all over the zones it counts: g (no t) enters no mean of its row."""
+    zones["ndvi"] = [0.2, 0.3, 0.4, 0.5, 0.6, 0.1, 0.9]
+    means = group_means(zones, ["t", "ndvi"], population="population", count="t")
+    # Out: b (0.3, 300), d (0.5, 400), f (0.1, 1000), the 3 zones counted; g (0.9, 50) has no t.
+    assert means.table.loc[False, "n_zones"] == 3
+    assert means.table.loc[False, "ndvi"] == pytest.approx((90 + 200 + 100) / 1700)
+    # In: a (0.2, 100) and c (0.4, 200); e has no population.
+    assert means.table.loc[True, "ndvi"] == pytest.approx(100 / 300)
+
+
 def test_group_means_leave_out_zones_without_a_group_value(zones):
     # b (33, 300) has no in_qpv: on neither side, as in the QPV test; it was counted "out".
     zones["in_qpv"] = pd.Series([True, None, True, False, True, False, False], dtype=object)

@@ -111,6 +111,24 @@ def test_confidence_interval_wording():
     assert Messages("en").ci(-0.99357, 3.9128, 0.9) == f"90% CI {MINUS}0.99 to 3.91"
 
 
+def test_an_interval_bound_that_is_not_0_never_reads_0():
+    # The concentration index of a 4-IRIS run: −0.0836 to −0.0039 excludes 0, as written.
+    fr, en = Messages("fr"), Messages("en")
+    assert fr.ci(-0.0835742, -0.0039450) == f"IC 95{NBSP}% {MINUS}0,08 à {MINUS}0,004"
+    assert en.ci(0.0004, 1.2) == "95% CI 0.0004 to 1.20"
+    assert en.ci(0.0, 1.2) == "95% CI 0.00 to 1.20"  # 0 itself keeps the digits asked
+
+
+def test_a_p_value_is_never_rounded_across_alpha():
+    fr, en = Messages("fr"), Messages("en")
+    # Below 0.05, as the gap it qualifies is established: not "0,050".
+    assert fr.p_clause(0.0496) == "p = 0,0496" and en.p_clause(0.04996) == "p = 0.04996"
+    assert fr.p_clause(0.0504) == "p = 0,050"  # at or above 0.05, as it reads
+    assert en.p_clause(0.05) == "p = 0.050"
+    assert en.p_clause(0.0996, alpha=0.1) == "p = 0.0996"  # not "0.100" at α = 0.1
+    assert en.p_clause(0.0996) == "p = 0.100"
+
+
 def test_french_typography_adds_non_breaking_spaces():
     text = Messages("fr")("meta_run", date="2026-01-01", config="demo", version="1.0")
     assert f"«{NBSP}demo{NBSP}»" in text
