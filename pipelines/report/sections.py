@@ -289,9 +289,13 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
     lst_drawn = column is not None and _has_values(iris, column)
     if lst_drawn:
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
-        # A fixed range (outputs.anomaly_range_k) is of anomalies: not of a mean LST.
-        bound = summary.anomaly_range_k if "anomaly" in column else None
-        fig = figures.map_figure(iris, column, m, title=title, qpv=qpv, bound=bound)
+        # A fixed range (outputs.anomaly_range_k), and a neutral colour at 0, are of
+        # anomalies (0: the rural reference): not of a mean LST, drawn over its own range.
+        anomaly = "anomaly" in column
+        bound = summary.anomaly_range_k if anomaly else None
+        fig = figures.map_figure(
+            iris, column, m, title=title, qpv=qpv, diverging=anomaly, bound=bound
+        )
         blocks.append(draw(fig, title, name="lst_map"))
     elif column is not None:
         blocks.append(_no_lst_map(summary, m))

@@ -464,3 +464,24 @@ def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
         ("lst_mean_k", 300.0, 301.0),
         ("lst_anomaly_mean_k", -1.5, 1.5),  # without it: ±(largest |value|), as before
     ]
+
+
+def test_an_anomaly_map_hotter_everywhere_starts_at_zero(tmp_path, monkeypatch):
+    """Every IRIS 6.84 to 7.2 K hotter than the rural reference: the anomaly map's colours
+    run from 0 K (the neutral colour) to 7.2 K; the mean LST's (no rural reference to be
+    neutral at) over its own range."""
+    iris = _iris([300.0, 301.0, 302.0]).assign(lst_anomaly_mean_k=[6.84, 7.0, 7.2])
+    ranges = []
+    drawn = sections.figures.map_figure
+
+    def map_figure(*args, **kwargs):
+        fig = drawn(*args, **kwargs)
+        norm = fig.axes[0].collections[0].norm
+        ranges.append((args[1], norm.vmin, norm.vmax))
+        return fig
+
+    monkeypatch.setattr(sections.figures, "map_figure", map_figure)
+    summary = _summary(tmp_path, iris=iris)
+    sections._maps(summary, "lst_anomaly_mean_k", EN, sections._Drawer())
+    sections._maps(summary, "lst_mean_k", EN, sections._Drawer())
+    assert ranges == [("lst_anomaly_mean_k", 0.0, 7.2), ("lst_mean_k", 300.0, 302.0)]
