@@ -83,6 +83,20 @@ def test_the_hottest_section_of_five_iris_with_a_value_says_five(tmp_path):
     assert sections._hottest(one, hottest, "lst_mean_k", EN).title == "The hottest IRIS"
 
 
+def test_the_hottest_table_says_no_iris_but_the_hottest_is_hotter_than_all(tmp_path):
+    """870 evenly spaced IRIS: the k-th hottest is hotter than (870 − k)/869 of the others,
+    100 % for the first, 99.88 % to 99.54 % for the 2nd to 5th ("> 99 %"), 99.42 % for the
+    6th ("99 %")."""
+    summary = _summary(tmp_path, iris=_iris(300.0 + 0.01 * np.arange(870)))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    (table,) = [b for b in sections._hottest(summary, hottest, "lst_mean_k", EN).blocks
+                if isinstance(b, TableBlock)]  # fmt: skip
+    column = table.headers.index(EN("col_hotter_than"))
+    shown = [row[column].text for row in table.rows[:7]]
+    assert shown == ["100%", "> 99%", "> 99%", "> 99%", "> 99%", "99%", "99%"]
+
+
 def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
     summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
     hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
