@@ -529,16 +529,38 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "fig_deciles_caption": (
         "Moyenne de {label} pondérée par la population, par décile de revenu (D1 : revenus les "
-        "plus modestes). Déciles de {basis}. Écart D1 − D10 : {gap} ({ci}).",
+        "plus modestes). Déciles de {basis}. {gap}",
         "Population-weighted mean of {label} per income decile (D1: lowest incomes). Deciles "
-        "of {basis}. D1 − D10 gap: {gap} ({ci}).",
+        "of {basis}. {gap}",
     ),
     "fig_deciles_caption_unweighted": (
         "Moyenne de {label} des IRIS, non pondérée (pas de population), par décile de revenu "
-        "(D1 : revenus les plus modestes). Déciles de {basis}. Écart D1 − D10 : {gap} ({ci}).",
+        "(D1 : revenus les plus modestes). Déciles de {basis}. {gap}",
         "Unweighted mean of {label} over the IRIS (no population) per income decile (D1: "
-        "lowest incomes). Deciles of {basis}. D1 − D10 gap: {gap} ({ci}).",
+        "lowest incomes). Deciles of {basis}. {gap}",
     ),
+    "deciles_gap": ("Écart D1 − D10 : {gap} ({ci}).", "D1 − D10 gap: {gap} ({ci})."),
+    "deciles_gap_empty": (
+        "Écart D1 − D10 : non calculé, faute d'IRIS en {ends} (voir sous le tableau).",
+        "D1 − D10 gap: not computed, for want of IRIS in {ends} (see under the table).",
+    ),
+    "deciles_empty": (
+        "Les {n} IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
+        "{empty} n'en comptent aucun.",
+        "The {n} IRIS used are too few to fill the ten income deciles: {empty} hold none.",
+    ),
+    "deciles_empty_one": (
+        "Les {n} IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
+        "{empty} n'en compte aucun.",
+        "The {n} IRIS used are too few to fill the ten income deciles: {empty} holds none.",
+    ),
+    "deciles_empty_no_gap": (
+        "Sans IRIS en {ends}, l'écart D1 − D10 n'est pas calculé ; une zone d'étude plus "
+        "grande, avec plus d'IRIS, le donnerait.",
+        "With no IRIS in {ends}, the D1 − D10 gap is not computed; a larger study area, with "
+        "more IRIS, would give it.",
+    ),
+    "deciles_ends_both": ("D1 et D10", "D1 and D10"),
     "deciles_basis_population": (
         "population (chacun ~10 % des habitants)",
         "population (each ~10% of residents)",

@@ -367,15 +367,23 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     )
     digits = 2 if is_temperature(outcome) else 3
     weighted = deciles.get("by") == "population"
+    rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
+    ends = _empty_ends(rows, m)
+    if ends:  # no gap to give: said, not a dash
+        gap_text = m("deciles_gap_empty", ends=ends)
+    else:
+        gap_text = m(
+            "deciles_gap",
+            gap=m.number(gap.get("value"), digits, signed=True)
+            + (NBSP + "K" if is_temperature(outcome) else ""),
+            ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
+        )
     caption = m(
         "fig_deciles_caption" if weighted else "fig_deciles_caption_unweighted",
         label=m.label(outcome),
         basis=m(basis),
-        gap=m.number(gap.get("value"), digits, signed=True)
-        + (NBSP + "K" if is_temperature(outcome) else ""),
-        ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
+        gap=gap_text,
     )
-    rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
     if figures.decile_gaps(deciles, outcome) is not None and is_number(deciles.get("overall")):
         overall = f"{m.number(deciles['overall'])}{NBSP}K"
         caption += " " + m("deciles_minus_all", overall=overall)
@@ -415,9 +423,42 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
                 name="deciles",
             ),
             table if rows else None,
-            _few_decile_zones(rows, m),
+            _empty_deciles(rows, m) or _few_decile_zones(rows, m),
         ),
     )
+
+
+def _empty(rows: list[Mapping[str, Any]]) -> list[int]:
+    """Return the deciles of ``rows`` that hold no IRIS (``n_zones`` 0), lowest first."""
+    return sorted(
+        int(r["decile"]) for r in rows if r.get("n_zones") == 0 and is_number(r.get("decile"))
+    )
+
+
+def _empty_ends(rows: list[Mapping[str, Any]], m: Messages) -> str | None:
+    """Name the end deciles (D1, D10) that hold no IRIS, the D1 − D10 gap's; None if neither."""
+    ends = [d for d in _empty(rows) if d in (1, 10)]
+    if not ends:
+        return None
+    return m("deciles_ends_both") if len(ends) == 2 else f"D{ends[0]}"
+
+
+def _empty_deciles(rows: list[Mapping[str, Any]], m: Messages) -> Paragraph | None:
+    """Say the IRIS are too few to fill the ten deciles, when some hold none.
+
+    Named, with the IRIS the deciles hold; when D1 or D10 is among them, that the D1 − D10
+    gap is not computed and what would give it.
+    """
+    empty = _empty(rows)
+    if not empty:
+        return None
+    n = sum(int(r["n_zones"]) for r in rows if is_number(r.get("n_zones")))
+    key = "deciles_empty_one" if len(empty) == 1 else "deciles_empty"
+    text = m(key, n=m.integer(n), empty=", ".join(f"D{d}" for d in empty))
+    ends = _empty_ends(rows, m)
+    if ends:
+        text += " " + m("deciles_empty_no_gap", ends=ends)
+    return Paragraph(text, style="note")
 
 
 def _few_decile_zones(rows: list[Mapping[str, Any]], m: Messages) -> Paragraph | None:

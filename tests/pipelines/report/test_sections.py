@@ -123,6 +123,63 @@ def test_the_deciles_caption_says_the_bars_are_differences_from_the_mean(tmp_pat
     )
 
 
+def _decile_rows(counts):
+    """Decile rows holding ``counts`` IRIS (D1 first), an empty one without income or value."""
+    return [
+        {"decile": d, "n_zones": n, "population": 1000.0 * n,
+         "exposure": 7.0 - 0.05 * d if n else None,
+         "income_min": 14000.0 + 300 * d if n else None,
+         "income_max": 14000.0 + 300 * d if n else None}
+        for d, n in enumerate(counts, start=1)
+    ]  # fmt: skip
+
+
+def _decile_texts(tmp_path, counts, gap, m):
+    """The deciles section's figure caption and notes for deciles of ``counts`` IRIS."""
+    deciles = {"by": "population", "overall": 7.0, "deciles": _decile_rows(counts),
+               "gap_d1_d10": gap}  # fmt: skip
+    inequality = {"outcome": "lst_anomaly_mean_k", "exposure_by_decile": deciles}
+    section = sections._deciles(_summary(tmp_path, inequality=inequality), m, sections._Drawer())
+    (figure,) = [b for b in section.blocks if isinstance(b, FigureBlock)]
+    return figure.caption.replace(NBSP, " "), _texts(section)
+
+
+def test_deciles_too_few_to_fill_are_said_and_give_no_gap(tmp_path):
+    """The audit's 4 IRIS: D2, D4, D7 and D9 hold one each, D1 and D10 none, so there is no
+    D1 − D10 gap (null in inequality.json): said, not "— K (IC 95 % — à —)"."""
+    counts = [0, 1, 0, 1, 0, 0, 1, 0, 1, 0]
+    gap = {"value": None, "ci_low": None, "ci_high": None, "n": 4}
+    caption, notes = _decile_texts(tmp_path, counts, gap, FR)
+    assert caption.endswith(
+        "Écart D1 − D10 : non calculé, faute d'IRIS en D1 et D10 (voir sous le tableau)."
+    )
+    assert "—" not in caption
+    assert notes == [
+        "Les 4 IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
+        "D1, D3, D5, D6, D8, D10 n'en comptent aucun. Sans IRIS en D1 et D10, l'écart D1 − D10 "
+        "n'est pas calculé ; une zone d'étude plus grande, avec plus d'IRIS, le donnerait."
+    ]
+    caption, notes = _decile_texts(tmp_path, [0, 2, 2, 2, 2, 2, 2, 2, 2, 3], gap, EN)
+    assert caption.endswith(
+        "D1 − D10 gap: not computed, for want of IRIS in D1 (see under the table)."
+    )
+    assert notes == [
+        "The 19 IRIS used are too few to fill the ten income deciles: D1 holds none. With no "
+        "IRIS in D1, the D1 − D10 gap is not computed; a larger study area, with more IRIS, "
+        "would give it."
+    ]
+
+
+def test_an_empty_middle_decile_is_said_and_the_gap_given(tmp_path):
+    """D5 empty, D1 and D10 with 3 IRIS: the gap (+0.45 K) is given, D5 said empty."""
+    gap = {"value": 0.45, "ci_low": 0.1, "ci_high": 0.8, "n": 27}
+    caption, notes = _decile_texts(tmp_path, [3, 3, 3, 3, 0, 3, 3, 3, 3, 3], gap, EN)
+    assert caption.endswith("D1 − D10 gap: +0.45 K (95% CI 0.10 to 0.80).")
+    assert notes[-1] == (
+        "The 27 IRIS used are too few to fill the ten income deciles: D5 holds none."
+    )
+
+
 ONE_SCENE = {
     "definition": {
         "urban_definition": "union of 9 zone polygons",
