@@ -256,11 +256,15 @@ def qpv_gap_headline(
     return Headline("qpv_gap", text, tuple(notes))
 
 
-def qpv_left_out_note(left_out: pd.DataFrame | None, m: Messages) -> str | None:
+def qpv_left_out_note(
+    left_out: pd.DataFrame | None, m: Messages, *, gap: bool = True
+) -> str | None:
     """Name the QPV the IRIS gap leaves out (up to :data:`NAMED_QPV`), or None if none.
 
     ``left_out``: columns ``code_qp``, ``nom_qp`` and ``iris_share_max``, as from
-    :func:`~pipelines.census.overlay.qpv_without_iris`.
+    :func:`~pipelines.census.overlay.qpv_without_iris`. Without a ``gap`` said before the
+    note (no inequality file, or no QPV test in it), the note says they are left out of the
+    QPV table's row of the IRIS in QPV.
     """
     if left_out is None or left_out.empty:
         return None
@@ -275,7 +279,15 @@ def qpv_left_out_note(left_out: pd.DataFrame | None, m: Messages) -> str | None:
     listed = ", ".join(items)
     if len(left_out) > NAMED_QPV:
         listed += " " + m("qpv_left_out_more", n=m.integer(len(left_out) - NAMED_QPV))
-    return m("qpv_left_out_one" if len(left_out) == 1 else "qpv_left_out_many", qpv=listed)
+    number = "one" if len(left_out) == 1 else "many"
+    if gap:
+        return m(f"qpv_left_out_{number}", qpv=listed)
+    return m(
+        f"qpv_left_out_table_{number}",
+        qpv=listed,
+        row=m("legend_in_qpv"),
+        other=m("legend_other"),
+    )
 
 
 def _stratum_word(inequality: Mapping[str, Any] | None, m: Messages) -> str:

@@ -265,6 +265,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "IRIS count among the other IRIS. Their own statistics are in the table of the QPV "
         "(qpv layer).",
     ),
+    "qpv_left_out_table_one": (
+        "Le QPV {qpv} n'entre pas dans la ligne « {row} » du tableau ci-dessous : aucun IRIS "
+        "compté en QPV n'en couvre la majeure partie, et ses IRIS comptent parmi les {other}. "
+        "Ses statistiques propres sont dans le tableau des QPV (couche qpv).",
+        "QPV {qpv} is not in the row “{row}” of the table below: no IRIS counted in QPV "
+        "covers most of it, and its IRIS count among the {other}. Its own statistics are in "
+        "the table of the QPV (qpv layer).",
+    ),
+    "qpv_left_out_table_many": (
+        "Les QPV {qpv} n'entrent pas dans la ligne « {row} » du tableau ci-dessous : aucun IRIS "
+        "compté en QPV n'en couvre la majeure partie, et leurs IRIS comptent parmi les {other}. "
+        "Leurs statistiques propres sont dans le tableau des QPV (couche qpv).",
+        "QPV {qpv} are not in the row “{row}” of the table below: no IRIS counted in QPV "
+        "covers most of them, and their IRIS count among the {other}. Their own statistics "
+        "are in the table of the QPV (qpv layer).",
+    ),
     "qpv_left_out_item": (
         "{code} « {name} » (ses IRIS au plus à {share} en QPV)",
         "{code} '{name}' (its IRIS at most {share} in QPV)",

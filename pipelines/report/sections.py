@@ -540,7 +540,8 @@ def _qpv(
             caption += " " + m(
                 "residents_left_out", n=m.integer(total - used), total=m.integer(total)
             )
-    left_out_note = qpv_left_out_note(left_out, m) if headline is None else None
+    # Without a gap (its headline's notes name them): of the table's rows.
+    left_out_note = qpv_left_out_note(left_out, m, gap=False) if headline is None else None
     blocks: list[Block | None] = [
         *_headline_blocks(headline),
         Paragraph(left_out_note, style="note") if left_out_note else None,

@@ -123,6 +123,37 @@ def test_the_deciles_caption_says_the_bars_are_differences_from_the_mean(tmp_pat
     )
 
 
+def test_a_qpv_left_out_without_a_gap_is_said_out_of_the_table_row(tmp_path):
+    """No inequality file (no census): no gap is given, so the QPV no IRIS counted in QPV
+    covers (C: 40 % of IRIS 3) is said to be out of the table's row of the QPV IRIS, not
+    out of "this gap"."""
+    iris = _iris([305.0, 301.0, 302.0]).assign(
+        lst_anomaly_mean_k=[5.0, 1.0, 2.0], in_qpv=[True, False, False]
+    )
+    iris = iris.set_geometry([box(100 * k, 0, 100 * k + 100, 100) for k in range(3)])  # m
+    qpv = gpd.GeoDataFrame(
+        {"code_qp": ["QP000001", "QP000003"], "nom_qp": ["A", "C"]},
+        geometry=[box(0, 0, 100, 100), box(200, 0, 240, 100)],
+        crs="EPSG:2154",
+    )
+    summary = dataclasses.replace(_summary(tmp_path, iris=iris), qpv=qpv)
+    left_out = sections._qpv_left_out(summary)
+    assert left_out["code_qp"].tolist() == ["QP000003"]
+    texts = _texts(sections._qpv(summary, FR, sections._Drawer(), left_out))
+    assert texts[0] == (
+        "Le QPV QP000003 « C » (ses IRIS au plus à 40 % en QPV) n'entre pas dans la ligne "
+        "« IRIS en QPV » du tableau ci-dessous : aucun IRIS compté en QPV n'en couvre la "
+        "majeure partie, et ses IRIS comptent parmi les autres IRIS. Ses statistiques propres "
+        "sont dans le tableau des QPV (couche qpv)."
+    )
+    texts = _texts(sections._qpv(summary, EN, sections._Drawer(), left_out))
+    assert texts[0].startswith(
+        "QPV QP000003 'C' (its IRIS at most 40% in QPV) is not in the row “QPV IRIS” of the "
+        "table below: no IRIS counted in QPV covers most of it, and its IRIS count among the "
+        "other IRIS."
+    )
+
+
 def _decile_rows(counts):
     """Decile rows holding ``counts`` IRIS (D1 first), an empty one without income or value."""
     return [
