@@ -480,9 +480,13 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
     sentences = []
     composites = suhii_composites(heat_island)
     variable, composite = composites[0] if composites else (None, {})
+    scenes = [s for s in heat_island.get("scenes") or () if isinstance(s, Mapping)]
     if is_number(composite.get("suhii_k")):
         on_key = f"composite_{variable}"
         on = m(on_key) if on_key in MESSAGES else m("composite_default")
+        if len(scenes) == 1:  # the "median composite" of one scene is that scene
+            date = str(scenes[0].get("time") or "")[:10] or m("unknown")
+            on = m("composite_one_scene", date=date)
         # Mean temperatures only from a composite of LST itself, never of the anomaly.
         absolute = [
             record
@@ -773,13 +777,16 @@ def method_notes(
     *,
     synthetic: bool,
     bare_soil_as_built: bool = False,
+    one_date: bool = False,
 ) -> list[str]:
     """List the caveats every reader must see; quote Moran's I when the run computed it.
 
     ``bare_soil_as_built``: the land cover came from NDVI alone, bare soil counted as built
-    (:attr:`~pipelines.report.data.RunSummary.bare_soil_as_built`).
+    (:attr:`~pipelines.report.data.RunSummary.bare_soil_as_built`). ``one_date``: the LST
+    comes from a single scene, whose weather no median over dates cancels.
     """
-    notes = [m("method_lst"), m("method_units"), m("method_anomaly"), m("method_zonal")]
+    anomaly = m("method_anomaly_one_date" if one_date else "method_anomaly")
+    notes = [m("method_lst"), m("method_units"), anomaly, m("method_zonal")]
     if bare_soil_as_built:
         notes.append(m("method_landcover_ndvi_only"))
     notes.append(moran_note(inequality, m))

@@ -474,6 +474,20 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "composite_lst_median": ("le composite médian de la LST", "the median LST composite"),
     "composite_default": ("le composite médian", "the median composite"),
+    "composite_one_scene": (
+        "la seule scène de la période ({date})",
+        "the periods' only scene ({date})",
+    ),
+    "one_date": (
+        "Une seule date : les températures de ce rapport viennent d'une seule scène Landsat "
+        "({date}). Elles décrivent ce jour-là, avec sa météo (vent, humidité des sols, chaleur "
+        "des jours précédents), qu'aucune autre date ne vient compenser ; des périodes plus "
+        "larges, avec plus de scènes, donneraient un portrait plus sûr de la saison.",
+        "A single date: this report's temperatures come from one Landsat scene ({date}). "
+        "They describe that day, with its weather (wind, soil moisture, the heat of the days "
+        "before), which no other date offsets; wider periods, with more scenes, would give a "
+        "surer picture of the season.",
+    ),
     "row_composite_lst_anomaly": ("Composite médian de ΔT", "Median composite of ΔT"),
     "row_composite_lst_median": ("Composite médian de la LST", "Median LST composite"),
     "suhii_scenes": (
@@ -1354,6 +1368,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "reference), then summarised by the median of clear observations, so that day-to-day "
         "weather cancels.",
     ),
+    "method_anomaly_one_date": (
+        "L'anomalie ΔT est calculée sur la seule scène de la période (LST du pixel − moyenne "
+        "de la référence rurale de cette scène) : sans autre date, la médiane des observations "
+        "claires est cette scène, et les écarts de météo d'un jour à l'autre ne s'annulent pas.",
+        "The anomaly ΔT is computed on the periods' only scene (pixel LST − mean of that "
+        "scene's rural reference): with no other date, the median of clear observations is "
+        "that scene, and day-to-day weather does not cancel.",
+    ),
     "method_zonal": (
         "Les statistiques par IRIS et par QPV sont exactes : chaque pixel compte pour la part "
         "de sa surface couverte par la zone (exactextract).",
@@ -1439,6 +1461,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "about_landsat": (
         "Température de surface : {n} scènes Landsat 8/9 ({dates}).",
         "Land surface temperature: {n} Landsat 8/9 scenes ({dates}).",
+    ),
+    "about_landsat_one": (
+        "Température de surface : 1 scène Landsat 8/9 ({dates}).",
+        "Land surface temperature: 1 Landsat 8/9 scene ({dates}).",
+    ),
+    "about_sentinel2_one": (
+        "NDVI et occupation du sol : 1 scène Sentinel-2 ({dates}).",
+        "NDVI and land cover: 1 Sentinel-2 scene ({dates}).",
     ),
     "about_sentinel2": (
         "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",

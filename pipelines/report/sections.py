@@ -130,6 +130,7 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
                             m,
                             synthetic=summary.synthetic,
                             bare_soil_as_built=summary.bare_soil_as_built,
+                            one_date=_one_date(summary) is not None,
                         )
                     )
                 ),
@@ -236,6 +237,7 @@ def _headlines(
         )
     headlines = tuple(h for h in found if h is not None)
     optimistic = optimistic_intervals_note(ineq, m)  # their intervals, when IRIS are alike
+    one_date = _one_date(summary)
     return Section(
         "headlines",
         m("sec_headlines"),
@@ -245,10 +247,27 @@ def _headlines(
             if column is not None and not _has_values(summary.iris, column)
             else None,
             HeadlineBlock(headlines) if headlines else None,
+            Paragraph(m("one_date", date=one_date or m("unknown")))
+            if headlines and one_date is not None
+            else None,
             Paragraph(optimistic) if headlines and optimistic else None,
             _missing(m, "what_inequality") if ineq is None else None,
         ),
     )
+
+
+def _one_date(summary: RunSummary) -> str | None:
+    """Give the date of the run's only LST scene when it read one ("" if unknown), else None.
+
+    The scenes of ``heat_island.json`` (one per acquisition), else the Landsat products of
+    the manifest's inputs.
+    """
+    scenes = (summary.heat_island or {}).get("scenes")
+    if isinstance(scenes, list):
+        dates = [str(s.get("time") or "")[:10] for s in scenes if isinstance(s, Mapping)]
+    else:
+        dates = list(summary.acquisitions.get("landsat") or ())
+    return dates[0] if len(dates) == 1 else None
 
 
 def _too_few_scenes(summary: RunSummary) -> tuple[int, float] | None:
@@ -1157,7 +1176,8 @@ def _sources(summary: RunSummary, m: Messages) -> list[str]:
     for sensor in ("landsat", "sentinel2"):
         days = acquisitions.get(sensor)
         if days:
-            items.append(m(f"about_{sensor}", n=m.integer(len(days)), dates=", ".join(days)))
+            key = f"about_{sensor}_one" if len(days) == 1 else f"about_{sensor}"
+            items.append(m(key, n=m.integer(len(days)), dates=", ".join(days)))
     folder = summary.folder
     if "sentinel2" not in acquisitions and folder.raster("ndvi_median").is_file():
         external = (summary.config.get("landcover") or {}).get("external")

@@ -259,6 +259,46 @@ def test_the_suhii_headline_of_a_scene_with_a_rural_reference_225_pct_clear_says
     )
 
 
+def test_a_run_of_one_scene_says_its_temperatures_are_of_one_date(tmp_path):
+    """One Landsat scene (composite.min_clear: 1): the headlines say so, the SUHII is not
+    "on the median composite", the method note does not say day-to-day weather cancels,
+    and the about section says "1 scene"."""
+    summary = _summary(tmp_path, heat_island=ONE_SCENE)
+    texts = _texts(sections._headlines(summary, None, None, FR, None))
+    assert texts[0].startswith(
+        "Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K sur la seule scène "
+        "de la période (2023-07-20)."
+    )
+    assert texts[2] == (
+        "Une seule date : les températures de ce rapport viennent d'une seule scène Landsat "
+        "(2023-07-20). Elles décrivent ce jour-là, avec sa météo (vent, humidité des sols, "
+        "chaleur des jours précédents), qu'aucune autre date ne vient compenser ; des périodes "
+        "plus larges, avec plus de scènes, donneraient un portrait plus sûr de la saison."
+    )
+    page = sections.build_page(summary, EN)
+    (method,) = [s for s in page.sections if s.id == "method"]
+    notes = method.blocks[0].items
+    assert not any("day-to-day weather cancels" in n for n in notes)
+    assert "with no other date, the median of clear observations is that scene" in notes[2]
+    # two scenes: the median composite, weather cancelling, no single-date paragraph
+    two = {**ONE_SCENE, "scenes": [ONE_SCENE["scenes"][0]] * 2}
+    summary = _summary(tmp_path, heat_island=two)
+    texts = _texts(sections._headlines(summary, None, None, EN, None))
+    assert "SUHII): 2.48 K on the median composite of the anomaly ΔT" in texts[0]
+    assert not any(t.startswith("A single date") for t in texts)
+    (method,) = [s for s in sections.build_page(summary, EN).sections if s.id == "method"]
+    assert "so that day-to-day weather cancels" in method.blocks[0].items[2]
+
+
+def test_the_about_section_says_one_scene_in_the_singular(tmp_path):
+    manifest = {"inputs": [{"path": "p/LC09_L2SP_198030_20230720_20230722_02_T1/x_MTL.xml"}]}
+    items = sections._sources(_summary(tmp_path, manifest=manifest), FR)
+    assert (
+        items[0].replace(NBSP, " ") == "Température de surface : 1 scène Landsat 8/9 (2023-07-20)."
+    )
+    assert sections._one_date(_summary(tmp_path, manifest=manifest)) == "2023-07-20"
+
+
 def test_no_coverage_note_when_the_rural_reference_is_half_clear(tmp_path):
     scene = {**ONE_SCENE["scenes"][0], "rural_clear_share": 0.5}
     summary = _summary(tmp_path, heat_island={**ONE_SCENE, "scenes": [scene]})
