@@ -46,8 +46,17 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "period_range": ("du {start} au {end}", "{start} to {end}"),
     "meta_area": (
-        "Zone d'étude : {description} ({km2} km²)",
-        "Area of interest: {description} ({km2} km²)",
+        "Zone d'étude : {description} ({km2} km²){iris}",
+        "Area of interest: {description} ({km2} km²){iris}",
+    ),
+    # after the area of interest's km², when its IRIS, kept whole, cover another area
+    "area_iris": (
+        " ; les {n} IRIS qu'elle touche, analysés entiers, couvrent {km2} km²",
+        "; the {n} IRIS it touches, analysed whole, cover {km2} km²",
+    ),
+    "area_iris_one": (
+        " ; l'IRIS qu'elle touche, analysé entier, couvre {km2} km²",
+        "; the IRIS it touches, analysed whole, covers {km2} km²",
     ),
     "contents": ("Sommaire", "Contents"),
     "unknown": ("inconnu", "unknown"),
@@ -1449,10 +1458,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     # --- about ----------------------------------------------------------------------------------
     "about_area": (
-        "Zone d'étude : {description} ; {km2} km² (sur l'ellipsoïde WGS 84) ; longitudes de "
-        "{west} à {east} et latitudes de {south} à {north} (degrés, WGS 84).",
-        "Area of interest: {description}; {km2} km² (on the WGS 84 ellipsoid); longitudes "
-        "{west} to {east} and latitudes {south} to {north} (degrees, WGS 84).",
+        "Zone d'étude : {description} ; {km2} km² (sur l'ellipsoïde WGS 84){iris} ; longitudes "
+        "de {west} à {east} et latitudes de {south} à {north} (degrés, WGS 84).",
+        "Area of interest: {description}; {km2} km² (on the WGS 84 ellipsoid){iris}; "
+        "longitudes {west} to {east} and latitudes {south} to {north} (degrees, WGS 84).",
     ),
     "about_grid": (
         "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",

@@ -1195,6 +1195,29 @@ def _sources(summary: RunSummary, m: Messages) -> list[str]:
     return items
 
 
+#: From this relative difference between the area of interest and its IRIS' total area,
+#: the report gives the latter too (the IRIS a bounding box touches are analysed whole).
+AREA_IRIS_DIFFERENCE = 0.01
+
+
+def _area_iris(summary: RunSummary, m: Messages) -> str:
+    """Say the area the IRIS cover when it differs from the area of interest's, else "".
+
+    The IRIS an area of interest touches are kept whole (their statistics, the SUHII's urban
+    footprint): a bounding box of 0.8 km² can analyse 1.2 km² of IRIS. From ``area_m2``
+    (on the analysis grid: within about 0.1 % of the ellipsoid's), when it differs by more
+    than :data:`AREA_IRIS_DIFFERENCE` from the area of interest's.
+    """
+    area, iris = summary.area or {}, summary.iris
+    if "area_m2" not in iris.columns or not is_number(area.get("area_km2")):
+        return ""
+    km2 = float(pd.to_numeric(iris["area_m2"], errors="coerce").sum()) / 1e6
+    if not km2 or abs(km2 - float(area["area_km2"])) <= AREA_IRIS_DIFFERENCE * km2:
+        return ""
+    key = "area_iris_one" if len(iris) == 1 else "area_iris"
+    return m(key, n=m.integer(len(iris)), km2=m.significant(km2, 3))
+
+
 def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
     """Say the area of interest under the title: description and extent (none if unknown)."""
     area = summary.area
@@ -1205,12 +1228,16 @@ def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
             "meta_area",
             description=m.area(str(area["description"])),
             km2=m.significant(area.get("area_km2"), 3),
+            iris=_area_iris(summary, m),
         ),
     )
 
 
-def _area_details(area: Mapping[str, Any], m: Messages) -> str:
-    """Say the area of interest in full: description, extent and bounds (in degrees)."""
+def _area_details(area: Mapping[str, Any], m: Messages, iris: str = "") -> str:
+    """Say the area of interest in full: description, extent and bounds (in degrees).
+
+    ``iris``: the area its IRIS cover, when said (:func:`_area_iris`).
+    """
     bounds = area.get("bounds_wgs84")
     if not (isinstance(bounds, list) and len(bounds) == 4):
         bounds = [None] * 4  # said as dashes
@@ -1219,6 +1246,7 @@ def _area_details(area: Mapping[str, Any], m: Messages) -> str:
         "about_area",
         description=m.area(str(area["description"])),
         km2=m.significant(area.get("area_km2"), 3),
+        iris=iris,
         west=m.number(west, 3),
         east=m.number(east, 3),
         south=m.number(south, 3),
@@ -1229,7 +1257,7 @@ def _area_details(area: Mapping[str, Any], m: Messages) -> str:
 def _about(summary: RunSummary, m: Messages) -> Section:
     items = list(_meta(summary, m))
     if summary.area is not None:
-        items.append(_area_details(summary.area, m))
+        items.append(_area_details(summary.area, m, _area_iris(summary, m)))
     items += _sources(summary, m)
     grid = summary.manifest.get("grid")
     if isinstance(grid, Mapping):

@@ -154,6 +154,36 @@ def test_a_qpv_left_out_without_a_gap_is_said_out_of_the_table_row(tmp_path):
     )
 
 
+def test_the_area_of_interest_says_the_area_its_whole_iris_cover(tmp_path):
+    """The audit's bounding box of 0.807 km² touches 4 IRIS of 0.3025 km² each (550 m
+    squares), kept whole: they cover 1.21 km², said beside the box's area; IRIS that make up
+    the area of interest (within 1 %) are not said twice."""
+    iris = _iris([300.0] * 4).assign(area_m2=[550.0**2] * 4)
+    area = {"description": "bbox [1.309, 43.6195, 1.319, 43.6285]", "area_km2": 0.8070646,
+            "bounds_wgs84": [1.309, 43.6195, 1.319, 43.6285]}  # fmt: skip
+    summary = _summary(tmp_path, iris=iris, manifest={"area": area})
+    (line,) = sections._area_line(summary, FR)
+    assert line.replace(NBSP, " ") == (
+        "Zone d'étude : rectangle [1.309, 43.6195, 1.319, 43.6285] (0,807 km²) ; les 4 IRIS "
+        "qu'elle touche, analysés entiers, couvrent 1,21 km²"
+    )
+    about = [i for i in sections._about(summary, EN).blocks[0].items if "km²" in i]
+    assert about == [
+        "Area of interest: bbox [1.309, 43.6195, 1.319, 43.6285]; 0.807 km² (on the WGS 84 "
+        "ellipsoid); the 4 IRIS it touches, analysed whole, cover 1.21 km²; longitudes 1.309 "
+        "to 1.319 and latitudes 43.620 to 43.629 (degrees, WGS 84)."
+    ]
+    one = _summary(tmp_path, iris=iris.iloc[:1].assign(area_m2=600.0**2), manifest={"area": area})
+    assert sections._area_line(one, EN)[0].endswith(
+        "(0.807 km²); the IRIS it touches, analysed whole, covers 0.360 km²"
+    )
+    whole = {**area, "description": "4 iris features of 1 commune", "area_km2": 1.2109}
+    summary = _summary(tmp_path, iris=iris, manifest={"area": whole})
+    assert sections._area_line(summary, EN) == (
+        "Area of interest: 4 iris features of 1 commune (1.21 km²)",
+    )
+
+
 def _decile_rows(counts):
     """Decile rows holding ``counts`` IRIS (D1 first), an empty one without income or value."""
     return [
