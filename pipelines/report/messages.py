@@ -886,6 +886,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "minimum valid share of a zone for it to have an LST",
     ),
     "settings_separator": (" ; ", "; "),
+    "quality_low_clear": (
+        "{count} IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de "
+        "{threshold} de {of} a une LST composite (composite.min_clear_area_frac), le reste "
+        "n'ayant pas assez d'observations claires.",
+        "{count} IRIS are flagged low_clear_area (a column of zones.gpkg): under {threshold} "
+        "of {of} has a composite LST (composite.min_clear_area_frac), the rest having too "
+        "few clear observations.",
+    ),
+    "quality_low_clear_valued": (
+        "{count} d'entre eux ont pourtant une valeur, tirée de leur seule partie dégagée : "
+        "elle peut mal décrire l'IRIS entier, à lire avec prudence.",
+        "{count} of them still have a value, from their clear part only: it may describe the "
+        "whole IRIS poorly, to be read with care.",
+    ),
+    "quality_low_clear_land": ("leur surface hors eau", "their land"),
+    "quality_low_clear_area": ("leur surface", "their area"),
     "quality_settings_default": (
         "Les masques et les seuils de qualité sont ceux par défaut d'ilots.",
         "The masks and quality thresholds are ilots' defaults.",

@@ -62,6 +62,7 @@ from pipelines.report.views import (
     WarningsBlock,
 )
 from pipelines.scenarios.compare import is_range
+from pipelines.zone_columns import LOW_CLEAR_AREA
 from tiles.errors import WarningCode
 
 __all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "period_text", "ranking_column"]
@@ -800,6 +801,7 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
                     )
                 )
             )
+        blocks.append(_low_clear(summary, column, m))
         if is_number(q.n_clear_mean_median):
             blocks.append(
                 Paragraph(
@@ -838,6 +840,32 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
     else:
         blocks.append(Paragraph(m("quality_no_warnings")))
     return Section("quality", m("sec_quality"), _blocks(*blocks))
+
+
+def _low_clear(summary: RunSummary, column: str, m: Messages) -> Paragraph | None:
+    """Say how many IRIS are flagged ``low_clear_area``, and how many of them have a value.
+
+    Flagged: under ``composite.min_clear_area_frac`` of the IRIS (of its land, water left
+    out) has a composite LST. A flagged IRIS keeps its value when its share is still at
+    least ``zones.min_valid_frac``: a value from part of it. None when none is flagged.
+    """
+    iris = summary.iris
+    if LOW_CLEAR_AREA not in iris.columns:
+        return None
+    flagged = iris[LOW_CLEAR_AREA].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if not flagged.any():
+        return None
+    threshold = (summary.config.get("composite") or {}).get("min_clear_area_frac")
+    text = m(
+        "quality_low_clear",
+        count=m.integer(int(flagged.sum())),
+        threshold=m.share(threshold),
+        of=m("quality_low_clear_land" if summary.water_left_out else "quality_low_clear_area"),
+    )
+    valued = int(pd.to_numeric(iris.loc[flagged, column], errors="coerce").notna().sum())
+    if valued:
+        text += " " + m("quality_low_clear_valued", count=m.integer(valued))
+    return Paragraph(text)
 
 
 def _settings(changed: tuple[tuple[str, Any, Any], ...], m: Messages) -> Paragraph:

@@ -184,6 +184,37 @@ def test_the_area_of_interest_says_the_area_its_whole_iris_cover(tmp_path):
     )
 
 
+def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
+    """3 of 4 IRIS flagged low_clear_area (composite.min_clear_area_frac 0.95), 2 of them
+    with a value (valid_frac over zones.min_valid_frac 0.9): said, after the IRIS without
+    a value; no flag, no sentence."""
+    iris = _iris([300.0, np.nan, 301.0, 302.0]).assign(
+        valid_frac=[0.92, 0.85, 0.93, 0.99], low_clear_area=[True, True, True, False]
+    )
+    config = {"composite": {"min_clear_area_frac": 0.95}, "zones": {"min_valid_frac": 0.9}}
+    summary = _summary(tmp_path, iris=iris, manifest={"config": config})
+    texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    assert texts[1] == "1 IRIS sont sous le seuil de couverture de 90 % et n'ont pas de valeur."
+    assert texts[2] == (
+        "3 IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de 95 % de leur "
+        "surface hors eau a une LST composite (composite.min_clear_area_frac), le reste n'ayant "
+        "pas assez d'observations claires. 2 d'entre eux ont pourtant une valeur, tirée de "
+        "leur seule partie dégagée : elle peut mal décrire l'IRIS entier, à lire avec prudence."
+    )
+    kept = {**config, "mask": {"lst_keep_water": True}}
+    flagged = iris.assign(low_clear_area=[False, True, False, False])
+    summary = _summary(tmp_path, iris=flagged, manifest={"config": kept})
+    texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
+    assert texts[2] == (
+        "1 IRIS are flagged low_clear_area (a column of zones.gpkg): under 95% of their area "
+        "has a composite LST (composite.min_clear_area_frac), the rest having too few clear "
+        "observations."
+    )
+    none = _summary(tmp_path, iris=iris.assign(low_clear_area=False), manifest={"config": config})
+    texts = _texts(sections._quality(none, "lst_mean_k", EN, sections._Drawer()))
+    assert not any("low_clear_area" in t for t in texts)
+
+
 def _decile_rows(counts):
     """Decile rows holding ``counts`` IRIS (D1 first), an empty one without income or value."""
     return [
