@@ -22,7 +22,7 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import Collection, LineCollection
-from matplotlib.colors import Normalize
+from matplotlib.colors import Colormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
@@ -304,8 +304,12 @@ def map_figure(
     cmap
         Matplotlib colormap name.
     diverging
-        Centre the colours on 0 when the values span it (anomalies), with one scale both
-        sides: the colour bar runs from minus to plus the largest absolute value.
+        Keep the palette's neutral middle on 0 (anomalies), with one scale both sides: a
+        value ``v`` takes the colour it has on ``[-M, M]``, ``M`` the largest absolute
+        value. Values on both sides of 0 use the whole palette, the colour bar running from
+        ``-M`` to ``M``; values all on one side its half on that side, the colour bar from 0
+        to ``M`` (or ``-M`` to 0): a city hotter than its rural reference everywhere is drawn
+        in warm colours only, never blue.
     bound
         A fixed range ``[-bound, bound]`` of the colours instead (``outputs.anomaly_range_k``),
         the same in every run that sets it: values beyond take the end colours, the colour
@@ -320,6 +324,7 @@ def map_figure(
     else:
         vmin, vmax = -float(bound), float(bound)
     norm = Normalize(vmin=vmin, vmax=vmax)
+    palette = _side_of_palette(cmap, vmin, vmax) if diverging else mpl.colormaps[cmap]
     # The artists geopandas' plot makes (same pixels), built from the coordinate arrays at
     # once instead of a patch per zone: measured on the 1,000-IRIS benchmark, building the
     # two maps 91 ms -> 34 ms.
@@ -328,7 +333,7 @@ def map_figure(
     if has_value.any():
         known = Collection(norm=norm, edgecolor="white", linewidth=0.4)
         known.set_paths([path for path, ok in zip(paths, has_value, strict=True) if ok])
-        known.set_cmap(cmap)
+        known.set_cmap(palette)
         known.set_array(values.to_numpy()[rows][has_value])
         ax.add_collection(known, autolim=True)
     handles = []
@@ -344,7 +349,7 @@ def map_figure(
         handles.append(Line2D([], [], color="black", linewidth=1.6, label=m("legend_qpv")))
     ax.autoscale_view()
     colorbar = fig.colorbar(
-        ScalarMappable(norm=norm, cmap=cmap),
+        ScalarMappable(norm=norm, cmap=palette),
         cax=cax,
         label=m.label(column, "axis"),
         extend="neither" if bound is None else "both",
@@ -369,21 +374,46 @@ def map_figure(
 def _own_range(values: pd.Series, *, diverging: bool) -> tuple[float, float, pd.Series]:
     """Colour range of a map fitted to its ``values``: ``(vmin, vmax, values to draw)``.
 
-    One value (up to rounding) is drawn in one colour, the middle of a range of 1; with
-    ``diverging``, a range spanning 0 is widened to ``[-m, m]``.
+    One value (up to rounding) is drawn in one colour: the middle of a range of 1, or with
+    ``diverging`` its colour on ``[-m, m]`` (0 alone: the middle of ``[-0.5, 0.5]``). With
+    ``diverging``, the range reaches 0 with one scale each side: ``[-m, m]`` when the values
+    span 0, else ``[0, m]`` or ``[-m, 0]``, ``m`` their largest absolute value.
     """
     vmin, vmax = float(values.min()), float(values.max())
     if not np.isfinite(vmin):
         vmin, vmax = 0.0, 1.0
     if vmax - vmin <= 1e-9 * max(1.0, abs(vmax)):  # one value (up to rounding): one colour
         values = values.where(values.isna(), vmin)
-        vmin, vmax = vmin - 0.5, vmax + 0.5
-    if diverging and vmin < 0 < vmax:
+        vmax = vmin
+    if diverging:
         # One scale each side of 0: -1.3 K as pale as +1.3 K. (Two slopes, each end its own
-        # extreme, drew a -1.3 K IRIS as dark as a +7.4 K one.)
-        vmax = max(-vmin, vmax)
-        vmin = -vmax
+        # extreme, drew a -1.3 K IRIS as dark as a +7.4 K one; a range stretched over values
+        # all above 0 drew an IRIS 6.8 K hotter than the rural reference in deep blue.)
+        bound = max(abs(vmin), abs(vmax))
+        if bound == 0:
+            return -0.5, 0.5, values
+        return (-bound if vmin < 0 else 0.0), (bound if vmax > 0 else 0.0), values
+    if vmin == vmax:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
     return vmin, vmax, values
+
+
+def _side_of_palette(name: str, vmin: float, vmax: float) -> Colormap:
+    """Return the colours of the diverging palette ``name`` a map of ``[vmin, vmax]`` uses.
+
+    All of them when the range spans 0; over ``[0, m]`` (``[-m, 0]``) the upper (lower) half
+    of the palette's entries, so that 0 keeps the palette's neutral middle and every value
+    the colour it has on ``[-m, m]``: the same entry of the palette (for an even number of
+    entries, as matplotlib's 256).
+    """
+    palette = mpl.colormaps[name]
+    if vmin < 0 < vmax:
+        return palette
+    half = palette.N // 2
+    entries = np.arange(half, palette.N) if vmin >= 0 else np.arange(half)
+    return ListedColormap(
+        palette(entries), name=f"{palette.name}_{'upper' if vmin >= 0 else 'lower'}"
+    )
 
 
 class _OpenEndsFormatter(_LocalFormatter):

@@ -302,11 +302,15 @@ def qpv_gap_headline(
     return Headline("qpv_gap", text, tuple(notes))
 
 
-def qpv_left_out_note(left_out: pd.DataFrame | None, m: Messages) -> str | None:
+def qpv_left_out_note(
+    left_out: pd.DataFrame | None, m: Messages, *, gap: bool = True
+) -> str | None:
     """Name the QPV the IRIS gap leaves out (up to :data:`NAMED_QPV`), or None if none.
 
     ``left_out``: columns ``code_qp``, ``nom_qp`` and ``iris_share_max``, as from
-    :func:`~pipelines.census.overlay.qpv_without_iris`.
+    :func:`~pipelines.census.overlay.qpv_without_iris`. Without a ``gap`` said before the
+    note (no inequality file, or no QPV test in it), the note says they are left out of the
+    QPV table's row of the IRIS in QPV.
     """
     if left_out is None or left_out.empty:
         return None
@@ -321,7 +325,15 @@ def qpv_left_out_note(left_out: pd.DataFrame | None, m: Messages) -> str | None:
     listed = ", ".join(items)
     if len(left_out) > NAMED_QPV:
         listed += " " + m("qpv_left_out_more", n=m.integer(len(left_out) - NAMED_QPV))
-    return m("qpv_left_out_one" if len(left_out) == 1 else "qpv_left_out_many", qpv=listed)
+    number = "one" if len(left_out) == 1 else "many"
+    if gap:
+        return m(f"qpv_left_out_{number}", qpv=listed)
+    return m(
+        f"qpv_left_out_table_{number}",
+        qpv=listed,
+        row=m("legend_in_qpv"),
+        other=m("legend_other"),
+    )
 
 
 def _stratum_word(inequality: Mapping[str, Any] | None, m: Messages) -> str:
@@ -517,9 +529,13 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
     sentences = []
     composites = suhii_composites(heat_island)
     variable, composite = composites[0] if composites else (None, {})
+    scenes = [s for s in heat_island.get("scenes") or () if isinstance(s, Mapping)]
     if is_number(composite.get("suhii_k")):
         on_key = f"composite_{variable}"
         on = m(on_key) if on_key in MESSAGES else m("composite_default")
+        if len(scenes) == 1:  # the "median composite" of one scene is that scene
+            date = str(scenes[0].get("time") or "")[:10] or m("unknown")
+            on = m("composite_one_scene", date=date)
         # Mean temperatures only from a composite of LST itself, never of the anomaly.
         absolute = [
             record
@@ -819,13 +835,16 @@ def method_notes(
     *,
     synthetic: bool,
     bare_soil_as_built: bool = False,
+    one_date: bool = False,
 ) -> list[str]:
     """List the caveats every reader must see; quote Moran's I when the run computed it.
 
     ``bare_soil_as_built``: the land cover came from NDVI alone, bare soil counted as built
-    (:attr:`~pipelines.report.data.RunSummary.bare_soil_as_built`).
+    (:attr:`~pipelines.report.data.RunSummary.bare_soil_as_built`). ``one_date``: the LST
+    comes from a single scene, whose weather no median over dates cancels.
     """
-    notes = [m("method_lst"), m("method_units"), m("method_anomaly"), m("method_zonal")]
+    anomaly = m("method_anomaly_one_date" if one_date else "method_anomaly")
+    notes = [m("method_lst"), m("method_units"), anomaly, m("method_zonal")]
     if bare_soil_as_built:
         notes.append(m("method_landcover_ndvi_only"))
     notes.append(moran_note(inequality, m))

@@ -46,8 +46,17 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "period_range": ("du {start} au {end}", "{start} to {end}"),
     "meta_area": (
-        "Zone d'étude : {description} ({km2} km²)",
-        "Area of interest: {description} ({km2} km²)",
+        "Zone d'étude : {description} ({km2} km²){iris}",
+        "Area of interest: {description} ({km2} km²){iris}",
+    ),
+    # after the area of interest's km², when its IRIS, kept whole, cover another area
+    "area_iris": (
+        " ; les {n} IRIS qu'elle touche, analysés entiers, couvrent {km2} km²",
+        "; the {n} IRIS it touches, analysed whole, cover {km2} km²",
+    ),
+    "area_iris_one": (
+        " ; l'IRIS qu'elle touche, analysé entier, couvre {km2} km²",
+        "; the IRIS it touches, analysed whole, covers {km2} km²",
     ),
     "contents": ("Sommaire", "Contents"),
     "unknown": ("inconnu", "unknown"),
@@ -256,6 +265,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "QPV {qpv} are not in this gap: no IRIS counted in QPV covers most of them, and their "
         "IRIS count among the other IRIS. Their own statistics are in the table of the QPV "
         "(qpv layer).",
+    ),
+    "qpv_left_out_table_one": (
+        "Le QPV {qpv} n'entre pas dans la ligne « {row} » du tableau ci-dessous : aucun IRIS "
+        "compté en QPV n'en couvre la majeure partie, et ses IRIS comptent parmi les {other}. "
+        "Ses statistiques propres sont dans le tableau des QPV (couche qpv).",
+        "QPV {qpv} is not in the row “{row}” of the table below: no IRIS counted in QPV "
+        "covers most of it, and its IRIS count among the {other}. Its own statistics are in "
+        "the table of the QPV (qpv layer).",
+    ),
+    "qpv_left_out_table_many": (
+        "Les QPV {qpv} n'entrent pas dans la ligne « {row} » du tableau ci-dessous : aucun IRIS "
+        "compté en QPV n'en couvre la majeure partie, et leurs IRIS comptent parmi les {other}. "
+        "Leurs statistiques propres sont dans le tableau des QPV (couche qpv).",
+        "QPV {qpv} are not in the row “{row}” of the table below: no IRIS counted in QPV "
+        "covers most of them, and their IRIS count among the {other}. Their own statistics "
+        "are in the table of the QPV (qpv layer).",
     ),
     "qpv_left_out_item": (
         "{code} « {name} » (ses IRIS au plus à {share} en QPV)",
@@ -479,6 +504,20 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "composite_lst_median": ("le composite médian de la LST", "the median LST composite"),
     "composite_default": ("le composite médian", "the median composite"),
+    "composite_one_scene": (
+        "la seule scène de la période ({date})",
+        "the periods' only scene ({date})",
+    ),
+    "one_date": (
+        "Une seule date : les températures de ce rapport viennent d'une seule scène Landsat "
+        "({date}). Elles décrivent ce jour-là, avec sa météo (vent, humidité des sols, chaleur "
+        "des jours précédents), qu'aucune autre date ne vient compenser ; des périodes plus "
+        "larges, avec plus de scènes, donneraient un portrait plus sûr de la saison.",
+        "A single date: this report's temperatures come from one Landsat scene ({date}). "
+        "They describe that day, with its weather (wind, soil moisture, the heat of the days "
+        "before), which no other date offsets; wider periods, with more scenes, would give a "
+        "surer picture of the season.",
+    ),
     "row_composite_lst_anomaly": ("Composite médian de ΔT", "Median composite of ΔT"),
     "row_composite_lst_median": ("Composite médian de la LST", "Median LST composite"),
     "suhii_scenes": (
@@ -550,16 +589,38 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "fig_deciles_caption": (
         "Moyenne de {label} pondérée par la population, par décile de revenu (D1 : revenus les "
-        "plus modestes). Déciles de {basis}. Écart D1 − D10 : {gap} ({ci}).",
+        "plus modestes). Déciles de {basis}. {gap}",
         "Population-weighted mean of {label} per income decile (D1: lowest incomes). Deciles "
-        "of {basis}. D1 − D10 gap: {gap} ({ci}).",
+        "of {basis}. {gap}",
     ),
     "fig_deciles_caption_unweighted": (
         "Moyenne de {label} des IRIS, non pondérée (pas de population), par décile de revenu "
-        "(D1 : revenus les plus modestes). Déciles de {basis}. Écart D1 − D10 : {gap} ({ci}).",
+        "(D1 : revenus les plus modestes). Déciles de {basis}. {gap}",
         "Unweighted mean of {label} over the IRIS (no population) per income decile (D1: "
-        "lowest incomes). Deciles of {basis}. D1 − D10 gap: {gap} ({ci}).",
+        "lowest incomes). Deciles of {basis}. {gap}",
     ),
+    "deciles_gap": ("Écart D1 − D10 : {gap} ({ci}).", "D1 − D10 gap: {gap} ({ci})."),
+    "deciles_gap_empty": (
+        "Écart D1 − D10 : non calculé, faute d'IRIS en {ends} (voir sous le tableau).",
+        "D1 − D10 gap: not computed, for want of IRIS in {ends} (see under the table).",
+    ),
+    "deciles_empty": (
+        "Les {n} IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
+        "{empty} n'en comptent aucun.",
+        "The {n} IRIS used are too few to fill the ten income deciles: {empty} hold none.",
+    ),
+    "deciles_empty_one": (
+        "Les {n} IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
+        "{empty} n'en compte aucun.",
+        "The {n} IRIS used are too few to fill the ten income deciles: {empty} holds none.",
+    ),
+    "deciles_empty_no_gap": (
+        "Sans IRIS en {ends}, l'écart D1 − D10 n'est pas calculé ; une zone d'étude plus "
+        "grande, avec plus d'IRIS, le donnerait.",
+        "With no IRIS in {ends}, the D1 − D10 gap is not computed; a larger study area, with "
+        "more IRIS, would give it.",
+    ),
+    "deciles_ends_both": ("D1 et D10", "D1 and D10"),
     "deciles_basis_population": (
         "population (chacun ~10 % des habitants)",
         "population (each ~10% of residents)",
@@ -846,6 +907,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "minimum valid share of a zone for it to have an LST",
     ),
     "settings_separator": (" ; ", "; "),
+    "quality_low_clear": (
+        "{count} IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de "
+        "{threshold} de {of} a une LST composite (composite.min_clear_area_frac), le reste "
+        "n'ayant pas assez d'observations claires.",
+        "{count} IRIS are flagged low_clear_area (a column of zones.gpkg): under {threshold} "
+        "of {of} has a composite LST (composite.min_clear_area_frac), the rest having too "
+        "few clear observations.",
+    ),
+    "quality_low_clear_valued": (
+        "{count} d'entre eux ont pourtant une valeur, tirée de leur seule partie dégagée : "
+        "elle peut mal décrire l'IRIS entier, à lire avec prudence.",
+        "{count} of them still have a value, from their clear part only: it may describe the "
+        "whole IRIS poorly, to be read with care.",
+    ),
+    "quality_low_clear_land": ("leur surface hors eau", "their land"),
+    "quality_low_clear_area": ("leur surface", "their area"),
     "quality_settings_default": (
         "Les masques et les seuils de qualité sont ceux par défaut d'ilots.",
         "The masks and quality thresholds are ilots' defaults.",
@@ -1356,6 +1433,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "reference), then summarised by the median of clear observations, so that day-to-day "
         "weather cancels.",
     ),
+    "method_anomaly_one_date": (
+        "L'anomalie ΔT est calculée sur la seule scène de la période (LST du pixel − moyenne "
+        "de la référence rurale de cette scène) : sans autre date, la médiane des observations "
+        "claires est cette scène, et les écarts de météo d'un jour à l'autre ne s'annulent pas.",
+        "The anomaly ΔT is computed on the periods' only scene (pixel LST − mean of that "
+        "scene's rural reference): with no other date, the median of clear observations is "
+        "that scene, and day-to-day weather does not cancel.",
+    ),
     "method_zonal": (
         "Les statistiques par IRIS et par QPV sont exactes : chaque pixel compte pour la part "
         "de sa surface couverte par la zone (exactextract).",
@@ -1439,10 +1524,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     # --- about ----------------------------------------------------------------------------------
     "about_area": (
-        "Zone d'étude : {description} ; {km2} km² (sur l'ellipsoïde WGS 84) ; longitudes de "
-        "{west} à {east} et latitudes de {south} à {north} (degrés, WGS 84).",
-        "Area of interest: {description}; {km2} km² (on the WGS 84 ellipsoid); longitudes "
-        "{west} to {east} and latitudes {south} to {north} (degrees, WGS 84).",
+        "Zone d'étude : {description} ; {km2} km² (sur l'ellipsoïde WGS 84){iris} ; longitudes "
+        "de {west} à {east} et latitudes de {south} à {north} (degrés, WGS 84).",
+        "Area of interest: {description}; {km2} km² (on the WGS 84 ellipsoid){iris}; "
+        "longitudes {west} to {east} and latitudes {south} to {north} (degrees, WGS 84).",
     ),
     "about_grid": (
         "Grille d'analyse : {crs}, pixels de {resolution} m, {width} × {height} pixels.",
@@ -1451,6 +1536,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "about_landsat": (
         "Température de surface : {n} scènes Landsat 8/9 ({dates}).",
         "Land surface temperature: {n} Landsat 8/9 scenes ({dates}).",
+    ),
+    "about_landsat_one": (
+        "Température de surface : 1 scène Landsat 8/9 ({dates}).",
+        "Land surface temperature: 1 Landsat 8/9 scene ({dates}).",
+    ),
+    "about_sentinel2_one": (
+        "NDVI et occupation du sol : 1 scène Sentinel-2 ({dates}).",
+        "NDVI and land cover: 1 Sentinel-2 scene ({dates}).",
     ),
     "about_sentinel2": (
         "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",

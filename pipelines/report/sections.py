@@ -62,6 +62,7 @@ from pipelines.report.views import (
     WarningsBlock,
 )
 from pipelines.scenarios.compare import is_range
+from pipelines.zone_columns import LOW_CLEAR_AREA
 from tiles.errors import WarningCode
 
 __all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "period_text", "ranking_column"]
@@ -130,6 +131,7 @@ def build_page(summary: RunSummary, m: Messages) -> Page:
                             m,
                             synthetic=summary.synthetic,
                             bare_soil_as_built=summary.bare_soil_as_built,
+                            one_date=_one_date(summary) is not None,
                         )
                     )
                 ),
@@ -236,6 +238,7 @@ def _headlines(
         )
     headlines = tuple(h for h in found if h is not None)
     optimistic = optimistic_intervals_note(ineq, m)  # their intervals, when IRIS are alike
+    one_date = _one_date(summary)
     return Section(
         "headlines",
         m("sec_headlines"),
@@ -245,10 +248,27 @@ def _headlines(
             if column is not None and not _has_values(summary.iris, column)
             else None,
             HeadlineBlock(headlines) if headlines else None,
+            Paragraph(m("one_date", date=one_date or m("unknown")))
+            if headlines and one_date is not None
+            else None,
             Paragraph(optimistic) if headlines and optimistic else None,
             _missing(m, "what_inequality") if ineq is None else None,
         ),
     )
+
+
+def _one_date(summary: RunSummary) -> str | None:
+    """Give the date of the run's only LST scene when it read one ("" if unknown), else None.
+
+    The scenes of ``heat_island.json`` (one per acquisition), else the Landsat products of
+    the manifest's inputs.
+    """
+    scenes = (summary.heat_island or {}).get("scenes")
+    if isinstance(scenes, list):
+        dates = [str(s.get("time") or "")[:10] for s in scenes if isinstance(s, Mapping)]
+    else:
+        dates = list(summary.acquisitions.get("landsat") or ())
+    return dates[0] if len(dates) == 1 else None
 
 
 def _too_few_scenes(summary: RunSummary) -> tuple[int, float] | None:
@@ -289,9 +309,13 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
     lst_drawn = column is not None and _has_values(iris, column)
     if lst_drawn:
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
-        # A fixed range (outputs.anomaly_range_k) is of anomalies: not of a mean LST.
-        bound = summary.anomaly_range_k if "anomaly" in column else None
-        fig = figures.map_figure(iris, column, m, title=title, qpv=qpv, bound=bound)
+        # A fixed range (outputs.anomaly_range_k), and a neutral colour at 0, are of
+        # anomalies (0: the rural reference): not of a mean LST, drawn over its own range.
+        anomaly = "anomaly" in column
+        bound = summary.anomaly_range_k if anomaly else None
+        fig = figures.map_figure(
+            iris, column, m, title=title, qpv=qpv, diverging=anomaly, bound=bound
+        )
         blocks.append(draw(fig, title, name="lst_map"))
     elif column is not None:
         blocks.append(_no_lst_map(summary, m))
@@ -363,15 +387,23 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
     )
     digits = 2 if is_temperature(outcome) else 3
     weighted = deciles.get("by") == "population"
+    rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
+    ends = _empty_ends(rows, m)
+    if ends:  # no gap to give: said, not a dash
+        gap_text = m("deciles_gap_empty", ends=ends)
+    else:
+        gap_text = m(
+            "deciles_gap",
+            gap=m.number(gap.get("value"), digits, signed=True)
+            + (NBSP + "K" if is_temperature(outcome) else ""),
+            ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
+        )
     caption = m(
         "fig_deciles_caption" if weighted else "fig_deciles_caption_unweighted",
         label=m.label(outcome),
         basis=m(basis),
-        gap=m.number(gap.get("value"), digits, signed=True)
-        + (NBSP + "K" if is_temperature(outcome) else ""),
-        ci=m.ci(gap.get("ci_low"), gap.get("ci_high"), gap.get("confidence", 0.95), digits),
+        gap=gap_text,
     )
-    rows = [r for r in deciles.get("deciles") or () if isinstance(r, Mapping)]
     if figures.decile_gaps(deciles, outcome) is not None and is_number(deciles.get("overall")):
         overall = f"{m.number(deciles['overall'])}{NBSP}K"
         caption += " " + m("deciles_minus_all", overall=overall)
@@ -411,9 +443,42 @@ def _deciles(summary: RunSummary, m: Messages, draw: _Drawer) -> Section:
                 name="deciles",
             ),
             table if rows else None,
-            _few_decile_zones(rows, m),
+            _empty_deciles(rows, m) or _few_decile_zones(rows, m),
         ),
     )
+
+
+def _empty(rows: list[Mapping[str, Any]]) -> list[int]:
+    """Return the deciles of ``rows`` that hold no IRIS (``n_zones`` 0), lowest first."""
+    return sorted(
+        int(r["decile"]) for r in rows if r.get("n_zones") == 0 and is_number(r.get("decile"))
+    )
+
+
+def _empty_ends(rows: list[Mapping[str, Any]], m: Messages) -> str | None:
+    """Name the end deciles (D1, D10) that hold no IRIS, the D1 − D10 gap's; None if neither."""
+    ends = [d for d in _empty(rows) if d in (1, 10)]
+    if not ends:
+        return None
+    return m("deciles_ends_both") if len(ends) == 2 else f"D{ends[0]}"
+
+
+def _empty_deciles(rows: list[Mapping[str, Any]], m: Messages) -> Paragraph | None:
+    """Say the IRIS are too few to fill the ten deciles, when some hold none.
+
+    Named, with the IRIS the deciles hold; when D1 or D10 is among them, that the D1 − D10
+    gap is not computed and what would give it.
+    """
+    empty = _empty(rows)
+    if not empty:
+        return None
+    n = sum(int(r["n_zones"]) for r in rows if is_number(r.get("n_zones")))
+    key = "deciles_empty_one" if len(empty) == 1 else "deciles_empty"
+    text = m(key, n=m.integer(n), empty=", ".join(f"D{d}" for d in empty))
+    ends = _empty_ends(rows, m)
+    if ends:
+        text += " " + m("deciles_empty_no_gap", ends=ends)
+    return Paragraph(text, style="note")
 
 
 def _few_decile_zones(rows: list[Mapping[str, Any]], m: Messages) -> Paragraph | None:
@@ -495,7 +560,8 @@ def _qpv(
             caption += " " + m(
                 "residents_left_out", n=m.integer(total - used), total=m.integer(total)
             )
-    left_out_note = qpv_left_out_note(left_out, m) if headline is None else None
+    # Without a gap (its headline's notes name them): of the table's rows.
+    left_out_note = qpv_left_out_note(left_out, m, gap=False) if headline is None else None
     blocks: list[Block | None] = [
         *_headline_blocks(headline),
         Paragraph(left_out_note, style="note") if left_out_note else None,
@@ -735,6 +801,7 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
                     )
                 )
             )
+        blocks.append(_low_clear(summary, column, m))
         if is_number(q.n_clear_mean_median):
             blocks.append(
                 Paragraph(
@@ -773,6 +840,32 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
     else:
         blocks.append(Paragraph(m("quality_no_warnings")))
     return Section("quality", m("sec_quality"), _blocks(*blocks))
+
+
+def _low_clear(summary: RunSummary, column: str, m: Messages) -> Paragraph | None:
+    """Say how many IRIS are flagged ``low_clear_area``, and how many of them have a value.
+
+    Flagged: under ``composite.min_clear_area_frac`` of the IRIS (of its land, water left
+    out) has a composite LST. A flagged IRIS keeps its value when its share is still at
+    least ``zones.min_valid_frac``: a value from part of it. None when none is flagged.
+    """
+    iris = summary.iris
+    if LOW_CLEAR_AREA not in iris.columns:
+        return None
+    flagged = iris[LOW_CLEAR_AREA].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if not flagged.any():
+        return None
+    threshold = (summary.config.get("composite") or {}).get("min_clear_area_frac")
+    text = m(
+        "quality_low_clear",
+        count=m.integer(int(flagged.sum())),
+        threshold=m.share(threshold),
+        of=m("quality_low_clear_land" if summary.water_left_out else "quality_low_clear_area"),
+    )
+    valued = int(pd.to_numeric(iris.loc[flagged, column], errors="coerce").notna().sum())
+    if valued:
+        text += " " + m("quality_low_clear_valued", count=m.integer(valued))
+    return Paragraph(text)
 
 
 def _settings(changed: tuple[tuple[str, Any, Any], ...], m: Messages) -> Paragraph:
@@ -1111,7 +1204,8 @@ def _sources(summary: RunSummary, m: Messages) -> list[str]:
     for sensor in ("landsat", "sentinel2"):
         days = acquisitions.get(sensor)
         if days:
-            items.append(m(f"about_{sensor}", n=m.integer(len(days)), dates=", ".join(days)))
+            key = f"about_{sensor}_one" if len(days) == 1 else f"about_{sensor}"
+            items.append(m(key, n=m.integer(len(days)), dates=", ".join(days)))
     folder = summary.folder
     if "sentinel2" not in acquisitions and folder.raster("ndvi_median").is_file():
         external = (summary.config.get("landcover") or {}).get("external")
@@ -1129,6 +1223,29 @@ def _sources(summary: RunSummary, m: Messages) -> list[str]:
     return items
 
 
+#: From this relative difference between the area of interest and its IRIS' total area,
+#: the report gives the latter too (the IRIS a bounding box touches are analysed whole).
+AREA_IRIS_DIFFERENCE = 0.01
+
+
+def _area_iris(summary: RunSummary, m: Messages) -> str:
+    """Say the area the IRIS cover when it differs from the area of interest's, else "".
+
+    The IRIS an area of interest touches are kept whole (their statistics, the SUHII's urban
+    footprint): a bounding box of 0.8 km² can analyse 1.2 km² of IRIS. From ``area_m2``
+    (on the analysis grid: within about 0.1 % of the ellipsoid's), when it differs by more
+    than :data:`AREA_IRIS_DIFFERENCE` from the area of interest's.
+    """
+    area, iris = summary.area or {}, summary.iris
+    if "area_m2" not in iris.columns or not is_number(area.get("area_km2")):
+        return ""
+    km2 = float(pd.to_numeric(iris["area_m2"], errors="coerce").sum()) / 1e6
+    if not km2 or abs(km2 - float(area["area_km2"])) <= AREA_IRIS_DIFFERENCE * km2:
+        return ""
+    key = "area_iris_one" if len(iris) == 1 else "area_iris"
+    return m(key, n=m.integer(len(iris)), km2=m.significant(km2, 3))
+
+
 def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
     """Say the area of interest under the title: description and extent (none if unknown)."""
     area = summary.area
@@ -1139,12 +1256,16 @@ def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:
             "meta_area",
             description=m.area(str(area["description"])),
             km2=m.significant(area.get("area_km2"), 3),
+            iris=_area_iris(summary, m),
         ),
     )
 
 
-def _area_details(area: Mapping[str, Any], m: Messages) -> str:
-    """Say the area of interest in full: description, extent and bounds (in degrees)."""
+def _area_details(area: Mapping[str, Any], m: Messages, iris: str = "") -> str:
+    """Say the area of interest in full: description, extent and bounds (in degrees).
+
+    ``iris``: the area its IRIS cover, when said (:func:`_area_iris`).
+    """
     bounds = area.get("bounds_wgs84")
     if not (isinstance(bounds, list) and len(bounds) == 4):
         bounds = [None] * 4  # said as dashes
@@ -1153,6 +1274,7 @@ def _area_details(area: Mapping[str, Any], m: Messages) -> str:
         "about_area",
         description=m.area(str(area["description"])),
         km2=m.significant(area.get("area_km2"), 3),
+        iris=iris,
         west=m.number(west, 3),
         east=m.number(east, 3),
         south=m.number(south, 3),
@@ -1163,7 +1285,7 @@ def _area_details(area: Mapping[str, Any], m: Messages) -> str:
 def _about(summary: RunSummary, m: Messages) -> Section:
     items = list(_meta(summary, m))
     if summary.area is not None:
-        items.append(_area_details(summary.area, m))
+        items.append(_area_details(summary.area, m, _area_iris(summary, m)))
     items += _sources(summary, m)
     grid = summary.manifest.get("grid")
     if isinstance(grid, Mapping):

@@ -247,27 +247,27 @@ class Messages:
         return self.number(value, 0)
 
     def percent(self, value: Any, digits: int = 0) -> str:
-        """Format a percentage given in percent units (``40.0`` → ``40 %`` / ``40%``)."""
-        if not is_number(value):
-            return _DASH
-        space = NBSP if self.lang == "fr" else ""
-        return f"{self.number(value, digits)}{space}%"
+        """Format a percentage given in percent units (``40.0`` → ``40 %`` / ``40%``).
 
-    def share(self, value: Any, digits: int = 0) -> str:
-        """Format a share given in [0, 1] as a percentage.
-
-        A share that is not 0 (or not 1) but rounds to it reads ``< 1 %`` (``> 99 %``),
-        not ``0 %`` (``100 %``): 0.08 % of pixels extrapolated is not none.
+        A percentage that is not 0 (or not 100) but rounds to it reads ``< 1 %``
+        (``> 99 %``), not ``0 %`` (``100 %``): 0.08 % of pixels extrapolated is not none, and
+        an IRIS hotter than 99.88 % of the others is not hotter than all of them.
         """
         if not is_number(value):
             return _DASH
-        percent, step = 100.0 * float(value), 10.0**-digits
+        percent, step = float(value), 10.0**-digits
         space = NBSP if self.lang == "fr" else " "
         if 0 < percent and round(percent, digits) == 0:
             return f"<{space}{self.percent(step, digits)}"
         if percent < 100 and round(percent, digits) == 100:
             return f">{space}{self.percent(100 - step, digits)}"
-        return self.percent(percent, digits)
+        return f"{self.number(percent, digits)}{NBSP if self.lang == 'fr' else ''}%"
+
+    def share(self, value: Any, digits: int = 0) -> str:
+        """Format a share given in [0, 1] as a percentage (:meth:`percent`: ``> 99 %``)."""
+        if not is_number(value):
+            return _DASH
+        return self.percent(100.0 * float(value), digits)
 
     def ci(self, low: Any, high: Any, confidence: Any = 0.95, digits: int = 2) -> str:
         """Format a confidence interval (``IC 95 % a à b`` / ``95% CI a to b``).

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from itertools import pairwise
 
 import geopandas as gpd
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
@@ -315,6 +316,31 @@ def test_a_diverging_map_has_one_scale_both_sides_of_zero():
     cmap = known.get_cmap()
     assert known.to_rgba(np.array([-0.5]))[0].tolist() == list(cmap(0.5 - 0.5 / 8))
     assert known.to_rgba(np.array([0.0]))[0].tolist() == list(cmap(0.5))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["hotter", "cooler"])
+def test_a_diverging_map_of_values_on_one_side_of_zero_keeps_zero_neutral(sign):
+    """Every IRIS 6.84 to 7.20 K hotter than the rural reference (the audit's 4 IRIS): the
+    colours run from 0 (the palette's pale middle) to 7.2 K, each IRIS in the colour it has
+    on a -7.2..7.2 K scale, all warm; the mirror case (all cooler) all cool."""
+    zones = _zones().iloc[:3].assign(lst_anomaly_mean_k=sign * np.array([6.84, 7.0, 7.2]))
+    fig = figures.map_figure(zones, "lst_anomaly_mean_k", EN, title="Map")
+    known = fig.axes[0].collections[0]
+    assert sorted((known.norm.vmin, known.norm.vmax)) == [
+        min(0.0, sign * 7.2),
+        max(0.0, sign * 7.2),
+    ]
+    # The oracle: the palette's 256 entries over -7.2..7.2 K, entry 128 from 0 up; a range's
+    # top takes its last entry (255; 127, just under the middle, for 0 atop -7.2..0 K).
+    palette = mpl.colormaps["RdYlBu_r"]
+    for value in (6.84, 7.0, 7.2, 0.0):
+        entry = min(255 if sign > 0 else 127, int(256 * (0.5 + 0.5 * sign * value / 7.2)))
+        assert known.to_rgba(np.array([sign * value]))[0].tolist() == list(palette(entry))
+    red, _, blue, _ = known.to_rgba(np.array([sign * 6.84]))[0]
+    assert (red > blue) if sign > 0 else (blue > red)
+    _draw(fig)
+    bar = fig.axes[1]
+    assert sorted(bar.get_ylim()) == [min(0.0, sign * 7.2), max(0.0, sign * 7.2)]
 
 
 def test_map_draws_values_and_hatched_zones_without_value():

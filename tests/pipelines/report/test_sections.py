@@ -83,6 +83,20 @@ def test_the_hottest_section_of_five_iris_with_a_value_says_five(tmp_path):
     assert sections._hottest(one, hottest, "lst_mean_k", EN).title == "The hottest IRIS"
 
 
+def test_the_hottest_table_says_no_iris_but_the_hottest_is_hotter_than_all(tmp_path):
+    """870 evenly spaced IRIS: the k-th hottest is hotter than (870 − k)/869 of the others,
+    100 % for the first, 99.88 % to 99.54 % for the 2nd to 5th ("> 99 %"), 99.42 % for the
+    6th ("99 %")."""
+    summary = _summary(tmp_path, iris=_iris(300.0 + 0.01 * np.arange(870)))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    (table,) = [b for b in sections._hottest(summary, hottest, "lst_mean_k", EN).blocks
+                if isinstance(b, TableBlock)]  # fmt: skip
+    column = table.headers.index(EN("col_hotter_than"))
+    shown = [row[column].text for row in table.rows[:7]]
+    assert shown == ["100%", "> 99%", "> 99%", "> 99%", "> 99%", "99%", "99%"]
+
+
 def test_the_hottest_headline_counts_the_other_iris_with_a_value(tmp_path):
     summary = _summary(tmp_path, iris=_iris(FEW_VALUES))
     hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
@@ -106,6 +120,155 @@ def test_the_deciles_caption_says_the_bars_are_differences_from_the_mean(tmp_pat
                  if isinstance(b, FigureBlock)]  # fmt: skip
     assert figure.caption.replace(NBSP, " ").endswith(
         "Barres : écart de chaque décile à la moyenne de l'ensemble (307,10 K)."
+    )
+
+
+def test_a_qpv_left_out_without_a_gap_is_said_out_of_the_table_row(tmp_path):
+    """No inequality file (no census): no gap is given, so the QPV no IRIS counted in QPV
+    covers (C: 40 % of IRIS 3) is said to be out of the table's row of the QPV IRIS, not
+    out of "this gap"."""
+    iris = _iris([305.0, 301.0, 302.0]).assign(
+        lst_anomaly_mean_k=[5.0, 1.0, 2.0], in_qpv=[True, False, False]
+    )
+    iris = iris.set_geometry([box(100 * k, 0, 100 * k + 100, 100) for k in range(3)])  # m
+    qpv = gpd.GeoDataFrame(
+        {"code_qp": ["QP000001", "QP000003"], "nom_qp": ["A", "C"]},
+        geometry=[box(0, 0, 100, 100), box(200, 0, 240, 100)],
+        crs="EPSG:2154",
+    )
+    summary = dataclasses.replace(_summary(tmp_path, iris=iris), qpv=qpv)
+    left_out = sections._qpv_left_out(summary)
+    assert left_out["code_qp"].tolist() == ["QP000003"]
+    texts = _texts(sections._qpv(summary, FR, sections._Drawer(), left_out))
+    assert texts[0] == (
+        "Le QPV QP000003 « C » (ses IRIS au plus à 40 % en QPV) n'entre pas dans la ligne "
+        "« IRIS en QPV » du tableau ci-dessous : aucun IRIS compté en QPV n'en couvre la "
+        "majeure partie, et ses IRIS comptent parmi les autres IRIS. Ses statistiques propres "
+        "sont dans le tableau des QPV (couche qpv)."
+    )
+    texts = _texts(sections._qpv(summary, EN, sections._Drawer(), left_out))
+    assert texts[0].startswith(
+        "QPV QP000003 'C' (its IRIS at most 40% in QPV) is not in the row “QPV IRIS” of the "
+        "table below: no IRIS counted in QPV covers most of it, and its IRIS count among the "
+        "other IRIS."
+    )
+
+
+def test_the_area_of_interest_says_the_area_its_whole_iris_cover(tmp_path):
+    """The audit's bounding box of 0.807 km² touches 4 IRIS of 0.3025 km² each (550 m
+    squares), kept whole: they cover 1.21 km², said beside the box's area; IRIS that make up
+    the area of interest (within 1 %) are not said twice."""
+    iris = _iris([300.0] * 4).assign(area_m2=[550.0**2] * 4)
+    area = {"description": "bbox [1.309, 43.6195, 1.319, 43.6285]", "area_km2": 0.8070646,
+            "bounds_wgs84": [1.309, 43.6195, 1.319, 43.6285]}  # fmt: skip
+    summary = _summary(tmp_path, iris=iris, manifest={"area": area})
+    (line,) = sections._area_line(summary, FR)
+    assert line.replace(NBSP, " ") == (
+        "Zone d'étude : rectangle [1.309, 43.6195, 1.319, 43.6285] (0,807 km²) ; les 4 IRIS "
+        "qu'elle touche, analysés entiers, couvrent 1,21 km²"
+    )
+    about = [i for i in sections._about(summary, EN).blocks[0].items if "km²" in i]
+    assert about == [
+        "Area of interest: bbox [1.309, 43.6195, 1.319, 43.6285]; 0.807 km² (on the WGS 84 "
+        "ellipsoid); the 4 IRIS it touches, analysed whole, cover 1.21 km²; longitudes 1.309 "
+        "to 1.319 and latitudes 43.620 to 43.629 (degrees, WGS 84)."
+    ]
+    one = _summary(tmp_path, iris=iris.iloc[:1].assign(area_m2=600.0**2), manifest={"area": area})
+    assert sections._area_line(one, EN)[0].endswith(
+        "(0.807 km²); the IRIS it touches, analysed whole, covers 0.360 km²"
+    )
+    whole = {**area, "description": "4 iris features of 1 commune", "area_km2": 1.2109}
+    summary = _summary(tmp_path, iris=iris, manifest={"area": whole})
+    assert sections._area_line(summary, EN) == (
+        "Area of interest: 4 iris features of 1 commune (1.21 km²)",
+    )
+
+
+def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
+    """3 of 4 IRIS flagged low_clear_area (composite.min_clear_area_frac 0.95), 2 of them
+    with a value (valid_frac over zones.min_valid_frac 0.9): said, after the IRIS without
+    a value; no flag, no sentence."""
+    iris = _iris([300.0, np.nan, 301.0, 302.0]).assign(
+        valid_frac=[0.92, 0.85, 0.93, 0.99], low_clear_area=[True, True, True, False]
+    )
+    config = {"composite": {"min_clear_area_frac": 0.95}, "zones": {"min_valid_frac": 0.9}}
+    summary = _summary(tmp_path, iris=iris, manifest={"config": config})
+    texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    assert texts[1] == "1 IRIS sont sous le seuil de couverture de 90 % et n'ont pas de valeur."
+    assert texts[2] == (
+        "3 IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de 95 % de leur "
+        "surface hors eau a une LST composite (composite.min_clear_area_frac), le reste n'ayant "
+        "pas assez d'observations claires. 2 d'entre eux ont pourtant une valeur, tirée de "
+        "leur seule partie dégagée : elle peut mal décrire l'IRIS entier, à lire avec prudence."
+    )
+    kept = {**config, "mask": {"lst_keep_water": True}}
+    flagged = iris.assign(low_clear_area=[False, True, False, False])
+    summary = _summary(tmp_path, iris=flagged, manifest={"config": kept})
+    texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
+    assert texts[2] == (
+        "1 IRIS are flagged low_clear_area (a column of zones.gpkg): under 95% of their area "
+        "has a composite LST (composite.min_clear_area_frac), the rest having too few clear "
+        "observations."
+    )
+    none = _summary(tmp_path, iris=iris.assign(low_clear_area=False), manifest={"config": config})
+    texts = _texts(sections._quality(none, "lst_mean_k", EN, sections._Drawer()))
+    assert not any("low_clear_area" in t for t in texts)
+
+
+def _decile_rows(counts):
+    """Decile rows holding ``counts`` IRIS (D1 first), an empty one without income or value."""
+    return [
+        {"decile": d, "n_zones": n, "population": 1000.0 * n,
+         "exposure": 7.0 - 0.05 * d if n else None,
+         "income_min": 14000.0 + 300 * d if n else None,
+         "income_max": 14000.0 + 300 * d if n else None}
+        for d, n in enumerate(counts, start=1)
+    ]  # fmt: skip
+
+
+def _decile_texts(tmp_path, counts, gap, m):
+    """The deciles section's figure caption and notes for deciles of ``counts`` IRIS."""
+    deciles = {"by": "population", "overall": 7.0, "deciles": _decile_rows(counts),
+               "gap_d1_d10": gap}  # fmt: skip
+    inequality = {"outcome": "lst_anomaly_mean_k", "exposure_by_decile": deciles}
+    section = sections._deciles(_summary(tmp_path, inequality=inequality), m, sections._Drawer())
+    (figure,) = [b for b in section.blocks if isinstance(b, FigureBlock)]
+    return figure.caption.replace(NBSP, " "), _texts(section)
+
+
+def test_deciles_too_few_to_fill_are_said_and_give_no_gap(tmp_path):
+    """The audit's 4 IRIS: D2, D4, D7 and D9 hold one each, D1 and D10 none, so there is no
+    D1 − D10 gap (null in inequality.json): said, not "— K (IC 95 % — à —)"."""
+    counts = [0, 1, 0, 1, 0, 0, 1, 0, 1, 0]
+    gap = {"value": None, "ci_low": None, "ci_high": None, "n": 4}
+    caption, notes = _decile_texts(tmp_path, counts, gap, FR)
+    assert caption.endswith(
+        "Écart D1 − D10 : non calculé, faute d'IRIS en D1 et D10 (voir sous le tableau)."
+    )
+    assert "—" not in caption
+    assert notes == [
+        "Les 4 IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
+        "D1, D3, D5, D6, D8, D10 n'en comptent aucun. Sans IRIS en D1 et D10, l'écart D1 − D10 "
+        "n'est pas calculé ; une zone d'étude plus grande, avec plus d'IRIS, le donnerait."
+    ]
+    caption, notes = _decile_texts(tmp_path, [0, 2, 2, 2, 2, 2, 2, 2, 2, 3], gap, EN)
+    assert caption.endswith(
+        "D1 − D10 gap: not computed, for want of IRIS in D1 (see under the table)."
+    )
+    assert notes == [
+        "The 19 IRIS used are too few to fill the ten income deciles: D1 holds none. With no "
+        "IRIS in D1, the D1 − D10 gap is not computed; a larger study area, with more IRIS, "
+        "would give it."
+    ]
+
+
+def test_an_empty_middle_decile_is_said_and_the_gap_given(tmp_path):
+    """D5 empty, D1 and D10 with 3 IRIS: the gap (+0.45 K) is given, D5 said empty."""
+    gap = {"value": 0.45, "ci_low": 0.1, "ci_high": 0.8, "n": 27}
+    caption, notes = _decile_texts(tmp_path, [3, 3, 3, 3, 0, 3, 3, 3, 3, 3], gap, EN)
+    assert caption.endswith("D1 − D10 gap: +0.45 K (95% CI 0.10 to 0.80).")
+    assert notes[-1] == (
+        "The 27 IRIS used are too few to fill the ten income deciles: D5 holds none."
     )
 
 
@@ -155,6 +318,46 @@ def test_the_suhii_headline_of_a_scene_with_a_rural_reference_225_pct_clear_says
     assert _texts(section)[-1].startswith(
         "Partial coverage: on the only scene (2023-07-20), only 22%"
     )
+
+
+def test_a_run_of_one_scene_says_its_temperatures_are_of_one_date(tmp_path):
+    """One Landsat scene (composite.min_clear: 1): the headlines say so, the SUHII is not
+    "on the median composite", the method note does not say day-to-day weather cancels,
+    and the about section says "1 scene"."""
+    summary = _summary(tmp_path, heat_island=ONE_SCENE)
+    texts = _texts(sections._headlines(summary, None, None, FR, None))
+    assert texts[0].startswith(
+        "Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K sur la seule scène "
+        "de la période (2023-07-20)."
+    )
+    assert texts[2] == (
+        "Une seule date : les températures de ce rapport viennent d'une seule scène Landsat "
+        "(2023-07-20). Elles décrivent ce jour-là, avec sa météo (vent, humidité des sols, "
+        "chaleur des jours précédents), qu'aucune autre date ne vient compenser ; des périodes "
+        "plus larges, avec plus de scènes, donneraient un portrait plus sûr de la saison."
+    )
+    page = sections.build_page(summary, EN)
+    (method,) = [s for s in page.sections if s.id == "method"]
+    notes = method.blocks[0].items
+    assert not any("day-to-day weather cancels" in n for n in notes)
+    assert "with no other date, the median of clear observations is that scene" in notes[2]
+    # two scenes: the median composite, weather cancelling, no single-date paragraph
+    two = {**ONE_SCENE, "scenes": [ONE_SCENE["scenes"][0]] * 2}
+    summary = _summary(tmp_path, heat_island=two)
+    texts = _texts(sections._headlines(summary, None, None, EN, None))
+    assert "SUHII): 2.48 K on the median composite of the anomaly ΔT" in texts[0]
+    assert not any(t.startswith("A single date") for t in texts)
+    (method,) = [s for s in sections.build_page(summary, EN).sections if s.id == "method"]
+    assert "so that day-to-day weather cancels" in method.blocks[0].items[2]
+
+
+def test_the_about_section_says_one_scene_in_the_singular(tmp_path):
+    manifest = {"inputs": [{"path": "p/LC09_L2SP_198030_20230720_20230722_02_T1/x_MTL.xml"}]}
+    items = sections._sources(_summary(tmp_path, manifest=manifest), FR)
+    assert (
+        items[0].replace(NBSP, " ") == "Température de surface : 1 scène Landsat 8/9 (2023-07-20)."
+    )
+    assert sections._one_date(_summary(tmp_path, manifest=manifest)) == "2023-07-20"
 
 
 def test_no_coverage_note_when_the_rural_reference_is_half_clear(tmp_path):
@@ -474,3 +677,24 @@ def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
         ("lst_mean_k", 300.0, 301.0),
         ("lst_anomaly_mean_k", -1.5, 1.5),  # without it: ±(largest |value|), as before
     ]
+
+
+def test_an_anomaly_map_hotter_everywhere_starts_at_zero(tmp_path, monkeypatch):
+    """Every IRIS 6.84 to 7.2 K hotter than the rural reference: the anomaly map's colours
+    run from 0 K (the neutral colour) to 7.2 K; the mean LST's (no rural reference to be
+    neutral at) over its own range."""
+    iris = _iris([300.0, 301.0, 302.0]).assign(lst_anomaly_mean_k=[6.84, 7.0, 7.2])
+    ranges = []
+    drawn = sections.figures.map_figure
+
+    def map_figure(*args, **kwargs):
+        fig = drawn(*args, **kwargs)
+        norm = fig.axes[0].collections[0].norm
+        ranges.append((args[1], norm.vmin, norm.vmax))
+        return fig
+
+    monkeypatch.setattr(sections.figures, "map_figure", map_figure)
+    summary = _summary(tmp_path, iris=iris)
+    sections._maps(summary, "lst_anomaly_mean_k", EN, sections._Drawer())
+    sections._maps(summary, "lst_mean_k", EN, sections._Drawer())
+    assert ranges == [("lst_anomaly_mean_k", 0.0, 7.2), ("lst_mean_k", 300.0, 302.0)]

@@ -101,6 +101,11 @@ def test_signed_percent_share_and_p_values():
     assert en.share(0.0) == "0%" and en.share(1.0) == "100%" and en.share(0.005) == "< 1%"
     assert en.share(0.994) == "99%" and en.share(0.9951, 1) == "99.5%"
     assert en.share(0.0051) == "1%" and en.share(0.995) == "> 99%"
+    # The same in percent units: hotter than 99.88 % of the others is not 100 %.
+    assert en.percent(100.0) == "100%" and en.percent(99.885) == "> 99%"
+    assert fr.percent(99.5) == f">{NBSP}99{NBSP}%" and fr.percent(99.42) == f"99{NBSP}%"
+    assert en.percent(0.08) == "< 1%" and en.percent(0.0) == "0%" and en.percent(0.5) == "< 1%"
+    assert en.percent(99.96, 1) == "> 99.9%" and en.percent(99.94, 1) == "99.9%"
     assert fr.p_value(0.2164) == "0,22"
     assert fr.p_value(0.001) == "0,001"
     assert en.p_value(3.1e-7) == "< 0.001"
