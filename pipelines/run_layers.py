@@ -64,7 +64,7 @@ def _on_grid(
     """
     data = _opened(path, band, key)
     grid = like.odc.geobox
-    _placed(data, grid, key, outside)
+    _placed(data, path, grid, key, outside)
     try:
         warped = data.odc.reproject(grid, resampling=resampling)
     except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
@@ -87,16 +87,16 @@ def _opened(path: Path, band: int, key: str) -> xr.DataArray:
         raise ConfigError(
             f"{key}: {path} has {bands} band(s), not band {band}; give a band from 1 to {bands}"
         )
-    return src.isel(band=band - 1, drop=True).assign_attrs(source_path=str(path))
+    return src.isel(band=band - 1, drop=True)
 
 
-def _placed(data: xr.DataArray, grid: Any, key: str, outside: str) -> float:
-    """Return the share of ``grid`` that ``data`` (:func:`_opened`) covers, from its header.
+def _placed(data: xr.DataArray, path: Path, grid: Any, key: str, outside: str) -> float:
+    """Return the share of ``grid`` that ``data`` (:func:`_opened` of ``path``) covers.
 
-    No cover is an error; a partial cover is warned about (``layer_partial_coverage``), with
-    ``outside``, what the run does where the file has no value.
+    From the file's header alone. No cover is an error; a partial cover is warned about
+    (``layer_partial_coverage``), with ``outside``, what the run does where the file has
+    no value.
     """
-    path = Path(data.attrs["source_path"])
     try:
         share = _covered_share(data.odc.geobox, grid)
     except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
@@ -294,7 +294,7 @@ def planned_layers(config: RunConfig, grid: Any) -> tuple[str, str]:
 def _planned(path: Path, band: int, grid: Any, key: str, outside: str, what: str) -> str:
     """Open the header of ``path``, check it as the run does, and describe it for the plan."""
     data = _opened(path, band, key)
-    share = _placed(data, grid, key, outside)
+    share = _placed(data, path, grid, key, outside)
     return f"{path} ({what}; {crs_name(data.odc.geobox.crs)}, covers {share:.0%} of the grid)"
 
 
