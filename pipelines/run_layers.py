@@ -5,7 +5,11 @@ they define.
 
 Each file is opened lazily (rioxarray, Dask) and warped onto the run's grid with odc-geo
 (nearest neighbour for class codes, bilinear for elevations), chunked like the scenes, so the
-run still reads no pixel before its single compute.
+run reads none of their pixels before its single compute, but for a decimated read of the
+land-cover map over the grid (at most :data:`SAMPLE_PX` pixels a side) that checks its codes
+against the mapping first (:func:`_check_codes`). A file that misses the grid, or lacks its
+band, is an error from its header alone, as ``ilots run --dry-run`` says it
+(:func:`planned_layers`).
 """
 
 from __future__ import annotations
