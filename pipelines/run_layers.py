@@ -5,11 +5,16 @@ they define.
 
 Each file is opened lazily (rioxarray, Dask) and warped onto the run's grid with odc-geo
 (nearest neighbour for class codes, bilinear for elevations), chunked like the scenes, so the
-run still reads no pixel before its single compute.
+run reads none of their pixels before its single compute, but for a decimated read of the
+land-cover map over the grid (at most :data:`SAMPLE_PX` pixels a side) that checks its codes
+against the mapping first (:func:`_check_codes`). A file that misses the grid, or lacks its
+band, is an error from its header alone, as ``ilots run --dry-run`` says it
+(:func:`planned_layers`).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,15 +22,25 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import odc.geo.xr  # noqa: F401  (the .odc accessor)
+import rasterio
+import rasterio.windows
 import rioxarray
 import xarray as xr
+from rasterio.enums import Resampling
+from rasterio.windows import Window, from_bounds
 
 from pipelines.config import RunConfig
 from raster.heat_island import (
     rural_reference_mask,
     urban_footprint_from_landcover,
 )
-from raster.landcover import BARE_SOIL_ATTR, LandCover, map_external_landcover
+from raster.landcover import (
+    BARE_SOIL_ATTR,
+    EXTERNAL_MAPPINGS,
+    LandCover,
+    map_external_landcover,
+    unmapped_codes,
+)
 from tiles.errors import ConfigError, IlotsWarning, ReadError
 from tiles.grid import crs_name
 
@@ -36,6 +51,7 @@ __all__ = [
     "exclusion_note",
     "external_landcover",
     "heat_island_definition",
+    "planned_layers",
     "reference_mask",
     "urban_footprint",
 ]
@@ -46,28 +62,49 @@ def _on_grid(
 ) -> xr.DataArray:
     """Open band ``band`` of ``path`` lazily and warp it onto the grid of ``like``.
 
-    A file that misses the grid is an error; one that covers part of it is warned about,
-    with ``outside`` (what the run does where the file has no value).
+    A file that misses the grid is an error, said before any reprojection; one that covers
+    part of it is warned about, with ``outside`` (what the run does where the file has no
+    value): :func:`_placed`.
     """
+    data = _opened(path, band, key)
+    grid = like.odc.geobox
+    _placed(data, path, grid, key, outside)
+    try:
+        warped = data.odc.reproject(grid, resampling=resampling)
+    except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
+        raise _misplaced(key, path, data, grid, err) from err
+    warped = warped.assign_coords(y=like["y"], x=like["x"])
+    if like.chunks is not None:
+        warped = warped.chunk(dict(zip(like.dims, like.chunks, strict=True)))
+    return warped.drop_vars([c for c in warped.coords if c not in ("y", "x")])
+
+
+def _opened(path: Path, band: int, key: str) -> xr.DataArray:
+    """Band ``band`` of ``path``, lazy (its header read, no pixel); one-line errors for ``key``."""
     try:
         src = rioxarray.open_rasterio(path, masked=True, chunks={"x": 2048, "y": 2048})
     except Exception as err:  # rasterio raises several types for unreadable files
         raise ReadError(f"{key}: cannot open {path} as a raster ({err}); check the file") from err
     if src.rio.crs is None:
         raise ConfigError(f"{key}: {path} has no CRS; assign one (gdal_edit.py -a_srs) first")
-    if band > src.sizes.get("band", 1):
-        raise ConfigError(f"{key}: {path} has {src.sizes.get('band', 1)} band(s), not band {band}")
-    data = src.isel(band=band - 1, drop=True)
-    grid = like.odc.geobox
+    if band > (bands := src.sizes.get("band", 1)):
+        raise ConfigError(
+            f"{key}: {path} has {bands} band(s), not band {band}; give a band from 1 to {bands}"
+        )
+    return src.isel(band=band - 1, drop=True)
+
+
+def _placed(data: xr.DataArray, path: Path, grid: Any, key: str, outside: str) -> float:
+    """Return the share of ``grid`` that ``data`` (:func:`_opened` of ``path``) covers.
+
+    From the file's header alone. No cover is an error; a partial cover is warned about
+    (``layer_partial_coverage``), with ``outside``, what the run does where the file has
+    no value.
+    """
     try:
         share = _covered_share(data.odc.geobox, grid)
-        warped = data.odc.reproject(grid, resampling=resampling)
     except Exception as err:  # PROJ or GEOS on a file whose CRS does not fit its coordinates
-        raise ConfigError(
-            f"{key}: {path} ({data.rio.crs}) cannot be placed on the run's grid "
-            f"({crs_name(grid.crs)}): "
-            f"{err}; check the file's CRS"
-        ) from err
+        raise _misplaced(key, path, data, grid, err) from err
     if share == 0:
         raise ConfigError(
             f"{key}: {path} does not cover the run's grid (the zones and their rural ring): "
@@ -76,15 +113,22 @@ def _on_grid(
         )
     if share < COVERED:
         warnings.warn(
-            f"{key}: {path.name} covers {share:.0%} of the run's grid (the zones and their "
-            f"rural ring); {outside}",
-            IlotsWarning,
-            stacklevel=3,
+            IlotsWarning(
+                f"{key}: {path.name} covers {share:.0%} of the run's grid (the zones and their "
+                f"rural ring); {outside}",
+                code="layer_partial_coverage",
+            ),
+            stacklevel=4,
         )
-    warped = warped.assign_coords(y=like["y"], x=like["x"])
-    if like.chunks is not None:
-        warped = warped.chunk(dict(zip(like.dims, like.chunks, strict=True)))
-    return warped.drop_vars([c for c in warped.coords if c not in ("y", "x")])
+    return share
+
+
+def _misplaced(key: str, path: Path, data: xr.DataArray, grid: Any, err: Exception) -> ConfigError:
+    """Make the error of a file PROJ or GEOS cannot place on the grid (its CRS does not fit)."""
+    return ConfigError(
+        f"{key}: {path} ({data.rio.crs}) cannot be placed on the run's grid "
+        f"({crs_name(grid.crs)}): {err}; check the file's CRS"
+    )
 
 
 #: A file covering less of the grid than this is warned about (a pixel of 10,000 spares).
@@ -109,6 +153,10 @@ def _bounds(box: Any) -> str:
 def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     """Land cover from the map of ``landcover.external``, recoded to ilots classes.
 
+    Before the graph is built, the map's codes over the grid are checked against the mapping
+    (:func:`_check_codes`, a decimated read): a map whose codes the mapping (nearly) all
+    lacks stops the run.
+
     Parameters
     ----------
     config
@@ -125,24 +173,140 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     ext = config.landcover.external
     if ext is None:
         raise ConfigError("landcover.external is not set")
-    codes = _on_grid(
-        Path(ext.path), ext.band, like, "nearest", "landcover.external.path",
-        "outside it pixels have no class: the zones' class shares count the covered part "
-        "only, and the rural reference keeps the water and built pixels there",
-    )  # fmt: skip
+    path = Path(ext.path)
+    codes = _on_grid(path, ext.band, like, "nearest", "landcover.external.path",
+                     _outside_map(config))  # fmt: skip
+    _check_codes(path, ext.band, like.odc.geobox, ext.class_mapping())
     classes = map_external_landcover(codes, ext.class_mapping())
-    return classes.rename("landcover").assign_attrs(classes.attrs, source_file=Path(ext.path).name)
+    return classes.rename("landcover").assign_attrs(classes.attrs, source_file=path.name)
+
+
+def _outside_map(config: RunConfig) -> str:
+    """Say what the run does where the external land-cover map has no value."""
+    footprint = (
+        ", and the urban footprint (heat_island.urban: built) holds its built pixels only, so "
+        "the SUHII is that of the covered part"
+        if config.heat_island.urban == "built"
+        else ""
+    )
+    return (
+        "outside it pixels have no class: the zones' class shares count the covered part "
+        f"only, the rural reference keeps the water and built pixels there{footprint}"
+    )
+
+
+#: A map whose sampled pixels over the grid have at least this share of codes its mapping
+#: lacks stops the run (:func:`_check_codes`): the mapping is for another product or coding.
+UNKNOWN_STOP = 0.95
+#: The longest side, in pixels, of the decimated read :func:`_check_codes` makes of the map.
+SAMPLE_PX = 1024
+
+
+def _check_codes(path: Path, band: int, grid: Any, mapping: str | dict[int, int]) -> None:
+    """Stop when (nearly) every pixel of the map over ``grid`` has a code ``mapping`` lacks.
+
+    Reads band ``band`` of ``path`` over the grid's bounds, decimated to at most
+    :data:`SAMPLE_PX` pixels a side (nearest; a file's overviews serve it), before the run's
+    compute: a wrong mapping would otherwise give a land cover of no data, every class share
+    NaN and no built urban footprint, with a warning only.
+    """
+    values = _map_sample(path, band, grid)
+    unknown = unmapped_codes(values, mapping)
+    if not values.size or sum(unknown.values()) < UNKNOWN_STOP * values.size:
+        return
+    name = f"'{mapping}' mapping" if isinstance(mapping, str) else "mapping's table"
+    common = sorted(unknown, key=lambda code: -unknown[code])
+    shown = ", ".join(str(c) for c in common[:10]) + (", ..." if len(common) > 10 else "")
+    raise ConfigError(
+        f"landcover.external.mapping: {sum(unknown.values()) / values.size:.0%} of the pixels "
+        f"of {path.name} over the run's grid have codes the {name} lacks ({shown}): "
+        f"{_likely_mapping(values, mapping)}"
+    )
+
+
+def _likely_mapping(values: np.ndarray, mapping: str | dict[int, int]) -> str:
+    """Say the likely cause of a map whose codes ``mapping`` lacks.
+
+    A shipped mapping knowing them (that of another product), or a map of another product
+    or coding.
+    """
+    for name in EXTERNAL_MAPPINGS:
+        if name != mapping and sum(unmapped_codes(values, name).values()) < (
+            (1 - UNKNOWN_STOP) * values.size
+        ):
+            return f"they are codes the '{name}' mapping reads; set mapping: {name}"
+    return (
+        "the map is likely of another product or coding than the mapping's; give the mapping "
+        "of the map's product, or a table {code: class} of its codes"
+    )
+
+
+def _map_sample(path: Path, band: int, grid: Any) -> np.ndarray:
+    """Read the valid values of band ``band`` of ``path`` over ``grid``'s bounds, decimated."""
+    with rasterio.open(path) as src:
+        left, bottom, right, top = grid.extent.to_crs(src.crs, resolution=1000.0).boundingbox
+        window = from_bounds(left, bottom, right, top, transform=src.transform)
+        whole = Window(0, 0, src.width, src.height)
+        if not rasterio.windows.intersect(window, whole):
+            return np.empty(0)
+        window = window.intersection(whole).round_offsets().round_lengths()
+        if window.width < 1 or window.height < 1:
+            return np.empty(0)
+        step = max(1, math.ceil(max(window.width, window.height) / SAMPLE_PX))
+        shape = (math.ceil(window.height / step), math.ceil(window.width / step))
+        values = src.read(band, window=window, out_shape=shape,
+                          resampling=Resampling.nearest, masked=True)  # fmt: skip
+    return np.ma.compressed(values)
 
 
 def dem_on_grid(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     """Warp the DEM of ``heat_island.dem`` onto the analysis grid (bilinear, m, NaN outside)."""
     if config.heat_island.dem is None:
         raise ConfigError("heat_island.dem is not set")
-    dem = _on_grid(
-        Path(config.heat_island.dem), 1, like, "bilinear", "heat_island.dem",
-        "outside it the rural reference has no elevation, and no pixel there is kept in it",
-    )  # fmt: skip
+    dem = _on_grid(Path(config.heat_island.dem), 1, like, "bilinear", "heat_island.dem",
+                   _OUTSIDE_DEM)  # fmt: skip
     return dem.astype(np.float32).rename("elevation").assign_attrs(units="m")
+
+
+#: What the run does where the DEM has no value.
+_OUTSIDE_DEM = "outside it the rural reference has no elevation, and no pixel there is kept in it"
+
+
+def planned_layers(config: RunConfig, grid: Any) -> tuple[str, str]:
+    """Check the external land-cover map and the DEM from their headers, as the run does.
+
+    For ``ilots run --dry-run``: reads no pixel. Stops with the run's error on a file that
+    cannot be opened, lacks its band or a CRS, or misses ``grid`` (an odc-geo GeoBox), and
+    warns, as the run, of one covering part of it.
+
+    Returns
+    -------
+    tuple of str
+        The plan's descriptions of the land-cover map and of the DEM ("" for one not set).
+    """
+    ext, dem = config.landcover.external, config.heat_island.dem
+    landcover = "" if ext is None else _planned(
+        Path(ext.path), ext.band, grid, "landcover.external.path", _outside_map(config),
+        f"band {ext.band}, {_mapping_said(ext.mapping)}",
+    )  # fmt: skip
+    elevation = "" if dem is None else _planned(
+        Path(dem), 1, grid, "heat_island.dem", _OUTSIDE_DEM, "elevations"
+    )  # fmt: skip
+    return landcover, elevation
+
+
+def _planned(path: Path, band: int, grid: Any, key: str, outside: str, what: str) -> str:
+    """Open the header of ``path``, check it as the run does, and describe it for the plan."""
+    data = _opened(path, band, key)
+    share = _placed(data, path, grid, key, outside)
+    return f"{path} ({what}; {crs_name(data.odc.geobox.crs)}, covers {share:.0%} of the grid)"
+
+
+def _mapping_said(mapping: str | dict[int, str]) -> str:
+    """Name a mapping of ``landcover.external`` for the plan."""
+    return (
+        f"'{mapping}' mapping" if isinstance(mapping, str) else f"a table of {len(mapping)} codes"
+    )
 
 
 #: The :data:`~raster.landcover.BARE_SOIL_ATTR` of a land cover classified without NDBI.

@@ -3,7 +3,8 @@
 The grid, the scenes per sensor and per processing tile, the expected peak memory and, for a
 run in several tiles, the disk its checkpoints take (:mod:`pipelines.run_tiles`), and the hosts
 of the scenes whose files are remote, which the run needs network access to. The zone
-layers and the census tables are read as the run reads them (they are small), so that their
+layers and the census tables are read as the run reads them (they are small), and the headers
+of the external land-cover map and the DEM checked as the run checks them, so that their
 errors and warnings come out before the run.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from dask.system import CPU_COUNT
 from shapely.geometry import shape
 
-from pipelines import run_tiles
+from pipelines import run_layers, run_tiles
 from pipelines.config import (
     RunConfig,
     check_coverage,
@@ -91,7 +92,9 @@ class RunPlan:
     scenes the run reads have files on (their item JSONs name URLs), each with the ids of
     those scenes (:func:`_remote_scenes`). ``extent``: the area's extent in km² and its
     bounds, as the run's manifest records them
-    (:func:`pipelines.outputs.manifest.area_record`; None: not given).
+    (:func:`pipelines.outputs.manifest.area_record`; None: not given). ``landcover`` and
+    ``dem``: the external land-cover map and the DEM, as their headers describe them
+    (:func:`pipelines.run_layers.planned_layers`; empty when not set).
     """
 
     area: str
@@ -110,6 +113,8 @@ class RunPlan:
     resumed_tiles: int = 0
     remote: tuple[tuple[str, tuple[str, ...]], ...] = ()
     extent: dict[str, Any] | None = None
+    landcover: str = ""
+    dem: str = ""
 
     def summary(self) -> str:
         """Lines for the terminal."""
@@ -128,7 +133,13 @@ class RunPlan:
                 lines.append(f"  ... and {len(self.skipped) - _SKIPPED_LISTED} more")
         if self.remote:
             lines.append(_remote_line(self.remote))
-        lines.append(f"NDVI, albedo and land-cover indices from: {_SOURCES[self.indices_from]}")
+        if self.landcover:
+            lines.append(f"NDVI and albedo from: {_SOURCES[self.indices_from]}")
+            lines.append(f"land cover from: {self.landcover}")
+        else:
+            lines.append(f"NDVI, albedo and land-cover indices from: {_SOURCES[self.indices_from]}")
+        if self.dem:
+            lines.append(f"DEM: {self.dem}")
         if self.sharpen_bytes is not None:
             lines.append(
                 "sharpened LST: none, the run has no NDVI to sharpen with"
@@ -264,7 +275,8 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
 
     ``source`` names the config in messages about its inputs (its file). The zone layers and
     the census tables are read as the run reads them (their errors stop the plan with the
-    run's message, their warnings are emitted), and ``inequality.outcomes``,
+    run's message, their warnings are emitted), so are the headers of the external
+    land-cover map and the DEM, and ``inequality.outcomes``,
     ``inequality.stratum`` and ``census.income_column`` are checked against their columns as
     the run checks them; no pixel is.
     """
@@ -282,6 +294,8 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         check_iris_columns(config, iris.columns, tables, source=source)
         geobox = analysis_grid(config, area)
         fingerprint = run_fingerprint(config, geobox, inputs, None)
+    # As the run, from their headers: a map or DEM it cannot open, place or read a band of.
+    landcover, dem = run_layers.planned_layers(config, geobox)
     landsat_bands(config, inputs.landsat)  # the QA bands the masks need: as the run, an error
     npix = int(geobox.shape[0] * geobox.shape[1])
     n_l, n_s2 = _scenes_read(config, inputs)
@@ -325,6 +339,8 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
         census=census_summary(census) or "",
         resumed_tiles=resumed if len(tiles) > 1 else 0,
         remote=_remote_scenes(inputs.landsat + (inputs.sentinel2 if n_s2 else ())),
+        landcover=landcover,
+        dem=dem,
     )
 
 

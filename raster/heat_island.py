@@ -528,13 +528,13 @@ def rural_reference_mask(
 
 
 def warn_empty_mask(what: str, hint: str, *, stacklevel: int = 2) -> None:
-    """Warn that the ``what`` mask (e.g. ``"rural reference"``) has no pixel.
+    """Warn that the ``what`` mask (e.g. ``"rural reference"``) has no pixel (``empty_mask``).
 
     Its mean is then NaN; ``hint`` says how to give it pixels (:data:`RURAL_HINT`,
     :data:`URBAN_HINT`). ``stacklevel`` is that of :func:`warnings.warn` from the caller.
     """
     warnings.warn(
-        IlotsWarning(f"the {what} mask is empty, so its mean is NaN; {hint}"),
+        IlotsWarning(f"the {what} mask is empty, so its mean is NaN; {hint}", code="empty_mask"),
         stacklevel=stacklevel + 1,
     )
 

@@ -39,6 +39,7 @@ __all__ = [
     "BARE_SOIL_ATTR",
     "CLASS_COLOURS",
     "CLASS_NAMES",
+    "CORINE_CODES",
     "CORINE_MAPPING",
     "EXTERNAL_MAPPINGS",
     "OSO_MAPPING",
@@ -48,6 +49,7 @@ __all__ = [
     "classify_landcover",
     "clean_minimum_mapping_unit",
     "map_external_landcover",
+    "unmapped_codes",
 ]
 
 
@@ -450,23 +452,40 @@ OSO_MAPPING: Mapping[int, int] = MappingProxyType({
     255: _N,   # no data [U]
 })  # fmt: skip
 
-#: CORINE Land Cover level-3 codes (``CODE_18``, three digits) → ilots. The raster products
-#: of the EEA use ``GRID_CODE`` 1–44 instead: convert them to the three-digit codes first or
-#: give your own mapping. Choices **[U]**: green urban areas (141) and sport and leisure
-#: facilities (142) are low vegetation; mineral extraction, dump and construction sites
-#: (131–133) are bare soil; agro-forestry (244) and transitional woodland-shrub (324) low
-#: vegetation; sparsely vegetated areas and burnt areas (333, 334) bare soil; all wetlands
-#: (4xx) water, as for WorldCover (so out of the LST with water); glaciers (335) no data.
+#: The 44 CORINE Land Cover level-3 codes (``CODE_18``), in the order of the nomenclature.
+CORINE_CODES: tuple[int, ...] = (
+    111, 112, 121, 122, 123, 124, 131, 132, 133, 141, 142,
+    211, 212, 213, 221, 222, 223, 231, 241, 242, 243, 244,
+    311, 312, 313, 321, 322, 323, 324, 331, 332, 333, 334, 335,
+    411, 412, 421, 422, 423, 511, 512, 521, 522, 523,
+)  # fmt: skip
+
+#: CORINE Land Cover → ilots, for both codings of the EEA products: the level-3 codes
+#: (``CODE_18``, three digits: the vector product, and rasters converted to them) and the
+#: ``GRID_CODE`` of the EEA's 100 m rasters (``U2018_CLC2018_V2020_20u1.tif`` and earlier:
+#: 1–44, the level-3 codes numbered in the order of :data:`CORINE_CODES`, which their value
+#: attribute table maps back to ``CODE_18``). **[V2]** grid codes 1–44 and 48 = no data (EEA
+#: raster legends, "VALUE Land Cover class (1-44)", ``GRID_CODE`` beside ``CLC_CODE``).
+#: **[U]** no data too: 49 and 50 (unclassified land surface and water bodies of older
+#: versions), 128 and −128 (the 2018 raster's no-data value, read without its tag or as
+#: unsigned bytes), 255 (older 8-bit rasters) and 999 (the vector product's no data).
+#: The two codings never share a value (every level-3 code is 111 or more and none of the
+#: no-data values is one), so each pixel reads as its own coding and one name serves both.
+#: Choices **[U]**: green urban areas (141) and sport and leisure facilities (142) are low
+#: vegetation; mineral extraction, dump and construction sites (131–133) are bare soil;
+#: agro-forestry (244) and transitional woodland-shrub (324) low vegetation; sparsely
+#: vegetated areas and burnt areas (333, 334) bare soil; all wetlands (4xx) water, as for
+#: WorldCover (so out of the LST with water); glaciers (335) no data.
+_CORINE_CLASSES: tuple[int, ...] = (
+    _B, _B, _B, _B, _B, _B, _S, _S, _S, _L, _L,
+    _L, _L, _L, _L, _L, _L, _L, _L, _L, _L, _L,
+    _D, _D, _D, _L, _L, _L, _L, _S, _S, _S, _S, _N,
+    _W, _W, _W, _W, _W, _W, _W, _W, _W, _W,
+)  # fmt: skip
 CORINE_MAPPING: Mapping[int, int] = MappingProxyType({
-    111: _B, 112: _B, 121: _B, 122: _B, 123: _B, 124: _B,
-    131: _S, 132: _S, 133: _S, 141: _L, 142: _L,
-    211: _L, 212: _L, 213: _L, 221: _L, 222: _L, 223: _L, 231: _L,
-    241: _L, 242: _L, 243: _L, 244: _L,
-    311: _D, 312: _D, 313: _D, 321: _L, 322: _L, 323: _L, 324: _L,
-    331: _S, 332: _S, 333: _S, 334: _S, 335: _N,
-    411: _W, 412: _W, 421: _W, 422: _W, 423: _W,
-    511: _W, 512: _W, 521: _W, 522: _W, 523: _W,
-    999: _N,  # no data in the vector product [U]
+    **dict(zip(CORINE_CODES, _CORINE_CLASSES, strict=True)),
+    **{grid: klass for grid, klass in enumerate(_CORINE_CLASSES, start=1)},
+    **dict.fromkeys((48, 49, 50, 128, -128, 255, 999), _N),
 })  # fmt: skip
 
 #: Shipped mappings by name, for configuration files (``mapping: worldcover``).
@@ -517,12 +536,28 @@ def _map_kernel(values: ArrayLike, *, keys: np.ndarray, targets: np.ndarray) -> 
         codes = np.unique(v[unknown])
         shown = ", ".join(f"{c:g}" for c in codes[:10]) + (", ..." if codes.size > 10 else "")
         warnings.warn(
-            f"land-cover codes [{shown}] are not in the class mapping and were set to 0 (no "
-            "data); add them to the mapping",
-            IlotsWarning,
+            IlotsWarning(
+                f"land-cover codes [{shown}] are not in the class mapping and were set to 0 "
+                "(no data): the zones' class shares leave their pixels out, and so do a built "
+                "urban footprint and the reference's water and built exclusions; add them to "
+                "the mapping",
+                code="unknown_landcover_codes",
+            ),
             stacklevel=2,
         )
     return out
+
+
+def unmapped_codes(values: ArrayLike, mapping: Mapping[int, int] | str) -> dict[int, int]:
+    """Count the values of ``values`` that ``mapping`` lacks, by code (NaN is no data, left out).
+
+    ``mapping`` is as :func:`map_external_landcover` takes it.
+    """
+    keys = _mapping_table(mapping)[0]
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    codes, counts = np.unique(v[~np.isin(v, keys)], return_counts=True)
+    return {int(c): int(n) for c, n in zip(codes, counts, strict=True)}
 
 
 def map_external_landcover(classes: Any, mapping: Mapping[int, int] | str) -> Any:
@@ -536,7 +571,8 @@ def map_external_landcover(classes: Any, mapping: Mapping[int, int] | str) -> An
     mapping
         ``{external code: ilots class}`` (classes 0..5, :class:`LandCover`), e.g. from the run
         configuration, or the name of a shipped table: ``"worldcover"``, ``"oso"``,
-        ``"corine"`` (:data:`EXTERNAL_MAPPINGS`).
+        ``"corine"`` (:data:`EXTERNAL_MAPPINGS`; CORINE's level-3 codes or the grid codes of
+        the EEA rasters, :data:`CORINE_MAPPING`).
 
     Returns
     -------
@@ -546,8 +582,9 @@ def map_external_landcover(classes: Any, mapping: Mapping[int, int] | str) -> An
     Warns
     -----
     IlotsWarning
-        When codes absent from the mapping are found; they become 0. On Dask the check runs
-        with the computation, once per chunk that holds such codes.
+        When codes absent from the mapping are found (``unknown_landcover_codes``); they
+        become 0. On Dask the check runs with the computation, once per chunk that holds
+        such codes.
     """
     keys, targets, source = _mapping_table(mapping)
     kwargs = {"keys": keys, "targets": targets}

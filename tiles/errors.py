@@ -65,8 +65,10 @@ __all__ = [
 #: ``zones.qpv.iris_share_threshold``, area of interest or grid extent differ, whose zones
 #: differ in part (ids, or the shape of an id), one of which is synthetic or has no ΔT, or
 #: the same run twice); a
-#: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it. A warning of no
-#: kind has ``None``.
+#: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it; an external
+#: land-cover map or DEM covering only part of the run's grid, codes of an external land-cover
+#: map not in its mapping (set to no data), an urban footprint or rural reference without a
+#: pixel. A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -104,6 +106,9 @@ WarningCode = Literal[
     "mask_differs",
     "qpv_threshold_differs",
     "extent_differs",
+    "layer_partial_coverage",
+    "unknown_landcover_codes",
+    "empty_mask",
 ]
 
 

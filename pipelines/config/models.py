@@ -963,7 +963,10 @@ class ExternalLandcover(_Model):
     mapping: str | dict[int, str] = Field(
         description="A shipped mapping ('worldcover', 'oso', 'corine') or a table {map code: "
         "ilots class} with classes water, dense_vegetation, low_vegetation, built, bare_soil, "
-        "nodata; unlisted codes are no data. Required."
+        "nodata; unlisted codes are no data (warned about; a map whose codes over the grid it "
+        "nearly all lacks stops the run). 'corine' reads both CORINE codings: the three-digit "
+        "level-3 codes (CODE_18) and the grid codes 1-44 of the EEA's 100 m rasters (e.g. "
+        "U2018_CLC2018_V2020_20u1.tif; 48 and its other no-data values are no data). Required."
     )
 
     @field_validator("mapping", mode="before")

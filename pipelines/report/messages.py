@@ -1149,6 +1149,27 @@ _TABLE: dict[str, tuple[str, str]] = {
         "zones.gpkg kept although the run no longer writes it (outputs.zone_formats without "
         "gpkg), since it holds your own layers, projects or styles",
     ),
+    "warning_kind_layer_partial_coverage": (
+        "Une carte d'occupation du sol externe (landcover.external) ou un MNT "
+        "(heat_island.dem) qui ne couvre qu'une partie de la grille : hors de la carte, les "
+        "pixels n'ont pas de classe (parts des classes sur la partie couverte, emprise "
+        "urbaine « built » réduite à elle) ou pas d'altitude",
+        "An external land-cover map (landcover.external) or DEM (heat_island.dem) covering "
+        "only part of the grid: outside the map, pixels have no class (class shares over the "
+        "covered part, a 'built' urban footprint cut to it) or no elevation",
+    ),
+    "warning_kind_unknown_landcover_codes": (
+        "Des codes de la carte d'occupation du sol externe absents de sa table de "
+        "correspondance : leurs pixels sont sans classe ; à ajouter à landcover.external.mapping",
+        "Codes of the external land-cover map missing from its mapping: their pixels have no "
+        "class; add them to landcover.external.mapping",
+    ),
+    "warning_kind_empty_mask": (
+        "Emprise urbaine ou référence rurale sans aucun pixel : pas de SUHII ; vérifiez les "
+        "zones, les classes bâties de l'occupation du sol ou la couronne rurale",
+        "An urban footprint or rural reference without a pixel: no SUHII; check the zones, "
+        "the land cover's built classes or the rural ring",
+    ),
     # the warnings of no kind the report knows (none, or a later ilots' kind)
     "warning_unclassified": (
         "Avertissements non classés : le rapport n'a pas de résumé en français pour ces "

@@ -1,6 +1,7 @@
 """``ilots run`` with an external land-cover map, a built urban footprint and a DEM filter."""
 
 import json
+import math
 import re
 import warnings
 
@@ -161,6 +162,127 @@ def test_an_external_map_whose_crs_does_not_fit_is_one_line(demo_folder, worldco
     assert message.startswith("landcover.external.path: ") and "\n" not in message
     assert "wrong.tif" in message
     assert "check the file" in message
+
+
+def _degrees_east(path, shift_deg):
+    """A 4326 WorldCover-like map (built, 50) of the test grid's extent moved east, written."""
+    west, south, east, north = 1.2, 43.5, 1.45, 43.7  # around the grid (lon 1.27-1.38)
+    res = 0.0005
+    shape = (round((north - south) / res), round((east - west) / res))
+    transform = from_origin(west + shift_deg, north, res, res)
+    _write(path, np.full(shape, 50, np.uint8), transform, "EPSG:4326", 0)
+    return path
+
+
+@pytest.mark.parametrize("key", ["landcover.external", "heat_island.dem"])
+def test_a_file_in_another_crs_off_the_grid_is_said_not_to_cover_it(demo_folder, tmp_path, key):
+    """The next tile east (1.5 degrees of longitude) in EPSG:4326: its footprint misses the
+    grid, which the coverage says (share 0) before the reprojection fails on it in GEOS
+    ("Points of LinearRing do not form a closed linestring"). Before, the user read "check
+    the file's CRS" of a file whose CRS is right."""
+    far = _degrees_east(tmp_path / "far.tif", 1.5)
+    mapped = key == "landcover.external"
+    value = {"path": str(far), "mapping": "worldcover"} if mapped else str(far)
+    config = _config(demo_folder, tmp_path / "run", **{key: value})
+    layer = run_layers.external_landcover if mapped else run_layers.dem_on_grid
+    with pytest.raises(ConfigError) as caught:
+        layer(config, _like())
+    message = str(caught.value)
+    assert message.startswith(("landcover.external.path: ", "heat_island.dem: "))
+    assert "far.tif does not cover the run's grid" in message and "\n" not in message
+    assert "in EPSG:4326" in message and "cannot be placed" not in message
+
+
+def _laea_map(path, grid, split_x, left, right, dtype=np.uint8):
+    """A 100 m EPSG:3035 map over ``grid`` (1 km margin): code ``left`` west of the LAEA
+    easting ``split_x``, ``right`` east of it."""
+    box = grid.extent.to_crs("EPSG:3035").boundingbox
+    west, north = math.floor(box.left / 100) * 100 - 1000, math.ceil(box.top / 100) * 100 + 1000
+    width = int((box.right + 1000 - west) // 100) + 1
+    height = int((north - (box.bottom - 1000)) // 100) + 1
+    eastings = west + 50 + 100 * np.arange(width)
+    codes = np.where(eastings < split_x, left, right).astype(dtype)
+    _write(path, np.broadcast_to(codes, (height, width)).copy(),
+           from_origin(west, north, 100, 100), "EPSG:3035")  # fmt: skip
+    return path
+
+
+def test_the_eea_corine_raster_reads_as_its_classes(demo_folder, tmp_path):
+    """The EEA's CLC raster (EPSG:3035, 100 m, grid codes): code 1 (111, continuous urban
+    fabric) west of an easting, 23 (311, broad-leaved forest) east of it, under 'corine'.
+    Oracle: each grid pixel's centre taken to EPSG:3035 by pyproj, away from the split."""
+    from pyproj import Transformer
+
+    like = _like()
+    grid = like.odc.geobox
+    box = grid.extent.to_crs("EPSG:3035").boundingbox
+    split = round((box.left + box.right) / 2, -2)
+    clc = _laea_map(tmp_path / "U2018_CLC2018_V2020_20u1.tif", grid, split, 1, 23)
+    mapped = {"landcover.external": {"path": str(clc), "mapping": "corine"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IlotsWarning)  # no unknown code, no partial cover
+        classes = run_layers.external_landcover(config, like).values
+    xs, ys = np.meshgrid(like["x"].values, like["y"].values)
+    laea_x, _ = Transformer.from_crs(grid.crs.to_wkt(), "EPSG:3035", always_xy=True).transform(
+        xs, ys
+    )
+    clear = np.abs(laea_x - split) > 150  # a 100 m map pixel and a half from the split
+    expected = np.where(laea_x < split, 4, 2)  # built, dense vegetation
+    np.testing.assert_array_equal(classes[clear], expected[clear])
+
+
+def test_a_map_its_mapping_nearly_all_lacks_stops_before_the_compute(demo_folder, tmp_path):
+    """A CORINE map of three-digit codes under 'worldcover': every code unknown, which gave
+    a land cover of no data and a run ending well (one warning). Now a one-line error, before
+    any compute, naming the codes found (most frequent first) and the mapping that reads
+    them."""
+    like = _like()
+    grid = like.odc.geobox
+    box = grid.extent.to_crs("EPSG:3035").boundingbox
+    split = box.left + 0.75 * (box.right - box.left)  # 112 on about three quarters
+    clc = _laea_map(tmp_path / "clc.tif", grid, split, 112, 311, np.uint16)
+    mapped = {"landcover.external": {"path": str(clc), "mapping": "worldcover"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with raise_if_dask_computes(), pytest.raises(ConfigError) as caught:
+        run_layers.external_landcover(config, like)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "landcover.external.mapping: 100% of the pixels of clc.tif over the run's grid have "
+        "codes the 'worldcover' mapping lacks (112, 311): "
+    )
+    assert message.endswith("set mapping: corine")
+    # A map with a few codes its mapping lacks (a tenth of the pixels) runs, with a warning.
+    few = _laea_map(tmp_path / "few.tif", grid, box.left + 0.9 * (box.right - box.left), 50, 7)
+    mapped = {"landcover.external": {"path": str(few), "mapping": "worldcover"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    classes = run_layers.external_landcover(config, like)
+    with pytest.warns(IlotsWarning, match=r"codes \[7\]") as said:
+        classes.compute()
+    assert {w.message.code for w in said if w.category is IlotsWarning} == {
+        "unknown_landcover_codes"
+    }
+
+
+def test_a_partial_map_says_the_built_footprint_is_its_covered_part(demo_folder, tmp_path):
+    """With heat_island.urban: built, a map of the western quarter of the grid gives an
+    urban footprint of that quarter's built pixels: the warning says so, of its kind."""
+    box = _like().odc.geobox
+    west = box[:, : box.shape.x // 4]
+    half = tmp_path / "west.tif"
+    _write(half, np.full(west.shape.yx, 50, np.uint8), west.transform, str(box.crs), 0)
+    mapped = {"landcover.external": {"path": str(half), "mapping": "worldcover"},
+              "heat_island.urban": "built"}  # fmt: skip
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with pytest.warns(IlotsWarning, match=r"west.tif covers 25% of the run's grid") as said:
+        run_layers.external_landcover(config, _like())
+    (warning,) = [w.message for w in said if w.category is IlotsWarning]
+    assert warning.code == "layer_partial_coverage"
+    assert str(warning).endswith(
+        "the urban footprint (heat_island.urban: built) holds its built pixels only, so the "
+        "SUHII is that of the covered part"
+    )
 
 
 @TILINGS

@@ -4,11 +4,14 @@ what else ``--dry-run`` says (the hosts of remote files)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 
 import geopandas as gpd
+import numpy as np
 import pytest
+import rasterio
 import shapely
 import yaml
 
@@ -371,3 +374,57 @@ def test_the_run_says_a_grid_off_both_sensors_pixels_once_in_its_manifest(demo_f
         if text.startswith("grid.resolution: 45 m puts the pixel edges on neither")
     ]
     assert kinds == ["grid_off_sensor_pixels"]
+
+
+def _map(path, bounds, crs, res, bands=1):
+    """A constant WorldCover-coded map (built, 50) of ``bands`` bands over ``bounds``."""
+    from rasterio.transform import from_origin
+
+    west, south, east, north = bounds
+    shape = (math.ceil((north - south) / res), math.ceil((east - west) / res))
+    with rasterio.open(path, "w", driver="GTiff", height=shape[0], width=shape[1], count=bands,
+                       dtype="uint8", crs=crs, transform=from_origin(west, north, res, res),
+                       nodata=0) as dst:  # fmt: skip
+        dst.write(np.full((bands, *shape), 50, np.uint8))
+    return path
+
+
+def test_the_dry_run_opens_the_external_map_and_refuses_what_the_run_would(config, tmp_path):
+    """The map's header only: a map covering the grid is named in the plan (band, mapping,
+    CRS, share); one missing the grid (the next tile east, another CRS), a band the file
+    lacks, a header that cannot be read stop the plan with the run's one-line errors.
+    Before, the dry run never opened it: all four planned with rc 0."""
+    grid = plan(config).grid
+    west, south, east, north = grid["bounds"]
+    wide = (west - 1000, south - 1000, east + 1000, north + 1000)
+    good = _map(tmp_path / "wc.tif", wide, grid["crs"], 30.0)
+    mapped = {"landcover.external": {"path": str(good), "mapping": "worldcover"}}
+    lines = plan(apply_overrides(config, mapped)).summary().splitlines()
+    assert f"land cover from: {good} (band 1, 'worldcover' mapping; {grid['crs']}, covers " \
+        "100% of the grid)" in lines  # fmt: skip
+    assert "NDVI and albedo from: Sentinel-2" in lines
+    far = _map(tmp_path / "far.tif", (2.7, 43.5, 2.95, 43.72), "EPSG:4326", 0.0005)
+    two = _map(tmp_path / "two.tif", wide, grid["crs"], 30.0, bands=2)
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(good.read_bytes()[:200])
+    for path, band, error, said in (
+        (far, 1, ConfigError, r"^landcover\.external\.path: .*far\.tif does not cover the run's "
+         r"grid .* in EPSG:4326"),
+        (two, 3, ConfigError, r"^landcover\.external\.path: .*two\.tif has 2 band\(s\), not "
+         r"band 3; give a band from 1 to 2$"),
+        (cut, 1, ReadError, r"^landcover\.external\.path: cannot open .*cut\.tif as a raster"),
+    ):  # fmt: skip
+        external = {"path": str(path), "band": band, "mapping": "worldcover"}
+        with pytest.raises(error, match=said):
+            plan(apply_overrides(config, {"landcover.external": external}))
+
+
+def test_the_dry_run_names_the_dem_and_refuses_one_off_the_grid(config, tmp_path):
+    grid = plan(config).grid
+    west, south, east, north = grid["bounds"]
+    dem = _map(tmp_path / "dem.tif", (west, south, east, north), grid["crs"], 30.0)
+    lines = plan(apply_overrides(config, {"heat_island.dem": str(dem)})).summary()
+    assert f"DEM: {dem} (elevations; {grid['crs']}, covers 100% of the grid)" in lines
+    far = _map(tmp_path / "far.tif", (2.7, 43.5, 2.95, 43.72), "EPSG:4326", 0.0005)
+    with pytest.raises(ConfigError, match=r"^heat_island\.dem: .*far\.tif does not cover"):
+        plan(apply_overrides(config, {"heat_island.dem": str(far)}))

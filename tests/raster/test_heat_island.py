@@ -349,12 +349,13 @@ def test_no_rural_pixel_warns_and_gives_nan():
 
 
 def test_an_empty_mask_is_said_in_one_place():
-    """warn_empty_mask says it (no kind); a scene mean over an empty mask says it in the
-    same words (pipelines.heat_island's composite record too: its own test)."""
+    """warn_empty_mask says it, of the kind ``empty_mask`` (so the report names it, not an
+    "unclassified" warning); a scene mean over an empty mask says it in the same words
+    (pipelines.heat_island's composite record too: its own test)."""
     with collected_warnings() as said:
         warn_empty_mask("rural reference", "widen the ring")
     assert said == ["the rural reference mask is empty, so its mean is NaN; widen the ring"]
-    assert said[0].code is None
+    assert said[0].code == "empty_mask"
     lst, _ = city()
     with collected_warnings() as said, warnings.catch_warnings():
         warnings.simplefilter("ignore")

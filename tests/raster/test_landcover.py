@@ -22,6 +22,7 @@ from raster.landcover import (
     classify_landcover,
     clean_minimum_mapping_unit,
     map_external_landcover,
+    unmapped_codes,
 )
 from tests.conftest import raise_if_dask_computes
 from tiles.errors import IlotsWarning
@@ -380,10 +381,39 @@ def test_oso_mapping_covers_the_23_classes():
     assert all(0 <= v <= 5 for m in EXTERNAL_MAPPINGS.values() for v in m.values())
 
 
+#: GRID_CODE -> CODE_18 of the EEA's CORINE rasters, from their legend (clc_legend.csv: the
+#: 44 level-3 classes numbered 1-44 in the nomenclature's order), a sample of each level 1.
+EEA_GRID_CODES = {1: 111, 2: 112, 3: 121, 7: 131, 10: 141, 11: 142, 12: 211, 18: 231,
+                  22: 244, 23: 311, 26: 321, 29: 324, 30: 331, 34: 335, 35: 411, 39: 423,
+                  40: 511, 44: 523}  # fmt: skip
+
+
+def test_corine_reads_the_eea_raster_grid_codes_as_their_three_digit_codes():
+    """The EEA's 100 m raster stores GRID_CODE 1-44 (48: no data), not CODE_18: 'corine'
+    gives a grid code the class of its three-digit code (before, every one was unknown, so
+    no data: an empty land cover)."""
+    grid_codes = np.array(list(EEA_GRID_CODES), dtype=np.uint8)
+    three_digit = np.array(list(EEA_GRID_CODES.values()), dtype=np.uint16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unknown code
+        by_grid = map_external_landcover(grid_codes, "corine")
+        np.testing.assert_array_equal(by_grid, map_external_landcover(three_digit, "corine"))
+        # the table's choices: urban fabric built, green urban and sport areas low
+        # vegetation, broad-leaved forest dense, glaciers no data, sea and ocean water
+        assert by_grid[0] == B and by_grid[4] == by_grid[5] == L and by_grid[9] == D
+        assert by_grid[13] == N and by_grid[-1] == W
+        # no data of the rasters (48; the 2018 raster's -128, read as unsigned 128) and of
+        # the vector product (999)
+        nodata = map_external_landcover(np.array([48.0, 128.0, -128.0, 999.0]), "corine")
+    np.testing.assert_array_equal(nodata, N)
+
+
 def test_unknown_codes_warn_and_nan_is_silent():
     values = np.array([10.0, 12.0, np.nan, 80.0, 12.0, 255.0])
-    with pytest.warns(IlotsWarning, match=r"\[12, 255\].*add them"):
+    with pytest.warns(IlotsWarning, match=r"\[12, 255\].*add them") as said:
         out = map_external_landcover(values, WORLDCOVER_MAPPING)
+    assert [w.message.code for w in said] == ["unknown_landcover_codes"]
+    assert unmapped_codes(values, "worldcover") == {12: 2, 255: 1}
     np.testing.assert_array_equal(out, [D, N, N, W, N, N])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
