@@ -1,13 +1,13 @@
 """``manifest.json``: what a run read, with what, on which grid, how long it took, what it warned.
 
-The manifest makes a run folder auditable: the configuration as run, every input file with
-its size and SHA-256 (each file of a product folder, each file a VRT reads), every output with
-the same (the files the run wrote, no other file of its folder), the library versions (including GDAL, GEOS and
-PROJ), the platform, the area of interest (:func:`area_record`) and the analysis grid,
-per-step timings and the warnings raised. ``warning_codes`` gives the kind of each warning,
-in the same order (a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no
-kind); manifests written before it have none, nor ``area`` (``null`` when not given). JSON
-is strict: NaN and infinities become ``null``; NumPy scalars and arrays, paths, datetimes,
+The manifest makes a run folder auditable: the configuration as run, every input file with its
+size and SHA-256 (each file of a product folder, each file a VRT reads), every output with the
+same (the files the run wrote, no other file of its folder), the library versions (including
+GDAL, GEOS and PROJ), the platform, the area of interest (:func:`area_record`) and the analysis
+grid, per-step timings and the warnings raised. ``warning_codes`` gives the kind of each
+warning, in the same order (a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no
+kind); manifests written before it have none, nor ``area`` (``null`` when not given). JSON is
+strict: NaN and infinities become ``null``; NumPy scalars and arrays, paths, datetimes,
 dataclasses and pydantic models are converted.
 
 Paths (POSIX separators where relative), so that a run folder moved or copied whole keeps a
