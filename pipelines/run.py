@@ -64,7 +64,12 @@ from pipelines.outputs import (
 )
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
-from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
+from pipelines.outputs.geopackage import (
+    RunInputs,
+    check_closed,
+    landcover_map_source,
+    zone_layer_metadata,
+)
 from pipelines.outputs.lock import JobHold, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
 from pipelines.outputs.rasters import period_tags
@@ -1417,7 +1422,10 @@ def _run_inputs(
     layers: Mapping[str, Any],
     synthetic: bool,
 ) -> RunInputs:
-    """Return what the zone layers' metadata say the run read: periods, sensors, zones, census."""
+    """Return what the zone layers' metadata say the run read.
+
+    Its periods, sensors, zones, census tables and external land-cover map.
+    """
     platforms = {str(item.properties.get("platform", "")).lower() for item in inputs.items}
     sensors = [
         key
@@ -1428,7 +1436,18 @@ def _run_inputs(
     census = ["filosofi"] if "filosofi" in census_sources else []
     if config.census is not None and config.census.population is not None:  # INSEE's table
         census.append("population")
-    return RunInputs(config.periods.days(), (*sensors, *zones, *census), synthetic=synthetic)
+    external = config.landcover.external
+    landcover_map = (
+        None
+        if external is None
+        else landcover_map_source(external.mapping, external.path.name, external.map_year())
+    )
+    return RunInputs(
+        config.periods.days(),
+        (*sensors, *zones, *census),
+        synthetic=synthetic,
+        landcover_map=landcover_map,
+    )
 
 
 #: The zone and census sources whose columns each zone layer carries (the IRIS layer's QPV

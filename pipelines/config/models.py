@@ -78,6 +78,7 @@ __all__ = [
     "ZoneLayerConfig",
     "ZonesConfig",
     "is_run_raster",
+    "landcover_map_year",
     "scheduler_address",
 ]
 
@@ -962,6 +963,21 @@ MAP_YEAR_PATTERNS = (
 )
 
 
+def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
+    """Return ``year``, else the year the file name of a published map gives, else None.
+
+    The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
+    (:data:`MAP_YEAR_PATTERNS`).
+    """
+    if year is not None:
+        return year
+    for pattern in MAP_YEAR_PATTERNS:
+        found = re.search(pattern, file_name)
+        if found:
+            return int(found.group(1))
+    return None
+
+
 class ExternalLandcover(_Model):
     """An existing land-cover map (ESA WorldCover, OSO, CORINE ...) used instead of the rules."""
 
@@ -1030,13 +1046,7 @@ class ExternalLandcover(_Model):
         The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
         (:data:`MAP_YEAR_PATTERNS`).
         """
-        if self.year is not None:
-            return self.year
-        for pattern in MAP_YEAR_PATTERNS:
-            found = re.search(pattern, self.path.name)
-            if found:
-                return int(found.group(1))
-        return None
+        return landcover_map_year(self.path.name, self.year)
 
     def class_mapping(self) -> str | dict[int, int]:
         """Return the mapping as :func:`raster.landcover.map_external_landcover` takes it."""

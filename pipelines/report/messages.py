@@ -1425,6 +1425,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",
         "NDVI and land cover: {n} Sentinel-2 scenes ({dates}).",
     ),
+    "about_sentinel2_ndvi": (
+        "NDVI : {n} scènes Sentinel-2 ({dates}).",
+        "NDVI: {n} Sentinel-2 scenes ({dates}).",
+    ),
+    "about_landcover_map": (
+        "Occupation du sol : carte {name}, recodée en classes ilots (correspondance "
+        "{mapping}), chaque pixel de la grille prenant la classe de la carte en son centre.",
+        "Land cover: map {name}, recoded to ilots classes (mapping {mapping}), each grid "
+        "pixel taking the map's class at its centre.",
+    ),
+    "about_landcover_map_table": ("de la configuration", "of the config"),
+    "about_landcover_credit": ("Mention : {attribution}.", "Credit: {attribution}."),
     "about_landsat_landcover": (
         "NDVI et occupation du sol : réflectance de surface des mêmes scènes Landsat.",
         "NDVI and land cover: surface reflectance of the same Landsat scenes.",

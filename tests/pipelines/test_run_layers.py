@@ -878,3 +878,26 @@ def test_a_land_cover_from_ndvi_alone_says_bare_soil_is_built(demo_folder, tmp_p
                                     strict=True) if code == "landcover_fallback"]  # fmt: skip
     assert said.startswith("Landsat products lack bands for mndwi, ndbi: the land cover, from "
                            "NDVI, takes water from the QA water bit")  # fmt: skip
+
+
+def test_the_zone_layers_metadata_credit_the_external_map():
+    """The layers' licences and attributions named the sensors, census and zones only."""
+    from types import SimpleNamespace
+
+    from pipelines.outputs.geopackage import LANDCOVER_MAPS
+    from pipelines.run import _layer_inputs, _run_inputs
+
+    name = "ESA_WorldCover_10m_2021_v200_N42E000_Map.tif"
+    config = config_from_dict({
+        "aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]}, "periods": {"years": [2023]},
+        "inputs": {"landsat": ["products"]},
+        "landcover": {"external": {"path": f"/maps/{name}", "mapping": "worldcover"}},
+    })  # fmt: skip
+    inputs = _run_inputs(config, SimpleNamespace(items=[]), {}, {"iris": None}, False)
+    source = _layer_inputs("qpv", inputs).landcover_map  # every layer has the class shares
+    assert source.name == f"ESA WorldCover 10 m ({name})"
+    assert source.licence == LANDCOVER_MAPS["worldcover"].licence
+    assert source.attribution == (
+        "© ESA WorldCover project 2021 / Contains modified Copernicus Sentinel data (2021) "
+        "processed by ESA WorldCover consortium"
+    )
