@@ -991,7 +991,7 @@ class ExternalLandcover(_Model):
     mapping: str | dict[int, str] = Field(
         description="A shipped mapping ('worldcover', 'oso', 'corine') or a table {map code: "
         "ilots class} with classes water, dense_vegetation, low_vegetation, built, bare_soil, "
-        "nodata (in any case); unlisted codes are no data. Required."
+        "nodata; unlisted codes are no data. Required."
     )
     year: int | None = Field(
         None,
