@@ -72,7 +72,7 @@ from pipelines.outputs.geopackage import (
 )
 from pipelines.outputs.lock import JobHold, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
-from pipelines.outputs.rasters import period_tags
+from pipelines.outputs.rasters import map_year_tags, period_tags
 from pipelines.outputs.stale import (
     describe_previous_run,
     folder_clock,
@@ -1008,13 +1008,12 @@ def _run(
             if (wanted is None or k in wanted) and k not in futures and not v.attrs.get(PLACEHOLDER)
         }
         _check_cogs(futures)  # a COG that failed stops the run now, not at its end
-        if batch:
+        for part, tags in _dated(batch, config):
             _claim(folder)
             future = cogs.submit(
-                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k,
-                period_tags(config.periods.days()),
-            )  # fmt: skip
-            futures.update(dict.fromkeys(batch, future))
+                part, folder, synthetic, timer, compression, config.outputs.anomaly_range_k, tags
+            )
+            futures.update(dict.fromkeys(part, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
         inputs=input_layers,
@@ -1413,6 +1412,27 @@ class _InputHashes:
             except FileNotFoundError:  # moved or deleted during the run: said by the manifest
                 continue
         return digests
+
+
+def _dated(
+    rasters: Mapping[str, xr.DataArray], config: RunConfig
+) -> list[tuple[dict[str, xr.DataArray], dict[str, str]]]:
+    """Split a batch of rasters by the time their tags say, each part with its tags.
+
+    The run's periods (:func:`~pipelines.outputs.rasters.period_tags`), but for a land cover
+    taken from ``landcover.external``: the map's year, if known
+    (:func:`~pipelines.outputs.rasters.map_year_tags`). Empty parts are left out.
+    """
+    external = config.landcover.external
+    own = {"landcover"} if external is not None else set()
+    parts = [
+        ({k: v for k, v in rasters.items() if k not in own}, period_tags(config.periods.days())),
+        (
+            {k: v for k, v in rasters.items() if k in own},
+            map_year_tags(external.map_year()) if external is not None else {},
+        ),
+    ]
+    return [(part, tags) for part, tags in parts if part]
 
 
 def _run_inputs(

@@ -65,8 +65,9 @@ __all__ = [
 #: ``zones.qpv.iris_share_threshold``, area of interest or grid extent differ, whose zones
 #: differ in part (ids, or the shape of an id), one of which is synthetic or has no ΔT, or
 #: the same run twice); a
-#: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it. A warning of no
-#: kind has ``None``.
+#: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it; an external
+#: land-cover map finer than half the grid's pixel, sampled at the grid pixels' centres. A
+#: warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -104,6 +105,7 @@ WarningCode = Literal[
     "mask_differs",
     "qpv_threshold_differs",
     "extent_differs",
+    "landcover_map_sampled",
 ]
 
 

@@ -1045,6 +1045,15 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Le même traitement comparé à lui-même : toutes les variations sont nulles",
         "The same run compared with itself: every change is zero",
     ),
+    "warning_kind_landcover_map_sampled": (
+        "Carte d'occupation du sol externe (landcover.external) aux pixels de moins de la "
+        "moitié de ceux de la grille : chaque pixel de la grille prend la classe en son "
+        "centre, les parts des classes des zones sont un échantillon de la carte ; la "
+        "rééchantillonner à la résolution de la grille (gdalwarp -r mode)",
+        "An external land-cover map (landcover.external) whose pixels are under half the "
+        "grid's: each grid pixel takes the class at its centre, so the zones' class shares are "
+        "a sample of the map's; resample it to the grid's resolution (gdalwarp -r mode)",
+    ),
     "warning_kind_zones_gpkg_kept": (
         "zones.gpkg conservé bien que le traitement ne l'écrive plus (outputs.zone_formats "
         "sans gpkg), car il contient vos propres couches, projets ou styles",
