@@ -345,7 +345,7 @@ def map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -
     grid = like.odc.geobox
     side, resolution = _map_pixel_m(Path(ext.path), grid), abs(grid.resolution.x)
     if side < resolution / 2:
-        left, bottom, right, top = grid.boundingbox
+        bounds = " ".join(f"{value:.12g}" for value in grid.boundingbox)
         warnings.warn(
             IlotsWarning(
                 f"landcover.external.path: the pixels of {Path(ext.path).name} (about "
@@ -353,7 +353,7 @@ def map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -
                 "takes the class at its centre, so the zones' class shares are a sample of "
                 "the map's, not its areas; for shares of its own pixels, give it at the "
                 f"grid's resolution (gdalwarp -r mode -t_srs {crs_name(grid.crs)} -tr "
-                f"{resolution:g} {resolution:g} -te {left:g} {bottom:g} {right:g} {top:g})",
+                f"{resolution:g} {resolution:g} -te {bounds})",
                 code="landcover_map_sampled",
             ),
             stacklevel=2,

@@ -929,8 +929,8 @@ def test_a_finer_map_is_said_sampled_and_landcover_tif_says_its_source(
         tags, grid = src.tags(), src
         bounds = grid.bounds
     assert said.endswith(
-        f"(gdalwarp -r mode -t_srs {grid.crs.to_string()} -tr 30 30 -te {bounds.left:g} "
-        f"{bounds.bottom:g} {bounds.right:g} {bounds.top:g})"
+        f"(gdalwarp -r mode -t_srs {grid.crs.to_string()} -tr 30 30 -te {bounds.left:.12g} "
+        f"{bounds.bottom:.12g} {bounds.right:.12g} {bounds.top:.12g})"
     )
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
     assert "landcover_map_sampled" in manifest["warning_codes"]
