@@ -64,10 +64,15 @@ from pipelines.outputs import (
 )
 from pipelines.outputs._atomic import WrittenFiles, probe_folder, recorded_writes, staged
 from pipelines.outputs.folder import claimed
-from pipelines.outputs.geopackage import RunInputs, check_closed, zone_layer_metadata
+from pipelines.outputs.geopackage import (
+    RunInputs,
+    check_closed,
+    landcover_map_source,
+    zone_layer_metadata,
+)
 from pipelines.outputs.lock import JobHold, run_folder_lock, sweep_temporaries
 from pipelines.outputs.manifest import area_record, output_record, sha256_file
-from pipelines.outputs.rasters import period_tags
+from pipelines.outputs.rasters import map_year_tags, period_tags
 from pipelines.outputs.stale import (
     describe_previous_run,
     folder_clock,
@@ -1003,13 +1008,12 @@ def _run(
             if (wanted is None or k in wanted) and k not in futures and not v.attrs.get(PLACEHOLDER)
         }
         _check_cogs(futures)  # a COG that failed stops the run now, not at its end
-        if batch:
+        for part, tags in _dated(batch, config):
             _claim(folder)
             future = cogs.submit(
-                batch, folder, synthetic, timer, compression, config.outputs.anomaly_range_k,
-                period_tags(config.periods.days()),
-            )  # fmt: skip
-            futures.update(dict.fromkeys(batch, future))
+                part, folder, synthetic, timer, compression, config.outputs.anomaly_range_k, tags
+            )
+            futures.update(dict.fromkeys(part, future))
 
     rasters, tables, scene_suhii, composite_sums = run_tiles.run_tiles(
         inputs=input_layers,
@@ -1410,6 +1414,27 @@ class _InputHashes:
         return digests
 
 
+def _dated(
+    rasters: Mapping[str, xr.DataArray], config: RunConfig
+) -> list[tuple[dict[str, xr.DataArray], dict[str, str]]]:
+    """Split a batch of rasters by the time their tags say, each part with its tags.
+
+    The run's periods (:func:`~pipelines.outputs.rasters.period_tags`), but for a land cover
+    taken from ``landcover.external``: the map's year, if known
+    (:func:`~pipelines.outputs.rasters.map_year_tags`). Empty parts are left out.
+    """
+    external = config.landcover.external
+    own = {"landcover"} if external is not None else set()
+    parts = [
+        ({k: v for k, v in rasters.items() if k not in own}, period_tags(config.periods.days())),
+        (
+            {k: v for k, v in rasters.items() if k in own},
+            map_year_tags(external.map_year()) if external is not None else {},
+        ),
+    ]
+    return [(part, tags) for part, tags in parts if part]
+
+
 def _run_inputs(
     config: RunConfig,
     inputs: Any,
@@ -1417,7 +1442,10 @@ def _run_inputs(
     layers: Mapping[str, Any],
     synthetic: bool,
 ) -> RunInputs:
-    """Return what the zone layers' metadata say the run read: periods, sensors, zones, census."""
+    """Return what the zone layers' metadata say the run read.
+
+    Its periods, sensors, zones, census tables and external land-cover map.
+    """
     platforms = {str(item.properties.get("platform", "")).lower() for item in inputs.items}
     sensors = [
         key
@@ -1428,7 +1456,18 @@ def _run_inputs(
     census = ["filosofi"] if "filosofi" in census_sources else []
     if config.census is not None and config.census.population is not None:  # INSEE's table
         census.append("population")
-    return RunInputs(config.periods.days(), (*sensors, *zones, *census), synthetic=synthetic)
+    external = config.landcover.external
+    landcover_map = (
+        None
+        if external is None
+        else landcover_map_source(external.mapping, external.path.name, external.map_year())
+    )
+    return RunInputs(
+        config.periods.days(),
+        (*sensors, *zones, *census),
+        synthetic=synthetic,
+        landcover_map=landcover_map,
+    )
 
 
 #: The zone and census sources whose columns each zone layer carries (the IRIS layer's QPV

@@ -26,6 +26,8 @@ import rasterio
 import rasterio.windows
 import rioxarray
 import xarray as xr
+from odc.geo import geom
+from odc.geo.geobox import GeoBox
 from rasterio.enums import Resampling
 from rasterio.windows import Window, from_bounds
 
@@ -46,11 +48,13 @@ from tiles.grid import crs_name
 
 __all__ = [
     "BARE_SOIL_AS_BUILT",
+    "MAP_RESAMPLING",
     "bare_soil_as_built",
     "dem_on_grid",
     "exclusion_note",
     "external_landcover",
     "heat_island_definition",
+    "map_sampling",
     "planned_layers",
     "reference_mask",
     "urban_footprint",
@@ -482,3 +486,55 @@ def _nanmedian(data: Any) -> Any:
     if isinstance(data, da.Array):
         return da.nanmedian(data.reshape(-1).rechunk(-1), axis=0)
     return np.nanmedian(data)
+
+
+#: How an external land-cover map is put on the grid (landcover.tif's ``source_resampling``).
+MAP_RESAMPLING = "nearest: each grid pixel takes the class of the map's pixel at its centre"
+
+
+def map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+    """Say how the map of ``landcover.external`` was put on the grid of ``like``.
+
+    In the attrs of ``classes`` (its land cover; they become landcover.tif's tags): the
+    map's band, its pixel size and the resampling (:data:`MAP_RESAMPLING`). A map whose
+    pixel is under half the grid's is warned about (``landcover_map_sampled``): each grid
+    pixel samples one of the map's pixels, so the zones' class shares are a sample of the
+    map's, not its areas.
+    """
+    ext = config.landcover.external
+    if ext is None:
+        raise ConfigError("landcover.external is not set")
+    grid = like.odc.geobox
+    side, resolution = _map_pixel_m(Path(ext.path), grid), abs(grid.resolution.x)
+    if side < resolution / 2:
+        bounds = " ".join(f"{value:.12g}" for value in grid.boundingbox)
+        warnings.warn(
+            IlotsWarning(
+                f"landcover.external.path: the pixels of {Path(ext.path).name} (about "
+                f"{side:.2g} m) are under half the grid's ({resolution:g} m): each grid pixel "
+                "takes the class at its centre, so the zones' class shares are a sample of "
+                "the map's, not its areas; for shares of its own pixels, give it at the "
+                f"grid's resolution (gdalwarp -r mode -t_srs {crs_name(grid.crs)} -tr "
+                f"{resolution:g} {resolution:g} -te {bounds})",
+                code="landcover_map_sampled",
+            ),
+            stacklevel=2,
+        )
+    return classes.assign_attrs(
+        source_band=ext.band, source_pixel_m=round(side, 2), source_resampling=MAP_RESAMPLING
+    )
+
+
+def _map_pixel_m(path: Path, grid: Any) -> float:
+    """Return the side, in the grid's metres, of the map's pixel at the grid's centre.
+
+    The square root of that pixel's area on the grid: a map in degrees (WorldCover) has
+    pixels narrower than tall.
+    """
+    with rasterio.open(path) as src:
+        box = GeoBox.from_rio(src)
+    x, y = grid.extent.centroid.to_crs(box.crs).coords[0]
+    col, row = (math.floor(v) for v in ~box.affine * (x, y))
+    corners = [box.affine * (col + dc, row + dr) for dc, dr in ((0, 0), (1, 0), (1, 1), (0, 1))]
+    pixel = geom.polygon([*corners, corners[0]], crs=box.crs)
+    return math.sqrt(pixel.to_crs(grid.crs).area)

@@ -67,8 +67,9 @@ __all__ = [
 #: the same run twice); a
 #: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it; an external
 #: land-cover map or DEM covering only part of the run's grid, codes of an external land-cover
-#: map not in its mapping (set to no data), an urban footprint or rural reference without a
-#: pixel. A warning of no kind has ``None``.
+#: map not in its mapping (set to no data), an external land-cover map finer than half the
+#: grid's pixel (sampled at the grid pixels' centres), an urban footprint or rural reference
+#: without a pixel. A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -109,6 +110,7 @@ WarningCode = Literal[
     "layer_partial_coverage",
     "unknown_landcover_codes",
     "empty_mask",
+    "landcover_map_sampled",
 ]
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Mapping
+from pathlib import PurePath
 from typing import Any
 
 from pipelines.compare.runs import Run
+from pipelines.outputs.manifest import input_path
 from tiles.errors import GridError, IlotsWarning, WarningCode
 
 #: The outcome compared (the per-zone ΔT).
@@ -21,6 +24,7 @@ __all__ = [
     "area_of_interest",
     "check_comparable",
     "differing",
+    "external_map",
     "grid_extent",
     "landcover_source",
     "qpv_threshold",
@@ -205,6 +209,8 @@ def reference(run: Run) -> dict[str, Any]:
 def landcover_source(run: Run) -> str:
     """Describe where a run's land cover came from: an external map, or the rules' indices.
 
+    An external map is said by :func:`external_map`.
+
     The rules' sensor is ``composite.indices_from`` (``auto``: Landsat when the run found no
     Sentinel-2 product); a run whose products lacked NDBI (``landcover_fallback``) counted
     bare soil as built.
@@ -213,8 +219,7 @@ def landcover_source(run: Run) -> str:
         return NOT_RECORDED
     external = run.setting("landcover", "external")
     if external:
-        path = external.get("path") if isinstance(external, Mapping) else external
-        return f"external map {path}"
+        return external_map(run, external) if isinstance(external, Mapping) else external
     codes = set(run.manifest.get("warning_codes") or ())
     sensor = run.setting("composite", "indices_from") or "auto"
     if sensor == "auto":
@@ -222,6 +227,40 @@ def landcover_source(run: Run) -> str:
         sensor = "sentinel2" if has_s2 else "landsat"
     fallback = ", NDVI-only fallback" if "landcover_fallback" in codes else ""
     return f"rules on {sensor} indices{fallback}"
+
+
+def external_map(run: Run, external: Mapping[str, Any]) -> str:
+    """Describe the run's external land-cover map: its file, mapping, band and contents.
+
+    The contents are the SHA-256 the manifest's inputs record of the file (of a VRT, of it
+    and the files it reads, taken together), so that another year's map under the same name
+    differs; when the manifest recorded none (``outputs.hash_inputs: false``, an earlier
+    ilots), the file's path stands for them.
+    """
+    path = str(external.get("path"))
+    setting = f"mapping {external.get('mapping')}, band {external.get('band', 1)}"
+    digest = _contents(run, path)
+    if digest is None:
+        return f"external map {path} ({setting})"
+    return f"external map {PurePath(path).name} ({setting}, sha256 {digest[:12]})"
+
+
+def _contents(run: Run, path: str) -> str | None:
+    """Return the SHA-256 of the input ``path`` (a VRT's with its files'), None if unrecorded."""
+    target = input_path(path, run.manifest, run.folder).resolve()
+    for record in run.manifest.get("inputs") or ():
+        if not isinstance(record, Mapping) or not record.get("path"):
+            continue
+        if input_path(str(record["path"]), run.manifest, run.folder).resolve() != target:
+            continue
+        digests = [record.get("sha256")]
+        digests += [source.get("sha256") for source in record.get("sources") or ()]
+        if not all(digests):
+            return None
+        if len(digests) == 1:
+            return digests[0]
+        return hashlib.sha256(" ".join(digests).encode()).hexdigest()
+    return None
 
 
 def warn(message: str, code: WarningCode | None) -> None:

@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_MONTHS",
     "DEFAULT_SCHEDULER_PORT",
     "LANDCOVER_CLASSES",
+    "MAP_YEAR_PATTERNS",
     "AOIConfig",
     "CatalogSource",
     "CensusConfig",
@@ -77,6 +78,7 @@ __all__ = [
     "ZoneLayerConfig",
     "ZonesConfig",
     "is_run_raster",
+    "landcover_map_year",
     "scheduler_address",
 ]
 
@@ -950,6 +952,32 @@ class LandcoverRules(_Model):
         )
 
 
+#: The year in the file names of the maps ESA, the EEA and Theia publish (regular
+#: expressions, year as group 1): ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``,
+#: ``U2018_CLC2018_V2020_20u1.tif`` (the map's 2018, not the version's 2020),
+#: ``OCS_2023_CESBIO.tif``.
+MAP_YEAR_PATTERNS = (
+    r"WorldCover_10m_((?:19|20)\d\d)_",
+    r"CLC((?:19|20)\d\d)",
+    r"^OCS_((?:19|20)\d\d)_",
+)
+
+
+def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
+    """Return ``year``, else the year the file name of a published map gives, else None.
+
+    The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
+    (:data:`MAP_YEAR_PATTERNS`).
+    """
+    if year is not None:
+        return year
+    for pattern in MAP_YEAR_PATTERNS:
+        found = re.search(pattern, file_name)
+        if found:
+            return int(found.group(1))
+    return None
+
+
 class ExternalLandcover(_Model):
     """An existing land-cover map (ESA WorldCover, OSO, CORINE ...) used instead of the rules."""
 
@@ -968,6 +996,15 @@ class ExternalLandcover(_Model):
         "level-3 codes (CODE_18) and the grid codes 1-44 of the EEA's 100 m rasters (e.g. "
         "U2018_CLC2018_V2020_20u1.tif; 48 and its other no-data values are no data). Required."
     )
+    year: int | None = Field(
+        None,
+        ge=1900,
+        le=2100,
+        description="The year the map shows (2021 for ESA WorldCover v200, 2018 for CORINE "
+        "2018), said in its attribution and in landcover.tif's time coverage. Default: read "
+        "from the file name of ESA WorldCover (ESA_WorldCover_10m_2021_...), CORINE "
+        "(..._CLC2018_...) or OSO (OCS_2023_...), else not said.",
+    )
 
     @field_validator("mapping", mode="before")
     @classmethod
@@ -982,7 +1019,8 @@ class ExternalLandcover(_Model):
         if not isinstance(value, dict) or not value:
             raise ValueError("must be a mapping name or a non-empty table {code: class}")
         names = set(CLASS_NAMES.values())
-        table = {}
+        table: dict[int, str] = {}
+        given: dict[int, Any] = {}
         for code, target in value.items():
             if isinstance(code, float) and not code.is_integer():  # int() would take 10.5 as 10
                 raise ValueError(
@@ -992,12 +1030,26 @@ class ExternalLandcover(_Model):
                 key = int(code)
             except (TypeError, ValueError):
                 raise ValueError(f"map code {code!r} is not an integer") from None
-            if isinstance(code, bool) or target not in names:
+            name = target.lower() if isinstance(target, str) else target
+            if isinstance(code, bool) or name not in names:
                 raise ValueError(
                     f"code {code} maps to {target!r}; use one of {', '.join(CLASS_NAMES.values())}"
                 )
-            table[key] = target
+            if key in given:  # '010' and 10, or 10 and 10.0: one code given twice
+                raise ValueError(
+                    f"map codes {given[key]!r} and {code!r} are both code {key}; keep one of them"
+                )
+            given[key] = code
+            table[key] = name
         return table
+
+    def map_year(self) -> int | None:
+        """Return the year the map shows: ``year``, else the one its file name gives, or None.
+
+        The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
+        (:data:`MAP_YEAR_PATTERNS`).
+        """
+        return landcover_map_year(self.path.name, self.year)
 
     def class_mapping(self) -> str | dict[int, int]:
         """Return the mapping as :func:`raster.landcover.map_external_landcover` takes it."""

@@ -64,6 +64,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
@@ -80,11 +81,13 @@ from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 __all__ = [
     "GPKG_VERSION",
+    "LANDCOVER_MAPS",
     "LAYER_STYLES_DDL",
     "QGIS_METADATA_URI",
     "SOURCES",
     "RunInputs",
     "Source",
+    "landcover_map_source",
     "user_content",
     "write_zones_gpkg",
     "zone_layer_description",
@@ -255,6 +258,69 @@ SOURCES: dict[str, Source] = {
 }
 
 
+#: The land-cover maps the shipped mappings are named for (a mapping named ``corine`` or
+#: ``corine_...`` is CORINE's), as :data:`SOURCES`: ``{year}`` is the map's own year, left
+#: out when it is not known.
+LANDCOVER_MAPS: dict[str, Source] = {
+    "worldcover": Source(
+        "ESA WorldCover 10 m",
+        "CC BY 4.0 (Creative Commons Attribution 4.0 International)",
+        "© ESA WorldCover project {year} / Contains modified Copernicus Sentinel data ({year}) "
+        "processed by ESA WorldCover consortium",
+    ),
+    "oso": Source(
+        "Theia OSO land cover by the CES Occupation des sols, CESBIO",
+        _ETALAB,
+        "Theia, CES Occupation des sols (CESBIO), carte OSO {year}",
+    ),
+    "corine": Source(
+        "CORINE Land Cover (Copernicus Land Monitoring Service, EEA)",
+        "free, full and open access under the Copernicus data policy (Regulation (EU) No "
+        "1159/2013), with attribution",
+        "© European Union, Copernicus Land Monitoring Service {year}, European Environment "
+        "Agency (EEA)",
+    ),
+}
+
+
+def landcover_map_source(mapping: Any, file_name: str, year: int | None) -> Source:
+    """Return the external land-cover map of a run as its layers' metadata names it.
+
+    Parameters
+    ----------
+    mapping
+        ``landcover.external.mapping``: a shipped mapping's name tells the product
+        (:data:`LANDCOVER_MAPS`), whose licence and attribution (with ``year``) are given; a
+        table tells none, and the map is named by its file with its licence unknown.
+    file_name
+        The map's file name.
+    year
+        The year the map shows, or None (its attribution then says none).
+
+    Returns
+    -------
+    Source
+        Its attribution written out (no ``{years}`` left); empty for a map of a table.
+    """
+    product = next(
+        (key for key in LANDCOVER_MAPS if isinstance(mapping, str) and mapping.startswith(key)),
+        None,
+    )
+    if product is None:
+        return Source(
+            f"land-cover map {file_name}",
+            "not known to ilots: see the terms of the map's publisher",
+            "",
+        )
+    known = LANDCOVER_MAPS[product]
+    attribution = (
+        known.attribution.format(year=year)
+        if year is not None
+        else known.attribution.replace(" ({year})", "").replace(" {year}", "")
+    )
+    return Source(f"{known.name} ({file_name})", known.licence, attribution)
+
+
 @dataclass(frozen=True)
 class RunInputs:
     """What a run read, for its layers' metadata (:func:`zone_layer_metadata`).
@@ -267,6 +333,8 @@ class RunInputs:
         Keys of :data:`SOURCES` the run read, in the order to name them.
     synthetic
         The run read the demo's synthetic products and tables (in those sources' formats).
+    landcover_map
+        The external land-cover map the run read (:func:`landcover_map_source`), if any.
 
     Raises
     ------
@@ -277,6 +345,7 @@ class RunInputs:
     periods: tuple[tuple[dt.date, dt.date], ...] = ()
     sources: tuple[str, ...] = ()
     synthetic: bool = False
+    landcover_map: Source | None = None
 
     def __post_init__(self) -> None:
         unknown = [key for key in self.sources if key not in SOURCES]
@@ -352,7 +421,7 @@ def zone_layer_metadata(layer: str, frame: gpd.GeoDataFrame, inputs: RunInputs) 
 
 def _abstract(what: str, inputs: RunInputs) -> str:
     """Return the one-sentence abstract of a zone layer (see :func:`zone_layer_metadata`)."""
-    names = [SOURCES[key].name for key in inputs.sources]
+    names = [source.name for source in _read(inputs)]
     read = (
         f"synthetic products and tables in the formats of {', '.join(names)}"
         if inputs.synthetic
@@ -376,10 +445,18 @@ def _rights(inputs: RunInputs) -> list[tuple[str, str]]:
     if inputs.synthetic:
         return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
     years = _years_text(sorted({day.year for period in inputs.periods for day in period}))
-    used = [SOURCES[key] for key in inputs.sources]
-    return [("rights", source.attribution.format(years=years).strip()) for source in used] + [
-        ("license", f"{source.name}: {source.licence}") for source in used
+    rights = [SOURCES[key].attribution.format(years=years).strip() for key in inputs.sources]
+    if inputs.landcover_map is not None and inputs.landcover_map.attribution:
+        rights.append(inputs.landcover_map.attribution)  # with its own year, written out
+    return [("rights", text) for text in rights] + [
+        ("license", f"{source.name}: {source.licence}") for source in _read(inputs)
     ]
+
+
+def _read(inputs: RunInputs) -> list[Source]:
+    """Return the sources a run read: those of :data:`SOURCES`, then its land-cover map."""
+    own = [] if inputs.landcover_map is None else [inputs.landcover_map]
+    return [SOURCES[key] for key in inputs.sources] + own
 
 
 def _years_text(years: list[int]) -> str:

@@ -1,13 +1,13 @@
 """``manifest.json``: what a run read, with what, on which grid, how long it took, what it warned.
 
-The manifest makes a run folder auditable: the configuration as run, every input file with
-its size and SHA-256 (each file of a product folder), every output with the same (the files
-the run wrote, no other file of its folder), the library versions (including GDAL, GEOS and
-PROJ), the platform, the area of interest (:func:`area_record`) and the analysis grid,
-per-step timings and the warnings raised. ``warning_codes`` gives the kind of each warning,
-in the same order (a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no
-kind); manifests written before it have none, nor ``area`` (``null`` when not given). JSON
-is strict: NaN and infinities become ``null``; NumPy scalars and arrays, paths, datetimes,
+The manifest makes a run folder auditable: the configuration as run, every input file with its
+size and SHA-256 (each file of a product folder, each file a VRT reads), every output with the
+same (the files the run wrote, no other file of its folder), the library versions (including
+GDAL, GEOS and PROJ), the platform, the area of interest (:func:`area_record`) and the analysis
+grid, per-step timings and the warnings raised. ``warning_codes`` gives the kind of each
+warning, in the same order (a :data:`tiles.errors.WarningCode`, or ``null`` for a warning of no
+kind); manifests written before it have none, nor ``area`` (``null`` when not given). JSON is
+strict: NaN and infinities become ``null``; NumPy scalars and arrays, paths, datetimes,
 dataclasses and pydantic models are converted.
 
 Paths (POSIX separators where relative), so that a run folder moved or copied whole keeps a
@@ -37,6 +37,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
+import rasterio
+import rasterio.errors
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
@@ -55,6 +57,7 @@ __all__ = [
     "output_record",
     "sha256_file",
     "to_jsonable",
+    "vrt_sources",
     "write_json_atomic",
     "write_manifest",
 ]
@@ -364,7 +367,9 @@ def file_record(
     Returns
     -------
     dict
-        ``{"path", "kind": "file", "size", "sha256"}``, or for a folder
+        ``{"path", "kind": "file", "size", "sha256"}`` (a GDAL VRT adds ``"sources"``: the
+        files it reads, ``{"path" (relative to the VRT's folder where under it, POSIX),
+        "size", "sha256"}``, :func:`vrt_sources`), or for a folder
         ``{"path", "kind": "folder", "size" (total), "files": [{"path" (relative, POSIX),
         "size", "sha256"}, ...]}``. Paths are absolute.
     """
@@ -396,12 +401,41 @@ def file_record(
         }
     resolved = str(source.resolve())
     digest = (known or {}).get(resolved)
-    return {
+    record = {
         "path": resolved,
         "kind": "file",
         "size": source.stat().st_size,
         "sha256": digest or (sha256_file(source) if hash_files else None),
     }
+    if source.suffix.lower() == ".vrt":  # its pixels are in its sources: record them too
+        record["sources"] = [
+            {
+                "path": _relative_path(str(item.resolve()), source.resolve().parent),
+                "size": item.stat().st_size,
+                "sha256": (known or {}).get(str(item.resolve()))
+                or (sha256_file(item) if hash_files else None),
+            }
+            for item in vrt_sources(source)
+        ]
+    return record
+
+
+def vrt_sources(path: str | os.PathLike[str]) -> list[Path]:
+    """Return the local files a GDAL VRT reads its pixels from, as GDAL lists them.
+
+    Sources GDAL reads over a virtual file system (``/vsicurl/``, ...) and files gone are
+    left out; so is every source of a VRT GDAL cannot open (the run could not read it).
+    """
+    try:
+        with rasterio.open(path) as dataset:
+            files = dataset.files
+    except rasterio.errors.RasterioIOError:
+        return []
+    own = Path(path).resolve()
+    return [
+        Path(name) for name in dict.fromkeys(files)
+        if Path(name).is_file() and Path(name).resolve() != own
+    ]  # fmt: skip
 
 
 def output_record(

@@ -42,6 +42,7 @@ __all__ = [
     "RASTER_SPECS",
     "VERSION_TAG",
     "RasterSpec",
+    "map_year_tags",
     "period_tags",
     "raster_tags",
     "remove_scratch",
@@ -443,6 +444,18 @@ def period_tags(periods: Sequence[tuple[dt.date, dt.date]]) -> dict[str, str]:
         "time_coverage_end": periods[-1][1].isoformat(),
         "ilots_periods": " ".join(f"{start}/{end}" for start, end in periods),
     }
+
+
+def map_year_tags(year: int | None) -> dict[str, str]:
+    """Tags saying the year a land-cover map shows, for a land cover taken from it.
+
+    ACDD's ``time_coverage_start`` and ``time_coverage_end``: the first and last day of
+    ``year``; none when the year is not known (never the run's periods: the classes are the
+    map's, not the scenes').
+    """
+    if year is None:
+        return {}
+    return {"time_coverage_start": f"{year}-01-01", "time_coverage_end": f"{year}-12-31"}
 
 
 def _tag_value(value: Any) -> str | None:

@@ -1143,6 +1143,15 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Le même traitement comparé à lui-même : toutes les variations sont nulles",
         "The same run compared with itself: every change is zero",
     ),
+    "warning_kind_landcover_map_sampled": (
+        "Carte d'occupation du sol externe (landcover.external) aux pixels de moins de la "
+        "moitié de ceux de la grille : chaque pixel de la grille prend la classe en son "
+        "centre, les parts des classes des zones sont un échantillon de la carte ; la "
+        "rééchantillonner à la résolution de la grille (gdalwarp -r mode)",
+        "An external land-cover map (landcover.external) whose pixels are under half the "
+        "grid's: each grid pixel takes the class at its centre, so the zones' class shares are "
+        "a sample of the map's; resample it to the grid's resolution (gdalwarp -r mode)",
+    ),
     "warning_kind_zones_gpkg_kept": (
         "zones.gpkg conservé bien que le traitement ne l'écrive plus (outputs.zone_formats "
         "sans gpkg), car il contient vos propres couches, projets ou styles",
@@ -1570,6 +1579,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",
         "NDVI and land cover: {n} Sentinel-2 scenes ({dates}).",
     ),
+    "about_sentinel2_ndvi": (
+        "NDVI : {n} scènes Sentinel-2 ({dates}).",
+        "NDVI: {n} Sentinel-2 scenes ({dates}).",
+    ),
+    "about_sentinel2_ndvi_one": (
+        "NDVI : 1 scène Sentinel-2 ({dates}).",
+        "NDVI: 1 Sentinel-2 scene ({dates}).",
+    ),
+    "about_landcover_map": (
+        "Occupation du sol : carte {name}, recodée en classes ilots (correspondance "
+        "{mapping}), chaque pixel de la grille prenant la classe de la carte en son centre.",
+        "Land cover: map {name}, recoded to ilots classes (mapping {mapping}), each grid "
+        "pixel taking the map's class at its centre.",
+    ),
+    "about_landcover_map_table": ("de la configuration", "of the config"),
+    "about_landcover_credit": ("Mention : {attribution}.", "Credit: {attribution}."),
     "about_landsat_landcover": (
         "NDVI et occupation du sol : réflectance de surface des mêmes scènes Landsat.",
         "NDVI and land cover: surface reflectance of the same Landsat scenes.",

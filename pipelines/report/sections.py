@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any, get_args
 
 import pandas as pd
@@ -17,7 +18,9 @@ import yaml
 from markupsafe import Markup, escape
 
 from pipelines.census.overlay import qpv_without_iris
+from pipelines.config.models import landcover_map_year
 from pipelines.outputs._atomic import ilots_version
+from pipelines.outputs.geopackage import landcover_map_source
 from pipelines.report import figures
 from pipelines.report.data import RunSummary, ScenarioFiles
 from pipelines.report.headlines import (
@@ -1197,20 +1200,24 @@ def _sources(summary: RunSummary, m: Messages) -> list[str]:
 
     The NDVI and land cover come from the Sentinel-2 scenes when the run read any, else
     from the Landsat scenes' reflectance, said in a line of its own, as a land cover that
-    could not separate built and bare soil (no NDBI) is.
+    could not separate built and bare soil (no NDBI) is; an external land-cover map is
+    named, with the credit its licence asks (:func:`_landcover_map`).
     """
     items = []
     acquisitions = summary.acquisitions
+    external = (summary.config.get("landcover") or {}).get("external")
     for sensor in ("landsat", "sentinel2"):
         days = acquisitions.get(sensor)
         if days:
-            key = f"about_{sensor}_one" if len(days) == 1 else f"about_{sensor}"
-            items.append(m(key, n=m.integer(len(days)), dates=", ".join(days)))
+            key = "sentinel2_ndvi" if sensor == "sentinel2" and external else sensor
+            key += "_one" if len(days) == 1 else ""
+            items.append(m(f"about_{key}", n=m.integer(len(days)), dates=", ".join(days)))
     folder = summary.folder
     if "sentinel2" not in acquisitions and folder.raster("ndvi_median").is_file():
-        external = (summary.config.get("landcover") or {}).get("external")
         landcover = folder.raster("landcover").is_file() and not external
         items.append(m("about_landsat_landcover" if landcover else "about_landsat_ndvi"))
+    if isinstance(external, Mapping):
+        items.append(_landcover_map(external, m))
     if summary.bare_soil_as_built:
         items.append(m("about_landcover_ndvi_only"))
     tables = [
@@ -1244,6 +1251,26 @@ def _area_iris(summary: RunSummary, m: Messages) -> str:
         return ""
     key = "area_iris_one" if len(iris) == 1 else "area_iris"
     return m(key, n=m.integer(len(iris)), km2=m.significant(km2, 3))
+
+
+def _landcover_map(external: Mapping[str, Any], m: Messages) -> str:
+    """Say the external land-cover map (``landcover.external``): product, file, mapping, credit.
+
+    The product, its year and its credit where the shipped mapping names it (WorldCover,
+    OSO, CORINE), else the file alone.
+    """
+    file_name = PurePath(str(external.get("path"))).name
+    mapping = external.get("mapping")
+    year = landcover_map_year(file_name, external.get("year"))
+    source = landcover_map_source(mapping, file_name, year)
+    text = m(
+        "about_landcover_map",
+        name=source.name if source.attribution else file_name,
+        mapping=mapping if isinstance(mapping, str) else m("about_landcover_map_table"),
+    )
+    if source.attribution:
+        text += " " + m("about_landcover_credit", attribution=source.attribution)
+    return text
 
 
 def _area_line(summary: RunSummary, m: Messages) -> tuple[str, ...]:

@@ -630,3 +630,67 @@ def test_strict_exits_with_its_status_when_the_comparison_warned(runs, tmp_path)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == STRICT_STATUS  # the demo is synthetic: a warning
     assert (tmp_path / "o" / "manifest.json").is_file()  # written all the same
+
+
+def _with_map(mapping="worldcover", sha256="a" * 64, band=1):
+    """Give a run the external map /data/wc.tif, with its record among the inputs."""
+
+    def edit(manifest):
+        manifest["config"]["landcover"]["external"] = {
+            "path": "/data/wc.tif", "band": band, "mapping": mapping, "year": None,
+        }  # fmt: skip
+        manifest["inputs"].append(
+            {"path": "/data/wc.tif", "kind": "file", "size": 10, "sha256": sha256}
+        )
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("b_map", "said_b"),
+    [
+        (
+            _with_map(mapping={"90": "low_vegetation"}),
+            "external map wc.tif (mapping {'90': 'low_vegetation'}, band 1, sha256 aaaaaaaaaaaa)",
+        ),
+        (
+            _with_map(sha256="b" * 64),  # another year's map under the same name
+            "external map wc.tif (mapping worldcover, band 1, sha256 bbbbbbbbbbbb)",
+        ),
+        (
+            _with_map(band=2),
+            "external map wc.tif (mapping worldcover, band 2, sha256 aaaaaaaaaaaa)",
+        ),
+    ],
+)
+def test_an_external_map_differs_by_its_mapping_band_or_contents(runs, tmp_path, b_map, said_b):
+    """The map's path alone was compared: another mapping or file under it went unsaid."""
+    a, b = runs
+    _edit_manifest(a, _with_map())
+    _edit_manifest(b, b_map)
+    _, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "landcover_source_differs"]
+    assert (
+        "the land-cover source differs (external map wc.tif (mapping worldcover, band 1, "
+        f"sha256 aaaaaaaaaaaa) vs {said_b})"
+    ) in text
+
+
+def test_the_same_external_map_is_no_difference(runs, tmp_path):
+    a, b = runs
+    _edit_manifest(a, _with_map())
+    _edit_manifest(b, _with_map())
+    _, said = _compare(a, b, tmp_path / "out")
+    assert "landcover_source_differs" not in [w.code for w in said]
+
+
+def test_an_external_map_without_a_recorded_hash_is_said_by_its_path(runs, tmp_path):
+    a, b = runs
+    _edit_manifest(a, _with_map(sha256=None))
+    _edit_manifest(b, _with_map(sha256=None, mapping="oso"))
+    _, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "landcover_source_differs"]
+    assert (
+        "(external map /data/wc.tif (mapping worldcover, band 1) vs external map /data/wc.tif "
+        "(mapping oso, band 1))"
+    ) in text

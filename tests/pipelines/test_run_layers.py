@@ -71,7 +71,10 @@ def test_external_landcover_is_the_recoded_map(demo_folder, worldcover, tmp_path
         **{"landcover.external": {"path": str(path), "mapping": "worldcover"}},
     )
     result = run(config, tile_size_px=tile_size)
-    assert not any("landcover.external" in w for w in result.warnings)
+    # only that the 10 m map is sampled on the 30 m grid (test_a_finer_map_is_said_sampled)
+    assert [w.code for w in result.warnings if "landcover.external" in w] == [
+        "landcover_map_sampled"
+    ]
     with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
         got, grid = src.read(1), src.transform
     # Oracle: the 10 m code under each 30 m pixel centre (nearest neighbour), recoded by hand.
@@ -1000,3 +1003,66 @@ def test_a_land_cover_from_ndvi_alone_says_bare_soil_is_built(demo_folder, tmp_p
                                     strict=True) if code == "landcover_fallback"]  # fmt: skip
     assert said.startswith("Landsat products lack bands for mndwi, ndbi: the land cover, from "
                            "NDVI, takes water from the QA water bit")  # fmt: skip
+
+
+def test_the_zone_layers_metadata_credit_the_external_map():
+    """The layers' licences and attributions named the sensors, census and zones only."""
+    from types import SimpleNamespace
+
+    from pipelines.outputs.geopackage import LANDCOVER_MAPS
+    from pipelines.run import _layer_inputs, _run_inputs
+
+    name = "ESA_WorldCover_10m_2021_v200_N42E000_Map.tif"
+    config = config_from_dict({
+        "aoi": {"bbox": [1.35, 43.55, 1.52, 43.67]}, "periods": {"years": [2023]},
+        "inputs": {"landsat": ["products"]},
+        "landcover": {"external": {"path": f"/maps/{name}", "mapping": "worldcover"}},
+    })  # fmt: skip
+    inputs = _run_inputs(config, SimpleNamespace(items=[]), {}, {"iris": None}, False)
+    source = _layer_inputs("qpv", inputs).landcover_map  # every layer has the class shares
+    assert source.name == f"ESA WorldCover 10 m ({name})"
+    assert source.licence == LANDCOVER_MAPS["worldcover"].licence
+    assert source.attribution == (
+        "© ESA WorldCover project 2021 / Contains modified Copernicus Sentinel data (2021) "
+        "processed by ESA WorldCover consortium"
+    )
+
+
+def test_a_finer_map_is_said_sampled_and_landcover_tif_says_its_source(
+    demo_folder, worldcover, tmp_path
+):
+    """A 10 m map on the 30 m grid was sampled at the pixel centres without a word, and
+    landcover.tif said the LST's summer for a map of another year."""
+    path, _codes, _transform = worldcover
+    named = tmp_path / "ESA_WorldCover_10m_2021_v200_N42E000_Map.tif"
+    named.write_bytes(path.read_bytes())
+    config = _config(
+        demo_folder, tmp_path / "run", **{"landcover.external": {"path": str(named),
+                                                                 "mapping": "worldcover"}}
+    )  # fmt: skip
+    result = run(config)
+    (said,) = [w for w in result.warnings if w.code == "landcover_map_sampled"]
+    assert said.startswith(
+        "landcover.external.path: the pixels of ESA_WorldCover_10m_2021_v200_N42E000_Map.tif "
+        "(about 10 m) are under half the grid's (30 m): each grid pixel takes the class at its "
+        "centre"
+    )
+    with rasterio.open(tmp_path / "run" / "rasters" / "landcover.tif") as src:
+        tags, grid = src.tags(), src
+        bounds = grid.bounds
+    assert said.endswith(
+        f"(gdalwarp -r mode -t_srs {grid.crs.to_string()} -tr 30 30 -te {bounds.left:.12g} "
+        f"{bounds.bottom:.12g} {bounds.right:.12g} {bounds.top:.12g})"
+    )
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert "landcover_map_sampled" in manifest["warning_codes"]
+    # the map's year (its file name's), not the scenes' summer
+    assert (tags["time_coverage_start"], tags["time_coverage_end"]) == ("2021-01-01", "2021-12-31")
+    assert "ilots_periods" not in tags
+    assert tags["source_file"] == named.name and tags["source_band"] == "1"
+    assert tags["source_pixel_m"] == "10.0"
+    assert tags["source_resampling"] == (
+        "nearest: each grid pixel takes the class of the map's pixel at its centre"
+    )
+    with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
+        assert src.tags()["time_coverage_start"] == "2023-06-01"  # the scenes' own

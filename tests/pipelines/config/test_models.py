@@ -676,3 +676,41 @@ def test_income_column_names_the_iris_layers_column_before_its_year_is_stripped(
     both = ["code_iris", "DISP_MED19", "disp_med"]
     assert income_in(both) == ("disp_med" if filosofi else "DISP_MED19")
     assert income_in(["code_iris", "DISP_MED18"]) is None
+
+
+def test_a_map_code_given_twice_is_refused():
+    """'010' and 10 are both code 10: the table kept the last one silently."""
+    table = {10: "built", "010": "water"}
+    assert error_of(with_("landcover", {"external": {"path": "lc.tif", "mapping": table}})) == (
+        "config.yaml: landcover.external.mapping: map codes 10 and '010' are both code 10; "
+        "keep one of them"
+    )
+
+
+def test_map_class_names_take_any_case():
+    external = config_from_dict(
+        {**BASE, "landcover": {"external": {"path": "lc.tif",
+                                            "mapping": {10: "Built", 20: "WATER"}}}}
+    ).landcover.external  # fmt: skip
+    assert external.mapping == {10: "built", 20: "water"}
+    assert external.class_mapping() == {10: LandCover.BUILT, 20: LandCover.WATER}
+
+
+@pytest.mark.parametrize(
+    ("name", "year"),
+    [
+        ("ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", 2021),
+        ("U2018_CLC2018_V2020_20u1.tif", 2018),  # the map's year, not its version's (2020)
+        ("OCS_2023_CESBIO.tif", 2023),
+        ("landcover_2020.tif", None),  # another file's year is not guessed
+    ],
+)
+def test_map_year_from_the_file_name(name, year):
+    external = config_from_dict(
+        {**BASE, "landcover": {"external": {"path": name, "mapping": "worldcover"}}}
+    ).landcover.external
+    assert external.map_year() == year
+    given = config_from_dict(
+        {**BASE, "landcover": {"external": {"path": name, "mapping": "oso", "year": 2019}}}
+    ).landcover.external
+    assert given.map_year() == 2019

@@ -16,7 +16,7 @@ import shapely
 
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
-from pipelines.outputs.geopackage import RunInputs, zone_layer_metadata
+from pipelines.outputs.geopackage import RunInputs, landcover_map_source, zone_layer_metadata
 from tests.pipelines.outputs.helpers import ORIGIN
 from tests.pipelines.test_qgis import QGIS_PYTHON, _env
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
@@ -736,6 +736,79 @@ def test_the_copernicus_attribution_names_the_years_as_a_range_or_a_list(layers,
     root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
     assert [e.text for e in root.findall("rights")] == [
         f"Contains modified Copernicus Sentinel data {said}"
+    ]
+
+
+_SUMMER = ((dt.date(2023, 6, 1), dt.date(2023, 8, 31)),)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "year", "name", "licence", "attribution"),
+    [
+        (
+            "worldcover",
+            2021,
+            "ESA WorldCover 10 m",
+            "CC BY 4.0",
+            # the text ESA asks of a map using WorldCover (esa-worldcover-datasets README)
+            "© ESA WorldCover project 2021 / Contains modified Copernicus Sentinel data (2021) "
+            "processed by ESA WorldCover consortium",
+        ),
+        (
+            "oso",
+            2023,
+            "Theia OSO land cover by the CES Occupation des sols",
+            "Licence Ouverte / Open Licence 2.0",
+            "Theia, CES Occupation des sols (CESBIO), carte OSO 2023",
+        ),
+        (
+            "corine",
+            2018,
+            "CORINE Land Cover",
+            "Copernicus data policy",
+            "© European Union, Copernicus Land Monitoring Service 2018, European Environment "
+            "Agency (EEA)",
+        ),
+        (
+            "worldcover",
+            None,
+            "ESA WorldCover 10 m",
+            "CC BY 4.0",  # a year not known: none said
+            "© ESA WorldCover project / Contains modified Copernicus Sentinel data processed by "
+            "ESA WorldCover consortium",
+        ),
+    ],
+)
+def test_an_external_land_cover_map_is_named_with_its_licence_and_attribution(
+    layers, mapping, year, name, licence, attribution
+):
+    """The layers credited the sensors only, though WorldCover's CC BY asks its mention."""
+    source = landcover_map_source(mapping, "map.tif", year)
+    inputs = RunInputs(_SUMMER, ("landsat", "iris"), landcover_map=source)
+    root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
+    assert root.find("abstract").text.startswith("Urban heat island statistics")
+    assert root.find("abstract").text.endswith(
+        f"from USGS Landsat 8-9 Collection 2, IGN Contours... IRIS, {source.name}."
+    )
+    assert source.name.startswith(name) and source.name.endswith(" (map.tif)")
+    assert [e.text for e in root.findall("rights")] == [
+        "Landsat imagery courtesy of the U.S. Geological Survey",
+        "IGN - INSEE, Contours... IRIS",
+        attribution,
+    ]
+    (said,) = [e.text for e in root.findall("license") if e.text.startswith(name)]
+    assert said.startswith(f"{source.name}: ") and licence in said
+
+
+def test_a_map_of_a_mapping_table_is_named_by_its_file_with_its_licence_unknown(layers):
+    source = landcover_map_source({10: "built"}, "lc_2020.tif", 2020)
+    inputs = RunInputs(_SUMMER, ("landsat",), landcover_map=source)
+    root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
+    assert [e.text for e in root.findall("license")][-1] == (
+        "land-cover map lc_2020.tif: not known to ilots: see the terms of the map's publisher"
+    )
+    assert [e.text for e in root.findall("rights")] == [
+        "Landsat imagery courtesy of the U.S. Geological Survey"
     ]
 
 

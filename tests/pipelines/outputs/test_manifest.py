@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
+import rasterio.transform
 from shapely.geometry import box
 
 from pipelines.outputs import (
@@ -371,3 +373,47 @@ def test_recorded_writes_note_the_files_put_in_place_and_no_other(tmp_path):
     assert wrote() == [resolved / "e.json", resolved / "rasters" / "b.qml",
                        resolved / "rasters" / "c.tif"]  # fmt: skip
     assert inner() == [resolved / "e.json"]
+
+
+def _tile(path, west):
+    """Write a 4×4 GeoTIFF of byte codes at ``west`` (EPSG:32631, 10 m pixels)."""
+    profile = {"driver": "GTiff", "width": 4, "height": 4, "count": 1, "dtype": "uint8",
+               "crs": "EPSG:32631",
+               "transform": rasterio.transform.from_origin(west, 4_800_040, 10, 10)}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((1, 4, 4), 50, dtype=np.uint8))
+
+
+def test_a_vrt_input_lists_and_hashes_the_files_it_reads(tmp_path):
+    """A VRT's own bytes (a few hundred) say nothing of the tiles holding its pixels."""
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    _tile(tiles / "west.tif", 500_000)
+    _tile(tmp_path / "east.tif", 500_040)  # beside the VRT's folder, not under it
+    sources = "".join(
+        f'<SimpleSource><SourceFilename relativeToVRT="1">{name}</SourceFilename>'
+        f'<SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="4" ySize="4"/>'
+        f'<DstRect xOff="{x}" yOff="0" xSize="4" ySize="4"/></SimpleSource>'
+        for name, x in (("west.tif", 0), ("../east.tif", 4))
+    )
+    vrt = tiles / "mosaic.vrt"
+    vrt.write_text(
+        '<VRTDataset rasterXSize="8" rasterYSize="4"><SRS>EPSG:32631</SRS>'
+        "<GeoTransform>500000, 10, 0, 4800040, 0, -10</GeoTransform>"
+        f'<VRTRasterBand dataType="Byte" band="1">{sources}</VRTRasterBand></VRTDataset>'
+    )
+    manifest = build_manifest(config={}, inputs=[vrt], grid={}, timings={}, warnings=[],
+                              outputs=[])  # fmt: skip
+    (record,) = manifest["inputs"]
+    assert record["sha256"] == hashlib.sha256(vrt.read_bytes()).hexdigest()
+    expected = [
+        {"path": "west.tif", "size": (tiles / "west.tif").stat().st_size,
+         "sha256": hashlib.sha256((tiles / "west.tif").read_bytes()).hexdigest()},
+        {"path": str((tmp_path / "east.tif").resolve()),
+         "size": (tmp_path / "east.tif").stat().st_size,
+         "sha256": hashlib.sha256((tmp_path / "east.tif").read_bytes()).hexdigest()},
+    ]  # fmt: skip
+    assert record["sources"] == expected
+    unhashed = build_manifest(config={}, inputs=[vrt], grid={}, timings={}, warnings=[],
+                              outputs=[], hash_inputs=False)  # fmt: skip
+    assert [s["sha256"] for s in unhashed["inputs"][0]["sources"]] == [None, None]

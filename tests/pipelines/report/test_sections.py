@@ -396,6 +396,33 @@ MANIFEST = {
 }
 
 
+def _with_map(path, mapping, year=None):
+    external = {"path": path, "band": 1, "mapping": mapping, "year": year}
+    return {**MANIFEST, "config": {**MANIFEST["config"], "landcover": {"external": external}}}
+
+
+def test_the_report_names_an_external_land_cover_map_and_its_credit(tmp_path):
+    """It said "NDVI and land cover: 2 Sentinel-2 scenes" of a run whose classes were a map's."""
+    wc = _with_map("/maps/ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", "worldcover")
+    (items,) = sections._about(_summary(tmp_path, manifest=wc), EN).blocks
+    said = [item.replace(NBSP, " ") for item in items.items]
+    assert "NDVI: 2 Sentinel-2 scenes (2023-06-29, 2023-07-14)." in said
+    assert not any(item.startswith("NDVI and land cover") for item in said)
+    assert (
+        "Land cover: map ESA WorldCover 10 m (ESA_WorldCover_10m_2021_v200_N42E000_Map.tif), "
+        "recoded to ilots classes (mapping worldcover), each grid pixel taking the map's class "
+        "at its centre. Credit: © ESA WorldCover project 2021 / Contains modified Copernicus "
+        "Sentinel data (2021) processed by ESA WorldCover consortium."
+    ) in said
+    table = _with_map("/maps/clc.tif", {"111": "built"}, year=2018)
+    (items,) = sections._about(_summary(tmp_path, manifest=table), FR).blocks
+    said = [item.replace(NBSP, " ") for item in items.items]
+    assert (
+        "Occupation du sol : carte clc.tif, recodée en classes ilots (correspondance de la "
+        "configuration), chaque pixel de la grille prenant la classe de la carte en son centre."
+    ) in said
+
+
 def test_the_report_says_its_period_images_and_census_years(tmp_path):
     summary = _summary(tmp_path, manifest=MANIFEST)
     assert sections._meta(summary, FR)[0].replace(NBSP, " ") == ("Période étudiée : juin–août 2023")
