@@ -443,7 +443,14 @@ def _abstract(what: str, inputs: RunInputs) -> str:
 def _rights(inputs: RunInputs) -> list[tuple[str, str]]:
     """Return the ``rights`` (attributions) and ``license`` elements of the sources read."""
     if inputs.synthetic:
-        return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
+        own = inputs.landcover_map
+        if own is None or not own.attribution:
+            return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
+        return [  # the demo city with a real land-cover map over it: the map's credit
+            ("rights", "Synthetic data written by the ilots demo, but for its land-cover map."),
+            ("rights", own.attribution),
+            ("license", f"{own.name}: {own.licence}"),
+        ]
     years = _years_text(sorted({day.year for period in inputs.periods for day in period}))
     rights = [SOURCES[key].attribution.format(years=years).strip() for key in inputs.sources]
     if inputs.landcover_map is not None and inputs.landcover_map.attribution:

@@ -726,6 +726,21 @@ def test_synthetic_metadata_says_so_first_and_credits_no_third_party(layers):
     ]
 
 
+def test_the_demo_city_with_a_real_land_cover_map_credits_the_map(layers):
+    """A synthetic run over which a real map (WorldCover, CC BY 4.0) was used said "no
+    third-party data", dropping the credit the map's licence asks."""
+    source = landcover_map_source("worldcover", "ESA_WorldCover_10m_2021_v200_N42E000_Map.tif",
+                                  2021)  # fmt: skip
+    inputs = RunInputs(_SUMMER, ("landsat", "iris"), synthetic=True, landcover_map=source)
+    root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
+    rights = [e.text for e in root.findall("rights")]
+    assert rights[0] == "Synthetic data written by the ilots demo, but for its land-cover map."
+    assert rights[1].startswith("© ESA WorldCover project 2021")
+    assert [e.text for e in root.findall("license")] == [
+        f"{source.name}: CC BY 4.0 (Creative Commons Attribution 4.0 International)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("years", "said"),
     [((2023,), "2023"), ((2021, 2022, 2023), "2021-2023"), ((2019, 2023), "2019, 2023")],
