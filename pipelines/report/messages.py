@@ -51,12 +51,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     # after the area of interest's km², when its IRIS, kept whole, cover another area
     "area_iris": (
-        " ; les {n} IRIS qu'elle touche, analysés entiers, couvrent {km2} km²",
-        "; the {n} IRIS it touches, analysed whole, cover {km2} km²",
+        " ; les {n} IRIS retenus, analysés entiers, couvrent {km2} km²",
+        "; the {n} IRIS kept, analysed whole, cover {km2} km²",
     ),
     "area_iris_one": (
-        " ; l'IRIS qu'elle touche, analysé entier, couvre {km2} km²",
-        "; the IRIS it touches, analysed whole, covers {km2} km²",
+        " ; l'IRIS retenu, analysé entier, couvre {km2} km²",
+        "; the IRIS kept, analysed whole, covers {km2} km²",
     ),
     "contents": ("Sommaire", "Contents"),
     "unknown": ("inconnu", "unknown"),

@@ -165,17 +165,17 @@ def test_the_area_of_interest_says_the_area_its_whole_iris_cover(tmp_path):
     (line,) = sections._area_line(summary, FR)
     assert line.replace(NBSP, " ") == (
         "Zone d'étude : rectangle [1.309, 43.6195, 1.319, 43.6285] (0,807 km²) ; les 4 IRIS "
-        "qu'elle touche, analysés entiers, couvrent 1,21 km²"
+        "retenus, analysés entiers, couvrent 1,21 km²"
     )
     about = [i for i in sections._about(summary, EN).blocks[0].items if "km²" in i]
     assert about == [
         "Area of interest: bbox [1.309, 43.6195, 1.319, 43.6285]; 0.807 km² (on the WGS 84 "
-        "ellipsoid); the 4 IRIS it touches, analysed whole, cover 1.21 km²; longitudes 1.309 "
+        "ellipsoid); the 4 IRIS kept, analysed whole, cover 1.21 km²; longitudes 1.309 "
         "to 1.319 and latitudes 43.620 to 43.629 (degrees, WGS 84)."
     ]
     one = _summary(tmp_path, iris=iris.iloc[:1].assign(area_m2=600.0**2), manifest={"area": area})
     assert sections._area_line(one, EN)[0].endswith(
-        "(0.807 km²); the IRIS it touches, analysed whole, covers 0.360 km²"
+        "(0.807 km²); the IRIS kept, analysed whole, covers 0.360 km²"
     )
     whole = {**area, "description": "4 iris features of 1 commune", "area_km2": 1.2109}
     summary = _summary(tmp_path, iris=iris, manifest={"area": whole})
