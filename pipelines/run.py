@@ -812,6 +812,11 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
 def _check_folder(config: RunConfig) -> None:
     """Stop before any pixel is read when the run folder holds a run, or cannot be written."""
     folder = RunFolder(Path(config.outputs.folder))
+    if folder.manifest.exists() and folder.holds_comparison():
+        raise ConfigError(
+            f"outputs.folder: {folder.root} holds a comparison (ilots compare), not a run: a "
+            "run would mix its files with it; choose another --out"
+        )
     if folder.manifest.exists() and not config.outputs.overwrite:
         raise ConfigError(
             f"outputs.folder: {folder.root} holds a previous run; set outputs.overwrite: true "

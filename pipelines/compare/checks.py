@@ -48,11 +48,11 @@ def check_comparable(a: Run, b: Run) -> None:
                 f"({a.manifest['grid'].get(key)} vs {b.manifest['grid'].get(key)}); rerun one "
                 f"with the other's grid.{key} so that the zones average the same pixels"
             )
-    for what, value_a, value_b, code, effect in _setting_checks(a, b):
+    for what, value_a, value_b, code, effect, same in _setting_checks(a, b):
         if value_a != value_b and NOT_RECORDED not in (value_a, value_b):
             warn(
                 f"{a.folder} and {b.folder}: the {what} differs ({value_a} vs {value_b}): "
-                f"{effect}; rerun one with the other's setting for a like-for-like comparison",
+                f"{effect}; rerun one with the other's {same} for a like-for-like comparison",
                 code,
             )
     if a.folder.resolve() == b.folder.resolve() or a.manifest == b.manifest:
@@ -77,8 +77,9 @@ def check_comparable(a: Run, b: Run) -> None:
         )
 
 
-#: One check of :func:`check_comparable`: what it is, each run's value, its kind, its effect.
-_Check = tuple[str, Any, Any, WarningCode, str]
+#: One check of :func:`check_comparable`: what it is, each run's value, its kind, its effect,
+#: and what a rerun takes from the other run to make them alike.
+_Check = tuple[str, Any, Any, WarningCode, str, str]
 
 
 def _setting_checks(a: Run, b: Run) -> list[_Check]:
@@ -92,6 +93,7 @@ def _setting_checks(a: Run, b: Run) -> list[_Check]:
             ref_b,
             "reference_differs",
             "ΔT is taken against another reference: part of its change is the reference's",
+            "setting",
         ),
         (
             "land-cover source",
@@ -99,6 +101,7 @@ def _setting_checks(a: Run, b: Run) -> list[_Check]:
             landcover_source(b),
             "landcover_source_differs",
             "land-cover shares (and the rural ring's built and water pixels) change with it",
+            "land-cover settings and map file",
         ),
         (
             "composite.min_clear",
@@ -106,6 +109,7 @@ def _setting_checks(a: Run, b: Run) -> list[_Check]:
             recorded_setting(b, "composite", "min_clear"),
             "min_clear_differs",
             "the composites keep other pixels, so valid_frac and ΔT change with it",
+            "setting",
         ),
         (
             "mask section",
@@ -114,6 +118,7 @@ def _setting_checks(a: Run, b: Run) -> list[_Check]:
             "mask_differs",
             "the cloud and quality masks keep other pixels, so valid_frac, the LST and ΔT "
             "change with them",
+            "settings",
         ),
         (
             "zones.qpv.iris_share_threshold",
@@ -122,6 +127,7 @@ def _setting_checks(a: Run, b: Run) -> list[_Check]:
             "qpv_threshold_differs",
             "other IRIS count as QPV (in_qpv), so the means in and outside QPV and the QPV "
             "gap are over other groups",
+            "setting",
         ),
     ]
     if "ring_outer_km" not in ref_a:  # else the grid's extent moved with the ring, said above
@@ -145,6 +151,7 @@ def _extent_check(a: Run, b: Run) -> _Check:
             "extent_differs",
             "the IRIS it keeps or cuts, hence the rural ring around them (ΔT's reference), "
             "may differ, and the grid's extent moves with it",
+            "aoi settings and zone files",
         )
     return (
         "grid's extent",
@@ -152,6 +159,7 @@ def _extent_check(a: Run, b: Run) -> _Check:
         grid_extent(b),
         "extent_differs",
         "the grid's edges may cut the rural ring elsewhere, so ΔT's reference may move",
+        "aoi settings and zone files",
     )
 
 

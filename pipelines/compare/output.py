@@ -11,7 +11,6 @@ refused while the first writes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -69,15 +68,7 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
             f"--out {target} is a run folder ({', '.join(marks) or 'config.yaml, zones.gpkg'}, "
             "a run stopped or under way): choose another folder"
         )
-    manifest = run.manifest
-    if not manifest.is_file():
-        return
-    try:
-        saved = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        saved = None
-    extra = saved.get("extra") if isinstance(saved, dict) else None
-    if not (isinstance(extra, dict) and "runs" in extra):
+    if run.manifest.is_file() and not run.holds_comparison():
         raise CompareError(
             f"--out {target} holds a manifest.json that is not an ilots compare's (a run "
             "folder?): it would be replaced; choose another folder"

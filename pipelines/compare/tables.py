@@ -86,10 +86,15 @@ def _warn_reshaped(a: Run, b: Run, layer: str, shared: list[str]) -> None:
     if not moved.any():
         return
     ids = np.asarray(shared, dtype=object)[maybe][moved]
+    larger = np.fmax(area_a, area_b)[moved]
     examples = ", ".join(
-        f"{code}: {before / 1e6:.3f} vs {after / 1e6:.3f} km²"
-        for code, before, after in zip(
-            ids[:_EXAMPLES], area_a[moved][:_EXAMPLES], area_b[moved][:_EXAMPLES], strict=False
+        f"{code}: {share:.0%} of it differs, {before / 1e6:.3f} vs {after / 1e6:.3f} km²"
+        for code, share, before, after in zip(
+            ids[:_EXAMPLES],
+            (apart[moved] / larger)[:_EXAMPLES],
+            area_a[moved][:_EXAMPLES],
+            area_b[moved][:_EXAMPLES],
+            strict=False,
         )
     )
     warn(

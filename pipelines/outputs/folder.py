@@ -21,6 +21,7 @@ no output, never listed in the manifest, never removed by a run).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import threading
@@ -71,6 +72,19 @@ class RunFolder:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(os.fspath(self.root)))
+
+    def holds_comparison(self) -> bool:
+        """Whether ``manifest.json`` is an ``ilots compare``'s (it records ``extra.runs``).
+
+        A comparison's folder is no run folder: a run into it would mix its files with the
+        comparison's. An unreadable manifest is no comparison's.
+        """
+        try:
+            saved = json.loads(self.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return False
+        extra = saved.get("extra") if isinstance(saved, dict) else None
+        return isinstance(extra, dict) and "runs" in extra
 
     @property
     def rasters(self) -> Path:

@@ -252,8 +252,8 @@ def _acquire(root: Path) -> object | None:
         owner = handle.read().strip() or "another process"
         handle.close()
         raise OutputError(
-            f"{root} is in use by another ilots run ({owner}); wait for it to end, or choose "
-            "another --out"
+            f"{root} is in use by another ilots command ({owner}: a run, scenarios or a "
+            "comparison); wait for it to end, or choose another --out"
         ) from None
     except OSError as err:  # a file system without locks (some network mounts): run unlocked
         logger.info("%s cannot be locked (%s): two runs into it would not be told apart", root, err)

@@ -379,7 +379,7 @@ def test_an_id_with_another_shape_is_said(runs, tmp_path):
     km2 = iris.loc[3].geometry.area / 1e6
     assert (
         f"{a} and {b}: 1 iris zone(s) have the same id but another shape (more than 1% of the "
-        f"area differs; e.g. {grown}: {km2:.3f} vs {km2 * 1.21:.3f} km²)"
+        f"area differs; e.g. {grown}: 17% of it differs, {km2:.3f} vs {km2 * 1.21:.3f} km²)"
     ) in text
     assert nudged not in text and text.endswith("compare runs made with the same zone file")
     assert len(result.tables["iris_change"]) == len(iris)  # compared all the same
@@ -510,8 +510,9 @@ def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
         other.wait()
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: OutputError: {out.resolve()} is in use by another ilots run (pid {other.pid} "
-        f"on {socket.gethostname()}); wait for it to end, or choose another --out"
+        f"Error: OutputError: {out.resolve()} is in use by another ilots command (pid "
+        f"{other.pid} on {socket.gethostname()}: a run, scenarios or a comparison); wait for it "
+        "to end, or choose another --out"
     ]
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
     assert after == before  # nothing written, nothing removed
@@ -694,3 +695,25 @@ def test_an_external_map_without_a_recorded_hash_is_said_by_its_path(runs, tmp_p
         "(external map /data/wc.tif (mapping worldcover, band 1) vs external map /data/wc.tif "
         "(mapping oso, band 1))"
     ) in text
+
+
+def test_a_run_into_a_comparison_folder_is_refused(runs, demo_folder, tmp_path):
+    """A run with outputs.overwrite into a finished comparison replaced its manifest.json and
+    left compare.gpkg and the *_change.csv among the run's outputs."""
+    from pipelines.config import apply_overrides, load_config
+    from pipelines.run import run
+    from tiles.errors import ConfigError
+
+    a, b = runs
+    out = tmp_path / "change"
+    _compare(a, b, out)
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), {"outputs.overwrite": True})
+    with pytest.raises(ConfigError) as caught:
+        run(config, out=out)
+    assert str(caught.value) == (
+        f"outputs.folder: {out.resolve()} holds a comparison (ilots compare), not a run: a run "
+        "would mix its files with it; choose another --out"
+    )
+    after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    assert after == before

@@ -487,7 +487,7 @@ def test_a_run_into_a_folder_another_run_holds_stops_at_once(demo_folder, tmp_pa
     other = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE)
     try:
         assert other.stdout.readline().strip() == b"held"
-        with pytest.raises(OutputError, match="is in use by another ilots run"):
+        with pytest.raises(OutputError, match="is in use by another ilots command"):
             run(load_config(demo_folder / "config.yaml"), out=folder)
         assert {p.name for p in folder.iterdir()} == {".ilots.lock"}  # nothing written
     finally:

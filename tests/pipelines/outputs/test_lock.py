@@ -50,7 +50,8 @@ def held(tmp_path):
 
 def test_a_second_process_is_refused_with_the_first_named(held):
     folder, other = held
-    said = rf"run is in use by another ilots run \(pid {other.pid} on .*\); wait for it to end"
+    said = rf"run is in use by another ilots command \(pid {other.pid} on .*: a run, scenarios or "
+    said += r"a comparison\); wait for it to end"
     with pytest.raises(OutputError, match=said), folder_lock(folder):
         pass
 

@@ -801,8 +801,9 @@ def test_cli_report_waits_for_no_run_writing_the_folder(demo_run, tmp_path):
         other.wait()
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: OutputError: {run.resolve()} is in use by another ilots run (pid {other.pid} "
-        f"on {socket.gethostname()}); wait for it to end, or choose another --out"
+        f"Error: OutputError: {run.resolve()} is in use by another ilots command (pid "
+        f"{other.pid} on {socket.gethostname()}: a run, scenarios or a comparison); wait for it "
+        "to end, or choose another --out"
     ]
     assert not (run / "report.html").exists()
     assert CliRunner().invoke(main, ["report", str(run)]).exit_code == 0  # free again
