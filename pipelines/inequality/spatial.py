@@ -4,7 +4,8 @@ Moran's I = (n/S0)·Σ_iΣ_j w_ij z_i z_j / Σ z_i², z = x − x̄, S0 = Σ w_i
 
 * Permutation inference: the values are shuffled over the zones B times; ``p_value`` is
   esda's folded pseudo p-value (1 + #{I* on the observed side of I, as extreme})/(B + 1), i.e.
-  one-sided in the direction of the observed I; ``z_sim`` = (I − mean I*)/sd I*.
+  one-sided in the direction of the observed I, a permuted I equal to I counting on both
+  sides (esda leaves such ties out of its lower tail); ``z_sim`` = (I − mean I*)/sd I*.
 * Normal approximation: ``expected`` = −1/(n − 1) and ``z_norm``/``p_norm`` (two-sided) from
   the Cliff–Ord moments under normality. For OLS residuals the same moments are computed with
   the residual projector M = I − X(X'X)⁻¹X' (E[I] = (n/S0)·tr(MW)/(n − k)); they reduce to the
@@ -277,9 +278,7 @@ def _moran(
     p_sim = z_sim = sd_sim = np.nan
     if permutations > 0:
         simulated = _permuted_i(z, matrix, s0, denominator, permutations, rng_from(seed))
-        larger = int(np.count_nonzero(simulated >= value))
-        larger = min(larger, permutations - larger)
-        p_sim = (larger + 1.0) / (permutations + 1.0)
+        p_sim = _folded_p(simulated, value)
         sd_sim = float(simulated.std())
         z_sim = (value - float(simulated.mean())) / sd_sim if sd_sim > 0 else np.nan
         if seed is None:
@@ -296,8 +295,8 @@ def _moran(
         method=(
             f"global Moran's I, {weights.description}, {transform} weights; "
             + (
-                f"pseudo p from {permutations} permutations (one-sided, folded as esda); "
-                "p_norm two-sided"
+                f"pseudo p from {permutations} permutations (one-sided, folded as esda, ties "
+                "in both tails); p_norm two-sided"
                 if permutations
                 else "normal approximation only (p_norm two-sided)"
             )
@@ -350,6 +349,21 @@ def _cliff_ord_moments(
     expected = n / s0 * tr_mw / (n - k)
     second = (n / s0) ** 2 * (tr_mw_mwt + tr_mw_mw + tr_mw**2) / ((n - k) * (n - k + 2))
     return float(expected), float(second - expected**2)
+
+
+def _folded_p(simulated: np.ndarray, value: float) -> float:
+    """Pseudo p-value of ``value`` among the ``simulated`` statistics, the smaller tail's.
+
+    As esda's one-sided pseudo p, (tail + 1) / (B + 1) with the tail the simulated values at
+    least as extreme on the side ``value`` lies, but a simulated value equal to ``value`` (to
+    rounding) counts in both tails: esda's lower tail, B minus the upper one, leaves ties out,
+    so a statistic no permutation can change (4 zones, each the others' neighbour: every
+    permutation gives I = -1/3) read p = 1/(B + 1), "significant", instead of 1.
+    """
+    tie = 1e-12 * max(1.0, abs(value))
+    above = int(np.count_nonzero(simulated >= value - tie))
+    below = int(np.count_nonzero(simulated <= value + tie))
+    return (min(above, below) + 1.0) / (len(simulated) + 1.0)
 
 
 def _permuted_i(

@@ -181,3 +181,14 @@ def test_residual_moments_match_simulation():
     )
     assert simulated.mean() == pytest.approx(expected, abs=4 * np.sqrt(variance / 20000))
     assert simulated.var() == pytest.approx(variance, rel=0.05)
+
+
+def test_a_moran_no_permutation_can_change_is_not_significant():
+    """4 zones, each the others' neighbour (row weights 1/3): every permutation gives the
+    same I, -1/3 = E[I], so no permuted I is less extreme than the observed one and the
+    pseudo p is 1. Folding as esda (lower tail = B minus the upper one) left the ties out and
+    said p = 1/(B + 1) = 0.001."""
+    complete = np.ones((4, 4)) - np.eye(4)
+    result = morans_i([1.0, 2.0, 4.0, 8.0], complete, permutations=999, seed=1)
+    assert result.value == pytest.approx(-1 / 3, abs=1e-12)
+    assert result.p_value == 1.0
