@@ -231,14 +231,23 @@ def _check_codes(path: Path, band: int, grid: Any, mapping: str | dict[int, int]
 def _likely_mapping(values: np.ndarray, mapping: str | dict[int, int]) -> str:
     """Say the likely cause of a map whose codes ``mapping`` lacks.
 
-    A shipped mapping knowing them (that of another product), or a map of another product
-    or coding.
+    The shipped mappings knowing them (those of other products or codings: OSO's codes are
+    also CORINE grid codes, so every one is named), or a map of another product or coding.
     """
-    for name in EXTERNAL_MAPPINGS:
-        if name != mapping and sum(unmapped_codes(values, name).values()) < (
-            (1 - UNKNOWN_STOP) * values.size
-        ):
-            return f"they are codes the '{name}' mapping reads; set mapping: {name}"
+    names = [
+        name
+        for name in EXTERNAL_MAPPINGS
+        if name != mapping
+        and sum(unmapped_codes(values, name).values()) < (1 - UNKNOWN_STOP) * values.size
+    ]
+    if len(names) == 1:
+        return f"they are codes the '{names[0]}' mapping reads; set mapping: {names[0]}"
+    if names:
+        quoted = " and ".join(f"'{name}'" for name in names)
+        return (
+            f"they are codes the {quoted} mappings read; set mapping: {' or '.join(names)}, "
+            "that of the map's product"
+        )
     return (
         "the map is likely of another product or coding than the mapping's; give the mapping "
         "of the map's product, or a table {code: class} of its codes"

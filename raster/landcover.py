@@ -8,7 +8,8 @@ Two ways to a land-cover raster on the analysis grid, both giving the same class
   to dissolve regions smaller than a minimum mapping unit into their surroundings;
 * :func:`map_external_landcover` — recode an external map (OSO, ESA WorldCover, CORINE, or any
   table given in the configuration) with a code → class mapping; shipped tables:
-  :data:`WORLDCOVER_MAPPING`, :data:`OSO_MAPPING`, :data:`CORINE_MAPPING`.
+  :data:`WORLDCOVER_MAPPING`, :data:`OSO_MAPPING`, :data:`CORINE_MAPPING`,
+  :data:`CORINE_GRID_MAPPING`.
 
 Per-zone class shares come from the zonal ``frac`` statistic (:mod:`raster.zonal`) on the class
 raster; :data:`CLASS_NAMES` names the codes (``lc_<name>_frac`` columns).
@@ -40,6 +41,7 @@ __all__ = [
     "CLASS_COLOURS",
     "CLASS_NAMES",
     "CORINE_CODES",
+    "CORINE_GRID_MAPPING",
     "CORINE_MAPPING",
     "EXTERNAL_MAPPINGS",
     "OSO_MAPPING",
@@ -460,22 +462,14 @@ CORINE_CODES: tuple[int, ...] = (
     411, 412, 421, 422, 423, 511, 512, 521, 522, 523,
 )  # fmt: skip
 
-#: CORINE Land Cover → ilots, for both codings of the EEA products: the level-3 codes
-#: (``CODE_18``, three digits: the vector product, and rasters converted to them) and the
-#: ``GRID_CODE`` of the EEA's 100 m rasters (``U2018_CLC2018_V2020_20u1.tif`` and earlier:
-#: 1–44, the level-3 codes numbered in the order of :data:`CORINE_CODES`, which their value
-#: attribute table maps back to ``CODE_18``). **[V2]** grid codes 1–44 and 48 = no data (EEA
-#: raster legends, "VALUE Land Cover class (1-44)", ``GRID_CODE`` beside ``CLC_CODE``).
-#: **[U]** no data too: 49 and 50 (unclassified land surface and water bodies of older
-#: versions), 128 and −128 (the 2018 raster's no-data value, read without its tag or as
-#: unsigned bytes), 255 (older 8-bit rasters) and 999 (the vector product's no data).
-#: The two codings never share a value (every level-3 code is 111 or more and none of the
-#: no-data values is one), so each pixel reads as its own coding and one name serves both.
-#: Choices **[U]**: green urban areas (141) and sport and leisure facilities (142) are low
-#: vegetation; mineral extraction, dump and construction sites (131–133) are bare soil;
-#: agro-forestry (244) and transitional woodland-shrub (324) low vegetation; sparsely
-#: vegetated areas and burnt areas (333, 334) bare soil; all wetlands (4xx) water, as for
-#: WorldCover (so out of the LST with water); glaciers (335) no data.
+#: CORINE Land Cover → ilots, level-3 codes (``CODE_18``, three digits: the vector product,
+#: and rasters converted to them); 999 (the vector product's no data) is no data. The EEA's
+#: rasters store other codes: :data:`CORINE_GRID_MAPPING`. Choices **[U]**: green urban
+#: areas (141) and sport and leisure facilities (142) are low vegetation; mineral
+#: extraction, dump and construction sites (131–133) are bare soil; agro-forestry (244) and
+#: transitional woodland-shrub (324) low vegetation; sparsely vegetated areas and burnt
+#: areas (333, 334) bare soil; all wetlands (4xx) water, as for WorldCover (so out of the
+#: LST with water); glaciers (335) no data.
 _CORINE_CLASSES: tuple[int, ...] = (
     _B, _B, _B, _B, _B, _B, _S, _S, _S, _L, _L,
     _L, _L, _L, _L, _L, _L, _L, _L, _L, _L, _L,
@@ -483,15 +477,30 @@ _CORINE_CLASSES: tuple[int, ...] = (
     _W, _W, _W, _W, _W, _W, _W, _W, _W, _W,
 )  # fmt: skip
 CORINE_MAPPING: Mapping[int, int] = MappingProxyType({
-    **dict(zip(CORINE_CODES, _CORINE_CLASSES, strict=True)),
-    **{grid: klass for grid, klass in enumerate(_CORINE_CLASSES, start=1)},
-    **dict.fromkeys((48, 49, 50, 128, -128, 255, 999), _N),
+    **dict(zip(CORINE_CODES, _CORINE_CLASSES, strict=True)), 999: _N,
+})  # fmt: skip
+
+#: CORINE Land Cover → ilots, ``GRID_CODE`` of the EEA's 100 m rasters
+#: (``U2018_CLC2018_V2020_20u1.tif`` and earlier): 1–44, the level-3 codes numbered in the
+#: order of :data:`CORINE_CODES` (their value attribute table maps them back to
+#: ``CODE_18``), each with the class of its level-3 code in :data:`CORINE_MAPPING`. **[V2]**
+#: grid codes 1–44 and 48 = no data (EEA raster legends, "VALUE Land Cover class (1-44)",
+#: ``GRID_CODE`` beside ``CLC_CODE``). **[U]** no data too: 49 and 50 (unclassified land
+#: surface and water bodies of older versions), 128 and −128 (the 2018 raster's no-data
+#: value, read without its tag or as unsigned bytes) and 255 (older 8-bit rasters). A
+#: mapping of its own, not part of ``corine``: OSO's codes (1–23) and WorldCover's (10–40)
+#: are grid codes too, and a map of theirs under ``corine`` must stop the run as unknown
+#: codes, not read as CORINE classes.
+CORINE_GRID_MAPPING: Mapping[int, int] = MappingProxyType({
+    **dict(enumerate(_CORINE_CLASSES, start=1)),
+    **dict.fromkeys((48, 49, 50, 128, -128, 255), _N),
 })  # fmt: skip
 
 #: Shipped mappings by name, for configuration files (``mapping: worldcover``).
-EXTERNAL_MAPPINGS: Mapping[str, Mapping[int, int]] = MappingProxyType(
-    {"worldcover": WORLDCOVER_MAPPING, "oso": OSO_MAPPING, "corine": CORINE_MAPPING}
-)
+EXTERNAL_MAPPINGS: Mapping[str, Mapping[int, int]] = MappingProxyType({
+    "worldcover": WORLDCOVER_MAPPING, "oso": OSO_MAPPING, "corine": CORINE_MAPPING,
+    "corine_grid": CORINE_GRID_MAPPING,
+})  # fmt: skip
 
 
 def _mapping_table(mapping: Mapping[int, int] | str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -571,8 +580,8 @@ def map_external_landcover(classes: Any, mapping: Mapping[int, int] | str) -> An
     mapping
         ``{external code: ilots class}`` (classes 0..5, :class:`LandCover`), e.g. from the run
         configuration, or the name of a shipped table: ``"worldcover"``, ``"oso"``,
-        ``"corine"`` (:data:`EXTERNAL_MAPPINGS`; CORINE's level-3 codes or the grid codes of
-        the EEA rasters, :data:`CORINE_MAPPING`).
+        ``"corine"`` (CORINE's level-3 codes), ``"corine_grid"`` (the grid codes of the
+        EEA's CORINE rasters) (:data:`EXTERNAL_MAPPINGS`).
 
     Returns
     -------

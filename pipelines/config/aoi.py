@@ -161,7 +161,7 @@ def area_of_interest(
     return area
 
 
-def area_outline(config: RunConfig) -> AreaOfInterest | None:
+def area_outline(config: RunConfig, *, from_features: bool = False) -> AreaOfInterest | None:
     """Return the area of interest, or a box holding it, without reading a feature.
 
     A bounding box (``aoi.bbox``) is the area itself. The union of a polygon file's features
@@ -169,6 +169,16 @@ def area_outline(config: RunConfig) -> AreaOfInterest | None:
     the layer's extent, which the file's header or index gives (a GeoPackage's
     ``gpkg_contents``, a shapefile's header: :func:`pipelines.census._layers.layer_extent`).
     Grown by ``aoi.buffer_m`` if set.
+
+    Parameters
+    ----------
+    config
+        The run config.
+    from_features
+        Take a layer's extent from its features' own bounds (:func:`_features_bounds`, no
+        geometry read whole, repaired or united) instead of its header, which may hold
+        features since deleted: GDAL and QGIS leave a GeoPackage's ``gpkg_contents`` extent
+        as it was when they delete features.
 
     Returns
     -------
@@ -190,7 +200,7 @@ def area_outline(config: RunConfig) -> AreaOfInterest | None:
             path, layer, key = zones[0].path, zones[0].layer, zones[1]
         else:
             return None
-        outline = _layer_outline(Path(path), layer, key)
+        outline = _layer_outline(Path(path), layer, key, from_features=from_features)
         if outline is None:
             return None
         area = outline
@@ -200,12 +210,16 @@ def area_outline(config: RunConfig) -> AreaOfInterest | None:
     return area
 
 
-def _layer_outline(path: Path, layer: str | None, key: str) -> AreaOfInterest | None:
-    """Return the extent of a vector file's layer as a box, from its header (see above)."""
+def _layer_outline(
+    path: Path, layer: str | None, key: str, *, from_features: bool = False
+) -> AreaOfInterest | None:
+    """Return the extent of a vector file's layer as a box (see :func:`area_outline`)."""
     from pipelines.census._layers import layer_extent
 
     try:
         crs, extent = layer_extent(path, layer)
+        if from_features:
+            extent = _features_bounds(path, layer)
         count = int(pyogrio.read_info(path, layer=layer)["features"])
     except Exception:  # missing or unreadable: the read of its features says why
         return None
@@ -220,6 +234,22 @@ def _layer_outline(path: Path, layer: str | None, key: str) -> AreaOfInterest | 
         return AreaOfInterest(box(west, south, east, north), crs, description)
     except ValueError:  # a point or a line: no area
         return None
+
+
+def _features_bounds(path: Path, layer: str | None) -> tuple[float, float, float, float] | None:
+    """Return the bounds of all of a layer's features from each one's own bounds.
+
+    With :func:`pyogrio.read_bounds`, no geometry is built: under a second for a GeoPackage
+    of 48,000 IRIS, where reading, repairing and uniting them takes minutes. None for a
+    layer without a non-empty geometry.
+    """
+    bounds = pyogrio.read_bounds(path, layer=layer)[1]
+    bounds = bounds[:, np.isfinite(bounds).all(axis=0)]  # empty geometries: NaN bounds
+    if not bounds.shape[1]:
+        return None
+    west, south = bounds[:2].min(axis=1)
+    east, north = bounds[2:].max(axis=1)
+    return float(west), float(south), float(east), float(north)
 
 
 def grid_crs(config: RunConfig, area: AreaOfInterest) -> CRS:

@@ -799,7 +799,9 @@ def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
     are resolved for it (:func:`resolve_inputs`, their warnings withheld and the items a
     catalogue or an API gives saved in a scratch folder: the run resolves them again for the
     area itself, and says and keeps them then) and, under :data:`COVERAGE_MIN` of it
-    under their footprints, the run is refused: its grid would span that extent.
+    under their footprints, the run is refused: its grid would span that extent. A header's
+    extent is confirmed from the features' own bounds before (:func:`_refused`), and the
+    refusal says theirs.
 
     Raises
     ------
@@ -808,10 +810,7 @@ def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
         extent of ...), which spans 900 x 960 km, ..."``, or :func:`resolve_inputs`' errors.
     """
     outline = area_outline(config)
-    if outline is None:
-        return
-    metric = outline if not outline.crs.is_geographic else outline.to_crs(outline.utm_crs())
-    if metric.geometry.area / 1e6 <= EXTENT_CHECKED_KM2:
+    if outline is None or _km2(outline) <= EXTENT_CHECKED_KM2:
         return
     with (
         tempfile.TemporaryDirectory(prefix="ilots-extent-") as scratch,
@@ -823,10 +822,11 @@ def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
     footprints = _footprints(items)
     if footprints is None:
         return
-    share = _share_covered(outline, footprints)
-    if share >= COVERAGE_MIN:
+    refused = _refused(config, outline, footprints)
+    if refused is None:
         return
-    west, south, east, north = metric.geometry.bounds
+    outline, share = refused
+    west, south, east, north = _in_metres(outline).geometry.bounds
     size = f"{(east - west) / 1000:,.0f} x {(north - south) / 1000:,.0f} km"
     every = ", all of them as aoi.zones has no aoi.communes" if config.aoi.kind == "zones" else ""
     raise ConfigError(
@@ -836,6 +836,39 @@ def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
         f"{_bounds_text(footprints.bounds)}: {_area_fix(config)} to the area your scenes cover, "
         "or add the products that cover it (inputs.landsat)"
     )
+
+
+def _refused(
+    config: RunConfig, outline: AreaOfInterest, footprints: BaseGeometry
+) -> tuple[AreaOfInterest, float] | None:
+    """Return the extent and share :func:`check_extent_coverage` refuses, or None.
+
+    An extent from a layer's header is confirmed from its features' own bounds first
+    (:func:`~pipelines.config.aoi.area_outline`): a GeoPackage keeps in ``gpkg_contents``
+    the extent of features deleted since, and a run would be refused for them.
+    """
+    share = _share_covered(outline, footprints)
+    if share >= COVERAGE_MIN:
+        return None
+    if config.aoi.bbox is not None:
+        return outline, share
+    features = area_outline(config, from_features=True)
+    if features is None:  # unreadable: reading the features says why
+        return None
+    if _km2(features) <= EXTENT_CHECKED_KM2:
+        return None
+    share = _share_covered(features, footprints)
+    return None if share >= COVERAGE_MIN else (features, share)
+
+
+def _in_metres(area: AreaOfInterest) -> AreaOfInterest:
+    """Return ``area`` in its UTM zone if its CRS is in degrees, else as it is."""
+    return area.to_crs(area.utm_crs()) if area.crs.is_geographic else area
+
+
+def _km2(area: AreaOfInterest) -> float:
+    """Return the area of ``area`` in km²."""
+    return _in_metres(area).geometry.area / 1e6
 
 
 def _percent(share: float) -> str:

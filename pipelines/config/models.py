@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_MONTHS",
     "DEFAULT_SCHEDULER_PORT",
     "LANDCOVER_CLASSES",
+    "MAP_PRODUCT_PATTERNS",
     "MAP_YEAR_PATTERNS",
     "AOIConfig",
     "CatalogSource",
@@ -79,6 +80,7 @@ __all__ = [
     "ZonesConfig",
     "is_run_raster",
     "landcover_map_year",
+    "map_product",
     "scheduler_address",
 ]
 
@@ -666,7 +668,7 @@ class MaskConfig(_SizeModel):
         description="Keep water in the LST. Default false: water LST behaves differently and "
         "is no urban LST (science.md §1.3), so the pixels QA_PIXEL flags as water (bit 7) and "
         "those the land cover classes water (the rules' at 10 m, sharper along banks; an "
-        "external map's water, wetlands included in the worldcover and corine mappings) are "
+        "external map's water, wetlands included in the worldcover and CORINE mappings) are "
         "left out of the LST rasters, the zone statistics and the heat-island means.",
     )
 
@@ -978,6 +980,38 @@ def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
     return None
 
 
+#: The product a published land-cover map's file name says (regular expressions, by the
+#: product the shipped mappings are named for: ``corine`` and ``corine_grid`` are CORINE's):
+#: ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``, ``U2018_CLC2018_V2020_20u1.tif`` or
+#: ``CLC2018_...``, ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...``.
+MAP_PRODUCT_PATTERNS: dict[str, str] = {
+    "worldcover": r"ESA_WorldCover_",
+    "corine": r"CLC(?:19|20)\d\d",
+    "oso": r"^(?:OCS|OSO)_(?:19|20)\d\d",
+}
+#: How a refusal names each product, and the mappings it suggests for its maps.
+_PRODUCTS: dict[str, tuple[str, str]] = {
+    "worldcover": ("ESA WorldCover", "worldcover"),
+    "corine": (
+        "CORINE Land Cover",
+        "corine_grid (the grid codes 1-44 of the EEA's rasters) or corine (three-digit codes)",
+    ),
+    "oso": ("OSO", "oso"),
+}
+
+
+def map_product(file_name: str) -> str | None:
+    """Return the product a land-cover map's file name says, or None.
+
+    ``"worldcover"``, ``"corine"`` or ``"oso"`` (:data:`MAP_PRODUCT_PATTERNS`).
+    """
+    return next(
+        (product for product, pattern in MAP_PRODUCT_PATTERNS.items()
+         if re.search(pattern, file_name)),
+        None,
+    )  # fmt: skip
+
+
 class ExternalLandcover(_Model):
     """An existing land-cover map (ESA WorldCover, OSO, CORINE ...) used instead of the rules."""
 
@@ -989,12 +1023,15 @@ class ExternalLandcover(_Model):
     )
     band: int = Field(1, ge=1, description="Band holding the class codes. Default 1.")
     mapping: str | dict[int, str] = Field(
-        description="A shipped mapping ('worldcover', 'oso', 'corine') or a table {map code: "
-        "ilots class} with classes water, dense_vegetation, low_vegetation, built, bare_soil, "
-        "nodata; unlisted codes are no data (warned about; a map whose codes over the grid it "
-        "nearly all lacks stops the run). 'corine' reads both CORINE codings: the three-digit "
-        "level-3 codes (CODE_18) and the grid codes 1-44 of the EEA's 100 m rasters (e.g. "
-        "U2018_CLC2018_V2020_20u1.tif; 48 and its other no-data values are no data). Required."
+        description="A shipped mapping ('worldcover', 'oso', 'corine', 'corine_grid') or a "
+        "table {map code: ilots class} with classes water, dense_vegetation, low_vegetation, "
+        "built, bare_soil, nodata; unlisted codes are no data (warned about; a map whose codes "
+        "over the grid it nearly all lacks stops the run). 'corine' reads CORINE's three-digit "
+        "level-3 codes (CODE_18), 'corine_grid' the grid codes 1-44 of the EEA's 100 m rasters "
+        "(e.g. U2018_CLC2018_V2020_20u1.tif; 48 and its other no-data values are no data). A "
+        "shipped mapping of another product than the one the map's file name says "
+        "(ESA_WorldCover_..., U2018_CLC2018_... or CLC2018..., OCS_2023... or OSO_2023...) "
+        "stops the run. Required."
     )
     year: int | None = Field(
         None,
@@ -1042,6 +1079,23 @@ class ExternalLandcover(_Model):
             given[key] = code
             table[key] = name
         return table
+
+    @model_validator(mode="after")
+    def _mapping_of_the_file(self) -> ExternalLandcover:
+        """Refuse a shipped mapping of another product than the one the file name says."""
+        named = map_product(self.path.name)
+        if named is None or not isinstance(self.mapping, str):
+            return self
+        product = self.mapping.split("_")[0]  # corine_grid: CORINE's
+        if product != named:
+            raise key_error(
+                "mapping",
+                f"the file name {self.path.name} says {_PRODUCTS[named][0]}, the mapping "
+                f"'{self.mapping}' is {_PRODUCTS[product][0]}'s; set mapping: "
+                f"{_PRODUCTS[named][1]}, or a table {{code: class}} of the map's codes if its "
+                "name misleads",
+            )
+        return self
 
     def map_year(self) -> int | None:
         """Return the year the map shows: ``year``, else the one its file name gives, or None.

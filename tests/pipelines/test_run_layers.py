@@ -212,7 +212,7 @@ def _laea_map(path, grid, split_x, left, right, dtype=np.uint8):
 
 def test_the_eea_corine_raster_reads_as_its_classes(demo_folder, tmp_path):
     """The EEA's CLC raster (EPSG:3035, 100 m, grid codes): code 1 (111, continuous urban
-    fabric) west of an easting, 23 (311, broad-leaved forest) east of it, under 'corine'.
+    fabric) west of an easting, 23 (311, broad-leaved forest) east of it, under 'corine_grid'.
     Oracle: each grid pixel's centre taken to EPSG:3035 by pyproj, away from the split."""
     from pyproj import Transformer
 
@@ -221,7 +221,7 @@ def test_the_eea_corine_raster_reads_as_its_classes(demo_folder, tmp_path):
     box = grid.extent.to_crs("EPSG:3035").boundingbox
     split = round((box.left + box.right) / 2, -2)
     clc = _laea_map(tmp_path / "U2018_CLC2018_V2020_20u1.tif", grid, split, 1, 23)
-    mapped = {"landcover.external": {"path": str(clc), "mapping": "corine"}}
+    mapped = {"landcover.external": {"path": str(clc), "mapping": "corine_grid"}}
     config = _config(demo_folder, tmp_path / "run", **mapped)
     with warnings.catch_warnings():
         warnings.simplefilter("error", IlotsWarning)  # no unknown code, no partial cover
@@ -266,6 +266,78 @@ def test_a_map_its_mapping_nearly_all_lacks_stops_before_the_compute(demo_folder
     assert {w.message.code for w in said if w.category is IlotsWarning} == {
         "unknown_landcover_codes"
     }
+
+
+def _map_in(path, grid, crs, res, west_code, east_code):
+    """A map in ``crs`` of pixels ``res`` over ``grid`` (a margin of 20 pixels): code
+    ``west_code`` on its western three quarters, ``east_code`` on the rest."""
+    box = grid.extent.to_crs(crs).boundingbox
+    margin = 20 * res
+    west, north = box.left - margin, box.top + margin
+    width = math.ceil((box.right + margin - west) / res)
+    height = math.ceil((north - (box.bottom - margin)) / res)
+    codes = np.full((height, width), west_code, dtype=np.uint8)
+    codes[:, 3 * width // 4 :] = east_code
+    _write(path, codes, from_origin(west, north, res, res), crs)
+    return path
+
+
+#: The review's stand-ins: an OSO map (Lambert-93, 10 m) of crops, rapeseed (5) and straw
+#: cereals (6), and an ESA WorldCover map (degrees, 1/12,000°) of cropland (40) and
+#: grassland (30), each under its published file name; and the mappings that read the codes.
+STAND_INS = {
+    "oso": ("OCS_2023_CESBIO.tif", "EPSG:2154", 10.0, 5, 6, "'oso' and 'corine_grid'",
+            "oso or corine_grid"),
+    "worldcover": ("ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", "EPSG:4326", 1 / 12_000,
+                   40, 30, "'worldcover' and 'corine_grid'", "worldcover or corine_grid"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("product", list(STAND_INS))
+def test_an_oso_or_worldcover_map_under_corine_stops_the_run(demo_folder, tmp_path, product):
+    """'corine' read CORINE's grid codes 1-44 too, so an OSO map under it had its crops (5, 6)
+    read as ports and airports (built), a WorldCover map its cropland (40) as water courses:
+    the run ended well, without a warning. Named as published, the map is now refused from
+    its name; renamed, from its codes (CORINE's are three-digit now), before any compute,
+    with the mappings that read them."""
+    name, crs, res, west_code, east_code, readers, fix = STAND_INS[product]
+    like = _like()
+    path = _map_in(tmp_path / name, like.odc.geobox, crs, res, west_code, east_code)
+    mapped = {"landcover.external": {"path": str(path), "mapping": "corine"}}
+    with pytest.raises(ConfigError) as caught:
+        _config(demo_folder, tmp_path / "run", **mapped)
+    assert re.fullmatch(
+        rf"command line: landcover\.external\.mapping: the file name {re.escape(name)} says "
+        rf".*, the mapping 'corine' is CORINE Land Cover's; set mapping: {product}, or a table .*",
+        str(caught.value),
+    ), str(caught.value)
+    renamed = path.rename(tmp_path / "landcover.tif")  # a name that says no product
+    mapped = {"landcover.external": {"path": str(renamed), "mapping": "corine"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with raise_if_dask_computes(), pytest.raises(ConfigError) as caught:
+        run_layers.external_landcover(config, like)
+    assert str(caught.value) == (
+        "landcover.external.mapping: 100% of the pixels of landcover.tif over the run's grid "
+        f"have codes the 'corine' mapping lacks ({west_code}, {east_code}): they are codes the "
+        f"{readers} mappings read; set mapping: {fix}, that of the map's product"
+    )
+
+
+def test_the_eea_corine_raster_under_corine_says_corine_grid(demo_folder, tmp_path):
+    """The EEA raster's grid codes under 'corine' (three-digit codes): stopped before any
+    compute, the one mapping reading them named."""
+    like = _like()
+    clc = _map_in(tmp_path / "U2018_CLC2018_V2020_20u1.tif", like.odc.geobox, "EPSG:3035",
+                  100.0, 41, 1)  # fmt: skip
+    mapped = {"landcover.external": {"path": str(clc), "mapping": "corine"}}
+    config = _config(demo_folder, tmp_path / "run", **mapped)
+    with raise_if_dask_computes(), pytest.raises(ConfigError) as caught:
+        run_layers.external_landcover(config, like)
+    assert str(caught.value) == (
+        "landcover.external.mapping: 100% of the pixels of U2018_CLC2018_V2020_20u1.tif over "
+        "the run's grid have codes the 'corine' mapping lacks (41, 1): they are codes the "
+        "'corine_grid' mapping reads; set mapping: corine_grid"
+    )
 
 
 def test_a_partial_map_says_the_built_footprint_is_its_covered_part(demo_folder, tmp_path):

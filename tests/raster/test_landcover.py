@@ -377,7 +377,7 @@ def test_oso_mapping_covers_the_23_classes():
     np.testing.assert_array_equal(out[:4], B)  # urban classes 1-4
     assert out[15] == out[16] == D  # forests 16, 17
     assert out[22] == W and out[21] == N  # water 23, glaciers 22
-    assert set(EXTERNAL_MAPPINGS) == {"worldcover", "oso", "corine"}
+    assert set(EXTERNAL_MAPPINGS) == {"worldcover", "oso", "corine", "corine_grid"}
     assert all(0 <= v <= 5 for m in EXTERNAL_MAPPINGS.values() for v in m.values())
 
 
@@ -388,15 +388,14 @@ EEA_GRID_CODES = {1: 111, 2: 112, 3: 121, 7: 131, 10: 141, 11: 142, 12: 211, 18:
                   40: 511, 44: 523}  # fmt: skip
 
 
-def test_corine_reads_the_eea_raster_grid_codes_as_their_three_digit_codes():
-    """The EEA's 100 m raster stores GRID_CODE 1-44 (48: no data), not CODE_18: 'corine'
-    gives a grid code the class of its three-digit code (before, every one was unknown, so
-    no data: an empty land cover)."""
+def test_corine_grid_reads_the_eea_raster_grid_codes_as_their_three_digit_codes():
+    """The EEA's 100 m raster stores GRID_CODE 1-44 (48: no data), not CODE_18: 'corine_grid'
+    gives a grid code the class 'corine' gives its three-digit code."""
     grid_codes = np.array(list(EEA_GRID_CODES), dtype=np.uint8)
     three_digit = np.array(list(EEA_GRID_CODES.values()), dtype=np.uint16)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no unknown code
-        by_grid = map_external_landcover(grid_codes, "corine")
+        by_grid = map_external_landcover(grid_codes, "corine_grid")
         np.testing.assert_array_equal(by_grid, map_external_landcover(three_digit, "corine"))
         # the table's choices: urban fabric built, green urban and sport areas low
         # vegetation, broad-leaved forest dense, glaciers no data, sea and ocean water
@@ -404,8 +403,21 @@ def test_corine_reads_the_eea_raster_grid_codes_as_their_three_digit_codes():
         assert by_grid[13] == N and by_grid[-1] == W
         # no data of the rasters (48; the 2018 raster's -128, read as unsigned 128) and of
         # the vector product (999)
-        nodata = map_external_landcover(np.array([48.0, 128.0, -128.0, 999.0]), "corine")
-    np.testing.assert_array_equal(nodata, N)
+        nodata = map_external_landcover(np.array([48.0, 128.0, -128.0]), "corine_grid")
+        np.testing.assert_array_equal(nodata, N)
+        np.testing.assert_array_equal(map_external_landcover(np.array([999]), "corine"), N)
+
+
+def test_corine_and_corine_grid_share_no_code():
+    """'corine' read the grid codes 1-44 too, so OSO's codes (1-23) and WorldCover's (10-40)
+    were CORINE classes under it (OSO's crops 5 and 6 ports and airports, so built;
+    WorldCover's cropland 40 water courses) and no unknown code stopped the run. Each
+    coding has its own mapping now: none reads the other's codes."""
+    grid = np.arange(1, 45)
+    assert unmapped_codes(grid, "corine") == dict.fromkeys(range(1, 45), 1)
+    assert unmapped_codes(np.array([5, 6, 40]), "corine") == {5: 1, 6: 1, 40: 1}
+    three_digit = list(EEA_GRID_CODES.values())
+    assert unmapped_codes(np.array(three_digit), "corine_grid") == dict.fromkeys(three_digit, 1)
 
 
 def test_unknown_codes_warn_and_nan_is_silent():

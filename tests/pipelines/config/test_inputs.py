@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
 import os
 import re
 import shutil
+import sqlite3
 import warnings
 from pathlib import Path
 from typing import ClassVar
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pystac
 import pytest
 import rasterio
@@ -870,3 +873,41 @@ def test_a_few_iris_far_apart_are_refused_from_their_extent(tmp_path, write_conf
         zones={"iris": {"path": "iris.gpkg"}},
     )  # fmt: skip
     check_extent_coverage(communes, source="c.yaml")
+
+
+def _delete_iris(path: Path, codes: list[str]) -> None:
+    """Delete IRIS as ``ogrinfo FILE -sql "DELETE FROM ..."`` does (GDAL hands a GeoPackage's
+    SQL to SQLite; QGIS deletes alike): their R-tree rows go, the gpkg_contents extent
+    stays."""
+    listed = ", ".join("?" for _ in codes)
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        con.execute(f"DELETE FROM contours_iris WHERE code_iris IN ({listed})", codes)
+
+
+def test_a_stale_geopackage_extent_is_confirmed_from_the_features(tmp_path, write_config):
+    """A GeoPackage's gpkg_contents keeps the extent of IRIS deleted since: the far IRIS gone,
+    the remaining one (under the scenes) was refused for a 700 x 620 km extent. The extent
+    is now confirmed from the features' own bounds; with one far IRIS left, the refusal says
+    their extent."""
+    west, south, east, north = _far_apart_iris(tmp_path / "iris.gpkg")
+    landsat_product(tmp_path / "products", dt.date(2023, 7, 12))
+    config = config_for(
+        write_config, "[products]", aoi={"zones": "iris"}, zones={"iris": {"path": "iris.gpkg"}}
+    )
+    _delete_iris(tmp_path / "iris.gpkg", ["670820101"])  # Alsace
+    info = pyogrio.read_info(tmp_path / "iris.gpkg", force_total_bounds=True)
+    assert info["features"] == 2
+    assert tuple(info["total_bounds"]) == (west, south, east, north)  # stale: Alsace's
+    # Left: Brittany's square and the centre's, their extent read from the file whole.
+    left, bottom, right, top = gpd.read_file(tmp_path / "iris.gpkg").total_bounds
+    size = f"{(right - left) / 1000:,.0f} x {(top - bottom) / 1000:,.0f} km"
+    with pytest.raises(ConfigError) as err:
+        check_extent_coverage(config, source="c.yaml")
+    assert re.fullmatch(
+        r"c\.yaml: aoi: the Landsat products cover under 0\.001 % of the area of interest \(the "
+        r"extent of the 2 features of iris\.gpkg in zones\.iris, all of them as aoi\.zones has "
+        rf"no aoi\.communes\), which spans {size}, under the 5\.0 % a run needs; .*",
+        str(err.value),
+    ), str(err.value)
+    _delete_iris(tmp_path / "iris.gpkg", ["290190101"])  # Brittany: the centre's IRIS alone
+    check_extent_coverage(config, source="c.yaml")

@@ -706,11 +706,57 @@ def test_map_class_names_take_any_case():
     ],
 )
 def test_map_year_from_the_file_name(name, year):
+    table = {10: "built"}  # a table: no product the file name could contradict
     external = config_from_dict(
-        {**BASE, "landcover": {"external": {"path": name, "mapping": "worldcover"}}}
+        {**BASE, "landcover": {"external": {"path": name, "mapping": table}}}
     ).landcover.external
     assert external.map_year() == year
     given = config_from_dict(
-        {**BASE, "landcover": {"external": {"path": name, "mapping": "oso", "year": 2019}}}
+        {**BASE, "landcover": {"external": {"path": name, "mapping": table, "year": 2019}}}
     ).landcover.external
     assert given.map_year() == 2019
+
+
+@pytest.mark.parametrize(
+    ("name", "mapping", "says"),
+    [
+        ("OCS_2023_CESBIO.tif", "corine", "says OSO, the mapping 'corine' is CORINE Land Cover's; "
+         "set mapping: oso, or"),
+        ("OSO_2021_Toulouse.tif", "corine_grid", "says OSO, the mapping 'corine_grid' is CORINE "
+         "Land Cover's; set mapping: oso, or"),
+        ("ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", "corine", "says ESA WorldCover, the "
+         "mapping 'corine' is CORINE Land Cover's; set mapping: worldcover, or"),
+        ("U2018_CLC2018_V2020_20u1.tif", "oso", "says CORINE Land Cover, the mapping 'oso' is "
+         "OSO's; set mapping: corine_grid (the grid codes 1-44 of the EEA's rasters) or corine "
+         "(three-digit codes), or"),
+        ("CLC2012_toulouse.tif", "worldcover", "says CORINE Land Cover, the mapping "
+         "'worldcover' is ESA WorldCover's; set mapping: corine_grid"),
+    ],
+)  # fmt: skip
+def test_a_mapping_of_another_product_than_the_file_name_says_is_refused(name, mapping, says):
+    """An OSO or WorldCover map under 'corine' read its codes as CORINE grid codes (OSO crops
+    5 and 6 as ports and airports, so built), with no warning: its published file name now
+    refuses a shipped mapping of another product, saying the one to set."""
+    text = error_of(with_("landcover", {"external": {"path": name, "mapping": mapping}}))
+    assert text.startswith(f"config.yaml: landcover.external.mapping: the file name {name} ")
+    assert says in text
+    assert text.endswith("a table {code: class} of the map's codes if its name misleads")
+
+
+@pytest.mark.parametrize(
+    ("name", "mapping"),
+    [
+        ("U2018_CLC2018_V2020_20u1.tif", "corine_grid"),
+        ("U2018_CLC2018_V2020_20u1.tif", "corine"),  # the codes' check says corine_grid
+        ("CLC2018_CODE18.tif", "corine"),
+        ("ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", "worldcover"),
+        ("OCS_2023_CESBIO.tif", "oso"),
+        ("OCS_2023_CESBIO.tif", {5: "low_vegetation"}),  # a table: the user's own reading
+        ("toulouse_landcover.tif", "corine"),  # a name that says no product
+    ],
+)
+def test_a_mapping_the_file_name_agrees_with_is_kept(name, mapping):
+    external = config_from_dict(
+        {**BASE, "landcover": {"external": {"path": name, "mapping": mapping}}}
+    ).landcover.external
+    assert external.mapping == mapping

@@ -785,6 +785,14 @@ _SUMMER = ((dt.date(2023, 6, 1), dt.date(2023, 8, 31)),)
             "Agency (EEA)",
         ),
         (
+            "corine_grid",  # the EEA raster's grid codes: CORINE too
+            2018,
+            "CORINE Land Cover",
+            "Copernicus data policy",
+            "© European Union, Copernicus Land Monitoring Service 2018, European Environment "
+            "Agency (EEA)",
+        ),
+        (
             "worldcover",
             None,
             "ESA WorldCover 10 m",
