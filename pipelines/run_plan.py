@@ -30,6 +30,7 @@ from pipelines.config import (
     resolve_inputs,
 )
 from pipelines.outputs._atomic import ilots_source, ilots_version
+from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.manifest import area_record
 from pipelines.run_census import census_summary, check_iris_columns, read_census_tables
 from pipelines.run_graph import (
@@ -427,6 +428,11 @@ def _folder_note(config: RunConfig) -> str:
     root = Path(config.outputs.folder)
     if not (root / "manifest.json").is_file():
         return str(root)
+    if RunFolder(root).holds_comparison():  # as the run's check of its folder says it
+        return (
+            f"{root} holds a comparison (ilots compare), not a run: the run would stop before "
+            "reading any pixel; choose another --out"
+        )
     if config.outputs.overwrite:
         return f"{root} (holds a previous run, which this run replaces: outputs.overwrite)"
     return (

@@ -37,8 +37,8 @@ CHANGE = f"{OUTCOME}_change"
 _ROLES = ("income", "population", "group", "stratum")
 #: How many zone ids a warning gives as examples.
 _EXAMPLES = 5
-#: The share of a zone's area that may lie in one run's geometry only before the zone is
-#: said to be reshaped (the same id, another boundary).
+#: The share of a zone's two shapes' union that may lie in one run's shape only before the
+#: zone is said to be reshaped (the same id, another boundary).
 RESHAPED_FRAC = 0.01
 
 
@@ -69,8 +69,8 @@ def _shared_ids(a: Run, b: Run, layer: str) -> list[str]:
 def _warn_reshaped(a: Run, b: Run, layer: str, shared: list[str]) -> None:
     """Warn of the zones of ``shared`` whose shape differs between the runs (kind ``zones_differ``).
 
-    A zone is reshaped when more than :data:`RESHAPED_FRAC` of its larger area is in one
-    run's geometry only (another IGN millésime of IRIS: the same id, another boundary); A's
+    A zone is reshaped when more than :data:`RESHAPED_FRAC` of its two shapes' union is in
+    one run's shape only (another IGN millésime of IRIS: the same id, another boundary); A's
     geometries are taken in B's CRS. A zone without a geometry in either run is not said.
     """
     frame_a, frame_b = (
@@ -82,16 +82,18 @@ def _warn_reshaped(a: Run, b: Run, layer: str, shared: list[str]) -> None:
     maybe = ~shapely.equals_exact(geom_a, geom_b, tolerance=0.0)
     area_a, area_b = shapely.area(geom_a[maybe]), shapely.area(geom_b[maybe])
     apart = shapely.area(shapely.symmetric_difference(geom_a[maybe], geom_b[maybe]))
-    moved = apart > RESHAPED_FRAC * np.fmax(area_a, area_b)  # NaN (no geometry): False
+    # The share of the two shapes' union in one only: 0 the same, 1 apart (a share of the
+    # larger shape read 200 % for a zone moved clear of itself).
+    share = apart / shapely.area(shapely.union(geom_a[maybe], geom_b[maybe]))
+    moved = share > RESHAPED_FRAC  # NaN (no geometry): False
     if not moved.any():
         return
     ids = np.asarray(shared, dtype=object)[maybe][moved]
-    larger = np.fmax(area_a, area_b)[moved]
     examples = ", ".join(
-        f"{code}: {share:.0%} of it differs, {before / 1e6:.3f} vs {after / 1e6:.3f} km²"
-        for code, share, before, after in zip(
+        f"{code}: {part:.0%} of it differs, {before / 1e6:.3f} vs {after / 1e6:.3f} km²"
+        for code, part, before, after in zip(
             ids[:_EXAMPLES],
-            (apart[moved] / larger)[:_EXAMPLES],
+            share[moved][:_EXAMPLES],
             area_a[moved][:_EXAMPLES],
             area_b[moved][:_EXAMPLES],
             strict=False,

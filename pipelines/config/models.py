@@ -957,11 +957,11 @@ class LandcoverRules(_Model):
 #: The year in the file names of the maps ESA, the EEA and Theia publish (regular
 #: expressions, year as group 1): ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``,
 #: ``U2018_CLC2018_V2020_20u1.tif`` (the map's 2018, not the version's 2020),
-#: ``OCS_2023_CESBIO.tif``.
+#: ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...`` (as :data:`MAP_PRODUCT_PATTERNS`).
 MAP_YEAR_PATTERNS = (
     r"WorldCover_10m_((?:19|20)\d\d)_",
     r"CLC((?:19|20)\d\d)",
-    r"^OCS_((?:19|20)\d\d)_",
+    r"^(?:OCS|OSO)_((?:19|20)\d\d)",
 )
 
 

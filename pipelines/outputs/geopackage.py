@@ -444,11 +444,12 @@ def _rights(inputs: RunInputs) -> list[tuple[str, str]]:
     """Return the ``rights`` (attributions) and ``license`` elements of the sources read."""
     if inputs.synthetic:
         own = inputs.landcover_map
-        if own is None or not own.attribution:
+        if own is None:
             return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
+        credit = [("rights", own.attribution)] if own.attribution else []
         return [  # the demo city with a real land-cover map over it: the map's credit
             ("rights", "Synthetic data written by the ilots demo, but for its land-cover map."),
-            ("rights", own.attribution),
+            *credit,
             ("license", f"{own.name}: {own.licence}"),
         ]
     years = _years_text(sorted({day.year for period in inputs.periods for day in period}))

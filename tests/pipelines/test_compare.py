@@ -366,20 +366,26 @@ def test_an_id_with_another_shape_is_said(runs, tmp_path):
     iris = gpd.read_file(a / "zones.gpkg", layer="iris")
     grown, nudged = iris.loc[3, "code_iris"], iris.loc[4, "code_iris"]
 
+    moved = iris.loc[5, "code_iris"]
+
     def redraw(frame):
         # Grown by 10 % each way (21 % more area, another millésime's boundary); nudged by
-        # 0.1 % (0.2 % more area: under the 1 % said).
+        # 0.1 % (0.2 % more area: under the 1 % said); moved 50 km clear of itself (its area
+        # kept: all of its two shapes' union differs, which a share of its larger shape
+        # read as 200 %).
         for row, factor in ((3, 1.1), (4, 1.001)):
             frame.loc[row, "geometry"] = affinity.scale(frame.loc[row, "geometry"], factor, factor)
+        frame.loc[5, "geometry"] = affinity.translate(frame.loc[5, "geometry"], 50_000, 0)
         return frame
 
     _edit_layer(b, "iris", redraw)
     result, said = _compare(a, b, tmp_path / "out")
     (text,) = [str(w) for w in said if w.code == "zones_differ"]
-    km2 = iris.loc[3].geometry.area / 1e6
+    km2, kept = iris.loc[3].geometry.area / 1e6, iris.loc[5].geometry.area / 1e6
     assert (
-        f"{a} and {b}: 1 iris zone(s) have the same id but another shape (more than 1% of the "
-        f"area differs; e.g. {grown}: 17% of it differs, {km2:.3f} vs {km2 * 1.21:.3f} km²)"
+        f"{a} and {b}: 2 iris zone(s) have the same id but another shape (more than 1% of the "
+        f"area differs; e.g. {grown}: 17% of it differs, {km2:.3f} vs {km2 * 1.21:.3f} km², "
+        f"{moved}: 100% of it differs, {kept:.3f} vs {kept:.3f} km²)"
     ) in text
     assert nudged not in text and text.endswith("compare runs made with the same zone file")
     assert len(result.tables["iris_change"]) == len(iris)  # compared all the same
@@ -715,5 +721,13 @@ def test_a_run_into_a_comparison_folder_is_refused(runs, demo_folder, tmp_path):
         f"outputs.folder: {out.resolve()} holds a comparison (ilots compare), not a run: a run "
         "would mix its files with it; choose another --out"
     )
+    # The dry run says so too (it said the run would replace "a previous run").
+    from pipelines.run_plan import plan
+
+    summary = plan(apply_overrides(config, {"outputs.folder": str(out)})).summary()
+    assert (
+        f"run folder: {out} holds a comparison (ilots compare), not a run: the run would stop "
+        "before reading any pixel; choose another --out"
+    ) in summary
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
     assert after == before

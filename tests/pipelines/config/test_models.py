@@ -702,6 +702,8 @@ def test_map_class_names_take_any_case():
         ("ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", 2021),
         ("U2018_CLC2018_V2020_20u1.tif", 2018),  # the map's year, not its version's (2020)
         ("OCS_2023_CESBIO.tif", 2023),
+        ("OSO_2022_Toulouse.tif", 2022),  # the OSO names the product check knows
+        ("OCS_2021.tif", 2021),
         ("landcover_2020.tif", None),  # another file's year is not guessed
     ],
 )

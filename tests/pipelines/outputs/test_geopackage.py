@@ -739,6 +739,16 @@ def test_the_demo_city_with_a_real_land_cover_map_credits_the_map(layers):
     assert [e.text for e in root.findall("license")] == [
         f"{source.name}: CC BY 4.0 (Creative Commons Attribution 4.0 International)"
     ]
+    # A map of the user's own (a table): its licence is said not known, as in a real run.
+    own = landcover_map_source({10: "built"}, "toulouse_lc.tif", None)
+    inputs = RunInputs(_SUMMER, ("landsat",), synthetic=True, landcover_map=own)
+    root = ET.fromstring(zone_layer_metadata("iris", layers["iris"], inputs))
+    assert [e.text for e in root.findall("rights")] == [
+        "Synthetic data written by the ilots demo, but for its land-cover map."
+    ]
+    assert [e.text for e in root.findall("license")] == [
+        "land-cover map toulouse_lc.tif: not known to ilots: see the terms of the map's publisher"
+    ]
 
 
 @pytest.mark.parametrize(
