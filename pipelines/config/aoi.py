@@ -406,9 +406,10 @@ def _missing_communes(
     config: RunConfig, name: str, missing: list[str], codes: pd.Series, source: str
 ) -> ConfigError:
     found = sorted(set(codes.dropna()))
+    layer, _key = _zone_layer(config, name)  # the layer the communes were read from
     return ConfigError(
         f"{source}: aoi.communes: no {name} feature of commune(s) {', '.join(missing)} in "
-        f"{_layer_path(config, name).name} ({_nearest_codes(missing[0], found)}); check the "
+        f"{layer.path.name} ({_nearest_codes(missing[0], found)}); check the "
         "codes and the layer's millésime"
     )
 
@@ -537,14 +538,6 @@ def zone_source(layer: Any, name: str, *, bbox: gpd.GeoSeries | None = None) -> 
                           f"(columns: {columns})")  # fmt: skip
     others = [c for c in frame.columns if str(c).upper() in known and c != layer.id]
     return frame.drop(columns=others).rename(columns={layer.id: known[0]}), None
-
-
-def _layer_path(config: RunConfig, name: str | None) -> Path:
-    if name == "iris" and config.zones.iris is not None:
-        return config.zones.iris.path
-    if name == "qpv" and config.zones.qpv is not None:
-        return config.zones.qpv.path
-    return next(layer.path for layer in config.zones.extra if layer.name == name)
 
 
 def _zone_layer(config: RunConfig, name: str | None) -> tuple[Any, str] | None:

@@ -441,23 +441,24 @@ def _abstract(what: str, inputs: RunInputs) -> str:
 
 
 def _rights(inputs: RunInputs) -> list[tuple[str, str]]:
-    """Return the ``rights`` (attributions) and ``license`` elements of the sources read."""
+    """Return the ``rights`` (attributions) and ``license`` elements of the sources read.
+
+    Of a synthetic run (the demo), none but those of a real land-cover map it was given.
+    """
+    own = inputs.landcover_map
     if inputs.synthetic:
-        own = inputs.landcover_map
         if own is None:
             return [("rights", "Synthetic data written by the ilots demo: no third-party data.")]
-        credit = [("rights", own.attribution)] if own.attribution else []
-        return [  # the demo city with a real land-cover map over it: the map's credit
-            ("rights", "Synthetic data written by the ilots demo, but for its land-cover map."),
-            *credit,
-            ("license", f"{own.name}: {own.licence}"),
-        ]
-    years = _years_text(sorted({day.year for period in inputs.periods for day in period}))
-    rights = [SOURCES[key].attribution.format(years=years).strip() for key in inputs.sources]
-    if inputs.landcover_map is not None and inputs.landcover_map.attribution:
-        rights.append(inputs.landcover_map.attribution)  # with its own year, written out
+        read = [own]  # the demo city with a real land-cover map over it: the map's credit
+        rights = ["Synthetic data written by the ilots demo, but for its land-cover map."]
+    else:
+        read = _read(inputs)
+        years = _years_text(sorted({day.year for period in inputs.periods for day in period}))
+        rights = [SOURCES[key].attribution.format(years=years).strip() for key in inputs.sources]
+    if own is not None and own.attribution:
+        rights.append(own.attribution)  # with its own year, written out
     return [("rights", text) for text in rights] + [
-        ("license", f"{source.name}: {source.licence}") for source in _read(inputs)
+        ("license", f"{source.name}: {source.licence}") for source in read
     ]
 
 
