@@ -203,9 +203,7 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     read.append((indices.items, indices.bands))
     with timer("landcover"):
         if config.landcover.external is not None:
-            like = lst.isel(time=0, drop=True)
-            classes = run_layers.external_landcover(config, like)
-            classes = run_layers.map_sampling(config, classes, like)
+            classes = run_layers.external_landcover(config, lst.isel(time=0, drop=True))
         else:
             classes = rule_classes(config, idx, qa_water) if idx is not None else None
         notes += [note] if (note := run_layers.exclusion_note(config, classes is not None)) else []

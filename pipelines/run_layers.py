@@ -54,7 +54,6 @@ __all__ = [
     "exclusion_note",
     "external_landcover",
     "heat_island_definition",
-    "map_sampling",
     "planned_layers",
     "reference_mask",
     "urban_footprint",
@@ -159,7 +158,8 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
 
     Before the graph is built, the map's codes over the grid are checked against the mapping
     (:func:`_check_codes`, a decimated read): a map whose codes the mapping (nearly) all
-    lacks stops the run.
+    lacks stops the run. The result's attrs say how the map was put on the grid, and a map
+    finer than half the grid's pixel is warned about (:func:`_map_sampling`).
 
     Parameters
     ----------
@@ -182,7 +182,8 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
                      _outside_map(config))  # fmt: skip
     _check_codes(path, ext.band, like.odc.geobox, ext.class_mapping())
     classes = map_external_landcover(codes, ext.class_mapping())
-    return classes.rename("landcover").assign_attrs(classes.attrs, source_file=path.name)
+    classes = classes.rename("landcover").assign_attrs(classes.attrs, source_file=path.name)
+    return _map_sampling(config, classes, like)
 
 
 def _outside_map(config: RunConfig) -> str:
@@ -501,7 +502,7 @@ def _nanmedian(data: Any) -> Any:
 MAP_RESAMPLING = "nearest: each grid pixel takes the class of the map's pixel at its centre"
 
 
-def map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+def _map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     """Say how the map of ``landcover.external`` was put on the grid of ``like``.
 
     In the attrs of ``classes`` (its land cover; they become landcover.tif's tags): the
@@ -511,8 +512,6 @@ def map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -
     map's, not its areas.
     """
     ext = config.landcover.external
-    if ext is None:
-        raise ConfigError("landcover.external is not set")
     grid = like.odc.geobox
     side, resolution = _map_pixel_m(Path(ext.path), grid), abs(grid.resolution.x)
     if side < resolution / 2:
@@ -527,7 +526,7 @@ def map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -
                 f"{resolution:g} {resolution:g} -te {bounds})",
                 code="landcover_map_sampled",
             ),
-            stacklevel=2,
+            stacklevel=3,
         )
     return classes.assign_attrs(
         source_band=ext.band, source_pixel_m=round(side, 2), source_resampling=MAP_RESAMPLING
