@@ -318,17 +318,20 @@ def _off_pixels(caught) -> list:
     return [w.message for w in caught if str(w.message).startswith("grid.resolution: ")]
 
 
+def _planned_off_pixels(demo_folder, overrides) -> list:
+    """Plan the demo's config with ``overrides``; return its grid.resolution warnings."""
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan(config)
+    return _off_pixels(caught)
+
+
 @pytest.mark.parametrize(("resolution", "warned"), [(25, True), (20, False), (60, False)])
 def test_the_dry_run_says_a_grid_off_both_sensors_pixels(demo_folder, resolution, warned):
     """25 m: edges at k·25 m fall on neither Landsat's (15 m + k·30 m) nor Sentinel-2's
     (k·10 m); 20 m keeps Sentinel-2's, 60 m Landsat's. Before, 25 m was accepted silently."""
-    config = apply_overrides(
-        load_config(demo_folder / "config.yaml"), {"grid.resolution": resolution}
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        plan(config)
-    said = _off_pixels(caught)
+    said = _planned_off_pixels(demo_folder, {"grid.resolution": resolution})
     assert [w.code for w in said] == (["grid_off_sensor_pixels"] if warned else [])
     if warned:
         assert str(said[0]).startswith(
@@ -343,14 +346,7 @@ def test_the_dry_run_says_a_sentinel2_grid_without_sentinel2(demo_folder, resolu
     """Without Sentinel-2, 10 and 20 m cut every (Landsat) band's pixels: edges at k·10 m
     miss Landsat's 15 m + k·30 m; 15 m keeps them. Before, only a size on neither sensor's
     edges was warned, whichever the run read."""
-    config = apply_overrides(
-        load_config(demo_folder / "config.yaml"),
-        {"grid.resolution": resolution, "inputs.sentinel2": []},
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        plan(config)
-    said = _off_pixels(caught)
+    said = _planned_off_pixels(demo_folder, {"grid.resolution": resolution, "inputs.sentinel2": []})
     assert [w.code for w in said] == (["grid_off_sensor_pixels"] if warned else [])
     if warned:
         assert str(said[0]).startswith(

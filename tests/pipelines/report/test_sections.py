@@ -681,10 +681,8 @@ def test_no_lst_map_for_want_of_scenes_is_said_as_such(tmp_path):
     ]
 
 
-def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
-    """outputs.anomaly_range_k (RunSummary.anomaly_range_k): the anomaly map's colours span
-    ±3 K whatever its values; a map of the mean LST keeps its own range."""
-    iris = _iris([300.0, 301.0]).assign(lst_anomaly_mean_k=[-0.5, 1.5])
+def _drawn_ranges(monkeypatch) -> list:
+    """Record (column, vmin, vmax) of each map the report draws, in a list it fills."""
     ranges = []
     drawn = sections.figures.map_figure
 
@@ -695,6 +693,14 @@ def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
         return fig
 
     monkeypatch.setattr(sections.figures, "map_figure", map_figure)
+    return ranges
+
+
+def test_the_anomaly_map_spans_the_run_range(tmp_path, monkeypatch):
+    """outputs.anomaly_range_k (RunSummary.anomaly_range_k): the anomaly map's colours span
+    ±3 K whatever its values; a map of the mean LST keeps its own range."""
+    iris = _iris([300.0, 301.0]).assign(lst_anomaly_mean_k=[-0.5, 1.5])
+    ranges = _drawn_ranges(monkeypatch)
     fixed = dataclasses.replace(_summary(tmp_path, iris=iris), anomaly_range_k=3.0)
     sections._maps(fixed, "lst_anomaly_mean_k", EN, sections._Drawer())
     sections._maps(fixed, "lst_mean_k", EN, sections._Drawer())
@@ -711,16 +717,7 @@ def test_an_anomaly_map_hotter_everywhere_starts_at_zero(tmp_path, monkeypatch):
     run from 0 K (the neutral colour) to 7.2 K; the mean LST's (no rural reference to be
     neutral at) over its own range."""
     iris = _iris([300.0, 301.0, 302.0]).assign(lst_anomaly_mean_k=[6.84, 7.0, 7.2])
-    ranges = []
-    drawn = sections.figures.map_figure
-
-    def map_figure(*args, **kwargs):
-        fig = drawn(*args, **kwargs)
-        norm = fig.axes[0].collections[0].norm
-        ranges.append((args[1], norm.vmin, norm.vmax))
-        return fig
-
-    monkeypatch.setattr(sections.figures, "map_figure", map_figure)
+    ranges = _drawn_ranges(monkeypatch)
     summary = _summary(tmp_path, iris=iris)
     sections._maps(summary, "lst_anomaly_mean_k", EN, sections._Drawer())
     sections._maps(summary, "lst_mean_k", EN, sections._Drawer())
