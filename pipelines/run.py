@@ -108,6 +108,7 @@ from pipelines.scheduler import (
     config_scheduler,
     scheduler_context,
     version_mismatches,
+    worker_warnings,
 )
 from pipelines.zone_columns import (
     LOW_CLEAR_AREA,
@@ -592,7 +593,11 @@ def _locked_run(
     since = folder_clock(config.outputs.folder)
     timer = _Timer()
     report_possible = bool({"gpkg", "parquet"} & set(config.outputs.zone_formats))
-    with warnings.catch_warnings(record=True) as caught, collected_warnings() as ours:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        collected_warnings() as ours,
+        worker_warnings() as relayed,  # those of tasks in other processes: collected too
+    ):
         warnings.simplefilter("always")
         # A cluster's other libraries, said as it was checked (scheduler_context): recorded.
         for message in version_mismatches():
@@ -623,6 +628,7 @@ def _locked_run(
                 _check_cogs(futures)  # a COG that failed stops the run before the report
                 for name in RASTERS_READ & futures.keys():
                     futures[name].result()
+                relayed()
                 early = _manifest(
                     config, result, timer, caught, ours, started, written, settled=False
                 )

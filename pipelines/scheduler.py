@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
+import uuid
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -25,7 +30,13 @@ import dask.threaded
 from dask.system import CPU_COUNT
 
 from pipelines.config import RunConfig, SchedulerConfig
-from tiles.errors import ConfigError, IlotsWarning
+from tiles.errors import (
+    ConfigError,
+    IlotsWarning,
+    WarningText,
+    collect_warning,
+    collected_warnings,
+)
 
 __all__ = [
     "LOCAL_SCHEDULERS",
@@ -36,6 +47,7 @@ __all__ = [
     "scheduler_context",
     "silence_cluster_logs",
     "version_mismatches",
+    "worker_warnings",
 ]
 
 
@@ -454,23 +466,124 @@ def _process_pool(
     """
     if os.environ.get("PYTHONHASHSEED") in (None, "0"):
         os.environ["PYTHONHASHSEED"] = "6640"  # Dask's value: the same hashes in every worker
+    spool = Path(tempfile.gettempdir()) / f"ilots-warnings-{uuid.uuid4().hex}.jsonl"
     pool = ProcessPoolExecutor(
         num_workers or CPU_COUNT,
         mp_context=dask.multiprocessing.get_context(),
         initializer=_start_pool_process,
-        initargs=(logging_setup,),
+        initargs=(logging_setup, spool),
     )
+    _POOL_SPOOLS[pool] = spool
     try:
         yield pool
     finally:
         pool.shutdown()
+        spool.unlink(missing_ok=True)
 
 
-def _start_pool_process(logging_setup: Callable[[], None] | None) -> None:
-    """Set up a process of :func:`_process_pool`: as Dask does, then its logging."""
+def _start_pool_process(logging_setup: Callable[[], None] | None, spool: Path) -> None:
+    """Set up a process of :func:`_process_pool`: as Dask does, then its logging.
+
+    Its IlotsWarnings are written to ``spool``, whence :func:`worker_warnings` reads them.
+    """
     dask.multiprocessing.initialize_worker_process()
+    _relay_warnings(functools.partial(_spool_warning, spool))
     if logging_setup is not None:
         logging_setup()
+
+
+#: The spool file of each pool of :func:`_process_pool`, where its processes' warnings go.
+_POOL_SPOOLS: weakref.WeakKeyDictionary[ProcessPoolExecutor, Path] = weakref.WeakKeyDictionary()
+
+#: The Dask cluster events topic a worker relays its IlotsWarnings under: ``[text, code]``.
+WARNINGS_TOPIC = "ilots-warnings"
+
+#: The relay of this worker process, open for its life (:func:`_relay_warnings`).
+_relay: contextlib.AbstractContextManager[list[WarningText]] | None = None
+_relay_lock = threading.Lock()
+
+
+def _relay_warnings(send: Callable[[WarningText], None]) -> None:
+    """Pass each IlotsWarning created in this worker process to ``send``, as it is created.
+
+    Once per process: a worker set up again (a cluster's callbacks, registered by each
+    run) keeps its first relay.
+    """
+    global _relay
+    with _relay_lock:
+        if _relay is None:
+            _relay = collected_warnings(send)
+            _relay.__enter__()
+
+
+def _spool_warning(spool: Path, message: WarningText) -> None:
+    """Append ``message`` and its kind to ``spool``, one JSON line written whole."""
+    with open(spool, "a", encoding="utf-8") as out:
+        out.write(json.dumps([str(message), message.code]) + "\n")
+
+
+def _send_warning(message: WarningText) -> None:
+    """Log ``message`` and its kind to the cluster's events, from the task creating it."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a task (a worker's own thread): no run of ours said it
+        return
+    worker.log_event(WARNINGS_TOPIC, [str(message), message.code])
+
+
+def _relay_to_events(client_pid: int) -> None:
+    """Set up a Dask worker to relay its IlotsWarnings to the cluster's events.
+
+    Not a worker in the client's process (a LocalCluster without processes): its warnings
+    are collected there as they are created.
+    """
+    if os.getpid() != client_pid:
+        _relay_warnings(_send_warning)
+
+
+@contextlib.contextmanager
+def worker_warnings() -> Iterator[Callable[[], None]]:
+    """Collect here the IlotsWarnings that the scheduler's worker processes create in the block.
+
+    Dask tasks in other processes (the ``processes`` pool of :func:`scheduler_context`, a
+    cluster's workers) create their warnings there, out of reach of this process's
+    :func:`~tiles.errors.collected_warnings`: each worker relays them (the pool's spool
+    file, the cluster's events, :data:`WARNINGS_TOPIC`), and they are collected here
+    (:func:`~tiles.errors.collect_warning`) when the yielded function is called and as the
+    block ends without an error. Their relay is written before the task's result is sent,
+    so a computation's warnings are all there once it returns. Nothing to do on threads.
+    """
+    client = current_client()
+    pool = dask.config.get("pool", None)
+    spool = _POOL_SPOOLS.get(pool) if isinstance(pool, ProcessPoolExecutor) else None
+    at = 0  # what was relayed before the block is not its own (a pool's, a cluster's runs)
+    if client is not None:
+        client.register_worker_callbacks(functools.partial(_relay_to_events, os.getpid()))
+        at = len(client.get_events(WARNINGS_TOPIC))
+    elif spool is not None and spool.is_file():
+        at = spool.stat().st_size
+
+    def collect() -> None:
+        nonlocal at
+        if client is not None:
+            events = client.get_events(WARNINGS_TOPIC)
+            relayed = [message for _time, message in events[at:]]
+            at = len(events)
+        elif spool is not None and spool.is_file():
+            with open(spool, "rb") as lines:
+                lines.seek(at)
+                whole = lines.read().rpartition(b"\n")[0]  # complete lines only
+            at += len(whole) + 1 if whole else 0
+            relayed = [json.loads(line) for line in whole.decode("utf-8").splitlines()]
+        else:
+            return
+        for text, code in relayed:
+            collect_warning(WarningText(text, code))
+
+    yield collect
+    collect()
 
 
 def config_scheduler(config: RunConfig) -> str | None:

@@ -32,6 +32,7 @@ __all__ = [
     "WarningCode",
     "WarningText",
     "ZonesError",
+    "collect_warning",
     "collected_warnings",
     "warning_text",
     "withdraw_warning",
@@ -217,8 +218,17 @@ class IlotsWarning(UserWarning):
         self.code = code
         if getattr(_WITHHELD, "depth", 0):  # to be said again in other words (withheld_warnings)
             return
-        for messages in tuple(_COLLECTORS):
-            messages.append(WarningText(str(self), code))
+        collect_warning(WarningText(str(self), code))
+
+
+def collect_warning(message: WarningText) -> None:
+    """Record ``message`` in the open :func:`collected_warnings` blocks of this process.
+
+    What creating an :class:`IlotsWarning` does; also for one created in another process
+    (a worker's, relayed here: :func:`pipelines.scheduler.worker_warnings`).
+    """
+    for messages in tuple(_COLLECTORS):
+        messages.append(message)
 
 
 def warning_text(message: Warning | str) -> WarningText:
@@ -252,7 +262,9 @@ def collected_warnings(
     another thread (rasterio does, around its in-memory datasets) swaps the process-wide
     filters and ``showwarning`` under a run's recorder, and warnings issued meanwhile are
     lost. This records ilots' own warnings as they are created, so a run's manifest lists
-    them all. Each message is a :class:`WarningText`: it keeps the warning's kind.
+    them all; those of other processes (a Dask worker's) are in it as a relay brings them
+    back (:func:`collect_warning`). Each message is a :class:`WarningText`: it keeps the
+    warning's kind.
     ``on_warning`` is also called with each, as it is created, in the thread creating it
     (the CLI's run log writes it then).
     """

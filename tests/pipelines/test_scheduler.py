@@ -3,14 +3,21 @@
 import logging
 import os
 import signal
+import threading
 import time
+import warnings
 from importlib.metadata import version
 
 import pytest
 
 import pipelines.scheduler
-from pipelines.scheduler import cluster_record, scheduler_context, version_mismatches
-from tiles.errors import ConfigError, IlotsWarning
+from pipelines.scheduler import (
+    cluster_record,
+    scheduler_context,
+    version_mismatches,
+    worker_warnings,
+)
+from tiles.errors import ConfigError, IlotsWarning, collected_warnings
 
 
 @pytest.fixture
@@ -192,3 +199,83 @@ def test_the_process_pool_logs_by_the_callers_rules():
     with scheduler_context("processes", None, 1, worker_logging=_silence_odc):
         level = dask.delayed(_odc_level)(0).compute()
     assert level == logging.CRITICAL + 1
+
+
+#: The warning of a land cover recoded in a task (raster.landcover._map_kernel), code 7 unknown.
+UNKNOWN_7 = (
+    "land-cover codes [7] are not in the class mapping and were set to 0 (no data): the "
+    "zones' class shares leave their pixels out, and so do a built urban footprint and the "
+    "reference's water and built exclusions; add them to the mapping"
+)
+
+
+def _recode_in_tasks():
+    """Recode, in Dask tasks, a map holding WorldCover's 10 and the unknown code 7."""
+    import dask.array as da
+    import numpy as np
+
+    from raster.landcover import map_external_landcover
+
+    codes = da.from_array(np.array([[10, 7], [10, 10]], dtype=np.uint8), chunks=1)
+    return map_external_landcover(codes, "worldcover").compute()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"scheduler": "processes", "num_workers": 1}, {"workers": 1}],
+    ids=["process-pool", "cluster-workers"],
+)
+def test_warnings_of_tasks_in_other_processes_are_collected_here(where):
+    """A task's warning in a worker process (the processes pool, a cluster's workers) was
+    created there, out of this process's collectors: a run's manifest lacked it (the
+    unknown land-cover codes of a run with --scheduler processes). Relayed now, with its
+    kind, by the time the computation returns."""
+    with scheduler_context(**where), collected_warnings() as got, worker_warnings() as relayed:
+        _recode_in_tasks()
+        relayed()
+        assert got == [UNKNOWN_7]  # one chunk holds code 7
+    assert [m.code for m in got] == ["unknown_landcover_codes"]
+
+
+def test_a_cluster_in_this_process_gives_its_warnings_once(cluster):
+    """Workers in this process (no processes): their warnings are collected as they are
+    created, not relayed a second time."""
+    from distributed import Client
+
+    with Client(cluster), collected_warnings() as got, worker_warnings():
+        _recode_in_tasks()
+    assert got == [UNKNOWN_7]
+
+
+def test_a_tasks_warning_is_collected_while_another_task_records_the_warnings():
+    """Threads: a task inside ``warnings.catch_warnings(record=True)`` (a library's: dask's
+    nanmin, odc-geo's COG encoder) takes the warnings other tasks give meanwhile, and its
+    filters hide them (pytest.warns missed one); the collectors get them still."""
+    import dask
+    import numpy as np
+
+    from raster.landcover import map_external_landcover
+
+    held, warned = threading.Event(), threading.Event()
+
+    def record():
+        with warnings.catch_warnings(record=True) as taken:
+            warnings.simplefilter("always")
+            held.set()
+            assert warned.wait(30), "the other task did not warn"
+        return [str(w.message) for w in taken]
+
+    def recode():
+        assert held.wait(30), "the other task did not start"
+        try:
+            return map_external_landcover(np.array([10, 7], dtype=np.uint8), "worldcover")
+        finally:
+            warned.set()
+
+    with warnings.catch_warnings(), collected_warnings() as got:
+        warnings.simplefilter("ignore")
+        taken, _ = dask.compute(dask.delayed(record)(), dask.delayed(recode)(),
+                                scheduler="threads", num_workers=2)  # fmt: skip
+    assert taken == [UNKNOWN_7]  # the interleaving: the recording task took it
+    assert got == [UNKNOWN_7]
+    assert [m.code for m in got] == ["unknown_landcover_codes"]
