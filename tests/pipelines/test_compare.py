@@ -387,8 +387,28 @@ def test_an_id_with_another_shape_is_said(runs, tmp_path):
         f"area differs; e.g. {grown}: 17% of it differs, {km2:.3f} vs {km2 * 1.21:.3f} km², "
         f"{moved}: 100% of it differs, {kept:.3f} vs {kept:.3f} km²)"
     ) in text
-    assert nudged not in text and text.endswith("compare runs made with the same zone file")
-    assert len(result.tables["iris_change"]) == len(iris)  # compared all the same
+    assert nudged not in text and text.endswith(
+        "so they are marked unreliable (reshaped_frac); compare runs made with the same zone file"
+    )
+    table = result.tables["iris_change"].set_index("code_iris")
+    assert len(table) == len(iris)  # compared all the same
+    # The share of the two shapes' union in one only, by hand: the grown shape holds the
+    # first, so 1 − 1/1.21 (1 − 1/1.001² nudged); none in common moved; 0 the others.
+    assert table.loc[grown, "reshaped_frac"] == pytest.approx(1 - 1 / 1.21, rel=1e-9)
+    assert table.loc[nudged, "reshaped_frac"] == pytest.approx(1 - 1 / 1.001**2, rel=1e-6)
+    assert table.loc[moved, "reshaped_frac"] == pytest.approx(1.0, abs=1e-12)
+    assert (table.drop([grown, nudged, moved])["reshaped_frac"] == 0).all()
+    # The two reshaped are unreliable, though both runs trust them (their own thresholds);
+    # every other zone as in the comparison of A with itself.
+    trusted = iris.set_index("code_iris")
+    min_valid = json.loads((a / "manifest.json").read_text("utf-8"))["config"]["zones"]
+    trusted = (trusted["valid_frac"] >= min_valid["min_valid_frac"]) & ~trusted["low_clear_area"]
+    assert trusted[[grown, moved]].all()
+    assert table.loc[[grown, moved], "unreliable"].all()
+    same, _ = _compare(a, a, tmp_path / "same")
+    expected = same.tables["iris_change"].set_index("code_iris")["unreliable"]
+    others = table.index.difference([grown, moved])
+    assert (table.loc[others, "unreliable"] == expected[others]).all()
 
 
 def test_no_shared_zone_is_refused(runs, tmp_path):
