@@ -11,7 +11,8 @@ rural reference, so the weather's level (a summer 3 K warmer) drops out of it, w
 
 Comparability is checked first, from each folder's ``manifest.json`` (the config as run and
 the grid): another grid CRS or resolution, or no zone id in common, is refused; another rural
-reference, land-cover source, ``composite.min_clear``, ``mask`` section,
+reference, land-cover source, ``composite.min_clear``, ``mask`` section (its cloud dilation as
+applied: :func:`~pipelines.compare.checks.mask_settings`),
 ``zones.qpv.iris_share_threshold``, area of interest or grid extent, zone ids in part only or
 an id with another shape, or a synthetic run (the demo) is said as an
 :class:`~tiles.errors.IlotsWarning` of its kind, recorded in the output's ``manifest.json``

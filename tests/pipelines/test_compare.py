@@ -276,6 +276,51 @@ def test_each_differing_setting_says_both_values_its_effect_and_the_fix(runs, tm
     assert compared["compared"]["zones.qpv.iris_share_threshold"] == {"a": threshold, "b": 0.3}
 
 
+def _dilate(**size):
+    def edit(manifest):
+        mask = manifest["config"]["mask"]
+        mask.pop("dilate_m", None)
+        mask.pop("dilate_px", None)
+        mask.update(size)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("size_a", "size_b", "radii"),
+    [
+        # In metres, pixels of the run's grid (r m): 2 px are 2r m; 1.5r m are rounded up
+        # to 2 px as well. Same pixels masked: not said.
+        ({"dilate_px": 2}, {"dilate_m": 2.0}, None),
+        ({"dilate_m": 1.5}, {"dilate_m": 2.0}, None),
+        # 2 px against 3 px (3r m): said, as the metres and pixels applied.
+        ({"dilate_px": 2}, {"dilate_m": 3.0}, (2, 3)),
+        ({"dilate_m": 2.0}, {"dilate_px": 3}, (2, 3)),
+    ],
+)
+def test_the_cloud_dilation_is_compared_as_applied(runs, tmp_path, size_a, size_b, radii):
+    a, b = runs
+    manifest = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    r = manifest["grid"]["resolution"]
+
+    def metres(size):  # dilate_m given in grid pixels above: r m each
+        return {key: value * r if key == "dilate_m" else value for key, value in size.items()}
+
+    _edit_manifest(a, _dilate(**metres(size_a)))
+    _edit_manifest(b, _dilate(**metres(size_b)))
+    _, said = _compare(a, b, tmp_path / "out")
+    texts = [str(w) for w in said if w.code == "mask_differs"]
+    if radii is None:
+        assert texts == []
+        return
+    (text,) = texts
+    pixels_a, pixels_b = radii
+    assert (
+        f"the mask section differs ({{'dilate': '{pixels_a * r:g} m ({pixels_a} px)'}} vs "
+        f"{{'dilate': '{pixels_b * r:g} m ({pixels_b} px)'}})"
+    ) in text
+
+
 def test_the_grid_s_extent_alone_is_said_with_its_bounds(runs, tmp_path):
     a, b = runs
     _edit_manifest(b, _set_extent)
