@@ -37,6 +37,7 @@ and each run's own gap (its ``inequality.json``) where it is over another set of
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
 from pipelines.compare.summary import summarise
 from pipelines.compare.tables import change_table, gap_change
 from pipelines.inequality import InequalityReport
-from pipelines.outputs.lock import folder_lock
+from pipelines.outputs.lock import folder_lock, read_lock
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
 from tiles.errors import collected_warnings
@@ -80,6 +81,12 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     new ``manifest.json`` is written last: a ``manifest.json`` marks a finished comparison,
     whose files are all its own (:mod:`pipelines.compare.output`).
 
+    The run folders are held to read while they are read
+    (:func:`~pipelines.outputs.lock.read_lock`): a run, scenarios or a report into one of them
+    does not start meanwhile, while other comparisons may read them too. ``run_a`` and
+    ``run_b`` may be the same folder (every change is then 0, which is said), and ``out`` a
+    folder inside one of them.
+
     Raises
     ------
     CompareError
@@ -87,14 +94,18 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
         manifest than a comparison's.
     OutputError
         Another process (a comparison, a run) holds ``out``
-        (:func:`~pipelines.outputs.lock.folder_lock`): nothing is written there.
+        (:func:`~pipelines.outputs.lock.folder_lock`), or writes in ``run_a`` or ``run_b``
+        (:func:`~pipelines.outputs.lock.read_lock`): nothing is written there.
     GridError, ZonesError
         The runs are not comparable (see :func:`check_comparable`, :func:`change_table`).
     """
     started = time.perf_counter()
     target = Path(out)
     check_out(target, (run_a, run_b))
-    with folder_lock(target):  # no other compare, nor a run, writes there meanwhile
+    with contextlib.ExitStack() as held:
+        for run in (run_a, run_b):  # read while no run writes there; others may read them too
+            held.enter_context(read_lock(run))
+        held.enter_context(folder_lock(target))  # no other compare, nor a run, writes there
         return _compare_into(target, run_a, run_b, started)
 
 

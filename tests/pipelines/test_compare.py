@@ -5,6 +5,7 @@ change planted, so that every expected difference is known by construction.
 """
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -588,6 +589,90 @@ def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
     assert after == before  # nothing written, nothing removed
     _compare(a, b, out)  # free again: a comparison leaves no mark of a run
+
+
+_TRY = (
+    "import sys\nfrom pipelines.outputs.lock import folder_lock, read_lock\n"
+    "from tiles.errors import OutputError\n"
+    "try:\n    with {'write': folder_lock, 'read': read_lock}[sys.argv[1]](sys.argv[2]):\n"
+    "        print('held')\nexcept OutputError as err:\n    print(err)\n"
+)
+
+
+def _try(how, folder):
+    """Take ``folder`` in another process, to write (as a run does first) or to read."""
+    done = subprocess.run([sys.executable, "-c", _TRY, how, str(folder)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+@pytest.mark.parametrize("side", ["a", "b"])
+def test_a_run_folder_being_written_is_not_read(runs, tmp_path, side):
+    """A run writing into A (or B) could hand the comparison a half-replaced folder."""
+    written = dict(zip("ab", runs, strict=True))[side]
+    out = tmp_path / "out"
+    other = subprocess.Popen([sys.executable, "-c", _HOLD, str(written)], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "held"  # a run, scenarios or a report
+        result = CliRunner().invoke(main, ["compare", *map(str, runs), "--out", str(out)])
+    finally:
+        other.kill()
+        other.wait()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: OutputError: {written.resolve()} is being written by another ilots command "
+        f"(pid {other.pid} on {socket.gethostname()}: a run, scenarios or a report); wait for "
+        "it to end before reading it"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_no_run_starts_in_the_run_folders_while_they_are_read(runs, tmp_path, monkeypatch):
+    import pipelines.compare
+
+    a, b = runs
+    real, tried = pipelines.compare.read_run, {}
+
+    def reading(folder):  # as each folder is read: a run into it, and another comparison
+        tried[folder] = (_try("write", folder), _try("read", folder))
+        return real(folder)
+
+    monkeypatch.setattr(pipelines.compare, "read_run", reading)
+    _compare(a, b, tmp_path / "out")
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
+    for folder in (a, b):
+        assert tried[folder] == (
+            f"{folder.resolve()} is in use by another ilots command ({me}: a run, scenarios or "
+            "a comparison); wait for it to end, or choose another --out",
+            "held",  # comparisons read it side by side
+        )
+        assert _try("write", folder) == "held"  # free again once compared
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_the_same_run_twice_into_a_folder_inside_it_is_compared(runs, tmp_path):
+    a, _ = runs
+    result, said = _compare(a, a, a / "change")  # held to read twice, its sub-folder to write
+    assert "same_run" in [w.code for w in said]
+    assert (a / "change" / "manifest.json").is_file() and len(result.tables["iris_change"])
+    assert _try("write", a) == "held"
+
+
+def test_a_run_folder_left_half_replaced_is_refused(runs, tmp_path):
+    """A killed ilots scenarios left its files half put in place (its commit mark)."""
+    a, b = runs
+    (a / ".ilots-staged").mkdir()
+    mark = {"by": "ilots scenarios", "entries": ["manifest.json"]}
+    (a / ".ilots-staged" / "commit.json").write_text(json.dumps(mark), encoding="utf-8")
+    with pytest.raises(CompareError) as caught:
+        compare_runs(a, b, tmp_path / "out")
+    assert str(caught.value) == (
+        f"{a}: the last ilots scenarios was stopped while it put its files in place, which "
+        f"disagree; ilots report {a} completes that write, then compare it"
+    )
 
 
 def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):
