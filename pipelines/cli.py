@@ -1137,13 +1137,15 @@ def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
 
     For the IRIS and QPV both runs have: ΔT (lst_anomaly_mean_k), NDVI and the land-cover
     shares in A, in B and B − A, both runs' valid_frac and a flag on the zones either run
-    does not trust. ΔT, not the raw LST, is compared: each is taken against its own run's
-    rural reference, so the weather's level drops out. Refuses runs on another grid CRS or
-    resolution, or whose zones share no id; warns when the rural reference, the land-cover
-    source, composite.min_clear, the mask section, zones.qpv.iris_share_threshold, the area
-    of interest or the grid's extent differ, when zone ids differ in part or an id has
+    does not trust or whose shape differs (reshaped_frac). ΔT, not the raw LST, is compared:
+    each is taken against its own run's rural reference, so the weather's level drops out.
+    Refuses runs on another grid CRS or resolution, or whose zones share no id; warns when
+    the rural reference, the land-cover source, composite.min_clear, the mask section (its
+    cloud dilation as applied, in pixels and metres), zones.qpv.iris_share_threshold, the
+    area of interest or the grid's extent differ, when zone ids differ in part or an id has
     another shape, when a run has no ΔT or is synthetic (the demo), or when RUN_A and RUN_B
-    are the same run. Refuses an --out another compare or a run is writing. The QPV gap of
+    are the same run. Refuses an --out another compare or a run is writing, and RUN_A or
+    RUN_B while a run writes there (no run starts there while they are read). The QPV gap of
     ΔT of each run, and its change with a permutation test, are over the IRIS both runs
     have, weighted as the runs' own gap (RUN_B's inequality settings):
     inequality_change.json. A reused --out keeps only this comparison's files; its

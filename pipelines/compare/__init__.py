@@ -11,7 +11,8 @@ rural reference, so the weather's level (a summer 3 K warmer) drops out of it, w
 
 Comparability is checked first, from each folder's ``manifest.json`` (the config as run and
 the grid): another grid CRS or resolution, or no zone id in common, is refused; another rural
-reference, land-cover source, ``composite.min_clear``, ``mask`` section,
+reference, land-cover source, ``composite.min_clear``, ``mask`` section (its cloud dilation as
+applied: :func:`~pipelines.compare.checks.mask_settings`),
 ``zones.qpv.iris_share_threshold``, area of interest or grid extent, zone ids in part only or
 an id with another shape, or a synthetic run (the demo) is said as an
 :class:`~tiles.errors.IlotsWarning` of its kind, recorded in the output's ``manifest.json``
@@ -20,7 +21,10 @@ an id with another shape, or a synthetic run (the demo) is said as an
 ``unreliable`` is true where either run would not trust the zone: its ``valid_frac`` below
 that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), or its
 ``low_clear_area`` flag set (less than ``composite.min_clear_area_frac`` of its area with
-``composite.min_clear`` clear scenes).
+``composite.min_clear`` clear scenes); and where the zone is reshaped: more than
+:data:`~pipelines.compare.tables.RESHAPED_FRAC` of its two shapes' union in one run's shape
+only (``reshaped_frac``; another millésime's boundary, said as ``zones_differ``), so that its
+change mixes the zone's with the boundary's.
 
 The summary's mean changes inside and outside QPV are zone means (unweighted) over the IRIS
 with a value in both runs (their count said). The change of the QPV gap of ΔT is tested on the
@@ -33,6 +37,7 @@ and each run's own gap (its ``inequality.json``) where it is over another set of
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +51,7 @@ from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
 from pipelines.compare.summary import summarise
 from pipelines.compare.tables import change_table, gap_change
 from pipelines.inequality import InequalityReport
-from pipelines.outputs.lock import folder_lock
+from pipelines.outputs.lock import folder_lock, read_lock
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
 from tiles.errors import collected_warnings
@@ -76,6 +81,12 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     new ``manifest.json`` is written last: a ``manifest.json`` marks a finished comparison,
     whose files are all its own (:mod:`pipelines.compare.output`).
 
+    The run folders are held to read while they are read
+    (:func:`~pipelines.outputs.lock.read_lock`): a run, scenarios or a report into one of them
+    does not start meanwhile, while other comparisons may read them too. ``run_a`` and
+    ``run_b`` may be the same folder (every change is then 0, which is said), and ``out`` a
+    folder inside one of them.
+
     Raises
     ------
     CompareError
@@ -83,14 +94,18 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
         manifest than a comparison's.
     OutputError
         Another process (a comparison, a run) holds ``out``
-        (:func:`~pipelines.outputs.lock.folder_lock`): nothing is written there.
+        (:func:`~pipelines.outputs.lock.folder_lock`), or writes in ``run_a`` or ``run_b``
+        (:func:`~pipelines.outputs.lock.read_lock`): nothing is written there.
     GridError, ZonesError
         The runs are not comparable (see :func:`check_comparable`, :func:`change_table`).
     """
     started = time.perf_counter()
     target = Path(out)
     check_out(target, (run_a, run_b))
-    with folder_lock(target):  # no other compare, nor a run, writes there meanwhile
+    with contextlib.ExitStack() as held:
+        for run in (run_a, run_b):  # read while no run writes there; others may read them too
+            held.enter_context(read_lock(run))
+        held.enter_context(folder_lock(target))  # no other compare, nor a run, writes there
         return _compare_into(target, run_a, run_b, started)
 
 
@@ -145,7 +160,8 @@ def _description(layer: str, a: Run, b: Run) -> str:
         f"ilots compare: per-{zones} change from run A {a.folder.resolve()} (before) to run B "
         f"{b.folder.resolve()} (after): ΔT (lst_anomaly_mean_k), NDVI and land-cover shares in "
         "A, in B and their change B − A (after minus before); unreliable: a zone either run "
-        "does not trust"
+        "does not trust, or reshaped (reshaped_frac: the share of its two shapes' union in "
+        "one run's only)"
     )
 
 

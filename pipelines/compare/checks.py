@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from pipelines.compare.runs import Run
+from pipelines.config.models import SIZE_KEYS, MaskConfig
 from pipelines.outputs.manifest import input_path
 from tiles.errors import GridError, IlotsWarning, WarningCode
 
@@ -27,6 +28,7 @@ __all__ = [
     "external_map",
     "grid_extent",
     "landcover_source",
+    "mask_settings",
     "qpv_threshold",
     "recorded_setting",
     "warn",
@@ -85,7 +87,7 @@ _Check = tuple[str, Any, Any, WarningCode, str, str]
 def _setting_checks(a: Run, b: Run) -> list[_Check]:
     """Return the settings compared, each with both runs' values (said when they differ)."""
     ref_a, ref_b = differing(reference(a), reference(b))
-    mask_a, mask_b = differing(a.config.get("mask") or {}, b.config.get("mask") or {})
+    mask_a, mask_b = differing(mask_settings(a), mask_settings(b))
     checks: list[_Check] = [
         (
             "rural reference (heat_island, composite.anomaly_reference/anomaly_method)",
@@ -172,6 +174,26 @@ def differing(
     """
     keys = [key for key in full_a if key in full_b and full_a[key] != full_b[key]]
     return {key: full_a[key] for key in keys}, {key: full_b[key] for key in keys}
+
+
+def mask_settings(run: Run) -> dict[str, Any]:
+    """Return the run's ``mask`` section with its cloud dilation as applied: ``dilate``.
+
+    ``mask.dilate_m``, or the deprecated ``mask.dilate_px``, becomes the radius of the disk
+    the clouds were grown by, in whole pixels of the run's grid
+    (:meth:`~pipelines.config.models.MaskConfig.dilate_pixels`), said in metres and pixels
+    (``"60 m (2 px)"``): the distance the masks grow on the ground, which the grid's pixels
+    round up. ``dilate_px: 2`` on one 30 m grid and ``dilate_m: 60`` (or 45: rounded up to
+    2 px too) on the other mask the same pixels; 3 px do not. A section with neither key (an
+    earlier ilots') has no ``dilate``: not said to differ.
+    """
+    mask = dict(run.config.get("mask") or {})
+    given = {key: mask.pop(key) for key in SIZE_KEYS["mask"] if key in mask}
+    if given:
+        resolution = run.manifest["grid"]["resolution"]
+        pixels = MaskConfig.model_validate(given).dilate_pixels(resolution)
+        mask["dilate"] = f"{pixels * resolution:g} m ({pixels} px)"
+    return mask
 
 
 def qpv_threshold(run: Run) -> Any:

@@ -14,6 +14,7 @@ import pyogrio
 import pyogrio.errors
 
 from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.transaction import interrupted_write
 from tiles.errors import IlotsError, IlotsWarning, ZonesError
 
 __all__ = ["LAYERS", "CompareError", "Run", "read_run"]
@@ -60,14 +61,21 @@ def read_run(folder: str | Path) -> Run:
     Raises
     ------
     CompareError
-        Not a folder (a scenario's is said), no readable ``manifest.json`` with a grid, no
-        zone layer, or a ``zones.gpkg`` that cannot be read without ``zones/*.parquet``.
+        Not a folder (a scenario's is said), the files a stopped ``ilots scenarios`` left
+        half put in place (:func:`~pipelines.outputs.transaction.interrupted_write`), no
+        readable ``manifest.json`` with a grid, no zone layer, or a ``zones.gpkg`` that
+        cannot be read without ``zones/*.parquet``.
     ZonesError
         A zone id is in a layer more than once.
     """
     run = RunFolder(Path(folder))
     if not run.root.is_dir():
         raise CompareError(f"{run.root} is not a folder; give a run folder of ilots run/demo")
+    if (writer := interrupted_write(run.root)) is not None:
+        raise CompareError(
+            f"{run.root}: the last {writer} was stopped while it put its files in place, which "
+            f"disagree; ilots report {run.root} completes that write, then compare it"
+        )
     try:
         manifest = json.loads(run.manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -62,48 +62,58 @@ def _shared_ids(a: Run, b: Run, layer: str) -> list[str]:
             "compared",
             "zones_differ",
         )
-    _warn_reshaped(a, b, layer, shared)
     return shared
 
 
-def _warn_reshaped(a: Run, b: Run, layer: str, shared: list[str]) -> None:
-    """Warn of the zones of ``shared`` whose shape differs between the runs (kind ``zones_differ``).
-
-    A zone is reshaped when more than :data:`RESHAPED_FRAC` of its two shapes' union is in
-    one run's shape only (another IGN millésime of IRIS: the same id, another boundary); A's
-    geometries are taken in B's CRS. A zone without a geometry in either run is not said.
-    """
-    frame_a, frame_b = (
-        run.layers[layer].set_index(run.layers[layer].columns[0]).loc[shared] for run in (a, b)
-    )
+def _shapes(frame_a: gpd.GeoDataFrame, frame_b: gpd.GeoDataFrame) -> tuple[Any, Any]:
+    """Return the geometries of A's and B's rows (same order), A's taken in B's CRS."""
     if frame_a.crs is not None and frame_b.crs is not None and frame_a.crs != frame_b.crs:
         frame_a = frame_a.to_crs(frame_b.crs)
-    geom_a, geom_b = frame_a.geometry.to_numpy(), frame_b.geometry.to_numpy()
+    return frame_a.geometry.to_numpy(), frame_b.geometry.to_numpy()
+
+
+def _reshaped_share(geom_a: Any, geom_b: Any) -> np.ndarray:
+    """Return, per zone, the share of its two shapes' union that is in one run's shape only.
+
+    0 for the same shape, 1 for a zone moved clear of itself (a share of the larger shape
+    would read 200 % there); NaN for a zone without a geometry in either run.
+    """
+    share = np.zeros(len(geom_b))
     maybe = ~shapely.equals_exact(geom_a, geom_b, tolerance=0.0)
-    area_a, area_b = shapely.area(geom_a[maybe]), shapely.area(geom_b[maybe])
     apart = shapely.area(shapely.symmetric_difference(geom_a[maybe], geom_b[maybe]))
-    # The share of the two shapes' union in one only: 0 the same, 1 apart (a share of the
-    # larger shape read 200 % for a zone moved clear of itself).
-    share = apart / shapely.area(shapely.union(geom_a[maybe], geom_b[maybe]))
+    share[maybe] = apart / shapely.area(shapely.union(geom_a[maybe], geom_b[maybe]))
+    return share
+
+
+def _warn_reshaped(
+    a: Run, b: Run, layer: str, ids: Any, shapes: tuple[Any, Any], share: np.ndarray
+) -> None:
+    """Warn of the zones whose shape differs between the runs (kind ``zones_differ``).
+
+    A zone is reshaped when more than :data:`RESHAPED_FRAC` of its two shapes' union is in
+    one run's shape only (``share``, :func:`_reshaped_share`: another IGN millésime of IRIS,
+    the same id, another boundary); ``ids`` and ``shapes`` (A's, B's; :func:`_shapes`) are
+    in its order. A zone without a geometry in either run is not said.
+    """
     moved = share > RESHAPED_FRAC  # NaN (no geometry): False
     if not moved.any():
         return
-    ids = np.asarray(shared, dtype=object)[maybe][moved]
+    area_a, area_b = (shapely.area(geoms[moved]) for geoms in shapes)
     examples = ", ".join(
         f"{code}: {part:.0%} of it differs, {before / 1e6:.3f} vs {after / 1e6:.3f} km²"
         for code, part, before, after in zip(
-            ids[:_EXAMPLES],
+            np.asarray(ids, dtype=object)[moved][:_EXAMPLES],
             share[moved][:_EXAMPLES],
-            area_a[moved][:_EXAMPLES],
-            area_b[moved][:_EXAMPLES],
+            area_a[:_EXAMPLES],
+            area_b[:_EXAMPLES],
             strict=False,
         )
     )
     warn(
-        f"{a.folder} and {b.folder}: {len(ids)} {layer} zone(s) have the same id but another "
-        f"shape (more than {RESHAPED_FRAC:.0%} of the area differs; e.g. {examples}): another "
-        "zone file or millésime, whose change mixes the zone's with the boundary's; compare "
-        "runs made with the same zone file",
+        f"{a.folder} and {b.folder}: {int(moved.sum())} {layer} zone(s) have the same id but "
+        f"another shape (more than {RESHAPED_FRAC:.0%} of the area differs; e.g. {examples}): "
+        "another zone file or millésime, whose change mixes the zone's with the boundary's, so "
+        "they are marked unreliable (reshaped_frac); compare runs made with the same zone file",
         "zones_differ",
     )
 
@@ -118,7 +128,9 @@ def change_table(a: Run, b: Run, layer: str) -> gpd.GeoDataFrame:
 
     Columns: the id, the name (when the layer has one), ``in_qpv`` (B's, IRIS only), then
     for each measure both runs have ``<measure>_a``, ``_b`` and ``_change`` (B − A),
-    ``valid_frac_a``, ``valid_frac_b`` and ``unreliable`` (see the module).
+    ``valid_frac_a``, ``valid_frac_b``, ``reshaped_frac`` (the share of the zone's two
+    shapes' union in one run's shape only: 0 the same shape, 1 none in common) and
+    ``unreliable`` (see the module).
     """
     shared = _shared_ids(a, b, layer)
     frame_a = a.layers[layer].set_index(a.layers[layer].columns[0])
@@ -144,7 +156,11 @@ def change_table(a: Run, b: Run, layer: str) -> gpd.GeoDataFrame:
         table[f"{measure}_change"] = value_b - value_a
     table["valid_frac_a"] = pd.to_numeric(frame_a["valid_frac"]).to_numpy(dtype=float)
     table["valid_frac_b"] = pd.to_numeric(frame_b["valid_frac"]).to_numpy(dtype=float)
-    table["unreliable"] = _unreliable(a, frame_a) | _unreliable(b, frame_b)
+    shapes = _shapes(frame_a, frame_b)
+    table["reshaped_frac"] = _reshaped_share(*shapes)
+    _warn_reshaped(a, b, layer, shared, shapes, table["reshaped_frac"].to_numpy())
+    reshaped = table["reshaped_frac"].to_numpy() > RESHAPED_FRAC
+    table["unreliable"] = _unreliable(a, frame_a) | _unreliable(b, frame_b) | reshaped
     return gpd.GeoDataFrame(table, geometry=frame_b.geometry.to_numpy(), crs=frame_b.crs)
 
 

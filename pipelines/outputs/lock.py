@@ -3,11 +3,13 @@
 Two runs into one folder would mix their checkpoints and outputs (a manifest naming one
 config over the other's rasters). :func:`folder_lock` holds an advisory lock
 (``fcntl.flock``) on ``<folder>/.ilots.lock`` while a run or the scenarios write there: the
-second one stops at once, naming the first. The kernel drops the lock when its process
-ends, however it ends, so a killed run never leaves the folder locked. A job of another
-thread that writes there keeps it held past its caller (:class:`JobHold`). The lock
-file stays (hidden, never listed as an output): removing it would let a waiting process
-lock a file that a third one has already replaced. Where ``fcntl`` does not exist
+second one stops at once, naming the first. :func:`read_lock` holds the same lock shared
+(``ilots compare`` reading its two run folders): readers do not stop each other, but a
+writer stops while one reads, and a reader while one writes. The kernel drops the lock
+when its process ends, however it ends, so a killed run never leaves the folder locked.
+A job of another thread that writes there keeps it held past its caller (:class:`JobHold`).
+The lock file stays (hidden, never listed as an output): removing it would let a waiting
+process lock a file that a third one has already replaced. Where ``fcntl`` does not exist
 (Windows), no lock is taken.
 
 :func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
@@ -46,6 +48,7 @@ __all__ = [
     "JobHold",
     "folder_lock",
     "lock_holder",
+    "read_lock",
     "run_folder_lock",
     "sweep_temporaries",
     "wait_for_jobs",
@@ -71,6 +74,7 @@ class _Hold:
 
     handle: Any  # the open lock file (None: no lock taken)
     made: list[Path]  # the folders made for it, deepest first
+    shared: bool = False  # held to read (read_lock), else to write (folder_lock)
     holders: int = 1
     jobs: set[concurrent.futures.Future] = field(default_factory=set)  # JobHold.ended
 
@@ -92,22 +96,77 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
     Raises
     ------
     OutputError
-        Another process holds the folder.
+        Another process holds the folder, or this one reads it (:func:`read_lock`).
     """
     root = Path(folder).resolve()
     with _held_lock:
-        first = root not in _held
-        if first:
-            made = [path for path in (root, *root.parents) if not path.exists()]  # deepest first
-            _held[root] = _Hold(_acquire(root), made)
-        else:
-            _held[root].holders += 1
+        first = _hold(root, shared=False)
     try:
         if first:  # a write a killed process left half put in place is completed first
             finish_staged(root)
         yield
     finally:
         _let_go(root)
+
+
+@contextlib.contextmanager
+def read_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``folder`` to read it: others may read it meanwhile, but no command writes there.
+
+    The lock of :func:`folder_lock`, shared: a run, scenarios or a report into the folder
+    stops while it is held (naming this process), and it is refused while one of them
+    writes there. The jobs of this process still writing there (:class:`JobHold`, of an
+    interrupted run) are waited for first. Re-entrant within a process, as
+    :func:`folder_lock`. The lock file names the last reader to take it (the one a refused
+    writer names, though an earlier one may still read). A folder that is not there is not
+    held (there is nothing to read, which the reader says). A write left half put in place
+    by a killed process is not completed (a reader does not write):
+    :func:`~.transaction.interrupted_write` says it.
+
+    Raises
+    ------
+    OutputError
+        Another process writes in the folder, or this one does (:func:`folder_lock`).
+    """
+    root = Path(folder).resolve()
+    if not root.is_dir():
+        yield
+        return
+    wait_for_jobs(root)
+    with _held_lock:
+        _hold(root, shared=True)
+    try:
+        yield
+    finally:
+        _let_go(root)
+
+
+def _hold(root: Path, *, shared: bool) -> bool:
+    """Take one hold of ``root`` for this process (call with ``_held_lock``); True: the first.
+
+    Raises
+    ------
+    OutputError
+        Another process holds ``root`` (:func:`_acquire`), or this one holds it the other
+        way (to read against to write).
+    """
+    hold = _held.get(root)
+    if hold is None:
+        made = [] if shared else [path for path in (root, *root.parents) if not path.exists()]
+        _held[root] = _Hold(_acquire(root, shared=shared), made, shared)  # made: deepest first
+        return True
+    if hold.shared and not shared:
+        raise OutputError(
+            f"{root} is being read by ilots compare in this process; wait for it to end, or "
+            "choose another --out"
+        )
+    if shared and not hold.shared:
+        raise OutputError(
+            f"{root} is being written by this process (a run, scenarios or a report); wait "
+            "for it to end before reading it"
+        )
+    hold.holders += 1
+    return False
 
 
 class JobHold:
@@ -237,7 +296,14 @@ def _remove_if_unused(made: list[Path]) -> None:
             path.rmdir()
 
 
-def _acquire(root: Path) -> object | None:
+def _acquire(root: Path, *, shared: bool = False) -> object | None:
+    """Lock ``root`` for this process, exclusive or ``shared``; None: no lock to take.
+
+    Raises
+    ------
+    OutputError
+        Another process holds it (to write, or, for an exclusive lock, to read).
+    """
     if fcntl is None:
         return None
     root.mkdir(parents=True, exist_ok=True)
@@ -246,11 +312,16 @@ def _acquire(root: Path) -> object | None:
     except OSError:  # a read-only folder or mount (EACCES, EROFS): whoever writes there
         return None  # says why it cannot
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process
         handle.seek(0)
         owner = handle.read().strip() or "another process"
         handle.close()
+        if shared:
+            raise OutputError(
+                f"{root} is being written by another ilots command ({owner}: a run, scenarios "
+                "or a report); wait for it to end before reading it"
+            ) from None
         raise OutputError(
             f"{root} is in use by another ilots command ({owner}: a run, scenarios or a "
             "comparison); wait for it to end, or choose another --out"

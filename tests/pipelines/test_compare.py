@@ -5,6 +5,7 @@ change planted, so that every expected difference is known by construction.
 """
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -276,6 +277,51 @@ def test_each_differing_setting_says_both_values_its_effect_and_the_fix(runs, tm
     assert compared["compared"]["zones.qpv.iris_share_threshold"] == {"a": threshold, "b": 0.3}
 
 
+def _dilate(**size):
+    def edit(manifest):
+        mask = manifest["config"]["mask"]
+        mask.pop("dilate_m", None)
+        mask.pop("dilate_px", None)
+        mask.update(size)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("size_a", "size_b", "radii"),
+    [
+        # In metres, pixels of the run's grid (r m): 2 px are 2r m; 1.5r m are rounded up
+        # to 2 px as well. Same pixels masked: not said.
+        ({"dilate_px": 2}, {"dilate_m": 2.0}, None),
+        ({"dilate_m": 1.5}, {"dilate_m": 2.0}, None),
+        # 2 px against 3 px (3r m): said, as the metres and pixels applied.
+        ({"dilate_px": 2}, {"dilate_m": 3.0}, (2, 3)),
+        ({"dilate_m": 2.0}, {"dilate_px": 3}, (2, 3)),
+    ],
+)
+def test_the_cloud_dilation_is_compared_as_applied(runs, tmp_path, size_a, size_b, radii):
+    a, b = runs
+    manifest = json.loads((a / "manifest.json").read_text(encoding="utf-8"))
+    r = manifest["grid"]["resolution"]
+
+    def metres(size):  # dilate_m given in grid pixels above: r m each
+        return {key: value * r if key == "dilate_m" else value for key, value in size.items()}
+
+    _edit_manifest(a, _dilate(**metres(size_a)))
+    _edit_manifest(b, _dilate(**metres(size_b)))
+    _, said = _compare(a, b, tmp_path / "out")
+    texts = [str(w) for w in said if w.code == "mask_differs"]
+    if radii is None:
+        assert texts == []
+        return
+    (text,) = texts
+    pixels_a, pixels_b = radii
+    assert (
+        f"the mask section differs ({{'dilate': '{pixels_a * r:g} m ({pixels_a} px)'}} vs "
+        f"{{'dilate': '{pixels_b * r:g} m ({pixels_b} px)'}})"
+    ) in text
+
+
 def test_the_grid_s_extent_alone_is_said_with_its_bounds(runs, tmp_path):
     a, b = runs
     _edit_manifest(b, _set_extent)
@@ -387,8 +433,28 @@ def test_an_id_with_another_shape_is_said(runs, tmp_path):
         f"area differs; e.g. {grown}: 17% of it differs, {km2:.3f} vs {km2 * 1.21:.3f} km², "
         f"{moved}: 100% of it differs, {kept:.3f} vs {kept:.3f} km²)"
     ) in text
-    assert nudged not in text and text.endswith("compare runs made with the same zone file")
-    assert len(result.tables["iris_change"]) == len(iris)  # compared all the same
+    assert nudged not in text and text.endswith(
+        "so they are marked unreliable (reshaped_frac); compare runs made with the same zone file"
+    )
+    table = result.tables["iris_change"].set_index("code_iris")
+    assert len(table) == len(iris)  # compared all the same
+    # The share of the two shapes' union in one only, by hand: the grown shape holds the
+    # first, so 1 − 1/1.21 (1 − 1/1.001² nudged); none in common moved; 0 the others.
+    assert table.loc[grown, "reshaped_frac"] == pytest.approx(1 - 1 / 1.21, rel=1e-9)
+    assert table.loc[nudged, "reshaped_frac"] == pytest.approx(1 - 1 / 1.001**2, rel=1e-6)
+    assert table.loc[moved, "reshaped_frac"] == pytest.approx(1.0, abs=1e-12)
+    assert (table.drop([grown, nudged, moved])["reshaped_frac"] == 0).all()
+    # The two reshaped are unreliable, though both runs trust them (their own thresholds);
+    # every other zone as in the comparison of A with itself.
+    trusted = iris.set_index("code_iris")
+    min_valid = json.loads((a / "manifest.json").read_text("utf-8"))["config"]["zones"]
+    trusted = (trusted["valid_frac"] >= min_valid["min_valid_frac"]) & ~trusted["low_clear_area"]
+    assert trusted[[grown, moved]].all()
+    assert table.loc[[grown, moved], "unreliable"].all()
+    same, _ = _compare(a, a, tmp_path / "same")
+    expected = same.tables["iris_change"].set_index("code_iris")["unreliable"]
+    others = table.index.difference([grown, moved])
+    assert (table.loc[others, "unreliable"] == expected[others]).all()
 
 
 def test_no_shared_zone_is_refused(runs, tmp_path):
@@ -523,6 +589,90 @@ def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
     assert after == before  # nothing written, nothing removed
     _compare(a, b, out)  # free again: a comparison leaves no mark of a run
+
+
+_TRY = (
+    "import sys\nfrom pipelines.outputs.lock import folder_lock, read_lock\n"
+    "from tiles.errors import OutputError\n"
+    "try:\n    with {'write': folder_lock, 'read': read_lock}[sys.argv[1]](sys.argv[2]):\n"
+    "        print('held')\nexcept OutputError as err:\n    print(err)\n"
+)
+
+
+def _try(how, folder):
+    """Take ``folder`` in another process, to write (as a run does first) or to read."""
+    done = subprocess.run([sys.executable, "-c", _TRY, how, str(folder)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+@pytest.mark.parametrize("side", ["a", "b"])
+def test_a_run_folder_being_written_is_not_read(runs, tmp_path, side):
+    """A run writing into A (or B) could hand the comparison a half-replaced folder."""
+    written = dict(zip("ab", runs, strict=True))[side]
+    out = tmp_path / "out"
+    other = subprocess.Popen([sys.executable, "-c", _HOLD, str(written)], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        assert other.stdout.readline().strip() == "held"  # a run, scenarios or a report
+        result = CliRunner().invoke(main, ["compare", *map(str, runs), "--out", str(out)])
+    finally:
+        other.kill()
+        other.wait()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: OutputError: {written.resolve()} is being written by another ilots command "
+        f"(pid {other.pid} on {socket.gethostname()}: a run, scenarios or a report); wait for "
+        "it to end before reading it"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_no_run_starts_in_the_run_folders_while_they_are_read(runs, tmp_path, monkeypatch):
+    import pipelines.compare
+
+    a, b = runs
+    real, tried = pipelines.compare.read_run, {}
+
+    def reading(folder):  # as each folder is read: a run into it, and another comparison
+        tried[folder] = (_try("write", folder), _try("read", folder))
+        return real(folder)
+
+    monkeypatch.setattr(pipelines.compare, "read_run", reading)
+    _compare(a, b, tmp_path / "out")
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
+    for folder in (a, b):
+        assert tried[folder] == (
+            f"{folder.resolve()} is in use by another ilots command ({me}: a run, scenarios or "
+            "a comparison); wait for it to end, or choose another --out",
+            "held",  # comparisons read it side by side
+        )
+        assert _try("write", folder) == "held"  # free again once compared
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_the_same_run_twice_into_a_folder_inside_it_is_compared(runs, tmp_path):
+    a, _ = runs
+    result, said = _compare(a, a, a / "change")  # held to read twice, its sub-folder to write
+    assert "same_run" in [w.code for w in said]
+    assert (a / "change" / "manifest.json").is_file() and len(result.tables["iris_change"])
+    assert _try("write", a) == "held"
+
+
+def test_a_run_folder_left_half_replaced_is_refused(runs, tmp_path):
+    """A killed ilots scenarios left its files half put in place (its commit mark)."""
+    a, b = runs
+    (a / ".ilots-staged").mkdir()
+    mark = {"by": "ilots scenarios", "entries": ["manifest.json"]}
+    (a / ".ilots-staged" / "commit.json").write_text(json.dumps(mark), encoding="utf-8")
+    with pytest.raises(CompareError) as caught:
+        compare_runs(a, b, tmp_path / "out")
+    assert str(caught.value) == (
+        f"{a}: the last ilots scenarios was stopped while it put its files in place, which "
+        f"disagree; ilots report {a} completes that write, then compare it"
+    )
 
 
 def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, tmp_path):

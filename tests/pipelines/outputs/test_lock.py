@@ -18,6 +18,7 @@ from pipelines.outputs.lock import (
     JobHold,
     folder_lock,
     lock_holder,
+    read_lock,
     sweep_temporaries,
 )
 from tiles.errors import OutputError
@@ -87,6 +88,59 @@ def test_the_lock_goes_with_the_last_holder_whichever_it_is(tmp_path):
     assert lock_holder(folder) == me
     second.close()
     assert lock_holder(folder) is None
+
+
+def test_readers_share_a_folder_no_writer_gets_in_meanwhile(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    me = f"pid {os.getpid()} on {socket.gethostname()}"
+    try_lock = textwrap.dedent(
+        """
+        import sys
+        from pipelines.outputs.lock import folder_lock, read_lock
+        from tiles.errors import OutputError
+        try:
+            with {"write": folder_lock, "read": read_lock}[sys.argv[1]](sys.argv[2]):
+                print("held")
+        except OutputError as err:
+            print(err)
+        """
+    )
+
+    def other(how):
+        done = subprocess.run([sys.executable, "-c", try_lock, how, str(folder)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return done.stdout.strip()
+
+    with read_lock(folder), read_lock(folder):  # re-entrant: the same folder given twice
+        assert other("write") == (
+            f"{folder} is in use by another ilots command ({me}: a run, scenarios or a "
+            "comparison); wait for it to end, or choose another --out"
+        )
+        assert other("read") == "held"
+        assert lock_holder(folder) is None  # read, not written: no run writes it
+        with pytest.raises(OutputError, match="is being read by ilots compare in this process"):
+            folder_lock(folder).__enter__()
+    assert other("write") == "held"
+    with folder_lock(folder):
+        assert other("read").startswith(f"{folder} is being written by another ilots command (")
+        with pytest.raises(OutputError, match="is being written by this process"):
+            read_lock(folder).__enter__()
+
+
+def test_a_folder_not_there_is_read_unheld_and_not_made(tmp_path):
+    with read_lock(tmp_path / "none"):
+        assert not (tmp_path / "none").exists()
+
+
+def test_a_reader_waits_for_the_job_of_its_process_still_writing(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    hold = JobHold(folder)  # an interrupted run's COG still being encoded
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        job = pool.submit(hold.run, lambda: (folder / "lst.tif").write_text("x"))
+        with read_lock(folder):
+            assert job.done() and (folder / "lst.tif").is_file()
 
 
 @pytest.mark.parametrize("end", ["finished", "failed", "dropped"])
