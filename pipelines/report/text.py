@@ -192,6 +192,20 @@ class Messages:
         key = f"{kind}_{column}"
         return self(key) if key in MESSAGES else column
 
+    def singular(self, count: Any) -> bool:
+        """Whether ``count`` things are said in the singular: French 0 and 1, English 1 only."""
+        if not is_number(count):
+            return False
+        return abs(float(count)) < 2 if self.lang == "fr" else abs(float(count)) == 1
+
+    def by_count(self, key: str, count: Any) -> str:
+        """Key of message ``key`` said of ``count`` things: ``{key}_one`` in the singular.
+
+        :meth:`singular` decides (``1 IRIS est``, ``0 IRIS a`` in French; ``0 IRIS are``
+        in English), so a ``_one`` message French can say of 0 writes its count.
+        """
+        return f"{key}_one" if self.singular(count) else key
+
     def setting(self, key: str) -> str | None:
         """Label of the config setting ``key`` (dotted, ``mask.cdist_min_km``); None if unknown."""
         found = f"setting_{key}"

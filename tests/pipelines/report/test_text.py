@@ -218,3 +218,16 @@ def test_a_reference_whose_built_pixels_hold_bare_soil_says_so_in_french():
         f"anneau rural de 1{NBSP}000 à 6{NBSP}000 m autour de l'emprise urbaine{NBSP}; pixels "
         "bâtis exclus (bâti et sol nu, non séparés sans NDBI)"
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "count", "singular"),
+    [("fr", 0, True), ("fr", 1, True), ("fr", 1.0, True), ("fr", 2, False), ("fr", 13991, False),
+     ("en", 0, False), ("en", 1, True), ("en", 2, False), ("fr", None, False)],
+)  # fmt: skip
+def test_french_says_0_and_1_in_the_singular_english_1_only(lang, count, singular):
+    m = Messages(lang)
+    assert m.singular(count) is singular
+    assert m.by_count("quality_below", count) == (
+        "quality_below_one" if singular else "quality_below"
+    )
