@@ -231,3 +231,18 @@ def test_french_says_0_and_1_in_the_singular_english_1_only(lang, count, singula
     assert m.by_count("quality_below", count) == (
         "quality_below_one" if singular else "quality_below"
     )
+
+
+def test_an_interval_end_or_a_value_under_a_millionth_never_reads_0():
+    """Under 1e-6 the widened decimals stop at 6 and read 0,000000: such a number is written
+    in scientific form, with its sign (which side of 0 an interval's end lies on)."""
+    fr, en = Messages("fr"), Messages("en")
+    times = f"{NBSP}×{NBSP}10"
+    assert fr.ci(-0.0042, 4.2e-7) == f"IC 95{NBSP}% {MINUS}0,004 à 4{times}⁻⁷"
+    assert fr.ci(-3.3e-12, 0.5) == f"IC 95{NBSP}% {MINUS}3{times}⁻¹² à 0,50"
+    assert en.ci(-6.1e-7, -2.04e-9, 0.9) == f"90% CI {MINUS}6{times}⁻⁷ to {MINUS}2{times}⁻⁹"
+    assert fr.significant(4.217e-7) == f"4,22{times}⁻⁷"
+    assert en.significant(-9.96e-7) == f"{MINUS}9.96{times}⁻⁷"
+    # From a millionth up, decimals as before; 0 itself keeps the digits asked.
+    assert fr.ci(1e-6, 0.5) == f"IC 95{NBSP}% 0,000001 à 0,50"
+    assert fr.significant(0.000678) == "0,000678" and fr.significant(0.0) == "0,00"
