@@ -562,12 +562,17 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
             sentences.append(m("suhii_headline_short", value=m.number(composite["suhii_k"]), on=on))
     else:
         sentences.append(m("suhii_none"))
-    values = [
-        float(s["suhii_k"]) for s in heat_island.get("scenes") or () if is_number(s.get("suhii_k"))
-    ]
-    if len(values) == 1:
+    valued = [s for s in scenes if is_number(s.get("suhii_k"))]
+    values = [float(s["suhii_k"]) for s in valued]
+    if len(values) == 1 and len(scenes) > 1:  # the others had no clear urban or rural pixel
+        date = str(valued[0].get("time") or "")[:10] or m("unknown")
+        sentences.append(
+            m("suhii_one_valued", value=m.number(values[0]), total=len(scenes), date=date)
+        )
+    elif len(values) == 1 and not is_number(composite.get("suhii_k")):
+        # (with the composite's, the sentence above said it of the only scene already)
         sentences.append(m("suhii_one_scene", value=m.number(values[0])))
-    elif values:
+    elif len(values) > 1:
         sentences.append(
             m(
                 "suhii_scenes",

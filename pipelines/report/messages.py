@@ -575,6 +575,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Sur la seule scène de la période, le SUHII est de {value} K.",
         "On the periods' only scene, SUHII is {value} K.",
     ),
+    "suhii_one_valued": (
+        "Le SUHII n'a pu être calculé que sur une des {total} scènes ({date}) : {value} K.",
+        "SUHII could be computed on only one of the {total} scenes ({date}): {value} K.",
+    ),
     "suhii_low_clear": (
         "Couverture partielle : sur {n} des {total} scènes, moins de {threshold} des pixels de "
         "la référence rurale étaient dégagés (au plus bas {share}, le {date}) ; le SUHII y "

@@ -685,6 +685,19 @@ def test_suhii_of_one_scene_is_no_range():
     assert "Per scene, SUHII ranges from 2.50 to 3.50 K (2 scenes; mean 3.00 K)." in two
 
 
+def test_the_suhii_of_one_scene_of_three_is_not_of_the_periods_only_scene():
+    # Three scenes, two without a SUHII (no clear urban or rural pixel): one of three, dated,
+    # not "the periods' only scene".
+    scenes = [{"time": "2023-06-26T10:30:00", "suhii_k": 2.96},
+              {"time": "2023-07-12T10:30:00", "suhii_k": None}, {"time": "2023-07-20"}]  # fmt: skip
+    heat = {"composite": {"suhii_k": 3.2874}, "scenes": scenes, "definition": {}}
+    french = [_plain(s) for s in suhii_sentences(heat, FR)]
+    assert "Le SUHII n'a pu être calculé que sur une des 3 scènes (2023-06-26) : 2,96 K." in french
+    assert not any("seule scène" in s for s in french)
+    english = suhii_sentences(heat, EN)
+    assert "SUHII could be computed on only one of the 3 scenes (2023-06-26): 2.96 K." in english
+
+
 def test_the_suhii_beside_temperatures_in_celsius_has_one_decimal_in_both_units():
     # 307.912 K − 273.15 = 34.762 °C, 304.6107 K − 273.15 = 31.4607 °C: one decimal each,
     # and the SUHII they frame (3.2874 K) too; without the means, the usual two decimals.

@@ -820,3 +820,19 @@ def test_the_qpv_table_left_out_of_one_iris_says_it_in_the_singular():
     table["n_left_out"] = [1.0, 2.0]
     text = sections._qpv_counts(means, FR, "_unweighted").replace(NBSP, " ")
     assert text.endswith(" 3 IRIS sans valeur n'y entrent pas (1 en QPV, 2 autres).")
+
+
+def test_the_suhii_section_of_one_scene_says_its_suhii_once(tmp_path):
+    """One clear scene: the composite's sentence gives its SUHII "sur la seule scène de la
+    période (2023-07-20)"; no second sentence "Sur la seule scène de la période, le SUHII
+    est de 2,48 K" after it."""
+    summary = _summary(tmp_path, heat_island=ONE_SCENE)
+    for m, only in ((FR, "seule scène de la période"), (EN, "periods' only scene")):
+        texts = _texts(sections._suhii(summary, m, sections._Drawer()))
+        said = [t for t in texts if only in t and "SUHII" in t]
+        assert len(said) == 1, texts
+        assert sum(t.count("2,48 K" if m is FR else "2.48 K") for t in texts) == 1, texts
+    assert _texts(sections._suhii(summary, FR, sections._Drawer()))[0] == (
+        "Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K sur la seule scène "
+        "de la période (2023-07-20)."
+    )
