@@ -246,7 +246,9 @@ def qpv_gap_headline(
     stratum = _stratum_word(inequality, m)
     common = {
         "n_in": m.integer(metric.get("n_in")),
-        "n_out": m.integer(metric.get("n_out")),
+        "others": m(
+            m.by_count("other_iris", metric.get("n_out")), n=m.integer(metric.get("n_out"))
+        ),
         "p": m.p_clause(metric.get("p_value"), relabelings, _alpha(metric)),
         "rest": m("qpv_rest_stratum", stratum=stratum) if within else m("qpv_rest_area"),
     }
@@ -289,14 +291,15 @@ def qpv_gap_headline(
     if within:
         pooled = metric.get("pooled_difference")
         notes.append(
-            m("qpv_gap_within", stratum=stratum, n=m.integer(metric.get("n_strata_compared")),
+            m(m.by_count("qpv_gap_within", metric.get("n_strata_compared")), stratum=stratum,
+              n=m.integer(metric.get("n_strata_compared")),
               pooled=m.number(pooled, signed=True) if is_number(pooled) else "–")
         )  # fmt: skip
     if unclear and not said:
         notes.append(_unestablished_note(metric, unclear, m))
     n_in = metric.get("n_in")
     if is_number(n_in) and n_in < FEW_QPV_IRIS:
-        notes.append(m("qpv_few_zones", n_in=m.integer(n_in)))
+        notes.append(m(m.by_count("qpv_few_zones", n_in), n_in=m.integer(n_in)))
     if (note := qpv_left_out_note(left_out, m)) is not None:
         notes.append(note)
     return Headline("qpv_gap", text, tuple(notes))
@@ -324,7 +327,8 @@ def qpv_left_out_note(
     ]  # fmt: skip
     listed = ", ".join(items)
     if len(left_out) > NAMED_QPV:
-        listed += " " + m("qpv_left_out_more", n=m.integer(len(left_out) - NAMED_QPV))
+        more = len(left_out) - NAMED_QPV
+        listed += " " + m(m.by_count("qpv_left_out_more", more), n=m.integer(more))
     number = "one" if len(left_out) == 1 else "many"
     if gap:
         return m(f"qpv_left_out_{number}", qpv=listed)
@@ -462,7 +466,7 @@ def hottest_headline(
     top = hottest.iloc[0]
     some_missing = n_valid is not None and n_zones is not None and n_valid < n_zones
     others = (
-        m("hottest_others_valued", n=m.integer(n_valid - 1))  # type: ignore[operator]
+        m(m.by_count("hottest_others_valued", n_valid - 1), n=m.integer(n_valid - 1))  # type: ignore[operator]
         if some_missing
         else m("hottest_others")
     )
@@ -515,7 +519,7 @@ def suhii_coverage_note(heat_island: Mapping[str, Any], m: Messages) -> str | No
         return None
     share, date = min(low)
     return m(
-        "suhii_low_clear_one" if len(shares) == 1 else "suhii_low_clear",
+        m.by_count("suhii_low_clear", len(shares)),
         n=m.integer(len(low)),
         total=m.integer(len(shares)),
         threshold=m.share(LOW_CLEAR_SHARE),
@@ -558,12 +562,17 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
             sentences.append(m("suhii_headline_short", value=m.number(composite["suhii_k"]), on=on))
     else:
         sentences.append(m("suhii_none"))
-    values = [
-        float(s["suhii_k"]) for s in heat_island.get("scenes") or () if is_number(s.get("suhii_k"))
-    ]
-    if len(values) == 1:
+    valued = [s for s in scenes if is_number(s.get("suhii_k"))]
+    values = [float(s["suhii_k"]) for s in valued]
+    if len(values) == 1 and len(scenes) > 1:  # the others had no clear urban or rural pixel
+        date = str(valued[0].get("time") or "")[:10] or m("unknown")
+        sentences.append(
+            m("suhii_one_valued", value=m.number(values[0]), total=len(scenes), date=date)
+        )
+    elif len(values) == 1 and not is_number(composite.get("suhii_k")):
+        # (with the composite's, the sentence above said it of the only scene already)
         sentences.append(m("suhii_one_scene", value=m.number(values[0])))
-    elif values:
+    elif len(values) > 1:
         sentences.append(
             m(
                 "suhii_scenes",

@@ -107,12 +107,23 @@ _TABLE: dict[str, tuple[str, str]] = {
         '"Data quality").',
     ),
     "no_lst_values_few_scenes": (
-        "Aucun IRIS n'a de température de surface : les périodes n'ont que {n} scène(s) "
+        "Aucun IRIS n'a de température de surface : les périodes n'ont que {n} scènes "
         "Landsat, moins que les {min_clear} observations claires qu'un pixel doit avoir "
         "(composite.min_clear) ; chaque pixel de la composite reste donc vide, même clair. "
         "Abaisser composite.min_clear ou élargir les périodes (le SUHII de chaque scène est "
         "dans heat_island.json).",
-        "No IRIS has a surface temperature: the periods hold {n} Landsat scene(s), fewer than "
+        "No IRIS has a surface temperature: the periods hold {n} Landsat scenes, fewer than "
+        "the {min_clear} clear observations a pixel needs (composite.min_clear), so every "
+        "composite pixel is empty, however clear. Lower composite.min_clear or widen the "
+        "periods (each scene's SUHII is in heat_island.json).",
+    ),
+    "no_lst_values_few_scenes_one": (
+        "Aucun IRIS n'a de température de surface : les périodes n'ont que {n} scène "
+        "Landsat, moins que les {min_clear} observations claires qu'un pixel doit avoir "
+        "(composite.min_clear) ; chaque pixel de la composite reste donc vide, même clair. "
+        "Abaisser composite.min_clear ou élargir les périodes (le SUHII de chaque scène est "
+        "dans heat_island.json).",
+        "No IRIS has a surface temperature: the periods hold {n} Landsat scene, fewer than "
         "the {min_clear} clear observations a pixel needs (composite.min_clear), so every "
         "composite pixel is empty, however clear. Lower composite.min_clear or widen the "
         "periods (each scene's SUHII is in heat_island.json).",
@@ -124,9 +135,17 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "what_map_lst_few_scenes": (
         "carte de la température : aucun IRIS n'a de valeur (les périodes n'ont que {n} "
-        "scène(s) Landsat, moins que les {min_clear} observations claires qu'un pixel doit "
+        "scènes Landsat, moins que les {min_clear} observations claires qu'un pixel doit "
         "avoir ; abaisser composite.min_clear ou élargir les périodes)",
-        "temperature map: no IRIS has a value (the periods hold {n} Landsat scene(s), fewer "
+        "temperature map: no IRIS has a value (the periods hold {n} Landsat scenes, fewer "
+        "than the {min_clear} clear observations a pixel needs; lower composite.min_clear or "
+        "widen the periods)",
+    ),
+    "what_map_lst_few_scenes_one": (
+        "carte de la température : aucun IRIS n'a de valeur (les périodes n'ont que {n} "
+        "scène Landsat, moins que les {min_clear} observations claires qu'un pixel doit "
+        "avoir ; abaisser composite.min_clear ou élargir les périodes)",
+        "temperature map: no IRIS has a value (the periods hold {n} Landsat scene, fewer "
         "than the {min_clear} clear observations a pixel needs; lower composite.min_clear or "
         "widen the periods)",
     ),
@@ -231,22 +250,28 @@ _TABLE: dict[str, tuple[str, str]] = {
     "qpv_cooler": ("moins chauds", "cooler"),
     "qpv_gap": (
         "Les QPV sont en moyenne {value} K {direction} que {rest} "
-        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "({ci} ; n = {n_in} IRIS en QPV et {others} ; {p}).",
         "QPV are on average {value} K {direction} than {rest} "
-        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+        "({ci}; n = {n_in} QPV IRIS and {others}; {p}).",
     ),
     "qpv_gap_unclear": (
         "Dans ces données, les QPV sont en moyenne {value} K {direction} que {rest}, mais "
         "l'écart n'est pas établi : {reason} "
-        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "({ci} ; n = {n_in} IRIS en QPV et {others} ; {p}).",
         "In these data QPV are on average {value} K {direction} than {rest}, but the gap is "
         "not established: {reason} ({ci}; "
-        "n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+        "n = {n_in} QPV IRIS and {others}; {p}).",
     ),
     "qpv_few_zones": (
         "Seuls {n_in} IRIS en QPV entrent dans l'écart : cet écart et son intervalle de confiance "
         "reposent sur très peu de zones.",
         "Only {n_in} QPV IRIS enter the gap: it and its confidence interval rest on very few "
+        "zones.",
+    ),
+    "qpv_few_zones_one": (
+        "Seul {n_in} IRIS en QPV entre dans l'écart : cet écart et son intervalle de confiance "
+        "reposent sur très peu de zones.",
+        "Only {n_in} QPV IRIS enters the gap: it and its confidence interval rest on very few "
         "zones.",
     ),
     # QPV that no IRIS counted in QPV mostly covers (census.overlay.qpv_without_iris)
@@ -291,6 +316,13 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{code} (its IRIS at most {share} in QPV)",
     ),
     "qpv_left_out_more": ("et {n} autres", "and {n} more"),
+    "qpv_left_out_more_one": ("et {n} autre", "and {n} more"),
+    # the IRIS a gap compares the QPV's with, counted (Messages.by_count)
+    "other_iris": ("{n} autres IRIS", "{n} other IRIS"),
+    "other_iris_one": ("{n} autre IRIS", "{n} other IRIS"),
+    # the IRIS of a count that are not in QPV (Messages.by_count)
+    "other_count": ("{n} autres", "{n} others"),
+    "other_count_one": ("{n} autre", "{n} other"),
     # the hottest IRIS table's "in QPV" cell of an IRIS partly in QPV, under the threshold
     "qpv_part_of_iris": ("non ({share})", "no ({share})"),
     "qpv_part_of_iris_note": (
@@ -299,15 +331,15 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "qpv_gap_same": (
         "Les QPV ne sont en moyenne ni plus ni moins chauds que {rest} "
-        "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "(écart {value} K ; {ci} ; n = {n_in} IRIS en QPV et {others} ; {p}).",
         "QPV are on average neither hotter nor cooler than {rest} "
-        "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+        "(gap {value} K; {ci}; n = {n_in} QPV IRIS and {others}; {p}).",
     ),
     "qpv_gap_generic": (
         "Écart moyen entre les QPV et {rest} pour {label} : {value} "
-        "({ci} ; n = {n_in} IRIS en QPV et {n_out} autres IRIS ; {p}).",
+        "({ci} ; n = {n_in} IRIS en QPV et {others} ; {p}).",
         "Mean gap between QPV and {rest} in {label}: {value} "
-        "({ci}; n = {n_in} QPV IRIS and {n_out} other IRIS; {p}).",
+        "({ci}; n = {n_in} QPV IRIS and {others}; {p}).",
     ),
     "qpv_gap_basis": (
         "Écart de {label}, moyennes pondérées par la population, test de permutation ; "
@@ -349,6 +381,17 @@ _TABLE: dict[str, tuple[str, str]] = {
         "localisation.",
         "Gap computed stratum by stratum ({stratum}): each QPV IRIS is compared with the other "
         "IRIS of its own, in the {n} that have both, and the gaps are averaged (weights "
+        "W_QPV·W_other/W); the test permutes the labels within each stratum. The gap of the "
+        "overall means, {pooled} K, mixes the QPV effect with where the QPV are.",
+    ),
+    "qpv_gap_within_one": (
+        "Écart calculé strate par strate ({stratum}) : chaque IRIS en QPV est comparé aux "
+        "autres IRIS de la sienne, dans la seule ({n}) qui a les deux, et les écarts sont moyennés "
+        "(poids W_QPV·W_autres/W) ; le test permute les étiquettes dans chaque strate. "
+        "L'écart des moyennes d'ensemble, {pooled} K, mêle l'effet des QPV à leur "
+        "localisation.",
+        "Gap computed stratum by stratum ({stratum}): each QPV IRIS is compared with the other "
+        "IRIS of its own, in the only one ({n}) that has both, and the gaps are averaged (weights "
         "W_QPV·W_other/W); the test permutes the labels within each stratum. The gap of the "
         "overall means, {pooled} K, mixes the QPV effect with where the QPV are.",
     ),
@@ -487,6 +530,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "des {n} autres IRIS ayant une valeur",
         "the {n} other IRIS with a value",
     ),
+    "hottest_others_valued_one": (
+        "de {n} autre IRIS ayant une valeur",
+        "the {n} other IRIS with a value",
+    ),
     "suhii_headline": (
         "Intensité de l'îlot de chaleur urbain de surface (SUHII) : {value} K sur {on} "
         "(LST moyenne : {urban}, en ville ; {rural}, sur la référence rurale).",
@@ -527,6 +574,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "suhii_one_scene": (
         "Sur la seule scène de la période, le SUHII est de {value} K.",
         "On the periods' only scene, SUHII is {value} K.",
+    ),
+    "suhii_one_valued": (
+        "Le SUHII n'a pu être calculé que sur une des {total} scènes ({date}) : {value} K.",
+        "SUHII could be computed on only one of the {total} scenes ({date}): {value} K.",
     ),
     "suhii_low_clear": (
         "Couverture partielle : sur {n} des {total} scènes, moins de {threshold} des pixels de "
@@ -613,6 +664,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Les {n} IRIS retenus sont trop peu nombreux pour remplir les dix déciles de revenu : "
         "{empty} n'en compte aucun.",
         "The {n} IRIS used are too few to fill the ten income deciles: {empty} holds none.",
+    ),
+    # one IRIS or none: nine or ten deciles empty
+    "deciles_empty_iris_one": (
+        "Avec {n} IRIS retenu, les dix déciles de revenu ne peuvent pas être remplis : {empty} "
+        "n'en comptent aucun.",
+        "With {n} IRIS used, the ten income deciles cannot be filled: {empty} hold none.",
     ),
     "deciles_empty_no_gap": (
         "Sans IRIS en {ends}, l'écart D1 − D10 n'est pas calculé ; une zone d'étude plus "
@@ -731,6 +788,13 @@ _TABLE: dict[str, tuple[str, str]] = {
         "“Hotter than X% of the other IRIS”: X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
         "over the N = {n} IRIS with a value of {label}; ties do not count as cooler.",
     ),
+    "hottest_definition_one": (
+        "« Plus chaud que X % des autres IRIS » : X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
+        "calculé sur le N = {n} IRIS qui a une valeur de {label} ; les ex æquo ne comptent "
+        "pas comme plus froids.",
+        "“Hotter than X% of the other IRIS”: X = 100 · #{{j ≠ i : T_j < T_i}} / (N − 1), "
+        "over the N = {n} IRIS with a value of {label}; ties do not count as cooler.",
+    ),
     "qpv_table_caption": (
         "Moyennes des IRIS pondérées par la population ; un IRIS est en QPV quand au moins "
         "{threshold} de sa surface est dans un QPV.",
@@ -763,12 +827,20 @@ _TABLE: dict[str, tuple[str, str]] = {
         "The IRIS column counts the IRIS that enter the mean of {label}: those with a value of it.",
     ),
     "qpv_table_left_out": (
-        "{n} IRIS sans valeur ou sans population n'y entrent pas ({n_in} en QPV, {n_out} autres).",
-        "{n} IRIS without a value or a population are left out ({n_in} in QPV, {n_out} others).",
+        "{n} IRIS sans valeur ou sans population n'y entrent pas ({n_in} en QPV, {others}).",
+        "{n} IRIS without a value or a population are left out ({n_in} in QPV, {others}).",
+    ),
+    "qpv_table_left_out_one": (
+        "{n} IRIS sans valeur ou sans population n'y entre pas ({n_in} en QPV, {others}).",
+        "{n} IRIS without a value or a population is left out ({n_in} in QPV, {others}).",
     ),
     "qpv_table_left_out_unweighted": (
-        "{n} IRIS sans valeur n'y entrent pas ({n_in} en QPV, {n_out} autres).",
-        "{n} IRIS without a value are left out ({n_in} in QPV, {n_out} others).",
+        "{n} IRIS sans valeur n'y entrent pas ({n_in} en QPV, {others}).",
+        "{n} IRIS without a value are left out ({n_in} in QPV, {others}).",
+    ),
+    "qpv_table_left_out_unweighted_one": (
+        "{n} IRIS sans valeur n'y entre pas ({n_in} en QPV, {others}).",
+        "{n} IRIS without a value is left out ({n_in} in QPV, {others}).",
     ),
     "qpv_table_rows": (
         "L'écart testé plus haut ne compte que les {n} IRIS dont le revenu et la population "
@@ -785,6 +857,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "hottest_table_caption": (
         "Les {n} IRIS les plus chauds selon {label}, du plus chaud au moins chaud.",
         "The {n} hottest IRIS by {label}, hottest first.",
+    ),
+    "hottest_table_caption_one": (
+        "L'IRIS le plus chaud selon {label}.",
+        "The hottest IRIS by {label}.",
     ),
     "suhii_table_caption": (
         "SUHII de chaque scène et des composites, avec les moyennes urbaine et rurale, le "
@@ -814,15 +890,31 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{with_value} of {n} IRIS have a value of {label}. Share of the land (water left out) "
         "covered by valid pixels: minimum {vmin}, median {vmed}.",
     ),
+    "quality_zones_one": (
+        "{with_value} IRIS sur {n} a une valeur de {label}. Part des terres (l'eau exclue) "
+        "couverte par des pixels valides : minimum {vmin}, médiane {vmed}.",
+        "{with_value} of {n} IRIS has a value of {label}. Share of the land (water left out) "
+        "covered by valid pixels: minimum {vmin}, median {vmed}.",
+    ),
     "quality_zones_water_kept": (
         "{with_value} IRIS sur {n} ont une valeur de {label}. Part de la surface (l'eau "
         "comprise) couverte par des pixels valides : minimum {vmin}, médiane {vmed}.",
         "{with_value} of {n} IRIS have a value of {label}. Share of the area (water included) "
         "covered by valid pixels: minimum {vmin}, median {vmed}.",
     ),
+    "quality_zones_water_kept_one": (
+        "{with_value} IRIS sur {n} a une valeur de {label}. Part de la surface (l'eau "
+        "comprise) couverte par des pixels valides : minimum {vmin}, médiane {vmed}.",
+        "{with_value} of {n} IRIS has a value of {label}. Share of the area (water included) "
+        "covered by valid pixels: minimum {vmin}, median {vmed}.",
+    ),
     "quality_below": (
         "{count} IRIS sont sous le seuil de couverture de {threshold} et n'ont pas de valeur.",
         "{count} IRIS are under the coverage threshold of {threshold} and have no value.",
+    ),
+    "quality_below_one": (
+        "{count} IRIS est sous le seuil de couverture de {threshold} et n'a pas de valeur.",
+        "{count} IRIS is under the coverage threshold of {threshold} and has no value.",
     ),
     "quality_n_clear": (
         "Observations claires par IRIS (moyenne sur ses pixels hors eau : l'eau est exclue de "
@@ -915,14 +1007,37 @@ _TABLE: dict[str, tuple[str, str]] = {
         "of {of} has a composite LST (composite.min_clear_area_frac), the rest having too "
         "few clear observations.",
     ),
+    "quality_low_clear_one": (
+        "{count} IRIS est signalé low_clear_area (colonne de zones.gpkg) : moins de "
+        "{threshold} de {of} a une LST composite (composite.min_clear_area_frac), le reste "
+        "n'ayant pas assez d'observations claires.",
+        "{count} IRIS is flagged low_clear_area (a column of zones.gpkg): under {threshold} "
+        "of {of} has a composite LST (composite.min_clear_area_frac), the rest having too "
+        "few clear observations.",
+    ),
     "quality_low_clear_valued": (
         "{count} d'entre eux ont pourtant une valeur, tirée de leur seule partie dégagée : "
         "elle peut mal décrire l'IRIS entier, à lire avec prudence.",
         "{count} of them still have a value, from their clear part only: it may describe the "
         "whole IRIS poorly, to be read with care.",
     ),
+    "quality_low_clear_valued_one": (
+        "{count} d'entre eux a pourtant une valeur, tirée de sa seule partie dégagée : elle "
+        "peut mal décrire l'IRIS entier, à lire avec prudence.",
+        "{count} of them still has a value, from its clear part only: it may describe the "
+        "whole IRIS poorly, to be read with care.",
+    ),
+    # the one IRIS flagged has a value
+    "quality_low_clear_valued_alone": (
+        "Il a pourtant une valeur, tirée de sa seule partie dégagée : elle peut mal décrire "
+        "l'IRIS entier, à lire avec prudence.",
+        "It still has a value, from its clear part only: it may describe the whole IRIS "
+        "poorly, to be read with care.",
+    ),
     "quality_low_clear_land": ("leur surface hors eau", "their land"),
     "quality_low_clear_area": ("leur surface", "their area"),
+    "quality_low_clear_land_one": ("sa surface hors eau", "its land"),
+    "quality_low_clear_area_one": ("sa surface", "its area"),
     "quality_settings_default": (
         "Les masques et les seuils de qualité sont ceux par défaut d'ilots.",
         "The masks and quality thresholds are ilots' defaults.",
@@ -1568,12 +1683,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Land surface temperature: {n} Landsat 8/9 scenes ({dates}).",
     ),
     "about_landsat_one": (
-        "Température de surface : 1 scène Landsat 8/9 ({dates}).",
-        "Land surface temperature: 1 Landsat 8/9 scene ({dates}).",
+        "Température de surface : {n} scène Landsat 8/9 ({dates}).",
+        "Land surface temperature: {n} Landsat 8/9 scene ({dates}).",
     ),
     "about_sentinel2_one": (
-        "NDVI et occupation du sol : 1 scène Sentinel-2 ({dates}).",
-        "NDVI and land cover: 1 Sentinel-2 scene ({dates}).",
+        "NDVI et occupation du sol : {n} scène Sentinel-2 ({dates}).",
+        "NDVI and land cover: {n} Sentinel-2 scene ({dates}).",
     ),
     "about_sentinel2": (
         "NDVI et occupation du sol : {n} scènes Sentinel-2 ({dates}).",
@@ -1584,8 +1699,8 @@ _TABLE: dict[str, tuple[str, str]] = {
         "NDVI: {n} Sentinel-2 scenes ({dates}).",
     ),
     "about_sentinel2_ndvi_one": (
-        "NDVI : 1 scène Sentinel-2 ({dates}).",
-        "NDVI: 1 Sentinel-2 scene ({dates}).",
+        "NDVI : {n} scène Sentinel-2 ({dates}).",
+        "NDVI: {n} Sentinel-2 scene ({dates}).",
     ),
     "about_landcover_map": (
         "Occupation du sol : carte {name}, recodée en classes ilots (correspondance "
@@ -1625,6 +1740,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "about_inputs": (
         "{n} fichiers d'entrée (voir manifest.json).",
         "{n} input files (see manifest.json).",
+    ),
+    "about_inputs_one": (
+        "{n} fichier d'entrée (voir manifest.json).",
+        "{n} input file (see manifest.json).",
     ),
     "about_files": ("Fichiers : {files}.", "Files: {files}."),
     "about_qgis": ("à ouvrir dans QGIS", "open it in QGIS"),

@@ -291,7 +291,8 @@ def _no_lst_values(summary: RunSummary, m: Messages) -> str:
     """Say why no IRIS has a surface temperature: too few scenes, else the clouds."""
     few = _too_few_scenes(summary)
     if few is not None:
-        return m("no_lst_values_few_scenes", n=m.integer(few[0]), min_clear=m.integer(few[1]))
+        key = m.by_count("no_lst_values_few_scenes", few[0])
+        return m(key, n=m.integer(few[0]), min_clear=m.integer(few[1]))
     return m("no_lst_values")
 
 
@@ -300,7 +301,8 @@ def _no_lst_map(summary: RunSummary, m: Messages) -> Paragraph:
     few = _too_few_scenes(summary)
     if few is None:
         return _missing(m, "what_map_lst")
-    what = m("what_map_lst_few_scenes", n=m.integer(few[0]), min_clear=m.integer(few[1]))
+    key = m.by_count("what_map_lst_few_scenes", few[0])
+    what = m(key, n=m.integer(few[0]), min_clear=m.integer(few[1]))
     return Paragraph(m("not_computed", what=what), style="missing")
 
 
@@ -476,7 +478,8 @@ def _empty_deciles(rows: list[Mapping[str, Any]], m: Messages) -> Paragraph | No
     if not empty:
         return None
     n = sum(int(r["n_zones"]) for r in rows if is_number(r.get("n_zones")))
-    key = "deciles_empty_one" if len(empty) == 1 else "deciles_empty"
+    # one IRIS (or none) leaves nine deciles (or ten) empty
+    key = "deciles_empty_iris_one" if m.singular(n) else m.by_count("deciles_empty", len(empty))
     text = m(key, n=m.integer(n), empty=", ".join(f"D{d}" for d in empty))
     ends = _empty_ends(rows, m)
     if ends:
@@ -636,10 +639,10 @@ def _qpv_counts(means: GroupMeans, m: Messages, suffix: str) -> str:
     left_in, left_out = (int(means.table.loc[key, "n_left_out"]) for key in (True, False))
     if left_in + left_out:
         text += " " + m(
-            "qpv_table_left_out" + suffix,
+            m.by_count("qpv_table_left_out" + suffix, left_in + left_out),
             n=m.integer(left_in + left_out),
             n_in=m.integer(left_in),
-            n_out=m.integer(left_out),
+            others=m(m.by_count("other_count", left_out), n=m.integer(left_out)),
         )
     return text
 
@@ -653,7 +656,7 @@ def _hottest(
     n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
     # "Les 5 IRIS les plus chauds" when only 5 have a value
     shown = min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT
-    title = m("sec_hottest_one") if shown == 1 else m("sec_hottest", n=shown)
+    title = m(m.by_count("sec_hottest", shown), n=shown)
     value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
     extras = [
         (name, header, fmt)
@@ -687,7 +690,9 @@ def _hottest(
         )
         for _, row in hottest.iterrows()
     )
-    definition = m("hottest_definition", n=m.integer(n_valid), label=m.label(column))
+    definition = m(
+        m.by_count("hottest_definition", n_valid), n=m.integer(n_valid), label=m.label(column)
+    )
     if has_qpv and any(_partly_in_qpv(row) for _, row in hottest.iterrows()):
         definition += " " + m("qpv_part_of_iris_note")
     return Section(
@@ -698,7 +703,11 @@ def _hottest(
                 id="hottest-table",
                 headers=headers,
                 rows=rows,
-                caption=m("hottest_table_caption", n=m.integer(len(rows)), label=m.label(column)),
+                caption=m(
+                    m.by_count("hottest_table_caption", len(rows)),
+                    n=m.integer(len(rows)),
+                    label=m.label(column),
+                ),
                 row_ids=tuple(hottest["id"].astype(str)),
                 row_header=1,  # the IRIS code names the row
             ),
@@ -785,7 +794,10 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
         blocks.append(
             Paragraph(
                 m(
-                    "quality_zones" if summary.water_left_out else "quality_zones_water_kept",
+                    m.by_count(
+                        "quality_zones" if summary.water_left_out else "quality_zones_water_kept",
+                        q.n_with_value,
+                    ),
                     with_value=m.integer(q.n_with_value),
                     n=m.integer(q.n_zones),
                     label=m.label(column),
@@ -798,7 +810,7 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
             blocks.append(
                 Paragraph(
                     m(
-                        "quality_below",
+                        m.by_count("quality_below", q.n_below_threshold),
                         count=m.integer(q.n_below_threshold),
                         threshold=m.share(threshold),
                     )
@@ -859,15 +871,19 @@ def _low_clear(summary: RunSummary, column: str, m: Messages) -> Paragraph | Non
     if not flagged.any():
         return None
     threshold = (summary.config.get("composite") or {}).get("min_clear_area_frac")
+    count = int(flagged.sum())
+    of = "quality_low_clear_land" if summary.water_left_out else "quality_low_clear_area"
     text = m(
-        "quality_low_clear",
-        count=m.integer(int(flagged.sum())),
+        m.by_count("quality_low_clear", count),
+        count=m.integer(count),
         threshold=m.share(threshold),
-        of=m("quality_low_clear_land" if summary.water_left_out else "quality_low_clear_area"),
+        of=m(m.by_count(of, count)),
     )
     valued = int(pd.to_numeric(iris.loc[flagged, column], errors="coerce").notna().sum())
     if valued:
-        text += " " + m("quality_low_clear_valued", count=m.integer(valued))
+        key = "quality_low_clear_valued"  # of the one flagged IRIS: "it still has a value"
+        key = f"{key}_alone" if count == 1 else m.by_count(key, valued)
+        text += " " + m(key, count=m.integer(valued))
     return Paragraph(text)
 
 
@@ -1107,8 +1123,7 @@ def _warnings(
     other = kinds.pop(None, [])
     groups = [WarningGroup(m(f"warning_kind_{code}"), tuple(said)) for code, said in kinds.items()]
     if other and (kinds or kinds_expected):
-        heading = "warning_unclassified_one" if len(other) == 1 else "warning_unclassified"
-        groups.append(WarningGroup(m(heading), tuple(other)))
+        groups.append(WarningGroup(m(m.by_count("warning_unclassified", len(other))), tuple(other)))
     elif other:
         groups.append(WarningGroup("", tuple(other)))
     return WarningsBlock(
@@ -1210,8 +1225,8 @@ def _sources(summary: RunSummary, m: Messages) -> list[str]:
         days = acquisitions.get(sensor)
         if days:
             key = "sentinel2_ndvi" if sensor == "sentinel2" and external else sensor
-            key += "_one" if len(days) == 1 else ""
-            items.append(m(f"about_{key}", n=m.integer(len(days)), dates=", ".join(days)))
+            key = m.by_count(f"about_{key}", len(days))
+            items.append(m(key, n=m.integer(len(days)), dates=", ".join(days)))
     folder = summary.folder
     if "sentinel2" not in acquisitions and folder.raster("ndvi_median").is_file():
         landcover = folder.raster("landcover").is_file() and not external
@@ -1249,8 +1264,7 @@ def _area_iris(summary: RunSummary, m: Messages) -> str:
     km2 = float(pd.to_numeric(iris["area_m2"], errors="coerce").sum()) / 1e6
     if not km2 or abs(km2 - float(area["area_km2"])) <= AREA_IRIS_DIFFERENCE * km2:
         return ""
-    key = "area_iris_one" if len(iris) == 1 else "area_iris"
-    return m(key, n=m.integer(len(iris)), km2=m.significant(km2, 3))
+    return m(m.by_count("area_iris", len(iris)), n=m.integer(len(iris)), km2=m.significant(km2, 3))
 
 
 def _landcover_map(external: Mapping[str, Any], m: Messages) -> str:
@@ -1337,7 +1351,7 @@ def _about(summary: RunSummary, m: Messages) -> Section:
         )
     inputs = summary.manifest.get("inputs")
     if isinstance(inputs, list):
-        items.append(m("about_inputs", n=m.integer(len(inputs))))
+        items.append(m(m.by_count("about_inputs", len(inputs)), n=m.integer(len(inputs))))
     root = summary.folder.root
     # manifest.json is the summary's, even when ilots run gives it before writing it last.
     files = [

@@ -117,6 +117,12 @@ _CLASSES_FR = {
     "bare_soil": "sol nu",
 }
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.(\d+))?")
+#: Most decimals a number is widened to so that it does not read 0 (:meth:`Messages.ci`,
+#: :meth:`Messages.significant`); one under ``10**-MAX_DECIMALS`` is written in scientific
+#: form instead.
+MAX_DECIMALS = 6
+#: The exponent of a power of ten in superscript (``10⁻⁷``).
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,20 @@ class Messages:
         key = f"{kind}_{column}"
         return self(key) if key in MESSAGES else column
 
+    def singular(self, count: Any) -> bool:
+        """Whether ``count`` things are said in the singular: French 0 and 1, English 1 only."""
+        if not is_number(count):
+            return False
+        return abs(float(count)) < 2 if self.lang == "fr" else abs(float(count)) == 1
+
+    def by_count(self, key: str, count: Any) -> str:
+        """Key of message ``key`` said of ``count`` things: ``{key}_one`` in the singular.
+
+        :meth:`singular` decides (``1 IRIS est``, ``0 IRIS a`` in French; ``0 IRIS are``
+        in English), so a ``_one`` message French can say of 0 writes its count.
+        """
+        return f"{key}_one" if self.singular(count) else key
+
     def setting(self, key: str) -> str | None:
         """Label of the config setting ``key`` (dotted, ``mask.cdist_min_km``); None if unknown."""
         found = f"setting_{key}"
@@ -236,11 +256,30 @@ class Messages:
         )
 
     def significant(self, value: Any, figures: int = 3) -> str:
-        """Format a number with ``figures`` significant digits (at most 6 decimals)."""
+        """Format a number with ``figures`` significant digits (at most 6 decimals).
+
+        A number under a millionth (but not 0) is written in scientific form
+        (:meth:`scientific`: ``4,21 × 10⁻⁷``), never ``0,000000``.
+        """
         if not is_number(value) or float(value) == 0:
             return self.number(value, figures - 1)
+        if abs(float(value)) < 10.0**-MAX_DECIMALS:
+            return self.scientific(value, figures)
         digits = figures - 1 - math.floor(math.log10(abs(float(value))))
-        return self.number(value, min(6, max(0, digits)))
+        return self.number(value, min(MAX_DECIMALS, max(0, digits)))
+
+    def scientific(self, value: Any, figures: int = 1) -> str:
+        """Write a number with ``figures`` significant digits times a power of ten.
+
+        ``−4,2 × 10⁻⁷`` (English ``−4.2 × 10⁻⁷``): the form a number too small for
+        :data:`MAX_DECIMALS` decimals takes, its sign kept (an interval's end below 1e-6
+        still tells which side of 0 it lies on, which ``< 0,000001`` would not).
+        """
+        if not is_number(value) or float(value) == 0:
+            return self.number(value, figures - 1)
+        mantissa, exponent = f"{float(value):.{figures - 1}e}".split("e")
+        power = str(int(exponent)).translate(_SUPERSCRIPT)
+        return f"{self.number(float(mantissa), figures - 1)}{NBSP}×{NBSP}10{power}"
 
     def integer(self, value: Any) -> str:
         """Format a count with thousands separators."""
@@ -287,13 +326,16 @@ class Messages:
         """Format an interval bound: ``−∞`` / ``+∞`` when infinite, else :meth:`number`.
 
         A bound that is not 0 never reads 0: it gets the decimals (up to 6) of its first
-        significant digit (−0.0039 → ``−0,004``, not ``0,00``), so the side of 0 it lies
-        on, whether the interval holds 0, can be read.
+        significant digit (−0.0039 → ``−0,004``, not ``0,00``), or below a millionth that
+        digit in scientific form (−4.2e-7 → ``−4 × 10⁻⁷``, not ``0,000000``), so the side of
+        0 it lies on, whether the interval holds 0, can be read.
         """
         if isinstance(value, float) and math.isinf(value):
             return self("ci_minus_infinity" if value < 0 else "ci_plus_infinity")
         if is_number(value) and float(value) != 0 and round(float(value), digits) == 0:
-            digits = min(6, -math.floor(math.log10(abs(float(value)))))
+            if abs(float(value)) < 10.0**-MAX_DECIMALS:
+                return self.scientific(value)
+            digits = min(MAX_DECIMALS, -math.floor(math.log10(abs(float(value)))))
         return self.number(value, digits)
 
     def p_value(self, value: Any, alpha: float = ALPHA) -> str:

@@ -685,6 +685,19 @@ def test_suhii_of_one_scene_is_no_range():
     assert "Per scene, SUHII ranges from 2.50 to 3.50 K (2 scenes; mean 3.00 K)." in two
 
 
+def test_the_suhii_of_one_scene_of_three_is_not_of_the_periods_only_scene():
+    # Three scenes, two without a SUHII (no clear urban or rural pixel): one of three, dated,
+    # not "the periods' only scene".
+    scenes = [{"time": "2023-06-26T10:30:00", "suhii_k": 2.96},
+              {"time": "2023-07-12T10:30:00", "suhii_k": None}, {"time": "2023-07-20"}]  # fmt: skip
+    heat = {"composite": {"suhii_k": 3.2874}, "scenes": scenes, "definition": {}}
+    french = [_plain(s) for s in suhii_sentences(heat, FR)]
+    assert "Le SUHII n'a pu être calculé que sur une des 3 scènes (2023-06-26) : 2,96 K." in french
+    assert not any("seule scène" in s for s in french)
+    english = suhii_sentences(heat, EN)
+    assert "SUHII could be computed on only one of the 3 scenes (2023-06-26): 2.96 K." in english
+
+
 def test_the_suhii_beside_temperatures_in_celsius_has_one_decimal_in_both_units():
     # 307.912 K − 273.15 = 34.762 °C, 304.6107 K − 273.15 = 31.4607 °C: one decimal each,
     # and the SUHII they frame (3.2874 K) too; without the means, the usual two decimals.
@@ -703,3 +716,43 @@ def test_the_suhii_beside_temperatures_in_celsius_has_one_decimal_in_both_units(
     assert "(mean LST: 307.9 K, i.e. 34.8 °C, in the city; 304.6 K, i.e. 31.5 °C, over" in english
     bare = {"composite": {"suhii_k": 3.2874}, "definition": {}}
     assert f"(SUHII){NBSP}: 3,29{NBSP}K sur" in suhii_sentences(bare, FR)[0]
+
+
+def test_the_qpv_gap_counts_one_qpv_iris_one_other_iris_and_one_stratum_in_the_singular():
+    """One QPV IRIS, one other IRIS, one stratum compared, one more QPV left out: French
+    says each in the singular ("Seul 1 IRIS en QPV entre", "1 autre IRIS", "la seule (1)
+    qui a les deux", "et 1 autre"), not "Seuls 1 IRIS ... entrent", "1 autres IRIS"."""
+    ineq = _ineq(1.43, 0.51, 3.91)
+    ineq["stratum"] = "insee_com"
+    ineq["group_difference"].update(n_in=1, n_out=1, n_strata=2, n_strata_compared=1)
+    six = pd.DataFrame(
+        {"code_qp": [f"QP07500{k}" for k in range(1, 7)], "nom_qp": [None] * 6,
+         "iris_share_max": [0.1] * 6}
+    )  # fmt: skip
+    h = qpv_gap_headline(ineq, FR, six)
+    assert "n = 1 IRIS en QPV et 1 autre IRIS ;" in _plain(h.text)
+    notes = [_plain(n) for n in h.notes]
+    assert "Seul 1 IRIS en QPV entre dans l'écart : cet écart" in " ".join(notes)
+    assert "dans la seule (1) qui a les deux, et les écarts" in " ".join(notes)
+    assert "(ses IRIS au plus à 10 % en QPV) et 1 autre n'entrent pas dans cet écart" in notes[-1]
+    en = qpv_gap_headline(ineq, EN, six)
+    assert "n = 1 QPV IRIS and 1 other IRIS;" in en.text
+    assert "Only 1 QPV IRIS enters the gap" in " ".join(en.notes)
+    assert "in the only one (1) that has both, and the gaps" in " ".join(en.notes)
+    # Two of each: the plural, as before.
+    ineq["group_difference"].update(n_in=2, n_out=2, n_strata_compared=2)
+    h = qpv_gap_headline(ineq, FR)
+    assert "n = 2 IRIS en QPV et 2 autres IRIS ;" in _plain(h.text)
+    assert "Seuls 2 IRIS en QPV entrent dans l'écart" in " ".join(_plain(n) for n in h.notes)
+    assert "dans les 2 qui ont les deux" in " ".join(_plain(n) for n in h.notes)
+
+
+def test_the_hottest_iris_of_two_with_a_value_is_hotter_than_one_other():
+    # 2 of 3 IRIS with a value: "des 1 autres IRIS ayant une valeur" read as a plural.
+    hottest = pd.DataFrame(
+        {"id": ["1"], "name": ["IRIS 1"], "hotter_than_pct": [100.0], "value": [305.0]}
+    )
+    h = hottest_headline(hottest, "lst_mean_k", FR, n_valid=2, n_zones=3)
+    assert "est plus chaud que 100 % de 1 autre IRIS ayant une valeur" in _plain(h.text)
+    h = hottest_headline(hottest, "lst_mean_k", FR, n_valid=3, n_zones=4)
+    assert "est plus chaud que 100 % des 2 autres IRIS ayant une valeur" in _plain(h.text)

@@ -14,7 +14,7 @@ from pipelines.outputs.folder import RunFolder
 from pipelines.report import sections
 from pipelines.report.data import RunSummary, ScenarioFiles
 from pipelines.report.headlines import suhii_coverage_note
-from pipelines.report.tables import hottest_zones
+from pipelines.report.tables import GroupMeans, hottest_zones
 from pipelines.report.text import Messages
 from pipelines.report.views import FigureBlock, HeadlineBlock, Paragraph, TableBlock
 from tests.pipelines.report.helpers import NBSP
@@ -194,7 +194,8 @@ def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
     config = {"composite": {"min_clear_area_frac": 0.95}, "zones": {"min_valid_frac": 0.9}}
     summary = _summary(tmp_path, iris=iris, manifest={"config": config})
     texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
-    assert texts[1] == "1 IRIS sont sous le seuil de couverture de 90 % et n'ont pas de valeur."
+    # one IRIS: the singular, in French as in English (it read "1 IRIS sont ... n'ont")
+    assert texts[1] == "1 IRIS est sous le seuil de couverture de 90 % et n'a pas de valeur."
     assert texts[2] == (
         "3 IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de 95 % de leur "
         "surface hors eau a une LST composite (composite.min_clear_area_frac), le reste n'ayant "
@@ -206,7 +207,7 @@ def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
     summary = _summary(tmp_path, iris=flagged, manifest={"config": kept})
     texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
     assert texts[2] == (
-        "1 IRIS are flagged low_clear_area (a column of zones.gpkg): under 95% of their area "
+        "1 IRIS is flagged low_clear_area (a column of zones.gpkg): under 95% of its area "
         "has a composite LST (composite.min_clear_area_frac), the rest having too few clear "
         "observations."
     )
@@ -647,7 +648,7 @@ def test_no_lst_for_want_of_scenes_is_said_as_such(tmp_path):
     scenes = summary.heat_island["scenes"]
     texts = _texts(sections._headlines(summary, None, "lst_mean_k", EN, None))
     assert (
-        "No IRIS has a surface temperature: the periods hold 2 Landsat scene(s), fewer than "
+        "No IRIS has a surface temperature: the periods hold 2 Landsat scenes, fewer than "
         "the 3 clear observations a pixel needs (composite.min_clear), so every composite "
         "pixel is empty, however clear. Lower composite.min_clear or widen the periods (each "
         "scene's SUHII is in heat_island.json)." in texts
@@ -664,12 +665,12 @@ def test_no_lst_map_for_want_of_scenes_is_said_as_such(tmp_path):
     summary = _few_scenes_summary(tmp_path)
     assert _texts(sections._maps(summary, "lst_mean_k", EN, sections._Drawer())) == [
         "Not computed for this run: temperature map: no IRIS has a value (the periods hold 2 "
-        "Landsat scene(s), fewer than the 3 clear observations a pixel needs; lower "
+        "Landsat scenes, fewer than the 3 clear observations a pixel needs; lower "
         "composite.min_clear or widen the periods)."
     ]
     assert _texts(sections._maps(summary, "lst_mean_k", FR, sections._Drawer())) == [
         "Non calculé pour ce traitement : carte de la température : aucun IRIS n'a de valeur "
-        "(les périodes n'ont que 2 scène(s) Landsat, moins que les 3 observations claires "
+        "(les périodes n'ont que 2 scènes Landsat, moins que les 3 observations claires "
         "qu'un pixel doit avoir ; abaisser composite.min_clear ou élargir les périodes)."
     ]
     scenes = summary.heat_island["scenes"]
@@ -722,3 +723,116 @@ def test_an_anomaly_map_hotter_everywhere_starts_at_zero(tmp_path, monkeypatch):
     sections._maps(summary, "lst_anomaly_mean_k", EN, sections._Drawer())
     sections._maps(summary, "lst_mean_k", EN, sections._Drawer())
     assert ranges == [("lst_anomaly_mean_k", 0.0, 7.2), ("lst_mean_k", 300.0, 302.0)]
+
+
+def test_counts_of_one_are_said_in_the_singular(tmp_path):
+    """Sentences built on a count of one IRIS (or scene, input) agree with it: "1 IRIS sur
+    2 a une valeur", "1 IRIS est signalé ... de sa surface", "Il a pourtant une valeur",
+    "L'IRIS le plus chaud selon ...", "n'ont que 1 scène Landsat", "1 fichier d'entrée";
+    read from the report's sections, not the messages (1 IRIS read "sont", "ont", "leur")."""
+    iris = _iris([300.0, np.nan]).assign(valid_frac=[0.92, 0.85], low_clear_area=[True, False])
+    config = {"composite": {"min_clear_area_frac": 0.95}, "zones": {"min_valid_frac": 0.9}}
+    summary = _summary(tmp_path, iris=iris, manifest={"config": config})
+    texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    assert texts[0].startswith("1 IRIS sur 2 a une valeur de ")
+    assert texts[1] == "1 IRIS est sous le seuil de couverture de 90 % et n'a pas de valeur."
+    assert texts[2] == (
+        "1 IRIS est signalé low_clear_area (colonne de zones.gpkg) : moins de 95 % de sa "
+        "surface hors eau a une LST composite (composite.min_clear_area_frac), le reste n'ayant "
+        "pas assez d'observations claires. Il a pourtant une valeur, tirée de sa seule partie "
+        "dégagée : elle peut mal décrire l'IRIS entier, à lire avec prudence."
+    )
+    texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
+    assert texts[0].startswith("1 of 2 IRIS has a value of ")
+    assert texts[2].endswith(
+        "observations. It still has a value, from its clear part only: it may describe the "
+        "whole IRIS poorly, to be read with care."
+    )
+    # Two flagged, one of them with a value: "1 d'entre eux a ..., de sa seule partie".
+    two = iris.assign(low_clear_area=[True, True])
+    texts = _texts(sections._quality(_summary(tmp_path, iris=two, manifest={"config": config}),
+                                     "lst_mean_k", FR, sections._Drawer()))  # fmt: skip
+    assert texts[2].startswith("2 IRIS sont signalés low_clear_area")
+    assert "de leur surface hors eau" in texts[2]
+    assert texts[2].endswith(" 1 d'entre eux a pourtant une valeur, tirée de sa seule partie "
+                             "dégagée : elle peut mal décrire l'IRIS entier, à lire avec "
+                             "prudence.")  # fmt: skip
+    # None of 2 with a value: French says 0 in the singular, English in the plural.
+    none = _summary(tmp_path, iris=_iris([np.nan, np.nan]).assign(valid_frac=[0.5, 0.5]))
+    assert _texts(sections._quality(none, "lst_mean_k", FR, sections._Drawer()))[0].startswith(
+        "0 IRIS sur 2 a une valeur de "
+    )
+    assert _texts(sections._quality(none, "lst_mean_k", EN, sections._Drawer()))[0].startswith(
+        "0 of 2 IRIS have a value of "
+    )
+
+
+def test_the_hottest_table_of_one_iris_with_a_value_says_the_iris(tmp_path):
+    summary = _summary(tmp_path, iris=_iris([305.0, np.nan]))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    section = sections._hottest(summary, hottest, "lst_mean_k", FR)
+    (table,) = [b for b in section.blocks if isinstance(b, TableBlock)]
+    assert table.caption.replace(NBSP, " ") == (
+        "L'IRIS le plus chaud selon la température de surface."
+    )
+    (definition,) = [b.text for b in section.blocks if isinstance(b, Paragraph)]
+    assert "calculé sur le N = 1 IRIS qui a une valeur de " in definition.replace(NBSP, " ")
+    two = _summary(tmp_path, iris=_iris([305.0, 304.0]))
+    hottest = hottest_zones(two.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    section = sections._hottest(two, hottest, "lst_mean_k", FR)
+    (table,) = [b for b in section.blocks if isinstance(b, TableBlock)]
+    assert table.caption.startswith("Les 2 IRIS les plus chauds selon ")
+
+
+def test_one_scene_under_min_clear_and_one_input_are_said_in_the_singular(tmp_path):
+    summary = _few_scenes_summary(tmp_path)
+    one = dataclasses.replace(summary, heat_island={"scenes": summary.heat_island["scenes"][:1]})
+    texts = _texts(sections._headlines(one, None, "lst_mean_k", FR, None))
+    assert any("les périodes n'ont que 1 scène Landsat, moins que les 3 observations" in t
+               for t in texts)  # fmt: skip
+    texts = _texts(sections._maps(one, "lst_mean_k", EN, sections._Drawer()))
+    assert "(the periods hold 1 Landsat scene, fewer than the 3 clear" in texts[0]
+
+
+def test_the_deciles_of_one_iris_are_not_said_of_the_1_iris_used():
+    rows = [{"decile": d, "n_zones": 1 if d == 1 else 0} for d in range(1, 11)]
+    text = sections._empty_deciles(rows, FR).text.replace(NBSP, " ")
+    assert text.startswith(
+        "Avec 1 IRIS retenu, les dix déciles de revenu ne peuvent pas être remplis : D2, D3, "
+    )
+    english = sections._empty_deciles(rows, EN).text
+    assert english.startswith("With 1 IRIS used, the ten income deciles cannot be filled: D2,")
+    rows[9]["n_zones"] = 1  # two IRIS, eight empty deciles: the plural, as before
+    assert sections._empty_deciles(rows, FR).text.startswith("Les 2 IRIS retenus sont trop peu")
+
+
+def test_the_qpv_table_left_out_of_one_iris_says_it_in_the_singular():
+    """One IRIS in QPV left out of the QPV table's means, none outside: "1 IRIS sans valeur
+    n'y entre pas (1 en QPV, 0 autre)", not "n'y entrent pas (1 en QPV, 0 autres)"."""
+    table = pd.DataFrame({"n_zones": [3.0, 5.0], "n_left_out": [1.0, 0.0]}, index=[True, False])
+    means = GroupMeans(columns=("lst_mean_k",), table=table, weighted=False, counted="lst_mean_k")
+    text = sections._qpv_counts(means, FR, "_unweighted").replace(NBSP, " ")
+    assert text.endswith(" 1 IRIS sans valeur n'y entre pas (1 en QPV, 0 autre).")
+    english = sections._qpv_counts(means, EN, "_unweighted")
+    assert english.endswith(" 1 IRIS without a value is left out (1 in QPV, 0 others).")
+    table["n_left_out"] = [1.0, 2.0]
+    text = sections._qpv_counts(means, FR, "_unweighted").replace(NBSP, " ")
+    assert text.endswith(" 3 IRIS sans valeur n'y entrent pas (1 en QPV, 2 autres).")
+
+
+def test_the_suhii_section_of_one_scene_says_its_suhii_once(tmp_path):
+    """One clear scene: the composite's sentence gives its SUHII "sur la seule scène de la
+    période (2023-07-20)"; no second sentence "Sur la seule scène de la période, le SUHII
+    est de 2,48 K" after it."""
+    summary = _summary(tmp_path, heat_island=ONE_SCENE)
+    for m, only in ((FR, "seule scène de la période"), (EN, "periods' only scene")):
+        texts = _texts(sections._suhii(summary, m, sections._Drawer()))
+        said = [t for t in texts if only in t and "SUHII" in t]
+        assert len(said) == 1, texts
+        assert sum(t.count("2,48 K" if m is FR else "2.48 K") for t in texts) == 1, texts
+    assert _texts(sections._suhii(summary, FR, sections._Drawer()))[0] == (
+        "Intensité de l'îlot de chaleur urbain de surface (SUHII) : 2,48 K sur la seule scène "
+        "de la période (2023-07-20)."
+    )

@@ -218,3 +218,31 @@ def test_a_reference_whose_built_pixels_hold_bare_soil_says_so_in_french():
         f"anneau rural de 1{NBSP}000 à 6{NBSP}000 m autour de l'emprise urbaine{NBSP}; pixels "
         "bâtis exclus (bâti et sol nu, non séparés sans NDBI)"
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "count", "singular"),
+    [("fr", 0, True), ("fr", 1, True), ("fr", 1.0, True), ("fr", 2, False), ("fr", 13991, False),
+     ("en", 0, False), ("en", 1, True), ("en", 2, False), ("fr", None, False)],
+)  # fmt: skip
+def test_french_says_0_and_1_in_the_singular_english_1_only(lang, count, singular):
+    m = Messages(lang)
+    assert m.singular(count) is singular
+    assert m.by_count("quality_below", count) == (
+        "quality_below_one" if singular else "quality_below"
+    )
+
+
+def test_an_interval_end_or_a_value_under_a_millionth_never_reads_0():
+    """Under 1e-6 the widened decimals stop at 6 and read 0,000000: such a number is written
+    in scientific form, with its sign (which side of 0 an interval's end lies on)."""
+    fr, en = Messages("fr"), Messages("en")
+    times = f"{NBSP}×{NBSP}10"
+    assert fr.ci(-0.0042, 4.2e-7) == f"IC 95{NBSP}% {MINUS}0,004 à 4{times}⁻⁷"
+    assert fr.ci(-3.3e-12, 0.5) == f"IC 95{NBSP}% {MINUS}3{times}⁻¹² à 0,50"
+    assert en.ci(-6.1e-7, -2.04e-9, 0.9) == f"90% CI {MINUS}6{times}⁻⁷ to {MINUS}2{times}⁻⁹"
+    assert fr.significant(4.217e-7) == f"4,22{times}⁻⁷"
+    assert en.significant(-9.96e-7) == f"{MINUS}9.96{times}⁻⁷"
+    # From a millionth up, decimals as before; 0 itself keeps the digits asked.
+    assert fr.ci(1e-6, 0.5) == f"IC 95{NBSP}% 0,000001 à 0,50"
+    assert fr.significant(0.000678) == "0,000678" and fr.significant(0.0) == "0,00"
