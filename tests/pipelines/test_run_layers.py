@@ -343,6 +343,44 @@ def test_the_eea_corine_raster_under_corine_says_corine_grid(demo_folder, tmp_pa
     )
 
 
+def _maybe_oso_said(config, like):
+    """The ``landcover_map_maybe_oso`` warnings of reading the map of ``config``."""
+    with warnings.catch_warnings(), collected_warnings() as said:
+        warnings.simplefilter("ignore")
+        run_layers.external_landcover(config, like)
+    return [m for m in said if m.code == "landcover_map_maybe_oso"]
+
+
+def test_an_oso_map_renamed_under_corine_grid_is_said_maybe_oso(demo_folder, tmp_path):
+    """OSO's codes (1-23) are all CORINE grid codes: the review's OSO stand-in (Lambert-93,
+    10 m, rapeseed 5 and straw cereals 6), renamed so its name says no product, under
+    'corine_grid' had its crops read as port areas and airports (built), without a word.
+    Now a warning of its kind names the codes and the fix.
+    Not for the EEA raster (100 m) whose codes spread over 1-44, nor for OSO's codes at
+    CORINE's 100 m (a CORINE map of a city without code over 23)."""
+    name, crs, res, west_code, east_code, _, _ = STAND_INS["oso"]
+    like = _like()
+    grid = like.odc.geobox
+    oso = _map_in(tmp_path / name, grid, crs, res, west_code, east_code)
+    renamed = oso.rename(tmp_path / "landcover.tif")
+    mapped = {"landcover.external": {"path": str(renamed), "mapping": "corine_grid"}}
+    with raise_if_dask_computes():
+        (said,) = _maybe_oso_said(_config(demo_folder, tmp_path / "run", **mapped), like)
+    assert said == (
+        "landcover.external.mapping: landcover.tif has codes 5, 6 over the run's grid, all 23 "
+        "or under, and pixels of about 10 m, finer than CORINE's 100 m: it may be an OSO map "
+        "(codes 1-23, 10 m), whose classes 'corine_grid' reads as CORINE's (rapeseed as "
+        "built); if so, set mapping: oso"
+    )
+    for path, codes in (
+        (tmp_path / "U2018_CLC2018_V2020_20u1.tif", (41, 1)),  # water bodies, urban fabric
+        (tmp_path / "clc_farmland.tif", (west_code, east_code)),
+    ):
+        clc = _map_in(path, grid, "EPSG:3035", 100.0, *codes)
+        mapped = {"landcover.external": {"path": str(clc), "mapping": "corine_grid"}}
+        assert _maybe_oso_said(_config(demo_folder, tmp_path / "run", **mapped), like) == []
+
+
 def test_a_partial_map_says_the_built_footprint_is_its_covered_part(demo_folder, tmp_path):
     """With heat_island.urban: built, a map of the western quarter of the grid gives an
     urban footprint of that quarter's built pixels: the warning says so, of its kind."""
