@@ -65,7 +65,12 @@ def most_centres_on_boundary(geometry: shapely.Geometry, pixel: float) -> int:
 
 
 def assert_count_and_mean(
-    count: int, mean: float, sure: np.ndarray, ambiguous: np.ndarray, rel: float = 1e-9
+    count: int,
+    mean: float | None,
+    sure: np.ndarray,
+    ambiguous: np.ndarray,
+    rel: float = 1e-9,
+    abs_tol: float = 0.0,
 ) -> None:
     """Check a run's pixel count and mean over a footprint against the oracle's pixels.
 
@@ -73,12 +78,27 @@ def assert_count_and_mean(
     those of its ambiguous pixels (:func:`centres_in`). The run took all of the first and
     ``k = count - sure.size`` of the second, so its sum less ``sure``'s lies between the
     sums of the ``k`` smallest and the ``k`` largest ambiguous values (equal to ``sure``'s
-    mean, to ``rel``, when ``k`` is 0).
+    mean, to ``rel`` or ``abs_tol``, when ``k`` is 0). A ``mean`` of None checks the count.
     """
     k = count - sure.size
     assert 0 <= k <= ambiguous.size, (count, sure.size, ambiguous.size)
+    if mean is None:
+        return
     extra = mean * count - sure.astype(np.float64).sum()
     ordered = np.sort(ambiguous.astype(np.float64))
     low, high = ordered[:k].sum(), ordered[ordered.size - k :].sum()
-    slack = rel * abs(mean) * count
+    slack = max(rel * abs(mean), abs_tol) * count
     assert low - slack <= extra <= high + slack, (extra, low, high, k)
+
+
+def mean_shift_bound(sure: np.ndarray, ambiguous: np.ndarray) -> float:
+    """Return how far a mean over ``sure`` and some of ``ambiguous`` can be from ``sure``'s.
+
+    Adding values ``a`` to ``n`` values of mean ``m`` moves their mean by the sum of the
+    ``a - m`` over ``n`` plus the number added: at most the sum of the positive ``a - m`` of
+    ``ambiguous`` over ``n`` up, of the negative ones down (NaN ignored).
+    """
+    sure, ambiguous = sure[np.isfinite(sure)], ambiguous[np.isfinite(ambiguous)]
+    deviations = ambiguous.astype(np.float64) - sure.astype(np.float64).mean()
+    up, down = deviations[deviations > 0].sum(), -deviations[deviations < 0].sum()
+    return float(max(up, down) / sure.size)
