@@ -38,6 +38,7 @@ from raster.heat_island import (
 )
 from raster.landcover import (
     BARE_SOIL_ATTR,
+    CORINE_GRID_MAPPING,
     EXTERNAL_MAPPINGS,
     LandCover,
     map_external_landcover,
@@ -158,8 +159,9 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
 
     Before the graph is built, the map's codes over the grid are checked against the mapping
     (:func:`_check_codes`, a decimated read): a map whose codes the mapping (nearly) all
-    lacks stops the run. The result's attrs say how the map was put on the grid, and a map
-    finer than half the grid's pixel is warned about (:func:`_map_sampling`).
+    lacks stops the run, and a map under ``corine_grid`` that may be OSO's is warned about
+    (:func:`_warn_oso_under_corine_grid`). The result's attrs say how the map was put on the
+    grid, and a map finer than half the grid's pixel is warned about (:func:`_map_sampling`).
 
     Parameters
     ----------
@@ -180,10 +182,13 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     path = Path(ext.path)
     codes = _on_grid(path, ext.band, like, "nearest", "landcover.external.path",
                      _outside_map(config))  # fmt: skip
-    _check_codes(path, ext.band, like.odc.geobox, ext.class_mapping())
+    grid = like.odc.geobox
+    values, side = _map_sample(path, ext.band, grid), _map_pixel_m(path, grid)
+    _check_codes(values, path, ext.class_mapping())
+    _warn_oso_under_corine_grid(values, side, path, ext.mapping)
     classes = map_external_landcover(codes, ext.class_mapping())
     classes = classes.rename("landcover").assign_attrs(classes.attrs, source_file=path.name)
-    return _map_sampling(config, classes, like)
+    return _map_sampling(config, classes, like, side)
 
 
 def _outside_map(config: RunConfig) -> str:
@@ -207,15 +212,14 @@ UNKNOWN_STOP = 0.95
 SAMPLE_PX = 1024
 
 
-def _check_codes(path: Path, band: int, grid: Any, mapping: str | dict[int, int]) -> None:
-    """Stop when (nearly) every pixel of the map over ``grid`` has a code ``mapping`` lacks.
+def _check_codes(values: np.ndarray, path: Path, mapping: str | dict[int, int]) -> None:
+    """Stop when (nearly) every code of the map ``path`` over the grid is one ``mapping`` lacks.
 
-    Reads band ``band`` of ``path`` over the grid's bounds, decimated to at most
-    :data:`SAMPLE_PX` pixels a side (nearest; a file's overviews serve it), before the run's
-    compute: a wrong mapping would otherwise give a land cover of no data, every class share
-    NaN and no built urban footprint, with a warning only.
+    ``values`` are the map's valid codes over the grid's bounds, decimated
+    (:func:`_map_sample`), read before the run's compute: a wrong mapping would otherwise
+    give a land cover of no data, every class share NaN and no built urban footprint, with
+    a warning only.
     """
-    values = _map_sample(path, band, grid)
     unknown = unmapped_codes(values, mapping)
     if not values.size or sum(unknown.values()) < UNKNOWN_STOP * values.size:
         return
@@ -255,8 +259,52 @@ def _likely_mapping(values: np.ndarray, mapping: str | dict[int, int]) -> str:
     )
 
 
+#: The pixel of the EEA's CORINE Land Cover rasters, in metres.
+CORINE_PIXEL_M = 100.0
+#: The highest code of OSO's 23-class maps: a map coded 1-23 may be OSO's (10 m) as well
+#: as CORINE's grid codes.
+OSO_TOP_CODE = 23
+
+
+def _warn_oso_under_corine_grid(
+    values: np.ndarray, side: float, path: Path, mapping: str | dict[int, str]
+) -> None:
+    """Warn when a map under ``corine_grid`` may be an OSO map: OSO's codes, a finer pixel.
+
+    Every OSO code (1-23) is a CORINE grid code, so :func:`_check_codes` lets such a map
+    through, its classes read as CORINE's (rapeseed, 5, as built). ``values`` (the map's
+    decimated codes, :func:`_map_sample`) all of 23 or under, the no-data codes of
+    ``corine_grid`` aside, and a pixel of ``side`` m under half CORINE's 100 m (OSO's is
+    10 m) say so; the EEA's rasters, at 100 m, never do.
+    """
+    if mapping != "corine_grid" or side >= CORINE_PIXEL_M / 2:
+        return
+    classed = [
+        int(code)
+        for code in np.unique(values)
+        if CORINE_GRID_MAPPING.get(int(code), LandCover.NODATA) != LandCover.NODATA
+    ]
+    if not classed or max(classed) > OSO_TOP_CODE:
+        return
+    shown = ", ".join(str(c) for c in classed[:10]) + (", ..." if len(classed) > 10 else "")
+    warnings.warn(
+        IlotsWarning(
+            f"landcover.external.mapping: {path.name} has codes {shown} over the run's grid, "
+            f"all {OSO_TOP_CODE} or under, and pixels of about {side:.2g} m, finer than "
+            f"CORINE's {CORINE_PIXEL_M:g} m: it may be an OSO map (codes 1-{OSO_TOP_CODE}, "
+            "10 m), whose classes 'corine_grid' reads as CORINE's (rapeseed as built); if so, "
+            "set mapping: oso",
+            code="landcover_map_maybe_oso",
+        ),
+        stacklevel=3,
+    )
+
+
 def _map_sample(path: Path, band: int, grid: Any) -> np.ndarray:
-    """Read the valid values of band ``band`` of ``path`` over ``grid``'s bounds, decimated."""
+    """Read the valid values of band ``band`` of ``path`` over ``grid``'s bounds, decimated.
+
+    At most :data:`SAMPLE_PX` pixels a side (nearest; a file's overviews serve it).
+    """
     with rasterio.open(path) as src:
         left, bottom, right, top = grid.extent.to_crs(src.crs, resolution=1000.0).boundingbox
         window = from_bounds(left, bottom, right, top, transform=src.transform)
@@ -502,18 +550,21 @@ def _nanmedian(data: Any) -> Any:
 MAP_RESAMPLING = "nearest: each grid pixel takes the class of the map's pixel at its centre"
 
 
-def _map_sampling(config: RunConfig, classes: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
+def _map_sampling(
+    config: RunConfig, classes: xr.DataArray, like: xr.DataArray, side: float
+) -> xr.DataArray:
     """Say how the map of ``landcover.external`` was put on the grid of ``like``.
 
     In the attrs of ``classes`` (its land cover; they become landcover.tif's tags): the
-    map's band, its pixel size and the resampling (:data:`MAP_RESAMPLING`). A map whose
+    map's band, its pixel size ``side`` (:func:`_map_pixel_m`) and the resampling
+    (:data:`MAP_RESAMPLING`). A map whose
     pixel is under half the grid's is warned about (``landcover_map_sampled``): each grid
     pixel samples one of the map's pixels, so the zones' class shares are a sample of the
     map's, not its areas.
     """
     ext = config.landcover.external
     grid = like.odc.geobox
-    side, resolution = _map_pixel_m(Path(ext.path), grid), abs(grid.resolution.x)
+    resolution = abs(grid.resolution.x)
     if side < resolution / 2:
         bounds = " ".join(f"{value:.12g}" for value in grid.boundingbox)
         warnings.warn(

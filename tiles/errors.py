@@ -69,8 +69,9 @@ __all__ = [
 #: ``zones.gpkg`` a run no longer writes, kept for the user's layers in it; an external
 #: land-cover map or DEM covering only part of the run's grid, codes of an external land-cover
 #: map not in its mapping (set to no data), an external land-cover map finer than half the
-#: grid's pixel (sampled at the grid pixels' centres), an urban footprint or rural reference
-#: without a pixel. A warning of no kind has ``None``.
+#: grid's pixel (sampled at the grid pixels' centres), a map under ``corine_grid`` with OSO's
+#: codes and a pixel finer than CORINE's (maybe an OSO map), an urban footprint or rural
+#: reference without a pixel. A warning of no kind has ``None``.
 WarningCode = Literal[
     "zone_geometry_repaired",
     "secret_values",
@@ -112,6 +113,7 @@ WarningCode = Literal[
     "unknown_landcover_codes",
     "empty_mask",
     "landcover_map_sampled",
+    "landcover_map_maybe_oso",
 ]
 
 

@@ -1031,7 +1031,8 @@ class ExternalLandcover(_Model):
         "(e.g. U2018_CLC2018_V2020_20u1.tif; 48 and its other no-data values are no data). A "
         "shipped mapping of another product than the one the map's file name says "
         "(ESA_WorldCover_..., U2018_CLC2018_... or CLC2018..., OCS_2023... or OSO_2023...) "
-        "stops the run. Required."
+        "stops the run; a map under 'corine_grid' with OSO's codes only (1-23) and pixels "
+        "under half CORINE's 100 m is warned about as maybe OSO's. Required."
     )
     year: int | None = Field(
         None,

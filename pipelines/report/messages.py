@@ -1267,6 +1267,15 @@ _TABLE: dict[str, tuple[str, str]] = {
         "grid's: each grid pixel takes the class at its centre, so the zones' class shares are "
         "a sample of the map's; resample it to the grid's resolution (gdalwarp -r mode)",
     ),
+    "warning_kind_landcover_map_maybe_oso": (
+        "Carte d'occupation du sol externe lue avec les codes de grille CORINE "
+        "(mapping: corine_grid) mais aux seuls codes 1 à 23 et aux pixels plus fins que les "
+        "100 m de CORINE : ce peut être une carte OSO, dont les classes seraient mal lues ; "
+        "si c'en est une, indiquer mapping: oso",
+        "An external land-cover map read with CORINE's grid codes (mapping: corine_grid) but "
+        "with codes 1 to 23 only and pixels finer than CORINE's 100 m: it may be an OSO map, "
+        "its classes misread; if it is one, set mapping: oso",
+    ),
     "warning_kind_zones_gpkg_kept": (
         "zones.gpkg conservé bien que le traitement ne l'écrive plus (outputs.zone_formats "
         "sans gpkg), car il contient vos propres couches, projets ou styles",
