@@ -533,14 +533,80 @@ def _send_warning(message: WarningText) -> None:
     worker.log_event(WARNINGS_TOPIC, [str(message), message.code])
 
 
-def _relay_to_events(client_pid: int) -> None:
+#: This process, told apart from every other (process ids repeat across containers).
+_PROCESS = uuid.uuid4().hex
+
+#: The name of the worker plugin relaying warnings: one per cluster, whatever the runs.
+RELAY_PLUGIN = "ilots-warning-relay"
+
+
+def _relay_to_events(client_process: str) -> None:
     """Set up a Dask worker to relay its IlotsWarnings to the cluster's events.
 
     Not a worker in the client's process (a LocalCluster without processes): its warnings
     are collected there as they are created.
     """
-    if os.getpid() != client_pid:
+    if _PROCESS != client_process:
         _relay_warnings(_send_warning)
+
+
+def _relay_plugin() -> Any:
+    """Return the worker plugin that sets up each worker with :func:`_relay_to_events`."""
+    from distributed import WorkerPlugin
+
+    class WarningRelay(WorkerPlugin):
+        name = RELAY_PLUGIN
+
+        def __init__(self, client_process: str) -> None:
+            self.client_process = client_process
+
+        def setup(self, worker: Any) -> None:
+            _relay_to_events(self.client_process)  # by reference: this module's, there
+
+    return WarningRelay(_PROCESS)
+
+
+#: The events of :data:`WARNINGS_TOPIC` pushed to this process, per open
+#: :func:`worker_warnings` block, and the clients subscribed for them (with their blocks).
+_ARRIVED: list[list[tuple[float, Any]]] = []
+_SUBSCRIBED: dict[str, int] = {}
+_events_lock = threading.Lock()
+
+
+def _arrived(event: tuple[float, Any]) -> None:
+    """Hand a relayed warning's event to every open :func:`worker_warnings` block."""
+    with _events_lock:
+        for arrived in _ARRIVED:
+            arrived.append(event)
+
+
+@contextlib.contextmanager
+def _cluster_events(client: Any) -> Iterator[list[tuple[float, Any]]]:
+    """Yield the list that the warnings relayed on ``client``'s cluster are pushed to.
+
+    Subscribed to (pushed as logged, where the scheduler's own log of a topic keeps its last
+    1,000 events only), once per client however many blocks are open.
+    """
+    client.register_plugin(_relay_plugin(), name=RELAY_PLUGIN)
+    arrived: list[tuple[float, Any]] = []
+    with _events_lock:
+        _ARRIVED.append(arrived)
+        first = not _SUBSCRIBED.get(client.id)
+        _SUBSCRIBED[client.id] = _SUBSCRIBED.get(client.id, 0) + 1
+    if first:
+        client.subscribe_topic(WARNINGS_TOPIC, _arrived)
+    try:
+        yield arrived
+    finally:
+        with _events_lock:
+            del _ARRIVED[next(i for i, held in enumerate(_ARRIVED) if held is arrived)]
+            _SUBSCRIBED[client.id] -= 1
+            last = not _SUBSCRIBED[client.id]
+            if last:
+                del _SUBSCRIBED[client.id]
+        if last:
+            with contextlib.suppress(Exception):  # a client already closed
+                client.unsubscribe_topic(WARNINGS_TOPIC)
 
 
 @contextlib.contextmanager
@@ -550,40 +616,48 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
     Dask tasks in other processes (the ``processes`` pool of :func:`scheduler_context`, a
     cluster's workers) create their warnings there, out of reach of this process's
     :func:`~tiles.errors.collected_warnings`: each worker relays them (the pool's spool
-    file, the cluster's events, :data:`WARNINGS_TOPIC`), and they are collected here
-    (:func:`~tiles.errors.collect_warning`) when the yielded function is called and as the
-    block ends without an error. Their relay is written before the task's result is sent,
-    so a computation's warnings are all there once it returns. Nothing to do on threads.
+    file; the cluster's events, :data:`WARNINGS_TOPIC`, pushed to this client), and they are
+    collected here (:func:`~tiles.errors.collect_warning`) when the yielded function is
+    called and as the block ends without an error. Their relay is written before the task's
+    result is sent, so a computation's warnings are all there once it returns. Nothing to do
+    on threads. A cluster's events carry no run: two runs at once on one cluster each
+    collect the other's too. A ``processes`` scheduler set by the caller's own
+    ``dask.config`` (not :func:`scheduler_context`'s pool) relays nothing.
     """
     client = current_client()
     pool = dask.config.get("pool", None)
     spool = _POOL_SPOOLS.get(pool) if isinstance(pool, ProcessPoolExecutor) else None
     at = 0  # what was relayed before the block is not its own (a pool's, a cluster's runs)
-    if client is not None:
-        client.register_worker_callbacks(functools.partial(_relay_to_events, os.getpid()))
-        at = len(client.get_events(WARNINGS_TOPIC))
-    elif spool is not None and spool.is_file():
-        at = spool.stat().st_size
-
-    def collect() -> None:
-        nonlocal at
+    with contextlib.ExitStack() as stack:
         if client is not None:
-            events = client.get_events(WARNINGS_TOPIC)
-            relayed = [message for _time, message in events[at:]]
-            at = len(events)
+            events = stack.enter_context(_cluster_events(client))
         elif spool is not None and spool.is_file():
-            with open(spool, "rb") as lines:
-                lines.seek(at)
-                whole = lines.read().rpartition(b"\n")[0]  # complete lines only
-            at += len(whole) + 1 if whole else 0
-            relayed = [json.loads(line) for line in whole.decode("utf-8").splitlines()]
-        else:
-            return
-        for text, code in relayed:
-            collect_warning(WarningText(text, code))
+            at = _line_start(spool)
 
-    yield collect
-    collect()
+        def collect() -> None:
+            nonlocal at
+            if client is not None:
+                relayed = [message for _time, message in events[at:]]
+                at += len(relayed)
+            elif spool is not None and spool.is_file():
+                with open(spool, "rb") as lines:
+                    lines.seek(at)
+                    whole = lines.read().rpartition(b"\n")[0]  # complete lines only
+                at += len(whole) + 1 if whole else 0
+                relayed = [json.loads(line) for line in whole.decode("utf-8").splitlines()]
+            else:
+                return
+            for text, code in relayed:
+                collect_warning(WarningText(text, code))
+
+        yield collect
+        collect()
+
+
+def _line_start(spool: Path) -> int:
+    """Return the offset after the last whole line of ``spool`` (a line may be being written)."""
+    with open(spool, "rb") as lines:
+        return lines.read().rfind(b"\n") + 1
 
 
 def config_scheduler(config: RunConfig) -> str | None:

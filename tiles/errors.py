@@ -274,8 +274,8 @@ def collected_warnings(
     _COLLECTORS.append(messages)
     try:
         yield messages
-    finally:
-        _COLLECTORS.remove(messages)
+    finally:  # this very list (another collector may hold equal messages)
+        del _COLLECTORS[next(i for i, held in enumerate(_COLLECTORS) if held is messages)]
 
 
 #: Per thread, how many :func:`withheld_warnings` blocks are open.

@@ -13,6 +13,7 @@ import pytest
 import pipelines.scheduler
 from pipelines.scheduler import (
     cluster_record,
+    current_client,
     scheduler_context,
     version_mismatches,
     worker_warnings,
@@ -235,6 +236,33 @@ def test_warnings_of_tasks_in_other_processes_are_collected_here(where):
         relayed()
         assert got == [UNKNOWN_7]  # one chunk holds code 7
     assert [m.code for m in got] == ["unknown_landcover_codes"]
+
+
+def test_a_long_lived_clusters_later_runs_keep_their_worker_warnings():
+    """The scheduler keeps a topic's last 1,000 events only: read by their count, every run
+    after the 1,000th relayed event collected none. Pushed to the client as logged now."""
+    from pipelines.scheduler import WARNINGS_TOPIC
+
+    with scheduler_context(workers=1):
+        client = current_client()
+        for n in range(1_000):  # earlier runs' warnings, filling the scheduler's log
+            client.log_event(WARNINGS_TOPIC, [f"old {n}", "unknown_landcover_codes"])
+        assert len(client.get_events(WARNINGS_TOPIC)) == 1_000
+        with collected_warnings() as got, worker_warnings() as relayed:
+            _recode_in_tasks()
+            relayed()
+            assert got == [UNKNOWN_7]
+
+
+def test_collectors_holding_equal_messages_each_end_their_own():
+    """Two open collectors with equal messages (overlapping runs): the inner one's end
+    removed the outer's list (compared by value), and the outer's end raised ValueError."""
+    with collected_warnings() as outer:
+        with collected_warnings() as inner:
+            IlotsWarning("said to both", code="unknown_landcover_codes")
+        IlotsWarning("said to the outer only", code="unknown_landcover_codes")
+    assert [str(m) for m in inner] == ["said to both"]
+    assert [str(m) for m in outer] == ["said to both", "said to the outer only"]
 
 
 def test_a_cluster_in_this_process_gives_its_warnings_once(cluster):
