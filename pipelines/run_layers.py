@@ -279,9 +279,10 @@ def _warn_oso_under_corine_grid(
     """
     if mapping != "corine_grid" or side >= CORINE_PIXEL_M / 2:
         return
+    values = np.asarray(values, dtype=float)
     classed = [
         int(code)
-        for code in np.unique(values)
+        for code in np.unique(values[np.isfinite(values)])  # a float map's NaN: no data
         if CORINE_GRID_MAPPING.get(int(code), LandCover.NODATA) != LandCover.NODATA
     ]
     if not classed or max(classed) > OSO_TOP_CODE:
@@ -290,7 +291,7 @@ def _warn_oso_under_corine_grid(
     warnings.warn(
         IlotsWarning(
             f"landcover.external.mapping: {path.name} has codes {shown} over the run's grid, "
-            f"all {OSO_TOP_CODE} or under, and pixels of about {side:.2g} m, finer than "
+            f"all {OSO_TOP_CODE} or under, and pixels of about {side:.2g} m, under half "
             f"CORINE's {CORINE_PIXEL_M:g} m: it may be an OSO map (codes 1-{OSO_TOP_CODE}, "
             "10 m), whose classes 'corine_grid' reads as CORINE's (rapeseed as built); if so, "
             "set mapping: oso",

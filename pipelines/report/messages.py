@@ -1269,11 +1269,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "warning_kind_landcover_map_maybe_oso": (
         "Carte d'occupation du sol externe lue avec les codes de grille CORINE "
-        "(mapping: corine_grid) mais aux seuls codes 1 à 23 et aux pixels plus fins que les "
-        "100 m de CORINE : ce peut être une carte OSO, dont les classes seraient mal lues ; "
+        "(mapping: corine_grid) mais aux seuls codes 1 à 23 et aux pixels de moins de la moitié "
+        "des 100 m de CORINE : ce peut être une carte OSO, dont les classes seraient mal lues ; "
         "si c'en est une, indiquer mapping: oso",
         "An external land-cover map read with CORINE's grid codes (mapping: corine_grid) but "
-        "with codes 1 to 23 only and pixels finer than CORINE's 100 m: it may be an OSO map, "
+        "with codes 1 to 23 only and pixels under half CORINE's 100 m: it may be an OSO map, "
         "its classes misread; if it is one, set mapping: oso",
     ),
     "warning_kind_zones_gpkg_kept": (

@@ -373,7 +373,7 @@ def test_an_oso_map_renamed_under_corine_grid_is_said_maybe_oso(demo_folder, tmp
         (said,) = _maybe_oso_said(_config(demo_folder, tmp_path / "run", **mapped), like)
     assert said == (
         "landcover.external.mapping: landcover.tif has codes 5, 6 over the run's grid, all 23 "
-        "or under, and pixels of about 10 m, finer than CORINE's 100 m: it may be an OSO map "
+        "or under, and pixels of about 10 m, under half CORINE's 100 m: it may be an OSO map "
         "(codes 1-23, 10 m), whose classes 'corine_grid' reads as CORINE's (rapeseed as "
         "built); if so, set mapping: oso"
     )
@@ -384,6 +384,15 @@ def test_an_oso_map_renamed_under_corine_grid_is_said_maybe_oso(demo_folder, tmp
         clc = _map_in(path, grid, "EPSG:3035", 100.0, *codes)
         mapped = {"landcover.external": {"path": str(clc), "mapping": "corine_grid"}}
         assert _maybe_oso_said(_config(demo_folder, tmp_path / "run", **mapped), like) == []
+
+
+def test_a_float_maps_nan_is_no_code_for_the_oso_check(tmp_path):
+    """A float map with NaN and no nodata tag: its sampled values hold NaN, which the OSO
+    check took as a code (int(nan): ValueError, the run stopped); NaN is no data."""
+    values = np.array([5.0, 6.0, np.nan, np.nan], dtype=np.float32)
+    with pytest.warns(IlotsWarning, match=r"has codes 5, 6 over the run's grid") as said:
+        run_layers._warn_oso_under_corine_grid(values, 10.0, tmp_path / "m.tif", "corine_grid")
+    assert [w.message.code for w in said] == ["landcover_map_maybe_oso"]
 
 
 def test_a_partial_map_says_the_built_footprint_is_its_covered_part(demo_folder, tmp_path):
