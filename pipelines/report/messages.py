@@ -858,6 +858,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Les {n} IRIS les plus chauds selon {label}, du plus chaud au moins chaud.",
         "The {n} hottest IRIS by {label}, hottest first.",
     ),
+    "hottest_none": (
+        "Aucun IRIS n'a de valeur de {label} : il n'y a pas d'IRIS à classer.",
+        "No IRIS has a value of {label}: there is no IRIS to rank.",
+    ),
     "hottest_table_caption_one": (
         "L'IRIS le plus chaud selon {label}.",
         "The hottest IRIS by {label}.",

@@ -654,6 +654,9 @@ def _hottest(
         title = m("sec_hottest", n=HOTTEST_COUNT)
         return Section("hottest", title, (_missing(m, "what_inequality"),))
     n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
+    if not n_valid:  # no table captioned "L'IRIS le plus chaud" over no row
+        paragraph = Paragraph(m("hottest_none", label=m.label(column)))
+        return Section("hottest", m("sec_hottest", n=HOTTEST_COUNT), (paragraph,))
     # "Les 5 IRIS les plus chauds" when only 5 have a value
     shown = min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT
     title = m(m.by_count("sec_hottest", shown), n=shown)

@@ -786,6 +786,20 @@ def test_the_hottest_table_of_one_iris_with_a_value_says_the_iris(tmp_path):
     assert table.caption.startswith("Les 2 IRIS les plus chauds selon ")
 
 
+def test_the_hottest_section_of_no_iris_with_a_value_has_no_table(tmp_path):
+    """No IRIS with a value: French says 0 in the singular, and the empty table was
+    captioned "L'IRIS le plus chaud", its note "calculé sur le N = 0 IRIS"."""
+    summary = _summary(tmp_path, iris=_iris([np.nan, np.nan]))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    section = sections._hottest(summary, hottest, "lst_mean_k", FR)
+    assert not [b for b in section.blocks if isinstance(b, TableBlock)]
+    assert _texts(section) == [
+        "Aucun IRIS n'a de valeur de la température de surface : il n'y a pas d'IRIS à classer."
+    ]
+    assert section.title == "Les 20 IRIS les plus chauds"
+
+
 def test_one_scene_under_min_clear_and_one_input_are_said_in_the_singular(tmp_path):
     summary = _few_scenes_summary(tmp_path)
     one = dataclasses.replace(summary, heat_island={"scenes": summary.heat_island["scenes"][:1]})
