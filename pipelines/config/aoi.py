@@ -68,11 +68,10 @@ class AreaOfInterest:
     geometry: BaseGeometry
     crs: CRS
     description: str = ""
-    #: The reprojections and buffers made of this area, each made once: of the union of a
-    #: département's IRIS (a million vertices), each takes tens of seconds.
-    _made: dict[Any, AreaOfInterest] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    #: The reprojections and buffers made of this area and its densified geometry, each made
+    #: once: of the union of a département's IRIS (a million vertices), each takes tens of
+    #: seconds.
+    _made: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.geometry.is_empty or self.geometry.area <= 0:
@@ -81,15 +80,17 @@ class AreaOfInterest:
     def to_crs(self, crs: Any) -> AreaOfInterest:
         """Return the area reprojected to ``crs`` (anything :class:`pyproj.CRS` accepts).
 
-        Made once per CRS and kept (the area is frozen).
+        Made once per CRS and kept (the area is frozen); its vertices are densified once.
         """
         target = CRS.from_user_input(crs)
         if target == self.crs:
             return self
         if ("crs", target) not in self._made:
+            if "densified" not in self._made:  # the same for every target
+                self._made["densified"] = _densify(self.geometry, self.crs)
             transformer = Transformer.from_crs(self.crs, target, always_xy=True)
             geometry = shapely.transform(
-                _densify(self.geometry, self.crs), transformer.transform, interleaved=False
+                self._made["densified"], transformer.transform, interleaved=False
             )
             made = AreaOfInterest(shapely.make_valid(geometry), target, self.description)
             self._made[("crs", target)] = made
