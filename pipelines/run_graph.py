@@ -34,6 +34,7 @@ from odc.geo.geom import Geometry
 from pipelines import run_layers
 from pipelines.config import (
     RunConfig,
+    Searches,
     area_of_interest,
     check_coverage,
     check_extent_coverage,
@@ -173,10 +174,11 @@ def scene_graph(config: RunConfig, timer: Any = None, *, source: str = "config")
     notes: list[str] = []
     with timer("aoi"):
         # A national file taken whole is refused from its extent, not after minutes of reading.
-        check_extent_coverage(config, source=source)
+        searches = Searches()  # a catalogue's or API's searched once
+        check_extent_coverage(config, source=source, searches=searches)
         area, iris, qpv, qpv_of_iris = zones_and_area(config, source=source)
     with timer("items"):
-        inputs = resolve_inputs(config, area=area, source=source)
+        inputs = resolve_inputs(config, area=area, source=source, searches=searches)
         check_coverage(config, area, inputs.landsat, source=source)
     with timer("grid"):
         geobox = analysis_grid(config, area)

@@ -23,6 +23,7 @@ from shapely.geometry import shape
 from pipelines import run_layers, run_tiles
 from pipelines.config import (
     RunConfig,
+    Searches,
     check_coverage,
     check_extent_coverage,
     config_digest,
@@ -284,9 +285,10 @@ def plan(config: RunConfig, *, source: str = "config") -> RunPlan:
     # Items found on a catalogue or an API are saved to be opened; a plan keeps none of them
     # (the run saves its own under its folder): a dry run writes nothing there.
     with tempfile.TemporaryDirectory(prefix="ilots-plan-") as items:
-        check_extent_coverage(config, source=source)  # before the zones, as the run
+        searches = Searches()  # a catalogue's or API's searched once, as by the run
+        check_extent_coverage(config, source=source, searches=searches)  # before the zones
         area, iris, qpv, _ = zones_and_area(config, source=source)
-        inputs = resolve_inputs(config, area=area, item_dir=items, source=source)
+        inputs = resolve_inputs(config, area=area, item_dir=items, source=source, searches=searches)
         # As the run, before the grid: an area the scenes miss is said before it is planned.
         check_coverage(config, area, inputs.landsat, source=source)
         tables, census = read_census_tables(

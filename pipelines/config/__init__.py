@@ -31,7 +31,7 @@ Public API
     (:mod:`.inputs`); ``search_catalog`` and ``search_stac_api`` do the searching;
     ``check_coverage(config, area, items)`` says when their footprints miss most of the area;
     ``check_extent_coverage(config)`` says it of a large area's extent before its features are
-    read.
+    read; a ``Searches`` given to both keeps the catalogue and API searches made once.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from pathlib import Path
 from pipelines.config.aoi import AreaOfInterest, area_of_interest, grid_crs
 from pipelines.config.inputs import (
     ResolvedInputs,
+    Searches,
     check_coverage,
     check_extent_coverage,
     resolve_inputs,
@@ -130,6 +131,7 @@ __all__ = [
     "ScenarioModelConfig",
     "ScenarioSpec",
     "SchedulerConfig",
+    "Searches",
     "StacApiSource",
     "WhereSpec",
     "ZoneLayerConfig",

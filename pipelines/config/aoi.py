@@ -14,7 +14,7 @@ import re
 import warnings
 from bisect import bisect_left
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,21 +68,33 @@ class AreaOfInterest:
     geometry: BaseGeometry
     crs: CRS
     description: str = ""
+    #: The reprojections and buffers made of this area and its densified geometry, each made
+    #: once: of the union of a département's IRIS (a million vertices), each takes tens of
+    #: seconds.
+    _made: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.geometry.is_empty or self.geometry.area <= 0:
             raise ValueError(f"the area of interest is empty ({self.description})")
 
     def to_crs(self, crs: Any) -> AreaOfInterest:
-        """Return the area reprojected to ``crs`` (anything :class:`pyproj.CRS` accepts)."""
+        """Return the area reprojected to ``crs`` (anything :class:`pyproj.CRS` accepts).
+
+        Made once per CRS and kept (the area is frozen); its vertices are densified once.
+        """
         target = CRS.from_user_input(crs)
         if target == self.crs:
             return self
-        transformer = Transformer.from_crs(self.crs, target, always_xy=True)
-        geometry = shapely.transform(
-            _densify(self.geometry, self.crs), transformer.transform, interleaved=False
-        )
-        return AreaOfInterest(shapely.make_valid(geometry), target, self.description)
+        if ("crs", target) not in self._made:
+            if "densified" not in self._made:  # the same for every target
+                self._made["densified"] = _densify(self.geometry, self.crs)
+            transformer = Transformer.from_crs(self.crs, target, always_xy=True)
+            geometry = shapely.transform(
+                self._made["densified"], transformer.transform, interleaved=False
+            )
+            made = AreaOfInterest(shapely.make_valid(geometry), target, self.description)
+            self._made[("crs", target)] = made
+        return self._made[("crs", target)]
 
     def series(self) -> gpd.GeoSeries:
         """Return the area as a one-row GeoSeries in EPSG:4326, for the zone readers' ``bbox``.
@@ -97,17 +109,70 @@ class AreaOfInterest:
         return tuple(float(v) for v in self.to_crs(WGS84).geometry.bounds)  # type: ignore[return-value]
 
     def utm_crs(self) -> CRS:
-        """Return the WGS 84 / UTM CRS of the zone holding the area's centre."""
+        """Return the WGS 84 / UTM CRS of the zone holding the area's centre.
+
+        The centre is the centroid of the area in EPSG:4326, which lies within its extent
+        there: when that extent (:func:`_lonlat_bounds`, a margin added) holds in one zone,
+        its zone is the centre's, found without reprojecting the area's vertices.
+        """
+        zone = _zone_of_extent(_lonlat_bounds(self.geometry.bounds, self.crs))
+        if zone is not None:
+            return zone
         centre = self.to_crs(WGS84).geometry.centroid
         return CRS.from_epsg(utm_crs_for(centre.x, centre.y).epsg)
 
     def buffered(self, metres: float) -> AreaOfInterest:
-        """Return the area grown by ``metres`` (computed in its UTM zone), in EPSG:4326."""
+        """Return the area grown by ``metres`` (computed in its UTM zone), in EPSG:4326.
+
+        Made once per distance and kept (the area is frozen).
+        """
         if metres <= 0:
             return self.to_crs(WGS84)
-        local = self.to_crs(self.utm_crs())
-        grown = AreaOfInterest(local.geometry.buffer(metres), local.crs, self.description)
-        return grown.to_crs(WGS84)
+        if ("buffer", metres) not in self._made:
+            local = self.to_crs(self.utm_crs())
+            grown = AreaOfInterest(local.geometry.buffer(metres), local.crs, self.description)
+            self._made[("buffer", metres)] = grown.to_crs(WGS84)
+        return self._made[("buffer", metres)]
+
+
+#: Points per edge of an extent reprojected to EPSG:4326 (:func:`_lonlat_bounds`).
+_EXTENT_DENSIFY = 100
+#: Degrees added around an extent in EPSG:4326 before its UTM zone is taken for its centre's
+#: (:func:`_zone_of_extent`): far more than a reprojected edge of 100 points departs from its
+#: curve (a few metres for an edge of 1,000 km).
+_ZONE_MARGIN_DEG = 0.01
+
+
+def _lonlat_bounds(
+    bounds: tuple[float, float, float, float], crs: CRS
+) -> tuple[float, float, float, float]:
+    """Return the extent in EPSG:4326 of the box ``bounds`` in ``crs``, its edges densified.
+
+    Holds every point of a geometry within ``bounds`` reprojected (to a margin: see
+    :data:`_ZONE_MARGIN_DEG`); ``west > east`` when it crosses the antimeridian.
+    """
+    if crs == WGS84:
+        return bounds
+    transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
+    return transformer.transform_bounds(*bounds, densify_pts=_EXTENT_DENSIFY)
+
+
+def _zone_of_extent(lonlat: tuple[float, float, float, float]) -> CRS | None:
+    """Return the UTM CRS of every point of an extent in EPSG:4326 (a margin added), or None.
+
+    None when the extent, grown by :data:`_ZONE_MARGIN_DEG`, meets two zones or both
+    hemispheres, crosses the antimeridian or leaves the UTM domain: the centre's zone is then
+    computed from the area's vertices.
+    """
+    west, south, east, north = lonlat
+    west, south = west - _ZONE_MARGIN_DEG, south - _ZONE_MARGIN_DEG
+    east, north = east + _ZONE_MARGIN_DEG, north + _ZONE_MARGIN_DEG
+    if not (-180.0 <= west <= east <= 180.0 and -80.0 <= south <= north <= 84.0):
+        return None
+    corners = {utm_crs_for(lon, lat).epsg for lon in (west, east) for lat in (south, north)}
+    # The zone of a longitude never decreases eastwards, the hemisphere changes once (at 0):
+    # four corners in one zone and hemisphere put every point between them there.
+    return CRS.from_epsg(corners.pop()) if len(corners) == 1 else None
 
 
 def _densify(geometry: BaseGeometry, crs: CRS) -> BaseGeometry:

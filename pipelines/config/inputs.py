@@ -80,6 +80,7 @@ __all__ = [
     "EXTENT_CHECKED_KM2",
     "Interval",
     "ResolvedInputs",
+    "Searches",
     "check_coverage",
     "check_extent_coverage",
     "landsat_coverage",
@@ -122,6 +123,56 @@ class ResolvedInputs:
     def items(self) -> tuple[pystac.Item, ...]:
         """All items, Landsat first."""
         return self.landsat + self.sentinel2
+
+
+@dataclass
+class Searches:
+    """The catalogue and STAC API searches of a run, each answered once.
+
+    :func:`check_extent_coverage` searches over the extent of a large area, and
+    :func:`resolve_inputs` then over the area itself, whose box lies within it: the items
+    found for the extent that meet the area's box are the items its search finds (the
+    catalogue's filter, a STAC API's ``bbox``), so the second search is not made. A search
+    that stopped at ``max_items`` may have left out some of them: it is not reused.
+
+    Parameters
+    ----------
+    margin_deg
+        Degrees added around the box of each search made (:meth:`widened`); its items are
+        then those meeting the box asked for.
+    """
+
+    margin_deg: float = 0.0
+    _done: list[tuple[str, BBox, list[pystac.Item]]] = field(default_factory=list)
+
+    def widened(self, degrees: float) -> Searches:
+        """Return these searches, the ones made from now on over their box grown by ``degrees``."""
+        return Searches(degrees, self._done)
+
+    def search_box(self, bbox: BBox) -> BBox:
+        """Return the box a search for ``bbox`` is made over (grown by :attr:`margin_deg`)."""
+        west, south, east, north = bbox
+        m = self.margin_deg
+        return (max(west - m, -180.0), max(south - m, -90.0), min(east + m, 180.0),
+                min(north + m, 90.0))  # fmt: skip
+
+    def find(self, key: str, bbox: BBox) -> list[pystac.Item] | None:
+        """Return the items of search ``key`` meeting ``bbox`` from one over a box holding it.
+
+        None when no such search was made.
+        """
+        west, south, east, north = bbox
+        for done, (w, s, e, n), items in self._done:
+            if done == key and w <= west <= east <= e and s <= south <= north <= n:
+                area = box(*bbox)
+                return [
+                    it for it in items if (f := _item_footprint(it)) is None or f.intersects(area)
+                ]
+        return None
+
+    def add(self, key: str, bbox: BBox, items: list[pystac.Item]) -> None:
+        """Keep the items a search ``key`` over ``bbox`` found (all it could find)."""
+        self._done.append((key, bbox, items))
 
 
 @dataclass
@@ -431,6 +482,31 @@ def search_stac_api(
     IlotsWarning
         When the search of a period returns ``api.max_items`` items: there may be more.
     """
+    found, full = _search_stac_api(
+        api, bbox=bbox, intervals=intervals, max_cloud_cover=max_cloud_cover
+    )
+    _warn_full(api, full, key)
+    return found
+
+
+def _warn_full(api: StacApiSource, full: Sequence[str], key: str) -> None:
+    """Say that the search of periods ``full`` stopped at ``api.max_items`` (if any did)."""
+    if full:
+        _warn(
+            f"{key}.max_items: the search of {api.url} returned {api.max_items} items, the "
+            f"limit, for {len(full)} period(s) (e.g. {full[0]}): there may be more products; "
+            "raise max_items (null: no limit), or narrow the periods or max_cloud_cover"
+        )
+
+
+def _search_stac_api(
+    api: StacApiSource,
+    *,
+    bbox: BBox,
+    intervals: Sequence[Interval],
+    max_cloud_cover: float | None = None,
+) -> tuple[list[pystac.Item], list[str]]:
+    """Search as :func:`search_stac_api`; return the items and the periods cut at max_items."""
     try:
         from pystac_client import Client
     except ImportError as err:
@@ -463,14 +539,8 @@ def search_stac_api(
     except Exception as err:  # network, HTTP and API errors of pystac-client
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"cannot search the STAC API {api.url}: {reason}") from err
-    if full:
-        _warn(
-            f"{key}.max_items: the search of {api.url} returned {api.max_items} items, the "
-            f"limit, for {len(full)} period(s) (e.g. {full[0]}): there may be more products; "
-            "raise max_items (null: no limit), or narrow the periods or max_cloud_cover"
-        )
     logger.info("STAC API %s: %d items", api.url, len(found))
-    return list(found.values())
+    return list(found.values()), full
 
 
 def _save_item(item: pystac.Item, folder: Path, *, signed: bool = False) -> Path:
@@ -512,34 +582,26 @@ def _source_items(
     intervals: Sequence[Interval],
     max_cloud_cover: float | None,
     item_dir: Path,
+    searches: Searches,
 ) -> list[pystac.Item]:
-    """Return the ilots items one source gives (not yet filtered by sensor, time, area)."""
+    """Return the ilots items one source gives (not yet filtered by sensor, time, area).
+
+    A catalogue or STAC API is searched unless ``searches`` holds a search of it over a box
+    holding ``bbox`` (:class:`Searches`).
+    """
     if src.path is not None:
         return opener.expand(src.path, key)
-    if src.catalog is not None:
-        try:
-            raw = search_catalog(
-                src.catalog.href,
-                bbox=bbox,
-                intervals=intervals,
-                collections=src.catalog.collections,
-                max_cloud_cover=max_cloud_cover,
-            )
-        except ConfigError as err:
-            raise ConfigError(f"{key}.catalog.href: {err}") from err
-    elif src.stac_api is not None:
-        try:
-            raw = search_stac_api(
-                src.stac_api,
-                bbox=bbox,
-                intervals=intervals,
-                max_cloud_cover=max_cloud_cover,
-                key=f"{key}.stac_api",
-            )
-        except ConfigError as err:
-            raise ConfigError(f"{key}.stac_api: {err}") from err
-    else:  # InputSource validation guarantees one alternative
-        raise ConfigError(f"{key}: give path, catalog or stac_api")
+    search = f"{src.model_dump_json()} {intervals} {max_cloud_cover}"
+    raw = searches.find(search, bbox)
+    if raw is None:
+        wide = searches.search_box(bbox)
+        raw, complete = _search_source(src, key, wide, intervals, max_cloud_cover)
+        if complete:
+            searches.add(search, wide, raw)
+        if wide != bbox:  # the items of the box asked for
+            raw = searches.find(search, bbox) if complete else None
+            if raw is None:  # stopped at max_items: its items may not be the box's
+                raw, _ = _search_source(src, key, bbox, intervals, max_cloud_cover)
     signer = src.stac_api.sign if src.stac_api is not None else None
     # Every JSON written before any is read: USGS's SR and ST items of a product are read
     # together when they sit side by side (raster.sources.landsat_halves). Signed hrefs are
@@ -557,12 +619,48 @@ def _source_items(
     return items
 
 
+def _search_source(
+    src: InputSource,
+    key: str,
+    bbox: BBox,
+    intervals: Sequence[Interval],
+    max_cloud_cover: float | None,
+) -> tuple[list[pystac.Item], bool]:
+    """Search a source's catalogue or STAC API; return its items and whether they are all.
+
+    A STAC API's search of a period may stop at ``max_items``: then not all.
+    """
+    if src.catalog is not None:
+        try:
+            raw = search_catalog(
+                src.catalog.href,
+                bbox=bbox,
+                intervals=intervals,
+                collections=src.catalog.collections,
+                max_cloud_cover=max_cloud_cover,
+            )
+        except ConfigError as err:
+            raise ConfigError(f"{key}.catalog.href: {err}") from err
+        return raw, True
+    if src.stac_api is None:  # InputSource validation guarantees one alternative
+        raise ConfigError(f"{key}: give path, catalog or stac_api")
+    try:
+        raw, full = _search_stac_api(
+            src.stac_api, bbox=bbox, intervals=intervals, max_cloud_cover=max_cloud_cover
+        )
+    except ConfigError as err:
+        raise ConfigError(f"{key}.stac_api: {err}") from err
+    _warn_full(src.stac_api, full, f"{key}.stac_api")
+    return raw, not full
+
+
 def resolve_inputs(
     config: RunConfig,
     *,
     area: AreaOfInterest | None = None,
     item_dir: str | os.PathLike[str] | None = None,
     source: str = "config",
+    searches: Searches | None = None,
 ) -> ResolvedInputs:
     """Find, open and filter every product of a config's ``inputs``.
 
@@ -578,6 +676,10 @@ def resolve_inputs(
         ``<outputs.folder>/stac_items``.
     source
         Name of the config in messages.
+    searches
+        The catalogue and STAC API searches already made for the run
+        (:func:`check_extent_coverage`'s), reused when they span the area's; this one's are
+        added to it.
 
     Returns
     -------
@@ -602,6 +704,7 @@ def resolve_inputs(
     intervals = config.periods.intervals()
     cloud = config.inputs.max_cloud_cover
     folder = Path(item_dir) if item_dir is not None else config.outputs.folder / "stac_items"
+    searches = Searches() if searches is None else searches
     opener = _Opener()
     skipped: list[str] = []
     result: dict[str, tuple[pystac.Item, ...]] = {}
@@ -631,6 +734,7 @@ def resolve_inputs(
                 intervals=intervals,
                 max_cloud_cover=cloud,
                 item_dir=folder,
+                searches=searches,
             )
             mine = [it for it in items if _is_sensor(it, sensor)]
             sign_planetary_computer(mine, named)  # its storage refuses unsigned reads
@@ -789,7 +893,15 @@ def _area_fix(config: RunConfig) -> str:
 EXTENT_CHECKED_KM2 = 10_000.0
 
 
-def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
+#: Degrees added around the box :func:`check_extent_coverage` searches catalogues and APIs
+#: over (:class:`Searches`): more than the ring's arcs (16 segments a quarter circle) miss of
+#: a circle, 0.5 % of ``heat_island.ring_outer_km`` (50 m of 10 km).
+_EXTENT_SEARCH_MARGIN_DEG = 0.02
+
+
+def check_extent_coverage(
+    config: RunConfig, *, source: str = "config", searches: Searches | None = None
+) -> None:
     """Refuse, before its features are read, an area whose extent the Landsat products miss.
 
     The extent is :func:`~pipelines.config.aoi.area_outline`'s: the bounding box itself, or
@@ -801,7 +913,8 @@ def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
     area itself, and says and keeps them then) and, under :data:`COVERAGE_MIN` of it
     under their footprints, the run is refused: its grid would span that extent. A header's
     extent is confirmed from the features' own bounds before (:func:`_refused`), and the
-    refusal says theirs.
+    refusal says theirs. The catalogue and STAC API searches made are kept in ``searches``:
+    the run's :func:`resolve_inputs` given them makes none again (:class:`Searches`).
 
     Raises
     ------
@@ -812,13 +925,18 @@ def check_extent_coverage(config: RunConfig, *, source: str = "config") -> None:
     outline = area_outline(config)
     if outline is None or _km2(outline) <= EXTENT_CHECKED_KM2:
         return
+    # Over a box a little wider than the extent's, so that the area's (within it, but for
+    # the polygons that approximate the rural ring's arcs) is found within it.
+    searches = (Searches() if searches is None else searches).widened(_EXTENT_SEARCH_MARGIN_DEG)
     with (
         tempfile.TemporaryDirectory(prefix="ilots-extent-") as scratch,
         warnings.catch_warnings(),
         withheld_warnings(),
     ):
         warnings.simplefilter("ignore")
-        items = resolve_inputs(config, area=outline, item_dir=scratch, source=source).landsat
+        items = resolve_inputs(
+            config, area=outline, item_dir=scratch, source=source, searches=searches
+        ).landsat
     footprints = _footprints(items)
     if footprints is None:
         return

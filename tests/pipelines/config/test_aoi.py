@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from shapely.geometry import box
 
 from pipelines.config import ConfigError, area_of_interest, config_from_dict, grid_crs
-from pipelines.config.aoi import read_zone_layer
+from pipelines.config.aoi import AreaOfInterest, _lonlat_bounds, _zone_of_extent, read_zone_layer
 from tiles.errors import IlotsWarning
 
 from .conftest import MINIMAL, iris_layer
@@ -538,3 +540,88 @@ def test_the_area_is_prepared_for_the_zones_spatial_tests(monkeypatch):
     # b is half inside (kept whole), c inside
     assert zones_in_area(zones, area, "zones.iris")["code"].tolist() == ["b", "c"]
     assert [bool(s) for s in seen] == [True] * 4  # and intersects, covers
+
+
+def _star(x: float, y: float, radius: float, n: int, rng) -> shapely.Polygon:
+    """An irregular star-shaped polygon of ``n`` vertices around (x, y)."""
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = radius * rng.uniform(0.2, 1.0, n)
+    return shapely.Polygon(np.c_[x + radii * np.cos(angles), y + radii * np.sin(angles)])
+
+
+def _oracle_utm_epsg(geometry, crs) -> int:
+    """The UTM zone (EPSG) of the centroid of ``geometry`` with all its vertices in degrees."""
+    to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
+    lonlat = shapely.transform(geometry, to_lonlat.transform, interleaved=False)
+    centre = shapely.make_valid(lonlat).centroid
+    zone = min(math.floor((centre.x + 180.0) / 6.0) + 1, 60)
+    return (32600 if centre.y >= 0 else 32700) + zone
+
+
+def _irregular_areas():
+    """Irregular polygons and multipolygons in Lambert-93, UTM 31N and degrees: over France,
+    across the zone edges at 0° and 6° E (centre on either side) and across the equator."""
+    rng = np.random.default_rng(7)
+    areas = []
+    to_l93 = Transformer.from_crs(4326, 2154, always_xy=True)
+    places = [(1.44, 43.6, 20), (-0.02, 44.8, 60), (0.03, 47.0, 60), (5.98, 45.2, 40),
+              (6.05, 48.6, 80), (2.35, 48.85, 150), (-4.4, 48.4, 5), (7.5, 43.8, 300)]  # fmt: skip
+    for lon, lat, km in places:
+        x, y = to_l93.transform(lon, lat)
+        parts = [_star(x, y, km * 1000, 300, rng)]
+        parts.append(_star(x + rng.uniform(-2, 2) * km * 1000, y, km * 300, 200, rng))
+        areas.append((shapely.MultiPolygon(parts) if rng.random() < 0.5 else parts[0], 2154))
+    for lon, lat in [(3.0, 0.05), (-60.0, -0.03), (11.99, 20.0), (12.01, -33.0)]:
+        areas.append((_star(lon, lat, 0.2, 150, rng), 4326))
+    x, y = Transformer.from_crs(4326, 32631, always_xy=True).transform(3.0, 44.0)
+    areas.append((_star(x + 3.0 * 111_000, y, 50_000, 400, rng), 32631))  # across 6° E
+    return areas
+
+
+def test_utm_crs_is_the_zone_of_the_centroid_of_all_vertices():
+    """The UTM zone, found from the extent when it lies in one zone, is the zone of the
+    centroid of the area's vertices all reprojected (the rule as it was), on irregular areas
+    inside one zone and across zone edges and the equator."""
+    fast = 0
+    for geometry, epsg in _irregular_areas():
+        crs = CRS.from_epsg(epsg)
+        area = AreaOfInterest(shapely.make_valid(geometry), crs)
+        assert area.utm_crs() == CRS.from_epsg(_oracle_utm_epsg(area.geometry, crs)), (epsg,)
+        fast += _zone_of_extent(_lonlat_bounds(area.geometry.bounds, crs)) is not None
+    assert 4 <= fast <= len(_irregular_areas()) - 4  # both ways taken
+
+
+def test_utm_crs_of_an_area_in_one_zone_reprojects_no_vertex(monkeypatch):
+    rng = np.random.default_rng(1)
+    area = AreaOfInterest(_star(574_000, 6_279_000, 50_000, 5_000, rng), CRS.from_epsg(2154))
+    monkeypatch.setattr(shapely, "transform", _refuse)
+    assert area.utm_crs() == CRS.from_epsg(32631)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the area's vertices were reprojected")
+
+
+def test_reprojections_and_buffers_are_made_once(monkeypatch):
+    """A run asks for the area in degrees, its UTM zone and the area grown by the rural ring
+    several times (items, coverage, grid, manifest): each is made once."""
+    from pipelines.config import aoi as module
+
+    rng = np.random.default_rng(2)
+    area = AreaOfInterest(_star(574_000, 6_279_000, 20_000, 500, rng), CRS.from_epsg(2154))
+    expected = {
+        "lonlat": area.to_crs(4326).geometry,
+        "grown": area.buffered(10_000.0).geometry,
+    }
+    fresh = AreaOfInterest(area.geometry, area.crs)
+    made, densify = [], module._densify
+    monkeypatch.setattr(module, "_densify", lambda g, crs: made.append(crs) or densify(g, crs))
+    for _ in range(3):
+        grown = fresh.buffered(10_000.0)
+        lonlat = fresh.to_crs("EPSG:4326")
+        fresh.utm_crs(), fresh.series(), fresh.bounds_wgs84
+    # the area (to UTM and to degrees) and the grown area (to degrees): once each
+    assert len(made) == 2
+    assert fresh.to_crs(4326) is lonlat and fresh.buffered(10_000.0) is grown
+    assert shapely.equals_exact(lonlat.geometry, expected["lonlat"], tolerance=0)
+    assert shapely.equals_exact(grown.geometry, expected["grown"], tolerance=0)

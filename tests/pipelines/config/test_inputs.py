@@ -26,6 +26,7 @@ from shapely.geometry import box
 
 from pipelines.config import (
     ConfigError,
+    Searches,
     apply_overrides,
     area_of_interest,
     check_coverage,
@@ -39,6 +40,12 @@ from pipelines.config.inputs import landsat_coverage
 from pipelines.config.models import StacApiSource
 from pipelines.outputs.manifest import build_manifest
 from raster.sources import open_product
+from raster.synthetic import (
+    encode_qa_pixel,
+    kelvin_to_st_dn,
+    reflectance_to_dn_landsat,
+    write_landsat_c2l2,
+)
 from tiles.errors import IlotsWarning, collected_warnings
 
 from .conftest import MINIMAL, UTM_ORIGIN, iris_layer, landsat_product
@@ -911,3 +918,75 @@ def test_a_stale_geopackage_extent_is_confirmed_from_the_features(tmp_path, writ
     ), str(err.value)
     _delete_iris(tmp_path / "iris.gpkg", ["290190101"])  # Brittany: the centre's IRIS alone
     check_extent_coverage(config, source="c.yaml")
+
+
+def _two_iris_150_km_apart(path: Path) -> None:
+    """Write 2 IRIS of 1 km² in Lambert-93, 150 km apart east-west and 100 km north-south
+    (an extent of 15,000 km², checked before the IRIS are read)."""
+    gpd.GeoDataFrame(
+        {"code_iris": ["315550101", "810040101"], "insee_com": ["31555", "81004"],
+         "nom_iris": ["A", "B"], "nom_com": ["Toulouse", "Albi"], "iris": ["0101", "0101"],
+         "typ_iris": ["H", "H"]},
+        geometry=[box(520_000, 6_230_000, 521_000, 6_231_000),
+                  box(669_000, 6_329_000, 670_000, 6_330_000)],
+        crs="EPSG:2154",
+    ).to_file(path, layer="contours_iris", driver="GPKG")  # fmt: skip
+
+
+@pytest.fixture
+def wide_api(monkeypatch, tmp_path):
+    """A fake API of 2 products of summer 2023: L8 over most of Occitanie (240 km square,
+    pixels of 30 km), L9 near Toulouse (240 m square, 70 km from both IRIS)."""
+    pystac_client = pytest.importorskip("pystac_client")
+    big = {band: data[:1, :1].repeat(8, 0).repeat(8, 1) for band, data in _bands().items()}
+    write_landsat_c2l2(tmp_path / "api", bands=big, crs=32631, platform="landsat-8",
+                       transform=from_origin(240_000, 4_940_000, 30_000, 30_000), path=199,
+                       row=30, date=dt.date(2023, 7, 12))  # fmt: skip
+    landsat_product(tmp_path / "api", dt.date(2023, 7, 20), platform="landsat-9")
+    items = []
+    for name in (L8_JULY, L9_JULY):
+        item = open_product(tmp_path / "api" / name)
+        item.set_self_href(None)
+        item.clear_links()
+        items.append(item)
+    FakeClient.searches = []
+    monkeypatch.setattr(
+        pystac_client.Client, "open", staticmethod(lambda url, **kw: FakeClient(items))
+    )
+    return FakeClient
+
+
+def _bands():
+    n = 8
+    return {
+        "red": reflectance_to_dn_landsat(np.full((n, n), 0.05)),
+        "lwir11": kelvin_to_st_dn(np.full((n, n), 300.0)),
+        "qa_pixel": np.full((n, n), encode_qa_pixel(), dtype="uint16"),
+    }
+
+
+@pytest.mark.parametrize("max_items", [None, 1])
+def test_a_large_area_is_searched_once(wide_api, tmp_path, write_config, max_items):
+    """aoi.zones: iris without aoi.communes over an extent of 15,000 km²: the extent check
+    searches the API over it, the run's resolution over the IRIS (their box lies within it)
+    finds the same items without a second search, as a fresh search finds them. A search
+    stopped at max_items is made again."""
+    _two_iris_150_km_apart(tmp_path / "iris.gpkg")
+    api = "{stac_api: {url: 'https://stac.example/v1', collections: [landsat-c2-l2]"
+    api += "}}" if max_items is None else f", max_items: {max_items}}}}}"
+    config = config_for(write_config, f"[{api}]", aoi={"zones": "iris"},
+                        zones={"iris": {"path": "iris.gpkg"}})  # fmt: skip
+    area = area_of_interest(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = resolve_inputs(config, area=area, item_dir=tmp_path / "fresh")
+        wide_api.searches.clear()
+        searches = Searches()
+        check_extent_coverage(config, source="c.yaml", searches=searches)
+        found = resolve_inputs(config, area=area, item_dir=tmp_path / "items", searches=searches)
+    assert len(wide_api.searches) == (1 if max_items is None else 3)  # 1 period: summer 2023
+    assert ids(found.landsat) == ids(fresh.landsat) == [L8_JULY]
+    assert [s.replace("/items/", "/fresh/") for s in found.skipped] == list(fresh.skipped)
+    assert found.skipped[0].startswith(f"{L9_JULY}: footprint outside the area of interest")
+    saved = sorted(p.name for p in (tmp_path / "items").iterdir())
+    assert saved == sorted(p.name for p in (tmp_path / "fresh").iterdir())
