@@ -277,11 +277,20 @@ def lock_holder(folder: str | os.PathLike[str]) -> str | None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
-                return handle.read().strip() or "another process"
+                return _owner(handle)
             fcntl.flock(handle, fcntl.LOCK_UN)
     except OSError:  # unreadable, or a file system without locks: none known
         return None
     return None
+
+
+def _owner(handle: Any) -> str:
+    """Return the holder the lock file names: its last line, or "another process".
+
+    Readers taking the lock together may each have written their line.
+    """
+    lines = handle.read().split("\n")
+    return next((line.strip() for line in reversed(lines) if line.strip()), "another process")
 
 
 def _remove_if_unused(made: list[Path]) -> None:
@@ -315,7 +324,7 @@ def _acquire(root: Path, *, shared: bool = False) -> object | None:
         fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process
         handle.seek(0)
-        owner = handle.read().strip() or "another process"
+        owner = _owner(handle)
         handle.close()
         if shared:
             raise OutputError(

@@ -57,6 +57,18 @@ def test_a_second_process_is_refused_with_the_first_named(held):
         pass
 
 
+def test_a_lock_file_naming_two_holders_gives_a_one_line_message(held):
+    """Two readers taking the shared lock together may each write their name (truncate,
+    truncate, write, write): the refusal named both on two lines; it names the last."""
+    folder, other = held
+    with open(folder / ".ilots.lock", "w", encoding="utf-8") as names:
+        names.write(f"pid 1 on elsewhere\npid {other.pid} on here\n")
+    with pytest.raises(OutputError) as refused, folder_lock(folder):
+        pass
+    assert "\n" not in str(refused.value)
+    assert f"(pid {other.pid} on here: a run" in str(refused.value)
+
+
 def test_the_lock_goes_with_its_process_however_it_ends(held):
     folder, other = held
     other.kill()  # kill -9: no cleanup ran
