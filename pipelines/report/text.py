@@ -258,15 +258,16 @@ class Messages:
     def significant(self, value: Any, figures: int = 3) -> str:
         """Format a number with ``figures`` significant digits (at most 6 decimals).
 
-        A number under a millionth (but not 0) is written in scientific form
-        (:meth:`scientific`: ``4,21 × 10⁻⁷``), never ``0,000000``.
+        A number whose figures need more than 6 decimals (but not 0) is written in scientific
+        form (:meth:`scientific`: ``4,21 × 10⁻⁷``, ``1,50 × 10⁻⁶``), never ``0,000000`` nor
+        ``0,000002`` (one figure of three).
         """
         if not is_number(value) or float(value) == 0:
             return self.number(value, figures - 1)
-        if abs(float(value)) < 10.0**-MAX_DECIMALS:
-            return self.scientific(value, figures)
         digits = figures - 1 - math.floor(math.log10(abs(float(value))))
-        return self.number(value, min(MAX_DECIMALS, max(0, digits)))
+        if digits > MAX_DECIMALS:
+            return self.scientific(value, figures)
+        return self.number(value, max(0, digits))
 
     def scientific(self, value: Any, figures: int = 1) -> str:
         """Write a number with ``figures`` significant digits times a power of ten.

@@ -246,3 +246,6 @@ def test_an_interval_end_or_a_value_under_a_millionth_never_reads_0():
     # From a millionth up, decimals as before; 0 itself keeps the digits asked.
     assert fr.ci(1e-6, 0.5) == f"IC 95{NBSP}% 0,000001 à 0,50"
     assert fr.significant(0.000678) == "0,000678" and fr.significant(0.0) == "0,00"
+    # Figures that 6 decimals would cut (1.5e-6 read 0,000002: one figure of three).
+    assert fr.significant(1.5e-6) == f"1,50{times}⁻⁶"
+    assert en.significant(-4.56e-5) == f"{MINUS}4.56{times}⁻⁵"
