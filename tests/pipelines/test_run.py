@@ -1766,12 +1766,16 @@ def _assert_same_run(a, b, *, exact=False):
                 np.testing.assert_allclose(ta[column], tb[column], rtol=1e-9, err_msg=column)
 
 
+#: Tile size of the tiled twins of one-piece runs: 2 x 2 tiles of the demo's 548-pixel grid.
+TILES_2X2_PX = 272
+
+
 @pytest.mark.parametrize(
     ("tile_size", "spans"),
     [
-        (150, [(0, 150), (150, 300), (300, 450), (450, 548)]),  # 4 x 4 tiles
+        (200, [(0, 200), (200, 400), (400, 548)]),  # 3 x 3 tiles: the middle one has 8 neighbours
         # 548 = 2 x 272 + 4: the 4-pixel strip (< 272 / 8) widens the last tile.
-        (272, [(0, 272), (272, 548)]),
+        (TILES_2X2_PX, [(0, 272), (272, 548)]),
     ],
 )
 def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path, tile_size, spans):
@@ -1786,13 +1790,12 @@ def test_small_tiles_equal_one_piece(demo_run, demo_folder, tmp_path, tile_size,
     assert not any(".checkpoints" in p for p in _manifest_outputs(tmp_path / "tiled"))
 
 
-def test_tiles_splitting_landsat_pixels_equal_one_piece(demo_folder, tmp_path, monkeypatch):
-    """At 20 m the LST work runs on the 30 m Landsat pixels; tiles of 512 pixels (10,240 m)
-    split them, and pass 0 keeps each tile's share of them for the passes after. The
-    checkpoints take no more disk than --dry-run announces (nor twice less)."""
-    overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
-    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
-    sizes = []
+#: The demo at 20 m, where the LST work runs on the 30 m Landsat pixels, in 2 x 2 tiles of 512.
+OVERRIDES_20M = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
+
+
+def _measuring_checkpoints(monkeypatch, sizes):
+    """Append to ``sizes`` the bytes of a run's checkpoints as they are removed."""
     remove = run_tiles.remove_checkpoints
 
     def measured(folder):
@@ -1801,12 +1804,54 @@ def test_tiles_splitting_landsat_pixels_equal_one_piece(demo_folder, tmp_path, m
         remove(folder)
 
     monkeypatch.setattr(run_tiles, "remove_checkpoints", measured)
-    whole = run(config, out=tmp_path / "whole", tile_size_px=4096)
+
+
+def _counting_st_b10_reads(monkeypatch, reads):
+    """Append to ``reads`` the URI of each ST_B10 chunk read."""
+    import odc.loader._rio as rio
+
+    real_read = rio.rio_read
+
+    def counting_read(src, *args, **kwargs):
+        if "ST_B10" in str(src.uri):
+            reads.append(src.uri)
+        return real_read(src, *args, **kwargs)
+
+    monkeypatch.setattr(rio, "rio_read", counting_read)
+
+
+@pytest.fixture(scope="module")
+def whole_20m(demo_folder, tmp_path_factory):
+    """The demo at 20 m (:data:`OVERRIDES_20M`) run in one piece (tiles of 4096 px), made
+    once for the module: its result (folder read only), the bytes of the checkpoints it
+    removed and the ST_B10 chunks it read (sorted)."""
+    from tests.conftest import share
+
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), OVERRIDES_20M)
+    sizes, reads = [], []
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _measuring_checkpoints(monkeypatch, sizes)
+        _counting_st_b10_reads(monkeypatch, reads)
+        whole = run(config, out=tmp_path_factory.mktemp("whole_20m"), tile_size_px=4096)
+    share(whole.folder)
+    return whole, sizes, sorted(reads)
+
+
+def test_tiles_splitting_landsat_pixels_equal_one_piece(
+    whole_20m, demo_folder, tmp_path, monkeypatch
+):
+    """At 20 m the LST work runs on the 30 m Landsat pixels; tiles of 512 pixels (10,240 m)
+    split them, and pass 0 keeps each tile's share of them for the passes after. The
+    checkpoints take no more disk than --dry-run announces (nor twice less)."""
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), OVERRIDES_20M)
+    whole, whole_sizes, _ = whole_20m
+    sizes = []
+    _measuring_checkpoints(monkeypatch, sizes)
     tiled = run(config, out=tmp_path / "tiled")
     assert len(run_tiles.tiles_of(_grid_of(config), 512)) == 4
     _assert_same_run(whole, tiled)
     estimate = plan(config).checkpoint_bytes
-    assert sizes[0] == 0 and sizes[1] <= estimate <= 2 * sizes[1]
+    assert whole_sizes == [0] and sizes[0] <= estimate <= 2 * sizes[0]
     assert plan(apply_overrides(config, {"scheduler.tile_size_px": 4096})).checkpoint_bytes == 0
 
 
@@ -1819,7 +1864,7 @@ def test_composite_suhii_equals_the_whole_grid_computation(demo_run, demo_folder
     out, _ = demo_run
     config = load_config(demo_folder / "config.yaml")
     graph = scene_graph(config)
-    tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=TILES_2X2_PX)
     for folder in (out, tiled.folder):
         heat = json.loads((Path(folder) / "heat_island.json").read_text())
         for key, name in (("composite", "lst_anomaly"), ("composite_lst", "lst_median")):
@@ -1908,29 +1953,17 @@ def test_tiled_run_reads_its_inputs_in_one_pass(demo_folder, tmp_path, monkeypat
     monkeypatch.setattr(run_tiles, "first_pass", entering("reference", run_tiles.first_pass))
     monkeypatch.setattr(run_tiles, "tile_pieces", entering("tiles", run_tiles.tile_pieces))
     config = load_config(demo_folder / "config.yaml")
-    run(config, out=tmp_path / "tiled", tile_size_px=150)
+    run(config, out=tmp_path / "tiled", tile_size_px=TILES_2X2_PX)
     assert reads["inputs"] > 0 and reads["reference"] == reads["tiles"] == 0
 
 
-def test_tiles_read_each_landsat_chunk_once(demo_folder, tmp_path, monkeypatch):
+def test_tiles_read_each_landsat_chunk_once(whole_20m, demo_folder, tmp_path, monkeypatch):
     """At 20 m the LST runs on the 30 m Landsat pixels, whose chunks meet several tiles'
     shares: pass 0 reads (and converts) each of them once, as the one-piece run does."""
-    import odc.loader._rio as rio
-
+    _, _, whole = whole_20m
     reads = []
-    real_read = rio.rio_read
-
-    def counting_read(src, *args, **kwargs):
-        if "ST_B10" in str(src.uri):
-            reads.append(src.uri)
-        return real_read(src, *args, **kwargs)
-
-    monkeypatch.setattr(rio, "rio_read", counting_read)
-    overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
-    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
-    run(config, out=tmp_path / "whole", tile_size_px=4096)
-    whole = sorted(reads)
-    reads.clear()
+    _counting_st_b10_reads(monkeypatch, reads)
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), OVERRIDES_20M)
     run(config, out=tmp_path / "tiled")
     assert len(run_tiles.tiles_of(_grid_of(config), 512)) == 4
     assert len(whole) > len(SCENES) and sorted(reads) == whole  # several chunks per scene
@@ -1940,7 +1973,7 @@ def _manifest_outputs(folder):
     return [str(p) for p in json.loads((folder / "manifest.json").read_text())["outputs"]]
 
 
-@pytest.mark.parametrize("tile_size", [4096, 150])
+@pytest.mark.parametrize("tile_size", [4096, TILES_2X2_PX])
 def test_index_and_landcover_cogs_are_queued_before_the_tiles_pass(
     demo_run, demo_folder, tmp_path, monkeypatch, tile_size
 ):
@@ -2008,7 +2041,7 @@ def test_tiles_same_partials_as_one_piece(demo_folder, tmp_path, monkeypatch):
     config = load_config(demo_folder / "config.yaml")
     run(config, out=tmp_path / "one")
     one, seen[:] = list(seen), []
-    run(config, out=tmp_path / "many", tile_size_px=208)
+    run(config, out=tmp_path / "many", tile_size_px=TILES_2X2_PX)
     many = list(seen)
     assert len(one) == len(many) > 0
     for a, b in zip(one, many, strict=True):
@@ -2149,7 +2182,7 @@ def test_auto_tile_size_of_a_bigger_machine_is_not_resumed_where_it_would_not_fi
     from pipelines import run as run_module
 
     config = load_config(demo_folder / "config.yaml")
-    out, chosen = tmp_path / "run", 300
+    out, chosen = tmp_path / "run", 400  # 2 x 2 tiles, then 3 x 3
     monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen)
     _killed_run(monkeypatch, config, out, None, "tile", after=1)
     monkeypatch.setattr(run_module, "run_tile_size", lambda *args: chosen // 2)  # less memory
@@ -2306,7 +2339,7 @@ def test_cluster_run_equals_threaded_run(demo_run, demo_folder, tmp_path):
                 np.testing.assert_array_equal(a.read(1), b.read(1), err_msg=name)
 
 
-def test_tiled_cluster_run_equals_one_piece(demo_folder, tmp_path):
+def test_tiled_cluster_run_equals_one_piece(whole_20m, demo_folder, tmp_path):
     """In a tiled run on a process-based cluster, the workers write the tiles' shares of the
     LST on the Landsat pixels (at 20 m) into the run folder's checkpoints and read the
     pieces back: the same run folder as one piece on threads."""
@@ -2314,9 +2347,8 @@ def test_tiled_cluster_run_equals_one_piece(demo_folder, tmp_path):
 
     from pipelines.scheduler import scheduler_context
 
-    overrides = {"grid.resolution": 20, "scheduler.tile_size_px": 512, "scheduler.chunk_px": 512}
-    config = apply_overrides(load_config(demo_folder / "config.yaml"), overrides)
-    whole = run(config, out=tmp_path / "whole", tile_size_px=4096)
+    config = apply_overrides(load_config(demo_folder / "config.yaml"), OVERRIDES_20M)
+    whole, _, _ = whole_20m
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:

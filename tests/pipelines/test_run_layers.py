@@ -64,8 +64,11 @@ def _config(demo_folder, out, **overrides):
     return apply_overrides(config, {"outputs.folder": str(out), **overrides})
 
 
-#: One piece, and 3 x 3 processing tiles (land cover and masks derived from the tiles' pieces).
-TILINGS = pytest.mark.parametrize("tile_size", [None, 150], ids=["one-piece", "tiled"])
+#: Tile size of the tiled runs: 2 x 2 processing tiles of the demo's 548-pixel grid.
+TILE_PX = 300
+
+#: One piece, and 2 x 2 processing tiles (land cover and masks derived from the tiles' pieces).
+TILINGS = pytest.mark.parametrize("tile_size", [None, TILE_PX], ids=["one-piece", "tiled"])
 
 
 @TILINGS
@@ -460,9 +463,10 @@ def _dem(city, path, elevation):
     return path
 
 
-def test_flat_dem_keeps_the_reference(demo_folder, city, tmp_path):
-    """A DEM at one elevation everywhere filters nothing: same reference as without it."""
-    plain = run(_config(demo_folder, tmp_path / "plain"))
+def test_flat_dem_keeps_the_reference(demo_run, demo_folder, city, tmp_path):
+    """A DEM at one elevation everywhere filters nothing: same reference as without it (the
+    demo's run, of the same config without the DEM)."""
+    _, plain = demo_run
     dem = _dem(city, tmp_path / "flat.tif", lambda n: np.full((n, n), 150.0))
     filtered = run(_config(demo_folder, tmp_path / "dem", **{"heat_island.dem": str(dem)}))
     a, b = plain.heat_island, filtered.heat_island
@@ -471,14 +475,15 @@ def test_flat_dem_keeps_the_reference(demo_folder, city, tmp_path):
     assert a["composite"]["suhii_k"] == pytest.approx(b["composite"]["suhii_k"], rel=1e-12)
 
 
-def test_dem_removes_high_ground_from_the_reference(demo_folder, city, tmp_path):
-    """East of a step, the country is 400 m higher than the city: out of the ±50 m band."""
+def test_dem_removes_high_ground_from_the_reference(demo_run, demo_folder, city, tmp_path):
+    """East of a step, the country is 400 m higher than the city: out of the ±50 m band (the
+    demo's run, of the same config without the DEM, keeps it)."""
 
     def east_high(n):
         return np.where(np.arange(n) >= n // 2 + n // 8, 550.0, 150.0)[None, :]
 
     dem = _dem(city, tmp_path / "east.tif", east_high)
-    plain = run(_config(demo_folder, tmp_path / "plain"))
+    _, plain = demo_run
     filtered = run(_config(demo_folder, tmp_path / "dem", **{"heat_island.dem": str(dem)}))
     kept, all_ = filtered.heat_island["composite"], plain.heat_island["composite"]
     assert 0 < kept["rural_pixels"] < all_["rural_pixels"]
@@ -505,8 +510,8 @@ def test_tiled_dem_run_takes_the_urban_elevation_once(demo_folder, city, tmp_pat
     monkeypatch.setattr(run_layers, "_nanmedian", counted)
     whole = run(config, out=tmp_path / "whole")
     computed.clear()
-    tiled = run(config, out=tmp_path / "tiled", tile_size_px=150)
-    assert len(run_tiles.tiles_of(_grid_of(config), 150)) > 1
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=TILE_PX)
+    assert len(run_tiles.tiles_of(_grid_of(config), TILE_PX)) > 1
     assert len(computed) == 1
     a, b = whole.heat_island["composite"], tiled.heat_island["composite"]
     assert a["rural_pixels"] == b["rural_pixels"] and a["urban_pixels"] == b["urban_pixels"]
@@ -588,7 +593,7 @@ def _composite_median(per_scene, min_clear):
 
 @TILINGS
 def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
-    demo_folder, tmp_path, tile_size
+    demo_run, demo_folder, tmp_path, tile_size
 ):
     """Issue #5: per pixel, the median and the P90 of ΔT over the clear scenes. ΔT of a scene
     is its LST less the mean LST of its clear rural reference pixels (science.md §6.1); the
@@ -596,8 +601,11 @@ def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
     from pipelines.run_graph import scene_graph
 
     config = _config(demo_folder, tmp_path / "run")
-    result = run(config, tile_size_px=tile_size)
-    with rasterio.open(tmp_path / "run" / "rasters" / "lst_anomaly_p90.tif") as src:
+    if tile_size is None:  # the demo's run: this config, in one piece
+        folder, result = demo_run
+    else:
+        folder, result = tmp_path / "run", run(config, tile_size_px=tile_size)
+    with rasterio.open(folder / "rasters" / "lst_anomaly_p90.tif") as src:
         got = src.read(1)
         assert src.tags()["units"] == "K"
     graph = scene_graph(config)
@@ -608,7 +616,7 @@ def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
         p90 = np.nanpercentile(delta, 90, axis=0)
     expected = np.where(np.isfinite(delta).sum(axis=0) >= config.composite.min_clear, p90, np.nan)
-    expected = _off_water(expected, tmp_path / "run")
+    expected = _off_water(expected, folder)
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
     iris = result.zones["iris"]
@@ -618,13 +626,13 @@ def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
 
 
 def test_zscore_anomaly_of_a_tiled_run(demo_folder, tmp_path):
-    """The z-score composite of a run in 3 x 3 tiles (reference mean and spread merged from
+    """The z-score composite of a run in 2 x 2 tiles (reference mean and spread merged from
     tile sums of squares) equals the direct per-scene z-score of the whole grid."""
     from pipelines.run_graph import scene_graph
     from raster.heat_island import scene_zscore_against
 
     config = _config(demo_folder, tmp_path / "run", **{"composite.anomaly_method": "zscore"})
-    result = run(config, tile_size_px=150)
+    result = run(config, tile_size_px=TILE_PX)
     assert "lst_zscore_mean" in result.zones["iris"]
     with rasterio.open(tmp_path / "run" / "rasters" / "lst_zscore.tif") as src:
         got = src.read(1)
