@@ -632,7 +632,7 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
         if client is not None:
             events = stack.enter_context(_cluster_events(client))
         elif spool is not None and spool.is_file():
-            at = _line_start(spool)
+            at = _spool_lines(spool, 0)[1]
 
         def collect() -> None:
             nonlocal at
@@ -640,11 +640,8 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
                 relayed = [message for _time, message in events[at:]]
                 at += len(relayed)
             elif spool is not None and spool.is_file():
-                with open(spool, "rb") as lines:
-                    lines.seek(at)
-                    whole = lines.read().rpartition(b"\n")[0]  # complete lines only
-                at += len(whole) + 1 if whole else 0
-                relayed = [json.loads(line) for line in whole.decode("utf-8").splitlines()]
+                lines, at = _spool_lines(spool, at)
+                relayed = [json.loads(line) for line in lines]
             else:
                 return
             for text, code in relayed:
@@ -654,10 +651,16 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
         collect()
 
 
-def _line_start(spool: Path) -> int:
-    """Return the offset after the last whole line of ``spool`` (a line may be being written)."""
+def _spool_lines(spool: Path, at: int) -> tuple[list[str], int]:
+    """Return the whole lines of ``spool`` from offset ``at``, and the offset after them.
+
+    A line being written (no newline yet) is left for the next read.
+    """
     with open(spool, "rb") as lines:
-        return lines.read().rfind(b"\n") + 1
+        lines.seek(at)
+        data = lines.read()
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode("utf-8").splitlines(), at + end
 
 
 def config_scheduler(config: RunConfig) -> str | None:
