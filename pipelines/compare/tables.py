@@ -86,16 +86,21 @@ def _reshaped_share(geom_a: Any, geom_b: Any) -> np.ndarray:
 
 
 def _warn_reshaped(
-    a: Run, b: Run, layer: str, ids: Any, shapes: tuple[Any, Any], share: np.ndarray
+    a: Run,
+    b: Run,
+    layer: str,
+    ids: Any,
+    shapes: tuple[Any, Any],
+    share: np.ndarray,
+    moved: np.ndarray,
 ) -> None:
     """Warn of the zones whose shape differs between the runs (kind ``zones_differ``).
 
-    A zone is reshaped when more than :data:`RESHAPED_FRAC` of its two shapes' union is in
-    one run's shape only (``share``, :func:`_reshaped_share`: another IGN millésime of IRIS,
-    the same id, another boundary); ``ids`` and ``shapes`` (A's, B's; :func:`_shapes`) are
-    in its order. A zone without a geometry in either run is not said.
+    ``moved`` marks the reshaped ones: more than :data:`RESHAPED_FRAC` of their two shapes'
+    union in one run's shape only (``share``, :func:`_reshaped_share`: another IGN millésime
+    of IRIS, the same id, another boundary); ``ids`` and ``shapes`` (A's, B's;
+    :func:`_shapes`) are in its order. A zone without a geometry in either run is not said.
     """
-    moved = share > RESHAPED_FRAC  # NaN (no geometry): False
     if not moved.any():
         return
     area_a, area_b = (shapely.area(geoms[moved]) for geoms in shapes)
@@ -157,9 +162,9 @@ def change_table(a: Run, b: Run, layer: str) -> gpd.GeoDataFrame:
     table["valid_frac_a"] = pd.to_numeric(frame_a["valid_frac"]).to_numpy(dtype=float)
     table["valid_frac_b"] = pd.to_numeric(frame_b["valid_frac"]).to_numpy(dtype=float)
     shapes = _shapes(frame_a, frame_b)
-    table["reshaped_frac"] = _reshaped_share(*shapes)
-    _warn_reshaped(a, b, layer, shared, shapes, table["reshaped_frac"].to_numpy())
-    reshaped = table["reshaped_frac"].to_numpy() > RESHAPED_FRAC
+    table["reshaped_frac"] = share = _reshaped_share(*shapes)
+    reshaped = share > RESHAPED_FRAC  # NaN (no geometry): False
+    _warn_reshaped(a, b, layer, shared, shapes, share, reshaped)
     table["unreliable"] = _unreliable(a, frame_a) | _unreliable(b, frame_b) | reshaped
     return gpd.GeoDataFrame(table, geometry=frame_b.geometry.to_numpy(), crs=frame_b.crs)
 
