@@ -279,10 +279,9 @@ def _warn_oso_under_corine_grid(
     """
     if mapping != "corine_grid" or side >= CORINE_PIXEL_M / 2:
         return
-    values = np.asarray(values, dtype=float)
     classed = [
         int(code)
-        for code in np.unique(values[np.isfinite(values)])  # a float map's NaN: no data
+        for code in np.unique(values)
         if CORINE_GRID_MAPPING.get(int(code), LandCover.NODATA) != LandCover.NODATA
     ]
     if not classed or max(classed) > OSO_TOP_CODE:
@@ -304,7 +303,8 @@ def _warn_oso_under_corine_grid(
 def _map_sample(path: Path, band: int, grid: Any) -> np.ndarray:
     """Read the valid values of band ``band`` of ``path`` over ``grid``'s bounds, decimated.
 
-    At most :data:`SAMPLE_PX` pixels a side (nearest; a file's overviews serve it).
+    At most :data:`SAMPLE_PX` pixels a side (nearest; a file's overviews serve it). Valid:
+    neither the file's nodata nor, in a float map without one, NaN.
     """
     with rasterio.open(path) as src:
         left, bottom, right, top = grid.extent.to_crs(src.crs, resolution=1000.0).boundingbox
@@ -319,7 +319,8 @@ def _map_sample(path: Path, band: int, grid: Any) -> np.ndarray:
         shape = (math.ceil(window.height / step), math.ceil(window.width / step))
         values = src.read(band, window=window, out_shape=shape,
                           resampling=Resampling.nearest, masked=True)  # fmt: skip
-    return np.ma.compressed(values)
+    values = np.ma.compressed(values)
+    return values[np.isfinite(values)]
 
 
 def dem_on_grid(config: RunConfig, like: xr.DataArray) -> xr.DataArray:

@@ -390,11 +390,18 @@ def test_an_oso_map_renamed_under_corine_grid_is_said_maybe_oso(demo_folder, tmp
 
 
 def test_a_float_maps_nan_is_no_code_for_the_oso_check(tmp_path):
-    """A float map with NaN and no nodata tag: its sampled values hold NaN, which the OSO
+    """A float map with NaN and no nodata tag: its sampled values held NaN, which the OSO
     check took as a code (int(nan): ValueError, the run stopped); NaN is no data."""
-    values = np.array([5.0, 6.0, np.nan, np.nan], dtype=np.float32)
+    grid = _like().odc.geobox
+    codes = np.full(grid.shape.yx, np.nan, dtype=np.float32)
+    codes[: grid.shape.y // 2] = 5.0
+    codes[grid.shape.y // 2 :, : grid.shape.x // 2] = 6.0
+    path = tmp_path / "m.tif"
+    _write(path, codes, grid.affine, str(grid.crs))
+    values = run_layers._map_sample(path, 1, grid)
+    assert values.size and np.isfinite(values).all()
     with pytest.warns(IlotsWarning, match=r"has codes 5, 6 over the run's grid") as said:
-        run_layers._warn_oso_under_corine_grid(values, 10.0, tmp_path / "m.tif", "corine_grid")
+        run_layers._warn_oso_under_corine_grid(values, 10.0, path, "corine_grid")
     assert [w.message.code for w in said] == ["landcover_map_maybe_oso"]
 
 
