@@ -118,8 +118,8 @@ _CLASSES_FR = {
 }
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.(\d+))?")
 #: Most decimals a number is widened to so that it does not read 0 (:meth:`Messages.ci`,
-#: :meth:`Messages.significant`); one under ``10**-MAX_DECIMALS`` is written in scientific
-#: form instead.
+#: :meth:`Messages.significant`); one that needs more (an interval end under
+#: ``10**-MAX_DECIMALS``, significant figures beyond it) is written in scientific form.
 MAX_DECIMALS = 6
 #: The exponent of a power of ten in superscript (``10⁻⁷``).
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
