@@ -590,6 +590,36 @@ def _off_water(values, run_folder):
         return np.where(src.read(1) == 1, np.nan, values)
 
 
+def _nan_percentile(values, q):
+    """Per-pixel ``q``-th percentile over axis 0 of the finite values, numpy's linear rule
+    (science.md Z-7) by hand: sorted with NaN last, the value at rank (n - 1) q / 100 of the
+    pixel's n values, interpolated between its neighbours; NaN where n is 0. Vectorised:
+    ``np.nanpercentile`` along an axis loops over the pixels in Python (~20 s here)."""
+    ranked = np.sort(values, axis=0)  # NaN sort last
+    n = np.isfinite(values).sum(axis=0)
+    rank = np.maximum(n - 1, 0) * (q / 100.0)
+    low = np.floor(rank).astype(int)
+    high = np.minimum(low + 1, np.maximum(n - 1, 0))
+    at_low = np.take_along_axis(ranked, low[None], axis=0)[0]
+    at_high = np.take_along_axis(ranked, high[None], axis=0)[0]
+    return np.where(n > 0, at_low + (rank - low) * (at_high - at_low), np.nan)
+
+
+def test_the_percentile_oracle_is_numpys():
+    """:func:`_nan_percentile` against ``np.nanpercentile`` on pixels of 0 to 5 values."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(300, 5, (5, 400))
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values[:, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN pixel
+        for q in (0, 50, 75, 90, 100):
+            np.testing.assert_allclose(
+                _nan_percentile(values, q), np.nanpercentile(values, q, axis=0),
+                rtol=0, atol=1e-9, equal_nan=True,
+            )  # fmt: skip
+
+
 def _composite_median(per_scene, min_clear):
     """Per-pixel median over the scenes with a value, NaN below ``min_clear`` values."""
     with warnings.catch_warnings():
@@ -619,9 +649,7 @@ def test_hot_days_anomaly_is_the_90th_percentile_of_the_scenes_delta_t(
     lst = graph.lst.values.astype(np.float64)
     rural = graph.reference_mask.values.astype(bool)
     delta = lst - np.array([np.nanmean(scene[rural]) for scene in lst])[:, None, None]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
-        p90 = np.nanpercentile(delta, 90, axis=0)
+    p90 = _nan_percentile(delta, 90)
     expected = np.where(np.isfinite(delta).sum(axis=0) >= config.composite.min_clear, p90, np.nan)
     expected = _off_water(expected, folder)
     assert np.array_equal(np.isnan(got), np.isnan(expected))
@@ -852,7 +880,7 @@ def test_every_configured_statistic_is_a_raster(demo_folder, tmp_path, tile_size
             mean, np.where(enough, np.nanmean(scenes, axis=0), np.nan), atol=1e-4, equal_nan=True
         )
         np.testing.assert_allclose(
-            p75, np.where(enough, np.nanpercentile(scenes, 75, axis=0), np.nan),
+            p75, np.where(enough, _nan_percentile(scenes, 75), np.nan),
             atol=1e-4, equal_nan=True,
         )  # fmt: skip
     assert (rasters / "lst_mean.qml").is_file()  # styled like the other LST composites
