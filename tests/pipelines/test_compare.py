@@ -4,7 +4,6 @@ Run A is a copy of the demo run's ``manifest.json`` and ``zones.gpkg``; run B th
 change planted, so that every expected difference is known by construction.
 """
 
-import contextlib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from shapely import affinity
 
 from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
+from tests.holders import held_elsewhere
 from tiles.errors import GridError, IlotsWarning, ZonesError
 
 _FILES = ("manifest.json", "zones.gpkg", "inequality.json")
@@ -561,37 +561,18 @@ def test_the_output_may_not_be_another_run_folder(runs, tmp_path):
     assert not (other / "compare.gpkg").exists()
 
 
-_HOLD = (
-    "import sys, time\nfrom pipelines.outputs.lock import folder_lock\n"
-    "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
-)
-
-
-@contextlib.contextmanager
-def _held_elsewhere(folder):
-    """Hold ``folder`` to write in another process (a run, scenarios, a compare); its pid."""
-    other = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder)], stdout=subprocess.PIPE,
-                             text=True)  # fmt: skip
-    try:
-        assert other.stdout.readline().strip() == "held"
-        yield other.pid
-    finally:
-        other.kill()
-        other.wait()
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
 def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
     a, b = runs
     out = tmp_path / "out"
     _compare(a, b, out)  # an earlier comparison, whose files must stay as they are
     before = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
-    with _held_elsewhere(out) as pid:  # another compare, or a run
+    with held_elsewhere(out) as other:  # another compare, or a run
         result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: OutputError: {out.resolve()} is in use by another ilots command (pid "
-        f"{pid} on {socket.gethostname()}: a run, scenarios or a comparison); wait for it "
+        f"{other.pid} on {socket.gethostname()}: a run, scenarios or a comparison); wait for it "
         "to end, or choose another --out"
     ]
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
@@ -620,12 +601,12 @@ def test_a_run_folder_being_written_is_not_read(runs, tmp_path, side):
     """A run writing into A (or B) could hand the comparison a half-replaced folder."""
     written = dict(zip("ab", runs, strict=True))[side]
     out = tmp_path / "out"
-    with _held_elsewhere(written) as pid:  # a run, scenarios or a report
+    with held_elsewhere(written) as other:  # a run, scenarios or a report
         result = CliRunner().invoke(main, ["compare", *map(str, runs), "--out", str(out)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: OutputError: {written.resolve()} is being written by another ilots command "
-        f"(pid {pid} on {socket.gethostname()}: a run, scenarios or a report); wait for "
+        f"(pid {other.pid} on {socket.gethostname()}: a run, scenarios or a report); wait for "
         "it to end before reading it"
     ]
     assert not out.exists()

@@ -21,32 +21,18 @@ from pipelines.outputs.lock import (
     read_lock,
     sweep_temporaries,
 )
+from tests.holders import held_elsewhere
 from tiles.errors import OutputError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
-
-HOLD = textwrap.dedent(
-    """
-    import sys, time
-    from pipelines.outputs.lock import folder_lock
-    with folder_lock(sys.argv[1]):
-        print("held", flush=True)
-        time.sleep(60)
-    """
-)
 
 
 @pytest.fixture
 def held(tmp_path):
     """A run folder held by another process (killed at the end, which frees it)."""
     folder = tmp_path / "run"
-    other = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True
-    )
-    assert other.stdout.readline().strip() == "held"
-    yield folder, other
-    other.kill()
-    other.wait()
+    with held_elsewhere(folder) as other:
+        yield folder, other
 
 
 def test_a_second_process_is_refused_with_the_first_named(held):

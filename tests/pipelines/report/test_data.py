@@ -14,6 +14,7 @@ from shapely.geometry import box
 from pipelines.outputs.folder import RunFolder
 from pipelines.report import ReportError, read_run
 from pipelines.report.data import _read_n_clear
+from tests.holders import held_elsewhere
 from tests.pipelines.report.helpers import add_extras, copy_run, tiny_png
 
 
@@ -146,27 +147,14 @@ def test_zones_in_degrees_are_mapped_in_metres(demo_run, tmp_path):
 def test_a_folder_a_run_is_writing_is_not_called_stopped(tmp_path):
     """While a run holds the folder (its lock), its missing manifest is no stopped run."""
     import socket
-    import subprocess
-    import sys
 
     (tmp_path / ".checkpoints").mkdir()
-    script = (
-        "import sys, time; from pipelines.outputs.lock import folder_lock\n"
-        "with folder_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n"
+    with held_elsewhere(tmp_path) as holder, pytest.raises(ReportError) as info:
+        read_run(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: a run is writing it (pid {holder.pid} on {socket.gethostname()}), "
+        f"so it has no manifest.json yet; wait for it to end, then ilots report {tmp_path}"
     )
-    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ReportError) as info:
-            read_run(tmp_path)
-        assert str(info.value) == (
-            f"{tmp_path}: a run is writing it (pid {holder.pid} on {socket.gethostname()}), "
-            f"so it has no manifest.json yet; wait for it to end, then ilots report {tmp_path}"
-        )
-    finally:
-        holder.kill()
-        holder.wait()
     with pytest.raises(ReportError, match="stopped before it finished"):  # killed: stopped
         read_run(tmp_path)
 

@@ -10,7 +10,6 @@ import base64
 import json
 import re
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +25,7 @@ from scipy.stats import linregress
 from pipelines.cli import main
 from pipelines.demo_census import IRIS_GRID, IRIS_SIZE_M
 from pipelines.report import FIGURE_NAMES, build_report
+from tests.holders import held_elsewhere
 from tests.pipelines.report.helpers import (
     HEAT_ISLAND,
     MINUS,
@@ -789,16 +789,8 @@ def test_quality_note_says_what_the_valid_share_is_of(demo_run, tmp_path):
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
 def test_cli_report_waits_for_no_run_writing_the_folder(demo_run, tmp_path):
     run = copy_run(demo_run, tmp_path / "run")
-    hold = "import sys, time\nfrom pipelines.outputs.lock import folder_lock\n"
-    hold += "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
-    other = subprocess.Popen([sys.executable, "-c", hold, str(run)], stdout=subprocess.PIPE,
-                             text=True)  # fmt: skip
-    try:
-        assert other.stdout.readline().strip() == "held"
+    with held_elsewhere(run) as other:
         result = CliRunner().invoke(main, ["report", str(run)])
-    finally:
-        other.kill()
-        other.wait()
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: OutputError: {run.resolve()} is in use by another ilots command (pid "
