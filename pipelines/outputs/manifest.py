@@ -67,7 +67,10 @@ __all__ = [
 #: 3: input paths relative to ``inputs_base`` where they lie under it (2: absolute), and
 #: ``outputs`` lists only the files the run wrote (before 3 it may list every file of the
 #: folder, a user's too: :mod:`pipelines.outputs.stale` removes only ilots' names of those).
-MANIFEST_VERSION = 3
+#: 4: with water left out of the LST (``mask.lst_keep_water`` false), a zone's ``n_clear_mean``
+#: is the mean over its pixels the land cover does not call water (before 4, over all its
+#: pixels, water included: the report words it so, :mod:`pipelines.report.data`).
+MANIFEST_VERSION = 4
 
 #: Top-level keys of every manifest, in order.
 MANIFEST_KEYS = (

@@ -51,6 +51,9 @@ logger.addHandler(logging.NullHandler())
 RASTERS_READ = frozenset({"n_clear", "landcover"})
 #: Pixels read at most from ``n_clear.tif`` (larger rasters are read from a decimated view).
 MAX_QUALITY_PIXELS = 1_000_000
+#: The manifest version from which a zone's ``n_clear_mean`` leaves water out with the LST
+#: (:data:`~pipelines.outputs.manifest.MANIFEST_VERSION`).
+_N_CLEAR_OVER_LAND = 4
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TRUE = ("true", "1", "yes")
 
@@ -294,6 +297,18 @@ class RunSummary:
         """
         mask = self.config.get("mask")
         return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
+
+    @property
+    def n_clear_over_land(self) -> bool:
+        """Whether a zone's ``n_clear_mean`` is the mean over its pixels but water.
+
+        So when the run left water out of its LST (:attr:`water_left_out`) and its manifest
+        is of version 4 or later; an earlier run (or a manifest without a version) averaged
+        all the zone's pixels, water included, whatever ``mask.lst_keep_water``.
+        """
+        version = self.manifest.get("manifest_version")
+        recent = isinstance(version, int) and version >= _N_CLEAR_OVER_LAND
+        return recent and self.water_left_out
 
 
 #: The product names of each sensor in the manifest's input paths, with their satellite and

@@ -926,9 +926,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Clear observations per IRIS (mean over its pixels but water: water is left out of the "
         "LST): minimum {vmin}, median {vmed}.",
     ),
-    "quality_n_clear_water_kept": (
-        "Observations claires par IRIS (moyenne des pixels) : minimum {vmin}, médiane {vmed}.",
-        "Clear observations per IRIS (mean over pixels): minimum {vmin}, median {vmed}.",
+    # water kept in the LST, or a run before manifest version 4: over all the IRIS's pixels
+    "quality_n_clear_all": (
+        "Observations claires par IRIS (moyenne sur ses pixels) : minimum {vmin}, médiane {vmed}.",
+        "Clear observations per IRIS (mean over its pixels): minimum {vmin}, median {vmed}.",
     ),
     "quality_decimated": (
         "La distribution par pixel est lue sur une vue sous-échantillonnée du raster.",

@@ -824,9 +824,7 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
             blocks.append(
                 Paragraph(
                     m(
-                        "quality_n_clear"
-                        if summary.water_left_out
-                        else "quality_n_clear_water_kept",
+                        "quality_n_clear" if summary.n_clear_over_land else "quality_n_clear_all",
                         vmin=m.number(q.n_clear_mean_min, 1),
                         vmed=m.number(q.n_clear_mean_median, 1),
                     )

@@ -97,7 +97,7 @@ def test_manifest_is_complete_with_sizes_and_hashes(run_files):
     for name in REQUIRED_VERSIONS:
         assert isinstance(manifest["versions"][name], str) and manifest["versions"][name], name
     assert manifest["platform"]["system"] and manifest["platform"]["cpu_count"] >= 1
-    assert manifest["manifest_version"] == 3 and manifest["ilots_version"]
+    assert manifest["manifest_version"] == 4 and manifest["ilots_version"]
     assert manifest["inputs_base"] is None  # no inputs_root: every input path absolute
 
 

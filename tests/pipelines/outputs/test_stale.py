@@ -216,9 +216,10 @@ def test_an_older_manifest_removes_only_files_of_ilots_names(tmp_path, version, 
     assert "lists 5 file(s) of the folder that are not ilots outputs" in caplog.text
 
 
-def test_a_version_3_manifest_lists_only_what_its_run_wrote(tmp_path):
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_manifest_of_version_3_on_lists_only_what_its_run_wrote(tmp_path, version):
     # Its outputs are the files its run wrote, whatever their names: all go.
-    folder = _older_manifest(tmp_path, 3)
+    folder = _older_manifest(tmp_path, version)
     remove_stale_outputs(folder, previous_outputs(folder), since=7200.0)
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["manifest.json"]
 

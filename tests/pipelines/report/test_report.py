@@ -369,6 +369,24 @@ def test_a_manifest_without_the_area_builds_a_report_that_does_not_say_it(demo_r
     assert "Analysis grid: EPSG:32631" in report.text("about")
 
 
+def test_the_n_clear_mean_of_a_manifest_before_version_4_is_not_said_to_leave_water_out(
+    demo_run, fr_report, tmp_path
+):
+    """Before manifest version 4 a zone's n_clear_mean averaged all its pixels, water too:
+    the report of such a folder says "over its pixels", not "but water" (version 4 does)."""
+    neutral = "Observations claires par IRIS (moyenne sur ses pixels) :"
+    but_water = "Observations claires par IRIS (moyenne sur ses pixels hors eau :"
+    assert json.loads((fr_report.run / "manifest.json").read_text())["manifest_version"] == 4
+    assert but_water in fr_report.text("quality") and neutral not in fr_report.text("quality")
+    run = copy_run(demo_run, tmp_path / "run")
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["mask"]["lst_keep_water"] is False  # water left out of the LST
+    manifest["manifest_version"] = 3
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    quality = _built(run, build_report(run, lang="fr")).text("quality")
+    assert neutral in quality and but_water not in quality
+
+
 # --- sections, languages -----------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from shapely.geometry import box
 
 from pipelines.config.models import MaskConfig
@@ -470,7 +471,9 @@ def test_the_title_says_the_years_of_the_period(tmp_path):
 
 def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monkeypatch):
     iris = _iris([300.0, 301.0]).assign(valid_frac=[0.9, 1.0], n_clear_mean=[2.1, 3.0])
-    summary = _summary(tmp_path, iris=iris, n_clear=np.array([2.0, 3.0, 3.0]))
+    summary = _summary(
+        tmp_path, iris=iris, n_clear=np.array([2.0, 3.0, 3.0]), manifest={"manifest_version": 4}
+    )
     titles = []
     drawn = sections.figures.quality_figure
 
@@ -493,11 +496,33 @@ def test_the_quality_section_says_which_pixels_its_counts_are_of(tmp_path, monke
         "Clear observations per IRIS (mean over its pixels but water: water is left out of the "
         "LST): minimum 2.1, median 2.5." in texts
     )
-    kept = dataclasses.replace(summary, manifest={"config": {"mask": {"lst_keep_water": True}}})
-    texts = _texts(sections._quality(kept, "lst_mean_k", EN, sections._Drawer()))
-    assert "Clear observations per IRIS (mean over pixels): minimum 2.1, median 2.5." in texts
+    kept = {"manifest_version": 4, "config": {"mask": {"lst_keep_water": True}}}
+    texts = _texts(sections._quality(dataclasses.replace(summary, manifest=kept), "lst_mean_k",
+                                     EN, sections._Drawer()))  # fmt: skip
+    assert "Clear observations per IRIS (mean over its pixels): minimum 2.1, median 2.5." in texts
     assert titles[:2] == ["Observations claires par pixel des IRIS",
                           "Clear observations, IRIS pixels but water"]  # fmt: skip
+
+
+@pytest.mark.parametrize("manifest", [{"manifest_version": 3}, {}])
+def test_the_n_clear_mean_of_a_run_before_manifest_4_is_not_said_to_leave_water_out(
+    tmp_path, manifest
+):
+    """A run folder written before manifest version 4 averaged n_clear over all of a zone's
+    pixels, water included, though it left water out of its LST: the report says so."""
+    iris = _iris([300.0, 301.0]).assign(valid_frac=[0.9, 1.0], n_clear_mean=[2.1, 3.0])
+    summary = _summary(tmp_path, iris=iris, manifest=manifest)
+    assert summary.water_left_out
+    french = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    english = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
+    assert (
+        "Observations claires par IRIS (moyenne sur ses pixels) : minimum 2,1, médiane 2,5."
+        in french
+    )
+    assert "Clear observations per IRIS (mean over its pixels): minimum 2.1, median 2.5." in (
+        english
+    )
+    assert not [t for t in french + english if "hors eau" in t or "but water" in t]
 
 
 def _with_scenarios(tmp_path, p_value):
