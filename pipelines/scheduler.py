@@ -500,7 +500,10 @@ _POOL_SPOOLS: weakref.WeakKeyDictionary[ProcessPoolExecutor, Path] = weakref.Wea
 WARNINGS_TOPIC = "ilots-warnings"
 
 #: The Dask annotation of the tasks a :func:`worker_warnings` block submits: the tokens of
-#: the blocks open in the submitting thread, the innermost last.
+#: the blocks open in the submitting thread, the innermost last. The client puts the
+#: annotations in force on every new task of what it submits, fused or not. Not a
+#: :func:`distributed.span`: the scheduler puts the tasks of a task group (the same key
+#: prefix: two runs' calls of one delayed function) in its first task's span, another run's.
 RUN_ANNOTATION = "ilots_runs"
 
 #: The relay of this worker process, open for its life (:func:`_relay_warnings`).
@@ -654,10 +657,11 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
     annotation), and so do their events: two runs at once on one cluster each collect their
     own warnings (:func:`_arrived`). Dask's annotations are a context variable: the
     computations submitted from the thread that entered the block carry it, and the Dask
-    collections made there keep it (their graph's layers), computed later or not. A task's
-    warning of no run (submitted outside every block, or from another thread) reaches every
-    open block, another run's too; a task that another run's computation already holds (the
-    same key: the same inputs, computed at once) is that run's, and so is its warning.
+    collections made there keep it (their graph's layers), computed later or not; Dask fuses
+    no layer made there with one made outside the block. A task's warning of no run
+    (submitted outside every block, or from another thread) reaches every open block,
+    another run's too; a task that another run's computation already holds (the same key:
+    the same inputs, computed at once) is that run's, and so is its warning.
     """
     client = current_client()
     pool = dask.config.get("pool", None)
