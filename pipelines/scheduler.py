@@ -495,8 +495,16 @@ def _start_pool_process(logging_setup: Callable[[], None] | None, spool: Path) -
 #: The spool file of each pool of :func:`_process_pool`, where its processes' warnings go.
 _POOL_SPOOLS: weakref.WeakKeyDictionary[ProcessPoolExecutor, Path] = weakref.WeakKeyDictionary()
 
-#: The Dask cluster events topic a worker relays its IlotsWarnings under: ``[text, code]``.
+#: The Dask cluster events topic a worker relays its IlotsWarnings under: ``[text, code,
+#: runs]``, ``runs`` those of the task creating it (:func:`_task_runs`).
 WARNINGS_TOPIC = "ilots-warnings"
+
+#: The Dask annotation of the tasks a :func:`worker_warnings` block submits: the tokens of
+#: the blocks open in the submitting thread, the innermost last. The client puts the
+#: annotations in force on every new task of what it submits, fused or not. Not a
+#: :func:`distributed.span`: the scheduler puts the tasks of a task group (the same key
+#: prefix: two runs' calls of one delayed function) in its first task's span, another run's.
+RUN_ANNOTATION = "ilots_runs"
 
 #: The relay of this worker process, open for its life (:func:`_relay_warnings`).
 _relay: contextlib.AbstractContextManager[list[WarningText]] | None = None
@@ -523,14 +531,28 @@ def _spool_warning(spool: Path, message: WarningText) -> None:
 
 
 def _send_warning(message: WarningText) -> None:
-    """Log ``message`` and its kind to the cluster's events, from the task creating it."""
+    """Log ``message``, its kind and its runs to the cluster's events, from the task creating it."""
     from distributed import get_worker
 
     try:
         worker = get_worker()
     except ValueError:  # not in a task (a worker's own thread): no run of ours said it
         return
-    worker.log_event(WARNINGS_TOPIC, [str(message), message.code])
+    worker.log_event(WARNINGS_TOPIC, [str(message), message.code, _task_runs(worker)])
+
+
+def _task_runs(worker: Any) -> list[str]:
+    """Return the :func:`worker_warnings` blocks that submitted the task of this thread.
+
+    Its :data:`RUN_ANNOTATION`, as the scheduler sent it with the task; none for a task
+    submitted outside every block, or in a worker's call outside tasks.
+    """
+    try:
+        task = worker.state.tasks.get(worker.get_current_task())
+    except KeyError:  # not a task's thread
+        return []
+    annotations = (task.annotations if task is not None else None) or {}
+    return list(annotations.get(RUN_ANNOTATION, ()))
 
 
 #: This process, told apart from every other (process ids repeat across containers).
@@ -567,22 +589,30 @@ def _relay_plugin() -> Any:
 
 
 #: The events of :data:`WARNINGS_TOPIC` pushed to this process, per open
-#: :func:`worker_warnings` block, and the clients subscribed for them (with their blocks).
-_ARRIVED: list[list[tuple[float, Any]]] = []
+#: :func:`worker_warnings` block (with its token), and the clients subscribed for them (with
+#: their blocks).
+_ARRIVED: list[tuple[str, list[tuple[float, Any]]]] = []
 _SUBSCRIBED: dict[str, int] = {}
 _events_lock = threading.Lock()
 
 
 def _arrived(event: tuple[float, Any]) -> None:
-    """Hand a relayed warning's event to every open :func:`worker_warnings` block."""
+    """Hand a relayed warning's event to the open :func:`worker_warnings` blocks of its run.
+
+    Those that submitted the task creating it; an event of no run (its task was submitted
+    outside every block) to every open block, recorded by another run too rather than by
+    none.
+    """
+    runs = event[1][2]
     with _events_lock:
-        for arrived in _ARRIVED:
-            arrived.append(event)
+        for run, arrived in _ARRIVED:
+            if not runs or run in runs:
+                arrived.append(event)
 
 
 @contextlib.contextmanager
-def _cluster_events(client: Any) -> Iterator[list[tuple[float, Any]]]:
-    """Yield the list that the warnings relayed on ``client``'s cluster are pushed to.
+def _cluster_events(client: Any, run: str) -> Iterator[list[tuple[float, Any]]]:
+    """Yield the list that the warnings of ``run`` relayed on ``client``'s cluster are pushed to.
 
     Subscribed to (pushed as logged, where the scheduler's own log of a topic keeps its last
     1,000 events only), once per client however many blocks are open.
@@ -590,7 +620,7 @@ def _cluster_events(client: Any) -> Iterator[list[tuple[float, Any]]]:
     client.register_plugin(_relay_plugin(), name=RELAY_PLUGIN)
     arrived: list[tuple[float, Any]] = []
     with _events_lock:
-        _ARRIVED.append(arrived)
+        _ARRIVED.append((run, arrived))
         first = not _SUBSCRIBED.get(client.id)
         _SUBSCRIBED[client.id] = _SUBSCRIBED.get(client.id, 0) + 1
     if first:
@@ -599,7 +629,7 @@ def _cluster_events(client: Any) -> Iterator[list[tuple[float, Any]]]:
         yield arrived
     finally:
         with _events_lock:
-            del _ARRIVED[next(i for i, held in enumerate(_ARRIVED) if held is arrived)]
+            del _ARRIVED[next(i for i, (_, held) in enumerate(_ARRIVED) if held is arrived)]
             _SUBSCRIBED[client.id] -= 1
             last = not _SUBSCRIBED[client.id]
             if last:
@@ -620,9 +650,18 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
     collected here (:func:`~tiles.errors.collect_warning`) when the yielded function is
     called and as the block ends without an error. Their relay is written before the task's
     result is sent, so a computation's warnings are all there once it returns. Nothing to do
-    on threads. A cluster's events carry no run: two runs at once on one cluster each
-    collect the other's too. A ``processes`` scheduler set by the caller's own
-    ``dask.config`` (not :func:`scheduler_context`'s pool) relays nothing.
+    on threads. A ``processes`` scheduler set by the caller's own ``dask.config`` (not
+    :func:`scheduler_context`'s pool) relays nothing.
+
+    On a cluster, the block's tasks carry its token (:data:`RUN_ANNOTATION`, a Dask
+    annotation), and so do their events: two runs at once on one cluster each collect their
+    own warnings (:func:`_arrived`). Dask's annotations are a context variable: the
+    computations submitted from the thread that entered the block carry it, and the Dask
+    collections made there keep it (their graph's layers), computed later or not; Dask fuses
+    no layer made there with one made outside the block. A task's warning of no run
+    (submitted outside every block, or from another thread) reaches every open block,
+    another run's too; a task that another run's computation already holds (the same key:
+    the same inputs, computed at once) is that run's, and so is its warning.
     """
     client = current_client()
     pool = dask.config.get("pool", None)
@@ -630,14 +669,17 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
     at = 0  # what was relayed before the block is not its own (a pool's, a cluster's runs)
     with contextlib.ExitStack() as stack:
         if client is not None:
-            events = stack.enter_context(_cluster_events(client))
+            run = uuid.uuid4().hex
+            runs = (*dask.get_annotations().get(RUN_ANNOTATION, ()), run)  # and outer blocks'
+            stack.enter_context(dask.annotate(**{RUN_ANNOTATION: runs}))
+            events = stack.enter_context(_cluster_events(client, run))
         elif spool is not None and spool.is_file():
             at = _spool_lines(spool, 0)[1]
 
         def collect() -> None:
             nonlocal at
             if client is not None:
-                relayed = [message for _time, message in events[at:]]
+                relayed = [message[:2] for _time, message in events[at:]]  # text, code
                 at += len(relayed)
             elif spool is not None and spool.is_file():
                 lines, at = _spool_lines(spool, at)

@@ -210,14 +210,18 @@ UNKNOWN_7 = (
 )
 
 
-def _recode_in_tasks():
-    """Recode, in Dask tasks, a map holding WorldCover's 10 and the unknown code 7."""
+#: The same warning for the unknown code 9.
+UNKNOWN_9 = UNKNOWN_7.replace("[7]", "[9]")
+
+
+def _recode_in_tasks(unknown: int = 7):
+    """Recode, in Dask tasks, a map holding WorldCover's 10 and the code ``unknown``."""
     import dask.array as da
     import numpy as np
 
     from raster.landcover import map_external_landcover
 
-    codes = da.from_array(np.array([[10, 7], [10, 10]], dtype=np.uint8), chunks=1)
+    codes = da.from_array(np.array([[10, unknown], [10, 10]], dtype=np.uint8), chunks=1)
     return map_external_landcover(codes, "worldcover").compute()
 
 
@@ -246,12 +250,51 @@ def test_a_long_lived_clusters_later_runs_keep_their_worker_warnings():
     with scheduler_context(workers=1):
         client = current_client()
         for n in range(1_000):  # earlier runs' warnings, filling the scheduler's log
-            client.log_event(WARNINGS_TOPIC, [f"old {n}", "unknown_landcover_codes"])
+            client.log_event(WARNINGS_TOPIC, [f"old {n}", "unknown_landcover_codes", ["old"]])
         assert len(client.get_events(WARNINGS_TOPIC)) == 1_000
         with collected_warnings() as got, worker_warnings() as relayed:
             _recode_in_tasks()
             relayed()
             assert got == [UNKNOWN_7]
+
+
+def test_two_runs_at_once_on_one_cluster_each_collect_their_own_worker_warnings(monkeypatch):
+    """Two runs at once on one cluster (two ``ilots run`` at one scheduler address): the
+    cluster's events carried no run, and each run recorded the other's warnings too. Two
+    blocks here, open together, each computing its own recode: each hands its own warning
+    to the collectors, and that one only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    handed = threading.local()  # per block (thread): what it hands to the collectors
+    monkeypatch.setattr(pipelines.scheduler, "collect_warning",
+                        lambda message: handed.messages.append(str(message)))  # fmt: skip
+    both_open, both_computed = threading.Barrier(2, timeout=60), threading.Barrier(2, timeout=60)
+
+    def run(unknown: int) -> list[str]:
+        handed.messages = []
+        with worker_warnings():
+            both_open.wait()
+            _recode_in_tasks(unknown)
+            both_computed.wait()  # the other's warning arrived, as its computation returned
+        return handed.messages
+
+    with scheduler_context(workers=1), ThreadPoolExecutor(2) as runs:
+        seven, nine = runs.submit(run, 7), runs.submit(run, 9)
+        assert seven.result() == [UNKNOWN_7]
+        assert nine.result() == [UNKNOWN_9]
+
+
+def test_a_worker_warning_of_no_run_reaches_the_open_blocks():
+    """A task submitted outside every block (here from another thread, which the block's
+    run does not reach) carries no run: its warning is collected by the open block rather
+    than lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with scheduler_context(workers=1), collected_warnings() as got, worker_warnings() as relayed:
+        with ThreadPoolExecutor(1) as outside:
+            outside.submit(_recode_in_tasks).result()
+        relayed()
+        assert got == [UNKNOWN_7]
 
 
 def test_collectors_holding_equal_messages_each_end_their_own():
