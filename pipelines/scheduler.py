@@ -499,8 +499,8 @@ _POOL_SPOOLS: weakref.WeakKeyDictionary[ProcessPoolExecutor, Path] = weakref.Wea
 #: runs]``, ``runs`` those of the task creating it (:func:`_task_runs`).
 WARNINGS_TOPIC = "ilots-warnings"
 
-#: The Dask annotation of the tasks a :func:`worker_warnings` block submits: the tokens of
-#: the blocks open in the submitting thread, the innermost last. The client puts the
+#: The Dask annotation of the tasks a :func:`worker_warnings` block submits: its token (the
+#: innermost block's, in nested blocks). The client puts the
 #: annotations in force on every new task of what it submits, fused or not. Not a
 #: :func:`distributed.span`: the scheduler puts the tasks of a task group (the same key
 #: prefix: two runs' calls of one delayed function) in its first task's span, another run's.
@@ -603,7 +603,8 @@ def _arrived(event: tuple[float, Any]) -> None:
     outside every block) to every open block, recorded by another run too rather than by
     none.
     """
-    runs = event[1][2]
+    message = event[1]
+    runs = message[2] if len(message) > 2 else ()  # [text, code]: a worker of no run tag
     with _events_lock:
         for run, arrived in _ARRIVED:
             if not runs or run in runs:
@@ -619,24 +620,23 @@ def _cluster_events(client: Any, run: str) -> Iterator[list[tuple[float, Any]]]:
     """
     client.register_plugin(_relay_plugin(), name=RELAY_PLUGIN)
     arrived: list[tuple[float, Any]] = []
+    # (Un)subscribed under the lock (both only queue a message on the client's loop): a
+    # block's unsubscribe sent after the next block's subscribe would leave that one deaf.
     with _events_lock:
         _ARRIVED.append((run, arrived))
-        first = not _SUBSCRIBED.get(client.id)
+        if not _SUBSCRIBED.get(client.id):
+            client.subscribe_topic(WARNINGS_TOPIC, _arrived)
         _SUBSCRIBED[client.id] = _SUBSCRIBED.get(client.id, 0) + 1
-    if first:
-        client.subscribe_topic(WARNINGS_TOPIC, _arrived)
     try:
         yield arrived
     finally:
         with _events_lock:
             del _ARRIVED[next(i for i, (_, held) in enumerate(_ARRIVED) if held is arrived)]
             _SUBSCRIBED[client.id] -= 1
-            last = not _SUBSCRIBED[client.id]
-            if last:
+            if not _SUBSCRIBED[client.id]:
                 del _SUBSCRIBED[client.id]
-        if last:
-            with contextlib.suppress(Exception):  # a client already closed
-                client.unsubscribe_topic(WARNINGS_TOPIC)
+                with contextlib.suppress(Exception):  # a client already closed
+                    client.unsubscribe_topic(WARNINGS_TOPIC)
 
 
 @contextlib.contextmanager
@@ -656,12 +656,14 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
     On a cluster, the block's tasks carry its token (:data:`RUN_ANNOTATION`, a Dask
     annotation), and so do their events: two runs at once on one cluster each collect their
     own warnings (:func:`_arrived`). Dask's annotations are a context variable: the
-    computations submitted from the thread that entered the block carry it, and the Dask
-    collections made there keep it (their graph's layers), computed later or not; Dask fuses
-    no layer made there with one made outside the block. A task's warning of no run
-    (submitted outside every block, or from another thread) reaches every open block,
-    another run's too; a task that another run's computation already holds (the same key:
-    the same inputs, computed at once) is that run's, and so is its warning.
+    computations submitted from the thread that entered the block carry it (a Dask array's
+    tasks: the innermost block open where it is computed; a ``dask.delayed`` graph's: the one
+    open where it was made); Dask fuses no layer made there with one made outside the block.
+    A task's warning of no run (submitted outside every block, or from another thread)
+    reaches every open block, another run's too; a task that another run's computation
+    already holds (the same key: the same inputs, computed at once) is that run's, and so is
+    its warning. Runs in separate processes only: two runs in threads of one process share
+    its collectors (:func:`~tiles.errors.collect_warning`).
     """
     client = current_client()
     pool = dask.config.get("pool", None)
@@ -670,8 +672,9 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
     with contextlib.ExitStack() as stack:
         if client is not None:
             run = uuid.uuid4().hex
-            runs = (*dask.get_annotations().get(RUN_ANNOTATION, ()), run)  # and outer blocks'
-            stack.enter_context(dask.annotate(**{RUN_ANNOTATION: runs}))
+            # Its own token only: an outer block gets an inner block's warnings as the inner
+            # one collects them (collect_warning), and so once.
+            stack.enter_context(dask.annotate(**{RUN_ANNOTATION: (run,)}))
             events = stack.enter_context(_cluster_events(client, run))
         elif spool is not None and spool.is_file():
             at = _spool_lines(spool, 0)[1]

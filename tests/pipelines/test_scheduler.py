@@ -258,6 +258,26 @@ def test_a_long_lived_clusters_later_runs_keep_their_worker_warnings():
             assert got == [UNKNOWN_7]
 
 
+def test_nested_blocks_and_an_untagged_event_give_each_warning_once():
+    """A block inside another: its tasks' warnings reach the outer block's collector once.
+    An event without a run tag (``[text, code]``, a worker of an older relay) reaches the
+    open block, not an error in the client's event handler."""
+    from pipelines.scheduler import WARNINGS_TOPIC
+
+    older = "said by a worker without run tags"
+    with scheduler_context(workers=1), collected_warnings() as got:
+        with worker_warnings() as outer:
+            with worker_warnings() as inner:
+                _recode_in_tasks()
+                inner()
+            current_client().log_event(WARNINGS_TOPIC, [older, "unknown_landcover_codes"])
+            deadline = time.monotonic() + 30
+            while older not in got and time.monotonic() < deadline:
+                time.sleep(0.05)
+                outer()
+    assert got == [UNKNOWN_7, older]
+
+
 def test_two_runs_at_once_on_one_cluster_each_collect_their_own_worker_warnings(monkeypatch):
     """Two runs at once on one cluster (two ``ilots run`` at one scheduler address): the
     cluster's events carried no run, and each run recorded the other's warnings too. Two
