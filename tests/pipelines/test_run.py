@@ -216,8 +216,8 @@ def test_a_failed_run_does_not_wait_for_the_hashes(demo_folder, tmp_path, monkey
 
     hashed = []
 
-    def slow(path):
-        time.sleep(0.2)
+    def slow(path):  # 10 files take 5 s: time enough for the error on a loaded machine
+        time.sleep(0.5)
         hashed.append(path)
         return "0" * 64
 
@@ -478,21 +478,13 @@ def test_a_scheduler_address_that_is_not_a_dask_scheduler_is_one_line(
 
 def test_a_run_into_a_folder_another_run_holds_stops_at_once(demo_folder, tmp_path):
     # Two runs into one folder mixed their checkpoints and outputs: the second stops.
-    import subprocess
-    import sys
-
-    from tests.pipelines.outputs.test_lock import HOLD
+    from tests.holders import held_elsewhere
 
     folder = tmp_path / "run"
-    other = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE)
-    try:
-        assert other.stdout.readline().strip() == b"held"
+    with held_elsewhere(folder):
         with pytest.raises(OutputError, match="is in use by another ilots command"):
             run(load_config(demo_folder / "config.yaml"), out=folder)
         assert {p.name for p in folder.iterdir()} == {".ilots.lock"}  # nothing written
-    finally:
-        other.kill()
-        other.wait()
 
 
 def test_dry_run_says_what_the_run_would_find_in_its_folder(demo_run, demo_folder, tmp_path):

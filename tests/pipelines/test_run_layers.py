@@ -596,7 +596,7 @@ def _nan_percentile(values, q):
     pixel's n values, interpolated between its neighbours; NaN where n is 0. Vectorised:
     ``np.nanpercentile`` along an axis loops over the pixels in Python (~20 s here)."""
     ranked = np.sort(values, axis=0)  # NaN sort last
-    n = np.isfinite(values).sum(axis=0)
+    n = (~np.isnan(values)).sum(axis=0)
     rank = np.maximum(n - 1, 0) * (q / 100.0)
     low = np.floor(rank).astype(int)
     high = np.minimum(low + 1, np.maximum(n - 1, 0))

@@ -430,7 +430,7 @@ def test_a_read_skipped_in_dasks_process_pool_is_warned_of_here(tmp_path):
     assert len(said) == 1 and said[0].startswith(f"{href}: the file is corrupt, band red of ")
 
 
-def test_no_spool_file_is_left_behind(tmp_path):
+def test_no_spool_file_is_left_behind(tmp_path, monkeypatch):
     """The spool is read back by skip_damaged_reads alone: a bare on_error="skip" in Dask's
     process pool (none to read it) wrote one that stayed in the temporary folder, as did a
     block that failed before reading it back."""
@@ -439,9 +439,15 @@ def test_no_spool_file_is_left_behind(tmp_path):
 
     from raster.load import skip_damaged_reads
 
+    scratch = tmp_path / "tmp"  # this test's own temporary folder, the pool's processes' too
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+
     def spools():
         return set(glob.glob(f"{tempfile.gettempdir()}/ilots-skipped-*.jsonl"))
 
+    assert tempfile.gettempdir() == str(scratch)
     before = spools()
     item, _href = _damaged_sentinel2(tmp_path, "red")
     with warnings.catch_warnings(record=True), dask.config.set(scheduler="processes",
