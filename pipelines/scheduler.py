@@ -496,7 +496,7 @@ def _start_pool_process(logging_setup: Callable[[], None] | None, spool: Path) -
 _POOL_SPOOLS: weakref.WeakKeyDictionary[ProcessPoolExecutor, Path] = weakref.WeakKeyDictionary()
 
 #: The Dask cluster events topic a worker relays its IlotsWarnings under: ``[text, code,
-#: runs]``, ``runs`` those of the task creating it (:func:`_task_runs`).
+#: run]``, ``run`` the token of the task creating it, or None (:func:`_task_run`).
 WARNINGS_TOPIC = "ilots-warnings"
 
 #: The Dask annotation of the tasks a :func:`worker_warnings` block submits: its token (the
@@ -504,7 +504,7 @@ WARNINGS_TOPIC = "ilots-warnings"
 #: annotations in force on every new task of what it submits, fused or not. Not a
 #: :func:`distributed.span`: the scheduler puts the tasks of a task group (the same key
 #: prefix: two runs' calls of one delayed function) in its first task's span, another run's.
-RUN_ANNOTATION = "ilots_runs"
+RUN_ANNOTATION = "ilots_run"
 
 #: The relay of this worker process, open for its life (:func:`_relay_warnings`).
 _relay: contextlib.AbstractContextManager[list[WarningText]] | None = None
@@ -531,28 +531,28 @@ def _spool_warning(spool: Path, message: WarningText) -> None:
 
 
 def _send_warning(message: WarningText) -> None:
-    """Log ``message``, its kind and its runs to the cluster's events, from the task creating it."""
+    """Log ``message``, its kind and its run to the cluster's events, from the task creating it."""
     from distributed import get_worker
 
     try:
         worker = get_worker()
     except ValueError:  # not in a task (a worker's own thread): no run of ours said it
         return
-    worker.log_event(WARNINGS_TOPIC, [str(message), message.code, _task_runs(worker)])
+    worker.log_event(WARNINGS_TOPIC, [str(message), message.code, _task_run(worker)])
 
 
-def _task_runs(worker: Any) -> list[str]:
-    """Return the :func:`worker_warnings` blocks that submitted the task of this thread.
+def _task_run(worker: Any) -> str | None:
+    """Return the token of the :func:`worker_warnings` block that submitted this thread's task.
 
-    Its :data:`RUN_ANNOTATION`, as the scheduler sent it with the task; none for a task
+    Its :data:`RUN_ANNOTATION`, as the scheduler sent it with the task; None for a task
     submitted outside every block, or in a worker's call outside tasks.
     """
     try:
         task = worker.state.tasks.get(worker.get_current_task())
     except KeyError:  # not a task's thread
-        return []
+        return None
     annotations = (task.annotations if task is not None else None) or {}
-    return list(annotations.get(RUN_ANNOTATION, ()))
+    return annotations.get(RUN_ANNOTATION)
 
 
 #: This process, told apart from every other (process ids repeat across containers).
@@ -597,17 +597,17 @@ _events_lock = threading.Lock()
 
 
 def _arrived(event: tuple[float, Any]) -> None:
-    """Hand a relayed warning's event to the open :func:`worker_warnings` blocks of its run.
+    """Hand a relayed warning's event to the open :func:`worker_warnings` block of its run.
 
-    Those that submitted the task creating it; an event of no run (its task was submitted
+    The one that submitted the task creating it; an event of no run (its task was submitted
     outside every block) to every open block, recorded by another run too rather than by
     none.
     """
     message = event[1]
-    runs = message[2] if len(message) > 2 else ()  # [text, code]: a worker of no run tag
+    tagged = message[2] if len(message) > 2 else None  # [text, code]: a worker of no run tag
     with _events_lock:
         for run, arrived in _ARRIVED:
-            if not runs or run in runs:
+            if tagged is None or tagged == run:
                 arrived.append(event)
 
 
@@ -674,7 +674,7 @@ def worker_warnings() -> Iterator[Callable[[], None]]:
             run = uuid.uuid4().hex
             # Its own token only: an outer block gets an inner block's warnings as the inner
             # one collects them (collect_warning), and so once.
-            stack.enter_context(dask.annotate(**{RUN_ANNOTATION: (run,)}))
+            stack.enter_context(dask.annotate(**{RUN_ANNOTATION: run}))
             events = stack.enter_context(_cluster_events(client, run))
         elif spool is not None and spool.is_file():
             at = _spool_lines(spool, 0)[1]

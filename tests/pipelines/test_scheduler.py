@@ -250,7 +250,7 @@ def test_a_long_lived_clusters_later_runs_keep_their_worker_warnings():
     with scheduler_context(workers=1):
         client = current_client()
         for n in range(1_000):  # earlier runs' warnings, filling the scheduler's log
-            client.log_event(WARNINGS_TOPIC, [f"old {n}", "unknown_landcover_codes", ["old"]])
+            client.log_event(WARNINGS_TOPIC, [f"old {n}", "unknown_landcover_codes", "old"])
         assert len(client.get_events(WARNINGS_TOPIC)) == 1_000
         with collected_warnings() as got, worker_warnings() as relayed:
             _recode_in_tasks()
