@@ -519,7 +519,7 @@ def suhii_coverage_note(heat_island: Mapping[str, Any], m: Messages) -> str | No
         return None
     share, date = min(low)
     return m(
-        m.by_count("suhii_low_clear", len(shares)),
+        m.one_or_many("suhii_low_clear", len(shares)),
         n=m.integer(len(low)),
         total=m.integer(len(shares)),
         threshold=m.share(LOW_CLEAR_SHARE),
