@@ -49,6 +49,7 @@ from pipelines.report.tables import (
     line_fit,
     n_clear_distribution,
     quality_summary,
+    ranked,
 )
 from pipelines.report.text import NBSP, Messages, is_number, is_temperature
 from pipelines.report.views import (
@@ -223,7 +224,7 @@ def _headlines(
             hottest,
             column,
             m,
-            n_valid=int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum()),
+            n_valid=int(ranked(summary.iris, column).sum()),
             n_zones=len(summary.iris),
         )
         if column
@@ -653,12 +654,12 @@ def _hottest(
     if hottest is None or column is None:
         title = m("sec_hottest", n=HOTTEST_COUNT)
         return Section("hottest", title, (_missing(m, "what_inequality"),))
-    n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
+    n_valid = int(ranked(summary.iris, column).sum())  # the IRIS the table ranks (not ±inf)
     if not n_valid:  # no table captioned "L'IRIS le plus chaud" over no row
         paragraph = Paragraph(m("hottest_none", label=m.label(column)))
         return Section("hottest", m("sec_hottest", n=HOTTEST_COUNT), (paragraph,))
     # "Les 5 IRIS les plus chauds" when only 5 have a value
-    shown = min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT
+    shown = min(HOTTEST_COUNT, n_valid)
     title = m(m.one_or_many("sec_hottest", shown), n=shown)
     value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
     extras = [
