@@ -291,7 +291,7 @@ def qpv_gap_headline(
     if within:
         pooled = metric.get("pooled_difference")
         notes.append(
-            m(m.by_count("qpv_gap_within", metric.get("n_strata_compared")), stratum=stratum,
+            m(m.one_or_many("qpv_gap_within", metric.get("n_strata_compared")), stratum=stratum,
               n=m.integer(metric.get("n_strata_compared")),
               pooled=m.number(pooled, signed=True) if is_number(pooled) else "–")
         )  # fmt: skip
