@@ -291,7 +291,7 @@ def qpv_gap_headline(
     if within:
         pooled = metric.get("pooled_difference")
         notes.append(
-            m(m.by_count("qpv_gap_within", metric.get("n_strata_compared")), stratum=stratum,
+            m(m.one_or_many("qpv_gap_within", metric.get("n_strata_compared")), stratum=stratum,
               n=m.integer(metric.get("n_strata_compared")),
               pooled=m.number(pooled, signed=True) if is_number(pooled) else "–")
         )  # fmt: skip
@@ -519,7 +519,7 @@ def suhii_coverage_note(heat_island: Mapping[str, Any], m: Messages) -> str | No
         return None
     share, date = min(low)
     return m(
-        m.by_count("suhii_low_clear", len(shares)),
+        m.one_or_many("suhii_low_clear", len(shares)),
         n=m.integer(len(low)),
         total=m.integer(len(shares)),
         threshold=m.share(LOW_CLEAR_SHARE),

@@ -384,16 +384,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "W_QPV·W_other/W); the test permutes the labels within each stratum. The gap of the "
         "overall means, {pooled} K, mixes the QPV effect with where the QPV are.",
     ),
+    # the gap of the one stratum holding both QPV IRIS and others (n_strata_compared = 1)
     "qpv_gap_within_one": (
-        "Écart calculé strate par strate ({stratum}) : chaque IRIS en QPV est comparé aux "
-        "autres IRIS de la sienne, dans la seule ({n}) qui a les deux, et les écarts sont moyennés "
-        "(poids W_QPV·W_autres/W) ; le test permute les étiquettes dans chaque strate. "
-        "L'écart des moyennes d'ensemble, {pooled} K, mêle l'effet des QPV à leur "
-        "localisation.",
-        "Gap computed stratum by stratum ({stratum}): each QPV IRIS is compared with the other "
-        "IRIS of its own, in the only one ({n}) that has both, and the gaps are averaged (weights "
-        "W_QPV·W_other/W); the test permutes the labels within each stratum. The gap of the "
-        "overall means, {pooled} K, mixes the QPV effect with where the QPV are.",
+        "Écart calculé dans la seule {stratum} qui a à la fois des IRIS en QPV et d'autres "
+        "IRIS : ses IRIS en QPV sont comparés à ses autres IRIS, et le test permute les "
+        "étiquettes en son sein. L'écart des moyennes d'ensemble, {pooled} K, mêle l'effet "
+        "des QPV à leur localisation.",
+        "Gap computed within the only {stratum} with both QPV IRIS and other IRIS: its QPV "
+        "IRIS are compared with its other IRIS, and the test permutes the labels within it. "
+        "The gap of the overall means, {pooled} K, mixes the QPV effect with where the QPV "
+        "are.",
     ),
     # Why a direction is not established (headlines._unestablished), after "not established:".
     "unestablished_ci": (

@@ -49,6 +49,7 @@ from pipelines.report.tables import (
     line_fit,
     n_clear_distribution,
     quality_summary,
+    ranked,
 )
 from pipelines.report.text import NBSP, Messages, is_number, is_temperature
 from pipelines.report.views import (
@@ -223,7 +224,7 @@ def _headlines(
             hottest,
             column,
             m,
-            n_valid=int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum()),
+            n_valid=int(ranked(summary.iris, column).sum()),
             n_zones=len(summary.iris),
         )
         if column
@@ -653,13 +654,13 @@ def _hottest(
     if hottest is None or column is None:
         title = m("sec_hottest", n=HOTTEST_COUNT)
         return Section("hottest", title, (_missing(m, "what_inequality"),))
-    n_valid = int(pd.to_numeric(summary.iris[column], errors="coerce").notna().sum())
+    n_valid = int(ranked(summary.iris, column).sum())  # the IRIS the table ranks (not ±inf)
     if not n_valid:  # no table captioned "L'IRIS le plus chaud" over no row
         paragraph = Paragraph(m("hottest_none", label=m.label(column)))
         return Section("hottest", m("sec_hottest", n=HOTTEST_COUNT), (paragraph,))
     # "Les 5 IRIS les plus chauds" when only 5 have a value
-    shown = min(HOTTEST_COUNT, n_valid) or HOTTEST_COUNT
-    title = m(m.by_count("sec_hottest", shown), n=shown)
+    shown = min(HOTTEST_COUNT, n_valid)
+    title = m(m.one_or_many("sec_hottest", shown), n=shown)
     value_header = m("col_anomaly") if column == "lst_anomaly_mean_k" else m("col_lst")
     extras = [
         (name, header, fmt)
@@ -707,7 +708,7 @@ def _hottest(
                 headers=headers,
                 rows=rows,
                 caption=m(
-                    m.by_count("hottest_table_caption", len(rows)),
+                    m.one_or_many("hottest_table_caption", len(rows)),
                     n=m.integer(len(rows)),
                     label=m.label(column),
                 ),
@@ -878,7 +879,7 @@ def _low_clear(summary: RunSummary, column: str, m: Messages) -> Paragraph | Non
         m.by_count("quality_low_clear", count),
         count=m.integer(count),
         threshold=m.share(threshold),
-        of=m(m.by_count(of, count)),
+        of=m(m.one_or_many(of, count)),
     )
     valued = int(pd.to_numeric(iris.loc[flagged, column], errors="coerce").notna().sum())
     if valued:
@@ -1124,7 +1125,9 @@ def _warnings(
     other = kinds.pop(None, [])
     groups = [WarningGroup(m(f"warning_kind_{code}"), tuple(said)) for code, said in kinds.items()]
     if other and (kinds or kinds_expected):
-        groups.append(WarningGroup(m(m.by_count("warning_unclassified", len(other))), tuple(other)))
+        groups.append(
+            WarningGroup(m(m.one_or_many("warning_unclassified", len(other))), tuple(other))
+        )
     elif other:
         groups.append(WarningGroup("", tuple(other)))
     return WarningsBlock(
@@ -1265,7 +1268,9 @@ def _area_iris(summary: RunSummary, m: Messages) -> str:
     km2 = float(pd.to_numeric(iris["area_m2"], errors="coerce").sum()) / 1e6
     if not km2 or abs(km2 - float(area["area_km2"])) <= AREA_IRIS_DIFFERENCE * km2:
         return ""
-    return m(m.by_count("area_iris", len(iris)), n=m.integer(len(iris)), km2=m.significant(km2, 3))
+    return m(
+        m.one_or_many("area_iris", len(iris)), n=m.integer(len(iris)), km2=m.significant(km2, 3)
+    )
 
 
 def _landcover_map(external: Mapping[str, Any], m: Messages) -> str:

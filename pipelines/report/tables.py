@@ -26,10 +26,17 @@ __all__ = [
     "line_fit",
     "n_clear_distribution",
     "quality_summary",
+    "ranked",
 ]
 
 #: Columns shown beside the ranking variable in the hottest-zones table, when present.
 HOTTEST_EXTRA = ("lst_mean_k", "ndvi_mean", "disp_med", "population", "in_qpv", "qpv_share")
+
+
+def ranked(zones: pd.DataFrame, column: str) -> pd.Series:
+    """Which zones :func:`hottest_zones` ranks: those with a finite ``column`` (not NaN, ±inf)."""
+    values = pd.to_numeric(zones[column], errors="coerce").astype("float64")
+    return values.notna() & np.isfinite(values)
 
 
 def hottest_zones(
@@ -64,7 +71,7 @@ def hottest_zones(
         100·#{j ≠ i : x_j < x_i}/(N − 1) over the N zones with a value.
     """
     values = pd.to_numeric(zones[column], errors="coerce").astype("float64")
-    valid = values.notna() & np.isfinite(values)
+    valid = ranked(zones, column)
     ranks = percentile_ranks(values[valid])
     table = pd.DataFrame(
         {

@@ -208,9 +208,19 @@ class Messages:
         """Key of message ``key`` said of ``count`` things: ``{key}_one`` in the singular.
 
         :meth:`singular` decides (``1 IRIS est``, ``0 IRIS a`` in French; ``0 IRIS are``
-        in English), so a ``_one`` message French can say of 0 writes its count.
+        in English), so a ``_one`` message French can say of 0 writes its count; one that
+        does not ("L'IRIS le plus chaud") is picked with :meth:`one_or_many`.
         """
         return f"{key}_one" if self.singular(count) else key
+
+    def one_or_many(self, key: str, count: Any) -> str:
+        """Key of message ``key`` said of ``count`` things: ``{key}_one`` for exactly one.
+
+        For a ``_one`` message that does not write its count but speaks of the one thing
+        ("L'IRIS le plus chaud", "sa surface"): in either language only 1 picks it, so 0
+        reads as the plural ("Les 0 IRIS les plus chauds"), never as the one thing.
+        """
+        return f"{key}_one" if is_number(count) and abs(float(count)) == 1 else key
 
     def setting(self, key: str) -> str | None:
         """Label of the config setting ``key`` (dotted, ``mask.cdist_min_km``); None if unknown."""

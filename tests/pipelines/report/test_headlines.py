@@ -720,11 +720,13 @@ def test_the_suhii_beside_temperatures_in_celsius_has_one_decimal_in_both_units(
 
 def test_the_qpv_gap_counts_one_qpv_iris_one_other_iris_and_one_stratum_in_the_singular():
     """One QPV IRIS, one other IRIS, one stratum compared, one more QPV left out: French
-    says each in the singular ("Seul 1 IRIS en QPV entre", "1 autre IRIS", "la seule (1)
-    qui a les deux", "et 1 autre"), not "Seuls 1 IRIS ... entrent", "1 autres IRIS"."""
+    says each in the singular ("Seul 1 IRIS en QPV entre", "1 autre IRIS", "la seule
+    commune qui a à la fois", "et 1 autre"), not "Seuls 1 IRIS ... entrent", "1 autres IRIS"."""
     ineq = _ineq(1.43, 0.51, 3.91)
     ineq["stratum"] = "insee_com"
-    ineq["group_difference"].update(n_in=1, n_out=1, n_strata=2, n_strata_compared=1)
+    ineq["group_difference"].update(
+        n_in=1, n_out=1, n_strata=2, n_strata_compared=1, pooled_difference=0.91
+    )
     six = pd.DataFrame(
         {"code_qp": [f"QP07500{k}" for k in range(1, 7)], "nom_qp": [None] * 6,
          "iris_share_max": [0.1] * 6}
@@ -733,12 +735,21 @@ def test_the_qpv_gap_counts_one_qpv_iris_one_other_iris_and_one_stratum_in_the_s
     assert "n = 1 IRIS en QPV et 1 autre IRIS ;" in _plain(h.text)
     notes = [_plain(n) for n in h.notes]
     assert "Seul 1 IRIS en QPV entre dans l'écart : cet écart" in " ".join(notes)
-    assert "dans la seule (1) qui a les deux, et les écarts" in " ".join(notes)
+    assert (
+        "Écart calculé dans la seule commune qui a à la fois des IRIS en QPV et d'autres IRIS : "
+        "ses IRIS en QPV sont comparés à ses autres IRIS, et le test permute les étiquettes en "
+        "son sein. L'écart des moyennes d'ensemble, +0,91 K, mêle l'effet des QPV à leur "
+        "localisation."
+    ) in notes
     assert "(ses IRIS au plus à 10 % en QPV) et 1 autre n'entrent pas dans cet écart" in notes[-1]
     en = qpv_gap_headline(ineq, EN, six)
     assert "n = 1 QPV IRIS and 1 other IRIS;" in en.text
     assert "Only 1 QPV IRIS enters the gap" in " ".join(en.notes)
-    assert "in the only one (1) that has both, and the gaps" in " ".join(en.notes)
+    assert (
+        "Gap computed within the only commune with both QPV IRIS and other IRIS: its QPV IRIS "
+        "are compared with its other IRIS, and the test permutes the labels within it. The gap "
+        "of the overall means, +0.91 K, mixes the QPV effect with where the QPV are."
+    ) in en.notes
     # Two of each: the plural, as before.
     ineq["group_difference"].update(n_in=2, n_out=2, n_strata_compared=2)
     h = qpv_gap_headline(ineq, FR)

@@ -825,6 +825,37 @@ def test_the_hottest_section_of_no_iris_with_a_value_has_no_table(tmp_path):
     assert section.title == "Les 20 IRIS les plus chauds"
 
 
+def test_the_hottest_section_ranks_no_iris_of_infinite_value(tmp_path):
+    """±inf has no rank: an IRIS column of ±inf alone gave an empty table captioned "L'IRIS
+    le plus chaud" (French's singular 0), "The 0 hottest IRIS", and beside one finite value
+    the title said "Les 2 IRIS les plus chauds" over one row."""
+    summary = _summary(tmp_path, iris=_iris([np.inf, -np.inf]))
+    hottest = hottest_zones(summary.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    for m, title, text in (
+        (FR, "Les 20 IRIS les plus chauds",
+         "Aucun IRIS n'a de valeur de la température de surface : il n'y a pas d'IRIS à classer."),
+        (EN, "The 20 hottest IRIS",
+         "No IRIS has a value of the land surface temperature: there is no IRIS to rank."),
+    ):  # fmt: skip
+        section = sections._hottest(summary, hottest, "lst_mean_k", m)
+        assert not [b for b in section.blocks if isinstance(b, TableBlock)]
+        assert (section.title, _texts(section)) == (title, [text])
+    one = _summary(tmp_path, iris=_iris([np.inf, 305.0, np.nan]))
+    hottest = hottest_zones(one.iris, "lst_mean_k", id_column="code_iris",
+                            name_column="nom_iris", n=sections.HOTTEST_COUNT)  # fmt: skip
+    for m, title, caption, n in (
+        (FR, "L'IRIS le plus chaud", "L'IRIS le plus chaud selon la température de surface.",
+         "calculé sur le N = 1 IRIS qui a une valeur"),
+        (EN, "The hottest IRIS", "The hottest IRIS by the land surface temperature.",
+         "over the N = 1 IRIS with a value"),
+    ):  # fmt: skip
+        section = sections._hottest(one, hottest, "lst_mean_k", m)
+        (table,) = [b for b in section.blocks if isinstance(b, TableBlock)]
+        assert (section.title, table.caption.replace(NBSP, " ")) == (title, caption)
+        assert n in _texts(section)[0]
+
+
 def test_one_scene_under_min_clear_and_one_input_are_said_in_the_singular(tmp_path):
     summary = _few_scenes_summary(tmp_path)
     one = dataclasses.replace(summary, heat_island={"scenes": summary.heat_island["scenes"][:1]})

@@ -233,6 +233,25 @@ def test_french_says_0_and_1_in_the_singular_english_1_only(lang, count, singula
     )
 
 
+@pytest.mark.parametrize(
+    ("lang", "count", "one"),
+    [("fr", 0, False), ("fr", 1, True), ("fr", 1.0, True), ("fr", 2, False), ("en", 0, False),
+     ("en", 1, True), ("en", 2, False), ("fr", None, False)],
+)  # fmt: skip
+def test_a_message_that_does_not_write_its_count_is_said_of_one_for_1_only(lang, count, one):
+    m = Messages(lang)
+    assert m.one_or_many("sec_hottest", count) == ("sec_hottest_one" if one else "sec_hottest")
+
+
+def test_french_never_says_the_one_thing_of_0():
+    """By :meth:`by_count`, French 0 read "L'IRIS le plus chaud selon la LST." (of no IRIS)."""
+    fr, en = Messages("fr"), Messages("en")
+    caption = fr(fr.one_or_many("hottest_table_caption", 0), n=fr.integer(0), label="la LST")
+    assert caption == "Les 0 IRIS les plus chauds selon la LST, du plus chaud au moins chaud."
+    caption = en(en.one_or_many("hottest_table_caption", 0), n=en.integer(0), label="the LST")
+    assert caption == "The 0 hottest IRIS by the LST, hottest first."
+
+
 def test_an_interval_end_or_a_value_under_a_millionth_never_reads_0():
     """Under 1e-6 the widened decimals stop at 6 and read 0,000000: such a number is written
     in scientific form, with its sign (which side of 0 an interval's end lies on)."""
