@@ -459,11 +459,14 @@ def hottest_headline(
     """Word the hottest IRIS ("plus chaud que X % des autres IRIS").
 
     ``n_valid`` of the ``n_zones`` IRIS have a value of ``column``: when some have none, the
-    sentence says the percentage is of the ``n_valid − 1`` others with a value.
+    sentence says the percentage is of the ``n_valid − 1`` others with a value. None when
+    no IRIS, or a single one, has a value: there is no other to compare it with.
     """
-    if hottest is None or hottest.empty:
+    if hottest is None or hottest.empty or (n_valid is not None and n_valid < 2):
         return None
     top = hottest.iloc[0]
+    if not is_number(top["hotter_than_pct"]):
+        return None
     some_missing = n_valid is not None and n_zones is not None and n_valid < n_zones
     others = (
         m(m.by_count("hottest_others_valued", n_valid - 1), n=m.integer(n_valid - 1))  # type: ignore[operator]

@@ -397,6 +397,19 @@ def test_a_qpv_gap_on_four_iris_is_not_established():
     assert "but the gap is not established: 4 IRIS are too few to conclude" in text
 
 
+def test_no_hottest_headline_without_another_iris_to_compare():
+    # One IRIS of 64 has a value: "hotter than — of the 0 other IRIS" says nothing.
+    table = hottest_zones(pd.DataFrame({"code_iris": ["a", "b", "c"], "v": [301.0, None, None]}),
+                          "v", id_column="code_iris")  # fmt: skip
+    assert len(table) == 1
+    assert hottest_headline(table, "v", FR, n_valid=1, n_zones=64) is None
+    assert hottest_headline(table, "v", EN) is None  # its rank over no other is not a number
+    two = hottest_zones(pd.DataFrame({"code_iris": ["a", "b"], "v": [301.0, 300.0]}), "v",
+                        id_column="code_iris")  # fmt: skip
+    text = _plain(hottest_headline(two, "v", EN, n_valid=2, n_zones=64).text)
+    assert "is hotter than 100% of the 1 other IRIS with a value" in text
+
+
 def test_hottest_headline():
     table = pd.DataFrame(
         {"id": ["75056"], "name": ["Belleville"], "value": [7.428], "hotter_than_pct": [98.41]}
