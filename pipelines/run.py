@@ -81,6 +81,7 @@ from pipelines.outputs.stale import (
     remove_stale_outputs,
     remove_stale_rasters,
 )
+from pipelines.outputs.tables import with_synthetic_mark
 from pipelines.progress import progress_stage
 from pipelines.report import Messages, build_report
 from pipelines.report.data import RASTERS_READ
@@ -1162,7 +1163,8 @@ def _run(
                 write_geoparquet(frame, folder.zone_parquet(name), synthetic=synthetic)
             if "csv" in formats:
                 with staged(folder.zones / f"{name}.csv") as staging:
-                    pd.DataFrame(frame.drop(columns="geometry")).to_csv(staging, index=False)
+                    table = pd.DataFrame(frame.drop(columns="geometry"))
+                    with_synthetic_mark(table, synthetic).to_csv(staging, index=False)
         if reports:
             write_inequality(
                 reports, folder.inequality_json, folder.inequality_csv, synthetic=synthetic

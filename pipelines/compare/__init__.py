@@ -123,9 +123,10 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
         tested = gap_change(b, iris) if iris is not None else None
         summary = summarise(iris, a, b, tested) if iris is not None else []
     open_out(target)
-    files = write_tables(tables, {name: _description(name, a, b) for name in tables}, target)
+    synthetic = a.synthetic or b.synthetic
+    descriptions = {name: _description(name, a, b) for name in tables}
+    files = write_tables(tables, descriptions, target, synthetic=synthetic)
     if tested is not None:
-        synthetic = a.synthetic or b.synthetic
         files.extend(
             write_inequality(
                 tested.report,
@@ -145,7 +146,7 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
         outputs_root=target,
         extra={
             "runs": {"a": _run_record(a), "b": _run_record(b)},
-            "synthetic": a.synthetic or b.synthetic,
+            "synthetic": synthetic,
         },
     )
     files.append(write_manifest(target / "manifest.json", manifest))

@@ -21,6 +21,7 @@ from pipelines.compare.runs import CompareError
 from pipelines.outputs._atomic import probe_folder, staged
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.geopackage import GPKG_VERSION
+from pipelines.outputs.tables import with_synthetic_mark
 
 __all__ = ["OUTPUT_NAMES", "check_out", "csvt_type", "open_out", "remove_stale", "write_tables"]
 
@@ -101,13 +102,19 @@ def remove_stale(target: Path, written: Iterable[Path]) -> list[str]:
 
 
 def write_tables(
-    tables: Mapping[str, gpd.GeoDataFrame], descriptions: Mapping[str, str], out: Path
+    tables: Mapping[str, gpd.GeoDataFrame],
+    descriptions: Mapping[str, str],
+    out: Path,
+    *,
+    synthetic: bool = False,
 ) -> list[Path]:
     """Write the GeoPackage (every layer, one file put in place at once), then the CSVs.
 
     The GeoPackage is version :data:`~pipelines.outputs.geopackage.GPKG_VERSION`, as the
     run's, each layer with its description; each CSV has a ``.csvt`` beside it (the column
-    types QGIS and GDAL read: ids as text, so that a leading zero stays).
+    types QGIS and GDAL read: ids as text, so that a leading zero stays). ``synthetic``: a
+    run compared is synthetic (the demo's), which each CSV's last column says
+    (:func:`~pipelines.outputs.tables.with_synthetic_mark`).
     """
     gpkg = out / "compare.gpkg"
     with staged(gpkg) as staging:
@@ -119,7 +126,7 @@ def write_tables(
             )  # fmt: skip
     files = [gpkg]
     for name, table in tables.items():
-        frame = pd.DataFrame(table.drop(columns="geometry"))
+        frame = with_synthetic_mark(pd.DataFrame(table.drop(columns="geometry")), synthetic)
         path = out / f"{name}.csv"
         with staged(path) as staging:
             frame.to_csv(staging, index=False, encoding="utf-8")

@@ -3,7 +3,8 @@
 GeoParquet goes through :func:`write_geoparquet` (atomic, geopandas ``to_parquet``, which
 writes the GeoParquet ``geo`` metadata with the CRS as PROJJSON, plus an ``ilots`` key of
 provenance: :data:`PROVENANCE_KEY`); the inequality report's JSON and CSV texts through
-:func:`write_text_atomic`.
+:func:`write_text_atomic`. A CSV of synthetic data (the demo's) ends with a
+:data:`SYNTHETIC_COLUMN` (:func:`with_synthetic_mark`), as the other outputs say it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from tiles.errors import CRSError, ZonesError
 
 __all__ = [
     "PROVENANCE_KEY",
+    "SYNTHETIC_COLUMN",
     "TABLE_FORMATS",
     "check_table_path",
+    "with_synthetic_mark",
     "write_geoparquet",
     "write_inequality",
     "write_table",
@@ -42,12 +45,38 @@ TABLE_FORMATS = (".csv", ".parquet", ".gpkg")
 #: JSON ``{"synthetic": true/false, "ilots_version": "..."}`` (``synthetic`` left out when
 #: unknown), as ``manifest.json`` (``extra.synthetic``) and the GeoPackage descriptions say.
 PROVENANCE_KEY = b"ilots"
+#: Last column of every CSV a run, its scenarios or ``ilots compare`` write from synthetic
+#: data (the demo's), ``True`` on every row; a CSV of real data has none, so stays as it was.
+#: A column, not a ``#`` comment line, which pandas, R, Excel and QGIS would read as data.
+SYNTHETIC_COLUMN = "synthetic"
 
 
 class _Report(Protocol):
     def to_json(self) -> str: ...
 
     def to_csv(self) -> str: ...
+
+    def to_frame(self) -> pd.DataFrame: ...
+
+
+def with_synthetic_mark(table: pd.DataFrame, synthetic: bool | None) -> pd.DataFrame:
+    """Return ``table`` with a last :data:`SYNTHETIC_COLUMN` of ``True`` when ``synthetic``.
+
+    Parameters
+    ----------
+    table
+        A table about to be written as CSV; not changed.
+    synthetic
+        Whether its data are synthetic (the demo's); ``False`` or ``None`` (unknown) returns
+        ``table`` itself, so that a real run's CSV is written as before.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the column (a table's own ``synthetic`` column is overwritten), or
+        ``table``.
+    """
+    return table.assign(**{SYNTHETIC_COLUMN: True}) if synthetic else table
 
 
 def write_geoparquet(
@@ -127,7 +156,8 @@ def write_inequality(
         Targets (``RunFolder.inequality_json`` / ``inequality_csv``).
     synthetic
         Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
-        of the JSON, first; ``None`` writes none (a table of unknown origin).
+        of the JSON, first; ``None`` writes none (a table of unknown origin). When ``True``,
+        the CSV also ends with a :data:`SYNTHETIC_COLUMN` (:func:`with_synthetic_mark`).
 
     Returns
     -------
@@ -141,7 +171,12 @@ def write_inequality(
         else:
             text = reports.to_json()
         json_file = write_text_atomic(json_path, text if text.endswith("\n") else text + "\n")
-        return json_file, write_text_atomic(csv_path, reports.to_csv())
+        flat = reports.to_csv()
+        if synthetic:  # as to_csv writes it, with the column
+            flat = with_synthetic_mark(reports.to_frame(), synthetic).to_csv(
+                index=False, lineterminator="\n"
+            )
+        return json_file, write_text_atomic(csv_path, flat)
     if not reports:
         raise ValueError("no inequality report to write")
     outcomes = list(reports)
@@ -153,8 +188,8 @@ def write_inequality(
         frame = pd.read_csv(io.StringIO(report.to_csv()), keep_default_na=False)
         frame.insert(0, "outcome", outcome)
         frames.append(frame)
-    csv_file = write_text_atomic(csv_path, pd.concat(frames).to_csv(index=False))
-    return json_file, csv_file
+    flat = with_synthetic_mark(pd.concat(frames), synthetic).to_csv(index=False)
+    return json_file, write_text_atomic(csv_path, flat)
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:

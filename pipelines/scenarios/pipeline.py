@@ -56,6 +56,7 @@ from pipelines.outputs.lock import run_folder_lock
 from pipelines.outputs.manifest import file_record, input_path, output_path, sha256_file
 from pipelines.outputs.rasters import period_tags
 from pipelines.outputs.stale import previous_outputs
+from pipelines.outputs.tables import with_synthetic_mark
 from pipelines.outputs.transaction import carry_over, staged_entries
 from pipelines.report.text import Messages
 from pipelines.scenarios.apply import Applied, apply_changes
@@ -866,8 +867,9 @@ def _write_scenarios(
     for spec, summary in zip(config.scenarios, summaries, strict=True):  # rows now whole
         write_json_atomic(out.scenario(spec.name) / "summary.json", summary)
     comparison = pd.DataFrame(rows)[[*COMPARISON_COLUMNS]]
+    marked = with_synthetic_mark(comparison, baseline.synthetic)
     write_text_atomic(
-        out.scenarios / "comparison.csv", comparison.to_csv(index=False, lineterminator="\n")
+        out.scenarios / "comparison.csv", marked.to_csv(index=False, lineterminator="\n")
     )
     comparison_figure(
         baseline, deltas, comparison, out.scenarios / "comparison.png", m=_messages(config)
@@ -972,9 +974,8 @@ def _write_scenario(
     tables = {}
     for layer in baseline.zones:
         tables[layer] = zone_effects(baseline, layer, coverages[layer], delta, changed)
-        write_text_atomic(
-            folder / f"{layer}.csv", tables[layer].to_csv(index=False, lineterminator="\n")
-        )
+        marked = with_synthetic_mark(tables[layer], baseline.synthetic)
+        write_text_atomic(folder / f"{layer}.csv", marked.to_csv(index=False, lineterminator="\n"))
     report = inequality_of(baseline, config, tables["iris"]) if "iris" in tables else None
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:

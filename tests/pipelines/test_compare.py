@@ -25,6 +25,7 @@ from shapely import affinity
 
 from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
+from pipelines.inequality.results import CSV_COLUMNS
 from tests.holders import held_elsewhere
 from tiles.errors import GridError, IlotsWarning, ZonesError
 
@@ -678,6 +679,41 @@ def test_gpkg_is_version_1_2_with_descriptions_and_csvs_have_their_types(runs, t
     assert types["lst_anomaly_mean_k_change"] == types["valid_frac_a"] == '"Real"'
     read = pyogrio.read_dataframe(out / "iris_change.csv")  # GDAL, as QGIS reads it
     assert read["unreliable"].dtype == bool and read["valid_frac_b"].dtype == float
+
+
+@pytest.mark.parametrize("synthetic", [True, False], ids=["demo", "real"])
+def test_each_csv_of_a_synthetic_comparison_ends_with_a_synthetic_column(runs, tmp_path, synthetic):
+    """Issue #5: a comparison of the demo's runs says so in each CSV, a last column True on
+    each row (typed Boolean for QGIS), read with pandas' defaults; with runs of real inputs
+    (no run says synthetic) the CSVs have the tables' columns alone."""
+    a, b = runs
+    if not synthetic:
+        for run in runs:
+            _edit_manifest(run, lambda manifest: manifest["extra"].update(synthetic=False))
+
+    def plant(frame):  # +1 K on three IRIS outside QPV: a change to test
+        rows = frame.index[frame["lst_anomaly_mean_k"].notna() & ~frame["in_qpv"]][:3]
+        frame.loc[rows, "lst_anomaly_mean_k"] += 1.0
+        return frame
+
+    _edit_layer(b, "iris", plant)
+    out = tmp_path / "out"
+    result, said = _compare(a, b, out)
+    assert ("synthetic_run" in [w.code for w in said]) is synthetic
+    mark = ["synthetic"] if synthetic else []
+    for name in ("iris_change", "qpv_change", "inequality_change"):
+        table = pd.read_csv(out / f"{name}.csv")
+        if name in result.tables:
+            columns = list(result.tables[name].drop(columns="geometry").columns)
+            assert list(table.columns) == columns + mark, name
+            types = (out / f"{name}.csvt").read_text().strip().split(",")
+            assert len(types) == len(table.columns), name
+            if synthetic:
+                assert types[-1] == '"Integer(Boolean)"', name
+        else:  # the inequality of the IRIS' change: one report, no outcome column
+            assert list(table.columns) == [*CSV_COLUMNS, *mark], name
+        if synthetic:
+            assert table["synthetic"].dtype == bool and table["synthetic"].all(), name
 
 
 def test_manifest_records_the_resolved_run_folders(runs, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import rasterio
@@ -190,6 +191,17 @@ def test_demo_outputs_say_they_are_synthetic(demo):
         path = run_folder / "zones" / f"{layer}.parquet"
         assert json.loads(pq.read_schema(path).metadata[b"ilots"])["synthetic"] is True, layer
         assert gpd.read_parquet(path).crs.to_epsg() == 2154, layer  # the IRIS layer's CRS
+    # And every CSV of the run and its scenarios: a last column `synthetic`, True on each row,
+    # which a reader with its defaults (pandas here) takes as one more column.
+    csvs = {path.relative_to(run_folder).as_posix() for path in run_folder.rglob("*.csv")}
+    for name in ("comparison.csv", "green_qpv/iris.csv", "green_qpv/qpv.csv",
+                 "green_qpv/inequality.csv"):  # fmt: skip
+        assert f"scenarios/{name}" in csvs, csvs
+    assert "inequality.csv" in csvs, csvs
+    for name in sorted(csvs):
+        table = pd.read_csv(run_folder / name)
+        assert len(table) > 0 and table.columns[-1] == "synthetic", name
+        assert table["synthetic"].dtype == bool and table["synthetic"].all(), name
 
 
 def test_demo_qpv_layer_names_its_commune(demo):

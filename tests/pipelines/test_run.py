@@ -1638,7 +1638,10 @@ def test_zone_formats_csv_only_and_zstd_rasters(demo_run, demo_folder, tmp_path)
             with rasterio.open(demo_run[0] / "rasters" / f"{name}.tif") as want:
                 assert (got.compression.name, want.compression.name) == ("zstd", "deflate")
                 np.testing.assert_array_equal(got.read(1), want.read(1))
-    assert (result.folder / "zones" / "iris.csv").is_file()
+    for layer, frame in result.zones.items():  # the demo's tables say they are synthetic
+        table = pd.read_csv(result.folder / "zones" / f"{layer}.csv")
+        assert list(table.columns) == [*frame.columns.drop("geometry"), "synthetic"], layer
+        assert table["synthetic"].dtype == bool and table["synthetic"].all(), layer
     assert not (result.folder / "zones.gpkg").exists()
     assert not (result.folder / "zones" / "iris.parquet").exists()
     assert not (result.folder / "report.html").exists()

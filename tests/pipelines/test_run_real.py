@@ -101,6 +101,7 @@ def clear_run(real_data, tmp_path_factory):
     config = _write_city(
         folder, real_data, crs="EPSG:32618", corner=(490_005.0, 160_005.0), year=2019, month=12
     )
+    config = apply_overrides(config, {"outputs.zone_formats": ["gpkg", "parquet", "csv"]})
     return folder / "out", run(config), real_data / "landsat_c2l2" / CLEAR
 
 
@@ -146,6 +147,9 @@ def test_real_product_zonal_means_and_valid_fraction(clear_run):
     assert manifest["grid"]["crs"] == "EPSG:32618"
     assert manifest["extra"]["synthetic"] is False  # a USGS product, not the demo's
     assert json.loads((out / "heat_island.json").read_text())["synthetic"] is False
+    # Its zone CSV has the layer's columns alone: no `synthetic` column, the demo's mark.
+    table = pd.read_csv(out / "zones" / "iris.csv")
+    assert list(table.columns) == list(result.zones["iris"].columns.drop("geometry"))
     assert not any("no IRIS has a clear" in w for w in result.warnings)
 
 

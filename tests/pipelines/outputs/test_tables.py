@@ -98,6 +98,29 @@ def test_inequality_json_and_csv(tmp_path, layers):
     assert "concentration_index" in set(frame["metric"])
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["one report", "by outcome"])
+def test_a_synthetic_inequality_csv_ends_with_a_synthetic_column(tmp_path, layers, keyed):
+    """Issue #5: the CSV of synthetic zones (the demo's) says so in a last column, True on each
+    row, which pandas reads with its defaults; a real run's CSV has the columns it had."""
+    table = layers["iris"].assign(income=np.linspace(12000, 40000, 12))
+    report = run_inequality(table, outcome="lst_mean_k", income="income", bootstrap=20, seed=1)
+    reports = {"lst_mean_k": report} if keyed else report
+    for name, synthetic in (("real", False), ("unknown", None), ("demo", True)):
+        write_inequality(
+            reports, tmp_path / f"{name}.json", tmp_path / f"{name}.csv", synthetic=synthetic
+        )
+    columns = ["outcome", *CSV_COLUMNS] if keyed else list(CSV_COLUMNS)
+    real = pd.read_csv(tmp_path / "real.csv")
+    assert list(real.columns) == columns
+    assert (tmp_path / "unknown.csv").read_bytes() == (tmp_path / "real.csv").read_bytes()
+    if not keyed:  # the report's own flat table, as it was
+        assert (tmp_path / "real.csv").read_text(encoding="utf-8") == report.to_csv()
+    demo = pd.read_csv(tmp_path / "demo.csv")
+    assert list(demo.columns) == [*columns, "synthetic"]
+    assert demo["synthetic"].dtype == bool and demo["synthetic"].all() and len(demo) > 3
+    pd.testing.assert_frame_equal(demo.drop(columns="synthetic"), real)
+
+
 def _gpkg_with_two_layers_and_styles(path, layers):
     """A run's zones.gpkg as QGIS leaves it: iris and qpv, and a layer_styles table."""
     layers["iris"].to_file(path, layer="iris")

@@ -112,7 +112,7 @@ def test_scenario_files_and_comparison(demo):
     root, _ = demo
     folder = root / "outputs" / "scenarios"
     table = pd.read_csv(folder / "comparison.csv")
-    assert list(table.columns) == list(COMPARISON_COLUMNS)
+    assert list(table.columns) == [*COMPARISON_COLUMNS, "synthetic"]  # the demo's mark
     assert list(table["scenario"]) == ["green_qpv", "cool_roofs"]
     for name in table["scenario"]:
         for file in ("delta_lst.tif", "delta_lst.png", "iris.csv", "qpv.csv", "inequality.json"):
