@@ -51,6 +51,7 @@ from pipelines.compare.runs import LAYERS, CompareError, Run, read_run
 from pipelines.compare.summary import summarise
 from pipelines.compare.tables import change_table, gap_change
 from pipelines.inequality import InequalityReport
+from pipelines.outputs.geopackage import SYNTHETIC_MARK
 from pipelines.outputs.lock import folder_lock, read_lock
 from pipelines.outputs.manifest import build_manifest, sha256_file, write_manifest
 from pipelines.outputs.tables import write_inequality
@@ -155,10 +156,14 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
 
 
 def _description(layer: str, a: Run, b: Run) -> str:
-    """Say what a layer of ``compare.gpkg`` is (its GeoPackage description)."""
+    """Say what a layer of ``compare.gpkg`` is (its GeoPackage description).
+
+    First that it is of synthetic data when either run is the demo's, as ``zones.gpkg`` says.
+    """
     zones = "IRIS" if layer.startswith("iris") else "QPV"
     return (
-        f"ilots compare: per-{zones} change from run A {a.folder.resolve()} (before) to run B "
+        (SYNTHETIC_MARK if a.synthetic or b.synthetic else "")
+        + f"ilots compare: per-{zones} change from run A {a.folder.resolve()} (before) to run B "
         f"{b.folder.resolve()} (after): ΔT (lst_anomaly_mean_k), NDVI and land-cover shares in "
         "A, in B and their change B − A (after minus before); unreliable: a zone either run "
         "does not trust, or reshaped (reshaped_frac: the share of its two shapes' union in "

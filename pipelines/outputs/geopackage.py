@@ -85,6 +85,7 @@ __all__ = [
     "LAYER_STYLES_DDL",
     "QGIS_METADATA_URI",
     "SOURCES",
+    "SYNTHETIC_MARK",
     "RunInputs",
     "Source",
     "landcover_map_source",
@@ -98,6 +99,8 @@ __all__ = [
 #: releases still in use (3.22 with GDAL 3.6, Debian 12) reads with a "may only be partially
 #: supported" warning; ilots uses nothing newer than 1.2.
 GPKG_VERSION = "1.2"
+#: First words of the description of every layer of synthetic data (the demo's) ilots writes.
+SYNTHETIC_MARK = "SYNTHETIC DATA (ilots demo, not a real place). "
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"  # the ISO-8601 form GDAL expects in a GPKG
 
@@ -203,7 +206,7 @@ def zone_layer_description(
         }
     held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
     return (
-        ("SYNTHETIC DATA (ilots demo, not a real place). " if synthetic else "")
+        (SYNTHETIC_MARK if synthetic else "")
         + f"{_LAYER_MARK}{what}. Units by column suffix: _k kelvin, _m2 square metres, "
         f"_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless"
         + "".join(f"; {text}" for text in held.values())
@@ -431,7 +434,7 @@ def _abstract(what: str, inputs: RunInputs) -> str:
         f"{start.isoformat()} to {end.isoformat()}" for start, end in inputs.periods
     )
     return (
-        ("SYNTHETIC DATA (ilots demo, not a real place). " if inputs.synthetic else "")
+        (SYNTHETIC_MARK if inputs.synthetic else "")
         + f"Urban heat island statistics (land surface temperature and its anomaly, "
         f"vegetation, land cover) per {what}, computed by ilots"
         + (f" over {periods}" if periods else "")

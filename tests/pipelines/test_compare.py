@@ -714,6 +714,11 @@ def test_each_csv_of_a_synthetic_comparison_ends_with_a_synthetic_column(runs, t
             assert list(table.columns) == [*CSV_COLUMNS, *mark], name
         if synthetic:
             assert table["synthetic"].dtype == bool and table["synthetic"].all(), name
+    with closing(sqlite3.connect(out / "compare.gpkg")) as con:
+        descriptions = [d for (d,) in con.execute("SELECT description FROM gpkg_contents")]
+    assert len(descriptions) == 2
+    for description in descriptions:  # as the runs' zones.gpkg say it
+        assert description.startswith("SYNTHETIC DATA (ilots demo") is synthetic, description
 
 
 def test_manifest_records_the_resolved_run_folders(runs, tmp_path, monkeypatch):
