@@ -73,6 +73,7 @@ def assert_count_and_mean(
     ambiguous: np.ndarray,
     rel: float = 1e-9,
     abs_tol: float = 0.0,
+    note: str = "",
 ) -> None:
     """Check a run's pixel count and mean over a footprint against the oracle's pixels.
 
@@ -81,16 +82,31 @@ def assert_count_and_mean(
     ``k = count - sure.size`` of the second, so its sum less ``sure``'s lies between the
     sums of the ``k`` smallest and the ``k`` largest ambiguous values (equal to ``sure``'s
     mean, to ``rel`` or ``abs_tol``, when ``k`` is 0). A ``mean`` of None checks the count.
+    A failure says by how much the count or the mean is out, then ``note`` (what the caller
+    knows that may explain it).
     """
     k = count - sure.size
-    assert 0 <= k <= ambiguous.size, (count, sure.size, ambiguous.size)
+    said = f"; {note}" if note else ""
+    assert 0 <= k <= ambiguous.size, (
+        f"the run counts {count} pixels, {k:+d} beside the {sure.size} whose centre is surely "
+        f"in the footprint, where 0 to {ambiguous.size} ambiguous ones may join them{said}"
+    )
     if mean is None:
         return
-    extra = mean * count - sure.astype(np.float64).sum()
+    total = sure.astype(np.float64).sum()
+    extra = float(mean * count - total)
+    sure_mean = float(total / sure.size) if sure.size else math.nan
     ordered = np.sort(ambiguous.astype(np.float64))
-    low, high = ordered[:k].sum(), ordered[ordered.size - k :].sum()
+    low, high = float(ordered[:k].sum()), float(ordered[ordered.size - k :].sum())
     slack = max(rel * abs(mean), abs_tol) * count
-    assert low - slack <= extra <= high + slack, (extra, low, high, k)
+    below, above = (low - slack) - extra, extra - (high + slack)  # both <= 0 when within
+    off = (above if below <= 0 else -below) / max(count, 1)  # K beyond the bound it is past
+    assert below <= 0 and above <= 0, (
+        f"the run's mean {mean!r} over {count} pixels is {off:+.3g} K past its bounds: its "
+        f"sum beyond the {sure.size} sure pixels (mean {sure_mean!r}) is "
+        f"{extra!r}, not within [{low!r}, {high!r}] ± {slack:.3g} (the {k} smallest, largest "
+        f"of {ambiguous.size} ambiguous values){said}"
+    )
 
 
 def mean_shift_bound(sure: np.ndarray, ambiguous: np.ndarray) -> float:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,16 +19,49 @@ HOLD = (
     "with folder_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
 )
 
+#: How long a holder may take to say "held", in seconds: its imports take about one.
+HELD_TIMEOUT_S = 30.0
+
 
 @contextlib.contextmanager
-def held_elsewhere(folder: Path) -> Iterator[subprocess.Popen[str]]:
+def held_elsewhere(
+    folder: Path, script: str = HOLD, timeout: float = HELD_TIMEOUT_S
+) -> Iterator[subprocess.Popen[str]]:
     """Hold ``folder`` (its lock) in another Python process until the block ends (killed then,
-    which frees it); yields that process, once it holds the lock."""
-    other = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE,
-                             text=True)  # fmt: skip
-    try:
-        assert other.stdout is not None and other.stdout.readline().strip() == "held"
-        yield other
-    finally:
-        other.kill()
-        other.wait()
+    which frees it); yields that process, once it holds the lock.
+
+    ``script`` is the holder's code (:data:`HOLD`), given ``folder`` as its argument. A holder
+    that has not printed its "held" line within ``timeout`` seconds, or printed another, fails
+    the test with its stderr (it is killed first).
+    """
+    with tempfile.TemporaryFile("w+") as stderr:  # a file: a chatty holder never blocks on it
+        other = subprocess.Popen([sys.executable, "-c", script, str(folder)],
+                                 stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
+        try:
+            line = _first_line(other, timeout)
+            if line != "held\n":
+                with contextlib.suppress(subprocess.TimeoutExpired):  # it may be ending
+                    other.wait(0 if line is None else 5)
+                ended = "still running" if other.poll() is None else f"exit code {other.returncode}"
+                other.kill()
+                other.wait()
+                stderr.seek(0)
+                raise AssertionError(
+                    f"the holder of {folder} printed {repr(line) if line else 'nothing'} within "
+                    f"{timeout:g} s, not 'held' ({ended}); its stderr: {stderr.read().strip()!r}"
+                )
+            yield other
+        finally:
+            other.kill()
+            other.wait()
+
+
+def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:
+    """Return the first line ``process`` prints ('' at once if it exits silently), or None
+    if it prints no whole line within ``timeout`` seconds (the reader ends when it is killed)."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return lines[0] if lines else None

@@ -437,14 +437,43 @@ def test_built_urban_footprint(demo_folder, tmp_path, tile_size):
         classes, transform, crs = src.read(1), src.transform, src.crs
     with rasterio.open(tmp_path / "run" / "rasters" / "lst_median.tif") as src:
         lst = src.read(1)
-    union = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs).union_all()
+    iris = gpd.read_file(demo_folder / "zones" / "iris.gpkg").to_crs(crs)
+    union = iris.union_all()
     inside, edge = centres_in(union, classes.shape, transform)
     assert edge.sum() <= most_centres_on_boundary(union, transform.a)
     built = (classes == 4) & np.isfinite(lst)
     composite = heat["composite_lst"]
+    note = _footprint_note(iris.geometry, transform, built & ~edge, inside, lst, tile_size)
     assert_count_and_mean(composite["urban_pixels"], composite["urban_mean_k"],
-                          lst[inside & built], lst[edge & built])  # fmt: skip
+                          lst[inside & built], lst[edge & built], note=note)  # fmt: skip
     assert result.heat_island["composite"]["suhii_k"] == heat["composite"]["suhii_k"]
+
+
+def _footprint_note(zones, transform, pixels, inside, lst, tile_size, shown=5):
+    """Say what tells apart the causes of a footprint oracle's failure: of ``pixels`` (the
+    oracle's unambiguous candidates), the count and mean of those GDAL's centre rule (the
+    run's) burns of the zones one at a time, the first where it and the oracle's ``inside``
+    disagree with their distance to a tile edge, and the GDAL and PROJ versions."""
+    import pyproj
+
+    burned = rasterio.features.geometry_mask(zones, pixels.shape, transform, invert=True)
+    gdal = pixels & burned
+    rows, cols = np.nonzero(gdal != (pixels & inside))
+    step = tile_size or max(pixels.shape)
+
+    def from_edge(index, size):  # pixels to the nearest tile (or grid) edge
+        return min(index % step, step - 1 - index % step, size - 1 - index)
+
+    apart = [
+        f"({r}, {c}, {min(from_edge(r, pixels.shape[0]), from_edge(c, pixels.shape[1]))})"
+        for r, c in zip(rows, cols, strict=True)
+    ]
+    where = f" (row, col, px from a tile edge): {', '.join(apart[:shown])}" if apart else ""
+    return (
+        f"GDAL's centre rule on the zones burns {gdal.sum()} of them, mean "
+        f"{float(lst[gdal].astype(np.float64).mean())!r} K; it and the union disagree on "
+        f"{rows.size}{where}; GDAL {rasterio.__gdal_version__}, PROJ {pyproj.proj_version_str}"
+    )
 
 
 def test_built_urban_footprint_needs_landcover(demo_folder, tmp_path):
