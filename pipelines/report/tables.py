@@ -239,7 +239,10 @@ class QualitySummary:
 def quality_summary(
     zones: pd.DataFrame, column: str, *, min_valid_frac: float | None
 ) -> QualitySummary:
-    """Summarise the coverage of the zones (``valid_frac``, ``n_clear_mean``)."""
+    """Summarise the coverage of the zones (``valid_frac``, ``n_clear_mean``).
+
+    A zone has a value of ``column`` when it is finite (:func:`ranked`): ±inf is none.
+    """
 
     def stat(name: str, how: str) -> float:
         if name not in zones.columns:
@@ -250,7 +253,7 @@ def quality_summary(
     below = None
     if min_valid_frac is not None and "valid_frac" in zones.columns:
         below = int((pd.to_numeric(zones["valid_frac"], errors="coerce") < min_valid_frac).sum())
-    with_value = int(pd.to_numeric(zones[column], errors="coerce").notna().sum())
+    with_value = int(ranked(zones, column).sum())  # as the hottest section counts them
     return QualitySummary(
         n_zones=len(zones),
         n_with_value=with_value,

@@ -122,6 +122,9 @@ def test_quality_summary(zones):
     assert q.valid_frac_min == 0.2
     assert q.valid_frac_median == pytest.approx(0.8)
     assert q.n_clear_mean_median == pytest.approx(3.0)
+    # ±inf is no value, as in the hottest table (which ranks finite values only)
+    infinite = zones.assign(t=[31.0, np.inf, -np.inf, 35.0, 36.0, 38.0, np.nan])
+    assert quality_summary(infinite, "t", min_valid_frac=0.5).n_with_value == 4
 
 
 def test_n_clear_distribution():
