@@ -420,10 +420,11 @@ def polygon_union(geometries: np.ndarray) -> BaseGeometry:
     Zones that form a coverage (no overlap, shared edges that match: the demo's IRIS, the
     real ones of Lyon and Paris in the tests' data) only lose their shared edges
     (:func:`shapely.coverage_union_all`, 3 times faster than :func:`shapely.union_all` on
-    8,100 IRIS). Others, as IGN's IRIS whose neighbours' edges differ by a metre, are merged
-    by :func:`shapely.union_all` (making them a coverage first, :func:`shapely.coverage_clean`,
-    takes as long and twice the memory). Either union of valid polygons is valid: the result
-    is not repaired again (on 8,100 noisy IRIS that check alone took 22 s).
+    8,100 IRIS). Others, zones whose neighbours' edges differ (a file simplified or edited
+    polygon by polygon), are merged by :func:`shapely.union_all` (making them a coverage
+    first, :func:`shapely.coverage_clean`, takes as long and twice the memory). Either union
+    of valid polygons is valid: the result is not repaired again (on 8,100 noisy IRIS that
+    check alone took 22 s).
 
     Parameters
     ----------

@@ -657,7 +657,7 @@ def test_the_union_of_the_demo_iris_is_their_square():
 def _noisy_tiling(n: int, noise_m: float, seed: int = 0) -> list[shapely.Polygon]:
     """``n`` x ``n`` cells of 100 m whose shared edges have 20 vertices each, every polygon's
     vertices then moved by ``noise_m`` on their own: neighbours overlap and leave slivers
-    between them, as IGN's IRIS."""
+    between them, as in a file simplified polygon by polygon."""
     rng = np.random.default_rng(seed)
     t = np.linspace(0.0, 1.0, 21)[:-1]
     cells = []
