@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_SCHEDULER_PORT",
     "LANDCOVER_CLASSES",
     "MAP_PRODUCT_PATTERNS",
+    "MAP_YEAR_PATTERNS",
     "AOIConfig",
     "CatalogSource",
     "CensusConfig",
@@ -953,15 +954,40 @@ class LandcoverRules(_Model):
         )
 
 
-#: The product a published land-cover map's file name says, and its year (regular expressions,
-#: year as group 1 where the name gives one), by the product the shipped mappings are named for
-#: (``corine`` and ``corine_grid`` are CORINE's): ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``,
-#: ``U2018_CLC2018_V2020_20u1.tif`` or ``CLC2018_...`` (the map's 2018, not the version's 2020),
-#: ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...``.
+#: The year in the file names of the maps ESA, the EEA and Theia publish (regular
+#: expressions, year as group 1): ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``,
+#: ``U2018_CLC2018_V2020_20u1.tif`` (the map's 2018, not the version's 2020),
+#: ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...`` (as :data:`MAP_PRODUCT_PATTERNS`).
+MAP_YEAR_PATTERNS = (
+    r"WorldCover_10m_((?:19|20)\d\d)_",
+    r"CLC((?:19|20)\d\d)",
+    r"^(?:OCS|OSO)_((?:19|20)\d\d)",
+)
+
+
+def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
+    """Return ``year``, else the year the file name of a published map gives, else None.
+
+    The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
+    (:data:`MAP_YEAR_PATTERNS`).
+    """
+    if year is not None:
+        return year
+    for pattern in MAP_YEAR_PATTERNS:
+        found = re.search(pattern, file_name)
+        if found:
+            return int(found.group(1))
+    return None
+
+
+#: The product a published land-cover map's file name says (regular expressions, by the
+#: product the shipped mappings are named for: ``corine`` and ``corine_grid`` are CORINE's):
+#: ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``, ``U2018_CLC2018_V2020_20u1.tif`` or
+#: ``CLC2018_...``, ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...``.
 MAP_PRODUCT_PATTERNS: dict[str, str] = {
-    "worldcover": r"ESA_WorldCover_(?:10m_((?:19|20)\d\d)_)?",
-    "corine": r"CLC((?:19|20)\d\d)",
-    "oso": r"^(?:OCS|OSO)_((?:19|20)\d\d)",
+    "worldcover": r"ESA_WorldCover_",
+    "corine": r"CLC(?:19|20)\d\d",
+    "oso": r"^(?:OCS|OSO)_(?:19|20)\d\d",
 }
 #: How a refusal names each product, and the mappings it suggests for its maps.
 _PRODUCTS: dict[str, tuple[str, str]] = {
@@ -972,21 +998,6 @@ _PRODUCTS: dict[str, tuple[str, str]] = {
     ),
     "oso": ("OSO", "oso"),
 }
-
-
-def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
-    """Return ``year``, else the year the file name of a published map gives, else None.
-
-    The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
-    (:data:`MAP_PRODUCT_PATTERNS`).
-    """
-    if year is not None:
-        return year
-    for pattern in MAP_PRODUCT_PATTERNS.values():
-        found = re.search(pattern, file_name)
-        if found and found.group(1):
-            return int(found.group(1))
-    return None
 
 
 def map_product(file_name: str) -> str | None:
@@ -1091,7 +1102,7 @@ class ExternalLandcover(_Model):
         """Return the year the map shows: ``year``, else the one its file name gives, or None.
 
         The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
-        (:data:`MAP_PRODUCT_PATTERNS`).
+        (:data:`MAP_YEAR_PATTERNS`).
         """
         return landcover_map_year(self.path.name, self.year)
 
