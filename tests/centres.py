@@ -16,6 +16,7 @@ off), since zone vertices are given to the millimetre at most.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -73,7 +74,7 @@ def assert_count_and_mean(
     ambiguous: np.ndarray,
     rel: float = 1e-9,
     abs_tol: float = 0.0,
-    note: str = "",
+    note: Callable[[], str] | None = None,
 ) -> None:
     """Check a run's pixel count and mean over a footprint against the oracle's pixels.
 
@@ -82,17 +83,31 @@ def assert_count_and_mean(
     ``k = count - sure.size`` of the second, so its sum less ``sure``'s lies between the
     sums of the ``k`` smallest and the ``k`` largest ambiguous values (equal to ``sure``'s
     mean, to ``rel`` or ``abs_tol``, when ``k`` is 0). A ``mean`` of None checks the count.
-    A failure says by how much the count or the mean is out, then ``note`` (what the caller
-    knows that may explain it).
+    A failure says by how much the count or the mean is out, then what ``note()`` says (what
+    the caller knows that may explain it; called on a failure only).
     """
+    failure = _count_and_mean_failure(count, mean, sure, ambiguous, rel, abs_tol)
+    if failure is not None:
+        raise AssertionError(failure + (f"; {note()}" if note is not None else ""))
+
+
+def _count_and_mean_failure(
+    count: int,
+    mean: float | None,
+    sure: np.ndarray,
+    ambiguous: np.ndarray,
+    rel: float,
+    abs_tol: float,
+) -> str | None:
+    """Say how the count or the mean is out (:func:`assert_count_and_mean`), or None."""
     k = count - sure.size
-    said = f"; {note}" if note else ""
-    assert 0 <= k <= ambiguous.size, (
-        f"the run counts {count} pixels, {k:+d} beside the {sure.size} whose centre is surely "
-        f"in the footprint, where 0 to {ambiguous.size} ambiguous ones may join them{said}"
-    )
+    if not 0 <= k <= ambiguous.size:
+        return (
+            f"the run counts {count} pixels, {k:+d} beside the {sure.size} whose centre is "
+            f"surely in the footprint, where 0 to {ambiguous.size} ambiguous ones may join them"
+        )
     if mean is None:
-        return
+        return None
     total = sure.astype(np.float64).sum()
     extra = float(mean * count - total)
     sure_mean = float(total / sure.size) if sure.size else math.nan
@@ -100,12 +115,14 @@ def assert_count_and_mean(
     low, high = float(ordered[:k].sum()), float(ordered[ordered.size - k :].sum())
     slack = max(rel * abs(mean), abs_tol) * count
     below, above = (low - slack) - extra, extra - (high + slack)  # both <= 0 when within
+    if below <= 0 and above <= 0:
+        return None
     off = (above if below <= 0 else -below) / max(count, 1)  # K beyond the bound it is past
-    assert below <= 0 and above <= 0, (
+    return (
         f"the run's mean {mean!r} over {count} pixels is {off:+.3g} K past its bounds: its "
         f"sum beyond the {sure.size} sure pixels (mean {sure_mean!r}) is "
         f"{extra!r}, not within [{low!r}, {high!r}] ± {slack:.3g} (the {k} smallest, largest "
-        f"of {ambiguous.size} ambiguous values){said}"
+        f"of {ambiguous.size} ambiguous values)"
     )
 
 

@@ -125,7 +125,7 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
         summary = summarise(iris, a, b, tested) if iris is not None else []
     open_out(target)
     synthetic = a.synthetic or b.synthetic
-    descriptions = {name: _description(name, a, b) for name in tables}
+    descriptions = {name: _description(name, a, b, synthetic) for name in tables}
     files = write_tables(tables, descriptions, target, synthetic=synthetic)
     if tested is not None:
         files.extend(
@@ -155,14 +155,15 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
     return Comparison(tables, summary, report, [str(message) for message in said], files)
 
 
-def _description(layer: str, a: Run, b: Run) -> str:
+def _description(layer: str, a: Run, b: Run, synthetic: bool) -> str:
     """Say what a layer of ``compare.gpkg`` is (its GeoPackage description).
 
-    First that it is of synthetic data when either run is the demo's, as ``zones.gpkg`` says.
+    First that it is of synthetic data when ``synthetic`` (either run is the demo's), as
+    ``zones.gpkg`` says.
     """
     zones = "IRIS" if layer.startswith("iris") else "QPV"
     return (
-        (SYNTHETIC_MARK if a.synthetic or b.synthetic else "")
+        (SYNTHETIC_MARK if synthetic else "")
         + f"ilots compare: per-{zones} change from run A {a.folder.resolve()} (before) to run B "
         f"{b.folder.resolve()} (after): ΔT (lst_anomaly_mean_k), NDVI and land-cover shares in "
         "A, in B and their change B − A (after minus before); unreliable: a zone either run "

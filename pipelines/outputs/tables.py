@@ -73,10 +73,12 @@ def with_synthetic_mark(table: pd.DataFrame, synthetic: bool | None) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        A copy with the column (a table's own ``synthetic`` column is overwritten), or
+        A copy with the column last (a table's own ``synthetic`` column is replaced), or
         ``table``.
     """
-    return table.assign(**{SYNTHETIC_COLUMN: True}) if synthetic else table
+    if not synthetic:
+        return table
+    return table.drop(columns=SYNTHETIC_COLUMN, errors="ignore").assign(**{SYNTHETIC_COLUMN: True})
 
 
 def write_geoparquet(

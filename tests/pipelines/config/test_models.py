@@ -704,6 +704,7 @@ def test_map_class_names_take_any_case():
         ("OCS_2023_CESBIO.tif", 2023),
         ("OSO_2022_Toulouse.tif", 2022),  # the OSO names the product check knows
         ("OCS_2021.tif", 2021),
+        ("WorldCover_10m_2021_v200_N42E000_Map.tif", 2021),  # a tile renamed without "ESA_"
         ("landcover_2020.tif", None),  # another file's year is not guessed
     ],
 )
