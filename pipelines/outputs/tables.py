@@ -31,6 +31,7 @@ __all__ = [
     "SYNTHETIC_COLUMN",
     "TABLE_FORMATS",
     "check_table_path",
+    "inequality_texts",
     "with_synthetic_mark",
     "write_geoparquet",
     "write_inequality",
@@ -169,19 +170,10 @@ def write_inequality(
     tuple of Path
         The JSON and CSV paths.
     """
-    marked = {} if synthetic is None else {"synthetic": synthetic}
     if not isinstance(reports, Mapping):
-        if marked:
-            text = json.dumps({**marked, **json.loads(reports.to_json())}, indent=1)
-        else:
-            text = reports.to_json()
-        json_file = write_text_atomic(json_path, text if text.endswith("\n") else text + "\n")
-        flat = reports.to_csv()
-        if synthetic:  # as to_csv writes it, with the column
-            flat = with_synthetic_mark(reports.to_frame(), synthetic).to_csv(
-                index=False, lineterminator="\n"
-            )
-        return json_file, write_text_atomic(csv_path, flat)
+        text, flat = inequality_texts(reports, synthetic)
+        return write_text_atomic(json_path, text), write_text_atomic(csv_path, flat)
+    marked = {} if synthetic is None else {"synthetic": synthetic}
     if not reports:
         raise ValueError("no inequality report to write")
     outcomes = list(reports)
@@ -195,6 +187,34 @@ def write_inequality(
         frames.append(frame)
     flat = with_synthetic_mark(pd.concat(frames), synthetic).to_csv(index=False)
     return json_file, write_text_atomic(csv_path, flat)
+
+
+def inequality_texts(report: _Report, synthetic: bool | None = None) -> tuple[str, str]:
+    """Return the JSON and CSV texts of one inequality report, marked when ``synthetic``.
+
+    Parameters
+    ----------
+    report
+        An :class:`~pipelines.inequality.InequalityReport`.
+    synthetic
+        Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
+        of the JSON, first, and when ``True`` a last :data:`SYNTHETIC_COLUMN` of the CSV;
+        ``None`` marks neither (``report.to_json()`` and ``report.to_csv()`` as they are).
+
+    Returns
+    -------
+    tuple of str
+        The JSON text (ending with a newline) and the CSV text.
+    """
+    text = report.to_json()
+    if synthetic is not None:
+        text = json.dumps({"synthetic": synthetic, **json.loads(text)}, indent=1)
+    flat = report.to_csv()
+    if synthetic:  # as to_csv writes it, with the column
+        flat = with_synthetic_mark(report.to_frame(), synthetic).to_csv(
+            index=False, lineterminator="\n"
+        )
+    return text if text.endswith("\n") else text + "\n", flat
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:
