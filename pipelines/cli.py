@@ -842,9 +842,11 @@ def zonal_command(
     """Exact zonal statistics of RASTER over the polygons of ZONES, one row per zone.
 
     Zones are reprojected to the raster's CRS (never the raster to the zones'); invalid
-    geometries are repaired. Statistics follow exactextract's definitions.
+    geometries are repaired. Statistics follow exactextract's definitions. When RASTER,
+    --weights or ZONES say they are synthetic (a demo run's outputs), so does the table.
     """
     from pipelines.outputs._atomic import check_output
+    from pipelines.outputs.provenance import raster_is_synthetic, zones_are_synthetic
     from pipelines.outputs.tables import check_table_path, write_table
     from pipelines.progress import dask_progress
     from pipelines.zonal import zonal_table
@@ -865,7 +867,10 @@ def zonal_command(
                 cache_dir=cache_dir,
                 layer=layer,
             )
-        path = write_table(table, out, frame)
+        synthetic = any(
+            raster_is_synthetic(path) for path in (raster, weights) if path is not None
+        ) or zones_are_synthetic(zones, layer)
+        path = write_table(table, out, frame, synthetic=synthetic)
     layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""
     click.echo(f"wrote {path}{layer} ({len(table)} zones, {table.shape[1] - 1} columns)")
     moved = _reprojection_note(raster, frame)

@@ -16,6 +16,8 @@ import pandas as pd
 
 from pipelines.inequality.report import run_inequality
 from pipelines.outputs._atomic import check_output
+from pipelines.outputs.provenance import zones_are_synthetic
+from pipelines.outputs.tables import inequality_texts
 from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError
 
 __all__ = ["inequality_command", "read_table"]
@@ -187,7 +189,8 @@ def inequality_command(
 
     TABLE has one row per zone: a .csv, a .parquet, or a vector file GDAL reads (.gpkg,
     .geojson, .shp, .fgb ..., as ilots zonal's ZONES); with geometries (GeoParquet, vector
-    files) Moran's I is added. Writes RESULT.json and RESULT.csv.
+    files) Moran's I is added. Writes RESULT.json and RESULT.csv, both marked synthetic when
+    TABLE says it is (a demo run's zone layer).
     """
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
@@ -226,7 +229,8 @@ def inequality_command(
         )
     except IlotsError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
-    _write_atomically({out: report.to_json() + "\n", csv_path: report.to_csv()})
+    text, flat = inequality_texts(report, zones_are_synthetic(table, layer) or None)
+    _write_atomically({out: text, csv_path: flat})
     for note in report.notes:  # rows dropped, secret markers, decimal commas: said, not only kept
         if note in report.warnings:  # shown and counted (--strict) as the other commands' are
             warnings.warn(IlotsWarning(note), stacklevel=2)

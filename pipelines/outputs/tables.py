@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipelines.outputs._atomic import ilots_version, staged, write_text_atomic
+from pipelines.outputs.geopackage import SYNTHETIC_MARK
 from tiles.errors import CRSError, ZonesError
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "SYNTHETIC_COLUMN",
     "TABLE_FORMATS",
     "check_table_path",
+    "inequality_texts",
     "with_synthetic_mark",
     "write_geoparquet",
     "write_inequality",
@@ -49,6 +51,8 @@ PROVENANCE_KEY = b"ilots"
 #: data (the demo's), ``True`` on every row; a CSV of real data has none, so stays as it was.
 #: A column, not a ``#`` comment line, which pandas, R, Excel and QGIS would read as data.
 SYNTHETIC_COLUMN = "synthetic"
+#: Description of a GeoPackage layer of ``ilots zonal`` statistics of synthetic data.
+_SYNTHETIC_STATS = f"{SYNTHETIC_MARK}Zonal statistics of synthetic inputs, one row per zone."
 
 
 class _Report(Protocol):
@@ -166,19 +170,10 @@ def write_inequality(
     tuple of Path
         The JSON and CSV paths.
     """
-    marked = {} if synthetic is None else {"synthetic": synthetic}
     if not isinstance(reports, Mapping):
-        if marked:
-            text = json.dumps({**marked, **json.loads(reports.to_json())}, indent=1)
-        else:
-            text = reports.to_json()
-        json_file = write_text_atomic(json_path, text if text.endswith("\n") else text + "\n")
-        flat = reports.to_csv()
-        if synthetic:  # as to_csv writes it, with the column
-            flat = with_synthetic_mark(reports.to_frame(), synthetic).to_csv(
-                index=False, lineterminator="\n"
-            )
-        return json_file, write_text_atomic(csv_path, flat)
+        text, flat = inequality_texts(reports, synthetic)
+        return write_text_atomic(json_path, text), write_text_atomic(csv_path, flat)
+    marked = {} if synthetic is None else {"synthetic": synthetic}
     if not reports:
         raise ValueError("no inequality report to write")
     outcomes = list(reports)
@@ -192,6 +187,34 @@ def write_inequality(
         frames.append(frame)
     flat = with_synthetic_mark(pd.concat(frames), synthetic).to_csv(index=False)
     return json_file, write_text_atomic(csv_path, flat)
+
+
+def inequality_texts(report: _Report, synthetic: bool | None = None) -> tuple[str, str]:
+    """Return the JSON and CSV texts of one inequality report, marked when ``synthetic``.
+
+    Parameters
+    ----------
+    report
+        An :class:`~pipelines.inequality.InequalityReport`.
+    synthetic
+        Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
+        of the JSON, first, and when ``True`` a last :data:`SYNTHETIC_COLUMN` of the CSV;
+        ``None`` marks neither (``report.to_json()`` and ``report.to_csv()`` as they are).
+
+    Returns
+    -------
+    tuple of str
+        The JSON text (ending with a newline) and the CSV text.
+    """
+    text = report.to_json()
+    if synthetic is not None:
+        text = json.dumps({"synthetic": synthetic, **json.loads(text)}, indent=1)
+    flat = report.to_csv()
+    if synthetic:  # as to_csv writes it, with the column
+        flat = with_synthetic_mark(report.to_frame(), synthetic).to_csv(
+            index=False, lineterminator="\n"
+        )
+    return text if text.endswith("\n") else text + "\n", flat
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:
@@ -215,7 +238,11 @@ def _typed_text(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_table(
-    table: pd.DataFrame, path: str | os.PathLike[str], zones: gpd.GeoDataFrame | None = None
+    table: pd.DataFrame,
+    path: str | os.PathLike[str],
+    zones: gpd.GeoDataFrame | None = None,
+    *,
+    synthetic: bool = False,
 ) -> Path:
     """Write a per-zone table as CSV, Parquet or GeoPackage (with the zone geometry), atomically.
 
@@ -230,6 +257,12 @@ def write_table(
         replaced.
     zones
         The zones in table order, for the GeoPackage geometry (in the zones' own CRS).
+    synthetic
+        Whether the statistics are of synthetic data (the demo's), which the file says as a
+        run's do: a CSV ends with a :data:`SYNTHETIC_COLUMN`, a Parquet file has
+        ``"synthetic": true`` under :data:`PROVENANCE_KEY`, a GeoPackage layer a description
+        starting with :data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`. ``False`` writes
+        none of them.
     """
     target = check_table_path(path)
     suffix = target.suffix.lower()
@@ -237,24 +270,31 @@ def write_table(
         raise ValueError("a GeoPackage output needs the zones for its geometry")
     with staged(target) as staging:
         if suffix == ".csv":
-            table.to_csv(staging, index=False)
+            with_synthetic_mark(table, synthetic).to_csv(staging, index=False)
         elif suffix == ".parquet":
             _typed_text(table).to_parquet(staging, index=False)
+            if synthetic:
+                provenance = {"synthetic": True, "ilots_version": ilots_version()}
+                _add_schema_metadata(staging, {PROVENANCE_KEY: json.dumps(provenance).encode()})
         else:
             geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
-            _write_layer(geo, target, staging)
+            _write_layer(geo, target, staging, _SYNTHETIC_STATS if synthetic else None)
     return target
 
 
-def _write_layer(geo: gpd.GeoDataFrame, target: Path, staging: Path) -> None:
+def _write_layer(
+    geo: gpd.GeoDataFrame, target: Path, staging: Path, description: str | None = None
+) -> None:
     """Write ``geo`` as the layer ``target.stem`` of a GeoPackage, keeping the file's others.
 
     The existing ``target`` is copied to ``staging`` first and the layer written there, so
-    that the renaming of :func:`staged` puts the whole file in place at once.
+    that the renaming of :func:`staged` puts the whole file in place at once. ``description``:
+    the layer's ``gpkg_contents`` description, if any.
     """
     layer = target.stem
     kept = target.is_file()
     if kept:
         shutil.copyfile(target, staging)
-    geo.to_file(staging, layer=layer, driver="GPKG")
+    options = {"layer_options": {"DESCRIPTION": description}} if description else {}
+    geo.to_file(staging, layer=layer, driver="GPKG", **options)
     _LOG.info("wrote layer %r of %s%s", layer, target, " (its other layers kept)" if kept else "")

@@ -35,6 +35,7 @@ from rasterio.features import geometry_mask
 from pipelines.config.models import CompositeConfig, InputsConfig, MaskConfig, ZonesConfig
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.lock import lock_holder
+from pipelines.outputs.provenance import raster_is_synthetic, truthy
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
 from raster.landcover import BARE_SOIL_ATTR, LandCover
@@ -55,7 +56,6 @@ MAX_QUALITY_PIXELS = 1_000_000
 #: (:data:`~pipelines.outputs.manifest.MANIFEST_VERSION`).
 _N_CLEAR_OVER_LAND = 4
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_TRUE = ("true", "1", "yes")
 
 
 @dataclass(frozen=True)
@@ -541,23 +541,16 @@ def _is_synthetic(folder: RunFolder, manifest: Mapping[str, Any]) -> bool:
     config = manifest.get("config")
     extra = manifest.get("extra")
     for source in (manifest, config, extra):
-        if isinstance(source, Mapping) and _truthy(source.get("synthetic")):
+        if isinstance(source, Mapping) and truthy(source.get("synthetic")):
             return True
     if folder.rasters.is_dir():
         for path in sorted(folder.rasters.glob("*.tif")):
             try:
-                with rasterio.open(path) as ds:
-                    if _truthy(ds.tags().get("synthetic")):
-                        return True
+                if raster_is_synthetic(path):
+                    return True
             except RasterioIOError:
                 logger.debug("cannot read the tags of %s", path)
     return False
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, str) and value.strip().lower() in _TRUE
 
 
 def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioFiles:

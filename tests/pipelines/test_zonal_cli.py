@@ -334,3 +334,94 @@ def test_zonal_frac_on_a_float_raster_of_measurements_is_refused(tmp_path):
     assert list(table.columns) == ["zid", "frac_1", "frac_2"]
     assert table["frac_1"].item() == pytest.approx(30 / 99)  # 3 rows of 10 of 99 valid
     assert table["frac_2"].item() == pytest.approx(69 / 99)
+
+
+def _stats_files(tmp_path, raster, zones, name, *extra):
+    """Run ``ilots zonal`` (mean) into NAME.csv and NAME.parquet; return both paths."""
+    outs = [tmp_path / f"{name}.csv", tmp_path / f"{name}.parquet"]
+    for out in outs:
+        result = _run("zonal", raster, zones, "--id", "zid", "--stats", "mean", *extra,
+                      "--out", out)  # fmt: skip
+        assert result.exit_code == 0, result.output
+    return outs
+
+
+def test_zonal_of_a_synthetic_raster_is_marked_synthetic(tmp_path):
+    """Issue #5: a raster tagged ``synthetic=true`` (as a demo run's COGs) gives a CSV with a
+    last ``synthetic`` column and a Parquet file whose ``ilots`` metadata says so."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    values = np.arange(100.0).reshape(10, 10)
+    raster = _small_raster(tmp_path / "r.tif", values)
+    with rasterio.open(raster, "r+") as dst:
+        dst.update_tags(synthetic="true")
+    zones = gpd.GeoDataFrame({"zid": ["A", "B"]}, crs=32631, geometry=[
+        shapely.box(600000, 5399850, 600150, 5400000),  # rows 0-4, columns 0-4
+        shapely.box(600150, 5399700, 600300, 5399850),  # rows 5-9, columns 5-9
+    ])  # fmt: skip
+    zones.to_file(tmp_path / "z.gpkg")
+    csv, parquet = _stats_files(tmp_path, raster, tmp_path / "z.gpkg", "stats")
+    table = pd.read_csv(csv)
+    # hand: mean of 10 r + c over r, c in 0..4 is 22; over 5..9 it is 77
+    assert list(table.columns) == ["zid", "mean", "synthetic"]
+    assert table["synthetic"].tolist() == [True, True]
+    np.testing.assert_allclose(table["mean"], [22.0, 77.0])
+    provenance = json.loads(pq.read_schema(parquet).metadata[b"ilots"])
+    assert provenance["synthetic"] is True
+    assert "synthetic" not in pd.read_parquet(parquet).columns
+    # a --weights raster tagged synthetic marks the table too
+    plain = _small_raster(tmp_path / "plain.tif", values)
+    weighted, _ = _stats_files(tmp_path, plain, tmp_path / "z.gpkg", "w", "--weights", raster)
+    assert pd.read_csv(weighted).columns[-1] == "synthetic"
+
+
+def test_zonal_of_synthetic_zones_is_marked_synthetic(tmp_path):
+    """Zones that say they are synthetic: a GeoPackage layer described with SYNTHETIC_MARK,
+    or a GeoParquet file of ``"synthetic": true`` (a demo run's zones.gpkg, zones/*.parquet)."""
+    import pyogrio
+
+    from pipelines.outputs.geopackage import SYNTHETIC_MARK
+    from pipelines.outputs.tables import write_geoparquet
+
+    raster = _small_raster(tmp_path / "r.tif", np.ones((10, 10)))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_file(tmp_path / "z.gpkg", layer="iris",
+                  layer_options={"DESCRIPTION": SYNTHETIC_MARK + "IRIS"})  # fmt: skip
+    write_geoparquet(zones, tmp_path / "z.parquet", synthetic=True)
+    write_geoparquet(zones, tmp_path / "real.parquet", synthetic=False)
+    for source, marked in [("z.gpkg", True), ("z.parquet", True), ("real.parquet", False)]:
+        out = tmp_path / f"of_{source}.csv"
+        result = _run("zonal", raster, tmp_path / source, "--id", "zid", "--out", out)
+        assert result.exit_code == 0, result.output
+        assert ("synthetic" in pd.read_csv(out).columns) is marked, source
+    out = tmp_path / "of_z.gpkg"
+    assert _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--out", out).exit_code == 0
+    described = pyogrio.read_info(out, layer="of_z")["layer_metadata"]["DESCRIPTION"]
+    assert described.startswith(SYNTHETIC_MARK)
+
+
+def test_zonal_of_real_inputs_is_written_as_before(tmp_path):
+    """Untagged raster, unmarked zones: no ``synthetic`` column, and the bytes pandas writes
+    for the table itself (the oracle: the CSV of the hand-computed means, the Parquet of the
+    same table) -- no ilots metadata, no GeoPackage description."""
+    import pyarrow.parquet as pq
+    import pyogrio
+
+    values = np.arange(100.0).reshape(10, 10)
+    raster = _small_raster(tmp_path / "r.tif", values)
+    zones = gpd.GeoDataFrame({"zid": ["A", "B"]}, crs=32631, geometry=[
+        shapely.box(600000, 5399850, 600150, 5400000),
+        shapely.box(600150, 5399700, 600300, 5399850),
+    ])  # fmt: skip
+    zones.to_file(tmp_path / "z.gpkg")
+    csv, parquet = _stats_files(tmp_path, raster, tmp_path / "z.gpkg", "stats")
+    expected = pd.DataFrame({"zid": ["A", "B"], "mean": [22.0, 77.0]})
+    assert csv.read_text() == expected.to_csv(index=False)
+    assert b"ilots" not in (pq.read_schema(parquet).metadata or {})
+    pd.testing.assert_frame_equal(pd.read_parquet(parquet), expected, check_dtype=False)
+    out = tmp_path / "stats.gpkg"
+    assert _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean",
+                "--out", out).exit_code == 0  # fmt: skip
+    assert pyogrio.read_info(out)["layer_metadata"] is None

@@ -242,3 +242,31 @@ def test_interval_scale_options(tmp_path):
     assert standard_c("lst_k", "--ratio-scale") == pytest.approx(C_KELVIN, abs=1e-9)
     help_text = run("--help").output
     assert "--interval-scale / --ratio-scale" in help_text
+
+
+def test_synthetic_zone_tables_mark_the_results(tmp_path, frame):
+    """Issue #5: a zone table that says it is synthetic (a demo run's GeoParquet layer, or a
+    GeoPackage layer described with SYNTHETIC_MARK) gives a JSON whose first key is
+    ``"synthetic": true`` and a CSV ending with a ``synthetic`` column; a real one neither,
+    and otherwise the same results."""
+    from pipelines.outputs.geopackage import SYNTHETIC_MARK
+    from pipelines.outputs.tables import write_geoparquet
+
+    zones = frame.assign(DISP_MED21=pd.to_numeric(frame["DISP_MED21"], errors="coerce"))
+    write_geoparquet(zones, tmp_path / "demo.parquet", synthetic=True)
+    zones.to_file(tmp_path / "demo.gpkg", layer="iris",
+                  layer_options={"DESCRIPTION": SYNTHETIC_MARK + "IRIS"})  # fmt: skip
+    write_geoparquet(zones, tmp_path / "real.parquet", synthetic=False)
+    results = {}
+    for name in ("demo.parquet", "demo.gpkg", "real.parquet"):
+        out = tmp_path / name.replace(".", "_") / "inequality.json"
+        result = run(tmp_path / name, *common(out))
+        assert result.exit_code == 0, result.output
+        results[name] = json.loads(out.read_text()), pd.read_csv(out.with_suffix(".csv"))
+    real_json, real_csv = results.pop("real.parquet")
+    assert "synthetic" not in real_json and "synthetic" not in real_csv.columns
+    for name, (payload, flat) in results.items():
+        assert next(iter(payload)) == "synthetic" and payload.pop("synthetic") is True, name
+        assert payload == real_json, name
+        assert flat.columns[-1] == "synthetic" and flat["synthetic"].all(), name
+        pd.testing.assert_frame_equal(flat.drop(columns="synthetic"), real_csv)
