@@ -745,6 +745,14 @@ def _removed_if_failed(folder: Path) -> Iterator[None]:
         raise
 
 
+def _weighted(stats: str) -> bool:
+    """Whether ``stats`` asks for a weighted statistic (else ``--weights`` is ignored)."""
+    from raster.zonal.partials import Needs
+    from raster.zonal.statistics import parse_statistics
+
+    return Needs.of(parse_statistics(stats)).weighted
+
+
 def _missing_folders(folder: Path) -> list[Path]:
     """Return ``folder`` and those of its parents that do not exist yet, deepest first."""
     missing = []
@@ -867,9 +875,8 @@ def zonal_command(
                 cache_dir=cache_dir,
                 layer=layer,
             )
-        synthetic = any(
-            raster_is_synthetic(path) for path in (raster, weights) if path is not None
-        ) or zones_are_synthetic(zones, layer)
+        used = [raster] + ([weights] if weights is not None and _weighted(stats) else [])
+        synthetic = any(map(raster_is_synthetic, used)) or zones_are_synthetic(zones, layer)
         path = write_table(table, out, frame, synthetic=synthetic)
     layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""
     click.echo(f"wrote {path}{layer} ({len(table)} zones, {table.shape[1] - 1} columns)")

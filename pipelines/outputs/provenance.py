@@ -10,18 +10,28 @@ metadata; its GeoPackage layers a description starting with
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import rasterio
+from pyogrio.errors import DataSourceError
+from rasterio.errors import RasterioIOError
 
 from pipelines.outputs.geopackage import SYNTHETIC_MARK
 from pipelines.outputs.tables import PROVENANCE_KEY
 
 __all__ = ["raster_is_synthetic", "truthy", "zones_are_synthetic"]
+
+logger = logging.getLogger(__name__)
+
+#: What reading a mark may raise: the file was read already (a command's input), so a mark
+#: that cannot be read is unknown (no mark), never an error after the command's work.
+_UNREADABLE = (RasterioIOError, DataSourceError, OSError, ValueError, pa.ArrowException)
 
 #: Texts of a tag or key read as true.
 _TRUE = ("true", "1", "yes")
@@ -37,13 +47,14 @@ def truthy(value: Any) -> bool:
 def raster_is_synthetic(path: str | os.PathLike[str]) -> bool:
     """Return whether a raster's dataset tag ``synthetic`` says it holds synthetic data.
 
-    Raises
-    ------
-    rasterio.errors.RasterioIOError
-        The file cannot be opened as a raster.
+    False when it does not, or when the file cannot be read as a raster (logged).
     """
-    with rasterio.open(path) as src:
-        return truthy(src.tags().get("synthetic"))
+    try:
+        with rasterio.open(path) as src:
+            return truthy(src.tags().get("synthetic"))
+    except _UNREADABLE as err:
+        logger.debug("cannot read the tags of %s: %s", path, err)
+        return False
 
 
 def zones_are_synthetic(path: str | os.PathLike[str], layer: str | None = None) -> bool:
@@ -61,15 +72,22 @@ def zones_are_synthetic(path: str | os.PathLike[str], layer: str | None = None) 
         Layer of a vector file.
     """
     source = Path(path)
+    try:
+        return _zones_say_synthetic(source, layer)
+    except _UNREADABLE as err:
+        logger.debug("cannot read whether %s is synthetic: %s", source, err)
+        return False
+
+
+def _zones_say_synthetic(source: Path, layer: str | None) -> bool:
+    """:func:`zones_are_synthetic`, which may raise what reading the file raises."""
     suffix = source.suffix.lower()
     if suffix == ".csv":
         return False
-    if suffix == ".parquet":
-        metadata = pq.read_schema(source).metadata or {}
-        try:
-            provenance = json.loads(metadata.get(PROVENANCE_KEY, b"{}"))
-        except ValueError:
-            return False
+    if suffix == ".parquet":  # a file, or a folder of parts (a dataset)
+        schema = pq.ParquetDataset(source).schema if source.is_dir() else pq.read_schema(source)
+        metadata = schema.metadata or {}
+        provenance = json.loads(metadata.get(PROVENANCE_KEY, b"{}"))
         return isinstance(provenance, dict) and truthy(provenance.get("synthetic"))
     described = pyogrio.read_info(source, layer=layer).get("layer_metadata") or {}
     return str(described.get("DESCRIPTION", "")).startswith(SYNTHETIC_MARK)

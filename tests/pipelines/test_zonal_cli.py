@@ -371,10 +371,16 @@ def test_zonal_of_a_synthetic_raster_is_marked_synthetic(tmp_path):
     provenance = json.loads(pq.read_schema(parquet).metadata[b"ilots"])
     assert provenance["synthetic"] is True
     assert "synthetic" not in pd.read_parquet(parquet).columns
-    # a --weights raster tagged synthetic marks the table too
+    # a --weights raster tagged synthetic marks the table too, when a statistic uses it
     plain = _small_raster(tmp_path / "plain.tif", values)
-    weighted, _ = _stats_files(tmp_path, plain, tmp_path / "z.gpkg", "w", "--weights", raster)
-    assert pd.read_csv(weighted).columns[-1] == "synthetic"
+    weighted, _ = _stats_files(tmp_path, plain, tmp_path / "z.gpkg", "w",
+                               "--stats", "weighted_mean", "--weights", raster)  # fmt: skip
+    assert list(pd.read_csv(weighted).columns) == ["zid", "weighted_mean", "synthetic"]
+    # ignored weights (no weighted statistic) neither mark it nor are read: not even a raster
+    (tmp_path / "w.txt").write_text("not a raster")
+    ignored, _ = _stats_files(tmp_path, plain, tmp_path / "z.gpkg", "i", "--weights",
+                              tmp_path / "w.txt")  # fmt: skip
+    assert list(pd.read_csv(ignored).columns) == ["zid", "mean"]
 
 
 def test_zonal_of_synthetic_zones_is_marked_synthetic(tmp_path):

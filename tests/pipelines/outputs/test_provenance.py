@@ -1,0 +1,48 @@
+"""Whether an input says it is synthetic (:mod:`pipelines.outputs.provenance`)."""
+
+import json
+
+import geopandas as gpd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+from pipelines.outputs.provenance import raster_is_synthetic, zones_are_synthetic
+from pipelines.outputs.tables import PROVENANCE_KEY
+
+
+def _dataset(folder, synthetic):
+    """A Parquet dataset folder of two parts, with the ilots key in its schema when given."""
+    metadata = {PROVENANCE_KEY: json.dumps({"synthetic": synthetic}).encode()}
+    schema = pa.schema([("zid", pa.string())], metadata=None if synthetic is None else metadata)
+    folder.mkdir()
+    for part, ids in enumerate((["a"], ["b"])):
+        pq.write_table(pa.table({"zid": ids}, schema=schema), folder / f"part-{part}.parquet")
+    return folder
+
+
+def test_a_parquet_dataset_folder_says_what_its_schema_says(tmp_path):
+    assert zones_are_synthetic(_dataset(tmp_path / "demo.parquet", True))
+    assert not zones_are_synthetic(_dataset(tmp_path / "real.parquet", False))
+    assert not zones_are_synthetic(_dataset(tmp_path / "plain.parquet", None))
+
+
+def test_an_unreadable_mark_is_no_mark(tmp_path):
+    # The command read its inputs already: a mark it cannot read never fails it afterwards.
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not parquet")
+    (tmp_path / "broken.gpkg").write_bytes(b"not a geopackage")
+    (tmp_path / "w.tif").write_text("not a raster")
+    assert not zones_are_synthetic(tmp_path / "broken.parquet")
+    assert not zones_are_synthetic(tmp_path / "broken.gpkg")
+    assert not raster_is_synthetic(tmp_path / "w.tif")
+
+
+def test_a_geopackage_layer_says_it_by_its_description(tmp_path):
+    from pipelines.outputs.geopackage import SYNTHETIC_MARK
+
+    zones = gpd.GeoDataFrame({"zid": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=2154)
+    zones.to_file(tmp_path / "z.gpkg", layer="real")
+    zones.to_file(tmp_path / "z.gpkg", layer="demo",
+                  layer_options={"DESCRIPTION": SYNTHETIC_MARK + "IRIS"})  # fmt: skip
+    assert zones_are_synthetic(tmp_path / "z.gpkg", "demo")
+    assert not zones_are_synthetic(tmp_path / "z.gpkg", "real")
