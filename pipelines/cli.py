@@ -745,14 +745,6 @@ def _removed_if_failed(folder: Path) -> Iterator[None]:
         raise
 
 
-def _weighted(stats: str) -> bool:
-    """Whether ``stats`` asks for a weighted statistic (else ``--weights`` is ignored)."""
-    from raster.zonal.partials import Needs
-    from raster.zonal.statistics import parse_statistics
-
-    return Needs.of(parse_statistics(stats)).weighted
-
-
 def _missing_folders(folder: Path) -> list[Path]:
     """Return ``folder`` and those of its parents that do not exist yet, deepest first."""
     missing = []
@@ -857,7 +849,7 @@ def zonal_command(
     from pipelines.outputs.provenance import raster_is_synthetic, zones_are_synthetic
     from pipelines.outputs.tables import check_table_path, write_table
     from pipelines.progress import dask_progress
-    from pipelines.zonal import zonal_table
+    from pipelines.zonal import uses_weights, zonal_table
 
     check_table_path(out)
     with _removed_if_failed(out.parent):
@@ -875,7 +867,7 @@ def zonal_command(
                 cache_dir=cache_dir,
                 layer=layer,
             )
-        used = [raster] + ([weights] if weights is not None and _weighted(stats) else [])
+        used = [raster] + ([weights] if weights is not None and uses_weights(stats) else [])
         synthetic = any(map(raster_is_synthetic, used)) or zones_are_synthetic(zones, layer)
         path = write_table(table, out, frame, synthetic=synthetic)
     layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""

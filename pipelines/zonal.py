@@ -19,7 +19,7 @@ from raster.zonal.partials import Needs
 from raster.zonal.statistics import parse_statistics
 from tiles.errors import IlotsError, IlotsWarning, ReadError, ZonesError
 
-__all__ = ["open_raster", "zonal_table"]
+__all__ = ["open_raster", "uses_weights", "zonal_table"]
 
 
 def open_raster(path: str | os.PathLike[str], band: int | None = None) -> xr.DataArray:
@@ -63,6 +63,11 @@ def open_raster(path: str | os.PathLike[str], band: int | None = None) -> xr.Dat
     return data.assign_coords(band=[f"b{i + 1}" for i in range(count)])
 
 
+def uses_weights(stats: str | Iterable[str]) -> bool:
+    """Whether ``stats`` asks for a weighted statistic (else ``--weights`` is ignored)."""
+    return Needs.of(parse_statistics(stats)).weighted
+
+
 def zonal_table(
     raster: str | os.PathLike[str],
     zones: str | os.PathLike[str] | gpd.GeoDataFrame,
@@ -80,11 +85,11 @@ def zonal_table(
 
     ``layer``: the zone file's layer (needed when it has several, e.g. a run's zones.gpkg).
     """
-    needs = Needs.of(parse_statistics(stats))
+    weighted = uses_weights(stats)  # parses stats: a bad name is refused before any read
     if all_touched and method != "centre":
         _warn("--all-touched only changes --method centre (exact coverage counts every "
               "touched pixel by its covered fraction already); ignored")  # fmt: skip
-    if weights is not None and not needs.weighted:
+    if weights is not None and not weighted:
         _warn("--weights is only used by weighted_mean and weighted_sum; ignored")
         weights = None
     # frac on a raster that is not one of classes is refused as its values are seen

@@ -124,12 +124,17 @@ def write_geoparquet(
     if gdf.crs is None:
         raise CRSError(f"the layer for {target.name} has no CRS; set it with .set_crs()")
     check_table_path(target)
-    provenance = {} if synthetic is None else {"synthetic": synthetic}
-    provenance["ilots_version"] = ilots_version()
     with staged(target) as staging:
         _typed_text(gdf).to_parquet(staging, index=False)
-        _add_schema_metadata(staging, {PROVENANCE_KEY: json.dumps(provenance).encode()})
+        _add_provenance(staging, synthetic)
     return target
+
+
+def _add_provenance(path: Path, synthetic: bool | None) -> None:
+    """Add a Parquet file's :data:`PROVENANCE_KEY`: ``synthetic`` (unless None), the version."""
+    provenance = {} if synthetic is None else {"synthetic": synthetic}
+    provenance["ilots_version"] = ilots_version()
+    _add_schema_metadata(path, {PROVENANCE_KEY: json.dumps(provenance).encode()})
 
 
 def _add_schema_metadata(path: Path, entries: Mapping[bytes, bytes]) -> None:
@@ -274,8 +279,7 @@ def write_table(
         elif suffix == ".parquet":
             _typed_text(table).to_parquet(staging, index=False)
             if synthetic:
-                provenance = {"synthetic": True, "ilots_version": ilots_version()}
-                _add_schema_metadata(staging, {PROVENANCE_KEY: json.dumps(provenance).encode()})
+                _add_provenance(staging, True)
         else:
             geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
             _write_layer(geo, target, staging, _SYNTHETIC_STATS if synthetic else None)

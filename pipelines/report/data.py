@@ -543,14 +543,8 @@ def _is_synthetic(folder: RunFolder, manifest: Mapping[str, Any]) -> bool:
     for source in (manifest, config, extra):
         if isinstance(source, Mapping) and truthy(source.get("synthetic")):
             return True
-    if folder.rasters.is_dir():
-        for path in sorted(folder.rasters.glob("*.tif")):
-            try:
-                if raster_is_synthetic(path):
-                    return True
-            except RasterioIOError:
-                logger.debug("cannot read the tags of %s", path)
-    return False
+    rasters = sorted(folder.rasters.glob("*.tif")) if folder.rasters.is_dir() else []
+    return any(map(raster_is_synthetic, rasters))  # an unreadable raster says nothing
 
 
 def _read_scenarios(folder: RunFolder, manifest: Mapping[str, Any]) -> ScenarioFiles:
