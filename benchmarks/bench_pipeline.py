@@ -51,6 +51,11 @@ peak memory is the largest seen. Cases:
    its rasters and per-zone tables are checked against the one-piece run's.
    ``ilots-zstd`` (with ``--zstd``; no target): the one-piece run with
    ``outputs.raster_compression: zstd``, into ``run-zstd/``, checked the same way.
+   ``ilots-tables`` (with ``--tables-only``; no target): the one-piece run writing only what
+   the reference writes, the per-zone GeoParquet tables (``outputs.rasters: []``,
+   ``outputs.report: false``, ``outputs.zone_formats: [parquet]``; the manifest and the
+   inequality files are still written), into ``run-tables/``; its tables are checked
+   against the one-piece run's.
 3. ``reference``: ``benchmarks/reference_pipeline.py``, the same per-IRIS table as ilots'
    ``zones/iris.parquet`` written as a typical analyst would (rioxarray, xarray, NumPy,
    SciPy, scikit-image, geopandas, rasterstats; no Dask, no ilots), with ilots' definitions
@@ -84,7 +89,7 @@ call tree and functions by own time, ``profile.html``,
 Usage::
 
     python benchmarks/bench_pipeline.py [--repeat 2] [--quick] [--profile] [--tiled] [--zstd]
-        [--workdir DIR]
+        [--tables-only] [--workdir DIR]
                                         [--skip-reference]
 
 ``--quick``: a 1,000 x 1,000 city (10 km) with 100 IRIS and a 1-2.5 km ring, for a smoke run
@@ -585,8 +590,14 @@ def run_floor_warp(root: Path) -> None:
 TILED = {"scheduler.tile_size_px": 2048, "scheduler.chunk_px": 1024}
 #: The ZSTD case: the one-piece run with ZSTD-compressed COGs.
 ZSTD = {"outputs.raster_compression": "zstd"}
+#: The tables-only case: no COG, no report, the zone tables as GeoParquet only.
+TABLES = {"outputs.rasters": [], "outputs.report": False, "outputs.zone_formats": ["parquet"]}
 #: Run folder of each variant of the ilots run (the one-piece run writes ``run/``).
-VARIANTS = {"ilots-tiled": ("run-tiled", TILED), "ilots-zstd": ("run-zstd", ZSTD)}
+VARIANTS = {
+    "ilots-tiled": ("run-tiled", TILED),
+    "ilots-zstd": ("run-zstd", ZSTD),
+    "ilots-tables": ("run-tables", TABLES),
+}
 
 
 def run_ilots(root: Path, variant: str | None = None) -> None:
@@ -620,7 +631,8 @@ def check_variant(root: Path, variant: str) -> None:
     import rasterio
 
     one, other = root / "run", root / VARIANTS[variant][0]
-    for path in sorted((one / "rasters").glob("*.tif")):
+    rasters = sorted((one / "rasters").glob("*.tif")) if variant != "ilots-tables" else []
+    for path in rasters:
         with rasterio.open(path) as a, rasterio.open(other / "rasters" / path.name) as b:
             if not np.array_equal(a.read(), b.read(), equal_nan=True):
                 raise SystemExit(f"{variant} RUN DIFFERS: rasters/{path.name}")
@@ -715,6 +727,7 @@ def child(mode: str, root: Path) -> None:
         "ilots": lambda: run_ilots(root),
         "ilots-tiled": lambda: run_ilots(root, "ilots-tiled"),
         "ilots-zstd": lambda: run_ilots(root, "ilots-zstd"),
+        "ilots-tables": lambda: run_ilots(root, "ilots-tables"),
         "warmup": lambda: run_ilots(root),
         "reference": lambda: run_reference(root),
         "reference-means": lambda: run_reference(root, means_only=True),
@@ -865,6 +878,12 @@ def main() -> None:
         "(outputs.raster_compression: zstd; no target), checked against the DEFLATE run",
     )
     parser.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="also time the one-piece run writing only the per-zone GeoParquet tables, as the "
+        "reference does (no COG, no report; no target), checked against the full run's tables",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=HERE / "_work",
@@ -897,6 +916,7 @@ def main() -> None:
     best: dict[str, dict] = {}
     plan = ["imports", "floor", "floor-warp", "ilots"] + (["ilots-tiled"] if args.tiled else [])
     plan += ["ilots-zstd"] if args.zstd else []
+    plan += ["ilots-tables"] if args.tables_only else []
     plan += [] if args.skip_reference else ["reference", "reference-means"]
     for rep in range(args.repeat):
         for mode in plan:
@@ -921,6 +941,9 @@ def main() -> None:
     if args.zstd:
         check_variant(root, "ilots-zstd")
         print("values: the ZSTD run equals the one-piece run")
+    if args.tables_only:
+        check_variant(root, "ilots-tables")
+        print("values: the tables-only run's tables equal the one-piece run's")
     planned = planned_memory(root, args.tiled)
     comparison = None
     if not args.skip_reference:
@@ -971,6 +994,7 @@ def report(best, work, files, size_mb, args, comparison, timings, after) -> None
         "ilots": "ilots run (config -> run folder)",
         "ilots-tiled": "ilots run in 4 tiles (no target)",
         "ilots-zstd": "ilots run, ZSTD COGs (no target)",
+        "ilots-tables": "ilots run, tables only (no target)",
         "reference": "reference: rioxarray + rasterstats, table",
         "reference-means": "reference, means only (no target)",
     }
