@@ -270,3 +270,45 @@ def test_synthetic_zone_tables_mark_the_results(tmp_path, frame):
         assert payload == real_json, name
         assert flat.columns[-1] == "synthetic" and flat["synthetic"].all(), name
         pd.testing.assert_frame_equal(flat.drop(columns="synthetic"), real_csv)
+
+
+def _accented(frame):
+    """The city with a non-ASCII outcome name, which the JSON repeats (``"outcome"``)."""
+    zones = frame.assign(DISP_MED21=pd.to_numeric(frame["DISP_MED21"], errors="coerce"))
+    return zones.rename(columns={"lst_mean_k": "lst_été_k"})
+
+
+def _accented_args(out):
+    return [a if a != "lst_mean_k" else "lst_été_k" for a in common(out)]
+
+
+def test_a_real_result_json_is_utf8_with_a_two_space_indent(tmp_path, frame):
+    """The layout of a real table's RESULT.json, pinned by the json module's own: 2-space
+    indent, non-ASCII text as is (not escaped), no mark, one final newline."""
+    from pipelines.outputs.tables import write_geoparquet
+
+    write_geoparquet(_accented(frame), tmp_path / "real.parquet", synthetic=False)
+    out = tmp_path / "inequality.json"
+    result = run(tmp_path / "real.parquet", *_accented_args(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    payload = json.loads(text)
+    assert text == json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    assert '\n  "outcome": "lst_été_k",\n' in text and "synthetic" not in payload
+
+
+def test_a_synthetic_result_json_is_the_real_one_plus_its_mark(tmp_path, frame):
+    """Issue #5: a synthetic table's RESULT.json is laid out as a real one's (it was indented
+    by one space, with ASCII escapes): the same bytes with the mark's line added first."""
+    from pipelines.outputs.tables import write_geoparquet
+
+    zones = _accented(frame)
+    texts = {}
+    for name, synthetic in (("real", False), ("demo", True)):
+        write_geoparquet(zones, tmp_path / f"{name}.parquet", synthetic=synthetic)
+        out = tmp_path / name / "inequality.json"
+        result = run(tmp_path / f"{name}.parquet", *_accented_args(out))
+        assert result.exit_code == 0, result.output
+        texts[name] = out.read_text(encoding="utf-8")
+    assert texts["real"].startswith("{\n  ")
+    assert texts["demo"] == texts["real"].replace("{\n", '{\n  "synthetic": true,\n', 1)
