@@ -846,10 +846,9 @@ def zonal_command(
     --weights or ZONES say they are synthetic (a demo run's outputs), so does the table.
     """
     from pipelines.outputs._atomic import check_output
-    from pipelines.outputs.provenance import raster_is_synthetic, zones_are_synthetic
     from pipelines.outputs.tables import check_table_path, write_table
     from pipelines.progress import dask_progress
-    from pipelines.zonal import uses_weights, zonal_table
+    from pipelines.zonal import zonal_table
 
     check_table_path(out)
     with _removed_if_failed(out.parent):
@@ -867,8 +866,7 @@ def zonal_command(
                 cache_dir=cache_dir,
                 layer=layer,
             )
-        used = [raster] + ([weights] if weights is not None and uses_weights(stats) else [])
-        synthetic = any(map(raster_is_synthetic, used)) or zones_are_synthetic(zones, layer)
+        synthetic = bool(table.attrs.get("synthetic"))  # zonal_table read what says so
         path = write_table(table, out, frame, synthetic=synthetic)
     layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""
     click.echo(f"wrote {path}{layer} ({len(table)} zones, {table.shape[1] - 1} columns)")

@@ -13,6 +13,7 @@ import rioxarray
 import xarray as xr
 
 from pipelines.census import check_layer
+from pipelines.outputs.provenance import raster_is_synthetic, zones_are_synthetic
 from raster.sources.assets import check_complete
 from raster.zonal.api import zonal_stats
 from raster.zonal.partials import Needs
@@ -84,6 +85,10 @@ def zonal_table(
     """Zonal statistics of a raster file over a zone file; returns the table and the zones.
 
     ``layer``: the zone file's layer (needed when it has several, e.g. a run's zones.gpkg).
+    When the raster, the weights a statistic uses or the zone file say they are synthetic
+    (the demo's: :mod:`pipelines.outputs.provenance`), the table's
+    ``attrs["synthetic"]`` is ``True`` (its columns are the same); otherwise the key is
+    absent.
     """
     weighted = uses_weights(stats)  # parses stats: a bad name is refused before any read
     if all_touched and method != "centre":
@@ -100,7 +105,21 @@ def zonal_table(
     table = zonal_stats(values, frame, id=id, stats=stats, method=method,
                         all_touched=all_touched, weights=weight_raster,
                         cache_dir=cache_dir)  # fmt: skip
+    if _says_synthetic(raster, weights, zones, layer):
+        table.attrs["synthetic"] = True
     return table, frame
+
+
+def _says_synthetic(
+    raster: str | os.PathLike[str],
+    weights: str | os.PathLike[str] | None,
+    zones: str | os.PathLike[str] | gpd.GeoDataFrame,
+    layer: str | None,
+) -> bool:
+    """Whether the raster, the weights used (else ``None``) or the zone file are synthetic."""
+    if any(map(raster_is_synthetic, [raster] if weights is None else [raster, weights])):
+        return True
+    return not isinstance(zones, gpd.GeoDataFrame) and zones_are_synthetic(zones, layer)
 
 
 def _warn(message: str) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipelines.inequality.report import run_inequality
 from pipelines.outputs._atomic import check_output
-from pipelines.outputs.provenance import zones_are_synthetic
+from pipelines.outputs.provenance import split_synthetic_column, zones_are_synthetic
 from pipelines.outputs.tables import inequality_texts
 from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError
 
@@ -190,12 +190,16 @@ def inequality_command(
     TABLE has one row per zone: a .csv, a .parquet, or a vector file GDAL reads (.gpkg,
     .geojson, .shp, .fgb ..., as ilots zonal's ZONES); with geometries (GeoParquet, vector
     files) Moran's I is added. Writes RESULT.json and RESULT.csv, both marked synthetic when
-    TABLE says it is (a demo run's zone layer).
+    TABLE says it is (a demo run's zone layer, or a CSV ending with a synthetic column of
+    true values, as ilots writes them).
     """
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
     csv_path = out.with_suffix(".csv")
     frame, geometry = read_table(table, layer)
+    marked = False  # a CSV's mark is its last column, not data (not an outcome, not listed)
+    if table.suffix.lower() == ".csv":
+        frame, marked = split_synthetic_column(frame)
     wanted = {
         "--outcome": outcome,
         "--income": income,
@@ -229,7 +233,7 @@ def inequality_command(
         )
     except IlotsError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
-    text, flat = inequality_texts(report, zones_are_synthetic(table, layer) or None)
+    text, flat = inequality_texts(report, marked or zones_are_synthetic(table, layer) or None)
     _write_atomically({out: text, csv_path: flat})
     for note in report.notes:  # rows dropped, secret markers, decimal commas: said, not only kept
         if note in report.warnings:  # shown and counted (--strict) as the other commands' are

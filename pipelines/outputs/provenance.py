@@ -3,8 +3,10 @@
 A run's COG rasters carry the tag ``synthetic=true``; its GeoParquet zone layers the key
 ``"synthetic": true`` of their :data:`~pipelines.outputs.tables.PROVENANCE_KEY` schema
 metadata; its GeoPackage layers a description starting with
-:data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`. The single commands (``ilots zonal``,
-``ilots inequality``) read these marks of their inputs to mark their own outputs.
+:data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`; its CSVs a last
+:data:`~pipelines.outputs.tables.SYNTHETIC_COLUMN` of true values. The single commands
+(``ilots zonal``, ``ilots inequality``) read these marks of their inputs to mark their own
+outputs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
@@ -23,9 +27,9 @@ from pyogrio.errors import DataSourceError
 from rasterio.errors import RasterioIOError
 
 from pipelines.outputs.geopackage import SYNTHETIC_MARK
-from pipelines.outputs.tables import PROVENANCE_KEY
+from pipelines.outputs.tables import PROVENANCE_KEY, SYNTHETIC_COLUMN
 
-__all__ = ["raster_is_synthetic", "truthy", "zones_are_synthetic"]
+__all__ = ["raster_is_synthetic", "split_synthetic_column", "truthy", "zones_are_synthetic"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +71,8 @@ def zones_are_synthetic(path: str | os.PathLike[str], layer: str | None = None) 
         metadata says ``"synthetic": true``) or a vector file (the description of its layer
         ``layer``, the first by default, starts with
         :data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`, as a GeoPackage's can); a CSV
-        says nothing (``False``).
+        says nothing here (``False``): its mark is a column of its data, which
+        :func:`split_synthetic_column` reads.
     layer
         Layer of a vector file.
     """
@@ -91,3 +96,27 @@ def _zones_say_synthetic(source: Path, layer: str | None) -> bool:
         return isinstance(provenance, dict) and truthy(provenance.get("synthetic"))
     described = pyogrio.read_info(source, layer=layer).get("layer_metadata") or {}
     return str(described.get("DESCRIPTION", "")).startswith(SYNTHETIC_MARK)
+
+
+def split_synthetic_column(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Return a table read from a CSV without its synthetic mark, and whether it had one.
+
+    The mark (:func:`~pipelines.outputs.tables.with_synthetic_mark`) is a last column named
+    :data:`~pipelines.outputs.tables.SYNTHETIC_COLUMN` whose every value is true (``True``,
+    ``1``, or a text :func:`truthy` reads as yes). A column so named elsewhere, or with a
+    false or missing value, is data: the table is returned as it is, with ``False``.
+    """
+    if table.columns.empty or table.columns[-1] != SYNTHETIC_COLUMN:
+        return table, False
+    if not all(map(_is_true, table.iloc[:, -1])):
+        return table, False
+    return table.iloc[:, :-1], True
+
+
+def _is_true(value: Any) -> bool:
+    """Whether a cell of a CSV's mark column says yes: ``True``, ``1`` or a :func:`truthy` text."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return value == 1
+    return truthy(value)

@@ -169,16 +169,21 @@ def write_inequality(
         Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
         of the JSON, first; ``None`` writes none (a table of unknown origin). When ``True``,
         the CSV also ends with a :data:`SYNTHETIC_COLUMN` (:func:`with_synthetic_mark`).
+        The JSON's layout (1-space indent, ASCII escapes when the key is written) does not
+        depend on its value: a real run's and a synthetic one's differ by the mark only.
 
     Returns
     -------
     tuple of Path
         The JSON and CSV paths.
     """
-    if not isinstance(reports, Mapping):
-        text, flat = inequality_texts(reports, synthetic)
-        return write_text_atomic(json_path, text), write_text_atomic(csv_path, flat)
     marked = {} if synthetic is None else {"synthetic": synthetic}
+    if not isinstance(reports, Mapping):  # laid out as the keyed reports' JSON when marked
+        text = reports.to_json()
+        if marked:
+            text = json.dumps({**marked, **json.loads(text)}, indent=1)
+        json_file = write_text_atomic(json_path, _line_ended(text))
+        return json_file, write_text_atomic(csv_path, _inequality_csv(reports, synthetic))
     if not reports:
         raise ValueError("no inequality report to write")
     outcomes = list(reports)
@@ -205,6 +210,8 @@ def inequality_texts(report: _Report, synthetic: bool | None = None) -> tuple[st
         Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
         of the JSON, first, and when ``True`` a last :data:`SYNTHETIC_COLUMN` of the CSV;
         ``None`` marks neither (``report.to_json()`` and ``report.to_csv()`` as they are).
+        The JSON is laid out as ``report.to_json()`` either way (2-space indent, UTF-8), so
+        that a marked text differs from an unmarked one by the key's line only.
 
     Returns
     -------
@@ -213,13 +220,23 @@ def inequality_texts(report: _Report, synthetic: bool | None = None) -> tuple[st
     """
     text = report.to_json()
     if synthetic is not None:
-        text = json.dumps({"synthetic": synthetic, **json.loads(text)}, indent=1)
-    flat = report.to_csv()
-    if synthetic:  # as to_csv writes it, with the column
-        flat = with_synthetic_mark(report.to_frame(), synthetic).to_csv(
-            index=False, lineterminator="\n"
+        text = json.dumps(
+            {"synthetic": synthetic, **json.loads(text)}, indent=2, ensure_ascii=False
         )
-    return text if text.endswith("\n") else text + "\n", flat
+    return _line_ended(text), _inequality_csv(report, synthetic)
+
+
+def _line_ended(text: str) -> str:
+    """Return ``text`` ending with a newline."""
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _inequality_csv(report: _Report, synthetic: bool | None) -> str:
+    """Return ``report.to_csv()``, with a last :data:`SYNTHETIC_COLUMN` when ``synthetic``."""
+    if not synthetic:
+        return report.to_csv()
+    # as to_csv writes it, with the column
+    return with_synthetic_mark(report.to_frame(), True).to_csv(index=False, lineterminator="\n")
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:

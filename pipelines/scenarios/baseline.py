@@ -23,6 +23,7 @@ from rasterio.features import geometry_mask
 
 from pipelines.config import RunConfig
 from pipelines.outputs import RunFolder
+from pipelines.outputs.provenance import raster_is_synthetic
 from pipelines.scenarios.errors import ScenarioError
 from pipelines.scenarios.predictors import Surface
 
@@ -200,8 +201,6 @@ def read_baseline(folder: str | Path | RunFolder, config: RunConfig) -> Baseline
     inequality = None
     if folder.inequality_json.is_file():
         inequality = json.loads(folder.inequality_json.read_text(encoding="utf-8"))
-    with rasterio.open(folder.rasters / "lst_anomaly.tif") as src:
-        synthetic = src.tags().get("synthetic") == "true"
     return Baseline(
         folder=folder,
         template=template,
@@ -212,5 +211,5 @@ def read_baseline(folder: str | Path | RunFolder, config: RunConfig) -> Baseline
         zones=zones,
         id_columns=ids,
         inequality=inequality,
-        synthetic=synthetic,
+        synthetic=raster_is_synthetic(folder.rasters / "lst_anomaly.tif"),
     )

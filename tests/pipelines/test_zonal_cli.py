@@ -431,3 +431,29 @@ def test_zonal_of_real_inputs_is_written_as_before(tmp_path):
     assert _run("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean",
                 "--out", out).exit_code == 0  # fmt: skip
     assert pyogrio.read_info(out)["layer_metadata"] is None
+
+
+@pytest.mark.parametrize("tag", ["true", "yes", None])
+def test_zonal_table_says_a_synthetic_raster_in_its_attrs(tmp_path, tag):
+    """Issue #5: the Python API marks its table as the command marks its file, in
+    ``table.attrs["synthetic"]`` (pandas' metadata), with the columns of a real table; a
+    real (untagged) raster leaves the key out."""
+    from pipelines.zonal import zonal_table
+
+    raster = _small_raster(tmp_path / "r.tif", np.arange(100.0).reshape(10, 10))
+    if tag is not None:
+        with rasterio.open(raster, "r+") as dst:
+            dst.update_tags(synthetic=tag)
+    zones = gpd.GeoDataFrame({"zid": ["A", "B"]}, crs=32631, geometry=[
+        shapely.box(600000, 5399850, 600150, 5400000),  # rows 0-4, columns 0-4
+        shapely.box(600150, 5399700, 600300, 5399850),  # rows 5-9, columns 5-9
+    ])  # fmt: skip
+    zones.to_file(tmp_path / "z.gpkg")
+    for given in (zones, tmp_path / "z.gpkg"):  # a GeoDataFrame, or a zone file
+        table, _ = zonal_table(raster, given, id="zid", stats="mean")
+        assert list(table.columns) == ["zid", "mean"]
+        np.testing.assert_allclose(table["mean"], [22.0, 77.0])  # by hand, as above
+        if tag is None:
+            assert "synthetic" not in table.attrs
+        else:
+            assert table.attrs["synthetic"] is True

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -270,3 +271,113 @@ def test_synthetic_zone_tables_mark_the_results(tmp_path, frame):
         assert payload == real_json, name
         assert flat.columns[-1] == "synthetic" and flat["synthetic"].all(), name
         pd.testing.assert_frame_equal(flat.drop(columns="synthetic"), real_csv)
+
+
+def _accented(frame):
+    """The city with a non-ASCII outcome name, which the JSON repeats (``"outcome"``)."""
+    zones = frame.assign(DISP_MED21=pd.to_numeric(frame["DISP_MED21"], errors="coerce"))
+    return zones.rename(columns={"lst_mean_k": "lst_été_k"})
+
+
+def _accented_args(out):
+    return [a if a != "lst_mean_k" else "lst_été_k" for a in common(out)]
+
+
+def test_a_real_result_json_is_utf8_with_a_two_space_indent(tmp_path, frame):
+    """The layout of a real table's RESULT.json, pinned by the json module's own: 2-space
+    indent, non-ASCII text as is (not escaped), no mark, one final newline."""
+    from pipelines.outputs.tables import write_geoparquet
+
+    write_geoparquet(_accented(frame), tmp_path / "real.parquet", synthetic=False)
+    out = tmp_path / "inequality.json"
+    result = run(tmp_path / "real.parquet", *_accented_args(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    payload = json.loads(text)
+    assert text == json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    assert '\n  "outcome": "lst_été_k",\n' in text and "synthetic" not in payload
+
+
+def test_a_synthetic_result_json_is_the_real_one_plus_its_mark(tmp_path, frame):
+    """Issue #5: a synthetic table's RESULT.json is laid out as a real one's (it was indented
+    by one space, with ASCII escapes): the same bytes with the mark's line added first."""
+    from pipelines.outputs.tables import write_geoparquet
+
+    zones = _accented(frame)
+    texts = {}
+    for name, synthetic in (("real", False), ("demo", True)):
+        write_geoparquet(zones, tmp_path / f"{name}.parquet", synthetic=synthetic)
+        out = tmp_path / name / "inequality.json"
+        result = run(tmp_path / f"{name}.parquet", *_accented_args(out))
+        assert result.exit_code == 0, result.output
+        texts[name] = out.read_text(encoding="utf-8")
+    assert texts["real"].startswith("{\n  ")
+    assert texts["demo"] == texts["real"].replace("{\n", '{\n  "synthetic": true,\n', 1)
+
+
+def _zonal_csv_of_a_synthetic_raster(tmp_path):
+    """``ilots zonal --out zones.csv`` of a 2-band raster tagged ``synthetic=true``, as a demo
+    run's COGs: 20 strips of one pixel row, b1 an outcome, b2 an income (per strip)."""
+    import rasterio
+    import shapely
+    from rasterio.transform import from_origin
+
+    from pipelines.cli import main
+
+    rows = np.arange(20.0)[:, None] * np.ones((1, 5))
+    bands = np.stack([310.0 - 0.2 * rows + 0.01 * rows**2, 12000.0 + 900.0 * rows])
+    raster = tmp_path / "demo.tif"
+    with rasterio.open(raster, "w", driver="GTiff", width=5, height=20, count=2,
+                       dtype="float32", crs="EPSG:32631",
+                       transform=from_origin(600000, 5400000, 30, 30)) as dst:  # fmt: skip
+        dst.write(bands.astype("float32"))
+        dst.update_tags(synthetic="true")
+    strips = [shapely.box(600000, 5400000 - 30 * (r + 1), 600150, 5400000 - 30 * r)
+              for r in range(20)]  # fmt: skip
+    zones = gpd.GeoDataFrame({"zid": [f"z{r:02d}" for r in range(20)]}, geometry=strips,
+                             crs=32631)  # fmt: skip
+    zones.to_file(tmp_path / "zones.gpkg")
+    out = tmp_path / "zones.csv"
+    args = ["zonal", raster, tmp_path / "zones.gpkg", "--id", "zid", "--stats", "mean",
+            "--out", out]  # fmt: skip
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_a_zonal_csv_of_a_synthetic_raster_marks_the_results(tmp_path):
+    """Issue #5: ilots zonal's CSV of a synthetic raster ends with a ``synthetic`` column of
+    True, which marks ilots inequality's results (it was read as a CSV that says nothing);
+    without the column, or with a False in it, the results are unmarked and the same."""
+    marked = _zonal_csv_of_a_synthetic_raster(tmp_path)
+    table = pd.read_csv(marked)
+    assert list(table.columns) == ["zid", "b1_mean", "b2_mean", "synthetic"]
+    table.drop(columns="synthetic").to_csv(tmp_path / "plain.csv", index=False)
+    table.assign(synthetic=[True] * 19 + [False]).to_csv(tmp_path / "false.csv", index=False)
+    args = ["--outcome", "b1_mean", "--income", "b2_mean", "--bootstrap", "0",
+            "--permutations", "0"]  # fmt: skip
+    results = {}
+    for name in ("zones", "plain", "false"):
+        out = tmp_path / name / "inequality.json"
+        result = run(tmp_path / f"{name}.csv", *args, "--out", out)
+        assert result.exit_code == 0, result.output
+        results[name] = out.read_text(encoding="utf-8"), pd.read_csv(out.with_suffix(".csv"))
+    plain_json, plain_csv = results["plain"]
+    assert "synthetic" not in json.loads(plain_json) and "synthetic" not in plain_csv
+    assert results["false"][0] == plain_json
+    pd.testing.assert_frame_equal(results["false"][1], plain_csv)
+    text, flat = results["zones"]
+    assert text == plain_json.replace("{\n", '{\n  "synthetic": true,\n', 1)
+    assert flat.columns[-1] == "synthetic" and flat["synthetic"].all()
+    pd.testing.assert_frame_equal(flat.drop(columns="synthetic"), plain_csv)
+
+
+def test_the_mark_column_of_a_csv_is_not_data(tmp_path):
+    """The mark is not a column of the zones: not an outcome, not among the columns listed."""
+    marked = _zonal_csv_of_a_synthetic_raster(tmp_path)
+    out = tmp_path / "inequality.json"
+    result = run(marked, "--outcome", "synthetic", "--income", "b2_mean", "--out", out)
+    assert result.exit_code != 0 and not out.exists()
+    assert "has no column --outcome synthetic; columns found: zid, b1_mean, b2_mean\n" in (
+        result.output
+    )

@@ -1,13 +1,20 @@
 """Whether an input says it is synthetic (:mod:`pipelines.outputs.provenance`)."""
 
+import io
 import json
 
 import geopandas as gpd
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import shapely
 
-from pipelines.outputs.provenance import raster_is_synthetic, zones_are_synthetic
+from pipelines.outputs.provenance import (
+    raster_is_synthetic,
+    split_synthetic_column,
+    zones_are_synthetic,
+)
 from pipelines.outputs.tables import PROVENANCE_KEY
 
 
@@ -46,3 +53,28 @@ def test_a_geopackage_layer_says_it_by_its_description(tmp_path):
                   layer_options={"DESCRIPTION": SYNTHETIC_MARK + "IRIS"})  # fmt: skip
     assert zones_are_synthetic(tmp_path / "z.gpkg", "demo")
     assert not zones_are_synthetic(tmp_path / "z.gpkg", "real")
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("zid,mean,synthetic\na,1.5,True\nb,2.5,True\n", True),  # as with_synthetic_mark
+        ("zid,mean,synthetic\na,1.5,true\nb,2.5,true\n", True),
+        ("zid,mean,synthetic\na,1.5,1\nb,2.5,1\n", True),
+        ("zid,mean,synthetic\na,1.5,True\nb,2.5,yes\n", True),  # yes, as a tag reads
+        ("zid,mean,synthetic\na,1.5,True\nb,2.5,False\n", False),  # a false value: data
+        ("zid,mean,synthetic\na,1.5,True\nb,2.5,\n", False),  # a missing value
+        ("zid,mean,synthetic\na,1.5,1\nb,2.5,2\n", False),  # a count, not a mark
+        ("zid,synthetic,mean\na,True,1.5\nb,True,2.5\n", False),  # not the last column
+        ("zid,mean,Synthetic\na,1.5,True\nb,2.5,True\n", False),  # not its exact name
+        ("zid,mean\na,1.5\nb,2.5\n", False),
+    ],
+)
+def test_a_csv_says_it_by_a_last_synthetic_column_of_true_values(text, marked):
+    """Issue #5: the mark ilots writes in a CSV, read from the table pandas reads of it."""
+    table = pd.read_csv(io.StringIO(text))
+    rest, said = split_synthetic_column(table)
+    assert said is marked
+    expected = ["zid", "mean"] if marked else list(table.columns)
+    assert list(rest.columns) == expected
+    assert rest["zid"].tolist() == ["a", "b"] and rest["mean"].tolist() == [1.5, 2.5]

@@ -121,6 +121,30 @@ def test_a_synthetic_inequality_csv_ends_with_a_synthetic_column(tmp_path, layer
     pd.testing.assert_frame_equal(demo.drop(columns="synthetic"), real)
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["one report", "by outcome"])
+def test_a_run_inequality_json_differs_from_a_synthetic_one_by_its_mark_only(
+    tmp_path, layers, keyed
+):
+    """The JSON of a run, its scenarios and ilots compare (a known provenance): a real one is
+    laid out as it always was, pinned by the json module's own (1-space indent, non-ASCII
+    text escaped); a synthetic one is the same bytes with ``true`` for ``false``."""
+    table = layers["iris"].assign(income=np.linspace(12000, 40000, 12))
+    table = table.rename(columns={"lst_mean_k": "lst_été_k"})
+    report = run_inequality(table, outcome="lst_été_k", income="income", bootstrap=20, seed=1)
+    reports = {"lst_été_k": report} if keyed else report
+    texts = {}
+    for name, synthetic in (("real", False), ("demo", True)):
+        path, _ = write_inequality(
+            reports, tmp_path / f"{name}.json", tmp_path / f"{name}.csv", synthetic=synthetic
+        )
+        texts[name] = path.read_text(encoding="utf-8")
+    real = json.loads(texts["real"])
+    assert texts["real"] == json.dumps(real, indent=1) + "\n"
+    assert '\n "outcome": "lst_\\u00e9t\\u00e9_k",\n' in texts["real"]
+    assert texts["real"].startswith('{\n "synthetic": false,\n "outcome": ')
+    assert texts["demo"] == texts["real"].replace('"synthetic": false', '"synthetic": true', 1)
+
+
 def _gpkg_with_two_layers_and_styles(path, layers):
     """A run's zones.gpkg as QGIS leaves it: iris and qpv, and a layer_styles table."""
     layers["iris"].to_file(path, layer="iris")

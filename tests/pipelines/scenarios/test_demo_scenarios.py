@@ -1171,3 +1171,16 @@ def test_a_config_of_an_earlier_version_names_the_keys_it_lacked():
            "inequality": {"bootstrap": 9999}}  # fmt: skip
     assert _differing_keys(old, new) == ["heat_island.min_reference_frac", "inequality.bootstrap"]
     assert _differing_keys(new, new) == []
+
+
+@pytest.mark.parametrize(("tag", "synthetic"), [("1", True), ("yes", True), ("false", False)])
+def test_the_baseline_reads_the_synthetic_tag_as_the_other_commands(run_copy, tag, synthetic):
+    """Issue #5: ``synthetic=1`` or ``yes`` on lst_anomaly.tif is synthetic, as ilots zonal
+    and the report read the tag (provenance.truthy); only ``"true"`` was."""
+    folder, data = run_copy
+    path = folder / "rasters" / "lst_anomaly.tif"
+    with rasterio.open(path, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:
+        dst.update_tags(synthetic=tag)
+    with rasterio.open(path) as src:
+        assert src.tags()["synthetic"] == tag  # the tag the baseline reads, rewritten
+    assert read_baseline(folder, _config(data, [])).synthetic is synthetic
