@@ -190,14 +190,14 @@ def inequality_command(
     TABLE has one row per zone: a .csv, a .parquet, or a vector file GDAL reads (.gpkg,
     .geojson, .shp, .fgb ..., as ilots zonal's ZONES); with geometries (GeoParquet, vector
     files) Moran's I is added. Writes RESULT.json and RESULT.csv, both marked synthetic when
-    TABLE says it is (a demo run's zone layer, or a CSV ending with a synthetic column of
-    true values, as ilots writes them).
+    TABLE says it is (a demo run's zone layer, or a CSV with a synthetic column of True
+    values, as ilots writes them).
     """
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
     csv_path = out.with_suffix(".csv")
     frame, geometry = read_table(table, layer)
-    marked = False  # a CSV's mark is its last column, not data (not an outcome, not listed)
+    marked = False  # a CSV's mark is a column, not data (not an outcome, not listed)
     if table.suffix.lower() == ".csv":
         frame, marked = split_synthetic_column(frame)
     wanted = {

@@ -3,7 +3,7 @@
 A run's COG rasters carry the tag ``synthetic=true``; its GeoParquet zone layers the key
 ``"synthetic": true`` of their :data:`~pipelines.outputs.tables.PROVENANCE_KEY` schema
 metadata; its GeoPackage layers a description starting with
-:data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`; its CSVs a last
+:data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`; its CSVs a (last)
 :data:`~pipelines.outputs.tables.SYNTHETIC_COLUMN` of true values. The single commands
 (``ilots zonal``, ``ilots inequality``) read these marks of their inputs to mark their own
 outputs.
@@ -101,22 +101,22 @@ def _zones_say_synthetic(source: Path, layer: str | None) -> bool:
 def split_synthetic_column(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """Return a table read from a CSV without its synthetic mark, and whether it had one.
 
-    The mark (:func:`~pipelines.outputs.tables.with_synthetic_mark`) is a last column named
-    :data:`~pipelines.outputs.tables.SYNTHETIC_COLUMN` whose every value is true (``True``,
-    ``1``, or a text :func:`truthy` reads as yes). A column so named elsewhere, or with a
-    false or missing value, is data: the table is returned as it is, with ``False``.
+    The mark (:func:`~pipelines.outputs.tables.with_synthetic_mark`) is a column named
+    :data:`~pipelines.outputs.tables.SYNTHETIC_COLUMN` whose every value is true: ``True``,
+    as pandas reads the ``True`` ilots writes, or the text ``true`` in any case. ilots writes
+    it last; it is read wherever it is, as a join of the table with others moves it. A
+    column so named with a false, missing or other value (a count of 1s included), or in a
+    table of no row, is data: the table is returned as it is, with ``False``.
     """
-    if table.columns.empty or table.columns[-1] != SYNTHETIC_COLUMN:
+    if SYNTHETIC_COLUMN not in table.columns or table.empty:
         return table, False
-    if not all(map(_is_true, table.iloc[:, -1])):
+    if not all(map(_is_true, table[SYNTHETIC_COLUMN])):
         return table, False
-    return table.iloc[:, :-1], True
+    return table.drop(columns=SYNTHETIC_COLUMN), True
 
 
 def _is_true(value: Any) -> bool:
-    """Whether a cell of a CSV's mark column says yes: ``True``, ``1`` or a :func:`truthy` text."""
+    """Whether a cell of a CSV's mark column says true: ``True`` or the text ``true``."""
     if isinstance(value, bool | np.bool_):
         return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        return value == 1
-    return truthy(value)
+    return isinstance(value, str) and value.strip().lower() == "true"

@@ -169,8 +169,9 @@ def write_inequality(
         Whether the zones' data are synthetic (the demo's): a top-level ``"synthetic"`` key
         of the JSON, first; ``None`` writes none (a table of unknown origin). When ``True``,
         the CSV also ends with a :data:`SYNTHETIC_COLUMN` (:func:`with_synthetic_mark`).
-        The JSON's layout (1-space indent, ASCII escapes when the key is written) does not
-        depend on its value: a real run's and a synthetic one's differ by the mark only.
+        The JSON's layout (1-space indent, ASCII escapes when the key is written) is the
+        same for ``True`` and ``False``: a real run's and a synthetic one's differ by the
+        key's value only.
 
     Returns
     -------
@@ -294,7 +295,9 @@ def write_table(
         if suffix == ".csv":
             with_synthetic_mark(table, synthetic).to_csv(staging, index=False)
         elif suffix == ".parquet":
-            _typed_text(table).to_parquet(staging, index=False)
+            plain = _typed_text(table).copy(deep=False)
+            plain.attrs = {}  # zonal_table's mark: said once, by the provenance key below
+            plain.to_parquet(staging, index=False)
             if synthetic:
                 _add_provenance(staging, True)
         else:

@@ -370,6 +370,8 @@ def test_zonal_of_a_synthetic_raster_is_marked_synthetic(tmp_path):
     np.testing.assert_allclose(table["mean"], [22.0, 77.0])
     provenance = json.loads(pq.read_schema(parquet).metadata[b"ilots"])
     assert provenance["synthetic"] is True
+    # said once: no second key from pandas' attrs (zonal_table's mark)
+    assert set(pq.read_schema(parquet).metadata) == {b"ilots", b"pandas"}
     assert "synthetic" not in pd.read_parquet(parquet).columns
     # a --weights raster tagged synthetic marks the table too, when a statistic uses it
     plain = _small_raster(tmp_path / "plain.tif", values)

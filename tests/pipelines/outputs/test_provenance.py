@@ -60,17 +60,18 @@ def test_a_geopackage_layer_says_it_by_its_description(tmp_path):
     [
         ("zid,mean,synthetic\na,1.5,True\nb,2.5,True\n", True),  # as with_synthetic_mark
         ("zid,mean,synthetic\na,1.5,true\nb,2.5,true\n", True),
-        ("zid,mean,synthetic\na,1.5,1\nb,2.5,1\n", True),
-        ("zid,mean,synthetic\na,1.5,True\nb,2.5,yes\n", True),  # yes, as a tag reads
+        ("zid,mean,synthetic\na,1.5,TRUE\nb,2.5, true\n", True),
+        ("zid,synthetic,mean\na,True,1.5\nb,True,2.5\n", True),  # moved by a join
+        ("zid,mean,synthetic\na,1.5,1\nb,2.5,1\n", False),  # 1s: a count, never written
+        ("zid,mean,synthetic\na,1.5,True\nb,2.5,yes\n", False),  # never written
         ("zid,mean,synthetic\na,1.5,True\nb,2.5,False\n", False),  # a false value: data
         ("zid,mean,synthetic\na,1.5,True\nb,2.5,\n", False),  # a missing value
         ("zid,mean,synthetic\na,1.5,1\nb,2.5,2\n", False),  # a count, not a mark
-        ("zid,synthetic,mean\na,True,1.5\nb,True,2.5\n", False),  # not the last column
         ("zid,mean,Synthetic\na,1.5,True\nb,2.5,True\n", False),  # not its exact name
         ("zid,mean\na,1.5\nb,2.5\n", False),
     ],
 )
-def test_a_csv_says_it_by_a_last_synthetic_column_of_true_values(text, marked):
+def test_a_csv_says_it_by_a_synthetic_column_of_true_values(text, marked):
     """Issue #5: the mark ilots writes in a CSV, read from the table pandas reads of it."""
     table = pd.read_csv(io.StringIO(text))
     rest, said = split_synthetic_column(table)
@@ -78,3 +79,10 @@ def test_a_csv_says_it_by_a_last_synthetic_column_of_true_values(text, marked):
     expected = ["zid", "mean"] if marked else list(table.columns)
     assert list(rest.columns) == expected
     assert rest["zid"].tolist() == ["a", "b"] and rest["mean"].tolist() == [1.5, 2.5]
+
+
+def test_a_csv_of_no_row_has_no_mark():
+    """A header alone says nothing: its synthetic column stays (the error lists it)."""
+    table = pd.read_csv(io.StringIO("zid,mean,synthetic\n"))
+    rest, said = split_synthetic_column(table)
+    assert not said and list(rest.columns) == ["zid", "mean", "synthetic"]
