@@ -667,6 +667,69 @@ def test_indices_refuse_to_write_over_a_file_of_their_product(real_data, tmp_pat
     assert red.read_bytes() == before
 
 
+def _refused_as_existing(result, *paths):
+    """One error line, exit status 2 (a bad --out), naming ``paths`` and the fix."""
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    names = ", ".join(map(str, paths))
+    verb, it = ("exists", "it") if len(paths) == 1 else ("exist", "them")
+    assert errors == [
+        f"Error: Invalid value for --out: {names} {verb}; give --overwrite to replace {it}, "
+        "or another --out"
+    ], result.output
+
+
+def _no_computation(monkeypatch):
+    """Make the commands' pixel work (it computes, then writes each COG) fail if it starts."""
+    import pipelines.product
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the pixels were computed")
+
+    monkeypatch.setattr(pipelines.product, "write_product_raster", computed)
+
+
+def test_lst_refuses_an_existing_out_unless_told_to_overwrite(real_data, tmp_path, monkeypatch):
+    """Last month's lst.tif is not replaced silently: refused before any pixel is read,
+    left byte for byte; --overwrite replaces it with the new COG."""
+    out = tmp_path / "lst.tif"
+    out.write_bytes(b"last month")
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        _refused_as_existing(_run("lst", real_data / T1, "--out", out), out)
+    assert out.read_bytes() == b"last month"
+    result = _run("lst", real_data / T1, "--out", out, "--overwrite")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as src:
+        assert src.tags()["source_product"] == (real_data / T1).name
+        assert src.tags()["units"] == "K" and src.dtypes[0] == "float32"
+    assert [p.name for p in tmp_path.iterdir()] == ["lst.tif"]  # no temporary file left
+
+
+def test_indices_refuse_existing_cogs_unless_told_to_overwrite(real_data, tmp_path, monkeypatch):
+    """Each <index>.tif that exists is named; the folder's other files are no output."""
+    out = tmp_path / "indices"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "ndvi.tif").write_bytes(b"old ndvi")
+    args = ("indices", real_data / T1, "--index", "ndvi,savi", "--out", out)
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        _refused_as_existing(_run(*args), out / "ndvi.tif")
+        (out / "savi.tif").write_bytes(b"old savi")
+        _refused_as_existing(_run(*args), out / "ndvi.tif", out / "savi.tif")
+    assert (out / "ndvi.tif").read_bytes() == b"old ndvi"
+    assert (out / "savi.tif").read_bytes() == b"old savi"
+    result = _run(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    for name in ("ndvi", "savi"):
+        with rasterio.open(out / f"{name}.tif") as src:
+            assert src.tags()["source_product"] == (real_data / T1).name
+            assert src.dtypes[0] == "float32"
+    assert sorted(p.name for p in out.iterdir()) == ["ndvi.tif", "notes.txt", "savi.tif"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
 def test_options_the_command_cannot_honour(real_data, tmp_path):
     """A COG named .txt, and Liang's OLI albedo asked of a Sentinel-2 product: one line, no
     file (they were written, the albedo from the wrong coefficients)."""
