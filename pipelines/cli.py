@@ -1164,12 +1164,13 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     help="Folder for compare.gpkg, <layer>_change.csv, inequality_change.json/.csv and "
     "manifest.json (made if missing).",
 )
+@_overwrite_option("the files of a previous comparison in OUT")
 @_strict_option(
     "ilots compare",
     "settings or zones that differ between the runs, a synthetic run ...",
 )
 @_friendly_errors
-def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
+def compare_command(run_a: Path, run_b: Path, out: Path, overwrite: bool) -> None:
     """Per-zone change from run folder RUN_A (before) to RUN_B (after).
 
     For the IRIS and QPV both runs have: ΔT (lst_anomaly_mean_k), NDVI and the land-cover
@@ -1185,12 +1186,13 @@ def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
     RUN_B while a run writes there (no run starts there while they are read). The QPV gap of
     ΔT of each run, and its change with a permutation test, are over the IRIS both runs
     have, weighted as the runs' own gap (RUN_B's inequality settings):
-    inequality_change.json. A reused --out keeps only this comparison's files; its
-    manifest.json, written last, marks a finished comparison.
+    inequality_change.json. An --out holding a comparison's files is refused before any
+    work unless --overwrite is given; it then keeps only this comparison's files (and every
+    other file it held); its manifest.json, written last, marks a finished comparison.
     """
     from pipelines.compare import compare_runs
 
-    result = compare_runs(run_a, run_b, out)
+    result = compare_runs(run_a, run_b, out, overwrite=overwrite)
     click.echo("\n".join(result.summary))
     click.echo(f"wrote {', '.join(str(path) for path in result.files)}")
 
