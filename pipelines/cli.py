@@ -1080,7 +1080,8 @@ def _said_if_not_made(folder: Path) -> Iterator[None]:
     default="ilots-demo",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the synthetic products and the outputs.",
+    help="Folder for the synthetic products and the outputs; a previous demo there is made "
+    "anew, a folder holding another config.yaml is refused.",
 )
 @_run_logged
 @_friendly_errors

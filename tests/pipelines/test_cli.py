@@ -1496,3 +1496,36 @@ def test_the_scenarios_append_to_the_log_of_the_run_they_reuse(demo_cli, tmp_pat
     assert records[-1][1].endswith(f"{folder}/manifest.json")
     said = [line.removeprefix("warning: ") for line in result.stderr.splitlines()]
     assert said and all(("WARNING", f"IlotsWarning: {text}") in records for text in said)
+
+
+def test_the_demo_refuses_a_folder_holding_another_config(tmp_path, monkeypatch):
+    """ilots demo --out a project folder would replace its config.yaml and, running with
+    outputs.overwrite: true, its run in outputs/: refused before any work, nothing touched.
+    A previous demo's config.yaml (known by its first line) is no refusal."""
+    import pipelines.demo
+    from pipelines.config import example_config
+
+    def made(*args, **kwargs):
+        raise RuntimeError("the demo began")
+
+    monkeypatch.setattr(pipelines.demo, "make_city", made)
+    project = tmp_path / "project"
+    (project / "outputs").mkdir(parents=True)
+    (project / "config.yaml").write_text("name: toulouse\n", encoding="utf-8")
+    (project / "outputs" / "manifest.json").write_text("{}", encoding="utf-8")
+    result = _run("demo", "--out", project)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for --out: {project} holds a config.yaml that is not a demo's: "
+        f"the demo would replace it and its run would replace {project / 'outputs'}; choose "
+        "another --out"
+    )
+    assert (project / "config.yaml").read_text(encoding="utf-8") == "name: toulouse\n"
+    assert sorted(p.name for p in project.rglob("*")) == ["config.yaml", "manifest.json", "outputs"]
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    edited = example_config("demo").read_text(encoding="utf-8") + "# my edit\n"
+    (earlier / "config.yaml").write_text(edited, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="the demo began"):  # not refused
+        _run("demo", "--out", earlier)
