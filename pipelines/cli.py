@@ -26,7 +26,7 @@ from typing import Any
 
 import click
 
-from tiles.errors import IlotsError, IlotsWarning, collected_warnings
+from tiles.errors import IlotsError, IlotsWarning, OutputExistsError, collected_warnings
 
 __all__ = ["main"]
 
@@ -34,12 +34,18 @@ _LOG = logging.getLogger("ilots")
 
 
 def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn input errors into one line on stderr and exit status 1."""
+    """Turn input errors into one line on stderr and exit status 1.
+
+    An output that exists, which the command was not told to replace, is a bad ``--out``:
+    exit status 2, as click's own usage errors.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except OutputExistsError as err:
+            raise click.BadParameter(str(err), param_hint=err.option) from err
         except (IlotsError, FileNotFoundError, ValueError) as err:
             checkpoint = _missing_checkpoint(err)
             if checkpoint is not None:
@@ -526,6 +532,13 @@ def _counting_warnings(func: Callable[..., Any], what: str) -> Callable[..., Any
     return wrapper
 
 
+def _overwrite_option(
+    what: str = "OUT if it exists",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add ``--overwrite``: replace ``what`` (the outputs); without it, refuse when one exists."""
+    return click.option("--overwrite", is_flag=True, help=f"Replace {what} (default: refuse).")
+
+
 @main.command("lst")
 @click.argument("product", type=click.Path(exists=True, path_type=Path))
 @click.option(
@@ -535,6 +548,7 @@ def _counting_warnings(func: Callable[..., Any], what: str) -> Callable[..., Any
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output COG (float32, kelvin, masked pixels as nodata).",
 )
+@_overwrite_option()
 @click.option(
     "--method",
     type=click.Choice(["auto", "l2", "single-band", "single-channel"]),
@@ -615,14 +629,17 @@ def lst_command(
     water_vapour: float | None,
     sharpen_with: Path | None,
     progress: bool | None,
+    overwrite: bool,
 ) -> None:
     """Land surface temperature (K) of one Landsat PRODUCT as a COG.
 
     PRODUCT is a product folder, one of its _MTL files (.txt, .json, .xml), the USGS .tar or a
     STAC item JSON. The COG stays on the product's own grid (no reprojection), or with
-    --sharpen-with is sharpened onto the NDVI's grid.
+    --sharpen-with is sharpened onto the NDVI's grid. An existing --out is refused before
+    any work unless --overwrite is given; it is then replaced at once, when the new COG is
+    whole.
     """
-    from pipelines.outputs._atomic import check_output
+    from pipelines.outputs._atomic import check_new, check_output
     from pipelines.product import (
         MaskOptions,
         open_item,
@@ -645,6 +662,8 @@ def lst_command(
     )
     with _removed_if_failed(out.parent):
         check_output(out, inputs=[product, *product_files(item), sharpen_with], make_folder=True)
+        if not overwrite:
+            check_new([out])
         result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
         if sharpen_with is None:
             with dask_progress("land surface temperature", progress):
@@ -680,6 +699,7 @@ def lst_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder; one COG per index, named <index>.tif.",
 )
+@_overwrite_option("the <index>.tif of OUT that exist")
 @click.option(
     "--mask",
     "mask_preset",
@@ -698,7 +718,12 @@ def lst_command(
 )
 @_friendly_errors
 def indices_command(
-    product: Path, index_names: str, out: Path, mask_preset: str, progress: bool | None
+    product: Path,
+    index_names: str,
+    out: Path,
+    overwrite: bool,
+    mask_preset: str,
+    progress: bool | None,
 ) -> None:
     """Spectral indices of one Landsat or Sentinel-2 PRODUCT, one COG each.
 
@@ -706,8 +731,10 @@ def indices_command(
     (noise about 0, as on dark water) as 0, so they stay in [-1, 1]: a pixel with red < 0
     has NDVI 1, and one with both bands < 0 none. The cloud mask leaves most such pixels
     out; a warning says how many are kept (each COG's ilots_negative_reflectance_pixels tag).
+    An <index>.tif already in --out is refused before any work unless --overwrite is given
+    (the folder's other files are left alone).
     """
-    from pipelines.outputs._atomic import check_output
+    from pipelines.outputs._atomic import check_new, check_output
     from pipelines.product import (
         MaskOptions,
         open_item,
@@ -724,6 +751,8 @@ def indices_command(
     with _removed_if_failed(out):  # a failed first read leaves no empty --out behind
         for name in names:
             check_output(out / f"{name}.tif", inputs=read, make_folder=True)
+        if not overwrite:
+            check_new(out / f"{name}.tif" for name in names)
         for name in names:
             with dask_progress(name, progress):
                 path = write_product_raster(result[name], out / f"{name}.tif")
@@ -818,6 +847,7 @@ def _remove_empty(folders: Sequence[Path]) -> None:
     help="Output table: .csv, .parquet, or .gpkg (with the zone geometry), its layer named "
     "after the file (stats.gpkg: stats); an existing GeoPackage keeps its other layers.",
 )
+@_overwrite_option("OUT if it exists; of a GeoPackage, its layer of that name")
 @_progress_option
 @_strict_option(
     "ilots zonal",
@@ -837,6 +867,7 @@ def zonal_command(
     layer: str | None,
     cache_dir: Path | None,
     out: Path,
+    overwrite: bool,
     progress: bool | None,
 ) -> None:
     """Exact zonal statistics of RASTER over the polygons of ZONES, one row per zone.
@@ -844,15 +875,19 @@ def zonal_command(
     Zones are reprojected to the raster's CRS (never the raster to the zones'); invalid
     geometries are repaired. Statistics follow exactextract's definitions. When RASTER,
     --weights or ZONES say they are synthetic (a demo run's outputs), so does the table.
+    An existing --out (of a GeoPackage, its layer named after the file) is refused before
+    any work unless --overwrite is given.
     """
-    from pipelines.outputs._atomic import check_output
-    from pipelines.outputs.tables import check_table_path, write_table
+    from pipelines.outputs._atomic import check_output, refuse_replacing
+    from pipelines.outputs.tables import check_table_path, replaced_table, write_table
     from pipelines.progress import dask_progress
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
     with _removed_if_failed(out.parent):
         check_output(out, inputs=[raster, zones, weights], make_folder=True)
+        if not overwrite:
+            refuse_replacing(replaced_table(out))
         with dask_progress("zonal statistics", progress):
             table, frame = zonal_table(
                 raster,
@@ -1045,7 +1080,8 @@ def _said_if_not_made(folder: Path) -> Iterator[None]:
     default="ilots-demo",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the synthetic products and the outputs.",
+    help="Folder for the synthetic products and the outputs; a previous demo there is made "
+    "anew, a folder holding another config.yaml is refused.",
 )
 @_run_logged
 @_friendly_errors
@@ -1129,12 +1165,13 @@ def scenarios_command(config_path: Path, out: Path | None, force: bool) -> None:
     help="Folder for compare.gpkg, <layer>_change.csv, inequality_change.json/.csv and "
     "manifest.json (made if missing).",
 )
+@_overwrite_option("the files of a previous comparison in OUT")
 @_strict_option(
     "ilots compare",
     "settings or zones that differ between the runs, a synthetic run ...",
 )
 @_friendly_errors
-def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
+def compare_command(run_a: Path, run_b: Path, out: Path, overwrite: bool) -> None:
     """Per-zone change from run folder RUN_A (before) to RUN_B (after).
 
     For the IRIS and QPV both runs have: ΔT (lst_anomaly_mean_k), NDVI and the land-cover
@@ -1150,12 +1187,13 @@ def compare_command(run_a: Path, run_b: Path, out: Path) -> None:
     RUN_B while a run writes there (no run starts there while they are read). The QPV gap of
     ΔT of each run, and its change with a permutation test, are over the IRIS both runs
     have, weighted as the runs' own gap (RUN_B's inequality settings):
-    inequality_change.json. A reused --out keeps only this comparison's files; its
-    manifest.json, written last, marks a finished comparison.
+    inequality_change.json. An --out holding a comparison's files is refused before any
+    work unless --overwrite is given; it then keeps only this comparison's files (and every
+    other file it held); its manifest.json, written last, marks a finished comparison.
     """
     from pipelines.compare import compare_runs
 
-    result = compare_runs(run_a, run_b, out)
+    result = compare_runs(run_a, run_b, out, overwrite=overwrite)
     click.echo("\n".join(result.summary))
     click.echo(f"wrote {', '.join(str(path) for path in result.files)}")
 

@@ -54,6 +54,7 @@ from raster.synthetic import (
     write_landsat_c2l2,
     write_sentinel2_earthsearch,
 )
+from tiles.errors import OutputExistsError
 from tiles.grid import LANDSAT_PIXEL_M
 
 __all__ = [
@@ -99,6 +100,28 @@ def demo_folder(env: str = "ILOTS_DEMO_DIR") -> Path:
     return folder
 
 
+def _check_demo_folder(root: Path) -> None:
+    """Refuse, before any work, a folder whose ``config.yaml`` is not a demo's.
+
+    The demo would replace it, then run with ``outputs.overwrite: true`` into ``outputs/``
+    (a user's project folder: its config and its run). A demo's ``config.yaml`` is known by
+    its first line, that of :func:`~pipelines.config.example_config` ``("demo")``, so that a
+    previous demo (of any version, or edited) is made anew.
+    """
+    config = root / "config.yaml"
+    if not config.is_file():
+        return
+    with config.open(encoding="utf-8", errors="replace") as file:
+        first = file.readline()
+    with example_config("demo").open(encoding="utf-8") as file:
+        if first == file.readline():
+            return
+    raise OutputExistsError(
+        f"{root} holds a config.yaml that is not a demo's: the demo would replace it and its "
+        f"run would replace {root / 'outputs'}; choose another --out"
+    )
+
+
 def run_demo(
     out: str | os.PathLike[str],
     echo: Callable[[str], None] = print,
@@ -123,8 +146,14 @@ def run_demo(
     -------
     A short report: where the outputs are, and the class means recovered from them; its
     last line says which report.html to open.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` holds a ``config.yaml`` that is not a demo's (:func:`_check_demo_folder`).
     """
     root = Path(out)
+    _check_demo_folder(root)
     products_dir, scenes_dir = root / "products", root / "scenes"
     products_dir.mkdir(parents=True, exist_ok=True)
     scenes_dir.mkdir(parents=True, exist_ok=True)

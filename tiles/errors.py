@@ -24,6 +24,7 @@ __all__ = [
     "InequalityError",
     "MetadataError",
     "OutputError",
+    "OutputExistsError",
     "ProductError",
     "ProductNotFoundError",
     "ReadError",
@@ -187,6 +188,17 @@ class InequalityError(IlotsError):
 
 class OutputError(IlotsError):
     """An output cannot be written there (its folder is read-only, or it is an input)."""
+
+
+class OutputExistsError(OutputError):
+    """An output a command would write exists, and replacing it was not asked for.
+
+    ``option``: the command's option that names the output (``--out``).
+    """
+
+    def __init__(self, message: str, option: str = "--out") -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class WarningText(str):

@@ -71,15 +71,18 @@ class Comparison:
     files: list[Path] = field(default_factory=list)
 
 
-def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Comparison:
+def compare_runs(
+    run_a: str | Path, run_b: str | Path, out: str | Path, *, overwrite: bool = False
+) -> Comparison:
     """Compare run folder ``run_b`` (after) with ``run_a`` (before), writing into ``out``.
 
     Writes ``compare.gpkg`` (layers ``<layer>_change``), ``<layer>_change.csv`` (and its
     ``.csvt``), the inequality statistics of the IRIS' ΔT change (``inequality_change.json``
     and ``.csv``, when run B has an inequality) and ``manifest.json``, each atomically, once
-    every table is made. In a folder of an earlier comparison, its ``manifest.json`` is
-    removed first, its files the new comparison does not write after the new ones, and the
-    new ``manifest.json`` is written last: a ``manifest.json`` marks a finished comparison,
+    every table is made. A folder holding an earlier comparison's files is refused unless
+    ``overwrite``; with it, the earlier ``manifest.json`` is removed first, its files the new
+    comparison does not write after the new ones, and the new ``manifest.json`` is written
+    last: a ``manifest.json`` marks a finished comparison,
     whose files are all its own (:mod:`pipelines.compare.output`).
 
     The run folders are held to read while they are read
@@ -93,6 +96,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     CompareError
         A folder is not a finished run folder, or ``out`` is one of them or holds another
         manifest than a comparison's.
+    OutputExistsError
+        Not ``overwrite``, and ``out`` holds an earlier comparison's files: nothing is done.
     OutputError
         Another process (a comparison, a run) holds ``out``
         (:func:`~pipelines.outputs.lock.folder_lock`), or writes in ``run_a`` or ``run_b``
@@ -102,7 +107,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out: str | Path) -> Compa
     """
     started = time.perf_counter()
     target = Path(out)
-    check_out(target, (run_a, run_b))
+    check_out(target, (run_a, run_b), overwrite=overwrite)
     with contextlib.ExitStack() as held:
         for run in (run_a, run_b):  # read while no run writes there; others may read them too
             held.enter_context(read_lock(run))

@@ -1,9 +1,12 @@
 """The output folder of ``ilots compare``: what it may be, and how its files are put in place.
 
-A folder holds one comparison's files or none: the previous ``manifest.json`` is removed
-before the new files are written, the earlier comparison's files the new one does not write
-are removed after them, and the new ``manifest.json`` is written last. A folder with a
-``manifest.json`` is therefore a finished comparison; one without is an interrupted one.
+A folder holds one comparison's files or none. One that holds any (a previous comparison,
+finished or interrupted) is refused unless told to replace them (``--overwrite``); then the
+previous ``manifest.json`` is removed before the new files are written, the earlier
+comparison's files the new one does not write are removed after them, and the new
+``manifest.json`` is written last. A folder with a ``manifest.json`` is therefore a finished
+comparison; one without is an interrupted one. No other file of the folder (a user's) is
+ever removed or replaced.
 The folder is held while a comparison is made there, as a run holds its own
 (:func:`~pipelines.outputs.lock.folder_lock`): a second comparison, or a run, into it is
 refused while the first writes.
@@ -18,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from pipelines.compare.runs import CompareError
-from pipelines.outputs._atomic import probe_folder, staged
+from pipelines.outputs._atomic import probe_folder, refuse_replacing, staged
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.geopackage import GPKG_VERSION
 from pipelines.outputs.tables import with_synthetic_mark
@@ -43,8 +46,10 @@ OUTPUT_NAMES = (
 _CHECKPOINTS = ".checkpoints"
 
 
-def check_out(target: Path, runs: Iterable[str | Path]) -> None:
+def check_out(target: Path, runs: Iterable[str | Path], *, overwrite: bool = False) -> None:
     """Refuse an output folder that is a run folder, or holds any manifest but a comparison's.
+
+    Unless ``overwrite``, refuse one that holds any file of :data:`OUTPUT_NAMES` too.
 
     Raises
     ------
@@ -54,6 +59,9 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
         ``config.yaml`` and ``zones.gpkg``), or its ``manifest.json`` has no ``extra.runs``.
         (The lock file is no mark: a comparison leaves one too. A run under way holds it,
         which :func:`~pipelines.outputs.lock.folder_lock` refuses.)
+    OutputExistsError
+        Not ``overwrite``, and ``target`` holds files of :data:`OUTPUT_NAMES` (a previous
+        comparison's): the message names them.
     """
     for given in runs:
         if target.resolve() == Path(given).resolve():
@@ -74,6 +82,9 @@ def check_out(target: Path, runs: Iterable[str | Path]) -> None:
             f"--out {target} holds a manifest.json that is not an ilots compare's (a run "
             "folder?): it would be replaced; choose another folder"
         )
+    if not overwrite:
+        held = [name for name in OUTPUT_NAMES if (target / name).is_file()]
+        refuse_replacing(held, folder=target)
 
 
 def open_out(target: Path) -> None:

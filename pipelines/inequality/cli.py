@@ -15,7 +15,7 @@ import click
 import pandas as pd
 
 from pipelines.inequality.report import run_inequality
-from pipelines.outputs._atomic import check_output
+from pipelines.outputs._atomic import check_new, check_output
 from pipelines.outputs.provenance import split_synthetic_column, zones_are_synthetic
 from pipelines.outputs.tables import inequality_texts
 from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError
@@ -169,6 +169,11 @@ def _write_atomically(files: dict[Path, str]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="RESULT.json; a sibling RESULT.csv holds the flat table.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace OUT and its sibling .csv if they exist (default: refuse).",
+)
 def inequality_command(
     table: Path,
     outcome: str,
@@ -184,6 +189,7 @@ def inequality_command(
     permutations: int,
     seed: int,
     out: Path,
+    overwrite: bool,
 ) -> None:
     """Inequality statistics of an outcome over income for the zones of TABLE.
 
@@ -191,7 +197,8 @@ def inequality_command(
     .geojson, .shp, .fgb ..., as ilots zonal's ZONES); with geometries (GeoParquet, vector
     files) Moran's I is added. Writes RESULT.json and RESULT.csv, both marked synthetic when
     TABLE says it is (a demo run's zone layer, or a CSV with a synthetic column of True
-    values, as ilots writes them).
+    values, as ilots writes them). Either existing is refused before any statistic is
+    computed unless --overwrite is given.
     """
     if out.suffix.lower() != ".json":
         raise click.BadParameter("the result must end in .json", param_hint="--out")
@@ -215,6 +222,8 @@ def inequality_command(
         )
     check_output(out, inputs=[table], make_folder=True)  # before the bootstraps
     check_output(csv_path, inputs=[table], option="--out (its sibling .csv)")
+    if not overwrite:
+        check_new([out, csv_path])
     try:
         report = run_inequality(
             frame,

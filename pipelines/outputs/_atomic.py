@@ -19,20 +19,22 @@ import os
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
-from tiles.errors import OutputError
+from tiles.errors import OutputError, OutputExistsError
 
 __all__ = [
+    "check_new",
     "check_output",
     "ilots_source",
     "ilots_version",
     "note_written",
     "probe_folder",
     "recorded_writes",
+    "refuse_replacing",
     "source_digest",
     "staged",
     "write_text_atomic",
@@ -250,6 +252,53 @@ def check_output(
             "folder you can write to"
         ) from None
     return target
+
+
+def check_new(paths: Iterable[str | os.PathLike[str]], *, option: str = "--out") -> None:
+    """Refuse, before any work, to replace the files of ``paths`` that exist.
+
+    What a command does unless told to replace its outputs (``--overwrite``).
+
+    Raises
+    ------
+    OutputExistsError
+        Some of ``paths`` are files (:func:`refuse_replacing`).
+    """
+    refuse_replacing([path for path in map(Path, paths) if path.is_file()], option=option)
+
+
+def refuse_replacing(
+    found: Sequence[str | os.PathLike[str]],
+    *,
+    option: str = "--out",
+    folder: str | os.PathLike[str] | None = None,
+) -> None:
+    """Refuse to replace the outputs ``found`` in place, naming them and the fix; none: return.
+
+    Parameters
+    ----------
+    found
+        The outputs that exist (files, or what a command would replace in one).
+    option
+        The command's option that names the outputs.
+    folder
+        ``found`` are names in this folder, said as held by it.
+
+    Raises
+    ------
+    OutputExistsError
+        ``found`` is not empty: ``/x/lst.tif exists; give --overwrite to replace it, or
+        another --out``.
+    """
+    if not found:
+        return
+    one = len(found) == 1
+    names = ", ".join(map(str, found))
+    said = f"{folder} holds {names}" if folder is not None else f"{names} exist{'s' * one}"
+    raise OutputExistsError(
+        f"{said}; give --overwrite to replace {'it' if one else 'them'}, or another {option}",
+        option=option,
+    )
 
 
 def probe_folder(folder: str | os.PathLike[str], *, make: bool = False) -> None:

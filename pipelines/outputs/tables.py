@@ -32,6 +32,7 @@ __all__ = [
     "TABLE_FORMATS",
     "check_table_path",
     "inequality_texts",
+    "replaced_table",
     "with_synthetic_mark",
     "write_geoparquet",
     "write_inequality",
@@ -249,6 +250,28 @@ def check_table_path(path: str | os.PathLike[str]) -> Path:
     if target.suffix.lower() not in TABLE_FORMATS:
         raise ValueError(f"--out must end in {', '.join(TABLE_FORMATS)}; got {target.name}")
     return target
+
+
+def replaced_table(path: str | os.PathLike[str]) -> list[str]:
+    """Return what writing a table at ``path`` (:func:`write_table`) would replace; none: [].
+
+    The file, or in a GeoPackage its layer named after the file (its other layers are kept,
+    so a GeoPackage without that layer replaces nothing). A file GDAL cannot list the layers
+    of counts as replaced.
+    """
+    import pyogrio
+    from pyogrio.errors import DataSourceError
+
+    target = Path(path)
+    if not target.is_file():
+        return []
+    if target.suffix.lower() != ".gpkg":
+        return [str(target)]
+    try:
+        layers = {str(name).lower() for name in pyogrio.list_layers(target)[:, 0]}
+    except DataSourceError:
+        return [str(target)]
+    return [f"{target} (its layer {target.stem})"] if target.stem.lower() in layers else []
 
 
 def _typed_text(table: pd.DataFrame) -> pd.DataFrame:

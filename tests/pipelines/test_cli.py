@@ -667,6 +667,69 @@ def test_indices_refuse_to_write_over_a_file_of_their_product(real_data, tmp_pat
     assert red.read_bytes() == before
 
 
+def _refused_as_existing(result, *paths):
+    """One error line, exit status 2 (a bad --out), naming ``paths`` and the fix."""
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    names = ", ".join(map(str, paths))
+    verb, it = ("exists", "it") if len(paths) == 1 else ("exist", "them")
+    assert errors == [
+        f"Error: Invalid value for --out: {names} {verb}; give --overwrite to replace {it}, "
+        "or another --out"
+    ], result.output
+
+
+def _no_computation(monkeypatch):
+    """Make the commands' pixel work (it computes, then writes each COG) fail if it starts."""
+    import pipelines.product
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the pixels were computed")
+
+    monkeypatch.setattr(pipelines.product, "write_product_raster", computed)
+
+
+def test_lst_refuses_an_existing_out_unless_told_to_overwrite(real_data, tmp_path, monkeypatch):
+    """Last month's lst.tif is not replaced silently: refused before any pixel is read,
+    left byte for byte; --overwrite replaces it with the new COG."""
+    out = tmp_path / "lst.tif"
+    out.write_bytes(b"last month")
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        _refused_as_existing(_run("lst", real_data / T1, "--out", out), out)
+    assert out.read_bytes() == b"last month"
+    result = _run("lst", real_data / T1, "--out", out, "--overwrite")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as src:
+        assert src.tags()["source_product"] == (real_data / T1).name
+        assert src.tags()["units"] == "K" and src.dtypes[0] == "float32"
+    assert [p.name for p in tmp_path.iterdir()] == ["lst.tif"]  # no temporary file left
+
+
+def test_indices_refuse_existing_cogs_unless_told_to_overwrite(real_data, tmp_path, monkeypatch):
+    """Each <index>.tif that exists is named; the folder's other files are no output."""
+    out = tmp_path / "indices"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "ndvi.tif").write_bytes(b"old ndvi")
+    args = ("indices", real_data / T1, "--index", "ndvi,savi", "--out", out)
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        _refused_as_existing(_run(*args), out / "ndvi.tif")
+        (out / "savi.tif").write_bytes(b"old savi")
+        _refused_as_existing(_run(*args), out / "ndvi.tif", out / "savi.tif")
+    assert (out / "ndvi.tif").read_bytes() == b"old ndvi"
+    assert (out / "savi.tif").read_bytes() == b"old savi"
+    result = _run(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    for name in ("ndvi", "savi"):
+        with rasterio.open(out / f"{name}.tif") as src:
+            assert src.tags()["source_product"] == (real_data / T1).name
+            assert src.dtypes[0] == "float32"
+    assert sorted(p.name for p in out.iterdir()) == ["ndvi.tif", "notes.txt", "savi.tif"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
 def test_options_the_command_cannot_honour(real_data, tmp_path):
     """A COG named .txt, and Liang's OLI albedo asked of a Sentinel-2 product: one line, no
     file (they were written, the albedo from the wrong coefficients)."""
@@ -1433,3 +1496,36 @@ def test_the_scenarios_append_to_the_log_of_the_run_they_reuse(demo_cli, tmp_pat
     assert records[-1][1].endswith(f"{folder}/manifest.json")
     said = [line.removeprefix("warning: ") for line in result.stderr.splitlines()]
     assert said and all(("WARNING", f"IlotsWarning: {text}") in records for text in said)
+
+
+def test_the_demo_refuses_a_folder_holding_another_config(tmp_path, monkeypatch):
+    """ilots demo --out a project folder would replace its config.yaml and, running with
+    outputs.overwrite: true, its run in outputs/: refused before any work, nothing touched.
+    A previous demo's config.yaml (known by its first line) is no refusal."""
+    import pipelines.demo
+    from pipelines.config import example_config
+
+    def made(*args, **kwargs):
+        raise RuntimeError("the demo began")
+
+    monkeypatch.setattr(pipelines.demo, "make_city", made)
+    project = tmp_path / "project"
+    (project / "outputs").mkdir(parents=True)
+    (project / "config.yaml").write_text("name: toulouse\n", encoding="utf-8")
+    (project / "outputs" / "manifest.json").write_text("{}", encoding="utf-8")
+    result = _run("demo", "--out", project)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for --out: {project} holds a config.yaml that is not a demo's: "
+        f"the demo would replace it and its run would replace {project / 'outputs'}; choose "
+        "another --out"
+    )
+    assert (project / "config.yaml").read_text(encoding="utf-8") == "name: toulouse\n"
+    assert sorted(p.name for p in project.rglob("*")) == ["config.yaml", "manifest.json", "outputs"]
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    edited = example_config("demo").read_text(encoding="utf-8") + "# my edit\n"
+    (earlier / "config.yaml").write_text(edited, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="the demo began"):  # not refused
+        _run("demo", "--out", earlier)

@@ -27,7 +27,7 @@ from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
 from pipelines.inequality.results import CSV_COLUMNS
 from tests.holders import held_elsewhere
-from tiles.errors import GridError, IlotsWarning, ZonesError
+from tiles.errors import GridError, IlotsWarning, OutputExistsError, ZonesError
 
 _FILES = ("manifest.json", "zones.gpkg", "inequality.json")
 
@@ -60,10 +60,10 @@ def _edit_manifest(run, edit):
     path.write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def _compare(a, b, out):
+def _compare(a, b, out, **options):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = compare_runs(a, b, out)
+        result = compare_runs(a, b, out, **options)
     return result, [w.message for w in caught if isinstance(w.message, IlotsWarning)]
 
 
@@ -382,7 +382,7 @@ def test_a_run_without_anomaly_and_the_same_run_twice_are_warned(runs, tmp_path)
     (no_anomaly,) = [str(w) for w in said if w.code == "no_anomaly"]
     assert no_anomaly.startswith(f"{b}: no ΔT") and "composite.anomaly: true" in no_anomaly
     _edit_manifest(b, _set_min_clear)  # another manifest: not the same run
-    _, said = _compare(a, b, tmp_path / "out")
+    _, said = _compare(a, b, tmp_path / "out", overwrite=True)
     assert "same_run" not in [w.code for w in said]
     _, said = _compare(a, a, tmp_path / "again")  # the same folder
     assert [w.code for w in said].count("same_run") == 1
@@ -512,11 +512,11 @@ def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
     _compare(a, a, out)  # the same run twice: a gap of +0.000 K, no inequality_change
     planted = _edit_layer(b, "iris", lambda f: f.assign(lst_anomaly_mean_k=f.index * 0.01))
     assert planted["lst_anomaly_mean_k"].nunique() > 1
-    _compare(a, b, out)
+    _compare(a, b, out, overwrite=True)
     assert (out / "inequality_change.json").is_file() and (out / "qpv_change.csv").is_file()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     _iris_only_without_inequality(b)
-    _compare(a, b, out)
+    _compare(a, b, out, overwrite=True)
     assert {path.name for path in out.iterdir()} == {
         "compare.gpkg", "iris_change.csv", "iris_change.csvt", "manifest.json", "notes.txt",
         ".ilots.lock",
@@ -524,6 +524,55 @@ def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     listed = sorted(output["path"] for output in manifest["outputs"])
     assert listed == ["compare.gpkg", "iris_change.csv", "iris_change.csvt"]
+
+
+def _refused_as_holding(result, out, names):
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert errors == [
+        f"Error: Invalid value for --out: {out} holds {', '.join(names)}; give --overwrite to "
+        "replace them, or another --out"
+    ], result.output
+
+
+def test_a_previous_comparison_is_replaced_only_when_told(runs, tmp_path, monkeypatch):
+    """--out holding a finished comparison, or an interrupted one's files, is refused
+    before the runs are read (exit status 2, naming its files), nothing touched; with
+    --overwrite it is replaced, a user's file beside it kept."""
+    import pipelines.compare
+
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    written = ["compare.gpkg", "iris_change.csv", "iris_change.csvt", "qpv_change.csv",
+               "qpv_change.csvt", "manifest.json"]  # fmt: skip
+
+    def read(*args, **kwargs):
+        raise AssertionError("a run was read")
+
+    args = ["compare", str(a), str(b), "--out", str(out)]
+    with monkeypatch.context() as patched:
+        patched.setattr(pipelines.compare, "read_run", read)
+        _refused_as_holding(CliRunner().invoke(main, args), out, written)
+        (out / "manifest.json").unlink()  # interrupted: no manifest, its files
+        del before["manifest.json"]
+        _refused_as_holding(CliRunner().invoke(main, args), out, written[:-1])
+        with pytest.raises(OutputExistsError):
+            compare_runs(a, b, out)  # the Python API refuses too, unless told
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+    result = CliRunner().invoke(main, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        [*written, "notes.txt", ".ilots.lock"]
+    )
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert len(gpd.read_file(out / "compare.gpkg", layer="iris_change")) == len(
+        gpd.read_file(a / "zones.gpkg", layer="iris")
+    )
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(output["path"] for output in manifest["outputs"]) == sorted(written[:-1])
 
 
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):
@@ -536,7 +585,7 @@ def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatc
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)  # after compare.gpkg
     with pytest.raises(KeyboardInterrupt):
-        _compare(a, b, out)
+        _compare(a, b, out, overwrite=True)
     assert (out / "compare.gpkg").is_file() and not (out / "manifest.json").exists()
 
 
@@ -569,7 +618,8 @@ def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
     _compare(a, b, out)  # an earlier comparison, whose files must stay as they are
     before = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
     with held_elsewhere(out) as other:  # another compare, or a run
-        result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
+        args = ["compare", str(a), str(b), "--out", str(out), "--overwrite"]
+        result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: OutputError: {out.resolve()} is in use by another ilots command (pid "
@@ -578,7 +628,7 @@ def test_a_held_out_is_refused_and_left_alone(runs, tmp_path):
     ]
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.name != ".ilots.lock"}
     assert after == before  # nothing written, nothing removed
-    _compare(a, b, out)  # free again: a comparison leaves no mark of a run
+    _compare(a, b, out, overwrite=True)  # free again: a comparison leaves no mark of a run
 
 
 _TRY = (

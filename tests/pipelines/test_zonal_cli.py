@@ -459,3 +459,70 @@ def test_zonal_table_says_a_synthetic_raster_in_its_attrs(tmp_path, tag):
             assert "synthetic" not in table.attrs
         else:
             assert table.attrs["synthetic"] is True
+
+
+def _refused_as_existing(result, said):
+    """One error line, exit status 2 (a bad --out), naming what exists and the fix."""
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert errors == [
+        f"Error: Invalid value for --out: {said} exists; give --overwrite to replace it, or "
+        "another --out"
+    ], result.output
+
+
+def _no_computation(monkeypatch):
+    import pipelines.zonal
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the statistics were computed")
+
+    monkeypatch.setattr(pipelines.zonal, "zonal_table", computed)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_zonal_refuses_an_existing_table_unless_told_to_overwrite(tmp_path, monkeypatch, suffix):
+    """Last month's table is not replaced silently: refused before any statistic, left byte
+    for byte; --overwrite replaces it (a raster of 7 everywhere: each zone's mean is 7)."""
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    out = tmp_path / f"stats{suffix}"
+    out.write_bytes(b"last month")
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        _refused_as_existing(_run(*args), out)
+    assert out.read_bytes() == b"last month"
+    result = _run(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert table["zid"].tolist() == ["Z000", "Z001", "Z002"]
+    np.testing.assert_allclose(table["mean"], 7.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tif", f"stats{suffix}", "z.gpkg"]
+
+
+def test_zonal_into_a_geopackage_refuses_only_its_own_layer(tmp_path, monkeypatch):
+    """A GeoPackage that has the layer named after it (stats.gpkg: stats) would lose it:
+    refused; with --overwrite that layer is replaced and the others kept. One without that
+    layer only gains it (test_zonal_into_an_existing_geopackage_adds_its_layer)."""
+    import pyogrio
+
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "stats.gpkg"
+    zones.iloc[:1].assign(mean=-1.0).to_file(out, layer="stats")  # last month's
+    zones.rename(columns={"zid": "code_iris"}).to_file(out, layer="iris")
+    before = out.read_bytes()
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        _refused_as_existing(_run(*args), f"{out} (its layer stats)")
+    assert out.read_bytes() == before
+    result = _run(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert sorted(str(n) for n, _ in pyogrio.list_layers(out)) == ["iris", "stats"]
+    written = gpd.read_file(out, layer="stats")
+    assert written["zid"].tolist() == ["Z000", "Z001", "Z002"]
+    np.testing.assert_allclose(written["mean"], 7.0)
+    assert gpd.read_file(out, layer="iris")["code_iris"].tolist() == ["Z000", "Z001", "Z002"]

@@ -159,7 +159,8 @@ def test_strict_ends_with_status_3_when_rows_were_dropped(tmp_path, frame):
     assert result.output.rstrip().endswith(
         "--strict: ilots inequality finished with 1 warning(s) (above); exit status 3"
     )
-    whole = ["inequality", str(tmp_path / "whole.csv"), *map(str, common(out)), "--strict"]
+    whole = ["inequality", str(tmp_path / "whole.csv"), *map(str, common(out)), "--strict",
+             "--overwrite"]  # fmt: skip
     result = CliRunner().invoke(main, whole)
     assert result.exit_code == 0 and "warning" not in result.output, result.output
 
@@ -381,3 +382,46 @@ def test_the_mark_column_of_a_csv_is_not_data(tmp_path):
     assert "has no column --outcome synthetic; columns found: zid, b1_mean, b2_mean\n" in (
         result.output
     )
+
+
+@pytest.mark.parametrize("existing", [["json"], ["csv"], ["json", "csv"]])
+def test_existing_results_are_refused_unless_told_to_overwrite(
+    tmp_path, frame, monkeypatch, existing
+):
+    """RESULT.json or its sibling RESULT.csv of last month is not replaced silently: refused
+    (exit status 2, as a bad --out) before any statistic, both left byte for byte, and
+    replaced with --overwrite."""
+    import pipelines.inequality.cli
+    from pipelines.cli import main
+
+    def ilots(*args):
+        return CliRunner().invoke(main, ["inequality", *map(str, args)])
+
+    table = tmp_path / "zones.csv"
+    pd.DataFrame(frame.drop(columns="geometry")).to_csv(table, index=False)
+    out = tmp_path / "r.json"
+    found = [out.with_suffix(f".{suffix}") for suffix in existing]
+    for path in found:
+        path.write_text("last month")
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the statistics were computed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipelines.inequality.cli, "run_inequality", computed)
+        result = ilots(table, *common(out))
+    assert result.exit_code == 2, result.output
+    verb, it = ("exists", "it") if len(found) == 1 else ("exist", "them")
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for --out: {', '.join(map(str, found))} {verb}; give "
+        f"--overwrite to replace {it}, or another --out"
+    )
+    assert all(path.read_text() == "last month" for path in found)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["zones.csv", *(path.name for path in found)]
+    )
+    result = ilots(table, *common(out), "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["n_used"] == 62
+    flat = pd.read_csv(out.with_suffix(".csv"))
+    assert "generalized_concentration_index" in flat["metric"].tolist()
