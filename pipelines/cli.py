@@ -1081,7 +1081,8 @@ def _said_if_not_made(folder: Path) -> Iterator[None]:
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the synthetic products and the outputs; a previous demo there is made "
-    "anew, a folder holding another config.yaml is refused.",
+    "anew, a folder holding another config.yaml, products/, zones/, census/ or outputs/ is "
+    "refused.",
 )
 @_run_logged
 @_friendly_errors

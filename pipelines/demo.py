@@ -100,26 +100,38 @@ def demo_folder(env: str = "ILOTS_DEMO_DIR") -> Path:
     return folder
 
 
-def _check_demo_folder(root: Path) -> None:
-    """Refuse, before any work, a folder whose ``config.yaml`` is not a demo's.
+#: What the demo writes at the top of its folder (replaced by a new demo).
+DEMO_ENTRIES = ("config.yaml", "planted_effects.json", "products", "scenes", "zones", "census",
+                "outputs")  # fmt: skip
+#: The ``source`` of a demo's ``planted_effects.json`` (written by every version).
+DEMO_SOURCE = "ilots demo generator"
 
-    The demo would replace it, then run with ``outputs.overwrite: true`` into ``outputs/``
-    (a user's project folder: its config and its run). A demo's ``config.yaml`` is known by
-    its first line, that of :func:`~pipelines.config.example_config` ``("demo")``, so that a
-    previous demo (of any version, or edited) is made anew.
+
+def _check_demo_folder(root: Path) -> None:
+    """Refuse, before any work, a folder holding what the demo would replace, unless a demo's.
+
+    The demo writes :data:`DEMO_ENTRIES` (products named after real Landsat path/rows, IGN
+    and INSEE file names, a config, then its run into ``outputs/`` with ``outputs.overwrite:
+    true``): in a user's project folder it would replace their products, zones, census
+    tables, config and run. A previous demo (its ``planted_effects.json`` says so, as every
+    version's has) is made anew; a folder holding none of these entries is used as it is.
     """
-    config = root / "config.yaml"
-    if not config.is_file():
+    found = [name for name in DEMO_ENTRIES if (root / name).exists() or (root / name).is_symlink()]
+    if not found or _is_demo(root):
         return
-    with config.open(encoding="utf-8", errors="replace") as file:
-        first = file.readline()
-    with example_config("demo").open(encoding="utf-8") as file:
-        if first == file.readline():
-            return
     raise OutputExistsError(
-        f"{root} holds a config.yaml that is not a demo's: the demo would replace it and its "
-        f"run would replace {root / 'outputs'}; choose another --out"
+        f"{root} holds {', '.join(found)} and is not a previous demo's folder: the demo would "
+        "replace them; choose another --out (or remove them, if an interrupted demo left them)"
     )
+
+
+def _is_demo(root: Path) -> bool:
+    """Whether ``root`` holds a demo's ``planted_effects.json``."""
+    try:
+        planted = json.loads((root / "planted_effects.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(planted, dict) and planted.get("source") == DEMO_SOURCE
 
 
 def run_demo(
@@ -150,7 +162,8 @@ def run_demo(
     Raises
     ------
     OutputExistsError
-        ``out`` holds a ``config.yaml`` that is not a demo's (:func:`_check_demo_folder`).
+        ``out`` holds what the demo writes and is not a previous demo's folder
+        (:func:`_check_demo_folder`).
     """
     root = Path(out)
     _check_demo_folder(root)
@@ -195,8 +208,7 @@ def run_demo(
     planted_path = root / "planted_effects.json"
     write_text_atomic(
         planted_path,
-        json.dumps({"synthetic": True, "source": "ilots demo generator", **planted}, indent=2)
-        + "\n",
+        json.dumps({"synthetic": True, "source": DEMO_SOURCE, **planted}, indent=2) + "\n",
     )
     say(f"wrote {planted_path} (the effects the generator planted)")
     say(f"running the pipeline of {config_path} (synthetic data)")

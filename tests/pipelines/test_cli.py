@@ -1498,10 +1498,12 @@ def test_the_scenarios_append_to_the_log_of_the_run_they_reuse(demo_cli, tmp_pat
     assert said and all(("WARNING", f"IlotsWarning: {text}") in records for text in said)
 
 
-def test_the_demo_refuses_a_folder_holding_another_config(tmp_path, monkeypatch):
-    """ilots demo --out a project folder would replace its config.yaml and, running with
-    outputs.overwrite: true, its run in outputs/: refused before any work, nothing touched.
-    A previous demo's config.yaml (known by its first line) is no refusal."""
+def test_the_demo_refuses_a_folder_holding_what_it_would_replace(tmp_path, monkeypatch):
+    """ilots demo --out a project folder would replace its config.yaml, zones, census tables,
+    products (named as real Landsat ones) and, running with outputs.overwrite: true, its run
+    in outputs/: refused before any work, nothing touched, even with a config copied from the
+    shipped demo's. A previous demo's folder (its planted_effects.json says so) and a folder
+    of other files are no refusal."""
     import pipelines.demo
     from pipelines.config import example_config
 
@@ -1516,16 +1518,39 @@ def test_the_demo_refuses_a_folder_holding_another_config(tmp_path, monkeypatch)
     result = _run("demo", "--out", project)
     assert result.exit_code == 2, result.output
     assert result.output.splitlines()[-1] == (
-        f"Error: Invalid value for --out: {project} holds a config.yaml that is not a demo's: "
-        f"the demo would replace it and its run would replace {project / 'outputs'}; choose "
-        "another --out"
+        f"Error: Invalid value for --out: {project} holds config.yaml, outputs and is not a "
+        "previous demo's folder: the demo would replace them; choose another --out (or remove "
+        "them, if an interrupted demo left them)"
     )
     assert (project / "config.yaml").read_text(encoding="utf-8") == "name: toulouse\n"
     assert sorted(p.name for p in project.rglob("*")) == ["config.yaml", "manifest.json", "outputs"]
 
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
+    # no config at all, or one copied from the shipped demo's: the user's files stay
+    census = tmp_path / "census-only"
+    (census / "census").mkdir(parents=True)
+    (census / "census" / "filosofi.csv").write_text("IRIS;DISP_MED21\n", encoding="utf-8")
+    copied = tmp_path / "copied"
+    (copied / "zones").mkdir(parents=True)
+    (copied / "zones" / "iris.gpkg").write_bytes(b"mine")
+    (copied / "config.yaml").write_text(example_config("demo").read_text(encoding="utf-8"))
+    (copied / "planted_effects.json").write_text('{"source": "my notes"}', encoding="utf-8")
+    for folder, found in [(census, "census"), (copied, "config.yaml, planted_effects.json, zones")]:
+        result = _run("demo", "--out", folder)
+        assert result.exit_code == 2, result.output
+        assert f"{folder} holds {found} and is not a previous demo's folder" in result.output
+    assert (census / "census" / "filosofi.csv").read_text(encoding="utf-8") == "IRIS;DISP_MED21\n"
+    assert (copied / "zones" / "iris.gpkg").read_bytes() == b"mine"
+
+    earlier = tmp_path / "earlier"  # a previous demo, its config edited
+    (earlier / "outputs").mkdir(parents=True)
     edited = example_config("demo").read_text(encoding="utf-8") + "# my edit\n"
     (earlier / "config.yaml").write_text(edited, encoding="utf-8")
-    with pytest.raises(RuntimeError, match="the demo began"):  # not refused
-        _run("demo", "--out", earlier)
+    planted = {"synthetic": True, "source": "ilots demo generator"}  # as every demo writes it
+    (earlier / "planted_effects.json").write_text(json.dumps(planted), encoding="utf-8")
+    other = tmp_path / "other"  # files of the user's, none the demo writes
+    other.mkdir()
+    (other / "notes.txt").write_text("mine", encoding="utf-8")
+    for folder in (earlier, other):
+        with pytest.raises(RuntimeError, match="the demo began"):  # not refused
+            _run("demo", "--out", folder)
+    assert (other / "notes.txt").read_text(encoding="utf-8") == "mine"
