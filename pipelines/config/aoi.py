@@ -37,6 +37,7 @@ __all__ = [
     "area_of_interest",
     "area_outline",
     "grid_crs",
+    "polygon_parts",
     "polygon_union",
     "read_zone_layer",
     "zone_source",
@@ -445,6 +446,18 @@ def polygon_union(geometries: np.ndarray) -> BaseGeometry:
     if shapely.coverage_is_valid(polygons):
         return shapely.coverage_union_all(polygons)
     return shapely.union_all(polygons)
+
+
+def polygon_parts(geometry: BaseGeometry) -> np.ndarray:
+    """Return the polygons of ``geometry``, not empty, out of any multi-part or collection.
+
+    The points and lines of a collection (:func:`shapely.make_valid`'s collapsed rings) are
+    left out.
+    """
+    parts = np.array([geometry], dtype=object)
+    while (nested := shapely.get_type_id(parts) >= 4).any():  # multi-parts, collections
+        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
+    return parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
 
 
 def _zone_features(

@@ -43,6 +43,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from pipelines.config.aoi import polygon_parts
 from pipelines.outputs._atomic import ilots_version, write_text_atomic
 from tiles.errors import WarningText
 
@@ -283,10 +284,7 @@ def _ellipsoid_area_m2(lonlat: BaseGeometry) -> float:
     1e-9 of their geodesic area for holes of a city's zones. Rings count whichever their
     orientation; lines and points of a geometry collection count for nothing.
     """
-    parts = np.array([lonlat], dtype=object)
-    while (nested := shapely.get_type_id(parts) >= 4).any():  # multi-parts, collections
-        parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
-    polygons = parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]
+    polygons = polygon_parts(lonlat)
     if polygons.size == 0:
         return 0.0
     _, coords, (ring_starts, polygon_starts) = shapely.to_ragged_array(polygons)
