@@ -178,9 +178,25 @@ def _zone_of_extent(lonlat: tuple[float, float, float, float]) -> CRS | None:
 
 
 def _densify(geometry: BaseGeometry, crs: CRS) -> BaseGeometry:
-    """Add vertices so that straight edges stay close to straight after reprojection."""
+    """Add vertices so that straight edges stay close to straight after reprojection.
+
+    Given back as it is when no edge is longer than the step (zones' edges):
+    :func:`shapely.segmentize` (GEOS' Densifier) would check the polygon's validity again, 20 s
+    on the union of 8,100 IRIS whose edges differ by a metre, to add no vertex.
+    """
     length = 0.01 if crs.is_geographic else 1000.0
+    if _longest_edge(geometry) <= length:
+        return geometry
     return shapely.segmentize(geometry, length)
+
+
+def _longest_edge(geometry: BaseGeometry) -> float:
+    """Return the length of the longest edge of the rings of the polygons of ``geometry``."""
+    rings = shapely.get_rings(polygon_parts(geometry))
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]  # consecutive vertices of one ring
+    lengths = np.hypot(*np.diff(xy, axis=0)[same].T)
+    return float(lengths.max(initial=0.0))
 
 
 def area_of_interest(
