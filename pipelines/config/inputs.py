@@ -48,13 +48,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pystac
 import shapely
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from pipelines.config._types import has_glob, is_url
-from pipelines.config.aoi import WGS84, AreaOfInterest, area_of_interest, area_outline
+from pipelines.config.aoi import (
+    WGS84,
+    AreaOfInterest,
+    area_of_interest,
+    area_outline,
+    polygon_parts,
+)
 from pipelines.config.models import InputSource, RunConfig, StacApiSource
 from pipelines.config.planetary_computer import (
     found_on_planetary_computer,
@@ -812,8 +819,7 @@ def landsat_coverage(area: AreaOfInterest, items: Sequence[pystac.Item]) -> floa
     """Return the share of ``area`` the footprints of ``items`` cover (0 to 1).
 
     Measured in the area's CRS when it is projected (Lambert-93 for IGN IRIS), else in its
-    UTM zone; only the part of the area within the footprints' bounds is intersected, so a
-    national area costs one clip. None when no item has a footprint.
+    UTM zone (:func:`_covered_area`). None when no item has a footprint.
     """
     union = _footprints(items)
     return None if union is None else _share_covered(area, union)
@@ -830,8 +836,45 @@ def _share_covered(area: AreaOfInterest, footprints: BaseGeometry) -> float:
     if area.crs.is_geographic:
         area = area.to_crs(area.utm_crs())
     cover = AreaOfInterest(footprints, WGS84, "the Landsat footprints").to_crs(area.crs).geometry
-    near = shapely.clip_by_rect(area.geometry, *cover.bounds)
-    return float(shapely.intersection(near, cover).area / area.geometry.area)
+    return _covered_area(area.geometry, cover) / area.geometry.area
+
+
+def _covered_area(geometry: BaseGeometry, cover: BaseGeometry) -> float:
+    """Return the area of ``geometry`` (valid) under ``cover``, polygon by polygon.
+
+    A polygon whose exterior ring ``cover`` covers counts whole (most often the whole area):
+    the union of zones whose edges differ by a metre keeps hundreds of thousands of holes,
+    which an intersection would node (7 s on 8,100 such IRIS). Of a polygon ``cover``
+    crosses, its exterior's area under it less its holes' (:func:`_area_under`).
+    """
+    polygons = polygon_parts(geometry)
+    shells = shapely.polygons(shapely.get_exterior_ring(polygons))
+    shapely.prepare(cover)
+    inside = shapely.covers(cover, shells)
+    crossed = ~inside & shapely.intersects(cover, shells)
+    rings = shapely.get_rings(polygons[crossed])  # each polygon's exterior, then its holes
+    counts = shapely.get_num_interior_rings(polygons[crossed]) + 1
+    is_hole = np.ones(rings.size, dtype=bool)
+    is_hole[np.cumsum(counts) - counts] = False
+    return float(
+        shapely.area(polygons[inside]).sum()
+        + _area_under(shells[crossed], cover)
+        - _area_under(shapely.polygons(rings[is_hole]), cover)
+    )
+
+
+def _area_under(pieces: np.ndarray, cover: BaseGeometry) -> float:
+    """Return the summed area of ``pieces`` (polygons without holes) under ``cover``.
+
+    Only a piece ``cover`` crosses is intersected, and of it only the part within the
+    cover's bounds, so that a national area's exterior costs one clip.
+    """
+    inside = shapely.covers(cover, pieces)
+    crossed = pieces[~inside & shapely.intersects(cover, pieces)]
+    near = shapely.clip_by_rect(crossed, *cover.bounds)
+    return float(
+        shapely.area(pieces[inside]).sum() + shapely.area(shapely.intersection(near, cover)).sum()
+    )
 
 
 def check_coverage(

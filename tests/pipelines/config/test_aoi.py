@@ -633,6 +633,31 @@ def test_reprojections_and_buffers_are_made_once(monkeypatch):
     assert shapely.equals_exact(grown.geometry, expected["grown"], tolerance=0)
 
 
+def test_an_area_is_densified_only_where_an_edge_is_longer_than_the_step(monkeypatch):
+    """Steps of 1 km (metres) and 0.01 degree. A 900 m square with a 45 m hole 1,234 m from
+    where the square's ring ends (the step from one ring to the next is no edge): no vertex
+    to add, the polygon given back without shapely.segmentize (which checks its validity
+    again: 20 s on a noisy département's union). Of a 2.5 x 0.9 km rectangle, each long side
+    gets 2 vertices (segments of 833 m), each short one none."""
+    from pipelines.config import aoi as module
+
+    holed = shapely.Polygon(
+        box(0, 0, 900, 900).exterior.coords, [[(5, 850), (5, 895), (50, 895), (50, 850)]]
+    )
+    assert holed.exterior.coords[-1] == (900.0, 0.0)  # 1,234 m from the hole's first vertex
+    degrees = box(2.0, 45.0, 2.01, 45.01)
+    with monkeypatch.context() as patch:
+        patch.setattr(shapely, "segmentize", _refuse)
+        assert module._densify(holed, CRS.from_epsg(2154)) is holed
+        assert module._densify(degrees, CRS.from_epsg(4326)) is degrees
+    long = box(0, 0, 2500, 900)
+    densified = module._densify(long, CRS.from_epsg(2154))
+    assert shapely.get_num_coordinates(densified) == 5 + 2 * 2
+    edges = np.hypot(*np.diff(shapely.get_coordinates(densified), axis=0).T)
+    assert sorted(edges) == pytest.approx([2500 / 3] * 6 + [900.0] * 2)
+    assert densified.area == pytest.approx(long.area)
+
+
 def _same_union(union, oracle) -> None:
     """The same area: a symmetric difference below 1 m², the same extent to 1 cm, valid."""
     assert union.is_valid

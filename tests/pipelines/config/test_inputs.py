@@ -21,10 +21,12 @@ import pystac
 import pytest
 import rasterio
 import yaml
+from pyproj import CRS
 from rasterio.transform import from_origin
-from shapely.geometry import box
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from pipelines.config import (
+    AreaOfInterest,
     ConfigError,
     Searches,
     apply_overrides,
@@ -821,6 +823,32 @@ def test_products_covering_a_tiny_part_of_a_national_area_stop_the_run(tmp_path,
         r"products that cover it \(inputs\.landsat\)",
         str(err.value),
     )
+
+
+def test_the_share_covered_counts_each_hole_and_part_under_the_footprints():
+    """Three squares of Lambert-93 (a multipolygon, in km²): S1, 10 x 10 across the 3 E
+    meridian, which Lambert-93 draws as the line x = 700 km, with 1 km² holes west and east
+    of it and a 2 km² one across it; S2, 2 x 2 west of it, less a 0.25 km² hole; S3, 2 x 2
+    east. A footprint from 1 W to 3 E covers the west of S1 (50 - 1 - 1) and S2 (3.75) of
+    the 103.75 km²: 51.75 / 103.75. One reaching 3.5 E covers all of it."""
+
+    def square(west_km, south_km, side_km):
+        x, y = 1000 * west_km, 1000 * south_km
+        return box(x, y, x + 1000 * side_km, y + 1000 * side_km).exterior
+
+    s1 = Polygon(
+        square(695, 6600, 10),
+        [square(696, 6601, 1), box(699_000, 6_605_000, 701_000, 6_606_000).exterior,
+         square(702, 6601, 1)],
+    )  # fmt: skip
+    s2 = Polygon(square(690, 6600, 2), [square(690.5, 6600.5, 0.5)])
+    area = AreaOfInterest(MultiPolygon([s1, s2, Polygon(square(710, 6600, 2))]), CRS(2154))
+    assert area.geometry.area == pytest.approx(103.75e6)
+    when = dt.datetime(2023, 7, 12, tzinfo=UTC)
+    west = synthetic_item("L8", when, (-1.0, 40.0, 3.0, 50.0), "landsat-c2-l2")
+    assert landsat_coverage(area, [west]) == pytest.approx(51.75 / 103.75, rel=1e-9)
+    wider = synthetic_item("L8", when, (-1.0, 40.0, 3.5, 50.0), "landsat-c2-l2")
+    assert landsat_coverage(area, [wider]) == pytest.approx(1.0, rel=1e-12)
 
 
 def _far_apart_iris(path: Path) -> tuple[float, float, float, float]:
