@@ -281,28 +281,42 @@ def _ellipsoid_area_m2(lonlat: BaseGeometry) -> float:
     its holes, which can be hundreds of thousands (the union of zones whose shared edges
     differ by a metre), are measured together, as plane polygons on a Lambert azimuthal
     equal-area projection of the ellipsoid centred on the area (:func:`_ring_areas`): within
-    1e-9 of their geodesic area for holes of a city's zones. Rings count whichever their
-    orientation; lines and points of a geometry collection count for nothing.
+    1e-9 of their geodesic area for holes of a city's zones. An area wider than
+    :data:`_BULK_SPAN_DEG` of longitude (or one across the antimeridian) or reaching beyond
+    :data:`_BULK_LAT_DEG` of latitude has every ring measured geodesically. Rings count
+    whichever their orientation; lines and points of a geometry collection count for nothing;
+    z is ignored.
     """
     polygons = polygon_parts(lonlat)
     if polygons.size == 0:
         return 0.0
-    _, coords, (ring_starts, polygon_starts) = shapely.to_ragged_array(polygons)
-    shells = polygon_starts[:-1]  # each polygon's first ring: its exterior
-    shell_m2 = sum(
-        abs(_WGS84_ELLIPSOID.polygon_area_perimeter(*coords[start:end].T)[0])
-        for start, end in zip(ring_starts[shells], ring_starts[shells + 1], strict=True)
-    )
-    if len(ring_starts) - 1 == shells.size:  # no hole
-        return float(shell_m2)
+    # 2D: a polygon of a 3D layer (z of a GeoPackage in EPSG:4326) is measured by its x, y
+    _, coords, (ring_starts, polygon_starts) = shapely.to_ragged_array(polygons, include_z=False)
+    is_hole = np.ones(len(ring_starts) - 1, dtype=bool)
+    is_hole[polygon_starts[:-1]] = False  # each polygon's first ring: its exterior
     west, south, east, north = lonlat.bounds
+    if not is_hole.any() or east - west > _BULK_SPAN_DEG or max(-south, north) > _BULK_LAT_DEG:
+        # Every ring geodesically: no hole, or an area too wide for one projection (across
+        # the antimeridian its bounds span 360 degrees) or reaching a pole.
+        return float(
+            np.dot(np.where(is_hole, -1.0, 1.0), _geodesic_ring_areas(coords, ring_starts))
+        )
+    shell_m2 = _geodesic_ring_areas(coords, ring_starts, ~is_hole).sum()
     equal_area = CRS.from_dict(
         {"proj": "laea", "lat_0": (south + north) / 2, "lon_0": (west + east) / 2, "ellps": "WGS84"}
     )
     x, y = Transformer.from_crs(_LONLAT, equal_area, always_xy=True).transform(*coords.T)
-    is_hole = np.ones(len(ring_starts) - 1, dtype=bool)
-    is_hole[shells] = False
     return float(shell_m2 - _ring_areas(x, y, ring_starts)[is_hole].sum())
+
+
+def _geodesic_ring_areas(
+    coords: np.ndarray, ring_starts: np.ndarray, which: np.ndarray | None = None
+) -> np.ndarray:
+    """Return the geodesic area (m², unsigned) of each ring (or of those ``which`` selects)."""
+    rings = np.flatnonzero(which) if which is not None else np.arange(len(ring_starts) - 1)
+    bounds = zip(ring_starts[rings], ring_starts[rings + 1], strict=True)
+    measure = _WGS84_ELLIPSOID.polygon_area_perimeter
+    return np.array([abs(measure(*coords[start:end].T)[0]) for start, end in bounds], dtype=float)
 
 
 def _ring_areas(x: np.ndarray, y: np.ndarray, ring_starts: np.ndarray) -> np.ndarray:
@@ -323,6 +337,10 @@ def _ring_areas(x: np.ndarray, y: np.ndarray, ring_starts: np.ndarray) -> np.nda
 
 _LONLAT = "EPSG:4326"
 _WGS84_ELLIPSOID = Geod(ellps="WGS84")
+#: The widest area (degrees of longitude) and the farthest latitude whose holes are measured
+#: together on one equal-area projection (:func:`_ellipsoid_area_m2`); beyond, one by one.
+_BULK_SPAN_DEG = 10.0
+_BULK_LAT_DEG = 80.0
 
 
 def write_manifest(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:

@@ -656,6 +656,14 @@ def test_an_area_is_densified_only_where_an_edge_is_longer_than_the_step(monkeyp
     edges = np.hypot(*np.diff(shapely.get_coordinates(densified), axis=0).T)
     assert sorted(edges) == pytest.approx([2500 / 3] * 6 + [900.0] * 2)
     assert densified.area == pytest.approx(long.area)
+    # a long edge in a hole only, or in a second part only, is densified too
+    shell = shapely.segmentize(box(0, 0, 5000, 5000), 500).exterior.coords
+    hole = [(1000, 1000), (3000, 1000), (3000, 1500), (1000, 1500)]  # 2 km sides
+    for area in (shapely.Polygon(shell, [hole]),
+                 shapely.MultiPolygon([box(0, 0, 900, 900), box(2000, 0, 4000, 500)])):  # fmt: skip
+        densified = module._densify(area, CRS.from_epsg(2154))
+        assert shapely.get_num_coordinates(densified) == shapely.get_num_coordinates(area) + 2
+        assert densified.area == pytest.approx(area.area)
 
 
 def _same_union(union, oracle) -> None:

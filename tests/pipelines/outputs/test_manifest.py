@@ -13,7 +13,7 @@ import rasterio
 import rasterio.transform
 import shapely
 from pyproj import Geod, Transformer
-from shapely.geometry import GeometryCollection, LineString, Polygon, box
+from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Polygon, box
 
 from pipelines.outputs import (
     MANIFEST_KEYS,
@@ -466,3 +466,45 @@ def test_a_vrt_input_lists_and_hashes_the_files_it_reads(tmp_path):
     unhashed = build_manifest(config={}, inputs=[vrt], grid={}, timings={}, warnings=[],
                               outputs=[], hash_inputs=False)  # fmt: skip
     assert [s["sha256"] for s in unhashed["inputs"][0]["sources"]] == [None, None]
+
+
+def _geodesic_km2(polygons):
+    """Oracle: each polygon's exterior less its holes, every ring by pyproj's geodesic area."""
+    geod = Geod(ellps="WGS84")
+
+    def ring_m2(ring):
+        return abs(geod.polygon_area_perimeter(*ring.xy)[0])
+
+    return (
+        sum(ring_m2(p.exterior) - sum(ring_m2(hole) for hole in p.interiors) for p in polygons)
+        / 1e6
+    )
+
+
+def test_the_area_record_of_parts_with_holes_in_3d_and_across_the_antimeridian():
+    """Holes in a MultiPolygon's second and third parts are subtracted from their own part; z
+    is ignored (a 3D layer in EPSG:4326 reaches the record as it is read); an area across
+    the antimeridian at the equator (bounds spanning 360 degrees: no one projection for its
+    holes) is measured ring by ring, as the geodesic oracle."""
+    parts = [
+        box(2.0, 45.0, 2.1, 45.1),
+        Polygon(box(2.2, 45.0, 2.3, 45.1).exterior, [box(2.22, 45.02, 2.25, 45.05).exterior]),
+        Polygon(box(2.4, 45.0, 2.6, 45.1).exterior,
+                [box(2.41, 45.01, 2.42, 45.02).exterior, box(2.5, 45.05, 2.55, 45.08).exterior]),
+    ]  # fmt: skip
+    parts = [shapely.segmentize(p, 0.01) for p in parts]
+    expected = _geodesic_km2(parts)
+    assert area_record("", MultiPolygon(parts))["area_km2"] == pytest.approx(expected, rel=1e-8)
+    raised = shapely.force_3d(MultiPolygon(parts), 150.0)
+    assert area_record("", raised)["area_km2"] == pytest.approx(expected, rel=1e-8)
+
+    east = Polygon(box(179.5, -0.5, 180.0, 0.5).exterior, [box(179.8, -0.1, 179.9, 0.1).exterior])
+    west = Polygon(
+        box(-180.0, -0.5, -179.5, 0.5).exterior, [box(-179.9, -0.1, -179.8, 0.1).exterior]
+    )
+    split = [shapely.segmentize(p, 0.01) for p in (east, west)]
+    record = area_record("", MultiPolygon(split))
+    assert record["area_km2"] == pytest.approx(_geodesic_km2(split), rel=1e-12)
+    # by hand: 1 x 1 degree at the equator less two holes of 0.02 square degree, a degree
+    # being 111.32 km of longitude and 110.57 km of latitude there: 0.96 x 12,309 km²
+    assert record["area_km2"] == pytest.approx(0.96 * 111.32 * 110.57, rel=1e-3)
