@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import main
 from tests.conftest import NO_HOST, damage_tile, unreachable_item
+from tests.refusals import assert_out_refused
 
 T1 = "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1"
 T2 = "landsat_c2l2/LC08_L2SP_001062_20201031_20201106_02_T2"
@@ -668,15 +669,9 @@ def test_indices_refuse_to_write_over_a_file_of_their_product(real_data, tmp_pat
 
 
 def _refused_as_existing(result, *paths):
-    """One error line, exit status 2 (a bad --out), naming ``paths`` and the fix."""
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    names = ", ".join(map(str, paths))
-    verb, it = ("exists", "it") if len(paths) == 1 else ("exist", "them")
-    assert errors == [
-        f"Error: Invalid value for --out: {names} {verb}; give --overwrite to replace {it}, "
-        "or another --out"
-    ], result.output
+    """Refused for ``paths``, which exist."""
+    verb = "exists" if len(paths) == 1 else "exist"
+    assert_out_refused(result, f"{', '.join(map(str, paths))} {verb}")
 
 
 def _no_computation(monkeypatch):

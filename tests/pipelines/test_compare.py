@@ -27,6 +27,7 @@ from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
 from pipelines.inequality.results import CSV_COLUMNS
 from tests.holders import held_elsewhere
+from tests.refusals import assert_out_refused
 from tiles.errors import GridError, IlotsWarning, OutputExistsError, ZonesError
 
 _FILES = ("manifest.json", "zones.gpkg", "inequality.json")
@@ -527,12 +528,7 @@ def test_a_reused_out_keeps_only_the_new_comparisons_files(runs, tmp_path):
 
 
 def _refused_as_holding(result, out, names):
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert errors == [
-        f"Error: Invalid value for --out: {out} holds {', '.join(names)}; give --overwrite to "
-        "replace them, or another --out"
-    ], result.output
+    assert_out_refused(result, f"{out} holds {', '.join(names)}")
 
 
 def test_a_previous_comparison_is_replaced_only_when_told(runs, tmp_path, monkeypatch):

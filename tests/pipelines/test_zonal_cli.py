@@ -16,6 +16,7 @@ from rasterio.transform import from_origin
 
 from pipelines.cli import main
 from tests.conftest import pinned_weighted_quantile
+from tests.refusals import assert_out_refused
 
 ST_B10 = (
     "landsat_c2l2/LC08_L2SP_008059_20191201_20200825_02_T1/"
@@ -461,16 +462,6 @@ def test_zonal_table_says_a_synthetic_raster_in_its_attrs(tmp_path, tag):
             assert table.attrs["synthetic"] is True
 
 
-def _refused_as_existing(result, said):
-    """One error line, exit status 2 (a bad --out), naming what exists and the fix."""
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert errors == [
-        f"Error: Invalid value for --out: {said} exists; give --overwrite to replace it, or "
-        "another --out"
-    ], result.output
-
-
 def _no_computation(monkeypatch):
     import pipelines.zonal
 
@@ -491,7 +482,7 @@ def test_zonal_refuses_an_existing_table_unless_told_to_overwrite(tmp_path, monk
     args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
     with monkeypatch.context() as patched:
         _no_computation(patched)
-        _refused_as_existing(_run(*args), out)
+        assert_out_refused(_run(*args), f"{out} exists")
     assert out.read_bytes() == b"last month"
     result = _run(*args, "--overwrite")
     assert result.exit_code == 0, result.output
@@ -517,7 +508,7 @@ def test_zonal_into_a_geopackage_refuses_only_its_own_layer(tmp_path, monkeypatc
     args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
     with monkeypatch.context() as patched:
         _no_computation(patched)
-        _refused_as_existing(_run(*args), f"{out} (its layer stats)")
+        assert_out_refused(_run(*args), f"{out} (its layer stats) exists")
     assert out.read_bytes() == before
     result = _run(*args, "--overwrite")
     assert result.exit_code == 0, result.output
