@@ -858,7 +858,7 @@ def _covered_area(geometry: BaseGeometry, cover: BaseGeometry) -> float:
     is_hole[np.cumsum(counts) - counts] = False
     return float(
         shapely.area(polygons[inside]).sum()
-        + _area_under(shells[crossed], cover)
+        + _clipped_area(shells[crossed], cover)
         - _area_under(shapely.polygons(rings[is_hole]), cover)
     )
 
@@ -866,15 +866,22 @@ def _covered_area(geometry: BaseGeometry, cover: BaseGeometry) -> float:
 def _area_under(pieces: np.ndarray, cover: BaseGeometry) -> float:
     """Return the summed area of ``pieces`` (polygons without holes) under ``cover``.
 
-    Only a piece ``cover`` crosses is intersected, and of it only the part within the
-    cover's bounds, so that a national area's exterior costs one clip.
+    A piece ``cover`` covers counts whole; only one it crosses is intersected
+    (:func:`_clipped_area`).
     """
     inside = shapely.covers(cover, pieces)
     crossed = pieces[~inside & shapely.intersects(cover, pieces)]
+    return float(shapely.area(pieces[inside]).sum()) + _clipped_area(crossed, cover)
+
+
+def _clipped_area(crossed: np.ndarray, cover: BaseGeometry) -> float:
+    """Return the summed area under ``cover`` of polygons it crosses.
+
+    Of each, only the part within the cover's bounds is intersected, so that a national
+    area's exterior costs one clip.
+    """
     near = shapely.clip_by_rect(crossed, *cover.bounds)
-    return float(
-        shapely.area(pieces[inside]).sum() + shapely.area(shapely.intersection(near, cover)).sum()
-    )
+    return float(shapely.area(shapely.intersection(near, cover)).sum())
 
 
 def check_coverage(
