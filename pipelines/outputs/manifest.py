@@ -43,7 +43,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from pipelines.config.aoi import polygon_parts
+from pipelines.config.aoi import WGS84, polygon_parts
 from pipelines.outputs._atomic import ilots_version, write_text_atomic
 from tiles.errors import WarningText
 
@@ -305,7 +305,7 @@ def _ellipsoid_area_m2(lonlat: BaseGeometry) -> float:
     equal_area = CRS.from_dict(
         {"proj": "laea", "lat_0": (south + north) / 2, "lon_0": (west + east) / 2, "ellps": "WGS84"}
     )
-    x, y = Transformer.from_crs(_LONLAT, equal_area, always_xy=True).transform(*coords.T)
+    x, y = Transformer.from_crs(WGS84, equal_area, always_xy=True).transform(*coords.T)
     return float(shell_m2 - _ring_areas(x, y, ring_starts)[is_hole].sum())
 
 
@@ -335,7 +335,6 @@ def _ring_areas(x: np.ndarray, y: np.ndarray, ring_starts: np.ndarray) -> np.nda
     return np.abs(np.bincount(ring[:-1][same], weights=cross, minlength=counts.size)) / 2
 
 
-_LONLAT = "EPSG:4326"
 _WGS84_ELLIPSOID = Geod(ellps="WGS84")
 #: The widest area (degrees of longitude) and the farthest latitude whose holes are measured
 #: together on one equal-area projection (:func:`_ellipsoid_area_m2`); beyond, one by one.
