@@ -14,6 +14,7 @@ import pyogrio
 import pyogrio.errors
 
 from pipelines.outputs.folder import RunFolder
+from pipelines.outputs.provenance import truthy
 from pipelines.outputs.transaction import interrupted_write
 from tiles.errors import IlotsError, IlotsWarning, ZonesError
 
@@ -50,9 +51,12 @@ class Run:
 
     @property
     def synthetic(self) -> bool:
-        """Whether the run processed synthetic data (the demo)."""
+        """Whether the run processed synthetic data (the demo): its manifest says yes.
+
+        Read as a tag is (:func:`~pipelines.outputs.provenance.truthy`): ``"false"`` is no.
+        """
         extra = self.manifest.get("extra") or {}
-        return bool(extra.get("synthetic") or self.config.get("synthetic"))
+        return truthy(extra.get("synthetic")) or truthy(self.config.get("synthetic"))
 
 
 def read_run(folder: str | Path) -> Run:

@@ -951,3 +951,22 @@ def test_a_run_into_a_comparison_folder_is_refused(runs, demo_folder, tmp_path):
     ) in summary
     after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "config", "expected"),
+    [
+        ({"synthetic": True}, {}, True),
+        ({"synthetic": "true"}, {}, True),
+        ({"synthetic": "false"}, {}, False),
+        ({"synthetic": False}, {"synthetic": "False"}, False),
+        ({}, {"synthetic": True}, True),
+        ({}, {}, False),
+    ],
+)
+def test_a_run_is_synthetic_only_when_its_manifest_says_yes(tmp_path, extra, config, expected):
+    """The text "false" is no, as in a raster's tag; a manifest without the key is real."""
+    from pipelines.compare.runs import Run
+
+    run = Run(tmp_path, {"extra": extra, "config": config}, {})
+    assert run.synthetic is expected
