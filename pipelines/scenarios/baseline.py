@@ -23,7 +23,7 @@ from rasterio.features import geometry_mask
 
 from pipelines.config import RunConfig
 from pipelines.outputs import RunFolder
-from pipelines.outputs.provenance import raster_is_synthetic
+from pipelines.outputs.provenance import raster_is_synthetic, truthy
 from pipelines.scenarios.errors import ScenarioError
 from pipelines.scenarios.predictors import Surface
 
@@ -57,7 +57,8 @@ class Baseline:
     inequality
         ``inequality.json`` of the run, or ``None``.
     synthetic
-        Whether the run's rasters say they come from synthetic inputs (``ilots demo``).
+        Whether the run says it comes from synthetic inputs (``ilots demo``): the tag of
+        ``lst_anomaly.tif``, or the ``synthetic`` key of ``inequality.json``.
     """
 
     folder: RunFolder
@@ -211,5 +212,6 @@ def read_baseline(folder: str | Path | RunFolder, config: RunConfig) -> Baseline
         zones=zones,
         id_columns=ids,
         inequality=inequality,
-        synthetic=raster_is_synthetic(folder.rasters / "lst_anomaly.tif"),
+        synthetic=raster_is_synthetic(folder.rasters / "lst_anomaly.tif")
+        or (isinstance(inequality, dict) and truthy(inequality.get("synthetic"))),
     )

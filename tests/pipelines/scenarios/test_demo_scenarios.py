@@ -1178,9 +1178,30 @@ def test_the_baseline_reads_the_synthetic_tag_as_the_other_commands(run_copy, ta
     """Issue #5: ``synthetic=1`` or ``yes`` on lst_anomaly.tif is synthetic, as ilots zonal
     and the report read the tag (provenance.truthy); only ``"true"`` was."""
     folder, data = run_copy
+    _unmark_inequality(folder)  # the tag alone says it
     path = folder / "rasters" / "lst_anomaly.tif"
     with rasterio.open(path, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:
         dst.update_tags(synthetic=tag)
     with rasterio.open(path) as src:
         assert src.tags()["synthetic"] == tag  # the tag the baseline reads, rewritten
     assert read_baseline(folder, _config(data, [])).synthetic is synthetic
+
+
+def _unmark_inequality(folder):
+    path = folder / "inequality.json"
+    saved = json.loads(path.read_text())
+    assert saved.pop("synthetic") is True  # the demo's mark, removed
+    path.write_text(json.dumps(saved))
+
+
+@pytest.mark.parametrize("said", [True, "true", False, "false"])
+def test_the_baseline_is_synthetic_when_its_inequality_json_says_so(run_copy, said):
+    """Issue #5: a run whose lst_anomaly.tif lost its tag (rewritten by another tool) but
+    whose inequality.json says synthetic is still synthetic; "false" there is no."""
+    folder, data = run_copy
+    path = folder / "rasters" / "lst_anomaly.tif"
+    with rasterio.open(path, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:
+        dst.update_tags(synthetic="false")
+    saved = json.loads((folder / "inequality.json").read_text())
+    (folder / "inequality.json").write_text(json.dumps({**saved, "synthetic": said}))
+    assert read_baseline(folder, _config(data, [])).synthetic is (said in (True, "true"))
