@@ -936,6 +936,7 @@ def _reprojection_note(raster: Path, frame: Any) -> str | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run folder (default: outputs.folder of the config).",
 )
+@_overwrite_option("a previous run in the run folder, as outputs.overwrite: true does")
 @click.option(
     "--scheduler",
     default=None,
@@ -968,6 +969,7 @@ def _reprojection_note(raster: Path, frame: Any) -> str | None:
 def run_command(
     config_path: Path,
     out: Path | None,
+    overwrite: bool,
     scheduler: str | None,
     workers: int | None,
     dry_run: bool,
@@ -994,6 +996,8 @@ def run_command(
         )
     # The run (its manifest and config.yaml) and the plan are of the scheduler it runs on.
     config = _with_scheduler(load_config(config_path), scheduler, workers)
+    if overwrite:
+        config = apply_overrides(config, {"outputs.overwrite": True})
     if dry_run:
         if out is not None:  # the plan says what the run would find there
             config = apply_overrides(config, {"outputs.folder": str(out.resolve())})

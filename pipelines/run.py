@@ -132,6 +132,7 @@ from tiles.errors import (
     IlotsWarning,
     InequalityError,
     LayerNotFoundError,
+    OutputExistsError,
     WarningText,
     collected_warnings,
     warning_text,
@@ -825,9 +826,10 @@ def _check_folder(config: RunConfig) -> None:
             "run would mix its files with it; choose another --out"
         )
     if folder.manifest.exists() and not config.outputs.overwrite:
-        raise ConfigError(
-            f"outputs.folder: {folder.root} holds a previous run; set outputs.overwrite: true "
-            "or choose another --out"
+        raise OutputExistsError(
+            f"{folder.root} holds a previous run; give --overwrite (outputs.overwrite: true) "
+            "to replace it, or another --out",
+            option="outputs.folder (--out)",
         )
     check_closed(folder.zones_gpkg)  # open in QGIS: said now, not once the run is done
     root = Path(folder.root)

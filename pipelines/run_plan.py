@@ -438,8 +438,8 @@ def _folder_note(config: RunConfig) -> str:
     if config.outputs.overwrite:
         return f"{root} (holds a previous run, which this run replaces: outputs.overwrite)"
     return (
-        f"{root} holds a previous run: the run would stop before reading any pixel; set "
-        "outputs.overwrite: true or choose another --out"
+        f"{root} holds a previous run: the run would stop before reading any pixel; give "
+        "--overwrite (outputs.overwrite: true) or another --out"
     )
 
 

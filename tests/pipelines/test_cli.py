@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import yaml
 from click.testing import CliRunner
 
 from pipelines.cli import main
@@ -1549,3 +1550,29 @@ def test_the_demo_refuses_a_folder_holding_what_it_would_replace(tmp_path, monke
         with pytest.raises(RuntimeError, match="the demo began"):  # not refused
             _run("demo", "--out", folder)
     assert (other / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_run_refuses_a_previous_run_with_status_2_unless_given_overwrite(
+    own_demo_folder, demo_run, tmp_path
+):
+    """As the single commands: a run folder holding a run is a bad --out (exit status 2, the
+    fix named); ``--overwrite`` sets outputs.overwrite, as the dry run's plan says."""
+    config = own_demo_folder / "config.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["outputs"]["overwrite"] = False
+    config.write_text(yaml.safe_dump(data))
+    previous = shutil.copytree(demo_run[0], tmp_path / "previous")
+    before = sorted(p.name for p in previous.rglob("*"))
+    args = ["run", str(config), "--out", str(previous), "--no-progress"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2, refused.output
+    assert (
+        f"Invalid value for outputs.folder (--out): {previous} holds a previous run; give "
+        "--overwrite (outputs.overwrite: true) to replace it, or another --out"
+    ) in " ".join(refused.output.split())
+    assert sorted(p.name for p in previous.rglob("*")) == before  # nothing written
+    planned = CliRunner().invoke(main, [*args, "--dry-run"])
+    assert "the run would stop before reading any pixel; give --overwrite" in planned.output
+    planned = CliRunner().invoke(main, [*args, "--dry-run", "--overwrite"])
+    assert planned.exit_code == 0, planned.output
+    assert f"{previous} (holds a previous run, which this run replaces" in planned.output

@@ -37,7 +37,7 @@ from pipelines.run import plan, run
 from pipelines.run_plan import run_fingerprint
 from raster.composite import temporal_composite
 from tests.conftest import damage_tile, raise_if_dask_computes
-from tiles.errors import ConfigError, OutputError, ReadError
+from tiles.errors import ConfigError, OutputError, OutputExistsError, ReadError
 from tiles.processing import Tile
 
 
@@ -1074,7 +1074,7 @@ def test_previous_run_is_kept_without_overwrite(demo_run, demo_folder, tmp_path)
         load_config(demo_folder / "config.yaml"),
         {"outputs.overwrite": False, "outputs.zone_formats": ["csv"]},
     )
-    with pytest.raises(ConfigError, match="previous run"):
+    with pytest.raises(OutputExistsError, match="holds a previous run; give --overwrite"):
         run(config, out=out)
 
 
