@@ -535,8 +535,16 @@ def _counting_warnings(func: Callable[..., Any], what: str) -> Callable[..., Any
 def _overwrite_option(
     what: str = "OUT if it exists",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add ``--overwrite``: replace ``what`` (the outputs); without it, refuse when one exists."""
-    return click.option("--overwrite", is_flag=True, help=f"Replace {what} (default: refuse).")
+    """Add ``--overwrite``: replace ``what`` (the outputs); without it, refuse when one exists.
+
+    Without it an output that appears while the command works is not replaced either; with
+    it a symbolic link is written through (:func:`~pipelines.outputs._atomic.staged`).
+    """
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        help=f"Replace {what} (default: refuse); through a symbolic link, the file it names.",
+    )
 
 
 @main.command("lst")
@@ -667,13 +675,13 @@ def lst_command(
         result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
         if sharpen_with is None:
             with dask_progress("land surface temperature", progress):
-                path = write_product_raster(result, out)
+                path = write_product_raster(result, out, overwrite=overwrite)
             click.echo(f"wrote {path} ({result.attrs['valid_pixels']} valid pixels)")
             return
         sharpened = sharpen_product_lst(result, sharpen_with)
         with dask_progress("sharpened land surface temperature", progress):
             done = sharpened.compute()  # LST, NDVI and the fit in one pass
-            path = write_product_raster(done.lst, out)
+            path = write_product_raster(done.lst, out, overwrite=overwrite)
     fit = done.fit_values()
     slope = f"{'-' if fit.b < 0 else '+'} {abs(fit.b):.2f}"
     click.echo(
@@ -755,7 +763,7 @@ def indices_command(
             check_new(out / f"{name}.tif" for name in names)
         for name in names:
             with dask_progress(name, progress):
-                path = write_product_raster(result[name], out / f"{name}.tif")
+                path = write_product_raster(result[name], out / f"{name}.tif", overwrite=overwrite)
             click.echo(f"wrote {path}")
 
 
@@ -902,7 +910,7 @@ def zonal_command(
                 layer=layer,
             )
         synthetic = bool(table.attrs.get("synthetic"))  # zonal_table read what says so
-        path = write_table(table, out, frame, synthetic=synthetic)
+        path = write_table(table, out, frame, synthetic=synthetic, overwrite=overwrite)
     layer = f", layer {path.stem}" if path.suffix.lower() == ".gpkg" else ""
     click.echo(f"wrote {path}{layer} ({len(table)} zones, {table.shape[1] - 1} columns)")
     moved = _reprojection_note(raster, frame)

@@ -564,14 +564,19 @@ def _open_ndvi(path: Path) -> xr.DataArray:
     return src.rename("ndvi")
 
 
-def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Path:
+def write_product_raster(
+    data: xr.DataArray, path: str | os.PathLike[str], *, overwrite: bool | None = None
+) -> Path:
     """Compute a 2-D product raster and write it as a COG; warn when nothing is valid.
 
     The count of valid pixels is stored in ``data.attrs["valid_pixels"]`` and in the COG tags.
     An index of :func:`product_indices` that took a negative reflectance as 0 on kept pixels
     (:data:`NEGATIVE_REFLECTANCE`, counted in the same pass) warns how many, and its count
-    becomes a COG tag too.
+    becomes a COG tag too. ``overwrite``: what may be at ``path``
+    (:func:`~pipelines.outputs._atomic.staged`; ``False``: nothing).
     """
+    from pipelines.outputs._atomic import publish, written_path  # geopandas: when writing
+
     floored = data.encoding.get(NEGATIVE_REFLECTANCE)
     if isinstance(floored, tuple):
         bands, lazy = floored
@@ -603,4 +608,5 @@ def write_product_raster(data: xr.DataArray, path: str | os.PathLike[str]) -> Pa
         )
     data.attrs["valid_pixels"] = valid
     values.attrs["valid_pixels"] = valid
-    return Path(write_cog(values, path))
+    put_in_place = functools.partial(publish, overwrite=overwrite)
+    return Path(write_cog(values, written_path(path, overwrite), put_in_place=put_in_place))

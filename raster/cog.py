@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ def write_cog(
     nodata: int | None = None,
     colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
     compression: str = "deflate",
+    put_in_place: Callable[[Path, Path], object] = os.replace,
 ) -> Delayed | Path:
     """Write a 2-D georeferenced DataArray as a COG: float32 with NaN nodata, or integers.
 
@@ -79,6 +80,10 @@ def write_cog(
         software shows as the raster's palette.
     compression
         One of :data:`COMPRESSIONS`: ``deflate`` (default) or ``zstd``.
+    put_in_place
+        Called ``(temporary COG, path)`` to put the finished COG in place: :func:`os.replace`
+        by default; one that refuses to replace a file (ilots' commands without
+        ``--overwrite``) leaves the temporary file to be removed here.
 
     Returns
     -------
@@ -98,7 +103,11 @@ def write_cog(
     band = band.copy(deep=False)  # no copy of data already in its stored type
     band.attrs = {}
     layout = _Layout(
-        np.nan if band.dtype.kind == "f" else nodata, colormap, overview_resampling, compression
+        np.nan if band.dtype.kind == "f" else nodata,
+        colormap,
+        overview_resampling,
+        compression,
+        put_in_place,
     )
     scratch = None
     if isinstance(band.data, np.ndarray):
@@ -139,12 +148,13 @@ def check_compression(compression: str) -> None:
 
 @dataclass(frozen=True)
 class _Layout:
-    """What a COG stores besides its values: nodata, colour table, overviews, compression."""
+    """What a COG stores besides its values (nodata, colour table ...); how it is put in place."""
 
     nodata: float | None
     colormap: Mapping[int, tuple[int, int, int, int]] | None
     resampling: str
     compression: str = "deflate"
+    put_in_place: Callable[[Path, Path], object] = os.replace
 
 
 def _stored_dtype(dtype: np.dtype, nodata: int | None, colormap: Any) -> np.dtype:
@@ -224,7 +234,7 @@ def _copy_to_cog(source: Any, target: Path, tags: Mapping[str, str], layout: _La
             bigtiff="IF_SAFER",
             num_threads="ALL_CPUS",
         )
-        os.replace(staging, target)
+        layout.put_in_place(staging, target)
     finally:
         staging.unlink(missing_ok=True)
 

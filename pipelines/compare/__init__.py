@@ -112,11 +112,17 @@ def compare_runs(
         for run in (run_a, run_b):  # read while no run writes there; others may read them too
             held.enter_context(read_lock(run))
         held.enter_context(folder_lock(target))  # no other compare, nor a run, writes there
-        return _compare_into(target, run_a, run_b, started)
+        check_out(target, (run_a, run_b), overwrite=overwrite)  # one may have, until now
+        return _compare_into(target, run_a, run_b, started, overwrite=overwrite)
 
 
-def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: float) -> Comparison:
-    """Compare the runs and write the comparison into ``target``, which this process holds."""
+def _compare_into(
+    target: Path, run_a: str | Path, run_b: str | Path, started: float, *, overwrite: bool
+) -> Comparison:
+    """Compare the runs and write the comparison into ``target``, which this process holds.
+
+    Not ``overwrite``: no file is replaced, even one that appeared since it was checked.
+    """
     with collected_warnings() as said:
         a, b = read_run(run_a), read_run(run_b)
         check_comparable(a, b)
@@ -131,7 +137,7 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
     open_out(target)
     synthetic = a.synthetic or b.synthetic
     descriptions = {name: _description(name, a, b, synthetic) for name in tables}
-    files = write_tables(tables, descriptions, target, synthetic=synthetic)
+    files = write_tables(tables, descriptions, target, synthetic=synthetic, overwrite=overwrite)
     if tested is not None:
         files.extend(
             write_inequality(
@@ -139,6 +145,7 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
                 target / "inequality_change.json",
                 target / "inequality_change.csv",
                 synthetic=synthetic,
+                overwrite=overwrite,
             )
         )
     remove_stale(target, files)
@@ -155,7 +162,7 @@ def _compare_into(target: Path, run_a: str | Path, run_b: str | Path, started: f
             "synthetic": synthetic,
         },
     )
-    files.append(write_manifest(target / "manifest.json", manifest))
+    files.append(write_manifest(target / "manifest.json", manifest, overwrite=overwrite))
     report = tested.report if tested is not None else None
     return Comparison(tables, summary, report, [str(message) for message in said], files)
 

@@ -83,8 +83,13 @@ def check_out(target: Path, runs: Iterable[str | Path], *, overwrite: bool = Fal
             "folder?): it would be replaced; choose another folder"
         )
     if not overwrite:
-        held = [name for name in OUTPUT_NAMES if (target / name).is_file()]
+        held = [name for name in OUTPUT_NAMES if _taken(target / name)]
         refuse_replacing(held, folder=target)
+
+
+def _taken(path: Path) -> bool:
+    """Whether a file, or a symbolic link (even naming no file), is at ``path``."""
+    return path.is_file() or path.is_symlink()
 
 
 def open_out(target: Path) -> None:
@@ -118,6 +123,7 @@ def write_tables(
     out: Path,
     *,
     synthetic: bool = False,
+    overwrite: bool | None = None,
 ) -> list[Path]:
     """Write the GeoPackage (every layer, one file put in place at once), then the CSVs.
 
@@ -125,10 +131,11 @@ def write_tables(
     run's, each layer with its description; each CSV has a ``.csvt`` beside it (the column
     types QGIS and GDAL read: ids as text, so that a leading zero stays). ``synthetic``: a
     run compared is synthetic (the demo's), which each CSV's last column says
-    (:func:`~pipelines.outputs.tables.with_synthetic_mark`).
+    (:func:`~pipelines.outputs.tables.with_synthetic_mark`). ``overwrite``: what may be at
+    the targets (:func:`~pipelines.outputs._atomic.staged`).
     """
     gpkg = out / "compare.gpkg"
-    with staged(gpkg) as staging:
+    with staged(gpkg, overwrite=overwrite) as staging:
         for name, table in tables.items():
             table.to_file(
                 staging, layer=name, driver="GPKG",
@@ -139,10 +146,10 @@ def write_tables(
     for name, table in tables.items():
         frame = with_synthetic_mark(pd.DataFrame(table.drop(columns="geometry")), synthetic)
         path = out / f"{name}.csv"
-        with staged(path) as staging:
+        with staged(path, overwrite=overwrite) as staging:
             frame.to_csv(staging, index=False, encoding="utf-8")
         types = out / f"{name}.csvt"
-        with staged(types) as staging:
+        with staged(types, overwrite=overwrite) as staging:
             staging.write_text(",".join(f'"{csvt_type(frame[c])}"' for c in frame) + "\n")
         files.extend((path, types))
     return files

@@ -6,6 +6,7 @@ group with ``main.add_command(inequality_command, "inequality")``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 import warnings
@@ -15,10 +16,10 @@ import click
 import pandas as pd
 
 from pipelines.inequality.report import run_inequality
-from pipelines.outputs._atomic import check_new, check_output
+from pipelines.outputs._atomic import check_new, check_output, publish, written_path
 from pipelines.outputs.provenance import split_synthetic_column, zones_are_synthetic
 from pipelines.outputs.tables import inequality_texts
-from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError
+from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError, OutputExistsError
 
 __all__ = ["inequality_command", "read_table"]
 
@@ -95,17 +96,33 @@ def _parse_bounds(text: str | None) -> tuple[float, float] | None:
     return low, high
 
 
-def _write_atomically(files: dict[Path, str]) -> None:
-    """Write every file under a temporary name, then rename each into place."""
+def _write_atomically(files: dict[Path, str], *, overwrite: bool) -> None:
+    """Write every file under a temporary name, then put each in place, the last one last.
+
+    Not ``overwrite``: none is replaced (:func:`~pipelines.outputs._atomic.publish`), even
+    one that appeared since the command checked; then the files already put in place are
+    removed, so that none is left as if the result were whole. ``overwrite``: a symbolic
+    link is written through.
+    """
     staged = {}
+    placed: list[tuple[Path, os.stat_result]] = []
     try:
-        for target, text in files.items():
+        for given, text in files.items():
+            target = written_path(given, overwrite)
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
             staging.write_text(text, encoding="utf-8")
             staged[target] = staging
         for target, staging in staged.items():
-            os.replace(staging, target)
+            written = staging.stat()
+            publish(staging, target, overwrite=overwrite)
+            placed.append((target, written))
+    except OutputExistsError:
+        for target, written in placed:  # ours still: not one a command wrote meanwhile
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.lstat(target), written):
+                    target.unlink()
+        raise
     finally:
         for staging in staged.values():
             staging.unlink(missing_ok=True)
@@ -172,7 +189,8 @@ def _write_atomically(files: dict[Path, str]) -> None:
 @click.option(
     "--overwrite",
     is_flag=True,
-    help="Replace OUT and its sibling .csv if they exist (default: refuse).",
+    help="Replace OUT and its sibling .csv if they exist (default: refuse); through a "
+    "symbolic link, the file it names.",
 )
 def inequality_command(
     table: Path,
@@ -243,7 +261,8 @@ def inequality_command(
     except IlotsError as err:
         raise click.ClickException(f"{type(err).__name__}: {err}") from err
     text, flat = inequality_texts(report, marked or zones_are_synthetic(table, layer) or None)
-    _write_atomically({out: text, csv_path: flat})
+    # the .csv first: the --out appearing says that both are whole
+    _write_atomically({csv_path: flat, out: text}, overwrite=overwrite)
     for note in report.notes:  # rows dropped, secret markers, decimal commas: said, not only kept
         if note in report.warnings:  # shown and counted (--strict) as the other commands' are
             warnings.warn(IlotsWarning(note), stacklevel=2)

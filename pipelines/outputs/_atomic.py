@@ -12,6 +12,7 @@ run's manifest lists those and no other file a user saved in the folder.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -33,17 +34,28 @@ __all__ = [
     "ilots_version",
     "note_written",
     "probe_folder",
+    "publish",
     "recorded_writes",
     "refuse_replacing",
     "source_digest",
     "staged",
     "write_text_atomic",
+    "written_path",
 ]
 
 #: The folder holding ilots' packages (a git checkout, or site-packages), and the packages
 #: (pyproject.toml's ``[tool.setuptools.packages.find]``).
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_PACKAGES = ("pipelines", "raster", "tiles")
+
+#: Errors of :func:`os.link` that say the file system makes no hard links (rather than that
+#: the target exists or the folder is not writable): EPERM (Linux's FAT, vfat, exFAT),
+#: ENOTSUP / EOPNOTSUPP and ENOSYS (network shares, FUSE), EXDEV (another mount), EMLINK
+#: (too many links), EINVAL (Windows' FAT: ERROR_INVALID_FUNCTION; not tried).
+_NO_HARD_LINKS = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
+     errno.EINVAL}
+)  # fmt: skip
 
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
@@ -103,22 +115,29 @@ def note_written(path: str | os.PathLike[str]) -> None:
 
 
 @contextmanager
-def staged(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+def staged(path: str | os.PathLike[str], *, overwrite: bool | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success put it in place at ``path``.
 
     Parameters
     ----------
     path
         The target file; its folder must exist.
+    overwrite
+        What may be at ``path`` when the file is put in place (:func:`publish`). ``None``
+        (a run folder's files): anything, replaced (a symbolic link too). ``True`` (a
+        command given ``--overwrite``): a file is replaced; a symbolic link is written
+        through, as GDAL does: the file it names is replaced and the link kept. ``False``
+        (a command without ``--overwrite``): nothing; a file or link that appeared there
+        since the command checked is left as it is and :class:`OutputExistsError` raised.
 
     Yields
     ------
     Path
-        Where to write. On a clean exit of the block it is renamed onto ``path`` with
-        :func:`os.replace` (atomic on one file system); on an exception it and any SQLite
-        side files are removed and the exception propagates.
+        Where to write. On a clean exit of the block it is put in place (atomic on one file
+        system); on an exception it and any SQLite side files are removed and the exception
+        propagates.
     """
-    target = Path(path)
+    target = written_path(path, overwrite)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
     staging = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp{target.suffix}")
@@ -126,7 +145,7 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield staging
         if not staging.exists():
             raise RuntimeError(f"nothing was written to the temporary file for {target}")
-        os.replace(staging, target)
+        publish(staging, target, overwrite=overwrite)
         note_written(target)
     finally:
         for leftover in (staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)):
@@ -134,9 +153,61 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Path]:
                 leftover.unlink()
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 text to ``path`` atomically, line ends as given; return the path."""
-    with staged(path) as staging:
+def written_path(path: str | os.PathLike[str], overwrite: bool | None = None) -> Path:
+    """Return where a file for ``path`` goes: the file a symbolic link names when ``overwrite``.
+
+    With ``overwrite`` true a link at ``path`` (even one naming no file yet) is written
+    through; else ``path`` itself.
+    """
+    target = Path(path)
+    return Path(os.path.realpath(target)) if overwrite and target.is_symlink() else target
+
+
+def publish(
+    staging: str | os.PathLike[str], target: str | os.PathLike[str], *, overwrite: bool | None
+) -> None:
+    """Rename the finished file ``staging`` onto ``target``; unless ``overwrite``, never replace.
+
+    ``overwrite`` ``None`` or true: :func:`os.replace`. False: :func:`os.link` then removal
+    of ``staging``, which fails if anything (a file, a link) is at ``target``, even one
+    that appeared a moment ago: two commands given one ``--out`` at once, one wins. Where
+    the file system has no hard links (FAT, some network shares and FUSE file systems:
+    :data:`_NO_HARD_LINKS`), it falls back to a check of ``target`` then
+    :func:`os.replace`, which a file appearing in between would still lose to.
+
+    Raises
+    ------
+    OutputExistsError
+        Not ``overwrite`` and something is at ``target`` (:func:`refuse_replacing`'s
+        wording); ``staging`` is left for the caller to remove.
+    """
+    if overwrite is not False:
+        os.replace(staging, target)
+        return
+    try:
+        os.link(staging, target)
+    except FileExistsError:
+        pass
+    except OSError as err:
+        if err.errno not in _NO_HARD_LINKS:
+            raise
+        if not os.path.lexists(target):
+            os.replace(staging, target)
+            return
+    else:
+        os.unlink(staging)
+        return
+    refuse_replacing([target])
+
+
+def write_text_atomic(
+    path: str | os.PathLike[str], text: str, *, overwrite: bool | None = None
+) -> Path:
+    """Write UTF-8 text to ``path`` atomically, line ends as given; return the path.
+
+    ``overwrite``: what may be at ``path`` (:func:`staged`).
+    """
+    with staged(path, overwrite=overwrite) as staging:
         with open(staging, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
     return Path(path)
@@ -262,9 +333,11 @@ def check_new(paths: Iterable[str | os.PathLike[str]], *, option: str = "--out")
     Raises
     ------
     OutputExistsError
-        Some of ``paths`` are files (:func:`refuse_replacing`).
+        Some of ``paths`` are files, or symbolic links (even naming no file)
+        (:func:`refuse_replacing`).
     """
-    refuse_replacing([path for path in map(Path, paths) if path.is_file()], option=option)
+    found = [path for path in map(Path, paths) if path.is_file() or path.is_symlink()]
+    refuse_replacing(found, option=option)
 
 
 def refuse_replacing(

@@ -342,21 +342,33 @@ _BULK_SPAN_DEG = 10.0
 _BULK_LAT_DEG = 80.0
 
 
-def write_manifest(path: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
-    """Write a manifest (from :func:`build_manifest`) as indented strict JSON, atomically."""
+def write_manifest(
+    path: str | os.PathLike[str], manifest: Mapping[str, Any], *, overwrite: bool | None = None
+) -> Path:
+    """Write a manifest (from :func:`build_manifest`) as indented strict JSON, atomically.
+
+    ``overwrite``: what may be at ``path`` (:func:`~pipelines.outputs._atomic.staged`).
+    """
     missing = [key for key in MANIFEST_KEYS if key not in manifest]
     if missing:
         raise ValueError(f"manifest lacks keys {missing}; build it with build_manifest()")
-    return write_json_atomic(path, manifest)
+    return write_json_atomic(path, manifest, overwrite=overwrite)
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> Path:
+def write_json_atomic(
+    path: str | os.PathLike[str],
+    obj: Any,
+    *,
+    indent: int | None = 2,
+    overwrite: bool | None = None,
+) -> Path:
     """Write ``obj`` as strict UTF-8 JSON (NaN → ``null``), atomically; return the path.
 
-    See :func:`to_jsonable` for the conversions applied.
+    See :func:`to_jsonable` for the conversions applied; ``overwrite``: what may be at
+    ``path`` (:func:`~pipelines.outputs._atomic.staged`).
     """
     text = json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
-    return write_text_atomic(path, text + "\n")
+    return write_text_atomic(path, text + "\n", overwrite=overwrite)
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -9,6 +9,7 @@ provenance: :data:`PROVENANCE_KEY`); the inequality report's JSON and CSV texts 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -22,9 +23,14 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
 
-from pipelines.outputs._atomic import ilots_version, staged, write_text_atomic
+from pipelines.outputs._atomic import (
+    ilots_version,
+    refuse_replacing,
+    staged,
+    write_text_atomic,
+)
 from pipelines.outputs.geopackage import SYNTHETIC_MARK
-from tiles.errors import CRSError, ZonesError
+from tiles.errors import CRSError, OutputError, ZonesError
 
 __all__ = [
     "PROVENANCE_KEY",
@@ -155,6 +161,7 @@ def write_inequality(
     csv_path: str | os.PathLike[str],
     *,
     synthetic: bool | None = None,
+    overwrite: bool | None = None,
 ) -> tuple[Path, Path]:
     """Write :class:`~pipelines.inequality.InequalityReport` s as JSON and CSV, atomically.
 
@@ -173,32 +180,35 @@ def write_inequality(
         The JSON's layout (1-space indent, ASCII escapes when the key is written) is the
         same for ``True`` and ``False``: a real run's and a synthetic one's differ by the
         key's value only.
+    overwrite
+        What may be at the targets (:func:`~pipelines.outputs._atomic.staged`).
 
     Returns
     -------
     tuple of Path
         The JSON and CSV paths.
     """
+    put = functools.partial(write_text_atomic, overwrite=overwrite)
     marked = {} if synthetic is None else {"synthetic": synthetic}
     if not isinstance(reports, Mapping):  # laid out as the keyed reports' JSON when marked
         text = reports.to_json()
         if marked:
             text = json.dumps({**marked, **json.loads(text)}, indent=1)
-        json_file = write_text_atomic(json_path, _line_ended(text))
-        return json_file, write_text_atomic(csv_path, _inequality_csv(reports, synthetic))
+        json_file = put(json_path, _line_ended(text))
+        return json_file, put(csv_path, _inequality_csv(reports, synthetic))
     if not reports:
         raise ValueError("no inequality report to write")
     outcomes = list(reports)
     primary = {**marked, **json.loads(reports[outcomes[0]].to_json())}
     primary["other_outcomes"] = {o: json.loads(reports[o].to_json()) for o in outcomes[1:]}
-    json_file = write_text_atomic(json_path, json.dumps(primary, indent=1) + "\n")
+    json_file = put(json_path, json.dumps(primary, indent=1) + "\n")
     frames = []
     for outcome, report in reports.items():
         frame = pd.read_csv(io.StringIO(report.to_csv()), keep_default_na=False)
         frame.insert(0, "outcome", outcome)
         frames.append(frame)
     flat = with_synthetic_mark(pd.concat(frames), synthetic).to_csv(index=False)
-    return json_file, write_text_atomic(csv_path, flat)
+    return json_file, put(csv_path, flat)
 
 
 def inequality_texts(report: _Report, synthetic: bool | None = None) -> tuple[str, str]:
@@ -255,20 +265,29 @@ def check_table_path(path: str | os.PathLike[str]) -> Path:
 def replaced_table(path: str | os.PathLike[str]) -> list[str]:
     """Return what writing a table at ``path`` (:func:`write_table`) would replace; none: [].
 
-    The file, or in a GeoPackage its layer named after the file (its other layers are kept,
-    so a GeoPackage without that layer replaces nothing). A file GDAL cannot list the layers
-    of counts as replaced.
+    The file (or a symbolic link, even one naming no file), or in a GeoPackage its layer
+    named after the file (its other layers are kept, so a GeoPackage without that layer
+    replaces nothing). A file GDAL cannot list the layers of counts as replaced.
+    """
+    target = Path(path)
+    if not target.is_file():
+        return [str(target)] if target.is_symlink() else []
+    if target.suffix.lower() != ".gpkg":
+        return [str(target)]
+    return _replaced_layer(target, target)
+
+
+def _replaced_layer(gpkg: Path, target: Path) -> list[str]:
+    """Return what writing the layer ``target.stem`` into ``gpkg`` would replace; none: [].
+
+    ``gpkg`` is ``target`` or a copy of it. The layer, or the whole file when GDAL cannot
+    list its layers.
     """
     import pyogrio
     from pyogrio.errors import DataSourceError
 
-    target = Path(path)
-    if not target.is_file():
-        return []
-    if target.suffix.lower() != ".gpkg":
-        return [str(target)]
     try:
-        layers = {str(name).lower() for name in pyogrio.list_layers(target)[:, 0]}
+        layers = {str(name).lower() for name in pyogrio.list_layers(gpkg)[:, 0]}
     except DataSourceError:
         return [str(target)]
     return [f"{target} (its layer {target.stem})"] if target.stem.lower() in layers else []
@@ -289,6 +308,7 @@ def write_table(
     zones: gpd.GeoDataFrame | None = None,
     *,
     synthetic: bool = False,
+    overwrite: bool | None = None,
 ) -> Path:
     """Write a per-zone table as CSV, Parquet or GeoPackage (with the zone geometry), atomically.
 
@@ -309,39 +329,68 @@ def write_table(
         ``"synthetic": true`` under :data:`PROVENANCE_KEY`, a GeoPackage layer a description
         starting with :data:`~pipelines.outputs.geopackage.SYNTHETIC_MARK`. ``False`` writes
         none of them.
+    overwrite
+        What may be replaced (:func:`~pipelines.outputs._atomic.staged`): ``False`` refuses
+        a file at ``path``, or of a GeoPackage the layer, even one that appeared since the
+        command checked (:class:`~tiles.errors.OutputExistsError`).
     """
     target = check_table_path(path)
     suffix = target.suffix.lower()
-    if suffix == ".gpkg" and zones is None:
-        raise ValueError("a GeoPackage output needs the zones for its geometry")
-    with staged(target) as staging:
+    if suffix == ".gpkg":
+        if zones is None:
+            raise ValueError("a GeoPackage output needs the zones for its geometry")
+        geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
+        _write_layer(geo, target, _SYNTHETIC_STATS if synthetic else None, overwrite)
+        return target
+    with staged(target, overwrite=overwrite) as staging:
         if suffix == ".csv":
             with_synthetic_mark(table, synthetic).to_csv(staging, index=False)
-        elif suffix == ".parquet":
+        else:
             plain = _typed_text(table).copy(deep=False)
             plain.attrs = {}  # zonal_table's mark: said once, by the provenance key below
             plain.to_parquet(staging, index=False)
             if synthetic:
                 _add_provenance(staging, True)
-        else:
-            geo = gpd.GeoDataFrame(table, geometry=zones.geometry.to_numpy(), crs=zones.crs)
-            _write_layer(geo, target, staging, _SYNTHETIC_STATS if synthetic else None)
     return target
 
 
 def _write_layer(
-    geo: gpd.GeoDataFrame, target: Path, staging: Path, description: str | None = None
+    geo: gpd.GeoDataFrame,
+    target: Path,
+    description: str | None = None,
+    overwrite: bool | None = None,
 ) -> None:
     """Write ``geo`` as the layer ``target.stem`` of a GeoPackage, keeping the file's others.
 
-    The existing ``target`` is copied to ``staging`` first and the layer written there, so
-    that the renaming of :func:`staged` puts the whole file in place at once. ``description``:
-    the layer's ``gpkg_contents`` description, if any.
+    The existing ``target`` is copied to a staging file of :func:`staged` first and the layer
+    written there, so that its renaming puts the whole file in place at once.
+    ``description``: the layer's ``gpkg_contents`` description, if any. ``overwrite``
+    ``False`` refuses the layer in the file copied, or a file that appeared or changed (a
+    command writing it at the same time) between the copy and the renaming.
     """
     layer = target.stem
-    kept = target.is_file()
-    if kept:
-        shutil.copyfile(target, staging)
-    options = {"layer_options": {"DESCRIPTION": description}} if description else {}
-    geo.to_file(staging, layer=layer, driver="GPKG", **options)
-    _LOG.info("wrote layer %r of %s%s", layer, target, " (its other layers kept)" if kept else "")
+    copied = os.stat(target) if target.exists() else None
+    # With a file there, the file is replaced even when the layer may not be (a new one).
+    whole = True if copied is not None and overwrite is False else overwrite
+    with staged(target, overwrite=whole) as staging:
+        if copied is not None:
+            shutil.copyfile(target, staging)
+            if overwrite is False:  # the layer may have appeared since the command checked
+                refuse_replacing(_replaced_layer(staging, target))
+        options = {"layer_options": {"DESCRIPTION": description}} if description else {}
+        geo.to_file(staging, layer=layer, driver="GPKG", **options)
+        if overwrite is False and copied is not None and not _same_file(target, copied):
+            raise OutputError(f"{target} changed while ilots wrote its layer {layer}; run again")
+    kept = " (its other layers kept)" if copied is not None else ""
+    _LOG.info("wrote layer %r of %s%s", layer, target, kept)
+
+
+def _same_file(path: Path, seen: os.stat_result) -> bool:
+    """Whether ``path`` is still the file ``seen`` was of: same inode, size, modification time."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
+        seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns
+    )  # fmt: skip

@@ -702,6 +702,19 @@ def test_lst_refuses_an_existing_out_unless_told_to_overwrite(real_data, tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == ["lst.tif"]  # no temporary file left
 
 
+def test_lst_does_not_replace_a_cog_that_appeared_meanwhile(real_data, tmp_path, monkeypatch):
+    """Two lst into one new --out at once: the one finishing second (here: another COG put
+    there while this one encoded, after its check passed) is refused as the check refuses,
+    the first one's COG left byte for byte, no temporary file left."""
+    from tests.pipelines.outputs.helpers import cog_written_meanwhile
+
+    out = tmp_path / "lst.tif"
+    cog_written_meanwhile(monkeypatch, out)
+    _refused_as_existing(_run("lst", real_data / T1, "--out", out), out)
+    assert out.read_bytes() == b"the other command's"
+    assert [p.name for p in tmp_path.iterdir()] == ["lst.tif"]
+
+
 def test_indices_refuse_existing_cogs_unless_told_to_overwrite(real_data, tmp_path, monkeypatch):
     """Each <index>.tif that exists is named; the folder's other files are no output."""
     out = tmp_path / "indices"

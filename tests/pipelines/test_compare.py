@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import warnings
-from contextlib import closing
+from contextlib import closing, contextmanager
 
 import geopandas as gpd
 import numpy as np
@@ -569,6 +569,32 @@ def test_a_previous_comparison_is_replaced_only_when_told(runs, tmp_path, monkey
     )
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(output["path"] for output in manifest["outputs"]) == sorted(written[:-1])
+
+
+def test_a_comparison_finished_meanwhile_is_not_replaced(runs, tmp_path, monkeypatch):
+    """Two comparisons into one new --out at once: the second, whose check passed before
+    the first finished, is refused once it holds the folder, the first one's files (its
+    manifest.json too) left byte for byte."""
+    import pipelines.compare
+
+    a, b = runs
+    out = tmp_path / "out"
+    hold = pipelines.compare.folder_lock
+    before = {}
+
+    @contextmanager
+    def held_after_another(folder):
+        monkeypatch.setattr(pipelines.compare, "folder_lock", hold)
+        _compare(a, b, out)  # the other comparison, which finished first
+        before.update({path.name: path.read_bytes() for path in out.iterdir()})
+        with hold(folder):
+            yield
+
+    monkeypatch.setattr(pipelines.compare, "folder_lock", held_after_another)
+    with pytest.raises(OutputExistsError, match=f"^{re.escape(str(out))} holds compare.gpkg"):
+        compare_runs(a, b, out)
+    assert "manifest.json" in before
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):

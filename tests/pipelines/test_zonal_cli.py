@@ -517,3 +517,91 @@ def test_zonal_into_a_geopackage_refuses_only_its_own_layer(tmp_path, monkeypatc
     assert written["zid"].tolist() == ["Z000", "Z001", "Z002"]
     np.testing.assert_allclose(written["mean"], 7.0)
     assert gpd.read_file(out, layer="iris")["code_iris"].tolist() == ["Z000", "Z001", "Z002"]
+
+
+def _written_meanwhile(monkeypatch, write):
+    """Make ``write()`` run once the statistics are computed: another command aimed at the
+    same --out finishing first, after this one's up-front check passed."""
+    import pipelines.zonal
+
+    compute = pipelines.zonal.zonal_table
+
+    def computed(*args, **kwargs):
+        result = compute(*args, **kwargs)
+        write()
+        return result
+
+    monkeypatch.setattr(pipelines.zonal, "zonal_table", computed)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".gpkg"])
+def test_zonal_does_not_replace_a_table_that_appeared_meanwhile(tmp_path, monkeypatch, suffix):
+    """Two commands into one new --out at once: the second to finish is refused as the
+    up-front check refuses, the first one's file is left byte for byte, no temporary file."""
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    out = tmp_path / f"stats{suffix}"
+    _written_meanwhile(monkeypatch, lambda: out.write_bytes(b"the other command's"))
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    assert_out_refused(_run(*args), f"{out} exists")
+    assert out.read_bytes() == b"the other command's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tif", f"stats{suffix}", "z.gpkg"]
+
+
+def test_zonal_does_not_replace_a_layer_that_appeared_meanwhile(tmp_path, monkeypatch):
+    """A GeoPackage without the layer at the check; another command adds it meanwhile:
+    refused for the layer, the file as the other command left it."""
+    import pyogrio
+
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "stats.gpkg"
+    zones.to_file(out, layer="iris")
+    _written_meanwhile(monkeypatch, lambda: zones.assign(mean=-1.0).to_file(out, layer="stats"))
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    result = _run(*args)
+    assert_out_refused(result, f"{out} (its layer stats) exists")
+    assert sorted(str(n) for n, _ in pyogrio.list_layers(out)) == ["iris", "stats"]
+    np.testing.assert_allclose(gpd.read_file(out, layer="stats")["mean"], -1.0)  # theirs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tif", "stats.gpkg", "z.gpkg"]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_zonal_into_a_linked_geopackage_writes_through_the_link(tmp_path, overwrite):
+    """stats.gpkg a link to a GeoPackage elsewhere holding iris (and, for --overwrite, last
+    month's stats): the layer is written into the file the link names, iris kept, and the
+    link stays a link (it was replaced by a file)."""
+    import pyogrio
+
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_file(tmp_path / "z.gpkg")
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "city.gpkg"
+    zones.rename(columns={"zid": "code_iris"}).to_file(real, layer="iris")
+    if overwrite:
+        zones.assign(mean=-1.0).to_file(real, layer="stats")
+    out = tmp_path / "stats.gpkg"
+    out.symlink_to(real)
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    result = _run(*args, *(["--overwrite"] if overwrite else []))
+    assert result.exit_code == 0, result.output
+    assert out.is_symlink() and out.readlink() == real
+    assert sorted(str(n) for n, _ in pyogrio.list_layers(real)) == ["iris", "stats"]
+    np.testing.assert_allclose(gpd.read_file(real, layer="stats")["mean"], 7.0)
+    assert gpd.read_file(real, layer="iris")["code_iris"].tolist() == ["Z000", "Z001", "Z002"]
+    assert [p.name for p in (tmp_path / "store").iterdir()] == ["city.gpkg"]
+
+
+def test_zonal_refuses_a_dangling_link_at_out(tmp_path, monkeypatch):
+    """A link at --out naming no file (a store not mounted) is refused as a file is."""
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "stats.gpkg"
+    out.symlink_to(tmp_path / "unmounted" / "stats.gpkg")
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    with monkeypatch.context() as patched:
+        _no_computation(patched)
+        assert_out_refused(_run(*args), f"{out} exists")
+    assert out.is_symlink() and not out.exists()

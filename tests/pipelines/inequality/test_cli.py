@@ -425,3 +425,53 @@ def test_existing_results_are_refused_unless_told_to_overwrite(
     assert json.loads(out.read_text())["n_used"] == 62
     flat = pd.read_csv(out.with_suffix(".csv"))
     assert "generalized_concentration_index" in flat["metric"].tolist()
+
+
+@pytest.mark.parametrize("appeared", ["json", "csv"])
+def test_results_that_appeared_meanwhile_are_not_replaced(tmp_path, frame, monkeypatch, appeared):
+    """Another command aimed at the same --out writes RESULT.json or RESULT.csv while the
+    statistics are computed (after the up-front check passed): refused as that check
+    refuses, the other command's file left, and neither of ours left as if whole (the
+    .csv, put in place first, is removed when the .json is refused)."""
+    import pipelines.inequality.cli
+    from pipelines.cli import main
+
+    table = tmp_path / "zones.csv"
+    pd.DataFrame(frame.drop(columns="geometry")).to_csv(table, index=False)
+    out = tmp_path / "r.json"
+    theirs = out.with_suffix(f".{appeared}")
+    compute = pipelines.inequality.cli.run_inequality
+
+    def computed(*args, **kwargs):
+        report = compute(*args, **kwargs)
+        theirs.write_text("the other command's")
+        return report
+
+    monkeypatch.setattr(pipelines.inequality.cli, "run_inequality", computed)
+    result = CliRunner().invoke(main, ["inequality", str(table), *map(str, common(out))])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: Invalid value for --out: {theirs} exists; give --overwrite to replace it, "
+        "or another --out"
+    )
+    assert theirs.read_text() == "the other command's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["zones.csv", theirs.name])
+
+
+def test_overwrite_writes_the_results_through_links(tmp_path, frame):
+    """--overwrite with RESULT.json and RESULT.csv links to last month's files elsewhere:
+    the files they name get the new results, the links stay."""
+    table = tmp_path / "zones.csv"
+    pd.DataFrame(frame.drop(columns="geometry")).to_csv(table, index=False)
+    (tmp_path / "store").mkdir()
+    out = tmp_path / "r.json"
+    for suffix in (".json", ".csv"):
+        (tmp_path / "store" / f"june{suffix}").write_text("last month")
+        out.with_suffix(suffix).symlink_to(tmp_path / "store" / f"june{suffix}")
+    result = run(table, *common(out), "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert out.is_symlink() and out.with_suffix(".csv").is_symlink()
+    assert json.loads((tmp_path / "store" / "june.json").read_text())["n_used"] == 62
+    flat = pd.read_csv(tmp_path / "store" / "june.csv")
+    assert "generalized_concentration_index" in flat["metric"].tolist()
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["june.csv", "june.json"]

@@ -92,3 +92,17 @@ def after_each_change(monkeypatch, hook) -> None:
 
     for name in FILE_SYSTEM_CHANGES:
         monkeypatch.setattr(os, name, wrap(getattr(os, name)))
+
+
+def cog_written_meanwhile(monkeypatch, target) -> None:
+    """Make another command put ``b"the other command's"`` at ``target`` as soon as a COG
+    is encoded, before it is put in place (after the writing command's checks)."""
+    import rasterio.shutil
+
+    copy = rasterio.shutil.copy
+
+    def encoded_meanwhile(*args, **kwargs):
+        copy(*args, **kwargs)
+        target.write_bytes(b"the other command's")
+
+    monkeypatch.setattr(rasterio.shutil, "copy", encoded_meanwhile)

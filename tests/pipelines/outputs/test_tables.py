@@ -203,3 +203,30 @@ def test_a_failed_layer_write_leaves_the_geopackage_as_it_was(tmp_path, layers, 
         write_table(table, target, layers["qpv"])
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["zones.gpkg"]
+
+
+def test_a_geopackage_changed_while_its_layer_is_written_is_not_replaced(
+    tmp_path, layers, monkeypatch
+):
+    """Without --overwrite, a layer added to a GeoPackage another command changes meanwhile
+    (after the copy it is written into): refused, the other command's file left as it is
+    (its layer was lost), no temporary file left."""
+    from pipelines.outputs.tables import write_table
+    from tiles.errors import OutputError
+
+    target = tmp_path / "stats.gpkg"
+    iris = layers["iris"]
+    iris.to_file(target, layer="iris")
+    real = gpd.GeoDataFrame.to_file
+
+    def changed_meanwhile(self, path, *args, **kwargs):
+        real(self, path, *args, **kwargs)
+        if path != target:  # this command's copy: the other one adds its layer meanwhile
+            real(layers["qpv"], target, layer="qpv")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", changed_meanwhile)
+    table = pd.DataFrame(iris.drop(columns="geometry"))
+    with pytest.raises(OutputError, match=r"stats\.gpkg changed while ilots wrote its layer stats"):
+        write_table(table, target, iris, overwrite=False)
+    assert sorted(str(name) for name, _ in pyogrio.list_layers(target)) == ["iris", "qpv"]
+    assert os.listdir(tmp_path) == ["stats.gpkg"]
