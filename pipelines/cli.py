@@ -887,6 +887,7 @@ def zonal_command(
     any work unless --overwrite is given.
     """
     from pipelines.outputs._atomic import check_output, refuse_replacing
+    from pipelines.outputs.geopackage import check_closed
     from pipelines.outputs.tables import check_table_path, replaced_table, write_table
     from pipelines.progress import dask_progress
     from pipelines.zonal import zonal_table
@@ -896,6 +897,8 @@ def zonal_command(
         check_output(out, inputs=[raster, zones, weights], make_folder=True)
         if not overwrite:
             refuse_replacing(replaced_table(out))
+        if out.suffix.lower() == ".gpkg":  # open in QGIS: said now, not after the work
+            check_closed(out)
         with dask_progress("zonal statistics", progress):
             table, frame = zonal_table(
                 raster,
@@ -944,7 +947,10 @@ def _reprojection_note(raster: Path, frame: Any) -> str | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run folder (default: outputs.folder of the config).",
 )
-@_overwrite_option("a previous run in the run folder, as outputs.overwrite: true does")
+@_overwrite_option(
+    "a previous run in the run folder, as outputs.overwrite: true does (for this run only: "
+    "its config.yaml keeps the config's value)"
+)
 @click.option(
     "--scheduler",
     default=None,
@@ -1004,11 +1010,11 @@ def run_command(
         )
     # The run (its manifest and config.yaml) and the plan are of the scheduler it runs on.
     config = _with_scheduler(load_config(config_path), scheduler, workers)
-    if overwrite:
-        config = apply_overrides(config, {"outputs.overwrite": True})
     if dry_run:
         if out is not None:  # the plan says what the run would find there
             config = apply_overrides(config, {"outputs.folder": str(out.resolve())})
+        if overwrite:  # and what it would do with a previous run
+            config = apply_overrides(config, {"outputs.overwrite": True})
         try:
             with collected_warnings() as warned:
                 click.echo(plan(config, source=str(config_path)).summary())
@@ -1031,7 +1037,7 @@ def run_command(
         ) as cluster_warnings,
         dask_progress("ilots run", progress),
     ):
-        result = run(config, out=out, source=str(config_path))
+        result = run(config, out=out, overwrite=overwrite or None, source=str(config_path))
     click.echo(result.summary(with_warnings=False))
     # Said when the config was read, or the cluster checked: in the manifest, not again.
     said = [*config.pixel_key_warnings(), *cluster_warnings]

@@ -493,6 +493,7 @@ def run(
     config: RunConfig,
     *,
     out: str | Path | None = None,
+    overwrite: bool | None = None,
     tile_size_px: int | None = None,
     source: str = "config",
 ) -> RunResult:
@@ -504,6 +505,10 @@ def run(
         A validated config (:func:`pipelines.config.load_config`).
     out
         Run folder; default ``config.outputs.folder``.
+    overwrite
+        Replace a previous run in the run folder (``ilots run --overwrite``); default
+        ``config.outputs.overwrite``. Said for this run only: the ``config.yaml`` it records
+        keeps the config's own value, so that running that file again is refused there.
     tile_size_px
         Processing tile edge in pixels, overriding ``scheduler.tile_size_px`` (which is at
         least 512); small values are for tests that force a grid into several tiles.
@@ -522,7 +527,7 @@ def run(
                 scheduler_context(config_scheduler(config), None, config.scheduler.workers)
             )
         stack.enter_context(_process_settings())
-        return _run_to_folder(config, out, tile_size_px, source)
+        return _run_to_folder(config, out, overwrite, tile_size_px, source)
 
 
 _settings_lock = threading.Lock()
@@ -562,11 +567,15 @@ def _process_settings() -> Iterator[None]:
 
 
 def _run_to_folder(
-    config: RunConfig, out: str | Path | None, tile_size_px: int | None, source: str = "config"
+    config: RunConfig,
+    out: str | Path | None,
+    overwrite: bool | None,
+    tile_size_px: int | None,
+    source: str = "config",
 ) -> RunResult:
     if out is not None:
         config = apply_overrides(config, {"outputs.folder": str(Path(out).resolve())})
-    _check_folder(config)
+    _check_folder(config, config.outputs.overwrite if overwrite is None else overwrite)
     with run_folder_lock(config.outputs.folder):  # a second run into the folder stops at once
         sweep_temporaries(config.outputs.folder)  # what a killed run left half-written
         folder = RunFolder(Path(config.outputs.folder))
@@ -574,7 +583,7 @@ def _run_to_folder(
         replaced = describe_previous_run(folder)
         if replaced is not None:  # said before any file of it goes: Ctrl-C still keeps it
             logger.warning(
-                "%s holds %s: this run replaces it (outputs.overwrite: true); stop now "
+                "%s holds %s: this run replaces it (--overwrite, outputs.overwrite); stop now "
                 "(Ctrl-C) to keep it, or give another --out",
                 config.outputs.folder,
                 replaced,
@@ -817,15 +826,16 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
     return census[inside]
 
 
-def _check_folder(config: RunConfig) -> None:
-    """Stop before any pixel is read when the run folder holds a run, or cannot be written."""
+def _check_folder(config: RunConfig, overwrite: bool) -> None:
+    """Stop before any pixel is read when the run folder holds a run (unless ``overwrite``),
+    or cannot be written."""
     folder = RunFolder(Path(config.outputs.folder))
     if folder.manifest.exists() and folder.holds_comparison():
         raise ConfigError(
             f"outputs.folder: {folder.root} holds a comparison (ilots compare), not a run: a "
             "run would mix its files with it; choose another --out"
         )
-    if folder.manifest.exists() and not config.outputs.overwrite:
+    if folder.manifest.exists() and not overwrite:
         raise OutputExistsError(
             f"{folder.root} holds a previous run; give --overwrite (outputs.overwrite: true) "
             "to replace it, or another --out",

@@ -134,7 +134,7 @@ def _compare_into(
         iris = tables.get("iris_change")
         tested = gap_change(b, iris) if iris is not None else None
         summary = summarise(iris, a, b, tested) if iris is not None else []
-    open_out(target)
+    open_out(target, overwrite=overwrite)
     synthetic = a.synthetic or b.synthetic
     descriptions = {name: _description(name, a, b, synthetic) for name in tables}
     files = write_tables(tables, descriptions, target, synthetic=synthetic, overwrite=overwrite)
@@ -148,7 +148,7 @@ def _compare_into(
                 overwrite=overwrite,
             )
         )
-    remove_stale(target, files)
+    remove_stale(target, files, overwrite=overwrite)
     manifest = build_manifest(
         config=_settings(a, b),
         inputs=[a.folder / "manifest.json", b.folder / "manifest.json"],

@@ -92,14 +92,22 @@ def _taken(path: Path) -> bool:
     return path.is_file() or path.is_symlink()
 
 
-def open_out(target: Path) -> None:
-    """Make ``target`` if needed and remove its previous comparison's ``manifest.json``."""
+def open_out(target: Path, *, overwrite: bool = True) -> None:
+    """Make ``target`` if needed and remove its previous comparison's ``manifest.json``.
+
+    Without ``overwrite`` there is none (:func:`check_out` said so): a ``manifest.json``
+    there now is another program's, kept (the comparison's own is then refused).
+    """
     probe_folder(target, make=True)
-    (target / "manifest.json").unlink(missing_ok=True)
+    if overwrite:
+        (target / "manifest.json").unlink(missing_ok=True)
 
 
-def remove_stale(target: Path, written: Iterable[Path]) -> list[str]:
+def remove_stale(target: Path, written: Iterable[Path], *, overwrite: bool = True) -> list[str]:
     """Remove the files of :data:`OUTPUT_NAMES` in ``target`` not in ``written``.
+
+    Only with ``overwrite``: without it, :func:`check_out` found none of those names, so
+    one there now appeared since, and is not an earlier comparison's: it is kept.
 
     Returns
     -------
@@ -107,6 +115,8 @@ def remove_stale(target: Path, written: Iterable[Path]) -> list[str]:
         The names removed (an earlier comparison's, e.g. ``qpv_change.csv`` when the new
         runs have no QPV layer).
     """
+    if not overwrite:
+        return []
     kept = {Path(path).name for path in written}
     removed = []
     for name in OUTPUT_NAMES:

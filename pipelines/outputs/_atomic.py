@@ -16,6 +16,7 @@ import errno
 import functools
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -51,11 +52,15 @@ SOURCE_PACKAGES = ("pipelines", "raster", "tiles")
 #: Errors of :func:`os.link` that say the file system makes no hard links (rather than that
 #: the target exists or the folder is not writable): EPERM (Linux's FAT, vfat, exFAT),
 #: ENOTSUP / EOPNOTSUPP and ENOSYS (network shares, FUSE), EXDEV (another mount), EMLINK
-#: (too many links), EINVAL (Windows' FAT: ERROR_INVALID_FUNCTION; not tried).
+#: (too many links), EINVAL (Windows' FAT: ERROR_INVALID_FUNCTION; not tried), EACCES (SMB
+#: servers that refuse links: STATUS_ACCESS_DENIED; a folder truly not writable then fails
+#: the renaming, with its own error).
 _NO_HARD_LINKS = frozenset(
     {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV, errno.EMLINK,
-     errno.EINVAL}
+     errno.EINVAL, errno.EACCES}
 )  # fmt: skip
+
+_LOG = logging.getLogger(__name__)
 
 # Side files SQLite (hence GDAL's GeoPackage driver) may leave beside a database.
 _SQLITE_SIDECARS = ("-journal", "-wal", "-shm")
@@ -149,8 +154,19 @@ def staged(path: str | os.PathLike[str], *, overwrite: bool | None = None) -> It
         note_written(target)
     finally:
         for leftover in (staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)):
-            if leftover.exists():
-                leftover.unlink()
+            _remove_quietly(leftover)
+
+
+def _remove_quietly(path: Path) -> None:
+    """Remove a temporary file if it is there; one held open elsewhere is left, and logged.
+
+    (Windows: an antivirus or indexer holding the file put in place by a hard link also
+    holds its temporary name.) The output is in place either way: this is no failure.
+    """
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as err:
+        _LOG.warning("could not remove the temporary file %s: %s", path, err.strerror or err)
 
 
 def written_path(path: str | os.PathLike[str], overwrite: bool | None = None) -> Path:
@@ -187,17 +203,24 @@ def publish(
     try:
         os.link(staging, target)
     except FileExistsError:
-        pass
+        if not _same_file(staging, target):  # NFS: a retried LINK finds its own file there
+            refuse_replacing([target])
     except OSError as err:
         if err.errno not in _NO_HARD_LINKS:
             raise
-        if not os.path.lexists(target):
-            os.replace(staging, target)
-            return
-    else:
-        os.unlink(staging)
+        if os.path.lexists(target):
+            refuse_replacing([target])
+        os.replace(staging, target)
         return
-    refuse_replacing([target])
+    _remove_quietly(Path(staging))
+
+
+def _same_file(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
+    """Whether ``target`` (not followed if a link) is the file ``staging`` names."""
+    try:
+        return os.path.samestat(os.stat(staging), os.lstat(target))
+    except OSError:
+        return False
 
 
 def write_text_atomic(

@@ -29,7 +29,7 @@ from pipelines.outputs._atomic import (
     staged,
     write_text_atomic,
 )
-from pipelines.outputs.geopackage import SYNTHETIC_MARK
+from pipelines.outputs.geopackage import SYNTHETIC_MARK, check_closed
 from tiles.errors import CRSError, OutputError, ZonesError
 
 __all__ = [
@@ -364,11 +364,15 @@ def _write_layer(
 
     The existing ``target`` is copied to a staging file of :func:`staged` first and the layer
     written there, so that its renaming puts the whole file in place at once.
+    A file another program has open (its ``-wal`` beside it) is refused first
+    (:func:`~pipelines.outputs.geopackage.check_closed`): the copy would miss the edits in
+    its journal, and the journal would spoil the file put in place.
     ``description``: the layer's ``gpkg_contents`` description, if any. ``overwrite``
     ``False`` refuses the layer in the file copied, or a file that appeared or changed (a
     command writing it at the same time) between the copy and the renaming.
     """
     layer = target.stem
+    check_closed(target)  # a file open in QGIS: its -wal would spoil the file put in place
     copied = os.stat(target) if target.exists() else None
     # With a file there, the file is replaced even when the layer may not be (a new one).
     whole = True if copied is not None and overwrite is False else overwrite

@@ -1589,3 +1589,10 @@ def test_run_refuses_a_previous_run_with_status_2_unless_given_overwrite(
     planned = CliRunner().invoke(main, [*args, "--dry-run", "--overwrite"])
     assert planned.exit_code == 0, planned.output
     assert f"{previous} (holds a previous run, which this run replaces" in planned.output
+    replaced = CliRunner().invoke(main, [*args, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    # --overwrite was for that run: its config.yaml, run again there, is refused
+    recorded = yaml.safe_load((previous / "config.yaml").read_text())
+    assert recorded["outputs"]["overwrite"] is False
+    again = CliRunner().invoke(main, ["run", str(previous / "config.yaml"), "--no-progress"])
+    assert again.exit_code == 2 and "holds a previous run; give --overwrite" in again.output

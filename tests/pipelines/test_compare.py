@@ -597,6 +597,41 @@ def test_a_comparison_finished_meanwhile_is_not_replaced(runs, tmp_path, monkeyp
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
+def test_a_file_that_appears_once_the_folder_is_held_is_kept(runs, tmp_path, monkeypatch):
+    """Without --overwrite the locked check found no output name in --out: a manifest.json
+    that appears after it is another program's, neither removed as an earlier comparison's
+    nor replaced; the comparison is refused when it would put its own in place."""
+    import pipelines.compare
+
+    a, b = runs
+    out = tmp_path / "out"
+    real_check = pipelines.compare.check_out
+    checks = []
+
+    def checked_then_written(*args, **kwargs):
+        real_check(*args, **kwargs)
+        checks.append(args[0])
+        if len(checks) == 2:  # the check made holding the folder's lock
+            (out / "manifest.json").write_text("a user's notes")
+
+    monkeypatch.setattr(pipelines.compare, "check_out", checked_then_written)
+    with pytest.raises(OutputExistsError, match=re.escape(f"{out / 'manifest.json'} exists")):
+        compare_runs(a, b, out)
+    assert len(checks) == 2
+    assert (out / "manifest.json").read_text() == "a user's notes"
+
+
+def test_only_an_overwrite_removes_the_output_names_a_comparison_does_not_write(tmp_path):
+    from pipelines.compare.output import remove_stale
+
+    for name in ("qpv_change.csv", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    assert remove_stale(tmp_path, [], overwrite=False) == []
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "qpv_change.csv"]
+    assert remove_stale(tmp_path, [], overwrite=True) == ["qpv_change.csv"]
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):
     a, b = runs
     out = tmp_path / "out"

@@ -51,7 +51,7 @@ def test_a_new_file_is_put_in_place_whole(tmp_path):
     assert os.listdir(tmp_path) == ["r.json"]
 
 
-@pytest.mark.parametrize("code", [errno.EPERM, errno.ENOTSUP, errno.EXDEV])
+@pytest.mark.parametrize("code", [errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EACCES])
 def test_without_hard_links_the_target_is_checked_then_replaced(tmp_path, monkeypatch, code):
     """A file system that makes no hard links (FAT: EPERM): the file is still put in place,
     and one found there when it is put in place still refused."""
@@ -70,15 +70,48 @@ def test_without_hard_links_the_target_is_checked_then_replaced(tmp_path, monkey
 
 
 def test_another_link_error_is_not_taken_for_missing_hard_links(tmp_path, monkeypatch):
-    """A folder that refuses new names (EACCES) fails as it is; no replace is tried."""
+    """An error that says nothing of hard links (EIO) fails as it is; no replace is tried."""
 
-    def refused(source, target, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied")
+    def broken(source, target, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(_atomic.os, "link", refused)
-    with pytest.raises(PermissionError):
+    monkeypatch.setattr(_atomic.os, "link", broken)
+    with pytest.raises(OSError, match="Input/output error"):
         write_text_atomic(tmp_path / "a.txt", "x", overwrite=False)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_link_that_reports_exists_for_its_own_file_is_put_in_place(tmp_path, monkeypatch):
+    """NFS: a LINK retried after a lost reply finds the file it made and says EEXIST; that
+    file is ours, put in place whole, not refused (and then lost with the temporary name)."""
+    real_link = os.link
+
+    def retried(source, target, **kwargs):
+        real_link(source, target)
+        raise FileExistsError(errno.EEXIST, "File exists")
+
+    monkeypatch.setattr(_atomic.os, "link", retried)
+    target = tmp_path / "stats.csv"
+    write_text_atomic(target, "a\n1\n", overwrite=False)
+    assert target.read_text() == "a\n1\n"
+    assert os.stat(target).st_nlink == 1 and os.listdir(tmp_path) == ["stats.csv"]
+
+
+def test_a_temporary_name_held_elsewhere_does_not_fail_a_file_in_place(tmp_path, monkeypatch):
+    """Windows: an antivirus holding the new file blocks removing its temporary name; the
+    output is in place, so the write succeeds (the name is left, and logged)."""
+    real_unlink = os.unlink
+
+    def held(path, *args, **kwargs):
+        if ".tmp" in os.fspath(path):
+            raise PermissionError(errno.EACCES, "The process cannot access the file")
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(_atomic.os, "unlink", held)
+    monkeypatch.setattr(os, "unlink", held)  # Path.unlink calls os.unlink
+    target = tmp_path / "r.json"
+    write_text_atomic(target, "{}\n", overwrite=False)
+    assert target.read_text() == "{}\n"
 
 
 def test_a_dangling_link_is_refused_up_front_and_when_put_in_place(tmp_path):

@@ -230,3 +230,31 @@ def test_a_geopackage_changed_while_its_layer_is_written_is_not_replaced(
         write_table(table, target, iris, overwrite=False)
     assert sorted(str(name) for name, _ in pyogrio.list_layers(target)) == ["iris", "qpv"]
     assert os.listdir(tmp_path) == ["stats.gpkg"]
+
+
+def test_a_layer_is_not_added_to_a_geopackage_open_in_another_program(tmp_path, layers):
+    """QGIS edits a GeoPackage in WAL mode: the copy the layer is added to missed the edits
+    in its -wal, and that -wal, beside the file put in place, made it one no program could
+    open. Refused, the file and its edits kept; closed, the layer is added to the whole."""
+    from tiles.errors import OutputError
+
+    target = tmp_path / "stats.gpkg"
+    iris = layers["iris"]
+    iris.to_file(target, layer="iris")
+    table = pd.DataFrame(iris.drop(columns="geometry"))
+    qgis = sqlite3.connect(target)
+    try:
+        qgis.execute("PRAGMA journal_mode=WAL")
+        qgis.execute("PRAGMA wal_autocheckpoint=0")
+        qgis.execute("CREATE TABLE user_notes(note TEXT)")
+        qgis.execute("INSERT INTO user_notes VALUES ('kept')")
+        qgis.commit()
+        with pytest.raises(OutputError, match=r"stats.gpkg is open in another program"):
+            write_table(table, target, iris, overwrite=False)
+    finally:
+        qgis.close()
+    write_table(table, target, iris, overwrite=False)
+    with contextlib.closing(sqlite3.connect(target)) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("SELECT note FROM user_notes").fetchall() == [("kept",)]
+    assert {"iris", "stats"} <= {str(name) for name, _ in pyogrio.list_layers(target)}
