@@ -827,8 +827,10 @@ def _in_area(census: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
 
 
 def _check_folder(config: RunConfig, overwrite: bool) -> None:
-    """Stop before any pixel is read when the run folder holds a run (unless ``overwrite``),
-    or cannot be written."""
+    """Stop before any pixel is read when the run folder cannot be written, or holds a run.
+
+    A previous run is replaced when ``overwrite`` (``--overwrite`` or the config's).
+    """
     folder = RunFolder(Path(config.outputs.folder))
     if folder.manifest.exists() and folder.holds_comparison():
         raise ConfigError(
