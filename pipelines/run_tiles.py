@@ -115,11 +115,15 @@ ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
 #: Only the median LST needs more than the mean (its p90, valid fraction and area): the
 #: samples a quantile keeps are not held for the other layers.
 MEAN_STATS = parse_statistics(["mean"])
+#: The median ΔT's mean and valid fraction: ΔT can rest on fewer scenes than the LST (a
+#: scene without a reference has no ΔT), and ``_zone_table`` gates the ΔT columns on its
+#: own share. Both come from the moments every layer keeps.
+ANOMALY_STATS = parse_statistics(["mean", "valid_frac"])
 
 
 def layer_stats(name: str) -> Any:
     """Return the parsed statistics of raster layer ``name``."""
-    return ZONE_STATS if name == "lst_median" else MEAN_STATS
+    return {"lst_median": ZONE_STATS, "lst_anomaly": ANOMALY_STATS}.get(name, MEAN_STATS)
 
 
 def _lst_rasters(arrays: Mapping[str, np.ndarray]) -> list[str]:

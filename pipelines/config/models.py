@@ -719,7 +719,8 @@ class CompositeConfig(_Model):
         ge=0,
         le=1,
         description="Zones where less than this share of the area has min_clear observations "
-        "are flagged (low_clear_area column; science.md §5, [U]). Default 0.5.",
+        "are flagged (low_clear_area column; science.md §5, [U]), counting for the anomaly ΔT "
+        "only the scenes with a reference. Default 0.5.",
     )
     anomaly: bool = Field(
         True,
@@ -1243,7 +1244,8 @@ class ZonesConfig(_Model):
         description="Zones with less valid covered area than this share (valid_frac: the share "
         "of the zone's land, or of its area under mask.lst_keep_water, with a composite LST) "
         "get no LST value: their lst_* columns are empty, valid_frac stays (science.md §6.2, "
-        "[U]). Default 0.5.",
+        "[U]). The anomaly ΔT columns (lst_anomaly_*, lst_zscore_mean) need the same share "
+        "with a composite ΔT, which counts only the scenes with a reference. Default 0.5.",
     )
 
     @field_validator("extra")
