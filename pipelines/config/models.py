@@ -827,7 +827,8 @@ class HeatIslandConfig(_Model):
         ge=1,
         description="A scene with fewer clear rural reference pixels gets no reference (no "
         "anomaly for that scene), counted in 30 m Landsat pixels whatever grid.resolution "
-        "(1 is 9 pixels of a 10 m grid). Default 1.",
+        "(1 is 9 pixels of a 10 m grid); one with fewer clear urban footprint pixels gets no "
+        "SUHII of its own. Default 1.",
     )
     min_reference_frac: float = Field(
         0.1,
@@ -835,9 +836,9 @@ class HeatIslandConfig(_Model):
         le=1,
         description="A scene whose clear rural reference pixels are a smaller share of the "
         "reference's pixels (the ring without its water, built and off-elevation pixels) gets "
-        "no reference either: a few pixels left clear between clouds are no rural mean. With "
-        "composite.anomaly_reference: urban, both minimums apply to the urban footprint. "
-        "Default 0.1.",
+        "no reference either: a few pixels left clear between clouds are no rural mean. Both "
+        "minimums apply to the urban footprint too: a scene under them there gets no SUHII of "
+        "its own (and, with composite.anomaly_reference: urban, no reference). Default 0.1.",
     )
     elevation_tolerance_m: float = Field(
         50.0,
