@@ -112,6 +112,7 @@ from pipelines.scheduler import (
     worker_warnings,
 )
 from pipelines.zone_columns import (
+    ANOMALY_LAYERS,
     LOW_CLEAR_AREA,
     RANKED,
     ZONE_STATISTICS,
@@ -235,10 +236,14 @@ def _zone_table(
 
     A zone whose share of covered area with a composite LST (``valid_frac``: pixels with at
     least ``composite.min_clear`` clear scenes) is below ``min_valid_frac`` gets no LST
-    value: a few clear pixels in one corner do not describe it (science.md §6.2). Below
-    ``min_clear_area_frac`` it is flagged, ``low_clear_area`` (§5). With water left out of
-    the LST (``water_excluded``), the share is of the zone's land (:func:`_land_valid_frac`):
-    water has no LST whatever the clouds (a riverside IRIS is not "cloudy").
+    value: a few clear pixels in one corner do not describe it (science.md §6.2). The ΔT
+    columns (:data:`ANOMALY_LAYERS`) are gated alike on the median ΔT's own share: ΔT rests
+    on the scenes with a reference, which can be fewer than the LST's (a scene whose rural
+    reference is too cloudy has none), so a zone can have an LST and no ΔT. Below
+    ``min_clear_area_frac`` of either share it is flagged, ``low_clear_area`` (§5). With
+    water left out of the LST (``water_excluded``), the shares are of the zone's land
+    (:func:`_land_valid_frac`): water has no LST whatever the clouds (a riverside IRIS is not
+    "cloudy").
     """
     out = pd.DataFrame({id_col: table[id_col]})
     for column, (layer, statistic) in ZONE_STATISTICS.items():
@@ -250,29 +255,40 @@ def _zone_table(
         elif column != "lst_zscore_mean":  # only with composite.anomaly_method zscore
             raise KeyError(f"zonal table without {source!r}")
     shares = _class_shares(frac, id_col)
+    anomaly_frac = table["lst_anomaly_valid_frac"].to_numpy(dtype=float)
     if water_excluded:
-        out["valid_frac"] = _land_valid_frac(table, frac, shares["water"])
-    few = ~(out["valid_frac"] >= min_valid_frac)  # NaN: a zone the grid does not cover
-    out.loc[few, [c for c in out.columns if c.startswith("lst_")]] = np.nan
-    out[LOW_CLEAR_AREA] = ~(out["valid_frac"] >= min_clear_area_frac)
+        out["valid_frac"] = _land_valid_frac(table["lst_median_valid_frac"], frac, shares["water"])
+        anomaly_frac = _land_valid_frac(anomaly_frac, frac, shares["water"])
+    lst = [c for c in out.columns if c.startswith("lst_")]
+    delta = [c for c in lst if ZONE_STATISTICS[c][0] in ANOMALY_LAYERS]
+    # NaN: a zone the grid does not cover. ΔT's pixels are among the LST's, so a zone
+    # without an LST has no ΔT either.
+    few = ~(out["valid_frac"] >= min_valid_frac)
+    out.loc[few, lst] = np.nan
+    out.loc[~(anomaly_frac >= min_valid_frac), delta] = np.nan
+    clear = (out["valid_frac"] >= min_clear_area_frac) & (anomaly_frac >= min_clear_area_frac)
+    out[LOW_CLEAR_AREA] = ~clear
     for name, share in shares.items():
         out[landcover_column(name)] = share
     return out
 
 
-def _land_valid_frac(table: pd.DataFrame, frac: pd.DataFrame, water: np.ndarray) -> np.ndarray:
-    """Each zone's share of its land with a composite LST (NaN: no land, or not on the grid).
+def _land_valid_frac(
+    valid_frac: pd.Series | np.ndarray, frac: pd.DataFrame, water: np.ndarray
+) -> np.ndarray:
+    """Each zone's share of its land with a value of a layer (NaN: no land, or not on the grid).
 
     Land is the zone's area less what the land cover calls water (its unclassified pixels
-    are land), in both terms: the area with an LST (the run's LST is NaN on the land cover's
-    water, ``run_tiles.tile_pieces``), over the area less the water (``water``, the share of
-    the classified area, times that area's share of the zone; NaN, no classified pixel: no
+    are land), in both terms: the area with a value (``valid_frac``, the layer's share of
+    the zone; the run's LST and ΔT are NaN on the land cover's water,
+    ``run_tiles.tile_pieces``), over the area less the water (``water``, the share of the
+    classified area, times that area's share of the zone; NaN, no classified pixel: no
     water).
     """
     water_area = np.nan_to_num(water) * frac["valid_frac"].to_numpy(dtype=float)
     land = 1.0 - water_area
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(land > 0, table["lst_median_valid_frac"] / land, np.nan)
+        share = np.where(land > 0, np.asarray(valid_frac, dtype=float) / land, np.nan)
     # The two terms are sums in different orders: a zone whose land all has an LST is
     # 1 +- 1e-15, made 1 exactly (its pixels are a subset: anything more is not rounding).
     return np.where(np.abs(share - 1.0) <= 1e-9, 1.0, share)

@@ -115,11 +115,15 @@ ZONE_STATS = parse_statistics(["mean", "p90", "valid_frac", "area_m2"])
 #: Only the median LST needs more than the mean (its p90, valid fraction and area): the
 #: samples a quantile keeps are not held for the other layers.
 MEAN_STATS = parse_statistics(["mean"])
+#: The median ΔT's mean and valid fraction: ΔT can rest on fewer scenes than the LST (a
+#: scene without a reference has no ΔT), and ``_zone_table`` gates the ΔT columns on its
+#: own share. Both come from the moments every layer keeps.
+ANOMALY_STATS = parse_statistics(["mean", "valid_frac"])
 
 
 def layer_stats(name: str) -> Any:
     """Return the parsed statistics of raster layer ``name``."""
-    return ZONE_STATS if name == "lst_median" else MEAN_STATS
+    return {"lst_median": ZONE_STATS, "lst_anomaly": ANOMALY_STATS}.get(name, MEAN_STATS)
 
 
 def _lst_rasters(arrays: Mapping[str, np.ndarray]) -> list[str]:
@@ -629,7 +633,11 @@ def _weighted_scene_sums(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def scene_suhii(
-    parts: list[dict[str, np.ndarray]], reference: xr.DataArray
+    parts: list[dict[str, np.ndarray]],
+    reference: xr.DataArray,
+    min_pixels: int = 1,
+    min_frac: float = 0.0,
+    urban: xr.DataArray | None = None,
 ) -> list[dict[str, Any]]:
     """Per-scene SUHII (urban mean − rural reference, K) from the merged pass-1 tile sums.
 
@@ -639,13 +647,21 @@ def scene_suhii(
         The :func:`reference_sums` of every tile, computed with ``urban``.
     reference
         The merged rural reference per scene (:func:`merged_reference`).
+    min_pixels, min_frac
+        The minimums of the rural reference, applied to the urban footprint too: a scene
+        with fewer clear footprint pixels, or a smaller clear share of them, has no urban
+        mean (a few pixels left clear between clouds are no mean of the city), so no SUHII,
+        said in a warning.
+    urban
+        The urban footprint's mean per scene when it is ΔT's reference
+        (``merged_reference(..., "urban", min_frac)``: the same minimums, already said).
 
     Returns
     -------
     list of dict
         One record per scene, in time order: ``time``, ``platform``, ``product_id``, ``suhii_k``,
         ``urban_mean_k``, ``rural_mean_k``, ``urban_pixels``, ``rural_pixels`` (clear pixels;
-        a mean with no clear pixel, or a scene without a reference, is None),
+        a mean under the minimums, or a scene without a reference, is None),
         ``rural_clear_share`` (``rural_pixels`` over the reference's pixels) and
         ``urban_clear_share`` (``urban_pixels`` over the footprint's pixels).
     """
@@ -656,7 +672,16 @@ def scene_suhii(
     rural_count = np.sum([p["count"] for p in parts], axis=0)
     rural_n_mask = np.sum([p["n_mask"] for p in parts])
     urban_n_mask = np.sum([p["urban_n_mask"] for p in parts])
-    urban_mean = np.where(urban_count > 0, urban_total / np.maximum(urban_count, 1), np.nan)
+    if urban is not None:
+        urban_mean = np.asarray(urban.values, dtype=np.float64)
+    elif urban_n_mask:
+        urban_mean = _checked_mean(
+            urban_total, urban_count, urban_n_mask, what="urban footprint", hint=URBAN_HINT,
+            min_pixels=min_pixels, min_frac=min_frac,
+            outcome="they have no SUHII (heat_island.json) and are left out of its scenes_mean_k",
+        )  # fmt: skip
+    else:  # no footprint: said with the composite (pipelines.heat_island)
+        urban_mean = np.full(np.shape(urban_total), np.nan)
     rural_mean = np.asarray(reference.values, dtype=np.float64)
     times = reference["time"].values if "time" in reference.coords else [None] * len(rural_mean)
     labels = {
@@ -911,9 +936,13 @@ def run_tiles(
                 store.save("reference", tile, sums_of_tile, {"derived": list(pieces)})
             sums.append(store.load("reference", tile))
         reference = merged_reference(sums, reference_template, min_pixels, min_frac=min_frac)
-        scenes = scene_suhii(sums, reference)
+        urban = None
         if anomaly_reference == "urban":
-            reference = merged_reference(sums, reference_template, min_pixels, "urban", min_frac)
+            urban = merged_reference(sums, reference_template, min_pixels, "urban", min_frac)
+        # The urban side of each scene's SUHII needs the reference's minimums too.
+        scenes = scene_suhii(sums, reference, min_pixels, min_frac, urban)
+        if urban is not None:
+            reference = urban
     if keep:
         derived = {name: pixels[name] for name in keep}
         pixels = {**pixels, **_mosaics(derived, tiles, store, "derived", gather)}

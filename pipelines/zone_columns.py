@@ -15,6 +15,7 @@ from types import MappingProxyType
 from raster.landcover import CLASS_NAMES
 
 __all__ = [
+    "ANOMALY_LAYERS",
     "LANDCOVER_CLASSES",
     "LOW_CLEAR_AREA",
     "RANKED",
@@ -45,7 +46,12 @@ ZONE_STATISTICS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "n_clear_mean": ("n_clear", "mean"),
     }
 )
-#: Flag of the zones with too little clear area (``composite.min_clear_area_frac``).
+#: The raster layers made from the per-scene ΔT (its median and 90th percentile, its
+#: z-score): they rest on the scenes with a reference, which can be fewer than the LST's, so
+#: their columns are gated on the median ΔT's own valid fraction, not on ``valid_frac``.
+ANOMALY_LAYERS: tuple[str, ...] = ("lst_anomaly", "lst_anomaly_p90", "lst_zscore")
+#: Flag of the zones with too little clear area (``composite.min_clear_area_frac``) in their
+#: composite LST or ΔT.
 LOW_CLEAR_AREA = "low_clear_area"
 #: Land-cover class names of :class:`raster.landcover.LandCover`, in code order 1..5 (0 is no
 #: data); their per-zone columns are :func:`landcover_column`.

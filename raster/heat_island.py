@@ -548,11 +548,13 @@ def _checked_mean(
     hint: str,
     min_pixels: int,
     min_frac: float = 0.0,
+    outcome: str = "their mean is NaN (and so their ΔT / SUHII)",
 ) -> np.ndarray:
     """Mean from sum and count; warn when data are lacking.
 
     NaN where ``count`` is below ``min_pixels`` or below ``min_frac`` of the mask's
-    ``n_mask`` pixels (the clear share ``count / n_mask``).
+    ``n_mask`` pixels (the clear share ``count / n_mask``); ``outcome`` ends the warning
+    (what the scenes lacking them lose).
     """
     total = np.asarray(total, dtype=np.float64)
     count = np.asarray(count)
@@ -568,7 +570,7 @@ def _checked_mean(
         warnings.warn(
             IlotsWarning(
                 f"{k} of {enough.size} scene(s) have {_too_few(min_pixels, min_frac, n, what)}: "
-                "their mean is NaN (and so their ΔT / SUHII)",
+                f"{outcome}",
                 code="no_clear_pixels",
             ),
             stacklevel=2,

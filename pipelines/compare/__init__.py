@@ -21,10 +21,10 @@ an id with another shape, or a synthetic run (the demo) is said as an
 ``unreliable`` is true where either run would not trust the zone: its ``valid_frac`` below
 that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), or its
 ``low_clear_area`` flag set (less than ``composite.min_clear_area_frac`` of its area with
-``composite.min_clear`` clear scenes); and where the zone is reshaped: more than
-:data:`~pipelines.compare.tables.RESHAPED_FRAC` of its two shapes' union in one run's shape
-only (``reshaped_frac``; another millésime's boundary, said as ``zones_differ``), so that its
-change mixes the zone's with the boundary's.
+``composite.min_clear`` clear scenes, for the LST or for ΔT); and where the zone is
+reshaped: more than :data:`~pipelines.compare.tables.RESHAPED_FRAC` of its two shapes' union
+in one run's shape only (``reshaped_frac``; another millésime's boundary, said as
+``zones_differ``), so that its change mixes the zone's with the boundary's.
 
 The summary's mean changes inside and outside QPV are zone means (unweighted) over the IRIS
 with a value in both runs (their count said). The change of the QPV gap of ΔT is tested on the

@@ -719,7 +719,8 @@ class CompositeConfig(_Model):
         ge=0,
         le=1,
         description="Zones where less than this share of the area has min_clear observations "
-        "are flagged (low_clear_area column; science.md §5, [U]). Default 0.5.",
+        "are flagged (low_clear_area column; science.md §5, [U]), counting for the anomaly ΔT "
+        "only the scenes with a reference. Default 0.5.",
     )
     anomaly: bool = Field(
         True,
@@ -826,7 +827,8 @@ class HeatIslandConfig(_Model):
         ge=1,
         description="A scene with fewer clear rural reference pixels gets no reference (no "
         "anomaly for that scene), counted in 30 m Landsat pixels whatever grid.resolution "
-        "(1 is 9 pixels of a 10 m grid). Default 1.",
+        "(1 is 9 pixels of a 10 m grid); one with fewer clear urban footprint pixels gets no "
+        "SUHII of its own. Default 1.",
     )
     min_reference_frac: float = Field(
         0.1,
@@ -834,9 +836,9 @@ class HeatIslandConfig(_Model):
         le=1,
         description="A scene whose clear rural reference pixels are a smaller share of the "
         "reference's pixels (the ring without its water, built and off-elevation pixels) gets "
-        "no reference either: a few pixels left clear between clouds are no rural mean. With "
-        "composite.anomaly_reference: urban, both minimums apply to the urban footprint. "
-        "Default 0.1.",
+        "no reference either: a few pixels left clear between clouds are no rural mean. Both "
+        "minimums apply to the urban footprint too: a scene under them there gets no SUHII of "
+        "its own (and, with composite.anomaly_reference: urban, no reference). Default 0.1.",
     )
     elevation_tolerance_m: float = Field(
         50.0,
@@ -1243,7 +1245,8 @@ class ZonesConfig(_Model):
         description="Zones with less valid covered area than this share (valid_frac: the share "
         "of the zone's land, or of its area under mask.lst_keep_water, with a composite LST) "
         "get no LST value: their lst_* columns are empty, valid_frac stays (science.md §6.2, "
-        "[U]). Default 0.5.",
+        "[U]). The anomaly ΔT columns (lst_anomaly_*, lst_zscore_mean) need the same share "
+        "with a composite ΔT, which counts only the scenes with a reference. Default 0.5.",
     )
 
     @field_validator("extra")

@@ -1006,19 +1006,19 @@ _TABLE: dict[str, tuple[str, str]] = {
     "settings_separator": (" ; ", "; "),
     "quality_low_clear": (
         "{count} IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de "
-        "{threshold} de {of} a une LST composite (composite.min_clear_area_frac), le reste "
-        "n'ayant pas assez d'observations claires.",
+        "{threshold} de {of} a une LST composite et une anomalie ΔT composite "
+        "(composite.min_clear_area_frac), le reste n'ayant pas assez d'observations claires.",
         "{count} IRIS are flagged low_clear_area (a column of zones.gpkg): under {threshold} "
-        "of {of} has a composite LST (composite.min_clear_area_frac), the rest having too "
-        "few clear observations.",
+        "of {of} has a composite LST and a composite anomaly ΔT (composite.min_clear_area_frac), "
+        "the rest having too few clear observations.",
     ),
     "quality_low_clear_one": (
         "{count} IRIS est signalé low_clear_area (colonne de zones.gpkg) : moins de "
-        "{threshold} de {of} a une LST composite (composite.min_clear_area_frac), le reste "
-        "n'ayant pas assez d'observations claires.",
+        "{threshold} de {of} a une LST composite et une anomalie ΔT composite "
+        "(composite.min_clear_area_frac), le reste n'ayant pas assez d'observations claires.",
         "{count} IRIS is flagged low_clear_area (a column of zones.gpkg): under {threshold} "
-        "of {of} has a composite LST (composite.min_clear_area_frac), the rest having too "
-        "few clear observations.",
+        "of {of} has a composite LST and a composite anomaly ΔT (composite.min_clear_area_frac), "
+        "the rest having too few clear observations.",
     ),
     "quality_low_clear_valued": (
         "{count} d'entre eux ont pourtant une valeur, tirée de leur seule partie dégagée : "

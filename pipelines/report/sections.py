@@ -863,7 +863,7 @@ def _low_clear(summary: RunSummary, column: str, m: Messages) -> Paragraph | Non
     """Say how many IRIS are flagged ``low_clear_area``, and how many of them have a value.
 
     Flagged: under ``composite.min_clear_area_frac`` of the IRIS (of its land, water left
-    out) has a composite LST. A flagged IRIS keeps its value when its share is still at
+    out) has a composite LST and ΔT. A flagged IRIS keeps its value when its share is still at
     least ``zones.min_valid_frac``: a value from part of it. None when none is flagged.
     """
     iris = summary.iris

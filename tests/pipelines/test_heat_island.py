@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import xarray as xr
 
+from pipelines import run_tiles
 from pipelines.heat_island import heat_island_summary
 from tiles.errors import collected_warnings
 
@@ -61,3 +63,50 @@ def test_an_empty_mask_is_said_in_the_words_of_a_scene_mean():
         "relax the water, built or elevation filters"
     ]
     assert said[0].code == "empty_mask" and heat["composite"]["rural_mean_k"] is None
+
+
+def _scene_sums(urban_counts, urban_means, rural_counts, rural_means):
+    """Pass-1 sums of one tile over a footprint and a reference of 1000 pixels each."""
+    urban_counts, rural_counts = np.array(urban_counts), np.array(rural_counts)
+    return {
+        "urban_total": urban_counts * np.array(urban_means, dtype=float),
+        "urban_sumsq": urban_counts * np.array(urban_means, dtype=float) ** 2,
+        "urban_count": urban_counts,
+        "urban_n_mask": np.int64(1000),
+        "total": rural_counts * np.array(rural_means, dtype=float),
+        "sumsq": rural_counts * np.array(rural_means, dtype=float) ** 2,
+        "count": rural_counts,
+        "n_mask": np.int64(1000),
+    }
+
+
+def test_a_scene_with_a_sliver_of_clear_city_has_no_suhii():
+    """The urban footprint needs the rural reference's minimums (min_pixels 200 here,
+    min_frac 0.1) for a scene's SUHII. Hand values, footprint and reference of 1000 pixels,
+    500 of the reference clear in each scene: scene 1 has 1 clear urban pixel (0.1 %) at
+    310 K over a 285 K reference (it read +25 K, averaged in); scene 2, 400 at 305 K over
+    290 K: +15 K; scene 3, 150 at 302 K (15 %, but under 200 pixels) over 288 K (it read
+    +14 K). scenes_mean_k is scene 2's alone, 15 K (it read (25 + 15 + 14) / 3 = 18)."""
+    sums = _scene_sums([1, 400, 150], [310.0, 305.0, 302.0], [500] * 3, [285.0, 290.0, 288.0])
+    times = np.array(["2023-07-01", "2023-07-17", "2023-08-02"], dtype="datetime64[ns]")
+    template = xr.DataArray(np.zeros(3), dims=("time",), coords={"time": times})
+    with collected_warnings() as said:
+        reference = run_tiles.merged_reference([sums], template, 200, min_frac=0.1)
+        scenes = run_tiles.scene_suhii([sums], reference, 200, 0.1)
+    assert [s["suhii_k"] for s in scenes] == [None, pytest.approx(15.0), None]
+    assert [s["urban_mean_k"] for s in scenes] == [None, pytest.approx(305.0), None]
+    assert [s["rural_mean_k"] for s in scenes] == pytest.approx([285.0, 290.0, 288.0])
+    assert [s["urban_pixels"] for s in scenes] == [1, 400, 150]
+    assert [s["urban_clear_share"] for s in scenes] == pytest.approx([0.001, 0.4, 0.15])
+    assert said == [
+        "2 of 3 scene(s) have too few clear pixels in the urban footprint (under 10% of its "
+        "1000 grid pixels, or fewer than 200 grid pixels): they have no SUHII "
+        "(heat_island.json) and are left out of its scenes_mean_k"
+    ]
+    heat = heat_island_summary(_sums(10, 40), MASK, MASK, scenes, {})
+    assert heat["scenes_mean_k"] == pytest.approx(15.0) and heat["scenes_std_k"] is None
+    # ΔT against the urban footprint: its reference carries the same minimums, said once.
+    with collected_warnings() as said:
+        urban = run_tiles.merged_reference([sums], template, 200, "urban", 0.1)
+        again = run_tiles.scene_suhii([sums], reference, 200, 0.1, urban)
+    assert again == scenes and len(said) == 1 and "urban footprint" in said[0]

@@ -965,7 +965,9 @@ def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     """heat_island.min_reference_pixels: a scene with fewer clear rural pixels gets no
     reference (no anomaly, no SUHII) and a warning; the others keep theirs. It counts 30 m
     Landsat pixels: on a 60 m grid, 4 of them make a grid pixel, so 4 c + 1 asks for more
-    than c grid pixels (counted as grid pixels, it would drop every scene)."""
+    than c grid pixels (counted as grid pixels, it would drop every scene). The urban
+    footprint needs as many clear pixels for a scene's SUHII: the demo's, smaller than the
+    ring, has fewer in every scene, so no scene keeps its SUHII, said too."""
     config = _config(
         demo_folder, tmp_path / "run", **{"grid.resolution": 60, "outputs.report": False}
     )
@@ -975,9 +977,19 @@ def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     assert sorted(counts)[1] > thinnest and max(counts) < 4 * thinnest + 1
     thin = run(apply_overrides(config, {"heat_island.min_reference_pixels": 4 * thinnest + 1,
                                         "outputs.folder": str(tmp_path / "thin")}))  # fmt: skip
-    suhii = [s["suhii_k"] for s in thin.heat_island["scenes"]]
-    assert [v is None for v in suhii] == [n == thinnest for n in counts]
-    assert sum(v is None for v in suhii) == 1
+    rural = [s["rural_mean_k"] for s in thin.heat_island["scenes"]]
+    assert [v is None for v in rural] == [n == thinnest for n in counts]
+    assert sum(v is None for v in rural) == 1
+    assert max(s["urban_pixels"] for s in base.heat_island["scenes"]) < thinnest + 1
+    assert all(s["suhii_k"] is None for s in thin.heat_island["scenes"])
+    assert thin.heat_island["scenes_mean_k"] is None
+    assert any(
+        w.startswith("4 of 4 scene(s) have too few clear pixels in the urban footprint")
+        and w.endswith(
+            "they have no SUHII (heat_island.json) and are left out of its scenes_mean_k"
+        )
+        for w in thin.warnings
+    ), thin.warnings
     assert any(
         "1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its " in w
         and f"grid pixels, or fewer than {thinnest + 1} grid pixels): their mean is NaN" in w

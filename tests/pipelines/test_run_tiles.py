@@ -22,6 +22,7 @@ from shapely.geometry import box
 
 from pipelines import run_tiles
 from pipelines.run import _zone_table
+from pipelines.zone_columns import ANOMALY_LAYERS
 from raster.nearest import gather_nearest, native_gather
 from tiles.errors import IlotsWarning
 
@@ -87,6 +88,7 @@ def test_zone_without_classified_pixel_has_no_land_cover_shares():
         "code": ["a", "b"], "lst_median_area_m2": [1.0, 1.0], "lst_median_valid_frac": [1, 0],
         "lst_median_mean": [300.0, np.nan], "lst_median_p90": [301.0, np.nan],
         "lst_p90_mean": [302.0, np.nan], "lst_anomaly_mean": [1.0, np.nan],
+        "lst_anomaly_valid_frac": [1.0, 0.0],
         "lst_anomaly_p90_mean": [2.0, np.nan],
         "ndvi_median_mean": [0.3, np.nan], "n_clear_mean": [4.0, 0.0],
     })  # fmt: skip
@@ -101,10 +103,15 @@ def test_zone_without_classified_pixel_has_no_land_cover_shares():
 
 
 def _zone_tables_of(
-    lst: np.ndarray, classes: np.ndarray, zones: dict[str, tuple], without_water: bool = True
+    lst: np.ndarray,
+    classes: np.ndarray,
+    zones: dict[str, tuple],
+    without_water: bool = True,
+    anomaly: np.ndarray | None = None,
 ):
     """The zone tables of pass 2 and the merge on a 10 m grid, one tile; ``zones``: code ->
-    (row, col, size) of a square of whole pixels (coverage 1)."""
+    (row, col, size) of a square of whole pixels (coverage 1). ``anomaly``: the values of
+    the ΔT layers (the median, its p90 and a z-score), else ``lst`` and no z-score."""
     grid = GeoBox(lst.shape, from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), CRS)
     squares = [
         box(600_000.0 + 10 * c, 5_400_000.0 - 10 * (r + n), 600_000.0 + 10 * (c + n),
@@ -116,6 +123,8 @@ def _zone_tables_of(
     coords = xr_coords(grid, crs_coord_name="spatial_ref")
     layers = {name: (("y", "x"), lst) for name in run_tiles.ZONE_LAYERS}  # values: any
     del layers["lst_zscore"], layers["albedo_median"]  # the optional ones
+    if anomaly is not None:
+        layers.update({name: (("y", "x"), anomaly) for name in ANOMALY_LAYERS})
     rasters = xr.Dataset({**layers, "landcover": (("y", "x"), classes)}, coords=coords)
     (tile,) = run_tiles.tiles_of(grid, 4096)
     parts = run_tiles.tile_pieces(rasters, [layer], tile, without_water=without_water)
@@ -149,6 +158,47 @@ def test_valid_frac_of_land_counts_lst_on_land_only():
     table, frac = _zone_tables_of(lst, classes, {"a": (0, 0, 4), "b": (0, 4, 4)}, False)
     kept = _zone_table(table, frac, "code").set_index("code")
     assert kept["valid_frac"].tolist() == pytest.approx([11 / 16, 15 / 16], abs=1e-12)
+
+
+def test_anomaly_columns_are_gated_on_the_anomaly_s_own_share():
+    """ΔT rests on the scenes with a reference: a zone can have an LST on all its pixels and
+    a ΔT on few. The ΔT columns (lst_anomaly_*, lst_zscore_mean) get no value under
+    zones.min_valid_frac (0.5) of the zone (of its land, water left out) with a composite
+    ΔT, and low_clear_area flags a zone under composite.min_clear_area_frac (0.6) of either
+    share. Zones of 4 x 4 whole pixels, the LST 300 K on every pixel; hand values:
+
+    "a": ΔT 2 K on 6 of 16 pixels (0.375): no ΔT value (it read 2.0), flagged (it was not).
+    "b": ΔT 1 K on 8 pixels, 3 K on 4 (0.75): mean 20 / 12 = 5/3 K, not flagged.
+    "c": a row of land-cover water (no ΔT there), ΔT 1 K on 4 and 2 K on 3 of its 12 land
+    pixels (7/12 ~ 0.58 of its land): mean 10 / 7 K, flagged. Water kept in the LST: 7 of its
+    16 pixels (0.44), no ΔT value.
+    """
+    lst = np.full((4, 12), 300.0, dtype=np.float32)
+    classes = np.full((4, 12), 4, dtype=np.uint8)
+    classes[0, 8:12] = 1
+    anomaly = np.full((4, 12), np.nan, dtype=np.float32)
+    anomaly[0, 0:4] = anomaly[1, 0:2] = 2.0  # "a"
+    anomaly[0:2, 4:8], anomaly[2, 4:8] = 1.0, 3.0  # "b"
+    anomaly[1, 8:12], anomaly[2, 8:11] = 1.0, 2.0  # "c"
+    zones = {"a": (0, 0, 4), "b": (0, 4, 4), "c": (0, 8, 4)}
+    delta = ["lst_anomaly_mean_k", "lst_anomaly_p90_mean_k", "lst_zscore_mean"]
+    table, frac = _zone_tables_of(lst, classes, zones, anomaly=anomaly)
+    out = _zone_table(table, frac, "code", min_valid_frac=0.5, min_clear_area_frac=0.6,
+                      water_excluded=True).set_index("code")  # fmt: skip
+    assert out["valid_frac"].tolist() == [1.0, 1.0, 1.0]
+    assert out["lst_mean_k"].tolist() == pytest.approx([300.0, 300.0, 300.0])
+    assert out.loc["a", delta].isna().all()
+    for column in delta:
+        assert out.loc["b", column] == pytest.approx(5 / 3, rel=1e-6), column
+        assert out.loc["c", column] == pytest.approx(10 / 7, rel=1e-6), column
+    assert out["low_clear_area"].tolist() == [True, False, True]
+    # Water kept in the LST (mask.lst_keep_water): the shares are of the whole area.
+    table, frac = _zone_tables_of(lst, classes, zones, False, anomaly)
+    kept = _zone_table(table, frac, "code", min_valid_frac=0.5,
+                       min_clear_area_frac=0.6).set_index("code")  # fmt: skip
+    assert kept.loc["c", delta].isna().all() and kept.loc["c", "lst_mean_k"] == 300.0
+    assert kept.loc["b", "lst_anomaly_mean_k"] == pytest.approx(5 / 3, rel=1e-6)
+    assert kept["low_clear_area"].tolist() == [True, False, True]
 
 
 def _pieces_with_water(without_water: bool) -> dict:

@@ -18,6 +18,7 @@ ZONAL = {
     "lst_median_p90": [301.0, 302.0, 303.0],
     "lst_p90_mean": [302.0, 303.0, 304.0],
     "lst_anomaly_mean": [1.0, 2.0, 3.0],
+    "lst_anomaly_valid_frac": [1.0, 1.0, 1.0],
     "lst_anomaly_p90_mean": [2.0, 3.0, 4.0],
     "lst_zscore_mean": [0.1, 0.2, 0.3],
     "ndvi_median_mean": [0.3, 0.4, 0.5],

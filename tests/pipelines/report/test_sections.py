@@ -199,9 +199,10 @@ def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
     assert texts[1] == "1 IRIS est sous le seuil de couverture de 90 % et n'a pas de valeur."
     assert texts[2] == (
         "3 IRIS sont signalés low_clear_area (colonne de zones.gpkg) : moins de 95 % de leur "
-        "surface hors eau a une LST composite (composite.min_clear_area_frac), le reste n'ayant "
-        "pas assez d'observations claires. 2 d'entre eux ont pourtant une valeur, tirée de "
-        "leur seule partie dégagée : elle peut mal décrire l'IRIS entier, à lire avec prudence."
+        "surface hors eau a une LST composite et une anomalie ΔT composite "
+        "(composite.min_clear_area_frac), le reste n'ayant pas assez d'observations claires. "
+        "2 d'entre eux ont pourtant une valeur, tirée de leur seule partie dégagée : elle "
+        "peut mal décrire l'IRIS entier, à lire avec prudence."
     )
     kept = {**config, "mask": {"lst_keep_water": True}}
     flagged = iris.assign(low_clear_area=[False, True, False, False])
@@ -209,8 +210,8 @@ def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
     texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
     assert texts[2] == (
         "1 IRIS is flagged low_clear_area (a column of zones.gpkg): under 95% of its area "
-        "has a composite LST (composite.min_clear_area_frac), the rest having too few clear "
-        "observations."
+        "has a composite LST and a composite anomaly ΔT (composite.min_clear_area_frac), the "
+        "rest having too few clear observations."
     )
     none = _summary(tmp_path, iris=iris.assign(low_clear_area=False), manifest={"config": config})
     texts = _texts(sections._quality(none, "lst_mean_k", EN, sections._Drawer()))
@@ -763,9 +764,10 @@ def test_counts_of_one_are_said_in_the_singular(tmp_path):
     assert texts[1] == "1 IRIS est sous le seuil de couverture de 90 % et n'a pas de valeur."
     assert texts[2] == (
         "1 IRIS est signalé low_clear_area (colonne de zones.gpkg) : moins de 95 % de sa "
-        "surface hors eau a une LST composite (composite.min_clear_area_frac), le reste n'ayant "
-        "pas assez d'observations claires. Il a pourtant une valeur, tirée de sa seule partie "
-        "dégagée : elle peut mal décrire l'IRIS entier, à lire avec prudence."
+        "surface hors eau a une LST composite et une anomalie ΔT composite "
+        "(composite.min_clear_area_frac), le reste n'ayant pas assez d'observations claires. "
+        "Il a pourtant une valeur, tirée de sa seule partie dégagée : elle "
+        "peut mal décrire l'IRIS entier, à lire avec prudence."
     )
     texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
     assert texts[0].startswith("1 of 2 IRIS has a value of ")
