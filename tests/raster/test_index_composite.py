@@ -82,6 +82,18 @@ def test_equals_the_general_chain_bit_for_bit(chunks):
         assert np.nanmax(np.abs(fused[name].values)) <= 1, name
 
 
+def test_float64_scales_and_offsets_equal_the_chain_bit_for_bit():
+    """Scales and offsets given as float64 convert in float32, as dn_to_physical does."""
+    stored = _stored()
+    wide = StoredBands(stored.data, {b: s.astype(np.float64) for b, s in stored.scale.items()},
+                       {b: o.astype(np.float64) for b, o in stored.offset.items()},
+                       stored.fill, stored.specs)  # fmt: skip
+    fused = index_median_composite(wide, NAMES).compute()
+    expected = _chain(wide, NAMES)
+    for name in NAMES:
+        np.testing.assert_array_equal(fused[name].values, expected[name].values, err_msg=name)
+
+
 def test_a_negative_reflectance_counts_as_zero():
     """Red 0.0084 and NIR -0.0084 (DN 84 and 1916 at scale 1e-4, offsets 0 and -0.2): NDVI -1
     on both dates, not (-0.0084 - 0.0084) / 0 nor 1344-like values."""
