@@ -92,6 +92,7 @@ from pipelines.config import RunConfig
 from pipelines.inequality import InequalityReport, run_inequality, zone_roles
 from pipelines.scenarios.baseline import Baseline
 from raster.zonal import ZoneCoverage, prepare_zones, zonal_stats, zone_coverage
+from tiles.errors import InequalityError
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -216,7 +217,10 @@ def _income_setup(config: RunConfig, table: pd.DataFrame) -> dict[str, Any] | No
 
 
 def inequality_of(
-    baseline: Baseline, config: RunConfig, iris_values: pd.DataFrame | None = None
+    baseline: Baseline,
+    config: RunConfig,
+    iris_values: pd.DataFrame | None = None,
+    notes: list[str] | None = None,
 ) -> InequalityReport | None:
     """Run the run's inequality metrics of the IRIS LST anomaly, before or after a scenario.
 
@@ -229,11 +233,16 @@ def inequality_of(
     iris_values
         :func:`zone_effects` of the ``iris`` layer: its ``lst_anomaly_after_mean_k`` replaces
         the run's ``lst_anomaly_mean_k``; ``None`` keeps the run's (the baseline).
+    notes
+        Given, a table the statistics cannot be computed from (too few IRIS with a ΔT, none
+        with a neighbour: :class:`~tiles.errors.InequalityError`) is said there, and ``None``
+        returned, as the run skips its inequality then; else the error propagates.
 
     Returns
     -------
     InequalityReport or None
-        ``None`` when the run has no income column (no inequality to compute).
+        ``None`` when the run has no income column (no inequality to compute), or (with
+        ``notes``) when the statistics cannot be computed.
     """
     table = baseline.zones["iris"].copy()
     setup = _income_setup(config, table)
@@ -242,14 +251,20 @@ def inequality_of(
     if iris_values is not None:
         after = iris_values.set_index("code_iris")["lst_anomaly_after_mean_k"]
         table[OUTCOME] = table["code_iris"].map(after).to_numpy(dtype=np.float64)
-    return run_inequality(
-        table,
-        outcome=OUTCOME,
-        interval_scale=config.inequality.interval_scale.get(OUTCOME),  # as the run
-        check_income=False,  # the run said an implausible income once, among its warnings
-        **config.inequality.run_options(),
-        **setup,
-    )
+    try:
+        return run_inequality(
+            table,
+            outcome=OUTCOME,
+            interval_scale=config.inequality.interval_scale.get(OUTCOME),  # as the run
+            check_income=False,  # the run said an implausible income once, among its warnings
+            **config.inequality.run_options(),
+            **setup,
+        )
+    except InequalityError as err:
+        if notes is None:
+            raise
+        notes.append(f"the scenarios' inequality statistics of {OUTCOME} are skipped: {err}")
+        return None
 
 
 def group_deltas(

@@ -803,7 +803,10 @@ def _write_scenarios(
     coverages = {
         layer: layer_coverage(baseline, layer, config.zones.method) for layer in baseline.zones
     }
-    before_report = inequality_of(baseline, config) if "iris" in baseline.zones else None
+    notes: list[str] = []
+    before_report = (
+        inequality_of(baseline, config, notes=notes) if "iris" in baseline.zones else None
+    )
     before_json = json.loads(before_report.to_json()) if before_report is not None else None
     gap_before = metric_value(before_json, "group_difference")
     city = _city(baseline)
@@ -811,7 +814,6 @@ def _write_scenarios(
     fits = [refit(model, target, before, seed) for seed in seeds] if len(seeds) > 1 else [model]
     rows: list[dict[str, Any]] = []
     deltas: dict[str, np.ndarray] = {}
-    notes: list[str] = []
     gaps: list[list[float]] = []  # per scenario, the QPV gap after it in each fit
     summaries: list[dict[str, Any]] = []
     for i, (spec, area, unseen) in enumerate(zip(config.scenarios, *areas, strict=True)):
@@ -976,7 +978,9 @@ def _write_scenario(
         tables[layer] = zone_effects(baseline, layer, coverages[layer], delta, changed)
         marked = with_synthetic_mark(tables[layer], baseline.synthetic)
         write_text_atomic(folder / f"{layer}.csv", marked.to_csv(index=False, lineterminator="\n"))
-    report = inequality_of(baseline, config, tables["iris"]) if "iris" in tables else None
+    # None before (no income, or too few IRIS with a ΔT: said once, in the notes): none after.
+    with_before = "iris" in tables and before_json is not None
+    report = inequality_of(baseline, config, tables["iris"]) if with_before else None
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:
         # Keyed by outcome, as the run's: its CSV has the same columns (outcome first).

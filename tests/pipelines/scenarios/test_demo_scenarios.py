@@ -349,6 +349,22 @@ def test_a_run_without_income_values_gives_scenarios_without_inequality(run_copy
     assert len(result.comparison) == 1
 
 
+def test_a_run_with_too_few_iris_with_a_delta_t_gives_scenarios_without_inequality(run_copy):
+    """Two IRIS with a ΔT (the others gated out for want of clear scenes): the run skips its
+    inequality with a note; the scenarios do too, instead of stopping on the error."""
+    folder, data = run_copy
+    iris = gpd.read_parquet(folder / "zones" / "iris.parquet")
+    iris.loc[iris.index[2:], "lst_anomaly_mean_k"] = np.nan
+    iris.to_parquet(folder / "zones" / "iris.parquet")
+    noop = [{"name": "nothing", "where": {"layer": "qpv"}, "change": [{"ndvi": {"add": 0.0}}]}]
+    result = run_scenarios(_config(data, noop, **FAST))
+    assert not (folder / "scenarios" / "nothing" / "inequality.json").exists()
+    assert (folder / "scenarios" / "nothing" / "delta_lst.tif").is_file()
+    (note,) = [n for n in result.notes if "inequality statistics" in n]
+    assert note.startswith("the scenarios' inequality statistics of lst_anomaly_mean_k are "
+                           "skipped: ")  # fmt: skip
+
+
 def test_where_matching_nothing_names_the_filter(run_copy, tmp_path):
     folder, data = run_copy
     _without_bare_soil(folder)
