@@ -146,6 +146,8 @@ def _composite_pixels(values, quantiles, min_clear, out):  # pragma: no cover - 
                     out[s, i0 + x] = sorted_quantile(srt[:, x], n, quantiles[s])
 
 
+# sort_columns and sorted_quantile are compiled into raster.index_composite's kernels too,
+# whose numba cache does not see edits here: edit that module with them (see its import).
 @njit(cache=True, nogil=True, inline="always")
 def sort_columns(srt, n_time, m, tmp):  # pragma: no cover - compiled
     """Sort the first ``m`` columns of ``srt`` (``(time, pixel)``) along time, in place.
@@ -173,11 +175,12 @@ def sort_columns(srt, n_time, m, tmp):  # pragma: no cover - compiled
 def sorted_quantile(buf, n, q):  # pragma: no cover - compiled
     """Quantile ``q`` of the ``n`` sorted values ``buf[:n]`` (n ≥ 1), numpy's "linear" method.
 
-    The same arithmetic as numpy: ``h = n*q + (1 - q) - 1``, then its ``_lerp``, in float64
-    (float32 values are widened first). A numba helper for fused kernels that sort each
-    pixel's few values themselves.
+    The same arithmetic as numpy's: ``h = (n - 1)*q`` (its "linear" method's virtual index;
+    ``n*q + (1 - q) - 1``, equal in exact arithmetic, rounds differently and moved some P90s
+    by a float32 step), then its ``_lerp``, in float64 (float32 values are widened first). A
+    numba helper for fused kernels that sort each pixel's few values themselves.
     """
-    h = n * q + (1.0 - q) - 1.0
+    h = (n - 1) * q
     if h >= n - 1:
         return np.float64(buf[n - 1])
     if h < 0.0:

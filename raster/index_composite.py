@@ -39,6 +39,9 @@ import numpy as np
 import xarray as xr
 from numba import njit
 
+# Compiled into this module's kernels, whose numba cache (cache=True) is invalidated by edits
+# to this file only: after editing sort_columns or sorted_quantile, edit this file too (or
+# remove its __pycache__), or the kernels keep the former code.
 from raster.composite import sort_columns, sorted_quantile, statistic_attrs
 from raster.footprint import on_coords_of
 from raster.indices import _attrs, _resolve_bands, _spec
