@@ -30,6 +30,9 @@ def heat_island_summary(
     reference_mask: xr.DataArray,
     scenes: list[dict[str, Any]],
     definition: dict[str, Any],
+    *,
+    min_pixels: int = 1,
+    min_frac: float = 0.0,
 ) -> dict[str, Any]:
     """Assemble the run's ``heat_island.json``.
 
@@ -49,6 +52,11 @@ def heat_island_summary(
     definition
         How the footprint and the ring were defined, as applied
         (:func:`pipelines.run_layers.heat_island_definition`), copied as given.
+    min_pixels, min_frac
+        The fewest composite pixels, and the least share of its mask, a mean over the
+        footprint or the reference rests on (``heat_island.min_reference_pixels``, in grid
+        pixels, and ``min_reference_frac``: as a scene's); under them it is None, and so is
+        the composite SUHII, said in a warning.
 
     Returns
     -------
@@ -60,6 +68,7 @@ def heat_island_summary(
     """
     values = [s["suhii_k"] for s in scenes if s["suhii_k"] is not None]
     _say_empty(sums)
+    thin = _thin_regions(sums, min_pixels, min_frac)
     return {
         "definition": {
             **definition,
@@ -67,8 +76,8 @@ def heat_island_summary(
             "urban_definition": _definition(urban, "urban footprint"),
             "reference_definition": _definition(reference_mask, "rural reference mask"),
         },
-        "composite": _record(sums, "lst_anomaly"),
-        "composite_lst": _record(sums, "lst_median"),
+        "composite": _record(sums, "lst_anomaly", thin),
+        "composite_lst": _record(sums, "lst_median", thin),
         "scenes": scenes,
         "scenes_mean_k": float(np.mean(values)) if values else None,
         "scenes_std_k": float(np.std(values)) if len(values) > 1 else None,
@@ -79,19 +88,54 @@ def heat_island_summary(
 _REGIONS = (("urban", "urban footprint", URBAN_HINT), ("rural", "rural reference", RURAL_HINT))
 
 
-def _record(sums: dict[str, dict[str, float]], variable: str) -> dict[str, Any]:
+def _record(
+    sums: dict[str, dict[str, float]], variable: str, thin: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Return the composite SUHII record of ``variable``.
 
-    A mask without a value of it has a None mean, said once by :func:`_say_empty`.
+    A mask without a value of it has a None mean, said once by :func:`_say_empty`; so has a
+    mask in ``thin`` (:func:`_thin_regions`), its pixel count kept.
     """
     layer = sums.get(variable, {})
     counts = {region: int(layer.get(f"{region}_count", 0)) for region, _, _ in _REGIONS}
     means = {
-        region: layer.get(f"{region}_total", 0.0) / count if count else np.nan
+        region: layer.get(f"{region}_total", 0.0) / count if count and region not in thin
+        else np.nan
         for region, count in counts.items()
-    }
+    }  # fmt: skip
     return {"variable": variable, **suhii_record(means["urban"], means["rural"],
                                                  counts["urban"], counts["rural"])}  # fmt: skip
+
+
+def _thin_regions(
+    sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float
+) -> frozenset[str]:
+    """Return the masks where the composite ΔT has too few pixels for a mean; warn of them.
+
+    Under ``min_pixels`` or under ``min_frac`` of the mask's pixels, as a scene's mean
+    (:func:`raster.heat_island._checked_mean`): one clear urban pixel of a thousand is no
+    mean of the city. A mask with no value at all is :func:`_say_empty`'s.
+    """
+    n_mask, layer = sums.get("n_mask", {}), sums.get("lst_anomaly", {})
+    thin, said = set(), []
+    for region, what, _ in _REGIONS:
+        n, count = int(n_mask.get(region, 0)), int(layer.get(f"{region}_count", 0))
+        if n and count and (count < min_pixels or count / n < min_frac):
+            thin.add(region)
+            said.append(f"{count} of the {n} pixels of the {what}")
+    if said:
+        warnings.warn(
+            IlotsWarning(
+                f"the composite ΔT has a value on only {' and '.join(said)}, under "
+                f"heat_island.min_reference_pixels ({min_pixels}) or min_reference_frac "
+                f"({min_frac:g}) of it: heat_island.json has no composite SUHII, only the "
+                "scenes' own; lower composite.min_clear, widen the periods or lower those "
+                "minimums",
+                code="empty_composite",
+            ),
+            stacklevel=3,
+        )
+    return frozenset(thin)
 
 
 def _say_empty(sums: dict[str, dict[str, float]]) -> None:

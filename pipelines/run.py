@@ -1107,6 +1107,8 @@ def _run(
             graph.reference_mask,
             scene_suhii,
             run_layers.heat_island_definition(config, graph.landcover is not None),
+            min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
+            min_frac=hi.min_reference_frac,
         )
     with timer("zonal"):
         layers = {}

@@ -1176,11 +1176,14 @@ _TABLE: dict[str, tuple[str, str]] = {
         "empty)",
     ),
     "warning_kind_empty_composite": (
-        "Composite sans valeur dans l'emprise urbaine ou la référence rurale (aucun pixel "
-        "n'y a composite.min_clear scènes claires) : pas de SUHII composite, seulement celui "
-        "de chaque scène",
-        "A composite without a value in the urban footprint or the rural reference (no pixel "
-        "there has composite.min_clear clear scenes): no composite SUHII, only each scene's",
+        "Composite sans valeur, ou sur trop peu de pixels, dans l'emprise urbaine ou la "
+        "référence rurale (composite.min_clear scènes claires par pixel ; "
+        "heat_island.min_reference_pixels et min_reference_frac) : pas de SUHII composite, "
+        "seulement celui de chaque scène",
+        "A composite without a value, or with one on too few pixels, in the urban footprint or "
+        "the rural reference (composite.min_clear clear scenes a pixel; "
+        "heat_island.min_reference_pixels and min_reference_frac): no composite SUHII, only "
+        "each scene's",
     ),
     "warning_kind_no_sentinel2": (
         "Aucun produit Sentinel-2 dans les périodes et la zone d'étude : NDVI et occupation du "

@@ -110,3 +110,26 @@ def test_a_scene_with_a_sliver_of_clear_city_has_no_suhii():
         urban = run_tiles.merged_reference([sums], template, 200, "urban", 0.1)
         again = run_tiles.scene_suhii([sums], reference, 200, 0.1, urban)
     assert again == scenes and len(said) == 1 and "urban footprint" in said[0]
+
+
+def test_a_composite_on_a_sliver_of_a_mask_gives_no_suhii():
+    """The composite ΔT on 5 of the footprint's 100 pixels (5 %, under min_reference_frac
+    0.1): no urban mean nor composite SUHII (3 - 1 = 2 K before), the counts kept, one
+    warning naming the share and the settings; at 10 of 100 it stands."""
+    with collected_warnings() as said:
+        heat = heat_island_summary(_sums(5, 400), MASK, MASK, [], {}, min_frac=0.1)
+    assert heat["composite"]["suhii_k"] is None and heat["composite"]["urban_mean_k"] is None
+    assert heat["composite"]["rural_mean_k"] == pytest.approx(1.0)
+    assert heat["composite"]["urban_pixels"] == 5 and heat["composite_lst"]["suhii_k"] is None
+    assert [w.code for w in said] == ["empty_composite"]
+    assert said[0].startswith(
+        "the composite ΔT has a value on only 5 of the 100 pixels of the urban footprint, "
+        "under heat_island.min_reference_pixels (1) or min_reference_frac (0.1) of it"
+    )
+    with collected_warnings() as said:
+        heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {}, min_frac=0.1)
+    assert not said and heat["composite"]["suhii_k"] == pytest.approx(2.0)
+    with collected_warnings() as said:  # 40 rural pixels, fewer than 50
+        heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {}, min_pixels=50)
+    assert heat["composite"]["suhii_k"] is None and heat["composite"]["rural_mean_k"] is None
+    assert "10 of the 100 pixels of the urban footprint and 40 of the 400 pixels" in said[0]
