@@ -898,7 +898,7 @@ def zonal_command(
         if not overwrite:
             refuse_replacing(replaced_table(out))
         if out.suffix.lower() == ".gpkg":  # open in QGIS: said now, not after the work
-            check_closed(out)
+            check_closed(out.resolve())  # a link: its file's -wal, as SQLite names it
         with dask_progress("zonal statistics", progress):
             table, frame = zonal_table(
                 raster,

@@ -68,7 +68,7 @@ def heat_island_summary(
     """
     values = [s["suhii_k"] for s in scenes if s["suhii_k"] is not None]
     _say_empty(sums)
-    thin = _thin_regions(sums, min_pixels, min_frac)
+    _say_thin(sums, min_pixels, min_frac)
     return {
         "definition": {
             **definition,
@@ -76,8 +76,8 @@ def heat_island_summary(
             "urban_definition": _definition(urban, "urban footprint"),
             "reference_definition": _definition(reference_mask, "rural reference mask"),
         },
-        "composite": _record(sums, "lst_anomaly", thin),
-        "composite_lst": _record(sums, "lst_median", thin),
+        "composite": _record(sums, "lst_anomaly", min_pixels, min_frac),
+        "composite_lst": _record(sums, "lst_median", min_pixels, min_frac),
         "scenes": scenes,
         "scenes_mean_k": float(np.mean(values)) if values else None,
         "scenes_std_k": float(np.std(values)) if len(values) > 1 else None,
@@ -89,15 +89,16 @@ _REGIONS = (("urban", "urban footprint", URBAN_HINT), ("rural", "rural reference
 
 
 def _record(
-    sums: dict[str, dict[str, float]], variable: str, thin: frozenset[str] = frozenset()
+    sums: dict[str, dict[str, float]], variable: str, min_pixels: int = 1, min_frac: float = 0.0
 ) -> dict[str, Any]:
     """Return the composite SUHII record of ``variable``.
 
     A mask without a value of it has a None mean, said once by :func:`_say_empty`; so has a
-    mask in ``thin`` (:func:`_thin_regions`), its pixel count kept.
+    mask where it has too few (:func:`_thin_regions`), its pixel count kept.
     """
     layer = sums.get(variable, {})
     counts = {region: int(layer.get(f"{region}_count", 0)) for region, _, _ in _REGIONS}
+    thin = _thin_regions(layer, sums.get("n_mask", {}), min_pixels, min_frac)
     means = {
         region: layer.get(f"{region}_total", 0.0) / count if count and region not in thin
         else np.nan
@@ -108,34 +109,40 @@ def _record(
 
 
 def _thin_regions(
-    sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float
-) -> frozenset[str]:
-    """Return the masks where the composite ΔT has too few pixels for a mean; warn of them.
+    layer: dict[str, float], n_mask: dict[str, float], min_pixels: int, min_frac: float
+) -> dict[str, tuple[int, int]]:
+    """Return the masks where ``layer`` has a value on too few pixels for a mean.
 
     Under ``min_pixels`` or under ``min_frac`` of the mask's pixels, as a scene's mean
     (:func:`raster.heat_island._checked_mean`): one clear urban pixel of a thousand is no
-    mean of the city. A mask with no value at all is :func:`_say_empty`'s.
+    mean of the city. Each with its count and its mask's pixels. A mask with no value at all
+    is :func:`_say_empty`'s.
     """
-    n_mask, layer = sums.get("n_mask", {}), sums.get("lst_anomaly", {})
-    thin, said = set(), []
-    for region, what, _ in _REGIONS:
+    thin = {}
+    for region, _, _ in _REGIONS:
         n, count = int(n_mask.get(region, 0)), int(layer.get(f"{region}_count", 0))
         if n and count and (count < min_pixels or count / n < min_frac):
-            thin.add(region)
-            said.append(f"{count} of the {n} pixels of the {what}")
+            thin[region] = (count, n)
+    return thin
+
+
+def _say_thin(sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float) -> None:
+    """Warn when the composite ΔT has too few pixels in a mask (:func:`_thin_regions`)."""
+    thin = _thin_regions(sums.get("lst_anomaly", {}), sums.get("n_mask", {}), min_pixels, min_frac)
+    said = [f"{thin[region][0]} of the {thin[region][1]} pixels of the {what}"
+            for region, what, _ in _REGIONS if region in thin]  # fmt: skip
     if said:
         warnings.warn(
             IlotsWarning(
-                f"the composite ΔT has a value on only {' and '.join(said)}, under "
-                f"heat_island.min_reference_pixels ({min_pixels}) or min_reference_frac "
-                f"({min_frac:g}) of it: heat_island.json has no composite SUHII, only the "
-                "scenes' own; lower composite.min_clear, widen the periods or lower those "
-                "minimums",
+                f"the composite ΔT has a value on only {' and '.join(said)}: fewer than "
+                f"{min_pixels} grid pixels (heat_island.min_reference_pixels) or under "
+                f"{min_frac:g} of it (min_reference_frac), so heat_island.json has no "
+                "composite SUHII, only the scenes' own; lower composite.min_clear, widen the "
+                "periods or lower those minimums",
                 code="empty_composite",
             ),
             stacklevel=3,
         )
-    return frozenset(thin)
 
 
 def _say_empty(sums: dict[str, dict[str, float]]) -> None:

@@ -21,9 +21,9 @@ import geopandas as gpd
 import pandas as pd
 
 from pipelines.compare.runs import CompareError
-from pipelines.outputs._atomic import probe_folder, refuse_replacing, staged
+from pipelines.outputs._atomic import probe_folder, refuse_replacing, staged, written_path
 from pipelines.outputs.folder import RunFolder
-from pipelines.outputs.geopackage import GPKG_VERSION
+from pipelines.outputs.geopackage import GPKG_VERSION, check_closed
 from pipelines.outputs.tables import with_synthetic_mark
 
 __all__ = ["OUTPUT_NAMES", "check_out", "csvt_type", "open_out", "remove_stale", "write_tables"]
@@ -85,6 +85,7 @@ def check_out(target: Path, runs: Iterable[str | Path], *, overwrite: bool = Fal
     if not overwrite:
         held = [name for name in OUTPUT_NAMES if _taken(target / name)]
         refuse_replacing(held, folder=target)
+    check_closed(written_path(target / "compare.gpkg", overwrite))  # said before the work
 
 
 def _taken(path: Path) -> bool:
@@ -145,6 +146,7 @@ def write_tables(
     the targets (:func:`~pipelines.outputs._atomic.staged`).
     """
     gpkg = out / "compare.gpkg"
+    check_closed(written_path(gpkg, overwrite))  # open in QGIS: its -wal would spoil it
     with staged(gpkg, overwrite=overwrite) as staging:
         for name, table in tables.items():
             table.to_file(

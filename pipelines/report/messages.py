@@ -595,8 +595,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "pixels were clear (under {threshold}); SUHII rests on part of the reference only.",
     ),
     "suhii_none": (
-        "Le SUHII du composite n'a pas pu être calculé (pas de pixel urbain ou rural valide).",
-        "The composite's SUHII could not be computed (no valid urban or rural pixel).",
+        "Le SUHII du composite n'a pas pu être calculé (pas de pixel urbain ou rural valide, "
+        "ou trop peu : heat_island.min_reference_pixels, min_reference_frac).",
+        "The composite's SUHII could not be computed (no valid urban or rural pixel, or too "
+        "few: heat_island.min_reference_pixels, min_reference_frac).",
     ),
     "suhii_definition": (
         "Définition : {formula}. Zone urbaine : {urban}. Référence rurale : {rural}.",

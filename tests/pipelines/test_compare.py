@@ -28,7 +28,7 @@ from pipelines.compare import CompareError, compare_runs
 from pipelines.inequality.results import CSV_COLUMNS
 from tests.holders import held_elsewhere
 from tests.refusals import assert_out_refused
-from tiles.errors import GridError, IlotsWarning, OutputExistsError, ZonesError
+from tiles.errors import GridError, IlotsWarning, OutputError, OutputExistsError, ZonesError
 
 _FILES = ("manifest.json", "zones.gpkg", "inequality.json")
 
@@ -630,6 +630,29 @@ def test_only_an_overwrite_removes_the_output_names_a_comparison_does_not_write(
     assert sorted(os.listdir(tmp_path)) == ["notes.txt", "qpv_change.csv"]
     assert remove_stale(tmp_path, [], overwrite=True) == ["qpv_change.csv"]
     assert os.listdir(tmp_path) == ["notes.txt"]
+
+
+def test_a_compare_gpkg_open_in_another_program_is_not_replaced(runs, tmp_path):
+    """QGIS editing compare.gpkg (WAL mode): --overwrite is refused before the work, as a
+    run's zones.gpkg is, rather than put a new file beside the old one's -wal."""
+    a, b = runs
+    out = tmp_path / "out"
+    _compare(a, b, out)
+    qgis = sqlite3.connect(out / "compare.gpkg")
+    try:
+        qgis.execute("PRAGMA journal_mode=WAL")
+        qgis.execute("PRAGMA wal_autocheckpoint=0")
+        qgis.execute("CREATE TABLE usernotes(note TEXT)")
+        qgis.commit()
+        before = (out / "manifest.json").read_bytes()
+        with pytest.raises(OutputError, match=r"compare.gpkg is open in another program"):
+            compare_runs(a, b, out, overwrite=True)
+        assert (out / "manifest.json").read_bytes() == before  # refused before the work
+    finally:
+        qgis.close()
+    with closing(sqlite3.connect(out / "compare.gpkg")) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("SELECT count(*) FROM usernotes").fetchone() == (0,)
 
 
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):

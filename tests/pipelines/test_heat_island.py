@@ -123,8 +123,9 @@ def test_a_composite_on_a_sliver_of_a_mask_gives_no_suhii():
     assert heat["composite"]["urban_pixels"] == 5 and heat["composite_lst"]["suhii_k"] is None
     assert [w.code for w in said] == ["empty_composite"]
     assert said[0].startswith(
-        "the composite ΔT has a value on only 5 of the 100 pixels of the urban footprint, "
-        "under heat_island.min_reference_pixels (1) or min_reference_frac (0.1) of it"
+        "the composite ΔT has a value on only 5 of the 100 pixels of the urban footprint: "
+        "fewer than 1 grid pixels (heat_island.min_reference_pixels) or under 0.1 of it "
+        "(min_reference_frac), so heat_island.json has no composite SUHII"
     )
     with collected_warnings() as said:
         heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {}, min_frac=0.1)

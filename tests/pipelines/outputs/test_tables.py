@@ -258,3 +258,28 @@ def test_a_layer_is_not_added_to_a_geopackage_open_in_another_program(tmp_path, 
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert con.execute("SELECT note FROM user_notes").fetchall() == [("kept",)]
     assert {"iris", "stats"} <= {str(name) for name, _ in pyogrio.list_layers(target)}
+
+
+def test_a_linked_geopackage_open_in_another_program_is_refused(tmp_path, layers):
+    """--overwrite into a link: the file it names is written, so the -wal looked for is
+    that file's (SQLite names it after the file it opened, not after the link)."""
+    from tiles.errors import OutputError
+
+    real, link = tmp_path / "real.gpkg", tmp_path / "link.gpkg"
+    iris = layers["iris"]
+    iris.to_file(real, layer="iris")
+    link.symlink_to(real)
+    table = pd.DataFrame(iris.drop(columns="geometry"))
+    qgis = sqlite3.connect(real)
+    try:
+        qgis.execute("PRAGMA journal_mode=WAL")
+        qgis.execute("PRAGMA wal_autocheckpoint=0")
+        qgis.execute("CREATE TABLE user_notes(note TEXT)")
+        qgis.commit()
+        with pytest.raises(OutputError, match=r"real.gpkg is open in another program"):
+            write_table(table, link, iris, overwrite=True)
+    finally:
+        qgis.close()
+    with contextlib.closing(sqlite3.connect(real)) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert link.is_symlink()
