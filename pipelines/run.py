@@ -113,6 +113,7 @@ from pipelines.scheduler import (
 )
 from pipelines.zone_columns import (
     ANOMALY_LAYERS,
+    ANOMALY_VALID_FRAC,
     LOW_CLEAR_AREA,
     RANKED,
     ZONE_STATISTICS,
@@ -237,9 +238,10 @@ def _zone_table(
     A zone whose share of covered area with a composite LST (``valid_frac``: pixels with at
     least ``composite.min_clear`` clear scenes) is below ``min_valid_frac`` gets no LST
     value: a few clear pixels in one corner do not describe it (science.md §6.2). The ΔT
-    columns (:data:`ANOMALY_LAYERS`) are gated alike on the median ΔT's own share: ΔT rests
-    on the scenes with a reference, which can be fewer than the LST's (a scene whose rural
-    reference is too cloudy has none), so a zone can have an LST and no ΔT. Below
+    columns (:data:`ANOMALY_LAYERS`) are gated alike on the median ΔT's own share
+    (``anomaly_valid_frac``, a column too): ΔT rests on the scenes with a reference, which
+    can be fewer than the LST's (a scene whose rural reference is too cloudy has none), so a
+    zone can have an LST and no ΔT. Below
     ``min_clear_area_frac`` of either share it is flagged, ``low_clear_area`` (§5). With
     water left out of the LST (``water_excluded``), the shares are of the zone's land
     (:func:`_land_valid_frac`): water has no LST whatever the clouds (a riverside IRIS is not
@@ -255,10 +257,10 @@ def _zone_table(
         elif column != "lst_zscore_mean":  # only with composite.anomaly_method zscore
             raise KeyError(f"zonal table without {source!r}")
     shares = _class_shares(frac, id_col)
-    anomaly_frac = table["lst_anomaly_valid_frac"].to_numpy(dtype=float)
     if water_excluded:
-        out["valid_frac"] = _land_valid_frac(table["lst_median_valid_frac"], frac, shares["water"])
-        anomaly_frac = _land_valid_frac(anomaly_frac, frac, shares["water"])
+        for column in ("valid_frac", ANOMALY_VALID_FRAC):
+            out[column] = _land_valid_frac(out[column], frac, shares["water"])
+    anomaly_frac = out[ANOMALY_VALID_FRAC]
     lst = [c for c in out.columns if c.startswith("lst_")]
     delta = [c for c in lst if ZONE_STATISTICS[c][0] in ANOMALY_LAYERS]
     # NaN: a zone the grid does not cover. ΔT's pixels are among the LST's, so a zone

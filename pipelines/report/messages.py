@@ -195,6 +195,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "la part couverte par des pixels valides",
         "the share covered by valid pixels",
     ),
+    "var_anomaly_valid_frac": (
+        "la part couverte par des pixels ayant une anomalie ΔT",
+        "the share covered by pixels with an anomaly ΔT",
+    ),
     "var_lc_water_frac": ("la part d'eau", "the water share"),
     "var_lc_dense_vegetation_frac": ("la part de végétation dense", "the dense vegetation share"),
     "var_lc_low_vegetation_frac": ("la part de végétation basse", "the low vegetation share"),
@@ -235,6 +239,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Share of the land covered (water left out)",
     ),
     "axis_valid_frac_water_kept": ("Part de la surface couverte", "Share of the area covered"),
+    "axis_anomaly_valid_frac": (
+        "Part couverte par une anomalie ΔT",
+        "Share covered by an anomaly ΔT",
+    ),
     "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
     "axis_share_pixels": ("Part des pixels", "Share of pixels"),
     "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
