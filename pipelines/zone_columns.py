@@ -15,6 +15,7 @@ from types import MappingProxyType
 from raster.landcover import CLASS_NAMES
 
 __all__ = [
+    "ANOMALY_COLUMNS",
     "ANOMALY_LAYERS",
     "ANOMALY_VALID_FRAC",
     "LANDCOVER_CLASSES",
@@ -56,6 +57,10 @@ ZONE_STATISTICS: Mapping[str, tuple[str, str]] = MappingProxyType(
 #: their columns are gated on the median ΔT's own valid fraction (``anomaly_valid_frac``),
 #: not on ``valid_frac``.
 ANOMALY_LAYERS: tuple[str, ...] = ("lst_anomaly", "lst_anomaly_p90", "lst_zscore")
+#: The zone columns of :data:`ANOMALY_LAYERS` (ΔT's), gated on both shares.
+ANOMALY_COLUMNS: frozenset[str] = frozenset(
+    column for column, (layer, _) in ZONE_STATISTICS.items() if layer in ANOMALY_LAYERS
+)
 #: Flag of the zones with too little clear area (``composite.min_clear_area_frac``) in their
 #: composite LST or ΔT.
 LOW_CLEAR_AREA = "low_clear_area"

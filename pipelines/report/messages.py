@@ -1095,8 +1095,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "No IRIS has a surface temperature: too few clear observations",
     ),
     "warning_kind_few_clear_lst": (
-        "Des IRIS sans température de surface : trop peu d'observations claires sur eux",
-        "IRIS without a surface temperature: too few clear observations over them",
+        "Des IRIS sans température de surface ou sans anomalie ΔT : trop peu d'observations "
+        "claires sur eux",
+        "IRIS without a surface temperature or without an anomaly ΔT: too few clear "
+        "observations over them",
     ),
     "warning_kind_skipped_input": (
         "Fichiers ou produits d'entrée laissés de côté (illisibles ou inutilisables)",
