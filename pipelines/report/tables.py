@@ -245,7 +245,8 @@ def quality_summary(
 
     A zone has a value of ``column`` when it is finite (:func:`ranked`): ±inf is none. A
     zone is under the threshold when its ``valid_frac`` is, or, for a ΔT column
-    (:data:`~pipelines.zone_columns.ANOMALY_COLUMNS`), its ``anomaly_valid_frac`` (the run empties it on either).
+    (:data:`~pipelines.zone_columns.ANOMALY_COLUMNS`), its ``anomaly_valid_frac`` (the run
+    empties it on either).
     """
 
     def stat(name: str, how: str) -> float:
