@@ -1085,10 +1085,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "INSEE table, or the reverse)",
     ),
     "warning_kind_no_clear_pixels": (
-        "Scènes sans assez de pixels clairs dans l'emprise urbaine ou la référence rurale : "
-        "pas d'anomalie ΔT ni de SUHII pour elles",
-        "Scenes without enough clear pixels in the urban footprint or the rural reference: "
-        "no ΔT anomaly or SUHII for them",
+        "Scènes sans assez de pixels clairs dans l'emprise urbaine ou la référence rurale "
+        "(heat_island.min_reference_pixels, min_reference_frac) : pas de SUHII pour elles, ni "
+        "d'anomalie ΔT quand c'est leur référence qui en manque",
+        "Scenes without enough clear pixels in the urban footprint or the rural reference "
+        "(heat_island.min_reference_pixels, min_reference_frac): no SUHII for them, nor a ΔT "
+        "anomaly when their reference is the side short of them",
     ),
     "warning_kind_no_clear_lst": (
         "Aucun IRIS n'a de température de surface : trop peu d'observations claires",
