@@ -169,9 +169,9 @@ def suhii_record(
 ) -> dict[str, Any]:
     """One SUHII record of ``heat_island.json`` (a mean under the minimums is None).
 
-    A mean is NaN, so None, where its side had too few clear pixels for
-    ``heat_island.min_reference_pixels`` or ``min_reference_frac`` (the rural reference and,
-    for a scene's SUHII, the urban footprint too).
+    A mean is NaN, so None, where its side (the urban footprint or the rural reference) had
+    too few clear pixels for ``heat_island.min_reference_pixels`` or ``min_reference_frac``,
+    in a scene or in the composite.
     """
     return {
         "suhii_k": _number(urban_mean - rural_mean),
