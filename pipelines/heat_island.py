@@ -174,7 +174,12 @@ def _say_empty(sums: dict[str, dict[str, float]]) -> None:
 def suhii_record(
     urban_mean: float, rural_mean: float, urban_pixels: int, rural_pixels: int
 ) -> dict[str, Any]:
-    """One SUHII record of ``heat_island.json`` (a mean with no clear pixel is None)."""
+    """One SUHII record of ``heat_island.json`` (a mean under the minimums is None).
+
+    A mean is NaN, so None, where its side (the urban footprint or the rural reference) had
+    too few clear pixels for ``heat_island.min_reference_pixels`` or ``min_reference_frac``,
+    in a scene or in the composite.
+    """
     return {
         "suhii_k": _number(urban_mean - rural_mean),
         "urban_mean_k": _number(urban_mean),

@@ -112,7 +112,8 @@ from pipelines.scheduler import (
     worker_warnings,
 )
 from pipelines.zone_columns import (
-    ANOMALY_LAYERS,
+    ANOMALY_COLUMNS,
+    ANOMALY_VALID_FRAC,
     LOW_CLEAR_AREA,
     RANKED,
     ZONE_STATISTICS,
@@ -237,9 +238,10 @@ def _zone_table(
     A zone whose share of covered area with a composite LST (``valid_frac``: pixels with at
     least ``composite.min_clear`` clear scenes) is below ``min_valid_frac`` gets no LST
     value: a few clear pixels in one corner do not describe it (science.md §6.2). The ΔT
-    columns (:data:`ANOMALY_LAYERS`) are gated alike on the median ΔT's own share: ΔT rests
-    on the scenes with a reference, which can be fewer than the LST's (a scene whose rural
-    reference is too cloudy has none), so a zone can have an LST and no ΔT. Below
+    columns (:data:`ANOMALY_COLUMNS`) are gated alike on the median ΔT's own share
+    (``anomaly_valid_frac``, a column too): ΔT rests on the scenes with a reference, which
+    can be fewer than the LST's (a scene whose rural reference is too cloudy has none), so a
+    zone can have an LST and no ΔT. Below
     ``min_clear_area_frac`` of either share it is flagged, ``low_clear_area`` (§5). With
     water left out of the LST (``water_excluded``), the shares are of the zone's land
     (:func:`_land_valid_frac`): water has no LST whatever the clouds (a riverside IRIS is not
@@ -255,12 +257,12 @@ def _zone_table(
         elif column != "lst_zscore_mean":  # only with composite.anomaly_method zscore
             raise KeyError(f"zonal table without {source!r}")
     shares = _class_shares(frac, id_col)
-    anomaly_frac = table["lst_anomaly_valid_frac"].to_numpy(dtype=float)
     if water_excluded:
-        out["valid_frac"] = _land_valid_frac(table["lst_median_valid_frac"], frac, shares["water"])
-        anomaly_frac = _land_valid_frac(anomaly_frac, frac, shares["water"])
+        for column in ("valid_frac", ANOMALY_VALID_FRAC):
+            out[column] = _land_valid_frac(out[column], frac, shares["water"])
+    anomaly_frac = out[ANOMALY_VALID_FRAC]
     lst = [c for c in out.columns if c.startswith("lst_")]
-    delta = [c for c in lst if ZONE_STATISTICS[c][0] in ANOMALY_LAYERS]
+    delta = [c for c in lst if c in ANOMALY_COLUMNS]
     # NaN: a zone the grid does not cover. ΔT's pixels are among the LST's, so a zone
     # without an LST has no ΔT either.
     few = ~(out["valid_frac"] >= min_valid_frac)
@@ -332,7 +334,7 @@ def _with_percentile_ranks(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-#: Share of the IRIS without a composite LST above which a run says so (below it, the
+#: Share of the IRIS without a composite LST or ΔT above which a run says so (below it, the
 #: report's maps and quality section show them; all of them: :func:`no_clear_note`).
 FEW_CLEAR_SHARE = 0.1
 
@@ -347,18 +349,51 @@ def _coarse_grid_cause(config: RunConfig) -> str | None:
     )
 
 
-def few_clear_note(config: RunConfig, without: int, total: int) -> WarningText:
-    """Say that many IRIS (not all) have no composite LST, and what to change."""
+def few_clear_note(
+    config: RunConfig, without: int, total: int, without_delta: int = 0
+) -> WarningText:
+    """Say that many IRIS (not all) have no composite LST, or no composite ΔT, and what to do.
+
+    ``without``: the IRIS without an LST; ``without_delta``: those with an LST but no ΔT
+    (its own share, of the scenes with a reference, under ``zones.min_valid_frac``). Both
+    are left out of the inequality statistics of ΔT.
+    """
     coarse = f"; {cause}" if (cause := _coarse_grid_cause(config)) else ""
     land = "land" if not config.mask.lst_keep_water else "area"
-    return WarningText(
-        f"{without} of {total} IRIS have no composite LST: the share of their {land} clear on "
-        f"at least composite.min_clear ({config.composite.min_clear}) scenes is under "
-        f"zones.min_valid_frac ({config.zones.min_valid_frac:g}){coarse}. Their LST columns "
-        "are empty and they are left out of the inequality statistics; add scenes (inputs, "
-        "periods), or lower composite.min_clear or zones.min_valid_frac",
-        "few_clear_lst",
+    clear = (
+        f"the share of their {land} clear on at least composite.min_clear "
+        f"({config.composite.min_clear}) scenes"
     )
+    under = f"is under zones.min_valid_frac ({config.zones.min_valid_frac:g})"
+    parts = []
+    if without:
+        parts.append(
+            f"{without} of {total} IRIS have no composite LST: {clear} {under}{coarse}. Their "
+            "LST columns are empty and they are left out of the inequality statistics"
+        )
+    if without_delta:
+        who = f"{without_delta} more" if without else f"{without_delta} of {total} IRIS"
+        parts.append(
+            f"{who} have a composite LST but no composite ΔT: {clear} with a reference "
+            f"(heat_island.min_reference_pixels, heat_island.min_reference_frac) {under}"
+            f"{'' if without else coarse}. Their ΔT columns are empty and they are left out "
+            "of the inequality statistics of ΔT"
+        )
+    fix = "add scenes (inputs, periods), or lower composite.min_clear or zones.min_valid_frac"
+    if without_delta:
+        fix += " (for ΔT, also heat_island.min_reference_pixels or min_reference_frac)"
+    return WarningText(". ".join(parts) + f"; {fix}", "few_clear_lst")
+
+
+def few_clear_counts(iris: pd.DataFrame) -> tuple[int, int]:
+    """Count the IRIS without a composite LST, and those with one but without a ΔT.
+
+    Only the IRIS on the grid (a ``valid_frac``) are counted: one without land has no share.
+    """
+    covered = iris["valid_frac"].notna()
+    without = iris["lst_mean_k"].isna() & covered
+    without_delta = iris["lst_anomaly_mean_k"].isna() & covered & ~without
+    return int(without.sum()), int(without_delta.sum())
 
 
 def no_clear_note(
@@ -1131,9 +1166,9 @@ def _run(
                 counts = count_mask_steps(config, graph, rasters["n_clear"])
             notes.append(no_clear_note(config, n_scenes, cloudy, counts))
         elif lst_of_iris is not None:  # for want of clear scenes (not IRIS without land)
-            cloudy = lst_of_iris.isna() & layers["iris"]["valid_frac"].notna()
-            if cloudy.mean() > FEW_CLEAR_SHARE:
-                notes.append(few_clear_note(config, int(cloudy.sum()), len(lst_of_iris)))
+            without, without_delta = few_clear_counts(layers["iris"])
+            if without + without_delta > FEW_CLEAR_SHARE * len(lst_of_iris):
+                notes.append(few_clear_note(config, without, len(lst_of_iris), without_delta))
     with timer("census"):
         table = layers["iris"]
         for census_table, outside in census_tables:

@@ -119,6 +119,9 @@ MEAN_STATS = parse_statistics(["mean"])
 #: scene without a reference has no ΔT), and ``_zone_table`` gates the ΔT columns on its
 #: own share. Both come from the moments every layer keeps.
 ANOMALY_STATS = parse_statistics(["mean", "valid_frac"])
+#: The settings of a scene's minimum clear share and pixels of the rural reference and of
+#: the urban footprint (their warnings name them).
+REFERENCE_SETTINGS = ("heat_island.min_reference_frac", "heat_island.min_reference_pixels")
 
 
 def layer_stats(name: str) -> Any:
@@ -677,7 +680,7 @@ def scene_suhii(
     elif urban_n_mask:
         urban_mean = _checked_mean(
             urban_total, urban_count, urban_n_mask, what="urban footprint", hint=URBAN_HINT,
-            min_pixels=min_pixels, min_frac=min_frac,
+            min_pixels=min_pixels, min_frac=min_frac, settings=REFERENCE_SETTINGS,
             outcome="they have no SUHII (heat_island.json) and are left out of its scenes_mean_k",
         )  # fmt: skip
     else:  # no footprint: said with the composite (pipelines.heat_island)
@@ -732,7 +735,7 @@ def merged_reference(
     what = "rural reference" if region == "rural" else "urban footprint"
     hint = RURAL_HINT if region == "rural" else URBAN_HINT
     mean = _checked_mean(total, count, n_mask, what=what, hint=hint, min_pixels=min_pixels,
-                         min_frac=min_frac)  # fmt: skip
+                         min_frac=min_frac, settings=REFERENCE_SETTINGS)  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = np.maximum(sumsq / count - mean * mean, 0.0)
     dims = template.dims

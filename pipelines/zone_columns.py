@@ -15,7 +15,9 @@ from types import MappingProxyType
 from raster.landcover import CLASS_NAMES
 
 __all__ = [
+    "ANOMALY_COLUMNS",
     "ANOMALY_LAYERS",
+    "ANOMALY_VALID_FRAC",
     "LANDCOVER_CLASSES",
     "LOW_CLEAR_AREA",
     "RANKED",
@@ -25,6 +27,9 @@ __all__ = [
     "zone_columns",
 ]
 
+#: The column of a zone's share (of its land, water left out) with a composite ΔT, which
+#: gates its ΔT columns (those of :data:`ANOMALY_LAYERS`) as ``valid_frac`` its LST columns.
+ANOMALY_VALID_FRAC = "anomaly_valid_frac"
 #: Per-zone column -> (raster layer, statistic) of the zonal tables it holds, in the order of
 #: the zone tables; the zonal tables name it ``<layer>_<statistic>``
 #: (:func:`pipelines.run_tiles._tables`). ``lst_zscore_mean`` exists with
@@ -33,6 +38,7 @@ ZONE_STATISTICS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "area_m2": ("lst_median", "area_m2"),
         "valid_frac": ("lst_median", "valid_frac"),
+        ANOMALY_VALID_FRAC: ("lst_anomaly", "valid_frac"),
         "lst_mean_k": ("lst_median", "mean"),
         # The zone's 90th percentile of the median LST (its hot spots), and the zone mean of
         # the per-pixel 90th percentile over the scenes (its hot days).
@@ -48,8 +54,13 @@ ZONE_STATISTICS: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 #: The raster layers made from the per-scene ΔT (its median and 90th percentile, its
 #: z-score): they rest on the scenes with a reference, which can be fewer than the LST's, so
-#: their columns are gated on the median ΔT's own valid fraction, not on ``valid_frac``.
+#: their columns are gated on the median ΔT's own valid fraction (``anomaly_valid_frac``),
+#: not on ``valid_frac``.
 ANOMALY_LAYERS: tuple[str, ...] = ("lst_anomaly", "lst_anomaly_p90", "lst_zscore")
+#: The zone columns of :data:`ANOMALY_LAYERS` (ΔT's), gated on both shares.
+ANOMALY_COLUMNS: frozenset[str] = frozenset(
+    column for column, (layer, _) in ZONE_STATISTICS.items() if layer in ANOMALY_LAYERS
+)
 #: Flag of the zones with too little clear area (``composite.min_clear_area_frac``) in their
 #: composite LST or ΔT.
 LOW_CLEAR_AREA = "low_clear_area"

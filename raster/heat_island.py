@@ -549,12 +549,14 @@ def _checked_mean(
     min_pixels: int,
     min_frac: float = 0.0,
     outcome: str = "their mean is NaN (and so their ΔT / SUHII)",
+    settings: tuple[str, str] | None = None,
 ) -> np.ndarray:
     """Mean from sum and count; warn when data are lacking.
 
     NaN where ``count`` is below ``min_pixels`` or below ``min_frac`` of the mask's
     ``n_mask`` pixels (the clear share ``count / n_mask``); ``outcome`` ends the warning
-    (what the scenes lacking them lose).
+    (what the scenes lacking them lose). ``settings``: the names of the settings of
+    ``min_frac`` and ``min_pixels`` (a config's keys), which the warning gives.
     """
     total = np.asarray(total, dtype=np.float64)
     count = np.asarray(count)
@@ -569,7 +571,8 @@ def _checked_mean(
         k = int((~enough).sum())
         warnings.warn(
             IlotsWarning(
-                f"{k} of {enough.size} scene(s) have {_too_few(min_pixels, min_frac, n, what)}: "
+                f"{k} of {enough.size} scene(s) have "
+                f"{_too_few(min_pixels, min_frac, n, what, settings)}: "
                 f"{outcome}",
                 code="no_clear_pixels",
             ),
@@ -578,13 +581,26 @@ def _checked_mean(
     return mean
 
 
-def _too_few(min_pixels: int, min_frac: float, n_mask: int, what: str) -> str:
-    """Say what a scene lacks in the ``what`` mask of ``n_mask`` pixels (a warning's words)."""
-    limits = [f"under {min_frac * 100:.4g}% of its {n_mask} grid pixels"] if min_frac > 0 else []
-    limits += [f"fewer than {min_pixels} grid pixels"] if min_pixels > 1 else []
+def _too_few(
+    min_pixels: int,
+    min_frac: float,
+    n_mask: int,
+    what: str,
+    settings: tuple[str, str] | None = None,
+) -> str:
+    """Say what a scene lacks in the ``what`` mask of ``n_mask`` pixels (a warning's words).
+
+    ``settings``: the names of the settings of ``min_frac`` and ``min_pixels``, given after
+    the limits they set.
+    """
+    frac, pixels = min_frac > 0, min_pixels > 1
+    limits = [f"under {min_frac * 100:.4g}% of its {n_mask} grid pixels"] if frac else []
+    limits += [f"fewer than {min_pixels} grid pixels"] if pixels else []
     if not limits:
         return f"no clear pixel in the {what}"
-    return f"too few clear pixels in the {what} ({', or '.join(limits)})"
+    named = [name for name, on in zip(settings or (), (frac, pixels), strict=False) if on]
+    said = ", or ".join(limits) + (f"; {', '.join(named)}" if named else "")
+    return f"too few clear pixels in the {what} ({said})"
 
 
 def _masked_mean(

@@ -20,6 +20,7 @@ an id with another shape, or a synthetic run (the demo) is said as an
 
 ``unreliable`` is true where either run would not trust the zone: its ``valid_frac`` below
 that run's own ``zones.min_valid_frac`` (the zone then has no LST value in it), or its
+``anomaly_valid_frac`` (no ΔT value in it), or its
 ``low_clear_area`` flag set (less than ``composite.min_clear_area_frac`` of its area with
 ``composite.min_clear`` clear scenes, for the LST or for ΔT); and where the zone is
 reshaped: more than :data:`~pipelines.compare.tables.RESHAPED_FRAC` of its two shapes' union

@@ -14,7 +14,12 @@ from pipelines.compare.checks import OUTCOME, warn
 from pipelines.compare.runs import Run
 from pipelines.config.models import InequalityConfig
 from pipelines.inequality import GroupDifferenceResult, InequalityReport, run_inequality
-from pipelines.zone_columns import LANDCOVER_CLASSES, LOW_CLEAR_AREA, landcover_column
+from pipelines.zone_columns import (
+    ANOMALY_VALID_FRAC,
+    LANDCOVER_CLASSES,
+    LOW_CLEAR_AREA,
+    landcover_column,
+)
 from tiles.errors import InequalityError, ZonesError
 
 __all__ = [
@@ -174,6 +179,8 @@ def _unreliable(run: Run, frame: pd.DataFrame) -> Any:
     threshold = run.setting("zones", "min_valid_frac")
     valid = pd.to_numeric(frame["valid_frac"]).to_numpy(dtype=float)
     low = (valid < threshold) if threshold is not None else valid != valid
+    if threshold is not None and ANOMALY_VALID_FRAC in frame.columns:  # not before ilots had it
+        low = low | (pd.to_numeric(frame[ANOMALY_VALID_FRAC]).to_numpy(dtype=float) < threshold)
     if LOW_CLEAR_AREA in frame.columns:
         low = low | frame[LOW_CLEAR_AREA].fillna(False).to_numpy(dtype=bool)
     return low | (valid != valid)  # no valid_frac: no trust either

@@ -1246,7 +1246,8 @@ class ZonesConfig(_Model):
         "of the zone's land, or of its area under mask.lst_keep_water, with a composite LST) "
         "get no LST value: their lst_* columns are empty, valid_frac stays (science.md §6.2, "
         "[U]). The anomaly ΔT columns (lst_anomaly_*, lst_zscore_mean) need the same share "
-        "with a composite ΔT, which counts only the scenes with a reference. Default 0.5.",
+        "with a composite ΔT (anomaly_valid_frac), which counts only the scenes with a "
+        "reference. Default 0.5.",
     )
 
     @field_validator("extra")

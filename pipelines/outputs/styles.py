@@ -14,7 +14,8 @@ legacy ``<prop k v>`` list (all older QGIS 3 releases read only that one):
   ``[-v, v]`` (``outputs.anomaly_range_k``, :attr:`GraduatedStyle.bound`), the end classes
   open beyond it, so that two runs' colours mean the same ΔT. Labels carry the unit (K). A last
   legend class, "no value", draws the zones whose value is NULL (the ``lst_*`` columns of a
-  zone under ``zones.min_valid_frac``) in hatched light grey, as the report's maps do.
+  zone under ``zones.min_valid_frac``, of ``valid_frac``, or for ΔT's, of
+  ``anomaly_valid_frac``) in hatched light grey, as the report's maps do.
 * :func:`outline_qml`: a single-symbol renderer with no fill and a thick dark outline, labelled
   by a name field (``nom_qp`` for the QPV layer).
 

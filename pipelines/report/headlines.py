@@ -567,7 +567,8 @@ def suhii_sentences(heat_island: Mapping[str, Any], m: Messages) -> list[str]:
         sentences.append(m("suhii_none"))
     valued = [s for s in scenes if is_number(s.get("suhii_k"))]
     values = [float(s["suhii_k"]) for s in valued]
-    if len(values) == 1 and len(scenes) > 1:  # the others had no clear urban or rural pixel
+    # The others had too few clear urban or rural pixels (heat_island.min_reference_*).
+    if len(values) == 1 and len(scenes) > 1:
         date = str(valued[0].get("time") or "")[:10] or m("unknown")
         sentences.append(
             m("suhii_one_valued", value=m.number(values[0]), total=len(scenes), date=date)

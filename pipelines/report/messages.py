@@ -195,6 +195,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "la part couverte par des pixels valides",
         "the share covered by valid pixels",
     ),
+    "var_anomaly_valid_frac": (
+        "la part couverte par des pixels ayant une anomalie ΔT",
+        "the share covered by pixels with an anomaly ΔT",
+    ),
     "var_lc_water_frac": ("la part d'eau", "the water share"),
     "var_lc_dense_vegetation_frac": ("la part de végétation dense", "the dense vegetation share"),
     "var_lc_low_vegetation_frac": ("la part de végétation basse", "the low vegetation share"),
@@ -235,6 +239,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Share of the land covered (water left out)",
     ),
     "axis_valid_frac_water_kept": ("Part de la surface couverte", "Share of the area covered"),
+    "axis_anomaly_valid_frac": (
+        "Part couverte par une anomalie ΔT",
+        "Share covered by an anomaly ΔT",
+    ),
     "axis_n_clear": ("Nombre d'observations claires", "Number of clear observations"),
     "axis_share_pixels": ("Part des pixels", "Share of pixels"),
     "axis_share_zones": ("Nombre d'IRIS", "Number of IRIS"),
@@ -1079,18 +1087,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "INSEE table, or the reverse)",
     ),
     "warning_kind_no_clear_pixels": (
-        "Scènes sans assez de pixels clairs dans l'emprise urbaine ou la référence rurale : "
-        "pas d'anomalie ΔT ni de SUHII pour elles",
-        "Scenes without enough clear pixels in the urban footprint or the rural reference: "
-        "no ΔT anomaly or SUHII for them",
+        "Scènes sans assez de pixels clairs dans l'emprise urbaine ou la référence rurale "
+        "(heat_island.min_reference_pixels, min_reference_frac) : pas de SUHII pour elles, ni "
+        "d'anomalie ΔT quand c'est leur référence qui en manque",
+        "Scenes without enough clear pixels in the urban footprint or the rural reference "
+        "(heat_island.min_reference_pixels, min_reference_frac): no SUHII for them, nor a ΔT "
+        "anomaly when their reference is the side short of them",
     ),
     "warning_kind_no_clear_lst": (
         "Aucun IRIS n'a de température de surface : trop peu d'observations claires",
         "No IRIS has a surface temperature: too few clear observations",
     ),
     "warning_kind_few_clear_lst": (
-        "Des IRIS sans température de surface : trop peu d'observations claires sur eux",
-        "IRIS without a surface temperature: too few clear observations over them",
+        "Des IRIS sans température de surface ou sans anomalie ΔT : trop peu d'observations "
+        "claires sur eux",
+        "IRIS without a surface temperature or without an anomaly ΔT: too few clear "
+        "observations over them",
     ),
     "warning_kind_skipped_input": (
         "Fichiers ou produits d'entrée laissés de côté (illisibles ou inutilisables)",

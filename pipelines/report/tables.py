@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.inequality import percentile_ranks
+from pipelines.zone_columns import ANOMALY_COLUMNS, ANOMALY_VALID_FRAC
 
 __all__ = [
     "GroupMeans",
@@ -222,7 +223,8 @@ class QualitySummary:
     valid_frac_min, valid_frac_median
         Smallest and median share of a zone covered by valid pixels.
     n_below_threshold
-        Zones whose valid share is under the configured minimum (``None`` without one).
+        Zones whose valid share (for a ΔT column, either share) is under the configured
+        minimum (``None`` without one).
     n_clear_mean_min, n_clear_mean_median
         Smallest and median mean number of clear observations per zone.
     """
@@ -241,7 +243,10 @@ def quality_summary(
 ) -> QualitySummary:
     """Summarise the coverage of the zones (``valid_frac``, ``n_clear_mean``).
 
-    A zone has a value of ``column`` when it is finite (:func:`ranked`): ±inf is none.
+    A zone has a value of ``column`` when it is finite (:func:`ranked`): ±inf is none. A
+    zone is under the threshold when its ``valid_frac`` is, or, for a ΔT column
+    (:data:`~pipelines.zone_columns.ANOMALY_COLUMNS`), its ``anomaly_valid_frac`` (the run
+    empties it on either).
     """
 
     def stat(name: str, how: str) -> float:
@@ -252,7 +257,11 @@ def quality_summary(
 
     below = None
     if min_valid_frac is not None and "valid_frac" in zones.columns:
-        below = int((pd.to_numeric(zones["valid_frac"], errors="coerce") < min_valid_frac).sum())
+        shares = ["valid_frac"]
+        if column in ANOMALY_COLUMNS and ANOMALY_VALID_FRAC in zones.columns:
+            shares.append(ANOMALY_VALID_FRAC)  # ΔT's own share gates it too
+        low = zones[shares].apply(pd.to_numeric, errors="coerce") < min_valid_frac
+        below = int(low.any(axis=1).sum())
     with_value = int(ranked(zones, column).sum())  # as the hottest section counts them
     return QualitySummary(
         n_zones=len(zones),

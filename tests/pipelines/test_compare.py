@@ -460,6 +460,31 @@ def test_an_id_with_another_shape_is_said(runs, tmp_path):
     assert (table.loc[others, "unreliable"] == expected[others]).all()
 
 
+def test_a_zone_without_delta_t_coverage_in_either_run_is_unreliable(runs, tmp_path):
+    """A zone whose ΔT share (anomaly_valid_frac) is under zones.min_valid_frac (0.5 in the
+    demo) has no ΔT in that run: unreliable, though its LST share is full and it is not
+    flagged low_clear_area (as under a composite.min_clear_area_frac below 0.3). At 0.5
+    exactly it is trusted (the run's gate keeps it)."""
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    trusted = (iris["valid_frac"] >= 0.5) & (iris["anomaly_valid_frac"] >= 0.5)
+    trusted &= ~iris["low_clear_area"].astype(bool)
+    low, edge = iris.loc[trusted, "code_iris"].iloc[:2]
+
+    def thin(frame):
+        rows = frame["code_iris"].isin([low, edge])
+        frame.loc[rows, ["valid_frac", "low_clear_area"]] = [1.0, False]
+        frame.loc[frame["code_iris"] == low, "anomaly_valid_frac"] = 0.3
+        frame.loc[frame["code_iris"] == edge, "anomaly_valid_frac"] = 0.5
+        frame.loc[frame["code_iris"] == low, "lst_anomaly_mean_k"] = np.nan
+        return frame
+
+    _edit_layer(b, "iris", thin)
+    result, _ = _compare(a, b, tmp_path / "out")
+    table = result.tables["iris_change"].set_index("code_iris")
+    assert table.loc[low, "unreliable"] and not table.loc[edge, "unreliable"]
+
+
 def test_no_shared_zone_is_refused(runs, tmp_path):
     a, b = runs
     _edit_layer(b, "qpv", lambda frame: frame.assign(code_qp="other" + frame["code_qp"]))

@@ -100,8 +100,9 @@ def test_a_scene_with_a_sliver_of_clear_city_has_no_suhii():
     assert [s["urban_clear_share"] for s in scenes] == pytest.approx([0.001, 0.4, 0.15])
     assert said == [
         "2 of 3 scene(s) have too few clear pixels in the urban footprint (under 10% of its "
-        "1000 grid pixels, or fewer than 200 grid pixels): they have no SUHII "
-        "(heat_island.json) and are left out of its scenes_mean_k"
+        "1000 grid pixels, or fewer than 200 grid pixels; heat_island.min_reference_frac, "
+        "heat_island.min_reference_pixels): they have no SUHII (heat_island.json) and are left "
+        "out of its scenes_mean_k"
     ]
     heat = heat_island_summary(_sums(10, 40), MASK, MASK, scenes, {})
     assert heat["scenes_mean_k"] == pytest.approx(15.0) and heat["scenes_std_k"] is None
@@ -134,3 +135,18 @@ def test_a_composite_on_a_sliver_of_a_mask_gives_no_suhii():
         heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {}, min_pixels=50)
     assert heat["composite"]["suhii_k"] is None and heat["composite"]["rural_mean_k"] is None
     assert "10 of the 100 pixels of the urban footprint and 40 of the 400 pixels" in said[0]
+
+
+def test_a_short_side_names_only_the_minimum_that_is_set():
+    """With heat_island.min_reference_pixels at its default 1, only the share is a limit: 1
+    of 1000 clear urban pixels (0.1 %) is under 10 %, the warning names min_reference_frac."""
+    sums = _scene_sums([1], [310.0], [500], [285.0])
+    template = xr.DataArray(np.zeros(1), dims=("time",))
+    with collected_warnings() as said:
+        reference = run_tiles.merged_reference([sums], template, 1, min_frac=0.1)
+        run_tiles.scene_suhii([sums], reference, 1, 0.1)
+    assert said == [
+        "1 of 1 scene(s) have too few clear pixels in the urban footprint (under 10% of its "
+        "1000 grid pixels; heat_island.min_reference_frac): they have no SUHII "
+        "(heat_island.json) and are left out of its scenes_mean_k"
+    ]

@@ -1,4 +1,5 @@
-"""The no-LST warning's counts of what each Landsat mask step kept (pipelines.mask_counts).
+"""The no-LST warning's counts of what each Landsat mask step kept (pipelines.mask_counts),
+and the note on the IRIS left without an LST or a ΔT (``few_clear_note``).
 
 The run itself is tested in ``test_run_layers.py`` (the counts read by hand from the demo's
 files); here the sentence is written from given counts, its shares worked out by hand.
@@ -6,12 +7,14 @@ files); here the sentence is written from given counts, its shares worked out by
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines.config import apply_overrides
 from pipelines.config.load import config_from_dict
 from pipelines.mask_counts import MaskCounts, mask_counts_text
-from pipelines.run import no_clear_note
+from pipelines.run import few_clear_counts, few_clear_note, no_clear_note
 
 
 @pytest.fixture
@@ -76,3 +79,36 @@ def test_the_no_lst_warning_carries_the_counts_in_its_one_message(config):
     assert "Of the pixels" not in no_clear_note(config, 4)  # none counted: none said
     # Fewer scenes than min_clear: that is the cause, said alone.
     assert "Of the pixels" not in no_clear_note(config, 2, counts=counts)
+
+
+def test_iris_with_an_lst_but_no_delta_t_are_counted_apart():
+    """ "a" has both; "b" no LST (so no ΔT): 1 without; "c", "d" an LST, no ΔT: 2 more; "e"
+    is off the grid (no valid_frac): not counted."""
+    nan = np.nan
+    iris = pd.DataFrame({
+        "valid_frac": [1.0, 0.2, 0.9, 0.8, nan],
+        "lst_mean_k": [300.0, nan, 301.0, 302.0, nan],
+        "lst_anomaly_mean_k": [1.0, nan, nan, nan, nan],
+    })  # fmt: skip
+    assert few_clear_counts(iris) == (1, 2)
+
+
+def test_the_note_says_the_iris_that_lost_delta_t_and_its_settings(config):
+    both = few_clear_note(config, 3, 40, 5)
+    assert both == (
+        "3 of 40 IRIS have no composite LST: the share of their land clear on at least "
+        "composite.min_clear (3) scenes is under zones.min_valid_frac (0.5). Their LST columns "
+        "are empty and they are left out of the inequality statistics. 5 more have a composite "
+        "LST but no composite ΔT: the share of their land clear on at least composite.min_clear "
+        "(3) scenes with a reference (heat_island.min_reference_pixels, "
+        "heat_island.min_reference_frac) is under zones.min_valid_frac (0.5). Their ΔT columns "
+        "are empty and they are left out of the inequality statistics of ΔT; add scenes "
+        "(inputs, periods), or lower composite.min_clear or zones.min_valid_frac (for ΔT, also "
+        "heat_island.min_reference_pixels or min_reference_frac)"
+    )
+    assert both.code == "few_clear_lst"
+    alone = few_clear_note(config, 0, 40, 5)
+    assert alone.startswith("5 of 40 IRIS have a composite LST but no composite ΔT: ")
+    assert "no composite LST:" not in alone
+    lst_only = few_clear_note(config, 3, 40)
+    assert "ΔT" not in lst_only and lst_only.endswith("or zones.min_valid_frac")

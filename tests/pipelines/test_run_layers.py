@@ -992,7 +992,9 @@ def test_min_reference_pixels_drops_a_thin_reference(demo_folder, tmp_path):
     ), thin.warnings
     assert any(
         "1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its " in w
-        and f"grid pixels, or fewer than {thinnest + 1} grid pixels): their mean is NaN" in w
+        and f"grid pixels, or fewer than {thinnest + 1} grid pixels; "
+        "heat_island.min_reference_frac, heat_island.min_reference_pixels): their mean is NaN"
+        in w
         for w in thin.warnings
     ), thin.warnings
     assert thin.heat_island["definition"]["min_reference_pixels"] == 4 * thinnest + 1
@@ -1165,7 +1167,8 @@ def test_a_sliver_of_clear_ring_sets_no_reference(demo_folder, tmp_path):
     assert all(s["suhii_k"] is not None for s in heat["scenes"][1:])
     assert (
         f"1 of 4 scene(s) have too few clear pixels in the rural reference (under 10% of its "
-        f"{round(n_reference)} grid pixels): their mean is NaN (and so their ΔT / SUHII)"
+        f"{round(n_reference)} grid pixels; heat_island.min_reference_frac): their mean is NaN "
+        "(and so their ΔT / SUHII)"
     ) in result.warnings
     delta = np.stack([lst - np.nanmean(lst[reference]) for lst in scenes[1:]])
     with warnings.catch_warnings():

@@ -164,8 +164,9 @@ def test_anomaly_columns_are_gated_on_the_anomaly_s_own_share():
     """ΔT rests on the scenes with a reference: a zone can have an LST on all its pixels and
     a ΔT on few. The ΔT columns (lst_anomaly_*, lst_zscore_mean) get no value under
     zones.min_valid_frac (0.5) of the zone (of its land, water left out) with a composite
-    ΔT, and low_clear_area flags a zone under composite.min_clear_area_frac (0.6) of either
-    share. Zones of 4 x 4 whole pixels, the LST 300 K on every pixel; hand values:
+    ΔT (anomaly_valid_frac, a column too), and low_clear_area flags a zone under
+    composite.min_clear_area_frac (0.6) of either share. Zones of 4 x 4 whole pixels, the LST
+    300 K on every pixel; hand values:
 
     "a": ΔT 2 K on 6 of 16 pixels (0.375): no ΔT value (it read 2.0), flagged (it was not).
     "b": ΔT 1 K on 8 pixels, 3 K on 4 (0.75): mean 20 / 12 = 5/3 K, not flagged.
@@ -186,6 +187,8 @@ def test_anomaly_columns_are_gated_on_the_anomaly_s_own_share():
     out = _zone_table(table, frac, "code", min_valid_frac=0.5, min_clear_area_frac=0.6,
                       water_excluded=True).set_index("code")  # fmt: skip
     assert out["valid_frac"].tolist() == [1.0, 1.0, 1.0]
+    # The share that gates ΔT is published beside valid_frac: 6/16, 12/16, 7 of 12 land.
+    assert out["anomaly_valid_frac"].tolist() == pytest.approx([6 / 16, 12 / 16, 7 / 12])
     assert out["lst_mean_k"].tolist() == pytest.approx([300.0, 300.0, 300.0])
     assert out.loc["a", delta].isna().all()
     for column in delta:
@@ -196,6 +199,7 @@ def test_anomaly_columns_are_gated_on_the_anomaly_s_own_share():
     table, frac = _zone_tables_of(lst, classes, zones, False, anomaly)
     kept = _zone_table(table, frac, "code", min_valid_frac=0.5,
                        min_clear_area_frac=0.6).set_index("code")  # fmt: skip
+    assert kept["anomaly_valid_frac"].tolist() == pytest.approx([6 / 16, 12 / 16, 7 / 16])
     assert kept.loc["c", delta].isna().all() and kept.loc["c", "lst_mean_k"] == 300.0
     assert kept.loc["b", "lst_anomaly_mean_k"] == pytest.approx(5 / 3, rel=1e-6)
     assert kept["low_clear_area"].tolist() == [True, False, True]

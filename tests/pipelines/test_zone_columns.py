@@ -36,7 +36,7 @@ def test_zone_tables_hold_the_listed_columns_in_order():
     # Spelt out once here (the names users write in inequality.outcomes): a renamed column
     # must be renamed in the config's check too.
     assert written == [
-        "area_m2", "valid_frac", "lst_mean_k", "lst_p90_k", "lst_p90_mean_k",
+        "area_m2", "valid_frac", "anomaly_valid_frac", "lst_mean_k", "lst_p90_k", "lst_p90_mean_k",
         "lst_anomaly_mean_k", "lst_anomaly_p90_mean_k", "lst_zscore_mean", "ndvi_mean",
         "albedo_mean", "n_clear_mean", "low_clear_area", "lc_water_frac",
         "lc_dense_vegetation_frac", "lc_low_vegetation_frac", "lc_built_frac",

@@ -127,6 +127,20 @@ def test_quality_summary(zones):
     assert quality_summary(infinite, "t", min_valid_frac=0.5).n_with_value == 4
 
 
+def test_quality_summary_counts_zones_without_delta_t_by_its_own_share(zones):
+    """ΔT's columns are emptied under zones.min_valid_frac of anomaly_valid_frac too: "c" and
+    "d" have an LST (valid_frac 0.8, 0.7) but ΔT on 0.4 and 0.3 of them, so 3 zones have no
+    ΔT for want of coverage ("g" too), as many as the NaNs; the LST's count stays 1."""
+    delta = zones.assign(
+        anomaly_valid_frac=[0.9, 0.95, 0.4, 0.3, 0.6, 0.99, 0.2],
+        lst_anomaly_mean_k=[1.0, 2.0, np.nan, np.nan, 0.5, 3.0, np.nan],
+        lst_mean_k=zones["t"],
+    )
+    q = quality_summary(delta, "lst_anomaly_mean_k", min_valid_frac=0.5)
+    assert (q.n_with_value, q.n_below_threshold) == (4, 3)
+    assert quality_summary(delta, "lst_mean_k", min_valid_frac=0.5).n_below_threshold == 1
+
+
 def test_n_clear_distribution():
     shares = n_clear_distribution(np.array([2.0, 3.0, 3.0, 4.0, 4.0, 4.0, 4.0, 0.0]))
     assert shares.to_dict() == {0: 0.125, 2: 0.125, 3: 0.25, 4: 0.5}
