@@ -389,10 +389,15 @@ def few_clear_counts(iris: pd.DataFrame) -> tuple[int, int]:
     """Count the IRIS without a composite LST, and those with one but without a ΔT.
 
     Only the IRIS on the grid (a ``valid_frac``) are counted: one without land has no share.
+    When no IRIS has a ΔT, none is counted without one: no scene kept a rural reference, which
+    the heat island's warnings say (``no_clear_pixels``, ``empty_mask``), with their fix.
     """
     covered = iris["valid_frac"].notna()
     without = iris["lst_mean_k"].isna() & covered
-    without_delta = iris["lst_anomaly_mean_k"].isna() & covered & ~without
+    delta = iris["lst_anomaly_mean_k"]
+    if not delta.notna().any():
+        return int(without.sum()), 0
+    without_delta = delta.isna() & covered & ~without
     return int(without.sum()), int(without_delta.sum())
 
 

@@ -57,9 +57,12 @@ ZONE_STATISTICS: Mapping[str, tuple[str, str]] = MappingProxyType(
 #: their columns are gated on the median ΔT's own valid fraction (``anomaly_valid_frac``),
 #: not on ``valid_frac``.
 ANOMALY_LAYERS: tuple[str, ...] = ("lst_anomaly", "lst_anomaly_p90", "lst_zscore")
-#: The zone columns of :data:`ANOMALY_LAYERS` (ΔT's), gated on both shares.
+#: The zone columns of :data:`ANOMALY_LAYERS` (ΔT's values), gated on both shares; not the
+#: share ``anomaly_valid_frac`` itself, which is never emptied.
 ANOMALY_COLUMNS: frozenset[str] = frozenset(
-    column for column, (layer, _) in ZONE_STATISTICS.items() if layer in ANOMALY_LAYERS
+    column
+    for column, (layer, statistic) in ZONE_STATISTICS.items()
+    if layer in ANOMALY_LAYERS and statistic != "valid_frac"
 )
 #: Flag of the zones with too little clear area (``composite.min_clear_area_frac``) in their
 #: composite LST or ΔT.

@@ -930,6 +930,22 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{count} IRIS est sous le seuil de couverture de {threshold} et n'a pas de valeur.",
         "{count} IRIS is under the coverage threshold of {threshold} and has no value.",
     ),
+    "quality_below_delta": (
+        "{count} autres IRIS ont une LST composite, mais une anomalie ΔT sur moins de "
+        "{threshold} de leur surface (anomaly_valid_frac : moins de scènes ont une référence "
+        "rurale) et n'ont pas de valeur d'anomalie.",
+        "{count} other IRIS have a composite LST, but a ΔT anomaly on under {threshold} of "
+        "their area (anomaly_valid_frac: fewer scenes have a rural reference) and have no "
+        "anomaly value.",
+    ),
+    "quality_below_delta_one": (
+        "{count} autre IRIS a une LST composite, mais une anomalie ΔT sur moins de "
+        "{threshold} de sa surface (anomaly_valid_frac : moins de scènes ont une référence "
+        "rurale) et n'a pas de valeur d'anomalie.",
+        "{count} other IRIS has a composite LST, but a ΔT anomaly on under {threshold} of its "
+        "area (anomaly_valid_frac: fewer scenes have a rural reference) and has no anomaly "
+        "value.",
+    ),
     "quality_n_clear": (
         "Observations claires par IRIS (moyenne sur ses pixels hors eau : l'eau est exclue de "
         "la LST) : minimum {vmin}, médiane {vmed}.",

@@ -820,6 +820,16 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
                     )
                 )
             )
+        if q.n_below_delta:
+            blocks.append(
+                Paragraph(
+                    m(
+                        m.by_count("quality_below_delta", q.n_below_delta),
+                        count=m.integer(q.n_below_delta),
+                        threshold=m.share(threshold),
+                    )
+                )
+            )
         blocks.append(_low_clear(summary, column, m))
         if is_number(q.n_clear_mean_median):
             blocks.append(

@@ -223,8 +223,10 @@ class QualitySummary:
     valid_frac_min, valid_frac_median
         Smallest and median share of a zone covered by valid pixels.
     n_below_threshold
-        Zones whose valid share (for a ΔT column, either share) is under the configured
-        minimum (``None`` without one).
+        Zones whose ``valid_frac`` is under the configured minimum (``None`` without one).
+    n_below_delta
+        For a ΔT column, the other zones whose ``anomaly_valid_frac`` is under it: an LST
+        but no ΔT (``None`` for another column, or without the share).
     n_clear_mean_min, n_clear_mean_median
         Smallest and median mean number of clear observations per zone.
     """
@@ -234,6 +236,7 @@ class QualitySummary:
     valid_frac_min: float
     valid_frac_median: float
     n_below_threshold: int | None
+    n_below_delta: int | None
     n_clear_mean_min: float
     n_clear_mean_median: float
 
@@ -244,9 +247,10 @@ def quality_summary(
     """Summarise the coverage of the zones (``valid_frac``, ``n_clear_mean``).
 
     A zone has a value of ``column`` when it is finite (:func:`ranked`): ±inf is none. A
-    zone is under the threshold when its ``valid_frac`` is, or, for a ΔT column
-    (:data:`~pipelines.zone_columns.ANOMALY_COLUMNS`), its ``anomaly_valid_frac`` (the run
-    empties it on either).
+    zone is under the threshold when its ``valid_frac`` is (the share the section's
+    sentence and histogram show); for a ΔT column
+    (:data:`~pipelines.zone_columns.ANOMALY_COLUMNS`), the zones over it whose
+    ``anomaly_valid_frac`` is under it are counted apart (the run empties ΔT on either).
     """
 
     def stat(name: str, how: str) -> float:
@@ -255,13 +259,13 @@ def quality_summary(
         values = pd.to_numeric(zones[name], errors="coerce").dropna()
         return float(getattr(values, how)()) if len(values) else float("nan")
 
-    below = None
+    below = below_delta = None
     if min_valid_frac is not None and "valid_frac" in zones.columns:
-        shares = ["valid_frac"]
+        low = pd.to_numeric(zones["valid_frac"], errors="coerce") < min_valid_frac
+        below = int(low.sum())
         if column in ANOMALY_COLUMNS and ANOMALY_VALID_FRAC in zones.columns:
-            shares.append(ANOMALY_VALID_FRAC)  # ΔT's own share gates it too
-        low = zones[shares].apply(pd.to_numeric, errors="coerce") < min_valid_frac
-        below = int(low.any(axis=1).sum())
+            delta = pd.to_numeric(zones[ANOMALY_VALID_FRAC], errors="coerce") < min_valid_frac
+            below_delta = int((delta & ~low).sum())  # ΔT's own share gates it too
     with_value = int(ranked(zones, column).sum())  # as the hottest section counts them
     return QualitySummary(
         n_zones=len(zones),
@@ -269,6 +273,7 @@ def quality_summary(
         valid_frac_min=stat("valid_frac", "min"),
         valid_frac_median=stat("valid_frac", "median"),
         n_below_threshold=below,
+        n_below_delta=below_delta,
         n_clear_mean_min=stat("n_clear_mean", "min"),
         n_clear_mean_median=stat("n_clear_mean", "median"),
     )

@@ -91,6 +91,9 @@ def test_iris_with_an_lst_but_no_delta_t_are_counted_apart():
         "lst_anomaly_mean_k": [1.0, nan, nan, nan, nan],
     })  # fmt: skip
     assert few_clear_counts(iris) == (1, 2)
+    # No IRIS with a ΔT (no scene kept a reference: the heat island's warnings say so, with
+    # their own fix): none counted as having lost it for want of clear scenes.
+    assert few_clear_counts(iris.assign(lst_anomaly_mean_k=nan)) == (1, 0)
 
 
 def test_the_note_says_the_iris_that_lost_delta_t_and_its_settings(config):

@@ -60,3 +60,10 @@ def test_every_zone_statistic_is_one_the_tiles_compute():
     for column, (layer, statistic) in ZONE_STATISTICS.items():
         assert layer in run_tiles.ZONE_LAYERS, column
         assert statistic in {s.column for s in run_tiles.layer_stats(layer)}, column
+
+
+def test_the_delta_t_columns_are_its_values_not_its_share():
+    """The run empties ANOMALY_COLUMNS under ΔT's share; the share itself is never emptied."""
+    from pipelines.zone_columns import ANOMALY_COLUMNS
+
+    assert ANOMALY_COLUMNS == {"lst_anomaly_mean_k", "lst_anomaly_p90_mean_k", "lst_zscore_mean"}

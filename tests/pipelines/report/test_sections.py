@@ -218,6 +218,27 @@ def test_the_quality_section_counts_the_iris_flagged_low_clear_area(tmp_path):
     assert not any("low_clear_area" in t for t in texts)
 
 
+def test_the_quality_section_says_the_iris_with_an_lst_but_no_delta_t_apart(tmp_path):
+    """For the ΔT column: 1 IRIS under the LST's share (the sentence's and histogram's), and
+    2 more with an LST but ΔT on under 90 % of them (anomaly_valid_frac), said apart; for
+    the LST column, not said."""
+    iris = _iris([300.0, np.nan, 301.0, 302.0]).assign(
+        valid_frac=[0.92, 0.85, 0.93, 0.99],
+        anomaly_valid_frac=[0.5, 0.85, 0.6, 0.99],
+        lst_anomaly_mean_k=[np.nan, np.nan, np.nan, 2.0],
+    )
+    config = {"zones": {"min_valid_frac": 0.9}}
+    summary = _summary(tmp_path, iris=iris, manifest={"config": config})
+    texts = _texts(sections._quality(summary, "lst_anomaly_mean_k", EN, sections._Drawer()))
+    assert texts[1] == "1 IRIS is under the coverage threshold of 90% and has no value."
+    assert texts[2] == (
+        "2 other IRIS have a composite LST, but a ΔT anomaly on under 90% of their area "
+        "(anomaly_valid_frac: fewer scenes have a rural reference) and have no anomaly value."
+    )
+    texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
+    assert not any("anomaly_valid_frac" in t for t in texts)
+
+
 def _decile_rows(counts):
     """Decile rows holding ``counts`` IRIS (D1 first), an empty one without income or value."""
     return [

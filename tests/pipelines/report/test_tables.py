@@ -130,15 +130,17 @@ def test_quality_summary(zones):
 def test_quality_summary_counts_zones_without_delta_t_by_its_own_share(zones):
     """ΔT's columns are emptied under zones.min_valid_frac of anomaly_valid_frac too: "c" and
     "d" have an LST (valid_frac 0.8, 0.7) but ΔT on 0.4 and 0.3 of them, so 3 zones have no
-    ΔT for want of coverage ("g" too), as many as the NaNs; the LST's count stays 1."""
+    ΔT for want of coverage: "g" under the LST's share (the sentence's and histogram's), and
+    "c" and "d", counted apart; the LST's column counts "g" alone."""
     delta = zones.assign(
         anomaly_valid_frac=[0.9, 0.95, 0.4, 0.3, 0.6, 0.99, 0.2],
         lst_anomaly_mean_k=[1.0, 2.0, np.nan, np.nan, 0.5, 3.0, np.nan],
         lst_mean_k=zones["t"],
     )
     q = quality_summary(delta, "lst_anomaly_mean_k", min_valid_frac=0.5)
-    assert (q.n_with_value, q.n_below_threshold) == (4, 3)
-    assert quality_summary(delta, "lst_mean_k", min_valid_frac=0.5).n_below_threshold == 1
+    assert (q.n_with_value, q.n_below_threshold, q.n_below_delta) == (4, 1, 2)
+    lst = quality_summary(delta, "lst_mean_k", min_valid_frac=0.5)
+    assert (lst.n_below_threshold, lst.n_below_delta) == (1, None)
 
 
 def test_n_clear_distribution():
