@@ -810,26 +810,13 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
                 )
             )
         )
-        if q.n_below_threshold:
-            blocks.append(
-                Paragraph(
-                    m(
-                        m.by_count("quality_below", q.n_below_threshold),
-                        count=m.integer(q.n_below_threshold),
-                        threshold=m.share(threshold),
-                    )
-                )
-            )
-        if q.n_below_delta:
-            blocks.append(
-                Paragraph(
-                    m(
-                        m.by_count("quality_below_delta", q.n_below_delta),
-                        count=m.integer(q.n_below_delta),
-                        threshold=m.share(threshold),
-                    )
-                )
-            )
+        # Under the LST's share (the histogram's), then, for ΔT, under its own share only.
+        for key, count in (("quality_below", q.n_below_threshold),
+                           ("quality_below_delta", q.n_below_delta)):  # fmt: skip
+            if count:
+                said = m(m.by_count(key, count), count=m.integer(count),
+                         threshold=m.share(threshold))  # fmt: skip
+                blocks.append(Paragraph(said))
         blocks.append(_low_clear(summary, column, m))
         if is_number(q.n_clear_mean_median):
             blocks.append(
