@@ -1105,8 +1105,8 @@ def test_a_run_removes_the_previous_runs_outputs_it_does_not_make(
     said = [r.getMessage() for r in caplog.records if "this run replaces it" in r.getMessage()]
     assert said == [
         f"{copy} holds the run of months 6, 7, 8 of 2023, finished {finished} UTC and its "
-        "scenarios/: this run replaces it (outputs.overwrite: true); stop now (Ctrl-C) to keep "
-        "it, or give another --out"
+        "scenarios/: this run replaces it (--overwrite, outputs.overwrite); stop now (Ctrl-C) "
+        "to keep it, or give another --out"
     ]
     assert not (copy / "scenarios").exists() and not (copy / "zones" / "iris.csv").exists()
     assert not (copy / "report.html").exists() and not (copy / "figures").exists()  # no report
@@ -2431,7 +2431,7 @@ def test_scheduler_workers_and_chunks_from_the_config(own_demo_folder, monkeypat
         assert dask.config.get("num_workers") == 3
     seen = {}
 
-    def fake_run(config, out=None, source=None):
+    def fake_run(config, out=None, overwrite=None, source=None):
         seen["num_workers"] = dask.config.get("num_workers", None)
         raise ConfigError("stop here")
 
