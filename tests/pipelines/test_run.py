@@ -2445,7 +2445,7 @@ def test_scheduler_workers_and_chunks_from_the_config(own_demo_folder, monkeypat
     assert "stop here" in result.output and seen["num_workers"] == 2
 
     # The Python API on the config's scheduler too, unless the caller chose one.
-    def fake_folder(config, out, tile_size_px, source):
+    def fake_folder(config, out, overwrite, tile_size_px, source):
         seen["api"] = (dask.config.get("scheduler"), dask.config.get("num_workers", None))
         raise ConfigError("stop")
 
