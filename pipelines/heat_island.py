@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from raster.heat_island import RURAL_HINT, URBAN_HINT, _definition, warn_empty_mask
+from raster.heat_island import (
+    RURAL_HINT,
+    URBAN_HINT,
+    _definition,
+    clear_enough,
+    warn_empty_mask,
+)
 from tiles.errors import IlotsWarning
 
 __all__ = ["heat_island_summary", "suhii_record"]
@@ -121,7 +127,7 @@ def _thin_regions(
     thin = {}
     for region, _, _ in _REGIONS:
         n, count = int(n_mask.get(region, 0)), int(layer.get(f"{region}_count", 0))
-        if n and count and (count < min_pixels or count / n < min_frac):
+        if n and count and not clear_enough(count, n, min_pixels, min_frac):
             thin[region] = (count, n)
     return thin
 

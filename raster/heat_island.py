@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import odc.geo.xr  # registers the .odc accessor
 import xarray as xr
+from numpy.typing import ArrayLike
 from odc.geo.geobox import GeoBox
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -46,6 +47,7 @@ from tiles.errors import CRSError, GridError, IlotsWarning
 __all__ = [
     "RURAL_HINT",
     "URBAN_HINT",
+    "clear_enough",
     "lst_anomaly",
     "rural_reference_mask",
     "rural_ring",
@@ -561,9 +563,7 @@ def _checked_mean(
     total = np.asarray(total, dtype=np.float64)
     count = np.asarray(count)
     n = int(np.asarray(n_mask))
-    # count / n, not count >= min_frac * n: 3 of 30 is 0.1 exactly, 0.1 * 30 is not 3.
-    share = count / n if n else np.zeros(count.shape)
-    enough = (count >= max(min_pixels, 1)) & (share >= min_frac)
+    enough = clear_enough(count, n, min_pixels, min_frac)
     mean = np.where(enough, total / np.maximum(count, 1), np.nan)
     if n == 0:
         warn_empty_mask(what, hint)
@@ -579,6 +579,21 @@ def _checked_mean(
             stacklevel=2,
         )
     return mean
+
+
+def clear_enough(
+    count: ArrayLike, n_mask: int, min_pixels: int, min_frac: float = 0.0
+) -> np.ndarray:
+    """Whether a mean over ``count`` clear pixels of a mask of ``n_mask`` pixels stands.
+
+    At least ``min_pixels`` (and one) clear pixels, and at least ``min_frac`` of the mask:
+    the rule of a SUHII's urban and rural means, per scene and for the composite. The share
+    ``count / n_mask`` is compared, not ``count`` with ``min_frac * n_mask`` (3 of 30 is 0.1
+    exactly, 0.1 * 30 is not 3). A mask without pixels: never.
+    """
+    count = np.asarray(count)
+    share = count / n_mask if n_mask else np.zeros(count.shape)
+    return (count >= max(min_pixels, 1)) & (share >= min_frac)
 
 
 def _too_few(
