@@ -21,7 +21,13 @@ import geopandas as gpd
 import pandas as pd
 
 from pipelines.compare.runs import CompareError
-from pipelines.outputs._atomic import probe_folder, refuse_replacing, staged, written_path
+from pipelines.outputs._atomic import (
+    probe_folder,
+    refuse_replacing,
+    staged,
+    taken,
+    written_path,
+)
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.geopackage import GPKG_VERSION, check_closed
 from pipelines.outputs.tables import with_synthetic_mark
@@ -83,14 +89,9 @@ def check_out(target: Path, runs: Iterable[str | Path], *, overwrite: bool = Fal
             "folder?): it would be replaced; choose another folder"
         )
     if not overwrite:
-        held = [name for name in OUTPUT_NAMES if _taken(target / name)]
+        held = [name for name in OUTPUT_NAMES if taken(target / name)]
         refuse_replacing(held, folder=target)
     check_closed(written_path(target / "compare.gpkg", overwrite))  # said before the work
-
-
-def _taken(path: Path) -> bool:
-    """Whether a file, or a symbolic link (even naming no file), is at ``path``."""
-    return path.is_file() or path.is_symlink()
 
 
 def open_out(target: Path, *, overwrite: bool = True) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "refuse_replacing",
     "source_digest",
     "staged",
+    "taken",
     "write_text_atomic",
     "written_path",
 ]
@@ -359,8 +360,15 @@ def check_new(paths: Iterable[str | os.PathLike[str]], *, option: str = "--out")
         Some of ``paths`` are files, or symbolic links (even naming no file)
         (:func:`refuse_replacing`).
     """
-    found = [path for path in map(Path, paths) if path.is_file() or path.is_symlink()]
-    refuse_replacing(found, option=option)
+    refuse_replacing([path for path in map(Path, paths) if taken(path)], option=option)
+
+
+def taken(path: str | os.PathLike[str]) -> bool:
+    """Whether an output at ``path`` would replace something there.
+
+    A file, or a symbolic link (even one naming no file).
+    """
+    return Path(path).is_file() or Path(path).is_symlink()
 
 
 def refuse_replacing(

@@ -27,6 +27,7 @@ from pipelines.outputs._atomic import (
     ilots_version,
     refuse_replacing,
     staged,
+    taken,
     write_text_atomic,
     written_path,
 )
@@ -271,9 +272,9 @@ def replaced_table(path: str | os.PathLike[str]) -> list[str]:
     replaces nothing). A file GDAL cannot list the layers of counts as replaced.
     """
     target = Path(path)
-    if not target.is_file():
-        return [str(target)] if target.is_symlink() else []
-    if target.suffix.lower() != ".gpkg":
+    if not taken(target):
+        return []
+    if not target.is_file() or target.suffix.lower() != ".gpkg":  # a dangling link: taken
         return [str(target)]
     return _replaced_layer(target, target)
 
