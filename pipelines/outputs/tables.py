@@ -374,13 +374,13 @@ def _write_layer(
     command writing it at the same time) between the copy and the renaming.
     """
     layer = target.stem
-    copied = os.stat(target) if target.exists() else None
+    exists = target.exists()
     # With a file there, the file is replaced even when the layer may not be (a new one).
-    whole = True if copied is not None and overwrite is False else overwrite
+    whole = True if exists and overwrite is False else overwrite
     # A file open in QGIS: its -wal (beside the file a link names, as SQLite names it) would
     # spoil the file put in place.
     check_closed(written_path(target, whole))
-    copied = os.stat(target) if copied is not None else None  # check_closed may settle it
+    copied = os.stat(target) if exists else None  # after check_closed, which may settle it
     with staged(target, overwrite=whole) as staging:
         if copied is not None:
             shutil.copyfile(target, staging)
