@@ -27,6 +27,7 @@ from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
 from pipelines.inequality.results import CSV_COLUMNS
 from tests.holders import held_elsewhere
+from tests.pipelines.outputs.helpers import edited_in_qgis
 from tests.refusals import assert_out_refused
 from tiles.errors import GridError, IlotsWarning, OutputError, OutputExistsError, ZonesError
 
@@ -663,21 +664,14 @@ def test_a_compare_gpkg_open_in_another_program_is_not_replaced(runs, tmp_path):
     a, b = runs
     out = tmp_path / "out"
     _compare(a, b, out)
-    qgis = sqlite3.connect(out / "compare.gpkg")
-    try:
-        qgis.execute("PRAGMA journal_mode=WAL")
-        qgis.execute("PRAGMA wal_autocheckpoint=0")
-        qgis.execute("CREATE TABLE usernotes(note TEXT)")
-        qgis.commit()
+    with edited_in_qgis(out / "compare.gpkg"):
         before = (out / "manifest.json").read_bytes()
         with pytest.raises(OutputError, match=r"compare.gpkg is open in another program"):
             compare_runs(a, b, out, overwrite=True)
         assert (out / "manifest.json").read_bytes() == before  # refused before the work
-    finally:
-        qgis.close()
     with closing(sqlite3.connect(out / "compare.gpkg")) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        assert con.execute("SELECT count(*) FROM usernotes").fetchone() == (0,)
+        assert con.execute("SELECT note FROM user_notes").fetchall() == [("kept",)]
 
 
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -106,3 +110,19 @@ def cog_written_meanwhile(monkeypatch, target) -> None:
         target.write_bytes(b"the other command's")
 
     monkeypatch.setattr(rasterio.shutil, "copy", encoded_meanwhile)
+
+
+@contextmanager
+def edited_in_qgis(gpkg: Path) -> Iterator[sqlite3.Connection]:
+    """A GeoPackage open for editing as QGIS holds one: WAL mode, a committed table
+    ``user_notes`` (one row, ``'kept'``) still in its ``-wal`` while the block runs."""
+    qgis = sqlite3.connect(gpkg)
+    try:
+        qgis.execute("PRAGMA journal_mode=WAL")
+        qgis.execute("PRAGMA wal_autocheckpoint=0")
+        qgis.execute("CREATE TABLE user_notes(note TEXT)")
+        qgis.execute("INSERT INTO user_notes VALUES ('kept')")
+        qgis.commit()
+        yield qgis
+    finally:
+        qgis.close()

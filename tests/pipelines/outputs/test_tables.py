@@ -15,6 +15,7 @@ from pipelines.inequality import run_inequality
 from pipelines.inequality.results import CSV_COLUMNS
 from pipelines.outputs import write_geoparquet, write_inequality
 from pipelines.outputs.tables import write_table
+from tests.pipelines.outputs.helpers import edited_in_qgis
 from tiles.errors import CRSError, ZonesError
 
 
@@ -242,17 +243,9 @@ def test_a_layer_is_not_added_to_a_geopackage_open_in_another_program(tmp_path, 
     iris = layers["iris"]
     iris.to_file(target, layer="iris")
     table = pd.DataFrame(iris.drop(columns="geometry"))
-    qgis = sqlite3.connect(target)
-    try:
-        qgis.execute("PRAGMA journal_mode=WAL")
-        qgis.execute("PRAGMA wal_autocheckpoint=0")
-        qgis.execute("CREATE TABLE user_notes(note TEXT)")
-        qgis.execute("INSERT INTO user_notes VALUES ('kept')")
-        qgis.commit()
+    with edited_in_qgis(target):
         with pytest.raises(OutputError, match=r"stats.gpkg is open in another program"):
             write_table(table, target, iris, overwrite=False)
-    finally:
-        qgis.close()
     write_table(table, target, iris, overwrite=False)
     with contextlib.closing(sqlite3.connect(target)) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -270,16 +263,9 @@ def test_a_linked_geopackage_open_in_another_program_is_refused(tmp_path, layers
     iris.to_file(real, layer="iris")
     link.symlink_to(real)
     table = pd.DataFrame(iris.drop(columns="geometry"))
-    qgis = sqlite3.connect(real)
-    try:
-        qgis.execute("PRAGMA journal_mode=WAL")
-        qgis.execute("PRAGMA wal_autocheckpoint=0")
-        qgis.execute("CREATE TABLE user_notes(note TEXT)")
-        qgis.commit()
+    with edited_in_qgis(real):
         with pytest.raises(OutputError, match=r"real.gpkg is open in another program"):
             write_table(table, link, iris, overwrite=True)
-    finally:
-        qgis.close()
     with contextlib.closing(sqlite3.connect(real)) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert link.is_symlink()
