@@ -1194,9 +1194,10 @@ def compare_command(run_a: Path, run_b: Path, out: Path, overwrite: bool) -> Non
     """Per-zone change from run folder RUN_A (before) to RUN_B (after).
 
     For the IRIS and QPV both runs have: ΔT (lst_anomaly_mean_k), NDVI and the land-cover
-    shares in A, in B and B − A, both runs' valid_frac and a flag on the zones either run
-    does not trust or whose shape differs (reshaped_frac). ΔT, not the raw LST, is compared:
-    each is taken against its own run's rural reference, so the weather's level drops out.
+    shares in A, in B and B − A, both runs' valid_frac and anomaly_valid_frac (ΔT's own
+    share) and a flag on the zones either run does not trust or whose shape differs
+    (reshaped_frac). ΔT, not the raw LST, is compared: each is taken against its own run's
+    rural reference, so the weather's level drops out.
     Refuses runs on another grid CRS or resolution, or whose zones share no id; warns when
     the rural reference, the land-cover source, composite.min_clear, the mask section (its
     cloud dilation as applied, in pixels and metres), zones.qpv.iris_share_threshold, the

@@ -132,19 +132,33 @@ def _thin_regions(
     return thin
 
 
+#: The composites of ``heat_island.json``: their sums' layer, name in messages and record.
+_COMPOSITES = (("lst_anomaly", "ΔT", "composite"), ("lst_median", "LST", "composite_lst"))
+
+
 def _say_thin(sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float) -> None:
-    """Warn when the composite ΔT has too few pixels in a mask (:func:`_thin_regions`)."""
-    thin = _thin_regions(sums.get("lst_anomaly", {}), sums.get("n_mask", {}), min_pixels, min_frac)
-    said = [f"{thin[region][0]} of the {thin[region][1]} pixels of the {what}"
-            for region, what, _ in _REGIONS if region in thin]  # fmt: skip
+    """Warn of the composites (ΔT, LST) with too few pixels in a mask, each on its own counts.
+
+    One warning (:func:`_thin_regions` of each composite) naming each thin composite, its
+    counts, and the records of ``heat_island.json`` left without a SUHII.
+    """
+    n_mask, said, records = sums.get("n_mask", {}), [], []
+    for variable, name, record in _COMPOSITES:
+        thin = _thin_regions(sums.get(variable, {}), n_mask, min_pixels, min_frac)
+        where = [f"{thin[region][0]} of the {thin[region][1]} pixels of the {what}"
+                 for region, what, _ in _REGIONS if region in thin]  # fmt: skip
+        if where:
+            said.append(f"the composite {name} has a value on only {' and '.join(where)}")
+            records.append(record)
     if said:
+        kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
         warnings.warn(
             IlotsWarning(
-                f"the composite ΔT has a value on only {' and '.join(said)}: fewer than "
-                f"{min_pixels} grid pixels (heat_island.min_reference_pixels) or under "
-                f"{min_frac:g} of it (min_reference_frac), so heat_island.json has no "
-                "composite SUHII, only the scenes' own; lower composite.min_clear, widen the "
-                "periods or lower those minimums",
+                f"{'; '.join(said)}: fewer than {min_pixels} grid pixels "
+                f"(heat_island.min_reference_pixels) or under {min_frac:g} of it "
+                f"(min_reference_frac), so heat_island.json has no SUHII in "
+                f"{' nor '.join(records)}{kept}; lower composite.min_clear, widen the periods "
+                "or lower those minimums",
                 code="empty_composite",
             ),
             stacklevel=3,

@@ -650,6 +650,18 @@ def _masked_mean(
     return mean, count
 
 
+def _check_minimums(min_pixels: Any, min_frac: Any) -> None:
+    """Refuse a ``min_pixels`` that is no integer >= 1 or a ``min_frac`` outside 0..1."""
+    if (
+        isinstance(min_pixels, bool)
+        or not isinstance(min_pixels, int | np.integer)
+        or min_pixels < 1
+    ):
+        raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
+    if isinstance(min_frac, bool) or not 0.0 <= float(min_frac) <= 1.0:
+        raise ValueError(f"min_frac must be a share from 0 to 1, got {min_frac!r}")
+
+
 #: What to do when the rural reference or the urban footprint holds no clear pixel.
 RURAL_HINT = "widen the ring (outer_m) or relax the water, built or elevation filters"
 URBAN_HINT = "check the zones or built classes"
@@ -689,14 +701,7 @@ def scene_reference(
         If the mask is empty, or some scenes have too few clear reference pixels (their
         reference is NaN). On Dask, when computed.
     """
-    if (
-        isinstance(min_pixels, bool)
-        or not isinstance(min_pixels, int | np.integer)
-        or min_pixels < 1
-    ):
-        raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
-    if isinstance(min_frac, bool) or not 0.0 <= float(min_frac) <= 1.0:
-        raise ValueError(f"min_frac must be a share from 0 to 1, got {min_frac!r}")
+    _check_minimums(min_pixels, min_frac)
     mean, count = _masked_mean(lst, reference_mask, what="rural reference", hint=RURAL_HINT,
                                min_pixels=int(min_pixels), min_frac=float(min_frac))  # fmt: skip
     return (
@@ -782,7 +787,14 @@ def scene_zscore_against(
     )
 
 
-def suhii(lst: xr.DataArray, urban: xr.DataArray, reference_mask: xr.DataArray) -> xr.Dataset:
+def suhii(
+    lst: xr.DataArray,
+    urban: xr.DataArray,
+    reference_mask: xr.DataArray,
+    *,
+    min_pixels: int = 1,
+    min_frac: float = 0.0,
+) -> xr.Dataset:
     """Surface urban heat island intensity: urban mean − rural reference mean (K).
 
     Works on a scene series ``(time, y, x)`` (one SUHII per scene) and on a composite
@@ -797,23 +809,39 @@ def suhii(lst: xr.DataArray, urban: xr.DataArray, reference_mask: xr.DataArray) 
         Urban footprint ``(y, x)``.
     reference_mask
         Rural reference pixels ``(y, x)``.
+    min_pixels
+        An urban (or rural) mean, of a scene or of a composite, over fewer clear pixels of
+        the footprint (or of the reference) is NaN, and so is its SUHII; default 1.
+    min_frac
+        Likewise under this share of the mask's pixels (:func:`clear_enough`: a few pixels
+        left clear between clouds are no mean of the city); default 0 (no share asked).
 
     Returns
     -------
     xarray.Dataset
         ``suhii``, ``urban_mean``, ``rural_mean`` (float64) and the clear pixel counts
-        ``n_urban``, ``n_rural``, over the non-spatial dims of ``lst``; attributes give the
-        urban and reference definitions and the ring widths (report them with the SUHII).
+        ``n_urban``, ``n_rural`` (kept where a mean is NaN), over the non-spatial dims of
+        ``lst``; attributes give the urban and reference definitions, the ring widths
+        (report them with the SUHII) and ``min_pixels``, ``min_frac``.
+
+    Raises
+    ------
+    ValueError
+        If ``min_pixels`` is not an integer >= 1 or ``min_frac`` not a share from 0 to 1.
 
     Warns
     -----
     IlotsWarning
-        If the urban or reference mask is empty, or a scene has no clear pixel in one.
+        If the urban or reference mask is empty, or a scene has too few clear pixels in one
+        (on Dask, when computed).
     """
+    _check_minimums(min_pixels, min_frac)
     _aligned(lst, _require_yx(urban, "urban"), "urban")
-    urban_mean, n_urban = _masked_mean(lst, urban, what="urban footprint", hint=URBAN_HINT)
+    limits = {"min_pixels": int(min_pixels), "min_frac": float(min_frac)}
+    urban_mean, n_urban = _masked_mean(lst, urban, what="urban footprint", hint=URBAN_HINT,
+                                       **limits)  # fmt: skip
     rural_mean, n_rural = _masked_mean(lst, reference_mask, what="rural reference",
-                                       hint=RURAL_HINT)  # fmt: skip
+                                       hint=RURAL_HINT, **limits)  # fmt: skip
     units = lst.attrs.get("units", "K")
     ds = xr.Dataset(
         {
@@ -834,5 +862,6 @@ def suhii(lst: xr.DataArray, urban: xr.DataArray, reference_mask: xr.DataArray) 
         formula="mean over urban footprint - mean over rural reference",
         urban_definition=_definition(urban, "urban footprint"),
         reference_definition=_definition(reference_mask, "rural reference mask"),
+        **limits,
         **_ring_attrs(reference_mask),
     )

@@ -3,7 +3,8 @@
 Two summers, or two configs, of one city: for each zone layer both runs have (``iris``,
 ``qpv``), one row per zone id in both, with the value in A, in B and B − A of the ΔT
 (``lst_anomaly_mean_k``), the NDVI and each land-cover share both runs computed, both runs'
-``valid_frac`` and an ``unreliable`` flag (below).
+``valid_frac`` and ``anomaly_valid_frac`` (ΔT's own share; empty for a run made before ilots
+wrote it, said in the summary) and an ``unreliable`` flag (below).
 
 ΔT, never the raw LST, is the headline: each scene's ΔT is taken against that scene's own
 rural reference, so the weather's level (a summer 3 K warmer) drops out of it, while it moves

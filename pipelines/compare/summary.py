@@ -11,6 +11,7 @@ from pipelines.compare.tables import OUTCOME, TestedGap, alike, signed
 from pipelines.inequality import GroupDifferenceResult
 from pipelines.report.sections import period_text
 from pipelines.report.text import Messages
+from pipelines.zone_columns import ANOMALY_VALID_FRAC
 
 __all__ = ["summarise"]
 
@@ -20,6 +21,7 @@ def summarise(iris: pd.DataFrame, a: Run, b: Run, tested: TestedGap | None) -> l
     lines = [
         f"periods: A {_periods(a)}; B {_periods(b)}",
         f"compared {len(iris)} IRIS ({int(iris['unreliable'].sum())} unreliable)",
+        *_no_anomaly_share(a, b),
     ]
     if "in_qpv" not in iris.columns:
         return [*lines, "no in_qpv column in run B's IRIS: no QPV summary"]
@@ -37,6 +39,22 @@ def summarise(iris: pd.DataFrame, a: Run, b: Run, tested: TestedGap | None) -> l
             f"{signed(inside)}{unit} in QPV IRIS, {signed(outside)}{unit} outside"
         )
     return [*lines, *_gap_lines(iris, a, b, tested)]
+
+
+def _no_anomaly_share(a: Run, b: Run) -> list[str]:
+    """Say which run's IRIS have a ΔT but no ``anomaly_valid_frac`` (an earlier ilots')."""
+    older = [
+        side
+        for side, run in (("A", a), ("B", b))
+        if OUTCOME in run.layers["iris"].columns
+        and ANOMALY_VALID_FRAC not in run.layers["iris"].columns
+    ]
+    return [
+        f"no {ANOMALY_VALID_FRAC} in run {side}'s IRIS (made before ilots wrote it): "
+        f"{ANOMALY_VALID_FRAC}_{side.lower()} is empty, and its unreliable flag does not "
+        "check ΔT's own share; rerun it with this ilots to have it"
+        for side in older
+    ]
 
 
 def _gap_lines(iris: pd.DataFrame, a: Run, b: Run, tested: TestedGap | None) -> list[str]:

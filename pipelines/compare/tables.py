@@ -138,9 +138,11 @@ def change_table(a: Run, b: Run, layer: str) -> gpd.GeoDataFrame:
 
     Columns: the id, the name (when the layer has one), ``in_qpv`` (B's, IRIS only), then
     for each measure both runs have ``<measure>_a``, ``_b`` and ``_change`` (B − A),
-    ``valid_frac_a``, ``valid_frac_b``, ``reshaped_frac`` (the share of the zone's two
-    shapes' union in one run's shape only: 0 the same shape, 1 none in common) and
-    ``unreliable`` (see the module).
+    ``valid_frac_a``, ``valid_frac_b``, ``anomaly_valid_frac_a``, ``anomaly_valid_frac_b``
+    (the zone's share with a composite ΔT in each run; NaN for a run made before ilots wrote
+    ``anomaly_valid_frac``), ``reshaped_frac`` (the share of the zone's two shapes' union in
+    one run's shape only: 0 the same shape, 1 none in common) and ``unreliable`` (see the
+    module).
     """
     shared = _shared_ids(a, b, layer)
     frame_a = a.layers[layer].set_index(a.layers[layer].columns[0])
@@ -164,14 +166,22 @@ def change_table(a: Run, b: Run, layer: str) -> gpd.GeoDataFrame:
         table[f"{measure}_a"] = value_a
         table[f"{measure}_b"] = value_b
         table[f"{measure}_change"] = value_b - value_a
-    table["valid_frac_a"] = pd.to_numeric(frame_a["valid_frac"]).to_numpy(dtype=float)
-    table["valid_frac_b"] = pd.to_numeric(frame_b["valid_frac"]).to_numpy(dtype=float)
+    for share in ("valid_frac", ANOMALY_VALID_FRAC):  # ΔT's share: NaN before ilots had it
+        table[f"{share}_a"] = _share(frame_a, share)
+        table[f"{share}_b"] = _share(frame_b, share)
     shapes = _shapes(frame_a, frame_b)
     table["reshaped_frac"] = share = _reshaped_share(*shapes)
     reshaped = share > RESHAPED_FRAC  # NaN (no geometry): False
     _warn_reshaped(a, b, layer, shared, shapes, share, reshaped)
     table["unreliable"] = _unreliable(a, frame_a) | _unreliable(b, frame_b) | reshaped
     return gpd.GeoDataFrame(table, geometry=frame_b.geometry.to_numpy(), crs=frame_b.crs)
+
+
+def _share(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Return a run's zone share ``column`` as floats, NaN where the run has no such column."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column]).to_numpy(dtype=float)
 
 
 def _unreliable(run: Run, frame: pd.DataFrame) -> Any:

@@ -922,6 +922,12 @@ _TABLE: dict[str, tuple[str, str]] = {
         "{with_value} of {n} IRIS has a value of {label}. Share of the area (water included) "
         "covered by valid pixels: minimum {vmin}, median {vmed}.",
     ),
+    "quality_delta_share": (
+        "Par IRIS, {label} (anomaly_valid_frac, des seules scènes ayant une référence "
+        "rurale) : minimum {vmin}, médiane {vmed}.",
+        "Per IRIS, {label} (anomaly_valid_frac, from the scenes with a rural reference only): "
+        "minimum {vmin}, median {vmed}.",
+    ),
     "quality_below": (
         "{count} IRIS sont sous le seuil de couverture de {threshold} et n'ont pas de valeur.",
         "{count} IRIS are under the coverage threshold of {threshold} and have no value.",

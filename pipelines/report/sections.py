@@ -66,7 +66,7 @@ from pipelines.report.views import (
     WarningsBlock,
 )
 from pipelines.scenarios.compare import is_range
-from pipelines.zone_columns import LOW_CLEAR_AREA
+from pipelines.zone_columns import ANOMALY_VALID_FRAC, LOW_CLEAR_AREA
 from tiles.errors import WarningCode
 
 __all__ = ["EXTRAPOLATED_LARGE", "HOTTEST_COUNT", "build_page", "period_text", "ranking_column"]
@@ -810,6 +810,12 @@ def _quality(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer
                 )
             )
         )
+        if is_number(q.anomaly_valid_frac_median):  # not in the tables of an earlier ilots
+            vmin, vmed = (
+                m.share(v) for v in (q.anomaly_valid_frac_min, q.anomaly_valid_frac_median)
+            )
+            said = m("quality_delta_share", label=m.label(ANOMALY_VALID_FRAC), vmin=vmin, vmed=vmed)
+            blocks.append(Paragraph(said))
         # Under the LST's share (the histogram's), then, for ΔT, under its own share only.
         for key, count in (("quality_below", q.n_below_threshold),
                            ("quality_below_delta", q.n_below_delta)):  # fmt: skip

@@ -222,6 +222,9 @@ class QualitySummary:
         Zones with a value of the ranking variable.
     valid_frac_min, valid_frac_median
         Smallest and median share of a zone covered by valid pixels.
+    anomaly_valid_frac_min, anomaly_valid_frac_median
+        Smallest and median share of a zone covered by a composite ΔT
+        (``anomaly_valid_frac``); NaN for a table without it (a run of an earlier ilots).
     n_below_threshold
         Zones whose ``valid_frac`` is under the configured minimum (``None`` without one).
     n_below_delta
@@ -235,6 +238,8 @@ class QualitySummary:
     n_with_value: int
     valid_frac_min: float
     valid_frac_median: float
+    anomaly_valid_frac_min: float
+    anomaly_valid_frac_median: float
     n_below_threshold: int | None
     n_below_delta: int | None
     n_clear_mean_min: float
@@ -244,7 +249,7 @@ class QualitySummary:
 def quality_summary(
     zones: pd.DataFrame, column: str, *, min_valid_frac: float | None
 ) -> QualitySummary:
-    """Summarise the coverage of the zones (``valid_frac``, ``n_clear_mean``).
+    """Summarise the coverage of the zones (``valid_frac``, its ΔT's, ``n_clear_mean``).
 
     A zone has a value of ``column`` when it is finite (:func:`ranked`): ±inf is none. A
     zone is under the threshold when its ``valid_frac`` is (the share the section's
@@ -272,6 +277,8 @@ def quality_summary(
         n_with_value=with_value,
         valid_frac_min=stat("valid_frac", "min"),
         valid_frac_median=stat("valid_frac", "median"),
+        anomaly_valid_frac_min=stat(ANOMALY_VALID_FRAC, "min"),
+        anomaly_valid_frac_median=stat(ANOMALY_VALID_FRAC, "median"),
         n_below_threshold=below,
         n_below_delta=below_delta,
         n_clear_mean_min=stat("n_clear_mean", "min"),

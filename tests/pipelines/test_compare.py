@@ -486,6 +486,47 @@ def test_a_zone_without_delta_t_coverage_in_either_run_is_unreliable(runs, tmp_p
     assert table.loc[low, "unreliable"] and not table.loc[edge, "unreliable"]
 
 
+def test_each_run_s_delta_t_share_is_beside_its_valid_frac(runs, tmp_path):
+    """anomaly_valid_frac_a and _b, next to valid_frac_a and _b in the tables and the CSV:
+    each run's own value, as planted (0.3 in B) or read from A's layer."""
+    a, b = runs
+    iris = gpd.read_file(a / "zones.gpkg", layer="iris")
+    code, before = iris.loc[0, ["code_iris", "anomaly_valid_frac"]]
+
+    def thin(frame):
+        frame.loc[frame["code_iris"] == code, "anomaly_valid_frac"] = 0.3
+        return frame
+
+    _edit_layer(b, "iris", thin)
+    result, _ = _compare(a, b, tmp_path / "out")
+    table = result.tables["iris_change"].set_index("code_iris")
+    assert table.loc[code, "anomaly_valid_frac_a"] == before
+    assert table.loc[code, "anomaly_valid_frac_b"] == 0.3
+    header = (tmp_path / "out" / "iris_change.csv").read_text("utf-8").splitlines()[0]
+    shares = "valid_frac_a,valid_frac_b,anomaly_valid_frac_a,anomaly_valid_frac_b"
+    assert shares in header
+    qpv = gpd.read_file(tmp_path / "out" / "compare.gpkg", layer="qpv_change")
+    assert qpv["anomaly_valid_frac_b"].notna().all()
+
+
+def test_a_run_from_before_the_delta_t_share_still_compares(runs, tmp_path):
+    """Run A's zones without anomaly_valid_frac (an earlier ilots): its column is NaN, B's
+    kept, and the summary says so for A alone."""
+    a, b = runs
+    for layer in ("iris", "qpv"):
+        _edit_layer(a, layer, lambda frame: frame.drop(columns="anomaly_valid_frac"))
+    result, _ = _compare(a, b, tmp_path / "out")
+    for table in result.tables.values():
+        assert table["anomaly_valid_frac_a"].isna().all()
+        assert table["anomaly_valid_frac_b"].notna().all()
+    assert (
+        "no anomaly_valid_frac in run A's IRIS (made before ilots wrote it): "
+        "anomaly_valid_frac_a is empty, and its unreliable flag does not check ΔT's own "
+        "share; rerun it with this ilots to have it"
+    ) in result.summary
+    assert not [line for line in result.summary if "run B's IRIS" in line]
+
+
 def test_no_shared_zone_is_refused(runs, tmp_path):
     a, b = runs
     _edit_layer(b, "qpv", lambda frame: frame.assign(code_qp="other" + frame["code_qp"]))

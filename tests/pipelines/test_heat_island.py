@@ -123,11 +123,14 @@ def test_a_composite_on_a_sliver_of_a_mask_gives_no_suhii():
     assert heat["composite"]["rural_mean_k"] == pytest.approx(1.0)
     assert heat["composite"]["urban_pixels"] == 5 and heat["composite_lst"]["suhii_k"] is None
     assert [w.code for w in said] == ["empty_composite"]
-    assert said[0].startswith(
-        "the composite ΔT has a value on only 5 of the 100 pixels of the urban footprint: "
+    assert said == [  # ΔT's and LST's sums alike: both thin, both said
+        "the composite ΔT has a value on only 5 of the 100 pixels of the urban footprint; "
+        "the composite LST has a value on only 5 of the 100 pixels of the urban footprint: "
         "fewer than 1 grid pixels (heat_island.min_reference_pixels) or under 0.1 of it "
-        "(min_reference_frac), so heat_island.json has no composite SUHII"
-    )
+        "(min_reference_frac), so heat_island.json has no SUHII in composite nor "
+        "composite_lst, only the scenes' own; lower composite.min_clear, widen the periods "
+        "or lower those minimums"
+    ]
     with collected_warnings() as said:
         heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {}, min_frac=0.1)
     assert not said and heat["composite"]["suhii_k"] == pytest.approx(2.0)
@@ -150,3 +153,28 @@ def test_a_short_side_names_only_the_minimum_that_is_set():
         "1000 grid pixels; heat_island.min_reference_frac): they have no SUHII "
         "(heat_island.json) and are left out of its scenes_mean_k"
     ]
+
+
+@pytest.mark.parametrize("thin", ["lst_anomaly", "lst_median"])
+def test_a_thin_composite_is_said_on_its_own_counts(thin):
+    """ΔT rests on the scenes with a reference, so its composite can be thin where the
+    LST's is not (and, hand-made, the other way): 5 of the footprint's 100 pixels (under
+    min_reference_frac 0.1) in one composite, 10 in the other. The warning (kind kept)
+    names the thin one and its record alone; the other's SUHII stands, 3 - 1 = 2 K."""
+    sums = _sums(10, 40)
+    sums[thin] = _sums(5, 400)["lst_anomaly"]
+    name, record, other = {
+        "lst_anomaly": ("ΔT", "composite", "composite_lst"),
+        "lst_median": ("LST", "composite_lst", "composite"),
+    }[thin]
+    with collected_warnings() as said:
+        heat = heat_island_summary(sums, MASK, MASK, [], {}, min_frac=0.1)
+    assert [w.code for w in said] == ["empty_composite"]
+    assert said == [
+        f"the composite {name} has a value on only 5 of the 100 pixels of the urban "
+        "footprint: fewer than 1 grid pixels (heat_island.min_reference_pixels) or under 0.1 "
+        f"of it (min_reference_frac), so heat_island.json has no SUHII in {record}; lower "
+        "composite.min_clear, widen the periods or lower those minimums"
+    ]
+    assert heat[record]["suhii_k"] is None and heat[record]["urban_pixels"] == 5
+    assert heat[other]["suhii_k"] == pytest.approx(2.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import dask.array as da
@@ -322,6 +323,60 @@ def test_min_frac_drops_a_scene_with_a_sliver_of_clear_ring():
     for wrong in (-0.1, 1.5, True):
         with pytest.raises(ValueError, match="min_frac must be a share from 0 to 1"):
             scene_reference(cloudy, mask, min_frac=wrong)
+
+
+def _thin_city(chunks=None):
+    """Two scenes of :func:`city` (rural 300 and 303 K, urban +5 K) and a ring of 10-40 m.
+
+    Scene 0: 4 clear reference pixels, at 299 K; scene 1: 2 of the 25 urban pixels clear
+    (8 %), at 310 and 312 K. By hand, with no minimum: SUHII 305 - 299 = 6 K and
+    311 - 303 = 8 K.
+    """
+    lst, urban = city()
+    mask = rural_reference_mask(rural_ring(urban, inner_m=10, outer_m=40))
+    rows, cols = np.nonzero(mask.values)
+    lst.values[0][mask.values] = np.nan
+    lst.values[0, rows[:4], cols[:4]] = 299.0
+    lst.values[1][urban.values] = np.nan
+    lst.values[1, 5, 5:7] = [310.0, 312.0]
+    if chunks:
+        lst = lst.chunk({"time": 1, "y": chunks, "x": chunks})
+        urban, mask = urban.chunk({"y": chunks, "x": chunks}), mask.chunk(chunks)
+    return lst, urban, mask
+
+
+@pytest.mark.parametrize("chunks", [None, 4], ids=["numpy", "dask"])
+def test_suhii_minimums_apply_to_both_means(chunks):
+    """min_pixels and min_frac as clear_enough, on each mask: 2 clear urban pixels are fewer
+    than 3 (4 reference pixels are not); 4 of the 92 reference pixels (4.3 %) are under 5 %
+    (2 of 25 urban pixels, 8 %, are not). The means under them are NaN, so is their SUHII,
+    each said once; the counts are kept. The defaults keep every mean (hand values in
+    _thin_city). On Dask, building the graphs reads no pixel."""
+    lst, urban, mask = _thin_city(chunks)
+    with collected_warnings() as said, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with raise_if_dask_computes() if chunks else contextlib.nullcontext():
+            plain = suhii(lst, urban, mask)
+            few = suhii(lst, urban, mask, min_pixels=3)
+            share = suhii(lst, urban, mask, min_frac=0.05)
+        plain, few, share = plain.compute(), few.compute(), share.compute()
+    assert said == [
+        "1 of 2 scene(s) have too few clear pixels in the urban footprint (fewer than 3 grid "
+        "pixels): their mean is NaN (and so their ΔT / SUHII)",
+        "1 of 2 scene(s) have too few clear pixels in the rural reference (under 5% of its "
+        "92 grid pixels): their mean is NaN (and so their ΔT / SUHII)",
+    ]
+    np.testing.assert_array_equal(plain["suhii"].values, [6.0, 8.0])
+    np.testing.assert_array_equal(few["urban_mean"].values, [305.0, np.nan])
+    np.testing.assert_array_equal(few["rural_mean"].values, [299.0, 303.0])
+    np.testing.assert_array_equal(few["suhii"].values, [6.0, np.nan])
+    np.testing.assert_array_equal(share["rural_mean"].values, [np.nan, 303.0])
+    np.testing.assert_array_equal(share["suhii"].values, [np.nan, 8.0])
+    assert share["n_urban"].values.tolist() == [25, 2]
+    assert share["n_rural"].values.tolist() == [4, 92]
+    assert share.attrs["min_frac"] == 0.05 and few.attrs["min_pixels"] == 3
+    with pytest.raises(ValueError, match="min_pixels must be an integer >= 1"):
+        suhii(lst, urban, mask, min_pixels=0)
 
 
 def test_reference_definition_says_what_flags_water():

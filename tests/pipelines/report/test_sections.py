@@ -230,13 +230,38 @@ def test_the_quality_section_says_the_iris_with_an_lst_but_no_delta_t_apart(tmp_
     config = {"zones": {"min_valid_frac": 0.9}}
     summary = _summary(tmp_path, iris=iris, manifest={"config": config})
     texts = _texts(sections._quality(summary, "lst_anomaly_mean_k", EN, sections._Drawer()))
-    assert texts[1] == "1 IRIS is under the coverage threshold of 90% and has no value."
-    assert texts[2] == (
+    assert texts[2] == "1 IRIS is under the coverage threshold of 90% and has no value."
+    assert texts[3] == (
         "2 other IRIS have a composite LST, but a ΔT anomaly on under 90% of their area "
         "(anomaly_valid_frac: fewer scenes have a rural reference) and have no anomaly value."
     )
     texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
-    assert not any("anomaly_valid_frac" in t for t in texts)
+    assert not any("other IRIS" in t for t in texts)
+
+
+def test_the_quality_section_gives_the_delta_t_share_after_the_lst_s(tmp_path):
+    """anomaly_valid_frac 0.5, 0.8, 0.7, 0.99: minimum 50 %, median (0.7 + 0.8) / 2 = 75 %,
+    said after the LST's share (valid_frac: minimum 85 %), in English and French; a table
+    of an earlier ilots, without the column, has no such sentence."""
+    iris = _iris([300.0, np.nan, 301.0, 302.0]).assign(
+        valid_frac=[0.92, 0.85, 0.93, 0.99], anomaly_valid_frac=[0.5, 0.8, 0.7, 0.99]
+    )
+    summary = _summary(tmp_path, iris=iris, manifest={"config": {"zones": {"min_valid_frac": 0.9}}})
+    texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
+    assert "covered by valid pixels: minimum 85%" in texts[0]
+    assert texts[1] == (
+        "Per IRIS, the share covered by pixels with an anomaly ΔT (anomaly_valid_frac, from "
+        "the scenes with a rural reference only): minimum 50%, median 75%."
+    )
+    texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
+    assert texts[1] == (
+        "Par IRIS, la part couverte par des pixels ayant une anomalie ΔT (anomaly_valid_frac, "
+        "des seules scènes ayant une référence rurale) : minimum 50 %, médiane 75 %."
+    )
+    older = dataclasses.replace(summary, iris=iris.drop(columns="anomaly_valid_frac"))
+    texts = _texts(sections._quality(older, "lst_mean_k", EN, sections._Drawer()))
+    assert texts[1] == "1 IRIS is under the coverage threshold of 90% and has no value."
+    assert not any("anomaly" in t for t in texts)
 
 
 def _decile_rows(counts):

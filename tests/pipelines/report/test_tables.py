@@ -143,6 +143,16 @@ def test_quality_summary_counts_zones_without_delta_t_by_its_own_share(zones):
     assert (lst.n_below_threshold, lst.n_below_delta) == (1, None)
 
 
+def test_quality_summary_gives_the_delta_t_share_s_minimum_and_median(zones):
+    """anomaly_valid_frac 0.9, 0.95, 0.4, 0.3, 0.6, 0.99, 0.2: minimum 0.2, median 0.6 (the
+    4th of 7 sorted); NaN both for a table without the column (an earlier ilots')."""
+    delta = zones.assign(anomaly_valid_frac=[0.9, 0.95, 0.4, 0.3, 0.6, 0.99, 0.2])
+    q = quality_summary(delta, "t", min_valid_frac=0.5)
+    assert (q.anomaly_valid_frac_min, q.anomaly_valid_frac_median) == (0.2, 0.6)
+    older = quality_summary(zones, "t", min_valid_frac=0.5)
+    assert np.isnan(older.anomaly_valid_frac_min) and np.isnan(older.anomaly_valid_frac_median)
+
+
 def test_n_clear_distribution():
     shares = n_clear_distribution(np.array([2.0, 3.0, 3.0, 4.0, 4.0, 4.0, 4.0, 0.0]))
     assert shares.to_dict() == {0: 0.125, 2: 0.125, 3: 0.25, 4: 0.5}
