@@ -23,6 +23,7 @@ from raster.heat_island import (
     URBAN_HINT,
     _definition,
     clear_enough,
+    minimum_words,
     warn_empty_mask,
 )
 from tiles.errors import IlotsWarning
@@ -132,6 +133,8 @@ def _thin_regions(
     return thin
 
 
+#: The settings of ``min_frac`` and ``min_pixels``, as the warnings name them.
+REFERENCE_SETTINGS = ("heat_island.min_reference_frac", "heat_island.min_reference_pixels")
 #: The composites of ``heat_island.json``: their sums' layer, name in messages and record.
 _COMPOSITES = (("lst_anomaly", "ΔT", "composite"), ("lst_median", "LST", "composite_lst"))
 
@@ -152,11 +155,10 @@ def _say_thin(sums: dict[str, dict[str, float]], min_pixels: int, min_frac: floa
             records.append(record)
     if said:
         kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
+        limits = minimum_words(min_pixels, min_frac, settings=REFERENCE_SETTINGS)
         warnings.warn(
             IlotsWarning(
-                f"{'; '.join(said)}: fewer than {min_pixels} grid pixels "
-                f"(heat_island.min_reference_pixels) or under {min_frac:g} of it "
-                f"(min_reference_frac), so heat_island.json has no SUHII in "
+                f"{'; '.join(said)} ({limits}), so heat_island.json has no SUHII in "
                 f"{' nor '.join(records)}{kept}; lower composite.min_clear, widen the periods "
                 "or lower those minimums",
                 code="empty_composite",

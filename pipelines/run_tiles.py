@@ -51,7 +51,7 @@ import pandas as pd
 import xarray as xr
 from dask.system import CPU_COUNT
 
-from pipelines.heat_island import suhii_record
+from pipelines.heat_island import REFERENCE_SETTINGS, suhii_record
 from pipelines.progress import progress_detail
 from pipelines.scheduler import current_client
 from raster.heat_island import RURAL_HINT, URBAN_HINT, _checked_mean
@@ -119,9 +119,6 @@ MEAN_STATS = parse_statistics(["mean"])
 #: scene without a reference has no ΔT), and ``_zone_table`` gates the ΔT columns on its
 #: own share. Both come from the moments every layer keeps.
 ANOMALY_STATS = parse_statistics(["mean", "valid_frac"])
-#: The settings of a scene's minimum clear share and pixels of the rural reference and of
-#: the urban footprint (their warnings name them).
-REFERENCE_SETTINGS = ("heat_island.min_reference_frac", "heat_island.min_reference_pixels")
 
 
 def layer_stats(name: str) -> Any:

@@ -608,14 +608,26 @@ def _too_few(
     ``settings``: the names of the settings of ``min_frac`` and ``min_pixels``, given after
     the limits they set.
     """
+    said = minimum_words(min_pixels, min_frac, f"of its {n_mask} grid pixels", settings)
+    return (
+        f"too few clear pixels in the {what} ({said})" if said else f"no clear pixel in the {what}"
+    )
+
+
+def minimum_words(
+    min_pixels: int, min_frac: float, of: str = "of it", settings: tuple[str, str] | None = None
+) -> str:
+    """Say the SUHII minimums that are set (:func:`clear_enough`'s), for a warning.
+
+    ``"under 10% of it, or fewer than 9 grid pixels; <settings>"``: the share (``of`` says of
+    what), then the count, each only when it limits anything, then the names of the settings
+    of ``min_frac`` and ``min_pixels`` that are set. Empty when neither is.
+    """
     frac, pixels = min_frac > 0, min_pixels > 1
-    limits = [f"under {min_frac * 100:.4g}% of its {n_mask} grid pixels"] if frac else []
+    limits = [f"under {min_frac * 100:.4g}% {of}"] if frac else []
     limits += [f"fewer than {min_pixels} grid pixels"] if pixels else []
-    if not limits:
-        return f"no clear pixel in the {what}"
     named = [name for name, on in zip(settings or (), (frac, pixels), strict=False) if on]
-    said = ", or ".join(limits) + (f"; {', '.join(named)}" if named else "")
-    return f"too few clear pixels in the {what} ({said})"
+    return ", or ".join(limits) + (f"; {', '.join(named)}" if named and limits else "")
 
 
 def _masked_mean(
@@ -811,7 +823,10 @@ def suhii(
         Rural reference pixels ``(y, x)``.
     min_pixels
         An urban (or rural) mean, of a scene or of a composite, over fewer clear pixels of
-        the footprint (or of the reference) is NaN, and so is its SUHII; default 1.
+        the footprint (or of the reference) is NaN, and so is its SUHII; in pixels of the
+        grid of ``lst`` (a run's ``heat_island.min_reference_pixels`` counts 30 m Landsat
+        pixels: :meth:`pipelines.config.models.HeatIslandConfig.min_reference_grid_pixels`
+        converts); default 1.
     min_frac
         Likewise under this share of the mask's pixels (:func:`clear_enough`: a few pixels
         left clear between clouds are no mean of the city); default 0 (no share asked).

@@ -50,9 +50,9 @@ def _no_anomaly_share(a: Run, b: Run) -> list[str]:
         and ANOMALY_VALID_FRAC not in run.layers["iris"].columns
     ]
     return [
-        f"no {ANOMALY_VALID_FRAC} in run {side}'s IRIS (made before ilots wrote it): "
-        f"{ANOMALY_VALID_FRAC}_{side.lower()} is empty, and its unreliable flag does not "
-        "check ΔT's own share; rerun it with this ilots to have it"
+        f"no {ANOMALY_VALID_FRAC} in run {side}'s zones (made before ilots wrote it): "
+        f"{ANOMALY_VALID_FRAC}_{side.lower()} is empty, and the unreliable flag does not "
+        f"check run {side}'s ΔT share; rerun it with this ilots to have it"
         for side in older
     ]
 

@@ -923,10 +923,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "covered by valid pixels: minimum {vmin}, median {vmed}.",
     ),
     "quality_delta_share": (
-        "Par IRIS, {label} (anomaly_valid_frac, des seules scènes ayant une référence "
-        "rurale) : minimum {vmin}, médiane {vmed}.",
-        "Per IRIS, {label} (anomaly_valid_frac, from the scenes with a rural reference only): "
-        "minimum {vmin}, median {vmed}.",
+        "Sur la même base, {label} (anomaly_valid_frac, des seules scènes ayant une "
+        "référence) : minimum {vmin}, médiane {vmed}.",
+        "On the same base, {label} (anomaly_valid_frac, from the scenes with a reference "
+        "only): minimum {vmin}, median {vmed}.",
     ),
     "quality_below": (
         "{count} IRIS sont sous le seuil de couverture de {threshold} et n'ont pas de valeur.",
@@ -938,18 +938,18 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "quality_below_delta": (
         "{count} autres IRIS ont une LST composite, mais une anomalie ΔT sur moins de "
-        "{threshold} de leur surface (anomaly_valid_frac : moins de scènes ont une référence "
-        "rurale) et n'ont pas de valeur d'anomalie.",
+        "{threshold} de leur surface (anomaly_valid_frac : moins de scènes ont une "
+        "référence) et n'ont pas de valeur d'anomalie.",
         "{count} other IRIS have a composite LST, but a ΔT anomaly on under {threshold} of "
-        "their area (anomaly_valid_frac: fewer scenes have a rural reference) and have no "
+        "their area (anomaly_valid_frac: fewer scenes have a reference) and have no "
         "anomaly value.",
     ),
     "quality_below_delta_one": (
         "{count} autre IRIS a une LST composite, mais une anomalie ΔT sur moins de "
-        "{threshold} de sa surface (anomaly_valid_frac : moins de scènes ont une référence "
-        "rurale) et n'a pas de valeur d'anomalie.",
+        "{threshold} de sa surface (anomaly_valid_frac : moins de scènes ont une "
+        "référence) et n'a pas de valeur d'anomalie.",
         "{count} other IRIS has a composite LST, but a ΔT anomaly on under {threshold} of its "
-        "area (anomaly_valid_frac: fewer scenes have a rural reference) and has no anomaly "
+        "area (anomaly_valid_frac: fewer scenes have a reference) and has no anomaly "
         "value.",
     ),
     "quality_n_clear": (
@@ -1214,12 +1214,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "warning_kind_empty_composite": (
         "Composite sans valeur, ou sur trop peu de pixels, dans l'emprise urbaine ou la "
         "référence rurale (composite.min_clear scènes claires par pixel ; "
-        "heat_island.min_reference_pixels et min_reference_frac) : pas de SUHII composite, "
-        "seulement celui de chaque scène",
+        "heat_island.min_reference_pixels et min_reference_frac) : pas de SUHII pour ce "
+        "composite (celui de ΔT, ou aussi celui de la LST), ceux des scènes gardés",
         "A composite without a value, or with one on too few pixels, in the urban footprint or "
         "the rural reference (composite.min_clear clear scenes a pixel; "
-        "heat_island.min_reference_pixels and min_reference_frac): no composite SUHII, only "
-        "each scene's",
+        "heat_island.min_reference_pixels and min_reference_frac): no SUHII for that "
+        "composite (ΔT's, or the LST's too), the scenes' own kept",
     ),
     "warning_kind_no_sentinel2": (
         "Aucun produit Sentinel-2 dans les périodes et la zone d'étude : NDVI et occupation du "

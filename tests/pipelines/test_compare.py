@@ -520,11 +520,11 @@ def test_a_run_from_before_the_delta_t_share_still_compares(runs, tmp_path):
         assert table["anomaly_valid_frac_a"].isna().all()
         assert table["anomaly_valid_frac_b"].notna().all()
     assert (
-        "no anomaly_valid_frac in run A's IRIS (made before ilots wrote it): "
-        "anomaly_valid_frac_a is empty, and its unreliable flag does not check ΔT's own "
+        "no anomaly_valid_frac in run A's zones (made before ilots wrote it): "
+        "anomaly_valid_frac_a is empty, and the unreliable flag does not check run A's ΔT "
         "share; rerun it with this ilots to have it"
     ) in result.summary
-    assert not [line for line in result.summary if "run B's IRIS" in line]
+    assert not [line for line in result.summary if "run B's zonS" in line]
 
 
 def test_no_shared_zone_is_refused(runs, tmp_path):

@@ -125,9 +125,9 @@ def test_a_composite_on_a_sliver_of_a_mask_gives_no_suhii():
     assert [w.code for w in said] == ["empty_composite"]
     assert said == [  # ΔT's and LST's sums alike: both thin, both said
         "the composite ΔT has a value on only 5 of the 100 pixels of the urban footprint; "
-        "the composite LST has a value on only 5 of the 100 pixels of the urban footprint: "
-        "fewer than 1 grid pixels (heat_island.min_reference_pixels) or under 0.1 of it "
-        "(min_reference_frac), so heat_island.json has no SUHII in composite nor "
+        "the composite LST has a value on only 5 of the 100 pixels of the urban footprint "
+        "(under 10% of it; heat_island.min_reference_frac), so heat_island.json has no SUHII "
+        "in composite nor "
         "composite_lst, only the scenes' own; lower composite.min_clear, widen the periods "
         "or lower those minimums"
     ]
@@ -172,8 +172,8 @@ def test_a_thin_composite_is_said_on_its_own_counts(thin):
     assert [w.code for w in said] == ["empty_composite"]
     assert said == [
         f"the composite {name} has a value on only 5 of the 100 pixels of the urban "
-        "footprint: fewer than 1 grid pixels (heat_island.min_reference_pixels) or under 0.1 "
-        f"of it (min_reference_frac), so heat_island.json has no SUHII in {record}; lower "
+        "footprint (under 10% of it; heat_island.min_reference_frac), so heat_island.json "
+        f"has no SUHII in {record}; lower "
         "composite.min_clear, widen the periods or lower those minimums"
     ]
     assert heat[record]["suhii_k"] is None and heat[record]["urban_pixels"] == 5

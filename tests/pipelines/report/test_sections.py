@@ -233,7 +233,7 @@ def test_the_quality_section_says_the_iris_with_an_lst_but_no_delta_t_apart(tmp_
     assert texts[2] == "1 IRIS is under the coverage threshold of 90% and has no value."
     assert texts[3] == (
         "2 other IRIS have a composite LST, but a ΔT anomaly on under 90% of their area "
-        "(anomaly_valid_frac: fewer scenes have a rural reference) and have no anomaly value."
+        "(anomaly_valid_frac: fewer scenes have a reference) and have no anomaly value."
     )
     texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
     assert not any("other IRIS" in t for t in texts)
@@ -250,13 +250,14 @@ def test_the_quality_section_gives_the_delta_t_share_after_the_lst_s(tmp_path):
     texts = _texts(sections._quality(summary, "lst_mean_k", EN, sections._Drawer()))
     assert "covered by valid pixels: minimum 85%" in texts[0]
     assert texts[1] == (
-        "Per IRIS, the share covered by pixels with an anomaly ΔT (anomaly_valid_frac, from "
-        "the scenes with a rural reference only): minimum 50%, median 75%."
+        "On the same base, the share covered by pixels with an anomaly ΔT (anomaly_valid_frac, "
+        "from the scenes with a reference only): minimum 50%, median 75%."
     )
     texts = _texts(sections._quality(summary, "lst_mean_k", FR, sections._Drawer()))
     assert texts[1] == (
-        "Par IRIS, la part couverte par des pixels ayant une anomalie ΔT (anomaly_valid_frac, "
-        "des seules scènes ayant une référence rurale) : minimum 50 %, médiane 75 %."
+        "Sur la même base, la part couverte par des pixels ayant une anomalie ΔT "
+        "(anomaly_valid_frac, des seules scènes ayant une référence) : minimum 50 %, "
+        "médiane 75 %."
     )
     older = dataclasses.replace(summary, iris=iris.drop(columns="anomaly_valid_frac"))
     texts = _texts(sections._quality(older, "lst_mean_k", EN, sections._Drawer()))
