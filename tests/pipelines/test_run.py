@@ -1852,7 +1852,8 @@ def test_tiles_splitting_landsat_pixels_equal_one_piece(
 
 def test_composite_suhii_equals_the_whole_grid_computation(demo_run, demo_folder, tmp_path):
     """heat_island.json's composite SUHII, merged from tile sums, equals raster.heat_island's
-    suhii() on the written composite with the run's own (lazy) masks, tiled or not."""
+    suhii() on the written composite with the run's own (lazy) masks and minimums, tiled or
+    not."""
     from pipelines.run_graph import scene_graph
     from raster.heat_island import suhii
 
@@ -1860,12 +1861,15 @@ def test_composite_suhii_equals_the_whole_grid_computation(demo_run, demo_folder
     config = load_config(demo_folder / "config.yaml")
     graph = scene_graph(config)
     tiled = run(config, out=tmp_path / "tiled", tile_size_px=TILES_2X2_PX)
+    heat_options = config.heat_island
+    min_pixels = heat_options.min_reference_grid_pixels(config.grid.resolution)
     for folder in (out, tiled.folder):
         heat = json.loads((Path(folder) / "heat_island.json").read_text())
         for key, name in (("composite", "lst_anomaly"), ("composite_lst", "lst_median")):
             with rasterio.open(Path(folder) / "rasters" / f"{name}.tif") as src:
                 values = graph.urban.copy(data=src.read(1))
-            oracle = suhii(values, graph.urban, graph.reference_mask).compute()
+            oracle = suhii(values, graph.urban, graph.reference_mask, min_pixels=min_pixels,
+                           min_frac=heat_options.min_reference_frac).compute()  # fmt: skip
             record = heat[key]
             np.testing.assert_allclose(record["suhii_k"], float(oracle["suhii"]), rtol=1e-9)
             np.testing.assert_allclose(
