@@ -147,14 +147,16 @@ def staged(path: str | os.PathLike[str], *, overwrite: bool | None = None) -> It
     if not target.parent.is_dir():
         raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
     staging = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp{target.suffix}")
+    leftovers = [staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)]
     try:
         yield staging
         if not staging.exists():
             raise RuntimeError(f"nothing was written to the temporary file for {target}")
         publish(staging, target, overwrite=overwrite)
+        leftovers.remove(staging)  # publish removed its name, or logged why it could not
         note_written(target)
     finally:
-        for leftover in (staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)):
+        for leftover in leftovers:
             _remove_quietly(leftover)
 
 
