@@ -742,7 +742,7 @@ def indices_command(
     An <index>.tif already in --out is refused before any work unless --overwrite is given
     (the folder's other files are left alone).
     """
-    from pipelines.outputs._atomic import check_new, check_output
+    from pipelines.outputs._atomic import all_or_none, check_new, check_output
     from pipelines.product import (
         MaskOptions,
         open_item,
@@ -756,15 +756,23 @@ def indices_command(
     item = open_item(product)
     result = product_indices(item, names, mask=MaskOptions(preset=mask_preset))  # lazy
     read = [product, *product_files(item)]
-    with _removed_if_failed(out):  # a failed first read leaves no empty --out behind
+    written = []
+    # A failed first read leaves no empty --out behind; a COG refused (one that appeared
+    # since the check) takes back those this command put in place before it.
+    with _removed_if_failed(out), all_or_none() as published:
         for name in names:
             check_output(out / f"{name}.tif", inputs=read, make_folder=True)
         if not overwrite:
             check_new(out / f"{name}.tif" for name in names)
         for name in names:
             with dask_progress(name, progress):
-                path = write_product_raster(result[name], out / f"{name}.tif", overwrite=overwrite)
-            click.echo(f"wrote {path}")
+                written.append(
+                    write_product_raster(
+                        result[name], out / f"{name}.tif", overwrite=overwrite, published=published
+                    )
+                )
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 @contextlib.contextmanager

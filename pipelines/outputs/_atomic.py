@@ -22,13 +22,15 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 from tiles.errors import OutputError, OutputExistsError
 
 __all__ = [
+    "Published",
+    "all_or_none",
     "check_new",
     "check_output",
     "ilots_source",
@@ -216,6 +218,54 @@ def publish(
         os.replace(staging, target)
         return
     _remove_quietly(Path(staging))
+
+
+class Published:
+    """The files one command put in place (:meth:`publish`), to take back (:func:`all_or_none`)."""
+
+    def __init__(self) -> None:
+        self._placed: list[tuple[Path, os.stat_result]] = []
+
+    def publish(
+        self,
+        staging: str | os.PathLike[str],
+        target: str | os.PathLike[str],
+        *,
+        overwrite: bool | None,
+    ) -> None:
+        """Put ``staging`` in place at ``target`` (:func:`publish`), noted as the command's."""
+        written = os.stat(staging)
+        publish(staging, target, overwrite=overwrite)
+        self._placed.append((Path(target), written))
+
+    def take_back(self) -> None:
+        """Remove the files put in place that are still this command's (none replaced since)."""
+        for target, written in self._placed:
+            with suppress(FileNotFoundError):
+                if os.path.samestat(os.lstat(target), written):
+                    target.unlink()
+        self._placed.clear()
+
+
+@contextmanager
+def all_or_none() -> Iterator[Published]:
+    """Put a command's files in place all, or none when one is refused.
+
+    Yields
+    ------
+    Published
+        Whose :meth:`Published.publish` puts each file in place. When one is refused
+        (:class:`OutputExistsError`: a file appeared at its name since the command checked),
+        the files already put in place are removed (those still the command's: not one
+        another command put there since), so that none is left as if the result were whole,
+        and the refusal propagates.
+    """
+    published = Published()
+    try:
+        yield published
+    except OutputExistsError:
+        published.take_back()
+        raise
 
 
 def _same_file(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
