@@ -669,7 +669,12 @@ def lst_command(
         cdist_min_km=cdist_min,
     )
     with _removed_if_failed(out.parent):
-        check_output(out, inputs=[product, *product_files(item), sharpen_with], make_folder=True)
+        check_output(
+            out,
+            inputs=[product, *product_files(item), sharpen_with],
+            make_folder=True,
+            overwrite=overwrite,
+        )
         if not overwrite:
             check_new([out])
         result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
@@ -761,7 +766,7 @@ def indices_command(
     # since the check) takes back those this command put in place before it.
     with _removed_if_failed(out), all_or_none() as published:
         for name in names:
-            check_output(out / f"{name}.tif", inputs=read, make_folder=True)
+            check_output(out / f"{name}.tif", inputs=read, make_folder=True, overwrite=overwrite)
         if not overwrite:
             check_new(out / f"{name}.tif" for name in names)
         for name in names:
@@ -896,13 +901,19 @@ def zonal_command(
     """
     from pipelines.outputs._atomic import check_output, refuse_replacing
     from pipelines.outputs.geopackage import check_closed
-    from pipelines.outputs.tables import check_table_path, replaced_table, write_table
+    from pipelines.outputs.tables import (
+        check_table_path,
+        file_overwrite,
+        replaced_table,
+        write_table,
+    )
     from pipelines.progress import dask_progress
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
     with _removed_if_failed(out.parent):
-        check_output(out, inputs=[raster, zones, weights], make_folder=True)
+        written = file_overwrite(out, overwrite)  # a GeoPackage there: through a link
+        check_output(out, inputs=[raster, zones, weights], make_folder=True, overwrite=written)
         if not overwrite:
             refuse_replacing(replaced_table(out))
         if out.suffix.lower() == ".gpkg":  # open in QGIS: said now, not after the work

@@ -228,8 +228,8 @@ def inequality_command(
         raise click.ClickException(
             f"{table.name} has no column {'; '.join(missing)}; columns found: {found}"
         )
-    check_output(out, inputs=[table], make_folder=True)  # before the bootstraps
-    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)")
+    check_output(out, inputs=[table], make_folder=True, overwrite=overwrite)  # before the work
+    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)", overwrite=overwrite)
     if not overwrite:
         check_new([out, csv_path])
     try:

@@ -352,6 +352,7 @@ def check_output(
     inputs: Iterable[str | os.PathLike[str] | None] = (),
     option: str = "--out",
     make_folder: bool = False,
+    overwrite: bool | None = None,
 ) -> Path:
     """Check, before any work, that ``path`` can be written and is none of ``inputs``.
 
@@ -367,6 +368,10 @@ def check_output(
         How messages name the output (the command's option).
     make_folder
         Make the output's folder when it is missing (else that is an error).
+    overwrite
+        What the write will be told (:func:`staged`): when true, a symbolic link at
+        ``path`` is written through, and the folder that must take a new file (the
+        temporary one, made beside the file it replaces) is that of the file it names.
 
     Returns
     -------
@@ -377,7 +382,8 @@ def check_output(
     ------
     OutputError
         ``path`` is one of ``inputs`` (it would be overwritten) or a folder, or its folder is
-        missing or does not take a new file (a temporary one is made and removed).
+        missing, or the folder it is written in (of the file a link written through names)
+        does not take a new file (a temporary one is made and removed).
     """
     target = Path(path)
     for source in inputs:
@@ -391,12 +397,14 @@ def check_output(
     folder = target.parent
     if not make_folder and not folder.is_dir():
         raise OutputError(f"{option} {target}: folder {folder} does not exist; create it first")
-    try:
-        probe_folder(folder, make=make_folder)
+    written = written_path(target, overwrite)
+    linked = f" (where the link {target} points)" if written != target else ""
+    try:  # where the temporary file is made: beside the file a link written through names
+        probe_folder(written.parent, make=make_folder and not linked)
     except OSError as err:
         raise OutputError(
-            f"{option} {target}: cannot write in {folder} ({err.strerror or err}); choose a "
-            "folder you can write to"
+            f"{option} {target}: cannot write in {written.parent}{linked} "
+            f"({err.strerror or err}); choose a folder you can write to"
         ) from None
     return target
 

@@ -39,6 +39,7 @@ __all__ = [
     "SYNTHETIC_COLUMN",
     "TABLE_FORMATS",
     "check_table_path",
+    "file_overwrite",
     "inequality_texts",
     "replaced_table",
     "with_synthetic_mark",
@@ -279,6 +280,18 @@ def replaced_table(path: str | os.PathLike[str]) -> list[str]:
     return _replaced_layer(target, target)
 
 
+def file_overwrite(path: str | os.PathLike[str], overwrite: bool | None) -> bool | None:
+    """Return what :func:`write_table` at ``path`` lets replace of the file (:func:`staged`).
+
+    ``overwrite``, but for a GeoPackage there without it: the file is replaced whole (its
+    other layers copied into the new one, a link written through), only its layer refused.
+    """
+    target = Path(path)
+    if overwrite is False and target.suffix.lower() == ".gpkg" and target.exists():
+        return True
+    return overwrite
+
+
 def _replaced_layer(gpkg: Path, target: Path) -> list[str]:
     """Return what writing the layer ``target.stem`` into ``gpkg`` would replace; none: [].
 
@@ -375,8 +388,7 @@ def _write_layer(
     """
     layer = target.stem
     exists = target.exists()
-    # With a file there, the file is replaced even when the layer may not be (a new one).
-    whole = True if exists and overwrite is False else overwrite
+    whole = file_overwrite(target, overwrite)  # a file there: replaced, its layer maybe not
     # A file open in QGIS: its -wal (beside the file a link names, as SQLite names it) would
     # spoil the file put in place.
     check_closed(written_path(target, whole))

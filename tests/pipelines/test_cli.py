@@ -765,6 +765,31 @@ def test_indices_take_back_their_cogs_when_a_later_one_is_refused(real_data, tmp
     assert len(encoded) == 2 and "wrote" not in result.output
 
 
+@pytest.mark.parametrize("command", ["lst", "indices"])
+def test_overwrite_through_a_link_into_a_read_only_folder_stops_before_any_work(
+    real_data, tmp_path, monkeypatch, command
+):
+    """--out's COG a link to last month's in a read-only store: --overwrite writes through
+    it, so the temporary COG would be made in the store; said in one line before any pixel
+    is read, the COG left."""
+    from tests.pipelines.outputs.helpers import read_only
+
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "ndvi.tif"
+    real.write_bytes(b"last month")
+    (tmp_path / "out").mkdir()
+    link = tmp_path / "out" / "ndvi.tif"
+    link.symlink_to(real)
+    read_only(monkeypatch, real.parent)
+    _no_computation(monkeypatch)
+    out = ["--out", link] if command == "lst" else ["--index", "ndvi", "--out", link.parent]
+    result = _run(command, real_data / T1, *out, "--overwrite")
+    _assert_one_line_error(
+        result, f"--out {link}: cannot write in {real.parent} (where the link {link} points)"
+    )
+    assert real.read_bytes() == b"last month" and link.is_symlink()
+
+
 def test_options_the_command_cannot_honour(real_data, tmp_path):
     """A COG named .txt, and Liang's OLI albedo asked of a Sentinel-2 product: one line, no
     file (they were written, the albedo from the wrong coefficients)."""
