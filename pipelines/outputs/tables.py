@@ -32,6 +32,7 @@ from pipelines.outputs._atomic import (
     written_path,
 )
 from pipelines.outputs.geopackage import SYNTHETIC_MARK, check_closed
+from pipelines.outputs.lock import file_lock
 from tiles.errors import CRSError, OutputError, ZonesError
 
 __all__ = [
@@ -384,24 +385,30 @@ def _write_layer(
     its journal, and the journal would spoil the file put in place.
     ``description``: the layer's ``gpkg_contents`` description, if any. ``overwrite``
     ``False`` refuses the layer in the file copied, or a file that appeared or changed (a
-    command writing it at the same time) between the copy and the renaming.
+    program writing it at the same time) between the copy and the renaming. Another ilots
+    command writing the file then is refused first (:func:`~pipelines.outputs.lock.file_lock`).
     """
     layer = target.stem
-    exists = target.exists()
-    whole = file_overwrite(target, overwrite)  # a file there: replaced, its layer maybe not
-    # A file open in QGIS: its -wal (beside the file a link names, as SQLite names it) would
-    # spoil the file put in place.
-    check_closed(written_path(target, whole))
-    copied = os.stat(target) if exists else None  # after check_closed, which may settle it
-    with staged(target, overwrite=whole) as staging:
-        if copied is not None:
-            shutil.copyfile(target, staging)
-            if overwrite is False:  # the layer may have appeared since the command checked
-                refuse_replacing(_replaced_layer(staging, target))
-        options = {"layer_options": {"DESCRIPTION": description}} if description else {}
-        geo.to_file(staging, layer=layer, driver="GPKG", **options)
-        if overwrite is False and copied is not None and not _same_file(target, copied):
-            raise OutputError(f"{target} changed while ilots wrote its layer {layer}; run again")
+    # From its copy to its renaming, no other ilots command puts the file in place, which
+    # the renaming would lose (a layer it added; with --overwrite, unseen).
+    with file_lock(target):
+        exists = target.exists()
+        whole = file_overwrite(target, overwrite)  # a file there: replaced, its layer maybe not
+        # A file open in QGIS: its -wal (beside the file a link names, as SQLite names it) would
+        # spoil the file put in place.
+        check_closed(written_path(target, whole))
+        copied = os.stat(target) if exists else None  # after check_closed, which may settle it
+        with staged(target, overwrite=whole) as staging:
+            if copied is not None:
+                shutil.copyfile(target, staging)
+                if overwrite is False:  # the layer may have appeared since the command checked
+                    refuse_replacing(_replaced_layer(staging, target))
+            options = {"layer_options": {"DESCRIPTION": description}} if description else {}
+            geo.to_file(staging, layer=layer, driver="GPKG", **options)
+            if overwrite is False and copied is not None and not _same_file(target, copied):
+                raise OutputError(
+                    f"{target} changed while ilots wrote its layer {layer}; run again"
+                )
     kept = " (its other layers kept)" if copied is not None else ""
     _LOG.info("wrote layer %r of %s%s", layer, target, kept)
 
