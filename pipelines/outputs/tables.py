@@ -349,6 +349,12 @@ def write_table(
         What may be replaced (:func:`~pipelines.outputs._atomic.staged`): ``False`` refuses
         a file at ``path``, or of a GeoPackage the layer, even one that appeared since the
         command checked (:class:`~tiles.errors.OutputExistsError`).
+
+    Raises
+    ------
+    OutputError
+        Another ilots command is writing the GeoPackage (its layer) now
+        (:func:`~pipelines.outputs.lock.file_lock`): run again once it is done.
     """
     target = check_table_path(path)
     suffix = target.suffix.lower()
