@@ -669,7 +669,12 @@ def lst_command(
         cdist_min_km=cdist_min,
     )
     with _removed_if_failed(out.parent):
-        check_output(out, inputs=[product, *product_files(item), sharpen_with], make_folder=True)
+        check_output(
+            out,
+            inputs=[product, *product_files(item), sharpen_with],
+            make_folder=True,
+            overwrite=overwrite,
+        )
         if not overwrite:
             check_new([out])
         result = product_lst(item, method=method, mask=options, water_vapour=water_vapour)
@@ -742,7 +747,7 @@ def indices_command(
     An <index>.tif already in --out is refused before any work unless --overwrite is given
     (the folder's other files are left alone).
     """
-    from pipelines.outputs._atomic import check_new, check_output
+    from pipelines.outputs._atomic import all_or_none, check_new, check_output
     from pipelines.product import (
         MaskOptions,
         open_item,
@@ -756,15 +761,23 @@ def indices_command(
     item = open_item(product)
     result = product_indices(item, names, mask=MaskOptions(preset=mask_preset))  # lazy
     read = [product, *product_files(item)]
-    with _removed_if_failed(out):  # a failed first read leaves no empty --out behind
+    written = []
+    # A failed first read leaves no empty --out behind; a COG refused (one that appeared
+    # since the check) takes back those this command put in place before it.
+    with _removed_if_failed(out), all_or_none() as published:
         for name in names:
-            check_output(out / f"{name}.tif", inputs=read, make_folder=True)
+            check_output(out / f"{name}.tif", inputs=read, make_folder=True, overwrite=overwrite)
         if not overwrite:
             check_new(out / f"{name}.tif" for name in names)
         for name in names:
             with dask_progress(name, progress):
-                path = write_product_raster(result[name], out / f"{name}.tif", overwrite=overwrite)
-            click.echo(f"wrote {path}")
+                written.append(
+                    write_product_raster(
+                        result[name], out / f"{name}.tif", overwrite=overwrite, published=published
+                    )
+                )
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 @contextlib.contextmanager
@@ -888,13 +901,19 @@ def zonal_command(
     """
     from pipelines.outputs._atomic import check_output, refuse_replacing
     from pipelines.outputs.geopackage import check_closed
-    from pipelines.outputs.tables import check_table_path, replaced_table, write_table
+    from pipelines.outputs.tables import (
+        check_table_path,
+        file_overwrite,
+        replaced_table,
+        write_table,
+    )
     from pipelines.progress import dask_progress
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
     with _removed_if_failed(out.parent):
-        check_output(out, inputs=[raster, zones, weights], make_folder=True)
+        written = file_overwrite(out, overwrite)  # a GeoPackage there: through a link
+        check_output(out, inputs=[raster, zones, weights], make_folder=True, overwrite=written)
         if not overwrite:
             refuse_replacing(replaced_table(out))
         if out.suffix.lower() == ".gpkg":  # open in QGIS: said now, not after the work

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import odc.geo.xr  # noqa: F401  (registers the .odc accessor)
@@ -51,6 +51,9 @@ from tiles.errors import (
     ReadError,
     UnsupportedProductError,
 )
+
+if TYPE_CHECKING:
+    from pipelines.outputs._atomic import Published
 
 __all__ = [
     "MaskOptions",
@@ -565,7 +568,11 @@ def _open_ndvi(path: Path) -> xr.DataArray:
 
 
 def write_product_raster(
-    data: xr.DataArray, path: str | os.PathLike[str], *, overwrite: bool | None = None
+    data: xr.DataArray,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool | None = None,
+    published: Published | None = None,
 ) -> Path:
     """Compute a 2-D product raster and write it as a COG; warn when nothing is valid.
 
@@ -573,7 +580,8 @@ def write_product_raster(
     An index of :func:`product_indices` that took a negative reflectance as 0 on kept pixels
     (:data:`NEGATIVE_REFLECTANCE`, counted in the same pass) warns how many, and its count
     becomes a COG tag too. ``overwrite``: what may be at ``path``
-    (:func:`~pipelines.outputs._atomic.staged`; ``False``: nothing).
+    (:func:`~pipelines.outputs._atomic.staged`; ``False``: nothing). ``published``: the
+    files of the command (:func:`~pipelines.outputs._atomic.all_or_none`) the COG is one of.
     """
     from pipelines.outputs._atomic import publish, written_path  # geopandas: when writing
 
@@ -608,5 +616,7 @@ def write_product_raster(
         )
     data.attrs["valid_pixels"] = valid
     values.attrs["valid_pixels"] = valid
-    put_in_place = functools.partial(publish, overwrite=overwrite)
+    put_in_place = functools.partial(
+        published.publish if published else publish, overwrite=overwrite
+    )
     return Path(write_cog(values, written_path(path, overwrite), put_in_place=put_in_place))

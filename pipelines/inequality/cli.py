@@ -6,8 +6,6 @@ group with ``main.add_command(inequality_command, "inequality")``.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import uuid
 import warnings
 from pathlib import Path
@@ -16,10 +14,10 @@ import click
 import pandas as pd
 
 from pipelines.inequality.report import run_inequality
-from pipelines.outputs._atomic import check_new, check_output, publish, written_path
+from pipelines.outputs._atomic import all_or_none, check_new, check_output, written_path
 from pipelines.outputs.provenance import split_synthetic_column, zones_are_synthetic
 from pipelines.outputs.tables import inequality_texts
-from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError, OutputExistsError
+from tiles.errors import IlotsError, IlotsWarning, LayerNotFoundError
 
 __all__ = ["inequality_command", "read_table"]
 
@@ -101,28 +99,20 @@ def _write_atomically(files: dict[Path, str], *, overwrite: bool) -> None:
 
     Not ``overwrite``: none is replaced (:func:`~pipelines.outputs._atomic.publish`), even
     one that appeared since the command checked; then the files already put in place are
-    removed, so that none is left as if the result were whole. ``overwrite``: a symbolic
-    link is written through.
+    removed (:func:`~pipelines.outputs._atomic.all_or_none`), so that none is left as if the
+    result were whole. ``overwrite``: a symbolic link is written through.
     """
     staged = {}
-    placed: list[tuple[Path, os.stat_result]] = []
     try:
-        for given, text in files.items():
-            target = written_path(given, overwrite)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            staging.write_text(text, encoding="utf-8")
-            staged[target] = staging
-        for target, staging in staged.items():
-            written = staging.stat()
-            publish(staging, target, overwrite=overwrite)
-            placed.append((target, written))
-    except OutputExistsError:
-        for target, written in placed:  # ours still: not one a command wrote meanwhile
-            with contextlib.suppress(FileNotFoundError):
-                if os.path.samestat(os.lstat(target), written):
-                    target.unlink()
-        raise
+        with all_or_none() as published:
+            for given, text in files.items():
+                target = written_path(given, overwrite)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+                staging.write_text(text, encoding="utf-8")
+                staged[target] = staging
+            for target, staging in staged.items():
+                published.publish(staging, target, overwrite=overwrite)
     finally:
         for staging in staged.values():
             staging.unlink(missing_ok=True)
@@ -238,8 +228,8 @@ def inequality_command(
         raise click.ClickException(
             f"{table.name} has no column {'; '.join(missing)}; columns found: {found}"
         )
-    check_output(out, inputs=[table], make_folder=True)  # before the bootstraps
-    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)")
+    check_output(out, inputs=[table], make_folder=True, overwrite=overwrite)  # before the work
+    check_output(csv_path, inputs=[table], option="--out (its sibling .csv)", overwrite=overwrite)
     if not overwrite:
         check_new([out, csv_path])
     try:

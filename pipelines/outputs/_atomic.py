@@ -22,13 +22,15 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 from tiles.errors import OutputError, OutputExistsError
 
 __all__ = [
+    "Published",
+    "all_or_none",
     "check_new",
     "check_output",
     "ilots_source",
@@ -147,14 +149,16 @@ def staged(path: str | os.PathLike[str], *, overwrite: bool | None = None) -> It
     if not target.parent.is_dir():
         raise FileNotFoundError(f"output folder {target.parent} does not exist; create it first")
     staging = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp{target.suffix}")
+    leftovers = [staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)]
     try:
         yield staging
         if not staging.exists():
             raise RuntimeError(f"nothing was written to the temporary file for {target}")
         publish(staging, target, overwrite=overwrite)
+        leftovers.remove(staging)  # publish removed its name, or logged why it could not
         note_written(target)
     finally:
-        for leftover in (staging, *(Path(f"{staging}{side}") for side in _SQLITE_SIDECARS)):
+        for leftover in leftovers:
             _remove_quietly(leftover)
 
 
@@ -214,6 +218,54 @@ def publish(
         os.replace(staging, target)
         return
     _remove_quietly(Path(staging))
+
+
+class Published:
+    """The files one command put in place (:meth:`publish`), to take back (:func:`all_or_none`)."""
+
+    def __init__(self) -> None:
+        self._placed: list[tuple[Path, os.stat_result]] = []
+
+    def publish(
+        self,
+        staging: str | os.PathLike[str],
+        target: str | os.PathLike[str],
+        *,
+        overwrite: bool | None,
+    ) -> None:
+        """Put ``staging`` in place at ``target`` (:func:`publish`), noted as the command's."""
+        written = os.stat(staging)
+        publish(staging, target, overwrite=overwrite)
+        self._placed.append((Path(target), written))
+
+    def take_back(self) -> None:
+        """Remove the files put in place that are still this command's (none replaced since)."""
+        for target, written in self._placed:
+            with suppress(FileNotFoundError):
+                if os.path.samestat(os.lstat(target), written):
+                    target.unlink()
+        self._placed.clear()
+
+
+@contextmanager
+def all_or_none() -> Iterator[Published]:
+    """Put a command's files in place all, or none when one is refused.
+
+    Yields
+    ------
+    Published
+        Whose :meth:`Published.publish` puts each file in place. When one is refused
+        (:class:`OutputExistsError`: a file appeared at its name since the command checked),
+        the files already put in place are removed (those still the command's: not one
+        another command put there since), so that none is left as if the result were whole,
+        and the refusal propagates.
+    """
+    published = Published()
+    try:
+        yield published
+    except OutputExistsError:
+        published.take_back()
+        raise
 
 
 def _same_file(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
@@ -300,6 +352,7 @@ def check_output(
     inputs: Iterable[str | os.PathLike[str] | None] = (),
     option: str = "--out",
     make_folder: bool = False,
+    overwrite: bool | None = None,
 ) -> Path:
     """Check, before any work, that ``path`` can be written and is none of ``inputs``.
 
@@ -315,6 +368,10 @@ def check_output(
         How messages name the output (the command's option).
     make_folder
         Make the output's folder when it is missing (else that is an error).
+    overwrite
+        What the write will be told (:func:`staged`): when true, a symbolic link at
+        ``path`` is written through, and the folder that must take a new file (the
+        temporary one, made beside the file it replaces) is that of the file it names.
 
     Returns
     -------
@@ -325,7 +382,8 @@ def check_output(
     ------
     OutputError
         ``path`` is one of ``inputs`` (it would be overwritten) or a folder, or its folder is
-        missing or does not take a new file (a temporary one is made and removed).
+        missing, or the folder it is written in (of the file a link written through names)
+        does not take a new file (a temporary one is made and removed).
     """
     target = Path(path)
     for source in inputs:
@@ -339,12 +397,14 @@ def check_output(
     folder = target.parent
     if not make_folder and not folder.is_dir():
         raise OutputError(f"{option} {target}: folder {folder} does not exist; create it first")
-    try:
-        probe_folder(folder, make=make_folder)
+    written = written_path(target, overwrite)
+    linked = f" (where the link {target} points)" if written != target else ""
+    try:  # where the temporary file is made: beside the file a link written through names
+        probe_folder(written.parent, make=make_folder and not linked)
     except OSError as err:
         raise OutputError(
-            f"{option} {target}: cannot write in {folder} ({err.strerror or err}); choose a "
-            "folder you can write to"
+            f"{option} {target}: cannot write in {written.parent}{linked} "
+            f"({err.strerror or err}); choose a folder you can write to"
         ) from None
     return target
 

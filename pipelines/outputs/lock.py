@@ -46,6 +46,7 @@ except ImportError:  # Windows
 __all__ = [
     "LOCK_NAME",
     "JobHold",
+    "file_lock",
     "folder_lock",
     "lock_holder",
     "read_lock",
@@ -316,32 +317,98 @@ def _acquire(root: Path, *, shared: bool = False) -> object | None:
     if fcntl is None:
         return None
     root.mkdir(parents=True, exist_ok=True)
+    handle, owner = _lock(root / LOCK_NAME, shared=shared)
+    if owner is None:
+        return handle
+    if shared:
+        raise OutputError(
+            f"{root} is being written by another ilots command ({owner}: a run, scenarios "
+            "or a report); wait for it to end before reading it"
+        )
+    raise OutputError(
+        f"{root} is in use by another ilots command ({owner}: a run, scenarios or a "
+        "comparison); wait for it to end, or choose another --out"
+    )
+
+
+def _lock(path: Path, *, shared: bool = False) -> tuple[Any, str | None]:
+    """Lock the file ``path`` (made if needed), exclusive or ``shared``, naming this process.
+
+    Returns
+    -------
+    tuple
+        The open lock file, held (None: no lock to take, the folder taking no file), and
+        None; or None and the holder, when another process (or another open of this one)
+        holds it. A file system without locks (some network mounts): the file, unlocked.
+    """
     try:
-        handle = open(root / LOCK_NAME, "a+", encoding="utf-8")  # open while the lock is held
+        handle = open(path, "a+", encoding="utf-8")  # open while the lock is held
     except OSError:  # a read-only folder or mount (EACCES, EROFS): whoever writes there
-        return None  # says why it cannot
+        return None, None  # says why it cannot
     try:
         fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process
         handle.seek(0)
         owner = _owner(handle)
         handle.close()
-        if shared:
-            raise OutputError(
-                f"{root} is being written by another ilots command ({owner}: a run, scenarios "
-                "or a report); wait for it to end before reading it"
-            ) from None
-        raise OutputError(
-            f"{root} is in use by another ilots command ({owner}: a run, scenarios or a "
-            "comparison); wait for it to end, or choose another --out"
-        ) from None
+        return None, owner
     except OSError as err:  # a file system without locks (some network mounts): run unlocked
-        logger.info("%s cannot be locked (%s): two runs into it would not be told apart", root, err)
+        logger.info(
+            "%s cannot be locked (%s): two commands writing there would not be told apart",
+            path.parent,
+            err,
+        )
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
     handle.flush()
-    return handle
+    return handle, None
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the file ``path`` while this command reads it and puts its new version in place.
+
+    A command that adds to a file (``ilots zonal`` its layer to a GeoPackage: a copy of the
+    file, the layer written into it, the copy renamed onto it) would otherwise lose what
+    another one put in place between its copy and its renaming. The lock of
+    :func:`folder_lock` on a hidden ``.<name>.lock`` beside the file (beside the file a
+    symbolic link names: one lock whatever path names it), taken without waiting; not
+    re-entrant (a second hold, in this process too, is refused). The last holder removes
+    the lock file; one who locked it as it was removed takes the new one.
+
+    Raises
+    ------
+    OutputError
+        Another ilots command writes the file now (named as the lock file names it).
+    """
+    target = Path(os.path.realpath(path))
+    lock = target.with_name(f".{target.name}.lock")
+    handle = None
+    while fcntl is not None:
+        handle, owner = _lock(lock)
+        if owner is not None:
+            raise OutputError(
+                f"{target} is being written by another ilots command ({owner}); wait for it "
+                "to end, then run this one again"
+            )
+        if handle is None or _same_inode(handle, lock):
+            break
+        handle.close()  # locked as its last holder removed it: take the new one
+    try:
+        yield
+    finally:
+        if handle is not None:
+            lock.unlink(missing_ok=True)  # while held: no one can lock it in between
+            handle.close()
+
+
+def _same_inode(handle: Any, path: Path) -> bool:
+    """Whether the open file ``handle`` is the file at ``path`` (not one removed since)."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def sweep_temporaries(folder: str | os.PathLike[str]) -> list[Path]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,16 @@ _TRUE = ("true", "1", "yes")
 
 
 def truthy(value: Any) -> bool:
-    """Return whether a tag or JSON value says yes: ``True``, or ``"true"``/``"1"``/``"yes"``."""
+    """Return whether a tag or JSON value says yes.
+
+    JSON ``true`` or the number ``1`` (``1.0`` too), or the text ``"true"``, ``"1"`` or
+    ``"yes"`` in any case, spaces around it ignored; anything else (``false``, ``0``,
+    ``null``, ``"no"``, ``2``, a list) says no.
+    """
     if isinstance(value, bool):
         return value
+    if isinstance(value, numbers.Real):
+        return value == 1
     return isinstance(value, str) and value.strip().lower() in _TRUE
 
 

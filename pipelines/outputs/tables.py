@@ -32,6 +32,7 @@ from pipelines.outputs._atomic import (
     written_path,
 )
 from pipelines.outputs.geopackage import SYNTHETIC_MARK, check_closed
+from pipelines.outputs.lock import file_lock
 from tiles.errors import CRSError, OutputError, ZonesError
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SYNTHETIC_COLUMN",
     "TABLE_FORMATS",
     "check_table_path",
+    "file_overwrite",
     "inequality_texts",
     "replaced_table",
     "with_synthetic_mark",
@@ -279,6 +281,18 @@ def replaced_table(path: str | os.PathLike[str]) -> list[str]:
     return _replaced_layer(target, target)
 
 
+def file_overwrite(path: str | os.PathLike[str], overwrite: bool | None) -> bool | None:
+    """Return what :func:`write_table` at ``path`` lets replace of the file (:func:`staged`).
+
+    ``overwrite``, but for a GeoPackage there without it: the file is replaced whole (its
+    other layers copied into the new one, a link written through), only its layer refused.
+    """
+    target = Path(path)
+    if overwrite is False and target.suffix.lower() == ".gpkg" and target.exists():
+        return True
+    return overwrite
+
+
 def _replaced_layer(gpkg: Path, target: Path) -> list[str]:
     """Return what writing the layer ``target.stem`` into ``gpkg`` would replace; none: [].
 
@@ -335,6 +349,12 @@ def write_table(
         What may be replaced (:func:`~pipelines.outputs._atomic.staged`): ``False`` refuses
         a file at ``path``, or of a GeoPackage the layer, even one that appeared since the
         command checked (:class:`~tiles.errors.OutputExistsError`).
+
+    Raises
+    ------
+    OutputError
+        Another ilots command is writing the GeoPackage (its layer) now
+        (:func:`~pipelines.outputs.lock.file_lock`): run again once it is done.
     """
     target = check_table_path(path)
     suffix = target.suffix.lower()
@@ -371,25 +391,30 @@ def _write_layer(
     its journal, and the journal would spoil the file put in place.
     ``description``: the layer's ``gpkg_contents`` description, if any. ``overwrite``
     ``False`` refuses the layer in the file copied, or a file that appeared or changed (a
-    command writing it at the same time) between the copy and the renaming.
+    program writing it at the same time) between the copy and the renaming. Another ilots
+    command writing the file then is refused first (:func:`~pipelines.outputs.lock.file_lock`).
     """
     layer = target.stem
-    exists = target.exists()
-    # With a file there, the file is replaced even when the layer may not be (a new one).
-    whole = True if exists and overwrite is False else overwrite
-    # A file open in QGIS: its -wal (beside the file a link names, as SQLite names it) would
-    # spoil the file put in place.
-    check_closed(written_path(target, whole))
-    copied = os.stat(target) if exists else None  # after check_closed, which may settle it
-    with staged(target, overwrite=whole) as staging:
-        if copied is not None:
-            shutil.copyfile(target, staging)
-            if overwrite is False:  # the layer may have appeared since the command checked
-                refuse_replacing(_replaced_layer(staging, target))
-        options = {"layer_options": {"DESCRIPTION": description}} if description else {}
-        geo.to_file(staging, layer=layer, driver="GPKG", **options)
-        if overwrite is False and copied is not None and not _same_file(target, copied):
-            raise OutputError(f"{target} changed while ilots wrote its layer {layer}; run again")
+    # From its copy to its renaming, no other ilots command puts the file in place, which
+    # the renaming would lose (a layer it added; with --overwrite, unseen).
+    with file_lock(target):
+        exists = target.exists()
+        whole = file_overwrite(target, overwrite)  # a file there: replaced, its layer maybe not
+        # A file open in QGIS: its -wal (beside the file a link names, as SQLite names it) would
+        # spoil the file put in place.
+        check_closed(written_path(target, whole))
+        copied = os.stat(target) if exists else None  # after check_closed, which may settle it
+        with staged(target, overwrite=whole) as staging:
+            if copied is not None:
+                shutil.copyfile(target, staging)
+                if overwrite is False:  # the layer may have appeared since the command checked
+                    refuse_replacing(_replaced_layer(staging, target))
+            options = {"layer_options": {"DESCRIPTION": description}} if description else {}
+            geo.to_file(staging, layer=layer, driver="GPKG", **options)
+            if overwrite is False and copied is not None and not _same_file(target, copied):
+                raise OutputError(
+                    f"{target} changed while ilots wrote its layer {layer}; run again"
+                )
     kept = " (its other layers kept)" if copied is not None else ""
     _LOG.info("wrote layer %r of %s%s", layer, target, kept)
 

@@ -739,6 +739,57 @@ def test_indices_refuse_existing_cogs_unless_told_to_overwrite(real_data, tmp_pa
     assert (out / "notes.txt").read_text() == "mine"
 
 
+def test_indices_take_back_their_cogs_when_a_later_one_is_refused(real_data, tmp_path, monkeypatch):
+    """ndvi,savi into a new --out; another command puts a savi.tif there while this one
+    encodes it (after the up-front check passed, ndvi.tif already in place): refused as the
+    check refuses, the other command's file left, and this command's ndvi.tif taken back,
+    so that no index is left as if the command had finished. No "wrote" line, no temporary
+    file."""
+    import rasterio.shutil
+
+    out = tmp_path / "indices"
+    theirs = out / "savi.tif"
+    copy, encoded = rasterio.shutil.copy, []
+
+    def savi_meanwhile(*args, **kwargs):  # each COG's encoding: ndvi's, then savi's
+        copy(*args, **kwargs)
+        encoded.append(args)
+        if len(encoded) == 2:
+            theirs.write_bytes(b"the other command's")
+
+    monkeypatch.setattr(rasterio.shutil, "copy", savi_meanwhile)
+    result = _run("indices", real_data / T1, "--index", "ndvi,savi", "--out", out)
+    _refused_as_existing(result, theirs)
+    assert [p.name for p in out.iterdir()] == ["savi.tif"]
+    assert theirs.read_bytes() == b"the other command's"
+    assert len(encoded) == 2 and "wrote" not in result.output
+
+
+@pytest.mark.parametrize("command", ["lst", "indices"])
+def test_overwrite_through_a_link_into_a_read_only_folder_stops_before_any_work(
+    real_data, tmp_path, monkeypatch, command
+):
+    """--out's COG a link to last month's in a read-only store: --overwrite writes through
+    it, so the temporary COG would be made in the store; said in one line before any pixel
+    is read, the COG left."""
+    from tests.pipelines.outputs.helpers import read_only
+
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "ndvi.tif"
+    real.write_bytes(b"last month")
+    (tmp_path / "out").mkdir()
+    link = tmp_path / "out" / "ndvi.tif"
+    link.symlink_to(real)
+    read_only(monkeypatch, real.parent)
+    _no_computation(monkeypatch)
+    out = ["--out", link] if command == "lst" else ["--index", "ndvi", "--out", link.parent]
+    result = _run(command, real_data / T1, *out, "--overwrite")
+    _assert_one_line_error(
+        result, f"--out {link}: cannot write in {real.parent} (where the link {link} points)"
+    )
+    assert real.read_bytes() == b"last month" and link.is_symlink()
+
+
 def test_options_the_command_cannot_honour(real_data, tmp_path):
     """A COG named .txt, and Liang's OLI albedo asked of a Sentinel-2 product: one line, no
     file (they were written, the albedo from the wrong coefficients)."""

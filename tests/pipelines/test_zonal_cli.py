@@ -594,6 +594,34 @@ def test_zonal_into_a_linked_geopackage_writes_through_the_link(tmp_path, overwr
     assert [p.name for p in (tmp_path / "store").iterdir()] == ["city.gpkg"]
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_zonal_into_a_linked_geopackage_in_a_read_only_folder_stops_first(
+    tmp_path, monkeypatch, overwrite
+):
+    """stats.gpkg a link to a GeoPackage in a read-only store: the layer is written through
+    the link (a new layer without --overwrite too), so the new file would be made in the
+    store; said in one line before any statistic, the GeoPackage left."""
+    from tests.pipelines.outputs.helpers import read_only
+
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(tmp_path / "z.gpkg")
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "city.gpkg"
+    _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3).to_file(real, layer="iris")
+    before = real.read_bytes()
+    out = tmp_path / "stats.gpkg"
+    out.symlink_to(real)
+    read_only(monkeypatch, real.parent)
+    _no_computation(monkeypatch)
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    result = _run(*args, *(["--overwrite"] if overwrite else []))
+    assert _one_error(result) == (
+        f"Error: OutputError: --out {out}: cannot write in {real.parent} (where the link {out} "
+        "points) (Permission denied); choose a folder you can write to"
+    )
+    assert real.read_bytes() == before and out.is_symlink()
+
+
 def test_zonal_refuses_a_dangling_link_at_out(tmp_path, monkeypatch):
     """A link at --out naming no file (a store not mounted) is refused as a file is."""
     raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))

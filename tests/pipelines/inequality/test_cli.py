@@ -458,6 +458,38 @@ def test_results_that_appeared_meanwhile_are_not_replaced(tmp_path, frame, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["zones.csv", theirs.name])
 
 
+def test_overwrite_through_links_into_a_read_only_folder_stops_before_the_work(
+    tmp_path, frame, monkeypatch
+):
+    """--overwrite with RESULT.json a link to last month's in a read-only store: the new
+    file would be made there, so that is said in one line before any statistic."""
+    import pipelines.inequality.cli
+    from pipelines.cli import main
+    from tests.pipelines.outputs.helpers import read_only
+
+    table = tmp_path / "zones.csv"
+    pd.DataFrame(frame.drop(columns="geometry")).to_csv(table, index=False)
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "june.json"
+    real.write_text("last month")
+    out = tmp_path / "r.json"
+    out.symlink_to(real)
+    read_only(monkeypatch, real.parent)
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the statistics were computed")
+
+    monkeypatch.setattr(pipelines.inequality.cli, "run_inequality", computed)
+    args = ["inequality", str(table), *map(str, common(out)), "--overwrite"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        f"Error: OutputError: --out {out}: cannot write in {real.parent} (where the link "
+        f"{out} points) (Permission denied); choose a folder you can write to"
+    ]
+    assert real.read_text() == "last month" and out.is_symlink()
+
+
 def test_overwrite_writes_the_results_through_links(tmp_path, frame):
     """--overwrite with RESULT.json and RESULT.csv links to last month's files elsewhere:
     the files they name get the new results, the links stay."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -110,6 +111,21 @@ def cog_written_meanwhile(monkeypatch, target) -> None:
         target.write_bytes(b"the other command's")
 
     monkeypatch.setattr(rasterio.shutil, "copy", encoded_meanwhile)
+
+
+def read_only(monkeypatch, folder) -> None:
+    """Make ``folder`` refuse a new file, as a read-only folder does (root writes in any):
+    the probe of :func:`~pipelines.outputs._atomic.check_output` fails there."""
+    import tempfile
+
+    real = tempfile.TemporaryFile
+
+    def refused(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).resolve() == Path(folder).resolve():
+            raise PermissionError(errno.EACCES, "Permission denied", dir)
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
 
 
 @contextmanager

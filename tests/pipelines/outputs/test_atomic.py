@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 
 from pipelines.outputs import _atomic
-from pipelines.outputs._atomic import check_new, staged, write_text_atomic
-from tiles.errors import OutputExistsError
+from pipelines.outputs._atomic import check_new, check_output, staged, write_text_atomic
+from tests.pipelines.outputs.helpers import read_only
+from tiles.errors import OutputError, OutputExistsError
 
 
 def _refusal(path) -> str:
@@ -97,21 +99,28 @@ def test_a_link_that_reports_exists_for_its_own_file_is_put_in_place(tmp_path, m
     assert os.stat(target).st_nlink == 1 and os.listdir(tmp_path) == ["stats.csv"]
 
 
-def test_a_temporary_name_held_elsewhere_does_not_fail_a_file_in_place(tmp_path, monkeypatch):
+def test_a_temporary_name_held_elsewhere_does_not_fail_a_file_in_place(
+    tmp_path, monkeypatch, caplog
+):
     """Windows: an antivirus holding the new file blocks removing its temporary name; the
-    output is in place, so the write succeeds (the name is left, and logged)."""
+    output is in place, so the write succeeds (the name is left, and logged once)."""
     real_unlink = os.unlink
 
     def held(path, *args, **kwargs):
-        if ".tmp" in os.fspath(path):
+        if ".tmp" in os.fspath(path) and os.path.exists(path):
             raise PermissionError(errno.EACCES, "The process cannot access the file")
         return real_unlink(path, *args, **kwargs)
 
     monkeypatch.setattr(_atomic.os, "unlink", held)
     monkeypatch.setattr(os, "unlink", held)  # Path.unlink calls os.unlink
     target = tmp_path / "r.json"
-    write_text_atomic(target, "{}\n", overwrite=False)
+    with caplog.at_level("WARNING", logger=_atomic.__name__):
+        write_text_atomic(target, "{}\n", overwrite=False)
     assert target.read_text() == "{}\n"
+    (left,) = [name for name in os.listdir(tmp_path) if name != "r.json"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"could not remove the temporary file {tmp_path / left}: The process cannot access the file"
+    ]
 
 
 def test_a_dangling_link_is_refused_up_front_and_when_put_in_place(tmp_path):
@@ -139,6 +148,44 @@ def test_overwrite_writes_through_a_link(tmp_path):
     assert (store / "v3.csv").read_text() == "new"
     assert os.listdir(store) == ["v3.csv"]
     assert sorted(os.listdir(tmp_path)) == ["stats.csv", "store"]
+
+
+def _linked(tmp_path):
+    """``out/lst.tif``, a link to last month's ``store/lst.tif``."""
+    for folder in ("store", "out"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "store" / "lst.tif").write_bytes(b"last month")
+    link = tmp_path / "out" / "lst.tif"
+    link.symlink_to(tmp_path / "store" / "lst.tif")
+    return link
+
+
+def test_overwrite_through_a_link_checks_the_folder_of_the_file_it_names(tmp_path, monkeypatch):
+    """--overwrite into a link to a file in a read-only folder: the temporary file would be
+    made beside that file, so that is said up front (not after the work); the link's own
+    folder, which takes a file, is not the question."""
+    link = _linked(tmp_path)
+    store = Path(os.path.realpath(tmp_path / "store"))
+    read_only(monkeypatch, store)
+    with pytest.raises(OutputError) as raised:
+        check_output(link, overwrite=True)
+    assert str(raised.value) == (
+        f"--out {link}: cannot write in {store} (where the link {link} points) (Permission "
+        "denied); choose a folder you can write to"
+    )
+    assert check_output(link, overwrite=False) == link  # the link itself: replaced in out/
+
+
+def test_overwrite_through_a_link_needs_no_write_in_the_links_folder(tmp_path, monkeypatch):
+    """A link in a read-only folder to a file in a writable one: written through with
+    --overwrite, so not refused; without it the link's folder is refused, as any."""
+    link = _linked(tmp_path)
+    read_only(monkeypatch, link.parent)
+    assert check_output(link, overwrite=True) == link
+    write_text_atomic(link, "new", overwrite=True)
+    assert (tmp_path / "store" / "lst.tif").read_text() == "new"
+    with pytest.raises(OutputError, match=f"cannot write in {link.parent} \\(Permission"):
+        check_output(link, overwrite=False)
 
 
 def test_a_run_folder_write_replaces_a_link_as_before(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from pipelines.outputs.lock import (
     LOCK_NAME,
     JobHold,
+    file_lock,
     folder_lock,
     lock_holder,
     read_lock,
@@ -295,3 +296,52 @@ def test_a_file_system_without_locks_runs_unlocked(tmp_path, monkeypatch):
     monkeypatch.setattr(lock.fcntl, "flock", no_locks)
     with folder_lock(tmp_path / "run"):
         (tmp_path / "run" / "manifest.json").write_text("{}")
+
+
+def _refusal(path) -> str:
+    return (
+        f"{os.path.realpath(path)} is being written by another ilots command (pid {os.getpid()} "
+        f"on {socket.gethostname()}); wait for it to end, then run this one again"
+    )
+
+
+def test_a_file_held_by_another_command_is_refused_whatever_path_names_it(tmp_path):
+    """file_lock of city.gpkg, held: a second hold (another open: another command), through
+    a link to it too, is refused naming the holder; let go, no lock file is left and the
+    next hold takes it."""
+    gpkg = tmp_path / "city.gpkg"
+    link = tmp_path / "stats.gpkg"
+    link.symlink_to(gpkg)
+    with file_lock(gpkg):
+        for path in (gpkg, link):
+            with pytest.raises(OutputError) as refused, file_lock(path):
+                pass
+            assert str(refused.value) == _refusal(gpkg)
+    assert os.listdir(tmp_path) == ["stats.gpkg"]
+    with file_lock(link):
+        assert (tmp_path / ".city.gpkg.lock").read_text() == (
+            f"pid {os.getpid()} on {socket.gethostname()}\n"
+        )
+    assert os.listdir(tmp_path) == ["stats.gpkg"]
+
+
+def test_a_file_lock_taken_as_its_holder_removed_it_takes_the_new_one(tmp_path, monkeypatch):
+    """A hold that locks the lock file just as its last holder removed it holds a file no
+    one else opens: it takes the one at the name instead, so a third hold is still refused."""
+    from pipelines.outputs import lock
+
+    gpkg = tmp_path / "city.gpkg"
+    flock, calls = lock.fcntl.flock, []
+
+    def removed_first(handle, operation):
+        calls.append(operation)
+        if len(calls) == 1:  # the last holder lets go: removes the file, then unlocks it
+            (tmp_path / ".city.gpkg.lock").unlink()
+        return flock(handle, operation)
+
+    monkeypatch.setattr(lock.fcntl, "flock", removed_first)
+    with file_lock(gpkg):
+        with pytest.raises(OutputError) as refused, file_lock(gpkg):
+            pass
+        assert str(refused.value) == _refusal(gpkg)
+        assert len(calls) == 3 and (tmp_path / ".city.gpkg.lock").is_file()

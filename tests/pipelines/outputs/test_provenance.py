@@ -13,6 +13,7 @@ import shapely
 from pipelines.outputs.provenance import (
     raster_is_synthetic,
     split_synthetic_column,
+    truthy,
     zones_are_synthetic,
 )
 from pipelines.outputs.tables import PROVENANCE_KEY
@@ -32,6 +33,30 @@ def test_a_parquet_dataset_folder_says_what_its_schema_says(tmp_path):
     assert zones_are_synthetic(_dataset(tmp_path / "demo.parquet", True))
     assert not zones_are_synthetic(_dataset(tmp_path / "real.parquet", False))
     assert not zones_are_synthetic(_dataset(tmp_path / "plain.parquet", None))
+
+
+# A JSON ``synthetic`` key as a tool or a hand edit may write it (1 for true), and a tag's
+# text: yes, or no.
+YES = [True, 1, 1.0, "true", "TRUE", " True ", "1", "yes", "YES", "Yes"]
+NO = [False, 0, 0.0, 2, -1, 0.5, None, "false", "0", "no", "", "y", "on", "2", [1], {"a": 1}]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        pytest.param(v, says, id=repr(v))
+        for values, says in ((YES, True), (NO, False))
+        for v in values
+    ],
+)
+def test_truthy_reads_json_true_1_and_yes_texts(value, says):
+    assert truthy(value) is says
+
+
+def test_a_parquet_key_of_1_says_synthetic(tmp_path):
+    """``{"synthetic": 1}``: the JSON number 1 is a yes, as ``true`` is."""
+    assert zones_are_synthetic(_dataset(tmp_path / "one.parquet", 1))
+    assert not zones_are_synthetic(_dataset(tmp_path / "zero.parquet", 0))
 
 
 def test_an_unreadable_mark_is_no_mark(tmp_path):

@@ -233,6 +233,51 @@ def test_a_geopackage_changed_while_its_layer_is_written_is_not_replaced(
     assert os.listdir(tmp_path) == ["stats.gpkg"]
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_two_commands_adding_layers_to_one_geopackage_lose_neither(
+    tmp_path, layers, monkeypatch, overwrite
+):
+    """Two commands add their layer to one GeoPackage (a.gpkg and b.gpkg: links to it); the
+    second starts once the first has copied the file, before the first puts its copy in
+    place. The first's renaming lost the second's layer (with --overwrite, unsaid; without,
+    the first was refused). Now the second is refused, naming the first; run again once
+    the first is done, it adds its layer: iris, a and b, and no lock file left."""
+    import shutil
+    import socket
+
+    from tiles.errors import OutputError
+
+    city = tmp_path / "city.gpkg"
+    iris = layers["iris"]
+    iris.to_file(city, layer="iris")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.gpkg").symlink_to(city)
+    table = pd.DataFrame(iris.drop(columns="geometry"))
+    copy, second = shutil.copyfile, []
+
+    def copied_then_the_second(source, staging, *args, **kwargs):
+        done = copy(source, staging, *args, **kwargs)
+        if not second:  # the first command's copy: the second command runs now
+            second.append("started")
+            try:
+                write_table(table, tmp_path / "b.gpkg", iris, overwrite=overwrite)
+                second[0] = "written"
+            except OutputError as err:
+                second[0] = str(err)
+        return done
+
+    monkeypatch.setattr(shutil, "copyfile", copied_then_the_second)
+    write_table(table, tmp_path / "a.gpkg", iris, overwrite=overwrite)
+    assert second == [
+        f"{os.path.realpath(city)} is being written by another ilots command (pid "
+        f"{os.getpid()} on {socket.gethostname()}); wait for it to end, then run this one again"
+    ]
+    assert sorted(str(name) for name, _ in pyogrio.list_layers(city)) == ["a", "iris"]
+    write_table(table, tmp_path / "b.gpkg", iris, overwrite=overwrite)  # run again
+    assert sorted(str(name) for name, _ in pyogrio.list_layers(city)) == ["a", "b", "iris"]
+    assert sorted(os.listdir(tmp_path)) == ["a.gpkg", "b.gpkg", "city.gpkg"]
+
+
 def test_a_layer_is_not_added_to_a_geopackage_open_in_another_program(tmp_path, layers):
     """QGIS edits a GeoPackage in WAL mode: the copy the layer is added to missed the edits
     in its -wal, and that -wal, beside the file put in place, made it one no program could
