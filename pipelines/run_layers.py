@@ -70,7 +70,13 @@ def _on_grid(
     part of it is warned about, with ``outside`` (what the run does where the file has no
     value): :func:`_placed`.
     """
-    data = _opened(path, band, key)
+    return _warped(_opened(path, band, key), path, like, resampling, key, outside)
+
+
+def _warped(
+    data: xr.DataArray, path: Path, like: xr.DataArray, resampling: str, key: str, outside: str
+) -> xr.DataArray:
+    """Warp ``data`` (:func:`_opened` of ``path``) onto ``like``'s grid, as :func:`_on_grid`."""
     grid = like.odc.geobox
     _placed(data, path, grid, key, outside)
     try:
@@ -179,11 +185,11 @@ def external_landcover(config: RunConfig, like: xr.DataArray) -> xr.DataArray:
     ext = config.landcover.external
     if ext is None:
         raise ConfigError("landcover.external is not set")
-    path = Path(ext.path)
-    codes = _on_grid(path, ext.band, like, "nearest", "landcover.external.path",
-                     _outside_map(config))  # fmt: skip
+    path, key = Path(ext.path), "landcover.external.path"
+    data = _opened(path, ext.band, key)  # its header, which the compute's reads reuse
+    codes = _warped(data, path, like, "nearest", key, _outside_map(config))
     grid = like.odc.geobox
-    values, side = _map_sample(path, ext.band, grid), _map_pixel_m(path, grid)
+    values, side = _map_sample(path, ext.band, grid), _map_pixel_m(data.odc.geobox, grid)
     _check_codes(values, path, ext.class_mapping())
     _warn_oso_under_corine_grid(values, side, path, ext.mapping)
     classes = map_external_landcover(codes, ext.class_mapping())
@@ -586,14 +592,12 @@ def _map_sampling(
     )
 
 
-def _map_pixel_m(path: Path, grid: Any) -> float:
-    """Return the side, in the grid's metres, of the map's pixel at the grid's centre.
+def _map_pixel_m(box: GeoBox, grid: Any) -> float:
+    """Return the side (grid metres) of the pixel of the map on ``box`` at the grid's centre.
 
     The square root of that pixel's area on the grid: a map in degrees (WorldCover) has
     pixels narrower than tall.
     """
-    with rasterio.open(path) as src:
-        box = GeoBox.from_rio(src)
     x, y = grid.extent.centroid.to_crs(box.crs).coords[0]
     col, row = (math.floor(v) for v in ~box.affine * (x, y))
     corners = [box.affine * (col + dc, row + dr) for dc, dr in ((0, 0), (1, 0), (1, 1), (0, 1))]

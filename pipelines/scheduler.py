@@ -51,6 +51,14 @@ __all__ = [
 ]
 
 
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+#: Where a ``--workers`` cluster serves its dashboard: a port the system picks, free, so that
+#: a second run or a Jupyter session's cluster (Dask's 8787) does not make it warn that the
+#: port is taken. ``ilots -v`` says its link.
+DASHBOARD_ADDRESS = ":0"
+
 #: Dask's local schedulers by name (``scheduler.kind``, ``--scheduler``).
 LOCAL_SCHEDULERS = {
     "threads": dask.threaded.get,
@@ -139,7 +147,8 @@ def _local_cluster(workers: int, logging_setup: Callable[[], None] | None = None
     it and closes the cluster. Their logs show from ``ilots -v`` (:func:`_worker_log_level`).
     ``logging_setup`` runs in each worker process, before any task and as a restarted one
     joins: without it, the libraries' records of a failed read (odc-stac's "Failed to load ...")
-    reached the terminal through logging's last resort, before ilots' one line.
+    reached the terminal through logging's last resort, before ilots' one line. Its
+    dashboard takes a free port (:data:`DASHBOARD_ADDRESS`), not Dask's 8787.
     """
     from distributed import Client, LocalCluster
 
@@ -152,8 +161,11 @@ def _local_cluster(workers: int, logging_setup: Callable[[], None] | None = None
                     threads_per_worker=1,
                     worker_class=_nanny_class(),
                     silence_logs=_worker_log_level(),
+                    dashboard_address=DASHBOARD_ADDRESS,
                 )
             )
+        if cluster.dashboard_link:  # with bokeh installed
+            logger.info("Dask dashboard of the --workers cluster: %s", cluster.dashboard_link)
         with Client(cluster) as client, _quiet_worker_logs():
             if logging_setup is not None:  # before any task; in a restarted worker too
                 client.register_worker_callbacks(logging_setup)

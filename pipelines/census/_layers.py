@@ -27,6 +27,7 @@ __all__ = [
     "extent_text",
     "layer_bounds",
     "layer_extent",
+    "layer_header",
     "missing_column_error",
     "open_layer",
     "repair_geometries",
@@ -125,13 +126,25 @@ def layer_extent(
     shapefile, FlatGeobuf), else from a pass over the features. None for a layer without
     features (or without a CRS, for the CRS).
     """
+    crs, bounds, _count = layer_header(path, layer)
+    return crs, bounds
+
+
+def layer_header(
+    path: str | os.PathLike[str], layer: str | int | None
+) -> tuple[CRS | None, tuple[float, float, float, float] | None, int]:
+    """Return a layer's CRS, extent (:func:`layer_extent`) and number of features, read once.
+
+    The number is -1 when the driver cannot give it without a pass over the features.
+    """
     info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
     crs = None if info["crs"] is None else CRS.from_user_input(info["crs"])
+    count = int(info["features"])
     bounds = info.get("total_bounds")
     if bounds is None or not np.all(np.isfinite(bounds)):
-        return crs, None
+        return crs, None, count
     west, south, east, north = (float(v) for v in bounds)
-    return crs, (west, south, east, north)
+    return crs, (west, south, east, north), count
 
 
 def extent_text(bounds: Sequence[float]) -> str:

@@ -299,13 +299,12 @@ def _layer_outline(
     path: Path, layer: str | None, key: str, *, from_features: bool = False
 ) -> AreaOfInterest | None:
     """Return the extent of a vector file's layer as a box (see :func:`area_outline`)."""
-    from pipelines.census._layers import layer_extent
+    from pipelines.census._layers import layer_header
 
     try:
-        crs, extent = layer_extent(path, layer)
+        crs, extent, count = layer_header(path, layer)
         if from_features:
             extent = _features_bounds(path, layer)
-        count = int(pyogrio.read_info(path, layer=layer)["features"])
     except Exception:  # missing or unreadable: the read of its features says why
         return None
     if crs is None or extent is None:

@@ -140,7 +140,9 @@ class Searches:
     :func:`resolve_inputs` then over the area itself, whose box lies within it: the items
     found for the extent that meet the area's box are the items its search finds (the
     catalogue's filter, a STAC API's ``bbox``), so the second search is not made. A search
-    that stopped at ``max_items`` may have left out some of them: it is not reused.
+    that stopped at ``max_items`` may have left out some of them: it serves only the same
+    search over the same box (an area that is its own extent, ``aoi.bbox``), which would
+    find the same items again.
 
     Parameters
     ----------
@@ -150,7 +152,7 @@ class Searches:
     """
 
     margin_deg: float = 0.0
-    _done: list[tuple[str, BBox, list[pystac.Item]]] = field(default_factory=list)
+    _done: list[tuple[str, BBox, list[pystac.Item], list[str]]] = field(default_factory=list)
 
     def widened(self, degrees: float) -> Searches:
         """Return these searches, the ones made from now on over their box grown by ``degrees``."""
@@ -163,23 +165,32 @@ class Searches:
         return (max(west - m, -180.0), max(south - m, -90.0), min(east + m, 180.0),
                 min(north + m, 90.0))  # fmt: skip
 
-    def find(self, key: str, bbox: BBox) -> list[pystac.Item] | None:
-        """Return the items of search ``key`` meeting ``bbox`` from one over a box holding it.
+    def find(self, key: str, bbox: BBox) -> tuple[list[pystac.Item], list[str]] | None:
+        """Return the items of search ``key`` over ``bbox`` from one made, and its cut periods.
 
-        None when no such search was made.
+        From a search over a box holding ``bbox`` that found all it could (its items meeting
+        ``bbox``), or from one over ``bbox`` itself that stopped at ``max_items`` (with the
+        periods it stopped in, for the warning). None when no such search was made.
         """
         west, south, east, north = bbox
-        for done, (w, s, e, n), items in self._done:
-            if done == key and w <= west <= east <= e and s <= south <= north <= n:
-                area = box(*bbox)
-                return [
-                    it for it in items if (f := _item_footprint(it)) is None or f.intersects(area)
-                ]
+        for done, (w, s, e, n), items, full in self._done:
+            if done != key:
+                continue
+            if full and (w, s, e, n) == bbox:
+                return items, full
+            if not full and w <= west <= east <= e and s <= south <= north <= n:
+                return _meeting(items, bbox), []
         return None
 
-    def add(self, key: str, bbox: BBox, items: list[pystac.Item]) -> None:
-        """Keep the items a search ``key`` over ``bbox`` found (all it could find)."""
-        self._done.append((key, bbox, items))
+    def add(self, key: str, bbox: BBox, items: list[pystac.Item], full: Sequence[str] = ()) -> None:
+        """Keep the items a search ``key`` over ``bbox`` found, and the periods it stopped in."""
+        self._done.append((key, bbox, items, list(full)))
+
+
+def _meeting(items: list[pystac.Item], bbox: BBox) -> list[pystac.Item]:
+    """Return the items whose footprint (if any) meets ``bbox``."""
+    area = box(*bbox)
+    return [it for it in items if (f := _item_footprint(it)) is None or f.intersects(area)]
 
 
 @dataclass
@@ -599,16 +610,17 @@ def _source_items(
     if src.path is not None:
         return opener.expand(src.path, key)
     search = f"{src.model_dump_json()} {intervals} {max_cloud_cover}"
-    raw = searches.find(search, bbox)
-    if raw is None:
+    found = searches.find(search, bbox)
+    if found is not None:
+        raw, full = found
+        if full and src.stac_api is not None:  # said again: the first search's is withheld
+            _warn_full(src.stac_api, full, f"{key}.stac_api")
+    else:
         wide = searches.search_box(bbox)
-        raw, complete = _search_source(src, key, wide, intervals, max_cloud_cover)
-        if complete:
-            searches.add(search, wide, raw)
-        if wide != bbox:  # the items of the box asked for
-            raw = searches.find(search, bbox) if complete else None
-            if raw is None:  # stopped at max_items: its items may not be the box's
-                raw, _ = _search_source(src, key, bbox, intervals, max_cloud_cover)
+        raw, full = _search_source(src, key, wide, intervals, max_cloud_cover)
+        searches.add(search, wide, raw, full)
+        if wide != bbox:  # the extent check's: the items of the box asked for (if stopped at
+            raw = _meeting(raw, bbox)  # max_items, a sample of them, as a search over it)
     signer = src.stac_api.sign if src.stac_api is not None else None
     # Every JSON written before any is read: USGS's SR and ST items of a product are read
     # together when they sit side by side (raster.sources.landsat_halves). Signed hrefs are
@@ -632,10 +644,11 @@ def _search_source(
     bbox: BBox,
     intervals: Sequence[Interval],
     max_cloud_cover: float | None,
-) -> tuple[list[pystac.Item], bool]:
-    """Search a source's catalogue or STAC API; return its items and whether they are all.
+) -> tuple[list[pystac.Item], list[str]]:
+    """Search a source's catalogue or STAC API; return its items and the periods cut.
 
-    A STAC API's search of a period may stop at ``max_items``: then not all.
+    A STAC API's search of a period may stop at ``max_items`` (warned about): then the
+    period is cut, and the items may not be all.
     """
     if src.catalog is not None:
         try:
@@ -648,7 +661,7 @@ def _search_source(
             )
         except ConfigError as err:
             raise ConfigError(f"{key}.catalog.href: {err}") from err
-        return raw, True
+        return raw, []
     if src.stac_api is None:  # InputSource validation guarantees one alternative
         raise ConfigError(f"{key}: give path, catalog or stac_api")
     try:
@@ -658,7 +671,7 @@ def _search_source(
     except ConfigError as err:
         raise ConfigError(f"{key}.stac_api: {err}") from err
     _warn_full(src.stac_api, full, f"{key}.stac_api")
-    return raw, not full
+    return raw, full
 
 
 def resolve_inputs(
@@ -976,8 +989,11 @@ def check_extent_coverage(
     if outline is None or _km2(outline) <= EXTENT_CHECKED_KM2:
         return
     # Over a box a little wider than the extent's, so that the area's (within it, but for
-    # the polygons that approximate the rural ring's arcs) is found within it.
-    searches = (Searches() if searches is None else searches).widened(_EXTENT_SEARCH_MARGIN_DEG)
+    # the polygons that approximate the rural ring's arcs) is found within it; a bounding
+    # box is its own extent: the run searches over the same box, which a search stopped at
+    # max_items serves too (Searches).
+    margin = 0.0 if config.aoi.bbox is not None else _EXTENT_SEARCH_MARGIN_DEG
+    searches = (Searches() if searches is None else searches).widened(margin)
     with (
         tempfile.TemporaryDirectory(prefix="ilots-extent-") as scratch,
         warnings.catch_warnings(),

@@ -52,8 +52,7 @@ __all__ = [
     "DEFAULT_MONTHS",
     "DEFAULT_SCHEDULER_PORT",
     "LANDCOVER_CLASSES",
-    "MAP_PRODUCT_PATTERNS",
-    "MAP_YEAR_PATTERNS",
+    "MAP_PATTERNS",
     "AOIConfig",
     "CatalogSource",
     "CensusConfig",
@@ -956,41 +955,39 @@ class LandcoverRules(_Model):
         )
 
 
-#: The year in the file names of the maps ESA, the EEA and Theia publish (regular
-#: expressions, year as group 1): ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``,
-#: ``U2018_CLC2018_V2020_20u1.tif`` (the map's 2018, not the version's 2020),
-#: ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...`` (as :data:`MAP_PRODUCT_PATTERNS`).
-MAP_YEAR_PATTERNS = (
-    r"WorldCover_10m_((?:19|20)\d\d)_",
-    r"CLC((?:19|20)\d\d)",
-    r"^(?:OCS|OSO)_((?:19|20)\d\d)",
-)
+#: The file names of the land-cover maps ESA, the EEA and Theia publish, by the product the
+#: shipped mappings are named for (``corine`` and ``corine_grid`` are CORINE's): regular
+#: expressions, the map's year as group 1. ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``
+#: (or a tile renamed without ``ESA_``), ``U2018_CLC2018_V2020_20u1.tif`` or ``CLC2018_...``
+#: (the map's 2018, not the version's 2020), ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...``.
+MAP_PATTERNS: dict[str, str] = {
+    "worldcover": r"WorldCover_10m_((?:19|20)\d\d)_",
+    "corine": r"CLC((?:19|20)\d\d)",
+    "oso": r"^(?:OCS|OSO)_((?:19|20)\d\d)",
+}
 
 
 def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
     """Return ``year``, else the year the file name of a published map gives, else None.
 
     The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
-    (:data:`MAP_YEAR_PATTERNS`).
+    (:data:`MAP_PATTERNS`).
     """
     if year is not None:
         return year
-    for pattern in MAP_YEAR_PATTERNS:
+    found = _map_name(file_name)
+    return None if found is None else int(found[1].group(1))
+
+
+def _map_name(file_name: str) -> tuple[str, re.Match[str]] | None:
+    """Return the product a published map's file name says and the match, or None."""
+    for product, pattern in MAP_PATTERNS.items():
         found = re.search(pattern, file_name)
         if found:
-            return int(found.group(1))
+            return product, found
     return None
 
 
-#: The product a published land-cover map's file name says (regular expressions, by the
-#: product the shipped mappings are named for: ``corine`` and ``corine_grid`` are CORINE's):
-#: ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``, ``U2018_CLC2018_V2020_20u1.tif`` or
-#: ``CLC2018_...``, ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...``.
-MAP_PRODUCT_PATTERNS: dict[str, str] = {
-    "worldcover": r"ESA_WorldCover_",
-    "corine": r"CLC(?:19|20)\d\d",
-    "oso": r"^(?:OCS|OSO)_(?:19|20)\d\d",
-}
 #: How a refusal names each product, and the mappings it suggests for its maps.
 _PRODUCTS: dict[str, tuple[str, str]] = {
     "worldcover": ("ESA WorldCover", "worldcover"),
@@ -1005,13 +1002,10 @@ _PRODUCTS: dict[str, tuple[str, str]] = {
 def map_product(file_name: str) -> str | None:
     """Return the product a land-cover map's file name says, or None.
 
-    ``"worldcover"``, ``"corine"`` or ``"oso"`` (:data:`MAP_PRODUCT_PATTERNS`).
+    ``"worldcover"``, ``"corine"`` or ``"oso"`` (:data:`MAP_PATTERNS`).
     """
-    return next(
-        (product for product, pattern in MAP_PRODUCT_PATTERNS.items()
-         if re.search(pattern, file_name)),
-        None,
-    )  # fmt: skip
+    found = _map_name(file_name)
+    return None if found is None else found[0]
 
 
 class ExternalLandcover(_Model):
@@ -1104,7 +1098,7 @@ class ExternalLandcover(_Model):
         """Return the year the map shows: ``year``, else the one its file name gives, or None.
 
         The file names read are those of ESA WorldCover, CORINE Land Cover and OSO
-        (:data:`MAP_YEAR_PATTERNS`).
+        (:data:`MAP_PATTERNS`).
         """
         return landcover_map_year(self.path.name, self.year)
 

@@ -604,6 +604,34 @@ def test_external_landcover_graph_is_lazy(demo_folder, worldcover, tmp_path):
         assert set(np.unique(classes.values)) <= {0, 1, 2, 3, 4, 5}
 
 
+def test_an_external_map_is_opened_twice_not_three_times(demo_folder, worldcover, tmp_path,
+                                                          monkeypatch):  # fmt: skip
+    """The lazy array's open gives the map's pixel size too (it took a third open); the
+    decimated read of its codes over the grid is the other. The compute reads through the
+    first."""
+    path, _, transform = worldcover
+    config = _config(
+        demo_folder,
+        tmp_path / "run",
+        **{"landcover.external": {"path": str(path), "mapping": "worldcover"}},
+    )
+    opened = []
+    real_open = rasterio.open
+
+    def counting_open(fp, *args, **kwargs):
+        if str(fp) == str(path):
+            opened.append(fp)
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(rasterio, "open", counting_open)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a 10 m map sampled on a 30 m grid
+        classes = run_layers.external_landcover(config, _like())
+        classes.compute(scheduler="threads")
+    assert len(opened) == 2
+    assert classes.attrs["source_pixel_m"] == pytest.approx(transform.a)  # the map's 10 m
+
+
 def _like():
     import odc.geo.xr  # noqa: F401
     import xarray as xr

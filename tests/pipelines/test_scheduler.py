@@ -370,3 +370,31 @@ def test_a_tasks_warning_is_collected_while_another_task_records_the_warnings():
     assert taken == [UNKNOWN_7]  # the interleaving: the recording task took it
     assert got == [UNKNOWN_7]
     assert [m.code for m in got] == ["unknown_landcover_codes"]
+
+
+def test_workers_cluster_serves_its_dashboard_on_a_free_port(monkeypatch):
+    """--workers started its LocalCluster with Dask's default dashboard port, 8787: a second
+    run or a Jupyter session's cluster made it warn that the port was taken. The system
+    picks a free one (":0"); the stage bars still follow the cluster's tasks."""
+    import dask
+    import distributed
+    from rich.progress import Progress
+
+    from pipelines.progress import _follow, progress_stage
+
+    made = []
+
+    class Recorded(distributed.LocalCluster):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", Recorded)
+    parts = [dask.delayed(abs)(-k) for k in range(3)]
+    with scheduler_context(workers=1), Progress(disable=True) as progress, _follow(progress, "x"):
+        with progress_stage("zonal"):
+            total = dask.compute(dask.delayed(sum)(parts))[0]
+        bar = next(task for task in progress.tasks if task.description.startswith("zonal"))
+    assert [kwargs.get("dashboard_address") for kwargs in made] == [":0"]
+    assert total == 0 + 1 + 2
+    assert (bar.completed, bar.total) == (4, 4)  # 3 abs and their sum

@@ -770,3 +770,40 @@ def test_a_band_reader_pickles():
 
     copy = pickle.loads(pickle.dumps(BandReader("reader", LocalBand("/data/b.TIF"))))
     assert copy.reader == "reader" and copy.band == LocalBand("/data/b.TIF")
+
+
+def test_a_saturation_read_opens_its_file_once_with_the_items_grid(tmp_path, monkeypatch):
+    """Resampled (average, a 30 m grid of 10 m files), a Sentinel-2 band is read through a
+    VRT that leaves its saturated pixels out: the VRT took the file's grid and data type
+    from opening the file first, then GDAL opened it again to read it. The item gives them
+    (its file's header, read when it was made): one open per read. A 30 m cell holding one
+    saturated pixel among 8 of reflectance 0.1 is 0.1 (not (8 x 2000 + 65535) / 9 DN)."""
+    from odc.geo.geobox import GeoBox
+
+    from raster.synthetic import reflectance_to_dn_sentinel2, write_sentinel2_earthsearch
+
+    dn = reflectance_to_dn_sentinel2(np.full((64, 64), 0.1), processing_baseline="05.10")
+    dn[4, 4] = 65535  # in the 30 m cell of rows and columns 3-5
+    path = write_sentinel2_earthsearch(
+        tmp_path, bands={"red": dn, "nir": dn, "scl": np.full((32, 32), 4, np.uint8)},
+        tile="31TCJ", datetime="2023-07-14T10:56:00Z", crs=32631,
+        transform=from_origin(600000, 5400000, 10, 10),
+    )  # fmt: skip
+    item = open_product(path.parent)
+    b04 = str(path.parent / "B04.tif")
+    grid = GeoBox.from_bbox((600000, 5399370, 600630, 5400000), crs="EPSG:32631", resolution=30)
+    red = load_items([item], ["red"], geobox=grid, resampling="average").red.isel(time=0)
+    opened = []
+    real_open = rasterio.open
+
+    def counting_open(path, *args, **kwargs):
+        if b04 in str(path):  # the file, or a VRT of it
+            opened.append(str(path)[:12])
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(rasterio, "open", counting_open)
+    with dask.config.set(scheduler="synchronous"):
+        values = red.values
+    assert opened == ["<VRTDataset "]
+    assert values.shape == (21, 21)
+    np.testing.assert_allclose(values, 0.1, rtol=1e-6)

@@ -758,3 +758,25 @@ def test_the_union_of_real_iris_is_union_alls(real_data):
 
 def test_no_zone_with_an_area_makes_an_empty_union():
     assert polygon_union(np.array([shapely.Point(0, 0), None], dtype=object)).is_empty
+
+
+def test_a_layers_outline_reads_its_header_once(iris_gpkg, write_config, monkeypatch):
+    """aoi.zones without aoi.communes: the layer's CRS, extent and feature count come from
+    one read of its header (they took two)."""
+    import pyogrio
+
+    from pipelines.config.aoi import area_outline
+
+    real, reads = pyogrio.read_info, []
+
+    def counting(*args, **kwargs):
+        reads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "read_info", counting)
+    config = load(write_config, IRIS_CONFIG.replace(", communes: ['31555', '2A004']", ""))
+    outline = area_outline(config)
+    assert len(reads) == 1
+    # iris_layer: 4 squares of 500 m from (574,000, 6,279,000), side by side eastwards.
+    assert outline.geometry.bounds == (574_000.0, 6_279_000.0, 576_000.0, 6_279_500.0)
+    assert outline.description == "the extent of the 4 features of iris.gpkg in zones.iris"

@@ -998,7 +998,8 @@ def test_a_large_area_is_searched_once(wide_api, tmp_path, write_config, max_ite
     """aoi.zones: iris without aoi.communes over an extent of 15,000 km²: the extent check
     searches the API over it, the run's resolution over the IRIS (their box lies within it)
     finds the same items without a second search, as a fresh search finds them. A search
-    stopped at max_items is made again."""
+    stopped at max_items may have left out some of the IRIS's: theirs is made again, the
+    extent's not (it took a third, over the extent's own box)."""
     _two_iris_150_km_apart(tmp_path / "iris.gpkg")
     api = "{stac_api: {url: 'https://stac.example/v1', collections: [landsat-c2-l2]"
     api += "}}" if max_items is None else f", max_items: {max_items}}}}}"
@@ -1012,9 +1013,35 @@ def test_a_large_area_is_searched_once(wide_api, tmp_path, write_config, max_ite
         searches = Searches()
         check_extent_coverage(config, source="c.yaml", searches=searches)
         found = resolve_inputs(config, area=area, item_dir=tmp_path / "items", searches=searches)
-    assert len(wide_api.searches) == (1 if max_items is None else 3)  # 1 period: summer 2023
+    assert len(wide_api.searches) == (1 if max_items is None else 2)  # 1 period: summer 2023
     assert ids(found.landsat) == ids(fresh.landsat) == [L8_JULY]
     assert [s.replace("/items/", "/fresh/") for s in found.skipped] == list(fresh.skipped)
     assert found.skipped[0].startswith(f"{L9_JULY}: footprint outside the area of interest")
     saved = sorted(p.name for p in (tmp_path / "items").iterdir())
     assert saved == sorted(p.name for p in (tmp_path / "fresh").iterdir())
+
+
+@pytest.mark.parametrize("max_items", [None, 1])
+def test_a_large_bbox_is_searched_once_even_when_stopped(wide_api, tmp_path, write_config,
+                                                         max_items):  # fmt: skip
+    """aoi.bbox over 26,000 km²: the extent check and the run search the same box, so the
+    run takes the extent check's search, a search stopped at max_items too (the same search
+    again finds the same items; it took 3), and says the stop once, as a fresh run does."""
+    api = "{stac_api: {url: 'https://stac.example/v1', collections: [landsat-c2-l2]"
+    api += "}}" if max_items is None else f", max_items: {max_items}}}}}"
+    config = config_for(write_config, f"[{api}]", aoi={"bbox": [0.5, 43.0, 2.5, 44.5]})
+    area = area_of_interest(config)
+    with warnings.catch_warnings(record=True) as fresh_said:
+        warnings.simplefilter("always")
+        fresh = resolve_inputs(config, area=area, item_dir=tmp_path / "fresh")
+    wide_api.searches.clear()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        searches = Searches()
+        check_extent_coverage(config, source="config", searches=searches)
+        found = resolve_inputs(config, area=area, item_dir=tmp_path / "items", searches=searches)
+    assert len(wide_api.searches) == 1  # 1 period: summer 2023
+    assert ids(found.landsat) == ids(fresh.landsat)
+    stopped = [m for m in messages(said) if "max_items" in m]
+    assert stopped == [m for m in messages(fresh_said) if "max_items" in m]
+    assert len(stopped) == (0 if max_items is None else 1)

@@ -729,6 +729,9 @@ def test_map_year_from_the_file_name(name, year):
          "Land Cover's; set mapping: oso, or"),
         ("ESA_WorldCover_10m_2021_v200_N42E000_Map.tif", "corine", "says ESA WorldCover, the "
          "mapping 'corine' is CORINE Land Cover's; set mapping: worldcover, or"),
+        # a tile renamed without "ESA_": the name whose year is read says the product too
+        ("WorldCover_10m_2021_v200_N42E000_Map.tif", "corine", "says ESA WorldCover, the "
+         "mapping 'corine' is CORINE Land Cover's; set mapping: worldcover, or"),
         ("U2018_CLC2018_V2020_20u1.tif", "oso", "says CORINE Land Cover, the mapping 'oso' is "
          "OSO's; set mapping: corine_grid (the grid codes 1-44 of the EEA's rasters) or corine "
          "(three-digit codes), or"),
