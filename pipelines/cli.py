@@ -747,7 +747,7 @@ def indices_command(
     An <index>.tif already in --out is refused before any work unless --overwrite is given
     (the folder's other files are left alone).
     """
-    from pipelines.outputs._atomic import all_or_none, check_new, check_output
+    from pipelines.outputs._atomic import Published, all_or_none, check_new, check_output
     from pipelines.product import (
         MaskOptions,
         open_item,
@@ -761,23 +761,26 @@ def indices_command(
     item = open_item(product)
     result = product_indices(item, names, mask=MaskOptions(preset=mask_preset))  # lazy
     read = [product, *product_files(item)]
-    written = []
     # A failed first read leaves no empty --out behind; a COG refused (one that appeared
-    # since the check) takes back those this command put in place before it.
-    with _removed_if_failed(out), all_or_none() as published:
-        for name in names:
-            check_output(out / f"{name}.tif", inputs=read, make_folder=True, overwrite=overwrite)
-        if not overwrite:
-            check_new(out / f"{name}.tif" for name in names)
-        for name in names:
-            with dask_progress(name, progress):
-                written.append(
+    # since the check) takes back those this command put in place before it, and a failure
+    # those it put where no file was (all_or_none); those left are said, failed or not.
+    published = Published()
+    try:
+        with _removed_if_failed(out), all_or_none(published):
+            for name in names:
+                check_output(
+                    out / f"{name}.tif", inputs=read, make_folder=True, overwrite=overwrite
+                )
+            if not overwrite:
+                check_new(out / f"{name}.tif" for name in names)
+            for name in names:
+                with dask_progress(name, progress):
                     write_product_raster(
                         result[name], out / f"{name}.tif", overwrite=overwrite, published=published
                     )
-                )
-    for path in written:
-        click.echo(f"wrote {path}")
+    finally:
+        for path in published.placed:
+            click.echo(f"wrote {path}")
 
 
 @contextlib.contextmanager

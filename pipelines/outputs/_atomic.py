@@ -22,7 +22,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
@@ -224,7 +224,12 @@ class Published:
     """The files one command put in place (:meth:`publish`), to take back (:func:`all_or_none`)."""
 
     def __init__(self) -> None:
-        self._placed: list[tuple[Path, os.stat_result]] = []
+        self._placed: list[tuple[Path, os.stat_result, bool]] = []
+
+    @property
+    def placed(self) -> list[Path]:
+        """The files put in place and not taken back, in their order."""
+        return [target for target, _, _ in self._placed]
 
     def publish(
         self,
@@ -236,20 +241,35 @@ class Published:
         """Put ``staging`` in place at ``target`` (:func:`publish`), noted as the command's."""
         written = os.stat(staging)
         publish(staging, target, overwrite=overwrite)
-        self._placed.append((Path(target), written))
+        self._placed.append((Path(target), written, overwrite is False))
 
-    def take_back(self) -> None:
-        """Remove the files put in place that are still this command's (none replaced since)."""
-        for target, written in self._placed:
-            with suppress(FileNotFoundError):
+    def take_back(self, *, new_only: bool = False) -> None:
+        """Remove the files put in place that are still this command's (none replaced since).
+
+        ``new_only``: only those put where no file was (not one replaced: the new version of
+        an output is kept rather than none).
+        """
+        kept = []
+        for target, written, new in self._placed:
+            if new_only and not new:
+                kept.append((target, written, new))
+                continue
+            try:
                 if os.path.samestat(os.lstat(target), written):
                     target.unlink()
-        self._placed.clear()
+            except FileNotFoundError:
+                pass
+            except OSError as err:  # held by another program (Windows): said, and the rest go
+                _LOG.warning("could not take back %s (%s); remove it by hand", target, err)
+        self._placed = kept
 
 
 @contextmanager
-def all_or_none() -> Iterator[Published]:
+def all_or_none(published: Published | None = None) -> Iterator[Published]:
     """Put a command's files in place all, or none when one is refused.
+
+    ``published``: the record to fill (its :attr:`Published.placed` then says what is left
+    in place, failed or not); a new one by default.
 
     Yields
     ------
@@ -258,13 +278,18 @@ def all_or_none() -> Iterator[Published]:
         (:class:`OutputExistsError`: a file appeared at its name since the command checked),
         the files already put in place are removed (those still the command's: not one
         another command put there since), so that none is left as if the result were whole,
-        and the refusal propagates.
+        and the refusal propagates. When the block fails otherwise (an error, Ctrl-C), so
+        are those put where no file was (the command run again then finds no file of its
+        own in the way); a file that replaced an output stays.
     """
-    published = Published()
+    published = Published() if published is None else published
     try:
         yield published
     except OutputExistsError:
         published.take_back()
+        raise
+    except BaseException:
+        published.take_back(new_only=True)
         raise
 
 

@@ -76,6 +76,7 @@ from pipelines.outputs.gpkg_user_layers import (
     CarriedTables,
     carry_user_tables,
 )
+from pipelines.outputs.lock import file_lock
 from pipelines.outputs.styles import _QGIS_VERSION, _serialise
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
@@ -582,7 +583,23 @@ def write_zones_gpkg(
     for name, frame in layers.items():
         _check_layer(name, frame)
 
-    check_closed(target)
+    # Held from the reading of the file (the QGIS tables carried) to its renaming: an
+    # ``ilots zonal`` adding a layer meanwhile is waited for, not lost.
+    with file_lock(target, wait=True):
+        check_closed(target)
+        _write_staged(target, layers, styles, slds, descriptions, metadata)
+    return target
+
+
+def _write_staged(
+    target: Path,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    styles: Mapping[str, str],
+    slds: Mapping[str, str],
+    descriptions: Mapping[str, str],
+    metadata: Mapping[str, Any],
+) -> None:
+    """Write :func:`write_zones_gpkg`'s new ``target`` under a temporary name, then rename it."""
     with staged(target) as staging:
         for name, frame in layers.items():
             options = {"DESCRIPTION": descriptions[name]} if name in descriptions else {}
@@ -597,7 +614,6 @@ def write_zones_gpkg(
             _carry_metadata(target, staging, layers)
         replaced = _carry_qgis_tables(target, staging, layers)
         _warn_of_what_goes(target, staging, replaced)
-    return target
 
 
 def _check_layer(name: str, frame: object) -> None:

@@ -8,9 +8,12 @@ second one stops at once, naming the first. :func:`read_lock` holds the same loc
 writer stops while one reads, and a reader while one writes. The kernel drops the lock
 when its process ends, however it ends, so a killed run never leaves the folder locked.
 A job of another thread that writes there keeps it held past its caller (:class:`JobHold`).
-The lock file stays (hidden, never listed as an output): removing it would let a waiting
-process lock a file that a third one has already replaced. Where ``fcntl`` does not exist
-(Windows), no lock is taken.
+A folder's lock file stays (hidden, never listed as an output): removing it would let a
+waiting process lock a file that a third one has already replaced. :func:`file_lock` holds
+one file (a GeoPackage that ``ilots zonal`` adds a layer to, or that a run writes anew)
+while a command reads it and puts its new version in place; its lock file, beside the file,
+is removed by its last holder, who re-checks it. Where ``fcntl`` does not exist (Windows),
+no lock is taken.
 
 :func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
 (``kill -9``, a lost node), and a folder it was removing: their names are ilots' own,
@@ -331,8 +334,10 @@ def _acquire(root: Path, *, shared: bool = False) -> object | None:
     )
 
 
-def _lock(path: Path, *, shared: bool = False) -> tuple[Any, str | None]:
+def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any, str | None]:
     """Lock the file ``path`` (made if needed), exclusive or ``shared``, naming this process.
+
+    ``wait``: until the other holders let it go, rather than returning the holder.
 
     Returns
     -------
@@ -346,7 +351,8 @@ def _lock(path: Path, *, shared: bool = False) -> tuple[Any, str | None]:
     except OSError:  # a read-only folder or mount (EACCES, EROFS): whoever writes there
         return None, None  # says why it cannot
     try:
-        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        fcntl.flock(handle, mode if wait else mode | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process
         handle.seek(0)
         owner = _owner(handle)
@@ -366,7 +372,7 @@ def _lock(path: Path, *, shared: bool = False) -> tuple[Any, str | None]:
 
 
 @contextlib.contextmanager
-def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[None]:
     """Hold the file ``path`` while this command reads it and puts its new version in place.
 
     A command that adds to a file (``ilots zonal`` its layer to a GeoPackage: a copy of the
@@ -375,18 +381,22 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     :func:`folder_lock` on a hidden ``.<name>.lock`` beside the file (beside the file a
     symbolic link names: one lock whatever path names it), taken without waiting; not
     re-entrant (a second hold, in this process too, is refused). The last holder removes
-    the lock file; one who locked it as it was removed takes the new one.
+    the lock file; one who locked it as it was removed takes the new one. ``wait``: until
+    the other holder is done, instead (a run writing its ``zones.gpkg``, which must not fail
+    at its end for a layer ``ilots zonal`` is adding, whose hold is short). Where ``fcntl``
+    does not exist (Windows), no lock is taken.
 
     Raises
     ------
     OutputError
-        Another ilots command writes the file now (named as the lock file names it).
+        Another ilots command writes the file now (named as the lock file names it), when
+        not ``wait``.
     """
     target = Path(os.path.realpath(path))
     lock = target.with_name(f".{target.name}.lock")
     handle = None
     while fcntl is not None:
-        handle, owner = _lock(lock)
+        handle, owner = _lock(lock, wait=wait)
         if owner is not None:
             raise OutputError(
                 f"{target} is being written by another ilots command ({owner}); wait for it "
@@ -399,8 +409,12 @@ def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         yield
     finally:
         if handle is not None:
-            lock.unlink(missing_ok=True)  # while held: no one can lock it in between
-            handle.close()
+            try:
+                lock.unlink(missing_ok=True)  # while held: no one can lock it in between
+            except OSError as err:  # the file is in place: a lock file left is harmless
+                logger.info("could not remove the lock file %s (%s)", lock, err)
+            finally:
+                handle.close()
 
 
 def _same_inode(handle: Any, path: Path) -> bool:

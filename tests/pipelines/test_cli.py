@@ -765,6 +765,43 @@ def test_indices_take_back_their_cogs_when_a_later_one_is_refused(real_data, tmp
     assert len(encoded) == 2 and "wrote" not in result.output
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_indices_failing_on_a_later_cog_leave_no_new_one(real_data, tmp_path, monkeypatch,
+                                                         overwrite):  # fmt: skip
+    """ndvi,savi; the disk fills while savi is encoded. Into a new --out: ndvi.tif is taken
+    back, so the same command run again is not refused by a file of its own (no "wrote"
+    line, no folder left). With --overwrite over last month's two COGs: the new ndvi.tif,
+    which replaced last month's, stays and is said; savi.tif is last month's."""
+    import errno
+
+    import rasterio.shutil
+
+    out = tmp_path / "indices"
+    if overwrite:
+        out.mkdir()
+        for name in ("ndvi", "savi"):
+            (out / f"{name}.tif").write_bytes(b"last month")
+    copy, encoded = rasterio.shutil.copy, []
+
+    def disk_full_on_savi(*args, **kwargs):  # each COG's encoding: ndvi's, then savi's
+        encoded.append(args)
+        if len(encoded) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copy(*args, **kwargs)
+
+    monkeypatch.setattr(rasterio.shutil, "copy", disk_full_on_savi)
+    flags = ["--overwrite"] if overwrite else []
+    result = _run("indices", real_data / T1, "--index", "ndvi,savi", "--out", out, *flags)
+    assert result.exit_code == 1 and len(encoded) == 2
+    if overwrite:
+        assert sorted(p.name for p in out.iterdir()) == ["ndvi.tif", "savi.tif"]
+        assert (out / "savi.tif").read_bytes() == b"last month"
+        assert (out / "ndvi.tif").read_bytes()[:2] in (b"II", b"MM")  # the new COG
+        assert f"wrote {out / 'ndvi.tif'}" in result.output
+    else:
+        assert not out.exists() and "wrote" not in result.output
+
+
 @pytest.mark.parametrize("command", ["lst", "indices"])
 def test_overwrite_through_a_link_into_a_read_only_folder_stops_before_any_work(
     real_data, tmp_path, monkeypatch, command

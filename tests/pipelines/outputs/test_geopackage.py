@@ -1034,3 +1034,28 @@ def test_the_metadata_of_a_users_layer_comes_with_it(tmp_path, layers):
         "ecoles", layers["qpv"], _summer(2023)
     )
     assert _query(target, "PRAGMA foreign_key_check") == []
+
+
+def test_a_run_waits_for_a_layer_being_added_and_keeps_it(tmp_path, layers):
+    """A run writing zones.gpkg anew while ``ilots zonal`` adds a layer to it (its copy of
+    the file, its layer, its renaming, under :func:`file_lock`) waits for the renaming, then
+    carries that layer: neither the run's new layers nor the added one is lost."""
+    import threading
+
+    from pipelines.outputs.lock import file_lock
+
+    target = tmp_path / "zones.gpkg"
+    _write_described(target, layers)
+    newer = {name: frame.assign(run=2) for name, frame in layers.items()}
+    run = threading.Thread(target=_write_described, args=(target, newer))
+    with file_lock(target):  # what zonal holds from its copy to its renaming
+        copy = tmp_path / ".zonal-copy.gpkg"
+        shutil.copyfile(target, copy)
+        run.start()
+        run.join(timeout=3)  # without the lock the run would be done by now
+        PROJECTS.to_file(copy, layer="lst_zonal", driver="GPKG")
+        os.replace(copy, target)
+    run.join()
+    assert "lst_zonal" in set(pyogrio.list_layers(target)[:, 0])
+    for name in layers:
+        assert (gpd.read_file(target, layer=name)["run"] == 2).all()
