@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse import csgraph
 from skimage.measure import label as _label_regions
 
 from raster._lift import lift
@@ -273,37 +274,75 @@ def _neighbour_offsets(connectivity: int) -> list[tuple[int, int]]:
             if (dy, dx) != (1, 1)]  # fmt: skip
 
 
+def _holes(
+    where: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    shape: tuple[int, int],
+    offsets: list[tuple[int, int]],
+) -> tuple[np.ndarray, int]:
+    """Return the hole (a connected group of small pixels) of each small pixel, 1..n, and n.
+
+    ``where`` holds the small pixels' flat indices, sorted (``rows``, ``cols`` the same
+    pixels); two small pixels at one of ``offsets`` from each other are in the same hole.
+    The numbering is arbitrary: a hole is only ever told apart from the others.
+    """
+    ny, nx = shape
+    pairs = []
+    for dy, dx in offsets:
+        if (dy, dx) < (0, 0):  # each pair once, from its first pixel in raster order
+            continue
+        y, x = rows + dy, cols + dx
+        inside = (y < ny) & (x >= 0) & (x < nx)
+        first = np.flatnonzero(inside)
+        at = np.searchsorted(where, where[first] + dy * nx + dx)
+        at = np.minimum(at, len(where) - 1)
+        linked = where[at] == where[first] + dy * nx + dx
+        pairs.append((first[linked], at[linked]))
+    a = np.concatenate([pair[0] for pair in pairs])
+    b = np.concatenate([pair[1] for pair in pairs])
+    graph = sparse.coo_array((np.ones(len(a), np.int8), (a, b)), shape=(len(where),) * 2)
+    n_holes, labels = csgraph.connected_components(graph, directed=False)
+    return labels.astype(np.int64) + 1, int(n_holes)
+
+
 def _clean_kernel(classes: np.ndarray, min_pixels: int, connectivity: int) -> np.ndarray:
-    """Dissolve same-class regions of fewer than ``min_pixels`` pixels (2-D NumPy block)."""
+    """Dissolve same-class regions of fewer than ``min_pixels`` pixels (2-D NumPy block).
+
+    Only the labelling and the region sizes go over the whole block; the holes' votes are
+    taken at their own pixels (a few thousand of millions on a city), not by shifting the
+    whole block once per neighbour.
+    """
     cls = np.asarray(classes)
     if min_pixels <= 1 or cls.size == 0:
         return cls.copy()
     regions = _label_regions(cls, background=0, connectivity=connectivity)
-    sizes = np.bincount(regions.ravel())
-    small = (sizes < min_pixels)[regions] & (regions > 0)
+    is_small = np.bincount(regions.ravel()) < min_pixels
+    is_small[0] = False  # no data (label 0) is never small
+    small = is_small[regions]
+    del regions
     if not small.any():
         return cls.copy()
-    structure = ndimage.generate_binary_structure(2, connectivity)
-    holes, n_holes = ndimage.label(small, structure=structure)
-    source = ~small & (cls != 0)
+    ny, nx = cls.shape
+    where = np.flatnonzero(small)  # the few small pixels, in raster order
+    rows, cols = np.divmod(where, nx)
+    offsets = _neighbour_offsets(connectivity)
+    hole, n_holes = _holes(where, rows, cols, (ny, nx), offsets)
     n_codes = int(cls.max()) + 1
     votes = np.zeros((n_holes + 1) * n_codes, dtype=np.int64)
-    ny, nx = cls.shape
-    for dy, dx in _neighbour_offsets(connectivity):
-        here = np.s_[max(0, -dy) : ny - max(0, dy), max(0, -dx) : nx - max(0, dx)]
-        there = np.s_[max(0, dy) : ny - max(0, -dy), max(0, dx) : nx - max(0, -dx)]
-        hole, ok = holes[here], source[there]
-        pick = (hole > 0) & ok
-        votes += np.bincount(
-            hole[pick].astype(np.int64) * n_codes + cls[there][pick],
-            minlength=votes.size,
-        )
+    for dy, dx in offsets:
+        y, x = rows + dy, cols + dx
+        inside = (y >= 0) & (y < ny) & (x >= 0) & (x < nx)
+        y, x, at = y[inside], x[inside], hole[inside]
+        neighbour = cls[y, x]
+        ok = ~small[y, x] & (neighbour != 0)  # a source: big region, not no data
+        votes += np.bincount(at[ok] * n_codes + neighbour[ok], minlength=votes.size)
     votes = votes.reshape(n_holes + 1, n_codes)
     fill = votes.argmax(axis=1).astype(cls.dtype)  # ties: lowest code
     has_neighbour = votes.max(axis=1) > 0
     out = cls.copy()
-    target = small & has_neighbour[holes]
-    out[target] = fill[holes[target]]
+    target = has_neighbour[hole]
+    out[rows[target], cols[target]] = fill[hole[target]]
     return out
 
 

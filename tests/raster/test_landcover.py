@@ -243,6 +243,19 @@ def test_mmu_connectivity():
     np.testing.assert_array_equal(clean_minimum_mapping_unit(x, 3, connectivity=2), x)
 
 
+def test_mmu_holes_do_not_wrap_around_rows():
+    # (1, 5) ends a row and (2, 0) starts the next: neighbours in the flat order, not on the
+    # raster. Apart, each takes its own 5 votes (D; W); joined they would tie 5-5 and both
+    # become W (the lowest code).
+    x = np.full((4, 6), L, dtype=np.uint8)
+    x[0:3, 4:6] = D
+    x[1:4, 0:2] = W
+    x[1, 5] = x[2, 0] = B
+    for connectivity in (1, 2):
+        out = clean_minimum_mapping_unit(x, 2, connectivity=connectivity)
+        assert (out[1, 5], out[2, 0]) == (D, W)
+
+
 def test_mmu_zero_or_one_is_identity():
     x = np.random.default_rng(1).integers(0, 6, (8, 8)).astype(np.uint8)
     np.testing.assert_array_equal(clean_minimum_mapping_unit(x, 0), x)
