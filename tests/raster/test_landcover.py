@@ -256,6 +256,27 @@ def test_mmu_holes_do_not_wrap_around_rows():
         assert (out[1, 5], out[2, 0]) == (D, W)
 
 
+def test_mmu_regions_without_a_square_or_with_a_tail():
+    # 4 px units: B's 2 x 2 square with a 1 px tail is one region of 5 (kept, tail too); a
+    # line of 4 has no 2 x 2 square but 4 px (kept); a line of 3 is dissolved.
+    x = np.full((9, 9), L, dtype=np.uint8)
+    x[1:3, 1:3] = B
+    x[3, 1] = B  # the square's tail
+    x[5, 1:5] = W  # a line of 4
+    x[7, 1:4] = S  # a line of 3
+    out = clean_minimum_mapping_unit(x, 4)
+    expected = x.copy()
+    expected[7, 1:4] = L
+    np.testing.assert_array_equal(out, expected)
+    # 10 px units (regions labelled whole): 3 x 3 (9 px) dissolved, 2 x 5 (10 px) kept
+    y = np.full((9, 9), L, dtype=np.uint8)
+    y[0:3, 0:3] = B
+    y[5:7, 2:7] = W
+    expected = y.copy()
+    expected[0:3, 0:3] = L
+    np.testing.assert_array_equal(clean_minimum_mapping_unit(y, 10), expected)
+
+
 def test_mmu_zero_or_one_is_identity():
     x = np.random.default_rng(1).integers(0, 6, (8, 8)).astype(np.uint8)
     np.testing.assert_array_equal(clean_minimum_mapping_unit(x, 0), x)
