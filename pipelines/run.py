@@ -48,6 +48,7 @@ from pipelines.config._types import has_glob
 from pipelines.config.load import portable_root
 from pipelines.heat_island import heat_island_summary
 from pipelines.inequality import percentile_ranks, run_inequality, zone_roles
+from pipelines.inequality.shared import SharedDraws
 from pipelines.mask_counts import MaskCounts, count_mask_steps, mask_counts_text
 from pipelines.outputs import (
     GraduatedStyle,
@@ -494,6 +495,8 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
         if implausible:
             notes.append(f"census.income_column: {implausible}")
 
+    shared = SharedDraws()  # the outcomes' draws and weights, made once
+
     def one(outcome: str) -> Any:
         try:
             bounds = outcome_bounds(outcome)
@@ -504,17 +507,19 @@ def _inequality_reports(config: RunConfig, table: pd.DataFrame, notes: list[str]
                 bounds=bounds,
                 interval_scale=scale,
                 check_income=False,  # said once above, or by read_filosofi
+                shared=shared,
                 **roles,
                 **ineq.run_options(),
             )
         except InequalityError as err:  # e.g. the same value in every IRIS, < 3 with income
             return err
 
-    # Each outcome has its own seeded streams and only reads the table: they run side by
-    # side (the bootstrap's numba kernels and NumPy's draws release the GIL), each with the
-    # run's one BLAS thread: OpenBLAS's own threads spin on the cores the outcomes and the
-    # COG encoding share (measured with one OpenBLAS thread: 1.3 → 0.8 s for the benchmark's
-    # three).
+    # Each outcome only reads the table, and its draws are the other outcomes' (the same
+    # seeded streams, made once in ``shared`` by the first outcome to need them): they run
+    # side by side (the bootstrap's numba kernels and NumPy's draws release the GIL), each
+    # with the run's one BLAS thread: OpenBLAS's own threads spin on the cores the outcomes
+    # and the COG encoding share (measured with one OpenBLAS thread: 1.3 → 0.8 s for the
+    # benchmark's three).
     workers = max(1, min(len(outcomes), CPU_COUNT))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         results = dict(zip(outcomes, pool.map(one, outcomes), strict=True))

@@ -18,6 +18,7 @@ D1 or D10).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,9 @@ class Resamples:
     Statistics of the same zones computed over one ``Resamples`` take their intervals from the
     same resamples. The counts are drawn block by block and kept after the first pass when
     they take at most 64 MB (9,999 resamples of 3,000 zones); larger ones are drawn again,
-    identically, on each pass, so memory stays bounded.
+    identically, on each pass, so memory stays bounded. Several threads may use one
+    ``Resamples`` (the outcomes of a run, :class:`~pipelines.inequality.shared.SharedDraws`):
+    kept counts are drawn once.
 
     Parameters
     ----------
@@ -71,6 +74,7 @@ class Resamples:
         self._rows = [min(rows, size - first) for first in range(0, size, rows)]
         self._keep = size * n * count_dtype(n).itemsize <= _KEEP_BYTES
         self._kept: list[np.ndarray] | None = None
+        self._lock = threading.Lock()
         self._moments: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 
     def blocks(self) -> Iterator[np.ndarray]:
@@ -79,18 +83,18 @@ class Resamples:
         Each block is ``(rows, n)`` unsigned integers (:func:`count_dtype`), rows summing to
         ``n``; column i counts the draws of the i-th zone in income order.
         """
-        if self._kept is not None:
-            yield from self._kept
-            return
-        rng = np.random.default_rng(self._entropy)
-        drawn = []
-        for rows in self._rows:
-            counts = resample_counts(rng, self.n, rows)
-            if self._keep:
-                drawn.append(counts)
-            yield counts
         if self._keep:
-            self._kept = drawn
+            with self._lock:  # another thread may be drawing them
+                if self._kept is None:
+                    self._kept = list(self._draw())
+            yield from self._kept
+        else:
+            yield from self._draw()
+
+    def _draw(self) -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(self._entropy)
+        for rows in self._rows:
+            yield resample_counts(rng, self.n, rows)
 
     def moments(
         self, h: np.ndarray, w: np.ndarray, sorted_income: np.ndarray
@@ -119,7 +123,8 @@ class Resamples:
         self._check(len(h))
         h, w, sorted_income = (np.ascontiguousarray(a, np.float64) for a in (h, w, sorted_income))
         key = h.tobytes() + w.tobytes() + sorted_income.tobytes()
-        if key not in self._moments:
+        moments = self._moments.get(key)
+        if moments is None:
             last = _group_bounds(sorted_income)[1]
             # cov does not depend on h's origin: centring h keeps the kernel's one-pass sums
             # free of cancellation for temperatures in K (μ ≈ 300, cov ≈ 0.1)
@@ -129,8 +134,9 @@ class Resamples:
             mu = np.concatenate([part[0] for part in parts]) + centre
             cov = np.concatenate([part[1] for part in parts])
             mu.flags.writeable = cov.flags.writeable = False  # shared by the indices
-            self._moments = {key: (mu, cov)}  # those of the last zones only
-        return self._moments[key]
+            moments = mu, cov
+            self._moments = {key: moments}  # those of the last zones only
+        return moments
 
     def gaps(
         self, h: np.ndarray, pop: np.ndarray, rank_mass: np.ndarray, sorted_income: np.ndarray

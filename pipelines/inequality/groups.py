@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -44,6 +45,7 @@ import pandas as pd
 
 from pipelines.inequality._inputs import as_vector, complete_rows, rng_from
 from pipelines.inequality.results import GroupDifferenceResult, unbounded_side
+from pipelines.inequality.shared import KEEP_BYTES, SharedDraws, seed_key
 from tiles.errors import InequalityError
 
 __all__ = ["EXACT_LIMIT", "group_difference"]
@@ -75,6 +77,7 @@ def group_difference(
     exact_limit: int = EXACT_LIMIT,
     confidence: float = 0.95,
     seed: Any = None,
+    shared: SharedDraws | None = None,
 ) -> GroupDifferenceResult:
     """Weighted mean outcome in ``group`` minus outside, with a stratified permutation test.
 
@@ -100,6 +103,10 @@ def group_difference(
         Level of the interval on Δ, from inverting the two-sided test (none without a test).
     seed
         Seed of the Monte Carlo relabelings.
+    shared
+        Draws shared with the other outcomes of the same zones
+        (:class:`~pipelines.inequality.shared.SharedDraws`): the relabelings of a seed are
+        drawn once. The same values as without.
 
     Returns
     -------
@@ -189,7 +196,7 @@ def group_difference(
                 exact = True
                 relabelings = total_relabelings
             else:
-                base, slope = _monte_carlo(mixed, permutations, rng)
+                base, slope = _monte_carlo(mixed, permutations, rng, shared, seed_key(seed))
                 relabelings = permutations
             shifts = _Shifts(base, slope, delta, float(np.std(h)), exact)
             for alt in _ALTERNATIVES:
@@ -334,18 +341,32 @@ class _Stratum:
         return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]
 
     def draws(
-        self, replicates: int, rng: np.random.Generator
+        self, replicates: int, rng: np.random.Generator, drawn: Iterable[np.ndarray] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return :meth:`terms` of ``replicates`` random relabelings of the stratum."""
-        labels = np.zeros(len(self.members))
-        labels[: self.k] = 1.0
-        block = max(1, _BLOCK_ELEMENTS // len(labels))
+        """Return :meth:`terms` of ``replicates`` random relabelings of the stratum.
+
+        ``drawn``: its :meth:`relabelings`, drawn before from ``rng`` (shared by outcomes).
+        """
+        blocks = self.relabelings(replicates, rng) if drawn is None else drawn
         parts = []
+        for labels in blocks:
+            chosen = labels.astype(np.float64)  # the layout (and sums) of permuted 1.0 and 0.0
+            parts.append(self.terms(chosen @ self.wh, chosen @ self.w, chosen @ self.wg))
+        return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]
+
+    def relabelings(self, replicates: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """Yield ``replicates`` random relabelings, block by block: True for the group.
+
+        Boolean blocks (rows × zones) with :attr:`k` True per row: ``rng``'s permutations of
+        the zones' positions, the first ``k`` in the group, as its permutations of the labels
+        1 and 0 would put them (the draws depend on the shape only; NumPy permutes 8-byte
+        items fastest).
+        """
+        positions = np.arange(len(self.members))
+        block = max(1, _BLOCK_ELEMENTS // len(positions))
         for first in range(0, replicates, block):
             size = min(block, replicates - first)
-            drawn = rng.permuted(np.broadcast_to(labels, (size, len(labels))), axis=1)
-            parts.append(self.terms(drawn @ self.wh, drawn @ self.w, drawn @ self.wg))
-        return tuple(np.concatenate([part[i] for part in parts]) for i in range(3))  # type: ignore[return-value]
+            yield rng.permuted(np.broadcast_to(positions, (size, len(positions))), axis=1) < self.k
 
 
 def _enumerate(mixed: list[_Stratum]) -> tuple[np.ndarray, np.ndarray]:
@@ -358,12 +379,34 @@ def _enumerate(mixed: list[_Stratum]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _monte_carlo(
-    mixed: list[_Stratum], replicates: int, rng: np.random.Generator
+    mixed: list[_Stratum],
+    replicates: int,
+    rng: np.random.Generator,
+    shared: SharedDraws | None = None,
+    key: Hashable | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Δ* and its slope for random relabelings, drawn within each stratum."""
+    """Δ* and its slope for random relabelings, drawn within each stratum.
+
+    With ``shared`` and the seed's ``key`` (:func:`~.shared.seed_key`), the relabelings are
+    drawn once for the strata's sizes (they depend on nothing else), up to
+    :data:`~.shared.KEEP_BYTES`.
+    """
+    sizes = tuple((len(stratum.members), stratum.k) for stratum in mixed)
+    drawn: list[Iterable[np.ndarray]]
+    if (
+        shared is not None
+        and key is not None
+        and replicates * sum(n for n, _ in sizes) <= KEEP_BYTES
+    ):
+        drawn = shared.once(
+            ("relabelings", key, replicates, sizes),
+            lambda: [list(stratum.relabelings(replicates, rng)) for stratum in mixed],
+        )
+    else:  # drawn stratum after stratum, block by block, as they are used
+        drawn = [stratum.relabelings(replicates, rng) for stratum in mixed]
     sums = [np.zeros(replicates) for _ in range(3)]
-    for stratum in mixed:
-        for total, term in zip(sums, stratum.draws(replicates, rng), strict=True):
+    for stratum, labels in zip(mixed, drawn, strict=True):
+        for total, term in zip(sums, stratum.draws(replicates, rng, labels), strict=True):
             total += term
     return sums[0] / sums[2], sums[1] / sums[2]
 

@@ -41,6 +41,7 @@ from pipelines.inequality.results import (
     MoranResult,
     json_value,
 )
+from pipelines.inequality.shared import SharedDraws, seed_key, share
 from pipelines.inequality.spatial import morans_i, residual_morans_i, spatial_note
 from pipelines.inequality.weights import as_spatial_weights
 from tiles.errors import InequalityError
@@ -276,6 +277,7 @@ def run_inequality(
     moran_permutations: int = 999,
     confidence: float = 0.95,
     seed: int | None = 0,
+    shared: SharedDraws | None = None,
 ) -> InequalityReport:
     """Run every inequality statistic of ``outcome`` against ``income`` over the zones of ``table``.
 
@@ -331,6 +333,11 @@ def run_inequality(
     seed
         Seed every random draw derives from: one stream for the resamples that the bootstrap
         intervals share, independent streams for the group test and Moran's I.
+    shared
+        What the calls on the same ``table`` (and options) share
+        (:class:`~pipelines.inequality.shared.SharedDraws`, e.g. one per run for its
+        outcomes): the random draws of the seed and the spatial weights are made once. The
+        same values as without.
 
     Returns
     -------
@@ -421,7 +428,13 @@ def run_inequality(
     # are those of one draw, not of four independent ones, and the counts are drawn once.
     # (streams[1:4] seeded separate draws before: unused, so the group test and Moran's I
     # keep their streams and values.)
-    resamples = Resamples(bootstrap, n_used, streams[0]) if bootstrap > 0 else bootstrap
+    resamples: Resamples | int = bootstrap
+    if bootstrap > 0:
+        resamples = share(
+            shared,
+            ("resamples", seed_key(streams[0]), bootstrap, n_used),
+            lambda: Resamples(bootstrap, n_used, streams[0]),
+        )
     common = {"weights": w, "bootstrap": resamples, "confidence": confidence}
     interval = is_interval_scale(outcome) if interval_scale is None else interval_scale
     if interval:  # C depends on the origin: GC alone (science.md §7.1)
@@ -478,6 +491,7 @@ def run_inequality(
                 permutations=permutations,
                 confidence=confidence,
                 seed=streams[4],
+                shared=shared,
             )
     elif stratum is not None:
         warn(f"stratum {stratum!r} ignored: it only applies to a group comparison")
@@ -487,10 +501,17 @@ def run_inequality(
         geoms = table[geometry] if isinstance(geometry, str) else geometry
         if len(geoms) != n_rows:
             raise InequalityError(f"geometry has {len(geoms)} rows, the table {n_rows}")
-        weights = as_spatial_weights(geoms, contiguity=contiguity).subset(present)  # type: ignore[arg-type]
-        moran = morans_i(h, weights, permutations=moran_permutations, seed=streams[5])
+        every = share(
+            shared,
+            ("weights", geometry if isinstance(geometry, str) else id(geometry), contiguity),
+            lambda: as_spatial_weights(geoms, contiguity=contiguity),  # type: ignore[arg-type]
+        )
+        weights = every.subset(present)
+        moran = morans_i(
+            h, weights, permutations=moran_permutations, seed=streams[5], shared=shared
+        )
         residual = residual_morans_i(
-            h, y, weights, permutations=moran_permutations, seed=streams[6]
+            h, y, weights, permutations=moran_permutations, seed=streams[6], shared=shared
         )
     else:
         notes.append(

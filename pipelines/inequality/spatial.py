@@ -19,6 +19,7 @@ intervals that assume independent zones are optimistic.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ from scipy import sparse, stats
 
 from pipelines.inequality._inputs import as_vector, rng_from
 from pipelines.inequality.results import MoranResult
+from pipelines.inequality.shared import KEEP_BYTES, SharedDraws, seed_key
 from pipelines.inequality.weights import SpatialWeights, Transform, as_spatial_weights
 from tiles.errors import InequalityError
 
@@ -45,6 +47,7 @@ def morans_i(
     transform: Transform = "row",
     permutations: int = 999,
     seed: Any = None,
+    shared: SharedDraws | None = None,
 ) -> MoranResult:
     """Global Moran's I of ``values`` with permutation and normal inference.
 
@@ -64,6 +67,10 @@ def morans_i(
         Random permutations B for the pseudo p-value (0: normal approximation only).
     seed
         Seed of the permutations.
+    shared
+        Draws shared with the other outcomes of the same zones
+        (:class:`~pipelines.inequality.shared.SharedDraws`): the permutations of a seed are
+        drawn once. The same values as without.
 
     Returns
     -------
@@ -88,7 +95,9 @@ def morans_i(
     weights = _aligned_weights(geometries_or_weights, contiguity, len(x))
     x, weights, notes = _drop_missing(x, weights)
     design = np.ones((len(x), 1))
-    return _moran(x, design, weights, transform, permutations, seed, notes, "morans_i")
+    return _moran(
+        x, design, weights, transform, permutations, seed, notes, "morans_i", shared=shared
+    )
 
 
 def residual_morans_i(
@@ -100,6 +109,7 @@ def residual_morans_i(
     transform: Transform = "row",
     permutations: int = 999,
     seed: Any = None,
+    shared: SharedDraws | None = None,
 ) -> MoranResult:
     """Moran's I of the OLS residuals of ``outcome`` on ``predictors`` (plus an intercept).
 
@@ -113,7 +123,7 @@ def residual_morans_i(
         Dependent variable per zone.
     predictors
         One predictor per zone (1-D) or several (2-D, zones × predictors, or a DataFrame).
-    geometries_or_weights, contiguity, transform, permutations, seed
+    geometries_or_weights, contiguity, transform, permutations, seed, shared
         As in :func:`morans_i`.
 
     Returns
@@ -144,8 +154,9 @@ def residual_morans_i(
     residuals = y - design @ coef
     notes.append("permutation p on residuals is approximate; z_norm/p_norm use Cliff–Ord moments")
     return _moran(
-        residuals, design, weights, transform, permutations, seed, notes, "residual_morans_i"
-    )
+        residuals, design, weights, transform, permutations, seed, notes, "residual_morans_i",
+        shared=shared,
+    )  # fmt: skip
 
 
 def getis_ord_gi_star(
@@ -258,6 +269,7 @@ def _moran(
     seed: Any,
     notes: list[str],
     metric: str,
+    shared: SharedDraws | None = None,
 ) -> MoranResult:
     if permutations < 0:
         raise InequalityError(f"permutations must be ≥ 0, got {permutations}")
@@ -277,7 +289,8 @@ def _moran(
 
     p_sim = z_sim = sd_sim = np.nan
     if permutations > 0:
-        simulated = _permuted_i(z, matrix, s0, denominator, permutations, rng_from(seed))
+        orders = _permutations(n, permutations, seed, shared)
+        simulated = _permuted_i(z, matrix, s0, denominator, orders)
         p_sim = _folded_p(simulated, value)
         sd_sim = float(simulated.std())
         z_sim = (value - float(simulated.mean())) / sd_sim if sd_sim > 0 else np.nan
@@ -366,20 +379,43 @@ def _folded_p(simulated: np.ndarray, value: float) -> float:
     return (min(above, below) + 1.0) / (len(simulated) + 1.0)
 
 
+def _permutations(
+    n: int, permutations: int, seed: Any, shared: SharedDraws | None
+) -> Iterable[np.ndarray]:
+    """Return the permutations of ``n`` zones, block by block: row b orders draw b's zones.
+
+    Drawn from ``seed`` as its Generator would permute the values themselves (the draws
+    depend on the shape only); with ``shared`` and a seed, once per seed and shape (up to
+    :data:`~.shared.KEEP_BYTES`).
+    """
+    key = seed_key(seed)
+    if shared is None or key is None or permutations * n * 8 > KEEP_BYTES:
+        return _draw_permutations(n, permutations, rng_from(seed))
+    return shared.once(
+        ("permutations", key, n, permutations),
+        lambda: list(_draw_permutations(n, permutations, rng_from(seed))),
+    )
+
+
+def _draw_permutations(n: int, permutations: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    zones = np.arange(n)
+    block = max(1, _BLOCK_ELEMENTS // n)
+    for first in range(0, permutations, block):
+        size = min(block, permutations - first)
+        yield rng.permuted(np.broadcast_to(zones, (size, n)), axis=1)
+
+
 def _permuted_i(
     z: np.ndarray,
     matrix: sparse.csr_array,
     s0: float,
     denominator: float,
-    permutations: int,
-    rng: np.random.Generator,
+    orders: Iterable[np.ndarray],
 ) -> np.ndarray:
     n = len(z)
-    block = max(1, _BLOCK_ELEMENTS // n)
     out = []
-    for first in range(0, permutations, block):
-        size = min(block, permutations - first)
-        shuffled = rng.permuted(np.broadcast_to(z, (size, n)), axis=1)
+    for order in orders:
+        shuffled = z[order]  # the layout (and sums) of the permuted values
         lagged = (matrix @ shuffled.T).T
         out.append(n / s0 * np.sum(shuffled * lagged, axis=1) / denominator)
     return np.concatenate(out)

@@ -243,6 +243,40 @@ def test_mmu_connectivity():
     np.testing.assert_array_equal(clean_minimum_mapping_unit(x, 3, connectivity=2), x)
 
 
+def test_mmu_holes_do_not_wrap_around_rows():
+    # (1, 5) ends a row and (2, 0) starts the next: neighbours in the flat order, not on the
+    # raster. Apart, each takes its own 5 votes (D; W); joined they would tie 5-5 and both
+    # become W (the lowest code).
+    x = np.full((4, 6), L, dtype=np.uint8)
+    x[0:3, 4:6] = D
+    x[1:4, 0:2] = W
+    x[1, 5] = x[2, 0] = B
+    for connectivity in (1, 2):
+        out = clean_minimum_mapping_unit(x, 2, connectivity=connectivity)
+        assert (out[1, 5], out[2, 0]) == (D, W)
+
+
+def test_mmu_regions_without_a_square_or_with_a_tail():
+    # 4 px units: B's 2 x 2 square with a 1 px tail is one region of 5 (kept, tail too); a
+    # line of 4 has no 2 x 2 square but 4 px (kept); a line of 3 is dissolved.
+    x = np.full((9, 9), L, dtype=np.uint8)
+    x[1:3, 1:3] = B
+    x[3, 1] = B  # the square's tail
+    x[5, 1:5] = W  # a line of 4
+    x[7, 1:4] = S  # a line of 3
+    out = clean_minimum_mapping_unit(x, 4)
+    expected = x.copy()
+    expected[7, 1:4] = L
+    np.testing.assert_array_equal(out, expected)
+    # 10 px units (regions labelled whole): 3 x 3 (9 px) dissolved, 2 x 5 (10 px) kept
+    y = np.full((9, 9), L, dtype=np.uint8)
+    y[0:3, 0:3] = B
+    y[5:7, 2:7] = W
+    expected = y.copy()
+    expected[0:3, 0:3] = L
+    np.testing.assert_array_equal(clean_minimum_mapping_unit(y, 10), expected)
+
+
 def test_mmu_zero_or_one_is_identity():
     x = np.random.default_rng(1).integers(0, 6, (8, 8)).astype(np.uint8)
     np.testing.assert_array_equal(clean_minimum_mapping_unit(x, 0), x)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from pipelines.inequality import bootstrap, groups, run_inequality, spatial
+from pipelines.inequality.shared import SharedDraws, seed_key
+
+from .test_report import city
+
+
+def test_each_key_is_made_once_across_threads():
+    shared, made = SharedDraws(), []
+
+    def make():
+        made.append(1)
+        time.sleep(0.01)  # the other threads arrive while it is being made
+        return object()
+
+    got = []
+    threads = [
+        threading.Thread(target=lambda: got.append(shared.once("k", make))) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert all(value is got[0] for value in got)
+    assert shared.once("other", lambda: 2) == 2
+    assert [shared.once(None, lambda: len(made)) for _ in range(2)] == [1, 1]  # no key: no cache
+
+
+def test_only_seeds_that_fix_a_stream_have_a_key():
+    first, second = np.random.SeedSequence(4).spawn(2)
+    assert seed_key(first) == seed_key(np.random.SeedSequence(4).spawn(1)[0])
+    assert seed_key(first) != seed_key(second)
+    assert seed_key(7) == seed_key(np.int64(7))
+    assert seed_key(None) is None
+    assert seed_key(np.random.default_rng(7)) is None  # its state moves on
+    assert seed_key(True) is None
+
+
+def test_relabelings_are_numpy_permutations_of_the_labels():
+    # Oracle: NumPy permuting the float labels themselves (1 for the k group zones, then 0).
+    n, k, replicates = 30, 7, 50
+    inside = np.zeros(n, dtype=bool)
+    inside[:k] = True
+    stratum = groups._Stratum(np.arange(n), np.linspace(0, 1, n), np.ones(n), inside)
+    drawn = np.concatenate(list(stratum.relabelings(replicates, np.random.default_rng(11))))
+    labels = np.r_[np.ones(k), np.zeros(n - k)]
+    expected = np.random.default_rng(11).permuted(np.broadcast_to(labels, (replicates, n)), axis=1)
+    np.testing.assert_array_equal(drawn.astype(np.float64), expected)
+    assert (drawn.sum(axis=1) == k).all()
+
+
+def test_moran_permutations_shuffle_the_values_as_numpy_does():
+    # Oracle: I of each of NumPy's permutations of the values, computed here.
+    rng = np.random.default_rng(2)
+    n, permutations = 25, 40
+    z = rng.normal(size=n)
+    matrix = sparse.csr_array((rng.random((n, n)) < 0.2).astype(float))
+    s0, denominator = float(matrix.sum()), float(z @ z)
+    orders = spatial._permutations(n, permutations, 9, SharedDraws())
+    simulated = spatial._permuted_i(z, matrix, s0, denominator, orders)
+    shuffled = np.random.default_rng(9).permuted(np.broadcast_to(z, (permutations, n)), axis=1)
+    expected = [n / s0 * (row @ (matrix @ row)) / denominator for row in shuffled]
+    np.testing.assert_allclose(simulated, expected, rtol=1e-12)
+
+
+def test_outcomes_sharing_draws_report_what_they_report_alone(monkeypatch):
+    made = {"resamples": 0, "relabelings": 0}
+    counts, relabel = bootstrap.resample_counts, groups._Stratum.relabelings
+
+    def counted(name, function):
+        def wrapper(*args):
+            made[name] += 1
+            yield from function(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(bootstrap, "resample_counts", lambda *a: made.update(
+        resamples=made["resamples"] + 1) or counts(*a))  # fmt: skip
+    monkeypatch.setattr(groups._Stratum, "relabelings", counted("relabelings", relabel))
+    frame = city()
+    frame["warm_k"] = 2 * frame["lst_mean_k"] + np.linspace(0, 1, len(frame))  # same NaN row
+    kwargs = {
+        "income": "DISP_MED21", "population": "population", "group": "qpv",
+        "stratum": "commune", "geometry": "geometry", "bootstrap": 200, "permutations": 99,
+        "moran_permutations": 49, "seed": 5,
+    }  # fmt: skip
+    alone = [run_inequality(frame, outcome=o, **kwargs) for o in ("lst_mean_k", "warm_k")]
+    made_alone = dict(made)
+    shared = SharedDraws()
+    together = [run_inequality(frame, outcome=o, shared=shared, **kwargs)
+                for o in ("lst_mean_k", "warm_k")]  # fmt: skip
+    assert [r.to_json() for r in together] == [r.to_json() for r in alone]
+    assert together[0].group_difference.relabelings == 99  # Monte Carlo: drawn, not enumerated
+    assert made["resamples"] - made_alone["resamples"] == made_alone["resamples"] / 2
+    assert made["relabelings"] - made_alone["relabelings"] == made_alone["relabelings"] / 2
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_resamples_shared_by_threads_give_each_its_moments(threads):
+    resamples = bootstrap.Resamples(300, 40, seed=1)
+    rng = np.random.default_rng(0)
+    income = np.sort(rng.normal(size=40))
+    outcomes = [rng.normal(size=40) for _ in range(6)]
+    alone = [bootstrap.Resamples(300, 40, seed=1).moments(h, np.ones(40), income) for h in outcomes]
+    results: dict[int, tuple] = {}
+
+    def work(i):
+        results[i] = resamples.moments(outcomes[i], np.ones(40), income)
+
+    for first in range(0, 6, threads):
+        batch = [threading.Thread(target=work, args=(i,)) for i in range(first, first + threads)]
+        for thread in batch:
+            thread.start()
+        for thread in batch:
+            thread.join()
+    for i, (mu, cov) in enumerate(alone):
+        np.testing.assert_array_equal(results[i][0], mu)
+        np.testing.assert_array_equal(results[i][1], cov)
