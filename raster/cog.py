@@ -10,6 +10,7 @@ file or no file, never a half-written one that looks whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -235,7 +236,12 @@ def _copy_to_cog(source: Any, target: Path, tags: Mapping[str, str], layout: _La
             num_threads="ALL_CPUS",
         )
         layout.put_in_place(staging, target)
-    finally:
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    # In place: a temporary name left (a hard link put it there) that cannot be removed is
+    # held open elsewhere (Windows), which put_in_place says: no failure of the COG's.
+    with contextlib.suppress(OSError):
         staging.unlink(missing_ok=True)
 
 

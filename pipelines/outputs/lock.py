@@ -349,7 +349,10 @@ def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any,
     try:
         handle = open(path, "a+", encoding="utf-8")  # open while the lock is held
     except OSError:  # a read-only folder or mount (EACCES, EROFS): whoever writes there
-        return None, None  # says why it cannot
+        try:  # says why it cannot; another user's lock file in a shared folder still locks
+            handle = open(path, encoding="utf-8")
+        except OSError:
+            return None, None
     try:
         mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         fcntl.flock(handle, mode if wait else mode | fcntl.LOCK_NB)
@@ -364,10 +367,11 @@ def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any,
             path.parent,
             err,
         )
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-    handle.flush()
+    if handle.writable():  # named as the holder (not in another user's file)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
     return handle, None
 
 

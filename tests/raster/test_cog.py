@@ -137,3 +137,28 @@ def test_booleans_become_uint8_and_bad_layouts_are_refused(tmp_path):
     with pytest.raises(ValueError, match="colour table"):
         write_cog(_grid(np.zeros((4, 4), "int16")), tmp_path / "a.tif", colormap={0: (0, 0, 0, 0)})
     assert sorted(os.listdir(tmp_path)) == ["mask.tif"]
+
+
+def test_a_temporary_name_held_elsewhere_does_not_fail_a_cog_in_place(tmp_path, monkeypatch):
+    """Windows: an antivirus holding the new COG (put in place by a hard link) blocks removing
+    its temporary name; the COG is in place, so the write succeeds, the name left."""
+    real_unlink = os.unlink
+
+    def held(path, *args, **kwargs):
+        if ".tmp" in os.fspath(path) and os.path.exists(path):
+            raise PermissionError(13, "The process cannot access the file")
+        return real_unlink(path, *args, **kwargs)
+
+    def link_in_place(staging, target):  # as ilots' commands without --overwrite
+        os.link(staging, target)
+        try:
+            os.unlink(staging)
+        except OSError:
+            pass  # their publish logs it
+
+    monkeypatch.setattr(os, "unlink", held)
+    target = tmp_path / "lst.tif"
+    assert write_cog(_grid(_expected(40, 30)), target, put_in_place=link_in_place) == target
+    with rasterio.open(target) as src:
+        np.testing.assert_array_equal(src.read(1), _expected(40, 30))
+    assert len(os.listdir(tmp_path)) == 2  # the COG, and its temporary name left

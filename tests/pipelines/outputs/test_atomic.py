@@ -184,6 +184,7 @@ def test_overwrite_through_a_link_needs_no_write_in_the_links_folder(tmp_path, m
     assert check_output(link, overwrite=True) == link
     write_text_atomic(link, "new", overwrite=True)
     assert (tmp_path / "store" / "lst.tif").read_text() == "new"
+    assert os.listdir(link.parent) == ["lst.tif"] and link.is_symlink()  # staged in store/
     with pytest.raises(OutputError, match=f"cannot write in {link.parent} \\(Permission"):
         check_output(link, overwrite=False)
 

@@ -345,3 +345,25 @@ def test_a_file_lock_taken_as_its_holder_removed_it_takes_the_new_one(tmp_path, 
             pass
         assert str(refused.value) == _refusal(gpkg)
         assert len(calls) == 3 and (tmp_path / ".city.gpkg.lock").is_file()
+
+
+def test_another_users_lock_file_still_locks(tmp_path, monkeypatch):
+    """A shared folder: the lock file another user's run made cannot be opened to write
+    (EACCES, simulated: tests run as root); it is locked read-only all the same, so a
+    second command is refused while the first holds it, and that user's line is kept."""
+    import builtins
+
+    from pipelines.outputs import lock as lock_module
+
+    (tmp_path / LOCK_NAME).write_text("pid 7 on their-host\n")
+    real_open = builtins.open
+
+    def theirs(path, mode="r", *args, **kwargs):
+        if os.fspath(path).endswith(LOCK_NAME) and mode != "r":
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(lock_module, "open", theirs, raising=False)
+    with folder_lock(tmp_path):
+        assert lock_holder(tmp_path) == "pid 7 on their-host"
+    assert (tmp_path / LOCK_NAME).read_text() == "pid 7 on their-host\n"
