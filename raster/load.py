@@ -661,80 +661,46 @@ class SaturationReader(RioReader):
             roi, out = rio_read(self._src, cfg, dst_geobox, dst=dst, selection=selection)
             np.copyto(out, out.dtype.type(cfg.fill_value), where=out == self.saturated)
             return roi, out
-        src = self._src  # its grid and data type: the item's, not read again from the file
-        grid = src.geobox if isinstance(src.geobox, GeoBox) else None
-        dtype = src.meta.data_type if src.meta is not None else None
         try:
-            uri = saturation_vrt(src.uri, src.band or 1, self.saturated, cfg.fill_value,
-                                 grid=grid, dtype=dtype)  # fmt: skip
+            uri = saturation_vrt(self._src.uri, self._src.band or 1, self.saturated,
+                                 cfg.fill_value)  # fmt: skip
         except rasterio.errors.RasterioIOError:
             uri = self._src.uri  # unreadable: odc-stac's reader fails on it (or skips it)
         return rio_read(self._src.patch(uri=uri), cfg, dst_geobox, dst=dst, selection=selection)
 
 
-def saturation_vrt(
-    href: str,
-    band: int,
-    saturated: float,
-    fill: float | None,
-    *,
-    grid: GeoBox | None = None,
-    dtype: str | None = None,
-) -> str:
+def saturation_vrt(href: str, band: int, saturated: float, fill: float | None) -> str:
     """Return a GDAL VRT (XML text) of one band of ``href`` with ``saturated`` read as its fill.
 
     The VRT has the file's grid, data type and fill value (``fill`` where the file declares
     none); a pixel equal to ``saturated`` is not copied from the file
     (``ComplexSource``'s ``NODATA``) and holds the fill.
 
-    Parameters
-    ----------
-    href, band
-        The file and its band.
-    saturated
-        The stored value of a saturated pixel.
-    fill
-        The band's fill value (its item's nodata).
-    grid, dtype
-        The file's grid and data type as its item gives them (read from its header when the
-        item was made): then the file is not opened here, only by GDAL as it reads the VRT,
-        and the fill value is ``fill``. Else its header is opened for them.
-
     Raises
     ------
     rasterio.errors.RasterioIOError
-        If the file must be opened and cannot be.
+        If the file cannot be opened.
     MetadataError
         If neither the file nor ``fill`` gives a fill value.
     """
-    if grid is not None and dtype is not None:
-        return _vrt_text(href, band, saturated, fill, grid, dtype)
     with rasterio.open(href) as src:
         nodata = src.nodatavals[band - 1]
-        return _vrt_text(href, band, saturated, fill if nodata is None else nodata,
-                         GeoBox.from_rio(src), src.dtypes[band - 1])  # fmt: skip
-
-
-def _vrt_text(
-    href: str, band: int, saturated: float, nodata: float | None, grid: GeoBox, dtype: str
-) -> str:
-    """Return :func:`saturation_vrt`'s XML for a file of ``grid`` and ``dtype``."""
-    if nodata is None:
-        raise MetadataError(
-            f"{href}: no nodata value to read its saturated pixels ({saturated:g}) as; "
-            "give the band a raster:bands nodata"
+        nodata = fill if nodata is None else nodata
+        if nodata is None:
+            raise MetadataError(
+                f"{href}: no nodata value to read its saturated pixels ({saturated:g}) as; "
+                "give the band a raster:bands nodata"
+            )
+        geotransform = ", ".join(repr(float(v)) for v in src.transform.to_gdal())
+        return (
+            f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}">'
+            f"<SRS>{escape(src.crs.to_wkt())}</SRS><GeoTransform>{geotransform}</GeoTransform>"
+            f'<VRTRasterBand dataType="{_GDAL_TYPES[src.dtypes[band - 1]]}" band="1">'
+            f"<NoDataValue>{nodata!r}</NoDataValue><ComplexSource>"
+            f'<SourceFilename relativeToVRT="0">{escape(gdal_path(href))}</SourceFilename>'
+            f"<SourceBand>{band}</SourceBand><NODATA>{saturated!r}</NODATA>"
+            "</ComplexSource></VRTRasterBand></VRTDataset>"
         )
-    ny, nx = grid.shape.yx
-    geotransform = ", ".join(repr(float(v)) for v in grid.affine.to_gdal())
-    return (
-        f'<VRTDataset rasterXSize="{nx}" rasterYSize="{ny}">'
-        f"<SRS>{escape(grid.crs.to_wkt())}</SRS><GeoTransform>{geotransform}</GeoTransform>"
-        f'<VRTRasterBand dataType="{_GDAL_TYPES[str(dtype)]}" band="1">'
-        f"<NoDataValue>{float(nodata)!r}</NoDataValue><ComplexSource>"
-        f'<SourceFilename relativeToVRT="0">{escape(gdal_path(href))}</SourceFilename>'
-        f"<SourceBand>{band}</SourceBand><NODATA>{float(saturated)!r}</NODATA>"
-        "</ComplexSource></VRTRasterBand></VRTDataset>"
-    )
 
 
 #: GDAL's names of the integer data types a band with a saturation value may have.
