@@ -957,11 +957,13 @@ class LandcoverRules(_Model):
 
 #: The file names of the land-cover maps ESA, the EEA and Theia publish, by the product the
 #: shipped mappings are named for (``corine`` and ``corine_grid`` are CORINE's): regular
-#: expressions, the map's year as group 1. ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif``
-#: (or a tile renamed without ``ESA_``), ``U2018_CLC2018_V2020_20u1.tif`` or ``CLC2018_...``
-#: (the map's 2018, not the version's 2020), ``OCS_2023_CESBIO.tif`` or ``OSO_2023_...``.
+#: expressions, the map's year as group 1 (a WorldCover name may give none).
+#: ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif`` (or a tile renamed without ``ESA_``, or
+#: ``ESA_WorldCover_v200_2021.tif``, no year read), ``U2018_CLC2018_V2020_20u1.tif`` or
+#: ``CLC2018_...`` (the map's 2018, not the version's 2020), ``OCS_2023_CESBIO.tif`` or
+#: ``OSO_2023_...``.
 MAP_PATTERNS: dict[str, str] = {
-    "worldcover": r"WorldCover_10m_((?:19|20)\d\d)_",
+    "worldcover": r"WorldCover_(?:10m_)?(?:((?:19|20)\d\d)_)?",
     "corine": r"CLC((?:19|20)\d\d)",
     "oso": r"^(?:OCS|OSO)_((?:19|20)\d\d)",
 }
@@ -976,7 +978,8 @@ def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
     if year is not None:
         return year
     found = _map_name(file_name)
-    return None if found is None else int(found[1].group(1))
+    said = None if found is None else found[1].group(1)  # a WorldCover name may say none
+    return None if said is None else int(said)
 
 
 def _map_name(file_name: str) -> tuple[str, re.Match[str]] | None:

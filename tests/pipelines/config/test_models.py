@@ -705,6 +705,7 @@ def test_map_class_names_take_any_case():
         ("OSO_2022_Toulouse.tif", 2022),  # the OSO names the product check knows
         ("OCS_2021.tif", 2021),
         ("WorldCover_10m_2021_v200_N42E000_Map.tif", 2021),  # a tile renamed without "ESA_"
+        ("ESA_WorldCover_v200_2021.tif", None),  # WorldCover's, its year not where ESA puts it
         ("landcover_2020.tif", None),  # another file's year is not guessed
     ],
 )
@@ -731,6 +732,9 @@ def test_map_year_from_the_file_name(name, year):
          "mapping 'corine' is CORINE Land Cover's; set mapping: worldcover, or"),
         # a tile renamed without "ESA_": the name whose year is read says the product too
         ("WorldCover_10m_2021_v200_N42E000_Map.tif", "corine", "says ESA WorldCover, the "
+         "mapping 'corine' is CORINE Land Cover's; set mapping: worldcover, or"),
+        # a mosaic of tiles renamed by its maker, with no year where ESA puts it
+        ("ESA_WorldCover_v200_2021.tif", "corine", "says ESA WorldCover, the "
          "mapping 'corine' is CORINE Land Cover's; set mapping: worldcover, or"),
         ("U2018_CLC2018_V2020_20u1.tif", "oso", "says CORINE Land Cover, the mapping 'oso' is "
          "OSO's; set mapping: corine_grid (the grid codes 1-44 of the EEA's rasters) or corine "
