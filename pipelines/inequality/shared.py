@@ -74,8 +74,10 @@ def seed_key(seed: Any) -> Hashable | None:
     An int or a :class:`numpy.random.SeedSequence` always gives the same stream; a
     ``Generator`` (its state moves) or ``None`` (fresh entropy) does not.
     """
-    if isinstance(seed, np.random.SeedSequence):
-        return ("sequence", seed.entropy, tuple(seed.spawn_key), seed.pool_size)
+    if isinstance(seed, np.random.SeedSequence):  # entropy: an int, or a sequence of them
+        entropy = seed.entropy
+        entropy = entropy if isinstance(entropy, int) else tuple(np.ravel(entropy).tolist())
+        return ("sequence", entropy, tuple(seed.spawn_key), seed.pool_size)
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
         return ("int", int(seed))
     return None

@@ -43,6 +43,10 @@ def test_only_seeds_that_fix_a_stream_have_a_key():
     assert seed_key(None) is None
     assert seed_key(np.random.default_rng(7)) is None  # its state moves on
     assert seed_key(True) is None
+    # Entropy given as a sequence (a list, an array): a key all the same, one per entropy.
+    listed = seed_key(np.random.SeedSequence([1, 2]))
+    assert hash(listed) == hash(seed_key(np.random.SeedSequence(np.array([1, 2]))))
+    assert listed != seed_key(np.random.SeedSequence([1, 3]))
 
 
 def test_relabelings_are_numpy_permutations_of_the_labels():
