@@ -54,10 +54,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-#: Where a ``--workers`` cluster serves its dashboard: a port the system picks, free, so that
-#: a second run or a Jupyter session's cluster (Dask's 8787) does not make it warn that the
-#: port is taken. ``ilots -v`` says its link.
-DASHBOARD_ADDRESS = ":0"
+#: Where a ``--workers`` cluster serves its dashboard: on this machine only (the dashboard
+#: shows the cluster to whoever reaches it; an SSH tunnel reaches it from elsewhere), on a
+#: port the system picks, free, so that a second run or a Jupyter session's cluster (Dask's
+#: 8787) does not make it warn that the port is taken. ``ilots -v`` says its link (it
+#: shows the dashboard with bokeh installed, else a page saying so).
+DASHBOARD_ADDRESS = "127.0.0.1:0"
 
 #: Dask's local schedulers by name (``scheduler.kind``, ``--scheduler``).
 LOCAL_SCHEDULERS = {
@@ -164,7 +166,7 @@ def _local_cluster(workers: int, logging_setup: Callable[[], None] | None = None
                     dashboard_address=DASHBOARD_ADDRESS,
                 )
             )
-        if cluster.dashboard_link:  # with bokeh installed
+        if cluster.dashboard_link:
             logger.info("Dask dashboard of the --workers cluster: %s", cluster.dashboard_link)
         with Client(cluster) as client, _quiet_worker_logs():
             if logging_setup is not None:  # before any task; in a restarted worker too

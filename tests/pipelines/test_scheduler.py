@@ -375,7 +375,8 @@ def test_a_tasks_warning_is_collected_while_another_task_records_the_warnings():
 def test_workers_cluster_serves_its_dashboard_on_a_free_port(monkeypatch):
     """--workers started its LocalCluster with Dask's default dashboard port, 8787: a second
     run or a Jupyter session's cluster made it warn that the port was taken. The system
-    picks a free one (":0"); the stage bars still follow the cluster's tasks."""
+    picks a free one, on this machine only ("127.0.0.1:0"); the stage bars still follow the
+    cluster's tasks."""
     import dask
     import distributed
     from rich.progress import Progress
@@ -395,6 +396,6 @@ def test_workers_cluster_serves_its_dashboard_on_a_free_port(monkeypatch):
         with progress_stage("zonal"):
             total = dask.compute(dask.delayed(sum)(parts))[0]
         bar = next(task for task in progress.tasks if task.description.startswith("zonal"))
-    assert [kwargs.get("dashboard_address") for kwargs in made] == [":0"]
+    assert [kwargs.get("dashboard_address") for kwargs in made] == ["127.0.0.1:0"]
     assert total == 0 + 1 + 2
     assert (bar.completed, bar.total) == (4, 4)  # 3 abs and their sum
