@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import functools
 import glob
 import logging
 import threading
@@ -1110,7 +1111,9 @@ def _run(
         min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
         min_frac=hi.min_reference_frac,
         build_rasters=build_rasters,
-        settled_rasters=settled_rasters,
+        settled_rasters=functools.partial(
+            settled_rasters, without_water=not config.mask.indices_keep_water
+        ),
         on_settled=encode,
         layers=zone_layers,
         tiles=tiles,
@@ -1369,20 +1372,33 @@ def _check_cogs(futures: Mapping[str, concurrent.futures.Future]) -> None:
 PLACEHOLDER = "ilots:placeholder"
 
 
-def settled_rasters(pixels: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+def settled_rasters(
+    pixels: Mapping[str, xr.DataArray], without_water: bool = False
+) -> dict[str, xr.DataArray]:
     """Return the run's rasters that are per-pixel layers as they are, by raster name.
 
     The NDVI and albedo median composites and the land cover need no rural reference: they
     are final once the first pass has made the per-pixel layers (``run_tiles.run_tiles``).
+    ``without_water`` (``mask.indices_keep_water`` false): the NDVI and albedo composites
+    are NaN where the land cover says water (:func:`run_tiles.land_cover_water`, the water
+    the LST leaves out), so their COGs and zone means are of the land whatever the sensor;
+    the land cover itself was classified from them with water.
     """
     names = {"ndvi": "ndvi_median", "landcover": "landcover"}
     if "ndvi" in pixels:  # albedo comes with the NDVI (the same Sentinel-2 composite)
         names["albedo"] = "albedo_median"
-    return {
+    out = {
         raster: pixels[layer].drop_vars("time", errors="ignore").rename(raster)
         for layer, raster in names.items()
         if layer in pixels
     }
+    if without_water and "landcover" in pixels:
+        land = ~run_tiles.land_cover_water(pixels["landcover"])
+        for layer in ("ndvi", "albedo"):
+            if layer in pixels:
+                raster = names[layer]
+                out[raster] = out[raster].where(land).assign_attrs(out[raster].attrs)
+    return out
 
 
 def _write_cogs(

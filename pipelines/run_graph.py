@@ -657,7 +657,8 @@ def qa_pixel_preset_of(config: RunConfig, *, lst: bool = False) -> QAPixelMask:
     """Return the QA_PIXEL preset of ``mask.landsat_preset`` (``none``: reject fill only).
 
     For the LST (``lst``), water is rejected too unless ``mask.lst_keep_water``; the indices
-    keep it (the land cover finds water there).
+    keep it (the land cover finds water there; the NDVI and albedo composites the run writes
+    leave out the land cover's water afterwards, unless ``mask.indices_keep_water``).
     """
     name = config.mask.landsat_preset
     spec = QAPixelMask(reject_bits=(0,), name="none") if name == "none" else qa_pixel_preset(name)

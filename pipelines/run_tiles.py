@@ -75,6 +75,7 @@ __all__ = [
     "composite_sums",
     "first_pass",
     "input_pieces",
+    "land_cover_water",
     "lst_share",
     "merge_composite_sums",
     "merged_reference",
@@ -96,8 +97,8 @@ __all__ = [
 #: 90th percentile of ΔT over the dates, and water out of coarse pixels' LST; 8: a tile's
 #: checkpoint names the pieces it needs; so pieces of earlier versions are not resumed beside;
 #: 9: the partials of the median LST on land; 10: the LST rasters and the zones' n_clear
-#: without the land cover's water).
-CHECKPOINT_FORMAT = 10
+#: without the land cover's water; 11: the NDVI and albedo partials without it too).
+CHECKPOINT_FORMAT = 11
 
 #: The raster layers summarised per zone, and their statistics (as ``_zone_table`` reads);
 #: a layer the run does not have (``albedo_median`` without blue and SWIR 2.2 bands) is skipped.
@@ -129,6 +130,17 @@ def layer_stats(name: str) -> Any:
 def _lst_rasters(arrays: Mapping[str, np.ndarray]) -> list[str]:
     """Names of the LST rasters among ``arrays``: the LST composites, ΔT and its z-score."""
     return [name for name in arrays if name.startswith("lst_")]
+
+
+def land_cover_water(classes: Any) -> Any:
+    """Where the land cover ``classes`` (NumPy or xarray) says water: the water left out.
+
+    The one definition of the pixels the run leaves out of its LST rasters and zone
+    statistics (``mask.lst_keep_water`` false) and of its NDVI and albedo composites
+    (``mask.indices_keep_water`` false), whatever the land cover's source (rules from MNDWI
+    or the QA and SCL water flags, or an external map): science.md §1.3.
+    """
+    return classes == LandCover.WATER
 
 
 #: The land-cover shares of the classified area, and its share of the zone (``valid_frac``).
@@ -775,7 +787,7 @@ def tile_pieces(
     arrays = {str(k): np.asarray(v.values) for k, v in piece.data_vars.items()}
     del piece  # the arrays blanked below replace its own
     classes = arrays["landcover"]
-    water = classes == LandCover.WATER if without_water else None
+    water = land_cover_water(classes) if without_water else None
     if water is not None:
         for name in _lst_rasters(arrays):
             arrays[name] = np.where(water, np.float32(np.nan), arrays[name])

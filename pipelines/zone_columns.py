@@ -34,6 +34,8 @@ ANOMALY_VALID_FRAC = "anomaly_valid_frac"
 #: the zone tables; the zonal tables name it ``<layer>_<statistic>``
 #: (:func:`pipelines.run_tiles._tables`). ``lst_zscore_mean`` exists with
 #: ``composite.anomaly_method: zscore`` only; ``albedo_mean`` is empty without the bands.
+#: ``ndvi_mean`` and ``albedo_mean`` are means over the zone's land: the composites leave out
+#: the land cover's water, as the LST does (``mask.indices_keep_water`` false, the default).
 ZONE_STATISTICS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "area_m2": ("lst_median", "area_m2"),

@@ -670,6 +670,16 @@ class MaskConfig(_SizeModel):
         "external map's water, wetlands included in the worldcover and CORINE mappings) are "
         "left out of the LST rasters, the zone statistics and the heat-island means.",
     )
+    indices_keep_water: bool = Field(
+        False,
+        description="Keep water in the NDVI and albedo composites. Default false: water is no "
+        "urban vegetation nor roof, and whether it entered them depended on the sensor (the "
+        "Landsat QA_PIXEL presets keep it, the Sentinel-2 SCL default drops it), so the pixels "
+        "the land cover classes water (the water the LST leaves out under "
+        "lst_keep_water: false) are NaN in ndvi_median and albedo_median, and the zones' "
+        "ndvi_mean and albedo_mean are means over their land. The land cover is classified "
+        "from the indices with water (its water class needs it) either way.",
+    )
 
     @field_validator("landsat_preset")
     @classmethod

@@ -313,7 +313,7 @@ class ReclassifyChange(_Model):
         alias="from",
         description="Class to convert, e.g. built. Required. Water only under "
         "mask.lst_keep_water (otherwise water has no LST to start from: refused); the class's "
-        "pixels without an NDVI (water under the default mask.sentinel2_preset) are left as "
+        "pixels without an NDVI (water under the default mask.indices_keep_water) are left as "
         "they are, which the scenario's warnings count.",
     )
     to: str = Field(

@@ -1023,6 +1023,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "pixels d'eau gardés dans la LST",
         "water pixels kept in the LST",
     ),
+    "setting_mask.indices_keep_water": (
+        "pixels d'eau gardés dans le NDVI et l'albédo",
+        "water pixels kept in the NDVI and albedo",
+    ),
     "setting_composite.min_clear": (
         "observations claires minimales d'un pixel pour sa LST composite",
         "minimum clear observations of a pixel for its composite LST",

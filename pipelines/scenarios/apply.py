@@ -175,8 +175,9 @@ def unseen_note(
     (``"NDVI"``, ``"albedo"``: a change, with ``on`` or without: ``class_name`` then
     ``""``, the pixels of every class); ``unseen`` more of them have none. The note starts
     with what it is about; the caller prefixes the scenario and the change. Why they have
-    none, and the run that would see them, is said of water (a mask.sentinel2_preset that
-    rejects it) when the classes include water, else of clouds and the masks' thresholds.
+    none, and the run that would see them, is said of water (``mask.indices_keep_water``
+    false, the default, or a mask.sentinel2_preset that rejects it) when the classes include
+    water, else of clouds and the masks' thresholds.
     """
     if what is None:
         verb, among, stay, again = "converts", "drawn from", class_name, "converts them"
@@ -185,8 +186,11 @@ def unseen_note(
         again = f"changes their {what}"
     pixels = f"{class_name} pixels" if class_name else "pixels"
     if "water" in class_name.split(" or "):
-        why = "a mask.sentinel2_preset that rejects water does so to water"
-        keeps = "whose masks keep them (for water, mask.sentinel2_preset: conservative)"
+        why = "mask.indices_keep_water false, or a mask.sentinel2_preset that rejects water"
+        keeps = (
+            "whose masks keep them (for water, mask.indices_keep_water: true and, with "
+            "Sentinel-2, mask.sentinel2_preset: conservative)"
+        )
     else:  # without on (class_name ""), water is not counted (see _unseen_in)
         why = "clouds, shadows or a quality threshold on each date"
         keeps = "with more clear dates there (more scenes, or looser mask thresholds)"

@@ -477,8 +477,9 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
     water is a guess from the other classes, not an effect, and a water pixel turned into
     another class has no prediction to start from (its change would be unknown on every
     pixel it edits). Keeping water's LST is not enough for a reclassification into water:
-    the default Sentinel-2 mask (``mask.sentinel2_preset: default``) leaves water out of
-    the NDVI composites too, so water still has almost no pixel in the fit;
+    the NDVI composite leaves the land cover's water out too (``mask.indices_keep_water``
+    false, the default; with Sentinel-2, the default ``mask.sentinel2_preset`` drops most of
+    it besides), so water still has almost no pixel in the fit;
     :func:`thin_targets` checks, once the model is fitted, the pixels of every class a
     scenario reclassifies into. From water, the pixels without an NDVI are left as they are,
     which the scenario's warnings say (:func:`~.apply.apply_changes`).
@@ -495,17 +496,18 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
             raise ConfigError(
                 f"{source}: {key}.to: scenario {name!r} turns pixels into class water, which "
                 "has no LST in this run (mask.lst_keep_water is false) and, under the default "
-                "Sentinel-2 mask, no NDVI either: the model is fitted on no water pixel and "
-                "cannot predict a pixel turned into water; reclassify into another class"
+                "mask.indices_keep_water, no NDVI either: the model is fitted on no water "
+                "pixel and cannot predict a pixel turned into water; reclassify into another "
+                "class"
             )
         if change.from_ == "water":
             raise ConfigError(
                 f"{source}: {key}.from: scenario {name!r} reclassifies pixels of class water, "
                 "which this run leaves out of the LST (mask.lst_keep_water is false): the "
                 "model has no water pixel to start from and cannot predict their change; set "
-                "mask.lst_keep_water: true in the run's config (with Sentinel-2, also a "
-                "mask.sentinel2_preset that keeps water's NDVI, e.g. conservative) and run "
-                "it again to model water"
+                "mask.lst_keep_water: true and mask.indices_keep_water: true in the run's "
+                "config (with Sentinel-2, also a mask.sentinel2_preset that keeps water's NDVI, "
+                "e.g. conservative) and run it again to model water"
             )
 
 
@@ -574,7 +576,7 @@ def thin_sources(
     (:attr:`~.model.ScenarioModel.sample`, on the baseline ``landcover``); below
     :data:`MIN_TARGET_PIXELS`, for a step that converted pixels (``applied.converted``), a
     note (e.g. water under ``mask.lst_keep_water: true``,
-    whose NDVI the default Sentinel-2 mask mostly leaves out): what the model predicts for
+    whose NDVI the default ``mask.indices_keep_water`` leaves out): what the model predicts for
     those pixels as they are is extrapolated from the other classes, and so is the effect.
 
     Returns
@@ -601,7 +603,8 @@ def thin_sources(
                 f"{MIN_TARGET_PIXELS}: the masks leave out their LST or NDVI, or the class is "
                 "rare in the fit area), so what it predicts for them as they are is "
                 "extrapolated from the other classes, and so is the effect; for water, a run "
-                "with mask.sentinel2_preset: conservative keeps more of it in the fit"
+                "with mask.indices_keep_water: true (with Sentinel-2, also "
+                "mask.sentinel2_preset: conservative) keeps more of it in the fit"
             )
     return tuple(out), notes
 

@@ -124,6 +124,7 @@ def test_a_pixel_counts_a_date_only_when_its_whole_footprint_is_clear(
             "inputs.sentinel2": [str(tmp_path / "s2")],
             "inputs.landsat": [str(demo_folder / "products")],
             "mask.dilate_m": 30 * dilate,  # grid pixels of 30 m
+            "mask.indices_keep_water": True,  # the clear masks alone (water: test_run_water)
             "outputs.report": False,
             "scenarios": [],
             "inequality.outcomes": ["lst_mean_k"],
@@ -663,7 +664,8 @@ def test_landsat_indices_on_a_coarser_grid_are_masked_over_each_footprint(demo_f
     config = apply_overrides(
         load_config(demo_folder / "config.yaml"),
         {"grid.resolution": 60, "composite.indices_from": "landsat", "outputs.report": False,
-         "scenarios": [], "inequality.outcomes": ["lst_mean_k"]},
+         "scenarios": [], "inequality.outcomes": ["lst_mean_k"],
+         "mask.indices_keep_water": True},  # the clear masks alone (water: test_run_water)
     )  # fmt: skip
     run(config, out=tmp_path / "run")
     with rasterio.open(tmp_path / "run" / "rasters" / "ndvi_median.tif") as src:

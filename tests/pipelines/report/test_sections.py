@@ -649,7 +649,7 @@ def test_every_setting_the_quality_section_can_name_has_a_label_in_both_language
     keys = [f"mask.{name}" for name in MaskConfig.model_fields]
     keys += ["inputs.max_cloud_cover", "composite.min_clear", "composite.min_clear_area_frac",
              "zones.min_valid_frac"]  # fmt: skip
-    assert "mask.cdist_min_km" in keys and len(keys) == 12
+    assert "mask.cdist_min_km" in keys and len(keys) == 13  # with mask.indices_keep_water
     for key in keys:
         assert FR.setting(key) and EN.setting(key), key
         assert FR.setting(key) != EN.setting(key), key

@@ -206,9 +206,10 @@ def test_a_reclassification_says_how_many_of_its_class_it_leaves_without_an_ndvi
     )
     assert applied.notes == (
         "t: change[0] converts 10 of the 40 water pixels of its area, drawn from the 10 with "
-        "an NDVI: the other 30 have none (the masks left them out of every date: a "
-        "mask.sentinel2_preset that rejects water does so to water), so the model has nothing "
-        "to start from there and they stay water; a run whose masks keep them (for water, "
+        "an NDVI: the other 30 have none (the masks left them out of every date: "
+        "mask.indices_keep_water false, or a mask.sentinel2_preset that rejects water), so "
+        "the model has nothing to start from there and they stay water; a run whose masks "
+        "keep them (for water, mask.indices_keep_water: true and, with Sentinel-2, "
         "mask.sentinel2_preset: conservative) converts them",
     )
     half = change(reclassify={"from": "water", "to": "built", "fraction": 0.5})
@@ -256,10 +257,11 @@ def test_an_ndvi_or_albedo_change_on_a_class_says_how_many_it_leaves_without_an_
     assert applied.steps == ("ndvi change on 10 pixels (30 more without an NDVI left as they are)",)
     assert applied.notes == (
         "t: change[0] changes the NDVI of 10 of the 40 water pixels of its area, among the 10 "
-        "with an NDVI: the other 30 have none (the masks left them out of every date: a "
-        "mask.sentinel2_preset that rejects water does so to water), so the model has nothing "
-        "to start from there and they stay as they are; a run whose masks keep them (for "
-        "water, mask.sentinel2_preset: conservative) changes their NDVI",
+        "with an NDVI: the other 30 have none (the masks left them out of every date: "
+        "mask.indices_keep_water false, or a mask.sentinel2_preset that rejects water), so "
+        "the model has nothing to start from there and they stay as they are; a run whose "
+        "masks keep them (for water, mask.indices_keep_water: true and, with Sentinel-2, "
+        "mask.sentinel2_preset: conservative) changes their NDVI",
     )
     paler = change(albedo={"set": 0.3, "on": ["water", "low_vegetation"]})
     with pytest.warns(IlotsWarning):

@@ -83,6 +83,21 @@ def _without_bare_soil(folder):
         dst.update_tags(**tags)
 
 
+@pytest.fixture
+def keep_water_copy(demo, tmp_path):
+    """A run of the demo's config with ``mask.indices_keep_water: true`` (water's NDVI where
+    its masks keep it, as before that key), without scenarios, and a config dict of it."""
+    from pipelines.config import apply_overrides
+    from pipelines.run import run
+
+    root, _ = demo
+    overrides = {"outputs.folder": str(tmp_path / "run"), "mask.indices_keep_water": True,
+                 "scenarios": [], "outputs.report": False}  # fmt: skip
+    config = apply_overrides(load_config(root / "config.yaml"), overrides)
+    run(config)
+    return tmp_path / "run", config.model_dump(mode="json")
+
+
 def _config(data, scenarios, **model):
     return config_from_dict(
         {**data, "scenarios": scenarios, "scenario_model": {**data["scenario_model"], **model}},
@@ -775,11 +790,12 @@ def test_a_scenarios_ridge_delta_is_recomputed_by_hand_from_its_summary(run_copy
     assert np.abs(by_hand(model["parameters"]) - delta[pixels]).max() > 1e-3
 
 
-def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(run_copy):
+def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(keep_water_copy):
     """Water has no LST in the demo (mask.lst_keep_water false): greening the water pixels
-    that have an NDVI changes pixels none of which has a prediction. Its extrapolated share
-    is unknown (NaN, of 0 pixels), not 0, and a warning says why its effect is unknown."""
-    folder, data = run_copy
+    that have an NDVI (mask.indices_keep_water: true, else none has) changes pixels none of
+    which has a prediction. Its extrapolated share is unknown (NaN, of 0 pixels), not 0, and
+    a warning says why its effect is unknown."""
+    folder, data = keep_water_copy
     anomaly, _ = _read(folder / "rasters" / "lst_anomaly.tif")
     landcover, _ = _read(folder / "rasters" / "landcover.tif")
     assert (landcover == 1).any() and np.isnan(anomaly[landcover == 1]).all()
@@ -801,14 +817,15 @@ def test_a_scenario_none_of_whose_changed_pixels_has_a_prediction_says_so(run_co
     assert note in json.loads((folder / "manifest.json").read_text())["scenarios"]["warnings"]
 
 
-def test_a_reclassification_from_water_says_which_water_pixels_it_leaves(run_copy):
-    """Under mask.lst_keep_water (the copied run's manifest says so, so it is reused), the
-    demo's water may be reclassified, but the default Sentinel-2 mask leaves most of its NDVI
+def test_a_reclassification_from_water_says_which_water_pixels_it_leaves(keep_water_copy):
+    """Under mask.lst_keep_water (the run's manifest says so, so it is reused) and
+    mask.indices_keep_water, the demo's water may be reclassified, but the default
+    Sentinel-2 mask leaves most of its NDVI
     out: of the water pixels (landcover.tif), only those with an NDVI (ndvi_median.tif) are
     converted; the step and a warning say how many of the class it converts and why not the
     others, and they stay water. The step says how many water pixels the model was fitted on
     (at most those with an NDVI), and a warning too when fewer than 40."""
-    folder, data = run_copy
+    folder, data = keep_water_copy
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["config"]["mask"]["lst_keep_water"] = True
     (folder / "manifest.json").write_text(json.dumps(manifest))

@@ -199,7 +199,7 @@ def test_a_reclassification_into_water_the_lst_leaves_out_is_refused(tmp_path):
     assert text.startswith(
         "city.yaml: scenarios[1].change[1].reclassify.to: scenario 'ponds' turns pixels into "
         "class water, which has no LST in this run (mask.lst_keep_water is false) and, under "
-        "the default Sentinel-2 mask, no NDVI either"
+        "the default mask.indices_keep_water, no NDVI either"
     )
     assert text.endswith("reclassify into another class")
     assert "lst_keep_water: true" not in text  # keeping water's LST alone is no cure
@@ -241,9 +241,9 @@ def test_a_reclassification_from_water_the_lst_leaves_out_is_refused(tmp_path, m
         "city.yaml: scenarios[1].change[1].reclassify.from: scenario 'drained' reclassifies "
         "pixels of class water, which this run leaves out of the LST (mask.lst_keep_water is "
         "false): the model has no water pixel to start from and cannot predict their change; "
-        "set mask.lst_keep_water: true in the run's config (with Sentinel-2, also a "
-        "mask.sentinel2_preset that keeps water's NDVI, e.g. conservative) and run it again "
-        "to model water"
+        "set mask.lst_keep_water: true and mask.indices_keep_water: true in the run's config "
+        "(with Sentinel-2, also a mask.sentinel2_preset that keeps water's NDVI, e.g. "
+        "conservative) and run it again to model water"
     )
     assert not (tmp_path / "out").exists()  # refused before the pipeline ran
     kept = config_from_dict(
