@@ -185,9 +185,13 @@ def mask_settings(run: Run) -> dict[str, Any]:
     (``"60 m (2 px)"``): the distance the masks grow on the ground, which the grid's pixels
     round up. ``dilate_px: 2`` on one 30 m grid and ``dilate_m: 60`` (or 45: rounded up to
     2 px too) on the other mask the same pixels; 3 px do not. A section with neither key (an
-    earlier ilots') has no ``dilate``: not said to differ.
+    earlier ilots') has no ``dilate``: not said to differ. A section without
+    ``indices_keep_water`` (an ilots that kept water in the Landsat NDVI and albedo, before
+    the key) has it true: its water entered them.
     """
     mask = dict(run.config.get("mask") or {})
+    if mask:
+        mask.setdefault("indices_keep_water", True)
     given = {key: mask.pop(key) for key in SIZE_KEYS["mask"] if key in mask}
     if given:
         resolution = run.manifest["grid"]["resolution"]

@@ -281,6 +281,23 @@ def test_each_differing_setting_says_both_values_its_effect_and_the_fix(runs, tm
     assert compared["compared"]["zones.qpv.iris_share_threshold"] == {"a": threshold, "b": 0.3}
 
 
+def test_a_run_from_before_water_left_the_ndvi_is_said_to_differ(runs, tmp_path):
+    """Run A from an ilots that kept water in the NDVI and albedo (its mask section has no
+    indices_keep_water): B's leave it out by default, so the riverside zones' NDVI changes
+    are water's, not the city's; said as a mask difference."""
+    a, b = runs
+
+    def older(manifest):
+        del manifest["config"]["mask"]["indices_keep_water"]
+
+    _edit_manifest(a, older)
+    _, said = _compare(a, b, tmp_path / "out")
+    (text,) = [str(w) for w in said if w.code == "mask_differs"]
+    assert (
+        "the mask section differs ({'indices_keep_water': True} vs {'indices_keep_water': False})"
+    ) in text
+
+
 def _dilate(**size):
     def edit(manifest):
         mask = manifest["config"]["mask"]
