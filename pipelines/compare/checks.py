@@ -118,8 +118,8 @@ def _setting_checks(a: Run, b: Run) -> list[_Check]:
             mask_a,
             mask_b,
             "mask_differs",
-            "the cloud and quality masks keep other pixels, so valid_frac, the LST and ΔT "
-            "change with them",
+            "the cloud, quality and water masks keep other pixels, so valid_frac, the LST, "
+            "ΔT, the NDVI and the albedo change with them",
             "settings",
         ),
         (

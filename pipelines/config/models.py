@@ -675,10 +675,12 @@ class MaskConfig(_SizeModel):
         description="Keep water in the NDVI and albedo composites. Default false: water is no "
         "urban vegetation nor roof, and whether it entered them depended on the sensor (the "
         "Landsat QA_PIXEL presets keep it, the Sentinel-2 SCL default drops it), so the pixels "
-        "the land cover classes water (the water the LST leaves out under "
-        "lst_keep_water: false) are NaN in ndvi_median and albedo_median, and the zones' "
-        "ndvi_mean and albedo_mean are means over their land. The land cover is classified "
-        "from the indices with water (its water class needs it) either way.",
+        "the land cover classes water (as the LST leaves them out under lst_keep_water: "
+        "false; an external map's wetlands, water in the shipped worldcover, corine and "
+        "corine_grid mappings, included) are NaN in ndvi_median and albedo_median, and the "
+        "zones' ndvi_mean and albedo_mean are means over the same land as their LST. The land "
+        "cover is classified from the indices with water (its water class needs it) either "
+        "way.",
     )
 
     @field_validator("landsat_preset")

@@ -476,35 +476,42 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
     the model is fitted on no water pixel, so what it predicts for a pixel turned into
     water is a guess from the other classes, not an effect, and a water pixel turned into
     another class has no prediction to start from (its change would be unknown on every
-    pixel it edits). Keeping water's LST is not enough for a reclassification into water:
-    the NDVI composite leaves the land cover's water out too (``mask.indices_keep_water``
-    false, the default; with Sentinel-2, the default ``mask.sentinel2_preset`` drops most of
-    it besides), so water still has almost no pixel in the fit;
-    :func:`thin_targets` checks, once the model is fitted, the pixels of every class a
-    scenario reclassifies into. From water, the pixels without an NDVI are left as they are,
-    which the scenario's warnings say (:func:`~.apply.apply_changes`).
+    pixel it edits). The NDVI composite leaves the land cover's water out too
+    (``mask.indices_keep_water`` false, the default): both keys must keep water. Even then,
+    with Sentinel-2, the default ``mask.sentinel2_preset`` drops most of it, so water may
+    still have almost no pixel in the fit: :func:`thin_targets` checks, once the model is
+    fitted, the pixels of every class a scenario reclassifies into. From water, the pixels
+    without an NDVI are left as they are, which the scenario's warnings say
+    (:func:`~.apply.apply_changes`).
 
     Raises
     ------
     ConfigError
         Naming the config file ``source``, the change's key, the scenario and the class.
     """
-    if config.mask.lst_keep_water:
+    left_out = [(setting, what) for setting, what, kept in (
+        ("mask.lst_keep_water", "LST", config.mask.lst_keep_water),
+        ("mask.indices_keep_water", "NDVI", config.mask.indices_keep_water),
+    ) if not kept]  # fmt: skip
+    if not left_out:
         return
+    lacks = " nor ".join(what for _, what in left_out)
+    out_of = " and ".join(what for _, what in left_out)
+    settings = " and ".join(setting for setting, _ in left_out)
+    false = f"{settings} {'is' if len(left_out) == 1 else 'are'} false"
     for key, name, change in _reclassifications(config):
         if change.to == "water":
             raise ConfigError(
                 f"{source}: {key}.to: scenario {name!r} turns pixels into class water, which "
-                "has no LST in this run (mask.lst_keep_water is false) and, under the default "
-                "mask.indices_keep_water, no NDVI either: the model is fitted on no water "
+                f"has no {lacks} in this run ({false}): the model is fitted on no water "
                 "pixel and cannot predict a pixel turned into water; reclassify into another "
                 "class"
             )
         if change.from_ == "water":
             raise ConfigError(
                 f"{source}: {key}.from: scenario {name!r} reclassifies pixels of class water, "
-                "which this run leaves out of the LST (mask.lst_keep_water is false): the "
-                "model has no water pixel to start from and cannot predict their change; set "
+                f"which this run leaves out of the {out_of} ({false}): the model has no water "
+                "pixel to start from and cannot predict their change; set "
                 "mask.lst_keep_water: true and mask.indices_keep_water: true in the run's "
                 "config (with Sentinel-2, also a mask.sentinel2_preset that keeps water's NDVI, "
                 "e.g. conservative) and run it again to model water"

@@ -198,19 +198,23 @@ def test_a_reclassification_into_water_the_lst_leaves_out_is_refused(tmp_path):
     # The key, then the scenario and the class, each named as what it is.
     assert text.startswith(
         "city.yaml: scenarios[1].change[1].reclassify.to: scenario 'ponds' turns pixels into "
-        "class water, which has no LST in this run (mask.lst_keep_water is false) and, under "
-        "the default mask.indices_keep_water, no NDVI either"
+        "class water, which has no LST nor NDVI in this run (mask.lst_keep_water and "
+        "mask.indices_keep_water are false)"
     )
     assert text.endswith("reclassify into another class")
     assert "lst_keep_water: true" not in text  # keeping water's LST alone is no cure
     assert not (tmp_path / "out").exists()  # refused before the pipeline ran
-    kept = config_from_dict(
-        {**BASE, "scenarios": [ponds], "mask": {"lst_keep_water": True}, "outputs": folder}
-    )
     from pipelines.scenarios.pipeline import unpredictable_targets
 
-    # Water's LST kept: whether water enters the fit is known once the model is fitted
-    # (thin_targets): with an SCL preset that keeps water, its NDVI is known too.
+    lst_only = {"lst_keep_water": True}
+    kept = config_from_dict({**BASE, "scenarios": [ponds], "mask": lst_only, "outputs": folder})
+    with pytest.raises(ConfigError) as err:  # water's LST kept, not its NDVI: no water pixel
+        unpredictable_targets(kept, "city.yaml")
+    assert "which has no NDVI in this run (mask.indices_keep_water is false)" in str(err.value)
+    both = {"lst_keep_water": True, "indices_keep_water": True}
+    kept = config_from_dict({**BASE, "scenarios": [ponds], "mask": both, "outputs": folder})
+    # Water's LST and NDVI kept: whether water enters the fit is known once the model is
+    # fitted (thin_targets): with an SCL preset that keeps water, its NDVI is known too.
     unpredictable_targets(kept, "city.yaml")
 
 
@@ -239,17 +243,22 @@ def test_a_reclassification_from_water_the_lst_leaves_out_is_refused(tmp_path, m
         run_scenarios(config, source="city.yaml")
     assert str(err.value) == (
         "city.yaml: scenarios[1].change[1].reclassify.from: scenario 'drained' reclassifies "
-        "pixels of class water, which this run leaves out of the LST (mask.lst_keep_water is "
-        "false): the model has no water pixel to start from and cannot predict their change; "
+        "pixels of class water, which this run leaves out of the LST and NDVI "
+        "(mask.lst_keep_water and mask.indices_keep_water are false): the model has no water "
+        "pixel to start from and cannot predict their change; "
         "set mask.lst_keep_water: true and mask.indices_keep_water: true in the run's config "
         "(with Sentinel-2, also a mask.sentinel2_preset that keeps water's NDVI, e.g. "
         "conservative) and run it again to model water"
     )
     assert not (tmp_path / "out").exists()  # refused before the pipeline ran
-    kept = config_from_dict(
-        {**BASE, "scenarios": [drained], "mask": {"lst_keep_water": True}, "outputs": folder}
-    )
-    pipeline.unpredictable_targets(kept, "city.yaml")  # water's LST kept: not refused
+    lst_only = {"lst_keep_water": True}
+    kept = config_from_dict({**BASE, "scenarios": [drained], "mask": lst_only, "outputs": folder})
+    with pytest.raises(ConfigError) as err:  # water's NDVI still left out: nothing to start from
+        pipeline.unpredictable_targets(kept, "city.yaml")
+    assert "leaves out of the NDVI (mask.indices_keep_water is false)" in str(err.value)
+    both = {"lst_keep_water": True, "indices_keep_water": True}
+    kept = config_from_dict({**BASE, "scenarios": [drained], "mask": both, "outputs": folder})
+    pipeline.unpredictable_targets(kept, "city.yaml")  # water's LST and NDVI kept: not refused
 
 
 def test_a_reclassification_into_a_class_the_fit_barely_holds_is_refused():
