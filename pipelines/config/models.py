@@ -975,7 +975,7 @@ class LandcoverRules(_Model):
 #: ``CLC2018_...`` (the map's 2018, not the version's 2020), ``OCS_2023_CESBIO.tif`` or
 #: ``OSO_2023_...``.
 MAP_PATTERNS: dict[str, str] = {
-    "worldcover": r"WorldCover_(?:10m_)?(?:((?:19|20)\d\d)_)?",
+    "worldcover": r"WorldCover_(?:10m_)?(?:((?:19|20)\d\d)(?!\d))?",
     "corine": r"CLC((?:19|20)\d\d)",
     "oso": r"^(?:OCS|OSO)_((?:19|20)\d\d)",
 }

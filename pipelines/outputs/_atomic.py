@@ -240,8 +240,9 @@ class Published:
     ) -> None:
         """Put ``staging`` in place at ``target`` (:func:`publish`), noted as the command's."""
         written = os.stat(staging)
+        new = overwrite is False or not os.path.lexists(target)  # where no file was
         publish(staging, target, overwrite=overwrite)
-        self._placed.append((Path(target), written, overwrite is False))
+        self._placed.append((Path(target), written, new))
 
     def take_back(self, *, new_only: bool = False) -> None:
         """Remove the files put in place that are still this command's (none replaced since).

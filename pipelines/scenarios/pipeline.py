@@ -495,7 +495,7 @@ def unpredictable_targets(config: RunConfig, source: str = "config") -> None:
     ) if not kept]  # fmt: skip
     if not left_out:
         return
-    lacks = " nor ".join(what for _, what in left_out)
+    lacks = " or ".join(what for _, what in left_out)
     out_of = " and ".join(what for _, what in left_out)
     settings = " and ".join(setting for setting, _ in left_out)
     false = f"{settings} {'is' if len(left_out) == 1 else 'are'} false"

@@ -765,19 +765,21 @@ def test_indices_take_back_their_cogs_when_a_later_one_is_refused(real_data, tmp
     assert len(encoded) == 2 and "wrote" not in result.output
 
 
-@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize(("overwrite", "last_month"), [(False, False), (True, True),
+                                                       (True, False)])  # fmt: skip
 def test_indices_failing_on_a_later_cog_leave_no_new_one(real_data, tmp_path, monkeypatch,
-                                                         overwrite):  # fmt: skip
-    """ndvi,savi; the disk fills while savi is encoded. Into a new --out: ndvi.tif is taken
-    back, so the same command run again is not refused by a file of its own (no "wrote"
-    line, no folder left). With --overwrite over last month's two COGs: the new ndvi.tif,
-    which replaced last month's, stays and is said; savi.tif is last month's."""
+                                                         overwrite, last_month):  # fmt: skip
+    """ndvi,savi; the disk fills while savi is encoded. Into a new --out (with --overwrite
+    or not): ndvi.tif is taken back, so the same command run again is not refused by a file
+    of its own (no "wrote" line, no folder left). With --overwrite over last month's two
+    COGs: the new ndvi.tif, which replaced last month's, stays and is said; savi.tif is
+    last month's."""
     import errno
 
     import rasterio.shutil
 
     out = tmp_path / "indices"
-    if overwrite:
+    if last_month:
         out.mkdir()
         for name in ("ndvi", "savi"):
             (out / f"{name}.tif").write_bytes(b"last month")
@@ -793,7 +795,7 @@ def test_indices_failing_on_a_later_cog_leave_no_new_one(real_data, tmp_path, mo
     flags = ["--overwrite"] if overwrite else []
     result = _run("indices", real_data / T1, "--index", "ndvi,savi", "--out", out, *flags)
     assert result.exit_code == 1 and len(encoded) == 2
-    if overwrite:
+    if last_month:
         assert sorted(p.name for p in out.iterdir()) == ["ndvi.tif", "savi.tif"]
         assert (out / "savi.tif").read_bytes() == b"last month"
         assert (out / "ndvi.tif").read_bytes()[:2] in (b"II", b"MM")  # the new COG

@@ -541,7 +541,7 @@ def test_a_run_from_before_the_delta_t_share_still_compares(runs, tmp_path):
         "anomaly_valid_frac_a is empty, and the unreliable flag does not check run A's ΔT "
         "share; rerun it with this ilots to have it"
     ) in result.summary
-    assert not [line for line in result.summary if "run B's zonS" in line]
+    assert not [line for line in result.summary if "run B's zones" in line]
 
 
 def test_no_shared_zone_is_refused(runs, tmp_path):

@@ -706,6 +706,7 @@ def test_map_class_names_take_any_case():
         ("OCS_2021.tif", 2021),
         ("WorldCover_10m_2021_v200_N42E000_Map.tif", 2021),  # a tile renamed without "ESA_"
         ("ESA_WorldCover_v200_2021.tif", None),  # WorldCover's, its year not where ESA puts it
+        ("WorldCover_10m_2021.tif", 2021),  # a mosaic: the year at the name's end
         ("landcover_2020.tif", None),  # another file's year is not guessed
     ],
 )

@@ -198,7 +198,7 @@ def test_a_reclassification_into_water_the_lst_leaves_out_is_refused(tmp_path):
     # The key, then the scenario and the class, each named as what it is.
     assert text.startswith(
         "city.yaml: scenarios[1].change[1].reclassify.to: scenario 'ponds' turns pixels into "
-        "class water, which has no LST nor NDVI in this run (mask.lst_keep_water and "
+        "class water, which has no LST or NDVI in this run (mask.lst_keep_water and "
         "mask.indices_keep_water are false)"
     )
     assert text.endswith("reclassify into another class")
