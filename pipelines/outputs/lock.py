@@ -386,9 +386,9 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[N
     symbolic link names: one lock whatever path names it), taken without waiting; not
     re-entrant (a second hold, in this process too, is refused). The last holder removes
     the lock file; one who locked it as it was removed takes the new one. ``wait``: until
-    the other holder is done, instead (never inside a hold of the same file by this
-    process: it would wait for itself) (a run writing its ``zones.gpkg``, which must not fail
-    at its end for a layer ``ilots zonal`` is adding, whose hold is short). Where ``fcntl``
+    the other holder is done, instead (a run writing its ``zones.gpkg``, which must not fail
+    at its end for a layer ``ilots zonal`` is adding, whose hold is short); never inside a
+    hold of the same file by this process, which would wait for itself. Where ``fcntl``
     does not exist (Windows), no lock is taken.
 
     Raises
