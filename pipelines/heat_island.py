@@ -168,29 +168,56 @@ def _say_thin(sums: dict[str, dict[str, float]], min_pixels: int, min_frac: floa
 
 
 def _say_empty(sums: dict[str, dict[str, float]]) -> None:
-    """Warn of the SUHII masks without pixels, and of those where the composite has no value.
+    """Warn of the SUHII masks without pixels, and of those where a composite has no value.
 
-    The composite (the median of the scenes' ΔT) has a value where a pixel has
-    ``composite.min_clear`` clear scenes: with fewer scenes than that in the periods, none
-    has, however clear the scenes are (their own SUHII are in ``heat_island.json``).
+    Each composite (ΔT, LST) on its own counts, as :func:`_say_thin`. A composite has a value
+    where a pixel has ``composite.min_clear`` clear scenes: with fewer scenes than that in the
+    periods, neither has, however clear the scenes are (their own SUHII are in
+    ``heat_island.json``). The ΔT also needs those scenes to have a reference mean, so it can
+    be empty where the LST is not: that is said with the reference's settings.
     """
-    n_mask, layer = sums.get("n_mask", {}), sums.get("lst_anomaly", {})
+    n_mask = sums.get("n_mask", {})
     for region, what, hint in _REGIONS:
         if not n_mask.get(region, 0):
             warn_empty_mask(what, hint, stacklevel=3)
-    empty = [what for region, what, _ in _REGIONS
-             if n_mask.get(region, 0) and not layer.get(f"{region}_count", 0)]  # fmt: skip
-    if empty:
-        warnings.warn(
-            IlotsWarning(
-                f"the composite ΔT has no value in the {' nor the '.join(empty)}: no pixel "
-                "there has composite.min_clear clear scenes (with fewer scenes than that in "
-                "the periods, none can), so heat_island.json has no composite SUHII, only the "
-                "scenes' own; lower composite.min_clear or widen the periods",
-                code="empty_composite",
-            ),
-            stacklevel=3,
-        )
+    empty = {
+        variable: [what for region, what, _ in _REGIONS if n_mask.get(region, 0)
+                   and not sums.get(variable, {}).get(f"{region}_count", 0)]
+        for variable, _, _ in _COMPOSITES
+    }  # fmt: skip
+    without = [what for what in empty["lst_anomaly"] if what in empty["lst_median"]]
+    said = [f"the composites ΔT and LST have no value in the {' nor the '.join(without)}: no "
+            "pixel there has composite.min_clear clear scenes (with fewer scenes than that in "
+            "the periods, none can)"] if without else []  # fmt: skip
+    for variable, name, _ in _COMPOSITES:
+        if own := [what for what in empty[variable] if what not in without]:
+            said.append(f"the composite {name} has no value in the {' nor the '.join(own)}"
+                        + _EMPTY_CAUSES[variable])  # fmt: skip
+    if not said:
+        return
+    records = [record for variable, _, record in _COMPOSITES if empty[variable]]
+    kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
+    fix = "lower composite.min_clear or widen the periods"
+    if any(what not in without for what in empty["lst_anomaly"]):
+        fix = "lower composite.min_clear, widen the periods or lower those minimums"
+    warnings.warn(
+        IlotsWarning(
+            f"{'; '.join(said)}, so heat_island.json has no SUHII in {' nor '.join(records)}"
+            f"{kept}; {fix}",
+            code="empty_composite",
+        ),
+        stacklevel=3,
+    )
+
+
+#: Why a composite has no value in a mask where the other one has.
+_EMPTY_CAUSES = {
+    "lst_anomaly": (
+        ", where the LST has: fewer than composite.min_clear of the clear scenes there have a "
+        f"ΔT (a scene has none without its reference mean; {', '.join(REFERENCE_SETTINGS)})"
+    ),
+    "lst_median": ": no pixel there has composite.min_clear clear scenes",
+}
 
 
 def suhii_record(

@@ -30,9 +30,10 @@ def test_an_empty_composite_is_said_once_as_the_composite():
         heat = heat_island_summary(_sums(0, 0), MASK, MASK, scenes, {})
     assert [w.code for w in said] == ["empty_composite"]
     assert said[0].startswith(
-        "the composite ΔT has no value in the urban footprint nor the rural reference: no "
-        "pixel there has composite.min_clear clear scenes"
+        "the composites ΔT and LST have no value in the urban footprint nor the rural "
+        "reference: no pixel there has composite.min_clear clear scenes"
     )
+    assert "no SUHII in composite nor composite_lst, only the scenes' own;" in said[0]
     assert said[0].endswith("; lower composite.min_clear or widen the periods")
     assert heat["composite"]["suhii_k"] is None and heat["composite_lst"]["suhii_k"] is None
     assert heat["scenes_mean_k"] == pytest.approx(2.34)
@@ -48,6 +49,27 @@ def test_a_composite_empty_in_the_reference_only():
     with collected_warnings() as said:
         heat = heat_island_summary(_sums(10, 40), MASK, MASK, [], {})
     assert not said and heat["composite"]["suhii_k"] == pytest.approx(2.0)
+
+
+def test_a_delta_composite_empty_where_the_lst_has_values():
+    """ΔT rests on the scenes with a reference mean: its composite can be empty in the rural
+    reference where the LST's has 40 pixels. The warning names ΔT alone, its record alone,
+    the reference's settings (not "no pixel has composite.min_clear clear scenes", false
+    there), and the LST's SUHII stands: 3 - 1 = 2 K by hand."""
+    sums = _sums(10, 40)
+    sums["lst_anomaly"] = _sums(10, 0)["lst_anomaly"]
+    with collected_warnings() as said:
+        heat = heat_island_summary(sums, MASK, MASK, [], {})
+    assert [w.code for w in said] == ["empty_composite"]
+    assert said == [
+        "the composite ΔT has no value in the rural reference, where the LST has: fewer than "
+        "composite.min_clear of the clear scenes there have a ΔT (a scene has none without "
+        "its reference mean; heat_island.min_reference_frac, heat_island.min_reference_pixels)"
+        ", so heat_island.json has no SUHII in composite; lower composite.min_clear, widen the "
+        "periods or lower those minimums"
+    ]
+    assert heat["composite"]["suhii_k"] is None
+    assert heat["composite_lst"]["suhii_k"] == pytest.approx(2.0)
 
 
 def test_an_empty_mask_is_said_in_the_words_of_a_scene_mean():
