@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["KEEP_BYTES", "SharedDraws", "seed_key", "share"]
+__all__ = ["KEEP_BYTES", "Once", "SharedDraws", "seed_key", "share"]
 
 T = TypeVar("T")
 
@@ -36,14 +36,14 @@ class SharedDraws:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[Hashable, _Once] = {}
+        self._entries: dict[Hashable, Once] = {}
 
     def once(self, key: Hashable | None, make: Callable[[], T]) -> T:
         """Return ``make()``, made once per ``key``; ``key`` ``None``: made on every call."""
         if key is None:
             return make()
         with self._lock:
-            entry = self._entries.setdefault(key, _Once())
+            entry = self._entries.setdefault(key, Once())
         return entry.value(make)
 
 
@@ -52,7 +52,7 @@ def share(shared: SharedDraws | None, key: Hashable | None, make: Callable[[], T
     return make() if shared is None else shared.once(key, make)
 
 
-class _Once:
+class Once:
     """A value made by the first caller; the others wait for it."""
 
     def __init__(self) -> None:
@@ -61,6 +61,7 @@ class _Once:
         self._value: Any = None
 
     def value(self, make: Callable[[], T]) -> T:
+        """Return ``make()``, made by the first call (again by the next if it raised)."""
         with self._lock:
             if not self._made:
                 self._value = make()
