@@ -4,8 +4,9 @@
 relabelings and its Moran permutations from streams of its seed, and those draws depend on
 the seed and on how many zones (and group zones) there are, never on the outcome. A run
 crossing several outcomes with income over the same IRIS therefore makes the same draws, and
-the same contiguity weights, once per outcome. :class:`SharedDraws` makes each once and hands
-it to every call (on threads too): the values are those of separate calls, bit for bit.
+the same contiguity weights, once per outcome (and the scenarios once before and once after
+each scenario). :class:`SharedDraws` makes each once and hands it to every call (on threads
+too): the values are those of separate calls, bit for bit.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ KEEP_BYTES = 64 << 20
 class SharedDraws:
     """What several :func:`~pipelines.inequality.run_inequality` calls on one table share.
 
-    Give one instance to the calls on the same zone table (the same rows, geometry and
-    options; the outcome may differ), for instance one per run: each shared draw or weight
-    is made by the first call that needs it, the others (on other threads too) wait for it
-    and reuse it. Draws from an unseeded call (``seed=None``) are never shared.
+    Give one instance to the calls on the same zones (the outcome may differ), for instance
+    one per run: each shared draw or weight is made by the first call that needs it, the
+    others (on other threads too) wait for it and reuse it. A key holds all that its value
+    depends on (the seed and the numbers of zones for a draw, the geometries themselves for
+    weights), so a call on other zones makes its own. Draws from an unseeded call
+    (``seed=None``) are never shared.
     """
 
     def __init__(self) -> None:
