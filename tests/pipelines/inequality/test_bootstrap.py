@@ -176,6 +176,8 @@ def test_alternating_outcomes_compute_their_moments_once_each(monkeypatch):
         )
         np.testing.assert_allclose(mu, expected[:, 0], rtol=1e-13)
         np.testing.assert_allclose(cov, expected[:, 1], rtol=1e-12, atol=1e-14)
+        alone = Resamples(100, 40, seed=4).moments(outcomes[i % 2], pop, y)  # unshared
+        np.testing.assert_array_equal(np.array((mu, cov)), np.array(alone))
 
 
 def test_moments_kept_are_those_of_the_last_zones_used(monkeypatch):
