@@ -27,6 +27,7 @@ from numba import njit
 
 from pipelines.inequality._inputs import rng_from
 from pipelines.inequality.ranks import tie_groups
+from pipelines.inequality.shared import Once
 from tiles.errors import InequalityError
 
 __all__ = ["Resamples", "as_resamples", "resample_counts"]
@@ -36,6 +37,9 @@ _BLOCK_ELEMENTS = 1 << 22
 #: Counts kept in memory after the first pass up to this size (9,999 resamples of 3,000 zones
 #: in ``uint16``); larger ones are drawn again, identically, block by block on each pass.
 _KEEP_BYTES = 64 << 20
+#: Moments kept, those of the last zones used (outcomes, weights) first: more than the
+#: outcomes a run crosses side by side on one ``Resamples``, so none pushes another's out.
+_MOMENTS_KEPT = 16
 
 
 class Resamples:
@@ -46,7 +50,8 @@ class Resamples:
     they take at most 64 MB (9,999 resamples of 3,000 zones); larger ones are drawn again,
     identically, on each pass, so memory stays bounded. Several threads may use one
     ``Resamples`` (the outcomes of a run, :class:`~pipelines.inequality.shared.SharedDraws`):
-    kept counts are drawn once.
+    kept counts are drawn once, and so are the moments of each outcome (the last
+    :data:`_MOMENTS_KEPT` outcomes' are kept).
 
     Parameters
     ----------
@@ -75,7 +80,8 @@ class Resamples:
         self._keep = size * n * count_dtype(n).itemsize <= _KEEP_BYTES
         self._kept: list[np.ndarray] | None = None
         self._lock = threading.Lock()
-        self._moments: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._moments_lock = threading.Lock()
+        self._moments: dict[bytes, Once] = {}  # least recently used first
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield the counts, block by block of resamples, the same on every call.
@@ -123,20 +129,26 @@ class Resamples:
         self._check(len(h))
         h, w, sorted_income = (np.ascontiguousarray(a, np.float64) for a in (h, w, sorted_income))
         key = h.tobytes() + w.tobytes() + sorted_income.tobytes()
-        moments = self._moments.get(key)
-        if moments is None:
-            last = _group_bounds(sorted_income)[1]
-            # cov does not depend on h's origin: centring h keeps the kernel's one-pass sums
-            # free of cancellation for temperatures in K (μ ≈ 300, cov ≈ 0.1)
-            centre = float(np.sum(w * h) / np.sum(w))
-            shifted = h - centre
-            parts = [_moments_kernel(counts, shifted, w, last) for counts in self.blocks()]
-            mu = np.concatenate([part[0] for part in parts]) + centre
-            cov = np.concatenate([part[1] for part in parts])
-            mu.flags.writeable = cov.flags.writeable = False  # shared by the indices
-            moments = mu, cov
-            self._moments = {key: moments}  # those of the last zones only
-        return moments
+        with self._moments_lock:
+            entry = self._moments.pop(key, None) or Once()
+            self._moments[key] = entry  # the most recently used, last
+            if len(self._moments) > _MOMENTS_KEPT:
+                del self._moments[next(iter(self._moments))]
+        return entry.value(lambda: self._compute_moments(h, w, sorted_income))
+
+    def _compute_moments(
+        self, h: np.ndarray, w: np.ndarray, sorted_income: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        last = _group_bounds(sorted_income)[1]
+        # cov does not depend on h's origin: centring h keeps the kernel's one-pass sums
+        # free of cancellation for temperatures in K (μ ≈ 300, cov ≈ 0.1)
+        centre = float(np.sum(w * h) / np.sum(w))
+        shifted = h - centre
+        parts = [_moments_kernel(counts, shifted, w, last) for counts in self.blocks()]
+        mu = np.concatenate([part[0] for part in parts]) + centre
+        cov = np.concatenate([part[1] for part in parts])
+        mu.flags.writeable = cov.flags.writeable = False  # shared by the indices
+        return mu, cov
 
     def gaps(
         self, h: np.ndarray, pop: np.ndarray, rank_mass: np.ndarray, sorted_income: np.ndarray

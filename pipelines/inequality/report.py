@@ -43,7 +43,7 @@ from pipelines.inequality.results import (
 )
 from pipelines.inequality.shared import SharedDraws, seed_key, share
 from pipelines.inequality.spatial import morans_i, residual_morans_i, spatial_note
-from pipelines.inequality.weights import as_spatial_weights
+from pipelines.inequality.weights import as_spatial_weights, geometry_key
 from tiles.errors import InequalityError
 
 __all__ = ["FEW_ZONES", "InequalityReport", "is_temperature", "run_inequality"]
@@ -501,9 +501,12 @@ def run_inequality(
         geoms = table[geometry] if isinstance(geometry, str) else geometry
         if len(geoms) != n_rows:
             raise InequalityError(f"geometry has {len(geoms)} rows, the table {n_rows}")
+        # keyed by the geometries themselves: another table's column of the same name, or
+        # a copy of these, gets its own weights or these
+        key = None if shared is None else ("weights", geometry_key(geoms), contiguity)
         every = share(
             shared,
-            ("weights", geometry if isinstance(geometry, str) else id(geometry), contiguity),
+            key,
             lambda: as_spatial_weights(geoms, contiguity=contiguity),  # type: ignore[arg-type]
         )
         weights = every.subset(present)

@@ -4,8 +4,9 @@
 relabelings and its Moran permutations from streams of its seed, and those draws depend on
 the seed and on how many zones (and group zones) there are, never on the outcome. A run
 crossing several outcomes with income over the same IRIS therefore makes the same draws, and
-the same contiguity weights, once per outcome. :class:`SharedDraws` makes each once and hands
-it to every call (on threads too): the values are those of separate calls, bit for bit.
+the same contiguity weights, once per outcome (and the scenarios once before and once after
+each scenario). :class:`SharedDraws` makes each once and hands it to every call (on threads
+too): the values are those of separate calls, bit for bit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["KEEP_BYTES", "SharedDraws", "seed_key", "share"]
+__all__ = ["KEEP_BYTES", "Once", "SharedDraws", "seed_key", "share"]
 
 T = TypeVar("T")
 
@@ -28,22 +29,24 @@ KEEP_BYTES = 64 << 20
 class SharedDraws:
     """What several :func:`~pipelines.inequality.run_inequality` calls on one table share.
 
-    Give one instance to the calls on the same zone table (the same rows, geometry and
-    options; the outcome may differ), for instance one per run: each shared draw or weight
-    is made by the first call that needs it, the others (on other threads too) wait for it
-    and reuse it. Draws from an unseeded call (``seed=None``) are never shared.
+    Give one instance to the calls on the same zones (the outcome may differ), for instance
+    one per run: each shared draw or weight is made by the first call that needs it, the
+    others (on other threads too) wait for it and reuse it. A key holds all that its value
+    depends on (the seed and the numbers of zones for a draw, the geometries themselves for
+    weights), so a call on other zones makes its own. Draws from an unseeded call
+    (``seed=None``) are never shared.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[Hashable, _Once] = {}
+        self._entries: dict[Hashable, Once] = {}
 
     def once(self, key: Hashable | None, make: Callable[[], T]) -> T:
         """Return ``make()``, made once per ``key``; ``key`` ``None``: made on every call."""
         if key is None:
             return make()
         with self._lock:
-            entry = self._entries.setdefault(key, _Once())
+            entry = self._entries.setdefault(key, Once())
         return entry.value(make)
 
 
@@ -52,7 +55,7 @@ def share(shared: SharedDraws | None, key: Hashable | None, make: Callable[[], T
     return make() if shared is None else shared.once(key, make)
 
 
-class _Once:
+class Once:
     """A value made by the first caller; the others wait for it."""
 
     def __init__(self) -> None:
@@ -61,6 +64,7 @@ class _Once:
         self._value: Any = None
 
     def value(self, make: Callable[[], T]) -> T:
+        """Return ``make()``, made by the first call (again by the next if it raised)."""
         with self._lock:
             if not self._made:
                 self._value = make()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import shapely
+import xxhash
 from scipy import sparse
 from scipy.spatial import cKDTree
 
@@ -32,6 +33,7 @@ __all__ = [
     "SpatialWeights",
     "as_spatial_weights",
     "contiguity_weights",
+    "geometry_key",
     "knn_weights",
 ]
 
@@ -229,6 +231,26 @@ def as_spatial_weights(
     if contiguity == "knn":
         return knn_weights(geometries_or_weights, k=k)
     return contiguity_weights(geometries_or_weights, contiguity=contiguity)
+
+
+def geometry_key(geometries: Any) -> tuple[int, str, str | None]:
+    """Return what identifies zones' geometries: their count, a digest of their WKB, their CRS.
+
+    Zones with the same key get the same weights (the CRS, for k-nearest's refusal of a
+    geographic one), wherever and whenever they were read: unlike a column name or an
+    ``id``, the key changes with any vertex.
+
+    Raises
+    ------
+    InequalityError
+        A missing or empty geometry (as the weights would).
+    """
+    geoms = _geometry_array(geometries)
+    digest = xxhash.xxh3_128()  # 128 bits: two tables' geometries do not collide by chance
+    for wkb in shapely.to_wkb(geoms):  # each WKB says its length: their sequence is unique
+        digest.update(wkb)
+    crs = getattr(geometries, "crs", None)
+    return len(geoms), digest.hexdigest(), None if crs is None else crs.to_wkt()
 
 
 def _geometry_array(geometries: Any) -> np.ndarray:

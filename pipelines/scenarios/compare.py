@@ -90,6 +90,7 @@ import xarray as xr
 
 from pipelines.config import RunConfig
 from pipelines.inequality import InequalityReport, run_inequality, zone_roles
+from pipelines.inequality.shared import SharedDraws
 from pipelines.scenarios.baseline import Baseline
 from raster.zonal import ZoneCoverage, prepare_zones, zonal_stats, zone_coverage
 from tiles.errors import InequalityError
@@ -221,6 +222,7 @@ def inequality_of(
     config: RunConfig,
     iris_values: pd.DataFrame | None = None,
     notes: list[str] | None = None,
+    shared: SharedDraws | None = None,
 ) -> InequalityReport | None:
     """Run the run's inequality metrics of the IRIS LST anomaly, before or after a scenario.
 
@@ -237,6 +239,10 @@ def inequality_of(
         Given, a table the statistics cannot be computed from (too few IRIS with a ΔT, none
         with a neighbour: :class:`~tiles.errors.InequalityError`) is said there, and ``None``
         returned, as the run skips its inequality then; else the error propagates.
+    shared
+        Given, the draws and the spatial weights of the calls before and after the
+        scenarios (the same IRIS and settings) are made once
+        (:class:`~pipelines.inequality.shared.SharedDraws`): the same values as without.
 
     Returns
     -------
@@ -257,6 +263,7 @@ def inequality_of(
             outcome=OUTCOME,
             interval_scale=config.inequality.interval_scale.get(OUTCOME),  # as the run
             check_income=False,  # the run said an implausible income once, among its warnings
+            shared=shared,
             **config.inequality.run_options(),
             **setup,
         )

@@ -49,6 +49,7 @@ import pandas as pd
 from pipelines.config import ConfigError, RunConfig, apply_overrides
 from pipelines.config.load import config_yaml
 from pipelines.config.scenarios import ReclassifyChange, ScenarioSpec
+from pipelines.inequality.shared import SharedDraws
 from pipelines.outputs import RunFolder, write_inequality, write_json_atomic, write_rasters
 from pipelines.outputs._atomic import ilots_version, recorded_writes, write_text_atomic
 from pipelines.outputs.folder import StagedRunFolder, claimed
@@ -814,8 +815,11 @@ def _write_scenarios(
         layer: layer_coverage(baseline, layer, config.zones.method) for layer in baseline.zones
     }
     notes: list[str] = []
+    shared = SharedDraws()  # the inequality's draws and weights, before and after each
     before_report = (
-        inequality_of(baseline, config, notes=notes) if "iris" in baseline.zones else None
+        inequality_of(baseline, config, notes=notes, shared=shared)
+        if "iris" in baseline.zones
+        else None
     )
     before_json = json.loads(before_report.to_json()) if before_report is not None else None
     gap_before = metric_value(before_json, "group_difference")
@@ -860,7 +864,7 @@ def _write_scenarios(
         others = [trial for j, trial in enumerate(trials) if j != point]
         row, summary = _write_scenario(
             baseline, out, config, spec, area, applied.changed, effect, coverages, before_json,
-            others, city,
+            others, city, shared,
         )  # fmt: skip
         # The ranges its outside_fitted_range and notes are of, and the parameters its
         # values come from (model.json's: the model's, the seed's fit).
@@ -948,6 +952,7 @@ def _write_scenario(
     before_json: dict[str, Any] | None,
     replicates: list[dict[str, float]],
     city: np.ndarray,
+    shared: SharedDraws,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Write one scenario's folder in ``out`` but its ``summary.json``; return its row and summary.
 
@@ -955,7 +960,8 @@ def _write_scenario(
     every scenario has run), then writes the summary, which holds it.
 
     ``replicates``: the :func:`_mean_effects` of the other fits, whose range with this
-    effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`.
+    effect's gives the ``<column>_min`` and ``_max`` of :data:`SPREAD_COLUMNS`. ``shared``:
+    the inequality's draws and weights, made once for the baseline's and every scenario's.
     """
     folder = out.scenario(spec.name)
     folder.mkdir(parents=True, exist_ok=True)
@@ -990,7 +996,7 @@ def _write_scenario(
         write_text_atomic(folder / f"{layer}.csv", marked.to_csv(index=False, lineterminator="\n"))
     # None before (no income, or too few IRIS with a ΔT: said once, in the notes): none after.
     with_before = "iris" in tables and before_json is not None
-    report = inequality_of(baseline, config, tables["iris"]) if with_before else None
+    report = inequality_of(baseline, config, tables["iris"], shared=shared) if with_before else None
     after_json = json.loads(report.to_json()) if report is not None else None
     if report is not None:
         # Keyed by outcome, as the run's: its CSV has the same columns (outcome first).

@@ -138,7 +138,7 @@ def test_gap_replicates_put_a_rank_on_a_boundary_in_the_lower_decile(mass):
 
 
 def test_moments_are_those_of_the_zones_given():
-    # The moments of the last zones are kept (C, GC and E share them), not reused for others.
+    # The moments of zones are kept (C, GC and E share them), not reused for others.
     h, y, pop = _city(30, seed=6, ties=True)
     resamples = Resamples(50, 30, seed=0)
     first = resamples.moments(h, pop, y)
@@ -147,6 +147,55 @@ def test_moments_are_those_of_the_zones_given():
             resamples.moments(*other), Resamples(50, 30, 0).moments(*other)
         )
     np.testing.assert_array_equal(resamples.moments(h, pop, y), first)
+
+
+def _kernel_calls(monkeypatch):
+    """Return the list the moments kernel appends to on each call, from now on."""
+    calls = []
+    kernel = bootstrap._moments_kernel
+    monkeypatch.setattr(
+        bootstrap, "_moments_kernel", lambda *args: calls.append(1) or kernel(*args)
+    )
+    return calls
+
+
+def test_alternating_outcomes_compute_their_moments_once_each(monkeypatch):
+    # The outcomes of a run, on threads, ask one Resamples in turn: each outcome's moments
+    # are computed once (one kernel call: the counts fit one block), not again after the
+    # other's, and they are each resample's moments (the literal oracle).
+    calls = _kernel_calls(monkeypatch)
+    h, y, pop = _city(40, seed=8)
+    outcomes = (h, h[::-1].copy())
+    resamples = Resamples(100, 40, seed=4)
+    got = [resamples.moments(outcomes[i % 2], pop, y) for i in range(6)]
+    assert len(calls) == 2
+    counts = _counts(resamples)
+    for i, (mu, cov) in enumerate(got):
+        expected = np.array(
+            [_moments(*(np.repeat(a, row) for a in (outcomes[i % 2], y, pop))) for row in counts]
+        )
+        np.testing.assert_allclose(mu, expected[:, 0], rtol=1e-13)
+        np.testing.assert_allclose(cov, expected[:, 1], rtol=1e-12, atol=1e-14)
+        alone = Resamples(100, 40, seed=4).moments(outcomes[i % 2], pop, y)  # unshared
+        np.testing.assert_array_equal(np.array((mu, cov)), np.array(alone))
+
+
+def test_moments_kept_are_those_of_the_last_zones_used(monkeypatch):
+    # At most _MOMENTS_KEPT outcomes' moments are kept: those used last.
+    calls = _kernel_calls(monkeypatch)
+    h, y, pop = _city(20, seed=9)
+    kept = bootstrap._MOMENTS_KEPT
+    outcomes = [h + i for i in range(kept + 1)]
+    resamples = Resamples(30, 20, seed=5)
+    for outcome in outcomes[:kept]:
+        resamples.moments(outcome, pop, y)
+    resamples.moments(outcomes[0], pop, y)  # used again: now the last to go
+    resamples.moments(outcomes[kept], pop, y)  # one more: outcomes[1] makes room
+    assert len(calls) == kept + 1
+    resamples.moments(outcomes[0], pop, y)
+    assert len(calls) == kept + 1
+    resamples.moments(outcomes[1], pop, y)
+    assert len(calls) == kept + 2
 
 
 def test_resamples_of_other_zones_are_refused():

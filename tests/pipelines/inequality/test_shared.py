@@ -6,8 +6,9 @@ import time
 import numpy as np
 import pytest
 from scipy import sparse
+from shapely import box
 
-from pipelines.inequality import bootstrap, groups, run_inequality, spatial
+from pipelines.inequality import bootstrap, groups, report, run_inequality, spatial
 from pipelines.inequality.shared import SharedDraws, seed_key
 
 from .test_report import city
@@ -129,3 +130,32 @@ def test_resamples_shared_by_threads_give_each_its_moments(threads):
     for i, (mu, cov) in enumerate(alone):
         np.testing.assert_array_equal(results[i][0], mu)
         np.testing.assert_array_equal(results[i][1], cov)
+
+
+def test_tables_with_a_geometry_column_of_one_name_get_their_own_weights(monkeypatch):
+    # Two tables share the name "geometry", not their zones: B's are A's rows in a line, so
+    # they have other neighbours (and Moran's I). With one SharedDraws, each gets its own
+    # weights, as alone; a copy of A's zones (another object) gets A's, made once.
+    built = []
+    weights = report.as_spatial_weights
+    monkeypatch.setattr(
+        report, "as_spatial_weights", lambda *a, **k: built.append(1) or weights(*a, **k)
+    )
+    a = city()
+    b = a.set_geometry([box(i, 0, i + 1, 1) for i in range(len(a))])
+    kwargs = {"income": "DISP_MED21", "bootstrap": 0, "moran_permutations": 19, "seed": 1}
+    alone = [run_inequality(t, outcome="lst_mean_k", geometry="geometry", **kwargs) for t in (a, b)]
+    assert alone[0].morans_i.value != alone[1].morans_i.value
+    shared = SharedDraws()
+    for table, expected in zip((a, b), alone, strict=True):
+        got = run_inequality(
+            table, outcome="lst_mean_k", geometry="geometry", shared=shared, **kwargs
+        )
+        assert got.to_json() == expected.to_json()
+    assert len(built) == 4  # each table's, alone and shared
+    copies = [a.geometry.copy() for _ in range(2)]  # alike, other objects (and ids)
+    del built[:]
+    for geometry in copies:
+        got = run_inequality(a, outcome="lst_mean_k", geometry=geometry, shared=shared, **kwargs)
+        assert got.to_json() == alone[0].to_json()
+    assert built == []  # A's weights, made above

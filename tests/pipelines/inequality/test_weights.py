@@ -6,7 +6,7 @@ import pytest
 from shapely import Point, box
 
 from pipelines.inequality import contiguity_weights, knn_weights
-from pipelines.inequality.weights import as_spatial_weights
+from pipelines.inequality.weights import as_spatial_weights, geometry_key
 from tiles.errors import InequalityError
 
 
@@ -93,3 +93,18 @@ def test_bad_geometries():
         contiguity_weights([Point(0, 0), Point(1, 0), Point(2, 0)])
     with pytest.raises(InequalityError, match="contiguity must be"):
         contiguity_weights(grid(), contiguity="bishop")
+
+
+def test_geometry_key_follows_the_geometries_not_the_object():
+    frame = gpd.GeoDataFrame(geometry=grid(2, 3), crs="EPSG:2154")
+    key = geometry_key(frame)
+    assert geometry_key(frame.geometry.copy()) == key
+    assert geometry_key(list(frame.geometry)) == (6, key[1], None)  # no CRS given
+    moved = grid(2, 3)
+    moved[4] = box(1, 1, 2, 2.000001)  # one vertex
+    assert geometry_key(gpd.GeoSeries(moved, crs="EPSG:2154")) != key
+    assert geometry_key(gpd.GeoSeries(grid(2, 3)[::-1], crs="EPSG:2154")) != key  # order
+    assert geometry_key(frame.to_crs("EPSG:4326").set_crs("EPSG:2154", allow_override=True)) != key
+    assert geometry_key(frame.set_crs("EPSG:3857", allow_override=True)) != key
+    with pytest.raises(InequalityError, match="1 zones have no geometry"):
+        geometry_key([*grid(1, 2), None])

@@ -6,9 +6,12 @@ from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from shapely.geometry import box
 
 from pipelines.config import config_from_dict
+from pipelines.inequality import bootstrap, report
+from pipelines.inequality.shared import SharedDraws
 from pipelines.scenarios.compare import inequality_of
 
 CONFIG = {
@@ -44,3 +47,46 @@ def test_scenario_inequality_does_not_repeat_the_runs_income_warning():
                                   "interval_scale": {"lst_anomaly_mean_k": False}}}
     )  # fmt: skip
     assert np.isfinite(inequality_of(baseline, ratio).concentration_index.value)
+
+
+def test_scenarios_sharing_draws_report_what_they_report_alone(monkeypatch):
+    # The baseline's and each scenario's statistics (the same IRIS, each call on its own copy
+    # of the table) share one SharedDraws: the same reports, bit for bit, as separate calls,
+    # with the weights built and the resamples drawn once.
+    made = {"weights": 0, "resamples": 0}
+    weights, counts = report.as_spatial_weights, bootstrap.resample_counts
+
+    def counted(name, function):
+        return lambda *a, **k: made.update({name: made[name] + 1}) or function(*a, **k)
+
+    monkeypatch.setattr(report, "as_spatial_weights", counted("weights", weights))
+    monkeypatch.setattr(bootstrap, "resample_counts", counted("resamples", counts))
+    rng = np.random.default_rng(3)
+    n = 36
+    iris = gpd.GeoDataFrame(
+        {
+            "code_iris": [f"3155501{i:02d}" for i in range(n)],
+            "disp_med": rng.uniform(12_000, 40_000, n),
+            "lst_anomaly_mean_k": rng.normal(1.5, 1.0, n),
+            "population": rng.integers(500, 3000, n),
+            "in_qpv": np.arange(n) % 5 == 0,
+        },
+        geometry=[box(100 * (i % 6), 100 * (i // 6), 100 * (i % 6 + 1), 100 * (i // 6 + 1))
+                  for i in range(n)],
+        crs="EPSG:2154",
+    )  # fmt: skip
+    baseline = SimpleNamespace(zones={"iris": iris})
+    inequality = {"bootstrap": 200, "permutations": 99, "moran_permutations": 49, "seed": 7}
+    config = config_from_dict({**CONFIG, "inequality": inequality})
+    after = [
+        pd.DataFrame({"code_iris": iris["code_iris"],
+                      "lst_anomaly_after_mean_k": iris["lst_anomaly_mean_k"] - shift})
+        for shift in (0.3 * iris["in_qpv"], rng.uniform(0, 0.5, n))
+    ]  # fmt: skip
+    alone = [inequality_of(baseline, config, values) for values in (None, *after)]
+    assert made == {"weights": 3, "resamples": 3}
+    shared = SharedDraws()
+    together = [inequality_of(baseline, config, values, shared=shared) for values in (None, *after)]
+    assert [r.to_json() for r in together] == [r.to_json() for r in alone]
+    assert made == {"weights": 4, "resamples": 4}
+    assert together[0].group_difference.relabelings == 99  # drawn, not enumerated
