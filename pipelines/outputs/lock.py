@@ -273,9 +273,9 @@ def _let_go(root: Path) -> None:
 
 
 def lock_holder(folder: str | os.PathLike[str]) -> str | None:
-    """Return who holds ``folder`` (``"pid N on HOST"``) while a run writes it, else None.
+    """Return who holds ``folder`` while a run writes it, as a refusal names it, else None.
 
-    As a refusal names it (:func:`_owner`).
+    ``"pid N on HOST"``, or the lock file when it names no holder to trust (:func:`_owner`).
     """
     return _holder(Path(folder) / LOCK_NAME)
 
