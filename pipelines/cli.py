@@ -900,10 +900,11 @@ def zonal_command(
     geometries are repaired. Statistics follow exactextract's definitions. When RASTER,
     --weights or ZONES say they are synthetic (a demo run's outputs), so does the table.
     An existing --out (of a GeoPackage, its layer named after the file) is refused before
-    any work unless --overwrite is given.
+    any work unless --overwrite is given, as is a GeoPackage another ilots command writes.
     """
     from pipelines.outputs._atomic import check_output, refuse_replacing
     from pipelines.outputs.geopackage import check_closed
+    from pipelines.outputs.lock import check_file_free
     from pipelines.outputs.tables import (
         check_table_path,
         file_overwrite,
@@ -919,8 +920,9 @@ def zonal_command(
         check_output(out, inputs=[raster, zones, weights], make_folder=True, overwrite=written)
         if not overwrite:
             refuse_replacing(replaced_table(out))
-        if out.suffix.lower() == ".gpkg":  # open in QGIS: said now, not after the work
+        if out.suffix.lower() == ".gpkg":  # open in QGIS, or written: said now, not after
             check_closed(out.resolve())  # a link: its file's -wal, as SQLite names it
+            check_file_free(out)  # another ilots command's layer (held again to write)
         with dask_progress("zonal statistics", progress):
             table, frame = zonal_table(
                 raster,

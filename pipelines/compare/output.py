@@ -9,7 +9,8 @@ comparison; one without is an interrupted one. No other file of the folder (a us
 ever removed or replaced.
 The folder is held while a comparison is made there, as a run holds its own
 (:func:`~pipelines.outputs.lock.folder_lock`): a second comparison, or a run, into it is
-refused while the first writes.
+refused while the first writes. ``compare.gpkg`` is held too while it is written
+(:func:`~pipelines.outputs.lock.file_lock`), against ``ilots zonal`` adding a layer to it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pipelines.outputs._atomic import (
 )
 from pipelines.outputs.folder import RunFolder
 from pipelines.outputs.geopackage import GPKG_VERSION, check_closed
+from pipelines.outputs.lock import file_lock
 from pipelines.outputs.tables import with_synthetic_mark
 
 __all__ = ["OUTPUT_NAMES", "check_out", "csvt_type", "open_out", "remove_stale", "write_tables"]
@@ -144,17 +146,23 @@ def write_tables(
     types QGIS and GDAL read: ids as text, so that a leading zero stays). ``synthetic``: a
     run compared is synthetic (the demo's), which each CSV's last column says
     (:func:`~pipelines.outputs.tables.with_synthetic_mark`). ``overwrite``: what may be at
-    the targets (:func:`~pipelines.outputs._atomic.staged`).
+    the targets (:func:`~pipelines.outputs._atomic.staged`). The GeoPackage is held
+    (:func:`~pipelines.outputs.lock.file_lock`) from its check to its renaming, as a run's
+    ``zones.gpkg`` is: another ilots command writing it is waited for.
     """
     gpkg = out / "compare.gpkg"
-    check_closed(written_path(gpkg, overwrite))  # open in QGIS: its -wal would spoil it
-    with staged(gpkg, overwrite=overwrite) as staging:
-        for name, table in tables.items():
-            table.to_file(
-                staging, layer=name, driver="GPKG",
-                layer_options={"DESCRIPTION": descriptions[name]},
-                dataset_options={"VERSION": GPKG_VERSION},
-            )  # fmt: skip
+    # Held to its renaming, as a run's zones.gpkg: an ``ilots zonal`` adding a layer to it
+    # is waited for (its renaming after this one would put the previous comparison back),
+    # and one started meanwhile is refused.
+    with file_lock(gpkg, wait=True):
+        check_closed(written_path(gpkg, overwrite))  # open in QGIS: its -wal would spoil it
+        with staged(gpkg, overwrite=overwrite) as staging:
+            for name, table in tables.items():
+                table.to_file(
+                    staging, layer=name, driver="GPKG",
+                    layer_options={"DESCRIPTION": descriptions[name]},
+                    dataset_options={"VERSION": GPKG_VERSION},
+                )  # fmt: skip
     files = [gpkg]
     for name, table in tables.items():
         frame = with_synthetic_mark(pd.DataFrame(table.drop(columns="geometry")), synthetic)

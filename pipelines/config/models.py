@@ -973,7 +973,9 @@ class LandcoverRules(_Model):
 #: ``ESA_WorldCover_10m_2021_v200_N42E000_Map.tif`` (or a tile renamed without ``ESA_``, or
 #: ``ESA_WorldCover_v200_2021.tif``, no year read), ``U2018_CLC2018_V2020_20u1.tif`` or
 #: ``CLC2018_...`` (the map's 2018, not the version's 2020), ``OCS_2023_CESBIO.tif`` or
-#: ``OSO_2023_...``.
+#: ``OSO_2023_...``. A name several match says the product whose match starts first,
+#: whatever their order here: ``CLC2018_WorldCover_clip.tif`` is CORINE's,
+#: ``OCS_2023_vs_CLC2018.tif`` OSO's.
 MAP_PATTERNS: dict[str, str] = {
     "worldcover": r"WorldCover_(?:10m_)?(?:((?:19|20)\d\d)(?!\d))?",
     "corine": r"CLC((?:19|20)\d\d)",
@@ -995,12 +997,16 @@ def landcover_map_year(file_name: str, year: int | None = None) -> int | None:
 
 
 def _map_name(file_name: str) -> tuple[str, re.Match[str]] | None:
-    """Return the product a published map's file name says and the match, or None."""
-    for product, pattern in MAP_PATTERNS.items():
-        found = re.search(pattern, file_name)
-        if found:
-            return product, found
-    return None
+    """Return the product a published map's file name says and the match, or None.
+
+    Of several products' matches, the one that starts first (:data:`MAP_PATTERNS`).
+    """
+    matched = [
+        (product, found)
+        for product, pattern in MAP_PATTERNS.items()
+        if (found := re.search(pattern, file_name))
+    ]
+    return min(matched, key=lambda pair: pair[1].start(), default=None)
 
 
 #: How a refusal names each product, and the mappings it suggests for its maps.

@@ -208,7 +208,7 @@ def publish(
     try:
         os.link(staging, target)
     except FileExistsError:
-        if not _same_file(staging, target):  # NFS: a retried LINK finds its own file there
+        if not _is_staging(staging, target):  # NFS: a retried LINK finds its own file there
             refuse_replacing([target])
     except OSError as err:
         if err.errno not in _NO_HARD_LINKS:
@@ -294,7 +294,7 @@ def all_or_none(published: Published | None = None) -> Iterator[Published]:
         raise
 
 
-def _same_file(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
+def _is_staging(staging: str | os.PathLike[str], target: str | os.PathLike[str]) -> bool:
     """Whether ``target`` (not followed if a link) is the file ``staging`` names."""
     try:
         return os.path.samestat(os.stat(staging), os.lstat(target))

@@ -49,6 +49,7 @@ except ImportError:  # Windows
 __all__ = [
     "LOCK_NAME",
     "JobHold",
+    "check_file_free",
     "file_lock",
     "folder_lock",
     "lock_holder",
@@ -272,29 +273,95 @@ def _let_go(root: Path) -> None:
 
 
 def lock_holder(folder: str | os.PathLike[str]) -> str | None:
-    """Return who holds ``folder`` (``"pid N on HOST"``) while a run writes it, else None."""
-    path = Path(folder) / LOCK_NAME
-    if fcntl is None or not path.is_file():
+    """Return who holds ``folder`` while a run writes it, as a refusal names it, else None.
+
+    ``"pid N on HOST"``, or the lock file when it names no holder to trust (:func:`_owner`).
+    """
+    return _holder(Path(folder) / LOCK_NAME)
+
+
+def check_file_free(path: str | os.PathLike[str]) -> None:
+    """Refuse at once, before any work, a file another ilots command writes now.
+
+    What :func:`file_lock` would refuse at the end of the work, said before it (``ilots
+    zonal`` adding a layer to a GeoPackage). The file may still be taken meanwhile, which
+    :func:`file_lock` then refuses. Where ``fcntl`` does not exist (Windows), nothing is
+    refused.
+
+    Raises
+    ------
+    OutputError
+        Another ilots command holds the file (:func:`file_lock`), named as the refusal of
+        :func:`file_lock` names it.
+    """
+    target, lock = _file_lock_paths(path)
+    owner = _holder(lock)
+    if owner is not None:
+        raise OutputError(_file_in_use(target, owner))
+
+
+def _holder(lock: Path) -> str | None:
+    """Return who holds the lock file ``lock`` to write (:func:`_owner`), else None.
+
+    Not made when missing. Probed with a shared lock, let go at once; a command taking the
+    lock without waiting at that very instant would be refused.
+    """
+    if fcntl is None or not lock.is_file():
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return _owner(handle)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    except OSError:  # unreadable, or a file system without locks: none known
+    handle = _open_lock(lock, "r+")  # not made: one removed meanwhile is not held
+    if handle is None:  # unreadable: none known
         return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _owner(handle, lock)
+        except OSError:  # a file system without locks: none known
+            return None
+        fcntl.flock(handle, fcntl.LOCK_UN)
     return None
 
 
-def _owner(handle: Any) -> str:
-    """Return the holder the lock file names: its last line, or "another process".
+def _open_lock(path: Path, mode: str) -> Any:
+    """Open the lock file ``path`` in ``mode`` (to write too), else read-only; None: neither.
 
-    Readers taking the lock together may each have written their line.
+    Read-only: another user's lock file in a shared folder, or a read-only mount. It still
+    locks, but this process cannot write its line in it (:func:`_owner`).
     """
+    for how in (mode, "r"):
+        with contextlib.suppress(OSError):
+            return open(path, how, encoding="utf-8")
+    return None
+
+
+def _owner(handle: Any, path: Path) -> str:
+    """Return the holder the lock file ``path`` names: its last line, or "another process".
+
+    Readers taking the lock together may each have written their line. A lock file open
+    read-only (another user's, a read-only mount) names no holder to trust: one that could
+    not write its line either left an earlier holder's there, maybe long gone. The file
+    and its owner are said instead.
+    """
+    if not handle.writable():
+        return _unnamed(path)
+    handle.seek(0)
     lines = handle.read().split("\n")
     return next((line.strip() for line in reversed(lines) if line.strip()), "another process")
+
+
+def _unnamed(path: Path) -> str:
+    """Say the holder of the lock file ``path`` as a process holding that user's file."""
+    import pwd  # where fcntl is: POSIX
+
+    try:
+        uid = path.stat().st_uid
+    except OSError:  # removed meanwhile
+        return f"a process holding the lock file {path}"
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:  # a user id without a name (a container's)
+        user = f"id {uid}"
+    return f"a process holding user {user}'s lock file {path}"
 
 
 def _remove_if_unused(made: list[Path]) -> None:
@@ -346,19 +413,16 @@ def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any,
         None; or None and the holder, when another process (or another open of this one)
         holds it. A file system without locks (some network mounts): the file, unlocked.
     """
-    try:
-        handle = open(path, "a+", encoding="utf-8")  # open while the lock is held
-    except OSError:  # a read-only folder or mount (EACCES, EROFS): whoever writes there
-        try:  # says why it cannot; another user's lock file in a shared folder still locks
-            handle = open(path, encoding="utf-8")
-        except OSError:
-            return None, None
+    # Open while the lock is held. A read-only folder or mount (EACCES, EROFS): whoever
+    # writes there says why it cannot; another user's lock file still locks, read-only.
+    handle = _open_lock(path, "a+")
+    if handle is None:
+        return None, None
     try:
         mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         fcntl.flock(handle, mode if wait else mode | fcntl.LOCK_NB)
     except BlockingIOError:  # held by another process
-        handle.seek(0)
-        owner = _owner(handle)
+        owner = _owner(handle, path)
         handle.close()
         return None, owner
     except OSError as err:  # a file system without locks (some network mounts): run unlocked
@@ -397,16 +461,12 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[N
         Another ilots command writes the file now (named as the lock file names it), when
         not ``wait``.
     """
-    target = Path(os.path.realpath(path))
-    lock = target.with_name(f".{target.name}.lock")
+    target, lock = _file_lock_paths(path)
     handle = None
     while fcntl is not None:
         handle, owner = _lock(lock, wait=wait)
         if owner is not None:
-            raise OutputError(
-                f"{target} is being written by another ilots command ({owner}); wait for it "
-                "to end, then run this one again"
-            )
+            raise OutputError(_file_in_use(target, owner))
         if handle is None or _same_inode(handle, lock):
             break
         handle.close()  # locked as its last holder removed it: take the new one
@@ -420,6 +480,20 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[N
                 logger.info("could not remove the lock file %s (%s)", lock, err)
             finally:
                 handle.close()
+
+
+def _file_lock_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Return the file ``path`` names (a link followed) and its lock file, beside it."""
+    target = Path(os.path.realpath(path))
+    return target, target.with_name(f".{target.name}.lock")
+
+
+def _file_in_use(target: Path, owner: str) -> str:
+    """Say that ``target`` is being written by ``owner``, and what to do."""
+    return (
+        f"{target} is being written by another ilots command ({owner}); wait for it to end, "
+        "then run this one again"
+    )
 
 
 def _same_inode(handle: Any, path: Path) -> bool:

@@ -15,6 +15,7 @@ import json
 import logging
 import numbers
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +39,31 @@ logger = logging.getLogger(__name__)
 #: that cannot be read is unknown (no mark), never an error after the command's work.
 _UNREADABLE = (RasterioIOError, DataSourceError, OSError, ValueError, pa.ArrowException)
 
-#: Texts of a tag or key read as true.
-_TRUE = ("true", "1", "yes")
+#: Texts of a tag or key read as true, besides a number equal to 1 (:data:`_NUMBER`).
+_TRUE = ("true", "yes")
+#: A number as JSON writes it (no sign ``+``, no leading zero, ASCII digits): the text of a
+#: tag (always text, so a tool's number 1.0 is ``"1.0"``) read as the number it writes.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def truthy(value: Any) -> bool:
     """Return whether a tag or JSON value says yes.
 
-    JSON ``true`` or the number ``1`` (``1.0`` too), or the text ``"true"``, ``"1"`` or
-    ``"yes"`` in any case, spaces around it ignored; anything else (``false``, ``0``,
-    ``null``, ``"no"``, ``2``, a list) says no.
+    Its values: a raster's tag (text), a key of a Parquet file's provenance, a manifest or a
+    config (JSON or YAML: a boolean, a number or a text). JSON ``true``; a number equal to
+    1, or its text as JSON writes it (``1``, ``1.0``, ``"1"``, ``"1.0"``, ``"1e0"``: a text
+    reads as the number it writes); or the text ``"true"`` or ``"yes"``; texts in any case,
+    spaces around them ignored. Anything else says no: ``false``, ``0``, ``null``, ``2``, a
+    list, ``"no"``, and texts other tools may read as yes (``"y"``, ``"on"``, ``"+1"``).
     """
     if isinstance(value, bool):
         return value
     if isinstance(value, numbers.Real):
         return value == 1
-    return isinstance(value, str) and value.strip().lower() in _TRUE
+    if not isinstance(value, str):
+        return False
+    text = value.strip().lower()
+    return text in _TRUE or (_NUMBER.fullmatch(text) is not None and float(text) == 1)
 
 
 def raster_is_synthetic(path: str | os.PathLike[str]) -> bool:

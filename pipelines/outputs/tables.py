@@ -411,7 +411,7 @@ def _write_layer(
                     refuse_replacing(_replaced_layer(staging, target))
             options = {"layer_options": {"DESCRIPTION": description}} if description else {}
             geo.to_file(staging, layer=layer, driver="GPKG", **options)
-            if overwrite is False and copied is not None and not _same_file(target, copied):
+            if overwrite is False and copied is not None and not _unchanged(target, copied):
                 raise OutputError(
                     f"{target} changed while ilots wrote its layer {layer}; run again"
                 )
@@ -419,7 +419,7 @@ def _write_layer(
     _LOG.info("wrote layer %r of %s%s", layer, target, kept)
 
 
-def _same_file(path: Path, seen: os.stat_result) -> bool:
+def _unchanged(path: Path, seen: os.stat_result) -> bool:
     """Whether ``path`` is still the file ``seen`` was of: same inode, size, modification time."""
     try:
         now = os.stat(path)

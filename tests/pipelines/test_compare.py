@@ -732,6 +732,65 @@ def test_a_compare_gpkg_open_in_another_program_is_not_replaced(runs, tmp_path):
         assert con.execute("SELECT note FROM user_notes").fetchall() == [("kept",)]
 
 
+def _change_table():
+    """A comparison's layer, small: two zones."""
+    import shapely
+
+    boxes = [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)]
+    return gpd.GeoDataFrame({"code_iris": ["01", "02"], "change": [0.5, -1.0]},
+                            geometry=boxes, crs=2154)  # fmt: skip
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_an_ilots_zonal_into_compare_gpkg_is_refused_while_it_is_written(tmp_path, monkeypatch):
+    """compare.gpkg was written with no lock: ``ilots zonal`` adding its layer meanwhile
+    (its copy of the previous file renamed after the new one) put the previous comparison
+    back. Held as it is written, as a run's zones.gpkg: the zonal is refused."""
+    from pipelines.compare.output import write_tables
+    from pipelines.outputs.tables import write_table
+
+    gpkg = tmp_path / "compare.gpkg"
+    table = _change_table()
+    real_to_file, refused = gpd.GeoDataFrame.to_file, []
+
+    def zonal_meanwhile(frame, *args, **kwargs):  # a zonal into compare.gpkg, at that moment
+        with pytest.raises(OutputError) as caught:
+            write_table(pd.DataFrame(table.drop(columns="geometry")), gpkg, table)
+        refused.append(str(caught.value))
+        return real_to_file(frame, *args, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", zonal_meanwhile)
+    write_tables({"iris_change": table}, {"iris_change": "change"}, tmp_path)
+    assert refused == [
+        f"{gpkg.resolve()} is being written by another ilots command (pid {os.getpid()} on "
+        f"{socket.gethostname()}); wait for it to end, then run this one again"
+    ]
+    assert [str(name) for name, _ in pyogrio.list_layers(gpkg)] == ["iris_change"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_compare_gpkg_waits_for_a_layer_being_added(tmp_path):
+    """An ``ilots zonal`` adding its layer to compare.gpkg (its file_lock held) is waited for,
+    as a run writing its zones.gpkg waits: the comparison's file is put in place after."""
+    import threading
+
+    from pipelines.compare.output import write_tables
+    from pipelines.outputs.lock import file_lock
+
+    table = _change_table()
+    written = threading.Thread(
+        target=write_tables, args=({"iris_change": table}, {"iris_change": "change"}, tmp_path)
+    )
+    with file_lock(tmp_path / "compare.gpkg"):  # what zonal holds from its copy to its renaming
+        written.start()
+        written.join(timeout=3)  # without the lock the comparison would be done by now
+        assert written.is_alive() and not (tmp_path / "compare.gpkg").exists()
+    written.join()
+    assert gpd.read_file(tmp_path / "compare.gpkg", layer="iris_change")["change"].tolist() == [
+        0.5, -1.0
+    ]  # fmt: skip
+
+
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):
     a, b = runs
     out = tmp_path / "out"

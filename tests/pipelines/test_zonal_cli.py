@@ -4,6 +4,10 @@ Real inputs: the Landsat ST_B10 of the T1 scene with zones drawn in its UTM zone
 Paris IRIS (EPSG:4326) over a synthetic raster in Lambert-93. exactextract is the oracle.
 """
 
+import os
+import socket
+import sys
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -564,6 +568,33 @@ def test_zonal_does_not_replace_a_layer_that_appeared_meanwhile(tmp_path, monkey
     assert_out_refused(result, f"{out} (its layer stats) exists")
     assert sorted(str(n) for n, _ in pyogrio.list_layers(out)) == ["iris", "stats"]
     np.testing.assert_allclose(gpd.read_file(out, layer="stats")["mean"], -1.0)  # theirs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tif", "stats.gpkg", "z.gpkg"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_zonal_into_a_geopackage_another_command_writes_stops_before_the_work(
+    tmp_path, monkeypatch
+):
+    """A GeoPackage another ilots command is adding a layer to (its file_lock held) was
+    refused only once the statistics were computed: refused before them, naming the holder,
+    the file left as it was."""
+    from pipelines.outputs.lock import file_lock
+
+    raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
+    zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
+    zones.to_file(tmp_path / "z.gpkg")
+    out = tmp_path / "stats.gpkg"
+    zones.to_file(out, layer="iris")
+    before = out.read_bytes()
+    _no_computation(monkeypatch)
+    args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
+    with file_lock(out):  # another command's hold (another open of the lock file)
+        result = _run(*args)
+    assert _one_error(result) == (
+        f"Error: OutputError: {out.resolve()} is being written by another ilots command (pid "
+        f"{os.getpid()} on {socket.gethostname()}); wait for it to end, then run this one again"
+    )
+    assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.tif", "stats.gpkg", "z.gpkg"]
 
 

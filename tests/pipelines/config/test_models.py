@@ -723,6 +723,31 @@ def test_map_year_from_the_file_name(name, year):
 
 
 @pytest.mark.parametrize(
+    ("name", "product", "year"),
+    [
+        ("CLC2018_WorldCover_10m_2021_clip.tif", "corine", 2018),
+        ("U2018_CLC2018_V2020_20u1_WorldCover_grid.tif", "corine", 2018),
+        ("OCS_2023_WorldCover_10m_2021.tif", "oso", 2023),
+        ("OSO_2022_vs_CLC2018.tif", "oso", 2022),
+        ("ESA_WorldCover_10m_2021_v200_CLC2018_legend.tif", "worldcover", 2021),
+    ],
+)
+@pytest.mark.parametrize("order", [1, -1], ids=["as-listed", "reversed"])
+def test_a_name_two_products_match_says_the_one_it_starts_with(
+    monkeypatch, name, product, year, order
+):
+    """A CORINE or OSO map whose name holds "WorldCover_" was read as WorldCover's (its
+    pattern was tried first), its mapping then refused: the product named first in the
+    file name is the one said, whatever the order the patterns are tried in."""
+    from pipelines.config import models
+
+    patterns = dict(list(models.MAP_PATTERNS.items())[::order])
+    monkeypatch.setattr(models, "MAP_PATTERNS", patterns)
+    assert models.map_product(name) == product
+    assert models.landcover_map_year(name) == year
+
+
+@pytest.mark.parametrize(
     ("name", "mapping", "says"),
     [
         ("OCS_2023_CESBIO.tif", "corine", "says OSO, the mapping 'corine' is CORINE Land Cover's; "

@@ -307,17 +307,27 @@ def _refusal(path) -> str:
 
 def test_a_file_held_by_another_command_is_refused_whatever_path_names_it(tmp_path):
     """file_lock of city.gpkg, held: a second hold (another open: another command), through
-    a link to it too, is refused naming the holder; let go, no lock file is left and the
-    next hold takes it."""
+    a link to it too, is refused naming the holder, and so is the check before the work;
+    let go, no lock file is left and the next hold takes it."""
+    from pipelines.outputs.lock import check_file_free
+
     gpkg = tmp_path / "city.gpkg"
     link = tmp_path / "stats.gpkg"
     link.symlink_to(gpkg)
+    check_file_free(link)  # no lock file: free, and none made
+    assert os.listdir(tmp_path) == ["stats.gpkg"]
     with file_lock(gpkg):
         for path in (gpkg, link):
             with pytest.raises(OutputError) as refused, file_lock(path):
                 pass
             assert str(refused.value) == _refusal(gpkg)
+            with pytest.raises(OutputError) as before:
+                check_file_free(path)
+            assert str(before.value) == _refusal(gpkg)
     assert os.listdir(tmp_path) == ["stats.gpkg"]
+    (tmp_path / ".city.gpkg.lock").write_text("pid 7 on their-host\n")  # left, not held
+    check_file_free(gpkg)
+    (tmp_path / ".city.gpkg.lock").unlink()
     with file_lock(link):
         assert (tmp_path / ".city.gpkg.lock").read_text() == (
             f"pid {os.getpid()} on {socket.gethostname()}\n"
@@ -365,5 +375,46 @@ def test_another_users_lock_file_still_locks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lock_module, "open", theirs, raising=False)
     with folder_lock(tmp_path):
-        assert lock_holder(tmp_path) == "pid 7 on their-host"
+        assert lock_holder(tmp_path) == _theirs(tmp_path / LOCK_NAME)  # not their old line
     assert (tmp_path / LOCK_NAME).read_text() == "pid 7 on their-host\n"
+
+
+def _theirs(lock) -> str:
+    """How a refusal names the holder of another user's lock file: the file and its owner."""
+    import pwd
+
+    return f"a process holding user {pwd.getpwuid(os.stat(lock).st_uid).pw_name}'s lock file {lock}"
+
+
+def test_a_lock_file_this_process_cannot_write_names_no_stale_holder(tmp_path, monkeypatch):
+    """Another user's lock file, read-only here (simulated, as above: tests run as root), holds
+    that user's old line: the holder could not write its own. A refusal, at the end of the
+    work or before it, names the lock file and its owner, not that user's long-gone pid."""
+    import builtins
+
+    from pipelines.outputs import lock as lock_module
+    from pipelines.outputs.lock import check_file_free
+
+    gpkg = tmp_path / "city.gpkg"
+    lock = tmp_path / ".city.gpkg.lock"
+    lock.write_text("pid 7 on their-host\n")
+    real_open = builtins.open
+
+    def theirs(path, mode="r", *args, **kwargs):
+        if os.fspath(path).endswith(".lock") and mode != "r":
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(lock_module, "open", theirs, raising=False)
+    said = (
+        f"{gpkg} is being written by another ilots command ({_theirs(lock)}); wait for it "
+        "to end, then run this one again"
+    )
+    with file_lock(gpkg):  # the holder: read-only, so the old line stays
+        assert lock.read_text() == "pid 7 on their-host\n"
+        with pytest.raises(OutputError) as refused, file_lock(gpkg):
+            pass
+        assert str(refused.value) == said
+        with pytest.raises(OutputError) as before:
+            check_file_free(gpkg)
+        assert str(before.value) == said
