@@ -285,9 +285,9 @@ _MAX_SQUARE = 3
 #: pepper block took 1.6 s and 460 MiB against 0.14 s and 58 MiB).
 _SPARSE_SHARE = 1 / 16
 #: Above this share of a block's pixels, small pixels are grouped into holes and their votes
-#: found over the whole block (:func:`_dense_votes`), not at each small pixel: a 2,000² block
-#: takes 25-45 ms either way, at each pixel about 11 ms more per 1 % of small pixels
-#: (a 36 px unit on a speckled city: 5 %; salt and pepper: 0.55 -> 0.15 CPU-s, 290 -> 90 MiB).
+#: found over the whole block (:func:`_dense_votes`), not at each small pixel: on a 2,000²
+#: block the passes take 25-45 ms whatever the share, the pixels about 11 ms per 1 % of the
+#: block (a 36 px unit on a city: 5 %; salt and pepper: 0.5 -> 0.15 CPU-s, 290 -> 90 MiB).
 _DENSE_HOLES_SHARE = 1 / 32
 
 
