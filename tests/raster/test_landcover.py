@@ -377,6 +377,48 @@ def test_mmu_is_the_rule_with_class_labels(
     np.testing.assert_array_equal(got, mmu_by_class_labels(x, min_pixels, connectivity))
 
 
+def random_classes(rng, shape, n_codes):
+    """A small class raster with no data: salt and pepper, blocks with specks and blobs, or
+    a few big regions with specks on the array's edges."""
+    kind = rng.integers(3)
+    if kind == 0:
+        return rng.integers(0, n_codes + 1, shape)
+    side = int(rng.integers(2, 13)) if kind == 1 else int(rng.integers(10, 21))
+    coarse = rng.integers(0, n_codes + 1, (shape[0] // side + 1, shape[1] // side + 1))
+    x = np.kron(coarse, np.ones((side, side), dtype=np.int64))[: shape[0], : shape[1]]
+    specks = rng.random(shape) < rng.uniform(0, 0.3 if kind == 1 else 0.05)
+    if kind == 1:  # blobs of a few pixels
+        specks = ndimage.binary_dilation(specks, iterations=int(rng.integers(0, 2)))
+    else:  # on the edges: regions cut by the block's border
+        specks[1:-1, 1:-1] &= rng.random((max(shape[0] - 2, 0), max(shape[1] - 2, 0))) < 0.2
+    x[specks] = rng.integers(0, n_codes + 1, int(specks.sum()))
+    return x
+
+
+#: The kernel's paths: its own choice, or sparse (one-class squares up to 7 px, votes at the
+#: small pixels) or dense (the block labelled, votes over the block) whatever the shares.
+PATHS = {
+    "chosen": {},
+    "sparse": {"_MAX_SQUARE": 7, "_SPARSE_SHARE": 1.0, "_DENSE_HOLES_SHARE": 1.0},
+    "dense": {"_SPARSE_SHARE": 0.0, "_DENSE_HOLES_SHARE": 0.0},
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_mmu_units_up_to_40_px_on_every_path_is_the_rule(path, monkeypatch):
+    # Units 1-40 px (the default 3,600 m² at 10 m is 36 px) on random small blocks.
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(f"raster.landcover.{name}", value)
+    rng = np.random.default_rng(list(PATHS).index(path))
+    for _ in range(250):
+        shape = tuple(int(n) for n in rng.integers(1, 41, 2))
+        x = random_classes(rng, shape, int(rng.integers(1, 6))).astype(np.uint8)
+        min_pixels, connectivity = int(rng.integers(1, 41)), int(rng.integers(1, 3))
+        got = clean_minimum_mapping_unit(x, min_pixels, connectivity=connectivity)
+        expected = mmu_by_class_labels(x, min_pixels, connectivity)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{shape} {min_pixels} {connectivity}")
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs", "error"),
     [
