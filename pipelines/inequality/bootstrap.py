@@ -37,8 +37,9 @@ _BLOCK_ELEMENTS = 1 << 22
 #: Counts kept in memory after the first pass up to this size (9,999 resamples of 3,000 zones
 #: in ``uint16``); larger ones are drawn again, identically, block by block on each pass.
 _KEEP_BYTES = 64 << 20
-#: Moments kept, those of the last zones used (outcomes, weights) first: more than the
-#: outcomes a run crosses side by side on one ``Resamples``, so none pushes another's out.
+#: Moments kept (one per outcome: zones, weights and income), the least recently used dropped
+#: first. A run computes its outcomes on one thread per core at most: with more than 16 cores
+#: and 16 outcomes, one may be dropped and computed again (same values, time lost).
 _MOMENTS_KEPT = 16
 
 
@@ -50,8 +51,8 @@ class Resamples:
     they take at most 64 MB (9,999 resamples of 3,000 zones); larger ones are drawn again,
     identically, on each pass, so memory stays bounded. Several threads may use one
     ``Resamples`` (the outcomes of a run, :class:`~pipelines.inequality.shared.SharedDraws`):
-    kept counts are drawn once, and so are the moments of each outcome (the last
-    :data:`_MOMENTS_KEPT` outcomes' are kept).
+    kept counts are drawn once, and so are the moments of each outcome (those of the last 16
+    outcomes used are kept).
 
     Parameters
     ----------

@@ -240,6 +240,17 @@ def geometry_key(geometries: Any) -> tuple[int, str, str | None]:
     geographic one), wherever and whenever they were read: unlike a column name or an
     ``id``, the key changes with any vertex.
 
+    Parameters
+    ----------
+    geometries
+        A GeoDataFrame, a GeoSeries, or a sequence of shapely geometries, in the zones' order.
+
+    Returns
+    -------
+    tuple
+        The number of zones, the hex xxh3-128 digest of their WKB in order, and the CRS as WKT
+        (``None`` without a CRS).
+
     Raises
     ------
     InequalityError

@@ -36,6 +36,42 @@ def test_each_key_is_made_once_across_threads():
     assert [shared.once(None, lambda: len(made)) for _ in range(2)] == [1, 1]  # no key: no cache
 
 
+def test_a_value_that_failed_is_made_by_the_next_caller_waiting():
+    """The first maker raises while a second thread waits: the waiter makes the value (its
+    own make is called), later callers get it without making, and no thread hangs."""
+    shared, calls, started = SharedDraws(), [], threading.Event()
+
+    def failing():
+        calls.append("failing")
+        started.set()
+        time.sleep(0.05)  # the waiter arrives meanwhile
+        raise RuntimeError("disk full")
+
+    def working():
+        calls.append("working")
+        return 7
+
+    errors, got = [], []
+
+    def first():
+        try:
+            shared.once("k", failing)
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    one = threading.Thread(target=first)
+    one.start()
+    started.wait(5)
+    two = threading.Thread(target=lambda: got.append(shared.once("k", working)))
+    two.start()
+    one.join(5)
+    two.join(5)
+    assert not one.is_alive() and not two.is_alive()
+    assert errors == ["disk full"] and got == [7]
+    assert calls == ["failing", "working"]
+    assert shared.once("k", failing) == 7 and calls == ["failing", "working"]
+
+
 def test_only_seeds_that_fix_a_stream_have_a_key():
     first, second = np.random.SeedSequence(4).spawn(2)
     assert seed_key(first) == seed_key(np.random.SeedSequence(4).spawn(1)[0])
