@@ -17,7 +17,7 @@ to be identical to the baseline's.
 Usage::
 
     python benchmarks/bench_landcover_clean.py [--size 2000] [--repeat 3]
-        [--baseline 673941f] [--connectivity 1]
+        [--baseline 673941f21126] [--connectivity 1]
 """
 
 from __future__ import annotations
@@ -86,10 +86,16 @@ def demo_classes(n: int) -> np.ndarray:
 
 def baseline_kernel(rev: str, folder: Path) -> Kernel:
     """Return ``_clean_kernel`` of ``raster/landcover.py`` as it is at commit ``rev``."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:raster/landcover.py"],
-                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    shown = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:raster/landcover.py"],
+                           capture_output=True)  # fmt: skip
+    if shown.returncode:
+        said = shown.stderr.decode("utf-8", "replace").strip().rstrip(".")
+        raise SystemExit(
+            f"cannot read the baseline kernel at {rev}: {said}; in a shallow clone run "
+            "`git fetch --unshallow`, or pass --baseline with a commit this clone has"
+        )
     path = folder / "landcover_baseline.py"
-    path.write_text(source)
+    path.write_bytes(shown.stdout)
     spec = importlib.util.spec_from_file_location("landcover_baseline", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
@@ -97,7 +103,9 @@ def baseline_kernel(rev: str, folder: Path) -> Kernel:
     return module._clean_kernel
 
 
-def measure(kernel: Kernel, classes: np.ndarray, unit: int, connectivity: int, repeat: int):
+def measure(
+    kernel: Kernel, classes: np.ndarray, unit: int, connectivity: int, repeat: int
+) -> tuple[float, float, np.ndarray]:
     """Return the best CPU seconds of ``repeat`` calls, the peak MiB and the result."""
     best = float("inf")
     for _ in range(repeat):
@@ -115,9 +123,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--baseline", default="673941f", help="commit of the old kernel")
+    parser.add_argument(
+        "--baseline",
+        default="673941f21126cf9ac30f9203ae9afffd4f81d351",
+        help="commit of the old kernel",
+    )
     parser.add_argument("--connectivity", type=int, default=1, choices=(1, 2))
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     cases = {"city": synthetic_city(args.size), "demo": demo_classes(args.size),
              "salt": salt_and_pepper(args.size)}  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
@@ -126,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
           f"baseline {args.baseline}; CPU s (best of {args.repeat}), peak MiB")  # fmt: skip
     print(f"{'case':6}{'unit':>5}{'changed %':>10}{'old s':>8}{'new s':>8}{'speed-up':>9}"
           f"{'old MiB':>9}{'new MiB':>9}  same")  # fmt: skip
+    differ = []
     for name, classes in cases.items():
         for unit in UNITS:
             old_s, old_mib, old = measure(old_kernel, classes, unit, args.connectivity,
@@ -136,6 +151,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:6}{unit:>5}{changed:>10.2f}{old_s:>8.3f}{new_s:>8.3f}"
                   f"{old_s / new_s:>8.1f}x{old_mib:>9.0f}{new_mib:>9.0f}  "
                   f"{np.array_equal(old, new)}")  # fmt: skip
+            if not np.array_equal(old, new):
+                differ.append(f"{name} at {unit} px")
+    if differ:
+        raise SystemExit(
+            f"the new kernel's classes differ from the baseline's: {', '.join(differ)}"
+        )
 
 
 if __name__ == "__main__":

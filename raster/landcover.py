@@ -405,6 +405,11 @@ def _clean_kernel(classes: np.ndarray, min_pixels: int, connectivity: int) -> np
     where = np.flatnonzero(small)  # the small pixels, in raster order
     if not len(where):
         return cls.copy()
+    if cls.dtype.kind == "i" and int(cls.min()) < 0:  # its votes would go to another hole
+        raise ValueError(
+            f"land-cover class codes must be 0 (no data) or positive, got {int(cls.min())}; "
+            "map the negative codes (e.g. a nodata of -1) to 0 before cleaning"
+        )
     n_codes = int(cls.max()) + 1
     if len(where) > cls.size * _DENSE_HOLES_SHARE:
         hole, votes = _dense_votes(cls, small, where, n_codes, connectivity)
@@ -436,9 +441,10 @@ def _sparse_votes(
         y, x = rows + dy, cols + dx
         inside = np.flatnonzero((y >= 0) & (y < ny) & (x >= 0) & (x < nx))
         at = where[inside] + dy * nx + dx
-        neighbour = flat[at]
+        neighbour = flat[at].astype(np.int64)  # int64 keys, whatever the codes' dtype
         ok = ~flat_small[at] & (neighbour != 0)  # a source: big region, not no data
-        votes += np.bincount(hole[inside[ok]] * n_codes + neighbour[ok], minlength=votes.size)
+        key = hole[inside[ok]].astype(np.int64) * n_codes + neighbour[ok]
+        votes += np.bincount(key, minlength=votes.size)
     return hole, votes
 
 
@@ -455,13 +461,14 @@ def _dense_votes(
     flat, flat_holes = cls.ravel(), holes.ravel()
     source = ~small & (cls != 0)
     votes = np.zeros((n_holes + 1) * n_codes, dtype=np.int64)
+    touching = np.empty(cls.shape, dtype=bool)  # a small pixel beside a source
     for dy, dx in _neighbour_offsets(connectivity):
         here = slice(max(0, -dy), ny - max(0, dy)), slice(max(0, -dx), nx - max(0, dx))
         there = slice(max(0, dy), ny - max(0, -dy)), slice(max(0, dx), nx - max(0, -dx))
-        touching = np.zeros(cls.shape, dtype=bool)  # a small pixel beside a source
+        touching[:] = False
         np.logical_and(small[here], source[there], out=touching[here])
         at = np.flatnonzero(touching)
-        key = flat_holes[at].astype(np.int64) * n_codes + flat[at + dy * nx + dx]
+        key = flat_holes[at].astype(np.int64) * n_codes + flat[at + dy * nx + dx].astype(np.int64)
         votes += np.bincount(key, minlength=votes.size)
     return flat_holes[where], votes
 
@@ -507,7 +514,8 @@ def clean_minimum_mapping_unit(
     Raises
     ------
     ValueError
-        On a non-2-D array, a negative ``min_pixels`` or ``depth``, or a bad connectivity.
+        On a non-2-D array, a negative ``min_pixels`` or ``depth``, or a bad connectivity;
+        at compute (on a Dask array), on a negative class code.
     TypeError
         If the classes are not integers.
     """

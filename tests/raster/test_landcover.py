@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
+from raster import landcover
 from raster.landcover import (
     CLASS_NAMES,
     EXTERNAL_MAPPINGS,
@@ -387,8 +388,9 @@ def random_classes(rng, shape, n_codes):
     coarse = rng.integers(0, n_codes + 1, (shape[0] // side + 1, shape[1] // side + 1))
     x = np.kron(coarse, np.ones((side, side), dtype=np.int64))[: shape[0], : shape[1]]
     specks = rng.random(shape) < rng.uniform(0, 0.3 if kind == 1 else 0.05)
-    if kind == 1:  # blobs of a few pixels
-        specks = ndimage.binary_dilation(specks, iterations=int(rng.integers(0, 2)))
+    if kind == 1:  # specks of 1 px, or blobs of a few (iterations=0 would fill the array)
+        if grow := int(rng.integers(0, 3)):
+            specks = ndimage.binary_dilation(specks, iterations=grow)
     else:  # on the edges: regions cut by the block's border
         specks[1:-1, 1:-1] &= rng.random((max(shape[0] - 2, 0), max(shape[1] - 2, 0))) < 0.2
     x[specks] = rng.integers(0, n_codes + 1, int(specks.sum()))
@@ -404,19 +406,49 @@ PATHS = {
 }
 
 
+def _counted(name, calls):
+    """``raster.landcover.<name>``, counting its calls in ``calls``."""
+    function = getattr(landcover, name)
+
+    def counted(*args, **kwargs):
+        calls[name] += 1
+        return function(*args, **kwargs)
+
+    return counted
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_mmu_units_up_to_40_px_on_every_path_is_the_rule(path, monkeypatch):
     # Units 1-40 px (the default 3,600 m² at 10 m is 36 px) on random small blocks.
     for name, value in PATHS[path].items():
         monkeypatch.setattr(f"raster.landcover.{name}", value)
+    calls = {"_sparse_votes": 0, "_dense_votes": 0}
+    for name in calls:
+        monkeypatch.setattr(f"raster.landcover.{name}", _counted(name, calls))
     rng = np.random.default_rng(list(PATHS).index(path))
     for _ in range(250):
         shape = tuple(int(n) for n in rng.integers(1, 41, 2))
         x = random_classes(rng, shape, int(rng.integers(1, 6))).astype(np.uint8)
+        if rng.random() < 0.25:  # codes far apart: uint8 up to 255, int16 up to 1,200
+            dtype, top = (np.uint8, 256) if rng.random() < 0.5 else (np.int16, 1200)
+            codes = np.r_[0, rng.choice(np.arange(1, top), 5, replace=False)]
+            x = codes[x].astype(dtype)
         min_pixels, connectivity = int(rng.integers(1, 41)), int(rng.integers(1, 3))
         got = clean_minimum_mapping_unit(x, min_pixels, connectivity=connectivity)
         expected = mmu_by_class_labels(x, min_pixels, connectivity)
         np.testing.assert_array_equal(got, expected, err_msg=f"{shape} {min_pixels} {connectivity}")
+    took = {name for name, n in calls.items() if n}  # each forced path its own; chosen both
+    assert took == {"chosen": set(calls), "sparse": {"_sparse_votes"},
+                    "dense": {"_dense_votes"}}[path]  # fmt: skip
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_mmu_refuses_negative_codes(chunked):
+    """A code -1 beside a hole would vote in another hole's row: refused, saying the fix."""
+    x = np.array([[2, 2, 2, 2], [2, -1, 3, 2], [2, 2, 2, 2]], dtype=np.int16)
+    data = da.from_array(x, chunks=2) if chunked else x
+    with pytest.raises(ValueError, match=r"codes must be 0 \(no data\) or positive, got -1; "):
+        np.asarray(clean_minimum_mapping_unit(data, 2, depth=1))
 
 
 @pytest.mark.parametrize(
