@@ -1220,7 +1220,13 @@ def _run(
         if "gpkg" in formats:
             years = {table: source["year"] for table, source in census_sources.items()}
             descriptions = {
-                name: zone_layer_description(name, frame.columns, years, synthetic=synthetic)
+                name: zone_layer_description(
+                    name,
+                    frame.columns,
+                    years,
+                    synthetic=synthetic,
+                    indices_over_land=not config.mask.indices_keep_water,
+                )
                 for name, frame in layers.items()
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
