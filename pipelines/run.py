@@ -996,9 +996,11 @@ def _run(
             pixels = dict(zip(lazy, dask.persist(*lazy.values()), strict=True))
     comp = config.composite
     floored: list[xr.DataArray] = []  # the index composites' count, as the passes read it
+    ndvi_with_water: list[xr.DataArray] = []  # before settled_rasters leaves water out
 
     def build_rasters(reference: xr.DataArray, pixels: dict[str, xr.DataArray]) -> xr.Dataset:
         floored.extend(pixels[k] for k in (FLOORED,) if k in pixels)
+        ndvi_with_water.extend(pixels[k] for k in ("ndvi",) if k in pixels)
         series = pixels["series"]
         spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
                               coords={d: reference[d] for d in reference.dims})  # fmt: skip
@@ -1131,7 +1133,7 @@ def _run(
     encode(rasters)
     sharpened_fit = None
     if config.sharpen.enabled:  # on the final composites: a tiled run's are the mosaics
-        ndvi = rasters.get("ndvi_median")
+        ndvi = _sharpening_ndvi(config, rasters.get("ndvi_median"), ndvi_with_water)
         # Which Landsat pixel each grid pixel lies in: the run's gather, or (when it loaded
         # the bands onto the grid: mask dilation, another resampling) the same plan anew.
         pixels = (
@@ -1141,10 +1143,8 @@ def _run(
         )
         with timer("sharpen"):
             sharpened = sharpen_composite(
-                config.sharpen, rasters["lst_median"],
-                None if ndvi is None or ndvi.attrs.get(PLACEHOLDER) else ndvi, crs, notes,
-                pixels,
-            )  # fmt: skip
+                config.sharpen, rasters["lst_median"], ndvi, crs, notes, pixels
+            )
         if sharpened is not None:
             sharpened_fit = sharpen_record(sharpened, config.sharpen)
             encode({SHARPENED: sharpened})
@@ -1220,7 +1220,13 @@ def _run(
         if "gpkg" in formats:
             years = {table: source["year"] for table, source in census_sources.items()}
             descriptions = {
-                name: zone_layer_description(name, frame.columns, years, synthetic=synthetic)
+                name: zone_layer_description(
+                    name,
+                    frame.columns,
+                    years,
+                    synthetic=synthetic,
+                    indices_over_land=not config.mask.indices_keep_water,
+                )
                 for name, frame in layers.items()
             }
             no_value = Messages(config.outputs.report_language)("legend_no_value")
@@ -1366,6 +1372,24 @@ def _check_cogs(futures: Mapping[str, concurrent.futures.Future]) -> None:
     for future in dict.fromkeys(futures.values()):
         if future.done() and not future.cancelled():
             future.result()  # raises the job's error
+
+
+def _sharpening_ndvi(
+    config: RunConfig, ndvi: xr.DataArray | None, with_water: list[xr.DataArray]
+) -> xr.DataArray | None:
+    """Return the NDVI composite to sharpen the run's LST with (None when it has none).
+
+    ``ndvi`` is the run's ``ndvi_median``; ``with_water`` the composite before
+    :func:`settled_rasters` left the land cover's water out (empty without NDVI). Where the
+    LST keeps water (``mask.lst_keep_water``), the sharpening reads the NDVI with water, so
+    the sharpened LST covers water as ``lst_median`` does whatever
+    ``mask.indices_keep_water``; elsewhere the two NDVI agree on every pixel with an LST.
+    """
+    if ndvi is None or ndvi.attrs.get(PLACEHOLDER):
+        return None
+    if config.mask.lst_keep_water and with_water:
+        return with_water[0].drop_vars("time", errors="ignore").rename(ndvi.name)
+    return ndvi
 
 
 #: Attribute of the empty layers a run without NDVI or land cover computes its tables with.

@@ -181,6 +181,7 @@ def zone_layer_description(
     years: Mapping[str, int | None] | None = None,
     *,
     synthetic: bool = False,
+    indices_over_land: bool = False,
 ) -> str:
     """Return the gpkg_contents description of a run's zone layer: its rows and units.
 
@@ -188,7 +189,9 @@ def zone_layer_description(
     them (all of them when ``columns`` is None), with the year of their table when ``years``
     gives it (``{"filosofi": 2021, "population": 2020}``). ``synthetic``: the run read the
     demo's synthetic products and tables, which the description says first (its census
-    columns are then not INSEE's).
+    columns are then not INSEE's). ``indices_over_land``: the run left water out of its
+    NDVI and albedo composites (``mask.indices_keep_water`` false), which the description
+    says of the layer's ``ndvi_mean`` and ``albedo_mean`` (:func:`_indices_over_land`).
     """
     what = _layer_noun(layer)
     years = years or {}
@@ -206,13 +209,27 @@ def zone_layer_description(
             "population": "population synthetic residents",
         }
     held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
+    land = [_indices_over_land(columns)] if indices_over_land else []
     return (
         (SYNTHETIC_MARK if synthetic else "")
         + f"{_LAYER_MARK}{what}. Units by column suffix: _k kelvin, _m2 square metres, "
         f"_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless"
-        + "".join(f"; {text}" for text in held.values())
+        + "".join(f"; {text}" for text in [*land, *held.values()] if text)
         + "."
     )
+
+
+#: The zone columns that are means of the NDVI and albedo composites.
+_INDEX_MEANS = ("ndvi_mean", "albedo_mean")
+
+
+def _indices_over_land(columns: Iterable[str] | None) -> str:
+    """Say that the index means among ``columns`` (all when None) are over the zone's land.
+
+    Empty when ``columns`` holds none of :data:`_INDEX_MEANS`.
+    """
+    held = [c for c in _INDEX_MEANS if columns is None or c in set(columns)]
+    return f"{' and '.join(held)} over the zone's land (water left out)" if held else ""
 
 
 @dataclass(frozen=True)

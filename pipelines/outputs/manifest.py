@@ -72,6 +72,9 @@ __all__ = [
 #: 4: with water left out of the LST (``mask.lst_keep_water`` false), a zone's ``n_clear_mean``
 #: is the mean over its pixels the land cover does not call water (before 4, over all its
 #: pixels, water included: the report words it so, :mod:`pipelines.report.data`).
+#: A new config key needs no bump: its absence marks the earlier runs (no
+#: ``mask.indices_keep_water``: the land cover's water was not taken out of the NDVI and
+#: albedo, as ``ilots compare`` and the report read it).
 MANIFEST_VERSION = 4
 
 #: Top-level keys of every manifest, in order.

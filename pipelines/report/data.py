@@ -295,8 +295,22 @@ class RunSummary:
 
         ``mask.lst_keep_water`` false (the default) or absent (a run from before that key).
         """
+        return self._mask_setting("lst_keep_water") is not True
+
+    @property
+    def indices_water_left_out(self) -> bool:
+        """Whether a zone's ``ndvi_mean`` and ``albedo_mean`` are means over its land.
+
+        So when the run left water out of its NDVI and albedo composites:
+        ``mask.indices_keep_water`` false (the default); a run from before that key (absent)
+        kept water in them.
+        """
+        return self._mask_setting("indices_keep_water") is False
+
+    def _mask_setting(self, name: str) -> Any:
+        """Return the run's ``mask.<name>`` as its config recorded it (None when absent)."""
         mask = self.config.get("mask")
-        return not (isinstance(mask, Mapping) and mask.get("lst_keep_water") is True)
+        return mask.get(name) if isinstance(mask, Mapping) else None
 
     @property
     def n_clear_over_land(self) -> bool:

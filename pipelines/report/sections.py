@@ -337,6 +337,8 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
         missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if lst_drawn else 0
         if missing:
             caption = f"{caption} {m('fig_map_missing', n=m.integer(missing))}".strip()
+        if summary.indices_water_left_out and _has_values(iris, "ndvi_mean"):
+            caption = f"{caption} {m('fig_map_indices_land')}".strip()
         if caption:
             blocks.append(Paragraph(caption, style="note"))
     elif not any(blocks):

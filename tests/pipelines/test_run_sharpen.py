@@ -184,15 +184,21 @@ def test_with_a_dilated_mask_the_cells_are_still_the_landsat_pixels(demo_folder,
     assert np.median(error) < 1e-4 and error.max() < 5e-3
 
 
+def _homogeneous(coarse: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each cell's NDVI mean, whether it has an LST and nine NDVI pixels (eligible), and
+    whether it is eligible and among the 80 % lowest CV (population std / |mean|) of its NDVI."""
+    mean = blocks.mean(axis=-1)  # NaN unless all nine pixels have an NDVI
+    cv = np.where(blocks.std(axis=-1) == 0, 0.0, blocks.std(axis=-1) / np.abs(mean))
+    eligible = np.isfinite(coarse) & np.isfinite(mean)
+    return mean, eligible, eligible & (cv <= np.quantile(cv[eligible], 0.8))
+
+
 def test_fit_is_least_squares_over_the_homogeneous_cells(sharpened, phase):
     """science.md §4.2 step 3 by hand: cells with an LST and nine NDVI pixels, the 80 %
     lowest CV (population std / |mean|) of their NDVI, LST = a + b·mean NDVI."""
     lst, ndvi = _read(sharpened, "lst_median"), _read(sharpened, "ndvi_median")
     coarse, blocks = _coarse_lst(lst, phase), _blocks(ndvi, phase)
-    mean = blocks.mean(axis=-1)  # NaN unless all nine pixels have an NDVI
-    cv = np.where(blocks.std(axis=-1) == 0, 0.0, blocks.std(axis=-1) / np.abs(mean))
-    eligible = np.isfinite(coarse) & np.isfinite(mean)
-    chosen = eligible & (cv <= np.quantile(cv[eligible], 0.8))
+    mean, _, chosen = _homogeneous(coarse, blocks)
     b, a = np.polyfit(mean[chosen], coarse[chosen], 1)
     r = np.corrcoef(mean[chosen], coarse[chosen])[0, 1]
     fit = _manifest(sharpened)["extra"]["sharpen"]
@@ -212,6 +218,36 @@ def test_tiled_run_gives_the_one_piece_sharpened_raster(sharpened, demo_folder, 
     one, many = (_manifest(f)["extra"]["sharpen"] for f in (sharpened, tiled.folder))
     for key in FIT_KEYS:
         assert many[key] == pytest.approx(one[key], rel=1e-12, abs=1e-12), key
+
+
+#: The land cover's water class (raster.landcover.LandCover.WATER).
+WATER = 1
+
+
+def test_with_lst_keep_water_the_sharpened_lst_covers_water(demo_folder, tmp_path):
+    """mask.lst_keep_water with the default mask.indices_keep_water (ndvi_median NaN on
+    water) and the NDVI of Landsat's reflectance (the Sentinel-2 SCL default drops most
+    water itself): water's LST is sharpened with the NDVI with water, which the oracle reads
+    from a run keeping it (mask.indices_keep_water: true). By hand: the least-squares fit
+    over the homogeneous cells, then T_f = a + b·NDVI_f + ΔT_c on the water."""
+    keep = {"mask.lst_keep_water": True, "composite.indices_from": "landsat"}
+    run(_config(demo_folder, **SHARPEN, **keep), out=tmp_path / "lst")
+    run(_config(demo_folder, **keep, **{"mask.indices_keep_water": True}), out=tmp_path / "both")
+    phase = _landsat_phase(demo_folder, tmp_path / "lst")
+    lst, out = _read(tmp_path / "lst", "lst_median"), _read(tmp_path / "lst", NAME)
+    ndvi = _read(tmp_path / "both", "ndvi_median")
+    water = _blocks(_read(tmp_path / "lst", "landcover"), phase) == WATER
+    assert np.isnan(_blocks(_read(tmp_path / "lst", "ndvi_median"), phase)[water]).all()
+    coarse, blocks, fine = _coarse_lst(lst, phase), _blocks(ndvi, phase), _blocks(out, phase)
+    mean, eligible, chosen = _homogeneous(coarse, blocks)
+    assert (eligible & water.all(axis=-1)).sum() > 50  # the river's cells have an NDVI
+    b, a = np.polyfit(mean[chosen], coarse[chosen], 1)
+    predicted = a + b * blocks
+    residual = coarse - _radiance_mean(predicted)
+    on_water = water & eligible[..., None]
+    assert on_water.sum() > 1000
+    np.testing.assert_allclose(fine[on_water], (predicted + residual[..., None])[on_water],
+                               rtol=0, atol=1e-3)  # fmt: skip
 
 
 def _geobox(folder: Path) -> GeoBox:

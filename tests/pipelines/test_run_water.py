@@ -9,6 +9,8 @@ the keep-water run's own COGs, masked by hand with its land-cover COG, and exact
 zone means of them.
 """
 
+import sqlite3
+
 import exactextract
 import numpy as np
 import pytest
@@ -121,6 +123,28 @@ def test_riverside_iris_index_means_are_over_their_land(runs, tmp_path):
     if sensor == "landsat":  # Landsat keeps water in its composite: the mean was lower
         gap = iris.loc[riverside, "ndvi_mean"] - kept_iris.loc[riverside, "ndvi_mean"]
         assert (gap > 0.05).all()
+
+
+def _layer_descriptions(folder):
+    """The gpkg_contents description of each zone layer of the run's zones.gpkg."""
+    with sqlite3.connect(folder / "zones.gpkg") as db:
+        query = "SELECT table_name, description FROM gpkg_contents WHERE data_type = 'features'"
+        return dict(db.execute(query))
+
+
+def test_zone_layers_describe_the_index_means_as_over_land(runs):
+    """The default's zones.gpkg says its layers' ndvi_mean (and albedo_mean) are means over
+    the zone's land; the keep-water run's does not."""
+    _, out = runs
+    default = _layer_descriptions(out["default"][0])
+    kept = _layer_descriptions(out["keep"][0])
+    assert set(default) >= {"iris", "qpv"} and set(kept) == set(default)
+    for name in default:
+        assert (
+            "ndvi_mean" in default[name]
+            and "over the zone's land (water left out)" in (default[name])
+        ), name
+        assert "water" not in kept[name], name
 
 
 def test_tiled_run_leaves_water_out_alike(demo_folder, tmp_path):

@@ -174,6 +174,18 @@ def test_layer_description_names_the_census_tables_and_their_years():
     assert "synthetic median income" in demo and "INSEE Filosofi 20" not in demo
 
 
+def test_layer_description_says_the_index_means_are_over_land_when_water_is_left_out():
+    """mask.indices_keep_water false (the run passes indices_over_land): the layer's
+    ndvi_mean and albedo_mean, those it has, are said to be means over the zone's land."""
+    columns = ["code_iris", "lst_mean_k", "ndvi_mean", "albedo_mean"]
+    over_land = zone_layer_description("iris", columns, indices_over_land=True)
+    assert "; ndvi_mean and albedo_mean over the zone's land (water left out)" in over_land
+    assert "water" not in zone_layer_description("iris", columns)
+    ndvi_only = zone_layer_description("iris", columns[:3], indices_over_land=True)
+    assert "; ndvi_mean over the zone's land (water left out)" in ndvi_only
+    assert "water" not in zone_layer_description("qpv", ["lst_mean_k"], indices_over_land=True)
+
+
 def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest(tmp_path, layers):
     """A QGIS project saved in the GeoPackage (QGIS's qgis_projects table), a user's layer
     and a user's style of a layer the new file has are carried into it; a style of a layer

@@ -12,6 +12,7 @@ import re
 import socket
 import sys
 from dataclasses import dataclass, replace
+from html import unescape
 from pathlib import Path
 
 import geopandas as gpd
@@ -800,8 +801,20 @@ def test_quality_note_says_what_the_valid_share_is_of(demo_run, tmp_path):
     manifest["config"]["mask"]["lst_keep_water"] = True
     (run / "manifest.json").write_text(json.dumps(manifest))
     report = _built(run, build_report(run, lang="en"))
-    assert "water left out" not in report.html
+    assert "Share of the land (water left out)" not in report.html
     assert "Share of the area (water included) covered by valid pixels" in report.html
+
+
+def test_the_report_says_the_ndvi_is_a_mean_over_land_unless_the_run_kept_water(demo_run, tmp_path):
+    """The demo leaves water out of its NDVI and albedo (mask.indices_keep_water false): the
+    report says their zone means are over the land; of a run keeping water, it does not."""
+    phrase = "NDVI and albedo: means over each IRIS's land (water left out)."
+    run = copy_run(demo_run, tmp_path / "run")
+    assert phrase in unescape(_built(run, build_report(run, lang="en")).html)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["config"]["mask"]["indices_keep_water"] = True
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert "NDVI and albedo: means" not in _built(run, build_report(run, lang="en")).html
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")

@@ -755,6 +755,30 @@ def test_no_lst_map_for_want_of_scenes_is_said_as_such(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("mask", "said"),
+    [
+        ({"indices_keep_water": False}, True),  # the default: water out of the NDVI
+        ({"indices_keep_water": True}, False),
+        ({}, False),  # a run from before the key kept water in its NDVI
+    ],
+)
+def test_the_maps_say_the_ndvi_and_albedo_are_means_over_land_when_water_is_left_out(
+    tmp_path, mask, said
+):
+    iris = _iris([300.0, 301.0]).assign(ndvi_mean=[0.3, 0.5])
+    summary = _summary(tmp_path, iris=iris, manifest={"config": {"mask": mask}})
+    english = _texts(sections._maps(summary, "lst_mean_k", EN, sections._Drawer()))
+    french = _texts(sections._maps(summary, "lst_mean_k", FR, sections._Drawer()))
+    phrase = "NDVI and albedo: means over each IRIS's land (water left out)."
+    assert (phrase in english) is said
+    assert (
+        "NDVI et albédo : moyennes sur les terres de chaque IRIS (l'eau exclue)." in french
+    ) is said
+    without_ndvi = dataclasses.replace(summary, iris=_iris([300.0, 301.0]))
+    assert phrase not in _texts(sections._maps(without_ndvi, "lst_mean_k", EN, sections._Drawer()))
+
+
 def _drawn_ranges(monkeypatch) -> list:
     """Record (column, vmin, vmax) of each map the report draws, in a list it fills."""
     ranges = []
