@@ -920,9 +920,11 @@ def zonal_command(
         check_output(out, inputs=[raster, zones, weights], make_folder=True, overwrite=written)
         if not overwrite:
             refuse_replacing(replaced_table(out))
-        if out.suffix.lower() == ".gpkg":  # open in QGIS, or written: said now, not after
+        if out.suffix.lower() == ".gpkg":  # written, or open in QGIS: said now, not after
+            # Another ilots command's layer first (held again to write): the check of the
+            # journals may open the file with SQLite while that command copies it.
+            check_file_free(out)
             check_closed(out.resolve())  # a link: its file's -wal, as SQLite names it
-            check_file_free(out)  # another ilots command's layer (held again to write)
         with dask_progress("zonal statistics", progress):
             table, frame = zonal_table(
                 raster,

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 #: Takes ``folder_lock`` on the folder given as its argument, says "held", then sleeps.
 HOLD = (
     "import sys, time\nfrom pipelines.outputs.lock import folder_lock\n"
@@ -65,3 +67,20 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:
     reader.start()
     reader.join(timeout)
     return lines[0] if lines else None
+
+
+def waits_seen(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Return an event set when a lock of :mod:`pipelines.outputs.lock` is waited for: a
+    blocking ``flock`` call (without ``LOCK_NB``), as ``file_lock(wait=True)`` makes once
+    another holds the file, set as it starts. Locks taken without waiting leave it unset."""
+    from pipelines.outputs import lock
+
+    flock, seen = lock.fcntl.flock, threading.Event()
+
+    def recorded(handle: object, operation: int) -> None:
+        if not operation & lock.fcntl.LOCK_NB:
+            seen.set()
+        flock(handle, operation)
+
+    monkeypatch.setattr(lock.fcntl, "flock", recorded)
+    return seen

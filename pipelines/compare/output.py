@@ -148,7 +148,7 @@ def write_tables(
     (:func:`~pipelines.outputs.tables.with_synthetic_mark`). ``overwrite``: what may be at
     the targets (:func:`~pipelines.outputs._atomic.staged`). The GeoPackage is held
     (:func:`~pipelines.outputs.lock.file_lock`) from its check to its renaming, as a run's
-    ``zones.gpkg`` is: another ilots command writing it is waited for.
+    ``zones.gpkg`` is: another ilots command writing it is waited for, which a warning says.
     """
     gpkg = out / "compare.gpkg"
     # Held to its renaming, as a run's zones.gpkg: an ``ilots zonal`` adding a layer to it

@@ -10,10 +10,10 @@ when its process ends, however it ends, so a killed run never leaves the folder 
 A job of another thread that writes there keeps it held past its caller (:class:`JobHold`).
 A folder's lock file stays (hidden, never listed as an output): removing it would let a
 waiting process lock a file that a third one has already replaced. :func:`file_lock` holds
-one file (a GeoPackage that ``ilots zonal`` adds a layer to, or that a run writes anew)
-while a command reads it and puts its new version in place; its lock file, beside the file,
-is removed by its last holder, who re-checks it. Where ``fcntl`` does not exist (Windows),
-no lock is taken.
+one file (a GeoPackage that ``ilots zonal`` adds a layer to, or that a run or ``ilots
+compare`` writes anew) while a command reads it and puts its new version in place; its lock
+file, beside the file, is removed by its last holder, who re-checks it. Where ``fcntl`` does
+not exist (Windows), no lock is taken.
 
 :func:`sweep_temporaries` removes the temporary files of a process killed while it wrote
 (``kill -9``, a lost node), and a folder it was removing: their names are ilots' own,
@@ -32,10 +32,11 @@ import re
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from pipelines.outputs.folder import claimed
 from pipelines.outputs.transaction import finish_staged
@@ -67,6 +68,13 @@ LOCK_NAME = ".ilots.lock"
 #: ``.<name>.<random>.tmp`` (``mkstemp``'s, which ``dump_config`` used before: a killed
 #: run of that code left them).
 _TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{32}\.(tmp|scratch)|[a-z0-9_]{8}\.tmp)(\.[A-Za-z0-9]+)?$")
+
+#: The line a holder writes in its lock file (:func:`_lock`).
+_HOLDER_LINE = re.compile(r"pid ([0-9]{1,9}) on (\S+)")
+
+#: Seconds between the tries of a lock taken without waiting, refused meanwhile: a probe
+#: (:func:`_holder`) holds it shared for an instant.
+_RETRY_PAUSES = (0.02,) * 5
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +283,8 @@ def _let_go(root: Path) -> None:
 def lock_holder(folder: str | os.PathLike[str]) -> str | None:
     """Return who holds ``folder`` while a run writes it, as a refusal names it, else None.
 
-    ``"pid N on HOST"``, or the lock file when it names no holder to trust (:func:`_owner`).
+    ``"pid N on HOST"``, or the lock file held when its last line names a process of this
+    host that has ended (:func:`_owner`).
     """
     return _holder(Path(folder) / LOCK_NAME)
 
@@ -303,26 +312,30 @@ def check_file_free(path: str | os.PathLike[str]) -> None:
 def _holder(lock: Path) -> str | None:
     """Return who holds the lock file ``lock`` to write (:func:`_owner`), else None.
 
-    Not made when missing. Probed with a shared lock, let go at once; a command taking the
-    lock without waiting at that very instant would be refused.
+    Not made when missing. Probed with a shared lock, let go at once (a lock taken without
+    waiting at that very instant tries again: :func:`_flock`). One removed by its last
+    holder as it was probed, and made anew by another command, is probed again.
     """
-    if fcntl is None or not lock.is_file():
+    if fcntl is None:
         return None
-    handle = _open_lock(lock, "r+")  # not made: one removed meanwhile is not held
-    if handle is None:  # unreadable: none known
-        return None
-    with handle:
+    while lock.is_file():
         try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _owner(handle, lock)
-        except OSError:  # a file system without locks: none known
+            handle = open(lock, encoding="utf-8")  # not made: one removed meanwhile is not held
+        except OSError:  # removed meanwhile, or unreadable: none known
             return None
-        fcntl.flock(handle, fcntl.LOCK_UN)
+        with handle:  # closing it lets go
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return _owner(handle, lock)
+            except OSError:  # a file system without locks: none known
+                return None
+            if _same_inode(handle, lock):
+                return None
     return None
 
 
-def _open_lock(path: Path, mode: str) -> Any:
+def _open_lock(path: Path, mode: str) -> IO[str] | None:
     """Open the lock file ``path`` in ``mode`` (to write too), else read-only; None: neither.
 
     Read-only: another user's lock file in a shared folder, or a read-only mount. It still
@@ -334,34 +347,36 @@ def _open_lock(path: Path, mode: str) -> Any:
     return None
 
 
-def _owner(handle: Any, path: Path) -> str:
+def _owner(handle: IO[str], path: Path) -> str:
     """Return the holder the lock file ``path`` names: its last line, or "another process".
 
-    Readers taking the lock together may each have written their line. A lock file open
-    read-only (another user's, a read-only mount) names no holder to trust: one that could
-    not write its line either left an earlier holder's there, maybe long gone. The file
-    and its owner are said instead.
+    Readers taking the lock together may each have written their line. A holder that could
+    not write its own (another user's lock file, a read-only mount) left an earlier one's
+    there: a line naming a process of this host that has ended is said to be stale, not
+    named as the holder. A line naming another host cannot be checked, nor a pid given to
+    another process since: they are named.
     """
-    if not handle.writable():
-        return _unnamed(path)
     handle.seek(0)
-    lines = handle.read().split("\n")
-    return next((line.strip() for line in reversed(lines) if line.strip()), "another process")
+    lines = [line.strip() for line in handle.read().split("\n") if line.strip()]
+    if not lines:
+        return "another process"
+    if _ended(lines[-1]):
+        return f"a process holding the lock file {path}, whose last line, {lines[-1]}, is stale"
+    return lines[-1]
 
 
-def _unnamed(path: Path) -> str:
-    """Say the holder of the lock file ``path`` as a process holding that user's file."""
-    import pwd  # where fcntl is: POSIX
-
+def _ended(line: str) -> bool:
+    """Whether the lock file's ``line`` names a process of this host that has ended."""
+    named = _HOLDER_LINE.fullmatch(line)
+    if named is None or named[2] != socket.gethostname():
+        return False
     try:
-        uid = path.stat().st_uid
-    except OSError:  # removed meanwhile
-        return f"a process holding the lock file {path}"
-    try:
-        user = pwd.getpwuid(uid).pw_name
-    except KeyError:  # a user id without a name (a container's)
-        user = f"id {uid}"
-    return f"a process holding user {user}'s lock file {path}"
+        os.kill(int(named[1]), 0)  # no signal sent: whether the process is there
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: there
+        return False
+    return False
 
 
 def _remove_if_unused(made: list[Path]) -> None:
@@ -401,7 +416,9 @@ def _acquire(root: Path, *, shared: bool = False) -> object | None:
     )
 
 
-def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any, str | None]:
+def _lock(
+    path: Path, *, shared: bool = False, wait: bool = False
+) -> tuple[IO[str] | None, str | None]:
     """Lock the file ``path`` (made if needed), exclusive or ``shared``, naming this process.
 
     ``wait``: until the other holders let it go, rather than returning the holder.
@@ -419,8 +436,7 @@ def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any,
     if handle is None:
         return None, None
     try:
-        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-        fcntl.flock(handle, mode if wait else mode | fcntl.LOCK_NB)
+        _flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, wait=wait)
     except BlockingIOError:  # held by another process
         owner = _owner(handle, path)
         handle.close()
@@ -439,6 +455,30 @@ def _lock(path: Path, *, shared: bool = False, wait: bool = False) -> tuple[Any,
     return handle, None
 
 
+def _flock(handle: IO[str], mode: int, *, wait: bool) -> None:
+    """Lock the open file ``handle`` in ``mode``: ``wait`` until it is free, else try again.
+
+    Tried again for a tenth of a second (:data:`_RETRY_PAUSES`): a probe (:func:`_holder`)
+    holds it shared for an instant.
+
+    Raises
+    ------
+    BlockingIOError
+        Not ``wait``, and another process held it at each try.
+    OSError
+        The file system has no locks (some network mounts).
+    """
+    if wait:
+        fcntl.flock(handle, mode)
+        return
+    for pause in _RETRY_PAUSES:
+        with contextlib.suppress(BlockingIOError):
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+            return
+        time.sleep(pause)
+    fcntl.flock(handle, mode | fcntl.LOCK_NB)
+
+
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[None]:
     """Hold the file ``path`` while this command reads it and puts its new version in place.
@@ -450,23 +490,23 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[N
     symbolic link names: one lock whatever path names it), taken without waiting; not
     re-entrant (a second hold, in this process too, is refused). The last holder removes
     the lock file; one who locked it as it was removed takes the new one. ``wait``: until
-    the other holder is done, instead (a run writing its ``zones.gpkg``, which must not fail
-    at its end for a layer ``ilots zonal`` is adding, whose hold is short); never inside a
-    hold of the same file by this process, which would wait for itself. Where ``fcntl``
-    does not exist (Windows), no lock is taken.
+    the other holder is done, instead, which a warning says (a run writing its
+    ``zones.gpkg``, or ``ilots compare`` its ``compare.gpkg``, which must not fail at its end
+    for a layer ``ilots zonal`` is adding, whose hold is short); never inside a hold of the
+    same file by this process, which would wait for itself. Where ``fcntl`` does not exist
+    (Windows), no lock is taken.
 
     Raises
     ------
     OutputError
-        Another ilots command writes the file now (named as the lock file names it), when
-        not ``wait``.
+        Another ilots command writes the file now, when not ``wait``: named by the last
+        line of the lock file, or said to hold it when that line names an ended process
+        (:func:`_owner`).
     """
     target, lock = _file_lock_paths(path)
     handle = None
     while fcntl is not None:
-        handle, owner = _lock(lock, wait=wait)
-        if owner is not None:
-            raise OutputError(_file_in_use(target, owner))
+        handle = _take(target, lock, wait=wait)
         if handle is None or _same_inode(handle, lock):
             break
         handle.close()  # locked as its last holder removed it: take the new one
@@ -480,6 +520,27 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[N
                 logger.info("could not remove the lock file %s (%s)", lock, err)
             finally:
                 handle.close()
+
+
+def _take(target: Path, lock: Path, *, wait: bool) -> IO[str] | None:
+    """Lock ``lock``, the lock file of ``target`` (:func:`file_lock`); None: no lock to take.
+
+    Raises
+    ------
+    OutputError
+        Another ilots command holds it, when not ``wait``.
+    """
+    handle, owner = _lock(lock)
+    if owner is None:
+        return handle
+    if not wait:
+        raise OutputError(_file_in_use(target, owner))
+    logger.warning(
+        "%s is being written by another ilots command (%s): waiting for it to end",
+        target,
+        owner,
+    )
+    return _lock(lock, wait=True)[0]
 
 
 def _file_lock_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -496,7 +557,7 @@ def _file_in_use(target: Path, owner: str) -> str:
     )
 
 
-def _same_inode(handle: Any, path: Path) -> bool:
+def _same_inode(handle: IO[str], path: Path) -> bool:
     """Whether the open file ``handle`` is the file at ``path`` (not one removed since)."""
     try:
         return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))

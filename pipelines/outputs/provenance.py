@@ -11,6 +11,7 @@ outputs.
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 import numbers
@@ -52,9 +53,10 @@ def truthy(value: Any) -> bool:
     Its values: a raster's tag (text), a key of a Parquet file's provenance, a manifest or a
     config (JSON or YAML: a boolean, a number or a text). JSON ``true``; a number equal to
     1, or its text as JSON writes it (``1``, ``1.0``, ``"1"``, ``"1.0"``, ``"1e0"``: a text
-    reads as the number it writes); or the text ``"true"`` or ``"yes"``; texts in any case,
-    spaces around them ignored. Anything else says no: ``false``, ``0``, ``null``, ``2``, a
-    list, ``"no"``, and texts other tools may read as yes (``"y"``, ``"on"``, ``"+1"``).
+    reads as the number it writes, exactly); or the text ``"true"`` or ``"yes"``; texts in
+    any case, spaces around them ignored. Anything else says no: ``false``, ``0``, ``null``,
+    ``2``, a list, ``"no"``, ``"1.0000000000000001"``, and texts other tools may read as yes
+    (``"y"``, ``"on"``, ``"+1"``).
     """
     if isinstance(value, bool):
         return value
@@ -63,7 +65,8 @@ def truthy(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     text = value.strip().lower()
-    return text in _TRUE or (_NUMBER.fullmatch(text) is not None and float(text) == 1)
+    # Decimal: exact (a float rounds "1.0000000000000001" to 1); _NUMBER has no nan or inf.
+    return text in _TRUE or (_NUMBER.fullmatch(text) is not None and decimal.Decimal(text) == 1)
 
 
 def raster_is_synthetic(path: str | os.PathLike[str]) -> bool:

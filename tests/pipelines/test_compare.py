@@ -26,7 +26,7 @@ from shapely import affinity
 from pipelines.cli import STRICT_STATUS, main
 from pipelines.compare import CompareError, compare_runs
 from pipelines.inequality.results import CSV_COLUMNS
-from tests.holders import held_elsewhere
+from tests.holders import held_elsewhere, waits_seen
 from tests.pipelines.outputs.helpers import edited_in_qgis
 from tests.refusals import assert_out_refused
 from tiles.errors import GridError, IlotsWarning, OutputError, OutputExistsError, ZonesError
@@ -769,26 +769,32 @@ def test_an_ilots_zonal_into_compare_gpkg_is_refused_while_it_is_written(tmp_pat
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
-def test_compare_gpkg_waits_for_a_layer_being_added(tmp_path):
+def test_compare_gpkg_waits_for_a_layer_being_added(tmp_path, monkeypatch, caplog):
     """An ``ilots zonal`` adding its layer to compare.gpkg (its file_lock held) is waited for,
-    as a run writing its zones.gpkg waits: the comparison's file is put in place after."""
+    as a run writing its zones.gpkg waits, which a warning says: the comparison's file is put
+    in place after."""
+    import logging
     import threading
 
     from pipelines.compare.output import write_tables
     from pipelines.outputs.lock import file_lock
 
+    gpkg = tmp_path / "compare.gpkg"
     table = _change_table()
     written = threading.Thread(
         target=write_tables, args=({"iris_change": table}, {"iris_change": "change"}, tmp_path)
     )
-    with file_lock(tmp_path / "compare.gpkg"):  # what zonal holds from its copy to its renaming
-        written.start()
-        written.join(timeout=3)  # without the lock the comparison would be done by now
-        assert written.is_alive() and not (tmp_path / "compare.gpkg").exists()
+    waiting = waits_seen(monkeypatch)
+    with caplog.at_level(logging.WARNING, "pipelines.outputs.lock"), file_lock(gpkg):
+        written.start()  # what zonal holds from its copy to its renaming
+        assert waiting.wait(timeout=60), "the comparison did not wait for the lock"
+        assert not gpkg.exists()
     written.join()
-    assert gpd.read_file(tmp_path / "compare.gpkg", layer="iris_change")["change"].tolist() == [
-        0.5, -1.0
-    ]  # fmt: skip
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{gpkg.resolve()} is being written by another ilots command (pid {os.getpid()} on "
+        f"{socket.gethostname()}): waiting for it to end"
+    ]
+    assert gpd.read_file(gpkg, layer="iris_change")["change"].tolist() == [0.5, -1.0]
 
 
 def test_an_interrupted_comparison_leaves_no_manifest(runs, tmp_path, monkeypatch):

@@ -577,7 +577,9 @@ def test_zonal_into_a_geopackage_another_command_writes_stops_before_the_work(
 ):
     """A GeoPackage another ilots command is adding a layer to (its file_lock held) was
     refused only once the statistics were computed: refused before them, naming the holder,
-    the file left as it was."""
+    the file left as it was, and before the check of its journals, which may open it with
+    SQLite while that command copies it."""
+    from pipelines.outputs import geopackage
     from pipelines.outputs.lock import file_lock
 
     raster = _small_raster(tmp_path / "r.tif", np.full((10, 10), 7.0))
@@ -587,9 +589,12 @@ def test_zonal_into_a_geopackage_another_command_writes_stops_before_the_work(
     zones.to_file(out, layer="iris")
     before = out.read_bytes()
     _no_computation(monkeypatch)
+    checked = []
+    monkeypatch.setattr(geopackage, "check_closed", checked.append)
     args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
     with file_lock(out):  # another command's hold (another open of the lock file)
         result = _run(*args)
+    assert checked == []
     assert _one_error(result) == (
         f"Error: OutputError: {out.resolve()} is being written by another ilots command (pid "
         f"{os.getpid()} on {socket.gethostname()}); wait for it to end, then run this one again"

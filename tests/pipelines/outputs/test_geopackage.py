@@ -3,6 +3,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import warnings
 import xml.etree.ElementTree as ET
 from contextlib import closing
@@ -17,6 +18,7 @@ import shapely
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
 from pipelines.outputs.geopackage import RunInputs, landcover_map_source, zone_layer_metadata
+from tests.holders import waits_seen
 from tests.pipelines.outputs.helpers import ORIGIN
 from tests.pipelines.test_qgis import QGIS_PYTHON, _env
 from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
@@ -1048,7 +1050,8 @@ def test_the_metadata_of_a_users_layer_comes_with_it(tmp_path, layers):
     assert _query(target, "PRAGMA foreign_key_check") == []
 
 
-def test_a_run_waits_for_a_layer_being_added_and_keeps_it(tmp_path, layers):
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+def test_a_run_waits_for_a_layer_being_added_and_keeps_it(tmp_path, layers, monkeypatch):
     """A run writing zones.gpkg anew while ``ilots zonal`` adds a layer to it (its copy of
     the file, its layer, its renaming, under :func:`file_lock`) waits for the renaming, then
     carries that layer: neither the run's new layers nor the added one is lost."""
@@ -1060,11 +1063,12 @@ def test_a_run_waits_for_a_layer_being_added_and_keeps_it(tmp_path, layers):
     _write_described(target, layers)
     newer = {name: frame.assign(run=2) for name, frame in layers.items()}
     run = threading.Thread(target=_write_described, args=(target, newer))
+    waiting = waits_seen(monkeypatch)
     with file_lock(target):  # what zonal holds from its copy to its renaming
         copy = tmp_path / ".zonal-copy.gpkg"
         shutil.copyfile(target, copy)
         run.start()
-        run.join(timeout=3)  # without the lock the run would be done by now
+        assert waiting.wait(timeout=60), "the run did not wait for the lock"
         PROJECTS.to_file(copy, layer="lst_zonal", driver="GPKG")
         os.replace(copy, target)
     run.join()

@@ -354,50 +354,17 @@ def test_a_file_lock_taken_as_its_holder_removed_it_takes_the_new_one(tmp_path, 
         with pytest.raises(OutputError) as refused, file_lock(gpkg):
             pass
         assert str(refused.value) == _refusal(gpkg)
-        assert len(calls) == 3 and (tmp_path / ".city.gpkg.lock").is_file()
+        tries = len(lock._RETRY_PAUSES) + 1  # the refused hold's, past a probe's instant
+        assert len(calls) == 2 + tries and (tmp_path / ".city.gpkg.lock").is_file()
 
 
-def test_another_users_lock_file_still_locks(tmp_path, monkeypatch):
-    """A shared folder: the lock file another user's run made cannot be opened to write
-    (EACCES, simulated: tests run as root); it is locked read-only all the same, so a
-    second command is refused while the first holds it, and that user's line is kept."""
+def _read_only_lock_files(monkeypatch) -> None:
+    """Lock files open read-only from now on, as another user's are (EACCES, simulated:
+    tests run as root)."""
     import builtins
 
     from pipelines.outputs import lock as lock_module
 
-    (tmp_path / LOCK_NAME).write_text("pid 7 on their-host\n")
-    real_open = builtins.open
-
-    def theirs(path, mode="r", *args, **kwargs):
-        if os.fspath(path).endswith(LOCK_NAME) and mode != "r":
-            raise PermissionError(13, "Permission denied")
-        return real_open(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(lock_module, "open", theirs, raising=False)
-    with folder_lock(tmp_path):
-        assert lock_holder(tmp_path) == _theirs(tmp_path / LOCK_NAME)  # not their old line
-    assert (tmp_path / LOCK_NAME).read_text() == "pid 7 on their-host\n"
-
-
-def _theirs(lock) -> str:
-    """How a refusal names the holder of another user's lock file: the file and its owner."""
-    import pwd
-
-    return f"a process holding user {pwd.getpwuid(os.stat(lock).st_uid).pw_name}'s lock file {lock}"
-
-
-def test_a_lock_file_this_process_cannot_write_names_no_stale_holder(tmp_path, monkeypatch):
-    """Another user's lock file, read-only here (simulated, as above: tests run as root), holds
-    that user's old line: the holder could not write its own. A refusal, at the end of the
-    work or before it, names the lock file and its owner, not that user's long-gone pid."""
-    import builtins
-
-    from pipelines.outputs import lock as lock_module
-    from pipelines.outputs.lock import check_file_free
-
-    gpkg = tmp_path / "city.gpkg"
-    lock = tmp_path / ".city.gpkg.lock"
-    lock.write_text("pid 7 on their-host\n")
     real_open = builtins.open
 
     def theirs(path, mode="r", *args, **kwargs):
@@ -406,15 +373,162 @@ def test_a_lock_file_this_process_cannot_write_names_no_stale_holder(tmp_path, m
         return real_open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(lock_module, "open", theirs, raising=False)
+
+
+def _ended_pid() -> int:
+    """The pid of a child process that has ended (reaped: no process has it now)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    return child.pid
+
+
+def test_another_users_lock_file_still_locks(tmp_path, monkeypatch):
+    """A shared folder: the lock file another user's run made cannot be opened to write; it
+    is locked read-only all the same, so a second command is refused while the first holds
+    it, and that user's line is kept: a process of another host, which cannot be checked, is
+    named."""
+    (tmp_path / LOCK_NAME).write_text("pid 7 on their-host\n")
+    _read_only_lock_files(monkeypatch)
+    with folder_lock(tmp_path):
+        assert lock_holder(tmp_path) == "pid 7 on their-host"
+    assert (tmp_path / LOCK_NAME).read_text() == "pid 7 on their-host\n"
+
+
+def _stale(lock, pid) -> str:
+    """How a refusal says the holder of ``lock``, whose last line names the ended ``pid``."""
+    return (
+        f"a process holding the lock file {lock}, whose last line, pid {pid} on "
+        f"{socket.gethostname()}, is stale"
+    )
+
+
+def test_a_holder_that_cannot_write_its_line_is_not_named_by_the_stale_one(tmp_path, monkeypatch):
+    """Alice's ended command left its line in her lock file; bob holds it read-only (his
+    line not written) and carol, read-only too, or alice, who can write, probes it: the
+    refusal, at the end of the work or before it, says a process holds the lock file and
+    that its last line is stale, never naming alice's ended process (nor alice)."""
+    from pipelines.outputs.lock import check_file_free
+
+    gpkg = tmp_path / "city.gpkg"
+    lock = tmp_path / ".city.gpkg.lock"
+    pid = _ended_pid()
+    lock.write_text(f"pid {pid} on {socket.gethostname()}\n")
     said = (
-        f"{gpkg} is being written by another ilots command ({_theirs(lock)}); wait for it "
+        f"{gpkg} is being written by another ilots command ({_stale(lock, pid)}); wait for it "
         "to end, then run this one again"
     )
-    with file_lock(gpkg):  # the holder: read-only, so the old line stays
-        assert lock.read_text() == "pid 7 on their-host\n"
+    with monkeypatch.context() as bob:
+        _read_only_lock_files(bob)
+        hold = file_lock(gpkg)
+        hold.__enter__()  # bob's hold: read-only, so alice's line stays
+    try:
+        assert lock.read_text() == f"pid {pid} on {socket.gethostname()}\n"
+        for prober in ("alice", "carol"):
+            with monkeypatch.context() as probe:
+                if prober == "carol":
+                    _read_only_lock_files(probe)
+                with pytest.raises(OutputError) as refused, file_lock(gpkg):
+                    pass
+                assert str(refused.value) == said, prober
+                with pytest.raises(OutputError) as before:
+                    check_file_free(gpkg)
+                assert str(before.value) == said, prober
+    finally:
+        hold.__exit__(None, None, None)
+
+
+def test_a_holder_that_wrote_its_line_is_named_to_a_read_only_prober(tmp_path, monkeypatch):
+    """Alice holds her lock file and wrote her line; bob, who can only read it, is told her
+    pid, alive, at the end of the work and before it (not just "alice's lock file")."""
+    from pipelines.outputs.lock import check_file_free
+
+    gpkg = tmp_path / "city.gpkg"
+    with file_lock(gpkg):  # alice's hold: this process, alive
+        _read_only_lock_files(monkeypatch)
         with pytest.raises(OutputError) as refused, file_lock(gpkg):
             pass
-        assert str(refused.value) == said
+        assert str(refused.value) == _refusal(gpkg)
         with pytest.raises(OutputError) as before:
             check_file_free(gpkg)
-        assert str(before.value) == said
+        assert str(before.value) == _refusal(gpkg)
+
+
+@pytest.mark.parametrize("whose", ["ended", "this", "another user's", "another host's"])
+def test_a_stale_line_is_told_from_the_process_it_names(tmp_path, monkeypatch, whose):
+    """A folder held by a command that could not write its line: the line left names an
+    ended process of this host (stale: said so), or one that is there (this one; another
+    user's, which may not be signalled: EPERM), or a process of another host, which cannot
+    be checked: the last three are named."""
+    ended = _ended_pid()
+    others = 4_000_000  # no process: its signal is refused, as another user's would be
+    real_kill = os.kill
+
+    def kill(pid, signal):
+        if pid == others:
+            raise PermissionError(1, "Operation not permitted")
+        return real_kill(pid, signal)
+
+    monkeypatch.setattr(os, "kill", kill)
+    host = socket.gethostname()
+    line = {
+        "ended": f"pid {ended} on {host}",
+        "this": f"pid {os.getpid()} on {host}",
+        "another user's": f"pid {others} on {host}",
+        "another host's": f"pid {ended} on not-{host}",
+    }[whose]
+    (tmp_path / LOCK_NAME).write_text(f"pid 1 on {host}\n{line}\n")
+    _read_only_lock_files(monkeypatch)
+    with folder_lock(tmp_path):
+        named = lock_holder(tmp_path)
+    assert named == (_stale(tmp_path / LOCK_NAME, ended) if whose == "ended" else line)
+
+
+def test_a_file_lock_taken_as_a_probe_holds_it_is_not_refused(tmp_path, monkeypatch):
+    """A probe (check_file_free, lock_holder) holds the lock file shared for an instant: a
+    hold taken then, refused once (simulated), tries again and holds the file."""
+    from pipelines.outputs import lock
+
+    flock, calls = lock.fcntl.flock, []
+
+    def probed_first(handle, operation):
+        calls.append(operation)
+        if len(calls) == 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return flock(handle, operation)
+
+    monkeypatch.setattr(lock.fcntl, "flock", probed_first)
+    with file_lock(tmp_path / "city.gpkg"):
+        assert (tmp_path / ".city.gpkg.lock").read_text() == (
+            f"pid {os.getpid()} on {socket.gethostname()}\n"
+        )
+    assert len(calls) == 2
+
+
+def test_a_probe_of_a_lock_file_made_anew_as_it_probed_probes_the_new_one(tmp_path, monkeypatch):
+    """check_file_free opens the lock file its last holder is letting go of; meanwhile that
+    holder removes it and another command makes it anew and holds it: the probe, which
+    locked the removed one, probes the new one and refuses, naming its holder."""
+    from pipelines.outputs import lock
+    from pipelines.outputs.lock import check_file_free
+
+    gpkg = tmp_path / "city.gpkg"
+    path = tmp_path / ".city.gpkg.lock"
+    path.write_text("pid 7 on their-host\n")  # its last holder's, letting go
+    flock, held = lock.fcntl.flock, []
+
+    def made_anew_first(handle, operation):
+        if not held:  # the holder removes it; another command makes it anew and holds it
+            path.unlink()
+            held.append(open(path, "w", encoding="utf-8"))  # closed below
+            held[0].write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            held[0].flush()
+            flock(held[0], lock.fcntl.LOCK_EX)
+        return flock(handle, operation)
+
+    monkeypatch.setattr(lock.fcntl, "flock", made_anew_first)
+    try:
+        with pytest.raises(OutputError) as refused:
+            check_file_free(gpkg)
+        assert str(refused.value) == _refusal(gpkg)
+    finally:
+        held[0].close()

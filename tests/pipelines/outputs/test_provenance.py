@@ -37,12 +37,13 @@ def test_a_parquet_dataset_folder_says_what_its_schema_says(tmp_path):
 
 # A JSON ``synthetic`` key as a tool or a hand edit may write it (1 for true), and a tag's
 # text: yes, or no. The text of a number says what the number says ("1.0" was a no, 1.0 a
-# yes), written as JSON writes numbers; other texts are strict.
+# yes), written as JSON writes numbers, exactly (not rounded to the nearest float); other
+# texts are strict.
 YES = [True, 1, 1.0, "true", "TRUE", " True ", "1", "yes", "YES", "Yes",
-       "1.0", " 1.00 ", "1e0", "1E+0", "10e-1", "0.1e1"]  # fmt: skip
+       "1.0", " 1.00 ", "1e0", "1E+0", "10e-1", "0.1e1", "1.00000000000000000000"]  # fmt: skip
 NO = [False, 0, 0.0, 2, -1, 0.5, None, "false", "0", "no", "", "y", "on", "2", [1], {"a": 1},
       "0.0", "1.5", "-1", "-1.0", "1e1", "nan", "inf", "+1", "01", "1.", "1_0", "0_1", "١",
-      "1 0"]  # fmt: skip
+      "1 0", "1.0000000000000001", "0.99999999999999999", "1e-400"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
