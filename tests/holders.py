@@ -72,13 +72,15 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:
 def waits_seen(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Return an event set when a lock of :mod:`pipelines.outputs.lock` is waited for: a
     blocking ``flock`` call (without ``LOCK_NB``), as ``file_lock(wait=True)`` makes once
-    another holds the file, set as it starts. Locks taken without waiting leave it unset."""
+    another holds the file, set as it starts. Locks taken without waiting, and letting go
+    (``LOCK_UN``), leave it unset."""
     from pipelines.outputs import lock
 
     flock, seen = lock.fcntl.flock, threading.Event()
 
     def recorded(handle: object, operation: int) -> None:
-        if not operation & lock.fcntl.LOCK_NB:
+        taking = operation & (lock.fcntl.LOCK_SH | lock.fcntl.LOCK_EX)
+        if taking and not operation & lock.fcntl.LOCK_NB:
             seen.set()
         flock(handle, operation)
 

@@ -330,6 +330,7 @@ def _holder(lock: Path) -> str | None:
                 return _owner(handle, lock)
             except OSError:  # a file system without locks: none known
                 return None
+            fcntl.flock(handle, fcntl.LOCK_UN)  # at once: a writer's lock may come now
             if _same_inode(handle, lock):
                 return None
     return None
@@ -352,16 +353,18 @@ def _owner(handle: IO[str], path: Path) -> str:
 
     Readers taking the lock together may each have written their line. A holder that could
     not write its own (another user's lock file, a read-only mount) left an earlier one's
-    there: a line naming a process of this host that has ended is said to be stale, not
-    named as the holder. A line naming another host cannot be checked, nor a pid given to
-    another process since: they are named.
+    there: a line naming a process of this host name that is not running here (ended, or
+    in another container with the same host name) is said so, not named as the holder. A
+    line naming another host cannot be checked, nor a pid given to another process since:
+    they are named.
     """
     handle.seek(0)
     lines = [line.strip() for line in handle.read().split("\n") if line.strip()]
     if not lines:
         return "another process"
     if _ended(lines[-1]):
-        return f"a process holding the lock file {path}, whose last line, {lines[-1]}, is stale"
+        return (f"a process holding the lock file {path}, whose last line names {lines[-1]}, "
+                "not running as seen from here (ended, or another container's)")  # fmt: skip
     return lines[-1]
 
 

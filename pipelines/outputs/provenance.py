@@ -65,8 +65,14 @@ def truthy(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     text = value.strip().lower()
-    # Decimal: exact (a float rounds "1.0000000000000001" to 1); _NUMBER has no nan or inf.
-    return text in _TRUE or (_NUMBER.fullmatch(text) is not None and decimal.Decimal(text) == 1)
+    if text in _TRUE:
+        return True
+    if _NUMBER.fullmatch(text) is None:  # no nan nor inf
+        return False
+    try:  # Decimal: exact (a float rounds "1.0000000000000001" to 1)
+        return decimal.Decimal(text) == 1
+    except decimal.InvalidOperation:  # an exponent past Decimal's range: not 1
+        return False
 
 
 def raster_is_synthetic(path: str | os.PathLike[str]) -> bool:

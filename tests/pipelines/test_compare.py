@@ -788,7 +788,8 @@ def test_compare_gpkg_waits_for_a_layer_being_added(tmp_path, monkeypatch, caplo
     with caplog.at_level(logging.WARNING, "pipelines.outputs.lock"), file_lock(gpkg):
         written.start()  # what zonal holds from its copy to its renaming
         assert waiting.wait(timeout=60), "the comparison did not wait for the lock"
-        assert not gpkg.exists()
+        written.join(timeout=0.5)  # blocked, not merely about to take the lock
+        assert written.is_alive() and not gpkg.exists()
     written.join()
     assert [record.getMessage() for record in caplog.records] == [
         f"{gpkg.resolve()} is being written by another ilots command (pid {os.getpid()} on "

@@ -397,8 +397,9 @@ def test_another_users_lock_file_still_locks(tmp_path, monkeypatch):
 def _stale(lock, pid) -> str:
     """How a refusal says the holder of ``lock``, whose last line names the ended ``pid``."""
     return (
-        f"a process holding the lock file {lock}, whose last line, pid {pid} on "
-        f"{socket.gethostname()}, is stale"
+        f"a process holding the lock file {lock}, whose last line names pid {pid} on "
+        f"{socket.gethostname()}, not running as seen from here (ended, or another "
+        "container's)"
     )
 
 
