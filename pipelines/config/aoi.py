@@ -88,15 +88,16 @@ class AreaOfInterest:
         if target == self.crs:
             return self
         if ("crs", target) not in self._made:
-            if "densified" not in self._made:  # the same for every target
-                self._made["densified"] = _densify(self.geometry, self.crs)
-            transformer = Transformer.from_crs(self.crs, target, always_xy=True)
-            geometry = shapely.transform(
-                self._made["densified"], transformer.transform, interleaved=False
-            )
-            made = AreaOfInterest(shapely.make_valid(geometry), target, self.description)
-            self._made[("crs", target)] = made
+            geometry = shapely.make_valid(self._transformed(target))
+            self._made[("crs", target)] = AreaOfInterest(geometry, target, self.description)
         return self._made[("crs", target)]
+
+    def _transformed(self, target: CRS) -> BaseGeometry:
+        """Return the densified area's vertices moved to ``target``, not repaired."""
+        if "densified" not in self._made:  # the same for every target
+            self._made["densified"] = _densify(self.geometry, self.crs)
+        transformer = Transformer.from_crs(self.crs, target, always_xy=True)
+        return shapely.transform(self._made["densified"], transformer.transform, interleaved=False)
 
     def series(self) -> gpd.GeoSeries:
         """Return the area as a one-row GeoSeries in EPSG:4326, for the zone readers' ``bbox``.
@@ -126,15 +127,38 @@ class AreaOfInterest:
     def buffered(self, metres: float) -> AreaOfInterest:
         """Return the area grown by ``metres`` (computed in its UTM zone), in EPSG:4326.
 
-        Made once per distance and kept (the area is frozen).
+        Made once per distance and kept (the area is frozen). The holes the buffer fills
+        (:func:`_without_eroded_holes`) are left out before the area reprojected to its UTM
+        zone is repaired: of the union of 8,100 IRIS whose edges differ by a metre (260,000
+        holes), that repair took as long as the one to EPSG:4326 (22 s), for the same grown
+        area.
         """
         if metres <= 0:
             return self.to_crs(WGS84)
         if ("buffer", metres) not in self._made:
-            local = self.to_crs(self.utm_crs())
-            grown = AreaOfInterest(local.geometry.buffer(metres), local.crs, self.description)
+            utm = self.utm_crs()
+            if ("crs", utm) in self._made:  # repaired whole already
+                local = self._made[("crs", utm)].geometry
+            else:
+                local = shapely.make_valid(_without_eroded_holes(self._transformed(utm), metres))
+            grown = AreaOfInterest(local.buffer(metres), utm, self.description)
             self._made[("buffer", metres)] = grown.to_crs(WGS84)
         return self._made[("buffer", metres)]
+
+
+def _without_eroded_holes(geometry: BaseGeometry, metres: float) -> BaseGeometry:
+    """Return the polygons of ``geometry`` without the holes a buffer of ``metres`` fills.
+
+    Those whose extent is narrower than ``2 * metres`` either way: each of their points lies
+    within ``metres`` of their ring, which the polygon holds. GEOS' buffer leaves out the same
+    holes (``OffsetCurveSetBuilder``: a hole "eroded completely"), so the buffer is the same.
+    """
+    parts = polygon_parts(geometry)
+    rings, part = shapely.get_rings(parts, return_index=True)
+    west, south, east, north = shapely.bounds(rings).T
+    shell = np.r_[True, part[1:] != part[:-1]]  # each part's exterior comes first
+    kept = shell | (np.minimum(east - west, north - south) >= 2 * metres)
+    return shapely.multipolygons(shapely.polygons(rings[kept], indices=part[kept]))
 
 
 #: Points per edge of an extent reprojected to EPSG:4326 (:func:`_lonlat_bounds`).

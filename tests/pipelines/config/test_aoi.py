@@ -780,3 +780,64 @@ def test_a_layers_outline_reads_its_header_once(iris_gpkg, write_config, monkeyp
     # iris_layer: 4 squares of 500 m from (574,000, 6,279,000), side by side eastwards.
     assert outline.geometry.bounds == (574_000.0, 6_279_000.0, 576_000.0, 6_279_500.0)
     assert outline.description == "the extent of the 4 features of iris.gpkg in zones.iris"
+
+
+def test_a_run_with_qpv_unites_the_area_s_iris_once(iris_gpkg, write_config, monkeypatch):
+    """With aoi.zones: iris (no aoi.buffer_m) the area is the union of the IRIS the QPV are
+    matched to: it is not made again (a minute on a département whose edges differ)."""
+    from pipelines.config import aoi as module
+    from pipelines.run_graph import zones_and_area
+
+    _qpv_file(iris_gpkg.parent / "qpv.gpkg", [(574_100, 6_279_100, 100)])  # in 31555
+    unions = []
+    union = module.polygon_union
+    counted = lambda geometries: unions.append(len(geometries)) or union(geometries)  # noqa: E731
+    monkeypatch.setattr(module, "polygon_union", counted)
+    monkeypatch.setattr("pipelines.run_graph.polygon_union", counted)
+    zones = zones_and_area(load(write_config, QPV_CONFIG))
+    assert unions == [3]  # the 3 IRIS of 31555 and 2A004, once
+    assert list(zones.qpv["code_qp"]) == list(zones.qpv_of_iris["code_qp"]) == ["QN03101M"]
+    assert zones.area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
+
+
+def _holed_square(side: float, holes: list[tuple[float, float, float, float]]) -> shapely.Polygon:
+    """A square of ``side`` metres at Toulouse (Lambert-93) with box holes (offsets in it),
+    its edges 100 m long at most (nothing to densify)."""
+    x0, y0 = 574_000.0, 6_279_000.0
+    rings = [box(x0, y0, x0 + side, y0 + side)]
+    rings += [box(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in holes]
+    shell, *inner = (shapely.segmentize(ring, 100.0).exterior for ring in rings)
+    return shapely.Polygon(shell, inner)
+
+
+def test_an_area_grown_is_the_buffer_of_the_whole_area(monkeypatch):
+    """The holes narrower than twice the distance, left out before the repair, change no
+    vertex of the grown area. Oracle: GEOS' buffer of the area with all its holes in UTM 31N,
+    by pyproj and shapely directly."""
+    metres = 300.0
+    holes = [(100, 100, 150, 2_000), (300, 300, 800, 800), (1_000, 1_000, 1_700, 1_700),
+             (2_000, 500, 3_500, 1_300), (2_000, 2_000, 4_000, 4_000)]  # fmt: skip
+    # 50 and 500 m wide, then 700, 800 and 2,000; the last holds an island with a hole of
+    # 100 m of its own
+    island = box(576_500, 6_281_500, 577_500, 6_282_500).difference(
+        box(576_900, 6_281_900, 577_000, 6_282_000)
+    )
+    geometry = shapely.MultiPolygon([_holed_square(5_000, holes), island])
+    assert geometry.is_valid
+    area = AreaOfInterest(geometry, CRS.from_epsg(2154))
+    repaired = []
+    make_valid = shapely.make_valid
+
+    def counted(geometry):
+        repaired.append(int(shapely.get_num_interior_rings(shapely.get_parts(geometry)).sum()))
+        return make_valid(geometry)
+
+    monkeypatch.setattr(shapely, "make_valid", counted)
+    grown = area.buffered(metres)
+    assert repaired[0] == 3  # those at least 600 m wide
+    to_utm = Transformer.from_crs(2154, 32631, always_xy=True)
+    oracle = shapely.transform(geometry, to_utm.transform, interleaved=False).buffer(metres)
+    assert shapely.get_num_interior_rings(oracle) == 2  # 700 and 800: 100 and 200 m left
+    # back to degrees as every area is (densified: the buffer joined the square's edges)
+    oracle = AreaOfInterest(oracle, CRS.from_epsg(32631)).to_crs(4326).geometry
+    assert shapely.equals_exact(grown.geometry, oracle, tolerance=1e-12)
