@@ -14,6 +14,7 @@ import re
 import warnings
 from bisect import bisect_left
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from dask.system import CPU_COUNT
 from pyproj import CRS, Transformer
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
@@ -259,10 +261,12 @@ def area_of_interest(
         area = AreaOfInterest(box(*aoi.bbox), WGS84, f"bbox {list(aoi.bbox)}")
     elif aoi.file is not None:
         frame = _read_layer(aoi.file, aoi.layer, key="aoi.file", source=source)
-        area = _union(frame, f"{len(frame)} features of {aoi.file.name}", "aoi.file", source)
+        description = f"{len(frame)} features of {aoi.file.name}"
+        area = _union(frame, description, "aoi.file", source, config.scheduler.workers)
     else:
         frame = _zone_features(config, source=source, features=features)
-        area = _union(frame, _zones_description(config, frame), "aoi.zones", source)
+        description = _zones_description(config, frame)
+        area = _union(frame, description, "aoi.zones", source, config.scheduler.workers)
     if aoi.buffer_m:
         grown = area.buffered(aoi.buffer_m)
         area = replace(grown, description=f"{area.description}, grown by {aoi.buffer_m:g} m")
@@ -446,33 +450,41 @@ def _is_geojson(path: Path) -> bool:
         return path.suffix.lower() in (".geojson", ".json")
 
 
-def _union(frame: gpd.GeoDataFrame, description: str, key: str, source: str) -> AreaOfInterest:
+def _union(
+    frame: gpd.GeoDataFrame, description: str, key: str, source: str, workers: int | None
+) -> AreaOfInterest:
     geometries = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
     polygons = geometries[geometries.geom_type.isin(("Polygon", "MultiPolygon"))]
     if polygons.empty:
         raise ConfigError(f"{source}: {key}: no polygon to make the area of interest from")
-    return AreaOfInterest(
-        polygon_union(polygons.to_numpy()), CRS.from_user_input(frame.crs), description
-    )
+    union = polygon_union(polygons.to_numpy(), workers=workers)
+    return AreaOfInterest(union, CRS.from_user_input(frame.crs), description)
 
 
-def polygon_union(geometries: np.ndarray) -> BaseGeometry:
+#: The fewest polygons a union splits into two halves united each on its own thread
+#: (:func:`_bisected_union`).
+SPLIT_FROM = 256
+
+
+def polygon_union(geometries: np.ndarray, *, workers: int | None = None) -> BaseGeometry:
     """Return the union of the polygonal parts of ``geometries``, each repaired first.
 
     Zones that form a coverage (no overlap, shared edges that match: the demo's IRIS, the
     real ones of Lyon and Paris in the tests' data) only lose their shared edges
     (:func:`shapely.coverage_union_all`, 3 times faster than :func:`shapely.union_all` on
     8,100 IRIS). Others, zones whose neighbours' edges differ (a file simplified or edited
-    polygon by polygon), are merged by :func:`shapely.union_all` (making them a coverage
-    first, :func:`shapely.coverage_clean`, takes as long and twice the memory). Either union
-    of valid polygons is valid: the result is not repaired again (on 8,100 noisy IRIS that
-    check alone took 22 s).
+    polygon by polygon), are merged by :func:`shapely.union_all` on ``workers`` threads
+    (:func:`_bisected_union`; making them a coverage first, :func:`shapely.coverage_clean`,
+    takes as long and twice the memory). Either union of valid polygons is valid: the result
+    is not repaired again (on 8,100 noisy IRIS that check alone took 22 s).
 
     Parameters
     ----------
     geometries
         Geometries (shapely), valid or not; their points and lines are left out, as
         :func:`shapely.make_valid` makes of collapsed rings.
+    workers
+        Threads (``scheduler.workers``); default: one per CPU.
 
     Returns
     -------
@@ -486,7 +498,28 @@ def polygon_union(geometries: np.ndarray) -> BaseGeometry:
         return shapely.MultiPolygon()
     if shapely.coverage_is_valid(polygons):
         return shapely.coverage_union_all(polygons)
-    return shapely.union_all(polygons)
+    levels = int(np.log2(max(workers or CPU_COUNT, 1)))
+    return _bisected_union(polygons, shapely.get_coordinates(shapely.centroid(polygons)), levels)
+
+
+def _bisected_union(polygons: np.ndarray, centres: np.ndarray, levels: int) -> BaseGeometry:
+    """Return the union of ``polygons`` on ``2 ** levels`` threads.
+
+    The polygons are split in two halves at the median of their centres (``(n, 2)``) along
+    the wider side of their extent, each half united on its own thread (GEOS lets go of the
+    GIL), then the two unions merged: on 2 threads, 8,100 IRIS whose edges differ by a metre
+    take about half the time of one :func:`shapely.union_all`, for 10 % more CPU. The same
+    points as one union, whose rounding of the edges' crossings may differ by ~1e-9.
+    """
+    if levels <= 0 or len(polygons) < SPLIT_FROM:
+        return shapely.union_all(polygons)
+    axis = int(np.argmax(np.ptp(centres, axis=0)))
+    order = np.argsort(centres[:, axis], kind="stable")
+    first, second = np.array_split(order, 2)
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(_bisected_union, polygons[second], centres[second], levels - 1)
+        union = _bisected_union(polygons[first], centres[first], levels - 1)
+        return shapely.union(union, other.result())
 
 
 def polygon_parts(geometry: BaseGeometry) -> np.ndarray:

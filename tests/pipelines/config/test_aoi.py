@@ -791,7 +791,7 @@ def test_a_run_with_qpv_unites_the_area_s_iris_once(iris_gpkg, write_config, mon
     _qpv_file(iris_gpkg.parent / "qpv.gpkg", [(574_100, 6_279_100, 100)])  # in 31555
     unions = []
     union = module.polygon_union
-    counted = lambda geometries: unions.append(len(geometries)) or union(geometries)  # noqa: E731
+    counted = lambda geometries, **kw: unions.append(len(geometries)) or union(geometries, **kw)  # noqa: E731
     monkeypatch.setattr(module, "polygon_union", counted)
     monkeypatch.setattr("pipelines.run_graph.polygon_union", counted)
     zones = zones_and_area(load(write_config, QPV_CONFIG))
@@ -841,3 +841,68 @@ def test_an_area_grown_is_the_buffer_of_the_whole_area(monkeypatch):
     # back to degrees as every area is (densified: the buffer joined the square's edges)
     oracle = AreaOfInterest(oracle, CRS.from_epsg(32631)).to_crs(4326).geometry
     assert shapely.equals_exact(grown.geometry, oracle, tolerance=1e-12)
+
+
+def _bow_ties_and_overlaps() -> list:
+    """Overlapping squares, a square over two others' gap, a bow-tie (invalid: 2 triangles),
+    a multipolygon of two squares apart and a square apart from all: 3 parts, 1 hole."""
+    return [
+        box(0, 0, 10, 10).difference(box(4, 4, 6, 6)),
+        box(8, 0, 20, 10),
+        box(8, 2, 12, 8),
+        box(21, 0, 30, 10),
+        box(19, 3, 22, 7),  # bridges the 1 m gap between the 2nd and the 4th
+        shapely.Polygon([(30, 0), (40, 10), (40, 0), (30, 10)]),
+        shapely.MultiPolygon([box(50, 0, 55, 5), box(60, 0, 65, 5)]),
+        box(100, 100, 101, 101),
+    ]
+
+
+@pytest.mark.parametrize(
+    "case", ["noisy tiling", "noisy tiling with gaps", "bow-ties and overlaps", "coverage"]
+)
+def test_a_union_on_threads_is_union_all_s(case, monkeypatch):
+    """Oracle: one shapely.union_all of the repaired polygons. The halves' unions are merged
+    on 4 threads (2 levels) even for a few polygons."""
+    from pipelines.config import aoi as module
+
+    geometries = {
+        "noisy tiling": lambda: _noisy_tiling(6, 1.0),
+        "noisy tiling with gaps": lambda: _noisy_tiling(6, 1.0)[::2],
+        "bow-ties and overlaps": _bow_ties_and_overlaps,
+        "coverage": lambda: [box(x, y, x + 10, y + 10) for x in range(0, 40, 10) for y in (0, 10)],
+    }[case]()
+    geometries = np.array(geometries, dtype=object)
+    oracle = shapely.union_all(shapely.make_valid(geometries))
+    monkeypatch.setattr(module, "SPLIT_FROM", 2)
+    united = []
+    union_all = shapely.union_all
+    monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
+    union = polygon_union(geometries, workers=4)
+    _same_union(union, oracle)
+    assert shapely.symmetric_difference(union, oracle).area < 1e-6 * oracle.area
+    assert shapely.get_num_geometries(union) == shapely.get_num_geometries(oracle)
+    assert shapely.get_num_interior_rings(shapely.get_parts(union)).sum() == (
+        shapely.get_num_interior_rings(shapely.get_parts(oracle)).sum()
+    )
+    if case == "coverage":  # merged by shapely.coverage_union_all
+        assert shapely.coverage_is_valid(geometries) and united == []
+    else:  # 4 quarters of the polygons
+        assert sorted(united) == sorted(
+            len(q) for q in np.array_split(np.ones(_parts(geometries)), 4)
+        )
+
+
+def _parts(geometries) -> int:
+    return len(shapely.get_parts(shapely.make_valid(geometries)))
+
+
+def test_a_union_on_one_thread_is_one_union_all(monkeypatch):
+    from pipelines.config import aoi as module
+
+    monkeypatch.setattr(module, "SPLIT_FROM", 2)
+    united = []
+    union_all = shapely.union_all
+    monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
+    polygon_union(np.array(_noisy_tiling(3, 1.0), dtype=object), workers=1)
+    assert united == [9]
