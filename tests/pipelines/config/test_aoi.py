@@ -858,21 +858,33 @@ def _bow_ties_and_overlaps() -> list:
     ]
 
 
-@pytest.mark.parametrize(
-    "case", ["noisy tiling", "noisy tiling with gaps", "bow-ties and overlaps", "coverage"]
-)
+def _boxes_and_one_astray() -> list:
+    """8 boxes of 10 m that match (a coverage), and a box over two of them, sticking out."""
+    boxes = [box(x, y, x + 10, y + 10) for x in range(0, 40, 10) for y in (0, 10)]
+    return [*boxes, box(35, 5, 45, 15)]
+
+
+#: Each case's polygons, and the sizes of the sets shapely.union_all gets on 4 threads: the
+#: polygons with an edge astray (all of a noisy tiling's, none of a coverage's, 5 of the
+#: bow-ties' case: the 5 boxes from 0 to 30 m; the box astray and the 2 it overlaps),
+#: halved twice (fewer than 2 polygons are not split).
+UNION_CASES = {
+    "noisy tiling": (lambda: _noisy_tiling(6, 1.0), [9, 9, 9, 9]),
+    "noisy columns with gaps": (lambda: _noisy_tiling(6, 1.0)[::2], [4, 4, 5, 5]),
+    "bow-ties and overlaps": (_bow_ties_and_overlaps, [1, 1, 1, 2]),
+    "coverage": (lambda: _boxes_and_one_astray()[:-1], []),
+    "coverage and one astray": (_boxes_and_one_astray, [1, 1, 1]),
+}
+
+
+@pytest.mark.parametrize("case", UNION_CASES)
 def test_a_union_on_threads_is_union_all_s(case, monkeypatch):
-    """Oracle: one shapely.union_all of the repaired polygons. The halves' unions are merged
-    on 4 threads (2 levels) even for a few polygons."""
+    """Oracle: one shapely.union_all of the repaired polygons. The polygons that are no
+    coverage are split in halves on 4 threads (2 levels) even when a few."""
     from pipelines.config import aoi as module
 
-    geometries = {
-        "noisy tiling": lambda: _noisy_tiling(6, 1.0),
-        "noisy tiling with gaps": lambda: _noisy_tiling(6, 1.0)[::2],
-        "bow-ties and overlaps": _bow_ties_and_overlaps,
-        "coverage": lambda: [box(x, y, x + 10, y + 10) for x in range(0, 40, 10) for y in (0, 10)],
-    }[case]()
-    geometries = np.array(geometries, dtype=object)
+    make, sizes = UNION_CASES[case]
+    geometries = np.array(make(), dtype=object)
     oracle = shapely.union_all(shapely.make_valid(geometries))
     monkeypatch.setattr(module, "SPLIT_FROM", 2)
     united = []
@@ -885,16 +897,7 @@ def test_a_union_on_threads_is_union_all_s(case, monkeypatch):
     assert shapely.get_num_interior_rings(shapely.get_parts(union)).sum() == (
         shapely.get_num_interior_rings(shapely.get_parts(oracle)).sum()
     )
-    if case == "coverage":  # merged by shapely.coverage_union_all
-        assert shapely.coverage_is_valid(geometries) and united == []
-    else:  # 4 quarters of the polygons
-        assert sorted(united) == sorted(
-            len(q) for q in np.array_split(np.ones(_parts(geometries)), 4)
-        )
-
-
-def _parts(geometries) -> int:
-    return len(shapely.get_parts(shapely.make_valid(geometries)))
+    assert sorted(united) == sizes
 
 
 def test_a_union_on_one_thread_is_one_union_all(monkeypatch):
