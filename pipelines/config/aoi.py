@@ -513,9 +513,10 @@ def _bisected_union(polygons: np.ndarray, centres: np.ndarray, levels: int) -> B
 
     The polygons are split in two halves at the median of their centres (``(n, 2)``) along
     the wider side of their extent, each half united on its own thread (GEOS lets go of the
-    GIL), then the two unions merged: on 2 threads, 8,100 IRIS whose edges differ by a metre
-    take about half the time of one :func:`shapely.union_all`, for 10 % more CPU. The same
-    points as one union, whose rounding of the edges' crossings may differ by ~1e-9.
+    GIL), then the two unions merged: on 2 threads with a core free, 2,025 IRIS whose edges
+    differ by a metre took 5.8 s against 12.2 s for one :func:`shapely.union_all`, for no
+    more CPU (on a busy machine, no faster). The same points as one union: the crossings of
+    the edges are rounded in another order (the symmetric difference measured 0 m²).
     """
     if levels <= 0 or len(polygons) < SPLIT_FROM:
         return shapely.union_all(polygons)
