@@ -421,13 +421,15 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
     for name in layers:
         if name == "qpv" and config.zones.qpv is None:
             continue
-        # The QPV are read near the IRIS and matched to them: their union, made once.
-        iris_union = polygon_union(layers["iris"].geometry.to_numpy()) if name == "qpv" else None
+        if name == "qpv":  # the QPV are read near the IRIS and matched to them
+            of_area = named == "iris" and not config.aoi.buffer_m
+            of_iris, near = _iris_outlines(area, layers["iris"], of_area, config.scheduler.workers)
         if name == named and not config.aoi.buffer_m:
             frame = whole
         else:  # grown by aoi.buffer_m, the area takes in features of other communes too
-            near = area if name == "iris" else _with_zones(area, layers["iris"], iris_union)
-            frame = read_zone_layer(config, name, source=source, within=near)
+            frame = read_zone_layer(
+                config, name, source=source, within=area if name == "iris" else near()
+            )
         # An area made of IRIS (or a box, a file): its IRIS. Made of QPV or another layer:
         # the IRIS around them too, so that there is a "rest" to compare with.
         rule = "share" if name == "iris" and config.aoi.zones in (None, "iris") else "overlap"
@@ -439,12 +441,28 @@ def zones_and_area(config: RunConfig, *, source: str = "config") -> AreaZones:
             edge_warning=name == "iris" and config.aoi.kind in ("bbox", "file"),
         )  # fmt: skip
         if name == "qpv":
-            of_iris = _with_zones(None, layers["iris"], iris_union)
             qpv_of_iris = zones_in_area(frame, of_iris, "zones.qpv", rule="overlap",
                                         required=False)  # fmt: skip
             if layers["qpv"].empty and qpv_of_iris.empty:  # else some IRIS are in a QPV
-                _no_qpv_in_area(config, _with_zones(area, layers["iris"], iris_union), source)
+                _no_qpv_in_area(config, near(), source)
     return AreaZones(area, layers["iris"], layers["qpv"], qpv_of_iris)
+
+
+def _iris_outlines(
+    area: AreaOfInterest, iris: gpd.GeoDataFrame, of_area: bool, workers: int | None
+) -> tuple[AreaOfInterest, Callable[[], AreaOfInterest]]:
+    """Return the union of the IRIS, and a function giving it with the area, made once.
+
+    ``of_area``: the IRIS are those the area was made of (``aoi.zones: iris`` without
+    ``aoi.buffer_m``), whose union the area is: it is given back, not made again (of a
+    département's IRIS whose edges differ, the union takes a minute, and each of its
+    reprojections tens of seconds). The union with the area is made only when asked for.
+    ``workers``: the union's threads (:func:`polygon_union`).
+    """
+    if of_area:
+        return area, lambda: area
+    union = polygon_union(iris.geometry.to_numpy(), workers=workers)
+    return _with_zones(None, iris, union), functools.cache(lambda: _with_zones(area, iris, union))
 
 
 def _no_qpv_in_area(config: RunConfig, near: AreaOfInterest, source: str) -> None:
@@ -485,15 +503,11 @@ def _no_qpv_in_area(config: RunConfig, near: AreaOfInterest, source: str) -> Non
     )
 
 
-def _with_zones(
-    area: AreaOfInterest | None, zones: gpd.GeoDataFrame, union: Any = None
-) -> AreaOfInterest:
-    """Return the union of ``area`` (if any) and the polygons of ``zones``, in their CRS.
+def _with_zones(area: AreaOfInterest | None, zones: gpd.GeoDataFrame, union: Any) -> AreaOfInterest:
+    """Return the union of ``area`` (if any) and ``union``, the polygons of ``zones``'.
 
-    ``union`` is the zones' own union (:func:`polygon_union`) when the caller has made it
-    already. Both unions of valid polygons are valid: no repair is needed.
+    In the zones' CRS. Both unions of valid polygons are valid: no repair is needed.
     """
-    union = polygon_union(zones.geometry.to_numpy()) if union is None else union
     if area is not None:
         union = union.union(area.to_crs(zones.crs).geometry)
     return AreaOfInterest(union, zones.crs, "the area and its IRIS")

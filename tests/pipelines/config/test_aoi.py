@@ -780,3 +780,132 @@ def test_a_layers_outline_reads_its_header_once(iris_gpkg, write_config, monkeyp
     # iris_layer: 4 squares of 500 m from (574,000, 6,279,000), side by side eastwards.
     assert outline.geometry.bounds == (574_000.0, 6_279_000.0, 576_000.0, 6_279_500.0)
     assert outline.description == "the extent of the 4 features of iris.gpkg in zones.iris"
+
+
+def test_a_run_with_qpv_unites_the_area_s_iris_once(iris_gpkg, write_config, monkeypatch):
+    """With aoi.zones: iris (no aoi.buffer_m) the area is the union of the IRIS the QPV are
+    matched to: it is not made again (a minute on a département whose edges differ)."""
+    from pipelines.config import aoi as module
+    from pipelines.run_graph import zones_and_area
+
+    _qpv_file(iris_gpkg.parent / "qpv.gpkg", [(574_100, 6_279_100, 100)])  # in 31555
+    unions = []
+    union = module.polygon_union
+    counted = lambda geometries, **kw: unions.append(len(geometries)) or union(geometries, **kw)  # noqa: E731
+    monkeypatch.setattr(module, "polygon_union", counted)
+    monkeypatch.setattr("pipelines.run_graph.polygon_union", counted)
+    zones = zones_and_area(load(write_config, QPV_CONFIG))
+    assert unions == [3]  # the 3 IRIS of 31555 and 2A004, once
+    assert list(zones.qpv["code_qp"]) == list(zones.qpv_of_iris["code_qp"]) == ["QN03101M"]
+    assert zones.area.geometry.area == pytest.approx(3 * 500.0 * 500.0)
+
+
+def _holed_square(side: float, holes: list[tuple[float, float, float, float]]) -> shapely.Polygon:
+    """A square of ``side`` metres at Toulouse (Lambert-93) with box holes (offsets in it),
+    its edges 100 m long at most (nothing to densify)."""
+    x0, y0 = 574_000.0, 6_279_000.0
+    rings = [box(x0, y0, x0 + side, y0 + side)]
+    rings += [box(x0 + a, y0 + b, x0 + c, y0 + d) for a, b, c, d in holes]
+    shell, *inner = (shapely.segmentize(ring, 100.0).exterior for ring in rings)
+    return shapely.Polygon(shell, inner)
+
+
+def test_an_area_grown_is_the_buffer_of_the_whole_area(monkeypatch):
+    """The holes narrower than twice the distance, left out before the repair, change no
+    vertex of the grown area. Oracle: GEOS' buffer of the area with all its holes in UTM 31N,
+    by pyproj and shapely directly."""
+    metres = 300.0
+    holes = [(100, 100, 150, 2_000), (300, 300, 800, 800), (1_000, 1_000, 1_700, 1_700),
+             (2_000, 500, 3_500, 1_300), (2_000, 2_000, 4_000, 4_000)]  # fmt: skip
+    # 50 and 500 m wide, then 700, 800 and 2,000; the last holds an island with a hole of
+    # 100 m of its own
+    island = box(576_500, 6_281_500, 577_500, 6_282_500).difference(
+        box(576_900, 6_281_900, 577_000, 6_282_000)
+    )
+    geometry = shapely.MultiPolygon([_holed_square(5_000, holes), island])
+    assert geometry.is_valid
+    area = AreaOfInterest(geometry, CRS.from_epsg(2154))
+    repaired = []
+    make_valid = shapely.make_valid
+
+    def counted(geometry):
+        repaired.append(int(shapely.get_num_interior_rings(shapely.get_parts(geometry)).sum()))
+        return make_valid(geometry)
+
+    monkeypatch.setattr(shapely, "make_valid", counted)
+    grown = area.buffered(metres)
+    assert repaired[0] == 3  # those at least 600 m wide
+    to_utm = Transformer.from_crs(2154, 32631, always_xy=True)
+    oracle = shapely.transform(geometry, to_utm.transform, interleaved=False).buffer(metres)
+    assert shapely.get_num_interior_rings(oracle) == 2  # 700 and 800: 100 and 200 m left
+    # back to degrees as every area is (densified: the buffer joined the square's edges)
+    oracle = AreaOfInterest(oracle, CRS.from_epsg(32631)).to_crs(4326).geometry
+    assert shapely.equals_exact(grown.geometry, oracle, tolerance=1e-12)
+
+
+def _bow_ties_and_overlaps() -> list:
+    """Overlapping squares, a square over two others' gap, a bow-tie (invalid: 2 triangles),
+    a multipolygon of two squares apart and a square apart from all: 3 parts, 1 hole."""
+    return [
+        box(0, 0, 10, 10).difference(box(4, 4, 6, 6)),
+        box(8, 0, 20, 10),
+        box(8, 2, 12, 8),
+        box(21, 0, 30, 10),
+        box(19, 3, 22, 7),  # bridges the 1 m gap between the 2nd and the 4th
+        shapely.Polygon([(30, 0), (40, 10), (40, 0), (30, 10)]),
+        shapely.MultiPolygon([box(50, 0, 55, 5), box(60, 0, 65, 5)]),
+        box(100, 100, 101, 101),
+    ]
+
+
+def _boxes_and_one_astray() -> list:
+    """8 boxes of 10 m that match (a coverage), and a box over two of them, sticking out."""
+    boxes = [box(x, y, x + 10, y + 10) for x in range(0, 40, 10) for y in (0, 10)]
+    return [*boxes, box(35, 5, 45, 15)]
+
+
+#: Each case's polygons, and the sizes of the sets shapely.union_all gets on 4 threads: the
+#: polygons with an edge astray (all of a noisy tiling's, none of a coverage's, 5 of the
+#: bow-ties' case: the 5 boxes from 0 to 30 m; the box astray and the 2 it overlaps),
+#: halved twice (fewer than 2 polygons are not split).
+UNION_CASES = {
+    "noisy tiling": (lambda: _noisy_tiling(6, 1.0), [9, 9, 9, 9]),
+    "noisy columns with gaps": (lambda: _noisy_tiling(6, 1.0)[::2], [4, 4, 5, 5]),
+    "bow-ties and overlaps": (_bow_ties_and_overlaps, [1, 1, 1, 2]),
+    "coverage": (lambda: _boxes_and_one_astray()[:-1], []),
+    "coverage and one astray": (_boxes_and_one_astray, [1, 1, 1]),
+}
+
+
+@pytest.mark.parametrize("case", UNION_CASES)
+def test_a_union_on_threads_is_union_all_s(case, monkeypatch):
+    """Oracle: one shapely.union_all of the repaired polygons. The polygons that are no
+    coverage are split in halves on 4 threads (2 levels) even when a few."""
+    from pipelines.config import aoi as module
+
+    make, sizes = UNION_CASES[case]
+    geometries = np.array(make(), dtype=object)
+    oracle = shapely.union_all(shapely.make_valid(geometries))
+    monkeypatch.setattr(module, "SPLIT_FROM", 2)
+    united = []
+    union_all = shapely.union_all
+    monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
+    union = polygon_union(geometries, workers=4)
+    _same_union(union, oracle)
+    assert shapely.symmetric_difference(union, oracle).area < 1e-6 * oracle.area
+    assert shapely.get_num_geometries(union) == shapely.get_num_geometries(oracle)
+    assert shapely.get_num_interior_rings(shapely.get_parts(union)).sum() == (
+        shapely.get_num_interior_rings(shapely.get_parts(oracle)).sum()
+    )
+    assert sorted(united) == sizes
+
+
+def test_a_union_on_one_thread_is_one_union_all(monkeypatch):
+    from pipelines.config import aoi as module
+
+    monkeypatch.setattr(module, "SPLIT_FROM", 2)
+    united = []
+    union_all = shapely.union_all
+    monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
+    polygon_union(np.array(_noisy_tiling(3, 1.0), dtype=object), workers=1)
+    assert united == [9]
