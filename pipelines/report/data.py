@@ -385,8 +385,9 @@ def read_run(
     if iris.crs is not None and iris.crs.is_geographic:
         # IRIS in degrees (a GeoJSON export): mapped in metres, or they come out stretched
         # east-west by 1 / cos(latitude) (1.5 x in Paris).
-        centre = iris.geometry.union_all().centroid
-        iris = iris.to_crs(utm_crs_for(centre.x, centre.y))
+        # The zone of the layer's bounding box's centre: no union of thousands of IRIS.
+        west, south, east, north = iris.total_bounds
+        iris = iris.to_crs(utm_crs_for((west + east) / 2, (south + north) / 2))
     qpv = _read_layer(folder, "qpv")
     if qpv is not None and iris.crs is not None and qpv.crs is not None:
         qpv = qpv.to_crs(iris.crs)
