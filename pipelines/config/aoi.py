@@ -139,7 +139,9 @@ class AreaOfInterest:
             return self.to_crs(WGS84)
         if ("buffer", metres) not in self._made:
             utm = self.utm_crs()
-            if ("crs", utm) in self._made:  # repaired whole already
+            if utm == self.crs:  # in its UTM zone already: nothing to reproject nor repair
+                local = self.geometry
+            elif ("crs", utm) in self._made:  # repaired whole already
                 local = self._made[("crs", utm)].geometry
             else:
                 local = shapely.make_valid(_without_eroded_holes(self._transformed(utm), metres))
@@ -151,9 +153,11 @@ class AreaOfInterest:
 def _without_eroded_holes(geometry: BaseGeometry, metres: float) -> BaseGeometry:
     """Return the polygons of ``geometry`` without the holes a buffer of ``metres`` fills.
 
-    Those whose extent is narrower than ``2 * metres`` either way: each of their points lies
-    within ``metres`` of their ring, which the polygon holds. GEOS' buffer leaves out the same
-    holes (``OffsetCurveSetBuilder``: a hole "eroded completely"), so the buffer is the same.
+    Those whose extent is narrower than ``2 * metres`` in width or in height: each of their
+    points lies within ``metres`` of their ring, which the polygon holds. GEOS' buffer leaves
+    out the same holes (``BufferCurveSetBuilder::isRingFullyEroded``, on the same extent), so
+    the buffer of a valid reprojection is the same; of one made invalid by rounding, the same
+    within that rounding.
     """
     parts = polygon_parts(geometry)
     rings, part = shapely.get_rings(parts, return_index=True)
@@ -454,10 +458,10 @@ def _union(
     frame: gpd.GeoDataFrame, description: str, key: str, source: str, workers: int | None
 ) -> AreaOfInterest:
     geometries = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
-    polygons = geometries[geometries.geom_type.isin(("Polygon", "MultiPolygon"))]
-    if polygons.empty:
+    # Every geometry: the polygons of a collection count too (polygon_union keeps them).
+    union = polygon_union(geometries.to_numpy(), workers=workers)
+    if union.is_empty:
         raise ConfigError(f"{source}: {key}: no polygon to make the area of interest from")
-    union = polygon_union(polygons.to_numpy(), workers=workers)
     return AreaOfInterest(union, CRS.from_user_input(frame.crs), description)
 
 
@@ -485,7 +489,10 @@ def polygon_union(geometries: np.ndarray, *, workers: int | None = None) -> Base
         Geometries (shapely), valid or not; their points and lines are left out, as
         :func:`shapely.make_valid` makes of collapsed rings.
     workers
-        Threads (``scheduler.workers``); default: one per CPU.
+        Threads at most (``scheduler.workers``; a power of 2 of them is used), and never more
+        than one per CPU of this machine (a cluster's workers are not its threads); default:
+        one per CPU. The union's vertices where edges cross may differ by rounding with the
+        number of threads (not its area).
 
     Returns
     -------
@@ -502,7 +509,7 @@ def polygon_union(geometries: np.ndarray, *, workers: int | None = None) -> Base
     astray = ~shapely.is_empty(shapely.coverage_invalid_edges(polygons))
     united = [shapely.coverage_union_all(polygons[~astray])] if not astray.all() else []
     if astray.any():
-        levels = int(np.log2(max(workers or CPU_COUNT, 1)))
+        levels = int(np.log2(max(min(workers or CPU_COUNT, CPU_COUNT), 1)))
         centres = shapely.get_coordinates(shapely.centroid(polygons[astray]))
         united.append(_bisected_union(polygons[astray], centres, levels))
     return united[0] if len(united) == 1 else shapely.union(*united)

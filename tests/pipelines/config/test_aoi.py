@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.ops as shapely_ops
 from pyproj import CRS, Transformer
 from shapely.geometry import box
 
@@ -887,6 +888,7 @@ def test_a_union_on_threads_is_union_all_s(case, monkeypatch):
     geometries = np.array(make(), dtype=object)
     oracle = shapely.union_all(shapely.make_valid(geometries))
     monkeypatch.setattr(module, "SPLIT_FROM", 2)
+    monkeypatch.setattr(module, "CPU_COUNT", 4)  # 4 threads whatever this machine's cores
     united = []
     union_all = shapely.union_all
     monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
@@ -909,3 +911,54 @@ def test_a_union_on_one_thread_is_one_union_all(monkeypatch):
     monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
     polygon_union(np.array(_noisy_tiling(3, 1.0), dtype=object), workers=1)
     assert united == [9]
+
+
+def test_an_area_in_its_utm_zone_is_grown_without_a_repair(monkeypatch):
+    """An area given in its own UTM zone (an aoi.file in EPSG:32631) is buffered as it is:
+    no reprojection nor make_valid before the buffer, only that of the grown area in
+    degrees; the grown area is shapely's buffer of it (oracle),
+    taken back to degrees by pyproj."""
+    square = box(370_000, 4_830_000, 375_000, 4_835_000)  # near Toulouse, UTM 31N
+    area = AreaOfInterest(square, CRS.from_epsg(32631))
+    assert area.utm_crs() == CRS.from_epsg(32631)
+    repaired = []
+    make_valid = shapely.make_valid
+    monkeypatch.setattr(shapely, "make_valid", lambda g: repaired.append(1) or make_valid(g))
+    grown = area.buffered(1_000.0)
+    assert repaired == [1]  # the grown area's in degrees only
+    to_lonlat = Transformer.from_crs(32631, 4326, always_xy=True).transform
+    expected = shapely_ops.transform(to_lonlat, square.buffer(1_000.0))
+    assert grown.crs == CRS.from_epsg(4326)
+    # to degrees, ilots densifies long edges (the true curve), the oracle does not: 1e-3
+    assert grown.geometry.symmetric_difference(expected).area < 1e-3 * expected.area
+
+
+def test_the_polygons_of_a_collection_make_an_area(tmp_path, write_config):
+    """A zone stored as a GeometryCollection (a polygon and a stray line, as some exports
+    write) adds its polygon to the area, 1 km² by hand; a layer of lines alone has none."""
+    import shapely.geometry as geometry
+
+    square = box(574_000, 6_279_000, 575_000, 6_280_000)
+    other = box(575_000, 6_279_000, 576_000, 6_280_000)
+    line = geometry.LineString([(576_000, 6_279_000), (577_000, 6_279_000)])
+    collection = geometry.GeometryCollection([other, line])
+    frame = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[square, collection], crs=2154)
+    frame.to_file(tmp_path / "aoi.gpkg")
+    text = MINIMAL.replace("{bbox: [1.35, 43.55, 1.52, 43.67]}", "{file: aoi.gpkg}")
+    assert area_of_interest(load(write_config, text)).geometry.area == pytest.approx(2e6)
+    gpd.GeoDataFrame(geometry=[line], crs=2154).to_file(tmp_path / "aoi.gpkg")
+    with pytest.raises(ConfigError, match=r"aoi\.file: no polygon to make the area of interest"):
+        area_of_interest(load(write_config, text))
+
+
+def test_a_union_uses_no_more_threads_than_cpus(monkeypatch):
+    """scheduler.workers 64 (a cluster's) on a 2-CPU client: 2 threads, one split level."""
+    from pipelines.config import aoi as module
+
+    monkeypatch.setattr(module, "SPLIT_FROM", 2)
+    monkeypatch.setattr(module, "CPU_COUNT", 2)
+    united = []
+    union_all = shapely.union_all
+    monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
+    polygon_union(np.array(_noisy_tiling(3, 1.0), dtype=object), workers=64)
+    assert sorted(united) == [4, 5]  # two halves of the 9 noisy zones, no further split
