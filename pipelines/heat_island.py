@@ -189,7 +189,12 @@ def _say_empty(sums: dict[str, dict[str, float]]) -> None:
     said = [f"the composites ΔT and LST have no value in the {' nor the '.join(without)}: no "
             "pixel there has composite.min_clear clear scenes (with fewer scenes than that in "
             "the periods, none can)"] if without else []  # fmt: skip
+    # A mask without pixels (said above) leaves every scene without a reference mean, so
+    # the ΔT without a value anywhere: its cause is that mask, not the minimums.
+    no_mask = any(not n_mask.get(region, 0) for region, _, _ in _REGIONS)
     for variable, name, _ in _COMPOSITES:
+        if variable == "lst_anomaly" and no_mask:
+            empty[variable] = [what for what in empty[variable] if what in without]
         if own := [what for what in empty[variable] if what not in without]:
             said.append(f"the composite {name} has no value in the {' nor the '.join(own)}"
                         + _EMPTY_CAUSES[variable])  # fmt: skip

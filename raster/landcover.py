@@ -515,7 +515,8 @@ def clean_minimum_mapping_unit(
     ------
     ValueError
         On a non-2-D array, a negative ``min_pixels`` or ``depth``, or a bad connectivity;
-        at compute (on a Dask array), on a negative class code.
+        on a negative class code in a block with a region to dissolve (on a Dask array, at
+        compute).
     TypeError
         If the classes are not integers.
     """

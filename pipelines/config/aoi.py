@@ -499,9 +499,10 @@ def polygon_union(geometries: np.ndarray, *, workers: int | None = None) -> Base
     BaseGeometry
         A valid polygon or multipolygon, empty if no geometry has an area.
     """
-    parts = shapely.get_parts(shapely.make_valid(np.asarray(geometries, dtype=object)))
-    polygonal = parts[np.isin(shapely.get_type_id(parts), (3, 6))]  # Polygon, MultiPolygon
-    polygons = shapely.get_parts(polygonal)  # one level: make_valid nests no deeper
+    parts = shapely.make_valid(np.asarray(geometries, dtype=object))
+    while (shapely.get_type_id(parts) >= 4).any():  # multi-parts, collections in collections
+        parts = shapely.get_parts(parts)
+    polygons = parts[shapely.get_type_id(parts) == 3]
     if len(polygons) == 0:
         return shapely.MultiPolygon()
     # The polygons with no edge astray (each shared edge matched, none inside another

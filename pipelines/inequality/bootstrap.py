@@ -38,8 +38,8 @@ _BLOCK_ELEMENTS = 1 << 22
 #: in ``uint16``); larger ones are drawn again, identically, block by block on each pass.
 _KEEP_BYTES = 64 << 20
 #: Moments kept (one per outcome: zones, weights and income), the least recently used dropped
-#: first. A run computes its outcomes on one thread per core at most: with more than 16 cores
-#: and 16 outcomes, one may be dropped and computed again (same values, time lost).
+#: first. A run computes its outcomes on one thread per core at most: more than 16 outcomes
+#: on more than 16 cores may drop one between its statistics, computed again (same values).
 _MOMENTS_KEPT = 16
 
 

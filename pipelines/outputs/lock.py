@@ -284,7 +284,7 @@ def lock_holder(folder: str | os.PathLike[str]) -> str | None:
     """Return who holds ``folder`` while a run writes it, as a refusal names it, else None.
 
     ``"pid N on HOST"``, or the lock file held when its last line names a process of this
-    host that has ended (:func:`_owner`).
+    host name not running here (:func:`_owner`).
     """
     return _holder(Path(folder) / LOCK_NAME)
 
@@ -369,7 +369,10 @@ def _owner(handle: IO[str], path: Path) -> str:
 
 
 def _ended(line: str) -> bool:
-    """Whether the lock file's ``line`` names a process of this host that has ended."""
+    """Whether the lock file's ``line`` names a process of this host name not running here.
+
+    Ended, or in another container with the same host name (another pid namespace).
+    """
     named = _HOLDER_LINE.fullmatch(line)
     if named is None or named[2] != socket.gethostname():
         return False
@@ -503,8 +506,8 @@ def file_lock(path: str | os.PathLike[str], *, wait: bool = False) -> Iterator[N
     ------
     OutputError
         Another ilots command writes the file now, when not ``wait``: named by the last
-        line of the lock file, or said to hold it when that line names an ended process
-        (:func:`_owner`).
+        line of the lock file, or said to hold it when that line names a process not
+        running here (:func:`_owner`).
     """
     target, lock = _file_lock_paths(path)
     handle = None

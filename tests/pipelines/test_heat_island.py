@@ -75,9 +75,12 @@ def test_a_delta_composite_empty_where_the_lst_has_values():
 def test_an_empty_mask_is_said_in_the_words_of_a_scene_mean():
     """A mask without pixels (the rural reference, n_mask 0): said once, in the words of
     raster.heat_island's scene means (warn_empty_mask), with its hint; the composite's own
-    warning is for a mask with pixels but no composite value, so not said."""
+    warning is for a mask with pixels but no composite value, so not said. Nor is the ΔT
+    left without a value in the footprint (no scene has a reference mean): not a matter of
+    composite.min_clear nor of the minimums, but of that mask."""
     sums = _sums(10, 0)
     sums["n_mask"]["rural"] = 0
+    sums["lst_anomaly"] = _sums(0, 0)["lst_anomaly"]
     with collected_warnings() as said:
         heat = heat_island_summary(sums, MASK, MASK, [], {})
     assert said == [

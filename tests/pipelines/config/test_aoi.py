@@ -962,3 +962,13 @@ def test_a_union_uses_no_more_threads_than_cpus(monkeypatch):
     monkeypatch.setattr(shapely, "union_all", lambda g: united.append(len(g)) or union_all(g))
     polygon_union(np.array(_noisy_tiling(3, 1.0), dtype=object), workers=64)
     assert sorted(united) == [4, 5]  # two halves of the 9 noisy zones, no further split
+
+
+def test_a_polygon_in_a_collection_in_a_collection_is_in_the_union():
+    """An invalid polygon (a bow-tie: two triangles of 50 m² by hand) inside a collection
+    inside a collection: repaired, its area kept in the union (it was lost one level deep)."""
+    bow_tie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    inner = shapely.GeometryCollection([bow_tie, shapely.Point(50, 50)])
+    nested = shapely.GeometryCollection([inner, shapely.LineString([(20, 0), (30, 0)])])
+    union = polygon_union(np.array([nested, box(100, 0, 110, 10)], dtype=object))
+    assert union.area == pytest.approx(50.0 + 100.0)
