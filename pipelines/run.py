@@ -1129,6 +1129,7 @@ def _run(
         gather=gather,
         without_water=not config.mask.lst_keep_water,
     )
+    pixels = None  # a one-piece run's persisted inputs: not kept through the tables and report
     notes += [note for layer in floored if (note := floored_note(layer))]
     # Each raster is encoded once it is final (index composites and land cover during the
     # tiles pass; then n_clear, which the report reads, and the LST rasters): the tables, the
