@@ -69,6 +69,7 @@ from pipelines.outputs.folder import claimed
 from pipelines.outputs.geopackage import (
     RunInputs,
     check_closed,
+    index_means_with_values,
     landcover_map_source,
     zone_layer_metadata,
 )
@@ -996,11 +997,14 @@ def _run(
             pixels = dict(zip(lazy, dask.persist(*lazy.values()), strict=True))
     comp = config.composite
     floored: list[xr.DataArray] = []  # the index composites' count, as the passes read it
-    ndvi_with_water: list[xr.DataArray] = []  # before settled_rasters leaves water out
+    # The NDVI with water, before settled_rasters leaves it out, when the sharpening reads it.
+    ndvi_with_water: list[xr.DataArray] = []
+    sharpen_with_water = _sharpens_with_water(config)
 
     def build_rasters(reference: xr.DataArray, pixels: dict[str, xr.DataArray]) -> xr.Dataset:
         floored.extend(pixels[k] for k in (FLOORED,) if k in pixels)
-        ndvi_with_water.extend(pixels[k] for k in ("ndvi",) if k in pixels)
+        if sharpen_with_water:
+            ndvi_with_water.extend(pixels[k] for k in ("ndvi",) if k in pixels)
         series = pixels["series"]
         spread = xr.DataArray(reference["reference_std"].values, dims=reference.dims,
                               coords={d: reference[d] for d in reference.dims})  # fmt: skip
@@ -1125,6 +1129,7 @@ def _run(
         gather=gather,
         without_water=not config.mask.lst_keep_water,
     )
+    pixels = None  # a one-piece run's persisted inputs: not kept through the tables and report
     notes += [note for layer in floored if (note := floored_note(layer))]
     # Each raster is encoded once it is final (index composites and land cover during the
     # tiles pass; then n_clear, which the report reads, and the LST rasters): the tables, the
@@ -1133,18 +1138,20 @@ def _run(
     encode(rasters)
     sharpened_fit = None
     if config.sharpen.enabled:  # on the final composites: a tiled run's are the mosaics
-        ndvi = _sharpening_ndvi(config, rasters.get("ndvi_median"), ndvi_with_water)
+        ndvi = _sharpening_ndvi(rasters.get("ndvi_median"), ndvi_with_water)
+        ndvi_with_water.clear()  # not kept through the zonal statistics and the report
         # Which Landsat pixel each grid pixel lies in: the run's gather, or (when it loaded
         # the bands onto the grid: mask dilation, another resampling) the same plan anew.
-        pixels = (
+        landsat_pixels = (
             gather
             if gather is not None
             else native_window(list(inputs.landsat), ["lwir11"], geobox)
         )
         with timer("sharpen"):
             sharpened = sharpen_composite(
-                config.sharpen, rasters["lst_median"], ndvi, crs, notes, pixels
+                config.sharpen, rasters["lst_median"], ndvi, crs, notes, landsat_pixels
             )
+        del ndvi
         if sharpened is not None:
             sharpened_fit = sharpen_record(sharpened, config.sharpen)
             encode({SHARPENED: sharpened})
@@ -1219,13 +1226,14 @@ def _run(
         formats = config.outputs.zone_formats
         if "gpkg" in formats:
             years = {table: source["year"] for table, source in census_sources.items()}
+            water_out = not config.mask.indices_keep_water  # of the NDVI and albedo means
             descriptions = {
                 name: zone_layer_description(
                     name,
                     frame.columns,
                     years,
                     synthetic=synthetic,
-                    indices_over_land=not config.mask.indices_keep_water,
+                    over_land=index_means_with_values(frame) if water_out else (),
                 )
                 for name, frame in layers.items()
             }
@@ -1374,21 +1382,38 @@ def _check_cogs(futures: Mapping[str, concurrent.futures.Future]) -> None:
             future.result()  # raises the job's error
 
 
+def _sharpens_with_water(config: RunConfig) -> bool:
+    """Whether the run sharpens its LST with the NDVI with water (:func:`_sharpening_ndvi`).
+
+    So when it sharpens (``sharpen.enabled``) an LST keeping water (``mask.lst_keep_water``)
+    with an NDVI composite leaving the land cover's water out (``mask.indices_keep_water``
+    false); otherwise ``ndvi_median`` has an NDVI on every pixel the LST has.
+    """
+    mask = config.mask
+    return config.sharpen.enabled and mask.lst_keep_water and not mask.indices_keep_water
+
+
+#: Name of the NDVI composite with water the sharpening reads (:func:`_sharpening_ndvi`), as
+#: the manifest's ``extra.sharpen.ndvi`` records it.
+NDVI_WITH_WATER = "ndvi_with_water"
+
+
 def _sharpening_ndvi(
-    config: RunConfig, ndvi: xr.DataArray | None, with_water: list[xr.DataArray]
+    ndvi: xr.DataArray | None, with_water: list[xr.DataArray]
 ) -> xr.DataArray | None:
     """Return the NDVI composite to sharpen the run's LST with (None when it has none).
 
     ``ndvi`` is the run's ``ndvi_median``; ``with_water`` the composite before
-    :func:`settled_rasters` left the land cover's water out (empty without NDVI). Where the
-    LST keeps water (``mask.lst_keep_water``), the sharpening reads the NDVI with water, so
-    the sharpened LST covers water as ``lst_median`` does whatever
-    ``mask.indices_keep_water``; elsewhere the two NDVI agree on every pixel with an LST.
+    :func:`settled_rasters` left the land cover's water out, given when the run sharpens
+    with it (:func:`_sharpens_with_water`), else empty. Then the sharpening reads it, named
+    :data:`NDVI_WITH_WATER`, so the sharpened LST covers the water the NDVI composite has
+    (with Sentinel-2, only the water its ``mask.sentinel2_preset`` keeps: the default drops
+    SCL's water class) as the sharpening of a run with ``mask.indices_keep_water`` does.
     """
     if ndvi is None or ndvi.attrs.get(PLACEHOLDER):
         return None
-    if config.mask.lst_keep_water and with_water:
-        return with_water[0].drop_vars("time", errors="ignore").rename(ndvi.name)
+    if with_water:
+        return with_water[0].drop_vars("time", errors="ignore").rename(NDVI_WITH_WATER)
     return ndvi
 
 

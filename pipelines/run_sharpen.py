@@ -1,8 +1,11 @@
 """The sharpened LST map of ``ilots run`` (``sharpen.enabled``; science.md §4.2).
 
 Made from the run's final composites, once the tiles are mosaicked: the ``lst_median``
-sharpened with the ``ndvi_median`` by :func:`raster.sharpen.sharpen_lst`, one fit over the
-whole grid, so that a tiled run gives the raster of a run in one piece.
+sharpened with the NDVI composite by :func:`raster.sharpen.sharpen_lst`, one fit over the
+whole grid, so that a tiled run gives the raster of a run in one piece. The NDVI is the
+``ndvi_median``, or the composite with water when the LST keeps the water the
+``ndvi_median`` leaves out (``mask.lst_keep_water`` true, ``mask.indices_keep_water``
+false); the manifest's ``extra.sharpen.ndvi`` says which.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def sharpen_composite(
     notes: list[str],
     gather: NativeGather | None = None,
 ) -> xr.DataArray | None:
-    """Sharpen the run's ``lst_median`` with its ``ndvi_median`` (science.md §4.2), in memory.
+    """Sharpen the run's ``lst_median`` with its NDVI composite (science.md §4.2), in memory.
 
     The 30 m cells are :data:`COARSE_CELLS`. Below 30 m the grid's ``lst_median`` holds the
     Landsat composite gathered by nearest pixel: each Landsat pixel is a block of
@@ -65,8 +68,10 @@ def sharpen_composite(
     options
         The config's ``sharpen`` section.
     lst, ndvi
-        The run's final ``lst_median`` (K) and ``ndvi_median`` on the grid; ``ndvi`` None
-        when the run has no NDVI composite.
+        The run's final ``lst_median`` (K) and NDVI composite on the grid: its
+        ``ndvi_median``, or the composite with water where the LST keeps the water the
+        ``ndvi_median`` leaves out (``ndvi_with_water``); ``ndvi`` None when the run has no
+        NDVI composite. The raster's attr ``sharpen_ndvi`` is the NDVI's name.
     crs
         The grid's CRS.
     notes
@@ -109,6 +114,7 @@ def sharpen_composite(
         long_name=f"median {out.attrs['long_name']}",
         cell_methods=lst.attrs.get("cell_methods", "time: median"),
         sharpen_coarse_cells=COARSE_CELLS.format(factor=factor, where=where),
+        sharpen_ndvi=str(ndvi.name),
     )
 
 
@@ -164,11 +170,12 @@ def _too_few_cells(err: SharpenError, options: SharpenConfig) -> str:
 
 
 def sharpen_record(sharpened: xr.DataArray, options: SharpenConfig) -> dict[str, Any]:
-    """Return the manifest's record of a sharpened raster: its file, method and fit."""
+    """Return the manifest's record of a sharpened raster: its file, NDVI, method and fit."""
     attrs = sharpened.attrs
     fit = {k: attrs[f"sharpen_{k}"] for k in ("a", "b", "r2", "n_cells", "cv_threshold")}
     return {
         "raster": f"rasters/{SHARPENED}.tif",
+        "ndvi": attrs["sharpen_ndvi"],
         "basis": options.basis,
         "correction": options.correction,
         "cv_quantile": options.cv_quantile,

@@ -679,9 +679,9 @@ class MaskConfig(_SizeModel):
         "false; an external map's wetlands, water in the shipped worldcover, corine and "
         "corine_grid mappings, included) are NaN in ndvi_median and albedo_median, and the "
         "zones' ndvi_mean and albedo_mean are means over the same land as their LST. The land "
-        "cover is classified from the indices with water (its water class needs it), and "
-        "the LST sharpened (sharpen.enabled) with the NDVI with water where lst_keep_water "
-        "keeps it, either way.",
+        "cover is classified from the indices with water (its water class needs it) either "
+        "way; with lst_keep_water: true the LST is sharpened (sharpen.enabled) with the NDVI "
+        "with water (with Sentinel-2, only the water its SCL preset keeps).",
     )
 
     @field_validator("landsat_preset")

@@ -67,6 +67,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from pipelines.outputs._atomic import ilots_version, staged
 from pipelines.outputs.folder import check_name
@@ -82,6 +83,7 @@ from tiles.errors import CRSError, IlotsWarning, OutputError, ZonesError
 
 __all__ = [
     "GPKG_VERSION",
+    "INDEX_MEANS",
     "LANDCOVER_MAPS",
     "LAYER_STYLES_DDL",
     "QGIS_METADATA_URI",
@@ -89,6 +91,7 @@ __all__ = [
     "SYNTHETIC_MARK",
     "RunInputs",
     "Source",
+    "index_means_with_values",
     "landcover_map_source",
     "user_content",
     "write_zones_gpkg",
@@ -181,7 +184,7 @@ def zone_layer_description(
     years: Mapping[str, int | None] | None = None,
     *,
     synthetic: bool = False,
-    indices_over_land: bool = False,
+    over_land: Iterable[str] = (),
 ) -> str:
     """Return the gpkg_contents description of a run's zone layer: its rows and units.
 
@@ -189,9 +192,10 @@ def zone_layer_description(
     them (all of them when ``columns`` is None), with the year of their table when ``years``
     gives it (``{"filosofi": 2021, "population": 2020}``). ``synthetic``: the run read the
     demo's synthetic products and tables, which the description says first (its census
-    columns are then not INSEE's). ``indices_over_land``: the run left water out of its
-    NDVI and albedo composites (``mask.indices_keep_water`` false), which the description
-    says of the layer's ``ndvi_mean`` and ``albedo_mean`` (:func:`_indices_over_land`).
+    columns are then not INSEE's). ``over_land``: the layer's index means that are means
+    over each zone's land, which the description says: with water left out of the NDVI and
+    albedo composites (``mask.indices_keep_water`` false), those of :data:`INDEX_MEANS`
+    with values (:func:`index_means_with_values`).
     """
     what = _layer_noun(layer)
     years = years or {}
@@ -208,28 +212,35 @@ def zone_layer_description(
             "INSEE Filosofi's format)",
             "population": "population synthetic residents",
         }
-    held = census if columns is None else {k: v for k, v in census.items() if k in set(columns)}
-    land = [_indices_over_land(columns)] if indices_over_land else []
+    names = None if columns is None else set(columns)
+    held = census if names is None else {k: v for k, v in census.items() if k in names}
+    means = set(over_land)
+    land = [c for c in INDEX_MEANS if c in means]
+    said = [f"{' and '.join(land)} over the zone's land (water left out)"] if land else []
     return (
         (SYNTHETIC_MARK if synthetic else "")
         + f"{_LAYER_MARK}{what}. Units by column suffix: _k kelvin, _m2 square metres, "
         f"_frac share 0-1, _pct percent 0-100; ndvi and albedo unitless"
-        + "".join(f"; {text}" for text in [*land, *held.values()] if text)
+        + "".join(f"; {text}" for text in [*said, *held.values()])
         + "."
     )
 
 
 #: The zone columns that are means of the NDVI and albedo composites.
-_INDEX_MEANS = ("ndvi_mean", "albedo_mean")
+INDEX_MEANS = ("ndvi_mean", "albedo_mean")
 
 
-def _indices_over_land(columns: Iterable[str] | None) -> str:
-    """Say that the index means among ``columns`` (all when None) are over the zone's land.
+def index_means_with_values(frame: pd.DataFrame) -> list[str]:
+    """Return the columns of :data:`INDEX_MEANS` ``frame`` has with at least one number.
 
-    Empty when ``columns`` holds none of :data:`_INDEX_MEANS`.
+    A run without NDVI has none; one without the blue and SWIR bands no ``albedo_mean``.
     """
-    held = [c for c in _INDEX_MEANS if columns is None or c in set(columns)]
-    return f"{' and '.join(held)} over the zone's land (water left out)" if held else ""
+    return [
+        column
+        for column in INDEX_MEANS
+        if column in frame.columns
+        and bool(pd.to_numeric(frame[column], errors="coerce").notna().any())
+    ]
 
 
 @dataclass(frozen=True)

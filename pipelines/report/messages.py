@@ -627,9 +627,9 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Hachures grises : {n} IRIS sans valeur (trop peu de pixels clairs).",
         "Grey hatching: {n} IRIS without a value (too few clear pixels).",
     ),
-    "fig_map_indices_land": (
-        "NDVI et albédo : moyennes sur les terres de chaque IRIS (l'eau exclue).",
-        "NDVI and albedo: means over each IRIS's land (water left out).",
+    "fig_map_ndvi_land": (
+        "NDVI : moyenne sur les terres de chaque IRIS (l'eau exclue).",
+        "NDVI: mean over each IRIS's land (water left out).",
     ),
     "legend_qpv": ("QPV", "QPV"),
     "legend_no_value": ("sans valeur", "no value"),

@@ -338,7 +338,7 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
         if missing:
             caption = f"{caption} {m('fig_map_missing', n=m.integer(missing))}".strip()
         if summary.indices_water_left_out and _has_values(iris, "ndvi_mean"):
-            caption = f"{caption} {m('fig_map_indices_land')}".strip()
+            caption = f"{caption} {m('fig_map_ndvi_land')}".strip()
         if caption:
             blocks.append(Paragraph(caption, style="note"))
     elif not any(blocks):

@@ -24,9 +24,10 @@ from rasterio.transform import from_origin
 from pipelines import run_tiles
 from pipelines.config import apply_overrides, config_digest, load_config
 from pipelines.config.models import SharpenConfig
-from pipelines.run import run
+from pipelines.run import _sharpens_with_water, run
 from pipelines.run_plan import NOT_IN_PIECES
 from pipelines.run_sharpen import landsat_phase, sharpen_composite
+from raster.landcover import LandCover
 from raster.nearest import NativeGather
 from tiles.errors import ConfigError
 
@@ -59,6 +60,11 @@ def _read(folder: Path, name: str) -> np.ndarray:
 
 def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text())
+
+
+def _tags(folder: Path, name: str) -> dict[str, str]:
+    with rasterio.open(folder / "rasters" / f"{name}.tif") as src:
+        return src.tags()
 
 
 def _landsat_phase(demo_folder: Path, folder: Path) -> tuple[int, int]:
@@ -220,34 +226,108 @@ def test_tiled_run_gives_the_one_piece_sharpened_raster(sharpened, demo_folder, 
         assert many[key] == pytest.approx(one[key], rel=1e-12, abs=1e-12), key
 
 
-#: The land cover's water class (raster.landcover.LandCover.WATER).
-WATER = 1
+#: The index composites of the keep-water sharpening tests: Landsat's reflectance (its NDVI
+#: from the LST's own 30 m pixels, so one value over each cell) and Sentinel-2's with the SCL
+#: preset keeping water (class 6, which the default preset drops), whose NDVI varies inside
+#: the cells.
+KEEP_WATER_INDICES = {
+    "landsat": {"composite.indices_from": "landsat"},
+    "sentinel2": {"mask.sentinel2_preset": "conservative"},
+}
 
 
-def test_with_lst_keep_water_the_sharpened_lst_covers_water(demo_folder, tmp_path):
-    """mask.lst_keep_water with the default mask.indices_keep_water (ndvi_median NaN on
-    water) and the NDVI of Landsat's reflectance (the Sentinel-2 SCL default drops most
-    water itself): water's LST is sharpened with the NDVI with water, which the oracle reads
-    from a run keeping it (mask.indices_keep_water: true). By hand: the least-squares fit
-    over the homogeneous cells, then T_f = a + b·NDVI_f + ΔT_c on the water."""
-    keep = {"mask.lst_keep_water": True, "composite.indices_from": "landsat"}
-    run(_config(demo_folder, **SHARPEN, **keep), out=tmp_path / "lst")
-    run(_config(demo_folder, **keep, **{"mask.indices_keep_water": True}), out=tmp_path / "both")
-    phase = _landsat_phase(demo_folder, tmp_path / "lst")
-    lst, out = _read(tmp_path / "lst", "lst_median"), _read(tmp_path / "lst", NAME)
-    ndvi = _read(tmp_path / "both", "ndvi_median")
-    water = _blocks(_read(tmp_path / "lst", "landcover"), phase) == WATER
-    assert np.isnan(_blocks(_read(tmp_path / "lst", "ndvi_median"), phase)[water]).all()
-    coarse, blocks, fine = _coarse_lst(lst, phase), _blocks(ndvi, phase), _blocks(out, phase)
+@pytest.fixture(scope="module", params=list(KEEP_WATER_INDICES))
+def kept_water(request, demo_folder, tmp_path_factory):
+    """Sharpened 10 m runs with ``mask.lst_keep_water``, their indices of one sensor: the
+    sensor's name and the run folders by ``mask.indices_keep_water`` (False, the default:
+    ``ndvi_median`` NaN on the land cover's water; True: the NDVI with water)."""
+    sensor = KEEP_WATER_INDICES[request.param]
+    folders = {}
+    for keep in (False, True):
+        folders[keep] = tmp_path_factory.mktemp(f"{request.param}_indices_keep_water_{keep}")
+        overrides = {"mask.lst_keep_water": True, "mask.indices_keep_water": keep}
+        run(_config(demo_folder, **SHARPEN, **sensor, **overrides), out=folders[keep])
+    return request.param, folders
+
+
+def test_with_lst_keep_water_the_lst_is_sharpened_over_water(kept_water, demo_folder):
+    """mask.lst_keep_water with the default mask.indices_keep_water: the fit and the
+    sharpening read the NDVI with water (the oracle reads it from the run keeping it in its
+    ndvi_median). By hand: the least-squares fit over the homogeneous cells, water cells
+    among them, then T_f = a + b·NDVI_f + ΔT_c on the water."""
+    sensor, folders = kept_water
+    folder = folders[False]
+    phase = _landsat_phase(demo_folder, folder)
+    lst, out = _read(folder, "lst_median"), _read(folder, NAME)
+    water = _blocks(_read(folder, "landcover"), phase) == LandCover.WATER
+    land_ndvi = _blocks(_read(folder, "ndvi_median"), phase)
+    assert np.isnan(land_ndvi[water]).all()  # ndvi_median leaves water out
+    coarse, fine = _coarse_lst(lst, phase), _blocks(out, phase)
+    blocks = _blocks(_read(folders[True], "ndvi_median"), phase)
     mean, eligible, chosen = _homogeneous(coarse, blocks)
-    assert (eligible & water.all(axis=-1)).sum() > 50  # the river's cells have an NDVI
+    assert (chosen & water.all(axis=-1)).sum() > 50  # the river's cells are fitted
     b, a = np.polyfit(mean[chosen], coarse[chosen], 1)
+    fit = _manifest(folder)["extra"]["sharpen"]
+    assert fit["ndvi"] == "ndvi_with_water" and fit["n_cells"] == int(chosen.sum())
+    np.testing.assert_allclose([fit["a"], fit["b"]], [a, b], rtol=1e-6)
+    # A fit on the land's cells alone (ndvi_median's) is another: the check above tells.
+    land_mean, _, land_chosen = _homogeneous(coarse, land_ndvi)
+    land_b = np.polyfit(land_mean[land_chosen], coarse[land_chosen], 1)[0]
+    assert abs(land_b - b) > 0.01 * abs(b) and int(land_chosen.sum()) != fit["n_cells"]
     predicted = a + b * blocks
     residual = coarse - _radiance_mean(predicted)
     on_water = water & eligible[..., None]
     assert on_water.sum() > 1000
     np.testing.assert_allclose(fine[on_water], (predicted + residual[..., None])[on_water],
                                rtol=0, atol=1e-3)  # fmt: skip
+    if sensor == "sentinel2":  # the NDVI varies inside the river's cells: so does their LST
+        inside = (water.all(axis=-1) & eligible)[..., None] & np.ones(9, bool)
+        varied = np.ptp(np.where(inside, blocks, 0.0), axis=-1) > 0.05
+        assert varied.sum() > 20
+        assert (np.ptp(fine[varied], axis=-1) > 0.04 * abs(b)).all()
+
+
+def test_with_lst_keep_water_the_sharpened_lst_is_the_same_whatever_indices_keep_water(
+    kept_water,
+):
+    """The run keeping water in its NDVI composite sharpens with ndvi_median, the default
+    one with the NDVI with water: the same NDVI, so the same raster and fit."""
+    _, folders = kept_water
+    np.testing.assert_array_equal(_read(folders[False], NAME), _read(folders[True], NAME))
+    default, kept = (_manifest(folders[keep])["extra"]["sharpen"] for keep in (False, True))
+    assert (default["ndvi"], kept["ndvi"]) == ("ndvi_with_water", "ndvi_median")
+    assert {**default, "ndvi": None} == {**kept, "ndvi": None}
+    tags = [_tags(folders[keep], NAME)["sharpen_ndvi"] for keep in (False, True)]
+    assert tags == ["ndvi_with_water", "ndvi_median"]
+
+
+def test_without_lst_keep_water_the_sharpening_reads_ndvi_median(sharpened):
+    """The manifest and the raster's tags name the NDVI the LST was sharpened with."""
+    assert _manifest(sharpened)["extra"]["sharpen"]["ndvi"] == "ndvi_median"
+    assert _tags(sharpened, NAME)["sharpen_ndvi"] == "ndvi_median"
+
+
+@pytest.mark.parametrize(
+    ("enabled", "lst_keep_water", "indices_keep_water", "with_water"),
+    [
+        (True, True, False, True),
+        (False, True, False, False),  # no sharpening: the NDVI with water is not kept
+        (True, False, False, False),  # the LST leaves water out too
+        (True, True, True, False),  # ndvi_median has water: it is the NDVI with water
+    ],
+)
+def test_the_ndvi_with_water_is_kept_only_when_the_sharpening_reads_it(
+    demo_folder, enabled, lst_keep_water, indices_keep_water, with_water
+):
+    config = _config(
+        demo_folder,
+        **{
+            "sharpen.enabled": enabled,
+            "mask.lst_keep_water": lst_keep_water,
+            "mask.indices_keep_water": indices_keep_water,
+        },
+    )
+    assert _sharpens_with_water(config) is with_water
 
 
 def _geobox(folder: Path) -> GeoBox:

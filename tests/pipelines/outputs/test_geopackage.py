@@ -11,13 +11,19 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
 
 from pipelines.outputs import default_zone_styles, write_zones_gpkg, zone_layer_description
 from pipelines.outputs import geopackage as gpkg_module
-from pipelines.outputs.geopackage import RunInputs, landcover_map_source, zone_layer_metadata
+from pipelines.outputs.geopackage import (
+    RunInputs,
+    index_means_with_values,
+    landcover_map_source,
+    zone_layer_metadata,
+)
 from tests.holders import waits_seen
 from tests.pipelines.outputs.helpers import ORIGIN
 from tests.pipelines.test_qgis import QGIS_PYTHON, _env
@@ -177,15 +183,28 @@ def test_layer_description_names_the_census_tables_and_their_years():
 
 
 def test_layer_description_says_the_index_means_are_over_land_when_water_is_left_out():
-    """mask.indices_keep_water false (the run passes indices_over_land): the layer's
-    ndvi_mean and albedo_mean, those it has, are said to be means over the zone's land."""
+    """mask.indices_keep_water false: the run passes the layer's ndvi_mean and albedo_mean
+    with values (over_land), which the description says are means over the zone's land."""
     columns = ["code_iris", "lst_mean_k", "ndvi_mean", "albedo_mean"]
-    over_land = zone_layer_description("iris", columns, indices_over_land=True)
-    assert "; ndvi_mean and albedo_mean over the zone's land (water left out)" in over_land
+    both = zone_layer_description("iris", columns, over_land=("albedo_mean", "ndvi_mean"))
+    assert "; ndvi_mean and albedo_mean over the zone's land (water left out)." in both
     assert "water" not in zone_layer_description("iris", columns)
-    ndvi_only = zone_layer_description("iris", columns[:3], indices_over_land=True)
-    assert "; ndvi_mean over the zone's land (water left out)" in ndvi_only
-    assert "water" not in zone_layer_description("qpv", ["lst_mean_k"], indices_over_land=True)
+    once = iter(["ndvi_mean"])  # read once: an iterator is not consumed column by column
+    ndvi_only = zone_layer_description("iris", iter(columns), over_land=once)
+    assert "; ndvi_mean over the zone's land (water left out)." in ndvi_only
+    with_census = zone_layer_description("iris", iter([*columns, "disp_med", "population"]))
+    assert "; disp_med median" in with_census and "; population residents" in with_census
+
+
+def test_the_index_means_with_values_are_those_with_a_number():
+    """A run without NDVI (ndvi_mean all NaN) has none; without the blue and SWIR bands,
+    albedo_mean is all NaN: only ndvi_mean."""
+    frame = pd.DataFrame({"ndvi_mean": [0.3, np.nan], "albedo_mean": [np.nan, np.nan]})
+    assert index_means_with_values(frame) == ["ndvi_mean"]
+    both = frame.assign(albedo_mean=[np.nan, 0.1])
+    assert index_means_with_values(both) == ["ndvi_mean", "albedo_mean"]
+    assert index_means_with_values(frame.assign(ndvi_mean=np.nan)) == []
+    assert index_means_with_values(pd.DataFrame({"lst_mean_k": [300.0]})) == []
 
 
 def test_replacing_the_file_keeps_qgis_projects_and_styles_and_warns_of_the_rest(tmp_path, layers):

@@ -791,6 +791,10 @@ def test_rebuilt_report_keeps_the_run_language(demo_run, tmp_path):
     assert '<html lang="fr"' in (run / "report.html").read_text(encoding="utf-8")
 
 
+#: The maps' caption of a run leaving water out of its NDVI (mask.indices_keep_water false).
+NDVI_OVER_LAND = "NDVI: mean over each IRIS's land (water left out)."
+
+
 def test_quality_note_says_what_the_valid_share_is_of(demo_run, tmp_path):
     """The demo leaves water out of its LST: the share is of the land. A run that kept water
     (``mask.lst_keep_water``) measured it over the whole area, and the report says so."""
@@ -801,20 +805,20 @@ def test_quality_note_says_what_the_valid_share_is_of(demo_run, tmp_path):
     manifest["config"]["mask"]["lst_keep_water"] = True
     (run / "manifest.json").write_text(json.dumps(manifest))
     report = _built(run, build_report(run, lang="en"))
-    assert "Share of the land (water left out)" not in report.html
+    # Its NDVI still leaves water out (mask.indices_keep_water false), as the maps say.
+    assert "water left out" not in unescape(report.html).replace(NDVI_OVER_LAND, "")
     assert "Share of the area (water included) covered by valid pixels" in report.html
 
 
 def test_the_report_says_the_ndvi_is_a_mean_over_land_unless_the_run_kept_water(demo_run, tmp_path):
-    """The demo leaves water out of its NDVI and albedo (mask.indices_keep_water false): the
-    report says their zone means are over the land; of a run keeping water, it does not."""
-    phrase = "NDVI and albedo: means over each IRIS's land (water left out)."
+    """The demo leaves water out of its NDVI (mask.indices_keep_water false): the report says
+    its zone means are over the land; of a run keeping water, it does not."""
     run = copy_run(demo_run, tmp_path / "run")
-    assert phrase in unescape(_built(run, build_report(run, lang="en")).html)
+    assert NDVI_OVER_LAND in unescape(_built(run, build_report(run, lang="en")).html)
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["config"]["mask"]["indices_keep_water"] = True
     (run / "manifest.json").write_text(json.dumps(manifest))
-    assert "NDVI and albedo: means" not in _built(run, build_report(run, lang="en")).html
+    assert "NDVI: mean over" not in unescape(_built(run, build_report(run, lang="en")).html)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")

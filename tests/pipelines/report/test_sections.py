@@ -763,18 +763,15 @@ def test_no_lst_map_for_want_of_scenes_is_said_as_such(tmp_path):
         ({}, False),  # a run from before the key kept water in its NDVI
     ],
 )
-def test_the_maps_say_the_ndvi_and_albedo_are_means_over_land_when_water_is_left_out(
-    tmp_path, mask, said
-):
+def test_the_maps_say_the_ndvi_is_a_mean_over_land_when_water_is_left_out(tmp_path, mask, said):
     iris = _iris([300.0, 301.0]).assign(ndvi_mean=[0.3, 0.5])
     summary = _summary(tmp_path, iris=iris, manifest={"config": {"mask": mask}})
     english = _texts(sections._maps(summary, "lst_mean_k", EN, sections._Drawer()))
     french = _texts(sections._maps(summary, "lst_mean_k", FR, sections._Drawer()))
-    phrase = "NDVI and albedo: means over each IRIS's land (water left out)."
+    phrase = "NDVI: mean over each IRIS's land (water left out)."
     assert (phrase in english) is said
-    assert (
-        "NDVI et albédo : moyennes sur les terres de chaque IRIS (l'eau exclue)." in french
-    ) is said
+    assert ("NDVI : moyenne sur les terres de chaque IRIS (l'eau exclue)." in french) is said
+    assert "albedo" not in english and "albédo" not in french  # the maps draw no albedo
     without_ndvi = dataclasses.replace(summary, iris=_iris([300.0, 301.0]))
     assert phrase not in _texts(sections._maps(without_ndvi, "lst_mean_k", EN, sections._Drawer()))
 
