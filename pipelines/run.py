@@ -1131,6 +1131,7 @@ def _run(
     )
     pixels = None  # a one-piece run's persisted inputs: not kept through the tables and report
     notes += [note for layer in floored if (note := floored_note(layer))]
+    floored.clear()  # a persisted layer: not kept through the tables and report
     # Each raster is encoded once it is final (index composites and land cover during the
     # tiles pass; then n_clear, which the report reads, and the LST rasters): the tables, the
     # statistics and the report are made meanwhile.
@@ -1151,10 +1152,11 @@ def _run(
             sharpened = sharpen_composite(
                 config.sharpen, rasters["lst_median"], ndvi, crs, notes, landsat_pixels
             )
-        del ndvi
+        del ndvi, landsat_pixels
         if sharpened is not None:
             sharpened_fit = sharpen_record(sharpened, config.sharpen)
-            encode({SHARPENED: sharpened})
+            encode({SHARPENED: sharpened})  # its writing job keeps it until written
+        del sharpened
     with timer("heat_island"):
         heat = heat_island_summary(
             composite_sums,
@@ -1394,7 +1396,7 @@ def _sharpens_with_water(config: RunConfig) -> bool:
 
 
 #: Name of the NDVI composite with water the sharpening reads (:func:`_sharpening_ndvi`), as
-#: the manifest's ``extra.sharpen.ndvi`` records it.
+#: the manifest's ``extra.sharpen.ndvi`` records it (not written: no file has this name).
 NDVI_WITH_WATER = "ndvi_with_water"
 
 

@@ -234,6 +234,17 @@ def index_means_with_values(frame: pd.DataFrame) -> list[str]:
     """Return the columns of :data:`INDEX_MEANS` ``frame`` has with at least one number.
 
     A run without NDVI has none; one without the blue and SWIR bands no ``albedo_mean``.
+
+    Parameters
+    ----------
+    frame
+        A zone table of the run (``zones.gpkg``'s layer before it is written).
+
+    Returns
+    -------
+    list of str
+        Those columns, in :data:`INDEX_MEANS`' order (what a layer's description says is
+        over land: :func:`zone_layer_description`'s ``over_land``).
     """
     return [
         column

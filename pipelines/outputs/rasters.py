@@ -100,7 +100,7 @@ RASTER_SPECS: Mapping[str, RasterSpec] = {
         "90th percentile of land surface temperature", "K", standard_name="surface_temperature"
     ),
     "lst_median_sharpened": RasterSpec(
-        "median land surface temperature sharpened with the NDVI median",
+        "median land surface temperature sharpened with the NDVI composite",
         "K",
         standard_name="surface_temperature",
     ),

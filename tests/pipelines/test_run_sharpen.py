@@ -319,6 +319,9 @@ def test_without_lst_keep_water_the_sharpening_reads_ndvi_median(sharpened):
 def test_the_ndvi_with_water_is_kept_only_when_the_sharpening_reads_it(
     demo_folder, enabled, lst_keep_water, indices_keep_water, with_water
 ):
+    """The rule (run._sharpens_with_water) that keeps the with-water NDVI past the tiles
+    pass: only for a sharpening that keeps water where the NDVI composite leaves it out.
+    Its effect on the run is the over-water tests' (the fit and raster)."""
     config = _config(
         demo_folder,
         **{
