@@ -915,15 +915,15 @@ def zonal_command(
     from pipelines.zonal import zonal_table
 
     check_table_path(out)
+    gpkg = out.suffix.lower() == ".gpkg"
+    if gpkg:  # another ilots command writing it: said before anything opens it (its layers
+        check_file_free(out)  # are listed, its journals checked, with SQLite); held to write
     with _removed_if_failed(out.parent):
         written = file_overwrite(out, overwrite)  # a GeoPackage there: through a link
         check_output(out, inputs=[raster, zones, weights], make_folder=True, overwrite=written)
         if not overwrite:
             refuse_replacing(replaced_table(out))
-        if out.suffix.lower() == ".gpkg":  # written, or open in QGIS: said now, not after
-            # Another ilots command's layer first (held again to write): the check of the
-            # journals may open the file with SQLite while that command copies it.
-            check_file_free(out)
+        if gpkg:  # open in QGIS: said now, not after the work
             check_closed(out.resolve())  # a link: its file's -wal, as SQLite names it
         with dask_progress("zonal statistics", progress):
             table, frame = zonal_table(

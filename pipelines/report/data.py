@@ -34,7 +34,7 @@ from rasterio.features import geometry_mask
 
 from pipelines.config.models import CompositeConfig, InputsConfig, MaskConfig, ZonesConfig
 from pipelines.outputs.folder import RunFolder
-from pipelines.outputs.lock import lock_holder
+from pipelines.outputs.lock import held_here, lock_holder
 from pipelines.outputs.provenance import raster_is_synthetic, truthy
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
@@ -447,7 +447,7 @@ def _stopped_run(folder: RunFolder) -> str | None:
     written before its last steps; a previous run's; the demo's beside it).
     """
     root = folder.root
-    if owner := lock_holder(root):
+    if not held_here(root) and (owner := lock_holder(root)):  # not the report's own hold
         return (
             f"{root}: a run is writing it ({owner}), so it has no manifest.json yet; wait "
             f"for it to end, then ilots report {root}"

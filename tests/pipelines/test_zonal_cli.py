@@ -572,13 +572,17 @@ def test_zonal_does_not_replace_a_layer_that_appeared_meanwhile(tmp_path, monkey
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: no lock on Windows")
+@pytest.mark.parametrize("layer", ["iris", "stats"])
 def test_zonal_into_a_geopackage_another_command_writes_stops_before_the_work(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, layer
 ):
     """A GeoPackage another ilots command is adding a layer to (its file_lock held) was
     refused only once the statistics were computed: refused before them, naming the holder,
-    the file left as it was, and before the check of its journals, which may open it with
-    SQLite while that command copies it."""
+    the file left as it was, and before anything opens it with SQLite (its layers listed,
+    its journals checked) while that command copies it. Holding the layer zonal would write
+    ("stats"), it is not refused as a layer to --overwrite first."""
+    import pyogrio
+
     from pipelines.outputs import geopackage
     from pipelines.outputs.lock import file_lock
 
@@ -586,15 +590,16 @@ def test_zonal_into_a_geopackage_another_command_writes_stops_before_the_work(
     zones = _voronoi_zones((600000, 5399700, 600300, 5400000), 32631, 3)
     zones.to_file(tmp_path / "z.gpkg")
     out = tmp_path / "stats.gpkg"
-    zones.to_file(out, layer="iris")
+    zones.to_file(out, layer=layer)
     before = out.read_bytes()
     _no_computation(monkeypatch)
-    checked = []
+    checked, listed = [], []
     monkeypatch.setattr(geopackage, "check_closed", checked.append)
+    monkeypatch.setattr(pyogrio, "list_layers", lambda *a, **k: listed.append(a))
     args = ("zonal", raster, tmp_path / "z.gpkg", "--id", "zid", "--stats", "mean", "--out", out)
     with file_lock(out):  # another command's hold (another open of the lock file)
         result = _run(*args)
-    assert checked == []
+    assert checked == [] and listed == []
     assert _one_error(result) == (
         f"Error: OutputError: {out.resolve()} is being written by another ilots command (pid "
         f"{os.getpid()} on {socket.gethostname()}); wait for it to end, then run this one again"

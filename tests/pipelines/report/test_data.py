@@ -144,6 +144,20 @@ def test_zones_in_degrees_are_mapped_in_metres(demo_run, tmp_path):
                                                             rel=1e-3)  # fmt: skip
 
 
+def test_a_report_of_a_stopped_run_does_not_take_its_own_hold_for_a_run(tmp_path):
+    """A run killed after its zones.gpkg, before its manifest: ilots report holds the folder
+    (as a run would) while it reads it, and said "a run is writing it (pid <its own>)";
+    it says the run was stopped, and how to finish it."""
+    from pipelines.report import build_report
+
+    (tmp_path / ".checkpoints").mkdir()
+    (tmp_path / "zones.gpkg").write_bytes(b"")
+    with pytest.raises(ReportError) as info:
+        build_report(tmp_path)
+    assert "a run into it was stopped before it finished (manifest.json missing)" in str(info.value)
+    assert "a run is writing it" not in str(info.value)
+
+
 def test_a_folder_a_run_is_writing_is_not_called_stopped(tmp_path):
     """While a run holds the folder (its lock), its missing manifest is no stopped run."""
     import socket
