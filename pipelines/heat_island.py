@@ -189,8 +189,11 @@ def _say_empty(sums: dict[str, dict[str, float]]) -> None:
     said = [f"the composites ΔT and LST have no value in the {' nor the '.join(without)}: no "
             "pixel there has composite.min_clear clear scenes (with fewer scenes than that in "
             "the periods, none can)"] if without else []  # fmt: skip
-    # A mask without pixels (said above) leaves every scene without a reference mean, so
-    # the ΔT without a value anywhere: its cause is that mask, not the minimums.
+    # A mask without pixels (said above): no SUHII either way. When it is the ΔT's reference
+    # (the rural ring, or the footprint under anomaly_reference: urban) no scene has a
+    # reference mean, so the ΔT has no value anywhere, not for the minimums: warn_empty_mask
+    # alone says it (under the other reference, a ΔT short of the minimums goes unsaid here;
+    # the scenes' own warnings say it).
     no_mask = any(not n_mask.get(region, 0) for region, _, _ in _REGIONS)
     for variable, name, _ in _COMPOSITES:
         if variable == "lst_anomaly" and no_mask:

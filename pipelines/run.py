@@ -1152,7 +1152,7 @@ def _run(
             sharpened = sharpen_composite(
                 config.sharpen, rasters["lst_median"], ndvi, crs, notes, landsat_pixels
             )
-        del ndvi, landsat_pixels
+        del ndvi
         if sharpened is not None:
             sharpened_fit = sharpen_record(sharpened, config.sharpen)
             encode({SHARPENED: sharpened})  # its writing job keeps it until written

@@ -286,6 +286,17 @@ def held_here(folder: str | os.PathLike[str]) -> bool:
 
     :func:`lock_holder` then names this process: a check made inside its own hold (``ilots
     report`` of a folder without a manifest) must not take it for another run.
+
+    Parameters
+    ----------
+    folder
+        A run folder, as given to :func:`folder_lock` (a link or a relative path: the same
+        folder).
+
+    Returns
+    -------
+    bool
+        True from the first hold of this process to the end of its last one.
     """
     with _held_lock:
         return Path(folder).resolve() in _held
