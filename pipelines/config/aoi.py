@@ -499,10 +499,7 @@ def polygon_union(geometries: np.ndarray, *, workers: int | None = None) -> Base
     BaseGeometry
         A valid polygon or multipolygon, empty if no geometry has an area.
     """
-    parts = shapely.make_valid(np.asarray(geometries, dtype=object))
-    while (shapely.get_type_id(parts) >= 4).any():  # multi-parts, collections in collections
-        parts = shapely.get_parts(parts)
-    polygons = parts[shapely.get_type_id(parts) == 3]
+    polygons = polygon_parts(shapely.make_valid(np.asarray(geometries, dtype=object)))
     if len(polygons) == 0:
         return shapely.MultiPolygon()
     # The polygons with no edge astray (each shared edge matched, none inside another
@@ -537,13 +534,13 @@ def _bisected_union(polygons: np.ndarray, centres: np.ndarray, levels: int) -> B
         return shapely.union(union, other.result())
 
 
-def polygon_parts(geometry: BaseGeometry) -> np.ndarray:
+def polygon_parts(geometry: BaseGeometry | np.ndarray) -> np.ndarray:
     """Return the polygons of ``geometry``, not empty, out of any multi-part or collection.
 
-    The points and lines of a collection (:func:`shapely.make_valid`'s collapsed rings) are
-    left out.
+    ``geometry``: one geometry, or an array of them (missing ones left out). The points and
+    lines of a collection (:func:`shapely.make_valid`'s collapsed rings) are left out.
     """
-    parts = np.array([geometry], dtype=object)
+    parts = np.asarray(geometry, dtype=object).reshape(-1)
     while (nested := shapely.get_type_id(parts) >= 4).any():  # multi-parts, collections
         parts = np.concatenate([parts[~nested], shapely.get_parts(parts[nested])])
     return parts[(shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)]

@@ -91,6 +91,7 @@ __all__ = [
     "SYNTHETIC_MARK",
     "RunInputs",
     "Source",
+    "has_values",
     "index_means_with_values",
     "landcover_map_source",
     "user_content",
@@ -246,12 +247,14 @@ def index_means_with_values(frame: pd.DataFrame) -> list[str]:
         Those columns, in :data:`INDEX_MEANS`' order (what a layer's description says is
         over land: :func:`zone_layer_description`'s ``over_land``).
     """
-    return [
-        column
-        for column in INDEX_MEANS
-        if column in frame.columns
-        and bool(pd.to_numeric(frame[column], errors="coerce").notna().any())
-    ]
+    return [column for column in INDEX_MEANS if has_values(frame, column)]
+
+
+def has_values(frame: pd.DataFrame, column: str) -> bool:
+    """Whether ``frame`` has ``column`` with at least one number (the report's test too)."""
+    if column not in frame.columns:
+        return False
+    return bool(pd.to_numeric(frame[column], errors="coerce").notna().any())
 
 
 @dataclass(frozen=True)

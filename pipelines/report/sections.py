@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 from pipelines.census.overlay import qpv_without_iris
 from pipelines.config.models import landcover_map_year
 from pipelines.outputs._atomic import ilots_version
-from pipelines.outputs.geopackage import landcover_map_source
+from pipelines.outputs.geopackage import has_values, landcover_map_source
 from pipelines.report import figures
 from pipelines.report.data import RunSummary, ScenarioFiles
 from pipelines.report.headlines import (
@@ -161,13 +161,6 @@ def _missing(m: Messages, what: str) -> Paragraph:
     return Paragraph(m("not_computed", what=m(what)), style="missing")
 
 
-def _has_values(frame: pd.DataFrame, column: str) -> bool:
-    """Whether ``frame`` has ``column`` with at least one number."""
-    if column not in frame.columns:
-        return False
-    return bool(pd.to_numeric(frame[column], errors="coerce").notna().any())
-
-
 @dataclass(frozen=True)
 class _Drawer:
     """Render the report's figures to PNG blocks, each marked as synthetic when the run is.
@@ -249,7 +242,7 @@ def _headlines(
         _blocks(
             # No IRIS with a value: said first, whatever else the run found (NDVI, SUHII).
             Paragraph(_no_lst_values(summary, m), style="missing")
-            if column is not None and not _has_values(summary.iris, column)
+            if column is not None and not has_values(summary.iris, column)
             else None,
             HeadlineBlock(headlines) if headlines else None,
             Paragraph(m("one_date", date=one_date or m("unknown")))
@@ -312,7 +305,7 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
     blocks: list[Block | None] = []
     # A column without a single value (every IRIS clouded; no red or NIR band for the NDVI)
     # is said in a line, not drawn as a map of hatching under an empty colour bar.
-    lst_drawn = column is not None and _has_values(iris, column)
+    lst_drawn = column is not None and has_values(iris, column)
     if lst_drawn:
         title = m("fig_map_lst") if column == "lst_anomaly_mean_k" else m.label(column, "axis")
         # A fixed range (outputs.anomaly_range_k), and a neutral colour at 0, are of
@@ -325,7 +318,7 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
         blocks.append(draw(fig, title, name="lst_map"))
     elif column is not None:
         blocks.append(_no_lst_map(summary, m))
-    if _has_values(iris, "ndvi_mean"):
+    if has_values(iris, "ndvi_mean"):
         fig = figures.map_figure(
             iris, "ndvi_mean", m, title=m("fig_map_ndvi"), qpv=qpv, cmap="YlGn", diverging=False
         )
@@ -337,7 +330,7 @@ def _maps(summary: RunSummary, column: str | None, m: Messages, draw: _Drawer) -
         missing = int(pd.to_numeric(iris[column], errors="coerce").isna().sum()) if lst_drawn else 0
         if missing:
             caption = f"{caption} {m('fig_map_missing', n=m.integer(missing))}".strip()
-        if summary.indices_water_left_out and _has_values(iris, "ndvi_mean"):
+        if summary.indices_water_left_out and has_values(iris, "ndvi_mean"):
             caption = f"{caption} {m('fig_map_ndvi_land')}".strip()
         if caption:
             blocks.append(Paragraph(caption, style="note"))
