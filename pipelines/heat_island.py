@@ -194,10 +194,9 @@ def _say_empty(sums: dict[str, dict[str, float]]) -> None:
     # reference mean, so the ΔT has no value anywhere, not for the minimums: warn_empty_mask
     # alone says it (under the other reference, a ΔT short of the minimums goes unsaid here;
     # the scenes' own warnings say it).
-    no_mask = any(not n_mask.get(region, 0) for region, _, _ in _REGIONS)
+    if any(not n_mask.get(region, 0) for region, _, _ in _REGIONS):
+        empty["lst_anomaly"] = without
     for variable, name, _ in _COMPOSITES:
-        if variable == "lst_anomaly" and no_mask:
-            empty[variable] = [what for what in empty[variable] if what in without]
         if own := [what for what in empty[variable] if what not in without]:
             said.append(f"the composite {name} has no value in the {' nor the '.join(own)}"
                         + _EMPTY_CAUSES[variable])  # fmt: skip

@@ -358,13 +358,13 @@ def _holder(lock: Path) -> str | None:
     return None
 
 
-def _open_lock(path: Path, mode: str) -> IO[str] | None:
-    """Open the lock file ``path`` in ``mode`` (to write too), else read-only; None: neither.
+def _open_lock(path: Path) -> IO[str] | None:
+    """Open the lock file ``path`` to append (made if missing), else read-only; None: neither.
 
     Read-only: another user's lock file in a shared folder, or a read-only mount. It still
     locks, but this process cannot write its line in it (:func:`_owner`).
     """
-    for how in (mode, "r"):
+    for how in ("a+", "r"):
         with contextlib.suppress(OSError):
             return open(path, how, encoding="utf-8")
     return None
@@ -460,7 +460,7 @@ def _lock(
     """
     # Open while the lock is held. A read-only folder or mount (EACCES, EROFS): whoever
     # writes there says why it cannot; another user's lock file still locks, read-only.
-    handle = _open_lock(path, "a+")
+    handle = _open_lock(path)
     if handle is None:
         return None, None
     try:

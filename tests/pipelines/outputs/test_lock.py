@@ -306,6 +306,19 @@ def _refusal(path) -> str:
     )
 
 
+def _refused_both_ways(path, said: str) -> None:
+    """Assert that a command is refused ``path`` with ``said``, at the end of its work
+    (file_lock) and before it (check_file_free)."""
+    from pipelines.outputs.lock import check_file_free
+
+    with pytest.raises(OutputError) as refused, file_lock(path):
+        pass
+    assert str(refused.value) == said
+    with pytest.raises(OutputError) as before:
+        check_file_free(path)
+    assert str(before.value) == said
+
+
 def test_a_file_held_by_another_command_is_refused_whatever_path_names_it(tmp_path):
     """file_lock of city.gpkg, held: a second hold (another open: another command), through
     a link to it too, is refused naming the holder, and so is the check before the work;
@@ -319,12 +332,7 @@ def test_a_file_held_by_another_command_is_refused_whatever_path_names_it(tmp_pa
     assert os.listdir(tmp_path) == ["stats.gpkg"]
     with file_lock(gpkg):
         for path in (gpkg, link):
-            with pytest.raises(OutputError) as refused, file_lock(path):
-                pass
-            assert str(refused.value) == _refusal(gpkg)
-            with pytest.raises(OutputError) as before:
-                check_file_free(path)
-            assert str(before.value) == _refusal(gpkg)
+            _refused_both_ways(path, _refusal(gpkg))
     assert os.listdir(tmp_path) == ["stats.gpkg"]
     (tmp_path / ".city.gpkg.lock").write_text("pid 7 on their-host\n")  # left, not held
     check_file_free(gpkg)
@@ -409,7 +417,6 @@ def test_a_holder_that_cannot_write_its_line_is_not_named_by_the_stale_one(tmp_p
     line not written) and carol, read-only too, or alice, who can write, probes it: the
     refusal, at the end of the work or before it, says a process holds the lock file and
     that its last line is stale, never naming alice's ended process (nor alice)."""
-    from pipelines.outputs.lock import check_file_free
 
     gpkg = tmp_path / "city.gpkg"
     lock = tmp_path / ".city.gpkg.lock"
@@ -429,12 +436,7 @@ def test_a_holder_that_cannot_write_its_line_is_not_named_by_the_stale_one(tmp_p
             with monkeypatch.context() as probe:
                 if prober == "carol":
                     _read_only_lock_files(probe)
-                with pytest.raises(OutputError) as refused, file_lock(gpkg):
-                    pass
-                assert str(refused.value) == said, prober
-                with pytest.raises(OutputError) as before:
-                    check_file_free(gpkg)
-                assert str(before.value) == said, prober
+                _refused_both_ways(gpkg, said)
     finally:
         hold.__exit__(None, None, None)
 
@@ -442,17 +444,11 @@ def test_a_holder_that_cannot_write_its_line_is_not_named_by_the_stale_one(tmp_p
 def test_a_holder_that_wrote_its_line_is_named_to_a_read_only_prober(tmp_path, monkeypatch):
     """Alice holds her lock file and wrote her line; bob, who can only read it, is told her
     pid, alive, at the end of the work and before it (not just "alice's lock file")."""
-    from pipelines.outputs.lock import check_file_free
 
     gpkg = tmp_path / "city.gpkg"
     with file_lock(gpkg):  # alice's hold: this process, alive
         _read_only_lock_files(monkeypatch)
-        with pytest.raises(OutputError) as refused, file_lock(gpkg):
-            pass
-        assert str(refused.value) == _refusal(gpkg)
-        with pytest.raises(OutputError) as before:
-            check_file_free(gpkg)
-        assert str(before.value) == _refusal(gpkg)
+        _refused_both_ways(gpkg, _refusal(gpkg))
 
 
 @pytest.mark.parametrize("whose", ["ended", "this", "another user's", "another host's"])
