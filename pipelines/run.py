@@ -997,7 +997,10 @@ def _run(
             pixels = dict(zip(lazy, dask.persist(*lazy.values()), strict=True))
     comp = config.composite
     floored: list[xr.DataArray] = []  # the index composites' count, as the passes read it
-    # The NDVI with water, before settled_rasters leaves it out, when the sharpening reads it.
+    # The NDVI with water, before settled_rasters leaves it out, when the sharpening reads it:
+    # one piece, its persisted layer (its own array: Dask copies a selection of under half a
+    # chunk, so the index stack it was taken from is not kept); tiles, a lazy mosaic of
+    # the tiles' checkpointed pieces.
     ndvi_with_water: list[xr.DataArray] = []
     sharpen_with_water = _sharpens_with_water(config)
 

@@ -301,6 +301,40 @@ def test_with_lst_keep_water_the_sharpened_lst_is_the_same_whatever_indices_keep
     assert tags == ["ndvi_with_water", "ndvi_median"]
 
 
+@pytest.mark.parametrize("kept_water", ["sentinel2"], indirect=True)
+def test_with_lst_keep_water_a_tiled_run_sharpens_as_the_one_piece_run(
+    kept_water, demo_folder, tmp_path
+):
+    """In 12 processing tiles (128 px: not whole 3 x 3 blocks) the with-water NDVI the
+    sharpening reads is the mosaic of the tiles' checkpointed pieces: the raster and the fit
+    are the one-piece run's, both recorded as read with the NDVI with water, and the land
+    cover's water (NaN in ndvi_median) has sharpened values wherever its 30 m cell has an
+    LST and the run keeping water in its NDVI composite has an NDVI there."""
+    sensor, folders = kept_water
+    whole = folders[False]
+    overrides = {"mask.lst_keep_water": True, **KEEP_WATER_INDICES[sensor]}
+    config = _config(demo_folder, **SHARPEN, **overrides)
+    tiled = run(config, out=tmp_path / "tiled", tile_size_px=128)
+    assert len(run_tiles.tiles_of(_geobox(tiled.folder), 128)) == 12
+    out = _read(tiled.folder, NAME)
+    np.testing.assert_array_equal(out, _read(whole, NAME))
+    one, many = (_manifest(f)["extra"]["sharpen"] for f in (whole, tiled.folder))
+    assert one["ndvi"] == many["ndvi"] == "ndvi_with_water"
+    for key in FIT_KEYS:
+        assert many[key] == pytest.approx(one[key], rel=1e-12, abs=1e-12), key
+    assert _tags(whole, NAME)["sharpen_ndvi"] == _tags(tiled.folder, NAME)["sharpen_ndvi"]
+    assert _tags(tiled.folder, NAME)["sharpen_ndvi"] == "ndvi_with_water"
+    # The water: no NDVI in ndvi_median, a sharpened LST where the oracle has both inputs.
+    phase = _landsat_phase(demo_folder, tiled.folder)
+    water = _blocks(_read(tiled.folder, "landcover"), phase) == LandCover.WATER
+    assert np.isnan(_blocks(_read(tiled.folder, "ndvi_median"), phase)[water]).all()
+    coarse = _coarse_lst(_read(tiled.folder, "lst_median"), phase)
+    with_ndvi = np.isfinite(_blocks(_read(folders[True], "ndvi_median"), phase))
+    sharpened = water & np.isfinite(coarse)[..., None] & with_ndvi
+    assert sharpened.sum() > 1000
+    assert np.isfinite(_blocks(out, phase)[sharpened]).all()
+
+
 def test_without_lst_keep_water_the_sharpening_reads_ndvi_median(sharpened):
     """The manifest and the raster's tags name the NDVI the LST was sharpened with."""
     assert _manifest(sharpened)["extra"]["sharpen"]["ndvi"] == "ndvi_median"
