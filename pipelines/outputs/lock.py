@@ -53,7 +53,6 @@ __all__ = [
     "check_file_free",
     "file_lock",
     "folder_lock",
-    "held_here",
     "lock_holder",
     "read_lock",
     "run_folder_lock",
@@ -279,27 +278,6 @@ def _let_go(root: Path) -> None:
         if hold.handle is not None:
             hold.handle.close()  # releases the lock
         _remove_if_unused(hold.made)
-
-
-def held_here(folder: str | os.PathLike[str]) -> bool:
-    """Return whether this process holds ``folder`` (:func:`folder_lock`, :func:`read_lock`).
-
-    :func:`lock_holder` then names this process: a check made inside its own hold (``ilots
-    report`` of a folder without a manifest) must not take it for another run.
-
-    Parameters
-    ----------
-    folder
-        A run folder, as given to :func:`folder_lock` (a link or a relative path: the same
-        folder).
-
-    Returns
-    -------
-    bool
-        True from the first hold of this process to the end of its last one.
-    """
-    with _held_lock:
-        return Path(folder).resolve() in _held
 
 
 def lock_holder(folder: str | os.PathLike[str]) -> str | None:

@@ -18,7 +18,6 @@ from pipelines.outputs.lock import (
     JobHold,
     file_lock,
     folder_lock,
-    held_here,
     lock_holder,
     read_lock,
     sweep_temporaries,
@@ -530,25 +529,3 @@ def test_a_probe_of_a_lock_file_made_anew_as_it_probed_probes_the_new_one(tmp_pa
         assert str(refused.value) == _refusal(gpkg)
     finally:
         held[0].close()
-
-
-def test_a_folder_is_held_here_from_the_first_hold_to_the_end_of_the_last(tmp_path, monkeypatch):
-    """Through a relative path or a link, as folder_lock keys it; shared or not; not once
-    let go, nor when another process holds it (lock_holder names that one)."""
-    folder = tmp_path / "run"
-    folder.mkdir()
-    link = tmp_path / "link"
-    link.symlink_to(folder)
-    monkeypatch.chdir(tmp_path)
-    assert not held_here(folder)
-    with folder_lock(link):
-        assert held_here("run") and held_here(folder)
-        with folder_lock(folder):
-            pass
-        assert held_here(folder)  # the first hold still runs
-    assert not held_here(folder)
-    with read_lock(folder):
-        assert held_here(link)
-    assert not held_here(folder)
-    with held_elsewhere(folder) as holder:
-        assert not held_here(folder) and str(holder.pid) in lock_holder(folder)
