@@ -13,7 +13,7 @@ ring, so a reader knows what the number compares.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -40,6 +40,7 @@ def heat_island_summary(
     *,
     min_pixels: int = 1,
     min_frac: float = 0.0,
+    anomaly_reference: Literal["rural", "urban"] = "rural",
 ) -> dict[str, Any]:
     """Assemble the run's ``heat_island.json``.
 
@@ -64,6 +65,11 @@ def heat_island_summary(
         footprint or the reference rests on (``heat_island.min_reference_pixels``, in grid
         pixels, and ``min_reference_frac``: as a scene's); under them it is None, and so is
         the composite SUHII, said in a warning.
+    anomaly_reference
+        The mask of the scenes' reference means the ΔT is taken against
+        (``composite.anomaly_reference``): with it empty the ΔT has no value anywhere (the
+        empty mask's warning says why); with the other mask empty, a ΔT left without a value
+        in it for the minimums is said in the composite's warning.
 
     Returns
     -------
@@ -74,8 +80,7 @@ def heat_island_summary(
         (NaN as None).
     """
     values = [s["suhii_k"] for s in scenes if s["suhii_k"] is not None]
-    _say_empty(sums)
-    _say_thin(sums, min_pixels, min_frac)
+    _say_composites(sums, min_pixels, min_frac, anomaly_reference)
     return {
         "definition": {
             **definition,
@@ -100,7 +105,7 @@ def _record(
 ) -> dict[str, Any]:
     """Return the composite SUHII record of ``variable``.
 
-    A mask without a value of it has a None mean, said once by :func:`_say_empty`; so has a
+    A mask without a value of it has a None mean, said once by :func:`_say_composites`; so has a
     mask where it has too few (:func:`_thin_regions`), its pixel count kept.
     """
     layer = sums.get(variable, {})
@@ -123,7 +128,7 @@ def _thin_regions(
     Under ``min_pixels`` or under ``min_frac`` of the mask's pixels, as a scene's mean
     (:func:`raster.heat_island._checked_mean`): one clear urban pixel of a thousand is no
     mean of the city. Each with its count and its mask's pixels. A mask with no value at all
-    is :func:`_say_empty`'s.
+    is :func:`_empty_words`'s.
     """
     thin = {}
     for region, _, _ in _REGIONS:
@@ -139,73 +144,30 @@ REFERENCE_SETTINGS = ("heat_island.min_reference_frac", "heat_island.min_referen
 _COMPOSITES = (("lst_anomaly", "ΔT", "composite"), ("lst_median", "LST", "composite_lst"))
 
 
-def _say_thin(sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float) -> None:
-    """Warn of the composites (ΔT, LST) with too few pixels in a mask, each on its own counts.
+def _say_composites(
+    sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float, anomaly_reference: str
+) -> None:
+    """Warn of the SUHII masks without pixels, and of the composites left without a SUHII.
 
-    One warning (:func:`_thin_regions` of each composite) naming each thin composite, its
-    counts, and the records of ``heat_island.json`` left without a SUHII.
-    """
-    n_mask, said, records = sums.get("n_mask", {}), [], []
-    for variable, name, record in _COMPOSITES:
-        thin = _thin_regions(sums.get(variable, {}), n_mask, min_pixels, min_frac)
-        where = [f"{thin[region][0]} of the {thin[region][1]} pixels of the {what}"
-                 for region, what, _ in _REGIONS if region in thin]  # fmt: skip
-        if where:
-            said.append(f"the composite {name} has a value on only {' and '.join(where)}")
-            records.append(record)
-    if said:
-        kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
-        limits = minimum_words(min_pixels, min_frac, settings=REFERENCE_SETTINGS)
-        warnings.warn(
-            IlotsWarning(
-                f"{'; '.join(said)} ({limits}), so heat_island.json has no SUHII in "
-                f"{' nor '.join(records)}{kept}; lower composite.min_clear, widen the periods "
-                "or lower those minimums",
-                code="empty_composite",
-            ),
-            stacklevel=3,
-        )
-
-
-def _say_empty(sums: dict[str, dict[str, float]]) -> None:
-    """Warn of the SUHII masks without pixels, and of those where a composite has no value.
-
-    Each composite (ΔT, LST) on its own counts, as :func:`_say_thin`. A composite has a value
-    where a pixel has ``composite.min_clear`` clear scenes: with fewer scenes than that in the
-    periods, neither has, however clear the scenes are (their own SUHII are in
-    ``heat_island.json``). The ΔT also needs those scenes to have a reference mean, so it can
-    be empty where the LST is not: that is said with the reference's settings.
+    Each mask without pixels in its own ``empty_mask`` warning (:func:`warn_empty_mask`);
+    the composites empty (:func:`_empty_words`) or thin (:func:`_thin_words`) in a mask with
+    pixels in one ``empty_composite`` warning, which names each case, every record of
+    ``heat_island.json`` left without a SUHII and, when that is all of them, that only the
+    scenes' own are kept.
     """
     n_mask = sums.get("n_mask", {})
     for region, what, hint in _REGIONS:
         if not n_mask.get(region, 0):
             warn_empty_mask(what, hint, stacklevel=3)
-    empty = {
-        variable: [what for region, what, _ in _REGIONS if n_mask.get(region, 0)
-                   and not sums.get(variable, {}).get(f"{region}_count", 0)]
-        for variable, _, _ in _COMPOSITES
-    }  # fmt: skip
-    without = [what for what in empty["lst_anomaly"] if what in empty["lst_median"]]
-    said = [f"the composites ΔT and LST have no value in the {' nor the '.join(without)}: no "
-            "pixel there has composite.min_clear clear scenes (with fewer scenes than that in "
-            "the periods, none can)"] if without else []  # fmt: skip
-    # A mask without pixels (said above): no SUHII either way. When it is the ΔT's reference
-    # (the rural ring, or the footprint under anomaly_reference: urban) no scene has a
-    # reference mean, so the ΔT has no value anywhere, not for the minimums: warn_empty_mask
-    # alone says it (under the other reference, a ΔT short of the minimums goes unsaid here;
-    # the scenes' own warnings say it).
-    if any(not n_mask.get(region, 0) for region, _, _ in _REGIONS):
-        empty["lst_anomaly"] = without
-    for variable, name, _ in _COMPOSITES:
-        if own := [what for what in empty[variable] if what not in without]:
-            said.append(f"the composite {name} has no value in the {' nor the '.join(own)}"
-                        + _EMPTY_CAUSES[variable])  # fmt: skip
+    empty, records, minimums = _empty_words(sums, anomaly_reference)
+    thin, thin_records = _thin_words(sums, min_pixels, min_frac)
+    said = empty + thin
     if not said:
         return
-    records = [record for variable, _, record in _COMPOSITES if empty[variable]]
+    records = [record for _, _, record in _COMPOSITES if record in {*records, *thin_records}]
     kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
     fix = "lower composite.min_clear or widen the periods"
-    if any(what not in without for what in empty["lst_anomaly"]):
+    if minimums or thin:
         fix = "lower composite.min_clear, widen the periods or lower those minimums"
     warnings.warn(
         IlotsWarning(
@@ -215,6 +177,66 @@ def _say_empty(sums: dict[str, dict[str, float]]) -> None:
         ),
         stacklevel=3,
     )
+
+
+def _thin_words(
+    sums: dict[str, dict[str, float]], min_pixels: int, min_frac: float
+) -> tuple[list[str], list[str]]:
+    """Say the composites (ΔT, LST) with too few pixels in a mask, each on its own counts.
+
+    The words (:func:`_thin_regions` of each composite: each thin composite and its counts,
+    then the minimums) and the records of ``heat_island.json`` they leave without a SUHII.
+    """
+    n_mask, said, records = sums.get("n_mask", {}), [], []
+    for variable, name, record in _COMPOSITES:
+        thin = _thin_regions(sums.get(variable, {}), n_mask, min_pixels, min_frac)
+        where = [f"{thin[region][0]} of the {thin[region][1]} pixels of the {what}"
+                 for region, what, _ in _REGIONS if region in thin]  # fmt: skip
+        if where:
+            said.append(f"the composite {name} has a value on only {' and '.join(where)}")
+            records.append(record)
+    if not said:
+        return [], []
+    limits = minimum_words(min_pixels, min_frac, settings=REFERENCE_SETTINGS)
+    return [f"{'; '.join(said)} ({limits})"], records
+
+
+def _empty_words(
+    sums: dict[str, dict[str, float]], anomaly_reference: str
+) -> tuple[list[str], list[str], bool]:
+    """Say the masks with pixels where a composite has no value.
+
+    Each composite (ΔT, LST) on its own counts, as :func:`_thin_words`. A composite has a
+    value where a pixel has ``composite.min_clear`` clear scenes: with fewer scenes than that
+    in the periods, neither has, however clear the scenes are (their own SUHII are in
+    ``heat_island.json``). The ΔT also needs those scenes to have a reference mean (over the
+    ``anomaly_reference`` mask, ``"rural"`` or ``"urban"``), so it can be empty where the LST
+    is not: that is said with the reference's settings.
+
+    Returns the words, the records of ``heat_island.json`` left without a SUHII, and
+    whether lowering the minimums would help (a ΔT empty where the LST is not).
+    """
+    n_mask = sums.get("n_mask", {})
+    empty = {
+        variable: [what for region, what, _ in _REGIONS if n_mask.get(region, 0)
+                   and not sums.get(variable, {}).get(f"{region}_count", 0)]
+        for variable, _, _ in _COMPOSITES
+    }  # fmt: skip
+    without = [what for what in empty["lst_anomaly"] if what in empty["lst_median"]]
+    said = [f"the composites ΔT and LST have no value in the {' nor the '.join(without)}: no "
+            "pixel there has composite.min_clear clear scenes (with fewer scenes than that in "
+            "the periods, none can)"] if without else []  # fmt: skip
+    # The ΔT's reference mask without pixels (said by warn_empty_mask): no scene has a
+    # reference mean, so the ΔT has no value anywhere, not for the minimums. Under the other
+    # mask without pixels, the ΔT in the reference is empty for the minimums: said below.
+    if not n_mask.get(anomaly_reference, 0):
+        empty["lst_anomaly"] = without
+    for variable, name, _ in _COMPOSITES:
+        if own := [what for what in empty[variable] if what not in without]:
+            said.append(f"the composite {name} has no value in the {' nor the '.join(own)}"
+                        + _EMPTY_CAUSES[variable])  # fmt: skip
+    records = [record for variable, _, record in _COMPOSITES if empty[variable]]
+    return said, records, any(what not in without for what in empty["lst_anomaly"])
 
 
 #: Why a composite has no value in a mask where the other one has.

@@ -1169,6 +1169,7 @@ def _run(
             run_layers.heat_island_definition(config, graph.landcover is not None),
             min_pixels=hi.min_reference_grid_pixels(config.grid.resolution),
             min_frac=hi.min_reference_frac,
+            anomaly_reference=comp.anomaly_reference,
         )
     with timer("zonal"):
         layers = {}

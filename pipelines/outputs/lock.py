@@ -53,7 +53,6 @@ __all__ = [
     "check_file_free",
     "file_lock",
     "folder_lock",
-    "held_here",
     "lock_holder",
     "read_lock",
     "run_folder_lock",
@@ -113,8 +112,7 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
         Another process holds the folder, or this one reads it (:func:`read_lock`).
     """
     root = Path(folder).resolve()
-    with _held_lock:
-        first = _hold(root, shared=False)
+    first = _hold(root, shared=False)
     try:
         if first:  # a write a killed process left half put in place is completed first
             finish_staged(root)
@@ -147,8 +145,7 @@ def read_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
         yield
         return
     wait_for_jobs(root)
-    with _held_lock:
-        _hold(root, shared=True)
+    _hold(root, shared=True)
     try:
         yield
     finally:
@@ -156,19 +153,46 @@ def read_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
 
 
 def _hold(root: Path, *, shared: bool) -> bool:
-    """Take one hold of ``root`` for this process (call with ``_held_lock``); True: the first.
+    """Take one hold of ``root`` for this process; True: the first.
+
+    Another process's lock is tried again for a tenth of a second (:data:`_RETRY_PAUSES`:
+    a probe, :func:`_holder`, holds it shared for an instant), each try under
+    ``_held_lock`` but the pauses outside it: the holds of other threads (a job's, another
+    folder's) do not wait for them.
 
     Raises
     ------
     OutputError
-        Another process holds ``root`` (:func:`_acquire`), or this one holds it the other
-        way (to read against to write).
+        Another process holds ``root`` at each try, or this one holds it the other way (to
+        read against to write).
     """
-    hold = _held.get(root)
-    if hold is None:
-        made = [] if shared else [path for path in (root, *root.parents) if not path.exists()]
-        _held[root] = _Hold(_acquire(root, shared=shared), made, shared)  # made: deepest first
-        return True
+    made: list[Path] = []
+    pauses = iter(_RETRY_PAUSES)
+    while True:
+        with _held_lock:
+            if (hold := _held.get(root)) is not None:  # another thread's, taken meanwhile too
+                _hold_again(hold, root, shared)
+                return False
+            if not shared and not made:  # the folders the first try makes, deepest first
+                made = [path for path in (root, *root.parents) if not path.exists()]
+            handle, owner = _acquire(root, shared=shared)
+            if owner is None:
+                _held[root] = _Hold(handle, made, shared)
+                return True
+        pause = next(pauses, None)
+        if pause is None:
+            raise OutputError(_in_use(root, owner, shared))
+        time.sleep(pause)
+
+
+def _hold_again(hold: _Hold, root: Path, shared: bool) -> None:
+    """Take one more hold of ``root``, held by this process (call with ``_held_lock``).
+
+    Raises
+    ------
+    OutputError
+        This process holds it the other way (to read against to write).
+    """
     if hold.shared and not shared:
         raise OutputError(
             f"{root} is being read by ilots compare in this process; wait for it to end, or "
@@ -180,7 +204,6 @@ def _hold(root: Path, *, shared: bool) -> bool:
             "for it to end before reading it"
         )
     hold.holders += 1
-    return False
 
 
 class JobHold:
@@ -279,27 +302,6 @@ def _let_go(root: Path) -> None:
         if hold.handle is not None:
             hold.handle.close()  # releases the lock
         _remove_if_unused(hold.made)
-
-
-def held_here(folder: str | os.PathLike[str]) -> bool:
-    """Return whether this process holds ``folder`` (:func:`folder_lock`, :func:`read_lock`).
-
-    :func:`lock_holder` then names this process: a check made inside its own hold (``ilots
-    report`` of a folder without a manifest) must not take it for another run.
-
-    Parameters
-    ----------
-    folder
-        A run folder, as given to :func:`folder_lock` (a link or a relative path: the same
-        folder).
-
-    Returns
-    -------
-    bool
-        True from the first hold of this process to the end of its last one.
-    """
-    with _held_lock:
-        return Path(folder).resolve() in _held
 
 
 def lock_holder(folder: str | os.PathLike[str]) -> str | None:
@@ -419,37 +421,46 @@ def _remove_if_unused(made: list[Path]) -> None:
             path.rmdir()
 
 
-def _acquire(root: Path, *, shared: bool = False) -> object | None:
-    """Lock ``root`` for this process, exclusive or ``shared``; None: no lock to take.
+def _acquire(root: Path, *, shared: bool = False) -> tuple[IO[str] | None, str | None]:
+    """Lock ``root`` for this process, exclusive or ``shared``, at one try (made if needed).
 
-    Raises
-    ------
-    OutputError
-        Another process holds it (to write, or, for an exclusive lock, to read).
+    Returns
+    -------
+    tuple
+        The open lock file, held (None: no lock to take), and None; or None and the
+        holder, when another process holds it (to write, or, for an exclusive lock, to
+        read): :func:`_lock`'s.
     """
     if fcntl is None:
-        return None
+        return None, None
     root.mkdir(parents=True, exist_ok=True)
-    handle, owner = _lock(root / LOCK_NAME, shared=shared)
-    if owner is None:
-        return handle
+    return _lock(root / LOCK_NAME, shared=shared, pauses=())
+
+
+def _in_use(root: Path, owner: str, shared: bool) -> str:
+    """Say that ``owner`` holds ``root``, refused to a reader (``shared``) or a writer."""
     if shared:
-        raise OutputError(
+        return (
             f"{root} is being written by another ilots command ({owner}: a run, scenarios "
             "or a report); wait for it to end before reading it"
         )
-    raise OutputError(
+    return (
         f"{root} is in use by another ilots command ({owner}: a run, scenarios or a "
         "comparison); wait for it to end, or choose another --out"
     )
 
 
 def _lock(
-    path: Path, *, shared: bool = False, wait: bool = False
+    path: Path,
+    *,
+    shared: bool = False,
+    wait: bool = False,
+    pauses: tuple[float, ...] = _RETRY_PAUSES,
 ) -> tuple[IO[str] | None, str | None]:
     """Lock the file ``path`` (made if needed), exclusive or ``shared``, naming this process.
 
-    ``wait``: until the other holders let it go, rather than returning the holder.
+    ``wait``: until the other holders let it go, rather than returning the holder; else
+    tried again after each of ``pauses`` (:func:`_flock`).
 
     Returns
     -------
@@ -464,7 +475,7 @@ def _lock(
     if handle is None:
         return None, None
     try:
-        _flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, wait=wait)
+        _flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, wait=wait, pauses=pauses)
     except BlockingIOError:  # held by another process
         owner = _owner(handle, path)
         handle.close()
@@ -483,11 +494,14 @@ def _lock(
     return handle, None
 
 
-def _flock(handle: IO[str], mode: int, *, wait: bool) -> None:
+def _flock(
+    handle: IO[str], mode: int, *, wait: bool, pauses: tuple[float, ...] = _RETRY_PAUSES
+) -> None:
     """Lock the open file ``handle`` in ``mode``: ``wait`` until it is free, else try again.
 
-    Tried again for a tenth of a second (:data:`_RETRY_PAUSES`): a probe (:func:`_holder`)
-    holds it shared for an instant.
+    Tried again after each of ``pauses`` (a tenth of a second, :data:`_RETRY_PAUSES`): a
+    probe (:func:`_holder`) holds it shared for an instant. A folder's lock is tried again
+    by :func:`_hold` instead, outside the lock of this process's holds.
 
     Raises
     ------
@@ -499,7 +513,7 @@ def _flock(handle: IO[str], mode: int, *, wait: bool) -> None:
     if wait:
         fcntl.flock(handle, mode)
         return
-    for pause in _RETRY_PAUSES:
+    for pause in pauses:
         with contextlib.suppress(BlockingIOError):
             fcntl.flock(handle, mode | fcntl.LOCK_NB)
             return

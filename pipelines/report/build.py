@@ -12,7 +12,7 @@ from typing import Any
 from pipelines.outputs._atomic import check_output, staged, write_text_atomic
 from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
 from pipelines.outputs.lock import folder_lock
-from pipelines.report.data import read_run
+from pipelines.report.data import read_held_run, run_writer
 from pipelines.report.html import render_html
 from pipelines.report.sections import build_page
 from pipelines.report.text import Messages
@@ -66,14 +66,20 @@ def build_report(
     run_like = manifest is not None or any(
         (root / name).exists() for name in ("manifest.json", "zones.gpkg")
     )
+    # Who holds it before the report does is a run writing it, even of this process (a
+    # notebook's run, whose hold the report's re-enters): not a stopped run.
+    writer = run_writer(folder, manifest)
     with folder_lock(root) if run_like else contextlib.nullcontext():
-        return _build_report(folder, lang, manifest)
+        return _build_report(folder, lang, manifest, writer)
 
 
 def _build_report(
-    run_dir: RunFolder, lang: str | None, manifest: Mapping[str, Any] | None = None
+    run_dir: RunFolder,
+    lang: str | None,
+    manifest: Mapping[str, Any] | None = None,
+    writer: str | None = None,
 ) -> Path:
-    summary = read_run(run_dir, manifest=manifest)
+    summary = read_held_run(run_dir, manifest, writer)
     check_output(summary.folder.report, option="the report")  # before drawing the figures
     if lang is None:
         outputs = (summary.manifest.get("config") or {}).get("outputs") or {}

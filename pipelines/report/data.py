@@ -34,7 +34,7 @@ from rasterio.features import geometry_mask
 
 from pipelines.config.models import CompositeConfig, InputsConfig, MaskConfig, ZonesConfig
 from pipelines.outputs.folder import RunFolder
-from pipelines.outputs.lock import held_here, lock_holder
+from pipelines.outputs.lock import lock_holder
 from pipelines.outputs.provenance import raster_is_synthetic, truthy
 from pipelines.outputs.transaction import interrupted_write
 from pipelines.report.errors import ReportError
@@ -374,7 +374,32 @@ def read_run(
         (:func:`~pipelines.outputs.transaction.interrupted_write`).
     """
     folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(Path(run_dir))
-    _check_run_folder(folder, manifest_given=manifest is not None)
+    return read_held_run(folder, manifest, run_writer(folder, manifest))
+
+
+def run_writer(folder: RunFolder, manifest: Mapping[str, Any] | None = None) -> str | None:
+    """Return who writes ``folder`` as a run without its manifest yet, else None.
+
+    The folder's holder (:func:`~pipelines.outputs.lock.lock_holder`), asked before the
+    caller takes its own hold (``ilots report`` holds the folder as a run does): a hold there
+    then is a run's, of another process or of this one (a notebook running into the folder
+    while it builds its report). None when ``manifest`` is given or ``manifest.json`` is
+    there: the folder is read, not said to be written.
+    """
+    if manifest is not None or folder.manifest.is_file():
+        return None
+    return lock_holder(folder.root)
+
+
+def read_held_run(
+    folder: RunFolder, manifest: Mapping[str, Any] | None, writer: str | None
+) -> RunSummary:
+    """:func:`read_run` of ``folder``, which the caller may hold.
+
+    ``writer``: :func:`run_writer` of ``folder``, asked before the caller took its hold (so
+    that its own hold is not taken for a run's).
+    """
+    _check_run_folder(folder, manifest is not None, writer)
     manifest = _read_json(folder.manifest) if manifest is None else dict(manifest)
     iris = _read_layer(folder, "iris")
     if iris is None:
@@ -411,7 +436,7 @@ def read_run(
     )
 
 
-def _check_run_folder(folder: RunFolder, manifest_given: bool = False) -> None:
+def _check_run_folder(folder: RunFolder, manifest_given: bool, writer: str | None) -> None:
     root = folder.root
     if not root.is_dir():
         raise ReportError(
@@ -422,14 +447,14 @@ def _check_run_folder(folder: RunFolder, manifest_given: bool = False) -> None:
         missing.append("manifest.json")
     if not folder.zones_gpkg.is_file() and not folder.zone_parquet("iris").is_file():
         missing.append("zones.gpkg")
-    if (writer := interrupted_write(root)) is not None:  # folder_lock completes it
+    if (stopped_write := interrupted_write(root)) is not None:  # folder_lock completes it
         raise ReportError(
-            f"{root}: the last {writer} was stopped while it put its files in place, which "
+            f"{root}: the last {stopped_write} was stopped while it put its files in place, which "
             f"disagree; ilots report {root} completes that write, then reports"
         )
     if missing:
         nested = root / "outputs" / "manifest.json"
-        stopped = None if nested.is_file() or manifest_given else _stopped_run(folder)
+        stopped = None if nested.is_file() or manifest_given else _stopped_run(folder, writer)
         if stopped is not None:
             raise ReportError(stopped)
         hint = f" (did you mean {root / 'outputs'}?)" if nested.is_file() else ""
@@ -439,17 +464,18 @@ def _check_run_folder(folder: RunFolder, manifest_given: bool = False) -> None:
         )
 
 
-def _stopped_run(folder: RunFolder) -> str | None:
+def _stopped_run(folder: RunFolder, writer: str | None) -> str | None:
     """Say how to finish the run stopped in ``folder``, when the folder shows one, else None.
 
     A run stopped before it wrote ``manifest.json`` leaves its tile checkpoints, the
     replaced run's manifest set aside, or a config that runs into the folder (its own,
-    written before its last steps; a previous run's; the demo's beside it).
+    written before its last steps; a previous run's; the demo's beside it). One that
+    ``writer`` (:func:`run_writer`) holds is still running: said so.
     """
     root = folder.root
-    if not held_here(root) and (owner := lock_holder(root)):  # not the report's own hold
+    if writer is not None:
         return (
-            f"{root}: a run is writing it ({owner}), so it has no manifest.json yet; wait "
+            f"{root}: a run is writing it ({writer}), so it has no manifest.json yet; wait "
             f"for it to end, then ilots report {root}"
         )
     config = _config_into(root)

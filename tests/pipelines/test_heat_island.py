@@ -203,3 +203,82 @@ def test_a_thin_composite_is_said_on_its_own_counts(thin):
     ]
     assert heat[record]["suhii_k"] is None and heat[record]["urban_pixels"] == 5
     assert heat[other]["suhii_k"] == pytest.approx(2.0)
+
+
+#: How test_a_delta_composite_empty_where_the_lst_has_values's warning names a ΔT empty
+#: where the LST has values (the reference's settings, not composite.min_clear alone).
+DELTA_EMPTY = (
+    "has no value in the {what}, where the LST has: fewer than composite.min_clear of the "
+    "clear scenes there have a ΔT (a scene has none without its reference mean; "
+    "heat_island.min_reference_frac, heat_island.min_reference_pixels)"
+)
+
+
+def test_a_delta_empty_and_an_lst_thin_in_one_mask_are_one_warning():
+    """In the footprint of 100 pixels, the ΔT has no value and the LST one on 5 (under
+    min_reference_frac 0.1); the reference's 400 of 400 stand. One empty_composite warning
+    says both, and that neither composite has a SUHII, so only the scenes' own are left."""
+    sums = _sums(5, 400)
+    sums["lst_anomaly"] = _sums(0, 400)["lst_anomaly"]
+    with collected_warnings() as said:
+        heat = heat_island_summary(sums, MASK, MASK, [], {}, min_frac=0.1)
+    assert [w.code for w in said] == ["empty_composite"]
+    assert said == [
+        "the composite ΔT " + DELTA_EMPTY.format(what="urban footprint") + "; the composite "
+        "LST has a value on only 5 of the 100 pixels of the urban footprint (under 10% of it; "
+        "heat_island.min_reference_frac), so heat_island.json has no SUHII in composite nor "
+        "composite_lst, only the scenes' own; lower composite.min_clear, widen the periods or "
+        "lower those minimums"
+    ]
+    assert heat["composite"]["suhii_k"] is None and heat["composite_lst"]["suhii_k"] is None
+    assert heat["composite_lst"]["urban_pixels"] == 5
+
+
+#: Each mask: its name in the warnings, the empty-mask warning, and the other mask.
+_MASKS = {
+    "urban": ("urban footprint", "the urban footprint mask is empty, so its mean is NaN; "
+              "check the zones or built classes", "rural"),
+    "rural": ("rural reference", "the rural reference mask is empty, so its mean is NaN; "
+              "widen the ring (outer_m) or relax the water, built or elevation filters",
+              "urban"),
+}  # fmt: skip
+
+
+def _delta_empty_beside_an_empty_mask(empty, reference):
+    """The warnings and record of a ΔT without a value, the LST with 10 urban and 40 rural
+    values, the ``empty`` mask without pixels, the ΔT against ``reference``."""
+    sums = _sums(10, 40)
+    sums["n_mask"][empty] = 0
+    sums["lst_anomaly"] = _sums(0, 0)["lst_anomaly"]
+    with collected_warnings() as said:
+        heat = heat_island_summary(sums, MASK, MASK, [], {}, anomaly_reference=reference)
+    return said, heat
+
+
+@pytest.mark.parametrize("reference", ["rural", "urban"])
+def test_a_delta_empty_in_its_reference_beside_an_empty_mask_is_said(reference):
+    """composite.anomaly_reference's mask has pixels (100 urban, 400 rural), the other none.
+    The ΔT has no value in the reference where the LST has (10 urban, 40 rural): the
+    scenes' reference means fell short of the minimums. Said, besides the empty mask, by
+    the composite's warning with the reference's settings."""
+    what, _, other = _MASKS[reference]
+    said, heat = _delta_empty_beside_an_empty_mask(other, reference)
+    assert [w.code for w in said] == ["empty_mask", "empty_composite"]
+    assert said[0] == _MASKS[other][1]
+    assert said[1] == (
+        "the composite ΔT " + DELTA_EMPTY.format(what=what) + ", so heat_island.json has no "
+        "SUHII in composite; lower composite.min_clear, widen the periods or lower those "
+        "minimums"
+    )
+    assert heat["composite"]["suhii_k"] is None
+
+
+@pytest.mark.parametrize("reference", ["rural", "urban"])
+def test_an_empty_reference_mask_alone_says_the_empty_delta(reference):
+    """composite.anomaly_reference's own mask without pixels: no scene has a reference
+    mean, so the ΔT is empty in the other mask too (the LST has 10 urban, 40 rural values
+    there), not for the minimums nor composite.min_clear: the empty mask's warning alone."""
+    _, empty_mask, other = _MASKS[reference]
+    said, heat = _delta_empty_beside_an_empty_mask(reference, reference)
+    assert said == [empty_mask] and said[0].code == "empty_mask"
+    assert heat["composite"][f"{other}_pixels"] == 0

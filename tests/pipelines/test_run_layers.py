@@ -739,11 +739,20 @@ def test_zscore_anomaly_of_a_tiled_run(demo_folder, tmp_path):
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5, equal_nan=True)
 
 
-def test_anomaly_against_the_urban_mean(demo_folder, tmp_path):
+def test_anomaly_against_the_urban_mean(demo_folder, tmp_path, monkeypatch):
+    import pipelines.run as run_module
     from pipelines.run_graph import scene_graph
 
     config = _config(demo_folder, tmp_path / "run", **{"composite.anomaly_reference": "urban"})
+    summary, given = run_module.heat_island_summary, {}
+
+    def heard(*args, **kwargs):  # the composite's warnings know the ΔT's reference
+        given.update(kwargs)
+        return summary(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "heat_island_summary", heard)
     run(config)
+    assert given["anomaly_reference"] == "urban"
     with rasterio.open(tmp_path / "run" / "rasters" / "lst_anomaly.tif") as src:
         got = src.read(1)
         assert "urban" in src.tags()["long_name"]

@@ -18,7 +18,6 @@ from pipelines.outputs.lock import (
     JobHold,
     file_lock,
     folder_lock,
-    held_here,
     lock_holder,
     read_lock,
     sweep_temporaries,
@@ -532,23 +531,48 @@ def test_a_probe_of_a_lock_file_made_anew_as_it_probed_probes_the_new_one(tmp_pa
         held[0].close()
 
 
-def test_a_folder_is_held_here_from_the_first_hold_to_the_end_of_the_last(tmp_path, monkeypatch):
-    """Through a relative path or a link, as folder_lock keys it; shared or not; not once
-    let go, nor when another process holds it (lock_holder names that one)."""
-    folder = tmp_path / "run"
-    folder.mkdir()
-    link = tmp_path / "link"
-    link.symlink_to(folder)
-    monkeypatch.chdir(tmp_path)
-    assert not held_here(folder)
-    with folder_lock(link):
-        assert held_here("run") and held_here(folder)
-        with folder_lock(folder):
-            pass
-        assert held_here(folder)  # the first hold still runs
-    assert not held_here(folder)
-    with read_lock(folder):
-        assert held_here(link)
-    assert not held_here(folder)
-    with held_elsewhere(folder) as holder:
-        assert not held_here(folder) and str(holder.pid) in lock_holder(folder)
+#: Seconds a thread waits for an event that a correct lock sets at once: a bound on a hang
+#: (the event never comes when the lock is wrong), not a limit on how fast anything runs.
+HANG_GUARD_S = 20.0
+
+
+def test_a_pause_between_tries_keeps_no_other_thread_waiting(tmp_path, monkeypatch):
+    """A folder held elsewhere (another open of its lock file, as another process holds it)
+    is tried again after a pause; meanwhile a second thread of this process (a job's hold)
+    holds another folder at once, not after that pause. The holder lets go during the
+    pause: the first thread holds the folder at its next try, one pause in all."""
+    import fcntl
+    import threading
+    import types
+
+    from pipelines.outputs import lock
+
+    busy, free = tmp_path / "busy", tmp_path / "free"
+    busy.mkdir()
+    elsewhere = open(busy / LOCK_NAME, "a+", encoding="utf-8")
+    fcntl.flock(elsewhere, fcntl.LOCK_EX)
+    paused, second_held = threading.Event(), threading.Event()
+    slept, held_meanwhile, first_held = [], [], []
+
+    def pause(seconds):
+        slept.append(seconds)
+        paused.set()
+        held_meanwhile.append(second_held.wait(HANG_GUARD_S))
+        elsewhere.close()  # let go: the next try holds it
+
+    def hold_busy():
+        with folder_lock(busy):
+            first_held.append(lock_holder(busy))
+
+    monkeypatch.setattr(lock, "time", types.SimpleNamespace(sleep=pause))
+    first = threading.Thread(target=hold_busy)
+    first.start()
+    try:
+        assert paused.wait(HANG_GUARD_S)
+        with folder_lock(free):
+            second_held.set()
+    finally:
+        second_held.set()
+        first.join()
+    assert held_meanwhile == [True]
+    assert len(slept) == 1 and first_held == [f"pid {os.getpid()} on {socket.gethostname()}"]

@@ -173,6 +173,30 @@ def test_a_folder_a_run_is_writing_is_not_called_stopped(tmp_path):
         read_run(tmp_path)
 
 
+@pytest.mark.parametrize("zones", [True, False], ids=["report-re-enters", "report-holds-nothing"])
+def test_a_run_of_this_process_is_not_called_stopped(tmp_path, zones):
+    """A notebook runs into the folder (its hold, taken first) while it builds the report
+    there: the report, which re-enters that hold (zones.gpkg written) or takes none, says a
+    run is writing it, named as this process; once the hold is let go, a stopped run."""
+    import os
+    import socket
+
+    from pipelines.outputs.lock import folder_lock
+    from pipelines.report import build_report
+
+    (tmp_path / ".checkpoints").mkdir()
+    if zones:
+        (tmp_path / "zones.gpkg").write_bytes(b"")
+    with folder_lock(tmp_path), pytest.raises(ReportError) as info:
+        build_report(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: a run is writing it (pid {os.getpid()} on {socket.gethostname()}), "
+        f"so it has no manifest.json yet; wait for it to end, then ilots report {tmp_path}"
+    )
+    with pytest.raises(ReportError, match="stopped before it finished"):
+        build_report(tmp_path)
+
+
 def _raster(path, values, dtype):
     """A 4 x 4 raster of 10 m pixels from (0, 40) in EPSG:2154."""
     path.parent.mkdir(parents=True, exist_ok=True)
