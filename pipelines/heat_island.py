@@ -153,28 +153,36 @@ def _say_composites(
     the composites empty (:func:`_empty_words`) or thin (:func:`_thin_words`) in a mask with
     pixels in one ``empty_composite`` warning, which names each case, every record of
     ``heat_island.json`` left without a SUHII and, when that is all of them, that only the
-    scenes' own are kept.
+    scenes' own are kept. With a mask without pixels no SUHII has a value, the scenes'
+    neither: the warning names the composite rasters left empty in the other mask, and
+    says nothing of thin composites.
     """
     n_mask = sums.get("n_mask", {})
     for region, what, hint in _REGIONS:
         if not n_mask.get(region, 0):
             warn_empty_mask(what, hint, stacklevel=3)
     empty, records, minimums = _empty_words(sums, anomaly_reference)
-    thin, thin_records = _thin_words(sums, min_pixels, min_frac)
+    # A mask without pixels leaves every SUHII None, the scenes' too, whatever the counts:
+    # a thin composite changes nothing, and an empty one is said by its rasters.
+    mask_empty = any(not n_mask.get(region, 0) for region, _, _ in _REGIONS)
+    thin, thin_records = ([], []) if mask_empty else _thin_words(sums, min_pixels, min_frac)
     said = empty + thin
     if not said:
         return
-    records = [record for _, _, record in _COMPOSITES if record in {*records, *thin_records}]
-    kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
+    if mask_empty:
+        rasters = [f"{v}.tif" for v, _, record in _COMPOSITES if record in records]
+        outcome = (
+            f"so {' and '.join(rasters)} {'has' if len(rasters) == 1 else 'have'} no value there"
+        )
+    else:
+        records = [record for _, _, record in _COMPOSITES if record in {*records, *thin_records}]
+        kept = ", only the scenes' own" if len(records) == len(_COMPOSITES) else ""
+        outcome = f"so heat_island.json has no SUHII in {' nor '.join(records)}{kept}"
     fix = "lower composite.min_clear or widen the periods"
     if minimums or thin:
         fix = "lower composite.min_clear, widen the periods or lower those minimums"
     warnings.warn(
-        IlotsWarning(
-            f"{'; '.join(said)}, so heat_island.json has no SUHII in {' nor '.join(records)}"
-            f"{kept}; {fix}",
-            code="empty_composite",
-        ),
+        IlotsWarning(f"{'; '.join(said)}, {outcome}; {fix}", code="empty_composite"),
         stacklevel=3,
     )
 

@@ -266,9 +266,8 @@ def test_a_delta_empty_in_its_reference_beside_an_empty_mask_is_said(reference):
     assert [w.code for w in said] == ["empty_mask", "empty_composite"]
     assert said[0] == _MASKS[other][1]
     assert said[1] == (
-        "the composite ΔT " + DELTA_EMPTY.format(what=what) + ", so heat_island.json has no "
-        "SUHII in composite; lower composite.min_clear, widen the periods or lower those "
-        "minimums"
+        "the composite ΔT " + DELTA_EMPTY.format(what=what) + ", so lst_anomaly.tif has no "
+        "value there; lower composite.min_clear, widen the periods or lower those minimums"
     )
     assert heat["composite"]["suhii_k"] is None
 
@@ -282,3 +281,27 @@ def test_an_empty_reference_mask_alone_says_the_empty_delta(reference):
     said, heat = _delta_empty_beside_an_empty_mask(reference, reference)
     assert said == [empty_mask] and said[0].code == "empty_mask"
     assert heat["composite"][f"{other}_pixels"] == 0
+
+
+def test_beside_an_empty_mask_thin_composites_are_not_said_and_empties_name_their_rasters():
+    """The rural reference without pixels leaves every SUHII None, the scenes' too, whatever
+    the counts. The LST and ΔT on 5 of the footprint's 100 pixels (under min_reference_frac
+    0.1): nothing to say beyond the empty mask (lowering the minimums gives no SUHII). No
+    LST nor ΔT in the footprint (fewer scenes than composite.min_clear): said with the rasters
+    it leaves empty there, not as "only the scenes' own" SUHII (they have none either)."""
+    thin = _sums(5, 0)
+    thin["n_mask"]["rural"] = 0
+    with collected_warnings() as said:
+        heat_island_summary(thin, MASK, MASK, [], {}, min_frac=0.1)
+    assert said == [_MASKS["rural"][1]]
+    empty = _sums(0, 0)
+    empty["n_mask"]["rural"] = 0
+    with collected_warnings() as said:
+        heat_island_summary(empty, MASK, MASK, [], {})
+    assert [w.code for w in said] == ["empty_mask", "empty_composite"]
+    assert said[1] == (
+        "the composites ΔT and LST have no value in the urban footprint: no pixel there has "
+        "composite.min_clear clear scenes (with fewer scenes than that in the periods, none "
+        "can), so lst_anomaly.tif and lst_median.tif have no value there; lower "
+        "composite.min_clear or widen the periods"
+    )

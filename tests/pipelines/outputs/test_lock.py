@@ -574,5 +574,6 @@ def test_a_pause_between_tries_keeps_no_other_thread_waiting(tmp_path, monkeypat
     finally:
         second_held.set()
         first.join()
+        elsewhere.close()  # if the pause never came
     assert held_meanwhile == [True]
     assert len(slept) == 1 and first_held == [f"pid {os.getpid()} on {socket.gethostname()}"]
