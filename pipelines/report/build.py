@@ -12,7 +12,8 @@ from typing import Any
 from pipelines.outputs._atomic import check_output, staged, write_text_atomic
 from pipelines.outputs.folder import FIGURE_NAMES, RunFolder
 from pipelines.outputs.lock import folder_lock
-from pipelines.report.data import read_held_run, run_writer
+from pipelines.report.data import being_written, read_held_run, run_writer
+from pipelines.report.errors import ReportError
 from pipelines.report.html import render_html
 from pipelines.report.sections import build_page
 from pipelines.report.text import Messages
@@ -69,6 +70,8 @@ def build_report(
     # Who holds it before the report does is a run writing it, even of this process (a
     # notebook's run, whose hold the report's re-enters): not a stopped run.
     writer = run_writer(folder, manifest)
+    if writer is not None:  # said before another process's hold refuses the report's own
+        raise ReportError(being_written(root, writer))
     with folder_lock(root) if run_like else contextlib.nullcontext():
         return _build_report(folder, lang, manifest, writer)
 

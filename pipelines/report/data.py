@@ -391,6 +391,14 @@ def run_writer(folder: RunFolder, manifest: Mapping[str, Any] | None = None) -> 
     return lock_holder(folder.root)
 
 
+def being_written(root: Path, writer: str) -> str:
+    """Say that the run ``writer`` (:func:`run_writer`) is writing ``root``: wait, then report."""
+    return (
+        f"{root}: a run is writing it ({writer}), so it has no manifest.json yet; wait for it "
+        f"to end, then ilots report {root}"
+    )
+
+
 def read_held_run(
     folder: RunFolder, manifest: Mapping[str, Any] | None, writer: str | None
 ) -> RunSummary:
@@ -474,10 +482,7 @@ def _stopped_run(folder: RunFolder, writer: str | None) -> str | None:
     """
     root = folder.root
     if writer is not None:
-        return (
-            f"{root}: a run is writing it ({writer}), so it has no manifest.json yet; wait "
-            f"for it to end, then ilots report {root}"
-        )
+        return being_written(root, writer)
     config = _config_into(root)
     left = (root / ".checkpoints", folder.previous_manifest)
     if config is None and not any(path.exists() for path in left):

@@ -173,6 +173,23 @@ def test_a_folder_a_run_is_writing_is_not_called_stopped(tmp_path):
         read_run(tmp_path)
 
 
+def test_a_report_of_a_folder_another_process_writes_says_a_run_is_writing_it(tmp_path):
+    """zones.gpkg written, no manifest yet, the folder held by another process's run:
+    ilots report says the run is writing it and when to report, not that the folder's
+    lock refuses the report's own hold ("choose another --out")."""
+    import socket
+
+    from pipelines.report import build_report
+
+    (tmp_path / "zones.gpkg").write_bytes(b"")
+    with held_elsewhere(tmp_path) as holder, pytest.raises(ReportError) as info:
+        build_report(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path}: a run is writing it (pid {holder.pid} on {socket.gethostname()}), "
+        f"so it has no manifest.json yet; wait for it to end, then ilots report {tmp_path}"
+    )
+
+
 @pytest.mark.parametrize("zones", [True, False], ids=["report-re-enters", "report-holds-nothing"])
 def test_a_run_of_this_process_is_not_called_stopped(tmp_path, zones):
     """A notebook runs into the folder (its hold, taken first) while it builds the report
