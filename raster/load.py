@@ -6,7 +6,9 @@ turns each (band, scene, chunk) into one windowed read with per-band resampling 
 QA and classes, bilinear for continuous bands unless told otherwise). A band resampled with
 nearest from a coarser grid of the same CRS and pixel phase is read on its own grid and
 gathered by row and column index (:mod:`raster.nearest`: GDAL's nearest values without its
-warper); :func:`native_window` lets per-pixel work run on those coarser pixels first.
+warper); :func:`native_window` lets per-pixel work run on those coarser pixels first. A band whose
+files are on this machine and on the grid read (same CRS, pixel size and phase: nothing to
+resample) is read with plain windowed reads, not odc-loader's (:mod:`raster.native_read`).
 
 Every variable of the result is float32 in physical units (reflectance, K, W m-2 sr-1 um-1,
 or the integer codes of QA/class bands) with NaN where the file holds its fill value, and CF
@@ -40,6 +42,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
@@ -60,6 +63,7 @@ from odc.loader.types import RasterLoadParams, RasterSource
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.gdal_errors import deepest_reason, undecodable
+from raster.native_read import NativeBand, read_native
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
 from raster.sources.assets import load_json
@@ -268,8 +272,11 @@ def _load_raw(
     Bands resampled with ``nearest`` from a coarser grid of the same CRS and pixel phase in
     every item (Landsat's 30 m and Sentinel-2's 20 m bands on a 10 m run) are read on their
     own pixel grid and gathered (:mod:`raster.nearest`); the others go through odc-stac's
-    reprojection (or its plain read when the grids coincide). ``skips``: where reads of
-    damaged files are reported, when they are skipped.
+    reprojection (or its plain read when the grids coincide). Bands whose files are on this
+    machine and on the grid they are read onto (the analysis grid, or the gather's native
+    window) are read with windowed reads of their own (:mod:`raster.native_read`), not
+    odc-loader's, unless damaged reads are skipped. ``skips``: where reads of damaged files
+    are reported, when they are skipped.
     """
     driver = _driver(items, _saturated(items, bands), _remote(items, bands), skips)
     options = {"groupby": "id", "preserve_original_order": True, "driver": driver,
@@ -277,6 +284,9 @@ def _load_raw(
     plans = {b: _gather_plan(items, b, grid) if methods[b] == "nearest" else None for b in bands}
     direct = [b for b in bands if plans[b] is None]
     raw: dict[str, xr.DataArray] = {}
+    native = _native_reads(items, direct, grid, aligned_chunks(grid, chunk), driver)
+    raw.update(native)
+    direct = [b for b in direct if b not in native]
     if direct:
         loaded = odc.stac.load(
             items, bands=direct, geobox=grid, chunks=aligned_chunks(grid, chunk),
@@ -721,11 +731,72 @@ def _load_gathered(
     ratio = abs(grid.affine.a / plan.geobox.affine.a)
     edge = max(256, int(np.ceil(chunk * ratio / 256) * 256))
     ny, nx = plan.geobox.shape.yx
+    chunks = {"y": min(edge, ny), "x": min(edge, nx)}
+    reads = _native_reads(items, bands, plan.geobox, chunks, options["driver"])
+    if len(reads) == len(bands):
+        return gather_nearest(xr.Dataset(reads), plan, aligned_chunks(grid, chunk))
     native = odc.stac.load(
-        items, bands=bands, geobox=plan.geobox, chunks={"y": min(edge, ny), "x": min(edge, nx)},
-        resampling="nearest", **options,
+        items, bands=bands, geobox=plan.geobox, chunks=chunks, resampling="nearest", **options,
     )  # fmt: skip
     return gather_nearest(native, plan, aligned_chunks(grid, chunk))
+
+
+def _native_reads(
+    items: Sequence[pystac.Item],
+    bands: Sequence[str],
+    geobox: GeoBox,
+    chunks: Mapping[str, int],
+    driver: SigningRioDriver,
+) -> dict[str, xr.DataArray]:
+    """Read the bands whose files need no odc-loader with windowed reads of their own.
+
+    Those (:func:`_native_band`) of a load whose damaged reads are not skipped (the
+    driver's ``skips``: odc-loader's reader reads around the damage); the others are left
+    out of the result, for odc-stac.
+    """
+    if driver.skips is not None:
+        return {}
+    times = np.array([np.datetime64(_utc_naive(it.datetime), "us") for it in items])
+    out = {}
+    for band in bands:
+        spec = _native_band(items, band, geobox, driver)
+        if spec is not None:
+            read = read_native(spec, geobox, (chunks["y"], chunks["x"]), times)
+            out[band] = read.rename(band)
+    return out
+
+
+def _utc_naive(when: datetime) -> datetime:
+    """Return ``when`` in UTC without its time zone (a naive ``when`` as it is)."""
+    return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
+
+
+def _native_band(
+    items: Sequence[pystac.Item], band: str, geobox: GeoBox, driver: SigningRioDriver
+) -> NativeBand | None:
+    """Describe a band for :func:`raster.native_read.read_native`, or None where it does not apply.
+
+    It applies when every item has the band in a file of this machine, on ``geobox``'s CRS,
+    pixel size and phase (nothing to resample), with one integer ``raster:bands`` data type
+    and nodata (odc-loader's fill value) for all.
+    """
+    try:
+        grids = [item_geobox(it, band) for it in items]
+    except MetadataError:
+        return None
+    hrefs = [it.assets[band].get_absolute_href() or it.assets[band].href for it in items]
+    if any(remote_host(h) is not None for h in hrefs) or not same_phase([geobox, *grids]):
+        return None
+    fields = [(it.assets[band].extra_fields.get("raster:bands") or [{}])[0] for it in items]
+    kinds = {(f.get("data_type"), f.get("nodata")) for f in fields}
+    dtype, fill = kinds.pop() if len(kinds) == 1 else (None, None)
+    if dtype is None or fill is None or np.dtype(dtype).kind not in "iu":
+        return None
+    saturated = {driver.saturated.get(h) for h in hrefs}
+    if len(saturated) > 1:
+        return None
+    return NativeBand(tuple(hrefs), tuple(grids), str(np.dtype(dtype)), fill, saturated.pop(),
+                      tuple(LocalBand(h) for h in hrefs))  # fmt: skip
 
 
 def native_window(

@@ -37,7 +37,14 @@ from odc.geo.xr import xr_coords
 
 from tiles.grid import northing_offset
 
-__all__ = ["NativeGather", "gather_nearest", "native_counts", "native_gather", "same_phase"]
+__all__ = [
+    "NativeGather",
+    "gather_nearest",
+    "native_counts",
+    "native_gather",
+    "same_phase",
+    "spans",
+]
 
 #: GDAL's nudge before truncating a source pixel coordinate (gdalwarpkernel.cpp, GWKNearest).
 _GDAL_NUDGE = 1e-10
@@ -153,10 +160,10 @@ def _take_yx(array: Any, plan: NativeGather, chunks: Mapping) -> Any:
     name = "gather-nearest-" + tokenize(array, plan.rows, plan.cols, ny, nx)
     tasks = {}
     for lead in np.ndindex(*array.numblocks[:-2]):
-        for i, ys in enumerate(_spans(ny)):
+        for i, ys in enumerate(spans(ny)):
             rows = plan.rows[ys]
             by, r0 = _chunks_holding(array.chunks[-2], rows)
-            for j, xs in enumerate(_spans(nx)):
+            for j, xs in enumerate(spans(nx)):
                 cols = plan.cols[xs]
                 bx, c0 = _chunks_holding(array.chunks[-1], cols)
                 keys = [[(array.name, *lead, bi, bj) for bj in range(bx.start, bx.stop)]
@@ -183,7 +190,7 @@ def _chunks_holding(chunks: tuple[int, ...], index: np.ndarray) -> tuple[slice, 
     return slice(int(first), int(last) + 1), int(edges[first])
 
 
-def _spans(sizes: tuple[int, ...]) -> list[slice]:
+def spans(sizes: tuple[int, ...]) -> list[slice]:
     """Consecutive slices of the given sizes (a Dask axis's chunks)."""
     edges = np.cumsum((0, *sizes))
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]

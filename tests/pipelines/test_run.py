@@ -1802,17 +1802,26 @@ def _measuring_checkpoints(monkeypatch, sizes):
 
 
 def _counting_st_b10_reads(monkeypatch, reads):
-    """Append to ``reads`` the URI of each ST_B10 chunk read."""
+    """Append to ``reads`` the URI of each ST_B10 chunk read (by odc-loader or, for a file
+    on the grid read, :mod:`raster.native_read`)."""
     import odc.loader._rio as rio
 
-    real_read = rio.rio_read
+    import raster.native_read
+
+    real_read, real_window = rio.rio_read, raster.native_read._read_window
 
     def counting_read(src, *args, **kwargs):
         if "ST_B10" in str(src.uri):
             reads.append(src.uri)
         return real_read(src, *args, **kwargs)
 
+    def counting_window(href, *args, **kwargs):
+        if "ST_B10" in str(href):
+            reads.append(href)
+        return real_window(href, *args, **kwargs)
+
     monkeypatch.setattr(rio, "rio_read", counting_read)
+    monkeypatch.setattr(raster.native_read, "_read_window", counting_window)
 
 
 @pytest.fixture(scope="module")
