@@ -1045,6 +1045,11 @@ def _run(
                 z, stats=["median"], min_clear=comp.min_clear
             )["median"]
         if landsat is not None:  # gathered onto the grid from the Landsat pixels, if there
+            if one_piece:
+                # Computed whole anyway: the composites now, on the Landsat pixels, each then
+                # gathered into one NumPy array; Dask would gather grid chunks, then copy
+                # them into one (benchmark: 0.3 → 0.12 CPU-s for these rasters).
+                (rasters,) = dask.compute(rasters)
             rasters = landsat.on_grid(rasters, config.scheduler.chunk_px)
         # Without NDVI or a land cover (settled_rasters has none): empty layers for the zone
         # tables' columns, marked so that no empty COG is written.

@@ -769,6 +769,7 @@ def tile_pieces(
     tile: Tile,
     masks: Mapping[str, xr.DataArray] | None = None,
     without_water: bool = False,
+    own: bool = False,
 ) -> dict[str, Any]:
     """Pass 2 of one tile: its raster pieces and the zonal partials of every zone layer.
 
@@ -778,19 +779,25 @@ def tile_pieces(
     rasters (:func:`_lst_rasters`) are NaN on the land cover's water too, not only on the
     Landsat QA's 30 m water, and the zones' ``n_clear`` mean is over their land, so the zone
     statistics, the composite SUHII and the COGs rest on the same pixels (science.md §1.3:
-    no urban LST over water).
+    no urban LST over water). The LST rasters computed here are blanked in place; NumPy ones
+    of ``rasters`` are copied, unless ``own`` (the caller hands them over: a one-piece
+    run's, computed for this pass).
     """
     masks = dict(masks or {})
+    fresh = {str(k) for k, v in rasters.data_vars.items() if own or isinstance(v.data, da.Array)}
     piece, *regions = dask.compute(
         _window(rasters, tile), *(_window(m, tile) for m in masks.values())
     )
     arrays = {str(k): np.asarray(v.values) for k, v in piece.data_vars.items()}
-    del piece  # the arrays blanked below replace its own
+    del piece  # the arrays blanked below replace its own, or are its own
     classes = arrays["landcover"]
     water = land_cover_water(classes) if without_water else None
     if water is not None:
         for name in _lst_rasters(arrays):
-            arrays[name] = np.where(water, np.float32(np.nan), arrays[name])
+            if name in fresh:  # no second copy of the grid's rasters (4,000²: 64 MB each)
+                np.copyto(arrays[name], np.float32(np.nan), where=water)
+            else:
+                arrays[name] = np.where(water, np.float32(np.nan), arrays[name])
     sums = composite_sums(
         arrays, {k: np.asarray(r.values) for k, r in zip(masks, regions, strict=True)}
     )
@@ -916,7 +923,9 @@ def run_tiles(
     (``"rural"``, or ``"urban"``: needs ``urban``; NaN for a scene below ``min_pixels`` or
     ``min_frac``, :func:`merged_reference`), with its spread as coordinate
     ``reference_std``, and the per-pixel layers. With ``gather``, ``series`` is on the
-    Landsat pixels (see :func:`reference_sums`).
+    Landsat pixels (see :func:`reference_sums`). Its rasters are the tiles pass's (called
+    in it): lazy, or for one tile NumPy arrays that pass may change (:func:`tile_pieces`'s
+    ``own``: a one-piece run computes them whole).
 
     ``settled_rasters(pixels)`` names the rasters that are per-pixel layers as they are
     (the index composites, the land cover): final after pass 1, they are handed to
@@ -963,16 +972,17 @@ def run_tiles(
         settled = dict(zip(settled, dask.compute(*settled.values()), strict=True))
     if on_settled is not None and settled:
         on_settled(settled)
-    rasters = build_rasters(reference, pixels).assign(settled)
     masks = None
     if "urban" in pixels:
         masks = {"urban": pixels["urban"], "rural": pixels["reference_mask"]}
     with timer("tiles"):
+        rasters = build_rasters(reference, pixels).assign(settled)
         results = []
         for k, tile in enumerate(tiles, 1):
             progress_detail(_tiles_label(k, k, len(tiles)), _span(k, k, len(tiles)))
             if not store.done("tile", tile):
-                result = me.tile_pieces(rasters, layers, tile, masks, without_water)
+                one = len(tiles) == 1  # the rasters are this pass's own
+                result = me.tile_pieces(rasters, layers, tile, masks, without_water, one)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
                 arrays = result.pop("rasters")
                 kept = {name: array for name, array in arrays.items() if name not in settled}

@@ -255,6 +255,33 @@ def test_water_of_the_land_cover_leaves_the_lst_rasters_and_zone_statistics(with
     assert (rasters["ndvi_median"][0] == 290.0).all()  # only the LST rasters lose water
 
 
+@pytest.mark.parametrize("own", [True, False])
+def test_rasters_handed_to_pass_2_lose_water_in_place(own):
+    """A one-piece run hands pass 2 its NumPy rasters (``own``): the LST rasters lose the
+    land cover's water in those arrays, no second copy of each; else the caller's arrays are
+    left as they were. Hand values: a row of water (class 1) at 290 K, land at 300 K."""
+    grid = GeoBox((4, 4), from_origin(600_000.0, 5_400_000.0, 10.0, 10.0), CRS)
+    classes = np.full((4, 4), 4, dtype=np.uint8)
+    classes[0] = 1
+    layers = {
+        name: (("y", "x"), np.where(classes == 1, 290.0, 300.0).astype(np.float32))
+        for name in ("lst_median", "lst_anomaly", "ndvi_median", "n_clear")
+    }
+    coords = xr_coords(grid, crs_coord_name="spatial_ref")
+    rasters = xr.Dataset({**layers, "landcover": (("y", "x"), classes)}, coords=coords)
+    frame = gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(*grid.boundingbox)], crs=CRS)
+    layer = run_tiles.zone_layer("iris", frame, "code", grid, "exact")
+    (tile,) = run_tiles.tiles_of(grid, 4096)
+    pieces = run_tiles.tile_pieces(rasters, [layer], tile, None, True, own)["rasters"]
+    for name in ("lst_median", "lst_anomaly"):
+        given = rasters[name].values
+        assert np.isnan(pieces[name][0]).all() and (pieces[name][1:] == 300.0).all()
+        assert np.shares_memory(pieces[name], given) == own
+        assert np.isnan(given[0]).all() == own
+    assert (rasters["ndvi_median"].values[0] == 290.0).all()  # only the LST rasters
+    assert (pieces["ndvi_median"][0] == 290.0).all() and (pieces["n_clear"][0] == 290.0).all()
+
+
 def test_pass_0_batches_tiles_to_give_every_worker_a_chunk():
     """On 4 threads, tiles of one chunk are computed 4 at a time, tiles of 4 or 16 chunks one
     at a time; on 8 threads, tiles of 4 chunks 2 at a time (the series' chunks over time do
