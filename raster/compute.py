@@ -13,9 +13,10 @@ def compute_into_memory(*arrays: xr.DataArray) -> tuple[xr.DataArray, ...]:
     """Compute DataArrays in one pass, each chunk written into a preallocated NumPy array.
 
     ``dask.compute`` assembles each result by concatenating its chunks at the end, a serial
-    copy of the whole output; storing every chunk into its place as soon as it is computed
-    avoids that copy and spreads the work over the scheduler's workers. Shared inputs are
-    read once, as with ``dask.compute``.
+    copy of the whole output while every chunk is still held; storing every chunk into its
+    place as soon as it is computed makes that copy chunk by chunk, spread over the
+    scheduler's workers, and lets each chunk go at once (the copy itself remains). Shared
+    inputs are read once, as with ``dask.compute``.
 
     Parameters
     ----------
