@@ -42,7 +42,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
@@ -63,7 +63,7 @@ from odc.loader.types import RasterLoadParams, RasterSource
 from raster._lift import lift
 from raster.bands import BandSpec, band_table
 from raster.gdal_errors import deepest_reason, undecodable
-from raster.native_read import NativeBand, read_native
+from raster.native_read import NativeBand, headers_agree, read_native
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
 from raster.sources.assets import load_json
@@ -227,7 +227,7 @@ def load_stored(
         raise GridError("no scene to load: the list of items is empty")
     if not bands:
         raise ValueError("no band requested; name at least one common band (e.g. 'red')")
-    items = sorted(items, key=lambda it: (it.datetime, it.id))
+    items = sorted(items, key=lambda it: (_nominal_time(it), it.id))
     bands = list(dict.fromkeys(bands))
     for item in items:
         require_bands(item, bands)
@@ -756,29 +756,50 @@ def _native_reads(
     """
     if driver.skips is not None:
         return {}
-    times = np.array([np.datetime64(_utc_naive(it.datetime), "us") for it in items])
-    out = {}
+    out: dict[str, xr.DataArray] = {}
+    times, env = None, driver.capture_env()
     for band in bands:
-        spec = _native_band(items, band, geobox, driver)
+        spec = _native_band(items, band, geobox, driver, env)
         if spec is not None:
-            read = read_native(spec, geobox, (chunks["y"], chunks["x"]), times)
+            times = _times(items) if times is None else times
+            read = read_native(spec, geobox, (chunks["y"], chunks["x"]), times, env)
             out[band] = read.rename(band)
     return out
 
 
-def _utc_naive(when: datetime) -> datetime:
-    """Return ``when`` in UTC without its time zone (a naive ``when`` as it is)."""
-    return when if when.tzinfo is None else when.astimezone(UTC).replace(tzinfo=None)
+def _times(items: Sequence[pystac.Item]) -> np.ndarray:
+    """Return the ``time`` coordinate odc-stac gives items grouped by id (:func:`_nominal_time`)."""
+    return np.array([np.datetime64(_nominal_time(it).replace(tzinfo=None), "ns") for it in items])
+
+
+def _nominal_time(item: pystac.Item) -> datetime:
+    """Return odc-stac's time of an item: its ``datetime``, else ``start_``, else ``end_datetime``.
+
+    As written: odc-stac drops the time zone, without converting to UTC.
+    """
+    meta = item.common_metadata
+    when = item.datetime or meta.start_datetime or meta.end_datetime
+    if when is None:
+        raise MetadataError(
+            f"item {item.id} has no datetime, start_datetime or end_datetime; "
+            "give it one (STAC requires it)"
+        )
+    return when
 
 
 def _native_band(
-    items: Sequence[pystac.Item], band: str, geobox: GeoBox, driver: SigningRioDriver
+    items: Sequence[pystac.Item],
+    band: str,
+    geobox: GeoBox,
+    driver: SigningRioDriver,
+    env: dict[str, Any],
 ) -> NativeBand | None:
     """Describe a band for :func:`raster.native_read.read_native`, or None where it does not apply.
 
     It applies when every item has the band in a file of this machine, on ``geobox``'s CRS,
-    pixel size and phase (nothing to resample), with one integer ``raster:bands`` data type
-    and nodata (odc-loader's fill value) for all.
+    pixel size and phase, neither rotated (nothing to resample), whose header has the item's
+    grid in the GDAL environment ``env`` (:func:`raster.native_read.headers_agree`), with one
+    integer ``raster:bands`` data type and nodata (odc-loader's fill value) for all.
     """
     try:
         grids = [item_geobox(it, band) for it in items]
@@ -787,13 +808,15 @@ def _native_band(
     hrefs = [it.assets[band].get_absolute_href() or it.assets[band].href for it in items]
     if any(remote_host(h) is not None for h in hrefs) or not same_phase([geobox, *grids]):
         return None
+    if not all(g.affine.b == 0 and g.affine.d == 0 for g in (geobox, *grids)):
+        return None  # rotated: pixels of one row are not one row of the file
     fields = [(it.assets[band].extra_fields.get("raster:bands") or [{}])[0] for it in items]
     kinds = {(f.get("data_type"), f.get("nodata")) for f in fields}
     dtype, fill = kinds.pop() if len(kinds) == 1 else (None, None)
     if dtype is None or fill is None or np.dtype(dtype).kind not in "iu":
         return None
     saturated = {driver.saturated.get(h) for h in hrefs}
-    if len(saturated) > 1:
+    if len(saturated) > 1 or not headers_agree(hrefs, grids, env):
         return None
     return NativeBand(tuple(hrefs), tuple(grids), str(np.dtype(dtype)), fill, saturated.pop(),
                       tuple(LocalBand(h) for h in hrefs))  # fmt: skip

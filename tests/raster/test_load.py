@@ -72,34 +72,43 @@ def test_native_grid_is_the_file_grid(t1):
         assert tuple(ds.rio.transform())[:6] == tuple(src.transform)[:6]
 
 
-def test_building_the_graph_reads_nothing_and_compute_opens_each_file_once(t1, monkeypatch):
+def test_building_the_graph_reads_no_pixel_and_compute_opens_each_file_once(t1, monkeypatch):
+    """Building the graph may read headers (the windowed reads check them), never pixels."""
     from raster.indices import compute_index
     from raster.quality import landsat_clear_mask
     from raster.thermal import surface_temperature_l2
 
-    opened = []
-    real_open = rasterio.open
+    opened, read = [], []
+    real_open, real_read = rasterio.open, rasterio.io.DatasetReader.read
 
     def counting_open(path, *args, **kwargs):
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
+    def counting_read(self, *args, **kwargs):
+        read.append(self.name)
+        return real_read(self, *args, **kwargs)
+
     item = open_product(t1)  # reads headers only
     monkeypatch.setattr(rasterio, "open", counting_open)
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", counting_read)
     with raise_if_dask_computes():
         ds = load_items([item], ["red", "nir08", "lwir11", "qa_pixel"]).isel(time=0)
         clear = landsat_clear_mask(ds)
         ndvi = compute_index(ds, "ndvi").where(clear)
         lst = surface_temperature_l2(ds, mask=clear)
-    assert opened == [], "building the graph opened files"
+    assert read == [], "building the graph read pixels"
+    opened.clear()
     import dask
 
     dask.compute(ndvi, lst)
-    assert sorted(opened) == sorted(
+    files = sorted(
         str(a.href)
         for a in item.assets.values()
         if a.href.endswith(("SR_B4.TIF", "SR_B5.TIF", "ST_B10.TIF", "QA_PIXEL.TIF"))
     )
+    assert sorted(opened) == files
+    assert sorted(set(read)) == files
 
 
 def test_numpy_and_dask_backed_give_identical_results(t1):

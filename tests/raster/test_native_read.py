@@ -11,16 +11,22 @@ outside the file).
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
+import pystac
 import pytest
 import rasterio
 import xarray as xr
+from affine import Affine
 from odc.geo.geobox import GeoBox
 from rasterio.transform import from_origin
 
 import raster.load
 from raster.load import item_geobox, load_stored
+from raster.native_read import NativeBand, read_native
 from raster.sources import open_product
 from raster.synthetic import write_sentinel2_earthsearch
 from tests.conftest import raise_if_dask_computes
@@ -125,44 +131,177 @@ def test_windowed_reads_give_the_files_pixels_indexed_by_hand(products, grid, mo
                                        err_msg=f"{band} of {item.id}")  # fmt: skip
 
 
-def test_a_file_whose_header_is_not_its_items_grid_is_read_as_odc_loader_reads_it(
-    products, monkeypatch
+def _recording_odc_loader(monkeypatch):
+    """Record the bands each odc-stac load is given (and load them)."""
+    loaded, real_load = [], raster.load.odc.stac.load
+
+    def recording_load(*args, **kwargs):
+        loaded.append(list(kwargs["bands"]))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(raster.load.odc.stac, "load", recording_load)
+    return loaded
+
+
+@pytest.mark.parametrize("disagreement", ["transform", "crs"])
+def test_a_band_whose_file_header_is_not_its_items_grid_is_left_to_odc_loader(
+    products, disagreement, tmp_path, monkeypatch
 ):
-    """The item says B04 starts one 10 m pixel further east than its file does: the file's
-    header decides the window (the odc-loader values), not the item."""
+    """The item says B04 starts one 10 m pixel further east than its file does, or its file
+    says another UTM zone than its item: odc-loader places the pixels by the header and picks
+    files by the item, so the whole band is read by it, and only that band."""
     items = [item.clone() for item in products]
-    for item in items:
-        transform = list(item.assets["red"].extra_fields["proj:transform"])
-        transform[2] += 10.0
-        item.assets["red"].extra_fields["proj:transform"] = transform
+    for k, item in enumerate(items):
+        asset = item.assets["red"]
+        if disagreement == "transform":
+            transform = list(asset.extra_fields["proj:transform"])
+            transform[2] += 10.0
+            asset.extra_fields["proj:transform"] = transform
+        else:
+            copy = tmp_path / f"B04-{k}.tif"
+            shutil.copy(asset.get_absolute_href(), copy)
+            with rasterio.open(copy, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as dst:
+                dst.crs = "EPSG:32632"
+            asset.href = str(copy)
     grid = _grid("20m-inside-past-south")
+    methods = {b: "nearest" for b in BANDS}
+    with monkeypatch.context() as patch:
+        loaded = _recording_odc_loader(patch)
+        got = load_stored(items, BANDS, geobox=grid, chunk=512, resampling=methods).data.compute()
+    assert loaded == [["red"]]
+    _, want = _load(items, grid, methods, odc_loader=True, monkeypatch=monkeypatch)
+    xr.testing.assert_identical(got, want)
+    if disagreement == "transform":
+        with rasterio.open(items[0].assets["red"].get_absolute_href()) as src:
+            first = src.read(1, window=((10, 11), (6, 7)))[0, 0]  # the grid's pixel (0, 0)
+        assert got.red.values[0, 0, 0] == (first if first != 65535 else 0)
+
+
+def test_files_are_read_in_odc_loaders_gdal_environment_without_their_sidecars(
+    products, tmp_path, monkeypatch
+):
+    """odc-loader opens files without listing their folder (GDAL_DISABLE_READDIR_ON_OPEN=
+    EMPTY_DIR), so a ``.aux.xml`` beside a file, here one moving B04 a pixel east, is not
+    seen: neither by the windowed reads."""
+    items = [item.clone() for item in products]
+    for k, item in enumerate(items):
+        copy = tmp_path / f"B04-{k}.tif"
+        shutil.copy(item.assets["red"].get_absolute_href(), copy)
+        gt = f"{X0 + 10:.1f}, 10.0, 0.0, {Y0:.1f}, 0.0, -10.0"
+        Path(f"{copy}.aux.xml").write_text(f"<PAMDataset><GeoTransform>{gt}</GeoTransform>"
+                                           "</PAMDataset>")  # fmt: skip
+        item.assets["red"].href = str(copy)
+    with rasterio.open(items[0].assets["red"].href) as src:  # GDAL's default: the sidecar
+        assert src.transform.c == X0 + 10
+    grid = _grid("odd-10m")
     methods = {b: "nearest" for b in BANDS}
     _, got = _load(items, grid, methods, odc_loader=False, monkeypatch=monkeypatch)
     _, want = _load(items, grid, methods, odc_loader=True, monkeypatch=monkeypatch)
     xr.testing.assert_identical(got, want)
-    with rasterio.open(items[0].assets["red"].get_absolute_href()) as src:
-        first = src.read(1, window=((10, 11), (6, 7)))[0, 0]  # the grid's pixel (0, 0)
-    assert got.red.values[0, 0, 0] == (first if first != 65535 else 0)
 
 
-def test_building_the_graph_reads_nothing_and_compute_reads_each_file(products, monkeypatch):
-    opened = []
-    real_open = rasterio.open
+@pytest.mark.parametrize("stamp", ["with-offset", "range-only"])
+def test_the_time_coordinate_is_odc_stacs(products, stamp, monkeypatch):
+    """odc-stac's time is the item's ``datetime`` as written (its offset dropped, not turned
+    into UTC), else its ``start_datetime``."""
+    items = [item.clone() for item in products]
+    paris = timezone(timedelta(hours=2))
+    for item in items:
+        when = item.datetime
+        if stamp == "with-offset":  # the same instant, in Paris summer time
+            item.datetime = when.astimezone(paris)
+        else:
+            item.common_metadata.start_datetime = when
+            item.common_metadata.end_datetime = when + timedelta(seconds=5)
+            item.datetime = None
+    grid = _grid("own")
+    methods = {b: "nearest" for b in BANDS}
+    _, got = _load(items, grid, methods, odc_loader=False, monkeypatch=monkeypatch)
+    _, want = _load(items, grid, methods, odc_loader=True, monkeypatch=monkeypatch)
+    xr.testing.assert_identical(got, want)
+    hours = 12 if stamp == "with-offset" else 10  # 10:56 UTC
+    assert [str(t)[:19] for t in got.time.values] == [f"2023-07-14T{hours}:56:00",
+                                                       f"2023-08-03T{hours}:56:00"]  # fmt: skip
+
+
+def _write_band(path, data, transform, crs):
+    with rasterio.open(path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1],
+                       count=1, dtype=data.dtype, crs=crs, transform=transform,
+                       nodata=0) as dst:  # fmt: skip
+        dst.write(data, 1)
+
+
+def test_a_geographic_grid_keeps_its_latitude_and_longitude_dimensions(tmp_path):
+    data = np.arange(1, 121, dtype=np.uint16).reshape(12, 10)
+    grid = GeoBox(data.shape, from_origin(2.0, 49.0, 0.001, 0.001), "EPSG:4326")
+    _write_band(tmp_path / "band.tif", data, grid.affine, "EPSG:4326")
+    band = NativeBand((str(tmp_path / "band.tif"),), (grid,), "uint16", 0, None, (None,))
+    out = read_native(band, grid, (5, 4), [np.datetime64("2023-07-14")], {})
+    assert out.dims == ("time", "latitude", "longitude")
+    np.testing.assert_array_equal(out.values[0], data)
+    assert out.latitude.values[0] == pytest.approx(49.0 - 0.0005)
+
+
+def test_a_chunk_the_file_does_not_cover_is_filled_without_opening_it(tmp_path, monkeypatch):
+    data = np.arange(1, 121, dtype=np.uint16).reshape(12, 10)
+    file_grid = GeoBox(data.shape, from_origin(X0, Y0, 10, 10), "EPSG:32631")
+    _write_band(tmp_path / "band.tif", data, file_grid.affine, "EPSG:32631")
+    grid = GeoBox((24, 10), file_grid.affine, "EPSG:32631")  # 12 rows past the file's south
+    band = NativeBand((str(tmp_path / "band.tif"),), (file_grid,), "uint16", 0, None, (None,))
+    out = read_native(band, grid, (6, 10), [np.datetime64("2023-07-14")], {})
+    opened, real_open = [], rasterio.open
+    monkeypatch.setattr(rasterio, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    values = out.values[0]
+    assert len(opened) == 2  # the two chunks of rows 0-11
+    np.testing.assert_array_equal(values[:12], data)
+    assert (values[12:] == 0).all()
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_a_rotated_grid_is_left_to_odc_loader(tmp_path, rotated):
+    """A rotated grid's rows are not rows of the file: no windowed read applies."""
+    shear = 2.0 if rotated else 0.0
+    affine = Affine(10.0, shear, X0, shear, -10.0, Y0)
+    grid = GeoBox((12, 10), affine, "EPSG:32631")
+    _write_band(tmp_path / "band.tif", np.ones((12, 10), np.uint16), affine, "EPSG:32631")
+    item = pystac.Item("rotated", None, None, datetime(2023, 7, 14), {})
+    item.add_asset("red", pystac.Asset(str(tmp_path / "band.tif"), extra_fields={
+        "proj:shape": [12, 10], "proj:transform": list(affine)[:6], "proj:code": "EPSG:32631",
+        "raster:bands": [{"data_type": "uint16", "nodata": 0}],
+    }))  # fmt: skip
+    driver = raster.load.SigningRioDriver(None)
+    band = raster.load._native_band([item], "red", grid, driver, driver.capture_env())
+    assert (band is None) == rotated
+
+
+def test_building_the_graph_reads_no_pixel_and_compute_reads_each_file(products, monkeypatch):
+    """Building the graph reads each file's header once at most (none when built again: they
+    are cached) and no pixel; computing it reads pixels of every file."""
+    opened, read = [], []
+    real_open, real_read = rasterio.open, rasterio.io.DatasetReader.read
 
     def counting_open(path, *args, **kwargs):
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
+    def counting_read(self, *args, **kwargs):
+        read.append(self.name)
+        return real_read(self, *args, **kwargs)
+
     monkeypatch.setattr(raster.load.odc.stac, "load", _no_odc_loader)
     monkeypatch.setattr(rasterio, "open", counting_open)
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", counting_read)
+    grid, methods = _grid("20m-before-past-all"), {b: "nearest" for b in BANDS}
     with raise_if_dask_computes():
-        stored = load_stored(products, BANDS, geobox=_grid("20m-before-past-all"), chunk=512,
-                             resampling={b: "nearest" for b in BANDS})  # fmt: skip
+        stored = load_stored(products, BANDS, geobox=grid, chunk=512, resampling=methods)
         physical = stored.physical()
-    assert opened == [], "building the graph opened files"
+        assert len(opened) == len(set(opened)) and read == [], "building the graph read pixels"
+        opened.clear()
+        load_stored(products, BANDS, geobox=grid, chunk=512, resampling=methods).physical()
+        assert opened == [], "building the graph again opened files"
     physical.compute()
     files = {str(item.assets[b].get_absolute_href()) for item in products for b in BANDS}
-    assert set(opened) == files
+    assert set(read) == files
 
 
 @pytest.mark.realdata

@@ -225,15 +225,13 @@ def test_load_items_gathers_coarse_bands_exactly_as_the_warper(tmp_path, monkeyp
         open_product(_l2(tmp_path, 20, (600_105, 5_399_985), 2)),  # another extent, same phase
     ]
     grid = GeoBox((50, 60), from_origin(600_050, 5_399_990, 10, 10), CRS)
-    opened = []
-    real_open = rasterio.open
-    monkeypatch.setattr(
-        rasterio, "open", lambda p, *a, **k: opened.append(p) or real_open(p, *a, **k)
-    )
+    read, real_read = [], rasterio.io.DatasetReader.read
+    counting = lambda src, *a, **k: read.append(src) or real_read(src, *a, **k)  # noqa: E731
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", counting)
     with raise_if_dask_computes():
         fast = load_items(items, ["lwir11", "qa_pixel"], geobox=grid, chunk=512,
                           resampling="nearest")  # fmt: skip
-    assert opened == [], "building the graph opened files"
+    assert read == [], "building the graph read pixels"
     layers = fast.lwir11.data.__dask_graph__().layers
     assert any(name.startswith("gather-nearest") for name in layers)  # no warp
     monkeypatch.setattr(raster.load, "_gather_plan", lambda *args: None)  # odc-stac + GDAL
