@@ -1048,7 +1048,8 @@ def _run(
             if one_piece:
                 # Computed whole anyway: the composites now, on the Landsat pixels, each then
                 # gathered into one NumPy array; Dask would gather grid chunks, then copy
-                # them into one (benchmark: 0.3 → 0.12 CPU-s for these rasters).
+                # them into one (benchmark: 0.3 → 0.12 CPU-s for these rasters). On a grid
+                # of 30 m or coarser nothing is gathered: on_grid returns them as they are.
                 (rasters,) = dask.compute(rasters)
             rasters = landsat.on_grid(rasters, config.scheduler.chunk_px)
         # Without NDVI or a land cover (settled_rasters has none): empty layers for the zone

@@ -461,6 +461,16 @@ def _tiles_label(first: int, last: int, total: int) -> str:
     return f"tile {first}/{total}" if first == last else f"tiles {first}-{last}/{total}"
 
 
+def tile_progress(k: int, total: int) -> None:
+    """Say that a pass is at tile ``k`` of ``total`` (:func:`pipelines.progress.progress_detail`).
+
+    With several tiles, the stage's bar reads the share of its tiles done; with one, it
+    counts the tasks of each computation, so that a stage computing twice on its one tile
+    climbs on and does not drop back from full to empty.
+    """
+    progress_detail(_tiles_label(k, k, total), _span(k, k, total) if total > 1 else None)
+
+
 def _span(first: int, last: int, total: int) -> tuple[float, float]:
     """Return the share of a pass that tiles ``first`` to ``last`` of ``total`` make."""
     return (first - 1) / total, last / total
@@ -949,7 +959,7 @@ def run_tiles(
     with timer("reference"):
         sums = []
         for k, tile in enumerate(tiles, 1):
-            progress_detail(_tiles_label(k, k, len(tiles)), _span(k, k, len(tiles)))
+            tile_progress(k, len(tiles))
             if not store.done("reference", tile):
                 sums_of_tile, pieces = me.first_pass(pixels, tile, gather, keep)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
@@ -976,12 +986,13 @@ def run_tiles(
     if "urban" in pixels:
         masks = {"urban": pixels["urban"], "rural": pixels["reference_mask"]}
     with timer("tiles"):
+        one = len(tiles) == 1  # the rasters are this pass's own
+        tile_progress(1, len(tiles))  # build_rasters may compute (one piece)
         rasters = build_rasters(reference, pixels).assign(settled)
         results = []
         for k, tile in enumerate(tiles, 1):
-            progress_detail(_tiles_label(k, k, len(tiles)), _span(k, k, len(tiles)))
+            tile_progress(k, len(tiles))
             if not store.done("tile", tile):
-                one = len(tiles) == 1  # the rasters are this pass's own
                 result = me.tile_pieces(rasters, layers, tile, masks, without_water, one)
                 # Pieces first: the tile's own checkpoint, written last, marks it done.
                 arrays = result.pop("rasters")

@@ -143,3 +143,42 @@ def test_a_failed_cluster_computation_raises_and_leaves_the_scheduler_clean(clie
     # The scheduler's progress plugins are gone, its tasks forgotten.
     _wait_for(lambda: not client.cluster.scheduler.tasks)
     assert not [name for name in client.cluster.scheduler.plugins if "progress" in name]
+
+
+class _Recording(Progress):
+    """A progress whose bars' ``completed`` values are recorded at every change."""
+
+    def __init__(self) -> None:
+        super().__init__(disable=True)
+        self.seen: dict[str, list[float]] = {}
+
+    def _record(self, task_id) -> None:
+        task = next(t for t in self.tasks if t.id == task_id)
+        self.seen.setdefault(task.description, []).append(task.completed)
+
+    def update(self, task_id, **kwargs) -> None:
+        super().update(task_id, **kwargs)
+        self._record(task_id)
+
+    def advance(self, task_id, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._record(task_id)
+
+
+def test_a_one_tile_stage_that_computes_twice_climbs_on():
+    """A one-piece run's tiles stage computes its composites, then its tile's pieces: the
+    bar went from full back to empty (the tile's span held for both computations)."""
+    from pipelines.run_tiles import tile_progress
+
+    progress = _Recording()
+    with progress, _follow(progress, "x"):
+        with progress_stage("reference"):
+            tile_progress(1, 1)
+            dask.compute(da.ones(100, chunks=10).sum(), scheduler="sync")
+        with progress_stage("tiles"):
+            tile_progress(1, 1)
+            for _ in range(2):
+                dask.compute(da.ones(100, chunks=10).sum(), scheduler="sync")
+    seen = progress.seen["tiles"]
+    assert len(seen) > 20 and seen == sorted(seen)
+    assert seen[-1] == _bar(progress, "tiles").total
