@@ -227,7 +227,7 @@ def load_stored(
         raise GridError("no scene to load: the list of items is empty")
     if not bands:
         raise ValueError("no band requested; name at least one common band (e.g. 'red')")
-    items = sorted(items, key=lambda it: (_nominal_time(it), it.id))
+    items = sorted(items, key=lambda it: (_nominal_time(it).replace(tzinfo=None), it.id))
     bands = list(dict.fromkeys(bands))
     for item in items:
         require_bands(item, bands)

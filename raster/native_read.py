@@ -17,7 +17,10 @@ when the graph is built: no directory listing, so no sidecar ``.aux.xml`` either
 odc-loader places a file's pixels by its header, and picks the files a chunk needs by its
 item's ``proj`` fields; the two agree here because :func:`headers_agree` checked each file's
 header (CRS, transform, shape) against its item when the load was planned; a band with one
-file that disagrees is left to odc-loader.
+file that disagrees is left to odc-loader. A file whose header is no longer the one planned
+with when its pixels are read (replaced meanwhile; on a cluster, another file at that path
+on the worker) raises :class:`~tiles.errors.ReadError`, rather than be read at the wrong
+place.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from rasterio.windows import Window
 
 from raster.nearest import spans
 from raster.sources.hrefs import href_file
+from tiles.errors import ReadError
 
 __all__ = ["NativeBand", "headers_agree", "read_native"]
 
@@ -111,18 +115,26 @@ def _env(options: tuple[tuple[str, Any], ...]) -> Any:
     return rio_env(**env)
 
 
-def _version(href: str) -> tuple[int, int] | None:
+def _version(href: str) -> tuple[int, ...] | None:
+    """Return the file (device, inode) and its version (size, modification, change times).
+
+    The change time cannot be set back (``cp -p``, ``rsync -a`` and archives set the
+    modification time only), and a file replaced by a rename is another inode; a relative
+    path read from another folder names another file.
+    """
     path = href_file(href)
     try:
         stat = os.stat(path) if path is not None else None
     except OSError:
         return None
-    return None if stat is None else (stat.st_size, stat.st_mtime_ns)
+    if stat is None:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 @functools.lru_cache(maxsize=4096)
 def _header(
-    href: str, version: tuple[int, int] | None, options: tuple[tuple[str, Any], ...]
+    href: str, version: tuple[int, ...] | None, options: tuple[tuple[str, Any], ...]
 ) -> GeoBox | None:
     if version is None:
         return None
@@ -164,8 +176,8 @@ def read_native(
     for t, (href, grid, errors) in enumerate(zip(band.hrefs, band.grids, band.errors,
                                                  strict=True)):  # fmt: skip
         for (i, ys), (j, xs) in itertools.product(enumerate(spans(ny)), enumerate(spans(nx))):
-            tasks[(name, t, i, j)] = (_read_chunk, href, grid.affine, grid.shape.yx,
-                                      geobox[ys, xs], values, errors)  # fmt: skip
+            tasks[(name, t, i, j)] = (_read_chunk, href, grid, geobox[ys, xs], values,
+                                      errors)  # fmt: skip
     graph = HighLevelGraph.from_collections(name, tasks, dependencies=[])
     data = da.Array(graph, name, chunks=((1,) * len(band.hrefs), ny, nx), dtype=band.dtype)
     coords = {"time": np.asarray(times), **xr_coords(geobox, crs_coord_name="spatial_ref")}
@@ -176,11 +188,11 @@ def read_native(
 
 
 def _read_chunk(
-    href: str, affine: Any, shape: tuple[int, int], window: GeoBox, values: _Values, errors: Any
+    href: str, grid: GeoBox, window: GeoBox, values: _Values, errors: Any
 ) -> np.ndarray:
     """Read one date's file onto the chunk ``window``: ``(1, ny, nx)`` stored values."""
     try:
-        out = _read_window(href, affine, shape, window, values)
+        out = _read_window(href, grid, window, values)
     except rasterio.errors.RasterioError as err:
         error = errors.read_error(err) if errors is not None else None
         if error is None:
@@ -190,23 +202,27 @@ def _read_chunk(
     raise error  # out of the except clause: no GDAL error as its context (BandReader's way)
 
 
-def _read_window(
-    href: str, affine: Any, shape: tuple[int, int], window: GeoBox, values: _Values
-) -> np.ndarray:
+def _read_window(href: str, grid: GeoBox, window: GeoBox, values: _Values) -> np.ndarray:
     dtype = np.dtype(values.dtype)
     fill = dtype.type(values.fill)
     # Whole pixels: the caller checked the phase (raster.nearest.same_phase).
+    affine = grid.affine
     r0 = round((window.affine.f - affine.f) / affine.e)
     c0 = round((window.affine.c - affine.c) / affine.a)
     h, w = window.shape.yx
-    rows = slice(max(r0, 0), min(r0 + h, shape[0]))
-    cols = slice(max(c0, 0), min(c0 + w, shape[1]))
+    rows = slice(max(r0, 0), min(r0 + h, grid.shape.y))
+    cols = slice(max(c0, 0), min(c0 + w, grid.shape.x))
     if rows.start >= rows.stop or cols.start >= cols.stop:
         return np.full((h, w), fill, dtype)  # the file covers none of the chunk
     whole = rows == slice(r0, r0 + h) and cols == slice(c0, c0 + w)
     out = np.empty((h, w), dtype) if whole else np.full((h, w), fill, dtype)
     part = out if whole else np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype)
     with _env(values.env), rasterio.open(href, "r", sharing=False) as src:
+        if GeoBox.from_rio(src) != grid:  # the file changed, or is another file here
+            raise ReadError(
+                f"{href}: the file's grid is no longer the one its item gives and the run "
+                "planned with (was it replaced while the run read it?); run again"
+            )
         src_nodata = src.nodata
         src.read(1, out=part, window=Window.from_slices(rows, cols))
     if not whole:

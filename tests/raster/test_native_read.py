@@ -11,6 +11,7 @@ outside the file).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from raster.native_read import NativeBand, read_native
 from raster.sources import open_product
 from raster.synthetic import write_sentinel2_earthsearch
 from tests.conftest import raise_if_dask_computes
+from tiles.errors import ReadError
 
 X0, Y0, SIZE = 600000.0, 5400000.0, 1040  # the products' 10 m grid (20 m: 520 pixels)
 BANDS = ["red", "nir", "swir16", "scl"]
@@ -181,18 +183,22 @@ def test_files_are_read_in_odc_loaders_gdal_environment_without_their_sidecars(
     products, tmp_path, monkeypatch
 ):
     """odc-loader opens files without listing their folder (GDAL_DISABLE_READDIR_ON_OPEN=
-    EMPTY_DIR), so a ``.aux.xml`` beside a file, here one moving B04 a pixel east, is not
-    seen: neither by the windowed reads."""
+    EMPTY_DIR), so a ``.aux.xml`` beside a file, here one moving B04 a pixel east and naming
+    a DN of its pixels nodata, is not seen: neither by the windowed reads (the header check,
+    the pixel reads)."""
     items = [item.clone() for item in products]
+    with rasterio.open(items[0].assets["red"].get_absolute_href()) as src:
+        common = int(src.read(1, window=((5, 6), (5, 6)))[0, 0])
     for k, item in enumerate(items):
         copy = tmp_path / f"B04-{k}.tif"
         shutil.copy(item.assets["red"].get_absolute_href(), copy)
         gt = f"{X0 + 10:.1f}, 10.0, 0.0, {Y0:.1f}, 0.0, -10.0"
+        band = f'<PAMRasterBand band="1"><NoDataValue>{common}</NoDataValue></PAMRasterBand>'
         Path(f"{copy}.aux.xml").write_text(f"<PAMDataset><GeoTransform>{gt}</GeoTransform>"
-                                           "</PAMDataset>")  # fmt: skip
+                                           f"{band}</PAMDataset>")  # fmt: skip
         item.assets["red"].href = str(copy)
     with rasterio.open(items[0].assets["red"].href) as src:  # GDAL's default: the sidecar
-        assert src.transform.c == X0 + 10
+        assert src.transform.c == X0 + 10 and src.nodata == common
     grid = _grid("odd-10m")
     methods = {b: "nearest" for b in BANDS}
     _, got = _load(items, grid, methods, odc_loader=False, monkeypatch=monkeypatch)
@@ -231,6 +237,18 @@ def _write_band(path, data, transform, crs):
         dst.write(data, 1)
 
 
+def test_a_file_replaced_after_planning_is_refused_not_read_at_the_wrong_place(tmp_path):
+    data = np.arange(1, 121, dtype=np.uint16).reshape(12, 10)
+    grid = GeoBox(data.shape, from_origin(X0, Y0, 10, 10), "EPSG:32631")
+    path = tmp_path / "band.tif"
+    _write_band(path, data, grid.affine, "EPSG:32631")
+    band = NativeBand((str(path),), (grid,), "uint16", 0, None, (None,))
+    out = read_native(band, grid, (6, 10), [np.datetime64("2023-07-14")], {})
+    _write_band(path, data, from_origin(X0 + 10, Y0, 10, 10), "EPSG:32631")  # a pixel east
+    with pytest.raises(ReadError, match=r"band\.tif: the file's grid is no longer the one"):
+        out.compute()
+
+
 def test_a_geographic_grid_keeps_its_latitude_and_longitude_dimensions(tmp_path):
     data = np.arange(1, 121, dtype=np.uint16).reshape(12, 10)
     grid = GeoBox(data.shape, from_origin(2.0, 49.0, 0.001, 0.001), "EPSG:4326")
@@ -257,6 +275,21 @@ def test_a_chunk_the_file_does_not_cover_is_filled_without_opening_it(tmp_path, 
     assert (values[12:] == 0).all()
 
 
+def _item_of(path, affine):
+    """A STAC item whose ``red`` asset is the 12 x 10 ``path`` on ``affine`` in EPSG:32631."""
+    item = pystac.Item("one", None, None, datetime(2023, 7, 14), {})
+    item.add_asset("red", pystac.Asset(str(path), extra_fields={
+        "proj:shape": [12, 10], "proj:transform": list(affine)[:6], "proj:code": "EPSG:32631",
+        "raster:bands": [{"data_type": "uint16", "nodata": 0}],
+    }))  # fmt: skip
+    return item
+
+
+def _native_band_of(item, grid):
+    driver = raster.load.SigningRioDriver(None)
+    return raster.load._native_band([item], "red", grid, driver, driver.capture_env())
+
+
 @pytest.mark.parametrize("rotated", [False, True])
 def test_a_rotated_grid_is_left_to_odc_loader(tmp_path, rotated):
     """A rotated grid's rows are not rows of the file: no windowed read applies."""
@@ -264,14 +297,23 @@ def test_a_rotated_grid_is_left_to_odc_loader(tmp_path, rotated):
     affine = Affine(10.0, shear, X0, shear, -10.0, Y0)
     grid = GeoBox((12, 10), affine, "EPSG:32631")
     _write_band(tmp_path / "band.tif", np.ones((12, 10), np.uint16), affine, "EPSG:32631")
-    item = pystac.Item("rotated", None, None, datetime(2023, 7, 14), {})
-    item.add_asset("red", pystac.Asset(str(tmp_path / "band.tif"), extra_fields={
-        "proj:shape": [12, 10], "proj:transform": list(affine)[:6], "proj:code": "EPSG:32631",
-        "raster:bands": [{"data_type": "uint16", "nodata": 0}],
-    }))  # fmt: skip
-    driver = raster.load.SigningRioDriver(None)
-    band = raster.load._native_band([item], "red", grid, driver, driver.capture_env())
+    band = _native_band_of(_item_of(tmp_path / "band.tif", affine), grid)
     assert (band is None) == rotated
+
+
+def test_a_header_rewritten_with_its_size_and_modification_time_is_read_again(tmp_path):
+    """The file rewritten in place a pixel east, its size the same and its modification time
+    set back (as ``cp -p`` or an archive would): its header is read again, not the cached
+    one, and the band is left to odc-loader."""
+    path, grid = tmp_path / "band.tif", GeoBox((12, 10), from_origin(X0, Y0, 10, 10), "EPSG:32631")
+    _write_band(path, np.ones((12, 10), np.uint16), grid.affine, "EPSG:32631")
+    item = _item_of(path, grid.affine)
+    assert _native_band_of(item, grid) is not None
+    before = path.stat()
+    _write_band(path, np.ones((12, 10), np.uint16), from_origin(X0 + 10, Y0, 10, 10), "EPSG:32631")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    assert _native_band_of(item, grid) is None
 
 
 def test_building_the_graph_reads_no_pixel_and_compute_reads_each_file(products, monkeypatch):
