@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import logging
 import operator
@@ -67,6 +68,7 @@ from raster.quality import (
     sentinel2_water_mask,
 )
 from raster.quality.qa_pixel import QAPixelMask, qa_pixel_preset
+from raster.sources.assets import item_time
 from raster.sources.sentinel2_scaling import DATATAKE_PROPERTY
 from raster.thermal import surface_temperature_l2
 from tiles.errors import ConfigError, IlotsWarning, WarningText
@@ -912,7 +914,7 @@ def _one_of_each_product(items: Any) -> list[Any]:
         tie = all(it.properties.get("s2:processing_baseline") == baseline for it in left)
         why = f"processing baseline {baseline}" + (", the same: the first in time" if tie else "")
         datatake = kept.properties.get(DATATAKE_PROPERTY)
-        when = f"datatake {datatake}" if datatake else f"{kept.datetime:%Y-%m-%d %H:%M} UTC"
+        when = f"datatake {datatake}" if datatake else f"{_utc(kept):%Y-%m-%d %H:%M} UTC"
         warnings.warn(
             f"inputs.sentinel2: {' and '.join(item.id for item in group)} are one product "
             f"(tile {kept.properties.get('s2:mgrs_tile')}, {when}); {kept.id} kept ({why}), "
@@ -927,8 +929,13 @@ def _one_of_each_product(items: Any) -> list[Any]:
 
 def _newest_baseline(group: list[Any]) -> Any:
     """Return the item of the newest processing baseline; of equal ones, the first in time."""
-    first = sorted(group, key=lambda item: item.datetime)
+    first = sorted(group, key=item_time)
     return max(first, key=lambda item: str(item.properties.get("s2:processing_baseline", "")))
+
+
+def _utc(item: Any) -> dt.datetime:
+    """Return an item's time (:func:`raster.sources.assets.item_time`) in UTC."""
+    return item_time(item).astimezone(dt.UTC)
 
 
 def sentinel2_indices(config: RunConfig, items: Any, geobox: Any) -> IndexComposites:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import numpy as np
 import xarray as xr
 
+from raster.sources.assets import item_time
 from raster.sources.sentinel2_scaling import DATATAKE_PROPERTY
 
 T = TypeVar("T", xr.DataArray, xr.Dataset)
@@ -166,7 +167,8 @@ def repeated_products(items: Sequence[Any], tile: Callable[[Any], str]) -> list[
     Parameters
     ----------
     items
-        :class:`pystac.Item` objects with ``datetime`` and a ``platform`` property.
+        :class:`pystac.Item` objects with a time (:func:`~raster.sources.assets.item_time`)
+        and a ``platform`` property.
     tile
         The item's tile (``s2:mgrs_tile``, a WRS-2 path/row).
 
@@ -178,9 +180,10 @@ def repeated_products(items: Sequence[Any], tile: Callable[[Any], str]) -> list[
     # Python datetimes (UTC-aware, as pystac gives them): no NumPy conversion, which warns
     # about time zones.
     runs = _Overpasses(SAME_OVERPASS)
-    order = sorted(range(len(items)), key=lambda k: items[k].datetime)
+    times = [item_time(item) for item in items]  # a range-only item: its start
+    order = sorted(range(len(items)), key=lambda k: times[k])
     for k in order:
         item = items[k]
         platform = f"{item.properties.get('platform', '')} {tile(item)}"
-        runs.add(k, platform, item.properties.get(DATATAKE_PROPERTY), item.datetime)
+        runs.add(k, platform, item.properties.get(DATATAKE_PROPERTY), times[k])
     return [[items[k] for k in sorted(group)] for group in runs.groups if len(group) > 1]

@@ -66,7 +66,7 @@ from raster.gdal_errors import deepest_reason, undecodable
 from raster.native_read import NativeBand, headers_agree, read_native
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
-from raster.sources.assets import load_json
+from raster.sources.assets import item_time, load_json
 from raster.sources.hrefs import gdal_path, href_file, remote_host, split_curl
 from raster.sources.landsat_halves import sibling_candidates
 from tiles.errors import GridError, IlotsError, IlotsWarning, MetadataError, ReadError
@@ -773,12 +773,11 @@ def _times(items: Sequence[pystac.Item]) -> np.ndarray:
 
 
 def _nominal_time(item: pystac.Item) -> datetime:
-    """Return odc-stac's time of an item: its ``datetime``, else ``start_``, else ``end_datetime``.
+    """Return odc-stac's time of an item (:func:`raster.sources.assets.item_time`), or raise.
 
-    As written: odc-stac drops the time zone, without converting to UTC.
+    Its coordinate drops the time zone, without converting to UTC.
     """
-    meta = item.common_metadata
-    when = item.datetime or meta.start_datetime or meta.end_datetime
+    when = item_time(item)
     if when is None:
         raise MetadataError(
             f"item {item.id} has no datetime, start_datetime or end_datetime; "

@@ -70,6 +70,7 @@ from pipelines.config.planetary_computer import (
 )
 from raster.load import SIGN_PROPERTY
 from raster.sources import half_note, merge_halves, open_product
+from raster.sources.assets import item_time
 from raster.sources.hrefs import href_file
 from raster.sources.product import permission_error
 from tiles.errors import (
@@ -304,13 +305,6 @@ def _warn(message: str, code: WarningCode | None = None) -> None:
     warnings.warn(IlotsWarning(message, code=code), stacklevel=4)
 
 
-def _item_time(item: pystac.Item) -> dt.datetime | None:
-    when = item.datetime or item.common_metadata.start_datetime
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when
-
-
 def _item_footprint(item: pystac.Item) -> BaseGeometry | None:
     if item.geometry:
         return shape(item.geometry)
@@ -350,7 +344,7 @@ def _rejection(
     """Why an item is left out (None if it is kept)."""
     if collections is not None and item.collection_id not in set(collections):
         return f"collection {item.collection_id!r} not asked for"
-    when = _item_time(item)
+    when = item_time(item)
     if intervals is not None:
         if when is None:
             return "no acquisition time"
@@ -793,7 +787,7 @@ def resolve_inputs(
                 logger.info("%s: %s left out: %s", key, item.id, why)
                 continue
             kept[item.id] = item
-        ordered = sorted(kept.values(), key=lambda it: (_item_time(it) or _EPOCH, it.id))
+        ordered = sorted(kept.values(), key=lambda it: (item_time(it) or _EPOCH, it.id))
         result[sensor] = tuple(ordered)
         if level and ordered:
             n = reasons[_NO_ST]

@@ -722,3 +722,16 @@ def require_bands(item: pystac.Item, bands: Iterable[str]) -> None:
                 f"(it has: {', '.join(present) or 'no bands'}); add its file to the product "
                 "folder or choose a computation that does not need it"
             )
+
+
+def item_time(item: pystac.Item) -> datetime | None:
+    """Return an item's time: its ``datetime``, else ``start_datetime``, else ``end_datetime``.
+
+    odc-stac's rule (a STAC item may give a range only, ``datetime: null``); a time without
+    a zone is taken as UTC, so that any two compare. None when the item gives none.
+    """
+    meta = item.common_metadata
+    when = item.datetime or meta.start_datetime or meta.end_datetime
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when

@@ -279,3 +279,26 @@ def test_the_run_says_how_often_a_negative_reflectance_was_taken_as_zero(
     assert said in result.warnings, result.warnings
     if indices_from == "landsat":
         assert (ndvi == 1.0).all()
+
+
+def test_range_only_items_of_one_product_keep_the_first_and_say_its_time_in_utc():
+    """Items giving a range only (``datetime: null``): the first in time is kept, and the
+    warning gives its start in UTC (it read ``datetime``, None)."""
+    import datetime as dt
+
+    import pystac
+
+    paris = dt.timezone(dt.timedelta(hours=2))
+    t0 = dt.datetime(2023, 7, 14, 12, 56, 21, tzinfo=paris)  # 10:56 UTC
+
+    def item(name, start):
+        props = {"platform": "sentinel-2b", "s2:mgrs_tile": "31TCJ",
+                 "s2:processing_baseline": "05.09", "start_datetime": start.isoformat(),
+                 "end_datetime": (start + dt.timedelta(seconds=5)).isoformat()}  # fmt: skip
+        return pystac.Item(name, None, None, None, props)
+
+    later, first = item("later", t0 + dt.timedelta(seconds=30)), item("first", t0)
+    with pytest.warns(IlotsWarning) as caught:
+        kept = run_graph._one_of_each_product([later, first])
+    assert [it.id for it in kept] == ["first"]
+    assert "(tile 31TCJ, 2023-07-14 10:56 UTC); first kept" in str(caught[0].message)

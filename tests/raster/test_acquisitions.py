@@ -171,3 +171,24 @@ def test_repeated_products_of_one_datatake_and_tile_from_two_sources():
     ]
     groups = repeated_products(items, lambda it: it.properties["s2:mgrs_tile"])
     assert [[it.id for it in group] for group in groups] == [["es", "safe", "unnamed"]]
+
+
+def test_range_only_items_are_grouped_by_their_start():
+    """A STAC item may give a range only (``datetime: null``, ``start_datetime`` and
+    ``end_datetime``): sorting items by ``datetime`` raised TypeError on None."""
+    import datetime as dt
+
+    import pystac
+
+    t0 = dt.datetime(2023, 7, 14, 10, 56, 21, tzinfo=dt.UTC)
+
+    def item(name, start):
+        props = {"platform": "sentinel-2b", "s2:mgrs_tile": "31TCJ",
+                 "start_datetime": start.isoformat(),
+                 "end_datetime": (start + dt.timedelta(seconds=5)).isoformat()}  # fmt: skip
+        return pystac.Item(name, None, None, None, props)
+
+    items = [item("later", t0 + dt.timedelta(days=5)), item("a", t0),
+             item("b", t0 + dt.timedelta(seconds=30))]  # fmt: skip
+    groups = repeated_products(items, lambda it: it.properties["s2:mgrs_tile"])
+    assert [[it.id for it in group] for group in groups] == [["a", "b"]]
