@@ -96,8 +96,9 @@ def headers_agree(hrefs: Sequence[str], grids: Sequence[GeoBox], env: dict[str, 
     """Whether each file's header has its item's grid (CRS, transform, shape), exactly.
 
     Headers are read in the GDAL environment ``env`` the pixels will be read in, once per
-    file version (cached on its path, size and modification time); no pixel is read. A file
-    that cannot be opened disagrees: odc-loader's read of it says what is wrong.
+    file version (cached on its device, inode, size, modification and change times); no pixel
+    is read. A file that cannot be opened disagrees: odc-loader's read of it says what is
+    wrong.
     """
     options = _options(env)
     pairs = zip(hrefs, grids, strict=True)
@@ -170,7 +171,8 @@ def read_native(
     """
     ny, nx = normalize_chunks(chunks, geobox.shape.yx)
     values = _Values(band.dtype, band.fill, band.saturated, _options(env))
-    name = "native-read-" + tokenize(band.hrefs, values, tuple(geobox.affine),
+    files = [(g.shape.yx, tuple(g.affine), str(g.crs)) for g in band.grids]
+    name = "native-read-" + tokenize(band.hrefs, files, values, tuple(geobox.affine),
                                      geobox.shape.yx, str(geobox.crs), ny, nx)  # fmt: skip
     tasks = {}
     for t, (href, grid, errors) in enumerate(zip(band.hrefs, band.grids, band.errors,
@@ -221,7 +223,8 @@ def _read_window(href: str, grid: GeoBox, window: GeoBox, values: _Values) -> np
         if GeoBox.from_rio(src) != grid:  # the file changed, or is another file here
             raise ReadError(
                 f"{href}: the file's grid is no longer the one its item gives and the run "
-                "planned with (was it replaced while the run read it?); run again"
+                "planned with (was it replaced while the run read it? on a cluster every "
+                "worker must see the inputs at the same paths); run again"
             )
         src_nodata = src.nodata
         src.read(1, out=part, window=Window.from_slices(rows, cols))

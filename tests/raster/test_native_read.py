@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,21 @@ def test_the_time_coordinate_is_odc_stacs(products, stamp, monkeypatch):
                                                        f"2023-08-03T{hours}:56:00"]  # fmt: skip
 
 
+def test_items_with_different_offsets_are_in_the_order_of_their_coordinate(products, monkeypatch):
+    """One item at 10:30+02:00 (08:30 UTC), the other at 09:00 UTC: odc-stac keeps the order
+    it is given and writes each time as written, so they are sorted as written (09:00, then
+    10:30), for a coordinate that increases."""
+    items = [item.clone() for item in products]
+    items[0].datetime = datetime(2023, 7, 14, 10, 30, tzinfo=timezone(timedelta(hours=2)))
+    items[1].datetime = datetime(2023, 7, 14, 9, 0, tzinfo=UTC)
+    grid, methods = _grid("own"), {b: "nearest" for b in BANDS}
+    _, got = _load(items, grid, methods, odc_loader=False, monkeypatch=monkeypatch)
+    _, want = _load(items, grid, methods, odc_loader=True, monkeypatch=monkeypatch)
+    xr.testing.assert_identical(got, want)
+    assert [str(t)[11:16] for t in got.time.values] == ["09:00", "10:30"]
+    assert list(got.product_id.values) == [items[1].id, items[0].id]
+
+
 def _write_band(path, data, transform, crs):
     with rasterio.open(path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1],
                        count=1, dtype=data.dtype, crs=crs, transform=transform,
@@ -310,6 +326,7 @@ def test_a_header_rewritten_with_its_size_and_modification_time_is_read_again(tm
     item = _item_of(path, grid.affine)
     assert _native_band_of(item, grid) is not None
     before = path.stat()
+    time.sleep(0.05)  # past a coarse clock's tick (ctime before Linux 6.13: 1-4 ms)
     _write_band(path, np.ones((12, 10), np.uint16), from_origin(X0 + 10, Y0, 10, 10), "EPSG:32631")
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
