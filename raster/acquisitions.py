@@ -177,7 +177,7 @@ def repeated_products(items: Sequence[Any], tile: Callable[[Any], str]) -> list[
     list of list
         The groups of two or more items, each in the order given.
     """
-    # Python datetimes (UTC-aware, as pystac gives them): no NumPy conversion, which warns
+    # Python datetimes (aware, of any offset: item_time): no NumPy conversion, which warns
     # about time zones.
     runs = _Overpasses(SAME_OVERPASS)
     times = [item_time(item) for item in items]  # a range-only item: its start

@@ -44,6 +44,8 @@ __all__ = [
     "href_name",
     "invalid_jsons",
     "is_remote",
+    "item_datetime",
+    "item_time",
     "json_bands",
     "keeps_remote",
     "load_json",
@@ -503,6 +505,24 @@ def new_item(
     ProjectionExtension.add_to(item)
     RasterExtension.add_to(item)
     return item
+
+
+def item_datetime(properties: Mapping[str, Any], *, source: str) -> datetime:
+    """Return the time of an item JSON's ``properties`` in UTC (:func:`item_time`'s rule).
+
+    ``datetime``, else ``start_datetime``, else ``end_datetime``: STAC allows ``datetime:
+    null`` with a range. Raises :class:`~tiles.errors.MetadataError` when it gives none.
+    """
+    when = next((properties[k] for k in _TIME_KEYS if properties.get(k)), None)
+    if when is None:
+        raise MetadataError(
+            f"{source}: the item gives no datetime, start_datetime nor end_datetime; STAC "
+            "requires a datetime, or a range"
+        )
+    return parse_datetime(when, source=source)
+
+
+_TIME_KEYS = ("datetime", "start_datetime", "end_datetime")
 
 
 def parse_datetime(text: str, *, source: str) -> datetime:

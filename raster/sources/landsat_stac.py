@@ -31,12 +31,12 @@ from raster.sources.assets import (
     band_asset,
     declared_scaling,
     href_name,
+    item_datetime,
     json_bands,
     keeps_remote,
     load_json,
     local_twin,
     new_item,
-    parse_datetime,
     remote_proj,
 )
 from raster.sources.landsat_build import (
@@ -313,7 +313,7 @@ def landsat_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto") -
         )
     located = built.reference_footprint(_REFERENCE_BANDS)
     geometry, bbox = located or (data.get("geometry"), data.get("bbox"))
-    acquired = parse_datetime(props.get("datetime", ""), source=source)
+    acquired = item_datetime(props, source=source)
     properties = _properties(data, match, product_type, source)
     if half is not None and sibling is None:
         properties[HALF_PROPERTY] = half

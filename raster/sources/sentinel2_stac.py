@@ -25,11 +25,11 @@ from raster.sources.assets import (
     RemotePolicy,
     declared_scaling,
     folder_jsons,
+    item_datetime,
     json_bands,
     keeps_remote,
     load_json,
     new_item,
-    parse_datetime,
 )
 from raster.sources.sentinel2_scaling import (
     DATATAKE_PROPERTY,
@@ -248,7 +248,7 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
         "ilots:boa_offset_applied": applied if flag_key else None,
         DATATAKE_PROPERTY: _datatake(props, item_id),
     }
-    acquired = parse_datetime(props.get("datetime", ""), source=str(path))
+    acquired = item_datetime(props, source=str(path))
     return new_item(
         item_id,
         geometry=geometry,

@@ -291,13 +291,14 @@ def test_range_only_items_of_one_product_keep_the_first_and_say_its_time_in_utc(
     paris = dt.timezone(dt.timedelta(hours=2))
     t0 = dt.datetime(2023, 7, 14, 12, 56, 21, tzinfo=paris)  # 10:56 UTC
 
-    def item(name, start):
+    def item(name, start, seconds):
         props = {"platform": "sentinel-2b", "s2:mgrs_tile": "31TCJ",
                  "s2:processing_baseline": "05.09", "start_datetime": start.isoformat(),
-                 "end_datetime": (start + dt.timedelta(seconds=5)).isoformat()}  # fmt: skip
+                 "end_datetime": (start + dt.timedelta(seconds=seconds)).isoformat()}  # fmt: skip
         return pystac.Item(name, None, None, None, props)
 
-    later, first = item("later", t0 + dt.timedelta(seconds=30)), item("first", t0)
+    # "first" ends last: by their ends, "later" would be the first in time.
+    later, first = item("later", t0 + dt.timedelta(seconds=30), 5), item("first", t0, 90)
     with pytest.warns(IlotsWarning) as caught:
         kept = run_graph._one_of_each_product([later, first])
     assert [it.id for it in kept] == ["first"]

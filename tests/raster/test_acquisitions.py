@@ -182,13 +182,14 @@ def test_range_only_items_are_grouped_by_their_start():
 
     t0 = dt.datetime(2023, 7, 14, 10, 56, 21, tzinfo=dt.UTC)
 
-    def item(name, start):
+    def item(name, start, seconds=5):
         props = {"platform": "sentinel-2b", "s2:mgrs_tile": "31TCJ",
                  "start_datetime": start.isoformat(),
-                 "end_datetime": (start + dt.timedelta(seconds=5)).isoformat()}  # fmt: skip
+                 "end_datetime": (start + dt.timedelta(seconds=seconds)).isoformat()}  # fmt: skip
         return pystac.Item(name, None, None, None, props)
 
-    items = [item("later", t0 + dt.timedelta(days=5)), item("a", t0),
+    # "a" ends 10 minutes after it starts: by their ends, "a" and "b" would be apart.
+    items = [item("later", t0 + dt.timedelta(days=5)), item("a", t0, seconds=600),
              item("b", t0 + dt.timedelta(seconds=30))]  # fmt: skip
     groups = repeated_products(items, lambda it: it.properties["s2:mgrs_tile"])
     assert [[it.id for it in group] for group in groups] == [["a", "b"]]

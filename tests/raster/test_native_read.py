@@ -326,7 +326,7 @@ def test_a_header_rewritten_with_its_size_and_modification_time_is_read_again(tm
     item = _item_of(path, grid.affine)
     assert _native_band_of(item, grid) is not None
     before = path.stat()
-    time.sleep(0.05)  # past a coarse clock's tick (ctime before Linux 6.13: 1-4 ms)
+    time.sleep(0.05)  # past a coarse clock's tick (ctime before Linux 6.13: a jiffy, <= 10 ms)
     _write_band(path, np.ones((12, 10), np.uint16), from_origin(X0 + 10, Y0, 10, 10), "EPSG:32631")
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns

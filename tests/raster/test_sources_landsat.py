@@ -324,6 +324,21 @@ def test_remote_usgs_items_merge_sr_and_st(real_data: Path) -> None:
     assert (_band(item, "lwir11")["scale"], _band(item, "lwir11")["offset"]) == (0.00341802, 149.0)
 
 
+def test_a_remote_item_giving_a_time_range_only_is_dated_by_its_start(
+    real_data: Path, tmp_path: Path
+) -> None:
+    """``datetime: null`` with a range, as STAC allows: dated by its start, in UTC."""
+    source = real_data / STACTOOLS / "LC08_L2SP_047027_20201204_20210313_02_T1_SR_stac.json"
+    data = json.loads(source.read_text())
+    data["properties"].update(datetime=None, start_datetime="2020-12-04T19:02:00-08:00",
+                              end_datetime="2020-12-04T19:03:00-08:00")  # fmt: skip
+    path = tmp_path / source.name
+    path.write_text(json.dumps(data))
+    with pytest.warns(IlotsWarning, match="defaults"):
+        item = landsat_item(path)
+    assert item.datetime.isoformat() == "2020-12-05T03:02:00+00:00"
+
+
 def test_remote_item_proj_from_item_metadata(real_data: Path) -> None:
     path = real_data / ODC / "LC08_L2SP_028030_20200114_20200824_02_T1_SR.json"
     with pytest.warns(IlotsWarning):

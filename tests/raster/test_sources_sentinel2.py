@@ -747,3 +747,32 @@ def test_a_baseline_that_is_not_one_names_the_file(real_data: Path, tmp_path: Pa
         MetadataError, match=rf"^{mtd} \(PROCESSING_BASELINE\): processing baseline '5'"
     ):
         sentinel2_item(safe)
+
+
+@pytest.mark.parametrize("given", ["range", "none"])
+def test_an_item_giving_a_time_range_only_is_dated_by_its_start(tmp_path: Path, given: str) -> None:
+    """STAC allows ``datetime: null`` with ``start_datetime`` and ``end_datetime``: the item
+    is dated by its start, in UTC (it was skipped as "datetime 'None' is not ISO 8601"); an
+    item with no time at all says so."""
+    from rasterio.transform import from_origin
+
+    from raster.synthetic import write_sentinel2_earthsearch
+
+    bands = {"red": np.ones((64, 64), np.uint16), "nir": np.ones((64, 64), np.uint16),
+             "scl": np.full((32, 32), 4, np.uint8)}  # fmt: skip
+    path = write_sentinel2_earthsearch(
+        tmp_path, bands=bands, tile="31TCJ", datetime="2023-07-14T10:56:00Z", crs=32631,
+        transform=from_origin(600000.0, 5400000.0, 10, 10), processing_baseline="05.10",
+    )  # fmt: skip
+    data = json.loads(path.read_text())
+    data["properties"]["datetime"] = None
+    if given == "range":
+        data["properties"]["start_datetime"] = "2023-07-14T12:56:00+02:00"
+        data["properties"]["end_datetime"] = "2023-07-14T13:06:00+02:00"
+    path.write_text(json.dumps(data))
+    if given == "none":
+        with pytest.raises(MetadataError, match="gives no datetime, start_datetime nor end"):
+            open_product(path.parent)
+        return
+    item = open_product(path.parent)
+    assert item.datetime.isoformat() == "2023-07-14T10:56:00+00:00"
