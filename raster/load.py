@@ -66,7 +66,7 @@ from raster.gdal_errors import deepest_reason, undecodable
 from raster.native_read import NativeBand, headers_agree, read_native
 from raster.nearest import NativeGather, gather_nearest, native_gather, same_phase
 from raster.sources import read_header, require_bands
-from raster.sources.assets import item_time, load_json
+from raster.sources.assets import NO_TIME, item_time, load_json
 from raster.sources.hrefs import gdal_path, href_file, remote_host, split_curl
 from raster.sources.landsat_halves import sibling_candidates
 from tiles.errors import GridError, IlotsError, IlotsWarning, MetadataError, ReadError
@@ -779,10 +779,7 @@ def _nominal_time(item: pystac.Item) -> datetime:
     """
     when = item_time(item)
     if when is None:
-        raise MetadataError(
-            f"item {item.id} has no datetime, start_datetime or end_datetime; "
-            "give it one (STAC requires it)"
-        )
+        raise MetadataError(f"item {item.id}: {NO_TIME}")
     return when
 
 

@@ -32,6 +32,7 @@ from raster.sources.hrefs import href_path, split_curl
 from tiles.errors import BandMissingError, MetadataError, ReadError
 
 __all__ = [
+    "NO_TIME",
     "ItemAssets",
     "JsonBand",
     "RasterHeader",
@@ -513,24 +514,29 @@ def item_datetime(properties: Mapping[str, Any], *, source: str) -> datetime:
     ``datetime``, else ``start_datetime``, else ``end_datetime``: STAC allows ``datetime:
     null`` with a range. Raises :class:`~tiles.errors.MetadataError` when it gives none.
     """
-    when = next((properties[k] for k in _TIME_KEYS if properties.get(k)), None)
-    if when is None:
-        raise MetadataError(
-            f"{source}: the item gives no datetime, start_datetime nor end_datetime; STAC "
-            "requires a datetime, or a range"
-        )
-    return parse_datetime(when, source=source)
+    key = next((k for k in _TIME_KEYS if properties.get(k) is not None), None)
+    if key is None:
+        raise MetadataError(f"{source}: {NO_TIME}")
+    return parse_datetime(properties[key], source=source, key=key)
 
 
+#: What an item without a time lacks, and the fix.
+NO_TIME = (
+    "the item gives neither a datetime nor a start_datetime or end_datetime; STAC requires "
+    "one, give it"
+)
 _TIME_KEYS = ("datetime", "start_datetime", "end_datetime")
 
 
-def parse_datetime(text: str, *, source: str) -> datetime:
-    """Parse a STAC ``datetime`` (ISO 8601, or a bare date as old USGS items have) as UTC."""
+def parse_datetime(text: str, *, source: str, key: str = "datetime") -> datetime:
+    """Parse a STAC ``datetime`` (ISO 8601, or a bare date as old USGS items have) as UTC.
+
+    ``key``: the property it comes from, for the error.
+    """
     try:
         value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
-        raise MetadataError(f"{source}: datetime {text!r} is not ISO 8601") from None
+        raise MetadataError(f"{source}: {key} {text!r} is not ISO 8601") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -161,7 +161,8 @@ def sentinel2_item_from_stac(path: str | Path, *, remote: RemotePolicy = "auto")
     UnrecognisedProductError
         If the JSON is not a Sentinel-2 item, or a folder holds none.
     MetadataError
-        If the item has no processing baseline.
+        If the item has no processing baseline, or no time (``datetime``, else
+        ``start_datetime``, else ``end_datetime``).
     ReadError
         If a local band file cannot be opened, or is not of its band's size (the item's
         ``proj:shape``, else relative to the product's other files:

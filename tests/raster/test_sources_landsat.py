@@ -324,19 +324,22 @@ def test_remote_usgs_items_merge_sr_and_st(real_data: Path) -> None:
     assert (_band(item, "lwir11")["scale"], _band(item, "lwir11")["offset"]) == (0.00341802, 149.0)
 
 
+@pytest.mark.parametrize("start", ["2020-12-04T11:02:00-08:00", "bogus"])
 def test_a_remote_item_giving_a_time_range_only_is_dated_by_its_start(
-    real_data: Path, tmp_path: Path
+    tmp_path: Path, start: str
 ) -> None:
-    """``datetime: null`` with a range, as STAC allows: dated by its start, in UTC."""
-    source = real_data / STACTOOLS / "LC08_L2SP_047027_20201204_20210313_02_T1_SR_stac.json"
-    data = json.loads(source.read_text())
-    data["properties"].update(datetime=None, start_datetime="2020-12-04T19:02:00-08:00",
-                              end_datetime="2020-12-04T19:03:00-08:00")  # fmt: skip
-    path = tmp_path / source.name
+    """``datetime: null`` with a range, as STAC allows: dated by its start, in UTC (it was
+    skipped as "datetime 'None' is not ISO 8601"); a bad start is named as such."""
+    path = _stac11_item(tmp_path)
+    data = json.loads(path.read_text())
+    data["properties"].update(datetime=None, start_datetime=start,
+                              end_datetime="2020-12-04T11:03:00-08:00")  # fmt: skip
     path.write_text(json.dumps(data))
-    with pytest.warns(IlotsWarning, match="defaults"):
-        item = landsat_item(path)
-    assert item.datetime.isoformat() == "2020-12-05T03:02:00+00:00"
+    if start == "bogus":
+        with pytest.raises(MetadataError, match=r"item\.json: start_datetime 'bogus' is not ISO"):
+            landsat_item(path)
+        return
+    assert landsat_item(path).datetime.isoformat() == "2020-12-04T19:02:00+00:00"
 
 
 def test_remote_item_proj_from_item_metadata(real_data: Path) -> None:

@@ -771,7 +771,7 @@ def test_an_item_giving_a_time_range_only_is_dated_by_its_start(tmp_path: Path, 
         data["properties"]["end_datetime"] = "2023-07-14T13:06:00+02:00"
     path.write_text(json.dumps(data))
     if given == "none":
-        with pytest.raises(MetadataError, match="gives no datetime, start_datetime nor end"):
+        with pytest.raises(MetadataError, match="gives neither a datetime nor a start_datetime"):
             open_product(path.parent)
         return
     item = open_product(path.parent)
